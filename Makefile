@@ -1,0 +1,50 @@
+# terrakit — two commands do everything:  `make demo`  and  `make test`.
+# Both create .venv on first use and reinstall only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.terrakit-installed
+OUT    ?= out
+# pytest workers: both cores by default (override: make test JOBS=1)
+JOBS   ?= 2
+
+.PHONY: demo test test-fast test-slow lint format notebooks samples clean help
+
+help:
+	@echo "make demo    - install terrakit with all extras into .venv and run the sample study into $(OUT)/"
+	@echo "make test    - install into .venv if needed and run the whole test suite (pytest + nbval notebooks)"
+	@echo "make lint    - ruff + mypy"
+	@echo "make samples - rebuild data/samples/ deterministically"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[widgets,routing,distributed,test,dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/terrakit demo --out $(OUT)
+
+test: $(STAMP)
+	TERRAKIT_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
+		tests notebooks --nbval-lax $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	TERRAKIT_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
+		tests notebooks --nbval-lax --run-slow $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check terrakit tests benchmarks scripts notebooks
+	$(BIN)/ruff format --check terrakit tests benchmarks scripts
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format terrakit tests benchmarks scripts
+	$(BIN)/ruff check --fix terrakit tests benchmarks scripts
+
+samples: $(STAMP)
+	$(BIN)/python scripts/build_samples.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,303 @@
+"""The :class:`Alignment`: which territory each unit belongs to, and how it was made."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import DataValidationError
+
+__all__ = ["Alignment", "make_provenance"]
+
+
+def make_provenance(
+    method: str,
+    *,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Build the provenance record that every result carries.
+
+    Parameters
+    ----------
+    method
+        How the result was made (``"manual"``, ``"mip/highs"``, ``"heuristic"``...).
+    seed
+        The random seed used, or ``None`` if nothing random happened.
+    config
+        The configuration (JSON-able) the method ran with.
+    **extra
+        Further JSON-able facts (time limit, status, ...).
+
+    Returns
+    -------
+    dict
+        ``method``, ``seed``, ``config``, ``terrakit_version``, ``created``
+        (UTC ISO timestamp) and the extra keys.
+    """
+    from terrakit import __version__
+
+    prov: dict[str, Any] = {
+        "method": method,
+        "seed": seed,
+        "config": dict(config or {}),
+        "terrakit_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+    }
+    prov.update(extra)
+    # Fail now, not when the study is saved, if something is not JSON-able.
+    json.dumps(prov, default=_json_default)
+    return prov
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(
+        f"provenance value {obj!r} of type {type(obj).__name__} is not JSON-able; "
+        "pass plain numbers, strings, lists or dicts"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Alignment:
+    """An immutable mapping ``unit_id → territory_id`` with its provenance.
+
+    Parameters
+    ----------
+    assignment
+        Series indexed by ``unit_id`` whose values are territory ids.  Every
+        unit appears once; missing territories are not allowed.
+    name
+        A short name (``"current"``, ``"proposed"``...).
+    provenance
+        How the alignment was made (see :func:`make_provenance`).
+
+    Examples
+    --------
+    >>> a = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"}, name="demo")
+    >>> a.territories
+    ['T1', 'T2']
+    >>> a["u3"]
+    'T2'
+    >>> a.sizes().to_dict()
+    {'T1': 2, 'T2': 1}
+    """
+
+    assignment: pd.Series
+    name: str = "alignment"
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        s = self.assignment
+        if not isinstance(s, pd.Series):
+            raise TypeError(
+                f"Alignment.assignment must be a pandas Series indexed by unit_id, "
+                f"got {type(s).__name__}; use Alignment.from_mapping() for dicts"
+            )
+        dup = s.index[s.index.duplicated()]
+        if len(dup):
+            raise DataValidationError(
+                "alignment",
+                "unit_id",
+                f"{len(dup)} units are assigned more than once",
+                rows=list(dict.fromkeys(dup)),
+                fix="give every unit exactly one territory",
+            )
+        missing = s.index[s.isna().to_numpy()]
+        if len(missing):
+            raise DataValidationError(
+                "alignment",
+                "territory_id",
+                f"{len(missing)} units have no territory",
+                rows=list(missing),
+                fix="assign every unit to a territory (or drop the unit from the study)",
+            )
+        s = s.copy()
+        s.index = s.index.copy()
+        s.index.name = "unit_id"
+        s.name = "territory_id"
+        s.flags.allows_duplicate_labels = True
+        # Freeze the values: a caller cannot change an alignment in place.
+        arr = s.to_numpy()
+        if isinstance(arr, np.ndarray):
+            arr = arr.copy()
+            arr.setflags(write=False)
+            s = pd.Series(arr, index=s.index, name="territory_id", copy=False)
+        object.__setattr__(self, "assignment", s)
+        object.__setattr__(self, "name", str(self.name))
+        object.__setattr__(
+            self, "provenance", MappingProxyType(dict(self.provenance or {}))
+        )
+
+    # -- constructors -------------------------------------------------------------
+    @classmethod
+    def from_mapping(
+        cls,
+        mapping: Mapping[Hashable, Hashable] | pd.Series,
+        *,
+        name: str = "alignment",
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Alignment:
+        """Build an alignment from a dict or Series ``unit_id → territory_id``."""
+        if isinstance(mapping, pd.Series):
+            s = mapping.copy()
+        else:
+            s = pd.Series(dict(mapping), dtype=object)
+            if len(s):
+                s.index = pd.Index(list(mapping.keys()))
+        if provenance is None:
+            provenance = make_provenance("manual")
+        return cls(s, name=name, provenance=provenance)
+
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        *,
+        unit_column: str = "unit_id",
+        territory_column: str = "territory_id",
+        name: str = "alignment",
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Alignment:
+        """Build an alignment from a table with a unit and a territory column."""
+        for col in (unit_column, territory_column):
+            if col not in df.columns:
+                raise DataValidationError(
+                    "alignment",
+                    col,
+                    f"required column is missing (columns seen: {list(df.columns)})",
+                    fix=f"rename your column to {col!r} or pass {col.split('_')[0]}"
+                    f"_column=...",
+                )
+        s = pd.Series(
+            df[territory_column].to_numpy(),
+            index=pd.Index(df[unit_column].to_numpy(), name="unit_id"),
+        )
+        return cls.from_mapping(s, name=name, provenance=provenance)
+
+    # -- read access ---------------------------------------------------------------
+    def __getitem__(self, unit_id: Hashable) -> Any:
+        return self.assignment.loc[unit_id]
+
+    def __len__(self) -> int:
+        return len(self.assignment)
+
+    def __iter__(self) -> Iterable[Hashable]:  # type: ignore[override]
+        return iter(self.assignment.index)
+
+    def __contains__(self, unit_id: object) -> bool:
+        return unit_id in self.assignment.index
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Alignment):
+            return NotImplemented
+        return self.same_assignment(other) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(self.assignment.items())))
+
+    def same_assignment(self, other: Alignment) -> bool:
+        """``True`` when both alignments put every unit in the same territory."""
+        a, b = self.assignment, other.assignment
+        if len(a) != len(b) or not a.index.sort_values().equals(b.index.sort_values()):
+            return False
+        return bool((a.sort_index().to_numpy() == b.sort_index().to_numpy()).all())
+
+    @property
+    def unit_ids(self) -> pd.Index:
+        """The units, in the order they were given."""
+        return self.assignment.index
+
+    @property
+    def territories(self) -> list[Any]:
+        """Sorted list of territory ids."""
+        return sorted(pd.unique(self.assignment.to_numpy()).tolist(), key=str)
+
+    @property
+    def n_territories(self) -> int:
+        return int(self.assignment.nunique())
+
+    def units_of(self, territory: Hashable) -> pd.Index:
+        """The units that belong to ``territory``."""
+        return self.assignment.index[self.assignment.to_numpy() == territory]
+
+    def sizes(self) -> pd.Series:
+        """Number of units per territory, sorted by territory id."""
+        counts = self.assignment.value_counts()
+        return counts.reindex(self.territories).rename("units")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Two columns ``unit_id``, ``territory_id`` (one row per unit)."""
+        return self.assignment.rename("territory_id").reset_index()
+
+    def to_dict(self) -> dict[Hashable, Any]:
+        return dict(self.assignment.items())
+
+    # -- derived alignments --------------------------------------------------------
+    def replace(
+        self,
+        changes: Mapping[Hashable, Hashable] | None = None,
+        *,
+        name: str | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Alignment:
+        """A new alignment with some units moved (``{unit_id: new_territory}``).
+
+        Raises
+        ------
+        DataValidationError
+            If a unit in ``changes`` is not part of this alignment.
+        """
+        s = self.assignment.copy()
+        if changes:
+            unknown = [u for u in changes if u not in s.index]
+            if unknown:
+                raise DataValidationError(
+                    "alignment",
+                    "unit_id",
+                    f"{len(unknown)} units to move are not in alignment {self.name!r}",
+                    rows=unknown,
+                    fix="move only units of the study (check the id type: '13121' "
+                    "is not 13121)",
+                )
+            s = s.astype(object)
+            for u, t in changes.items():
+                s.loc[u] = t
+        if provenance is None:
+            moved = len(changes or {})
+            provenance = dict(self.provenance)
+            provenance["edits"] = int(provenance.get("edits", 0)) + moved
+        return Alignment(s, name=self.name if name is None else name,
+                         provenance=provenance)
+
+    def rename(self, name: str) -> Alignment:
+        return Alignment(self.assignment, name=name, provenance=self.provenance)
+
+    def moved_units(self, other: Alignment) -> pd.Index:
+        """Units whose territory differs between ``self`` and ``other``."""
+        common = self.assignment.index.intersection(other.assignment.index)
+        a = self.assignment.loc[common].to_numpy()
+        b = other.assignment.loc[common].to_numpy()
+        return common[a != b]
+
+    def __repr__(self) -> str:
+        return (
+            f"Alignment(name={self.name!r}, units={len(self)}, "
+            f"territories={self.n_territories}, "
+            f"method={self.provenance.get('method', '?')!r})"
+        )

@@ -1,0 +1,595 @@
+"""The :class:`Study`: one sales organisation's units, accounts, reps, history and alignments.
+
+A study is saved as ONE GeoPackage file (a SQLite database that QGIS opens):
+layers ``units`` (geometry), ``accounts``, ``reps``, ``history``, ``alignments``
+(attribute tables) and ``terrakit_metadata`` (key/value JSON).  The metadata
+records every column's dtype, so :meth:`Study.load` returns exactly what
+:meth:`Study.save` wrote: dtypes, CRS, ids, NaNs, categories, periods,
+alignments with their provenance, and the user's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+from pandas.api import types as ptypes
+
+from terrakit.data.alignment import Alignment, _json_default
+from terrakit.data.validation import (
+    _align_id_dtype,
+    clean_accounts,
+    clean_history,
+    clean_reps,
+    clean_units,
+)
+from terrakit.exceptions import DataValidationError
+
+__all__ = ["Study"]
+
+FORMAT_VERSION = 1
+_META_LAYER = "terrakit_metadata"
+_TABLES = ("units", "accounts", "reps", "history")
+
+
+class Study:
+    """The bundle a territory study works on.
+
+    Parameters
+    ----------
+    units
+        GeoDataFrame of building blocks, index ``unit_id``, with a CRS.
+    accounts, reps, history
+        Optional tables (DESIGN.md §2).  Accounts must point to known units,
+        history to known accounts (or units).
+    alignments
+        Named :class:`Alignment` objects; each must cover every unit exactly once.
+    metadata
+        JSON-able facts about the study (client, date, sources, ...).
+
+    Raises
+    ------
+    DataValidationError
+        When a table fails a check at the door; nothing is kept.
+
+    Notes
+    -----
+    A study is immutable in style: the tables are copied on the way in, and
+    every method that changes something returns a new study.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> units = gpd.GeoDataFrame(
+    ...     {"workload": [1.0, 2.0]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+    ...     index=pd.Index(["u1", "u2"], name="unit_id"), crs="EPSG:4326")
+    >>> s = Study(units)
+    >>> s = s.with_alignment(Alignment.from_mapping({"u1": "T1", "u2": "T2"}), "a")
+    >>> list(s.alignments)
+    ['a']
+    """
+
+    def __init__(
+        self,
+        units: gpd.GeoDataFrame,
+        accounts: pd.DataFrame | None = None,
+        reps: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
+        alignments: Mapping[str, Alignment] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        units = clean_units(units)
+        unit_ids = units.index
+        if accounts is not None:
+            accounts = clean_accounts(accounts, unit_ids)
+        if reps is not None:
+            reps = clean_reps(reps)
+        if accounts is not None and reps is not None and "rep_id" in accounts.columns:
+            owner = _align_id_dtype(accounts["rep_id"], reps.index)
+            unknown = owner.notna() & ~owner.isin(reps.index)
+            if unknown.any():
+                raise DataValidationError(
+                    "accounts", "rep_id",
+                    f"{int(unknown.sum())} accounts are owned by reps that are not in "
+                    f"the reps table (unknown: "
+                    f"{list(dict.fromkeys(owner[unknown]))[:5]})",
+                    rows=list(accounts.index[unknown.to_numpy()]),
+                    n_bad=int(unknown.sum()),
+                    fix="add the reps or leave rep_id empty for unowned accounts",
+                )
+        if history is not None:
+            history = clean_history(
+                history,
+                None if accounts is None else accounts.index,
+                unit_ids,
+            )
+        aligned: dict[str, Alignment] = {}
+        for name, al in (alignments or {}).items():
+            aligned[str(name)] = _check_alignment(al, unit_ids, str(name))
+        meta = dict(metadata or {})
+        try:
+            json.dumps(meta, default=_json_default)
+        except TypeError as err:
+            raise DataValidationError(
+                "metadata", None, f"metadata must be JSON-able: {err}",
+                fix="store plain numbers, strings, lists and dicts",
+            ) from None
+        self._units = units.copy()
+        self._accounts = None if accounts is None else accounts.copy()
+        self._reps = None if reps is None else reps.copy()
+        self._history = None if history is None else history.copy()
+        self._alignments = aligned
+        self._metadata = meta
+
+    # -- read-only views --------------------------------------------------------------
+    @property
+    def units(self) -> gpd.GeoDataFrame:
+        """The units table (a copy: changing it does not change the study)."""
+        return self._units.copy()
+
+    @property
+    def accounts(self) -> pd.DataFrame | None:
+        return None if self._accounts is None else self._accounts.copy()
+
+    @property
+    def reps(self) -> pd.DataFrame | None:
+        return None if self._reps is None else self._reps.copy()
+
+    @property
+    def history(self) -> pd.DataFrame | None:
+        return None if self._history is None else self._history.copy()
+
+    @property
+    def alignments(self) -> Mapping[str, Alignment]:
+        return MappingProxyType(self._alignments)
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._metadata)
+
+    @property
+    def unit_ids(self) -> pd.Index:
+        return self._units.index.copy()
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        return self._units.crs
+
+    # -- derived studies -----------------------------------------------------------
+    def replace(self, **changes: Any) -> Study:
+        """A new study with some parts replaced (``units=``, ``accounts=``, ...).
+
+        Everything is validated again; alignments must still cover the units.
+        """
+        allowed = {*_TABLES, "alignments", "metadata"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(
+                f"Study.replace() got unknown parts {sorted(unknown)}; "
+                f"choose from {sorted(allowed)}"
+            )
+        parts: dict[str, Any] = {
+            "units": self._units, "accounts": self._accounts, "reps": self._reps,
+            "history": self._history, "alignments": self._alignments,
+            "metadata": self._metadata,
+        }
+        parts.update(changes)
+        return Study(**parts)
+
+    def with_alignment(self, alignment: Alignment, name: str | None = None) -> Study:
+        """A new study that also holds ``alignment`` (under ``name`` or its own)."""
+        key = alignment.name if name is None else name
+        if key != alignment.name:
+            alignment = alignment.rename(key)
+        new = dict(self._alignments)
+        new[key] = alignment
+        return self.replace(alignments=new)
+
+    def without_alignment(self, name: str) -> Study:
+        if name not in self._alignments:
+            raise KeyError(f"no alignment {name!r}; the study has {list(self._alignments)}")
+        new = {k: v for k, v in self._alignments.items() if k != name}
+        return self.replace(alignments=new)
+
+    # -- aggregates ----------------------------------------------------------------
+    def account_territories(self, alignment: Alignment | str) -> pd.Series:
+        """Territory of every account under ``alignment`` (via its unit)."""
+        al = self._get_alignment(alignment)
+        if self._accounts is None or "unit_id" not in self._accounts.columns:
+            raise DataValidationError(
+                "accounts", "unit_id", "the study has no accounts joined to units",
+                fix="load accounts with a unit_id column or with units=... for a "
+                "point-in-polygon join",
+            )
+        terr = al.assignment.reindex(self._accounts["unit_id"].to_numpy())
+        return pd.Series(terr.to_numpy(), index=self._accounts.index,
+                         name="territory_id")
+
+    def unit_measures(self) -> gpd.GeoDataFrame:
+        """Units with account aggregates added where the units table lacks them.
+
+        Adds ``accounts`` (count), ``workload`` (hours/year = Σ calls_per_year ×
+        call_minutes / 60) and ``sales`` (Σ annual_sales) when these columns are
+        not already on the units table.
+        """
+        units = self._units.copy()
+        acc = self._accounts
+        if acc is None or "unit_id" not in acc.columns:
+            return units
+        g = acc.groupby("unit_id", sort=False)
+        if "accounts" not in units.columns:
+            units["accounts"] = g.size().reindex(units.index, fill_value=0).astype(
+                np.int64)
+        if ("workload" not in units.columns and
+                {"calls_per_year", "call_minutes"} <= set(acc.columns)):
+            hours = acc["calls_per_year"] * acc["call_minutes"] / 60.0
+            units["workload"] = hours.groupby(acc["unit_id"]).sum().reindex(
+                units.index, fill_value=0.0)
+        if "sales" not in units.columns and "annual_sales" in acc.columns:
+            units["sales"] = g["annual_sales"].sum().reindex(
+                units.index, fill_value=0.0)
+        return units
+
+    def _get_alignment(self, alignment: Alignment | str) -> Alignment:
+        if isinstance(alignment, Alignment):
+            return _check_alignment(alignment, self._units.index, alignment.name)
+        if alignment not in self._alignments:
+            raise KeyError(
+                f"no alignment named {alignment!r}; the study has "
+                f"{sorted(self._alignments)}"
+            )
+        return self._alignments[alignment]
+
+    # -- persistence --------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the study to ONE GeoPackage file (replaced atomically).
+
+        The file is written to a temporary file next to ``path`` and moved into
+        place only when complete, so a failed save never damages an existing
+        study file.
+        """
+        path = Path(path)
+        if path.suffix.lower() != ".gpkg":
+            raise ValueError(
+                f"a study file is a GeoPackage: use a .gpkg path, got {path.name!r}"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp_name)
+        tmp = Path(tmp_name)
+        try:
+            schema: dict[str, Any] = {}
+            units_store, schema["units"] = _encode_table(self._units, "unit_id")
+            geom_types = set(units_store.geometry.geom_type.dropna())
+            pyogrio.write_dataframe(
+                units_store, tmp, layer="units", driver="GPKG",
+                promote_to_multi=False,
+                geometry_type=geom_types.pop() if len(geom_types) == 1 else "Unknown",
+            )
+            for name, id_name in (("accounts", "account_id"), ("reps", "rep_id"),
+                                  ("history", None)):
+                df = getattr(self, f"_{name}")
+                if df is None:
+                    continue
+                store, schema[name] = _encode_table(df, id_name)
+                _write_attributes(store, tmp, name)
+            align_meta = []
+            if self._alignments:
+                frames = []
+                for name, al in self._alignments.items():
+                    f = al.to_frame()
+                    f.insert(0, "alignment", name)
+                    frames.append(f)
+                    align_meta.append({
+                        "name": name,
+                        "provenance": dict(al.provenance),
+                        "territory_dtype": _dtype_spec(al.assignment),
+                    })
+                long = pd.concat(frames, ignore_index=True)
+                long["territory_id"] = long["territory_id"].map(
+                    lambda v: json.dumps(v, default=_json_default))
+                store, schema["alignments"] = _encode_table(long, None)
+                # unit ids keep the units' dtype
+                schema["alignments"]["columns"][1] = {
+                    "name": "unit_id", **schema["units"]["index"]["dtype_spec"]}
+                _write_attributes(store, tmp, "alignments")
+            meta_rows = {
+                "format_version": FORMAT_VERSION,
+                "schema": schema,
+                "alignments": align_meta,
+                "metadata": self._metadata,
+                "crs": self._units.crs.to_json() if self._units.crs else None,
+            }
+            from terrakit import __version__
+            meta_rows["terrakit_version"] = __version__
+            meta = pd.DataFrame({
+                "key": list(meta_rows),
+                "value": [json.dumps(v, default=_json_default) for v in meta_rows.values()],
+            })
+            _write_attributes(meta, tmp, _META_LAYER)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Study:
+        """Read a study written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        DataValidationError
+            If the file is a GeoPackage but not a terrakit study.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no study file at {str(path)!r}")
+        layers = {str(n) for n, _ in pyogrio.list_layers(path)}
+        if _META_LAYER not in layers or "units" not in layers:
+            raise DataValidationError(
+                "study", None,
+                f"{path.name} is not a terrakit study file (layers: {sorted(layers)})",
+                fix="build a study with tk.Study(...) and save it, or read single "
+                "layers with tk.data.read_units(path, layer=...)",
+            )
+        meta_df = pyogrio.read_dataframe(path, layer=_META_LAYER)
+        meta = {k: json.loads(v) for k, v in zip(meta_df["key"], meta_df["value"],
+                                                  strict=True)}
+        schema = meta["schema"]
+        units_raw = pyogrio.read_dataframe(path, layer="units")
+        units = _decode_table(units_raw, schema["units"])
+        if meta.get("crs"):
+            units = units.set_crs(pyproj.CRS.from_json(meta["crs"]), allow_override=True)
+        tables: dict[str, Any] = {"units": units}
+        for name in ("accounts", "reps", "history"):
+            tables[name] = (
+                _decode_table(pyogrio.read_dataframe(path, layer=name), schema[name])
+                if name in schema else None
+            )
+        alignments: dict[str, Alignment] = {}
+        if "alignments" in schema:
+            long = _decode_table(pyogrio.read_dataframe(path, layer="alignments"),
+                                 schema["alignments"])
+            for spec in meta["alignments"]:
+                part = long[long["alignment"] == spec["name"]]
+                terr = pd.Series([json.loads(v) for v in part["territory_id"]])
+                terr = _restore_dtype(terr, spec["territory_dtype"])
+                s = pd.Series(terr.to_numpy(), index=pd.Index(
+                    part["unit_id"].to_numpy(), dtype=units.index.dtype, name="unit_id"))
+                alignments[spec["name"]] = Alignment(
+                    s, name=spec["name"], provenance=spec["provenance"])
+        return cls(**tables, alignments=alignments, metadata=meta.get("metadata"))
+
+    # -- display ---------------------------------------------------------------------
+    def summary(self) -> str:
+        """Stable text description of what the study holds."""
+        lines = [f"Study: {len(self._units)} units"
+                 f" ({self._units.geometry.geom_type.mode().iat[0].lower()}s,"
+                 f" CRS {self._units.crs.to_string() if self._units.crs else None})"]
+        if self._accounts is not None:
+            lines.append(f"  accounts: {len(self._accounts)}")
+        if self._reps is not None:
+            lines.append(f"  reps: {len(self._reps)}")
+        if self._history is not None:
+            p = self._history["period"]
+            lines.append(f"  history: {len(self._history)} rows, {p.min()}..{p.max()}")
+        for name, al in self._alignments.items():
+            lines.append(f"  alignment {name!r}: {al.n_territories} territories "
+                         f"({al.provenance.get('method', '?')})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return "<" + self.summary().replace("\n  ", "; ") + ">"
+
+    def equals(self, other: Study) -> bool:
+        """Exact equality of every table, alignment and the metadata."""
+        if not isinstance(other, Study):
+            return False
+        for name in _TABLES:
+            a, b = getattr(self, f"_{name}"), getattr(other, f"_{name}")
+            if (a is None) != (b is None):
+                return False
+            if a is not None:
+                try:
+                    pd.testing.assert_frame_equal(a, b, check_exact=True)
+                except AssertionError:
+                    return False
+        if self._units.crs != other._units.crs:
+            return False
+        if set(self._alignments) != set(other._alignments):
+            return False
+        for k, al in self._alignments.items():
+            o = other._alignments[k]
+            if not al.same_assignment(o) or dict(al.provenance) != dict(o.provenance):
+                return False
+        return self._metadata == other._metadata
+
+
+def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
+    if not isinstance(al, Alignment):
+        raise DataValidationError(
+            "alignment", None,
+            f"alignment {name!r} is a {type(al).__name__}, not an Alignment",
+            fix="wrap a dict with tk.Alignment.from_mapping(...)",
+        )
+    idx = al.assignment.index
+    if idx.dtype != unit_ids.dtype:
+        conv = _align_id_dtype(pd.Series(idx), unit_ids)
+        if conv.dtype == unit_ids.dtype or conv.isin(unit_ids).all():
+            s = pd.Series(al.assignment.to_numpy(), index=pd.Index(conv, name="unit_id"))
+            al = Alignment(s, name=al.name, provenance=al.provenance)
+            idx = al.assignment.index
+    extra = idx.difference(unit_ids)
+    if len(extra):
+        raise DataValidationError(
+            "alignment", "unit_id",
+            f"alignment {name!r} names {len(extra)} units that are not in the study",
+            rows=list(extra), n_bad=len(extra),
+            fix="drop those units from the alignment or add them to the units table",
+        )
+    missing = unit_ids.difference(idx)
+    if len(missing):
+        raise DataValidationError(
+            "alignment", "unit_id",
+            f"alignment {name!r} leaves {len(missing)} of {len(unit_ids)} units "
+            "without a territory",
+            rows=list(missing), n_bad=len(missing),
+            fix="assign every unit of the study to a territory",
+        )
+    if not idx.equals(unit_ids):
+        s = al.assignment.reindex(unit_ids)
+        al = Alignment(s, name=al.name, provenance=al.provenance)
+    return al
+
+
+# -- dtype-preserving storage codec -------------------------------------------------
+def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        cats = dt.categories
+        return {"dtype": "category", "ordered": bool(dt.ordered),
+                "categories": [c.item() if isinstance(c, np.generic) else c
+                               for c in cats],
+                "categories_dtype": str(cats.dtype)}
+    if isinstance(dt, pd.PeriodDtype):
+        return {"dtype": "period", "period_dtype": str(dt)}
+    if isinstance(dt, pd.DatetimeTZDtype):
+        return {"dtype": str(dt), "encoding": "datetime", "tz": str(dt.tz)}
+    if ptypes.is_datetime64_dtype(dt):
+        return {"dtype": str(dt), "encoding": "datetime"}
+    if ptypes.is_object_dtype(dt):
+        vals = pd.Series(s).dropna()
+        if all(isinstance(v, str) for v in vals):
+            return {"dtype": "object", "encoding": "str"}
+        return {"dtype": "object", "encoding": "json"}
+    return {"dtype": str(dt)}
+
+
+def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
+    kind = spec["dtype"]
+    if kind == "category":
+        vals = s.astype(object)
+        if spec["categories_dtype"] != "object":
+            return pd.Series(s.cat.codes.astype(np.int64).where(s.notna()),
+                             index=s.index).astype("float64")
+        return vals.where(s.notna(), None)
+    if kind == "period":
+        return s.astype(str).where(s.notna(), None)
+    if spec.get("encoding") == "datetime":
+        return s.astype(object).where(s.notna(), None) if "tz" in spec else s
+    if spec.get("encoding") == "json":
+        return s.map(lambda v: None if v is None else json.dumps(v, default=_json_default))
+    if spec.get("encoding") == "str":
+        return s.astype(object).where(s.notna(), None)
+    if kind in ("boolean",):
+        return s.astype("float64")
+    if kind in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
+                "UInt64", "Float32", "Float64"):
+        return s.astype("float64")
+    if kind in ("string", "string[python]", "string[pyarrow]", "str"):
+        return s.astype(object).where(s.notna(), None)
+    return s
+
+
+def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
+    kind = spec["dtype"]
+    if kind == "category":
+        cats = pd.Index(spec["categories"], dtype=spec["categories_dtype"])
+        if spec["categories_dtype"] != "object":
+            codes = s.fillna(-1).astype(np.int64).to_numpy()
+            return pd.Series(pd.Categorical.from_codes(
+                codes, categories=cats, ordered=spec["ordered"]), index=s.index)
+        return s.astype(pd.CategoricalDtype(cats, ordered=spec["ordered"]))
+    if kind == "period":
+        return pd.Series(pd.PeriodIndex(s.where(s.notna(), None),
+                                         dtype=spec["period_dtype"]),
+                         index=s.index)
+    if spec.get("encoding") == "datetime":
+        if "tz" in spec:
+            return pd.to_datetime(s, utc=True).dt.tz_convert(spec["tz"]).astype(kind)
+        return s.astype(kind)
+    if spec.get("encoding") == "json":
+        return s.map(lambda v: None if v is None or v is np.nan else json.loads(v)
+                     ).astype(object)
+    if spec.get("encoding") == "str":
+        return s.astype(object).where(s.notna(), None)
+    if kind == "bool" and s.dtype != bool:
+        return s.astype(bool)
+    return s.astype(kind)
+
+
+def _encode_table(
+    df: pd.DataFrame, id_name: str | None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    schema: dict[str, Any] = {"columns": []}
+    is_geo = isinstance(df, gpd.GeoDataFrame)
+    geom_name = df.geometry.name if is_geo else None
+    out: dict[str, Any] = {}
+    if id_name is not None:
+        spec = _dtype_spec(df.index)
+        schema["index"] = {"name": id_name, "dtype_spec": spec}
+        out[id_name] = _encode_values(pd.Series(df.index, index=df.index), spec).to_numpy()
+    for col in df.columns:
+        if col == geom_name:
+            continue
+        if not isinstance(col, str):
+            raise DataValidationError(
+                "study", str(col), f"column names must be text, got {col!r}",
+                fix="rename the column with df.rename(columns=...)",
+            )
+        spec = _dtype_spec(df[col])
+        schema["columns"].append({"name": col, **spec})
+        out[col] = _encode_values(df[col], spec).to_numpy()
+    store = pd.DataFrame(out)
+    if is_geo:
+        schema["geometry"] = geom_name
+        return gpd.GeoDataFrame(store, geometry=df.geometry.to_numpy(),
+                                crs=df.crs), schema
+    return store, schema
+
+
+def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    cols: dict[str, Any] = {}
+    for c in schema["columns"]:
+        spec = {k: v for k, v in c.items() if k != "name"}
+        cols[c["name"]] = _restore_dtype(raw[c["name"]], spec)
+    if "geometry" in schema:
+        geom = raw.geometry.rename(schema["geometry"])
+        df: pd.DataFrame = gpd.GeoDataFrame(cols, geometry=geom.to_numpy(),
+                                            crs=raw.crs)
+        if schema["geometry"] != "geometry":
+            df = df.rename_geometry(schema["geometry"])
+        # keep the original column order (geometry position)
+    else:
+        df = pd.DataFrame(cols, index=raw.index)
+    if "index" in schema:
+        ispec = schema["index"]
+        idx = _restore_dtype(raw[ispec["name"]], ispec["dtype_spec"])
+        df.index = pd.Index(idx.to_numpy(), dtype=idx.dtype, name=ispec["name"])
+    else:
+        df = df.reset_index(drop=True)
+    return df
+
+
+def _write_attributes(df: pd.DataFrame, path: Path, layer: str) -> None:
+    pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG",
+                            append=False)
+
+
+def _hashable(v: Any) -> Hashable:
+    return v.item() if isinstance(v, np.generic) else v

@@ -1,0 +1,434 @@
+"""Checks at the door: every table is validated before a :class:`Study` holds it.
+
+Each check raises :class:`~terrakit.exceptions.DataValidationError` naming the
+table, the column, up to five offending ids and the fix.  Checks never modify
+their input; the ``clean_*`` functions return new, normalised copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from terrakit.exceptions import DataValidationError
+
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "REP_COLUMNS",
+    "clean_accounts",
+    "clean_history",
+    "clean_reps",
+    "clean_units",
+    "require_columns",
+]
+
+#: Numeric columns that must be non-negative wherever they appear.
+NON_NEGATIVE = (
+    "accounts",
+    "workload",
+    "sales",
+    "potential",
+    "population",
+    "income",
+    "annual_sales",
+    "calls_per_year",
+    "call_minutes",
+    "capacity_hours",
+    "fte",
+    "employees",
+    "calls",
+)
+
+ACCOUNT_COLUMNS = ("unit_id", "lon", "lat", "segment", "industry", "annual_sales",
+                   "calls_per_year", "call_minutes", "rep_id")
+REP_COLUMNS = ("home_lon", "home_lat", "capacity_hours")
+
+
+def _ids(values: Iterable[Any]) -> list[Any]:
+    out = []
+    for v in values:
+        out.append(v.item() if isinstance(v, np.generic) else v)
+    return out
+
+
+def require_columns(
+    df: pd.DataFrame, table: str, columns: Sequence[str], *, hint: str = ""
+) -> None:
+    """Raise if any of ``columns`` is missing from ``df``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        seen = ", ".join(map(str, list(df.columns)[:12]))
+        more = " ..." if df.shape[1] > 12 else ""
+        raise DataValidationError(
+            table,
+            missing[0],
+            f"required column(s) {missing} missing (columns seen: {seen}{more})",
+            fix=hint
+            or "rename the column in your file or pass columns={'your_name': "
+            f"'{missing[0]}'}} to the loader",
+        )
+
+
+def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
+    """Move an id column into the index, and check ids are present and unique."""
+    if df.index.name != id_name:
+        if id_name not in df.columns:
+            raise DataValidationError(
+                table,
+                id_name,
+                f"no id column {id_name!r} and the index is named {df.index.name!r}",
+                fix=f"name the id column {id_name!r} or pass columns="
+                f"{{'your_id': '{id_name}'}} to the loader",
+            )
+        df = df.set_index(id_name)
+    idx = df.index
+    if idx.hasnans:
+        bad = np.flatnonzero(pd.isna(idx))
+        raise DataValidationError(
+            table,
+            id_name,
+            f"{len(bad)} rows have no id",
+            rows=[f"row {i}" for i in bad],
+            n_bad=len(bad),
+            fix="give every row an id",
+        )
+    if ptypes.is_float_dtype(idx.dtype):
+        frac = idx.to_numpy() != np.round(idx.to_numpy())
+        if frac.any():
+            raise DataValidationError(
+                table, id_name, "ids must be whole numbers or text, found fractions",
+                rows=_ids(idx[frac]), fix="use integer or string ids",
+            )
+        idx = pd.Index(idx.to_numpy().astype(np.int64), name=id_name)
+        df = df.set_axis(idx)
+    dup = idx[idx.duplicated(keep="first")]
+    if len(dup):
+        uniq = list(dict.fromkeys(_ids(dup)))
+        raise DataValidationError(
+            table,
+            id_name,
+            f"{len(uniq)} ids occur more than once",
+            rows=uniq,
+            fix=f"make {id_name} unique (merge or rename the duplicated rows)",
+        )
+    return df
+
+
+def _check_numeric(
+    df: pd.DataFrame, table: str, columns: Iterable[str], *, required: bool
+) -> pd.DataFrame:
+    """Numeric columns: convertible to numbers, finite where required, >= 0."""
+    out = df
+    for col in columns:
+        if col not in df.columns:
+            continue
+        s = df[col]
+        if not ptypes.is_numeric_dtype(s.dtype) or ptypes.is_bool_dtype(s.dtype):
+            conv = pd.to_numeric(s, errors="coerce")
+            bad = conv.isna() & s.notna()
+            if bad.any():
+                raise DataValidationError(
+                    table,
+                    col,
+                    f"{int(bad.sum())} values are not numbers "
+                    f"(e.g. {s[bad].iloc[0]!r})",
+                    rows=_ids(s.index[bad]),
+                    n_bad=int(bad.sum()),
+                    fix="remove text such as units or thousands separators from "
+                    "the column",
+                )
+            if out is df:
+                out = df.copy()
+            out[col] = conv
+            s = conv
+        if required and s.isna().any():
+            bad = s.isna()
+            raise DataValidationError(
+                table, col, f"{int(bad.sum())} values are missing (NaN)",
+                rows=_ids(s.index[bad]), n_bad=int(bad.sum()),
+                fix="fill the missing values (0 if there is none)",
+            )
+        vals = s.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(vals).any():
+            bad = np.isinf(vals)
+            raise DataValidationError(
+                table, col, f"{int(bad.sum())} values are infinite",
+                rows=_ids(s.index[bad]), n_bad=int(bad.sum()),
+                fix="replace infinite values by real numbers",
+            )
+        if col in NON_NEGATIVE:
+            neg = vals < 0
+            if neg.any():
+                raise DataValidationError(
+                    table,
+                    col,
+                    f"{int(neg.sum())} values are negative (min {np.nanmin(vals):g}); "
+                    f"{col} cannot be below 0",
+                    rows=_ids(s.index[neg]),
+                    n_bad=int(neg.sum()),
+                    fix="correct the sign or drop the rows",
+                )
+    return out
+
+
+def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
+    for col, lim in ((lon, 180.0), (lat, 90.0)):
+        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        nan = np.isnan(vals)
+        if nan.any():
+            raise DataValidationError(
+                table, col, f"{int(nan.sum())} coordinates are missing or not numbers",
+                rows=_ids(df.index[nan]), n_bad=int(nan.sum()),
+                fix="geocode these rows or drop them",
+            )
+        out = np.abs(vals) > lim
+        if out.any():
+            raise DataValidationError(
+                table,
+                col,
+                f"{int(out.sum())} values outside [-{lim:g}, {lim:g}] "
+                f"(e.g. {vals[out][0]:g}); coordinates must be WGS84 degrees",
+                rows=_ids(df.index[out]),
+                n_bad=int(out.sum()),
+                fix="convert projected coordinates to lon/lat degrees, or check "
+                "whether lon and lat are swapped",
+            )
+
+
+def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Validate the units table and return a normalised copy.
+
+    Checks: a GeoDataFrame with a CRS; ``unit_id`` index (or column), unique;
+    no empty or missing geometries; invalid polygons are repaired with
+    ``make_valid`` (they are common in exported shapefiles); coordinates inside
+    the CRS's area of use; numeric attribute columns numeric and non-negative.
+    """
+    table = "units"
+    if not isinstance(units, gpd.GeoDataFrame):
+        raise DataValidationError(
+            table, None, f"expected a GeoDataFrame, got {type(units).__name__}",
+            fix="read polygons with tk.data.read_units(path) or build a "
+            "geopandas.GeoDataFrame with a geometry column",
+        )
+    if units.crs is None:
+        raise DataValidationError(
+            table, "geometry", "the geometry has no CRS",
+            fix="set it with units.set_crs('EPSG:4326') (lon/lat) or the CRS the "
+            "file was made in, or pass crs=... to tk.data.read_units",
+        )
+    units = _check_index(units, table, "unit_id")
+    geom = units.geometry
+    missing = geom.isna() | geom.is_empty
+    if missing.any():
+        raise DataValidationError(
+            table, "geometry", f"{int(missing.sum())} units have no geometry",
+            rows=_ids(units.index[missing.to_numpy()]), n_bad=int(missing.sum()),
+            fix="drop these units or supply their polygons/points",
+        )
+    _check_crs_extent(units, table)
+    attrs = [c for c in units.columns
+             if c != units.geometry.name and c in NON_NEGATIVE]
+    units = _check_numeric(units, table, attrs, required=False)
+    invalid = ~units.geometry.is_valid
+    if invalid.any():
+        units = units.copy()
+        units.loc[invalid, units.geometry.name] = units.geometry[invalid].make_valid()
+    return units
+
+
+def _check_crs_extent(gdf: gpd.GeoDataFrame, table: str) -> None:
+    """Catch a declared CRS that does not match the coordinates."""
+    crs = gdf.crs
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if crs is not None and crs.is_geographic:
+        if max(abs(minx), abs(maxx)) > 180.0 or max(abs(miny), abs(maxy)) > 90.0:
+            raise DataValidationError(
+                table,
+                "geometry",
+                f"the CRS is geographic ({crs.to_string()}) but coordinates reach "
+                f"x={maxx if abs(maxx) > abs(minx) else minx:.6g}, "
+                f"y={maxy if abs(maxy) > abs(miny) else miny:.6g}: they look "
+                "projected (metres), so the CRS does not match the data",
+                fix="set the CRS the coordinates are in with "
+                "gdf.set_crs(..., allow_override=True), or reproject with to_crs",
+            )
+    elif crs is not None and crs.area_of_use is not None:
+        west, south, east, north = crs.area_of_use.bounds
+        if (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+                and -90 <= maxy <= 90 and (maxx - minx) < 360):
+            # Projected CRS but the numbers look like degrees.
+            span = max(maxx - minx, maxy - miny)
+            if span < 50:  # metres would make an extent of 50 m, not plausible
+                raise DataValidationError(
+                    table,
+                    "geometry",
+                    f"the CRS is projected ({crs.to_string()}) but all coordinates "
+                    f"lie within [{minx:.4g}, {maxx:.4g}] × [{miny:.4g}, {maxy:.4g}]: "
+                    "they look like lon/lat degrees, so the CRS does not match",
+                    fix="use set_crs('EPSG:4326', allow_override=True) if the "
+                    "coordinates are lon/lat",
+                )
+
+
+def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.DataFrame:
+    """Validate the accounts table; ``unit_ids`` are the study's units (or None)."""
+    table = "accounts"
+    if not isinstance(accounts, pd.DataFrame):
+        raise DataValidationError(
+            table, None, f"expected a DataFrame, got {type(accounts).__name__}",
+            fix="read accounts with tk.data.read_accounts(path)",
+        )
+    accounts = _check_index(accounts, table, "account_id")
+    if "unit_id" not in accounts.columns and not {"lon", "lat"} <= set(accounts.columns):
+        require_columns(
+            accounts, table, ["unit_id"],
+            hint="give accounts a unit_id column, or lon/lat columns and load them "
+            "with tk.data.read_accounts(path, units=units) to join them to units",
+        )
+    if {"lon", "lat"} <= set(accounts.columns):
+        _check_lonlat(accounts, table, "lon", "lat")
+    numeric = [c for c in ("annual_sales", "calls_per_year", "call_minutes",
+                           "employees") if c in accounts.columns]
+    accounts = _check_numeric(accounts, table, numeric, required=False)
+    if "unit_id" in accounts.columns:
+        u = accounts["unit_id"]
+        if u.isna().any():
+            bad = u.isna()
+            raise DataValidationError(
+                table, "unit_id", f"{int(bad.sum())} accounts lie in no unit",
+                rows=_ids(accounts.index[bad.to_numpy()]), n_bad=int(bad.sum()),
+                fix="check their coordinates (outside the study area?) or add the "
+                "missing units",
+            )
+        if unit_ids is not None:
+            u = _align_id_dtype(u, unit_ids)
+            unknown = ~u.isin(unit_ids)
+            if unknown.any():
+                shown = list(dict.fromkeys(_ids(u[unknown])))[:5]
+                raise DataValidationError(
+                    table,
+                    "unit_id",
+                    f"{int(unknown.sum())} accounts point to units that are not in "
+                    f"the units table (unknown unit ids: {shown})",
+                    rows=_ids(accounts.index[unknown.to_numpy()]),
+                    n_bad=int(unknown.sum()),
+                    fix="add the units, or correct unit_id (check leading zeros: "
+                    "'01001' is not '1001')",
+                )
+            if u.dtype != accounts["unit_id"].dtype:
+                accounts = accounts.copy()
+                accounts["unit_id"] = u
+    return accounts
+
+
+def _align_id_dtype(values: pd.Series, ids: pd.Index) -> pd.Series:
+    """Bring foreign-key values to the id dtype when that loses nothing."""
+    if ptypes.is_integer_dtype(ids.dtype) and not ptypes.is_integer_dtype(values.dtype):
+        conv = pd.to_numeric(values, errors="coerce")
+        if conv.notna().all() and (conv == np.round(conv)).all():
+            return conv.astype(ids.dtype)
+    if ptypes.is_object_dtype(ids.dtype) or ptypes.is_string_dtype(ids.dtype):
+        if ptypes.is_integer_dtype(values.dtype):
+            return values.astype(str).astype(object)
+    return values
+
+
+def clean_reps(reps: pd.DataFrame) -> pd.DataFrame:
+    """Validate the reps table: unique ``rep_id``, home lon/lat, capacities >= 0."""
+    table = "reps"
+    if not isinstance(reps, pd.DataFrame):
+        raise DataValidationError(
+            table, None, f"expected a DataFrame, got {type(reps).__name__}",
+            fix="read reps with tk.data.read_reps(path)",
+        )
+    reps = _check_index(reps, table, "rep_id")
+    require_columns(reps, table, ["home_lon", "home_lat"])
+    _check_lonlat(reps, table, "home_lon", "home_lat")
+    reps = _check_numeric(
+        reps, table,
+        [c for c in ("capacity_hours", "fte") if c in reps.columns],
+        required=True,
+    )
+    return reps
+
+
+def clean_history(
+    history: pd.DataFrame,
+    account_ids: pd.Index | None,
+    unit_ids: pd.Index | None,
+    *,
+    period_format: str | None = None,
+) -> pd.DataFrame:
+    """Validate the long sales history; ``period`` becomes a monthly Period."""
+    table = "history"
+    if not isinstance(history, pd.DataFrame):
+        raise DataValidationError(
+            table, None, f"expected a DataFrame, got {type(history).__name__}",
+            fix="read history with tk.data.read_history(path)",
+        )
+    key = "account_id" if "account_id" in history.columns else "unit_id"
+    require_columns(history, table, [key, "period", "sales"],
+                    hint="history needs account_id (or unit_id), period and sales "
+                    "columns; map yours with columns={...}")
+    history = history.reset_index(drop=True) if history.index.name else history
+    out = history.copy()
+    out["period"] = parse_periods(out["period"], table, period_format)
+    out = _check_numeric(out, table, ["sales", *(["calls"] if "calls" in out else [])],
+                         required=True)
+    ids = account_ids if key == "account_id" else unit_ids
+    if ids is not None:
+        k = _align_id_dtype(out[key], ids)
+        unknown = ~k.isin(ids)
+        if unknown.any():
+            shown = list(dict.fromkeys(_ids(k[unknown])))
+            raise DataValidationError(
+                table, key,
+                f"{int(unknown.sum())} rows refer to {key.split('_')[0]}s that are not "
+                f"in the {key.split('_')[0]}s table",
+                rows=shown, n_bad=len(shown),
+                fix=f"add the missing {key.split('_')[0]}s or drop their history rows",
+            )
+        out[key] = k
+    dup = out.duplicated([key, "period"], keep="first")
+    if dup.any():
+        rows = [f"{a} {p}" for a, p in zip(out.loc[dup, key], out.loc[dup, "period"],
+                                           strict=True)]
+        raise DataValidationError(
+            table, "period",
+            f"{int(dup.sum())} ({key}, period) pairs occur more than once",
+            rows=rows, n_bad=int(dup.sum()),
+            fix="sum duplicated months first (history.groupby([key, 'period']).sum())",
+        )
+    return out
+
+
+def parse_periods(
+    values: pd.Series, table: str = "history", fmt: str | None = None
+) -> pd.Series:
+    """Parse months ('2024-03', '2024-03-01', dates, Periods) into ``Period[M]``."""
+    if isinstance(values.dtype, pd.PeriodDtype):
+        return values if values.dtype == pd.PeriodDtype("M") else values.dt.asfreq("M")
+    if ptypes.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+    else:
+        parsed = pd.to_datetime(
+            values.astype("string"), format=fmt or "mixed", errors="coerce"
+        )
+    bad = parsed.isna()
+    if bad.any():
+        bad_vals = list(dict.fromkeys(values[bad].astype(str)))
+        raise DataValidationError(
+            table, "period",
+            f"{int(bad.sum())} periods do not parse as months (e.g. {bad_vals[0]!r})",
+            rows=[f"row {i}" for i in values.index[bad]], n_bad=int(bad.sum()),
+            fix="write months as YYYY-MM (e.g. 2024-03) or pass period_format="
+            "'%m/%Y' to the loader",
+        )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.dt.to_period("M")

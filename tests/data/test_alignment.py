@@ -1,0 +1,62 @@
+"""Alignment: an immutable unit → territory mapping with provenance."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.exceptions import DataValidationError
+
+
+def test_from_mapping_and_queries():
+    a = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"}, name="demo")
+    assert a.territories == ["T1", "T2"]
+    assert a.n_territories == 2
+    assert list(a.units_of("T1")) == ["u1", "u2"]
+    assert a.sizes().to_dict() == {"T1": 2, "T2": 1}
+    assert a.provenance["method"] == "manual"
+    assert "terrakit_version" in a.provenance
+
+
+def test_replace_returns_new_alignment_and_keeps_old():
+    a = Alignment.from_mapping({"u1": "T1", "u2": "T2"}, name="a")
+    b = a.replace({"u1": "T2"}, name="b")
+    assert a["u1"] == "T1"
+    assert b["u1"] == "T2"
+    assert list(a.moved_units(b)) == ["u1"]
+    assert b.provenance["edits"] == 1
+
+
+def test_assignment_is_read_only():
+    a = Alignment.from_mapping({"u1": "T1", "u2": "T2"})
+    with pytest.raises((ValueError, TypeError)):
+        a.assignment.iloc[0] = "T9"
+    with pytest.raises(AttributeError):
+        a.name = "x"  # type: ignore[misc]
+
+
+def test_duplicate_units_rejected_with_ids():
+    s = pd.Series(["T1", "T2", "T1"], index=["u1", "u1", "u2"])
+    with pytest.raises(DataValidationError) as err:
+        Alignment(s)
+    assert "alignment.unit_id" in str(err.value)
+    assert "'u1'" in str(err.value)
+    assert err.value.rows == ["u1"]
+
+
+def test_missing_territory_rejected():
+    s = pd.Series(["T1", None], index=["u1", "u2"])
+    with pytest.raises(DataValidationError, match=r"1 units have no territory.*'u2'"):
+        Alignment(s)
+
+
+def test_replace_unknown_unit_names_it():
+    a = Alignment.from_mapping({"13121": "T1"})
+    with pytest.raises(DataValidationError, match=r"13121.*'13121' is not 13121"):
+        a.replace({13121: "T2"})
+
+
+def test_provenance_must_be_json_able():
+    with pytest.raises(TypeError, match="not JSON-able"):
+        make_provenance("x", config={"f": object()})

@@ -1,0 +1,215 @@
+"""Every check at the door: the message names table, column, rows and the fix."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from terrakit.data import Alignment, Study
+from terrakit.exceptions import DataValidationError
+
+
+@pytest.fixture
+def two_units() -> gpd.GeoDataFrame:
+    """Two unit squares side by side in lon/lat, ids 'u1', 'u2'."""
+    return gpd.GeoDataFrame(
+        {"workload": [10.0, 20.0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture
+def accounts() -> pd.DataFrame:
+    """Three accounts, two in u2."""
+    return pd.DataFrame(
+        {"unit_id": ["u1", "u2", "u2"], "annual_sales": [1.0, 2.0, 3.0],
+         "calls_per_year": [12, 12, 4], "call_minutes": [30, 45, 60],
+         "lon": [0.5, 1.5, 1.6], "lat": [0.5, 0.5, 0.5]},
+        index=pd.Index(["a1", "a2", "a3"], name="account_id"),
+    )
+
+
+def _err(fn, *args, **kw) -> DataValidationError:
+    with pytest.raises(DataValidationError) as info:
+        fn(*args, **kw)
+    return info.value
+
+
+def test_duplicate_unit_ids(two_units):
+    units = two_units.rename(index={"u2": "u1"})
+    e = _err(Study, units)
+    assert (e.table, e.column, e.rows) == ("units", "unit_id", ["u1"])
+    assert "occur more than once" in str(e) and "Fix: make unit_id unique" in str(e)
+
+
+def test_missing_crs(two_units):
+    e = _err(Study, two_units.set_crs(None, allow_override=True))
+    assert e.table == "units" and "has no CRS" in str(e)
+    assert "set_crs('EPSG:4326')" in str(e)
+
+
+def test_geographic_crs_with_projected_numbers(two_units):
+    units = two_units.copy()
+    units.geometry = [box(500_000, 3_700_000, 501_000, 3_701_000),
+                      box(501_000, 3_700_000, 502_000, 3_701_000)]
+    e = _err(Study, units)
+    assert "look projected" in str(e) and "does not match" in str(e)
+
+
+def test_projected_crs_with_degree_numbers(two_units):
+    units = two_units.set_crs("EPSG:32617", allow_override=True)
+    e = _err(Study, units)
+    assert "look like lon/lat degrees" in str(e)
+
+
+def test_missing_geometry(two_units):
+    units = two_units.copy()
+    units.loc["u2", "geometry"] = None
+    e = _err(Study, units)
+    assert e.rows == ["u2"] and "no geometry" in str(e)
+
+
+def test_non_numeric_workload(two_units):
+    units = two_units.copy()
+    units["workload"] = ["10", "20 h"]
+    e = _err(Study, units)
+    assert (e.column, e.rows) == ("workload", ["u2"])
+    assert "'20 h'" in str(e)
+
+
+def test_numeric_text_is_converted(two_units):
+    units = two_units.copy()
+    units["workload"] = ["10", "20.5"]
+    s = Study(units)
+    assert s.units["workload"].tolist() == [10.0, 20.5]
+
+
+def test_negative_workload(two_units):
+    units = two_units.copy()
+    units["workload"] = [10.0, -3.0]
+    e = _err(Study, units)
+    assert e.rows == ["u2"] and "negative (min -3)" in str(e)
+
+
+def test_accounts_unknown_unit(two_units, accounts):
+    acc = accounts.copy()
+    acc.loc["a3", "unit_id"] = "u9"
+    e = _err(Study, two_units, acc)
+    assert (e.table, e.column, e.rows) == ("accounts", "unit_id", ["a3"])
+    assert "unknown unit ids: ['u9']" in str(e)
+
+
+def test_accounts_in_no_unit(two_units, accounts):
+    acc = accounts.copy()
+    acc["unit_id"] = ["u1", None, "u2"]
+    e = _err(Study, two_units, acc)
+    assert e.rows == ["a2"] and "lie in no unit" in str(e)
+
+
+def test_accounts_bad_coordinates(two_units, accounts):
+    acc = accounts.copy()
+    acc.loc["a1", "lat"] = np.nan
+    acc.loc["a2", "lon"] = 250.0
+    e = _err(Study, two_units, acc)
+    assert e.column == "lon" and e.rows == ["a2"] and "outside [-180, 180]" in str(e)
+    acc.loc["a2", "lon"] = 1.5
+    e = _err(Study, two_units, acc)
+    assert e.column == "lat" and e.rows == ["a1"] and "missing" in str(e)
+
+
+def test_duplicate_account_ids_list_at_most_five(two_units):
+    n = 8
+    acc = pd.DataFrame({"unit_id": ["u1"] * (2 * n)},
+                       index=pd.Index([f"a{i}" for i in range(n)] * 2,
+                                      name="account_id"))
+    e = _err(Study, two_units, acc)
+    assert len(e.rows) == 5 and e.n_bad == n
+    assert "and 3 more" in str(e)
+
+
+def test_missing_required_column(two_units):
+    acc = pd.DataFrame({"sales": [1.0]}, index=pd.Index(["a1"], name="account_id"))
+    e = _err(Study, two_units, acc)
+    assert e.column == "unit_id" and "required column" in str(e)
+
+
+def test_reps_negative_capacity_and_missing_home():
+    reps = pd.DataFrame({"home_lon": [-84.4, -80.8], "home_lat": [33.7, 35.2],
+                         "capacity_hours": [1600, -5]},
+                        index=pd.Index(["R1", "R2"], name="rep_id"))
+    units = gpd.GeoDataFrame(geometry=[Point(-84, 33)],
+                             index=pd.Index(["u"], name="unit_id"), crs="EPSG:4326")
+    e = _err(Study, units, reps=reps)
+    assert (e.table, e.column, e.rows) == ("reps", "capacity_hours", ["R2"])
+    e = _err(Study, units, reps=reps.drop(columns="home_lat"))
+    assert e.column == "home_lat"
+
+
+def test_accounts_owned_by_unknown_rep(two_units, accounts):
+    acc = accounts.assign(rep_id=["R1", "R1", "R7"])
+    reps = pd.DataFrame({"home_lon": [0.5], "home_lat": [0.5],
+                         "capacity_hours": [1600.0]},
+                        index=pd.Index(["R1"], name="rep_id"))
+    e = _err(Study, two_units, acc, reps)
+    assert e.rows == ["a3"] and "unknown: ['R7']" in str(e)
+
+
+def test_history_period_does_not_parse(two_units, accounts):
+    hist = pd.DataFrame({"account_id": ["a1", "a1"], "period": ["2024-01", "Q3 24"],
+                         "sales": [1.0, 2.0]})
+    e = _err(Study, two_units, accounts, history=hist)
+    assert e.column == "period" and "'Q3 24'" in str(e) and "YYYY-MM" in str(e)
+
+
+def test_history_unknown_account_and_duplicates(two_units, accounts):
+    hist = pd.DataFrame({"account_id": ["a1", "zz"], "period": ["2024-01", "2024-01"],
+                         "sales": [1.0, 2.0]})
+    e = _err(Study, two_units, accounts, history=hist)
+    assert e.rows == ["zz"]
+    hist = pd.DataFrame({"account_id": ["a1", "a1"], "period": ["2024-01", "2024-01"],
+                         "sales": [1.0, 2.0]})
+    e = _err(Study, two_units, accounts, history=hist)
+    assert "occur more than once" in str(e) and e.rows == ["a1 2024-01"]
+
+
+def test_alignment_must_cover_units(two_units):
+    partial = Alignment.from_mapping({"u1": "T1"})
+    e = _err(Study, two_units, alignments={"cur": partial})
+    assert e.rows == ["u2"] and "leaves 1 of 2 units" in str(e)
+    extra = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"})
+    e = _err(Study, two_units, alignments={"cur": extra})
+    assert e.rows == ["u3"]
+
+
+def test_bad_input_leaves_inputs_untouched(two_units, accounts):
+    units_before = two_units.copy()
+    acc = accounts.copy()
+    acc.loc["a3", "unit_id"] = "u9"
+    acc_before = acc.copy()
+    with pytest.raises(DataValidationError):
+        Study(two_units, acc)
+    pd.testing.assert_frame_equal(two_units, units_before)
+    pd.testing.assert_frame_equal(acc, acc_before)
+
+
+def test_study_tables_are_copies(two_units, accounts):
+    s = Study(two_units, accounts)
+    u = s.units
+    u.loc["u1", "workload"] = 999.0
+    assert s.units.loc["u1", "workload"] == 10.0
+    with pytest.raises(TypeError):
+        s.alignments["x"] = Alignment.from_mapping({"u1": "a", "u2": "b"})  # type: ignore[index]
+
+
+def test_unit_measures_aggregates_accounts(two_units, accounts):
+    s = Study(two_units.drop(columns="workload"), accounts)
+    m = s.unit_measures()
+    assert m["accounts"].tolist() == [1, 2]
+    # u1: 12 × 30 min = 6 h; u2: 12 × 45 + 4 × 60 = 780 min = 13 h
+    assert m["workload"].tolist() == [6.0, 13.0]
+    assert m["sales"].tolist() == [1.0, 5.0]
