@@ -1,0 +1,116 @@
+"""A short KPI report of one alignment: text for the console, HTML for a browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from terrakit.data.alignment import Alignment
+
+__all__ = ["kpi_report", "kpi_text"]
+
+
+def _tables(
+    study: Any, alignment: Alignment, measures: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from terrakit import metrics
+
+    kpis = metrics.territory_kpis(study, alignment)
+    bal = metrics.balance(study, alignment, measures=list(measures))
+    return kpis, bal
+
+
+def kpi_text(
+    study: Any,
+    alignment: Alignment,
+    measures: Sequence[str] = ("workload", "sales", "accounts"),
+) -> str:
+    """Rounded, stable text: balance per measure and the KPI table."""
+    kpis, bal = _tables(study, alignment, measures)
+    lines = [
+        f"Alignment {alignment.name!r}: {alignment.n_territories} territories, "
+        f"{len(alignment)} units",
+        "",
+        "Balance (max deviation from the mean, coefficient of variation, Gini):",
+        bal.round(3).to_string(),
+        "",
+        "Territory KPIs:",
+        kpis.round(2).to_string(),
+    ]
+    return "\n".join(lines)
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def kpi_report(
+    study: Any,
+    alignment: Alignment,
+    out: str | os.PathLike[str],
+    *,
+    measures: Sequence[str] = ("workload", "sales", "accounts"),
+    tolerance: float = 0.05,
+    title: str | None = None,
+) -> Path:
+    """Write a self-contained HTML page: map, balance chart, balance and KPI tables.
+
+    Images are embedded (base64 PNG), so the file can be mailed as it is.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    import matplotlib.pyplot as plt
+
+    from terrakit import plot
+
+    kpis, bal = _tables(study, alignment, measures)
+    fig, ax = plt.subplots(figsize=(8, 7))
+    plot.territory_map(study, alignment, ax=ax)
+    map_png = _png(fig)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    plot.balance_chart(study, alignment, measure=measures[0], tolerance=tolerance,
+                       ax=ax)
+    bal_png = _png(fig)
+    plt.close(fig)
+    prov = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in alignment.provenance.items()
+    )
+    name = html.escape(title or f"Territory KPIs — {alignment.name}")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{name}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
+th {{ background: #f3f3f3; }}
+img {{ max-width: 100%; }}
+</style></head><body>
+<h1>{name}</h1>
+<p>{alignment.n_territories} territories, {len(alignment)} units.</p>
+<h2 id="map">Map</h2><img alt="territory map" src="data:image/png;base64,{map_png}">
+<h2 id="balance">Balance</h2>
+<img alt="balance chart" src="data:image/png;base64,{bal_png}">
+{bal.round(3).to_html(classes="balance")}
+<h2 id="kpis">Territory KPIs</h2>
+{kpis.round(2).to_html(classes="kpis")}
+<h2 id="provenance">Provenance</h2><table>{prov}</table>
+</body></html>
+"""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

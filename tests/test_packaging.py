@@ -1,0 +1,69 @@
+"""pyproject.toml and environment.yml list the same packages and versions."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# PyPI name -> conda-forge name(s), where they differ.
+CONDA_NAMES = {
+    "ortools": ["ortools-python"],
+    "dask[distributed]": ["dask", "distributed"],
+}
+REQ = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*(>=\s*[0-9][0-9.]*)?")
+
+
+def _pyproject() -> dict[str, str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    reqs = list(data["project"]["dependencies"])
+    for extra in data["project"]["optional-dependencies"].values():
+        reqs += extra
+    out: dict[str, str] = {}
+    for r in reqs:
+        m = REQ.match(r)
+        assert m, r
+        name, ver = m.group(1).lower(), (m.group(2) or "").replace(" ", "")
+        for conda in CONDA_NAMES.get(name, [name]):
+            out[conda] = ver
+    return out
+
+
+def _environment() -> dict[str, str]:
+    out: dict[str, str] = {}
+    in_deps = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        m = re.match(r"^  - ([A-Za-z0-9_.\-]+)\s*(>=\s*[0-9][0-9.]*)?\s*$", line)
+        if in_deps and m:
+            out[m.group(1).lower()] = (m.group(2) or "").replace(" ", "")
+    out.pop("python", None)
+    out.pop("pip", None)
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    py, env = _pyproject(), _environment()
+    assert sorted(set(py) - set(env)) == [], "in pyproject.toml, not environment.yml"
+    assert sorted(set(env) - set(py)) == [], "in environment.yml, not pyproject.toml"
+    diff = {k: (py[k], env[k]) for k in py if py[k] != env[k]}
+    assert diff == {}, f"version bounds differ (pyproject, environment): {diff}"
+
+
+def test_environment_yml_is_conda_forge_only():
+    text = (ROOT / "environment.yml").read_text()
+    channels = re.search(r"channels:\n((?:\s+- .*\n)+)", text)
+    assert channels is not None
+    assert [c.strip("- \n") for c in channels.group(1).splitlines()] == ["conda-forge"]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in ci
+    head = "\n".join(readme.splitlines()[:40])
+    assert "make test" in head and "make demo" in head
