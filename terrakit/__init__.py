@@ -17,8 +17,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from terrakit.data import Alignment, Study, make_provenance  # noqa: E402
-from terrakit.exceptions import (  # noqa: E402
+from terrakit.data import Alignment, Study, make_provenance
+from terrakit.exceptions import (
     ConvergenceWarning,
     CRSWarning,
     DataValidationError,

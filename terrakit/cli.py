@@ -74,14 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from terrakit import __version__
 
     parser = argparse.ArgumentParser(
-        prog="terrakit", description="Sales territory studies in reproducible notebooks."
+        prog="terrakit",
+        description="Sales territory studies in reproducible notebooks.",
     )
-    parser.add_argument("--version", action="version", version=f"terrakit {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"terrakit {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="run the sample study end to end")
     p_demo.add_argument("--out", default="out", help="output folder (default: out)")
-    p_demo.add_argument("--no-progress", action="store_true",
-                        help="hide progress bars")
+    p_demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
 
     if args.command == "demo":

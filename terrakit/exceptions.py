@@ -77,7 +77,7 @@ class DataValidationError(TerrakitError, ValueError):
 
 
 class SpecificationError(TerrakitError, ValueError):
-    """The requested model or design cannot be satisfied; the message has the numbers."""
+    """The requested model or design cannot be met; the message has the numbers."""
 
 
 class InfeasibleError(TerrakitError, RuntimeError):

@@ -1,4 +1,4 @@
-"""Data model of a territory study: loaders, validation, :class:`Study`, :class:`Alignment`."""
+"""Data model of a study: loaders, validation, :class:`Study`, :class:`Alignment`."""
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.io import read_accounts, read_history, read_reps, read_units

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -125,7 +125,7 @@ class Alignment:
                 "territory_id",
                 f"{len(missing)} units have no territory",
                 rows=list(missing),
-                fix="assign every unit to a territory (or drop the unit from the study)",
+                fix="assign every unit to a territory (or drop the unit)",
             )
         s = s.copy()
         s.index = s.index.copy()
@@ -197,7 +197,7 @@ class Alignment:
     def __len__(self) -> int:
         return len(self.assignment)
 
-    def __iter__(self) -> Iterable[Hashable]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Hashable]:
         return iter(self.assignment.index)
 
     def __contains__(self, unit_id: object) -> bool:
@@ -282,8 +282,9 @@ class Alignment:
             moved = len(changes or {})
             provenance = dict(self.provenance)
             provenance["edits"] = int(provenance.get("edits", 0)) + moved
-        return Alignment(s, name=self.name if name is None else name,
-                         provenance=provenance)
+        return Alignment(
+            s, name=self.name if name is None else name, provenance=provenance
+        )
 
     def rename(self, name: str) -> Alignment:
         return Alignment(self.assignment, name=name, provenance=self.provenance)

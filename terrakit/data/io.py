@@ -1,4 +1,4 @@
-"""Loaders for the tables of a study: CSV, Excel, Parquet, GeoPackage, GeoJSON, Shapefile.
+"""Loaders for a study's tables: CSV, Excel, Parquet, GeoPackage, GeoJSON, Shapefile.
 
 Every loader takes a ``columns`` mapping ``{"name in your file": "terrakit name"}``
 so a CRM export loads without editing the file, validates the result at the
@@ -57,25 +57,31 @@ def _read(
     text_ids = {inverse.get(c, c): str for c in id_columns}
     if suffix in {".csv", ".txt", ".tsv"}:
         sep = "\t" if suffix == ".tsv" else None
-        df = pd.read_csv(p, sep=sep, engine="python" if sep is None else "c",
-                         dtype=text_ids, keep_default_na=True)
+        df = pd.read_csv(
+            p,
+            sep=sep,
+            engine="python" if sep is None else "c",
+            dtype=text_ids,
+            keep_default_na=True,
+        )
     elif suffix in {".xlsx", ".xlsm", ".xls"}:
-        df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet,
-                           dtype=text_ids)
+        df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=text_ids)
     elif suffix in {".parquet", ".pq"}:
         df = pd.read_parquet(p)
     elif suffix in _SPATIAL:
         df = pyogrio.read_dataframe(p, layer=layer)
     else:
         raise DataValidationError(
-            table, None,
+            table,
+            None,
             f"cannot read {p.name!r}: unknown file type {suffix!r}",
             fix="use CSV, Excel (.xlsx), Parquet, GeoPackage, GeoJSON or Shapefile",
         )
     missing = [src for src in mapping if src not in df.columns]
     if missing:
         raise DataValidationError(
-            table, missing[0],
+            table,
+            missing[0],
             f"the columns mapping names {missing} but {p.name} has no such column "
             f"(columns seen: {list(map(str, df.columns))[:15]})",
             fix="correct the keys of columns={...}: they are the names in your file",
@@ -84,7 +90,8 @@ def _read(
     dup = df.columns[df.columns.duplicated()]
     if len(dup):
         raise DataValidationError(
-            table, str(dup[0]),
+            table,
+            str(dup[0]),
             f"after renaming, column {dup[0]!r} appears twice",
             fix="map only one of your columns to each terrakit name",
         )
@@ -129,16 +136,21 @@ def read_units(
     --------
     >>> units = read_units("units.gpkg", columns={"GEOID": "unit_id"})  # doctest: +SKIP
     """
-    df = _read(path, "units", columns, id_columns=("unit_id",), sheet=sheet,
-               layer=layer)
+    df = _read(
+        path, "units", columns, id_columns=("unit_id",), sheet=sheet, layer=layer
+    )
     if isinstance(df, gpd.GeoDataFrame):
         gdf = df
         if gdf.crs is None and crs is not None:
             gdf = gdf.set_crs(crs)
-        elif crs is not None and gdf.crs is not None and gdf.crs != gpd.GeoSeries(
-                crs=crs).crs:
+        elif (
+            crs is not None
+            and gdf.crs is not None
+            and gdf.crs != gpd.GeoSeries(crs=crs).crs
+        ):
             raise DataValidationError(
-                "units", "geometry",
+                "units",
+                "geometry",
                 f"the file's CRS is {gdf.crs.to_string()} but crs={crs!r} was passed",
                 fix="drop crs=... (the file has its own) or reproject the file",
             )
@@ -147,11 +159,14 @@ def read_units(
             geom = gpd.GeoSeries(df["geometry"].map(_wkt.loads))
         except Exception as err:  # shapely raises its own error types
             raise DataValidationError(
-                "units", "geometry", f"the geometry column is not WKT text ({err})",
+                "units",
+                "geometry",
+                f"the geometry column is not WKT text ({err})",
                 fix="export geometries as WKT, or give lon/lat columns",
             ) from None
-        gdf = gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=geom.values,
-                               crs=crs)
+        gdf = gpd.GeoDataFrame(
+            df.drop(columns="geometry"), geometry=geom.values, crs=crs
+        )
     elif {"lon", "lat"} <= set(df.columns):
         from terrakit.data.validation import _check_lonlat
 
@@ -160,10 +175,12 @@ def read_units(
         if crs is None:
             crs = "EPSG:4326"
         gdf = gpd.GeoDataFrame(
-            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=crs)
+            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=crs
+        )
     else:
         raise DataValidationError(
-            "units", "geometry",
+            "units",
+            "geometry",
             "the file has no geometry: neither a spatial format, a WKT 'geometry' "
             "column nor lon/lat columns",
             fix="give units as polygons (GeoPackage/GeoJSON/Shapefile) or points "
@@ -193,9 +210,14 @@ def read_accounts(
     DataValidationError
         Duplicated ids, bad coordinates, accounts in no unit, unknown units...
     """
-    df = _read(path, "accounts", columns,
-               id_columns=("account_id", "unit_id", "rep_id"), sheet=sheet,
-               layer=layer)
+    df = _read(
+        path,
+        "accounts",
+        columns,
+        id_columns=("account_id", "unit_id", "rep_id"),
+        sheet=sheet,
+        layer=layer,
+    )
     if isinstance(df, gpd.GeoDataFrame):
         pts = df.geometry
         if df.crs is not None and not df.crs.equals("EPSG:4326"):
@@ -221,8 +243,12 @@ def join_to_units(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFra
     """
     from terrakit.data.validation import _check_lonlat
 
-    require_columns(accounts, "accounts", ["lon", "lat"],
-                    hint="give accounts lon/lat columns or a unit_id column")
+    require_columns(
+        accounts,
+        "accounts",
+        ["lon", "lat"],
+        hint="give accounts lon/lat columns or a unit_id column",
+    )
     _check_lonlat(accounts, "accounts", "lon", "lat")
     pts = gpd.GeoDataFrame(
         index=accounts.index,
@@ -236,8 +262,7 @@ def join_to_units(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFra
         from terrakit.data.geo import projected_crs
 
         metric = projected_crs(units)
-        joined = gpd.sjoin_nearest(pts.to_crs(metric), polys.to_crs(metric),
-                                   how="left")
+        joined = gpd.sjoin_nearest(pts.to_crs(metric), polys.to_crs(metric), how="left")
     else:
         joined = gpd.sjoin(pts, polys, how="left", predicate="intersects")
     joined = joined[~joined.index.duplicated(keep="first")]
@@ -262,13 +287,15 @@ def read_reps(
 
     A spatial file of points gives the home coordinates from its geometry.
     """
-    df = _read(path, "reps", columns, id_columns=("rep_id",), sheet=sheet,
-               layer=layer)
+    df = _read(path, "reps", columns, id_columns=("rep_id",), sheet=sheet, layer=layer)
     if isinstance(df, gpd.GeoDataFrame):
         pts = df.geometry
         if df.crs is None:
-            warnings.warn("reps: the file has no CRS; assuming lon/lat (EPSG:4326)",
-                          CRSWarning, stacklevel=2)
+            warnings.warn(
+                "reps: the file has no CRS; assuming lon/lat (EPSG:4326)",
+                CRSWarning,
+                stacklevel=2,
+            )
         elif not df.crs.equals("EPSG:4326"):
             pts = pts.to_crs("EPSG:4326")
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
@@ -287,7 +314,7 @@ def read_history(
     layer: str | int | None = None,
     sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    """Read long monthly sales history: ``account_id`` (or ``unit_id``), ``period``, ``sales``.
+    """Read long monthly sales history: account or unit id, ``period``, ``sales``.
 
     Parameters
     ----------
@@ -303,13 +330,20 @@ def read_history(
     pandas.DataFrame
         ``period`` as a monthly ``Period`` column.
     """
-    df = _read(path, "history", columns, id_columns=("account_id", "unit_id"),
-               sheet=sheet, layer=layer)
+    df = _read(
+        path,
+        "history",
+        columns,
+        id_columns=("account_id", "unit_id"),
+        sheet=sheet,
+        layer=layer,
+    )
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
     acc = getattr(accounts, "accounts", accounts)
-    return clean_history(df, None if acc is None else acc.index, None,
-                         period_format=period_format)
+    return clean_history(
+        df, None if acc is None else acc.index, None, period_format=period_format
+    )
 
 
 def _as_float(values: pd.Series) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The :class:`Study`: one sales organisation's units, accounts, reps, history and alignments.
+"""The :class:`Study`: an organisation's units, accounts, reps, history, alignments.
 
 A study is saved as ONE GeoPackage file (a SQLite database that QGIS opens):
 layers ``units`` (geometry), ``accounts``, ``reps``, ``history``, ``alignments``
@@ -100,7 +100,8 @@ class Study:
             unknown = owner.notna() & ~owner.isin(reps.index)
             if unknown.any():
                 raise DataValidationError(
-                    "accounts", "rep_id",
+                    "accounts",
+                    "rep_id",
                     f"{int(unknown.sum())} accounts are owned by reps that are not in "
                     f"the reps table (unknown: "
                     f"{list(dict.fromkeys(owner[unknown]))[:5]})",
@@ -122,7 +123,9 @@ class Study:
             json.dumps(meta, default=_json_default)
         except TypeError as err:
             raise DataValidationError(
-                "metadata", None, f"metadata must be JSON-able: {err}",
+                "metadata",
+                None,
+                f"metadata must be JSON-able: {err}",
                 fix="store plain numbers, strings, lists and dicts",
             ) from None
         self._units = units.copy()
@@ -180,8 +183,11 @@ class Study:
                 f"choose from {sorted(allowed)}"
             )
         parts: dict[str, Any] = {
-            "units": self._units, "accounts": self._accounts, "reps": self._reps,
-            "history": self._history, "alignments": self._alignments,
+            "units": self._units,
+            "accounts": self._accounts,
+            "reps": self._reps,
+            "history": self._history,
+            "alignments": self._alignments,
             "metadata": self._metadata,
         }
         parts.update(changes)
@@ -198,7 +204,9 @@ class Study:
 
     def without_alignment(self, name: str) -> Study:
         if name not in self._alignments:
-            raise KeyError(f"no alignment {name!r}; the study has {list(self._alignments)}")
+            raise KeyError(
+                f"no alignment {name!r}; the study has {list(self._alignments)}"
+            )
         new = {k: v for k, v in self._alignments.items() if k != name}
         return self.replace(alignments=new)
 
@@ -208,13 +216,16 @@ class Study:
         al = self._get_alignment(alignment)
         if self._accounts is None or "unit_id" not in self._accounts.columns:
             raise DataValidationError(
-                "accounts", "unit_id", "the study has no accounts joined to units",
+                "accounts",
+                "unit_id",
+                "the study has no accounts joined to units",
                 fix="load accounts with a unit_id column or with units=... for a "
                 "point-in-polygon join",
             )
         terr = al.assignment.reindex(self._accounts["unit_id"].to_numpy())
-        return pd.Series(terr.to_numpy(), index=self._accounts.index,
-                         name="territory_id")
+        return pd.Series(
+            terr.to_numpy(), index=self._accounts.index, name="territory_id"
+        )
 
     def unit_measures(self) -> gpd.GeoDataFrame:
         """Units with account aggregates added where the units table lacks them.
@@ -229,16 +240,21 @@ class Study:
             return units
         g = acc.groupby("unit_id", sort=False)
         if "accounts" not in units.columns:
-            units["accounts"] = g.size().reindex(units.index, fill_value=0).astype(
-                np.int64)
-        if ("workload" not in units.columns and
-                {"calls_per_year", "call_minutes"} <= set(acc.columns)):
+            units["accounts"] = (
+                g.size().reindex(units.index, fill_value=0).astype(np.int64)
+            )
+        if "workload" not in units.columns and {
+            "calls_per_year",
+            "call_minutes",
+        } <= set(acc.columns):
             hours = acc["calls_per_year"] * acc["call_minutes"] / 60.0
-            units["workload"] = hours.groupby(acc["unit_id"]).sum().reindex(
-                units.index, fill_value=0.0)
+            units["workload"] = (
+                hours.groupby(acc["unit_id"]).sum().reindex(units.index, fill_value=0.0)
+            )
         if "sales" not in units.columns and "annual_sales" in acc.columns:
-            units["sales"] = g["annual_sales"].sum().reindex(
-                units.index, fill_value=0.0)
+            units["sales"] = (
+                g["annual_sales"].sum().reindex(units.index, fill_value=0.0)
+            )
         return units
 
     def _get_alignment(self, alignment: Alignment | str) -> Alignment:
@@ -274,12 +290,18 @@ class Study:
             units_store, schema["units"] = _encode_table(self._units, "unit_id")
             geom_types = set(units_store.geometry.geom_type.dropna())
             pyogrio.write_dataframe(
-                units_store, tmp, layer="units", driver="GPKG",
+                units_store,
+                tmp,
+                layer="units",
+                driver="GPKG",
                 promote_to_multi=False,
                 geometry_type=geom_types.pop() if len(geom_types) == 1 else "Unknown",
             )
-            for name, id_name in (("accounts", "account_id"), ("reps", "rep_id"),
-                                  ("history", None)):
+            for name, id_name in (
+                ("accounts", "account_id"),
+                ("reps", "rep_id"),
+                ("history", None),
+            ):
                 df = getattr(self, f"_{name}")
                 if df is None:
                     continue
@@ -292,18 +314,23 @@ class Study:
                     f = al.to_frame()
                     f.insert(0, "alignment", name)
                     frames.append(f)
-                    align_meta.append({
-                        "name": name,
-                        "provenance": dict(al.provenance),
-                        "territory_dtype": _dtype_spec(al.assignment),
-                    })
+                    align_meta.append(
+                        {
+                            "name": name,
+                            "provenance": dict(al.provenance),
+                            "territory_dtype": _dtype_spec(al.assignment),
+                        }
+                    )
                 long = pd.concat(frames, ignore_index=True)
                 long["territory_id"] = long["territory_id"].map(
-                    lambda v: json.dumps(v, default=_json_default))
+                    lambda v: json.dumps(v, default=_json_default)
+                )
                 store, schema["alignments"] = _encode_table(long, None)
                 # unit ids keep the units' dtype
                 schema["alignments"]["columns"][1] = {
-                    "name": "unit_id", **schema["units"]["index"]["dtype_spec"]}
+                    "name": "unit_id",
+                    **schema["units"]["index"]["dtype_spec"],
+                }
                 _write_attributes(store, tmp, "alignments")
             meta_rows = {
                 "format_version": FORMAT_VERSION,
@@ -313,11 +340,16 @@ class Study:
                 "crs": self._units.crs.to_json() if self._units.crs else None,
             }
             from terrakit import __version__
+
             meta_rows["terrakit_version"] = __version__
-            meta = pd.DataFrame({
-                "key": list(meta_rows),
-                "value": [json.dumps(v, default=_json_default) for v in meta_rows.values()],
-            })
+            meta = pd.DataFrame(
+                {
+                    "key": list(meta_rows),
+                    "value": [
+                        json.dumps(v, default=_json_default) for v in meta_rows.values()
+                    ],
+                }
+            )
             _write_attributes(meta, tmp, _META_LAYER)
             os.replace(tmp, path)
         finally:
@@ -342,45 +374,61 @@ class Study:
         layers = {str(n) for n, _ in pyogrio.list_layers(path)}
         if _META_LAYER not in layers or "units" not in layers:
             raise DataValidationError(
-                "study", None,
+                "study",
+                None,
                 f"{path.name} is not a terrakit study file (layers: {sorted(layers)})",
                 fix="build a study with tk.Study(...) and save it, or read single "
                 "layers with tk.data.read_units(path, layer=...)",
             )
         meta_df = pyogrio.read_dataframe(path, layer=_META_LAYER)
-        meta = {k: json.loads(v) for k, v in zip(meta_df["key"], meta_df["value"],
-                                                  strict=True)}
+        meta = {
+            k: json.loads(v)
+            for k, v in zip(meta_df["key"], meta_df["value"], strict=True)
+        }
         schema = meta["schema"]
         units_raw = pyogrio.read_dataframe(path, layer="units")
         units = _decode_table(units_raw, schema["units"])
         if meta.get("crs"):
-            units = units.set_crs(pyproj.CRS.from_json(meta["crs"]), allow_override=True)
+            units = units.set_crs(
+                pyproj.CRS.from_json(meta["crs"]), allow_override=True
+            )
         tables: dict[str, Any] = {"units": units}
         for name in ("accounts", "reps", "history"):
             tables[name] = (
                 _decode_table(pyogrio.read_dataframe(path, layer=name), schema[name])
-                if name in schema else None
+                if name in schema
+                else None
             )
         alignments: dict[str, Alignment] = {}
         if "alignments" in schema:
-            long = _decode_table(pyogrio.read_dataframe(path, layer="alignments"),
-                                 schema["alignments"])
+            long = _decode_table(
+                pyogrio.read_dataframe(path, layer="alignments"), schema["alignments"]
+            )
             for spec in meta["alignments"]:
                 part = long[long["alignment"] == spec["name"]]
                 terr = pd.Series([json.loads(v) for v in part["territory_id"]])
                 terr = _restore_dtype(terr, spec["territory_dtype"])
-                s = pd.Series(terr.to_numpy(), index=pd.Index(
-                    part["unit_id"].to_numpy(), dtype=units.index.dtype, name="unit_id"))
+                s = pd.Series(
+                    terr.to_numpy(),
+                    index=pd.Index(
+                        part["unit_id"].to_numpy(),
+                        dtype=units.index.dtype,
+                        name="unit_id",
+                    ),
+                )
                 alignments[spec["name"]] = Alignment(
-                    s, name=spec["name"], provenance=spec["provenance"])
+                    s, name=spec["name"], provenance=spec["provenance"]
+                )
         return cls(**tables, alignments=alignments, metadata=meta.get("metadata"))
 
     # -- display ---------------------------------------------------------------------
     def summary(self) -> str:
         """Stable text description of what the study holds."""
-        lines = [f"Study: {len(self._units)} units"
-                 f" ({self._units.geometry.geom_type.mode().iat[0].lower()}s,"
-                 f" CRS {self._units.crs.to_string() if self._units.crs else None})"]
+        lines = [
+            f"Study: {len(self._units)} units"
+            f" ({self._units.geometry.geom_type.mode().iat[0].lower()}s,"
+            f" CRS {self._units.crs.to_string() if self._units.crs else None})"
+        ]
         if self._accounts is not None:
             lines.append(f"  accounts: {len(self._accounts)}")
         if self._reps is not None:
@@ -389,8 +437,10 @@ class Study:
             p = self._history["period"]
             lines.append(f"  history: {len(self._history)} rows, {p.min()}..{p.max()}")
         for name, al in self._alignments.items():
-            lines.append(f"  alignment {name!r}: {al.n_territories} territories "
-                         f"({al.provenance.get('method', '?')})")
+            lines.append(
+                f"  alignment {name!r}: {al.n_territories} territories "
+                f"({al.provenance.get('method', '?')})"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -423,7 +473,8 @@ class Study:
 def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
     if not isinstance(al, Alignment):
         raise DataValidationError(
-            "alignment", None,
+            "alignment",
+            None,
             f"alignment {name!r} is a {type(al).__name__}, not an Alignment",
             fix="wrap a dict with tk.Alignment.from_mapping(...)",
         )
@@ -431,24 +482,30 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
     if idx.dtype != unit_ids.dtype:
         conv = _align_id_dtype(pd.Series(idx), unit_ids)
         if conv.dtype == unit_ids.dtype or conv.isin(unit_ids).all():
-            s = pd.Series(al.assignment.to_numpy(), index=pd.Index(conv, name="unit_id"))
+            s = pd.Series(
+                al.assignment.to_numpy(), index=pd.Index(conv, name="unit_id")
+            )
             al = Alignment(s, name=al.name, provenance=al.provenance)
             idx = al.assignment.index
     extra = idx.difference(unit_ids)
     if len(extra):
         raise DataValidationError(
-            "alignment", "unit_id",
+            "alignment",
+            "unit_id",
             f"alignment {name!r} names {len(extra)} units that are not in the study",
-            rows=list(extra), n_bad=len(extra),
+            rows=list(extra),
+            n_bad=len(extra),
             fix="drop those units from the alignment or add them to the units table",
         )
     missing = unit_ids.difference(idx)
     if len(missing):
         raise DataValidationError(
-            "alignment", "unit_id",
+            "alignment",
+            "unit_id",
             f"alignment {name!r} leaves {len(missing)} of {len(unit_ids)} units "
             "without a territory",
-            rows=list(missing), n_bad=len(missing),
+            rows=list(missing),
+            n_bad=len(missing),
             fix="assign every unit of the study to a territory",
         )
     if not idx.equals(unit_ids):
@@ -462,10 +519,12 @@ def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
     dt = s.dtype
     if isinstance(dt, pd.CategoricalDtype):
         cats = dt.categories
-        return {"dtype": "category", "ordered": bool(dt.ordered),
-                "categories": [c.item() if isinstance(c, np.generic) else c
-                               for c in cats],
-                "categories_dtype": str(cats.dtype)}
+        return {
+            "dtype": "category",
+            "ordered": bool(dt.ordered),
+            "categories": [c.item() if isinstance(c, np.generic) else c for c in cats],
+            "categories_dtype": str(cats.dtype),
+        }
     if isinstance(dt, pd.PeriodDtype):
         return {"dtype": "period", "period_dtype": str(dt)}
     if isinstance(dt, pd.DatetimeTZDtype):
@@ -485,21 +544,34 @@ def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
     if kind == "category":
         vals = s.astype(object)
         if spec["categories_dtype"] != "object":
-            return pd.Series(s.cat.codes.astype(np.int64).where(s.notna()),
-                             index=s.index).astype("float64")
+            return pd.Series(
+                s.cat.codes.astype(np.int64).where(s.notna()), index=s.index
+            ).astype("float64")
         return vals.where(s.notna(), None)
     if kind == "period":
         return s.astype(str).where(s.notna(), None)
     if spec.get("encoding") == "datetime":
         return s.astype(object).where(s.notna(), None) if "tz" in spec else s
     if spec.get("encoding") == "json":
-        return s.map(lambda v: None if v is None else json.dumps(v, default=_json_default))
+        return s.map(
+            lambda v: None if v is None else json.dumps(v, default=_json_default)
+        )
     if spec.get("encoding") == "str":
         return s.astype(object).where(s.notna(), None)
     if kind in ("boolean",):
         return s.astype("float64")
-    if kind in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
-                "UInt64", "Float32", "Float64"):
+    if kind in (
+        "Int8",
+        "Int16",
+        "Int32",
+        "Int64",
+        "UInt8",
+        "UInt16",
+        "UInt32",
+        "UInt64",
+        "Float32",
+        "Float64",
+    ):
         return s.astype("float64")
     if kind in ("string", "string[python]", "string[pyarrow]", "str"):
         return s.astype(object).where(s.notna(), None)
@@ -512,20 +584,26 @@ def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         cats = pd.Index(spec["categories"], dtype=spec["categories_dtype"])
         if spec["categories_dtype"] != "object":
             codes = s.fillna(-1).astype(np.int64).to_numpy()
-            return pd.Series(pd.Categorical.from_codes(
-                codes, categories=cats, ordered=spec["ordered"]), index=s.index)
+            return pd.Series(
+                pd.Categorical.from_codes(
+                    codes, categories=cats, ordered=spec["ordered"]
+                ),
+                index=s.index,
+            )
         return s.astype(pd.CategoricalDtype(cats, ordered=spec["ordered"]))
     if kind == "period":
-        return pd.Series(pd.PeriodIndex(s.where(s.notna(), None),
-                                         dtype=spec["period_dtype"]),
-                         index=s.index)
+        return pd.Series(
+            pd.PeriodIndex(s.where(s.notna(), None), dtype=spec["period_dtype"]),
+            index=s.index,
+        )
     if spec.get("encoding") == "datetime":
         if "tz" in spec:
             return pd.to_datetime(s, utc=True).dt.tz_convert(spec["tz"]).astype(kind)
         return s.astype(kind)
     if spec.get("encoding") == "json":
-        return s.map(lambda v: None if v is None or v is np.nan else json.loads(v)
-                     ).astype(object)
+        return s.map(
+            lambda v: None if v is None or v is np.nan else json.loads(v)
+        ).astype(object)
     if spec.get("encoding") == "str":
         return s.astype(object).where(s.notna(), None)
     if kind == "bool" and s.dtype != bool:
@@ -543,13 +621,17 @@ def _encode_table(
     if id_name is not None:
         spec = _dtype_spec(df.index)
         schema["index"] = {"name": id_name, "dtype_spec": spec}
-        out[id_name] = _encode_values(pd.Series(df.index, index=df.index), spec).to_numpy()
+        out[id_name] = _encode_values(
+            pd.Series(df.index, index=df.index), spec
+        ).to_numpy()
     for col in df.columns:
         if col == geom_name:
             continue
         if not isinstance(col, str):
             raise DataValidationError(
-                "study", str(col), f"column names must be text, got {col!r}",
+                "study",
+                str(col),
+                f"column names must be text, got {col!r}",
                 fix="rename the column with df.rename(columns=...)",
             )
         spec = _dtype_spec(df[col])
@@ -558,8 +640,9 @@ def _encode_table(
     store = pd.DataFrame(out)
     if is_geo:
         schema["geometry"] = geom_name
-        return gpd.GeoDataFrame(store, geometry=df.geometry.to_numpy(),
-                                crs=df.crs), schema
+        return gpd.GeoDataFrame(
+            store, geometry=df.geometry.to_numpy(), crs=df.crs
+        ), schema
     return store, schema
 
 
@@ -570,8 +653,7 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
         cols[c["name"]] = _restore_dtype(raw[c["name"]], spec)
     if "geometry" in schema:
         geom = raw.geometry.rename(schema["geometry"])
-        df: pd.DataFrame = gpd.GeoDataFrame(cols, geometry=geom.to_numpy(),
-                                            crs=raw.crs)
+        df: pd.DataFrame = gpd.GeoDataFrame(cols, geometry=geom.to_numpy(), crs=raw.crs)
         if schema["geometry"] != "geometry":
             df = df.rename_geometry(schema["geometry"])
         # keep the original column order (geometry position)
@@ -587,8 +669,7 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
 
 
 def _write_attributes(df: pd.DataFrame, path: Path, layer: str) -> None:
-    pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG",
-                            append=False)
+    pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG", append=False)
 
 
 def _hashable(v: Any) -> Hashable:

@@ -44,8 +44,17 @@ NON_NEGATIVE = (
     "calls",
 )
 
-ACCOUNT_COLUMNS = ("unit_id", "lon", "lat", "segment", "industry", "annual_sales",
-                   "calls_per_year", "call_minutes", "rep_id")
+ACCOUNT_COLUMNS = (
+    "unit_id",
+    "lon",
+    "lat",
+    "segment",
+    "industry",
+    "annual_sales",
+    "calls_per_year",
+    "call_minutes",
+    "rep_id",
+)
 REP_COLUMNS = ("home_lon", "home_lat", "capacity_hours")
 
 
@@ -101,8 +110,11 @@ def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
         frac = idx.to_numpy() != np.round(idx.to_numpy())
         if frac.any():
             raise DataValidationError(
-                table, id_name, "ids must be whole numbers or text, found fractions",
-                rows=_ids(idx[frac]), fix="use integer or string ids",
+                table,
+                id_name,
+                "ids must be whole numbers or text, found fractions",
+                rows=_ids(idx[frac]),
+                fix="use integer or string ids",
             )
         idx = pd.Index(idx.to_numpy().astype(np.int64), name=id_name)
         df = df.set_axis(idx)
@@ -149,16 +161,22 @@ def _check_numeric(
         if required and s.isna().any():
             bad = s.isna()
             raise DataValidationError(
-                table, col, f"{int(bad.sum())} values are missing (NaN)",
-                rows=_ids(s.index[bad]), n_bad=int(bad.sum()),
+                table,
+                col,
+                f"{int(bad.sum())} values are missing (NaN)",
+                rows=_ids(s.index[bad]),
+                n_bad=int(bad.sum()),
                 fix="fill the missing values (0 if there is none)",
             )
         vals = s.to_numpy(dtype=float, na_value=np.nan)
         if np.isinf(vals).any():
             bad = np.isinf(vals)
             raise DataValidationError(
-                table, col, f"{int(bad.sum())} values are infinite",
-                rows=_ids(s.index[bad]), n_bad=int(bad.sum()),
+                table,
+                col,
+                f"{int(bad.sum())} values are infinite",
+                rows=_ids(s.index[bad]),
+                n_bad=int(bad.sum()),
                 fix="replace infinite values by real numbers",
             )
         if col in NON_NEGATIVE:
@@ -182,8 +200,11 @@ def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
         nan = np.isnan(vals)
         if nan.any():
             raise DataValidationError(
-                table, col, f"{int(nan.sum())} coordinates are missing or not numbers",
-                rows=_ids(df.index[nan]), n_bad=int(nan.sum()),
+                table,
+                col,
+                f"{int(nan.sum())} coordinates are missing or not numbers",
+                rows=_ids(df.index[nan]),
+                n_bad=int(nan.sum()),
                 fix="geocode these rows or drop them",
             )
         out = np.abs(vals) > lim
@@ -211,13 +232,17 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     table = "units"
     if not isinstance(units, gpd.GeoDataFrame):
         raise DataValidationError(
-            table, None, f"expected a GeoDataFrame, got {type(units).__name__}",
+            table,
+            None,
+            f"expected a GeoDataFrame, got {type(units).__name__}",
             fix="read polygons with tk.data.read_units(path) or build a "
             "geopandas.GeoDataFrame with a geometry column",
         )
     if units.crs is None:
         raise DataValidationError(
-            table, "geometry", "the geometry has no CRS",
+            table,
+            "geometry",
+            "the geometry has no CRS",
             fix="set it with units.set_crs('EPSG:4326') (lon/lat) or the CRS the "
             "file was made in, or pass crs=... to tk.data.read_units",
         )
@@ -226,13 +251,15 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     missing = geom.isna() | geom.is_empty
     if missing.any():
         raise DataValidationError(
-            table, "geometry", f"{int(missing.sum())} units have no geometry",
-            rows=_ids(units.index[missing.to_numpy()]), n_bad=int(missing.sum()),
+            table,
+            "geometry",
+            f"{int(missing.sum())} units have no geometry",
+            rows=_ids(units.index[missing.to_numpy()]),
+            n_bad=int(missing.sum()),
             fix="drop these units or supply their polygons/points",
         )
     _check_crs_extent(units, table)
-    attrs = [c for c in units.columns
-             if c != units.geometry.name and c in NON_NEGATIVE]
+    attrs = [c for c in units.columns if c != units.geometry.name and c in NON_NEGATIVE]
     units = _check_numeric(units, table, attrs, required=False)
     invalid = ~units.geometry.is_valid
     if invalid.any():
@@ -258,9 +285,13 @@ def _check_crs_extent(gdf: gpd.GeoDataFrame, table: str) -> None:
                 "gdf.set_crs(..., allow_override=True), or reproject with to_crs",
             )
     elif crs is not None and crs.area_of_use is not None:
-        west, south, east, north = crs.area_of_use.bounds
-        if (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
-                and -90 <= maxy <= 90 and (maxx - minx) < 360):
+        if (
+            -180 <= minx <= 180
+            and -180 <= maxx <= 180
+            and -90 <= miny <= 90
+            and -90 <= maxy <= 90
+            and (maxx - minx) < 360
+        ):
             # Projected CRS but the numbers look like degrees.
             span = max(maxx - minx, maxy - miny)
             if span < 50:  # metres would make an extent of 50 m, not plausible
@@ -280,28 +311,40 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
     table = "accounts"
     if not isinstance(accounts, pd.DataFrame):
         raise DataValidationError(
-            table, None, f"expected a DataFrame, got {type(accounts).__name__}",
+            table,
+            None,
+            f"expected a DataFrame, got {type(accounts).__name__}",
             fix="read accounts with tk.data.read_accounts(path)",
         )
     accounts = _check_index(accounts, table, "account_id")
-    if "unit_id" not in accounts.columns and not {"lon", "lat"} <= set(accounts.columns):
+    if "unit_id" not in accounts.columns and not {"lon", "lat"} <= set(
+        accounts.columns
+    ):
         require_columns(
-            accounts, table, ["unit_id"],
+            accounts,
+            table,
+            ["unit_id"],
             hint="give accounts a unit_id column, or lon/lat columns and load them "
             "with tk.data.read_accounts(path, units=units) to join them to units",
         )
     if {"lon", "lat"} <= set(accounts.columns):
         _check_lonlat(accounts, table, "lon", "lat")
-    numeric = [c for c in ("annual_sales", "calls_per_year", "call_minutes",
-                           "employees") if c in accounts.columns]
+    numeric = [
+        c
+        for c in ("annual_sales", "calls_per_year", "call_minutes", "employees")
+        if c in accounts.columns
+    ]
     accounts = _check_numeric(accounts, table, numeric, required=False)
     if "unit_id" in accounts.columns:
         u = accounts["unit_id"]
         if u.isna().any():
             bad = u.isna()
             raise DataValidationError(
-                table, "unit_id", f"{int(bad.sum())} accounts lie in no unit",
-                rows=_ids(accounts.index[bad.to_numpy()]), n_bad=int(bad.sum()),
+                table,
+                "unit_id",
+                f"{int(bad.sum())} accounts lie in no unit",
+                rows=_ids(accounts.index[bad.to_numpy()]),
+                n_bad=int(bad.sum()),
                 fix="check their coordinates (outside the study area?) or add the "
                 "missing units",
             )
@@ -343,14 +386,17 @@ def clean_reps(reps: pd.DataFrame) -> pd.DataFrame:
     table = "reps"
     if not isinstance(reps, pd.DataFrame):
         raise DataValidationError(
-            table, None, f"expected a DataFrame, got {type(reps).__name__}",
+            table,
+            None,
+            f"expected a DataFrame, got {type(reps).__name__}",
             fix="read reps with tk.data.read_reps(path)",
         )
     reps = _check_index(reps, table, "rep_id")
     require_columns(reps, table, ["home_lon", "home_lat"])
     _check_lonlat(reps, table, "home_lon", "home_lat")
     reps = _check_numeric(
-        reps, table,
+        reps,
+        table,
         [c for c in ("capacity_hours", "fte") if c in reps.columns],
         required=True,
     )
@@ -368,18 +414,25 @@ def clean_history(
     table = "history"
     if not isinstance(history, pd.DataFrame):
         raise DataValidationError(
-            table, None, f"expected a DataFrame, got {type(history).__name__}",
+            table,
+            None,
+            f"expected a DataFrame, got {type(history).__name__}",
             fix="read history with tk.data.read_history(path)",
         )
     key = "account_id" if "account_id" in history.columns else "unit_id"
-    require_columns(history, table, [key, "period", "sales"],
-                    hint="history needs account_id (or unit_id), period and sales "
-                    "columns; map yours with columns={...}")
+    require_columns(
+        history,
+        table,
+        [key, "period", "sales"],
+        hint="history needs account_id (or unit_id), period and sales "
+        "columns; map yours with columns={...}",
+    )
     history = history.reset_index(drop=True) if history.index.name else history
     out = history.copy()
     out["period"] = parse_periods(out["period"], table, period_format)
-    out = _check_numeric(out, table, ["sales", *(["calls"] if "calls" in out else [])],
-                         required=True)
+    out = _check_numeric(
+        out, table, ["sales", *(["calls"] if "calls" in out else [])], required=True
+    )
     ids = account_ids if key == "account_id" else unit_ids
     if ids is not None:
         k = _align_id_dtype(out[key], ids)
@@ -387,21 +440,27 @@ def clean_history(
         if unknown.any():
             shown = list(dict.fromkeys(_ids(k[unknown])))
             raise DataValidationError(
-                table, key,
+                table,
+                key,
                 f"{int(unknown.sum())} rows refer to {key.split('_')[0]}s that are not "
                 f"in the {key.split('_')[0]}s table",
-                rows=shown, n_bad=len(shown),
+                rows=shown,
+                n_bad=len(shown),
                 fix=f"add the missing {key.split('_')[0]}s or drop their history rows",
             )
         out[key] = k
     dup = out.duplicated([key, "period"], keep="first")
     if dup.any():
-        rows = [f"{a} {p}" for a, p in zip(out.loc[dup, key], out.loc[dup, "period"],
-                                           strict=True)]
+        rows = [
+            f"{a} {p}"
+            for a, p in zip(out.loc[dup, key], out.loc[dup, "period"], strict=True)
+        ]
         raise DataValidationError(
-            table, "period",
+            table,
+            "period",
             f"{int(dup.sum())} ({key}, period) pairs occur more than once",
-            rows=rows, n_bad=int(dup.sum()),
+            rows=rows,
+            n_bad=int(dup.sum()),
             fix="sum duplicated months first (history.groupby([key, 'period']).sum())",
         )
     return out
@@ -423,9 +482,11 @@ def parse_periods(
     if bad.any():
         bad_vals = list(dict.fromkeys(values[bad].astype(str)))
         raise DataValidationError(
-            table, "period",
+            table,
+            "period",
             f"{int(bad.sum())} periods do not parse as months (e.g. {bad_vals[0]!r})",
-            rows=[f"row {i}" for i in values.index[bad]], n_bad=int(bad.sum()),
+            rows=[f"row {i}" for i in values.index[bad]],
+            n_bad=int(bad.sum()),
             fix="write months as YYYY-MM (e.g. 2024-03) or pass period_format="
             "'%m/%Y' to the loader",
         )

@@ -81,8 +81,9 @@ def kpi_report(
     map_png = _png(fig)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(9, 4))
-    plot.balance_chart(study, alignment, measure=measures[0], tolerance=tolerance,
-                       ax=ax)
+    plot.balance_chart(
+        study, alignment, measure=measures[0], tolerance=tolerance, ax=ax
+    )
     bal_png = _png(fig)
     plt.close(fig)
     prov = "".join(

@@ -40,8 +40,9 @@ def studies(draw) -> Study:
     n = draw(st.integers(1, 6))
     int_ids = draw(st.booleans())
     if int_ids:
-        ids = draw(st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n,
-                            unique=True))
+        ids = draw(
+            st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n, unique=True)
+        )
     else:
         ids = draw(st.lists(TEXT.filter(bool), min_size=n, max_size=n, unique=True))
     index = pd.Index(ids, name="unit_id")
@@ -49,8 +50,9 @@ def studies(draw) -> Study:
     if n > 1 and draw(st.booleans()):
         geoms[0] = MultiPolygon([box(0, 0, 0.4, 1), box(0.6, 0, 1, 1)])
     cols: dict[str, object] = {
-        "workload": draw(st.lists(st.floats(0, 1e9) | st.just(np.nan),
-                                  min_size=n, max_size=n)),
+        "workload": draw(
+            st.lists(st.floats(0, 1e9) | st.just(np.nan), min_size=n, max_size=n)
+        ),
         "accounts": draw(st.lists(st.integers(0, 2**31), min_size=n, max_size=n)),
         "flag": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
         "name": draw(st.lists(TEXT | st.none(), min_size=n, max_size=n)),
@@ -60,16 +62,29 @@ def studies(draw) -> Study:
         cats = ["A", "B", "C"]
         cols["segment"] = pd.Categorical(
             draw(st.lists(st.sampled_from(cats), min_size=n, max_size=n)),
-            categories=cats, ordered=draw(st.booleans()))
+            categories=cats,
+            ordered=draw(st.booleans()),
+        )
     if draw(st.booleans()):
         cols["opened"] = pd.to_datetime(
-            draw(st.lists(st.datetimes(min_value=pd.Timestamp("1990-01-01"),
-                                       max_value=pd.Timestamp("2030-01-01")),
-                          min_size=n, max_size=n))).as_unit("ms")
+            draw(
+                st.lists(
+                    st.datetimes(
+                        min_value=pd.Timestamp("1990-01-01"),
+                        max_value=pd.Timestamp("2030-01-01"),
+                    ),
+                    min_size=n,
+                    max_size=n,
+                )
+            )
+        ).as_unit("ms")
     if draw(st.booleans()):
         cols["nullable"] = pd.array(
-            draw(st.lists(st.integers(-1000, 1000) | st.none(), min_size=n,
-                          max_size=n)), dtype="Int64")
+            draw(
+                st.lists(st.integers(-1000, 1000) | st.none(), min_size=n, max_size=n)
+            ),
+            dtype="Int64",
+        )
     units = gpd.GeoDataFrame(cols, geometry=geoms, index=index, crs="EPSG:4326")
 
     n_acc = draw(st.integers(0, 5))
@@ -77,39 +92,66 @@ def studies(draw) -> Study:
     if n_acc:
         acc_ids = [f"A{i:03d}" for i in range(n_acc)]
         accounts = pd.DataFrame(
-            {"unit_id": draw(st.lists(st.sampled_from(ids), min_size=n_acc,
-                                      max_size=n_acc)),
-             "annual_sales": draw(st.lists(st.floats(0, 1e7) | st.just(np.nan),
-                                           min_size=n_acc, max_size=n_acc)),
-             "industry": draw(st.lists(TEXT | st.none(), min_size=n_acc,
-                                       max_size=n_acc))},
-            index=pd.Index(acc_ids, name="account_id"))
+            {
+                "unit_id": draw(
+                    st.lists(st.sampled_from(ids), min_size=n_acc, max_size=n_acc)
+                ),
+                "annual_sales": draw(
+                    st.lists(
+                        st.floats(0, 1e7) | st.just(np.nan),
+                        min_size=n_acc,
+                        max_size=n_acc,
+                    )
+                ),
+                "industry": draw(
+                    st.lists(TEXT | st.none(), min_size=n_acc, max_size=n_acc)
+                ),
+            },
+            index=pd.Index(acc_ids, name="account_id"),
+        )
         if draw(st.booleans()):
             months = pd.period_range("2024-01", periods=3, freq="M")
             rows = [(a, p) for a in acc_ids for p in months]
-            history = pd.DataFrame({
-                "account_id": [r[0] for r in rows],
-                "period": pd.PeriodIndex([r[1] for r in rows], freq="M"),
-                "sales": draw(st.lists(st.floats(0, 1e6), min_size=len(rows),
-                                       max_size=len(rows))),
-            })
-    terr = draw(st.lists(st.sampled_from(["T1", "T2"]) | st.integers(1, 3),
-                         min_size=n, max_size=n))
+            history = pd.DataFrame(
+                {
+                    "account_id": [r[0] for r in rows],
+                    "period": pd.PeriodIndex([r[1] for r in rows], freq="M"),
+                    "sales": draw(
+                        st.lists(
+                            st.floats(0, 1e6), min_size=len(rows), max_size=len(rows)
+                        )
+                    ),
+                }
+            )
+    terr = draw(
+        st.lists(
+            st.sampled_from(["T1", "T2"]) | st.integers(1, 3), min_size=n, max_size=n
+        )
+    )
     if len({type(t) for t in terr}) > 1:
         terr = [str(t) for t in terr]
     alignments = {
-        "current": Alignment(pd.Series(terr, index=index), name="current",
-                             provenance=make_provenance("manual", seed=draw(
-                                 st.integers(0, 99)), config={"k": 2})),
+        "current": Alignment(
+            pd.Series(terr, index=index),
+            name="current",
+            provenance=make_provenance(
+                "manual", seed=draw(st.integers(0, 99)), config={"k": 2}
+            ),
+        ),
     }
-    metadata = draw(st.dictionaries(TEXT, st.integers() | TEXT | st.lists(
-        st.integers(), max_size=3), max_size=3))
+    metadata = draw(
+        st.dictionaries(
+            TEXT, st.integers() | TEXT | st.lists(st.integers(), max_size=3), max_size=3
+        )
+    )
     return Study(units, accounts, None, history, alignments, metadata)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(study=studies())
 def test_round_trip_property(study, tmp_path_factory):
     path = tmp_path_factory.mktemp("rt") / "study.gpkg"
@@ -120,17 +162,34 @@ def test_round_trip_property(study, tmp_path_factory):
 def test_round_trip_projected_crs_points_and_reps(tmp_path):
     units = gpd.GeoDataFrame(
         {"population": [100, 200, 300]},
-        geometry=[Point(500_000, 3_700_000), Point(510_000, 3_700_000),
-                  Point(520_000, 3_710_000)],
-        index=pd.Index([13001, 13003, 13005], name="unit_id"), crs="EPSG:32617")
-    reps = pd.DataFrame({"name": ["Ann", "Bo"], "home_lon": [-84.4, -81.1],
-                         "home_lat": [33.7, 32.1], "capacity_hours": [1600.0, 1200.0],
-                         "fte": [1.0, 0.75], "skills": ["pharma;devices", None]},
-                        index=pd.Index(["R01", "R02"], name="rep_id"))
-    al = Alignment.from_mapping({13001: "R01", 13003: "R01", 13005: "R02"},
-                                name="current")
-    s = Study(units, reps=reps, alignments={"current": al},
-              metadata={"client": "Acme", "year": 2026})
+        geometry=[
+            Point(500_000, 3_700_000),
+            Point(510_000, 3_700_000),
+            Point(520_000, 3_710_000),
+        ],
+        index=pd.Index([13001, 13003, 13005], name="unit_id"),
+        crs="EPSG:32617",
+    )
+    reps = pd.DataFrame(
+        {
+            "name": ["Ann", "Bo"],
+            "home_lon": [-84.4, -81.1],
+            "home_lat": [33.7, 32.1],
+            "capacity_hours": [1600.0, 1200.0],
+            "fte": [1.0, 0.75],
+            "skills": ["pharma;devices", None],
+        },
+        index=pd.Index(["R01", "R02"], name="rep_id"),
+    )
+    al = Alignment.from_mapping(
+        {13001: "R01", 13003: "R01", 13005: "R02"}, name="current"
+    )
+    s = Study(
+        units,
+        reps=reps,
+        alignments={"current": al},
+        metadata={"client": "Acme", "year": 2026},
+    )
     s.save(tmp_path / "s.gpkg")
     t = Study.load(tmp_path / "s.gpkg")
     _assert_same(s, t)
@@ -139,8 +198,12 @@ def test_round_trip_projected_crs_points_and_reps(tmp_path):
 
 
 def test_save_is_atomic_and_load_rejects_foreign_files(tmp_path, monkeypatch):
-    units = gpd.GeoDataFrame({"w": [1.0]}, geometry=[box(0, 0, 1, 1)],
-                             index=pd.Index(["u"], name="unit_id"), crs="EPSG:4326")
+    units = gpd.GeoDataFrame(
+        {"w": [1.0]},
+        geometry=[box(0, 0, 1, 1)],
+        index=pd.Index(["u"], name="unit_id"),
+        crs="EPSG:4326",
+    )
     s = Study(units)
     path = s.save(tmp_path / "s.gpkg")
     before = path.read_bytes()
@@ -162,15 +225,17 @@ def test_save_is_atomic_and_load_rejects_foreign_files(tmp_path, monkeypatch):
         Study.load(tmp_path / "plain.gpkg")
     with pytest.raises(FileNotFoundError):
         Study.load(tmp_path / "nope.gpkg")
-    with pytest.raises(ValueError, match="use a .gpkg path"):
+    with pytest.raises(ValueError, match=r"use a \.gpkg path"):
         s.save(tmp_path / "s.csv")
 
 
 def test_with_alignment_and_replace_return_new_studies():
-    units = gpd.GeoDataFrame({"w": [1.0, 2.0]}, geometry=[box(0, 0, 1, 1),
-                                                          box(1, 0, 2, 1)],
-                             index=pd.Index(["u1", "u2"], name="unit_id"),
-                             crs="EPSG:4326")
+    units = gpd.GeoDataFrame(
+        {"w": [1.0, 2.0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+        crs="EPSG:4326",
+    )
     s = Study(units)
     t = s.with_alignment(Alignment.from_mapping({"u1": "A", "u2": "B"}), "x")
     assert list(s.alignments) == [] and list(t.alignments) == ["x"]

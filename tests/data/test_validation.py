@@ -27,9 +27,14 @@ def two_units() -> gpd.GeoDataFrame:
 def accounts() -> pd.DataFrame:
     """Three accounts, two in u2."""
     return pd.DataFrame(
-        {"unit_id": ["u1", "u2", "u2"], "annual_sales": [1.0, 2.0, 3.0],
-         "calls_per_year": [12, 12, 4], "call_minutes": [30, 45, 60],
-         "lon": [0.5, 1.5, 1.6], "lat": [0.5, 0.5, 0.5]},
+        {
+            "unit_id": ["u1", "u2", "u2"],
+            "annual_sales": [1.0, 2.0, 3.0],
+            "calls_per_year": [12, 12, 4],
+            "call_minutes": [30, 45, 60],
+            "lon": [0.5, 1.5, 1.6],
+            "lat": [0.5, 0.5, 0.5],
+        },
         index=pd.Index(["a1", "a2", "a3"], name="account_id"),
     )
 
@@ -55,8 +60,10 @@ def test_missing_crs(two_units):
 
 def test_geographic_crs_with_projected_numbers(two_units):
     units = two_units.copy()
-    units.geometry = [box(500_000, 3_700_000, 501_000, 3_701_000),
-                      box(501_000, 3_700_000, 502_000, 3_701_000)]
+    units.geometry = [
+        box(500_000, 3_700_000, 501_000, 3_701_000),
+        box(501_000, 3_700_000, 502_000, 3_701_000),
+    ]
     e = _err(Study, units)
     assert "look projected" in str(e) and "does not match" in str(e)
 
@@ -124,9 +131,10 @@ def test_accounts_bad_coordinates(two_units, accounts):
 
 def test_duplicate_account_ids_list_at_most_five(two_units):
     n = 8
-    acc = pd.DataFrame({"unit_id": ["u1"] * (2 * n)},
-                       index=pd.Index([f"a{i}" for i in range(n)] * 2,
-                                      name="account_id"))
+    acc = pd.DataFrame(
+        {"unit_id": ["u1"] * (2 * n)},
+        index=pd.Index([f"a{i}" for i in range(n)] * 2, name="account_id"),
+    )
     e = _err(Study, two_units, acc)
     assert len(e.rows) == 5 and e.n_bad == n
     assert "and 3 more" in str(e)
@@ -139,11 +147,19 @@ def test_missing_required_column(two_units):
 
 
 def test_reps_negative_capacity_and_missing_home():
-    reps = pd.DataFrame({"home_lon": [-84.4, -80.8], "home_lat": [33.7, 35.2],
-                         "capacity_hours": [1600, -5]},
-                        index=pd.Index(["R1", "R2"], name="rep_id"))
-    units = gpd.GeoDataFrame(geometry=[Point(-84, 33)],
-                             index=pd.Index(["u"], name="unit_id"), crs="EPSG:4326")
+    reps = pd.DataFrame(
+        {
+            "home_lon": [-84.4, -80.8],
+            "home_lat": [33.7, 35.2],
+            "capacity_hours": [1600, -5],
+        },
+        index=pd.Index(["R1", "R2"], name="rep_id"),
+    )
+    units = gpd.GeoDataFrame(
+        geometry=[Point(-84, 33)],
+        index=pd.Index(["u"], name="unit_id"),
+        crs="EPSG:4326",
+    )
     e = _err(Study, units, reps=reps)
     assert (e.table, e.column, e.rows) == ("reps", "capacity_hours", ["R2"])
     e = _err(Study, units, reps=reps.drop(columns="home_lat"))
@@ -152,27 +168,43 @@ def test_reps_negative_capacity_and_missing_home():
 
 def test_accounts_owned_by_unknown_rep(two_units, accounts):
     acc = accounts.assign(rep_id=["R1", "R1", "R7"])
-    reps = pd.DataFrame({"home_lon": [0.5], "home_lat": [0.5],
-                         "capacity_hours": [1600.0]},
-                        index=pd.Index(["R1"], name="rep_id"))
+    reps = pd.DataFrame(
+        {"home_lon": [0.5], "home_lat": [0.5], "capacity_hours": [1600.0]},
+        index=pd.Index(["R1"], name="rep_id"),
+    )
     e = _err(Study, two_units, acc, reps)
     assert e.rows == ["a3"] and "unknown: ['R7']" in str(e)
 
 
 def test_history_period_does_not_parse(two_units, accounts):
-    hist = pd.DataFrame({"account_id": ["a1", "a1"], "period": ["2024-01", "Q3 24"],
-                         "sales": [1.0, 2.0]})
+    hist = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1"],
+            "period": ["2024-01", "Q3 24"],
+            "sales": [1.0, 2.0],
+        }
+    )
     e = _err(Study, two_units, accounts, history=hist)
     assert e.column == "period" and "'Q3 24'" in str(e) and "YYYY-MM" in str(e)
 
 
 def test_history_unknown_account_and_duplicates(two_units, accounts):
-    hist = pd.DataFrame({"account_id": ["a1", "zz"], "period": ["2024-01", "2024-01"],
-                         "sales": [1.0, 2.0]})
+    hist = pd.DataFrame(
+        {
+            "account_id": ["a1", "zz"],
+            "period": ["2024-01", "2024-01"],
+            "sales": [1.0, 2.0],
+        }
+    )
     e = _err(Study, two_units, accounts, history=hist)
     assert e.rows == ["zz"]
-    hist = pd.DataFrame({"account_id": ["a1", "a1"], "period": ["2024-01", "2024-01"],
-                         "sales": [1.0, 2.0]})
+    hist = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1"],
+            "period": ["2024-01", "2024-01"],
+            "sales": [1.0, 2.0],
+        }
+    )
     e = _err(Study, two_units, accounts, history=hist)
     assert "occur more than once" in str(e) and e.rows == ["a1 2024-01"]
 

@@ -1,0 +1,765 @@
+"""Territory metrics: KPIs, balance, compactness, contiguity and disruption.
+
+Pure functions.  Each takes either a :class:`~terrakit.data.Study` (then the
+alignment may also be given by name) or explicit tables: a units
+GeoDataFrame plus ``accounts=``, ``reps=``, ``history=`` keywords where they
+are needed.  The alignment must cover exactly the units of the table;
+otherwise :class:`~terrakit.exceptions.DataValidationError` names the ids.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> from terrakit.data.alignment import Alignment
+>>> units = gpd.GeoDataFrame(
+...     {"workload": [10.0, 20.0, 30.0]},
+...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+...     index=pd.Index(["a", "b", "c"], name="unit_id"), crs="EPSG:4326")
+>>> al = Alignment.from_mapping({"a": "T1", "b": "T1", "c": "T2"})
+>>> b = balance(units, al)  # totals T1 = 30, T2 = 30
+>>> b.loc["workload", ["mean", "max_rel_dev", "gini"]].tolist()
+[30.0, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.data.alignment import Alignment
+from terrakit.data.geo import Adjacency, lonlat, projected_crs
+from terrakit.data.geo import adjacency as build_adjacency
+from terrakit.exceptions import DataValidationError
+
+__all__ = [
+    "balance",
+    "compactness",
+    "contiguity",
+    "disruption",
+    "gini",
+    "is_contiguous",
+    "territory_kpis",
+]
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+AlignmentLike: TypeAlias = Alignment | Mapping[Hashable, Hashable] | pd.Series | str
+
+
+# -- input handling ------------------------------------------------------------
+@dataclass(frozen=True)
+class _Tables:
+    units: gpd.GeoDataFrame  # with account aggregates where derivable
+    accounts: pd.DataFrame | None
+    reps: pd.DataFrame | None
+    history: pd.DataFrame | None
+
+
+def _is_study(obj: Any) -> bool:
+    return not isinstance(obj, pd.DataFrame) and hasattr(obj, "units")
+
+
+def _tables(
+    obj: Any,
+    accounts: pd.DataFrame | None = None,
+    reps: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+) -> _Tables:
+    if _is_study(obj):
+        units = obj.unit_measures() if hasattr(obj, "unit_measures") else obj.units
+        return _Tables(
+            units,
+            obj.accounts if accounts is None else accounts,
+            getattr(obj, "reps", None) if reps is None else reps,
+            getattr(obj, "history", None) if history is None else history,
+        )
+    if not isinstance(obj, gpd.GeoDataFrame):
+        raise DataValidationError(
+            "units",
+            None,
+            f"expected a Study or a units GeoDataFrame, got {type(obj).__name__}",
+            fix="pass study or study.units (with accounts=..., reps=... as needed)",
+        )
+    return _Tables(_unit_measures(obj, accounts), accounts, reps, history)
+
+
+def _unit_measures(
+    units: gpd.GeoDataFrame, accounts: pd.DataFrame | None
+) -> gpd.GeoDataFrame:
+    """Add ``accounts``, ``workload``, ``sales`` from accounts where units lack them."""
+    units = units.copy()
+    if accounts is None or "unit_id" not in accounts.columns:
+        return units
+    uid = accounts["unit_id"]
+    unknown = ~uid.isin(units.index)
+    if unknown.any():
+        raise DataValidationError(
+            "accounts",
+            "unit_id",
+            f"{int(unknown.sum())} accounts point to units that are not in the units "
+            "table",
+            rows=list(accounts.index[unknown.to_numpy()]),
+            n_bad=int(unknown.sum()),
+            fix="pass the units table the accounts were joined to (check the id "
+            "type: '13121' is not 13121)",
+        )
+    if "accounts" not in units.columns:
+        units["accounts"] = (
+            uid.value_counts().reindex(units.index, fill_value=0).astype(np.int64)
+        )
+    if "workload" not in units.columns and {"calls_per_year", "call_minutes"} <= set(
+        accounts.columns
+    ):
+        hours = accounts["calls_per_year"] * accounts["call_minutes"] / 60.0
+        units["workload"] = (
+            hours.groupby(uid).sum().reindex(units.index, fill_value=0.0)
+        )
+    if "sales" not in units.columns and "annual_sales" in accounts.columns:
+        units["sales"] = (
+            accounts["annual_sales"]
+            .groupby(uid)
+            .sum()
+            .reindex(units.index, fill_value=0.0)
+        )
+    return units
+
+
+def _alignment(obj: Any, alignment: AlignmentLike) -> Alignment:
+    if isinstance(alignment, Alignment):
+        return alignment
+    if isinstance(alignment, str):
+        if _is_study(obj) and alignment in getattr(obj, "alignments", {}):
+            al: Alignment = obj.alignments[alignment]
+            return al
+        have = sorted(getattr(obj, "alignments", {})) if _is_study(obj) else []
+        raise KeyError(
+            f"no alignment named {alignment!r}"
+            + (
+                f"; the study has {have}"
+                if _is_study(obj)
+                else "; pass an Alignment object when working on plain tables"
+            )
+        )
+    if isinstance(alignment, (pd.Series, Mapping)):
+        return Alignment.from_mapping(
+            alignment, name="alignment", provenance={"method": "manual"}
+        )
+    raise TypeError(
+        f"alignment must be an Alignment, a mapping unit_id → territory_id or a "
+        f"name, got {type(alignment).__name__}"
+    )
+
+
+def _labels(units_index: pd.Index, al: Alignment, what: str = "alignment") -> pd.Series:
+    """Territory of every unit, in the order of ``units_index``; checks coverage."""
+    s = al.assignment
+    idx = s.index
+    if idx.dtype != units_index.dtype and len(idx.intersection(units_index)) == 0:
+        from terrakit.data.validation import _align_id_dtype
+
+        conv = _align_id_dtype(pd.Series(idx), units_index)
+        s = pd.Series(s.to_numpy(), index=pd.Index(conv, name="unit_id"))
+        idx = s.index
+    extra = idx.difference(units_index, sort=False)
+    if len(extra):
+        raise DataValidationError(
+            "alignment",
+            "unit_id",
+            f"{what} {al.name!r} names {len(extra)} units that are not in the units "
+            "table",
+            rows=list(extra),
+            n_bad=len(extra),
+            fix="drop them from the alignment or pass the units table it was made "
+            "for (check the id type: '13121' is not 13121)",
+        )
+    missing = units_index.difference(idx, sort=False)
+    if len(missing):
+        raise DataValidationError(
+            "alignment",
+            "unit_id",
+            f"{what} {al.name!r} leaves {len(missing)} of {len(units_index)} units "
+            "without a territory",
+            rows=list(missing),
+            n_bad=len(missing),
+            fix="assign every unit to a territory (alignment.replace({unit: "
+            "territory}))",
+        )
+    return s.reindex(units_index).rename("territory_id")
+
+
+def _territory_order(labels: pd.Series) -> list[Any]:
+    return sorted(pd.unique(labels.to_numpy()).tolist(), key=str)
+
+
+def _measure(units: pd.DataFrame, name: str) -> pd.Series:
+    if name == "units":
+        return pd.Series(1.0, index=units.index, name="units")
+    if name not in units.columns:
+        num = [
+            c
+            for c in units.columns
+            if c != "geometry" and pd.api.types.is_numeric_dtype(units[c])
+        ]
+        raise DataValidationError(
+            "units",
+            name,
+            f"measure {name!r} is not a column of the units table (numeric columns: "
+            f"{num[:12]})",
+            fix="choose one of those columns, 'units' for unit counts, or add the "
+            "column (accounts/workload/sales are derived from an accounts table)",
+        )
+    vals = pd.to_numeric(units[name], errors="coerce")
+    if vals.isna().any():
+        bad = vals.isna()
+        raise DataValidationError(
+            "units",
+            name,
+            f"{int(bad.sum())} values are missing or not numbers",
+            rows=list(units.index[bad.to_numpy()]),
+            n_bad=int(bad.sum()),
+            fix="fill them (0 if there is none)",
+        )
+    return vals.astype(float)
+
+
+def _centroids(
+    units: gpd.GeoDataFrame, labels: pd.Series, w: np.ndarray
+) -> pd.DataFrame:
+    """Weighted centroid (lon, lat) per territory, computed in a projected CRS."""
+    lon, lat = lonlat(units)
+    crs = projected_crs(units)
+    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = fwd.transform(lon, lat)
+    df = pd.DataFrame({"x": x, "y": y, "w": w, "t": labels.to_numpy()})
+    out = {}
+    for t, g in df.groupby("t", sort=False):
+        ww = g["w"].to_numpy()
+        if ww.sum() <= 0:
+            ww = np.ones_like(ww)
+        out[t] = (np.average(g["x"], weights=ww), np.average(g["y"], weights=ww))
+    xy = pd.DataFrame(out, index=["x", "y"]).T
+    inv = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    clon, clat = inv.transform(xy["x"].to_numpy(), xy["y"].to_numpy())
+    return pd.DataFrame({"lon": clon, "lat": clat}, index=xy.index)
+
+
+def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
+    if isinstance(centers, pd.DataFrame):
+        for cx, cy in (("lon", "lat"), ("home_lon", "home_lat")):
+            if {cx, cy} <= set(centers.columns):
+                tab = pd.DataFrame(
+                    {"lon": centers[cx].astype(float), "lat": centers[cy].astype(float)}
+                )
+                break
+        else:
+            raise DataValidationError(
+                "centers",
+                None,
+                "no lon/lat (or home_lon/home_lat) columns",
+                fix="index the centers by territory id with lon and lat columns",
+            )
+    else:
+        tab = pd.DataFrame(
+            {t: (float(v[0]), float(v[1])) for t, v in dict(centers).items()},
+            index=["lon", "lat"],
+        ).T
+    missing = [t for t in territories if t not in tab.index]
+    if missing:
+        raise DataValidationError(
+            "centers",
+            None,
+            f"{len(missing)} territories have no center",
+            rows=missing,
+            fix="give a (lon, lat) center for every territory, or "
+            "centers=None for weighted centroids",
+        )
+    return tab
+
+
+def _geodesic_km(
+    lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float
+) -> np.ndarray:
+    """Geodesic distance (km, WGS84 ellipsoid) from each point to one center."""
+    n = len(lon)
+    _, _, metres = _GEOD.inv(lon, lat, np.full(n, float(lon0)), np.full(n, float(lat0)))
+    return np.asarray(metres, dtype=float) / 1000.0
+
+
+# -- formulas ------------------------------------------------------------------
+def gini(values: Sequence[float] | np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = all equal).
+
+    Notes
+    -----
+    :math:`G = \\frac{\\sum_i \\sum_j |x_i - x_j|}{2 n^2 \\bar x}`; at most
+    :math:`(n-1)/n` (everything in one territory).  NaN if the mean is 0.
+
+    Examples
+    --------
+    >>> gini([1, 1, 1])
+    0.0
+    >>> gini([0, 0, 3])
+    0.6666666666666666
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size == 0 or x.mean() == 0:
+        return float("nan")
+    xs = np.sort(x)
+    n = xs.size
+    # Σ_i Σ_j |x_i - x_j| = 2 Σ_k (2k - n - 1) x_(k) for sorted x, k = 1..n
+    k = np.arange(1, n + 1)
+    return float(2.0 * np.sum((2 * k - n - 1) * xs) / (2.0 * n * n * xs.mean()))
+
+
+# -- KPIs ----------------------------------------------------------------------
+def territory_kpis(
+    study: Any,
+    alignment: AlignmentLike,
+    measures: Sequence[str] | None = None,
+    *,
+    accounts: pd.DataFrame | None = None,
+    reps: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    weight: str | None = "workload",
+) -> pd.DataFrame:
+    """Key figures of every territory.
+
+    Parameters
+    ----------
+    study
+        A Study, or a units GeoDataFrame (then pass the other tables as
+        keywords).
+    alignment
+        The alignment (or its name in the study).
+    measures
+        Further numeric unit columns to sum per territory (e.g.
+        ``["population"]``).
+    accounts, reps, history
+        Tables for the plain-table form (override the study's when given).
+    weight
+        Activity that weights ``travel_to_center_km``; ``None`` or a missing
+        column weighs every unit equally.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``territory_id`` (sorted), columns ``units``, ``accounts``,
+        ``workload``, ``sales``, ``potential``, the extra measures,
+        ``penetration``, ``growth``, ``travel_to_center_km``, ``rep_id``.
+        Columns whose data are absent are NaN.
+
+    Notes
+    -----
+    * ``penetration = sales / potential``.
+    * ``growth = S_last12 / S_prev12 - 1`` where ``S_last12`` sums the history
+      of the 12 latest months of the whole history and ``S_prev12`` the 12
+      before; NaN when the history has fewer than 24 months.
+    * ``travel_to_center_km = Σ w_i d_i / Σ w_i``, with ``d_i`` the
+      geodesic (WGS84 ellipsoid) distance from the unit's representative
+      point to the territory's rep home — the rep whose ``rep_id`` equals the territory
+      id — or, without such a rep, to the territory's weighted centroid.
+    """
+    tabs = _tables(study, accounts, reps, history)
+    units = tabs.units
+    al = _alignment(study, alignment)
+    labels = _labels(units.index, al)
+    terr = _territory_order(labels)
+    out = pd.DataFrame(index=pd.Index(terr, name="territory_id"))
+    out["units"] = labels.value_counts().reindex(terr).astype(np.int64)
+    for col in ("accounts", "workload", "sales", "potential", *(measures or ())):
+        if col in units.columns or col in (measures or ()):
+            out[col] = _measure(units, col).groupby(labels).sum().reindex(terr)
+        else:
+            out[col] = np.nan
+    if "accounts" in units.columns:
+        out["accounts"] = out["accounts"].round().astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pen = out["sales"] / out["potential"].where(out["potential"] > 0)
+    out["penetration"] = pen
+    out["growth"] = _growth(tabs, labels).reindex(terr)
+    # travel to center
+    if weight is not None and weight in units.columns:
+        w = _measure(units, weight).to_numpy()
+    else:
+        w = np.ones(len(units))
+    lon, lat = lonlat(units)
+    cent = _centroids(units, labels, w)
+    rep_of = pd.Series([None] * len(terr), index=terr, dtype=object)
+    if tabs.reps is not None and {"home_lon", "home_lat"} <= set(tabs.reps.columns):
+        for t in terr:
+            if t in tabs.reps.index:
+                rep_of[t] = t
+                cent.loc[t, "lon"] = float(tabs.reps.loc[t, "home_lon"])
+                cent.loc[t, "lat"] = float(tabs.reps.loc[t, "home_lat"])
+    lab = labels.to_numpy()
+    travel = {}
+    for t in terr:
+        sel = lab == t
+        d = _geodesic_km(lon[sel], lat[sel], cent.loc[t, "lon"], cent.loc[t, "lat"])
+        ww = w[sel] if w[sel].sum() > 0 else np.ones(int(sel.sum()))
+        travel[t] = float(np.average(d, weights=ww))
+    out["travel_to_center_km"] = pd.Series(travel)
+    out["rep_id"] = rep_of
+    return out
+
+
+def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
+    h = tabs.history
+    empty = pd.Series(np.nan, index=pd.Index(pd.unique(labels.to_numpy())))
+    if h is None or len(h) == 0 or "period" not in h.columns:
+        return empty
+    if "unit_id" in h.columns:
+        unit = h["unit_id"]
+    elif "account_id" in h.columns and tabs.accounts is not None:
+        unit = h["account_id"].map(tabs.accounts["unit_id"])
+    else:
+        return empty
+    per = h["period"]
+    if not isinstance(per.dtype, pd.PeriodDtype):
+        per = pd.PeriodIndex(pd.to_datetime(per), freq="M").to_series(index=h.index)
+    last = per.max()
+    if per.min() > last - 23:
+        return empty
+    terr = unit.map(labels)
+    recent = (per > last - 12).to_numpy()
+    prev = ((per <= last - 12) & (per > last - 24)).to_numpy()
+    s = h["sales"].astype(float)
+    s_last = s[recent].groupby(terr[recent]).sum()
+    s_prev = s[prev].groupby(terr[prev]).sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = (
+            s_last.reindex(empty.index, fill_value=0.0)
+            / s_prev.reindex(empty.index, fill_value=0.0).where(lambda v: v > 0)
+            - 1.0
+        )
+    return g
+
+
+# -- balance -------------------------------------------------------------------
+def balance(
+    study_or_units: Any,
+    alignment: AlignmentLike,
+    measures: Sequence[str] | str = ("workload",),
+    targets: Mapping[Hashable, float] | pd.Series | None = None,
+    *,
+    accounts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """How evenly each measure is spread over the territories.
+
+    Parameters
+    ----------
+    study_or_units
+        A Study or a units GeoDataFrame.
+    alignment
+        The alignment (or its name in the study).
+    measures
+        Unit columns to compare (``"units"`` counts units).
+    targets
+        Optional target share per territory (e.g. FTE); normalised to sum 1.
+    accounts
+        Accounts table to derive ``accounts``/``workload``/``sales`` from
+        (plain-table form).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure (index ``measure``): ``mean``, ``min``, ``max``
+        (territory totals), ``max_rel_dev``, ``cv``, ``gini``.
+
+    Notes
+    -----
+    With territory totals :math:`x_t` and mean :math:`\\bar x`:
+    ``max_rel_dev`` :math:`= \\max_t |x_t/\\bar x - 1|`,
+    ``cv`` :math:`= \\sigma / \\bar x` (population standard deviation,
+    ``ddof=0``), ``gini`` as :func:`gini`.  With targets :math:`s_t`, the
+    three dispersion measures use the attainment ratios
+    :math:`r_t = x_t / (s_t \\sum_u x_u)` instead (``max |r_t - 1|``,
+    ``σ(r)/mean(r)``, Gini of ``r``), so an allocation exactly on target
+    scores 0.
+    """
+    tabs = _tables(study_or_units, accounts)
+    units = tabs.units
+    al = _alignment(study_or_units, alignment)
+    labels = _labels(units.index, al)
+    terr = _territory_order(labels)
+    if isinstance(measures, str):
+        measures = (measures,)
+    share = None if targets is None else _target_shares(targets, terr)
+    rows = {}
+    for m in measures:
+        x = _measure(units, m).groupby(labels).sum().reindex(terr).to_numpy()
+        mean = float(x.mean())
+        r = x / mean if share is None else x / (share * x.sum())
+        if mean == 0:
+            r = np.full_like(x, np.nan)
+        rows[m] = {
+            "mean": mean,
+            "min": float(x.min()),
+            "max": float(x.max()),
+            "max_rel_dev": float(np.max(np.abs(r - 1.0))),
+            "cv": float(np.std(r) / np.mean(r)) if mean else float("nan"),
+            "gini": gini(r) if mean else float("nan"),
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "measure"
+    return out
+
+
+def _target_shares(
+    targets: Mapping[Hashable, float] | pd.Series, terr: list[Any]
+) -> np.ndarray:
+    t = (
+        pd.Series(targets, dtype=float)
+        if not isinstance(targets, pd.Series)
+        else targets.astype(float)
+    )
+    missing = [k for k in terr if k not in t.index]
+    if missing:
+        raise DataValidationError(
+            "targets",
+            None,
+            f"{len(missing)} territories have no target",
+            rows=missing,
+            fix="give a target share for every territory",
+        )
+    v = t.reindex(terr).to_numpy()
+    if (v <= 0).any() or not np.isfinite(v).all():
+        raise DataValidationError(
+            "targets",
+            None,
+            "target shares must be positive numbers",
+            rows=[k for k, x in zip(terr, v, strict=True) if not x > 0],
+            fix="use positive shares (they are normalised to sum 1)",
+        )
+    return np.asarray(v / v.sum(), dtype=float)
+
+
+# -- compactness ---------------------------------------------------------------
+def compactness(
+    units: Any,
+    alignment: AlignmentLike,
+    weight: str | None = "workload",
+    centers: Mapping[Hashable, tuple[float, float]] | pd.DataFrame | None = None,
+    *,
+    accounts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Shape and spread of every territory.
+
+    Parameters
+    ----------
+    units
+        A Study or a units GeoDataFrame.
+    alignment
+        The alignment (or its name in the study).
+    weight
+        Activity column weighting the moment of inertia (``None``: 1 per unit).
+    centers
+        Optional center per territory: a mapping ``territory → (lon, lat)`` or
+        a DataFrame indexed by territory with ``lon``/``lat`` or
+        ``home_lon``/``home_lat`` columns (a reps table whose ids are the
+        territory ids works).  Default: the weighted centroid.
+    accounts
+        Accounts table for derived measures (plain-table form).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``territory_id``: ``moment_of_inertia`` (weight × km²),
+        ``polsby_popper`` (NaN for point units).
+
+    Notes
+    -----
+    * Moment of inertia :math:`I_t = \\sum_{i \\in t} w_i d_i^2`, with
+      :math:`d_i` the geodesic distance (km, WGS84) from the unit's
+      representative point to the center; the weighted centroid is the
+      weighted mean of the points in :func:`~terrakit.data.geo.projected_crs`.
+    * Polsby–Popper :math:`4\\pi A / P^2` of the dissolved territory in the
+      projected CRS: 1 for a disc, about 0.785 for a square, towards 0 for
+      elongated or ragged shapes.  A territory in several pieces uses their
+      total area and perimeter.
+    """
+    tabs = _tables(units, accounts)
+    u = tabs.units
+    al = _alignment(units, alignment)
+    labels = _labels(u.index, al)
+    terr = _territory_order(labels)
+    w = np.ones(len(u)) if weight is None else _measure(u, weight).to_numpy()
+    if centers is None:
+        cent = _centroids(u, labels, w)
+    else:
+        cent = _center_table(centers, terr)
+    lon, lat = lonlat(u)
+    lab = labels.to_numpy()
+    moi = {}
+    for t in terr:
+        sel = lab == t
+        d = _geodesic_km(lon[sel], lat[sel], cent.loc[t, "lon"], cent.loc[t, "lat"])
+        moi[t] = float(np.sum(w[sel] * d**2))
+    out = pd.DataFrame(index=pd.Index(terr, name="territory_id"))
+    out["moment_of_inertia"] = pd.Series(moi)
+    geom = u.geometry
+    if (geom.geom_type == "Point").all():
+        out["polsby_popper"] = np.nan
+    else:
+        proj = gpd.GeoDataFrame(
+            {"territory_id": lab}, geometry=geom.to_numpy(), crs=u.crs
+        ).to_crs(projected_crs(u))
+        diss = proj.dissolve(by="territory_id")
+        area, per = diss.area, diss.length
+        out["polsby_popper"] = (
+            (4.0 * np.pi * area / per**2).where(per > 0).reindex(terr)
+        )
+    return out
+
+
+# -- contiguity ----------------------------------------------------------------
+def contiguity(
+    units: Any,
+    alignment: AlignmentLike,
+    adjacency: Adjacency | None = None,
+) -> pd.Series:
+    """Number of connected pieces of every territory (1 = contiguous).
+
+    Parameters
+    ----------
+    units
+        A Study or a units GeoDataFrame.
+    alignment
+        The alignment (or its name in the study).
+    adjacency
+        The unit graph; default queen contiguity of the units
+        (:func:`terrakit.data.geo.adjacency`).
+
+    Returns
+    -------
+    pandas.Series
+        ``components`` per territory, indexed by ``territory_id``.
+    """
+    u = units.units if _is_study(units) else units
+    al = _alignment(units, alignment)
+    labels = _labels(u.index, al)
+    terr = _territory_order(labels)
+    adj = build_adjacency(u) if adjacency is None else adjacency
+    pos = adj.ids.get_indexer(u.index)
+    if (pos < 0).any() or len(adj.ids) != len(u):
+        missing = u.index[pos < 0]
+        raise DataValidationError(
+            "adjacency",
+            "unit_id",
+            f"the adjacency has {len(adj.ids)} units, the table {len(u)}; "
+            f"{len(missing)} units of the table are not in it",
+            rows=list(missing),
+            n_bad=len(missing),
+            fix="build the adjacency from the same units table",
+        )
+    m = adj.matrix[pos][:, pos]
+    lab = labels.to_numpy()
+    # keep only edges inside a territory, then count components per territory
+    coo = sp.coo_array(m)
+    keep = lab[coo.row] == lab[coo.col]
+    inner = sp.csr_array(
+        (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=m.shape
+    )
+    _, comp = connected_components(inner, directed=False)
+    counts = pd.Series(comp).groupby(lab).nunique()
+    return (
+        counts.reindex(terr)
+        .astype(np.int64)
+        .rename("components")
+        .rename_axis("territory_id")
+    )
+
+
+def is_contiguous(
+    units: Any, alignment: AlignmentLike, adjacency: Adjacency | None = None
+) -> bool:
+    """``True`` when every territory is in one piece (see :func:`contiguity`)."""
+    return bool((contiguity(units, alignment, adjacency) == 1).all())
+
+
+# -- disruption ----------------------------------------------------------------
+def disruption(
+    study: Any,
+    before: AlignmentLike,
+    after: AlignmentLike,
+    *,
+    accounts: pd.DataFrame | None = None,
+) -> pd.Series:
+    """How much changes between two alignments.
+
+    Parameters
+    ----------
+    study
+        A Study or a units GeoDataFrame.
+    before, after
+        The two alignments (or their names in the study).
+    accounts
+        Accounts table (plain-table form); moved accounts are counted through
+        ``accounts.unit_id``, moved sales through ``accounts.annual_sales``.
+        Without accounts, the units' ``accounts``/``sales`` columns are used
+        when present.
+
+    Returns
+    -------
+    pandas.Series
+        ``units_moved``, ``units_moved_share``, ``accounts_moved``,
+        ``accounts_moved_share``, ``sales_moved``, ``sales_moved_share``
+        (shares of the totals; NaN where the data are absent).
+
+    Notes
+    -----
+    Territory ids are compared as given: relabelling every territory counts
+    as moving everything.
+    """
+    units = study.units if _is_study(study) else study
+    if not _is_study(study) and not isinstance(units, gpd.GeoDataFrame):
+        raise DataValidationError(
+            "units",
+            None,
+            f"expected a Study or a units GeoDataFrame, got {type(study).__name__}",
+            fix="pass study or study.units with accounts=...",
+        )
+    acc = (
+        accounts
+        if accounts is not None
+        else (study.accounts if _is_study(study) else None)
+    )
+    a = _labels(units.index, _alignment(study, before), "before alignment")
+    b = _labels(units.index, _alignment(study, after), "after alignment")
+    moved = a.to_numpy() != b.to_numpy()
+    moved_units = units.index[moved]
+    out: dict[str, float] = {
+        "units_moved": float(moved.sum()),
+        "units_moved_share": float(moved.mean()) if len(moved) else float("nan"),
+    }
+    if acc is not None and "unit_id" in acc.columns:
+        am = acc["unit_id"].isin(moved_units).to_numpy()
+        out["accounts_moved"] = float(am.sum())
+        out["accounts_moved_share"] = float(am.mean()) if len(am) else float("nan")
+        if "annual_sales" in acc.columns:
+            s = acc["annual_sales"].astype(float).to_numpy()
+            out["sales_moved"] = float(s[am].sum())
+            out["sales_moved_share"] = (
+                float(s[am].sum() / s.sum()) if s.sum() else float("nan")
+            )
+        else:
+            out["sales_moved"] = out["sales_moved_share"] = float("nan")
+    else:
+        for col in ("accounts", "sales"):
+            if col in units.columns:
+                v = _measure(units, col).to_numpy()
+                out[f"{col}_moved"] = float(v[moved].sum())
+                out[f"{col}_moved_share"] = (
+                    float(v[moved].sum() / v.sum()) if v.sum() else float("nan")
+                )
+            else:
+                out[f"{col}_moved"] = out[f"{col}_moved_share"] = float("nan")
+    return pd.Series(out, name="disruption")

@@ -1,0 +1,177 @@
+"""A static map with one colour per territory and the rep homes marked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pyproj
+from matplotlib.axes import Axes
+from matplotlib.colors import Colormap, ListedColormap
+from matplotlib.patches import Patch
+
+from terrakit.data.alignment import Alignment
+
+__all__ = ["territory_map"]
+
+
+def territory_map(
+    study: Any,
+    alignment: Alignment | str,
+    ax: Axes | None = None,
+    reps: bool | pd.DataFrame = True,
+    labels: bool = False,
+    cmap: str | Colormap = "tab20",
+    *,
+    legend: bool | None = None,
+) -> Axes:
+    """Draw the units coloured by territory, territory borders and rep homes.
+
+    Parameters
+    ----------
+    study
+        A Study, or a units GeoDataFrame (then pass ``reps`` as a table).
+    alignment
+        The alignment (or its name in the study).
+    ax
+        Axes to draw on; a new figure when ``None``.
+    reps
+        ``True``: mark the study's rep homes (a marker and the rep id);
+        a DataFrame with ``home_lon``/``home_lat``: mark those; ``False``:
+        none.
+    labels
+        Write the territory id inside every territory.
+    cmap
+        Colormap; qualitative maps (``tab20``) are cycled when there are more
+        territories than colours.
+    legend
+        One legend entry per territory; default only up to 20 territories.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = territory_map(study, "current")  # doctest: +SKIP
+    """
+    from terrakit.metrics import _alignment, _is_study, _labels, _territory_order
+
+    units: gpd.GeoDataFrame = study.units if _is_study(study) else study
+    al = _alignment(study, alignment)
+    lab = _labels(units.index, al)
+    terr = _territory_order(lab)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 8))
+    colors = _colors(cmap, len(terr))
+    color_of = dict(zip(terr, colors, strict=True))
+    unit_colors = [color_of[t] for t in lab.to_numpy()]
+    is_points = bool((units.geometry.geom_type == "Point").all())
+    if is_points:
+        units.plot(ax=ax, color=unit_colors, markersize=12)
+    else:
+        units.plot(ax=ax, color=unit_colors, edgecolor="white", linewidth=0.3)
+        diss = gpd.GeoDataFrame(
+            {"territory_id": lab.to_numpy()},
+            geometry=units.geometry.to_numpy(),
+            crs=units.crs,
+        ).dissolve(by="territory_id")
+        diss.boundary.plot(ax=ax, color="0.15", linewidth=1.0)
+        if labels:
+            pts = diss.representative_point()
+            for t, p in pts.items():
+                ax.annotate(
+                    str(t),
+                    (p.x, p.y),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    fontweight="bold",
+                )
+    if labels and is_points:
+        for t in terr:
+            g = units.geometry[lab.to_numpy() == t]
+            ax.annotate(
+                str(t),
+                (float(g.x.mean()), float(g.y.mean())),
+                ha="center",
+                va="center",
+                fontsize=8,
+                fontweight="bold",
+            )
+    rep_table = _rep_table(study, reps)
+    if rep_table is not None and len(rep_table):
+        x, y = (
+            rep_table["home_lon"].to_numpy(float),
+            rep_table["home_lat"].to_numpy(float),
+        )
+        if units.crs is not None and not pyproj.CRS(units.crs).equals(
+            pyproj.CRS("EPSG:4326")
+        ):
+            tr = pyproj.Transformer.from_crs("EPSG:4326", units.crs, always_xy=True)
+            x, y = tr.transform(x, y)
+        ax.scatter(
+            x,
+            y,
+            marker="*",
+            s=120,
+            c="black",
+            edgecolors="white",
+            linewidths=0.6,
+            zorder=5,
+            label="rep home",
+        )
+        for rid, xi, yi in zip(
+            rep_table.index, np.atleast_1d(x), np.atleast_1d(y), strict=True
+        ):
+            ax.annotate(
+                str(rid),
+                (xi, yi),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=6,
+            )
+    if legend is None:
+        legend = len(terr) <= 20
+    if legend:
+        handles = [
+            Patch(facecolor=color_of[t], edgecolor="0.15", label=str(t)) for t in terr
+        ]
+        ax.legend(
+            handles=handles,
+            title="territory",
+            loc="best",
+            fontsize=7,
+            title_fontsize=8,
+            frameon=True,
+        )
+    ax.set_title(f"{al.name}: {len(terr)} territories")
+    ax.set_axis_off()
+    return ax
+
+
+def _colors(cmap: str | Colormap, n: int) -> list[tuple[float, ...]]:
+    cm = plt.get_cmap(cmap) if isinstance(cmap, str) else cmap
+    if isinstance(cm, ListedColormap) and cm.N < 256:
+        return [tuple(cm(i % cm.N)) for i in range(n)]
+    return [tuple(cm(v)) for v in np.linspace(0.0, 1.0, max(n, 1))[:n]]
+
+
+def _rep_table(study: Any, reps: bool | pd.DataFrame) -> pd.DataFrame | None:
+    if isinstance(reps, pd.DataFrame):
+        table = reps
+    elif reps is True:
+        table = (
+            getattr(study, "reps", None)
+            if not isinstance(study, pd.DataFrame)
+            else None
+        )
+    else:
+        return None
+    if table is None or not {"home_lon", "home_lat"} <= set(table.columns):
+        return None
+    return table

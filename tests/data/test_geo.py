@@ -1,0 +1,286 @@
+"""Geography helpers: CRS choice, points, distances, travel times, adjacency."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+from shapely.geometry import Point, box
+
+from terrakit.data.geo import (
+    Adjacency,
+    TravelTimeModel,
+    adjacency,
+    distance_matrix,
+    haversine_matrix,
+    lonlat,
+    projected_crs,
+)
+from terrakit.exceptions import DataValidationError, TerrakitWarning
+
+ATLANTA = (-84.3880, 33.7490)
+CHARLOTTE = (-80.8431, 35.2271)
+
+
+@pytest.fixture
+def grid_points(toy_grid_3x3):
+    """The centres of the 3×3 grid as point units (same ids, UTM 17N)."""
+    units = toy_grid_3x3.units
+    return gpd.GeoDataFrame(geometry=units.centroid, index=units.index, crs=units.crs)
+
+
+# -- CRS -----------------------------------------------------------------------
+def test_projected_crs_small_extent_is_utm_zone():
+    assert projected_crs((-84.5, 33.5, -84.0, 34.0)).to_epsg() == 32616
+    assert projected_crs((150.9, -34.0, 151.3, -33.7)).to_epsg() == 32756  # Sydney
+
+
+def test_projected_crs_wide_extent_is_fitted_albers():
+    crs = projected_crs((-125.0, 24.0, -66.0, 50.0))
+    assert crs.is_projected
+    assert crs.coordinate_operation.method_name == "Albers Equal Area"
+    params = {p.name: p.value for p in crs.coordinate_operation.params}
+    assert params["Latitude of 1st standard parallel"] == pytest.approx(28.3333)
+    assert params["Latitude of 2nd standard parallel"] == pytest.approx(45.6667)
+    assert params["Longitude of false origin"] == pytest.approx(-95.5)
+
+
+def test_projected_crs_keeps_metric_crs_and_reads_geodataframes(toy_grid_3x3):
+    assert projected_crs(toy_grid_3x3.units).to_epsg() == 32617
+    ll = toy_grid_3x3.units.to_crs("EPSG:4326")
+    assert projected_crs(ll).to_epsg() == 32617
+
+
+def test_projected_crs_rejects_bad_bounds():
+    with pytest.raises(ValueError, match="min_lon, min_lat"):
+        projected_crs((500_000, 3_700_000, 510_000, 3_710_000))
+
+
+def test_lonlat_representative_points_are_square_centres(toy_grid_3x3):
+    units = toy_grid_3x3.units
+    lon, lat = lonlat(units)
+    tr = pyproj.Transformer.from_crs("EPSG:4326", units.crs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    np.testing.assert_allclose(x, units.centroid.x, atol=1e-3)
+    np.testing.assert_allclose(y, units.centroid.y, atol=1e-3)
+
+
+def test_lonlat_needs_a_crs():
+    g = gpd.GeoSeries([Point(0, 0)])
+    with pytest.raises(DataValidationError, match="no CRS"):
+        lonlat(g)
+
+
+# -- distances -----------------------------------------------------------------
+def test_haversine_atlanta_charlotte_matches_geodesic():
+    d = haversine_matrix([ATLANTA[0]], [ATLANTA[1]], [CHARLOTTE[0]], [CHARLOTTE[1]])
+    _, _, metres = pyproj.Geod(ellps="WGS84").inv(*ATLANTA, *CHARLOTTE)
+    assert d.shape == (1, 1)
+    assert d[0, 0] == pytest.approx(364.0, abs=2.0)
+    assert d[0, 0] == pytest.approx(metres / 1000.0, rel=5e-3)
+
+
+def test_haversine_matrix_shape_symmetry_and_blocks(monkeypatch):
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-90, -75, 30), rng.uniform(25, 40, 30)
+    full = haversine_matrix(lon, lat)
+    assert full.shape == (30, 30)
+    np.testing.assert_allclose(full, full.T)
+    np.testing.assert_allclose(np.diag(full), 0.0, atol=1e-9)
+    import terrakit.data.geo as geo
+
+    monkeypatch.setattr(geo, "_BLOCK_CELLS", 7)  # force many small row blocks
+    np.testing.assert_allclose(
+        haversine_matrix(lon, lat, lon[:4], lat[:4]), full[:, :4]
+    )
+
+
+def test_haversine_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="differ in length"):
+        haversine_matrix([0.0, 1.0], [0.0])
+
+
+def test_distance_matrix_metrics_agree_on_small_grid(grid_points):
+    gc = distance_matrix(grid_points)
+    eu = distance_matrix(grid_points, metric="euclidean")
+    assert eu[0, 1] == pytest.approx(10.0, rel=1e-6)  # UTM 17N is the data's CRS
+    assert eu[0, 8] == pytest.approx(np.hypot(20, 20), rel=1e-6)
+    np.testing.assert_allclose(gc, eu, rtol=5e-3, atol=1e-9)
+    df = pd.DataFrame({"lon": [ATLANTA[0]], "lat": [ATLANTA[1]]})
+    arr = np.array([CHARLOTTE])
+    assert distance_matrix(df, arr)[0, 0] == pytest.approx(364.0, abs=2.0)
+    with pytest.raises(ValueError, match="unknown metric"):
+        distance_matrix(df, metric="manhattan")  # type: ignore[arg-type]
+
+
+# -- travel times --------------------------------------------------------------
+def test_travel_model_arithmetic():
+    m = TravelTimeModel()  # 1.3 circuity, 60 km/h
+    assert m.minutes(100.0) == pytest.approx(130.0)
+    m2 = TravelTimeModel(circuity=1.2, speed_kmh=40.0, stop_minutes=5.0)
+    assert m2.minutes(10.0) == pytest.approx(10 * 1.2 / 40 * 60 + 5)  # 23 min
+    pts = np.array([ATLANTA, CHARLOTTE])
+    km = haversine_matrix(pts[:, 0], pts[:, 1])
+    mins = m2.matrix(pts)
+    np.testing.assert_allclose(mins[0, 1], km[0, 1] * 1.2 / 40 * 60 + 5)
+    assert mins[0, 0] == 0.0  # a point to itself: no stop overhead
+    np.testing.assert_allclose(distance_matrix(pts, metric="travel", model=m2), mins)
+
+
+def test_travel_model_rejects_nonsense():
+    with pytest.raises(ValueError, match="circuity must be at least 1"):
+        TravelTimeModel(circuity=0.8)
+    with pytest.raises(ValueError, match="speed_kmh must be positive"):
+        TravelTimeModel(speed_kmh=0)
+
+
+def test_travel_model_from_external_matrix_looks_up_ids():
+    osrm = pd.DataFrame(
+        [[0, 12, 30], [11, 0, 25], [31, 24, 0]],
+        index=["A", "B", "C"],
+        columns=["A", "B", "C"],
+        dtype=float,
+    )
+    m = TravelTimeModel.from_matrix(osrm)
+    np.testing.assert_array_equal(m.matrix(["C", "A"], ["B"]), [[24.0], [12.0]])
+    reps = pd.DataFrame({"home_lon": [0.0]}, index=["B"])
+    assert m.matrix(reps, ["A"])[0, 0] == 11.0
+    arr = TravelTimeModel.from_matrix(osrm.to_numpy(), ids=[1, 2, 3])
+    assert arr.matrix([3], [1])[0, 0] == 31.0
+    with pytest.raises(
+        DataValidationError,
+        match=r"2 destination ids are not in the "
+        r"external travel-time matrix.*'X', 'Y'",
+    ):
+        m.matrix(["A"], ["X", "B", "Y"])
+
+
+def test_travel_model_external_matrix_validation():
+    with pytest.raises(DataValidationError, match="needs one id per row"):
+        TravelTimeModel.from_matrix(np.zeros((2, 2)))
+    bad = pd.DataFrame([[0, -1.0], [np.nan, 0]], index=["a", "b"], columns=["a", "b"])
+    with pytest.raises(DataValidationError, match=r"missing \(NaN\) or negative"):
+        TravelTimeModel.from_matrix(bad)
+
+
+# -- adjacency -----------------------------------------------------------------
+def test_rook_and_queen_neighbour_counts_on_grid(toy_grid_3x3):
+    units = toy_grid_3x3.units
+    rook = adjacency(units, "rook")
+    queen = adjacency(units, "queen")
+    assert rook.degrees().to_dict() == {
+        "u1": 2,
+        "u2": 3,
+        "u3": 2,
+        "u4": 3,
+        "u5": 4,
+        "u6": 3,
+        "u7": 2,
+        "u8": 3,
+        "u9": 2,
+    }
+    assert queen.degrees().to_dict() == {
+        "u1": 3,
+        "u2": 5,
+        "u3": 3,
+        "u4": 5,
+        "u5": 8,
+        "u6": 5,
+        "u7": 3,
+        "u8": 5,
+        "u9": 3,
+    }
+    assert (rook.n_edges, queen.n_edges) == (12, 20)
+    assert sorted(rook.neighbors["u5"]) == ["u2", "u4", "u6", "u8"]
+    assert ("u1", "u2") in rook.edges() and ("u1", "u5") not in rook.edges()
+    assert ("u1", "u5") in queen.edges()
+    assert rook.islands == [] and rook.components == [list(units.index)]
+    m = queen.matrix
+    assert m.shape == (9, 9) and (m != m.T).nnz == 0 and m.diagonal().sum() == 0
+    assert len(queen.to_frame()) == 20
+    assert "20 edges" in queen.summary()
+
+
+def test_point_units_get_voronoi_contiguity(grid_points):
+    rook = adjacency(grid_points, "rook")
+    queen = adjacency(grid_points, "queen")
+    assert rook.kind == "voronoi-rook"
+    assert rook.degrees()["u5"] == 4 and queen.degrees()["u5"] == 8
+    assert rook.n_components == 1
+
+
+def test_collinear_and_tiny_point_sets():
+    pts = gpd.GeoDataFrame(
+        geometry=[Point(-80 + 0.1 * i, 35) for i in (2, 0, 1)],
+        index=["c", "a", "b"],
+        crs="EPSG:4326",
+    )
+    adj = adjacency(pts)
+    assert sorted(tuple(sorted(e)) for e in adj.edges()) == [("a", "b"), ("b", "c")]
+    one = adjacency(pts.iloc[:1], warn=False)
+    assert one.islands == ["c"]
+
+
+def test_islands_are_reported_with_a_warning(toy_grid_3x3):
+    units = toy_grid_3x3.units
+    far = [
+        box(600_000 + 20_000 * k, 3_800_000, 610_000 + 20_000 * k, 3_810_000)
+        for k in range(7)
+    ]
+    extra = gpd.GeoDataFrame(
+        geometry=far,
+        index=pd.Index([f"isle{k}" for k in range(7)], name="unit_id"),
+        crs=units.crs,
+    )
+    both = pd.concat([units[["geometry"]], extra])
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"7 of 16 units have no queen neighbour "
+        r"\(islands\): 'isle0', 'isle1', 'isle2', 'isle3', 'isle4' and "
+        r"2 more",
+    ):
+        adj = adjacency(both)
+    assert adj.islands == [f"isle{k}" for k in range(7)]
+    assert adj.n_components == 8
+    assert adj.components[0] == list(units.index)
+    linked = adj.with_links([("isle0", "u9")])
+    assert "isle0" not in linked.islands and linked.n_components == 7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        adjacency(both, warn=False)
+
+
+def test_adjacency_ids_and_errors(toy_grid_3x3):
+    units = toy_grid_3x3.units.assign(code=[f"c{k}" for k in range(9)])
+    assert adjacency(units, ids="code").ids[0] == "c0"
+    with pytest.raises(DataValidationError, match="ids occur more than once"):
+        adjacency(units, ids=["x"] * 9)
+    mixed = pd.concat(
+        [
+            units.iloc[:2],
+            gpd.GeoDataFrame(
+                geometry=[Point(500_000, 3_700_000)], index=["p"], crs=units.crs
+            ),
+        ]
+    )
+    with pytest.raises(DataValidationError, match="mix points and polygons"):
+        adjacency(mixed)
+    with pytest.raises(ValueError, match="kind must be"):
+        adjacency(units, "bishop")  # type: ignore[arg-type]
+
+
+def test_adjacency_result_is_validated_and_subgraphs():
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match="symmetric"):
+        Adjacency(pd.Index(["a", "b"]), sp.csr_array(np.array([[0, 1], [0, 0]])))
+    m = sp.csr_array(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    adj = Adjacency(pd.Index(["a", "b", "c"]), m, kind="manual")
+    sub = adj.subgraph(["a", "c"])
+    assert sub.islands == ["a", "c"] and sub.n_edges == 0
+    with pytest.raises(DataValidationError, match="not nodes"):
+        adj.subgraph(["z"])

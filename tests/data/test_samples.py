@@ -1,0 +1,199 @@
+"""The "southeast" sample study: shape, consistency and a deterministic rebuild."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from terrakit.data.samples import (
+    DEFAULT_SEED,
+    TRUE_PARAMETERS,
+    build_southeast,
+    load_sample,
+    sample_dir,
+)
+from terrakit.data.study import Study
+
+COMMITTED = sample_dir("southeast")
+
+
+@pytest.fixture(scope="module")
+def southeast() -> Study:
+    """The committed sample study (259 counties, 6,000 accounts, 20 reps)."""
+    return load_sample("southeast")
+
+
+def test_sizes(southeast: Study) -> None:
+    assert len(southeast.units) == 259
+    assert len(southeast.accounts) == 6000
+    assert list(southeast.reps.index) == [f"R{i:02d}" for i in range(1, 21)]
+    assert southeast.units.crs.to_epsg() == 4326
+    states = southeast.units["state"].value_counts().to_dict()
+    assert states == {"GA": 159, "NC": 100}
+
+
+def test_unit_ids_are_county_fips(southeast: Study) -> None:
+    ids = southeast.units.index
+    assert ids.is_unique
+    assert all(isinstance(i, str) and len(i) == 5 for i in ids)
+    assert southeast.units.loc["13121", "name"] == "Fulton"
+    assert southeast.units.loc["37119", "name"] == "Mecklenburg"
+    # real 1990 census population of Fulton County, GA
+    assert southeast.units.loc["13121", "population"] == 648_951
+    nc = southeast.units.loc[southeast.units["state"] == "NC", "population"]
+    assert nc.sum() == 6_628_637
+
+
+def test_accounts_lie_in_their_units(southeast: Study) -> None:
+    acc = southeast.accounts
+    units = southeast.units
+    geoms = units.geometry.reindex(acc["unit_id"]).to_numpy()
+    inside = shapely.contains_xy(geoms, acc["lon"].to_numpy(), acc["lat"].to_numpy())
+    assert inside.all(), acc.index[~inside][:5].tolist()
+
+
+def test_segments_and_call_plans(southeast: Study) -> None:
+    acc = southeast.accounts
+    shares = acc["segment"].value_counts(normalize=True)
+    assert shares.to_dict() == pytest.approx({"A": 0.1, "B": 0.3, "C": 0.6})
+    for seg, cfg in TRUE_PARAMETERS["segments"].items():
+        cpy = acc.loc[acc["segment"] == seg, "calls_per_year"]
+        lo, hi = cfg["calls_per_year"]
+        assert cpy.between(lo, hi).all()
+    assert 6 <= acc["industry"].nunique() <= 8
+    assert (acc["employees"] >= 1).all()
+
+
+def test_unit_aggregates_match_accounts(southeast: Study) -> None:
+    units, acc = southeast.units, southeast.accounts
+    hours = acc["calls_per_year"] * acc["call_minutes"] / 60.0
+    workload = hours.groupby(acc["unit_id"]).sum().reindex(units.index, fill_value=0)
+    np.testing.assert_allclose(units["workload"], workload, atol=0.01)
+    count = acc.groupby("unit_id").size().reindex(units.index, fill_value=0)
+    assert (units["accounts"] == count).all()
+    sales = (
+        acc.groupby("unit_id")["annual_sales"].sum().reindex(units.index, fill_value=0)
+    )
+    np.testing.assert_allclose(units["sales"], sales, atol=0.05)
+    ratio = units["potential"].sum() / units["sales"].sum()
+    assert ratio == pytest.approx(2.5, rel=1e-3)
+
+
+def test_history_is_monthly_and_consistent(southeast: Study) -> None:
+    hist = southeast.history
+    assert hist["period"].dtype == pd.PeriodDtype("M")
+    periods = hist["period"].drop_duplicates().sort_values()
+    assert len(periods) == 36
+    assert str(periods.iloc[0]) == "2023-01" and str(periods.iloc[-1]) == "2025-12"
+    assert hist["calls"].dtype == np.int32
+    assert set(hist["account_id"]) == set(southeast.accounts.index)
+    first = hist.groupby("account_id")["period"].min()
+    assert (first > pd.Period("2023-01", "M")).sum() > 100  # new accounts
+    last12 = hist[hist["period"] >= pd.Period("2025-01", "M")]
+    annual = last12.groupby("account_id")["sales"].sum()
+    np.testing.assert_allclose(
+        southeast.accounts["annual_sales"],
+        annual.reindex(southeast.accounts.index, fill_value=0.0),
+        atol=0.01,
+    )
+    assert (southeast.accounts["annual_sales"] == 0).sum() > 10  # churned
+
+
+def test_sales_respond_to_calls(southeast: Study) -> None:
+    """Within segment A, months with more calls sell more (the ADBUDG response)."""
+    hist = southeast.history.merge(
+        southeast.accounts[["segment"]], left_on="account_id", right_index=True
+    )
+    a = hist[(hist["segment"] == "A") & (hist["sales"] > 0)].copy()
+    a["rel"] = a["sales"] / a.groupby("account_id")["sales"].transform("mean")
+    by_calls = a.groupby(a["calls"].clip(upper=5))["rel"].mean()
+    assert by_calls.loc[0] < by_calls.loc[2] < by_calls.loc[5]
+
+
+def test_current_alignment(southeast: Study) -> None:
+    import terrakit as tk
+
+    current = southeast.alignments["current"]
+    assert set(current.unit_ids) == set(southeast.units.index)
+    assert current.territories == list(southeast.reps.index)
+    owner = current.assignment.reindex(southeast.accounts["unit_id"]).to_numpy()
+    assert (owner == southeast.accounts["rep_id"].to_numpy()).all()
+    home = southeast.reps["home_unit"]
+    assert all(current[u] == r for r, u in home.items())
+    bal = tk.metrics.balance(southeast, current, measures=["workload"])
+    assert 0.3 <= bal.loc["workload", "max_rel_dev"] <= 0.6
+    assert (tk.metrics.contiguity(southeast, current) == 1).all()
+
+
+def test_metadata_has_truth(southeast: Study) -> None:
+    meta = southeast.metadata
+    assert meta["seed"] == DEFAULT_SEED
+    assert meta["true_parameters"]["segments"]["A"]["response"] == {
+        "c": 0.5,
+        "k": 2.0,
+        "h": 1.5,
+    }
+
+
+def test_unknown_sample() -> None:
+    with pytest.raises(ValueError, match="unknown sample 'nowhere'"):
+        load_sample("nowhere")
+
+
+def _read_all(folder: Path) -> dict[str, object]:
+    return {
+        "units": gpd.read_file(folder / "units.gpkg", layer="units"),
+        "accounts": pd.read_csv(folder / "accounts.csv", dtype={"unit_id": str}),
+        "reps": pd.read_csv(folder / "reps.csv"),
+        "history": pd.read_parquet(folder / "history.parquet"),
+        "alignment": pd.read_csv(folder / "alignment_current.csv", dtype=str),
+        "metadata": json.loads((folder / "metadata.json").read_text()),
+        "readme": (folder / "README.md").read_text(),
+    }
+
+
+def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
+    """Rebuilding with the default seed gives the committed files, value for value."""
+    build_southeast(tmp_path, seed=DEFAULT_SEED)
+    new, old = _read_all(tmp_path), _read_all(COMMITTED)
+    for name in ("accounts", "reps", "history", "alignment"):
+        pd.testing.assert_frame_equal(new[name], old[name], check_exact=True)
+    assert new["metadata"] == old["metadata"]
+    assert new["readme"] == old["readme"]
+    nu, ou = new["units"], old["units"]
+    pd.testing.assert_frame_equal(
+        nu.drop(columns="geometry"), ou.drop(columns="geometry"), check_exact=True
+    )
+    assert shapely.equals_exact(
+        nu.geometry.to_numpy(), ou.geometry.to_numpy(), tolerance=1e-9
+    ).all()
+
+
+def test_installed_package_builds_into_cache(tmp_path: Path, monkeypatch) -> None:
+    """Without data/samples (a wheel install) the sample is built into the cache."""
+    import shutil
+
+    from terrakit.data import samples
+
+    built: list[Path] = []
+
+    def fake_build(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
+        built.append(Path(out_dir))
+        shutil.copytree(COMMITTED, out_dir, dirs_exist_ok=True)
+        return {}
+
+    monkeypatch.setattr(samples, "sample_dir", lambda name: tmp_path / "missing")
+    monkeypatch.setattr(samples, "build_southeast", fake_build)
+    monkeypatch.setenv("TERRAKIT_CACHE_DIR", str(tmp_path / "cache"))
+    study = samples.load_sample("southeast")
+    assert len(built) == 1
+    assert (tmp_path / "cache" / "samples" / "southeast" / "units.gpkg").exists()
+    assert len(study.units) == 259
+    samples.load_sample("southeast")
+    assert len(built) == 1  # the cache is reused

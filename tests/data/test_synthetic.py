@@ -1,0 +1,135 @@
+"""Synthetic studies: sizes, consistency, determinism and scale."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from terrakit.data.study import Study
+from terrakit.data.synthetic import synthetic_region, toy_grid
+
+
+@pytest.fixture(scope="module")
+def region_500() -> Study:
+    """500 postal areas, 2,000 accounts, 5 reps, 6 months of history (seed 7)."""
+    return synthetic_region(
+        n_units=500, n_accounts=2000, n_reps=5, seed=7, history_months=6
+    )
+
+
+def _accounts_inside(study: Study) -> np.ndarray:
+    acc = study.accounts
+    geoms = study.units.geometry.reindex(acc["unit_id"]).to_numpy()
+    return shapely.contains_xy(geoms, acc["lon"].to_numpy(), acc["lat"].to_numpy())
+
+
+def test_sizes_and_ids(region_500: Study) -> None:
+    s = region_500
+    assert len(s.units) == 500 and s.units.index.is_unique
+    assert len(s.accounts) == 2000 and s.accounts.index.is_unique
+    assert len(s.reps) == 5 and s.reps.index.is_unique
+    assert s.units.crs.to_epsg() == 4326
+    assert (s.units.geom_type == "Polygon").all()
+    assert set(s.alignments["current"].territories) == set(s.reps.index)
+
+
+def test_accounts_inside_units_and_aggregates(region_500: Study) -> None:
+    s = region_500
+    assert _accounts_inside(s).all()
+    count = s.accounts.groupby("unit_id").size().reindex(s.units.index, fill_value=0)
+    assert (s.units["accounts"] == count).all()
+    assert s.units["accounts"].sum() == 2000
+    hours = s.accounts["calls_per_year"] * s.accounts["call_minutes"] / 60
+    assert s.units["workload"].sum() == pytest.approx(hours.sum(), abs=1.0)
+
+
+def test_units_tile_the_region(region_500: Study) -> None:
+    """The Voronoi cells cover the bounding box without overlaps."""
+    crs = "+proj=laea +lat_0=34.5 +lon_0=-82.5 +datum=WGS84 +units=m"
+    units = region_500.units.to_crs(crs)
+    box = gpd.GeoSeries(
+        [shapely.segmentize(shapely.box(-84.5, 33.0, -80.5, 36.0), 0.05)],
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    union = shapely.union_all(units.geometry.to_numpy())
+    assert units.area.sum() == pytest.approx(union.area, rel=1e-6)
+    assert union.area == pytest.approx(box.area.iloc[0], rel=1e-4)
+
+
+def test_owner_matches_current_alignment(region_500: Study) -> None:
+    s = region_500
+    terr = s.alignments["current"].assignment.reindex(s.accounts["unit_id"])
+    assert (terr.to_numpy() == s.accounts["rep_id"].to_numpy()).all()
+    homes = s.reps["home_unit"]
+    assert all(s.alignments["current"][u] == r for r, u in homes.items())
+
+
+def test_history(region_500: Study) -> None:
+    h = region_500.history
+    assert h["period"].dtype == pd.PeriodDtype("M")
+    assert len(h) == 2000 * 6
+    assert str(h["period"].max()) == "2025-12"
+    assert (h["sales"] >= 0).all()
+
+
+def test_same_seed_same_study() -> None:
+    a = synthetic_region(n_units=300, n_accounts=900, n_reps=3, seed=11)
+    b = synthetic_region(n_units=300, n_accounts=900, n_reps=3, seed=11)
+    pd.testing.assert_frame_equal(a.units, b.units, check_exact=True)
+    pd.testing.assert_frame_equal(a.accounts, b.accounts, check_exact=True)
+    pd.testing.assert_frame_equal(a.reps, b.reps, check_exact=True)
+    assert a.alignments["current"].same_assignment(b.alignments["current"])
+
+
+def test_different_seed_different_study() -> None:
+    a = synthetic_region(n_units=300, n_accounts=900, n_reps=3, seed=11)
+    b = synthetic_region(n_units=300, n_accounts=900, n_reps=3, seed=12)
+    assert not a.units.geometry.geom_equals(b.units.geometry).all()
+    assert not np.array_equal(a.accounts["lon"], b.accounts["lon"])
+
+
+def test_20k_units() -> None:
+    s = synthetic_region(n_units=20_000, n_accounts=40_000, n_reps=40, seed=3)
+    assert len(s.units) == 20_000
+    assert s.alignments["current"].n_territories == 40
+    assert _accounts_inside(s).all()
+
+
+@pytest.mark.slow
+def test_100k_units() -> None:
+    s = synthetic_region(n_units=100_000, n_reps=200, seed=3)
+    assert len(s.units) == 100_000 and len(s.accounts) == 500_000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"n_units": 1}, "n_units must be at least 2"),
+        ({"n_units": 10, "n_reps": 11}, "n_reps must be in [1, n_units=10]"),
+        ({"rural_share": 1.5}, "rural_share must be in [0, 1]"),
+        ({"bbox": (10.0, 5.0, 0.0, 6.0)}, "bbox must be"),
+    ],
+)
+def test_bad_arguments(kwargs: dict, fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment.replace("[", r"\[")):
+        synthetic_region(**kwargs)
+
+
+def test_no_clusters_is_uniform() -> None:
+    s = synthetic_region(n_units=100, n_accounts=100, n_reps=2, clusters=0, seed=1)
+    assert (s.units["city"] == -1).all()
+
+
+def test_toy_grid() -> None:
+    s = toy_grid(3, 4, n_reps=3, seed=0)
+    assert list(s.units.index) == [f"u{k}" for k in range(1, 13)]
+    assert s.units.crs.to_epsg() == 32617
+    assert s.units.area.round().eq(1e8).all()
+    assert s.alignments["current"].n_territories == 3
+    assert s.accounts["unit_id"].isin(s.units.index).all()
+    assert len(s.history) == 12 * len(s.accounts)
+    with pytest.raises(ValueError, match="n_reps <= n_rows"):
+        toy_grid(2, 2, n_reps=5)

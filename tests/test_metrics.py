@@ -1,0 +1,245 @@
+"""Territory metrics on the hand-checkable 3×3 grid (see ``toy_grid_3x3``).
+
+Hand numbers (grid km; R1 = {u1, u2, u4, u5, u7}, R2 = {u3, u6, u8, u9}):
+unit centres (5 + 10·col, 5 + 10·row), workload u_k = 10·k.  Distances in
+the tests are geodesic, which differ from UTM grid distances by the zone's
+scale factor (≈ 0.9996 on the central meridian), hence ``rel=1e-3``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from terrakit import metrics
+from terrakit.data.alignment import Alignment
+from terrakit.data.geo import adjacency
+from terrakit.exceptions import DataValidationError
+
+HAND = 1e-3  # relative tolerance for geodesic vs grid distances
+
+
+@pytest.fixture
+def current(toy_grid_3x3):
+    return toy_grid_3x3.alignments["current"]
+
+
+# -- KPIs ----------------------------------------------------------------------
+def test_territory_kpis_by_hand(toy_grid_3x3):
+    k = metrics.territory_kpis(toy_grid_3x3, "current")
+    assert list(k.index) == ["R1", "R2"] and k.index.name == "territory_id"
+    assert k["units"].tolist() == [5, 4]
+    assert k["accounts"].tolist() == [6, 4]  # a10 sits in u5 (R1)
+    assert k["workload"].tolist() == [190.0, 260.0]
+    assert k["sales"].tolist() == [19_500.0, 26_000.0]
+    assert k["potential"].tolist() == [50_000.0, 40_000.0]
+    assert k["penetration"].tolist() == pytest.approx([0.39, 0.65])
+    assert k["growth"].tolist() == pytest.approx([0.10, -0.05])
+    assert k["rep_id"].tolist() == ["R1", "R2"]
+    # R1 home = centre of u4: Σ w·d / Σ w = (10·10 + 20·√200 + 50·10 + 70·10) / 190
+    r1 = (100 + 20 * math.sqrt(200) + 500 + 700) / 190
+    r2 = (30 * 20 + 60 * 10 + 80 * 10) / 260  # R2 home = centre of u9
+    assert k["travel_to_center_km"].tolist() == pytest.approx([r1, r2], rel=HAND)
+
+
+def test_territory_kpis_on_plain_tables_and_without_reps(toy_grid_3x3, current):
+    s = toy_grid_3x3
+    k = metrics.territory_kpis(
+        s.units, current, ["potential"], accounts=s.accounts, history=s.history
+    )
+    assert k["sales"].tolist() == [19_500.0, 26_000.0]
+    assert k["growth"].tolist() == pytest.approx([0.10, -0.05])
+    assert k["rep_id"].isna().all()
+    # no rep: distance to the workload-weighted centroid of R2
+    x = np.array([25, 25, 15, 25.0])
+    y = np.array([5, 15, 25, 25.0])
+    w = np.array([30, 60, 80, 90.0])
+    cx, cy = np.average(x, weights=w), np.average(y, weights=w)
+    expect = np.average(np.hypot(x - cx, y - cy), weights=w)
+    assert k.loc["R2", "travel_to_center_km"] == pytest.approx(expect, rel=HAND)
+    bare = metrics.territory_kpis(s.units, current)
+    assert bare["sales"].isna().all() and bare["growth"].isna().all()
+
+
+def test_growth_needs_24_months(toy_grid_3x3, current):
+    s = toy_grid_3x3
+    short = s.history[s.history["period"] >= pd.Period("2023-06", "M")]
+    k = metrics.territory_kpis(s.units, current, accounts=s.accounts, history=short)
+    assert k["growth"].isna().all()
+
+
+# -- balance -------------------------------------------------------------------
+def test_balance_by_hand(toy_grid_3x3, current):
+    b = metrics.balance(toy_grid_3x3, current, ["workload", "units", "accounts"])
+    w = b.loc["workload"]
+    # totals 190 and 260: mean 225, deviations ±35
+    assert (w["mean"], w["min"], w["max"]) == (225.0, 190.0, 260.0)
+    assert w["max_rel_dev"] == pytest.approx(35 / 225)
+    assert w["cv"] == pytest.approx(35 / 225)  # population std = 35
+    # Gini = Σ_i Σ_j |x_i - x_j| / (2 n² mean) = 2·70 / (2·4·225)
+    assert w["gini"] == pytest.approx(140 / 1800)
+    assert b.loc["units", "max_rel_dev"] == pytest.approx(0.5 / 4.5)
+    assert b.loc["accounts", "gini"] == pytest.approx(2 * 2 / (2 * 4 * 5))
+
+
+def test_balance_against_targets(toy_grid_3x3, current):
+    on_target = metrics.balance(
+        toy_grid_3x3, current, "workload", targets={"R1": 19, "R2": 26}
+    )
+    assert on_target.loc[
+        "workload", ["max_rel_dev", "cv", "gini"]
+    ].tolist() == pytest.approx([0, 0, 0], abs=1e-12)
+    half = metrics.balance(
+        toy_grid_3x3, current, "workload", targets=pd.Series({"R1": 1.0, "R2": 1.0})
+    )
+    assert half.loc["workload", "max_rel_dev"] == pytest.approx(35 / 225)
+    with pytest.raises(DataValidationError, match="1 territories have no target"):
+        metrics.balance(toy_grid_3x3, current, targets={"R1": 1.0})
+
+
+def test_gini_formula():
+    assert metrics.gini([5, 5, 5, 5]) == 0.0
+    assert metrics.gini([0, 0, 0, 4]) == pytest.approx(3 / 4)
+    x = np.array([1.0, 2.0, 7.0])
+    brute = np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean())
+    assert metrics.gini(x) == pytest.approx(brute)
+
+
+def test_unknown_measure_is_named(toy_grid_3x3, current):
+    with pytest.raises(DataValidationError, match="measure 'revenue' is not a column"):
+        metrics.balance(toy_grid_3x3, current, "revenue")
+
+
+# -- compactness ---------------------------------------------------------------
+def test_moment_of_inertia_by_hand(toy_grid_3x3, current):
+    c = metrics.compactness(toy_grid_3x3, current, weight=None)
+    # R1 centroid (9, 13): d² = 80 + 100 + 20 + 40 + 160
+    # R2 centroid (22.5, 17.5): d² = 162.5 + 12.5 + 112.5 + 62.5
+    assert c["moment_of_inertia"].tolist() == pytest.approx([400.0, 350.0], rel=HAND)
+    at_homes = metrics.compactness(toy_grid_3x3, current, centers=toy_grid_3x3.reps)
+    # homes at u4 and u9 centres, workload weights:
+    # R1: 10·100 + 20·200 + 40·0 + 50·100 + 70·100; R2: 30·400 + 60·100 + 80·100
+    assert at_homes["moment_of_inertia"].tolist() == pytest.approx(
+        [17_000.0, 26_000.0], rel=HAND
+    )
+
+
+def test_polsby_popper_by_hand(toy_grid_3x3, current):
+    c = metrics.compactness(toy_grid_3x3, current)
+    # R1: area 500 km², perimeter 100 km; R2: area 400 km², perimeter 100 km
+    assert c["polsby_popper"].tolist() == pytest.approx(
+        [4 * math.pi * 500 / 100**2, 4 * math.pi * 400 / 100**2]
+    )
+
+
+def test_compactness_centers_must_cover_territories(toy_grid_3x3, current):
+    with pytest.raises(DataValidationError, match="1 territories have no center"):
+        metrics.compactness(toy_grid_3x3, current, centers={"R1": (-81.0, 33.5)})
+
+
+def test_point_units_have_no_polsby_popper(toy_grid_3x3, current):
+    u = toy_grid_3x3.units
+    pts = gpd.GeoDataFrame(u.drop(columns="geometry"), geometry=u.centroid, crs=u.crs)
+    c = metrics.compactness(pts, current, weight=None)
+    assert c["polsby_popper"].isna().all()
+    assert c["moment_of_inertia"].tolist() == pytest.approx([400.0, 350.0], rel=HAND)
+
+
+# -- contiguity ----------------------------------------------------------------
+def test_contiguity_counts_components(toy_grid_3x3, current):
+    assert metrics.contiguity(toy_grid_3x3, current).tolist() == [1, 1]
+    assert metrics.is_contiguous(toy_grid_3x3, current)
+    split = Alignment.from_mapping(
+        {u: ("A" if u in ("u1", "u3") else "B") for u in toy_grid_3x3.unit_ids}
+    )
+    c = metrics.contiguity(toy_grid_3x3, split)
+    assert c.to_dict() == {"A": 2, "B": 1}
+    assert not metrics.is_contiguous(toy_grid_3x3, split)
+
+
+def test_contiguity_rook_vs_queen_corner_touch(toy_grid_3x3):
+    """u5 and u9 touch at a corner only: one piece for queen, two for rook."""
+    units = toy_grid_3x3.units
+    al = Alignment.from_mapping(
+        {u: ("A" if u in ("u1", "u2", "u5", "u9") else "B") for u in units.index}
+    )
+    queen = metrics.contiguity(units, al, adjacency(units, "queen"))
+    rook = metrics.contiguity(units, al, adjacency(units, "rook"))
+    assert queen["A"] == 1 and rook["A"] == 2
+
+
+def test_contiguity_rejects_foreign_adjacency(toy_grid_3x3, current):
+    adj = adjacency(toy_grid_3x3.units.iloc[:4])
+    with pytest.raises(DataValidationError, match="5 units of the table are not in"):
+        metrics.contiguity(toy_grid_3x3, current, adj)
+
+
+# -- disruption ----------------------------------------------------------------
+def test_disruption_counts(toy_grid_3x3, current):
+    after = current.replace({"u5": "R2", "u3": "R1"})
+    d = metrics.disruption(toy_grid_3x3, current, after)
+    assert d["units_moved"] == 2 and d["units_moved_share"] == pytest.approx(2 / 9)
+    # u5 holds a5 and a10, u3 holds a3
+    assert d["accounts_moved"] == 3 and d["accounts_moved_share"] == pytest.approx(0.3)
+    assert d["sales_moved"] == 8_500.0
+    assert d["sales_moved_share"] == pytest.approx(8_500 / 45_500)
+    same = metrics.disruption(toy_grid_3x3, "current", current)
+    assert same[["units_moved", "accounts_moved", "sales_moved"]].tolist() == [0, 0, 0]
+
+
+def test_disruption_on_units_only(toy_grid_3x3, current):
+    units = toy_grid_3x3.units.assign(accounts=[1] * 9)
+    d = metrics.disruption(units, current, current.replace({"u1": "R2"}))
+    assert d["accounts_moved"] == 1 and np.isnan(d["sales_moved"])
+
+
+# -- validation ----------------------------------------------------------------
+def test_alignment_missing_units_is_named(toy_grid_3x3, current):
+    partial = Alignment.from_mapping(current.assignment.drop(["u2", "u7"]))
+    with pytest.raises(
+        DataValidationError,
+        match=r"leaves 2 of 9 units without a "
+        r"territory \(rows: 'u2', 'u7'\). Fix: assign every unit",
+    ):
+        metrics.balance(toy_grid_3x3, partial)
+
+
+@pytest.mark.parametrize(
+    "func",
+    [metrics.territory_kpis, metrics.balance, metrics.compactness, metrics.contiguity],
+)
+def test_alignment_with_extra_units_is_named(toy_grid_3x3, current, func):
+    extra = Alignment.from_mapping({**current.to_dict(), "u99": "R1"})
+    with pytest.raises(
+        DataValidationError,
+        match=r"names 1 units that are not in "
+        r"the units table \(rows: 'u99'\)",
+    ):
+        func(toy_grid_3x3, extra)
+
+
+def test_disruption_validates_both_alignments(toy_grid_3x3, current):
+    partial = Alignment.from_mapping(current.assignment.drop(["u9"]))
+    with pytest.raises(DataValidationError, match="after alignment"):
+        metrics.disruption(toy_grid_3x3, current, partial)
+
+
+def test_integer_ids_given_as_text_are_matched():
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 3.0]},
+        geometry=[Point(-80, 35), Point(-79, 35)],
+        index=pd.Index([1, 2], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    al = Alignment.from_mapping({"1": "A", "2": "B"})
+    assert metrics.balance(units, al).loc["workload", "max_rel_dev"] == 0.5
+
+
+def test_unknown_alignment_name(toy_grid_3x3):
+    with pytest.raises(KeyError, match="the study has"):
+        metrics.balance(toy_grid_3x3, "proposed")

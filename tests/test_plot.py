@@ -1,0 +1,86 @@
+"""Static figures: each returns an Axes, draws on a given one, counts add up."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import pytest
+
+from terrakit.data.alignment import Alignment
+from terrakit.plot import balance_chart, territory_map
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_territory_map_colours_legend_and_reps(toy_grid_3x3):
+    ax = territory_map(toy_grid_3x3, "current", labels=True)
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["R1", "R2"]
+    colours = {tuple(h.get_facecolor()) for h in legend.legend_handles}
+    assert len(colours) == 2
+    texts = {t.get_text() for t in ax.texts}
+    assert {"R1", "R2"} <= texts  # territory labels and rep labels
+    stars = [c for c in ax.collections if c.get_label() == "rep home"]
+    assert len(stars) == 1 and len(stars[0].get_offsets()) == 2
+    # rep homes are drawn in the units' CRS (UTM): inside the grid
+    x, y = stars[0].get_offsets().T
+    assert (500_000 < x).all() and (x < 530_000).all()
+    assert (3_700_000 < y).all() and (y < 3_730_000).all()
+
+
+def test_territory_map_accepts_ax_and_plain_tables(toy_grid_3x3):
+    _, (ax1, ax2) = plt.subplots(1, 2)
+    units = toy_grid_3x3.units
+    al = toy_grid_3x3.alignments["current"]
+    out = territory_map(units, al, ax=ax1, reps=False)
+    assert out is ax1
+    assert not [c for c in ax1.collections if c.get_label() == "rep home"]
+    pts = gpd.GeoDataFrame(geometry=units.centroid, index=units.index, crs=units.crs)
+    three = Alignment.from_mapping({u: f"T{i % 3}" for i, u in enumerate(units.index)})
+    out2 = territory_map(pts, three, ax=ax2, reps=toy_grid_3x3.reps, labels=True)
+    assert out2 is ax2 and len(ax2.get_legend().get_texts()) == 3
+
+
+def test_balance_chart_bars_band_and_highlight(toy_grid_3x3):
+    ax = balance_chart(toy_grid_3x3, "current", tolerance=0.05)
+    bars = ax.containers[0]
+    assert len(bars) == 2
+    assert len(ax.patches) == 3  # two bars + the shaded band
+    heights = [b.get_height() for b in bars]
+    assert heights == pytest.approx([100 * 190 / 225, 100 * 260 / 225])
+    # both bars are outside ±5 %: highlighted in the "outside" colour
+    assert bars[0].get_facecolor() == bars[1].get_facecolor()
+    assert "2 of 2 territories outside ±5 %" in ax.get_title()
+    assert len(ax.get_legend().get_texts()) == 3
+
+
+def test_balance_chart_tolerance_and_targets(toy_grid_3x3):
+    _, ax = plt.subplots()
+    out = balance_chart(toy_grid_3x3, "current", tolerance=0.2, ax=ax)
+    assert out is ax
+    assert "0 of 2 territories outside ±20 %" in ax.get_title()
+    ax2 = balance_chart(toy_grid_3x3, "current", targets={"R1": 19, "R2": 26})
+    assert [b.get_height() for b in ax2.containers[0]] == pytest.approx([100, 100])
+    assert ax2.get_ylabel() == "workload, % of target"
+    with pytest.raises(ValueError, match="tolerance must be a fraction"):
+        balance_chart(toy_grid_3x3, "current", tolerance=5)
+
+
+def test_balance_chart_highlights_only_bars_outside_the_band(toy_grid_3x3):
+    units = toy_grid_3x3.units
+    groups = {
+        "A": ("u1", "u2", "u8"),
+        "B": ("u3", "u9"),
+        "C": ("u4", "u7"),
+        "D": ("u5", "u6"),
+    }
+    al = Alignment.from_mapping({u: t for t, us in groups.items() for u in us})
+    # totals 110, 120, 110, 110 → mean 112.5: only B (+6.7 %) is outside ±5 %
+    ax = balance_chart(units, al, measure="workload", tolerance=0.05)
+    cols = [tuple(b.get_facecolor()) for b in ax.containers[0]]
+    assert cols[0] == cols[2] == cols[3] != cols[1]
+    assert "1 of 4 territories outside ±5 %" in ax.get_title()
