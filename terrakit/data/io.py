@@ -287,7 +287,14 @@ def read_reps(
 
     A spatial file of points gives the home coordinates from its geometry.
     """
-    df = _read(path, "reps", columns, id_columns=("rep_id",), sheet=sheet, layer=layer)
+    df = _read(
+        path,
+        "reps",
+        columns,
+        id_columns=("rep_id", "home_unit"),
+        sheet=sheet,
+        layer=layer,
+    )
     if isinstance(df, gpd.GeoDataFrame):
         pts = df.geometry
         if df.crs is None:

@@ -470,7 +470,6 @@ def read_southeast(folder: str | os.PathLike[str]) -> Any:
     units = read_units(folder / "units.gpkg", layer="units")
     accounts = read_accounts(folder / "accounts.csv")
     reps = read_reps(folder / "reps.csv")
-    reps["home_unit"] = reps["home_unit"].astype(str).astype(object)
     history = read_history(folder / "history.parquet")
     frame = pd.read_csv(folder / "alignment_current.csv", dtype=str)
     current = Alignment.from_frame(
