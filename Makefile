@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.terrakit-installed
 OUT    ?= out
 # pytest workers: both cores by default (override: make test JOBS=1)
 JOBS   ?= 2
+LINTED := terrakit tests $(wildcard benchmarks scripts notebooks)
 
 .PHONY: demo test test-fast test-slow lint format notebooks samples clean help
 
@@ -35,13 +36,13 @@ test-slow: $(STAMP)
 		tests notebooks --nbval-lax --run-slow $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check terrakit tests benchmarks scripts notebooks
-	$(BIN)/ruff format --check terrakit tests benchmarks scripts
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format terrakit tests benchmarks scripts
-	$(BIN)/ruff check --fix terrakit tests benchmarks scripts
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 samples: $(STAMP)
 	$(BIN)/python scripts/build_samples.py
