@@ -1,0 +1,120 @@
+"""Graph benchmark families through the design engine: districting and dtdp.
+
+Prints one table per family (instance, reference, value, gap %, seconds,
+status) and a summary of the issue-3 targets:
+
+- districting (Validi & Buchanan 2022): county instances at the proven optimum
+  (``with_contiguity``), tract instances feasible with a reported bound,
+  each within the time limit;
+- dtdp (Aly, Gabor & Sleptchenko 2024): feasible on every instance, at or
+  below the best-known value on at least half.
+
+Usage::
+
+    .venv/bin/python benchmarks/design_graphs.py [--quick] [--family F]
+        [--time-limit S] [--seed N]
+
+``--quick``: the two smallest instances per family at 10 s each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from terrakit.benchmarks import districting, dtdp
+from terrakit.benchmarks.run import run
+
+ROOT = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """A pipe table (no tabulate dependency)."""
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = [
+        "| " + " | ".join(str(v) for v in row) + " |"
+        for row in df.itertuples(index=False)
+    ]
+    return "\n".join([head, rule, *body])
+
+
+def _table(df: pd.DataFrame) -> str:
+    cols = [
+        "instance",
+        "reference",
+        "value",
+        "lower_bound",
+        "gap_pct",
+        "seconds",
+        "status",
+    ]
+    extra = [c for c in ("method", "feasible") if c in df.columns]
+    out = df[cols + extra].copy()
+    out["gap_pct"] = out["gap_pct"].astype(float).round(2)
+    out["seconds"] = out["seconds"].astype(float).round(1)
+    out["value"] = out["value"].astype(float).round(4)
+    out["lower_bound"] = out["lower_bound"].astype(float).round(4)
+    return markdown(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--family", choices=["districting", "dtdp", "all"], default="all")
+    ap.add_argument("--time-limit", type=float, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--level", choices=["county", "tract", "all"], default="all")
+    args = ap.parse_args()
+    tl = args.time_limit or (10.0 if args.quick else 60.0)
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  "
+        f"{platform.node()} {platform.processor() or platform.machine()}  "
+        f"time_limit={tl:g}s seed={args.seed}"
+    )
+    if args.family in ("districting", "all"):
+        level = None if args.level == "all" else args.level
+        files = districting.find_instances(ROOT / "districting", level=level)
+        if args.quick:
+            files = files[:2]
+        df = run("districting", files, time_limit=tl, seed=args.seed, progress=True)
+        print(
+            "\n## districting (with_contiguity; reference = best published cut edges)\n"
+        )
+        print(_table(df))
+        county = df[df["instance"].str.endswith("_county")]
+        tract = df[df["instance"].str.endswith("_tract")]
+        if len(county):
+            hit = (county["value"] <= county["reference"]).sum()
+            proven = (county["status"] == "optimal").sum()
+            print(
+                f"\ncounties: optimum value reached on {hit}/{len(county)}, "
+                f"optimality proven on {proven}/{len(county)}"
+            )
+        if len(tract):
+            print(
+                f"tracts: feasible on {int(tract['feasible'].sum())}/{len(tract)}, "
+                f"median gap to best known {tract['gap_pct'].median():.1f} %"
+            )
+        print(f"max seconds {df['seconds'].max():.1f}")
+    if args.family in ("dtdp", "all"):
+        files = dtdp.find_instances(ROOT / "dtdp")
+        if args.quick:
+            files = files[:2]
+        df = run("dtdp", files, time_limit=tl, seed=args.seed, progress=True)
+        print("\n## dtdp (reference = best known feasible objective)\n")
+        print(_table(df))
+        at_or_below = (df["value"] <= df["reference"] + 1e-6).sum()
+        print(
+            f"\ndtdp: feasible on {int(df['feasible'].sum())}/{len(df)}, at or "
+            f"below best known on {at_or_below}/{len(df)}, median gap "
+            f"{df['gap_pct'].median():.2f} %, max seconds {df['seconds'].max():.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

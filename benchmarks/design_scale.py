@@ -1,0 +1,111 @@
+"""Synthetic scale benchmark of the design heuristic.
+
+Issue-3 targets: 10,000 units → 50 territories, ±3 % workload, contiguous,
+≤ 60 s, within 2 % of the lower bound; 100,000 units → 200 territories in
+≤ 10 min and ≤ 8 GB.
+
+Two center modes per size (``--mode``):
+
+- ``reps``: one territory per rep, centers fixed at the reps' homes
+  (``align(study)`` default); bound = Lagrangian dual of the band rows at the
+  LP duals (valid; relaxes contiguity and integrality);
+- ``choose``: ``n_territories`` centers chosen among the units (a dense
+  ``n × n`` cost matrix, so at most ~15,000 units); bound = capacitated
+  k-median Lagrangian.
+
+Usage::
+
+    .venv/bin/python benchmarks/design_scale.py [--quick] [--sizes 10000:50]
+        [--mode reps|choose|both] [--time-limit S]
+
+``--quick``: 2,000 units → 20 territories, 20 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+
+import numpy as np
+
+from terrakit.data.synthetic import synthetic_region
+from terrakit.design.align import build_problem
+from terrakit.design.heuristic import solve_heuristic
+
+
+def _row(n: int, k: int, mode: str, time_limit: float, seed: int) -> dict:
+    t0 = time.perf_counter()
+    study = synthetic_region(n_units=n, n_reps=k, seed=seed)
+    if mode == "reps":
+        problem = build_problem(study, balance={"workload": 0.03}, contiguity=True)
+    else:
+        problem = build_problem(
+            study.units, n_territories=k, balance={"workload": 0.03}, contiguity=True
+        )
+    build = time.perf_counter() - t0
+    res = solve_heuristic(problem, time_limit=time_limit, seed=seed)
+    cols = np.asarray(res.columns)
+    dev = float(res.max_deviation) if hasattr(res, "max_deviation") else float("nan")
+    return {
+        "instance": f"synthetic{n}_k{k}_{mode}",
+        "value": res.objective,
+        "lower_bound": res.lower_bound,
+        "gap_pct": 100 * res.gap,
+        "build_s": build,
+        "seconds": res.seconds,
+        "status": res.status,
+        "feasible": not problem.violations(cols),
+        "max_dev": dev,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "bound": res.info.get("bound", ""),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", default=None, help="comma list of n:k")
+    ap.add_argument("--mode", choices=["reps", "choose", "both"], default="both")
+    ap.add_argument("--time-limit", type=float, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if args.sizes:
+        sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
+    else:
+        sizes = [(2000, 20)] if args.quick else [(10_000, 50)]
+    tl = args.time_limit or (20.0 if args.quick else 60.0)
+    modes = ["reps", "choose"] if args.mode == "both" else [args.mode]
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  "
+        f"{platform.node()} {platform.machine()}  time_limit={tl:g}s "
+        f"seed={args.seed}"
+    )
+    cols = [
+        "instance",
+        "value",
+        "lower_bound",
+        "gap_pct",
+        "build_s",
+        "seconds",
+        "status",
+        "feasible",
+        "max_dev",
+        "peak_rss_gb",
+    ]
+    print("| " + " | ".join(cols) + " | bound |")
+    print("|" + "---|" * (len(cols) + 1))
+    for n, k in sizes:
+        for mode in modes:
+            if mode == "choose" and n > 15_000:
+                continue
+            r = _row(n, k, mode, tl, args.seed)
+            vals = [
+                f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols
+            ]
+            print("| " + " | ".join(vals) + f" | {r['bound']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

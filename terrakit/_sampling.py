@@ -1,0 +1,372 @@
+"""One way to draw from a PyMC model everywhere in terrakit.
+
+:func:`sample` runs nutpie (default: NUTS compiled once with numba), PyMC's own
+NUTS, or a fast variational approximation (ADVI; Pathfinder when
+``pymc-extras`` is installed), with an explicit seed and a switchable progress
+bar, and reports how long compiling and sampling took.  :func:`diagnose`
+computes R-hat, bulk/tail ESS and divergences and warns with
+:class:`~terrakit.exceptions.ConvergenceWarning` when they are poor.
+
+The configuration is a plain dict merged over :data:`DEFAULT_SAMPLER_CONFIG`
+(``DEFAULT_SAMPLER_CONFIG | user``), as in pymc-marketing.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import ConvergenceWarning, SpecificationError
+
+__all__ = [
+    "DEFAULT_SAMPLER_CONFIG",
+    "METHODS",
+    "Diagnostics",
+    "SampleRun",
+    "diagnose",
+    "merge_sampler_config",
+    "sample",
+]
+
+#: Sampling methods :func:`sample` knows.
+METHODS = ("nutpie", "pymc", "advi", "pathfinder")
+
+#: Defaults; a user's ``sampler_config`` is merged on top.
+DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {
+    "method": "nutpie",  # "nutpie" | "pymc" | "advi" | "pathfinder"
+    "draws": 500,
+    "tune": 500,
+    "chains": 2,
+    "cores": 2,
+    "target_accept": 0.8,
+    "progressbar": True,
+    # variational fast path
+    "vi_iterations": 20_000,
+    "vi_draws": 1000,
+    "vi_learning_rate": 0.01,
+    # convergence thresholds (ConvergenceWarning beyond them)
+    "rhat_max": 1.01,
+    "ess_min": 100.0,
+}
+
+
+def merge_sampler_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``DEFAULT_SAMPLER_CONFIG | user``, checked.
+
+    Raises
+    ------
+    SpecificationError
+        Unknown keys, an unknown method, or non-positive draws/chains.
+    """
+    cfg = DEFAULT_SAMPLER_CONFIG | dict(user or {})
+    unknown = sorted(set(cfg) - set(DEFAULT_SAMPLER_CONFIG))
+    if unknown:
+        raise SpecificationError(
+            f"unknown sampler_config keys {unknown}; known keys are "
+            f"{sorted(DEFAULT_SAMPLER_CONFIG)}"
+        )
+    if cfg["method"] not in METHODS:
+        raise SpecificationError(
+            f"sampler_config['method'] must be one of {list(METHODS)}, got "
+            f"{cfg['method']!r}"
+        )
+    for key in ("draws", "chains", "cores", "vi_iterations", "vi_draws"):
+        if int(cfg[key]) < 1:
+            raise SpecificationError(
+                f"sampler_config[{key!r}] must be >= 1, got {cfg[key]!r}"
+            )
+    if int(cfg["tune"]) < 0:
+        raise SpecificationError(
+            f"sampler_config['tune'] must be >= 0, got {cfg['tune']!r}"
+        )
+    if not 0.5 <= float(cfg["target_accept"]) < 1.0:
+        raise SpecificationError(
+            "sampler_config['target_accept'] must be in [0.5, 1), got "
+            f"{cfg['target_accept']!r}"
+        )
+    return cfg
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """What :func:`sample` returns: the draws and how long they took.
+
+    Attributes
+    ----------
+    idata
+        ArviZ ``InferenceData`` with a ``posterior`` group (and
+        ``sample_stats`` for MCMC).
+    method
+        The method that ran.
+    compile_seconds, sample_seconds
+        Wall time of compiling the model and of drawing.
+    """
+
+    idata: Any
+    method: str
+    compile_seconds: float
+    sample_seconds: float
+
+
+def sample(
+    model: Any,
+    sampler_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    *,
+    var_names: Sequence[str] | None = None,
+) -> SampleRun:
+    """Draw from ``model`` with the configured method.
+
+    Parameters
+    ----------
+    model
+        A ``pymc.Model``.
+    sampler_config
+        Overrides of :data:`DEFAULT_SAMPLER_CONFIG`: ``method`` is
+        ``"nutpie"`` (NUTS compiled with numba, the default), ``"pymc"``
+        (PyMC's own NUTS), ``"advi"`` (mean-field ADVI, fast, intervals
+        somewhat too narrow) or ``"pathfinder"`` (needs ``pymc-extras``).
+    seed
+        Seed of the sampler: equal seeds give identical draws.
+    var_names
+        Variables to keep in the posterior (default: all).
+
+    Returns
+    -------
+    SampleRun
+
+    Raises
+    ------
+    SpecificationError
+        On a bad configuration, or ``"pathfinder"`` without ``pymc-extras``.
+    """
+    import pymc as pm
+
+    cfg = merge_sampler_config(sampler_config)
+    method = str(cfg["method"])
+    seed = int(seed)
+    progress = bool(cfg["progressbar"])
+    draws, tune, chains = int(cfg["draws"]), int(cfg["tune"]), int(cfg["chains"])
+    t0 = time.perf_counter()
+    if method == "nutpie":
+        import nutpie
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            compiled = nutpie.compile_pymc_model(model, backend="numba")
+            t1 = time.perf_counter()
+            idata = nutpie.sample(
+                compiled, draws=draws, tune=tune, chains=chains,
+                cores=int(cfg["cores"]), seed=seed, progress_bar=progress,
+                save_warmup=False, target_accept=float(cfg["target_accept"]),
+            )
+    elif method == "pymc":
+        with model, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            # PyMC compiles lazily inside pm.sample; logp/dlogp compile first
+            model.compile_logp()
+            model.compile_dlogp()
+            t1 = time.perf_counter()
+            idata = pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=int(cfg["cores"]),
+                random_seed=seed, progressbar=progress,
+                target_accept=float(cfg["target_accept"]),
+                compute_convergence_checks=False, return_inferencedata=True,
+            )
+    elif method == "advi":
+        t1 = time.perf_counter()
+        with model:
+            approx = pm.fit(
+                n=int(cfg["vi_iterations"]), method="advi", random_seed=seed,
+                progressbar=progress,
+                obj_optimizer=pm.adam(learning_rate=float(cfg["vi_learning_rate"])),
+            )
+            idata = approx.sample(int(cfg["vi_draws"]), random_seed=seed)
+    else:
+        try:
+            import pymc_extras as pmx  # type: ignore[import-not-found]
+        except ImportError as err:
+            raise SpecificationError(
+                "sampler_config['method']='pathfinder' needs pymc-extras, which is "
+                "not installed. Fix: pip install pymc-extras, or use method='advi' "
+                "for the fast approximate path"
+            ) from err
+        t1 = time.perf_counter()
+        with model:
+            idata = pmx.fit(
+                method="pathfinder", num_draws=int(cfg["vi_draws"]),
+                random_seed=seed, progressbar=progress,
+            )
+    t2 = time.perf_counter()
+    if var_names is not None:
+        keep = [v for v in var_names if v in idata.posterior]
+        idata.posterior = idata.posterior[keep]
+    return SampleRun(idata, method, t1 - t0, t2 - t1)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of an MCMC posterior.
+
+    Attributes
+    ----------
+    table
+        One row per variable: ``r_hat`` (worst element), ``ess_bulk`` and
+        ``ess_tail`` (smallest element), ``size`` (number of elements).
+    divergences
+        Number of divergent transitions after tuning.
+    method
+        The sampling method; for variational methods the table is NaN and
+        there is nothing to check.
+    chains, draws
+        Posterior shape.
+    rhat_max, ess_min
+        The thresholds that were applied.
+    """
+
+    table: pd.DataFrame
+    divergences: int
+    method: str
+    chains: int
+    draws: int
+    rhat_max: float
+    ess_min: float
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """No R-hat above ``rhat_max``, no ESS below ``ess_min``, no divergences."""
+        return not self.problems
+
+    @property
+    def max_rhat(self) -> float:
+        return float(self.table["r_hat"].max()) if len(self.table) else float("nan")
+
+    @property
+    def min_ess_bulk(self) -> float:
+        return float(self.table["ess_bulk"].min()) if len(self.table) else float(
+            "nan")
+
+    @property
+    def min_ess_tail(self) -> float:
+        return float(self.table["ess_tail"].min()) if len(self.table) else float(
+            "nan")
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        if self.method in ("advi", "pathfinder"):
+            return (f"Diagnostics ({self.method}): variational approximation, "
+                    f"{self.draws} draws; no MCMC diagnostics")
+        status = "ok" if self.ok else "POOR: " + "; ".join(self.problems)
+        return (
+            f"Diagnostics ({self.method}, {self.chains} chains x {self.draws} "
+            f"draws): max R-hat {self.max_rhat:.3f}, min bulk ESS "
+            f"{self.min_ess_bulk:.0f}, min tail ESS {self.min_ess_tail:.0f}, "
+            f"divergences {self.divergences} -> {status}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def diagnose(
+    idata: Any,
+    var_names: Sequence[str] | None = None,
+    *,
+    method: str = "nutpie",
+    rhat_max: float = 1.01,
+    ess_min: float = 100.0,
+    warn: bool = True,
+    stacklevel: int = 2,
+) -> Diagnostics:
+    """R-hat, bulk/tail ESS and divergences; warn when poor.
+
+    Parameters
+    ----------
+    idata
+        InferenceData with a posterior (and ``sample_stats`` for divergences).
+    var_names
+        Variables to check (default: every posterior variable).
+    method
+        How the posterior was drawn; variational posteriors are not checked.
+    rhat_max, ess_min
+        Thresholds.
+    warn
+        Emit :class:`~terrakit.exceptions.ConvergenceWarning` when a threshold
+        is crossed or a transition diverged.
+    stacklevel
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    Diagnostics
+    """
+    import arviz as az
+
+    post = idata.posterior
+    names = [v for v in (var_names or list(post.data_vars)) if v in post]
+    chains, draws = int(post.sizes.get("chain", 1)), int(post.sizes.get("draw", 0))
+    variational = method in ("advi", "pathfinder")
+    rows = []
+    if not variational and names:
+        sub = post[names]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rhat = az.rhat(sub) if chains > 1 else None
+            ess_b = az.ess(sub, method="bulk")
+            ess_t = az.ess(sub, method="tail")
+        for n in names:
+            size = int(np.prod([s for d, s in post[n].sizes.items()
+                                if d not in ("chain", "draw")]))
+            rows.append({
+                "variable": n,
+                "size": size,
+                "r_hat": float(np.nanmax(rhat[n].values)) if rhat is not None
+                else float("nan"),
+                "ess_bulk": float(np.nanmin(ess_b[n].values)),
+                "ess_tail": float(np.nanmin(ess_t[n].values)),
+            })
+    else:
+        rows = [{"variable": n, "size": 0, "r_hat": np.nan, "ess_bulk": np.nan,
+                 "ess_tail": np.nan} for n in names]
+    table = pd.DataFrame(rows, columns=["variable", "size", "r_hat", "ess_bulk",
+                                        "ess_tail"]).set_index("variable")
+    div = 0
+    stats = getattr(idata, "sample_stats", None)
+    if stats is not None:
+        for k in ("diverging", "divergences"):
+            if k in stats:
+                div = int(np.asarray(stats[k]).sum())
+                break
+    problems: list[str] = []
+    if not variational and len(table):
+        worst = table["r_hat"].max()
+        if chains > 1 and (not np.isfinite(worst) or worst > rhat_max):
+            problems.append(
+                f"max R-hat {worst:.3f} > {rhat_max} ({table['r_hat'].idxmax()})")
+        low = table["ess_bulk"].min()
+        if not np.isfinite(low) or low < ess_min:
+            problems.append(f"min bulk ESS {low:.0f} < {ess_min:g} "
+                            f"({table['ess_bulk'].idxmin()})")
+        low_t = table["ess_tail"].min()
+        if not np.isfinite(low_t) or low_t < ess_min:
+            problems.append(f"min tail ESS {low_t:.0f} < {ess_min:g}")
+        if div > 0:
+            problems.append(f"{div} divergent transitions")
+    diag = Diagnostics(table, div, method, chains, draws, float(rhat_max),
+                       float(ess_min), tuple(problems))
+    if warn and problems:
+        warnings.warn(
+            "the posterior may be unreliable: " + "; ".join(problems)
+            + ". Fix: raise sampler_config 'tune' and 'draws' (e.g. 1000 each), "
+            "raise 'target_accept' to 0.95 against divergences, or simplify the "
+            "model",
+            ConvergenceWarning, stacklevel=stacklevel,
+        )
+    return diag

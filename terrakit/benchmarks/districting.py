@@ -1,0 +1,318 @@
+"""Reader and checker for the Validi & Buchanan (2022) districting instances.
+
+The folder (``../shared/benchmarks/districting/``) holds US county and census
+tract dual graphs as networkx ``adjacency_data`` JSON (``*.json`` or
+``*.json.gz``) and a ``reference.csv`` with the number of districts ``k``, the
+population bounds and the best published cut-edge values.
+
+Problem (the folder's README): partition the nodes into ``k`` districts, each
+with total population ``TOTPOP`` in ``[L, U]``, where
+``L = ceil((1 - 0.005) P / k)`` and ``U = floor((1 + 0.005) P / k)``,
+``P = Σ TOTPOP``; minimise the number of cut edges (edges whose ends lie in
+different districts).  The ``with_contiguity`` variant also requires every
+district to induce a connected subgraph.
+
+The files are read with the standard library (``json``/``gzip``): the
+adjacency-data layout is plain JSON, so networkx is not needed.
+
+Examples
+--------
+>>> from terrakit.benchmarks import districting
+>>> inst = districting.read_instance(
+...     "../shared/benchmarks/districting/ME_county.json")  # doctest: +SKIP
+>>> inst.n_nodes, inst.n_districts  # doctest: +SKIP
+(16, 2)
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.benchmarks._graphs import (
+    GraphInstance,
+    decode_solution,
+    district_components,
+)
+
+__all__ = [
+    "TOLERANCE",
+    "check_solution",
+    "find_instances",
+    "population_bounds",
+    "read_instance",
+    "read_reference",
+]
+
+#: Population deviation allowed by the benchmark (±0.5 %).
+TOLERANCE = Fraction(5, 1000)
+
+
+def population_bounds(total: int, k: int) -> tuple[int, int]:
+    """``(L, U)`` = ``(ceil((1−τ)P/k), floor((1+τ)P/k))``, τ = 0.005, exactly."""
+    lo = (1 - TOLERANCE) * Fraction(int(total), int(k))
+    hi = (1 + TOLERANCE) * Fraction(int(total), int(k))
+    return math.ceil(lo), math.floor(hi)
+
+
+def read_reference(folder: str | Path) -> pd.DataFrame:
+    """``reference.csv`` of the folder (one row per instance and variant)."""
+    return pd.read_csv(Path(folder) / "reference.csv")
+
+
+def _instance_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".json.gz", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def find_instances(folder: str | Path, level: str | None = None) -> list[Path]:
+    """Instance files of the folder, smallest first (``level``: county/tract)."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.json")) + sorted(folder.glob("*.json.gz"))
+    if level is not None:
+        files = [f for f in files if _instance_name(f).endswith("_" + level)]
+    try:
+        ref = read_reference(folder).drop_duplicates("instance")
+        size = dict(zip(ref["instance"], ref["n_nodes"], strict=True))
+    except FileNotFoundError:
+        size = {}
+    return sorted(files, key=lambda f: (size.get(_instance_name(f), 10**9), f.name))
+
+
+def read_instance(
+    path: str | Path,
+    *,
+    n_districts: int | None = None,
+    contiguity: bool = True,
+) -> GraphInstance:
+    """Read one districting instance.
+
+    Parameters
+    ----------
+    path
+        ``XX_county.json`` or ``XX_tract.json.gz``.
+    n_districts
+        Number of districts; by default taken from ``reference.csv`` beside
+        the file.
+    contiguity
+        The ``with_contiguity`` variant (default) or ``no_contiguity``.
+
+    Returns
+    -------
+    GraphInstance
+        Activities ``("TOTPOP",)`` with the exact bounds ``[L, U]``,
+        unit-length edges, centroid coordinates ``(C_X, C_Y)`` and the reference
+        row of the chosen variant in ``reference`` (when present).
+
+    Raises
+    ------
+    ValueError
+        If ``n_districts`` is not given and not in ``reference.csv``, or the
+        file is not an undirected adjacency-data graph.
+    """
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        data = json.load(fh)
+    if data.get("directed") or data.get("multigraph"):
+        raise ValueError(f"{path.name}: expected an undirected simple graph")
+    nodes = data["nodes"]
+    ids = [nd["id"] for nd in nodes]
+    index = {nid: i for i, nid in enumerate(ids)}
+    pop = np.array([int(nd["TOTPOP"]) for nd in nodes], dtype=np.int64)
+    coords = np.array(
+        [[float(nd.get("C_X", 0.0)), float(nd.get("C_Y", 0.0))] for nd in nodes]
+    )
+    pairs = set()
+    for i, nbrs in enumerate(data["adjacency"]):
+        for nb in nbrs:
+            j = index[nb["id"]]
+            if i != j:
+                pairs.add((min(i, j), max(i, j)))
+    edges = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+    name = _instance_name(path)
+    variant = "with_contiguity" if contiguity else "no_contiguity"
+    reference: dict[str, Any] = {}
+    ref_path = path.parent / "reference.csv"
+    if ref_path.exists():
+        ref = pd.read_csv(ref_path)
+        rows = ref[(ref["instance"] == name) & (ref["variant"] == variant)]
+        if len(rows):
+            reference = {
+                k: (v.item() if hasattr(v, "item") else v)
+                for k, v in rows.iloc[0].to_dict().items()
+            }
+    if n_districts is None:
+        if "k_districts" not in reference:
+            raise ValueError(
+                f"{name}: number of districts unknown; pass n_districts= or keep "
+                "reference.csv beside the file"
+            )
+        n_districts = int(reference["k_districts"])
+    lo, hi = population_bounds(int(pop.sum()), n_districts)
+    return GraphInstance(
+        name=name,
+        family="districting",
+        node_ids=tuple(ids),
+        activity_names=("TOTPOP",),
+        activities=pop.reshape(-1, 1).astype(float),
+        lower=np.array([float(lo)]),
+        upper=np.array([float(hi)]),
+        edges=edges,
+        edge_length=np.ones(len(edges)),
+        coords=coords,
+        n_districts=int(n_districts),
+        objective="cut_edges",
+        contiguity=contiguity,
+        reference=reference,
+    )
+
+
+def cut_edges(instance: GraphInstance, labels: np.ndarray) -> int:
+    """Number of edges whose two ends carry different labels."""
+    e = instance.edges
+    return int(np.count_nonzero(labels[e[:, 0]] != labels[e[:, 1]]))
+
+
+def check_solution(
+    instance: GraphInstance, solution: Mapping[str, Any]
+) -> tuple[int, list[str]]:
+    """Objective value and violations of a solution, as the README defines them.
+
+    Parameters
+    ----------
+    instance
+        From :func:`read_instance`.
+    solution
+        ``{"district": {node_id: k}}`` with the file's node ids (or their
+        string forms).
+
+    Returns
+    -------
+    value, violations
+        ``value`` = number of cut edges; ``violations`` is empty for a
+        feasible solution (every node assigned, exactly ``k`` non-empty
+        districts, population in ``[L, U]`` with integer arithmetic, each
+        district connected when the variant requires contiguity).
+    """
+    labels, problems = decode_solution(instance, solution)
+    assigned = labels >= 0
+    value = cut_edges(instance, labels)
+    k_seen = len(np.unique(labels[assigned]))
+    if k_seen != instance.n_districts:
+        problems.append(f"{k_seen} districts, expected {instance.n_districts}")
+    pop = instance.activities[:, 0].astype(np.int64)
+    lo, hi = int(instance.lower[0]), int(instance.upper[0])
+    if assigned.any():
+        totals = np.bincount(labels[assigned], weights=pop[assigned]).astype(np.int64)
+        for d, tot in enumerate(totals.tolist()):
+            if not lo <= tot <= hi:
+                problems.append(f"district {d}: population {tot} outside [{lo}, {hi}]")
+        if instance.contiguity and assigned.all():
+            pieces = district_components(instance, labels)
+            for d, c in enumerate(pieces.tolist()):
+                if c > 1:
+                    problems.append(f"district {d}: {c} disconnected pieces")
+    return value, problems
+
+
+def reference_values(
+    folder: str | Path, variant: str = "with_contiguity"
+) -> dict[str, float]:
+    """``instance → min_cut_edges_best`` of ``reference.csv`` for one variant."""
+    ref = read_reference(folder)
+    ref = ref[ref["variant"] == variant]
+    return {
+        str(i): float(v)
+        for i, v in zip(ref["instance"], ref["min_cut_edges_best"], strict=True)
+    }
+
+
+def solve_file(
+    path: str | Path,
+    *,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    contiguity: bool = True,
+    mip_nodes: int = 100,
+    mip_share: float = 0.6,
+    **kw: Any,
+) -> dict[str, Any]:
+    """Solve one districting instance with the design engine.
+
+    The heuristic (annealing on cut edges) runs first; on graphs with at most
+    ``mip_nodes`` nodes the exact MIP (``objective="cut_edges"``) then gets
+    ``mip_share`` of the time, warm-started from the heuristic, and supplies
+    the lower bound.  ``value`` is recomputed by :func:`check_solution`.
+    """
+    import time
+    import warnings
+
+    from terrakit.benchmarks._graphs import territory_labels, to_problem
+    from terrakit.design.heuristic import solve_heuristic
+
+    t0 = time.perf_counter()
+    inst = read_instance(path, contiguity=contiguity)
+    problem = to_problem(inst)
+    use_mip = inst.n_nodes <= mip_nodes
+    h_time = time_limit * (1 - mip_share) if use_mip else time_limit
+    res = solve_heuristic(problem, time_limit=max(h_time - 0.5, 0.5), seed=seed, **kw)
+    best_cols = np.asarray(res.columns)
+    lower_bound = float(res.lower_bound)
+    status = res.status
+    method = "heuristic"
+    if use_mip:
+        from terrakit.design.mip import solve_mip
+
+        left = time_limit - (time.perf_counter() - t0) - 0.5
+        if left > 1:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    mres = solve_mip(
+                        problem,
+                        time_limit=left,
+                        seed=seed,
+                        start=best_cols if res.is_feasible() else None,
+                    )
+                lower_bound = max(lower_bound, float(mres.lower_bound))
+                if mres.is_feasible() and (
+                    not res.is_feasible() or mres.objective <= res.objective
+                ):
+                    best_cols = np.asarray(mres.columns)
+                    method = "mip"
+                status = mres.status if mres.is_feasible() else status
+            except Exception as exc:
+                method = f"heuristic (mip failed: {type(exc).__name__})"
+    labels = territory_labels(problem, best_cols)
+    solution = inst.labels_to_solution(labels)
+    value, violations = check_solution(inst, solution)
+    if not violations and value <= lower_bound + 1e-9:
+        status = "optimal"
+    elif violations:
+        status = "infeasible"
+    elif status == "optimal":
+        status = "feasible"
+    return {
+        "instance": inst.name,
+        "value": float(value),
+        "lower_bound": float(lower_bound),
+        "status": status,
+        "solution": solution,
+        "feasible": not violations,
+        "method": method,
+        "n_nodes": inst.n_nodes,
+        "k": inst.n_districts,
+    }

@@ -1,0 +1,262 @@
+"""Reader and checker for the Delivery Territory Design Problem instances.
+
+Aly, Gabor & Sleptchenko (2024): planar Delaunay graphs of 500–700 basic units
+(GraphML, ``../shared/benchmarks/dtdp/``), partitioned into ``n_districts = 10``
+connected districts whose three activities (``workload``, ``n_customers``,
+``demand``) each lie within ``±δ`` (δ = 0.05) of the average ``total / 10``.
+Objective: the largest district diameter, where a district's diameter is the
+largest shortest-path distance between two of its nodes.  Following the
+published source code (the folder's README), shortest paths are taken in the
+*whole* graph with edge weight ``distance`` (not inside the district).
+
+A solution is feasible when the README's infeasibility
+``Σ_d Σ_a max(act − (1+δ)avg, (1−δ)avg − act, 0) / avg`` is zero and each
+district is connected.  All activities are integers, so the bands are checked
+exactly (rational arithmetic).
+
+GraphML is read with :mod:`xml.etree.ElementTree`; node ids stay the file's
+strings (``"0"``, ``"1"``, ...), as ``networkx.read_graphml`` returns them.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.sparse.csgraph import shortest_path
+
+from terrakit.benchmarks._graphs import (
+    GraphInstance,
+    decode_solution,
+    district_components,
+)
+
+__all__ = [
+    "ACTIVITIES",
+    "DELTA",
+    "N_DISTRICTS",
+    "check_solution",
+    "diameters",
+    "find_instances",
+    "read_instance",
+    "read_reference",
+    "shortest_path_lengths",
+]
+
+ACTIVITIES = ("workload", "n_customers", "demand")
+DELTA = Fraction(5, 100)
+N_DISTRICTS = 10
+
+_NS = "{http://graphml.graphdrawing.org/xmlns}"
+
+
+def read_reference(folder: str | Path) -> pd.DataFrame:
+    """``reference.csv`` of the folder (one row per instance)."""
+    return pd.read_csv(Path(folder) / "reference.csv")
+
+
+def find_instances(folder: str | Path) -> list[Path]:
+    """GraphML files of the folder, sorted by name (size, then graph number)."""
+    return sorted(Path(folder).glob("*.graphml"))
+
+
+def _bounds(total: int, k: int, delta: Fraction) -> tuple[int, int]:
+    """Integer band ``[ceil((1−δ)T/k), floor((1+δ)T/k)]`` (integer activities)."""
+    avg = Fraction(int(total), int(k))
+    return math.ceil((1 - delta) * avg), math.floor((1 + delta) * avg)
+
+
+def read_instance(
+    path: str | Path,
+    *,
+    n_districts: int = N_DISTRICTS,
+    delta: float | Fraction = DELTA,
+) -> GraphInstance:
+    """Read one GraphML instance.
+
+    Parameters
+    ----------
+    path
+        ``planarNNN_GX.graphml``.
+    n_districts
+        Number of districts (10 in the published experiments).
+    delta
+        Relative band half-width (0.05).
+
+    Returns
+    -------
+    GraphInstance
+        Activities ``ACTIVITIES`` with integer bands, edge lengths
+        ``distance``, coordinates ``(x, y)``, objective ``"diameter"``; the
+        instance's ``reference.csv`` row (when present) in ``reference``.
+    """
+    path = Path(path)
+    delta = Fraction(delta).limit_denominator(10**6)
+    root = ET.parse(path).getroot()
+    keys: dict[str | None, str] = {
+        k.get("id"): str(k.get("attr.name")) for k in root.iter(f"{_NS}key")
+    }
+    graph = root.find(f"{_NS}graph")
+    if graph is None:
+        raise ValueError(f"{path.name}: no <graph> element")
+    if graph.get("edgedefault", "undirected") != "undirected":
+        raise ValueError(f"{path.name}: expected an undirected graph")
+    ids: list[str] = []
+    attrs: list[dict[str, str]] = []
+    for node in graph.iter(f"{_NS}node"):
+        ids.append(str(node.get("id")))
+        attrs.append(
+            {keys[d.get("key")]: (d.text or "") for d in node.iter(f"{_NS}data")}
+        )
+    index = {nid: i for i, nid in enumerate(ids)}
+    lengths: dict[tuple[int, int], float] = {}
+    for edge in graph.iter(f"{_NS}edge"):
+        i, j = index[str(edge.get("source"))], index[str(edge.get("target"))]
+        if i == j:
+            continue
+        data = {keys[d.get("key")]: (d.text or "") for d in edge.iter(f"{_NS}data")}
+        lengths[(min(i, j), max(i, j))] = float(data.get("distance", 1.0))
+    pairs = sorted(lengths)
+    edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    act = np.array([[int(a[name]) for name in ACTIVITIES] for a in attrs])
+    totals = act.sum(axis=0)
+    bands = [_bounds(int(t), n_districts, delta) for t in totals]
+    coords = np.array([[float(a.get("x", 0)), float(a.get("y", 0))] for a in attrs])
+
+    name = path.stem
+    reference: dict[str, Any] = {}
+    ref_path = path.parent / "reference.csv"
+    if ref_path.exists():
+        ref = pd.read_csv(ref_path)
+        rows = ref[ref["instance"] == name]
+        if len(rows):
+            reference = {
+                k: (v.item() if hasattr(v, "item") else v)
+                for k, v in rows.iloc[0].to_dict().items()
+            }
+    return GraphInstance(
+        name=name,
+        family="dtdp",
+        node_ids=tuple(ids),
+        activity_names=ACTIVITIES,
+        activities=act.astype(float),
+        lower=np.array([float(b[0]) for b in bands]),
+        upper=np.array([float(b[1]) for b in bands]),
+        edges=edges,
+        edge_length=np.array([lengths[p] for p in pairs]),
+        coords=coords,
+        n_districts=int(n_districts),
+        objective="diameter",
+        contiguity=True,
+        reference={**reference, "delta": float(delta)},
+    )
+
+
+def shortest_path_lengths(instance: GraphInstance) -> np.ndarray:
+    """All-pairs shortest-path distances in the whole graph (edge ``distance``)."""
+    return shortest_path(instance.adjacency(weighted=True), method="D", directed=False)
+
+
+def diameters(
+    instance: GraphInstance, labels: np.ndarray, dist: np.ndarray | None = None
+) -> np.ndarray:
+    """Diameter of each district (largest whole-graph shortest-path distance)."""
+    if dist is None:
+        dist = shortest_path_lengths(instance)
+    k = int(labels.max()) + 1
+    out = np.zeros(k)
+    for d in range(k):
+        members = np.flatnonzero(labels == d)
+        if len(members) > 1:
+            out[d] = float(dist[np.ix_(members, members)].max())
+    return out
+
+
+def check_solution(
+    instance: GraphInstance,
+    solution: Mapping[str, Any],
+    dist: np.ndarray | None = None,
+) -> tuple[float, list[str]]:
+    """Objective value and violations, as the folder's README defines them.
+
+    Returns
+    -------
+    value, violations
+        ``value`` = the largest district diameter; ``violations`` is empty for
+        a feasible solution: every node assigned, exactly ``n_districts``
+        non-empty districts, each connected, and every activity of every
+        district within ``[(1−δ)avg, (1+δ)avg]`` (exact arithmetic).
+    """
+    labels, problems = decode_solution(instance, solution)
+    if (labels < 0).any():
+        return math.inf, problems
+    k_seen = len(np.unique(labels))
+    if k_seen != instance.n_districts:
+        problems.append(f"{k_seen} districts, expected {instance.n_districts}")
+    delta = Fraction(instance.reference.get("delta", DELTA)).limit_denominator(10**6)
+    act = instance.activities.astype(np.int64)
+    k = instance.n_districts
+    for a, name in enumerate(instance.activity_names):
+        total = int(act[:, a].sum())
+        sums = np.bincount(labels, weights=act[:, a], minlength=k).astype(np.int64)
+        for d, s in enumerate(sums.tolist()):
+            # (1−δ)·T/k ≤ s ≤ (1+δ)·T/k  ⇔  (1−δ)·T ≤ k·s ≤ (1+δ)·T
+            if not (1 - delta) * total <= k * s <= (1 + delta) * total:
+                avg = total / k
+                problems.append(
+                    f"district {d}: {name} {s} outside ±{float(delta):.0%} of {avg:.1f}"
+                )
+    pieces = district_components(instance, labels)
+    for d, c in enumerate(pieces.tolist()):
+        if c > 1:
+            problems.append(f"district {d}: {c} disconnected pieces")
+    value = float(diameters(instance, labels, dist).max())
+    return value, problems
+
+
+def reference_values(folder: str | Path) -> dict[str, float]:
+    """``instance → best_feasible_objective`` (best known) of ``reference.csv``."""
+    ref = read_reference(folder)
+    return {
+        str(i): float(v)
+        for i, v in zip(ref["instance"], ref["best_feasible_objective"], strict=True)
+    }
+
+
+def solve_file(
+    path: str | Path,
+    *,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    **kw: Any,
+) -> dict[str, Any]:
+    """Solve one dtdp instance with the design heuristic (diameter objective).
+
+    ``value`` is recomputed by :func:`check_solution`; the lower bound is the
+    heuristic's (weak) graph bound.
+    """
+    from terrakit.benchmarks._graphs import territory_labels, to_problem
+    from terrakit.design.heuristic import solve_heuristic
+
+    inst = read_instance(path)
+    dist = shortest_path_lengths(inst)
+    problem = to_problem(inst, unit_distance=dist)
+    res = solve_heuristic(problem, time_limit=time_limit, seed=seed, **kw)
+    labels = territory_labels(problem, np.asarray(res.columns))
+    solution = inst.labels_to_solution(labels)
+    value, violations = check_solution(inst, solution, dist)
+    return {
+        "instance": inst.name,
+        "value": float(value),
+        "lower_bound": float(res.lower_bound),
+        "status": "infeasible" if violations else res.status,
+        "solution": solution,
+        "feasible": not violations,
+        "n_nodes": inst.n_nodes,
+    }

@@ -1,0 +1,359 @@
+"""Readers for the public forecasting panels and the benchmark runner.
+
+The panels live in ``../shared/benchmarks/forecasting/`` (see its README):
+Australian domestic tourism (304 quarterly Region × Purpose series), ABS
+retail turnover (monthly State × Industry) and Superstore order lines
+(monthly sales per State × Category).  The readers only map a panel onto a
+long ``(series, period, sales)`` history; :func:`run_forecast` then fits the
+very model that :class:`terrakit.forecast.SalesForecaster` uses
+(:func:`terrakit.forecast.model.fit_panel`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.forecast.model import Panel, fit_panel, make_panel, simulate_paths
+
+__all__ = [
+    "FORECAST_PANELS",
+    "ForecastBenchmark",
+    "ForecastPanel",
+    "benchmark_forecast_panel",
+    "read_forecast_panel",
+    "run_forecast",
+]
+
+PanelName = Literal["tourism", "aus_retail", "superstore"]
+
+#: Series keys and pooling group of each panel.
+FORECAST_PANELS: dict[str, dict[str, Any]] = {
+    "tourism": {"keys": ["Region", "State", "Purpose"], "group": "Purpose",
+                "season_length": 4},
+    "aus_retail": {"keys": ["State", "Industry"], "group": "Industry",
+                   "season_length": 12},
+    "superstore": {"keys": ["State", "Category"], "group": "Category",
+                   "season_length": 12},
+}
+
+#: aus_retail industries that are sums of others (not bottom-level series).
+AUS_RETAIL_AGGREGATES: frozenset[str] = frozenset({
+    "Food retailing",
+    "Household goods retailing",
+    "Clothing, footwear and personal accessory retailing",
+    "Other retailing",
+    "Cafes, restaurants and takeaway food services",
+})
+
+
+@dataclass(frozen=True)
+class ForecastPanel:
+    """A benchmark panel mapped onto a history.
+
+    Attributes
+    ----------
+    name
+        ``"tourism"``, ``"aus_retail"`` or ``"superstore"``.
+    history
+        Long frame: ``series`` (a ``" | "``-joined key), the key columns,
+        ``period`` (quarterly or monthly Period) and ``sales``.
+    keys
+        The family's series key columns.
+    panel
+        The dense :class:`~terrakit.forecast.model.Panel` (pooling groups set).
+    """
+
+    name: str
+    history: pd.DataFrame
+    keys: tuple[str, ...]
+    panel: Panel
+
+    def series_keys(self) -> pd.DataFrame:
+        """Key columns per series id (index = ``series``)."""
+        return (self.history.drop_duplicates("series").set_index("series")
+                [list(self.keys)])
+
+
+def _read_tourism(path: str | os.PathLike[str]) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    need = {"Quarter", "Region", "State", "Purpose", "Trips"}
+    _need(df, need, "tourism")
+    period = pd.PeriodIndex(df["Quarter"].str.replace(" ", ""), freq="Q")
+    return df.assign(period=period, sales=df["Trips"].astype(float))
+
+
+def _read_aus_retail(path: str | os.PathLike[str]) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    _need(df, {"State", "Industry", "Month", "Turnover"}, "aus_retail")
+    df = df[~df["Industry"].isin(AUS_RETAIL_AGGREGATES)]
+    df = df[df["Turnover"].notna()]
+    period = pd.PeriodIndex(df["Month"], freq="M")
+    return df.assign(period=period, sales=df["Turnover"].astype(float))
+
+
+def _read_superstore(path: str | os.PathLike[str]) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype={"Postal Code": "string"})
+    _need(df, {"Order Date", "State", "Category", "Sales"}, "superstore")
+    date = pd.to_datetime(df["Order Date"], format="%m/%d/%Y")
+    df = df.assign(period=date.dt.to_period("M"))
+    g = df.groupby(["State", "Category", "period"], as_index=False)["Sales"].sum()
+    # every State × Category series is complete from its first month: a month
+    # without orders is a zero
+    full = []
+    months = pd.period_range(g["period"].min(), g["period"].max(), freq="M")
+    for (st, cat), sub in g.groupby(["State", "Category"]):
+        s = sub.set_index("period")["Sales"].reindex(months)
+        s = s[s.index >= sub["period"].min()].fillna(0.0)
+        full.append(pd.DataFrame({"State": st, "Category": cat, "period": s.index,
+                                  "sales": s.to_numpy()}))
+    return pd.concat(full, ignore_index=True)
+
+
+def _need(df: pd.DataFrame, cols: set[str], name: str) -> None:
+    missing = cols - set(df.columns)
+    if missing:
+        raise DataValidationError(
+            name, None, f"missing columns {sorted(missing)}",
+            fix=f"pass the {name} CSV from ../shared/benchmarks/forecasting/",
+        )
+
+
+def read_forecast_panel(name: str, path: str | os.PathLike[str]) -> ForecastPanel:
+    """Read one benchmark panel and map it onto a history.
+
+    Parameters
+    ----------
+    name
+        ``"tourism"``, ``"aus_retail"`` or ``"superstore"``.
+    path
+        The panel's CSV.
+
+    Returns
+    -------
+    ForecastPanel
+
+    Notes
+    -----
+    aus_retail keeps only bottom-level industries (aggregates such as "Food
+    retailing" are dropped, see :data:`AUS_RETAIL_AGGREGATES`).  Superstore
+    order lines are summed to monthly sales per State × Category; months
+    without orders after a series' first order are zeros.
+    """
+    if name not in FORECAST_PANELS:
+        raise SpecificationError(
+            f"unknown forecasting panel {name!r}; choose from {sorted(FORECAST_PANELS)}"
+        )
+    spec = FORECAST_PANELS[name]
+    reader = {"tourism": _read_tourism, "aus_retail": _read_aus_retail,
+              "superstore": _read_superstore}[name]
+    df = reader(path)
+    keys = tuple(spec["keys"])
+    series = df[list(keys)].astype(str).agg(" | ".join, axis=1)
+    hist = df[list(keys)].assign(series=series, period=df["period"],
+                                 sales=df["sales"].to_numpy())
+    hist = hist[["series", *keys, "period", "sales"]].reset_index(drop=True)
+    groups = hist.drop_duplicates("series").set_index("series")[spec["group"]]
+    panel = make_panel(hist, key="series", value="sales", groups=groups)
+    return ForecastPanel(name, hist, keys, panel)
+
+
+def run_forecast(
+    name: str,
+    train_csv: str | os.PathLike[str],
+    horizon: int = 8,
+    seed: int = 0,
+    *,
+    model_config: Mapping[str, Any] | None = None,
+    sampler_config: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Forecast every bottom series of a benchmark panel with the terrakit model.
+
+    Parameters
+    ----------
+    name
+        ``"tourism"``, ``"aus_retail"`` or ``"superstore"``.
+    train_csv
+        The training CSV of the panel.
+    horizon
+        Periods ahead (quarters for tourism, months otherwise).
+    seed
+        Seed of sampling and simulation.
+    model_config, sampler_config
+        As in :class:`terrakit.forecast.SalesForecaster`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long frame: the family's key columns, ``period``, ``mean``, ``lo80``,
+        ``hi80``, ``lo95``, ``hi95``.
+
+    Examples
+    --------
+    >>> fc = run_forecast("tourism", "tourism_train_1998Q1-2015Q4.csv",
+    ...                   horizon=8, seed=0)  # doctest: +SKIP
+    """
+    fp = read_forecast_panel(name, train_csv)
+    fit = fit_panel(fp.panel, model_config=model_config,
+                    sampler_config=sampler_config, seed=seed)
+    draws = simulate_paths(fit, horizon, seed=seed)
+    return draws_to_frame(draws, fp.series_keys())
+
+
+def draws_to_frame(draws: Any, keys: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Mean and 80/95 % intervals of ``(draw, series, period)`` draws, long."""
+    a = np.asarray(draws.to_numpy(), dtype=float)
+    q = np.quantile(a, [0.025, 0.1, 0.9, 0.975], axis=0)
+    series = np.asarray(draws["series"].to_numpy())
+    periods = draws["period"].to_numpy()
+    n_s, n_p = a.shape[1], a.shape[2]
+    out = pd.DataFrame({
+        "series": np.repeat(series, n_p),
+        "period": np.tile(periods, n_s),
+        "mean": a.mean(axis=0).ravel(),
+        "lo80": q[1].ravel(), "hi80": q[2].ravel(),
+        "lo95": q[0].ravel(), "hi95": q[3].ravel(),
+    })
+    if keys is not None:
+        k = keys.reindex(out["series"]).reset_index(drop=True)
+        out = pd.concat([k, out.drop(columns="series")], axis=1)
+    return out
+
+
+@dataclass(frozen=True)
+class ForecastBenchmark:
+    """Side-by-side rolling-origin backtest of one panel.
+
+    Attributes
+    ----------
+    name
+        The panel.
+    bottom
+        :class:`~terrakit.forecast.BacktestResult` on the bottom series.
+    totals
+        One row per aggregate level (e.g. ``State``, ``national``), method and
+        fold: terrakit (sums of bottom draws, coherent by construction) vs ETS
+        fitted on the aggregated series.
+    fit_seconds
+        Wall time of each terrakit fit (one per fold).
+    """
+
+    name: str
+    bottom: Any
+    totals: pd.DataFrame
+    fit_seconds: tuple[float, ...]
+
+    def totals_table(self) -> pd.DataFrame:
+        g = self.totals.groupby(["level", "method"], sort=False)
+        out = pd.DataFrame({
+            "MASE": g["mase"].mean(), "sMAPE": g["smape"].mean(),
+            "coverage80": 100 * g["coverage80"].mean(),
+            "coverage95": 100 * g["coverage95"].mean(),
+            "n_series": g["n_series"].first(),
+        })
+        return out
+
+
+def benchmark_forecast_panel(
+    name: str,
+    path: str | os.PathLike[str],
+    *,
+    horizon: int,
+    folds: int = 3,
+    seed: int = 0,
+    baselines: tuple[str, ...] = ("naive", "seasonal_naive", "ets", "arima"),
+    total_levels: tuple[str, ...] | None = None,
+    model_config: Mapping[str, Any] | None = None,
+    sampler_config: Mapping[str, Any] | None = None,
+) -> ForecastBenchmark:
+    """Rolling-origin backtest inside a panel's training window.
+
+    Bottom series: terrakit vs statsforecast baselines (same folds, same
+    scoring as :func:`terrakit.forecast.backtest`).  Totals: for each level in
+    ``total_levels`` (default: the panel's ``State`` key, plus ``national``)
+    the terrakit draws are summed (coherent) and compared with AutoETS
+    fitted directly on the aggregated series.
+    """
+    import time
+
+    from terrakit.forecast.backtest import (
+        BacktestResult,
+        _check_horizon,
+        baseline_forecasts,
+        score,
+    )
+
+    _check_horizon(horizon)
+    fp = read_forecast_panel(name, path)
+    panel = fp.panel
+    m = panel.season_length
+    keys = fp.series_keys().reindex(panel.series)
+    levels = total_levels
+    if levels is None:
+        levels = (*tuple(k for k in ("State",) if k in fp.keys), "national")
+    t_n = panel.values.shape[1]
+    first_end = t_n - horizon * folds
+    if first_end < 2 * m:
+        raise SpecificationError(
+            f"{folds} folds × horizon {horizon} leave only {first_end} periods "
+            f"before the first origin; at least {2 * m} are needed"
+        )
+    rows: list[dict[str, Any]] = []
+    tot_rows: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
+    fit_secs: list[float] = []
+    q = [0.025, 0.1, 0.9, 0.975]
+    for k in range(folds):
+        end = first_end + k * horizon
+        train = panel.truncate(end)
+        actual = panel.values[:, end:end + horizon]
+        ok = np.isfinite(actual).all(axis=1) & np.isfinite(train.values[:, -1])
+        t0 = time.perf_counter()
+        fit = fit_panel(train, model_config=model_config,
+                        sampler_config=sampler_config, seed=seed)
+        draws = simulate_paths(fit, horizon, seed=seed).to_numpy().astype(float)
+        secs = time.perf_counter() - t0
+        fit_secs.append(secs)
+        qs = np.quantile(draws, q, axis=0)
+        results = {"terrakit": ({"mean": draws.mean(axis=0), "lo95": qs[0],
+                                 "lo80": qs[1], "hi80": qs[2], "hi95": qs[3]}, secs)}
+        results.update(baseline_forecasts(train.values, horizon, m, baselines))
+        for method, (arrays, s) in results.items():
+            sub = {c: v[ok] for c, v in arrays.items()}
+            rows.append({"method": method, "fold": k + 1,
+                         **score(actual[ok], sub, train.values[ok], m),
+                         "seconds": s, "n_series": int(ok.sum()),
+                         "origin": str(panel.periods[end - 1])})
+            frames.append(pd.DataFrame({
+                "method": method, "fold": k + 1,
+                "series": np.repeat(panel.series[ok].to_numpy(), horizon),
+                "actual": actual[ok].ravel(), "mean": sub["mean"].ravel()}))
+        # coherent totals: sums of draws (series fully observed in the fold)
+        hist_ok = np.nan_to_num(train.values[ok])
+        for level in levels:
+            lab = (np.zeros(int(ok.sum()), dtype=int) if level == "national"
+                   else pd.factorize(keys[level].to_numpy()[ok])[0])
+            n_g = int(lab.max()) + 1
+            ind = np.zeros((int(ok.sum()), n_g))
+            ind[np.arange(len(lab)), lab] = 1.0
+            agg_draws = np.einsum("dsh,sg->dgh", draws[:, ok], ind)
+            agg_train = ind.T @ hist_ok
+            agg_actual = ind.T @ actual[ok]
+            aq = np.quantile(agg_draws, q, axis=0)
+            tk_fc = {"mean": agg_draws.mean(axis=0), "lo95": aq[0], "lo80": aq[1],
+                     "hi80": aq[2], "hi95": aq[3]}
+            ets_fc, _ = baseline_forecasts(agg_train, horizon, m, ("ets",))["ets"]
+            for method, fc in (("terrakit (sum of draws)", tk_fc),
+                               ("ets (fitted on totals)", ets_fc)):
+                tot_rows.append({"level": level, "method": method, "fold": k + 1,
+                                 **score(agg_actual, fc, agg_train, m),
+                                 "n_series": n_g})
+    bottom = BacktestResult(pd.DataFrame(rows), int(horizon), int(folds), m,
+                            pd.concat(frames, ignore_index=True))
+    return ForecastBenchmark(name, bottom, pd.DataFrame(tot_rows), tuple(fit_secs))

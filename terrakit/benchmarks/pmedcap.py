@@ -1,0 +1,120 @@
+"""Capacitated p-median instances: Osman–Christofides and Lorena–Senne SJC.
+
+Osman–Christofides files (``pmedcapNN.txt``) use Euclidean distances
+TRUNCATED to integers (the convention under which the published optima hold);
+SJC files (``sjc/SJC*.dat``) use real Euclidean distances.  The reader builds
+a :class:`~terrakit.design.problem.DesignProblem` that chooses ``p`` centers
+among all customers with an upper band (the capacity ``Q``) and no lower
+band on the activity ``demand``, and calls the same engine as every
+territory design (:func:`terrakit.design.solve`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from terrakit.design.problem import DesignProblem
+
+__all__ = [
+    "CPMPInstance",
+    "check_solution",
+    "read_instance",
+    "solve_file",
+    "to_problem",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class CPMPInstance:
+    """A capacitated p-median instance."""
+
+    name: str
+    n: int
+    p: int
+    capacity: float
+    xy: np.ndarray
+    demand: np.ndarray
+    truncate: bool
+
+    @property
+    def distance(self) -> np.ndarray:
+        """Customer-to-customer distance (truncated for Osman–Christofides)."""
+        d = np.sqrt(((self.xy[:, None, :] - self.xy[None, :, :]) ** 2).sum(-1))
+        return np.floor(d + 1e-9) if self.truncate else d
+
+
+def read_instance(path: str | Path) -> CPMPInstance:
+    """Read an Osman–Christofides ``pmedcapNN.txt`` or an SJC ``.dat`` file."""
+    path = Path(path)
+    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    if path.suffix == ".dat":  # SJC: "n p", then "x y capacity demand"
+        n, p = int(lines[0][0]), int(lines[0][1])
+        rows = np.array(lines[1 : 1 + n], dtype=float)
+        return CPMPInstance(
+            path.stem, n, p, float(rows[0, 2]), rows[:, :2], rows[:, 3], truncate=False
+        )
+    n, p, q = int(lines[1][0]), int(lines[1][1]), float(lines[1][2])
+    rows = np.array(lines[2 : 2 + n], dtype=float)
+    return CPMPInstance(path.stem, n, p, q, rows[:, 1:3], rows[:, 3], truncate=True)
+
+
+def to_problem(inst: CPMPInstance) -> DesignProblem:
+    """Choose ``p`` centers; capacity = upper band on ``demand``, no lower band."""
+    ids = np.arange(1, inst.n + 1)
+    return DesignProblem(
+        unit_ids=ids,
+        activities={"demand": inst.demand},
+        n_territories=inst.p,
+        cost=inst.distance,
+        upper={"demand": np.full(inst.p, inst.capacity)},
+        center_mode="choose",
+        center_units=np.arange(inst.n),
+        center_ids=tuple(ids.tolist()),
+        objective="travel",
+        name=inst.name,
+    )
+
+
+def check_solution(
+    inst: CPMPInstance, medians: list[int], assignment: list[int]
+) -> tuple[float, list[str]]:
+    """The README's objective (Σ distance to the assigned median) and problems."""
+    a = np.asarray(assignment, dtype=np.int64) - 1
+    med = set(int(j) - 1 for j in medians)
+    problems = []
+    if len(med) != inst.p:
+        problems.append(f"{len(med)} medians, expected {inst.p}")
+    if not set(a.tolist()) <= med:
+        problems.append("a customer is assigned to a non-median")
+    load = np.bincount(a, weights=inst.demand, minlength=inst.n)
+    if load.max() > inst.capacity + 1e-9:
+        problems.append(f"capacity exceeded: load {load.max():g} > {inst.capacity:g}")
+    value = float(inst.distance[np.arange(inst.n), a].sum())
+    return value, problems
+
+
+def solve_file(
+    path: str | Path, *, time_limit: float = 60.0, seed: int = 0, **kw: Any
+) -> dict[str, Any]:
+    """Solve one instance file; a row for :func:`terrakit.benchmarks.run`."""
+    from terrakit.design.align import solve
+
+    inst = read_instance(path)
+    res = solve(to_problem(inst), time_limit=time_limit, seed=seed, **kw)
+    cols = np.asarray(res.columns)
+    medians = sorted(int(j) + 1 for j in np.unique(cols))
+    assignment = (cols + 1).tolist()
+    value, problems = check_solution(inst, medians, assignment)
+    return {
+        "instance": inst.name,
+        "value": value,
+        "lower_bound": res.lower_bound,
+        "status": res.status if not problems else "infeasible",
+        "method": res.method,
+        "problems": "; ".join(problems),
+        "solution": {"medians": medians, "assignment": assignment},
+    }

@@ -1,0 +1,214 @@
+"""Run a benchmark family through the design engine: one row per instance.
+
+Families are registered in :data:`FAMILIES` by name.  A family is two plain
+functions, referenced as ``"module:function"`` so nothing is imported before
+it is used:
+
+``solve(path, *, time_limit, seed, **kw) -> dict``
+    Read one instance file, build a :class:`~terrakit.design.problem.DesignProblem`,
+    solve it with the engine and return ``instance``, ``value`` (recomputed as
+    the family's README defines the objective), ``lower_bound``, ``status``
+    and ``solution`` (JSON-able); any further keys become columns.
+``reference(folder, **kw) -> dict[str, float]``
+    Reference value per instance name from the ``reference.csv`` in
+    ``folder`` (``None``: the generic reader below).
+
+Add a family with :func:`register_family` or by adding an entry to
+:data:`FAMILIES` in this file (helper D: ``"districting"`` and ``"dtdp"``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["FAMILIES", "Family", "register_family", "run"]
+
+_VALUE_COLUMNS = (
+    "reference_value",
+    "optimal_value",
+    "best_known",
+    "best_feasible_objective",
+    "reference",
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A benchmark family: how to solve one file and where its references are.
+
+    Parameters
+    ----------
+    solve
+        ``"module:function"`` solving one instance file (see the module doc).
+    reference
+        ``"module:function"`` reading reference values, or ``None`` for the
+        generic ``reference.csv`` reader (columns ``instance`` and one of
+        ``reference_value``, ``optimal_value``, ``best_known``...).
+    pattern
+        Glob used when a folder is passed as a path.
+    """
+
+    solve: str
+    reference: str | None = None
+    pattern: str = "*.txt"
+
+
+FAMILIES: dict[str, Family] = {
+    "pmed": Family("terrakit.benchmarks.pmed:solve_file", pattern="pmed*.txt"),
+    "pmedcap": Family("terrakit.benchmarks.pmedcap:solve_file", pattern="pmedcap*.txt"),
+    "districting": Family(
+        "terrakit.benchmarks.districting:solve_file",
+        reference="terrakit.benchmarks.districting:reference_values",
+        pattern="*_*.json*",
+    ),
+    "dtdp": Family(
+        "terrakit.benchmarks.dtdp:solve_file",
+        reference="terrakit.benchmarks.dtdp:reference_values",
+        pattern="*.graphml",
+    ),
+}
+
+
+def register_family(
+    name: str, solve: str, reference: str | None = None, pattern: str = "*"
+) -> None:
+    """Register (or replace) a benchmark family under ``name``."""
+    FAMILIES[name] = Family(solve=solve, reference=reference, pattern=pattern)
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    mod, _, fn = ref.partition(":")
+    f: Callable[..., Any] = getattr(importlib.import_module(mod), fn)
+    return f
+
+
+def _expand(paths: Iterable[str | Path] | str | Path, pattern: str) -> list[Path]:
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(p.glob(pattern), key=_natural))
+        else:
+            out.append(p)
+    return out
+
+
+def _natural(p: Path) -> tuple[Any, ...]:
+    import re
+
+    parts = re.split(r"(\d+)", p.name)
+    return tuple(int(x) if x.isdigit() else x for x in parts)
+
+
+def generic_reference(folder: str | Path) -> dict[str, float]:
+    """``instance → value`` from ``folder/reference.csv`` ({} when absent)."""
+    f = Path(folder) / "reference.csv"
+    if not f.exists():
+        return {}
+    df = pd.read_csv(f)
+    col = next((c for c in _VALUE_COLUMNS if c in df.columns), None)
+    if col is None or "instance" not in df.columns:
+        return {}
+    df = df.drop_duplicates("instance")
+    return {str(i): float(v) for i, v in zip(df["instance"], df[col], strict=True)}
+
+
+def run(
+    family: str,
+    paths: Iterable[str | Path] | str | Path,
+    time_limit: float = 60,
+    seed: int = 0,
+    *,
+    progress: bool = False,
+    **kw: Any,
+) -> pd.DataFrame:
+    """Solve every instance of a benchmark family; one row per instance.
+
+    Parameters
+    ----------
+    family
+        A key of :data:`FAMILIES` (``"pmed"``, ``"pmedcap"``, ``"districting"``,
+        ``"dtdp"``).
+    paths
+        Instance files and/or folders (folders are globbed with the family's
+        pattern).
+    time_limit
+        Seconds per instance.
+    seed
+        Seed passed to the solver.
+    progress
+        Print one line per instance as it finishes.
+    **kw
+        Passed to the family's solve function.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``family, instance, value, lower_bound, seconds, status,
+        solution`` and, where a ``reference.csv`` sits beside the files,
+        ``reference`` and ``gap_pct`` (``100 · (value − reference) / reference``).
+
+    Raises
+    ------
+    KeyError
+        Unknown family.
+    """
+    if family not in FAMILIES:
+        raise KeyError(
+            f"unknown benchmark family {family!r}; known: {sorted(FAMILIES)}"
+        )
+    fam = FAMILIES[family]
+    solve = _resolve(fam.solve)
+    ref_reader = _resolve(fam.reference) if fam.reference else generic_reference
+    refs: dict[Path, Mapping[str, float]] = {}
+    rows = []
+    for path in _expand(paths, fam.pattern):
+        t0 = time.perf_counter()
+        row = dict(solve(path, time_limit=time_limit, seed=seed, **kw))
+        seconds = time.perf_counter() - t0
+        row.setdefault("seconds", seconds)
+        row = {"family": family, **row}
+        folder = path.parent
+        if folder not in refs:
+            refs[folder] = ref_reader(folder)
+        ref = refs[folder].get(str(row["instance"]))
+        if ref is not None:
+            row["reference"] = ref
+            v = row.get("value")
+            row["gap_pct"] = (
+                100.0 * (v - ref) / abs(ref)
+                if v is not None and math.isfinite(v) and ref
+                else math.nan
+            )
+        rows.append(row)
+        if progress:
+            print(
+                f"{family} {row['instance']}: value={row.get('value')} "
+                f"status={row.get('status')} {row['seconds']:.1f}s",
+                flush=True,
+            )
+    cols = [
+        "family",
+        "instance",
+        "value",
+        "lower_bound",
+        "seconds",
+        "status",
+        "solution",
+    ]
+    df = pd.DataFrame(rows)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = None
+    rest = [c for c in df.columns if c not in cols]
+    return df[cols + rest]

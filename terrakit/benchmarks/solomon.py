@@ -1,0 +1,313 @@
+"""Reader, solver wrapper and checker for the Solomon (1987) VRPTW instances.
+
+The folder (``../shared/benchmarks/solomon/``) holds the 100-customer
+instances in Solomon's text format and a ``reference.csv`` with best-known
+hierarchical solutions (vehicles first, then distance) and, for the type-1
+classes, proven optima of the *distance-only* objective.
+
+Conventions
+-----------
+* Travel time = travel distance = Euclidean distance (speed 1); windows bound
+  the start of service; every route starts and ends at the depot within the
+  depot's window; vehicle load ≤ capacity.
+* The solvers minimise total distance only (vehicles free, at most the
+  instance's fleet), the objective of the distance-only optima.
+* ``value`` is the exact, unrounded Euclidean length of the returned
+  solution, recomputed by :func:`check_solution` (which also verifies
+  windows, capacities and that every customer is served once).
+* ``value_trunc1`` is the same routes measured with every arc truncated to one
+  decimal, the convention of the exact methods whose optima are in
+  ``opt_distance_min_dist_trunc1``.  ``gap_pct`` compares the exact
+  ``value`` with that optimum (conservative: exact lengths exceed truncated
+  ones by ~0.3 %); ``gap_trunc1_pct`` compares ``value_trunc1`` with it (like
+  with like); ``gap_bks_pct`` compares ``value`` with the hierarchical
+  best-known distance (which uses fewer vehicles, so a distance-only solution
+  can be below it).
+
+Examples
+--------
+>>> from terrakit.benchmarks import solomon
+>>> inst = solomon.read_instance(
+...     "../shared/benchmarks/solomon/C101.txt")  # doctest: +SKIP
+>>> inst.n_customers, inst.capacity  # doctest: +SKIP
+(100, 200)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.routing.vrp import (
+    Backend,
+    RoutingProblem,
+    evaluate_routes,
+    resolve_backend,
+    solve_routing,
+)
+
+__all__ = [
+    "SolomonInstance",
+    "check_solution",
+    "find_instances",
+    "read_instance",
+    "read_reference",
+    "reference_values",
+    "run_family",
+    "solve_file",
+    "solve_instance",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class SolomonInstance:
+    """One Solomon instance; row 0 of the arrays is the depot (customer 0)."""
+
+    name: str
+    n_vehicles: int
+    capacity: int
+    ids: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    demand: np.ndarray
+    ready: np.ndarray
+    due: np.ndarray
+    service: np.ndarray
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.ids) - 1
+
+    def distance(self) -> np.ndarray:
+        """Exact Euclidean distance matrix (depot first)."""
+        return np.hypot(self.x[:, None] - self.x[None, :],
+                        self.y[:, None] - self.y[None, :])
+
+    def problem(self, *, scale: float = 1000.0) -> RoutingProblem:
+        """The instance as a :class:`~terrakit.routing.vrp.RoutingProblem`."""
+        d = self.distance()
+        return RoutingProblem(
+            duration=d, cost=d, service=self.service.astype(float),
+            early=self.ready.astype(float), late=self.due.astype(float),
+            demand=self.demand.astype(float), capacity=int(self.capacity),
+            n_vehicles=int(self.n_vehicles), scale=scale,
+        )
+
+
+def read_instance(path: str | Path) -> SolomonInstance:
+    """Parse a Solomon ``.txt`` file.
+
+    Raises
+    ------
+    ValueError
+        When the VEHICLE or CUSTOMER section is missing or malformed.
+    """
+    path = Path(path)
+    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    name = next((ln for ln in lines if ln), path.stem)
+    try:
+        vi = next(i for i, ln in enumerate(lines) if ln.upper().startswith("VEHICLE"))
+        nums = next(ln for ln in lines[vi + 1:] if ln and ln[0].isdigit())
+        n_veh, cap = (int(v) for v in nums.split()[:2])
+        ci = next(i for i, ln in enumerate(lines)
+                  if ln.upper().startswith("CUSTOMER"))
+    except (StopIteration, ValueError) as err:
+        raise ValueError(f"{path}: not a Solomon instance ({err})") from None
+    rows = []
+    for ln in lines[ci + 1:]:
+        parts = ln.split()
+        if len(parts) >= 7 and all(_isnum(v) for v in parts[:7]):
+            rows.append([float(v) for v in parts[:7]])
+    if not rows:
+        raise ValueError(f"{path}: no customer rows")
+    a = np.array(rows)
+    return SolomonInstance(
+        name=name, n_vehicles=n_veh, capacity=cap, ids=a[:, 0].astype(np.int64),
+        x=a[:, 1], y=a[:, 2], demand=a[:, 3], ready=a[:, 4], due=a[:, 5],
+        service=a[:, 6],
+    )
+
+
+def _isnum(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def check_solution(
+    inst: SolomonInstance, routes: Sequence[Sequence[int]]
+) -> dict[str, Any]:
+    """Exact distance and feasibility of ``routes`` (customer ids, depot omitted).
+
+    Returns
+    -------
+    dict
+        ``value`` (Euclidean, unrounded), ``value_trunc1`` (arcs truncated to
+        one decimal), ``vehicles``, ``feasible`` and ``violations``.
+    """
+    pos = {int(c): k for k, c in enumerate(inst.ids)}
+    idx = []
+    for r in routes:
+        try:
+            idx.append([pos[int(c)] for c in r])
+        except KeyError as err:
+            raise ValueError(f"unknown customer id {err.args[0]}") from None
+    chk = evaluate_routes(inst.problem(), idx)
+    d1 = np.floor(inst.distance() * 10.0 + 1e-9) / 10.0
+    trunc = 0.0
+    for r in idx:
+        path = [0, *r, 0]
+        trunc += float(sum(d1[a, b] for a, b in itertools.pairwise(path)))
+    return {"value": chk.cost, "value_trunc1": trunc,
+            "vehicles": sum(1 for r in idx if r), "feasible": chk.feasible,
+            "violations": list(chk.violations)}
+
+
+def solve_instance(
+    inst: SolomonInstance,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    backend: Backend = "auto",
+) -> dict[str, Any]:
+    """Solve one instance (distance only) and check the answer exactly."""
+    t0 = time.perf_counter()
+    sol = solve_routing(inst.problem(), backend=backend, time_limit=time_limit,
+                        seed=seed)
+    secs = time.perf_counter() - t0
+    routes = [[int(inst.ids[i]) for i in r] for r in sol.routes]
+    chk = check_solution(inst, routes)
+    served = {c for r in routes for c in r}
+    complete = len(served) == inst.n_customers
+    status = "feasible" if chk["feasible"] and complete else "infeasible"
+    return {
+        "family": "solomon", "instance": inst.name,
+        "backend": sol.backend, "value": chk["value"],
+        "value_trunc1": chk["value_trunc1"], "vehicles": chk["vehicles"],
+        "seconds": secs, "status": status, "solution": {"routes": routes},
+    }
+
+
+def read_reference(path: str | Path) -> pd.DataFrame:
+    """``reference.csv`` indexed by instance name."""
+    ref = pd.read_csv(path)
+    return ref.set_index("instance")
+
+
+def reference_values(folder: str | Path) -> dict[str, float]:
+    """Distance-only optima (trunc-1 convention) per instance; type-1 classes only."""
+    f = Path(folder) / "reference.csv"
+    if not f.exists():
+        return {}
+    col = read_reference(f)["opt_distance_min_dist_trunc1"].dropna()
+    return {str(k): float(v) for k, v in col.items()}
+
+
+def find_instances(folder: str | Path) -> list[Path]:
+    """The instance files of a folder (``*.txt``), sorted by name."""
+    return sorted(p for p in Path(folder).glob("*.txt"))
+
+
+def solve_file(
+    path: str | Path,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    backend: Backend = "auto",
+) -> dict[str, Any]:
+    """Solve one instance file; the row :func:`terrakit.benchmarks.run` expects.
+
+    Besides ``instance, value, vehicles, seconds, status, solution`` the row
+    has ``value_trunc1``, ``gap_trunc1_pct`` (like-for-like gap to the
+    distance-only optimum), ``bks_vehicles``, ``bks_distance`` and
+    ``gap_bks_pct`` when a ``reference.csv`` sits beside the file.
+    """
+    path = Path(path)
+    row = solve_instance(read_instance(path), time_limit=time_limit, seed=seed,
+                         backend=backend)
+    row["instance"] = path.stem
+    ref_file = path.parent / "reference.csv"
+    if ref_file.exists():
+        ref = read_reference(ref_file)
+        if path.stem in ref.index:
+            r = ref.loc[path.stem]
+            opt = float(r["opt_distance_min_dist_trunc1"])
+            row["gap_trunc1_pct"] = (100.0 * (row["value_trunc1"] - opt) / opt
+                                     if math.isfinite(opt) else math.nan)
+            row["bks_vehicles"] = int(r["bks_vehicles"])
+            row["bks_distance"] = float(r["bks_distance"])
+            row["gap_bks_pct"] = 100.0 * (row["value"] - row["bks_distance"]) / row[
+                "bks_distance"]
+    return row
+
+
+def run_family(
+    paths: Iterable[str | Path] | str | Path,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    backend: Backend = "auto",
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Solve instances; one row per instance (what ``tk.benchmarks.run`` returns).
+
+    Parameters
+    ----------
+    paths
+        Instance files, or one folder (all ``*.txt`` in it).
+    time_limit
+        Seconds per instance.
+    seed
+        Solver seed.
+    backend
+        ``"auto"``, ``"pyvrp"`` or ``"ortools"``.
+    progress
+        Show a tqdm bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``family, instance, backend, value, value_trunc1, vehicles,
+        seconds, status, solution`` and, when a ``reference.csv`` sits beside
+        the files, ``reference`` (distance-only optimum, trunc-1 convention;
+        missing for type-2 classes), ``gap_pct`` (exact ``value`` vs
+        ``reference``: conservative, the exact length exceeds the truncated
+        one by about 0.3 %), ``gap_trunc1_pct`` (like for like),
+        ``bks_vehicles``, ``bks_distance``, ``gap_bks_pct``.
+    """
+    from tqdm.auto import tqdm
+
+    files = _expand(paths)
+    resolve_backend(backend)
+    rows = []
+    for f in tqdm(files, desc="solomon", disable=not progress):
+        row = solve_file(f, time_limit=time_limit, seed=seed, backend=backend)
+        ref = reference_values(f.parent).get(row["instance"])
+        if ref is not None:
+            row["reference"] = ref
+            row["gap_pct"] = 100.0 * (row["value"] - ref) / ref
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _expand(paths: Iterable[str | Path] | str | Path) -> list[Path]:
+    if isinstance(paths, (str, Path)):
+        p = Path(paths)
+        return find_instances(p) if p.is_dir() else [p]
+    out: list[Path] = []
+    for q in paths:
+        p = Path(q)
+        out.extend(find_instances(p) if p.is_dir() else [p])
+    if not out:
+        raise ValueError("no Solomon instance files given")
+    return out
+

@@ -1,0 +1,493 @@
+"""A solver-neutral MIP in array form and its backends (HiGHS, PuLP, CP-SAT).
+
+The design formulation is built once, vectorised with numpy, as columns
+(cost, bounds, integrality) and rows (COO triplets with lower/upper limits).
+Backends turn the same arrays into a solver model:
+
+- ``"highs"``: ``highspy`` directly (``addCols`` / ``addRows`` on CSR arrays,
+  partial warm start with ``setSolution``, best bound from
+  ``getInfo().mip_dual_bound``);
+- ``"pulp-highs"`` and ``"cbc"``: a :mod:`pulp` problem whose expressions are
+  built from prebuilt ``(variable, coefficient)`` lists per row
+  (``LpAffineExpression``), solved by ``pulp.HiGHS`` or ``pulp.PULP_CBC_CMD``;
+- ``"cpsat"``: OR-Tools CP-SAT with integer-scaled coefficients.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["ArrayModel", "SolveOutcome", "solve_model"]
+
+
+@dataclass
+class SolveOutcome:
+    """What a backend returns: values, objective, bound and a status word."""
+
+    status: str  # "optimal" | "time_limit" | "infeasible" | "no_solution"
+    values: np.ndarray | None
+    objective: float
+    bound: float
+    build_seconds: float
+    solve_seconds: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class ArrayModel:
+    """Columns and rows of a minimisation MIP, appended in blocks."""
+
+    def __init__(self) -> None:
+        self._cost: list[np.ndarray] = []
+        self._lb: list[np.ndarray] = []
+        self._ub: list[np.ndarray] = []
+        self._int: list[np.ndarray] = []
+        self._r: list[np.ndarray] = []
+        self._c: list[np.ndarray] = []
+        self._v: list[np.ndarray] = []
+        self._rlo: list[np.ndarray] = []
+        self._rhi: list[np.ndarray] = []
+        self.n_cols = 0
+        self.n_rows = 0
+
+    def add_vars(
+        self,
+        count: int,
+        cost: np.ndarray | float = 0.0,
+        lb: np.ndarray | float = 0.0,
+        ub: np.ndarray | float = 1.0,
+        integer: bool = True,
+    ) -> int:
+        """Append ``count`` columns; return the index of the first."""
+        start = self.n_cols
+        self._cost.append(np.broadcast_to(np.asarray(cost, float), (count,)).copy())
+        self._lb.append(np.broadcast_to(np.asarray(lb, float), (count,)).copy())
+        self._ub.append(np.broadcast_to(np.asarray(ub, float), (count,)).copy())
+        self._int.append(np.full(count, integer))
+        self.n_cols += count
+        return start
+
+    def add_rows(
+        self,
+        count: int,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        vals: np.ndarray | float,
+        lo: np.ndarray | float,
+        hi: np.ndarray | float,
+    ) -> int:
+        """Append ``count`` rows from local row indices ``0..count-1`` and triplets."""
+        start = self.n_rows
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        self._r.append(rows + start)
+        self._c.append(cols)
+        self._v.append(np.broadcast_to(np.asarray(vals, float), rows.shape).copy())
+        self._rlo.append(np.broadcast_to(np.asarray(lo, float), (count,)).copy())
+        self._rhi.append(np.broadcast_to(np.asarray(hi, float), (count,)).copy())
+        self.n_rows += count
+        return start
+
+    def set_lb(self, idx: np.ndarray, value: float) -> None:
+        """Set the lower bound of some columns (e.g. fix locked assignments)."""
+        lb = self.lb
+        lb[np.asarray(idx, dtype=np.int64)] = value
+        self._lb = [lb]
+
+    # -- assembled arrays -------------------------------------------------------------
+    @property
+    def cost(self) -> np.ndarray:
+        return np.concatenate(self._cost) if self._cost else np.zeros(0)
+
+    @property
+    def lb(self) -> np.ndarray:
+        return np.concatenate(self._lb) if self._lb else np.zeros(0)
+
+    @property
+    def ub(self) -> np.ndarray:
+        return np.concatenate(self._ub) if self._ub else np.zeros(0)
+
+    @property
+    def integer(self) -> np.ndarray:
+        return np.concatenate(self._int) if self._int else np.zeros(0, bool)
+
+    def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """CSR constraint matrix and row limits."""
+        if not self._r:
+            return sp.csr_matrix((0, self.n_cols)), np.zeros(0), np.zeros(0)
+        r = np.concatenate(self._r)
+        c = np.concatenate(self._c)
+        v = np.concatenate(self._v)
+        a = sp.csr_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
+        a.sum_duplicates()
+        return a, np.concatenate(self._rlo), np.concatenate(self._rhi)
+
+
+# -- HiGHS (direct) -----------------------------------------------------------------
+def _solve_highs(
+    model: ArrayModel,
+    **kw: Any,
+) -> SolveOutcome:
+    """HiGHS, with a guard: when a warm-started run returns a solution whose
+    recomputed objective disagrees with the reported one (seen with HiGHS
+    1.16 after presolve), the run is repeated without the start."""
+    t0 = time.perf_counter()
+    out = _solve_highs_once(model, **kw)
+    if kw.get("start") and out.values is not None:
+        true_obj = float(model.cost @ out.values)
+        if abs(true_obj - out.objective) > 1e-6 * max(1.0, abs(true_obj)):
+            left = float(kw["time_limit"]) - (time.perf_counter() - t0)
+            kw2 = {**kw, "start": None, "time_limit": max(left, 0.05)}
+            again = _solve_highs_once(model, **kw2)
+            if again.values is not None:
+                again.info["restarted_without_start"] = True
+                return again
+            out.status = "time_limit"
+            out.bound = min(out.bound, true_obj)
+            out.objective = true_obj
+    return out
+
+
+def _solve_highs_once(
+    model: ArrayModel,
+    *,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    start: dict[int, float] | None,
+    threads: int | None,
+    relax: bool = False,
+) -> SolveOutcome:
+    import highspy
+
+    t0 = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(__import__("os").environ.get("TK_HIGHS_LOG")))
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("random_seed", int(seed))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    inf = highspy.kHighsInf
+    lb = np.where(np.isfinite(model.lb), model.lb, -inf)
+    ub = np.where(np.isfinite(model.ub), model.ub, inf)
+    n = model.n_cols
+    h.addCols(
+        n,
+        model.cost,
+        lb,
+        ub,
+        0,
+        np.zeros(n, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    a, rlo, rhi = model.matrix()
+    if a.shape[0]:
+        h.addRows(
+            a.shape[0],
+            np.where(np.isfinite(rlo), rlo, -inf),
+            np.where(np.isfinite(rhi), rhi, inf),
+            a.nnz,
+            a.indptr[:-1].astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(float),
+        )
+    ints = np.flatnonzero(model.integer)
+    if ints.size and not relax:
+        h.changeColsIntegrality(
+            ints.size, ints.astype(np.int32), np.ones(ints.size, dtype=np.uint8)
+        )
+    if start and not relax:
+        idx = np.fromiter(start.keys(), dtype=np.int32, count=len(start))
+        val = np.fromiter(start.values(), dtype=float, count=len(start))
+        h.setSolution(len(start), idx, val)
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    h.run()
+    solve = time.perf_counter() - t1
+    st = h.getModelStatus()
+    info = h.getInfo()
+    ms = highspy.HighsModelStatus
+    has_sol = int(info.primal_solution_status) == 2
+    values = np.asarray(h.getSolution().col_value) if has_sol else None
+    obj = float(info.objective_function_value) if has_sol else math.inf
+    if values is not None and start and not relax:
+        true_obj = float(model.cost @ values)
+        if abs(true_obj - obj) > 1e-6 * max(1.0, abs(true_obj)):
+            # reported objective is off: let the caller re-solve
+            return SolveOutcome("time_limit", values, obj, -math.inf, 0.0, 0.0, {})
+    if relax:
+        bound = obj if st == ms.kOptimal else -math.inf
+        if st == ms.kOptimal:
+            sol = h.getSolution()
+            extra_relax = {"row_dual": np.asarray(sol.row_dual)}
+    else:
+        bound = float(info.mip_dual_bound)
+        if not math.isfinite(bound):
+            bound = -math.inf
+    if st == ms.kOptimal:
+        status = "optimal"
+    elif st in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        status = "infeasible"
+    elif has_sol:
+        status = "time_limit"
+    else:
+        status = "no_solution"
+    extra: dict[str, Any] = {"nodes": int(getattr(info, "mip_node_count", 0) or 0)}
+    if relax and st == ms.kOptimal:
+        extra.update(extra_relax)
+    return SolveOutcome(status, values, obj, bound, build, solve, extra)
+
+
+# -- PuLP (HiGHS or CBC) ------------------------------------------------------
+def _to_pulp(model: ArrayModel) -> tuple[Any, list[Any]]:
+    import pulp
+
+    prob = pulp.LpProblem("design", pulp.LpMinimize)
+    lb, ub, integer, cost = model.lb, model.ub, model.integer, model.cost
+    make = getattr(prob, "add_variable", None)  # PuLP >= 3.3
+    xs = []
+    for j in range(model.n_cols):
+        kw = {
+            "lowBound": None if not math.isfinite(lb[j]) else float(lb[j]),
+            "upBound": None if not math.isfinite(ub[j]) else float(ub[j]),
+            "cat": pulp.LpInteger if integer[j] else pulp.LpContinuous,
+        }
+        xs.append(make(f"v{j}", **kw) if make else pulp.LpVariable(f"v{j}", **kw))
+    nz = np.flatnonzero(cost)
+    prob.setObjective(
+        pulp.LpAffineExpression([(xs[j], float(cost[j])) for j in nz.tolist()])
+    )
+    a, rlo, rhi = model.matrix()
+    ind, ptr, dat = a.indices.tolist(), a.indptr.tolist(), a.data.tolist()
+    for r in range(a.shape[0]):
+        terms = [(xs[ind[p]], dat[p]) for p in range(ptr[r], ptr[r + 1])]
+        lo, hi = float(rlo[r]), float(rhi[r])
+        if math.isfinite(lo) and math.isfinite(hi) and lo == hi:
+            prob.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, rhs=lo
+                ),
+                f"r{r}",
+            )
+            continue
+        if math.isfinite(lo):
+            prob.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms), pulp.LpConstraintGE, rhs=lo
+                ),
+                f"r{r}l",
+            )
+        if math.isfinite(hi):
+            prob.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms), pulp.LpConstraintLE, rhs=hi
+                ),
+                f"r{r}u",
+            )
+    return prob, xs
+
+
+def _solve_pulp(
+    model: ArrayModel,
+    *,
+    backend: str,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    start: dict[int, float] | None,
+    threads: int | None,
+) -> SolveOutcome:
+    import pulp
+
+    t0 = time.perf_counter()
+    prob, xs = _to_pulp(model)
+    if start:
+        for j, v in start.items():
+            xs[j].setInitialValue(v)
+    if backend == "cbc":
+        with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled CBC
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver: Any = pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=max(1, math.ceil(time_limit)),
+                gapRel=mip_gap,
+                warmStart=bool(start),
+                threads=threads,
+                options=[f"randomSeed {int(seed) + 1}"],
+            )
+    else:
+        solver = pulp.HiGHS(
+            msg=False,
+            timeLimit=time_limit,
+            gapRel=mip_gap,
+            threads=threads,
+            random_seed=int(seed),
+        )
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    prob.solve(solver)
+    solve = time.perf_counter() - t1
+    st = pulp.LpStatus[prob.status]
+    sol_st = prob.sol_status
+    has_sol = sol_st in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    values = (
+        np.array([x.varValue if x.varValue is not None else 0.0 for x in xs])
+        if has_sol
+        else None
+    )
+    obj = float(pulp.value(prob.objective) or 0.0) if has_sol else math.inf
+    bound = -math.inf
+    if backend == "pulp-highs" and getattr(prob, "solverModel", None) is not None:
+        b = float(prob.solverModel.getInfo().mip_dual_bound)
+        bound = b if math.isfinite(b) else -math.inf
+    if st == "Infeasible":
+        status = "infeasible"
+    elif sol_st == pulp.LpSolutionOptimal:
+        status = "optimal"
+        if backend == "cbc":
+            bound = obj  # CBC proved optimality (within gapRel)
+    elif has_sol:
+        status = "time_limit"
+    else:
+        status = "no_solution"
+    return SolveOutcome(status, values, obj, bound, build, solve, {})
+
+
+# -- CP-SAT -----------------------------------------------------------------------
+def _int_scale(values: np.ndarray, digits: int = 6) -> float:
+    """A power of ten making ``values`` integral (exact if already close)."""
+    v = np.abs(values[np.isfinite(values)])
+    v = v[v > 0]
+    if v.size == 0:
+        return 1.0
+    for p in range(0, digits + 1):
+        s = 10.0**p
+        if np.allclose(v * s, np.round(v * s), rtol=0, atol=1e-9 * s):
+            return s
+    return 10.0 ** max(0, digits - math.ceil(math.log10(v.max())))
+
+
+def _solve_cpsat(
+    model: ArrayModel,
+    *,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    start: dict[int, float] | None,
+    threads: int | None,
+) -> SolveOutcome:
+    from ortools.sat.python import cp_model
+
+    t0 = time.perf_counter()
+    m = cp_model.CpModel()
+    lb, ub = model.lb, model.ub
+    big = 10**9
+    xs = [
+        m.new_int_var(
+            math.ceil(lb[j]) if math.isfinite(lb[j]) else -big,
+            math.floor(ub[j]) if math.isfinite(ub[j]) else big,
+            f"v{j}",
+        )
+        for j in range(model.n_cols)
+    ]
+    a, rlo, rhi = model.matrix()
+    ind, ptr = a.indices, a.indptr
+    for r in range(a.shape[0]):
+        sl = slice(ptr[r], ptr[r + 1])
+        coef = a.data[sl]
+        lo, hi = float(rlo[r]), float(rhi[r])
+        s = _int_scale(np.concatenate([coef, [lo, hi]]))
+        ic = np.round(coef * s).astype(np.int64)
+        expr = cp_model.LinearExpr.weighted_sum([xs[j] for j in ind[sl]], ic.tolist())
+        ilo = math.ceil(lo * s - 1e-9) if math.isfinite(lo) else None
+        ihi = math.floor(hi * s + 1e-9) if math.isfinite(hi) else None
+        if ilo is not None and ihi is not None:
+            m.add_linear_constraint(expr, ilo, ihi)
+        elif ilo is not None:
+            m.add(expr >= ilo)
+        elif ihi is not None:
+            m.add(expr <= ihi)
+    cost = model.cost
+    cs = _int_scale(cost)
+    nz = np.flatnonzero(cost)
+    icost = np.round(cost[nz] * cs).astype(np.int64)
+    m.minimize(cp_model.LinearExpr.weighted_sum([xs[j] for j in nz], icost.tolist()))
+    if start:
+        for j, v in start.items():
+            m.add_hint(xs[j], round(v))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(max(time_limit, 0.01))
+    solver.parameters.random_seed = int(seed)
+    solver.parameters.num_workers = int(threads or 2)
+    solver.parameters.relative_gap_limit = float(mip_gap)
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    st = solver.solve(m)
+    solve = time.perf_counter() - t1
+    if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = np.array([solver.value(x) for x in xs], dtype=float)
+        obj = float(values @ cost)
+        bound = float(solver.best_objective_bound) / cs
+        status = "optimal" if st == cp_model.OPTIMAL else "time_limit"
+        if status == "optimal":
+            bound = min(bound, obj)
+    elif st == cp_model.INFEASIBLE:
+        values, obj, bound, status = None, math.inf, math.inf, "infeasible"
+    else:
+        values, obj, bound, status = None, math.inf, -math.inf, "no_solution"
+    return SolveOutcome(status, values, obj, bound, build, solve, {"cost_scale": cs})
+
+
+def solve_model(
+    model: ArrayModel,
+    *,
+    backend: str = "highs",
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-4,
+    seed: int = 0,
+    start: dict[int, float] | None = None,
+    threads: int | None = None,
+    relax: bool = False,
+) -> SolveOutcome:
+    """Solve an :class:`ArrayModel` with one backend."""
+    if backend == "highs" or relax:
+        return _solve_highs(
+            model,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            seed=seed,
+            start=start,
+            threads=threads,
+            relax=relax,
+        )
+    if backend in ("cbc", "pulp-highs"):
+        return _solve_pulp(
+            model,
+            backend=backend,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            seed=seed,
+            start=start,
+            threads=threads,
+        )
+    if backend == "cpsat":
+        return _solve_cpsat(
+            model,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            seed=seed,
+            start=start,
+            threads=threads,
+        )
+    raise ValueError(
+        f"unknown MIP backend {backend!r}; choose 'highs', 'pulp-highs', 'cbc' or "
+        "'cpsat'"
+    )

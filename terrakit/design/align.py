@@ -1,0 +1,467 @@
+"""``align``: from a Study (or units + reps) to a balanced, compact alignment.
+
+The geo path reduces to the matrix path: :func:`build_problem` turns the
+units' representative points, the reps' homes, the activity columns and the
+adjacency into a :class:`~terrakit.design.problem.DesignProblem`, and
+:func:`solve` dispatches it to the exact MIP, the p-median engine or the
+heuristic.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.design.problem import DesignProblem, Objective
+from terrakit.design.result import AlignmentResult
+from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
+
+__all__ = ["AUTO_MIP_MAX_PAIRS", "align", "build_problem", "pareto", "solve"]
+
+#: ``solver="auto"`` uses the MIP when ``n_units × n_centers`` is at most this
+#: (a quarter of it with contiguity) and the heuristic otherwise.
+AUTO_MIP_MAX_PAIRS = 20_000
+
+Solver = Literal["auto", "mip", "heuristic"]
+
+
+def _heuristic() -> Callable[..., AlignmentResult] | None:
+    try:
+        from terrakit.design.heuristic import solve_heuristic
+    except ImportError:
+        return None
+    f: Callable[..., AlignmentResult] = solve_heuristic
+    return f
+
+
+def choose_solver(problem: DesignProblem, time_limit: float) -> str:
+    """The ``solver="auto"`` rule: ``"pmedian"``, ``"mip"`` or ``"heuristic"``.
+
+    - p-median shape (chosen centers, no band, no contiguity): ``"pmedian"``
+      (heuristic + Lagrangian bound + reduced exact MIP);
+    - capacitated p-median shape (one integer capacity band):
+      ``"capacitated"`` (knapsack Lagrangian + heuristics + reduced MIP);
+    - ``objective="diameter"``: ``"heuristic"`` (the MIP does not model it);
+    - otherwise the MIP when ``n × m ≤ AUTO_MIP_MAX_PAIRS`` (``/ 4`` with
+      contiguity or ``cut_edges``, ``× 2`` when ``time_limit ≥ 300``), else
+      the heuristic (the MIP when the heuristic is not installed).
+    """
+    from terrakit.design.capacitated import is_capacitated_pmedian
+    from terrakit.design.pmedian import is_pmedian
+
+    if is_pmedian(problem):
+        return "pmedian"
+    if is_capacitated_pmedian(problem):
+        return "capacitated"
+    if problem.objective == "diameter":
+        return "heuristic"
+    limit = AUTO_MIP_MAX_PAIRS * (2 if time_limit >= 300 else 1)
+    if problem.contiguity or problem.objective == "cut_edges":
+        limit //= 4
+    pairs = problem.n_units * problem.n_centers
+    if pairs <= limit or _heuristic() is None:
+        return "mip"
+    return "heuristic"
+
+
+def solve(
+    problem: DesignProblem,
+    *,
+    solver: str = "auto",
+    time_limit: float = 60.0,
+    seed: int = 0,
+    backend: str = "highs",
+    **kw: Any,
+) -> AlignmentResult:
+    """Solve a :class:`DesignProblem` with the chosen path.
+
+    Parameters
+    ----------
+    problem
+        The matrix-form problem.
+    solver
+        ``"auto"`` (see :func:`choose_solver`), ``"mip"`` (exact; p-median
+        shaped problems use :func:`terrakit.design.pmedian.solve_pmedian`) or
+        ``"heuristic"``.
+    time_limit, seed, backend
+        Passed to the solver; ``backend`` is the MIP backend (``"highs"``,
+        ``"pulp-highs"``, ``"cbc"``, ``"cpsat"``).
+    **kw
+        Further keywords for :func:`terrakit.design.mip.solve_mip`.
+
+    Returns
+    -------
+    AlignmentResult
+        ``method`` says which path ran.
+    """
+    from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
+    from terrakit.design.mip import solve_mip
+    from terrakit.design.pmedian import is_pmedian, solve_pmedian
+
+    if solver not in ("auto", "mip", "heuristic"):
+        raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
+    path = choose_solver(problem, time_limit) if solver == "auto" else solver
+    if path == "mip" and is_pmedian(problem) and backend == "highs" and not kw:
+        path = "pmedian"
+    if (
+        path == "mip"
+        and is_capacitated_pmedian(problem)
+        and backend == "highs"
+        and not kw
+    ):
+        path = "capacitated"
+    if path == "pmedian":
+        return solve_pmedian(problem, time_limit=time_limit, seed=seed, backend=backend)
+    if path == "capacitated":
+        return solve_capacitated(
+            problem, time_limit=time_limit, seed=seed, backend=backend
+        )
+    if path == "heuristic":
+        heur = _heuristic()
+        if heur is None:
+            raise SpecificationError(
+                'solver="heuristic" needs terrakit.design.heuristic, which is not '
+                'available; use solver="mip"'
+            )
+        problem.check()
+        return heur(problem, time_limit=time_limit, seed=seed)
+    return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
+
+
+# -- the geo path -------------------------------------------------------------------
+def _tables(study_or_units: Any, reps: pd.DataFrame | None) -> tuple[Any, Any]:
+    if hasattr(study_or_units, "unit_measures") and hasattr(study_or_units, "reps"):
+        study = study_or_units
+        units = study.unit_measures() if study.accounts is not None else study.units
+        return units, study.reps if reps is None else reps
+    return study_or_units, reps
+
+
+def build_problem(
+    study_or_units: Any,
+    reps: pd.DataFrame | None = None,
+    *,
+    n_territories: int | None = None,
+    balance: Mapping[str, float] | None = None,
+    targets: Mapping[Hashable, float] | Sequence[float] | None = None,
+    contiguity: bool = True,
+    objective: Objective = "compactness",
+    locked: Mapping[Hashable, Any] | None = None,
+    max_distance_km: float | None = None,
+    balance_on_draws: np.ndarray | None = None,
+    draws_share: float = 0.9,
+    draws_tolerance: float | None = None,
+    weight: str | None = None,
+    travel_model: Any = None,
+) -> DesignProblem:
+    """The :class:`DesignProblem` of a Study (see :func:`align` for the parameters).
+
+    Costs: ``objective="compactness"``: ``w_i · d_ij²`` with ``d`` the
+    great-circle km from the unit's representative point to the center and
+    ``w`` the ``weight`` column (default: the first balanced activity);
+    ``"travel"``: ``w_i · minutes_ij`` from the travel-time model.
+    Centers: the reps' homes (``home_lon``/``home_lat``; the unit containing
+    or nearest to the home is the center's root) when ``n_territories`` is
+    ``None`` or the number of reps; otherwise ``n_territories`` centers
+    chosen among the units.
+    """
+    from terrakit.data import geo
+
+    units, reps = _tables(study_or_units, reps)
+    balance = dict({"workload": 0.03} if balance is None else balance)
+    for a in balance:
+        if a not in units.columns:
+            raise SpecificationError(
+                f"balance on {a!r} requested but the units have no {a!r} column; "
+                f"numeric columns: {list(units.select_dtypes('number').columns)}"
+            )
+    n = len(units)
+    ids = np.asarray(units.index)
+    lon, lat = geo.lonlat(units)
+    pts = np.column_stack([lon, lat])
+    acts = {a: units[a].to_numpy(dtype=float) for a in balance}
+    wname = weight or (next(iter(balance)) if balance else None)
+    w = (
+        units[wname].to_numpy(dtype=float)
+        if wname is not None and wname in units.columns
+        else np.ones(n)
+    )
+    if wname is not None and wname in units.columns and wname not in acts:
+        acts[wname] = w
+    fixed = reps is not None and (n_territories is None or n_territories == len(reps))
+    if not fixed and n_territories is None:
+        raise SpecificationError(
+            "give reps (one territory per rep) or n_territories (centers are then "
+            "chosen among the units)"
+        )
+    if fixed:
+        assert reps is not None
+        hp = reps[["home_lon", "home_lat"]].to_numpy(dtype=float)
+        km = geo.haversine_matrix(lon, lat, hp[:, 0], hp[:, 1])
+        k = len(reps)
+        if "home_unit" in reps.columns and reps["home_unit"].notna().all():
+            pos = pd.Index(units.index).get_indexer(reps["home_unit"])
+            center_units = np.where(pos >= 0, pos, km.argmin(axis=0))
+        else:
+            center_units = km.argmin(axis=0)
+        center_ids: tuple[Hashable, ...] = tuple(reps.index)
+        tids: tuple[Hashable, ...] | None = center_ids
+        mode: Literal["fixed", "choose"] = "fixed"
+        centers_pts = hp
+    else:
+        assert n_territories is not None
+        k = int(n_territories)
+        km = geo.haversine_matrix(lon, lat, lon, lat)
+        center_units = np.arange(n)
+        center_ids = tuple(ids.tolist())
+        tids = tuple(f"T{t + 1:02d}" for t in range(k))
+        mode = "choose"
+        centers_pts = pts
+    if objective == "travel":
+        tm = travel_model or geo.TravelTimeModel()
+        cost = w[:, None] * tm.matrix(pts, centers_pts)
+    else:
+        cost = w[:, None] * km**2
+    allowed = None if max_distance_km is None else km <= float(max_distance_km)
+    adjacency = None
+    if contiguity or objective == "cut_edges":
+        adjacency = geo.adjacency(units, warn=False).matrix
+    tg = None
+    if targets is not None:
+        if isinstance(targets, Mapping):
+            if tids is None:
+                raise SpecificationError("targets by territory need reps")
+            missing = [t for t in tids if t not in targets]
+            if missing:
+                raise SpecificationError(
+                    f"targets miss territories {missing[:5]}; give a share for each"
+                )
+            tg = np.array([float(targets[t]) for t in tids])
+        else:
+            tg = np.asarray(targets, dtype=float)
+    lock_cols: dict[int, int] = {}
+    reasons: dict[int, str] = {}
+    index = pd.Index(units.index)
+    for uid, spec in (locked or {}).items():
+        terr, reason = spec if isinstance(spec, tuple) else (spec, "locked")
+        pos = index.get_indexer([uid])[0]
+        if pos < 0:
+            raise SpecificationError(f"locked unit {uid!r} is not among the units")
+        if terr not in center_ids:
+            raise SpecificationError(
+                f"unit {uid!r} is locked to {terr!r}, which is not a center "
+                f"({'rep ids' if fixed else 'unit ids of candidate centers'})"
+            )
+        lock_cols[int(pos)] = center_ids.index(terr)
+        reasons[int(pos)] = str(reason)
+    draws = None
+    dtol = None
+    if balance_on_draws is not None:
+        draws = np.asarray(balance_on_draws, dtype=float)
+        dtol = draws_tolerance
+        if dtol is None:
+            dtol = balance.get("potential", max(balance.values(), default=0.05))
+    return DesignProblem(
+        unit_ids=ids,
+        activities=acts,
+        n_territories=k,
+        cost=cost,
+        tolerance=balance,
+        targets=tg,
+        center_mode=mode,
+        center_units=center_units,
+        center_ids=center_ids,
+        territory_ids=tids,
+        adjacency=adjacency,
+        contiguity=bool(contiguity),
+        locked=lock_cols,
+        lock_reasons=reasons,
+        allowed=allowed,
+        objective=objective,
+        coords=pts,
+        draws=draws,
+        draws_tolerance=dtol,
+        draws_share=draws_share,
+        name="study",
+    )
+
+
+def align(
+    study_or_units: Any,
+    reps: pd.DataFrame | None = None,
+    *,
+    n_territories: int | None = None,
+    balance: Mapping[str, float] | None = None,
+    targets: Mapping[Hashable, float] | Sequence[float] | None = None,
+    contiguity: bool = True,
+    objective: Objective = "compactness",
+    locked: Mapping[Hashable, Any] | None = None,
+    max_distance_km: float | None = None,
+    balance_on_draws: np.ndarray | None = None,
+    draws_share: float = 0.9,
+    time_limit: float = 60,
+    seed: int = 0,
+    solver: Solver = "auto",
+    backend: str = "highs",
+    progress: bool = False,
+    **kw: Any,
+) -> AlignmentResult:
+    """Design balanced, compact (optionally contiguous) territories.
+
+    Parameters
+    ----------
+    study_or_units
+        A :class:`~terrakit.data.Study` (units with activity columns, reps
+        with homes) or a units GeoDataFrame (then pass ``reps`` or
+        ``n_territories``).
+    reps
+        Reps table (index ``rep_id``, ``home_lon``, ``home_lat``); default: the
+        study's.
+    n_territories
+        ``None``: one territory per rep, centered at the rep's home.  A number
+        different from the number of reps: centers chosen among the units.
+    balance
+        ``{activity: τ}`` hard bands ``±τ`` of the mean (or target), several
+        at once (default ``{"workload": 0.03}``).
+    targets
+        Per-territory shares (``{rep_id: share}`` or a sequence summing to 1).
+    contiguity
+        Every territory one connected piece of the unit adjacency; islands
+        raise :class:`SpecificationError` before solving.
+    objective
+        ``"compactness"`` (activity-weighted squared km to the center),
+        ``"travel"`` (activity-weighted travel minutes) or ``"cut_edges"``.
+    locked
+        ``{unit_id: territory}`` or ``{unit_id: (territory, reason)}``; reasons
+        are kept in the provenance.
+    max_distance_km
+        Units farther than this from a center cannot join it.
+    balance_on_draws
+        Array ``units × draws`` (e.g. posterior draws of potential): the band
+        (``balance["potential"]`` or the widest tolerance) must hold in at
+        least ``draws_share`` of draws; per-territory intervals are reported in
+        ``result.intervals``.
+    draws_share
+        Share of draws in which the band must hold.
+    time_limit, seed
+        Seconds and random seed.
+    solver
+        ``"auto"`` (see :func:`choose_solver`), ``"mip"`` or ``"heuristic"``.
+    backend
+        MIP backend: ``"highs"`` (default), ``"pulp-highs"``, ``"cbc"``,
+        ``"cpsat"``.
+    progress
+        Print what is being done.
+    **kw
+        Passed to :func:`build_problem` (``weight``, ``travel_model``,
+        ``draws_tolerance``).
+
+    Returns
+    -------
+    AlignmentResult
+
+    Raises
+    ------
+    SpecificationError
+        An impossible specification, explained with the numbers.
+    InfeasibleError
+        The solver proved that no alignment meets the bands.
+
+    Examples
+    --------
+    >>> res = align(study, balance={"workload": 0.05}, time_limit=10)  # doctest: +SKIP
+    >>> res.status, res.gap  # doctest: +SKIP
+    ('optimal', 0.0)
+    """
+    problem = build_problem(
+        study_or_units,
+        reps,
+        n_territories=n_territories,
+        balance=balance,
+        targets=targets,
+        contiguity=contiguity,
+        objective=objective,
+        locked=locked,
+        max_distance_km=max_distance_km,
+        balance_on_draws=balance_on_draws,
+        draws_share=draws_share,
+        **kw,
+    )
+    if progress:
+        path = choose_solver(problem, time_limit) if solver == "auto" else solver
+        print(
+            f"terrakit.design: {problem.n_units} units, {problem.n_territories} "
+            f"territories, path {path}",
+            flush=True,
+        )
+    res = solve(
+        problem, solver=solver, time_limit=time_limit, seed=seed, backend=backend
+    )
+    if progress:
+        print(f"terrakit.design: {res.status} in {res.seconds:.1f} s", flush=True)
+    return res
+
+
+def pareto(
+    study: Any,
+    vary: Literal["tolerance"] = "tolerance",
+    values: Sequence[float] = (0.01, 0.02, 0.03, 0.05, 0.1),
+    **align_kwargs: Any,
+) -> pd.DataFrame:
+    """Compactness against balance tolerance: one :func:`align` per value.
+
+    Parameters
+    ----------
+    study
+        As for :func:`align`.
+    vary
+        ``"tolerance"``: every balanced activity gets the value as ``τ``.
+    values
+        The tolerances to try.
+    **align_kwargs
+        Passed to :func:`align`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``value, objective, lower_bound, max_deviation, status, gap`` (an
+        infeasible tolerance gets status ``"infeasible"`` and NaNs); plot with
+        :func:`terrakit.plot.pareto.plot_pareto`.
+    """
+    if vary != "tolerance":
+        raise ValueError(f"vary must be 'tolerance', got {vary!r}")
+    base = dict(align_kwargs.pop("balance", None) or {"workload": 0.03})
+    rows = []
+    for v in values:
+        bal = {a: float(v) for a in base}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TimeLimitWarning)
+                r = align(study, balance=bal, **align_kwargs)
+            rows.append(
+                {
+                    "value": float(v),
+                    "objective": r.objective,
+                    "lower_bound": r.lower_bound,
+                    "max_deviation": r.max_deviation,
+                    "status": r.status,
+                    "gap": r.gap,
+                }
+            )
+        except (InfeasibleError, SpecificationError):
+            rows.append(
+                {
+                    "value": float(v),
+                    "objective": math.nan,
+                    "lower_bound": math.nan,
+                    "max_deviation": math.nan,
+                    "status": "infeasible",
+                    "gap": math.nan,
+                }
+            )
+    return pd.DataFrame(rows)

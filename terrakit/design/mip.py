@@ -1,0 +1,636 @@
+"""The exact path: a Hess-style location–allocation MIP.
+
+The model is built once, vectorised, in array form
+(:class:`terrakit.design._model.ArrayModel`) and handed to HiGHS (default,
+through ``highspy``), to PuLP (``backend="pulp-highs"`` or ``"cbc"``) or to
+OR-Tools CP-SAT (``backend="cpsat"``, integer-scaled coefficients).
+
+Notes
+-----
+Units :math:`i`, center columns :math:`j` (allowed pairs only), binaries
+:math:`x_{ij}` (unit *i* in the territory of center *j*) and, when centers are
+chosen, :math:`y_j` (center *j* opened):
+
+.. math::
+
+    \\min \\sum_{ij} c_{ij} x_{ij} \\quad\\text{s.t.}\\quad
+    \\sum_j x_{ij} = 1, \\qquad
+    x_{ij} \\le y_j, \\qquad \\sum_j y_j = k, \\qquad
+    L_{ja} y_j \\le \\sum_i a_{ia} x_{ij} \\le U_{ja} y_j
+
+(with :math:`y_j \\equiv 1` for fixed centers).  Locks fix :math:`x_{ij} = 1`;
+the maximum distance and "a unit alone above a band" remove pairs.
+
+*Contiguity* (``contiguity_method="flow"``, Shirabe 2009): per center *j* an
+integer flow :math:`f_{uvj} \\ge 0` on both directions of every adjacency edge
+inside the allowed pairs, emitted by the center's unit :math:`r_j`
+(:math:`x_{r_j j} = y_j`); every other unit of the territory consumes one unit:
+:math:`\\sum_u f_{uij} - \\sum_v f_{ijv} = x_{ij}`, and
+:math:`f_{uvj} \\le M x_{uj}`, :math:`f_{uvj} \\le M x_{vj}` with
+:math:`M = n - k + 1`.  ``contiguity_method="cuts"`` instead re-solves with
+separator cuts :math:`x_{ij} \\le \\sum_{v \\in N(C)} x_{vj}` for every unit
+*i* of a component *C* of territory *j* that misses the center, until each
+territory is connected.
+
+*Cut edges* (Validi & Buchanan 2022): :math:`z_e \\ge x_{uj} - x_{vj}` and
+:math:`z_e \\ge x_{vj} - x_{uj}` for every edge *e = uv* and center *j*;
+objective :math:`\\sum_e w_e z_e`.
+
+*Scenario balance* (``draws``): a binary :math:`w_s` per draw; the band holds
+in draw *s* when :math:`w_s = 1` (big-M on both sides) and
+:math:`\\sum_s w_s \\ge \\lceil \\text{share} \\cdot S \\rceil`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.design._model import ArrayModel, SolveOutcome, solve_model
+from terrakit.design.problem import DesignProblem
+from terrakit.design.result import AlignmentResult, Status
+from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
+
+__all__ = ["build_model", "solve_mip"]
+
+_METHOD = {
+    "highs": "mip/highs",
+    "pulp-highs": "mip/pulp-highs",
+    "cbc": "mip/cbc",
+    "cpsat": "cpsat",
+}
+
+
+@dataclass
+class _Layout:
+    """Where the variables of the formulation sit in the array model."""
+
+    model: ArrayModel
+    ii: np.ndarray  # unit of each x pair
+    jj: np.ndarray  # center column of each x pair
+    x0: int
+    y0: int | None
+    pair_index: dict[tuple[int, int], int]
+    mask: np.ndarray
+
+
+def allowed_pairs(problem: DesignProblem) -> np.ndarray:
+    """Boolean (n, m): pairs kept after max distance, locks and band fixings."""
+    n, m = problem.n_units, problem.n_centers
+    mask = (
+        np.ones((n, m), dtype=bool)
+        if problem.allowed is None
+        else np.array(problem.allowed, dtype=bool)
+    )
+    # a unit whose activity alone exceeds a center's upper band cannot go there
+    for _a, v, _lo, hi in problem.bands():
+        his = hi if problem.center_mode == "fixed" else np.full(m, hi.max())
+        mask &= ~(v[:, None] > his[None, :] * (1 + 1e-12) + 1e-12)
+    for i, j in problem.locked.items():
+        mask[i, :] = False
+        mask[i, j] = True
+    if problem.contiguity and problem.center_units is not None:
+        # the unit hosting a fixed center belongs to it
+        if problem.center_mode == "fixed":
+            for j, r in enumerate(problem.center_units):
+                if int(r) not in problem.locked:
+                    mask[int(r), :] = False
+                    mask[int(r), j] = True
+        # a unit cannot reach a center outside its connected piece
+        assert problem.adjacency is not None
+        _, comp = connected_components(problem.adjacency, directed=False)
+        mask &= comp[:, None] == comp[np.asarray(problem.center_units)][None, :]
+    return mask
+
+
+def build_model(
+    problem: DesignProblem,
+    *,
+    contiguity_method: str = "flow",
+    skip_bands: tuple[str, ...] = (),
+) -> _Layout:
+    """Build the array MIP of ``problem`` (see the module Notes)."""
+    n, m, k = problem.n_units, problem.n_centers, problem.n_territories
+    choose = problem.center_mode == "choose"
+    mask = allowed_pairs(problem)
+    ii, jj = np.nonzero(mask)
+    npair = ii.size
+    model = ArrayModel()
+    if problem.objective in ("compactness", "travel"):
+        xcost = problem.cost[ii, jj]
+    elif problem.objective == "cut_edges":
+        xcost = np.zeros(npair)
+    else:
+        raise SpecificationError(
+            'the MIP does not model objective="diameter"; use solver="heuristic"'
+        )
+    x0 = model.add_vars(npair, cost=xcost, lb=0.0, ub=1.0, integer=True)
+    pair_index = {
+        (int(a), int(b)): x0 + p for p, (a, b) in enumerate(zip(ii, jj, strict=True))
+    }
+    xid = np.full((n, m), -1, dtype=np.int64)
+    xid[ii, jj] = x0 + np.arange(npair)
+    locked_cols = [xid[i, j] for i, j in problem.locked.items()]
+    if locked_cols:
+        model.set_lb(np.array(locked_cols), 1.0)
+    # assignment
+    model.add_rows(n, ii, x0 + np.arange(npair), 1.0, 1.0, 1.0)
+    y0: int | None = None
+    if choose:
+        y0 = model.add_vars(m, cost=0.0, lb=0.0, ub=1.0, integer=True)
+        # x_ij <= y_j per pair (strong form)
+        r = np.repeat(np.arange(npair), 2)
+        c = np.empty(2 * npair, dtype=np.int64)
+        c[0::2] = x0 + np.arange(npair)
+        c[1::2] = y0 + jj
+        v = np.tile([1.0, -1.0], npair)
+        model.add_rows(npair, r, c, v, -np.inf, 0.0)
+        model.add_rows(1, np.zeros(m, int), y0 + np.arange(m), 1.0, k, k)
+        # a center that cannot serve itself in any way (no pair) stays closed
+        if problem.center_units is not None and problem.contiguity:
+            cu = np.asarray(problem.center_units)
+            ok = xid[cu, np.arange(m)] >= 0
+            closed = np.flatnonzero(~ok)
+            ub = model.ub
+            ub[y0 + closed] = 0.0
+            model._ub = [ub]
+            js = np.flatnonzero(ok)
+            rr = np.repeat(np.arange(js.size), 2)
+            cc = np.empty(2 * js.size, dtype=np.int64)
+            cc[0::2] = xid[cu[js], js]
+            cc[1::2] = y0 + js
+            model.add_rows(js.size, rr, cc, np.tile([1.0, -1.0], js.size), 0.0, 0.0)
+    # balance bands
+    for a, vals, lo, hi in problem.bands():
+        if a in skip_bands:
+            continue
+        coef = vals[ii]
+        if not choose:
+            lo_j = np.where(np.isfinite(lo), lo, -np.inf)
+            hi_j = np.where(np.isfinite(hi), hi, np.inf)
+            model.add_rows(m, jj, x0 + np.arange(npair), coef, lo_j, hi_j)
+        else:
+            assert y0 is not None
+            for bound, is_upper in ((hi[0], True), (lo[0], False)):
+                if not math.isfinite(bound) or (not is_upper and bound <= 0):
+                    continue
+                rows = np.concatenate([jj, np.arange(m)])
+                cols = np.concatenate([x0 + np.arange(npair), y0 + np.arange(m)])
+                v = np.concatenate([coef, np.full(m, -bound)])
+                if is_upper:
+                    model.add_rows(m, rows, cols, v, -np.inf, 0.0)
+                else:
+                    model.add_rows(m, rows, cols, v, 0.0, np.inf)
+    # scenario balance on draws
+    if problem.draws is not None and "__draws__" not in skip_bands:
+        if choose:
+            raise SpecificationError("balance_on_draws needs fixed centers")
+        draws = np.asarray(problem.draws)
+        lo_s, hi_s = problem.draw_limits()
+        S = draws.shape[1]
+        w0 = model.add_vars(S, cost=0.0, lb=0.0, ub=1.0, integer=True)
+        for s in range(S):
+            big = float(draws[:, s].sum())
+            rows = np.concatenate([jj, np.arange(m)])
+            cols = np.concatenate([x0 + np.arange(npair), np.full(m, w0 + s)])
+            coef = draws[ii, s]
+            # sum <= hi + big (1 - w)  <=>  sum + big w <= hi + big
+            model.add_rows(
+                m,
+                rows,
+                cols,
+                np.concatenate([coef, np.full(m, big)]),
+                -np.inf,
+                hi_s[s] + big,
+            )
+            # sum >= lo - big (1 - w)  <=>  sum - big w >= lo - big
+            model.add_rows(
+                m,
+                rows,
+                cols,
+                np.concatenate([coef, np.full(m, -big)]),
+                lo_s[s] - big,
+                np.inf,
+            )
+        need = math.ceil(problem.draws_share * S - 1e-9)
+        model.add_rows(1, np.zeros(S, int), w0 + np.arange(S), 1.0, need, np.inf)
+    # contiguity by flows
+    if problem.contiguity and contiguity_method == "flow":
+        _add_flow(problem, model, xid, y0)
+    if problem.objective == "cut_edges":
+        _add_cut_edges(problem, model, xid, m)
+    return _Layout(model, ii, jj, x0, y0, pair_index, mask)
+
+
+def _add_flow(
+    problem: DesignProblem, model: ArrayModel, xid: np.ndarray, y0: int | None
+) -> None:
+    assert problem.adjacency is not None and problem.center_units is not None
+    n, m, k = problem.n_units, problem.n_centers, problem.n_territories
+    adj = sp.coo_matrix(problem.adjacency)
+    au, av = adj.row.astype(np.int64), adj.col.astype(np.int64)  # both directions
+    big = float(n - k + 1)
+    cu = np.asarray(problem.center_units)
+    for j in range(m):
+        root = int(cu[j])
+        if xid[root, j] < 0:
+            continue
+        ok = (xid[au, j] >= 0) & (xid[av, j] >= 0) & (av != root)
+        u, v = au[ok], av[ok]
+        na = u.size
+        if na == 0:
+            continue
+        f0 = model.add_vars(na, cost=0.0, lb=0.0, ub=big, integer=False)
+        fcols = f0 + np.arange(na)
+        # capacities: f <= big x_u, f <= big x_v
+        for end in (u, v):
+            r = np.repeat(np.arange(na), 2)
+            c = np.empty(2 * na, dtype=np.int64)
+            c[0::2] = fcols
+            c[1::2] = xid[end, j]
+            model.add_rows(na, r, c, np.tile([1.0, -big], na), -np.inf, 0.0)
+        # conservation for the non-root units that may join j
+        units = np.flatnonzero(xid[:, j] >= 0)
+        units = units[units != root]
+        if units.size == 0:
+            continue
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[units] = np.arange(units.size)
+        rows = [pos[v], pos[u], pos[units]]
+        cols = [fcols, fcols, xid[units, j]]
+        vals = [np.ones(na), -np.ones(na), -np.ones(units.size)]
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        val = np.concatenate(vals)
+        keep = r >= 0
+        model.add_rows(units.size, r[keep], c[keep], val[keep], 0.0, 0.0)
+
+
+def _add_cut_edges(
+    problem: DesignProblem, model: ArrayModel, xid: np.ndarray, m: int
+) -> None:
+    assert problem.adjacency is not None
+    e = sp.triu(problem.adjacency, k=1).tocoo()
+    ne = e.row.size
+    z0 = model.add_vars(ne, cost=e.data.astype(float), lb=0.0, ub=1.0, integer=False)
+    for j in range(m):
+        xu, xv = xid[e.row, j], xid[e.col, j]
+        for a, b in ((xu, xv), (xv, xu)):
+            # z_e - x_a + x_b >= 0, absent x are 0
+            ok = a >= 0
+            eidx = np.flatnonzero(ok)
+            if eidx.size == 0:
+                continue
+            rows = [np.arange(eidx.size), np.arange(eidx.size)]
+            cols = [z0 + eidx, a[eidx]]
+            vals = [np.ones(eidx.size), -np.ones(eidx.size)]
+            hasb = b[eidx] >= 0
+            rows.append(np.flatnonzero(hasb))
+            cols.append(b[eidx][hasb])
+            vals.append(np.ones(int(hasb.sum())))
+            model.add_rows(
+                eidx.size,
+                np.concatenate(rows),
+                np.concatenate(cols),
+                np.concatenate(vals),
+                0.0,
+                np.inf,
+            )
+
+
+def _decode(layout: _Layout, values: np.ndarray, n: int) -> np.ndarray:
+    xv = values[layout.x0 : layout.x0 + layout.ii.size]
+    best = np.full(n, -1.0)
+    cols = np.zeros(n, dtype=np.int64)
+    order = np.argsort(xv, kind="stable")
+    # the last write per unit wins: the largest x value
+    cols[layout.ii[order]] = layout.jj[order]
+    best[layout.ii[order]] = xv[order]
+    return cols
+
+
+def _start_values(
+    layout: _Layout, problem: DesignProblem, start: np.ndarray
+) -> dict[int, float]:
+    out: dict[int, float] = {}
+    xid = layout.pair_index
+    for i, j in enumerate(np.asarray(start, dtype=np.int64).tolist()):
+        p = xid.get((i, j))
+        if p is None:
+            return {}
+        out[p] = 1.0
+    for (i, j), p in xid.items():
+        if p not in out:
+            out[p] = 0.0
+        del i, j
+    if layout.y0 is not None:
+        used = set(np.asarray(start).tolist())
+        for j in range(problem.n_centers):
+            out[layout.y0 + j] = 1.0 if j in used else 0.0
+    return out
+
+
+def _separate(
+    problem: DesignProblem, cols: np.ndarray
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Separator cuts for territories split into pieces: (column, C, N(C))."""
+    assert problem.adjacency is not None and problem.center_units is not None
+    adj = problem.adjacency
+    cuts = []
+    for j in np.unique(cols):
+        members = np.flatnonzero(cols == j)
+        sub = adj[members][:, members]
+        nc, lab = connected_components(sub, directed=False)
+        if nc <= 1:
+            continue
+        root = int(problem.center_units[j])
+        root_lab = lab[np.searchsorted(members, root)] if cols[root] == j else -1
+        for c in range(nc):
+            if c == root_lab:
+                continue
+            comp = members[lab == c]
+            inside = np.zeros(problem.n_units, dtype=bool)
+            inside[comp] = True
+            nb = np.unique(adj[comp].indices)
+            nb = nb[~inside[nb]]
+            cuts.append((int(j), comp, nb))
+    return cuts
+
+
+def _add_cuts(layout: _Layout, cuts: list[tuple[int, np.ndarray, np.ndarray]]) -> int:
+    pid = layout.pair_index
+    added = 0
+    for j, comp, nb in cuts:
+        nbx = [pid[(int(v), j)] for v in nb if (int(v), j) in pid]
+        for i in comp:
+            p = pid.get((int(i), j))
+            if p is None:
+                continue
+            cols = np.array([p, *nbx], dtype=np.int64)
+            vals = np.concatenate([[1.0], -np.ones(len(nbx))])
+            layout.model.add_rows(1, np.zeros(cols.size, int), cols, vals, -np.inf, 0.0)
+            added += 1
+    return added
+
+
+def solve_mip(
+    problem: DesignProblem,
+    *,
+    time_limit: float = 60.0,
+    backend: str = "highs",
+    seed: int = 0,
+    mip_gap: float = 1e-4,
+    contiguity_method: str = "auto",
+    start: np.ndarray | None = None,
+    threads: int | None = None,
+    check: bool = True,
+    diagnose: bool = True,
+    config: Mapping[str, Any] | None = None,
+) -> AlignmentResult:
+    """Solve a :class:`DesignProblem` exactly (within ``mip_gap``) or to the time limit.
+
+    Parameters
+    ----------
+    problem
+        The design problem (matrix form).
+    time_limit
+        Seconds for build + solve (+ cut rounds).
+    backend
+        ``"highs"`` (highspy, default), ``"pulp-highs"``, ``"cbc"`` (PuLP) or
+        ``"cpsat"`` (OR-Tools).
+    seed
+        Solver random seed.
+    mip_gap
+        Relative optimality tolerance.
+    contiguity_method
+        ``"flow"``, ``"cuts"`` or ``"auto"`` (flow for fixed centers or when
+        the flow network stays below ~200,000 arcs, else cuts).
+    start
+        Optional warm start: a center column per unit.
+    threads
+        Solver threads (``None``: the solver's default).
+    check
+        Run :meth:`DesignProblem.check` first.
+    diagnose
+        On infeasibility, re-solve with one band at a time to name the band
+        that cannot be met.
+
+    Returns
+    -------
+    AlignmentResult
+
+    Raises
+    ------
+    SpecificationError
+        From the pre-solve checks.
+    InfeasibleError
+        The solver proved infeasibility; the message names the band.
+
+    Warns
+    -----
+    TimeLimitWarning
+        Stopped at the time limit with a feasible answer.
+    """
+    t_start = time.perf_counter()
+    if check:
+        problem.check()
+    method = _METHOD.get(backend)
+    if method is None:
+        raise ValueError(
+            f"unknown backend {backend!r}; choose one of {sorted(_METHOD)}"
+        )
+    cm = contiguity_method
+    if problem.contiguity and cm == "auto":
+        assert problem.adjacency is not None
+        arcs = problem.adjacency.nnz * problem.n_centers
+        cm = "flow" if problem.center_mode == "fixed" or arcs <= 200_000 else "cuts"
+    tb = time.perf_counter()
+    layout = build_model(problem, contiguity_method=cm)
+    build_seconds = time.perf_counter() - tb
+    warm = _start_values(layout, problem, start) if start is not None else None
+    rounds = 0
+    n_cuts = 0
+    out: SolveOutcome
+    while True:
+        left = time_limit - (time.perf_counter() - t_start)
+        out = solve_model(
+            layout.model,
+            backend=backend,
+            time_limit=max(left, 0.05),
+            mip_gap=mip_gap,
+            seed=seed,
+            start=warm,
+            threads=threads,
+        )
+        build_seconds += out.build_seconds
+        rounds += 1
+        if out.values is None or not (problem.contiguity and cm == "cuts"):
+            break
+        cols = _decode(layout, out.values, problem.n_units)
+        cuts = _separate(problem, cols)
+        if not cuts:
+            break
+        n_cuts += _add_cuts(layout, cuts)
+        if time.perf_counter() - t_start >= time_limit:
+            out = SolveOutcome(
+                "no_solution",
+                None,
+                math.inf,
+                out.bound,
+                out.build_seconds,
+                out.solve_seconds,
+                out.info,
+            )
+            break
+    seconds = time.perf_counter() - t_start
+    cfg = {
+        "time_limit": time_limit,
+        "backend": backend,
+        "mip_gap": mip_gap,
+        "contiguity_method": cm if problem.contiguity else None,
+        **dict(config or {}),
+    }
+    info = {
+        "build_seconds": build_seconds,
+        "solve_seconds": seconds - build_seconds,
+        "n_vars": layout.model.n_cols,
+        "n_rows": layout.model.n_rows,
+        "cut_rounds": rounds if cm == "cuts" else 0,
+        "cuts": n_cuts,
+        **out.info,
+    }
+    if out.status == "infeasible":
+        msg = _diagnose(problem, backend, time_limit, seed) if diagnose else ""
+        raise InfeasibleError(
+            f"the design problem {problem.name!r} is infeasible ({method}): "
+            f"{msg or 'no alignment meets all constraints'}"
+        )
+    if out.values is None:
+        fallback = _fallback(problem, time_limit, seed)
+        if fallback is not None:
+            warnings.warn(
+                f"{method} found no feasible alignment within {time_limit:g} s; "
+                "returning the heuristic's answer",
+                TimeLimitWarning,
+                stacklevel=2,
+            )
+            return fallback
+        raise InfeasibleError(
+            f"{method} found no feasible alignment within {time_limit:g} s and "
+            "did not prove infeasibility; raise time_limit or use "
+            'solver="heuristic"'
+        )
+    cols = _decode(layout, out.values, problem.n_units)
+    status: Status = "optimal" if out.status == "optimal" else "time_limit"
+    if status == "time_limit":
+        warnings.warn(
+            f"{method} stopped at the time limit ({time_limit:g} s); returning the "
+            f"best alignment found (objective {problem.evaluate(cols):.6g}, "
+            f"bound {out.bound:.6g})",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+    bound = out.bound
+    if status == "optimal" and not math.isfinite(bound):
+        bound = problem.evaluate(cols)
+    return AlignmentResult.from_columns(
+        problem,
+        cols,
+        status=status,
+        lower_bound=bound,
+        method=method,
+        seconds=seconds,
+        seed=seed,
+        config=cfg,
+        info=info,
+        intervals=draw_intervals(problem, cols),
+    )
+
+
+def draw_intervals(problem: DesignProblem, cols: np.ndarray) -> pd.DataFrame | None:
+    """Per-territory 5 / 50 / 95 % quantiles of the drawn activity, and the share
+    of draws within the band."""
+    if problem.draws is None:
+        return None
+    terr, _ = problem.territory_index(cols)
+    k = problem.n_territories
+    draws = np.asarray(problem.draws)
+    sums = np.zeros((k, draws.shape[1]))
+    np.add.at(sums, terr, draws)
+    lo, hi = problem.draw_limits()
+    within = ((sums >= lo.T - 1e-9) & (sums <= hi.T + 1e-9)).mean(axis=1)
+    tids = problem.territory_ids or tuple(range(k))
+    return pd.DataFrame(
+        {
+            "q05": np.quantile(sums, 0.05, axis=1),
+            "q50": np.quantile(sums, 0.5, axis=1),
+            "q95": np.quantile(sums, 0.95, axis=1),
+            "share_within_band": within,
+        },
+        index=pd.Index(tids, name="territory_id"),
+    )
+
+
+def _fallback(
+    problem: DesignProblem, time_limit: float, seed: int
+) -> AlignmentResult | None:
+    try:
+        from terrakit.design.heuristic import solve_heuristic
+    except ImportError:
+        return None
+    try:
+        res: AlignmentResult = solve_heuristic(
+            problem, time_limit=time_limit, seed=seed
+        )
+    except Exception:
+        return None
+    return res if res.status != "infeasible" else None
+
+
+def _diagnose(
+    problem: DesignProblem, backend: str, time_limit: float, seed: int
+) -> str:
+    """Name the band that cannot be met (each band alone, then contiguity)."""
+    names = problem.banded + (["__draws__"] if problem.draws is not None else [])
+    limit = max(1.0, min(10.0, time_limit / 4))
+    for a in names:
+        others = tuple(b for b in names if b != a)
+        layout = build_model(problem, contiguity_method="flow", skip_bands=others)
+        out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
+        if out.status == "infeasible":
+            what = (
+                "the scenario balance on draws"
+                if a == "__draws__"
+                else (
+                    f"the band on {a!r}"
+                    + (
+                        f" (±{100 * problem.tolerance[a]:.3g} %)"
+                        if a in problem.tolerance
+                        else ""
+                    )
+                )
+            )
+            extra = " together with contiguity" if problem.contiguity else ""
+            extra += " and the locks" if problem.locked else ""
+            return f"{what} cannot be met{extra}"
+    if problem.contiguity:
+        p2 = problem.replace(contiguity=False)
+        layout = build_model(p2)
+        out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
+        if out.status != "infeasible":
+            return (
+                "the bands can be met, but not with contiguous territories; loosen "
+                "the tolerances or set contiguity=False"
+            )
+    if len(names) > 1:
+        return f"each band alone can be met, but not all together ({', '.join(names)})"
+    return "no alignment meets all constraints"

@@ -1,0 +1,345 @@
+"""Chosen centers without bands: the p-median special case of the design problem.
+
+When ``center_mode="choose"`` and there is no band, no contiguity, no draws
+and the objective is a sum of assignment costs, the design problem is the
+p-median problem.  :func:`solve_pmedian` then combines
+
+1. a greedy start and a vectorised best-improvement interchange (Teitz–Bart
+   swaps, evaluated for all ``k × m`` swaps at once), iterated with random
+   perturbations until the time budget — the upper bound;
+2. the Lagrangian relaxation of the assignment constraints, maximised by
+   subgradient steps — the lower bound;
+3. when the two do not meet, Lagrangian reduced-cost fixing (candidate
+   centers and unit–center pairs that cannot be in any solution at most as
+   expensive as the incumbent are removed) and the exact MIP of
+   :mod:`terrakit.design.mip` on what is left, warm-started with the
+   incumbent.
+
+Notes
+-----
+For multipliers :math:`u_i`,
+:math:`\\mathcal{L}(u) = \\sum_i u_i + \\min_{|S|=k} \\sum_{j\\in S} \\rho_j(u)`
+with :math:`\\rho_j(u) = \\sum_i \\min(0, c_{ij} - u_i)` is a lower bound.
+Forcing center *j* open raises it by at least
+:math:`\\rho_j - \\max_{l\\in S}\\rho_l` (*j* ∉ S), and forcing the pair
+*(i, j)* by a further :math:`\\max(0, c_{ij} - u_i)`; a center or pair whose
+forced bound exceeds the incumbent is fixed to 0.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from terrakit.design.problem import DesignProblem
+from terrakit.design.result import AlignmentResult, Status
+from terrakit.exceptions import TimeLimitWarning
+
+__all__ = ["interchange", "is_pmedian", "lagrangian", "solve_pmedian"]
+
+#: the reduced exact MIP is only attempted below this many unit–center pairs
+#: (HiGHS' presolve alone can outlast a 30 s budget on larger ones)
+MAX_REDUCED_PAIRS = 60_000
+
+
+def is_pmedian(problem: DesignProblem) -> bool:
+    """Whether ``problem`` is a plain p-median problem (see the module doc)."""
+    return (
+        problem.center_mode == "choose"
+        and not problem.banded
+        and not problem.contiguity
+        and problem.draws is None
+        and problem.objective in ("compactness", "travel")
+    )
+
+
+def _cost(problem: DesignProblem) -> np.ndarray:
+    c = np.array(problem.cost, dtype=float)
+    big = 1e3 * (np.abs(c).max() + 1.0) * max(problem.n_units, 1)
+    if problem.allowed is not None:
+        c[~np.asarray(problem.allowed)] = big
+    for i, j in problem.locked.items():
+        keep = c[i, j]
+        c[i, :] = big
+        c[i, j] = keep
+    return c
+
+
+def _two_nearest(c: np.ndarray, open_: np.ndarray) -> tuple[np.ndarray, ...]:
+    sub = c[:, open_]
+    if open_.size == 1:
+        return sub[:, 0], np.zeros(c.shape[0], int), np.full(c.shape[0], np.inf)
+    part = np.argpartition(sub, 1, axis=1)[:, :2]
+    rows = np.arange(c.shape[0])
+    a, b = sub[rows, part[:, 0]], sub[rows, part[:, 1]]
+    swap = b < a
+    i1 = np.where(swap, part[:, 1], part[:, 0])
+    d1 = np.minimum(a, b)
+    d2 = np.maximum(a, b)
+    return d1, i1, d2
+
+
+def greedy(c: np.ndarray, k: int, forced: np.ndarray | None = None) -> np.ndarray:
+    """Greedy add: open the center that lowers the total cost most, ``k`` times."""
+    n = c.shape[0]
+    chosen: list[int] = [] if forced is None else list(np.unique(forced))
+    cur = np.full(n, np.inf)
+    for j in chosen:
+        cur = np.minimum(cur, c[:, j])
+    while len(chosen) < k:
+        tot = np.minimum(cur[:, None], c).sum(axis=0)
+        tot[chosen] = np.inf
+        j = int(np.argmin(tot))
+        chosen.append(j)
+        cur = np.minimum(cur, c[:, j])
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def interchange(
+    c: np.ndarray,
+    open_: np.ndarray,
+    *,
+    forced: np.ndarray | None = None,
+    deadline: float = math.inf,
+) -> tuple[np.ndarray, float]:
+    """Best-improvement swap local search from the open set ``open_``.
+
+    All ``k × m`` swaps are priced at once: inserting *f* changes the cost by
+    ``G_f = Σ_i min(0, c_if − d1_i)``, and removing *r* as well adds
+    ``Σ_{i: r = nearest(i)} [min(d2_i, c_if) − min(d1_i, c_if)]``.
+    """
+    n, m = c.shape
+    open_ = np.array(sorted(open_), dtype=np.int64)
+    k = open_.size
+    locked = np.zeros(m, dtype=bool)
+    if forced is not None:
+        locked[np.asarray(forced, dtype=np.int64)] = True
+    while time.perf_counter() < deadline:
+        d1, i1, d2 = _two_nearest(c, open_)
+        g = np.minimum(c - d1[:, None], 0.0).sum(axis=0)
+        mm = np.minimum(d2[:, None], c) - np.minimum(d1[:, None], c)
+        onehot = sp.csr_matrix((np.ones(n), (i1, np.arange(n))), shape=(k, n))
+        delta = g[None, :] + onehot @ mm
+        delta[:, open_] = np.inf
+        delta[locked[open_], :] = np.inf
+        r, f = np.unravel_index(int(np.argmin(delta)), delta.shape)
+        if not delta[r, f] < -1e-9 * max(1.0, float(d1.sum())):
+            break
+        open_[r] = f
+        open_.sort()
+    d1, _, _ = _two_nearest(c, open_)
+    return open_, float(d1.sum())
+
+
+def lagrangian(
+    c: np.ndarray,
+    k: int,
+    upper: float,
+    *,
+    deadline: float = math.inf,
+    iterations: int = 3000,
+) -> tuple[float, np.ndarray]:
+    """Best Lagrangian bound and its multipliers ``u`` (subgradient ascent)."""
+    m = c.shape[1]
+    u = np.partition(c, min(k, m - 1), axis=1)[:, min(k, m - 1)].copy()
+    best, best_u = -math.inf, u.copy()
+    lam, stall = 2.0, 0
+    for _ in range(iterations):
+        if time.perf_counter() > deadline:
+            break
+        red = np.minimum(c - u[:, None], 0.0)
+        rho = red.sum(axis=0)
+        s = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
+        val = float(u.sum() + rho[s].sum())
+        if val > best + 1e-9 * max(1.0, abs(val)):
+            best, best_u, stall = val, u.copy(), 0
+        else:
+            stall += 1
+            if stall >= 20:
+                lam, stall = lam / 2, 0
+                if lam < 1e-5:
+                    break
+        if upper - best <= 1e-9 * max(1.0, abs(upper)):
+            break
+        g = 1.0 - (c[:, s] < u[:, None]).sum(axis=1)
+        gg = float(g @ g)
+        if gg == 0:
+            break
+        u = u + lam * max(upper - val, 1e-6) / gg * g
+    return best, best_u
+
+
+def _reduced(
+    c: np.ndarray, k: int, u: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Candidates and pairs that may appear in a solution costing ≤ threshold."""
+    m = c.shape[1]
+    red = np.minimum(c - u[:, None], 0.0)
+    rho = red.sum(axis=0)
+    order = np.argsort(rho, kind="stable")
+    s = order[:k]
+    val = float(u.sum() + rho[s].sum())
+    kth_in, next_out = rho[order[k - 1]], (rho[order[k]] if k < m else np.inf)
+    # bound with j forced open (j outside S) or forced closed (j inside S)
+    force_open = np.where(np.isin(np.arange(m), s), val, val - kth_in + rho)
+    keep_j = force_open <= threshold + 1e-7
+    pair = force_open[None, :] + np.maximum(c - u[:, None], 0.0)
+    keep_pairs = (pair <= threshold + 1e-7) & keep_j[None, :]
+    _ = next_out
+    return keep_j, keep_pairs, val
+
+
+def solve_pmedian(
+    problem: DesignProblem,
+    *,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    exact: bool = True,
+    backend: str = "highs",
+    integral: bool | None = None,
+) -> AlignmentResult:
+    """Solve a p-median-shaped :class:`DesignProblem` (see the module doc).
+
+    Parameters
+    ----------
+    problem
+        Must satisfy :func:`is_pmedian`.
+    time_limit
+        Seconds in all.
+    seed
+        Seed of the perturbations.
+    exact
+        Close a remaining gap with the reduced MIP.
+    backend
+        MIP backend for the reduced model.
+    integral
+        Whether every solution value is an integer (sharper optimality test);
+        ``None``: detected from the cost matrix.
+
+    Returns
+    -------
+    AlignmentResult
+        ``method="pmedian"`` (or ``"pmedian+mip/highs"`` when the MIP ran).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    problem.check()
+    rng = np.random.default_rng(seed)
+    c = _cost(problem)
+    n, m = c.shape
+    k = problem.n_territories
+    if integral is None:
+        integral = bool(np.all(np.asarray(problem.cost) == np.round(problem.cost)))
+    forced = np.unique(np.fromiter(problem.locked.values(), dtype=np.int64))
+    # 1. upper bound: greedy + interchange, then perturb and repeat
+    h_budget = t0 + 0.45 * time_limit
+    best_open, best_val = interchange(
+        c, greedy(c, k, forced), forced=forced, deadline=h_budget
+    )
+    restarts = 0
+
+    def tol(v: float) -> float:
+        return 1.0 - 1e-9 if integral else 1e-7 * max(1.0, abs(v))
+
+    lb, u = lagrangian(c, k, best_val, deadline=t0 + 0.25 * time_limit)
+    while time.perf_counter() < h_budget and best_val - lb >= tol(best_val):
+        cand = best_open.copy()
+        free = np.flatnonzero(~np.isin(cand, forced))
+        q = max(1, min(free.size, int(rng.integers(1, max(2, k // 5) + 1))))
+        if free.size == 0:
+            break
+        out_pos = rng.choice(free, size=q, replace=False)
+        pool = np.setdiff1d(np.arange(m), cand)
+        cand[out_pos] = rng.choice(pool, size=q, replace=False)
+        cand, val = interchange(c, cand, forced=forced, deadline=h_budget)
+        restarts += 1
+        if val < best_val - 1e-9:
+            best_open, best_val = np.sort(cand), val
+    if best_val - lb >= tol(best_val):
+        lb2, u2 = lagrangian(c, k, best_val, deadline=t0 + 0.6 * time_limit)
+        if lb2 > lb:
+            lb, u = lb2, u2
+    status: Status = "optimal" if best_val - lb < tol(best_val) else "feasible"
+    method = "pmedian"
+    info: dict[str, Any] = {"restarts": restarts, "lagrangian_bound": lb}
+    _, i1, _ = _two_nearest(c, best_open)
+    cols = best_open[i1]
+    keep_j = keep_pairs = None
+    if status != "optimal" and exact and time.perf_counter() < deadline - 2.0:
+        # every solution better than the incumbent survives the fixing; the
+        # incumbent's own pairs are added back so the reduced MIP is feasible
+        thr = best_val - (1.0 if integral else 0.0) + (1e-9 if integral else 1e-7)
+        keep_j, keep_pairs, _ = _reduced(c, k, u, thr)
+        keep_pairs[np.arange(n), cols] = True
+        keep_j[best_open] = True
+        info["reduced_candidates"] = int(keep_j.sum())
+        info["reduced_pairs"] = int(keep_pairs.sum())
+        if keep_pairs.sum() > MAX_REDUCED_PAIRS:
+            keep_j = keep_pairs = None  # too big to close in the time left
+    if keep_j is not None and keep_pairs is not None:
+        from terrakit.design.mip import solve_mip
+
+        js = np.flatnonzero(keep_j)
+        sub = problem.replace(
+            cost=np.asarray(problem.cost)[:, js],
+            allowed=keep_pairs[:, js],
+            center_units=None
+            if problem.center_units is None
+            else np.asarray(problem.center_units)[js],
+            center_ids=tuple(np.asarray(problem.center_ids, dtype=object)[js]),
+            territory_ids=None,
+            locked={i: int(np.searchsorted(js, j)) for i, j in problem.locked.items()},
+        )
+        start = np.searchsorted(js, cols)
+        left = deadline - time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TimeLimitWarning)
+            res = solve_mip(
+                sub,
+                time_limit=left,
+                backend=backend,
+                seed=seed,
+                start=start,
+                mip_gap=1e-9,
+                check=False,
+                diagnose=False,
+            )
+        method = f"pmedian+{res.method}"
+        sub_cols = js[np.asarray(res.columns)]
+        v = problem.evaluate(sub_cols)
+        if v <= best_val + 1e-9:
+            cols, best_val = sub_cols, v
+        # the reduced MIP's bound is valid for solutions ≤ the incumbent only
+        if res.status == "optimal":
+            lb = max(lb, min(res.lower_bound, best_val))
+            status = "optimal"
+        else:
+            lb = max(lb, min(res.lower_bound, best_val))
+            status = "time_limit"
+        info["mip_status"] = res.status
+    if status != "optimal" and best_val - lb < tol(best_val):
+        status = "optimal"
+    if status == "feasible":
+        status = "time_limit"
+        warnings.warn(
+            f"p-median search used its {time_limit:g} s without proving optimality: "
+            f"best {best_val:.6g}, Lagrangian bound {lb:.6g}",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+    return AlignmentResult.from_columns(
+        problem,
+        cols,
+        status=status,
+        lower_bound=lb,
+        method=method,
+        seconds=time.perf_counter() - t0,
+        seed=seed,
+        config={"time_limit": time_limit, "exact": exact},
+        info=info,
+    )

@@ -1,0 +1,652 @@
+"""The territory design problem in matrix form, shared by every solver.
+
+:class:`DesignProblem` is what :func:`terrakit.design.align` builds from a
+Study (the geo path) and what the benchmark readers build from their files;
+the exact MIP (:mod:`terrakit.design.mip`), CP-SAT and the heuristic
+(:mod:`terrakit.design.heuristic`) all consume it and nothing else.
+
+Fields (``n`` units, ``m`` center columns, ``k`` territories)
+-------------------------------------------------------------
+unit_ids : array (n,)
+    The units' ids (any hashable), in matrix order.
+activities : {name: float array (n,)}
+    Activity measures per unit (workload, potential, demand...).
+tolerance : {name: float}
+    ``±τ`` balance band per activity (0.03 = ±3 % of the mean or target); an
+    activity named here is banded, others are carried for reporting.
+targets : float array (k,) or None
+    Per-territory target shares (sum 1); ``None`` means ``1/k`` each.  The band
+    of territory ``t`` is ``(1 ± τ) · share_t · total``.
+lower, upper : {name: float array (k,)}
+    Explicit absolute band limits; they override the tolerance band for that
+    activity.  ``-inf`` / ``inf`` mean "no limit" (a capacity is an upper band
+    with no lower band).
+n_territories : int
+    ``k``.
+center_mode : "fixed" or "choose"
+    ``"fixed"``: ``m == k`` and column ``t`` of ``cost`` is territory ``t``'s
+    center (rep homes).  ``"choose"``: pick ``k`` of the ``m`` candidate
+    columns (p-median style); territories are the chosen columns in increasing
+    column order.  In ``"choose"`` mode bands must be equal for every territory.
+cost : float array (n, m)
+    Assignment cost of unit ``i`` to center column ``j``: activity-weighted
+    squared distance (``objective="compactness"``) or travel time / distance
+    (``"travel"``).  Also used to seed and order heuristics for the graph
+    objectives.
+center_units : int array (m,) or None
+    The unit each center column sits in (its root for contiguity; a unit that
+    hosts a center must belong to that center's territory when contiguity is
+    on).  Required when ``contiguity`` is true.
+center_ids : tuple (m,)
+    Labels of the center columns (rep ids, or unit ids of candidates).
+territory_ids : tuple (k,) or None
+    Labels of the territories.  Fixed mode: defaults to ``center_ids``;
+    choose mode: ``None`` means the chosen centers' ids are used.
+adjacency : scipy.sparse CSR (n, n) or None
+    Symmetric unit adjacency without self loops; values are edge weights
+    (1 for plain contiguity).
+contiguity : bool
+    Every territory must be one connected piece of ``adjacency``.
+locked : {unit index: center column}
+    Units that must go to a center column (= territory in fixed mode).
+lock_reasons : {unit index: str}
+    Why (manager knowledge), kept in the provenance.
+allowed : bool array (n, m) or None
+    ``allowed[i, j]`` false forbids unit ``i`` at center ``j`` (max distance).
+objective : "compactness" | "travel" | "cut_edges" | "diameter"
+    What to minimise: ``Σ cost[i, center(i)]`` for the first two, the
+    (weighted) number of adjacency edges between territories, or the largest
+    ``unit_distance`` between two units of the same territory.
+unit_distance : float array (n, n) or None
+    Unit-to-unit distance, needed for ``"diameter"``.
+coords : float array (n, 2) or None
+    Planar coordinates (for plots and heuristic seeding only).
+draws, draws_tolerance, draws_share
+    Optional scenario balance: an array ``(n, S)`` of activity draws; the
+    ``±draws_tolerance`` band must hold in at least ``draws_share`` of draws.
+name : str
+    Instance name.
+
+A *solution* is an int array ``columns`` (n,) of center columns (0..m-1);
+:meth:`DesignProblem.territory_index` maps it to territories ``0..k-1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.exceptions import SpecificationError
+
+__all__ = ["CenterMode", "DesignProblem", "Objective"]
+
+Objective = Literal["compactness", "travel", "cut_edges", "diameter"]
+CenterMode = Literal["fixed", "choose"]
+_OBJECTIVES = ("compactness", "travel", "cut_edges", "diameter")
+
+
+def _frozen(a: Any, dtype: Any = None) -> np.ndarray:
+    arr = np.array(a, dtype=dtype, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+def _rid(v: Any) -> str:
+    """repr of an id, numpy scalars shown as plain Python values."""
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.3g} %"
+
+
+@dataclass(frozen=True, eq=False)
+class DesignProblem:
+    """A territory design problem in matrix form (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = DesignProblem(
+    ...     unit_ids=np.array(["a", "b", "c", "d"]),
+    ...     activities={"workload": np.array([1.0, 1.0, 1.0, 1.0])},
+    ...     tolerance={"workload": 0.0},
+    ...     n_territories=2,
+    ...     cost=np.array([[0.0, 4.0], [1.0, 1.0], [1.0, 1.0], [4.0, 0.0]]),
+    ... )
+    >>> p.band_limits("workload")
+    (array([2., 2.]), array([2., 2.]))
+    >>> p.check()
+    >>> p.evaluate(np.array([0, 0, 1, 1]))
+    2.0
+    """
+
+    unit_ids: np.ndarray
+    activities: Mapping[str, np.ndarray]
+    n_territories: int
+    cost: np.ndarray
+    tolerance: Mapping[str, float] = field(default_factory=dict)
+    targets: np.ndarray | None = None
+    lower: Mapping[str, np.ndarray] = field(default_factory=dict)
+    upper: Mapping[str, np.ndarray] = field(default_factory=dict)
+    center_mode: CenterMode = "fixed"
+    center_units: np.ndarray | None = None
+    center_ids: tuple[Hashable, ...] | None = None
+    territory_ids: tuple[Hashable, ...] | None = None
+    adjacency: sp.csr_matrix | None = None
+    contiguity: bool = False
+    locked: Mapping[int, int] = field(default_factory=dict)
+    lock_reasons: Mapping[int, str] = field(default_factory=dict)
+    allowed: np.ndarray | None = None
+    objective: Objective = "compactness"
+    unit_distance: np.ndarray | None = None
+    coords: np.ndarray | None = None
+    draws: np.ndarray | None = None
+    draws_tolerance: float | None = None
+    draws_share: float = 0.9
+    name: str = "problem"
+
+    # -- validation of shapes and types (not of feasibility: see check()) ----------
+    def __post_init__(self) -> None:
+        ids = np.asarray(self.unit_ids)
+        n = len(ids)
+        object.__setattr__(self, "unit_ids", _frozen(ids))
+        acts = {}
+        for name, v in dict(self.activities).items():
+            a = np.asarray(v, dtype=float).reshape(-1)
+            if a.shape != (n,):
+                raise ValueError(f"activity {name!r} has {a.size} values, expected {n}")
+            if not np.all(np.isfinite(a)):
+                raise SpecificationError(
+                    f"activity {name!r} has non-finite values; fill or drop them"
+                )
+            acts[str(name)] = _frozen(a)
+        object.__setattr__(self, "activities", acts)
+        k = int(self.n_territories)
+        if k < 1:
+            raise SpecificationError(f"n_territories must be at least 1, got {k}")
+        object.__setattr__(self, "n_territories", k)
+        cost = np.asarray(self.cost, dtype=float)
+        if cost.ndim != 2 or cost.shape[0] != n:
+            raise ValueError(f"cost must be (n_units={n}, n_centers), got {cost.shape}")
+        if not np.all(np.isfinite(cost)):
+            raise SpecificationError("cost matrix has non-finite entries")
+        object.__setattr__(self, "cost", _frozen(cost))
+        m = cost.shape[1]
+        if self.center_mode not in ("fixed", "choose"):
+            raise ValueError(
+                f"center_mode must be 'fixed' or 'choose', got {self.center_mode!r}"
+            )
+        if self.center_mode == "fixed" and m != k:
+            raise SpecificationError(
+                f"fixed centers need one cost column per territory: {m} columns "
+                f"for {k} territories"
+            )
+        if self.objective not in _OBJECTIVES:
+            raise ValueError(
+                f"objective must be one of {_OBJECTIVES}, got {self.objective!r}"
+            )
+        tol = {str(a): float(t) for a, t in dict(self.tolerance).items()}
+        for an, t in tol.items():
+            if an not in acts:
+                raise SpecificationError(
+                    f"balance on {an!r} requested but there is no such activity; "
+                    f"available: {sorted(acts)}"
+                )
+            if not (0.0 <= t < 1.0) or not np.isfinite(t):
+                raise SpecificationError(
+                    f"tolerance for {an!r} must be in [0, 1), got {t}"
+                )
+        object.__setattr__(self, "tolerance", tol)
+        for attr in ("lower", "upper"):
+            d = {}
+            for an, v in dict(getattr(self, attr)).items():
+                if an not in acts:
+                    raise SpecificationError(f"{attr} band on unknown activity {an!r}")
+                arr = np.broadcast_to(np.asarray(v, dtype=float), (k,))
+                d[str(an)] = _frozen(arr)
+            object.__setattr__(self, attr, d)
+        if self.targets is not None:
+            tg = np.asarray(self.targets, dtype=float).reshape(-1)
+            if tg.shape != (k,):
+                raise SpecificationError(
+                    f"targets has {tg.size} shares but there are {k} territories"
+                )
+            object.__setattr__(self, "targets", _frozen(tg))
+        cu = self.center_units
+        if cu is not None:
+            cu = np.asarray(cu, dtype=np.int64).reshape(-1)
+            if cu.shape != (m,):
+                raise ValueError(f"center_units must have {m} entries, got {cu.size}")
+            if cu.size and (cu.min() < 0 or cu.max() >= n):
+                raise ValueError("center_units must be unit indices in [0, n)")
+            object.__setattr__(self, "center_units", _frozen(cu))
+        cids = self.center_ids
+        if cids is None:
+            if cu is not None:
+                cids = tuple(ids[cu].tolist())
+            else:
+                cids = tuple(f"C{j + 1}" for j in range(m))
+        cids = tuple(cids)
+        if len(cids) != m:
+            raise ValueError(f"center_ids must have {m} entries, got {len(cids)}")
+        object.__setattr__(self, "center_ids", cids)
+        tids = self.territory_ids
+        if tids is None and self.center_mode == "fixed":
+            tids = cids
+        if tids is not None:
+            tids = tuple(tids)
+            if len(tids) != k:
+                raise ValueError(
+                    f"territory_ids must have {k} entries, got {len(tids)}"
+                )
+        object.__setattr__(self, "territory_ids", tids)
+        if self.adjacency is not None:
+            adj = sp.csr_matrix(self.adjacency, dtype=float)
+            if adj.shape != (n, n):
+                raise ValueError(f"adjacency must be ({n}, {n}), got {adj.shape}")
+            adj = adj.tolil()
+            adj.setdiag(0)
+            adj = adj.tocsr()
+            adj.eliminate_zeros()
+            if (abs(adj - adj.T) > 1e-12).nnz:
+                raise ValueError("adjacency must be symmetric")
+            adj.sort_indices()
+            object.__setattr__(self, "adjacency", adj)
+        if self.contiguity:
+            if self.adjacency is None:
+                raise SpecificationError("contiguity=True needs an adjacency matrix")
+            if self.center_units is None:
+                raise SpecificationError(
+                    "contiguity=True needs center_units (the unit of each center)"
+                )
+        locked = {int(i): int(j) for i, j in dict(self.locked).items()}
+        for i, j in locked.items():
+            if not (0 <= i < n) or not (0 <= j < m):
+                raise SpecificationError(
+                    f"lock {i} → {j} is out of range ({n} units, {m} centers)"
+                )
+        object.__setattr__(self, "locked", locked)
+        object.__setattr__(
+            self, "lock_reasons", {int(i): str(r) for i, r in self.lock_reasons.items()}
+        )
+        if self.allowed is not None:
+            al = np.asarray(self.allowed, dtype=bool)
+            if al.shape != (n, m):
+                raise ValueError(f"allowed must be ({n}, {m}), got {al.shape}")
+            object.__setattr__(self, "allowed", _frozen(al))
+        for attr, shape in (("unit_distance", (n, n)), ("coords", (n, 2))):
+            v = getattr(self, attr)
+            if v is not None:
+                arr = np.asarray(v, dtype=float)
+                if arr.shape != shape:
+                    raise ValueError(f"{attr} must be {shape}, got {arr.shape}")
+                object.__setattr__(self, attr, _frozen(arr))
+        if self.objective == "diameter" and self.unit_distance is None:
+            raise SpecificationError('objective="diameter" needs unit_distance')
+        if self.objective == "cut_edges" and self.adjacency is None:
+            raise SpecificationError('objective="cut_edges" needs an adjacency')
+        if self.draws is not None:
+            dr = np.asarray(self.draws, dtype=float)
+            if dr.ndim != 2 or dr.shape[0] != n:
+                raise ValueError(
+                    f"draws must be (n_units={n}, n_draws), got {dr.shape}"
+                )
+            if self.draws_tolerance is None:
+                raise SpecificationError("draws given without draws_tolerance")
+            if not 0.0 < self.draws_share <= 1.0:
+                raise SpecificationError(
+                    f"draws_share must be in (0, 1], got {self.draws_share}"
+                )
+            object.__setattr__(self, "draws", _frozen(dr))
+
+    # -- sizes --------------------------------------------------------------------
+    @property
+    def n_units(self) -> int:
+        """Number of units ``n``."""
+        return len(self.unit_ids)
+
+    @property
+    def n_centers(self) -> int:
+        """Number of center columns ``m``."""
+        return int(self.cost.shape[1])
+
+    @property
+    def banded(self) -> list[str]:
+        """Activities with a band (tolerance or explicit limits), in a stable order."""
+        names = list(self.tolerance)
+        names += [a for a in self.lower if a not in names]
+        names += [a for a in self.upper if a not in names]
+        return names
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Target share per territory (``1/k`` each without targets)."""
+        if self.targets is None:
+            return np.full(self.n_territories, 1.0 / self.n_territories)
+        return np.asarray(self.targets)
+
+    def replace(self, **changes: Any) -> DesignProblem:
+        """A copy with some fields changed (the problem itself is immutable)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- bands ----------------------------------------------------------------------
+    def band_limits(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper limit per territory (k,) for activity ``name``.
+
+        Explicit ``lower``/``upper`` win; else ``(1 ± τ) · share_t · total``;
+        an unbanded activity gets ``(-inf, inf)``.
+        """
+        k = self.n_territories
+        lo = np.full(k, -np.inf)
+        hi = np.full(k, np.inf)
+        if name in self.tolerance:
+            tau = self.tolerance[name]
+            mean = self.shares * float(self.activities[name].sum())
+            lo, hi = (1.0 - tau) * mean, (1.0 + tau) * mean
+        if name in self.lower:
+            lo = np.asarray(self.lower[name], dtype=float).copy()
+        if name in self.upper:
+            hi = np.asarray(self.upper[name], dtype=float).copy()
+        return lo, hi
+
+    def bands(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(name, values (n,), lower (k,), upper (k,))`` for every banded activity."""
+        out = []
+        for a in self.banded:
+            lo, hi = self.band_limits(a)
+            out.append((a, np.asarray(self.activities[a]), lo, hi))
+        return out
+
+    def draw_limits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scenario band ``(lower, upper)`` arrays ``(S, k)`` for ``draws``."""
+        if self.draws is None or self.draws_tolerance is None:
+            raise ValueError("this problem has no draws")
+        tot = np.asarray(self.draws).sum(axis=0)  # (S,)
+        mean = tot[:, None] * self.shares[None, :]
+        tau = float(self.draws_tolerance)
+        return (1 - tau) * mean, (1 + tau) * mean
+
+    # -- solutions ----------------------------------------------------------------
+    def territory_index(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Territory index (n,) and the center column of each territory (k,).
+
+        Fixed mode: the territory is the column.  Choose mode: the used columns,
+        sorted, are territories ``0..k'-1``.
+        """
+        cols = np.asarray(columns, dtype=np.int64)
+        if self.center_mode == "fixed":
+            return cols, np.arange(self.n_territories)
+        used = np.unique(cols)
+        return np.searchsorted(used, cols), used
+
+    def territory_sums(self, columns: np.ndarray, name: str) -> np.ndarray:
+        """Activity ``name`` summed per territory (k,) for a solution."""
+        terr, used = self.territory_index(columns)
+        k = max(self.n_territories, len(used))
+        return np.bincount(terr, weights=self.activities[name], minlength=k)
+
+    def evaluate(self, columns: np.ndarray) -> float:
+        """Objective value of a solution (``columns``: center column per unit)."""
+        cols = np.asarray(columns, dtype=np.int64)
+        if self.objective in ("compactness", "travel"):
+            return float(self.cost[np.arange(self.n_units), cols].sum())
+        terr, _ = self.territory_index(cols)
+        if self.objective == "cut_edges":
+            assert self.adjacency is not None
+            a = sp.triu(self.adjacency, k=1).tocoo()
+            diff = terr[a.row] != terr[a.col]
+            return float(a.data[diff].sum())
+        assert self.unit_distance is not None
+        d = np.asarray(self.unit_distance)
+        best = 0.0
+        for t in np.unique(terr):
+            idx = np.flatnonzero(terr == t)
+            best = max(best, float(d[np.ix_(idx, idx)].max()))
+        return best
+
+    def violations(self, columns: np.ndarray, *, rtol: float = 1e-9) -> list[str]:
+        """Human-readable list of broken constraints (empty: feasible)."""
+        cols = np.asarray(columns, dtype=np.int64)
+        out: list[str] = []
+        n, m, k = self.n_units, self.n_centers, self.n_territories
+        if cols.shape != (n,) or (n and (cols.min() < 0 or cols.max() >= m)):
+            return [f"columns must be {n} center indices in [0, {m})"]
+        terr, used = self.territory_index(cols)
+        if self.center_mode == "choose" and len(used) > k:
+            out.append(f"{len(used)} centers used, at most {k} allowed")
+        for a, _v, lo, hi in self.bands():
+            s = self.territory_sums(cols, a)
+            for t in range(min(len(s), k)):
+                slack = rtol * max(1.0, abs(hi[t]) if np.isfinite(hi[t]) else 1.0)
+                if s[t] > hi[t] + slack or s[t] < lo[t] - slack:
+                    out.append(
+                        f"{a} of territory {t} is {s[t]:.6g}, outside "
+                        f"[{lo[t]:.6g}, {hi[t]:.6g}]"
+                    )
+        for i, j in self.locked.items():
+            if cols[i] != j:
+                out.append(f"unit {_rid(self.unit_ids[i])} is locked to center {j}")
+        if self.allowed is not None:
+            bad = ~self.allowed[np.arange(n), cols]
+            if bad.any():
+                out.append(f"{int(bad.sum())} units at a forbidden center")
+        if self.contiguity:
+            assert self.adjacency is not None and self.center_units is not None
+            for t, j in enumerate(used):
+                idx = np.flatnonzero(terr == t)
+                sub = self.adjacency[idx][:, idx]
+                nc, _ = connected_components(sub, directed=False)
+                if nc > 1:
+                    out.append(f"territory {t} has {nc} pieces")
+                root = int(self.center_units[j])
+                if cols[root] != j:
+                    out.append(
+                        f"center unit {_rid(self.unit_ids[root])} not in its territory"
+                    )
+        return out
+
+    # -- pre-solve checks -----------------------------------------------------------
+    def check(self) -> None:
+        """Raise :class:`SpecificationError` when the problem is impossible on its face.
+
+        Checks, each with the numbers in the message: more territories than
+        units (or candidate centers); target shares not summing to 1; a banded
+        activity whose total is 0; one unit above the upper band of every
+        territory it may join; locked units already above a territory's upper
+        band; the total outside what the bands can hold; a unit with no
+        allowed center; with contiguity, a unit (island or detached piece)
+        whose connected component holds no center it may reach, and more
+        fixed centers than units in a component can host.
+        """
+        n, m, k = self.n_units, self.n_centers, self.n_territories
+        if k > n:
+            raise SpecificationError(
+                f"{k} territories requested but there are only {n} units; "
+                f"use n_territories ≤ {n}"
+            )
+        if self.center_mode == "choose" and k > m:
+            raise SpecificationError(
+                f"{k} territories requested but only {m} candidate centers"
+            )
+        if self.targets is not None:
+            tg = np.asarray(self.targets)
+            if np.any(tg <= 0):
+                raise SpecificationError(
+                    f"targets must be positive shares, got min {tg.min():.4g}"
+                )
+            if abs(tg.sum() - 1.0) > 1e-6:
+                raise SpecificationError(
+                    f"targets must sum to 1 (they are shares of the total), "
+                    f"they sum to {tg.sum():.6g}; divide them by their sum"
+                )
+            if self.center_mode == "choose" and np.ptp(tg) > 1e-12:
+                raise SpecificationError(
+                    "unequal targets need fixed centers (one per territory); "
+                    "with chosen centers every territory has the same band"
+                )
+        allowed = np.ones((n, m), dtype=bool) if self.allowed is None else self.allowed
+        for i, j in self.locked.items():
+            if not allowed[i, j]:
+                raise SpecificationError(
+                    f"unit {_rid(self.unit_ids[i])} is locked to center "
+                    f"{_rid(self.center_ids[j])} beyond the maximum distance"  # type: ignore[index]
+                )
+        allowed = allowed.copy()
+        for i, j in self.locked.items():
+            allowed[i, :] = False
+            allowed[i, j] = True
+        none_ok = np.flatnonzero(~allowed.any(axis=1))
+        if none_ok.size:
+            ids = ", ".join(_rid(x) for x in self.unit_ids[none_ok[:5]])
+            raise SpecificationError(
+                f"{none_ok.size} units cannot be assigned to any center within the "
+                f"maximum distance (e.g. {ids}); raise max_distance_km"
+            )
+        for a, v, lo, hi in self.bands():
+            total = float(v.sum())
+            if a in self.tolerance and total == 0.0:
+                raise SpecificationError(
+                    f"balance on {a!r} is meaningless: its total over all units is 0"
+                )
+            if self.center_mode == "choose" and (
+                np.ptp(lo) > 1e-9 * max(1, abs(lo[0]))
+                if np.all(np.isfinite(lo))
+                else np.any(np.isfinite(lo))
+            ):
+                raise SpecificationError(
+                    f"band on {a!r} differs between territories; with chosen "
+                    "centers every territory needs the same band"
+                )
+            tau = self.tolerance.get(a)
+            band_txt = f"±{_pct(tau)} {a} balance" if tau is not None else f"{a} band"
+            # a unit alone above the upper band of every center it may join
+            if self.center_mode == "fixed":
+                hi_unit = np.where(allowed, hi[None, :], -np.inf).max(axis=1)
+            else:
+                hi_unit = np.full(n, hi.max())
+            over = v > hi_unit * (1 + 1e-12) + 1e-12
+            if over.any():
+                i = int(np.argmax(np.where(over, v / np.maximum(hi_unit, 1e-300), -1)))
+                mean = total / k
+                limit = (
+                    f"the {1 + tau:.4g} × mean limit ({hi_unit[i]:.6g})"
+                    if tau is not None and self.targets is None
+                    else f"the largest upper band {hi_unit[i]:.6g}"
+                )
+                raise SpecificationError(
+                    f"{band_txt} is impossible: unit {_rid(self.unit_ids[i])} alone "
+                    f"carries {v[i]:.6g} {a} ({_pct(v[i] / total) if total else '-'} "
+                    f"of the total, {v[i] / mean:.4g} × the mean), above {limit}; "
+                    "loosen the tolerance, split the unit or use fewer territories"
+                )
+            # locked units already above a band
+            if self.locked and self.center_mode == "fixed":
+                sums = np.zeros(m)
+                for i, j in self.locked.items():
+                    sums[j] += v[i]
+                bad = np.flatnonzero(sums > hi * (1 + 1e-12) + 1e-12)
+                if bad.size:
+                    t = int(bad[0])
+                    tid = self.territory_ids[t]  # type: ignore[index]
+                    nl = sum(1 for j in self.locked.values() if j == t)
+                    raise SpecificationError(
+                        f"{band_txt} is impossible: the {nl} units locked to "
+                        f"territory {_rid(tid)} already carry {sums[t]:.6g} {a}, above "
+                        f"its upper limit {hi[t]:.6g}; unlock some of them or "
+                        "loosen the tolerance"
+                    )
+            # can the bands hold the total at all?
+            if self.center_mode == "fixed":
+                cap_hi, cap_lo = float(hi.sum()), float(lo.sum())
+            else:
+                cap_hi, cap_lo = float(k * hi.max()), float(k * lo.min())
+            if total > cap_hi * (1 + 1e-12) + 1e-12:
+                raise SpecificationError(
+                    f"{band_txt} is impossible: the total {a} {total:.6g} exceeds "
+                    f"what {k} territories may hold ({cap_hi:.6g}); add territories "
+                    "or raise the upper limits"
+                )
+            if total < cap_lo * (1 - 1e-12) - 1e-12:
+                raise SpecificationError(
+                    f"{band_txt} is impossible: the total {a} {total:.6g} is below "
+                    f"the sum of the lower limits ({cap_lo:.6g})"
+                )
+        if self.contiguity:
+            self._check_contiguity(allowed)
+
+    def _check_contiguity(self, allowed: np.ndarray) -> None:
+        assert self.adjacency is not None and self.center_units is not None
+        n, k = self.n_units, self.n_territories
+        ncomp, comp = connected_components(self.adjacency, directed=False)
+        cu = np.asarray(self.center_units)
+        for c in range(ncomp):
+            members = np.flatnonzero(comp == c)
+            cols = np.flatnonzero(comp[cu] == c)  # centers rooted in this piece
+            reach = (
+                allowed[np.ix_(members, cols)].any(axis=1)
+                if cols.size
+                else (np.zeros(members.size, dtype=bool))
+            )
+            if not reach.all():
+                bad = members[~reach]
+                ids = ", ".join(_rid(x) for x in self.unit_ids[bad[:5]])
+                what = (
+                    "an island"
+                    if members.size == 1
+                    else (f"a detached piece of {members.size} units")
+                )
+                raise SpecificationError(
+                    f"contiguity is impossible: unit {ids} lies in {what} with no "
+                    "center it can join (no adjacency path to any center); link it "
+                    "to a neighbour (Adjacency.with_links), give it its own center, "
+                    "or set contiguity=False"
+                )
+        if self.center_mode == "fixed":
+            counts = np.bincount(comp[cu], minlength=ncomp)
+            sizes = np.bincount(comp, minlength=ncomp)
+            bad_c = np.flatnonzero(counts > sizes)
+            if bad_c.size:
+                c = int(bad_c[0])
+                raise SpecificationError(
+                    f"contiguity is impossible: {counts[c]} centers sit in a "
+                    f"connected piece of only {sizes[c]} units"
+                )
+            dup = np.bincount(cu, minlength=n)
+            if dup.max() > 1 and k > 1:
+                u = int(np.argmax(dup))
+                raise SpecificationError(
+                    f"contiguity is impossible: {dup[u]} centers sit in the same "
+                    f"unit {_rid(self.unit_ids[u])}; each territory needs its own root"
+                )
+
+    # -- constructors ---------------------------------------------------------------
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: np.ndarray,
+        activities: Mapping[str, Sequence[float] | np.ndarray],
+        n_territories: int | None = None,
+        *,
+        tolerance: Mapping[str, float] | None = None,
+        center_mode: CenterMode = "fixed",
+        **kwargs: Any,
+    ) -> DesignProblem:
+        """Problem from a cost matrix (units × centers), ids ``0..n-1``."""
+        cost = np.asarray(cost, dtype=float)
+        k = cost.shape[1] if n_territories is None else int(n_territories)
+        return cls(
+            unit_ids=np.arange(cost.shape[0]),
+            activities={a: np.asarray(v, dtype=float) for a, v in activities.items()},
+            n_territories=k,
+            cost=cost,
+            tolerance=dict(tolerance or {}),
+            center_mode=center_mode,
+            **kwargs,
+        )

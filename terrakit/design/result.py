@@ -1,0 +1,264 @@
+"""The result of a territory design solve: :class:`AlignmentResult`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.data.alignment import Alignment, make_provenance
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from terrakit.design.problem import DesignProblem
+
+__all__ = ["AlignmentResult", "Status", "relative_gap"]
+
+Status = Literal["optimal", "feasible", "time_limit", "infeasible"]
+_STATUSES = ("optimal", "feasible", "time_limit", "infeasible")
+
+
+def relative_gap(objective: float, lower_bound: float) -> float:
+    """``(objective − bound) / |objective|``; 0 when both are 0, inf without bound."""
+    if not math.isfinite(objective):
+        return math.inf
+    if not math.isfinite(lower_bound):
+        return math.inf
+    diff = max(objective - lower_bound, 0.0)
+    if diff <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return diff / max(abs(objective), 1e-12)
+
+
+@dataclass(frozen=True, eq=False)
+class AlignmentResult:
+    """What a design solver returns.
+
+    Parameters
+    ----------
+    alignment
+        The new :class:`~terrakit.data.alignment.Alignment` (unit → territory).
+    status
+        ``"optimal"`` (proven within the solver's gap tolerance), ``"feasible"``
+        (a heuristic or a solver stopped early on its own), ``"time_limit"``
+        (best feasible answer at the time limit) or ``"infeasible"``.
+    objective
+        Objective value of the alignment (recomputed from the problem, not
+        taken from the solver).
+    lower_bound
+        A proven lower bound on the optimum (``-inf`` if none).
+    gap
+        Relative gap ``(objective − lower_bound) / |objective|``.
+    method
+        ``"mip/highs"``, ``"mip/cbc"``, ``"cpsat"`` or ``"heuristic"``.
+    centers
+        Series territory_id → center id (rep id or candidate unit id).
+    seconds
+        Wall time of the solve (build + solve).
+    territories
+        Per-territory table: ``n_units``, ``center``, per banded activity its
+        sum, ``<a>_lower``, ``<a>_upper`` and ``<a>_dev`` (relative deviation
+        from the band's midpoint target).
+    provenance
+        :func:`~terrakit.data.alignment.make_provenance` record.
+    columns
+        Center column per unit (the problem's solution encoding).
+    objective_kind
+        The objective that was minimised.
+    intervals
+        For ``balance_on_draws``: per-territory quantiles of the drawn activity.
+    info
+        Solver facts (build seconds, nodes, cuts...), JSON-able.
+    """
+
+    alignment: Alignment
+    status: Status
+    objective: float
+    lower_bound: float
+    gap: float
+    method: str
+    centers: pd.Series
+    seconds: float
+    territories: pd.DataFrame
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    columns: np.ndarray | None = None
+    objective_kind: str = "compactness"
+    intervals: pd.DataFrame | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in _STATUSES:
+            raise ValueError(f"status must be one of {_STATUSES}, got {self.status!r}")
+        if not isinstance(self.alignment, Alignment):
+            raise TypeError("alignment must be an Alignment")
+        lb, obj = float(self.lower_bound), float(self.objective)
+        if (
+            math.isfinite(lb)
+            and math.isfinite(obj)
+            and lb > obj + 1e-6 * max(1.0, abs(obj))
+        ):
+            raise ValueError(f"lower bound {lb} above the objective {obj}")
+        object.__setattr__(self, "objective", obj)
+        object.__setattr__(self, "lower_bound", lb)
+        object.__setattr__(self, "gap", float(self.gap))
+        object.__setattr__(self, "seconds", float(self.seconds))
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
+        if self.columns is not None:
+            c = np.array(self.columns, dtype=np.int64)
+            c.setflags(write=False)
+            object.__setattr__(self, "columns", c)
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def from_columns(
+        cls,
+        problem: DesignProblem,
+        columns: np.ndarray,
+        *,
+        status: Status,
+        lower_bound: float,
+        method: str,
+        seconds: float,
+        seed: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        name: str = "proposed",
+        intervals: pd.DataFrame | None = None,
+        info: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> AlignmentResult:
+        """Result from a solution ``columns`` (center column per unit).
+
+        The objective is recomputed with :meth:`DesignProblem.evaluate`; the
+        lower bound is clipped to it (a bound above the value of a found
+        solution can only be round-off) and the gap follows.
+        """
+        cols = np.asarray(columns, dtype=np.int64)
+        terr, used = problem.territory_index(cols)
+        if problem.territory_ids is not None and len(used) == problem.n_territories:
+            tids: list[Hashable] = list(problem.territory_ids)
+        else:
+            cids = problem.center_ids or ()
+            tids = [cids[j] for j in used]
+        center_of = [problem.center_ids[j] for j in used]  # type: ignore[index]
+        labels = np.array(tids, dtype=object)[terr]
+        prov = make_provenance(
+            method,
+            seed=seed,
+            config=config,
+            status=status,
+            objective_kind=problem.objective,
+            locked_reasons={
+                str(problem.unit_ids[i]): r for i, r in problem.lock_reasons.items()
+            },
+            **extra,
+        )
+        assignment = pd.Series(labels, index=pd.Index(problem.unit_ids, name="unit_id"))
+        alignment = Alignment(assignment, name=name, provenance=prov)
+        obj = problem.evaluate(cols)
+        lb = float(lower_bound)
+        if math.isfinite(lb) and lb > obj:
+            lb = obj
+        table = territory_table(problem, cols, tids, center_of)
+        return cls(
+            alignment=alignment,
+            status=status,
+            objective=obj,
+            lower_bound=lb,
+            gap=relative_gap(obj, lb),
+            method=method,
+            centers=pd.Series(
+                center_of, index=pd.Index(tids, name="territory_id"), name="center"
+            ),
+            seconds=seconds,
+            territories=table,
+            provenance=prov,
+            columns=cols,
+            objective_kind=problem.objective,
+            intervals=intervals,
+            info=dict(info or {}),
+        )
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def max_deviation(self) -> float:
+        """Largest relative deviation from target over banded activities."""
+        devs = [c for c in self.territories.columns if c.endswith("_dev")]
+        if not devs:
+            return 0.0
+        return float(self.territories[devs].abs().to_numpy().max())
+
+    def is_feasible(self) -> bool:
+        """Whether an alignment that meets every constraint was found."""
+        return self.status != "infeasible"
+
+    def summary(self) -> str:
+        """Rounded, stable text (no timings) for notebooks and reports."""
+        lb = f"{self.lower_bound:.6g}" if math.isfinite(self.lower_bound) else "none"
+        gap = f"{100 * self.gap:.2f} %" if math.isfinite(self.gap) else "unknown"
+        lines = [
+            f"AlignmentResult ({self.method}): {self.status}",
+            f"  objective ({self.objective_kind}): {self.objective:.6g}",
+            f"  lower bound: {lb}   gap: {gap}",
+            f"  territories: {len(self.territories)}   units: {len(self.alignment)}",
+            f"  max deviation from target: {100 * self.max_deviation:.2f} %",
+        ]
+        t = self.territories.copy()
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(4)
+        lines.append(t.to_string())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        extra = ""
+        if "build_seconds" in self.info:
+            extra = f" (model build {float(self.info['build_seconds']):.2f} s)"
+        return f"{self.summary()}\n  solved in {self.seconds:.2f} s{extra}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``territory_id`` and ``center``."""
+        df = pd.DataFrame({"territory_id": self.alignment.assignment})
+        df["center"] = df["territory_id"].map(self.centers)
+        return df
+
+    def to_geodataframe(self, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The units (geometry and attributes) with ``territory_id`` and ``center``."""
+        frame = self.to_frame()
+        out = units.copy()
+        out["territory_id"] = frame["territory_id"].reindex(out.index)
+        out["center"] = frame["center"].reindex(out.index)
+        return out
+
+
+def territory_table(
+    problem: DesignProblem,
+    columns: np.ndarray,
+    territory_ids: list[Hashable],
+    center_ids: list[Hashable],
+) -> pd.DataFrame:
+    """Per-territory sizes, activity sums, bands and deviations."""
+    terr, _ = problem.territory_index(columns)
+    k = len(territory_ids)
+    data: dict[str, Any] = {
+        "center": center_ids,
+        "n_units": np.bincount(terr, minlength=k)[:k],
+    }
+    banded = set(problem.banded)
+    for a, v in problem.activities.items():
+        s = np.bincount(terr, weights=v, minlength=k)[:k]
+        data[a] = s
+        if a in banded:
+            lo, hi = problem.band_limits(a)
+            if len(lo) == k:
+                data[f"{a}_lower"], data[f"{a}_upper"] = lo, hi
+            if a in problem.tolerance:
+                tgt = problem.shares[:k] * float(v.sum())
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    data[f"{a}_dev"] = np.where(tgt > 0, s / tgt - 1.0, 0.0)
+    return pd.DataFrame(data, index=pd.Index(territory_ids, name="territory_id"))

@@ -1,0 +1,353 @@
+"""Rolling-origin backtests of the terrakit model against statsforecast baselines."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import SpecificationError
+from terrakit.forecast.model import Panel, fit_panel, simulate_paths
+
+__all__ = ["BASELINES", "BacktestResult", "backtest", "backtest_panel",
+           "baseline_forecasts", "score"]
+
+#: Baseline methods available from statsforecast.
+BASELINES: tuple[str, ...] = ("naive", "seasonal_naive", "ets", "arima")
+
+Level = Literal["unit", "account"]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Scores of a rolling-origin backtest.
+
+    Attributes
+    ----------
+    scores
+        One row per method and fold: ``mase``, ``smape``, ``coverage80``,
+        ``coverage95``, ``seconds``, ``n_series``.
+    horizon, folds
+        The design of the backtest.
+    season_length
+        Periods per year of the panel.
+    forecasts
+        Long frame of every forecast made (method, fold, series, period,
+        actual, mean, lo80, hi80, lo95, hi95).
+    """
+
+    scores: pd.DataFrame
+    horizon: int
+    folds: int
+    season_length: int
+    forecasts: pd.DataFrame = field(repr=False)
+
+    def __post_init__(self) -> None:
+        need = {"method", "fold", "mase", "smape", "coverage80", "coverage95",
+                "seconds"}
+        if not need <= set(self.scores.columns):
+            raise ValueError(f"scores need columns {sorted(need)}")
+
+    def table(self) -> pd.DataFrame:
+        """MASE, sMAPE, 80/95 % coverage (in %) and seconds per method.
+
+        Errors are averaged over folds; seconds are summed.  Methods are
+        ordered as run (terrakit first).
+        """
+        order = list(dict.fromkeys(self.scores["method"]))
+        g = self.scores.groupby("method", sort=False)
+        out = pd.DataFrame(
+            {
+                "MASE": g["mase"].mean(),
+                "sMAPE": g["smape"].mean(),
+                "coverage80": 100 * g["coverage80"].mean(),
+                "coverage95": 100 * g["coverage95"].mean(),
+                "seconds": g["seconds"].sum(),
+            }
+        ).reindex(order)
+        out.index.name = "method"
+        return out
+
+    def summary(self) -> str:
+        """Rounded, stable text (no timings)."""
+        t = self.table().drop(columns="seconds").round(3)
+        head = (f"Backtest: {self.folds} folds × horizon {self.horizon} "
+                f"(season length {self.season_length})")
+        return head + "\n" + t.to_string()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table().reset_index()
+
+
+# -- metrics -----------------------------------------------------------------------
+def score(
+    actual: np.ndarray,
+    forecast: Mapping[str, np.ndarray],
+    train: np.ndarray,
+    season_length: int,
+) -> dict[str, float]:
+    """MASE, sMAPE and interval coverage of one method on one fold.
+
+    Parameters
+    ----------
+    actual
+        ``(S, H)`` actuals (all finite).
+    forecast
+        ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` arrays ``(S, H)``.
+    train
+        ``(S, T)`` training values (NaN allowed) for the MASE scale: the mean
+        absolute seasonal difference in sample.
+    season_length
+        Seasonal period of the scale.
+
+    Returns
+    -------
+    dict
+        ``mase`` (mean over series with a non-zero scale), ``smape`` (in %,
+        0 where actual and forecast are both 0), ``coverage80``,
+        ``coverage95`` (fractions).
+    """
+    m = season_length
+    diff = np.abs(train[:, m:] - train[:, :-m])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmean(diff, axis=1)
+        err = np.abs(actual - forecast["mean"])
+        ok = np.isfinite(scale) & (scale > 0)
+        mase = float(np.mean(err[ok].mean(axis=1) / scale[ok])) if ok.any() else np.nan
+        den = np.abs(actual) + np.abs(forecast["mean"])
+        sm = np.where(den > 0, 200 * err / np.where(den > 0, den, 1), 0.0)
+    cov80 = np.mean((actual >= forecast["lo80"]) & (actual <= forecast["hi80"]))
+    cov95 = np.mean((actual >= forecast["lo95"]) & (actual <= forecast["hi95"]))
+    return {"mase": mase, "smape": float(np.mean(sm)), "coverage80": float(cov80),
+            "coverage95": float(cov95)}
+
+
+# -- baselines ---------------------------------------------------------------------
+def _sf_models(methods: Sequence[str], m: int) -> list[Any]:
+    from statsforecast.models import AutoARIMA, AutoETS, Naive, SeasonalNaive
+
+    make = {
+        "naive": lambda: Naive(alias="naive"),
+        "seasonal_naive": lambda: SeasonalNaive(season_length=m,
+                                                alias="seasonal_naive"),
+        "ets": lambda: AutoETS(season_length=m, alias="ets"),
+        "arima": lambda: AutoARIMA(season_length=m, alias="arima"),
+    }
+    return [make[k]() for k in methods]
+
+
+def baseline_forecasts(
+    train: np.ndarray,
+    horizon: int,
+    season_length: int,
+    methods: Sequence[str] = BASELINES,
+) -> dict[str, tuple[dict[str, np.ndarray], float]]:
+    """Forecasts of statsforecast baselines for every row of ``train``.
+
+    Each series is fitted from its first observation; holes inside a series
+    are filled with 0 (statsforecast needs regular series).  Series with no
+    observation at the end of ``train`` get NaN forecasts.
+
+    Returns
+    -------
+    dict
+        method → (arrays ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` of
+        shape ``(S, horizon)``, seconds).
+    """
+    from statsforecast import StatsForecast
+
+    s_n, t_n = train.shape
+    rows = []
+    usable = np.isfinite(train[:, -1])
+    for i in np.flatnonzero(usable):
+        first = int(np.argmax(np.isfinite(train[i])))
+        y = np.nan_to_num(train[i, first:], nan=0.0)
+        rows.append(pd.DataFrame({"unique_id": i, "ds": np.arange(first, t_n),
+                                  "y": y}))
+    df = pd.concat(rows, ignore_index=True)
+    out: dict[str, tuple[dict[str, np.ndarray], float]] = {}
+    for method in methods:
+        t0 = time.perf_counter()
+        sf = StatsForecast(models=_sf_models([method], season_length), freq=1,
+                           n_jobs=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = sf.forecast(df=df, h=horizon, level=[80, 95])
+        secs = time.perf_counter() - t0
+        fc = fc.sort_values(["unique_id", "ds"])
+        arrays: dict[str, np.ndarray] = {}
+        for name, col in (("mean", method), ("lo80", f"{method}-lo-80"),
+                          ("hi80", f"{method}-hi-80"), ("lo95", f"{method}-lo-95"),
+                          ("hi95", f"{method}-hi-95")):
+            a = np.full((s_n, horizon), np.nan)
+            ids = fc["unique_id"].to_numpy().astype(int)
+            steps = (fc["ds"].to_numpy() - t_n).astype(int)
+            vals = fc[col].to_numpy(dtype=float)
+            a[ids, steps] = vals
+            arrays[name] = np.maximum(a, 0.0) if name != "mean" else a
+        out[method] = (arrays, secs)
+    return out
+
+
+def _terrakit_forecast(
+    panel: Panel,
+    horizon: int,
+    model_config: Mapping[str, Any] | None,
+    sampler_config: Mapping[str, Any] | None,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], float]:
+    t0 = time.perf_counter()
+    fit = fit_panel(panel, model_config=model_config, sampler_config=sampler_config,
+                    seed=seed)
+    draws = simulate_paths(fit, horizon, seed=seed).to_numpy()
+    secs = time.perf_counter() - t0
+    q = np.quantile(draws, [0.025, 0.1, 0.9, 0.975], axis=0)
+    return ({"mean": draws.mean(axis=0), "lo95": q[0], "lo80": q[1], "hi80": q[2],
+             "hi95": q[3]}, secs)
+
+
+def backtest_panel(
+    panel: Panel,
+    *,
+    horizon: int,
+    folds: int = 3,
+    methods: Sequence[str] = ("terrakit", *BASELINES),
+    model_config: Mapping[str, Any] | None = None,
+    sampler_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    step: int | None = None,
+) -> BacktestResult:
+    """Rolling-origin backtest on a panel (see :func:`backtest`)."""
+    _check_horizon(horizon)
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 1:
+        raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
+    unknown = set(methods) - {"terrakit", *BASELINES}
+    if unknown:
+        raise SpecificationError(
+            f"unknown methods {sorted(unknown)}; choose from "
+            f"{['terrakit', *BASELINES]}"
+        )
+    step = horizon if step is None else int(step)
+    m = panel.season_length
+    t_n = panel.values.shape[1]
+    first_end = t_n - horizon - step * (folds - 1)
+    if first_end < 2 * m:
+        raise SpecificationError(
+            f"a backtest of {folds} folds × horizon {horizon} needs at least "
+            f"{2 * m + horizon + step * (folds - 1)} periods of history "
+            f"(two years before the first origin); the history has {t_n}. "
+            "Use fewer folds or a shorter horizon"
+        )
+    rows: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
+    for k in range(folds):
+        end = first_end + k * step
+        train = panel.truncate(end)
+        actual = panel.values[:, end:end + horizon]
+        ok = np.isfinite(actual).all(axis=1) & np.isfinite(train.values[:, -1])
+        results: dict[str, tuple[dict[str, np.ndarray], float]] = {}
+        if "terrakit" in methods:
+            results["terrakit"] = _terrakit_forecast(
+                train, horizon, model_config, sampler_config, seed
+            )
+        base = [b for b in methods if b in BASELINES]
+        if base:
+            results.update(baseline_forecasts(train.values, horizon, m, base))
+        periods = panel.periods[end:end + horizon]
+        for method in methods:
+            arrays, secs = results[method]
+            sub = {k2: v[ok] for k2, v in arrays.items()}
+            sc = score(actual[ok], sub, train.values[ok], m)
+            rows.append({"method": method, "fold": k + 1, **sc, "seconds": secs,
+                         "n_series": int(ok.sum()),
+                         "origin": str(panel.periods[end - 1])})
+            n_ok = int(ok.sum())
+            frames.append(pd.DataFrame({
+                "method": method, "fold": k + 1,
+                "series": np.repeat(panel.series[ok].to_numpy(), horizon),
+                "period": np.tile(periods.astype(str), n_ok),
+                "actual": actual[ok].ravel(),
+                **{c: sub[c].ravel() for c in ("mean", "lo80", "hi80", "lo95", "hi95")},
+            }))
+    return BacktestResult(pd.DataFrame(rows), int(horizon), int(folds), m,
+                          pd.concat(frames, ignore_index=True))
+
+
+def backtest(
+    study: Any,
+    horizon: int = 6,
+    folds: int = 3,
+    *,
+    level: Level = "unit",
+    methods: Sequence[str] = ("terrakit", *BASELINES),
+    model_config: Mapping[str, Any] | None = None,
+    sampler_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> BacktestResult:
+    """Rolling-origin backtest of terrakit against statsforecast baselines.
+
+    The last ``horizon × folds`` months of the study's history are forecast
+    ``folds`` times: each fold fits on everything before its origin and
+    forecasts the next ``horizon`` months; origins move forward by
+    ``horizon``.
+
+    Parameters
+    ----------
+    study
+        A :class:`~terrakit.data.Study` with a history.
+    horizon
+        Months ahead per fold.
+    folds
+        Number of forecast origins.
+    level
+        ``"unit"`` or ``"account"`` series (as in :class:`SalesForecaster`).
+    methods
+        Any of ``"terrakit"``, ``"naive"``, ``"seasonal_naive"``, ``"ets"``,
+        ``"arima"``.
+    model_config, sampler_config, seed
+        Passed to the terrakit model.
+
+    Returns
+    -------
+    BacktestResult
+        ``.table()``: MASE, sMAPE, 80/95 % coverage and seconds per method.
+
+    Raises
+    ------
+    SpecificationError
+        For a bad horizon or fold count, or a history too short for them.
+
+    Notes
+    -----
+    MASE divides each series' mean absolute error by its in-sample mean
+    absolute seasonal difference (series whose scale is 0 are left out) and
+    averages over series; sMAPE is :math:`200 |y - \\hat y| / (|y| + |\\hat
+    y|)` (0 when both are 0); coverage is the share of actuals inside the
+    central 80 % / 95 % interval.  Only series observed at the origin and
+    throughout the test window are scored.
+    """
+    from terrakit.forecast.forecaster import study_panel
+
+    _check_horizon(horizon)
+    panel, _ = study_panel(study, level=level)
+    return backtest_panel(panel, horizon=horizon, folds=folds, methods=methods,
+                          model_config=model_config, sampler_config=sampler_config,
+                          seed=seed)
+
+
+def _check_horizon(horizon: Any) -> None:
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
+        raise SpecificationError(
+            f"horizon must be a whole number of periods, got {horizon!r}"
+        )
+    if horizon < 1:
+        raise SpecificationError(
+            f"horizon must be at least 1 period, got {horizon}; "
+            "ask for e.g. horizon=12 months"
+        )

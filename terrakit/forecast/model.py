@@ -1,0 +1,712 @@
+"""The hierarchical Bayesian sales model shared by every terrakit forecast.
+
+One PyMC model covers all series at once (no Python loop over series), so it
+compiles once and samples quickly with nutpie.  :func:`fit_panel` is the single
+entry point used by :class:`~terrakit.forecast.SalesForecaster` and by the
+benchmark readers (:func:`terrakit.benchmarks.forecasting.run_forecast`): they
+only differ in how they turn their data into a long ``(series, period, value)``
+frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    DataValidationError,
+    SpecificationError,
+)
+
+__all__ = [
+    "DEFAULT_MODEL_CONFIG",
+    "DEFAULT_SAMPLER_CONFIG",
+    "Panel",
+    "PanelFit",
+    "build_forecast_model",
+    "fit_panel",
+    "make_panel",
+]
+
+#: Default model configuration; a user's ``model_config`` is merged on top
+#: (``DEFAULT_MODEL_CONFIG | user``).
+DEFAULT_MODEL_CONFIG: dict[str, Any] = {
+    # transform z = log(y / scale + offset): zeros map to log(offset)
+    "offset": 1.0,
+    # only the last `history_cycles` seasonal cycles (years) are modelled
+    "history_cycles": 6,
+    # AR(1) coefficient of the residual is phi_max * sigmoid(.)
+    "phi_max": 0.98,
+    # trend damping per season cycle in the forecast (1.0 = undamped)
+    "trend_damping": 0.8,
+    # prior scales (log scale, per year for slopes)
+    "prior_slope_sd": 0.2,
+    "prior_slope_tau": 0.1,
+    "prior_level_tau": 1.0,
+    "prior_season_sd": 0.5,
+    "prior_season_tau": 0.2,
+    "prior_sigma_mu": -1.5,
+    "prior_phi_mu": 1.0,
+    # common random-walk shocks (per period, log scale): all series / per group
+    "prior_common_sd": 0.05,
+}
+
+#: Default sampler configuration (sized for speed: a few hundred draws).
+DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {
+    "method": "nutpie",  # "nutpie" | "pymc" | "advi"
+    "draws": 250,
+    "tune": 300,
+    "chains": 2,
+    "cores": 2,
+    "progressbar": True,
+    "advi_iterations": 30000,
+    "advi_draws": 500,
+    "rhat_max": 1.05,
+    "ess_min": 50,
+}
+
+SamplerMethod = Literal["nutpie", "pymc", "advi"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A dense ``series × period`` matrix of sales (``NaN`` = not observed).
+
+    Attributes
+    ----------
+    values
+        ``(n_series, n_periods)`` float array; ``NaN`` before a series starts,
+        after it ends, or where a month is missing.
+    series
+        Index of series ids (unit, account or benchmark keys).
+    periods
+        ``PeriodIndex`` (monthly or quarterly), consecutive.
+    groups
+        Integer group code per series (segments, states...), used for pooling.
+    group_names
+        The group labels.
+    season_length
+        Periods per year (12 monthly, 4 quarterly).
+    """
+
+    values: np.ndarray
+    series: pd.Index
+    periods: pd.PeriodIndex
+    groups: np.ndarray
+    group_names: tuple[Any, ...]
+    season_length: int
+
+    def __post_init__(self) -> None:
+        s, t = self.values.shape
+        if s != len(self.series) or t != len(self.periods):
+            raise ValueError(
+                f"panel values have shape {self.values.shape}, but there are "
+                f"{len(self.series)} series and {len(self.periods)} periods"
+            )
+        if len(self.groups) != s:
+            raise ValueError("one group code per series is needed")
+
+    @property
+    def n_series(self) -> int:
+        return len(self.series)
+
+    def truncate(self, end: int) -> Panel:
+        """The panel with only its first ``end`` periods (for backtests)."""
+        return Panel(
+            self.values[:, :end], self.series, self.periods[:end], self.groups,
+            self.group_names, self.season_length,
+        )
+
+
+def make_panel(
+    long: pd.DataFrame,
+    *,
+    key: str,
+    value: str = "sales",
+    groups: pd.Series | None = None,
+) -> Panel:
+    """Build a :class:`Panel` from a long ``(key, period, value)`` frame.
+
+    Parameters
+    ----------
+    long
+        Long history with columns ``key``, ``period`` (pandas ``Period``,
+        monthly or quarterly) and ``value``.
+    key
+        The series id column.
+    value
+        The sales column.
+    groups
+        Optional group label per series id (pooling groups).
+
+    Raises
+    ------
+    DataValidationError
+        On an empty history, negative or non-finite sales, or periods that are
+        not monthly or quarterly.
+    """
+    if len(long) == 0:
+        raise DataValidationError(
+            "history", None, "the history is empty: nothing to forecast",
+            fix="pass a history with at least one (series, period, sales) row",
+        )
+    per = long["period"]
+    if not isinstance(per.dtype, pd.PeriodDtype):
+        raise DataValidationError(
+            "history", "period", f"periods must be pandas Periods, got {per.dtype}",
+            fix="convert with pd.PeriodIndex(values, freq='M')",
+        )
+    freq = per.dtype.freq.name
+    if freq.startswith("M"):
+        m = 12
+    elif freq.startswith("Q"):
+        m = 4
+    else:
+        raise DataValidationError(
+            "history", "period", f"periods must be monthly or quarterly, got {freq!r}",
+            fix="aggregate the history to months (or quarters) first",
+        )
+    y = pd.to_numeric(long[value], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(y) | (y < 0)
+    if bad.any():
+        raise DataValidationError(
+            "history", value,
+            f"{int(bad.sum())} sales values are negative or not finite "
+            f"(e.g. {y[bad][0]!r})",
+            rows=list(long.loc[bad, key].head(5)), n_bad=int(bad.sum()),
+            fix="net returns into the month's sales and drop or fill missing values",
+        )
+    summed = (
+        pd.DataFrame({"k": long[key].to_numpy(), "p": per.to_numpy(), "y": y})
+        .groupby(["k", "p"], sort=True)["y"].sum()
+    )
+    wide = summed.unstack("p")
+    periods = pd.period_range(per.min(), per.max(), freq=per.dtype.freq)
+    wide = wide.reindex(columns=periods)
+    series = pd.Index(wide.index, name=key)
+    if groups is None:
+        codes = np.zeros(len(series), dtype=np.int64)
+        names: tuple[Any, ...] = ("all",)
+    else:
+        g = groups.reindex(series)
+        g = g.astype(object).where(g.notna(), "unknown")
+        cat = pd.Categorical(g)
+        codes = np.asarray(cat.codes, dtype=np.int64)
+        names = tuple(cat.categories)
+    return Panel(
+        wide.to_numpy(dtype=float), series, pd.PeriodIndex(periods), codes, names, m,
+    )
+
+
+# -- data preparation -------------------------------------------------------------
+@dataclass(frozen=True)
+class _Prepared:
+    """Arrays the PyMC model and the predictor both need."""
+
+    z: np.ndarray  # (S, W) transformed window, NaN where missing
+    scale: np.ndarray  # (S,)
+    t_years: np.ndarray  # (W,) years relative to the window's last period
+    season_pos: np.ndarray  # (W,) position within the year
+    modelled: np.ndarray  # (S,) bool: series with a positive observation
+    end_pos: int  # season position of the last period
+
+
+def _prepare(panel: Panel, cfg: Mapping[str, Any]) -> _Prepared:
+    m = panel.season_length
+    w = min(panel.values.shape[1], int(cfg["history_cycles"]) * m)
+    y = panel.values[:, -w:]
+    obs = np.isfinite(y)
+    with np.errstate(invalid="ignore"):
+        total = np.where(obs, y, 0.0).sum(axis=1)
+    n_obs = obs.sum(axis=1)
+    modelled = total > 0
+    scale = np.where(modelled, total / np.maximum(n_obs, 1), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.log(y / scale[:, None] + float(cfg["offset"]))
+    ordinals = np.asarray(panel.periods.asi8[-w:], dtype=np.int64)
+    season_pos = np.mod(ordinals, m)
+    t_years = (np.arange(w) - (w - 1)) / m
+    return _Prepared(z, scale, t_years, season_pos, modelled,
+                     int(np.mod(ordinals[-1], m)))
+
+
+def build_forecast_model(
+    panel: Panel, model_config: Mapping[str, Any] | None = None
+) -> Any:
+    """Build the PyMC model for ``panel`` (all series in one vectorised model).
+
+    Parameters
+    ----------
+    panel
+        The sales panel (see :func:`make_panel`).
+    model_config
+        Overrides of :data:`DEFAULT_MODEL_CONFIG`.
+
+    Returns
+    -------
+    pymc.Model
+        A model with coordinates ``series``, ``group`` and ``season``.
+
+    Notes
+    -----
+    For series :math:`i` (in pooling group :math:`g_i`) and period :math:`t`
+    (in years before the end of the modelled window, :math:`t \\le 0`), sales
+    :math:`y_{it} \\ge 0` are modelled on a shifted log scale
+
+    .. math::
+
+        z_{it} = \\log\\left(y_{it} / s_i + c\\right),
+
+    with :math:`s_i` the series' mean in the window and offset :math:`c`
+    (``offset``; the default 1 gives :math:`\\log(1 + y_{it}/s_i)`), so zeros
+    are finite (:math:`\\log c`) and a zero-heavy series is simply one with
+    many low values.  (Smaller offsets make the scale closer to a pure log but
+    blow up the back-transformed mean of intermittent series.)  The mean is a
+    local level, a trend and a yearly seasonal pattern,
+
+    .. math::
+
+        \\mu_{it} = \\ell_i + b_i t + \\gamma_{i, m(t)}, \\qquad
+        \\sum_m \\gamma_{im} = 0,
+
+    plus common shocks :math:`\\eta_t + \\eta_{g_i t}`: random walks
+    shared by all series and by the series of a group (innovation sd
+    :math:`\\omega_0, \\omega_g \\sim N^+(0, 0.05)`, anchored at 0 in the last
+    period).  They carry the co-movement of series (a national boom), so sums
+    of draws over many series keep honest intervals.  The residual
+    :math:`e_{it} = z_{it} - \\mu_{it}` follows an AR(1),
+    :math:`e_{it} = \\phi_i e_{i,t-1} + \\sigma_i \\varepsilon_{it}`, whose
+    first observation (or the first after a gap) has the stationary variance
+    :math:`\\sigma_i^2 / (1 - \\phi_i^2)`.  Missing periods — before a new
+    account's first month, after a series ends, or holes — are simply left
+    out of the likelihood, so series that start mid-history are handled
+    without imputation.
+
+    Partial pooling (all non-centred):
+
+    .. math::
+
+        \\ell_i &\\sim N(\\mu^\\ell_{g_i}, \\tau^\\ell), &
+        b_i &\\sim N(\\mu^b_{g_i}, \\tau^b), \\\\
+        \\gamma_{i\\cdot} &\\sim N(\\mu^\\gamma_{g_i\\cdot}, \\tau^\\gamma), &
+        \\log \\sigma_i &\\sim N(\\mu^\\sigma, \\tau^\\sigma), \\quad
+        \\operatorname{logit}(\\phi_i/\\phi_{\\max}) \\sim N(\\mu^\\phi, \\tau^\\phi),
+
+    so a series with a few months of history takes its trend and seasonality
+    mostly from its group (segment, state, purpose...).  Forecasts are
+    posterior-predictive simulations (:func:`simulate_paths`), transformed
+    back with :math:`y = \\max(0, s_i (e^z - c))`: the clipping puts a
+    point mass at zero, which is how zero months are reproduced.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    cfg = DEFAULT_MODEL_CONFIG | dict(model_config or {})
+    prep = _prepare(panel, cfg)
+    idx = np.flatnonzero(prep.modelled)
+    z = prep.z[idx]
+    m = panel.season_length
+    n_groups = len(panel.group_names)
+    obs = np.isfinite(z)
+    flat_i, flat_t = np.nonzero(obs)
+    flat_pos = -np.ones_like(z, dtype=np.int64)
+    flat_pos[flat_i, flat_t] = np.arange(len(flat_i))
+    prev = np.full(len(flat_i), -1, dtype=np.int64)
+    has_prev_mask = flat_t > 0
+    prev[has_prev_mask] = flat_pos[flat_i[has_prev_mask], flat_t[has_prev_mask] - 1]
+    has_prev = prev >= 0
+    prev_safe = np.where(has_prev, prev, 0)
+    z_obs = z[flat_i, flat_t]
+    group = panel.groups[idx]
+
+    coords = {
+        "series": np.asarray([str(s) for s in panel.series[idx]]),
+        "group": np.asarray([str(g) for g in panel.group_names]),
+        "season_pos": np.arange(m),
+        "time": np.arange(z.shape[1]),
+        "step": np.arange(z.shape[1] - 1),
+    }
+    with pm.Model(coords=coords) as model:
+        mu_level = pm.Normal("mu_level", 0.0, 1.0, dims="group")
+        tau_level = pm.HalfNormal("tau_level", float(cfg["prior_level_tau"]))
+        level = pm.Deterministic(
+            "level",
+            mu_level[group]
+            + tau_level * pm.Normal("level_raw", 0.0, 1.0, dims="series"),
+            dims="series",
+        )
+        mu_slope = pm.Normal("mu_slope", 0.0, float(cfg["prior_slope_sd"]),
+                             dims="group")
+        tau_slope = pm.HalfNormal("tau_slope", float(cfg["prior_slope_tau"]))
+        slope = pm.Deterministic(
+            "slope",
+            mu_slope[group]
+            + tau_slope * pm.Normal("slope_raw", 0.0, 1.0, dims="series"),
+            dims="series",
+        )
+        mu_season = pm.Normal("mu_season", 0.0, float(cfg["prior_season_sd"]),
+                              dims=("group", "season_pos"))
+        tau_season = pm.HalfNormal("tau_season", float(cfg["prior_season_tau"]))
+        season_raw = pm.Normal("season_raw", 0.0, 1.0, dims=("series", "season_pos"))
+        season_u = mu_season[group] + tau_season * season_raw
+        season = pm.Deterministic(
+            "season", season_u - season_u.mean(axis=1, keepdims=True),
+            dims=("series", "season_pos"),
+        )
+        mu_sigma = pm.Normal("mu_sigma", float(cfg["prior_sigma_mu"]), 1.0)
+        tau_sigma = pm.HalfNormal("tau_sigma", 0.5)
+        sigma = pm.Deterministic(
+            "sigma",
+            pt.exp(mu_sigma + tau_sigma * pm.Normal("sigma_raw", 0.0, 1.0,
+                                                    dims="series")),
+            dims="series",
+        )
+        mu_phi = pm.Normal("mu_phi", float(cfg["prior_phi_mu"]), 1.0)
+        tau_phi = pm.HalfNormal("tau_phi", 0.5)
+        phi = pm.Deterministic(
+            "phi",
+            float(cfg["phi_max"]) * pm.math.sigmoid(
+                mu_phi + tau_phi * pm.Normal("phi_raw", 0.0, 1.0, dims="series")
+            ),
+            dims="series",
+        )
+        # common shocks: random walks anchored at 0 in the last period
+        common_sd = pm.HalfNormal("common_sd", float(cfg["prior_common_sd"]))
+        group_sd = pm.HalfNormal("group_sd", float(cfg["prior_common_sd"]))
+        nu0 = pm.Normal("common_raw", 0.0, 1.0, dims="step")
+        nug = pm.Normal("group_common_raw", 0.0, 1.0, dims=("group", "step"))
+        rc0 = pt.cumsum(nu0[::-1])[::-1]
+        rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
+        eta = pm.Deterministic(
+            "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time")
+        eta_group = pm.Deterministic(
+            "eta_group",
+            pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
+            dims=("group", "time"),
+        )
+        mean = (
+            level[flat_i]
+            + slope[flat_i] * prep.t_years[flat_t]
+            + season[flat_i, prep.season_pos[flat_t]]
+            + eta[flat_t]
+            + eta_group[group[flat_i], flat_t]
+        )
+        resid = z_obs - mean
+        cond_mu = mean + pt.where(has_prev, phi[flat_i] * resid[prev_safe], 0.0)
+        cond_sd = pt.where(
+            has_prev, sigma[flat_i], sigma[flat_i] / pt.sqrt(1.0 - phi[flat_i] ** 2)
+        )
+        pm.Normal("z", mu=cond_mu, sigma=cond_sd, observed=z_obs)
+    return model
+
+
+# -- fitting -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PanelFit:
+    """A fitted panel model: the posterior and what prediction needs.
+
+    Attributes
+    ----------
+    panel
+        The data the model saw.
+    idata
+        ArviZ ``InferenceData``; ``attrs`` hold ``model_config``,
+        ``sampler_config``, ``terrakit_version`` and ``config_hash``.
+    model_config, sampler_config
+        The merged configurations.
+    seed
+        The seed of the fit.
+    fit_seconds
+        Wall time of compile + sampling.
+    """
+
+    panel: Panel
+    idata: Any
+    model_config: Mapping[str, Any]
+    sampler_config: Mapping[str, Any]
+    seed: int
+    fit_seconds: float
+
+
+def config_hash(model_config: Mapping[str, Any], sampler_config: Mapping[str, Any]
+                ) -> str:
+    """A short stable hash of both configurations (stored in the posterior)."""
+    text = json.dumps({"model": dict(model_config), "sampler": dict(sampler_config)},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fit_panel(
+    panel: Panel,
+    *,
+    model_config: Mapping[str, Any] | None = None,
+    sampler_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> PanelFit:
+    """Fit the shared forecast model to a panel.
+
+    Parameters
+    ----------
+    panel
+        Sales panel from :func:`make_panel`.
+    model_config, sampler_config
+        Overrides of :data:`DEFAULT_MODEL_CONFIG` / :data:`DEFAULT_SAMPLER_CONFIG`.
+        ``sampler_config["method"]`` is ``"nutpie"`` (default, NUTS compiled
+        once with numba), ``"pymc"`` (PyMC's own NUTS) or ``"advi"`` (mean-field
+        variational approximation: fastest, intervals slightly too narrow).
+    seed
+        Seed of the sampler; equal seeds give identical posteriors.
+
+    Returns
+    -------
+    PanelFit
+
+    Raises
+    ------
+    SpecificationError
+        On an unknown sampler method or non-positive draws.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When R-hat exceeds ``rhat_max``, bulk ESS falls under ``ess_min`` or
+        the sampler reports divergences.
+    """
+    from terrakit import __version__
+
+    mcfg = DEFAULT_MODEL_CONFIG | dict(model_config or {})
+    scfg = DEFAULT_SAMPLER_CONFIG | dict(sampler_config or {})
+    unknown = set(mcfg) - set(DEFAULT_MODEL_CONFIG)
+    if unknown:
+        raise SpecificationError(
+            f"unknown model_config keys {sorted(unknown)}; known keys are "
+            f"{sorted(DEFAULT_MODEL_CONFIG)}"
+        )
+    method = scfg["method"]
+    if method not in ("nutpie", "pymc", "advi"):
+        raise SpecificationError(
+            f"sampler_config['method'] must be 'nutpie', 'pymc' or 'advi', "
+            f"got {method!r}"
+        )
+    for k in ("draws", "chains"):
+        if int(scfg[k]) < 1:
+            raise SpecificationError(
+                f"sampler_config[{k!r}] must be ≥ 1, got {scfg[k]}"
+            )
+    if not 0 < float(mcfg["offset"]) <= 1:
+        raise SpecificationError(
+            f"model_config['offset'] must be in (0, 1], got {mcfg['offset']}"
+        )
+    prep = _prepare(panel, mcfg)
+    t0 = time.perf_counter()
+    if not prep.modelled.any():
+        idata = None
+    else:
+        model = build_forecast_model(panel, mcfg)
+        idata = _sample(model, scfg, seed)
+        idata.attrs.update(
+            {
+                "model_config": json.dumps(mcfg, sort_keys=True),
+                "sampler_config": json.dumps(scfg, sort_keys=True, default=str),
+                "terrakit_version": __version__,
+                "config_hash": config_hash(mcfg, scfg),
+                "seed": int(seed),
+            }
+        )
+        if method != "advi":
+            _check_convergence(idata, scfg)
+    return PanelFit(panel, idata, mcfg, scfg, int(seed), time.perf_counter() - t0)
+
+
+def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
+    import pymc as pm
+
+    method = scfg["method"]
+    keep = ["level", "slope", "season", "sigma", "phi", "mu_slope", "tau_slope",
+            "tau_level", "tau_season", "mu_sigma", "mu_phi", "common_sd",
+            "group_sd", "eta", "eta_group"]
+    if method == "nutpie":
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            idata = nutpie.sample(
+                compiled, draws=int(scfg["draws"]), tune=int(scfg["tune"]),
+                chains=int(scfg["chains"]), cores=int(scfg["cores"]), seed=int(seed),
+                progress_bar=bool(scfg["progressbar"]), save_warmup=False,
+            )
+    elif method == "pymc":
+        with model:
+            idata = pm.sample(
+                draws=int(scfg["draws"]), tune=int(scfg["tune"]),
+                chains=int(scfg["chains"]), cores=int(scfg["cores"]),
+                random_seed=int(seed), progressbar=bool(scfg["progressbar"]),
+                compute_convergence_checks=False,
+            )
+    else:
+        with model:
+            approx = pm.fit(
+                n=int(scfg["advi_iterations"]), method="advi", random_seed=int(seed),
+                progressbar=bool(scfg["progressbar"]),
+            )
+            idata = approx.sample(int(scfg["advi_draws"]), random_seed=int(seed))
+    post = idata.posterior
+    idata.posterior = post[[v for v in keep if v in post]]
+    return idata
+
+
+def _check_convergence(idata: Any, scfg: Mapping[str, Any]) -> None:
+    import arviz as az
+
+    post = idata.posterior
+    if post.sizes.get("chain", 1) < 2:
+        return
+    names = ["level", "slope", "sigma", "phi", "mu_slope", "tau_slope", "mu_sigma"]
+    names = [n for n in names if n in post]
+    rhat = az.rhat(post[names])
+    ess = az.ess(post[names], method="bulk")
+    max_rhat = max(float(rhat[n].max()) for n in names)
+    min_ess = min(float(ess[n].min()) for n in names)
+    div = 0
+    stats = getattr(idata, "sample_stats", None)
+    if stats is not None:
+        for k in ("diverging", "divergences"):
+            if k in stats:
+                div = int(np.asarray(stats[k]).sum())
+                break
+    problems = []
+    if not np.isfinite(max_rhat) or max_rhat > float(scfg["rhat_max"]):
+        problems.append(f"max R-hat {max_rhat:.3f} > {scfg['rhat_max']}")
+    if not np.isfinite(min_ess) or min_ess < float(scfg["ess_min"]):
+        problems.append(f"min bulk ESS {min_ess:.0f} < {scfg['ess_min']}")
+    if div > 0:
+        problems.append(f"{div} divergent transitions")
+    if problems:
+        warnings.warn(
+            "the forecast posterior may be unreliable: " + "; ".join(problems)
+            + ". Fix: raise sampler_config tune/draws (e.g. tune=1000, draws=1000)",
+            ConvergenceWarning, stacklevel=3,
+        )
+
+
+# -- prediction --------------------------------------------------------------------
+def _posterior_arrays(fit: PanelFit, n_draws: int, rng: np.random.Generator
+                      ) -> dict[str, np.ndarray]:
+    post = fit.idata.posterior
+    stacked = {
+        k: np.asarray(post[k].stack(sample=("chain", "draw")).transpose("sample", ...))
+        for k in ("level", "slope", "season", "sigma", "phi", "common_sd",
+                  "group_sd", "eta", "eta_group")
+    }
+    total = stacked["level"].shape[0]
+    pick = (np.arange(n_draws) if n_draws <= total
+            else rng.integers(0, total, size=n_draws))
+    if n_draws < total:
+        pick = np.sort(rng.choice(total, size=n_draws, replace=False))
+    return {k: v[pick] for k, v in stacked.items()}
+
+
+def simulate_paths(
+    fit: PanelFit, horizon: int, *, n_draws: int | None = None, seed: int = 0
+) -> xr.DataArray:
+    """Posterior-predictive sales paths for every series of the panel.
+
+    Parameters
+    ----------
+    fit
+        A fitted panel.
+    horizon
+        Number of future periods (≥ 1).
+    n_draws
+        Number of draws to return (default: all posterior draws).
+    seed
+        Seed of the simulated noise.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(draw, series, period)`` float32 sales draws (never negative).
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
+        raise SpecificationError(
+            f"horizon must be a whole number of periods, got {horizon!r}"
+        )
+    if horizon < 1:
+        raise SpecificationError(
+            f"horizon must be at least 1 period, got {horizon}; "
+            "ask for e.g. horizon=12 months"
+        )
+    panel = fit.panel
+    cfg = fit.model_config
+    prep = _prepare(panel, cfg)
+    rng = np.random.default_rng(seed)
+    s_all = panel.n_series
+    m = panel.season_length
+    last = panel.periods[-1]
+    future = pd.period_range(last + 1, periods=horizon, freq=panel.periods.freq)
+    idx = np.flatnonzero(prep.modelled)
+    if fit.idata is None:
+        nd = int(n_draws or 1)
+        out = np.zeros((nd, s_all, horizon), dtype=np.float32)
+        return _as_array(out, panel, future)
+    post = fit.idata.posterior
+    total = post.sizes["chain"] * post.sizes["draw"]
+    nd = int(n_draws or total)
+    p = _posterior_arrays(fit, nd, rng)
+    z = prep.z[idx]
+    w = z.shape[1]
+    obs = np.isfinite(z)
+    last_t = w - 1 - np.argmax(obs[:, ::-1], axis=1)  # last observed index
+    rows = np.arange(len(idx))
+    grp = panel.groups[idx]
+    mu_last = (p["level"] + p["slope"] * prep.t_years[last_t]
+               + p["season"][:, rows, prep.season_pos[last_t]]
+               + p["eta"][:, last_t] + p["eta_group"][:, grp, last_t])
+    e = z[rows, last_t][None, :] - mu_last  # (D, S)
+    phi, sigma = p["phi"], p["sigma"]
+    # carry the residual over a gap between a series' last observation and the end
+    gap = (w - 1 - last_t)[None, :]
+    phig = phi ** gap
+    gap_sd = sigma * np.sqrt((1 - phi ** (2 * gap)) / (1 - phi ** 2))
+    e = phig * e + gap_sd * rng.standard_normal(e.shape)
+    damp = float(cfg["trend_damping"]) ** (1.0 / m)
+    out = np.zeros((nd, s_all, horizon), dtype=np.float32)
+    cum = 0.0
+    eta0 = np.zeros((nd, 1))
+    etag = np.zeros((nd, len(panel.group_names)))
+    for h in range(1, horizon + 1):
+        cum += damp ** h
+        e = phi * e + sigma * rng.standard_normal(e.shape)
+        eta0 = eta0 + p["common_sd"][:, None] * rng.standard_normal(eta0.shape)
+        etag = etag + p["group_sd"][:, None] * rng.standard_normal(etag.shape)
+        pos = (prep.end_pos + h) % m
+        zf = (p["level"] + p["slope"] * (cum / m) + p["season"][:, :, pos] + e
+              + eta0 + etag[:, grp])
+        y = prep.scale[idx][None, :] * (np.exp(zf) - float(cfg["offset"]))
+        out[:, idx, h - 1] = np.maximum(y, 0.0)
+    return _as_array(out, panel, future)
+
+
+def _as_array(out: np.ndarray, panel: Panel, future: pd.PeriodIndex) -> xr.DataArray:
+    return xr.DataArray(
+        out,
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(out.shape[0]), "series": panel.series.to_numpy(),
+                "period": future},
+        name="sales",
+    )
+
+
+def series_ids(panel: Panel) -> list[Hashable]:
+    return list(panel.series)

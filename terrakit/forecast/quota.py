@@ -1,0 +1,166 @@
+"""Territory targets (quotas) from a sales forecast, with their chance of attainment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.data.alignment import Alignment
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.forecast.forecaster import SalesForecast
+
+__all__ = ["QuotaResult", "quota"]
+
+QuotaMethod = Literal["share_of_potential", "growth"]
+
+
+@dataclass(frozen=True)
+class QuotaResult:
+    """Proposed territory targets over the forecast horizon.
+
+    Attributes
+    ----------
+    table
+        Index ``territory_id``; columns ``target``, ``forecast_mean``,
+        ``forecast_lo80``, ``forecast_hi80`` and ``p_attain`` (posterior
+        probability that the territory's sales reach its target).
+    method
+        ``"share_of_potential"`` or ``"growth"``.
+    company_target
+        The sum of the targets.
+    """
+
+    table: pd.DataFrame
+    method: str
+    company_target: float
+
+    def __post_init__(self) -> None:
+        need = {"target", "forecast_mean", "p_attain"}
+        if not need <= set(self.table.columns):
+            raise ValueError(f"quota table needs columns {sorted(need)}")
+        p = self.table["p_attain"].to_numpy()
+        if ((p < 0) | (p > 1)).any():
+            raise ValueError("p_attain must lie in [0, 1]")
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        t = self.table.copy()
+        t["p_attain"] = t["p_attain"].round(2)
+        return (f"Quotas ({self.method}): company target {self.company_target:,.0f}\n"
+                + t.round(1).to_string())
+
+
+def quota(
+    forecast: SalesForecast,
+    alignment: Alignment,
+    method: QuotaMethod = "share_of_potential",
+    *,
+    total: float | None = None,
+    growth: float | None = None,
+    potential: pd.Series | None = None,
+) -> QuotaResult:
+    """Propose a target per territory for the forecast horizon.
+
+    Parameters
+    ----------
+    forecast
+        Series-level forecast (:meth:`FittedSalesForecaster.predict`).
+    alignment
+        The alignment whose territories get targets.
+    method
+        ``"share_of_potential"``: the company target is split in proportion to
+        each territory's potential (units' ``potential``, else ``sales``);
+        ``"growth"``: each territory's sales in the same months one year
+        earlier, times ``1 + growth``.
+    total
+        Company target for ``share_of_potential`` (default: the forecast's
+        mean company total over the horizon).
+    growth
+        Growth rate for ``"growth"`` (default: the forecast's mean company
+        growth over the same months a year earlier).
+    potential
+        Potential per unit (overrides the study's column).
+
+    Returns
+    -------
+    QuotaResult
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown method, a missing potential, or a growth quota without
+        a full year of history before the horizon.
+    DataValidationError
+        When the alignment misses units (see :meth:`SalesForecast.by`).
+
+    Notes
+    -----
+    ``p_attain`` is the share of posterior draws in which the territory's
+    summed sales over the horizon reach the target — a fair target has a
+    probability near the company's and similar across territories.
+    """
+    tf = forecast.by(alignment)
+    tot_draws = tf.draws.sum("period").to_numpy()  # (D, K)
+    terr = tf.draws["territory"].to_numpy()
+    mean = tot_draws.mean(axis=0)
+    if method == "share_of_potential":
+        pot = forecast.unit_potential if potential is None else potential
+        if pot is None:
+            raise SpecificationError(
+                "share_of_potential quotas need a potential per unit; the units "
+                "table has no 'potential' or 'sales' column. Pass potential=..."
+            )
+        pot = pd.Series(pot, dtype=float)
+        assign = alignment.assignment
+        missing = assign.index.difference(pot.index)
+        if len(missing):
+            raise DataValidationError(
+                "units", "potential",
+                f"{len(missing)} units of the alignment have no potential",
+                rows=list(missing), fix="give every unit a potential (0 if none)",
+            )
+        by_t = pot.reindex(assign.index).groupby(assign.to_numpy()).sum()
+        share = by_t.reindex(terr).fillna(0.0).to_numpy()
+        if share.sum() <= 0:
+            raise SpecificationError("the total potential is 0; shares are undefined")
+        company = float(mean.sum()) if total is None else float(total)
+        target = company * share / share.sum()
+    elif method == "growth":
+        h = tf.draws.sizes["period"]
+        hist = tf.history.to_numpy()
+        first_future = tf.draws["period"].to_numpy()[0]
+        past = tf.history["period"].to_numpy()
+        m = 4 if getattr(first_future, "freqstr", "M").startswith("Q") else 12
+        # the same months one year earlier
+        want = [first_future - m + i for i in range(h)]
+        pos = pd.Index(past).get_indexer(want)
+        if (pos < 0).any():
+            raise SpecificationError(
+                f"growth quotas compare with the same {h} periods a year earlier, "
+                "but the history does not reach back that far; use a horizon ≤ "
+                f"{m} or method='share_of_potential'"
+            )
+        base = hist[:, pos].sum(axis=1)
+        g = (float(mean.sum()) / float(base.sum()) - 1.0) if growth is None \
+            else float(growth)
+        target = base * (1.0 + g)
+        company = float(target.sum())
+    else:
+        raise SpecificationError(
+            f"method must be 'share_of_potential' or 'growth', got {method!r}"
+        )
+    p_attain = (tot_draws >= target[None, :]).mean(axis=0)
+    q = np.quantile(tot_draws, [0.1, 0.9], axis=0)
+    table = pd.DataFrame(
+        {"target": target, "forecast_mean": mean, "forecast_lo80": q[0],
+         "forecast_hi80": q[1], "p_attain": p_attain},
+        index=pd.Index(terr, name="territory_id"),
+    )
+    return QuotaResult(table, method, float(target.sum()) if method == "growth"
+                       else company)

@@ -1,0 +1,428 @@
+"""The frozen result of a potential fit, its draws, checks and storage."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.special import expit, ndtri
+
+from terrakit._sampling import Diagnostics, diagnose
+from terrakit.exceptions import DataValidationError, SpecificationError
+
+if TYPE_CHECKING:
+    from terrakit.potential.model import PreparedData
+
+__all__ = ["PotentialResult", "posterior_predictive_check"]
+
+
+def _constant_data(data: PreparedData) -> xr.Dataset:
+    """Everything needed to recompute potentials from the posterior."""
+    ent = "account" if data.level == "account" else "unit"
+    ds = xr.Dataset(
+        {
+            "sales": ((ent,), data.sales.astype(float)),
+            "x": ((ent, "covariate"), data.x.astype(float)),
+            "x_center": (("covariate",), data.x_center.astype(float)),
+            "x_scale": (("covariate",), data.x_scale.astype(float)),
+            "unit_index": ((ent,), data.unit_index.astype(np.int64)),
+        },
+        coords={ent: _coord(data.ids), "covariate": np.asarray(
+            data.covariates, dtype=str)},
+    )
+    if data.level == "account":
+        ds = ds.assign_coords(all_unit=_coord(data.unit_ids))
+        for k in ("segment", "industry", "group"):
+            ds[f"{k}_index"] = ((ent,), data.index[k].astype(np.int64))
+            ds = ds.assign_coords({f"{k}_level": _coord(pd.Index(data.levels[k]))})
+    else:
+        g = data.graph
+        n = len(data.ids)
+        island = np.ones(n, dtype=bool) if g is None else g.island
+        ds["island"] = ((ent,), island.astype(np.int8))
+        ds["spatial"] = ((), int(g is not None and g.n_struct > 0))
+        if g is not None and g.n_struct:
+            ds["struct_index"] = (("spatial_unit",), g.struct_index.astype(np.int64))
+            ds["scale"] = (("spatial_unit",), g.scale.astype(float))
+            ds["component"] = ((ent,), g.component.astype(np.int64))
+    return ds
+
+
+def _coord(ids: pd.Index) -> np.ndarray:
+    arr = np.asarray(ids)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    return arr.astype(str)
+
+
+def _stack(post: xr.Dataset, name: str) -> np.ndarray:
+    """``(sample, ...)`` array of a posterior variable (chains concatenated)."""
+    v = post[name]
+    arr = v.transpose("chain", "draw", ...).to_numpy()
+    return arr.reshape((-1, *arr.shape[2:]))
+
+
+def _predictors(idata: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``mu``, ``sd`` and ``p_buy`` per (sample, entity), log-sales centred."""
+    post, cd = idata.posterior, idata.constant_data
+    level = idata.attrs["level"]
+    x = cd["x"].to_numpy()
+    alpha = _stack(post, "alpha")
+    beta = _stack(post, "beta").reshape(len(alpha), -1)
+    h_alpha = _stack(post, "h_alpha")
+    h_beta = _stack(post, "h_beta").reshape(len(alpha), -1)
+    mu = alpha[:, None] + beta @ x.T
+    logit = h_alpha[:, None] + h_beta @ x.T
+    if level == "account":
+        seg = cd["segment_index"].to_numpy()
+        ind = cd["industry_index"].to_numpy()
+        grp = cd["group_index"].to_numpy()
+        b_seg = _stack(post, "b_segment")
+        mu = (mu + b_seg[:, seg]
+              + _stack(post, "tau_industry")[:, None] * _stack(post, "z_industry")
+              [:, ind] + _stack(post, "tau_group")[:, None]
+              * _stack(post, "z_group")[:, grp])
+        sd = _stack(post, "sigma")[:, seg]
+        logit = logit + _stack(post, "h_segment")[:, seg]
+    else:
+        sigma = _stack(post, "sigma")
+        sd = np.repeat(sigma[:, None], x.shape[0], axis=1)
+        if int(cd["spatial"]) and "phi" in post:
+            rho = _stack(post, "rho")
+            idx = cd["struct_index"].to_numpy()
+            scale = cd["scale"].to_numpy()
+            phi = _stack(post, "phi")
+            mu[:, idx] += (sigma * np.sqrt(rho))[:, None] * phi / np.sqrt(scale)
+            sd[:, idx] = (sigma * np.sqrt(1.0 - rho))[:, None]
+    return mu, sd, expit(logit)
+
+
+@dataclass(frozen=True, eq=False)
+class PotentialResult:
+    """Posterior market potential per account or unit.
+
+    Build it with :meth:`terrakit.potential.PotentialModel.fit` or
+    :meth:`load`.  The posterior, the data it was fitted to and the
+    configuration (with its hash and the terrakit version) live in
+    :attr:`idata`; every table is computed from it.
+
+    Attributes
+    ----------
+    idata
+        ArviZ ``InferenceData``: ``posterior`` (model parameters),
+        ``constant_data`` (covariates, groups, sales) and ``attrs``
+        (``level``, ``model_config``, ``sampler_config``, ``config_hash``,
+        ``terrakit_version``, ``seed``, ``method``, ``log_center``).
+    level
+        ``"account"`` or ``"unit"``.
+    compile_seconds, sample_seconds, fit_seconds
+        Timings (shown by ``str()``, never by :meth:`summary`).
+    """
+
+    idata: Any
+    level: str
+    diagnostics_: Diagnostics | None = field(default=None, repr=False)
+    compile_seconds: float = field(default=float("nan"), compare=False)
+    sample_seconds: float = field(default=float("nan"), compare=False)
+    fit_seconds: float = field(default=float("nan"), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.level not in ("account", "unit"):
+            raise ValueError(f"level must be 'account' or 'unit', got {self.level!r}")
+        for grp in ("posterior", "constant_data"):
+            if grp not in self.idata.groups():
+                raise ValueError(f"idata lacks the {grp!r} group")
+        for key in ("level", "model_config", "config_hash", "log_center"):
+            if key not in self.idata.attrs:
+                raise ValueError(f"idata.attrs lacks {key!r}; not a potential fit")
+        if self.idata.attrs["level"] != self.level:
+            raise ValueError(
+                f"idata was fitted at level {self.idata.attrs['level']!r}, not "
+                f"{self.level!r}")
+
+    # -- configuration -------------------------------------------------------------
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return dict(json.loads(self.idata.attrs["model_config"]))
+
+    @property
+    def sampler_config(self) -> dict[str, Any]:
+        return dict(json.loads(self.idata.attrs.get("sampler_config", "{}")))
+
+    @property
+    def config_hash(self) -> str:
+        return str(self.idata.attrs["config_hash"])
+
+    @property
+    def method(self) -> str:
+        return str(self.idata.attrs.get("method", "nutpie"))
+
+    @property
+    def seed(self) -> int:
+        return int(self.idata.attrs.get("seed", 0))
+
+    @property
+    def quantile(self) -> float:
+        return float(self.model_config["potential_quantile"])
+
+    @property
+    def ids(self) -> pd.Index:
+        ent = self.level
+        return pd.Index(self.idata.constant_data[ent].to_numpy(), name=f"{ent}_id")
+
+    @property
+    def sales(self) -> pd.Series:
+        return pd.Series(self.idata.constant_data["sales"].to_numpy(),
+                         index=self.ids, name="sales")
+
+    @property
+    def n_samples(self) -> int:
+        post = self.idata.posterior
+        return int(post.sizes["chain"] * post.sizes["draw"])
+
+    # -- draws ---------------------------------------------------------------------
+    def _potential_draws(self) -> np.ndarray:
+        mu, sd, _ = _predictors(self.idata)
+        c = float(self.idata.attrs["log_center"])
+        return np.exp(c + mu + float(ndtri(self.quantile)) * sd)
+
+    def p_buy(self) -> pd.Series:
+        """Posterior mean probability that the account (unit) buys at all."""
+        _, _, p = _predictors(self.idata)
+        return pd.Series(p.mean(axis=0), index=self.ids, name="p_buy")
+
+    def draws(self, level: str = "unit", n_draws: int | None = None,
+              seed: int = 0) -> xr.DataArray:
+        """Posterior draws of the potential.
+
+        Parameters
+        ----------
+        level
+            ``"unit"`` (for account fits: the sum of the unit's accounts; units
+            without accounts get 0) or ``"account"`` (account fits only).
+        n_draws
+            Keep this many draws, chosen at random without replacement
+            (default: all).
+        seed
+            Seed of that choice.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(level, "draw")``, name ``"potential"``.
+        """
+        if level not in ("unit", "account"):
+            raise SpecificationError(f"level must be 'unit' or 'account', got "
+                                     f"{level!r}")
+        if level == "account" and self.level != "account":
+            raise SpecificationError(
+                "account draws need an account-level fit; this result is "
+                "unit-level. Fix: PotentialModel().fit(study, level='account')")
+        pot = self._potential_draws()
+        if n_draws is not None:
+            if not 1 <= n_draws <= pot.shape[0]:
+                raise SpecificationError(
+                    f"n_draws must be in [1, {pot.shape[0]}], got {n_draws}")
+            keep = np.sort(np.random.default_rng(seed).choice(
+                pot.shape[0], n_draws, replace=False))
+            pot = pot[keep]
+        cd = self.idata.constant_data
+        if level == "unit" and self.level == "account":
+            units = cd["all_unit"].to_numpy()
+            idx = cd["unit_index"].to_numpy()
+            ok = idx >= 0
+            agg = np.zeros((pot.shape[0], len(units)))
+            np.add.at(agg.T, idx[ok], pot[:, ok].T)
+            pot, ids = agg, units
+        else:
+            ids = cd[self.level].to_numpy()
+        return xr.DataArray(pot.T, dims=(level, "draw"),
+                            coords={level: ids, "draw": np.arange(pot.shape[0])},
+                            name="potential")
+
+    # -- tables ---------------------------------------------------------------------
+    def to_frame(self, level: str | None = None) -> pd.DataFrame:
+        """Per account (unit): potential mean, 5/50/95 % quantiles, sales, ...
+
+        Parameters
+        ----------
+        level
+            Default: the fitted level; ``"unit"`` aggregates an account fit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``potential_mean``, ``potential_q05``, ``potential_q50``,
+            ``potential_q95``, ``sales``, ``whitespace`` (potential mean −
+            sales), ``penetration`` (sales / potential mean), and for the
+            fitted level ``p_buy``; account fits also have ``unit_id``.
+        """
+        lv = level or self.level
+        d = self.draws(lv).to_numpy()
+        q = np.quantile(d, [0.05, 0.5, 0.95], axis=1)
+        mean = d.mean(axis=1)
+        cd = self.idata.constant_data
+        if lv == self.level:
+            sales = cd["sales"].to_numpy()
+            ids = self.ids
+        else:
+            units = cd["all_unit"].to_numpy()
+            idx = cd["unit_index"].to_numpy()
+            ok = idx >= 0
+            sales = np.bincount(idx[ok], weights=cd["sales"].to_numpy()[ok],
+                                minlength=len(units))
+            ids = pd.Index(units, name="unit_id")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pen = np.where(mean > 0, sales / mean, np.nan)
+        df = pd.DataFrame({
+            "potential_mean": mean, "potential_q05": q[0], "potential_q50": q[1],
+            "potential_q95": q[2], "sales": sales, "whitespace": mean - sales,
+            "penetration": pen,
+        }, index=ids)
+        if lv == self.level:
+            df["p_buy"] = self.p_buy().to_numpy()
+        if lv == "account":
+            idx = cd["unit_index"].to_numpy()
+            units = cd["all_unit"].to_numpy()
+            df.insert(0, "unit_id", np.where(idx >= 0, units[np.maximum(idx, 0)],
+                                             None))
+        return df
+
+    def diagnostics(self, warn: bool = True) -> Diagnostics:
+        """R-hat, bulk/tail ESS and divergences of the model parameters.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When they are poor (see :func:`terrakit._sampling.diagnose`).
+        """
+        scfg = self.sampler_config
+        return diagnose(
+            self.idata, list(self.idata.posterior.data_vars), method=self.method,
+            rhat_max=float(scfg.get("rhat_max", 1.01)),
+            ess_min=float(scfg.get("ess_min", 100.0)), warn=warn, stacklevel=3)
+
+    def summary(self) -> str:
+        """Rounded, stable text (no timings)."""
+        f = self.to_frame()
+        tot = self.draws(self.level).to_numpy().sum(axis=0)
+        lo, hi = np.quantile(tot, [0.05, 0.95])
+        sales = float(f["sales"].sum())
+        mean = float(tot.mean())
+        n = len(f)
+        n_buy = int((f["sales"] > 0).sum())
+        return "\n".join([
+            f"PotentialResult ({self.level} level, {self.method}, seed {self.seed},"
+            f" q={self.quantile:g})",
+            f"  {n} {self.level}s, {n_buy} with sales",
+            f"  total potential {_sig(mean)} (90 % interval {_sig(lo)} – "
+            f"{_sig(hi)})",
+            f"  total sales {_sig(sales)}, whitespace {_sig(mean - sales)}, "
+            f"penetration {100 * sales / mean:.1f} %",
+        ])
+
+    def __str__(self) -> str:
+        return (f"{self.summary()}\n  compile {self.compile_seconds:.1f} s, "
+                f"sample {self.sample_seconds:.1f} s")
+
+    # -- storage ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the InferenceData (with config, version and hash) to netCDF."""
+        p = Path(path)
+        self.idata.to_netcdf(str(p), engine="h5netcdf")
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> PotentialResult:
+        """Read a result written by :meth:`save`.
+
+        Raises
+        ------
+        DataValidationError
+            When the file is not a terrakit potential result.
+        """
+        import arviz as az
+
+        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        idata.load()
+        level = idata.attrs.get("level")
+        if level not in ("account", "unit") or "config_hash" not in idata.attrs:
+            raise DataValidationError(
+                "potential", None, f"{os.fspath(path)!r} is not a saved "
+                "PotentialResult (no level/config_hash in its attributes)",
+                fix="load files written by PotentialResult.save",
+            )
+        return cls(idata=idata, level=str(level))
+
+
+def _sig(v: float) -> str:
+    """Three significant digits, thousands separated."""
+    if not np.isfinite(v):
+        return f"{v:g}"
+    if abs(v) >= 100:
+        return f"{float(f'{v:.3g}'):,.0f}"
+    return f"{v:.3g}"
+
+
+def posterior_predictive_check(res: PotentialResult, n_draws: int = 200,
+                               seed: int = 0) -> pd.DataFrame:
+    """Compare data statistics with their posterior predictive distribution.
+
+    Replicated data sets are simulated from the fitted hurdle model (who buys,
+    then log-sales of the buyers) for ``n_draws`` posterior draws.
+
+    Parameters
+    ----------
+    res
+        A fitted result.
+    n_draws
+        Number of replicated data sets.
+    seed
+        Seed of the simulation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per statistic (``share_buyers``, ``mean_log_sales``,
+        ``sd_log_sales``, ``q10_log_sales``, ``q90_log_sales``,
+        ``max_log_sales``), columns ``observed``, ``replicated_mean``,
+        ``replicated_q05``, ``replicated_q95`` and ``p_value``
+        (share of replicates at or above the observed value; values near 0
+        or 1 flag misfit).
+    """
+    rng = np.random.default_rng(seed)
+    mu, sd, p = _predictors(res.idata)
+    n_samp = mu.shape[0]
+    take = rng.choice(n_samp, min(n_draws, n_samp), replace=n_draws > n_samp)
+    c = float(res.idata.attrs["log_center"])
+
+    def stats(buy: np.ndarray, logy: np.ndarray) -> np.ndarray:
+        ly = logy[buy]
+        if ly.size == 0:
+            return np.array([0.0, *([np.nan] * 5)])
+        return np.array([buy.mean(), ly.mean(), ly.std(), np.quantile(ly, 0.1),
+                         np.quantile(ly, 0.9), ly.max()])
+
+    sales = res.idata.constant_data["sales"].to_numpy()
+    obs_buy = sales > 0
+    obs = stats(obs_buy, np.log(np.where(obs_buy, sales, 1.0)))
+    reps = np.empty((len(take), len(obs)))
+    for r, s in enumerate(take):
+        buy = rng.random(mu.shape[1]) < p[s]
+        logy = c + mu[s] + sd[s] * rng.standard_normal(mu.shape[1])
+        reps[r] = stats(buy, logy)
+    names = ["share_buyers", "mean_log_sales", "sd_log_sales", "q10_log_sales",
+             "q90_log_sales", "max_log_sales"]
+    return pd.DataFrame({
+        "observed": obs,
+        "replicated_mean": np.nanmean(reps, axis=0),
+        "replicated_q05": np.nanquantile(reps, 0.05, axis=0),
+        "replicated_q95": np.nanquantile(reps, 0.95, axis=0),
+        "p_value": (reps >= obs[None, :]).mean(axis=0),
+    }, index=pd.Index(names, name="statistic"))

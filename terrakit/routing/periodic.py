@@ -1,0 +1,397 @@
+"""The periodic layer of call planning: how many visits, and on which days.
+
+Open VRP libraries route one day at a time; a rep's call plan spans a cycle
+of several weeks in which an account called 24 times a year is visited every
+second week, on days spaced evenly, while each day's work stays about equal
+and each day's accounts lie close together.  This module decides those days;
+:mod:`terrakit.routing.plan` then routes every day.
+
+Steps (all deterministic for a given seed):
+
+1. :func:`visits_per_cycle` turns ``calls_per_year`` into whole visits in
+   this cycle.  Fractions rotate over cycles: an account called 4 times a
+   year in a 48-week year with 4-week cycles gets ``1/3`` visit per cycle, so
+   one visit in every third cycle; which cycle is set by a phase spread
+   evenly over the accounts (so each cycle carries its share).
+2. :func:`patterns` lists the evenly spaced visit-day patterns for ``n``
+   visits in ``D`` working days (day ``s + round(k·D/n) mod D``).
+3. :func:`day_seeds` sweeps the accounts by angle around the rep's home and
+   cuts the sweep into ``D`` slices of equal work; slice ``j`` belongs to
+   weekday ``j // weeks`` and week ``j % weeks``, so the days of one weekday
+   form one angular sector (weekly accounts), halves of it (bi-weekly) and
+   quarters (monthly).  Each day's seed is the work-weighted centre of its
+   slice.
+4. :func:`assign_patterns` picks one pattern per account: minimise the
+   distance from every visit to its day's seed plus a penalty on daily work
+   outside ``±tolerance`` of the mean, by a small MIP (SciPy's HiGHS
+   interface, node- and time-limited) and by a deterministic greedy
+   construction with relocation passes; the better answer is kept (the
+   plan's provenance says which: ``optimal``, ``limit`` or ``heuristic``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Branch-and-bound nodes for the pattern MIP; a node limit (not the time
+#: limit) ends the search on typical territories, so plans reproduce.
+NODE_LIMIT = 300
+_DISP = False
+
+__all__ = [
+    "PatternAssignment",
+    "assign_patterns",
+    "day_seeds",
+    "frequency_label",
+    "local_xy",
+    "patterns",
+    "visits_per_cycle",
+]
+
+
+def local_xy(
+    lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kilometres east/north of ``(lon0, lat0)`` (equirectangular, fine locally)."""
+    x = (np.asarray(lon, dtype=float) - lon0) * 111.320 * math.cos(math.radians(lat0))
+    y = (np.asarray(lat, dtype=float) - lat0) * 110.574
+    return x, y
+
+
+def visits_per_cycle(
+    calls_per_year: np.ndarray,
+    *,
+    weeks: int,
+    weeks_per_year: float,
+    cycle: int,
+    order: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whole visits of every account in cycle ``cycle`` (0, 1, ...).
+
+    Parameters
+    ----------
+    calls_per_year
+        Calls per year of each account.
+    weeks, weeks_per_year
+        Cycle length and working weeks per year.
+    cycle
+        Which cycle of the year to plan.
+    order
+        A permutation of the accounts (e.g. by angle around home); fractional
+        frequencies get phases spread evenly along it.
+
+    Returns
+    -------
+    visits, rate
+        ``visits`` (int) in this cycle and the exact ``rate`` per cycle.
+
+    Notes
+    -----
+    With rate ``f = calls · weeks / weeks_per_year`` and phase ``φ``, the
+    visits in cycle ``c`` are ``⌊(c+1)f + φ⌋ − ⌊cf + φ⌋``: on average ``f``,
+    and never more than ``⌈f⌉``.
+    """
+    cpy = np.nan_to_num(np.asarray(calls_per_year, dtype=float), nan=0.0)
+    rate = np.clip(cpy, 0.0, None) * weeks / weeks_per_year
+    n = len(rate)
+    phase = np.empty(n)
+    phase[np.asarray(order, dtype=np.int64)] = (np.arange(n) + 0.5) / max(n, 1)
+    eps = 1e-9
+    visits = (np.floor((cycle + 1) * rate + phase + eps)
+              - np.floor(cycle * rate + phase + eps)).astype(np.int64)
+    return visits, rate
+
+
+def patterns(n: int, n_days: int) -> list[tuple[int, ...]]:
+    """Evenly spaced visit-day patterns for ``n`` visits in ``n_days`` days.
+
+    Examples
+    --------
+    >>> patterns(4, 20)[:2]
+    [(0, 5, 10, 15), (1, 6, 11, 16)]
+    >>> len(patterns(2, 20)), len(patterns(1, 20)), len(patterns(3, 20))
+    (10, 20, 20)
+    """
+    if n <= 0:
+        return [()]
+    if n > n_days:
+        raise ValueError(f"{n} visits do not fit in {n_days} days")
+    seen: dict[tuple[int, ...], None] = {}
+    for s in range(n_days):
+        days = tuple(sorted({(s + round(k * n_days / n)) % n_days
+                             for k in range(n)}))
+        if len(days) == n:
+            seen.setdefault(days, None)
+    return list(seen)
+
+
+def day_seeds(
+    x: np.ndarray, y: np.ndarray, load: np.ndarray, *, n_weekdays: int, weeks: int
+) -> np.ndarray:
+    """Seed point (km) of every day, from an angular sweep around home (0, 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(weeks · n_weekdays, 2)``: row ``week · n_weekdays + weekday``.
+    """
+    n_days = n_weekdays * weeks
+    seeds = np.zeros((n_days, 2))
+    if len(x) == 0:
+        return seeds
+    ang = np.arctan2(y, x)
+    order = np.argsort(ang, kind="stable")
+    a = ang[order]
+    # start the sweep after the widest empty angle, so no slice straddles it
+    gaps = np.diff(np.concatenate([a, [a[0] + 2 * np.pi]]))
+    start = (int(np.argmax(gaps)) + 1) % len(a)
+    order = np.roll(order, -start)
+    w = np.asarray(load, dtype=float)[order]
+    w = np.where(w > 0, w, 1e-6)
+    cum = np.cumsum(w) - w / 2
+    slice_of = np.minimum((cum / w.sum() * n_days).astype(np.int64), n_days - 1)
+    radius = float(np.median(np.hypot(x, y))) if len(x) else 0.0
+    for j in range(n_days):
+        sel = order[slice_of == j]
+        day = (j % weeks) * n_weekdays + j // weeks
+        if len(sel):
+            ww = np.asarray(load, dtype=float)[sel] + 1e-9
+            seeds[day] = (np.average(x[sel], weights=ww),
+                          np.average(y[sel], weights=ww))
+        else:  # empty slice: the angle of its neighbours at the median radius
+            k = int(order[min(int(np.searchsorted(slice_of, j)), len(order) - 1)])
+            t = ang[k]
+            seeds[day] = (radius * math.cos(t), radius * math.sin(t))
+    return seeds
+
+
+@dataclass(frozen=True)
+class PatternAssignment:
+    """Chosen visit days per account and how the day loads came out."""
+
+    days: tuple[tuple[int, ...], ...]
+    load: np.ndarray
+    status: str
+
+
+def assign_patterns(
+    visits: np.ndarray,
+    work: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    seeds: np.ndarray,
+    *,
+    capacity: float,
+    tolerance: float = 0.1,
+    time_limit: float = 5.0,
+) -> PatternAssignment:
+    """Pick one evenly spaced pattern per account (small MIP vs greedy, best kept).
+
+    Parameters
+    ----------
+    visits
+        Visits of each account in the cycle (≤ number of days).
+    work
+        Minutes one visit takes (service + an estimate of the travel it adds).
+    x, y
+        Account positions (km around home); ``seeds`` the day seeds.
+    capacity
+        Minutes of work a day can hold.
+    tolerance
+        Daily work beyond ``(1 ± tolerance) × mean`` is penalised.
+    time_limit
+        Seconds for the MIP.
+
+    Returns
+    -------
+    PatternAssignment
+
+    Notes
+    -----
+    With ``x_{ip} ∈ {0,1}`` choosing pattern ``p`` of account ``i``, ``c_{ip}
+    = Σ_{d∈p} ‖(x_i, y_i) − s_d‖`` and ``W_d = Σ_{i,p∋d} w_i x_{ip}``:
+
+    .. math::
+
+        \\min \\sum c_{ip} x_{ip} + λ \\sum_d (o_d + u_d)
+        \\quad\\text{s.t.}\\quad \\sum_p x_{ip} = 1,\\;
+        W_d - o_d \\le \\min(U, C),\\; W_d + u_d \\ge L
+
+    with ``U, L = (1 ± τ)·mean`` (widened to ``mean ± max_i w_i`` when that
+    band is narrower than one visit, which whole visits could not meet) and
+    ``C`` the day capacity; ``λ`` is large (a minute of imbalance costs more
+    than any detour in km).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
+
+    n_days = len(seeds)
+    acc: list[int] = np.flatnonzero(visits > 0).tolist()
+    pats: list[tuple[int, tuple[int, ...]]] = []
+    for a in acc:
+        for p in patterns(int(visits[a]), n_days):
+            pats.append((a, p))
+    n_acc = len(visits)
+    out_days: list[tuple[int, ...]] = [() for _ in range(n_acc)]
+    if not pats:
+        return PatternAssignment(tuple(out_days), np.zeros(n_days), "empty")
+    total = float((visits * work).sum())
+    mean = total / n_days
+    # a band narrower than one visit cannot be met with whole visits; widen it
+    # to one visit's work so the MIP stays feasible (and its bound tight)
+    w_max = float(work[acc].max()) if acc else 0.0
+    # (an overloaded territory, mean > capacity, is balanced rather than
+    # packed: every day then drops a little instead of some days a lot)
+    upper = min(max((1 + tolerance) * mean, mean + w_max),
+                max(capacity, mean + w_max))
+    lower = min(max(0.0, min((1 - tolerance) * mean, mean - w_max)), upper)
+    dist = np.hypot(x[:, None] - seeds[None, :, 0], y[:, None] - seeds[None, :, 1])
+    cost = np.array([dist[i, list(p)].sum() for i, p in pats])
+    lam = 10.0 * (float(dist.max()) + 1.0) * max(1.0, float(visits.max()))
+    n_x = len(pats)
+    c = np.concatenate([cost, np.full(2 * n_days, lam)])
+    rows, cols, vals = [], [], []
+    row_of = {a: k for k, a in enumerate(acc)}
+    by_acc: dict[int, list[int]] = {}
+    for j, (i, _) in enumerate(pats):
+        by_acc.setdefault(i, []).append(j)
+    for j, (i, p) in enumerate(pats):
+        rows.append(row_of[i])
+        cols.append(j)
+        vals.append(1.0)
+        for d in p:
+            rows.append(len(acc) + d)
+            cols.append(j)
+            vals.append(float(work[i]))
+    r0 = len(acc)
+    for d in range(n_days):  # overflow o_d (upper) in block 1
+        rows.append(r0 + d)
+        cols.append(n_x + d)
+        vals.append(-1.0)
+    a_main = coo_array((vals, (rows, cols)), shape=(r0 + n_days, n_x + 2 * n_days))
+    # lower-band rows: W_d + u_d >= lower
+    lr, lc, lv = [], [], []
+    for j, (i, p) in enumerate(pats):
+        for d in p:
+            lr.append(d)
+            lc.append(j)
+            lv.append(float(work[i]))
+    for d in range(n_days):
+        lr.append(d)
+        lc.append(n_x + n_days + d)
+        lv.append(1.0)
+    a_low = coo_array((lv, (lr, lc)), shape=(n_days, n_x + 2 * n_days))
+    cons = [
+        LinearConstraint(a_main.tocsr(),
+                         np.concatenate([np.ones(r0), np.full(n_days, -np.inf)]),
+                         np.concatenate([np.ones(r0), np.full(n_days, upper)])),
+        LinearConstraint(a_low.tocsr(), np.full(n_days, lower), np.inf),
+    ]
+    integrality = np.concatenate([np.ones(n_x), np.zeros(2 * n_days)])
+    bounds = Bounds(np.zeros(n_x + 2 * n_days),
+                    np.concatenate([np.ones(n_x), np.full(2 * n_days, np.inf)]))
+
+    def objective(ch: dict[int, tuple[int, ...]]) -> float:
+        ld = np.zeros(n_days)
+        tot = 0.0
+        for i, p in ch.items():
+            ld[list(p)] += work[i]
+            tot += float(dist[i, list(p)].sum())
+        pen = np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
+        return tot + lam * float(pen)
+
+    greedy = _greedy(acc, pats, by_acc, visits, work, dist, n_days, upper, lower,
+                     lam)
+    res = milp(c, constraints=cons, integrality=integrality, bounds=bounds,
+               options={"time_limit": float(time_limit), "mip_rel_gap": 0.02,
+                        "node_limit": NODE_LIMIT, "disp": _DISP})
+    chosen: dict[int, tuple[int, ...]] = {}
+    status = "optimal" if res.status == 0 else "limit"
+    if res.x is not None:
+        xv = res.x[:n_x]
+        for a in acc:
+            js = by_acc[a]
+            best = max(js, key=lambda j: xv[j])
+            if xv[best] > 0.5:
+                chosen[a] = pats[best][1]
+    if len(chosen) < len(acc) or objective(greedy) < objective(chosen) - 1e-9:
+        chosen, status = greedy, "heuristic"
+    load = np.zeros(n_days)
+    for i, p in chosen.items():
+        out_days[i] = p
+        load[list(p)] += work[i]
+    return PatternAssignment(tuple(out_days), load, status)
+
+
+def _greedy(
+    acc: list[int],
+    pats: list[tuple[int, tuple[int, ...]]],
+    by_acc: dict[int, list[int]],
+    visits: np.ndarray,
+    work: np.ndarray,
+    dist: np.ndarray,
+    n_days: int,
+    upper: float,
+    lower: float,
+    lam: float,
+) -> dict[int, tuple[int, ...]]:
+    """Deterministic construction (largest work first) plus relocation passes."""
+    load = np.zeros(n_days)
+    chosen: dict[int, tuple[int, ...]] = {}
+
+    def pen(ld: np.ndarray) -> float:
+        return float(np.maximum(ld - upper, 0.0).sum()
+                     + np.maximum(lower - ld, 0.0).sum())
+
+    for i in sorted(acc, key=lambda i: (-visits[i] * work[i], i)):
+        best_p, best_v = None, math.inf
+        for j in by_acc[i]:
+            p = pats[j][1]
+            ld = load.copy()
+            ld[list(p)] += work[i]
+            v = lam * float(np.maximum(ld - upper, 0.0).sum()) + float(
+                dist[i, list(p)].sum())
+            if v < best_v - 1e-12:
+                best_p, best_v = p, v
+        assert best_p is not None
+        chosen[i] = best_p
+        load[list(best_p)] += work[i]
+    for _ in range(3):  # relocate accounts to better patterns
+        improved = False
+        for i in acc:
+            cur = chosen[i]
+            base = load.copy()
+            base[list(cur)] -= work[i]
+            cur_v = lam * pen(load) + float(dist[i, list(cur)].sum())
+            for j in by_acc[i]:
+                p = pats[j][1]
+                if p == cur:
+                    continue
+                ld = base.copy()
+                ld[list(p)] += work[i]
+                v = lam * pen(ld) + float(dist[i, list(p)].sum())
+                if v < cur_v - 1e-9:
+                    cur, cur_v, load = p, v, ld
+                    improved = True
+            chosen[i] = cur
+        if not improved:
+            break
+    return chosen
+
+
+def frequency_label(rate: float, weeks: int) -> str:
+    """Words for a visit rate per cycle (``"weekly"``, ``"every 2 weeks"``...)."""
+    if rate <= 0:
+        return "none"
+    per_week = rate / weeks
+    wk = 1.0 / per_week
+    for w, name in ((1, "weekly"), (2, "every 2 weeks"), (4, "every 4 weeks")):
+        if abs(wk - w) < 1e-6:
+            return name
+    if per_week > 1:
+        return f"{per_week:.2g} per week"
+    return f"every {wk:.3g} weeks"
+

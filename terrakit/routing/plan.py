@@ -1,0 +1,744 @@
+"""Call plans: which accounts a rep visits on which day, and the route of each day.
+
+:func:`plan_calls` plans one territory over a cycle of weeks;
+:func:`plan_all` plans every territory and reports travel hours per rep, the
+number that sizing and design need.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.study import Study
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.routing.periodic import (
+    assign_patterns,
+    day_seeds,
+    frequency_label,
+    local_xy,
+    visits_per_cycle,
+)
+from terrakit.routing.vrp import (
+    Backend,
+    RoutingProblem,
+    resolve_backend,
+    solve_routing,
+)
+
+__all__ = ["CallPlan", "TerritoryPlans", "plan_all", "plan_calls"]
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Iterations of the daily search per node (PyVRP: ILS iterations; OR-Tools:
+#: accepted solutions), plus a base: enough for days of ~30 stops, few enough
+#: that the per-day time cap rarely binds, which keeps plans reproducible.
+DAY_ITERATIONS = {"pyvrp": (100, 25), "ortools": (50, 10)}
+_DROP_PENALTY = 10_000.0  # minutes-equivalent: a visit is dropped only if it can't fit
+
+
+def _hhmm(minutes: float) -> str:
+    if minutes is None or not np.isfinite(minutes):
+        return ""
+    m = round(float(minutes))
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+@dataclass(frozen=True, eq=False)
+class CallPlan:
+    """A territory's call plan over one cycle.
+
+    Attributes
+    ----------
+    territory, rep_id
+        The territory and the rep who works it.
+    days
+        Day labels of the cycle (``"W1-Mon"``, ...).
+    schedule
+        One row per account (index ``account_id``): ``calls_per_year``,
+        ``call_minutes``, ``frequency`` (in words), ``visits`` (planned in
+        this cycle), ``days`` (``;``-separated day labels) and ``dropped``
+        (visits that did not fit).
+    routes
+        One row per stop, in visit order per day: ``day``, ``stop`` (0 = leave
+        home), ``kind`` (``home``, ``visit``, ``lunch``), ``account_id``,
+        ``lon``, ``lat``, ``arrive``, ``start``, ``depart`` (minutes after
+        midnight), ``drive_min`` (driving to this stop), and the times as
+        ``HH:MM`` text.
+    day_table
+        One row per day: ``visits``, ``service_min``, ``drive_min``,
+        ``start``/``end`` (minutes), ``work_min`` (end − start − lunch),
+        ``dropped``.
+    dropped
+        Visits that could not be fitted, with ``day`` and ``reason``; never
+        left out silently.
+    provenance
+        Method, seed, backend, time limit and settings.
+    seconds
+        Wall-clock time (shown by ``str()``, never by :meth:`summary`).
+    """
+
+    territory: Hashable
+    rep_id: Hashable
+    days: tuple[str, ...]
+    schedule: pd.DataFrame
+    routes: pd.DataFrame
+    day_table: pd.DataFrame
+    dropped: pd.DataFrame
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        need = {"schedule": ("visits", "days"), "routes": ("day", "kind", "stop"),
+                "day_table": ("visits", "drive_min"),
+                "dropped": ("account_id", "day", "reason")}
+        for name, cols in need.items():
+            df = getattr(self, name)
+            if not isinstance(df, pd.DataFrame):
+                raise TypeError(f"CallPlan.{name} must be a DataFrame")
+            miss = [c for c in cols if c not in df.columns]
+            if miss:
+                raise ValueError(f"CallPlan.{name} lacks columns {miss}")
+        visits = self.routes[self.routes["kind"] == "visit"]
+        planned = int(self.schedule["visits"].sum())
+        if len(visits) + len(self.dropped) != planned:
+            raise ValueError(
+                f"{len(visits)} routed + {len(self.dropped)} dropped visits != "
+                f"{planned} planned"
+            )
+        object.__setattr__(self, "days", tuple(self.days))
+        object.__setattr__(self, "provenance",
+                           MappingProxyType(dict(self.provenance)))
+
+    # -- numbers ------------------------------------------------------------------
+    @property
+    def n_visits(self) -> int:
+        """Visits routed in the cycle."""
+        return int((self.routes["kind"] == "visit").sum())
+
+    @property
+    def drive_hours(self) -> float:
+        """Hours of driving in the cycle."""
+        return float(self.day_table["drive_min"].sum()) / 60.0
+
+    @property
+    def service_hours(self) -> float:
+        return float(self.day_table["service_min"].sum()) / 60.0
+
+    @property
+    def work_hours(self) -> float:
+        """Hours from leaving home to coming back, lunch excluded."""
+        return float(self.day_table["work_min"].sum()) / 60.0
+
+    def route(self, day: str) -> pd.DataFrame:
+        """The stops of one day, in order."""
+        if day not in self.days:
+            raise KeyError(f"no day {day!r}; days are {self.days[0]}..{self.days[-1]}")
+        return self.routes[self.routes["day"] == day].reset_index(drop=True)
+
+    # -- output -------------------------------------------------------------------
+    def summary(self) -> str:
+        """Rounded, stable text (no run times)."""
+        dt = self.day_table
+        busy = dt[dt["visits"] > 0]
+        lines = [
+            f"Call plan: territory {self.territory} (rep {self.rep_id}), "
+            f"{len(self.days)} days",
+            f"  accounts {int((self.schedule['visits'] > 0).sum())} of "
+            f"{len(self.schedule)} due this cycle, visits {self.n_visits} routed, "
+            f"{len(self.dropped)} dropped",
+            f"  service {self.service_hours:.1f} h, driving {self.drive_hours:.1f} h,"
+            f" work {self.work_hours:.1f} h",
+        ]
+        if len(busy):
+            lines.append(
+                f"  visits/day {busy['visits'].min():.0f}-{busy['visits'].max():.0f},"
+                f" work/day {busy['work_min'].min() / 60:.1f}-"
+                f"{busy['work_min'].max() / 60:.1f} h")
+        if len(self.dropped):
+            reasons = self.dropped["reason"].str.split(":").str[0].value_counts()
+            for r, k in sorted(reasons.items()):
+                lines.append(f"  dropped ({k}): {r}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n  ({self.seconds:.1f} s)"
+
+    def __repr__(self) -> str:
+        return (f"<CallPlan {self.territory}: {self.n_visits} visits, "
+                f"{len(self.dropped)} dropped, {self.drive_hours:.1f} h driving>")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per visit: routed visits in order, then dropped ones."""
+        v = self.routes[self.routes["kind"] == "visit"].copy()
+        v["status"] = "routed"
+        d = self.dropped.copy()
+        d["status"] = "dropped"
+        cols = ["account_id", "day", "stop", "status", "arrive", "start", "depart",
+                "drive_min", "reason"]
+        out = pd.concat([v, d], ignore_index=True, sort=False)
+        for c in cols:
+            if c not in out.columns:
+                out[c] = np.nan
+        return out[cols]
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write summary, days, schedule, routes and dropped visits, one sheet each."""
+        path = Path(path)
+        summ = pd.DataFrame({"summary": self.summary().splitlines()})
+        with pd.ExcelWriter(path, engine="openpyxl") as xw:
+            summ.to_excel(xw, sheet_name="summary", index=False)
+            self.day_table.to_excel(xw, sheet_name="days")
+            self.schedule.to_excel(xw, sheet_name="schedule")
+            self.routes.to_excel(xw, sheet_name="routes", index=False)
+            self.dropped.to_excel(xw, sheet_name="dropped", index=False)
+        return path
+
+
+# -- input preparation -------------------------------------------------------------
+def _day_labels(weeks: int, days: Sequence[str]) -> list[str]:
+    return [f"W{w + 1}-{d}" for w in range(weeks) for d in days]
+
+
+def _territory_accounts(
+    study: Study, alignment: Alignment | str, territory: Hashable
+) -> pd.DataFrame:
+    acc = study.accounts
+    if acc is None:
+        raise DataValidationError("accounts", None, "the study has no accounts",
+                                  fix="build the study with an accounts table")
+    for col in ("calls_per_year", "call_minutes"):
+        if col not in acc.columns:
+            raise DataValidationError(
+                "accounts", col, "call planning needs this column",
+                fix="add calls_per_year and call_minutes (e.g. from "
+                "tk.sizing call frequencies)")
+    terr = study.account_territories(alignment)
+    al = study._get_alignment(alignment)
+    if territory not in set(al.territories):
+        raise KeyError(f"no territory {territory!r} in alignment {al.name!r}; "
+                       f"it has {al.territories[:8]}...")
+    sub = acc.loc[terr.to_numpy() == territory].copy()
+    if not {"lon", "lat"} <= set(sub.columns) or sub[["lon", "lat"]].isna().any(
+            axis=None):
+        from terrakit.data.geo import lonlat
+
+        lon, lat = lonlat(study.units)
+        pts = pd.DataFrame({"lon": lon, "lat": lat}, index=study.units.index)
+        fill = pts.reindex(sub["unit_id"].to_numpy())
+        for c in ("lon", "lat"):
+            base = sub[c] if c in sub.columns else pd.Series(np.nan, index=sub.index)
+            sub[c] = base.fillna(pd.Series(fill[c].to_numpy(), index=sub.index))
+    return sub
+
+
+def _rep_of(study: Study, territory: Hashable, accounts: pd.DataFrame,
+            rep: Hashable | None) -> tuple[Hashable, float, float]:
+    reps = study.reps
+    if reps is None:
+        raise DataValidationError("reps", None, "the study has no reps table",
+                                  fix="add reps with home_lon/home_lat")
+    if rep is None:
+        if territory in reps.index:
+            rep = territory
+        elif "rep_id" in accounts.columns and accounts["rep_id"].notna().any():
+            rep = accounts["rep_id"].value_counts().index[0]
+        else:
+            raise SpecificationError(
+                f"territory {territory!r} is not a rep id and its accounts name no "
+                "owner; pass rep=... to say whose home the routes start from")
+    if rep not in reps.index:
+        raise KeyError(f"rep {rep!r} is not in the reps table")
+    return rep, float(reps.at[rep, "home_lon"]), float(reps.at[rep, "home_lat"])
+
+
+def _travel_matrix(
+    travel: Any, ids: list[Hashable], lon: np.ndarray, lat: np.ndarray
+) -> np.ndarray:
+    """Minutes between home (first) and the accounts."""
+    from terrakit.data.geo import TravelTimeModel
+
+    if travel is None:
+        travel = TravelTimeModel()
+    if isinstance(travel, pd.DataFrame):
+        travel = TravelTimeModel.from_matrix(travel)
+    if isinstance(travel, np.ndarray):
+        m = np.asarray(travel, dtype=float)
+        if m.shape != (len(ids), len(ids)):
+            raise ValueError(f"travel matrix must be {len(ids)}×{len(ids)} (home "
+                             "first, then the accounts), got {m.shape}")
+        return m
+    if getattr(travel, "table", None) is not None:
+        return np.asarray(travel.matrix(ids), dtype=float)
+    pts = pd.DataFrame({"lon": lon, "lat": lat})
+    return np.asarray(travel.matrix(pts), dtype=float)
+
+
+def _windows(acc: pd.DataFrame, start: float, end: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-account service-start windows (minutes) from tw_start/tw_end hours."""
+    lo = np.full(len(acc), start)
+    hi = np.full(len(acc), end)
+    if "tw_start" in acc.columns:
+        v = pd.to_numeric(acc["tw_start"], errors="coerce").to_numpy() * 60.0
+        lo = np.where(np.isfinite(v), np.maximum(lo, v), lo)
+    if "tw_end" in acc.columns:
+        v = pd.to_numeric(acc["tw_end"], errors="coerce").to_numpy() * 60.0
+        hi = np.where(np.isfinite(v), np.minimum(hi, v), hi)
+    return lo, hi
+
+
+# -- main entry --------------------------------------------------------------------
+def plan_calls(
+    study: Study,
+    alignment: Alignment | str,
+    territory: Hashable,
+    *,
+    weeks: int = 4,
+    days: Sequence[str] = ("Mon", "Tue", "Wed", "Thu", "Fri"),
+    day_hours: tuple[float, float] = (8, 17),
+    lunch: tuple[float, float] | None = (12, 13),
+    lunch_minutes: float | None = None,
+    travel: Any = None,
+    rep: Hashable | None = None,
+    weeks_per_year: float = 48,
+    cycle: int = 0,
+    tolerance: float = 0.1,
+    backend: Backend = "auto",
+    time_limit: float = 10,
+    seed: int = 0,
+) -> CallPlan:
+    """Plan a territory's calls over a cycle of weeks and route every day.
+
+    Parameters
+    ----------
+    study
+        Accounts need ``calls_per_year``, ``call_minutes`` and ``lon``/``lat``
+        (else their unit's representative point); reps need
+        ``home_lon``/``home_lat``.  Optional ``tw_start``/``tw_end`` columns
+        (hours, e.g. ``9.5``) restrict when an account can be visited.
+    alignment
+        An :class:`~terrakit.data.Alignment` or the name of one in the study.
+    territory
+        The territory to plan.
+    weeks, days
+        Cycle length in weeks and working days of a week.
+    day_hours
+        Leave home no earlier than ``day_hours[0]`` and be back by
+        ``day_hours[1]`` (hours).
+    lunch
+        Window ``(start, end)`` in hours in which the lunch break is taken,
+        or ``None``.  The break lasts ``lunch_minutes`` (default: the whole
+        window, i.e. a fixed break), taken wherever the rep is, never during
+        a visit.
+    travel
+        A :class:`~terrakit.data.geo.TravelTimeModel` (default: great-circle
+        × 1.3 at 60 km/h), one built with ``TravelTimeModel.from_matrix`` (ids
+        = rep id and account ids, e.g. from OSRM), a DataFrame of minutes
+        with such ids, or a square array (home first, then the accounts in
+        the order of the territory's accounts).
+    rep
+        Whose home the routes start from (default: the rep whose id is the
+        territory id, else the accounts' most common owner).
+    weeks_per_year
+        Working weeks per year: visits per cycle = calls_per_year × weeks /
+        weeks_per_year (fractions rotate over cycles, see
+        :func:`~terrakit.routing.periodic.visits_per_cycle`).
+    cycle
+        Which cycle of the year (0, 1, ...) to plan.
+    tolerance
+        Daily work beyond ``±tolerance`` of the mean is penalised when the
+        visit days are chosen.
+    backend
+        Daily router: ``"pyvrp"``, ``"ortools"`` or ``"auto"`` (PyVRP: on the
+        Solomon and TSPLIB benchmarks at equal time it found shorter routes
+        than OR-Tools' guided local search, see ``benchmarks/README.md``;
+        OR-Tools when PyVRP is not installed).
+    time_limit
+        Seconds for the whole plan: 20 % for choosing days, the rest shared
+        by the days' routes (each also stops after a fixed number of
+        iterations, so that plans reproduce for a seed).
+    seed
+        Seed of the routing search.
+
+    Returns
+    -------
+    CallPlan
+
+    Raises
+    ------
+    SpecificationError
+        Working hours shorter than the lunch break, unknown weekday names.
+    DataValidationError
+        Missing columns (``calls_per_year``, ``call_minutes``, rep homes).
+
+    Notes
+    -----
+    Periodic layer: see :mod:`terrakit.routing.periodic` (visits per cycle,
+    evenly spaced patterns, angular day seeds, pattern MIP balancing daily
+    work within ``±tolerance``).  Daily layer: a one-vehicle VRP with time
+    windows from home to home, ``day_hours`` as the vehicle's window, every
+    visit optional with a large penalty (so a visit is left out only when the
+    day cannot hold it; the reason is recorded), and the lunch break as a
+    group of break options, one at home and one at each visit's location,
+    of which exactly one is taken (duration ``lunch_minutes``, start within
+    the lunch window).  The solver minimises driving time plus the length of
+    the working day (so idle waiting is avoided as well).
+
+    Examples
+    --------
+    >>> plan = plan_calls(study, "current", "R03")  # doctest: +SKIP
+    >>> print(plan.summary())  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    bad_days = [d for d in days if d not in WEEKDAYS]
+    if bad_days or not days:
+        raise SpecificationError(
+            f"days must be weekday names from {WEEKDAYS}, got {list(days)}")
+    if weeks < 1:
+        raise SpecificationError(f"weeks must be >= 1, got {weeks}")
+    d0, d1 = float(day_hours[0]) * 60, float(day_hours[1]) * 60
+    if not 0 <= d0 < d1 <= 24 * 60:
+        raise SpecificationError(f"day_hours must be (start, end) with start < end "
+                                 f"within 0..24, got {day_hours}")
+    if lunch is not None:
+        l0, l1 = float(lunch[0]) * 60, float(lunch[1]) * 60
+        lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
+        if not (d0 <= l0 and l0 + lmin <= l1 <= d1) or lmin <= 0:
+            raise SpecificationError(
+                f"lunch {lunch} with {lmin:g} minutes must lie inside day_hours "
+                f"{day_hours} and last at most the window")
+    else:
+        l0 = l1 = lmin = 0.0
+    name = resolve_backend(backend)
+    acc = _territory_accounts(study, alignment, territory)
+    rep_id, hlon, hlat = _rep_of(study, territory, acc, rep)
+    labels = _day_labels(weeks, days)
+    n_days = len(labels)
+    ids = list(acc.index)
+    lon = acc["lon"].to_numpy(dtype=float)
+    lat = acc["lat"].to_numpy(dtype=float)
+    minutes = np.nan_to_num(acc["call_minutes"].to_numpy(dtype=float), nan=0.0)
+    cpy = np.nan_to_num(acc["calls_per_year"].to_numpy(dtype=float), nan=0.0)
+    tmat = _travel_matrix(travel, [rep_id, *ids], np.r_[hlon, lon], np.r_[hlat, lat])
+    x, y = local_xy(lon, lat, hlon, hlat)
+    order = np.argsort(np.arctan2(y, x), kind="stable")
+    visits, rate = visits_per_cycle(cpy, weeks=weeks, weeks_per_year=weeks_per_year,
+                                    cycle=cycle, order=order)
+    over = np.maximum(visits - n_days, 0)
+    visits = np.minimum(visits, n_days)
+    # work per visit: service + the travel it adds (half the way to and from
+    # its nearest neighbours, a standard estimate for dense routes)
+    n = len(ids)
+    if n > 1:
+        tt = tmat[1:, 1:] + np.diag(np.full(n, np.inf))
+        near = np.sort(tt, axis=1)[:, :2].mean(axis=1)
+        near = np.where(np.isfinite(near), near, 0.0)
+    else:
+        near = np.zeros(n)
+    work = minutes + near
+    day_min = d1 - d0 - lmin
+    mean_home = float(np.median(tmat[0, 1:] + tmat[1:, 0])) if n else 0.0
+    capacity = max(day_min - mean_home, 0.0)
+    seeds = day_seeds(x, y, visits * work, n_weekdays=len(days), weeks=weeks)
+    t_pat = max(0.5, 0.2 * float(time_limit))
+    pa = assign_patterns(visits, work, x, y, seeds, capacity=capacity,
+                         tolerance=tolerance, time_limit=t_pat)
+    # route every day
+    win_lo, win_hi = _windows(acc, d0, d1)
+    per_day = max(0.2, (float(time_limit) - (time.perf_counter() - t0)) / n_days)
+    route_rows: list[dict[str, Any]] = []
+    day_rows: list[dict[str, Any]] = []
+    drop_rows: list[dict[str, Any]] = []
+    for a in np.flatnonzero(over).tolist():
+        for _ in range(int(over[a])):
+            drop_rows.append({"account_id": ids[a], "day": "",
+                              "reason": "frequency above one visit per day: "
+                              f"{rate[a]:.1f} visits per {n_days}-day cycle"})
+    on_day: list[list[int]] = [[] for _ in range(n_days)]
+    for i, p in enumerate(pa.days):
+        for d in p:
+            on_day[d].append(i)
+    for d, label in enumerate(labels):
+        accs = on_day[d]
+        res = _route_day(accs, tmat, minutes, cpy, win_lo, win_hi, d0, d1,
+                         (l0, l1, lmin) if lunch is not None else None,
+                         backend=name, time_limit=per_day, seed=seed + d)
+        stops, dropped, info = res
+        for s in stops:
+            k = s["acc"]
+            route_rows.append({
+                "day": label, "stop": s["stop"], "kind": s["kind"],
+                "account_id": ids[k] if k >= 0 else None,
+                "lon": lon[s["loc"] - 1] if s["loc"] > 0 else hlon,
+                "lat": lat[s["loc"] - 1] if s["loc"] > 0 else hlat,
+                "arrive": s["arrive"], "start": s["start"], "depart": s["depart"],
+                "drive_min": s["drive"],
+            })
+        for k, why in dropped:
+            drop_rows.append({"account_id": ids[k], "day": label, "reason": why})
+        day_rows.append({"day": label, "visits": info["visits"],
+                         "service_min": info["service"], "drive_min": info["drive"],
+                         "start": info["start"], "end": info["end"],
+                         "work_min": info["work"], "dropped": len(dropped)})
+    routes = pd.DataFrame(route_rows, columns=[
+        "day", "stop", "kind", "account_id", "lon", "lat", "arrive", "start",
+        "depart", "drive_min"])
+    for c in ("arrive", "start", "depart"):
+        routes[c + "_hhmm"] = routes[c].map(_hhmm)
+    day_table = pd.DataFrame(day_rows).set_index("day")
+    day_table["start_hhmm"] = day_table["start"].map(_hhmm)
+    day_table["end_hhmm"] = day_table["end"].map(_hhmm)
+    dropped_df = pd.DataFrame(drop_rows, columns=["account_id", "day", "reason"])
+    nd = dropped_df.groupby("account_id").size() if len(dropped_df) else pd.Series(
+        dtype=np.int64)
+    schedule = pd.DataFrame({
+        "calls_per_year": cpy, "call_minutes": minutes,
+        "frequency": [frequency_label(r, weeks) for r in rate],
+        "visits": visits + over,
+        "days": [";".join(labels[dd] for dd in p) for p in pa.days],
+    }, index=pd.Index(ids, name="account_id"))
+    schedule["dropped"] = nd.reindex(schedule.index, fill_value=0).astype(np.int64)
+    if "segment" in acc.columns:
+        schedule.insert(0, "segment", acc["segment"].to_numpy())
+    prov = make_provenance(
+        f"routing/{name}", seed=seed,
+        config={"weeks": weeks, "days": list(days), "day_hours": list(day_hours),
+                "lunch": None if lunch is None else list(lunch),
+                "lunch_minutes": lmin, "weeks_per_year": weeks_per_year,
+                "cycle": cycle, "tolerance": tolerance, "time_limit": time_limit},
+        territory=str(territory), rep_id=str(rep_id), patterns=pa.status,
+    )
+    return CallPlan(
+        territory=territory, rep_id=rep_id, days=tuple(labels), schedule=schedule,
+        routes=routes, day_table=day_table, dropped=dropped_df, provenance=prov,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _iterations(backend: str, n_nodes: int) -> int:
+    base, per = DAY_ITERATIONS.get(backend, (100, 25))
+    return base + per * n_nodes
+
+
+def _route_day(
+    accs: list[int],
+    tmat: np.ndarray,
+    minutes: np.ndarray,
+    cpy: np.ndarray,
+    win_lo: np.ndarray,
+    win_hi: np.ndarray,
+    d0: float,
+    d1: float,
+    lunch: tuple[float, float, float] | None,
+    *,
+    backend: str,
+    time_limit: float,
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[tuple[int, str]], dict[str, float]]:
+    """Route one day; returns stops, dropped (account, reason) and day totals."""
+    info = {"visits": 0, "service": 0.0, "drive": 0.0, "start": math.nan,
+            "end": math.nan, "work": 0.0}
+    if not accs:
+        return [], [], info
+    lmin = lunch[2] if lunch else 0.0
+    dropped: list[tuple[int, str]] = []
+    feasible: list[int] = []
+    # visits that cannot fit even alone (windows, hours, lunch) are dropped first
+    for k in accs:
+        lo = max(d0 + tmat[0, k + 1], win_lo[k])
+        hi = min(win_hi[k], d1 - minutes[k] - tmat[k + 1, 0])
+        need = tmat[0, k + 1] + minutes[k] + tmat[k + 1, 0] + lmin
+        if lo > hi + 1e-9 or need > d1 - d0 + 1e-9:
+            dropped.append((k, (
+                "cannot be reached and served within working hours: needs "
+                f"{need:.0f} min from home and back, window "
+                f"{_hhmm(win_lo[k])}-{_hhmm(win_hi[k])}")))
+        else:
+            feasible.append(k)
+    if not feasible:
+        return [], dropped, info
+    m = len(feasible)
+    loc = np.array([0, *[k + 1 for k in feasible]])  # rows of tmat
+    nodes_loc = list(loc)
+    service = [0.0, *[float(minutes[k]) for k in feasible]]
+    early = [d0, *[float(win_lo[k]) for k in feasible]]
+    late = [d1, *[float(min(win_hi[k], d1 - minutes[k])) for k in feasible]]
+    cmax = float(cpy.max()) if len(cpy) else 1.0
+    penalty = [0.0, *[_DROP_PENALTY * (1.0 + float(cpy[k]) / max(cmax, 1e-9))
+                      for k in feasible]]
+    groups: tuple[tuple[int, ...], ...] = ()
+    if lunch:
+        l0, l1, lm = lunch
+        first = len(nodes_loc)
+        nodes_loc += list(loc)  # one lunch option at home and at each visit
+        service += [lm] * (m + 1)
+        early += [l0] * (m + 1)
+        late += [l1 - lm] * (m + 1)
+        penalty += [math.inf] * (m + 1)
+        groups = (tuple(range(first, first + m + 1)),)
+    idx = np.asarray(nodes_loc)
+    dur = tmat[np.ix_(idx, idx)]
+    prob = RoutingProblem(duration=dur, service=np.array(service),
+                          early=np.array(early), late=np.array(late),
+                          penalty=np.array(penalty), groups=groups, scale=60.0,
+                          duration_cost=1)
+    sol = solve_routing(prob, backend=backend,  # type: ignore[arg-type]
+                        time_limit=time_limit, seed=seed,
+                        max_iterations=_iterations(backend, prob.n_nodes))
+    if not sol.routes or sol.status == "no_solution":
+        for j in range(1, m + 1):
+            dropped.append((feasible[j - 1], "no feasible route found for the day"))
+        return [], dropped, info
+    route = list(sol.routes[0])
+    chk = sol.check
+    stops: list[dict[str, Any]] = [{
+        "stop": 0, "kind": "home", "acc": -1, "loc": 0, "arrive": math.nan,
+        "start": math.nan, "depart": chk.depart[0], "drive": 0.0}]
+    prev = 0
+    drive = 0.0
+    for s, (node, arr, st) in enumerate(zip(route, chk.arrival[0], chk.start[0],
+                                            strict=True), start=1):
+        dmin = float(dur[prev, node])
+        drive += dmin
+        is_lunch = bool(groups) and node in groups[0]
+        stops.append({
+            "stop": s, "kind": "lunch" if is_lunch else "visit",
+            "acc": -1 if is_lunch else feasible[node - 1],
+            "loc": int(nodes_loc[node]),
+            "arrive": arr, "start": st, "depart": st + service[node],
+            "drive": dmin,
+        })
+        prev = node
+    back = float(dur[prev, 0])
+    drive += back
+    stops.append({"stop": len(route) + 1, "kind": "home", "acc": -1, "loc": 0,
+                  "arrive": chk.back[0], "start": math.nan, "depart": math.nan,
+                  "drive": back})
+    n_vis = len(route) - (1 if groups else 0)
+    used = {feasible[n - 1] for n in route if not (groups and n in groups[0])}
+    for j in sol.dropped:
+        if j <= m:
+            k = feasible[j - 1]
+            if k not in used:
+                dropped.append((k, (
+                    "day overfull: the day's other visits and travel leave no room "
+                    f"({sum(minutes[a] for a in accs):.0f} min of visits planned in "
+                    f"{d1 - d0 - lmin:.0f} working minutes)")))
+    info = {"visits": n_vis, "service": float(sum(minutes[k] for k in used)),
+            "drive": drive, "start": chk.depart[0], "end": chk.back[0],
+            "work": chk.back[0] - chk.depart[0] - (lmin if groups else 0.0)}
+    return stops, dropped, info
+
+
+# -- all territories -----------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class TerritoryPlans:
+    """Call plans of every territory, with travel hours per rep.
+
+    Attributes
+    ----------
+    plans
+        ``territory → CallPlan``.
+    weeks, weeks_per_year
+        Cycle length and working weeks per year (to annualise hours).
+    """
+
+    plans: Mapping[Hashable, CallPlan]
+    weeks: int
+    weeks_per_year: float
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        for k, v in self.plans.items():
+            if not isinstance(v, CallPlan):
+                raise TypeError(f"plan of {k!r} is not a CallPlan")
+        object.__setattr__(self, "plans", MappingProxyType(dict(self.plans)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per territory: visits, dropped, hours per cycle and per year."""
+        f = self.weeks_per_year / self.weeks
+        rows = []
+        for t, p in self.plans.items():
+            rows.append({
+                "territory_id": t, "rep_id": p.rep_id,
+                "accounts": int((p.schedule["visits"] > 0).sum()),
+                "visits": p.n_visits, "dropped": len(p.dropped),
+                "service_hours": p.service_hours, "drive_hours": p.drive_hours,
+                "work_hours": p.work_hours,
+                "drive_hours_year": p.drive_hours * f,
+                "work_hours_year": p.work_hours * f,
+                "drive_share": p.drive_hours / p.work_hours if p.work_hours else 0.0,
+            })
+        return pd.DataFrame(rows).set_index("territory_id")
+
+    def travel_hours(self, per: str = "year") -> pd.Series:
+        """Driving hours per rep (``per="year"`` or ``"cycle"``), for sizing/design."""
+        df = self.to_frame()
+        col = "drive_hours_year" if per == "year" else "drive_hours"
+        return pd.Series(df[col].to_numpy(), index=pd.Index(df["rep_id"],
+                                                            name="rep_id"),
+                         name=f"travel_hours_{per}")
+
+    def summary(self) -> str:
+        df = self.to_frame()
+        lines = [f"Call plans: {len(df)} territories, {self.weeks}-week cycle",
+                 f"  visits {int(df['visits'].sum())}, dropped "
+                 f"{int(df['dropped'].sum())}",
+                 f"  driving per rep and year: mean "
+                 f"{df['drive_hours_year'].mean():.0f} h, range "
+                 f"{df['drive_hours_year'].min():.0f}-"
+                 f"{df['drive_hours_year'].max():.0f} h",
+                 f"  driving share of work time: mean "
+                 f"{100 * df['drive_share'].mean():.0f} %"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n  ({self.seconds:.1f} s)"
+
+
+def plan_all(
+    study: Study,
+    alignment: Alignment | str,
+    *,
+    territories: Sequence[Hashable] | None = None,
+    progress: bool = True,
+    **kwargs: Any,
+) -> TerritoryPlans:
+    """:func:`plan_calls` for every territory (with a tqdm progress bar).
+
+    Parameters
+    ----------
+    study, alignment
+        As for :func:`plan_calls`.
+    territories
+        Subset to plan (default: all of the alignment).
+    progress
+        Show a progress bar (``False`` or ``TQDM_DISABLE=1`` to hide).
+    **kwargs
+        Passed to :func:`plan_calls` (``weeks``, ``time_limit``, ``seed``...).
+
+    Returns
+    -------
+    TerritoryPlans
+        With :meth:`TerritoryPlans.travel_hours` per rep for sizing and design.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    al = study._get_alignment(alignment)
+    terrs = list(al.territories if territories is None else territories)
+    plans = {}
+    for t in tqdm(terrs, desc="call plans", disable=not progress):
+        plans[t] = plan_calls(study, al, t, **kwargs)
+    return TerritoryPlans(plans=plans, weeks=int(kwargs.get("weeks", 4)),
+                          weeks_per_year=float(kwargs.get("weeks_per_year", 48)),
+                          seconds=time.perf_counter() - t0)

@@ -1,0 +1,603 @@
+"""One vehicle-routing interface over two solvers (PyVRP and OR-Tools routing).
+
+A :class:`RoutingProblem` is a single-depot VRP with time windows, capacities,
+optional visits (with a penalty for leaving them out) and "pick exactly one"
+groups.  That covers the three uses in terrakit:
+
+* the daily route of a rep (one vehicle, working hours, a lunch break
+  modelled as a group of break options, visits that may be dropped when the
+  day is overfull);
+* Solomon VRPTW instances (many vehicles, capacities, time windows);
+* TSPLIB instances (one vehicle, no windows).
+
+:func:`solve_routing` hands the problem to a backend and returns a
+:class:`RoutingSolution` whose cost and feasibility are recomputed exactly (in
+floating point) by :func:`evaluate_routes`, independently of the solver.
+
+Notes
+-----
+Both solvers work on integers.  Travel costs are multiplied by
+``RoutingProblem.scale`` and rounded to the nearest integer for the
+objective; travel *times* and service times are rounded **up** (and time
+windows' latest starts down, earliest starts up) so that every schedule that
+is feasible for the solver is feasible with the exact times as well.  With
+``scale=1000`` on Solomon data the rounding moves a route's cost by at most
+``0.0005`` per arc.  Reported values are recomputed from the exact matrices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "AUTO_BACKEND",
+    "Backend",
+    "RouteCheck",
+    "RoutingProblem",
+    "RoutingSolution",
+    "evaluate_routes",
+    "resolve_backend",
+    "solve_routing",
+]
+
+Backend = Literal["auto", "pyvrp", "ortools"]
+
+#: The backend that ``backend="auto"`` uses (see ``benchmarks/README.md``,
+#: "## Routing": PyVRP reached smaller gaps than OR-Tools' guided local search
+#: on Solomon and TSPLIB at the same time limit).
+AUTO_BACKEND: Literal["pyvrp", "ortools"] = "pyvrp"
+
+_INF_TIME = 10**12
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingProblem:
+    """A single-depot VRP with time windows, capacities and optional visits.
+
+    Node 0 is the depot; nodes ``1..n-1`` are visits.
+
+    Parameters
+    ----------
+    duration
+        ``(n, n)`` travel times (any time unit, the same as the windows).
+    cost
+        ``(n, n)`` travel costs minimised by the solver (default: ``duration``).
+    service
+        ``(n,)`` service time at each node (depot: 0).
+    early, late
+        ``(n,)`` earliest / latest *start of service*; for the depot, the
+        vehicle's earliest departure and latest return.
+    demand
+        ``(n,)`` integer demand; with ``capacity`` the vehicle load limit.
+    n_vehicles
+        Vehicles available (all identical).
+    penalty
+        ``(n,)`` cost of leaving a node out (``inf``: required).  Node 0 is
+        ignored.
+    groups
+        Lists of nodes of which exactly one must be visited (e.g. lunch break
+        options); these nodes must have an infinite ``penalty`` entry and are
+        treated as optional individually.
+    scale
+        Multiplier applied before rounding to integers for the solvers.
+    duration_cost
+        Integer weight of each route's duration (return − departure, waiting
+        included) added to the travel cost; 0 = travel cost only.
+    """
+
+    # optional arrays are ``None`` on input and arrays after __post_init__
+    duration: np.ndarray
+    cost: Any = None
+    service: Any = None
+    early: Any = None
+    late: Any = None
+    demand: Any = None
+    capacity: int | None = None
+    n_vehicles: int = 1
+    penalty: Any = None
+    groups: tuple[tuple[int, ...], ...] = ()
+    scale: float = 1000.0
+    duration_cost: int = 0
+
+    def __post_init__(self) -> None:
+        dur = np.asarray(self.duration, dtype=float)
+        n = dur.shape[0]
+        if dur.ndim != 2 or dur.shape != (n, n) or n < 1:
+            raise ValueError(f"duration must be a square matrix, got {dur.shape}")
+        if not np.isfinite(dur).all() or (dur < 0).any():
+            raise ValueError("duration must be finite and non-negative")
+
+        def vec(v: np.ndarray | None, default: float, name: str) -> np.ndarray:
+            a = np.full(n, default, dtype=float) if v is None else np.asarray(
+                v, dtype=float).copy()
+            if a.shape != (n,):
+                raise ValueError(f"{name} must have {n} entries, got {a.shape}")
+            return a
+
+        cost = dur if self.cost is None else np.asarray(self.cost, dtype=float)
+        if cost.shape != (n, n) or not np.isfinite(cost).all():
+            raise ValueError("cost must be a finite matrix shaped like duration")
+        early = vec(self.early, 0.0, "early")
+        late = vec(self.late, np.inf, "late")
+        if (late < early).any():
+            bad = np.flatnonzero(late < early).tolist()[:5]
+            raise ValueError(f"late < early at nodes {bad}")
+        demand = vec(self.demand, 0.0, "demand")
+        penalty = vec(self.penalty, np.inf, "penalty")
+        groups = tuple(tuple(int(i) for i in g) for g in self.groups)
+        for g in groups:
+            if not g or min(g) < 1 or max(g) >= n:
+                raise ValueError(f"group {g} must name visit nodes 1..{n - 1}")
+        for name, arr in (("duration", dur), ("cost", cost), ("service",
+                          vec(self.service, 0.0, "service")), ("early", early),
+                          ("late", late), ("demand", demand), ("penalty", penalty)):
+            arr = arr.copy()
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "groups", groups)
+        if self.n_vehicles < 1:
+            raise ValueError(f"n_vehicles must be >= 1, got {self.n_vehicles}")
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.duration.shape[0])
+
+    @property
+    def grouped(self) -> set[int]:
+        return {i for g in self.groups for i in g}
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    """Exact schedule and feasibility of routes (see :func:`evaluate_routes`)."""
+
+    cost: float
+    duration: float
+    feasible: bool
+    violations: tuple[str, ...]
+    arrival: tuple[tuple[float, ...], ...]
+    start: tuple[tuple[float, ...], ...]
+    depart: tuple[float, ...]
+    back: tuple[float, ...]
+
+
+def evaluate_routes(
+    problem: RoutingProblem,
+    routes: Sequence[Sequence[int]],
+    *,
+    tol: float = 1e-6,
+) -> RouteCheck:
+    """Recompute cost and schedule of ``routes`` exactly and check every rule.
+
+    Each route leaves the depot (node 0) at the latest time that does not
+    delay its first service, serves its nodes in order starting each service
+    at ``max(arrival, early)``, and returns to the depot.
+
+    Parameters
+    ----------
+    problem
+        The problem the routes solve.
+    routes
+        Node lists without the depot.
+    tol
+        Tolerance on time windows (absolute, in the problem's time unit).
+
+    Returns
+    -------
+    RouteCheck
+        Total cost (from ``problem.cost``), total route duration, feasibility
+        and the list of violated rules (windows, capacity, vehicles, nodes
+        visited twice, required nodes missing, groups not covered once).
+    """
+    p = problem
+    viol: list[str] = []
+    total = 0.0
+    dur_total = 0.0
+    arrivals: list[tuple[float, ...]] = []
+    starts: list[tuple[float, ...]] = []
+    departs: list[float] = []
+    backs: list[float] = []
+    seen: dict[int, int] = {}
+    routes = [list(r) for r in routes if len(r)]
+    if len(routes) > p.n_vehicles:
+        viol.append(f"{len(routes)} routes but {p.n_vehicles} vehicles")
+    for k, r in enumerate(routes):
+        for i in r:
+            if not 1 <= i < p.n_nodes:
+                raise ValueError(f"route {k} visits unknown node {i}")
+            seen[i] = seen.get(i, 0) + 1
+        path = [0, *r, 0]
+        total += float(sum(p.cost[a, b] for a, b in itertools.pairwise(path)))
+        if p.capacity is not None:
+            load = float(p.demand[r].sum())
+            if load > p.capacity + tol:
+                viol.append(f"route {k} load {load:g} > capacity {p.capacity}")
+        # forward schedule from the depot's earliest departure; then leave
+        # later by as much of the waiting as the windows allow (Savelsbergh's
+        # forward time slack), which shortens the day without moving the end
+        arr, st, end = _forward(p, r, p.early[0])
+        waits = np.maximum(np.asarray(st) - np.asarray(arr), 0.0) if r else \
+            np.zeros(0)
+        cum = np.cumsum(waits) if r else np.zeros(0)
+        slack = [c + p.late[i] - s_ for c, i, s_ in zip(cum, r, st, strict=True)]
+        slack.append((cum[-1] if r else 0.0) + p.late[0] - end)
+        delay = max(0.0, min(min(slack), float(cum[-1]) if r else 0.0))
+        depart = p.early[0] + delay
+        if delay > 0:
+            arr, st, end = _forward(p, r, depart)
+        for i, s_ in zip(r, st, strict=True):
+            if s_ > p.late[i] + tol:
+                viol.append(f"route {k} starts node {i} at {s_:.4f} > late "
+                            f"{p.late[i]:.4f}")
+        if end > p.late[0] + tol:
+            viol.append(f"route {k} returns at {end:.4f} > depot late "
+                        f"{p.late[0]:.4f}")
+        arrivals.append(tuple(arr))
+        starts.append(tuple(st))
+        departs.append(depart)
+        backs.append(end)
+        dur_total += end - depart
+    for i, c in seen.items():
+        if c > 1:
+            viol.append(f"node {i} visited {c} times")
+    grouped = p.grouped
+    missing = [i for i in range(1, p.n_nodes)
+               if i not in seen and i not in grouped and math.isinf(p.penalty[i])]
+    if missing:
+        viol.append(f"{len(missing)} required nodes not visited: {missing[:5]}")
+    for g in p.groups:
+        c = sum(seen.get(i, 0) for i in g)
+        if c != 1:
+            viol.append(f"group {list(g)[:3]}... covered {c} times, needs 1")
+    return RouteCheck(
+        cost=total, duration=dur_total, feasible=not viol,
+        violations=tuple(viol), arrival=tuple(arrivals), start=tuple(starts),
+        depart=tuple(departs), back=tuple(backs),
+    )
+
+
+def _forward(
+    p: RoutingProblem, r: Sequence[int], depart: float
+) -> tuple[list[float], list[float], float]:
+    """Arrival and service-start times along ``r`` leaving the depot at ``depart``."""
+    t = depart
+    arr: list[float] = []
+    st: list[float] = []
+    prev = 0
+    for i in r:
+        a = t + p.duration[prev, i]
+        s = max(a, p.early[i])
+        arr.append(a)
+        st.append(s)
+        t = s + p.service[i]
+        prev = i
+    return arr, st, t + p.duration[prev, 0]
+
+
+@dataclass(frozen=True)
+class RoutingSolution:
+    """Routes found by a backend, with the exact cost recomputed.
+
+    Attributes
+    ----------
+    routes
+        Node lists (depot excluded), one per used vehicle.
+    dropped
+        Optional nodes left out.
+    cost
+        Exact cost from :func:`evaluate_routes`.
+    feasible
+        Whether every rule holds with exact times.
+    status
+        ``"feasible"``, ``"infeasible"`` or ``"no_solution"``.
+    backend, seconds
+        Which solver ran and for how long (wall clock).
+    check
+        The full :class:`RouteCheck`.
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    dropped: tuple[int, ...]
+    cost: float
+    feasible: bool
+    status: str
+    backend: str
+    seconds: float
+    check: RouteCheck = field(repr=False)
+
+
+def resolve_backend(backend: str) -> Literal["pyvrp", "ortools"]:
+    """Map ``"auto"`` to :data:`AUTO_BACKEND` and check the name."""
+    if backend == "auto":
+        try:
+            import pyvrp  # noqa: F401
+        except ImportError:  # pragma: no cover - pyvrp is an optional extra
+            return "ortools"
+        return AUTO_BACKEND
+    if backend not in ("pyvrp", "ortools"):
+        raise ValueError(
+            f"unknown routing backend {backend!r}; choose 'auto', 'pyvrp' or 'ortools'"
+        )
+    return backend  # type: ignore[return-value]
+
+
+def solve_routing(
+    problem: RoutingProblem,
+    *,
+    backend: Backend = "auto",
+    time_limit: float = 10.0,
+    seed: int = 0,
+    max_iterations: int | None = None,
+) -> RoutingSolution:
+    """Solve ``problem`` with PyVRP or OR-Tools.
+
+    Parameters
+    ----------
+    problem
+        The routing problem.
+    backend
+        ``"pyvrp"`` (iterated local search, PyVRP ≥ 0.14), ``"ortools"``
+        (OR-Tools routing: parallel cheapest insertion, then guided local
+        search), or ``"auto"`` (:data:`AUTO_BACKEND`, chosen from the
+        benchmarks; falls back to OR-Tools when PyVRP is not installed).
+    time_limit
+        Wall-clock seconds for the search.
+    seed
+        Random seed (PyVRP); OR-Tools' search is deterministic by itself.
+    max_iterations
+        Also stop after this many iterations (PyVRP) or accepted solutions
+        (OR-Tools).  With a limit that binds before ``time_limit`` the result
+        is reproducible run to run; a binding time limit depends on machine
+        speed.
+
+    Returns
+    -------
+    RoutingSolution
+    """
+    if time_limit <= 0:
+        raise ValueError(f"time_limit must be positive, got {time_limit}")
+    name = resolve_backend(backend)
+    t0 = time.perf_counter()
+    if problem.n_nodes == 1:
+        routes: list[list[int]] | None = []
+        dropped: list[int] = []
+    elif name == "pyvrp":
+        routes, dropped = _solve_pyvrp(problem, time_limit, seed, max_iterations)
+    else:
+        routes, dropped = _solve_ortools(problem, time_limit, max_iterations)
+    secs = time.perf_counter() - t0
+    if routes is None:
+        chk = evaluate_routes(problem, [])
+        return RoutingSolution((), tuple(range(1, problem.n_nodes)), math.nan,
+                               False, "no_solution", name, secs, chk)
+    chk = evaluate_routes(problem, routes)
+    return RoutingSolution(
+        routes=tuple(tuple(r) for r in routes),
+        dropped=tuple(sorted(dropped)),
+        cost=chk.cost,
+        feasible=chk.feasible,
+        status="feasible" if chk.feasible else "infeasible",
+        backend=name,
+        seconds=secs,
+        check=chk,
+    )
+
+
+# -- integer data ----------------------------------------------------------------------
+def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
+    s = p.scale
+    cost = np.rint(p.cost * s).astype(np.int64)
+    dur = np.ceil(p.duration * s - 1e-9).astype(np.int64)
+    service = np.ceil(p.service * s - 1e-9).astype(np.int64)
+    early = np.ceil(p.early * s - 1e-9).astype(np.int64)
+    late = np.where(np.isfinite(p.late), np.floor(np.minimum(p.late, 1e15) * s
+                                                 + 1e-9), _INF_TIME)
+    late = np.minimum(late, _INF_TIME).astype(np.int64)
+    demand = np.rint(p.demand).astype(np.int64)
+    big = int(max(1, cost.max()) * (p.n_nodes + 1) * 10)
+    pen = np.where(np.isfinite(p.penalty), np.rint(np.minimum(p.penalty * s, big)),
+                   -1).astype(np.int64)
+    return {"cost": cost, "dur": dur, "service": service, "early": early,
+            "late": late, "demand": demand, "penalty": pen,
+            "big": np.array([big], dtype=np.int64)}
+
+
+# -- PyVRP ------------------------------------------------------------------------
+def _solve_pyvrp(
+    p: RoutingProblem, time_limit: float, seed: int, max_iterations: int | None
+) -> tuple[list[list[int]], list[int]]:
+    try:
+        import pyvrp
+    except ImportError as err:  # pragma: no cover - optional extra
+        raise ImportError(
+            "backend='pyvrp' needs PyVRP: pip install 'terrakit[routing]' "
+            "(or use backend='ortools')"
+        ) from err
+    d = _int_data(p)
+    n = p.n_nodes
+    grouped = p.grouped
+    # PyVRP measures the time horizon from 0; windows are absolute
+    locs = [pyvrp.Location(x=0.0, y=0.0) for _ in range(n)]
+    depot = pyvrp.Depot(location=0, tw_early=int(d["early"][0]),
+                        tw_late=int(d["late"][0]))
+    clients = []
+    group_of = {i: gi for gi, g in enumerate(p.groups) for i in g}
+    for i in range(1, n):
+        required = d["penalty"][i] < 0 and i not in grouped
+        prize = 0 if (required or i in grouped) else int(d["penalty"][i])
+        clients.append(pyvrp.Client(
+            location=i,
+            delivery=[int(d["demand"][i])] if p.capacity is not None else [],
+            service_duration=int(d["service"][i]),
+            tw_early=int(d["early"][i]),
+            tw_late=int(d["late"][i]),
+            prize=prize,
+            required=bool(required),
+            group=group_of.get(i),
+        ))
+    groups = [pyvrp.ClientGroup(clients=[i - 1 for i in g], required=True)
+              for g in p.groups]
+    vt = pyvrp.VehicleType(
+        num_available=p.n_vehicles,
+        capacity=[int(p.capacity)] if p.capacity is not None else [],
+        tw_early=int(d["early"][0]),
+        tw_late=int(d["late"][0]),
+        unit_duration_cost=int(p.duration_cost),
+    )
+    dist = d["cost"].copy()
+    dur = d["dur"].copy()
+    data = pyvrp.ProblemData(locs, clients, [depot], [vt], [dist],  # type: ignore[list-item]
+                             [dur], groups)  # type: ignore[list-item]
+    sol = _pyvrp_search(data, p, time_limit, seed, max_iterations)
+    routes = [[int(a.idx) + 1 for a in r if a.is_client()] for r in sol.routes()]
+    visited = {v for r in routes for v in r}
+    dropped = [i for i in range(1, n) if i not in visited and i not in grouped]
+    return routes, dropped
+
+
+def _pyvrp_search(
+    data: Any, p: RoutingProblem, time_limit: float, seed: int,
+    max_iterations: int | None,
+) -> Any:
+    """PyVRP's iterated local search with the *whole* run inside ``time_limit``.
+
+    ``pyvrp.solve`` starts its clock after building and improving the initial
+    solution, which takes a second or more on 300 nodes; here the clock starts
+    first.  A single vehicle without windows (a TSP) starts from the
+    nearest-neighbour tour instead of a random one.
+    """
+    import pyvrp
+    from pyvrp import IteratedLocalSearch, PenaltyManager, SolveParams
+    from pyvrp.search import (
+        LocalSearch,
+        PerturbationManager,
+        compute_neighbours,
+    )
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+    t0 = time.perf_counter()
+    params = SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=int(seed))
+    neighbours = compute_neighbours(data, params.neighbourhood)
+    ls = LocalSearch(data, rng, neighbours, PerturbationManager(params.perturbation))
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    tsp = (p.n_vehicles == 1 and not p.groups and np.isinf(p.late).all()
+           and not (p.early > 0).any() and np.isinf(p.penalty[1:]).all())
+    if tsp and p.n_nodes > 2:
+        start = pyvrp.Solution(data, [[i - 1 for i in _nearest_neighbour(p.cost)]])
+    else:
+        start = pyvrp.Solution.make_random(data, rng)
+    init = ls(start, pm.max_cost_evaluator(), exhaustive=True)
+    left = max(0.01, time_limit - (time.perf_counter() - t0))
+    stop: Any = MaxRuntime(left)
+    if max_iterations is not None:
+        stop = MultipleCriteria([MaxIterations(int(max_iterations)), stop])
+    algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
+    return algo.run(stop, False, False, params.display_interval).best
+
+
+def _nearest_neighbour(cost: np.ndarray) -> list[int]:
+    """Nearest-neighbour tour from node 0 (node 0 omitted)."""
+    n = cost.shape[0]
+    left = np.ones(n, dtype=bool)
+    left[0] = False
+    tour: list[int] = []
+    cur = 0
+    for _ in range(n - 1):
+        row = np.where(left, cost[cur], np.inf)
+        cur = int(np.argmin(row))
+        left[cur] = False
+        tour.append(cur)
+    return tour
+
+
+# -- OR-Tools --------------------------------------------------------------------------
+def _solve_ortools(
+    p: RoutingProblem, time_limit: float, max_iterations: int | None
+) -> tuple[list[list[int]] | None, list[int]]:
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    d = _int_data(p)
+    n = p.n_nodes
+    m = p.n_vehicles
+    manager = pywrapcp.RoutingIndexManager(n, m, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    cost_cb = routing.RegisterTransitMatrix(d["cost"].tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
+    # time: travel + service at the origin
+    has_tw = bool(np.isfinite(p.late).any() or (p.early > 0).any()
+                  or (p.service > 0).any())
+    if has_tw:
+        tmat = d["dur"] + d["service"][:, None]
+        horizon = int(min(_INF_TIME, max(d["late"][0], d["late"][np.isfinite(
+            p.late)].max() if np.isfinite(p.late).any() else 0) + tmat.max() + 1))
+        t_cb = routing.RegisterTransitMatrix(tmat.tolist())
+        routing.AddDimension(t_cb, horizon, horizon, False, "Time")
+        tdim = routing.GetDimensionOrDie("Time")
+        for i in range(1, n):
+            idx = manager.NodeToIndex(i)
+            tdim.CumulVar(idx).SetRange(int(d["early"][i]),
+                                        int(min(d["late"][i], horizon)))
+        lo0, hi0 = int(d["early"][0]), int(min(d["late"][0], horizon))
+        for v in range(m):
+            tdim.CumulVar(routing.Start(v)).SetRange(lo0, hi0)
+            tdim.CumulVar(routing.End(v)).SetRange(lo0, hi0)
+            routing.AddVariableMaximizedByFinalizer(
+                tdim.CumulVar(routing.Start(v)))
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
+        if p.duration_cost:
+            tdim.SetSpanCostCoefficientForAllVehicles(int(p.duration_cost))
+    if p.capacity is not None:
+        dem = [int(x) for x in d["demand"]]
+        dem_cb = routing.RegisterUnaryTransitVector(dem)
+        routing.AddDimensionWithVehicleCapacity(dem_cb, 0, [int(p.capacity)] * m,
+                                                True, "Load")
+    big = int(d["big"][0])
+    grouped = p.grouped
+    for i in range(1, n):
+        if i in grouped:
+            continue
+        if d["penalty"][i] >= 0:
+            routing.AddDisjunction([manager.NodeToIndex(i)], int(d["penalty"][i]))
+    for g in p.groups:
+        routing.AddDisjunction([manager.NodeToIndex(i) for i in g], big, 1)
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION)
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    if max_iterations is not None:
+        params.solution_limit = int(max_iterations)
+    params.log_search = False
+    sol = routing.SolveWithParameters(params)
+    if sol is None:
+        # retry from a plainer first solution
+        params.first_solution_strategy = (
+            routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC)
+        sol = routing.SolveWithParameters(params)
+    if sol is None:
+        return None, []
+    routes: list[list[int]] = []
+    for v in range(m):
+        idx = routing.Start(v)
+        r: list[int] = []
+        idx = sol.Value(routing.NextVar(idx))
+        while not routing.IsEnd(idx):
+            r.append(int(manager.IndexToNode(idx)))
+            idx = sol.Value(routing.NextVar(idx))
+        if r:
+            routes.append(r)
+    visited = {v for r in routes for v in r}
+    dropped = [i for i in range(1, n) if i not in visited and i not in grouped]
+    return routes, dropped

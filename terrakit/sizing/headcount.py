@@ -1,0 +1,325 @@
+"""How many reps: expected sales and profit against sales-force size, with bands."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import SpecificationError, TerrakitWarning
+from terrakit.sizing.response import ResponseCurves, hill
+
+__all__ = ["BestHeadcount", "HeadcountCurve", "frontier", "headcount_curve"]
+
+_GRID = 200
+
+
+def _max_calls(rc: ResponseCurves, max_calls: float | Mapping[str, float] | None
+               ) -> np.ndarray:
+    if max_calls is None:
+        out = np.maximum(4.0 * rc.current_calls, 1.0)
+    elif isinstance(max_calls, Mapping):
+        out = np.array([float(max_calls.get(s, 4.0 * c)) for s, c in
+                        zip(rc.segments, rc.current_calls, strict=True)])
+    else:
+        out = np.full(len(rc.segments), float(max_calls))
+    if not np.isfinite(out).all() or (out <= 0).any():
+        raise SpecificationError(f"max_calls must be positive, got {out.tolist()}")
+    return out
+
+
+def frontier(
+    rc: ResponseCurves,
+    budgets: np.ndarray,
+    *,
+    hours_per_call: np.ndarray | None = None,
+    max_calls: float | Mapping[str, float] | None = None,
+    grid: int = _GRID,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best total sales for each selling-hours budget, for every draw.
+
+    Parameters
+    ----------
+    rc
+        Response curves.
+    budgets
+        Selling hours of the whole sales force (any 1-d array).
+    hours_per_call
+        Hours per call by segment (default ``rc.hours_per_call``).
+    max_calls
+        Most calls per account and year (default 4 × today's calls).
+    grid
+        Grid points per segment between 0 and ``max_calls``.
+
+    Returns
+    -------
+    sales, calls
+        ``sales`` ``(n_draws, n_budgets)`` — Σ over segments of accounts ×
+        sales per account; ``calls`` ``(n_draws, n_budgets, n_segments)``
+        calls per account and year.
+
+    Notes
+    -----
+    Per draw, the problem :math:`\\max \\sum_s N_s S_s(c_s)` s.t.
+    :math:`\\sum_s N_s t_s c_s \\le B`, :math:`0 \\le c_s \\le \\bar c_s` is
+    solved for all budgets at once: each curve is evaluated on a grid and
+    replaced by its upper concave envelope (for S-shaped curves a straight
+    line from 0 to the tangent point), the envelope increments of all
+    segments are sorted by sales per hour, and their running sums trace the
+    optimal sales-versus-budget frontier (greedy by ratio solves the
+    continuous concave knapsack exactly; see :func:`allocate_calls`).  Every
+    account of a segment gets the same calls (the curves describe the
+    average account).
+    """
+    budgets = np.asarray(budgets, dtype=float)
+    t = rc.hours_per_call if hours_per_call is None else np.asarray(hours_per_call,
+                                                                    float)
+    if (t <= 0).any():
+        raise SpecificationError(
+            f"hours per call must be positive for every segment, got {t.tolist()}; "
+            "check call_minutes in the accounts table")
+    cmax = _max_calls(rc, max_calls)
+    S, D = len(rc.segments), rc.n_draws
+    frac = np.linspace(0.0, 1.0, grid + 1)
+    c = cmax[:, None] * frac[None, :]                      # (S, K+1)
+    p = [np.asarray(rc.draws[k])[:, :, None] for k in ("lo", "hi", "c50", "gamma")]
+    N = rc.n_accounts[None, :, None]
+    v = N * hill(c[None], *p)                              # (D, S, K+1)
+    base = v[:, :, 0].sum(axis=1)                          # (D,)
+    avg = (v[:, :, 1:] - v[:, :, :1]) / c[None, :, 1:]
+    kt = np.argmax(avg, axis=2) + 1                        # tangent index (D, S)
+    kk = np.arange(1, grid + 1)[None, None, :]
+    dv = np.diff(v, axis=2)
+    dc = np.broadcast_to(np.diff(c, axis=1)[None], dv.shape).copy()
+    first = kk == kt[:, :, None]
+    vt = np.take_along_axis(v, kt[:, :, None], axis=2)
+    ct = np.take_along_axis(np.broadcast_to(c[None], v.shape), kt[:, :, None], axis=2)
+    gain = np.where(kk < kt[:, :, None], 0.0, np.where(first, vt - v[:, :, :1], dv))
+    dcall = np.where(kk < kt[:, :, None], 0.0, np.where(first, ct, dc))
+    cost = dcall * (N * t[None, :, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cost > 0, gain / cost, -np.inf)
+    gain = gain.reshape(D, -1)
+    cost = cost.reshape(D, -1)
+    dcall = dcall.reshape(D, -1)
+    seg = np.repeat(np.arange(S), grid)
+    order = np.argsort(-ratio.reshape(D, -1), axis=1, kind="stable")
+    g = np.take_along_axis(gain, order, axis=1)
+    w = np.take_along_axis(cost, order, axis=1)
+    dcs = np.take_along_axis(dcall, order, axis=1)
+    sg = seg[order]
+    cw = np.cumsum(w, axis=1)
+    sales = np.empty((D, budgets.size))
+    calls = np.zeros((D, budgets.size, S))
+    prev = cw - w
+    for b, B in enumerate(budgets):
+        take = np.clip((B - prev) / np.where(w > 0, w, 1.0), 0.0, 1.0)
+        take = np.where(w > 0, take, 0.0)
+        sales[:, b] = base + (take * g).sum(axis=1)
+        for s in range(S):
+            calls[:, b, s] = (take * dcs * (sg == s)).sum(axis=1)
+    return sales, calls
+
+
+@dataclass(frozen=True)
+class BestHeadcount:
+    """The profit-maximising sales-force size and its credible intervals."""
+
+    reps: int
+    expected_profit: float
+    interval_80: tuple[int, int]
+    interval_95: tuple[int, int]
+    profit_80: tuple[float, float]
+    probability: float
+    at_edge: bool = False
+
+    def summary(self) -> str:
+        edge = " - at the edge of the sizes tried: widen reps" if self.at_edge else ""
+        return (f"best {self.reps} reps{edge} (80 % interval {self.interval_80[0]}-"
+                f"{self.interval_80[1]}, 95 % {self.interval_95[0]}-"
+                f"{self.interval_95[1]}); expected profit {self.expected_profit:,.0f} "
+                f"(80 %: {self.profit_80[0]:,.0f} to {self.profit_80[1]:,.0f}); "
+                f"P(best) {self.probability:.2f}")
+
+
+@dataclass(frozen=True)
+class HeadcountCurve:
+    """Expected sales and profit for each sales-force size, with posterior bands.
+
+    Attributes
+    ----------
+    reps
+        Sales-force sizes evaluated.
+    sales, profit
+        Draws ``(n_draws, len(reps))``: total annual sales and
+        ``margin × sales − cost_per_rep × reps``.
+    calls
+        Posterior-mean calls per account and year ``(len(reps), n_segments)``
+        of the optimal allocation.
+    """
+
+    reps: np.ndarray
+    sales: np.ndarray
+    profit: np.ndarray
+    calls: np.ndarray
+    segments: tuple[str, ...]
+    cost_per_rep: float
+    margin: float
+    hours_per_rep: float
+    provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        r = np.asarray(self.reps)
+        if r.ndim != 1 or r.size == 0:
+            raise ValueError("reps must be a non-empty 1-d array")
+        for name in ("sales", "profit"):
+            a = np.asarray(getattr(self, name))
+            if a.ndim != 2 or a.shape[1] != r.size:
+                raise ValueError(f"{name} must be (n_draws, {r.size}), got {a.shape}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per size: mean, 80 % and 95 % bands of sales and profit, and calls."""
+        q = [0.025, 0.10, 0.90, 0.975]
+        out: dict[str, Any] = {}
+        for name in ("sales", "profit"):
+            a = np.asarray(getattr(self, name))
+            out[name] = a.mean(axis=0)
+            qs = np.quantile(a, q, axis=0)
+            for lab, row in zip(("2.5%", "10%", "90%", "97.5%"), qs, strict=True):
+                out[f"{name}_{lab}"] = row
+        for j, s in enumerate(self.segments):
+            out[f"calls_{s}"] = self.calls[:, j]
+        return pd.DataFrame(out, index=pd.Index(self.reps, name="reps"))
+
+    def best(self) -> BestHeadcount:
+        """Size with the highest expected profit, and where each draw's best lies."""
+        prof = np.asarray(self.profit)
+        mean = prof.mean(axis=0)
+        j = int(np.argmax(mean))
+        per_draw = np.asarray(self.reps)[np.argmax(prof, axis=1)]
+
+        def iv(a: float, b: float) -> tuple[int, int]:
+            lo, hi = np.quantile(per_draw, [a, b], method="inverted_cdf")
+            return int(lo), int(hi)
+
+        p80 = np.quantile(prof[:, j], [0.10, 0.90])
+        at_edge = bool(len(self.reps) > 1 and j in (0, len(self.reps) - 1))
+        if at_edge:
+            warnings.warn(
+                f"the most profitable size, {int(self.reps[j])} reps, is at the edge "
+                f"of the sizes tried ({int(self.reps[0])}-{int(self.reps[-1])}); "
+                "widen reps= to find the optimum", TerrakitWarning, stacklevel=2)
+        return BestHeadcount(
+            reps=int(self.reps[j]), expected_profit=float(mean[j]),
+            interval_80=iv(0.10, 0.90), interval_95=iv(0.025, 0.975),
+            profit_80=(float(p80[0]), float(p80[1])),
+            probability=float(np.mean(per_draw == self.reps[j])), at_edge=at_edge)
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        df = self.to_frame()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TerrakitWarning)
+            best = self.best()
+        lines = [f"Headcount curve: {len(self.reps)} sizes, cost/rep "
+                 f"{self.cost_per_rep:,.0f}, margin {self.margin:.0%}, "
+                 f"{self.hours_per_rep:,.0f} h/rep",
+                 "  " + best.summary()]
+        step = max(1, len(df) // 8)
+        for n, r in df.iloc[::step].iterrows():
+            lines.append(f"  {n:>4} reps  sales {r['sales']:>14,.0f}  profit "
+                         f"{r['profit']:>13,.0f} [{r['profit_10%']:,.0f}, "
+                         f"{r['profit_90%']:,.0f}]")
+        return "\n".join(lines)
+
+
+def headcount_curve(
+    rc: ResponseCurves,
+    reps: Iterable[int] = range(10, 41),
+    cost_per_rep: float = 180_000,
+    margin: float = 0.35,
+    *,
+    hours_per_rep: float = 1_600,
+    hours_per_call: Mapping[str, float] | None = None,
+    max_calls: float | Mapping[str, float] | None = None,
+) -> HeadcountCurve:
+    """Sales and profit against the number of reps, with credible bands.
+
+    Parameters
+    ----------
+    rc
+        Response curves (:class:`~terrakit.sizing.ResponseModel`).
+    reps
+        Sales-force sizes to evaluate.
+    cost_per_rep
+        Fully loaded yearly cost of one rep (salary, bonus, car, expenses).
+    margin
+        Contribution margin on sales (0–1).
+    hours_per_rep
+        Selling hours of one rep per year.
+    hours_per_call
+        Hours per call by segment, overriding ``rc.hours_per_call``.
+    max_calls
+        Most calls per account and year (default 4 × today's calls).
+
+    Returns
+    -------
+    HeadcountCurve
+
+    Raises
+    ------
+    SpecificationError
+        For negative costs, a margin outside (0, 1], zero or negative hours,
+        or an empty/negative ``reps``.
+
+    Notes
+    -----
+    For each size :math:`n` and each posterior draw, the sales force's
+    :math:`n H` hours are spread over segments to maximise sales
+    (:func:`frontier`); profit is :math:`m\\,\\text{sales}(n) - C n`.  The
+    bands are posterior quantiles; :meth:`HeadcountCurve.best` picks the size
+    with the highest posterior-mean profit and reports the spread of each
+    draw's own optimum as its credible interval.
+
+    Examples
+    --------
+    >>> curve = headcount_curve(rc, reps=range(10, 41))  # doctest: +SKIP
+    >>> curve.best().reps  # doctest: +SKIP
+    """
+    r = np.array(sorted(set(int(x) for x in reps)), dtype=int)
+    if r.size == 0 or (r < 0).any():
+        raise SpecificationError(
+            f"reps must be a non-empty range of sizes >= 0, got {r.tolist()[:10]}")
+    cost = float(cost_per_rep)
+    if not np.isfinite(cost) or cost < 0:
+        raise SpecificationError(
+            f"cost_per_rep must be >= 0, got {cost_per_rep!r}; give the yearly cost "
+            "of one rep, e.g. 180_000")
+    m = float(margin)
+    if not np.isfinite(m) or not 0 < m <= 1:
+        raise SpecificationError(
+            f"margin must be in (0, 1], got {margin!r}; 0.35 means 35 % of sales")
+    H = float(hours_per_rep)
+    if not np.isfinite(H) or H <= 0:
+        raise SpecificationError(
+            f"hours_per_rep must be positive, got {hours_per_rep!r}; give one rep's "
+            "selling hours per year, e.g. 1_600")
+    t = rc.hours_per_call.copy()
+    if hours_per_call is not None:
+        t = np.array([float(hours_per_call.get(s, tt)) for s, tt in
+                      zip(rc.segments, t, strict=True)])
+    sales, calls = frontier(rc, r * H, hours_per_call=t, max_calls=max_calls)
+    profit = m * sales - cost * r[None, :]
+    from terrakit.data.alignment import make_provenance
+
+    prov = make_provenance("headcount_curve", config={
+        "cost_per_rep": cost, "margin": m, "hours_per_rep": H,
+        "hours_per_call": t.tolist(), "response": rc.method})
+    return HeadcountCurve(reps=r, sales=sales, profit=profit,
+                          calls=calls.mean(axis=0), segments=rc.segments,
+                          cost_per_rep=cost, margin=m, hours_per_rep=H,
+                          provenance=prov)

@@ -1,0 +1,290 @@
+"""Fair sales targets (quotas) per territory, with the chance of reaching them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import DataValidationError, SpecificationError
+
+__all__ = ["QuotaResult", "quotas"]
+
+Method = Literal["potential_share", "sales_share", "blend", "equal_chance"]
+
+
+@dataclass(frozen=True)
+class QuotaResult:
+    """Quotas per territory.
+
+    Attributes
+    ----------
+    table
+        Index ``territory_id``: ``sales`` (last 12 months), ``potential``
+        (posterior mean, NaN without potential), ``sales_share``,
+        ``potential_share``, ``quota``, ``quota_share``, ``growth``
+        (quota / sales − 1) and ``p_attain``.
+    total
+        Σ quotas.
+    method
+        How quotas were set.
+    """
+
+    table: pd.DataFrame
+    total: float
+    method: str
+    provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        q = self.table["quota"]
+        if (q < -1e-9).any():
+            raise ValueError("quotas must be >= 0")
+        if not np.isclose(q.sum(), self.total, rtol=1e-6):
+            raise ValueError(f"quotas sum to {q.sum():,.2f}, not {self.total:,.2f}")
+        p = self.table["p_attain"]
+        if ((p < 0) | (p > 1)).any():
+            raise ValueError("p_attain must lie in [0, 1]")
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        t = self.table
+        lines = [f"Quotas ({self.method}): total {self.total:,.0f}; P(attain) "
+                 f"{t['p_attain'].min():.2f}-{t['p_attain'].max():.2f}"]
+        for k, r in t.iterrows():
+            lines.append(f"  {k!s:<8} quota {r['quota']:>14,.0f}  growth "
+                         f"{r['growth']:>+7.1%}  P(attain) {r['p_attain']:.2f}")
+        return "\n".join(lines)
+
+
+def _unit_sales(study: Any) -> pd.Series:
+    units = study.units
+    acc, hist = study.accounts, study.history
+    if hist is not None and len(hist):
+        last = hist["period"] > hist["period"].max() - 12
+        h = hist[last]
+        if "account_id" in h.columns and acc is not None and "unit_id" in acc.columns:
+            u = acc["unit_id"].reindex(h["account_id"].to_numpy()).to_numpy()
+            return h["sales"].groupby(u).sum().reindex(units.index, fill_value=0.0)
+        if "unit_id" in h.columns:
+            return h.groupby("unit_id")["sales"].sum().reindex(units.index,
+                                                               fill_value=0.0)
+    if acc is not None and {"unit_id", "annual_sales"} <= set(acc.columns):
+        return acc.groupby("unit_id")["annual_sales"].sum().reindex(
+            units.index, fill_value=0.0)
+    if "sales" in units.columns:
+        return units["sales"].astype(float)
+    raise DataValidationError(
+        "units", "sales", "no sales found in history, accounts or units",
+        fix="add history, accounts.annual_sales or units.sales")
+
+
+def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
+    """Units × draws DataFrame of potential (one column for a point estimate)."""
+    ids = study.units.index
+    if potential is None:
+        if "potential" in study.units.columns:
+            return study.units[["potential"]].astype(float)
+        return None
+    if isinstance(potential, str):
+        if potential not in study.units.columns:
+            raise DataValidationError("units", potential, "no such column",
+                                      fix="name a units column with potential")
+        return study.units[[potential]].astype(float)
+    if hasattr(potential, "draws"):
+        da = potential.draws("unit")
+        df = da.to_pandas() if hasattr(da, "to_pandas") else pd.DataFrame(da)
+        if not isinstance(df, pd.DataFrame):
+            df = df.to_frame()
+        if not df.index.isin(ids).all() and df.columns.isin(ids).all():
+            df = df.T
+        pot = df
+    elif isinstance(potential, pd.Series):
+        pot = potential.to_frame()
+    elif isinstance(potential, pd.DataFrame):
+        pot = potential
+    else:
+        raise SpecificationError(
+            f"potential of type {type(potential).__name__} is not understood; pass a "
+            "PotentialResult, a Series per unit or a units × draws DataFrame")
+    pot = pot.apply(pd.to_numeric, errors="coerce").astype(float)
+    missing = ids[~ids.isin(pot.index)]
+    if len(missing):
+        raise DataValidationError(
+            "potential", None, f"{len(missing)} units have no potential",
+            rows=list(missing), fix="give potential for every unit of the study")
+    pot = pot.reindex(ids)
+    if pot.isna().any().any() or (pot < 0).any().any():
+        raise DataValidationError(
+            "potential", None, "potential must be numbers >= 0",
+            rows=list(ids[(pot.isna() | (pot < 0)).any(axis=1).to_numpy()]),
+            fix="check the potential estimates")
+    return pot
+
+
+def _sales_cv(study: Any, terr_of_unit: pd.Series) -> float:
+    """Spread of territories' yearly growth: how far a year can miss its trend."""
+    hist, acc = study.history, study.accounts
+    if hist is None or len(hist) == 0 or hist["period"].nunique() < 24:
+        return 0.10
+    if "account_id" in hist.columns and acc is not None:
+        u = acc["unit_id"].reindex(hist["account_id"].to_numpy()).to_numpy()
+    else:
+        u = hist["unit_id"].to_numpy()
+    terr = terr_of_unit.reindex(u).to_numpy()
+    end = hist["period"].max()
+    last = (hist["period"] > end - 12).to_numpy()
+    prev = ((hist["period"] > end - 24) & (hist["period"] <= end - 12)).to_numpy()
+    s1 = hist["sales"][last].groupby(terr[last]).sum()
+    s0 = hist["sales"][prev].groupby(terr[prev]).sum()
+    g = np.log(s1 / s0.reindex(s1.index)).replace([np.inf, -np.inf], np.nan).dropna()
+    if len(g) < 3:
+        return 0.10
+    return float(np.clip(g.std(ddof=1), 0.02, 0.5))
+
+
+def quotas(
+    study: Any,
+    alignment: Any,
+    potential: Any = None,
+    total: float | None = None,
+    method: Method = "potential_share",
+    *,
+    weight: float = 0.5,
+    sales_cv: float | None = None,
+    n_draws: int = 2_000,
+    seed: int = 0,
+) -> QuotaResult:
+    """Fair yearly sales targets per territory, with P(attain).
+
+    Parameters
+    ----------
+    study
+        The study (sales from the last 12 months of history, else
+        ``accounts.annual_sales``, else ``units.sales``).
+    alignment
+        An :class:`~terrakit.data.Alignment` or the name of one in the study.
+    potential
+        A ``PotentialResult`` (its ``.draws("unit")``), a Series of potential
+        per unit, a units × draws DataFrame, a units column name, or ``None``
+        (the units' ``potential`` column if there is one).
+    total
+        The company target to split (default: last 12 months' sales).
+    method
+        ``"potential_share"`` (quota ∝ posterior-mean potential),
+        ``"sales_share"`` (∝ last year's sales), ``"blend"`` (``weight`` ×
+        potential share + (1 − ``weight``) × sales share) or
+        ``"equal_chance"`` (every territory gets the same P(attain)).
+    weight
+        Weight of the potential share in ``"blend"`` and in the attainable
+        share (see Notes).
+    sales_cv
+        Relative sd of a territory's yearly sales around its expectation
+        (default: estimated from year-on-year changes of monthly sales).
+    n_draws, seed
+        Monte-Carlo draws for P(attain).
+
+    Returns
+    -------
+    QuotaResult
+
+    Raises
+    ------
+    SpecificationError
+        For a non-positive total, an unknown method, a weight outside
+        [0, 1], or a potential method without potential.
+
+    Notes
+    -----
+    **What a territory can sell.**  Next year's attainable sales of
+    territory :math:`t` are modelled as :math:`A_t = T\\,\\pi_t\\,
+    e^{\\sigma z - \\sigma^2/2}`, :math:`z \\sim N(0, 1)`, with :math:`T` the
+    total, :math:`\\pi_t = w\\,P_t/\\sum P + (1 - w)\\,s_t` a blend of its
+    share of potential (a posterior draw when potential draws are given) and
+    its share of today's sales :math:`s_t` (only the sales share when there
+    is no potential), and :math:`\\sigma` = ``sales_cv``, by default the
+    standard deviation across territories of last year's log growth (how far
+    a territory can drift from the company trend in a year; 0.10 without
+    two years of history).  Then
+    :math:`P(\\text{attain}) = P(A_t \\ge q_t)`.  ``"equal_chance"`` solves
+    for the level :math:`p` with :math:`\\sum_t Q_t(1 - p) = T`
+    (:math:`Q_t` the quantile function of :math:`A_t`) and sets
+    :math:`q_t = Q_t(1 - p)`: quotas that are equally hard everywhere.
+    """
+    al = (study._get_alignment(alignment) if hasattr(study, "_get_alignment")
+          else alignment)
+    terr = al.assignment
+    sales_u = _unit_sales(study)
+    sales_t = sales_u.groupby(terr.reindex(sales_u.index).to_numpy()).sum()
+    T = float(sales_t.sum()) if total is None else float(total)
+    if not np.isfinite(T) or T <= 0:
+        raise SpecificationError(
+            f"total must be a positive amount, got {total!r}; give next year's "
+            "company target, e.g. 1.05 × last year's sales")
+    if method not in ("potential_share", "sales_share", "blend", "equal_chance"):
+        raise SpecificationError(
+            f"method {method!r} is unknown; use potential_share, sales_share, blend "
+            "or equal_chance")
+    w = float(weight)
+    if not 0 <= w <= 1:
+        raise SpecificationError(f"weight must be in [0, 1], got {weight!r}")
+    pot = _potential_draws(study, potential)
+    if pot is None and method in ("potential_share", "blend"):
+        raise SpecificationError(
+            f"method={method!r} needs potential: pass potential=<PotentialResult> "
+            "(tk.potential) or add a 'potential' column to the units, or use "
+            "method='sales_share'")
+    rng = np.random.default_rng(seed)
+    territories = sales_t.index
+    sales_share = (sales_t / sales_t.sum()).to_numpy()
+    if pot is not None:
+        pt = pot.groupby(terr.reindex(pot.index).to_numpy()).sum().reindex(
+            territories).to_numpy()                              # (n_terr, n_pot)
+        shares = pt / pt.sum(axis=0, keepdims=True)
+        pick = rng.integers(0, shares.shape[1], n_draws)
+        pi = w * shares[:, pick] + (1.0 - w) * sales_share[:, None]
+        pot_mean = pt.mean(axis=1)
+        pot_share = pot_mean / pot_mean.sum()
+    else:
+        pi = np.repeat(sales_share[:, None], n_draws, axis=1)
+        pot_mean = np.full(len(territories), np.nan)
+        pot_share = np.full(len(territories), np.nan)
+    sig = _sales_cv(study, terr) if sales_cv is None else float(sales_cv)
+    if not np.isfinite(sig) or sig < 0:
+        raise SpecificationError(f"sales_cv must be >= 0, got {sales_cv!r}")
+    z = rng.standard_normal((len(territories), n_draws))
+    attain = T * pi * np.exp(sig * z - sig**2 / 2.0)
+    if method == "potential_share":
+        share = pot_share
+    elif method == "sales_share":
+        share = sales_share
+    elif method == "blend":
+        share = w * pot_share + (1.0 - w) * sales_share
+    else:
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            s = np.quantile(attain, 1.0 - mid, axis=1).sum()
+            lo, hi = (mid, hi) if s > T else (lo, mid)
+        qv = np.quantile(attain, 1.0 - 0.5 * (lo + hi), axis=1)
+        share = qv / qv.sum()
+    quota = T * share
+    p_att = (attain >= quota[:, None]).mean(axis=1)
+    table = pd.DataFrame({
+        "sales": sales_t.to_numpy(float), "potential": pot_mean,
+        "sales_share": sales_share, "potential_share": pot_share, "quota": quota,
+        "quota_share": share,
+        "growth": quota / np.where(sales_t.to_numpy() > 0, sales_t.to_numpy(), np.nan)
+        - 1.0,
+        "p_attain": p_att}, index=pd.Index(territories, name="territory_id"))
+    from terrakit.data.alignment import make_provenance
+
+    prov = make_provenance("quotas", seed=seed, config={
+        "method": method, "total": T, "weight": w, "sales_cv": sig,
+        "n_draws": int(n_draws)})
+    return QuotaResult(table=table, total=T, method=method, provenance=prov)

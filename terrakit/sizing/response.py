@@ -1,0 +1,737 @@
+"""Sales response to selling effort, per segment (ADBUDG / Hill curves).
+
+A :class:`ResponseModel` is fitted from history (calls and sales per account
+and month) with PyMC and nutpie, or calibrated from judgement in the
+CALLPLAN way (Lodish, 1971) with :meth:`ResponseModel.from_judgement`.  Both
+return a :class:`ResponseCurves`: posterior draws of the four curve
+parameters of every segment, in **annual sales per account** against
+**annual calls per account**.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    DataValidationError,
+    NotFittedError,
+    SpecificationError,
+)
+
+__all__ = ["JUDGEMENT_KEYS", "ResponseCurves", "ResponseModel", "hill"]
+
+#: The five CALLPLAN judgements, as effort relative to today's calls.
+JUDGEMENT_KEYS: dict[str, float] = {
+    "zero": 0.0, "minus50": 0.5, "current": 1.0, "plus50": 1.5, "saturation": np.inf,
+}
+_PARAMS = ("lo", "hi", "c50", "gamma")
+
+
+def hill(
+    calls: np.ndarray | float,
+    lo: np.ndarray | float,
+    hi: np.ndarray | float,
+    c50: np.ndarray | float,
+    gamma: np.ndarray | float,
+) -> np.ndarray:
+    """ADBUDG / Hill response ``lo + (hi - lo) c^γ / (c50^γ + c^γ)``.
+
+    Examples
+    --------
+    >>> float(hill(10.0, lo=100.0, hi=300.0, c50=10.0, gamma=1.0))
+    200.0
+    """
+    c = np.asarray(calls, dtype=float)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        x = np.where(c > 0, np.power(np.maximum(c, 1e-300) / c50, gamma), 0.0)
+        frac = np.where(np.isinf(x), 1.0, x / (1.0 + x))
+    return np.asarray(lo + (np.asarray(hi) - lo) * frac, dtype=float)
+
+
+@dataclass(frozen=True)
+class ResponseCurves:
+    """Posterior (or judgement) draws of per-segment sales-response curves.
+
+    Attributes
+    ----------
+    segments
+        Segment labels, in the order of the last axis of every draw array.
+    draws
+        ``lo``, ``hi``, ``c50``, ``gamma``: arrays ``(n_draws, n_segments)``.
+        Annual sales of one account with ``c`` calls a year is
+        :func:`hill` ``(c, lo, hi, c50, gamma)``.
+    n_accounts
+        Accounts per segment (the market the curves are applied to).
+    current_calls, current_sales
+        Mean annual calls and sales per account today, by segment.
+    hours_per_call
+        Hours one call costs (call time + travel), by segment.
+    method
+        ``"history"`` or ``"judgement"``.
+    idata
+        The ArviZ InferenceData of a history fit (``None`` for judgement).
+    diagnostics
+        ``max_rhat``, ``min_ess``, ``divergences`` of a history fit.
+    """
+
+    segments: tuple[str, ...]
+    draws: Mapping[str, np.ndarray]
+    n_accounts: np.ndarray
+    current_calls: np.ndarray
+    current_sales: np.ndarray
+    hours_per_call: np.ndarray
+    method: Literal["history", "judgement"]
+    idata: Any = field(default=None, compare=False, repr=False)
+    diagnostics: Mapping[str, float] = field(default_factory=dict, compare=False)
+    provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    seconds: float = field(default=0.0, compare=False)
+
+    def __post_init__(self) -> None:
+        s = len(self.segments)
+        if s == 0:
+            raise ValueError("ResponseCurves needs at least one segment")
+        for k in _PARAMS:
+            a = np.asarray(self.draws.get(k))
+            if a.ndim != 2 or a.shape[1] != s:
+                raise ValueError(f"draws[{k!r}] must have shape (n_draws, {s}), got "
+                                 f"{a.shape}")
+            if not np.isfinite(a).all():
+                raise ValueError(f"draws[{k!r}] has non-finite values")
+        if (np.asarray(self.draws["c50"]) <= 0).any() or (
+                np.asarray(self.draws["gamma"]) <= 0).any():
+            raise ValueError("c50 and gamma draws must be positive")
+        for name in ("n_accounts", "current_calls", "current_sales", "hours_per_call"):
+            a = np.asarray(getattr(self, name), dtype=float)
+            if a.shape != (s,) or (a < 0).any() or not np.isfinite(a).all():
+                raise ValueError(f"{name} must be {s} finite numbers >= 0, got {a}")
+            object.__setattr__(self, name, a)
+
+    @property
+    def n_draws(self) -> int:
+        return int(np.asarray(self.draws["lo"]).shape[0])
+
+    def sales(
+        self, calls: np.ndarray | float, segment: str | None = None
+    ) -> np.ndarray:
+        """Annual sales per account at ``calls`` for every draw.
+
+        Parameters
+        ----------
+        calls
+            Annual calls per account; with ``segment=None`` its last axis must
+            be the segments (or broadcast to them).
+        segment
+            One segment label: ``calls`` may then be any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_draws, *calls.shape)``.
+        """
+        c = np.asarray(calls, dtype=float)
+        if segment is not None:
+            j = self._index(segment)
+            p = [np.asarray(self.draws[k])[:, j].reshape((-1,) + (1,) * c.ndim)
+                 for k in _PARAMS]
+            return hill(c[None], *p)
+        p = [np.asarray(self.draws[k]).reshape(
+            (self.n_draws,) + (1,) * max(c.ndim - 1, 0) + (len(self.segments),))
+            for k in _PARAMS]
+        return hill(c[None], *p)
+
+    def expected_sales(
+        self, calls: np.ndarray | float, segment: str
+    ) -> np.ndarray:
+        """Posterior-mean annual sales per account of ``segment`` at ``calls``."""
+        return np.asarray(self.sales(calls, segment).mean(axis=0))
+
+    def _index(self, segment: str) -> int:
+        try:
+            return self.segments.index(str(segment))
+        except ValueError:
+            raise KeyError(f"no segment {segment!r}; the curves have "
+                           f"{list(self.segments)}") from None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per segment: posterior mean and 94 % interval of each parameter."""
+        rows = {}
+        for j, s in enumerate(self.segments):
+            r: dict[str, float] = {
+                "accounts": float(self.n_accounts[j]),
+                "current_calls": float(self.current_calls[j]),
+                "current_sales": float(self.current_sales[j]),
+                "hours_per_call": float(self.hours_per_call[j])}
+            for k in _PARAMS:
+                a = np.asarray(self.draws[k])[:, j]
+                r[k] = float(a.mean())
+                r[f"{k}_3%"], r[f"{k}_97%"] = (float(v) for v in np.quantile(
+                    a, [0.03, 0.97]))
+            rows[s] = r
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("segment")
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        df = self.to_frame()
+        lines = [f"Response curves ({self.method}, {self.n_draws} draws): "
+                 "sales = lo + (hi - lo) c^g / (c50^g + c^g)"]
+        for s, r in df.iterrows():
+            lines.append(
+                f"  {s!s:<6} lo {r['lo']:>12,.0f}  hi {r['hi']:>12,.0f}  c50 "
+                f"{r['c50']:>7.1f}  gamma {r['gamma']:>5.2f}  (today "
+                f"{r['current_calls']:.1f} calls, {r['current_sales']:,.0f} sales, "
+                f"{r['accounts']:,.0f} accounts)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n  fitted in {self.seconds:.1f} s"
+
+
+# -- study facts ------------------------------------------------------------------
+def _segment_facts(
+    study: Any, travel: Any, calls_per_year: str, segment: str
+) -> pd.DataFrame:
+    """Accounts, mean calls, sales and hours per call by segment."""
+    from terrakit.sizing.workload import workload
+
+    acc = study.accounts
+    if acc is None or len(acc) == 0:
+        raise DataValidationError("accounts", None, "the study has no accounts",
+                                  fix="add an accounts table to the study")
+    if segment not in acc.columns:
+        raise DataValidationError(
+            "accounts", segment, f"no segment column {segment!r}",
+            fix="add a segment column (A/B/C) or pass segment=<column>")
+    minutes: str | float = "call_minutes" if "call_minutes" in acc.columns else 0.0
+    wl = workload(study, calls_per_year=calls_per_year, call_minutes=minutes,
+                  travel=travel, segment=segment)
+    seg = wl.by_segment()
+    sales = (pd.to_numeric(acc["annual_sales"], errors="coerce").groupby(
+        acc[segment].astype(str)).mean() if "annual_sales" in acc.columns
+        else pd.Series(np.nan, index=seg.index))
+    out = pd.DataFrame({
+        "accounts": seg["accounts"],
+        "calls_per_year": seg["calls"] / seg["accounts"],
+        "annual_sales": sales.reindex(seg.index),
+        "hours_per_call": wl.hours_per_call().fillna(0.0),
+    })
+    if minutes == 0.0:
+        out["hours_per_call"] = out["hours_per_call"].where(out["hours_per_call"] > 0,
+                                                            1.0)
+    return out
+
+
+# -- the model ----------------------------------------------------------------------
+_DEFAULT_PRIORS: dict[str, tuple[float, float]] = {
+    # (first, second) parameter of each prior; see ResponseModel.fit Notes.
+    "floor": (2.0, 2.0),        # Beta(a, b): sales at zero calls / saturation
+    "c50_rel": (0.0, 1.0),      # LogNormal(mu, sigma) of c50 / mean period calls
+    "gamma": (0.0, 0.5),        # LogNormal(mu, sigma): 1 = concave, > 1 = S-shape
+    "sigma": (0.5, 0.0),        # HalfNormal(sigma) of the log-sales noise
+}
+
+
+class ResponseModel:
+    """Bayesian ADBUDG / Hill sales-response model per segment.
+
+    Parameters
+    ----------
+    priors
+        Overrides of the default priors (merged, ``defaults | priors``); see
+        :meth:`fit` Notes.
+    sampler
+        ``"nutpie"`` (default, compiled with numba) or ``"pymc"`` (PyMC NUTS).
+    draws, tune, chains
+        MCMC settings.
+    progressbar
+        Show the sampler's progress bar.
+
+    Examples
+    --------
+    >>> rc = ResponseModel().fit(study, seed=0)  # doctest: +SKIP
+    >>> rc = ResponseModel.from_judgement(
+    ...     {"A": {"zero": 0.4, "minus50": 0.8, "current": 1.0, "plus50": 1.1,
+    ...            "saturation": 1.2}},
+    ...     reference={"A": {"accounts": 100, "calls_per_year": 12,
+    ...                      "annual_sales": 50_000, "hours_per_call": 1.5}})
+    >>> rc.segments
+    ('A',)
+    """
+
+    def __init__(
+        self,
+        priors: Mapping[str, tuple[float, float]] | None = None,
+        *,
+        sampler: Literal["nutpie", "pymc"] = "nutpie",
+        draws: int = 1_000,
+        tune: int = 1_000,
+        chains: int = 2,
+        progressbar: bool = False,
+    ) -> None:
+        unknown = set(priors or {}) - set(_DEFAULT_PRIORS)
+        if unknown:
+            raise SpecificationError(
+                f"unknown priors {sorted(unknown)}; known: {sorted(_DEFAULT_PRIORS)}")
+        self.priors = _DEFAULT_PRIORS | dict(priors or {})
+        if sampler not in ("nutpie", "pymc"):
+            raise SpecificationError(
+                f"sampler must be 'nutpie' or 'pymc', got {sampler!r}")
+        self.sampler = sampler
+        self.draws, self.tune, self.chains = int(draws), int(tune), int(chains)
+        self.progressbar = progressbar
+        self.curves_: ResponseCurves | None = None
+
+    @property
+    def curves(self) -> ResponseCurves:
+        """The last fit's curves (``NotFittedError`` before :meth:`fit`)."""
+        if self.curves_ is None:
+            raise NotFittedError("ResponseModel is not fitted: call .fit(study) or use "
+                                 "ResponseModel.from_judgement(...)")
+        return self.curves_
+
+    # -- history ------------------------------------------------------------------
+    def fit(
+        self,
+        study: Any,
+        seed: int = 0,
+        *,
+        travel: Any = "model",
+        calls_per_year: str = "calls_per_year",
+        segment: str = "segment",
+    ) -> ResponseCurves:
+        """Fit the curves to the study's history of calls and sales.
+
+        Parameters
+        ----------
+        study
+            A study whose ``history`` (per account) has ``calls`` and whose
+            accounts have a segment and ``annual_sales``.
+        seed
+            Seed of the sampler.
+        travel
+            Travel estimate for the hours per call (see
+            :func:`~terrakit.sizing.workload`); ``None`` counts call time only.
+        calls_per_year, segment
+            Accounts columns.
+
+        Returns
+        -------
+        ResponseCurves
+
+        Raises
+        ------
+        DataValidationError
+            When the history is missing, has no ``calls`` column, lacks
+            variation in calls, or its accounts have no segment.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When R-hat > 1.01, bulk ESS < 100 per chain, or a divergence.
+
+        Notes
+        -----
+        Sales of account :math:`i` (segment :math:`s`) in period :math:`t`
+        with :math:`x_{it}` calls:
+
+        .. math:: y_{it} = b_i\\,\\Bigl(f_s + (1 - f_s)
+                  \\frac{x_{it}^{\\gamma_s}}{k_s^{\\gamma_s} + x_{it}^{\\gamma_s}}
+                  \\Bigr)\\,e^{\\varepsilon_{it}},
+                  \\qquad \\varepsilon_{it} \\sim N(0, \\sigma_s^2),
+
+        with an account level :math:`b_i` (any size), the floor :math:`f_s`
+        (share of saturation sales kept without calls), the half-effect calls
+        :math:`k_s` and the shape :math:`\\gamma_s` (concave for
+        :math:`\\gamma \\le 1`, S-shaped above).  Taking logs and removing
+        each account's mean (a fixed effect per account) leaves the
+        within-account effect of calls on sales, so big and small accounts
+        can be pooled without modelling their size.  The sum of squares is
+        computed exactly from sufficient statistics (per distinct call count
+        :math:`v`: the sum of demeaned log sales and the matrix
+        :math:`\\mathrm{diag}(N_v) - \\sum_i n_{iv} n_{iv'} / T_i`), so
+        sampling costs the same for any number of accounts and months.
+        Rows with zero sales (churned accounts) are left out.
+
+        Priors (defaults, per segment, :math:`\\bar x_s` the mean calls per
+        period): :math:`f_s \\sim \\text{Beta}(2, 2)`,
+        :math:`k_s / \\bar x_s \\sim \\text{LogNormal}(0, 1)`,
+        :math:`\\gamma_s \\sim \\text{LogNormal}(0, 0.5)` (equal weight on
+        concave and S-shaped curves), :math:`\\sigma_s \\sim
+        \\text{HalfNormal}(0.5)`.
+
+        **Level.** The shape is learnt from history; the level is anchored so
+        that the annual curve passes through today's mean annual sales per
+        account at today's mean calls (last 12 periods of history):
+        :math:`h_s = S_{today} / r_s(C_{today}/p)` with :math:`p` periods per
+        year, :math:`\\ell_s = f_s h_s`, :math:`c_{50,s} = p\\,k_s`.  The
+        curve is that of the segment's average account.
+        """
+        t0 = time.perf_counter()
+        hist = study.history
+        if hist is None or len(hist) == 0:
+            raise DataValidationError(
+                "history", None, "the study has no history to fit response curves to",
+                fix="add history with calls, or calibrate from judgement with "
+                "ResponseModel.from_judgement(...)")
+        if "calls" not in hist.columns:
+            raise DataValidationError(
+                "history", "calls", "the history has no calls column (columns seen: "
+                f"{list(hist.columns)})",
+                fix="add monthly calls per account, or use "
+                "ResponseModel.from_judgement(...)")
+        if "account_id" not in hist.columns:
+            raise DataValidationError(
+                "history", "account_id", "response curves need account-level history",
+                fix="give history per account_id with calls and sales")
+        facts = _segment_facts(study, travel, calls_per_year, segment)
+        acc = study.accounts
+        seg_of = acc[segment].astype(str)
+        h = hist[["account_id", "period", "sales", "calls"]].copy()
+        bad = h["calls"].isna() | h["sales"].isna()
+        if bad.any():
+            raise DataValidationError(
+                "history", "calls",
+                f"{int(bad.sum())} history rows lack calls or sales",
+                rows=list(h.loc[bad, "account_id"].unique()[:5]), n_bad=int(bad.sum()),
+                fix="fill missing months with 0 calls or drop them")
+        h["segment"] = seg_of.reindex(h["account_id"].to_numpy()).to_numpy()
+        freq = getattr(h["period"].dtype, "freq", None)
+        ppy = {"M": 12.0, "Q": 4.0, "Y": 1.0, "A": 1.0}.get(
+            str(getattr(freq, "name", "M"))[0], 12.0)
+        last = h["period"] > h["period"].max() - int(ppy)
+        segments = tuple(str(s) for s in facts.index)
+        stats = []
+        calls_now = np.empty(len(segments))
+        for j, s in enumerate(segments):
+            hs = h[(h["segment"] == s) & (h["sales"] > 0)]
+            if len(hs) < 4 or hs["calls"].nunique() < 2:
+                raise DataValidationError(
+                    "history", "calls",
+                    f"segment {s!r} has {len(hs)} history rows with "
+                    f"{hs['calls'].nunique()} distinct call counts; a response curve "
+                    "needs variation in calls", fix="add more history, or use "
+                    "ResponseModel.from_judgement(...) for this study")
+            stats.append(_within_stats(hs))
+            recent = h[(h["segment"] == s) & last]
+            calls_now[j] = float(recent["calls"].mean() if len(recent) else
+                                 hs["calls"].mean()) * ppy
+        idata = self._sample(stats, seed)
+        post = idata.posterior
+        S = len(segments)
+        floor = post["floor"].to_numpy().reshape(-1, S)
+        k = post["c50"].to_numpy().reshape(-1, S)
+        gam = post["gamma"].to_numpy().reshape(-1, S)
+        rel_now = hill(calls_now / ppy, floor, 1.0, k, gam)
+        sales_now = facts["annual_sales"].to_numpy(float)
+        if np.isnan(sales_now).any():
+            raise DataValidationError(
+                "accounts", "annual_sales", "segments without annual_sales: "
+                f"{list(facts.index[np.isnan(sales_now)])}",
+                fix="fill annual_sales (today's yearly sales per account)")
+        hi = sales_now / rel_now
+        draws = {"lo": floor * hi, "hi": hi, "c50": k * ppy, "gamma": gam}
+        diag = _diagnostics(idata, ("floor", "c50", "gamma", "sigma"))
+        if (diag["max_rhat"] > 1.01 or diag["min_ess"] < 100 * self.chains
+                or diag["divergences"] > 0):
+            warnings.warn(
+                f"response-model sampling may not have converged: max R-hat "
+                f"{diag['max_rhat']:.3f} (want <= 1.01), min bulk ESS "
+                f"{diag['min_ess']:.0f} (want >= {100 * self.chains}), "
+                f"{int(diag['divergences'])} divergences; raise tune/draws or "
+                "tighten the priors", ConvergenceWarning, stacklevel=2)
+        from terrakit.data.alignment import make_provenance
+
+        prov = make_provenance(
+            f"response/history/{self.sampler}", seed=seed,
+            config={"draws": self.draws, "tune": self.tune, "chains": self.chains,
+                    "priors": {k: list(map(float, v)) for k, v in self.priors.items()}},
+            periods_per_year=ppy)
+        curves = ResponseCurves(
+            segments=segments, draws=draws,
+            n_accounts=facts["accounts"].to_numpy(float),
+            current_calls=calls_now, current_sales=sales_now,
+            hours_per_call=facts["hours_per_call"].to_numpy(float),
+            method="history", idata=idata, diagnostics=diag, provenance=prov,
+            seconds=time.perf_counter() - t0)
+        self.curves_ = curves
+        return curves
+
+    def build_model(self, stats: Sequence[Mapping[str, Any]]) -> Any:
+        """The PyMC model on within-account sufficient statistics (see :meth:`fit`)."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        p = self.priors
+        S = len(stats)
+        with pm.Model(coords={"segment": np.arange(S)}) as model:
+            floor = pm.Beta("floor", alpha=p["floor"][0], beta=p["floor"][1],
+                            dims="segment")
+            krel = pm.LogNormal("c50_rel", mu=p["c50_rel"][0], sigma=p["c50_rel"][1],
+                                dims="segment")
+            gam = pm.LogNormal("gamma", mu=p["gamma"][0], sigma=p["gamma"][1],
+                               dims="segment")
+            sig = pm.HalfNormal("sigma", sigma=p["sigma"][0], dims="segment")
+            k = pm.Deterministic(
+                "c50", krel * np.array([st["xbar"] for st in stats]), dims="segment")
+            V = max(len(st["values"]) for st in stats)
+            vals = np.ones((S, V))
+            pos = np.zeros((S, V))
+            a = np.zeros((S, V))
+            mm = np.zeros((S, V, V))
+            for j, st in enumerate(stats):
+                nv = len(st["values"])
+                vals[j, :nv] = np.where(st["values"] > 0, st["values"], 1.0)
+                pos[j, :nv] = st["values"] > 0
+                a[j, :nv] = st["a"]
+                mm[j, :nv, :nv] = st["M"]
+            zz = np.array([st["zz"] for st in stats])
+            dof = np.array([st["dof"] for st in stats])
+            x = pos * pt.exp(gam[:, None] * (np.log(vals) - pt.log(k)[:, None]))
+            f = pt.log(floor[:, None] + (1.0 - floor[:, None]) * x / (1.0 + x))
+            quad = pt.sum(f[:, :, None] * mm * f[:, None, :], axis=(1, 2))
+            ss = zz - 2.0 * pt.sum(a * f, axis=1) + quad
+            total = pt.sum(-dof * pt.log(sig) - ss / (2.0 * sig**2))
+            pm.Potential("loglik", total)
+        return model
+
+    def _sample(self, stats: Sequence[Mapping[str, Any]], seed: int) -> Any:
+        model = self.build_model(stats)
+        if self.sampler == "nutpie":
+            import nutpie
+
+            compiled = nutpie.compile_pymc_model(model)
+            return nutpie.sample(compiled, draws=self.draws, tune=self.tune,
+                                 chains=self.chains, cores=self.chains, seed=seed,
+                                 progress_bar=self.progressbar)
+        import pymc as pm
+
+        with model:
+            return pm.sample(draws=self.draws, tune=self.tune, chains=self.chains,
+                             cores=1, random_seed=seed, progressbar=self.progressbar,
+                             compute_convergence_checks=False)
+
+    # -- judgement -------------------------------------------------------------------
+    @classmethod
+    def from_judgement(
+        cls,
+        judgements: Mapping[str, Mapping[str, float] | Sequence[float]],
+        *,
+        study: Any = None,
+        reference: pd.DataFrame | Mapping[str, Mapping[str, float]] | None = None,
+        uncertainty: float = 0.1,
+        n_draws: int = 1_000,
+        seed: int = 0,
+        travel: Any = None,
+    ) -> ResponseCurves:
+        """Calibrate curves from managers' judgements (CALLPLAN).
+
+        Parameters
+        ----------
+        judgements
+            Per segment, sales at ``zero`` effort, at ``minus50`` (half of
+            today's calls), ``current``, ``plus50`` (1.5 × today's calls) and
+            ``saturation`` — a mapping with those keys or a sequence in that
+            order.  Absolute values or indices (current = 1) both work: they
+            are divided by ``current``.
+        study
+            Supplies, per segment, the accounts, today's mean calls and sales
+            and the hours per call (``travel`` as in
+            :func:`~terrakit.sizing.workload`).
+        reference
+            Instead of ``study``: index segment, columns ``accounts``,
+            ``calls_per_year``, ``annual_sales``, ``hours_per_call``.
+        uncertainty
+            Log-scale standard deviation of each judged index (0.1 ≈ ±10 %).
+        n_draws, seed
+            Monte-Carlo draws of the calibration.
+
+        Returns
+        -------
+        ResponseCurves
+
+        Raises
+        ------
+        SpecificationError
+            When judgements are not increasing (zero < −50 % < current <
+            +50 % < saturation), keys are missing, or no reference is given.
+
+        Notes
+        -----
+        With effort index :math:`x = c / c_{today}` and sales index
+        :math:`r = S / S_{today}` the curve is Little's ADBUDG
+
+        .. math:: r(x) = r_0 + (r_\\infty - r_0) \\frac{x^\\gamma}{\\delta + x^\\gamma},
+                  \\qquad \\delta = \\frac{r_\\infty - 1}{1 - r_0},
+
+        where :math:`r_0` and :math:`r_\\infty` are the judged zero and
+        saturation sales, :math:`\\delta` makes the curve pass through today
+        (:math:`r(1) = 1`), and :math:`\\gamma` is the least-squares fit to the
+        −50 % and +50 % judgements (grid over :math:`[0.05, 10]`).  Judgement
+        uncertainty: each index is multiplied by
+        :math:`\\exp(N(0, u^2))` (draws breaking the order are redrawn) and
+        the curve refitted, giving ``n_draws`` curves.  In annual terms
+        :math:`c_{50} = c_{today}\\,\\delta^{1/\\gamma}`, :math:`\\ell =
+        r_0 S_{today}`, :math:`h = r_\\infty S_{today}`.
+        """
+        ref = _reference(study, reference, travel)
+        rng = np.random.default_rng(seed)
+        u = float(uncertainty)
+        if not np.isfinite(u) or u < 0:
+            raise SpecificationError(f"uncertainty must be >= 0, got {uncertainty!r}")
+        segments = tuple(str(s) for s in judgements)
+        missing_ref = [s for s in segments if s not in ref.index]
+        if missing_ref:
+            raise SpecificationError(
+                f"no reference calls/sales for segments {missing_ref}; the reference "
+                f"has {list(ref.index)}")
+        draws = {k: np.empty((n_draws, len(segments))) for k in _PARAMS}
+        for j, s in enumerate(segments):
+            r = _judged_index(s, judgements[s])
+            sim = np.tile(r, (n_draws, 1))
+            if u > 0:
+                todo = np.ones(n_draws, bool)
+                for _ in range(200):
+                    k = int(todo.sum())
+                    if k == 0:
+                        break
+                    sim[todo] = r * np.exp(rng.normal(0.0, u, size=(k, 5)))
+                    sim[todo, 2] = 1.0
+                    todo = ~_ordered(sim)
+                sim[todo] = r
+            r0, rh, rl, rsat = sim[:, 0], sim[:, 3], sim[:, 1], sim[:, 4]
+            delta = (rsat - 1.0) / (1.0 - r0)
+            grid = np.exp(np.linspace(np.log(0.05), np.log(10.0), 400))
+            err = ((_adbudg(0.5, grid, r0, rsat, delta) - rl[:, None]) ** 2
+                   + (_adbudg(1.5, grid, r0, rsat, delta) - rh[:, None]) ** 2)
+            gam = grid[np.argmin(err, axis=1)]
+            c0 = float(ref.loc[s, "calls_per_year"])
+            s0 = float(ref.loc[s, "annual_sales"])
+            draws["lo"][:, j] = r0 * s0
+            draws["hi"][:, j] = rsat * s0
+            draws["c50"][:, j] = c0 * delta ** (1.0 / gam)
+            draws["gamma"][:, j] = gam
+        from terrakit.data.alignment import make_provenance
+
+        prov = make_provenance("response/judgement", seed=seed, config={
+            "uncertainty": u, "n_draws": int(n_draws),
+            "judgements": {s: list(map(float, _judged_index(s, judgements[s])))
+                           for s in segments}})
+        sub = ref.loc[list(segments)]
+        return ResponseCurves(
+            segments=segments, draws=draws,
+            n_accounts=sub["accounts"].to_numpy(float),
+            current_calls=sub["calls_per_year"].to_numpy(float),
+            current_sales=sub["annual_sales"].to_numpy(float),
+            hours_per_call=sub["hours_per_call"].to_numpy(float),
+            method="judgement", provenance=prov)
+
+
+def _adbudg(x: float, g: np.ndarray, r0: np.ndarray, rsat: np.ndarray,
+            delta: np.ndarray) -> np.ndarray:
+    """ADBUDG index at effort ``x`` for draws (rows) × shapes ``g`` (columns)."""
+    return np.asarray(r0[:, None] + (rsat - r0)[:, None] * (
+        x**g / (delta[:, None] + x**g)))
+
+
+def _within_stats(hs: pd.DataFrame) -> dict[str, Any]:
+    """Sufficient statistics of the within-account log-sales regression."""
+    z = np.log(hs["sales"].to_numpy(float))
+    acc = hs["account_id"].to_numpy()
+    codes, _ = pd.factorize(acc)
+    t_i = np.bincount(codes).astype(float)
+    keep = t_i[codes] >= 2
+    codes, z = codes[keep], z[keep]
+    x = hs["calls"].to_numpy(float)[keep]
+    codes, _ = pd.factorize(codes)
+    t_i = np.bincount(codes).astype(float)
+    zt = z - (np.bincount(codes, weights=z) / t_i)[codes]
+    vals, vcode = np.unique(np.round(x, 6), return_inverse=True)
+    n_iv = np.zeros((len(t_i), len(vals)))
+    np.add.at(n_iv, (codes, vcode), 1.0)
+    a = np.bincount(vcode, weights=zt, minlength=len(vals))
+    m = np.diag(n_iv.sum(axis=0)) - (n_iv / t_i[:, None]).T @ n_iv
+    return {"values": vals, "a": a, "M": m, "zz": float(zt @ zt),
+            "dof": float(len(z) - len(t_i)), "xbar": max(float(x.mean()), 1e-6)}
+
+
+def _ordered(sim: np.ndarray) -> np.ndarray:
+    return np.all(np.diff(sim, axis=1) > 0, axis=1) & (sim[:, 0] >= 0)
+
+
+def _judged_index(segment: str, j: Mapping[str, float] | Sequence[float]) -> np.ndarray:
+    keys = list(JUDGEMENT_KEYS)
+    if isinstance(j, Mapping):
+        missing = [k for k in keys if k not in j]
+        if missing:
+            raise SpecificationError(
+                f"judgement for segment {segment!r} lacks {missing}; give sales at "
+                f"{keys}")
+        vals = np.array([float(j[k]) for k in keys])
+    else:
+        vals = np.asarray(list(j), dtype=float)
+        if vals.shape != (5,):
+            raise SpecificationError(
+                f"judgement for segment {segment!r} must have 5 values ({keys}), got "
+                f"{vals.size}")
+    if not np.isfinite(vals).all() or vals[2] <= 0:
+        raise SpecificationError(
+            f"judgement for segment {segment!r} needs finite values and current > 0, "
+            f"got {vals.tolist()}")
+    r = vals / vals[2]
+    if not _ordered(r[None])[0]:
+        raise SpecificationError(
+            f"judgement for segment {segment!r} must increase with effort (zero < "
+            f"minus50 < current < plus50 < saturation, zero >= 0), got "
+            f"{vals.tolist()}; sales cannot fall when calls rise")
+    return r
+
+
+def _reference(study: Any, reference: Any, travel: Any) -> pd.DataFrame:
+    if reference is not None:
+        ref = (pd.DataFrame(reference).T if isinstance(reference, Mapping)
+               else pd.DataFrame(reference).copy())
+        ref.index = ref.index.astype(str)
+        need = ["accounts", "calls_per_year", "annual_sales", "hours_per_call"]
+        missing = [c for c in need if c not in ref.columns]
+        if missing:
+            raise SpecificationError(f"reference lacks columns {missing}; give {need}")
+        ref = ref[need].apply(pd.to_numeric, errors="coerce").astype(float)
+        if ref.isna().any().any() or (ref <= 0).any().any():
+            raise SpecificationError(
+                f"reference values must be positive numbers, got\n{ref}")
+        return ref
+    if study is None:
+        raise SpecificationError(
+            "from_judgement needs study=... or reference=... for today's calls, "
+            "sales and accounts per segment")
+    facts = _segment_facts(study, travel, "calls_per_year", "segment")
+    bad = facts["annual_sales"].isna() | (facts["calls_per_year"] <= 0)
+    if bad.any():
+        raise DataValidationError(
+            "accounts", "annual_sales", "segments without sales or calls today: "
+            f"{list(facts.index[bad])}", fix="fill annual_sales and calls_per_year, or "
+            "pass reference=...")
+    return facts
+
+
+def _diagnostics(idata: Any, names: Sequence[str]) -> dict[str, float]:
+    import arviz as az
+
+    post = idata.posterior
+    names = [v for v in names if v in post]
+    rhat = az.rhat(post[names])
+    ess = az.ess(post[names], method="bulk")
+    max_rhat = max(float(np.nanmax(rhat[v].to_numpy())) for v in names)
+    min_ess = min(float(np.nanmin(ess[v].to_numpy())) for v in names)
+    div = 0.0
+    ss = getattr(idata, "sample_stats", None)
+    if ss is not None and "diverging" in ss:
+        div = float(ss["diverging"].to_numpy().sum())
+    return {"max_rhat": max_rhat, "min_ess": min_ess, "divergences": div}

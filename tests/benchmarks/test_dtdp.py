@@ -1,0 +1,57 @@
+"""Reader and checker of the dtdp benchmark (Aly, Gabor & Sleptchenko 2024)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from terrakit.benchmarks import dtdp
+
+FOLDER = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "dtdp"
+pytestmark = pytest.mark.skipif(
+    not (FOLDER / "planar500_G0.graphml").exists(),
+    reason="shared benchmarks not present",
+)
+
+
+@pytest.fixture(scope="module")
+def g0() -> dtdp.GraphInstance:
+    """planar500_G0: 500 nodes, Delaunay graph, 10 districts, ±5 %."""
+    return dtdp.read_instance(FOLDER / "planar500_G0.graphml")
+
+
+def test_reader(g0: dtdp.GraphInstance) -> None:
+    assert g0.n_nodes == 500
+    assert g0.node_ids[0] == "0"
+    assert g0.activity_names == ("workload", "n_customers", "demand")
+    total = g0.activities.sum(axis=0)
+    # integer bands: ceil(0.95 T/10), floor(1.05 T/10)
+    assert np.all(g0.lower >= 0.95 * total / 10)
+    assert np.all(g0.lower - 1 < 0.95 * total / 10)
+    assert np.all(g0.upper <= 1.05 * total / 10)
+    assert g0.reference["best_feasible_objective"] == pytest.approx(46.1106)
+
+
+def test_checker_diameter_uses_whole_graph_paths(g0: dtdp.GraphInstance) -> None:
+    """One district = all nodes: diameter = graph diameter; band violations."""
+    dist = dtdp.shortest_path_lengths(g0)
+    labels = np.zeros(g0.n_nodes, dtype=int)
+    value, problems = dtdp.check_solution(g0, g0.labels_to_solution(labels), dist)
+    assert value == pytest.approx(float(dist.max()))
+    assert any("expected 10" in p for p in problems)
+    assert any("outside ±5%" in p for p in problems)
+
+
+def test_solve_is_feasible_and_checked(g0: dtdp.GraphInstance) -> None:
+    """The engine's answer passes the independent checker; value recomputed."""
+    row = dtdp.solve_file(
+        FOLDER / "planar500_G0.graphml", time_limit=20, seed=0, max_iter=300_000
+    )
+    solution = json.loads(json.dumps(row["solution"]))
+    value, problems = dtdp.check_solution(g0, solution)
+    assert problems == []
+    assert value == pytest.approx(row["value"])
+    assert row["lower_bound"] <= value

@@ -1,0 +1,50 @@
+"""pmed / pmedcap readers on one small instance each, through the shared engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from terrakit.benchmarks import pmed, pmedcap, run
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+pytestmark = pytest.mark.skipif(
+    not (SHARED / "pmed").exists(), reason="shared benchmark folder not present"
+)
+
+
+def test_pmedcap01_optimum():
+    """Osman–Christofides 1 with truncated distances: optimum 713."""
+    df = run("pmedcap", [SHARED / "pmedcap" / "pmedcap01.txt"], time_limit=10)
+    row = df.iloc[0]
+    assert row["value"] == 713
+    assert row["status"] == "optimal"
+    assert row["reference"] == 713 and row["gap_pct"] == 0
+    sol = row["solution"]
+    assert len(sol["medians"]) == 5 and len(sol["assignment"]) == 50
+    inst = pmedcap.read_instance(SHARED / "pmedcap" / "pmedcap01.txt")
+    value, problems = pmedcap.check_solution(inst, sol["medians"], sol["assignment"])
+    assert value == 713 and problems == []
+
+
+def test_pmed1_optimum():
+    df = run("pmed", [SHARED / "pmed" / "pmed1.txt"], time_limit=20)
+    row = df.iloc[0]
+    assert row["value"] == 5819 and row["reference"] == 5819
+    assert row["status"] == "optimal"
+    assert min(row["solution"]["assignment"]) >= 1
+
+
+def test_pmed_reader_last_edge_wins(tmp_path):
+    f = tmp_path / "tiny.txt"
+    f.write_text("3 3 1\n1 2 5\n2 3 1\n1 2 2\n")
+    inst = pmed.read_instance(f)
+    assert inst.distance[0, 1] == 2 and inst.distance[0, 2] == 3
+    assert pmed.value_of(inst, [2]) == 3
+
+
+def test_sjc_reader_real_distances():
+    inst = pmedcap.read_instance(SHARED / "pmedcap" / "sjc" / "SJC1.dat")
+    assert (inst.n, inst.p, inst.capacity) == (100, 10, 720)
+    assert not inst.truncate

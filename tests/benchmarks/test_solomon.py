@@ -1,0 +1,61 @@
+"""Solomon VRPTW reader, solver wrapper and exact checker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from terrakit.benchmarks import solomon
+
+FOLDER = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "solomon"
+C101 = FOLDER / "C101.txt"
+
+pytestmark = pytest.mark.skipif(not C101.exists(), reason="shared Solomon data absent")
+
+
+def test_read_c101() -> None:
+    inst = solomon.read_instance(C101)
+    assert inst.name == "C101"
+    assert (inst.n_customers, inst.n_vehicles, inst.capacity) == (100, 25, 200)
+    assert (inst.x[0], inst.y[0], inst.due[0]) == (40, 50, 1236)
+    assert (inst.demand[1], inst.ready[1], inst.due[1], inst.service[1]) == (
+        10, 912, 967, 90)
+
+
+def test_checker_finds_violations() -> None:
+    """One route per customer is feasible for C101; a bad order breaks windows."""
+    inst = solomon.read_instance(C101)
+    singles = [[c] for c in range(1, 26)]
+    chk = solomon.check_solution(inst, singles)
+    assert chk["feasible"] is False  # 25 routes used but 75 customers unserved
+    assert any("required nodes not visited" in v for v in chk["violations"])
+    # customers 5 (window 15-67) and 1 (912-967): 1 then 5 is too late for 5
+    bad = solomon.check_solution(inst, [[1, 5]])
+    assert any("starts node" in v for v in bad["violations"])
+    ok = solomon.check_solution(inst, [[5, 1]])
+    assert not any("starts node" in v for v in ok["violations"])
+    # depot (40, 50) -> 5 (42, 65) -> 1 (45, 68) -> depot
+    assert ok["value"] == pytest.approx(
+        np.hypot(2, 15) + np.hypot(3, 3) + np.hypot(5, 18))
+
+
+@pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
+def test_solve_c101_feasible(backend: str) -> None:
+    """A short run gives a feasible solution within 5 % of the distance-only optimum."""
+    row = solomon.solve_file(C101, time_limit=2, seed=0, backend=backend)
+    assert row["status"] == "feasible"
+    served = sorted(c for r in row["solution"]["routes"] for c in r)
+    assert served == list(range(1, 101))
+    chk = solomon.check_solution(solomon.read_instance(C101),
+                                 row["solution"]["routes"])
+    assert chk["feasible"] and chk["value"] == pytest.approx(row["value"])
+    assert row["gap_trunc1_pct"] < 5.0
+    assert row["value_trunc1"] <= row["value"]
+
+
+def test_reference_values() -> None:
+    ref = solomon.reference_values(FOLDER)
+    assert ref["C101"] == 827.3
+    assert "C201" not in ref  # no distance-only optimum for type 2

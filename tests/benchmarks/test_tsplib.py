@@ -1,0 +1,54 @@
+"""TSPLIB reader, distance functions and tour checker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from terrakit.benchmarks import tsplib
+
+FOLDER = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "tsplib"
+BURMA = FOLDER / "burma14.tsp"
+
+
+def test_distance_functions_by_hand() -> None:
+    xy = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.2]])
+    euc = tsplib.distance_matrix(xy, "EUC_2D")
+    assert euc[0, 1] == 5 and euc[0, 2] == 2  # nint(1.562) = 2
+    assert tsplib.distance_matrix(xy, "CEIL_2D")[0, 2] == 2
+    att = tsplib.distance_matrix(xy, "ATT")
+    # r = sqrt(25 / 10) = 1.58 -> nint 2 (t >= r, so 2)
+    assert att[0, 1] == 2
+    with pytest.raises(ValueError, match="not supported"):
+        tsplib.distance_matrix(xy, "XRAY1")
+
+
+def test_explicit_formats(tmp_path: Path) -> None:
+    """Lower-diagonal and upper-row layouts of the same 3-node matrix."""
+    full = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]])
+    for fmt, body in (("LOWER_DIAG_ROW", "0 1 0 2 3 0"), ("UPPER_ROW", "1 2 3"),
+                      ("FULL_MATRIX", "0 1 2 1 0 3 2 3 0")):
+        f = tmp_path / f"t_{fmt}.tsp"
+        f.write_text(f"NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
+                     f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n{body}\nEOF\n")
+        inst = tsplib.read_instance(f)
+        assert (inst.matrix == full).all(), fmt
+        assert tsplib.tour_length(inst, [1, 2, 3]) == 6
+
+
+@pytest.mark.skipif(not BURMA.exists(), reason="shared TSPLIB data absent")
+def test_burma14_geo_and_optimum() -> None:
+    inst = tsplib.read_instance(BURMA)
+    assert inst.edge_weight_type == "GEO" and inst.dimension == 14
+    assert inst.matrix[0, 1] == 153  # TSPLIB GEO distance of nodes 1-2
+    with pytest.raises(ValueError, match="each of the 14 nodes once"):
+        tsplib.tour_length(inst, [1, 2, 3])
+    for backend in ("pyvrp", "ortools"):
+        row = tsplib.solve_file(BURMA, time_limit=1, seed=0, backend=backend)
+        assert row["status"] == "feasible"
+        assert sorted(row["solution"]["tour"]) == list(range(1, 15))
+        assert row["value"] == tsplib.tour_length(inst, row["solution"]["tour"])
+        assert row["value"] == 3323  # proven optimum
+    assert tsplib.reference_values(FOLDER)["burma14"] == 3323

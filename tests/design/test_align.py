@@ -1,0 +1,108 @@
+"""align() on a Study: the geo path reduces to the matrix path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from terrakit.design import align, build_problem, choose_solver, pareto
+from terrakit.exceptions import SpecificationError
+
+
+def test_align_toy_grid_fixed_centers(toy_grid_3x3):
+    """Reps live in u4 (R1) and u9 (R2); workload 10·k, total 450, mean 225."""
+    res = align(toy_grid_3x3, balance={"workload": 0.2}, time_limit=20, solver="mip")
+    assert res.status == "optimal" and res.method == "mip/highs"
+    a = res.alignment
+    assert sorted(a.territories) == ["R1", "R2"]
+    assert a["u4"] == "R1" and a["u9"] == "R2"  # the homes stay home
+    w = toy_grid_3x3.units["workload"]
+    sums = w.groupby(a.assignment).sum()
+    assert ((sums >= 180 - 1e-9) & (sums <= 270 + 1e-9)).all()
+    assert res.gap == pytest.approx(0.0, abs=1e-6)
+    text = res.summary()
+    assert "optimal" in text and " s" not in text.split("\n")[0]
+    gdf = res.to_geodataframe(toy_grid_3x3.units)
+    assert gdf["territory_id"].notna().all()
+
+
+def test_align_locked_with_reason(toy_grid_3x3):
+    res = align(
+        toy_grid_3x3,
+        balance={"workload": 0.2},
+        time_limit=20,
+        solver="mip",
+        locked={"u7": ("R2", "customer asked for R2")},
+    )
+    assert res.alignment["u7"] == "R2"
+    assert res.provenance["locked_reasons"] == {"u7": "customer asked for R2"}
+
+
+def test_align_unknown_lock_target(toy_grid_3x3):
+    with pytest.raises(SpecificationError, match="locked to 'R9'"):
+        align(toy_grid_3x3, locked={"u1": "R9"}, time_limit=5)
+
+
+def test_align_chosen_centers(toy_grid_3x3):
+    res = align(
+        toy_grid_3x3,
+        n_territories=3,
+        balance={"workload": 0.5},
+        time_limit=20,
+        solver="mip",
+    )
+    assert res.alignment.n_territories == 3
+    assert set(res.alignment.territories) == {"T01", "T02", "T03"}
+
+
+def test_balance_on_draws_reports_intervals(toy_grid_3x3):
+    rng = np.random.default_rng(0)
+    draws = 10_000 * rng.lognormal(0, 0.1, size=(9, 20))
+    res = align(
+        toy_grid_3x3,
+        balance={"workload": 0.3, "potential": 0.2},
+        balance_on_draws=draws,
+        draws_share=0.9,
+        time_limit=20,
+        solver="mip",
+    )
+    iv = res.intervals
+    assert list(iv.columns) == ["q05", "q50", "q95", "share_within_band"]
+    p = build_problem(
+        toy_grid_3x3,
+        balance={"workload": 0.3, "potential": 0.2},
+        balance_on_draws=draws,
+    )
+    lo, hi = p.draw_limits()
+    from terrakit.design.problem import DesignProblem
+
+    assert isinstance(p, DesignProblem)
+    terr, _ = p.territory_index(res.columns)
+    sums = np.zeros((2, 20))
+    np.add.at(sums, terr, draws)
+    ok = ((sums >= lo.T - 1e-6) & (sums <= hi.T + 1e-6)).all(axis=0)
+    assert ok.mean() >= 0.9
+
+
+def test_auto_rule(toy_grid_3x3):
+    p = build_problem(toy_grid_3x3)
+    assert choose_solver(p, 60) == "mip"
+
+
+def test_pareto_frame(toy_grid_3x3):
+    front = pareto(toy_grid_3x3, values=[0.0, 0.2, 0.4], time_limit=10, solver="mip")
+    assert list(front.columns) == [
+        "value",
+        "objective",
+        "lower_bound",
+        "max_deviation",
+        "status",
+        "gap",
+    ]
+    assert front.loc[0, "status"] == "infeasible"
+    ok = front[front["status"] != "infeasible"]
+    assert (ok["objective"].diff().dropna() <= 1e-6).all()  # looser → no worse
+    from terrakit.plot.pareto import plot_pareto
+
+    ax = plot_pareto(front)
+    assert ax.get_xlabel().startswith("balance tolerance")

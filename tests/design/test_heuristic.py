@@ -1,0 +1,237 @@
+"""Tests of the scalable design heuristic (terrakit.design.heuristic)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from terrakit.design.heuristic import solve_heuristic
+from terrakit.design.problem import DesignProblem
+
+from .conftest import grid_adjacency, grid_xy
+
+
+def _random_problem(
+    seed: int,
+    nx: int = 10,
+    ny: int = 10,
+    k: int = 4,
+    tol: float = 0.05,
+    contiguity: bool = True,
+    mode: str = "fixed",
+    skip: tuple[int, ...] = (),
+) -> DesignProblem:
+    """Random workloads and potentials on a grid, rep homes spread out."""
+    rng = np.random.default_rng(seed)
+    n = nx * ny
+    xy = grid_xy(nx, ny)
+    keep = np.setdiff1d(np.arange(n), skip)
+    idx = {old: new for new, old in enumerate(keep.tolist())}
+    adj_full = grid_adjacency(nx, ny, skip)
+    adj = sp.csr_matrix(adj_full[keep][:, keep])
+    xy = xy[keep]
+    n = len(keep)
+    work = rng.integers(5, 15, size=n).astype(float)
+    pot = rng.integers(1, 10, size=n).astype(float)
+    if mode == "fixed":
+        # homes: farthest-point spread over the grid
+        homes = [0]
+        d = ((xy - xy[0]) ** 2).sum(1)
+        for _ in range(1, k):
+            homes.append(int(np.argmax(d)))
+            d = np.minimum(d, ((xy - xy[homes[-1]]) ** 2).sum(1))
+        centers = np.array(homes)
+        cost = work[:, None] * ((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1)
+        center_units = centers
+    else:
+        cost = work[:, None] * ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+        center_units = np.arange(n)
+    del idx
+    return DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"workload": work, "potential": pot},
+        tolerance={"workload": tol, "potential": 2 * tol},
+        n_territories=k,
+        cost=cost,
+        center_mode=mode,  # type: ignore[arg-type]
+        center_units=center_units,
+        adjacency=adj,
+        contiguity=contiguity,
+        coords=xy,
+        name=f"random{seed}",
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("contiguity", [True, False])
+def test_every_band_respected_on_random_instances(seed: int, contiguity: bool) -> None:
+    """Both activities stay in their bands; the result says feasible."""
+    p = _random_problem(seed, contiguity=contiguity)
+    res = solve_heuristic(p, time_limit=10, seed=0, max_iter=200_000)
+    cols = np.asarray(res.columns)
+    assert p.violations(cols) == []
+    for name, _v, lo, hi in p.bands():
+        s = p.territory_sums(cols, name)
+        assert np.all(s >= lo - 1e-9) and np.all(s <= hi + 1e-9)
+    assert res.status in ("feasible", "optimal")
+
+
+def test_chosen_centers_bands_and_bound() -> None:
+    """center_mode='choose': feasible, and the bound stays below the objective."""
+    p = _random_problem(7, nx=8, ny=8, k=3, mode="choose")
+    res = solve_heuristic(p, time_limit=10, seed=1, max_iter=200_000)
+    assert p.violations(np.asarray(res.columns)) == []
+    assert res.lower_bound <= res.objective + 1e-9
+
+
+def test_contiguity_repaired_around_a_hole() -> None:
+    """A 9×9 grid with a 3×3 hole: every territory is one piece around it."""
+    hole = tuple(y * 9 + x for y in range(3, 6) for x in range(3, 6))
+    p = _random_problem(3, nx=9, ny=9, k=4, tol=0.05, skip=hole)
+    res = solve_heuristic(p, time_limit=10, seed=0, max_iter=200_000)
+    cols = np.asarray(res.columns)
+    assert p.violations(cols) == []
+    assert not any("pieces" in v for v in p.violations(cols))
+
+
+def test_deterministic_for_a_seed() -> None:
+    """Same problem, same seed, iteration budget: the same alignment."""
+    p = _random_problem(11, contiguity=True)
+    a = solve_heuristic(p, time_limit=20, seed=5, max_iter=30_000)
+    b = solve_heuristic(p, time_limit=20, seed=5, max_iter=30_000)
+    assert np.array_equal(np.asarray(a.columns), np.asarray(b.columns))
+    assert a.objective == b.objective
+
+
+@pytest.fixture
+def tiny_fixed() -> DesignProblem:
+    """8 units on a line, 2 rep homes at the ends, ±10 % workload: small enough
+    to enumerate all 2^8 assignments."""
+    xy = np.array([[float(i), 0.0] for i in range(8)])
+    work = np.array([3.0, 5, 2, 4, 6, 1, 5, 4])
+    centers = np.array([0, 7])
+    cost = work[:, None] * ((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1)
+    return DesignProblem(
+        unit_ids=np.arange(8),
+        activities={"workload": work},
+        tolerance={"workload": 0.1},
+        n_territories=2,
+        cost=cost,
+        center_units=centers,
+        name="tiny_line",
+    )
+
+
+def _brute_force(p: DesignProblem) -> float:
+    """Optimum by enumeration (every center set, every assignment to it)."""
+    best = np.inf
+    for chosen in itertools.combinations(range(p.n_centers), p.n_territories):
+        for cols in itertools.product(chosen, repeat=p.n_units):
+            c = np.array(cols)
+            if len(np.unique(c)) != p.n_territories:
+                continue
+            if not p.violations(c):
+                best = min(best, p.evaluate(c))
+    return float(best)
+
+
+def test_lower_bound_below_enumerated_optimum(tiny_fixed: DesignProblem) -> None:
+    """Bound ≤ true optimum ≤ heuristic objective (fixed centers)."""
+    res = solve_heuristic(tiny_fixed, time_limit=5, seed=0)
+    opt = _brute_force(tiny_fixed)
+    assert res.lower_bound <= opt + 1e-9
+    assert res.objective >= opt - 1e-9
+    assert res.objective == pytest.approx(opt)
+
+
+def test_lower_bound_valid_for_chosen_centers() -> None:
+    """Choose mode: the k-median Lagrangian bound ≤ enumerated optimum."""
+    xy = np.array([[0.0, 0], [1, 0], [2, 0], [5, 0], [6, 0], [7, 0], [8, 0]])
+    work = np.array([2.0, 3, 1, 2, 2, 1, 3])
+    cost = work[:, None] * ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    p = DesignProblem(
+        unit_ids=np.arange(7),
+        activities={"workload": work},
+        tolerance={"workload": 0.25},
+        n_territories=2,
+        cost=cost,
+        center_mode="choose",
+        center_units=np.arange(7),
+        name="tiny_choose",
+    )
+    res = solve_heuristic(p, time_limit=5, seed=0)
+    opt = _brute_force(p)
+    assert res.lower_bound <= opt + 1e-9
+    assert res.objective >= opt - 1e-9
+
+
+def test_cut_edges_on_a_grid() -> None:
+    """4×4 grid, unit population, 2 equal districts: 4 cut edges is optimal."""
+    n = 16
+    adj = grid_adjacency(4, 4)
+    xy = grid_xy(4, 4)
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"pop": np.ones(n)},
+        lower={"pop": np.full(2, 8.0)},
+        upper={"pop": np.full(2, 8.0)},
+        n_territories=2,
+        cost=((xy[:, None] - xy[None]) ** 2).sum(-1),
+        center_mode="choose",
+        center_units=np.arange(n),
+        adjacency=adj,
+        contiguity=True,
+        objective="cut_edges",
+        name="grid4x4",
+    )
+    res = solve_heuristic(p, time_limit=10, seed=0, max_iter=20_000)
+    assert p.violations(np.asarray(res.columns)) == []
+    assert res.objective == 4.0
+    assert res.lower_bound <= res.objective
+
+
+def test_diameter_objective_feasible() -> None:
+    """6×6 grid, 3 connected districts of 12 units, diameter ≥ the bound."""
+    from scipy.sparse.csgraph import shortest_path
+
+    adj = grid_adjacency(6, 6)
+    xy = grid_xy(6, 6)
+    d = shortest_path(adj, directed=False)
+    p = DesignProblem(
+        unit_ids=np.arange(36),
+        activities={"w": np.ones(36)},
+        lower={"w": np.full(3, 12.0)},
+        upper={"w": np.full(3, 12.0)},
+        n_territories=3,
+        cost=((xy[:, None] - xy[None]) ** 2).sum(-1),
+        center_mode="choose",
+        center_units=np.arange(36),
+        adjacency=adj,
+        contiguity=True,
+        objective="diameter",
+        unit_distance=d,
+        name="grid6x6",
+    )
+    res = solve_heuristic(p, time_limit=10, seed=0, max_iter=100_000)
+    assert p.violations(np.asarray(res.columns)) == []
+    assert res.lower_bound <= res.objective
+    assert res.objective <= 7.0  # 2×6 strips have diameter 6; 3×4 blocks 5
+
+
+def test_synthetic_2000_units_fast() -> None:
+    """A 2,000-unit synthetic study (fixed rep homes, ±5 %) solves in seconds."""
+    from terrakit.data.synthetic import synthetic_region
+    from terrakit.design.align import build_problem
+
+    study = synthetic_region(n_units=2000, n_reps=20, seed=0)
+    p = build_problem(study, balance={"workload": 0.05}, contiguity=True)
+    t0 = time.perf_counter()
+    res = solve_heuristic(p, time_limit=8, seed=0)
+    seconds = time.perf_counter() - t0
+    assert p.violations(np.asarray(res.columns)) == []
+    assert res.lower_bound <= res.objective
+    assert seconds < 12

@@ -1,0 +1,186 @@
+"""The exact path: hand-checkable optima, bands, contiguity, locks, time limits."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.design.mip import solve_mip
+from terrakit.design.problem import DesignProblem
+from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
+
+from .conftest import grid_adjacency, grid_xy
+
+
+@pytest.mark.parametrize("backend", ["highs", "pulp-highs", "cbc", "cpsat"])
+def test_grid3x3_optimum_every_backend(grid3x3_problem, backend):
+    res = solve_mip(grid3x3_problem, backend=backend, time_limit=20)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(14.0)
+    assert res.lower_bound == pytest.approx(14.0, abs=1e-6)
+    assert res.gap == pytest.approx(0.0, abs=1e-6)
+    assert grid3x3_problem.violations(res.columns) == []
+    sizes = res.territories["n_units"].tolist()
+    assert sorted(sizes) == [4, 5]
+
+
+def test_grid3x3_cut_edges(grid3x3_problem):
+    """Two contiguous territories of 4 and 5 cells cut at least 4 grid edges."""
+    res = solve_mip(grid3x3_problem.replace(objective="cut_edges"), time_limit=20)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(4.0)
+
+
+def test_grid3x3_chosen_centers_cuts_equal_flow(grid3x3_problem):
+    xy = grid_xy(3, 3)
+    p = grid3x3_problem.replace(
+        center_mode="choose",
+        cost=((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1),
+        center_units=np.arange(9),
+        center_ids=None,
+        territory_ids=None,
+    )
+    flow = solve_mip(p, contiguity_method="flow", time_limit=20)
+    cuts = solve_mip(p, contiguity_method="cuts", time_limit=20)
+    assert flow.objective == pytest.approx(cuts.objective)
+    assert p.violations(flow.columns) == [] and p.violations(cuts.columns) == []
+
+
+def test_infeasible_band_is_named(grid3x3_problem):
+    """9 unit workloads cannot split into two halves of exactly 4.5."""
+    p = grid3x3_problem.replace(tolerance={"workload": 0.0})
+    with pytest.raises(InfeasibleError, match=r"the band on 'workload' \(±0 %\)"):
+        solve_mip(p, time_limit=10)
+
+
+def test_locks_honoured(grid3x3_problem):
+    p = grid3x3_problem.replace(locked={2: 0, 6: 0}, lock_reasons={2: "key account"})
+    res = solve_mip(p, time_limit=20)
+    assert res.columns[2] == 0 and res.columns[6] == 0
+    assert res.provenance["locked_reasons"] == {"u2": "key account"}
+    assert p.violations(res.columns) == []
+    # u0, u1, u2, u3, u4, u6 is too many for ±20 % with the 0/1 tie units
+    assert res.objective >= 14.0
+
+
+def _ring_with_hole() -> DesignProblem:
+    """3×3 grid without its middle cell u4 (a hole): a ring of 8 units."""
+    keep = [0, 1, 2, 3, 5, 6, 7, 8]
+    adj = grid_adjacency(3, 3, skip=(4,))[keep][:, keep]
+    xy = grid_xy(3, 3)[keep]
+    centers = np.array([0, 7])  # u0 and u8 in the kept order
+    return DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in keep]),
+        activities={"workload": np.ones(8)},
+        tolerance={"workload": 0.0},
+        n_territories=2,
+        cost=((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1),
+        center_units=centers,
+        adjacency=adj,
+        contiguity=True,
+    )
+
+
+def test_contiguity_around_a_hole():
+    p = _ring_with_hole()
+    res = solve_mip(p, time_limit=20)
+    assert res.status == "optimal"
+    for t in range(2):
+        idx = np.flatnonzero(res.columns == t)
+        assert idx.size == 4
+        n_pieces, _ = connected_components(p.adjacency[idx][:, idx], directed=False)
+        assert n_pieces == 1
+
+
+def test_island_raises_before_solving():
+    p = _ring_with_hole()
+    n = p.n_units + 1
+    adj = sp.block_diag([p.adjacency, sp.csr_matrix((1, 1))]).tocsr()
+    q = DesignProblem(
+        unit_ids=np.append(p.unit_ids, "island"),
+        activities={"workload": np.ones(n)},
+        tolerance={"workload": 0.2},
+        n_territories=2,
+        cost=np.vstack([p.cost, [[9.0, 9.0]]]),
+        center_units=p.center_units,
+        adjacency=adj,
+        contiguity=True,
+    )
+    with pytest.raises(SpecificationError, match="unit 'island' lies in an island"):
+        solve_mip(q, time_limit=5)
+    # explicit handling: without contiguity it is assigned like any unit
+    res = solve_mip(q.replace(contiguity=False), time_limit=5)
+    assert res.status == "optimal"
+
+
+def test_determinism(grid3x3_problem):
+    a = solve_mip(grid3x3_problem, seed=3, time_limit=20)
+    b = solve_mip(grid3x3_problem, seed=3, time_limit=20)
+    np.testing.assert_array_equal(a.columns, b.columns)
+    assert a.summary() == b.summary()
+
+
+def test_time_limit_returns_best_feasible():
+    """A capacitated choose-centers instance that HiGHS cannot close in 0.5 s."""
+    rng = np.random.default_rng(7)
+    n = 80
+    xy = rng.uniform(0, 100, size=(n, 2))
+    d = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)))
+    dem = rng.integers(1, 20, size=n).astype(float)
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"demand": dem},
+        n_territories=8,
+        cost=d,
+        center_mode="choose",
+        upper={"demand": dem.sum() / 8 * 1.05},
+        center_units=np.arange(n),
+    )
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        try:
+            res = solve_mip(p, time_limit=0.5)
+        except InfeasibleError as e:  # no feasible answer at all in 0.5 s
+            pytest.skip(f"no incumbent within the limit on this machine: {e}")
+    if res.status == "optimal":
+        pytest.skip("solved to optimality within 0.5 s on this machine")
+    assert res.status == "time_limit"
+    assert any(issubclass(w.category, TimeLimitWarning) for w in rec)
+    assert p.violations(res.columns) == []
+    assert res.lower_bound <= res.objective and res.gap > 0
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(4, 9),
+    tau=st.sampled_from([0.1, 0.25, 0.5]),
+    seed=st.integers(0, 10_000),
+    contiguity=st.booleans(),
+)
+def test_bands_respected_on_random_instances(n, tau, seed, contiguity):
+    rng = np.random.default_rng(seed)
+    xy = grid_xy(n, 1)
+    w = rng.uniform(1, 5, size=n)
+    centers = np.array([0, n - 1])
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"workload": w, "potential": rng.uniform(1, 5, size=n)},
+        tolerance={"workload": tau, "potential": 0.5},
+        n_territories=2,
+        cost=w[:, None] * ((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1),
+        center_units=centers,
+        adjacency=grid_adjacency(n, 1),
+        contiguity=contiguity,
+    )
+    try:
+        res = solve_mip(p, time_limit=5)
+    except (SpecificationError, InfeasibleError):
+        return
+    assert p.violations(res.columns) == []
+    assert res.lower_bound <= res.objective + 1e-6

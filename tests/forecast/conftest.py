@@ -1,0 +1,110 @@
+"""Tiny studies with a known sales history for the forecast tests."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from terrakit.data import Alignment, Study
+
+
+def make_toy_study(seed: int = 0, months: int = 36) -> Study:
+    """4 units in a row, 8 accounts (2 per unit), ``months`` of monthly sales.
+
+    Sales = 100 × 1.1^(years) × (1 + 0.2 sin(2π month/12)) × lognormal noise.
+    Account ``a7`` is new (starts 6 months before the end); account ``a8`` never
+    sold (all zeros).
+    """
+    rng = np.random.default_rng(seed)
+    units = gpd.GeoDataFrame(
+        {"potential": [10.0, 20.0, 30.0, 40.0]},
+        geometry=[box(i, 0, i + 1, 1) for i in range(4)],
+        index=pd.Index(["u1", "u2", "u3", "u4"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    acc_ids = [f"a{i}" for i in range(1, 9)]
+    accounts = pd.DataFrame(
+        {"unit_id": ["u1", "u1", "u2", "u2", "u3", "u3", "u4", "u4"],
+         "segment": ["A", "B", "A", "B", "A", "B", "A", "B"]},
+        index=pd.Index(acc_ids, name="account_id"),
+    )
+    periods = pd.period_range("2023-01", periods=months, freq="M")
+    rows = []
+    for a in acc_ids:
+        t = np.arange(months)
+        mean = 100 * 1.1 ** (t / 12) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+        y = mean * rng.lognormal(0.0, 0.1, size=months)
+        keep = np.ones(months, dtype=bool)
+        if a == "a7":
+            keep[: months - 6] = False
+        if a == "a8":
+            y = np.zeros(months)
+        rows.append(pd.DataFrame({"account_id": a, "period": periods[keep],
+                                  "sales": y[keep]}))
+    history = pd.concat(rows, ignore_index=True)
+    align = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2", "u4": "T2"},
+                                   name="current")
+    return Study(units, accounts=accounts, history=history,
+                 alignments={"current": align})
+
+
+@pytest.fixture(scope="session")
+def toy_study() -> Study:
+    """4 units / 8 accounts / 36 months, one new account and one all-zero account."""
+    return make_toy_study()
+
+
+def fake_sample(model, scfg, seed):
+    """Stand-in for MCMC: a posterior where every series sits at its own mean.
+
+    ``level = log 2`` is the transformed series mean for the default offset 1,
+    so forecasts are ≈ the series' mean, with a small slope and noise.
+    """
+    import arviz as az
+
+    rng = np.random.default_rng(seed)
+    n_s = len(model.coords["series"])
+    m = len(model.coords["season_pos"])
+    c, d = int(scfg["chains"]), int(scfg["draws"])
+
+    def noisy(center: float, *shape: int) -> np.ndarray:
+        return center + 0.01 * rng.standard_normal((c, d, *shape))
+
+    post = {
+        "level": noisy(np.log(2.0), n_s),
+        "slope": noisy(0.0, n_s),
+        "season": noisy(0.0, n_s, m),
+        "sigma": np.abs(noisy(0.1, n_s)),
+        "phi": noisy(0.3, n_s),
+        "mu_slope": noisy(0.0),
+        "tau_slope": np.abs(noisy(0.05)),
+        "tau_level": np.abs(noisy(0.1)),
+        "tau_season": np.abs(noisy(0.1)),
+        "mu_sigma": noisy(-2.0),
+        "mu_phi": noisy(0.0),
+        "common_sd": np.abs(noisy(0.01)),
+        "group_sd": np.abs(noisy(0.01)),
+        "eta": np.zeros((c, d, len(model.coords["time"]))),
+        "eta_group": np.zeros((c, d, len(model.coords["group"]),
+                               len(model.coords["time"]))),
+    }
+    dims = {"level": ["series"], "slope": ["series"], "sigma": ["series"],
+            "phi": ["series"], "season": ["series", "season_pos"],
+            "eta": ["time"], "eta_group": ["group", "time"]}
+    coords = {k: np.asarray(v) for k, v in model.coords.items()}
+    return az.from_dict(posterior=post, dims=dims, coords=coords)
+
+
+MOCK_SAMPLER = {"draws": 100, "chains": 2, "progressbar": False}
+
+
+@pytest.fixture
+def mock_sampling(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Replace MCMC by :func:`fake_sample`; returns the sampler config to use."""
+    import terrakit.forecast.model as model_mod
+
+    monkeypatch.setattr(model_mod, "_sample", fake_sample)
+    return dict(MOCK_SAMPLER)

@@ -1,0 +1,168 @@
+"""SalesForecaster, SalesForecast.by(alignment), TerritoryForecast (mocked MCMC)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.data import Alignment
+from terrakit.exceptions import (
+    DataValidationError,
+    NotFittedError,
+    SpecificationError,
+)
+from terrakit.forecast import (
+    DEFAULT_MODEL_CONFIG,
+    SalesForecaster,
+    make_panel,
+    study_panel,
+)
+
+
+@pytest.fixture
+def account_forecast(toy_study, mock_sampling):
+    """6-month account-level forecast of ``toy_study`` from the mocked posterior."""
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+        toy_study, level="account", seed=0)
+    return fitted.predict(horizon=6)
+
+
+def test_draws_have_series_and_future_months(account_forecast):
+    d = account_forecast.draws
+    assert d.dims == ("draw", "series", "period")
+    assert d.sizes == {"draw": 200, "series": 8, "period": 6}
+    assert str(d["period"].to_numpy()[0]) == "2026-01"
+    assert (d.to_numpy() >= 0).all()
+
+
+def test_by_sums_draws_not_means(toy_study, account_forecast):
+    al = toy_study.alignments["current"]
+    tf = account_forecast.by(al)
+    d = account_forecast.draws
+    t1 = d.sel(series=["a1", "a2", "a3", "a4"]).sum("series")
+    np.testing.assert_allclose(tf.draws.sel(territory="T1"), t1, rtol=1e-5)
+    frame = tf.to_frame()
+    assert list(frame.columns) == ["territory_id", "period", "mean", "lo80", "hi80",
+                                   "lo95", "hi95"]
+    # the interval of a sum is narrower than the sum of the intervals
+    per_series = account_forecast.to_frame()
+    t1_rows = per_series[per_series.series.isin(["a1", "a2", "a3", "a4"])]
+    width_sum = (t1_rows.hi80 - t1_rows.lo80).groupby(t1_rows.period).sum()
+    t1_frame = frame[frame.territory_id == "T1"].set_index("period")
+    assert ((t1_frame.hi80 - t1_frame.lo80) < width_sum.to_numpy()).all()
+    np.testing.assert_allclose(
+        t1_frame["mean"].to_numpy(),
+        t1_rows.groupby("period")["mean"].sum().to_numpy(), rtol=1e-4)
+
+
+def test_unit_level_history_is_the_sum_of_accounts(toy_study):
+    panel, series_unit = study_panel(toy_study, level="unit")
+    hist = toy_study.history
+    acc_unit = toy_study.accounts["unit_id"]
+    want = hist.assign(unit=acc_unit.reindex(hist.account_id).to_numpy()).groupby(
+        ["unit", "period"])["sales"].sum().unstack()
+    np.testing.assert_allclose(panel.values, want.to_numpy())
+    assert list(series_unit) == ["u1", "u2", "u3", "u4"]
+
+
+def test_new_account_gets_a_forecast(account_forecast):
+    """a7 has 6 months of history: it still gets a positive, finite forecast."""
+    f = account_forecast.to_frame().set_index("series").loc["a7"]
+    assert np.isfinite(f["mean"]).all() and (f["mean"] > 0).all()
+    hist = account_forecast.history.sel(series="a7").to_numpy()
+    assert np.isnan(hist[:30]).all() and np.isfinite(hist[30:]).all()
+
+
+def test_all_zero_account_is_forecast_at_zero(account_forecast):
+    f = account_forecast.draws.sel(series="a8").to_numpy()
+    assert (f == 0).all()
+
+
+@pytest.mark.parametrize("horizon", [0, -3, 1.5, True, "12"])
+def test_bad_horizons_are_explained(toy_study, mock_sampling, horizon):
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(toy_study, seed=0)
+    with pytest.raises(SpecificationError, match="horizon must"):
+        fitted.predict(horizon=horizon)
+
+
+def test_alignment_missing_units_is_a_data_error(toy_study, account_forecast):
+    partial = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"},
+                                     name="partial")
+    with pytest.raises(DataValidationError,
+                       match="1 units with a sales forecast are not in alignment"):
+        account_forecast.by(partial)
+
+
+def test_any_alignment_works(toy_study, account_forecast):
+    whatif = Alignment.from_mapping({"u1": "X", "u2": "Y", "u3": "Y", "u4": "Y"},
+                                    name="whatif")
+    tf = account_forecast.by(whatif)
+    assert tf.territories == ["X", "Y"]
+    total = account_forecast.draws.sum("series")
+    np.testing.assert_allclose(tf.draws.sum("territory"), total, rtol=1e-5)
+
+
+def test_posterior_attrs_and_config_merge(toy_study, mock_sampling):
+    fc = SalesForecaster(model_config={"history_cycles": 2},
+                         sampler_config=mock_sampling)
+    assert fc.model_config == DEFAULT_MODEL_CONFIG | {"history_cycles": 2}
+    fitted = fc.fit(toy_study, seed=3)
+    attrs = fitted.idata.attrs
+    assert {"model_config", "sampler_config", "terrakit_version", "config_hash",
+            "seed"} <= set(attrs)
+    assert '"history_cycles": 2' in attrs["model_config"]
+    assert attrs["seed"] == 3
+
+
+def test_unknown_config_key_is_rejected(toy_study, mock_sampling):
+    fc = SalesForecaster(model_config={"seasonality": 12},
+                         sampler_config=mock_sampling)
+    with pytest.raises(SpecificationError, match="unknown model_config keys"):
+        fc.fit(toy_study)
+    fc = SalesForecaster(sampler_config={"method": "gibbs"})
+    with pytest.raises(SpecificationError, match="'nutpie', 'pymc' or 'advi'"):
+        fc.fit(toy_study)
+
+
+def test_same_seed_same_draws(toy_study, mock_sampling):
+    fc = SalesForecaster(sampler_config=mock_sampling)
+    a = fc.fit(toy_study, seed=1).predict(3).draws
+    b = fc.fit(toy_study, seed=1).predict(3).draws
+    np.testing.assert_array_equal(a, b)
+
+
+def test_predict_before_fit_raises():
+    with pytest.raises(NotFittedError, match=r"call \.fit"):
+        SalesForecaster().predict(3)
+
+
+def test_account_level_needs_account_history(toy_study):
+    hist = toy_study.history
+    unit_hist = hist.assign(
+        unit_id=toy_study.accounts["unit_id"].reindex(hist.account_id).to_numpy()
+    ).groupby(["unit_id", "period"], as_index=False)["sales"].sum()
+    s = toy_study.replace(history=unit_hist)
+    with pytest.raises(DataValidationError, match="history is kept per unit"):
+        study_panel(s, level="account")
+    panel, _ = study_panel(s, level="unit")
+    assert panel.n_series == 4
+
+
+def test_make_panel_checks_sales_and_frequency():
+    per = pd.period_range("2020Q1", periods=8, freq="Q")
+    long = pd.DataFrame({"k": "s", "period": per, "sales": np.arange(8.0)})
+    assert make_panel(long, key="k").season_length == 4
+    with pytest.raises(DataValidationError, match="negative or not finite"):
+        make_panel(long.assign(sales=-1.0), key="k")
+    weekly = long.assign(period=pd.period_range("2020-01-01", periods=8, freq="W"))
+    with pytest.raises(DataValidationError, match="monthly or quarterly"):
+        make_panel(weekly, key="k")
+
+
+def test_summary_is_stable_text(toy_study, account_forecast):
+    tf = account_forecast.by(toy_study.alignments["current"])
+    text = tf.summary()
+    assert text.startswith("Territory forecast (current): 2 territories, "
+                           "2026-01..2026-06")
+    assert "s)" not in text  # no timings

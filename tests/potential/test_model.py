@@ -1,0 +1,312 @@
+"""PotentialModel with mocked sampling: configs, tables, draws, storage, bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, ndtri
+from scipy.stats import norm
+
+from terrakit import __version__
+from terrakit._sampling import merge_sampler_config
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
+from terrakit.potential import (
+    DEFAULT_MODEL_CONFIG,
+    PotentialModel,
+    PotentialResult,
+    build_account_model,
+    build_unit_model,
+    posterior_predictive_check,
+)
+from terrakit.potential.result import _predictors
+
+
+def _fit(study, level, **cfg):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        return PotentialModel(model_config=cfg).fit(study, level=level, seed=3)
+
+
+# -- configuration -------------------------------------------------------------------
+def test_model_config_merges_over_defaults(no_mcmc, grid_with_island):
+    res = _fit(grid_with_island, "unit", potential_quantile=0.8)
+    cfg = res.model_config
+    assert cfg["potential_quantile"] == 0.8
+    assert cfg["unit_covariates"] == DEFAULT_MODEL_CONFIG["unit_covariates"]
+    assert res.idata.attrs["terrakit_version"] == __version__
+    assert len(res.config_hash) == 16
+
+
+def test_unknown_config_keys_are_refused(grid_with_island):
+    with pytest.raises(SpecificationError, match="unknown model_config keys"):
+        PotentialModel(model_config={"quantile": 0.9}).fit(grid_with_island)
+    with pytest.raises(SpecificationError, match="unknown sampler_config keys"):
+        merge_sampler_config({"samples": 10})
+    with pytest.raises(SpecificationError, match="must be one of"):
+        merge_sampler_config({"method": "gibbs"})
+    with pytest.raises(SpecificationError, match=r"\[0.5, 1\)"):
+        PotentialModel(model_config={"potential_quantile": 1.2}).fit(
+            grid_with_island)
+    with pytest.raises(SpecificationError, match="level must be"):
+        PotentialModel().fit(grid_with_island, level="territory")  # type: ignore
+
+
+def test_pathfinder_without_pymc_extras_names_the_fix(grid_with_island):
+    pytest.importorskip("pymc")
+    try:
+        import pymc_extras  # noqa: F401
+    except ImportError:
+        with pytest.raises(SpecificationError, match="pip install pymc-extras"):
+            PotentialModel(sampler_config={"method": "pathfinder"}).fit(
+                grid_with_island, level="unit", model_config=None) if False else \
+                PotentialModel(sampler_config={"method": "pathfinder",
+                                               "progressbar": False}).fit(
+                    grid_with_island, level="unit")
+    else:  # pragma: no cover
+        pytest.skip("pymc-extras is installed")
+
+
+# -- the models ---------------------------------------------------------------------
+def test_build_functions_return_pymc_models(grid_with_island):
+    import pymc as pm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        acc = build_account_model(grid_with_island)
+    unit = build_unit_model(grid_with_island)
+    assert isinstance(acc, pm.Model) and isinstance(unit, pm.Model)
+    assert {"alpha", "b_segment", "z_group", "h_alpha"} <= set(acc.named_vars)
+    assert {"phi", "rho", "icar"} <= set(unit.named_vars)
+    # the island u10 carries no structured effect
+    assert "u10" not in list(unit.coords["spatial_unit"])
+    no_sp = build_unit_model(grid_with_island, {"spatial": "none"})
+    assert "phi" not in no_sp.named_vars
+
+
+def _loglik_numpy(res, s):
+    mu, sd, p = _predictors(res.idata)
+    sales = res.sales.to_numpy()
+    buy = sales > 0
+    c = res.idata.attrs["log_center"]
+    ll = norm.logpdf(np.log(sales[buy]) - c, mu[s, buy], sd[s, buy]).sum()
+    return ll + np.log(np.where(buy, p[s], 1 - p[s])).sum()
+
+
+@pytest.mark.parametrize("level", ["account", "unit"])
+def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island,
+                                                    level):
+    """The potentials are computed in numpy; they must use the model's mu/sd."""
+    res = _fit(grid_with_island, level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        model = PotentialModel().build_model(grid_with_island, level)
+    post = res.idata.posterior
+    point = {}
+    for rv in model.free_RVs:
+        val = post[rv.name].isel(chain=0, draw=7).to_numpy()
+        tr = model.rvs_to_transforms.get(rv)
+        vv = model.rvs_to_values[rv]
+        point[vv.name] = (tr.forward(val, *rv.owner.inputs).eval()
+                          if tr is not None else val)
+    logp = model.compile_logp(vars=model.observed_RVs)(point)
+    assert float(logp) == pytest.approx(_loglik_numpy(res, 7), rel=1e-9)
+
+
+# -- results -----------------------------------------------------------------------
+def test_account_fit_tables_and_draws(no_mcmc, grid_with_island):
+    res = _fit(grid_with_island, "account")
+    f = res.to_frame()
+    assert list(f.columns) == ["unit_id", "potential_mean", "potential_q05",
+                               "potential_q50", "potential_q95", "sales",
+                               "whitespace", "penetration", "p_buy"]
+    assert len(f) == 20 and (f["potential_mean"] > 0).all()
+    assert (f["potential_q05"] <= f["potential_q50"]).all()
+    assert (f["potential_q50"] <= f["potential_q95"]).all()
+    assert np.allclose(f["whitespace"], f["potential_mean"] - f["sales"])
+    assert np.allclose(f["penetration"], f["sales"] / f["potential_mean"])
+    assert f["p_buy"].between(0, 1).all()
+    # prospects (no sales) get a potential too
+    assert (f.loc[f["sales"] == 0, "potential_mean"] > 0).all()
+    d_acc = res.draws("account")
+    d_unit = res.draws("unit")
+    assert d_acc.dims == ("account", "draw") and d_unit.dims == ("unit", "draw")
+    assert d_unit.sizes == {"unit": 10, "draw": 200}
+    u1 = f.index[f["unit_id"] == "u1"]
+    assert np.allclose(d_unit.sel(unit="u1"), d_acc.sel(account=list(u1)).sum(
+        "account"))
+    fu = res.to_frame("unit")
+    assert fu.loc["u1", "sales"] == pytest.approx(f.loc[u1, "sales"].sum())
+    assert res.draws("unit", n_draws=50).sizes["draw"] == 50
+
+
+def test_potential_is_the_peer_quantile(no_mcmc, grid_with_island):
+    """potential = exp(c + mu + z_q sd) per draw, z_q = Phi^-1(q)."""
+    res = _fit(grid_with_island, "unit", potential_quantile=0.75)
+    mu, sd, _ = _predictors(res.idata)
+    c = res.idata.attrs["log_center"]
+    expect = np.exp(c + mu + ndtri(0.75) * sd).T
+    assert np.allclose(res.draws("unit").to_numpy(), expect)
+
+
+def test_island_gets_only_the_unstructured_part(no_mcmc, grid_with_island):
+    """Units without neighbours: no phi, residual sd = sigma (not sigma*sqrt(1-rho))."""
+    res = _fit(grid_with_island, "unit")
+    mu, sd, _ = _predictors(res.idata)
+    post = res.idata.posterior
+    sigma = post["sigma"].to_numpy().ravel()
+    rho = post["rho"].to_numpy().ravel()
+    assert np.allclose(sd[:, 9], sigma)
+    assert np.allclose(sd[:, 0], sigma * np.sqrt(1 - rho))
+    assert res.idata.constant_data["island"].to_numpy().tolist() == [0] * 9 + [1]
+
+
+def test_unit_draws_refuse_account_level(no_mcmc, grid_with_island):
+    res = _fit(grid_with_island, "unit")
+    with pytest.raises(SpecificationError, match="account-level fit"):
+        res.draws("account")
+
+
+def test_summary_is_stable_and_has_no_timings(no_mcmc, grid_with_island):
+    a = _fit(grid_with_island, "unit")
+    b = _fit(grid_with_island, "unit")
+    assert a.summary() == b.summary()
+    assert "unit level" in a.summary() and " s\n" not in a.summary()
+    assert "compile" in str(a)
+
+
+def test_save_and_load_round_trip(no_mcmc, grid_with_island, tmp_path):
+    res = _fit(grid_with_island, "account")
+    path = res.save(tmp_path / "pot.nc")
+    back = PotentialResult.load(path)
+    assert back.level == "account"
+    assert back.config_hash == res.config_hash
+    assert back.idata.attrs["terrakit_version"] == __version__
+    pd.testing.assert_frame_equal(back.to_frame(), res.to_frame(),
+                                  check_dtype=False)
+
+
+def test_load_refuses_foreign_files(tmp_path):
+    import arviz as az
+
+    idata = az.from_dict(posterior={"a": np.zeros((1, 5))})
+    p = tmp_path / "other.nc"
+    idata.to_netcdf(str(p), engine="h5netcdf")
+    with pytest.raises(DataValidationError, match="not a saved PotentialResult"):
+        PotentialResult.load(p)
+
+
+def test_diagnostics_warn_on_disagreeing_chains(no_mcmc, grid_with_island):
+    res = _fit(grid_with_island, "unit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        d = res.diagnostics()
+    assert d.ok and d.divergences == 0 and d.max_rhat < 1.05
+    post = res.idata.posterior
+    post["alpha"] = post["alpha"] + xr_chain_shift(post)
+    with pytest.warns(ConvergenceWarning, match="R-hat"):
+        bad = res.diagnostics()
+    assert not bad.ok and "alpha" in bad.summary()
+
+
+def xr_chain_shift(post):
+    import xarray as xr
+
+    return xr.DataArray(np.array([0.0, 5.0]), dims="chain",
+                        coords={"chain": post["chain"]})
+
+
+def test_posterior_predictive_check_table(no_mcmc, grid_with_island):
+    res = _fit(grid_with_island, "account")
+    ppc = posterior_predictive_check(res, n_draws=50, seed=1)
+    assert list(ppc.index) == ["share_buyers", "mean_log_sales", "sd_log_sales",
+                               "q10_log_sales", "q90_log_sales", "max_log_sales"]
+    assert ppc["p_value"].between(0, 1).all()
+    assert ppc.loc["share_buyers", "observed"] == pytest.approx(16 / 20)
+    assert ppc.equals(posterior_predictive_check(res, n_draws=50, seed=1))
+
+
+def test_p_buy_is_the_hurdle(no_mcmc, grid_with_island):
+    res = _fit(grid_with_island, "unit")
+    post = res.idata.posterior
+    x = res.idata.constant_data["x"].to_numpy()
+    ha = post["h_alpha"].to_numpy().ravel()
+    hb = post["h_beta"].to_numpy().reshape(len(ha), -1)
+    expect = expit(ha[:, None] + hb @ x.T).mean(axis=0)
+    assert np.allclose(res.p_buy().to_numpy(), expect)
+
+
+# -- bad input ---------------------------------------------------------------------
+def test_missing_covariate_names_the_fix(grid_with_island):
+    with pytest.raises(DataValidationError, match=r"covariate column\(s\) "
+                       r"\['households'\] are missing.*unit_covariates"):
+        PotentialModel(model_config={"unit_covariates": ["population",
+                                                         "households"]}).fit(
+            grid_with_island, level="unit")
+
+
+def test_nan_covariate_lists_rows(grid_with_island):
+    units = grid_with_island.units.copy()
+    units.loc["u4", "income"] = np.nan
+    study = grid_with_island.replace(units=units)
+    with pytest.raises(DataValidationError) as err:
+        PotentialModel().fit(study, level="unit")
+    assert err.value.rows == ["u4"] and err.value.column == "income"
+
+
+def test_constant_covariate_is_a_specification_error(grid_with_island):
+    units = grid_with_island.units.copy()
+    units["income"] = 40_000.0
+    with pytest.raises(SpecificationError, match="single value"):
+        PotentialModel().fit(grid_with_island.replace(units=units), level="unit")
+
+
+def test_all_zero_sales_is_refused(grid_with_island):
+    acc = grid_with_island.accounts.copy()
+    acc["annual_sales"] = 0.0
+    with pytest.raises(DataValidationError, match="all sales are zero"):
+        PotentialModel().fit(grid_with_island.replace(accounts=acc),
+                             level="account")
+    units = grid_with_island.units.copy()
+    units["sales"] = 0.0
+    with pytest.raises(DataValidationError, match="all sales are zero"):
+        PotentialModel().fit(grid_with_island.replace(units=units), level="unit")
+
+
+def test_negative_sales_are_refused(grid_with_island):
+    acc = grid_with_island.accounts.copy()
+    acc.loc["a2", "annual_sales"] = -5.0
+    with pytest.raises(DataValidationError, match="negative") as err:
+        PotentialModel().fit(grid_with_island.replace(accounts=acc))
+    assert err.value.rows == ["a2"]
+
+
+def test_segment_with_one_account_warns_and_fits(no_mcmc, grid_with_island):
+    acc = grid_with_island.accounts.copy()
+    acc.loc["a2", "segment"] = "D"
+    with pytest.warns(TerrakitWarning, match=r"'D': 1 accounts, 1 buyers"):
+        res = PotentialModel().fit(grid_with_island.replace(accounts=acc))
+    assert "D" in list(res.idata.posterior["segment"].to_numpy())
+    assert np.isfinite(res.to_frame().loc["a2", "potential_mean"])
+
+
+def test_missing_segment_column_can_be_switched_off(no_mcmc, grid_with_island):
+    acc = grid_with_island.accounts.drop(columns="segment")
+    study = grid_with_island.replace(accounts=acc)
+    with pytest.raises(DataValidationError, match="segment_column': None"):
+        PotentialModel().fit(study)
+    res = PotentialModel(model_config={"segment_column": None}).fit(study)
+    assert len(res.to_frame()) == 20
+
+
+def test_study_without_accounts_points_to_unit_level(grid_with_island):
+    study = grid_with_island.replace(accounts=None)
+    with pytest.raises(DataValidationError, match="level='unit'"):
+        PotentialModel().fit(study, level="account")

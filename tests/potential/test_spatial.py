@@ -1,0 +1,68 @@
+"""BYM2 graph preparation: scaling factors, components, islands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from terrakit.data.geo import Adjacency
+from terrakit.potential.spatial import bym2_graph, icar_scaling_factor
+
+
+def _pinv_scale(w: np.ndarray) -> float:
+    q = np.diag(w.sum(axis=1)) - w
+    return float(np.exp(np.mean(np.log(np.diag(np.linalg.pinv(q))))))
+
+
+def test_scaling_factor_two_nodes_is_a_quarter():
+    """Q = [[1, -1], [-1, 1]]: under sum-to-zero phi = (t, -t), var = 1/4."""
+    assert icar_scaling_factor(np.array([[0, 1], [1, 0]])) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("n", [3, 7, 30])
+def test_scaling_factor_matches_dense_pseudo_inverse(n):
+    rng = np.random.default_rng(n)
+    w = np.zeros((n, n))
+    for i in range(1, n):  # a random tree keeps it connected
+        j = rng.integers(0, i)
+        w[i, j] = w[j, i] = 1
+    extra = rng.integers(0, n, (n, 2))
+    for i, j in extra:
+        if i != j:
+            w[i, j] = w[j, i] = 1
+    assert icar_scaling_factor(w) == pytest.approx(_pinv_scale(w), rel=1e-9)
+
+
+def test_scaling_factor_rejects_disconnected_input():
+    with pytest.raises(ValueError, match="isolated"):
+        icar_scaling_factor(np.zeros((3, 3)))
+
+
+def test_bym2_graph_handles_components_and_islands():
+    """a-b-c path, d-e pair, f island: two scaled components and one island."""
+    ids = pd.Index(list("abcdef"))
+    w = np.zeros((6, 6), dtype=int)
+    for i, j in [(0, 1), (1, 2), (3, 4)]:
+        w[i, j] = w[j, i] = 1
+    g = bym2_graph(Adjacency(ids, sp.csr_array(w), kind="manual"))
+    assert g.island.tolist() == [False] * 5 + [True]
+    assert g.struct_index.tolist() == [0, 1, 2, 3, 4]
+    assert g.n_struct_components == 2
+    assert g.struct_component.tolist() == [0, 0, 0, 1, 1]
+    path = w[:3, :3].astype(float)
+    assert g.scale[:3] == pytest.approx([_pinv_scale(path)] * 3)
+    assert g.scale[3:] == pytest.approx([0.25, 0.25])
+    assert sorted(zip(g.node1.tolist(), g.node2.tolist(), strict=True)) == [
+        (0, 1), (1, 2), (3, 4)]
+    assert "1 islands" in g.summary()
+
+
+def test_bym2_graph_reorders_to_model_ids():
+    ids = pd.Index(list("abc"))
+    w = sp.csr_array(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    g = bym2_graph(Adjacency(ids, w, kind="manual"), pd.Index(list("cba")))
+    assert g.ids.tolist() == ["c", "b", "a"]
+    assert sorted(zip(g.node1.tolist(), g.node2.tolist(), strict=True)) == [
+        (0, 1), (1, 2)]

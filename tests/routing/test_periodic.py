@@ -1,0 +1,58 @@
+"""Visit rates, evenly spaced patterns and the pattern assignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from terrakit.routing.periodic import (
+    assign_patterns,
+    day_seeds,
+    frequency_label,
+    patterns,
+    visits_per_cycle,
+)
+
+
+def test_patterns_evenly_spaced() -> None:
+    assert patterns(4, 20)[0] == (0, 5, 10, 15)
+    assert len(patterns(4, 20)) == 5
+    assert all(b - a == 10 for a, b in patterns(2, 20))
+    for p in patterns(3, 20):  # gaps 6 or 7 days, wrapping round the cycle
+        gaps = np.diff([*p, p[0] + 20])
+        assert set(gaps) <= {6, 7}
+
+
+def test_fractional_rates_rotate_over_cycles() -> None:
+    """Over 12 cycles each account gets rate × 12 visits, at most ceil(rate)."""
+    cpy = np.array([4.0, 5.0, 12.0, 24.0, 36.0, 6.0])
+    order = np.arange(len(cpy))
+    total = np.zeros(len(cpy))
+    for c in range(12):
+        v, rate = visits_per_cycle(cpy, weeks=4, weeks_per_year=48, cycle=c,
+                                   order=order)
+        assert (v <= np.ceil(rate)).all()
+        total += v
+    assert np.allclose(total, cpy, atol=1.0)
+    assert np.allclose(rate, cpy / 12)
+
+
+def test_assignment_balances_days() -> None:
+    """40 weekly accounts on 5 days: each on one fixed weekday, 8 ± 1 per day."""
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-10, 10, 40), rng.uniform(-10, 10, 40)
+    visits = np.full(40, 4)
+    work = np.full(40, 30.0)
+    seeds = day_seeds(x, y, visits * work, n_weekdays=5, weeks=4)
+    pa = assign_patterns(visits, work, x, y, seeds, capacity=480, tolerance=0.0,
+                         time_limit=2)
+    assert all(len(p) == 4 and len({d % 5 for d in p}) == 1 for p in pa.days)
+    assert np.abs(pa.load - 8 * 30.0).max() <= 30.0 + 1e-9
+    assert pa.load.sum() == pytest.approx(40 * 4 * 30.0)
+
+
+def test_frequency_label() -> None:
+    assert frequency_label(4, 4) == "weekly"
+    assert frequency_label(2, 4) == "every 2 weeks"
+    assert frequency_label(1, 4) == "every 4 weeks"
+    assert frequency_label(1 / 3, 4) == "every 12 weeks"

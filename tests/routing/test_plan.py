@@ -1,0 +1,163 @@
+"""Call plans: frequencies, hours, lunch, windows, dropped visits, determinism."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.exceptions import SpecificationError
+from terrakit.routing import CallPlan, plan_all, plan_calls
+
+sys.path.insert(0, str(Path(__file__).parent))
+from toy_studies import make_study
+
+KW = {"weeks": 2, "time_limit": 30, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def plan() -> CallPlan:
+    """24 accounts (weekly / every 2 weeks / every 4 weeks), 2-week cycle."""
+    study = make_study(24, windows=True)
+    return plan_calls(study, "current", "R01", **KW)
+
+
+def _visits(plan: CallPlan) -> pd.DataFrame:
+    return plan.routes[plan.routes["kind"] == "visit"]
+
+
+def test_frequencies_honoured(plan: CallPlan) -> None:
+    """48/yr → 2 visits in 2 weeks on the same weekday; 24/yr → 1; 12/yr → 0–1."""
+    sch = plan.schedule
+    weekly = sch[sch["calls_per_year"] == 48]
+    assert (weekly["visits"] == 2).all()
+    for days in weekly["days"]:
+        d1, d2 = days.split(";")
+        assert d1.split("-")[1] == d2.split("-")[1]  # same weekday
+        assert (d1.startswith("W1") and d2.startswith("W2"))
+    assert (sch.loc[sch["calls_per_year"] == 24, "visits"] == 1).all()
+    assert sch.loc[sch["calls_per_year"] == 12, "visits"].isin([0, 1]).all()
+    # every planned visit is routed or reported dropped, on its planned day
+    v = _visits(plan)
+    assert len(v) + len(plan.dropped) == sch["visits"].sum()
+    for acc, row in sch.iterrows():
+        routed = sorted(v.loc[v["account_id"] == acc, "day"])
+        dropped = sorted(plan.dropped.loc[plan.dropped["account_id"] == acc, "day"])
+        planned = sorted(row["days"].split(";")) if row["days"] else []
+        assert sorted(routed + dropped) == planned
+
+
+def test_working_hours_lunch_and_windows(plan: CallPlan) -> None:
+    r = plan.routes
+    home = r[r["kind"] == "home"]
+    assert (home["depart"].dropna() >= 8 * 60 - 1e-6).all()
+    assert (home["arrive"].dropna() <= 17 * 60 + 1e-6).all()
+    lunch = r[r["kind"] == "lunch"]
+    busy = plan.day_table.index[plan.day_table["visits"] > 0]
+    assert set(lunch["day"]) == set(busy)  # one lunch per working day
+    assert np.allclose(lunch["start"], 12 * 60)
+    assert np.allclose(lunch["depart"], 13 * 60)
+    v = _visits(plan)
+    overlap = (v["start"] < 13 * 60 - 1e-6) & (v["depart"] > 12 * 60 + 1e-6)
+    assert not overlap.any()
+    assert (v["start"] >= v["arrive"] - 1e-6).all()
+    # accounts A000, A004, ... only take visits 14:00-16:00
+    win = v[v["account_id"].isin([f"A{k:03d}" for k in range(0, 24, 4)])]
+    assert len(win)
+    assert (win["start"] >= 14 * 60 - 1e-6).all()
+    assert (win["start"] <= 16 * 60 + 1e-6).all()
+
+
+def test_result_outputs(plan: CallPlan, tmp_path: Path) -> None:
+    s = plan.summary()
+    assert s.startswith("Call plan: territory R01 (rep R01), 10 days")
+    assert " s)" not in s and " s)" in str(plan)
+    f = plan.to_frame()
+    assert set(f["status"]) <= {"routed", "dropped"}
+    assert len(f) == plan.schedule["visits"].sum()
+    out = plan.to_excel(tmp_path / "plan.xlsx")
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert list(sheets) == ["summary", "days", "schedule", "routes", "dropped"]
+    assert plan.route("W1-Mon")["stop"].tolist() == list(
+        range(len(plan.route("W1-Mon"))))
+    with pytest.raises(KeyError, match="no day 'W9-Mon'"):
+        plan.route("W9-Mon")
+    assert plan.provenance["seed"] == 0
+
+
+def test_deterministic_with_seed() -> None:
+    study = make_study(24)
+    a = plan_calls(study, "current", "R01", **KW)
+    b = plan_calls(study, "current", "R01", **KW)
+    pd.testing.assert_frame_equal(a.routes, b.routes)
+    assert a.summary() == b.summary()
+
+
+def test_overfull_days_report_dropped_visits() -> None:
+    """24 weekly 2-hour visits: 4.8 visits a day cannot fit in 8 working hours."""
+    study = make_study(24, calls=(48.0,), call_minutes=120.0, spread_deg=0.1)
+    p = plan_calls(study, "current", "R01", weeks=1, time_limit=30, seed=0)
+    assert len(p.dropped) >= 4
+    assert p.dropped["reason"].str.startswith("day overfull").all()
+    assert p.n_visits + len(p.dropped) == 24
+    assert "dropped (" in p.summary()
+
+
+def test_unreachable_account_dropped_with_reason() -> None:
+    """An account 1000 km away cannot be served in a day from home."""
+    study = make_study(6)
+    acc = study.accounts
+    acc.loc["A000", ["lon", "lat"]] = (-84.4, 42.0)
+    acc.loc["A000", "unit_id"] = "u1"
+    far = study.replace(accounts=acc)
+    p = plan_calls(far, "current", "R01", weeks=1, time_limit=10)
+    why = p.dropped.loc[p.dropped["account_id"] == "A000", "reason"]
+    assert len(why) and why.str.startswith("cannot be reached").all()
+
+
+@pytest.mark.parametrize("backend", ["ortools"])
+def test_other_backend_and_matrix(backend: str) -> None:
+    """OR-Tools backend with a user-given minutes matrix (home first)."""
+    study = make_study(8)
+    n = 9
+    m = np.full((n, n), 20.0)
+    np.fill_diagonal(m, 0.0)
+    p = plan_calls(study, "current", "R01", weeks=1, travel=m, backend=backend,
+                   time_limit=10)
+    legs = p.routes.loc[p.routes["stop"] > 0, "drive_min"]
+    assert set(np.round(legs, 6)) <= {0.0, 20.0}
+    assert p.provenance["method"] == "routing/ortools"
+
+
+def test_plan_all_travel_hours() -> None:
+    study = make_study(12)
+    plans = plan_all(study, "current", progress=False, weeks=1, time_limit=10)
+    th = plans.travel_hours()
+    assert list(th.index) == ["R01"]
+    assert th.iloc[0] == pytest.approx(plans.plans["R01"].drive_hours * 48)
+    assert "Call plans: 1 territories" in plans.summary()
+
+
+def test_specification_errors() -> None:
+    study = make_study(4)
+    with pytest.raises(SpecificationError, match="weekday names"):
+        plan_calls(study, "current", "R01", days=("Monday",))
+    with pytest.raises(SpecificationError, match="lunch"):
+        plan_calls(study, "current", "R01", lunch=(7, 8))
+    with pytest.raises(KeyError, match="no territory 'T9'"):
+        plan_calls(study, "current", "T9")
+
+
+def test_plot_routes(plan: CallPlan) -> None:
+    from terrakit.plot.routes import routes
+
+    study = make_study(24, windows=True)
+    ax = routes(plan, study, day="W1-Tue")
+    assert ax.get_title().startswith("R01: W1-Tue")
+    ax2 = routes(plan)
+    assert "all days" in ax2.get_title()
+    with pytest.raises(KeyError, match="no day"):
+        routes(plan, day="W7-Sun")

@@ -1,0 +1,98 @@
+"""The routing interface: exact checker and both backends on tiny instances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from terrakit.routing.vrp import RoutingProblem, evaluate_routes, solve_routing
+
+BACKENDS = ["pyvrp", "ortools"]
+
+
+def square() -> RoutingProblem:
+    """Depot and 3 customers on the corners of a unit square: optimal tour = 4."""
+    xy = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float)
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    return RoutingProblem(duration=d)
+
+
+def test_evaluate_routes_cost_and_violations() -> None:
+    """Hand-computed cost, and a window violation is named."""
+    p = square()
+    chk = evaluate_routes(p, [[1, 2, 3]])
+    assert chk.cost == pytest.approx(4.0)
+    assert chk.feasible
+    crossing = evaluate_routes(p, [[2, 1, 3]])
+    assert crossing.cost == pytest.approx(2 + 2 * np.sqrt(2))
+    tw = RoutingProblem(duration=p.duration, late=np.array([10, 10, 0.5, 10]))
+    bad = evaluate_routes(tw, [[1, 2, 3]])
+    assert not bad.feasible
+    assert "starts node 2" in bad.violations[0]
+    missing = evaluate_routes(p, [[1, 2]])
+    assert any("required nodes not visited" in v for v in missing.violations)
+
+
+def test_departure_delayed_to_avoid_waiting() -> None:
+    """Leaving home late removes the wait before a window that opens later."""
+    p = square()
+    tw = RoutingProblem(duration=p.duration, early=np.array([0, 5, 0, 0]))
+    chk = evaluate_routes(tw, [[1, 2, 3]])
+    assert chk.depart[0] == pytest.approx(4.0)
+    assert chk.start[0][0] == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_square_optimum(backend: str) -> None:
+    sol = solve_routing(square(), backend=backend, time_limit=1, seed=0,
+                        max_iterations=200)
+    assert sol.feasible
+    assert sol.cost == pytest.approx(4.0)
+    assert sorted(v for r in sol.routes for v in r) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_time_windows_force_order_and_drop(backend: str) -> None:
+    """Windows force 3 → 1; node 2 cannot be reached in time and is dropped."""
+    p = square()
+    prob = RoutingProblem(
+        duration=p.duration,
+        early=np.array([0.0, 5.0, 0.0, 0.0]),
+        late=np.array([100.0, 6.0, 0.2, 2.0]),
+        penalty=np.array([0.0, 1e3, 1e3, 1e3]),
+    )
+    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0,
+                        max_iterations=300)
+    assert sol.feasible
+    assert sol.dropped == (2,)
+    assert sol.routes == ((3, 1),)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_group_exactly_one(backend: str) -> None:
+    """Of the group {2, 3} exactly one is visited (the cheaper detour)."""
+    p = square()
+    prob = RoutingProblem(duration=p.duration, groups=((2, 3),))
+    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0,
+                        max_iterations=200)
+    visited = [v for r in sol.routes for v in r]
+    assert 1 in visited
+    assert len({2, 3} & set(visited)) == 1
+    assert sol.feasible
+
+
+def test_capacity_splits_routes() -> None:
+    """Capacity 2 with 3 unit demands needs two vehicles."""
+    p = square()
+    prob = RoutingProblem(duration=p.duration, demand=np.array([0, 1, 1, 1]),
+                          capacity=2, n_vehicles=3)
+    for backend in BACKENDS:
+        sol = solve_routing(prob, backend=backend,  # type: ignore[arg-type]
+                            time_limit=1, max_iterations=200)
+        assert sol.feasible
+        assert len(sol.routes) == 2
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(ValueError, match="unknown routing backend 'gurobi'"):
+        solve_routing(square(), backend="gurobi")  # type: ignore[arg-type]

@@ -1,0 +1,106 @@
+"""Call allocation: greedy and MILP against brute force on tiny knapsacks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from terrakit.exceptions import SpecificationError
+from terrakit.sizing import (
+    ResponseModel,
+    allocate_calls,
+    greedy_knapsack,
+    hill,
+    milp_knapsack,
+)
+
+
+def _brute(values, weights, budget):
+    best = -np.inf
+    for lv in itertools.product(range(values.shape[1]), repeat=values.shape[0]):
+        lv = np.array(lv)
+        if (lv * weights).sum() <= budget + 1e-9:
+            best = max(best, values[np.arange(len(lv)), lv].sum())
+    return best
+
+
+@pytest.fixture
+def small_knapsack():
+    """3 accounts, 0..5 calls, concave Hill curves, hours per call 1, 1.5, 2."""
+    k = np.arange(6.0)
+    values = np.vstack([hill(k, 10, 50, 2, 0.8), hill(k, 5, 40, 1.5, 1.0),
+                        hill(k, 0, 60, 3, 0.9)])
+    return values, np.array([1.0, 1.5, 2.0])
+
+
+@pytest.mark.parametrize("budget", [0.0, 2.0, 4.5, 7.0, 11.0, 30.0])
+def test_milp_equals_brute_force(small_knapsack, budget):
+    values, w = small_knapsack
+    lv, status, obj = milp_knapsack(values, w, budget, time_limit=10)
+    assert status == "optimal"
+    assert obj == pytest.approx(_brute(values, w, budget))
+    assert (lv * w).sum() <= budget + 1e-9
+
+
+@pytest.mark.parametrize("budget", [0.0, 2.0, 4.5, 7.0, 11.0, 30.0])
+def test_greedy_is_feasible_and_bounded(small_knapsack, budget):
+    values, w = small_knapsack
+    lv, bound = greedy_knapsack(values, w, budget)
+    opt = _brute(values, w, budget)
+    got = values[np.arange(3), lv].sum()
+    assert (lv * w).sum() <= budget + 1e-9
+    assert got <= opt + 1e-9 <= bound + 1e-9
+    # within one step's gain of the optimum (proof in greedy_knapsack)
+    assert opt - got <= np.diff(values, axis=1).max() + 1e-9
+
+
+@pytest.mark.parametrize("budget", [0.0, 1.0, 3.0, 6.0, 9.0, 20.0])
+def test_greedy_is_exact_with_equal_hours(small_knapsack, budget):
+    values, _ = small_knapsack
+    w = np.ones(3)
+    lv, _ = greedy_knapsack(values, w, budget)
+    assert values[np.arange(3), lv].sum() == pytest.approx(_brute(values, w, budget))
+
+
+@pytest.mark.parametrize("budget", [2.0, 5.0, 8.0])
+def test_s_shaped_curves_stay_feasible_and_milp_exact(budget):
+    k = np.arange(7.0)
+    values = np.vstack([hill(k, 0, 100, 3, 3.0), hill(k, 0, 80, 2, 2.5)])
+    w = np.array([1.0, 1.0])
+    lv, _ = greedy_knapsack(values, w, budget)
+    assert (lv * w).sum() <= budget
+    _, _, obj = milp_knapsack(values, w, budget)
+    assert obj == pytest.approx(_brute(values, w, budget))
+
+
+@pytest.fixture
+def judged(two_segment_study):
+    j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
+    return ResponseModel.from_judgement(j, study=two_segment_study, n_draws=50)
+
+
+def test_allocate_calls_pool_and_per_rep(two_segment_study, judged):
+    pool = allocate_calls(judged, two_segment_study, hours_per_rep=30, n_reps=2,
+                          travel=None, method="milp")
+    assert pool.status == "optimal"
+    assert pool.table["hours"].sum() <= 60 + 1e-9
+    greedy = allocate_calls(judged, two_segment_study, hours_per_rep=30, n_reps=2,
+                            travel=None, method="greedy")
+    assert greedy.objective <= pool.objective + 1e-6 <= greedy.upper_bound + 1e-6
+    per_rep = allocate_calls(judged, two_segment_study, hours_per_rep=None,
+                             travel=None)
+    used = per_rep.table.groupby("pool")["hours"].sum()
+    assert used["R1"] <= 40 + 1e-9 and used["R2"] <= 20 + 1e-9
+    assert set(per_rep.by_segment().index) == {"A", "B"}
+    assert "Call plan" in per_rep.summary()
+
+
+def test_allocate_calls_bad_input(two_segment_study, judged):
+    with pytest.raises(SpecificationError,
+                       match="hours_per_rep must be positive, got 0"):
+        allocate_calls(judged, two_segment_study, hours_per_rep=0, n_reps=3,
+                       travel=None)
+    with pytest.raises(SpecificationError, match="n_reps must be positive, got -2"):
+        allocate_calls(judged, two_segment_study, n_reps=-2, travel=None)

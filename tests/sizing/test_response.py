@@ -1,0 +1,137 @@
+"""Response curves: the Hill formula, judgement calibration, history fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.exceptions import (
+    DataValidationError,
+    NotFittedError,
+    SpecificationError,
+)
+from terrakit.sizing import ResponseModel, hill
+from terrakit.sizing.response import _within_stats
+
+REF = {"A": {"accounts": 100, "calls_per_year": 12, "annual_sales": 50_000,
+             "hours_per_call": 1.5}}
+
+
+def test_hill_known_values():
+    assert float(hill(0.0, 10, 30, 5, 2)) == 10.0
+    assert float(hill(5.0, 10, 30, 5, 2)) == pytest.approx(20.0)
+    assert float(hill(1e12, 10, 30, 5, 2)) == pytest.approx(30.0)
+    c = np.linspace(0, 50, 101)
+    assert np.all(np.diff(hill(c, 10, 30, 5, 0.7)) > 0)
+
+
+def _adbudg_judgements(r0, rsat, gamma):
+    """Judgements read off a true ADBUDG curve through (1, 1)."""
+    delta = (rsat - 1) / (1 - r0)
+    r = lambda x: r0 + (rsat - r0) * x**gamma / (delta + x**gamma)  # noqa: E731
+    return [r0, r(0.5), 1.0, r(1.5), rsat], delta
+
+
+def test_judgement_recovers_a_known_curve():
+    vals, delta = _adbudg_judgements(0.4, 1.3, 1.6)
+    rc = ResponseModel.from_judgement({"A": vals}, reference=REF, uncertainty=0.0,
+                                      n_draws=5)
+    d = {k: v[0, 0] for k, v in rc.draws.items()}
+    assert d["lo"] == pytest.approx(0.4 * 50_000)
+    assert d["hi"] == pytest.approx(1.3 * 50_000)
+    assert d["gamma"] == pytest.approx(1.6, rel=0.015)
+    assert d["c50"] == pytest.approx(12 * delta ** (1 / 1.6), rel=0.02)
+    # the curve passes through today's point and the judged ±50 %
+    at = rc.expected_sales(np.array([6.0, 12.0, 18.0]), "A") / 50_000
+    assert at == pytest.approx([vals[1], 1.0, vals[3]], rel=0.01)
+
+
+def test_judgement_absolute_values_and_uncertainty():
+    vals, _ = _adbudg_judgements(0.5, 1.2, 1.0)
+    absolute = {k: v * 50_000 for k, v in zip(
+        ["zero", "minus50", "current", "plus50", "saturation"], vals, strict=True)}
+    rc = ResponseModel.from_judgement({"A": absolute}, reference=REF,
+                                      uncertainty=0.05, n_draws=400, seed=3)
+    assert rc.n_draws == 400 and rc.method == "judgement"
+    lo, hi = np.quantile(rc.draws["hi"][:, 0], [0.05, 0.95])
+    assert lo < 1.2 * 50_000 < hi and hi - lo > 0
+    assert (rc.draws["lo"] < rc.draws["hi"]).all()
+    again = ResponseModel.from_judgement({"A": absolute}, reference=REF,
+                                         uncertainty=0.05, n_draws=400, seed=3)
+    assert np.array_equal(again.draws["c50"], rc.draws["c50"])
+
+
+def test_judgement_from_study(two_segment_study):
+    j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
+    rc = ResponseModel.from_judgement(j, study=two_segment_study, n_draws=50)
+    assert rc.segments == ("A", "B")
+    assert rc.n_accounts.tolist() == [2.0, 4.0]
+    assert rc.current_calls.tolist() == [24.0, 6.0]
+    assert rc.hours_per_call.tolist() == pytest.approx([1.0, 0.5])
+    assert "judgement" in rc.summary()
+
+
+def test_bad_judgements_explain():
+    with pytest.raises(SpecificationError, match="must increase with effort"):
+        ResponseModel.from_judgement({"A": [0.5, 1.2, 1, 1.1, 1.3]}, reference=REF)
+    with pytest.raises(SpecificationError, match="lacks \\['saturation'\\]"):
+        ResponseModel.from_judgement(
+            {"A": {"zero": 0.5, "minus50": 0.8, "current": 1, "plus50": 1.1}},
+            reference=REF)
+    with pytest.raises(SpecificationError, match=r"needs study=\.\.\. or reference"):
+        ResponseModel.from_judgement({"A": [0.5, 0.8, 1, 1.1, 1.3]})
+
+
+def test_within_stats_equal_the_direct_sum_of_squares():
+    """SS(f) from sufficient statistics == Σ (z̃ − f(x) + f̄_i)² computed directly."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(7):
+        n = rng.integers(2, 9)
+        x = rng.integers(0, 4, n)
+        y = np.exp(rng.normal(size=n))
+        rows += [(f"a{i}", xx, yy) for xx, yy in zip(x, y, strict=True)]
+    df = pd.DataFrame(rows, columns=["account_id", "calls", "sales"])
+    st = _within_stats(df)
+    f = {v: rng.normal() for v in st["values"]}
+    fv = np.array([f[v] for v in st["values"]])
+    direct = 0.0
+    for _, g in df.groupby("account_id"):
+        z = np.log(g["sales"].to_numpy())
+        fx = np.array([f[v] for v in g["calls"]])
+        direct += float(np.sum(((z - z.mean()) - (fx - fx.mean())) ** 2))
+    fast = st["zz"] - 2 * st["a"] @ fv + fv @ st["M"] @ fv
+    assert fast == pytest.approx(direct)
+    assert st["dof"] == len(df) - 7
+
+
+def test_history_errors_explain(two_segment_study, make_history_study):
+    with pytest.raises(DataValidationError, match="no history"):
+        ResponseModel().fit(two_segment_study)
+    st = make_history_study({"A": (0.5, 2.0, 1.5)}, n_accounts=5, months=6)
+    no_calls = st.replace(history=st.history.drop(columns="calls"))
+    with pytest.raises(DataValidationError, match="no calls column"):
+        ResponseModel().fit(no_calls, travel=None)
+    with pytest.raises(NotFittedError):
+        _ = ResponseModel().curves
+    with pytest.raises(SpecificationError, match="unknown priors"):
+        ResponseModel(priors={"slope": (0, 1)})
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+def test_history_fit_recovers_true_parameters(make_history_study):
+    """Simulated from the model: 99 % intervals cover floor, c50 and gamma."""
+    truth = {"A": (0.5, 2.0, 1.5), "B": (0.6, 1.0, 1.0)}
+    st = make_history_study(truth, n_accounts=150, months=24, seed=1)
+    rc = ResponseModel(draws=500, tune=500).fit(st, seed=0, travel=None)
+    for s, (fl, k, h) in truth.items():
+        j = rc.segments.index(s)
+        d = rc.draws
+        for name, draws, true in (("floor", d["lo"][:, j] / d["hi"][:, j], fl),
+                                  ("c50", d["c50"][:, j], 12 * k),
+                                  ("gamma", d["gamma"][:, j], h)):
+            lo, hi = np.quantile(draws, [0.005, 0.995])
+            assert lo <= true <= hi, (s, name, lo, true, hi)
+    assert rc.diagnostics["divergences"] == 0

@@ -1,0 +1,101 @@
+"""Workload build-up: Talley's textbook case and hand-computed studies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.data.geo import TravelTimeModel, haversine_matrix
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.sizing import WorkloadResult, workload
+
+TALLEY = {"A": {"accounts": 1_000, "calls_per_year": 36},
+          "B": {"accounts": 2_000, "calls_per_year": 12}}
+
+
+def test_talley_calls_per_rep_exactly_60():
+    wl = WorkloadResult.from_segments(TALLEY)
+    need = wl.reps_needed(calls_per_rep=1_000)
+    assert need.total == 60.0
+    assert need.reps == 60
+    assert need.by_segment.loc["A", "reps"] == 36.0
+    assert need.by_segment.loc["B", "reps"] == 24.0
+    assert wl.total_calls == 60_000
+
+
+def test_talley_in_hours_is_the_same_60():
+    """1,600 selling hours at 96 minutes per call (call + travel) = 1,000 calls."""
+    wl = WorkloadResult.from_segments(TALLEY, call_minutes=66.0, travel_minutes=30.0)
+    assert wl.total_hours == pytest.approx(96_000.0)
+    assert wl.reps_needed(hours_per_rep=1_600).total == pytest.approx(60.0)
+    assert "60.00 -> 60" in wl.reps_needed(1_600).summary()
+
+
+def test_study_without_travel_by_hand(two_segment_study):
+    wl = workload(two_segment_study, travel=None)
+    seg = wl.by_segment()
+    assert seg.loc["A", "hours"] == pytest.approx(48.0)
+    assert seg.loc["B", "hours"] == pytest.approx(12.0)
+    need = wl.reps_needed(hours_per_rep=30)
+    assert need.total == pytest.approx(2.0)
+    assert need.reps == 2
+
+
+def test_fixed_travel_minutes(two_segment_study):
+    wl = workload(two_segment_study, travel=30.0)
+    # 48 calls × 30 min + 24 calls × 30 min = 36 h extra
+    assert wl.total_hours == pytest.approx(60.0 + 36.0)
+
+
+def test_travel_model_day_tour_by_hand(two_segment_study):
+    """τ = (2·home + (k−1)·nearest) / k with k calls per day."""
+    model = TravelTimeModel(circuity=1.0, speed_kmh=60.0)   # 1 km = 1 minute
+    wl = workload(two_segment_study, travel=model, calls_per_day=5)
+    d01 = haversine_matrix([0.5], [0.5], [0.5], [0.6])[0, 0]      # a1–a2, R1–a2
+    tr = wl.table["travel_minutes"]
+    assert tr["a1"] == pytest.approx((2 * 0.0 + 4 * d01) / 5, rel=1e-6)
+    assert tr["a2"] == pytest.approx((2 * d01 + 4 * d01) / 5, rel=1e-6)
+    d_home_b = haversine_matrix([1.5], [0.5], [1.6], [0.5])[0, 0]
+    assert tr["b1"] == pytest.approx(2 * d_home_b / 5, rel=1e-6)  # B accounts coincide
+
+
+def test_travel_matrix_and_series(two_segment_study):
+    ids = ["R1", "R2", "a1", "a2", "b1", "b2", "b3", "b4"]
+    m = pd.DataFrame(10.0, index=ids, columns=ids)
+    np.fill_diagonal(m.values, 0.0)
+    wl = workload(two_segment_study, travel=m, calls_per_day=2)
+    # (2·10 + 1·10) / 2 = 15 minutes per call for every account
+    assert np.allclose(wl.table["travel_minutes"], 15.0)
+    s = pd.Series(6.0, index=two_segment_study.accounts.index)
+    assert np.allclose(workload(two_segment_study, travel=s).table["travel_minutes"],
+                       6.0)
+
+
+@pytest.mark.parametrize("bad", [0, -5, float("nan")])
+def test_zero_or_negative_hours_is_an_error(two_segment_study, bad):
+    wl = workload(two_segment_study, travel=None)
+    with pytest.raises(SpecificationError, match="hours_per_rep must be a positive"):
+        wl.reps_needed(hours_per_rep=bad)
+    with pytest.raises(SpecificationError, match="calls_per_rep must be a positive"):
+        wl.reps_needed(calls_per_rep=bad)
+
+
+def test_missing_call_data_is_an_error(two_segment_study):
+    acc = two_segment_study.accounts.drop(columns="calls_per_year")
+    with pytest.raises(DataValidationError, match="no calls_per_year column"):
+        workload(two_segment_study.replace(accounts=acc))
+    acc = two_segment_study.accounts
+    acc.loc["b2", "call_minutes"] = np.nan
+    with pytest.raises(DataValidationError, match=r"missing or negative call_minutes"
+                       r".*'b2'.*Fix: fill"):
+        workload(two_segment_study.replace(accounts=acc), travel=None)
+
+
+def test_travel_model_without_reps_explains(two_segment_study):
+    st = two_segment_study.replace(reps=None, accounts=two_segment_study.accounts.drop(
+        columns="rep_id"))
+    with pytest.raises(DataValidationError, match="needs rep home bases"):
+        workload(st)
+    with pytest.raises(SpecificationError, match="travel='fast' is not understood"):
+        workload(two_segment_study, travel="fast")  # type: ignore[arg-type]
