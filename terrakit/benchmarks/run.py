@@ -74,6 +74,16 @@ FAMILIES: dict[str, Family] = {
         reference="terrakit.benchmarks.dtdp:reference_values",
         pattern="*.graphml",
     ),
+    "solomon": Family(
+        "terrakit.benchmarks.solomon:solve_file",
+        reference="terrakit.benchmarks.solomon:reference_values",
+        pattern="*.txt",
+    ),
+    "tsplib": Family(
+        "terrakit.benchmarks.tsplib:solve_file",
+        reference="terrakit.benchmarks.tsplib:reference_values",
+        pattern="*.tsp",
+    ),
 }
 
 
