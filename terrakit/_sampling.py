@@ -190,7 +190,7 @@ def sample(
             idata = approx.sample(int(cfg["vi_draws"]), random_seed=seed)
     else:
         try:
-            import pymc_extras as pmx  # type: ignore[import-not-found]
+            import pymc_extras as pmx
         except ImportError as err:
             raise SpecificationError(
                 "sampler_config['method']='pathfinder' needs pymc-extras, which is "
