@@ -22,9 +22,15 @@ from pathlib import Path
 
 from terrakit.benchmarks.forecasting import benchmark_forecast_panel
 
-SHARED = Path(os.environ.get(
-    "TERRAKIT_SHARED",
-    Path(__file__).resolve().parents[2] / "shared")) / "benchmarks" / "forecasting"
+SHARED = (
+    Path(
+        os.environ.get(
+            "TERRAKIT_SHARED", Path(__file__).resolve().parents[2] / "shared"
+        )
+    )
+    / "benchmarks"
+    / "forecasting"
+)
 
 PANELS = {
     # name: (file, horizon, folds)
@@ -40,8 +46,11 @@ def _md(df) -> str:
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(
-            f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+        lines.append(
+            "| "
+            + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -53,10 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-arima", action="store_true", help="skip AutoARIMA")
     args = ap.parse_args(argv)
     names = list(PANELS) if args.panel == "all" else [args.panel]
-    baselines = ("naive", "seasonal_naive", "ets") + (() if args.no_arima
-                                                      else ("arima",))
-    print(f"machine: {platform.node()} {platform.machine()}, "
-          f"{os.cpu_count()} cores; python {platform.python_version()}")
+    baselines = ("naive", "seasonal_naive", "ets") + (
+        () if args.no_arima else ("arima",)
+    )
+    print(
+        f"machine: {platform.node()} {platform.machine()}, "
+        f"{os.cpu_count()} cores; python {platform.python_version()}"
+    )
     for name in names:
         file, horizon, folds = PANELS[name]
         if args.quick:
@@ -65,18 +77,27 @@ def main(argv: list[str] | None = None) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             res = benchmark_forecast_panel(
-                name, SHARED / file, horizon=horizon, folds=folds, seed=args.seed,
-                baselines=baselines, sampler_config={"progressbar": False},
+                name,
+                SHARED / file,
+                horizon=horizon,
+                folds=folds,
+                seed=args.seed,
+                baselines=baselines,
+                sampler_config={"progressbar": False},
             )
         table = res.bottom.table().round(3)
         snaive = table.loc["seasonal_naive", "MASE"]
         table["MASE vs snaive"] = (table["MASE"] / snaive).round(3)
         n = int(res.bottom.scores["n_series"].max())
-        print(f"\n### {name}: {n} bottom series, {folds} folds × horizon {horizon} "
-              f"(origins {', '.join(res.bottom.scores['origin'].unique())})")
+        print(
+            f"\n### {name}: {n} bottom series, {folds} folds × horizon {horizon} "
+            f"(origins {', '.join(res.bottom.scores['origin'].unique())})"
+        )
         print(_md(table))
-        print(f"\nterrakit fit + predict per fold (s): "
-              f"{', '.join(f'{s:.1f}' for s in res.fit_seconds)}")
+        print(
+            f"\nterrakit fit + predict per fold (s): "
+            f"{', '.join(f'{s:.1f}' for s in res.fit_seconds)}"
+        )
         print(f"\n#### {name}: coherent totals (sum of draws) vs ETS on totals")
         print(_md(res.totals_table()))
         print(f"\n({name} total wall time {time.perf_counter() - t0:.0f} s)")

@@ -45,8 +45,10 @@ def markdown(df: pd.DataFrame) -> str:
     """A pipe table (no tabulate dependency)."""
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |"
-            for row in df.itertuples(index=False)]
+    body = [
+        "| " + " | ".join(str(v) for v in row) + " |"
+        for row in df.itertuples(index=False)
+    ]
     return "\n".join([head, rule, *body])
 
 
@@ -63,15 +65,23 @@ def main() -> None:
     if args.quick:
         args.units, args.draws, args.tune = 400, 300, 300
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# potential benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-          f"{platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, load {load:.1f}")
+    print(
+        f"# potential benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.node()} {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, load {load:.1f}"
+    )
     t = time.perf_counter()
-    study = synthetic_region(n_units=args.units, n_accounts=5 * args.units,
-                             n_reps=20, seed=args.seed)
+    study = synthetic_region(
+        n_units=args.units, n_accounts=5 * args.units, n_reps=20, seed=args.seed
+    )
     print(f"synthetic_region({args.units}): {time.perf_counter() - t:.1f} s")
-    base = {"draws": args.draws, "tune": args.tune, "chains": 2, "cores": 2,
-            "progressbar": False}
+    base = {
+        "draws": args.draws,
+        "tune": args.tune,
+        "chains": 2,
+        "cores": 2,
+        "progressbar": False,
+    }
     rows = []
     results = {}
     methods = ["nutpie"] if args.skip_pymc else ["nutpie", "pymc"]
@@ -80,37 +90,56 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             res = PotentialModel(sampler_config=base | {"method": method}).fit(
-                study, level="unit", seed=args.seed)
+                study, level="unit", seed=args.seed
+            )
         total = time.perf_counter() - t0
         d = res.diagnostics(warn=False)
         results[method] = res
-        rows.append({
-            "sampler": method, "compile s": round(res.compile_seconds, 1),
-            "sample s": round(res.sample_seconds, 1), "total s": round(total, 1),
-            "min bulk ESS": round(d.min_ess_bulk),
-            "min ESS/s": round(d.min_ess_bulk / res.sample_seconds, 2),
-            "max R-hat": round(d.max_rhat, 3), "divergences": d.divergences,
-        })
+        rows.append(
+            {
+                "sampler": method,
+                "compile s": round(res.compile_seconds, 1),
+                "sample s": round(res.sample_seconds, 1),
+                "total s": round(total, 1),
+                "min bulk ESS": round(d.min_ess_bulk),
+                "min ESS/s": round(d.min_ess_bulk / res.sample_seconds, 2),
+                "max R-hat": round(d.max_rhat, 3),
+                "divergences": d.divergences,
+            }
+        )
         print(rows[-1], flush=True)
     t0 = time.perf_counter()
-    adv = PotentialModel(sampler_config={
-        "method": "advi", "progressbar": False, "vi_iterations": args.vi_iterations,
-        "vi_draws": 1000}).fit(study, level="unit", seed=args.seed)
+    adv = PotentialModel(
+        sampler_config={
+            "method": "advi",
+            "progressbar": False,
+            "vi_iterations": args.vi_iterations,
+            "vi_draws": 1000,
+        }
+    ).fit(study, level="unit", seed=args.seed)
     adv_total = time.perf_counter() - t0
     ref = results["nutpie"].draws("unit").to_numpy()
     approx = adv.draws("unit").to_numpy()
     z = np.abs(approx.mean(axis=1) - ref.mean(axis=1)) / ref.std(axis=1)
     within = float((z <= 0.25).mean())
-    rows.append({
-        "sampler": "advi", "compile s": round(adv.compile_seconds, 1),
-        "sample s": round(adv.sample_seconds, 1), "total s": round(adv_total, 1),
-        "min bulk ESS": "-", "min ESS/s": "-", "max R-hat": "-",
-        "divergences": "-",
-    })
+    rows.append(
+        {
+            "sampler": "advi",
+            "compile s": round(adv.compile_seconds, 1),
+            "sample s": round(adv.sample_seconds, 1),
+            "total s": round(adv_total, 1),
+            "min bulk ESS": "-",
+            "min ESS/s": "-",
+            "max R-hat": "-",
+            "divergences": "-",
+        }
+    )
     table = pd.DataFrame(rows)
     print()
-    print(f"units {args.units}, draws {args.draws}, tune {args.tune}, chains 2, "
-          f"seed {args.seed}")
+    print(
+        f"units {args.units}, draws {args.draws}, tune {args.tune}, chains 2, "
+        f"seed {args.seed}"
+    )
     print(markdown(table))
     print()
     nut = rows[0]
@@ -128,12 +157,22 @@ def main() -> None:
         ]
     checks += [
         ("advi total <= 10 s", adv_total <= 10.0, f"{adv_total:.1f} s"),
-        ("advi means within 0.25 SD for >= 90 % units", within >= 0.9,
-         f"{100 * within:.1f} %"),
+        (
+            "advi means within 0.25 SD for >= 90 % units",
+            within >= 0.9,
+            f"{100 * within:.1f} %",
+        ),
     ]
-    print(markdown(pd.DataFrame(
-        [{"target": c, "met": "yes" if ok else "NO", "value": v}
-         for c, ok, v in checks])))
+    print(
+        markdown(
+            pd.DataFrame(
+                [
+                    {"target": c, "met": "yes" if ok else "NO", "value": v}
+                    for c, ok, v in checks
+                ]
+            )
+        )
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nload average at the end: {load:.1f}")
 

@@ -66,24 +66,46 @@ def solomon(names: list[str] | None, time_limit: float, seed: int) -> None:
             row["ref_opt_tr1"] = refs.get(f.stem, np.nan)
             row["bks"] = r.get("bks_distance", np.nan)
             row[f"{be}_gap_bks"] = r.get("gap_bks_pct", np.nan)
-        print(f"  {f.stem}: pyvrp {row['pyvrp_value']:.2f} ortools "
-              f"{row['ortools_value']:.2f}", file=sys.stderr, flush=True)
+        print(
+            f"  {f.stem}: pyvrp {row['pyvrp_value']:.2f} ortools "
+            f"{row['ortools_value']:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
         rows.append(row)
     df = pd.DataFrame(rows)
-    show = df[["instance", "ref_opt_tr1", "bks", "pyvrp_value", "pyvrp_veh",
-               "pyvrp_gap_tr1", "pyvrp_gap_bks", "pyvrp_ok", "ortools_value",
-               "ortools_veh", "ortools_gap_tr1", "ortools_gap_bks", "ortools_ok"]]
+    show = df[
+        [
+            "instance",
+            "ref_opt_tr1",
+            "bks",
+            "pyvrp_value",
+            "pyvrp_veh",
+            "pyvrp_gap_tr1",
+            "pyvrp_gap_bks",
+            "pyvrp_ok",
+            "ortools_value",
+            "ortools_veh",
+            "ortools_gap_tr1",
+            "ortools_gap_bks",
+            "ortools_ok",
+        ]
+    ]
     print(f"\n### Solomon VRPTW, {time_limit:g} s per instance and backend\n")
     print(_md(show))
     t1 = df["ref_opt_tr1"].astype(float).notna()
-    print("\n| backend | mean gap to dist-only opt (trunc-1, type 1) | "
-          "median | max | mean gap to hierarchical BKS (exact) | all feasible |")
+    print(
+        "\n| backend | mean gap to dist-only opt (trunc-1, type 1) | "
+        "median | max | mean gap to hierarchical BKS (exact) | all feasible |"
+    )
     print("|---|---|---|---|---|---|")
     for be in ("pyvrp", "ortools"):
         g = df.loc[t1, f"{be}_gap_tr1"].astype(float)
         b = df[f"{be}_gap_bks"].astype(float)
-        print(f"| {be} | {g.mean():.2f} % | {g.median():.2f} % | {g.max():.2f} % | "
-              f"{b.mean():.2f} % | {(df[f'{be}_ok'] == 'yes').all()} |")
+        print(
+            f"| {be} | {g.mean():.2f} % | {g.median():.2f} % | {g.max():.2f} % | "
+            f"{b.mean():.2f} % | {(df[f'{be}_ok'] == 'yes').all()} |"
+        )
     r = (df["ortools_value"] / df["pyvrp_value"]).median()
     print(f"\nMedian ratio OR-Tools / PyVRP distance: {r:.4f}")
 
@@ -98,26 +120,49 @@ def tsplib(names: list[str] | None, time_limit: float, seed: int) -> None:
     refs = ts.reference_values(folder)
     rows = []
     for f in files:
-        row: dict[str, object] = {"instance": f.stem,
-                                  "optimum": refs.get(f.stem, np.nan)}
+        row: dict[str, object] = {
+            "instance": f.stem,
+            "optimum": refs.get(f.stem, np.nan),
+        }
         for be in ("pyvrp", "ortools"):
             r = ts.solve_file(f, time_limit=time_limit, seed=seed, backend=be)
             row[f"{be}_value"] = float(r["value"])
             row[f"{be}_gap"] = 100 * (r["value"] - row["optimum"]) / row["optimum"]
             row[f"{be}_s"] = r["seconds"]
-        print(f"  {f.stem}: pyvrp {row['pyvrp_gap']:.2f} % ortools "
-              f"{row['ortools_gap']:.2f} %", file=sys.stderr, flush=True)
+        print(
+            f"  {f.stem}: pyvrp {row['pyvrp_gap']:.2f} % ortools "
+            f"{row['ortools_gap']:.2f} %",
+            file=sys.stderr,
+            flush=True,
+        )
         rows.append(row)
     df = pd.DataFrame(rows)
     print(f"\n### TSPLIB, {time_limit:g} s per instance and backend\n")
-    print(_md(df[["instance", "optimum", "pyvrp_value", "pyvrp_gap", "pyvrp_s",
-                  "ortools_value", "ortools_gap", "ortools_s"]], ".2f"))
+    print(
+        _md(
+            df[
+                [
+                    "instance",
+                    "optimum",
+                    "pyvrp_value",
+                    "pyvrp_gap",
+                    "pyvrp_s",
+                    "ortools_value",
+                    "ortools_gap",
+                    "ortools_s",
+                ]
+            ],
+            ".2f",
+        )
+    )
     print("\n| backend | mean gap | median | max | instances ≤ 0.5 % |")
     print("|---|---|---|---|---|")
     for be in ("pyvrp", "ortools"):
         g = df[f"{be}_gap"].astype(float)
-        print(f"| {be} | {g.mean():.2f} % | {g.median():.2f} % | {g.max():.2f} % | "
-              f"{int((g <= 0.5 + 1e-9).sum())}/{len(g)} |")
+        print(
+            f"| {be} | {g.mean():.2f} % | {g.median():.2f} % | {g.max():.2f} % | "
+            f"{int((g <= 0.5 + 1e-9).sum())}/{len(g)} |"
+        )
 
 
 def plan300(time_limit: float, seed: int) -> None:
@@ -126,19 +171,27 @@ def plan300(time_limit: float, seed: int) -> None:
 
     import terrakit.routing as rt
 
-    st = make_study(300, calls=(30.0, 24.0, 12.0, 12.0, 12.0, 5.0, 5.0, 5.0, 4.0, 4.0),
-                    call_minutes=25.0, spread_deg=0.25)
-    print(f"\n### 4-week call plan, 300 accounts (synthetic), time_limit={time_limit:g}"
-          "\n")
+    st = make_study(
+        300,
+        calls=(30.0, 24.0, 12.0, 12.0, 12.0, 5.0, 5.0, 5.0, 4.0, 4.0),
+        call_minutes=25.0,
+        spread_deg=0.25,
+    )
+    print(
+        f"\n### 4-week call plan, 300 accounts (synthetic), time_limit={time_limit:g}\n"
+    )
     print("| backend | seconds | visits routed | dropped | drive h | work h |")
     print("|---|---|---|---|---|---|")
     for be in ("pyvrp", "ortools"):
         t0 = time.perf_counter()
-        p = rt.plan_calls(st, "current", "R01", backend=be, time_limit=time_limit,
-                          seed=seed)
+        p = rt.plan_calls(
+            st, "current", "R01", backend=be, time_limit=time_limit, seed=seed
+        )
         secs = time.perf_counter() - t0
-        print(f"| {be} | {secs:.1f} | {p.n_visits} | {len(p.dropped)} | "
-              f"{p.drive_hours:.1f} | {p.work_hours:.1f} |")
+        print(
+            f"| {be} | {secs:.1f} | {p.n_visits} | {len(p.dropped)} | "
+            f"{p.drive_hours:.1f} | {p.work_hours:.1f} |"
+        )
 
 
 def main() -> None:
@@ -148,11 +201,13 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    print(f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; command: "
-          f"{' '.join(['benchmarks/routing.py', *sys.argv[1:]])}; machine: "
-          f"{platform.machine()}, {platform.processor() or '?'}, "
-          f"{__import__('os').cpu_count()} cores (shared), Python "
-          f"{platform.python_version()}")
+    print(
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; command: "
+        f"{' '.join(['benchmarks/routing.py', *sys.argv[1:]])}; machine: "
+        f"{platform.machine()}, {platform.processor() or '?'}, "
+        f"{__import__('os').cpu_count()} cores (shared), Python "
+        f"{platform.python_version()}"
+    )
     if a.only in (None, "solomon"):
         solomon(QUICK_SOLOMON if a.quick else None, a.time_limit or 10.0, a.seed)
     if a.only in (None, "tsplib"):

@@ -41,13 +41,20 @@ HERE = Path(__file__).resolve().parent
 
 def talley() -> list[str]:
     wl = WorkloadResult.from_segments(
-        {"A": {"accounts": 1_000, "calls_per_year": 36},
-         "B": {"accounts": 2_000, "calls_per_year": 12}})
+        {
+            "A": {"accounts": 1_000, "calls_per_year": 36},
+            "B": {"accounts": 2_000, "calls_per_year": 12},
+        }
+    )
     by_calls = wl.reps_needed(calls_per_rep=1_000).total
     wl_h = WorkloadResult.from_segments(
-        {"A": {"accounts": 1_000, "calls_per_year": 36},
-         "B": {"accounts": 2_000, "calls_per_year": 12}},
-        call_minutes=66.0, travel_minutes=30.0)
+        {
+            "A": {"accounts": 1_000, "calls_per_year": 36},
+            "B": {"accounts": 2_000, "calls_per_year": 12},
+        },
+        call_minutes=66.0,
+        travel_minutes=30.0,
+    )
     by_hours = wl_h.reps_needed(hours_per_rep=1_600).total
     ok = by_calls == 60.0 and abs(by_hours - 60.0) < 1e-9
     return [
@@ -56,7 +63,8 @@ def talley() -> list[str]:
         f"| Talley, calls per rep (1,000) | 60 | {by_calls:g} | {by_calls == 60.0} |",
         f"| Talley, hours (96 min/call, 1,600 h/rep) | 60 | {by_hours:g} | "
         f"{abs(by_hours - 60.0) < 1e-9} |",
-        "", f"Talley exact: {ok}",
+        "",
+        f"Talley exact: {ok}",
     ]
 
 
@@ -82,17 +90,21 @@ def sample(sampler: str) -> list[str]:
         warnings.simplefilter("ignore", tk.TerrakitWarning)
         best = curve.best()
         t = time.perf_counter()
-        wide = headcount_curve(rc, reps=range(10, 151), cost_per_rep=180_000,
-                               margin=0.35)
+        wide = headcount_curve(
+            rc, reps=range(10, 151), cost_per_rep=180_000, margin=0.35
+        )
         best_wide = wide.best()
         t_wide = time.perf_counter() - t
     truth = study.metadata.get("true_parameters", {}).get("segments", {})
     lines = [
         f"Workload build-up (travel model, 1,600 h/rep): {need.total:.2f} reps -> "
-        f"{need.reps} ({t_wl:.2f} s)", "",
-        "Response-model recovery (94 % intervals; c50 in calls per year):", "",
+        f"{need.reps} ({t_wl:.2f} s)",
+        "",
+        "Response-model recovery (94 % intervals; c50 in calls per year):",
+        "",
         "| segment | floor true | floor fit | c50 true | c50 fit | gamma true | "
-        "gamma fit |", "|---|---|---|---|---|---|---|",
+        "gamma fit |",
+        "|---|---|---|---|---|---|---|",
     ]
     for j, s in enumerate(rc.segments):
         fl = rc.draws["lo"][:, j] / rc.draws["hi"][:, j]
@@ -104,41 +116,64 @@ def sample(sampler: str) -> list[str]:
             lo, hi = np.quantile(a, [0.03, 0.97])
             return f"{a.mean():.2f} [{lo:.2f}, {hi:.2f}]"
 
-        lines.append(f"| {s} | {tr.get('c', float('nan')):.2f} | {iv(fl)} | "
-                     f"{12 * tr.get('k', float('nan')):.1f} | {iv(c50)} | "
-                     f"{tr.get('h', float('nan')):.2f} | {iv(g)} |")
-    conv = [str(w.message).split(";")[0] for w in caught
-            if issubclass(w.category, tk.ConvergenceWarning)]
-    lines += ["", f"Diagnostics: max R-hat {rc.diagnostics['max_rhat']:.3f}, min bulk "
-              f"ESS {rc.diagnostics['min_ess']:.0f}, divergences "
-              f"{rc.diagnostics['divergences']:.0f}"
-              + (f" (ConvergenceWarning: {conv[0]})" if conv else ""), "",
-              "Headcount curve (cost 180,000 per rep, margin 35 %, 1,600 h/rep):", "",
-              "| reps | expected sales | expected profit | profit 80 % band | "
-              "profit 95 % band |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {s} | {tr.get('c', float('nan')):.2f} | {iv(fl)} | "
+            f"{12 * tr.get('k', float('nan')):.1f} | {iv(c50)} | "
+            f"{tr.get('h', float('nan')):.2f} | {iv(g)} |"
+        )
+    conv = [
+        str(w.message).split(";")[0]
+        for w in caught
+        if issubclass(w.category, tk.ConvergenceWarning)
+    ]
+    lines += [
+        "",
+        f"Diagnostics: max R-hat {rc.diagnostics['max_rhat']:.3f}, min bulk "
+        f"ESS {rc.diagnostics['min_ess']:.0f}, divergences "
+        f"{rc.diagnostics['divergences']:.0f}"
+        + (f" (ConvergenceWarning: {conv[0]})" if conv else ""),
+        "",
+        "Headcount curve (cost 180,000 per rep, margin 35 %, 1,600 h/rep):",
+        "",
+        "| reps | expected sales | expected profit | profit 80 % band | "
+        "profit 95 % band |",
+        "|---|---|---|---|---|",
+    ]
     df = curve.to_frame()
     for n in (10, 15, 20, 22, 25, 30, 35, 40):
         r = df.loc[n]
-        lines.append(f"| {n} | {r['sales']:,.0f} | {r['profit']:,.0f} | "
-                     f"{r['profit_10%']:,.0f} – {r['profit_90%']:,.0f} | "
-                     f"{r['profit_2.5%']:,.0f} – {r['profit_97.5%']:,.0f} |")
-    lines += ["", f"Best size in 10-40: {best.summary()}", "",
-              f"Best size in 10-150 (not in the timing target, {t_wide:.1f} s): "
-              f"{best_wide.summary()}", "",
-              f"Call plan with 22 reps: {plan.summary().splitlines()[0]}", "",
-              "| step | seconds |", "|---|---|",
-              f"| load sample study | {t_load:.1f} |",
-              f"| response-model fit ({sampler}, incl. compile) | {t_fit:.1f} |",
-              f"| headcount curve (31 sizes × {rc.n_draws} draws) | {t_curve:.1f} |",
-              f"| **fit + curve (target <= 60 s)** | **{t_fit + t_curve:.1f}** |",
-              f"| call allocation (6,000 accounts, greedy) | {t_alloc:.1f} |"]
+        lines.append(
+            f"| {n} | {r['sales']:,.0f} | {r['profit']:,.0f} | "
+            f"{r['profit_10%']:,.0f} – {r['profit_90%']:,.0f} | "
+            f"{r['profit_2.5%']:,.0f} – {r['profit_97.5%']:,.0f} |"
+        )
+    lines += [
+        "",
+        f"Best size in 10-40: {best.summary()}",
+        "",
+        f"Best size in 10-150 (not in the timing target, {t_wide:.1f} s): "
+        f"{best_wide.summary()}",
+        "",
+        f"Call plan with 22 reps: {plan.summary().splitlines()[0]}",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+        f"| load sample study | {t_load:.1f} |",
+        f"| response-model fit ({sampler}, incl. compile) | {t_fit:.1f} |",
+        f"| headcount curve (31 sizes × {rc.n_draws} draws) | {t_curve:.1f} |",
+        f"| **fit + curve (target <= 60 s)** | **{t_fit + t_curve:.1f}** |",
+        f"| call allocation (6,000 accounts, greedy) | {t_alloc:.1f} |",
+    ]
     return lines
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--record", action="store_true",
-                    help="append the results to benchmarks/README.md under ## Sizing")
+    ap.add_argument(
+        "--record",
+        action="store_true",
+        help="append the results to benchmarks/README.md under ## Sizing",
+    )
     ap.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc"])
     ap.add_argument("--skip-sample", action="store_true")
     args = ap.parse_args()
@@ -147,10 +182,13 @@ def main() -> int:
     if not args.skip_sample:
         out += ["", "##### Sample study 'southeast'", "", *sample(args.sampler)]
     load_after = os.getloadavg()
-    out += ["", f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}; 1-min load average {load[0]:.1f} before, "
-            f"{load_after[0]:.1f} after (other agents share the cores, so seconds "
-            "are noisy)."]
+    out += [
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; 1-min load average {load[0]:.1f} before, "
+        f"{load_after[0]:.1f} after (other agents share the cores, so seconds "
+        "are noisy).",
+    ]
     text = "\n".join(out)
     print(text)
     if args.record:

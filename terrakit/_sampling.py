@@ -162,9 +162,15 @@ def sample(
             compiled = nutpie.compile_pymc_model(model, backend="numba")
             t1 = time.perf_counter()
             idata = nutpie.sample(
-                compiled, draws=draws, tune=tune, chains=chains,
-                cores=int(cfg["cores"]), seed=seed, progress_bar=progress,
-                save_warmup=False, target_accept=float(cfg["target_accept"]),
+                compiled,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=int(cfg["cores"]),
+                seed=seed,
+                progress_bar=progress,
+                save_warmup=False,
+                target_accept=float(cfg["target_accept"]),
             )
     elif method == "pymc":
         with model, warnings.catch_warnings():
@@ -174,16 +180,23 @@ def sample(
             model.compile_dlogp()
             t1 = time.perf_counter()
             idata = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=int(cfg["cores"]),
-                random_seed=seed, progressbar=progress,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=int(cfg["cores"]),
+                random_seed=seed,
+                progressbar=progress,
                 target_accept=float(cfg["target_accept"]),
-                compute_convergence_checks=False, return_inferencedata=True,
+                compute_convergence_checks=False,
+                return_inferencedata=True,
             )
     elif method == "advi":
         t1 = time.perf_counter()
         with model:
             approx = pm.fit(
-                n=int(cfg["vi_iterations"]), method="advi", random_seed=seed,
+                n=int(cfg["vi_iterations"]),
+                method="advi",
+                random_seed=seed,
                 progressbar=progress,
                 obj_optimizer=pm.adam(learning_rate=float(cfg["vi_learning_rate"])),
             )
@@ -200,8 +213,10 @@ def sample(
         t1 = time.perf_counter()
         with model:
             idata = pmx.fit(
-                method="pathfinder", num_draws=int(cfg["vi_draws"]),
-                random_seed=seed, progressbar=progress,
+                method="pathfinder",
+                num_draws=int(cfg["vi_draws"]),
+                random_seed=seed,
+                progressbar=progress,
             )
     t2 = time.perf_counter()
     if var_names is not None:
@@ -250,19 +265,19 @@ class Diagnostics:
 
     @property
     def min_ess_bulk(self) -> float:
-        return float(self.table["ess_bulk"].min()) if len(self.table) else float(
-            "nan")
+        return float(self.table["ess_bulk"].min()) if len(self.table) else float("nan")
 
     @property
     def min_ess_tail(self) -> float:
-        return float(self.table["ess_tail"].min()) if len(self.table) else float(
-            "nan")
+        return float(self.table["ess_tail"].min()) if len(self.table) else float("nan")
 
     def summary(self) -> str:
         """Rounded, stable text."""
         if self.method in ("advi", "pathfinder"):
-            return (f"Diagnostics ({self.method}): variational approximation, "
-                    f"{self.draws} draws; no MCMC diagnostics")
+            return (
+                f"Diagnostics ({self.method}): variational approximation, "
+                f"{self.draws} draws; no MCMC diagnostics"
+            )
         status = "ok" if self.ok else "POOR: " + "; ".join(self.problems)
         return (
             f"Diagnostics ({self.method}, {self.chains} chains x {self.draws} "
@@ -322,21 +337,36 @@ def diagnose(
             ess_b = az.ess(sub, method="bulk")
             ess_t = az.ess(sub, method="tail")
         for n in names:
-            size = int(np.prod([s for d, s in post[n].sizes.items()
-                                if d not in ("chain", "draw")]))
-            rows.append({
-                "variable": n,
-                "size": size,
-                "r_hat": float(np.nanmax(rhat[n].values)) if rhat is not None
-                else float("nan"),
-                "ess_bulk": float(np.nanmin(ess_b[n].values)),
-                "ess_tail": float(np.nanmin(ess_t[n].values)),
-            })
+            size = int(
+                np.prod(
+                    [s for d, s in post[n].sizes.items() if d not in ("chain", "draw")]
+                )
+            )
+            rows.append(
+                {
+                    "variable": n,
+                    "size": size,
+                    "r_hat": float(np.nanmax(rhat[n].values))
+                    if rhat is not None
+                    else float("nan"),
+                    "ess_bulk": float(np.nanmin(ess_b[n].values)),
+                    "ess_tail": float(np.nanmin(ess_t[n].values)),
+                }
+            )
     else:
-        rows = [{"variable": n, "size": 0, "r_hat": np.nan, "ess_bulk": np.nan,
-                 "ess_tail": np.nan} for n in names]
-    table = pd.DataFrame(rows, columns=["variable", "size", "r_hat", "ess_bulk",
-                                        "ess_tail"]).set_index("variable")
+        rows = [
+            {
+                "variable": n,
+                "size": 0,
+                "r_hat": np.nan,
+                "ess_bulk": np.nan,
+                "ess_tail": np.nan,
+            }
+            for n in names
+        ]
+    table = pd.DataFrame(
+        rows, columns=["variable", "size", "r_hat", "ess_bulk", "ess_tail"]
+    ).set_index("variable")
     div = 0
     stats = getattr(idata, "sample_stats", None)
     if stats is not None:
@@ -349,24 +379,36 @@ def diagnose(
         worst = table["r_hat"].max()
         if chains > 1 and (not np.isfinite(worst) or worst > rhat_max):
             problems.append(
-                f"max R-hat {worst:.3f} > {rhat_max} ({table['r_hat'].idxmax()})")
+                f"max R-hat {worst:.3f} > {rhat_max} ({table['r_hat'].idxmax()})"
+            )
         low = table["ess_bulk"].min()
         if not np.isfinite(low) or low < ess_min:
-            problems.append(f"min bulk ESS {low:.0f} < {ess_min:g} "
-                            f"({table['ess_bulk'].idxmin()})")
+            problems.append(
+                f"min bulk ESS {low:.0f} < {ess_min:g} ({table['ess_bulk'].idxmin()})"
+            )
         low_t = table["ess_tail"].min()
         if not np.isfinite(low_t) or low_t < ess_min:
             problems.append(f"min tail ESS {low_t:.0f} < {ess_min:g}")
         if div > 0:
             problems.append(f"{div} divergent transitions")
-    diag = Diagnostics(table, div, method, chains, draws, float(rhat_max),
-                       float(ess_min), tuple(problems))
+    diag = Diagnostics(
+        table,
+        div,
+        method,
+        chains,
+        draws,
+        float(rhat_max),
+        float(ess_min),
+        tuple(problems),
+    )
     if warn and problems:
         warnings.warn(
-            "the posterior may be unreliable: " + "; ".join(problems)
+            "the posterior may be unreliable: "
+            + "; ".join(problems)
             + ". Fix: raise sampler_config 'tune' and 'draws' (e.g. 1000 each), "
             "raise 'target_accept' to 0.95 against divergences, or simplify the "
             "model",
-            ConvergenceWarning, stacklevel=stacklevel,
+            ConvergenceWarning,
+            stacklevel=stacklevel,
         )
     return diag

@@ -35,22 +35,33 @@ PanelName = Literal["tourism", "aus_retail", "superstore"]
 
 #: Series keys and pooling group of each panel.
 FORECAST_PANELS: dict[str, dict[str, Any]] = {
-    "tourism": {"keys": ["Region", "State", "Purpose"], "group": "Purpose",
-                "season_length": 4},
-    "aus_retail": {"keys": ["State", "Industry"], "group": "Industry",
-                   "season_length": 12},
-    "superstore": {"keys": ["State", "Category"], "group": "Category",
-                   "season_length": 12},
+    "tourism": {
+        "keys": ["Region", "State", "Purpose"],
+        "group": "Purpose",
+        "season_length": 4,
+    },
+    "aus_retail": {
+        "keys": ["State", "Industry"],
+        "group": "Industry",
+        "season_length": 12,
+    },
+    "superstore": {
+        "keys": ["State", "Category"],
+        "group": "Category",
+        "season_length": 12,
+    },
 }
 
 #: aus_retail industries that are sums of others (not bottom-level series).
-AUS_RETAIL_AGGREGATES: frozenset[str] = frozenset({
-    "Food retailing",
-    "Household goods retailing",
-    "Clothing, footwear and personal accessory retailing",
-    "Other retailing",
-    "Cafes, restaurants and takeaway food services",
-})
+AUS_RETAIL_AGGREGATES: frozenset[str] = frozenset(
+    {
+        "Food retailing",
+        "Household goods retailing",
+        "Clothing, footwear and personal accessory retailing",
+        "Other retailing",
+        "Cafes, restaurants and takeaway food services",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,9 @@ class ForecastPanel:
 
     def series_keys(self) -> pd.DataFrame:
         """Key columns per series id (index = ``series``)."""
-        return (self.history.drop_duplicates("series").set_index("series")
-                [list(self.keys)])
+        return self.history.drop_duplicates("series").set_index("series")[
+            list(self.keys)
+        ]
 
 
 def _read_tourism(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -111,8 +123,11 @@ def _read_superstore(path: str | os.PathLike[str]) -> pd.DataFrame:
     for (st, cat), sub in g.groupby(["State", "Category"]):
         s = sub.set_index("period")["Sales"].reindex(months)
         s = s[s.index >= sub["period"].min()].fillna(0.0)
-        full.append(pd.DataFrame({"State": st, "Category": cat, "period": s.index,
-                                  "sales": s.to_numpy()}))
+        full.append(
+            pd.DataFrame(
+                {"State": st, "Category": cat, "period": s.index, "sales": s.to_numpy()}
+            )
+        )
     return pd.concat(full, ignore_index=True)
 
 
@@ -120,7 +135,9 @@ def _need(df: pd.DataFrame, cols: set[str], name: str) -> None:
     missing = cols - set(df.columns)
     if missing:
         raise DataValidationError(
-            name, None, f"missing columns {sorted(missing)}",
+            name,
+            None,
+            f"missing columns {sorted(missing)}",
             fix=f"pass the {name} CSV from ../shared/benchmarks/forecasting/",
         )
 
@@ -151,13 +168,17 @@ def read_forecast_panel(name: str, path: str | os.PathLike[str]) -> ForecastPane
             f"unknown forecasting panel {name!r}; choose from {sorted(FORECAST_PANELS)}"
         )
     spec = FORECAST_PANELS[name]
-    reader = {"tourism": _read_tourism, "aus_retail": _read_aus_retail,
-              "superstore": _read_superstore}[name]
+    reader = {
+        "tourism": _read_tourism,
+        "aus_retail": _read_aus_retail,
+        "superstore": _read_superstore,
+    }[name]
     df = reader(path)
     keys = tuple(spec["keys"])
     series = df[list(keys)].astype(str).agg(" | ".join, axis=1)
-    hist = df[list(keys)].assign(series=series, period=df["period"],
-                                 sales=df["sales"].to_numpy())
+    hist = df[list(keys)].assign(
+        series=series, period=df["period"], sales=df["sales"].to_numpy()
+    )
     hist = hist[["series", *keys, "period", "sales"]].reset_index(drop=True)
     groups = hist.drop_duplicates("series").set_index("series")[spec["group"]]
     panel = make_panel(hist, key="series", value="sales", groups=groups)
@@ -200,8 +221,9 @@ def run_forecast(
     ...                   horizon=8, seed=0)  # doctest: +SKIP
     """
     fp = read_forecast_panel(name, train_csv)
-    fit = fit_panel(fp.panel, model_config=model_config,
-                    sampler_config=sampler_config, seed=seed)
+    fit = fit_panel(
+        fp.panel, model_config=model_config, sampler_config=sampler_config, seed=seed
+    )
     draws = simulate_paths(fit, horizon, seed=seed)
     return draws_to_frame(draws, fp.series_keys())
 
@@ -213,13 +235,17 @@ def draws_to_frame(draws: Any, keys: pd.DataFrame | None = None) -> pd.DataFrame
     series = np.asarray(draws["series"].to_numpy())
     periods = draws["period"].to_numpy()
     n_s, n_p = a.shape[1], a.shape[2]
-    out = pd.DataFrame({
-        "series": np.repeat(series, n_p),
-        "period": np.tile(periods, n_s),
-        "mean": a.mean(axis=0).ravel(),
-        "lo80": q[1].ravel(), "hi80": q[2].ravel(),
-        "lo95": q[0].ravel(), "hi95": q[3].ravel(),
-    })
+    out = pd.DataFrame(
+        {
+            "series": np.repeat(series, n_p),
+            "period": np.tile(periods, n_s),
+            "mean": a.mean(axis=0).ravel(),
+            "lo80": q[1].ravel(),
+            "hi80": q[2].ravel(),
+            "lo95": q[0].ravel(),
+            "hi95": q[3].ravel(),
+        }
+    )
     if keys is not None:
         k = keys.reindex(out["series"]).reset_index(drop=True)
         out = pd.concat([k, out.drop(columns="series")], axis=1)
@@ -251,12 +277,15 @@ class ForecastBenchmark:
 
     def totals_table(self) -> pd.DataFrame:
         g = self.totals.groupby(["level", "method"], sort=False)
-        out = pd.DataFrame({
-            "MASE": g["mase"].mean(), "sMAPE": g["smape"].mean(),
-            "coverage80": 100 * g["coverage80"].mean(),
-            "coverage95": 100 * g["coverage95"].mean(),
-            "n_series": g["n_series"].first(),
-        })
+        out = pd.DataFrame(
+            {
+                "MASE": g["mase"].mean(),
+                "sMAPE": g["smape"].mean(),
+                "coverage80": 100 * g["coverage80"].mean(),
+                "coverage95": 100 * g["coverage95"].mean(),
+                "n_series": g["n_series"].first(),
+            }
+        )
         return out
 
 
@@ -312,33 +341,60 @@ def benchmark_forecast_panel(
     for k in range(folds):
         end = first_end + k * horizon
         train = panel.truncate(end)
-        actual = panel.values[:, end:end + horizon]
+        actual = panel.values[:, end : end + horizon]
         ok = np.isfinite(actual).all(axis=1) & np.isfinite(train.values[:, -1])
         t0 = time.perf_counter()
-        fit = fit_panel(train, model_config=model_config,
-                        sampler_config=sampler_config, seed=seed)
+        fit = fit_panel(
+            train, model_config=model_config, sampler_config=sampler_config, seed=seed
+        )
         draws = simulate_paths(fit, horizon, seed=seed).to_numpy().astype(float)
         secs = time.perf_counter() - t0
         fit_secs.append(secs)
         qs = np.quantile(draws, q, axis=0)
-        results = {"terrakit": ({"mean": draws.mean(axis=0), "lo95": qs[0],
-                                 "lo80": qs[1], "hi80": qs[2], "hi95": qs[3]}, secs)}
+        results = {
+            "terrakit": (
+                {
+                    "mean": draws.mean(axis=0),
+                    "lo95": qs[0],
+                    "lo80": qs[1],
+                    "hi80": qs[2],
+                    "hi95": qs[3],
+                },
+                secs,
+            )
+        }
         results.update(baseline_forecasts(train.values, horizon, m, baselines))
         for method, (arrays, s) in results.items():
             sub = {c: v[ok] for c, v in arrays.items()}
-            rows.append({"method": method, "fold": k + 1,
-                         **score(actual[ok], sub, train.values[ok], m),
-                         "seconds": s, "n_series": int(ok.sum()),
-                         "origin": str(panel.periods[end - 1])})
-            frames.append(pd.DataFrame({
-                "method": method, "fold": k + 1,
-                "series": np.repeat(panel.series[ok].to_numpy(), horizon),
-                "actual": actual[ok].ravel(), "mean": sub["mean"].ravel()}))
+            rows.append(
+                {
+                    "method": method,
+                    "fold": k + 1,
+                    **score(actual[ok], sub, train.values[ok], m),
+                    "seconds": s,
+                    "n_series": int(ok.sum()),
+                    "origin": str(panel.periods[end - 1]),
+                }
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "method": method,
+                        "fold": k + 1,
+                        "series": np.repeat(panel.series[ok].to_numpy(), horizon),
+                        "actual": actual[ok].ravel(),
+                        "mean": sub["mean"].ravel(),
+                    }
+                )
+            )
         # coherent totals: sums of draws (series fully observed in the fold)
         hist_ok = np.nan_to_num(train.values[ok])
         for level in levels:
-            lab = (np.zeros(int(ok.sum()), dtype=int) if level == "national"
-                   else pd.factorize(keys[level].to_numpy()[ok])[0])
+            lab = (
+                np.zeros(int(ok.sum()), dtype=int)
+                if level == "national"
+                else pd.factorize(keys[level].to_numpy()[ok])[0]
+            )
             n_g = int(lab.max()) + 1
             ind = np.zeros((int(ok.sum()), n_g))
             ind[np.arange(len(lab)), lab] = 1.0
@@ -346,14 +402,32 @@ def benchmark_forecast_panel(
             agg_train = ind.T @ hist_ok
             agg_actual = ind.T @ actual[ok]
             aq = np.quantile(agg_draws, q, axis=0)
-            tk_fc = {"mean": agg_draws.mean(axis=0), "lo95": aq[0], "lo80": aq[1],
-                     "hi80": aq[2], "hi95": aq[3]}
+            tk_fc = {
+                "mean": agg_draws.mean(axis=0),
+                "lo95": aq[0],
+                "lo80": aq[1],
+                "hi80": aq[2],
+                "hi95": aq[3],
+            }
             ets_fc, _ = baseline_forecasts(agg_train, horizon, m, ("ets",))["ets"]
-            for method, fc in (("terrakit (sum of draws)", tk_fc),
-                               ("ets (fitted on totals)", ets_fc)):
-                tot_rows.append({"level": level, "method": method, "fold": k + 1,
-                                 **score(agg_actual, fc, agg_train, m),
-                                 "n_series": n_g})
-    bottom = BacktestResult(pd.DataFrame(rows), int(horizon), int(folds), m,
-                            pd.concat(frames, ignore_index=True))
+            for method, fc in (
+                ("terrakit (sum of draws)", tk_fc),
+                ("ets (fitted on totals)", ets_fc),
+            ):
+                tot_rows.append(
+                    {
+                        "level": level,
+                        "method": method,
+                        "fold": k + 1,
+                        **score(agg_actual, fc, agg_train, m),
+                        "n_series": n_g,
+                    }
+                )
+    bottom = BacktestResult(
+        pd.DataFrame(rows),
+        int(horizon),
+        int(folds),
+        m,
+        pd.concat(frames, ignore_index=True),
+    )
     return ForecastBenchmark(name, bottom, pd.DataFrame(tot_rows), tuple(fit_secs))

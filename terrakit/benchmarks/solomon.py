@@ -88,17 +88,23 @@ class SolomonInstance:
 
     def distance(self) -> np.ndarray:
         """Exact Euclidean distance matrix (depot first)."""
-        return np.hypot(self.x[:, None] - self.x[None, :],
-                        self.y[:, None] - self.y[None, :])
+        return np.hypot(
+            self.x[:, None] - self.x[None, :], self.y[:, None] - self.y[None, :]
+        )
 
     def problem(self, *, scale: float = 1000.0) -> RoutingProblem:
         """The instance as a :class:`~terrakit.routing.vrp.RoutingProblem`."""
         d = self.distance()
         return RoutingProblem(
-            duration=d, cost=d, service=self.service.astype(float),
-            early=self.ready.astype(float), late=self.due.astype(float),
-            demand=self.demand.astype(float), capacity=int(self.capacity),
-            n_vehicles=int(self.n_vehicles), scale=scale,
+            duration=d,
+            cost=d,
+            service=self.service.astype(float),
+            early=self.ready.astype(float),
+            late=self.due.astype(float),
+            demand=self.demand.astype(float),
+            capacity=int(self.capacity),
+            n_vehicles=int(self.n_vehicles),
+            scale=scale,
         )
 
 
@@ -115,14 +121,13 @@ def read_instance(path: str | Path) -> SolomonInstance:
     name = next((ln for ln in lines if ln), path.stem)
     try:
         vi = next(i for i, ln in enumerate(lines) if ln.upper().startswith("VEHICLE"))
-        nums = next(ln for ln in lines[vi + 1:] if ln and ln[0].isdigit())
+        nums = next(ln for ln in lines[vi + 1 :] if ln and ln[0].isdigit())
         n_veh, cap = (int(v) for v in nums.split()[:2])
-        ci = next(i for i, ln in enumerate(lines)
-                  if ln.upper().startswith("CUSTOMER"))
+        ci = next(i for i, ln in enumerate(lines) if ln.upper().startswith("CUSTOMER"))
     except (StopIteration, ValueError) as err:
         raise ValueError(f"{path}: not a Solomon instance ({err})") from None
     rows = []
-    for ln in lines[ci + 1:]:
+    for ln in lines[ci + 1 :]:
         parts = ln.split()
         if len(parts) >= 7 and all(_isnum(v) for v in parts[:7]):
             rows.append([float(v) for v in parts[:7]])
@@ -130,8 +135,15 @@ def read_instance(path: str | Path) -> SolomonInstance:
         raise ValueError(f"{path}: no customer rows")
     a = np.array(rows)
     return SolomonInstance(
-        name=name, n_vehicles=n_veh, capacity=cap, ids=a[:, 0].astype(np.int64),
-        x=a[:, 1], y=a[:, 2], demand=a[:, 3], ready=a[:, 4], due=a[:, 5],
+        name=name,
+        n_vehicles=n_veh,
+        capacity=cap,
+        ids=a[:, 0].astype(np.int64),
+        x=a[:, 1],
+        y=a[:, 2],
+        demand=a[:, 3],
+        ready=a[:, 4],
+        due=a[:, 5],
         service=a[:, 6],
     )
 
@@ -168,9 +180,13 @@ def check_solution(
     for r in idx:
         path = [0, *r, 0]
         trunc += float(sum(d1[a, b] for a, b in itertools.pairwise(path)))
-    return {"value": chk.cost, "value_trunc1": trunc,
-            "vehicles": sum(1 for r in idx if r), "feasible": chk.feasible,
-            "violations": list(chk.violations)}
+    return {
+        "value": chk.cost,
+        "value_trunc1": trunc,
+        "vehicles": sum(1 for r in idx if r),
+        "feasible": chk.feasible,
+        "violations": list(chk.violations),
+    }
 
 
 def solve_instance(
@@ -182,8 +198,9 @@ def solve_instance(
 ) -> dict[str, Any]:
     """Solve one instance (distance only) and check the answer exactly."""
     t0 = time.perf_counter()
-    sol = solve_routing(inst.problem(), backend=backend, time_limit=time_limit,
-                        seed=seed)
+    sol = solve_routing(
+        inst.problem(), backend=backend, time_limit=time_limit, seed=seed
+    )
     secs = time.perf_counter() - t0
     routes = [[int(inst.ids[i]) for i in r] for r in sol.routes]
     chk = check_solution(inst, routes)
@@ -191,10 +208,15 @@ def solve_instance(
     complete = len(served) == inst.n_customers
     status = "feasible" if chk["feasible"] and complete else "infeasible"
     return {
-        "family": "solomon", "instance": inst.name,
-        "backend": sol.backend, "value": chk["value"],
-        "value_trunc1": chk["value_trunc1"], "vehicles": chk["vehicles"],
-        "seconds": secs, "status": status, "solution": {"routes": routes},
+        "family": "solomon",
+        "instance": inst.name,
+        "backend": sol.backend,
+        "value": chk["value"],
+        "value_trunc1": chk["value_trunc1"],
+        "vehicles": chk["vehicles"],
+        "seconds": secs,
+        "status": status,
+        "solution": {"routes": routes},
     }
 
 
@@ -233,8 +255,9 @@ def solve_file(
     ``gap_bks_pct`` when a ``reference.csv`` sits beside the file.
     """
     path = Path(path)
-    row = solve_instance(read_instance(path), time_limit=time_limit, seed=seed,
-                         backend=backend)
+    row = solve_instance(
+        read_instance(path), time_limit=time_limit, seed=seed, backend=backend
+    )
     row["instance"] = path.stem
     ref_file = path.parent / "reference.csv"
     if ref_file.exists():
@@ -242,12 +265,16 @@ def solve_file(
         if path.stem in ref.index:
             r = ref.loc[path.stem]
             opt = float(r["opt_distance_min_dist_trunc1"])
-            row["gap_trunc1_pct"] = (100.0 * (row["value_trunc1"] - opt) / opt
-                                     if math.isfinite(opt) else math.nan)
+            row["gap_trunc1_pct"] = (
+                100.0 * (row["value_trunc1"] - opt) / opt
+                if math.isfinite(opt)
+                else math.nan
+            )
             row["bks_vehicles"] = int(r["bks_vehicles"])
             row["bks_distance"] = float(r["bks_distance"])
-            row["gap_bks_pct"] = 100.0 * (row["value"] - row["bks_distance"]) / row[
-                "bks_distance"]
+            row["gap_bks_pct"] = (
+                100.0 * (row["value"] - row["bks_distance"]) / row["bks_distance"]
+            )
     return row
 
 
@@ -310,4 +337,3 @@ def _expand(paths: Iterable[str | Path] | str | Path) -> list[Path]:
     if not out:
         raise ValueError("no Solomon instance files given")
     return out
-

@@ -95,6 +95,7 @@ def distance_matrix(coords: np.ndarray, kind: str) -> np.ndarray:
         t = _nint(r)
         return np.where(t < r, t + 1, t).astype(np.int64)
     if kind == "GEO":
+
         def rad(v: np.ndarray) -> np.ndarray:
             deg = np.trunc(v)  # "(int) x" as in the reference codes
             mins = v - deg
@@ -145,8 +146,9 @@ def _explicit(values: list[float], n: int, fmt: str) -> np.ndarray:
                 else:
                     m[i, j] = m[j, i] = v
     except StopIteration:
-        raise ValueError(f"EDGE_WEIGHT_SECTION too short for {n} nodes ({fmt})"
-                         ) from None
+        raise ValueError(
+            f"EDGE_WEIGHT_SECTION too short for {n} nodes ({fmt})"
+        ) from None
     return m
 
 
@@ -196,12 +198,14 @@ def read_instance(path: str | Path) -> TSPInstance:
         mat = _explicit(weights, n, fmt)
     else:
         if xy is None or len(xy) != n:
-            raise ValueError(f"{path}: expected {n} coordinates, got "
-                             f"{0 if xy is None else len(xy)}")
+            raise ValueError(
+                f"{path}: expected {n} coordinates, got {0 if xy is None else len(xy)}"
+            )
         mat = distance_matrix(xy, kind)
     mat.setflags(write=False)
-    return TSPInstance(name=path.stem, dimension=n,
-                       edge_weight_type=kind, matrix=mat, coords=xy)
+    return TSPInstance(
+        name=path.stem, dimension=n, edge_weight_type=kind, matrix=mat, coords=xy
+    )
 
 
 def tour_length(inst: TSPInstance, tour: Sequence[int]) -> int:
@@ -240,9 +244,16 @@ def solve_instance(
         status = "feasible"
     except ValueError:
         value, status = math.nan, "infeasible"
-    return {"family": "tsplib", "instance": inst.name, "backend": sol.backend,
-            "value": value, "vehicles": 1, "seconds": secs, "status": status,
-            "solution": {"tour": tour}}
+    return {
+        "family": "tsplib",
+        "instance": inst.name,
+        "backend": sol.backend,
+        "value": value,
+        "vehicles": 1,
+        "seconds": secs,
+        "status": status,
+        "solution": {"tour": tour},
+    }
 
 
 def read_reference(path: str | Path) -> pd.DataFrame:
@@ -267,8 +278,9 @@ def solve_file(
     backend: Backend = "auto",
 ) -> dict[str, Any]:
     """Solve one ``.tsp`` file; the row :func:`terrakit.benchmarks.run` expects."""
-    return solve_instance(read_instance(path), time_limit=time_limit, seed=seed,
-                          backend=backend)
+    return solve_instance(
+        read_instance(path), time_limit=time_limit, seed=seed, backend=backend
+    )
 
 
 def find_instances(folder: str | Path) -> list[Path]:
@@ -313,8 +325,10 @@ def run_family(
     if not files:
         raise ValueError("no TSPLIB instance files given")
     resolve_backend(backend)
-    rows = [solve_file(f, time_limit=time_limit, seed=seed, backend=backend)
-            for f in tqdm(files, desc="tsplib", disable=not progress)]
+    rows = [
+        solve_file(f, time_limit=time_limit, seed=seed, backend=backend)
+        for f in tqdm(files, desc="tsplib", disable=not progress)
+    ]
     df = pd.DataFrame(rows)
     refs: dict[str, float] = {}
     for folder in dict.fromkeys(f.parent for f in files):

@@ -17,6 +17,7 @@ from terrakit.design._assign import lagrangian_bound, solve_assignment_lp
 from terrakit.design._graphsearch import anneal, grow_partition
 from terrakit.design._pmedian_bound import pmedian_lagrangian_bound
 from terrakit.design._search import (
+    grow_balanced,
     grow_with_prices,
     improve_moves,
     neighbour_lists,
@@ -155,7 +156,8 @@ def solve_location(
     Returns labels ``0..k-1`` and ``centers`` (the column of each territory).
     """
     t0 = time.perf_counter()
-    deadline = t0 + time_limit
+    # chosen centers: keep the last 20 % of the time for the lower bound
+    deadline = t0 + (0.8 if spec.choose else 1.0) * time_limit
     rng = np.random.default_rng(seed)
     n, k = spec.n, spec.k
     m = spec.cost.shape[1]
@@ -315,12 +317,23 @@ def solve_location(
         )
         if len(np.unique(roots_t)) == k:
             reduced = final_cost - act @ lp.duals.T
-            grown = grow_with_prices(
-                nbrs, roots_t, reduced, act, spec.upper, locked=locked
+            target = np.where(
+                np.isfinite(spec.upper) & np.isfinite(spec.lower),
+                (spec.upper + spec.lower) / 2,
+                np.where(np.isfinite(spec.upper), spec.upper, act.sum(axis=0) / k),
             )
+            grown = grow_balanced(nbrs, roots_t, reduced, act, target, locked=locked)
             grown, _ = regrow_strays(
                 grown, adj, nbrs, anchor, final_cost, locked=locked
             )
+            grown2 = grow_with_prices(
+                nbrs, roots_t, reduced, act, spec.upper, locked=locked
+            )
+            grown2, _ = regrow_strays(
+                grown2, adj, nbrs, anchor, final_cost, locked=locked
+            )
+            if score(grown2) < score(grown):
+                grown = grown2
             if score(grown) < score(labels):
                 labels = grown
                 notes.append("start: price-guided growth")
@@ -443,7 +456,7 @@ def solve_location(
             capacity=cap,
             start=lp.unit_duals,
             n_neighbours=kk,
-            deadline=max(deadline, time.perf_counter() + 0.1 * time_limit),
+            deadline=max(t0 + time_limit, time.perf_counter() + 0.05 * time_limit),
         )
         method = (
             "Lagrangian relaxation of the assignment rows of the "

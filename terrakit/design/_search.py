@@ -463,3 +463,56 @@ def grow_with_prices(
         rest = labels < 0
         labels[rest] = np.argmin(reduced_cost[rest], axis=1)
     return labels
+
+
+def grow_balanced(
+    nbrs: Neighbours,
+    roots: np.ndarray,
+    reduced_cost: np.ndarray,
+    activities: np.ndarray,
+    target: np.ndarray,
+    locked: np.ndarray | None = None,
+) -> np.ndarray:
+    """Contiguous territories grown from their roots, least loaded first.
+
+    The territory whose load (activity over its ``target``, summed over
+    activities) is smallest takes its cheapest free neighbouring unit (by
+    ``reduced_cost``); a territory without free neighbours stops.  Keeps
+    loads even while following the LP's prices.  Units never reached (graph
+    pieces without a root) take their cheapest territory.
+    """
+    import heapq
+
+    n, k = reduced_cost.shape
+    labels = np.full(n, -1, dtype=np.int64)
+    fixed = np.full(n, -1, dtype=np.int64) if locked is None else locked
+    tgt = np.where(target > 0, target, 1.0)
+    load = np.zeros(k)
+    heaps: list[list[tuple[float, int]]] = [[] for _ in range(k)]
+
+    def claim(u: int, t: int) -> None:
+        labels[u] = t
+        load[t] += float((activities[u] / tgt[t]).sum())
+        for v in nbrs[u]:
+            if labels[v] < 0 and fixed[v] in (-1, t):
+                heapq.heappush(heaps[t], (float(reduced_cost[v, t]), v))
+
+    for t, r in enumerate(np.asarray(roots).tolist()):
+        if labels[r] < 0:
+            claim(r, t)
+    order = [(load[t], t) for t in range(k)]
+    heapq.heapify(order)
+    while order:
+        _, t = heapq.heappop(order)
+        h = heaps[t]
+        while h and labels[h[0][1]] >= 0:
+            heapq.heappop(h)
+        if not h:
+            continue
+        _, u = heapq.heappop(h)
+        claim(u, t)
+        heapq.heappush(order, (load[t], t))
+    rest = labels < 0
+    if rest.any():
+        labels[rest] = np.argmin(reduced_cost[rest], axis=1)
+    return labels

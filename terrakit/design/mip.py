@@ -43,6 +43,7 @@ in draw *s* when :math:`w_s = 1` (big-M on both sides) and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -523,6 +524,10 @@ def solve_mip(
                 TimeLimitWarning,
                 stacklevel=2,
             )
+            # The MIP stopped at its limit: the answer is the best found in
+            # the time, not a proven or complete search (DESIGN.md §4).
+            if fallback.status != "optimal":
+                fallback = dataclasses.replace(fallback, status="time_limit")
             return fallback
         raise InfeasibleError(
             f"{method} found no feasible alignment within {time_limit:g} s and "

@@ -14,8 +14,14 @@ import pandas as pd
 from terrakit.exceptions import SpecificationError
 from terrakit.forecast.model import Panel, fit_panel, simulate_paths
 
-__all__ = ["BASELINES", "BacktestResult", "backtest", "backtest_panel",
-           "baseline_forecasts", "score"]
+__all__ = [
+    "BASELINES",
+    "BacktestResult",
+    "backtest",
+    "backtest_panel",
+    "baseline_forecasts",
+    "score",
+]
 
 #: Baseline methods available from statsforecast.
 BASELINES: tuple[str, ...] = ("naive", "seasonal_naive", "ets", "arima")
@@ -48,8 +54,15 @@ class BacktestResult:
     forecasts: pd.DataFrame = field(repr=False)
 
     def __post_init__(self) -> None:
-        need = {"method", "fold", "mase", "smape", "coverage80", "coverage95",
-                "seconds"}
+        need = {
+            "method",
+            "fold",
+            "mase",
+            "smape",
+            "coverage80",
+            "coverage95",
+            "seconds",
+        }
         if not need <= set(self.scores.columns):
             raise ValueError(f"scores need columns {sorted(need)}")
 
@@ -76,8 +89,10 @@ class BacktestResult:
     def summary(self) -> str:
         """Rounded, stable text (no timings)."""
         t = self.table().drop(columns="seconds").round(3)
-        head = (f"Backtest: {self.folds} folds × horizon {self.horizon} "
-                f"(season length {self.season_length})")
+        head = (
+            f"Backtest: {self.folds} folds × horizon {self.horizon} "
+            f"(season length {self.season_length})"
+        )
         return head + "\n" + t.to_string()
 
     def to_frame(self) -> pd.DataFrame:
@@ -124,8 +139,12 @@ def score(
         sm = np.where(den > 0, 200 * err / np.where(den > 0, den, 1), 0.0)
     cov80 = np.mean((actual >= forecast["lo80"]) & (actual <= forecast["hi80"]))
     cov95 = np.mean((actual >= forecast["lo95"]) & (actual <= forecast["hi95"]))
-    return {"mase": mase, "smape": float(np.mean(sm)), "coverage80": float(cov80),
-            "coverage95": float(cov95)}
+    return {
+        "mase": mase,
+        "smape": float(np.mean(sm)),
+        "coverage80": float(cov80),
+        "coverage95": float(cov95),
+    }
 
 
 # -- baselines ---------------------------------------------------------------------
@@ -134,8 +153,9 @@ def _sf_models(methods: Sequence[str], m: int) -> list[Any]:
 
     make = {
         "naive": lambda: Naive(alias="naive"),
-        "seasonal_naive": lambda: SeasonalNaive(season_length=m,
-                                                alias="seasonal_naive"),
+        "seasonal_naive": lambda: SeasonalNaive(
+            season_length=m, alias="seasonal_naive"
+        ),
         "ets": lambda: AutoETS(season_length=m, alias="ets"),
         "arima": lambda: AutoARIMA(season_length=m, alias="arima"),
     }
@@ -168,23 +188,25 @@ def baseline_forecasts(
     for i in np.flatnonzero(usable):
         first = int(np.argmax(np.isfinite(train[i])))
         y = np.nan_to_num(train[i, first:], nan=0.0)
-        rows.append(pd.DataFrame({"unique_id": i, "ds": np.arange(first, t_n),
-                                  "y": y}))
+        rows.append(pd.DataFrame({"unique_id": i, "ds": np.arange(first, t_n), "y": y}))
     df = pd.concat(rows, ignore_index=True)
     out: dict[str, tuple[dict[str, np.ndarray], float]] = {}
     for method in methods:
         t0 = time.perf_counter()
-        sf = StatsForecast(models=_sf_models([method], season_length), freq=1,
-                           n_jobs=1)
+        sf = StatsForecast(models=_sf_models([method], season_length), freq=1, n_jobs=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fc = sf.forecast(df=df, h=horizon, level=[80, 95])
         secs = time.perf_counter() - t0
         fc = fc.sort_values(["unique_id", "ds"])
         arrays: dict[str, np.ndarray] = {}
-        for name, col in (("mean", method), ("lo80", f"{method}-lo-80"),
-                          ("hi80", f"{method}-hi-80"), ("lo95", f"{method}-lo-95"),
-                          ("hi95", f"{method}-hi-95")):
+        for name, col in (
+            ("mean", method),
+            ("lo80", f"{method}-lo-80"),
+            ("hi80", f"{method}-hi-80"),
+            ("lo95", f"{method}-lo-95"),
+            ("hi95", f"{method}-hi-95"),
+        ):
             a = np.full((s_n, horizon), np.nan)
             ids = fc["unique_id"].to_numpy().astype(int)
             steps = (fc["ds"].to_numpy() - t_n).astype(int)
@@ -203,13 +225,22 @@ def _terrakit_forecast(
     seed: int,
 ) -> tuple[dict[str, np.ndarray], float]:
     t0 = time.perf_counter()
-    fit = fit_panel(panel, model_config=model_config, sampler_config=sampler_config,
-                    seed=seed)
+    fit = fit_panel(
+        panel, model_config=model_config, sampler_config=sampler_config, seed=seed
+    )
     draws = simulate_paths(fit, horizon, seed=seed).to_numpy()
     secs = time.perf_counter() - t0
     q = np.quantile(draws, [0.025, 0.1, 0.9, 0.975], axis=0)
-    return ({"mean": draws.mean(axis=0), "lo95": q[0], "lo80": q[1], "hi80": q[2],
-             "hi95": q[3]}, secs)
+    return (
+        {
+            "mean": draws.mean(axis=0),
+            "lo95": q[0],
+            "lo80": q[1],
+            "hi80": q[2],
+            "hi95": q[3],
+        },
+        secs,
+    )
 
 
 def backtest_panel(
@@ -230,8 +261,7 @@ def backtest_panel(
     unknown = set(methods) - {"terrakit", *BASELINES}
     if unknown:
         raise SpecificationError(
-            f"unknown methods {sorted(unknown)}; choose from "
-            f"{['terrakit', *BASELINES]}"
+            f"unknown methods {sorted(unknown)}; choose from {['terrakit', *BASELINES]}"
         )
     step = horizon if step is None else int(step)
     m = panel.season_length
@@ -249,7 +279,7 @@ def backtest_panel(
     for k in range(folds):
         end = first_end + k * step
         train = panel.truncate(end)
-        actual = panel.values[:, end:end + horizon]
+        actual = panel.values[:, end : end + horizon]
         ok = np.isfinite(actual).all(axis=1) & np.isfinite(train.values[:, -1])
         results: dict[str, tuple[dict[str, np.ndarray], float]] = {}
         if "terrakit" in methods:
@@ -259,24 +289,44 @@ def backtest_panel(
         base = [b for b in methods if b in BASELINES]
         if base:
             results.update(baseline_forecasts(train.values, horizon, m, base))
-        periods = panel.periods[end:end + horizon]
+        periods = panel.periods[end : end + horizon]
         for method in methods:
             arrays, secs = results[method]
             sub = {k2: v[ok] for k2, v in arrays.items()}
             sc = score(actual[ok], sub, train.values[ok], m)
-            rows.append({"method": method, "fold": k + 1, **sc, "seconds": secs,
-                         "n_series": int(ok.sum()),
-                         "origin": str(panel.periods[end - 1])})
+            rows.append(
+                {
+                    "method": method,
+                    "fold": k + 1,
+                    **sc,
+                    "seconds": secs,
+                    "n_series": int(ok.sum()),
+                    "origin": str(panel.periods[end - 1]),
+                }
+            )
             n_ok = int(ok.sum())
-            frames.append(pd.DataFrame({
-                "method": method, "fold": k + 1,
-                "series": np.repeat(panel.series[ok].to_numpy(), horizon),
-                "period": np.tile(periods.astype(str), n_ok),
-                "actual": actual[ok].ravel(),
-                **{c: sub[c].ravel() for c in ("mean", "lo80", "hi80", "lo95", "hi95")},
-            }))
-    return BacktestResult(pd.DataFrame(rows), int(horizon), int(folds), m,
-                          pd.concat(frames, ignore_index=True))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "method": method,
+                        "fold": k + 1,
+                        "series": np.repeat(panel.series[ok].to_numpy(), horizon),
+                        "period": np.tile(periods.astype(str), n_ok),
+                        "actual": actual[ok].ravel(),
+                        **{
+                            c: sub[c].ravel()
+                            for c in ("mean", "lo80", "hi80", "lo95", "hi95")
+                        },
+                    }
+                )
+            )
+    return BacktestResult(
+        pd.DataFrame(rows),
+        int(horizon),
+        int(folds),
+        m,
+        pd.concat(frames, ignore_index=True),
+    )
 
 
 def backtest(
@@ -336,9 +386,15 @@ def backtest(
 
     _check_horizon(horizon)
     panel, _ = study_panel(study, level=level)
-    return backtest_panel(panel, horizon=horizon, folds=folds, methods=methods,
-                          model_config=model_config, sampler_config=sampler_config,
-                          seed=seed)
+    return backtest_panel(
+        panel,
+        horizon=horizon,
+        folds=folds,
+        methods=methods,
+        model_config=model_config,
+        sampler_config=sampler_config,
+        seed=seed,
+    )
 
 
 def _check_horizon(horizon: Any) -> None:

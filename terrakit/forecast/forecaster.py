@@ -69,7 +69,9 @@ def study_panel(
     hist = study.history
     if hist is None or len(hist) == 0:
         raise DataValidationError(
-            "history", None, "the study has no sales history to forecast from",
+            "history",
+            None,
+            "the study has no sales history to forecast from",
             fix="build the study with history=... (account_id, period, sales)",
         )
     accounts = study.accounts
@@ -77,36 +79,42 @@ def study_panel(
     if "account_id" in hist.columns:
         if accounts is None or "unit_id" not in accounts.columns:
             raise DataValidationError(
-                "accounts", "unit_id",
+                "accounts",
+                "unit_id",
                 "the history is kept per account but accounts have no unit_id",
                 fix="load accounts with a unit_id column",
             )
         acc_unit = accounts["unit_id"]
         if level == "account":
             long = hist[["account_id", "period", "sales"]].rename(
-                columns={"account_id": "series"})
+                columns={"account_id": "series"}
+            )
             series_unit = acc_unit
             gcol = _group_column(accounts, groups, ("segment",))
             gser = None if gcol is None else accounts[gcol]
         else:
-            long = pd.DataFrame({
-                "series": acc_unit.reindex(hist["account_id"]).to_numpy(),
-                "period": hist["period"].to_numpy(),
-                "sales": hist["sales"].to_numpy(),
-            })
+            long = pd.DataFrame(
+                {
+                    "series": acc_unit.reindex(hist["account_id"]).to_numpy(),
+                    "period": hist["period"].to_numpy(),
+                    "sales": hist["sales"].to_numpy(),
+                }
+            )
             series_unit = pd.Series(units.index, index=units.index)
             gcol = _group_column(units, groups, ("region", "state"))
             gser = None if gcol is None else units[gcol]
     else:
         if level == "account":
             raise DataValidationError(
-                "history", "account_id",
+                "history",
+                "account_id",
                 "account-level forecasts need a history per account, but the "
                 "history is kept per unit",
                 fix="use level='unit' or load an account-level history",
             )
         long = hist[["unit_id", "period", "sales"]].rename(
-            columns={"unit_id": "series"})
+            columns={"unit_id": "series"}
+        )
         series_unit = pd.Series(units.index, index=units.index)
         gcol = _group_column(units, groups, ("region", "state"))
         gser = None if gcol is None else units[gcol]
@@ -169,8 +177,10 @@ class TerritoryForecast:
         tot = self.draws.sum("period")
         a = tot.to_numpy()
         q = np.quantile(a, list(_QUANTILES.values()), axis=0)
-        out = pd.DataFrame({"mean": a.mean(axis=0)}, index=pd.Index(
-            tot["territory"].to_numpy(), name="territory_id"))
+        out = pd.DataFrame(
+            {"mean": a.mean(axis=0)},
+            index=pd.Index(tot["territory"].to_numpy(), name="territory_id"),
+        )
         for k, row in zip(_QUANTILES, q, strict=True):
             out[k] = row
         return out[["mean", "lo80", "hi80", "lo95", "hi95"]]
@@ -178,9 +188,11 @@ class TerritoryForecast:
     def summary(self) -> str:
         """Rounded, stable text: horizon totals per territory."""
         p = self.draws["period"].to_numpy()
-        head = (f"Territory forecast ({self.alignment_name}): "
-                f"{len(self.territories)} territories, {p[0]}..{p[-1]}, "
-                f"{self.draws.sizes['draw']} draws")
+        head = (
+            f"Territory forecast ({self.alignment_name}): "
+            f"{len(self.territories)} territories, {p[0]}..{p[-1]}, "
+            f"{self.draws.sizes['draw']} draws"
+        )
         return head + "\n" + self.total().round(1).to_string()
 
 
@@ -259,10 +271,12 @@ class SalesForecast:
         if missing.any():
             bad = list(dict.fromkeys(units[missing]))
             raise DataValidationError(
-                "alignment", "unit_id",
+                "alignment",
+                "unit_id",
                 f"{len(bad)} units with a sales forecast are not in alignment "
                 f"{alignment.name!r}",
-                rows=bad, n_bad=len(bad),
+                rows=bad,
+                n_bad=len(bad),
                 fix="use an alignment that covers every unit of the study",
             )
         codes, names = pd.factorize(terr.to_numpy(), sort=True)
@@ -271,14 +285,19 @@ class SalesForecast:
         ind[np.arange(len(units)), codes] = 1.0
         summed = np.einsum("dsh,sk->dkh", self.draws.to_numpy(), ind)
         draws = xr.DataArray(
-            summed, dims=("draw", "territory", "period"),
-            coords={"draw": self.draws["draw"].to_numpy(), "territory": names,
-                    "period": self.draws["period"].to_numpy()},
+            summed,
+            dims=("draw", "territory", "period"),
+            coords={
+                "draw": self.draws["draw"].to_numpy(),
+                "territory": names,
+                "period": self.draws["period"].to_numpy(),
+            },
             name="sales",
         )
         hist = ind.T @ np.nan_to_num(self.history.to_numpy())
         history = xr.DataArray(
-            hist, dims=("territory", "period"),
+            hist,
+            dims=("territory", "period"),
             coords={"territory": names, "period": self.history["period"].to_numpy()},
             name="sales",
         )
@@ -289,10 +308,12 @@ class SalesForecast:
         tot = self.draws.sum(("series", "period")).to_numpy()
         lo, hi = np.quantile(tot, [0.1, 0.9])
         p = self.draws["period"].to_numpy()
-        return (f"Sales forecast ({self.level} level): "
-                f"{self.draws.sizes['series']} series, {p[0]}..{p[-1]}, "
-                f"{self.draws.sizes['draw']} draws\n"
-                f"total {tot.mean():,.1f} (80 % interval {lo:,.1f} – {hi:,.1f})")
+        return (
+            f"Sales forecast ({self.level} level): "
+            f"{self.draws.sizes['series']} series, {p[0]}..{p[-1]}, "
+            f"{self.draws.sizes['draw']} draws\n"
+            f"total {tot.mean():,.1f} (80 % interval {lo:,.1f} – {hi:,.1f})"
+        )
 
 
 def _summarise(draws: xr.DataArray, dim: str) -> pd.DataFrame:
@@ -301,11 +322,13 @@ def _summarise(draws: xr.DataArray, dim: str) -> pd.DataFrame:
     ids = draws[dim].to_numpy()
     periods = draws["period"].to_numpy()
     n_i, n_p = a.shape[1], a.shape[2]
-    out = pd.DataFrame({
-        dim if dim != "territory" else "territory_id": np.repeat(ids, n_p),
-        "period": np.tile(periods, n_i),
-        "mean": a.mean(axis=0).ravel(),
-    })
+    out = pd.DataFrame(
+        {
+            dim if dim != "territory" else "territory_id": np.repeat(ids, n_p),
+            "period": np.tile(periods, n_i),
+            "mean": a.mean(axis=0).ravel(),
+        }
+    )
     for k, row in zip(_QUANTILES, q, strict=True):
         out[k] = row.ravel()
     return out[[out.columns[0], "period", "mean", "lo80", "hi80", "lo95", "hi95"]]
@@ -362,25 +385,34 @@ class FittedSalesForecaster:
         draws = simulate_paths(self.fit, horizon, n_draws=n_draws, seed=s)
         panel = self.fit.panel
         history = xr.DataArray(
-            panel.values, dims=("series", "period"),
+            panel.values,
+            dims=("series", "period"),
             coords={"series": panel.series.to_numpy(), "period": panel.periods},
             name="sales",
         )
         prov = make_provenance(
-            "forecast/hierarchical-ar1", seed=s,
-            config={"model": dict(self.fit.model_config),
-                    "sampler": json.loads(json.dumps(dict(self.fit.sampler_config),
-                                                     default=str))},
-            level=self.level, horizon=int(horizon),
+            "forecast/hierarchical-ar1",
+            seed=s,
+            config={
+                "model": dict(self.fit.model_config),
+                "sampler": json.loads(
+                    json.dumps(dict(self.fit.sampler_config), default=str)
+                ),
+            },
+            level=self.level,
+            horizon=int(horizon),
         )
-        return SalesForecast(draws, history, self.series_unit, self.level, prov,
-                             self.unit_potential)
+        return SalesForecast(
+            draws, history, self.series_unit, self.level, prov, self.unit_potential
+        )
 
     def summary(self) -> str:
         p = self.fit.panel
-        return (f"SalesForecaster fitted at {self.level} level: {p.n_series} series, "
-                f"{p.periods[0]}..{p.periods[-1]}, method "
-                f"{self.fit.sampler_config['method']}, seed {self.fit.seed}")
+        return (
+            f"SalesForecaster fitted at {self.level} level: {p.n_series} series, "
+            f"{p.periods[0]}..{p.periods[-1]}, method "
+            f"{self.fit.sampler_config['method']}, seed {self.fit.seed}"
+        )
 
     def __str__(self) -> str:
         return self.summary() + f" ({self.fit.fit_seconds:.1f} s)"
@@ -452,11 +484,16 @@ class SalesForecaster:
             With ``predict(horizon)``; also kept, so ``self.predict`` works.
         """
         panel, series_unit = study_panel(study, level=level, groups=groups)
-        fit = fit_panel(panel, model_config=self.model_config,
-                        sampler_config=self.sampler_config, seed=seed)
+        fit = fit_panel(
+            panel,
+            model_config=self.model_config,
+            sampler_config=self.sampler_config,
+            seed=seed,
+        )
         units = study.units
-        pot = next((units[c] for c in ("potential", "sales") if c in units.columns),
-                   None)
+        pot = next(
+            (units[c] for c in ("potential", "sales") if c in units.columns), None
+        )
         self._fitted = FittedSalesForecaster(fit, series_unit, level, pot)
         return self._fitted
 
@@ -477,5 +514,7 @@ class SalesForecaster:
         return self.fitted.idata
 
     def __repr__(self) -> str:
-        return (f"SalesForecaster(model_config={self.model_config!r}, "
-                f"sampler_config={self.sampler_config!r})")
+        return (
+            f"SalesForecaster(model_config={self.model_config!r}, "
+            f"sampler_config={self.sampler_config!r})"
+        )

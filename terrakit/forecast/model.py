@@ -123,8 +123,12 @@ class Panel:
     def truncate(self, end: int) -> Panel:
         """The panel with only its first ``end`` periods (for backtests)."""
         return Panel(
-            self.values[:, :end], self.series, self.periods[:end], self.groups,
-            self.group_names, self.season_length,
+            self.values[:, :end],
+            self.series,
+            self.periods[:end],
+            self.groups,
+            self.group_names,
+            self.season_length,
         )
 
 
@@ -157,13 +161,17 @@ def make_panel(
     """
     if len(long) == 0:
         raise DataValidationError(
-            "history", None, "the history is empty: nothing to forecast",
+            "history",
+            None,
+            "the history is empty: nothing to forecast",
             fix="pass a history with at least one (series, period, sales) row",
         )
     per = long["period"]
     if not isinstance(per.dtype, pd.PeriodDtype):
         raise DataValidationError(
-            "history", "period", f"periods must be pandas Periods, got {per.dtype}",
+            "history",
+            "period",
+            f"periods must be pandas Periods, got {per.dtype}",
             fix="convert with pd.PeriodIndex(values, freq='M')",
         )
     freq = per.dtype.freq.name
@@ -173,22 +181,27 @@ def make_panel(
         m = 4
     else:
         raise DataValidationError(
-            "history", "period", f"periods must be monthly or quarterly, got {freq!r}",
+            "history",
+            "period",
+            f"periods must be monthly or quarterly, got {freq!r}",
             fix="aggregate the history to months (or quarters) first",
         )
     y = pd.to_numeric(long[value], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(y) | (y < 0)
     if bad.any():
         raise DataValidationError(
-            "history", value,
+            "history",
+            value,
             f"{int(bad.sum())} sales values are negative or not finite "
             f"(e.g. {y[bad][0]!r})",
-            rows=list(long.loc[bad, key].head(5)), n_bad=int(bad.sum()),
+            rows=list(long.loc[bad, key].head(5)),
+            n_bad=int(bad.sum()),
             fix="net returns into the month's sales and drop or fill missing values",
         )
     summed = (
         pd.DataFrame({"k": long[key].to_numpy(), "p": per.to_numpy(), "y": y})
-        .groupby(["k", "p"], sort=True)["y"].sum()
+        .groupby(["k", "p"], sort=True)["y"]
+        .sum()
     )
     wide = summed.unstack("p")
     periods = pd.period_range(per.min(), per.max(), freq=per.dtype.freq)
@@ -204,7 +217,12 @@ def make_panel(
         codes = np.asarray(cat.codes, dtype=np.int64)
         names = tuple(cat.categories)
     return Panel(
-        wide.to_numpy(dtype=float), series, pd.PeriodIndex(periods), codes, names, m,
+        wide.to_numpy(dtype=float),
+        series,
+        pd.PeriodIndex(periods),
+        codes,
+        names,
+        m,
     )
 
 
@@ -236,8 +254,9 @@ def _prepare(panel: Panel, cfg: Mapping[str, Any]) -> _Prepared:
     ordinals = np.asarray(panel.periods.asi8[-w:], dtype=np.int64)
     season_pos = np.mod(ordinals, m)
     t_years = (np.arange(w) - (w - 1)) / m
-    return _Prepared(z, scale, t_years, season_pos, modelled,
-                     int(np.mod(ordinals[-1], m)))
+    return _Prepared(
+        z, scale, t_years, season_pos, modelled, int(np.mod(ordinals[-1], m))
+    )
 
 
 def build_forecast_model(
@@ -345,8 +364,9 @@ def build_forecast_model(
             + tau_level * pm.Normal("level_raw", 0.0, 1.0, dims="series"),
             dims="series",
         )
-        mu_slope = pm.Normal("mu_slope", 0.0, float(cfg["prior_slope_sd"]),
-                             dims="group")
+        mu_slope = pm.Normal(
+            "mu_slope", 0.0, float(cfg["prior_slope_sd"]), dims="group"
+        )
         tau_slope = pm.HalfNormal("tau_slope", float(cfg["prior_slope_tau"]))
         slope = pm.Deterministic(
             "slope",
@@ -354,28 +374,35 @@ def build_forecast_model(
             + tau_slope * pm.Normal("slope_raw", 0.0, 1.0, dims="series"),
             dims="series",
         )
-        mu_season = pm.Normal("mu_season", 0.0, float(cfg["prior_season_sd"]),
-                              dims=("group", "season_pos"))
+        mu_season = pm.Normal(
+            "mu_season",
+            0.0,
+            float(cfg["prior_season_sd"]),
+            dims=("group", "season_pos"),
+        )
         tau_season = pm.HalfNormal("tau_season", float(cfg["prior_season_tau"]))
         season_raw = pm.Normal("season_raw", 0.0, 1.0, dims=("series", "season_pos"))
         season_u = mu_season[group] + tau_season * season_raw
         season = pm.Deterministic(
-            "season", season_u - season_u.mean(axis=1, keepdims=True),
+            "season",
+            season_u - season_u.mean(axis=1, keepdims=True),
             dims=("series", "season_pos"),
         )
         mu_sigma = pm.Normal("mu_sigma", float(cfg["prior_sigma_mu"]), 1.0)
         tau_sigma = pm.HalfNormal("tau_sigma", 0.5)
         sigma = pm.Deterministic(
             "sigma",
-            pt.exp(mu_sigma + tau_sigma * pm.Normal("sigma_raw", 0.0, 1.0,
-                                                    dims="series")),
+            pt.exp(
+                mu_sigma + tau_sigma * pm.Normal("sigma_raw", 0.0, 1.0, dims="series")
+            ),
             dims="series",
         )
         mu_phi = pm.Normal("mu_phi", float(cfg["prior_phi_mu"]), 1.0)
         tau_phi = pm.HalfNormal("tau_phi", 0.5)
         phi = pm.Deterministic(
             "phi",
-            float(cfg["phi_max"]) * pm.math.sigmoid(
+            float(cfg["phi_max"])
+            * pm.math.sigmoid(
                 mu_phi + tau_phi * pm.Normal("phi_raw", 0.0, 1.0, dims="series")
             ),
             dims="series",
@@ -388,7 +415,8 @@ def build_forecast_model(
         rc0 = pt.cumsum(nu0[::-1])[::-1]
         rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
         eta = pm.Deterministic(
-            "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time")
+            "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time"
+        )
         eta_group = pm.Deterministic(
             "eta_group",
             pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
@@ -438,11 +466,15 @@ class PanelFit:
     fit_seconds: float
 
 
-def config_hash(model_config: Mapping[str, Any], sampler_config: Mapping[str, Any]
-                ) -> str:
+def config_hash(
+    model_config: Mapping[str, Any], sampler_config: Mapping[str, Any]
+) -> str:
     """A short stable hash of both configurations (stored in the posterior)."""
-    text = json.dumps({"model": dict(model_config), "sampler": dict(sampler_config)},
-                      sort_keys=True, default=str)
+    text = json.dumps(
+        {"model": dict(model_config), "sampler": dict(sampler_config)},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -532,9 +564,23 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
     import pymc as pm
 
     method = scfg["method"]
-    keep = ["level", "slope", "season", "sigma", "phi", "mu_slope", "tau_slope",
-            "tau_level", "tau_season", "mu_sigma", "mu_phi", "common_sd",
-            "group_sd", "eta", "eta_group"]
+    keep = [
+        "level",
+        "slope",
+        "season",
+        "sigma",
+        "phi",
+        "mu_slope",
+        "tau_slope",
+        "tau_level",
+        "tau_season",
+        "mu_sigma",
+        "mu_phi",
+        "common_sd",
+        "group_sd",
+        "eta",
+        "eta_group",
+    ]
     if method == "nutpie":
         import nutpie
 
@@ -542,22 +588,32 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             idata = nutpie.sample(
-                compiled, draws=int(scfg["draws"]), tune=int(scfg["tune"]),
-                chains=int(scfg["chains"]), cores=int(scfg["cores"]), seed=int(seed),
-                progress_bar=bool(scfg["progressbar"]), save_warmup=False,
+                compiled,
+                draws=int(scfg["draws"]),
+                tune=int(scfg["tune"]),
+                chains=int(scfg["chains"]),
+                cores=int(scfg["cores"]),
+                seed=int(seed),
+                progress_bar=bool(scfg["progressbar"]),
+                save_warmup=False,
             )
     elif method == "pymc":
         with model:
             idata = pm.sample(
-                draws=int(scfg["draws"]), tune=int(scfg["tune"]),
-                chains=int(scfg["chains"]), cores=int(scfg["cores"]),
-                random_seed=int(seed), progressbar=bool(scfg["progressbar"]),
+                draws=int(scfg["draws"]),
+                tune=int(scfg["tune"]),
+                chains=int(scfg["chains"]),
+                cores=int(scfg["cores"]),
+                random_seed=int(seed),
+                progressbar=bool(scfg["progressbar"]),
                 compute_convergence_checks=False,
             )
     else:
         with model:
             approx = pm.fit(
-                n=int(scfg["advi_iterations"]), method="advi", random_seed=int(seed),
+                n=int(scfg["advi_iterations"]),
+                method="advi",
+                random_seed=int(seed),
                 progressbar=bool(scfg["progressbar"]),
             )
             idata = approx.sample(int(scfg["advi_draws"]), random_seed=int(seed))
@@ -594,24 +650,37 @@ def _check_convergence(idata: Any, scfg: Mapping[str, Any]) -> None:
         problems.append(f"{div} divergent transitions")
     if problems:
         warnings.warn(
-            "the forecast posterior may be unreliable: " + "; ".join(problems)
+            "the forecast posterior may be unreliable: "
+            + "; ".join(problems)
             + ". Fix: raise sampler_config tune/draws (e.g. tune=1000, draws=1000)",
-            ConvergenceWarning, stacklevel=3,
+            ConvergenceWarning,
+            stacklevel=3,
         )
 
 
 # -- prediction --------------------------------------------------------------------
-def _posterior_arrays(fit: PanelFit, n_draws: int, rng: np.random.Generator
-                      ) -> dict[str, np.ndarray]:
+def _posterior_arrays(
+    fit: PanelFit, n_draws: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     post = fit.idata.posterior
     stacked = {
         k: np.asarray(post[k].stack(sample=("chain", "draw")).transpose("sample", ...))
-        for k in ("level", "slope", "season", "sigma", "phi", "common_sd",
-                  "group_sd", "eta", "eta_group")
+        for k in (
+            "level",
+            "slope",
+            "season",
+            "sigma",
+            "phi",
+            "common_sd",
+            "group_sd",
+            "eta",
+            "eta_group",
+        )
     }
     total = stacked["level"].shape[0]
-    pick = (np.arange(n_draws) if n_draws <= total
-            else rng.integers(0, total, size=n_draws))
+    pick = (
+        np.arange(n_draws) if n_draws <= total else rng.integers(0, total, size=n_draws)
+    )
     if n_draws < total:
         pick = np.sort(rng.choice(total, size=n_draws, replace=False))
     return {k: v[pick] for k, v in stacked.items()}
@@ -670,15 +739,19 @@ def simulate_paths(
     last_t = w - 1 - np.argmax(obs[:, ::-1], axis=1)  # last observed index
     rows = np.arange(len(idx))
     grp = panel.groups[idx]
-    mu_last = (p["level"] + p["slope"] * prep.t_years[last_t]
-               + p["season"][:, rows, prep.season_pos[last_t]]
-               + p["eta"][:, last_t] + p["eta_group"][:, grp, last_t])
+    mu_last = (
+        p["level"]
+        + p["slope"] * prep.t_years[last_t]
+        + p["season"][:, rows, prep.season_pos[last_t]]
+        + p["eta"][:, last_t]
+        + p["eta_group"][:, grp, last_t]
+    )
     e = z[rows, last_t][None, :] - mu_last  # (D, S)
     phi, sigma = p["phi"], p["sigma"]
     # carry the residual over a gap between a series' last observation and the end
     gap = (w - 1 - last_t)[None, :]
-    phig = phi ** gap
-    gap_sd = sigma * np.sqrt((1 - phi ** (2 * gap)) / (1 - phi ** 2))
+    phig = phi**gap
+    gap_sd = sigma * np.sqrt((1 - phi ** (2 * gap)) / (1 - phi**2))
     e = phig * e + gap_sd * rng.standard_normal(e.shape)
     damp = float(cfg["trend_damping"]) ** (1.0 / m)
     out = np.zeros((nd, s_all, horizon), dtype=np.float32)
@@ -686,13 +759,19 @@ def simulate_paths(
     eta0 = np.zeros((nd, 1))
     etag = np.zeros((nd, len(panel.group_names)))
     for h in range(1, horizon + 1):
-        cum += damp ** h
+        cum += damp**h
         e = phi * e + sigma * rng.standard_normal(e.shape)
         eta0 = eta0 + p["common_sd"][:, None] * rng.standard_normal(eta0.shape)
         etag = etag + p["group_sd"][:, None] * rng.standard_normal(etag.shape)
         pos = (prep.end_pos + h) % m
-        zf = (p["level"] + p["slope"] * (cum / m) + p["season"][:, :, pos] + e
-              + eta0 + etag[:, grp])
+        zf = (
+            p["level"]
+            + p["slope"] * (cum / m)
+            + p["season"][:, :, pos]
+            + e
+            + eta0
+            + etag[:, grp]
+        )
         y = prep.scale[idx][None, :] * (np.exp(zf) - float(cfg["offset"]))
         out[:, idx, h - 1] = np.maximum(y, 0.0)
     return _as_array(out, panel, future)
@@ -702,8 +781,11 @@ def _as_array(out: np.ndarray, panel: Panel, future: pd.PeriodIndex) -> xr.DataA
     return xr.DataArray(
         out,
         dims=("draw", "series", "period"),
-        coords={"draw": np.arange(out.shape[0]), "series": panel.series.to_numpy(),
-                "period": future},
+        coords={
+            "draw": np.arange(out.shape[0]),
+            "series": panel.series.to_numpy(),
+            "period": future,
+        },
         name="sales",
     )
 

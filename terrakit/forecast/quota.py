@@ -52,8 +52,10 @@ class QuotaResult:
         """Rounded, stable text."""
         t = self.table.copy()
         t["p_attain"] = t["p_attain"].round(2)
-        return (f"Quotas ({self.method}): company target {self.company_target:,.0f}\n"
-                + t.round(1).to_string())
+        return (
+            f"Quotas ({self.method}): company target {self.company_target:,.0f}\n"
+            + t.round(1).to_string()
+        )
 
 
 def quota(
@@ -121,9 +123,11 @@ def quota(
         missing = assign.index.difference(pot.index)
         if len(missing):
             raise DataValidationError(
-                "units", "potential",
+                "units",
+                "potential",
                 f"{len(missing)} units of the alignment have no potential",
-                rows=list(missing), fix="give every unit a potential (0 if none)",
+                rows=list(missing),
+                fix="give every unit a potential (0 if none)",
             )
         by_t = pot.reindex(assign.index).groupby(assign.to_numpy()).sum()
         share = by_t.reindex(terr).fillna(0.0).to_numpy()
@@ -147,8 +151,11 @@ def quota(
                 f"{m} or method='share_of_potential'"
             )
         base = hist[:, pos].sum(axis=1)
-        g = (float(mean.sum()) / float(base.sum()) - 1.0) if growth is None \
+        g = (
+            (float(mean.sum()) / float(base.sum()) - 1.0)
+            if growth is None
             else float(growth)
+        )
         target = base * (1.0 + g)
         company = float(target.sum())
     else:
@@ -158,9 +165,15 @@ def quota(
     p_attain = (tot_draws >= target[None, :]).mean(axis=0)
     q = np.quantile(tot_draws, [0.1, 0.9], axis=0)
     table = pd.DataFrame(
-        {"target": target, "forecast_mean": mean, "forecast_lo80": q[0],
-         "forecast_hi80": q[1], "p_attain": p_attain},
+        {
+            "target": target,
+            "forecast_mean": mean,
+            "forecast_lo80": q[0],
+            "forecast_hi80": q[1],
+            "p_attain": p_attain,
+        },
         index=pd.Index(terr, name="territory_id"),
     )
-    return QuotaResult(table, method, float(target.sum()) if method == "growth"
-                       else company)
+    return QuotaResult(
+        table, method, float(target.sum()) if method == "growth" else company
+    )

@@ -31,19 +31,36 @@ def headcount_curve(curve: Any, ax: Any = None, *, show_sales: bool = False) -> 
         _, ax = plt.subplots(figsize=(7, 4))
     df = curve.to_frame()
     x = df.index.to_numpy()
-    ax.fill_between(x, df["profit_2.5%"], df["profit_97.5%"], color="C0", alpha=0.15,
-                    label="95 % band")
-    ax.fill_between(x, df["profit_10%"], df["profit_90%"], color="C0", alpha=0.3,
-                    label="80 % band")
+    ax.fill_between(
+        x,
+        df["profit_2.5%"],
+        df["profit_97.5%"],
+        color="C0",
+        alpha=0.15,
+        label="95 % band",
+    )
+    ax.fill_between(
+        x, df["profit_10%"], df["profit_90%"], color="C0", alpha=0.3, label="80 % band"
+    )
     ax.plot(x, df["profit"], color="C0", lw=2, label="expected profit")
     if show_sales:
-        ax.plot(x, curve.margin * df["sales"], color="C2", lw=1, ls="--",
-                label="margin × sales")
+        ax.plot(
+            x,
+            curve.margin * df["sales"],
+            color="C2",
+            lw=1,
+            ls="--",
+            label="margin × sales",
+        )
     best = curve.best()
-    ax.axvspan(best.interval_80[0] - 0.5, best.interval_80[1] + 0.5, color="C1",
-               alpha=0.12, label="80 % interval of the best size")
-    ax.axvline(best.reps, color="C1", lw=1.5,
-               label=f"best: {best.reps} reps")
+    ax.axvspan(
+        best.interval_80[0] - 0.5,
+        best.interval_80[1] + 0.5,
+        color="C1",
+        alpha=0.12,
+        label="80 % interval of the best size",
+    )
+    ax.axvline(best.reps, color="C1", lw=1.5, label=f"best: {best.reps} reps")
     ax.set_xlabel("reps")
     ax.set_ylabel("profit per year")
     ax.set_xlim(float(np.min(x)), float(np.max(x)))

@@ -18,8 +18,9 @@ def potential_map(
     study: Any,
     ax: Axes | None = None,
     *,
-    column: Literal["potential_mean", "whitespace", "penetration",
-                    "uncertainty"] = "potential_mean",
+    column: Literal[
+        "potential_mean", "whitespace", "penetration", "uncertainty"
+    ] = "potential_mean",
     cmap: str = "viridis",
     legend: bool = True,
 ) -> Axes:
@@ -52,8 +53,9 @@ def potential_map(
     frame = res.to_frame("unit")
     if column == "uncertainty":
         with np.errstate(divide="ignore", invalid="ignore"):
-            frame["uncertainty"] = (frame["potential_q95"] - frame["potential_q05"]) \
-                / frame["potential_mean"]
+            frame["uncertainty"] = (
+                frame["potential_q95"] - frame["potential_q05"]
+            ) / frame["potential_mean"]
     units = study.units
     gdf = units[["geometry"]].join(frame[[column]], how="left")
     if ax is None:
@@ -61,19 +63,23 @@ def potential_map(
     missing = gdf[column].isna()
     if missing.any():
         gdf[missing].plot(ax=ax, color="#dddddd", edgecolor="white", linewidth=0.2)
-    gdf[~missing].plot(column=column, ax=ax, cmap=cmap, legend=legend,
-                       edgecolor="white", linewidth=0.2)
-    labels = {"potential_mean": "potential (posterior mean)",
-              "whitespace": "whitespace = potential − sales",
-              "penetration": "penetration = sales / potential",
-              "uncertainty": "90 % interval width / mean"}
+    gdf[~missing].plot(
+        column=column, ax=ax, cmap=cmap, legend=legend, edgecolor="white", linewidth=0.2
+    )
+    labels = {
+        "potential_mean": "potential (posterior mean)",
+        "whitespace": "whitespace = potential − sales",
+        "penetration": "penetration = sales / potential",
+        "uncertainty": "90 % interval width / mean",
+    }
     ax.set_title(f"{labels[column]} per unit ({res.level} model)")
     ax.set_axis_off()
     return ax
 
 
-def whitespace(res: Any, ax: Axes | None = None, *, top: int = 20,
-               level: str | None = None) -> Axes:
+def whitespace(
+    res: Any, ax: Axes | None = None, *, top: int = 20, level: str | None = None
+) -> Axes:
     """Horizontal bars of the largest whitespace, with 90 % intervals.
 
     Parameters
@@ -104,8 +110,15 @@ def whitespace(res: Any, ax: Axes | None = None, *, top: int = 20,
         _, ax = plt.subplots(figsize=(7, max(3.0, 0.3 * len(f) + 1)))
     y = np.arange(len(f))
     ax.barh(y, mid, color="#4c78a8")
-    ax.errorbar(mid, y, xerr=[np.maximum(mid - lo, 0), np.maximum(hi - mid, 0)],
-                fmt="none", ecolor="#333333", capsize=2, linewidth=0.8)
+    ax.errorbar(
+        mid,
+        y,
+        xerr=[np.maximum(mid - lo, 0), np.maximum(hi - mid, 0)],
+        fmt="none",
+        ecolor="#333333",
+        capsize=2,
+        linewidth=0.8,
+    )
     ax.set_yticks(y)
     ax.set_yticklabels([str(i) for i in f.index])
     ax.axvline(0.0, color="#999999", linewidth=0.8)

@@ -81,17 +81,31 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "min_buyers": 3,
 }
 
-_ACCOUNT_PARAMS = ["alpha", "b_segment", "beta", "tau_industry", "z_industry",
-                   "tau_group", "z_group", "sigma", "h_alpha", "h_segment",
-                   "h_beta"]
+_ACCOUNT_PARAMS = [
+    "alpha",
+    "b_segment",
+    "beta",
+    "tau_industry",
+    "z_industry",
+    "tau_group",
+    "z_group",
+    "sigma",
+    "h_alpha",
+    "h_segment",
+    "h_beta",
+]
 _UNIT_PARAMS = ["alpha", "beta", "sigma", "rho", "phi", "h_alpha", "h_beta"]
 
 
-def config_hash(model_config: Mapping[str, Any],
-                sampler_config: Mapping[str, Any], level: str) -> str:
+def config_hash(
+    model_config: Mapping[str, Any], sampler_config: Mapping[str, Any], level: str
+) -> str:
     """Short, stable hash of the configuration a posterior was made with."""
-    text = json.dumps({"model": dict(model_config), "sampler": dict(sampler_config),
-                       "level": level}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"model": dict(model_config), "sampler": dict(sampler_config), "level": level},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -111,8 +125,7 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
         )
     if cfg["spatial"] not in ("bym2", "none"):
         raise SpecificationError(
-            f"model_config['spatial'] must be 'bym2' or 'none', got "
-            f"{cfg['spatial']!r}"
+            f"model_config['spatial'] must be 'bym2' or 'none', got {cfg['spatial']!r}"
         )
     for key in ("account_covariates", "unit_covariates"):
         cov = cfg[key]
@@ -183,16 +196,21 @@ class PreparedData:
     @property
     def log_sales(self) -> np.ndarray:
         with np.errstate(divide="ignore"):
-            return np.where(self.sales > 0, np.log(np.where(self.sales > 0,
-                                                            self.sales, 1.0))
-                            - self.log_center, np.nan)
+            return np.where(
+                self.sales > 0,
+                np.log(np.where(self.sales > 0, self.sales, 1.0)) - self.log_center,
+                np.nan,
+            )
 
 
-def _check_sales(table: str, column: str, frame: pd.DataFrame,
-                 min_buyers: int) -> np.ndarray:
+def _check_sales(
+    table: str, column: str, frame: pd.DataFrame, min_buyers: int
+) -> np.ndarray:
     if column not in frame.columns:
         raise DataValidationError(
-            table, column, "the sales column is missing",
+            table,
+            column,
+            "the sales column is missing",
             fix=f"add annual sales as {column!r} or set model_config"
             f"['{'account' if table == 'accounts' else 'unit'}_sales'] to the "
             f"column that holds them (columns seen: {list(frame.columns)[:12]})",
@@ -201,17 +219,25 @@ def _check_sales(table: str, column: str, frame: pd.DataFrame,
     bad = ~np.isfinite(raw) | (raw < 0)
     if bad.any():
         raise DataValidationError(
-            table, column, f"{int(bad.sum())} sales values are missing, not "
-            "numeric or negative", rows=list(frame.index[bad]), n_bad=int(bad.sum()),
+            table,
+            column,
+            f"{int(bad.sum())} sales values are missing, not numeric or negative",
+            rows=list(frame.index[bad]),
+            n_bad=int(bad.sum()),
             fix="fill missing sales with 0 for non-buyers and correct negative "
             "values (credit notes) before fitting",
         )
     n_buy = int((raw > 0).sum())
     if n_buy < max(int(min_buyers), 2):
-        what = "all sales are zero" if n_buy == 0 else (
-            f"only {n_buy} of {len(raw)} rows have positive sales")
+        what = (
+            "all sales are zero"
+            if n_buy == 0
+            else (f"only {n_buy} of {len(raw)} rows have positive sales")
+        )
         raise DataValidationError(
-            table, column, f"{what}; the potential model needs at least "
+            table,
+            column,
+            f"{what}; the potential model needs at least "
             f"{max(int(min_buyers), 2)} buyers to learn what comparable customers "
             "buy",
             fix="check that the sales column is filled (units: annual sales, not "
@@ -220,15 +246,18 @@ def _check_sales(table: str, column: str, frame: pd.DataFrame,
     return raw
 
 
-def _covariates(table: str, frame: pd.DataFrame, names: Sequence[str],
-                key: str, log: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _covariates(
+    table: str, frame: pd.DataFrame, names: Sequence[str], key: str, log: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(frame)
     if not names:
         return np.zeros((n, 0)), np.zeros(0), np.ones(0)
     missing = [c for c in names if c not in frame.columns]
     if missing:
         raise DataValidationError(
-            table, missing[0], f"covariate column(s) {missing} are missing",
+            table,
+            missing[0],
+            f"covariate column(s) {missing} are missing",
             fix=f"add them to the {table} table, or leave them out with "
             f"model_config={{'{key}': {[c for c in names if c not in missing]}}} "
             f"(columns seen: {list(frame.columns)[:12]})",
@@ -239,8 +268,11 @@ def _covariates(table: str, frame: pd.DataFrame, names: Sequence[str],
         bad = ~np.isfinite(v)
         if bad.any():
             raise DataValidationError(
-                table, c, f"{int(bad.sum())} covariate values are missing or not "
-                "numeric", rows=list(frame.index[bad]), n_bad=int(bad.sum()),
+                table,
+                c,
+                f"{int(bad.sum())} covariate values are missing or not numeric",
+                rows=list(frame.index[bad]),
+                n_bad=int(bad.sum()),
                 fix="impute them (e.g. the segment median) or drop the covariate "
                 f"from model_config['{key}']",
             )
@@ -248,8 +280,11 @@ def _covariates(table: str, frame: pd.DataFrame, names: Sequence[str],
             neg = v < 0
             if neg.any():
                 raise DataValidationError(
-                    table, c, f"{int(neg.sum())} values are negative, but the "
-                    "covariate enters as log(1 + x)", rows=list(frame.index[neg]),
+                    table,
+                    c,
+                    f"{int(neg.sum())} values are negative, but the "
+                    "covariate enters as log(1 + x)",
+                    rows=list(frame.index[neg]),
                     n_bad=int(neg.sum()),
                     fix="correct them or set model_config['log_covariates']=False",
                 )
@@ -269,13 +304,16 @@ def _covariates(table: str, frame: pd.DataFrame, names: Sequence[str],
     return (x - center) / scale, center, scale
 
 
-def _codes(table: str, frame: pd.DataFrame, column: str | None,
-           key: str) -> tuple[np.ndarray, list[Hashable]]:
+def _codes(
+    table: str, frame: pd.DataFrame, column: str | None, key: str
+) -> tuple[np.ndarray, list[Hashable]]:
     if column is None:
         return np.zeros(len(frame), dtype=np.int64), ["all"]
     if column not in frame.columns:
         raise DataValidationError(
-            table, column, "the grouping column is missing",
+            table,
+            column,
+            "the grouping column is missing",
             fix=f"add it, or switch the grouping off with model_config={{'{key}': "
             "None}",
         )
@@ -283,8 +321,11 @@ def _codes(table: str, frame: pd.DataFrame, column: str | None,
     if vals.isna().any():
         bad = vals.isna().to_numpy()
         raise DataValidationError(
-            table, column, f"{int(bad.sum())} rows have no {column}",
-            rows=list(frame.index[bad]), n_bad=int(bad.sum()),
+            table,
+            column,
+            f"{int(bad.sum())} rows have no {column}",
+            rows=list(frame.index[bad]),
+            n_bad=int(bad.sum()),
             fix=f"fill them (e.g. with 'unknown') or switch the grouping off with "
             f"model_config={{'{key}': None}}",
         )
@@ -312,20 +353,30 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
     acc = study.accounts
     if acc is None or len(acc) == 0:
         raise DataValidationError(
-            "accounts", None, "the study has no accounts",
+            "accounts",
+            None,
+            "the study has no accounts",
             fix="load accounts into the study, or fit level='unit'",
         )
     sales = _check_sales("accounts", cfg["account_sales"], acc, cfg["min_buyers"])
-    x, xc, xs = _covariates("accounts", acc, cfg["account_covariates"],
-                            "account_covariates", bool(cfg["log_covariates"]))
+    x, xc, xs = _covariates(
+        "accounts",
+        acc,
+        cfg["account_covariates"],
+        "account_covariates",
+        bool(cfg["log_covariates"]),
+    )
     seg, seg_lv = _codes("accounts", acc, cfg["segment_column"], "segment_column")
     ind, ind_lv = _codes("accounts", acc, cfg["industry_column"], "industry_column")
     grp, grp_lv = _codes("accounts", acc, cfg["group_column"], "group_column")
     buy = sales > 0
     n_seg = np.bincount(seg, minlength=len(seg_lv))
     b_seg = np.bincount(seg[buy], minlength=len(seg_lv))
-    small = [(lv, int(n), int(b)) for lv, n, b in zip(seg_lv, n_seg, b_seg,
-                                                        strict=True) if b < 2]
+    small = [
+        (lv, int(n), int(b))
+        for lv, n, b in zip(seg_lv, n_seg, b_seg, strict=True)
+        if b < 2
+    ]
     if small:
         shown = ", ".join(f"{lv!r}: {n} accounts, {b} buyers" for lv, n, b in small)
         warnings.warn(
@@ -333,7 +384,8 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
             "effect is estimated mostly from the prior (shrunk toward the overall "
             "mean), so their potentials carry wide intervals. Merge small "
             "segments or set model_config={'segment_column': None} to pool them",
-            TerrakitWarning, stacklevel=3,
+            TerrakitWarning,
+            stacklevel=3,
         )
     unit_ids = pd.Index(study.units.index, name="unit_id")
     if "unit_id" in acc.columns:
@@ -342,17 +394,24 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
         upos = np.full(len(acc), -1, dtype=np.int64)
     log_center = float(np.log(sales[buy]).mean())
     return PreparedData(
-        level="account", ids=pd.Index(acc.index, name="account_id"), sales=sales,
-        log_center=log_center, x=x, covariates=list(cfg["account_covariates"]),
-        x_center=xc, x_scale=xs, unit_ids=unit_ids,
+        level="account",
+        ids=pd.Index(acc.index, name="account_id"),
+        sales=sales,
+        log_center=log_center,
+        x=x,
+        covariates=list(cfg["account_covariates"]),
+        x_center=xc,
+        x_scale=xs,
+        unit_ids=unit_ids,
         unit_index=upos.astype(np.int64),
         index={"segment": seg, "industry": ind, "group": grp},
         levels={"segment": seg_lv, "industry": ind_lv, "group": grp_lv},
     )
 
 
-def prepare_unit_data(study: Study, cfg: Mapping[str, Any],
-                      adjacency: Adjacency | None = None) -> PreparedData:
+def prepare_unit_data(
+    study: Study, cfg: Mapping[str, Any], adjacency: Adjacency | None = None
+) -> PreparedData:
     """Validate the units of ``study`` and turn them into model arrays.
 
     Sales come from ``units[unit_sales]``, or from the accounts
@@ -371,8 +430,13 @@ def prepare_unit_data(study: Study, cfg: Mapping[str, Any],
     if col not in units.columns and study.accounts is not None:
         units = study.unit_measures()
     sales = _check_sales("units", col, units, cfg["min_buyers"])
-    x, xc, xs = _covariates("units", units, cfg["unit_covariates"],
-                            "unit_covariates", bool(cfg["log_covariates"]))
+    x, xc, xs = _covariates(
+        "units",
+        units,
+        cfg["unit_covariates"],
+        "unit_covariates",
+        bool(cfg["log_covariates"]),
+    )
     ids = pd.Index(units.index, name="unit_id")
     graph = None
     if cfg["spatial"] == "bym2":
@@ -383,18 +447,28 @@ def prepare_unit_data(study: Study, cfg: Mapping[str, Any],
         missing = ids[adjacency.ids.get_indexer(ids) < 0]
         if len(missing):
             raise DataValidationError(
-                "units", "unit_id", f"{len(missing)} units are not nodes of the "
-                "adjacency", rows=list(missing), n_bad=len(missing),
+                "units",
+                "unit_id",
+                f"{len(missing)} units are not nodes of the adjacency",
+                rows=list(missing),
+                n_bad=len(missing),
                 fix="build the adjacency on study.units "
                 "(terrakit.data.geo.adjacency(study.units))",
             )
         graph = bym2_graph(adjacency, ids)
     buy = sales > 0
     return PreparedData(
-        level="unit", ids=ids, sales=sales,
-        log_center=float(np.log(sales[buy]).mean()), x=x,
-        covariates=list(cfg["unit_covariates"]), x_center=xc, x_scale=xs,
-        unit_ids=ids, unit_index=np.arange(len(ids), dtype=np.int64), graph=graph,
+        level="unit",
+        ids=ids,
+        sales=sales,
+        log_center=float(np.log(sales[buy]).mean()),
+        x=x,
+        covariates=list(cfg["unit_covariates"]),
+        x_center=xc,
+        x_scale=xs,
+        unit_ids=ids,
+        unit_index=np.arange(len(ids), dtype=np.int64),
+        graph=graph,
     )
 
 
@@ -417,8 +491,9 @@ def _account_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
         x = pm.Data("x", data.x, dims=("account", "covariate"))
         alpha = pm.Normal("alpha", 0.0, cfg["prior_intercept_sd"])
         if n_seg > 1:
-            b_seg = pm.ZeroSumNormal("b_segment", sigma=cfg["prior_segment_sd"],
-                                     dims="segment")
+            b_seg = pm.ZeroSumNormal(
+                "b_segment", sigma=cfg["prior_segment_sd"], dims="segment"
+            )
         else:
             b_seg = pm.Deterministic("b_segment", pm.math.zeros(1), dims="segment")
         beta = pm.Normal("beta", 0.0, cfg["prior_beta_sd"], dims="covariate")
@@ -427,20 +502,35 @@ def _account_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
         tau_g = pm.HalfNormal("tau_group", cfg["prior_group_sd"])
         z_g = pm.Normal("z_group", 0.0, 1.0, dims="group")
         sigma = pm.HalfNormal("sigma", cfg["prior_sigma"], dims="segment")
-        mu = (alpha + b_seg[seg] + pm.math.dot(x, beta) + tau_i * z_i[ind]
-              + tau_g * z_g[grp])
-        pm.Normal("log_sales", mu=mu[buy], sigma=sigma[seg[buy]],
-                  observed=data.log_sales[buy], dims="buyer")
+        mu = (
+            alpha
+            + b_seg[seg]
+            + pm.math.dot(x, beta)
+            + tau_i * z_i[ind]
+            + tau_g * z_g[grp]
+        )
+        pm.Normal(
+            "log_sales",
+            mu=mu[buy],
+            sigma=sigma[seg[buy]],
+            observed=data.log_sales[buy],
+            dims="buyer",
+        )
         # hurdle: who buys at all
         h_alpha = pm.Normal("h_alpha", 0.0, cfg["prior_hurdle_sd"])
         if n_seg > 1:
-            h_seg = pm.ZeroSumNormal("h_segment", sigma=cfg["prior_segment_sd"],
-                                     dims="segment")
+            h_seg = pm.ZeroSumNormal(
+                "h_segment", sigma=cfg["prior_segment_sd"], dims="segment"
+            )
         else:
             h_seg = pm.Deterministic("h_segment", pm.math.zeros(1), dims="segment")
         h_beta = pm.Normal("h_beta", 0.0, cfg["prior_beta_sd"], dims="covariate")
-        pm.Bernoulli("buys", logit_p=h_alpha + h_seg[seg] + pm.math.dot(x, h_beta),
-                     observed=buy.astype(np.int8), dims="account")
+        pm.Bernoulli(
+            "buys",
+            logit_p=h_alpha + h_seg[seg] + pm.math.dot(x, h_beta),
+            observed=buy.astype(np.int8),
+            dims="account",
+        )
     return model
 
 
@@ -471,25 +561,39 @@ def _unit_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
             # ICAR(1) density: pairwise differences + soft sum-to-zero per component
             diff = phi[g.node1] - phi[g.node2]
             comp_sum = pt.inc_subtensor(
-                pt.zeros(g.n_struct_components)[g.struct_component], phi)
+                pt.zeros(g.n_struct_components)[g.struct_component], phi
+            )
             comp_n = np.bincount(g.struct_component).astype(float)
-            pm.Potential("icar", -0.5 * pt.sum(diff**2)
-                         - 0.5 * pt.sum((comp_sum / (0.001 * comp_n)) ** 2))
+            pm.Potential(
+                "icar",
+                -0.5 * pt.sum(diff**2)
+                - 0.5 * pt.sum((comp_sum / (0.001 * comp_n)) ** 2),
+            )
             effect = sigma * pt.sqrt(rho) * phi / np.sqrt(g.scale)
             mu = pt.inc_subtensor(mu[g.struct_index], effect)
             noise = pt.where(g.island, sigma, sigma * pt.sqrt(1.0 - rho))
             sd = noise
-        pm.Normal("log_sales", mu=mu[buy], sigma=sd[buy],
-                  observed=data.log_sales[buy], dims="buyer")
+        pm.Normal(
+            "log_sales",
+            mu=mu[buy],
+            sigma=sd[buy],
+            observed=data.log_sales[buy],
+            dims="buyer",
+        )
         h_alpha = pm.Normal("h_alpha", 0.0, cfg["prior_hurdle_sd"])
         h_beta = pm.Normal("h_beta", 0.0, cfg["prior_beta_sd"], dims="covariate")
-        pm.Bernoulli("buys", logit_p=h_alpha + pm.math.dot(x, h_beta),
-                     observed=buy.astype(np.int8), dims="unit")
+        pm.Bernoulli(
+            "buys",
+            logit_p=h_alpha + pm.math.dot(x, h_beta),
+            observed=buy.astype(np.int8),
+            dims="unit",
+        )
     return model
 
 
-def build_account_model(study: Study,
-                        model_config: Mapping[str, Any] | None = None) -> pm.Model:
+def build_account_model(
+    study: Study, model_config: Mapping[str, Any] | None = None
+) -> pm.Model:
     """The account-level potential model of ``study`` as a ``pymc.Model``.
 
     Parameters
@@ -524,8 +628,11 @@ def build_account_model(study: Study,
     return _account_model(prepare_account_data(study, cfg), cfg)
 
 
-def build_unit_model(study: Study, model_config: Mapping[str, Any] | None = None,
-                     adjacency: Adjacency | None = None) -> pm.Model:
+def build_unit_model(
+    study: Study,
+    model_config: Mapping[str, Any] | None = None,
+    adjacency: Adjacency | None = None,
+) -> pm.Model:
     """The unit-level potential model of ``study`` as a ``pymc.Model``.
 
     Parameters
@@ -619,13 +726,17 @@ class PotentialModel:
     ['potential_mean', 'potential_q05', 'potential_q50', 'potential_q95']
     """
 
-    def __init__(self, model_config: Mapping[str, Any] | None = None,
-                 sampler_config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model_config: Mapping[str, Any] | None = None,
+        sampler_config: Mapping[str, Any] | None = None,
+    ) -> None:
         self.model_config = dict(model_config or {})
         self.sampler_config = dict(sampler_config or {})
 
-    def build_model(self, study: Study, level: Level = "account",
-                    adjacency: Adjacency | None = None) -> pm.Model:
+    def build_model(
+        self, study: Study, level: Level = "account", adjacency: Adjacency | None = None
+    ) -> pm.Model:
         """The ``pymc.Model`` that :meth:`fit` would sample."""
         if level == "account":
             return build_account_model(study, self.model_config)
@@ -633,8 +744,14 @@ class PotentialModel:
             return build_unit_model(study, self.model_config, adjacency)
         raise SpecificationError(f"level must be 'account' or 'unit', got {level!r}")
 
-    def fit(self, study: Study, level: Level = "account", seed: int = 0, *,
-            adjacency: Adjacency | None = None) -> PotentialResult:
+    def fit(
+        self,
+        study: Study,
+        level: Level = "account",
+        seed: int = 0,
+        *,
+        adjacency: Adjacency | None = None,
+    ) -> PotentialResult:
         """Sample the posterior and return the potentials.
 
         Parameters
@@ -682,7 +799,8 @@ class PotentialModel:
             params = _UNIT_PARAMS
         else:
             raise SpecificationError(
-                f"level must be 'account' or 'unit', got {level!r}")
+                f"level must be 'account' or 'unit', got {level!r}"
+            )
         t0 = time.perf_counter()
         run = sample(model, scfg, seed, var_names=params)
         idata = run.idata
@@ -690,21 +808,31 @@ class PotentialModel:
             if grp in idata.groups():
                 delattr(idata, grp)
         idata.add_groups({"constant_data": _constant_data(data)})
-        idata.attrs.update({
-            "level": level,
-            "model_config": json.dumps(mcfg, sort_keys=True, default=str),
-            "sampler_config": json.dumps(scfg, sort_keys=True, default=str),
-            "terrakit_version": __version__,
-            "config_hash": config_hash(mcfg, scfg, level),
-            "seed": int(seed),
-            "method": run.method,
-            "log_center": float(data.log_center),
-        })
-        diag = diagnose(idata, params, method=run.method,
-                        rhat_max=float(scfg["rhat_max"]),
-                        ess_min=float(scfg["ess_min"]), warn=True, stacklevel=3)
+        idata.attrs.update(
+            {
+                "level": level,
+                "model_config": json.dumps(mcfg, sort_keys=True, default=str),
+                "sampler_config": json.dumps(scfg, sort_keys=True, default=str),
+                "terrakit_version": __version__,
+                "config_hash": config_hash(mcfg, scfg, level),
+                "seed": int(seed),
+                "method": run.method,
+                "log_center": float(data.log_center),
+            }
+        )
+        diag = diagnose(
+            idata,
+            params,
+            method=run.method,
+            rhat_max=float(scfg["rhat_max"]),
+            ess_min=float(scfg["ess_min"]),
+            warn=True,
+            stacklevel=3,
+        )
         return PotentialResult(
-            idata=idata, level=level, diagnostics_=diag,
+            idata=idata,
+            level=level,
+            diagnostics_=diag,
             compile_seconds=run.compile_seconds,
             sample_seconds=run.sample_seconds,
             fit_seconds=time.perf_counter() - t0,

@@ -33,8 +33,10 @@ def _constant_data(data: PreparedData) -> xr.Dataset:
             "x_scale": (("covariate",), data.x_scale.astype(float)),
             "unit_index": ((ent,), data.unit_index.astype(np.int64)),
         },
-        coords={ent: _coord(data.ids), "covariate": np.asarray(
-            data.covariates, dtype=str)},
+        coords={
+            ent: _coord(data.ids),
+            "covariate": np.asarray(data.covariates, dtype=str),
+        },
     )
     if data.level == "account":
         ds = ds.assign_coords(all_unit=_coord(data.unit_ids))
@@ -84,10 +86,12 @@ def _predictors(idata: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ind = cd["industry_index"].to_numpy()
         grp = cd["group_index"].to_numpy()
         b_seg = _stack(post, "b_segment")
-        mu = (mu + b_seg[:, seg]
-              + _stack(post, "tau_industry")[:, None] * _stack(post, "z_industry")
-              [:, ind] + _stack(post, "tau_group")[:, None]
-              * _stack(post, "z_group")[:, grp])
+        mu = (
+            mu
+            + b_seg[:, seg]
+            + _stack(post, "tau_industry")[:, None] * _stack(post, "z_industry")[:, ind]
+            + _stack(post, "tau_group")[:, None] * _stack(post, "z_group")[:, grp]
+        )
         sd = _stack(post, "sigma")[:, seg]
         logit = logit + _stack(post, "h_segment")[:, seg]
     else:
@@ -144,7 +148,8 @@ class PotentialResult:
         if self.idata.attrs["level"] != self.level:
             raise ValueError(
                 f"idata was fitted at level {self.idata.attrs['level']!r}, not "
-                f"{self.level!r}")
+                f"{self.level!r}"
+            )
 
     # -- configuration -------------------------------------------------------------
     @property
@@ -178,8 +183,9 @@ class PotentialResult:
 
     @property
     def sales(self) -> pd.Series:
-        return pd.Series(self.idata.constant_data["sales"].to_numpy(),
-                         index=self.ids, name="sales")
+        return pd.Series(
+            self.idata.constant_data["sales"].to_numpy(), index=self.ids, name="sales"
+        )
 
     @property
     def n_samples(self) -> int:
@@ -197,8 +203,9 @@ class PotentialResult:
         _, _, p = _predictors(self.idata)
         return pd.Series(p.mean(axis=0), index=self.ids, name="p_buy")
 
-    def draws(self, level: str = "unit", n_draws: int | None = None,
-              seed: int = 0) -> xr.DataArray:
+    def draws(
+        self, level: str = "unit", n_draws: int | None = None, seed: int = 0
+    ) -> xr.DataArray:
         """Posterior draws of the potential.
 
         Parameters
@@ -218,19 +225,23 @@ class PotentialResult:
             Dims ``(level, "draw")``, name ``"potential"``.
         """
         if level not in ("unit", "account"):
-            raise SpecificationError(f"level must be 'unit' or 'account', got "
-                                     f"{level!r}")
+            raise SpecificationError(
+                f"level must be 'unit' or 'account', got {level!r}"
+            )
         if level == "account" and self.level != "account":
             raise SpecificationError(
                 "account draws need an account-level fit; this result is "
-                "unit-level. Fix: PotentialModel().fit(study, level='account')")
+                "unit-level. Fix: PotentialModel().fit(study, level='account')"
+            )
         pot = self._potential_draws()
         if n_draws is not None:
             if not 1 <= n_draws <= pot.shape[0]:
                 raise SpecificationError(
-                    f"n_draws must be in [1, {pot.shape[0]}], got {n_draws}")
-            keep = np.sort(np.random.default_rng(seed).choice(
-                pot.shape[0], n_draws, replace=False))
+                    f"n_draws must be in [1, {pot.shape[0]}], got {n_draws}"
+                )
+            keep = np.sort(
+                np.random.default_rng(seed).choice(pot.shape[0], n_draws, replace=False)
+            )
             pot = pot[keep]
         cd = self.idata.constant_data
         if level == "unit" and self.level == "account":
@@ -242,9 +253,12 @@ class PotentialResult:
             pot, ids = agg, units
         else:
             ids = cd[self.level].to_numpy()
-        return xr.DataArray(pot.T, dims=(level, "draw"),
-                            coords={level: ids, "draw": np.arange(pot.shape[0])},
-                            name="potential")
+        return xr.DataArray(
+            pot.T,
+            dims=(level, "draw"),
+            coords={level: ids, "draw": np.arange(pot.shape[0])},
+            name="potential",
+        )
 
     # -- tables ---------------------------------------------------------------------
     def to_frame(self, level: str | None = None) -> pd.DataFrame:
@@ -275,23 +289,30 @@ class PotentialResult:
             units = cd["all_unit"].to_numpy()
             idx = cd["unit_index"].to_numpy()
             ok = idx >= 0
-            sales = np.bincount(idx[ok], weights=cd["sales"].to_numpy()[ok],
-                                minlength=len(units))
+            sales = np.bincount(
+                idx[ok], weights=cd["sales"].to_numpy()[ok], minlength=len(units)
+            )
             ids = pd.Index(units, name="unit_id")
         with np.errstate(divide="ignore", invalid="ignore"):
             pen = np.where(mean > 0, sales / mean, np.nan)
-        df = pd.DataFrame({
-            "potential_mean": mean, "potential_q05": q[0], "potential_q50": q[1],
-            "potential_q95": q[2], "sales": sales, "whitespace": mean - sales,
-            "penetration": pen,
-        }, index=ids)
+        df = pd.DataFrame(
+            {
+                "potential_mean": mean,
+                "potential_q05": q[0],
+                "potential_q50": q[1],
+                "potential_q95": q[2],
+                "sales": sales,
+                "whitespace": mean - sales,
+                "penetration": pen,
+            },
+            index=ids,
+        )
         if lv == self.level:
             df["p_buy"] = self.p_buy().to_numpy()
         if lv == "account":
             idx = cd["unit_index"].to_numpy()
             units = cd["all_unit"].to_numpy()
-            df.insert(0, "unit_id", np.where(idx >= 0, units[np.maximum(idx, 0)],
-                                             None))
+            df.insert(0, "unit_id", np.where(idx >= 0, units[np.maximum(idx, 0)], None))
         return df
 
     def diagnostics(self, warn: bool = True) -> Diagnostics:
@@ -304,9 +325,14 @@ class PotentialResult:
         """
         scfg = self.sampler_config
         return diagnose(
-            self.idata, list(self.idata.posterior.data_vars), method=self.method,
+            self.idata,
+            list(self.idata.posterior.data_vars),
+            method=self.method,
             rhat_max=float(scfg.get("rhat_max", 1.01)),
-            ess_min=float(scfg.get("ess_min", 100.0)), warn=warn, stacklevel=3)
+            ess_min=float(scfg.get("ess_min", 100.0)),
+            warn=warn,
+            stacklevel=3,
+        )
 
     def summary(self) -> str:
         """Rounded, stable text (no timings)."""
@@ -317,19 +343,23 @@ class PotentialResult:
         mean = float(tot.mean())
         n = len(f)
         n_buy = int((f["sales"] > 0).sum())
-        return "\n".join([
-            f"PotentialResult ({self.level} level, {self.method}, seed {self.seed},"
-            f" q={self.quantile:g})",
-            f"  {n} {self.level}s, {n_buy} with sales",
-            f"  total potential {_sig(mean)} (90 % interval {_sig(lo)} – "
-            f"{_sig(hi)})",
-            f"  total sales {_sig(sales)}, whitespace {_sig(mean - sales)}, "
-            f"penetration {100 * sales / mean:.1f} %",
-        ])
+        return "\n".join(
+            [
+                f"PotentialResult ({self.level} level, {self.method}, seed {self.seed},"
+                f" q={self.quantile:g})",
+                f"  {n} {self.level}s, {n_buy} with sales",
+                f"  total potential {_sig(mean)} (90 % interval {_sig(lo)} – "
+                f"{_sig(hi)})",
+                f"  total sales {_sig(sales)}, whitespace {_sig(mean - sales)}, "
+                f"penetration {100 * sales / mean:.1f} %",
+            ]
+        )
 
     def __str__(self) -> str:
-        return (f"{self.summary()}\n  compile {self.compile_seconds:.1f} s, "
-                f"sample {self.sample_seconds:.1f} s")
+        return (
+            f"{self.summary()}\n  compile {self.compile_seconds:.1f} s, "
+            f"sample {self.sample_seconds:.1f} s"
+        )
 
     # -- storage ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -354,7 +384,9 @@ class PotentialResult:
         level = idata.attrs.get("level")
         if level not in ("account", "unit") or "config_hash" not in idata.attrs:
             raise DataValidationError(
-                "potential", None, f"{os.fspath(path)!r} is not a saved "
+                "potential",
+                None,
+                f"{os.fspath(path)!r} is not a saved "
                 "PotentialResult (no level/config_hash in its attributes)",
                 fix="load files written by PotentialResult.save",
             )
@@ -370,8 +402,9 @@ def _sig(v: float) -> str:
     return f"{v:.3g}"
 
 
-def posterior_predictive_check(res: PotentialResult, n_draws: int = 200,
-                               seed: int = 0) -> pd.DataFrame:
+def posterior_predictive_check(
+    res: PotentialResult, n_draws: int = 200, seed: int = 0
+) -> pd.DataFrame:
     """Compare data statistics with their posterior predictive distribution.
 
     Replicated data sets are simulated from the fitted hurdle model (who buys,
@@ -406,8 +439,16 @@ def posterior_predictive_check(res: PotentialResult, n_draws: int = 200,
         ly = logy[buy]
         if ly.size == 0:
             return np.array([0.0, *([np.nan] * 5)])
-        return np.array([buy.mean(), ly.mean(), ly.std(), np.quantile(ly, 0.1),
-                         np.quantile(ly, 0.9), ly.max()])
+        return np.array(
+            [
+                buy.mean(),
+                ly.mean(),
+                ly.std(),
+                np.quantile(ly, 0.1),
+                np.quantile(ly, 0.9),
+                ly.max(),
+            ]
+        )
 
     sales = res.idata.constant_data["sales"].to_numpy()
     obs_buy = sales > 0
@@ -417,12 +458,21 @@ def posterior_predictive_check(res: PotentialResult, n_draws: int = 200,
         buy = rng.random(mu.shape[1]) < p[s]
         logy = c + mu[s] + sd[s] * rng.standard_normal(mu.shape[1])
         reps[r] = stats(buy, logy)
-    names = ["share_buyers", "mean_log_sales", "sd_log_sales", "q10_log_sales",
-             "q90_log_sales", "max_log_sales"]
-    return pd.DataFrame({
-        "observed": obs,
-        "replicated_mean": np.nanmean(reps, axis=0),
-        "replicated_q05": np.nanquantile(reps, 0.05, axis=0),
-        "replicated_q95": np.nanquantile(reps, 0.95, axis=0),
-        "p_value": (reps >= obs[None, :]).mean(axis=0),
-    }, index=pd.Index(names, name="statistic"))
+    names = [
+        "share_buyers",
+        "mean_log_sales",
+        "sd_log_sales",
+        "q10_log_sales",
+        "q90_log_sales",
+        "max_log_sales",
+    ]
+    return pd.DataFrame(
+        {
+            "observed": obs,
+            "replicated_mean": np.nanmean(reps, axis=0),
+            "replicated_q05": np.nanquantile(reps, 0.05, axis=0),
+            "replicated_q95": np.nanquantile(reps, 0.95, axis=0),
+            "p_value": (reps >= obs[None, :]).mean(axis=0),
+        },
+        index=pd.Index(names, name="statistic"),
+    )

@@ -132,8 +132,11 @@ def icar_scaling_factor(matrix: sp.sparray | np.ndarray, *, seed: int = 0) -> fl
     g1 = np.r_[lu.solve(np.ones(n - 1)), 0.0]
     total = float(g1.sum())
     rng = np.random.default_rng(seed)
-    nodes = np.arange(n) if n <= _MAX_SCALE_NODES else np.sort(
-        rng.choice(n, _MAX_SCALE_NODES, replace=False))
+    nodes = (
+        np.arange(n)
+        if n <= _MAX_SCALE_NODES
+        else np.sort(rng.choice(n, _MAX_SCALE_NODES, replace=False))
+    )
     gdiag = np.zeros(len(nodes))
     e = np.zeros(n - 1)
     for k, i in enumerate(nodes):

@@ -100,8 +100,10 @@ def visits_per_cycle(
     phase = np.empty(n)
     phase[np.asarray(order, dtype=np.int64)] = (np.arange(n) + 0.5) / max(n, 1)
     eps = 1e-9
-    visits = (np.floor((cycle + 1) * rate + phase + eps)
-              - np.floor(cycle * rate + phase + eps)).astype(np.int64)
+    visits = (
+        np.floor((cycle + 1) * rate + phase + eps)
+        - np.floor(cycle * rate + phase + eps)
+    ).astype(np.int64)
     return visits, rate
 
 
@@ -121,8 +123,7 @@ def patterns(n: int, n_days: int) -> list[tuple[int, ...]]:
         raise ValueError(f"{n} visits do not fit in {n_days} days")
     seen: dict[tuple[int, ...], None] = {}
     for s in range(n_days):
-        days = tuple(sorted({(s + round(k * n_days / n)) % n_days
-                             for k in range(n)}))
+        days = tuple(sorted({(s + round(k * n_days / n)) % n_days for k in range(n)}))
         if len(days) == n:
             seen.setdefault(days, None)
     return list(seen)
@@ -159,8 +160,10 @@ def day_seeds(
         day = (j % weeks) * n_weekdays + j // weeks
         if len(sel):
             ww = np.asarray(load, dtype=float)[sel] + 1e-9
-            seeds[day] = (np.average(x[sel], weights=ww),
-                          np.average(y[sel], weights=ww))
+            seeds[day] = (
+                np.average(x[sel], weights=ww),
+                np.average(y[sel], weights=ww),
+            )
         else:  # empty slice: the angle of its neighbours at the median radius
             k = int(order[min(int(np.searchsorted(slice_of, j)), len(order) - 1)])
             t = ang[k]
@@ -245,8 +248,7 @@ def assign_patterns(
     w_max = float(work[acc].max()) if acc else 0.0
     # (an overloaded territory, mean > capacity, is balanced rather than
     # packed: every day then drops a little instead of some days a lot)
-    upper = min(max((1 + tolerance) * mean, mean + w_max),
-                max(capacity, mean + w_max))
+    upper = min(max((1 + tolerance) * mean, mean + w_max), max(capacity, mean + w_max))
     lower = min(max(0.0, min((1 - tolerance) * mean, mean - w_max)), upper)
     dist = np.hypot(x[:, None] - seeds[None, :, 0], y[:, None] - seeds[None, :, 1])
     cost = np.array([dist[i, list(p)].sum() for i, p in pats])
@@ -285,14 +287,18 @@ def assign_patterns(
         lv.append(1.0)
     a_low = coo_array((lv, (lr, lc)), shape=(n_days, n_x + 2 * n_days))
     cons = [
-        LinearConstraint(a_main.tocsr(),
-                         np.concatenate([np.ones(r0), np.full(n_days, -np.inf)]),
-                         np.concatenate([np.ones(r0), np.full(n_days, upper)])),
+        LinearConstraint(
+            a_main.tocsr(),
+            np.concatenate([np.ones(r0), np.full(n_days, -np.inf)]),
+            np.concatenate([np.ones(r0), np.full(n_days, upper)]),
+        ),
         LinearConstraint(a_low.tocsr(), np.full(n_days, lower), np.inf),
     ]
     integrality = np.concatenate([np.ones(n_x), np.zeros(2 * n_days)])
-    bounds = Bounds(np.zeros(n_x + 2 * n_days),
-                    np.concatenate([np.ones(n_x), np.full(2 * n_days, np.inf)]))
+    bounds = Bounds(
+        np.zeros(n_x + 2 * n_days),
+        np.concatenate([np.ones(n_x), np.full(2 * n_days, np.inf)]),
+    )
 
     def objective(ch: dict[int, tuple[int, ...]]) -> float:
         ld = np.zeros(n_days)
@@ -303,11 +309,19 @@ def assign_patterns(
         pen = np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
         return tot + lam * float(pen)
 
-    greedy = _greedy(acc, pats, by_acc, visits, work, dist, n_days, upper, lower,
-                     lam)
-    res = milp(c, constraints=cons, integrality=integrality, bounds=bounds,
-               options={"time_limit": float(time_limit), "mip_rel_gap": 0.02,
-                        "node_limit": NODE_LIMIT, "disp": _DISP})
+    greedy = _greedy(acc, pats, by_acc, visits, work, dist, n_days, upper, lower, lam)
+    res = milp(
+        c,
+        constraints=cons,
+        integrality=integrality,
+        bounds=bounds,
+        options={
+            "time_limit": float(time_limit),
+            "mip_rel_gap": 0.02,
+            "node_limit": NODE_LIMIT,
+            "disp": _DISP,
+        },
+    )
     chosen: dict[int, tuple[int, ...]] = {}
     status = "optimal" if res.status == 0 else "limit"
     if res.x is not None:
@@ -343,8 +357,9 @@ def _greedy(
     chosen: dict[int, tuple[int, ...]] = {}
 
     def pen(ld: np.ndarray) -> float:
-        return float(np.maximum(ld - upper, 0.0).sum()
-                     + np.maximum(lower - ld, 0.0).sum())
+        return float(
+            np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
+        )
 
     for i in sorted(acc, key=lambda i: (-visits[i] * work[i], i)):
         best_p, best_v = None, math.inf
@@ -353,7 +368,8 @@ def _greedy(
             ld = load.copy()
             ld[list(p)] += work[i]
             v = lam * float(np.maximum(ld - upper, 0.0).sum()) + float(
-                dist[i, list(p)].sum())
+                dist[i, list(p)].sum()
+            )
             if v < best_v - 1e-12:
                 best_p, best_v = p, v
         assert best_p is not None
@@ -394,4 +410,3 @@ def frequency_label(rate: float, weeks: int) -> str:
     if per_week > 1:
         return f"{per_week:.2g} per week"
     return f"every {wk:.3g} weeks"
-

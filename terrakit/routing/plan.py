@@ -97,9 +97,12 @@ class CallPlan:
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        need = {"schedule": ("visits", "days"), "routes": ("day", "kind", "stop"),
-                "day_table": ("visits", "drive_min"),
-                "dropped": ("account_id", "day", "reason")}
+        need = {
+            "schedule": ("visits", "days"),
+            "routes": ("day", "kind", "stop"),
+            "day_table": ("visits", "drive_min"),
+            "dropped": ("account_id", "day", "reason"),
+        }
         for name, cols in need.items():
             df = getattr(self, name)
             if not isinstance(df, pd.DataFrame):
@@ -115,8 +118,7 @@ class CallPlan:
                 f"{planned} planned"
             )
         object.__setattr__(self, "days", tuple(self.days))
-        object.__setattr__(self, "provenance",
-                           MappingProxyType(dict(self.provenance)))
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
 
     # -- numbers ------------------------------------------------------------------
     @property
@@ -162,7 +164,8 @@ class CallPlan:
             lines.append(
                 f"  visits/day {busy['visits'].min():.0f}-{busy['visits'].max():.0f},"
                 f" work/day {busy['work_min'].min() / 60:.1f}-"
-                f"{busy['work_min'].max() / 60:.1f} h")
+                f"{busy['work_min'].max() / 60:.1f} h"
+            )
         if len(self.dropped):
             reasons = self.dropped["reason"].str.split(":").str[0].value_counts()
             for r, k in sorted(reasons.items()):
@@ -173,8 +176,10 @@ class CallPlan:
         return f"{self.summary()}\n  ({self.seconds:.1f} s)"
 
     def __repr__(self) -> str:
-        return (f"<CallPlan {self.territory}: {self.n_visits} visits, "
-                f"{len(self.dropped)} dropped, {self.drive_hours:.1f} h driving>")
+        return (
+            f"<CallPlan {self.territory}: {self.n_visits} visits, "
+            f"{len(self.dropped)} dropped, {self.drive_hours:.1f} h driving>"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per visit: routed visits in order, then dropped ones."""
@@ -182,8 +187,17 @@ class CallPlan:
         v["status"] = "routed"
         d = self.dropped.copy()
         d["status"] = "dropped"
-        cols = ["account_id", "day", "stop", "status", "arrive", "start", "depart",
-                "drive_min", "reason"]
+        cols = [
+            "account_id",
+            "day",
+            "stop",
+            "status",
+            "arrive",
+            "start",
+            "depart",
+            "drive_min",
+            "reason",
+        ]
         out = pd.concat([v, d], ignore_index=True, sort=False)
         for c in cols:
             if c not in out.columns:
@@ -213,22 +227,32 @@ def _territory_accounts(
 ) -> pd.DataFrame:
     acc = study.accounts
     if acc is None:
-        raise DataValidationError("accounts", None, "the study has no accounts",
-                                  fix="build the study with an accounts table")
+        raise DataValidationError(
+            "accounts",
+            None,
+            "the study has no accounts",
+            fix="build the study with an accounts table",
+        )
     for col in ("calls_per_year", "call_minutes"):
         if col not in acc.columns:
             raise DataValidationError(
-                "accounts", col, "call planning needs this column",
+                "accounts",
+                col,
+                "call planning needs this column",
                 fix="add calls_per_year and call_minutes (e.g. from "
-                "tk.sizing call frequencies)")
+                "tk.sizing call frequencies)",
+            )
     terr = study.account_territories(alignment)
     al = study._get_alignment(alignment)
     if territory not in set(al.territories):
-        raise KeyError(f"no territory {territory!r} in alignment {al.name!r}; "
-                       f"it has {al.territories[:8]}...")
+        raise KeyError(
+            f"no territory {territory!r} in alignment {al.name!r}; "
+            f"it has {al.territories[:8]}..."
+        )
     sub = acc.loc[terr.to_numpy() == territory].copy()
     if not {"lon", "lat"} <= set(sub.columns) or sub[["lon", "lat"]].isna().any(
-            axis=None):
+        axis=None
+    ):
         from terrakit.data.geo import lonlat
 
         lon, lat = lonlat(study.units)
@@ -240,12 +264,17 @@ def _territory_accounts(
     return sub
 
 
-def _rep_of(study: Study, territory: Hashable, accounts: pd.DataFrame,
-            rep: Hashable | None) -> tuple[Hashable, float, float]:
+def _rep_of(
+    study: Study, territory: Hashable, accounts: pd.DataFrame, rep: Hashable | None
+) -> tuple[Hashable, float, float]:
     reps = study.reps
     if reps is None:
-        raise DataValidationError("reps", None, "the study has no reps table",
-                                  fix="add reps with home_lon/home_lat")
+        raise DataValidationError(
+            "reps",
+            None,
+            "the study has no reps table",
+            fix="add reps with home_lon/home_lat",
+        )
     if rep is None:
         if territory in reps.index:
             rep = territory
@@ -254,7 +283,8 @@ def _rep_of(study: Study, territory: Hashable, accounts: pd.DataFrame,
         else:
             raise SpecificationError(
                 f"territory {territory!r} is not a rep id and its accounts name no "
-                "owner; pass rep=... to say whose home the routes start from")
+                "owner; pass rep=... to say whose home the routes start from"
+            )
     if rep not in reps.index:
         raise KeyError(f"rep {rep!r} is not in the reps table")
     return rep, float(reps.at[rep, "home_lon"]), float(reps.at[rep, "home_lat"])
@@ -273,8 +303,10 @@ def _travel_matrix(
     if isinstance(travel, np.ndarray):
         m = np.asarray(travel, dtype=float)
         if m.shape != (len(ids), len(ids)):
-            raise ValueError(f"travel matrix must be {len(ids)}×{len(ids)} (home "
-                             "first, then the accounts), got {m.shape}")
+            raise ValueError(
+                f"travel matrix must be {len(ids)}×{len(ids)} (home "
+                "first, then the accounts), got {m.shape}"
+            )
         return m
     if getattr(travel, "table", None) is not None:
         return np.asarray(travel.matrix(ids), dtype=float)
@@ -282,8 +314,9 @@ def _travel_matrix(
     return np.asarray(travel.matrix(pts), dtype=float)
 
 
-def _windows(acc: pd.DataFrame, start: float, end: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _windows(
+    acc: pd.DataFrame, start: float, end: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-account service-start windows (minutes) from tw_start/tw_end hours."""
     lo = np.full(len(acc), start)
     hi = np.full(len(acc), end)
@@ -402,20 +435,24 @@ def plan_calls(
     bad_days = [d for d in days if d not in WEEKDAYS]
     if bad_days or not days:
         raise SpecificationError(
-            f"days must be weekday names from {WEEKDAYS}, got {list(days)}")
+            f"days must be weekday names from {WEEKDAYS}, got {list(days)}"
+        )
     if weeks < 1:
         raise SpecificationError(f"weeks must be >= 1, got {weeks}")
     d0, d1 = float(day_hours[0]) * 60, float(day_hours[1]) * 60
     if not 0 <= d0 < d1 <= 24 * 60:
-        raise SpecificationError(f"day_hours must be (start, end) with start < end "
-                                 f"within 0..24, got {day_hours}")
+        raise SpecificationError(
+            f"day_hours must be (start, end) with start < end "
+            f"within 0..24, got {day_hours}"
+        )
     if lunch is not None:
         l0, l1 = float(lunch[0]) * 60, float(lunch[1]) * 60
         lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
         if not (d0 <= l0 and l0 + lmin <= l1 <= d1) or lmin <= 0:
             raise SpecificationError(
                 f"lunch {lunch} with {lmin:g} minutes must lie inside day_hours "
-                f"{day_hours} and last at most the window")
+                f"{day_hours} and last at most the window"
+            )
     else:
         l0 = l1 = lmin = 0.0
     name = resolve_backend(backend)
@@ -431,8 +468,9 @@ def plan_calls(
     tmat = _travel_matrix(travel, [rep_id, *ids], np.r_[hlon, lon], np.r_[hlat, lat])
     x, y = local_xy(lon, lat, hlon, hlat)
     order = np.argsort(np.arctan2(y, x), kind="stable")
-    visits, rate = visits_per_cycle(cpy, weeks=weeks, weeks_per_year=weeks_per_year,
-                                    cycle=cycle, order=order)
+    visits, rate = visits_per_cycle(
+        cpy, weeks=weeks, weeks_per_year=weeks_per_year, cycle=cycle, order=order
+    )
     over = np.maximum(visits - n_days, 0)
     visits = np.minimum(visits, n_days)
     # work per visit: service + the travel it adds (half the way to and from
@@ -450,8 +488,16 @@ def plan_calls(
     capacity = max(day_min - mean_home, 0.0)
     seeds = day_seeds(x, y, visits * work, n_weekdays=len(days), weeks=weeks)
     t_pat = max(0.5, 0.2 * float(time_limit))
-    pa = assign_patterns(visits, work, x, y, seeds, capacity=capacity,
-                         tolerance=tolerance, time_limit=t_pat)
+    pa = assign_patterns(
+        visits,
+        work,
+        x,
+        y,
+        seeds,
+        capacity=capacity,
+        tolerance=tolerance,
+        time_limit=t_pat,
+    )
     # route every day
     win_lo, win_hi = _windows(acc, d0, d1)
     per_day = max(0.2, (float(time_limit) - (time.perf_counter() - t0)) / n_days)
@@ -460,66 +506,131 @@ def plan_calls(
     drop_rows: list[dict[str, Any]] = []
     for a in np.flatnonzero(over).tolist():
         for _ in range(int(over[a])):
-            drop_rows.append({"account_id": ids[a], "day": "",
-                              "reason": "frequency above one visit per day: "
-                              f"{rate[a]:.1f} visits per {n_days}-day cycle"})
+            drop_rows.append(
+                {
+                    "account_id": ids[a],
+                    "day": "",
+                    "reason": "frequency above one visit per day: "
+                    f"{rate[a]:.1f} visits per {n_days}-day cycle",
+                }
+            )
     on_day: list[list[int]] = [[] for _ in range(n_days)]
     for i, p in enumerate(pa.days):
         for d in p:
             on_day[d].append(i)
     for d, label in enumerate(labels):
         accs = on_day[d]
-        res = _route_day(accs, tmat, minutes, cpy, win_lo, win_hi, d0, d1,
-                         (l0, l1, lmin) if lunch is not None else None,
-                         backend=name, time_limit=per_day, seed=seed + d)
+        res = _route_day(
+            accs,
+            tmat,
+            minutes,
+            cpy,
+            win_lo,
+            win_hi,
+            d0,
+            d1,
+            (l0, l1, lmin) if lunch is not None else None,
+            backend=name,
+            time_limit=per_day,
+            seed=seed + d,
+        )
         stops, dropped, info = res
         for s in stops:
             k = s["acc"]
-            route_rows.append({
-                "day": label, "stop": s["stop"], "kind": s["kind"],
-                "account_id": ids[k] if k >= 0 else None,
-                "lon": lon[s["loc"] - 1] if s["loc"] > 0 else hlon,
-                "lat": lat[s["loc"] - 1] if s["loc"] > 0 else hlat,
-                "arrive": s["arrive"], "start": s["start"], "depart": s["depart"],
-                "drive_min": s["drive"],
-            })
+            route_rows.append(
+                {
+                    "day": label,
+                    "stop": s["stop"],
+                    "kind": s["kind"],
+                    "account_id": ids[k] if k >= 0 else None,
+                    "lon": lon[s["loc"] - 1] if s["loc"] > 0 else hlon,
+                    "lat": lat[s["loc"] - 1] if s["loc"] > 0 else hlat,
+                    "arrive": s["arrive"],
+                    "start": s["start"],
+                    "depart": s["depart"],
+                    "drive_min": s["drive"],
+                }
+            )
         for k, why in dropped:
             drop_rows.append({"account_id": ids[k], "day": label, "reason": why})
-        day_rows.append({"day": label, "visits": info["visits"],
-                         "service_min": info["service"], "drive_min": info["drive"],
-                         "start": info["start"], "end": info["end"],
-                         "work_min": info["work"], "dropped": len(dropped)})
-    routes = pd.DataFrame(route_rows, columns=[
-        "day", "stop", "kind", "account_id", "lon", "lat", "arrive", "start",
-        "depart", "drive_min"])
+        day_rows.append(
+            {
+                "day": label,
+                "visits": info["visits"],
+                "service_min": info["service"],
+                "drive_min": info["drive"],
+                "start": info["start"],
+                "end": info["end"],
+                "work_min": info["work"],
+                "dropped": len(dropped),
+            }
+        )
+    routes = pd.DataFrame(
+        route_rows,
+        columns=[
+            "day",
+            "stop",
+            "kind",
+            "account_id",
+            "lon",
+            "lat",
+            "arrive",
+            "start",
+            "depart",
+            "drive_min",
+        ],
+    )
     for c in ("arrive", "start", "depart"):
         routes[c + "_hhmm"] = routes[c].map(_hhmm)
     day_table = pd.DataFrame(day_rows).set_index("day")
     day_table["start_hhmm"] = day_table["start"].map(_hhmm)
     day_table["end_hhmm"] = day_table["end"].map(_hhmm)
     dropped_df = pd.DataFrame(drop_rows, columns=["account_id", "day", "reason"])
-    nd = dropped_df.groupby("account_id").size() if len(dropped_df) else pd.Series(
-        dtype=np.int64)
-    schedule = pd.DataFrame({
-        "calls_per_year": cpy, "call_minutes": minutes,
-        "frequency": [frequency_label(r, weeks) for r in rate],
-        "visits": visits + over,
-        "days": [";".join(labels[dd] for dd in p) for p in pa.days],
-    }, index=pd.Index(ids, name="account_id"))
+    nd = (
+        dropped_df.groupby("account_id").size()
+        if len(dropped_df)
+        else pd.Series(dtype=np.int64)
+    )
+    schedule = pd.DataFrame(
+        {
+            "calls_per_year": cpy,
+            "call_minutes": minutes,
+            "frequency": [frequency_label(r, weeks) for r in rate],
+            "visits": visits + over,
+            "days": [";".join(labels[dd] for dd in p) for p in pa.days],
+        },
+        index=pd.Index(ids, name="account_id"),
+    )
     schedule["dropped"] = nd.reindex(schedule.index, fill_value=0).astype(np.int64)
     if "segment" in acc.columns:
         schedule.insert(0, "segment", acc["segment"].to_numpy())
     prov = make_provenance(
-        f"routing/{name}", seed=seed,
-        config={"weeks": weeks, "days": list(days), "day_hours": list(day_hours),
-                "lunch": None if lunch is None else list(lunch),
-                "lunch_minutes": lmin, "weeks_per_year": weeks_per_year,
-                "cycle": cycle, "tolerance": tolerance, "time_limit": time_limit},
-        territory=str(territory), rep_id=str(rep_id), patterns=pa.status,
+        f"routing/{name}",
+        seed=seed,
+        config={
+            "weeks": weeks,
+            "days": list(days),
+            "day_hours": list(day_hours),
+            "lunch": None if lunch is None else list(lunch),
+            "lunch_minutes": lmin,
+            "weeks_per_year": weeks_per_year,
+            "cycle": cycle,
+            "tolerance": tolerance,
+            "time_limit": time_limit,
+        },
+        territory=str(territory),
+        rep_id=str(rep_id),
+        patterns=pa.status,
     )
     return CallPlan(
-        territory=territory, rep_id=rep_id, days=tuple(labels), schedule=schedule,
-        routes=routes, day_table=day_table, dropped=dropped_df, provenance=prov,
+        territory=territory,
+        rep_id=rep_id,
+        days=tuple(labels),
+        schedule=schedule,
+        routes=routes,
+        day_table=day_table,
+        dropped=dropped_df,
+        provenance=prov,
         seconds=time.perf_counter() - t0,
     )
 
@@ -545,8 +656,14 @@ def _route_day(
     seed: int,
 ) -> tuple[list[dict[str, Any]], list[tuple[int, str]], dict[str, float]]:
     """Route one day; returns stops, dropped (account, reason) and day totals."""
-    info = {"visits": 0, "service": 0.0, "drive": 0.0, "start": math.nan,
-            "end": math.nan, "work": 0.0}
+    info = {
+        "visits": 0,
+        "service": 0.0,
+        "drive": 0.0,
+        "start": math.nan,
+        "end": math.nan,
+        "work": 0.0,
+    }
     if not accs:
         return [], [], info
     lmin = lunch[2] if lunch else 0.0
@@ -558,10 +675,16 @@ def _route_day(
         hi = min(win_hi[k], d1 - minutes[k] - tmat[k + 1, 0])
         need = tmat[0, k + 1] + minutes[k] + tmat[k + 1, 0] + lmin
         if lo > hi + 1e-9 or need > d1 - d0 + 1e-9:
-            dropped.append((k, (
-                "cannot be reached and served within working hours: needs "
-                f"{need:.0f} min from home and back, window "
-                f"{_hhmm(win_lo[k])}-{_hhmm(win_hi[k])}")))
+            dropped.append(
+                (
+                    k,
+                    (
+                        "cannot be reached and served within working hours: needs "
+                        f"{need:.0f} min from home and back, window "
+                        f"{_hhmm(win_lo[k])}-{_hhmm(win_hi[k])}"
+                    ),
+                )
+            )
         else:
             feasible.append(k)
     if not feasible:
@@ -573,8 +696,10 @@ def _route_day(
     early = [d0, *[float(win_lo[k]) for k in feasible]]
     late = [d1, *[float(min(win_hi[k], d1 - minutes[k])) for k in feasible]]
     cmax = float(cpy.max()) if len(cpy) else 1.0
-    penalty = [0.0, *[_DROP_PENALTY * (1.0 + float(cpy[k]) / max(cmax, 1e-9))
-                      for k in feasible]]
+    penalty = [
+        0.0,
+        *[_DROP_PENALTY * (1.0 + float(cpy[k]) / max(cmax, 1e-9)) for k in feasible],
+    ]
     groups: tuple[tuple[int, ...], ...] = ()
     if lunch:
         l0, l1, lm = lunch
@@ -587,55 +712,100 @@ def _route_day(
         groups = (tuple(range(first, first + m + 1)),)
     idx = np.asarray(nodes_loc)
     dur = tmat[np.ix_(idx, idx)]
-    prob = RoutingProblem(duration=dur, service=np.array(service),
-                          early=np.array(early), late=np.array(late),
-                          penalty=np.array(penalty), groups=groups, scale=60.0,
-                          duration_cost=1)
-    sol = solve_routing(prob, backend=backend,  # type: ignore[arg-type]
-                        time_limit=time_limit, seed=seed,
-                        max_iterations=_iterations(backend, prob.n_nodes))
+    prob = RoutingProblem(
+        duration=dur,
+        service=np.array(service),
+        early=np.array(early),
+        late=np.array(late),
+        penalty=np.array(penalty),
+        groups=groups,
+        scale=60.0,
+        duration_cost=1,
+    )
+    sol = solve_routing(
+        prob,
+        backend=backend,  # type: ignore[arg-type]
+        time_limit=time_limit,
+        seed=seed,
+        max_iterations=_iterations(backend, prob.n_nodes),
+    )
     if not sol.routes or sol.status == "no_solution":
         for j in range(1, m + 1):
             dropped.append((feasible[j - 1], "no feasible route found for the day"))
         return [], dropped, info
     route = list(sol.routes[0])
     chk = sol.check
-    stops: list[dict[str, Any]] = [{
-        "stop": 0, "kind": "home", "acc": -1, "loc": 0, "arrive": math.nan,
-        "start": math.nan, "depart": chk.depart[0], "drive": 0.0}]
+    stops: list[dict[str, Any]] = [
+        {
+            "stop": 0,
+            "kind": "home",
+            "acc": -1,
+            "loc": 0,
+            "arrive": math.nan,
+            "start": math.nan,
+            "depart": chk.depart[0],
+            "drive": 0.0,
+        }
+    ]
     prev = 0
     drive = 0.0
-    for s, (node, arr, st) in enumerate(zip(route, chk.arrival[0], chk.start[0],
-                                            strict=True), start=1):
+    for s, (node, arr, st) in enumerate(
+        zip(route, chk.arrival[0], chk.start[0], strict=True), start=1
+    ):
         dmin = float(dur[prev, node])
         drive += dmin
         is_lunch = bool(groups) and node in groups[0]
-        stops.append({
-            "stop": s, "kind": "lunch" if is_lunch else "visit",
-            "acc": -1 if is_lunch else feasible[node - 1],
-            "loc": int(nodes_loc[node]),
-            "arrive": arr, "start": st, "depart": st + service[node],
-            "drive": dmin,
-        })
+        stops.append(
+            {
+                "stop": s,
+                "kind": "lunch" if is_lunch else "visit",
+                "acc": -1 if is_lunch else feasible[node - 1],
+                "loc": int(nodes_loc[node]),
+                "arrive": arr,
+                "start": st,
+                "depart": st + service[node],
+                "drive": dmin,
+            }
+        )
         prev = node
     back = float(dur[prev, 0])
     drive += back
-    stops.append({"stop": len(route) + 1, "kind": "home", "acc": -1, "loc": 0,
-                  "arrive": chk.back[0], "start": math.nan, "depart": math.nan,
-                  "drive": back})
+    stops.append(
+        {
+            "stop": len(route) + 1,
+            "kind": "home",
+            "acc": -1,
+            "loc": 0,
+            "arrive": chk.back[0],
+            "start": math.nan,
+            "depart": math.nan,
+            "drive": back,
+        }
+    )
     n_vis = len(route) - (1 if groups else 0)
     used = {feasible[n - 1] for n in route if not (groups and n in groups[0])}
     for j in sol.dropped:
         if j <= m:
             k = feasible[j - 1]
             if k not in used:
-                dropped.append((k, (
-                    "day overfull: the day's other visits and travel leave no room "
-                    f"({sum(minutes[a] for a in accs):.0f} min of visits planned in "
-                    f"{d1 - d0 - lmin:.0f} working minutes)")))
-    info = {"visits": n_vis, "service": float(sum(minutes[k] for k in used)),
-            "drive": drive, "start": chk.depart[0], "end": chk.back[0],
-            "work": chk.back[0] - chk.depart[0] - (lmin if groups else 0.0)}
+                dropped.append(
+                    (
+                        k,
+                        (
+                            "day overfull: the day's other visits and travel leave "
+                            f"no room ({sum(minutes[a] for a in accs):.0f} min of "
+                            f"visits planned in {d1 - d0 - lmin:.0f} working minutes)"
+                        ),
+                    )
+                )
+    info = {
+        "visits": n_vis,
+        "service": float(sum(minutes[k] for k in used)),
+        "drive": drive,
+        "start": chk.depart[0],
+        "end": chk.back[0],
+        "work": chk.back[0] - chk.depart[0] - (lmin if groups else 0.0),
+    }
     return stops, dropped, info
 
 
@@ -668,37 +838,47 @@ class TerritoryPlans:
         f = self.weeks_per_year / self.weeks
         rows = []
         for t, p in self.plans.items():
-            rows.append({
-                "territory_id": t, "rep_id": p.rep_id,
-                "accounts": int((p.schedule["visits"] > 0).sum()),
-                "visits": p.n_visits, "dropped": len(p.dropped),
-                "service_hours": p.service_hours, "drive_hours": p.drive_hours,
-                "work_hours": p.work_hours,
-                "drive_hours_year": p.drive_hours * f,
-                "work_hours_year": p.work_hours * f,
-                "drive_share": p.drive_hours / p.work_hours if p.work_hours else 0.0,
-            })
+            rows.append(
+                {
+                    "territory_id": t,
+                    "rep_id": p.rep_id,
+                    "accounts": int((p.schedule["visits"] > 0).sum()),
+                    "visits": p.n_visits,
+                    "dropped": len(p.dropped),
+                    "service_hours": p.service_hours,
+                    "drive_hours": p.drive_hours,
+                    "work_hours": p.work_hours,
+                    "drive_hours_year": p.drive_hours * f,
+                    "work_hours_year": p.work_hours * f,
+                    "drive_share": p.drive_hours / p.work_hours
+                    if p.work_hours
+                    else 0.0,
+                }
+            )
         return pd.DataFrame(rows).set_index("territory_id")
 
     def travel_hours(self, per: str = "year") -> pd.Series:
         """Driving hours per rep (``per="year"`` or ``"cycle"``), for sizing/design."""
         df = self.to_frame()
         col = "drive_hours_year" if per == "year" else "drive_hours"
-        return pd.Series(df[col].to_numpy(), index=pd.Index(df["rep_id"],
-                                                            name="rep_id"),
-                         name=f"travel_hours_{per}")
+        return pd.Series(
+            df[col].to_numpy(),
+            index=pd.Index(df["rep_id"], name="rep_id"),
+            name=f"travel_hours_{per}",
+        )
 
     def summary(self) -> str:
         df = self.to_frame()
-        lines = [f"Call plans: {len(df)} territories, {self.weeks}-week cycle",
-                 f"  visits {int(df['visits'].sum())}, dropped "
-                 f"{int(df['dropped'].sum())}",
-                 f"  driving per rep and year: mean "
-                 f"{df['drive_hours_year'].mean():.0f} h, range "
-                 f"{df['drive_hours_year'].min():.0f}-"
-                 f"{df['drive_hours_year'].max():.0f} h",
-                 f"  driving share of work time: mean "
-                 f"{100 * df['drive_share'].mean():.0f} %"]
+        lines = [
+            f"Call plans: {len(df)} territories, {self.weeks}-week cycle",
+            f"  visits {int(df['visits'].sum())}, dropped {int(df['dropped'].sum())}",
+            f"  driving per rep and year: mean "
+            f"{df['drive_hours_year'].mean():.0f} h, range "
+            f"{df['drive_hours_year'].min():.0f}-"
+            f"{df['drive_hours_year'].max():.0f} h",
+            f"  driving share of work time: mean "
+            f"{100 * df['drive_share'].mean():.0f} %",
+        ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -739,6 +919,9 @@ def plan_all(
     plans = {}
     for t in tqdm(terrs, desc="call plans", disable=not progress):
         plans[t] = plan_calls(study, al, t, **kwargs)
-    return TerritoryPlans(plans=plans, weeks=int(kwargs.get("weeks", 4)),
-                          weeks_per_year=float(kwargs.get("weeks_per_year", 48)),
-                          seconds=time.perf_counter() - t0)
+    return TerritoryPlans(
+        plans=plans,
+        weeks=int(kwargs.get("weeks", 4)),
+        weeks_per_year=float(kwargs.get("weeks_per_year", 48)),
+        seconds=time.perf_counter() - t0,
+    )

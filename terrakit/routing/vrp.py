@@ -115,8 +115,11 @@ class RoutingProblem:
             raise ValueError("duration must be finite and non-negative")
 
         def vec(v: np.ndarray | None, default: float, name: str) -> np.ndarray:
-            a = np.full(n, default, dtype=float) if v is None else np.asarray(
-                v, dtype=float).copy()
+            a = (
+                np.full(n, default, dtype=float)
+                if v is None
+                else np.asarray(v, dtype=float).copy()
+            )
             if a.shape != (n,):
                 raise ValueError(f"{name} must have {n} entries, got {a.shape}")
             return a
@@ -135,9 +138,15 @@ class RoutingProblem:
         for g in groups:
             if not g or min(g) < 1 or max(g) >= n:
                 raise ValueError(f"group {g} must name visit nodes 1..{n - 1}")
-        for name, arr in (("duration", dur), ("cost", cost), ("service",
-                          vec(self.service, 0.0, "service")), ("early", early),
-                          ("late", late), ("demand", demand), ("penalty", penalty)):
+        for name, arr in (
+            ("duration", dur),
+            ("cost", cost),
+            ("service", vec(self.service, 0.0, "service")),
+            ("early", early),
+            ("late", late),
+            ("demand", demand),
+            ("penalty", penalty),
+        ):
             arr = arr.copy()
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
@@ -223,8 +232,7 @@ def evaluate_routes(
         # later by as much of the waiting as the windows allow (Savelsbergh's
         # forward time slack), which shortens the day without moving the end
         arr, st, end = _forward(p, r, p.early[0])
-        waits = np.maximum(np.asarray(st) - np.asarray(arr), 0.0) if r else \
-            np.zeros(0)
+        waits = np.maximum(np.asarray(st) - np.asarray(arr), 0.0) if r else np.zeros(0)
         cum = np.cumsum(waits) if r else np.zeros(0)
         slack = [c + p.late[i] - s_ for c, i, s_ in zip(cum, r, st, strict=True)]
         slack.append((cum[-1] if r else 0.0) + p.late[0] - end)
@@ -234,11 +242,11 @@ def evaluate_routes(
             arr, st, end = _forward(p, r, depart)
         for i, s_ in zip(r, st, strict=True):
             if s_ > p.late[i] + tol:
-                viol.append(f"route {k} starts node {i} at {s_:.4f} > late "
-                            f"{p.late[i]:.4f}")
+                viol.append(
+                    f"route {k} starts node {i} at {s_:.4f} > late {p.late[i]:.4f}"
+                )
         if end > p.late[0] + tol:
-            viol.append(f"route {k} returns at {end:.4f} > depot late "
-                        f"{p.late[0]:.4f}")
+            viol.append(f"route {k} returns at {end:.4f} > depot late {p.late[0]:.4f}")
         arrivals.append(tuple(arr))
         starts.append(tuple(st))
         departs.append(depart)
@@ -248,8 +256,11 @@ def evaluate_routes(
         if c > 1:
             viol.append(f"node {i} visited {c} times")
     grouped = p.grouped
-    missing = [i for i in range(1, p.n_nodes)
-               if i not in seen and i not in grouped and math.isinf(p.penalty[i])]
+    missing = [
+        i
+        for i in range(1, p.n_nodes)
+        if i not in seen and i not in grouped and math.isinf(p.penalty[i])
+    ]
     if missing:
         viol.append(f"{len(missing)} required nodes not visited: {missing[:5]}")
     for g in p.groups:
@@ -257,9 +268,14 @@ def evaluate_routes(
         if c != 1:
             viol.append(f"group {list(g)[:3]}... covered {c} times, needs 1")
     return RouteCheck(
-        cost=total, duration=dur_total, feasible=not viol,
-        violations=tuple(viol), arrival=tuple(arrivals), start=tuple(starts),
-        depart=tuple(departs), back=tuple(backs),
+        cost=total,
+        duration=dur_total,
+        feasible=not viol,
+        violations=tuple(viol),
+        arrival=tuple(arrivals),
+        start=tuple(starts),
+        depart=tuple(departs),
+        back=tuple(backs),
     )
 
 
@@ -375,8 +391,16 @@ def solve_routing(
     secs = time.perf_counter() - t0
     if routes is None:
         chk = evaluate_routes(problem, [])
-        return RoutingSolution((), tuple(range(1, problem.n_nodes)), math.nan,
-                               False, "no_solution", name, secs, chk)
+        return RoutingSolution(
+            (),
+            tuple(range(1, problem.n_nodes)),
+            math.nan,
+            False,
+            "no_solution",
+            name,
+            secs,
+            chk,
+        )
     chk = evaluate_routes(problem, routes)
     return RoutingSolution(
         routes=tuple(tuple(r) for r in routes),
@@ -397,16 +421,25 @@ def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
     dur = np.ceil(p.duration * s - 1e-9).astype(np.int64)
     service = np.ceil(p.service * s - 1e-9).astype(np.int64)
     early = np.ceil(p.early * s - 1e-9).astype(np.int64)
-    late = np.where(np.isfinite(p.late), np.floor(np.minimum(p.late, 1e15) * s
-                                                 + 1e-9), _INF_TIME)
+    late = np.where(
+        np.isfinite(p.late), np.floor(np.minimum(p.late, 1e15) * s + 1e-9), _INF_TIME
+    )
     late = np.minimum(late, _INF_TIME).astype(np.int64)
     demand = np.rint(p.demand).astype(np.int64)
     big = int(max(1, cost.max()) * (p.n_nodes + 1) * 10)
-    pen = np.where(np.isfinite(p.penalty), np.rint(np.minimum(p.penalty * s, big)),
-                   -1).astype(np.int64)
-    return {"cost": cost, "dur": dur, "service": service, "early": early,
-            "late": late, "demand": demand, "penalty": pen,
-            "big": np.array([big], dtype=np.int64)}
+    pen = np.where(
+        np.isfinite(p.penalty), np.rint(np.minimum(p.penalty * s, big)), -1
+    ).astype(np.int64)
+    return {
+        "cost": cost,
+        "dur": dur,
+        "service": service,
+        "early": early,
+        "late": late,
+        "demand": demand,
+        "penalty": pen,
+        "big": np.array([big], dtype=np.int64),
+    }
 
 
 # -- PyVRP ------------------------------------------------------------------------
@@ -425,25 +458,29 @@ def _solve_pyvrp(
     grouped = p.grouped
     # PyVRP measures the time horizon from 0; windows are absolute
     locs = [pyvrp.Location(x=0.0, y=0.0) for _ in range(n)]
-    depot = pyvrp.Depot(location=0, tw_early=int(d["early"][0]),
-                        tw_late=int(d["late"][0]))
+    depot = pyvrp.Depot(
+        location=0, tw_early=int(d["early"][0]), tw_late=int(d["late"][0])
+    )
     clients = []
     group_of = {i: gi for gi, g in enumerate(p.groups) for i in g}
     for i in range(1, n):
         required = d["penalty"][i] < 0 and i not in grouped
         prize = 0 if (required or i in grouped) else int(d["penalty"][i])
-        clients.append(pyvrp.Client(
-            location=i,
-            delivery=[int(d["demand"][i])] if p.capacity is not None else [],
-            service_duration=int(d["service"][i]),
-            tw_early=int(d["early"][i]),
-            tw_late=int(d["late"][i]),
-            prize=prize,
-            required=bool(required),
-            group=group_of.get(i),
-        ))
-    groups = [pyvrp.ClientGroup(clients=[i - 1 for i in g], required=True)
-              for g in p.groups]
+        clients.append(
+            pyvrp.Client(
+                location=i,
+                delivery=[int(d["demand"][i])] if p.capacity is not None else [],
+                service_duration=int(d["service"][i]),
+                tw_early=int(d["early"][i]),
+                tw_late=int(d["late"][i]),
+                prize=prize,
+                required=bool(required),
+                group=group_of.get(i),
+            )
+        )
+    groups = [
+        pyvrp.ClientGroup(clients=[i - 1 for i in g], required=True) for g in p.groups
+    ]
     vt = pyvrp.VehicleType(
         num_available=p.n_vehicles,
         capacity=[int(p.capacity)] if p.capacity is not None else [],
@@ -453,8 +490,9 @@ def _solve_pyvrp(
     )
     dist = d["cost"].copy()
     dur = d["dur"].copy()
-    data = pyvrp.ProblemData(locs, clients, [depot], [vt], [dist],  # type: ignore[list-item]
-                             [dur], groups)  # type: ignore[list-item]
+    dist_mats: list[Any] = [dist]
+    dur_mats: list[Any] = [dur]
+    data = pyvrp.ProblemData(locs, clients, [depot], [vt], dist_mats, dur_mats, groups)
     sol = _pyvrp_search(data, p, time_limit, seed, max_iterations)
     routes = [[int(a.idx) + 1 for a in r if a.is_client()] for r in sol.routes()]
     visited = {v for r in routes for v in r}
@@ -463,7 +501,10 @@ def _solve_pyvrp(
 
 
 def _pyvrp_search(
-    data: Any, p: RoutingProblem, time_limit: float, seed: int,
+    data: Any,
+    p: RoutingProblem,
+    time_limit: float,
+    seed: int,
     max_iterations: int | None,
 ) -> Any:
     """PyVRP's iterated local search with the *whole* run inside ``time_limit``.
@@ -491,8 +532,13 @@ def _pyvrp_search(
         if op.supports(data):
             ls.add_operator(op(data))
     pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
-    tsp = (p.n_vehicles == 1 and not p.groups and np.isinf(p.late).all()
-           and not (p.early > 0).any() and np.isinf(p.penalty[1:]).all())
+    tsp = (
+        p.n_vehicles == 1
+        and not p.groups
+        and np.isinf(p.late).all()
+        and not (p.early > 0).any()
+        and np.isinf(p.penalty[1:]).all()
+    )
     if tsp and p.n_nodes > 2:
         start = pyvrp.Solution(data, [[i - 1 for i in _nearest_neighbour(p.cost)]])
     else:
@@ -535,33 +581,46 @@ def _solve_ortools(
     cost_cb = routing.RegisterTransitMatrix(d["cost"].tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
     # time: travel + service at the origin
-    has_tw = bool(np.isfinite(p.late).any() or (p.early > 0).any()
-                  or (p.service > 0).any())
+    has_tw = bool(
+        np.isfinite(p.late).any() or (p.early > 0).any() or (p.service > 0).any()
+    )
     if has_tw:
         tmat = d["dur"] + d["service"][:, None]
-        horizon = int(min(_INF_TIME, max(d["late"][0], d["late"][np.isfinite(
-            p.late)].max() if np.isfinite(p.late).any() else 0) + tmat.max() + 1))
+        horizon = int(
+            min(
+                _INF_TIME,
+                max(
+                    d["late"][0],
+                    d["late"][np.isfinite(p.late)].max()
+                    if np.isfinite(p.late).any()
+                    else 0,
+                )
+                + tmat.max()
+                + 1,
+            )
+        )
         t_cb = routing.RegisterTransitMatrix(tmat.tolist())
         routing.AddDimension(t_cb, horizon, horizon, False, "Time")
         tdim = routing.GetDimensionOrDie("Time")
         for i in range(1, n):
             idx = manager.NodeToIndex(i)
-            tdim.CumulVar(idx).SetRange(int(d["early"][i]),
-                                        int(min(d["late"][i], horizon)))
+            tdim.CumulVar(idx).SetRange(
+                int(d["early"][i]), int(min(d["late"][i], horizon))
+            )
         lo0, hi0 = int(d["early"][0]), int(min(d["late"][0], horizon))
         for v in range(m):
             tdim.CumulVar(routing.Start(v)).SetRange(lo0, hi0)
             tdim.CumulVar(routing.End(v)).SetRange(lo0, hi0)
-            routing.AddVariableMaximizedByFinalizer(
-                tdim.CumulVar(routing.Start(v)))
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(v)))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
         if p.duration_cost:
             tdim.SetSpanCostCoefficientForAllVehicles(int(p.duration_cost))
     if p.capacity is not None:
         dem = [int(x) for x in d["demand"]]
         dem_cb = routing.RegisterUnaryTransitVector(dem)
-        routing.AddDimensionWithVehicleCapacity(dem_cb, 0, [int(p.capacity)] * m,
-                                                True, "Load")
+        routing.AddDimensionWithVehicleCapacity(
+            dem_cb, 0, [int(p.capacity)] * m, True, "Load"
+        )
     big = int(d["big"][0])
     grouped = p.grouped
     for i in range(1, n):
@@ -573,9 +632,11 @@ def _solve_ortools(
         routing.AddDisjunction([manager.NodeToIndex(i) for i in g], big, 1)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION)
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
     params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     if max_iterations is not None:
         params.solution_limit = int(max_iterations)
@@ -584,7 +645,8 @@ def _solve_ortools(
     if sol is None:
         # retry from a plainer first solution
         params.first_solution_strategy = (
-            routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC)
+            routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+        )
         sol = routing.SolveWithParameters(params)
     if sol is None:
         return None, []

@@ -62,17 +62,23 @@ class CallPlan:
     @property
     def gap(self) -> float:
         """Relative gap to the upper bound."""
-        return max(0.0, (self.upper_bound - self.objective) / max(abs(self.upper_bound),
-                                                                  1e-12))
+        return max(
+            0.0, (self.upper_bound - self.objective) / max(abs(self.upper_bound), 1e-12)
+        )
 
     def by_segment(self) -> pd.DataFrame:
         """Accounts, mean calls now and planned, hours and expected sales."""
         g = self.table.groupby("segment")
-        return pd.DataFrame({
-            "accounts": g.size(), "current_calls": g["current_calls"].mean(),
-            "calls": g["calls"].mean(), "hours": g["hours"].sum(),
-            "expected_sales": g["expected_sales"].sum(),
-            "current_expected_sales": g["current_expected_sales"].sum()})
+        return pd.DataFrame(
+            {
+                "accounts": g.size(),
+                "current_calls": g["current_calls"].mean(),
+                "calls": g["calls"].mean(),
+                "hours": g["hours"].sum(),
+                "expected_sales": g["expected_sales"].sum(),
+                "current_expected_sales": g["current_expected_sales"].sum(),
+            }
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -81,14 +87,18 @@ class CallPlan:
         """Rounded, stable text."""
         seg = self.by_segment()
         now = float(self.table["current_expected_sales"].sum())
-        lines = [f"Call plan ({self.method}, {self.status}): expected sales "
-                 f"{self.objective:,.0f} (today's calls: {now:,.0f}), hours "
-                 f"{self.table['hours'].sum():,.0f} of {self.budgets.sum():,.0f}, "
-                 f"gap <= {self.gap:.2%}"]
+        lines = [
+            f"Call plan ({self.method}, {self.status}): expected sales "
+            f"{self.objective:,.0f} (today's calls: {now:,.0f}), hours "
+            f"{self.table['hours'].sum():,.0f} of {self.budgets.sum():,.0f}, "
+            f"gap <= {self.gap:.2%}"
+        ]
         for s, r in seg.iterrows():
-            lines.append(f"  {s!s:<6} accounts {r['accounts']:>6,.0f}  calls "
-                         f"{r['current_calls']:>6.1f} -> {r['calls']:>6.1f}  sales "
-                         f"{r['expected_sales']:>14,.0f}")
+            lines.append(
+                f"  {s!s:<6} accounts {r['accounts']:>6,.0f}  calls "
+                f"{r['current_calls']:>6.1f} -> {r['calls']:>6.1f}  sales "
+                f"{r['expected_sales']:>14,.0f}"
+            )
         return "\n".join(lines)
 
 
@@ -177,7 +187,7 @@ def greedy_knapsack(
     rem = budget - float((levels * w).sum())
     taken = np.zeros(len(g), dtype=bool)
     taken[:p] = True
-    while True:   # fill what is left with the best next steps that still fit
+    while True:  # fill what is left with the best next steps that still fit
         cand = (~taken) & (ww <= rem + 1e-9) & (fr == levels[it]) & (g > 0)
         if not cand.any():
             break
@@ -227,15 +237,22 @@ def milp_knapsack(
     w = np.asarray(weights, dtype=float)
     n, k1 = v.shape
     prob = pulp.LpProblem("callplan", pulp.LpMaximize)
-    new_var = getattr(prob, "add_variable", None)     # PuLP >= 3.3
-    x = {(i, k): (new_var(f"x_{i}_{k}", cat="Binary") if new_var is not None
-                  else pulp.LpVariable(f"x_{i}_{k}", cat="Binary"))
-         for i in range(n) for k in range(k1)}
+    new_var = getattr(prob, "add_variable", None)  # PuLP >= 3.3
+    x = {
+        (i, k): (
+            new_var(f"x_{i}_{k}", cat="Binary")
+            if new_var is not None
+            else pulp.LpVariable(f"x_{i}_{k}", cat="Binary")
+        )
+        for i in range(n)
+        for k in range(k1)
+    }
     prob += pulp.lpSum(float(v[i, k]) * x[i, k] for i in range(n) for k in range(k1))
     for i in range(n):
         prob += pulp.lpSum(x[i, k] for k in range(k1)) == 1
-    prob += pulp.lpSum(float(w[i] * k) * x[i, k] for i in range(n)
-                       for k in range(1, k1)) <= float(budget)
+    prob += pulp.lpSum(
+        float(w[i] * k) * x[i, k] for i in range(n) for k in range(1, k1)
+    ) <= float(budget)
     solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit))
     prob.solve(solver)
     status = pulp.LpStatus[prob.status]
@@ -325,22 +342,31 @@ def allocate_calls(
     minutes: str | float = "call_minutes"
     if acc is not None and "call_minutes" not in acc.columns:
         raise DataValidationError(
-            "accounts", "call_minutes", "no call_minutes column: the time a call takes "
-            "is needed to budget rep hours", fix="add call_minutes per account")
+            "accounts",
+            "call_minutes",
+            "no call_minutes column: the time a call takes "
+            "is needed to budget rep hours",
+            fix="add call_minutes per account",
+        )
     wl = workload(study, call_minutes=minutes, travel=travel, segment=segment)
     t = wl.table
     hpc = ((t["call_minutes"] + t["travel_minutes"]) / 60.0).to_numpy(float)
     if (hpc <= 0).any():
         bad = t.index[hpc <= 0]
         raise DataValidationError(
-            "accounts", "call_minutes", f"{len(bad)} accounts take 0 hours per call",
-            rows=list(bad), fix="give call_minutes > 0")
+            "accounts",
+            "call_minutes",
+            f"{len(bad)} accounts take 0 hours per call",
+            rows=list(bad),
+            fix="give call_minutes > 0",
+        )
     seg = t["segment"].astype(str).to_numpy()
     unknown = sorted(set(seg) - set(rc.segments))
     if unknown:
         raise SpecificationError(
             f"the response curves have no segment {unknown}; they cover "
-            f"{list(rc.segments)}")
+            f"{list(rc.segments)}"
+        )
     if n_reps is not None:
         n = float(n_reps)
         if not np.isfinite(n) or n <= 0:
@@ -351,33 +377,46 @@ def allocate_calls(
         if not np.isfinite(hrs) or hrs <= 0:
             raise SpecificationError(
                 f"hours_per_rep must be positive, got {hours_per_rep!r}; give one "
-                "rep's selling hours per year, e.g. 1_600")
+                "rep's selling hours per year, e.g. 1_600"
+            )
         pool = np.full(len(t), "all", dtype=object)
         budgets = pd.Series({"all": n * hrs}, name="hours")
     else:
         if "rep_id" not in acc.columns or acc["rep_id"].isna().any():
             raise DataValidationError(
-                "accounts", "rep_id", "per-rep budgets need an owner for every account",
-                fix="pass n_reps=... for one shared pool, or fill rep_id")
+                "accounts",
+                "rep_id",
+                "per-rep budgets need an owner for every account",
+                fix="pass n_reps=... for one shared pool, or fill rep_id",
+            )
         pool = acc["rep_id"].reindex(t.index).to_numpy(dtype=object)
         reps = study.reps
         if hours_per_rep is None:
             if reps is None or "capacity_hours" not in reps.columns:
                 raise DataValidationError(
-                    "reps", "capacity_hours", "hours_per_rep=None needs reps."
-                    "capacity_hours", fix="pass hours_per_rep=1_600")
-            budgets = reps["capacity_hours"].astype(float).reindex(
-                pd.unique(pool)).fillna(0.0)
+                    "reps",
+                    "capacity_hours",
+                    "hours_per_rep=None needs reps.capacity_hours",
+                    fix="pass hours_per_rep=1_600",
+                )
+            budgets = (
+                reps["capacity_hours"]
+                .astype(float)
+                .reindex(pd.unique(pool))
+                .fillna(0.0)
+            )
         else:
             hrs = float(hours_per_rep)
             if not np.isfinite(hrs) or hrs <= 0:
                 raise SpecificationError(
                     f"hours_per_rep must be positive, got {hours_per_rep!r}; give "
-                    "one rep's selling hours per year, e.g. 1_600")
+                    "one rep's selling hours per year, e.g. 1_600"
+                )
             budgets = pd.Series(hrs, index=pd.unique(pool))
         if (budgets <= 0).any():
             raise SpecificationError(
-                f"reps with no selling hours: {list(budgets.index[budgets <= 0])[:5]}")
+                f"reps with no selling hours: {list(budgets.index[budgets <= 0])[:5]}"
+            )
         budgets = budgets.rename("hours")
     cmax = _max_calls(rc, max_calls)
     kmax = np.maximum(np.ceil(cmax).astype(int), 1)
@@ -386,15 +425,16 @@ def allocate_calls(
     seg_curve = np.empty((len(rc.segments), K + 1))
     for j, s in enumerate(rc.segments):
         cur = rc.expected_sales(levels_all, s)
-        cur[kmax[j] + 1:] = cur[kmax[j]]      # flat beyond the cap: never chosen
+        cur[kmax[j] + 1 :] = cur[kmax[j]]  # flat beyond the cap: never chosen
         seg_curve[j] = cur
     sj = np.array([rc.segments.index(s) for s in seg])
     values = seg_curve[sj]
     chosen = np.zeros(len(t), dtype=int)
     bound = 0.0
     statuses = []
-    use_milp = method == "milp" or (method == "auto"
-                                    and len(t) * (K + 1) <= _MILP_MAX_CHOICES)
+    use_milp = method == "milp" or (
+        method == "auto" and len(t) * (K + 1) <= _MILP_MAX_CHOICES
+    )
     if method not in ("auto", "greedy", "milp"):
         raise SpecificationError(f"method must be auto, greedy or milp, got {method!r}")
     for p, B in budgets.items():
@@ -402,8 +442,9 @@ def allocate_calls(
         if not m.any():
             continue
         if use_milp:
-            lv, st, b = milp_knapsack(values[m], hpc[m], float(B),
-                                      time_limit=time_limit)
+            lv, st, b = milp_knapsack(
+                values[m], hpc[m], float(B), time_limit=time_limit
+            )
             _, relax = greedy_knapsack(values[m], hpc[m], float(B))
             bound += relax if st != "optimal" else b
         else:
@@ -414,24 +455,47 @@ def allocate_calls(
         statuses.append(st)
     cur_calls = t["calls"].to_numpy(float)
     exp_now = _fast_now(rc, cur_calls, sj)
-    table = pd.DataFrame({
-        "segment": seg, "pool": pool, "hours_per_call": hpc,
-        "current_calls": cur_calls, "calls": chosen.astype(float),
-        "hours": chosen * hpc,
-        "expected_sales": values[np.arange(len(t)), chosen],
-        "current_expected_sales": exp_now}, index=t.index)
+    table = pd.DataFrame(
+        {
+            "segment": seg,
+            "pool": pool,
+            "hours_per_call": hpc,
+            "current_calls": cur_calls,
+            "calls": chosen.astype(float),
+            "hours": chosen * hpc,
+            "expected_sales": values[np.arange(len(t)), chosen],
+            "current_expected_sales": exp_now,
+        },
+        index=t.index,
+    )
     obj = float(table["expected_sales"].sum())
-    status = ("time_limit" if "time_limit" in statuses else
-              "greedy" if "greedy" in statuses else "optimal")
+    status = (
+        "time_limit"
+        if "time_limit" in statuses
+        else "greedy"
+        if "greedy" in statuses
+        else "optimal"
+    )
     from terrakit.data.alignment import make_provenance
 
-    prov = make_provenance(f"allocate_calls/{'milp/highs' if use_milp else 'greedy'}",
-                           config={"n_reps": n_reps, "hours_per_rep": hours_per_rep,
-                                   "max_calls": cmax.tolist()}, status=status)
-    return CallPlan(table=table, budgets=budgets, objective=obj,
-                    upper_bound=max(bound, obj),
-                    method="milp/highs" if use_milp else "greedy", status=status,
-                    provenance=prov)
+    prov = make_provenance(
+        f"allocate_calls/{'milp/highs' if use_milp else 'greedy'}",
+        config={
+            "n_reps": n_reps,
+            "hours_per_rep": hours_per_rep,
+            "max_calls": cmax.tolist(),
+        },
+        status=status,
+    )
+    return CallPlan(
+        table=table,
+        budgets=budgets,
+        objective=obj,
+        upper_bound=max(bound, obj),
+        method="milp/highs" if use_milp else "greedy",
+        status=status,
+        provenance=prov,
+    )
 
 
 def _fast_now(rc: ResponseCurves, calls: np.ndarray, sj: np.ndarray) -> np.ndarray:

@@ -18,13 +18,18 @@ __all__ = ["BestHeadcount", "HeadcountCurve", "frontier", "headcount_curve"]
 _GRID = 200
 
 
-def _max_calls(rc: ResponseCurves, max_calls: float | Mapping[str, float] | None
-               ) -> np.ndarray:
+def _max_calls(
+    rc: ResponseCurves, max_calls: float | Mapping[str, float] | None
+) -> np.ndarray:
     if max_calls is None:
         out = np.maximum(4.0 * rc.current_calls, 1.0)
     elif isinstance(max_calls, Mapping):
-        out = np.array([float(max_calls.get(s, 4.0 * c)) for s, c in
-                        zip(rc.segments, rc.current_calls, strict=True)])
+        out = np.array(
+            [
+                float(max_calls.get(s, 4.0 * c))
+                for s, c in zip(rc.segments, rc.current_calls, strict=True)
+            ]
+        )
     else:
         out = np.full(len(rc.segments), float(max_calls))
     if not np.isfinite(out).all() or (out <= 0).any():
@@ -76,22 +81,26 @@ def frontier(
     average account).
     """
     budgets = np.asarray(budgets, dtype=float)
-    t = rc.hours_per_call if hours_per_call is None else np.asarray(hours_per_call,
-                                                                    float)
+    t = (
+        rc.hours_per_call
+        if hours_per_call is None
+        else np.asarray(hours_per_call, float)
+    )
     if (t <= 0).any():
         raise SpecificationError(
             f"hours per call must be positive for every segment, got {t.tolist()}; "
-            "check call_minutes in the accounts table")
+            "check call_minutes in the accounts table"
+        )
     cmax = _max_calls(rc, max_calls)
     S, D = len(rc.segments), rc.n_draws
     frac = np.linspace(0.0, 1.0, grid + 1)
-    c = cmax[:, None] * frac[None, :]                      # (S, K+1)
+    c = cmax[:, None] * frac[None, :]  # (S, K+1)
     p = [np.asarray(rc.draws[k])[:, :, None] for k in ("lo", "hi", "c50", "gamma")]
     N = rc.n_accounts[None, :, None]
-    v = N * hill(c[None], *p)                              # (D, S, K+1)
-    base = v[:, :, 0].sum(axis=1)                          # (D,)
+    v = N * hill(c[None], *p)  # (D, S, K+1)
+    base = v[:, :, 0].sum(axis=1)  # (D,)
     avg = (v[:, :, 1:] - v[:, :, :1]) / c[None, :, 1:]
-    kt = np.argmax(avg, axis=2) + 1                        # tangent index (D, S)
+    kt = np.argmax(avg, axis=2) + 1  # tangent index (D, S)
     kk = np.arange(1, grid + 1)[None, None, :]
     dv = np.diff(v, axis=2)
     dc = np.broadcast_to(np.diff(c, axis=1)[None], dv.shape).copy()
@@ -139,11 +148,13 @@ class BestHeadcount:
 
     def summary(self) -> str:
         edge = " - at the edge of the sizes tried: widen reps" if self.at_edge else ""
-        return (f"best {self.reps} reps{edge} (80 % interval {self.interval_80[0]}-"
-                f"{self.interval_80[1]}, 95 % {self.interval_95[0]}-"
-                f"{self.interval_95[1]}); expected profit {self.expected_profit:,.0f} "
-                f"(80 %: {self.profit_80[0]:,.0f} to {self.profit_80[1]:,.0f}); "
-                f"P(best) {self.probability:.2f}")
+        return (
+            f"best {self.reps} reps{edge} (80 % interval {self.interval_80[0]}-"
+            f"{self.interval_80[1]}, 95 % {self.interval_95[0]}-"
+            f"{self.interval_95[1]}); expected profit {self.expected_profit:,.0f} "
+            f"(80 %: {self.profit_80[0]:,.0f} to {self.profit_80[1]:,.0f}); "
+            f"P(best) {self.probability:.2f}"
+        )
 
 
 @dataclass(frozen=True)
@@ -212,12 +223,19 @@ class HeadcountCurve:
             warnings.warn(
                 f"the most profitable size, {int(self.reps[j])} reps, is at the edge "
                 f"of the sizes tried ({int(self.reps[0])}-{int(self.reps[-1])}); "
-                "widen reps= to find the optimum", TerrakitWarning, stacklevel=2)
+                "widen reps= to find the optimum",
+                TerrakitWarning,
+                stacklevel=2,
+            )
         return BestHeadcount(
-            reps=int(self.reps[j]), expected_profit=float(mean[j]),
-            interval_80=iv(0.10, 0.90), interval_95=iv(0.025, 0.975),
+            reps=int(self.reps[j]),
+            expected_profit=float(mean[j]),
+            interval_80=iv(0.10, 0.90),
+            interval_95=iv(0.025, 0.975),
             profit_80=(float(p80[0]), float(p80[1])),
-            probability=float(np.mean(per_draw == self.reps[j])), at_edge=at_edge)
+            probability=float(np.mean(per_draw == self.reps[j])),
+            at_edge=at_edge,
+        )
 
     def summary(self) -> str:
         """Rounded, stable text."""
@@ -225,15 +243,19 @@ class HeadcountCurve:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TerrakitWarning)
             best = self.best()
-        lines = [f"Headcount curve: {len(self.reps)} sizes, cost/rep "
-                 f"{self.cost_per_rep:,.0f}, margin {self.margin:.0%}, "
-                 f"{self.hours_per_rep:,.0f} h/rep",
-                 "  " + best.summary()]
+        lines = [
+            f"Headcount curve: {len(self.reps)} sizes, cost/rep "
+            f"{self.cost_per_rep:,.0f}, margin {self.margin:.0%}, "
+            f"{self.hours_per_rep:,.0f} h/rep",
+            "  " + best.summary(),
+        ]
         step = max(1, len(df) // 8)
         for n, r in df.iloc[::step].iterrows():
-            lines.append(f"  {n:>4} reps  sales {r['sales']:>14,.0f}  profit "
-                         f"{r['profit']:>13,.0f} [{r['profit_10%']:,.0f}, "
-                         f"{r['profit_90%']:,.0f}]")
+            lines.append(
+                f"  {n:>4} reps  sales {r['sales']:>14,.0f}  profit "
+                f"{r['profit']:>13,.0f} [{r['profit_10%']:,.0f}, "
+                f"{r['profit_90%']:,.0f}]"
+            )
         return "\n".join(lines)
 
 
@@ -293,33 +315,55 @@ def headcount_curve(
     r = np.array(sorted(set(int(x) for x in reps)), dtype=int)
     if r.size == 0 or (r < 0).any():
         raise SpecificationError(
-            f"reps must be a non-empty range of sizes >= 0, got {r.tolist()[:10]}")
+            f"reps must be a non-empty range of sizes >= 0, got {r.tolist()[:10]}"
+        )
     cost = float(cost_per_rep)
     if not np.isfinite(cost) or cost < 0:
         raise SpecificationError(
             f"cost_per_rep must be >= 0, got {cost_per_rep!r}; give the yearly cost "
-            "of one rep, e.g. 180_000")
+            "of one rep, e.g. 180_000"
+        )
     m = float(margin)
     if not np.isfinite(m) or not 0 < m <= 1:
         raise SpecificationError(
-            f"margin must be in (0, 1], got {margin!r}; 0.35 means 35 % of sales")
+            f"margin must be in (0, 1], got {margin!r}; 0.35 means 35 % of sales"
+        )
     H = float(hours_per_rep)
     if not np.isfinite(H) or H <= 0:
         raise SpecificationError(
             f"hours_per_rep must be positive, got {hours_per_rep!r}; give one rep's "
-            "selling hours per year, e.g. 1_600")
+            "selling hours per year, e.g. 1_600"
+        )
     t = rc.hours_per_call.copy()
     if hours_per_call is not None:
-        t = np.array([float(hours_per_call.get(s, tt)) for s, tt in
-                      zip(rc.segments, t, strict=True)])
+        t = np.array(
+            [
+                float(hours_per_call.get(s, tt))
+                for s, tt in zip(rc.segments, t, strict=True)
+            ]
+        )
     sales, calls = frontier(rc, r * H, hours_per_call=t, max_calls=max_calls)
     profit = m * sales - cost * r[None, :]
     from terrakit.data.alignment import make_provenance
 
-    prov = make_provenance("headcount_curve", config={
-        "cost_per_rep": cost, "margin": m, "hours_per_rep": H,
-        "hours_per_call": t.tolist(), "response": rc.method})
-    return HeadcountCurve(reps=r, sales=sales, profit=profit,
-                          calls=calls.mean(axis=0), segments=rc.segments,
-                          cost_per_rep=cost, margin=m, hours_per_rep=H,
-                          provenance=prov)
+    prov = make_provenance(
+        "headcount_curve",
+        config={
+            "cost_per_rep": cost,
+            "margin": m,
+            "hours_per_rep": H,
+            "hours_per_call": t.tolist(),
+            "response": rc.method,
+        },
+    )
+    return HeadcountCurve(
+        reps=r,
+        sales=sales,
+        profit=profit,
+        calls=calls.mean(axis=0),
+        segments=rc.segments,
+        cost_per_rep=cost,
+        margin=m,
+        hours_per_rep=H,
+        provenance=prov,
+    )

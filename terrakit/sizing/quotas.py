@@ -54,11 +54,15 @@ class QuotaResult:
     def summary(self) -> str:
         """Rounded, stable text."""
         t = self.table
-        lines = [f"Quotas ({self.method}): total {self.total:,.0f}; P(attain) "
-                 f"{t['p_attain'].min():.2f}-{t['p_attain'].max():.2f}"]
+        lines = [
+            f"Quotas ({self.method}): total {self.total:,.0f}; P(attain) "
+            f"{t['p_attain'].min():.2f}-{t['p_attain'].max():.2f}"
+        ]
         for k, r in t.iterrows():
-            lines.append(f"  {k!s:<8} quota {r['quota']:>14,.0f}  growth "
-                         f"{r['growth']:>+7.1%}  P(attain) {r['p_attain']:.2f}")
+            lines.append(
+                f"  {k!s:<8} quota {r['quota']:>14,.0f}  growth "
+                f"{r['growth']:>+7.1%}  P(attain) {r['p_attain']:.2f}"
+            )
         return "\n".join(lines)
 
 
@@ -72,16 +76,23 @@ def _unit_sales(study: Any) -> pd.Series:
             u = acc["unit_id"].reindex(h["account_id"].to_numpy()).to_numpy()
             return h["sales"].groupby(u).sum().reindex(units.index, fill_value=0.0)
         if "unit_id" in h.columns:
-            return h.groupby("unit_id")["sales"].sum().reindex(units.index,
-                                                               fill_value=0.0)
+            return (
+                h.groupby("unit_id")["sales"].sum().reindex(units.index, fill_value=0.0)
+            )
     if acc is not None and {"unit_id", "annual_sales"} <= set(acc.columns):
-        return acc.groupby("unit_id")["annual_sales"].sum().reindex(
-            units.index, fill_value=0.0)
+        return (
+            acc.groupby("unit_id")["annual_sales"]
+            .sum()
+            .reindex(units.index, fill_value=0.0)
+        )
     if "sales" in units.columns:
         return units["sales"].astype(float)
     raise DataValidationError(
-        "units", "sales", "no sales found in history, accounts or units",
-        fix="add history, accounts.annual_sales or units.sales")
+        "units",
+        "sales",
+        "no sales found in history, accounts or units",
+        fix="add history, accounts.annual_sales or units.sales",
+    )
 
 
 def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
@@ -93,8 +104,12 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
         return None
     if isinstance(potential, str):
         if potential not in study.units.columns:
-            raise DataValidationError("units", potential, "no such column",
-                                      fix="name a units column with potential")
+            raise DataValidationError(
+                "units",
+                potential,
+                "no such column",
+                fix="name a units column with potential",
+            )
         return study.units[[potential]].astype(float)
     if hasattr(potential, "draws"):
         da = potential.draws("unit")
@@ -111,19 +126,27 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
     else:
         raise SpecificationError(
             f"potential of type {type(potential).__name__} is not understood; pass a "
-            "PotentialResult, a Series per unit or a units × draws DataFrame")
+            "PotentialResult, a Series per unit or a units × draws DataFrame"
+        )
     pot = pot.apply(pd.to_numeric, errors="coerce").astype(float)
     missing = ids[~ids.isin(pot.index)]
     if len(missing):
         raise DataValidationError(
-            "potential", None, f"{len(missing)} units have no potential",
-            rows=list(missing), fix="give potential for every unit of the study")
+            "potential",
+            None,
+            f"{len(missing)} units have no potential",
+            rows=list(missing),
+            fix="give potential for every unit of the study",
+        )
     pot = pot.reindex(ids)
     if pot.isna().any().any() or (pot < 0).any().any():
         raise DataValidationError(
-            "potential", None, "potential must be numbers >= 0",
+            "potential",
+            None,
+            "potential must be numbers >= 0",
             rows=list(ids[(pot.isna() | (pot < 0)).any(axis=1).to_numpy()]),
-            fix="check the potential estimates")
+            fix="check the potential estimates",
+        )
     return pot
 
 
@@ -216,8 +239,11 @@ def quotas(
     (:math:`Q_t` the quantile function of :math:`A_t`) and sets
     :math:`q_t = Q_t(1 - p)`: quotas that are equally hard everywhere.
     """
-    al = (study._get_alignment(alignment) if hasattr(study, "_get_alignment")
-          else alignment)
+    al = (
+        study._get_alignment(alignment)
+        if hasattr(study, "_get_alignment")
+        else alignment
+    )
     terr = al.assignment
     sales_u = _unit_sales(study)
     sales_t = sales_u.groupby(terr.reindex(sales_u.index).to_numpy()).sum()
@@ -225,11 +251,13 @@ def quotas(
     if not np.isfinite(T) or T <= 0:
         raise SpecificationError(
             f"total must be a positive amount, got {total!r}; give next year's "
-            "company target, e.g. 1.05 × last year's sales")
+            "company target, e.g. 1.05 × last year's sales"
+        )
     if method not in ("potential_share", "sales_share", "blend", "equal_chance"):
         raise SpecificationError(
             f"method {method!r} is unknown; use potential_share, sales_share, blend "
-            "or equal_chance")
+            "or equal_chance"
+        )
     w = float(weight)
     if not 0 <= w <= 1:
         raise SpecificationError(f"weight must be in [0, 1], got {weight!r}")
@@ -238,13 +266,18 @@ def quotas(
         raise SpecificationError(
             f"method={method!r} needs potential: pass potential=<PotentialResult> "
             "(tk.potential) or add a 'potential' column to the units, or use "
-            "method='sales_share'")
+            "method='sales_share'"
+        )
     rng = np.random.default_rng(seed)
     territories = sales_t.index
     sales_share = (sales_t / sales_t.sum()).to_numpy()
     if pot is not None:
-        pt = pot.groupby(terr.reindex(pot.index).to_numpy()).sum().reindex(
-            territories).to_numpy()                              # (n_terr, n_pot)
+        pt = (
+            pot.groupby(terr.reindex(pot.index).to_numpy())
+            .sum()
+            .reindex(territories)
+            .to_numpy()
+        )  # (n_terr, n_pot)
         shares = pt / pt.sum(axis=0, keepdims=True)
         pick = rng.integers(0, shares.shape[1], n_draws)
         pi = w * shares[:, pick] + (1.0 - w) * sales_share[:, None]
@@ -275,16 +308,32 @@ def quotas(
         share = qv / qv.sum()
     quota = T * share
     p_att = (attain >= quota[:, None]).mean(axis=1)
-    table = pd.DataFrame({
-        "sales": sales_t.to_numpy(float), "potential": pot_mean,
-        "sales_share": sales_share, "potential_share": pot_share, "quota": quota,
-        "quota_share": share,
-        "growth": quota / np.where(sales_t.to_numpy() > 0, sales_t.to_numpy(), np.nan)
-        - 1.0,
-        "p_attain": p_att}, index=pd.Index(territories, name="territory_id"))
+    table = pd.DataFrame(
+        {
+            "sales": sales_t.to_numpy(float),
+            "potential": pot_mean,
+            "sales_share": sales_share,
+            "potential_share": pot_share,
+            "quota": quota,
+            "quota_share": share,
+            "growth": quota
+            / np.where(sales_t.to_numpy() > 0, sales_t.to_numpy(), np.nan)
+            - 1.0,
+            "p_attain": p_att,
+        },
+        index=pd.Index(territories, name="territory_id"),
+    )
     from terrakit.data.alignment import make_provenance
 
-    prov = make_provenance("quotas", seed=seed, config={
-        "method": method, "total": T, "weight": w, "sales_cv": sig,
-        "n_draws": int(n_draws)})
+    prov = make_provenance(
+        "quotas",
+        seed=seed,
+        config={
+            "method": method,
+            "total": T,
+            "weight": w,
+            "sales_cv": sig,
+            "n_draws": int(n_draws),
+        },
+    )
     return QuotaResult(table=table, total=T, method=method, provenance=prov)

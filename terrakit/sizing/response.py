@@ -30,7 +30,11 @@ __all__ = ["JUDGEMENT_KEYS", "ResponseCurves", "ResponseModel", "hill"]
 
 #: The five CALLPLAN judgements, as effort relative to today's calls.
 JUDGEMENT_KEYS: dict[str, float] = {
-    "zero": 0.0, "minus50": 0.5, "current": 1.0, "plus50": 1.5, "saturation": np.inf,
+    "zero": 0.0,
+    "minus50": 0.5,
+    "current": 1.0,
+    "plus50": 1.5,
+    "saturation": np.inf,
 }
 _PARAMS = ("lo", "hi", "c50", "gamma")
 
@@ -101,12 +105,14 @@ class ResponseCurves:
         for k in _PARAMS:
             a = np.asarray(self.draws.get(k))
             if a.ndim != 2 or a.shape[1] != s:
-                raise ValueError(f"draws[{k!r}] must have shape (n_draws, {s}), got "
-                                 f"{a.shape}")
+                raise ValueError(
+                    f"draws[{k!r}] must have shape (n_draws, {s}), got {a.shape}"
+                )
             if not np.isfinite(a).all():
                 raise ValueError(f"draws[{k!r}] has non-finite values")
         if (np.asarray(self.draws["c50"]) <= 0).any() or (
-                np.asarray(self.draws["gamma"]) <= 0).any():
+            np.asarray(self.draws["gamma"]) <= 0
+        ).any():
             raise ValueError("c50 and gamma draws must be positive")
         for name in ("n_accounts", "current_calls", "current_sales", "hours_per_call"):
             a = np.asarray(getattr(self, name), dtype=float)
@@ -139,17 +145,20 @@ class ResponseCurves:
         c = np.asarray(calls, dtype=float)
         if segment is not None:
             j = self._index(segment)
-            p = [np.asarray(self.draws[k])[:, j].reshape((-1,) + (1,) * c.ndim)
-                 for k in _PARAMS]
+            p = [
+                np.asarray(self.draws[k])[:, j].reshape((-1,) + (1,) * c.ndim)
+                for k in _PARAMS
+            ]
             return hill(c[None], *p)
-        p = [np.asarray(self.draws[k]).reshape(
-            (self.n_draws,) + (1,) * max(c.ndim - 1, 0) + (len(self.segments),))
-            for k in _PARAMS]
+        p = [
+            np.asarray(self.draws[k]).reshape(
+                (self.n_draws,) + (1,) * max(c.ndim - 1, 0) + (len(self.segments),)
+            )
+            for k in _PARAMS
+        ]
         return hill(c[None], *p)
 
-    def expected_sales(
-        self, calls: np.ndarray | float, segment: str
-    ) -> np.ndarray:
+    def expected_sales(self, calls: np.ndarray | float, segment: str) -> np.ndarray:
         """Posterior-mean annual sales per account of ``segment`` at ``calls``."""
         return np.asarray(self.sales(calls, segment).mean(axis=0))
 
@@ -157,8 +166,9 @@ class ResponseCurves:
         try:
             return self.segments.index(str(segment))
         except ValueError:
-            raise KeyError(f"no segment {segment!r}; the curves have "
-                           f"{list(self.segments)}") from None
+            raise KeyError(
+                f"no segment {segment!r}; the curves have {list(self.segments)}"
+            ) from None
 
     def to_frame(self) -> pd.DataFrame:
         """Per segment: posterior mean and 94 % interval of each parameter."""
@@ -168,26 +178,31 @@ class ResponseCurves:
                 "accounts": float(self.n_accounts[j]),
                 "current_calls": float(self.current_calls[j]),
                 "current_sales": float(self.current_sales[j]),
-                "hours_per_call": float(self.hours_per_call[j])}
+                "hours_per_call": float(self.hours_per_call[j]),
+            }
             for k in _PARAMS:
                 a = np.asarray(self.draws[k])[:, j]
                 r[k] = float(a.mean())
-                r[f"{k}_3%"], r[f"{k}_97%"] = (float(v) for v in np.quantile(
-                    a, [0.03, 0.97]))
+                r[f"{k}_3%"], r[f"{k}_97%"] = (
+                    float(v) for v in np.quantile(a, [0.03, 0.97])
+                )
             rows[s] = r
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("segment")
 
     def summary(self) -> str:
         """Rounded, stable text."""
         df = self.to_frame()
-        lines = [f"Response curves ({self.method}, {self.n_draws} draws): "
-                 "sales = lo + (hi - lo) c^g / (c50^g + c^g)"]
+        lines = [
+            f"Response curves ({self.method}, {self.n_draws} draws): "
+            "sales = lo + (hi - lo) c^g / (c50^g + c^g)"
+        ]
         for s, r in df.iterrows():
             lines.append(
                 f"  {s!s:<6} lo {r['lo']:>12,.0f}  hi {r['hi']:>12,.0f}  c50 "
                 f"{r['c50']:>7.1f}  gamma {r['gamma']:>5.2f}  (today "
                 f"{r['current_calls']:.1f} calls, {r['current_sales']:,.0f} sales, "
-                f"{r['accounts']:,.0f} accounts)")
+                f"{r['accounts']:,.0f} accounts)"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -203,38 +218,57 @@ def _segment_facts(
 
     acc = study.accounts
     if acc is None or len(acc) == 0:
-        raise DataValidationError("accounts", None, "the study has no accounts",
-                                  fix="add an accounts table to the study")
+        raise DataValidationError(
+            "accounts",
+            None,
+            "the study has no accounts",
+            fix="add an accounts table to the study",
+        )
     if segment not in acc.columns:
         raise DataValidationError(
-            "accounts", segment, f"no segment column {segment!r}",
-            fix="add a segment column (A/B/C) or pass segment=<column>")
+            "accounts",
+            segment,
+            f"no segment column {segment!r}",
+            fix="add a segment column (A/B/C) or pass segment=<column>",
+        )
     minutes: str | float = "call_minutes" if "call_minutes" in acc.columns else 0.0
-    wl = workload(study, calls_per_year=calls_per_year, call_minutes=minutes,
-                  travel=travel, segment=segment)
+    wl = workload(
+        study,
+        calls_per_year=calls_per_year,
+        call_minutes=minutes,
+        travel=travel,
+        segment=segment,
+    )
     seg = wl.by_segment()
-    sales = (pd.to_numeric(acc["annual_sales"], errors="coerce").groupby(
-        acc[segment].astype(str)).mean() if "annual_sales" in acc.columns
-        else pd.Series(np.nan, index=seg.index))
-    out = pd.DataFrame({
-        "accounts": seg["accounts"],
-        "calls_per_year": seg["calls"] / seg["accounts"],
-        "annual_sales": sales.reindex(seg.index),
-        "hours_per_call": wl.hours_per_call().fillna(0.0),
-    })
+    sales = (
+        pd.to_numeric(acc["annual_sales"], errors="coerce")
+        .groupby(acc[segment].astype(str))
+        .mean()
+        if "annual_sales" in acc.columns
+        else pd.Series(np.nan, index=seg.index)
+    )
+    out = pd.DataFrame(
+        {
+            "accounts": seg["accounts"],
+            "calls_per_year": seg["calls"] / seg["accounts"],
+            "annual_sales": sales.reindex(seg.index),
+            "hours_per_call": wl.hours_per_call().fillna(0.0),
+        }
+    )
     if minutes == 0.0:
-        out["hours_per_call"] = out["hours_per_call"].where(out["hours_per_call"] > 0,
-                                                            1.0)
+        out["hours_per_call"] = out["hours_per_call"].where(
+            out["hours_per_call"] > 0, 1.0
+        )
     return out
 
 
 # -- the model ----------------------------------------------------------------------
 _DEFAULT_PRIORS: dict[str, tuple[float, float]] = {
     # (first, second) parameter of each prior; see ResponseModel.fit Notes.
-    "floor": (2.0, 2.0),        # Beta(a, b): sales at zero calls / saturation
-    "c50_rel": (0.0, 1.0),      # LogNormal(mu, sigma) of c50 / mean period calls
-    "gamma": (0.0, 0.5),        # LogNormal(mu, sigma): 1 = concave, > 1 = S-shape
-    "sigma": (0.5, 0.0),        # HalfNormal(sigma) of the log-sales noise
+    "floor": (2.0, 2.0),  # Beta(a, b): sales at zero calls / saturation
+    "c50_rel": (0.0, 1.0),  # LogNormal(mu, sigma) of c50 / mean period calls
+    "gamma": (0.0, 0.5),  # LogNormal(mu, sigma): 1 = concave, > 1 = S-shape
+    "sigma": (0.5, 0.0),  # HalfNormal(sigma) of the log-sales noise
 }
 
 
@@ -278,11 +312,13 @@ class ResponseModel:
         unknown = set(priors or {}) - set(_DEFAULT_PRIORS)
         if unknown:
             raise SpecificationError(
-                f"unknown priors {sorted(unknown)}; known: {sorted(_DEFAULT_PRIORS)}")
+                f"unknown priors {sorted(unknown)}; known: {sorted(_DEFAULT_PRIORS)}"
+            )
         self.priors = _DEFAULT_PRIORS | dict(priors or {})
         if sampler not in ("nutpie", "pymc"):
             raise SpecificationError(
-                f"sampler must be 'nutpie' or 'pymc', got {sampler!r}")
+                f"sampler must be 'nutpie' or 'pymc', got {sampler!r}"
+            )
         self.sampler = sampler
         self.draws, self.tune, self.chains = int(draws), int(tune), int(chains)
         self.progressbar = progressbar
@@ -292,8 +328,10 @@ class ResponseModel:
     def curves(self) -> ResponseCurves:
         """The last fit's curves (``NotFittedError`` before :meth:`fit`)."""
         if self.curves_ is None:
-            raise NotFittedError("ResponseModel is not fitted: call .fit(study) or use "
-                                 "ResponseModel.from_judgement(...)")
+            raise NotFittedError(
+                "ResponseModel is not fitted: call .fit(study) or use "
+                "ResponseModel.from_judgement(...)"
+            )
         return self.curves_
 
     # -- history ------------------------------------------------------------------
@@ -377,19 +415,27 @@ class ResponseModel:
         hist = study.history
         if hist is None or len(hist) == 0:
             raise DataValidationError(
-                "history", None, "the study has no history to fit response curves to",
+                "history",
+                None,
+                "the study has no history to fit response curves to",
                 fix="add history with calls, or calibrate from judgement with "
-                "ResponseModel.from_judgement(...)")
+                "ResponseModel.from_judgement(...)",
+            )
         if "calls" not in hist.columns:
             raise DataValidationError(
-                "history", "calls", "the history has no calls column (columns seen: "
-                f"{list(hist.columns)})",
+                "history",
+                "calls",
+                f"the history has no calls column (columns seen: {list(hist.columns)})",
                 fix="add monthly calls per account, or use "
-                "ResponseModel.from_judgement(...)")
+                "ResponseModel.from_judgement(...)",
+            )
         if "account_id" not in hist.columns:
             raise DataValidationError(
-                "history", "account_id", "response curves need account-level history",
-                fix="give history per account_id with calls and sales")
+                "history",
+                "account_id",
+                "response curves need account-level history",
+                fix="give history per account_id with calls and sales",
+            )
         facts = _segment_facts(study, travel, calls_per_year, segment)
         acc = study.accounts
         seg_of = acc[segment].astype(str)
@@ -397,14 +443,18 @@ class ResponseModel:
         bad = h["calls"].isna() | h["sales"].isna()
         if bad.any():
             raise DataValidationError(
-                "history", "calls",
+                "history",
+                "calls",
                 f"{int(bad.sum())} history rows lack calls or sales",
-                rows=list(h.loc[bad, "account_id"].unique()[:5]), n_bad=int(bad.sum()),
-                fix="fill missing months with 0 calls or drop them")
+                rows=list(h.loc[bad, "account_id"].unique()[:5]),
+                n_bad=int(bad.sum()),
+                fix="fill missing months with 0 calls or drop them",
+            )
         h["segment"] = seg_of.reindex(h["account_id"].to_numpy()).to_numpy()
         freq = getattr(h["period"].dtype, "freq", None)
         ppy = {"M": 12.0, "Q": 4.0, "Y": 1.0, "A": 1.0}.get(
-            str(getattr(freq, "name", "M"))[0], 12.0)
+            str(getattr(freq, "name", "M"))[0], 12.0
+        )
         last = h["period"] > h["period"].max() - int(ppy)
         segments = tuple(str(s) for s in facts.index)
         stats = []
@@ -413,15 +463,20 @@ class ResponseModel:
             hs = h[(h["segment"] == s) & (h["sales"] > 0)]
             if len(hs) < 4 or hs["calls"].nunique() < 2:
                 raise DataValidationError(
-                    "history", "calls",
+                    "history",
+                    "calls",
                     f"segment {s!r} has {len(hs)} history rows with "
                     f"{hs['calls'].nunique()} distinct call counts; a response curve "
-                    "needs variation in calls", fix="add more history, or use "
-                    "ResponseModel.from_judgement(...) for this study")
+                    "needs variation in calls",
+                    fix="add more history, or use "
+                    "ResponseModel.from_judgement(...) for this study",
+                )
             stats.append(_within_stats(hs))
             recent = h[(h["segment"] == s) & last]
-            calls_now[j] = float(recent["calls"].mean() if len(recent) else
-                                 hs["calls"].mean()) * ppy
+            calls_now[j] = (
+                float(recent["calls"].mean() if len(recent) else hs["calls"].mean())
+                * ppy
+            )
         idata = self._sample(stats, seed)
         post = idata.posterior
         S = len(segments)
@@ -432,34 +487,55 @@ class ResponseModel:
         sales_now = facts["annual_sales"].to_numpy(float)
         if np.isnan(sales_now).any():
             raise DataValidationError(
-                "accounts", "annual_sales", "segments without annual_sales: "
+                "accounts",
+                "annual_sales",
+                "segments without annual_sales: "
                 f"{list(facts.index[np.isnan(sales_now)])}",
-                fix="fill annual_sales (today's yearly sales per account)")
+                fix="fill annual_sales (today's yearly sales per account)",
+            )
         hi = sales_now / rel_now
         draws = {"lo": floor * hi, "hi": hi, "c50": k * ppy, "gamma": gam}
         diag = _diagnostics(idata, ("floor", "c50", "gamma", "sigma"))
-        if (diag["max_rhat"] > 1.01 or diag["min_ess"] < 100 * self.chains
-                or diag["divergences"] > 0):
+        if (
+            diag["max_rhat"] > 1.01
+            or diag["min_ess"] < 100 * self.chains
+            or diag["divergences"] > 0
+        ):
             warnings.warn(
                 f"response-model sampling may not have converged: max R-hat "
                 f"{diag['max_rhat']:.3f} (want <= 1.01), min bulk ESS "
                 f"{diag['min_ess']:.0f} (want >= {100 * self.chains}), "
                 f"{int(diag['divergences'])} divergences; raise tune/draws or "
-                "tighten the priors", ConvergenceWarning, stacklevel=2)
+                "tighten the priors",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         from terrakit.data.alignment import make_provenance
 
         prov = make_provenance(
-            f"response/history/{self.sampler}", seed=seed,
-            config={"draws": self.draws, "tune": self.tune, "chains": self.chains,
-                    "priors": {k: list(map(float, v)) for k, v in self.priors.items()}},
-            periods_per_year=ppy)
+            f"response/history/{self.sampler}",
+            seed=seed,
+            config={
+                "draws": self.draws,
+                "tune": self.tune,
+                "chains": self.chains,
+                "priors": {k: list(map(float, v)) for k, v in self.priors.items()},
+            },
+            periods_per_year=ppy,
+        )
         curves = ResponseCurves(
-            segments=segments, draws=draws,
+            segments=segments,
+            draws=draws,
             n_accounts=facts["accounts"].to_numpy(float),
-            current_calls=calls_now, current_sales=sales_now,
+            current_calls=calls_now,
+            current_sales=sales_now,
             hours_per_call=facts["hours_per_call"].to_numpy(float),
-            method="history", idata=idata, diagnostics=diag, provenance=prov,
-            seconds=time.perf_counter() - t0)
+            method="history",
+            idata=idata,
+            diagnostics=diag,
+            provenance=prov,
+            seconds=time.perf_counter() - t0,
+        )
         self.curves_ = curves
         return curves
 
@@ -471,15 +547,19 @@ class ResponseModel:
         p = self.priors
         S = len(stats)
         with pm.Model(coords={"segment": np.arange(S)}) as model:
-            floor = pm.Beta("floor", alpha=p["floor"][0], beta=p["floor"][1],
-                            dims="segment")
-            krel = pm.LogNormal("c50_rel", mu=p["c50_rel"][0], sigma=p["c50_rel"][1],
-                                dims="segment")
-            gam = pm.LogNormal("gamma", mu=p["gamma"][0], sigma=p["gamma"][1],
-                               dims="segment")
+            floor = pm.Beta(
+                "floor", alpha=p["floor"][0], beta=p["floor"][1], dims="segment"
+            )
+            krel = pm.LogNormal(
+                "c50_rel", mu=p["c50_rel"][0], sigma=p["c50_rel"][1], dims="segment"
+            )
+            gam = pm.LogNormal(
+                "gamma", mu=p["gamma"][0], sigma=p["gamma"][1], dims="segment"
+            )
             sig = pm.HalfNormal("sigma", sigma=p["sigma"][0], dims="segment")
             k = pm.Deterministic(
-                "c50", krel * np.array([st["xbar"] for st in stats]), dims="segment")
+                "c50", krel * np.array([st["xbar"] for st in stats]), dims="segment"
+            )
             V = max(len(st["values"]) for st in stats)
             vals = np.ones((S, V))
             pos = np.zeros((S, V))
@@ -507,15 +587,27 @@ class ResponseModel:
             import nutpie
 
             compiled = nutpie.compile_pymc_model(model)
-            return nutpie.sample(compiled, draws=self.draws, tune=self.tune,
-                                 chains=self.chains, cores=self.chains, seed=seed,
-                                 progress_bar=self.progressbar)
+            return nutpie.sample(
+                compiled,
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                cores=self.chains,
+                seed=seed,
+                progress_bar=self.progressbar,
+            )
         import pymc as pm
 
         with model:
-            return pm.sample(draws=self.draws, tune=self.tune, chains=self.chains,
-                             cores=1, random_seed=seed, progressbar=self.progressbar,
-                             compute_convergence_checks=False)
+            return pm.sample(
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                cores=1,
+                random_seed=seed,
+                progressbar=self.progressbar,
+                compute_convergence_checks=False,
+            )
 
     # -- judgement -------------------------------------------------------------------
     @classmethod
@@ -590,7 +682,8 @@ class ResponseModel:
         if missing_ref:
             raise SpecificationError(
                 f"no reference calls/sales for segments {missing_ref}; the reference "
-                f"has {list(ref.index)}")
+                f"has {list(ref.index)}"
+            )
         draws = {k: np.empty((n_draws, len(segments))) for k in _PARAMS}
         for j, s in enumerate(segments):
             r = _judged_index(s, judgements[s])
@@ -608,8 +701,9 @@ class ResponseModel:
             r0, rh, rl, rsat = sim[:, 0], sim[:, 3], sim[:, 1], sim[:, 4]
             delta = (rsat - 1.0) / (1.0 - r0)
             grid = np.exp(np.linspace(np.log(0.05), np.log(10.0), 400))
-            err = ((_adbudg(0.5, grid, r0, rsat, delta) - rl[:, None]) ** 2
-                   + (_adbudg(1.5, grid, r0, rsat, delta) - rh[:, None]) ** 2)
+            err = (_adbudg(0.5, grid, r0, rsat, delta) - rl[:, None]) ** 2 + (
+                _adbudg(1.5, grid, r0, rsat, delta) - rh[:, None]
+            ) ** 2
             gam = grid[np.argmin(err, axis=1)]
             c0 = float(ref.loc[s, "calls_per_year"])
             s0 = float(ref.loc[s, "annual_sales"])
@@ -619,25 +713,38 @@ class ResponseModel:
             draws["gamma"][:, j] = gam
         from terrakit.data.alignment import make_provenance
 
-        prov = make_provenance("response/judgement", seed=seed, config={
-            "uncertainty": u, "n_draws": int(n_draws),
-            "judgements": {s: list(map(float, _judged_index(s, judgements[s])))
-                           for s in segments}})
+        prov = make_provenance(
+            "response/judgement",
+            seed=seed,
+            config={
+                "uncertainty": u,
+                "n_draws": int(n_draws),
+                "judgements": {
+                    s: list(map(float, _judged_index(s, judgements[s])))
+                    for s in segments
+                },
+            },
+        )
         sub = ref.loc[list(segments)]
         return ResponseCurves(
-            segments=segments, draws=draws,
+            segments=segments,
+            draws=draws,
             n_accounts=sub["accounts"].to_numpy(float),
             current_calls=sub["calls_per_year"].to_numpy(float),
             current_sales=sub["annual_sales"].to_numpy(float),
             hours_per_call=sub["hours_per_call"].to_numpy(float),
-            method="judgement", provenance=prov)
+            method="judgement",
+            provenance=prov,
+        )
 
 
-def _adbudg(x: float, g: np.ndarray, r0: np.ndarray, rsat: np.ndarray,
-            delta: np.ndarray) -> np.ndarray:
+def _adbudg(
+    x: float, g: np.ndarray, r0: np.ndarray, rsat: np.ndarray, delta: np.ndarray
+) -> np.ndarray:
     """ADBUDG index at effort ``x`` for draws (rows) × shapes ``g`` (columns)."""
-    return np.asarray(r0[:, None] + (rsat - r0)[:, None] * (
-        x**g / (delta[:, None] + x**g)))
+    return np.asarray(
+        r0[:, None] + (rsat - r0)[:, None] * (x**g / (delta[:, None] + x**g))
+    )
 
 
 def _within_stats(hs: pd.DataFrame) -> dict[str, Any]:
@@ -657,8 +764,14 @@ def _within_stats(hs: pd.DataFrame) -> dict[str, Any]:
     np.add.at(n_iv, (codes, vcode), 1.0)
     a = np.bincount(vcode, weights=zt, minlength=len(vals))
     m = np.diag(n_iv.sum(axis=0)) - (n_iv / t_i[:, None]).T @ n_iv
-    return {"values": vals, "a": a, "M": m, "zz": float(zt @ zt),
-            "dof": float(len(z) - len(t_i)), "xbar": max(float(x.mean()), 1e-6)}
+    return {
+        "values": vals,
+        "a": a,
+        "M": m,
+        "zz": float(zt @ zt),
+        "dof": float(len(z) - len(t_i)),
+        "xbar": max(float(x.mean()), 1e-6),
+    }
 
 
 def _ordered(sim: np.ndarray) -> np.ndarray:
@@ -672,31 +785,38 @@ def _judged_index(segment: str, j: Mapping[str, float] | Sequence[float]) -> np.
         if missing:
             raise SpecificationError(
                 f"judgement for segment {segment!r} lacks {missing}; give sales at "
-                f"{keys}")
+                f"{keys}"
+            )
         vals = np.array([float(j[k]) for k in keys])
     else:
         vals = np.asarray(list(j), dtype=float)
         if vals.shape != (5,):
             raise SpecificationError(
                 f"judgement for segment {segment!r} must have 5 values ({keys}), got "
-                f"{vals.size}")
+                f"{vals.size}"
+            )
     if not np.isfinite(vals).all() or vals[2] <= 0:
         raise SpecificationError(
             f"judgement for segment {segment!r} needs finite values and current > 0, "
-            f"got {vals.tolist()}")
+            f"got {vals.tolist()}"
+        )
     r = vals / vals[2]
     if not _ordered(r[None])[0]:
         raise SpecificationError(
             f"judgement for segment {segment!r} must increase with effort (zero < "
             f"minus50 < current < plus50 < saturation, zero >= 0), got "
-            f"{vals.tolist()}; sales cannot fall when calls rise")
+            f"{vals.tolist()}; sales cannot fall when calls rise"
+        )
     return r
 
 
 def _reference(study: Any, reference: Any, travel: Any) -> pd.DataFrame:
     if reference is not None:
-        ref = (pd.DataFrame(reference).T if isinstance(reference, Mapping)
-               else pd.DataFrame(reference).copy())
+        ref = (
+            pd.DataFrame(reference).T
+            if isinstance(reference, Mapping)
+            else pd.DataFrame(reference).copy()
+        )
         ref.index = ref.index.astype(str)
         need = ["accounts", "calls_per_year", "annual_sales", "hours_per_call"]
         missing = [c for c in need if c not in ref.columns]
@@ -705,19 +825,23 @@ def _reference(study: Any, reference: Any, travel: Any) -> pd.DataFrame:
         ref = ref[need].apply(pd.to_numeric, errors="coerce").astype(float)
         if ref.isna().any().any() or (ref <= 0).any().any():
             raise SpecificationError(
-                f"reference values must be positive numbers, got\n{ref}")
+                f"reference values must be positive numbers, got\n{ref}"
+            )
         return ref
     if study is None:
         raise SpecificationError(
             "from_judgement needs study=... or reference=... for today's calls, "
-            "sales and accounts per segment")
+            "sales and accounts per segment"
+        )
     facts = _segment_facts(study, travel, "calls_per_year", "segment")
     bad = facts["annual_sales"].isna() | (facts["calls_per_year"] <= 0)
     if bad.any():
         raise DataValidationError(
-            "accounts", "annual_sales", "segments without sales or calls today: "
-            f"{list(facts.index[bad])}", fix="fill annual_sales and calls_per_year, or "
-            "pass reference=...")
+            "accounts",
+            "annual_sales",
+            f"segments without sales or calls today: {list(facts.index[bad])}",
+            fix="fill annual_sales and calls_per_year, or pass reference=...",
+        )
     return facts
 
 

@@ -30,7 +30,8 @@ def _positive(name: str, value: float, fix: str) -> float:
     v = float(value)
     if not np.isfinite(v) or v <= 0:
         raise SpecificationError(
-            f"{name} must be a positive number, got {value!r}; {fix}")
+            f"{name} must be a positive number, got {value!r}; {fix}"
+        )
     return v
 
 
@@ -80,12 +81,16 @@ class RepsNeeded:
     def summary(self) -> str:
         """Rounded, stable text."""
         unit = "h" if self.basis == "hours" else "calls"
-        lines = [f"Reps needed: {self.total:.2f} -> {self.reps} "
-                 f"({self.capacity:,.0f} {unit} per rep)"]
+        lines = [
+            f"Reps needed: {self.total:.2f} -> {self.reps} "
+            f"({self.capacity:,.0f} {unit} per rep)"
+        ]
         for seg, r in self.by_segment.iterrows():
-            lines.append(f"  {seg!s:<8} accounts {r['accounts']:>8,.0f}  calls "
-                         f"{r['calls']:>10,.0f}  hours {r['hours']:>10,.0f}  "
-                         f"reps {r['reps']:>7.2f}")
+            lines.append(
+                f"  {seg!s:<8} accounts {r['accounts']:>8,.0f}  calls "
+                f"{r['calls']:>10,.0f}  hours {r['hours']:>10,.0f}  "
+                f"reps {r['reps']:>7.2f}"
+            )
         return "\n".join(lines)
 
 
@@ -109,8 +114,14 @@ class WorkloadResult:
     provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        need = {"segment", "accounts", "calls", "call_minutes", "travel_minutes",
-                "hours"}
+        need = {
+            "segment",
+            "accounts",
+            "calls",
+            "call_minutes",
+            "travel_minutes",
+            "hours",
+        }
         missing = need - set(self.table.columns)
         if missing:
             raise ValueError(f"workload table lacks columns {sorted(missing)}")
@@ -146,14 +157,19 @@ class WorkloadResult:
         >>> wl.reps_needed(calls_per_rep=1_000).total
         60.0
         """
-        df = (pd.DataFrame(segments).T if isinstance(segments, Mapping)
-              else pd.DataFrame(segments).copy())
+        df = (
+            pd.DataFrame(segments).T
+            if isinstance(segments, Mapping)
+            else pd.DataFrame(segments).copy()
+        )
         for col in ("accounts", "calls_per_year"):
             if col not in df.columns:
                 raise DataValidationError(
-                    "segments", col,
+                    "segments",
+                    col,
                     f"column missing (columns seen: {list(df.columns)})",
-                    fix="give one row per segment with accounts and calls_per_year")
+                    fix="give one row per segment with accounts and calls_per_year",
+                )
         if "call_minutes" not in df.columns:
             df["call_minutes"] = call_minutes
         if "travel_minutes" not in df.columns:
@@ -163,15 +179,24 @@ class WorkloadResult:
         bad = num.isna().any(axis=1) | (num < 0).any(axis=1)
         if bad.any():
             raise DataValidationError(
-                "segments", None, "accounts, calls and minutes must be numbers >= 0",
-                rows=list(num.index[bad]), fix="correct the segment table")
+                "segments",
+                None,
+                "accounts, calls and minutes must be numbers >= 0",
+                rows=list(num.index[bad]),
+                fix="correct the segment table",
+            )
         calls = num["accounts"] * num["calls_per_year"]
-        table = pd.DataFrame({
-            "segment": num.index.astype(str), "accounts": num["accounts"],
-            "calls": calls, "call_minutes": num["call_minutes"],
-            "travel_minutes": num["travel_minutes"],
-            "hours": calls * (num["call_minutes"] + num["travel_minutes"]) / 60.0,
-        }, index=pd.Index(num.index.astype(str)))
+        table = pd.DataFrame(
+            {
+                "segment": num.index.astype(str),
+                "accounts": num["accounts"],
+                "calls": calls,
+                "call_minutes": num["call_minutes"],
+                "travel_minutes": num["travel_minutes"],
+                "hours": calls * (num["call_minutes"] + num["travel_minutes"]) / 60.0,
+            },
+            index=pd.Index(num.index.astype(str)),
+        )
         return cls(table, travel="fixed minutes per call")
 
     # -- aggregates -----------------------------------------------------------
@@ -180,9 +205,16 @@ class WorkloadResult:
         t = self.table
         call_h = t["calls"] * t["call_minutes"] / 60.0
         travel_h = t["calls"] * t["travel_minutes"] / 60.0
-        df = pd.DataFrame({"segment": t["segment"], "accounts": t["accounts"],
-                           "calls": t["calls"], "call_hours": call_h,
-                           "travel_hours": travel_h, "hours": t["hours"]})
+        df = pd.DataFrame(
+            {
+                "segment": t["segment"],
+                "accounts": t["accounts"],
+                "calls": t["calls"],
+                "call_hours": call_h,
+                "travel_hours": travel_h,
+                "hours": t["hours"],
+            }
+        )
         out = df.groupby("segment", sort=True).sum(numeric_only=True)
         return out
 
@@ -199,7 +231,8 @@ class WorkloadResult:
         """Mean hours per call (call + travel) by segment."""
         seg = self.by_segment()
         return (seg["hours"] / seg["calls"].where(seg["calls"] > 0)).rename(
-            "hours_per_call")
+            "hours_per_call"
+        )
 
     def reps_needed(
         self, hours_per_rep: float = 1_600, *, calls_per_rep: float | None = None
@@ -221,13 +254,19 @@ class WorkloadResult:
         """
         seg = self.by_segment()
         if calls_per_rep is not None:
-            cap = _positive("calls_per_rep", calls_per_rep,
-                            "give the calls one rep makes per year, e.g. 1_000")
+            cap = _positive(
+                "calls_per_rep",
+                calls_per_rep,
+                "give the calls one rep makes per year, e.g. 1_000",
+            )
             reps = seg["calls"] / cap
             basis: Literal["hours", "calls"] = "calls"
         else:
-            cap = _positive("hours_per_rep", hours_per_rep,
-                            "give one rep's selling hours per year, e.g. 1_600")
+            cap = _positive(
+                "hours_per_rep",
+                hours_per_rep,
+                "give one rep's selling hours per year, e.g. 1_600",
+            )
             reps = seg["hours"] / cap
             basis = "hours"
         out = seg[["accounts", "calls", "hours"]].copy()
@@ -240,28 +279,38 @@ class WorkloadResult:
 
     def summary(self) -> str:
         seg = self.by_segment()
-        lines = [f"Workload: {self.total_calls:,.0f} calls, {self.total_hours:,.0f} h "
-                 f"per year (travel: {self.travel})"]
+        lines = [
+            f"Workload: {self.total_calls:,.0f} calls, {self.total_hours:,.0f} h "
+            f"per year (travel: {self.travel})"
+        ]
         for s, r in seg.iterrows():
-            lines.append(f"  {s!s:<8} accounts {r['accounts']:>8,.0f}  calls "
-                         f"{r['calls']:>10,.0f}  call h {r['call_hours']:>9,.0f}  "
-                         f"travel h {r['travel_hours']:>9,.0f}")
+            lines.append(
+                f"  {s!s:<8} accounts {r['accounts']:>8,.0f}  calls "
+                f"{r['calls']:>10,.0f}  call h {r['call_hours']:>9,.0f}  "
+                f"travel h {r['travel_hours']:>9,.0f}"
+            )
         return "\n".join(lines)
 
 
 def _account_column(acc: pd.DataFrame, col: str, what: str) -> pd.Series:
     if col not in acc.columns:
         raise DataValidationError(
-            "accounts", col, f"no {what} column {col!r} (columns seen: "
-            f"{list(acc.columns)[:12]})",
-            fix=f"add {col!r} to the accounts table or pass {what}=<column name>")
+            "accounts",
+            col,
+            f"no {what} column {col!r} (columns seen: {list(acc.columns)[:12]})",
+            fix=f"add {col!r} to the accounts table or pass {what}=<column name>",
+        )
     s = pd.to_numeric(acc[col], errors="coerce")
     bad = s.isna() | (s < 0)
     if bad.any():
         raise DataValidationError(
-            "accounts", col, f"{int(bad.sum())} accounts have missing or negative "
-            f"{what}", rows=list(acc.index[bad.to_numpy()]), n_bad=int(bad.sum()),
-            fix=f"fill {col!r} with numbers >= 0 (0 for accounts not called)")
+            "accounts",
+            col,
+            f"{int(bad.sum())} accounts have missing or negative {what}",
+            rows=list(acc.index[bad.to_numpy()]),
+            n_bad=int(bad.sum()),
+            fix=f"fill {col!r} with numbers >= 0 (0 for accounts not called)",
+        )
     return s.astype(float)
 
 
@@ -271,42 +320,56 @@ def _chord_to_km(chord: np.ndarray) -> np.ndarray:
 
 def _xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     lo, la = np.radians(lon), np.radians(lat)
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo),
-                            np.sin(la)])
+    return np.column_stack(
+        [np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    )
 
 
 def _travel_per_call(
-    acc: pd.DataFrame, reps: pd.DataFrame | None, model: TravelTimeModel,
+    acc: pd.DataFrame,
+    reps: pd.DataFrame | None,
+    model: TravelTimeModel,
     calls_per_day: float,
 ) -> pd.Series:
     """Day-tour estimate of travel minutes per call (see :func:`workload`)."""
     if reps is None or len(reps) == 0:
         raise DataValidationError(
-            "reps", None, "travel='model' needs rep home bases and the study has no "
-            "reps", fix="add a reps table, or pass travel=None or a number of "
-            "minutes per call")
+            "reps",
+            None,
+            "travel='model' needs rep home bases and the study has no reps",
+            fix="add a reps table, or pass travel=None or a number of minutes per call",
+        )
     if not {"lon", "lat"} <= set(acc.columns):
         raise DataValidationError(
-            "accounts", "lon", "travel='model' needs account coordinates lon/lat",
-            fix="add lon/lat to the accounts, or pass travel=None or minutes per call")
+            "accounts",
+            "lon",
+            "travel='model' needs account coordinates lon/lat",
+            fix="add lon/lat to the accounts, or pass travel=None or minutes per call",
+        )
     ids = acc.index
-    owner = (acc["rep_id"] if "rep_id" in acc.columns
-             else pd.Series(np.nan, index=ids, dtype=object))
+    owner = (
+        acc["rep_id"]
+        if "rep_id" in acc.columns
+        else pd.Series(np.nan, index=ids, dtype=object)
+    )
     known = owner.notna() & owner.isin(reps.index)
     # Nearest home for unowned accounts.
     home = owner.where(known)
     if (~known).any():
-        tree = cKDTree(_xyz(reps["home_lon"].to_numpy(float),
-                            reps["home_lat"].to_numpy(float)))
+        tree = cKDTree(
+            _xyz(reps["home_lon"].to_numpy(float), reps["home_lat"].to_numpy(float))
+        )
         sub = acc.loc[~known.to_numpy()]
         _, j = tree.query(_xyz(sub["lon"].to_numpy(float), sub["lat"].to_numpy(float)))
         home.loc[~known.to_numpy()] = reps.index.to_numpy()[j]
     if model.table is not None:
-        home_min = np.array([
-            model.matrix([h], [a])[0, 0] for h, a in zip(home, ids, strict=True)])
+        home_min = np.array(
+            [model.matrix([h], [a])[0, 0] for h, a in zip(home, ids, strict=True)]
+        )
         nn_min = np.empty(len(ids))
         for _, grp in pd.Series(np.arange(len(ids)), index=ids).groupby(
-                home.to_numpy()):
+            home.to_numpy()
+        ):
             m = model.matrix(list(grp.index))
             np.fill_diagonal(m, np.inf)
             row = m.min(axis=1) if len(grp) > 1 else np.zeros(1)
@@ -314,12 +377,14 @@ def _travel_per_call(
     else:
         h = reps.loc[home.to_numpy(), ["home_lon", "home_lat"]].to_numpy(float)
         a = acc[["lon", "lat"]].to_numpy(float)
-        km_home = _chord_to_km(np.linalg.norm(_xyz(h[:, 0], h[:, 1])
-                                              - _xyz(a[:, 0], a[:, 1]), axis=1))
+        km_home = _chord_to_km(
+            np.linalg.norm(_xyz(h[:, 0], h[:, 1]) - _xyz(a[:, 0], a[:, 1]), axis=1)
+        )
         home_min = np.asarray(model.minutes(km_home), dtype=float)
         nn_min = np.zeros(len(ids))
         for _, grp in pd.Series(np.arange(len(ids)), index=ids).groupby(
-                home.to_numpy()):
+            home.to_numpy()
+        ):
             pos = grp.to_numpy()
             if len(pos) < 2:
                 continue
@@ -403,8 +468,11 @@ def workload(
     acc = study.accounts
     if acc is None or len(acc) == 0:
         raise DataValidationError(
-            "accounts", None, "the study has no accounts",
-            fix="build the study with an accounts table (tk.data.read_accounts)")
+            "accounts",
+            None,
+            "the study has no accounts",
+            fix="build the study with an accounts table (tk.data.read_accounts)",
+        )
     calls = _account_column(acc, calls_per_year, "calls_per_year")
     if isinstance(call_minutes, str):
         minutes = _account_column(acc, call_minutes, "call_minutes")
@@ -423,9 +491,13 @@ def workload(
         bad = tmin.isna() | (tmin < 0)
         if bad.any():
             raise DataValidationError(
-                "travel", None, f"{int(bad.sum())} accounts have no travel minutes",
-                rows=list(acc.index[bad.to_numpy()]), n_bad=int(bad.sum()),
-                fix="give minutes >= 0 per call for every account_id")
+                "travel",
+                None,
+                f"{int(bad.sum())} accounts have no travel minutes",
+                rows=list(acc.index[bad.to_numpy()]),
+                n_bad=int(bad.sum()),
+                fix="give minutes >= 0 per call for every account_id",
+            )
         tmin = tmin.astype(float)
         how = "given per account"
     elif isinstance(travel, (int, float)) and not isinstance(travel, bool):
@@ -439,7 +511,8 @@ def workload(
             if travel != "model":
                 raise SpecificationError(
                     f"travel={travel!r} is not understood; use 'model', a "
-                    "TravelTimeModel, a minutes matrix, minutes per call or None")
+                    "TravelTimeModel, a minutes matrix, minutes per call or None"
+                )
             model = TravelTimeModel()
         elif isinstance(travel, pd.DataFrame):
             model = TravelTimeModel.from_matrix(travel)
@@ -447,21 +520,39 @@ def workload(
             model = travel
         else:
             raise SpecificationError(
-                f"travel of type {type(travel).__name__} is not understood")
+                f"travel of type {type(travel).__name__} is not understood"
+            )
         tmin = _travel_per_call(acc, study.reps, model, k)
-        how = (f"day tour, {k:g} calls/day, "
-               + ("matrix" if model.table is not None else
-                  f"circuity {model.circuity:g} at {model.speed_kmh:g} km/h"))
-    seg = (acc[segment].astype(str) if segment in acc.columns
-           else pd.Series("all", index=acc.index))
-    table = pd.DataFrame({
-        "segment": seg, "accounts": 1.0, "calls": calls, "call_minutes": minutes,
-        "travel_minutes": tmin,
-        "hours": calls * (minutes + tmin) / 60.0,
-    }, index=acc.index)
+        how = f"day tour, {k:g} calls/day, " + (
+            "matrix"
+            if model.table is not None
+            else f"circuity {model.circuity:g} at {model.speed_kmh:g} km/h"
+        )
+    seg = (
+        acc[segment].astype(str)
+        if segment in acc.columns
+        else pd.Series("all", index=acc.index)
+    )
+    table = pd.DataFrame(
+        {
+            "segment": seg,
+            "accounts": 1.0,
+            "calls": calls,
+            "call_minutes": minutes,
+            "travel_minutes": tmin,
+            "hours": calls * (minutes + tmin) / 60.0,
+        },
+        index=acc.index,
+    )
     from terrakit.data.alignment import make_provenance
 
-    prov = make_provenance("workload", config={
-        "calls_per_year": calls_per_year, "call_minutes": str(call_minutes),
-        "travel": how, "calls_per_day": k})
+    prov = make_provenance(
+        "workload",
+        config={
+            "calls_per_year": calls_per_year,
+            "call_minutes": str(call_minutes),
+            "travel": how,
+            "calls_per_day": k,
+        },
+    )
     return WorkloadResult(table, travel=how, provenance=prov)

@@ -21,7 +21,11 @@ def test_read_c101() -> None:
     assert (inst.n_customers, inst.n_vehicles, inst.capacity) == (100, 25, 200)
     assert (inst.x[0], inst.y[0], inst.due[0]) == (40, 50, 1236)
     assert (inst.demand[1], inst.ready[1], inst.due[1], inst.service[1]) == (
-        10, 912, 967, 90)
+        10,
+        912,
+        967,
+        90,
+    )
 
 
 def test_checker_finds_violations() -> None:
@@ -38,7 +42,8 @@ def test_checker_finds_violations() -> None:
     assert not any("starts node" in v for v in ok["violations"])
     # depot (40, 50) -> 5 (42, 65) -> 1 (45, 68) -> depot
     assert ok["value"] == pytest.approx(
-        np.hypot(2, 15) + np.hypot(3, 3) + np.hypot(5, 18))
+        np.hypot(2, 15) + np.hypot(3, 3) + np.hypot(5, 18)
+    )
 
 
 @pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
@@ -48,8 +53,7 @@ def test_solve_c101_feasible(backend: str) -> None:
     assert row["status"] == "feasible"
     served = sorted(c for r in row["solution"]["routes"] for c in r)
     assert served == list(range(1, 101))
-    chk = solomon.check_solution(solomon.read_instance(C101),
-                                 row["solution"]["routes"])
+    chk = solomon.check_solution(solomon.read_instance(C101), row["solution"]["routes"])
     assert chk["feasible"] and chk["value"] == pytest.approx(row["value"])
     assert row["gap_trunc1_pct"] < 5.0
     assert row["value_trunc1"] <= row["value"]

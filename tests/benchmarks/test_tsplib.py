@@ -28,11 +28,16 @@ def test_distance_functions_by_hand() -> None:
 def test_explicit_formats(tmp_path: Path) -> None:
     """Lower-diagonal and upper-row layouts of the same 3-node matrix."""
     full = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]])
-    for fmt, body in (("LOWER_DIAG_ROW", "0 1 0 2 3 0"), ("UPPER_ROW", "1 2 3"),
-                      ("FULL_MATRIX", "0 1 2 1 0 3 2 3 0")):
+    for fmt, body in (
+        ("LOWER_DIAG_ROW", "0 1 0 2 3 0"),
+        ("UPPER_ROW", "1 2 3"),
+        ("FULL_MATRIX", "0 1 2 1 0 3 2 3 0"),
+    ):
         f = tmp_path / f"t_{fmt}.tsp"
-        f.write_text(f"NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
-                     f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n{body}\nEOF\n")
+        f.write_text(
+            f"NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
+            f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n{body}\nEOF\n"
+        )
         inst = tsplib.read_instance(f)
         assert (inst.matrix == full).all(), fmt
         assert tsplib.tour_length(inst, [1, 2, 3]) == 6

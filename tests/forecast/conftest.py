@@ -27,8 +27,10 @@ def make_toy_study(seed: int = 0, months: int = 36) -> Study:
     )
     acc_ids = [f"a{i}" for i in range(1, 9)]
     accounts = pd.DataFrame(
-        {"unit_id": ["u1", "u1", "u2", "u2", "u3", "u3", "u4", "u4"],
-         "segment": ["A", "B", "A", "B", "A", "B", "A", "B"]},
+        {
+            "unit_id": ["u1", "u1", "u2", "u2", "u3", "u3", "u4", "u4"],
+            "segment": ["A", "B", "A", "B", "A", "B", "A", "B"],
+        },
         index=pd.Index(acc_ids, name="account_id"),
     )
     periods = pd.period_range("2023-01", periods=months, freq="M")
@@ -42,13 +44,16 @@ def make_toy_study(seed: int = 0, months: int = 36) -> Study:
             keep[: months - 6] = False
         if a == "a8":
             y = np.zeros(months)
-        rows.append(pd.DataFrame({"account_id": a, "period": periods[keep],
-                                  "sales": y[keep]}))
+        rows.append(
+            pd.DataFrame({"account_id": a, "period": periods[keep], "sales": y[keep]})
+        )
     history = pd.concat(rows, ignore_index=True)
-    align = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2", "u4": "T2"},
-                                   name="current")
-    return Study(units, accounts=accounts, history=history,
-                 alignments={"current": align})
+    align = Alignment.from_mapping(
+        {"u1": "T1", "u2": "T1", "u3": "T2", "u4": "T2"}, name="current"
+    )
+    return Study(
+        units, accounts=accounts, history=history, alignments={"current": align}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -88,12 +93,19 @@ def fake_sample(model, scfg, seed):
         "common_sd": np.abs(noisy(0.01)),
         "group_sd": np.abs(noisy(0.01)),
         "eta": np.zeros((c, d, len(model.coords["time"]))),
-        "eta_group": np.zeros((c, d, len(model.coords["group"]),
-                               len(model.coords["time"]))),
+        "eta_group": np.zeros(
+            (c, d, len(model.coords["group"]), len(model.coords["time"]))
+        ),
     }
-    dims = {"level": ["series"], "slope": ["series"], "sigma": ["series"],
-            "phi": ["series"], "season": ["series", "season_pos"],
-            "eta": ["time"], "eta_group": ["group", "time"]}
+    dims = {
+        "level": ["series"],
+        "slope": ["series"],
+        "sigma": ["series"],
+        "phi": ["series"],
+        "season": ["series", "season_pos"],
+        "eta": ["time"],
+        "eta_group": ["group", "time"],
+    }
     coords = {k: np.asarray(v) for k, v in model.coords.items()}
     return az.from_dict(posterior=post, dims=dims, coords=coords)
 

@@ -14,9 +14,11 @@ def test_score_by_hand():
     """Two series, horizon 2, season length 1 (so the scale is the mean |Δy|)."""
     train = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 4.0]])  # scales 1 and 1
     actual = np.array([[4.0, 5.0], [0.0, 4.0]])
-    fc = {"mean": np.array([[4.0, 4.0], [0.0, 2.0]]),
-          "lo80": np.array([[3.0, 3.0], [0.0, 3.0]]),
-          "hi80": np.array([[5.0, 4.5], [1.0, 5.0]])}
+    fc = {
+        "mean": np.array([[4.0, 4.0], [0.0, 2.0]]),
+        "lo80": np.array([[3.0, 3.0], [0.0, 3.0]]),
+        "hi80": np.array([[5.0, 4.5], [1.0, 5.0]]),
+    }
     fc["lo95"], fc["hi95"] = fc["lo80"] - 1, fc["hi80"] + 1
     s = score(actual, fc, train, 1)
     assert s["mase"] == pytest.approx((0.5 / 1 + 1.0 / 1) / 2)
@@ -27,13 +29,16 @@ def test_score_by_hand():
 
 
 def test_backtest_table_has_every_method(toy_study, mock_sampling):
-    bt = backtest(toy_study, horizon=3, folds=2,
-                  methods=("terrakit", "naive", "seasonal_naive"),
-                  sampler_config=mock_sampling)
+    bt = backtest(
+        toy_study,
+        horizon=3,
+        folds=2,
+        methods=("terrakit", "naive", "seasonal_naive"),
+        sampler_config=mock_sampling,
+    )
     t = bt.table()
     assert list(t.index) == ["terrakit", "naive", "seasonal_naive"]
-    assert list(t.columns) == ["MASE", "sMAPE", "coverage80", "coverage95",
-                               "seconds"]
+    assert list(t.columns) == ["MASE", "sMAPE", "coverage80", "coverage95", "seconds"]
     assert (bt.scores.groupby("method").size() == 2).all()
     assert set(bt.forecasts["fold"]) == {1, 2}
     assert "Backtest: 2 folds × horizon 3" in bt.summary()
@@ -41,11 +46,14 @@ def test_backtest_table_has_every_method(toy_study, mock_sampling):
     assert bt.scores["n_series"].max() == 4
 
 
-@pytest.mark.parametrize(("horizon", "folds", "match"), [
-    (0, 3, "horizon must be at least 1"),
-    (6, 0, "folds must be a whole number"),
-    (12, 2, "needs at least 48 periods"),
-])
+@pytest.mark.parametrize(
+    ("horizon", "folds", "match"),
+    [
+        (0, 3, "horizon must be at least 1"),
+        (6, 0, "folds must be a whole number"),
+        (12, 2, "needs at least 48 periods"),
+    ],
+)
 def test_bad_backtest_designs(toy_study, horizon, folds, match):
     with pytest.raises(SpecificationError, match=match):
         backtest(toy_study, horizon=horizon, folds=folds)

@@ -24,7 +24,8 @@ from terrakit.forecast import (
 def account_forecast(toy_study, mock_sampling):
     """6-month account-level forecast of ``toy_study`` from the mocked posterior."""
     fitted = SalesForecaster(sampler_config=mock_sampling).fit(
-        toy_study, level="account", seed=0)
+        toy_study, level="account", seed=0
+    )
     return fitted.predict(horizon=6)
 
 
@@ -43,8 +44,15 @@ def test_by_sums_draws_not_means(toy_study, account_forecast):
     t1 = d.sel(series=["a1", "a2", "a3", "a4"]).sum("series")
     np.testing.assert_allclose(tf.draws.sel(territory="T1"), t1, rtol=1e-5)
     frame = tf.to_frame()
-    assert list(frame.columns) == ["territory_id", "period", "mean", "lo80", "hi80",
-                                   "lo95", "hi95"]
+    assert list(frame.columns) == [
+        "territory_id",
+        "period",
+        "mean",
+        "lo80",
+        "hi80",
+        "lo95",
+        "hi95",
+    ]
     # the interval of a sum is narrower than the sum of the intervals
     per_series = account_forecast.to_frame()
     t1_rows = per_series[per_series.series.isin(["a1", "a2", "a3", "a4"])]
@@ -53,15 +61,21 @@ def test_by_sums_draws_not_means(toy_study, account_forecast):
     assert ((t1_frame.hi80 - t1_frame.lo80) < width_sum.to_numpy()).all()
     np.testing.assert_allclose(
         t1_frame["mean"].to_numpy(),
-        t1_rows.groupby("period")["mean"].sum().to_numpy(), rtol=1e-4)
+        t1_rows.groupby("period")["mean"].sum().to_numpy(),
+        rtol=1e-4,
+    )
 
 
 def test_unit_level_history_is_the_sum_of_accounts(toy_study):
     panel, series_unit = study_panel(toy_study, level="unit")
     hist = toy_study.history
     acc_unit = toy_study.accounts["unit_id"]
-    want = hist.assign(unit=acc_unit.reindex(hist.account_id).to_numpy()).groupby(
-        ["unit", "period"])["sales"].sum().unstack()
+    want = (
+        hist.assign(unit=acc_unit.reindex(hist.account_id).to_numpy())
+        .groupby(["unit", "period"])["sales"]
+        .sum()
+        .unstack()
+    )
     np.testing.assert_allclose(panel.values, want.to_numpy())
     assert list(series_unit) == ["u1", "u2", "u3", "u4"]
 
@@ -87,16 +101,19 @@ def test_bad_horizons_are_explained(toy_study, mock_sampling, horizon):
 
 
 def test_alignment_missing_units_is_a_data_error(toy_study, account_forecast):
-    partial = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"},
-                                     name="partial")
-    with pytest.raises(DataValidationError,
-                       match="1 units with a sales forecast are not in alignment"):
+    partial = Alignment.from_mapping(
+        {"u1": "T1", "u2": "T1", "u3": "T2"}, name="partial"
+    )
+    with pytest.raises(
+        DataValidationError, match="1 units with a sales forecast are not in alignment"
+    ):
         account_forecast.by(partial)
 
 
 def test_any_alignment_works(toy_study, account_forecast):
-    whatif = Alignment.from_mapping({"u1": "X", "u2": "Y", "u3": "Y", "u4": "Y"},
-                                    name="whatif")
+    whatif = Alignment.from_mapping(
+        {"u1": "X", "u2": "Y", "u3": "Y", "u4": "Y"}, name="whatif"
+    )
     tf = account_forecast.by(whatif)
     assert tf.territories == ["X", "Y"]
     total = account_forecast.draws.sum("series")
@@ -104,20 +121,25 @@ def test_any_alignment_works(toy_study, account_forecast):
 
 
 def test_posterior_attrs_and_config_merge(toy_study, mock_sampling):
-    fc = SalesForecaster(model_config={"history_cycles": 2},
-                         sampler_config=mock_sampling)
+    fc = SalesForecaster(
+        model_config={"history_cycles": 2}, sampler_config=mock_sampling
+    )
     assert fc.model_config == DEFAULT_MODEL_CONFIG | {"history_cycles": 2}
     fitted = fc.fit(toy_study, seed=3)
     attrs = fitted.idata.attrs
-    assert {"model_config", "sampler_config", "terrakit_version", "config_hash",
-            "seed"} <= set(attrs)
+    assert {
+        "model_config",
+        "sampler_config",
+        "terrakit_version",
+        "config_hash",
+        "seed",
+    } <= set(attrs)
     assert '"history_cycles": 2' in attrs["model_config"]
     assert attrs["seed"] == 3
 
 
 def test_unknown_config_key_is_rejected(toy_study, mock_sampling):
-    fc = SalesForecaster(model_config={"seasonality": 12},
-                         sampler_config=mock_sampling)
+    fc = SalesForecaster(model_config={"seasonality": 12}, sampler_config=mock_sampling)
     with pytest.raises(SpecificationError, match="unknown model_config keys"):
         fc.fit(toy_study)
     fc = SalesForecaster(sampler_config={"method": "gibbs"})
@@ -139,9 +161,13 @@ def test_predict_before_fit_raises():
 
 def test_account_level_needs_account_history(toy_study):
     hist = toy_study.history
-    unit_hist = hist.assign(
-        unit_id=toy_study.accounts["unit_id"].reindex(hist.account_id).to_numpy()
-    ).groupby(["unit_id", "period"], as_index=False)["sales"].sum()
+    unit_hist = (
+        hist.assign(
+            unit_id=toy_study.accounts["unit_id"].reindex(hist.account_id).to_numpy()
+        )
+        .groupby(["unit_id", "period"], as_index=False)["sales"]
+        .sum()
+    )
     s = toy_study.replace(history=unit_hist)
     with pytest.raises(DataValidationError, match="history is kept per unit"):
         study_panel(s, level="account")
@@ -163,6 +189,7 @@ def test_make_panel_checks_sales_and_frequency():
 def test_summary_is_stable_text(toy_study, account_forecast):
     tf = account_forecast.by(toy_study.alignments["current"])
     text = tf.summary()
-    assert text.startswith("Territory forecast (current): 2 territories, "
-                           "2026-01..2026-06")
+    assert text.startswith(
+        "Territory forecast (current): 2 territories, 2026-01..2026-06"
+    )
     assert "s)" not in text  # no timings

@@ -64,8 +64,9 @@ def test_territory_sum_of_draws_matches_direct_fit(toy_study):
         hist = toy_study.history
         terr = toy_study.account_territories(al)
         long = hist.assign(t=terr.reindex(hist.account_id).to_numpy())
-        direct_fit = fit_panel(make_panel(long, key="t"), sampler_config=SAMPLER,
-                               seed=0)
+        direct_fit = fit_panel(
+            make_panel(long, key="t"), sampler_config=SAMPLER, seed=0
+        )
     direct = simulate_paths(direct_fit, 12, seed=0)
     a = summed.draws.sum("period").to_numpy()
     b = direct.sum("period").to_numpy()

@@ -12,8 +12,11 @@ from terrakit.forecast import SalesForecaster, quota
 @pytest.fixture
 def unit_forecast(toy_study, mock_sampling):
     """12-month unit-level forecast of ``toy_study`` (mocked posterior)."""
-    return SalesForecaster(sampler_config=mock_sampling).fit(
-        toy_study, level="unit", seed=0).predict(12)
+    return (
+        SalesForecaster(sampler_config=mock_sampling)
+        .fit(toy_study, level="unit", seed=0)
+        .predict(12)
+    )
 
 
 def test_share_of_potential_splits_the_forecast_total(toy_study, unit_forecast):
@@ -28,8 +31,9 @@ def test_share_of_potential_splits_the_forecast_total(toy_study, unit_forecast):
 
 
 def test_growth_targets_last_year_times_growth(toy_study, unit_forecast):
-    q = quota(unit_forecast, toy_study.alignments["current"], method="growth",
-              growth=0.1)
+    q = quota(
+        unit_forecast, toy_study.alignments["current"], method="growth", growth=0.1
+    )
     tf = unit_forecast.by(toy_study.alignments["current"])
     last_year = tf.history.isel(period=slice(-12, None)).sum("period").to_numpy()
     np.testing.assert_allclose(q.table["target"].to_numpy(), 1.1 * last_year)

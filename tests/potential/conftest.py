@@ -18,8 +18,16 @@ from terrakit._sampling import SampleRun
 from terrakit.data.study import Study
 
 
-def fake_sample(model, sampler_config=None, seed=0, *, var_names=None, chains=2,
-                draws=100, spread=0.05):
+def fake_sample(
+    model,
+    sampler_config=None,
+    seed=0,
+    *,
+    var_names=None,
+    chains=2,
+    draws=100,
+    spread=0.05,
+):
     """Draws around 0 (positive parameters around 0.6) for every parameter."""
     import arviz as az
 
@@ -37,8 +45,11 @@ def fake_sample(model, sampler_config=None, seed=0, *, var_names=None, chains=2,
         dims[name] = list(model.named_vars_to_dims.get(name, ()))
     coords = {k: np.asarray(v) for k, v in model.coords.items()}
     idata = az.from_dict(
-        posterior=post, dims=dims, coords=coords,
-        sample_stats={"diverging": np.zeros((chains, draws), dtype=bool)})
+        posterior=post,
+        dims=dims,
+        coords=coords,
+        sample_stats={"diverging": np.zeros((chains, draws), dtype=bool)},
+    )
     return SampleRun(idata, "nutpie", 0.0, 0.0)
 
 
@@ -53,8 +64,15 @@ def no_mcmc(monkeypatch):
 
 def _square_units(cells, crs="EPSG:32617"):
     s = 10_000.0
-    geoms = [box(500_000 + c * s, 3_700_000 + r * s, 500_000 + (c + 1) * s,
-                 3_700_000 + (r + 1) * s) for r, c in cells]
+    geoms = [
+        box(
+            500_000 + c * s,
+            3_700_000 + r * s,
+            500_000 + (c + 1) * s,
+            3_700_000 + (r + 1) * s,
+        )
+        for r, c in cells
+    ]
     return geoms
 
 
@@ -73,16 +91,22 @@ def grid_with_island():
     sales[2] = 0.0
     units = gpd.GeoDataFrame(
         {"population": 1000 * k, "income": 30_000 + 1000 * k, "sales": sales},
-        geometry=_square_units(cells), crs="EPSG:32617",
-        index=pd.Index(ids, name="unit_id"))
+        geometry=_square_units(cells),
+        crs="EPSG:32617",
+        index=pd.Index(ids, name="unit_id"),
+    )
     acc_units = np.repeat(ids, 2)
     n = len(acc_units)
     accounts = pd.DataFrame(
-        {"unit_id": acc_units,
-         "segment": np.array(["A", "B", "C", "C"] * 5)[:n],
-         "industry": np.array(["Retail", "Health"] * 10)[:n],
-         "employees": np.arange(1, n + 1) * 3,
-         "annual_sales": np.where(np.arange(n) % 5 == 0, 0.0,
-                                  1000.0 * np.arange(1, n + 1))},
-        index=pd.Index([f"a{i}" for i in range(1, n + 1)], name="account_id"))
+        {
+            "unit_id": acc_units,
+            "segment": np.array(["A", "B", "C", "C"] * 5)[:n],
+            "industry": np.array(["Retail", "Health"] * 10)[:n],
+            "employees": np.arange(1, n + 1) * 3,
+            "annual_sales": np.where(
+                np.arange(n) % 5 == 0, 0.0, 1000.0 * np.arange(1, n + 1)
+            ),
+        },
+        index=pd.Index([f"a{i}" for i in range(1, n + 1)], name="account_id"),
+    )
     return Study(units, accounts=accounts)

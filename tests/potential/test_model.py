@@ -53,8 +53,7 @@ def test_unknown_config_keys_are_refused(grid_with_island):
     with pytest.raises(SpecificationError, match="must be one of"):
         merge_sampler_config({"method": "gibbs"})
     with pytest.raises(SpecificationError, match=r"\[0.5, 1\)"):
-        PotentialModel(model_config={"potential_quantile": 1.2}).fit(
-            grid_with_island)
+        PotentialModel(model_config={"potential_quantile": 1.2}).fit(grid_with_island)
     with pytest.raises(SpecificationError, match="level must be"):
         PotentialModel().fit(grid_with_island, level="territory")  # type: ignore
 
@@ -65,9 +64,9 @@ def test_pathfinder_without_pymc_extras_names_the_fix(grid_with_island):
         import pymc_extras  # noqa: F401
     except ImportError:
         with pytest.raises(SpecificationError, match="pip install pymc-extras"):
-            PotentialModel(sampler_config={"method": "pathfinder",
-                                           "progressbar": False}).fit(
-                grid_with_island, level="unit")
+            PotentialModel(
+                sampler_config={"method": "pathfinder", "progressbar": False}
+            ).fit(grid_with_island, level="unit")
     else:  # pragma: no cover
         pytest.skip("pymc-extras is installed")
 
@@ -99,8 +98,7 @@ def _loglik_numpy(res, s):
 
 
 @pytest.mark.parametrize("level", ["account", "unit"])
-def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island,
-                                                    level):
+def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island, level):
     """The potentials are computed in numpy; they must use the model's mu/sd."""
     import pytensor.tensor as pt
 
@@ -114,8 +112,11 @@ def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island,
         val = post[rv.name].isel(chain=0, draw=7).to_numpy()
         tr = model.rvs_to_transforms.get(rv)
         vv = model.rvs_to_values[rv]
-        point[vv.name] = (tr.forward(pt.as_tensor(val), *rv.owner.inputs).eval()
-                          if tr is not None else val)
+        point[vv.name] = (
+            tr.forward(pt.as_tensor(val), *rv.owner.inputs).eval()
+            if tr is not None
+            else val
+        )
     logp = model.compile_logp(vars=model.observed_RVs)(point)
     assert float(logp) == pytest.approx(_loglik_numpy(res, 7), rel=1e-9)
 
@@ -124,9 +125,17 @@ def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island,
 def test_account_fit_tables_and_draws(no_mcmc, grid_with_island):
     res = _fit(grid_with_island, "account")
     f = res.to_frame()
-    assert list(f.columns) == ["unit_id", "potential_mean", "potential_q05",
-                               "potential_q50", "potential_q95", "sales",
-                               "whitespace", "penetration", "p_buy"]
+    assert list(f.columns) == [
+        "unit_id",
+        "potential_mean",
+        "potential_q05",
+        "potential_q50",
+        "potential_q95",
+        "sales",
+        "whitespace",
+        "penetration",
+        "p_buy",
+    ]
     assert len(f) == 20 and (f["potential_mean"] > 0).all()
     assert (f["potential_q05"] <= f["potential_q50"]).all()
     assert (f["potential_q50"] <= f["potential_q95"]).all()
@@ -140,8 +149,9 @@ def test_account_fit_tables_and_draws(no_mcmc, grid_with_island):
     assert d_acc.dims == ("account", "draw") and d_unit.dims == ("unit", "draw")
     assert d_unit.sizes == {"unit": 10, "draw": 200}
     u1 = f.index[f["unit_id"] == "u1"]
-    assert np.allclose(d_unit.sel(unit="u1"), d_acc.sel(account=list(u1)).sum(
-        "account"))
+    assert np.allclose(
+        d_unit.sel(unit="u1"), d_acc.sel(account=list(u1)).sum("account")
+    )
     fu = res.to_frame("unit")
     assert fu.loc["u1", "sales"] == pytest.approx(f.loc[u1, "sales"].sum())
     assert res.draws("unit", n_draws=50).sizes["draw"] == 50
@@ -189,8 +199,7 @@ def test_save_and_load_round_trip(no_mcmc, grid_with_island, tmp_path):
     assert back.level == "account"
     assert back.config_hash == res.config_hash
     assert back.idata.attrs["terrakit_version"] == __version__
-    pd.testing.assert_frame_equal(back.to_frame(), res.to_frame(),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(back.to_frame(), res.to_frame(), check_dtype=False)
 
 
 def test_load_refuses_foreign_files(tmp_path):
@@ -219,15 +228,22 @@ def test_diagnostics_warn_on_disagreeing_chains(no_mcmc, grid_with_island):
 def xr_chain_shift(post):
     import xarray as xr
 
-    return xr.DataArray(np.array([0.0, 5.0]), dims="chain",
-                        coords={"chain": post["chain"]})
+    return xr.DataArray(
+        np.array([0.0, 5.0]), dims="chain", coords={"chain": post["chain"]}
+    )
 
 
 def test_posterior_predictive_check_table(no_mcmc, grid_with_island):
     res = _fit(grid_with_island, "account")
     ppc = posterior_predictive_check(res, n_draws=50, seed=1)
-    assert list(ppc.index) == ["share_buyers", "mean_log_sales", "sd_log_sales",
-                               "q10_log_sales", "q90_log_sales", "max_log_sales"]
+    assert list(ppc.index) == [
+        "share_buyers",
+        "mean_log_sales",
+        "sd_log_sales",
+        "q10_log_sales",
+        "q90_log_sales",
+        "max_log_sales",
+    ]
     assert ppc["p_value"].between(0, 1).all()
     assert ppc.loc["share_buyers", "observed"] == pytest.approx(16 / 20)
     assert ppc.equals(posterior_predictive_check(res, n_draws=50, seed=1))
@@ -245,11 +261,14 @@ def test_p_buy_is_the_hurdle(no_mcmc, grid_with_island):
 
 # -- bad input ---------------------------------------------------------------------
 def test_missing_covariate_names_the_fix(grid_with_island):
-    with pytest.raises(DataValidationError, match=r"covariate column\(s\) "
-                       r"\['households'\] are missing.*unit_covariates"):
-        PotentialModel(model_config={"unit_covariates": ["population",
-                                                         "households"]}).fit(
-            grid_with_island, level="unit")
+    with pytest.raises(
+        DataValidationError,
+        match=r"covariate column\(s\) "
+        r"\['households'\] are missing.*unit_covariates",
+    ):
+        PotentialModel(
+            model_config={"unit_covariates": ["population", "households"]}
+        ).fit(grid_with_island, level="unit")
 
 
 def test_nan_covariate_lists_rows(grid_with_island):
@@ -272,8 +291,7 @@ def test_all_zero_sales_is_refused(grid_with_island):
     acc = grid_with_island.accounts.copy()
     acc["annual_sales"] = 0.0
     with pytest.raises(DataValidationError, match="all sales are zero"):
-        PotentialModel().fit(grid_with_island.replace(accounts=acc),
-                             level="account")
+        PotentialModel().fit(grid_with_island.replace(accounts=acc), level="account")
     units = grid_with_island.units.copy()
     units["sales"] = 0.0
     with pytest.raises(DataValidationError, match="all sales are zero"):

@@ -55,7 +55,10 @@ def test_bym2_graph_handles_components_and_islands():
     assert g.scale[:3] == pytest.approx([_pinv_scale(path)] * 3)
     assert g.scale[3:] == pytest.approx([0.25, 0.25])
     assert sorted(zip(g.node1.tolist(), g.node2.tolist(), strict=True)) == [
-        (0, 1), (1, 2), (3, 4)]
+        (0, 1),
+        (1, 2),
+        (3, 4),
+    ]
     assert "1 islands" in g.summary()
 
 
@@ -65,4 +68,6 @@ def test_bym2_graph_reorders_to_model_ids():
     g = bym2_graph(Adjacency(ids, w, kind="manual"), pd.Index(list("cba")))
     assert g.ids.tolist() == ["c", "b", "a"]
     assert sorted(zip(g.node1.tolist(), g.node2.tolist(), strict=True)) == [
-        (0, 1), (1, 2)]
+        (0, 1),
+        (1, 2),
+    ]

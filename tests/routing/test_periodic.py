@@ -29,8 +29,9 @@ def test_fractional_rates_rotate_over_cycles() -> None:
     order = np.arange(len(cpy))
     total = np.zeros(len(cpy))
     for c in range(12):
-        v, rate = visits_per_cycle(cpy, weeks=4, weeks_per_year=48, cycle=c,
-                                   order=order)
+        v, rate = visits_per_cycle(
+            cpy, weeks=4, weeks_per_year=48, cycle=c, order=order
+        )
         assert (v <= np.ceil(rate)).all()
         total += v
     assert np.allclose(total, cpy, atol=1.0)
@@ -44,8 +45,9 @@ def test_assignment_balances_days() -> None:
     visits = np.full(40, 4)
     work = np.full(40, 30.0)
     seeds = day_seeds(x, y, visits * work, n_weekdays=5, weeks=4)
-    pa = assign_patterns(visits, work, x, y, seeds, capacity=480, tolerance=0.0,
-                         time_limit=2)
+    pa = assign_patterns(
+        visits, work, x, y, seeds, capacity=480, tolerance=0.0, time_limit=2
+    )
     assert all(len(p) == 4 and len({d % 5 for d in p}) == 1 for p in pa.days)
     assert np.abs(pa.load - 8 * 30.0).max() <= 30.0 + 1e-9
     assert pa.load.sum() == pytest.approx(40 * 4 * 30.0)

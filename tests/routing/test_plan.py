@@ -37,7 +37,7 @@ def test_frequencies_honoured(plan: CallPlan) -> None:
     for days in weekly["days"]:
         d1, d2 = days.split(";")
         assert d1.split("-")[1] == d2.split("-")[1]  # same weekday
-        assert (d1.startswith("W1") and d2.startswith("W2"))
+        assert d1.startswith("W1") and d2.startswith("W2")
     assert (sch.loc[sch["calls_per_year"] == 24, "visits"] == 1).all()
     assert sch.loc[sch["calls_per_year"] == 12, "visits"].isin([0, 1]).all()
     # every planned visit is routed or reported dropped, on its planned day
@@ -82,7 +82,8 @@ def test_result_outputs(plan: CallPlan, tmp_path: Path) -> None:
     sheets = pd.read_excel(out, sheet_name=None)
     assert list(sheets) == ["summary", "days", "schedule", "routes", "dropped"]
     assert plan.route("W1-Mon")["stop"].tolist() == list(
-        range(len(plan.route("W1-Mon"))))
+        range(len(plan.route("W1-Mon")))
+    )
     with pytest.raises(KeyError, match="no day 'W9-Mon'"):
         plan.route("W9-Mon")
     assert plan.provenance["seed"] == 0
@@ -125,8 +126,9 @@ def test_other_backend_and_matrix(backend: str) -> None:
     n = 9
     m = np.full((n, n), 20.0)
     np.fill_diagonal(m, 0.0)
-    p = plan_calls(study, "current", "R01", weeks=1, travel=m, backend=backend,
-                   time_limit=10)
+    p = plan_calls(
+        study, "current", "R01", weeks=1, travel=m, backend=backend, time_limit=10
+    )
     legs = p.routes.loc[p.routes["stop"] > 0, "drive_min"]
     assert set(np.round(legs, 6)) <= {0.0, 20.0}
     assert p.provenance["method"] == "routing/ortools"

@@ -44,8 +44,9 @@ def test_departure_delayed_to_avoid_waiting() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_square_optimum(backend: str) -> None:
-    sol = solve_routing(square(), backend=backend, time_limit=1, seed=0,
-                        max_iterations=200)
+    sol = solve_routing(
+        square(), backend=backend, time_limit=1, seed=0, max_iterations=200
+    )
     assert sol.feasible
     assert sol.cost == pytest.approx(4.0)
     assert sorted(v for r in sol.routes for v in r) == [1, 2, 3]
@@ -61,8 +62,7 @@ def test_time_windows_force_order_and_drop(backend: str) -> None:
         late=np.array([100.0, 6.0, 0.2, 2.0]),
         penalty=np.array([0.0, 1e3, 1e3, 1e3]),
     )
-    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0,
-                        max_iterations=300)
+    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0, max_iterations=300)
     assert sol.feasible
     assert sol.dropped == (2,)
     assert sol.routes == ((3, 1),)
@@ -73,8 +73,7 @@ def test_group_exactly_one(backend: str) -> None:
     """Of the group {2, 3} exactly one is visited (the cheaper detour)."""
     p = square()
     prob = RoutingProblem(duration=p.duration, groups=((2, 3),))
-    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0,
-                        max_iterations=200)
+    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0, max_iterations=200)
     visited = [v for r in sol.routes for v in r]
     assert 1 in visited
     assert len({2, 3} & set(visited)) == 1
@@ -84,11 +83,16 @@ def test_group_exactly_one(backend: str) -> None:
 def test_capacity_splits_routes() -> None:
     """Capacity 2 with 3 unit demands needs two vehicles."""
     p = square()
-    prob = RoutingProblem(duration=p.duration, demand=np.array([0, 1, 1, 1]),
-                          capacity=2, n_vehicles=3)
+    prob = RoutingProblem(
+        duration=p.duration, demand=np.array([0, 1, 1, 1]), capacity=2, n_vehicles=3
+    )
     for backend in BACKENDS:
-        sol = solve_routing(prob, backend=backend,  # type: ignore[arg-type]
-                            time_limit=1, max_iterations=200)
+        sol = solve_routing(
+            prob,
+            backend=backend,  # type: ignore[arg-type]
+            time_limit=1,
+            max_iterations=200,
+        )
         assert sol.feasible
         assert len(sol.routes) == 2
 

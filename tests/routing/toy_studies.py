@@ -27,25 +27,44 @@ def make_study(
     """
     rng = np.random.default_rng(seed)
     lon0, lat0 = -84.4, 33.75
-    cells = [box(lon0 - 1 + i, lat0 - 1 + j, lon0 + i, lat0 + j)
-             for i in range(2) for j in range(2)]
+    cells = [
+        box(lon0 - 1 + i, lat0 - 1 + j, lon0 + i, lat0 + j)
+        for i in range(2)
+        for j in range(2)
+    ]
     units = gpd.GeoDataFrame(
-        {"name": [f"u{k}" for k in range(4)]}, geometry=cells,
-        index=pd.Index([f"u{k}" for k in range(4)], name="unit_id"), crs="EPSG:4326")
+        {"name": [f"u{k}" for k in range(4)]},
+        geometry=cells,
+        index=pd.Index([f"u{k}" for k in range(4)], name="unit_id"),
+        crs="EPSG:4326",
+    )
     lon = lon0 + rng.uniform(-spread_deg, spread_deg, n_accounts)
     lat = lat0 + rng.uniform(-spread_deg, spread_deg, n_accounts)
-    unit = [f"u{int(x >= lon0) * 2 + int(y >= lat0)}" for x, y in zip(lon, lat,
-                                                                      strict=True)]
-    acc = pd.DataFrame({
-        "unit_id": unit, "lon": lon, "lat": lat,
-        "calls_per_year": [calls[k % len(calls)] for k in range(n_accounts)],
-        "call_minutes": call_minutes, "rep_id": "R01",
-    }, index=pd.Index([f"A{k:03d}" for k in range(n_accounts)], name="account_id"))
+    unit = [
+        f"u{int(x >= lon0) * 2 + int(y >= lat0)}" for x, y in zip(lon, lat, strict=True)
+    ]
+    acc = pd.DataFrame(
+        {
+            "unit_id": unit,
+            "lon": lon,
+            "lat": lat,
+            "calls_per_year": [calls[k % len(calls)] for k in range(n_accounts)],
+            "call_minutes": call_minutes,
+            "rep_id": "R01",
+        },
+        index=pd.Index([f"A{k:03d}" for k in range(n_accounts)], name="account_id"),
+    )
     if windows:
         acc["tw_start"] = np.where(np.arange(n_accounts) % 4 == 0, 14.0, np.nan)
         acc["tw_end"] = np.where(np.arange(n_accounts) % 4 == 0, 16.0, np.nan)
-    reps = pd.DataFrame({"name": ["Ann"], "home_lon": [lon0], "home_lat": [lat0],
-                         "capacity_hours": [1600.0]},
-                        index=pd.Index(["R01"], name="rep_id"))
+    reps = pd.DataFrame(
+        {
+            "name": ["Ann"],
+            "home_lon": [lon0],
+            "home_lat": [lat0],
+            "capacity_hours": [1600.0],
+        },
+        index=pd.Index(["R01"], name="rep_id"),
+    )
     al = Alignment.from_mapping({u: "R01" for u in units.index}, name="current")
     return Study(units, acc, reps, alignments={"current": al})

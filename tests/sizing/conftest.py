@@ -28,27 +28,41 @@ def two_segment_study() -> Study:
     units = gpd.GeoDataFrame(
         {"potential": [300_000.0, 100_000.0]},
         geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
-        index=pd.Index(["u1", "u2"], name="unit_id"), crs="EPSG:4326")
-    acc = pd.DataFrame({
-        "unit_id": ["u1", "u1", "u2", "u2", "u2", "u2"],
-        "lon": [0.5, 0.5, 1.6, 1.6, 1.6, 1.6],
-        "lat": [0.5, 0.6, 0.5, 0.5, 0.5, 0.5],
-        "segment": ["A", "A", "B", "B", "B", "B"],
-        "annual_sales": [100_000.0] * 2 + [20_000.0] * 4,
-        "calls_per_year": [24.0, 24.0, 6.0, 6.0, 6.0, 6.0],
-        "call_minutes": [60.0, 60.0, 30.0, 30.0, 30.0, 30.0],
-        "rep_id": ["R1", "R1", "R2", "R2", "R2", "R2"],
-    }, index=pd.Index(["a1", "a2", "b1", "b2", "b3", "b4"], name="account_id"))
-    reps = pd.DataFrame({
-        "name": ["One", "Two"], "home_lon": [0.5, 1.5], "home_lat": [0.5, 0.5],
-        "capacity_hours": [40.0, 20.0]}, index=pd.Index(["R1", "R2"], name="rep_id"))
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    acc = pd.DataFrame(
+        {
+            "unit_id": ["u1", "u1", "u2", "u2", "u2", "u2"],
+            "lon": [0.5, 0.5, 1.6, 1.6, 1.6, 1.6],
+            "lat": [0.5, 0.6, 0.5, 0.5, 0.5, 0.5],
+            "segment": ["A", "A", "B", "B", "B", "B"],
+            "annual_sales": [100_000.0] * 2 + [20_000.0] * 4,
+            "calls_per_year": [24.0, 24.0, 6.0, 6.0, 6.0, 6.0],
+            "call_minutes": [60.0, 60.0, 30.0, 30.0, 30.0, 30.0],
+            "rep_id": ["R1", "R1", "R2", "R2", "R2", "R2"],
+        },
+        index=pd.Index(["a1", "a2", "b1", "b2", "b3", "b4"], name="account_id"),
+    )
+    reps = pd.DataFrame(
+        {
+            "name": ["One", "Two"],
+            "home_lon": [0.5, 1.5],
+            "home_lat": [0.5, 0.5],
+            "capacity_hours": [40.0, 20.0],
+        },
+        index=pd.Index(["R1", "R2"], name="rep_id"),
+    )
     al = Alignment.from_mapping({"u1": "R1", "u2": "R2"}, name="current")
     return Study(units, accounts=acc, reps=reps, alignments={"current": al})
 
 
 def simulate_history_study(
-    params: dict[str, tuple[float, float, float]], n_accounts: int = 150,
-    months: int = 24, seed: int = 1, noise: float = 0.1,
+    params: dict[str, tuple[float, float, float]],
+    n_accounts: int = 150,
+    months: int = 24,
+    seed: int = 1,
+    noise: float = 0.1,
 ) -> Study:
     """A one-unit study whose monthly sales follow known Hill responses.
 
@@ -68,17 +82,22 @@ def simulate_history_study(
             x = rng.poisson(lam, months).astype(float)
             r = fl + (1 - fl) * x**h / (k**h + x**h)
             y = b * r * np.exp(rng.normal(0, noise, months))
-            rows += [(aid, p, yy, int(xx)) for p, yy, xx in zip(periods, y, x,
-                                                                strict=True)]
+            rows += [
+                (aid, p, yy, int(xx)) for p, yy, xx in zip(periods, y, x, strict=True)
+            ]
             acc.append((aid, s, float(y[-12:].sum()), float(x[-12:].sum())))
-    accounts = pd.DataFrame(acc, columns=["account_id", "segment", "annual_sales",
-                                          "calls_per_year"]).set_index("account_id")
+    accounts = pd.DataFrame(
+        acc, columns=["account_id", "segment", "annual_sales", "calls_per_year"]
+    ).set_index("account_id")
     accounts["unit_id"] = "u1"
     accounts["call_minutes"] = 30.0
     hist = pd.DataFrame(rows, columns=["account_id", "period", "sales", "calls"])
     hist["period"] = hist["period"].astype(pd.PeriodDtype("M"))
-    units = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)],
-                             index=pd.Index(["u1"], name="unit_id"), crs="EPSG:4326")
+    units = gpd.GeoDataFrame(
+        geometry=[box(0, 0, 1, 1)],
+        index=pd.Index(["u1"], name="unit_id"),
+        crs="EPSG:4326",
+    )
     return Study(units, accounts=accounts, history=hist)
 
 

@@ -30,8 +30,9 @@ def _brute(values, weights, budget):
 def small_knapsack():
     """3 accounts, 0..5 calls, concave Hill curves, hours per call 1, 1.5, 2."""
     k = np.arange(6.0)
-    values = np.vstack([hill(k, 10, 50, 2, 0.8), hill(k, 5, 40, 1.5, 1.0),
-                        hill(k, 0, 60, 3, 0.9)])
+    values = np.vstack(
+        [hill(k, 10, 50, 2, 0.8), hill(k, 5, 40, 1.5, 1.0), hill(k, 0, 60, 3, 0.9)]
+    )
     return values, np.array([1.0, 1.5, 2.0])
 
 
@@ -82,15 +83,26 @@ def judged(two_segment_study):
 
 
 def test_allocate_calls_pool_and_per_rep(two_segment_study, judged):
-    pool = allocate_calls(judged, two_segment_study, hours_per_rep=30, n_reps=2,
-                          travel=None, method="milp")
+    pool = allocate_calls(
+        judged,
+        two_segment_study,
+        hours_per_rep=30,
+        n_reps=2,
+        travel=None,
+        method="milp",
+    )
     assert pool.status == "optimal"
     assert pool.table["hours"].sum() <= 60 + 1e-9
-    greedy = allocate_calls(judged, two_segment_study, hours_per_rep=30, n_reps=2,
-                            travel=None, method="greedy")
+    greedy = allocate_calls(
+        judged,
+        two_segment_study,
+        hours_per_rep=30,
+        n_reps=2,
+        travel=None,
+        method="greedy",
+    )
     assert greedy.objective <= pool.objective + 1e-6 <= greedy.upper_bound + 1e-6
-    per_rep = allocate_calls(judged, two_segment_study, hours_per_rep=None,
-                             travel=None)
+    per_rep = allocate_calls(judged, two_segment_study, hours_per_rep=None, travel=None)
     used = per_rep.table.groupby("pool")["hours"].sum()
     assert used["R1"] <= 40 + 1e-9 and used["R2"] <= 20 + 1e-9
     assert set(per_rep.by_segment().index) == {"A", "B"}
@@ -98,9 +110,11 @@ def test_allocate_calls_pool_and_per_rep(two_segment_study, judged):
 
 
 def test_allocate_calls_bad_input(two_segment_study, judged):
-    with pytest.raises(SpecificationError,
-                       match="hours_per_rep must be positive, got 0"):
-        allocate_calls(judged, two_segment_study, hours_per_rep=0, n_reps=3,
-                       travel=None)
+    with pytest.raises(
+        SpecificationError, match="hours_per_rep must be positive, got 0"
+    ):
+        allocate_calls(
+            judged, two_segment_study, hours_per_rep=0, n_reps=3, travel=None
+        )
     with pytest.raises(SpecificationError, match="n_reps must be positive, got -2"):
         allocate_calls(judged, two_segment_study, n_reps=-2, travel=None)

@@ -13,14 +13,19 @@ from terrakit.sizing import ResponseCurves, frontier, headcount_curve, hill
 
 def _curves(lo, hi, c50, gamma, n_accounts, hours, calls=None, n_draws=1):
     S = len(lo)
-    d = {k: np.tile(np.asarray(v, float), (n_draws, 1))
-         for k, v in zip(("lo", "hi", "c50", "gamma"), (lo, hi, c50, gamma),
-                         strict=True)}
+    d = {
+        k: np.tile(np.asarray(v, float), (n_draws, 1))
+        for k, v in zip(("lo", "hi", "c50", "gamma"), (lo, hi, c50, gamma), strict=True)
+    }
     return ResponseCurves(
-        segments=tuple("ABCD"[:S]), draws=d, n_accounts=np.asarray(n_accounts, float),
+        segments=tuple("ABCD"[:S]),
+        draws=d,
+        n_accounts=np.asarray(n_accounts, float),
         current_calls=np.asarray(calls or [10.0] * S, float),
-        current_sales=np.asarray(lo, float), hours_per_call=np.asarray(hours, float),
-        method="judgement")
+        current_sales=np.asarray(lo, float),
+        hours_per_call=np.asarray(hours, float),
+        method="judgement",
+    )
 
 
 def test_one_segment_frontier_is_the_curve():
@@ -31,12 +36,13 @@ def test_one_segment_frontier_is_the_curve():
     assert sales[0, 0] == pytest.approx(50 * 100.0)
     assert calls[0, 1, 0] == pytest.approx(8.0)
     assert sales[0, 1] == pytest.approx(50 * float(hill(8.0, 100, 300, 10, 1)))
-    assert calls[0, 2, 0] == pytest.approx(40.0)       # capped at 4 × today
+    assert calls[0, 2, 0] == pytest.approx(40.0)  # capped at 4 × today
 
 
 def test_identical_segments_split_evenly_and_s_curves_are_handled():
-    rc = _curves([0.0, 0.0], [100.0, 100.0], [5.0, 5.0], [1.0, 1.0], [10, 10],
-                 [1.0, 1.0])
+    rc = _curves(
+        [0.0, 0.0], [100.0, 100.0], [5.0, 5.0], [1.0, 1.0], [10, 10], [1.0, 1.0]
+    )
     _, calls = frontier(rc, np.array([100.0]))
     assert calls[0, 0, 0] == pytest.approx(calls[0, 0, 1])
     s_shape = _curves([0.0], [100.0], [5.0], [3.0], [1], [1.0])
@@ -51,16 +57,22 @@ def test_headcount_profit_bands_and_best():
     D = 200
     rc = ResponseCurves(
         segments=("A", "B"),
-        draws={"lo": np.full((D, 2), [20_000.0, 5_000.0]),
-               "hi": rng.normal([60_000.0, 12_000.0], [5_000.0, 1_000.0], (D, 2)),
-               "c50": np.full((D, 2), [20.0, 8.0]), "gamma": np.ones((D, 2))},
-        n_accounts=np.array([500.0, 2_000.0]), current_calls=np.array([24.0, 8.0]),
+        draws={
+            "lo": np.full((D, 2), [20_000.0, 5_000.0]),
+            "hi": rng.normal([60_000.0, 12_000.0], [5_000.0, 1_000.0], (D, 2)),
+            "c50": np.full((D, 2), [20.0, 8.0]),
+            "gamma": np.ones((D, 2)),
+        },
+        n_accounts=np.array([500.0, 2_000.0]),
+        current_calls=np.array([24.0, 8.0]),
         current_sales=np.array([40_000.0, 9_000.0]),
-        hours_per_call=np.array([1.5, 1.0]), method="judgement")
+        hours_per_call=np.array([1.5, 1.0]),
+        method="judgement",
+    )
     cur = headcount_curve(rc, reps=range(5, 41), cost_per_rep=120_000, margin=0.3)
     df = cur.to_frame()
     assert np.allclose(df["profit"], 0.3 * df["sales"] - 120_000 * df.index)
-    assert (df["sales"].diff().dropna() >= -1e-6).all()          # more reps sell more
+    assert (df["sales"].diff().dropna() >= -1e-6).all()  # more reps sell more
     assert (df["profit_2.5%"] <= df["profit_10%"]).all()
     assert (df["profit_10%"] <= df["profit"]).all()
     assert (df["profit_90%"] <= df["profit_97.5%"]).all()
@@ -74,12 +86,15 @@ def test_headcount_profit_bands_and_best():
     plt.close(ax.figure)
 
 
-@pytest.mark.parametrize(("kw", "msg"), [
-    ({"cost_per_rep": -1}, "cost_per_rep must be >= 0, got -1"),
-    ({"margin": 0}, "margin must be in \\(0, 1\\], got 0"),
-    ({"hours_per_rep": 0}, "hours_per_rep must be positive, got 0"),
-    ({"reps": []}, "reps must be a non-empty"),
-])
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"cost_per_rep": -1}, "cost_per_rep must be >= 0, got -1"),
+        ({"margin": 0}, "margin must be in \\(0, 1\\], got 0"),
+        ({"hours_per_rep": 0}, "hours_per_rep must be positive, got 0"),
+        ({"reps": []}, "reps must be a non-empty"),
+    ],
+)
 def test_bad_input_explains(kw, msg):
     rc = _curves([1.0], [2.0], [1.0], [1.0], [1], [1.0])
     with pytest.raises(SpecificationError, match=msg):
@@ -91,8 +106,9 @@ def test_best_at_the_edge_warns():
     from terrakit.exceptions import TerrakitWarning
 
     rc = _curves([0.0], [1e9], [1e6], [1.0], [10], [1.0])
-    cur = headcount_curve(rc, reps=range(1, 4), cost_per_rep=1.0, margin=0.5,
-                          hours_per_rep=10)
+    cur = headcount_curve(
+        rc, reps=range(1, 4), cost_per_rep=1.0, margin=0.5, hours_per_rep=10
+    )
     with pytest.warns(TerrakitWarning, match="at the edge of the sizes tried"):
         best = cur.best()
     assert best.reps == 3 and best.at_edge

@@ -13,15 +13,17 @@ from terrakit.sizing import quotas
 def test_sales_share(two_segment_study):
     q = quotas(two_segment_study, "current", total=560_000, method="sales_share")
     t = q.to_frame()
-    assert t.loc["R1", "quota"] == pytest.approx(400_000)   # 200k of 280k sales
+    assert t.loc["R1", "quota"] == pytest.approx(400_000)  # 200k of 280k sales
     assert t.loc["R2", "quota"] == pytest.approx(160_000)
     assert t["growth"].tolist() == pytest.approx([1.0, 1.0])
     assert t["quota"].sum() == pytest.approx(560_000)
 
 
 def test_potential_share_with_draws(two_segment_study):
-    draws = pd.DataFrame(np.tile([[300_000.0], [100_000.0]], (1, 50)),
-                         index=pd.Index(["u1", "u2"], name="unit_id"))
+    draws = pd.DataFrame(
+        np.tile([[300_000.0], [100_000.0]], (1, 50)),
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+    )
     draws.iloc[:, ::2] = draws.iloc[:, ::2].to_numpy() * np.array([[1.2], [0.8]])
     q = quotas(two_segment_study, "current", potential=draws, total=100.0)
     t = q.to_frame()
@@ -31,19 +33,27 @@ def test_potential_share_with_draws(two_segment_study):
 
 
 def test_equal_chance_equalises_p_attain(two_segment_study):
-    q = quotas(two_segment_study, "current", total=300_000, method="equal_chance",
-               sales_cv=0.1, n_draws=4_000)
+    q = quotas(
+        two_segment_study,
+        "current",
+        total=300_000,
+        method="equal_chance",
+        sales_cv=0.1,
+        n_draws=4_000,
+    )
     p = q.to_frame()["p_attain"]
     assert abs(p["R1"] - p["R2"]) < 0.02
     assert q.total == pytest.approx(300_000)
 
 
 def test_bad_input(two_segment_study):
-    with pytest.raises(SpecificationError, match="total must be a positive amount, "
-                       "got -5"):
+    with pytest.raises(
+        SpecificationError, match="total must be a positive amount, got -5"
+    ):
         quotas(two_segment_study, "current", total=-5)
-    st = two_segment_study.replace(units=two_segment_study.units.drop(
-        columns="potential"))
+    st = two_segment_study.replace(
+        units=two_segment_study.units.drop(columns="potential")
+    )
     with pytest.raises(SpecificationError, match="needs potential"):
         quotas(st, "current", method="potential_share")
     with pytest.raises(SpecificationError, match="method 'magic' is unknown"):

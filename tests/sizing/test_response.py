@@ -14,8 +14,14 @@ from terrakit.exceptions import (
 from terrakit.sizing import ResponseModel, hill
 from terrakit.sizing.response import _within_stats
 
-REF = {"A": {"accounts": 100, "calls_per_year": 12, "annual_sales": 50_000,
-             "hours_per_call": 1.5}}
+REF = {
+    "A": {
+        "accounts": 100,
+        "calls_per_year": 12,
+        "annual_sales": 50_000,
+        "hours_per_call": 1.5,
+    }
+}
 
 
 def test_hill_known_values():
@@ -35,8 +41,9 @@ def _adbudg_judgements(r0, rsat, gamma):
 
 def test_judgement_recovers_a_known_curve():
     vals, delta = _adbudg_judgements(0.4, 1.3, 1.6)
-    rc = ResponseModel.from_judgement({"A": vals}, reference=REF, uncertainty=0.0,
-                                      n_draws=5)
+    rc = ResponseModel.from_judgement(
+        {"A": vals}, reference=REF, uncertainty=0.0, n_draws=5
+    )
     d = {k: v[0, 0] for k, v in rc.draws.items()}
     assert d["lo"] == pytest.approx(0.4 * 50_000)
     assert d["hi"] == pytest.approx(1.3 * 50_000)
@@ -49,16 +56,22 @@ def test_judgement_recovers_a_known_curve():
 
 def test_judgement_absolute_values_and_uncertainty():
     vals, _ = _adbudg_judgements(0.5, 1.2, 1.0)
-    absolute = {k: v * 50_000 for k, v in zip(
-        ["zero", "minus50", "current", "plus50", "saturation"], vals, strict=True)}
-    rc = ResponseModel.from_judgement({"A": absolute}, reference=REF,
-                                      uncertainty=0.05, n_draws=400, seed=3)
+    absolute = {
+        k: v * 50_000
+        for k, v in zip(
+            ["zero", "minus50", "current", "plus50", "saturation"], vals, strict=True
+        )
+    }
+    rc = ResponseModel.from_judgement(
+        {"A": absolute}, reference=REF, uncertainty=0.05, n_draws=400, seed=3
+    )
     assert rc.n_draws == 400 and rc.method == "judgement"
     lo, hi = np.quantile(rc.draws["hi"][:, 0], [0.05, 0.95])
     assert lo < 1.2 * 50_000 < hi and hi - lo > 0
     assert (rc.draws["lo"] < rc.draws["hi"]).all()
-    again = ResponseModel.from_judgement({"A": absolute}, reference=REF,
-                                         uncertainty=0.05, n_draws=400, seed=3)
+    again = ResponseModel.from_judgement(
+        {"A": absolute}, reference=REF, uncertainty=0.05, n_draws=400, seed=3
+    )
     assert np.array_equal(again.draws["c50"], rc.draws["c50"])
 
 
@@ -78,7 +91,8 @@ def test_bad_judgements_explain():
     with pytest.raises(SpecificationError, match="lacks \\['saturation'\\]"):
         ResponseModel.from_judgement(
             {"A": {"zero": 0.5, "minus50": 0.8, "current": 1, "plus50": 1.1}},
-            reference=REF)
+            reference=REF,
+        )
     with pytest.raises(SpecificationError, match=r"needs study=\.\.\. or reference"):
         ResponseModel.from_judgement({"A": [0.5, 0.8, 1, 1.1, 1.3]})
 
@@ -129,9 +143,11 @@ def test_history_fit_recovers_true_parameters(make_history_study):
     for s, (fl, k, h) in truth.items():
         j = rc.segments.index(s)
         d = rc.draws
-        for name, draws, true in (("floor", d["lo"][:, j] / d["hi"][:, j], fl),
-                                  ("c50", d["c50"][:, j], 12 * k),
-                                  ("gamma", d["gamma"][:, j], h)):
+        for name, draws, true in (
+            ("floor", d["lo"][:, j] / d["hi"][:, j], fl),
+            ("c50", d["c50"][:, j], 12 * k),
+            ("gamma", d["gamma"][:, j], h),
+        ):
             lo, hi = np.quantile(draws, [0.005, 0.995])
             assert lo <= true <= hi, (s, name, lo, true, hi)
     assert rc.diagnostics["divergences"] == 0

@@ -10,8 +10,10 @@ from terrakit.data.geo import TravelTimeModel, haversine_matrix
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.sizing import WorkloadResult, workload
 
-TALLEY = {"A": {"accounts": 1_000, "calls_per_year": 36},
-          "B": {"accounts": 2_000, "calls_per_year": 12}}
+TALLEY = {
+    "A": {"accounts": 1_000, "calls_per_year": 36},
+    "B": {"accounts": 2_000, "calls_per_year": 12},
+}
 
 
 def test_talley_calls_per_rep_exactly_60():
@@ -50,9 +52,9 @@ def test_fixed_travel_minutes(two_segment_study):
 
 def test_travel_model_day_tour_by_hand(two_segment_study):
     """τ = (2·home + (k−1)·nearest) / k with k calls per day."""
-    model = TravelTimeModel(circuity=1.0, speed_kmh=60.0)   # 1 km = 1 minute
+    model = TravelTimeModel(circuity=1.0, speed_kmh=60.0)  # 1 km = 1 minute
     wl = workload(two_segment_study, travel=model, calls_per_day=5)
-    d01 = haversine_matrix([0.5], [0.5], [0.5], [0.6])[0, 0]      # a1–a2, R1–a2
+    d01 = haversine_matrix([0.5], [0.5], [0.5], [0.6])[0, 0]  # a1–a2, R1–a2
     tr = wl.table["travel_minutes"]
     assert tr["a1"] == pytest.approx((2 * 0.0 + 4 * d01) / 5, rel=1e-6)
     assert tr["a2"] == pytest.approx((2 * d01 + 4 * d01) / 5, rel=1e-6)
@@ -68,8 +70,9 @@ def test_travel_matrix_and_series(two_segment_study):
     # (2·10 + 1·10) / 2 = 15 minutes per call for every account
     assert np.allclose(wl.table["travel_minutes"], 15.0)
     s = pd.Series(6.0, index=two_segment_study.accounts.index)
-    assert np.allclose(workload(two_segment_study, travel=s).table["travel_minutes"],
-                       6.0)
+    assert np.allclose(
+        workload(two_segment_study, travel=s).table["travel_minutes"], 6.0
+    )
 
 
 @pytest.mark.parametrize("bad", [0, -5, float("nan")])
@@ -87,14 +90,18 @@ def test_missing_call_data_is_an_error(two_segment_study):
         workload(two_segment_study.replace(accounts=acc))
     acc = two_segment_study.accounts
     acc.loc["b2", "call_minutes"] = np.nan
-    with pytest.raises(DataValidationError, match=r"missing or negative call_minutes"
-                       r".*'b2'.*Fix: fill"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"missing or negative call_minutes"
+        r".*'b2'.*Fix: fill",
+    ):
         workload(two_segment_study.replace(accounts=acc), travel=None)
 
 
 def test_travel_model_without_reps_explains(two_segment_study):
-    st = two_segment_study.replace(reps=None, accounts=two_segment_study.accounts.drop(
-        columns="rep_id"))
+    st = two_segment_study.replace(
+        reps=None, accounts=two_segment_study.accounts.drop(columns="rep_id")
+    )
     with pytest.raises(DataValidationError, match="needs rep home bases"):
         workload(st)
     with pytest.raises(SpecificationError, match="travel='fast' is not understood"):
