@@ -22,20 +22,11 @@ import shapely
 from scipy.spatial import cKDTree
 
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.samples import _INDUSTRIES  # one list for sample and synthetic
 from terrakit.data.study import Study
 
 __all__ = ["synthetic_region", "toy_grid"]
 
-_INDUSTRIES = (
-    "Manufacturing",
-    "Healthcare",
-    "Retail",
-    "Construction",
-    "Agriculture",
-    "Hospitality",
-    "Professional Services",
-    "Logistics",
-)
 # share, calls/year (low, high), call minutes (choices), median annual sales
 _SEGMENTS = {
     "A": (0.10, (24, 36), (45, 60), 300_000.0),
