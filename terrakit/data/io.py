@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 from shapely import wkt as _wkt
 
 from terrakit.data.validation import (
+    _check_lonlat,
     clean_accounts,
     clean_history,
     clean_reps,
@@ -168,8 +168,6 @@ def read_units(
             df.drop(columns="geometry"), geometry=geom.values, crs=crs
         )
     elif {"lon", "lat"} <= set(df.columns):
-        from terrakit.data.validation import _check_lonlat
-
         idx_df = df.set_index("unit_id") if "unit_id" in df.columns else df
         _check_lonlat(idx_df, "units", "lon", "lat")
         if crs is None:
@@ -241,8 +239,6 @@ def join_to_units(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFra
     nearest unit (in a projected CRS) is used.  Accounts that fall in no
     polygon get ``NaN`` (and fail validation with their ids listed).
     """
-    from terrakit.data.validation import _check_lonlat
-
     require_columns(
         accounts,
         "accounts",
@@ -351,7 +347,3 @@ def read_history(
     return clean_history(
         df, None if acc is None else acc.index, None, period_format=period_format
     )
-
-
-def _as_float(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -670,7 +670,3 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
 
 def _write_attributes(df: pd.DataFrame, path: Path, layer: str) -> None:
     pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG", append=False)
-
-
-def _hashable(v: Any) -> Hashable:
-    return v.item() if isinstance(v, np.generic) else v
