@@ -48,6 +48,13 @@ _SUBMODULES = {
     "widgets",
 }
 
+#: Objects of sub-packages re-exported lazily in the flat namespace.
+_LAZY = {
+    "Scenario": "terrakit.realign.scenario",
+    "compare": "terrakit.realign.compare",
+    "sweep": "terrakit.sweep",
+}
+
 __all__ = [
     "Alignment",
     "CRSWarning",
@@ -59,10 +66,13 @@ __all__ = [
     "Study",
     "TerrakitError",
     "TerrakitWarning",
+    "Scenario",
     "TimeLimitWarning",
     "__version__",
+    "compare",
     "load_sample",
     "make_provenance",
+    "sweep",
     *sorted(_SUBMODULES),
 ]
 
@@ -77,4 +87,6 @@ def load_sample(name: str = "southeast") -> Study:
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"terrakit.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'terrakit' has no attribute {name!r}")
