@@ -1,0 +1,163 @@
+"""``HeadcountExplorer``: sliders for rep cost, margin and hours over the curve."""
+
+from __future__ import annotations
+
+import html
+import io
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+
+from terrakit.exceptions import TerrakitWarning
+from terrakit.sizing import HeadcountCurve, ResponseCurves, headcount_curve
+
+__all__ = ["HeadcountExplorer"]
+
+
+class HeadcountExplorer(W.VBox):
+    """Explore how the profit-maximising sales-force size reacts to the economics.
+
+    Moving a slider recomputes :func:`terrakit.sizing.headcount_curve` on the
+    same response-curve draws and redraws the profit curve with its bands
+    (:func:`terrakit.plot.headcount_curve`).
+
+    Parameters
+    ----------
+    curves
+        Response curves: the result of
+        :meth:`terrakit.sizing.ResponseModel.fit` or
+        :meth:`~terrakit.sizing.ResponseModel.from_judgement` (or a fitted
+        :class:`~terrakit.sizing.ResponseModel`).
+    reps
+        Sales-force sizes on the curve.
+    cost_per_rep, margin, hours_per_rep
+        Starting slider values.
+    max_calls
+        Passed to :func:`~terrakit.sizing.headcount_curve`.
+
+    Attributes
+    ----------
+    curve : HeadcountCurve
+        The curve for the current slider values.
+    cost, margin, hours : ipywidgets.FloatSlider
+    image : ipywidgets.Image
+        The profit curve (PNG, redrawn on every change).
+
+    Examples
+    --------
+    >>> rc = tk.sizing.ResponseModel().fit(study, seed=0)  # doctest: +SKIP
+    >>> HeadcountExplorer(rc, reps=range(10, 41))           # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        curves: ResponseCurves | Any,
+        reps: Iterable[int] = range(10, 41),
+        cost_per_rep: float = 180_000,
+        margin: float = 0.35,
+        hours_per_rep: float = 1_600,
+        *,
+        max_calls: float | None = None,
+    ) -> None:
+        if not isinstance(curves, ResponseCurves):
+            curves = getattr(curves, "curves", curves)
+        if not isinstance(curves, ResponseCurves):
+            raise TypeError(
+                "curves must be ResponseCurves (ResponseModel().fit(...) or "
+                f"ResponseModel.from_judgement(...)), got {type(curves).__name__}"
+            )
+        self.curves = curves
+        self.reps = sorted({int(r) for r in reps})
+        self.max_calls = max_calls
+        style = {"description_width": "110px"}
+        lay = W.Layout(width="420px")
+        self.cost = W.FloatSlider(
+            value=float(cost_per_rep),
+            min=0.0,
+            max=max(2.0 * float(cost_per_rep), 1.0),
+            step=max(float(cost_per_rep) / 100.0, 1.0),
+            description="cost per rep",
+            readout_format=",.0f",
+            continuous_update=False,
+            style=style,
+            layout=lay,
+        )
+        self.margin = W.FloatSlider(
+            value=float(margin),
+            min=0.01,
+            max=1.0,
+            step=0.01,
+            description="margin",
+            readout_format=".0%",
+            continuous_update=False,
+            style=style,
+            layout=lay,
+        )
+        self.hours = W.FloatSlider(
+            value=float(hours_per_rep),
+            min=max(float(hours_per_rep) / 4.0, 1.0),
+            max=2.0 * float(hours_per_rep),
+            step=10.0,
+            description="hours per rep",
+            readout_format=",.0f",
+            continuous_update=False,
+            style=style,
+            layout=lay,
+        )
+        self.best_box = W.HTML()
+        self.image = W.Image(format="png", layout=W.Layout(width="640px"))
+        self.curve: HeadcountCurve = self._compute()
+        for s in (self.cost, self.margin, self.hours):
+            s.observe(lambda _ch: self.update(), names="value")
+        super().__init__(
+            [W.VBox([self.cost, self.margin, self.hours]), self.best_box, self.image]
+        )
+        self.add_class("tk-headcount")
+        self._draw()
+
+    def _compute(self) -> HeadcountCurve:
+        return headcount_curve(
+            self.curves,
+            reps=self.reps,
+            cost_per_rep=self.cost.value,
+            margin=self.margin.value,
+            hours_per_rep=self.hours.value,
+            max_calls=self.max_calls,
+        )
+
+    def update(self) -> HeadcountCurve:
+        """Recompute the curve for the slider values and redraw it."""
+        self.curve = self._compute()
+        self._draw()
+        return self.curve
+
+    def _draw(self) -> None:
+        from terrakit.plot import headcount_curve as plot_curve
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TerrakitWarning)
+            best = self.curve.best()
+        edge = [str(w.message) for w in caught]
+        self.best_box.value = (
+            f'<div class="tk-headcount-best" data-reps="{best.reps}" '
+            f'style="font:13px sans-serif">{html.escape(best.summary())}'
+            + (
+                f'<br><span style="color:#b03a00">{html.escape(edge[0])}</span>'
+                if edge
+                else ""
+            )
+            + "</div>"
+        )
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TerrakitWarning)
+                plot_curve(self.curve, ax=ax)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        self.image.value = buf.getvalue()

@@ -1,0 +1,481 @@
+"""The editing state behind :class:`~terrakit.widgets.TerritoryMap`, without widgets.
+
+:class:`EditorState` holds the current unit → territory assignment as integer
+codes, the undo/redo history, the locks and the per-territory totals, so the
+widget only has to draw what a change touched.  It needs neither ipywidgets
+nor a browser, which keeps its tests fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.geo import Adjacency
+from terrakit.exceptions import DataValidationError, SpecificationError
+
+__all__ = ["Change", "EditorState"]
+
+#: Unit columns shown in the KPI table when present (summed per territory).
+KPI_COLUMNS = ("accounts", "workload", "sales", "potential")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One undoable step: some units changed territory.
+
+    Attributes
+    ----------
+    positions
+        Row positions of the units that changed (in the units table).
+    before, after
+        Territory codes of those units before and after the step.
+    label
+        What the step was (``"move 3 units to R04"``, ``"optimise (align)"``).
+    skipped
+        Unit ids that were asked to move but are locked.
+    """
+
+    positions: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    label: str
+    skipped: tuple[Hashable, ...] = ()
+
+    @property
+    def n_units(self) -> int:
+        return len(self.positions)
+
+
+class EditorState:
+    """Current alignment, history, locks and balance of an interactive edit.
+
+    Parameters
+    ----------
+    units
+        Units table (index ``unit_id``) with the numeric measure columns, e.g.
+        ``study.unit_measures()``.
+    alignment
+        The starting alignment; it must cover exactly the units.
+    measures
+        Columns to balance; the first one drives the balance panel.
+    tolerance
+        Balance band ``±tolerance`` of the mean, e.g. 0.05.
+    territories
+        All territory ids that may receive units (default: those of the
+        alignment); add rep ids that own no unit yet here.
+    adjacency
+        Unit graph for the contiguity warnings (``None``: no contiguity check).
+
+    Raises
+    ------
+    DataValidationError
+        If the alignment does not cover the units or a measure is missing or
+        not numeric.
+    SpecificationError
+        For a tolerance outside (0, 1) or an empty measure list.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"workload": [1.0, 2.0, 3.0]},
+    ...                      index=pd.Index(["a", "b", "c"], name="unit_id"))
+    >>> al = Alignment.from_mapping({"a": "T1", "b": "T1", "c": "T2"})
+    >>> st = EditorState(units, al, measures=["workload"], tolerance=0.1)
+    >>> st.totals("workload").to_dict()
+    {'T1': 3.0, 'T2': 3.0}
+    >>> _ = st.move(["b"], "T2")
+    >>> st.totals("workload").to_dict()
+    {'T1': 1.0, 'T2': 5.0}
+    >>> _ = st.undo()
+    >>> st.alignment.same_assignment(al)
+    True
+    """
+
+    def __init__(
+        self,
+        units: pd.DataFrame,
+        alignment: Alignment,
+        measures: Sequence[str] = ("workload",),
+        tolerance: float = 0.05,
+        *,
+        territories: Sequence[Hashable] | None = None,
+        adjacency: Adjacency | None = None,
+    ) -> None:
+        if not isinstance(alignment, Alignment):
+            raise TypeError(
+                f"alignment must be an Alignment, got {type(alignment).__name__}"
+            )
+        measures = [measures] if isinstance(measures, str) else list(measures)
+        if not measures:
+            raise SpecificationError("measures is empty; give at least one column")
+        tol = float(tolerance)
+        if not np.isfinite(tol) or not 0 < tol < 1:
+            raise SpecificationError(
+                f"tolerance must be in (0, 1), got {tolerance!r}; 0.05 means ±5 % "
+                "of the mean"
+            )
+        from terrakit.metrics import _labels, _measure
+
+        self.unit_ids: pd.Index = pd.Index(units.index, name="unit_id")
+        labels = _labels(self.unit_ids, alignment)
+        terr = list(alignment.territories)
+        for t in territories or ():
+            if t not in terr:
+                terr.append(t)
+        self.territories: list[Any] = sorted(terr, key=str)
+        self._code_of = {t: k for k, t in enumerate(self.territories)}
+        self.base = alignment
+        self.codes = np.array(
+            [self._code_of[t] for t in labels.to_numpy()], dtype=np.int64
+        )
+        self._base_codes = self.codes.copy()
+        self.measures = measures
+        self.tolerance = tol
+        cols = list(dict.fromkeys([*measures, *KPI_COLUMNS]))
+        self.values = {
+            c: _measure(units, c).to_numpy(dtype=float)
+            for c in cols
+            if c in measures or c in units.columns
+        }
+        self.locks: dict[int, str] = {}
+        self.undo_stack: list[Change] = []
+        self.redo_stack: list[Change] = []
+        self.adjacency = adjacency
+        self._adj_matrix: sp.csr_array | None = None
+        if adjacency is not None:
+            pos = adjacency.ids.get_indexer(self.unit_ids)
+            if (pos < 0).any() or len(adjacency.ids) != len(self.unit_ids):
+                raise DataValidationError(
+                    "adjacency",
+                    "unit_id",
+                    "the adjacency is not built on the same units",
+                    rows=list(self.unit_ids[pos < 0]),
+                    fix="build it with terrakit.data.geo.adjacency(units)",
+                )
+            m = sp.csr_array(adjacency.matrix)[pos][:, pos]
+            self._adj_matrix = sp.csr_array(sp.triu(m, k=1))
+        self._alignment: Alignment | None = None
+        self._pos = pd.Series(np.arange(len(self.unit_ids)), index=self.unit_ids)
+
+    # -- lookups ----------------------------------------------------------------------
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_ids)
+
+    def positions(self, unit_ids: Iterable[Hashable]) -> np.ndarray:
+        """Row positions of ``unit_ids``; unknown ids raise DataValidationError."""
+        ids = list(unit_ids)
+        pos = self.unit_ids.get_indexer(ids)
+        if (pos < 0).any():
+            bad = [u for u, p in zip(ids, pos, strict=True) if p < 0]
+            raise DataValidationError(
+                "units",
+                "unit_id",
+                f"{len(bad)} unit ids are not in the map",
+                rows=bad,
+                fix="use ids of the study's units table (check the id type: "
+                "'13121' is not 13121)",
+            )
+        return np.asarray(pos, dtype=np.int64)
+
+    def code(self, territory: Hashable) -> int:
+        """Integer code of a territory id (SpecificationError if unknown)."""
+        try:
+            return self._code_of[territory]
+        except (KeyError, TypeError):
+            raise SpecificationError(
+                f"unknown territory {territory!r}; the map has "
+                f"{self.territories[:25]}"
+                + (" ..." if len(self.territories) > 25 else "")
+                + "; pass territories=[...] to add one that owns no unit yet"
+            ) from None
+
+    def territory_of(self, unit_id: Hashable) -> Any:
+        """Current territory of one unit."""
+        return self.territories[int(self.codes[self.positions([unit_id])[0]])]
+
+    # -- edits ------------------------------------------------------------------------
+    def _apply(self, positions: np.ndarray, codes: np.ndarray) -> None:
+        self.codes[positions] = codes
+        self._alignment = None
+
+    def move(self, unit_ids: Iterable[Hashable], territory: Hashable) -> Change:
+        """Move units to ``territory`` as one undoable step.
+
+        Locked units and units already in ``territory`` are left alone; the
+        locked ones are listed in :attr:`Change.skipped`.
+
+        Parameters
+        ----------
+        unit_ids
+            Units to move.
+        territory
+            Receiving territory id.
+
+        Returns
+        -------
+        Change
+            The step (empty when nothing moved; an empty step is not recorded).
+        """
+        k = self.code(territory)
+        pos = np.unique(self.positions(unit_ids))
+        locked = np.array([p in self.locks for p in pos], dtype=bool)
+        skipped = tuple(self.unit_ids[pos[locked]].tolist())
+        pos = pos[~locked]
+        pos = pos[self.codes[pos] != k]
+        change = Change(
+            positions=pos,
+            before=self.codes[pos].copy(),
+            after=np.full(len(pos), k, dtype=np.int64),
+            label=f"move {len(pos)} unit{'' if len(pos) == 1 else 's'} to {territory}",
+            skipped=skipped,
+        )
+        if len(pos):
+            self._apply(pos, change.after)
+            self.undo_stack.append(change)
+            self.redo_stack.clear()
+        return change
+
+    def set_alignment(self, alignment: Alignment, label: str = "replace") -> Change:
+        """Replace the whole assignment by ``alignment`` as one undoable step.
+
+        Locked units must keep their territory.
+
+        Raises
+        ------
+        DataValidationError
+            If ``alignment`` does not cover the units or moves a locked unit.
+        """
+        from terrakit.metrics import _labels
+
+        lab = _labels(self.unit_ids, alignment, what="new alignment").to_numpy()
+        new = np.array([self.code(t) for t in lab], dtype=np.int64)
+        moved_locks = [p for p in self.locks if new[p] != self.codes[p]]
+        if moved_locks:
+            raise DataValidationError(
+                "alignment",
+                "territory_id",
+                f"alignment {alignment.name!r} moves {len(moved_locks)} locked units",
+                rows=list(self.unit_ids[moved_locks]),
+                fix="pass the locks to the solver (locked=state.locked()) or unlock "
+                "them first",
+            )
+        pos = np.flatnonzero(new != self.codes)
+        change = Change(pos, self.codes[pos].copy(), new[pos], label)
+        if len(pos):
+            self._apply(pos, change.after)
+            self.undo_stack.append(change)
+            self.redo_stack.clear()
+        return change
+
+    def undo(self) -> Change | None:
+        """Undo the last step; returns it (``None`` when there is nothing to undo)."""
+        if not self.undo_stack:
+            return None
+        ch = self.undo_stack.pop()
+        self._apply(ch.positions, ch.before)
+        self.redo_stack.append(ch)
+        return ch
+
+    def redo(self) -> Change | None:
+        """Redo the last undone step (``None`` when there is nothing to redo)."""
+        if not self.redo_stack:
+            return None
+        ch = self.redo_stack.pop()
+        self._apply(ch.positions, ch.after)
+        self.undo_stack.append(ch)
+        return ch
+
+    # -- locks ------------------------------------------------------------------------
+    def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> np.ndarray:
+        """Lock units in their current territory, with a reason.
+
+        Returns the positions whose lock state or reason changed.
+        """
+        reason = str(reason).strip() or "locked in the map"
+        pos = np.unique(self.positions(unit_ids))
+        changed = [int(p) for p in pos if self.locks.get(int(p)) != reason]
+        for p in changed:
+            self.locks[p] = reason
+        return np.array(changed, dtype=np.int64)
+
+    def unlock(self, unit_ids: Iterable[Hashable]) -> np.ndarray:
+        """Remove locks; returns the positions that were locked."""
+        pos = np.unique(self.positions(unit_ids))
+        changed = [int(p) for p in pos if int(p) in self.locks]
+        for p in changed:
+            del self.locks[p]
+        return np.array(changed, dtype=np.int64)
+
+    def locked(self) -> dict[Hashable, tuple[Any, str]]:
+        """``{unit_id: (territory, reason)}`` — the form ``tk.design.align`` takes."""
+        return {
+            self.unit_ids[p]: (self.territories[int(self.codes[p])], r)
+            for p, r in sorted(self.locks.items())
+        }
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def alignment(self) -> Alignment:
+        """The current state as an :class:`~terrakit.data.Alignment`."""
+        if self._alignment is None:
+            labels = np.array(self.territories, dtype=object)[self.codes]
+            moved = int((self.codes != self._base_codes).sum())
+            prov = make_provenance(
+                "manual/widget",
+                config={
+                    "base": self.base.name,
+                    "measures": list(self.measures),
+                    "tolerance": self.tolerance,
+                },
+                base_method=str(self.base.provenance.get("method", "?")),
+                steps=[c.label for c in self.undo_stack],
+                units_moved_from_base=moved,
+                locked={str(u): r for u, (_, r) in self.locked().items()},
+            )
+            self._alignment = Alignment(
+                pd.Series(labels, index=self.unit_ids),
+                name=f"{self.base.name} (edited)",
+                provenance=prov,
+            )
+        return self._alignment
+
+    def totals(self, measure: str | None = None) -> pd.Series:
+        """Sum of ``measure`` (default: the first balanced one) per territory."""
+        m = self.measures[0] if measure is None else measure
+        if m not in self.values:
+            raise SpecificationError(
+                f"measure {m!r} is not loaded; available: {sorted(self.values)}"
+            )
+        x = np.bincount(
+            self.codes, weights=self.values[m], minlength=len(self.territories)
+        )
+        return pd.Series(
+            x, index=pd.Index(self.territories, name="territory_id"), name=m
+        )
+
+    def balance_table(self, measure: str | None = None) -> pd.DataFrame:
+        """Per territory: ``total``, ``rel_dev`` from the mean and ``in_band``.
+
+        The mean is over all territories of the map (a territory emptied by
+        edits counts with 0).  ``in_band`` is ``|total / mean - 1| <=
+        tolerance``.
+        """
+        x = self.totals(measure)
+        mean = float(x.mean())
+        dev = x / mean - 1.0 if mean else x * np.nan
+        return pd.DataFrame(
+            {
+                "total": x,
+                "rel_dev": dev,
+                "in_band": dev.abs() <= self.tolerance + 1e-12,
+            }
+        )
+
+    def balance_summary(self) -> pd.DataFrame:
+        """Same columns as :func:`terrakit.metrics.balance` for every measure.
+
+        All territories of the map count, also those without units (a new
+        rep's territory); when every territory owns a unit the numbers equal
+        :func:`terrakit.metrics.balance` of :attr:`alignment`.
+        """
+        from terrakit.metrics import gini
+
+        rows = {}
+        for m in self.measures:
+            x = self.totals(m).to_numpy()
+            mean = float(x.mean())
+            r = x / mean if mean else np.full_like(x, np.nan)
+            rows[m] = {
+                "mean": mean,
+                "min": float(x.min()),
+                "max": float(x.max()),
+                "max_rel_dev": float(np.max(np.abs(r - 1.0))),
+                "cv": float(np.std(r) / np.mean(r)) if mean else float("nan"),
+                "gini": gini(r) if mean else float("nan"),
+            }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "measure"
+        return out
+
+    def kpis(self) -> pd.DataFrame:
+        """Per territory: ``units``, the KPI columns present, ``penetration``
+        (sales / potential), ``pieces`` (contiguity; NaN without adjacency)."""
+        n = np.bincount(self.codes, minlength=len(self.territories))
+        out = pd.DataFrame(
+            {"units": n}, index=pd.Index(self.territories, name="territory_id")
+        )
+        for c in KPI_COLUMNS:
+            if c in self.values:
+                out[c] = self.totals(c).to_numpy()
+        if "sales" in out and "potential" in out:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out["penetration"] = out["sales"] / out["potential"].where(
+                    out["potential"] > 0
+                )
+        out["pieces"] = self.pieces()
+        return out
+
+    def pieces(self) -> pd.Series:
+        """Connected pieces per territory (0 if empty, NaN without adjacency)."""
+        idx = pd.Index(self.territories, name="territory_id")
+        if self._adj_matrix is None:
+            return pd.Series(np.nan, index=idx, name="pieces")
+        coo = self._adj_matrix.tocoo()
+        keep = self.codes[coo.row] == self.codes[coo.col]
+        n = self.n_units
+        inner = sp.csr_array(
+            (np.ones(int(keep.sum()), dtype=np.int8), (coo.row[keep], coo.col[keep])),
+            shape=(n, n),
+        )
+        _, comp = connected_components(inner, directed=False)
+        pieces = pd.Series(comp).groupby(self.codes).nunique()
+        return (
+            pd.Series(pieces.to_numpy(), index=np.array(self.territories)[pieces.index])
+            .reindex(idx, fill_value=0)
+            .astype(np.int64)
+            .rename("pieces")
+        )
+
+    def contiguity_warnings(self) -> list[str]:
+        """One line per territory in more than one piece."""
+        p = self.pieces()
+        return [
+            f"{t} is in {int(k)} pieces" for t, k in p.items() if pd.notna(k) and k > 1
+        ]
+
+    def moved_from(self, other: Alignment) -> np.ndarray:
+        """Boolean per unit: is its current territory different from ``other``'s?"""
+        from terrakit.metrics import _labels
+
+        ref = _labels(self.unit_ids, other, what="reference alignment").to_numpy()
+        cur = np.array(self.territories, dtype=object)[self.codes]
+        return np.asarray(ref != cur, dtype=bool)
+
+    def summary(self) -> str:
+        """Rounded, stable text: steps, moves from the base, locks, balance."""
+        b = self.balance_summary()
+        moved = int((self.codes != self._base_codes).sum())
+        lines = [
+            f"EditorState: {self.n_units} units, {len(self.territories)} territories "
+            f"(base {self.base.name!r})",
+            f"  steps {len(self.undo_stack)} (redo {len(self.redo_stack)}), units "
+            f"moved from base {moved}, locked {len(self.locks)}",
+        ]
+        for m, r in b.iterrows():
+            lines.append(
+                f"  {m}: max deviation {100 * r['max_rel_dev']:.1f} % "
+                f"(band ±{100 * self.tolerance:.1f} %), cv {r['cv']:.3f}"
+            )
+        warn = self.contiguity_warnings()
+        if warn:
+            lines.append("  not contiguous: " + "; ".join(warn))
+        return "\n".join(lines)

@@ -1,0 +1,789 @@
+"""``TerritoryMap``: edit an alignment on a map, with live balance and undo/redo.
+
+Every unit is its own ipyleaflet :class:`~ipyleaflet.Polygon` inside one
+:class:`~ipyleaflet.LayerGroup`.  Moving a unit changes the style traits of
+that polygon only, so the front end receives one small ``update`` message per
+changed unit (a few hundred bytes) instead of the whole layer; the balance
+panel likewise re-sends only the rows of the territories that changed.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
+
+import ipyleaflet as L
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+from shapely import points as _points
+from shapely.geometry import shape
+
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.geo import adjacency as build_adjacency
+from terrakit.exceptions import SpecificationError
+from terrakit.widgets._display import (
+    LOCK_COLOR,
+    UNCHANGED,
+    choropleth_classes,
+    display_geometry,
+    leaflet_locations,
+    territory_colors,
+)
+from terrakit.widgets.panel import BalancePanel, _fmt
+from terrakit.widgets.state import KPI_COLUMNS, Change, EditorState
+
+__all__ = ["TerritoryMap"]
+
+Style = tuple[str, str, int, str | None]  # fill colour, stroke colour, weight, dash
+
+_EDGE = "#ffffff"
+
+
+def _zoom_for(bounds: np.ndarray, width_px: int = 640, height_px: int = 520) -> int:
+    """Web-Mercator zoom at which ``bounds`` (minx, miny, maxx, maxy) fits."""
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    lon_span = max(maxx - minx, 1e-6)
+    lat_mid = np.radians((miny + maxy) / 2)
+    lat_span = max((maxy - miny) / max(np.cos(lat_mid), 0.1), 1e-6)
+    z = min(
+        np.log2(width_px * 360.0 / (256.0 * lon_span)),
+        np.log2(height_px * 360.0 / (256.0 * lat_span)),
+    )
+    return int(np.clip(np.floor(z), 1, 18))
+
+
+class TerritoryMap(W.VBox):
+    """Interactive territory editor: click units to move them, watch the balance.
+
+    Parameters
+    ----------
+    study
+        A :class:`~terrakit.data.Study` with polygon units.
+    alignment
+        The starting alignment or its name in the study.
+    measures
+        Unit columns to balance (default: ``workload`` when present, else
+        ``units``); the first one is drawn in the balance panel.
+    tolerance
+        Balance band ``±tolerance`` of the mean (0.05 = ±5 %).
+    color_by
+        ``"territory"``, ``"change:<alignment name>"`` (moved units against
+        another alignment of the study) or ``"kpi:<unit column>"``
+        (quantile choropleth with legend).
+    simplify_m
+        Douglas–Peucker tolerance in metres for the drawn shapes (``None``:
+        automatic, see :func:`terrakit.widgets._display.display_geometry`).
+    basemap
+        ``False`` (default): no tiles, nothing is downloaded; ``True``:
+        OpenStreetMap tiles, fetched by the browser.
+    contiguity
+        Show contiguity warnings (builds the queen adjacency once).
+    time_limit
+        Seconds for the "Optimise" button.
+
+    Attributes
+    ----------
+    state : EditorState
+        The editing state (alignment codes, undo/redo, locks, totals).
+    study : Study
+        The study, including alignments saved with :meth:`save_as`.
+    map : ipyleaflet.Map
+    picker : ipywidgets.Dropdown
+        The territory that clicked units move to.
+    panel : BalancePanel
+
+    Examples
+    --------
+    >>> m = TerritoryMap(study, alignment="current")  # doctest: +SKIP
+    >>> m                                              # doctest: +SKIP
+    >>> m.move(["13121"], "R04")                       # doctest: +SKIP
+    >>> study = m.save_as("edited")                    # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        study: Any,
+        alignment: Alignment | str = "current",
+        measures: Sequence[str] | None = None,
+        tolerance: float = 0.05,
+        *,
+        color_by: str = "territory",
+        simplify_m: float | None = None,
+        basemap: bool = False,
+        contiguity: bool = True,
+        time_limit: float = 30.0,
+        height: str = "540px",
+    ) -> None:
+        from terrakit.metrics import _alignment
+
+        if not hasattr(study, "units") or not hasattr(study, "with_alignment"):
+            raise TypeError(
+                f"TerritoryMap needs a terrakit Study, got {type(study).__name__}; "
+                "build one with tk.Study(units, reps=...)"
+            )
+        self.study = study
+        units = study.unit_measures() if study.accounts is not None else study.units
+        al = _alignment(study, alignment)
+        if measures is None:
+            measures = ["workload"] if "workload" in units.columns else ["units"]
+        reps = study.reps
+        rep_ids = [] if reps is None else [r for r in reps.index]
+        extra = [r for r in rep_ids if r not in set(al.assignment.to_numpy())]
+        rep_like = set(rep_ids) & set(al.assignment.to_numpy())
+        adj = None
+        if contiguity:
+            import warnings
+
+            from terrakit.exceptions import TerrakitWarning
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TerrakitWarning)
+                adj = build_adjacency(units)
+        self.state = EditorState(
+            units,
+            al,
+            measures,
+            tolerance,
+            territories=extra if rep_like else None,
+            adjacency=adj,
+        )
+        self.time_limit = float(time_limit)
+        self.last_result: Any = None
+        self._units = units
+        st = self.state
+        self.colors = territory_colors(st.territories)
+        geom, self.simplify_m = display_geometry(units, simplify_m)
+        rp = units.geometry.to_crs("EPSG:4326").representative_point()
+        self._rep_points = _points(np.column_stack([rp.x, rp.y]))
+        self._hover_text = self._unit_texts(units)
+        # -- map layers: one polygon per unit -----------------------------------
+        self._styles: list[Style] = [("", "", 0, None)] * st.n_units
+        self._color_by = "territory"
+        self._kpi_fill: np.ndarray | None = None
+        self._ref: Alignment | None = None
+        self._moved_ref: np.ndarray | None = None
+        self.unit_layers: list[L.Polygon] = []
+        for i, g in enumerate(geom.to_numpy()):
+            fill, edge, w, dash = self._style_of(i)
+            lay = L.Polygon(
+                locations=leaflet_locations(g),
+                fill_color=fill,
+                color=edge,
+                weight=w,
+                dash_array=dash,
+                fill_opacity=0.75,
+                opacity=1.0,
+                name=str(st.unit_ids[i]),
+            )
+            lay.on_click(self._click_handler(i))
+            lay.on_mouseover(self._hover_handler(i))
+            self._styles[i] = (fill, edge, w, dash)
+            self.unit_layers.append(lay)
+        self.units_layer = L.LayerGroup(layers=self.unit_layers, name="units")
+        layers: list[L.Layer] = []
+        if basemap:
+            layers.append(L.basemap_to_tiles(L.basemaps.OpenStreetMap.Mapnik))
+        layers.append(self.units_layer)
+        self.homes_layer = self._homes(reps)
+        if self.homes_layer is not None:
+            layers.append(self.homes_layer)
+        b = geom.total_bounds
+        self.map = L.Map(
+            layers=tuple(layers),
+            center=((b[1] + b[3]) / 2, (b[0] + b[2]) / 2),
+            zoom=_zoom_for(b),
+            scroll_wheel_zoom=True,
+            attribution_control=bool(basemap),
+            layout=W.Layout(height=height, width="100%"),
+        )
+        self.map.add_class("tk-map")
+        if not basemap:
+            self.map.style = L.MapStyle(cursor="pointer")
+        self.hover = W.HTML(
+            '<div style="font:12px sans-serif">hover a unit</div>',
+            layout=W.Layout(min_width="160px"),
+        )
+        self.legend = W.HTML()
+        self.map.add(L.WidgetControl(widget=self.hover, position="topright"))
+        self.map.add(L.WidgetControl(widget=self.legend, position="bottomleft"))
+        self.draw = L.DrawControl(
+            polygon={"shapeOptions": {"color": "#333", "fillOpacity": 0.05}},
+            rectangle={"shapeOptions": {"color": "#333", "fillOpacity": 0.05}},
+            polyline={},
+            circlemarker={},
+            circle={},
+            marker={},
+            edit=False,
+            remove=False,
+        )
+        self.draw.on_draw(self._on_draw)
+        self.map.add(self.draw)
+        # -- controls ---------------------------------------------------------------
+        self.picker = W.Dropdown(
+            options=[(str(t), t) for t in st.territories],
+            value=st.territories[0],
+            description="Move to",
+            layout=W.Layout(width="190px"),
+        )
+        self.mode = W.ToggleButtons(
+            options=[("move", "move"), ("lock", "lock"), ("unlock", "unlock")],
+            value="move",
+            tooltips=[
+                "clicked units move to the picked territory",
+                "clicked units are locked in their territory",
+                "clicked units are unlocked",
+            ],
+            style={"button_width": "68px"},
+        )
+        self.reason = W.Text(placeholder="lock reason", layout=W.Layout(width="150px"))
+        self.undo_button = W.Button(description="Undo", icon="undo", disabled=True)
+        self.redo_button = W.Button(description="Redo", icon="repeat", disabled=True)
+        self.undo_button.on_click(lambda _: self.undo())
+        self.redo_button.on_click(lambda _: self.redo())
+        for b_ in (self.undo_button, self.redo_button):
+            b_.layout.width = "80px"
+        color_opts = [("territory", "territory")]
+        color_opts += [(f"change vs {n}", f"change:{n}") for n in study.alignments]
+        num = [
+            c
+            for c in units.columns
+            if c != "geometry" and pd.api.types.is_numeric_dtype(units[c])
+        ]
+        color_opts += [(c, f"kpi:{c}") for c in num]
+        self.color_picker = W.Dropdown(
+            options=color_opts,
+            value="territory",
+            description="Colour by",
+            layout=W.Layout(width="230px"),
+        )
+        self.color_picker.observe(
+            lambda ch: self.set_color_by(ch["new"]), names="value"
+        )
+        self.method = W.Dropdown(
+            options=["align", "rebalance"],
+            value="align",
+            layout=W.Layout(width="105px"),
+        )
+        self.optimise_button = W.Button(
+            description="Optimise", icon="magic", button_style="primary"
+        )
+        self.optimise_button.on_click(lambda _: self._optimise_clicked())
+        self.progress = W.FloatProgress(
+            value=0.0, min=0.0, max=1.0, layout=W.Layout(width="120px")
+        )
+        self.save_name = W.Text(placeholder="save as…", layout=W.Layout(width="140px"))
+        self.save_button = W.Button(description="Save as…", icon="save")
+        self.save_button.on_click(lambda _: self._save_clicked())
+        self.status = W.HTML()
+        self.panel = BalancePanel(st, self.colors)
+        self.contiguity_box = W.HTML()
+        self.kpi_table = W.HTML()
+        self.kpi_box = W.Accordion(children=[self.kpi_table], titles=("KPI table",))
+        top = W.HBox(
+            [
+                self.picker,
+                self.mode,
+                self.reason,
+                self.undo_button,
+                self.redo_button,
+            ]
+        )
+        right = W.VBox(
+            [self.panel, self.contiguity_box], layout=W.Layout(width="440px")
+        )
+        middle = W.HBox(
+            [W.Box([self.map], layout=W.Layout(flex="1 1 auto")), right],
+            layout=W.Layout(width="100%"),
+        )
+        bottom = W.HBox(
+            [
+                self.color_picker,
+                self.method,
+                self.optimise_button,
+                self.progress,
+                self.save_name,
+                self.save_button,
+            ]
+        )
+        super().__init__([top, middle, bottom, self.status, self.kpi_box])
+        self.add_class("tk-territory-map")
+        if color_by != "territory":
+            self.color_picker.value = color_by
+        self._refresh_panels()
+        self._say(
+            f"{st.n_units} units, {len(st.territories)} territories; click a unit to "
+            f"move it to the picked territory (draw a box or polygon to move "
+            f"several)."
+        )
+
+    # -- public API ---------------------------------------------------------------
+    @property
+    def alignment(self) -> Alignment:
+        """The current state as an :class:`~terrakit.data.Alignment`."""
+        return self.state.alignment
+
+    def move(self, unit_ids: Iterable[Hashable], territory: Hashable) -> Change:
+        """Move units to ``territory`` (one undoable step) and redraw what changed."""
+        ch = self.state.move(unit_ids, territory)
+        self._after_change(ch.positions)
+        msg = ch.label
+        if ch.skipped:
+            msg += f"; {len(ch.skipped)} locked unit(s) not moved: " + ", ".join(
+                map(str, ch.skipped[:5])
+            )
+        self._say(msg)
+        return ch
+
+    def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> None:
+        """Lock units in their current territory with a reason."""
+        pos = self.state.lock(unit_ids, reason)
+        self._restyle(pos)
+        self._say(f"locked {len(pos)} unit(s)")
+
+    def unlock(self, unit_ids: Iterable[Hashable]) -> None:
+        """Unlock units."""
+        pos = self.state.unlock(unit_ids)
+        self._restyle(pos)
+        self._say(f"unlocked {len(pos)} unit(s)")
+
+    def undo(self) -> Change | None:
+        """Undo the last step."""
+        ch = self.state.undo()
+        if ch is not None:
+            self._after_change(ch.positions)
+            self._say(f"undone: {ch.label}")
+        return ch
+
+    def redo(self) -> Change | None:
+        """Redo the last undone step."""
+        ch = self.state.redo()
+        if ch is not None:
+            self._after_change(ch.positions)
+            self._say(f"redone: {ch.label}")
+        return ch
+
+    def select(self, unit_ids: Iterable[Hashable]) -> None:
+        """Apply the current mode (move / lock / unlock) to ``unit_ids``.
+
+        This is what a click or a drawn box does.
+        """
+        ids = list(unit_ids)
+        if not ids:
+            return
+        mode = self.mode.value
+        if mode == "move":
+            self.move(ids, self.picker.value)
+        elif mode == "lock":
+            self.lock(ids, self.reason.value)
+        else:
+            self.unlock(ids)
+
+    @property
+    def color_by(self) -> str:
+        """The colouring: ``"territory"``, ``"change:<name>"`` or ``"kpi:<col>"``."""
+        return self._color_by
+
+    def set_color_by(self, value: str) -> None:
+        """Recolour the map (see :attr:`color_by`); unknown values raise."""
+        if value == "territory":
+            self._ref = self._moved_ref = self._kpi_fill = None
+            self.legend.value = ""
+        elif value.startswith("change:"):
+            name = value.split(":", 1)[1]
+            if name not in self.study.alignments:
+                raise SpecificationError(
+                    f"no alignment named {name!r} to compare with; the study has "
+                    f"{sorted(self.study.alignments)}"
+                )
+            self._ref = self.study.alignments[name]
+            self._moved_ref = self.state.moved_from(self._ref)
+            self._kpi_fill = None
+        elif value.startswith("kpi:"):
+            col = value.split(":", 1)[1]
+            if col not in self._units.columns or not pd.api.types.is_numeric_dtype(
+                self._units[col]
+            ):
+                raise SpecificationError(
+                    f"cannot colour by {col!r}: not a numeric unit column"
+                )
+            cls, cols, edges = choropleth_classes(self._units[col].to_numpy(float))
+            self._kpi_fill = np.array(
+                [cols[c] if c >= 0 else UNCHANGED for c in cls], dtype=object
+            )
+            self._ref = self._moved_ref = None
+            self.legend.value = self._kpi_legend(col, cols, edges)
+        else:
+            raise SpecificationError(
+                f"color_by must be 'territory', 'change:<alignment>' or "
+                f"'kpi:<column>', got {value!r}"
+            )
+        self._color_by = value
+        if self.color_picker.value != value:
+            self.color_picker.value = value
+        self._restyle(np.arange(self.state.n_units))
+        if self._moved_ref is not None:
+            self._change_legend()
+
+    def optimise(
+        self,
+        method: str | Callable[..., Any] = "align",
+        *,
+        time_limit: float | None = None,
+        seed: int = 0,
+        **kw: Any,
+    ) -> Change:
+        """Re-optimise from the current state, keeping the locks (one undoable step).
+
+        Parameters
+        ----------
+        method
+            ``"align"`` (:func:`terrakit.design.align` with the locks as
+            ``locked=``; the balance bands are this map's measures and
+            tolerance), ``"rebalance"`` (:func:`terrakit.realign.rebalance`
+            from the current alignment), or a callable
+            ``f(study, alignment, locked=..., balance=..., time_limit=...,
+            seed=...)`` returning an Alignment or a result with
+            ``.alignment``.
+        time_limit, seed
+            Passed to the solver (default ``time_limit``: the map's).
+        **kw
+            Further keywords for the solver.
+
+        Returns
+        -------
+        Change
+            The step (undo brings the previous state back).
+        """
+        tl = self.time_limit if time_limit is None else float(time_limit)
+        st = self.state
+        balance = {m: st.tolerance for m in st.measures if m != "units"}
+        locked = st.locked()
+        current = st.alignment
+        if callable(method):
+            fn, name = method, getattr(method, "__name__", "custom")
+            args: tuple[Any, ...] = (self.study, current)
+        elif method == "align":
+            from terrakit.design import align
+
+            fn, name, args = align, "align", (self.study,)
+        elif method == "rebalance":
+            from terrakit.realign import rebalance
+
+            fn, name, args = rebalance, "rebalance", (self.study, current)
+        else:
+            raise SpecificationError(
+                f"method must be 'align', 'rebalance' or a callable, got {method!r}"
+            )
+        kwargs = _accepted(
+            fn, {"balance": balance, "locked": locked, "time_limit": tl, "seed": seed}
+        )
+        if name == "rebalance" and st.adjacency is not None:
+            kwargs.setdefault("adjacency", st.adjacency)
+        kwargs.update(kw)
+        result = self._run_with_progress(lambda: fn(*args, **kwargs), tl, name)
+        new = result if isinstance(result, Alignment) else result.alignment
+        self.last_result = result
+        ch = st.set_alignment(new, label=f"optimise ({name})")
+        self._after_change(ch.positions)
+        status = getattr(result, "status", "done")
+        self._say(f"optimise ({name}): {status}; {ch.n_units} units changed territory")
+        return ch
+
+    def save_as(self, name: str, *, overwrite: bool = False) -> Any:
+        """Store the current alignment in the study under ``name``.
+
+        The provenance records the base alignment, every step, the locks and,
+        after :meth:`optimise`, the solver's provenance.  Returns the new
+        study (also kept as :attr:`study`).
+
+        Raises
+        ------
+        SpecificationError
+            For an empty name or an existing one without ``overwrite=True``.
+        """
+        name = str(name).strip()
+        if not name:
+            raise SpecificationError("give a name to save the alignment under")
+        if name in self.study.alignments and not overwrite:
+            raise SpecificationError(
+                f"the study already has an alignment named {name!r}; choose another "
+                "name or pass overwrite=True"
+            )
+        cur = self.state.alignment
+        prov = dict(cur.provenance)
+        extra = {k: v for k, v in prov.items() if k not in _PROV_KEYS}
+        solver = getattr(self.last_result, "provenance", None)
+        if solver is not None:
+            extra["optimised_with"] = dict(solver)
+        prov_new = make_provenance(
+            "manual/widget",
+            seed=prov.get("seed"),
+            config=prov.get("config"),
+            **extra,
+        )
+        al = Alignment(cur.assignment, name=name, provenance=prov_new)
+        self.study = self.study.with_alignment(al, name=name)
+        opts = [o for o in self.color_picker.options if o[1] != f"change:{name}"]
+        i = 1 + sum(1 for o in opts if o[1].startswith("change:"))
+        opts.insert(i, (f"change vs {name}", f"change:{name}"))
+        self.color_picker.options = opts
+        self.color_picker.value = self._color_by
+        self._say(
+            f"saved as {name!r} in m.study ({len(self.study.alignments)} alignments)"
+        )
+        return self.study
+
+    # -- internals ----------------------------------------------------------------
+    def _click_handler(self, i: int) -> Callable[..., None]:
+        def handler(**event: Any) -> None:
+            self.select([self.state.unit_ids[i]])
+            self._hover_handler(i)()
+
+        return handler
+
+    def _hover_handler(self, i: int) -> Callable[..., None]:
+        def handler(**event: Any) -> None:
+            st = self.state
+            t = st.territories[int(st.codes[i])]
+            lock = st.locks.get(i)
+            extra = (
+                f"<br><b>locked</b>: {html.escape(lock)}" if lock is not None else ""
+            )
+            self.hover.value = (
+                f'<div class="tk-hover" style="font:12px sans-serif">'
+                f"{self._hover_text[i]}<br>territory <b>{html.escape(str(t))}</b>"
+                f"{extra}</div>"
+            )
+
+        return handler
+
+    def _unit_texts(self, units: pd.DataFrame) -> list[str]:
+        cols = [c for c in (*self.state.measures, *KPI_COLUMNS) if c in units.columns]
+        cols = list(dict.fromkeys(cols))
+        names = units["name"].astype(str).to_numpy() if "name" in units else None
+        vals = {c: units[c].to_numpy(dtype=float) for c in cols}
+        out = []
+        for k, uid in enumerate(units.index):
+            head = html.escape(str(uid))
+            if names is not None:
+                head = f"<b>{html.escape(names[k])}</b> ({head})"
+            body = "".join(
+                f"<br>{html.escape(c)} {_fmt(v[k])}" for c, v in vals.items()
+            )
+            out.append(head + body)
+        return out
+
+    def _homes(self, reps: pd.DataFrame | None) -> L.LayerGroup | None:
+        if reps is None or not {"home_lon", "home_lat"} <= set(reps.columns):
+            return None
+        marks = []
+        for rid, r in reps.iterrows():
+            cm = L.CircleMarker(
+                location=(float(r["home_lat"]), float(r["home_lon"])),
+                radius=6,
+                color="#111111",
+                weight=2,
+                fill_color=self.colors.get(rid, "#ffffff"),
+                fill_opacity=1.0,
+                name=f"home {rid}",
+            )
+            label = html.escape(str(r.get("name", rid)))
+            text = f"<b>rep {html.escape(str(rid))}</b> {label}"
+
+            def on_hover(_t: str = text, **event: Any) -> None:
+                self.hover.value = f'<div style="font:12px sans-serif">{_t}</div>'
+
+            cm.on_mouseover(on_hover)
+            marks.append(cm)
+        return L.LayerGroup(layers=marks, name="rep homes")
+
+    def _style_of(self, i: int) -> Style:
+        st = self.state
+        t = st.territories[int(st.codes[i])]
+        if self._kpi_fill is not None:
+            fill = str(self._kpi_fill[i])
+        elif self._moved_ref is not None:
+            fill = self.colors[t] if self._moved_ref[i] else UNCHANGED
+        else:
+            fill = self.colors[t]
+        if i in st.locks:
+            return fill, LOCK_COLOR, 2, "4 3"
+        return fill, _EDGE, 1, None
+
+    def _restyle(self, positions: np.ndarray) -> None:
+        """Send new styles for ``positions`` — only traits that changed."""
+        for i in np.asarray(positions, dtype=np.int64).tolist():
+            new = self._style_of(i)
+            old = self._styles[i]
+            if new == old:
+                continue
+            lay = self.unit_layers[i]
+            with lay.hold_sync():
+                if new[0] != old[0]:
+                    lay.fill_color = new[0]
+                if new[1] != old[1]:
+                    lay.color = new[1]
+                if new[2] != old[2]:
+                    lay.weight = new[2]
+                if new[3] != old[3]:
+                    lay.dash_array = new[3]
+            self._styles[i] = new
+
+    def _after_change(self, positions: np.ndarray) -> None:
+        if self._moved_ref is not None and self._ref is not None and len(positions):
+            self._moved_ref = self.state.moved_from(self._ref)
+            self._change_legend()
+        self._restyle(positions)
+        self._refresh_panels()
+
+    def _refresh_panels(self) -> None:
+        st = self.state
+        self.panel.refresh()
+        warn = st.contiguity_warnings()
+        self.contiguity_box.value = (
+            '<div class="tk-contiguity" style="font:12px sans-serif;color:#b03a00">'
+            + "<br>".join(f"⚠ {html.escape(w)}" for w in warn)
+            + "</div>"
+            if warn
+            else '<div class="tk-contiguity" style="font:12px sans-serif;'
+            'color:#2d7a2d">all territories contiguous</div>'
+            if st.adjacency is not None
+            else ""
+        )
+        self.kpi_table.value = _kpi_html(st.kpis())
+        self.undo_button.disabled = not st.undo_stack
+        self.redo_button.disabled = not st.redo_stack
+
+    def _say(self, text: str) -> None:
+        self.status.value = (
+            f'<div class="tk-status" style="font:12px sans-serif">'
+            f"{html.escape(text)}</div>"
+        )
+
+    def _on_draw(self, control: Any, action: str, geo_json: dict[str, Any]) -> None:
+        if action != "created":
+            return
+        try:
+            poly = shape(geo_json["geometry"])
+            inside = poly.contains(self._rep_points)
+            ids = self.state.unit_ids[np.asarray(inside, dtype=bool)].tolist()
+            self.select(ids)
+            if not ids:
+                self._say("no unit inside the drawn shape")
+        finally:
+            self.draw.clear()
+
+    def _kpi_legend(self, col: str, colors: list[str], edges: np.ndarray) -> str:
+        rows = "".join(
+            f'<div><span style="display:inline-block;width:12px;height:12px;'
+            f'background:{c};margin-right:4px"></span>{_fmt(edges[k])} – '
+            f"{_fmt(edges[k + 1])}</div>"
+            for k, c in enumerate(colors)
+        )
+        return (
+            f'<div class="tk-legend" style="font:11px sans-serif;background:#fff;'
+            f'padding:4px"><b>{html.escape(col)}</b> (quantiles){rows}</div>'
+        )
+
+    def _change_legend(self) -> None:
+        n = int(np.sum(self._moved_ref)) if self._moved_ref is not None else 0
+        name = self._ref.name if self._ref is not None else "?"
+        self.legend.value = (
+            f'<div class="tk-legend" style="font:11px sans-serif;background:#fff;'
+            f'padding:4px"><b>{n}</b> units in another territory than in '
+            f"{html.escape(name)} (coloured); unchanged units grey</div>"
+        )
+
+    def _optimise_clicked(self) -> None:
+        self.optimise_button.disabled = True
+        try:
+            self.optimise(self.method.value)
+        except Exception as exc:  # shown in the widget, not lost in a callback
+            self._say(f"optimise failed: {type(exc).__name__}: {exc}")
+        finally:
+            self.optimise_button.disabled = False
+
+    def _save_clicked(self) -> None:
+        try:
+            self.save_as(self.save_name.value)
+        except Exception as exc:
+            self._say(f"save failed: {exc}")
+
+    def _run_with_progress(
+        self, job: Callable[[], Any], time_limit: float, name: str
+    ) -> Any:
+        """Run ``job`` in a thread; tick the progress bar against the time limit."""
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["result"] = job()
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["error"] = exc
+
+        th = threading.Thread(target=work, name=f"terrakit-{name}", daemon=True)
+        t0 = time.perf_counter()
+        self.progress.bar_style = "info"
+        self.progress.value = 0.0
+        th.start()
+        while th.is_alive():
+            th.join(0.2)
+            el = time.perf_counter() - t0
+            self.progress.value = min(el / max(time_limit, 1e-9), 0.99)
+            self.progress.description = f"{el:.0f} s"
+        self.progress.value = 1.0
+        if "error" in box:
+            self.progress.bar_style = "danger"
+            raise box["error"]
+        self.progress.bar_style = "success"
+        return box["result"]
+
+
+_PROV_KEYS = {"method", "seed", "config", "terrakit_version", "created"}
+
+
+def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of ``kwargs`` that ``fn`` takes (all of them with ``**kw``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return dict(kwargs)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(kwargs)
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def _kpi_html(kpis: pd.DataFrame) -> str:
+    cols = list(kpis.columns)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = []
+    for t, r in kpis.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            if pd.isna(v):
+                s = "–"
+            elif c == "penetration":
+                s = f"{100 * v:.1f} %"
+            elif c in ("units", "pieces", "accounts"):
+                s = f"{int(v):,}"
+            else:
+                s = _fmt(float(v))
+            warn = c == "pieces" and pd.notna(v) and v > 1
+            style = ' style="color:#b03a00;font-weight:bold"' if warn else ""
+            cells.append(f"<td{style}>{s}</td>")
+        body.append(
+            f'<tr data-territory="{html.escape(str(t), quote=True)}">'
+            f"<th>{html.escape(str(t))}</th>{''.join(cells)}</tr>"
+        )
+    return (
+        '<table class="tk-kpi" style="font:12px sans-serif;border-collapse:collapse;'
+        'text-align:right"><thead><tr><th>territory</th>'
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )

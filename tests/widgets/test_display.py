@@ -1,0 +1,69 @@
+"""Display helpers: simplified shapes, Leaflet rings, colours."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import MultiPolygon, Point, Polygon, box
+
+from terrakit.widgets._display import (
+    choropleth_classes,
+    display_geometry,
+    leaflet_locations,
+    territory_colors,
+)
+
+
+def test_leaflet_locations_swap_to_lat_lon_and_keep_holes():
+    outer = [(0, 0), (4, 0), (4, 4), (0, 4), (0, 0)]
+    hole = [(1, 1), (2, 1), (2, 2), (1, 1)]
+    locs = leaflet_locations(Polygon(outer, [hole]))
+    assert locs[0] == [[0, 0], [0, 4], [4, 4], [4, 0]]  # [lat, lon], open ring
+    assert locs[1] == [[1, 1], [1, 2], [2, 2]]
+    multi = leaflet_locations(MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]))
+    assert len(multi) == 2 and len(multi[0][0]) == 4
+
+
+def test_leaflet_locations_rejects_points():
+    with pytest.raises(ValueError, match="only polygon units"):
+        leaflet_locations(Point(0, 0))
+
+
+def test_display_geometry_simplifies_in_metres(toy_grid_3x3):
+    wiggly = []
+    for g in toy_grid_3x3.units.geometry:
+        x0, y0, x1, y1 = g.bounds
+        xs = np.linspace(x0, x1, 200)
+        top = [(x, y1 + 5.0 * np.sin(k)) for k, x in enumerate(xs)]  # 5 m noise
+        wiggly.append(Polygon([(x0, y0), (x1, y0), *top[::-1]]))
+    units = gpd.GeoDataFrame(
+        geometry=wiggly, index=toy_grid_3x3.units.index, crs=toy_grid_3x3.units.crs
+    )
+    geom, tol = display_geometry(units)
+    assert geom.crs.to_epsg() == 4326 and len(geom) == 9
+    assert tol == pytest.approx(np.hypot(30_000, 30_005) / 1500)
+    n_in = sum(len(g.exterior.coords) for g in units.geometry)
+    n_out = sum(len(g.exterior.coords) for g in geom)
+    assert n_out < n_in / 20
+    assert not geom.is_empty.any()
+    with pytest.raises(ValueError, match="no CRS"):
+        display_geometry(units.set_crs(None, allow_override=True))
+
+
+def test_choropleth_classes_are_quantiles():
+    v = np.arange(10.0)
+    cls, colors, edges = choropleth_classes(v, k=5)
+    assert len(colors) == 5 and len(edges) == 6
+    assert np.bincount(cls).tolist() == [2, 2, 2, 2, 2]
+    cls2, _, _ = choropleth_classes(pd.Series([1.0, np.nan, 3.0]), k=2)
+    assert cls2.tolist() == [0, -1, 1]
+    same, colors1, _ = choropleth_classes(np.ones(4))
+    assert set(same.tolist()) == {0} and len(colors1) == 1
+
+
+def test_territory_colors_cycle_qualitative_maps():
+    c = territory_colors([f"T{k}" for k in range(25)])
+    assert c["T0"] == c["T20"] == "#1f77b4"
+    assert len(set(c.values())) == 20

@@ -1,0 +1,71 @@
+"""HeadcountExplorer: sliders recompute the headcount curve."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from terrakit.sizing import ResponseModel
+from terrakit.widgets import HeadcountExplorer
+
+
+@pytest.fixture
+def curves():
+    """Judgement curves for two segments, 200 draws (cheap, no MCMC)."""
+    judged = {
+        "A": {
+            "zero": 0.3,
+            "minus50": 0.75,
+            "current": 1.0,
+            "plus50": 1.12,
+            "saturation": 1.25,
+        },
+        "B": {
+            "zero": 0.5,
+            "minus50": 0.85,
+            "current": 1.0,
+            "plus50": 1.06,
+            "saturation": 1.1,
+        },
+    }
+    ref = {
+        "A": {
+            "accounts": 400,
+            "calls_per_year": 12,
+            "annual_sales": 120_000,
+            "hours_per_call": 2.0,
+        },
+        "B": {
+            "accounts": 1600,
+            "calls_per_year": 4,
+            "annual_sales": 20_000,
+            "hours_per_call": 1.5,
+        },
+    }
+    return ResponseModel.from_judgement(judged, reference=ref, n_draws=200, seed=1)
+
+
+def test_sliders_redraw_the_curve(curves):
+    ex = HeadcountExplorer(curves, reps=range(2, 30), cost_per_rep=150_000)
+    first = ex.curve
+    assert first.cost_per_rep == 150_000
+    assert 'data-reps="' in ex.best_box.value
+    png = ex.image.value
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    ex.cost.value = 250_000
+    assert ex.curve.cost_per_rep == 250_000
+    # profit = m·S(n) − C·n: a dearer rep never raises the best size
+    assert ex.curve.best().reps <= first.best().reps
+    ex.margin.value = 0.6
+    assert ex.curve.margin == 0.6
+    b_cheap = ex.curve.best().reps
+    ex.hours.value = ex.hours.value * 1.5  # more selling hours per rep
+    assert ex.curve.hours_per_rep == pytest.approx(1600 * 1.5)
+    assert ex.curve.best().reps <= b_cheap
+    assert ex.image.value != png
+
+
+def test_rejects_other_inputs():
+    with pytest.raises(TypeError, match="curves must be ResponseCurves"):
+        HeadcountExplorer({"A": 1})

@@ -1,0 +1,149 @@
+"""EditorState: the widget-free core (moves, undo/redo, locks, balance)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit import metrics
+from terrakit.data.geo import adjacency
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.widgets.state import EditorState
+
+
+@pytest.fixture
+def state(toy_grid_3x3):
+    """Editing state of ``toy_grid_3x3`` (R1 workload 190, R2 260), ±10 %."""
+    units = toy_grid_3x3.unit_measures()
+    return EditorState(
+        units,
+        toy_grid_3x3.alignments["current"],
+        measures=["workload"],
+        tolerance=0.10,
+        adjacency=adjacency(units),
+    )
+
+
+def test_initial_totals_match_the_hand_count(state):
+    assert state.totals().to_dict() == {"R1": 190.0, "R2": 260.0}
+    tab = state.balance_table()
+    assert tab.loc["R1", "rel_dev"] == pytest.approx(190 / 225 - 1)
+    assert not tab["in_band"].any()  # 190 and 260 are both > 10 % off 225
+
+
+def test_move_undo_redo(state, toy_grid_3x3):
+    ch = state.move(["u5"], "R2")
+    assert ch.n_units == 1 and ch.label == "move 1 unit to R2"
+    assert state.alignment["u5"] == "R2"
+    assert state.totals().to_dict() == {"R1": 140.0, "R2": 310.0}
+    assert state.undo() is ch
+    assert state.alignment.same_assignment(toy_grid_3x3.alignments["current"])
+    assert state.redo() is ch
+    assert state.alignment["u5"] == "R2"
+    # a new step clears the redo stack
+    state.undo()
+    state.move(["u1"], "R2")
+    assert state.redo() is None
+    assert state.alignment["u5"] == "R1" and state.alignment["u1"] == "R2"
+    assert state.undo() is not None and state.undo() is None
+
+
+def test_moving_to_own_territory_records_nothing(state):
+    ch = state.move(["u1", "u2"], "R1")
+    assert ch.n_units == 0 and state.undo_stack == []
+
+
+def test_bad_ids_are_named(state):
+    with pytest.raises(SpecificationError, match="unknown territory 'R9'"):
+        state.move(["u1"], "R9")
+    with pytest.raises(DataValidationError, match="not in the map"):
+        state.move(["u1", "nope"], "R2")
+
+
+def test_locked_units_stay(state):
+    state.lock(["u5"], "key account")
+    assert state.locked() == {"u5": ("R1", "key account")}
+    ch = state.move(["u4", "u5"], "R2")
+    assert ch.skipped == ("u5",)
+    assert state.alignment["u5"] == "R1" and state.alignment["u4"] == "R2"
+    assert state.unlock(["u5"]).tolist() == [4]
+    assert state.move(["u5"], "R2").n_units == 1
+
+
+def test_set_alignment_refuses_to_move_locks(state):
+    state.lock(["u9"], "customer asked")
+    other = state.alignment.replace({"u9": "R1", "u1": "R2"})
+    with pytest.raises(DataValidationError, match="moves 1 locked units"):
+        state.set_alignment(other)
+    ok = state.alignment.replace({"u1": "R2"})
+    ch = state.set_alignment(ok, label="optimise")
+    assert ch.n_units == 1 and state.undo_stack[-1].label == "optimise"
+
+
+def test_balance_summary_equals_metrics_balance(state, toy_grid_3x3):
+    state.move(["u5", "u8"], "R1")
+    ours = state.balance_summary()
+    ref = metrics.balance(toy_grid_3x3, state.alignment, measures=["workload"])
+    pd.testing.assert_frame_equal(ours, ref, check_exact=False, rtol=1e-12)
+
+
+def test_pieces_equal_metrics_contiguity(state, toy_grid_3x3):
+    assert state.pieces().to_dict() == {"R1": 1, "R2": 1}
+    state.move(["u4", "u5"], "R2")  # R1 = {u1, u2, u7}: u7 is cut off
+    p = state.pieces()
+    assert p["R1"] == 2
+    ref = metrics.contiguity(toy_grid_3x3.units, state.alignment, state.adjacency)
+    assert p.to_dict() == ref.to_dict()
+    assert state.contiguity_warnings() == ["R1 is in 2 pieces"]
+
+
+def test_kpis(state):
+    k = state.kpis()
+    assert k["units"].to_dict() == {"R1": 5, "R2": 4}
+    # sales: a_k = 1000 k in u_k plus 500 in u5
+    assert k.loc["R1", "sales"] == 1000 * (1 + 2 + 4 + 5 + 7) + 500
+    assert k.loc["R2", "penetration"] == pytest.approx(1000 * (3 + 6 + 8 + 9) / 40_000)
+
+
+def test_alignment_provenance(state):
+    state.move(["u5"], "R2")
+    state.lock(["u1"], "home county")
+    al = state.alignment
+    prov = al.provenance
+    assert prov["method"] == "manual/widget"
+    assert prov["steps"] == ["move 1 unit to R2"]
+    assert prov["units_moved_from_base"] == 1
+    assert prov["locked"] == {"u1": "home county"}
+    assert al.name == "current (edited)"
+
+
+def test_extra_territory_and_bad_parameters(toy_grid_3x3):
+    units, al = toy_grid_3x3.unit_measures(), toy_grid_3x3.alignments["current"]
+    st = EditorState(units, al, territories=["R3"])
+    assert st.territories == ["R1", "R2", "R3"]
+    assert st.totals().to_dict()["R3"] == 0.0
+    st.move(["u9"], "R3")
+    summ = st.balance_summary().loc["workload"]  # empty territories count too
+    assert (summ["mean"], summ["min"], summ["max"]) == (150.0, 90.0, 190.0)
+    with pytest.raises(SpecificationError, match="tolerance must be in"):
+        EditorState(units, al, tolerance=1.5)
+    with pytest.raises(DataValidationError, match="measure 'nope'"):
+        EditorState(units, al, measures=["nope"])
+    with pytest.raises(DataValidationError, match="leaves 1 of 9 units"):
+        EditorState(units, _drop(al, "u9"))
+
+
+def _drop(al, unit):
+    from terrakit.data.alignment import Alignment
+
+    return Alignment(al.assignment.drop(unit), name=al.name)
+
+
+def test_summary_is_stable(state):
+    state.move(["u4", "u5"], "R2")
+    text = state.summary()
+    assert "units moved from base 2" in text
+    assert "workload: max deviation" in text
+    assert "not contiguous: R1 is in 2 pieces" in text
+    assert np.isfinite(state.balance_summary()["cv"]).all()

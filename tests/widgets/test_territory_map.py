@@ -1,0 +1,222 @@
+"""TerritoryMap driven through its widget models: no browser needed."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipyleaflet")
+
+from terrakit.data.alignment import Alignment
+from terrakit.exceptions import SpecificationError
+from terrakit.widgets import TerritoryMap
+from terrakit.widgets._display import UNCHANGED
+from terrakit.widgets._measure import record_messages
+
+CLICK = {"event": "interaction", "type": "click", "coordinates": [0.0, 0.0]}
+
+
+@pytest.fixture
+def tmap(toy_grid_3x3):
+    """A TerritoryMap of ``toy_grid_3x3`` (R1 workload 190, R2 260), ±10 %."""
+    return TerritoryMap(toy_grid_3x3, "current", tolerance=0.10, time_limit=10)
+
+
+def click(m: TerritoryMap, unit: str) -> None:
+    """Deliver the message the front end sends when a unit is clicked."""
+    i = m.state.unit_ids.get_loc(unit)
+    m.unit_layers[i]._handle_mouse_events(None, dict(CLICK), [])
+
+
+def totals(m: TerritoryMap) -> dict[str, float]:
+    """Territory totals as written in the balance panel's rows."""
+    out = {}
+    for t, row in m.panel.rows.items():
+        out[t] = float(re.search(r'data-total="([^"]+)"', row.value).group(1))
+    return out
+
+
+def test_builds_one_polygon_per_unit(tmap):
+    assert len(tmap.unit_layers) == 9
+    assert len(tmap.homes_layer.layers) == 2
+    assert all(lay.locations for lay in tmap.unit_layers)
+    # no tile layer: the map draws without network
+    assert not any(type(lay).__name__ == "TileLayer" for lay in tmap.map.layers)
+    assert totals(tmap) == {"R1": 190.0, "R2": 260.0}
+    assert tmap.alignment.same_assignment(tmap.study.alignments["current"])
+
+
+def test_click_moves_to_the_picked_territory(tmap):
+    tmap.picker.value = "R2"
+    click(tmap, "u5")
+    assert tmap.alignment["u5"] == "R2"
+    assert totals(tmap) == {"R1": 140.0, "R2": 310.0}
+    assert "move 1 unit to R2" in tmap.status.value
+    i = tmap.state.unit_ids.get_loc("u5")
+    assert tmap.unit_layers[i].fill_color == tmap.colors["R2"]
+    assert "u5" in tmap.hover.value and "<b>R2</b>" in tmap.hover.value
+    assert not tmap.undo_button.disabled and tmap.redo_button.disabled
+
+
+def test_a_click_sends_only_what_changed(tmap):
+    tmap.picker.value = "R2"
+    polygons = {lay.model_id for lay in tmap.unit_layers}
+    with record_messages() as sent:
+        click(tmap, "u5")
+    updates = [m for m in sent if m.msg_type == "comm_msg"]
+    touched = {m.model_id for m in updates} & polygons
+    u5 = tmap.unit_layers[tmap.state.unit_ids.get_loc("u5")].model_id
+    assert touched == {u5}
+    assert not any("locations" in m.data.get("state", {}) for m in updates)
+    rows = {r.model_id for r in tmap.panel.rows.values()}
+    assert {m.model_id for m in updates} & rows == rows  # both rows changed
+    assert sum(m.nbytes for m in updates) < 20_000
+
+
+def test_undo_redo_buttons(tmap):
+    tmap.picker.value = "R2"
+    click(tmap, "u5")
+    click(tmap, "u4")
+    tmap.undo_button.click()
+    assert tmap.alignment["u4"] == "R1" and tmap.alignment["u5"] == "R2"
+    tmap.undo_button.click()
+    assert totals(tmap) == {"R1": 190.0, "R2": 260.0}
+    assert tmap.undo_button.disabled and not tmap.redo_button.disabled
+    tmap.redo_button.click()
+    assert tmap.alignment["u5"] == "R2"
+    i = tmap.state.unit_ids.get_loc("u5")
+    assert tmap.unit_layers[i].fill_color == tmap.colors["R2"]
+
+
+def test_lock_by_click_then_move_is_refused(tmap):
+    tmap.mode.value = "lock"
+    tmap.reason.value = "key account"
+    click(tmap, "u5")
+    assert tmap.state.locked() == {"u5": ("R1", "key account")}
+    i = tmap.state.unit_ids.get_loc("u5")
+    assert tmap.unit_layers[i].dash_array == "4 3"
+    tmap.mode.value = "move"
+    tmap.picker.value = "R2"
+    click(tmap, "u5")
+    assert tmap.alignment["u5"] == "R1"
+    assert "locked unit(s) not moved: u5" in tmap.status.value
+    tmap.mode.value = "unlock"
+    click(tmap, "u5")
+    assert tmap.state.locks == {} and tmap.unit_layers[i].dash_array is None
+
+
+def test_box_select_moves_units_inside(tmap, toy_grid_3x3):
+    """A rectangle over the middle row's two left cells (u4, u5) moves both."""
+    pts = toy_grid_3x3.units.loc[["u4", "u5"]].centroid.to_crs("EPSG:4326")
+    x0, x1 = pts.x.min() - 0.01, pts.x.max() + 0.01
+    y0, y1 = pts.y.min() - 0.01, pts.y.max() + 0.01
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+    tmap.picker.value = "R2"
+    msg = {
+        "event": "draw:created",
+        "geo_json": {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        },
+    }
+    tmap.draw._handle_leaflet_event(None, msg, [])
+    assert tmap.state.undo_stack[-1].label == "move 2 units to R2"
+    assert tmap.alignment["u4"] == "R2" and tmap.alignment["u5"] == "R2"
+    assert "R1 is in 2 pieces" in tmap.contiguity_box.value
+
+
+def test_colour_by_kpi_and_by_change(tmap):
+    tmap.set_color_by("kpi:workload")
+    fills = [lay.fill_color for lay in tmap.unit_layers]
+    assert len(set(fills)) > 1
+    lo = int(np.argmin(tmap._units["workload"].to_numpy()))
+    hi = int(np.argmax(tmap._units["workload"].to_numpy()))
+    assert fills[lo] != fills[hi]
+    assert "workload" in tmap.legend.value
+    tmap.set_color_by("change:current")
+    assert {lay.fill_color for lay in tmap.unit_layers} == {UNCHANGED}
+    tmap.picker.value = "R2"
+    click(tmap, "u5")
+    i = tmap.state.unit_ids.get_loc("u5")
+    assert tmap.unit_layers[i].fill_color == tmap.colors["R2"]
+    assert "<b>1</b> units" in tmap.legend.value
+    tmap.color_picker.value = "territory"
+    assert tmap.unit_layers[0].fill_color == tmap.colors[tmap.alignment["u1"]]
+    with pytest.raises(SpecificationError, match="color_by must be"):
+        tmap.set_color_by("rainbow")
+    with pytest.raises(SpecificationError, match="no alignment named 'x'"):
+        tmap.set_color_by("change:x")
+
+
+def test_save_as_stores_provenance(tmap):
+    tmap.picker.value = "R2"
+    click(tmap, "u5")
+    tmap.lock(["u1"], "home county")
+    study = tmap.save_as("edited")
+    al = study.alignments["edited"]
+    assert al.same_assignment(tmap.alignment) and al.name == "edited"
+    assert al.provenance["method"] == "manual/widget"
+    assert al.provenance["steps"] == ["move 1 unit to R2"]
+    assert al.provenance["locked"] == {"u1": "home county"}
+    assert ("change vs edited", "change:edited") in tmap.color_picker.options
+    with pytest.raises(SpecificationError, match="already has an alignment"):
+        tmap.save_as("edited")
+    tmap.save_name.value = ""
+    tmap.save_button.click()
+    assert "save failed" in tmap.status.value
+
+
+def test_optimise_with_align_keeps_locks_and_undoes(tmap):
+    tmap.lock(["u9"], "customer asked")
+    before = tmap.alignment
+    ch = tmap.optimise("align", time_limit=10, seed=0)
+    al = tmap.alignment
+    assert al["u9"] == "R2"
+    assert tmap.state.balance_table()["in_band"].all()  # ±10 % now holds
+    assert ch.label == "optimise (align)"
+    assert tmap.progress.value == 1.0
+    assert tmap.last_result.status in ("optimal", "feasible", "time_limit")
+    saved = tmap.save_as("opt").alignments["opt"]
+    assert "optimised_with" in saved.provenance
+    tmap.undo()
+    assert tmap.alignment.same_assignment(before)
+
+
+def test_optimise_with_a_callable_and_errors(tmap):
+    def everything_to_r2(study, alignment, *, locked, time_limit, seed):
+        changes = {u: "R2" for u in alignment.unit_ids if u not in locked}
+        return alignment.replace(changes)
+
+    tmap.lock(["u1"], "stay")
+    tmap.optimise(everything_to_r2)
+    assert tmap.alignment.sizes().to_dict() == {"R1": 1, "R2": 8}
+
+    def broken(study, alignment):
+        raise RuntimeError("solver exploded")
+
+    with pytest.raises(RuntimeError, match="solver exploded"):
+        tmap.optimise(broken)
+    assert tmap.progress.bar_style == "danger"
+    with pytest.raises(SpecificationError, match="method must be"):
+        tmap.optimise("simulated-annealing")
+
+
+def test_rejects_non_study():
+    with pytest.raises(TypeError, match="needs a terrakit Study"):
+        TerritoryMap({"units": None})
+
+
+def test_current_alignment_is_an_alignment(tmap):
+    assert isinstance(tmap.alignment, Alignment)
+    assert tmap.alignment.provenance["config"]["tolerance"] == 0.10
+
+
+def test_optimise_with_rebalance_keeps_locks(tmap):
+    pytest.importorskip("terrakit.realign.rebalance")
+    tmap.lock(["u5"], "key account")
+    ch = tmap.optimise("rebalance", time_limit=10, seed=0)
+    assert ch.label == "optimise (rebalance)"
+    assert tmap.alignment["u5"] == "R1"
+    assert tmap.state.balance_table()["in_band"].all()
