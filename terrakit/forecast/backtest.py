@@ -172,7 +172,10 @@ def baseline_forecasts(
 
     Each series is fitted from its first observation; holes inside a series
     are filled with 0 (statsforecast needs regular series).  Series with no
-    observation at the end of ``train`` get NaN forecasts.
+    observation at the end of ``train`` get NaN forecasts.  A series too
+    short for a method (statsforecast's ETS refuses "tiny datasets", a
+    seasonal model needs a full season) gets statsforecast's ``Naive``
+    forecast through its ``fallback_model`` hook, as a forecaster would.
 
     Returns
     -------
@@ -180,7 +183,7 @@ def baseline_forecasts(
         method → (arrays ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` of
         shape ``(S, horizon)``, seconds).
     """
-    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
 
     s_n, t_n = train.shape
     rows = []
@@ -191,30 +194,59 @@ def baseline_forecasts(
         rows.append(pd.DataFrame({"unique_id": i, "ds": np.arange(first, t_n), "y": y}))
     df = pd.concat(rows, ignore_index=True)
     out: dict[str, tuple[dict[str, np.ndarray], float]] = {}
+    naive: dict[str, np.ndarray] | None = None
     for method in methods:
         t0 = time.perf_counter()
-        sf = StatsForecast(models=_sf_models([method], season_length), freq=1, n_jobs=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fc = sf.forecast(df=df, h=horizon, level=[80, 95])
-        secs = time.perf_counter() - t0
-        fc = fc.sort_values(["unique_id", "ds"])
-        arrays: dict[str, np.ndarray] = {}
-        for name, col in (
-            ("mean", method),
-            ("lo80", f"{method}-lo-80"),
-            ("hi80", f"{method}-hi-80"),
-            ("lo95", f"{method}-lo-95"),
-            ("hi95", f"{method}-hi-95"),
-        ):
-            a = np.full((s_n, horizon), np.nan)
-            ids = fc["unique_id"].to_numpy().astype(int)
-            steps = (fc["ds"].to_numpy() - t_n).astype(int)
-            vals = fc[col].to_numpy(dtype=float)
-            a[ids, steps] = vals
-            arrays[name] = np.maximum(a, 0.0) if name != "mean" else a
-        out[method] = (arrays, secs)
+        fallback = None if method == "naive" else Naive(alias=method)
+        arrays = _sf_arrays(df, method, season_length, horizon, s_n, t_n, fallback)
+        gaps = usable & np.isnan(arrays["mean"]).all(axis=1)
+        if method != "naive" and gaps.any():
+            # statsforecast's seasonal naive returns NaN instead of raising
+            # for a series shorter than a season: use the naive forecast too
+            if naive is None:
+                naive = _sf_arrays(df, "naive", season_length, horizon, s_n, t_n)
+            for name in arrays:
+                arrays[name][gaps] = naive[name][gaps]
+        out[method] = (arrays, time.perf_counter() - t0)
     return out
+
+
+def _sf_arrays(
+    df: pd.DataFrame,
+    method: str,
+    season_length: int,
+    horizon: int,
+    s_n: int,
+    t_n: int,
+    fallback: Any = None,
+) -> dict[str, np.ndarray]:
+    """One statsforecast method on ``df`` → arrays ``(S, horizon)`` by name."""
+    from statsforecast import StatsForecast
+
+    sf = StatsForecast(
+        models=_sf_models([method], season_length),
+        freq=1,
+        n_jobs=1,
+        fallback_model=fallback,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = sf.forecast(df=df, h=horizon, level=[80, 95])
+    fc = fc.sort_values(["unique_id", "ds"])
+    ids = fc["unique_id"].to_numpy().astype(int)
+    steps = (fc["ds"].to_numpy() - t_n).astype(int)
+    arrays: dict[str, np.ndarray] = {}
+    for name, col in (
+        ("mean", method),
+        ("lo80", f"{method}-lo-80"),
+        ("hi80", f"{method}-hi-80"),
+        ("lo95", f"{method}-lo-95"),
+        ("hi95", f"{method}-hi-95"),
+    ):
+        a = np.full((s_n, horizon), np.nan)
+        a[ids, steps] = fc[col].to_numpy(dtype=float)
+        arrays[name] = np.maximum(a, 0.0) if name != "mean" else a
+    return arrays
 
 
 def _terrakit_forecast(

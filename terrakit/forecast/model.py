@@ -409,19 +409,27 @@ def build_forecast_model(
         )
         # common shocks: random walks anchored at 0 in the last period
         common_sd = pm.HalfNormal("common_sd", float(cfg["prior_common_sd"]))
-        group_sd = pm.HalfNormal("group_sd", float(cfg["prior_common_sd"]))
         nu0 = pm.Normal("common_raw", 0.0, 1.0, dims="step")
-        nug = pm.Normal("group_common_raw", 0.0, 1.0, dims=("group", "step"))
         rc0 = pt.cumsum(nu0[::-1])[::-1]
-        rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
         eta = pm.Deterministic(
             "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time"
         )
-        eta_group = pm.Deterministic(
-            "eta_group",
-            pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
-            dims=("group", "time"),
-        )
+        if n_groups > 1:
+            group_sd = pm.HalfNormal("group_sd", float(cfg["prior_common_sd"]))
+            nug = pm.Normal("group_common_raw", 0.0, 1.0, dims=("group", "step"))
+            rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
+            eta_group = pm.Deterministic(
+                "eta_group",
+                pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
+                dims=("group", "time"),
+            )
+        else:
+            # one group: its shock would be the common shock again (not
+            # identified), so it is held at zero
+            pm.Deterministic("group_sd", pt.as_tensor_variable(0.0))
+            eta_group = pm.Deterministic(
+                "eta_group", pt.zeros((1, len(prep.t_years))), dims=("group", "time")
+            )
         mean = (
             level[flat_i]
             + slope[flat_i] * prep.t_years[flat_t]

@@ -57,3 +57,20 @@ def test_backtest_table_has_every_method(toy_study, mock_sampling):
 def test_bad_backtest_designs(toy_study, horizon, folds, match):
     with pytest.raises(SpecificationError, match=match):
         backtest(toy_study, horizon=horizon, folds=folds)
+
+
+def test_short_series_fall_back_to_naive():
+    """ETS refuses 3 points and seasonal naive needs a season: both use naive."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    train = np.full((2, 30), np.nan)
+    train[0] = np.arange(30) + 10.0
+    train[1, -3:] = [5.0, 6.0, 7.0]
+    out = baseline_forecasts(train, 4, 12, ["naive", "seasonal_naive", "ets"])
+    naive = out["naive"][0]
+    for method in ("seasonal_naive", "ets"):
+        arrays = out[method][0]
+        np.testing.assert_allclose(arrays["mean"][1], naive["mean"][1])
+        np.testing.assert_allclose(arrays["hi95"][1], naive["hi95"][1])
+    # the long series keeps its own seasonal-naive forecast (a year back)
+    np.testing.assert_allclose(out["seasonal_naive"][0]["mean"][0], [28, 29, 30, 31])
