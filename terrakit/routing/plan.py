@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,11 @@ import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.study import Study
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 from terrakit.routing.periodic import (
     assign_patterns,
     day_seeds,
@@ -31,6 +36,7 @@ from terrakit.routing.periodic import (
 from terrakit.routing.vrp import (
     Backend,
     RoutingProblem,
+    evaluate_routes,
     resolve_backend,
     solve_routing,
 )
@@ -80,6 +86,11 @@ class CallPlan:
     dropped
         Visits that could not be fitted, with ``day`` and ``reason``; never
         left out silently.
+    workload
+        The check made before solving: ``visits``, ``service_hours``,
+        ``drive_hours_estimate``, ``needed_hours``, ``available_hours``,
+        ``overloaded``, ``far_accounts`` / ``far_visits`` (more than a quarter
+        of the working day from home each way) and ``reason`` (text).
     provenance
         Method, seed, backend, time limit and settings.
     seconds
@@ -93,6 +104,7 @@ class CallPlan:
     routes: pd.DataFrame
     day_table: pd.DataFrame
     dropped: pd.DataFrame
+    workload: Mapping[str, Any] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -119,6 +131,7 @@ class CallPlan:
             )
         object.__setattr__(self, "days", tuple(self.days))
         object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+        object.__setattr__(self, "workload", MappingProxyType(dict(self.workload)))
 
     # -- numbers ------------------------------------------------------------------
     @property
@@ -166,6 +179,24 @@ class CallPlan:
                 f" work/day {busy['work_min'].min() / 60:.1f}-"
                 f"{busy['work_min'].max() / 60:.1f} h"
             )
+        wl = self.workload
+        if wl:
+            lines.append(
+                f"  workload: needs about {wl['needed_hours']:.0f} h (calls "
+                f"{wl['service_hours']:.0f} h + driving ~"
+                f"{wl['drive_hours_estimate']:.0f} h), "
+                f"{wl['available_hours']:.0f} h available"
+                + (" -> OVERLOADED" if wl["overloaded"] else "")
+            )
+            if wl["far_accounts"]:
+                lines.append(
+                    f"  far from home: {wl['far_accounts']} accounts "
+                    f"({wl['far_visits']} visits) more than a quarter of the "
+                    "working day away each way"
+                )
+        moved = int(self.schedule["moved"].sum()) if "moved" in self.schedule else 0
+        if moved:
+            lines.append(f"  visits moved to another day to fit: {moved}")
         if len(self.dropped):
             reasons = self.dropped["reason"].str.split(":").str[0].value_counts()
             for r, k in sorted(reasons.items()):
@@ -345,6 +376,7 @@ def plan_calls(
     weeks_per_year: float = 48,
     cycle: int = 0,
     tolerance: float = 0.1,
+    rebalance: bool = True,
     backend: Backend = "auto",
     time_limit: float = 10,
     seed: int = 0,
@@ -390,6 +422,9 @@ def plan_calls(
     tolerance
         Daily work beyond ``±tolerance`` of the mean is penalised when the
         visit days are chosen.
+    rebalance
+        Move visits dropped from an overfull day to a nearby day with room,
+        as far as the account's visit spacing allows (see Notes).
     backend
         Daily router: ``"pyvrp"``, ``"ortools"`` or ``"auto"`` (PyVRP: on the
         Solomon and TSPLIB benchmarks at equal time it found shorter routes
@@ -405,6 +440,13 @@ def plan_calls(
     Returns
     -------
     CallPlan
+
+    Warns
+    -----
+    TerrakitWarning
+        Before solving, when the visits need more hours (calls plus an
+        estimate of driving) than the cycle's working days hold; the message
+        gives both numbers (also in ``plan.workload`` and the summary).
 
     Raises
     ------
@@ -425,6 +467,14 @@ def plan_calls(
     of which exactly one is taken (duration ``lunch_minutes``, start within
     the lunch window).  The solver minimises driving time plus the length of
     the working day (so idle waiting is avoided as well).
+
+    Rebalancing: a visit dropped from an overfull day is inserted (cheapest
+    feasible place, exact times) into another day of the cycle within
+    ``⌊s/4⌋`` days of its planned day, where ``s`` is the account's spacing
+    in days (weekly: ±1 day, every 2 weeks: ±2, every 4 weeks: ±5), and at
+    least ``⌈s/2⌉`` days from its other visits.  Visits that still do not
+    fit are listed in ``plan.dropped`` with the reason (the day's load, the
+    days tried, and the territory's workload when it is overloaded).
 
     Examples
     --------
@@ -486,6 +536,22 @@ def plan_calls(
     day_min = d1 - d0 - lmin
     mean_home = float(np.median(tmat[0, 1:] + tmat[1:, 0])) if n else 0.0
     capacity = max(day_min - mean_home, 0.0)
+    workload = _workload(
+        visits,
+        minutes,
+        near,
+        tmat,
+        weeks=weeks,
+        n_days=n_days,
+        day_min=day_min,
+    )
+    if workload["overloaded"]:
+        warnings.warn(
+            f"{territory}: {workload['reason']}; expect dropped visits (fix: fewer "
+            "calls_per_year, more days or hours, or rebalance the territories)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
     seeds = day_seeds(x, y, visits * work, n_weekdays=len(days), weeks=weeks)
     t_pat = max(0.5, 0.2 * float(time_limit))
     pa = assign_patterns(
@@ -518,40 +584,49 @@ def plan_calls(
     for i, p in enumerate(pa.days):
         for d in p:
             on_day[d].append(i)
-    for d, label in enumerate(labels):
-        accs = on_day[d]
-        res = _route_day(
-            accs,
-            tmat,
-            minutes,
-            cpy,
-            win_lo,
-            win_hi,
-            d0,
-            d1,
-            (l0, l1, lmin) if lunch is not None else None,
-            backend=name,
-            time_limit=per_day,
-            seed=seed + d,
+    ctx = _DayContext(
+        tmat=tmat,
+        minutes=minutes,
+        cpy=cpy,
+        win_lo=win_lo,
+        win_hi=win_hi,
+        d0=d0,
+        d1=d1,
+        lunch=(l0, l1, lmin) if lunch is not None else None,
+    )
+    day_tokens: list[list[Token]] = []
+    day_dropped: list[list[tuple[int, str]]] = []
+    for d in range(n_days):
+        tokens, dropped = _solve_day(
+            on_day[d], ctx, backend=name, time_limit=per_day, seed=seed + d
         )
-        stops, dropped, info = res
-        for s in stops:
-            k = s["acc"]
+        day_tokens.append(tokens)
+        day_dropped.append(dropped)
+    final_days = [list(p) for p in pa.days]
+    moved = np.zeros(n, dtype=np.int64)
+    if rebalance:
+        _rebalance(day_tokens, day_dropped, final_days, moved, visits, ctx, labels)
+    for d, label in enumerate(labels):
+        stops, info = _day_output(day_tokens[d], ctx)
+        for s_ in stops:
+            k = s_["acc"]
             route_rows.append(
                 {
                     "day": label,
-                    "stop": s["stop"],
-                    "kind": s["kind"],
+                    "stop": s_["stop"],
+                    "kind": s_["kind"],
                     "account_id": ids[k] if k >= 0 else None,
-                    "lon": lon[s["loc"] - 1] if s["loc"] > 0 else hlon,
-                    "lat": lat[s["loc"] - 1] if s["loc"] > 0 else hlat,
-                    "arrive": s["arrive"],
-                    "start": s["start"],
-                    "depart": s["depart"],
-                    "drive_min": s["drive"],
+                    "lon": lon[s_["loc"] - 1] if s_["loc"] > 0 else hlon,
+                    "lat": lat[s_["loc"] - 1] if s_["loc"] > 0 else hlat,
+                    "arrive": s_["arrive"],
+                    "start": s_["start"],
+                    "depart": s_["depart"],
+                    "drive_min": s_["drive"],
                 }
             )
-        for k, why in dropped:
+        for k, why in day_dropped[d]:
+            if workload["overloaded"] and why.startswith("day overfull"):
+                why = f"{why}; {workload['reason']}"
             drop_rows.append({"account_id": ids[k], "day": label, "reason": why})
         day_rows.append(
             {
@@ -562,7 +637,7 @@ def plan_calls(
                 "start": info["start"],
                 "end": info["end"],
                 "work_min": info["work"],
-                "dropped": len(dropped),
+                "dropped": len(day_dropped[d]),
             }
         )
     routes = pd.DataFrame(
@@ -597,7 +672,8 @@ def plan_calls(
             "call_minutes": minutes,
             "frequency": [frequency_label(r, weeks) for r in rate],
             "visits": visits + over,
-            "days": [";".join(labels[dd] for dd in p) for p in pa.days],
+            "days": [";".join(labels[dd] for dd in sorted(p)) for p in final_days],
+            "moved": moved,
         },
         index=pd.Index(ids, name="account_id"),
     )
@@ -616,6 +692,7 @@ def plan_calls(
             "weeks_per_year": weeks_per_year,
             "cycle": cycle,
             "tolerance": tolerance,
+            "rebalance": rebalance,
             "time_limit": time_limit,
         },
         territory=str(territory),
@@ -630,6 +707,7 @@ def plan_calls(
         routes=routes,
         day_table=day_table,
         dropped=dropped_df,
+        workload=workload,
         provenance=prov,
         seconds=time.perf_counter() - t0,
     )
@@ -640,80 +718,83 @@ def _iterations(backend: str, n_nodes: int) -> int:
     return base + per * n_nodes
 
 
-def _route_day(
-    accs: list[int],
-    tmat: np.ndarray,
-    minutes: np.ndarray,
-    cpy: np.ndarray,
-    win_lo: np.ndarray,
-    win_hi: np.ndarray,
-    d0: float,
-    d1: float,
-    lunch: tuple[float, float, float] | None,
-    *,
-    backend: str,
-    time_limit: float,
-    seed: int,
-) -> tuple[list[dict[str, Any]], list[tuple[int, str]], dict[str, float]]:
-    """Route one day; returns stops, dropped (account, reason) and day totals."""
-    info = {
-        "visits": 0,
-        "service": 0.0,
-        "drive": 0.0,
-        "start": math.nan,
-        "end": math.nan,
-        "work": 0.0,
-    }
-    if not accs:
-        return [], [], info
-    lmin = lunch[2] if lunch else 0.0
-    dropped: list[tuple[int, str]] = []
-    feasible: list[int] = []
-    # visits that cannot fit even alone (windows, hours, lunch) are dropped first
-    for k in accs:
-        lo = max(d0 + tmat[0, k + 1], win_lo[k])
-        hi = min(win_hi[k], d1 - minutes[k] - tmat[k + 1, 0])
-        need = tmat[0, k + 1] + minutes[k] + tmat[k + 1, 0] + lmin
-        if lo > hi + 1e-9 or need > d1 - d0 + 1e-9:
-            dropped.append(
-                (
-                    k,
-                    (
-                        "cannot be reached and served within working hours: needs "
-                        f"{need:.0f} min from home and back, window "
-                        f"{_hhmm(win_lo[k])}-{_hhmm(win_hi[k])}"
-                    ),
-                )
-            )
-        else:
-            feasible.append(k)
-    if not feasible:
-        return [], dropped, info
-    m = len(feasible)
-    loc = np.array([0, *[k + 1 for k in feasible]])  # rows of tmat
+@dataclass(frozen=True, eq=False)
+class _DayContext:
+    """What every day of a territory shares (matrices in minutes)."""
+
+    tmat: np.ndarray
+    minutes: np.ndarray
+    cpy: np.ndarray
+    win_lo: np.ndarray
+    win_hi: np.ndarray
+    d0: float
+    d1: float
+    lunch: tuple[float, float, float] | None
+
+    def fits_alone(self, k: int) -> bool:
+        """Whether account ``k`` can be served in a day on its own."""
+        lmin = self.lunch[2] if self.lunch else 0.0
+        t = self.tmat
+        lo = max(self.d0 + t[0, k + 1], self.win_lo[k])
+        hi = min(self.win_hi[k], self.d1 - self.minutes[k] - t[k + 1, 0])
+        need = t[0, k + 1] + self.minutes[k] + t[k + 1, 0] + lmin
+        return lo <= hi + 1e-9 and need <= self.d1 - self.d0 + 1e-9
+
+    def alone_reason(self, k: int) -> str:
+        lmin = self.lunch[2] if self.lunch else 0.0
+        need = self.tmat[0, k + 1] + self.minutes[k] + self.tmat[k + 1, 0] + lmin
+        return (
+            "cannot be reached and served within working hours: needs "
+            f"{need:.0f} min from home and back, window "
+            f"{_hhmm(self.win_lo[k])}-{_hhmm(self.win_hi[k])}"
+        )
+
+
+#: A day's route as tokens: ``("visit", k)`` for account ``k``, ``("lunch",
+#: k)`` for the break at account ``k``'s place (``-1``: at home).
+Token = tuple[str, int]
+
+
+def _day_problem(
+    accs: Sequence[int], ctx: _DayContext, lunch_at: Sequence[int] = ()
+) -> tuple[RoutingProblem, list[int], list[int]]:
+    """One day's VRP: node ``j`` (1..m) visits ``accs[j-1]``; lunch options after.
+
+    Lunch can be taken at home and at every visit's place, and also at the
+    places in ``lunch_at`` (accounts not visited that day, which a solver's
+    route may have chosen).  Returns the problem, the matrix row of every
+    node and the account (or -1 for home) of every lunch option ``m+1..``.
+    """
+    loc = [0, *[k + 1 for k in accs]]
     nodes_loc = list(loc)
-    service = [0.0, *[float(minutes[k]) for k in feasible]]
-    early = [d0, *[float(win_lo[k]) for k in feasible]]
-    late = [d1, *[float(min(win_hi[k], d1 - minutes[k])) for k in feasible]]
-    cmax = float(cpy.max()) if len(cpy) else 1.0
+    service = [0.0, *[float(ctx.minutes[k]) for k in accs]]
+    early = [ctx.d0, *[float(ctx.win_lo[k]) for k in accs]]
+    late = [
+        ctx.d1,
+        *[float(min(ctx.win_hi[k], ctx.d1 - ctx.minutes[k])) for k in accs],
+    ]
+    cmax = float(ctx.cpy.max()) if len(ctx.cpy) else 1.0
     penalty = [
         0.0,
-        *[_DROP_PENALTY * (1.0 + float(cpy[k]) / max(cmax, 1e-9)) for k in feasible],
+        *[_DROP_PENALTY * (1.0 + float(ctx.cpy[k]) / max(cmax, 1e-9)) for k in accs],
     ]
     groups: tuple[tuple[int, ...], ...] = ()
-    if lunch:
-        l0, l1, lm = lunch
+    lunch_acc: list[int] = []
+    if ctx.lunch:
+        l0, l1, lm = ctx.lunch
         first = len(nodes_loc)
-        nodes_loc += list(loc)  # one lunch option at home and at each visit
-        service += [lm] * (m + 1)
-        early += [l0] * (m + 1)
-        late += [l1 - lm] * (m + 1)
-        penalty += [math.inf] * (m + 1)
-        groups = (tuple(range(first, first + m + 1)),)
+        lunch_acc = [-1, *accs]
+        lunch_acc += [k for k in dict.fromkeys(lunch_at) if k not in lunch_acc]
+        nodes_loc += [0 if k < 0 else k + 1 for k in lunch_acc]
+        n_l = len(lunch_acc)
+        service += [lm] * n_l
+        early += [l0] * n_l
+        late += [l1 - lm] * n_l
+        penalty += [math.inf] * n_l
+        groups = (tuple(range(first, first + n_l)),)
     idx = np.asarray(nodes_loc)
-    dur = tmat[np.ix_(idx, idx)]
     prob = RoutingProblem(
-        duration=dur,
+        duration=ctx.tmat[np.ix_(idx, idx)],
         service=np.array(service),
         early=np.array(early),
         late=np.array(late),
@@ -722,6 +803,46 @@ def _route_day(
         scale=60.0,
         duration_cost=1,
     )
+    return prob, nodes_loc, lunch_acc
+
+
+def _nodes_of(
+    tokens: Sequence[Token], accs: Sequence[int], lunch_acc: Sequence[int]
+) -> list[int]:
+    """Node ids of ``tokens`` in the problem of :func:`_day_problem`."""
+    node = {k: j for j, k in enumerate(accs, start=1)}
+    lunch_node = {k: len(accs) + 1 + j for j, k in enumerate(lunch_acc)}
+    return [node[k] if kind == "visit" else lunch_node[k] for kind, k in tokens]
+
+
+def _tokens_of(
+    route: Sequence[int], accs: Sequence[int], lunch_acc: list[int]
+) -> list[Token]:
+    m = len(accs)
+    out: list[Token] = []
+    for j in route:
+        if j <= m:
+            out.append(("visit", accs[j - 1]))
+        else:
+            out.append(("lunch", lunch_acc[j - m - 1]))
+    return out
+
+
+def _solve_day(
+    accs: list[int], ctx: _DayContext, *, backend: str, time_limit: float, seed: int
+) -> tuple[list[Token], list[tuple[int, str]]]:
+    """Route one day; returns the route tokens and dropped (account, reason)."""
+    dropped: list[tuple[int, str]] = []
+    feasible: list[int] = []
+    # visits that cannot fit even alone (windows, hours, lunch) are dropped first
+    for k in accs:
+        if ctx.fits_alone(k):
+            feasible.append(k)
+        else:
+            dropped.append((k, ctx.alone_reason(k)))
+    if not feasible:
+        return [], dropped
+    prob, _, lunch_acc = _day_problem(feasible, ctx)
     sol = solve_routing(
         prob,
         backend=backend,  # type: ignore[arg-type]
@@ -730,11 +851,234 @@ def _route_day(
         max_iterations=_iterations(backend, prob.n_nodes),
     )
     if not sol.routes or sol.status == "no_solution":
-        for j in range(1, m + 1):
-            dropped.append((feasible[j - 1], "no feasible route found for the day"))
-        return [], dropped, info
-    route = list(sol.routes[0])
-    chk = sol.check
+        dropped += [(k, "no feasible route found for the day") for k in feasible]
+        return [], dropped
+    tokens = _tokens_of(sol.routes[0], feasible, lunch_acc)
+    if not sol.feasible:
+        # the search stopped on a route that breaks a window (possible when a
+        # heavily loaded machine cuts it short): rebuild by cheapest feasible
+        # insertion in the solver's order
+        order = [k for kind, k in tokens if kind == "visit"]
+        order += [k for k in feasible if k not in order]
+        tokens = []
+        for k in order:
+            res = _try_insert(tokens, k, ctx)
+            if res is not None:
+                tokens = res[0]
+    used = {k for kind, k in tokens if kind == "visit"}
+    lmin = ctx.lunch[2] if ctx.lunch else 0.0
+    for k in feasible:
+        if k not in used:
+            dropped.append(
+                (
+                    k,
+                    "day overfull: the day's other visits and travel leave "
+                    f"no room ({sum(ctx.minutes[a] for a in accs):.0f} min of "
+                    f"visits planned in {ctx.d1 - ctx.d0 - lmin:.0f} working "
+                    "minutes)",
+                )
+            )
+    return tokens, dropped
+
+
+def _try_insert(
+    tokens: list[Token], k: int, ctx: _DayContext
+) -> tuple[list[Token], float] | None:
+    """Cheapest feasible insertion of account ``k`` into a day's route.
+
+    Every position is tried with the exact schedule (with the lunch break where
+    it was, or just before or after the new visit); the cheapest
+    (driving plus day length) feasible route is returned with its cost, or
+    ``None`` when ``k`` fits nowhere.
+    """
+    if not ctx.fits_alone(k):
+        return None
+    visits = [a for kind, a in tokens if kind == "visit"]
+    accs = [*visits, k]
+    lunch_at = [a for kind, a in tokens if kind == "lunch"]
+    prob, _, lunch_acc = _day_problem(accs, ctx, lunch_at)
+    base = [t for t in tokens if t[0] == "visit"]
+    lunches: list[Token] = [t for t in tokens if t[0] == "lunch"]
+    best: tuple[list[Token], float] | None = None
+    for pos in range(len(base) + 1):
+        seq = [*base[:pos], ("visit", k), *base[pos:]]
+        if ctx.lunch and lunches:
+            # the break where it was, or just before / after the new visit
+            lk = lunches[0]
+            before = sum(1 for t in tokens[: tokens.index(lk)] if t[0] == "visit")
+            before += 1 if pos < before else 0
+            prev = -1 if pos == 0 else seq[pos - 1][1]
+            options = [
+                [*seq[:before], lk, *seq[before:]],
+                [*seq[:pos], ("lunch", prev), *seq[pos:]],
+                [*seq[: pos + 1], ("lunch", k), *seq[pos + 1 :]],
+            ]
+        elif ctx.lunch:  # an empty day: the break after the visit
+            options = [[*seq, ("lunch", k)], [("lunch", -1), *seq]]
+        else:
+            options = [seq]
+        for cand in options:
+            chk = evaluate_routes(prob, [_nodes_of(cand, accs, lunch_acc)])
+            if not chk.feasible:
+                continue
+            value = chk.cost + chk.duration
+            if best is None or value < best[1] - 1e-9:
+                best = (cand, value)
+    return best
+
+
+def _rebalance(
+    day_tokens: list[list[Token]],
+    day_dropped: list[list[tuple[int, str]]],
+    final_days: list[list[int]],
+    moved: np.ndarray,
+    visits: np.ndarray,
+    ctx: _DayContext,
+    labels: Sequence[str],
+) -> None:
+    """Move visits dropped from overfull days to nearby days that have room.
+
+    A visit of an account seen ``v`` times in ``D`` days (spacing ``s = D/v``)
+    may move by up to ``⌊s/4⌋`` days (weekly in a 5-day week: 1 day; every 2
+    weeks: 2; every 4 weeks: 5), and never closer than ``⌈s/2⌉`` days to the
+    account's other visits, so gaps stay within ±50 % of the spacing.
+    Candidate days are tried nearest first; a visit is inserted at the
+    cheapest feasible place of the day's route (exact times, windows, lunch).
+    Higher-frequency accounts go first.  Changes the lists in place; visits
+    that stay dropped get the reason extended.
+    """
+    n_days = len(labels)
+    lmin = ctx.lunch[2] if ctx.lunch else 0.0
+    day_min = ctx.d1 - ctx.d0 - lmin
+
+    def free(d: int) -> float:
+        if not day_tokens[d]:
+            return day_min
+        _, info = _day_output(day_tokens[d], ctx)
+        return day_min - info["work"]
+
+    room = [free(d) for d in range(n_days)]
+    queue = [
+        (d, k)
+        for d in range(n_days)
+        for k, why in day_dropped[d]
+        if why.startswith("day overfull")
+    ]
+    queue.sort(key=lambda dk: (-ctx.cpy[dk[1]], ctx.minutes[dk[1]], dk[0], dk[1]))
+    for d, k in queue:
+        spacing = n_days / max(int(visits[k]), 1)
+        shift = int(spacing // 4)
+        others = [e for e in final_days[k] if e != d]
+        near = math.ceil(spacing / 2)
+        cands = [
+            d2
+            for off in range(1, shift + 1)
+            for d2 in (d - off, d + off)
+            if 0 <= d2 < n_days
+            and d2 not in final_days[k]
+            and all(abs(d2 - e) >= near for e in others)
+        ]
+        placed = False
+        for d2 in cands:
+            if room[d2] < ctx.minutes[k] - 1e-9:
+                continue
+            res = _try_insert(day_tokens[d2], k, ctx)
+            if res is None:
+                continue
+            day_tokens[d2] = res[0]
+            room[d2] = free(d2)
+            final_days[k] = sorted([*others, d2])
+            moved[k] += 1
+            day_dropped[d] = [(a, w) for a, w in day_dropped[d] if a != k]
+            placed = True
+            break
+        if not placed:
+            if shift < 1:
+                extra = "its frequency leaves no other day to move it to"
+            else:
+                extra = (
+                    f"no day within ±{shift} days of {labels[d]} had room "
+                    f"({len(cands)} tried)"
+                )
+            day_dropped[d] = [
+                (a, f"{w}; {extra}" if a == k else w) for a, w in day_dropped[d]
+            ]
+
+
+def _workload(
+    visits: np.ndarray,
+    minutes: np.ndarray,
+    near: np.ndarray,
+    tmat: np.ndarray,
+    *,
+    weeks: int,
+    n_days: int,
+    day_min: float,
+) -> dict[str, Any]:
+    """Hours the cycle's visits need against the hours available, before solving.
+
+    Driving is estimated as each visit's share of the way between neighbours
+    (mean of its two nearest accounts) plus one home round trip per day (the
+    median over the accounts due); it is an estimate, the routes give the
+    actual figure.
+    """
+    due = visits > 0
+    n_vis = int(visits.sum())
+    service_h = float((visits * minutes).sum()) / 60.0
+    rt = tmat[0, 1:] + tmat[1:, 0]
+    home_h = float(np.median(rt[due])) * n_days / 60.0 if due.any() else 0.0
+    drive_h = float((visits * near).sum()) / 60.0 + home_h
+    avail_h = n_days * day_min / 60.0
+    far = due & (rt > day_min / 2)
+    out: dict[str, Any] = {
+        "visits": n_vis,
+        "service_hours": service_h,
+        "drive_hours_estimate": drive_h,
+        "needed_hours": service_h + drive_h,
+        "available_hours": avail_h,
+        "overloaded": bool(service_h + drive_h > avail_h),
+        "far_accounts": int(far.sum()),
+        "far_visits": int(visits[far].sum()),
+        "reason": "",
+    }
+    if out["overloaded"]:
+        why = (
+            f"territory overloaded: its {n_vis} visits need {service_h:.0f} h of "
+            f"calls + about {drive_h:.0f} h of driving in {weeks} "
+            f"week{'s' if weeks != 1 else ''}, but "
+            f"{n_days} days × {day_min / 60:g} h = {avail_h:.0f} h are available"
+        )
+        if far.any():
+            why += (
+                f"; {int(far.sum())} accounts ({int(visits[far].sum())} visits) lie "
+                f"more than {day_min / 4:.0f} min from home each way"
+            )
+        out["reason"] = why
+    return out
+
+
+def _day_output(
+    tokens: list[Token], ctx: _DayContext
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Stops (with exact times) and totals of a routed day."""
+    info = {
+        "visits": 0,
+        "service": 0.0,
+        "drive": 0.0,
+        "start": math.nan,
+        "end": math.nan,
+        "work": 0.0,
+    }
+    if not tokens:
+        return [], info
+    accs = [k for kind, k in tokens if kind == "visit"]
+    lunch_at = [k for kind, k in tokens if kind == "lunch"]
+    prob, nodes_loc, lunch_acc = _day_problem(accs, ctx, lunch_at)
+    route = _nodes_of(tokens, accs, lunch_acc)
+    chk = evaluate_routes(prob, [route])
+    if not chk.feasible:  # pragma: no cover - guarded by the solver and inserts
+        raise RuntimeError(f"internal error: infeasible day route {chk.violations}")
+    dur = prob.duration
     stops: list[dict[str, Any]] = [
         {
             "stop": 0,
@@ -749,21 +1093,20 @@ def _route_day(
     ]
     prev = 0
     drive = 0.0
-    for s, (node, arr, st) in enumerate(
-        zip(route, chk.arrival[0], chk.start[0], strict=True), start=1
+    for s, (node, tok, arr, st) in enumerate(
+        zip(route, tokens, chk.arrival[0], chk.start[0], strict=True), start=1
     ):
         dmin = float(dur[prev, node])
         drive += dmin
-        is_lunch = bool(groups) and node in groups[0]
         stops.append(
             {
                 "stop": s,
-                "kind": "lunch" if is_lunch else "visit",
-                "acc": -1 if is_lunch else feasible[node - 1],
+                "kind": tok[0],
+                "acc": tok[1] if tok[0] == "visit" else -1,
                 "loc": int(nodes_loc[node]),
                 "arrive": arr,
                 "start": st,
-                "depart": st + service[node],
+                "depart": st + float(prob.service[node]),
                 "drive": dmin,
             }
         )
@@ -782,31 +1125,17 @@ def _route_day(
             "drive": back,
         }
     )
-    n_vis = len(route) - (1 if groups else 0)
-    used = {feasible[n - 1] for n in route if not (groups and n in groups[0])}
-    for j in sol.dropped:
-        if j <= m:
-            k = feasible[j - 1]
-            if k not in used:
-                dropped.append(
-                    (
-                        k,
-                        (
-                            "day overfull: the day's other visits and travel leave "
-                            f"no room ({sum(minutes[a] for a in accs):.0f} min of "
-                            f"visits planned in {d1 - d0 - lmin:.0f} working minutes)"
-                        ),
-                    )
-                )
+    has_lunch = any(kind == "lunch" for kind, _ in tokens)
+    lmin = ctx.lunch[2] if (ctx.lunch and has_lunch) else 0.0
     info = {
-        "visits": n_vis,
-        "service": float(sum(minutes[k] for k in used)),
+        "visits": len(accs),
+        "service": float(sum(ctx.minutes[k] for k in accs)),
         "drive": drive,
         "start": chk.depart[0],
         "end": chk.back[0],
-        "work": chk.back[0] - chk.depart[0] - (lmin if groups else 0.0),
+        "work": chk.back[0] - chk.depart[0] - lmin,
     }
-    return stops, dropped, info
+    return stops, info
 
 
 # -- all territories -----------------------------------------------------------------
@@ -834,7 +1163,12 @@ class TerritoryPlans:
         object.__setattr__(self, "plans", MappingProxyType(dict(self.plans)))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per territory: visits, dropped, hours per cycle and per year."""
+        """One row per territory: visits, dropped, hours per cycle and per year.
+
+        ``needed_hours`` / ``available_hours`` / ``overloaded`` are the
+        workload check made before solving (calls plus estimated driving
+        against the cycle's working hours).
+        """
         f = self.weeks_per_year / self.weeks
         rows = []
         for t, p in self.plans.items():
@@ -853,6 +1187,9 @@ class TerritoryPlans:
                     "drive_share": p.drive_hours / p.work_hours
                     if p.work_hours
                     else 0.0,
+                    "needed_hours": p.workload.get("needed_hours", np.nan),
+                    "available_hours": p.workload.get("available_hours", np.nan),
+                    "overloaded": bool(p.workload.get("overloaded", False)),
                 }
             )
         return pd.DataFrame(rows).set_index("territory_id")
@@ -879,6 +1216,12 @@ class TerritoryPlans:
             f"  driving share of work time: mean "
             f"{100 * df['drive_share'].mean():.0f} %",
         ]
+        over = df.index[df["overloaded"]].tolist()
+        if over:
+            lines.append(
+                f"  overloaded (visits need more hours than the cycle holds): "
+                f"{len(over)} ({', '.join(str(t) for t in over)})"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -910,6 +1253,12 @@ def plan_all(
     -------
     TerritoryPlans
         With :meth:`TerritoryPlans.travel_hours` per rep for sizing and design.
+
+    Warns
+    -----
+    TerrakitWarning
+        Once, listing the territories whose visits need more hours than the
+        cycle holds (instead of one warning per territory).
     """
     from tqdm.auto import tqdm
 
@@ -918,7 +1267,23 @@ def plan_all(
     terrs = list(al.territories if territories is None else territories)
     plans = {}
     for t in tqdm(terrs, desc="call plans", disable=not progress):
-        plans[t] = plan_calls(study, al, t, **kwargs)
+        with warnings.catch_warnings():  # one warning for all territories below
+            warnings.simplefilter("ignore", TerrakitWarning)
+            plans[t] = plan_calls(study, al, t, **kwargs)
+    over = [(t, p.workload) for t, p in plans.items() if p.workload.get("overloaded")]
+    if over:
+        listed = ", ".join(
+            f"{t} ({w['needed_hours']:.0f} h needed, {w['available_hours']:.0f} h "
+            "available)"
+            for t, w in over[:8]
+        )
+        warnings.warn(
+            f"{len(over)} of {len(plans)} territories are overloaded: {listed}"
+            f"{' ...' if len(over) > 8 else ''}; their plans drop visits (see "
+            "to_frame()['overloaded'] and each plan's workload)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
     return TerritoryPlans(
         plans=plans,
         weeks=int(kwargs.get("weeks", 4)),

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from terrakit.routing.tsp import improve, is_symmetric
+
 __all__ = [
     "AUTO_BACKEND",
     "Backend",
@@ -359,7 +361,10 @@ def solve_routing(
     problem
         The routing problem.
     backend
-        ``"pyvrp"`` (iterated local search, PyVRP ≥ 0.14), ``"ortools"``
+        ``"pyvrp"`` (iterated local search, PyVRP ≥ 0.14; on a symmetric
+        TSP — one vehicle, no windows, every node required — PyVRP builds the
+        start and :func:`terrakit.routing.tsp.improve` searches, because
+        PyVRP has no intra-route 2-opt), ``"ortools"``
         (OR-Tools routing: parallel cheapest insertion, then guided local
         search), or ``"auto"`` (:data:`AUTO_BACKEND`, chosen from the
         benchmarks; falls back to OR-Tools when PyVRP is not installed).
@@ -512,7 +517,10 @@ def _pyvrp_search(
     ``pyvrp.solve`` starts its clock after building and improving the initial
     solution, which takes a second or more on 300 nodes; here the clock starts
     first.  A single vehicle without windows (a TSP) starts from the
-    nearest-neighbour tour instead of a random one.
+    nearest-neighbour tour instead of a random one; on a *symmetric* TSP the
+    search after PyVRP's local search is :func:`terrakit.routing.tsp.improve`
+    (2-opt, Or-opt, double-bridge kicks), because PyVRP 0.14 has no
+    intra-route 2-opt and stalls on tours with crossings (pr264: 12.5 %).
     """
     import pyvrp
     from pyvrp import IteratedLocalSearch, PenaltyManager, SolveParams
@@ -539,17 +547,45 @@ def _pyvrp_search(
         and not (p.early > 0).any()
         and np.isinf(p.penalty[1:]).all()
     )
+    sym = tsp and p.n_nodes > 4 and is_symmetric(p.cost)
     if tsp and p.n_nodes > 2:
-        start = pyvrp.Solution(data, [[i - 1 for i in _nearest_neighbour(p.cost)]])
+        first = _nearest_neighbour(p.cost)
+        start = pyvrp.Solution(data, [[i - 1 for i in first]])
     else:
         start = pyvrp.Solution.make_random(data, rng)
     init = ls(start, pm.max_cost_evaluator(), exhaustive=True)
-    left = max(0.01, time_limit - (time.perf_counter() - t0))
-    stop: Any = MaxRuntime(left)
-    if max_iterations is not None:
-        stop = MultipleCriteria([MaxIterations(int(max_iterations)), stop])
-    algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
-    return algo.run(stop, False, False, params.display_interval).best
+    if not sym:
+        left = max(0.01, time_limit - (time.perf_counter() - t0))
+        stop: Any = MaxRuntime(left)
+        if max_iterations is not None:
+            stop = MultipleCriteria([MaxIterations(int(max_iterations)), stop])
+        algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
+        return algo.run(stop, False, False, params.display_interval).best
+    # a symmetric TSP: PyVRP's search has no intra-route 2-opt (its operators
+    # relocate and swap segments), so after a share of the time its tour goes
+    # to terrakit's 2-opt / Or-opt iterated local search (terrakit.routing.tsp)
+    n_kicks = None if max_iterations is None else int(max_iterations)
+    found = init
+    if TSP_PYVRP_SHARE > 0:
+        left = max(0.005, TSP_PYVRP_SHARE * time_limit - (time.perf_counter() - t0))
+        stop = MaxRuntime(left)
+        if n_kicks is not None:
+            stop = MultipleCriteria([MaxIterations(max(1, n_kicks // 4)), stop])
+        algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
+        found = algo.run(stop, False, False, params.display_interval).best
+    routes = found.routes()
+    tour = np.array([0, *[int(a.idx) + 1 for a in routes[0] if a.is_client()]])
+    left = max(0.005, time_limit - (time.perf_counter() - t0))
+    tour = improve(p.cost, tour, time_limit=left, seed=seed, max_kicks=n_kicks)
+    return pyvrp.Solution(data, [[int(i) - 1 for i in tour[1:]]])
+
+
+#: Share of the time PyVRP's iterated local search gets on a symmetric TSP
+#: before the 2-opt / Or-opt search of :func:`terrakit.routing.tsp.improve`
+#: takes over.  0: PyVRP only builds the start (nearest neighbour, then its
+#: local search); on TSPLIB at 5 s any PyVRP share made the tours longer
+#: (pr264: 0 % gap with share 0, 6 % with 0.25), see benchmarks/README.md.
+TSP_PYVRP_SHARE = 0.0
 
 
 def _nearest_neighbour(cost: np.ndarray) -> list[int]:

@@ -99,8 +99,11 @@ def test_deterministic_with_seed() -> None:
 
 def test_overfull_days_report_dropped_visits() -> None:
     """24 weekly 2-hour visits: 4.8 visits a day cannot fit in 8 working hours."""
+    from terrakit.exceptions import TerrakitWarning
+
     study = make_study(24, calls=(48.0,), call_minutes=120.0, spread_deg=0.1)
-    p = plan_calls(study, "current", "R01", weeks=1, time_limit=30, seed=0)
+    with pytest.warns(TerrakitWarning, match="territory overloaded"):
+        p = plan_calls(study, "current", "R01", weeks=1, time_limit=30, seed=0)
     assert len(p.dropped) >= 4
     assert p.dropped["reason"].str.startswith("day overfull").all()
     assert p.n_visits + len(p.dropped) == 24
@@ -163,3 +166,39 @@ def test_plot_routes(plan: CallPlan) -> None:
     assert "all days" in ax2.get_title()
     with pytest.raises(KeyError, match="no day"):
         routes(plan, day="W7-Sun")
+
+
+def test_overloaded_territory_warns_with_numbers() -> None:
+    """24 weekly 2-hour visits in one 5-day week: 48 h of calls, 40 h available."""
+    from terrakit.exceptions import TerrakitWarning
+
+    study = make_study(24, calls=(48.0,), call_minutes=120.0, spread_deg=0.1)
+    with pytest.warns(TerrakitWarning, match=r"need 48 h of calls") as rec:
+        p = plan_calls(study, "current", "R01", weeks=1, time_limit=10, seed=0)
+    assert "5 days × 8 h = 40 h are available" in str(rec[0].message)
+    assert p.workload["overloaded"]
+    assert p.workload["service_hours"] == pytest.approx(48.0)
+    assert p.workload["available_hours"] == pytest.approx(40.0)
+    assert "OVERLOADED" in p.summary()
+    assert p.dropped["reason"].str.contains("territory overloaded").all()
+
+
+def test_feasible_territory_not_overloaded(plan: CallPlan) -> None:
+    assert not plan.workload["overloaded"]
+    assert plan.workload["needed_hours"] < plan.workload["available_hours"]
+    assert len(plan.dropped) == 0
+
+
+def test_plan_all_one_warning_for_overloaded_territories() -> None:
+    from terrakit.exceptions import TerrakitWarning
+
+    study = make_study(24, calls=(48.0,), call_minutes=120.0, spread_deg=0.1)
+    with pytest.warns(
+        TerrakitWarning, match=r"1 of 1 territories are overloaded: R01"
+    ) as rec:
+        plans = plan_all(study, "current", progress=False, weeks=1, time_limit=5)
+    assert len(rec) == 1
+    df = plans.to_frame()
+    assert df.loc["R01", "overloaded"]
+    assert df.loc["R01", "available_hours"] == pytest.approx(40.0)
+    assert "overloaded (visits need more hours" in plans.summary()

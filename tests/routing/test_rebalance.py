@@ -1,0 +1,148 @@
+"""Moving visits dropped from an overfull day to a nearby day with room."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from terrakit.routing import plan as pl
+
+
+def context(n_acc: int, minutes: float, *, lunch: bool = True) -> pl._DayContext:
+    """``n_acc`` accounts 10 min from home and from each other, 8:00-17:00."""
+    m = np.full((n_acc + 1, n_acc + 1), 10.0)
+    np.fill_diagonal(m, 0.0)
+    return pl._DayContext(
+        tmat=m,
+        minutes=np.full(n_acc, minutes),
+        cpy=np.full(n_acc, 12.0),
+        win_lo=np.full(n_acc, 480.0),
+        win_hi=np.full(n_acc, 1020.0),
+        d0=480.0,
+        d1=1020.0,
+        lunch=(720.0, 780.0, 60.0) if lunch else None,
+    )
+
+
+def labels(n: int) -> list[str]:
+    return [f"D{d}" for d in range(n)]
+
+
+def overfull_day(ctx: pl._DayContext, accs: list[int]) -> tuple[list, list]:
+    tokens, dropped = pl._solve_day(accs, ctx, backend="ortools", time_limit=5, seed=0)
+    return tokens, dropped
+
+
+def test_dropped_visit_moves_to_a_day_with_room() -> None:
+    """Day 0 holds three 150-min visits; 8 h minus lunch fit two.  Monthly
+    accounts (1 visit in 20 days) may move ±5 days: the third goes to day 1."""
+    ctx = context(3, 150.0)
+    tokens0, dropped0 = overfull_day(ctx, [0, 1, 2])
+    assert len(dropped0) == 1 and dropped0[0][1].startswith("day overfull")
+    k = dropped0[0][0]
+    n_days = 20
+    day_tokens = [tokens0] + [[] for _ in range(n_days - 1)]
+    day_dropped = [dropped0] + [[] for _ in range(n_days - 1)]
+    final = [[0], [0], [0]]
+    moved = np.zeros(3, dtype=np.int64)
+    pl._rebalance(
+        day_tokens, day_dropped, final, moved, np.ones(3, int), ctx, labels(n_days)
+    )
+    assert day_dropped[0] == []
+    assert moved[k] == 1 and final[k] == [1]
+    assert ("visit", k) in day_tokens[1]
+    _, info = pl._day_output(day_tokens[1], ctx)  # exact times, within hours
+    assert info["start"] >= 480 - 1e-9 and info["end"] <= 1020 + 1e-9
+    # lunch taken 12:00-13:00 and never during the visit
+    stops, _ = pl._day_output(day_tokens[1], ctx)
+    lunch = [s for s in stops if s["kind"] == "lunch"]
+    assert len(lunch) == 1 and lunch[0]["start"] == pytest.approx(720.0)
+
+
+def test_weekly_visit_cannot_move_and_says_why() -> None:
+    """Weekly accounts in a 5-day cycle have spacing 5 → may move ±1 day; with
+    every other day full the visit stays dropped and the reason names it."""
+    ctx = context(3, 150.0)
+    tokens0, dropped0 = overfull_day(ctx, [0, 1, 2])
+    n_days = 2
+    full = [("visit", 0), ("lunch", 0), ("visit", 1)]
+    day_tokens = [tokens0, full]
+    day_dropped = [dropped0, []]
+    final = [[0, 1], [0, 1], [0]]
+    moved = np.zeros(3, dtype=np.int64)
+    visits = np.array([2, 2, 1])
+    pl._rebalance(day_tokens, day_dropped, final, moved, visits, ctx, labels(n_days))
+    assert len(day_dropped[0]) == 1
+    why = day_dropped[0][0][1]
+    assert why.startswith("day overfull")
+    assert "frequency leaves no other day" in why or "had room" in why
+    assert moved.sum() == 0
+
+
+def test_try_insert_respects_windows() -> None:
+    """An account open only 16:30-17:00 for 60 min fits nowhere."""
+    ctx = context(2, 60.0, lunch=False)
+    ctx = pl._DayContext(
+        tmat=ctx.tmat,
+        minutes=ctx.minutes,
+        cpy=ctx.cpy,
+        win_lo=np.array([480.0, 990.0]),
+        win_hi=np.array([1020.0, 1020.0]),
+        d0=ctx.d0,
+        d1=ctx.d1,
+        lunch=None,
+    )
+    assert pl._try_insert([("visit", 0)], 1, ctx) is None
+    res = pl._try_insert([], 0, ctx)
+    assert res is not None and res[0] == [("visit", 0)]
+
+
+def test_infeasible_solver_route_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the search returns a route that breaks a window (cut short on a busy
+    machine), the day is rebuilt by feasible insertion instead of failing."""
+    from terrakit.routing import vrp
+
+    ctx = pl._DayContext(
+        tmat=context(2, 30.0).tmat,
+        minutes=np.full(2, 30.0),
+        cpy=np.full(2, 12.0),
+        win_lo=np.array([480.0, 900.0]),  # account 1 only from 15:00
+        win_hi=np.array([600.0, 960.0]),  # account 0 only until 10:00
+        d0=480.0,
+        d1=1020.0,
+        lunch=None,
+    )
+
+    def wrong_order(prob, **kw):  # type: ignore[no-untyped-def]
+        chk = vrp.evaluate_routes(prob, [[2, 1]])
+        assert not chk.feasible
+        return vrp.RoutingSolution(
+            routes=((2, 1),),
+            dropped=(),
+            cost=chk.cost,
+            feasible=False,
+            status="infeasible",
+            backend="pyvrp",
+            seconds=0.0,
+            check=chk,
+        )
+
+    monkeypatch.setattr(pl, "solve_routing", wrong_order)
+    tokens, dropped = pl._solve_day([0, 1], ctx, backend="pyvrp", time_limit=1, seed=0)
+    assert tokens == [("visit", 0), ("visit", 1)]
+    assert dropped == []
+    _, info = pl._day_output(tokens, ctx)
+    assert info["visits"] == 2
+
+
+def test_lunch_at_a_place_not_visited_that_day() -> None:
+    """A solver may take the break at the place of a visit it then dropped;
+    the day's times and a later insertion still work."""
+    ctx = context(3, 30.0)
+    tokens = [("visit", 0), ("lunch", 2)]
+    stops, info = pl._day_output(tokens, ctx)
+    assert info["visits"] == 1
+    assert [s["kind"] for s in stops] == ["home", "visit", "lunch", "home"]
+    res = pl._try_insert(tokens, 1, ctx)
+    assert res is not None
+    assert sorted(k for kind, k in res[0] if kind == "visit") == [0, 1]
