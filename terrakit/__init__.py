@@ -52,7 +52,7 @@ _SUBMODULES = {
 _LAZY = {
     "Scenario": "terrakit.realign.scenario",
     "compare": "terrakit.realign.compare",
-    "sweep": "terrakit.sweep",
+    "sweep": "terrakit.sweeps",
 }
 
 __all__ = [

@@ -1,5 +1,6 @@
 """Static matplotlib figures of a study; each takes ``ax=None``, returns the Axes."""
 
+from terrakit.plot.audit import audit
 from terrakit.plot.balance import balance_chart
 from terrakit.plot.forecast import forecast
 from terrakit.plot.headcount import headcount_curve
@@ -12,6 +13,7 @@ from terrakit.plot.territory_map import territory_map
 pareto = plot_pareto
 
 __all__ = [
+    "audit",
     "balance_chart",
     "forecast",
     "headcount_curve",

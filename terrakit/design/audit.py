@@ -1,0 +1,377 @@
+"""``audit``: is this (hand-edited) plan an outlier among feasible plans?
+
+:func:`audit` computes the same measures for the plan and for every member of
+an :class:`~terrakit.design.ensemble.Ensemble` and reports where the plan
+sits: its percentile in the ensemble's distribution of
+
+- compactness: ``cut_edges`` (adjacent unit pairs split between territories)
+  and ``moment_of_inertia`` (weight × km² around each territory's weighted
+  centroid);
+- balance: ``<activity>_max_dev`` (largest relative deviation from the mean)
+  for every balanced activity;
+- disruption: ``units_moved_share`` and ``<weight>_moved_share`` relative to
+  a baseline alignment (default the study's ``"current"``), after matching
+  territory labels so that as much as possible stays in place;
+- opportunity per rep: the potential and workload of every territory of the
+  plan, compared with the same *rank* across the ensemble (the plan's
+  richest territory with the ensemble's richest territories, and so on).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from terrakit.exceptions import SpecificationError
+
+if TYPE_CHECKING:
+    from terrakit.design.ensemble import Ensemble
+
+__all__ = ["AuditReport", "audit", "plan_metrics"]
+
+#: Two-sided outlier threshold: a plan below the 2.5th or above the 97.5th
+#: percentile of the ensemble is flagged.
+OUTLIER_LEVEL = 0.025
+
+
+def _sums(plans: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """``(n_plans, k)`` territory totals of ``values`` for every plan."""
+    p = plans.shape[0]
+    idx = plans + (np.arange(p) * k)[:, None]
+    return np.bincount(
+        idx.ravel(),
+        weights=np.broadcast_to(values, plans.shape).ravel(),
+        minlength=p * k,
+    ).reshape(p, k)
+
+
+def plan_metrics(ens: Ensemble, plans: np.ndarray) -> pd.DataFrame:
+    """Compactness and balance of plans given as territory indices.
+
+    Parameters
+    ----------
+    ens
+        Supplies the units' measures, coordinates and adjacency.
+    plans
+        ``(n_plans, n_units)`` territory indices ``0..k-1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plan: ``cut_edges``, ``moment_of_inertia``,
+        ``<activity>_max_dev`` for every balanced activity.
+    """
+    plans = np.atleast_2d(np.asarray(plans, dtype=np.int64))
+    k = ens.n_territories
+    e = ens.edges
+    out: dict[str, np.ndarray] = {
+        "cut_edges": (plans[:, e[:, 0]] != plans[:, e[:, 1]]).sum(axis=1).astype(float)
+    }
+    w = ens.measures[ens.weight]
+    x, y = ens.xy_km[:, 0], ens.xy_km[:, 1]
+    sw = _sums(plans, w, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = _sums(plans, w * x, k) / sw
+        cy = _sums(plans, w * y, k) / sw
+    cx = np.nan_to_num(cx)
+    cy = np.nan_to_num(cy)
+    rows = np.arange(plans.shape[0])[:, None]
+    dx = x[None, :] - cx[rows, plans]
+    dy = y[None, :] - cy[rows, plans]
+    out["moment_of_inertia"] = (w[None, :] * (dx**2 + dy**2)).sum(axis=1)
+    for a in ens.balance:
+        s = _sums(plans, ens.measures[a], k)
+        mean = s.mean(axis=1, keepdims=True)
+        out[f"{a}_max_dev"] = np.abs(s / mean - 1.0).max(axis=1)
+    return pd.DataFrame(out)
+
+
+def _moved(
+    plans: np.ndarray, base: np.ndarray, k: int, kb: int, weights: np.ndarray
+) -> np.ndarray:
+    """Weight moved from ``base`` to each plan under the best label matching."""
+    out = np.empty(plans.shape[0])
+    total = float(weights.sum())
+    for i, p in enumerate(plans):
+        overlap = np.zeros((k, kb))
+        np.add.at(overlap, (p, base), weights)
+        r, c = linear_sum_assignment(overlap, maximize=True)
+        out[i] = (total - overlap[r, c].sum()) / total if total else math.nan
+    return out
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = np.unique(np.column_stack([a, b]), axis=0)
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
+
+
+def _percentile(values: np.ndarray, x: float) -> float:
+    """Share of ``values`` below ``x``, ties counted half (mid-rank)."""
+    v = np.asarray(values, dtype=float)
+    if not len(v) or not math.isfinite(x):
+        return math.nan
+    tol = 1e-9 * max(1.0, abs(x))
+    below = np.count_nonzero(v < x - tol)
+    equal = np.count_nonzero(np.abs(v - x) <= tol)
+    return float((below + 0.5 * equal) / len(v))
+
+
+@dataclass(frozen=True, eq=False)
+class AuditReport:
+    """Where a plan sits in an ensemble (see :func:`audit`).
+
+    Parameters
+    ----------
+    plan_name
+        Name of the audited alignment.
+    metrics
+        Index ``metric``: ``plan`` (its value), ``mean``, ``p2_5``, ``p50``,
+        ``p97_5`` (ensemble quantiles), ``percentile`` (share of members below
+        the plan, ties half) and ``outlier`` (outside the central 95 %).
+    reps
+        One row per (measure, territory of the plan): ``value``, ``rank``
+        (1 = smallest), the ensemble's ``p2_5``/``p50``/``p97_5`` of the
+        territory of that rank, ``percentile`` and ``outlier``.
+    distributions
+        The ensemble's members' metric values (one row per member).
+    ordered
+        ``{measure: (n_members, k)}`` sorted territory totals per member.
+    n_plans
+        Ensemble size.
+    method
+        The ensemble's sampler.
+    baseline
+        Name of the disruption baseline (``None``: no disruption measured).
+    """
+
+    plan_name: str
+    metrics: pd.DataFrame
+    reps: pd.DataFrame
+    distributions: pd.DataFrame
+    ordered: dict[str, np.ndarray] = field(default_factory=dict)
+    n_plans: int = 0
+    method: str = "recom"
+    baseline: str | None = None
+
+    def __post_init__(self) -> None:
+        need = {"plan", "percentile", "outlier"}
+        if not need <= set(self.metrics.columns):
+            raise ValueError(f"metrics needs columns {sorted(need)}")
+        object.__setattr__(self, "ordered", MappingProxyType(dict(self.ordered)))
+
+    @property
+    def outliers(self) -> list[str]:
+        """Metrics (and ``measure:territory`` pairs) outside the central 95 %."""
+        m = self.metrics.index[self.metrics["outlier"]].tolist()
+        r = self.reps[self.reps["outlier"]]
+        return [
+            *m,
+            *[f"{a}:{t}" for a, t in zip(r["measure"], r["territory_id"], strict=True)],
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The metrics table (copy)."""
+        return self.metrics.copy()
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        lines = [
+            f"Audit of {self.plan_name!r} against {self.n_plans} plans ({self.method})"
+            + (f"; disruption vs {self.baseline!r}" if self.baseline else ""),
+        ]
+        m = self.metrics.copy()
+        num = ["plan", "mean", "p2_5", "p50", "p97_5"]
+        m[num] = m[num].map(lambda v: f"{v:.4g}")
+        m["percentile"] = (100 * self.metrics["percentile"]).round(1)
+        lines.append(m.to_string())
+        r = self.reps.copy()
+        r = r[r["outlier"]]
+        if len(r):
+            lines.append("  territories outside the central 95 % for their rank:")
+            for _, row in r.iterrows():
+                lines.append(
+                    f"    {row['measure']} {row['territory_id']}: {row['value']:.4g} "
+                    f"(rank {int(row['rank'])}, ensemble {row['p2_5']:.4g}–"
+                    f"{row['p97_5']:.4g}, percentile {100 * row['percentile']:.1f})"
+                )
+        else:
+            lines.append("  every territory within the central 95 % for its rank")
+        return "\n".join(lines)
+
+
+def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]]:
+    """Territory index per unit (in the ensemble's unit order) and the labels."""
+    if hasattr(al, "assignment"):
+        s = al.assignment
+    elif isinstance(al, pd.Series):
+        s = al
+    else:
+        raise SpecificationError(
+            f"{what} must be an Alignment or a Series unit_id → territory, got "
+            f"{type(al).__name__}"
+        )
+    s = s.reindex(pd.Index(ens.unit_ids))
+    if s.isna().any():
+        missing = list(pd.Index(ens.unit_ids)[s.isna().to_numpy()][:5])
+        raise SpecificationError(
+            f"{what} misses {int(s.isna().sum())} units of the ensemble "
+            f"(e.g. {missing}); audit a plan of the same study"
+        )
+    terr = sorted(pd.unique(s.to_numpy()), key=str)
+    return pd.Index(terr).get_indexer(s.to_numpy()).astype(np.int64), terr
+
+
+def audit(
+    plan: Any,
+    ensemble: Ensemble,
+    *,
+    baseline: Any = "current",
+    measures: tuple[str, ...] = ("potential", "workload"),
+) -> AuditReport:
+    """Place a plan in the distributions of an ensemble of feasible plans.
+
+    Parameters
+    ----------
+    plan
+        The alignment to audit (e.g. ``study.alignments["current"]`` or a
+        hand-edited proposal).
+    ensemble
+        From :func:`terrakit.design.ensemble.ensemble`, same study.
+    baseline
+        Disruption baseline: ``"current"`` (the ensemble's record of the
+        study's current alignment), another Alignment, or ``None`` (no
+        disruption rows).  When the plan is the baseline (the same
+        partition) the disruption rows are left out.
+    measures
+        Opportunity measures compared rank by rank per territory (those the
+        ensemble carries).
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    SpecificationError
+        The plan misses units of the ensemble or has a different number of
+        territories; an unknown measure.
+
+    Notes
+    -----
+    Percentile :math:`q = (\\#\\{m: x_m < x\\} + \\tfrac12\\#\\{m: x_m = x\\})
+    / M` over the :math:`M` members; the plan is flagged when
+    :math:`q < 0.025` or :math:`q > 0.975`.  Territories are compared by rank
+    because ensemble labels are arbitrary: the :math:`r`-th smallest
+    territory total of the plan against the :math:`r`-th smallest of every
+    member.
+    """
+    lab, terr = _labels_of(plan, ensemble, "the plan")
+    k = ensemble.n_territories
+    if len(terr) != k:
+        raise SpecificationError(
+            f"the plan has {len(terr)} territories, the ensemble's plans {k}; "
+            "sample an ensemble with n_territories equal to the plan's"
+        )
+    unknown = [m for m in measures if m not in ensemble.measures]
+    if unknown:
+        raise SpecificationError(
+            f"measures {unknown} are not carried by the ensemble; available: "
+            f"{sorted(ensemble.measures)}"
+        )
+    dist = plan_metrics(ensemble, ensemble.plans)
+    own = plan_metrics(ensemble, lab[None, :]).iloc[0]
+    base_name: str | None = None
+    if baseline is not None:
+        if isinstance(baseline, str):
+            if baseline != "current" or ensemble.reference is None:
+                raise SpecificationError(
+                    f"baseline {baseline!r} is not known to the ensemble; pass an "
+                    "Alignment or None"
+                )
+            blab, _ = _labels_of(
+                pd.Series(ensemble.reference, index=pd.Index(ensemble.unit_ids)),
+                ensemble,
+                "the baseline",
+            )
+            base_name = "current"
+        else:
+            blab, _ = _labels_of(baseline, ensemble, "the baseline")
+            base_name = str(getattr(baseline, "name", "baseline"))
+        if np.array_equal(blab, lab) or _same_partition(blab, lab):
+            base_name = None  # the plan is the baseline: nothing moved, by definition
+    if base_name is not None:
+        kb = int(blab.max()) + 1
+        w = ensemble.measures[ensemble.weight]
+        for name, wt in (("units", np.ones(len(blab))), (ensemble.weight, w)):
+            col = f"{name}_moved_share"
+            dist[col] = _moved(ensemble.plans, blab, k, kb, wt)
+            own[col] = _moved(lab[None, :], blab, k, kb, wt)[0]
+    rows = {}
+    for c in dist.columns:
+        v = dist[c].to_numpy()
+        q = _percentile(v, float(own[c]))
+        rows[c] = {
+            "plan": float(own[c]),
+            "mean": float(v.mean()),
+            "p2_5": float(np.quantile(v, 0.025)),
+            "p50": float(np.quantile(v, 0.5)),
+            "p97_5": float(np.quantile(v, 0.975)),
+            "percentile": q,
+            "outlier": bool(q < OUTLIER_LEVEL or q > 1 - OUTLIER_LEVEL),
+        }
+    metrics = pd.DataFrame.from_dict(rows, orient="index")
+    metrics.index.name = "metric"
+    rep_rows = []
+    ordered: dict[str, np.ndarray] = {}
+    for m in measures:
+        vals = ensemble.measures[m]
+        ens_sorted = np.sort(_sums(ensemble.plans, vals, k), axis=1)
+        ordered[m] = ens_sorted
+        mine = np.bincount(lab, weights=vals, minlength=k)
+        ranks = np.argsort(np.argsort(mine, kind="stable"), kind="stable")
+        for t in range(k):
+            same_rank = ens_sorted[:, ranks[t]]
+            q = _percentile(same_rank, float(mine[t]))
+            rep_rows.append(
+                {
+                    "measure": m,
+                    "territory_id": terr[t],
+                    "value": float(mine[t]),
+                    "rank": int(ranks[t]) + 1,
+                    "p2_5": float(np.quantile(same_rank, 0.025)),
+                    "p50": float(np.quantile(same_rank, 0.5)),
+                    "p97_5": float(np.quantile(same_rank, 0.975)),
+                    "percentile": q,
+                    "outlier": bool(q < OUTLIER_LEVEL or q > 1 - OUTLIER_LEVEL),
+                }
+            )
+    reps = pd.DataFrame(
+        rep_rows,
+        columns=[
+            "measure",
+            "territory_id",
+            "value",
+            "rank",
+            "p2_5",
+            "p50",
+            "p97_5",
+            "percentile",
+            "outlier",
+        ],
+    )
+    return AuditReport(
+        plan_name=str(getattr(plan, "name", "plan")),
+        metrics=metrics,
+        reps=reps,
+        distributions=dist,
+        ordered=ordered,
+        n_plans=ensemble.n_plans,
+        method=ensemble.method,
+        baseline=base_name,
+    )

@@ -1,0 +1,817 @@
+"""``ensemble``: many feasible, balanced, contiguous alignments of a study.
+
+An ensemble is a reference distribution: "what do alignments that meet the
+same rules look like when nobody optimises anything?".  :func:`audit
+<terrakit.design.audit.audit>` places a hand-made plan in it.
+
+Two samplers:
+
+``method="recom"`` (default)
+    A Markov chain of *recombination* moves on the unit adjacency graph, in
+    the style of DeFord, Duchin & Solomon's ReCom (written for terrakit from
+    the published description).  One step:
+
+    1. pick an edge uniformly among the edges that join two different
+       territories; its two territories ``a`` and ``b`` are merged;
+    2. draw a random spanning tree of the merged piece (independent uniform
+       edge weights, then the minimum spanning tree);
+    3. list the tree edges whose removal leaves two parts that are both
+       inside every balance band; if there are none, draw a new tree (up to
+       ``max_attempts`` trees), and if there are still none the chain stays
+       where it is (the step counts as rejected);
+    4. cut one of those edges chosen uniformly; the part that overlaps ``a``
+       more keeps the label ``a``.
+
+    Every territory stays connected by construction (each part of a cut tree
+    is connected) and every band holds at every step, so every member is
+    feasible.  Several independent chains (``chains``) start from the same
+    feasible plan, each seeded from ``SeedSequence(seed).spawn(chains)``;
+    with a Dask client they run in parallel and give exactly the chains a
+    serial run gives.
+``method="restarts"``
+    Independent runs of the design heuristic
+    (:func:`terrakit.design.heuristic.solve_heuristic`) with different seeds.
+    Every member is locally optimal: this is a sample of *good* plans, not a
+    neutral one.
+
+Known biases of the ReCom chain
+    - The chain is not reversible and has no Metropolis correction: its
+      stationary distribution is not uniform over balanced contiguous plans.
+      Random-weight minimum spanning trees are not uniform spanning trees, and
+      choosing the cut among balanced edges of one tree favours partitions
+      with many spanning trees — ReCom is known to favour compact plans
+      (few cut edges) compared with the uniform distribution.
+    - Choosing the pair through a random cut edge picks pairs sharing long
+      boundaries more often.
+    - Consecutive plans differ in two territories: members are correlated.
+      ``burn_in`` steps are dropped from the start of each chain and every
+      ``thin``-th plan is kept; the effective sample size is smaller than
+      ``n``.  The start plan (the design heuristic's answer, or the one given)
+      is an optimised plan; a short chain stays near it.
+    - Tight bands on chunky units (counties) leave few balanced cuts: the
+      acceptance rate falls and the chain mixes slowly.  ``acceptance_rate``
+      is reported; below ~0.2 treat the ensemble with care.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import (
+    connected_components,
+    depth_first_order,
+    minimum_spanning_tree,
+)
+
+from terrakit.exceptions import SpecificationError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["Ensemble", "RecomRun", "ensemble", "recom_chain"]
+
+Method = Literal["recom", "restarts"]
+
+
+# -- the chain on arrays --------------------------------------------------------------
+@dataclass(frozen=True)
+class RecomRun:
+    """What one ReCom chain did (see :func:`recom_chain`).
+
+    Attributes
+    ----------
+    plans
+        ``(n_kept, n_units)`` territory index per unit of every kept plan.
+    steps
+        Steps run (burn-in included).
+    accepted
+        Steps that changed the plan.
+    trees
+        Spanning trees drawn (``trees / steps`` ≥ 1).
+    seconds
+        Wall time of the chain.
+    """
+
+    plans: np.ndarray
+    steps: int
+    accepted: int
+    trees: int
+    seconds: float
+
+
+def _band_violations(
+    labels: np.ndarray, act: np.ndarray, lower: np.ndarray, upper: np.ndarray, k: int
+) -> list[str]:
+    out = []
+    for a in range(act.shape[1]):
+        s = np.bincount(labels, weights=act[:, a], minlength=k)
+        for t in np.flatnonzero((s < lower[a] - 1e-9) | (s > upper[a] + 1e-9)):
+            out.append(
+                f"territory {int(t)} activity {a}: {s[t]:.6g} outside "
+                f"[{lower[a]:.6g}, {upper[a]:.6g}]"
+            )
+    return out
+
+
+def recom_chain(
+    adjacency: sp.spmatrix | sp.sparray,
+    activities: np.ndarray,
+    lower: Sequence[float] | np.ndarray,
+    upper: Sequence[float] | np.ndarray,
+    start: np.ndarray,
+    n_steps: int,
+    *,
+    seed: int | np.random.SeedSequence | None = 0,
+    burn_in: int = 0,
+    thin: int = 1,
+    max_attempts: int = 10,
+) -> RecomRun:
+    """Run one ReCom chain on a graph (the array form behind :func:`ensemble`).
+
+    Parameters
+    ----------
+    adjacency
+        Symmetric ``(n, n)`` sparse adjacency of the units.
+    activities
+        ``(n,)`` or ``(n, A)`` activity values balanced by the bands.
+    lower, upper
+        ``(A,)`` band of every territory's activity total.
+    start
+        ``(n,)`` territory index ``0..k-1`` per unit: a plan meeting every
+        band with every territory connected.
+    n_steps
+        Steps after the burn-in; ``n_steps // thin`` plans are kept.
+    seed
+        Seed (or ``SeedSequence``) of the chain.
+    burn_in
+        Steps run and dropped first.
+    thin
+        Keep every ``thin``-th plan.
+    max_attempts
+        Spanning trees tried per step before the step is rejected.
+
+    Returns
+    -------
+    RecomRun
+
+    Raises
+    ------
+    SpecificationError
+        If the start plan breaks a band or a territory is not connected.
+
+    Examples
+    --------
+    A path 0-1-2-3-4-5 split in two halves of exactly 3 units has a single
+    balanced plan, so the chain never moves:
+
+    >>> import scipy.sparse as sp
+    >>> path = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6)).tocsr()
+    >>> run = recom_chain(path, np.ones(6), [3], [3], np.array([0, 0, 0, 1, 1, 1]),
+    ...                   5, seed=0)
+    >>> run.plans.shape, run.accepted, run.plans[-1].tolist()
+    ((5, 6), 0, [0, 0, 0, 1, 1, 1])
+    """
+    t0 = time.perf_counter()
+    adj = sp.csr_matrix(adjacency, dtype=float)
+    n = adj.shape[0]
+    act = np.asarray(activities, dtype=float)
+    if act.ndim == 1:
+        act = act[:, None]
+    lo = np.asarray(lower, dtype=float).reshape(-1)
+    hi = np.asarray(upper, dtype=float).reshape(-1)
+    labels = np.asarray(start, dtype=np.int64).copy()
+    if act.shape[0] != n or labels.shape != (n,):
+        raise SpecificationError(
+            f"activities ({act.shape[0]} rows) and start ({labels.size}) must have "
+            f"one entry per unit of the adjacency ({n})"
+        )
+    if lo.shape != (act.shape[1],) or hi.shape != (act.shape[1],):
+        raise SpecificationError(
+            f"lower/upper need one value per activity ({act.shape[1]})"
+        )
+    if n_steps < 1 or burn_in < 0 or thin < 1 or max_attempts < 1:
+        raise SpecificationError(
+            f"need n_steps >= 1, burn_in >= 0, thin >= 1, max_attempts >= 1; got "
+            f"{n_steps}, {burn_in}, {thin}, {max_attempts}"
+        )
+    k = int(labels.max()) + 1
+    bad = _band_violations(labels, act, lo, hi, k)
+    if bad:
+        raise SpecificationError(
+            f"the start plan breaks {len(bad)} band(s), e.g. {bad[0]}; start from a "
+            "balanced plan (the design heuristic's) or widen the tolerance"
+        )
+    pieces = _pieces(adj, labels)
+    if pieces:
+        raise SpecificationError(
+            f"the start plan has territories in several pieces ({pieces[:5]}); "
+            "ReCom needs a contiguous start"
+        )
+    rng = np.random.default_rng(seed)
+    coo = sp.triu(adj, k=1).tocoo()
+    e0, e1 = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    kept = []
+    accepted = trees = 0
+    total = burn_in + n_steps
+    for step in range(total):
+        cut = np.flatnonzero(labels[e0] != labels[e1])
+        e = int(cut[rng.integers(len(cut))])
+        a, b = int(labels[e0[e]]), int(labels[e1[e]])
+        nodes = np.flatnonzero((labels == a) | (labels == b))
+        sub = sp.triu(adj[nodes][:, nodes], k=1).tocsr()
+        moved = False
+        for _ in range(max_attempts):
+            trees += 1
+            w = sub.copy()
+            w.data = rng.random(w.nnz) + 1e-9
+            tree = minimum_spanning_tree(w)
+            order, pred = depth_first_order(
+                tree, 0, directed=False, return_predecessors=True
+            )
+            if len(order) != len(nodes):  # cannot happen for connected parts
+                break
+            sums = act[nodes].copy()
+            for v in order[:0:-1]:
+                sums[pred[v]] += sums[v]
+            whole = sums[order[0]]
+            rest = whole - sums
+            ok = np.all((sums >= lo - 1e-9) & (sums <= hi + 1e-9), axis=1) & np.all(
+                (rest >= lo - 1e-9) & (rest <= hi + 1e-9), axis=1
+            )
+            ok[order[0]] = False
+            cand = np.flatnonzero(ok)
+            if len(cand) == 0:
+                continue
+            v = int(cand[rng.integers(len(cand))])
+            # descendants of v: a contiguous block of the DFS preorder
+            size = np.ones(len(nodes), dtype=np.int64)
+            for u in order[:0:-1]:
+                size[pred[u]] += size[u]
+            pos = int(np.flatnonzero(order == v)[0])
+            part = np.zeros(len(nodes), dtype=bool)
+            part[order[pos : pos + size[v]]] = True
+            in_a = labels[nodes] == a
+            keep_a = np.count_nonzero(part & in_a) >= np.count_nonzero(~part & in_a)
+            new = np.where(part == keep_a, a, b)
+            if not np.array_equal(new, labels[nodes]):
+                moved = True
+            labels[nodes] = new
+            break
+        accepted += int(moved)
+        if step >= burn_in and (step - burn_in) % thin == thin - 1:
+            kept.append(labels.copy())
+    plans = (
+        np.vstack(kept).astype(np.int32) if kept else np.zeros((0, n), dtype=np.int32)
+    )
+    return RecomRun(plans, total, accepted, trees, time.perf_counter() - t0)
+
+
+def _pieces(adj: sp.csr_matrix, labels: np.ndarray) -> list[int]:
+    """Territories (indices) that are not one connected piece."""
+    coo = adj.tocoo()
+    keep = labels[coo.row] == labels[coo.col]
+    inner = sp.csr_matrix(
+        (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=adj.shape
+    )
+    _, comp = connected_components(inner, directed=False)
+    k = int(labels.max()) + 1
+    n_comp = np.array([len(np.unique(comp[labels == t])) for t in range(k)])
+    return [int(t) for t in np.flatnonzero(n_comp > 1)]
+
+
+# -- the result ------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Ensemble:
+    """A sample of feasible alignments of one study (see :func:`ensemble`).
+
+    Parameters
+    ----------
+    plans
+        ``(n_plans, n_units)`` int array: territory index per unit.
+    unit_ids
+        The units, in column order of ``plans``.
+    territory_ids
+        Label of each territory index, inherited from the start plan (rep ids
+        when it is rep-based).  ReCom moves carry labels along but do not keep
+        a rep's home inside its territory: compare territories by rank, as
+        :func:`~terrakit.design.audit.audit` does, not by label.
+    measures
+        ``{name: (n_units,)}``: the balanced activities and the opportunity
+        measures (``workload``, ``potential``, ``accounts``, ``sales`` when
+        present) used by :func:`~terrakit.design.audit.audit`.
+    balance
+        ``{activity: τ}`` bands that every member meets.
+    lower, upper
+        ``{activity: band limit}`` (absolute totals).
+    xy_km
+        ``(n_units, 2)`` planar coordinates (km) of the units' representative
+        points in the study's projected CRS.
+    edges
+        ``(n_edges, 2)`` unit adjacency (indices, ``i < j``).
+    start
+        ``(n_units,)`` the start plan.
+    reference
+        ``(n_units,)`` territory id per unit of the study's ``"current"``
+        alignment (``None`` if it has none): the default baseline of the
+        audit's disruption.
+    method
+        ``"recom"`` or ``"restarts"``.
+    seed, chains, burn_in, thin
+        How it was drawn.
+    steps, accepted, trees
+        Totals over the chains (ReCom); ``acceptance_rate = accepted/steps``.
+    weight
+        Measure weighting the moment of inertia.
+    seconds
+        Wall time.
+    provenance
+        Seed, method and settings.
+    """
+
+    plans: np.ndarray
+    unit_ids: tuple[Hashable, ...]
+    territory_ids: tuple[Hashable, ...]
+    measures: Mapping[str, np.ndarray]
+    balance: Mapping[str, float]
+    lower: Mapping[str, float]
+    upper: Mapping[str, float]
+    xy_km: np.ndarray
+    edges: np.ndarray
+    start: np.ndarray
+    reference: np.ndarray | None
+    method: str
+    seed: int
+    chains: int
+    burn_in: int
+    thin: int
+    steps: int
+    accepted: int
+    trees: int
+    weight: str
+    seconds: float = 0.0
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        plans = np.asarray(self.plans)
+        n = len(self.unit_ids)
+        if plans.ndim != 2 or plans.shape[1] != n:
+            raise ValueError(f"plans must be (n_plans, {n}), got {plans.shape}")
+        k = len(self.territory_ids)
+        if plans.size and (plans.min() < 0 or plans.max() >= k):
+            raise ValueError(f"plans must hold territory indices 0..{k - 1}")
+        for name, v in self.measures.items():
+            if np.shape(v) != (n,):
+                raise ValueError(f"measure {name!r} must have {n} values")
+        for name in ("plans", "xy_km", "edges", "start"):
+            arr = np.array(getattr(self, name))
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        object.__setattr__(
+            self,
+            "measures",
+            MappingProxyType(
+                {k_: np.asarray(v, float) for k_, v in self.measures.items()}
+            ),
+        )
+        for name in ("balance", "lower", "upper", "provenance"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    @property
+    def n_plans(self) -> int:
+        """Number of members."""
+        return int(self.plans.shape[0])
+
+    @property
+    def n_territories(self) -> int:
+        """Territories per plan."""
+        return len(self.territory_ids)
+
+    @property
+    def acceptance_rate(self) -> float:
+        """Share of ReCom steps that changed the plan (1.0 for restarts)."""
+        return self.accepted / self.steps if self.steps else math.nan
+
+    def alignment(self, i: int) -> Any:
+        """Member ``i`` as an :class:`~terrakit.data.Alignment`."""
+        from terrakit.data import Alignment
+
+        if not -self.n_plans <= i < self.n_plans:
+            raise IndexError(f"member {i} out of range ({self.n_plans} plans)")
+        labels = np.array(self.territory_ids, dtype=object)[self.plans[i]]
+        return Alignment(
+            pd.Series(labels, index=pd.Index(self.unit_ids, name="unit_id")),
+            name=f"ensemble_{i}",
+            provenance={**dict(self.provenance), "member": int(i)},
+        )
+
+    def metrics(self) -> pd.DataFrame:
+        """Per member: ``cut_edges``, ``moment_of_inertia`` and band deviations.
+
+        ``moment_of_inertia`` is :math:`\\sum_t \\sum_{i \\in t} w_i
+        \\lVert p_i - c_t \\rVert^2` (weight × km²) with :math:`c_t` the
+        weighted centroid in the projected plane; ``<a>_max_dev`` is
+        :math:`\\max_t |x_t / \\bar x - 1|`.
+        """
+        from terrakit.design.audit import plan_metrics
+
+        return plan_metrics(self, self.plans)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Units × members: territory id of every unit in every member."""
+        labels = np.array(self.territory_ids, dtype=object)[self.plans.T]
+        return pd.DataFrame(
+            labels,
+            index=pd.Index(self.unit_ids, name="unit_id"),
+            columns=pd.RangeIndex(self.n_plans, name="member"),
+        )
+
+    def summary(self) -> str:
+        """Rounded, stable text (no timings)."""
+        m = self.metrics()
+        bands = ", ".join(f"{a} ±{100 * t:g} %" for a, t in self.balance.items())
+        lines = [
+            f"Ensemble ({self.method}): {self.n_plans} plans of "
+            f"{self.n_territories} territories over {len(self.unit_ids)} units",
+            f"  bands: {bands}; contiguous: yes",
+            f"  chains {self.chains}, burn-in {self.burn_in}, thin {self.thin}, "
+            f"seed {self.seed}",
+        ]
+        if self.method == "recom":
+            lines.append(
+                f"  steps {self.steps}, acceptance rate "
+                f"{self.acceptance_rate:.3f}, trees per step "
+                f"{self.trees / max(self.steps, 1):.2f}"
+            )
+        lines.append(f"  distinct plans: {len(np.unique(self.plans, axis=0))}")
+        q = m.quantile([0.05, 0.5, 0.95]).T
+        q.columns = ["p5", "p50", "p95"]
+        lines.append(q.map(lambda v: f"{v:.4g}").to_string())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n  sampled in {self.seconds:.1f} s"
+
+
+# -- the study-level entry point ----------------------------------------
+_OPPORTUNITY = ("workload", "potential", "accounts", "sales")
+
+
+def _chain_task(
+    adjacency: sp.csr_matrix,
+    act: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    start: np.ndarray,
+    n_steps: int,
+    seed: np.random.SeedSequence,
+    burn_in: int,
+    thin: int,
+    max_attempts: int,
+) -> RecomRun:
+    return recom_chain(
+        adjacency,
+        act,
+        lower,
+        upper,
+        start,
+        n_steps,
+        seed=seed,
+        burn_in=burn_in,
+        thin=thin,
+        max_attempts=max_attempts,
+    )
+
+
+def _restart_task(
+    problem: Any, seed: int, time_limit: float, max_iter: int
+) -> np.ndarray:
+    from terrakit.design.heuristic import solve_heuristic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_heuristic(
+            problem, time_limit=time_limit, seed=seed, max_iter=max_iter
+        )
+    if res.status == "infeasible" or res.columns is None:
+        return np.full(problem.n_units, -1, dtype=np.int32)
+    lab, _ = problem.territory_index(res.columns)
+    return lab.astype(np.int32)
+
+
+def ensemble(
+    study: Any,
+    n: int = 1_000,
+    *,
+    balance: Mapping[str, float] | None = None,
+    contiguity: bool = True,
+    n_territories: int | None = None,
+    start: Any = None,
+    method: Method = "recom",
+    chains: int = 4,
+    burn_in: int | None = None,
+    thin: int = 1,
+    max_attempts: int = 10,
+    weight: str | None = None,
+    client: Client | None = None,
+    seed: int = 0,
+    time_limit: float = 30.0,
+    progress: bool = True,
+) -> Ensemble:
+    """Sample ``n`` feasible, balanced, contiguous alignments of a study.
+
+    Parameters
+    ----------
+    study
+        A :class:`~terrakit.data.Study` (polygon or point units; the
+        adjacency is :func:`terrakit.data.geo.adjacency`).
+    n
+        Members to keep (over all chains).
+    balance
+        ``{activity: τ}``: every territory's total within ``(1 ± τ)`` of the
+        mean (default ``{"workload": 0.05}``).
+    contiguity
+        Must be true for ``method="recom"`` (its moves keep every territory
+        connected); ``"restarts"`` honours either value.
+    n_territories
+        Territories per plan; default: the start plan's, else the number of
+        reps.
+    start
+        The chain's start: an Alignment, the name of one of the study's
+        alignments, or ``None`` — a plan from the design heuristic
+        (rep-home centers when ``n_territories`` equals the number of reps).
+        It must meet the bands and be contiguous.
+    method
+        ``"recom"`` or ``"restarts"`` (see the module notes).
+    chains
+        Independent ReCom chains (each keeps ``n / chains`` plans); part of the
+        result's definition, so a Dask run and a serial run agree.
+    burn_in
+        Steps dropped at the start of each chain (default
+        ``10 × n_territories``).
+    thin
+        Keep every ``thin``-th step.
+    max_attempts
+        Spanning trees tried per step before a step is rejected.
+    weight
+        Measure weighting compactness (default: the first balanced activity).
+    client
+        A ``distributed.Client``: chains (or restarts) run as tasks on it.
+    seed
+        Seed of everything random.
+    time_limit
+        Seconds per design heuristic run (start plan, restarts).
+    progress
+        Show a progress bar over chains / restarts.
+
+    Returns
+    -------
+    Ensemble
+
+    Raises
+    ------
+    SpecificationError
+        Unknown activity, a band that no plan can meet (a unit above the upper
+        band), a start plan that breaks a band or is not contiguous,
+        ``contiguity=False`` with ReCom, or bad counts.
+
+    Notes
+    -----
+    ReCom is a Markov chain, not an independent sample; see the module
+    docstring for its known biases.  ``acceptance_rate`` and the number of
+    distinct plans are reported in :meth:`Ensemble.summary`.
+
+    Examples
+    --------
+    >>> ens = ensemble(study, n=200, balance={"accounts": 0.1})  # doctest: +SKIP
+    >>> ens.metrics().describe()  # doctest: +SKIP
+    """
+    from terrakit.data import geo
+
+    if method not in ("recom", "restarts"):
+        raise SpecificationError(
+            f"method must be 'recom' or 'restarts', got {method!r}"
+        )
+    if method == "recom" and not contiguity:
+        raise SpecificationError(
+            "ReCom samples contiguous plans only; use method='restarts' for "
+            "contiguity=False"
+        )
+    if n < 1 or chains < 1 or thin < 1:
+        raise SpecificationError(
+            f"need n >= 1, chains >= 1 and thin >= 1; got n={n}, chains={chains}, "
+            f"thin={thin}"
+        )
+    t0 = time.perf_counter()
+    units = study.unit_measures() if study.accounts is not None else study.units
+    balance = {str(a): float(t) for a, t in (balance or {"workload": 0.05}).items()}
+    for a, t in balance.items():
+        if a not in units.columns:
+            raise SpecificationError(
+                f"balance on {a!r} requested but the units have no {a!r} column; "
+                f"numeric columns: {list(units.select_dtypes('number').columns)}"
+            )
+        if not 0 <= t < 1:
+            raise SpecificationError(f"tolerance for {a!r} must be in [0, 1), got {t}")
+    weight = weight or next(iter(balance))
+    names = list(
+        dict.fromkeys(
+            [*balance, weight, *[m for m in _OPPORTUNITY if m in units.columns]]
+        )
+    )
+    measures = {m: units[m].to_numpy(dtype=float) for m in names}
+    ids = pd.Index(units.index)
+    adj_obj = geo.adjacency(units, warn=False)
+    pos = adj_obj.ids.get_indexer(ids)
+    adjacency = sp.csr_matrix(adj_obj.matrix)[pos][:, pos]
+    proj = units.geometry.to_crs(geo.projected_crs(units)).representative_point()
+    xy_km = np.column_stack([proj.x.to_numpy(), proj.y.to_numpy()]) / 1000.0
+    coo = sp.triu(adjacency, k=1).tocoo()
+    edges = np.column_stack([coo.row, coo.col]).astype(np.int64)
+
+    # -- the start plan
+    start_al = None
+    if start is not None:
+        start_al = study.alignments[start] if isinstance(start, str) else start
+    if start_al is not None:
+        lab_s = start_al.assignment.reindex(ids)
+        if lab_s.isna().any():
+            raise SpecificationError(
+                f"the start alignment misses {int(lab_s.isna().sum())} units of "
+                "the study"
+            )
+        tids = tuple(pd.unique(lab_s.to_numpy()))
+        tids = tuple(sorted(tids, key=str))
+        start_lab = pd.Index(tids).get_indexer(lab_s.to_numpy()).astype(np.int64)
+        if n_territories is not None and n_territories != len(tids):
+            raise SpecificationError(
+                f"n_territories={n_territories} but the start plan has {len(tids)}"
+            )
+        problem = None
+    else:
+        from terrakit.design.align import build_problem
+
+        k = n_territories or (None if study.reps is None else len(study.reps))
+        if k is None:
+            raise SpecificationError("give n_territories (the study has no reps)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problem = build_problem(
+                study,
+                n_territories=k,
+                balance=balance,
+                contiguity=contiguity,
+                weight=weight,
+            )
+        problem.check()
+        from terrakit.design.heuristic import solve_heuristic
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = solve_heuristic(
+                problem, time_limit=time_limit, seed=seed, max_iter=5_000
+            )
+        if res.status == "infeasible" or res.columns is None:
+            raise SpecificationError(
+                "the design heuristic found no plan meeting the bands "
+                f"({'; '.join(res.info.get('violations', [])[:2])}); widen the "
+                "tolerance or pass a feasible start alignment"
+            )
+        lab, _ = problem.territory_index(res.columns)
+        start_lab = lab.astype(np.int64)
+        tids = tuple(res.territories.index)
+    k = len(tids)
+    act = np.column_stack([measures[a] for a in balance])
+    tot = act.sum(axis=0)
+    lower = (1 - np.array(list(balance.values()))) * tot / k
+    upper = (1 + np.array(list(balance.values()))) * tot / k
+    for j, a in enumerate(balance):
+        big = int(np.argmax(act[:, j]))
+        if act[big, j] > upper[j]:
+            raise SpecificationError(
+                f"±{100 * balance[a]:g} % {a} balance is impossible: unit "
+                f"{ids[big]!r} alone carries {act[big, j]:.6g} "
+                f"({act[big, j] / tot[j]:.2%} of the total), above the upper band "
+                f"{upper[j]:.6g}; widen the tolerance or use fewer territories"
+            )
+    burn = 10 * k if burn_in is None else int(burn_in)
+    reference = None
+    if "current" in study.alignments:
+        reference = (
+            study.alignments["current"].assignment.reindex(ids).to_numpy(dtype=object)
+        )
+
+    if method == "recom":
+        chains = min(chains, n)
+        per = [n // chains + (1 if c < n % chains else 0) for c in range(chains)]
+        seqs = np.random.SeedSequence(seed).spawn(chains)
+        jobs = [
+            (
+                adjacency,
+                act,
+                lower,
+                upper,
+                start_lab,
+                per[c] * thin,
+                seqs[c],
+                burn,
+                thin,
+                max_attempts,
+            )
+            for c in range(chains)
+        ]
+        runs: list[RecomRun] = _map(_chain_task, jobs, client, progress, "ensemble")
+        plans = np.vstack([r.plans for r in runs])
+        steps = sum(r.steps for r in runs)
+        accepted = sum(r.accepted for r in runs)
+        trees = sum(r.trees for r in runs)
+    else:
+        if problem is None:
+            from terrakit.design.align import build_problem
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                problem = build_problem(
+                    study,
+                    n_territories=k,
+                    balance=balance,
+                    contiguity=contiguity,
+                    weight=weight,
+                )
+        seeds = np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32)
+        jobs2 = [(problem, int(s), time_limit, 5_000) for s in seeds]
+        got = _map(_restart_task, jobs2, client, progress, "restarts")
+        plans = np.vstack(got)
+        ok = (plans >= 0).all(axis=1)
+        if not ok.any():
+            raise SpecificationError("no restart of the heuristic met the bands")
+        plans = plans[ok]
+        steps = accepted = len(plans)
+        trees = 0
+        chains = 0
+        burn = 0
+    from terrakit.data.alignment import make_provenance
+
+    prov = make_provenance(
+        f"ensemble/{method}",
+        seed=seed,
+        config={
+            "n": n,
+            "balance": balance,
+            "chains": chains,
+            "burn_in": burn,
+            "thin": thin,
+            "max_attempts": max_attempts,
+            "contiguity": contiguity,
+        },
+    )
+    return Ensemble(
+        plans=plans.astype(np.int32),
+        unit_ids=tuple(ids.tolist()),
+        territory_ids=tids,
+        measures=measures,
+        balance=balance,
+        lower=dict(zip(balance, lower.tolist(), strict=True)),
+        upper=dict(zip(balance, upper.tolist(), strict=True)),
+        xy_km=xy_km,
+        edges=edges,
+        start=start_lab,
+        reference=reference,
+        method=method,
+        seed=int(seed),
+        chains=chains,
+        burn_in=burn,
+        thin=thin,
+        steps=steps,
+        accepted=accepted,
+        trees=trees,
+        weight=weight,
+        seconds=time.perf_counter() - t0,
+        provenance=prov,
+    )
+
+
+def _map(
+    fn: Any, jobs: list[tuple[Any, ...]], client: Any, progress: bool, desc: str
+) -> list[Any]:
+    """``[fn(*job) for job in jobs]``, on a Dask client when one is given."""
+    from tqdm.auto import tqdm
+
+    if client is None:
+        return [
+            fn(*job) for job in tqdm(jobs, desc=desc, disable=not progress, leave=False)
+        ]
+    from distributed import wait
+
+    shared = client.scatter(jobs[0][0], broadcast=True, hash=False)
+    futs = [client.submit(fn, shared, *job[1:], pure=False) for job in jobs]
+    wait(futs)
+    return client.gather(futs)

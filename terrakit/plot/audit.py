@@ -1,0 +1,107 @@
+"""Where a plan sits in an ensemble's distributions (``tk.design.audit``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+__all__ = ["audit"]
+
+
+def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) -> Axes:
+    """Draw an :class:`~terrakit.design.audit.AuditReport`.
+
+    Parameters
+    ----------
+    report
+        From :func:`terrakit.design.audit.audit`.
+    ax
+        Axes to draw on (a new figure if ``None``).
+    measure
+        ``None``: one row per metric — the ensemble's distribution as a box
+        (central 95 % whiskers) on a common scale (each metric's ensemble
+        range mapped to [0, 1]) with the plan as a red diamond and its
+        percentile written beside it.  A measure name (``"potential"``,
+        ``"workload"``): boxes of the ensemble's territory totals by rank
+        (smallest to largest) with the plan's territories as red diamonds.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    KeyError
+        If ``measure`` is not one of the report's measures.
+    """
+    if measure is None:
+        dist = report.distributions
+        names = list(report.metrics.index)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.55 * len(names) + 1.2))
+        data, marks = [], []
+        for name in names:
+            v = dist[name].to_numpy(dtype=float)
+            x = float(report.metrics.loc[name, "plan"])
+            lo, hi = float(min(v.min(), x)), float(max(v.max(), x))
+            span = hi - lo if hi > lo else 1.0
+            data.append((v - lo) / span)
+            marks.append((x - lo) / span)
+        pos = np.arange(len(names))[::-1]
+        ax.boxplot(
+            data,
+            positions=pos,
+            orientation="horizontal",
+            whis=(2.5, 97.5),
+            widths=0.5,
+            showfliers=False,
+        )
+        ax.scatter(marks, pos, marker="D", color="#d62728", zorder=3, label="plan")
+        for p, m, name in zip(pos, marks, names, strict=True):
+            q = 100 * float(report.metrics.loc[name, "percentile"])
+            ax.annotate(
+                f"{q:.0f}th pct",
+                (m, p),
+                xytext=(6, 6),
+                textcoords="offset points",
+                fontsize=8,
+            )
+        ax.set_yticks(pos, names)
+        ax.set_xlabel("position in the ensemble's range (0 = lowest, 1 = highest)")
+        ax.set_title(f"{report.plan_name!r} against {report.n_plans} feasible plans")
+        ax.legend(frameon=False, loc="lower right")
+        return ax
+    if measure not in report.ordered:
+        raise KeyError(
+            f"measure {measure!r} not in the report; it has {sorted(report.ordered)}"
+        )
+    ordered = report.ordered[measure]
+    k = ordered.shape[1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5, 0.35 * k + 2), 3.5))
+    ax.boxplot(
+        [ordered[:, r] for r in range(k)],
+        positions=np.arange(1, k + 1),
+        whis=(2.5, 97.5),
+        showfliers=False,
+    )
+    r = report.reps[report.reps["measure"] == measure]
+    ax.scatter(
+        r["rank"], r["value"], marker="D", color="#d62728", zorder=3, label="plan"
+    )
+    for _, row in r[r["outlier"]].iterrows():
+        ax.annotate(
+            str(row["territory_id"]),
+            (row["rank"], row["value"]),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=7,
+        )
+    ax.set_xlabel("territory rank (smallest to largest)")
+    ax.set_ylabel(measure)
+    ax.set_title(f"{measure} by territory rank: plan vs ensemble")
+    ax.legend(frameon=False)
+    return ax

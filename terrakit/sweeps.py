@@ -1,0 +1,1009 @@
+"""``sweep``: many design, rebalance or sizing scenarios, in parallel, resumable.
+
+A *scenario* is one set of parameters (``{"n_territories": 20, "tolerance":
+0.05}``); a *grid* is the Cartesian product of parameter values (or an
+explicit list of scenarios).  :func:`sweep` runs every scenario on a Dask
+cluster (a local one sized to the machine by default, or any
+``distributed.Client``), streams each finished row into a table of a
+GeoPackage file as it arrives, and returns a :class:`SweepResult` with one
+row per scenario.
+
+Reproducibility
+    Every scenario has a *key*: the canonical JSON of the task, its merged
+    parameters and the sweep seed.  Its own seed is derived from the sweep
+    seed and a SHA-256 hash of the parameters, so it depends neither on the
+    order of the grid nor on which worker runs it: a serial run
+    (``client="serial"``) and a parallel one give identical rows, except for
+    the ``seconds`` column.
+Resuming
+    With ``out="sweep.gpkg"`` every finished row is committed to the table
+    ``table`` of that file in its own SQLite transaction (a row is either
+    fully written or absent).  Running the same sweep again skips the keys
+    already there and only runs what is missing, so an interrupted sweep
+    loses nothing but the scenarios that were in flight.
+Failures
+    A scenario whose task raises is reported with status ``"error"`` and the
+    error text while the others complete; error rows are run again on resume.
+    A worker that dies mid-sweep has its scenarios re-run by the scheduler on
+    the other workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import itertools
+import json
+import logging
+import math
+import os
+import sqlite3
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.exceptions import SpecificationError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "SweepResult",
+    "scenario_key",
+    "scenario_seed",
+    "scenarios",
+    "sweep",
+]
+
+TaskName = Literal["design", "rebalance", "sizing"]
+_TASKS = ("design", "rebalance", "sizing")
+#: Columns every row has, after the scenario's parameters.
+_FIXED_COLUMNS = ("status", "error", "seconds", "seed", "key")
+#: Keywords of the design task that change the problem only through
+#: ``DesignProblem.replace`` (one problem build serves all their values).
+_DESIGN_RUN_KEYS = {
+    "n_territories",
+    "tolerance",
+    "balance",
+    "contiguity",
+    "time_limit",
+    "solver",
+    "backend",
+    "max_iter",
+}
+_DESIGN_BUILD_KEYS = {
+    "objective",
+    "weight",
+    "max_distance_km",
+    "locked",
+    "targets",
+}
+#: Default iteration budget of the design heuristic in a sweep: with it the
+#: annealing schedules follow the iteration count, not the clock.
+DESIGN_MAX_ITER = 5_000
+
+
+# -- scenarios, keys and seeds -----------------------------------------------------
+def _plain(v: Any) -> Any:
+    """A JSON-able, canonical form of a parameter value."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, range)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    raise SpecificationError(
+        f"sweep parameter value {v!r} of type {type(v).__name__} cannot be written "
+        "as JSON; use numbers, strings, booleans, None, lists or dicts"
+    )
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(
+        _plain(obj), sort_keys=True, separators=(",", ":"), allow_nan=True
+    )
+
+
+def scenarios(
+    grid: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """The scenarios of a grid, in order.
+
+    Parameters
+    ----------
+    grid
+        ``{parameter: values}`` (the Cartesian product, first parameter
+        varying slowest) or a sequence of ``{parameter: value}`` dicts.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    SpecificationError
+        An empty grid, a parameter without values, or scenarios repeated.
+
+    Examples
+    --------
+    >>> scenarios({"n_territories": [2, 3], "tolerance": [0.05]})
+    [{'n_territories': 2, 'tolerance': 0.05}, {'n_territories': 3, 'tolerance': 0.05}]
+    """
+    if isinstance(grid, Mapping):
+        if not grid:
+            raise SpecificationError("the grid is empty; give {parameter: values}")
+        names = [str(k) for k in grid]
+        values = []
+        for name, vals in grid.items():
+            if isinstance(vals, (str, bytes)) or not isinstance(vals, Iterable):
+                raise SpecificationError(
+                    f"grid[{name!r}] must be a list of values, got {vals!r}; "
+                    f"write {{{name!r}: [{vals!r}]}} for a single value"
+                )
+            vs = list(vals)
+            if not vs:
+                raise SpecificationError(f"grid[{name!r}] has no values")
+            values.append(vs)
+        out = [
+            dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)
+        ]
+    else:
+        out = []
+        for i, sc in enumerate(grid):
+            if not isinstance(sc, Mapping):
+                raise SpecificationError(
+                    f"scenario {i} must be a dict of parameters, got {sc!r}"
+                )
+            out.append({str(k): v for k, v in sc.items()})
+        if not out:
+            raise SpecificationError("the grid has no scenarios")
+    seen: dict[str, int] = {}
+    for i, sc in enumerate(out):
+        c = _canonical(sc)
+        if c in seen:
+            raise SpecificationError(
+                f"scenario {i} repeats scenario {seen[c]} ({c}); each scenario once"
+            )
+        seen[c] = i
+    return out
+
+
+def scenario_key(task: str, params: Mapping[str, Any], seed: int) -> str:
+    """Canonical JSON naming one scenario: task, merged parameters, sweep seed.
+
+    Examples
+    --------
+    >>> scenario_key("design", {"tolerance": 0.05, "n_territories": 3}, 0)
+    '{"params":{"n_territories":3,"tolerance":0.05},"seed":0,"task":"design"}'
+    """
+    return _canonical({"task": task, "params": dict(params), "seed": int(seed)})
+
+
+def scenario_seed(seed: int, params: Mapping[str, Any]) -> int:
+    """The seed of one scenario: ``SeedSequence([seed, sha256(params)])``.
+
+    It depends only on the sweep seed and the scenario's parameters, not on
+    the grid order or the worker, so serial and parallel runs agree.
+
+    Examples
+    --------
+    >>> scenario_seed(0, {"a": 1}) == scenario_seed(0, {"a": 1})
+    True
+    >>> scenario_seed(0, {"a": 1}) == scenario_seed(1, {"a": 1})
+    False
+    """
+    digest = hashlib.sha256(_canonical(dict(params)).encode()).digest()
+    words = np.frombuffer(digest, dtype="<u4").tolist()
+    ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *words])
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+# -- what travels to the workers ----------------------------------------------------
+def _study_payload(study: Any) -> dict[str, Any]:
+    """Plain, picklable tables of a Study (a Study itself holds mapping proxies)."""
+    return {
+        "units": study.units,
+        "accounts": study.accounts,
+        "reps": study.reps,
+        "history": study.history,
+        "alignments": {
+            n: (al.assignment.copy(), dict(al.provenance))
+            for n, al in study.alignments.items()
+        },
+        "metadata": dict(study.metadata),
+    }
+
+
+_WORKER_CACHE: dict[str, Any] = {}
+
+
+def _study_from_payload(token: str, payload: Mapping[str, Any]) -> Any:
+    """Rebuild the Study once per process (cached by the payload's token)."""
+    if token in _WORKER_CACHE:
+        return _WORKER_CACHE[token]
+    from terrakit.data import Alignment, Study
+
+    study = Study(
+        payload["units"],
+        accounts=payload["accounts"],
+        reps=payload["reps"],
+        history=payload["history"],
+        alignments={
+            n: Alignment(s, name=n, provenance=p)
+            for n, (s, p) in payload["alignments"].items()
+        },
+        metadata=payload["metadata"],
+    )
+    _WORKER_CACHE.clear()  # keep one study per process
+    _WORKER_CACHE[token] = study
+    return study
+
+
+# -- the tasks ---------------------------------------------------------------------
+def _design_balance(params: Mapping[str, Any]) -> dict[str, float]:
+    bal = dict(params.get("balance") or {"workload": 0.03})
+    if "tolerance" in params:
+        tol = float(params["tolerance"])
+        bal = {a: tol for a in bal}
+    return {str(a): float(t) for a, t in bal.items()}
+
+
+def _design_group(params: Mapping[str, Any], n_reps: int | None) -> str:
+    """Canonical JSON of what the problem build depends on."""
+    k = params.get("n_territories")
+    fixed = n_reps is not None and (k is None or int(k) == n_reps)
+    bal = _design_balance(params)
+    build = {key: params[key] for key in sorted(_DESIGN_BUILD_KEYS) if key in params}
+    return _canonical(
+        {
+            "fixed": fixed,
+            "activities": list(bal),
+            "weight": params.get("weight") or next(iter(bal), None),
+            **build,
+        }
+    )
+
+
+def _prepare_design(
+    study: Any, todo: Sequence[tuple[str, dict[str, Any], int]]
+) -> dict[str, Any]:
+    """One DesignProblem per build group (the adjacency is built once per group)."""
+    from terrakit.design.align import build_problem
+
+    unknown = sorted(
+        {
+            key
+            for _, p, _ in todo
+            for key in p
+            if key not in _DESIGN_RUN_KEYS | _DESIGN_BUILD_KEYS
+        }
+    )
+    if unknown:
+        raise SpecificationError(
+            f"task='design' does not know the parameters {unknown}; it takes "
+            f"{sorted(_DESIGN_RUN_KEYS | _DESIGN_BUILD_KEYS)}"
+        )
+    n_reps = None if study.reps is None else len(study.reps)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for _, p, _ in todo:
+        groups.setdefault(_design_group(p, n_reps), []).append(p)
+    problems: dict[str, Any] = {}
+    for g, members in groups.items():
+        p0 = members[0]
+        bal = _design_balance(p0)
+        k0 = p0.get("n_territories")
+        if n_reps is None and k0 is None:
+            raise SpecificationError(
+                "task='design' needs n_territories when the study has no reps"
+            )
+        build = {key: p0[key] for key in _DESIGN_BUILD_KEYS if key in p0}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problems[g] = build_problem(
+                study,
+                n_territories=None if k0 is None else int(k0),
+                balance=bal,
+                contiguity=any(bool(m.get("contiguity", True)) for m in members),
+                **build,
+            )
+    return {"problems": problems, "n_reps": n_reps}
+
+
+def _design_row(
+    prepared: Mapping[str, Any], params: Mapping[str, Any], seed: int
+) -> dict[str, Any]:
+    from terrakit.design.align import choose_solver, solve
+    from terrakit.design.heuristic import solve_heuristic
+
+    base = prepared["problems"][_design_group(params, prepared["n_reps"])]
+    bal = _design_balance(params)
+    changes: dict[str, Any] = {
+        "tolerance": bal,
+        "contiguity": bool(params.get("contiguity", True)),
+    }
+    k = params.get("n_territories")
+    if base.center_mode == "choose":
+        k = int(k)  # type: ignore[arg-type]
+        changes["n_territories"] = k
+        changes["territory_ids"] = tuple(f"T{t + 1:02d}" for t in range(k))
+    problem = base.replace(**changes)
+    time_limit = float(params.get("time_limit", 60.0))
+    solver = str(params.get("solver", "auto"))
+    path = choose_solver(problem, time_limit) if solver == "auto" else solver
+    max_iter = params.get("max_iter", DESIGN_MAX_ITER)
+    if path == "heuristic":
+        problem.check()
+        res = solve_heuristic(
+            problem,
+            time_limit=time_limit,
+            seed=seed,
+            max_iter=None if max_iter is None else int(max_iter),
+        )
+    else:
+        res = solve(
+            problem,
+            solver=solver,
+            time_limit=time_limit,
+            seed=seed,
+            backend=str(params.get("backend", "highs")),
+        )
+    terr = res.territories
+    row: dict[str, Any] = {
+        "status": res.status,
+        "method": res.method,
+        "objective": res.objective,
+        "lower_bound": res.lower_bound,
+        "gap": res.gap,
+        "max_deviation": res.max_deviation,
+    }
+    for a in bal:
+        x = terr[a].to_numpy(dtype=float)
+        mean = float(x.mean())
+        row[f"{a}_min"] = float(x.min())
+        row[f"{a}_max"] = float(x.max())
+        row[f"{a}_cv"] = float(x.std() / mean) if mean else math.nan
+    if problem.adjacency is not None and res.columns is not None:
+        lab, _ = problem.territory_index(res.columns)
+        a = problem.adjacency.tocoo()
+        row["cut_edges"] = int(np.count_nonzero(lab[a.row] != lab[a.col]) // 2)
+    row["assignment"] = [_plain(t) for t in res.alignment.assignment.tolist()]
+    return row
+
+
+def _sizing_row(study: Any, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    from terrakit.sizing import workload
+
+    known = {
+        "hours_per_rep",
+        "calls_per_rep",
+        "travel",
+        "calls_per_day",
+        "call_minutes",
+    }
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise SpecificationError(
+            f"task='sizing' does not know the parameters {unknown}; it takes "
+            f"{sorted(known)}"
+        )
+    kw: dict[str, Any] = {}
+    for name in ("travel", "calls_per_day", "call_minutes"):
+        if name in params:
+            kw[name] = params[name]
+    wl = workload(study, **kw)
+    need = wl.reps_needed(
+        float(params.get("hours_per_rep", 1_600)),
+        calls_per_rep=params.get("calls_per_rep"),
+    )
+    return {
+        "status": "ok",
+        "total_calls": wl.total_calls,
+        "total_hours": wl.total_hours,
+        "reps_fractional": need.total,
+        "reps": need.reps,
+    }
+
+
+def _scalar_fields(obj: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in (
+        "status",
+        "method",
+        "moved",
+        "moved_share",
+        "lower_bound",
+        "gap",
+        "max_deviation",
+        "max_deviation_before",
+    ):
+        v = getattr(obj, name, None)
+        if isinstance(v, (int, float, str, bool, np.generic)):
+            row[name] = _plain(v)
+    return row
+
+
+def _rebalance_row(
+    study: Any, adjacency: Any, params: Mapping[str, Any], seed: int
+) -> dict[str, Any]:
+    try:
+        rebalance = importlib.import_module("terrakit.realign").rebalance
+    except (ImportError, AttributeError):
+        raise SpecificationError(
+            "task='rebalance' needs terrakit.realign.rebalance, which is not "
+            "available in this installation"
+        ) from None
+    kw = dict(params)
+    if "tolerance" in kw:
+        tol = float(kw.pop("tolerance"))
+        kw["balance"] = {a: tol for a in (kw.get("balance") or {"workload": 0.05})}
+    if adjacency is not None and "adjacency" not in kw:
+        kw["adjacency"] = adjacency
+    res = rebalance(study, seed=seed, **kw)
+    row = _scalar_fields(res)
+    row.setdefault("status", "ok")
+    al = getattr(res, "alignment", None)
+    if al is not None and hasattr(al, "assignment"):
+        row["assignment"] = [_plain(t) for t in al.assignment.tolist()]
+    return row
+
+
+def _run_one(
+    task: str | Callable[..., Mapping[str, Any]],
+    token: str,
+    payload: Mapping[str, Any],
+    params: Mapping[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Run one scenario; never raises for an error of the task itself."""
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if task == "design":
+                row = _design_row(payload, params, seed)
+            else:
+                study = _study_from_payload(token, payload)
+                if task == "sizing":
+                    row = _sizing_row(study, params, seed)
+                elif task == "rebalance":
+                    row = _rebalance_row(study, payload.get("adjacency"), params, seed)
+                else:
+                    assert callable(task)
+                    out = task(study, seed=seed, **params)
+                    if not isinstance(out, Mapping):
+                        raise TypeError(
+                            f"a sweep task must return a dict of results, got "
+                            f"{type(out).__name__}"
+                        )
+                    row = {str(k): _plain(v) for k, v in out.items()}
+                    row.setdefault("status", "ok")
+        row["error"] = None
+    except Exception as err:  # reported in the row, the sweep goes on
+        row = {"status": "error", "error": f"{type(err).__name__}: {err}"}
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+# -- the file -----------------------------------------------------------------------
+def _check_table_name(table: str) -> str:
+    if not table.replace("_", "").isalnum() or not table[:1].isalpha():
+        raise SpecificationError(
+            f"table name {table!r} must start with a letter and hold only letters, "
+            "digits and underscores"
+        )
+    return table
+
+
+class _RowStore:
+    """One attributes table of a GeoPackage; one SQLite transaction per row."""
+
+    def __init__(self, path: str | os.PathLike[str], table: str) -> None:
+        self.path = Path(path)
+        self.table = _check_table_name(table)
+        if self.path.suffix.lower() != ".gpkg":
+            raise SpecificationError(
+                f"out must be a GeoPackage path ending in .gpkg, got {self.path.name!r}"
+            )
+        exists = False
+        if self.path.exists():
+            with contextlib.closing(sqlite3.connect(self.path)) as con:
+                exists = bool(
+                    con.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                        (table,),
+                    ).fetchone()
+                )
+        if not exists:
+            import pyogrio
+
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            template = pd.DataFrame(
+                {
+                    "key": pd.Series([], dtype=object),
+                    "task": pd.Series([], dtype=object),
+                    "status": pd.Series([], dtype=object),
+                    "error": pd.Series([], dtype=object),
+                    "seconds": pd.Series([], dtype=float),
+                    "seed": pd.Series([], dtype=np.int64),
+                    "params": pd.Series([], dtype=object),
+                    "row": pd.Series([], dtype=object),
+                    "finished": pd.Series([], dtype=object),
+                }
+            )
+            pyogrio.write_dataframe(template, self.path, layer=table, driver="GPKG")
+        self.con = sqlite3.connect(self.path, timeout=30)
+        with self.con:
+            self.con.execute(
+                f'CREATE UNIQUE INDEX IF NOT EXISTS "{table}_key" ON "{table}"(key)'
+            )
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        cur = self.con.execute(
+            f'SELECT key, status, error, seconds, seed, row FROM "{self.table}"'
+        )
+        out = {}
+        for key, status, error, seconds, seed, row in cur.fetchall():
+            r = json.loads(row) if row else {}
+            r.update(status=status, error=error, seconds=seconds, seed=seed)
+            out[key] = r
+        return out
+
+    def write(
+        self, key: str, task: str, params: Mapping[str, Any], row: Mapping[str, Any]
+    ) -> None:
+        body = {
+            k: v
+            for k, v in row.items()
+            if k not in ("status", "error", "seconds", "seed", "key")
+        }
+        with self.con:  # one transaction: the row is written whole or not at all
+            self.con.execute(
+                f'INSERT OR REPLACE INTO "{self.table}" '
+                "(key, task, status, error, seconds, seed, params, row, finished) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    task,
+                    row["status"],
+                    row.get("error"),
+                    float(row["seconds"]),
+                    int(row["seed"]),
+                    _canonical(params),
+                    json.dumps(body, allow_nan=True),
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                ),
+            )
+            self.con.execute(
+                "UPDATE gpkg_contents SET last_change = strftime("
+                "'%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = ?",
+                (self.table,),
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# -- the result ---------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """One row per scenario of a :func:`sweep`.
+
+    Parameters
+    ----------
+    table
+        Index ``scenario`` (grid order); the scenario's parameters, then
+        ``status``, ``error``, ``seconds``, ``seed`` (the scenario's own seed),
+        ``key``, then the task's results (design: ``objective``,
+        ``lower_bound``, ``gap``, ``max_deviation``, ``<activity>_min``,
+        ``_max``, ``_cv``, ``cut_edges``, ``method``; sizing:
+        ``total_calls``, ``total_hours``, ``reps_fractional``, ``reps``;
+        rebalance: ``status``, ``method``, ``moved``, ``moved_share``,
+        ``lower_bound``, ``gap``, ``max_deviation``,
+        ``max_deviation_before``).
+    task
+        ``"design"``, ``"rebalance"``, ``"sizing"`` or the callable's name.
+    seed
+        The sweep seed.
+    parameters
+        Names of the grid's parameters.
+    assignments
+        ``{key: territory ids in unit order}`` for tasks that make alignments.
+    unit_ids
+        The study's unit ids (order of the assignments).
+    out
+        The GeoPackage the rows were streamed to, if any.
+    n_resumed
+        Rows read back from ``out`` instead of being run.
+    """
+
+    table: pd.DataFrame
+    task: str
+    seed: int
+    parameters: tuple[str, ...]
+    assignments: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    unit_ids: tuple[Any, ...] = ()
+    out: str | None = None
+    n_resumed: int = 0
+
+    def __post_init__(self) -> None:
+        missing = [c for c in _FIXED_COLUMNS if c not in self.table.columns]
+        if missing:
+            raise ValueError(f"sweep table lacks columns {missing}")
+        if self.table["key"].duplicated().any():
+            raise ValueError("sweep table has a scenario more than once")
+        object.__setattr__(
+            self, "assignments", MappingProxyType(dict(self.assignments))
+        )
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+
+    @property
+    def n_failed(self) -> int:
+        """Scenarios whose task raised (status ``"error"``)."""
+        return int((self.table["status"] == "error").sum())
+
+    def failed(self) -> pd.DataFrame:
+        """The rows with status ``"error"`` (parameters and error text)."""
+        t = self.table
+        return t.loc[t["status"] == "error", [*self.parameters, "error"]]
+
+    def alignment(self, scenario: int) -> Any:
+        """The :class:`~terrakit.data.Alignment` a scenario produced.
+
+        Raises
+        ------
+        KeyError
+            If the scenario made no alignment (an error, or a sizing task).
+        """
+        from terrakit.data import Alignment
+
+        key = str(self.table["key"].iloc[scenario])
+        if key not in self.assignments:
+            raise KeyError(
+                f"scenario {scenario} has no alignment (status "
+                f"{self.table['status'].iloc[scenario]!r}, task {self.task!r})"
+            )
+        s = pd.Series(
+            list(self.assignments[key]), index=pd.Index(self.unit_ids, name="unit_id")
+        )
+        return Alignment(s, name=f"sweep_{scenario}", provenance={"sweep_key": key})
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table (copy)."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Rounded, stable text: counts by status and the table without timings."""
+        counts = self.table["status"].value_counts().sort_index()
+        lines = [
+            f"SweepResult ({self.task}, seed {self.seed}): {len(self.table)} scenarios",
+            "  status: " + ", ".join(f"{s} {n}" for s, n in counts.items()),
+        ]
+        t = self.table.drop(columns=["seconds", "key", "error"])
+        num = t.select_dtypes("floating").columns
+        t[num] = t[num].apply(lambda c: c.map(lambda v: float(f"{v:.6g}")))
+        with pd.option_context("display.width", 200, "display.max_columns", 40):
+            lines.append(t.to_string())
+        for i, err in self.table["error"].dropna().items():
+            lines.append(f"  scenario {i}: {err}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        total = float(self.table["seconds"].sum())
+        return f"{self.summary()}\n  task seconds (sum): {total:.1f}"
+
+
+# -- the sweep ----------------------------------------------------------------------
+def _task_name(task: Any) -> str:
+    if isinstance(task, str):
+        if task not in _TASKS:
+            raise SpecificationError(
+                f"task must be one of {_TASKS} or a callable, got {task!r}"
+            )
+        return task
+    if callable(task):
+        return (
+            f"{getattr(task, '__module__', '?')}.{getattr(task, '__qualname__', task)}"
+        )
+    raise SpecificationError(
+        f"task must be one of {_TASKS} or a callable, got {task!r}"
+    )
+
+
+def _local_client(n_workers: int | None) -> Client:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - optional extra
+        raise ImportError(
+            "tk.sweep on a cluster needs dask.distributed: pip install "
+            "'terrakit[distributed]' (or pass client='serial')"
+        ) from None
+    cluster = LocalCluster(
+        n_workers=n_workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster)
+
+
+def sweep(
+    study: Any,
+    grid: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
+    *,
+    task: TaskName | Callable[..., Mapping[str, Any]] = "design",
+    options: Mapping[str, Any] | None = None,
+    client: Client | Literal["serial"] | None = None,
+    seed: int = 0,
+    out: str | os.PathLike[str] | None = None,
+    table: str = "sweep",
+    progress: bool = True,
+    retries: int = 1,
+    on_row: Callable[[int, Mapping[str, Any]], None] | None = None,
+) -> SweepResult:
+    """Run a grid of scenarios in parallel; one result row per scenario.
+
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`.
+    grid
+        ``{parameter: values}`` (Cartesian product) or a list of scenario
+        dicts (see :func:`scenarios`).
+    task
+        ``"design"``: :func:`terrakit.design.align` semantics with the
+        parameters ``n_territories``, ``tolerance`` (applied to every balanced
+        activity), ``balance``, ``contiguity``, ``time_limit``, ``solver``,
+        ``backend``, ``max_iter`` (heuristic iteration budget, default
+        :data:`DESIGN_MAX_ITER`) and the build parameters ``objective``,
+        ``weight``, ``max_distance_km``, ``locked``, ``targets``;
+        ``"sizing"``: :func:`terrakit.sizing.workload` then
+        ``reps_needed`` (``hours_per_rep``, ``calls_per_rep``, ``travel``,
+        ``calls_per_day``, ``call_minutes``); ``"rebalance"``:
+        ``terrakit.realign.rebalance(study, seed=..., **params)`` (a
+        ``tolerance`` parameter applies to every balanced activity; the unit
+        adjacency is built once and passed on); or any
+        picklable callable ``f(study, *, seed, **params) -> dict``.
+    options
+        Parameters shared by every scenario (a scenario's own value wins),
+        e.g. ``{"solver": "heuristic", "time_limit": 10}``.
+    client
+        A ``distributed.Client`` (e.g. ``Client("tcp://scheduler:8786")``);
+        ``None`` starts a local cluster with one single-threaded worker
+        process per core for the duration of the call; ``"serial"`` runs in
+        this process.
+    seed
+        Sweep seed; each scenario's seed is :func:`scenario_seed`.
+    out
+        GeoPackage to stream finished rows into (created if missing; may be a
+        study file — but :meth:`Study.save` rewrites the whole file, so keep
+        sweeps of a study you will save again in a sidecar file).  Rows whose
+        key is already in ``table`` are not run again.
+    table
+        Name of the attributes table in ``out``.
+    progress
+        Show a progress bar.
+    retries
+        Extra attempts the scheduler makes when a worker dies under a task.
+    on_row
+        Called in this process as ``on_row(scenario_index, row)`` after each
+        finished row is stored.
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    SpecificationError
+        An empty or malformed grid, an unknown task or task parameter, an
+        ``out`` that is not a ``.gpkg`` path.
+
+    Notes
+    -----
+    For ``task="design"`` the problem (costs, adjacency) is built once per
+    combination of build parameters on the caller's side and shipped to the
+    workers; each scenario only changes ``n_territories``, the bands and the
+    solver settings through ``DesignProblem.replace``.  The heuristic runs
+    with an iteration budget so its result does not depend on the machine's
+    load; as long as no scenario reaches its ``time_limit`` a parallel sweep
+    equals a serial one row by row (except ``seconds``).
+
+    Examples
+    --------
+    >>> res = sweep(study, {"n_territories": [18, 20], "tolerance": [0.05, 0.1]},
+    ...             options={"solver": "heuristic", "time_limit": 10},
+    ...             out="sweep.gpkg", seed=0)  # doctest: +SKIP
+    >>> res.to_frame()[["n_territories", "status", "objective"]]  # doctest: +SKIP
+    """
+    name = _task_name(task)
+    scs = scenarios(grid)
+    base = dict(options or {})
+    parameters = tuple(dict.fromkeys(k for sc in scs for k in sc))
+    merged = [{**base, **sc} for sc in scs]
+    keys = [scenario_key(name, p, seed) for p in merged]
+    seeds = [scenario_seed(seed, p) for p in merged]
+    store = None if out is None else _RowStore(out, table)
+    rows: dict[int, dict[str, Any]] = {}
+    n_resumed = 0
+    try:
+        if store is not None:
+            done = store.read()
+            for i, key in enumerate(keys):
+                r = done.get(key)
+                if r is not None and r["status"] != "error":
+                    rows[i] = r
+            n_resumed = len(rows)
+        todo = [i for i in range(len(scs)) if i not in rows]
+        if todo:
+            if name == "design":
+                payload: dict[str, Any] = _prepare_design(
+                    study, [(keys[i], merged[i], seeds[i]) for i in todo]
+                )
+            else:
+                payload = _study_payload(study)
+                if name == "rebalance":
+                    from terrakit.data import geo
+
+                    payload["adjacency"] = geo.adjacency(study.units, warn=False)
+            token = hashlib.sha256(
+                (name + str(id(study)) + str(time.time_ns())).encode()
+            ).hexdigest()[:16]
+
+            def finish(i: int, row: dict[str, Any], store_it: bool = True) -> None:
+                row["seed"] = seeds[i]
+                if store is not None and store_it:
+                    store.write(keys[i], name, merged[i], row)
+                rows[i] = row
+                if on_row is not None:
+                    on_row(i, row)
+
+            _execute(
+                task if callable(task) else name,
+                token,
+                payload,
+                [(i, merged[i], seeds[i], keys[i]) for i in todo],
+                client,
+                progress,
+                retries,
+                finish,
+            )
+    finally:
+        if store is not None:
+            store.close()
+    return _result(name, seed, scs, parameters, keys, rows, study, out, n_resumed)
+
+
+def _execute(
+    task: str | Callable[..., Mapping[str, Any]],
+    token: str,
+    payload: Mapping[str, Any],
+    jobs: list[tuple[int, dict[str, Any], int, str]],
+    client: Any,
+    progress: bool,
+    retries: int,
+    finish: Callable[..., None],
+) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc="sweep", disable=not progress, leave=False)
+    try:
+        if isinstance(client, str):
+            if client != "serial":
+                raise SpecificationError(
+                    f"client must be a distributed.Client, None or 'serial', "
+                    f"got {client!r}"
+                )
+            for i, params, s, _ in jobs:
+                finish(i, _run_one(task, token, payload, params, s))
+                bar.update()
+            return
+        from distributed import as_completed
+
+        own = client is None
+        cl = _local_client(None) if own else client
+        try:
+            data = cl.scatter(payload, broadcast=True, hash=False)
+            futures: dict[Any, int] = {}
+            for i, params, s, key in jobs:
+                fkey = (
+                    "terrakit-sweep-"
+                    + hashlib.sha256((token + key).encode()).hexdigest()[:24]
+                )
+                fut = cl.submit(
+                    _run_one,
+                    task,
+                    token,
+                    data,
+                    params,
+                    s,
+                    key=fkey,
+                    pure=False,
+                    retries=retries,
+                )
+                futures[fut] = i
+            try:
+                for fut in as_completed(list(futures)):
+                    i = futures.pop(fut)
+                    try:
+                        row = fut.result()
+                        stored = True
+                    except Exception as err:  # the worker died too often
+                        row = {
+                            "status": "error",
+                            "error": f"{type(err).__name__}: {err}",
+                            "seconds": math.nan,
+                        }
+                        stored = False
+                    finish(i, row, stored)
+                    bar.update()
+                    fut.release()
+            finally:
+                if futures:  # interrupted: do not leave work running on the cluster
+                    cl.cancel(list(futures))
+        finally:
+            if own:
+                cluster = cl.cluster
+                cl.close()
+                if cluster is not None:
+                    cluster.close()
+    finally:
+        bar.close()
+
+
+def _result(
+    name: str,
+    seed: int,
+    scs: list[dict[str, Any]],
+    parameters: tuple[str, ...],
+    keys: list[str],
+    rows: Mapping[int, Mapping[str, Any]],
+    study: Any,
+    out: Any,
+    n_resumed: int,
+) -> SweepResult:
+    records = []
+    assignments: dict[str, tuple[Any, ...]] = {}
+    extra: list[str] = []
+    for i, sc in enumerate(scs):
+        r = dict(rows[i])
+        assign = r.pop("assignment", None)
+        if assign is not None:
+            assignments[keys[i]] = tuple(assign)
+        rec: dict[str, Any] = {p: sc.get(p) for p in parameters}
+        for c in _FIXED_COLUMNS:
+            rec[c] = r.pop(c, None)
+        rec["key"] = keys[i]
+        for c, v in r.items():
+            if c not in extra:
+                extra.append(c)
+            rec[c] = v
+        records.append(rec)
+    frame = pd.DataFrame.from_records(
+        records, columns=[*parameters, *_FIXED_COLUMNS, *extra]
+    )
+    frame.index.name = "scenario"
+    frame["seconds"] = frame["seconds"].astype(float)
+    return SweepResult(
+        table=frame,
+        task=name,
+        seed=int(seed),
+        parameters=parameters,
+        assignments=assignments,
+        unit_ids=tuple(study.units.index.tolist()),
+        out=None if out is None else str(out),
+        n_resumed=n_resumed,
+    )

@@ -1,0 +1,249 @@
+"""ReCom ensembles, the audit of a plan against them, and its figure."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.design.audit import audit, plan_metrics
+from terrakit.design.ensemble import _pieces, ensemble, recom_chain
+from terrakit.exceptions import SpecificationError
+
+from .conftest import grid_adjacency
+
+
+@pytest.fixture(scope="module")
+def region36():
+    """36 Voronoi postal areas, 3 reps (synthetic_region seed 5)."""
+    from terrakit.data.synthetic import synthetic_region
+
+    return synthetic_region(n_units=36, n_reps=3, seed=5)
+
+
+@pytest.fixture(scope="module")
+def ens36(region36):
+    """120 ReCom plans of region36, ±10 % workload, 3 chains."""
+    return ensemble(
+        region36, n=120, balance={"workload": 0.10}, chains=3, seed=1, progress=False
+    )
+
+
+def _connected_balanced_bipartitions(adj: sp.csr_matrix, size: int) -> set[tuple]:
+    """Every split of the graph into two connected halves of ``size`` units,
+    as label tuples with unit 0 in territory 0 (brute force)."""
+    n = adj.shape[0]
+    out = set()
+    for part in itertools.combinations(range(1, n), size - 1):
+        lab = np.ones(n, dtype=int)
+        lab[[0, *part]] = 0
+        if not _pieces(adj, lab):
+            out.add(tuple(lab))
+    return out
+
+
+# -- the chain on arrays ----------------------------------------------------------
+def test_chain_visits_exactly_the_balanced_contiguous_bipartitions_of_a_grid():
+    adj = grid_adjacency(4, 2)  # 2 × 4 grid, 8 units, two halves of 4
+    truth = _connected_balanced_bipartitions(adj, 4)
+    start = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    run = recom_chain(adj, np.ones(8), [4], [4], start, 400, seed=3)
+    seen = {tuple(p if p[0] == 0 else 1 - p) for p in run.plans}
+    assert seen <= truth  # only feasible plans
+    assert seen == truth  # and, on this tiny graph, all of them
+    assert 0 < run.accepted <= run.steps == 400
+    assert run.trees >= run.steps
+
+
+def test_chain_keeps_every_band_and_every_territory_connected():
+    adj = grid_adjacency(6, 6)
+    rng = np.random.default_rng(0)
+    w = rng.uniform(1, 3, 36)
+    start = np.repeat(np.arange(3), 12).reshape(6, 6).T.ravel()  # three column pairs
+    tot = w.sum()
+    k = 3
+    sums0 = np.bincount(start, weights=w, minlength=k)
+    tau = np.abs(sums0 / (tot / k) - 1).max() + 0.02
+    lo, hi = (1 - tau) * tot / k, (1 + tau) * tot / k
+    run = recom_chain(adj, w, [lo], [hi], start, 300, seed=1, burn_in=20, thin=2)
+    assert run.plans.shape == (150, 36)
+    for p in run.plans:
+        s = np.bincount(p, weights=w, minlength=k)
+        assert np.all(s >= lo - 1e-9) and np.all(s <= hi + 1e-9)
+        assert not _pieces(adj, p)
+    assert len(np.unique(run.plans, axis=0)) > 20  # it moves
+
+
+def test_chain_same_seed_same_plans_other_seed_other_plans():
+    adj = grid_adjacency(5, 4)
+    start = np.repeat([0, 1], 10).reshape(4, 5).ravel()  # rows 0-1 | rows 2-3
+    a = recom_chain(adj, np.ones(20), [8], [12], start, 50, seed=7)
+    b = recom_chain(adj, np.ones(20), [8], [12], start, 50, seed=7)
+    c = recom_chain(adj, np.ones(20), [8], [12], start, 50, seed=8)
+    assert np.array_equal(a.plans, b.plans)
+    assert not np.array_equal(a.plans, c.plans)
+
+
+def test_chain_rejects_a_bad_start_with_the_numbers():
+    adj = grid_adjacency(4, 1)  # path of 4
+    with pytest.raises(
+        SpecificationError, match=r"breaks 2 band\(s\).*outside \[2, 2\]"
+    ):
+        recom_chain(adj, np.ones(4), [2], [2], np.array([0, 1, 1, 1]), 5)
+    with pytest.raises(SpecificationError, match="several pieces"):
+        recom_chain(adj, np.ones(4), [2], [2], np.array([0, 1, 1, 0]), 5)
+
+
+# -- the study-level ensemble ----------------------------------------------------------
+def test_every_member_is_feasible(region36, ens36):
+    from terrakit.metrics import is_contiguous
+
+    assert ens36.n_plans == 120 and ens36.n_territories == 3
+    w = region36.units["workload"].to_numpy()
+    lo, hi = ens36.lower["workload"], ens36.upper["workload"]
+    assert lo == pytest.approx(0.9 * w.sum() / 3) and hi == pytest.approx(
+        1.1 * w.sum() / 3
+    )
+    n = len(w)
+    adj = sp.coo_matrix(
+        (np.ones(len(ens36.edges)), (ens36.edges[:, 0], ens36.edges[:, 1])),
+        shape=(n, n),
+    ).tocsr()
+    adj = adj + adj.T
+    for p in ens36.plans:
+        s = np.bincount(p, weights=w, minlength=3)
+        assert np.all(s >= lo - 1e-6) and np.all(s <= hi + 1e-6)
+        for t in range(3):
+            sub = adj[p == t][:, p == t]
+            assert connected_components(sub, directed=False)[0] == 1
+    # cross-check two members with the metrics module's own adjacency
+    assert is_contiguous(region36, ens36.alignment(0))
+    assert is_contiguous(region36, ens36.alignment(-1))
+    assert 0 < ens36.acceptance_rate <= 1
+    assert "acceptance rate" in ens36.summary() and "sampled" not in ens36.summary()
+
+
+def test_metrics_agree_with_the_metrics_module(region36, ens36):
+    from terrakit.metrics import balance, compactness
+
+    al = ens36.alignment(5)
+    m = plan_metrics(ens36, ens36.plans[5])
+    moi = compactness(region36, al, weight="workload")["moment_of_inertia"].sum()
+    assert m.loc[0, "moment_of_inertia"] == pytest.approx(moi, rel=0.02)
+    dev = balance(region36, al, measures=["workload"]).loc["workload", "max_rel_dev"]
+    assert m.loc[0, "workload_max_dev"] == pytest.approx(dev)
+
+
+def test_ensemble_bad_specifications_are_explained(region36):
+    with pytest.raises(SpecificationError, match="no 'revenue' column"):
+        ensemble(region36, n=5, balance={"revenue": 0.1}, progress=False)
+    with pytest.raises(SpecificationError, match="use method='restarts'"):
+        ensemble(region36, n=5, contiguity=False, progress=False)
+    with pytest.raises(SpecificationError, match=r"start plan breaks"):
+        ensemble(
+            region36, n=5, start="current", balance={"workload": 0.01}, progress=False
+        )
+    with pytest.raises(SpecificationError, match="balance is impossible"):
+        ensemble(
+            region36, n=5, n_territories=30, balance={"workload": 0.01}, progress=False
+        )
+
+
+def test_restarts_members_are_feasible(region36):
+    ens = ensemble(
+        region36,
+        n=3,
+        method="restarts",
+        balance={"workload": 0.1},
+        seed=2,
+        progress=False,
+        time_limit=10,
+    )
+    assert ens.method == "restarts" and 1 <= ens.n_plans <= 3
+    w = region36.units["workload"].to_numpy()
+    for p in ens.plans:
+        s = np.bincount(p, weights=w, minlength=3)
+        assert np.all(s <= ens.upper["workload"] + 1e-6)
+        assert np.all(s >= ens.lower["workload"] - 1e-6)
+
+
+def test_dask_ensemble_equals_serial(region36, ens36):
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        par = ensemble(
+            region36,
+            n=120,
+            balance={"workload": 0.10},
+            chains=3,
+            seed=1,
+            client=client,
+            progress=False,
+        )
+    assert np.array_equal(par.plans, ens36.plans)
+    assert par.accepted == ens36.accepted
+
+
+# -- audit ---------------------------------------------------------------------------
+def test_audit_flags_the_unbalanced_current_plan(region36, ens36):
+    rep = audit(region36.alignments["current"], ens36)
+    cur_dev = rep.metrics.loc["workload_max_dev", "plan"]
+    if cur_dev > 0.10:  # the nearest-rep plan breaks the band the ensemble keeps
+        assert rep.metrics.loc["workload_max_dev", "percentile"] == 1.0
+        assert "workload_max_dev" in rep.outliers
+    assert "units_moved_share" not in rep.metrics.index  # plan == baseline
+    r = rep.reps[rep.reps["measure"] == "potential"]
+    assert sorted(r["rank"]) == [1, 2, 3]
+    assert r["value"].sum() == pytest.approx(region36.units["potential"].sum())
+    assert "Audit of 'current'" in rep.summary()
+
+
+def test_a_member_is_not_an_outlier_of_its_own_ensemble(region36, ens36):
+    member = ens36.alignment(60)
+    rep = audit(member, ens36)
+    assert rep.metrics["percentile"].between(0, 1).all()
+    assert "units_moved_share" in rep.metrics.index
+    moved = rep.metrics.loc["units_moved_share"]
+    assert 0 <= moved["plan"] <= 1
+    # a member's percentiles are spread, not all extreme
+    assert not rep.metrics["outlier"].all()
+
+
+def test_audit_bad_input_is_explained(region36, ens36):
+    from terrakit.data import Alignment
+
+    with pytest.raises(SpecificationError, match="misses 1 units"):
+        audit(Alignment(region36.alignments["current"].assignment.iloc[1:]), ens36)
+    one = Alignment.from_mapping({u: "T" for u in region36.units.index})
+    with pytest.raises(SpecificationError, match="the plan has 1 territories"):
+        audit(one, ens36)
+    with pytest.raises(SpecificationError, match=r"measures \['margin'\]"):
+        audit(region36.alignments["current"], ens36, measures=("margin",))
+
+
+def test_plot_audit_both_views(region36, ens36):
+    import matplotlib.pyplot as plt
+
+    from terrakit.plot.audit import audit as plot_audit
+
+    rep = audit(ens36.alignment(3), ens36)
+    ax = plot_audit(rep)
+    assert len(ax.get_yticklabels()) == len(rep.metrics)
+    ax2 = plot_audit(rep, measure="potential")
+    assert ax2.get_xlabel().startswith("territory rank")
+    with pytest.raises(KeyError, match="'margin' not in the report"):
+        plot_audit(rep, measure="margin")
+    plt.close("all")

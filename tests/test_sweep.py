@@ -1,0 +1,357 @@
+"""tk.sweep: scenarios, keys, seeds, serial == parallel, failures, resume, kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.exceptions import SpecificationError
+from terrakit.sweeps import scenario_key, scenario_seed, scenarios, sweep
+
+DESIGN_OPTS = {"solver": "heuristic", "time_limit": 20, "max_iter": 2000}
+
+
+@pytest.fixture(scope="module")
+def region40():
+    """40 Voronoi postal areas, 3 reps (synthetic_region seed 3): small enough
+    that one heuristic design takes a fraction of a second."""
+    from terrakit.data.synthetic import synthetic_region
+
+    return synthetic_region(n_units=40, n_reps=3, seed=3)
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """A local Dask cluster of 2 single-threaded worker processes."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _noisy_task(delay: float = 0.0):
+    """A cheap deterministic task f(study, seed, x): value from the seed."""
+
+    def noisy(study: Any, *, seed: int, x: float) -> dict[str, Any]:
+        if delay:
+            time.sleep(delay)
+        if x < 0:
+            raise ValueError(f"x must be >= 0, got {x}")
+        rng = np.random.default_rng(seed)
+        return {"value": float(rng.normal()) + x, "n_units": len(study.units)}
+
+    return noisy
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True
+    )
+
+
+# -- scenarios, keys, seeds -----------------------------------------------------------
+def test_scenarios_product_order_first_parameter_slowest():
+    sc = scenarios({"n_territories": range(2, 4), "tolerance": [0.05, 0.1]})
+    assert sc == [
+        {"n_territories": 2, "tolerance": 0.05},
+        {"n_territories": 2, "tolerance": 0.1},
+        {"n_territories": 3, "tolerance": 0.05},
+        {"n_territories": 3, "tolerance": 0.1},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("grid", "fragment"),
+    [
+        ({}, "the grid is empty"),
+        ({"tolerance": []}, "grid['tolerance'] has no values"),
+        ({"tolerance": 0.05}, "must be a list of values"),
+        ([{"a": 1}, {"a": 1}], "scenario 1 repeats scenario 0"),
+        ([], "has no scenarios"),
+        ({"a": [object()]}, "cannot be written as JSON"),
+    ],
+)
+def test_scenarios_bad_grid_is_explained(grid, fragment):
+    with pytest.raises(SpecificationError, match=fragment.replace("[", r"\[")):
+        scenarios(grid)
+
+
+def test_key_is_canonical_and_seed_depends_on_params_not_order():
+    k1 = scenario_key("design", {"b": 1, "a": np.int64(2)}, 0)
+    k2 = scenario_key("design", {"a": 2, "b": 1}, 0)
+    assert k1 == k2
+    assert json.loads(k1) == {"task": "design", "params": {"a": 2, "b": 1}, "seed": 0}
+    assert scenario_seed(0, {"a": 2, "b": 1}) == scenario_seed(0, {"b": 1, "a": 2})
+    seeds = {scenario_seed(s, {"a": a}) for s in range(3) for a in range(30)}
+    assert len(seeds) == 90
+
+
+def test_bad_task_client_and_out_are_explained(region40, tmp_path):
+    with pytest.raises(SpecificationError, match="task must be one of"):
+        sweep(region40, {"x": [1]}, task="routing", client="serial")
+    with pytest.raises(SpecificationError, match=r"must be a distributed\.Client"):
+        sweep(region40, {"x": [1.0]}, task=_noisy_task(), client="local")
+    with pytest.raises(SpecificationError, match=r"ending in \.gpkg"):
+        sweep(region40, {"x": [1.0]}, task=_noisy_task(), out=tmp_path / "s.csv")
+    with pytest.raises(
+        SpecificationError, match=r"does not know the parameters \['k'\]"
+    ):
+        sweep(region40, {"k": [2]}, task="design", client="serial", progress=False)
+
+
+# -- tasks --------------------------------------------------------------------------
+def test_design_sweep_rows_respect_their_bands(region40):
+    res = sweep(
+        region40,
+        {"n_territories": [2, 4], "tolerance": [0.05, 0.15]},
+        options=DESIGN_OPTS,
+        client="serial",
+        progress=False,
+    )
+    t = res.to_frame()
+    assert len(t) == 4 and list(t.columns[:2]) == ["n_territories", "tolerance"]
+    total = region40.units["workload"].sum()
+    for i, r in t.iterrows():
+        assert r["status"] in ("optimal", "feasible"), r["error"]
+        mean = total / r["n_territories"]
+        assert r["workload_max"] <= (1 + r["tolerance"]) * mean * (1 + 1e-9)
+        assert r["workload_min"] >= (1 - r["tolerance"]) * mean * (1 - 1e-9)
+        al = res.alignment(i)
+        assert al.n_territories == r["n_territories"]
+        from terrakit.metrics import is_contiguous
+
+        assert is_contiguous(region40, al)
+    assert "seconds" not in res.summary()
+    assert res.summary() == res.summary()
+
+
+def test_failed_scenario_is_reported_while_others_complete(region40):
+    res = sweep(
+        region40,
+        {"x": [1.0, -1.0, 2.0]},
+        task=_noisy_task(),
+        client="serial",
+        progress=False,
+    )
+    t = res.to_frame()
+    assert t["status"].tolist() == ["ok", "error", "ok"]
+    assert t.loc[1, "error"] == "ValueError: x must be >= 0, got -1.0"
+    assert res.n_failed == 1 and res.failed().index.tolist() == [1]
+    assert (t.loc[[0, 2], "n_units"] == 40).all()
+    # an impossible design specification is an error row too
+    res2 = sweep(
+        region40,
+        {"n_territories": [3], "tolerance": [0.0001]},
+        options={**DESIGN_OPTS, "contiguity": True},
+        client="serial",
+        progress=False,
+    )
+    row = res2.to_frame().iloc[0]
+    assert row["status"] in ("error", "infeasible")
+
+
+def test_sizing_sweep_matches_the_workload_build_up(region40):
+    from terrakit.sizing import workload
+
+    res = sweep(
+        region40,
+        {"hours_per_rep": [1200, 1600]},
+        task="sizing",
+        options={"travel": None},
+        client="serial",
+        progress=False,
+    )
+    hours = workload(region40, travel=None).total_hours
+    t = res.to_frame()
+    assert t["total_hours"].tolist() == pytest.approx([hours, hours])
+    assert t["reps_fractional"].tolist() == pytest.approx([hours / 1200, hours / 1600])
+    assert t["reps"].tolist() == [
+        int(np.ceil(hours / 1200)),
+        int(np.ceil(hours / 1600)),
+    ]
+
+
+def test_rebalance_sweep_rows_meet_their_tolerance(region40):
+    pytest.importorskip("terrakit.realign.rebalance")
+    res = sweep(
+        region40,
+        {"tolerance": [0.15, 0.3]},
+        task="rebalance",
+        options={"time_limit": 10},
+        client="serial",
+        progress=False,
+    )
+    t = res.to_frame()
+    assert (t["status"] != "error").all(), t["error"].tolist()
+    assert (t["max_deviation"] <= t["tolerance"] + 1e-9).all()
+    assert t["moved_share"].between(0, 1).all()
+    # the reported bound is a bound
+    assert (t["lower_bound"] <= t["moved"] * (1 + 1e-9) + 1e-6).all()
+    assert res.alignment(0).n_territories == 3
+
+
+# -- streaming and resume ---------------------------------------------------------
+def test_rows_stream_into_a_geopackage_and_a_resume_runs_only_the_rest(
+    region40, tmp_path
+):
+    import pyogrio
+
+    out = tmp_path / "sweep.gpkg"
+    grid = {"x": [0.0, 1.0, 2.0, 3.0, 4.0]}
+    task = _noisy_task()
+    seen: list[int] = []
+
+    def stop_after_two(i: int, row: Any) -> None:
+        seen.append(i)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(
+            region40, grid, task=task, client="serial", out=out, on_row=stop_after_two
+        )
+    stored = pyogrio.read_dataframe(out, layer="sweep")
+    assert len(stored) == 2 and set(stored["status"]) == {"ok"}
+
+    ran: list[int] = []
+    res = sweep(
+        region40,
+        grid,
+        task=task,
+        client="serial",
+        out=out,
+        on_row=lambda i, r: ran.append(i),
+    )
+    assert res.n_resumed == 2 and sorted(ran) == [2, 3, 4]
+    fresh = sweep(region40, grid, task=task, client="serial", progress=False)
+    _same_rows(res.to_frame(), fresh.to_frame())
+    with sqlite3.connect(out) as con:
+        n = con.execute('SELECT COUNT(*), COUNT(DISTINCT key) FROM "sweep"').fetchone()
+    assert n == (5, 5)
+    # a third run has nothing left to do
+    again = sweep(region40, grid, task=task, client="serial", out=out)
+    assert again.n_resumed == 5
+
+
+def test_error_rows_are_run_again_on_resume(region40, tmp_path):
+    out = tmp_path / "s.gpkg"
+    first = sweep(
+        region40,
+        {"x": [1.0, -1.0]},
+        task=_noisy_task(),
+        out=out,
+        client="serial",
+        progress=False,
+    )
+    assert first.n_failed == 1
+    ran: list[int] = []
+    second = sweep(
+        region40,
+        {"x": [1.0, -1.0]},
+        task=_noisy_task(),
+        out=out,
+        client="serial",
+        progress=False,
+        on_row=lambda i, r: ran.append(i),
+    )
+    assert ran == [1] and second.n_resumed == 1
+
+
+def test_sweep_table_lives_beside_a_study_in_its_file(region40, tmp_path):
+    from terrakit.data import Study
+
+    path = region40.save(tmp_path / "study.gpkg")
+    sweep(
+        region40,
+        {"x": [1.0]},
+        task=_noisy_task(),
+        out=path,
+        table="scen",
+        client="serial",
+        progress=False,
+    )
+    back = Study.load(path)
+    assert back.equals(region40)
+    import pyogrio
+
+    layers = {str(n) for n, _ in pyogrio.list_layers(path)}
+    assert "scen" in layers and "units" in layers
+
+
+# -- a real cluster ---------------------------------------------------------------
+def test_parallel_design_sweep_equals_serial(region40, cluster_client):
+    grid = {"n_territories": [2, 3], "tolerance": [0.05, 0.15]}
+    ser = sweep(
+        region40, grid, options=DESIGN_OPTS, client="serial", seed=7, progress=False
+    )
+    par = sweep(
+        region40,
+        grid,
+        options=DESIGN_OPTS,
+        client=cluster_client,
+        seed=7,
+        progress=False,
+    )
+    _same_rows(ser.to_frame(), par.to_frame())
+    assert dict(ser.assignments) == dict(par.assignments)
+
+
+def test_killed_worker_loses_no_scenario(region40, cluster_client, tmp_path):
+    out = tmp_path / "kill.gpkg"
+    grid = {"x": [float(v) for v in range(12)]}
+    task = _noisy_task(delay=0.3)
+    killed: list[str] = []
+
+    def kill_one(i: int, row: Any) -> None:
+        if killed:
+            return
+        busy = [w for w, keys in cluster_client.processing().items() if keys]
+        if busy:
+            killed.append(busy[0])
+            pid = cluster_client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            os.kill(pid, signal.SIGKILL)  # a hard crash of the worker process
+
+    res = sweep(
+        region40,
+        grid,
+        task=task,
+        client=cluster_client,
+        out=out,
+        on_row=kill_one,
+        progress=False,
+    )
+    assert killed, "no worker was busy to be killed"
+    serial = sweep(region40, grid, task=task, client="serial", progress=False)
+    _same_rows(res.to_frame(), serial.to_frame())
+    assert (res.to_frame()["status"] == "ok").all()
+    with sqlite3.connect(out) as con:
+        n = con.execute('SELECT COUNT(*), COUNT(DISTINCT key) FROM "sweep"').fetchone()
+    assert n == (12, 12)
+
+
+def test_tk_sweep_is_the_function_after_the_module_is_imported(region40):
+    import terrakit as tk
+    import terrakit.sweeps  # the module is sweeps, the function sweep
+
+    res = tk.sweep(
+        region40, {"x": [1.0]}, task=_noisy_task(), client="serial", progress=False
+    )
+    assert res.to_frame()["status"].tolist() == ["ok"]
