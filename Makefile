@@ -21,7 +21,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[widgets,routing,distributed,test,dev]"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e ".[widgets,routing,distributed,test,dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
