@@ -6,14 +6,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.terrakit-installed
 OUT    ?= out
+CONFIG ?= data/samples/southeast/study.toml
 # pytest workers: both cores by default (override: make test JOBS=1)
 JOBS   ?= 2
 LINTED := terrakit tests $(wildcard benchmarks scripts notebooks)
 
-.PHONY: demo test test-fast test-slow lint format notebooks samples clean help
+.PHONY: demo study test test-fast test-slow lint format notebooks samples clean help
 
 help:
 	@echo "make demo    - install terrakit with all extras into .venv and run the sample study into $(OUT)/"
+	@echo "make study   - run a study from a config file: make study CONFIG=path/to/study.toml OUT=dir"
 	@echo "make test    - install into .venv if needed and run the whole test suite (pytest + nbval notebooks)"
 	@echo "make lint    - ruff + mypy"
 	@echo "make samples - rebuild data/samples/ deterministically"
@@ -26,6 +28,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/terrakit demo --out $(OUT)
+
+study: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/terrakit run $(CONFIG) --out $(OUT)
 
 test: $(STAMP)
 	TERRAKIT_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \

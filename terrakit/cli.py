@@ -1,77 +1,128 @@
-"""The ``terrakit`` command line: ``terrakit demo --out DIR``."""
+"""The ``terrakit`` command line.
+
+``terrakit demo --out DIR``
+    Runs the sample study end to end (design, realignment, sizing, potential,
+    forecast, routing of one territory) and writes the study GeoPackage, the
+    HTML report and the Excel workbook.
+``terrakit run study.toml --out DIR``
+    The same pipeline on a user's own data, described by a configuration file
+    (see ``data/samples/southeast/study.toml``).
+
+Both print the wall time of every step.  ``--fast`` (or ``TERRAKIT_FAST=1``)
+caps draws, iterations and time limits for a quick check.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from tqdm.auto import tqdm
-
-__all__ = ["demo", "main"]
+__all__ = ["demo", "main", "run"]
 
 
-def demo(out: str | Path = "out", *, progress: bool = True) -> dict[str, Path]:
-    """Run the sample study end to end and write its files into ``out``.
+def demo(
+    out: str | os.PathLike[str] = "out",
+    *,
+    progress: bool = True,
+    fast: bool | None = None,
+) -> Any:
+    """Run the sample study end to end into ``out``.
 
-    Writes ``southeast.gpkg`` (the study file), ``territory_map.png``,
-    ``balance_workload.png``, ``kpis.txt`` and ``kpis.html`` for the current
-    alignment.
+    Parameters
+    ----------
+    out
+        Output folder.
+    progress
+        Show the progress bar and each step's time.
+    fast
+        Fast mode (``None``: ``TERRAKIT_FAST=1`` in the environment).
 
     Returns
     -------
-    dict
-        Name → path of every file written.
+    terrakit.report.PipelineResult
+        ``files`` holds ``southeast.gpkg``, ``report.html`` and ``report.xlsx``.
     """
-    import matplotlib
+    from terrakit.report.pipeline import demo_config, run_pipeline
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return run_pipeline(None, demo_config(), out, progress=progress, fast=fast)
 
-    import terrakit as tk
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    steps = ["load sample", "save study", "map", "balance chart", "KPI report"]
-    bar = tqdm(steps, desc="terrakit demo", disable=not progress, unit="step")
-    files: dict[str, Path] = {}
-    it = iter(bar)
+def run(
+    config: str | os.PathLike[str],
+    out: str | os.PathLike[str] = "out",
+    *,
+    skip: Sequence[str] = (),
+    progress: bool = True,
+    fast: bool | None = None,
+) -> Any:
+    """Run the study described by a ``study.toml`` file into ``out``.
 
-    next(it)
-    study = tk.load_sample("southeast")
-    current = study.alignments["current"]
+    Parameters
+    ----------
+    config
+        The configuration file.
+    out
+        Output folder.
+    skip
+        Steps to leave out (``design``, ``realign``, ``sizing``,
+        ``potential``, ``forecast``, ``routing``).
+    progress, fast
+        As in :func:`demo`.
 
-    next(it)
-    files["study"] = study.save(out / "southeast.gpkg")
+    Returns
+    -------
+    terrakit.report.PipelineResult
+    """
+    from terrakit.report.config import load_config
+    from terrakit.report.pipeline import run_pipeline
 
-    next(it)
-    fig, ax = plt.subplots(figsize=(9, 8))
-    tk.plot.territory_map(study, current, ax=ax)
-    files["map"] = out / "territory_map.png"
-    fig.savefig(files["map"], dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    cfg = load_config(config)
+    if skip:
+        cfg = cfg.without(*skip)
+    return run_pipeline(None, cfg, out, progress=progress, fast=fast)
 
-    next(it)
-    fig, ax = plt.subplots(figsize=(10, 4))
-    tk.plot.balance_chart(study, current, measure="workload", tolerance=0.05, ax=ax)
-    files["balance"] = out / "balance_workload.png"
-    fig.savefig(files["balance"], dpi=120, bbox_inches="tight")
-    plt.close(fig)
 
-    next(it)
-    text = tk.report.kpi_text(study, current)
-    files["kpis_txt"] = out / "kpis.txt"
-    files["kpis_txt"].write_text(text + "\n", encoding="utf-8")
-    files["kpis_html"] = tk.report.kpi_report(study, current, out / "kpis.html")
-    bar.close()
-    return files
+def _print_result(command: str, result: Any, seconds: float) -> None:
+    load = ""
+    if hasattr(os, "getloadavg"):
+        one, five, _ = os.getloadavg()
+        load = f" (load average {one:.1f} / {five:.1f}, {os.cpu_count()} cores)"
+    mode = "fast mode" if result.fast else "full mode"
+    print(f"terrakit {command} finished in {seconds:.1f} s, {mode}{load}")
+    print("Wall time per step:")
+    print(result.timing_table())
+    for step, why in result.skipped.items():
+        print(f"Skipped {step}: {why}")
+    if result.warnings:
+        print(f"{len(result.warnings)} warnings (also listed in the report):")
+        for w in result.warnings:
+            print(f"  {w[:300]}")
+    print("Wrote:")
+    for name, path in result.files.items():
+        print(f"  {name:6s} {path}")
+
+
+def _error(err: BaseException) -> None:
+    notes = getattr(err, "__notes__", [])
+    print(f"terrakit: error: {err}", file=sys.stderr)
+    for n in notes:
+        print(f"  ({n})", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``terrakit`` command."""
+    """Entry point of the ``terrakit`` command; returns the exit status.
+
+    Exit status 0 on success, 2 for a bad command line or configuration file,
+    1 when a step of the study fails (the message names the step).
+    """
     from terrakit import __version__
+    from terrakit.exceptions import TerrakitError
+    from terrakit.report.config import STEPS, ConfigError
 
     parser = argparse.ArgumentParser(
         prog="terrakit",
@@ -81,19 +132,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--version", action="version", version=f"terrakit {__version__}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="run the sample study end to end")
-    p_demo.add_argument("--out", default="out", help="output folder (default: out)")
-    p_demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default="out", help="output folder (default: out)")
+        p.add_argument(
+            "--fast",
+            action="store_true",
+            default=None,
+            help="fewer draws, shorter time limits (also: TERRAKIT_FAST=1)",
+        )
+        p.add_argument(
+            "--no-progress", action="store_true", help="hide the progress bar"
+        )
+
+    p_demo = sub.add_parser(
+        "demo",
+        help="run the sample study end to end",
+        description="Run the sample study end to end: design, realignment, sizing, "
+        "potential, forecast and routing; write the study GeoPackage, the HTML "
+        "report and the Excel workbook.",
+    )
+    common(p_demo)
+    p_run = sub.add_parser(
+        "run",
+        help="run a study from a configuration file",
+        description="Run the study pipeline on your own data, described by a "
+        "study.toml (example: data/samples/southeast/study.toml).",
+    )
+    p_run.add_argument("config", help="the study.toml file")
+    common(p_run)
+    p_run.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=list(STEPS),
+        metavar="STEP",
+        help=f"leave a step out (repeatable): {', '.join(STEPS)}",
+    )
     args = parser.parse_args(argv)
 
-    if args.command == "demo":
-        t0 = time.perf_counter()
-        files = demo(args.out, progress=not args.no_progress)
-        print(f"terrakit demo finished in {time.perf_counter() - t0:.1f} s; wrote:")
-        for name, path in files.items():
-            print(f"  {name:10s} {path}")
-        return 0
-    return 2  # pragma: no cover - argparse enforces the sub-command
+    t0 = time.perf_counter()
+    try:
+        if args.command == "demo":
+            result = demo(args.out, progress=not args.no_progress, fast=args.fast)
+        else:
+            result = run(
+                Path(args.config),
+                args.out,
+                skip=args.skip,
+                progress=not args.no_progress,
+                fast=args.fast,
+            )
+    except (ConfigError, FileNotFoundError) as err:
+        _error(err)
+        return 2
+    except (TerrakitError, ValueError, RuntimeError) as err:
+        _error(err)
+        return 1
+    _print_result(args.command, result, time.perf_counter() - t0)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,38 +1,85 @@
-"""`terrakit demo` writes the study file, the figures and the KPI report."""
+"""The ``terrakit`` command: ``demo`` and ``run study.toml``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import openpyxl
 import pytest
 
 from terrakit import Study
 from terrakit.cli import main
 
-
-def test_demo_writes_every_file(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
-    printed = capsys.readouterr().out
-    names = [
-        "southeast.gpkg",
-        "territory_map.png",
-        "balance_workload.png",
-        "kpis.txt",
-        "kpis.html",
-    ]
-    for name in names:
-        path = tmp_path / name
-        assert path.exists() and path.stat().st_size > 0, name
-        assert str(path) in printed
-    for png in ("territory_map.png", "balance_workload.png"):
-        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    study = Study.load(tmp_path / "southeast.gpkg")
-    assert "current" in study.alignments
-    html = (tmp_path / "kpis.html").read_text()
-    for section in ('id="map"', 'id="balance"', 'id="kpis"', 'id="provenance"'):
-        assert section in html
-    text = (tmp_path / "kpis.txt").read_text()
-    assert text.startswith("Alignment 'current': 20 territories")
+SAMPLE_TOML = Path(__file__).resolve().parents[1] / "data/samples/southeast/study.toml"
 
 
 def test_cli_needs_a_command():
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_unknown_step_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(SAMPLE_TOML), "--skip", "plotting"])
+    assert info.value.code == 2
+    assert "invalid choice: 'plotting'" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2_with_the_key_named(tmp_path, capsys):
+    cfg = tmp_path / "client.toml"
+    cfg.write_text(
+        f'[data]\nunits = "{SAMPLE_TOML.parent / "units.gpkg"}"\n'
+        "[routing]\nweeks = 4\nday_hours = 9\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("terrakit: error: client.toml: [routing]: unknown key")
+    assert "'day_hours'; allowed keys are enabled, territory, weeks, time_limit" in err
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_missing_config_exits_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "study.toml")]) == 2
+    assert "no study configuration at" in capsys.readouterr().err
+
+
+def test_run_the_shipped_example_design_only(tmp_path, capsys):
+    """`terrakit run` on the example file, fast, every optional step but design off."""
+    out = tmp_path / "out"
+    argv = ["run", str(SAMPLE_TOML), "--out", str(out), "--fast", "--no-progress"]
+    for step in ("realign", "sizing", "potential", "forecast", "routing"):
+        argv += ["--skip", step]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "terrakit run finished in" in printed and "fast mode" in printed
+    assert "Wall time per step:" in printed
+    for step in ("load", "design", "save study", "html report", "excel", "total"):
+        assert f"\n  {step} " in printed, step
+    assert "Skipped forecast: switched off" in printed
+    for name in ("southeast.gpkg", "report.html", "report.xlsx"):
+        assert str(out / name) in printed
+    study = Study.load(out / "southeast.gpkg")
+    assert list(study.alignments) == ["current", "designed"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Southeast territory study (sample data)" in html
+    assert '<section id="comparison">' in html
+    wb = openpyxl.load_workbook(out / "report.xlsx", read_only=True)
+    assert "Account assignments" in wb.sheetnames
+
+
+@pytest.mark.slow
+def test_run_the_shipped_example_fast(tmp_path, capsys):
+    """The whole example study in fast mode: every step runs."""
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE_TOML), "--out", str(out), "--fast"]) == 0
+    printed = capsys.readouterr().out
+    for step in ("design", "realign", "sizing", "potential", "forecast", "routing"):
+        assert f"\n  {step} " in printed, step
+    assert "Skipped" not in printed
+    study = Study.load(out / "southeast.gpkg")
+    assert list(study.alignments) == ["current", "designed", "rebalanced"]
+    assert "potential_model" in study.units.columns
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for sid in ("potential", "forecast", "quotas", "routing", "sizing"):
+        assert f'<section id="{sid}">' in html

@@ -1,0 +1,769 @@
+"""The study configuration file (``study.toml``) behind ``terrakit run``.
+
+A consultant describes a client study once — where the files are, how their
+columns map to terrakit's names, the balance criteria, the sizing economics —
+and re-runs it headless with ``terrakit run study.toml``.  The file is read
+with :mod:`tomllib` into a frozen, validated :class:`StudyConfig`; every
+mistake is reported with the file, the ``[section]`` and key, the value seen
+and the fix, before anything long starts.
+
+Example (paths are relative to the folder of the file)::
+
+    [study]
+    name = "southeast"
+    seed = 0
+
+    [data]
+    units = "units.gpkg"
+    accounts = "accounts.csv"
+    reps = "reps.csv"
+    history = "history.parquet"
+    alignment = "alignment_current.csv"
+
+    [columns.accounts]        # "name in your file" = "terrakit name"
+    "Account ID" = "account_id"
+
+    [design]
+    balance = { workload = 0.30 }
+
+    [realign]
+    balance = { workload = 0.30 }
+    max_moved = 0.10
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from terrakit.exceptions import SpecificationError
+
+__all__ = [
+    "STEPS",
+    "ConfigError",
+    "DataConfig",
+    "DesignConfig",
+    "ForecastConfig",
+    "PotentialConfig",
+    "RealignConfig",
+    "ReportConfig",
+    "RoutingConfig",
+    "SizingConfig",
+    "StudyConfig",
+    "load_config",
+]
+
+#: The optional steps of the pipeline, in the order they run.
+STEPS = ("design", "realign", "sizing", "potential", "forecast", "routing")
+
+
+class ConfigError(SpecificationError):
+    """A study configuration file is wrong; the message names the file and key."""
+
+
+def _where(source: str, section: str, key: str | None = None) -> str:
+    sec = f"[{section}]" if section else "top level"
+    return f"{source}: {sec}" + (f" {key}" if key is not None else "")
+
+
+def _fail(source: str, section: str, key: str | None, problem: str, fix: str) -> None:
+    raise ConfigError(f"{_where(source, section, key)}: {problem}. Fix: {fix}")
+
+
+def _check_keys(
+    raw: Mapping[str, Any], allowed: list[str], source: str, section: str
+) -> None:
+    for key in raw:
+        if key not in allowed:
+            _fail(
+                source,
+                section,
+                None,
+                f"unknown key {key!r}; allowed keys are {', '.join(allowed)}",
+                "correct the spelling or remove the key",
+            )
+
+
+def _number(
+    raw: Mapping[str, Any],
+    key: str,
+    default: float,
+    source: str,
+    section: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    integer: bool = False,
+    strict_low: bool = False,
+) -> Any:
+    v = raw.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        _fail(
+            source,
+            section,
+            key,
+            f"must be a number, got {v!r} ({type(v).__name__})",
+            f"write a plain number, e.g. {key} = {default}",
+        )
+    if integer and (not isinstance(v, int) and not float(v).is_integer()):
+        _fail(
+            source,
+            section,
+            key,
+            f"must be a whole number, got {v!r}",
+            f"e.g. {key} = {int(default)}",
+        )
+    bad_low = low is not None and (v <= low if strict_low else v < low)
+    if bad_low or (high is not None and v > high):
+        rng = (
+            f"{'>' if strict_low else '>='} {low}"
+            if high is None
+            else f"in {'(' if strict_low else '['}{low}, {high}]"
+        )
+        _fail(
+            source,
+            section,
+            key,
+            f"must be {rng}, got {v!r}",
+            f"use a value {rng}",
+        )
+    return int(v) if integer else float(v)
+
+
+def _bool(
+    raw: Mapping[str, Any], key: str, default: bool, source: str, section: str
+) -> bool:
+    v = raw.get(key, default)
+    if not isinstance(v, bool):
+        _fail(
+            source,
+            section,
+            key,
+            f"must be true or false, got {v!r}",
+            f"write {key} = true or {key} = false (no quotes)",
+        )
+    return bool(v)
+
+
+def _str(
+    raw: Mapping[str, Any],
+    key: str,
+    default: str | None,
+    source: str,
+    section: str,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    v = raw.get(key, default)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        _fail(
+            source,
+            section,
+            key,
+            f"must be text, got {v!r}",
+            f'put the value in quotes, e.g. {key} = "{default or "..."}"',
+        )
+    if choices is not None and v not in choices:
+        _fail(
+            source,
+            section,
+            key,
+            f"must be one of {', '.join(map(repr, choices))}, got {v!r}",
+            "choose one of the allowed values",
+        )
+    return v
+
+
+def _tolerances(
+    raw: Mapping[str, Any],
+    key: str,
+    default: Mapping[str, float],
+    source: str,
+    section: str,
+) -> dict[str, float]:
+    v = raw.get(key, default)
+    if not isinstance(v, Mapping) or not v:
+        _fail(
+            source,
+            section,
+            key,
+            f"must be a table of measure = tolerance, got {v!r}",
+            f"e.g. {key} = {{ workload = 0.10 }} (±10 % of the mean)",
+        )
+    out: dict[str, float] = {}
+    for m, t in v.items():
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1:
+            _fail(
+                source,
+                section,
+                f"{key}.{m}",
+                f"a balance tolerance must be a number in (0, 1), got {t!r}",
+                f"write {m} = 0.10 for ±10 % of the mean",
+            )
+        out[str(m)] = float(t)
+    return out
+
+
+# -- the sections --------------------------------------------------------------------
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the study's files are and how their columns map to terrakit's.
+
+    Attributes
+    ----------
+    units, accounts, reps, history, alignment
+        Absolute paths (``None``: not given).  ``alignment`` is a table with
+        a unit and a territory column: today's alignment, named ``current``.
+    columns
+        Per table, ``{"name in your file": "terrakit name"}``.
+    units_layer
+        Layer of a multi-layer units file (GeoPackage).
+    crs
+        CRS of unit coordinates when the file has none (e.g. ``"EPSG:4326"``).
+    period_format
+        ``strftime`` format of the history's period column when not ISO.
+    alignment_unit_column, alignment_territory_column
+        Column names of the alignment table.
+    """
+
+    units: Path
+    accounts: Path | None = None
+    reps: Path | None = None
+    history: Path | None = None
+    alignment: Path | None = None
+    columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    units_layer: str | None = None
+    crs: str | None = None
+    period_format: str | None = None
+    alignment_unit_column: str = "unit_id"
+    alignment_territory_column: str = "territory_id"
+
+
+@dataclass(frozen=True)
+class DesignConfig:
+    """Greenfield design (:func:`terrakit.design.align`)."""
+
+    enabled: bool = True
+    balance: Mapping[str, float] = field(default_factory=lambda: {"workload": 0.10})
+    contiguity: bool = True
+    time_limit: float = 60.0
+    solver: str = "auto"
+
+
+@dataclass(frozen=True)
+class RealignConfig:
+    """Disruption-aware rebalancing of the current alignment."""
+
+    enabled: bool = True
+    balance: Mapping[str, float] = field(default_factory=lambda: {"workload": 0.10})
+    max_moved: float = 0.10
+    moved_measure: str = "sales"
+    time_limit: float = 60.0
+
+
+@dataclass(frozen=True)
+class SizingConfig:
+    """Workload build-up, response curves and the headcount curve."""
+
+    enabled: bool = True
+    response_curves: bool = True
+    hours_per_rep: float = 1_600.0
+    cost_per_rep: float = 180_000.0
+    margin: float = 0.35
+    min_reps: int = 10
+    max_reps: int = 150
+    step: int = 5
+
+
+@dataclass(frozen=True)
+class PotentialConfig:
+    """Bayesian market potential (:class:`terrakit.potential.PotentialModel`)."""
+
+    enabled: bool = True
+    level: str = "unit"
+    method: str = "advi"
+    iterations: int = 20_000
+    draws: int = 500
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Bayesian sales forecast (:class:`terrakit.forecast.SalesForecaster`)."""
+
+    enabled: bool = True
+    horizon: int = 12
+    method: str = "nutpie"
+    draws: int = 250
+    tune: int = 300
+    quota: str = "share_of_potential"
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Call plan and daily routes of one territory."""
+
+    enabled: bool = True
+    territory: str | None = None
+    weeks: int = 4
+    time_limit: float = 30.0
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Outputs: titles, measures, file names."""
+
+    title: str | None = None
+    measures: tuple[str, ...] = ("workload", "sales", "accounts")
+    tolerance: float = 0.05
+    study_file: str = "study.gpkg"
+    html_file: str = "report.html"
+    excel_file: str = "report.xlsx"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A whole study configuration (see the module docstring for the file).
+
+    Build it with :func:`load_config` (from a file) or :meth:`from_dict`.
+    Every field is validated; the sections are frozen dataclasses with the
+    defaults shown in their definitions.
+    """
+
+    name: str
+    data: DataConfig | None
+    seed: int = 0
+    design: DesignConfig = field(default_factory=DesignConfig)
+    realign: RealignConfig = field(default_factory=RealignConfig)
+    sizing: SizingConfig = field(default_factory=SizingConfig)
+    potential: PotentialConfig = field(default_factory=PotentialConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    source: str = "<config>"
+
+    @classmethod
+    def from_dict(
+        cls,
+        raw: Mapping[str, Any],
+        base_dir: str | os.PathLike[str] | None = None,
+        *,
+        source: str = "<config>",
+        require_data: bool = True,
+    ) -> StudyConfig:
+        """Validate a parsed configuration.
+
+        Parameters
+        ----------
+        raw
+            The parsed TOML (nested dicts).
+        base_dir
+            Folder that relative data paths are resolved against (default:
+            the working directory).
+        source
+            Name used in error messages (the file name).
+        require_data
+            Whether ``[data]`` (with at least ``units``) must be present;
+            ``False`` for the sample study, whose data are built in.
+
+        Raises
+        ------
+        ConfigError
+            Naming the file, section and key, the value seen and the fix.
+        """
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        top = ["study", "data", "columns", "report", *STEPS]
+        _check_keys(raw, top, source, "")
+        for key in top:
+            if key in raw and not isinstance(raw[key], Mapping):
+                _fail(
+                    source,
+                    "",
+                    key,
+                    f"must be a [{key}] table, got {raw[key]!r}",
+                    f"write the settings under a [{key}] header",
+                )
+        study = raw.get("study", {})
+        _check_keys(study, ["name", "seed"], source, "study")
+        name = _str(study, "name", "study", source, "study")
+        seed = _number(study, "seed", 0, source, "study", low=0, integer=True)
+        data = _data(raw, base, source, require_data)
+        return cls(
+            name=name,
+            seed=seed,
+            data=data,
+            design=_design(raw.get("design", {}), source),
+            realign=_realign(raw.get("realign", {}), source),
+            sizing=_sizing(raw.get("sizing", {}), source),
+            potential=_potential(raw.get("potential", {}), source),
+            forecast=_forecast(raw.get("forecast", {}), source),
+            routing=_routing(raw.get("routing", {}), source),
+            report=_report(raw.get("report", {}), source),
+            source=source,
+        )
+
+    def enabled_steps(self) -> tuple[str, ...]:
+        """The optional steps that are switched on, in pipeline order."""
+        return tuple(s for s in STEPS if getattr(self, s).enabled)
+
+    def without(self, *steps: str) -> StudyConfig:
+        """A copy with some steps switched off (``terrakit run --skip``).
+
+        Raises
+        ------
+        ConfigError
+            For a step name that does not exist.
+        """
+        changes = {}
+        for s in steps:
+            if s not in STEPS:
+                raise ConfigError(
+                    f"unknown step {s!r}; the steps are {', '.join(STEPS)}"
+                )
+            changes[s] = dataclasses.replace(getattr(self, s), enabled=False)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (paths as text), kept in the report's provenance."""
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, Path):
+                return str(v)
+            if isinstance(v, Mapping):
+                return {str(k): plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            return v
+
+        out = {
+            f.name: plain(
+                dataclasses.asdict(getattr(self, f.name))
+                if dataclasses.is_dataclass(getattr(self, f.name))
+                else getattr(self, f.name)
+            )
+            for f in dataclasses.fields(self)
+        }
+        return out
+
+
+_TABLES = ("units", "accounts", "reps", "history", "alignment")
+
+
+def _data(
+    raw: Mapping[str, Any], base: Path, source: str, required: bool
+) -> DataConfig | None:
+    data = raw.get("data")
+    columns = raw.get("columns", {})
+    if data is None:
+        if required:
+            _fail(
+                source,
+                "data",
+                None,
+                "the section is missing",
+                'add a [data] section with at least units = "your_units.gpkg"',
+            )
+        if columns:
+            _fail(
+                source,
+                "columns",
+                None,
+                "column mappings need a [data] section",
+                "add [data] with your files, or remove [columns]",
+            )
+        return None
+    allowed = [
+        *_TABLES,
+        "units_layer",
+        "crs",
+        "period_format",
+        "alignment_unit_column",
+        "alignment_territory_column",
+    ]
+    _check_keys(data, allowed, source, "data")
+    if "units" not in data:
+        _fail(
+            source,
+            "data",
+            "units",
+            "is required (the units file: polygons or points)",
+            'add units = "units.gpkg" (or .geojson, .shp, .csv with lon/lat)',
+        )
+    paths: dict[str, Path | None] = {}
+    for t in _TABLES:
+        v = _str(data, t, None, source, "data")
+        if v is None:
+            paths[t] = None
+            continue
+        p = Path(v).expanduser()
+        p = p if p.is_absolute() else (base / p)
+        if not p.exists():
+            _fail(
+                source,
+                "data",
+                t,
+                f"no file at {str(p)!r} (given as {v!r}; relative paths are read "
+                f"from the config file's folder {str(base)!r})",
+                "correct the path or move the file there",
+            )
+        paths[t] = p.resolve()
+    _check_keys(columns, list(_TABLES), source, "columns")
+    cols: dict[str, dict[str, str]] = {}
+    for t, mapping in columns.items():
+        if not isinstance(mapping, Mapping):
+            _fail(
+                source,
+                f"columns.{t}",
+                None,
+                f"must be a table of column names, got {mapping!r}",
+                f'write [columns.{t}] and lines like "Your column" = "terrakit_name"',
+            )
+        if paths.get(t) is None:
+            _fail(
+                source,
+                f"columns.{t}",
+                None,
+                f"maps columns of the {t} file, but [data] has no {t} file",
+                f"add {t} = ... under [data] or remove [columns.{t}]",
+            )
+        for k, v in mapping.items():
+            if not isinstance(v, str):
+                _fail(
+                    source,
+                    f"columns.{t}",
+                    repr(k),
+                    f"must map to a terrakit column name (text), got {v!r}",
+                    f'write "{k}" = "terrakit_name"',
+                )
+        cols[t] = {str(k): str(v) for k, v in mapping.items()}
+    return DataConfig(
+        units=paths["units"],  # type: ignore[arg-type]
+        accounts=paths["accounts"],
+        reps=paths["reps"],
+        history=paths["history"],
+        alignment=paths["alignment"],
+        columns=cols,
+        units_layer=_str(data, "units_layer", None, source, "data"),
+        crs=_str(data, "crs", None, source, "data"),
+        period_format=_str(data, "period_format", None, source, "data"),
+        alignment_unit_column=_str(
+            data, "alignment_unit_column", "unit_id", source, "data"
+        ),
+        alignment_territory_column=_str(
+            data, "alignment_territory_column", "territory_id", source, "data"
+        ),
+    )
+
+
+def _design(raw: Mapping[str, Any], source: str) -> DesignConfig:
+    s = "design"
+    d = DesignConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    return DesignConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        balance=_tolerances(raw, "balance", d.balance, source, s),
+        contiguity=_bool(raw, "contiguity", d.contiguity, source, s),
+        time_limit=_number(
+            raw, "time_limit", d.time_limit, source, s, low=0, strict_low=True
+        ),
+        solver=_str(
+            raw, "solver", d.solver, source, s, choices=("auto", "mip", "heuristic")
+        ),
+    )
+
+
+def _realign(raw: Mapping[str, Any], source: str) -> RealignConfig:
+    s = "realign"
+    d = RealignConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    return RealignConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        balance=_tolerances(raw, "balance", d.balance, source, s),
+        max_moved=_number(
+            raw, "max_moved", d.max_moved, source, s, low=0, high=1, strict_low=True
+        ),
+        moved_measure=_str(raw, "moved_measure", d.moved_measure, source, s),
+        time_limit=_number(
+            raw, "time_limit", d.time_limit, source, s, low=0, strict_low=True
+        ),
+    )
+
+
+def _sizing(raw: Mapping[str, Any], source: str) -> SizingConfig:
+    s = "sizing"
+    d = SizingConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    cfg = SizingConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        response_curves=_bool(raw, "response_curves", d.response_curves, source, s),
+        hours_per_rep=_number(
+            raw, "hours_per_rep", d.hours_per_rep, source, s, low=0, strict_low=True
+        ),
+        cost_per_rep=_number(raw, "cost_per_rep", d.cost_per_rep, source, s, low=0),
+        margin=_number(
+            raw, "margin", d.margin, source, s, low=0, high=1, strict_low=True
+        ),
+        min_reps=_number(raw, "min_reps", d.min_reps, source, s, low=1, integer=True),
+        max_reps=_number(raw, "max_reps", d.max_reps, source, s, low=1, integer=True),
+        step=_number(raw, "step", d.step, source, s, low=1, integer=True),
+    )
+    if cfg.max_reps < cfg.min_reps:
+        _fail(
+            source,
+            s,
+            "max_reps",
+            f"({cfg.max_reps}) is below min_reps ({cfg.min_reps})",
+            "give a range of sales-force sizes with min_reps <= max_reps",
+        )
+    return cfg
+
+
+def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
+    s = "potential"
+    d = PotentialConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    return PotentialConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        level=_str(raw, "level", d.level, source, s, choices=("unit", "account")),
+        method=_str(
+            raw, "method", d.method, source, s, choices=("advi", "nutpie", "pymc")
+        ),
+        iterations=_number(
+            raw, "iterations", d.iterations, source, s, low=1, integer=True
+        ),
+        draws=_number(raw, "draws", d.draws, source, s, low=1, integer=True),
+    )
+
+
+def _forecast(raw: Mapping[str, Any], source: str) -> ForecastConfig:
+    s = "forecast"
+    d = ForecastConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    return ForecastConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        horizon=_number(
+            raw, "horizon", d.horizon, source, s, low=1, high=60, integer=True
+        ),
+        method=_str(
+            raw, "method", d.method, source, s, choices=("nutpie", "pymc", "advi")
+        ),
+        draws=_number(raw, "draws", d.draws, source, s, low=1, integer=True),
+        tune=_number(raw, "tune", d.tune, source, s, low=0, integer=True),
+        quota=_str(
+            raw,
+            "quota",
+            d.quota,
+            source,
+            s,
+            choices=("share_of_potential", "growth", "none"),
+        ),
+    )
+
+
+def _routing(raw: Mapping[str, Any], source: str) -> RoutingConfig:
+    s = "routing"
+    d = RoutingConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    terr = raw.get("territory")
+    if terr is not None and not isinstance(terr, (str, int)):
+        _fail(
+            source,
+            s,
+            "territory",
+            f"must be a territory id, got {terr!r}",
+            'e.g. territory = "R01"',
+        )
+    return RoutingConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        territory=None if terr is None else str(terr),
+        weeks=_number(raw, "weeks", d.weeks, source, s, low=1, high=12, integer=True),
+        time_limit=_number(
+            raw, "time_limit", d.time_limit, source, s, low=0, strict_low=True
+        ),
+    )
+
+
+def _report(raw: Mapping[str, Any], source: str) -> ReportConfig:
+    s = "report"
+    d = ReportConfig()
+    _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    measures = raw.get("measures", list(d.measures))
+    if (
+        not isinstance(measures, list)
+        or not measures
+        or not all(isinstance(m, str) for m in measures)
+    ):
+        _fail(
+            source,
+            s,
+            "measures",
+            f"must be a list of unit column names, got {measures!r}",
+            'e.g. measures = ["workload", "sales", "accounts"]',
+        )
+    files = {}
+    for key in ("study_file", "html_file", "excel_file"):
+        v = _str(raw, key, getattr(d, key), source, s)
+        if Path(v).name != v or not v.strip():
+            _fail(
+                source,
+                s,
+                key,
+                f"must be a plain file name, got {v!r}",
+                "give a name without folders; the folder is terrakit run --out",
+            )
+        files[key] = v
+    return ReportConfig(
+        title=_str(raw, "title", None, source, s),
+        measures=tuple(measures),
+        tolerance=_number(
+            raw, "tolerance", d.tolerance, source, s, low=0, high=1, strict_low=True
+        ),
+        **files,
+    )
+
+
+def load_config(path: str | os.PathLike[str]) -> StudyConfig:
+    """Read and validate a ``study.toml`` file.
+
+    Parameters
+    ----------
+    path
+        The TOML file; relative data paths in it are read from its folder.
+
+    Returns
+    -------
+    StudyConfig
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    ConfigError
+        When the file is not valid TOML, or a key is unknown, missing or has
+        a bad value (the message names the section, the key and the fix).
+
+    Examples
+    --------
+    >>> cfg = load_config("data/samples/southeast/study.toml")  # doctest: +SKIP
+    >>> cfg.design.balance  # doctest: +SKIP
+    {'workload': 0.3}
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(
+            f"no study configuration at {str(p)!r}; give the path of a study.toml "
+            "(an example: data/samples/southeast/study.toml)"
+        )
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(
+            f"{p.name}: not valid TOML ({err}). Fix: check quotes, '=' signs and "
+            "[section] headers on that line"
+        ) from None
+    return StudyConfig.from_dict(raw, p.resolve().parent, source=p.name)

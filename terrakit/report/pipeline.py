@@ -1,0 +1,681 @@
+"""The whole study end to end: what ``terrakit demo`` and ``terrakit run`` do.
+
+:func:`run_pipeline` loads the data (or takes a study), designs territories,
+rebalances today's alignment, sizes the sales force, estimates the market
+potential (ADVI fast path by default), forecasts sales by territory with
+quotas, plans one territory's calls and routes, and writes the study
+GeoPackage, the HTML report and the Excel workbook.  Each step can be
+switched off in the configuration; steps whose data are missing are skipped
+with the reason recorded, never silently.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from terrakit.report.config import (
+    STEPS,
+    ConfigError,
+    DataConfig,
+    StudyConfig,
+    load_config,
+)
+
+__all__ = ["DEMO_CONFIG", "PipelineResult", "demo_config", "load_study", "run_pipeline"]
+
+#: The sample study's settings; ``data/samples/southeast/study.toml`` holds the
+#: same values (a test keeps them equal).  Workload balance is ±30 % because
+#: the largest county (DeKalb, GA) alone carries 1.25 × a territory's mean
+#: workload, so tighter bands are impossible with counties as units.
+DEMO_CONFIG: dict[str, Any] = {
+    "study": {"name": "southeast", "seed": 0},
+    "design": {"balance": {"workload": 0.30}, "contiguity": True, "time_limit": 60},
+    "realign": {
+        "balance": {"workload": 0.30},
+        "max_moved": 0.25,
+        "moved_measure": "sales",
+        "time_limit": 60,
+    },
+    "sizing": {
+        "hours_per_rep": 1600,
+        "cost_per_rep": 180000,
+        "margin": 0.35,
+        "min_reps": 10,
+        "max_reps": 150,
+        "step": 5,
+    },
+    "potential": {"level": "unit", "method": "advi", "iterations": 20000},
+    "forecast": {"horizon": 12, "method": "nutpie", "draws": 250, "tune": 300},
+    "routing": {"weeks": 4, "time_limit": 30},
+    "report": {
+        "title": "Southeast territory study (sample data)",
+        "measures": ["workload", "sales", "accounts"],
+        "tolerance": 0.30,
+        "study_file": "southeast.gpkg",
+        "html_file": "report.html",
+        "excel_file": "report.xlsx",
+    },
+}
+
+#: Caps applied in fast mode (``fast=True`` or ``TERRAKIT_FAST=1``).
+FAST_LIMITS: dict[str, float] = {
+    "time_limit": 10.0,
+    "response_draws": 200,
+    "potential_iterations": 3000,
+    "potential_draws": 200,
+    "forecast_draws": 100,
+    "forecast_tune": 150,
+    "routing_time_limit": 5.0,
+    "routing_weeks": 2,
+}
+
+
+def demo_config() -> StudyConfig:
+    """The :data:`DEMO_CONFIG` as a validated :class:`StudyConfig` (no files)."""
+    return StudyConfig.from_dict(DEMO_CONFIG, source="demo", require_data=False)
+
+
+@dataclass(frozen=True, eq=False)
+class PipelineResult:
+    """What :func:`run_pipeline` made.
+
+    Attributes
+    ----------
+    study
+        The study with every alignment made (``current``, ``designed``,
+        ``rebalanced``) and, after the potential step, a ``potential_model``
+        unit column.
+    files
+        ``"study"``, ``"html"``, ``"excel"`` → written path.
+    timings
+        Step → wall-clock seconds (shown by ``str()``, never by
+        :meth:`summary`).
+    skipped
+        Step → why it did not run.
+    warnings
+        Text of the warnings raised during the run (convergence and the like).
+    config
+        The configuration it ran with; ``fast`` whether fast mode was on.
+    design, rebalance, workload, headcount, potential, forecast, quotas, call_plan
+        The step results (``None`` for a step that did not run).
+    """
+
+    study: Any
+    files: Mapping[str, Path]
+    timings: Mapping[str, float]
+    skipped: Mapping[str, str]
+    warnings: tuple[str, ...]
+    config: StudyConfig
+    fast: bool
+    design: Any = None
+    rebalance: Any = None
+    workload: Any = None
+    headcount: Any = None
+    potential: Any = None
+    forecast: Any = None
+    quotas: Any = None
+    call_plan: Any = None
+
+    def __post_init__(self) -> None:
+        missing = {"study", "html", "excel"} - set(self.files)
+        if missing:
+            raise ValueError(f"a pipeline result needs files {sorted(missing)}")
+        object.__setattr__(self, "files", dict(self.files))
+        object.__setattr__(self, "timings", dict(self.timings))
+        object.__setattr__(self, "skipped", dict(self.skipped))
+
+    @property
+    def steps_run(self) -> tuple[str, ...]:
+        return tuple(s for s in STEPS if s in self.timings)
+
+    def summary(self) -> str:
+        """Rounded, stable text: steps run and skipped, alignments, files."""
+        lines = [
+            f"Pipeline {self.config.name!r} ({'fast' if self.fast else 'full'} mode)",
+            "  steps run: " + (", ".join(self.steps_run) or "none"),
+        ]
+        for s, why in self.skipped.items():
+            lines.append(f"  skipped {s}: {why}")
+        lines.append(
+            "  alignments: "
+            + ", ".join(
+                f"{n} ({a.n_territories})" for n, a in self.study.alignments.items()
+            )
+        )
+        for k, p in self.files.items():
+            lines.append(f"  {k}: {Path(p).name}")
+        return "\n".join(lines)
+
+    def timing_table(self) -> str:
+        """Seconds per step and in total."""
+        width = max(len(s) for s in self.timings) if self.timings else 5
+        rows = [f"  {s:<{width}}  {t:8.1f} s" for s, t in self.timings.items()]
+        total = sum(self.timings.values())
+        rows.append(f"  {'total':<{width}}  {total:8.1f} s")
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        return self.summary() + "\nWall time per step:\n" + self.timing_table()
+
+
+# -- loading ---------------------------------------------------------------------------
+def _read_alignment(d: DataConfig) -> Any:
+    from terrakit.data.alignment import Alignment, make_provenance
+    from terrakit.exceptions import DataValidationError
+
+    p = d.alignment
+    assert p is not None
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        frame = pd.read_csv(p, dtype=str)
+    elif suffix in (".xlsx", ".xlsm", ".xls"):
+        frame = pd.read_excel(p, dtype=str)
+    elif suffix in (".parquet", ".pq"):
+        frame = pd.read_parquet(p)
+    else:
+        raise DataValidationError(
+            "alignment",
+            None,
+            f"cannot read {p.name!r}: unknown file type {suffix!r}",
+            fix="give the current alignment as CSV, Excel or Parquet",
+        )
+    frame = frame.rename(columns=dict(d.columns.get("alignment", {})))
+    return Alignment.from_frame(
+        frame,
+        unit_column=d.alignment_unit_column,
+        territory_column=d.alignment_territory_column,
+        name="current",
+        provenance=make_provenance("file", config={"path": p.name}),
+    )
+
+
+def load_study(config: StudyConfig) -> Any:
+    """Read the study described by ``config.data`` (with its column mappings).
+
+    The current alignment, when given, is added as ``"current"``.
+
+    Raises
+    ------
+    ConfigError
+        When the configuration has no ``[data]`` section.
+    DataValidationError
+        From the loaders, naming the table, column, rows and fix; a note says
+        which ``[data]`` entry of the configuration file was being read.
+    """
+    from terrakit.data.io import read_accounts, read_history, read_reps, read_units
+    from terrakit.data.study import Study
+
+    d = config.data
+    if d is None:
+        raise ConfigError(
+            f"{config.source}: no [data] section, so there is no study to load. "
+            "Fix: add [data] with units = ... (and accounts, reps, history)"
+        )
+    cols = d.columns
+
+    def step(key: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as err:
+            err.add_note(
+                f"while reading [data] {key} = {str(getattr(d, key))!r} of "
+                f"{config.source}"
+            )
+            raise
+
+    units = step(
+        "units",
+        lambda: read_units(
+            d.units, columns=cols.get("units"), layer=d.units_layer, crs=d.crs
+        ),
+    )
+    accounts = reps = history = None
+    if (acc_path := d.accounts) is not None:
+        accounts = step(
+            "accounts",
+            lambda: read_accounts(acc_path, columns=cols.get("accounts"), units=units),
+        )
+    if (rep_path := d.reps) is not None:
+        reps = step("reps", lambda: read_reps(rep_path, columns=cols.get("reps")))
+    if (hist_path := d.history) is not None:
+        history = step(
+            "history",
+            lambda: read_history(
+                hist_path,
+                columns=cols.get("history"),
+                period_format=d.period_format,
+                accounts=accounts,
+            ),
+        )
+    study = Study(
+        units,
+        accounts=accounts,
+        reps=reps,
+        history=history,
+        metadata={"name": config.name, "config": config.source},
+    )
+    if d.alignment is not None:
+        current = step("alignment", lambda: _read_alignment(d))
+        study = step("alignment", lambda: study.with_alignment(current))
+    return study
+
+
+# -- the pipeline ----------------------------------------------------------------------
+def _is_fast(fast: bool | None) -> bool:
+    if fast is None:
+        return os.environ.get("TERRAKIT_FAST") == "1"
+    return bool(fast)
+
+
+def _typical_territory(study: Any, alignment: Any) -> Any:
+    """The territory (with a rep) whose workload is closest to the mean."""
+    from terrakit import metrics
+
+    kpis = metrics.territory_kpis(study, alignment)
+    reps = study.reps
+    cand = kpis[kpis.index.isin(reps.index)] if reps is not None else kpis
+    if cand.empty:
+        cand = kpis
+    col = "workload" if kpis["workload"].notna().any() else "units"
+    dist = (cand[col] - kpis[col].mean()).abs()
+    return dist.idxmin()
+
+
+def run_pipeline(
+    study: Any = None,
+    config: StudyConfig | str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] = "out",
+    *,
+    progress: bool = True,
+    fast: bool | None = None,
+) -> PipelineResult:
+    """Run a territory study end to end and write its files into ``out``.
+
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`; ``None`` loads it from
+        ``config.data`` or, for a configuration without data (the demo's),
+        loads the sample study named ``config.name``.
+    config
+        A :class:`StudyConfig`, the path of a ``study.toml``, or ``None`` for
+        the sample study's settings (:data:`DEMO_CONFIG`).
+    out
+        Output folder (created).
+    progress
+        Show a progress bar over the steps and each step's time when done.
+    fast
+        Cap draws, iterations and time limits (:data:`FAST_LIMITS`) for a
+        quick run; ``None`` reads ``TERRAKIT_FAST=1`` from the environment.
+
+    Returns
+    -------
+    PipelineResult
+
+    Raises
+    ------
+    ConfigError
+        A bad configuration (file, section and key named).
+    DataValidationError, SpecificationError, InfeasibleError
+        From the step that failed; a note names the step and the
+        configuration section to change.
+
+    Notes
+    -----
+    Steps, in order: load, design (:func:`terrakit.design.align`, alignment
+    ``designed``), realign (:func:`terrakit.realign.rebalance` of
+    ``current``, alignment ``rebalanced``), sizing
+    (:func:`terrakit.sizing.workload`, :class:`~terrakit.sizing.ResponseModel`
+    and :func:`~terrakit.sizing.headcount_curve`), potential
+    (:class:`~terrakit.potential.PotentialModel`), forecast
+    (:class:`~terrakit.forecast.SalesForecaster` summed by the primary
+    alignment, with :func:`~terrakit.forecast.quota`), routing
+    (:func:`~terrakit.routing.plan_calls` of the territory whose workload is
+    closest to the mean, or ``[routing] territory``), then the study file,
+    the HTML report and the Excel workbook.  The *primary* alignment — the
+    proposal the forecast, routing and assignments use — is ``rebalanced``
+    if it exists, else ``designed``, else ``current``.  Every random step
+    uses ``[study] seed``.
+
+    Examples
+    --------
+    >>> res = run_pipeline(config="study.toml", out="out")  # doctest: +SKIP
+    >>> print(res)  # doctest: +SKIP
+    """
+    from tqdm.auto import tqdm
+
+    import terrakit as tk
+
+    if config is None:
+        cfg = demo_config()
+    elif isinstance(config, StudyConfig):
+        cfg = config
+    else:
+        cfg = load_config(config)
+    is_fast = _is_fast(fast)
+    seed = cfg.seed
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+
+    timings: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    caught: list[str] = []
+    res: dict[str, Any] = {}
+    names = ["load", *STEPS, "save study", "html report", "excel"]
+    bar = tqdm(total=len(names), desc="terrakit", unit="step", disable=not progress)
+
+    def run(name: str, fn: Callable[[], Any]) -> Any:
+        bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", message=".*BLAS.*")
+            try:
+                value = fn()
+            except Exception as err:
+                section = (
+                    f" (settings: [{name}] in {cfg.source})" if name in STEPS else ""
+                )
+                err.add_note(f"terrakit pipeline: step {name!r} failed{section}")
+                bar.close()
+                raise
+        for w in ws:
+            text = f"{name}: {w.category.__name__}: {w.message}"
+            if text not in caught:
+                caught.append(text)
+        timings[name] = time.perf_counter() - t0
+        if progress:
+            bar.write(f"  {name:<12} {timings[name]:7.1f} s")
+        bar.update(1)
+        return value
+
+    def skip(name: str, why: str) -> None:
+        skipped[name] = why
+        bar.update(1)
+
+    # -- load
+    if study is None and cfg.data is None:
+        # no [data]: the settings are a sample study's (``terrakit demo``)
+        study = run("load", lambda: tk.load_sample(cfg.name))
+    elif study is None:
+        study = run("load", lambda: load_study(cfg))
+    else:
+        bar.update(1)
+    current = study.alignments.get("current")
+
+    # -- design
+    if not cfg.design.enabled:
+        skip("design", "switched off")
+    elif study.reps is None:
+        skip("design", "the study has no reps (one territory per rep)")
+    else:
+        d = cfg.design
+        tl = min(d.time_limit, FAST_LIMITS["time_limit"]) if is_fast else d.time_limit
+
+        def design() -> Any:
+            r = tk.design.align(
+                study,
+                balance=dict(d.balance),
+                contiguity=d.contiguity,
+                time_limit=tl,
+                seed=seed,
+                solver=d.solver,  # type: ignore[arg-type]
+            )
+            return r
+
+        res["design"] = run("design", design)
+        study = study.with_alignment(res["design"].alignment.rename("designed"))
+
+    # -- realign
+    r_cfg = cfg.realign
+    if not r_cfg.enabled:
+        skip("realign", "switched off")
+    elif current is None:
+        skip("realign", "the study has no 'current' alignment to start from")
+    elif study.reps is None:
+        skip("realign", "the study has no reps")
+    else:
+        tl = (
+            min(r_cfg.time_limit, FAST_LIMITS["time_limit"])
+            if is_fast
+            else r_cfg.time_limit
+        )
+
+        def realign() -> Any:
+            from terrakit.realign import rebalance
+
+            return rebalance(
+                study,
+                current,
+                balance=dict(r_cfg.balance),
+                max_moved=r_cfg.max_moved,
+                moved_measure=r_cfg.moved_measure,
+                time_limit=tl,
+                seed=seed,
+            )
+
+        res["rebalance"] = run("realign", realign)
+        study = study.with_alignment(res["rebalance"].alignment.rename("rebalanced"))
+
+    # -- sizing
+    s_cfg = cfg.sizing
+    acc = study.accounts
+    if not s_cfg.enabled:
+        skip("sizing", "switched off")
+    elif acc is None or not {"calls_per_year", "call_minutes"} <= set(acc.columns):
+        skip("sizing", "the accounts have no calls_per_year / call_minutes")
+    else:
+        hist = study.history
+        fit_curves = (
+            s_cfg.response_curves
+            and hist is not None
+            and "calls" in hist.columns
+            and "account_id" in hist.columns
+        )
+
+        def sizing() -> tuple[Any, Any]:
+            wl = tk.sizing.workload(study)
+            curve = None
+            if fit_curves:
+                n = FAST_LIMITS["response_draws"] if is_fast else 1000
+                rc = tk.sizing.ResponseModel(
+                    draws=int(n), tune=int(n), chains=2, progressbar=False
+                ).fit(study, seed=seed)
+                curve = tk.sizing.headcount_curve(
+                    rc,
+                    reps=range(s_cfg.min_reps, s_cfg.max_reps + 1, s_cfg.step),
+                    cost_per_rep=s_cfg.cost_per_rep,
+                    margin=s_cfg.margin,
+                    hours_per_rep=s_cfg.hours_per_rep,
+                )
+            return wl, curve
+
+        res["workload"], res["headcount"] = run("sizing", sizing)
+        if not fit_curves and s_cfg.response_curves:
+            caught.append(
+                "sizing: no response curves / headcount curve: the history has no "
+                "per-account calls column"
+            )
+
+    # -- potential
+    p_cfg = cfg.potential
+    if not p_cfg.enabled:
+        skip("potential", "switched off")
+    elif p_cfg.level == "account" and acc is None:
+        skip("potential", "account level needs accounts")
+    else:
+        it = p_cfg.iterations
+        dr = p_cfg.draws
+        if is_fast:
+            it = min(it, int(FAST_LIMITS["potential_iterations"]))
+            dr = min(dr, int(FAST_LIMITS["potential_draws"]))
+        sampler = {
+            "method": p_cfg.method,
+            "progressbar": False,
+            "vi_iterations": it,
+            "vi_draws": dr,
+            "draws": dr,
+            "tune": dr,
+        }
+
+        def potential() -> Any:
+            return tk.potential.PotentialModel(sampler_config=sampler).fit(
+                study, level=p_cfg.level, seed=seed
+            )
+
+        res["potential"] = run("potential", potential)
+        if p_cfg.level == "unit":
+            units = study.units.copy()
+            mean = res["potential"].to_frame()["potential_mean"]
+            units["potential_model"] = mean.reindex(units.index).to_numpy(float)
+            study = study.replace(units=units)
+
+    primary = next(
+        study.alignments[n]
+        for n in ("rebalanced", "designed", "current", *study.alignments)
+        if n in study.alignments
+    )
+
+    # -- forecast
+    f_cfg = cfg.forecast
+    if not f_cfg.enabled:
+        skip("forecast", "switched off")
+    elif study.history is None or len(study.history) == 0:
+        skip("forecast", "the study has no sales history")
+    else:
+        draws, tune = f_cfg.draws, f_cfg.tune
+        if is_fast:
+            draws = min(draws, int(FAST_LIMITS["forecast_draws"]))
+            tune = min(tune, int(FAST_LIMITS["forecast_tune"]))
+
+        def forecast() -> tuple[Any, Any]:
+            sampler = {
+                "method": f_cfg.method,
+                "draws": draws,
+                "tune": tune,
+                "progressbar": False,
+            }
+            fitted = tk.forecast.SalesForecaster(sampler_config=sampler).fit(
+                study, level="unit", seed=seed
+            )
+            fc = fitted.predict(horizon=f_cfg.horizon)
+            quotas = None
+            if f_cfg.quota != "none":
+                pot = study.units.get("potential_model")
+                quotas = tk.forecast.quota(
+                    fc, primary, method=f_cfg.quota, potential=pot
+                )
+            return fc.by(primary), quotas
+
+        res["forecast"], res["quotas"] = run("forecast", forecast)
+
+    # -- routing
+    ro = cfg.routing
+    if not ro.enabled:
+        skip("routing", "switched off")
+    elif acc is None or study.reps is None:
+        skip("routing", "routing needs accounts and reps")
+    elif not {"calls_per_year", "call_minutes"} <= set(acc.columns):
+        skip("routing", "the accounts have no calls_per_year / call_minutes")
+    else:
+        terr: Any = ro.territory
+        if terr is not None and terr not in primary.territories:
+            raise ConfigError(
+                f"{cfg.source}: [routing] territory: {terr!r} is not a territory of "
+                f"the {primary.name!r} alignment (it has "
+                f"{[str(t) for t in primary.territories[:10]]}...). Fix: give one "
+                "of those ids or leave territory out (the typical territory is "
+                "planned)"
+            )
+        if terr is None:
+            terr = _typical_territory(study, primary)
+        weeks = (
+            min(ro.weeks, int(FAST_LIMITS["routing_weeks"])) if is_fast else ro.weeks
+        )
+        tl = (
+            min(ro.time_limit, FAST_LIMITS["routing_time_limit"])
+            if is_fast
+            else ro.time_limit
+        )
+        res["call_plan"] = run(
+            "routing",
+            lambda: tk.routing.plan_calls(
+                study, primary, terr, weeks=weeks, time_limit=tl, seed=seed
+            ),
+        )
+
+    # -- outputs
+    rc = cfg.report
+    files: dict[str, Path] = {}
+    files["study"] = run("save study", lambda: study.save(outdir / rc.study_file))
+    order = [
+        study.alignments[n]
+        for n in ("current", "designed", "rebalanced")
+        if n in study.alignments
+    ]
+    order += [a for n, a in study.alignments.items() if a not in order]
+    order.remove(primary)
+    order.append(primary)
+    notes = {}
+    if caught:
+        notes["Warnings during the run"] = "; ".join(caught)
+    if is_fast:
+        notes["Fast mode"] = (
+            "This report was made in fast mode (fewer draws and iterations, "
+            "shorter time limits): use it to check the set-up, not for decisions."
+        )
+    report = tk.report.StudyReport(
+        study,
+        order,
+        title=rc.title,
+        measures=rc.measures,
+        tolerance=rc.tolerance,
+        workload=res.get("workload"),
+        hours_per_rep=cfg.sizing.hours_per_rep,
+        headcount=res.get("headcount"),
+        potential=res.get("potential"),
+        forecast=res.get("forecast"),
+        quotas=res.get("quotas"),
+        call_plan=res.get("call_plan"),
+        notes=notes,
+        provenance={
+            "config": cfg.to_dict(),
+            "fast": is_fast,
+            "skipped": dict(skipped),
+        },
+    )
+    files["html"] = run("html report", lambda: report.save(outdir / rc.html_file))
+    files["excel"] = run("excel", lambda: report.to_excel(outdir / rc.excel_file))
+    bar.close()
+    return PipelineResult(
+        study=study,
+        files=files,
+        timings=timings,
+        skipped=skipped,
+        warnings=tuple(caught),
+        config=cfg,
+        fast=is_fast,
+        **{
+            k: res.get(k)
+            for k in (
+                "design",
+                "rebalance",
+                "workload",
+                "headcount",
+                "potential",
+                "forecast",
+                "quotas",
+                "call_plan",
+            )
+        },
+    )

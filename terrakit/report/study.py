@@ -1,0 +1,986 @@
+"""The client study report: one self-contained HTML page and one Excel workbook.
+
+:class:`StudyReport` gathers what a study produced — alignments and,
+optionally, the workload and headcount curve, the potential, the forecast,
+quotas and a call plan — and renders it as sections.  Every section but the
+summary, maps, balance, KPIs, method notes and provenance is optional: a
+study with only units and one alignment still gives a complete report.
+
+The HTML file carries its own CSS and its figures as base64 PNG, and links
+to nothing, so it can be mailed or archived as it is and opens offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+import os
+import platform
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit.data.alignment import Alignment
+from terrakit.exceptions import DataValidationError, TerrakitWarning
+
+__all__ = ["SECTIONS", "Section", "StudyReport", "study_report", "to_excel"]
+
+#: Every section a report can have: ``id → heading``, in page order.
+SECTIONS: dict[str, str] = {
+    "summary": "Summary",
+    "maps": "Territory maps",
+    "balance": "Balance",
+    "kpis": "Territory KPIs",
+    "comparison": "Scenario comparison",
+    "sizing": "Sales-force sizing",
+    "potential": "Market potential",
+    "forecast": "Sales forecast",
+    "quotas": "Quotas",
+    "routing": "Call plan and routes",
+    "methods": "Method notes",
+    "provenance": "Provenance",
+}
+
+_PERCENT_HINTS = ("_share", "_dev", "_cv", "penetration", "growth", "p_attain", "gap")
+
+_CSS = """
+:root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --accent: #2f6f9f; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--ink); margin: 0; line-height: 1.45; background: #fff; }
+header { background: var(--accent); color: #fff; padding: 1.4em 2em; }
+header h1 { margin: 0 0 .2em 0; font-size: 1.7em; }
+header p { margin: 0; opacity: .9; }
+nav { padding: .6em 2em; border-bottom: 1px solid var(--line); font-size: .92em; }
+nav a { color: var(--accent); margin-right: 1.1em; text-decoration: none; }
+main { padding: 0 2em 3em 2em; max-width: 1200px; }
+section { margin-top: 2.2em; }
+h2 { border-bottom: 2px solid var(--accent); padding-bottom: .2em; }
+h3 { margin-bottom: .3em; color: var(--muted); font-size: 1.05em; }
+table { border-collapse: collapse; margin: .6em 0 1.2em 0; font-size: .86em; }
+th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: right; }
+th { background: #f0f4f8; }
+td.text, th.text { text-align: left; }
+pre { background: #f5f7fa; padding: .8em; overflow-x: auto; font-size: .85em; }
+figure { margin: .6em 0 1.2em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: .88em; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
+  gap: 1em; }
+.note { color: var(--muted); font-size: .92em; }
+details summary { cursor: pointer; color: var(--accent); }
+@media print { nav { display: none; } section { break-inside: avoid-page; } }
+"""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report: an anchor id, a heading and its HTML body."""
+
+    id: str
+    title: str
+    body: str
+
+
+# -- small HTML helpers ----------------------------------------------------------------
+def _esc(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _fig_uri(fig: Any, dpi: int = 100) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(
+        buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None}
+    )
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(
+    draw: Callable[..., Any], caption: str, size: tuple[float, float], dpi: int = 100
+) -> str:
+    """Draw with ``draw(ax=ax)`` on a new figure and return an inline ``<figure>``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            draw(ax=ax)
+        uri = _fig_uri(fig, dpi)
+    finally:
+        plt.close(fig)
+    return (
+        f'<figure><img alt="{_esc(caption)}" src="{uri}">'
+        f"<figcaption>{_esc(caption)}</figcaption></figure>"
+    )
+
+
+def _fmt_number(x: float) -> str:
+    if not np.isfinite(x):
+        return "–"
+    a = abs(x)
+    if a >= 100:
+        return f"{x:,.0f}"
+    if a >= 1:
+        return f"{x:,.2f}"
+    return f"{x:.3g}"
+
+
+def _fmt_column(name: str, s: pd.Series) -> pd.Series:
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.map(lambda v: "–" if v is None or v is pd.NA else str(v))
+    if pd.api.types.is_integer_dtype(s):
+        return s.map(lambda x: f"{x:,}")
+    v = s.astype(float)
+    if any(h in str(name) for h in _PERCENT_HINTS):
+        return v.map(lambda x: "–" if not np.isfinite(x) else f"{100 * x:.1f} %")
+    return v.map(_fmt_number)
+
+
+def _table(
+    df: pd.DataFrame, *, index: bool = True, max_rows: int = 60, transpose: bool = False
+) -> str:
+    """An HTML table with numbers formatted for reading (not for computing).
+
+    ``transpose`` formats by column first, then shows the columns as rows.
+    """
+    shown = df.head(max_rows)
+    out = pd.DataFrame(
+        {c: _fmt_column(str(c), shown[c]) for c in shown.columns}, index=shown.index
+    )
+    if transpose:
+        out = out.T
+    text = out.to_html(index=index, border=0, escape=True, na_rep="–")
+    more = (
+        f'<p class="note">First {max_rows} of {len(df)} rows; the Excel workbook '
+        "has them all.</p>"
+        if len(df) > max_rows
+        else ""
+    )
+    return text + more
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{_esc(text)}</pre>"
+
+
+def _p(text: str, cls: str | None = None) -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f"<p{c}>{_esc(text)}</p>"
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31]
+    base, k = clean, 2
+    while clean.lower() in taken:
+        suffix = f" ({k})"
+        clean = base[: 31 - len(suffix)] + suffix
+        k += 1
+    taken.add(clean.lower())
+    return clean
+
+
+def _json(v: Any) -> str:
+    from terrakit.data.alignment import _json_default
+
+    try:
+        return json.dumps(v, default=_json_default, sort_keys=True)
+    except TypeError:
+        return str(v)
+
+
+# -- the report ----------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class StudyReport:
+    """A study report: sections rendered to HTML (:meth:`save`) or Excel.
+
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`.
+    alignments
+        Alignments to report (objects or names of the study's alignments);
+        default every alignment of the study.  The first is the baseline
+        disruption is measured against, the last the *primary* alignment
+        (the proposal whose KPIs, assignments and forecast lead).
+    title
+        Page title (default from the study's metadata name).
+    measures
+        Unit columns whose balance is reported (missing ones are skipped).
+    tolerance
+        Half-width of the band drawn on balance charts (0.05 = ±5 %).
+    workload
+        A :class:`~terrakit.sizing.WorkloadResult` (sizing section).
+    hours_per_rep
+        Selling hours of one rep, for the reps-needed table.
+    headcount
+        A :class:`~terrakit.sizing.HeadcountCurve`.
+    potential
+        A :class:`~terrakit.potential.PotentialResult` at unit level.
+    forecast
+        A :class:`~terrakit.forecast.TerritoryForecast` (``f.by(alignment)``).
+    quotas
+        A quota result with ``to_frame()`` (``tk.forecast.quota`` or
+        ``tk.sizing.quotas``).
+    call_plan
+        A :class:`~terrakit.routing.CallPlan` of one territory.
+    notes
+        Extra method notes ``{heading: text}`` (e.g. the data sources).
+    provenance
+        Extra facts for the provenance section (e.g. the run configuration).
+
+    Raises
+    ------
+    DataValidationError
+        When an alignment is unknown to the study, does not cover its units,
+        or two alignments share a name.
+
+    Examples
+    --------
+    >>> report = StudyReport(study, ["current", proposed])  # doctest: +SKIP
+    >>> report.save("report.html"); report.to_excel("report.xlsx")  # doctest: +SKIP
+    """
+
+    study: Any
+    alignments: Sequence[Alignment | str] | None = None
+    title: str | None = None
+    measures: Sequence[str] = ("workload", "sales", "accounts")
+    tolerance: float = 0.05
+    workload: Any = None
+    hours_per_rep: float = 1_600.0
+    headcount: Any = None
+    potential: Any = None
+    forecast: Any = None
+    quotas: Any = None
+    call_plan: Any = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        study = self.study
+        if not hasattr(study, "units") or not hasattr(study, "alignments"):
+            raise TypeError(
+                f"study must be a terrakit Study, got {type(study).__name__}"
+            )
+        given = list(study.alignments) if self.alignments is None else self.alignments
+        als: list[Alignment] = []
+        for a in given:
+            if isinstance(a, str):
+                if a not in study.alignments:
+                    raise DataValidationError(
+                        "alignments",
+                        None,
+                        f"the study has no alignment {a!r} "
+                        f"(it has {list(study.alignments)})",
+                        fix="pass an Alignment object or one of the study's names",
+                    )
+                a = study.alignments[a]
+            if not isinstance(a, Alignment):
+                raise TypeError(
+                    f"alignments must be Alignment objects or names, got "
+                    f"{type(a).__name__}"
+                )
+            missing = study.units.index.difference(a.assignment.index)
+            if len(missing):
+                raise DataValidationError(
+                    "alignment",
+                    "unit_id",
+                    f"alignment {a.name!r} leaves {len(missing)} units of the study "
+                    "without a territory",
+                    rows=list(missing),
+                    fix="report alignments made for this study's units",
+                )
+            als.append(a)
+        if not als:
+            raise DataValidationError(
+                "alignments",
+                None,
+                "a report needs at least one alignment and the study has none",
+                fix="pass alignments=[...] or add one with study.with_alignment()",
+            )
+        names = [a.name for a in als]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise DataValidationError(
+                "alignments",
+                "name",
+                f"alignment names repeat: {dup}",
+                rows=dup,
+                fix="give every alignment its own name (alignment.rename('...'))",
+            )
+        if not 0 < float(self.tolerance) < 1:
+            raise ValueError(
+                f"tolerance must be in (0, 1), got {self.tolerance!r}; 0.05 = ±5 %"
+            )
+        cols = set(study.unit_measures().columns) | {"units"}
+        measures = tuple(m for m in self.measures if m in cols)
+        if not measures:
+            measures = ("units",)
+        object.__setattr__(self, "alignments", tuple(als))
+        object.__setattr__(self, "measures", measures)
+        object.__setattr__(self, "notes", dict(self.notes))
+        object.__setattr__(self, "provenance", dict(self.provenance))
+
+    # -- properties --------------------------------------------------------------------
+    @property
+    def aligned(self) -> tuple[Alignment, ...]:
+        """The reported alignments, as objects, in order."""
+        return tuple(self.alignments)  # type: ignore[arg-type]
+
+    @property
+    def baseline(self) -> Alignment:
+        """The first alignment: what disruption is measured against."""
+        return self.aligned[0]
+
+    @property
+    def primary(self) -> Alignment:
+        """The last alignment: the proposal."""
+        return self.aligned[-1]
+
+    @property
+    def page_title(self) -> str:
+        if self.title:
+            return str(self.title)
+        name = self.study.metadata.get("name")
+        return f"Territory study — {name}" if name else "Territory study"
+
+    def section_ids(self) -> list[str]:
+        """Ids of the sections this report has, in page order."""
+        have = {
+            "summary": True,
+            "maps": True,
+            "balance": True,
+            "kpis": True,
+            "comparison": len(self.aligned) > 1,
+            "sizing": self.workload is not None or self.headcount is not None,
+            "potential": self.potential is not None,
+            "forecast": self.forecast is not None,
+            "quotas": self.quotas is not None,
+            "routing": self.call_plan is not None,
+            "methods": True,
+            "provenance": True,
+        }
+        return [k for k in SECTIONS if have[k]]
+
+    def summary(self) -> str:
+        """Rounded, stable text: what the report holds (no timings, no dates)."""
+        s = self.study
+        lines = [
+            f"StudyReport: {self.page_title}",
+            f"  {len(s.units)} units, "
+            f"{0 if s.accounts is None else len(s.accounts)} accounts, "
+            f"{0 if s.reps is None else len(s.reps)} reps",
+            "  alignments: "
+            + ", ".join(f"{a.name} ({a.n_territories})" for a in self.aligned),
+            f"  primary: {self.primary.name}; baseline: {self.baseline.name}",
+            "  sections: " + ", ".join(self.section_ids()),
+        ]
+        return "\n".join(lines)
+
+    # -- tables (shared by HTML and Excel) ---------------------------------------------
+    def balance_table(self) -> pd.DataFrame:
+        """Balance of every measure under every alignment (long form)."""
+        from terrakit import metrics
+
+        frames = []
+        for a in self.aligned:
+            b = metrics.balance(self.study, a, measures=list(self.measures))
+            b.insert(0, "alignment", a.name)
+            frames.append(b.reset_index())
+        return pd.concat(frames, ignore_index=True)
+
+    def kpi_table(self, alignment: Alignment | None = None) -> pd.DataFrame:
+        """Territory KPIs of one alignment (default: the primary), with rep names."""
+        from terrakit import metrics
+
+        al = self.primary if alignment is None else alignment
+        k = metrics.territory_kpis(self.study, al)
+        reps = self.study.reps
+        if reps is not None and "name" in reps.columns:
+            k.insert(0, "rep_name", k.index.map(reps["name"]).astype(object))
+        return k.drop(columns=[c for c in k.columns if k[c].isna().all()])
+
+    def comparison_table(self) -> pd.DataFrame:
+        """:func:`~terrakit.report.tables.compare_alignments` of the alignments."""
+        from terrakit.report.tables import compare_alignments
+
+        return compare_alignments(
+            self.study, self.aligned, self.measures, baseline=self.baseline
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the report, by sheet name (what :meth:`to_excel` writes)."""
+        from terrakit.report.tables import account_assignments, unit_assignments
+
+        s = self.study
+        out: dict[str, pd.DataFrame] = {}
+        out["Summary"] = pd.DataFrame(
+            {"item": ["title", *self.summary().splitlines()[1:]], "value": ""}
+        )
+        out["Summary"].loc[0, "value"] = self.page_title
+        if s.accounts is not None and "unit_id" in s.accounts.columns:
+            prev = self.baseline if self.primary is not self.baseline else None
+            out["Account assignments"] = account_assignments(
+                s, self.primary, previous=prev
+            )
+        out["Unit assignments"] = unit_assignments(s, self.aligned, self.primary)
+        out["Balance"] = self.balance_table()
+        for a in self.aligned:
+            out[f"KPIs {a.name}"] = self.kpi_table(a).reset_index()
+        if len(self.aligned) > 1:
+            out["Comparison"] = self.comparison_table().reset_index()
+        if self.workload is not None:
+            out["Workload"] = self.workload.by_segment().reset_index()
+            out["Reps needed"] = (
+                self.workload.reps_needed(hours_per_rep=self.hours_per_rep)
+                .to_frame()
+                .reset_index()
+            )
+        if self.headcount is not None:
+            out["Headcount curve"] = self.headcount.to_frame().reset_index()
+        if self.potential is not None:
+            out["Potential"] = self.potential.to_frame().reset_index()
+        if self.forecast is not None:
+            out["Forecast totals"] = self.forecast.total().reset_index()
+            fr = self.forecast.to_frame()
+            if "period" in fr.columns:
+                fr["period"] = fr["period"].astype(str)
+            out["Forecast monthly"] = fr
+        if self.quotas is not None:
+            out["Quotas"] = self.quotas.to_frame().reset_index()
+        if self.call_plan is not None:
+            out["Call schedule"] = self.call_plan.schedule.reset_index()
+            out["Routes"] = self.call_plan.routes.reset_index(drop=True)
+        out["Provenance"] = self.provenance_table()
+        return out
+
+    def provenance_table(self) -> pd.DataFrame:
+        """Where every number came from: ``source``, ``key``, ``value``."""
+        from terrakit import __version__
+
+        rows: list[tuple[str, str, str]] = [
+            ("report", "terrakit_version", __version__),
+            ("report", "python", platform.python_version()),
+            ("report", "numpy", np.__version__),
+            ("report", "pandas", pd.__version__),
+        ]
+        for k, v in self.study.metadata.items():
+            if k in ("true_parameters",):
+                continue
+            rows.append(("study metadata", str(k), _json(v)))
+        for a in self.aligned:
+            for k, v in a.provenance.items():
+                rows.append((f"alignment {a.name}", str(k), _json(v)))
+        for label, obj in (
+            ("workload", self.workload),
+            ("headcount curve", self.headcount),
+            ("call plan", self.call_plan),
+        ):
+            prov = getattr(obj, "provenance", None)
+            if obj is not None and isinstance(prov, Mapping):
+                for k, v in prov.items():
+                    rows.append((label, str(k), _json(v)))
+        if self.potential is not None:
+            p = self.potential
+            for k in ("method", "seed", "level", "config_hash"):
+                v = getattr(p, k, None)
+                if v is not None:
+                    rows.append(("potential", k, _json(v)))
+        if self.forecast is not None:
+            rows.append(("forecast", "alignment", str(self.forecast.alignment_name)))
+            rows.append(("forecast", "draws", str(self.forecast.draws.sizes["draw"])))
+        for k, v in self.provenance.items():
+            rows.append(("run", str(k), _json(v)))
+        return pd.DataFrame(rows, columns=["source", "key", "value"])
+
+    # -- sections ----------------------------------------------------------------------
+    def sections(self) -> list[Section]:
+        """Render every section this report has (figures are drawn here)."""
+        import matplotlib
+
+        if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
+            import matplotlib.pyplot as plt
+
+            plt.switch_backend("Agg")
+        build = {
+            "summary": self._summary,
+            "maps": self._maps,
+            "balance": self._balance,
+            "kpis": self._kpis,
+            "comparison": self._comparison,
+            "sizing": self._sizing,
+            "potential": self._potential,
+            "forecast": self._forecast,
+            "quotas": self._quotas,
+            "routing": self._routing,
+            "methods": self._methods,
+            "provenance": self._provenance,
+        }
+        return [Section(k, SECTIONS[k], build[k]()) for k in self.section_ids()]
+
+    def _summary(self) -> str:
+        from terrakit import metrics
+
+        s = self.study
+        facts = [
+            ("Units", f"{len(s.units):,}"),
+            ("Accounts", "–" if s.accounts is None else f"{len(s.accounts):,}"),
+            ("Reps", "–" if s.reps is None else f"{len(s.reps):,}"),
+        ]
+        if s.history is not None and "period" in s.history.columns:
+            per = s.history["period"]
+            facts.append(("Sales history", f"{per.min()} to {per.max()}"))
+        facts.append(("Alignments reported", ", ".join(a.name for a in self.aligned)))
+        head = "".join(
+            f'<tr><th class="text">{_esc(k)}</th><td class="text">{_esc(v)}</td></tr>'
+            for k, v in facts
+        )
+        m0 = self.measures[0]
+        bullets = []
+        for a in self.aligned:
+            b = metrics.balance(s, a, measures=[m0])
+            bullets.append(
+                f"<li><b>{_esc(a.name)}</b>: {a.n_territories} territories; "
+                f"largest {_esc(m0)} deviation from the mean "
+                f"{100 * float(b.loc[m0, 'max_rel_dev']):.1f} %.</li>"
+            )
+        if self.primary is not self.baseline:
+            d = metrics.disruption(s, self.baseline, self.primary)
+            share = d.get("accounts_moved_share", np.nan)
+            txt = f"{int(d['units_moved'])} units"
+            if np.isfinite(share):
+                txt += f" ({100 * share:.1f} % of the accounts)"
+            bullets.append(
+                f"<li>Moving from <b>{_esc(self.baseline.name)}</b> to "
+                f"<b>{_esc(self.primary.name)}</b> changes the territory of "
+                f"{_esc(txt)}.</li>"
+            )
+        if self.headcount is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TerrakitWarning)
+                best = self.headcount.best()
+            bullets.append(f"<li>Sizing: {_esc(best.summary())}.</li>")
+        elif self.workload is not None:
+            need = self.workload.reps_needed(hours_per_rep=self.hours_per_rep)
+            bullets.append(
+                f"<li>Workload build-up: {need.total:.1f} full-time reps "
+                f"({self.workload.total_hours:,.0f} hours a year).</li>"
+            )
+        if self.forecast is not None:
+            tot = self.forecast.draws.sum(("territory", "period")).to_numpy()
+            lo, med, hi = np.quantile(tot, [0.1, 0.5, 0.9])
+            bullets.append(
+                f"<li>Forecast sales over the next "
+                f"{self.forecast.draws.sizes['period']} months: median {med:,.0f} "
+                f"(80 % interval {lo:,.0f} to {hi:,.0f}).</li>"
+            )
+        return f"<table>{head}</table><ul>{''.join(bullets)}</ul>" + _p(
+            "Figures are rounded for reading; the Excel workbook holds the "
+            "full tables and the account assignments ready to load into a CRM.",
+            "note",
+        )
+
+    def _maps(self) -> str:
+        from terrakit import plot
+
+        figs = []
+        for a in self.aligned:
+            figs.append(
+                _figure(
+                    partial(plot.territory_map, self.study, a),
+                    f"Alignment {a.name}: {a.n_territories} territories",
+                    (7, 6),
+                    dpi=90,
+                )
+            )
+        return f'<div class="grid">{"".join(figs)}</div>'
+
+    def _balance(self) -> str:
+        from terrakit import plot
+
+        m0 = self.measures[0]
+        figs = [
+            _figure(
+                partial(
+                    plot.balance_chart,
+                    self.study,
+                    a,
+                    measure=m0,
+                    tolerance=self.tolerance,
+                ),
+                f"{m0} per territory, alignment {a.name} "
+                f"(band ±{100 * self.tolerance:.0f} % of the mean)",
+                (8, 3.6),
+                dpi=90,
+            )
+            for a in self.aligned
+        ]
+        bal = self.balance_table().set_index(["alignment", "measure"])
+        return (
+            _p(
+                "max_rel_dev is the largest deviation of a territory from the mean; "
+                "cv the coefficient of variation; gini the Gini coefficient "
+                "(0 = perfectly even)."
+            )
+            + _table(bal)
+            + f'<div class="grid">{"".join(figs)}</div>'
+        )
+
+    def _kpis(self) -> str:
+        body = f"<h3>{_esc(self.primary.name)}</h3>" + _table(self.kpi_table())
+        for a in self.aligned[:-1]:
+            body += (
+                f"<details><summary>KPIs of {_esc(a.name)}</summary>"
+                + _table(self.kpi_table(a))
+                + "</details>"
+            )
+        return body
+
+    def _comparison(self) -> str:
+        df = self.comparison_table()
+        return _p(
+            f"Each alignment against the baseline {self.baseline.name!r}: "
+            "balance, compactness (moment of inertia: lower is more compact; "
+            "Polsby–Popper: 1 is a disc), territories in more than one piece, "
+            "mean distance to the rep's home and what moves."
+        ) + _table(df.T)
+
+    def _sizing(self) -> str:
+        from terrakit import plot
+
+        body = ""
+        if self.workload is not None:
+            need = self.workload.reps_needed(hours_per_rep=self.hours_per_rep)
+            body += (
+                "<h3>Workload build-up</h3>"
+                + _p(f"Travel per call: {self.workload.travel}.")
+                + _table(self.workload.by_segment())
+                + _p(
+                    f"At {self.hours_per_rep:,.0f} selling hours per rep the "
+                    f"workload needs {need.total:.1f} full-time reps "
+                    f"({need.reps} when rounded up)."
+                )
+                + _table(need.to_frame())
+            )
+        if self.headcount is not None:
+            hc = self.headcount
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TerrakitWarning)
+                best = hc.best()
+            body += (
+                "<h3>Headcount curve</h3>"
+                + _figure(
+                    lambda ax: plot.headcount_curve(hc, ax=ax),
+                    "Expected profit against the number of reps, with 80 % and "
+                    "95 % credible bands",
+                    (8, 4),
+                )
+                + _p(best.summary())
+            )
+            df = hc.to_frame()
+            step = max(1, len(df) // 12)
+            cols = [c for c in ("sales", "profit", "profit_10%", "profit_90%")]
+            body += _table(df.iloc[::step][cols])
+        return body
+
+    def _potential(self) -> str:
+        from terrakit import plot
+
+        res = self.potential
+        body = _pre(res.summary())
+        if getattr(res, "level", "unit") == "unit":
+            body += '<div class="grid">'
+            maps: list[tuple[Literal["potential_mean", "penetration"], str]] = [
+                ("potential_mean", "Posterior-mean potential per unit"),
+                ("penetration", "Penetration: sales ÷ potential"),
+            ]
+            for col, cap in maps:
+                body += _figure(
+                    partial(plot.potential_map, res, self.study, column=col),
+                    cap,
+                    (7, 6),
+                    dpi=90,
+                )
+            body += "</div>"
+        df = res.to_frame()
+        if "whitespace" in df.columns:
+            top = df.sort_values("whitespace", ascending=False).head(15)
+            units = self.study.units
+            if "name" in units.columns and top.index.isin(units.index).all():
+                top.insert(0, "name", units.loc[top.index, "name"].to_numpy())
+            body += "<h3>Largest whitespace (potential − sales)</h3>" + _table(top)
+        return body
+
+    def _forecast(self) -> str:
+        from terrakit import plot
+        from terrakit.forecast import TerritoryForecast
+
+        tf = self.forecast
+        total = TerritoryForecast(
+            draws=tf.draws.sum("territory")
+            .expand_dims(territory=["all"])
+            .transpose("draw", "territory", "period"),
+            history=tf.history.sum("territory").expand_dims(territory=["all"]),
+            alignment_name=tf.alignment_name,
+        )
+        tot = tf.total()
+        big = tot["mean"].idxmax()
+        figs = (
+            '<div class="grid">'
+            + _figure(
+                lambda ax: plot.forecast(total, "all", ax=ax),
+                "Company sales: history, forecast mean, 80 % and 95 % intervals",
+                (8, 4),
+            )
+            + _figure(
+                lambda ax: plot.forecast(tf, big, ax=ax),
+                f"Largest territory by forecast sales: {big}",
+                (8, 4),
+            )
+            + "</div>"
+        )
+        return (
+            _p(
+                f"Forecast sales per territory of {tf.alignment_name!r} summed over "
+                f"the {tf.draws.sizes['period']}-month horizon; intervals are "
+                "posterior quantiles of the summed draws."
+            )
+            + figs
+            + _table(tot)
+        )
+
+    def _quotas(self) -> str:
+        q = self.quotas
+        head = _pre(q.summary()) if hasattr(q, "summary") else ""
+        return head + _table(q.to_frame())
+
+    def _routing(self) -> str:
+        from terrakit import plot
+
+        plan = self.call_plan
+        return (
+            _figure(
+                lambda ax: plot.routes(plan, self.study, ax=ax),
+                f"Routes of territory {plan.territory} over the cycle",
+                (7, 7),
+                dpi=90,
+            )
+            + _pre(plan.summary())
+            + "<h3>Days of the cycle</h3>"
+            + _table(plan.day_table)
+        )
+
+    def _methods(self) -> str:
+        notes: list[tuple[str, str]] = [
+            (
+                "Balance and KPIs",
+                "Territory totals are sums of unit measures (accounts, workload in "
+                "hours a year, sales of the last 12 months, potential). Growth "
+                "compares the last 12 months of history with the 12 before. "
+                "Distances are geodesic from each unit's representative point to "
+                "the rep's home.",
+            )
+        ]
+        methods = sorted(
+            {str(a.provenance.get("method", "manual")) for a in self.aligned}
+        )
+        notes.append(
+            (
+                "Alignments",
+                "Methods of the reported alignments: "
+                + ", ".join(methods)
+                + ". Designed alignments minimise activity-weighted squared "
+                "distance to the rep's home subject to hard balance bands "
+                "(±τ of the mean) and contiguity, solved by a MIP (HiGHS) with a "
+                "proven lower bound or by a heuristic (balanced transportation "
+                "assignment, contiguity repair, local search) whose gap to a "
+                "lower bound is reported. Rebalanced alignments start from "
+                "today's and move as little as possible (at most the given "
+                "share of sales) to meet the bands.",
+            )
+        )
+        if self.workload is not None or self.headcount is not None:
+            notes.append(
+                (
+                    "Sizing",
+                    "Workload = Σ calls a year × (minutes per call + travel per "
+                    "call) ÷ 60; reps needed = workload ÷ selling hours per rep. "
+                    "The headcount curve spreads n reps' hours over segments "
+                    "along Bayesian Hill (ADBUDG) response curves fitted to the "
+                    "history of calls and sales; profit = margin × sales − cost "
+                    "per rep × n, with posterior bands.",
+                )
+            )
+        if self.potential is not None:
+            notes.append(
+                (
+                    "Market potential",
+                    "A hierarchical Bayesian model (PyMC) of sales on demographics "
+                    "with a BYM2 spatial effect (unit level) or on firmographics "
+                    "(account level), with a hurdle for non-buyers. Potential is "
+                    "the 90th percentile of the peer group's sales, per posterior "
+                    f"draw; fitted with {getattr(self.potential, 'method', '?')}.",
+                )
+            )
+        if self.forecast is not None:
+            notes.append(
+                (
+                    "Forecast",
+                    "A hierarchical Bayesian model per unit: level, damped trend, "
+                    "yearly seasonality and AR(1) residuals, partially pooled by "
+                    "region. Territory forecasts sum the units' posterior draws, "
+                    "so intervals are exact for any alignment.",
+                )
+            )
+        if self.quotas is not None:
+            notes.append(
+                (
+                    "Quotas",
+                    "Targets split the company target by potential (or by "
+                    "last year's sales × growth); P(attain) is the posterior "
+                    "probability that forecast sales reach the target.",
+                )
+            )
+        if self.call_plan is not None:
+            notes.append(
+                (
+                    "Call plan",
+                    "Visits per cycle follow each account's calls a year; visit "
+                    "days are spread evenly and balanced, then every day is "
+                    "routed from the rep's home and back (vehicle routing with "
+                    "working hours, lunch break and time windows). Visits that "
+                    "do not fit are listed, never dropped silently.",
+                )
+            )
+        notes.extend(self.notes.items())
+        return "".join(f"<h3>{_esc(h)}</h3>{_p(t)}" for h, t in notes)
+
+    def _provenance(self) -> str:
+        now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+        return _p(f"Report generated {now}.") + _table(
+            self.provenance_table(), index=False, max_rows=500
+        )
+
+    # -- output ------------------------------------------------------------------------
+    def to_html(self) -> str:
+        """The whole page as text (self-contained: CSS and images inline)."""
+        secs = self.sections()
+        nav = "".join(f'<a href="#{s.id}">{_esc(s.title)}</a>' for s in secs)
+        body = "".join(
+            f'<section id="{s.id}"><h2>{_esc(s.title)}</h2>{s.body}</section>'
+            for s in secs
+        )
+        title = _esc(self.page_title)
+        sub = _esc(
+            f"{len(self.study.units):,} units · "
+            + ", ".join(a.name for a in self.aligned)
+        )
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title}</title><style>{_CSS}</style></head><body>"
+            f"<header><h1>{title}</h1><p>{sub}</p></header>"
+            f"<nav>{nav}</nav><main>{body}</main></body></html>\n"
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the HTML page; returns the path."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(self.to_html(), encoding="utf-8")
+        return p
+
+    def to_excel(self, path: str | os.PathLike[str]) -> Path:
+        """Write one sheet per table (see :meth:`tables`); returns the path.
+
+        The ``Account assignments`` sheet (one row per account: ``account_id``,
+        ``unit_id``, ``territory_id``, ``rep_id``, ``rep_name``, the current
+        owner and whether it changes) is ready to load into a CRM.
+        """
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        taken: set[str] = set()
+        with pd.ExcelWriter(p, engine="openpyxl") as xw:
+            for name, df in self.tables().items():
+                sheet = _sheet_name(name, taken)
+                out = df.copy()
+                for c in out.columns:
+                    if isinstance(out[c].dtype, pd.PeriodDtype):
+                        out[c] = out[c].astype(str)
+                out.to_excel(xw, sheet_name=sheet, index=False)
+                ws = xw.sheets[sheet]
+                ws.freeze_panes = "A2"
+                for k, col in enumerate(out.columns, start=1):
+                    width = min(40, max(10, len(str(col)) + 2))
+                    ws.column_dimensions[ws.cell(1, k).column_letter].width = width
+        return p
+
+
+def study_report(
+    study: Any,
+    alignments: Sequence[Alignment | str] | None = None,
+    out: str | os.PathLike[str] = "report.html",
+    **kwargs: Any,
+) -> Path:
+    """Write a self-contained HTML client report of a study.
+
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`.
+    alignments
+        Alignments (objects or names); default every alignment of the study.
+        The first is the baseline, the last the proposal.
+    out
+        The HTML file to write.
+    **kwargs
+        Optional results and settings of :class:`StudyReport` (``workload``,
+        ``headcount``, ``potential``, ``forecast``, ``quotas``,
+        ``call_plan``, ``title``, ``measures``, ``tolerance``, ``notes``,
+        ``provenance``).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import terrakit as tk  # doctest: +SKIP
+    >>> study = tk.load_sample("southeast")  # doctest: +SKIP
+    >>> tk.report.study_report(study, ["current"], out="report.html")  # doctest: +SKIP
+    """
+    return StudyReport(study, alignments, **kwargs).save(out)
+
+
+def to_excel(
+    study: Any,
+    alignments: Sequence[Alignment | str] | None = None,
+    out: str | os.PathLike[str] = "report.xlsx",
+    **kwargs: Any,
+) -> Path:
+    """Write the report's tables to an Excel workbook, one sheet per table.
+
+    Same parameters as :func:`study_report`.  The ``Account assignments``
+    sheet lists every account with its territory, rep id and rep name under
+    the last alignment, ready to load into a CRM; ``Unit assignments`` gives
+    every unit's territory under each alignment.
+
+    Returns
+    -------
+    pathlib.Path
+        The written workbook.
+    """
+    return StudyReport(study, alignments, **kwargs).to_excel(out)

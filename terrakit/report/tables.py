@@ -1,0 +1,234 @@
+"""Tables a study report is made of: scenario comparison and CRM assignments.
+
+They take plain alignments, so they work for any alignments a study holds,
+whichever step made them (design, realignment, a hand-made scenario).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from terrakit.data.alignment import Alignment
+from terrakit.exceptions import DataValidationError, TerrakitWarning
+
+__all__ = ["account_assignments", "compare_alignments", "unit_assignments"]
+
+
+def _rep_names(study: Any, territories: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rep id and rep name of every territory id (empty where no such rep)."""
+    reps = study.reps
+    t = territories.astype(object)
+    if reps is None:
+        empty = pd.Series([None] * len(t), index=t.index, dtype=object)
+        return empty, empty.copy()
+    known = t.isin(reps.index)
+    rep_id = t.where(known, None).astype(object)
+    if "name" in reps.columns:
+        names = reps["name"].astype(object)
+        rep_name = t.map(names).where(known, None).astype(object)
+    else:
+        rep_name = pd.Series([None] * len(t), index=t.index, dtype=object)
+    return rep_id, rep_name
+
+
+def compare_alignments(
+    study: Any,
+    alignments: Sequence[Alignment],
+    measures: Sequence[str] = ("workload", "sales", "accounts"),
+    *,
+    baseline: Alignment | None = None,
+    weight: str | None = "workload",
+) -> pd.DataFrame:
+    """Side-by-side key figures of several alignments of one study.
+
+    Parameters
+    ----------
+    study
+        The study the alignments belong to.
+    alignments
+        The alignments to compare (their names label the rows; names must be
+        unique).
+    measures
+        Unit columns whose balance is compared.
+    baseline
+        Alignment that disruption is measured against (default: the first).
+    weight
+        Activity weighting compactness and travel (``None``: every unit 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per alignment (index ``alignment``): ``territories``,
+        ``<measure>_max_dev`` and ``<measure>_cv`` per measure,
+        ``moment_of_inertia`` (Σ over territories, weight × km²),
+        ``polsby_popper_mean``, ``noncontiguous`` (territories in more than
+        one piece), ``travel_to_center_km`` (mean over territories of the
+        weighted distance to the rep's home), ``units_moved``,
+        ``accounts_moved_share`` and ``sales_moved_share`` against the
+        baseline.
+
+    Raises
+    ------
+    DataValidationError
+        For an empty list or two alignments with the same name.
+
+    Notes
+    -----
+    Every figure comes from :mod:`terrakit.metrics` (``balance``,
+    ``compactness``, ``contiguity``, ``territory_kpis``, ``disruption``);
+    see there for the formulas.
+    """
+    from terrakit import metrics
+    from terrakit.data.geo import adjacency
+
+    als = list(alignments)
+    if not als:
+        raise DataValidationError(
+            "alignments", None, "nothing to compare", fix="pass one alignment or more"
+        )
+    names = [a.name for a in als]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataValidationError(
+            "alignments",
+            "name",
+            f"alignment names must be unique to label the comparison, {dup} repeat",
+            rows=dup,
+            fix="rename them with alignment.rename('...')",
+        )
+    base = als[0] if baseline is None else baseline
+    units = study.unit_measures() if hasattr(study, "unit_measures") else study
+    w = weight if weight is not None and weight in units.columns else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TerrakitWarning)
+            adj: Any = adjacency(study.units)
+    except Exception:  # pragma: no cover - odd geometries: leave contiguity out
+        adj = None
+    rows: dict[str, dict[str, float]] = {}
+    for al in als:
+        row: dict[str, float] = {"territories": float(al.n_territories)}
+        bal = metrics.balance(study, al, measures=list(measures))
+        for m in measures:
+            row[f"{m}_max_dev"] = float(bal.loc[m, "max_rel_dev"])
+            row[f"{m}_cv"] = float(bal.loc[m, "cv"])
+        comp = metrics.compactness(study, al, weight=w)
+        row["moment_of_inertia"] = float(comp["moment_of_inertia"].sum())
+        row["polsby_popper_mean"] = float(comp["polsby_popper"].mean())
+        if adj is not None:
+            pieces = metrics.contiguity(study, al, adj)
+            row["noncontiguous"] = float((pieces > 1).sum())
+        else:
+            row["noncontiguous"] = float("nan")
+        kpis = metrics.territory_kpis(study, al, weight=w)
+        row["travel_to_center_km"] = float(kpis["travel_to_center_km"].mean())
+        dis = metrics.disruption(study, base, al)
+        row["units_moved"] = float(dis.get("units_moved", np.nan))
+        row["accounts_moved_share"] = float(dis.get("accounts_moved_share", np.nan))
+        row["sales_moved_share"] = float(dis.get("sales_moved_share", np.nan))
+        rows[al.name] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "alignment"
+    out["territories"] = out["territories"].astype(np.int64)
+    out["units_moved"] = out["units_moved"].astype(np.int64)
+    return out
+
+
+def unit_assignments(
+    study: Any, alignments: Sequence[Alignment], primary: Alignment | None = None
+) -> pd.DataFrame:
+    """Territory of every unit under each alignment, with the primary's rep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``unit_id``, ``name``/``state`` where the units have them,
+        one ``territory_<alignment>`` column per alignment, then
+        ``territory_id``, ``rep_id`` and ``rep_name`` of the ``primary``
+        alignment (default: the last one).
+    """
+    als = list(alignments)
+    prim = als[-1] if primary is None else primary
+    units = study.units
+    out = pd.DataFrame({"unit_id": units.index.astype(str)}, index=units.index)
+    for col in ("name", "state", "region"):
+        if col in units.columns:
+            out[col] = units[col].to_numpy()
+    for al in als:
+        out[f"territory_{al.name}"] = al.assignment.reindex(units.index).to_numpy()
+    terr = prim.assignment.reindex(units.index)
+    rep_id, rep_name = _rep_names(study, terr)
+    out["territory_id"] = terr.to_numpy()
+    out["rep_id"] = rep_id.to_numpy()
+    out["rep_name"] = rep_name.to_numpy()
+    return out.reset_index(drop=True)
+
+
+def account_assignments(
+    study: Any, alignment: Alignment, *, previous: Alignment | None = None
+) -> pd.DataFrame:
+    """One row per account with its new territory and owner, ready for a CRM.
+
+    Parameters
+    ----------
+    study
+        A study with accounts joined to units.
+    alignment
+        The alignment to roll out.
+    previous
+        Today's alignment; adds ``previous_territory_id`` and ``changed``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id``, ``unit_id``, ``segment`` (where present),
+        ``territory_id``, ``rep_id``, ``rep_name``, ``current_rep_id`` (the
+        accounts' ``rep_id`` column, where present), ``previous_territory_id``
+        and ``changed`` (with ``previous``); ``changed`` is true where the new
+        owner differs from the current owner (or, without owners, where the
+        territory changes).
+
+    Raises
+    ------
+    DataValidationError
+        When the study has no accounts joined to units.
+    """
+    acc = study.accounts
+    if acc is None or "unit_id" not in acc.columns:
+        raise DataValidationError(
+            "accounts",
+            "unit_id",
+            "the study has no accounts joined to units, so there is nothing to assign",
+            fix="load accounts with a unit_id column (or lon/lat and units=...)",
+        )
+    terr = alignment.assignment.reindex(acc["unit_id"].to_numpy())
+    terr.index = acc.index
+    rep_id, rep_name = _rep_names(study, terr)
+    out = pd.DataFrame(
+        {"account_id": acc.index.astype(str), "unit_id": acc["unit_id"].astype(str)},
+        index=acc.index,
+    )
+    if "segment" in acc.columns:
+        out["segment"] = acc["segment"].to_numpy()
+    out["territory_id"] = terr.to_numpy()
+    out["rep_id"] = rep_id.to_numpy()
+    out["rep_name"] = rep_name.to_numpy()
+    changed: pd.Series | None = None
+    if "rep_id" in acc.columns:
+        cur = acc["rep_id"].astype(object)
+        out["current_rep_id"] = cur.to_numpy()
+        changed = cur.where(cur.notna(), None) != rep_id
+    if previous is not None:
+        prev = previous.assignment.reindex(acc["unit_id"].to_numpy())
+        prev.index = acc.index
+        out["previous_territory_id"] = prev.to_numpy()
+        if changed is None:
+            changed = prev != terr
+    if changed is not None:
+        out["changed"] = changed.to_numpy(dtype=bool)
+    return out.reset_index(drop=True)

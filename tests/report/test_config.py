@@ -1,0 +1,155 @@
+"""study.toml: the shipped example, and every kind of mistake named clearly."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from terrakit.report.config import ConfigError, StudyConfig, load_config
+from terrakit.report.pipeline import demo_config
+
+SAMPLE_TOML = (
+    Path(__file__).resolve().parents[2]
+    / "data"
+    / "samples"
+    / "southeast"
+    / "study.toml"
+)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "units.gpkg").write_bytes(b"")  # existence is all that is checked
+    p = tmp_path / "study.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+MINIMAL = '[data]\nunits = "units.gpkg"\n'
+
+
+def test_shipped_example_matches_the_demo():
+    """The example file and `terrakit demo` run the same settings."""
+    cfg = load_config(SAMPLE_TOML)
+    demo = demo_config()
+    for f in dataclasses.fields(StudyConfig):
+        if f.name not in ("data", "source"):
+            assert getattr(cfg, f.name) == getattr(demo, f.name), f.name
+    assert cfg.data is not None
+    assert cfg.data.units == SAMPLE_TOML.parent / "units.gpkg"
+    assert cfg.data.alignment is not None and cfg.data.alignment.exists()
+    assert cfg.data.columns["accounts"] == {
+        "account_id": "account_id",
+        "rep_id": "rep_id",
+    }
+
+
+def test_defaults_of_a_minimal_file(tmp_path):
+    cfg = load_config(_write(tmp_path, MINIMAL))
+    assert cfg.name == "study" and cfg.seed == 0
+    assert cfg.enabled_steps() == (
+        "design",
+        "realign",
+        "sizing",
+        "potential",
+        "forecast",
+        "routing",
+    )
+    assert cfg.without("forecast", "routing").enabled_steps()[-1] == "potential"
+    assert cfg.to_dict()["data"]["units"] == str(tmp_path / "units.gpkg")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        (
+            MINIMAL + "[design]\nbalanse = { workload = 0.1 }\n",
+            [
+                "study.toml: [design]",
+                "unknown key 'balanse'",
+                "allowed keys are enabled, balance, contiguity, time_limit, solver",
+            ],
+        ),
+        (
+            MINIMAL + "[desing]\n",
+            ["study.toml: top level", "unknown key 'desing'", "design, realign"],
+        ),
+        (
+            MINIMAL + "[design]\ntime_limit = 'long'\n",
+            ["[design] time_limit: must be a number, got 'long'"],
+        ),
+        (
+            MINIMAL + "[design]\ntime_limit = 0\n",
+            ["[design] time_limit: must be > 0, got 0"],
+        ),
+        (
+            MINIMAL + "[design]\nbalance = { workload = 5 }\n",
+            ["[design] balance.workload", "number in (0, 1), got 5"],
+        ),
+        (
+            MINIMAL + "[design]\nsolver = 'gurobi'\n",
+            ["[design] solver: must be one of 'auto', 'mip', 'heuristic'"],
+        ),
+        (
+            MINIMAL + "[design]\ncontiguity = 'yes'\n",
+            ["[design] contiguity: must be true or false", "(no quotes)"],
+        ),
+        (
+            MINIMAL + "[sizing]\nmin_reps = 20\nmax_reps = 10\n",
+            ["[sizing] max_reps: (10) is below min_reps (20)"],
+        ),
+        (
+            MINIMAL + "[realign]\nmax_moved = 1.5\n",
+            ["[realign] max_moved: must be in (0, 1], got 1.5"],
+        ),
+        (
+            MINIMAL + "[columns.reps]\nID = 'rep_id'\n",
+            ["[columns.reps]", "[data] has no reps file"],
+        ),
+        (
+            MINIMAL + "[columns.accounts]\nID = 3\n",
+            ["[columns.accounts]", "has no accounts file"],
+        ),
+        (
+            MINIMAL + "[report]\nhtml_file = 'out/report.html'\n",
+            ["[report] html_file: must be a plain file name"],
+        ),
+        ('[study]\nname = "x"\n', ["study.toml: [data]: the section is missing"]),
+        ("[data]\naccounts = 'a.csv'\n", ["[data] units: is required"]),
+        ("design = 3\n" + MINIMAL, ["top level design: must be a [design] table"]),
+    ],
+)
+def test_mistakes_are_named(tmp_path, text, fragments):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    msg = str(info.value)
+    for frag in fragments:
+        assert frag in msg, (frag, msg)
+    assert "Fix:" in msg
+
+
+def test_missing_data_file_names_the_path(tmp_path):
+    p = _write(tmp_path, MINIMAL + 'accounts = "crm/accounts.csv"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    msg = str(info.value)
+    assert "[data] accounts: no file at" in msg
+    assert str(tmp_path / "crm" / "accounts.csv") in msg
+    assert "relative paths are read from the config file's folder" in msg
+
+
+def test_invalid_toml(tmp_path):
+    with pytest.raises(ConfigError, match=r"study.toml: not valid TOML \(.*line 2"):
+        load_config(_write(tmp_path, '[data]\nunits = "units.gpkg\n'))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no study configuration at"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_unknown_step_to_skip(tmp_path):
+    cfg = load_config(_write(tmp_path, MINIMAL))
+    with pytest.raises(ConfigError, match="unknown step 'plotting'; the steps are"):
+        cfg.without("plotting")

@@ -1,0 +1,202 @@
+"""run_pipeline on a reduced study, and loading a study through study.toml."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import terrakit as tk
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.report import load_config, run_pipeline
+from terrakit.report.pipeline import load_study
+
+#: settings of the quick pipeline: no MCMC steps, short time limits
+QUICK = """
+[study]
+name = "south-georgia"
+seed = 3
+
+[design]
+balance = { workload = 0.25 }
+time_limit = 10
+
+[realign]
+balance = { workload = 0.25 }
+max_moved = 0.5
+time_limit = 10
+
+[sizing]
+response_curves = false
+
+[potential]
+enabled = false
+
+[forecast]
+enabled = false
+
+[routing]
+territory = "R08"
+weeks = 1
+time_limit = 3
+
+[report]
+title = "South Georgia"
+"""
+
+
+@pytest.fixture(scope="module")
+def small_files(small_study, tmp_path_factory):
+    """The small study written as a CRM would export it: other column names.
+
+    units.gpkg (id column ``GEOID``), accounts.csv (``Account``, ``County``,
+    ``Owner``), reps.csv (``Rep``), history.csv (``Account``, ``Month`` as
+    ``MM/YYYY``, ``Revenue``, ``calls``), current.csv (``County``, ``Rep``).
+    """
+    folder = tmp_path_factory.mktemp("client")
+    units = small_study.units.rename_axis("GEOID").reset_index()
+    units.to_file(folder / "units.gpkg", layer="counties")
+    small_study.accounts.rename_axis("Account").reset_index().rename(
+        columns={"unit_id": "County", "rep_id": "Owner"}
+    ).to_csv(folder / "accounts.csv", index=False)
+    small_study.reps.rename_axis("Rep").reset_index().to_csv(
+        folder / "reps.csv", index=False
+    )
+    h = small_study.history.rename(
+        columns={"account_id": "Account", "sales": "Revenue"}
+    )
+    h["Month"] = h.pop("period").dt.strftime("%m/%Y")
+    h.to_csv(folder / "history.csv", index=False)
+    small_study.alignments["current"].to_frame().reset_index().rename(
+        columns={"unit_id": "County", "territory_id": "Rep"}
+    ).to_csv(folder / "current.csv", index=False)
+    return folder
+
+
+DATA = """
+[data]
+units = "units.gpkg"
+units_layer = "counties"
+accounts = "accounts.csv"
+reps = "reps.csv"
+history = "history.csv"
+period_format = "%m/%Y"
+alignment = "current.csv"
+
+[columns.units]
+GEOID = "unit_id"
+
+[columns.accounts]
+Account = "account_id"
+County = "unit_id"
+Owner = "rep_id"
+
+[columns.reps]
+Rep = "rep_id"
+
+[columns.history]
+Account = "account_id"
+Month = "period"
+Revenue = "sales"
+
+[columns.alignment]
+County = "unit_id"
+Rep = "territory_id"
+"""
+
+
+def _config(folder: Path, text: str, name: str = "study.toml") -> Path:
+    p = folder / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_column_mappings_load_the_same_study(small_files, small_study):
+    study = load_study(load_config(_config(small_files, DATA + QUICK)))
+    assert study.units.index.equals(small_study.units.index)
+    pd.testing.assert_frame_equal(
+        study.accounts.sort_index(),
+        small_study.accounts.sort_index(),
+        check_like=True,
+        check_dtype=False,
+    )
+    assert study.reps.index.tolist() == ["R08", "R09", "R10"]
+    assert len(study.history) == len(small_study.history)
+    assert study.history["sales"].sum() == pytest.approx(
+        small_study.history["sales"].sum()
+    )
+    assert study.alignments["current"].same_assignment(
+        small_study.alignments["current"]
+    )
+    assert study.metadata["name"] == "south-georgia"
+
+
+def test_a_bad_row_names_the_file_and_the_key(small_files, tmp_path):
+    acc = pd.read_csv(small_files / "accounts.csv", dtype=str)
+    acc.loc[3, "County"] = "99999"
+    acc.to_csv(tmp_path / "accounts.csv", index=False)
+    for name in ("units.gpkg", "reps.csv", "history.csv", "current.csv"):
+        (tmp_path / name).write_bytes((small_files / name).read_bytes())
+    cfg = load_config(_config(tmp_path, DATA + QUICK))
+    with pytest.raises(DataValidationError) as info:
+        load_study(cfg)
+    assert acc.loc[3, "Account"] in str(info.value)  # the offending account
+    assert "unit_id" in str(info.value)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "while reading [data] accounts" in notes and "study.toml" in notes
+
+
+def test_quick_pipeline_end_to_end(small_files, tmp_path):
+    """design → realign → workload → route R08 → study, HTML and Excel files."""
+    cfg = load_config(_config(small_files, DATA + QUICK))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline(None, cfg, tmp_path / "out", progress=False, fast=True)
+    assert res.fast
+    assert list(res.study.alignments) == ["current", "designed", "rebalanced"]
+    assert res.steps_run == ("design", "realign", "sizing", "routing")
+    assert res.skipped == {"potential": "switched off", "forecast": "switched off"}
+    assert res.headcount is None and res.workload is not None
+    assert res.call_plan.territory == "R08"
+    # the bands asked for hold in the alignments made
+    for name in ("designed", "rebalanced"):
+        bal = tk.metrics.balance(res.study, name, ["workload"])
+        assert bal.loc["workload", "max_rel_dev"] <= 0.25 + 1e-6, name
+    moved = res.rebalance.moved_share
+    assert moved <= 0.5 + 1e-9
+    # the files
+    saved = tk.Study.load(res.files["study"])
+    assert set(saved.alignments) == {"current", "designed", "rebalanced"}
+    html = res.files["html"].read_text(encoding="utf-8")
+    for sid in ("summary", "maps", "comparison", "sizing", "routing", "provenance"):
+        assert f'<section id="{sid}">' in html
+    assert "Fast mode" in html and "South Georgia" in html
+    sheets = pd.ExcelFile(res.files["excel"]).sheet_names
+    assert "Account assignments" in sheets and "Call schedule" in sheets
+    acc = pd.read_excel(res.files["excel"], "Account assignments", dtype=str)
+    reb = res.study.alignments["rebalanced"].assignment
+    assert (acc["territory_id"] == acc["unit_id"].map(reb)).all()
+    # summary is stable text; str() adds the timings
+    assert "steps run: design, realign, sizing, routing" in res.summary()
+    assert re.search(r"\d s\b", res.summary()) is None  # no timings in summary()
+    assert "Wall time per step" in str(res) and "total" in str(res)
+
+
+def test_a_failing_step_is_named(small_files, tmp_path):
+    text = DATA + QUICK.replace(
+        "balance = { workload = 0.25 }\ntime_limit = 10",
+        "balance = { hours = 0.25 }\ntime_limit = 10",
+        1,
+    )
+    cfg = load_config(_config(small_files, text, "typo.toml"))
+    assert cfg.design.balance == {"hours": 0.25}
+    with pytest.raises(SpecificationError) as info:
+        run_pipeline(None, cfg, tmp_path, progress=False, fast=True)
+    assert "balance on 'hours' requested but the units have no 'hours'" in str(
+        info.value
+    )
+    notes = " ".join(info.value.__notes__)
+    assert "step 'design' failed (settings: [design] in typo.toml)" in notes

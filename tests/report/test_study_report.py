@@ -1,0 +1,134 @@
+"""The HTML study report: sections, self-containment, tables and bad input."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pandas as pd
+import pytest
+
+import terrakit as tk
+from terrakit.exceptions import DataValidationError
+from terrakit.report import SECTIONS, StudyReport, compare_alignments, study_report
+
+
+def _sections_in(html: str) -> list[str]:
+    return re.findall(r'<section id="([a-z]+)"><h2>', html)
+
+
+def _assert_self_contained(html: str) -> None:
+    assert "http://" not in html and "https://" not in html
+    for attr, value in re.findall(r'(src|href)="([^"]*)"', html):
+        if attr == "href":
+            assert value.startswith("#"), value  # only links inside the page
+        else:
+            assert value.startswith("data:image/png;base64,"), value[:40]
+            png = base64.b64decode(value.split(",", 1)[1])
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            assert len(png) > 5_000  # a drawn figure, not an empty canvas
+    assert "<link" not in html and "<script" not in html
+
+
+def test_units_and_one_alignment_still_report(toy_grid_3x3, tmp_path):
+    """A study with only units and an alignment gets the core sections."""
+    study = tk.Study(
+        toy_grid_3x3.units, alignments={"current": toy_grid_3x3.alignments["current"]}
+    )
+    path = study_report(study, out=tmp_path / "r.html")
+    html = path.read_text(encoding="utf-8")
+    assert _sections_in(html) == [
+        "summary",
+        "maps",
+        "balance",
+        "kpis",
+        "methods",
+        "provenance",
+    ]
+    _assert_self_contained(html)
+    assert html.count("<img ") == 2  # one map, one balance chart
+    # workload 190 (R1) and 260 (R2) around a mean of 225: 15.6 % deviation
+    assert "largest workload deviation from the mean 15.6 %" in html
+
+
+def test_every_section_with_every_result(
+    small_study, small_proposal, small_forecast, small_headcount, tmp_path
+):
+    """All optional sections appear, in page order, with their headings."""
+    wl = tk.sizing.workload(small_study, travel=None)
+    quotas = tk.forecast.QuotaResult(
+        table=pd.DataFrame(
+            {
+                "target": [9e6, 18e6, 17e6],
+                "forecast_mean": [9.1e6, 18e6, 16.8e6],
+                "p_attain": [0.6, 0.5, 0.4],
+            },
+            index=pd.Index(["R08", "R09", "R10"], name="territory_id"),
+        ),
+        method="share_of_potential",
+        company_target=44e6,
+    )
+    plan = tk.routing.plan_calls(
+        small_study, "current", "R08", weeks=1, time_limit=3, seed=0
+    )
+    report = StudyReport(
+        small_study,
+        ["current", small_proposal],
+        workload=wl,
+        headcount=small_headcount,
+        forecast=small_forecast,
+        quotas=quotas,
+        call_plan=plan,
+        notes={"Data": "Sample data, three south-Georgia territories."},
+    )
+    html = report.save(tmp_path / "r.html").read_text(encoding="utf-8")
+    expected = [s for s in SECTIONS if s != "potential"]
+    assert _sections_in(html) == expected
+    for sid in expected:
+        assert f"<h2>{SECTIONS[sid]}</h2>" in html
+    _assert_self_contained(html)
+    assert "Sample data, three south-Georgia territories." in html
+    assert report.primary.name == "proposed" and report.baseline.name == "current"
+    assert "sections: " + ", ".join(expected) in report.summary()
+
+
+def test_comparison_counts_what_moves(small_study, small_proposal):
+    """Two counties move from R09 to R08: the comparison says so, by hand."""
+    cur = small_study.alignments["current"]
+    df = compare_alignments(small_study, [cur, small_proposal], ["workload"])
+    assert list(df.index) == ["current", "proposed"]
+    assert df.loc["current", "units_moved"] == 0
+    assert df.loc["proposed", "units_moved"] == 2
+    moved = small_proposal.moved_units(cur)
+    acc = small_study.accounts
+    share = acc["unit_id"].isin(moved).mean()
+    assert df.loc["proposed", "accounts_moved_share"] == pytest.approx(share)
+    # balance figures are metrics.balance's
+    bal = tk.metrics.balance(small_study, small_proposal, ["workload"])
+    assert df.loc["proposed", "workload_max_dev"] == pytest.approx(
+        bal.loc["workload", "max_rel_dev"]
+    )
+    assert (df["noncontiguous"] >= 0).all()
+
+
+def test_unknown_alignment_name_is_named(small_study):
+    with pytest.raises(DataValidationError, match="no alignment 'proposal'"):
+        StudyReport(small_study, ["current", "proposal"])
+
+
+def test_alignment_of_other_units_is_refused(small_study, toy_grid_3x3):
+    other = toy_grid_3x3.alignments["current"]
+    with pytest.raises(DataValidationError, match="leaves 72 units of the study"):
+        StudyReport(small_study, [other])
+
+
+def test_repeated_names_are_refused(small_study):
+    cur = small_study.alignments["current"]
+    with pytest.raises(DataValidationError, match="alignment names repeat"):
+        StudyReport(small_study, [cur, cur])
+
+
+def test_no_alignment_at_all(toy_grid_3x3):
+    study = tk.Study(toy_grid_3x3.units)
+    with pytest.raises(DataValidationError, match="needs at least one alignment"):
+        StudyReport(study)
