@@ -56,6 +56,10 @@ class Study:
         Named :class:`Alignment` objects; each must cover every unit exactly once.
     metadata
         JSON-able facts about the study (client, date, sources, ...).
+    scenarios
+        Named what-if scenarios as JSON-able records (what
+        :meth:`terrakit.realign.Scenario.to_dict` returns); saved with the
+        study.
 
     Raises
     ------
@@ -88,6 +92,7 @@ class Study:
         history: pd.DataFrame | None = None,
         alignments: Mapping[str, Alignment] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        scenarios: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         units = clean_units(units)
         unit_ids = units.index
@@ -134,6 +139,7 @@ class Study:
         self._history = None if history is None else history.copy()
         self._alignments = aligned
         self._metadata = meta
+        self._scenarios = _check_scenarios(scenarios)
 
     # -- read-only views --------------------------------------------------------------
     @property
@@ -162,6 +168,11 @@ class Study:
         return MappingProxyType(self._metadata)
 
     @property
+    def scenarios(self) -> Mapping[str, Mapping[str, Any]]:
+        """Saved scenario records, name → JSON-able dict (read-only)."""
+        return MappingProxyType(self._scenarios)
+
+    @property
     def unit_ids(self) -> pd.Index:
         return self._units.index.copy()
 
@@ -175,7 +186,7 @@ class Study:
 
         Everything is validated again; alignments must still cover the units.
         """
-        allowed = {*_TABLES, "alignments", "metadata"}
+        allowed = {*_TABLES, "alignments", "metadata", "scenarios"}
         unknown = set(changes) - allowed
         if unknown:
             raise TypeError(
@@ -189,6 +200,7 @@ class Study:
             "history": self._history,
             "alignments": self._alignments,
             "metadata": self._metadata,
+            "scenarios": self._scenarios,
         }
         parts.update(changes)
         return Study(**parts)
@@ -201,6 +213,17 @@ class Study:
         new = dict(self._alignments)
         new[key] = alignment
         return self.replace(alignments=new)
+
+    def with_scenario(self, name: str, record: Mapping[str, Any]) -> Study:
+        """A new study that also holds the scenario ``record`` under ``name``.
+
+        ``record`` is a JSON-able dict such as
+        :meth:`terrakit.realign.Scenario.to_dict` returns; it is saved with
+        the study (metadata layer) and read back by :meth:`load`.
+        """
+        new = dict(self._scenarios)
+        new[str(name)] = dict(record)
+        return self.replace(scenarios=new)
 
     def without_alignment(self, name: str) -> Study:
         if name not in self._alignments:
@@ -337,6 +360,7 @@ class Study:
                 "schema": schema,
                 "alignments": align_meta,
                 "metadata": self._metadata,
+                "scenarios": self._scenarios,
                 "crs": self._units.crs.to_json() if self._units.crs else None,
             }
             from terrakit import __version__
@@ -419,7 +443,12 @@ class Study:
                 alignments[spec["name"]] = Alignment(
                     s, name=spec["name"], provenance=spec["provenance"]
                 )
-        return cls(**tables, alignments=alignments, metadata=meta.get("metadata"))
+        return cls(
+            **tables,
+            alignments=alignments,
+            metadata=meta.get("metadata"),
+            scenarios=meta.get("scenarios"),
+        )
 
     # -- display ---------------------------------------------------------------------
     def summary(self) -> str:
@@ -441,6 +470,8 @@ class Study:
                 f"  alignment {name!r}: {al.n_territories} territories "
                 f"({al.provenance.get('method', '?')})"
             )
+        for name, rec in self._scenarios.items():
+            lines.append(f"  scenario {name!r}: {len(rec.get('edits', ()))} edits")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -467,7 +498,34 @@ class Study:
             o = other._alignments[k]
             if not al.same_assignment(o) or dict(al.provenance) != dict(o.provenance):
                 return False
-        return self._metadata == other._metadata
+        return self._metadata == other._metadata and self._scenarios == other._scenarios
+
+
+def _check_scenarios(
+    scenarios: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, rec in (scenarios or {}).items():
+        if not isinstance(rec, Mapping):
+            raise DataValidationError(
+                "scenarios",
+                None,
+                f"scenario {name!r} must be a JSON-able dict, got {type(rec).__name__}",
+                rows=[name],
+                fix="store scenario.to_dict() (or use scenario.save_to(study))",
+            )
+        try:
+            # a deep copy through JSON: the study never shares mutable records
+            out[str(name)] = json.loads(json.dumps(dict(rec), default=_json_default))
+        except TypeError as err:
+            raise DataValidationError(
+                "scenarios",
+                None,
+                f"scenario {name!r} is not JSON-able: {err}",
+                rows=[name],
+                fix="store plain numbers, strings, lists and dicts",
+            ) from None
+    return out
 
 
 def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:

@@ -39,6 +39,9 @@ objective :math:`\\sum_e w_e z_e`.
 *Scenario balance* (``draws``): a binary :math:`w_s` per draw; the band holds
 in draw *s* when :math:`w_s = 1` (big-M on both sides) and
 :math:`\\sum_s w_s \\ge \\lceil \\text{share} \\cdot S \\rceil`.
+
+*Budgets* (side constraints, e.g. a disruption budget): one row
+:math:`\\sum_{ij} b_{ij} x_{ij} \\le B` each.
 """
 
 from __future__ import annotations
@@ -191,6 +194,18 @@ def build_model(
                     model.add_rows(m, rows, cols, v, -np.inf, 0.0)
                 else:
                     model.add_rows(m, rows, cols, v, 0.0, np.inf)
+    # side budgets: sum_i cost[i, j] x_ij <= cap
+    for bn, (bcost, cap) in problem.budgets.items():
+        if f"budget:{bn}" in skip_bands:
+            continue
+        model.add_rows(
+            1,
+            np.zeros(npair, dtype=np.int64),
+            x0 + np.arange(npair),
+            np.asarray(bcost)[ii, jj],
+            -np.inf,
+            float(cap),
+        )
     # scenario balance on draws
     if problem.draws is not None and "__draws__" not in skip_bands:
         if choose:
@@ -606,6 +621,7 @@ def _diagnose(
 ) -> str:
     """Name the band that cannot be met (each band alone, then contiguity)."""
     names = problem.banded + (["__draws__"] if problem.draws is not None else [])
+    names += [f"budget:{b}" for b in problem.budgets]
     limit = max(1.0, min(10.0, time_limit / 4))
     for a in names:
         others = tuple(b for b in names if b != a)
@@ -615,6 +631,8 @@ def _diagnose(
             what = (
                 "the scenario balance on draws"
                 if a == "__draws__"
+                else f"the budget {a[7:]!r}"
+                if a.startswith("budget:")
                 else (
                     f"the band on {a!r}"
                     + (

@@ -66,6 +66,12 @@ draws, draws_tolerance, draws_share
     ``±draws_tolerance`` band must hold in at least ``draws_share`` of draws.
 name : str
     Instance name.
+budgets : {name: (cost (n, m), cap)}
+    Side constraints ``Σ_i cost[i, center(i)] ≤ cap`` (a disruption budget:
+    ``cost[i, j]`` is what moving unit ``i`` to center ``j`` disrupts).  The
+    MIP adds one row each; the heuristic does not optimise them, but a
+    solution that breaks one is reported as a violation (status
+    ``"infeasible"``).  Empty by default.
 
 A *solution* is an int array ``columns`` (n,) of center columns (0..m-1);
 :meth:`DesignProblem.territory_index` maps it to territories ``0..k-1``.
@@ -151,6 +157,7 @@ class DesignProblem:
     draws_tolerance: float | None = None
     draws_share: float = 0.9
     name: str = "problem"
+    budgets: Mapping[str, tuple[np.ndarray, float]] = field(default_factory=dict)
 
     # -- validation of shapes and types (not of feasibility: see check()) ----------
     def __post_init__(self) -> None:
@@ -305,6 +312,21 @@ class DesignProblem:
                     f"draws_share must be in (0, 1], got {self.draws_share}"
                 )
             object.__setattr__(self, "draws", _frozen(dr))
+        budgets = {}
+        for bn, spec in dict(self.budgets).items():
+            bcost, cap = spec
+            bc = np.asarray(bcost, dtype=float)
+            if bc.shape != (n, m):
+                raise ValueError(
+                    f"budget {bn!r}: cost must be ({n}, {m}), got {bc.shape}"
+                )
+            if not np.all(np.isfinite(bc)):
+                raise SpecificationError(f"budget {bn!r} has non-finite costs")
+            cap = float(cap)
+            if not np.isfinite(cap):
+                raise SpecificationError(f"budget {bn!r} needs a finite cap, got {cap}")
+            budgets[str(bn)] = (_frozen(bc), cap)
+        object.__setattr__(self, "budgets", budgets)
 
     # -- sizes --------------------------------------------------------------------
     @property
@@ -437,6 +459,9 @@ class DesignProblem:
             bad = ~self.allowed[np.arange(n), cols]
             if bad.any():
                 out.append(f"{int(bad.sum())} units at a forbidden center")
+        for bn, used_, cap in self.budget_use(cols):
+            if used_ > cap + rtol * max(1.0, abs(cap)):
+                out.append(f"budget {bn!r} used {used_:.6g}, above its cap {cap:.6g}")
         if self.contiguity:
             assert self.adjacency is not None and self.center_units is not None
             for t, j in enumerate(used):
@@ -452,12 +477,22 @@ class DesignProblem:
                     )
         return out
 
+    def budget_use(self, columns: np.ndarray) -> list[tuple[str, float, float]]:
+        """``(name, used, cap)`` of every budget for a solution."""
+        cols = np.asarray(columns, dtype=np.int64)
+        rows = np.arange(self.n_units)
+        return [
+            (bn, float(np.asarray(bc)[rows, cols].sum()), float(cap))
+            for bn, (bc, cap) in self.budgets.items()
+        ]
+
     # -- pre-solve checks -----------------------------------------------------------
     def check(self) -> None:
         """Raise :class:`SpecificationError` when the problem is impossible on its face.
 
         Checks, each with the numbers in the message: more territories than
-        units (or candidate centers); target shares not summing to 1; a banded
+        units (or candidate centers); target shares not summing to 1; a budget
+        that the locks and allowed centers alone exceed; a banded
         activity whose total is 0; one unit above the upper band of every
         territory it may join; locked units already above a territory's upper
         band; the total outside what the bands can hold; a unit with no
@@ -509,6 +544,14 @@ class DesignProblem:
                 f"{none_ok.size} units cannot be assigned to any center within the "
                 f"maximum distance (e.g. {ids}); raise max_distance_km"
             )
+        for bn, (bc, cap) in self.budgets.items():
+            least = float(np.where(allowed, bc, np.inf).min(axis=1).sum())
+            if least > cap * (1 + 1e-12) + 1e-12:
+                raise SpecificationError(
+                    f"budget {bn!r} is impossible: the locks and allowed centers "
+                    f"alone use {least:.6g}, above its cap {cap:.6g}; raise the cap "
+                    "or unlock units"
+                )
         for a, v, lo, hi in self.bands():
             total = float(v.sum())
             if a in self.tolerance and total == 0.0:

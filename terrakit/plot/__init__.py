@@ -2,6 +2,8 @@
 
 from terrakit.plot.audit import audit
 from terrakit.plot.balance import balance_chart
+from terrakit.plot.compare import diff_map
+from terrakit.plot.disruption import disruption_front
 from terrakit.plot.forecast import forecast
 from terrakit.plot.headcount import headcount_curve
 from terrakit.plot.pareto import plot_pareto
@@ -15,6 +17,8 @@ pareto = plot_pareto
 __all__ = [
     "audit",
     "balance_chart",
+    "diff_map",
+    "disruption_front",
     "forecast",
     "headcount_curve",
     "pareto",

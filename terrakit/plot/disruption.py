@@ -1,0 +1,68 @@
+"""The disruption front: share of business moved against the balance reached."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+if TYPE_CHECKING:
+    from terrakit.realign.front import DisruptionFront
+
+__all__ = ["disruption_front"]
+
+
+def disruption_front(front: DisruptionFront, ax: Axes | None = None) -> Axes:
+    """Plot a :class:`~terrakit.realign.DisruptionFront`.
+
+    x: share of the moved measure that changes rep (%); y: largest deviation
+    from target after rebalancing (%).  Each point is labelled with its
+    tolerance; the proven lower bound on the share moved is drawn as a grey
+    bar to the left of each point; the current plan sits at x = 0;
+    infeasible tolerances are drawn as dotted horizontal lines.
+
+    Parameters
+    ----------
+    front
+        The front from :func:`terrakit.realign.disruption_front`.
+    ax
+        Axes to draw on (a new figure if ``None``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.8))
+    t = front.table
+    ok = t[t["status"] != "infeasible"]
+    x = 100 * ok["moved_share"]
+    y = 100 * ok["max_deviation"]
+    ax.plot(x, y, marker="o", color="#4c78a8", label="rebalanced")
+    lb = 100 * ok["lower_bound_share"]
+    ax.hlines(y, lb, x, color="grey", lw=2, alpha=0.6, label="bound → found")
+    for xi, yi, tol in zip(x, y, ok["tolerance"], strict=True):
+        ax.annotate(
+            f"±{100 * tol:g} %",
+            (xi, yi),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
+    ax.scatter(
+        [0.0],
+        [100 * front.current_deviation],
+        marker="s",
+        color="#e45756",
+        zorder=3,
+        label="current plan",
+    )
+    for tol in t.loc[t["status"] == "infeasible", "tolerance"]:
+        ax.axhline(100 * tol, color="#e45756", lw=0.8, ls=":")
+    ax.set_xlabel(f"{front.moved_measure} moved (% of total)")
+    ax.set_ylabel(f"max {front.measure} deviation (%)")
+    ax.set_title("Disruption front")
+    ax.set_xlim(left=-0.5)
+    ax.legend(frameon=False, fontsize=8)
+    return ax

@@ -1,0 +1,174 @@
+"""Side-by-side comparison of solved scenarios.
+
+:func:`compare` puts the scalar KPIs of several
+:class:`~terrakit.realign.scenario.ScenarioResult` objects next to each other
+(balance, disruption, compactness, contiguity, capacity) and draws diff maps
+against the base alignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from terrakit.exceptions import SpecificationError
+from terrakit.realign.scenario import Scenario, ScenarioResult
+
+__all__ = ["Comparison", "compare"]
+
+#: Indicators where smaller is better (all of them except none).
+_LOWER_IS_BETTER_SUFFIXES = ("_max_dev", "_cv", "_share", "_km", "noncontiguous")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Scalar KPIs of several solved scenarios, side by side.
+
+    Attributes
+    ----------
+    results
+        The compared :class:`ScenarioResult` objects, in order.
+    table
+        Indicators (rows) × scenarios (columns), see
+        :meth:`ScenarioResult.indicators`.
+    """
+
+    results: tuple[ScenarioResult, ...]
+    table: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        names = [r.name for r in self.results]
+        if list(self.table.columns) != names:
+            raise ValueError("table columns must be the scenario names, in order")
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.results]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Indicators × scenarios (a copy)."""
+        return self.table.copy()
+
+    def best(self) -> pd.Series:
+        """Per indicator where lower is better, the scenario with the lowest value."""
+        rows = [
+            i for i in self.table.index if str(i).endswith(_LOWER_IS_BETTER_SUFFIXES)
+        ]
+        sub = self.table.loc[rows].dropna(how="all")
+        return sub.idxmin(axis=1).rename("best")
+
+    def diff_map(self, which: int | str, ax: Any = None, **kw: Any) -> Any:
+        """Map of the units that scenario ``which`` moves away from its base.
+
+        ``which`` is a position or a scenario name; ``**kw`` go to
+        :func:`terrakit.plot.compare.diff_map`.
+        """
+        from terrakit.plot.compare import diff_map
+
+        r = self._get(which)
+        return diff_map(
+            r.study,
+            r.study.alignments[r.scenario.base],
+            r.alignment,
+            ax=ax,
+            title=kw.pop("title", r.name),
+            **kw,
+        )
+
+    def diff_maps(self, **kw: Any) -> Any:
+        """One diff map per scenario in a row of panels; returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        n = len(self.results)
+        fig, axes = plt.subplots(1, n, figsize=(5 * n, 5), squeeze=False)
+        for i in range(n):
+            self.diff_map(i, ax=axes[0, i], **kw)
+        return fig
+
+    def _get(self, which: int | str) -> ScenarioResult:
+        if isinstance(which, int):
+            return self.results[which]
+        for r in self.results:
+            if r.name == which:
+                return r
+        raise KeyError(f"no scenario {which!r}; compared: {self.names}")
+
+    def summary(self) -> str:
+        """Rounded, stable text table."""
+        t = self.table.copy()
+        lines = ["Scenario comparison"]
+        width = max(len(str(i)) for i in t.index)
+        head = " " * width + "".join(f"  {c[:14]:>14}" for c in t.columns)
+        lines.append(head)
+        for ind, row in t.iterrows():
+            cells = []
+            for v in row:
+                if pd.isna(v):
+                    cells.append(f"  {'nan':>14}")
+                elif str(ind).endswith(("_share", "_max_dev")):
+                    cells.append(f"  {v:>14.1%}")
+                elif float(v).is_integer():
+                    cells.append(f"  {int(v):>14d}")
+                else:
+                    cells.append(f"  {v:>14.3f}")
+            lines.append(f"{ind!s:<{width}}" + "".join(cells))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def compare(results: Sequence[ScenarioResult]) -> Comparison:
+    """Compare solved scenarios side by side.
+
+    Parameters
+    ----------
+    results
+        Solved scenarios (what :meth:`Scenario.solve` returns), at least one;
+        names must differ.
+
+    Returns
+    -------
+    Comparison
+        ``to_frame()``: indicators × scenarios (max deviation and CV per
+        balanced measure, moved shares, mean travel km, non-contiguous
+        territories, reps over capacity); ``diff_map(i)``: what scenario ``i``
+        moves.
+
+    Raises
+    ------
+    SpecificationError
+        No results, an unsolved :class:`Scenario`, or repeated names.
+
+    Examples
+    --------
+    >>> cmp = compare([s1.solve(), s2.solve()])  # doctest: +SKIP
+    >>> cmp.to_frame().loc["workload_max_dev"]  # doctest: +SKIP
+    """
+    results = list(results)
+    if not results:
+        raise SpecificationError("compare() needs at least one solved scenario")
+    for i, r in enumerate(results):
+        if isinstance(r, Scenario):
+            raise SpecificationError(
+                f"compare(): item {i} is the unsolved scenario {r.name!r}. Fix: pass "
+                "scenario.solve(...) (a ScenarioResult)"
+            )
+        if not isinstance(r, ScenarioResult):
+            raise SpecificationError(
+                f"compare(): item {i} is a {type(r).__name__}, not a ScenarioResult"
+            )
+    names = [r.name for r in results]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SpecificationError(
+            f"compare(): scenario names repeat ({dup}). Fix: give each scenario its "
+            "own name, e.g. scenario.renamed('hire-2')"
+        )
+    table = pd.concat([r.indicators() for r in results], axis=1)
+    table.columns = pd.Index(names, name="scenario")
+    table.index.name = "indicator"
+    return Comparison(tuple(results), table)

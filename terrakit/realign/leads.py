@@ -1,0 +1,524 @@
+"""New-lead distribution: who gets each new lead, and why.
+
+:func:`assign_leads` routes every lead to a territory and its rep by a list of
+rules applied in order — ``"territory"`` (where the lead is), ``"capacity"``
+(the rep has hours left) and ``"expertise"`` (the rep knows the lead's
+industry) — and writes a reason per lead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.realign.scenario import cached_adjacency
+
+__all__ = ["RULES", "LeadAssignment", "assign_leads"]
+
+#: Rules :func:`assign_leads` knows, in their usual order.
+RULES = ("territory", "capacity", "expertise")
+
+_COLUMNS = ["territory_id", "rep_id", "home_territory", "unit_id", "hours", "reason"]
+
+
+def _norm_skill(s: Any) -> str:
+    return re.sub(r"[\s_]+", "-", str(s).strip().lower())
+
+
+@dataclass(frozen=True)
+class LeadAssignment:
+    """Who gets each lead, and why.
+
+    Attributes
+    ----------
+    table
+        One row per lead (index ``lead_id``, in the order given):
+        ``territory_id``, ``rep_id`` (NaN where the territory has no rep),
+        ``home_territory`` (where the lead lies), ``unit_id``, ``hours``
+        (estimated yearly workload of the lead), ``reason``.
+    headroom
+        Per rep: ``capacity``, ``workload`` (territory workload before the
+        leads), ``lead_hours`` (hours of the leads assigned),
+        ``headroom_after``.
+    rules
+        The rules applied, in order.
+    provenance
+        :func:`~terrakit.data.alignment.make_provenance` record.
+    """
+
+    table: pd.DataFrame
+    headroom: pd.DataFrame
+    rules: tuple[str, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [c for c in _COLUMNS if c not in self.table.columns]
+        if missing:
+            raise ValueError(f"table lacks columns {missing}")
+
+    @property
+    def moved(self) -> pd.Index:
+        """Leads routed away from the territory they lie in."""
+        t = self.table
+        return t.index[(t["territory_id"] != t["home_territory"]).to_numpy()]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        t = self.table
+        n = len(t)
+        lines = [
+            f"Lead assignment ({', '.join(self.rules)}): {n} leads, "
+            f"{len(self.moved)} routed away from their home territory",
+        ]
+        counts = t["rep_id"].value_counts().sort_index()
+        lines.append(
+            "  leads per rep: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        )
+        over = self.headroom.index[self.headroom["headroom_after"] < 0]
+        lines.append(
+            f"  reps over capacity after assignment: {len(over)}"
+            + (f" ({', '.join(map(str, over))})" if len(over) else "")
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFrame:
+    if not isinstance(leads, pd.DataFrame):
+        raise DataValidationError(
+            "leads",
+            None,
+            f"expected a DataFrame of leads, got {type(leads).__name__}",
+            fix="pass a DataFrame with lead_id, lon/lat (or unit_id), size, industry",
+        )
+    df = leads.copy()
+    if "lead_id" in df.columns:
+        df = df.set_index("lead_id")
+    elif df.index.name != "lead_id":
+        raise DataValidationError(
+            "leads",
+            "lead_id",
+            "the leads have no lead_id column or index",
+            fix="add a lead_id column (or name the index 'lead_id')",
+        )
+    dup = df.index[df.index.duplicated()]
+    if len(dup):
+        raise DataValidationError(
+            "leads",
+            "lead_id",
+            f"{len(dup)} lead ids repeat",
+            rows=list(dict.fromkeys(dup)),
+            fix="give every lead its own id",
+        )
+    if "size" not in df.columns:
+        raise DataValidationError(
+            "leads",
+            "size",
+            f"required column is missing (columns seen: {list(df.columns)})",
+            fix="add 'size' = expected yearly sales of the lead",
+        )
+    size = pd.to_numeric(df["size"], errors="coerce")
+    bad = df.index[(size.isna() | (size < 0)).to_numpy()]
+    if len(bad):
+        raise DataValidationError(
+            "leads",
+            "size",
+            f"{len(bad)} leads have a missing, non-numeric or negative size",
+            rows=list(bad),
+            fix="give every lead its expected yearly sales (>= 0)",
+        )
+    df["size"] = size.astype(float)
+    has_xy = {"lon", "lat"} <= set(df.columns)
+    if not has_xy and "unit_id" not in df.columns:
+        raise DataValidationError(
+            "leads",
+            "lon/lat",
+            f"the leads have neither lon/lat nor unit_id (columns: {list(df.columns)})",
+            fix="add the lead's position (lon, lat in degrees) or its unit_id",
+        )
+    if has_xy:
+        lon = pd.to_numeric(df["lon"], errors="coerce")
+        lat = pd.to_numeric(df["lat"], errors="coerce")
+        bad_xy = (
+            lon.isna() | lat.isna() | (lon.abs() > 180) | (lat.abs() > 90)
+        ).to_numpy()
+        if "unit_id" in df.columns:
+            bad_xy &= df["unit_id"].isna().to_numpy()
+        if bad_xy.any():
+            raise DataValidationError(
+                "leads",
+                "lon/lat",
+                f"{int(bad_xy.sum())} leads have missing or out-of-range coordinates",
+                rows=list(df.index[bad_xy]),
+                n_bad=int(bad_xy.sum()),
+                fix="give lon in [-180, 180] and lat in [-90, 90] (degrees, WGS84)",
+            )
+        df["lon"], df["lat"] = lon.astype(float), lat.astype(float)
+    if "unit_id" in df.columns:
+        given = df["unit_id"].notna()
+        unknown = given & ~df["unit_id"].isin(units.index)
+        if unknown.any():
+            raise DataValidationError(
+                "leads",
+                "unit_id",
+                f"{int(unknown.sum())} leads name units that are not in the study",
+                rows=list(df.index[unknown.to_numpy()]),
+                n_bad=int(unknown.sum()),
+                fix="check the ids (and their type: '13121' is not 13121) or give "
+                "lon/lat instead",
+            )
+    return df
+
+
+def _locate(df: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """Unit of every lead (given unit_id first, else point in polygon)."""
+    unit = (
+        df["unit_id"].astype(object).copy()
+        if "unit_id" in df.columns
+        else pd.Series([None] * len(df), index=df.index, dtype=object)
+    )
+    todo = unit.isna().to_numpy()
+    if todo.any():
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy(df.loc[todo, "lon"], df.loc[todo, "lat"]),
+            crs="EPSG:4326",
+            index=df.index[todo],
+        ).to_crs(units.crs)
+        if bool((units.geometry.geom_type == "Point").all()):
+            raise DataValidationError(
+                "leads",
+                "unit_id",
+                "the study's units are points, so a lead's position cannot be "
+                "placed inside one",
+                rows=list(df.index[todo]),
+                n_bad=int(todo.sum()),
+                fix="give each lead the unit_id it belongs to",
+            )
+        left, right = units.sindex.query(pts.to_numpy(), predicate="intersects")
+        found = pd.Series(units.index.to_numpy()[right], index=pts.index[left])
+        found = found[~found.index.duplicated()]
+        unit.loc[found.index] = found.to_numpy()
+    return unit
+
+
+def assign_leads(
+    leads: pd.DataFrame,
+    study: Any,
+    alignment: Alignment | str = "current",
+    rules: Sequence[str] = RULES,
+    *,
+    hours_per_sales: float | None = None,
+    max_load: float = 1.0,
+    adjacency: Adjacency | None = None,
+) -> LeadAssignment:
+    """Route new leads to territories and reps, with a reason per lead.
+
+    Parameters
+    ----------
+    leads
+        DataFrame with ``lead_id`` (column or index), ``lon``/``lat``
+        (degrees) or ``unit_id``, ``size`` (expected yearly sales), and
+        ``industry`` (for the expertise rule); optional ``hours`` (yearly
+        workload of the lead).  Leads are routed in the order given (e.g.
+        arrival order): earlier leads use up headroom first.
+    study
+        The study (units with ``workload``, reps with ``capacity_hours`` and
+        ``skills``).
+    alignment
+        The alignment (or its name in the study).  Territory ids that are rep
+        ids are served by that rep.
+    rules
+        Rules in priority order; ``"territory"`` must come first:
+
+        * ``"territory"`` — the lead's home territory (the territory of the
+          unit it lies in) is preferred; alone, it decides;
+        * ``"capacity"`` — keep only candidates whose rep has headroom for
+          the lead's hours;
+        * ``"expertise"`` — keep only candidates whose rep lists the lead's
+          industry in ``skills``.
+
+        Candidates are the home territory and the territories adjacent to it
+        (sharing a unit border).  A rule that would leave no candidate is
+        skipped and the reason says so.  Among the remaining candidates the
+        home territory wins, else the rep whose home is nearest the lead.
+    hours_per_sales
+        Hours of yearly workload per unit of sales, for leads without
+        ``hours``; default the study's ``Σ workload / Σ sales``.
+    max_load
+        Share of a rep's ``capacity_hours`` that may be filled (1.0 = all).
+    adjacency
+        Unit graph; default queen contiguity of the units (built once and
+        memoised).
+
+    Returns
+    -------
+    LeadAssignment
+
+    Raises
+    ------
+    DataValidationError
+        Bad leads (missing columns, repeated ids, bad coordinates, unknown
+        units), leads that lie outside every territory (the message lists
+        them), a capacity rule without ``capacity_hours`` or ``workload``, an
+        expertise rule without ``industry`` or ``skills``.
+    SpecificationError
+        Unknown or repeated rules, or ``"territory"`` not first.
+
+    Notes
+    -----
+    Headroom of rep :math:`r` serving territory :math:`T_r`:
+
+    .. math:: h_r = \\lambda\\,C_r - \\sum_{i \\in T_r} w_i - \\sum_{l \\to r} H_l
+
+    with capacity :math:`C_r`, load share :math:`\\lambda` (``max_load``),
+    unit workloads :math:`w_i` and the hours :math:`H_l` of the leads routed
+    to :math:`r` so far; :math:`H_l` = ``hours`` or ``size`` ×
+    ``hours_per_sales``.  A territory without a rep has no headroom.
+
+    Examples
+    --------
+    >>> res = assign_leads(leads, study, "current")  # doctest: +SKIP
+    >>> res.to_frame()[["rep_id", "reason"]]  # doctest: +SKIP
+    """
+    from terrakit.metrics import _alignment, _labels
+
+    rules = tuple(rules)
+    unknown = [r for r in rules if r not in RULES]
+    if unknown or not rules or rules[0] != "territory" or len(set(rules)) < len(rules):
+        raise SpecificationError(
+            f"assign_leads(rules={list(rules)}): rules must start with 'territory' "
+            f"and use each of {list(RULES)} at most once"
+            + (f"; unknown: {unknown}" if unknown else "")
+        )
+    if not 0 < max_load <= 10:
+        raise SpecificationError(f"max_load must be in (0, 10], got {max_load!r}")
+    units = study.unit_measures()
+    reps = study.reps
+    al = _alignment(study, alignment)
+    labels = _labels(units.index, al)
+    df = _validate_leads(leads, units)
+    unit = _locate(df, units)
+    outside = unit.isna().to_numpy()
+    if outside.any():
+        raise DataValidationError(
+            "leads",
+            "lon/lat",
+            f"{int(outside.sum())} leads lie outside every territory (no unit "
+            "contains them)",
+            rows=list(df.index[outside]),
+            n_bad=int(outside.sum()),
+            fix="check that lon/lat are not swapped, drop leads outside the study "
+            "area, or give them a unit_id",
+        )
+    home = unit.map(labels)
+    # hours
+    if "hours" in df.columns:
+        hours = pd.to_numeric(df["hours"], errors="coerce")
+        bad = df.index[(hours.isna() | (hours < 0)).to_numpy()]
+        if len(bad):
+            raise DataValidationError(
+                "leads",
+                "hours",
+                f"{len(bad)} leads have missing or negative hours",
+                rows=list(bad),
+                fix="give hours >= 0 or drop the column to estimate them from size",
+            )
+    else:
+        if hours_per_sales is None:
+            if not {"workload", "sales"} <= set(units.columns):
+                raise DataValidationError(
+                    "units",
+                    "workload",
+                    "cannot estimate the hours of a lead: the units carry no "
+                    "workload and sales",
+                    fix="pass hours_per_sales=... or give the leads an 'hours' column",
+                )
+            hours_per_sales = float(units["workload"].sum() / units["sales"].sum())
+        hours = df["size"] * float(hours_per_sales)
+    hours = hours.astype(float)
+    terr_ids = al.territories
+    rep_ids = set() if reps is None else set(reps.index)
+    # capacity
+    need_cap = "capacity" in rules
+    cap = pd.Series(np.nan, index=pd.Index(terr_ids, dtype=object))
+    load = pd.Series(0.0, index=cap.index)
+    if need_cap:
+        if reps is None or "capacity_hours" not in reps.columns:
+            raise DataValidationError(
+                "reps",
+                "capacity_hours",
+                "the capacity rule needs the reps' capacity_hours",
+                fix="add capacity_hours to the reps or drop 'capacity' from rules",
+            )
+        if "workload" not in units.columns:
+            raise DataValidationError(
+                "units",
+                "workload",
+                "the capacity rule needs unit workloads",
+                fix="add a workload column (hours/year) or account calls",
+            )
+        load = units["workload"].groupby(labels).sum().reindex(cap.index).fillna(0.0)
+        for t in terr_ids:
+            if t in rep_ids:
+                cap[t] = float(reps.loc[t, "capacity_hours"]) * max_load
+    skills: dict[Hashable, set[str]] = {}
+    if "expertise" in rules:
+        if "industry" not in df.columns:
+            raise DataValidationError(
+                "leads",
+                "industry",
+                "the expertise rule needs the leads' industry",
+                fix="add an industry column or drop 'expertise' from rules",
+            )
+        if reps is None or "skills" not in reps.columns:
+            raise DataValidationError(
+                "reps",
+                "skills",
+                "the expertise rule needs the reps' skills",
+                fix="add skills (semicolon-separated industries) to the reps or "
+                "drop 'expertise' from rules",
+            )
+        for r, txt in reps["skills"].items():
+            skills[r] = (
+                {_norm_skill(s) for s in str(txt).split(";") if s.strip()}
+                if pd.notna(txt)
+                else set()
+            )
+    # territory graph
+    neighbours: dict[Hashable, list[Hashable]] = {t: [] for t in terr_ids}
+    if len(rules) > 1:
+        adj = cached_adjacency(units) if adjacency is None else adjacency
+        coo = adj.matrix.tocoo()
+        lab = labels.reindex(adj.ids).to_numpy()
+        a, b = lab[coo.row], lab[coo.col]
+        for x, y in {(x, y) for x, y in zip(a, b, strict=True) if x != y}:
+            neighbours[x].append(y)
+        for t in neighbours:
+            neighbours[t] = sorted(set(neighbours[t]), key=str)
+    # positions for the nearest-rep tie break
+    if "lon" in df.columns:
+        llon, llat = df["lon"].to_numpy(float), df["lat"].to_numpy(float)
+    else:
+        llon, llat = np.full(len(df), np.nan), np.full(len(df), np.nan)
+    ulon, ulat = lonlat(units)
+    upos = pd.Series(np.arange(len(units)), index=units.index)
+    rep_home: dict[Hashable, tuple[float, float]] = {}
+    if reps is not None and {"home_lon", "home_lat"} <= set(reps.columns):
+        rep_home = {
+            r: (float(x), float(y))
+            for r, x, y in zip(
+                reps.index, reps["home_lon"], reps["home_lat"], strict=True
+            )
+        }
+    assigned = pd.Series(0.0, index=cap.index)
+    rows = []
+    for k, lid in enumerate(df.index):
+        t0 = home.iloc[k]
+        h = float(hours.iloc[k])
+        u = unit.iloc[k]
+        x, y = llon[k], llat[k]
+        if not np.isfinite(x):
+            x, y = ulon[upos[u]], ulat[upos[u]]
+        pool = [t0] + (neighbours.get(t0, []) if len(rules) > 1 else [])
+        notes = [f"lies in unit {u} of territory {t0}"]
+        for rule in rules[1:]:
+            if rule == "capacity":
+                room = {t: cap[t] - load[t] - assigned[t] for t in pool}
+                ok = [t for t in pool if np.isfinite(room[t]) and room[t] >= h]
+                if not ok:
+                    notes.append(
+                        f"no rep within reach has {h:.1f} h headroom; capacity "
+                        "rule skipped"
+                    )
+                    continue
+                if t0 in pool and t0 not in ok:
+                    r0 = room[t0]
+                    notes.append(
+                        f"{t0} lacks headroom ({r0:.1f} h left, lead needs {h:.1f} h)"
+                        if np.isfinite(r0)
+                        else f"{t0} has no rep"
+                    )
+                pool = ok
+            elif rule == "expertise":
+                ind = _norm_skill(df["industry"].iloc[k])
+                ok = [t for t in pool if ind in skills.get(t, set())]
+                if not ok:
+                    notes.append(
+                        f"no candidate rep has the {df['industry'].iloc[k]!r} skill; "
+                        "expertise rule skipped"
+                    )
+                    continue
+                if len(ok) < len(pool):
+                    verb = "knows" if len(ok) == 1 else "know"
+                    notes.append(
+                        f"{', '.join(map(str, ok))} {verb} {df['industry'].iloc[k]!r}"
+                    )
+                pool = ok
+        if t0 in pool:
+            chosen = t0
+            notes.append(f"stays with {t0}")
+        else:
+
+            def _dist(t: Hashable, x: float = x, y: float = y) -> float:
+                if t in rep_home:
+                    hx, hy = rep_home[t]
+                    return float(haversine_matrix([x], [y], [hx], [hy])[0, 0])
+                return float("inf")
+
+            chosen = min(pool, key=lambda t: (_dist(t), str(t)))
+            d = _dist(chosen)
+            notes.append(
+                f"routed to adjacent territory {chosen}"
+                + (f" (rep home {d:.0f} km away)" if np.isfinite(d) else "")
+            )
+        if need_cap:
+            assigned[chosen] += h
+        rows.append(
+            {
+                "lead_id": lid,
+                "territory_id": chosen,
+                "rep_id": chosen if chosen in rep_ids else np.nan,
+                "home_territory": t0,
+                "unit_id": u,
+                "hours": h,
+                "reason": "; ".join(notes),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["lead_id", *_COLUMNS]).set_index("lead_id")
+    table.index = pd.Index(table.index, name="lead_id")
+    head = pd.DataFrame(
+        {
+            "capacity": cap,
+            "workload": load if need_cap else np.nan,
+            "lead_hours": table.groupby("territory_id")["hours"]
+            .sum()
+            .reindex(cap.index)
+            .fillna(0.0),
+        }
+    )
+    head["headroom_after"] = head["capacity"] - head["workload"] - head["lead_hours"]
+    head.index.name = "territory_id"
+    prov = make_provenance(
+        "realign/assign_leads",
+        config={
+            "rules": list(rules),
+            "alignment": al.name,
+            "max_load": max_load,
+            "hours_per_sales": hours_per_sales,
+        },
+    )
+    return LeadAssignment(table, head, rules, prov)

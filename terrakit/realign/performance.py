@@ -1,0 +1,407 @@
+"""Territory performance: sales, growth, penetration, attainment, ranked with intervals.
+
+:func:`performance` aggregates the monthly history to the territories of an
+alignment, fits a hierarchical Bayesian model of monthly log sales in the
+analysis period and the period before it (PyMC, sampled through
+:mod:`terrakit._sampling`), and ranks the territories on posterior draws, so
+that every KPI and every rank comes with an interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.realign._panel import (
+    check_positive,
+    quantiles,
+    territory_panel,
+    to_period,
+    unit_history,
+)
+
+__all__ = ["PerformanceResult", "build_performance_model", "performance"]
+
+#: Sampler settings of this model over :data:`terrakit._sampling.DEFAULT_SAMPLER_CONFIG`
+#: (the user's ``sampler_config`` wins): more draws and a higher target acceptance
+#: keep R-hat of the noise scales below 1.01 on studies of ~20 territories.
+DEFAULT_SAMPLER_OVERRIDES: dict[str, Any] = {"target_accept": 0.9, "draws": 1000}
+
+RankBy = Literal["sales", "growth", "penetration", "attainment"]
+_VARS = ["level", "log_growth", "season", "sigma", "mu_growth", "tau_growth"]
+
+
+def build_performance_model(
+    log_prior: np.ndarray,
+    log_current: np.ndarray,
+    month_of_year: np.ndarray,
+    territories: Sequence[Hashable],
+) -> Any:
+    """The PyMC model behind :func:`performance` (see its Notes).
+
+    Parameters
+    ----------
+    log_prior, log_current
+        ``territories × L`` arrays of monthly log sales in the prior and the
+        analysis period (same calendar months, one year apart or adjacent).
+    month_of_year
+        Length-``L`` season index (0-based) of the analysis months.
+    territories
+        Territory ids (coordinates).
+
+    Returns
+    -------
+    pymc.Model
+    """
+    import pymc as pm
+
+    seasons = np.unique(month_of_year)
+    s_idx = np.searchsorted(seasons, month_of_year)
+    coords = {
+        "territory": [str(t) for t in territories],
+        "month_of_year": [int(s) + 1 for s in seasons],
+    }
+    y = np.stack([log_prior, log_current], axis=1)  # T × 2 × L
+    center = y.mean(axis=(1, 2))
+    with pm.Model(coords=coords) as model:
+        # each territory's level has its own weakly informative prior around
+        # its mean log sales (levels differ by design; pooling them only
+        # creates a funnel when they happen to be alike)
+        level = pm.Normal("level", center, 1.0, dims="territory")
+        mu_growth = pm.Normal("mu_growth", 0.0, 0.2)
+        tau_growth = pm.HalfNormal("tau_growth", 0.1)
+        # territory sales sum many accounts, so monthly noise is small and
+        # the data pin every growth down: the centred form samples best
+        log_growth = pm.Normal("log_growth", mu_growth, tau_growth, dims="territory")
+        if len(seasons) > 1:
+            season = pm.ZeroSumNormal("season", sigma=0.3, dims="month_of_year")
+        else:
+            season = pm.Deterministic("season", pm.math.zeros(1), dims="month_of_year")
+        sigma = pm.HalfNormal("sigma", 0.3, dims="territory")
+        step = np.array([0.0, 1.0])
+        mean = (
+            level[:, None, None]
+            + log_growth[:, None, None] * step[None, :, None]
+            + season[s_idx][None, None, :]
+        )
+        pm.Normal("log_sales", mean, sigma[:, None, None], observed=y)
+    return model
+
+
+@dataclass(frozen=True)
+class PerformanceResult:
+    """Territory KPIs with posterior intervals and ranks.
+
+    Attributes
+    ----------
+    table
+        One row per territory, sorted by ``rank_mean``: observed ``sales`` and
+        ``prior_sales`` (sums over the periods), ``growth_obs``; posterior
+        ``<kpi>_mean``, ``<kpi>_lo``, ``<kpi>_hi`` for ``sales`` (expected
+        sales in the period, net of monthly noise), ``growth``,
+        ``penetration`` (annualised expected sales / potential) and
+        ``attainment`` (expected sales / quota, NaN without quotas);
+        ``rank_mean``, ``rank_lo``, ``rank_hi`` (1 = best on ``rank_by``) and
+        ``p_top`` (posterior probability of rank 1).
+    period, prior
+        ``(first, last)`` months of the analysis and the comparison period.
+    rank_by
+        The KPI the ranks use.
+    interval
+        Probability mass of the intervals (equal-tailed).
+    idata
+        The posterior (ArviZ InferenceData).
+    diagnostics
+        Convergence diagnostics.
+    provenance
+        :func:`~terrakit.data.alignment.make_provenance` record.
+    draws
+        Posterior draws of each KPI, ``draws × territories`` DataFrames.
+    """
+
+    table: pd.DataFrame
+    period: tuple[str, str]
+    prior: tuple[str, str]
+    rank_by: str
+    interval: float
+    idata: Any = field(repr=False)
+    diagnostics: Diagnostics = field(repr=False)
+    provenance: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    draws: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.interval < 1:
+            raise ValueError(f"interval must be in (0, 1), got {self.interval}")
+        need = {"rank_mean", "rank_lo", "rank_hi", "sales_mean", "growth_mean"}
+        if not need <= set(self.table.columns):
+            raise ValueError(f"table lacks {sorted(need - set(self.table.columns))}")
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Rounded, stable text: one line per territory in rank order."""
+        pct = f"{self.interval:.0%}"
+        lines = [
+            f"Territory performance {self.period[0]}..{self.period[1]} vs "
+            f"{self.prior[0]}..{self.prior[1]} ({len(self.table)} territories, "
+            f"ranked by {self.rank_by}, {pct} intervals)",
+        ]
+        for t, r in self.table.iterrows():
+            s = (
+                f"  {t!s:<8} rank {r['rank_mean']:4.1f} "
+                f"[{r['rank_lo']:.0f}, {r['rank_hi']:.0f}]  sales "
+                f"{r['sales_mean']:,.0f} [{r['sales_lo']:,.0f}, {r['sales_hi']:,.0f}]"
+                f"  growth {r['growth_mean']:+.1%} "
+                f"[{r['growth_lo']:+.1%}, {r['growth_hi']:+.1%}]"
+            )
+            if np.isfinite(r["penetration_mean"]):
+                s += f"  penetration {r['penetration_mean']:.1%}"
+            if np.isfinite(r["attainment_mean"]):
+                s += (
+                    f"  attainment {r['attainment_mean']:.1%} "
+                    f"[{r['attainment_lo']:.1%}, {r['attainment_hi']:.1%}]"
+                )
+            lines.append(s)
+        lines.append("  " + self.diagnostics.summary())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def performance(
+    study: Any,
+    alignment: Alignment | str = "current",
+    period: tuple[Any, Any] = ("2025-01", "2025-12"),
+    *,
+    prior: tuple[Any, Any] | None = None,
+    quota: Mapping[Hashable, float] | pd.Series | None = None,
+    rank_by: RankBy | None = None,
+    interval: float = 0.9,
+    sampler_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> PerformanceResult:
+    """Territory KPIs — sales, growth, penetration, attainment — ranked with intervals.
+
+    Parameters
+    ----------
+    study
+        The study (history per account or unit; units with ``potential`` for
+        penetration).
+    alignment
+        The alignment (or its name).
+    period
+        ``(first, last)`` month of the analysis period, inclusive.
+    prior
+        The comparison period; default the same number of months right before
+        ``period``.  Must have the same length.
+    quota
+        ``{territory: quota for the period}``; attainment is NaN without it.
+    rank_by
+        KPI to rank on; default ``"attainment"`` with quotas, else
+        ``"growth"``.
+    interval
+        Probability mass of the equal-tailed intervals.
+    sampler_config
+        Overrides of :data:`terrakit._sampling.DEFAULT_SAMPLER_CONFIG`
+        (this model defaults to ``target_accept=0.9``, ``draws=1000``).
+    seed
+        Sampler seed.
+
+    Returns
+    -------
+    PerformanceResult
+
+    Raises
+    ------
+    DataValidationError
+        No history, months without history, territories with months without
+        sales, quotas missing or not positive for some territories.
+    SpecificationError
+        Periods of different length, an empty period, an unknown ``rank_by``.
+
+    Notes
+    -----
+    With monthly log sales :math:`y_{tpm}` of territory :math:`t`, period
+    :math:`p \\in \\{0 = \\text{prior}, 1 = \\text{analysis}\\}` and month
+    :math:`m` (season :math:`s(m)`, the calendar month):
+
+    .. math::
+
+        y_{tpm} \\sim \\mathcal N(a_t + g_t\\,p + \\gamma_{s(m)},\\ \\sigma_t),\\quad
+        a_t \\sim \\mathcal N(\\bar y_t, 1),\\quad
+        g_t \\sim \\mathcal N(\\mu_g, \\tau_g),
+
+    with :math:`\\bar y_t` the territory's mean log sales over both periods
+    (a weakly informative prior: levels are not pooled),
+    :math:`\\mu_g \\sim \\mathcal N(0, 0.2)`,
+    :math:`\\tau_g \\sim \\mathcal N^+(0.1)` (growth is partially pooled
+    towards the company trend; the centred form samples best because
+    territory totals are precise), :math:`\\gamma` zero-sum with scale 0.3,
+    :math:`\\sigma_t \\sim \\mathcal N^+(0.3)`.
+
+    Derived per draw: expected sales :math:`S_t = \\sum_m \\exp(a_t + g_t +
+    \\gamma_{s(m)} + \\sigma_t^2/2)`, growth :math:`e^{g_t} - 1`, penetration
+    :math:`S_t \\cdot 12/L / \\text{potential}_t`, attainment :math:`S_t /
+    q_t`; ranks are computed within every draw (1 = highest), so rank
+    intervals carry the uncertainty of the KPIs.
+
+    Examples
+    --------
+    >>> res = performance(study, "current", ("2025-01", "2025-12"))  # doctest: +SKIP
+    >>> res.to_frame()[["growth_mean", "growth_lo", "growth_hi"]]  # doctest: +SKIP
+    """
+    from terrakit.metrics import _alignment, _labels
+
+    if not 0 < interval < 1:
+        raise SpecificationError(f"interval must be in (0, 1), got {interval!r}")
+    p0, p1 = to_period(period[0], "period start"), to_period(period[1], "period end")
+    if p1 < p0:
+        raise SpecificationError(
+            f"period ends ({p1}) before it starts ({p0}); give (first, last)"
+        )
+    months = pd.period_range(p0, p1, freq="M")
+    L = len(months)
+    if prior is None:
+        q0, q1 = p0 - L, p0 - 1
+    else:
+        q0, q1 = to_period(prior[0], "prior start"), to_period(prior[1], "prior end")
+    prior_months = pd.period_range(q0, q1, freq="M")
+    if len(prior_months) != L:
+        raise SpecificationError(
+            f"the prior period {q0}..{q1} has {len(prior_months)} months, the "
+            f"analysis period {p0}..{p1} has {L}; give periods of equal length"
+        )
+    cfg = merge_sampler_config(DEFAULT_SAMPLER_OVERRIDES | dict(sampler_config or {}))
+    al = _alignment(study, alignment)
+    units = study.unit_measures()
+    labels = _labels(units.index, al)
+    hist = unit_history(study)
+    cur = territory_panel(hist, labels, months)
+    pri = territory_panel(hist, labels, prior_months)
+    check_positive(cur, "performance")
+    check_positive(pri, "performance")
+    terr = list(cur.index)
+    # quotas
+    q = None
+    if quota is not None:
+        qs = (
+            pd.Series(quota, dtype=float) if not isinstance(quota, pd.Series) else quota
+        )
+        qs = qs.astype(float)
+        bad = [t for t in terr if t not in qs.index or not qs.get(t, np.nan) > 0]
+        if bad:
+            raise DataValidationError(
+                "quota",
+                None,
+                f"{len(bad)} territories have no positive quota",
+                rows=bad,
+                fix="give a quota > 0 for every territory of the alignment",
+            )
+        q = qs.reindex(terr).to_numpy()
+    if rank_by is None:
+        rank_by = "attainment" if q is not None else "growth"
+    if rank_by not in ("sales", "growth", "penetration", "attainment"):
+        raise SpecificationError(
+            f"rank_by must be 'sales', 'growth', 'penetration' or 'attainment', "
+            f"got {rank_by!r}"
+        )
+    if rank_by == "attainment" and q is None:
+        raise SpecificationError("rank_by='attainment' needs quota=...")
+    pot = None
+    if "potential" in units.columns:
+        pot = units["potential"].astype(float).groupby(labels).sum().reindex(terr)
+        pot = pot.where(pot > 0).to_numpy()
+    if rank_by == "penetration" and pot is None:
+        raise SpecificationError(
+            "rank_by='penetration' needs a potential column on the units"
+        )
+    season = np.array([p.month - 1 for p in months])
+    model = build_performance_model(
+        np.log(pri.to_numpy()), np.log(cur.to_numpy()), season, terr
+    )
+    run = sample(model, cfg, seed=seed, var_names=_VARS)
+    diag = diagnose(
+        run.idata,
+        ["level", "log_growth", "sigma"],
+        method=run.method,
+        rhat_max=float(cfg["rhat_max"]),
+        ess_min=float(cfg["ess_min"]),
+        stacklevel=3,
+    )
+    post = run.idata.posterior
+
+    def flat(name: str) -> np.ndarray:
+        v = np.asarray(post[name].values, dtype=float)
+        return v.reshape(-1, *v.shape[2:])
+
+    a, g, sig = flat("level"), flat("log_growth"), flat("sigma")
+    gam = flat("season")
+    seasons = np.unique(season)
+    s_idx = np.searchsorted(seasons, season)
+    # expected sales of the analysis period, per draw and territory
+    sales = np.exp(a + g + 0.5 * sig**2)[:, :, None] * np.exp(gam[:, s_idx])[:, None, :]
+    sales = sales.sum(axis=2)
+    kpis: dict[str, np.ndarray] = {
+        "sales": sales,
+        "growth": np.expm1(g),
+        "penetration": sales * (12.0 / L) / pot[None, :]
+        if pot is not None
+        else np.full_like(sales, np.nan),
+        "attainment": sales / q[None, :]
+        if q is not None
+        else np.full_like(sales, np.nan),
+    }
+    key = kpis[rank_by]
+    ranks = (-np.nan_to_num(key, nan=-np.inf)).argsort(axis=1).argsort(axis=1) + 1.0
+    table = pd.DataFrame(index=pd.Index(terr, name="territory_id"))
+    table["sales"] = cur.sum(axis=1)
+    table["prior_sales"] = pri.sum(axis=1)
+    table["growth_obs"] = table["sales"] / table["prior_sales"] - 1.0
+    for name, x in kpis.items():
+        lo, hi = quantiles(x, interval)
+        table[f"{name}_mean"] = x.mean(axis=0)
+        table[f"{name}_lo"] = lo
+        table[f"{name}_hi"] = hi
+    rlo, rhi = quantiles(ranks, interval)
+    table["rank_mean"] = ranks.mean(axis=0)
+    table["rank_lo"] = np.floor(rlo)
+    table["rank_hi"] = np.ceil(rhi)
+    table["p_top"] = (ranks == 1).mean(axis=0)
+    table = table.sort_values(["rank_mean", "sales"], ascending=[True, False])
+    draws = {k: pd.DataFrame(v, columns=pd.Index(terr)) for k, v in kpis.items()}
+    draws["rank"] = pd.DataFrame(ranks, columns=pd.Index(terr))
+    run.idata.attrs.update(
+        {"model": "terrakit.realign.performance", "alignment": al.name}
+    )
+    prov = make_provenance(
+        "realign/performance",
+        seed=seed,
+        config={
+            "period": [str(p0), str(p1)],
+            "prior": [str(q0), str(q1)],
+            "rank_by": rank_by,
+            "interval": interval,
+            "sampler": {k: v for k, v in cfg.items() if k != "progressbar"},
+        },
+        alignment=al.name,
+    )
+    return PerformanceResult(
+        table=table,
+        period=(str(p0), str(p1)),
+        prior=(str(q0), str(q1)),
+        rank_by=str(rank_by),
+        interval=float(interval),
+        idata=run.idata,
+        diagnostics=diag,
+        provenance=prov,
+        draws=draws,
+    )

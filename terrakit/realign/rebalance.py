@@ -1,0 +1,1245 @@
+"""Disruption-aware rebalance: restore balance while moving as little as possible.
+
+:func:`rebalance` turns the current alignment, the study's reps (some may have
+left, some may be new) and balance bands into a
+:class:`~terrakit.design.problem.DesignProblem` whose cost is the business
+that changes hands, solves it with the design engine (the exact MIP on a
+neighbourhood of the current boundaries, widened when that is not enough;
+the heuristic for very large instances) and proves a lower bound on the
+disruption with the LP relaxation of the *unrestricted* problem.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.design.problem import DesignProblem
+from terrakit.design.result import AlignmentResult, Status, relative_gap
+from terrakit.exceptions import (
+    InfeasibleError,
+    SpecificationError,
+    TimeLimitWarning,
+)
+from terrakit.realign.diff import AlignmentDiff, _as_alignment, diff_alignments
+from terrakit.realign.diff import unit_labels as _unit_labels
+
+__all__ = ["RebalanceResult", "rebalance"]
+
+Solver = Literal["auto", "mip", "heuristic"]
+
+#: ``solver="auto"`` uses the MIP while the candidate (unit, rep) pairs are at
+#: most this many, the heuristic beyond.
+AUTO_MIP_MAX_PAIRS = 150_000
+
+#: Up to this many unit–rep pairs the MIP runs on all of them at once (no
+#: candidate neighbourhood), so its bound is a bound on the full problem.
+FULL_PAIRS = 5_000
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.3g} %"
+
+
+# -- the result --------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class RebalanceResult:
+    """What :func:`rebalance` returns.
+
+    Parameters
+    ----------
+    alignment
+        The rebalanced :class:`~terrakit.data.Alignment` (territory ids = rep
+        ids).
+    current
+        The alignment it started from.
+    status
+        ``"optimal"`` (the disruption meets the proven lower bound within
+        ``1e-4``), ``"feasible"`` (every constraint met, a gap remains),
+        ``"time_limit"`` (best answer when time ran out) or ``"infeasible"``
+        (the heuristic found no alignment meeting every constraint; the
+        closest one is returned and ``info["violations"]`` says what is
+        broken).
+    moved
+        Total ``moved_measure`` of the units that change territory.
+    moved_share
+        ``moved`` as a share of the measure's total.
+    lower_bound
+        A proven lower bound on ``moved`` (LP relaxation of the full problem,
+        without contiguity, over every unit–rep pair).
+    gap
+        ``(moved − lower_bound) / moved`` (0 when nothing moves).
+    moved_measure
+        What disruption counts: ``"sales"``, ``"accounts"``, ``"workload"``,
+        ``"units"`` or another unit column.
+    max_moved
+        The cap on ``moved_share`` (``None``: no cap).
+    tolerance
+        The balance bands ``{activity: τ}``.
+    balance_before, balance_after
+        :func:`terrakit.metrics.balance` tables (index ``measure``) of the
+        current and the new alignment.
+    territories
+        Per rep: ``role`` (``kept``/``new``/``removed``), units and every
+        balanced activity before and after, the band and ``<a>_dev`` (after).
+    locked
+        ``{unit_id: reason}`` of every lock honoured (user locks and
+        ``keep_top_accounts`` continuity).
+    method
+        The engine path (``"mip/highs"``, ``"heuristic"``...).
+    seconds
+        Wall time.
+    provenance
+        :func:`~terrakit.data.alignment.make_provenance` record.
+    info
+        Solver facts: candidate rounds, pairs, bound method...
+    study
+        The study (kept for :meth:`diff`; not compared, not shown).
+    """
+
+    alignment: Alignment
+    current: Alignment
+    status: Status
+    moved: float
+    moved_share: float
+    lower_bound: float
+    gap: float
+    moved_measure: str
+    max_moved: float | None
+    tolerance: Mapping[str, float]
+    balance_before: pd.DataFrame
+    balance_after: pd.DataFrame
+    territories: pd.DataFrame
+    locked: Mapping[Hashable, str]
+    method: str
+    seconds: float
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    info: Mapping[str, Any] = field(default_factory=dict)
+    study: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.status not in ("optimal", "feasible", "time_limit", "infeasible"):
+            raise ValueError(f"unknown status {self.status!r}")
+        if not isinstance(self.alignment, Alignment):
+            raise TypeError("alignment must be an Alignment")
+        lb, mv = float(self.lower_bound), float(self.moved)
+        if math.isfinite(lb) and lb > mv + 1e-6 * max(1.0, abs(mv)):
+            raise ValueError(f"lower bound {lb} above the disruption {mv}")
+        for name in ("moved", "moved_share", "lower_bound", "gap", "seconds"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "tolerance", MappingProxyType(dict(self.tolerance)))
+        object.__setattr__(self, "locked", MappingProxyType(dict(self.locked)))
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
+
+    # -- views ----------------------------------------------------------------
+    @property
+    def max_deviation_before(self) -> float:
+        """Largest ``max_rel_dev`` of the balanced activities, current alignment."""
+        rows = [a for a in self.tolerance if a in self.balance_before.index]
+        return float(self.balance_before.loc[rows, "max_rel_dev"].max())
+
+    @property
+    def max_deviation(self) -> float:
+        """Largest ``max_rel_dev`` of the balanced activities, new alignment."""
+        rows = [a for a in self.tolerance if a in self.balance_after.index]
+        return float(self.balance_after.loc[rows, "max_rel_dev"].max())
+
+    @property
+    def lower_bound_share(self) -> float:
+        """``lower_bound`` as a share of the measure's total."""
+        if self.moved == 0 or self.moved_share == 0:
+            return 0.0 if self.lower_bound <= 0 else math.nan
+        return self.lower_bound * self.moved_share / self.moved
+
+    def is_feasible(self) -> bool:
+        """Whether every constraint is met."""
+        return self.status != "infeasible"
+
+    def diff(self, measures: Sequence[str] | None = None) -> AlignmentDiff:
+        """Units / accounts / sales / workload moved and per-rep gains and losses."""
+        if self.study is None:
+            raise ValueError("this result has no study attached; use diff_alignments")
+        return diff_alignments(
+            self.study, self.current, self.alignment, measures=measures
+        )
+
+    def summary(self) -> str:
+        """Rounded, stable text (no timings)."""
+        cap = "none" if self.max_moved is None else _pct(self.max_moved)
+        bands = ", ".join(f"{a} ±{_pct(t)}" for a, t in self.tolerance.items())
+        lb = (
+            f"{self.lower_bound:.6g} ({100 * self.lower_bound_share:.2f} %)"
+            if math.isfinite(self.lower_bound)
+            else "none"
+        )
+        gap = f"{100 * self.gap:.2f} %" if math.isfinite(self.gap) else "unknown"
+        lines = [
+            f"RebalanceResult ({self.method}): {self.status}",
+            f"  balance: {bands}",
+            f"  {self.moved_measure} moved: {self.moved:.6g} "
+            f"({100 * self.moved_share:.2f} %, cap {cap})",
+            f"  lower bound: {lb}   gap: {gap}",
+            f"  max deviation: {100 * self.max_deviation_before:.2f} % before, "
+            f"{100 * self.max_deviation:.2f} % after",
+            f"  units moved: {self.info.get('units_moved', 0)} of "
+            f"{len(self.alignment)}   locks honoured: {len(self.locked)}",
+        ]
+        t = self.territories.copy()
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(4)
+        lines.append(t.to_string())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n  solved in {self.seconds:.2f} s"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``current``, ``territory_id``, ``moved``."""
+        cur = self.current.assignment.reindex(self.alignment.assignment.index)
+        new = self.alignment.assignment
+        return pd.DataFrame(
+            {
+                "current": cur,
+                "territory_id": new,
+                "moved": cur.notna().to_numpy() & (cur.to_numpy() != new.to_numpy()),
+            }
+        )
+
+
+# -- setup: everything that does not depend on the tolerance -----------------------
+@dataclass
+class _Setup:
+    study: Any
+    current: Alignment
+    problem: DesignProblem  # tie-break cost, contiguity, locks; no budget
+    disruption: np.ndarray  # (n, k) pure moved measure
+    measure: np.ndarray  # (n,)
+    total: float
+    cur_col: np.ndarray  # (n,) rep column, -1 unassigned, -2 removed rep
+    hops: np.ndarray  # (n, k) hop distance to each rep's current units
+    roles: dict[Hashable, str]
+    removed: list[Hashable]
+    lock_reasons: dict[Hashable, str]
+    moved_measure: str
+    targets: Any
+    config: dict[str, Any]
+
+
+def _adjacency_matrix(units: Any, adjacency: Any) -> sp.csr_matrix:
+    from terrakit.data import geo
+
+    if adjacency is None:
+        adj = geo.adjacency(units, warn=False)
+        return sp.csr_matrix(adj.matrix, dtype=float)
+    if hasattr(adjacency, "matrix") and hasattr(adjacency, "ids"):
+        pos = pd.Index(adjacency.ids).get_indexer(units.index)
+        if (pos < 0).any() or len(adjacency.ids) != len(units):
+            raise SpecificationError(
+                f"the adjacency has {len(adjacency.ids)} units, the study "
+                f"{len(units)}; build it from the study's units"
+            )
+        m = sp.csr_matrix(adjacency.matrix, dtype=float)
+        return sp.csr_matrix(m[pos][:, pos])
+    m = sp.csr_matrix(adjacency, dtype=float)
+    if m.shape != (len(units), len(units)):
+        raise SpecificationError(
+            f"adjacency must be {len(units)} × {len(units)}, got {m.shape}"
+        )
+    return m
+
+
+def _measure_values(units: pd.DataFrame, name: str) -> np.ndarray:
+    if name == "units":
+        return np.ones(len(units))
+    if name not in units.columns or not pd.api.types.is_numeric_dtype(units[name]):
+        raise SpecificationError(
+            f"moved_measure={name!r} is not a numeric column of the units; use "
+            f"one of {['units', *units.select_dtypes('number').columns]}"
+        )
+    v = units[name].to_numpy(dtype=float)
+    bad = ~np.isfinite(v) | (v < 0)
+    if bad.any():
+        ids = list(units.index[bad][:5])
+        raise SpecificationError(
+            f"moved_measure {name!r} has {int(bad.sum())} missing or negative values "
+            f"(units {ids}); fill them before rebalancing"
+        )
+    return v
+
+
+def _continuity_locks(
+    study: Any,
+    units: pd.DataFrame,
+    cur: pd.Series,
+    reps: Sequence[Hashable],
+    top: int,
+) -> dict[Hashable, tuple[Hashable, str]]:
+    """Units holding each rep's top-``top`` accounts (by annual sales), locked."""
+    acc = study.accounts
+    if acc is None or "annual_sales" not in acc.columns or "unit_id" not in acc:
+        raise SpecificationError(
+            f"keep_top_accounts={top} needs an accounts table with unit_id and "
+            "annual_sales; the study has none"
+        )
+    a = acc[["unit_id", "annual_sales"]].copy()
+    a["owner"] = cur.reindex(a["unit_id"]).to_numpy()
+    out: dict[Hashable, tuple[Hashable, str]] = {}
+    for r in reps:
+        mine = a[a["owner"] == r]
+        if mine.empty:
+            continue
+        best = mine.sort_values("annual_sales", ascending=False, kind="stable")
+        best = best.iloc[:top]
+        for rank, (aid, row) in enumerate(best.iterrows(), start=1):
+            uid = row["unit_id"]
+            reason = f"keeps account {aid!r} (#{rank} of {r!r} by annual sales)"
+            if uid in out:
+                out[uid] = (r, f"{out[uid][1]}; {reason}")
+            else:
+                out[uid] = (r, reason)
+    return out
+
+
+def _setup(
+    study: Any,
+    current: Alignment | str | None,
+    *,
+    balance: Mapping[str, float],
+    moved_measure: str,
+    keep_top_accounts: int,
+    locked: Mapping[Hashable, Any] | None,
+    targets: Any,
+    contiguity: bool,
+    adjacency: Any,
+    tie_break: float,
+) -> _Setup:
+    from terrakit.data import geo
+    from terrakit.design.align import build_problem
+
+    if getattr(study, "reps", None) is None or len(study.reps) == 0:
+        raise SpecificationError(
+            "rebalance needs the study's reps (one territory per rep); the study "
+            "has none"
+        )
+    if current is None:
+        if "current" not in study.alignments:
+            raise SpecificationError(
+                "no current alignment given and the study has none named "
+                f"'current' (it has {sorted(study.alignments)})"
+            )
+        current = "current"
+    cur_al = _as_alignment(study, current, "current")
+    units = study.unit_measures() if study.accounts is not None else study.units
+    reps = study.reps
+    rep_ids: list[Hashable] = list(reps.index)
+    cur = _unit_labels(units.index, cur_al, "current")
+    cur_terr = list(dict.fromkeys(cur.dropna().tolist()))
+    removed = [t for t in cur_terr if t not in set(rep_ids)]
+    roles = {r: ("kept" if r in set(cur_terr) else "new") for r in rep_ids}
+    for t in removed:
+        roles[t] = "removed"
+    meas = _measure_values(units, moved_measure)
+    total = float(meas.sum())
+    if total <= 0:
+        raise SpecificationError(
+            f"moved_measure {moved_measure!r} totals 0 over the units; choose a "
+            "measure that the units carry (e.g. 'units')"
+        )
+    if not 0 <= int(keep_top_accounts):
+        raise SpecificationError(
+            f"keep_top_accounts must be ≥ 0, got {keep_top_accounts}"
+        )
+    # -- locks: user locks, then continuity -------------------------------------
+    user: dict[Hashable, tuple[Hashable, str]] = {}
+    for uid, spec in (locked or {}).items():
+        terr, reason = spec if isinstance(spec, tuple) else (spec, "locked")
+        if uid not in units.index:
+            raise SpecificationError(f"locked unit {uid!r} is not among the units")
+        if terr not in set(rep_ids):
+            what = "a removed rep" if terr in removed else "not a rep of the study"
+            raise SpecificationError(
+                f"unit {uid!r} is locked to {terr!r}, which is {what}; lock it to "
+                f"one of the study's reps ({rep_ids[:5]}...)"
+            )
+        user[uid] = (terr, str(reason))
+    allk: dict[Hashable, tuple[Hashable, str]] = dict(user)
+    if keep_top_accounts:
+        cont = _continuity_locks(study, units, cur, rep_ids, int(keep_top_accounts))
+        for uid, (r, reason) in cont.items():
+            if uid in user and user[uid][0] != r:
+                raise SpecificationError(
+                    f"unit {uid!r} is locked to {user[uid][0]!r} ({user[uid][1]}) but "
+                    f"it {reason.split(' (')[0][6:]}, one of {r!r}'s top "
+                    f"{keep_top_accounts} accounts that keep_top_accounts="
+                    f"{keep_top_accounts} keeps with {r!r}; drop that lock or "
+                    "lower keep_top_accounts"
+                )
+            if uid not in user:
+                allk[uid] = (r, f"continuity: {reason}")
+    # -- the base problem: bands, centers, locks (geo path of the design engine) --
+    base = build_problem(
+        units,
+        reps,
+        balance=balance,
+        targets=targets,
+        contiguity=False,
+        objective="compactness",
+        locked=allk,
+    )
+    n, k = base.n_units, base.n_territories
+    col_of = {r: j for j, r in enumerate(rep_ids)}
+    cur_col = np.full(n, -1, dtype=np.int64)
+    curv = cur.to_numpy(dtype=object)
+    for i, t in enumerate(curv):
+        if isinstance(t, float) and math.isnan(t):
+            continue
+        cur_col[i] = col_of.get(t, -2)
+    # disruption: the measure of a unit that leaves its rep (always for the
+    # units of removed reps, never for units without a current territory)
+    disruption = np.repeat(meas[:, None], k, axis=1)
+    own = cur_col >= 0
+    disruption[np.flatnonzero(own), cur_col[own]] = 0.0
+    disruption[cur_col == -1, :] = 0.0
+    # tie-break: squared km to the rep's home, scaled so that moving an average
+    # unit a typical distance costs `tie_break` × its measure
+    lon, lat = geo.lonlat(units)
+    hp = reps[["home_lon", "home_lat"]].to_numpy(dtype=float)
+    km2 = geo.haversine_matrix(lon, lat, hp[:, 0], hp[:, 1]) ** 2
+    ref = km2[np.flatnonzero(own), cur_col[own]] if own.any() else km2.min(axis=1)
+    ref2 = float(np.median(ref)) if ref.size else 1.0
+    ref2 = ref2 if ref2 > 0 else float(km2.mean()) or 1.0
+    cost = disruption + float(tie_break) * (total / n) * km2 / ref2
+    # -- adjacency, hop distances, roots -----------------------------------------
+    adj = _adjacency_matrix(units, adjacency) if contiguity else None
+    graph = adj if adj is not None else None
+    hops = np.zeros((n, k))
+    if graph is not None:
+        g = sp.csr_matrix((graph > 0).astype(float))
+        for j in range(k):
+            src = np.flatnonzero(cur_col == j)
+            if src.size:
+                hops[:, j] = dijkstra(
+                    g, directed=False, indices=src, unweighted=True, min_only=True
+                )
+            else:
+                hops[:, j] = np.inf
+    else:
+        # without a graph: rank of the distance to the rep's home, in units
+        hops[:] = np.argsort(np.argsort(km2, axis=0), axis=0) / max(1, n // k)
+        for j in range(k):
+            hops[cur_col == j, j] = 0.0
+    locked_cols = dict(base.locked)
+    center_units = np.asarray(base.center_units).copy()
+    taken: set[int] = set()
+    # kept reps first (their roots lie in their own territory), then new hires
+    order_j = sorted(range(k), key=lambda j: not (cur_col == j).any())
+    for j in order_j:
+        home = int(center_units[j])
+        mine = np.flatnonzero(cur_col == j)
+        ok = [i for i in mine.tolist() if locked_cols.get(i, j) == j]
+        if ok:
+            if home not in ok:
+                home = ok[int(np.argmin(km2[ok, j]))]
+        else:  # a new hire: its home unit, or the nearest free unit
+            order = np.argsort(km2[:, j])
+            for i in order.tolist():
+                if locked_cols.get(i, j) == j and i not in taken:
+                    home = i
+                    break
+            if graph is not None:
+                hops[:, j] = dijkstra(
+                    sp.csr_matrix((graph > 0).astype(float)),
+                    directed=False,
+                    indices=home,
+                    unweighted=True,
+                )
+        center_units[j] = home
+        taken.add(home)
+    if len(taken) < k:
+        raise SpecificationError(
+            "two reps share the same root unit; give them different home units"
+        )
+    problem = base.replace(
+        cost=cost,
+        objective="travel",
+        center_units=center_units,
+        adjacency=adj,
+        contiguity=bool(contiguity),
+        name="rebalance",
+    )
+    lock_reasons = {units.index[i]: problem.lock_reasons[i] for i in locked_cols}
+    config = {
+        "balance": dict(balance),
+        "moved_measure": moved_measure,
+        "keep_top_accounts": int(keep_top_accounts),
+        "contiguity": bool(contiguity),
+        "tie_break": float(tie_break),
+        "current": cur_al.name,
+        "removed_reps": [str(t) for t in removed],
+        "new_reps": [str(r) for r, v in roles.items() if v == "new"],
+    }
+    return _Setup(
+        study=study,
+        current=cur_al,
+        problem=problem,
+        disruption=disruption,
+        measure=meas,
+        total=total,
+        cur_col=cur_col,
+        hops=hops,
+        roles=roles,
+        removed=removed,
+        lock_reasons=lock_reasons,
+        moved_measure=moved_measure,
+        targets=targets,
+        config=config,
+    )
+
+
+# -- pre-solve checks ---------------------------------------------------------------
+def _forced(setup: _Setup) -> tuple[float, float, int, float, int]:
+    """Moved measure that no alignment can avoid: removed reps' units, locks
+    away from the current rep, and (with contiguity) new hires' root units."""
+    p = setup.problem
+    orphan = setup.cur_col == -2
+    orphan_m = float(setup.measure[orphan].sum())
+    away = 0.0
+    n_away = 0
+    forced_cols = dict(p.locked)
+    if p.contiguity and p.center_units is not None:
+        for j, r in enumerate(np.asarray(p.center_units).tolist()):
+            forced_cols.setdefault(int(r), j)
+    for i, j in forced_cols.items():
+        if setup.cur_col[i] >= 0 and setup.cur_col[i] != j:
+            away += float(setup.measure[i])
+            n_away += 1
+    return orphan_m, away, int(orphan.sum()), orphan_m + away, n_away
+
+
+def _check_cap(setup: _Setup, max_moved: float | None) -> None:
+    if max_moved is None:
+        return
+    orphan_m, away, n_orphan, forced, n_away = _forced(setup)
+    cap = max_moved * setup.total
+    if forced <= cap * (1 + 1e-12):
+        return
+    parts = []
+    if n_orphan:
+        who = ", ".join(repr(t) for t in setup.removed)
+        parts.append(
+            f"the {n_orphan} units of removed "
+            f"rep{'s' if len(setup.removed) > 1 else ''} {who} carry "
+            f"{orphan_m:.6g} ({_pct(orphan_m / setup.total)}) and must all move"
+        )
+    if n_away:
+        parts.append(
+            f"{n_away} units locked away from their current rep (or hosting a new "
+            f"rep's home) carry {away:.6g} ({_pct(away / setup.total)})"
+        )
+    raise SpecificationError(
+        f"max_moved = {_pct(max_moved)} of {setup.moved_measure} "
+        f"({cap:.6g}) is impossible: {'; '.join(parts)}; raise max_moved to at "
+        f"least {_pct(forced / setup.total)} or unlock units"
+    )
+
+
+def _lp_bound(
+    setup: _Setup,
+    problem: DesignProblem,
+    max_moved: float | None,
+    seed: int,
+    time_limit: float,
+    neighbour_cuts: bool = False,
+) -> tuple[float, np.ndarray | None, str]:
+    """A lower bound on the disruption from an LP relaxation over all pairs.
+
+    The plain LP relaxation (no contiguity, units may be split).  With
+    ``neighbour_cuts`` and contiguity, each unit
+    that joins a territory other than its root's needs a neighbour in that
+    territory (:math:`x_{ij} \\le \\sum_{v \\in N(i)} x_{vj}`, valid for any
+    connected territory), so load can only reach a territory through
+    boundary units that move too.  (On the benchmark instances these cuts
+    did not raise the bound — pairs of units can form detached pieces — and
+    they triple the LP's size, so they are off by default.)  Returns the
+    bound, the LP's ``(n, k)`` values (``None`` when the LP did not finish)
+    and its name.  Raises
+    InfeasibleError when the relaxation cannot meet the bands (with the
+    locks) or needs more than ``max_moved``.
+    """
+    from terrakit.design._model import solve_model
+    from terrakit.design.mip import build_model
+
+    relaxed = problem.replace(
+        cost=setup.disruption, contiguity=False, allowed=None, budgets={}
+    )
+    layout = build_model(relaxed)
+    n, k = problem.n_units, problem.n_territories
+    xid = np.full((n, k), -1, dtype=np.int64)
+    xid[layout.ii, layout.jj] = layout.x0 + np.arange(layout.ii.size)
+    name = "lp relaxation (all pairs)"
+    if neighbour_cuts and problem.contiguity and problem.adjacency is not None:
+        adj = sp.csr_matrix(problem.adjacency)
+        root = np.zeros((n, k), dtype=bool)
+        root[np.asarray(problem.center_units), np.arange(k)] = True
+        pi, pj = np.nonzero((xid >= 0) & ~root)
+        deg = np.diff(adj.indptr)[pi]
+        starts = adj.indptr[pi]
+        offs = np.arange(int(deg.sum())) - np.repeat(np.cumsum(deg) - deg, deg)
+        nb = adj.indices[np.repeat(starts, deg) + offs]
+        prow = np.repeat(np.arange(pi.size), deg)
+        ncol = xid[nb, np.repeat(pj, deg)]
+        keep = ncol >= 0
+        rows = np.concatenate([np.arange(pi.size), prow[keep]])
+        cols = np.concatenate([xid[pi, pj], ncol[keep]])
+        vals = np.concatenate([np.ones(pi.size), -np.ones(int(keep.sum()))])
+        layout.model.add_rows(pi.size, rows, cols, vals, -np.inf, 0.0)
+        name = "lp relaxation (all pairs, neighbour cuts for contiguity)"
+    out = solve_model(layout.model, relax=True, time_limit=time_limit, seed=seed)
+    bands = ", ".join(f"±{_pct(t)} {a}" for a, t in problem.tolerance.items())
+    if out.status == "infeasible":
+        raise InfeasibleError(
+            f"{bands} balance cannot be met with the locks even if units could be "
+            "split; unlock units, lower keep_top_accounts or loosen the tolerance"
+        )
+    if out.values is None or out.status != "optimal":
+        return 0.0, None, "none (the LP did not finish in time)"
+    lb = max(float(out.objective), 0.0)
+    if max_moved is not None and lb > max_moved * setup.total * (1 + 1e-6) + 1e-9:
+        raise InfeasibleError(
+            f"{bands} balance needs at least {lb:.6g} {setup.moved_measure} moved "
+            f"({_pct(lb / setup.total)} of the total, {name} bound), above "
+            f"max_moved = {_pct(max_moved)}; raise max_moved to at least "
+            f"{_pct(lb / setup.total)} or loosen the tolerance"
+        )
+    x = np.zeros((n, k))
+    x[layout.ii, layout.jj] = out.values[layout.x0 : layout.x0 + layout.ii.size]
+    return lb, x, name
+
+
+def _candidates(setup: _Setup, problem: DesignProblem, hops: float) -> np.ndarray:
+    """(n, k) allowed pairs: a rep's units and units within ``hops`` steps of
+    them (beyond the nearest kept territory for the units of removed reps);
+    new reps: the nearest ``3 n / k`` units in steps, plus ``hops``."""
+    n, k = problem.n_units, problem.n_territories
+    H = setup.hops
+    kept = np.array([setup.roles[r] == "kept" for r in problem.territory_ids or ()])
+    if kept.any():
+        base = np.min(H[:, kept], axis=1)
+        base = np.where(np.isfinite(base), base, 0.0)
+    else:
+        base = np.zeros(n)
+    allowed = H <= (base[:, None] + hops)
+    for j in np.flatnonzero(~kept):
+        h = H[:, j]
+        fin = np.sort(h[np.isfinite(h)])
+        if fin.size:
+            r = fin[min(fin.size - 1, int(3 * n / max(k, 1)))]
+            allowed[:, j] |= h <= r + hops
+    allowed[np.flatnonzero(setup.cur_col >= 0), setup.cur_col[setup.cur_col >= 0]] = (
+        True
+    )
+    for li, lj in problem.locked.items():
+        allowed[li, :] = False
+        allowed[li, lj] = True
+    if problem.center_units is not None:
+        cu = np.asarray(problem.center_units)
+        allowed[cu, np.arange(k)] = True
+    # a unit with no candidate at all (no graph path to any rep): every rep
+    none = ~allowed.any(axis=1)
+    allowed[none, :] = True
+    return allowed
+
+
+def _solve(
+    setup: _Setup,
+    *,
+    balance: Mapping[str, float],
+    max_moved: float | None,
+    time_limit: float,
+    seed: int,
+    solver: Solver,
+    backend: str,
+    hops: float,
+    name: str,
+) -> RebalanceResult:
+    from terrakit.metrics import balance as balance_table
+
+    t0 = time.perf_counter()
+    if solver not in ("auto", "mip", "heuristic"):
+        raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
+    if max_moved is not None and not 0.0 <= float(max_moved) <= 1.0:
+        raise SpecificationError(
+            f"max_moved is a share of the total moved measure in [0, 1], got "
+            f"{max_moved}"
+        )
+    problem = setup.problem.replace(tolerance=dict(balance))
+    for a in balance:
+        if a not in problem.activities:
+            raise SpecificationError(
+                f"balance on {a!r}: build the setup with that activity"
+            )
+    if max_moved is not None:
+        problem = problem.replace(
+            budgets={"moved": (setup.disruption, float(max_moved) * setup.total)}
+        )
+    _check_cap(setup, max_moved)
+    problem.check()
+    lb, lp_x, bound_name = _lp_bound(
+        setup, problem, max_moved, seed, time_limit=max(1.0, 0.4 * time_limit)
+    )
+    info: dict[str, Any] = {"bound": bound_name}
+    res, rounds, caught, mip_bound = _search_and_solve(
+        setup,
+        problem,
+        t0=t0,
+        time_limit=time_limit,
+        seed=seed,
+        solver=solver,
+        backend=backend,
+        hops=hops,
+        lp_x=lp_x,
+    )
+    if math.isinf(mip_bound) and mip_bound > 0:
+        bands = ", ".join(f"±{_pct(t)} {a}" for a, t in balance.items())
+        cap = "" if max_moved is None else f" within max_moved = {_pct(max_moved)}"
+        raise InfeasibleError(
+            f"no alignment meets {bands}{cap}"
+            f"{' with contiguous territories' if problem.contiguity else ''}: the "
+            "MIP over every unit–rep pair proves it (the LP bound without "
+            f"contiguity is {_pct(lb / setup.total)} of {setup.moved_measure}); "
+            "raise max_moved, loosen the tolerance or set contiguity=False"
+        )
+    if res is None:
+        bands = ", ".join(f"±{_pct(t)} {a}" for a, t in balance.items())
+        cap = "" if max_moved is None else f" within max_moved = {_pct(max_moved)}"
+        raise InfeasibleError(
+            f"no alignment found that meets {bands}{cap}"
+            f"{' with contiguous territories' if problem.contiguity else ''} "
+            f"in {time_limit:g} s (lower bound on the disruption: "
+            f"{_pct(lb / setup.total)} of {setup.moved_measure}); raise time_limit, "
+            "loosen the tolerance or set contiguity=False"
+        )
+    cols = np.asarray(res.columns)
+    moved_mask = (setup.cur_col != -1) & (setup.cur_col != cols)
+    moved = float(setup.measure[moved_mask].sum())
+    if not res.is_feasible():
+        broken = "; ".join(str(v) for v in res.info.get("violations", [])[:3])
+        raise InfeasibleError(
+            f"no alignment meeting every constraint was found in {time_limit:g} s; "
+            f"the closest one moves {_pct(moved / setup.total)} of "
+            f"{setup.moved_measure} (lower bound {_pct(lb / setup.total)}) and "
+            f"breaks: {broken}; raise time_limit or max_moved, or loosen the "
+            "tolerance"
+        )
+    if mip_bound > lb:
+        lb = mip_bound
+        info["bound"] = "mip (all pairs, with contiguity)"
+    lb = min(lb, moved)
+    gap = relative_gap(moved, lb) if moved > 0 else 0.0
+    status: Status = res.status
+    if res.is_feasible():
+        if gap <= 1e-4:
+            status = "optimal"
+        elif res.status == "optimal":
+            status = "feasible"
+    seconds = time.perf_counter() - t0
+    if status == "time_limit" or any(
+        issubclass(w.category, TimeLimitWarning) for w in caught
+    ):
+        if status == "optimal":
+            pass
+        else:
+            status = "time_limit" if res.is_feasible() else status
+            warnings.warn(
+                f"rebalance stopped at the time limit ({time_limit:g} s); returning "
+                f"the best alignment found ({_pct(moved / setup.total)} of "
+                f"{setup.moved_measure} moved, lower bound {_pct(lb / setup.total)})",
+                TimeLimitWarning,
+                stacklevel=3,
+            )
+    info.update(
+        {
+            "rounds": rounds,
+            "engine_status": res.status,
+            "units_moved": int(moved_mask.sum()),
+            **(
+                {"violations": list(res.info["violations"])}
+                if "violations" in res.info
+                else {}
+            ),
+        }
+    )
+    units = (
+        setup.study.unit_measures()
+        if setup.study.accounts is not None
+        else (setup.study.units)
+    )
+    ids = units.index
+    labels = pd.Series(
+        np.array(problem.territory_ids, dtype=object)[cols],
+        index=pd.Index(ids, name="unit_id"),
+    )
+    config = {
+        **setup.config,
+        "balance": dict(balance),
+        "max_moved": max_moved,
+        "time_limit": time_limit,
+        "solver": solver,
+        "backend": backend,
+        "hops": hops,
+    }
+    prov = make_provenance(
+        f"rebalance/{res.method}",
+        seed=seed,
+        config=config,
+        status=status,
+        moved=moved,
+        lower_bound=lb,
+        locked_reasons={str(u): r for u, r in setup.lock_reasons.items()},
+    )
+    new_al = Alignment(labels, name=name, provenance=prov)
+    measures = list(dict.fromkeys([*balance, setup.moved_measure]))
+    measures = [m for m in measures if m == "units" or m in units.columns]
+    before = balance_table(units, setup.current, measures)
+    tg = setup.targets
+    after = balance_table(
+        units, new_al, measures, targets=dict(tg) if isinstance(tg, Mapping) else None
+    )
+    territories = _territory_table(setup, problem, res, cols, units)
+    return RebalanceResult(
+        alignment=new_al,
+        current=setup.current,
+        status=status,
+        moved=moved,
+        moved_share=moved / setup.total,
+        lower_bound=lb,
+        gap=gap,
+        moved_measure=setup.moved_measure,
+        max_moved=None if max_moved is None else float(max_moved),
+        tolerance=dict(balance),
+        balance_before=before,
+        balance_after=after,
+        territories=territories,
+        locked=dict(setup.lock_reasons),
+        method=res.method,
+        seconds=seconds,
+        provenance=prov,
+        info=info,
+        study=setup.study,
+    )
+
+
+def _search_and_solve(
+    setup: _Setup,
+    problem: DesignProblem,
+    *,
+    t0: float,
+    time_limit: float,
+    seed: int,
+    solver: str,
+    backend: str,
+    hops: float,
+    lp_x: np.ndarray | None = None,
+) -> tuple[AlignmentResult | None, list[dict[str, Any]], list[Any], float]:
+    """Local search (warm start) then the MIP on widening candidate sets.
+
+    The local search runs from two starts — the current alignment (units of
+    removed reps handed out by a flood fill) and the LP relaxation's
+    assignment rounded to its largest value (stray pieces re-grown) — and
+    the better alignment warm-starts the MIP.
+    """
+    from terrakit.design.mip import solve_mip
+    from terrakit.realign._search import least_disruption_search
+
+    n, k = problem.n_units, problem.n_territories
+    rows = np.arange(n)
+    fixed = np.full(n, -1, dtype=np.int64)
+    for i, j in problem.locked.items():
+        fixed[i] = j
+    if problem.contiguity and problem.center_units is not None:
+        for j, r in enumerate(np.asarray(problem.center_units).tolist()):
+            if fixed[r] < 0:
+                fixed[r] = j
+    start = np.where(setup.cur_col >= 0, setup.cur_col, -1)
+    bands = problem.bands()
+    acts = (
+        np.column_stack([v for _a, v, _l, _h in bands]) if bands else np.zeros((n, 1))
+    )
+    lows = (
+        np.column_stack([lo for _a, _v, lo, _h in bands])
+        if bands
+        else np.full((k, 1), -np.inf)
+    )
+    highs = (
+        np.column_stack([hi for _a, _v, _l, hi in bands])
+        if bands
+        else np.full((k, 1), np.inf)
+    )
+    rounds: list[dict[str, Any]] = []
+    caught: list[Any] = []
+    best: AlignmentResult | None = None
+    closest: AlignmentResult | None = None
+    widen = [float(hops), 2.0 * hops, 4.0 * hops, math.inf]
+    if n * k <= FULL_PAIRS:
+        widen = [math.inf]
+    mip_bound = -math.inf
+    # the tie-break can trade disruption for compactness: a bound on
+    # disruption + tie-break, minus the largest tie-break, bounds disruption
+    slack = float((np.asarray(problem.cost) - setup.disruption).max(axis=1).sum())
+    for step, hh in enumerate(widen):
+        now = time.perf_counter()
+        left = t0 + time_limit - now
+        if left <= 0 and (best is not None or closest is not None):
+            break
+        allowed = (
+            np.ones((n, k), dtype=bool)
+            if math.isinf(hh)
+            else _candidates(setup, problem, hh)
+        )
+        # the search stops as soon as it can improve no more (usually well
+        # within the limit); the MIP improves its answer in the time left
+        deadline = now + max(left, 0.5)
+        starts = [(start, 0.15)]
+        if lp_x is not None and problem.contiguity and problem.adjacency is not None:
+            starts.append((_lp_start(setup, problem, lp_x, allowed, fixed), 0.15))
+        starts.append((start, 0.35))
+        found: list[tuple[bool, float, np.ndarray, bool]] = []
+        for st, aim in starts:
+            if found and time.perf_counter() > deadline - 0.25 * max(left, 0.5):
+                break
+            lab, ok = least_disruption_search(
+                cost=np.asarray(problem.cost),
+                start=st,
+                activities=acts,
+                lower=lows.reshape(k, -1),
+                upper=highs.reshape(k, -1),
+                adjacency=problem.adjacency if problem.contiguity else None,
+                allowed=allowed,
+                fixed=fixed,
+                contiguity=problem.contiguity,
+                deadline=deadline,
+                aim=aim,
+            )
+            v = problem.violations(lab)
+            found.append((len(v) > 0, float(problem.evaluate(lab)), lab, ok))
+        found.sort(key=lambda f: (f[0], f[1]))
+        _bad, _obj, labels, ok = found[0]
+        allowed[rows, labels] = True
+        sub = problem.replace(allowed=None if math.isinf(hh) else allowed)
+        viol = sub.violations(labels)
+        t_s = time.perf_counter() - t0
+        cand = AlignmentResult.from_columns(
+            sub,
+            labels,
+            status="feasible" if not viol else "infeasible",
+            lower_bound=-math.inf,
+            method="local-search",
+            seconds=t_s,
+            seed=seed,
+            info={"violations": viol[:20]} if viol else {},
+        )
+        rounds.append(
+            {
+                "hops": hh,
+                "pairs": int(allowed.sum()),
+                "path": "local-search",
+                "status": cand.status,
+                "objective": cand.objective,
+            }
+        )
+        if not viol:
+            best = _better(best, cand)
+        elif closest is None:
+            closest = cand
+        pairs = int(allowed.sum())
+        path = solver
+        if solver == "auto":
+            path = "mip" if pairs <= AUTO_MIP_MAX_PAIRS else "heuristic"
+        if problem.contiguity and pairs > AUTO_MIP_MAX_PAIRS // 5 and viol:
+            # a flow MIP this large without a warm start overruns its limit
+            path = "heuristic"
+        left = t0 + time_limit - time.perf_counter()
+        if path == "mip" and left > 0.2:
+            try:
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always", TimeLimitWarning)
+                    r = solve_mip(
+                        sub,
+                        time_limit=left,
+                        seed=seed,
+                        backend=backend,
+                        start=labels if not viol else None,
+                        diagnose=False,
+                        check=False,
+                        mip_gap=1e-3,
+                    )
+                caught.extend(w)
+                rounds.append(
+                    {
+                        "hops": hh,
+                        "pairs": pairs,
+                        "path": r.method,
+                        "status": r.status,
+                        "objective": r.objective,
+                    }
+                )
+                if r.is_feasible() and not sub.violations(np.asarray(r.columns)):
+                    best = _better(best, r)
+                if math.isinf(hh) and math.isfinite(r.lower_bound):
+                    mip_bound = max(mip_bound, r.lower_bound - slack)
+            except InfeasibleError as err:
+                rounds.append(
+                    {"hops": hh, "pairs": pairs, "path": "mip", "status": str(err)[:80]}
+                )
+                if math.isinf(hh) and "is infeasible" in str(err):
+                    return None, rounds, caught, math.inf  # proved infeasible
+        if best is not None:
+            break
+        del step
+    return (best if best is not None else closest), rounds, caught, mip_bound
+
+
+def _lp_start(
+    setup: _Setup,
+    problem: DesignProblem,
+    lp_x: np.ndarray,
+    allowed: np.ndarray,
+    fixed: np.ndarray,
+) -> np.ndarray:
+    """The LP's assignment rounded to its largest value, made contiguous."""
+    from terrakit.design._search import neighbour_lists, regrow_strays
+
+    n = lp_x.shape[0]
+    x = np.where(allowed, lp_x, -1.0)
+    labels = np.argmax(x, axis=1).astype(np.int64)
+    labels[fixed >= 0] = fixed[fixed >= 0]
+    assert problem.adjacency is not None
+    adj = sp.csr_matrix(problem.adjacency)
+    anchor = np.ones(n)
+    anchor[fixed >= 0] = 1e9
+    cost = np.where(allowed, np.asarray(problem.cost), 1e30)
+    locked = np.where(fixed >= 0, fixed, -1)
+    labels, _left = regrow_strays(
+        labels, adj, neighbour_lists(adj, n), anchor, cost, locked=locked
+    )
+    return labels
+
+
+def _better(a: AlignmentResult | None, b: AlignmentResult) -> AlignmentResult:
+    if a is None:
+        return b
+    return b if b.objective < a.objective - 1e-9 * max(1.0, abs(a.objective)) else a
+
+
+def _territory_table(
+    setup: _Setup,
+    problem: DesignProblem,
+    res: AlignmentResult,
+    cols: np.ndarray,
+    units: pd.DataFrame,
+) -> pd.DataFrame:
+    tids = list(problem.territory_ids or ())
+    t = res.territories.copy()
+    t = t.drop(columns=[c for c in ("center",) if c in t.columns])
+    k = len(tids)
+    cur = setup.cur_col
+    before_units = np.bincount(cur[cur >= 0], minlength=k)[:k]
+    t.insert(0, "role", [setup.roles[r] for r in tids])
+    t.insert(1, "units_before", before_units)
+    t = t.rename(columns={"n_units": "units_after"})
+    for a in problem.tolerance:
+        v = np.asarray(problem.activities[a])
+        t.insert(
+            t.columns.get_loc(a),
+            f"{a}_before",
+            np.bincount(cur[cur >= 0], weights=v[cur >= 0], minlength=k)[:k],
+        )
+    if setup.removed:
+        curv = _unit_labels(units.index, setup.current, "current").to_numpy(object)
+        extra = []
+        for r in setup.removed:
+            sel = curv == r
+            row: dict[str, Any] = {"role": "removed", "units_before": int(sel.sum())}
+            row["units_after"] = 0
+            for a in problem.tolerance:
+                row[f"{a}_before"] = float(np.asarray(problem.activities[a])[sel].sum())
+                row[a] = 0.0
+            extra.append(pd.Series(row, name=r))
+        t = pd.concat([t, pd.DataFrame(extra)])
+        t.index.name = "territory_id"
+    return t
+
+
+# -- the public entry ---------------------------------------------------------------
+def rebalance(
+    study: Any,
+    current: Alignment | str | None = None,
+    *,
+    balance: Mapping[str, float] | None = None,
+    max_moved: float | None = None,
+    moved_measure: str = "sales",
+    keep_top_accounts: int = 0,
+    locked: Mapping[Hashable, Any] | None = None,
+    targets: Mapping[Hashable, float] | Sequence[float] | None = None,
+    contiguity: bool = True,
+    adjacency: Any = None,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    solver: Solver = "auto",
+    backend: str = "highs",
+    hops: int = 2,
+    tie_break: float = 1e-3,
+    name: str = "rebalanced",
+) -> RebalanceResult:
+    """Restore balance while moving as little business as possible.
+
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`: units (with the balanced
+        activities), accounts, and the reps that will have territories —
+        a rep of ``current`` missing from ``study.reps`` (left the company)
+        gives up all its units; a rep without units (new hire) gets some.
+    current
+        Today's alignment (an Alignment or its name; default the study's
+        ``"current"``).  Territory ids are rep ids.
+    balance
+        ``{activity: τ}``: every rep's total within ``±τ`` of its target
+        (default ``{"workload": 0.05}``).
+    max_moved
+        Hard cap on the share of ``moved_measure`` that changes rep (0.10 =
+        at most 10 %); ``None``: no cap.
+    moved_measure
+        What disruption counts: ``"sales"`` (default), ``"accounts"``,
+        ``"workload"``, ``"units"`` or another numeric unit column.
+    keep_top_accounts
+        Each rep keeps its ``N`` largest accounts (by ``annual_sales``, owner =
+        current territory of the account's unit): the units holding them are
+        locked to the rep.
+    locked
+        ``{unit_id: rep_id}`` or ``{unit_id: (rep_id, reason)}``.
+    targets
+        Per-rep target shares (``{rep_id: share}`` or a sequence); default
+        equal shares.
+    contiguity
+        Every territory one connected piece of the unit adjacency (rooted at
+        the rep's home unit, or the unit of its current territory nearest to
+        its home when the home lies elsewhere).
+    adjacency
+        A prebuilt :class:`~terrakit.data.geo.Adjacency` (or sparse matrix in
+        the units' order) to save building it.
+    time_limit
+        Seconds for the whole solve (bound, candidate rounds).
+    seed
+        Seed of the solvers.
+    solver
+        ``"auto"`` (the MIP up to ``AUTO_MIP_MAX_PAIRS`` candidate pairs, else
+        the heuristic), ``"mip"`` or ``"heuristic"``.
+    backend
+        MIP backend (``"highs"``, ``"cbc"``, ``"pulp-highs"``, ``"cpsat"``).
+    hops
+        Candidate neighbourhood: a unit may join a rep whose current units are
+        at most this many adjacency steps away (doubled, then unrestricted,
+        when that is infeasible).
+    tie_break
+        Weight of the compactness tie-break: moving an average unit a typical
+        rep-to-unit distance adds ``tie_break`` × its measure to the cost.
+    name
+        Name of the new alignment.
+
+    Returns
+    -------
+    RebalanceResult
+        Use :meth:`RebalanceResult.diff` for what changes hands.
+
+    Raises
+    ------
+    SpecificationError
+        An impossible specification explained with the numbers before solving
+        (removed reps' units alone above ``max_moved``, a unit above a band,
+        a lock to an unknown rep, a lock that contradicts continuity...).
+    InfeasibleError
+        The LP relaxation proves the bands (with the locks) cannot be met, or
+        not within ``max_moved``; the message gives the least disruption.
+
+    Warns
+    -----
+    TimeLimitWarning
+        Stopped at the time limit: the best alignment found is returned.
+
+    Notes
+    -----
+    With units :math:`i`, reps :math:`j`, current rep :math:`c(i)` and the
+    moved measure :math:`m_i`, binaries :math:`x_{ij}`:
+
+    .. math::
+
+        \\min \\sum_{ij} \\big(m_i [j \\ne c(i)] + \\epsilon\\, d_{ij}^2\\big)
+        x_{ij} \\quad\\text{s.t.}\\quad \\sum_j x_{ij} = 1,\\quad
+        (1-\\tau_a) s_j A_a \\le \\sum_i a_{ia} x_{ij} \\le (1+\\tau_a) s_j A_a,
+
+    .. math::
+
+        \\sum_{ij} m_i [j \\ne c(i)]\\, x_{ij} \\le \\mu \\sum_i m_i,
+        \\qquad x_{i\\ell(i)} = 1 \\text{ for locked units},
+
+    plus the flow contiguity of :mod:`terrakit.design.mip`.  Units of removed
+    reps have :math:`m_i [j \\ne c(i)] = m_i` for every :math:`j`; the
+    tie-break :math:`\\epsilon d_{ij}^2` (squared km to rep *j*'s home,
+    scaled by ``tie_break``) only orders alignments of equal disruption.
+    The MIP runs on the candidate pairs within ``hops`` adjacency steps of
+    each rep's current territory; the reported lower bound is the LP
+    relaxation of the problem over *all* pairs without contiguity and
+    without the tie-break, so it bounds the disruption of every alignment
+    meeting the bands, and the gap is honest.
+
+    Examples
+    --------
+    >>> from terrakit.data.synthetic import synthetic_region
+    >>> from terrakit.design import align
+    >>> study = synthetic_region(n_units=60, n_reps=3, seed=1)
+    >>> plan = align(study, balance={"workload": 0.05}, time_limit=10).alignment
+    >>> res = rebalance(study, plan, balance={"workload": 0.10},
+    ...                 max_moved=0.2, time_limit=10)  # doctest: +SKIP
+    >>> res.moved_share <= 0.2  # doctest: +SKIP
+    True
+    """
+    t_start = time.perf_counter()
+    balance = dict({"workload": 0.05} if balance is None else balance)
+    setup = _setup(
+        study,
+        current,
+        balance=balance,
+        moved_measure=moved_measure,
+        keep_top_accounts=keep_top_accounts,
+        locked=locked,
+        targets=targets,
+        contiguity=contiguity,
+        adjacency=adjacency,
+        tie_break=tie_break,
+    )
+    # the time limit covers the setup (disruption costs, hop distances) too
+    left = max(float(time_limit) - (time.perf_counter() - t_start), 1.0)
+    return _solve(
+        setup,
+        balance=balance,
+        max_moved=max_moved,
+        time_limit=left,
+        seed=seed,
+        solver=solver,
+        backend=backend,
+        hops=hops,
+        name=name,
+    )

@@ -1,0 +1,1014 @@
+"""What-if scenarios: a rep leaves, a new hire, a market shift, units locked.
+
+A :class:`Scenario` is data: an ordered list of small edit records
+(:class:`RemoveRep`, :class:`AddRep`, :class:`ScaleMeasure`,
+:class:`LockUnits`) on top of a base alignment.  It can be written to JSON,
+saved in the study GeoPackage, and replayed on new data with
+:meth:`Scenario.apply`; :meth:`Scenario.solve` replays it and re-aligns the
+territories (disruption-aware :func:`~terrakit.realign.rebalance` or a fresh
+:func:`~terrakit.design.align`), returning a :class:`ScenarioResult` with the
+territory KPIs.
+
+Examples
+--------
+>>> import terrakit as tk
+>>> study = tk.load_sample("southeast")  # doctest: +SKIP
+>>> s = (tk.Scenario.from_study(study, name="hire")
+...      .remove_rep("R07")
+...      .add_rep("R21", home=(-84.39, 33.75))
+...      .scale("potential", region="GA-Metro", by=1.15))  # doctest: +SKIP
+>>> res = s.solve(method="rebalance", time_limit=30)  # doctest: +SKIP
+>>> print(res.summary())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+
+from terrakit.data.alignment import Alignment, _json_default, make_provenance
+from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
+from terrakit.data.geo import adjacency as build_adjacency
+from terrakit.data.study import Study
+from terrakit.exceptions import DataValidationError, SpecificationError
+
+__all__ = [
+    "AddRep",
+    "Edit",
+    "LockUnits",
+    "RemoveRep",
+    "ScaleMeasure",
+    "Scenario",
+    "ScenarioResult",
+]
+
+FORMAT_VERSION = 1
+_BALANCE_MEASURES = ("workload", "potential", "sales", "accounts")
+
+
+# -- edits --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Edit:
+    """Base class of scenario edits; each edit is a small JSON-able record."""
+
+    op: ClassVar[str] = "edit"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"op": ..., **fields}`` (JSON-able)."""
+        out: dict[str, Any] = {"op": self.op}
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            out[k] = list(v) if isinstance(v, tuple) else v
+        return json.loads(json.dumps(out, default=_json_default))
+
+    def describe(self) -> str:  # pragma: no cover - overridden
+        return self.op
+
+
+@dataclass(frozen=True)
+class RemoveRep(Edit):
+    """A rep leaves: the rep's territory is handed to the nearest remaining reps.
+
+    Parameters
+    ----------
+    rep_id
+        The rep who leaves.
+    reason
+        Why (kept in the record).
+    """
+
+    op: ClassVar[str] = "remove_rep"
+    rep_id: Hashable = ""
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"remove rep {self.rep_id}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+
+
+@dataclass(frozen=True)
+class AddRep(Edit):
+    """A new rep joins, living at ``home`` (lon, lat in degrees).
+
+    Parameters
+    ----------
+    rep_id
+        New, unused rep id (also the new territory id).
+    home
+        ``(lon, lat)`` of the rep's home base, WGS84 degrees.
+    capacity_hours
+        Yearly capacity; default the median of the existing reps.
+    fte
+        Full-time equivalents.
+    skills
+        Semicolon-separated industries (``"healthcare;retail"``).
+    name
+        The rep's name.
+    """
+
+    op: ClassVar[str] = "add_rep"
+    rep_id: Hashable = ""
+    home: tuple[float, float] = (0.0, 0.0)
+    capacity_hours: float | None = None
+    fte: float = 1.0
+    skills: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", tuple(float(v) for v in self.home))
+        if len(self.home) != 2:
+            raise SpecificationError(
+                f"add_rep({self.rep_id!r}): home must be (lon, lat), got {self.home!r}"
+            )
+
+    def describe(self) -> str:
+        lon, lat = self.home
+        return f"add rep {self.rep_id} at ({lon:.4f}, {lat:.4f})"
+
+
+@dataclass(frozen=True)
+class ScaleMeasure(Edit):
+    """Multiply a unit measure by ``by`` where the units match ``where``.
+
+    Parameters
+    ----------
+    column
+        Numeric units column (``"potential"``, ``"workload"``, ``"sales"``...).
+    by
+        Factor (> 0); ``1.15`` is a 15 % market growth.
+    where
+        ``{column: value or [values]}`` filters on the units table (e.g.
+        ``{"region": "GA-Metro"}``); empty = every unit.
+    units
+        Explicit unit ids (combined with ``where`` by AND).
+    """
+
+    op: ClassVar[str] = "scale"
+    column: str = ""
+    by: float = 1.0
+    where: Mapping[str, Any] = field(default_factory=dict)
+    units: tuple[Hashable, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = {
+            str(k): list(v) if isinstance(v, (tuple, set, frozenset)) else v
+            for k, v in dict(self.where).items()
+        }
+        object.__setattr__(self, "where", where)
+        object.__setattr__(self, "units", tuple(self.units))
+        if not (np.isfinite(self.by) and self.by > 0):
+            raise SpecificationError(
+                f"scale({self.column!r}): the factor must be a positive number, "
+                f"got by={self.by!r}"
+            )
+
+    def describe(self) -> str:
+        sel = ", ".join(f"{k}={v}" for k, v in self.where.items())
+        if self.units:
+            sel = (sel + ", " if sel else "") + f"{len(self.units)} units"
+        return f"scale {self.column} x{self.by:g}" + (f" where {sel}" if sel else "")
+
+
+@dataclass(frozen=True)
+class LockUnits(Edit):
+    """Keep some units in a given territory, with the reason why.
+
+    Parameters
+    ----------
+    units
+        Unit ids to lock.
+    territory
+        Territory (rep id) they stay in.
+    reason
+        Why (kept in the record and in the solver's provenance).
+    """
+
+    op: ClassVar[str] = "lock"
+    units: tuple[Hashable, ...] = ()
+    territory: Hashable = ""
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", tuple(self.units))
+        if not self.units:
+            raise SpecificationError("lock(): give at least one unit to lock")
+
+    def describe(self) -> str:
+        return f"lock {len(self.units)} units to {self.territory}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+
+
+_EDITS: dict[str, type[Edit]] = {
+    e.op: e for e in (RemoveRep, AddRep, ScaleMeasure, LockUnits)
+}
+
+
+def _edit_from_dict(d: Mapping[str, Any]) -> Edit:
+    d = dict(d)
+    op = d.pop("op", None)
+    if op not in _EDITS:
+        raise DataValidationError(
+            "scenarios",
+            "op",
+            f"unknown edit {op!r}",
+            fix=f"use one of {sorted(_EDITS)}",
+        )
+    cls = _EDITS[op]
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise DataValidationError(
+            "scenarios",
+            op,
+            f"unknown fields {unknown} in a {op!r} edit",
+            fix=f"{op!r} edits have the fields {sorted(known)}",
+        )
+    if "home" in d:
+        d["home"] = tuple(d["home"])
+    for key in ("units",):
+        if key in d:
+            d[key] = tuple(d[key])
+    return cls(**d)
+
+
+# -- scenario -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Scenario:
+    """An immutable, replayable list of edits on top of a base alignment.
+
+    Parameters
+    ----------
+    name
+        Scenario name (also the name of the alignment it produces).
+    base
+        Name of the study alignment the scenario starts from.
+    edits
+        The edits, applied in order.
+    study
+        The study the scenario was built on (optional; not part of the
+        record, so a scenario replays on any study with :meth:`apply`).
+
+    Notes
+    -----
+    :meth:`apply` replays the edits on a study:
+
+    * ``remove_rep`` drops the rep; every unit of the rep's territory goes to
+      the territory of the nearest remaining rep (geodesic distance from the
+      unit's representative point to the rep homes);
+    * ``add_rep`` adds the rep; the unit that contains the home (or the
+      nearest unit) becomes the seed of the new territory;
+    * ``scale`` multiplies a units column where the filter matches;
+    * ``lock`` puts the units into the territory and keeps them there.
+
+    Accounts of units whose territory changed, and accounts of reps who
+    left, are owned by the unit's new territory (rep).
+
+    The resulting *start* alignment (``"<name>:start"``, the naive hand-over
+    without any re-balancing) is valid for the edited reps and is a useful
+    baseline.  The base alignment stays in the edited study unchanged, so
+    disruption is always measured against it; :meth:`solve` re-aligns from it.
+    A new rep whose home unit is then locked to another territory starts
+    without units.
+
+    Examples
+    --------
+    >>> s = Scenario(name="demo").remove_rep("R2").scale("potential", by=1.1)
+    >>> [e.op for e in s.edits]
+    ['remove_rep', 'scale']
+    >>> Scenario.from_json(s.to_json()) == s
+    True
+    """
+
+    name: str = "scenario"
+    base: str = "current"
+    edits: tuple[Edit, ...] = ()
+    study: Study | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "edits", tuple(self.edits))
+        for e in self.edits:
+            if not isinstance(e, Edit):
+                raise TypeError(
+                    f"Scenario edits must be Edit records, got {type(e).__name__}"
+                )
+        if self.study is not None and not isinstance(self.study, Study):
+            raise TypeError(f"study must be a Study, got {type(self.study).__name__}")
+
+    # -- constructors --------------------------------------------------------------
+    @classmethod
+    def from_study(
+        cls, study: Study, *, name: str = "scenario", base: str = "current"
+    ) -> Scenario:
+        """An empty scenario on ``study``, starting from alignment ``base``.
+
+        Raises
+        ------
+        DataValidationError
+            If the study has no alignment ``base``.
+        """
+        _base_alignment(study, base)
+        return cls(name=name, base=base, study=study)
+
+    @classmethod
+    def from_dict(
+        cls, record: Mapping[str, Any], study: Study | None = None
+    ) -> Scenario:
+        """Rebuild a scenario from :meth:`to_dict`'s record."""
+        if not isinstance(record, Mapping) or "edits" not in record:
+            raise DataValidationError(
+                "scenarios",
+                None,
+                "a scenario record is a dict with 'name', 'base' and 'edits'",
+                fix="pass what Scenario.to_dict() returned",
+            )
+        return cls(
+            name=str(record.get("name", "scenario")),
+            base=str(record.get("base", "current")),
+            edits=tuple(_edit_from_dict(e) for e in record["edits"]),
+            study=study,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, study: Study | None = None) -> Scenario:
+        return cls.from_dict(json.loads(text), study)
+
+    @classmethod
+    def load(cls, study: Study, name: str) -> Scenario:
+        """The scenario saved in ``study`` under ``name`` (bound to ``study``)."""
+        if name not in study.scenarios:
+            raise KeyError(
+                f"no scenario named {name!r}; the study has {sorted(study.scenarios)}"
+            )
+        return cls.from_dict(study.scenarios[name], study)
+
+    # -- records -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able record: ``format``, ``name``, ``base``, ``edits``."""
+        return {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "base": self.base,
+            "edits": [e.to_dict() for e in self.edits],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def save_to(self, study: Study | None = None) -> Study:
+        """A new study holding this scenario (saved with ``study.save``)."""
+        return self._study(study).with_scenario(self.name, self.to_dict())
+
+    # -- builders (each returns a new scenario) --------------------------------------
+    def _plus(self, edit: Edit) -> Scenario:
+        return Scenario(self.name, self.base, (*self.edits, edit), self.study)
+
+    def with_study(self, study: Study) -> Scenario:
+        """The same edits bound to another study (replay on new data)."""
+        return Scenario(self.name, self.base, self.edits, study)
+
+    def renamed(self, name: str) -> Scenario:
+        return Scenario(name, self.base, self.edits, self.study)
+
+    def remove_rep(self, rep_id: Hashable, *, reason: str = "") -> Scenario:
+        """Add a :class:`RemoveRep` edit."""
+        return self._plus(RemoveRep(rep_id=rep_id, reason=reason))
+
+    def add_rep(
+        self,
+        rep_id: Hashable,
+        home: tuple[float, float],
+        *,
+        capacity_hours: float | None = None,
+        fte: float = 1.0,
+        skills: str | Sequence[str] = "",
+        name: str = "",
+    ) -> Scenario:
+        """Add an :class:`AddRep` edit (``home`` = (lon, lat) degrees)."""
+        if not isinstance(skills, str):
+            skills = ";".join(skills)
+        return self._plus(
+            AddRep(
+                rep_id=rep_id,
+                home=(float(home[0]), float(home[1])),
+                capacity_hours=None
+                if capacity_hours is None
+                else float(capacity_hours),
+                fte=float(fte),
+                skills=skills,
+                name=name,
+            )
+        )
+
+    def scale(
+        self,
+        column: str,
+        *,
+        by: float,
+        units: Sequence[Hashable] | None = None,
+        **where: Any,
+    ) -> Scenario:
+        """Add a :class:`ScaleMeasure` edit: ``column *= by`` where units match.
+
+        ``where`` keywords filter the units table by column value, e.g.
+        ``region="GA-Metro"`` or ``state=["GA", "NC"]``.
+        """
+        return self._plus(
+            ScaleMeasure(
+                column=column, by=float(by), where=where, units=tuple(units or ())
+            )
+        )
+
+    def lock(
+        self, units: Sequence[Hashable] | Hashable, territory: Hashable, *, reason: str
+    ) -> Scenario:
+        """Add a :class:`LockUnits` edit (a reason is required)."""
+        if isinstance(units, (str, int, np.integer)):
+            units = [units]
+        if not str(reason).strip():
+            raise SpecificationError(
+                "lock(): say why the units are locked (reason='key account')"
+            )
+        return self._plus(
+            LockUnits(units=tuple(units), territory=territory, reason=reason)  # type: ignore[arg-type]
+        )
+
+    # -- replay --------------------------------------------------------------------
+    @property
+    def start_name(self) -> str:
+        """Name of the start alignment :meth:`apply` adds."""
+        return f"{self.name}:start"
+
+    def _study(self, study: Study | None) -> Study:
+        st = self.study if study is None else study
+        if st is None:
+            raise SpecificationError(
+                f"scenario {self.name!r} is not bound to a study; pass study=... or "
+                "build it with Scenario.from_study(study)"
+            )
+        return st
+
+    def locked(self) -> dict[Hashable, tuple[Hashable, str]]:
+        """``{unit_id: (territory, reason)}`` from the lock edits (later wins)."""
+        out: dict[Hashable, tuple[Hashable, str]] = {}
+        for e in self.edits:
+            if isinstance(e, LockUnits):
+                for u in e.units:
+                    out[u] = (e.territory, e.reason)
+        return out
+
+    def apply(self, study: Study | None = None) -> Study:
+        """Replay the edits on ``study`` (default: the bound study).
+
+        Returns
+        -------
+        Study
+            The edited study: reps, accounts' owners and units columns changed
+            as the edits say, the base alignment unchanged, and the start
+            alignment :attr:`start_name` added.  ``metadata["scenario"]`` holds
+            :meth:`to_dict`.
+
+        Raises
+        ------
+        DataValidationError
+            An edit that does not fit the study: unknown rep or unit, a rep id
+            already taken, an unknown or non-numeric column, a filter that
+            matches no unit.
+        """
+        st = self._study(study)
+        base = _base_alignment(st, self.base)
+        units = st.units
+        reps = st.reps
+        accounts = st.accounts
+        terr = base.assignment.astype(object).copy()
+        for i, e in enumerate(self.edits):
+            where = f"edit {i} ({e.op})"
+            if isinstance(e, RemoveRep):
+                reps, accounts, terr = _remove_rep(
+                    e, where, units, reps, accounts, terr
+                )
+            elif isinstance(e, AddRep):
+                reps, terr = _add_rep(e, where, units, reps, terr)
+            elif isinstance(e, ScaleMeasure):
+                units = _scale(e, where, units)
+            elif isinstance(e, LockUnits):
+                terr = _lock(e, where, units, reps, terr)
+        accounts = _reown_accounts(accounts, reps, base.assignment, terr)
+        start = Alignment(
+            terr,
+            name=self.start_name,
+            provenance=make_provenance(
+                "scenario/start", config={"scenario": self.to_dict()}
+            ),
+        )
+        meta = dict(st.metadata)
+        meta["scenario"] = self.to_dict()
+        alignments = dict(st.alignments)
+        alignments[self.start_name] = start
+        return st.replace(
+            units=units,
+            reps=reps,
+            accounts=accounts,
+            alignments=alignments,
+            metadata=meta,
+        )
+
+    def solve(
+        self,
+        method: Literal["rebalance", "design"] = "rebalance",
+        *,
+        study: Study | None = None,
+        seed: int = 0,
+        **kw: Any,
+    ) -> ScenarioResult:
+        """Replay the edits and re-align the territories.
+
+        Parameters
+        ----------
+        method
+            ``"rebalance"``: :func:`terrakit.realign.rebalance` from the base
+            alignment (least disruption: the units of removed reps move, new
+            reps get a share); ``"design"``:
+            :func:`terrakit.design.align` from scratch (one territory per rep).
+        study
+            Replay on this study instead of the bound one.
+        seed
+            Random seed of the solver.
+        **kw
+            Passed to the solver (``balance=``, ``max_moved=``,
+            ``time_limit=``, ``contiguity=``...).  Lock edits are passed as
+            ``locked=`` (merged with a ``locked=`` given here).
+
+        Returns
+        -------
+        ScenarioResult
+
+        Raises
+        ------
+        SpecificationError
+            Unknown ``method``; or what the solver raises.
+        """
+        edited = self.apply(study)
+        locked: dict[Hashable, Any] = dict(self.locked())
+        locked.update(kw.pop("locked", None) or {})
+        solved: Any
+        if method == "rebalance":
+            from terrakit.realign.rebalance import rebalance
+
+            kw.setdefault("adjacency", cached_adjacency(edited.units))
+            kw.setdefault("name", self.name)
+            # the base alignment is the starting point: rebalance hands the
+            # units of removed reps over and gives new reps their share itself
+            solved = rebalance(
+                edited,
+                edited.alignments[self.base],
+                locked=locked or None,
+                seed=seed,
+                **kw,
+            )
+        elif method == "design":
+            from terrakit.design import align
+
+            solved = align(edited, locked=locked or None, seed=seed, **kw)
+        else:
+            raise SpecificationError(
+                f"Scenario.solve(method={method!r}): choose 'rebalance' or 'design'"
+            )
+        status = str(getattr(solved, "status", "feasible"))
+        config = json.loads(
+            json.dumps(
+                {"method": method, **{k: v for k, v in kw.items() if k != "adjacency"}},
+                default=repr,
+            )
+        )
+        provenance = make_provenance(
+            f"scenario/{method}",
+            seed=seed,
+            config=config,
+            scenario=self.to_dict(),
+            solver=json.loads(
+                json.dumps(dict(solved.alignment.provenance), default=repr)
+            ),
+            status=status,
+        )
+        alignment = Alignment(
+            solved.alignment.assignment, name=self.name, provenance=provenance
+        )
+        return ScenarioResult.build(self, edited, alignment, status, solved)
+
+
+def _base_alignment(study: Study, base: str) -> Alignment:
+    if base not in study.alignments:
+        raise DataValidationError(
+            "alignment",
+            None,
+            f"the study has no alignment {base!r} to start the scenario from "
+            f"(it has {sorted(study.alignments)})",
+            fix="pass base=<name of an alignment>, or add one with "
+            "study.with_alignment(...)",
+        )
+    return study.alignments[base]
+
+
+def _need_reps(reps: pd.DataFrame | None, where: str) -> pd.DataFrame:
+    if reps is None:
+        raise DataValidationError(
+            "reps",
+            None,
+            f"{where}: the study has no reps table",
+            fix="add reps with study.replace(reps=...)",
+        )
+    return reps
+
+
+def _unit_points(units: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return lonlat(units)
+
+
+def _remove_rep(
+    e: RemoveRep,
+    where: str,
+    units: gpd.GeoDataFrame,
+    reps: pd.DataFrame | None,
+    accounts: pd.DataFrame | None,
+    terr: pd.Series,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.Series]:
+    reps = _need_reps(reps, where)
+    if e.rep_id not in reps.index:
+        raise DataValidationError(
+            "reps",
+            "rep_id",
+            f"{where}: rep {e.rep_id!r} is not in the reps table",
+            rows=[e.rep_id],
+            fix=f"remove one of the study's reps ({', '.join(map(str, reps.index[:5]))}"
+            ", ...)",
+        )
+    rest = reps.drop(index=e.rep_id)
+    if rest.empty:
+        raise DataValidationError(
+            "reps",
+            "rep_id",
+            f"{where}: removing {e.rep_id!r} would leave no rep",
+            rows=[e.rep_id],
+            fix="add a rep before removing the last one",
+        )
+    mask = (terr == e.rep_id).to_numpy()
+    if mask.any():
+        lon, lat = _unit_points(units.loc[terr.index[mask]])
+        d = haversine_matrix(
+            lon,
+            lat,
+            rest["home_lon"].to_numpy(float),
+            rest["home_lat"].to_numpy(float),
+        )
+        terr.loc[terr.index[mask]] = rest.index.to_numpy()[d.argmin(axis=1)]
+    return rest, accounts, terr
+
+
+def _reown_accounts(
+    accounts: pd.DataFrame | None,
+    reps: pd.DataFrame | None,
+    before: pd.Series,
+    after: pd.Series,
+) -> pd.DataFrame | None:
+    """Accounts of units that changed territory, or of reps that left, go to
+    the unit's new territory."""
+    if accounts is None or "rep_id" not in accounts.columns:
+        return accounts
+    if "unit_id" not in accounts.columns:
+        return accounts
+    changed = after.index[(after != before.reindex(after.index)).to_numpy()]
+    gone = accounts["rep_id"].notna() & ~accounts["rep_id"].isin(
+        [] if reps is None else reps.index
+    )
+    mask = (accounts["unit_id"].isin(changed) | gone).to_numpy()
+    if not mask.any():
+        return accounts
+    accounts = accounts.copy()
+    accounts["rep_id"] = accounts["rep_id"].astype(object)
+    accounts.loc[mask, "rep_id"] = accounts.loc[mask, "unit_id"].map(after).to_numpy()
+    return accounts
+
+
+def _add_rep(
+    e: AddRep,
+    where: str,
+    units: gpd.GeoDataFrame,
+    reps: pd.DataFrame | None,
+    terr: pd.Series,
+) -> tuple[pd.DataFrame, pd.Series]:
+    reps = _need_reps(reps, where)
+    if e.rep_id in reps.index:
+        raise DataValidationError(
+            "reps",
+            "rep_id",
+            f"{where}: rep id {e.rep_id!r} is already taken",
+            rows=[e.rep_id],
+            fix="choose a new rep id (remove_rep first to replace a rep)",
+        )
+    lon, lat = e.home
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise DataValidationError(
+            "reps",
+            "home_lon/home_lat",
+            f"{where}: home ({lon}, {lat}) is not a lon/lat position in degrees",
+            rows=[e.rep_id],
+            fix="give home=(lon, lat), longitude first",
+        )
+    pt = gpd.GeoSeries([Point(lon, lat)], crs="EPSG:4326").to_crs(units.crs).iloc[0]
+    inside = units.index[units.geometry.contains(pt).to_numpy()]
+    if len(inside):
+        home_unit = inside[0]
+    else:
+        ulon, ulat = _unit_points(units)
+        home_unit = units.index[
+            int(haversine_matrix([lon], [lat], ulon, ulat).argmin())
+        ]
+    row: dict[str, Any] = {}
+    for col in reps.columns:
+        row[col] = None if reps[col].dtype == object else np.nan
+    cap = e.capacity_hours
+    if cap is None and "capacity_hours" in reps.columns:
+        cap = float(reps["capacity_hours"].median())
+    row.update({"home_lon": lon, "home_lat": lat})
+    if "capacity_hours" in reps.columns or cap is not None:
+        row["capacity_hours"] = cap
+    if "fte" in reps.columns:
+        row["fte"] = e.fte
+    if "skills" in reps.columns or e.skills:
+        row["skills"] = e.skills
+    if "name" in reps.columns:
+        row["name"] = e.name or str(e.rep_id)
+    if "home_unit" in reps.columns:
+        row["home_unit"] = home_unit
+    new = pd.DataFrame([row], index=pd.Index([e.rep_id], name=reps.index.name))
+    out = pd.concat([reps, new])
+    for col in reps.columns:
+        # keep the table's dtypes where the new row has a value
+        if out[col].notna().all() and out[col].dtype != reps[col].dtype:
+            out[col] = out[col].astype(reps[col].dtype)
+    terr.loc[home_unit] = e.rep_id
+    return out, terr
+
+
+def _scale(e: ScaleMeasure, where: str, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if e.column not in units.columns:
+        raise DataValidationError(
+            "units",
+            e.column,
+            f"{where}: the units table has no column {e.column!r} to scale",
+            fix=f"scale one of the numeric columns "
+            f"{[c for c in units.columns if ptypes_is_numeric(units[c])]}",
+        )
+    if not ptypes_is_numeric(units[e.column]):
+        raise DataValidationError(
+            "units",
+            e.column,
+            f"{where}: column {e.column!r} is not numeric "
+            f"(dtype {units[e.column].dtype})",
+            fix="scale a numeric column such as 'potential' or 'workload'",
+        )
+    mask = np.ones(len(units), dtype=bool)
+    for col, val in e.where.items():
+        if col not in units.columns:
+            raise DataValidationError(
+                "units",
+                col,
+                f"{where}: cannot filter on {col!r}, the units table has no such "
+                "column",
+                fix=f"filter on one of {list(units.columns.drop('geometry'))}",
+            )
+        vals = list(val) if isinstance(val, (list, tuple, set)) else [val]
+        mask &= units[col].isin(vals).to_numpy()
+    if e.units:
+        unknown = [u for u in e.units if u not in units.index]
+        if unknown:
+            raise DataValidationError(
+                "units",
+                "unit_id",
+                f"{where}: {len(unknown)} units to scale are not in the study",
+                rows=unknown,
+                fix="check the ids (and their type: '13121' is not 13121)",
+            )
+        mask &= units.index.isin(list(e.units))
+    if not mask.any():
+        raise DataValidationError(
+            "units",
+            ",".join(e.where) or "unit_id",
+            f"{where}: the filter {e.where} matches no unit, nothing would be scaled",
+            fix="check the spelling of the values (e.g. units['region'].unique())",
+        )
+    units = units.copy()
+    col = units[e.column].astype(float)
+    col[mask] = col[mask] * e.by
+    units[e.column] = col
+    return units
+
+
+def _lock(
+    e: LockUnits,
+    where: str,
+    units: gpd.GeoDataFrame,
+    reps: pd.DataFrame | None,
+    terr: pd.Series,
+) -> pd.Series:
+    unknown = [u for u in e.units if u not in units.index]
+    if unknown:
+        raise DataValidationError(
+            "units",
+            "unit_id",
+            f"{where}: {len(unknown)} units to lock are not in the study",
+            rows=unknown,
+            fix="check the ids (and their type: '13121' is not 13121)",
+        )
+    known = set(terr.unique()) | (set() if reps is None else set(reps.index))
+    if e.territory not in known:
+        raise DataValidationError(
+            "alignment",
+            "territory_id",
+            f"{where}: cannot lock units to territory {e.territory!r}, which is "
+            "neither a rep nor a territory of the scenario",
+            rows=[e.territory],
+            fix="lock to one of the reps (after the scenario's add/remove edits)",
+        )
+    terr.loc[list(e.units)] = e.territory
+    return terr
+
+
+_ADJ_CACHE: dict[str, Adjacency] = {}
+
+
+def cached_adjacency(units: gpd.GeoDataFrame) -> Adjacency:
+    """Queen adjacency of ``units``, memoised on the ids and geometries.
+
+    Building the graph of a few hundred county polygons takes seconds; the
+    scenario KPIs, comparisons and lead routing ask for the same graph again
+    and again.  Up to 8 graphs are kept.
+    """
+    h = hashlib.sha1()
+    h.update(pd.util.hash_pandas_object(units.index, index=False).to_numpy().tobytes())
+    for g in units.geometry.to_wkb():
+        h.update(g)
+    h.update(str(units.crs).encode())
+    key = h.hexdigest()
+    if key not in _ADJ_CACHE:
+        if len(_ADJ_CACHE) >= 8:
+            _ADJ_CACHE.pop(next(iter(_ADJ_CACHE)))
+        _ADJ_CACHE[key] = build_adjacency(units, warn=False)
+    return _ADJ_CACHE[key]
+
+
+def ptypes_is_numeric(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s)) and not pd.api.types.is_bool_dtype(s)
+
+
+# -- result -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScenarioResult:
+    """A solved scenario: the edited study, the new alignment and its KPIs.
+
+    Attributes
+    ----------
+    scenario
+        The :class:`Scenario` that was solved.
+    study
+        The edited study (see :meth:`Scenario.apply`).
+    alignment
+        The solved alignment, named after the scenario.
+    status
+        The solver's status (``"optimal"``, ``"feasible"``, ``"time_limit"``...).
+    kpis
+        :func:`terrakit.metrics.territory_kpis` of the new alignment.
+    balance
+        :func:`terrakit.metrics.balance` for the measures the units carry.
+    disruption
+        :func:`terrakit.metrics.disruption` from the base alignment.
+    components
+        Connected pieces per territory (:func:`terrakit.metrics.contiguity`).
+    solver_result
+        What the solver returned (RebalanceResult or AlignmentResult).
+    """
+
+    scenario: Scenario
+    study: Study
+    alignment: Alignment
+    status: str
+    kpis: pd.DataFrame
+    balance: pd.DataFrame
+    disruption: pd.Series
+    components: pd.Series
+    solver_result: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alignment, Alignment):
+            raise TypeError("alignment must be an Alignment")
+        if set(self.kpis.index) != set(self.alignment.territories):
+            raise ValueError("kpis must have one row per territory of the alignment")
+
+    @classmethod
+    def build(
+        cls,
+        scenario: Scenario,
+        study: Study,
+        alignment: Alignment,
+        status: str,
+        solver_result: Any = None,
+    ) -> ScenarioResult:
+        """Compute the KPIs of ``alignment`` on the edited ``study``."""
+        from terrakit import metrics
+
+        units = study.unit_measures()
+        measures = [m for m in _BALANCE_MEASURES if m in units.columns]
+        kpis = metrics.territory_kpis(study, alignment)
+        bal = metrics.balance(study, alignment, measures=measures or ["units"])
+        dis = metrics.disruption(study, study.alignments[scenario.base], alignment)
+        comp = metrics.contiguity(study, alignment, cached_adjacency(study.units))
+        return cls(
+            scenario, study, alignment, status, kpis, bal, dis, comp, solver_result
+        )
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def indicators(self) -> pd.Series:
+        """Scalar KPIs (the column of this scenario in :func:`compare`).
+
+        ``territories``, ``reps``, per balanced measure ``<m>_max_dev`` and
+        ``<m>_cv``, ``units_moved_share``, ``accounts_moved_share``,
+        ``sales_moved_share``, ``mean_travel_km`` (workload-weighted mean
+        distance to the rep home), ``noncontiguous`` (territories in more than
+        one piece), ``over_capacity`` (reps whose territory workload exceeds
+        their capacity).
+        """
+        out: dict[str, float] = {
+            "territories": float(self.alignment.n_territories),
+            "reps": float(len(self.study.reps))
+            if self.study.reps is not None
+            else np.nan,
+        }
+        for m in self.balance.index:
+            out[f"{m}_max_dev"] = float(self.balance.loc[m, "max_rel_dev"])
+            out[f"{m}_cv"] = float(self.balance.loc[m, "cv"])
+        for k in ("units_moved_share", "accounts_moved_share", "sales_moved_share"):
+            out[k] = float(self.disruption.get(k, np.nan))
+        w = self.kpis["workload"].astype(float)
+        t = self.kpis["travel_to_center_km"].astype(float)
+        out["mean_travel_km"] = (
+            float((w * t).sum() / w.sum()) if np.nansum(w) > 0 else float(t.mean())
+        )
+        out["noncontiguous"] = float((self.components > 1).sum())
+        reps = self.study.reps
+        if reps is not None and "capacity_hours" in reps.columns:
+            cap = reps["capacity_hours"].reindex(self.kpis.index)
+            out["over_capacity"] = float((self.kpis["workload"] > cap).sum())
+        return pd.Series(out, name=self.name)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-territory KPIs of the solved alignment."""
+        return self.kpis.copy()
+
+    def diff(self) -> pd.DataFrame:
+        """Units that change territory: ``unit_id``, ``before``, ``after``."""
+        before = self.study.alignments[self.scenario.base]
+        moved = before.moved_units(self.alignment)
+        return pd.DataFrame(
+            {
+                "unit_id": moved,
+                "before": before.assignment.loc[moved].to_numpy(),
+                "after": self.alignment.assignment.loc[moved].to_numpy(),
+            }
+        )
+
+    def summary(self) -> str:
+        """Rounded, stable text."""
+        ind = self.indicators()
+        lines = [
+            f"Scenario {self.name!r} ({len(self.scenario.edits)} edits on "
+            f"{self.scenario.base!r}): status {self.status}",
+        ]
+        lines += [f"  - {e.describe()}" for e in self.scenario.edits]
+        lines.append(
+            f"  territories {int(ind['territories'])}, units moved "
+            f"{ind['units_moved_share']:.1%}, sales moved "
+            f"{ind['sales_moved_share']:.1%}, non-contiguous "
+            f"{int(ind['noncontiguous'])}"
+        )
+        for m in self.balance.index:
+            lines.append(
+                f"  {m}: max deviation {ind[f'{m}_max_dev']:.1%}, "
+                f"cv {ind[f'{m}_cv']:.3f}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()

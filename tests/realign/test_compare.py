@@ -1,0 +1,106 @@
+"""compare(): side-by-side KPIs of solved scenarios, and the diff maps."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.exceptions import SpecificationError
+from terrakit.plot.compare import diff_map
+from terrakit.realign.compare import Comparison, compare
+from terrakit.realign.scenario import Scenario
+
+
+@pytest.fixture(scope="module")
+def solved(make_grid, cell_lonlat):
+    """Three solved scenarios on the 6 × 4 grid: status quo, R4 leaves, a hire."""
+    grid6x4 = make_grid()
+    kw = dict(balance={"workload": 0.3}, time_limit=20)
+    same = Scenario.from_study(grid6x4, name="status-quo").solve(
+        method="design", contiguity=False, **kw
+    )
+    leave = Scenario.from_study(grid6x4, name="leave").remove_rep("R4").solve(**kw)
+    hire = (
+        Scenario.from_study(grid6x4, name="hire")
+        .add_rep("R5", home=cell_lonlat(5, 3))
+        .solve(**kw)
+    )
+    return same, leave, hire
+
+
+def test_table_is_indicators_by_scenario(solved):
+    cmp = compare(solved)
+    assert isinstance(cmp, Comparison)
+    t = cmp.to_frame()
+    assert list(t.columns) == ["status-quo", "leave", "hire"]
+    for ind in (
+        "territories",
+        "reps",
+        "workload_max_dev",
+        "potential_max_dev",
+        "units_moved_share",
+        "sales_moved_share",
+        "mean_travel_km",
+        "noncontiguous",
+        "over_capacity",
+    ):
+        assert ind in t.index
+    assert t.loc["territories"].tolist() == [4.0, 3.0, 5.0]
+    assert t.loc["reps"].tolist() == [4.0, 3.0, 5.0]
+    # R4 leaves: its 6 units of 24 must move at least
+    assert t.loc["units_moved_share", "leave"] >= 0.25 - 1e-12
+    # every solution meets the workload band it was solved for
+    assert (t.loc["workload_max_dev"] <= 0.3 + 1e-9).all()
+    # units moved: the same number as the diff lists
+    for r in solved:
+        assert t.loc["units_moved_share", r.name] == pytest.approx(len(r.diff()) / 24)
+    # the table is exactly the scenarios' indicators
+    pd.testing.assert_series_equal(
+        t["hire"], solved[2].indicators().rename("hire"), check_names=False
+    )
+
+
+def test_best_and_summary(solved):
+    cmp = compare(solved)
+    best = cmp.best()
+    t = cmp.to_frame()
+    assert best["units_moved_share"] == t.loc["units_moved_share"].idxmin()
+    text = cmp.summary()
+    assert text.splitlines()[0] == "Scenario comparison"
+    assert "units_moved_share" in text and "leave" in text
+    assert text == compare(solved).summary()  # stable
+
+
+def test_diff_map_draws_moved_units(solved):
+    cmp = compare(solved)
+    ax = cmp.diff_map("leave")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    n = len(solved[1].diff())
+    assert labels == [f"moved ({n})", f"kept ({24 - n})"]
+    assert ax.get_title() == "leave"
+    fig = cmp.diff_maps()
+    assert len(fig.axes) == 3
+    plt.close("all")
+
+
+def test_diff_map_function_on_alignments(grid6x4):
+    cur = grid6x4.alignments["current"]
+    moved = cur.replace({"c0r0": "R2", "c1r0": "R2"}, name="after")
+    ax = diff_map(grid6x4, cur, moved)
+    assert ax.get_title() == "after: 2 units moved"
+    assert len(ax.texts) == 2  # each moved unit labelled with its new territory
+    plt.close("all")
+
+
+def test_bad_inputs(solved, grid6x4):
+    with pytest.raises(SpecificationError, match="at least one solved scenario"):
+        compare([])
+    with pytest.raises(SpecificationError, match="unsolved scenario 'x'"):
+        compare([Scenario.from_study(grid6x4, name="x")])
+    with pytest.raises(SpecificationError, match=r"names repeat \(\['leave'\]\)"):
+        compare([solved[1], solved[1]])
+    with pytest.raises(KeyError, match="no scenario 'nope'"):
+        compare(solved).diff_map("nope")
+    assert np.isfinite(compare(solved[:1]).to_frame().to_numpy(float)).all()

@@ -1,0 +1,91 @@
+"""Tests of terrakit.realign.disruption_front and its plot."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from terrakit.data.study import Study
+from terrakit.exceptions import SpecificationError
+from terrakit.realign import DisruptionFront, disruption_front
+from tests.realign.test_rebalance import strip_study
+
+
+@pytest.fixture
+def strip() -> Study:
+    """``strip_2x4`` (see tests/realign/test_rebalance.py): R1 60 h, R2 20 h,
+    mean 40 h.  Least sales moved with contiguity: ±50 % → 0 (R1 at +50 %),
+    ±25 % → 5 (one unit; ``c2r0`` is the cheapest unit touching R2),
+    ±0 % → 6 (``c2r0`` + ``c1r0``)."""
+    return strip_study()
+
+
+def test_front_matches_the_known_optima(strip: Study) -> None:
+    front = disruption_front(
+        strip, "current", [0.0, 0.5, 0.25], time_limit=20, tie_break=0.0
+    )
+    t = front.to_frame()
+    assert t["tolerance"].tolist() == [0.5, 0.25, 0.0]
+    assert t["moved"].tolist() == pytest.approx([0.0, 5.0, 6.0])
+    assert t["moved_share"].tolist() == pytest.approx([0.0, 5 / 28, 6 / 28])
+    assert (t["status"] == "optimal").all()
+    assert (t["max_deviation"] <= t["tolerance"] + 1e-9).all()
+    assert front.current_deviation == pytest.approx(0.5)
+    assert front.alignment(0.0)["c2r0"] == "R2"
+
+
+def test_front_is_monotone_and_bounds_lie_below(strip: Study) -> None:
+    front = disruption_front(strip, tolerances=[0.5, 0.25, 0.1, 0.0], time_limit=20)
+    t = front.table
+    ok = t[t["status"] != "infeasible"]
+    assert ok["moved_share"].is_monotonic_increasing
+    assert (ok["lower_bound_share"] <= ok["moved_share"] + 1e-9).all()
+
+
+def test_infeasible_tolerance_is_kept_with_its_reason(strip: Study) -> None:
+    # max_moved 20 % of sales (5.6) admits ±25 % (5) but not ±0 % (6)
+    front = disruption_front(
+        strip, tolerances=[0.25, 0.0], max_moved=0.20, time_limit=20
+    )
+    t = front.table.set_index("tolerance")
+    assert t.loc[0.25, "status"] != "infeasible"
+    assert t.loc[0.0, "status"] == "infeasible"
+    assert math.isnan(t.loc[0.0, "moved_share"])
+    assert "max_moved = 20 %" in front.reasons[0.0]
+    assert "infeasible" in front.summary()
+
+
+def test_summary_is_stable_text(strip: Study) -> None:
+    front = disruption_front(strip, tolerances=[0.5, 0.0], time_limit=20, tie_break=0)
+    text = front.summary()
+    assert text.splitlines()[0] == "DisruptionFront: sales moved vs ±workload balance"
+    assert "current plan: max deviation 50.00 %" in text
+    assert "21.43" in text
+    assert "seconds" not in text
+
+
+def test_bad_tolerances_are_explained(strip: Study) -> None:
+    with pytest.raises(SpecificationError, match="tolerances must be in"):
+        disruption_front(strip, tolerances=[1.5])
+    with pytest.raises(SpecificationError, match="at least one tolerance"):
+        disruption_front(strip, tolerances=[])
+
+
+def test_plot_draws_points_bounds_and_current(strip: Study) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from terrakit.plot.disruption import disruption_front as plot_front
+
+    front = disruption_front(strip, tolerances=[0.5, 0.25, 0.0], time_limit=20)
+    ax = plot_front(front)
+    line = ax.get_lines()[0]
+    assert len(line.get_xdata()) == 3
+    assert "sales moved" in ax.get_xlabel()
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["±50 %", "±25 %", "±0 %"]
+    assert isinstance(front, DisruptionFront)
+    plt.close(ax.figure)

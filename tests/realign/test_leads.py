@@ -1,0 +1,176 @@
+"""assign_leads(): rules in order, capacity headroom, expertise, reasons, errors.
+
+On the 6 × 4 grid (see conftest): capacity 700 h per rep, territory workloads
+R1 600, R2 900, R3 600, R4 900, so R1 and R3 have 100 h headroom and R2, R4
+are 200 h over.  Hours per unit of sales = 3000 h / 96,000 = 0.03125, so a
+lead of size 1,000 needs 31.25 h.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.realign.leads import LeadAssignment, assign_leads
+
+
+@pytest.fixture
+def lead_at(cell_lonlat):
+    """Build a leads table: ``lead_at([(col, row, industry), ...], size=...)``."""
+
+    def build(cells, size=1_000.0):
+        rows = []
+        for k, (c, r, ind) in enumerate(cells):
+            lon, lat = cell_lonlat(c, r)
+            rows.append(
+                {
+                    "lead_id": f"L{k}",
+                    "lon": lon,
+                    "lat": lat,
+                    "size": size,
+                    "industry": ind,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    return build
+
+
+def test_territory_rule_alone_keeps_the_home_territory(grid6x4, lead_at):
+    res = assign_leads(
+        lead_at([(4, 0, "Retail"), (0, 3, "Retail")]), grid6x4, rules=["territory"]
+    )
+    assert isinstance(res, LeadAssignment)
+    t = res.to_frame()
+    assert t["rep_id"].tolist() == ["R2", "R3"]
+    assert t.loc["L0", "unit_id"] == "c4r0"
+    assert t.loc["L0", "reason"] == "lies in unit c4r0 of territory R2; stays with R2"
+    assert t.loc["L0", "hours"] == pytest.approx(31.25)
+    assert len(res.moved) == 0
+
+
+def test_capacity_routes_to_the_nearest_neighbour_with_headroom(grid6x4, lead_at):
+    res = assign_leads(
+        lead_at([(3, 0, "Retail")]), grid6x4, rules=["territory", "capacity"]
+    )
+    row = res.to_frame().loc["L0"]
+    # R1 (home 30 km away) and R3 (36 km) have headroom; R1 is nearer
+    assert row["rep_id"] == "R1" and row["home_territory"] == "R2"
+    assert "R2 lacks headroom (-200.0 h left, lead needs 31.2 h)" in row["reason"]
+    assert "routed to adjacent territory R1 (rep home 30 km away)" in row["reason"]
+    assert list(res.moved) == ["L0"]
+
+
+def test_headroom_is_used_up_in_order(grid6x4, lead_at):
+    res = assign_leads(
+        lead_at([(3, 0, "Retail")] * 4), grid6x4, rules=["territory", "capacity"]
+    )
+    # R1 takes 3 × 31.25 = 93.75 h of its 100 h, the 4th lead goes to R3
+    assert res.to_frame()["rep_id"].tolist() == ["R1", "R1", "R1", "R3"]
+    h = res.headroom
+    assert h.loc["R1", "lead_hours"] == pytest.approx(93.75)
+    assert h.loc["R1", "headroom_after"] == pytest.approx(6.25)
+    assert h.loc["R2", "workload"] == pytest.approx(900.0)
+    assert h.loc["R2", "headroom_after"] == pytest.approx(-200.0)
+
+
+def test_expertise_prefers_a_skilled_neighbour(grid6x4, lead_at):
+    res = assign_leads(
+        lead_at([(0, 0, "Healthcare"), (0, 0, "Retail")]),
+        grid6x4,
+        rules=["territory", "expertise"],
+    )
+    t = res.to_frame()
+    # R1 knows retail only; R2 and R3 know healthcare, R3's home is nearer
+    assert t.loc["L0", "rep_id"] == "R3"
+    assert "R2, R3 know 'Healthcare'" in t.loc["L0", "reason"]
+    assert t.loc["L1", "rep_id"] == "R1"
+    assert "stays with R1" in t.loc["L1", "reason"]
+
+
+def test_rule_order_decides_conflicts(grid6x4, lead_at):
+    """A logistics lead in over-capacity R2: only R4 knows logistics, but R4 is
+    over capacity too.  Capacity first -> R1; expertise first -> R4."""
+    leads = lead_at([(3, 0, "Logistics")])
+    cap_first = assign_leads(
+        leads, grid6x4, rules=["territory", "capacity", "expertise"]
+    )
+    exp_first = assign_leads(
+        leads, grid6x4, rules=["territory", "expertise", "capacity"]
+    )
+    assert cap_first.to_frame().loc["L0", "rep_id"] == "R1"
+    assert "expertise rule skipped" in cap_first.to_frame().loc["L0", "reason"]
+    assert exp_first.to_frame().loc["L0", "rep_id"] == "R4"
+    assert "capacity rule skipped" in exp_first.to_frame().loc["L0", "reason"]
+
+
+def test_unit_id_instead_of_position_and_explicit_hours(grid6x4):
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["A", "B"],
+            "unit_id": ["c5r3", "c1r1"],
+            "size": [10.0, 10.0],
+            "hours": [500.0, 1.0],
+            "industry": ["Retail", "Retail"],
+        }
+    )
+    res = assign_leads(leads, grid6x4)
+    t = res.to_frame()
+    # A needs 500 h: no rep within reach of R4 has that -> capacity skipped;
+    # R4 knows logistics only, R1 and R3 know retail, R3's home is nearer
+    assert t.loc["A", "rep_id"] == "R3"
+    assert t.loc["A", "reason"] == (
+        "lies in unit c5r3 of territory R4; no rep within reach has 500.0 h "
+        "headroom; capacity rule skipped; R1, R3 know 'Retail'; routed to "
+        "adjacent territory R3 (rep home 51 km away)"
+    )
+    assert t.loc["B", "rep_id"] == "R1"
+    text = res.summary()
+    assert text.startswith("Lead assignment (territory, capacity, expertise): 2 leads")
+    assert "reps over capacity after assignment: 3 (R2, R3, R4)" in text
+
+
+def test_lead_outside_every_territory_is_a_clear_error(grid6x4, lead_at):
+    leads = lead_at([(0, 0, "Retail"), (1, 1, "Retail")])
+    leads.loc[1, ["lon", "lat"]] = [-60.0, 10.0]
+    with pytest.raises(DataValidationError) as err:
+        assign_leads(leads, grid6x4)
+    msg = str(err.value)
+    assert "leads.lon/lat: 1 leads lie outside every territory" in msg
+    assert "(rows: 'L1')" in msg and "Fix: check that lon/lat are not swapped" in msg
+    assert err.value.rows == ["L1"]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda d: d.drop(columns="size"), "leads.size: required column is missing"),
+        (lambda d: d.assign(size=[-1.0, 5.0]), "leads have a missing, non-numeric"),
+        (lambda d: d.assign(lead_id=["X", "X"]), "1 lead ids repeat"),
+        (lambda d: d.drop(columns="lead_id"), "no lead_id column or index"),
+        (lambda d: d.assign(lat=[95.0, 33.0]), "out-of-range coordinates"),
+        (lambda d: d.drop(columns=["lon", "lat"]), "neither lon/lat nor unit_id"),
+        (lambda d: d.assign(unit_id=["zz", None]), "name units that are not in"),
+        (lambda d: d.drop(columns="industry"), "expertise rule needs the leads' indus"),
+        (lambda d: d.assign(hours=[None, 1.0]), "missing or negative hours"),
+    ],
+)
+def test_bad_leads(grid6x4, lead_at, change, fragment):
+    with pytest.raises(DataValidationError, match=re.escape(fragment)):
+        assign_leads(change(lead_at([(0, 0, "Retail"), (1, 1, "Retail")])), grid6x4)
+
+
+def test_bad_rules(grid6x4, lead_at):
+    leads = lead_at([(0, 0, "Retail")])
+    for rules in (["capacity"], ["territory", "luck"], ["territory", "territory"], []):
+        with pytest.raises(SpecificationError, match="must start with 'territory'"):
+            assign_leads(leads, grid6x4, rules=rules)
+    no_skills = grid6x4.replace(reps=grid6x4.reps.drop(columns="skills"))
+    with pytest.raises(DataValidationError, match=r"reps\.skills: the expertise rule"):
+        assign_leads(leads, no_skills)
+    no_cap = grid6x4.replace(reps=grid6x4.reps.drop(columns="capacity_hours"))
+    with pytest.raises(DataValidationError, match=r"reps\.capacity_hours"):
+        assign_leads(leads, no_cap, rules=["territory", "capacity"])

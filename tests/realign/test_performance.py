@@ -1,0 +1,188 @@
+"""performance(): territory KPIs with intervals and rank intervals.
+
+Fast tests replace MCMC by a posterior with chosen values (the model's
+post-processing is then checkable by hand); the slow test samples the real
+model on simulated sales with known growth per territory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    DataValidationError,
+    SpecificationError,
+)
+from terrakit.realign.performance import (
+    PerformanceResult,
+    build_performance_model,
+    performance,
+)
+
+#: The module (``terrakit.realign.performance`` the attribute is the function).
+perf_mod = importlib.import_module("terrakit.realign.performance")
+
+#: Known log levels and log growths of R1..R4 used by the fake posterior.
+LEVEL = np.log([1000.0, 2000.0, 3000.0, 4000.0])
+GROWTH = np.array([0.10, -0.05, 0.20, 0.0])
+
+
+@pytest.fixture
+def fixed_posterior(monkeypatch, fake_run):
+    """Sampling returns LEVEL/GROWTH (sigma 0, no season) up to 1e-9 noise."""
+
+    def fake(model, cfg=None, seed=0, *, var_names=None, spread=1e-9):
+        return fake_run(
+            model,
+            {"level": LEVEL, "log_growth": GROWTH, "sigma": 0.0, "season": 0.0},
+            spread=spread,
+            seed=seed,
+            draws=1000,
+        )
+
+    monkeypatch.setattr(perf_mod, "sample", fake)
+    return fake
+
+
+def test_kpis_from_known_posterior(grid6x4, fixed_posterior):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = performance(
+            grid6x4,
+            "current",
+            ("2025-01", "2025-12"),
+            quota={"R1": 11_000, "R2": 24_000, "R3": 36_000, "R4": 40_000},
+        )
+    assert isinstance(res, PerformanceResult)
+    t = res.to_frame()
+    assert res.prior == ("2024-01", "2024-12")
+    # expected sales = 12 months x exp(level + growth)
+    exp_sales = 12 * np.exp(LEVEL + GROWTH)
+    np.testing.assert_allclose(t.loc[["R1", "R2", "R3", "R4"], "sales_mean"], exp_sales)
+    np.testing.assert_allclose(
+        t.loc[["R1", "R2", "R3", "R4"], "growth_mean"], np.expm1(GROWTH), atol=1e-8
+    )
+    # potential: 6 units x 10,000 per territory
+    np.testing.assert_allclose(
+        t.loc[["R1", "R2", "R3", "R4"], "penetration_mean"], exp_sales / 60_000
+    )
+    att = exp_sales / np.array([11_000, 24_000, 36_000, 40_000])
+    np.testing.assert_allclose(t.loc[["R1", "R2", "R3", "R4"], "attainment_mean"], att)
+    # ranked by attainment (quotas given): order of att descending
+    order = np.array(["R1", "R2", "R3", "R4"])[np.argsort(-att)]
+    assert list(t.index) == list(order)
+    assert t["rank_mean"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert t["p_top"].tolist() == [1.0, 0.0, 0.0, 0.0]
+    # observed figures are the sums of the history
+    h = grid6x4.history
+    r1_acc = grid6x4.accounts.index[grid6x4.accounts["rep_id"] == "R1"]
+    obs = h[h["account_id"].isin(r1_acc) & (h["period"].dt.year == 2025)]["sales"]
+    assert t.loc["R1", "sales"] == pytest.approx(obs.sum())
+    assert res.rank_by == "attainment"
+
+
+def test_rank_intervals_from_draws(grid6x4, monkeypatch, fake_run):
+    def noisy(model, cfg=None, seed=0, *, var_names=None):
+        return fake_run(
+            model,
+            {"level": np.log(1000.0), "log_growth": GROWTH, "sigma": 0.0},
+            spread=0.05,
+            seed=seed,
+            draws=400,
+        )
+
+    monkeypatch.setattr(perf_mod, "sample", noisy)
+    res = performance(grid6x4, period=("2025-01", "2025-12"), interval=0.9)
+    t = res.to_frame()
+    assert res.rank_by == "growth"
+    assert t.index[0] == "R3"  # growth 0.20 stands out
+    assert t["p_top"].sum() == pytest.approx(1.0)
+    assert (t["rank_lo"] <= t["rank_mean"]).all()
+    assert (t["rank_mean"] <= t["rank_hi"]).all()
+    assert (t["growth_lo"] < t["growth_mean"]).all()
+    assert (t["growth_mean"] < t["growth_hi"]).all()
+    # R1 (0.10) and R4 (0.00) are 2 noise sd apart: their rank intervals differ
+    assert t.loc["R2", "rank_hi"] == 4
+    ranks = res.draws["rank"]
+    assert sorted(np.unique(ranks.to_numpy())) == [1.0, 2.0, 3.0, 4.0]
+    assert (ranks.sum(axis=1) == 10).all()  # a permutation in every draw
+    text = res.summary()
+    assert text.splitlines()[0] == (
+        "Territory performance 2025-01..2025-12 vs 2024-01..2024-12 "
+        "(4 territories, ranked by growth, 90% intervals)"
+    )
+    assert text == res.summary()
+
+
+def test_model_structure(grid6x4):
+    rng = np.random.default_rng(0)
+    y0 = rng.normal(7, 0.1, (4, 6))
+    m = build_performance_model(y0, y0 + 0.1, np.arange(6), ["a", "b", "c", "d"])
+    names = {v.name for v in m.free_RVs}
+    assert {"level", "mu_growth", "tau_growth", "season", "sigma"} <= (names)
+    assert m["log_sales"].shape.eval().tolist() == [4, 2, 6]
+
+
+def test_bad_inputs(grid6x4, fixed_posterior):
+    with pytest.raises(SpecificationError, match="has 6 months, the analysis period"):
+        performance(
+            grid6x4, period=("2025-01", "2025-12"), prior=("2024-01", "2024-06")
+        )
+    with pytest.raises(DataValidationError, match="12 months of the analysis window"):
+        performance(grid6x4, period=("2026-01", "2026-12"))
+    with pytest.raises(DataValidationError, match="is not a month"):
+        performance(grid6x4, period=("soon", "2025-12"))
+    with pytest.raises(DataValidationError, match="1 territories have no positive"):
+        performance(grid6x4, quota={"R1": 1.0, "R2": 1.0, "R3": 1.0})
+    with pytest.raises(SpecificationError, match="rank_by must be"):
+        performance(grid6x4, rank_by="luck")
+    with pytest.raises(SpecificationError, match="needs quota"):
+        performance(grid6x4, rank_by="attainment")
+    h = grid6x4.history
+    zero = h.assign(
+        sales=np.where(h["account_id"].isin(["a000", "a001"]), 0.0, h["sales"])
+    )
+    # R1 still sells through its other accounts; a territory without any sales:
+    acc = grid6x4.accounts
+    r4 = acc.index[acc["rep_id"] == "R4"]
+    none = h.assign(sales=np.where(h["account_id"].isin(r4), 0.0, h["sales"]))
+    performance(grid6x4.replace(history=zero))
+    with pytest.raises(DataValidationError, match=r"\(rows: 'R4'\)"):
+        performance(grid6x4.replace(history=none))
+
+
+def _growth_study(make_grid, growth, seed=1):
+    """The 6 × 4 grid with account sales growing by ``growth[t]`` in 2025."""
+    st = make_grid(seed=seed)
+    rng = np.random.default_rng(seed)
+    h = st.history
+    owner = h["account_id"].map(st.accounts["rep_id"])
+    g = owner.map(dict(zip(["R1", "R2", "R3", "R4"], growth, strict=True)))
+    season = 1 + 0.1 * np.sin(2 * np.pi * h["period"].dt.month / 12)
+    late = (h["period"].dt.year == 2025).to_numpy()
+    sales = 200.0 * season * np.exp(np.where(late, g, 0.0))
+    sales *= np.exp(rng.normal(0, 0.05, len(h)))
+    return st.replace(history=h.assign(sales=sales))
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+def test_recovers_simulated_growth(make_grid):
+    truth = np.array([0.15, -0.10, 0.05, 0.30])
+    st = _growth_study(make_grid, truth)
+    res = performance(
+        st,
+        period=("2025-01", "2025-12"),
+        sampler_config={"progressbar": False, "draws": 500, "tune": 500},
+        seed=2,
+    )
+    t = res.to_frame().loc[["R1", "R2", "R3", "R4"]]
+    cover = (t["growth_lo"] <= np.expm1(truth)) & (np.expm1(truth) <= t["growth_hi"])
+    assert cover.sum() >= 3
+    assert res.to_frame().index[0] == "R4"  # the fastest grower ranks first
+    assert res.diagnostics.ok

@@ -1,0 +1,346 @@
+"""Tests of terrakit.realign.rebalance and the AlignmentDiff it returns."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+from shapely.geometry import box
+
+from terrakit.data.alignment import Alignment
+from terrakit.data.study import Study
+from terrakit.design.problem import DesignProblem
+from terrakit.exceptions import InfeasibleError, SpecificationError
+from terrakit.metrics import disruption, is_contiguous
+from terrakit.realign import RebalanceResult, diff_alignments, rebalance
+
+_X0, _Y0, _S = 500_000.0, 3_700_000.0, 10_000.0
+_LL = pyproj.Transformer.from_crs("EPSG:32617", "EPSG:4326", always_xy=True)
+
+# 2 × 4 grid, columns 0..3, rows 0 (bottom) and 1 (top); queen adjacency.
+#   sales           top:    3  1  7  4
+#                   bottom: 3  1  5  4
+#   current         R1 R1 R1 R2   (both rows)
+_SALES = {(0, 0): 3, (0, 1): 3, (1, 0): 1, (1, 1): 1, (2, 0): 5, (2, 1): 7}
+_SALES |= {(3, 0): 4, (3, 1): 4}
+
+
+def _uid(c: int, r: int) -> str:
+    return f"c{c}r{r}"
+
+
+def _center(c: int, r: int) -> tuple[float, float]:
+    return _LL.transform(_X0 + (c + 0.5) * _S, _Y0 + (r + 0.5) * _S)
+
+
+def strip_study(
+    reps: tuple[str, ...] = ("R1", "R2"),
+    current: dict[str, str] | None = None,
+    homes: dict[str, tuple[int, int]] | None = None,
+) -> Study:
+    """``strip_2x4``: 8 units of workload 10 in a 2 × 4 grid (see the map above).
+
+    ``R1`` holds columns 0–2 (60 h), ``R2`` column 3 (20 h); the mean is 40 h,
+    so exact balance moves two units from R1 to R2.  Known optima of the
+    sales moved: with contiguity 6 (``c2r0`` 5 + ``c1r0`` 1 — R2 grows along
+    the bottom row), without contiguity 2 (both column-1 units, sales 1
+    each).  One account per unit whose annual sales equal the unit's sales.
+    Homes: R1 in ``c0r0``, R2 in ``c3r0`` (override with ``homes``).
+    """
+    homes = homes or {"R1": (0, 0), "R2": (3, 0), "R3": (3, 1)}
+    ids, geoms, sales = [], [], []
+    for r in range(2):
+        for c in range(4):
+            ids.append(_uid(c, r))
+            geoms.append(
+                box(_X0 + c * _S, _Y0 + r * _S, _X0 + (c + 1) * _S, _Y0 + (r + 1) * _S)
+            )
+            sales.append(float(_SALES[(c, r)]))
+    units = gpd.GeoDataFrame(
+        {
+            "workload": np.full(8, 10.0),
+            "sales": sales,
+            "accounts": np.ones(8, dtype=np.int64),
+        },
+        geometry=geoms,
+        index=pd.Index(ids, name="unit_id"),
+        crs="EPSG:32617",
+    ).to_crs("EPSG:4326")
+    cur = current or {
+        _uid(c, r): ("R2" if c == 3 else "R1") for c in range(4) for r in range(2)
+    }
+    lonlat = [_center(c, r) for r in range(2) for c in range(4)]
+    accounts = pd.DataFrame(
+        {
+            "unit_id": ids,
+            "lon": [p[0] for p in lonlat],
+            "lat": [p[1] for p in lonlat],
+            "segment": "A",
+            "industry": "Retail",
+            "annual_sales": sales,
+            "calls_per_year": 12,
+            "call_minutes": 50.0,
+            "rep_id": [cur[u] if cur[u] in reps else np.nan for u in ids],
+        },
+        index=pd.Index([f"A{u}" for u in ids], name="account_id"),
+    )
+    rep_tab = pd.DataFrame(
+        {
+            "name": [f"Rep {r}" for r in reps],
+            "home_lon": [_center(*homes[r])[0] for r in reps],
+            "home_lat": [_center(*homes[r])[1] for r in reps],
+            "capacity_hours": 1600.0,
+            "fte": 1.0,
+        },
+        index=pd.Index(list(reps), name="rep_id"),
+    )
+    al = Alignment.from_mapping(cur, name="current")
+    return Study(units, accounts=accounts, reps=rep_tab, alignments={"current": al})
+
+
+@pytest.fixture
+def strip() -> Study:
+    """``strip_2x4`` with reps R1 and R2 (see :func:`strip_study`)."""
+    return strip_study()
+
+
+def _moved_sales(study: Study, res: RebalanceResult) -> float:
+    return float(disruption(study, "current", res.alignment)["sales_moved"])
+
+
+# -- known optima -----------------------------------------------------------------
+def test_exact_balance_moves_the_known_optimum_with_contiguity(strip: Study) -> None:
+    res = rebalance(
+        strip, balance={"workload": 0.0}, tie_break=0.0, time_limit=20, seed=0
+    )
+    assert res.status == "optimal"
+    assert res.moved == pytest.approx(6.0)
+    assert res.lower_bound == pytest.approx(6.0)
+    assert res.gap == pytest.approx(0.0, abs=1e-6)
+    moved = res.alignment.moved_units(strip.alignments["current"])
+    assert sorted(moved) == ["c1r0", "c2r0"]
+    assert is_contiguous(strip, res.alignment)
+    assert res.alignment.sizes().to_dict() == {"R1": 4, "R2": 4}
+    assert _moved_sales(strip, res) == pytest.approx(res.moved)
+
+
+def test_without_contiguity_the_cheap_interior_units_move(strip: Study) -> None:
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        contiguity=False,
+        tie_break=0.0,
+        time_limit=20,
+    )
+    assert res.moved == pytest.approx(2.0)
+    assert sorted(res.alignment.moved_units(strip.alignments["current"])) == [
+        "c1r0",
+        "c1r1",
+    ]
+    assert res.status == "optimal"
+
+
+def test_default_tie_break_keeps_the_optimum_and_a_valid_bound(strip: Study) -> None:
+    res = rebalance(strip, balance={"workload": 0.0}, time_limit=20)
+    assert res.moved == pytest.approx(6.0)
+    assert res.lower_bound <= res.moved + 1e-9
+    assert 0.0 <= res.gap < 0.05
+
+
+def test_loose_band_moves_nothing(strip: Study) -> None:
+    res = rebalance(strip, balance={"workload": 0.5}, time_limit=20)
+    assert res.moved == 0.0
+    assert res.alignment.same_assignment(strip.alignments["current"])
+    assert res.status == "optimal"
+
+
+# -- max_moved ----------------------------------------------------------------------
+@pytest.mark.parametrize("cap", [0.25, 0.5, 1.0])
+def test_disruption_never_exceeds_max_moved(strip: Study, cap: float) -> None:
+    total = 28.0
+    for tol in (0.0, 0.25):
+        res = rebalance(strip, balance={"workload": tol}, max_moved=cap, time_limit=20)
+        assert res.moved <= cap * total + 1e-9
+        assert res.moved_share <= cap + 1e-12
+        assert res.moved_share == pytest.approx(_moved_sales(strip, res) / total)
+
+
+def test_max_moved_below_the_lp_bound_is_explained(strip: Study) -> None:
+    # the LP bound is 2 (both column-1 units) = 7.14 % of sales
+    with pytest.raises(InfeasibleError, match=r"needs at least 2 sales moved \(7.14 %"):
+        rebalance(strip, balance={"workload": 0.0}, max_moved=0.05, time_limit=20)
+
+
+def test_max_moved_between_bound_and_contiguous_optimum_is_infeasible(
+    strip: Study,
+) -> None:
+    # LP bound 2 (7.1 %) < cap 5.6 (20 %) < contiguous optimum 6 (21.4 %)
+    with pytest.raises(InfeasibleError, match="max_moved = 20 %"):
+        rebalance(strip, balance={"workload": 0.0}, max_moved=0.20, time_limit=20)
+
+
+def test_removed_rep_above_max_moved_is_a_specification_error() -> None:
+    """R3 held column 3 (sales 8 of 28 = 28.6 %) and has left."""
+    cur = {
+        _uid(c, r): ("R3" if c == 3 else ("R2" if c == 2 else "R1"))
+        for c in range(4)
+        for r in range(2)
+    }
+    study = strip_study(reps=("R1", "R2"), current=cur)
+    with pytest.raises(SpecificationError) as err:
+        rebalance(study, balance={"workload": 0.0}, max_moved=0.10, time_limit=20)
+    msg = str(err.value)
+    assert "the 2 units of removed rep 'R3' carry 8 (28.6 %)" in msg
+    assert "raise max_moved to at least 28.6 %" in msg
+
+
+# -- reps that leave and join -------------------------------------------------------
+def test_removed_rep_gives_up_every_unit() -> None:
+    cur = {
+        _uid(c, r): ("R3" if c == 3 else ("R2" if c == 2 else "R1"))
+        for c in range(4)
+        for r in range(2)
+    }
+    study = strip_study(reps=("R1", "R2"), current=cur)
+    res = rebalance(study, balance={"workload": 0.0}, time_limit=20)
+    assert set(res.alignment.territories) == {"R1", "R2"}
+    assert res.territories.loc["R3", "role"] == "removed"
+    assert res.territories.loc["R3", "units_after"] == 0
+    assert res.alignment.sizes().to_dict() == {"R1": 4, "R2": 4}
+    # R3's units must move (8); R2 (column 2) then extends to column 3
+    assert res.moved >= 8.0
+
+
+def test_new_hire_gets_a_contiguous_territory() -> None:
+    study = strip_study(reps=("R1", "R2", "R3"))
+    res = rebalance(study, balance={"workload": 0.3}, time_limit=20)
+    sizes = res.alignment.sizes()
+    assert sizes["R3"] >= 2
+    assert res.territories.loc["R3", "role"] == "new"
+    assert is_contiguous(study, res.alignment)
+    w = res.territories["workload"]
+    assert ((w >= 80 / 3 * 0.7 - 1e-9) & (w <= 80 / 3 * 1.3 + 1e-9)).all()
+
+
+# -- locks and continuity -------------------------------------------------------
+def test_lock_is_honoured_and_changes_the_optimum(strip: Study) -> None:
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        locked={"c2r0": ("R1", "key account manager lives there")},
+        tie_break=0.0,
+        time_limit=20,
+    )
+    assert res.alignment["c2r0"] == "R1"
+    # next best contiguous pair: c2r1 (7) + c1r1 (1)
+    assert res.moved == pytest.approx(8.0)
+    assert res.locked["c2r0"] == "key account manager lives there"
+    assert res.provenance["locked_reasons"]["c2r0"] == "key account manager lives there"
+
+
+def test_keep_top_accounts_keeps_each_reps_best_account(strip: Study) -> None:
+    res = rebalance(
+        strip, balance={"workload": 0.0}, keep_top_accounts=1, time_limit=20
+    )
+    # R1's best account (7) is in c2r1, R2's best (4, first of a tie) in column 3
+    assert res.alignment["c2r1"] == "R1"
+    assert "Ac2r1" in res.locked["c2r1"]
+    for uid, reason in res.locked.items():
+        assert reason.startswith("continuity:")
+        assert res.alignment[uid] == strip.alignments["current"][uid]
+
+
+def test_keep_top_two_blocks_contiguous_growth(strip: Study) -> None:
+    # R1's two best accounts sit in column 2, R2's only neighbour column
+    with pytest.raises(InfeasibleError):
+        rebalance(strip, balance={"workload": 0.0}, keep_top_accounts=2, time_limit=20)
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        keep_top_accounts=2,
+        contiguity=False,
+        time_limit=20,
+    )
+    assert res.alignment["c2r0"] == res.alignment["c2r1"] == "R1"
+
+
+def test_lock_against_continuity_is_explained(strip: Study) -> None:
+    with pytest.raises(SpecificationError) as err:
+        rebalance(
+            strip,
+            balance={"workload": 0.0},
+            keep_top_accounts=1,
+            locked={"c2r1": "R2"},
+        )
+    msg = str(err.value)
+    assert "unit 'c2r1' is locked to 'R2' (locked)" in msg
+    assert "one of 'R1''s top 1 accounts" in msg
+
+
+def test_lock_to_unknown_or_removed_rep_is_explained(strip: Study) -> None:
+    with pytest.raises(SpecificationError, match="'R9', which is not a rep"):
+        rebalance(strip, locked={"c0r0": "R9"})
+    with pytest.raises(SpecificationError, match="'nowhere' is not among the units"):
+        rebalance(strip, locked={"nowhere": "R1"})
+
+
+def test_bad_measure_and_cap_are_explained(strip: Study) -> None:
+    with pytest.raises(SpecificationError, match="moved_measure='revenue' is not"):
+        rebalance(strip, moved_measure="revenue")
+    with pytest.raises(SpecificationError, match=r"max_moved is a share .* got 1.5"):
+        rebalance(strip, max_moved=1.5)
+
+
+# -- result object and diff ---------------------------------------------------------
+def test_result_summary_frame_and_diff(strip: Study) -> None:
+    res = rebalance(strip, balance={"workload": 0.0}, tie_break=0.0, time_limit=20)
+    text = res.summary()
+    assert "sales moved: 6 (21.43 %, cap none)" in text
+    assert "max deviation: 50.00 % before, 0.00 % after" in text
+    assert "solved in" not in text and "solved in" in str(res)
+    frame = res.to_frame()
+    assert int(frame["moved"].sum()) == 2
+    d = res.diff()
+    assert d.moved("sales") == pytest.approx(6.0)
+    assert d.moved("units") == 2
+    assert d.per_territory.loc["R2", "units_gained"] == 2
+    assert d.per_territory.loc["R1", "units_lost"] == 2
+    assert d.continuity_kept == pytest.approx(6 / 8)
+    assert d.per_territory.loc["R1", "continuity"] == pytest.approx(4 / 6)
+    assert "continuity kept: 75.00 %" in d.summary()
+    assert res.provenance["config"]["moved_measure"] == "sales"
+    assert res.provenance["seed"] == 0
+    with pytest.raises(AttributeError):
+        res.moved = 0.0  # type: ignore[misc]
+
+
+def test_diff_counts_accounts_like_metrics_disruption(strip: Study) -> None:
+    new = strip.alignments["current"].replace({"c2r0": "R2", "c2r1": "R2"})
+    d = diff_alignments(strip, "current", new)
+    ref = disruption(strip, "current", new)
+    assert d.moved("accounts") == ref["accounts_moved"]
+    assert d.moved_share("sales") == pytest.approx(ref["sales_moved_share"])
+
+
+def test_budget_side_constraint_in_the_design_engine() -> None:
+    """The additive DesignProblem.budgets: the MIP honours it, check() explains."""
+    from terrakit.design.mip import solve_mip
+
+    cost = np.array([[0.0, 4.0], [1.0, 3.0], [3.0, 1.0], [4.0, 0.0]])
+    move = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    p = DesignProblem.from_cost_matrix(
+        cost,
+        {"workload": [1, 1, 1, 1]},
+        tolerance={"workload": 0.0},
+        budgets={"moved": (move, 0.0)},
+    )
+    assert p.violations(np.array([0, 1, 0, 1])) == [
+        "budget 'moved' used 2, above its cap 0"
+    ]
+    res = solve_mip(p, time_limit=10)
+    assert res.columns.tolist() == [0, 0, 1, 1]
+    bad = p.replace(locked={0: 1}, budgets={"moved": (move, 0.5)})
+    with pytest.raises(SpecificationError, match="budget 'moved' is impossible"):
+        bad.check()

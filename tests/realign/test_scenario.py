@@ -1,0 +1,223 @@
+"""Scenarios: edits as data, JSON round trip, replay, persistence, solving."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.realign.scenario import (
+    AddRep,
+    LockUnits,
+    RemoveRep,
+    ScaleMeasure,
+    Scenario,
+    ScenarioResult,
+)
+
+
+def _all_edits(study, cell_lonlat):
+    return (
+        Scenario.from_study(study, name="mix")
+        .remove_rep("R4", reason="retires")
+        .add_rep("R5", home=cell_lonlat(5, 3), skills=["logistics", "retail"])
+        .scale("potential", region="East", by=1.15)
+        .lock(["c0r3"], "R1", reason="key account")
+    )
+
+
+def test_edits_are_records_in_order(grid6x4, cell_lonlat):
+    s = _all_edits(grid6x4, cell_lonlat)
+    assert [type(e) for e in s.edits] == [RemoveRep, AddRep, ScaleMeasure, LockUnits]
+    assert [e["op"] for e in s.to_dict()["edits"]] == [
+        "remove_rep",
+        "add_rep",
+        "scale",
+        "lock",
+    ]
+    # builders never change the scenario they are called on
+    base = Scenario.from_study(grid6x4)
+    base.remove_rep("R1")
+    assert base.edits == ()
+
+
+def test_json_round_trip_is_exact(grid6x4, cell_lonlat):
+    s = _all_edits(grid6x4, cell_lonlat)
+    text = s.to_json()
+    back = Scenario.from_json(text)
+    assert back == s
+    assert back.to_json() == text
+    assert json.loads(text)["edits"][2] == {
+        "op": "scale",
+        "column": "potential",
+        "by": 1.15,
+        "where": {"region": "East"},
+        "units": [],
+    }
+
+
+def test_apply_replays_every_edit(grid6x4, cell_lonlat):
+    s = _all_edits(grid6x4, cell_lonlat)
+    ed = s.apply()
+    assert sorted(ed.reps.index) == ["R1", "R2", "R3", "R5"]
+    assert ed.reps.loc["R5", "capacity_hours"] == 700.0  # median of the reps
+    assert ed.reps.loc["R5", "skills"] == "logistics;retail"
+    # East potential scaled by 1.15, West untouched, input study unchanged
+    pot = ed.units["potential"]
+    east = ed.units["region"] == "East"
+    assert np.allclose(pot[east], 11_500.0) and np.allclose(pot[~east], 10_000.0)
+    assert np.allclose(grid6x4.units["potential"], 10_000.0)
+    start = ed.alignments[s.start_name]
+    assert "R4" not in start.territories
+    assert start["c5r3"] == "R5"  # the new rep's home unit seeds its territory
+    assert start["c0r3"] == "R1"  # locked
+    # R4's units went to the nearest remaining rep: R2 or R5 (by home distance)
+    old_r4 = grid6x4.alignments["current"].units_of("R4")
+    assert set(start.assignment[old_r4]) <= {"R2", "R3", "R5"}
+    # accounts of the removed rep now belong to the owner of their unit
+    acc = ed.accounts
+    assert not (acc["rep_id"] == "R4").any()
+    assert (
+        (acc["rep_id"] == acc["unit_id"].map(start.assignment))
+        .loc[acc["unit_id"].isin(old_r4)]
+        .all()
+    )
+    # the base alignment is kept for disruption measures
+    assert ed.alignments["current"].same_assignment(grid6x4.alignments["current"])
+    assert ed.metadata["scenario"] == s.to_dict()
+
+
+def test_removed_rep_units_go_to_nearest_rep(grid6x4):
+    """Without R4, its quadrant (east-north) is nearest R2 (south) or R3 (west)."""
+    ed = Scenario.from_study(grid6x4).remove_rep("R4").apply()
+    start = ed.alignments["scenario:start"]
+    # c3r2 to R2's home (c3r0) 20 km, to R3's home (c0r2) 30 km
+    assert start["c3r2"] == "R2"
+    # c5r3: to R2 home 3 cells north + 2 east = ~36 km, to R3 home ~51 km
+    assert start["c5r3"] == "R2"
+
+
+def test_replay_on_new_data(grid6x4, make_grid):
+    s = Scenario.from_study(grid6x4).scale("workload", by=2.0, units=["c0r0"])
+    other = make_grid(seed=7)  # same units, other history
+    ed = s.with_study(other).apply()
+    assert ed.units.loc["c0r0", "workload"] == 200.0
+    assert ed.history["sales"].equals(other.history["sales"])
+
+
+def test_scenario_persists_in_the_study_file(grid6x4, cell_lonlat, tmp_path):
+    s = _all_edits(grid6x4, cell_lonlat)
+    st = s.save_to()
+    path = st.save(tmp_path / "study.gpkg")
+    from terrakit.data.study import Study
+
+    loaded = Study.load(path)
+    assert list(loaded.scenarios) == ["mix"]
+    back = Scenario.load(loaded, "mix")
+    assert back == s
+    assert back.apply().reps.equals(s.apply().reps)
+    assert "scenario 'mix': 4 edits" in loaded.summary()
+    with pytest.raises(KeyError, match="no scenario named 'nope'"):
+        Scenario.load(loaded, "nope")
+
+
+@pytest.mark.parametrize(
+    ("build", "fragment"),
+    [
+        (lambda s: s.remove_rep("R9"), "reps.rep_id: edit 0 (remove_rep): rep 'R9'"),
+        (lambda s: s.add_rep("R1", home=(-80.9, 33.4)), "rep id 'R1' is already taken"),
+        (lambda s: s.add_rep("R7", home=(33.4, -181.0)), "is not a lon/lat position"),
+        (lambda s: s.scale("nope", by=1.1), "has no column 'nope' to scale"),
+        (lambda s: s.scale("region", by=1.1), "column 'region' is not numeric"),
+        (lambda s: s.scale("potential", region="Mars", by=1.1), "matches no unit"),
+        (lambda s: s.scale("potential", zone="A", by=1.1), "cannot filter on 'zone'"),
+        (lambda s: s.lock(["c9r9"], "R1", reason="x"), "1 units to lock are not in"),
+        (lambda s: s.lock(["c0r0"], "R8", reason="x"), "territory 'R8'"),
+    ],
+)
+def test_bad_edits_raise_clear_errors(grid6x4, build, fragment):
+    s = build(Scenario.from_study(grid6x4))
+    with pytest.raises(DataValidationError, match=re.escape(fragment)):
+        s.apply()
+
+
+def test_bad_specs(grid6x4):
+    with pytest.raises(SpecificationError, match="factor must be a positive number"):
+        Scenario().scale("potential", by=0.0)
+    with pytest.raises(SpecificationError, match="say why the units are locked"):
+        Scenario().lock("c0r0", "R1", reason=" ")
+    with pytest.raises(SpecificationError, match="not bound to a study"):
+        Scenario().apply()
+    with pytest.raises(DataValidationError, match="no alignment 'future'"):
+        Scenario.from_study(grid6x4, base="future")
+    with pytest.raises(DataValidationError, match="unknown edit 'teleport'"):
+        Scenario.from_dict({"edits": [{"op": "teleport"}]})
+    with pytest.raises(SpecificationError, match="choose 'rebalance' or 'design'"):
+        Scenario.from_study(grid6x4).solve(method="magic")
+
+
+def test_solve_design_replay_reproduces_the_alignment(grid6x4, cell_lonlat, tmp_path):
+    """A scenario saved, loaded and solved again gives the same alignment."""
+    s = (
+        Scenario.from_study(grid6x4, name="hire")
+        .add_rep("R5", home=cell_lonlat(5, 3))
+        .lock(["c0r0"], "R1", reason="head office")
+    )
+    kw = dict(balance={"workload": 0.25}, time_limit=20)
+    r1 = s.solve(method="design", seed=3, **kw)
+    assert isinstance(r1, ScenarioResult)
+    assert r1.alignment.n_territories == 5
+    assert r1.alignment["c0r0"] == "R1"
+    assert r1.alignment.name == "hire"
+    assert r1.alignment.provenance["scenario"] == s.to_dict()
+    # every unit exactly once, balance within the band
+    assert len(r1.alignment) == 24
+    assert r1.balance.loc["workload", "max_rel_dev"] <= 0.25 + 1e-9
+    st = Scenario.load(
+        type(grid6x4).load(s.save_to().save(tmp_path / "s.gpkg")), "hire"
+    )
+    r2 = st.solve(method="design", seed=3, **kw)
+    assert r2.alignment.same_assignment(r1.alignment)
+    text = r1.summary()
+    assert "Scenario 'hire' (2 edits on 'current')" in text
+    assert "lock 1 units to R1 (head office)" in text
+    assert r1.to_frame().index.tolist() == ["R1", "R2", "R3", "R4", "R5"]
+
+
+def test_solve_rebalance_after_a_rep_leaves(grid6x4):
+    s = Scenario.from_study(grid6x4, name="leave").remove_rep("R4")
+    res = s.solve(balance={"workload": 0.2}, time_limit=20)
+    assert "R4" not in res.alignment.territories
+    assert res.alignment.n_territories == 3
+    ind = res.indicators()
+    # all of R4's 6 units (of 24) had to move, at least
+    assert ind["units_moved_share"] >= 6 / 24 - 1e-12
+    assert ind["workload_max_dev"] <= 0.2 + 1e-9
+    assert ind["noncontiguous"] == 0
+    d = res.diff()
+    assert set(d.loc[d["before"] == "R4", "unit_id"]) == set(
+        grid6x4.alignments["current"].units_of("R4")
+    )
+
+
+def test_study_keeps_scenarios_as_checked_records(grid6x4):
+    st = grid6x4.with_scenario("a", {"name": "a", "base": "current", "edits": []})
+    assert dict(st.scenarios) == {"a": {"name": "a", "base": "current", "edits": []}}
+    assert grid6x4.scenarios == {}  # the input study is unchanged
+    with pytest.raises(DataValidationError, match="scenario 'b' must be a JSON-able"):
+        grid6x4.replace(scenarios={"b": ["not", "a", "dict"]})
+    with pytest.raises(DataValidationError, match="scenario 'c' is not JSON-able"):
+        grid6x4.with_scenario("c", {"edits": [object()]})
+
+
+def test_flat_namespace():
+    import terrakit as tk
+
+    assert tk.Scenario is Scenario
+    assert tk.compare.__module__ == "terrakit.realign.compare"
+    assert tk.realign.assign_leads.__module__ == "terrakit.realign.leads"
+    assert tk.realign.performance.__module__ == "terrakit.realign.performance"
+    assert tk.realign.impact.__module__ == "terrakit.realign.impact"
