@@ -45,6 +45,7 @@ _SUBMODULES = {
     "report",
     "routing",
     "sizing",
+    "teaching",
     "widgets",
 }
 

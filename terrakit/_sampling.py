@@ -30,16 +30,19 @@ __all__ = [
     "Diagnostics",
     "SampleRun",
     "diagnose",
+    "laplace_approximation",
     "merge_sampler_config",
     "sample",
 ]
 
 #: Sampling methods :func:`sample` knows.
-METHODS = ("nutpie", "pymc", "advi", "pathfinder")
+METHODS = ("nutpie", "pymc", "advi", "laplace", "pathfinder")
+#: The approximate (non-MCMC) methods: no R-hat / ESS to check.
+APPROXIMATE = ("advi", "laplace", "pathfinder")
 
 #: Defaults; a user's ``sampler_config`` is merged on top.
 DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {
-    "method": "nutpie",  # "nutpie" | "pymc" | "advi" | "pathfinder"
+    "method": "nutpie",  # "nutpie" | "pymc" | "advi" | "laplace" | "pathfinder"
     "draws": 500,
     "tune": 500,
     "chains": 2,
@@ -130,8 +133,11 @@ def sample(
     sampler_config
         Overrides of :data:`DEFAULT_SAMPLER_CONFIG`: ``method`` is
         ``"nutpie"`` (NUTS compiled with numba, the default), ``"pymc"``
-        (PyMC's own NUTS), ``"advi"`` (mean-field ADVI, fast, intervals
-        somewhat too narrow) or ``"pathfinder"`` (needs ``pymc-extras``).
+        (PyMC's own NUTS), ``"advi"`` (mean-field ADVI, intervals somewhat
+        too narrow), ``"laplace"`` (Gaussian at the posterior mode, see
+        :func:`laplace_approximation`; fastest, good when the posterior is
+        close to Gaussian in the unconstrained space) or ``"pathfinder"``
+        (needs ``pymc-extras``).
     seed
         Seed of the sampler: equal seeds give identical draws.
     var_names
@@ -201,6 +207,8 @@ def sample(
                 obj_optimizer=pm.adam(learning_rate=float(cfg["vi_learning_rate"])),
             )
             idata = approx.sample(int(cfg["vi_draws"]), random_seed=seed)
+    elif method == "laplace":
+        idata, t1 = laplace_approximation(model, int(cfg["vi_draws"]), seed)
     else:
         try:
             import pymc_extras as pmx
@@ -223,6 +231,118 @@ def sample(
         keep = [v for v in var_names if v in idata.posterior]
         idata.posterior = idata.posterior[keep]
     return SampleRun(idata, method, t1 - t0, t2 - t1)
+
+
+def laplace_approximation(model: Any, draws: int, seed: int) -> tuple[Any, float]:
+    r"""Draws from a Gaussian at the posterior mode (unconstrained space).
+
+    Parameters
+    ----------
+    model
+        A ``pymc.Model`` with continuous free variables only.
+    draws
+        Number of draws.
+    seed
+        Seed of the draws (the mode search is deterministic).
+
+    Returns
+    -------
+    idata, t_compiled
+        InferenceData with one chain, and the ``time.perf_counter()`` value
+        when compiling had finished.
+
+    Notes
+    -----
+    With :math:`\theta` the free parameters in PyMC's unconstrained space
+    (logs of scales, logits of probabilities) and
+    :math:`\ell(\theta)` the log posterior including the Jacobian of those
+    transforms, the mode :math:`\hat\theta` is found with L-BFGS and
+    :math:`H = -\nabla^2\ell(\hat\theta)` by central differences of the
+    exact gradient; the approximation is
+    :math:`\theta \sim \mathcal N(\hat\theta, H^{-1})`, mapped back to the
+    constrained parameters draw by draw.  It is accurate when the posterior
+    is nearly Gaussian in that space (many observations per parameter) and
+    poor for funnels or multi-modal posteriors, where MCMC is needed.
+
+    Raises
+    ------
+    SpecificationError
+        When the model has discrete free variables.
+    """
+    import arviz as az
+    import scipy.optimize as so
+    from pymc.blocking import DictToArrayBijection, RaveledVars
+
+    if model.discrete_value_vars:
+        raise SpecificationError(
+            "method='laplace' needs continuous parameters only; the model has "
+            f"{[v.name for v in model.discrete_value_vars]}. Fix: use 'nutpie'"
+        )
+    logp_fn = model.compile_logp(jacobian=True)
+    dlogp_fn = model.compile_dlogp(jacobian=True)
+    outs = model.unobserved_value_vars
+    to_constrained = model.compile_fn(
+        outs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False
+    )
+    t1 = time.perf_counter()
+    start = model.initial_point()
+    x0 = DictToArrayBijection.map({v.name: start[v.name] for v in model.value_vars})
+    info = x0.point_map_info
+
+    def point(x: np.ndarray) -> dict[str, np.ndarray]:
+        return dict(DictToArrayBijection.rmap(RaveledVars(x, info)))
+
+    def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        p = point(x)
+        return -float(logp_fn(p)), -np.asarray(dlogp_fn(p), dtype=float)
+
+    opt = so.minimize(
+        neg, x0.data, jac=True, method="L-BFGS-B", options={"maxiter": 10_000}
+    )
+    mode = opt.x
+    n = len(mode)
+    hess = np.empty((n, n))
+    for i in range(n):
+        h = 1e-4 * max(1.0, abs(mode[i]))
+        e = np.zeros(n)
+        e[i] = h
+        hess[i] = (neg(mode + e)[1] - neg(mode - e)[1]) / (2.0 * h)
+    hess = 0.5 * (hess + hess.T)
+    lam, vec = np.linalg.eigh(hess)
+    if lam.min() <= 0:
+        warnings.warn(
+            f"the Laplace approximation found a non-positive curvature "
+            f"({lam.min():.3g}) at the mode; those directions get unit variance "
+            "and the draws are unreliable. Fix: use method='nutpie'",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    lam = np.where(lam > 0, lam, 1.0)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((draws, n))
+    xs = mode + (z / np.sqrt(lam)) @ vec.T
+    names = [v.name for v in outs]
+    vals: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    for x in xs:
+        p = point(x)
+        res = to_constrained(**{v.name: p[v.name] for v in model.value_vars})
+        for k, v in zip(names, res, strict=True):
+            vals[k].append(np.asarray(v))
+    rv_names = {model.rvs_to_values[rv].name: rv.name for rv in model.free_RVs}
+    post, dims = {}, {}
+    for k in names:
+        name = rv_names.get(k, k)
+        if name not in model.named_vars or name.endswith("__"):
+            continue
+        post[name] = np.stack(vals[k])[None]
+        dims[name] = list(model.named_vars_to_dims.get(name, ()))
+    idata = az.from_dict(
+        posterior=post,
+        dims=dims,
+        coords={k: np.asarray(v) for k, v in model.coords.items()},
+    )
+    idata.posterior.attrs["laplace_converged"] = int(bool(opt.success))
+    return idata, t1
 
 
 @dataclass(frozen=True)
@@ -273,7 +393,7 @@ class Diagnostics:
 
     def summary(self) -> str:
         """Rounded, stable text."""
-        if self.method in ("advi", "pathfinder"):
+        if self.method in APPROXIMATE:
             return (
                 f"Diagnostics ({self.method}): variational approximation, "
                 f"{self.draws} draws; no MCMC diagnostics"
@@ -327,7 +447,7 @@ def diagnose(
     post = idata.posterior
     names = [v for v in (var_names or list(post.data_vars)) if v in post]
     chains, draws = int(post.sizes.get("chain", 1)), int(post.sizes.get("draw", 0))
-    variational = method in ("advi", "pathfinder")
+    variational = method in APPROXIMATE
     rows = []
     if not variational and names:
         sub = post[names]

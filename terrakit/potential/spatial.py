@@ -12,25 +12,130 @@ Disconnected graphs follow Freni-Sterrantino, Ventrucci & Rue (2018):
   constraint and its own scaling factor;
 * islands (components of one unit) get no structured effect at all, only the
   unstructured part, with the full variance ``sigma**2``.
+
+When every connected component is small enough (default up to 5,000 units),
+:func:`bym2_graph` also computes the eigen-decomposition of each component's
+graph Laplacian (:class:`IcarSpectrum`).  In that basis the BYM2 covariance is
+diagonal, which lets the unit-level model integrate the spatial field out
+exactly instead of sampling it (see
+:func:`terrakit.potential.build_unit_model`), and gives the exact scaling
+factors.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.linalg import eigh
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
 from terrakit.data.geo import Adjacency
 
-__all__ = ["SpatialGraph", "bym2_graph", "icar_scaling_factor"]
+__all__ = ["IcarSpectrum", "SpatialGraph", "bym2_graph", "icar_scaling_factor"]
 
 #: At most this many nodes per component are used to estimate the geometric
 #: mean of the marginal variances (all nodes when the component is smaller).
 _MAX_SCALE_NODES = 1000
+
+#: Default size limit of a connected component for the spectral (integrated)
+#: BYM2: the dense eigen-decomposition costs O(n^3) time and 8 n^2 bytes.
+SPECTRAL_MAX_UNITS = 5000
+
+#: Eigen-decompositions of recently seen components (refits of the same study,
+#: e.g. NUTS then ADVI, skip the O(n^3) step); keyed by a hash of the edges.
+_EIGH_CACHE: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_EIGH_CACHE_SIZE = 4
+
+
+def _laplacian_eigh(sub: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of ``D - W`` of a component."""
+    sub = sp.csr_array(sub, dtype=np.int8)
+    sub.sort_indices()
+    key = hashlib.sha1(
+        np.asarray(sub.shape, dtype=np.int64).tobytes()
+        + sub.indptr.astype(np.int64).tobytes()
+        + sub.indices.astype(np.int64).tobytes()
+    ).hexdigest()
+    hit = _EIGH_CACHE.get(key)
+    if hit is not None:
+        _EIGH_CACHE.move_to_end(key)
+        return hit
+    w = sub.astype(float).toarray()
+    lap = np.diag(w.sum(axis=1)) - w
+    lam, vec = eigh(lap, driver="evd", overwrite_a=True, check_finite=False)
+    lam[0] = 0.0  # the constant vector: exactly in the null space
+    lam.flags.writeable = False
+    vec.flags.writeable = False
+    _EIGH_CACHE[key] = (lam, vec)
+    while len(_EIGH_CACHE) > _EIGH_CACHE_SIZE:
+        _EIGH_CACHE.popitem(last=False)
+    return lam, vec
+
+
+@dataclass(frozen=True, eq=False)
+class IcarSpectrum:
+    """Eigen-basis in which the BYM2 covariance of ``n`` units is diagonal.
+
+    The graph Laplacian ``Q = D - W`` is block diagonal over connected
+    components; ``Q_c = V_c diag(λ) V_cᵀ`` per component ``c``.  A *mode* is
+    one eigenvector; the modes of all components come first (component by
+    component, eigenvalues ascending, so the constant null vector first), then
+    one mode per island (the unit vector of that island).
+
+    With total variance ``σ²`` and spatial share ``ρ``, the BYM2 log-sales
+    residual of the units has covariance ``σ² V diag((1 − ρ) + ρ w) Vᵀ``
+    where ``w`` (:attr:`weight`) is ``1 / (s_c λ_k)`` for the non-constant
+    modes of component ``c`` (scaling factor ``s_c``), ``0`` for its constant
+    mode (the sum-to-zero constraint) and ``1`` for islands (no structured
+    effect: variance ``σ²``).
+
+    Attributes
+    ----------
+    blocks
+        ``(members, vectors)`` per connected component with two or more units:
+        positions of its units (into the model's unit order) and the
+        orthonormal eigenvectors (columns).
+    islands
+        Positions of the islands.
+    weight
+        ``w`` per mode (length ``n``).
+    structured
+        ``True`` for the modes that carry structured (spatial) variance.
+    """
+
+    n: int
+    blocks: tuple[tuple[np.ndarray, np.ndarray], ...]
+    islands: np.ndarray
+    weight: np.ndarray
+    structured: np.ndarray
+
+    def rotate(self, values: np.ndarray) -> np.ndarray:
+        """``Vᵀ values`` (unit order → mode order); ``values`` is ``(n, ...)``."""
+        v = np.asarray(values, dtype=float)
+        out = np.empty_like(v)
+        start = 0
+        for members, vec in self.blocks:
+            out[start : start + len(members)] = vec.T @ v[members]
+            start += len(members)
+        out[start:] = v[self.islands]
+        return out
+
+    def unrotate(self, modes: np.ndarray) -> np.ndarray:
+        """``V modes`` (mode order → unit order); ``modes`` is ``(n, ...)``."""
+        m = np.asarray(modes, dtype=float)
+        out = np.empty_like(m)
+        start = 0
+        for members, vec in self.blocks:
+            out[members] = vec @ m[start : start + len(members)]
+            start += len(members)
+        out[self.islands] = m[start:]
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +160,9 @@ class SpatialGraph:
     scale
         Scaling factor of every structured unit's component (geometric mean
         of the marginal variances of the unscaled ICAR on that component).
+    spectrum
+        Eigen-basis of the BYM2 covariance (:class:`IcarSpectrum`), or
+        ``None`` when a component is larger than the spectral size limit.
     """
 
     ids: pd.Index
@@ -65,6 +173,7 @@ class SpatialGraph:
     node2: np.ndarray
     struct_component: np.ndarray
     scale: np.ndarray
+    spectrum: IcarSpectrum | None = None
 
     @property
     def n_units(self) -> int:
@@ -84,6 +193,35 @@ class SpatialGraph:
             f"{self.n_struct_components} connected components with a structured "
             f"effect, {int(self.island.sum())} islands (unstructured only)"
         )
+
+
+def _spectrum(
+    m: sp.csr_array, blocks: list[np.ndarray], islands: np.ndarray
+) -> tuple[IcarSpectrum, list[float]]:
+    """The spectrum of the components ``blocks`` and their scaling factors."""
+    out_blocks = []
+    weights, struct, scales = [], [], []
+    for members in blocks:
+        lam, vec = _laplacian_eigh(m[members][:, members])
+        inv = np.zeros_like(lam)
+        inv[1:] = 1.0 / lam[1:]
+        # marginal variances under sum-to-zero: diag(Q+) = sum_k V_ik^2 / λ_k
+        s_c = float(np.exp(np.mean(np.log((vec**2) @ inv))))
+        scales.append(s_c)
+        out_blocks.append((members, vec))
+        weights.append(inv / s_c)
+        struct.append(inv > 0)
+    weights.append(np.ones(len(islands)))
+    struct.append(np.zeros(len(islands), dtype=bool))
+    n = sum(len(b) for b in blocks) + len(islands)
+    spec = IcarSpectrum(
+        n=n,
+        blocks=tuple(out_blocks),
+        islands=islands.astype(np.int64),
+        weight=np.concatenate(weights),
+        structured=np.concatenate(struct),
+    )
+    return spec, scales
 
 
 def icar_scaling_factor(matrix: sp.sparray | np.ndarray, *, seed: int = 0) -> float:
@@ -151,7 +289,12 @@ def icar_scaling_factor(matrix: sp.sparray | np.ndarray, *, seed: int = 0) -> fl
     return float(np.exp(np.mean(np.log(var))))
 
 
-def bym2_graph(adj: Adjacency, ids: pd.Index | None = None) -> SpatialGraph:
+def bym2_graph(
+    adj: Adjacency,
+    ids: pd.Index | None = None,
+    *,
+    spectral_max_units: int = SPECTRAL_MAX_UNITS,
+) -> SpatialGraph:
     """The BYM2 arrays of an adjacency, optionally reordered to ``ids``.
 
     Parameters
@@ -160,6 +303,11 @@ def bym2_graph(adj: Adjacency, ids: pd.Index | None = None) -> SpatialGraph:
         Neighbour graph (:func:`terrakit.data.geo.adjacency`).
     ids
         Unit order of the model (default: the adjacency's order).
+    spectral_max_units
+        Compute the eigen-basis (:class:`IcarSpectrum`, exact scaling factors)
+        when no connected component has more units than this; otherwise the
+        scaling factors come from :func:`icar_scaling_factor` and
+        ``spectrum`` is ``None``.
 
     Returns
     -------
@@ -182,11 +330,17 @@ def bym2_graph(adj: Adjacency, ids: pd.Index | None = None) -> SpatialGraph:
     node1, node2 = node1[order], node2[order]
     _, renum = np.unique(comp[struct], return_inverse=True)
     renum = renum.astype(np.int64)
+    n_comp = int(renum.max()) + 1 if len(struct) else 0
+    blocks = [struct[renum == k] for k in range(n_comp)]
     scale = np.ones(len(struct))
-    for k in range(int(renum.max()) + 1 if len(struct) else 0):
-        members = struct[renum == k]
-        sub = m[members][:, members]
-        scale[renum == k] = icar_scaling_factor(sub)
+    spectrum = None
+    if all(len(b) <= spectral_max_units for b in blocks):
+        spectrum, scales = _spectrum(m, blocks, np.flatnonzero(island))
+        for k, s_c in enumerate(scales):
+            scale[renum == k] = s_c
+    else:
+        for k, members in enumerate(blocks):
+            scale[renum == k] = icar_scaling_factor(m[members][:, members])
     return SpatialGraph(
         ids=pd.Index(adj.ids, name="unit_id"),
         component=comp.astype(np.int64),
@@ -196,4 +350,5 @@ def bym2_graph(adj: Adjacency, ids: pd.Index | None = None) -> SpatialGraph:
         node2=node2.astype(np.int64),
         struct_component=renum,
         scale=scale,
+        spectrum=spectrum,
     )

@@ -122,15 +122,30 @@ def frontier(
     dcs = np.take_along_axis(dcall, order, axis=1)
     sg = seg[order]
     cw = np.cumsum(w, axis=1)
+    cg = np.cumsum(g, axis=1)
+    # calls per segment accumulated along the sorted increments: (D, K, S)
+    ccall = np.cumsum(dcs[:, :, None] * (sg[:, :, None] == np.arange(S)), axis=1)
+    K = cw.shape[1]
+    rows = np.arange(D)
     sales = np.empty((D, budgets.size))
     calls = np.zeros((D, budgets.size, S))
-    prev = cw - w
     for b, B in enumerate(budgets):
-        take = np.clip((B - prev) / np.where(w > 0, w, 1.0), 0.0, 1.0)
-        take = np.where(w > 0, take, 0.0)
-        sales[:, b] = base + (take * g).sum(axis=1)
-        for s in range(S):
-            calls[:, b, s] = (take * dcs * (sg == s)).sum(axis=1)
+        # increments bought in full (cw <= B), then a share of the next one
+        n_full = (cw <= B).sum(axis=1)
+        last = np.maximum(n_full - 1, 0)
+        has = n_full > 0
+        got_g = np.where(has, cg[rows, last], 0.0)
+        got_c = np.where(has[:, None], ccall[rows, last], 0.0)
+        nxt = np.minimum(n_full, K - 1)
+        part = n_full < K
+        spent = np.where(has, cw[rows, last], 0.0)
+        wn = w[rows, nxt]
+        frac = np.where(part & (wn > 0), (B - spent) / np.where(wn > 0, wn, 1.0), 0.0)
+        frac = np.clip(frac, 0.0, 1.0)
+        sales[:, b] = base + got_g + frac * g[rows, nxt]
+        calls[:, b] = got_c + (frac * dcs[rows, nxt])[:, None] * (
+            sg[rows, nxt][:, None] == np.arange(S)
+        )
     return sales, calls
 
 

@@ -238,6 +238,16 @@ def quotas(
     for the level :math:`p` with :math:`\\sum_t Q_t(1 - p) = T`
     (:math:`Q_t` the quantile function of :math:`A_t`) and sets
     :math:`q_t = Q_t(1 - p)`: quotas that are equally hard everywhere.
+
+    **What P(attain) is and is not.**  It is the probability of
+    :math:`A_t \\ge q_t` under this stated predictive model, by Monte Carlo
+    over the potential posterior and :math:`z`; it is exact for that model.
+    It is not a fitted forecast of each territory: its centre assumes the
+    company hits the total :math:`T` in expectation, and only the split
+    between territories (potential uncertainty) and a common year-to-year
+    drift :math:`\\sigma` are uncertain.  Where a Bayesian sales forecast per
+    territory is available, its posterior predictive of next year's sales is
+    the better :math:`A_t`.
     """
     al = (
         study._get_alignment(alignment)

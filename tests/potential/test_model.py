@@ -81,11 +81,16 @@ def test_build_functions_return_pymc_models(grid_with_island):
     unit = build_unit_model(grid_with_island)
     assert isinstance(acc, pm.Model) and isinstance(unit, pm.Model)
     assert {"alpha", "b_segment", "z_group", "h_alpha"} <= set(acc.named_vars)
-    assert {"phi", "rho", "icar"} <= set(unit.named_vars)
+    # default: the field is integrated out; u3 (no sales) has latent log-sales
+    assert {"rho", "log_sales_missing"} <= set(unit.named_vars)
+    assert "phi" not in unit.named_vars
+    assert list(unit.coords["non_buyer"]) == ["u3"]
+    sampled = build_unit_model(grid_with_island, {"spectral_max_units": 1})
+    assert {"phi", "rho", "icar"} <= set(sampled.named_vars)
     # the island u10 carries no structured effect
-    assert "u10" not in list(unit.coords["spatial_unit"])
+    assert "u10" not in list(sampled.coords["spatial_unit"])
     no_sp = build_unit_model(grid_with_island, {"spatial": "none"})
-    assert "phi" not in no_sp.named_vars
+    assert "phi" not in no_sp.named_vars and "rho" not in no_sp.named_vars
 
 
 def _loglik_numpy(res, s):
@@ -97,15 +102,24 @@ def _loglik_numpy(res, s):
     return ll + np.log(np.where(buy, p[s], 1 - p[s])).sum()
 
 
-@pytest.mark.parametrize("level", ["account", "unit"])
-def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island, level):
+@pytest.mark.parametrize(
+    ("level", "cfg"),
+    [
+        ("account", {}),
+        ("unit", {"spectral_max_units": 1}),  # sampled ICAR field
+        ("unit", {"spatial": "none"}),
+    ],
+)
+def test_numpy_predictors_match_the_pymc_likelihood(
+    no_mcmc, grid_with_island, level, cfg
+):
     """The potentials are computed in numpy; they must use the model's mu/sd."""
     import pytensor.tensor as pt
 
-    res = _fit(grid_with_island, level)
+    res = _fit(grid_with_island, level, **cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TerrakitWarning)
-        model = PotentialModel().build_model(grid_with_island, level)
+        model = PotentialModel(model_config=cfg).build_model(grid_with_island, level)
     post = res.idata.posterior
     point = {}
     for rv in model.free_RVs:
@@ -119,6 +133,89 @@ def test_numpy_predictors_match_the_pymc_likelihood(no_mcmc, grid_with_island, l
         )
     logp = model.compile_logp(vars=model.observed_RVs)(point)
     assert float(logp) == pytest.approx(_loglik_numpy(res, 7), rel=1e-9)
+
+
+def _dense_bym2(study, sigma, rho):
+    """BYM2 covariance of the units of ``study`` built densely (pseudo-inverse)."""
+    from terrakit.data.geo import adjacency
+
+    w = adjacency(study.units, warn=False).matrix.toarray().astype(float)
+    n = len(w)
+    struct = np.flatnonzero(w.sum(axis=1) > 0)  # one component + islands here
+    ws = w[np.ix_(struct, struct)]
+    qplus = np.linalg.pinv(np.diag(ws.sum(axis=1)) - ws)
+    scale = np.exp(np.mean(np.log(np.diag(qplus))))
+    cov = np.diag(np.where(w.sum(axis=1) > 0, 1.0 - rho, 1.0))
+    cov[np.ix_(struct, struct)] += rho * qplus / scale
+    return sigma**2 * cov, struct, n
+
+
+def test_spectral_likelihood_is_the_dense_bym2_marginal(grid_with_island):
+    """The integrated model's log-sales density equals the dense MVN of BYM2."""
+    from scipy.stats import multivariate_normal
+
+    from terrakit.potential.model import _merge_model_config, prepare_unit_data
+
+    model = build_unit_model(grid_with_island)
+    data = prepare_unit_data(grid_with_island, _merge_model_config(None))
+    alpha, beta, sigma, rho, y_u3 = 0.3, np.array([0.5, -0.2]), 0.7, 0.6, -0.4
+    point = {
+        "alpha": alpha,
+        "beta": beta,
+        "sigma_log__": np.log(sigma),
+        "rho_logodds__": np.log(rho / (1 - rho)),
+        "log_sales_missing": np.array([y_u3]),
+        "h_alpha": 0.0,
+        "h_beta": np.zeros(2),
+    }
+    logp = model.compile_logp(vars=[model["log_sales"]])(point)
+    cov, _, _ = _dense_bym2(grid_with_island, sigma, rho)
+    y = np.where(data.buyers, np.nan_to_num(data.log_sales), y_u3)
+    expect = multivariate_normal(alpha + data.x @ beta, cov).logpdf(y)
+    assert float(logp) == pytest.approx(expect, rel=1e-9)
+
+
+def test_spatial_field_draws_follow_the_exact_conditional(grid_with_island):
+    """Post-hoc phi draws: mean and covariance of the Gaussian conditional."""
+    import arviz as az
+
+    from terrakit.potential.model import (
+        _merge_model_config,
+        draw_spatial_field,
+        prepare_unit_data,
+    )
+
+    data = prepare_unit_data(grid_with_island, _merge_model_config(None))
+    g = data.graph
+    alpha, beta, sigma, rho, y_u3 = 0.1, np.array([0.3, 0.2]), 0.5, 0.7, 0.2
+    n_draw = 20_000
+    idata = az.from_dict(
+        posterior={
+            "alpha": np.full((1, n_draw), alpha),
+            "beta": np.tile(beta, (1, n_draw, 1)),
+            "sigma": np.full((1, n_draw), sigma),
+            "rho": np.full((1, n_draw), rho),
+            "log_sales_missing": np.full((1, n_draw, 1), y_u3),
+        }
+    )
+    phi = draw_spatial_field(idata, data, seed=1).to_numpy()[0]
+    effect = sigma * np.sqrt(rho) * phi / np.sqrt(g.scale)  # (draw, struct unit)
+    cov, struct, _ = _dense_bym2(grid_with_island, sigma, rho)
+    c_b = np.zeros_like(cov)
+    c_b[np.ix_(struct, struct)] = cov[np.ix_(struct, struct)] - sigma**2 * (
+        1 - rho
+    ) * np.eye(len(struct))
+    y = np.where(data.buyers, np.nan_to_num(data.log_sales), y_u3)
+    r = y - alpha - data.x @ beta
+    gain = c_b @ np.linalg.inv(cov)
+    mean = (gain @ r)[struct]
+    post_cov = (c_b - gain @ c_b)[np.ix_(struct, struct)]
+    se = np.sqrt(np.diag(post_cov) / n_draw)
+    assert np.all(np.abs(effect.mean(axis=0) - mean) < 5 * se)
+    assert np.allclose(np.cov(effect.T), post_cov, atol=0.05 * post_cov.max())
+    assert abs(effect.sum(axis=1)).max() < 1e-9  # sum-to-zero on the component
+    again = draw_spatial_field(idata, data, seed=1).to_numpy()
+    assert np.array_equal(again[0], phi)
 
 
 # -- results -----------------------------------------------------------------------
@@ -213,7 +310,8 @@ def test_load_refuses_foreign_files(tmp_path):
 
 
 def test_diagnostics_warn_on_disagreeing_chains(no_mcmc, grid_with_island):
-    res = _fit(grid_with_island, "unit")
+    # no spatial field: 200 fake draws of 10 phi's would put max R-hat near 1.03
+    res = _fit(grid_with_island, "unit", spatial="none")
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         d = res.diagnostics()
@@ -328,3 +426,36 @@ def test_study_without_accounts_points_to_unit_level(grid_with_island):
     study = grid_with_island.replace(accounts=None)
     with pytest.raises(DataValidationError, match="level='unit'"):
         PotentialModel().fit(study, level="account")
+
+
+def test_integrated_missing_likelihood_is_the_dense_marginal(grid_with_island):
+    """Laplace path: log-sales of u3 (no sales) integrated out analytically."""
+    from scipy.stats import multivariate_normal
+
+    from terrakit.potential.model import (
+        _merge_model_config,
+        _unit_model,
+        prepare_unit_data,
+    )
+
+    data = prepare_unit_data(grid_with_island, _merge_model_config(None))
+    model = _unit_model(data, _merge_model_config(None), integrate_missing=True)
+    assert "log_sales_missing" not in model.named_vars
+    alpha, beta, sigma, rho = 0.3, np.array([0.5, -0.2]), 0.7, 0.6
+    point = {
+        "alpha": alpha,
+        "beta": beta,
+        "sigma_log__": np.log(sigma),
+        "rho_logodds__": np.log(rho / (1 - rho)),
+        "h_alpha": 0.0,
+        "h_beta": np.zeros(2),
+    }
+    (out,) = model.replace_rvs_by_values([model["log_sales"]])
+    fn = model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")
+    cov, _, _ = _dense_bym2(grid_with_island, sigma, rho)
+    obs = data.buyers
+    mu = alpha + data.x @ beta
+    expect = multivariate_normal(mu[obs], cov[np.ix_(obs, obs)]).logpdf(
+        data.log_sales[obs]
+    )
+    assert float(fn(point)) == pytest.approx(expect, rel=1e-9)

@@ -71,3 +71,52 @@ def test_bym2_graph_reorders_to_model_ids():
         (0, 1),
         (1, 2),
     ]
+
+
+def _components_graph() -> Adjacency:
+    """a-b-c path, d-e pair, f island (as in the test above)."""
+    ids = pd.Index(list("abcdef"))
+    w = np.zeros((6, 6), dtype=int)
+    for i, j in [(0, 1), (1, 2), (3, 4)]:
+        w[i, j] = w[j, i] = 1
+    return Adjacency(ids, sp.csr_array(w), kind="manual")
+
+
+def test_spectrum_diagonalises_the_bym2_covariance():
+    """sigma^2 V diag(1 - rho + rho w) V' equals the BYM2 covariance built densely."""
+    g = bym2_graph(_components_graph())
+    spec = g.spectrum
+    assert spec is not None and spec.n == 6
+    # orthonormal: unrotate(rotate(v)) == v
+    v = np.random.default_rng(0).normal(size=(6, 3))
+    assert np.allclose(spec.unrotate(spec.rotate(v)), v)
+    # constant modes carry no structured variance, islands carry sigma^2
+    assert spec.structured.tolist() == [False, True, True, False, True, False]
+    assert spec.weight[[0, 3]].tolist() == [0.0, 0.0] and spec.weight[5] == 1.0
+    sigma, rho = 0.8, 0.4
+    dense = np.zeros((6, 6))
+    for members in ([0, 1, 2], [3, 4]):
+        w = _components_graph().matrix.toarray()[np.ix_(members, members)]
+        qplus = np.linalg.pinv(np.diag(w.sum(axis=1)) - w)
+        dense[np.ix_(members, members)] = rho * qplus / _pinv_scale(w)
+    dense += np.diag([1 - rho] * 5 + [1.0])
+    dense *= sigma**2
+    eye = np.eye(6)
+    v_mat = spec.unrotate(eye)  # columns: the modes in unit order
+    cov = sigma**2 * v_mat @ np.diag(1 - rho + rho * spec.weight) @ v_mat.T
+    assert np.allclose(cov, dense)
+
+
+def test_spectral_and_sparse_scaling_factors_agree():
+    """Above the size limit the sparse-LU path is used; both give the same s."""
+    rng = np.random.default_rng(5)
+    n = 40
+    w = np.zeros((n, n), dtype=int)
+    for i in range(1, n):
+        j = rng.integers(0, i)
+        w[i, j] = w[j, i] = 1
+    adj = Adjacency(pd.RangeIndex(n), sp.csr_array(w), kind="manual")
+    spectral = bym2_graph(adj)
+    sparse = bym2_graph(adj, spectral_max_units=10)
+    assert spectral.spectrum is not None and sparse.spectrum is None
+    assert np.allclose(spectral.scale, sparse.scale, rtol=1e-9)

@@ -58,3 +58,60 @@ def test_bad_input(two_segment_study):
         quotas(st, "current", method="potential_share")
     with pytest.raises(SpecificationError, match="method 'magic' is unknown"):
         quotas(two_segment_study, "current", method="magic")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cv", [0.05, 0.15, 0.3])
+def test_p_attain_matches_the_stated_predictive_model(two_segment_study, cv):
+    """weight=0: A_t = T s_t exp(cv z - cv^2/2), so P = 1 - Phi(cv/2).
+
+    (With the default weight 0.5 the attainable share leans toward the
+    potential share, which this study's units carry.)
+    """
+    from scipy.stats import norm
+
+    q = quotas(
+        two_segment_study,
+        "current",
+        method="sales_share",
+        weight=0.0,
+        sales_cv=cv,
+        n_draws=200_000,
+        seed=3,
+    )
+    expect = 1.0 - norm.cdf(cv / 2.0)
+    assert q.to_frame()["p_attain"].to_numpy() == pytest.approx(
+        [expect, expect], abs=0.005
+    )
+
+
+def test_p_attain_is_calibrated_on_outcomes_simulated_from_the_model(
+    two_segment_study,
+):
+    """Outcomes drawn from the model land above the quota at the stated rate."""
+    draws = pd.DataFrame(
+        np.random.default_rng(0).lognormal(
+            [[np.log(3e5)], [np.log(1e5)]], 0.3, (2, 400)
+        ),
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+    )
+    cv, total = 0.1, 400_000.0
+    q = quotas(
+        two_segment_study,
+        "current",
+        potential=draws,
+        total=total,
+        method="potential_share",
+        sales_cv=cv,
+        n_draws=100_000,
+        seed=1,
+    ).to_frame()
+    # simulate "next year" independently of the quota function, as documented
+    rng = np.random.default_rng(9)
+    n = 100_000
+    col = rng.integers(0, draws.shape[1], n)
+    shares = draws.to_numpy()[:, col] / draws.to_numpy()[:, col].sum(axis=0)
+    sales_share = q["sales_share"].to_numpy()[:, None]
+    pi = 0.5 * shares + 0.5 * sales_share
+    outcome = total * pi * np.exp(cv * rng.standard_normal((2, n)) - cv**2 / 2)
+    hit = (outcome >= q["quota"].to_numpy()[:, None]).mean(axis=1)
+    assert hit == pytest.approx(q["p_attain"].to_numpy(), abs=0.01)

@@ -1,0 +1,555 @@
+"""Exercise checks for the terrakit course (``notebooks/teaching/``).
+
+Every ``check_*`` function takes the student's answer (``None`` while the
+exercise is not done yet), computes the expected value from the study with the
+package itself — nothing is hard-coded — and returns a :class:`Feedback`:
+``bool(feedback)`` says whether the answer is right, its text says so in words
+or gives a hint with the expected units.  A check never raises on a wrong or
+missing answer, so the student notebooks run top to bottom with blanks::
+
+    from terrakit import teaching
+    answer = None  # your code here
+    teaching.check_mean_workload(study, answer)
+    # → not answered yet: replace None with ... (hours per year)
+
+The course:
+
+1. balance and KPIs of an alignment — :func:`check_mean_workload`,
+   :func:`check_max_rel_dev`, :func:`check_most_loaded`;
+2. workload build-up sizing — :func:`check_total_calls`,
+   :func:`check_call_hours`, :func:`check_reps_needed`;
+3. designing a balanced, contiguous alignment — :func:`check_tightest_band`,
+   :func:`check_gap`, :func:`check_contiguous_count`;
+4. forecasts summed by territory — :func:`check_territory_mean`,
+   :func:`check_territory_interval`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Feedback",
+    "check_call_hours",
+    "check_contiguous_count",
+    "check_gap",
+    "check_max_rel_dev",
+    "check_mean_workload",
+    "check_most_loaded",
+    "check_reps_needed",
+    "check_territory_interval",
+    "check_territory_mean",
+    "check_tightest_band",
+    "check_total_calls",
+]
+
+#: Default relative tolerance of numeric answers (1 %).
+RTOL = 0.01
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer.
+
+    Attributes
+    ----------
+    ok
+        Whether the answer is right.
+    message
+        ``"correct: ..."``, ``"not answered yet: ..."`` or ``"not quite: ..."``
+        with a hint.
+    exercise
+        Short name of the exercise.
+    """
+
+    ok: bool
+    message: str
+    exercise: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """Whether an answer was given at all."""
+        return not self.message.startswith("not answered yet")
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = f"[{self.exercise}] " if self.exercise else ""
+        return head + self.message
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+# -- helpers ------------------------------------------------------------------------
+def _unanswered(exercise: str, what: str) -> Feedback:
+    return Feedback(
+        False,
+        f"not answered yet: replace None with your answer ({what})",
+        exercise=exercise,
+    )
+
+
+def _number(answer: Any) -> float | None:
+    """The answer as a float, or ``None`` when it is not one number."""
+    if isinstance(answer, bool):
+        return None
+    try:
+        arr = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if arr.size != 1:
+        return None
+    v = float(arr.reshape(-1)[0])
+    return v if math.isfinite(v) else None
+
+
+def _close(a: float, b: float, rtol: float) -> bool:
+    return math.isclose(a, b, rel_tol=rtol, abs_tol=1e-9)
+
+
+def _check_number(
+    exercise: str,
+    answer: Any,
+    expected: float,
+    *,
+    what: str,
+    fmt: str,
+    rtol: float = RTOL,
+    hints: Sequence[tuple[float, str]] = (),
+) -> Feedback:
+    """Compare a numeric answer; ``hints`` are (wrong value, explanation) pairs."""
+    if answer is None:
+        return _unanswered(exercise, what)
+    v = _number(answer)
+    if v is None:
+        return Feedback(
+            False,
+            f"not quite: expected one number ({what}), got "
+            f"{type(answer).__name__} {answer!r:.60}",
+            exercise=exercise,
+        )
+    if _close(v, expected, rtol):
+        return Feedback(True, f"correct: {format(expected, fmt)} ({what})", exercise)
+    for wrong, hint in hints:
+        if math.isfinite(wrong) and _close(v, wrong, rtol):
+            return Feedback(False, f"not quite: {hint}", exercise)
+    return Feedback(
+        False,
+        f"not quite: you gave {format(v, fmt)}, expected "
+        f"{format(expected, fmt)} ({what}, within {100 * rtol:g} %)",
+        exercise,
+    )
+
+
+def _territory_workload(study: Any, alignment: Any) -> Any:
+    from terrakit.metrics import territory_kpis
+
+    return territory_kpis(study, alignment)["workload"]
+
+
+# -- lesson 1: balance and KPIs -----------------------------------------------------
+def check_mean_workload(
+    study: Any, answer: Any, alignment: Any = "current", *, rtol: float = RTOL
+) -> Feedback:
+    """Mean workload per territory (hours per year) of ``alignment``.
+
+    Expected: the territories' total workload divided by their number, from
+    :func:`terrakit.metrics.territory_kpis`.
+    """
+    wl = _territory_workload(study, alignment)
+    expected = float(wl.mean())
+    total = float(wl.sum())
+    return _check_number(
+        "mean workload",
+        answer,
+        expected,
+        what="hours per year per territory",
+        fmt=",.1f",
+        rtol=rtol,
+        hints=[
+            (total, "that is the total workload; divide by the number of territories"),
+            (
+                float(study.unit_measures()["workload"].mean()),
+                "that is the mean per unit (county); sum the units of each "
+                "territory first, then average over territories",
+            ),
+        ],
+    )
+
+
+def check_max_rel_dev(
+    study: Any, answer: Any, alignment: Any = "current", *, rtol: float = RTOL
+) -> Feedback:
+    """Largest relative deviation of a territory's workload from the mean.
+
+    Expected: ``max_t |x_t / mean - 1|`` as a fraction (0.25 = 25 %), the
+    ``max_rel_dev`` of :func:`terrakit.metrics.balance`.
+    """
+    from terrakit.metrics import balance
+
+    expected = float(
+        balance(study, alignment, ["workload"]).loc["workload", "max_rel_dev"]
+    )
+    wl = _territory_workload(study, alignment)
+    mean = float(wl.mean())
+    return _check_number(
+        "max relative deviation",
+        answer,
+        expected,
+        what="a fraction of the mean, e.g. 0.25 for 25 %",
+        fmt=".3f",
+        rtol=rtol,
+        hints=[
+            (100 * expected, "give a fraction, not a percentage (0.25, not 25)"),
+            (
+                float(wl.max() / mean - 1.0),
+                "that is only the heaviest territory; the lightest one can be "
+                "farther from the mean — take the largest |x / mean - 1|",
+            ),
+            (
+                float(wl.max() - mean),
+                "that is a deviation in hours; divide by the mean",
+            ),
+        ],
+    )
+
+
+def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Feedback:
+    """Id of the territory with the highest workload."""
+    exercise = "most loaded territory"
+    if answer is None:
+        return _unanswered(exercise, "a territory id such as 'R07'")
+    wl = _territory_workload(study, alignment)
+    expected = wl.idxmax()
+    if str(answer) == str(expected):
+        return Feedback(
+            True, f"correct: {expected} carries {wl.max():,.0f} h per year", exercise
+        )
+    if str(answer) == str(wl.idxmin()):
+        return Feedback(
+            False,
+            "not quite: that is the lightest territory; look for the max",
+            exercise,
+        )
+    if str(answer) not in {str(t) for t in wl.index}:
+        return Feedback(
+            False,
+            f"not quite: {answer!r} is not a territory id; ids look like "
+            f"{list(wl.index[:3])}",
+            exercise,
+        )
+    return Feedback(
+        False,
+        f"not quite: {answer} carries {wl[answer]:,.0f} h, but another territory "
+        f"carries more (sort the workload column)",
+        exercise,
+    )
+
+
+# -- lesson 2: workload build-up sizing ---------------------------------------------
+def check_total_calls(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedback:
+    """Calls per year that all accounts need together (Σ ``calls_per_year``)."""
+    from terrakit.sizing import workload
+
+    expected = workload(study, travel=None).total_calls
+    n = float(len(study.accounts))
+    mean = float(study.accounts["calls_per_year"].mean())
+    return _check_number(
+        "total calls",
+        answer,
+        expected,
+        what="calls per year, all accounts",
+        fmt=",.0f",
+        rtol=rtol,
+        hints=[
+            (mean, "that is the mean per account; sum over all accounts"),
+            (expected / 12, "that is per month; the exercise asks per year"),
+            (n, "that is the number of accounts; sum their calls_per_year"),
+        ],
+    )
+
+
+def check_call_hours(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedback:
+    """Face-to-face hours per year: Σ calls_per_year × call_minutes / 60."""
+    from terrakit.sizing import workload
+
+    expected = workload(study, travel=None).total_hours
+    return _check_number(
+        "call hours",
+        answer,
+        expected,
+        what="hours per year, without travel",
+        fmt=",.0f",
+        rtol=rtol,
+        hints=[
+            (60 * expected, "that is in minutes; divide by 60 for hours"),
+            (
+                float(
+                    study.accounts["calls_per_year"].sum()
+                    * study.accounts["call_minutes"].mean()
+                    / 60.0
+                ),
+                "multiply each account's calls by its own call_minutes before "
+                "summing (call lengths differ by segment)",
+            ),
+        ],
+    )
+
+
+def check_reps_needed(
+    study: Any,
+    answer: Any,
+    *,
+    travel_minutes: float = 20.0,
+    hours_per_rep: float = 1_600.0,
+) -> Feedback:
+    """Whole reps needed: Σ calls × (call + travel minutes) / 60 ÷ hours per rep.
+
+    Expected: :func:`terrakit.sizing.workload` with ``travel=travel_minutes``,
+    then ``reps_needed(hours_per_rep).reps`` (rounded up to whole reps).
+    """
+    from terrakit.sizing import workload
+
+    exercise = "reps needed"
+    need = workload(study, travel=float(travel_minutes)).reps_needed(hours_per_rep)
+    no_travel = workload(study, travel=None).reps_needed(hours_per_rep)
+    if answer is None:
+        return _unanswered(exercise, "a whole number of reps")
+    v = _number(answer)
+    if v is None:
+        return Feedback(
+            False,
+            f"not quite: expected a whole number of reps, got {answer!r:.60}",
+            exercise,
+        )
+    if v == need.reps:
+        return Feedback(
+            True,
+            f"correct: {need.total:.2f} full-time reps of work -> hire {need.reps}",
+            exercise,
+        )
+    if _close(v, need.total, 1e-3):
+        return Feedback(
+            False,
+            f"almost: {need.total:.2f} is the workload in reps; you cannot hire a "
+            "fraction of a rep — round up",
+            exercise,
+        )
+    if v in (math.floor(need.total), round(need.total)) and v < need.total:
+        return Feedback(
+            False,
+            "not quite: rounding down leaves work undone; round the fractional "
+            "number of reps up",
+            exercise,
+        )
+    if v in (no_travel.reps, round(no_travel.total, 2)) or _close(
+        v, no_travel.total, 1e-3
+    ):
+        return Feedback(
+            False,
+            f"not quite: you left out travel; every call also costs "
+            f"{travel_minutes:g} minutes of driving",
+            exercise,
+        )
+    return Feedback(
+        False,
+        f"not quite: you gave {v:g}; expected {need.reps} reps "
+        f"(hours = calls × (call + {travel_minutes:g} travel minutes) / 60, "
+        f"÷ {hours_per_rep:,.0f} h per rep, rounded up)",
+        exercise,
+    )
+
+
+# -- lesson 3: design ---------------------------------------------------------------
+def check_tightest_band(
+    study: Any,
+    answer: Any,
+    n_territories: int | None = None,
+    *,
+    activity: str = "workload",
+    rtol: float = RTOL,
+) -> Feedback:
+    """The tightest ``±τ`` band that whole units allow.
+
+    The heaviest unit cannot be split, so it sits in some territory whose
+    total is at least that unit's value; with the mean ``m = total / k`` no
+    band narrower than ``τ = max_unit / m − 1`` can hold (when that is
+    positive).  Expected as a fraction.
+    """
+    units = study.unit_measures()
+    k = int(n_territories or len(study.reps))
+    x = units[activity].astype(float)
+    mean = float(x.sum()) / k
+    expected = max(float(x.max()) / mean - 1.0, 0.0)
+    return _check_number(
+        "tightest band",
+        answer,
+        expected,
+        what=f"τ as a fraction of the mean {activity} per territory",
+        fmt=".3f",
+        rtol=rtol,
+        hints=[
+            (100 * expected, "give a fraction, not a percentage"),
+            (
+                float(x.max()) / mean,
+                "that is the ratio to the mean; τ is the ratio minus 1",
+            ),
+            (
+                float(x.max()) / float(x.mean()) - 1.0,
+                "compare with the mean per territory (total / number of "
+                "territories), not the mean per unit",
+            ),
+        ],
+    )
+
+
+def check_gap(result: Any, answer: Any, *, rtol: float = RTOL) -> Feedback:
+    """Relative optimality gap ``(objective − lower bound) / objective``."""
+    obj = float(result.objective)
+    lb = float(result.lower_bound)
+    expected = (obj - lb) / abs(obj) if math.isfinite(lb) and obj else math.inf
+    if not math.isfinite(expected):
+        return Feedback(
+            False, "this result has no lower bound, so no gap can be computed", "gap"
+        )
+    return _check_number(
+        "gap",
+        answer,
+        expected,
+        what="a fraction, e.g. 0.12 for 12 %",
+        fmt=".4f",
+        rtol=max(rtol, 1e-6),
+        hints=[
+            (100 * expected, "give a fraction, not a percentage"),
+            (
+                (obj - lb) / abs(lb) if lb else math.inf,
+                "divide by the objective (the plan you have), not by the bound",
+            ),
+            (obj - lb, "that is the absolute gap; divide it by the objective"),
+        ],
+    )
+
+
+def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
+    """Number of territories of ``alignment`` that are one connected piece."""
+    from terrakit.metrics import contiguity
+
+    exercise = "contiguous territories"
+    if answer is None:
+        return _unanswered(exercise, "a count of territories")
+    al = study.alignments[alignment] if isinstance(alignment, str) else alignment
+    pieces = contiguity(study.units, al)
+    expected = int((pieces == 1).sum())
+    v = _number(answer)
+    if v is not None and v == expected:
+        return Feedback(
+            True, f"correct: {expected} of {len(pieces)} are contiguous", exercise
+        )
+    if v is not None and v == int(pieces.sum()):
+        return Feedback(
+            False,
+            "not quite: that is the total number of pieces; count the territories "
+            "with exactly 1 piece",
+            exercise,
+        )
+    return Feedback(
+        False,
+        f"not quite: expected a count between 0 and {len(pieces)}; use "
+        "tk.metrics.contiguity(study.units, alignment) == 1",
+        exercise,
+    )
+
+
+# -- lesson 4: forecasts by territory -----------------------------------------------
+def _territory_totals(forecast: Any, alignment: Any, territory: Hashable) -> np.ndarray:
+    tf = forecast.by(alignment)
+    tot = tf.draws.sum("period").sel(territory=territory)
+    return np.asarray(tot.to_numpy(), dtype=float)
+
+
+def check_territory_mean(
+    forecast: Any,
+    alignment: Any,
+    territory: Hashable,
+    answer: Any,
+    *,
+    rtol: float = RTOL,
+) -> Feedback:
+    """Expected sales of one territory over the whole forecast horizon."""
+    tot = _territory_totals(forecast, alignment, territory)
+    expected = float(tot.mean())
+    per_month = expected / float(forecast.horizon)
+    return _check_number(
+        "territory forecast",
+        answer,
+        expected,
+        what=f"sales of {territory} summed over {forecast.horizon} months",
+        fmt=",.0f",
+        rtol=rtol,
+        hints=[
+            (per_month, "that is per month; sum over the whole horizon"),
+        ],
+    )
+
+
+def check_territory_interval(
+    forecast: Any,
+    alignment: Any,
+    territory: Hashable,
+    answer: Any,
+    *,
+    level: float = 0.8,
+    rtol: float = 0.02,
+) -> Feedback:
+    """Central ``level`` interval (lo, hi) of a territory's horizon total.
+
+    Expected: quantiles of the **summed draws** (each draw summed over the
+    territory's units and months).  Adding up the units' own interval ends
+    gives an interval that is too wide — the hint says so.
+    """
+    exercise = "territory interval"
+    if answer is None:
+        return _unanswered(exercise, f"a pair (lo, hi) of the {level:.0%} interval")
+    try:
+        lo_a, hi_a = (float(v) for v in answer)
+    except (TypeError, ValueError):
+        return Feedback(
+            False, f"not quite: expected a pair (lo, hi), got {answer!r:.60}", exercise
+        )
+    q = (0.5 - level / 2, 0.5 + level / 2)
+    tot = _territory_totals(forecast, alignment, territory)
+    lo, hi = (float(v) for v in np.quantile(tot, q))
+    if _close(lo_a, lo, rtol) and _close(hi_a, hi, rtol):
+        return Feedback(True, f"correct: {lo:,.0f} – {hi:,.0f}", exercise)
+    units = alignment.units_of(territory)
+    draws = forecast.draws.sum("period")
+    mask = np.isin(np.asarray(forecast.series_unit), np.asarray(units))
+    per_series = np.quantile(draws.to_numpy()[:, mask], q, axis=0).sum(axis=1)
+    if _close(lo_a, float(per_series[0]), rtol) and _close(
+        hi_a, float(per_series[1]), rtol
+    ):
+        return Feedback(
+            False,
+            "not quite: you added up the units' interval ends; sum the draws over "
+            "the territory first, then take quantiles (sums of quantiles are too "
+            "wide)",
+            exercise,
+        )
+    if hi_a < lo_a:
+        return Feedback(False, "not quite: give (lo, hi) with lo < hi", exercise)
+    return Feedback(
+        False,
+        f"not quite: expected about {lo:,.0f} – {hi:,.0f} (the {level:.0%} "
+        f"interval of the horizon total, quantiles {q[0]:.2f} and {q[1]:.2f})",
+        exercise,
+    )
