@@ -37,6 +37,8 @@ import math
 import highspy
 import numpy as np
 
+from terrakit.design._highs import new_highs
+
 __all__ = ["LPAssignment", "lagrangian_bound", "solve_assignment_lp"]
 
 
@@ -161,8 +163,7 @@ def _solve_lp(
     lp.a_matrix_.start_ = np.arange(0, n_var * (1 + m) + 1, 1 + m, dtype=np.int32)
     lp.a_matrix_.index_ = idx.ravel()
     lp.a_matrix_.value_ = val.ravel()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit, 1.0)))
     h.passModel(lp)
     h.run()

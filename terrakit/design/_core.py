@@ -379,33 +379,21 @@ def solve_location(
         sa_end = time.perf_counter() + min(0.7 * left, 0.6 * time_limit)
         if max_iter is not None:
             sa_end = deadline  # iteration budgets decide: reproducible
-        sa_ok = False
-        for attempt, (pen, t_hi) in enumerate(((20.0, 1.0), (5.0, 2.0), (50.0, 0.5))):
-            slot = (sa_end - time.perf_counter()) / (3 - attempt)
-            if slot <= 0:
-                break
-            sa = anneal(
-                labels,
-                nbrs,
-                edges,
-                act,
-                spec.lower,
-                spec.upper,
-                "cost",
-                rng,
-                time.perf_counter() + slot,
-                contiguity=True,
-                locked=locked,
-                cost=final_cost,
-                t_start=t_hi,
-                t_end=0.01,
-                penalty=pen,
-                max_iter=max_iter if max_iter is not None else 10**9,
-            )
-            labels = sa.labels
-            sa_ok = sa.feasible
-            if sa.feasible:
-                break
+        labels, sa_ok = _anneal_attempts(
+            labels,
+            nbrs,
+            edges,
+            act,
+            spec,
+            rng,
+            sa_end,
+            ((20.0, 1.0), (5.0, 2.0), (50.0, 0.5)),
+            contiguity=True,
+            locked=locked,
+            cost=final_cost,
+            max_iter=max_iter,
+            chain=True,
+        )
         notes.append(f"band repair by annealing: feasible={sa_ok}")
     if spec.contiguity and adj is not None:
         labels, moves = improve_moves(
@@ -514,31 +502,75 @@ def _anneal_free(
     sa_end = time.perf_counter() + min(0.7 * left, 0.6 * time_limit)
     if max_iter is not None:
         sa_end = deadline
-    for attempt, (pen, t_hi) in enumerate(((5.0, 2.0), (2.0, 1.0))):
-        slot = (sa_end - time.perf_counter()) / (2 - attempt)
+    found, ok = _anneal_attempts(
+        start,
+        no_lists,
+        pe,
+        act,
+        spec,
+        rng,
+        sa_end,
+        ((5.0, 2.0), (2.0, 1.0)),
+        contiguity=False,
+        locked=lk,
+        cost=cost,
+        max_iter=max_iter,
+        chain=False,
+    )
+    return found if ok else labels
+
+
+def _anneal_attempts(
+    labels: np.ndarray,
+    nbrs: list[list[int]],
+    edges: np.ndarray,
+    act: np.ndarray,
+    spec: Spec,
+    rng: np.random.Generator,
+    sa_end: float,
+    schedule: tuple[tuple[float, float], ...],
+    *,
+    contiguity: bool,
+    locked: np.ndarray,
+    cost: np.ndarray,
+    max_iter: int | None,
+    chain: bool,
+) -> tuple[np.ndarray, bool]:
+    """Band repair by penalised annealing on cost, one run per
+    ``(penalty, start temperature)`` of ``schedule``, sharing the time up to
+    ``sa_end`` equally among the runs left; stops at the first feasible run.
+
+    ``chain``: each run starts from the previous run's end (else from
+    ``labels``).  Returns the last run's labels and whether they are feasible
+    (``labels`` and ``False`` when no run had time).
+    """
+    current, feasible = labels, False
+    for attempt, (pen, t_hi) in enumerate(schedule):
+        slot = (sa_end - time.perf_counter()) / (len(schedule) - attempt)
         if slot <= 0:
             break
         sa = anneal(
-            start,
-            no_lists,
-            pe,
+            current if chain else labels,
+            nbrs,
+            edges,
             act,
             spec.lower,
             spec.upper,
             "cost",
             rng,
             time.perf_counter() + slot,
-            contiguity=False,
-            locked=lk,
+            contiguity=contiguity,
+            locked=locked,
             cost=cost,
             t_start=t_hi,
             t_end=0.01,
             penalty=pen,
             max_iter=max_iter if max_iter is not None else 10**9,
         )
-        if sa.feasible:
-            return sa.labels
-    return labels
+        current, feasible = sa.labels, sa.feasible
+        if feasible:
+            break
+    return current, feasible
 
 
 def _repair_bands_free(

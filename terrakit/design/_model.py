@@ -163,17 +163,21 @@ def _solve_highs_once(
     start: dict[int, float] | None,
     threads: int | None,
     relax: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> SolveOutcome:
     import highspy
 
     t0 = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(__import__("os").environ.get("TK_HIGHS_LOG")))
+    from terrakit.design._highs import new_highs
+
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", int(seed))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
+    for key, value in (options or {}).items():
+        h.setOptionValue(key, value)
     inf = highspy.kHighsInf
     lb = np.where(np.isfinite(model.lb), model.lb, -inf)
     ub = np.where(np.isfinite(model.ub), model.ub, inf)
@@ -456,8 +460,13 @@ def solve_model(
     start: dict[int, float] | None = None,
     threads: int | None = None,
     relax: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> SolveOutcome:
-    """Solve an :class:`ArrayModel` with one backend."""
+    """Solve an :class:`ArrayModel` with one backend.
+
+    ``options`` are extra HiGHS options (``{"presolve": "off"}``), ignored by
+    the other backends.
+    """
     if backend == "highs" or relax:
         return _solve_highs(
             model,
@@ -467,6 +476,7 @@ def solve_model(
             start=start,
             threads=threads,
             relax=relax,
+            options=options,
         )
     if backend in ("cbc", "pulp-highs"):
         return _solve_pulp(

@@ -464,6 +464,25 @@ def solve_mip(
         raise ValueError(
             f"unknown backend {backend!r}; choose one of {sorted(_METHOD)}"
         )
+    if backend == "highs" and problem.objective == "cut_edges":
+        # every unit a candidate center: the rooted model without the
+        # center-choice symmetry (terrakit.design.cutedges)
+        from terrakit.design import cutedges
+
+        if cutedges.applies(problem):
+            rooted = cutedges.solve_as_result(
+                problem, time_limit=time_limit, seed=seed, start=start
+            )
+            if rooted is not None:
+                if rooted.status == "time_limit":
+                    warnings.warn(
+                        f"{method} stopped at the time limit ({time_limit:g} s); "
+                        f"returning the best alignment found (objective "
+                        f"{rooted.objective:.6g}, bound {rooted.lower_bound:.6g})",
+                        TimeLimitWarning,
+                        stacklevel=2,
+                    )
+                return rooted
     cm = contiguity_method
     if problem.contiguity and cm == "auto":
         assert problem.adjacency is not None

@@ -57,3 +57,46 @@ def test_solve_dispatch_names_the_method():
     p = _random_instance(20, 3, 2)
     assert solve(p, time_limit=5).method.startswith("pmedian")
     assert solve(p, solver="mip", backend="cbc", time_limit=20).method == "mip/cbc"
+
+
+@pytest.fixture
+def euclid100_k10() -> DesignProblem:
+    """100 random points (seed 2), real Euclidean distances, k = 10: the
+    Lagrangian bound stays a little below the best interchange answer, so the
+    reduced MIP is needed to prove optimality."""
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 100, size=(100, 2))
+    d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+    return DesignProblem(
+        unit_ids=np.arange(100),
+        activities={"demand": np.ones(100)},
+        n_territories=10,
+        cost=d,
+        center_mode="choose",
+        center_units=np.arange(100),
+    )
+
+
+def test_reduced_mip_closes_the_gap(euclid100_k10: DesignProblem) -> None:
+    res = solve_pmedian(euclid100_k10, time_limit=20, seed=0)
+    assert res.status == "optimal"
+    assert res.method == "pmedian+mip/highs"
+    assert res.lower_bound == pytest.approx(res.objective)
+
+
+def test_reduced_mip_skipped_when_it_cannot_finish(
+    euclid100_k10: DesignProblem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No time for the reduced MIP: the interchange answer comes back with the
+    Lagrangian bound, status time_limit, within the budget."""
+    import terrakit.design.pmedian as pm
+
+    monkeypatch.setattr(pm, "PAIRS_PER_SECOND", 0)
+    monkeypatch.setattr(pm, "SMALL_REDUCED_PAIRS", 0)
+    with pytest.warns(pm.TimeLimitWarning):
+        res = solve_pmedian(euclid100_k10, time_limit=4, seed=0)
+    assert res.status == "time_limit" and res.method == "pmedian"
+    assert res.info["mip_skipped"]
+    assert res.lower_bound == pytest.approx(res.info["lagrangian_bound"])
+    assert res.lower_bound < res.objective
+    assert res.seconds < 4 + 1.0

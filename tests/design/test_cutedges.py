@@ -1,0 +1,231 @@
+"""Exact cut-edge districting model and the spanning-tree feasibility search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from terrakit.design.cutedges import applies, solve_cut_edges, tree_partition
+from terrakit.design.problem import DesignProblem
+
+from .conftest import grid_adjacency, grid_xy
+
+
+def districting_problem(
+    adj: sp.csr_matrix,
+    pop: np.ndarray,
+    k: int,
+    lo: float,
+    hi: float,
+    *,
+    contiguity: bool = True,
+) -> DesignProblem:
+    """Cut-edge districting in the form the benchmark reader builds."""
+    n = adj.shape[0]
+    xy = np.column_stack([np.arange(n), np.zeros(n)]).astype(float)
+    return DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"pop": np.asarray(pop, dtype=float)},
+        n_territories=k,
+        cost=((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1),
+        lower={"pop": np.full(k, lo)},
+        upper={"pop": np.full(k, hi)},
+        center_mode="choose",
+        center_units=np.arange(n),
+        adjacency=adj,
+        contiguity=contiguity,
+        objective="cut_edges",
+        name="toy",
+    )
+
+
+def cut(adj: sp.csr_matrix, labels: np.ndarray) -> int:
+    e = sp.triu(adj, k=1).tocoo()
+    return int(np.count_nonzero(labels[e.row] != labels[e.col]))
+
+
+def assert_valid(problem: DesignProblem, labels: np.ndarray) -> None:
+    """k districts, every band met, each district connected."""
+    pop = problem.activities["pop"]
+    lo, hi = problem.band_limits("pop")
+    assert sorted(np.unique(labels).tolist()) == list(range(problem.n_territories))
+    adj = sp.csr_matrix(problem.adjacency)
+    for t in range(problem.n_territories):
+        members = np.flatnonzero(labels == t)
+        assert lo[0] - 1e-9 <= pop[members].sum() <= hi[0] + 1e-9
+        nc, _ = connected_components(adj[members][:, members], directed=False)
+        assert nc == 1
+
+
+@pytest.fixture
+def grid4x4_k4() -> DesignProblem:
+    """4×4 grid, unit population, 4 districts of exactly 4 cells.
+
+    A 4-cell polyomino has at most 4 inner edges (the 2×2 square), so at least
+    24 − 4·4 = 8 of the 24 edges are cut; the four 2×2 blocks cut exactly 8.
+    """
+    return districting_problem(grid_adjacency(4, 4), np.ones(16), 4, 4.0, 4.0)
+
+
+@pytest.fixture
+def grid3x3_k3() -> DesignProblem:
+    """3×3 grid, unit population, 3 districts of 3 cells: a tromino has at most
+    2 inner edges, so ≥ 12 − 6 = 6 cuts; three rows cut exactly 6."""
+    return districting_problem(grid_adjacency(3, 3), np.ones(9), 3, 3.0, 3.0)
+
+
+def test_applies_only_to_plain_cut_edge_problems(grid4x4_k4: DesignProblem) -> None:
+    assert applies(grid4x4_k4)
+    assert not applies(grid4x4_k4.replace(objective="compactness"))
+    assert not applies(grid4x4_k4.replace(locked={0: 0}))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "optimum"), [("grid4x4_k4", 8.0), ("grid3x3_k3", 6.0)]
+)
+def test_known_optimum_is_proven(
+    fixture: str, optimum: float, request: pytest.FixtureRequest
+) -> None:
+    problem = request.getfixturevalue(fixture)
+    out = solve_cut_edges(problem, time_limit=30, seed=0)
+    assert out.status == "optimal"
+    assert out.objective == optimum
+    assert out.bound == optimum
+    assert out.labels is not None
+    assert cut(sp.csr_matrix(problem.adjacency), out.labels) == optimum
+    assert_valid(problem, out.labels)
+
+
+def test_without_contiguity_the_optimum_can_only_drop() -> None:
+    """Path 0-1-2-3 with populations 2, 1, 1, 2 and two districts of 3: the
+    contiguous plans {0,1},{2,3} cut 1 edge; without contiguity {0,3} is
+    allowed too, but it cuts 3, so the optimum stays 1 (bound proven)."""
+    adj = grid_adjacency(4, 1)
+    pop = np.array([2.0, 1.0, 1.0, 2.0])
+    for contiguity in (True, False):
+        p = districting_problem(adj, pop, 2, 3.0, 3.0, contiguity=contiguity)
+        out = solve_cut_edges(p, time_limit=20, seed=0)
+        assert (out.status, out.objective, out.bound) == ("optimal", 1.0, 1.0)
+
+
+def test_proves_infeasibility_of_an_impossible_band() -> None:
+    """Path of 3 with populations 1, 1, 10 and two districts of 5.5–6.5: no
+    district can hold the 10 alone, so no plan exists."""
+    p = districting_problem(grid_adjacency(3, 1), np.array([1, 1, 10]), 2, 5.5, 6.5)
+    out = solve_cut_edges(p, time_limit=20, seed=0)
+    assert out.status == "infeasible"
+    assert out.labels is None
+
+
+def test_warm_start_is_accepted_and_kept(grid4x4_k4: DesignProblem) -> None:
+    rows = np.repeat(np.arange(4), 4)  # 4 horizontal strips: 12 cuts, feasible
+    out = solve_cut_edges(grid4x4_k4, time_limit=30, seed=0, start_labels=rows)
+    assert out.objective <= 12
+    assert out.status == "optimal" and out.objective == 8
+
+
+def test_tree_partition_meets_narrow_bands() -> None:
+    """5×5 grid with uneven populations and a ±2 % band: every plan returned
+    is contiguous and inside the band (the search is randomised; several
+    seeds)."""
+    rng = np.random.default_rng(3)
+    pop = rng.integers(50, 150, size=25).astype(float)
+    k = 3
+    mean = pop.sum() / k
+    p = districting_problem(grid_adjacency(5, 5), pop, k, 0.98 * mean, 1.02 * mean)
+    found = 0
+    for seed in range(3):
+        labels = tree_partition(p, seed=seed, time_limit=5)
+        if labels is not None:
+            found += 1
+            assert_valid(p, labels)
+    assert found >= 1
+
+
+def test_tree_partition_returns_none_when_impossible() -> None:
+    p = districting_problem(grid_adjacency(3, 1), np.array([1, 1, 10]), 2, 5.5, 6.5)
+    assert tree_partition(p, seed=0, time_limit=0.5) is None
+
+
+def _write_instance(folder: Path, name: str, pop: list[int], k: int) -> Path:
+    """A path graph as networkx adjacency data, plus the reference row."""
+    n = len(pop)
+    data = {
+        "directed": False,
+        "multigraph": False,
+        "graph": {},
+        "nodes": [
+            {"id": i, "TOTPOP": p, "C_X": float(i), "C_Y": 0.0}
+            for i, p in enumerate(pop)
+        ],
+        "adjacency": [
+            [{"id": j} for j in (i - 1, i + 1) if 0 <= j < n] for i in range(n)
+        ],
+    }
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data))
+    ref = folder / "reference.csv"
+    header = "instance,n_nodes,k_districts,variant,min_cut_edges_best\n"
+    text = ref.read_text() if ref.exists() else header
+    ref.write_text(text + f"{name},{n},{k},with_contiguity,1\n")
+    return path
+
+
+def test_solve_file_statuses(tmp_path: Path) -> None:
+    """Regression (LA_county was reported "infeasible" when nothing feasible had
+    been found in time): "infeasible" now needs a proof, and a plan that breaks
+    a band is never reported as the answer."""
+    from terrakit.benchmarks import districting
+
+    ok = districting.solve_file(
+        _write_instance(tmp_path, "OK_path", [200, 100, 100, 200], 2), time_limit=10
+    )
+    assert ok["feasible"] and ok["status"] == "optimal" and ok["value"] == 1.0
+    # only the non-contiguous {0, 2}, {1, 3} balances 100, 100, 300, 300
+    bad = districting.solve_file(
+        _write_instance(tmp_path, "BAD_path", [100, 100, 300, 300], 2), time_limit=10
+    )
+    assert not bad["feasible"]
+    assert bad["status"] == "infeasible"  # proven by the exact model
+
+
+@pytest.mark.slow
+def test_maine_counties_closed() -> None:
+    """ME_county (16 nodes, k = 2): proven optimum 16 (Validi & Buchanan)."""
+    from terrakit.benchmarks import districting
+    from terrakit.benchmarks._graphs import to_problem
+
+    folder = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+    path = folder / "districting" / "ME_county.json"
+    if not path.exists():
+        pytest.skip("shared benchmarks not present")
+    out = solve_cut_edges(to_problem(districting.read_instance(path)), time_limit=60)
+    assert (out.status, out.objective, out.bound) == ("optimal", 16.0, 16.0)
+
+
+def test_grid_xy_helper_shape() -> None:
+    assert grid_xy(2, 2).shape == (4, 2)
+
+
+def test_solve_mip_uses_the_rooted_model(grid4x4_k4: DesignProblem) -> None:
+    from terrakit.design.mip import solve_mip
+
+    res = solve_mip(grid4x4_k4, time_limit=30, seed=0)
+    assert res.status == "optimal" and res.objective == 8.0
+    assert res.lower_bound == 8.0 and res.info["model"] == "rooted cut-edge"
+    assert grid4x4_k4.violations(res.columns) == []
+
+
+def test_solve_mip_names_proven_infeasibility() -> None:
+    from terrakit.design.mip import solve_mip
+    from terrakit.exceptions import InfeasibleError
+
+    pop = np.array([100.0, 100.0, 300.0, 300.0])
+    p = districting_problem(grid_adjacency(4, 1), pop, 2, 398.0, 402.0)
+    with pytest.raises(InfeasibleError, match="contiguous territories"):
+        solve_mip(p, time_limit=20, seed=0)
