@@ -92,7 +92,10 @@ def solve(
         Passed to the solver; ``backend`` is the MIP backend (``"highs"``,
         ``"pulp-highs"``, ``"cbc"``, ``"cpsat"``).
     **kw
-        Further keywords for :func:`terrakit.design.mip.solve_mip`.
+        Further keywords for :func:`terrakit.design.mip.solve_mip`, except
+        ``max_iter``: an iteration budget for the heuristic path, which makes
+        its answer independent of machine speed and load (the time limit
+        still applies).
 
     Returns
     -------
@@ -103,6 +106,7 @@ def solve(
     from terrakit.design.mip import solve_mip
     from terrakit.design.pmedian import is_pmedian, solve_pmedian
 
+    max_iter = kw.pop("max_iter", None)
     if solver not in ("auto", "mip", "heuristic"):
         raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
     path = choose_solver(problem, time_limit) if solver == "auto" else solver
@@ -129,7 +133,9 @@ def solve(
                 'available; use solver="mip"'
             )
         problem.check()
-        return heur(problem, time_limit=time_limit, seed=seed)
+        if max_iter is None:
+            return heur(problem, time_limit=time_limit, seed=seed)
+        return heur(problem, time_limit=time_limit, seed=seed, max_iter=max_iter)
     return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
 
 
@@ -309,6 +315,7 @@ def align(
     solver: Solver = "auto",
     backend: str = "highs",
     progress: bool = False,
+    max_iter: int | None = None,
     **kw: Any,
 ) -> AlignmentResult:
     """Design balanced, compact (optionally contiguous) territories.
@@ -357,6 +364,10 @@ def align(
         ``"cpsat"``.
     progress
         Print what is being done.
+    max_iter
+        Iteration budget of the heuristic path: with it, the answer no
+        longer depends on machine speed or load, only on ``seed`` (the time
+        limit still caps the run).  Ignored by the exact paths.
     **kw
         Passed to :func:`build_problem` (``weight``, ``travel_model``,
         ``draws_tolerance``).
@@ -400,7 +411,12 @@ def align(
             flush=True,
         )
     res = solve(
-        problem, solver=solver, time_limit=time_limit, seed=seed, backend=backend
+        problem,
+        solver=solver,
+        time_limit=time_limit,
+        seed=seed,
+        backend=backend,
+        **({} if max_iter is None else {"max_iter": max_iter}),
     )
     if progress:
         print(f"terrakit.design: {res.status} in {res.seconds:.1f} s", flush=True)
