@@ -41,6 +41,7 @@ from terrakit.exceptions import DataValidationError
 
 __all__ = [
     "balance",
+    "balance_table",
     "compactness",
     "contiguity",
     "disruption",
@@ -493,9 +494,25 @@ def balance(
     if isinstance(measures, str):
         measures = (measures,)
     share = None if targets is None else _target_shares(targets, terr)
+    totals = {
+        m: _measure(units, m).groupby(labels).sum().reindex(terr).to_numpy()
+        for m in measures
+    }
+    return balance_table(totals, share)
+
+
+def balance_table(
+    totals: Mapping[str, np.ndarray], share: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The :func:`balance` table from per-territory totals, one array per measure.
+
+    ``share`` (optional, summing to 1) gives each territory's target share;
+    without it every territory's target is the mean.  Widgets and reports
+    that hold totals already (e.g. with empty territories) use this directly.
+    """
     rows = {}
-    for m in measures:
-        x = _measure(units, m).groupby(labels).sum().reindex(terr).to_numpy()
+    for m, x in totals.items():
+        x = np.asarray(x, dtype=float)
         mean = float(x.mean())
         r = x / mean if share is None else x / (share * x.sum())
         if mean == 0:

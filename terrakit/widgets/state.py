@@ -387,24 +387,9 @@ class EditorState:
         rep's territory); when every territory owns a unit the numbers equal
         :func:`terrakit.metrics.balance` of :attr:`alignment`.
         """
-        from terrakit.metrics import gini
+        from terrakit.metrics import balance_table
 
-        rows = {}
-        for m in self.measures:
-            x = self.totals(m).to_numpy()
-            mean = float(x.mean())
-            r = x / mean if mean else np.full_like(x, np.nan)
-            rows[m] = {
-                "mean": mean,
-                "min": float(x.min()),
-                "max": float(x.max()),
-                "max_rel_dev": float(np.max(np.abs(r - 1.0))),
-                "cv": float(np.std(r) / np.mean(r)) if mean else float("nan"),
-                "gini": gini(r) if mean else float("nan"),
-            }
-        out = pd.DataFrame.from_dict(rows, orient="index")
-        out.index.name = "measure"
-        return out
+        return balance_table({m: self.totals(m).to_numpy() for m in self.measures})
 
     def kpis(self) -> pd.DataFrame:
         """Per territory: ``units``, the KPI columns present, ``penetration``
