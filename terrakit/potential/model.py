@@ -645,6 +645,21 @@ def _missing_rotation(spec: Any, miss: np.ndarray) -> np.ndarray:
     return np.asarray(spec.rotate(e_miss))
 
 
+def _spectral_draws(data: PreparedData, idata: Any) -> tuple[Any, Any, Any, tuple]:
+    """Graph, spectrum, posterior and stacked ``alpha, beta, sigma, rho`` draws."""
+    g = data.graph
+    assert g is not None and g.spectrum is not None
+    post = idata.posterior
+    alpha = _stacked(post, "alpha")
+    beta = _stacked(post, "beta").reshape(len(alpha), -1)
+    return (
+        g,
+        g.spectrum,
+        post,
+        (alpha, beta, _stacked(post, "sigma"), _stacked(post, "rho")),
+    )
+
+
 def draw_missing_log_sales(
     idata: Any, data: PreparedData, seed: int, *, batch: int = 200
 ) -> Any:
@@ -664,15 +679,8 @@ def draw_missing_log_sales(
     """
     import xarray as xr
 
-    g = data.graph
-    assert g is not None and g.spectrum is not None
-    spec = g.spectrum
-    post = idata.posterior
+    _, spec, post, (alpha, beta, sigma, rho) = _spectral_draws(data, idata)
     n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
-    alpha = _stacked(post, "alpha")
-    beta = _stacked(post, "beta").reshape(len(alpha), -1)
-    sigma = _stacked(post, "sigma")
-    rho = _stacked(post, "rho")
     buy = data.buyers
     miss = np.flatnonzero(~buy)
     y0 = np.where(buy, np.nan_to_num(data.log_sales), 0.0)
@@ -787,15 +795,8 @@ def draw_spatial_field(
     """
     import xarray as xr
 
-    g = data.graph
-    assert g is not None and g.spectrum is not None
-    spec = g.spectrum
-    post = idata.posterior
+    g, spec, post, (alpha, beta, sigma, rho) = _spectral_draws(data, idata)
     n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
-    alpha = _stacked(post, "alpha")
-    beta = _stacked(post, "beta").reshape(len(alpha), -1)
-    sigma = _stacked(post, "sigma")
-    rho = _stacked(post, "rho")
     buy = data.buyers
     y = np.where(buy, np.nan_to_num(data.log_sales), 0.0)
     ys = np.repeat(y[:, None], len(alpha), axis=1)  # (unit, sample)
