@@ -34,6 +34,9 @@ from terrakit.design.align import build_problem, solve
 from terrakit.exceptions import InfeasibleError, TimeLimitWarning
 from terrakit.realign import disruption_front, rebalance
 
+#: iteration budget of the design heuristic that builds the balanced base plan
+BASE_ITERS = 20_000
+
 
 def make_instance(seed: int) -> tuple[object, object, str, int]:
     """The shocked study, its adjacency, the removed rep and the shocked units."""
@@ -43,7 +46,11 @@ def make_instance(seed: int) -> tuple[object, object, str, int]:
     p = p.replace(adjacency=adj.matrix, contiguity=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TimeLimitWarning)
-        plan = solve(p, time_limit=600, seed=seed)
+        # an iteration budget (not the clock) decides the base plan, so the
+        # instance is the same on every machine and under any load
+        plan = solve(
+            p, solver="heuristic", time_limit=600, seed=seed, max_iter=BASE_ITERS
+        )
     study = study.with_alignment(plan.alignment.rename("current"), name="current")
     units = study.units.copy()
     lon, lat = geo.lonlat(units)
