@@ -679,15 +679,29 @@ def ensemble(
             res = solve_heuristic(
                 problem, time_limit=time_limit, seed=seed, max_iter=5_000
             )
-        if res.status == "infeasible" or res.columns is None:
+        tree = None
+        if (res.status == "infeasible" or res.columns is None) and contiguity:
+            # narrow bands: recursive spanning-tree splits often find a start
+            # where annealing from a grown plan does not
+            from terrakit.design.cutedges import tree_partition
+
+            tree = tree_partition(problem, seed=seed, time_limit=time_limit)
+        if tree is not None:
+            start_lab = np.asarray(tree, dtype=np.int64)
+            tids = tuple(
+                problem.territory_ids
+                or (f"T{t + 1:02d}" for t in range(problem.n_territories))
+            )
+        elif res.status == "infeasible" or res.columns is None:
             raise SpecificationError(
                 "the design heuristic found no plan meeting the bands "
                 f"({'; '.join(res.info.get('violations', [])[:2])}); widen the "
                 "tolerance or pass a feasible start alignment"
             )
-        lab, _ = problem.territory_index(res.columns)
-        start_lab = lab.astype(np.int64)
-        tids = tuple(res.territories.index)
+        else:
+            lab, _ = problem.territory_index(res.columns)
+            start_lab = lab.astype(np.int64)
+            tids = tuple(res.territories.index)
     k = len(tids)
     act = np.column_stack([measures[a] for a in balance])
     tot = act.sum(axis=0)

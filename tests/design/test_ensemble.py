@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -247,3 +248,24 @@ def test_plot_audit_both_views(region36, ens36):
     with pytest.raises(KeyError, match="'margin' not in the report"):
         plot_audit(rep, measure="margin")
     plt.close("all")
+
+
+def test_start_falls_back_to_spanning_tree_splits(region36, monkeypatch):
+    """When the design heuristic finds no start, tree partitions provide one."""
+    import terrakit.design.heuristic as heuristic
+
+    real = heuristic.solve_heuristic
+
+    def no_start(problem, **kw):
+        res = real(problem, **kw)
+        return dataclasses.replace(res, status="infeasible")
+
+    monkeypatch.setattr(heuristic, "solve_heuristic", no_start)
+    ens = ensemble(
+        region36, n=20, balance={"workload": 0.10}, chains=1, seed=2, progress=False
+    )
+    w = region36.units["workload"].to_numpy()
+    lo, hi = ens.lower["workload"], ens.upper["workload"]
+    for p in ens.plans:
+        s = np.bincount(p, weights=w, minlength=3)
+        assert np.all(s >= lo - 1e-6) and np.all(s <= hi + 1e-6)
