@@ -34,10 +34,14 @@ What is a documented proxy
 What is synthetic (seeded)
 --------------------------
 * 6,000 accounts (segments A/B/C = 10/30/60 %), placed in counties in
-  proportion to population (segment A: population × income), at points drawn
-  uniformly (by area) inside the county polygon; 8 industries (agriculture
-  weighted by rurality); ``calls_per_year`` A: 24–36, B: 12, C: 4–6;
-  ``call_minutes`` A: 45/60, B: 20/30, C: 15/20.
+  proportion to population^0.75 (segment A: population^0.75 × income), each
+  state keeping its population share of every segment, so that no metro
+  county outweighs a territory (the largest, Fulton, carries 0.70 × a
+  territory's mean workload); points drawn uniformly (by area) inside the
+  county polygon; 8 industries (agriculture weighted by rurality);
+  ``calls_per_year`` A: 12–24, B: 6–8, C: 2–3; ``call_minutes`` A: 45/60,
+  B: 20/30, C: 15/20.  About 32,000 calls a year: with travel, the workload
+  build-up needs about 20 reps, the organisation's size.
 * 36 months of history (2023-01 … 2025-12) per account, see Notes.
 * ``potential`` per county = κ · population · (income / mean income)^1.3 ·
   exp(η), η ~ N(0, 0.2²), κ set so that total potential is 2.5 × total sales
@@ -107,7 +111,7 @@ DEFAULT_SEED = 20261123
 #: Names accepted by :func:`load_sample`.
 SAMPLES = ("southeast",)
 #: Version of the builder; bump it when the files' content changes.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 # Fixed "created" stamp of the sample's alignment provenance (the date this
 # builder version was written), so that rebuilding changes no value.
 _BUILDER_DATE = "2026-11-23T00:00:00+00:00"
@@ -117,6 +121,13 @@ _N_ACCOUNTS = 6000
 _NC_POPULATION_1990 = 6_628_637
 _CAPACITY_PER_FTE = 1600.0
 _TARGET_MAX_DEVIATION = 0.50
+# Accounts per county grow less than proportionally with population (weight =
+# population ** exponent, each state keeping its population share), so no single
+# metro county outweighs a territory and a ±5 % county-level design is possible.
+_DENSITY_EXPONENT = 0.75
+# Monthly saturation sales per account relative to builder version 1, chosen so
+# that 20 reps at 180,000 USD each and a 35 % margin are near the profitable size.
+_SALES_SCALE = 0.2
 _POTENTIAL_TO_SALES = 2.5
 _FILES = (
     "units.gpkg",
@@ -133,9 +144,9 @@ TRUE_PARAMETERS: dict[str, Any] = {
     "segments": {
         "A": {
             "share": 0.10,
-            "calls_per_year": [24, 36],
+            "calls_per_year": [12, 24],
             "call_minutes": [45, 60],
-            "base_median": 30000.0,
+            "base_median": 30000.0 * _SALES_SCALE,
             "base_sigma": 0.6,
             "employees_median": 800.0,
             "noise_sigma": 0.10,
@@ -143,9 +154,9 @@ TRUE_PARAMETERS: dict[str, Any] = {
         },
         "B": {
             "share": 0.30,
-            "calls_per_year": [12, 12],
+            "calls_per_year": [6, 8],
             "call_minutes": [20, 30],
-            "base_median": 6000.0,
+            "base_median": 6000.0 * _SALES_SCALE,
             "base_sigma": 0.6,
             "employees_median": 120.0,
             "noise_sigma": 0.15,
@@ -153,9 +164,9 @@ TRUE_PARAMETERS: dict[str, Any] = {
         },
         "C": {
             "share": 0.60,
-            "calls_per_year": [4, 6],
+            "calls_per_year": [2, 3],
             "call_minutes": [15, 20],
-            "base_median": 1200.0,
+            "base_median": 1200.0 * _SALES_SCALE,
             "base_sigma": 0.6,
             "employees_median": 15.0,
             "noise_sigma": 0.22,
@@ -820,7 +831,16 @@ def _accounts(
     pop = units["population"].to_numpy(float)
     inc = units["income"].to_numpy(float)
     n_seg = {s: round(_N_ACCOUNTS * c["share"]) for s, c in seg_cfg.items()}
-    weights = {"A": pop * inc, "B": pop, "C": pop}
+    # within a state, accounts of a segment grow as population ** exponent
+    # (segment A also with income); each state keeps its population share of
+    # every segment
+    dens = pop**_DENSITY_EXPONENT
+    state = units["state"].to_numpy()
+    weights = {"A": dens * inc, "B": dens.copy(), "C": dens.copy()}
+    for w in weights.values():
+        for st in np.unique(state):
+            m = state == st
+            w[m] *= pop[m].sum() / w[m].sum()
     unit_idx_parts, seg_parts = [], []
     for s in ("A", "B", "C"):
         p = weights[s] / weights[s].sum()
