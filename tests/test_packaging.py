@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -67,3 +68,21 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in ci
     head = "\n".join(readme.splitlines()[:40])
     assert "make test" in head and "make demo" in head
+
+
+def test_notebooks_are_committed_executed_without_widget_state():
+    """Rendered outputs are kept (readers see results on GitHub) but widget
+    state is stripped (the pre-commit nbstripout hook does this)."""
+    notebooks = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+    assert len(notebooks) >= 8
+    for path in notebooks:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        name = path.relative_to(ROOT)
+        assert "widgets" not in nb["metadata"], f"{name}: widget state committed"
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        unrun = [i for i, c in enumerate(code) if c.get("execution_count") is None]
+        assert unrun == [], f"{name}: code cells {unrun} have not been executed"
+        for c in code:
+            for out in c.get("outputs", []):
+                data = out.get("data", {})
+                assert "application/vnd.jupyter.widget-state+json" not in data, name
