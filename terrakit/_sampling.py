@@ -394,8 +394,9 @@ class Diagnostics:
     def summary(self) -> str:
         """Rounded, stable text."""
         if self.method in APPROXIMATE:
+            kind = "Laplace" if self.method == "laplace" else "variational"
             return (
-                f"Diagnostics ({self.method}): variational approximation, "
+                f"Diagnostics ({self.method}): {kind} approximation, "
                 f"{self.draws} draws; no MCMC diagnostics"
             )
         status = "ok" if self.ok else "POOR: " + "; ".join(self.problems)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._sampling import diagnose, merge_sampler_config, sample
+from terrakit._sampling import SampleRun, diagnose, merge_sampler_config, sample
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -422,7 +422,11 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
 
 
 def prepare_unit_data(
-    study: Study, cfg: Mapping[str, Any], adjacency: Adjacency | None = None
+    study: Study,
+    cfg: Mapping[str, Any],
+    adjacency: Adjacency | None = None,
+    *,
+    spectrum: bool = True,
 ) -> PreparedData:
     """Validate the units of ``study`` and turn them into model arrays.
 
@@ -430,6 +434,9 @@ def prepare_unit_data(
     (:meth:`~terrakit.data.Study.unit_measures`) where the units table lacks
     them.  With ``spatial="bym2"`` the adjacency (queen/rook, or the one
     given) is turned into BYM2 arrays; islands get no structured effect.
+    ``spectrum=False`` skips the eigen-decomposition of the graph Laplacian
+    (:func:`~terrakit.potential.spatial.bym2_graph`), which only the MCMC
+    paths use.
 
     Raises
     ------
@@ -468,7 +475,10 @@ def prepare_unit_data(
                 "(terrakit.data.geo.adjacency(study.units))",
             )
         graph = bym2_graph(
-            adjacency, ids, spectral_max_units=int(cfg["spectral_max_units"])
+            adjacency,
+            ids,
+            spectral_max_units=int(cfg["spectral_max_units"]),
+            spectrum=spectrum,
         )
     buy = sales > 0
     return PreparedData(
@@ -548,12 +558,10 @@ def _account_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
     return model
 
 
-def _unit_model(
-    data: PreparedData, cfg: Mapping[str, Any], integrate_missing: bool = False
-) -> pm.Model:
+def _unit_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
     g = data.graph
     if g is not None and g.n_struct and g.spectrum is not None:
-        return _unit_model_spectral(data, cfg, integrate_missing)
+        return _unit_model_spectral(data, cfg)
     return _unit_model_sampled_field(data, cfg)
 
 
@@ -570,16 +578,11 @@ def _unit_hurdle(data: PreparedData, cfg: Mapping[str, Any], x: Any) -> None:
     )
 
 
-def _unit_model_spectral(
-    data: PreparedData, cfg: Mapping[str, Any], integrate_missing: bool = False
-) -> pm.Model:
+def _unit_model_spectral(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
     """BYM2 with the spatial field integrated out in the Laplacian eigen-basis.
 
     The log-sales of units without sales are latent parameters
-    (``log_sales_missing``), or with ``integrate_missing`` integrated out
-    analytically (used by the Laplace approximation, whose joint mode over
-    latent values would shrink ``sigma``; :func:`draw_missing_log_sales`
-    draws them afterwards).
+    (``log_sales_missing``).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -609,31 +612,17 @@ def _unit_model_spectral(
         rho = pm.Beta("rho", a, b)
         mu_rot = alpha * one_rot + pt.dot(x_rot, beta)
         var = sigma**2 * ((1.0 - rho) + rho * spec.weight)
-        if len(miss) and integrate_missing:
-            m_rot = _missing_rotation(spec, miss)
-            r0 = y_rot - mu_rot
-            m_d = m_rot / var[:, None]
-            chol = pt.linalg.cholesky(pt.dot(m_d.T, m_rot))
-            sol = pt.linalg.solve_triangular(chol, pt.dot(m_d.T, r0), lower=True)
-            pm.Potential(
-                "log_sales",
-                -0.5 * pt.sum(pt.log(2.0 * np.pi * var) + r0**2 / var)
-                + 0.5 * pt.sum(sol**2)
-                + 0.5 * len(miss) * np.log(2.0 * np.pi)
-                - pt.sum(pt.log(pt.diag(chol))),
-            )
-        else:
-            if len(miss):
-                # log-sales of units without sales: latent, imputed by the model
-                y_miss = pm.Flat("log_sales_missing", dims="non_buyer")
-                mu_rot = mu_rot - pt.dot(_missing_rotation(spec, miss), y_miss)
-            pm.Normal(
-                "log_sales",
-                mu=mu_rot,
-                sigma=pt.sqrt(var),
-                observed=y_rot,
-                dims="mode",
-            )
+        if len(miss):
+            # log-sales of units without sales: latent, imputed by the model
+            y_miss = pm.Flat("log_sales_missing", dims="non_buyer")
+            mu_rot = mu_rot - pt.dot(_missing_rotation(spec, miss), y_miss)
+        pm.Normal(
+            "log_sales",
+            mu=mu_rot,
+            sigma=pt.sqrt(var),
+            observed=y_rot,
+            dims="mode",
+        )
         _unit_hurdle(data, cfg, x)
     return model
 
@@ -657,54 +646,6 @@ def _spectral_draws(data: PreparedData, idata: Any) -> tuple[Any, Any, Any, tupl
         g.spectrum,
         post,
         (alpha, beta, _stacked(post, "sigma"), _stacked(post, "rho")),
-    )
-
-
-def draw_missing_log_sales(
-    idata: Any, data: PreparedData, seed: int, *, batch: int = 200
-) -> Any:
-    """Draws of the latent log-sales of units without sales (spectral BYM2).
-
-    Used after a fit that integrated them out: per posterior draw, the
-    latent log-sales :math:`y_m` given the observed ones are Gaussian with
-    precision :math:`A = M^\top D^{-1} M` and mean :math:`-A^{-1} M^\top
-    D^{-1} r_0` (:math:`M` the rotated unit vectors of those units,
-    :math:`D` the per-mode variances, :math:`r_0` the rotated residuals
-    with :math:`y_m = 0`).
-
-    Returns
-    -------
-    xarray.DataArray
-        ``(chain, draw, non_buyer)``.
-    """
-    import xarray as xr
-
-    _, spec, post, (alpha, beta, sigma, rho) = _spectral_draws(data, idata)
-    n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
-    buy = data.buyers
-    miss = np.flatnonzero(~buy)
-    y0 = np.where(buy, np.nan_to_num(data.log_sales), 0.0)
-    m_rot = _missing_rotation(spec, miss)
-    r0 = spec.rotate(y0[:, None] - alpha[None, :] - data.x @ beta.T)  # (mode, s)
-    rng = np.random.default_rng([int(seed), 104729])
-    out = np.empty((len(alpha), len(miss)))
-    for s in range(len(alpha)):
-        dinv = 1.0 / (sigma[s] ** 2 * ((1.0 - rho[s]) + rho[s] * spec.weight))
-        m_d = m_rot * dinv[:, None]
-        chol = np.linalg.cholesky(m_d.T @ m_rot)
-        b = m_d.T @ r0[:, s]
-        mean = -np.linalg.solve(chol.T, np.linalg.solve(chol, b))
-        z = rng.standard_normal(len(miss))
-        out[s] = mean + np.linalg.solve(chol.T, z)
-    return xr.DataArray(
-        out.reshape(n_chain, n_draw, len(miss)),
-        dims=("chain", "draw", "non_buyer"),
-        coords={
-            "chain": post["chain"].to_numpy(),
-            "draw": post["draw"].to_numpy(),
-            "non_buyer": data.ids[miss].to_numpy(),
-        },
-        name="log_sales_missing",
     )
 
 
@@ -945,9 +886,12 @@ class PotentialModel:
         ``DEFAULT_MODEL_CONFIG | model_config``).
     sampler_config
         Overrides of :data:`terrakit._sampling.DEFAULT_SAMPLER_CONFIG`:
-        ``method`` ``"nutpie"`` (default), ``"pymc"`` or ``"advi"`` (fast
-        approximation for interactive use), ``draws``, ``tune``, ``chains``,
-        ``progressbar`` ...
+        ``method`` ``"nutpie"`` (default), ``"pymc"``, ``"advi"`` or
+        ``"laplace"`` (fast approximations for interactive use), ``draws``,
+        ``tune``, ``chains``, ``progressbar`` ...  At ``level="unit"``,
+        ``"laplace"`` is the sparse nested Laplace approximation of
+        :func:`terrakit.potential.approx.sample_unit_posterior` (seconds on
+        3,000 units, no compilation; ``vi_draws`` draws).
 
     Notes
     -----
@@ -1046,29 +990,41 @@ class PotentialModel:
 
         mcfg = _merge_model_config(self.model_config)
         scfg = merge_sampler_config(self.sampler_config)
+        # unit level, method "laplace": sparse nested Laplace (no PyMC model)
+        fast = level == "unit" and scfg["method"] == "laplace"
+        model = None
         if level == "account":
             data = prepare_account_data(study, mcfg)
             model = _account_model(data, mcfg)
             params = _ACCOUNT_PARAMS
         elif level == "unit":
-            data = prepare_unit_data(study, mcfg, adjacency)
-            model = _unit_model(
-                data, mcfg, integrate_missing=scfg["method"] == "laplace"
-            )
+            data = prepare_unit_data(study, mcfg, adjacency, spectrum=not fast)
+            model = None if fast else _unit_model(data, mcfg)
             params = _UNIT_PARAMS
         else:
             raise SpecificationError(
                 f"level must be 'account' or 'unit', got {level!r}"
             )
         t0 = time.perf_counter()
-        run = sample(model, scfg, seed, var_names=params)
+        if model is None:
+            from terrakit.potential.approx import sample_unit_posterior
+
+            idata, t_setup, t_draw = sample_unit_posterior(
+                data, mcfg, int(scfg["vi_draws"]), seed
+            )
+            run = SampleRun(idata, "laplace", t_setup, t_draw)
+        else:
+            run = sample(model, scfg, seed, var_names=params)
         idata = run.idata
         g = data.graph
-        if level == "unit" and g is not None and g.n_struct and g.spectrum is not None:
-            post = idata.posterior
-            if (~data.buyers).any() and "log_sales_missing" not in post:
-                post["log_sales_missing"] = draw_missing_log_sales(idata, data, seed)
-            post["phi"] = draw_spatial_field(idata, data, seed)
+        if (
+            not fast
+            and level == "unit"
+            and g is not None
+            and g.n_struct
+            and g.spectrum is not None
+        ):
+            idata.posterior["phi"] = draw_spatial_field(idata, data, seed)
         for grp in ("observed_data", "constant_data", "log_likelihood"):
             if grp in idata.groups():
                 delattr(idata, grp)

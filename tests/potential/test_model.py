@@ -426,36 +426,3 @@ def test_study_without_accounts_points_to_unit_level(grid_with_island):
     study = grid_with_island.replace(accounts=None)
     with pytest.raises(DataValidationError, match="level='unit'"):
         PotentialModel().fit(study, level="account")
-
-
-def test_integrated_missing_likelihood_is_the_dense_marginal(grid_with_island):
-    """Laplace path: log-sales of u3 (no sales) integrated out analytically."""
-    from scipy.stats import multivariate_normal
-
-    from terrakit.potential.model import (
-        _merge_model_config,
-        _unit_model,
-        prepare_unit_data,
-    )
-
-    data = prepare_unit_data(grid_with_island, _merge_model_config(None))
-    model = _unit_model(data, _merge_model_config(None), integrate_missing=True)
-    assert "log_sales_missing" not in model.named_vars
-    alpha, beta, sigma, rho = 0.3, np.array([0.5, -0.2]), 0.7, 0.6
-    point = {
-        "alpha": alpha,
-        "beta": beta,
-        "sigma_log__": np.log(sigma),
-        "rho_logodds__": np.log(rho / (1 - rho)),
-        "h_alpha": 0.0,
-        "h_beta": np.zeros(2),
-    }
-    (out,) = model.replace_rvs_by_values([model["log_sales"]])
-    fn = model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")
-    cov, _, _ = _dense_bym2(grid_with_island, sigma, rho)
-    obs = data.buyers
-    mu = alpha + data.x @ beta
-    expect = multivariate_normal(mu[obs], cov[np.ix_(obs, obs)]).logpdf(
-        data.log_sales[obs]
-    )
-    assert float(fn(point)) == pytest.approx(expect, rel=1e-9)

@@ -120,3 +120,34 @@ def test_spectral_and_sparse_scaling_factors_agree():
     sparse = bym2_graph(adj, spectral_max_units=10)
     assert spectral.spectrum is not None and sparse.spectrum is None
     assert np.allclose(spectral.scale, sparse.scale, rtol=1e-9)
+
+
+def test_selected_inverse_diagonal_matches_dense_inverse():
+    """Takahashi recursions on a sparse LU: diag(A⁻¹) of a grounded Laplacian."""
+    from scipy.sparse.linalg import splu
+
+    from terrakit.potential.spatial import _selected_inverse_diag
+
+    side = 15  # a 15 x 15 grid with diagonals (queen), last node grounded
+    w = np.zeros((side * side, side * side))
+    for r in range(side):
+        for c in range(side):
+            for dr, dc in [(0, 1), (1, 0), (1, 1), (1, -1)]:
+                if 0 <= r + dr < side and 0 <= c + dc < side:
+                    i, j = r * side + c, (r + dr) * side + c + dc
+                    w[i, j] = w[j, i] = 1
+    assert w.sum(axis=1).max() == 8
+    q = (np.diag(w.sum(axis=1)) - w)[:-1, :-1]
+    lu = splu(
+        sp.csc_array(q),
+        permc_spec="MMD_AT_PLUS_A",
+        diag_pivot_thresh=0.0,
+        options={"SymmetricMode": True},
+    )
+    got = _selected_inverse_diag(lu)
+    assert got is not None
+    np.testing.assert_allclose(got, np.diag(np.linalg.inv(q)), rtol=1e-10)
+    # and the scaling factor through it equals the pseudo-inverse one
+    assert icar_scaling_factor(w, max_nodes=None) == pytest.approx(
+        _pinv_scale(w), rel=1e-10
+    )
