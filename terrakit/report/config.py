@@ -287,7 +287,7 @@ class PotentialConfig:
 
     enabled: bool = True
     level: str = "unit"
-    method: str = "advi"
+    method: str = "laplace"
     iterations: int = 20_000
     draws: int = 500
 
@@ -631,7 +631,12 @@ def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
         enabled=_bool(raw, "enabled", d.enabled, source, s),
         level=_str(raw, "level", d.level, source, s, choices=("unit", "account")),
         method=_str(
-            raw, "method", d.method, source, s, choices=("advi", "nutpie", "pymc")
+            raw,
+            "method",
+            d.method,
+            source,
+            s,
+            choices=("laplace", "advi", "nutpie", "pymc"),
         ),
         iterations=_number(
             raw, "iterations", d.iterations, source, s, low=1, integer=True

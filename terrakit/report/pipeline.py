@@ -2,7 +2,7 @@
 
 :func:`run_pipeline` loads the data (or takes a study), designs territories,
 rebalances today's alignment, sizes the sales force, estimates the market
-potential (ADVI fast path by default), forecasts sales by territory with
+potential (the sparse Laplace fast path by default), forecasts sales by territory with
 quotas, plans one territory's calls and routes, and writes the study
 GeoPackage, the HTML report and the Excel workbook.  Each step can be
 switched off in the configuration; steps whose data are missing are skipped
@@ -52,7 +52,7 @@ DEMO_CONFIG: dict[str, Any] = {
         "max_reps": 50,
         "step": 2,
     },
-    "potential": {"level": "unit", "method": "advi", "iterations": 20000},
+    "potential": {"level": "unit", "method": "laplace", "draws": 1000},
     "forecast": {"horizon": 12, "method": "nutpie", "draws": 250, "tune": 300},
     "routing": {"weeks": 4, "time_limit": 30},
     "report": {
