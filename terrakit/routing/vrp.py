@@ -519,7 +519,8 @@ def _pyvrp_search(
     first.  A single vehicle without windows (a TSP) starts from the
     nearest-neighbour tour instead of a random one; on a *symmetric* TSP the
     search after PyVRP's local search is :func:`terrakit.routing.tsp.improve`
-    (2-opt, Or-opt, double-bridge kicks), because PyVRP 0.14 has no
+    (2-opt and Lin–Kernighan-style 3-opt chains on alpha-nearness neighbour
+    lists, local double-bridge kicks), because PyVRP 0.14 has no
     intra-route 2-opt and stalls on tours with crossings (pr264: 12.5 %).
     """
     import pyvrp
@@ -563,7 +564,7 @@ def _pyvrp_search(
         return algo.run(stop, False, False, params.display_interval).best
     # a symmetric TSP: PyVRP's search has no intra-route 2-opt (its operators
     # relocate and swap segments), so after a share of the time its tour goes
-    # to terrakit's 2-opt / Or-opt iterated local search (terrakit.routing.tsp)
+    # to terrakit's 2-opt / 3-opt iterated local search (terrakit.routing.tsp)
     n_kicks = None if max_iterations is None else int(max_iterations)
     found = init
     if TSP_PYVRP_SHARE > 0:

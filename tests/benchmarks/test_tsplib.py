@@ -57,3 +57,20 @@ def test_burma14_geo_and_optimum() -> None:
         assert row["value"] == tsplib.tour_length(inst, row["solution"]["tour"])
         assert row["value"] == 3323  # proven optimum
     assert tsplib.reference_values(FOLDER)["burma14"] == 3323
+
+
+@pytest.mark.skipif(not BURMA.exists(), reason="shared TSPLIB data absent")
+def test_run_reaches_the_optimum_of_eil76() -> None:
+    """The documented call, default backend: eil76 (EUC_2D) at its proven
+    optimum 538 within the 5 s limit; the stall rule ends the search before
+    the clock does, so the tour is the same in two runs."""
+    import terrakit as tk
+
+    f = FOLDER / "eil76.tsp"
+    a = tk.benchmarks.run("tsplib", [f], time_limit=5, seed=0, backend="auto")
+    b = tk.benchmarks.run("tsplib", [f], time_limit=5, seed=0, backend="auto")
+    row = a.iloc[0]
+    assert row["status"] == "feasible" and row["reference"] == 538
+    assert row["value"] == 538 and row["gap_pct"] == 0.0
+    assert row["seconds"] <= 5.5
+    assert row["solution"] == b.iloc[0]["solution"]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from terrakit.routing.tsp import improve, is_symmetric, polish, tour_cost
+from terrakit.routing.tsp import (
+    candidate_lists,
+    improve,
+    is_symmetric,
+    polish,
+    tour_cost,
+)
 from terrakit.routing.vrp import RoutingProblem, solve_routing
 
 
@@ -46,6 +54,72 @@ def test_improve_reaches_the_grid_optimum() -> None:
     t = improve(d, start, time_limit=5, seed=0, max_kicks=3000)
     assert sorted(t.tolist()) == list(range(48))
     assert tour_cost(d, t) == pytest.approx(48.0)
+
+
+TSPLIB = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "tsplib"
+
+
+def nearest_neighbour_tour(d: np.ndarray) -> np.ndarray:
+    left = set(range(1, len(d)))
+    tour = [0]
+    while left:
+        nxt = min(left, key=lambda j: (d[tour[-1], j], j))
+        left.remove(nxt)
+        tour.append(nxt)
+    return np.array(tour)
+
+
+@pytest.mark.skipif(not TSPLIB.exists(), reason="shared TSPLIB data absent")
+@pytest.mark.parametrize(("name", "optimum"), [("berlin52", 7542), ("eil76", 538)])
+def test_improve_reaches_tsplib_optimum(name: str, optimum: int) -> None:
+    """From the nearest-neighbour tour (berlin52: 8980, 19 % above) to the
+    proven optimum within a fixed kick budget (no dependence on time)."""
+    from terrakit.benchmarks import tsplib
+
+    inst = tsplib.read_instance(TSPLIB / f"{name}.tsp")
+    d = inst.matrix.astype(float)
+    start = nearest_neighbour_tour(d)
+    assert tour_cost(d, start) > 1.05 * optimum
+    t = improve(d, start, time_limit=120, seed=0, max_kicks=3000)
+    assert sorted(t.tolist()) == list(range(inst.dimension))
+    assert tsplib.tour_length(inst, (t + 1).tolist()) == optimum
+
+
+def test_candidate_lists_keep_the_edge_between_clusters() -> None:
+    """Two clusters of 12 points 100 apart: no point's 5 nearest neighbours
+    leave its cluster, but the minimum spanning tree edge joining them has
+    alpha-nearness 0, so both of its ends list each other."""
+    rng = np.random.default_rng(0)
+    xy = np.vstack([rng.random((12, 2)), rng.random((12, 2)) + np.array([100.0, 0])])
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    cand = candidate_lists(d, 5)
+    assert all(len(row) == 5 for row in cand)
+    a, b = np.unravel_index(np.argmin(d[:12, 12:]), (12, 12))
+    i, j = int(a), int(b) + 12
+    assert j in cand[i] and i in cand[j]
+    for k, row in enumerate(cand):  # ordered by distance, self excluded
+        assert k not in row
+        assert np.all(np.diff(d[k, row]) >= 0)
+    nearest = np.argsort(d + np.diag(np.full(24, np.inf)), axis=1)[:, :5]
+    assert j not in nearest[i]
+
+
+def test_improve_rejects_a_tour_that_is_not_a_permutation() -> None:
+    d = grid(3, 4)
+    with pytest.raises(ValueError, match=r"permutation of 0\.\.11"):
+        improve(d, np.array([0, 1, 2, 2, 4, 5, 6, 7, 8, 9, 10, 11]), time_limit=1)
+
+
+def test_improve_stall_rule_is_deterministic() -> None:
+    """Stopped by ``max_stall`` (not by the clock), two runs agree, and a
+    longer stall limit continues the same trajectory (never a longer tour)."""
+    d = circle(30)[0] + grid(5, 6)  # not in convex position: kicks matter
+    start = np.arange(30)
+    a = improve(d, start, time_limit=60, seed=5, max_stall=300)
+    b = improve(d, start, time_limit=60, seed=5, max_stall=300)
+    assert a.tolist() == b.tolist()
+    longer = improve(d, start, time_limit=60, seed=5, max_stall=3000)
+    assert tour_cost(d, longer) <= tour_cost(d, a) + 1e-9
 
 
 def test_improve_deterministic_with_kick_limit() -> None:
