@@ -582,7 +582,7 @@ def _pyvrp_search(
 
 
 #: Share of the time PyVRP's iterated local search gets on a symmetric TSP
-#: before the 2-opt / Or-opt search of :func:`terrakit.routing.tsp.improve`
+#: before the 2-opt / 3-opt search of :func:`terrakit.routing.tsp.improve`
 #: takes over.  0: PyVRP only builds the start (nearest neighbour, then its
 #: local search); on TSPLIB at 5 s any PyVRP share made the tours longer
 #: (pr264: 0 % gap with share 0, 6 % with 0.25), see benchmarks/README.md.
