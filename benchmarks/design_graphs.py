@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -53,12 +54,17 @@ def _table(df: pd.DataFrame) -> str:
         "seconds",
         "status",
     ]
-    extra = [c for c in ("method", "feasible") if c in df.columns]
+    extra = [
+        c for c in ("method", "feasible", "cpu_seconds", "load_1min") if c in df.columns
+    ]
     out = df[cols + extra].copy()
     out["gap_pct"] = out["gap_pct"].astype(float).round(2)
     out["seconds"] = out["seconds"].astype(float).round(1)
     out["value"] = out["value"].astype(float).round(4)
     out["lower_bound"] = out["lower_bound"].astype(float).round(4)
+    for c in ("cpu_seconds", "load_1min"):
+        if c in out.columns:
+            out[c] = out[c].astype(float).round(1)
     return markdown(out)
 
 
@@ -105,7 +111,9 @@ def main() -> None:
         files = dtdp.find_instances(ROOT / "dtdp")
         if args.quick:
             files = files[:2]
+        load0 = os.getloadavg()
         df = run("dtdp", files, time_limit=tl, seed=args.seed, progress=True)
+        load1 = os.getloadavg()
         print("\n## dtdp (reference = best known feasible objective)\n")
         print(_table(df))
         at_or_below = (df["value"] <= df["reference"] + 1e-6).sum()
@@ -113,6 +121,12 @@ def main() -> None:
             f"\ndtdp: feasible on {int(df['feasible'].sum())}/{len(df)}, at or "
             f"below best known on {at_or_below}/{len(df)}, median gap "
             f"{df['gap_pct'].median():.2f} %, max seconds {df['seconds'].max():.1f}"
+        )
+        print(
+            "load average (1/5/15 min) before "
+            + "/".join(f"{x:.1f}" for x in load0)
+            + ", after "
+            + "/".join(f"{x:.1f}" for x in load1)
         )
 
 

@@ -21,6 +21,8 @@ strings (``"0"``, ``"1"``, ...), as ``networkx.read_graphml`` returns them.
 from __future__ import annotations
 
 import math
+import os
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from fractions import Fraction
@@ -239,11 +241,14 @@ def solve_file(
     """Solve one dtdp instance with the design heuristic (diameter objective).
 
     ``value`` is recomputed by :func:`check_solution`; the lower bound is the
-    heuristic's (weak) graph bound.
+    heuristic's (weak) graph bound.  ``cpu_seconds`` (this process) and
+    ``load_1min`` (the machine's load average at the end) tell how much of a
+    shared machine the run had.
     """
     from terrakit.benchmarks._graphs import territory_labels, to_problem
     from terrakit.design.heuristic import solve_heuristic
 
+    cpu0 = time.process_time()
     inst = read_instance(path)
     dist = shortest_path_lengths(inst)
     problem = to_problem(inst, unit_distance=dist)
@@ -259,4 +264,7 @@ def solve_file(
         "solution": solution,
         "feasible": not violations,
         "n_nodes": inst.n_nodes,
+        # the machine may be shared: CPU seconds of this process and the load
+        "cpu_seconds": time.process_time() - cpu0,
+        "load_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan,
     }

@@ -1,13 +1,15 @@
 """Local search for the graph objectives: cut edges and largest diameter.
 
-Simulated annealing over boundary moves (a unit joins the territory of one of
-its neighbours), with the band violation as a penalty whose weight grows
-during the run, territories kept connected (local articulation check), and the
-best *feasible* labelling (zero violation) kept.
-
-- ``cut_edges``: the number of edges between territories (districting).
-- ``diameter``: the largest whole-graph shortest-path distance between two
-  units of the same territory (dtdp); ties broken by the sum of diameters.
+- ``cut_edges`` (districting): simulated annealing over boundary moves (a unit
+  joins the territory of one of its neighbours), with the band violation as a
+  penalty whose weight grows during the run, territories kept connected (local
+  articulation check), and the best *feasible* labelling (zero violation)
+  kept.
+- ``diameter`` (dtdp: the largest whole-graph shortest-path distance between
+  two units of the same territory): :func:`diameter_search`, a tabu search on
+  a shrinking threshold — units farther apart than the threshold conflict,
+  and each balanced, conflict-free labelling found lowers the threshold to
+  its own largest diameter.  :func:`anneal` hands ``"diameter"`` to it.
 """
 
 from __future__ import annotations
@@ -109,8 +111,27 @@ def anneal(
     ``violation`` is measured in multiples of each band's width, so a unit of
     violation is comparable across activities.  The temperature falls
     geometrically from ``t_start`` to ``t_end`` (in objective units: cut edges,
-    or a share of the graph diameter for ``"diameter"``) over the time left.
+    or cost relative to the start's mean) over the time left.
+    ``objective="diameter"`` goes to :func:`diameter_search` (``t_start``,
+    ``t_end`` and ``penalty`` do not apply there).
     """
+    if objective == "diameter":
+        if dist is None:
+            raise ValueError("objective='diameter' needs the distance matrix")
+        return diameter_search(
+            labels,
+            nbrs,
+            edges,
+            activities,
+            lower,
+            upper,
+            dist,
+            rng,
+            deadline,
+            contiguity=contiguity,
+            locked=locked,
+            max_iter=max_iter,
+        )
     labels = labels.copy()
     n, m = activities.shape
     k = lower.shape[0]
@@ -122,24 +143,7 @@ def anneal(
     ei, ej = edges[:, 0], edges[:, 1]
     n_edges = len(edges)
 
-    if objective == "diameter":
-        if dist is None:
-            raise ValueError("objective='diameter' needs the distance matrix")
-        scale = float(dist[np.isfinite(dist)].max()) or 1.0
-        masks = np.zeros((k, n), dtype=bool)
-        masks[labels, np.arange(n)] = True
-        diam = np.array(
-            [
-                float(dist[np.ix_(masks[t], masks[t])].max()) if counts[t] > 1 else 0.0
-                for t in range(k)
-            ]
-        )
-
-        def value_of(d: np.ndarray) -> float:
-            return float(d.max() + 0.02 * d.sum() / k) / scale * 100.0
-
-        cur_obj = value_of(diam)
-    elif objective == "cost":
+    if objective == "cost":
         if cost is None:
             raise ValueError("objective='cost' needs the cost matrix")
         scale = float(cost[np.arange(n), labels].mean()) or 1.0
@@ -203,26 +207,9 @@ def anneal(
         v_src = _viol(s_src, lower[src], upper[src], width[src])
         v_dst = _viol(s_dst, lower[dst], upper[dst], width[dst])
         d_viol = v_src + v_dst - viol_t[src] - viol_t[dst]
-        if objective == "diameter":
-            assert dist is not None
-            row = dist[i]
-            nd_dst = max(diam[dst], float(row[masks[dst]].max()))
-            masks[src, i] = False
-            if diam[src] > 0 and float(row[masks[src]].max()) >= diam[src] - 1e-12:
-                sub = masks[src]
-                nd_src = float(dist[np.ix_(sub, sub)].max()) if counts[src] > 2 else 0.0
-            else:
-                nd_src = diam[src]
-            masks[src, i] = True
-            old_s, old_d = diam[src], diam[dst]
-            diam[src], diam[dst] = nd_src, nd_dst
-            new_obj = value_of(diam)
-            diam[src], diam[dst] = old_s, old_d
-            d_obj = new_obj - cur_obj
-        elif objective == "cost":
+        if objective == "cost":
             assert cost is not None
             d_obj = float(cost[i, dst] - cost[i, src]) / scale
-            nd_src = nd_dst = 0.0
         else:
             same_src = same_dst = 0
             for v in nbrs[i]:
@@ -232,7 +219,6 @@ def anneal(
                 elif lv == dst:
                     same_dst += 1
             d_obj = float(same_src - same_dst)
-            nd_src = nd_dst = 0.0
         delta = d_obj + pen * d_viol
         if delta > 0 and u01 >= math.exp(-delta / max(temp, 1e-12)):
             continue
@@ -245,32 +231,13 @@ def anneal(
         counts[dst] += 1
         viol_t[src], viol_t[dst] = v_src, v_dst
         cur_obj += d_obj
-        if objective == "diameter":
-            masks[src, i] = False
-            masks[dst, i] = True
-            diam[src], diam[dst] = nd_src, nd_dst
-            cur_obj = value_of(diam)
         tot_v = float(viol_t.sum())
         if tot_v <= 1e-12:
-            val = (
-                float(diam.max())
-                if objective == "diameter"
-                else cur_obj * scale
-                if objective == "cost"
-                else cur_obj
-            )
-            if (
-                not best_feasible
-                or val < best_value - 1e-9
-                or (
-                    objective == "diameter"
-                    and val <= best_value + 1e-9
-                    and cur_obj < best_score[1] - 1e-9
-                )
-            ):
+            val = cur_obj * scale if objective == "cost" else cur_obj
+            if not best_feasible or val < best_value - 1e-9:
                 best_feasible = True
                 best_value = val
-                best_score = (0, cur_obj if objective == "diameter" else val)
+                best_score = (0, val)
                 best_labels = labels.copy()
         elif not best_feasible and tot_v < best_score[1] - 1e-12:
             best_score = (1, tot_v)
@@ -293,10 +260,377 @@ def _true_value(
         return float(cost[np.arange(len(labels)), labels].sum())
     if objective == "diameter":
         assert dist is not None
-        best = 0.0
-        for t in range(k):
-            mem = np.flatnonzero(labels == t)
-            if len(mem) > 1:
-                best = max(best, float(dist[np.ix_(mem, mem)].max()))
-        return best
+        return float(_diameters(labels, dist, k).max())
     return float(np.count_nonzero(labels[edges[:, 0]] != labels[edges[:, 1]]))
+
+
+def _diameters(labels: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
+    """Largest ``dist`` between two units of each territory (0 for singletons)."""
+    out = np.zeros(k)
+    for t in range(k):
+        mem = np.flatnonzero(labels == t)
+        if len(mem) > 1:
+            out[t] = float(dist[np.ix_(mem, mem)].max())
+    return out
+
+
+def _cut_pieces(i: int, labels: np.ndarray, nbrs: Neighbours) -> list[int]:
+    """Units that leave with ``i`` so its territory stays connected without it.
+
+    The territory minus ``i`` falls into pieces; the largest stays, the others
+    are returned (they all touch ``i``, so they stay connected to it).
+    """
+    t = labels[i]
+    seen = {i}
+    pieces: list[list[int]] = []
+    for s in nbrs[i]:
+        if labels[s] != t or s in seen:
+            continue
+        piece = [s]
+        seen.add(s)
+        head = 0
+        while head < len(piece):
+            u = piece[head]
+            head += 1
+            for v in nbrs[u]:
+                if v not in seen and labels[v] == t:
+                    seen.add(v)
+                    piece.append(v)
+        pieces.append(piece)
+    if len(pieces) <= 1:
+        return []
+    pieces.sort(key=len, reverse=True)
+    return [u for p in pieces[1:] for u in p]
+
+
+def _linked(units: list[int], nbr_sets: list[set[int]]) -> bool:
+    """Whether ``units`` are connected by edges among themselves (≥ 1 unit).
+
+    A sufficient test that a unit whose same-territory neighbours are
+    ``units`` can leave without cutting its territory.
+    """
+    if not units:
+        return False
+    todo = set(units[1:])
+    stack = [units[0]]
+    while stack and todo:
+        u = stack.pop()
+        near = nbr_sets[u] & todo
+        todo -= near
+        stack.extend(near)
+    return not todo
+
+
+def diameter_search(
+    labels: np.ndarray,
+    nbrs: Neighbours,
+    edges: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    dist: np.ndarray,
+    rng: np.random.Generator,
+    deadline: float,
+    *,
+    contiguity: bool = True,
+    locked: np.ndarray | None = None,
+    max_iter: int = 10**9,
+    mu: float = 0.05,
+    tenure: int = 7,
+    alpha: float = 0.2,
+    margin: float = 0.1,
+    bump: float = 0.5,
+    bump_after: int = 200,
+    bump_every: int = 20,
+    w_max: float = 1e3,
+    balance_focus: int = 200,
+) -> SearchOutcome:
+    """Tabu search on a shrinking diameter threshold (min-max diameter).
+
+    For a threshold ``D`` two units *conflict* when ``dist ≥ D``; a labelling
+    whose territories hold no conflicting pair has every diameter below ``D``.
+    The search minimises ``weighted conflicts + w · band violation`` over
+    boundary moves (a unit joins a neighbouring territory; moving it back is
+    tabu for a while; territories stay connected).  Each time it reaches a
+    labelling with no conflict and no violation, that labelling is the new
+    best and ``D`` drops to its largest diameter.
+
+    - Conflicts weigh 1; pairs within ``margin · D`` below the threshold weigh
+      up to ``alpha`` (a pull towards round territories with slack); once no
+      progress was made for ``bump_after`` iterations, the conflicts present
+      gain ``bump`` every ``bump_every`` iterations (breakout).
+    - The violation is measured in mean unit activities; its weight ``w``
+      adapts (raised while the bands stay broken, lowered while they hold,
+      at most ``w_max``); ``mu`` times the squared distance of each total to
+      the middle of its band breaks ties towards slack.
+    - Only moves into or out of a territory that holds a conflict or breaks a
+      band are scanned; after ``balance_focus`` iterations with a broken band,
+      only moves touching a broken territory.
+    - A conflicting unit whose removal would cut its territory moves together
+      with the pieces it cuts off.
+
+    Parameters
+    ----------
+    labels
+        Start: territory ``0..k-1`` per unit, each territory connected.
+    nbrs, edges
+        Adjacency lists and undirected edge list ``(n_edges, 2)``.
+    activities, lower, upper
+        ``(n, m)`` unit activities and ``(k, m)`` band bounds.
+    dist
+        ``(n, n)`` unit distances (the diameter metric).
+    rng, deadline, max_iter
+        Random source, ``time.perf_counter()`` deadline and iteration budget
+        (with a budget that binds first, a fixed seed gives the same answer).
+    contiguity, locked
+        Keep territories connected; units with ``locked >= 0`` never move.
+
+    Returns
+    -------
+    SearchOutcome
+        The best labelling meeting every band (or, if none was reached, the
+        one with the least violation), its largest diameter and the number of
+        iterations.
+    """
+    lab = labels.astype(np.int64).copy()
+    n, m = activities.shape
+    k = lower.shape[0]
+    ar = np.arange(n)
+    act = np.asarray(activities, dtype=float)
+    unit = np.maximum(act.mean(axis=0), 1e-12)
+    frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
+    ea = np.concatenate([edges[:, 0], edges[:, 1]]).astype(np.int64)
+    eb = np.concatenate([edges[:, 1], edges[:, 0]]).astype(np.int64)
+    sums = np.zeros((k, m))
+    np.add.at(sums, lab, act)
+    counts = np.bincount(lab, minlength=k).astype(np.int64)
+    mid = (lower + upper) / 2.0
+    half = np.maximum((upper - lower) / 2.0, 1e-12)
+
+    def tviol(s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return ((np.maximum(s - hi, 0.0) + np.maximum(lo - s, 0.0)) / unit).sum(-1)
+
+    def quad(s: np.ndarray, md: np.ndarray, hf: np.ndarray) -> np.ndarray:
+        return (((s - md) / hf) ** 2).sum(-1)
+
+    def shift(
+        src: int | np.ndarray, dst: int | np.ndarray, a: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Change of violation and of the centring term when ``a`` moves."""
+        s_src, s_dst = sums[src] - a, sums[dst] + a
+        dv = (
+            tviol(s_src, lower[src], upper[src])
+            + tviol(s_dst, lower[dst], upper[dst])
+            - vt[src]
+            - vt[dst]
+        )
+        dq = (
+            quad(s_src, mid[src], half[src])
+            + quad(s_dst, mid[dst], half[dst])
+            - qt[src]
+            - qt[dst]
+        )
+        return dv, dq
+
+    vt = tviol(sums, lower, upper)
+    qt = quad(sums, mid, half)
+    start_diam = float(_diameters(lab, dist, k).max())
+    best_labels = lab.copy()
+    best_feasible = bool(vt.sum() <= 1e-9)
+    best_value = start_diam if best_feasible else math.inf
+    best_viol = float(vt.sum())
+
+    def rebuild(
+        thr: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """Conflict matrix, weights and per-territory sums for threshold ``thr``."""
+        conf = (dist >= thr).astype(np.int32)
+        lo_soft = thr * (1.0 - margin)
+        wmat = conf + alpha * np.clip((dist - lo_soft) / (thr - lo_soft), 0.0, 1.0)
+        ct0 = np.zeros((k, n), dtype=np.int32)  # conflicts of unit i with t
+        ct = np.zeros((k, n))  # weighted conflicts of unit i with t
+        for t in range(k):
+            sel = lab == t
+            ct0[t] = conf[sel].sum(axis=0)
+            ct[t] = wmat[sel].sum(axis=0)
+        return conf, wmat, ct0, ct, int(ct0[lab, ar].sum()) // 2
+
+    thr = best_value - 1e-7 if best_feasible else start_diam + 1e-7
+    conf, wmat, ct0, ct, nconf = rebuild(thr)
+    tabu = np.zeros((n, k), dtype=np.int64)
+    # removability cache: valid while the unit's territory is unchanged
+    ver = np.zeros(k, dtype=np.int64)
+    rem_ver = np.full(n, -1, dtype=np.int64)
+    rem_val = np.zeros(n, dtype=bool)
+
+    nbr_sets = [set(v) for v in nbrs]
+    # compound groups: unit -> (version of its territory, usable, group,
+    # group activity, conflicts inside the group)
+    pieces: dict[int, tuple[int, bool, np.ndarray, np.ndarray, int]] = {}
+
+    def can_leave(i: int, src: int) -> bool:
+        if rem_ver[i] != ver[src]:
+            inside = [j for j in nbrs[i] if lab[j] == src]
+            rem_val[i] = _linked(inside, nbr_sets) or removable(i, lab, nbrs)
+            rem_ver[i] = ver[src]
+        return bool(rem_val[i])
+
+    def move(group: list[int], src: int, dst: int) -> None:
+        for i in group:
+            lab[i] = dst
+            ct0[src] -= conf[i]
+            ct0[dst] += conf[i]
+            ct[src] -= wmat[i]
+            ct[dst] += wmat[i]
+        a = act[group].sum(axis=0)
+        sums[src] -= a
+        sums[dst] += a
+        counts[src] -= len(group)
+        counts[dst] += len(group)
+        ver[src] += 1
+        ver[dst] += 1
+        for t in (src, dst):
+            vt[t] = float(tviol(sums[t], lower[t], upper[t]))
+            qt[t] = float(quad(sums[t], mid[t], half[t]))
+
+    w = 1.0
+    bad_run = good_run = viol_run = 0
+    it = 0
+    last_gain = 0
+    while it < max_iter:
+        it += 1
+        if it % 64 == 0 and time.perf_counter() >= deadline:
+            break
+        vtot = float(vt.sum())
+        own0 = ct0[lab, ar]
+        conflicted = np.bincount(lab, weights=own0, minlength=k) > 0
+        # candidate moves: unit ci leaves cs for the neighbouring territory cd
+        cross = lab[ea] != lab[eb]
+        ci = ea[cross]
+        cd = lab[eb[cross]]
+        cs = lab[ci]
+        broken = vt > 1e-9
+        bad = broken | conflicted
+        keep = ~frozen[ci] & (counts[cs] > 1) & (bad[cs] | bad[cd])
+        if viol_run > balance_focus:
+            keep &= broken[cs] | broken[cd]
+        ci, cd, cs = ci[keep], cd[keep], cs[keep]
+        dv, dq = shift(cs, cd, act[ci])
+        dc = ct0[cd, ci] - ct0[cs, ci]
+        score = (ct[cd, ci] - ct[cs, ci]) + w * dv + mu * dq
+        ok = tabu[ci, cd] <= it
+        # aspiration: a move reaching a conflict-free, balanced labelling
+        ok |= (nconf + dc == 0) & (vtot + dv <= 1e-9)
+        if contiguity:
+            ok &= ~((rem_ver[ci] == ver[cs]) & ~rem_val[ci])
+        score = np.where(ok, score, np.inf) + rng.random(len(ci)) * 1e-3
+        # compound moves: a conflicting unit that cuts its territory, with the
+        # pieces it cuts off
+        comp: tuple[float, int, int, list[int], int] | None = None
+        if contiguity and nconf > 0:
+            for i in np.flatnonzero(own0 > 0).tolist():
+                src = int(lab[i])
+                if frozen[i] or can_leave(i, src):
+                    continue
+                entry = pieces.get(i)
+                if entry is None or entry[0] != ver[src]:
+                    extra = _cut_pieces(i, lab, nbrs)
+                    group = np.array([i, *extra])
+                    valid = (
+                        bool(extra)
+                        and len(group) <= counts[src] // 2
+                        and not frozen[group].any()
+                    )
+                    entry = (
+                        int(ver[src]),
+                        valid,
+                        group,
+                        act[group].sum(axis=0),
+                        int(conf[np.ix_(group, group)].sum()),
+                    )
+                    pieces[i] = entry
+                _, valid, group, ag, within0 = entry
+                if not valid:
+                    continue
+                dsts = np.array(
+                    sorted(
+                        t
+                        for t in {int(lab[v]) for v in nbrs[i]} - {src}
+                        if tabu[i, t] <= it
+                    ),
+                    dtype=np.int64,
+                )
+                if len(dsts) == 0:
+                    continue
+                within = float(wmat[np.ix_(group, group)].sum())
+                d0 = ct0[np.ix_(dsts, group)].sum(1) - ct0[src, group].sum() + within0
+                dw = ct[np.ix_(dsts, group)].sum(1) - ct[src, group].sum() + within
+                dvc, dqc = shift(np.full(len(dsts), src), dsts, ag[None, :])
+                sc = dw + w * dvc + mu * dqc
+                b = int(np.argmin(sc))
+                if comp is None or sc[b] < comp[0]:
+                    comp = (float(sc[b]), src, int(dsts[b]), group.tolist(), int(d0[b]))
+        moved = False
+        for j in np.argsort(score).tolist():
+            if not np.isfinite(score[j]) or (comp is not None and comp[0] < score[j]):
+                break
+            i, src, dst = int(ci[j]), int(cs[j]), int(cd[j])
+            if contiguity and not can_leave(i, src):
+                continue
+            move([i], src, dst)
+            nconf += int(dc[j])
+            tabu[i, src] = it + tenure + int(rng.integers(0, tenure + 1)) + nconf // 2
+            moved = True
+            break
+        if not moved and comp is not None:
+            _, src, dst, group_l, d0 = comp
+            move(group_l, src, dst)
+            nconf += d0
+            tabu[group_l, src] = (
+                it + tenure + int(rng.integers(0, tenure + 1)) + nconf // 2
+            )
+            moved = True
+        if not moved:
+            if len(ci) == 0 and viol_run <= balance_focus:
+                break  # nothing can move
+            viol_run = 0
+            continue
+        vtot = float(vt.sum())
+        if nconf > 0 and it - last_gain > bump_after and it % bump_every == 0:
+            # breakout: conflicts that persist weigh more
+            own0 = ct0[lab, ar]
+            for t in np.flatnonzero(np.bincount(lab, weights=own0, minlength=k)):
+                mem = np.flatnonzero(lab == t)
+                pa, pb = np.nonzero(conf[np.ix_(mem, mem)])
+                ia, ib = mem[pa], mem[pb]
+                wmat[ia, ib] += bump
+                np.add.at(ct[t], ia, bump)
+        if vtot > 1e-9:
+            viol_run += 1
+            bad_run += 1
+            good_run = 0
+            if bad_run >= 20:
+                w = min(w * 1.2, w_max)
+                bad_run = 0
+        else:
+            viol_run = 0
+            good_run += 1
+            bad_run = 0
+            if good_run >= 20:
+                w = max(w / 1.2, 1e-2)
+                good_run = 0
+        if not best_feasible and vtot < best_viol - 1e-12:
+            best_viol = vtot
+            best_labels = lab.copy()
+        if nconf == 0 and vtot <= 1e-9:
+            value = float(_diameters(lab, dist, k).max())
+            if value < best_value - 1e-9:
+                best_value = value
+                best_feasible = True
+                best_labels = lab.copy()
+                last_gain = it
+            thr = best_value - 1e-7
+            conf, wmat, ct0, ct, nconf = rebuild(thr)
+    if not best_feasible:
+        best_value = float(_diameters(best_labels, dist, k).max())
+    return SearchOutcome(best_labels, float(best_value), best_feasible, it)

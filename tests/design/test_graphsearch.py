@@ -1,0 +1,219 @@
+"""Min-max diameter search (``objective="diameter"``) on hand-checkable graphs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, shortest_path
+from scipy.spatial import Delaunay
+
+from terrakit.design._graphsearch import (
+    _cut_pieces,
+    _diameters,
+    anneal,
+    diameter_search,
+    grow_partition,
+)
+from terrakit.design._search import neighbour_lists
+
+from .conftest import grid_adjacency
+
+
+def _edges(adj: sp.csr_matrix) -> np.ndarray:
+    a = sp.triu(adj, k=1).tocoo()
+    return np.column_stack([a.row, a.col]).astype(np.int64)
+
+
+def _connected(labels: np.ndarray, adj: sp.csr_matrix) -> bool:
+    for t in np.unique(labels):
+        mem = np.flatnonzero(labels == t)
+        n_comp = connected_components(adj[mem][:, mem], directed=False)[0]
+        if n_comp != 1:
+            return False
+    return True
+
+
+def _delaunay_instance(
+    n: int, seed: int
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+    """Random planar (Delaunay) graph with edge lengths and 3 integer activities."""
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2)) * 100
+    tri = Delaunay(xy)
+    rows, cols = [], []
+    for simplex in tri.simplices:
+        for a in range(3):
+            i, j = int(simplex[a]), int(simplex[(a + 1) % 3])
+            rows += [i, j]
+            cols += [j, i]
+    adj = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    adj.data[:] = 1.0
+    a = adj.tocoo()
+    length = np.hypot(*(xy[a.row] - xy[a.col]).T)
+    weighted = sp.csr_matrix((length, (a.row, a.col)), shape=(n, n))
+    dist = shortest_path(weighted, directed=False)
+    act = np.column_stack(
+        [
+            rng.integers(15, 100, n),
+            rng.integers(4, 20, n),
+            rng.integers(15, 400, n),
+        ]
+    ).astype(float)
+    return adj.tocsr(), dist, act, xy
+
+
+def test_grid_optimum_four_blocks() -> None:
+    """6×6 grid into 4 connected parts of 8–10 cells: the optimum diameter is 4.
+
+    Graph distance on the full grid is the L1 distance, and a set of L1
+    diameter 3 holds at most 8 cells; some part holds ≥ 9 cells, so the
+    diameter is ≥ 4, and the four 3×3 blocks reach it.
+    """
+    adj = grid_adjacency(6, 6)
+    dist = shortest_path(adj, directed=False)
+    nbrs = neighbour_lists(adj, 36)
+    act = np.ones((36, 1))
+    k = 4
+    rng = np.random.default_rng(0)
+    start = grow_partition(nbrs, act, k, rng)
+    out = diameter_search(
+        start,
+        nbrs,
+        _edges(adj),
+        act,
+        np.full((k, 1), 8.0),
+        np.full((k, 1), 10.0),
+        dist,
+        rng,
+        time.perf_counter() + 30,
+        max_iter=2000,
+    )
+    assert out.feasible
+    assert out.value == 4.0
+    sizes = np.bincount(out.labels, minlength=k)
+    assert sizes.min() >= 8 and sizes.max() <= 10
+    assert _connected(out.labels, adj)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_delaunay_bands_connectivity_and_value(seed: int) -> None:
+    """120-unit planar graph, 4 territories, three activities within ±10 %."""
+    adj, dist, act, _ = _delaunay_instance(120, seed)
+    nbrs = neighbour_lists(adj, 120)
+    k = 4
+    mean = act.sum(axis=0) / k
+    lower = np.tile(np.ceil(0.9 * mean), (k, 1))
+    upper = np.tile(np.floor(1.1 * mean), (k, 1))
+    rng = np.random.default_rng(seed)
+    start = grow_partition(nbrs, act, k, rng)
+    start_value = float(_diameters(start, dist, k).max())
+    out = diameter_search(
+        start,
+        nbrs,
+        _edges(adj),
+        act,
+        lower,
+        upper,
+        dist,
+        rng,
+        time.perf_counter() + 60,
+        max_iter=4000,
+    )
+    assert out.feasible
+    sums = np.zeros((k, 3))
+    np.add.at(sums, out.labels, act)
+    assert np.all(sums >= lower) and np.all(sums <= upper)
+    assert _connected(out.labels, adj)
+    assert out.value == pytest.approx(float(_diameters(out.labels, dist, k).max()))
+    assert out.value < start_value
+
+
+def test_deterministic_for_a_fixed_seed_and_budget() -> None:
+    adj, dist, act, _ = _delaunay_instance(80, 3)
+    nbrs = neighbour_lists(adj, 80)
+    k = 3
+    mean = act.sum(axis=0) / k
+    lower = np.tile(np.ceil(0.9 * mean), (k, 1))
+    upper = np.tile(np.floor(1.1 * mean), (k, 1))
+    runs = []
+    for _ in range(2):
+        rng = np.random.default_rng(7)
+        start = grow_partition(nbrs, act, k, rng)
+        out = diameter_search(
+            start,
+            nbrs,
+            _edges(adj),
+            act,
+            lower,
+            upper,
+            dist,
+            rng,
+            time.perf_counter() + 60,
+            max_iter=1500,
+        )
+        runs.append(out)
+    assert runs[0].iterations == runs[1].iterations == 1500
+    assert runs[0].labels.tolist() == runs[1].labels.tolist()
+    assert runs[0].value == runs[1].value
+
+
+def test_locked_units_stay() -> None:
+    adj, dist, act, _ = _delaunay_instance(80, 4)
+    nbrs = neighbour_lists(adj, 80)
+    k = 3
+    mean = act.sum(axis=0) / k
+    lower = np.tile(np.ceil(0.85 * mean), (k, 1))
+    upper = np.tile(np.floor(1.15 * mean), (k, 1))
+    rng = np.random.default_rng(0)
+    start = grow_partition(nbrs, act, k, rng)
+    locked = np.full(80, -1)
+    pinned = [int(np.flatnonzero(start == t)[0]) for t in range(k)]
+    locked[pinned] = start[pinned]
+    out = anneal(
+        start,
+        nbrs,
+        _edges(adj),
+        act,
+        lower,
+        upper,
+        "diameter",
+        rng,
+        time.perf_counter() + 60,
+        dist=dist,
+        locked=locked,
+        max_iter=1500,
+    )
+    assert out.labels[pinned].tolist() == start[pinned].tolist()
+    assert _connected(out.labels, adj)
+
+
+def test_cut_pieces_keeps_the_largest_piece() -> None:
+    """Path 0-1-2-3-4-5 in one territory: without unit 1, {0} is cut off."""
+    adj = grid_adjacency(6, 1)
+    nbrs = neighbour_lists(adj, 6)
+    labels = np.zeros(6, dtype=np.int64)
+    assert _cut_pieces(1, labels, nbrs) == [0]
+    assert sorted(_cut_pieces(3, labels, nbrs)) == [4, 5]
+    assert _cut_pieces(0, labels, nbrs) == []
+    labels[4:] = 1
+    assert _cut_pieces(3, labels, nbrs) == []
+
+
+def test_anneal_diameter_needs_distances() -> None:
+    adj = grid_adjacency(3, 3)
+    nbrs = neighbour_lists(adj, 9)
+    with pytest.raises(ValueError, match="needs the distance matrix"):
+        anneal(
+            np.zeros(9, dtype=np.int64),
+            nbrs,
+            _edges(adj),
+            np.ones((9, 1)),
+            np.ones((1, 1)),
+            np.full((1, 1), 9.0),
+            "diameter",
+            np.random.default_rng(0),
+            time.perf_counter() + 1,
+        )
