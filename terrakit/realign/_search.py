@@ -1,14 +1,21 @@
 """Least-disruption local search behind :func:`terrakit.realign.rebalance`.
 
-Starting from the current alignment, it (1) hands the units of removed reps
-to neighbouring territories by a balanced flood fill, (2) moves boundary
-units, best ratio of disruption added to imbalance removed first, until every
-band holds (the imbalance is a squared excess over an *inner* band of half
-the tolerance, so load also flows through territories that are already
-within their band: chains of moves), and (3) undoes or reroutes moves that
-are not needed (boundary moves that lower the disruption and keep every band
-and contiguity, :func:`terrakit.design._search.improve_moves`).  The result
-is a warm start for the exact MIP.
+Starting from the current alignment it (1) plans where load must go with a
+small transshipment LP on the territory graph — units without a territory
+(those of removed reps) are free supply that must all be placed, and load
+passes between adjacent territories at the price (disruption per unit of
+load) of the boundary units that would carry it, a convex piecewise price
+from simulating one territory eating into the other — then hands the free
+units out by the LP's quotas and moves the planned loads, cheapest boundary
+units first, keeping both sides connected, re-planning a few rounds;
+(2) repairs what is left outside a band (best disruption per imbalance
+removed first, then ejection chains along the territory graph, re-planning
+with the LP when stuck); (3) undoes moves that are not needed: single
+boundary moves that lower the disruption and keep every band
+(:func:`terrakit.design._search.improve_moves`), and exchanges that send a
+moved unit home paid for by one cheaper move.  :func:`perturb` kicks an
+answer for an iterated local search.  The result warm-starts the exact MIP
+on small instances.
 """
 
 from __future__ import annotations
@@ -47,6 +54,11 @@ def least_disruption_search(
     deadline: float,
     inner: float = 0.5,
     aim: float = 0.15,
+    transport: bool = True,
+    rounds: int = 2,
+    exchange: bool = True,
+    smooth: float = 1.0,
+    initial: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Labels (n,) meeting the bands with little disruption, and whether they do.
 
@@ -73,9 +85,23 @@ def least_disruption_search(
     aim
         The transshipment LP aims at the band shrunk by this share of its
         half-width on each side (room for whole units).
+    transport
+        Move load along the flows of the transshipment LP (else: a balanced
+        flood fill and one flow round, the older search).
+    rounds
+        Rounds of transshipment LP and moves.
+    exchange
+        Finish by sending moved units home when a cheaper move pays for it.
+    smooth
+        Preference, when moving load between two territories, for units
+        mostly surrounded by the receiving one (0: cheapest per load only).
+    initial
+        (n,) labels to start from instead of ``start`` (every unit assigned,
+        every territory connected): a perturbed earlier answer to improve.
+        Disruption still counts against ``start``.
     """
     n, k = cost.shape
-    labels = np.asarray(start, dtype=np.int64).copy()
+    labels = np.asarray(start if initial is None else initial, dtype=np.int64).copy()
     fixed = np.asarray(fixed, dtype=np.int64)
     labels[fixed >= 0] = fixed[fixed >= 0]
     A = np.asarray(activities, dtype=float)
@@ -95,57 +121,111 @@ def least_disruption_search(
     else:
         nbrs = [[] for _ in range(n)]
         edges = np.zeros((0, 2), dtype=np.int64)
-    # -- 1. hand out unassigned units by a balanced flood fill -----------------
-    sums = np.zeros((k, A.shape[1]))
-    have = labels >= 0
-    np.add.at(sums, labels[have], A[have])
-    free = labels < 0
-    if free.any():
-        heap: list[tuple[float, int, int]] = []
-
-        def load(t: int) -> float:
-            return float(np.max(sums[t] / mid[t]))
-
-        for i in np.flatnonzero(free).tolist():
-            for v in nbrs[i]:
-                t = int(labels[v])
-                if t >= 0 and allowed[i, t]:
-                    heapq.heappush(heap, (load(t), i, t))
-        while heap:
-            _ld, i, t = heapq.heappop(heap)
-            if labels[i] >= 0:
-                continue
-            cur = load(t)
-            if cur > _ld + 1e-12:
-                heapq.heappush(heap, (cur, i, t))
-                continue
-            labels[i] = t
-            sums[t] += A[i]
-            for v in nbrs[i]:
-                if labels[v] < 0 and allowed[v, t]:
-                    heapq.heappush(heap, (load(t), v, t))
-        rest = np.flatnonzero(labels < 0)
-        for i in rest.tolist():  # no graph path: the cheapest allowed territory
-            c = np.where(allowed[i], cost[i], np.inf)
-            labels[i] = int(np.argmin(c))
-            sums[labels[i]] += A[i]
     movable = fixed < 0
-    if edges.shape[0]:
-        labels = _flow_moves(
-            labels,
-            sums,
-            A,
-            lo,
-            hi,
-            mid,
-            cost,
-            nbrs,
-            edges,
-            allowed,
-            movable,
-            contiguity,
-            deadline,
-        )
+    if edges.shape[0] and transport:
+        # -- 1. LP-guided: free units by quota, then load along the flows ------
+        A0 = A[:, 0]
+        if (labels < 0).any():
+            flows = _transport_lp(
+                labels,
+                A0,
+                lo[:, 0],
+                hi[:, 0],
+                mid[:, 0],
+                cost,
+                nbrs,
+                edges,
+                allowed,
+                movable,
+                aim,
+            )
+            quotas = (
+                {} if flows is None else {a: f for a, f in flows.items() if a[0] >= k}
+            )
+            _hand_out(labels, quotas, A0, cost, nbrs, allowed, k)
+        for _round in range(rounds):
+            if time.perf_counter() > deadline:
+                break
+            flows = _transport_lp(
+                labels,
+                A0,
+                lo[:, 0],
+                hi[:, 0],
+                mid[:, 0],
+                cost,
+                nbrs,
+                edges,
+                allowed,
+                movable,
+                aim,
+            )
+            if not flows:
+                break
+            _realise(
+                labels,
+                flows,
+                A0,
+                cost,
+                nbrs,
+                allowed,
+                movable,
+                contiguity,
+                deadline,
+                smooth,
+            )
+        sums = np.zeros((k, A.shape[1]))
+        np.add.at(sums, labels, A)
+    else:
+        # -- 1. hand out unassigned units by a balanced flood fill -----------------
+        sums = np.zeros((k, A.shape[1]))
+        have = labels >= 0
+        np.add.at(sums, labels[have], A[have])
+        free = labels < 0
+        if free.any():
+            heap: list[tuple[float, int, int]] = []
+
+            def load(t: int) -> float:
+                return float(np.max(sums[t] / mid[t]))
+
+            for i in np.flatnonzero(free).tolist():
+                for v in nbrs[i]:
+                    t = int(labels[v])
+                    if t >= 0 and allowed[i, t]:
+                        heapq.heappush(heap, (load(t), i, t))
+            while heap:
+                _ld, i, t = heapq.heappop(heap)
+                if labels[i] >= 0:
+                    continue
+                cur = load(t)
+                if cur > _ld + 1e-12:
+                    heapq.heappush(heap, (cur, i, t))
+                    continue
+                labels[i] = t
+                sums[t] += A[i]
+                for v in nbrs[i]:
+                    if labels[v] < 0 and allowed[v, t]:
+                        heapq.heappush(heap, (load(t), v, t))
+            rest = np.flatnonzero(labels < 0)
+            for i in rest.tolist():  # no graph path: the cheapest allowed territory
+                c = np.where(allowed[i], cost[i], np.inf)
+                labels[i] = int(np.argmin(c))
+                sums[labels[i]] += A[i]
+        if edges.shape[0]:
+            labels = _flow_moves(
+                labels,
+                sums,
+                A,
+                lo,
+                hi,
+                mid,
+                cost,
+                nbrs,
+                edges,
+                allowed,
+                movable,
+                contiguity,
+                deadline,
+            )
         sums = np.zeros((k, A.shape[1]))
         np.add.at(sums, labels, A)
 
@@ -169,7 +249,44 @@ def least_disruption_search(
     def pen(x: np.ndarray, t: np.ndarray | int) -> np.ndarray:
         return _BIG * outer(x, t) + inner_(x, t)
 
-    if edges.shape[0]:
+    retries = 3 if (transport and edges.shape[0]) else 1
+    for attempt in range(retries):
+        if attempt:
+            if feasible() or time.perf_counter() > deadline:
+                break
+            # still outside a band: plan the rest of the way with the LP again
+            for _round in range(2):
+                flows = _transport_lp(
+                    labels,
+                    A[:, 0],
+                    lo[:, 0],
+                    hi[:, 0],
+                    mid[:, 0],
+                    cost,
+                    nbrs,
+                    edges,
+                    allowed,
+                    movable,
+                    0.0,
+                )
+                if not flows or time.perf_counter() > deadline:
+                    break
+                _realise(
+                    labels,
+                    flows,
+                    A[:, 0],
+                    cost,
+                    nbrs,
+                    allowed,
+                    movable,
+                    contiguity,
+                    deadline,
+                    smooth,
+                )
+            sums[:] = 0.0
+            np.add.at(sums, labels, A)
+        if not edges.shape[0]:
+            break
         ar = np.arange(k)
         for _ in range(20_000):
             if feasible() or time.perf_counter() > deadline:
@@ -266,18 +383,37 @@ def least_disruption_search(
             return np.where(allowed[u, t], out, math.inf)
 
         locked = np.where(fixed >= 0, fixed, -1)
-        labels, _moves = improve_moves(
-            labels,
-            nbrs,
-            edges,
-            A,
-            lo,
-            hi,
-            cost_delta,
-            contiguity=contiguity,
-            locked=locked,
-            deadline=deadline,
-        )
+        for _pass in range(4):
+            labels, _n_moves = improve_moves(
+                labels,
+                nbrs,
+                edges,
+                A,
+                lo,
+                hi,
+                cost_delta,
+                contiguity=contiguity,
+                locked=locked,
+                deadline=deadline,
+            )
+            if not exchange or time.perf_counter() > deadline:
+                break
+            n_ex = _exchange_improve(
+                labels,
+                edges,
+                A,
+                lo,
+                hi,
+                cost,
+                nbrs,
+                allowed,
+                movable,
+                np.asarray(start, dtype=np.int64),
+                contiguity,
+                deadline,
+            )
+            if n_ex == 0:
+                break
         sums = np.zeros((k, A.shape[1]))
         np.add.at(sums, labels, A)
     return labels, feasible()
@@ -504,3 +640,534 @@ def _eject(
     labels[:] = saved_labels
     sums[:] = saved_sums
     return False
+
+
+# -- LP-guided transport (new) ---------------------------------------------------
+
+
+def _territory_arcs(labels: np.ndarray, edges: np.ndarray) -> list[tuple[int, int]]:
+    """Ordered pairs ``(a, b)`` of distinct labels that share a unit edge."""
+    la, lb = labels[edges[:, 0]], labels[edges[:, 1]]
+    cut = (la != lb) & (la >= 0) & (lb >= 0)
+    pairs = np.unique(np.column_stack([la[cut], lb[cut]]), axis=0)
+    out = {(int(a), int(b)) for a, b in pairs.tolist()}
+    out |= {(b, a) for a, b in out}
+    return sorted(out)
+
+
+def _price_curve(
+    a: int,
+    b: int,
+    labels: np.ndarray,
+    nbrs: list[list[int]],
+    w: np.ndarray,
+    cost: np.ndarray,
+    movable: np.ndarray,
+    allowed: np.ndarray,
+    steps: tuple[float, ...],
+) -> list[tuple[float, float]]:
+    """Convex piecewise price of moving load from territory ``a`` to ``b``.
+
+    Simulates ``b`` eating into ``a``: the cheapest boundary unit (disruption
+    per unit of load) first, its neighbours in ``a`` joining the frontier
+    (contiguity ignored).  The units taken are cut into segments at the
+    cumulative loads ``steps``; each segment's price is its mean disruption
+    per load, made non-decreasing.  Returns ``[(price, capacity), ...]``.
+    """
+    heap: list[tuple[float, int]] = []
+    seen: set[int] = set()
+
+    def push(i: int) -> None:
+        if i in seen or labels[i] != a or not movable[i] or not allowed[i, b]:
+            return
+        seen.add(i)
+        dc = float(cost[i, b] - cost[i, a])
+        wi = float(w[i])
+        if wi <= 0:
+            r = 0.0 if dc <= 0 else math.inf
+        else:
+            r = dc / wi
+        if math.isfinite(r):
+            heapq.heappush(heap, (r, i))
+
+    for i in np.flatnonzero(labels == a).tolist():
+        if any(labels[v] == b for v in nbrs[i]):
+            push(i)
+    segs: list[tuple[float, float]] = []
+    load = 0.0
+    seg_cost = 0.0
+    seg_load = 0.0
+    s = 0
+    while heap and s < len(steps):
+        _r, i = heapq.heappop(heap)
+        load += float(w[i])
+        seg_load += float(w[i])
+        seg_cost += float(cost[i, b] - cost[i, a])
+        for v in nbrs[i]:
+            push(v)
+        if load >= steps[s]:
+            segs.append((seg_cost / max(seg_load, 1e-12), seg_load))
+            seg_cost = seg_load = 0.0
+            s += 1
+    if seg_load > 0:
+        segs.append((seg_cost / seg_load, seg_load))
+    out: list[tuple[float, float]] = []
+    p = 0.0
+    for price, cap in segs:
+        p = max(p, price, 0.0)
+        out.append((p, cap))
+    return out
+
+
+def _transport_lp(
+    labels: np.ndarray,
+    A0: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    mid: np.ndarray,
+    cost: np.ndarray,
+    nbrs: list[list[int]],
+    edges: np.ndarray,
+    allowed: np.ndarray,
+    movable: np.ndarray,
+    margin: float,
+) -> dict[tuple[int, int], float] | None:
+    """Least-disruption flows of load between territories (and from free units).
+
+    Units labelled ``-1`` are free (they must go somewhere at no extra
+    disruption): each connected piece of them is a supply node ``k + c``
+    that sends all its load to the territories it touches, at no price.
+    Territory ``a`` sends load to an adjacent ``b`` at the piecewise price
+    of :func:`_price_curve`.  Every territory ends inside its band shrunk by
+    ``margin`` × its half-width on each side.  Returns ``{(from, to): load}``
+    (nodes ``≥ k`` are free pieces) or ``None`` when the LP has no solution.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import connected_components
+
+    k = lo.shape[0]
+    n = labels.size
+    free = np.flatnonzero(labels < 0)
+    comp = np.full(n, -1, dtype=np.int64)
+    n_c = 0
+    if free.size:
+        rows, cols = [], []
+        pos = {int(u): p for p, u in enumerate(free.tolist())}
+        for u in free.tolist():
+            for v in nbrs[u]:
+                if v in pos:
+                    rows.append(pos[u])
+                    cols.append(pos[v])
+        g = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(free.size, free.size)
+        )
+        n_c, cc = connected_components(g, directed=False)
+        comp[free] = cc
+    sums = np.bincount(labels[labels >= 0], weights=A0[labels >= 0], minlength=k)
+    supply = np.bincount(comp[free], weights=A0[free], minlength=n_c)
+    mean = float(np.mean(mid))
+    steps = tuple(f * mean for f in (0.03, 0.08, 0.15, 0.25, 0.4))
+    var_arc: list[tuple[int, int]] = []
+    price: list[float] = []
+    ub: list[float | None] = []
+    for a, b in _territory_arcs(labels, edges):
+        segs = _price_curve(a, b, labels, nbrs, A0, cost, movable, allowed, steps)
+        for p, cap in segs:
+            var_arc.append((a, b))
+            price.append(p + 1e-9)
+            ub.append(cap)
+    if n_c:
+        touch: set[tuple[int, int]] = set()
+        for u in free.tolist():
+            for v in nbrs[u]:
+                t = int(labels[v])
+                if t >= 0 and allowed[u, t]:
+                    touch.add((k + int(comp[u]), t))
+        for c, t in sorted(touch):
+            var_arc.append((c, t))
+            price.append(1e-9)
+            ub.append(None)
+    if not var_arc:
+        return None
+    nv = len(var_arc)
+    M = sp.lil_matrix((k + n_c, nv))
+    for c, (a, b) in enumerate(var_arc):
+        M[a, c] -= 1.0
+        M[b, c] += 1.0
+    M = sp.csr_matrix(M)
+    both = np.isfinite(lo) & np.isfinite(hi)
+    half = np.where(both, (hi - lo) / 2, 0.0)
+    big = 1e12 * max(float(np.abs(A0).sum()), 1.0)
+    L = np.where(np.isfinite(lo), lo + margin * half, -big)
+    U = np.where(np.isfinite(hi), hi - margin * half, big)
+    res = linprog(
+        np.asarray(price),
+        A_ub=sp.vstack([M[:k], -M[:k]]),
+        b_ub=np.concatenate([U - sums, sums - L]),
+        A_eq=M[k:] if n_c else None,
+        b_eq=-supply if n_c else None,
+        bounds=[(0.0, u) for u in ub],
+        method="highs",
+    )
+    if res.status != 0:
+        return None
+    flows: dict[tuple[int, int], float] = {}
+    for (a, b), f in zip(var_arc, res.x.tolist(), strict=True):
+        if f > 1e-9:
+            flows[(a, b)] = flows.get((a, b), 0.0) + f
+    return flows
+
+
+def _hand_out(
+    labels: np.ndarray,
+    quotas: dict[tuple[int, int], float],
+    A0: np.ndarray,
+    cost: np.ndarray,
+    nbrs: list[list[int]],
+    allowed: np.ndarray,
+    k: int,
+) -> None:
+    """Give the free units (label ``-1``) to territories by quota, in place.
+
+    Territories grow into the free units from their boundary, the one
+    furthest below its quota first (share of its quota received); each
+    takes the frontier unit closest (in steps) to its own side.  Units left
+    over go to the touching territory that received least of its quota.
+    """
+    from collections import deque
+
+    free = labels < 0
+    if not free.any():
+        return
+    quota = np.zeros(k)
+    for (_c, t), f in quotas.items():
+        quota[t] += f
+    # steps from each territory's boundary through free units
+    dist: dict[int, dict[int, int]] = {}
+    for t in range(k):
+        d: dict[int, int] = {}
+        q: deque[int] = deque()
+        for u in np.flatnonzero(free).tolist():
+            if allowed[u, t] and any(labels[v] == t for v in nbrs[u]):
+                d[u] = 0
+                q.append(u)
+        while q:
+            u = q.popleft()
+            for v in nbrs[u]:
+                if free[v] and v not in d and allowed[v, t]:
+                    d[v] = d[u] + 1
+                    q.append(v)
+        if d:
+            dist[t] = d
+    got = np.zeros(k)
+    heap: list[tuple[float, int]] = [
+        (0.0, t) for t in range(k) if quota[t] > 0 and t in dist
+    ]
+    heapq.heapify(heap)
+    while heap:
+        _f, t = heapq.heappop(heap)
+        dt = dist[t]
+        best = -1
+        key = (math.inf, math.inf, math.inf)
+        for u in dt:
+            if labels[u] >= 0 or not any(labels[v] == t for v in nbrs[u]):
+                continue
+            others = min(
+                (dist[s].get(u, math.inf) for s in dist if s != t and quota[s] > 0),
+                default=math.inf,
+            )
+            kk = (dt[u] - min(others, 1e9), float(cost[u, t]), u)
+            if kk < key:
+                key, best = kk, u
+        if best < 0:
+            continue
+        if got[t] + A0[best] / 2 > quota[t] and got[t] > 0:
+            continue
+        labels[best] = t
+        got[t] += A0[best]
+        if got[t] < quota[t]:
+            heapq.heappush(heap, (got[t] / quota[t], t))
+    # leftovers: flood to the touching territory with the lowest fill
+    changed = True
+    while changed and (labels < 0).any():
+        changed = False
+        for u in np.flatnonzero(labels < 0).tolist():
+            ts = {int(labels[v]) for v in nbrs[u] if labels[v] >= 0}
+            ts = {t for t in ts if allowed[u, t]}
+            if ts:
+                t = min(ts, key=lambda s: (got[s] - quota[s], s))
+                labels[u] = t
+                got[t] += A0[u]
+                changed = True
+    for u in np.flatnonzero(labels < 0).tolist():  # unreachable: cheapest allowed
+        c = np.where(allowed[u], cost[u], np.inf)
+        labels[u] = int(np.argmin(c))
+
+
+def _realise(
+    labels: np.ndarray,
+    flows: dict[tuple[int, int], float],
+    A0: np.ndarray,
+    cost: np.ndarray,
+    nbrs: list[list[int]],
+    allowed: np.ndarray,
+    movable: np.ndarray,
+    contiguity: bool,
+    deadline: float,
+    smooth: float = 1.0,
+) -> list[tuple[int, int, float, float]]:
+    """Move load between territories as the flows say, in place.
+
+    Arcs in topological order of the flow graph (the largest first among
+    ready ones); for arc ``a → b``, ``b`` eats into ``a``: the boundary unit
+    of ``a`` facing ``b`` with the least disruption per load that keeps
+    ``a`` connected, until the load moved is within half a unit of the flow.
+    """
+    arcs = [(a, b, f) for (a, b), f in flows.items() if f > 1e-9]
+    indeg: dict[int, int] = {}
+    for a, b, _f in arcs:
+        indeg[b] = indeg.get(b, 0) + 1
+        indeg.setdefault(a, 0)
+    done: set[tuple[int, int]] = set()
+    order: list[tuple[int, int, float]] = []
+    while len(order) < len(arcs):
+        ready = [x for x in arcs if (x[0], x[1]) not in done and indeg[x[0]] == 0]
+        if not ready:  # a cycle: take the rest by size
+            ready = [x for x in arcs if (x[0], x[1]) not in done]
+        ready.sort(key=lambda x: (-x[2], x[0], x[1]))
+        a, b, f = ready[0]
+        done.add((a, b))
+        order.append((a, b, f))
+        indeg[b] -= 1
+    count = np.bincount(labels, minlength=int(labels.max()) + 1)
+    report: list[tuple[int, int, float, float]] = []
+    for a, b, f in order:
+        if time.perf_counter() > deadline:
+            return report
+        heap: list[tuple[float, int]] = []
+        seen: set[int] = set()
+
+        def push(
+            i: int,
+            a: int = a,
+            b: int = b,
+            seen: set[int] = seen,
+            heap: list[tuple[float, int]] = heap,
+        ) -> None:
+            if i in seen or labels[i] != a or not movable[i] or not allowed[i, b]:
+                return
+            seen.add(i)
+            dc = float(cost[i, b] - cost[i, a])
+            wi = float(A0[i])
+            r = (0.0 if dc <= 0 else math.inf) if wi <= 0 else dc / wi
+            if math.isfinite(r):
+                # prefer units mostly surrounded by b: a smooth front keeps
+                # both territories easy to cut further
+                nb = nbrs[i]
+                inb = sum(1 for v in nb if labels[v] == b) / max(len(nb), 1)
+                heapq.heappush(heap, (r * (1.0 + smooth * (1.0 - inb)), i))
+
+        for i in np.flatnonzero(labels == a).tolist():
+            if any(labels[v] == b for v in nbrs[i]):
+                push(i)
+        moved = 0.0
+        skipped: list[tuple[float, int]] = []
+        while heap and moved < f:
+            r, i = heapq.heappop(heap)
+            if labels[i] != a:
+                continue
+            if moved + A0[i] / 2 > f or count[a] <= 1:
+                continue
+            if contiguity and not removable(i, labels, nbrs):
+                skipped.append((r, i))
+                continue
+            labels[i] = b
+            count[a] -= 1
+            count[b] += 1
+            moved += float(A0[i])
+            for v in nbrs[i]:
+                push(v)
+            # a unit blocked by contiguity may be free now
+            for x in skipped:
+                heapq.heappush(heap, x)
+            skipped.clear()
+        report.append((a, b, f, moved))
+    return report
+
+
+def _exchange_improve(
+    labels: np.ndarray,
+    edges: np.ndarray,
+    A: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    cost: np.ndarray,
+    nbrs: list[list[int]],
+    allowed: np.ndarray,
+    movable: np.ndarray,
+    orig: np.ndarray,
+    contiguity: bool,
+    deadline: float,
+    max_rounds: int = 50,
+) -> int:
+    """Send moved units home, each paid for by one cheaper move; in place.
+
+    For a unit ``i`` that left its current territory ``o`` for ``t``: move it
+    back and, when that breaks a band, compensate with the cheapest single
+    boundary move that restores every band — a unit leaving ``o`` (for any
+    territory it touches) or a unit joining ``t`` — provided the pair lowers
+    the cost and keeps every territory connected.  Bands must hold on entry.
+    Returns the number of exchanges applied.
+    """
+    k = lo.shape[0]
+    sums = np.zeros((k, A.shape[1]))
+    np.add.at(sums, labels, A)
+    eps = 1e-9 * np.maximum(np.abs(hi), 1.0)
+    count = np.bincount(labels, minlength=k)
+
+    def ok(t: int) -> bool:
+        return bool(
+            np.all(sums[t] >= lo[t] - eps[t]) and np.all(sums[t] <= hi[t] + eps[t])
+        )
+
+    def move(i: int, b: int) -> None:
+        a = int(labels[i])
+        labels[i] = b
+        sums[a] -= A[i]
+        sums[b] += A[i]
+        count[a] -= 1
+        count[b] += 1
+
+    applied = 0
+    for _ in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
+        moved = np.flatnonzero((orig >= 0) & (labels != orig) & movable)
+        gain = cost[moved, labels[moved]] - cost[moved, orig[moved]]
+        moved = moved[np.argsort(-gain, kind="stable")]
+        n_round = 0
+        for i in moved.tolist():
+            if time.perf_counter() > deadline:
+                break
+            t, o = int(labels[i]), int(orig[i])
+            if t == o or not allowed[i, o] or count[t] <= 1:
+                continue
+            if not any(labels[v] == o for v in nbrs[i]):
+                continue
+            g = float(cost[i, t] - cost[i, o])
+            if g <= 1e-12:
+                continue
+            if contiguity and not removable(i, labels, nbrs):
+                continue
+            move(i, o)
+            if ok(t) and ok(o):
+                applied += 1
+                n_round += 1
+                continue
+            # the cheapest compensating move: a unit leaving o, or joining t
+            la, lb = labels[edges[:, 0]], labels[edges[:, 1]]
+            js: list[np.ndarray] = []
+            xs: list[np.ndarray] = []
+            for side in (o, t):
+                if ok(side):
+                    continue
+                if side == o:  # a unit of o to the territory it touches
+                    m1 = (la == o) & (lb != o)
+                    m2 = (lb == o) & (la != o)
+                    js += [edges[m1, 0], edges[m2, 1]]
+                    xs += [lb[m1], la[m2]]
+                else:  # a unit touching t joins t
+                    m1 = (lb == t) & (la != t)
+                    m2 = (la == t) & (lb != t)
+                    js += [edges[m1, 0], edges[m2, 1]]
+                    xs += [lb[m1], la[m2]]
+            best: tuple[float, int, int] | None = None
+            if js:
+                jj = np.concatenate(js)
+                xx = np.concatenate(xs)
+                yy = labels[jj]
+                keep = movable[jj] & (jj != i) & allowed[jj, xx] & (count[yy] > 1)
+                jj, xx, yy = jj[keep], xx[keep], yy[keep]
+                dc = cost[jj, xx] - cost[jj, yy]
+                aj = A[jj]
+                sy = sums[yy] - aj
+                sx = sums[xx] + aj
+                fine = (
+                    (dc < g - 1e-12)
+                    & np.all(sy >= lo[yy] - eps[yy], axis=1)
+                    & np.all(sy <= hi[yy] + eps[yy], axis=1)
+                    & np.all(sx >= lo[xx] - eps[xx], axis=1)
+                    & np.all(sx <= hi[xx] + eps[xx], axis=1)
+                )
+                for idx in np.flatnonzero(fine)[np.argsort(dc[fine], kind="stable")]:
+                    j, x, y = int(jj[idx]), int(xx[idx]), int(yy[idx])
+                    rest = {t, o} - {x, y}
+                    if any(not ok(r) for r in rest):
+                        continue
+                    if contiguity and not removable(j, labels, nbrs):
+                        continue
+                    best = (float(dc[idx]), j, x)
+                    break
+            if best is None:
+                move(i, t)  # undo
+                continue
+            move(best[1], best[2])
+            applied += 1
+            n_round += 1
+        if n_round == 0:
+            break
+    return applied
+
+
+def perturb(
+    labels: np.ndarray,
+    start: np.ndarray,
+    adjacency: sp.csr_matrix,
+    fixed: np.ndarray,
+    rng: np.random.Generator,
+    radius: int = 3,
+) -> np.ndarray:
+    """Send home the moved units near a random moved unit (a kick).
+
+    Picks a unit that left its ``start`` territory at random, then sends
+    every moved unit within ``radius`` steps of it back to its ``start``
+    territory when it touches it and its present territory stays connected
+    without it (breadth-first order, repeated until nothing changes).  The
+    result is out of balance near the kick; the search repairs it another
+    way.
+    """
+    from collections import deque
+
+    n = labels.size
+    lab = labels.copy()
+    moved = np.flatnonzero((start >= 0) & (lab != start) & (fixed < 0))
+    if moved.size == 0:
+        return lab
+    nbrs = neighbour_lists(adjacency, n)
+    u0 = int(moved[rng.integers(moved.size)])
+    seen = {u0: 0}
+    order = [u0]
+    q = deque([u0])
+    while q:
+        u = q.popleft()
+        if seen[u] >= radius:
+            continue
+        for v in nbrs[u]:
+            if v not in seen:
+                seen[v] = seen[u] + 1
+                order.append(v)
+                q.append(v)
+    count = np.bincount(lab, minlength=int(lab.max()) + 1)
+    changed = True
+    while changed:  # a unit may touch home only once its neighbour went back
+        changed = False
+        for u in order:
+            o = int(start[u])
+            if o < 0 or lab[u] == o or fixed[u] >= 0 or count[lab[u]] <= 1:
+                continue
+            if any(lab[v] == o for v in nbrs[u]) and removable(u, lab, nbrs):
+                count[lab[u]] -= 1
+                count[o] += 1
+                lab[u] = o
+                changed = True
+    return lab

@@ -344,3 +344,46 @@ def test_budget_side_constraint_in_the_design_engine() -> None:
     bad = p.replace(locked={0: 1}, budgets={"moved": (move, 0.5)})
     with pytest.raises(SpecificationError, match="budget 'moved' is impossible"):
         bad.check()
+
+
+# -- the least-disruption search on its own -----------------------------------------
+def test_the_search_alone_finds_the_known_optimum(strip: Study) -> None:
+    """solver="heuristic" (no MIP): R2 grows along the bottom row, 6 moved."""
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        tie_break=0.0,
+        time_limit=20,
+        seed=0,
+        solver="heuristic",
+    )
+    assert res.method == "local-search"
+    assert res.moved == pytest.approx(6.0)
+    assert res.max_deviation == pytest.approx(0.0)
+    assert is_contiguous(strip.units, res.alignment)
+    # the LP relaxation bound (no contiguity) is 2: the gap is reported
+    assert res.lower_bound == pytest.approx(2.0)
+    assert res.status == "feasible"
+
+
+def test_a_kick_only_sends_moved_units_home_and_keeps_territories_whole() -> None:
+    """``perturb`` on a 1 × 6 path: units 2 and 3 moved from A (0) to B (1)."""
+    import scipy.sparse as sp
+
+    from terrakit.realign._search import perturb
+
+    n = 6
+    adj = sp.diags([np.ones(n - 1), np.ones(n - 1)], [-1, 1], format="csr")
+    start = np.array([0, 0, 0, 0, 1, 1])
+    labels = np.array([0, 0, 1, 1, 1, 1])
+    fixed = np.full(n, -1)
+    out = perturb(labels, start, adj, fixed, np.random.default_rng(0), radius=5)
+    # unit 2 touches A and goes home; then unit 3 touches A and goes home too
+    # (whichever of the two the kick starts from)
+    assert out.tolist() == [0, 0, 0, 0, 1, 1]
+    # a locked moved unit stays where it is, and so does the one behind it
+    # (it no longer touches A)
+    fixed[2] = 1
+    out = perturb(labels, start, adj, fixed, np.random.default_rng(0), radius=5)
+    assert out.tolist() == [0, 0, 1, 1, 1, 1]
+    assert labels.tolist() == [0, 0, 1, 1, 1, 1]  # input unchanged
