@@ -84,6 +84,9 @@ FAMILIES: dict[str, Family] = {
         reference="terrakit.benchmarks.tsplib:reference_values",
         pattern="*.tsp",
     ),
+    # the geo folder holds many files; this glob matches exactly the two
+    # instances: us_counties_fips.geojson and zcta_2010_pop_area_centroid.csv
+    "geo": Family("terrakit.benchmarks.geo:solve_file", pattern="[uz][sc]*[sd].[cg]*"),
 }
 
 

@@ -21,11 +21,22 @@ from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
 
-__all__ = ["AUTO_MIP_MAX_PAIRS", "align", "build_problem", "pareto", "solve"]
+__all__ = [
+    "AUTO_MIP_MAX_PAIRS",
+    "MAX_CHOOSE_CELLS",
+    "align",
+    "build_problem",
+    "pareto",
+    "solve",
+]
 
 #: ``solver="auto"`` uses the MIP when ``n_units × n_centers`` is at most this
 #: (a quarter of it with contiguity) and the heuristic otherwise.
 AUTO_MIP_MAX_PAIRS = 20_000
+
+#: chosen centers: the most ``n_units × n_candidates`` cells a cost matrix may
+#: have (2.4 GB of float64; the build holds about three such arrays)
+MAX_CHOOSE_CELLS = 300_000_000
 
 Solver = Literal["auto", "mip", "heuristic"]
 
@@ -164,6 +175,8 @@ def build_problem(
     draws_tolerance: float | None = None,
     weight: str | None = None,
     travel_model: Any = None,
+    adjacency: Any = None,
+    candidates: Sequence[Hashable] | None = None,
 ) -> DesignProblem:
     """The :class:`DesignProblem` of a Study (see :func:`align` for the parameters).
 
@@ -174,7 +187,15 @@ def build_problem(
     Centers: the reps' homes (``home_lon``/``home_lat``; the unit containing
     or nearest to the home is the center's root) when ``n_territories`` is
     ``None`` or the number of reps; otherwise ``n_territories`` centers
-    chosen among the units.
+    chosen among the units (all of them, or the ``candidates``).
+
+    ``adjacency``: an :class:`~terrakit.data.geo.Adjacency` over the units'
+    ids (e.g. with island links from ``Adjacency.with_links``) used instead
+    of the one computed from the geometry.  ``candidates``: unit ids that may
+    host a chosen center (default: every unit).  Chosen centers need an
+    ``n × m`` cost matrix; above :data:`MAX_CHOOSE_CELLS` cells a
+    :class:`SpecificationError` asks for ``candidates`` instead of
+    allocating it.
     """
     from terrakit.data import geo
 
@@ -205,6 +226,11 @@ def build_problem(
             "give reps (one territory per rep) or n_territories (centers are then "
             "chosen among the units)"
         )
+    if fixed and candidates is not None:
+        raise SpecificationError(
+            "candidates= picks chosen centers; with one territory per rep the "
+            "centers are the reps' homes, so drop candidates or pass n_territories"
+        )
     if fixed:
         assert reps is not None
         hp = reps[["home_lon", "home_lat"]].to_numpy(dtype=float)
@@ -222,21 +248,41 @@ def build_problem(
     else:
         assert n_territories is not None
         k = int(n_territories)
-        km = geo.haversine_matrix(lon, lat, lon, lat)
-        center_units = np.arange(n)
-        center_ids = tuple(ids.tolist())
+        if candidates is None:
+            center_units = np.arange(n)
+        else:
+            center_units = pd.Index(units.index).get_indexer(list(candidates))
+            if (center_units < 0).any():
+                pairs = zip(candidates, center_units, strict=True)
+                bad = [c for c, p in pairs if p < 0][:5]
+                raise SpecificationError(
+                    f"candidates {bad} are not unit ids; pick centers among the units"
+                )
+        if n * len(center_units) > MAX_CHOOSE_CELLS:
+            raise SpecificationError(
+                f"choosing {k} centers among {len(center_units)} candidates for {n} "
+                f"units needs {n} × {len(center_units)} cost matrices "
+                f"({8 * n * len(center_units) / 2**30:.1f} GiB each); pass "
+                f"candidates= (at most {MAX_CHOOSE_CELLS // max(n, 1)} unit ids) or "
+                "reps with fixed homes"
+            )
+        km = geo.haversine_matrix(lon, lat, lon[center_units], lat[center_units])
+        center_ids = tuple(ids[center_units].tolist())
         tids = tuple(f"T{t + 1:02d}" for t in range(k))
         mode = "choose"
-        centers_pts = pts
+        centers_pts = pts[center_units]
     if objective == "travel":
         tm = travel_model or geo.TravelTimeModel()
         cost = w[:, None] * tm.matrix(pts, centers_pts)
     else:
         cost = w[:, None] * km**2
     allowed = None if max_distance_km is None else km <= float(max_distance_km)
-    adjacency = None
+    adj_matrix = None
     if contiguity or objective == "cut_edges":
-        adjacency = geo.adjacency(units, warn=False).matrix
+        if adjacency is None:
+            adj_matrix = geo.adjacency(units, warn=False).matrix
+        else:
+            adj_matrix = adjacency.subgraph(units.index).matrix
     tg = None
     if targets is not None:
         if isinstance(targets, Mapping):
@@ -283,7 +329,7 @@ def build_problem(
         center_units=center_units,
         center_ids=center_ids,
         territory_ids=tids,
-        adjacency=adjacency,
+        adjacency=adj_matrix,
         contiguity=bool(contiguity),
         locked=lock_cols,
         lock_reasons=reasons,
@@ -370,7 +416,7 @@ def align(
         limit still caps the run).  Ignored by the exact paths.
     **kw
         Passed to :func:`build_problem` (``weight``, ``travel_model``,
-        ``draws_tolerance``).
+        ``draws_tolerance``, ``adjacency``, ``candidates``).
 
     Returns
     -------

@@ -1,0 +1,491 @@
+"""Units heavier than one territory's band: split them into equal parts.
+
+With ``k`` territories and a ``±τ`` band, no territory may hold more than
+``(1 + τ) · total / k`` of the balanced activity.  A unit above that limit
+(Los Angeles County, 9.8 M people, against a 3.18 M limit for 100 US
+territories) makes the specification impossible, and
+:meth:`~terrakit.design.problem.DesignProblem.check` says so before solving.
+:func:`split_oversized` is the documented way out:
+
+Rule
+    A unit ``i`` with ``v_i > (1 + τ) · mean`` (``mean = total / k``) is
+    replaced by ``r_i = ⌈v_i / ((1 + τ) · mean)⌉`` equal *parts*, the fewest
+    that each fit under the limit.  Every part keeps the unit's geometry and
+    location; every numeric column is treated as additive and divided by
+    ``r_i``.  Parts are neighbours of each other and of every neighbour of the
+    unit, so contiguity is unchanged.  ``k`` stays the same: each territory is
+    still one rep's worth (``±τ``) of the activity.
+
+Reading the answer
+    A territory that holds a part of an oversized unit shares that unit with
+    the territories holding its other parts.  :meth:`OversizedSplit.groups`
+    merges them (transitively) into *multi-rep territories*: a group of ``g``
+    territories is one territory staffed by ``g`` reps, its activity within
+    ``g · mean · (1 ± τ)`` because each member is within its own band — the
+    "LA County gets several reps' worth of target" reading.  Read per rep,
+    each rep carries an equal share of the split unit (to be divided later,
+    e.g. by ZIP code).
+
+Examples
+--------
+>>> import geopandas as gpd, shapely
+>>> units = gpd.GeoDataFrame(
+...     {"population": [10.0, 1.0, 1.0]},
+...     geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
+...     index=pd.Index(["a", "b", "c"], name="unit_id"), crs="EPSG:3857")
+>>> s = split_oversized(units, "population", n_territories=2, tolerance=0.03)
+>>> s.units.index.tolist(), s.units["population"].tolist()
+(['a#1', 'a#2', 'b', 'c'], [5.0, 5.0, 1.0, 1.0])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from terrakit.exceptions import SpecificationError
+
+__all__ = ["OversizedSplit", "split_blocking", "split_oversized", "stuck_units"]
+
+
+@dataclass(frozen=True, eq=False)
+class OversizedSplit:
+    """Units with every oversized unit replaced by equal parts.
+
+    Attributes
+    ----------
+    units
+        The units to design on: original rows, and for each oversized unit
+        ``u`` its parts ``"u#1" … "u#r"`` in its place.
+    parts
+        One row per part (index ``part_id``): ``unit_id``, ``n_parts``,
+        ``activity`` (the part's value).
+    adjacency
+        The input :class:`~terrakit.data.geo.Adjacency` expanded to the parts
+        (``None`` when none was given: then the parts' identical geometries
+        make them neighbours of each other and of the unit's neighbours).
+    activity, n_territories, tolerance
+        The band the split was made for.
+    upper_limit
+        ``(1 + τ) · total / k``: the most one territory may hold.
+    """
+
+    units: Any
+    parts: pd.DataFrame
+    adjacency: Any
+    activity: str
+    n_territories: int
+    tolerance: float
+    upper_limit: float
+
+    @property
+    def n_split(self) -> int:
+        """Number of units that were split."""
+        return int(self.parts["unit_id"].nunique())
+
+    def summary(self) -> str:
+        """One line per split unit: value, limit and number of parts."""
+        if self.parts.empty:
+            return (
+                f"no unit above the {self.upper_limit:.6g} {self.activity} limit "
+                f"(±{100 * self.tolerance:g} %, {self.n_territories} territories)"
+            )
+        lines = [
+            f"{self.n_split} units split into equal parts (one territory may "
+            f"hold at most {self.upper_limit:.6g} {self.activity}: (1 + "
+            f"{self.tolerance:g}) × mean, {self.n_territories} territories):"
+        ]
+        for uid, g in self.parts.groupby("unit_id", sort=False):
+            r = int(g["n_parts"].iloc[0])
+            v = float(g["activity"].sum())
+            lines.append(
+                f"  {uid}: {v:.6g} = {v / self.upper_limit:.3f} × limit -> {r} parts "
+                f"of {v / r:.6g}"
+            )
+        return "\n".join(lines)
+
+    def unit_territories(self, assignment: pd.Series) -> pd.Series:
+        """Original unit → tuple of the territories that serve it.
+
+        Parameters
+        ----------
+        assignment
+            Part/unit id → territory id (``result.alignment.assignment``).
+        """
+        a = pd.Series(assignment)
+        part_to_unit = self.parts["unit_id"]
+        orig = a.index.map(lambda i: part_to_unit.get(i, i))
+        out = a.groupby(np.asarray(orig, dtype=object), sort=False).agg(
+            lambda s: tuple(sorted(dict.fromkeys(s.tolist()), key=str))
+        )
+        out.index.name = "unit_id"
+        out.name = "territories"
+        return out
+
+    def groups(self, assignment: pd.Series) -> pd.DataFrame:
+        """Multi-rep territories: territories merged through shared split units.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group with more than one territory: ``territories``
+            (tuple), ``reps`` (how many), ``units`` (the split units shared),
+            ``<activity>`` (the group's total) and ``per_rep_dev`` (its
+            deviation from ``reps × mean``).
+        """
+        a = pd.Series(assignment)
+        values = self.units[self.activity].reindex(a.index).to_numpy(dtype=float)
+        sums = pd.Series(values, index=a.index).groupby(a.to_numpy()).sum()
+        parent: dict[Hashable, Hashable] = {t: t for t in sums.index}
+
+        def find(t: Hashable) -> Hashable:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        shared: dict[Hashable, list[Hashable]] = {}
+        for uid, g in self.parts.groupby("unit_id", sort=False):
+            ts = list(dict.fromkeys(a.reindex(g.index).dropna().tolist()))
+            for t in ts[1:]:
+                parent[find(t)] = find(ts[0])
+            shared.setdefault(uid, ts)
+        members: dict[Hashable, list[Hashable]] = {}
+        for t in sums.index:
+            members.setdefault(find(t), []).append(t)
+        mean = float(sums.sum()) / max(len(sums), 1)
+        rows = []
+        for root, ts in members.items():
+            if len(ts) < 2:
+                continue
+            units = [u for u, tl in shared.items() if find(tl[0]) == root]
+            total = float(sums.loc[ts].sum())
+            rows.append(
+                {
+                    "territories": tuple(sorted(ts, key=str)),
+                    "reps": len(ts),
+                    "units": tuple(units),
+                    self.activity: total,
+                    "per_rep_dev": total / (len(ts) * mean) - 1.0,
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=["territories", "reps", "units", self.activity, "per_rep_dev"],
+        )
+
+
+def split_oversized(
+    units: Any,
+    activity: str,
+    n_territories: int,
+    tolerance: float,
+    *,
+    adjacency: Any = None,
+    max_part: float | None = None,
+    also: Any = (),
+) -> OversizedSplit:
+    """Replace every unit above one territory's upper band by equal parts.
+
+    Parameters
+    ----------
+    units
+        Units (Geo)DataFrame with the ``activity`` column; unique index.
+    activity
+        The balanced activity (e.g. ``"population"``).
+    n_territories
+        ``k``.
+    tolerance
+        ``τ`` of the band ``±τ`` around ``total / k``.
+    adjacency
+        Optional :class:`~terrakit.data.geo.Adjacency` of ``units`` (e.g. with
+        island links); it is expanded to the parts.
+    max_part
+        Largest part (default: the upper limit ``(1 + τ) · mean``, i.e. the
+        fewest parts).  :func:`split_blocking` uses ``2τ · mean`` so parts
+        can fill any gap of the band.
+    also
+        Further unit ids to split into parts of at most ``max_part`` (e.g.
+        the :func:`stuck_units`).
+
+    Returns
+    -------
+    OversizedSplit
+        ``.units`` to pass to :func:`~terrakit.design.align` (with
+        ``adjacency=split.adjacency``); see the module doc for the rule.
+
+    Raises
+    ------
+    SpecificationError
+        Unknown or negative activity, ``n_territories < 1`` or ``tolerance``
+        outside ``[0, 1)``, or a non-unique index.
+
+    Notes
+    -----
+    Splitting changes nothing for units within the limit; the lower bound
+    and objective of the design then refer to the split instance (each part
+    is weighted by its share of the unit at the unit's location).
+    """
+    from terrakit.data.geo import Adjacency
+
+    if activity not in units.columns:
+        raise SpecificationError(
+            f"no {activity!r} column to split on; columns: {list(units.columns)}"
+        )
+    k = int(n_territories)
+    if k < 1:
+        raise SpecificationError(f"n_territories must be at least 1, got {k}")
+    tau = float(tolerance)
+    if not 0.0 <= tau < 1.0:
+        raise SpecificationError(f"tolerance must be in [0, 1), got {tau}")
+    if units.index.has_duplicates:
+        raise SpecificationError("unit ids (the index) must be unique to split units")
+    v = units[activity].to_numpy(dtype=float)
+    if not np.all(np.isfinite(v)) or (v < 0).any():
+        raise SpecificationError(
+            f"{activity!r} must be finite and non-negative to split units"
+        )
+    limit = (1.0 + tau) * float(v.sum()) / k
+    part = limit if max_part is None else float(max_part)
+    if not part > 0:
+        raise SpecificationError(f"max_part must be positive, got {max_part}")
+    reps = np.ones(len(v), dtype=np.int64)
+    over = (v > limit * (1 + 1e-12)) | units.index.isin(list(also))
+    reps[over] = [max(1, math.ceil(x / part - 1e-12)) for x in v[over]]
+    pos = np.repeat(np.arange(len(v)), reps)
+    out = units.iloc[pos].copy()
+    ids: list[Hashable] = []
+    part_rows = []
+    for i, uid in enumerate(units.index.tolist()):
+        r = int(reps[i])
+        if r == 1:
+            ids.append(uid)
+            continue
+        for p in range(1, r + 1):
+            pid = f"{uid}#{p}"
+            ids.append(pid)
+            part_rows.append((pid, uid, r, v[i] / r))
+    out.index = pd.Index(ids, name=units.index.name)
+    if out.index.has_duplicates:
+        raise SpecificationError(
+            "a part id '<unit>#<p>' collides with an existing unit id; rename units"
+        )
+    num = out.select_dtypes("number").columns
+    div = reps[pos].astype(float)
+    for c in num:
+        out[c] = out[c].to_numpy(dtype=float) / div
+    parts = pd.DataFrame(
+        part_rows, columns=["part_id", "unit_id", "n_parts", "activity"]
+    ).set_index("part_id")
+    adj_out = None
+    if adjacency is not None:
+        if not isinstance(adjacency, Adjacency):
+            raise TypeError("adjacency must be a terrakit.data.geo.Adjacency")
+        base = adjacency.subgraph(units.index).matrix
+        expand = sp.csr_array(
+            (np.ones(len(pos)), (np.arange(len(pos)), pos)), shape=(len(pos), len(v))
+        )
+        m = expand @ base @ expand.T
+        # parts of the same unit are neighbours of each other
+        m = m + expand @ expand.T
+        adj_out = Adjacency(out.index, sp.csr_array(m), kind=adjacency.kind + "+split")
+    return OversizedSplit(
+        units=out,
+        parts=parts,
+        adjacency=adj_out,
+        activity=activity,
+        n_territories=k,
+        tolerance=tau,
+        upper_limit=limit,
+    )
+
+
+def _connected_sets(
+    root: int,
+    v: np.ndarray,
+    nbrs: list[np.ndarray],
+    lower: float,
+    upper: float,
+    max_sets: int,
+) -> dict[str, Any]:
+    """Enumerate the connected sets containing ``root`` with total ≤ ``upper``.
+
+    Each set is visited once (extension by candidates with an exclusion set);
+    stops at the first total inside ``[lower, upper]`` or after ``max_sets``.
+    """
+    st: dict[str, Any] = {
+        "n": 0,
+        "found": False,
+        "below": (-1.0, ()),
+        "above": (np.inf, ()),
+    }
+
+    def rec(members: list[int], total: float, cand: list[int], banned: set[int]):
+        st["n"] += 1
+        if st["n"] > max_sets or st["found"]:
+            return
+        if lower <= total <= upper:
+            st["found"] = True
+            return
+        if lower > total > st["below"][0]:
+            st["below"] = (total, tuple(members))
+        ban = set(banned)
+        for idx, u in enumerate(cand):
+            t = total + v[u]
+            if t > upper:
+                if t < st["above"][0]:
+                    st["above"] = (t, (*members, u))
+                ban.add(u)
+                continue
+            inside = {*members, u}
+            ext = [w for w in cand[idx + 1 :] if w not in ban]
+            seen = set(ext) | inside | ban
+            ext += [int(w) for w in nbrs[u] if int(w) not in seen]
+            rec([*members, u], t, ext, ban | set(cand[:idx]))
+            ban.add(u)
+            if st["found"] or st["n"] > max_sets:
+                return
+
+    rec([root], float(v[root]), [int(w) for w in nbrs[root]], set())
+    return st
+
+
+def stuck_units(
+    values: pd.Series,
+    adjacency: Any,
+    lower: float,
+    upper: float,
+    *,
+    candidates: Any = None,
+    max_sets: int = 20_000,
+) -> pd.DataFrame:
+    """Units that no contiguous territory within ``[lower, upper]`` can hold.
+
+    A unit below one territory's upper limit can still make a contiguous
+    ``±τ`` design impossible: Kings County NY (2.50 M people) with Staten
+    Island, its only other neighbour short of Manhattan and Queens, makes
+    2.97 M — under a 2.99 M lower limit — while Kings + Manhattan is 4.09 M.
+    This check enumerates the connected sets of units containing a unit
+    whose total stays at most ``upper`` (values must be non-negative, so a
+    set above ``upper`` never comes back into the band) and reports the
+    units for which none lands in ``[lower, upper]``.
+
+    Parameters
+    ----------
+    values
+        Activity per unit (index = unit ids of ``adjacency``).
+    adjacency
+        :class:`~terrakit.data.geo.Adjacency` over the same ids.
+    lower, upper
+        One territory's band.
+    candidates
+        Unit ids to check (default: units worth at least a quarter of
+        ``lower``; small units in sparse areas have countless sets).
+    max_sets
+        Enumeration budget per unit; a unit whose sets exceed it is
+        ``"undecided"`` and not reported.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per proven-stuck unit: ``value``, ``sets`` (how many
+        connected sets were checked), ``best_below`` / ``set_below`` (the
+        largest total under ``lower`` and its units), ``best_above`` /
+        ``set_above`` (the smallest total over ``upper``, one unit beyond a
+        checked set, and its units).
+    """
+    ids = pd.Index(adjacency.ids)
+    v = pd.Series(values).reindex(ids).to_numpy(dtype=float)
+    if np.isnan(v).any() or (v < 0).any():
+        raise SpecificationError("values must be non-negative for every unit")
+    m = adjacency.matrix
+    nbrs = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in range(len(ids))]
+    if candidates is None:
+        roots = np.flatnonzero(v >= 0.25 * lower)
+    else:
+        roots = ids.get_indexer(list(candidates))
+    rows = []
+    for r in roots.tolist():
+        if not v[r] < lower:
+            continue  # in the band alone, or oversized (split_oversized's case)
+        st = _connected_sets(r, v, nbrs, lower, upper, max_sets)
+        if st["found"] or st["n"] > max_sets:
+            continue
+        below, above = st["below"], st["above"]
+        rows.append(
+            {
+                "unit_id": ids[r],
+                "value": float(v[r]),
+                "sets": int(st["n"]),
+                "best_below": below[0],
+                "set_below": tuple(ids[list(below[1])]),
+                "best_above": above[0],
+                "set_above": tuple(ids[list(above[1])]),
+            }
+        )
+    cols = ["value", "sets", "best_below", "set_below", "best_above", "set_above"]
+    return pd.DataFrame(rows, columns=["unit_id", *cols]).set_index("unit_id")
+
+
+def split_blocking(
+    units: Any,
+    activity: str,
+    n_territories: int,
+    tolerance: float,
+    *,
+    adjacency: Any,
+    rounds: int = 5,
+    max_sets: int = 20_000,
+) -> tuple[OversizedSplit, pd.DataFrame]:
+    """Split the oversized units and the :func:`stuck_units` until none is stuck.
+
+    Rule: every unit above the upper limit, and every unit that
+    :func:`stuck_units` proves cannot sit in any contiguous territory within
+    the band, is split into equal parts of at most ``2τ · mean`` (the band's
+    width, so a set of parts can reach any point of the band); the check
+    runs again on the result, up to ``rounds`` times.  Passing the local
+    check is necessary, not sufficient, for a feasible design.
+
+    Returns
+    -------
+    (OversizedSplit, pandas.DataFrame)
+        The split and the stuck units found before the first split (the
+        evidence that the unsplit specification is impossible).
+    """
+    v = units[activity].to_numpy(dtype=float)
+    k = int(n_territories)
+    mean = float(v.sum()) / k
+    lo, hi = (1 - tolerance) * mean, (1 + tolerance) * mean
+    first = split_oversized(units, activity, k, tolerance, adjacency=adjacency)
+    stuck0 = stuck_units(
+        first.units[activity], first.adjacency, lo, hi, max_sets=max_sets
+    )
+    also: set[Hashable] = set()
+    stuck = stuck0
+    split = first
+    part_of = first.parts["unit_id"]
+    for _ in range(rounds):
+        new = {part_of.get(i, i) for i in stuck.index} - also
+        if not new:
+            break
+        also |= new
+        split = split_oversized(
+            units,
+            activity,
+            k,
+            tolerance,
+            adjacency=adjacency,
+            max_part=2 * tolerance * mean,
+            also=sorted(also, key=str),
+        )
+        part_of = split.parts["unit_id"]
+        stuck = stuck_units(
+            split.units[activity], split.adjacency, lo, hi, max_sets=max_sets
+        )
+    return split, stuck0

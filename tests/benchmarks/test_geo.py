@@ -1,0 +1,123 @@
+"""Readers of the national geo benchmark (US counties and ZCTAs, Census 2010)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from terrakit.benchmarks import geo as bg
+from terrakit.benchmarks.run import FAMILIES, _expand
+from terrakit.design.oversized import stuck_units
+
+FOLDER = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "geo"
+pytestmark = pytest.mark.skipif(
+    not (FOLDER / bg.COUNTY_FILE).exists(), reason="shared benchmarks not present"
+)
+
+
+@pytest.fixture(scope="module")
+def counties() -> pd.DataFrame:
+    """3,143 counties of the 50 states + DC with Census 2010 population."""
+    return bg.us_counties(FOLDER)
+
+
+def test_counties_match_census_totals(counties: pd.DataFrame) -> None:
+    assert len(counties) == 3143
+    assert int(counties["population"].sum()) == 308_745_538  # Census 2010
+    assert counties.crs.to_epsg() == 5070
+    assert counties.index.name == "unit_id"
+    assert (counties.index.str.len() == 5).all()
+    la = counties.loc["06037"]
+    assert (la["name"], la["state"], la["population"]) == (
+        "Los Angeles County",
+        "CA",
+        9_818_605,
+    )
+    assert counties.loc["35013", "name"] == "Doña Ana County"  # Latin-1 file
+
+
+def test_county_regions() -> None:
+    lower48 = bg.us_counties(FOLDER, region="lower48")
+    every = bg.us_counties(FOLDER, region="all")
+    assert len(lower48) == 3109
+    assert not lower48["state"].isin(["AK", "HI"]).any()
+    assert len(every) == 3221
+    assert (every["state"] == "PR").sum() == 78
+    with pytest.raises(ValueError, match="region must be one of"):
+        bg.us_counties(FOLDER, region="mainland")  # type: ignore[arg-type]
+
+
+def test_island_links_hawaii_to_california(counties: pd.DataFrame) -> None:
+    """Hawaii's four pieces are joined among themselves first (3 links), then
+    the island block is linked once to the nearest Californian county."""
+    sub = counties[counties["state"].isin(["HI", "CA"])]
+    adj, links = bg.unit_adjacency(sub)
+    assert adj.n_components == 1
+    assert len(links) == 4
+    states = [(sub.loc[a, "state"], sub.loc[b, "state"]) for a, b, _ in links]
+    assert states[:3] == [("HI", "HI")] * 3
+    assert set(states[3]) == {"HI", "CA"}
+    assert 3_000 < links[3][2] < 4_500  # km across the Pacific
+
+
+def test_brooklyn_is_stuck_at_three_percent(counties: pd.DataFrame) -> None:
+    """Kings County (2,504,700) can only join Staten Island (468,730, linked by
+    the Verrazzano bridge), Manhattan or Queens: 2,973,430 is under the ±3 %
+    band of 100 US territories and 4,090,573 above it."""
+    adj, _ = bg.unit_adjacency(counties)
+    mean = counties["population"].sum() / 100
+    stuck = stuck_units(
+        counties["population"], adj, 0.97 * mean, 1.03 * mean, candidates=["36047"]
+    )
+    assert stuck.index.tolist() == ["36047"]
+    row = stuck.loc["36047"]
+    assert row["best_below"] == 2_504_700 + 468_730
+    assert set(row["set_below"]) == {"36047", "36085"}
+    assert row["best_above"] == 2_504_700 + 1_585_873
+    # at ±4 % Brooklyn + Staten Island fits (2,973,430 ≥ 0.96 × 3,087,455)
+    ok = stuck_units(
+        counties["population"], adj, 0.96 * mean, 1.04 * mean, candidates=["36047"]
+    )
+    assert ok.empty
+
+
+def test_zctas() -> None:
+    z = bg.us_zctas(FOLDER)
+    assert len(z) == 32_845
+    assert int(z["population"].sum()) == 308_739_931  # README: 308.74 M
+    assert (z["population"] > 0).all()
+    assert (z.geometry.geom_type == "Point").all()
+    assert not z.index.str[:3].astype(int).isin(range(6, 10)).any()  # no PR
+    lower48 = bg.us_zctas(FOLDER, region="lower48")
+    pre = lower48.index.str[:3].astype(int)
+    assert not (pre.isin(range(967, 969)) | pre.isin(range(995, 1000))).any()
+    kept = bg.us_zctas(FOLDER, region="all", drop_empty=False)
+    assert len(kept) == 33_120
+
+
+def test_candidate_centers_follow_population_and_seed() -> None:
+    z = bg.us_zctas(FOLDER, region="lower48")
+    sub = z[z.index.str.startswith("0")]  # New England, NJ: ~2,100 ZCTAs
+    a = bg.candidate_centers(sub, 50, seed=3)
+    b = bg.candidate_centers(sub, 50, seed=3)
+    assert a.equals(b)
+    assert 40 <= len(a) <= 50 and a.isin(sub.index).all()
+    # each candidate is the heaviest ZCTA of its cell: far above the median
+    assert sub.loc[a, "population"].median() > 3 * sub["population"].median()
+
+
+def test_geo_family_globs_exactly_the_two_instances() -> None:
+    files = _expand(FOLDER, FAMILIES["geo"].pattern)
+    assert [f.name for f in files] == [bg.COUNTY_FILE, bg.ZCTA_FILE]
+
+
+def test_island_links_connect_every_piece(counties: pd.DataFrame) -> None:
+    adj, links = bg.unit_adjacency(counties)
+    assert adj.n_components == 1
+    pairs = {frozenset((a, b)) for a, b, _ in links}
+    assert frozenset(("36047", "36085")) in pairs  # Brooklyn – Staten Island
+    km = np.array([d for *_, d in links])
+    assert (km > 0).all()

@@ -1,0 +1,118 @@
+"""Oversized and stuck units: splitting rule, merged multi-rep territories."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from terrakit.data.geo import adjacency
+from terrakit.design import align, split_oversized
+from terrakit.design.oversized import split_blocking, stuck_units
+from terrakit.exceptions import SpecificationError
+
+
+@pytest.fixture
+def strip_6() -> gpd.GeoDataFrame:
+    """Six unit squares in a row, population 6, 1, 1, 1, 1, 2 (total 12).
+
+    With 4 territories the mean is 3 and the ±10 % limit 3.3: unit ``a``
+    (6) needs ⌈6 / 3.3⌉ = 2 parts of 3 — each part alone is a territory.
+    """
+    return gpd.GeoDataFrame(
+        {"population": [6.0, 1.0, 1.0, 1.0, 1.0, 2.0], "area": [1.0] * 6},
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(6)],
+        index=pd.Index(list("abcdef"), name="unit_id"),
+        crs="EPSG:3857",
+    )
+
+
+def test_split_rule_and_additive_columns(strip_6: gpd.GeoDataFrame) -> None:
+    s = split_oversized(strip_6, "population", 4, 0.10)
+    assert s.upper_limit == pytest.approx(3.3)
+    assert s.units.index.tolist() == ["a#1", "a#2", "b", "c", "d", "e", "f"]
+    assert s.units["population"].tolist() == [3.0, 3.0, 1, 1, 1, 1, 2]
+    assert s.units["area"].tolist() == [0.5, 0.5, 1, 1, 1, 1, 1]
+    assert s.units["population"].sum() == strip_6["population"].sum()
+    assert s.parts["unit_id"].tolist() == ["a", "a"]
+    assert "a: 6 = 1.818 × limit -> 2 parts of 3" in s.summary()
+    none = split_oversized(strip_6, "population", 2, 0.10)
+    assert none.parts.empty and none.units.index.equals(strip_6.index)
+
+
+def test_unsplit_spec_is_refused_and_split_one_is_solved(
+    strip_6: gpd.GeoDataFrame,
+) -> None:
+    with pytest.raises(SpecificationError, match="unit 'a' alone carries 6"):
+        align(strip_6, n_territories=4, balance={"population": 0.1}, time_limit=10)
+    adj = adjacency(strip_6, warn=False)
+    s = split_oversized(strip_6, "population", 4, 0.10, adjacency=adj)
+    # the parts touch each other and a's neighbour b
+    nb = s.adjacency.neighbors
+    assert sorted(nb["a#1"]) == ["a#2", "b"]
+    res = align(
+        s.units,
+        n_territories=4,
+        balance={"population": 0.1},
+        adjacency=s.adjacency,
+        time_limit=20,
+        seed=0,
+    )
+    assert res.status != "infeasible"
+    sums = res.territories["population"].to_numpy()
+    assert np.all(sums >= 2.7 - 1e-9) and np.all(sums <= 3.3 + 1e-9)
+    groups = s.groups(res.alignment.assignment)
+    # a's two parts lie in two territories: one 2-rep territory with 6 people
+    assert groups["reps"].tolist() == [2]
+    assert groups["population"].tolist() == [6.0]
+    assert groups["per_rep_dev"].tolist() == [0.0]
+    served = s.unit_territories(res.alignment.assignment)
+    assert len(served["a"]) == 2 and len(served["b"]) == 1
+
+
+def test_stuck_unit_on_a_path() -> None:
+    """Path x(5) – y(2) – z(5): band [6.5, 7.5].  ``y`` alone is 2, y+x = 7 is
+    in the band, so nothing is stuck; in band [7.5, 8] x+y = 7 is under and
+    x+y+z = 12 over, so x, y and z are all stuck."""
+    units = gpd.GeoDataFrame(
+        {"w": [5.0, 2.0, 5.0]},
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
+        index=pd.Index(["x", "y", "z"]),
+        crs="EPSG:3857",
+    )
+    adj = adjacency(units, warn=False)
+    assert stuck_units(units["w"], adj, 6.5, 7.5, candidates=list("xyz")).empty
+    st = stuck_units(units["w"], adj, 7.5, 8.0, candidates=list("xyz"))
+    assert st.index.tolist() == ["x", "y", "z"]
+    assert st.loc["y", "best_below"] == 7.0
+    assert st.loc["y", "best_above"] == 12.0
+
+
+def test_split_blocking_clears_stuck_units() -> None:
+    """Path x(5) – y(2) – z(5), k = 2 (mean 6, ±10 % band [5.4, 6.6]):
+    every unit is stuck (5 or 2 alone, 7 or 12 with others); after splitting
+    them into parts of at most 2τ · mean = 1.2 nothing is stuck."""
+    units = gpd.GeoDataFrame(
+        {"w": [5.0, 2.0, 5.0]},
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
+        index=pd.Index(["x", "y", "z"]),
+        crs="EPSG:3857",
+    )
+    adj = adjacency(units, warn=False)
+    split, stuck0 = split_blocking(units, "w", 2, 0.10, adjacency=adj)
+    assert set(stuck0.index) == {"x", "y", "z"}
+    assert split.n_split == 3
+    assert len(split.units) == 5 + 2 + 5
+    assert (split.units["w"] <= 1.2 + 1e-12).all()
+    assert stuck_units(
+        split.units["w"], split.adjacency, 5.4, 6.6, candidates=split.units.index
+    ).empty
+
+
+def test_split_errors(strip_6: gpd.GeoDataFrame) -> None:
+    with pytest.raises(SpecificationError, match="no 'sales' column"):
+        split_oversized(strip_6, "sales", 4, 0.1)
+    with pytest.raises(SpecificationError, match="tolerance must be in"):
+        split_oversized(strip_6, "population", 4, 1.5)
