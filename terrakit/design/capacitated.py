@@ -4,32 +4,36 @@ When ``center_mode="choose"``, the only band is an upper limit (capacity
 ``Q``, the same for every center) on one activity with integer values, there
 is no contiguity and the objective is a sum of assignment costs, the design
 problem is the capacitated p-median problem (CPMP).  The plain MIP's LP bound
-is weak on it (a few per cent on Osman–Christofides instances), so
-:func:`solve_capacitated` strengthens it:
+is weak on it (a few per cent on Osman–Christofides instances) and its search
+slow, so :func:`solve_capacitated` combines (kernels in
+:mod:`terrakit.design._cpmp`):
 
-1. **Lagrangian bound** — relaxing the assignment rows with multipliers
+1. **Start** — the uncapacitated p-median centers (greedy + interchange),
+   units assigned to the nearest and the overload repaired.
+2. **Iterated local search** (the upper bound) — center swaps (close one,
+   open one of the ``width`` best candidates without capacities) whose
+   assignment is repaired by a compiled best-improvement search over unit
+   shifts and neighbour swaps with an overload penalty, with "don't look
+   bits"; restarted from random double swaps of the best answer.
+3. **Lagrangian bound** — relaxing the assignment rows with multipliers
    :math:`u_i` leaves one 0-1 knapsack per candidate center,
-   :math:`\\rho_j(u) = \\min\\{\\sum_i (c_{ij} - u_i) x_i : \\sum_i d_i x_i \\le Q\\}`,
-   solved for all centers at once by a vectorised dynamic program over
-   capacities;
+   :math:`\\rho_j(u) = \\min\\{\\sum_i (c_{ij} - u_i) x_i : \\sum_i d_i x_i \\le Q\\}`;
    :math:`\\mathcal{L}(u) = \\sum_i u_i + \\sum_{k \\text{ smallest}} \\rho_j(u)`
-   is a lower bound (it has the integrality of the knapsacks, so it is at
-   least the LP bound), maximised by subgradient steps.
-2. **Primal heuristic** — the centers of the Lagrangian solution, with the
-   units re-assigned by the exact fixed-center MIP (a generalised assignment
-   problem, small), give feasible solutions and the incumbent.
-3. **Reduced-cost fixing** — a center whose forced opening lifts the bound
-   above the incumbent is closed; a pair whose forced use does (by at least
-   :math:`\\max(0, c_{ij} - u_i)` on top of its center) is removed.
-4. **Kernel MIP** — a restricted MIP on the ``3k`` most promising centers,
-   each unit limited to its 12 nearest of them, warm-started: a heuristic.
-5. **Exact MIP** (:mod:`terrakit.design.mip`) on what is left, warm-started
-   with the incumbent.
+   is a lower bound at least as strong as the LP's, maximised by subgradient
+   steps.  Each knapsack gets its fractional (LP) bound, and the exact dynamic
+   program runs only for the columns that can enter the ``k`` smallest.
+   Capacities above :data:`MAX_DP_CAPACITY` keep the fractional bound.
+4. **Reduced-cost fixing and exact MIP** — centers and pairs whose forced use
+   lifts the bound above the incumbent are removed; when what is left is
+   small enough for the time left, HiGHS solves it warm-started (its bound
+   is then a bound of the whole problem).
+5. The local search goes on until the time limit when optimality is not
+   proven.
 
-When the knapsack table ``n × m × (Q+1)`` exceeds :data:`MAX_DP_CELLS` (large
-capacities, e.g. the SJC instances beyond SJC1), steps 1 and 3 are skipped:
-the bound is the LP relaxation's, the kernel is ranked by the LP's center
-values, and the last step is the full MIP warm-started with the incumbent.
+The lower bound is always finite (a Lagrangian value at any multipliers is a
+bound).  Long steps check the clock; the answer comes back with
+``status="time_limit"`` and a :class:`~terrakit.exceptions.TimeLimitWarning`
+when the bound does not meet it.
 """
 
 from __future__ import annotations
@@ -47,8 +51,22 @@ from terrakit.exceptions import TimeLimitWarning
 
 __all__ = ["is_capacitated_pmedian", "solve_capacitated"]
 
-#: the knapsack table ``n × m × (Q+1)`` must stay below this many cells
-MAX_DP_CELLS = 30_000_000
+#: above this capacity the knapsack dynamic program (a table of ``Q + 1``
+#: cells per column and item) is skipped: the bound uses fractional knapsacks
+MAX_DP_CAPACITY = 20_000
+#: the reduced exact MIP runs only when the time left allows this many
+#: unit–center pairs per second
+PAIRS_PER_SECOND = 2_000
+#: ... and only when at most this many times ``k`` candidate centers are left
+#: (with more, the Lagrangian gap is too wide for it to close in time)
+MAX_REDUCED_CENTERS = 4
+#: ... or, whatever the number of centers, at most this many pairs
+SMALL_REDUCED_PAIRS = 2_500
+#: the assignment repair lets each unit trade places with this many neighbours
+NEIGHBOURS = 20
+#: swap candidates tried per closed center (5 beat 10 and 20 on SJC4a: more
+#: rounds of the iterated local search in the same time)
+WIDTH = 5
 
 
 def is_capacitated_pmedian(problem: DesignProblem) -> bool:
@@ -70,107 +88,15 @@ def is_capacitated_pmedian(problem: DesignProblem) -> bool:
     return True
 
 
-def _knapsacks(
-    w: np.ndarray, d: np.ndarray, q: int, cols: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Knapsack values for every column of ``w`` (n × m) and the chosen items
-    (bool, n × len(cols)) of the columns ``cols``.
-
-    ``min Σ_i w_ij x_i`` s.t. ``Σ_i d_i x_i ≤ q``, by a dynamic program over
-    capacities vectorised across columns; only items with ``w < 0`` matter.
-    """
-    n, m = w.shape
-    v = np.zeros((m, q + 1))
-    wn = np.minimum(w, 0.0)
-    items = [int(i) for i in np.flatnonzero((wn < 0).any(axis=1)) if d[i] <= q]
-    want = len(cols) > 0
-    take = np.zeros((len(items) if want else 0, m, q + 1), dtype=bool)
-    for t, i in enumerate(items):
-        di = int(d[i])
-        if di == 0:
-            if want:
-                take[t] = wn[i][:, None] < 0
-            v += wn[i][:, None]
-            continue
-        cand = v[:, :-di] + wn[i][:, None]
-        better = cand < v[:, di:]
-        if want:
-            take[t, :, di:] = better
-        v[:, di:] = np.where(better, cand, v[:, di:])
-    chosen = np.zeros((n, len(cols)), dtype=bool)
-    for c_pos, j in enumerate(np.asarray(cols).tolist()):
-        cap = q
-        for t in range(len(items) - 1, -1, -1):
-            if take[t, j, cap]:
-                i = items[t]
-                chosen[i, c_pos] = True
-                cap -= int(d[i])
-    return v[:, q], chosen
-
-
-def _assign_fixed(
-    problem: DesignProblem, centers: np.ndarray, time_limit: float, seed: int
-) -> tuple[np.ndarray | None, float]:
-    """Exact re-assignment of the units to fixed ``centers`` (a small MIP)."""
-    from terrakit.design.mip import solve_mip
-
-    sub = DesignProblem(
-        unit_ids=problem.unit_ids,
-        activities=problem.activities,
-        n_territories=centers.size,
-        cost=np.asarray(problem.cost)[:, centers],
-        upper={
-            a: np.full(centers.size, float(problem.band_limits(a)[1][0]))
-            for a in problem.banded
-        },
-        allowed=None
-        if problem.allowed is None
-        else np.asarray(problem.allowed)[:, centers],
-        objective=problem.objective,
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TimeLimitWarning)
-            res = solve_mip(
-                sub,
-                time_limit=time_limit,
-                seed=seed,
-                check=False,
-                diagnose=False,
-                mip_gap=1e-9,
-            )
-    except Exception:
-        return None, math.inf
-    cols = centers[np.asarray(res.columns)]
-    return cols, problem.evaluate(cols)
-
-
-def _alternate(
-    problem: DesignProblem,
-    c: np.ndarray,
-    centers: np.ndarray,
-    seed: int,
-    deadline: float,
-) -> tuple[np.ndarray | None, float]:
-    """Location–allocation alternation: re-assign (exact, capacitated), then move
-    each center to the best 1-median of its territory; repeat while it helps."""
-    best_cols, best = _assign_fixed(problem, centers, 0.5, seed)
-    while best_cols is not None and time.perf_counter() < deadline:
-        new = np.array(
-            [
-                int(members[np.argmin(c[np.ix_(members, members)].sum(axis=0))])
-                for members in (
-                    np.flatnonzero(best_cols == j) for j in np.unique(best_cols)
-                )
-            ]
-        )
-        if set(new.tolist()) == set(np.unique(best_cols).tolist()):
-            break
-        cols, v = _assign_fixed(problem, np.sort(new), 0.5, seed)
-        if cols is None or v >= best - 1e-9:
-            break
-        best_cols, best = cols, v
-    return best_cols, best
+def _neighbours(c: np.ndarray, width: int) -> np.ndarray:
+    """For each unit, the ``width`` units whose nearest candidate center is
+    cheapest for it (its neighbours; itself excluded)."""
+    n = c.shape[0]
+    width = max(1, min(width, n - 1))
+    prox = c[:, np.argmin(c, axis=1)]  # n × n: unit i to unit i2's nearest center
+    prox[np.arange(n), np.arange(n)] = np.inf
+    nb = np.argpartition(prox, width - 1, axis=1)[:, :width]
+    return np.asarray(nb, dtype=np.int64)
 
 
 def solve_capacitated(
@@ -182,21 +108,43 @@ def solve_capacitated(
 ) -> AlignmentResult:
     """Solve a CPMP-shaped :class:`DesignProblem` (see the module doc).
 
+    Parameters
+    ----------
+    problem
+        A problem for which :func:`is_capacitated_pmedian` holds.
+    time_limit
+        Seconds for the whole solve; the answer at the limit comes back with
+        ``status="time_limit"`` and a :class:`TimeLimitWarning`.
+    seed
+        Seed of the local search's random choices.
+    backend
+        MIP backend for the fallback when no capacity-feasible start is found.
+
     Returns
     -------
     AlignmentResult
-        ``method="cpmp-lagrangian+mip/highs"``; ``status="optimal"`` when the
-        bound meets the incumbent or the reduced MIP closes.
+        ``method="cpmp-ils+lagrangian"`` (``+mip/highs`` when the reduced MIP
+        ran); ``status="optimal"`` when the bound meets the incumbent or the
+        reduced MIP closes.
     """
+    from terrakit.design._cpmp import (
+        cpmp_mip,
+        iterated_swaps,
+        lagrangian,
+        repair_assignment,
+        solve_gap,
+    )
     from terrakit.design.mip import solve_mip
+    from terrakit.design.pmedian import greedy, interchange
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     problem.check()
-    ((_, d, _lo, hi),) = problem.bands()
+    ((_, dem, _lo, hi),) = problem.bands()
     q = math.floor(hi[0] + 1e-9)
+    d = np.rint(np.asarray(dem, dtype=float)).astype(np.int64)
     c = np.array(problem.cost, dtype=float)
-    n, m = c.shape
+    n = c.shape[0]
     k = problem.n_territories
     big = 1e3 * (np.abs(c).max() + 1) * n
     if problem.allowed is not None:
@@ -204,214 +152,137 @@ def solve_capacitated(
     c[d > q, :] = big
     integral = bool(np.all(c == np.round(c)))
 
-    def tol(v: float) -> float:
-        return 1.0 - 1e-9 if integral else 1e-7 * max(1.0, abs(v))
+    def closed(ub: float, lb: float) -> bool:
+        if not math.isfinite(ub):
+            return False
+        return ub - lb < (1.0 - 1e-9 if integral else 1e-7 * max(1.0, abs(ub)))
 
-    # start: p-median centers (ignoring capacity) re-assigned with capacity
-    from terrakit.design.pmedian import greedy, interchange
-
-    open0, _ = interchange(c, greedy(c, k), deadline=t0 + 0.1 * time_limit)
-    best_cols, ub = _alternate(problem, c, open0, seed, t0 + 0.1 * time_limit)
-    seen: set[tuple[int, ...]] = {tuple(open0.tolist())}
-    # Lagrangian ascent with primal heuristics
-    u = np.partition(c, min(k, m - 1), axis=1)[:, min(k, m - 1)].copy()
-    # warm start of the multipliers: the LP duals of the assignment rows
-    # (the Lagrangian at them is at least the LP bound)
-    from terrakit.design._model import solve_model
-    from terrakit.design.mip import build_model
-
-    use_dp = n * m * (q + 1) <= MAX_DP_CELLS
-    layout = build_model(problem)
-    lp = solve_model(layout.model, relax=True, time_limit=max(1.0, 0.1 * time_limit))
-    lp_bound = lp.bound if lp.status == "optimal" else -math.inf
-    y_lp = (
-        np.asarray(lp.values)[layout.y0 : layout.y0 + m]
-        if lp.values is not None and layout.y0 is not None
-        else np.zeros(m)
+    info: dict[str, Any] = {}
+    # 1. start: uncapacitated p-median centers, assignment repaired
+    nb = _neighbours(c, NEIGHBOURS)
+    open0, _ = interchange(c, greedy(c, k), deadline=t0 + 0.05 * time_limit)
+    centers = np.asarray(open0, dtype=np.int64)
+    pos, ub = repair_assignment(
+        c[:, centers], d, q, np.argmin(c[:, centers], axis=1), nb=None
     )
-    if "row_dual" in lp.info and use_dp:
-        duals = np.asarray(lp.info["row_dual"])[:n]
-        best_val = -math.inf
-        for cand in (duals, -duals):
-            r, _ = _knapsacks(c - cand[:, None], d, q, np.zeros(0, dtype=np.int64))
-            val = float(cand.sum() + np.sort(r)[:k].sum())
-            if val > best_val:
-                best_val, u = val, cand.copy()
-    lb, best_u = lp_bound, u.copy()
-    lam, stall, it = 2.0, 0, 0
-    # without the knapsack table (large capacities) the bound is the LP's
-    lag_deadline = t0 + 0.35 * time_limit if use_dp else t0
-    candidates: list[tuple[float, tuple[int, ...]]] = []
-    history: list[float] = []
-    while time.perf_counter() < lag_deadline:
-        it += 1
-        # the k smallest knapsack values; items of those k knapsacks
-        rho, _ = _knapsacks(c - u[:, None], d, q, np.zeros(0, dtype=np.int64))
-        s = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
-        val = float(u.sum() + rho[s].sum())
-        if val > lb + 1e-9 * max(1.0, abs(val)):
-            lb, best_u, stall = val, u.copy(), 0
-        else:
-            stall += 1
-            if stall >= 15:
-                lam, stall = lam / 2, 0
-                if lam < 1e-4:
-                    break
-        if math.isfinite(ub) and ub - lb < tol(ub):
-            break
-        history.append(lb)
-        if len(history) > 150 and lb - history[-150] < 1e-4 * max(1.0, abs(lb)):
-            break  # the bound has stopped moving
-        _, items = _knapsacks(c[:, s] - u[:, None], d, q, np.arange(s.size))
-        cover = items.sum(axis=1)
-        key = tuple(sorted(int(j) for j in s))
-        if key not in seen:
-            seen.add(key)
-            candidates.append((val, key))
-        g = 1.0 - cover
-        gg = float(g @ g)
-        if gg == 0:
-            break
-        target = ub if math.isfinite(ub) else val + 0.05 * abs(val) + 1
-        u = u + lam * max(target - val, 1e-6) / gg * g
-    # primal: the center sets of the best Lagrangian solutions, re-assigned
-    candidates.sort(reverse=True)
-    alt_deadline = t0 + 0.45 * time_limit
-    for _, key in candidates[:8]:
-        if time.perf_counter() > alt_deadline:
-            break
-        cols, v = _alternate(problem, c, np.array(key), seed, alt_deadline)
-        if cols is not None and v < ub - 1e-9:
-            best_cols, ub = cols, v
-    # restricted MIP ("kernel"): the 3k most promising centers by knapsack value,
-    # each unit limited to its 12 nearest of them, warm-started
-    if best_cols is not None and time.perf_counter() < t0 + 0.6 * time_limit:
-        if use_dp:
-            rho_b, _ = _knapsacks(
-                c - best_u[:, None], d, q, np.zeros(0, dtype=np.int64)
-            )
-            score = rho_b
-        else:
-            score = -y_lp  # the LP's favourite centers first
-        kern = np.union1d(np.argsort(score)[: 3 * k], np.unique(best_cols))
-        near = np.argsort(c[:, kern], axis=1)[:, : min(12, kern.size)]
-        allow = np.zeros((n, kern.size), dtype=bool)
-        allow[np.arange(n)[:, None], near] = True
-        allow[np.arange(n), np.searchsorted(kern, best_cols)] = True
-        ksub = problem.replace(
-            cost=np.asarray(problem.cost)[:, kern],
-            allowed=allow & (c[:, kern] < big),
-            center_units=None
-            if problem.center_units is None
-            else np.asarray(problem.center_units)[kern],
-            center_ids=tuple(np.asarray(problem.center_ids, dtype=object)[kern]),
-            territory_ids=None,
-        )
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", TimeLimitWarning)
-                kres = solve_mip(
-                    ksub,
-                    time_limit=max(0.5, 0.2 * time_limit),
-                    seed=seed,
-                    start=np.searchsorted(kern, best_cols),
-                    mip_gap=1e-9,
-                    check=False,
-                    diagnose=False,
-                )
-            kcols = kern[np.asarray(kres.columns)]
-            kv = problem.evaluate(kcols)
-            if kv < ub - 1e-9 and not problem.violations(kcols):
-                best_cols, ub = kcols, kv
-        except Exception:  # a failed kernel MIP only means no improvement
-            pass
-    info: dict[str, Any] = {
-        "lagrangian_bound": lb,
-        "iterations": it,
-        "heuristic_value": ub,
-    }
-    method = "cpmp-lagrangian"
-    status: Status = "feasible"
-    if best_cols is None:
-        res = solve_mip(
+    if pos is None:
+        g = solve_gap(c, d, q, centers, time_limit=0.1 * time_limit, seed=seed)
+        if g.columns is not None:
+            where = {int(j): t for t, j in enumerate(centers.tolist())}
+            pos = np.array([where[int(j)] for j in g.columns], dtype=np.int64)
+            ub = g.value
+    if pos is None or ub >= big:  # no feasible start: the exact MIP decides
+        return solve_mip(
             problem,
             time_limit=max(deadline - time.perf_counter(), 1.0),
             seed=seed,
             backend=backend,
             check=False,
         )
-        return res
-    if ub - lb < tol(ub):
-        status = "optimal"
-    elif not use_dp and time.perf_counter() < deadline - 0.5:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TimeLimitWarning)
-            res = solve_mip(
-                problem,
-                time_limit=deadline - time.perf_counter(),
+    info["start_value"] = ub
+    # 2. iterated local search
+    centers, pos, ub, rounds = iterated_swaps(
+        c,
+        d,
+        q,
+        centers,
+        pos,
+        deadline=t0 + 0.4 * time_limit,
+        seed=seed,
+        width=WIDTH,
+        nb=nb,
+        stall=50 + 2 * k,
+    )
+    info["ils_rounds"] = rounds
+    info["ils_seconds"] = time.perf_counter() - t0
+    # 3. Lagrangian bound, subgradient steps towards the incumbent
+    exact = q <= MAX_DP_CAPACITY
+    u = c[np.arange(n), centers[pos]].copy()
+    lb, best_u, lam, stall, it = -math.inf, u.copy(), 2.0, 0, 0
+    history: list[float] = []
+    lag_deadline = min(
+        max(time.perf_counter() + 0.1 * time_limit, t0 + 0.6 * time_limit),
+        deadline - 0.05 * time_limit,
+    )
+    while True:
+        it += 1
+        val, _s, items, _rho, _ex = lagrangian(c, d, q, k, u, exact=exact)
+        if val > lb + 1e-9 * max(1.0, abs(val)):
+            lb, best_u, stall = val, u.copy(), 0
+        else:
+            stall += 1
+            if stall >= 20:
+                lam, stall = lam / 2, 0
+        history.append(lb)
+        if closed(ub, lb) or lam < 1e-3 or time.perf_counter() > lag_deadline:
+            break
+        if it > 80 and lb - history[-80] < 1e-5 * max(1.0, abs(lb)):
+            break  # the bound has stopped moving
+        g = 1.0 - items.sum(axis=1)
+        gg = float(g @ g)
+        if gg == 0:
+            break
+        u = u + lam * max(ub - val, 1e-6 * max(1.0, abs(ub))) / gg * g
+    info.update(
+        lagrangian_bound=lb,
+        iterations=it,
+        heuristic_value=ub,
+        lagrangian_seconds=time.perf_counter() - t0 - info["ils_seconds"],
+    )
+    method = "cpmp-ils+lagrangian"
+    status: Status = "optimal" if closed(ub, lb) else "time_limit"
+    # 4. reduced-cost fixing and the exact MIP on what is left
+    if status != "optimal" and time.perf_counter() < deadline - 0.5:
+        keep = _reduced_pairs(c, d, q, k, best_u, ub, integral, exact, big)
+        cols_inc = centers[pos]
+        keep[np.arange(n), cols_inc] = True
+        pairs = int(keep.sum())
+        left = deadline - time.perf_counter()
+        info.update(reduced_candidates=int(keep.any(axis=0).sum()), reduced_pairs=pairs)
+        ncand = info["reduced_candidates"]
+        if pairs <= PAIRS_PER_SECOND * 0.5 * left and (
+            ncand <= MAX_REDUCED_CENTERS * k or pairs <= SMALL_REDUCED_PAIRS
+        ):
+            mcols, mv, mb, mst = cpmp_mip(
+                c,
+                d,
+                q,
+                k,
+                keep,
+                time_limit=(0.8 if ncand <= MAX_REDUCED_CENTERS * k else 0.5) * left,
+                start=cols_inc,
                 seed=seed,
-                backend=backend,
-                start=best_cols,
-                mip_gap=1e-9,
-                check=False,
-                diagnose=False,
             )
-        method = f"cpmp-kernel+{res.method}"
-        v = problem.evaluate(np.asarray(res.columns))
-        if v < ub - 1e-9 and not problem.violations(np.asarray(res.columns)):
-            best_cols, ub = np.asarray(res.columns), v
-        lb = max(lb, min(res.lower_bound, ub))
-        status = "optimal" if res.status == "optimal" else "time_limit"
-        info["mip_status"] = res.status
-    elif time.perf_counter() < deadline - 0.5:
-        rho, _ = _knapsacks(c - best_u[:, None], d, q, np.zeros(0, dtype=np.int64))
-        order = np.argsort(rho, kind="stable")
-        lval = float(best_u.sum() + rho[order[:k]].sum())
-        kth = rho[order[k - 1]]
-        in_s = np.zeros(m, dtype=bool)
-        in_s[order[:k]] = True
-        forced = np.where(in_s, lval, lval - kth + rho)
-        thr = ub - (1.0 if integral else 0.0) + 1e-7
-        keep_j = forced <= thr
-        pair = forced[None, :] + np.maximum(c - best_u[:, None], 0.0)
-        keep = (pair <= thr) & keep_j[None, :] & (c < big)
-        used = np.unique(best_cols)
-        keep_j[used] = True
-        keep[np.arange(n), best_cols] = True
-        js = np.flatnonzero(keep_j)
-        info.update(reduced_candidates=int(js.size), reduced_pairs=int(keep.sum()))
-        sub = problem.replace(
-            cost=np.asarray(problem.cost)[:, js],
-            allowed=keep[:, js],
-            center_units=None
-            if problem.center_units is None
-            else np.asarray(problem.center_units)[js],
-            center_ids=tuple(np.asarray(problem.center_ids, dtype=object)[js]),
-            territory_ids=None,
+            method += "+mip/highs"
+            info["mip_status"] = mst
+            if mcols is not None and mv < ub - 1e-9 * max(1.0, abs(ub)):
+                ub = mv
+                centers = np.unique(mcols)
+                pos = np.searchsorted(centers, mcols)
+            if math.isfinite(mb):
+                lb = max(lb, min(mb, ub))
+            if mst == "optimal" or closed(ub, lb):
+                lb = max(lb, ub) if mst == "optimal" else lb
+                status = "optimal"
+    # 5. local search until the time limit when not proven
+    if status != "optimal" and time.perf_counter() < deadline:
+        centers, pos, ub, r2 = iterated_swaps(
+            c,
+            d,
+            q,
+            centers,
+            pos,
+            deadline=deadline,
+            seed=seed + 1,
+            width=WIDTH,
+            nb=nb,
+            target=lb,
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TimeLimitWarning)
-            res = solve_mip(
-                sub,
-                time_limit=deadline - time.perf_counter(),
-                seed=seed,
-                backend=backend,
-                start=np.searchsorted(js, best_cols),
-                mip_gap=1e-9,
-                check=False,
-                diagnose=False,
-            )
-        method = f"cpmp-lagrangian+{res.method}"
-        cols = js[np.asarray(res.columns)]
-        v = problem.evaluate(cols)
-        if v < ub - 1e-9 and not problem.violations(cols):
-            best_cols, ub = cols, v
-        # every solution at most the incumbent lies in the reduced space
-        lb = max(lb, min(res.lower_bound, ub))
-        status = "optimal" if res.status == "optimal" else "time_limit"
-        info["mip_status"] = res.status
-    if ub - lb < tol(ub):
-        status = "optimal"
+        info["ils_rounds"] += r2
+        if closed(ub, lb):
+            status = "optimal"
+    best_cols = centers[pos]
+    info["heuristic_value"] = ub
     if status == "time_limit":
         warnings.warn(
             f"capacitated p-median stopped at the time limit ({time_limit:g} s): "
@@ -430,3 +301,40 @@ def solve_capacitated(
         config={"time_limit": time_limit},
         info=info,
     )
+
+
+def _reduced_pairs(
+    c: np.ndarray,
+    d: np.ndarray,
+    q: int,
+    k: int,
+    u: np.ndarray,
+    ub: float,
+    integral: bool,
+    exact: bool,
+    big: float,
+) -> np.ndarray:
+    """Pairs (unit, center) that may lie in a solution better than ``ub``.
+
+    With the knapsack lower bounds ``ρ_j(u)`` (exact or fractional), forcing
+    center ``j`` open gives the bound ``L − ρ_(k) + ρ_j`` (``j`` outside the
+    ``k`` smallest; ``L`` otherwise), and forcing unit ``i`` onto it adds at
+    least ``max(0, c_ij − u_i)``.  Solutions at most ``ub − 1`` (integral
+    costs) or ``ub`` remain.
+    """
+    from terrakit.design._cpmp import fractional_knapsacks, knapsacks
+
+    w = c - u[:, None]
+    if exact:
+        rho, _ = knapsacks(w, d, q)
+    else:
+        rho = fractional_knapsacks(w, d, q)
+    order = np.argsort(rho, kind="stable")
+    lval = float(u.sum() + rho[order[:k]].sum())
+    kth = rho[order[k - 1]]
+    in_s = np.zeros(c.shape[1], dtype=bool)
+    in_s[order[:k]] = True
+    forced = np.where(in_s, lval, lval - kth + rho)
+    thr = ub - (1.0 if integral else 0.0) + 1e-7 * max(1.0, abs(ub))
+    pair = forced[None, :] + np.maximum(w, 0.0)
+    return np.asarray((pair <= thr) & (forced <= thr)[None, :] & (c < big))

@@ -1,0 +1,137 @@
+"""The capacitated p-median engine: its kernels against brute force, its
+bound against the exact MIP, a known optimum and the time-limit contract."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from terrakit.design._cpmp import (
+    fractional_knapsacks,
+    knapsacks,
+    lagrangian,
+    repair_assignment,
+)
+from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
+from terrakit.design.mip import solve_mip
+from terrakit.design.problem import DesignProblem
+from terrakit.exceptions import TimeLimitWarning
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+
+
+def _instance(n: int, k: int, capacity: float, seed: int) -> DesignProblem:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, size=(n, 2))
+    d = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)))
+    return DesignProblem(
+        unit_ids=np.arange(1, n + 1),
+        activities={"demand": rng.integers(1, 10, size=n).astype(float)},
+        n_territories=k,
+        cost=d,
+        center_mode="choose",
+        center_units=np.arange(n),
+        upper={"demand": np.full(k, capacity)},
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_knapsacks_match_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n, m, q = 9, 4, 12
+    w = rng.normal(size=(n, m)) * 5
+    d = rng.integers(0, 6, size=n)
+    vals, items = knapsacks(w, d, q, items=True)
+    assert items is not None
+    for j in range(m):
+        best = min(
+            sum(w[i, j] for i in sub)
+            for r in range(n + 1)
+            for sub in itertools.combinations(range(n), r)
+            if sum(d[i] for i in sub) <= q
+        )
+        assert vals[j] == pytest.approx(best)
+        # the returned items realise the value within capacity
+        assert d[items[:, j]].sum() <= q
+        assert w[items[:, j], j].sum() == pytest.approx(best)
+    assert np.all(fractional_knapsacks(w, d, q) <= vals + 1e-9)
+
+
+def test_lagrangian_bounds_the_exact_optimum():
+    p = _instance(25, 3, 50.0, 5)
+    c = np.asarray(p.cost)
+    d = np.asarray(p.activities["demand"]).astype(np.int64)
+    exact = solve_mip(p, time_limit=30, mip_gap=1e-9)
+    assert exact.status == "optimal"
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        u = rng.uniform(0, 40, size=25)
+        val, s, _items, rho, is_exact = lagrangian(c, d, 50, 3, u)
+        assert val <= exact.objective + 1e-9
+        assert s.size == 3 and is_exact[s].all()
+        # the skipped columns' fractional values cannot enter the 3 smallest
+        assert np.all(rho[~is_exact] >= np.sort(rho[s]).max() - 1e-9)
+
+
+def test_repair_makes_an_overloaded_assignment_feasible():
+    rng = np.random.default_rng(3)
+    cs = rng.uniform(0, 10, size=(30, 3))
+    d = rng.integers(1, 5, size=30)
+    q = float(np.ceil(d.sum() / 3 * 1.1))
+    start = np.zeros(30, dtype=np.int64)  # everything on center 0
+    pos, value = repair_assignment(cs, d, q, start)
+    assert pos is not None
+    assert np.bincount(pos, weights=d, minlength=3).max() <= q
+    assert value == pytest.approx(cs[np.arange(30), pos].sum())
+    # no single shift improves it
+    load = np.bincount(pos, weights=d, minlength=3)
+    for i in range(30):
+        for j in range(3):
+            if j != pos[i] and load[j] + d[i] <= q:
+                assert cs[i, j] >= cs[i, pos[i]] - 1e-9
+
+
+def test_small_instance_matches_mip():
+    p = _instance(30, 4, 45.0, 7)
+    assert is_capacitated_pmedian(p)
+    res = solve_capacitated(p, time_limit=10)
+    exact = solve_mip(p, time_limit=60, mip_gap=1e-9)
+    assert exact.status == "optimal"
+    assert res.objective == pytest.approx(exact.objective)
+    assert res.lower_bound <= res.objective + 1e-9
+    assert p.violations(res.columns) == []
+
+
+@pytest.mark.skipif(
+    not (SHARED / "pmedcap").exists(), reason="shared benchmark folder not present"
+)
+def test_pmedcap04_reaches_its_known_optimum():
+    """Osman–Christofides 4 (n = 50, p = 5, truncated distances): 651."""
+    from terrakit.benchmarks import pmedcap
+
+    inst = pmedcap.read_instance(SHARED / "pmedcap" / "pmedcap04.txt")
+    res = solve_capacitated(pmedcap.to_problem(inst), time_limit=10, seed=0)
+    assert res.objective == 651
+    assert res.lower_bound <= 651
+    cols = np.asarray(res.columns)
+    value, problems = pmedcap.check_solution(
+        inst, sorted(int(j) + 1 for j in np.unique(cols)), (cols + 1).tolist()
+    )
+    assert value == 651 and problems == []
+
+
+def test_time_limit_returns_an_answer_with_a_finite_bound():
+    p = _instance(120, 12, 60.0, 11)
+    # compile (or load) the numba kernel outside the timed call
+    repair_assignment(np.ones((2, 1)), np.ones(2), 2.0, np.zeros(2, dtype=np.int64))
+    t0 = time.perf_counter()
+    with pytest.warns(TimeLimitWarning, match="capacitated p-median stopped"):
+        res = solve_capacitated(p, time_limit=1.0)
+    assert time.perf_counter() - t0 < 4.0
+    assert res.status == "time_limit"
+    assert np.isfinite(res.lower_bound) and res.lower_bound <= res.objective
+    assert p.violations(res.columns) == []
