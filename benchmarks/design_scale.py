@@ -8,7 +8,8 @@ Two center modes per size (``--mode``):
 
 - ``reps``: one territory per rep, centers fixed at the reps' homes
   (``align(study)`` default); bound = Lagrangian dual of the band rows at the
-  LP duals (valid; relaxes contiguity and integrality);
+  LP duals, home units at their territory (valid; relaxes contiguity and
+  integrality);
 - ``choose``: ``n_territories`` centers chosen among the units (a dense
   ``n × n`` cost matrix, so at most ~15,000 units); bound = capacitated
   k-median Lagrangian.
@@ -18,12 +19,15 @@ Usage::
     .venv/bin/python benchmarks/design_scale.py [--quick] [--sizes 10000:50]
         [--mode reps|choose|both] [--time-limit S]
 
-``--quick``: 2,000 units → 20 territories, 20 s.
+``--quick``: 2,000 units → 20 territories, 20 s.  ``peak_rss_gb`` is the
+process's peak resident memory (build included); ``load1`` the 1-minute load
+average when the row finished (the machine is shared: timings scale with it).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -59,6 +63,7 @@ def _row(n: int, k: int, mode: str, time_limit: float, seed: int) -> dict:
         "feasible": not problem.violations(cols),
         "max_dev": dev,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "load1": os.getloadavg()[0],
         "bound": res.info.get("bound", ""),
     }
 
@@ -93,6 +98,7 @@ def main() -> None:
         "feasible",
         "max_dev",
         "peak_rss_gb",
+        "load1",
     ]
     print("| " + " | ".join(cols) + " | bound |")
     print("|" + "---|" * (len(cols) + 1))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,9 +18,12 @@ from terrakit.design._assign import lagrangian_bound, solve_assignment_lp
 from terrakit.design._graphsearch import anneal, grow_partition
 from terrakit.design._pmedian_bound import pmedian_lagrangian_bound
 from terrakit.design._search import (
+    balance_flow,
+    connect_roots,
     grow_balanced,
     grow_with_prices,
     improve_moves,
+    improve_pairs,
     neighbour_lists,
     regrow_strays,
     repair_bands,
@@ -185,6 +189,31 @@ def solve_location(
         return lk
 
     q = min(k, 8)
+    if spec.choose:
+        # center relocation on a fast balanced assignment (prices on the
+        # bands, vectorised), one exact LP for the final centers
+        budget = t0 + 0.3 * time_limit
+        keep_cols = {int(np.flatnonzero(centers == j)[0]): j for j in pinned}
+        lk = territory_locks(centers)
+        labels, cur = _price_assignment(
+            cost_all[:, centers], act, spec.lower, spec.upper, lk, scale
+        )
+        it = 1
+        for it in range(2, 40):
+            if max_iter is None and time.perf_counter() > budget:
+                break
+            new_centers = _medoids(cost_all, labels, k, keep_cols)
+            if np.array_equal(new_centers, centers):
+                break
+            lk2 = territory_locks(new_centers)
+            lab2, new = _price_assignment(
+                cost_all[:, new_centers], act, spec.lower, spec.upper, lk2, scale
+            )
+            if not (new[1] < cur[1] and new[0] <= cur[0] + 0.05):
+                break
+            centers, labels, cur, lk = new_centers, lab2, new, lk2
+            if progress:
+                print(f"  relocation {it}: cost {cur[1]:.6g}, violation {cur[0]:.3g}")
     lk = territory_locks(centers)
     cost = cost_all[:, centers]
     lp = solve_assignment_lp(
@@ -207,35 +236,10 @@ def solve_location(
             notes=["balance LP infeasible for these centers"],
         )
     labels = lp.labels
-    it = 1
-    if spec.choose:
-        budget = t0 + 0.3 * time_limit
-        keep = {int(np.flatnonzero(centers == j)[0]): j for j in pinned}
-        for it in range(2, 30):
-            if max_iter is None and time.perf_counter() > budget:
-                break
-            new_centers = _medoids(cost_all, labels, k, keep)
-            if np.array_equal(new_centers, centers):
-                break
-            lk2 = territory_locks(new_centers)
-            lp2 = solve_assignment_lp(
-                cost_all[:, new_centers],
-                act,
-                spec.lower,
-                spec.upper,
-                q=q,
-                locked=lk2,
-                time_limit=max(deadline - time.perf_counter(), 1),
-            )
-            if lp2.status != "optimal" or lp2.objective >= lp.objective - 1e-9 * abs(
-                lp.objective
-            ):
-                break
-            centers, lp, lk = new_centers, lp2, lk2
-            labels = lp.labels
-            cost = cost_all[:, centers]
-            if progress:
-                print(f"  iteration {it}: LP objective {lp.objective:.6g}")
+    if not spec.choose:
+        it = 1
+    if progress:
+        print(f"  LP objective {lp.objective:.6g}")
     final_cost = cost
     bound_lp = lp  # its duals give the bound (the unrestricted LP)
 
@@ -246,109 +250,22 @@ def solve_location(
     edges = _edges(adj) if adj is not None else np.zeros((0, 2), dtype=np.int64)
     nbrs = neighbour_lists(adj, n) if adj is not None else [[] for _ in range(n)]
     locked = lk
-    if spec.contiguity and adj is not None:
-        # contiguity-aware re-solves: forbid each stray unit its territory
-        # (units outside their territory's center piece) and solve again.
-        roots = (
-            np.asarray(spec.center_units)[centers]
-            if spec.center_units is not None
-            else np.argmin(cost, axis=0)
-        )
-        restricted = cost.copy()
-        lp_budget = t0 + 0.5 * time_limit
-        best_labels, best_stray, worse = labels, n + 1, 0
-        for _ in range(12):
-            comp = territory_pieces(labels, adj)
-            stray = comp != comp[roots][labels]
-            n_stray = int(stray.sum())
-            if n_stray < best_stray:
-                best_labels, best_stray, worse = labels, n_stray, 0
-            else:
-                worse += 1
-            if (
-                not stray.any()
-                or worse >= 2
-                or (max_iter is None and time.perf_counter() > lp_budget)
-            ):
-                break
-            restricted[stray, labels[stray]] = np.inf
-            lp3 = solve_assignment_lp(
-                restricted,
-                act,
-                spec.lower,
-                spec.upper,
-                q=q,
-                locked=locked,
-                time_limit=max(deadline - time.perf_counter(), 1),
-            )
-            if lp3.status != "optimal":
-                break
-            labels = lp3.labels
-            if progress:
-                print(
-                    f"  contiguity re-solve: {int(stray.sum())} stray units, "
-                    f"LP objective {lp3.objective:.6g}"
-                )
-        labels = best_labels
     pieces_left = 0
     if spec.contiguity and adj is not None:
-        anchor = act.sum(axis=1) / scale.sum()
-        if spec.center_units is not None:
-            anchor[np.asarray(spec.center_units)[centers]] += 1e6
-        else:
-            anchor[np.argmin(final_cost, axis=0)] += 1e6
-        anchor[locked >= 0] += 1e3
-
-        labels, pieces_left = regrow_strays(
-            labels, adj, nbrs, anchor, final_cost, locked=locked
-        )
-
-        def score(lab: np.ndarray) -> tuple[float, float]:
-            sm = np.zeros((k, act.shape[1]))
-            np.add.at(sm, lab, act)
-            v = float(violation(sm, spec.lower, spec.upper, scale).sum())
-            return (round(v, 9), float(final_cost[np.arange(n), lab].sum()))
-
-        # alternative start: growth from the roots along the LP's reduced costs
-        roots_t = (
-            np.asarray(spec.center_units)[centers]
-            if spec.center_units is not None
-            else np.argmin(final_cost, axis=0)
-        )
-        if len(np.unique(roots_t)) == k:
-            reduced = final_cost - act @ lp.duals.T
-            target = np.where(
-                np.isfinite(spec.upper) & np.isfinite(spec.lower),
-                (spec.upper + spec.lower) / 2,
-                np.where(np.isfinite(spec.upper), spec.upper, act.sum(axis=0) / k),
-            )
-            grown = grow_balanced(nbrs, roots_t, reduced, act, target, locked=locked)
-            grown, _ = regrow_strays(
-                grown, adj, nbrs, anchor, final_cost, locked=locked
-            )
-            grown2 = grow_with_prices(
-                nbrs, roots_t, reduced, act, spec.upper, locked=locked
-            )
-            grown2, _ = regrow_strays(
-                grown2, adj, nbrs, anchor, final_cost, locked=locked
-            )
-            if score(grown2) < score(grown):
-                grown = grown2
-            if score(grown) < score(labels):
-                labels = grown
-                notes.append("start: price-guided growth")
-        labels = repair_bands(
+        labels = _contiguous_start(
             labels,
+            spec,
+            centers,
+            final_cost,
+            lp.duals,
+            adj,
             nbrs,
             edges,
-            act,
-            spec.lower,
-            spec.upper,
             scale,
-            cost_delta=cost_delta,
-            contiguity=True,
-            locked=locked,
-            deadline=time.perf_counter() + 0.5 * max(deadline - time.perf_counter(), 0),
+            locked,
+            notes,
+            deadline=time.perf_counter()
+            + 0.5 * max(deadline - time.perf_counter(), 0.0),
         )
     else:
         labels = _repair_bands_free(
@@ -396,17 +313,8 @@ def solve_location(
         )
         notes.append(f"band repair by annealing: feasible={sa_ok}")
     if spec.contiguity and adj is not None:
-        labels, moves = improve_moves(
-            labels,
-            nbrs,
-            edges,
-            act,
-            spec.lower,
-            spec.upper,
-            cost_delta,
-            contiguity=True,
-            locked=locked,
-            deadline=deadline,
+        labels = _polish(
+            labels, spec, final_cost, nbrs, edges, locked, deadline=deadline
         )
     else:
         labels = _improve_free(
@@ -420,7 +328,9 @@ def solve_location(
         comp = territory_pieces(labels, adj)
         pieces_left = max(0, len(np.unique(comp)) - k)
     if not spec.choose:
-        bound = lagrangian_bound(cost_all, act, spec.lower, spec.upper, bound_lp.duals)
+        bound = lagrangian_bound(
+            cost_all, act, spec.lower, spec.upper, bound_lp.duals, locked=lk
+        )
         method = (
             "Lagrangian dual of the balance rows at the LP duals "
             "(fixed centers; integrality and contiguity relaxed)"
@@ -464,6 +374,252 @@ def solve_location(
         violation=viol,
         pieces_left=pieces_left,
     )
+
+
+def _price_assignment(
+    cost: np.ndarray,
+    act: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    locked: np.ndarray,
+    scale: np.ndarray,
+    iterations: int = 120,
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Approximately balanced assignment for fixed centers, fast.
+
+    Each unit takes its cheapest territory after band prices
+    (``cost − (act / scale) · y``); each price moves against its band
+    violation with its own step (grown while the sign holds, halved when it
+    flips).  Returns the labels with the least
+    violation seen (then the least cost) and ``(violation, cost)``; a
+    heuristic for center relocation only (the final centers get the exact
+    LP).
+    """
+    n, k = cost.shape
+    rows = np.arange(n)
+    a_norm = act / scale
+    fixed = locked >= 0
+    c = np.where(np.isfinite(cost), cost, np.inf)
+    two = np.partition(np.where(np.isfinite(c), c, 1e300), min(1, k - 1), axis=1)
+    gap = two[:, min(1, k - 1)] - two[:, 0]
+    size = a_norm.sum(axis=1)
+    ok = (size > 0) & (gap < 1e299)
+    step = float(np.median(gap[ok] / size[ok])) if ok.any() else 1.0
+    step = step if step > 0 else 1.0
+    y = np.zeros((k, act.shape[1]))
+    steps = np.full((k, act.shape[1]), 0.05 * step)
+    prev = np.zeros((k, act.shape[1]))
+    best: tuple[tuple[float, float], np.ndarray] | None = None
+    for _ in range(iterations):
+        lab = np.argmin(c - a_norm @ y.T, axis=1)
+        lab[fixed] = locked[fixed]
+        sums = np.zeros((k, act.shape[1]))
+        np.add.at(sums, lab, act)
+        over = np.maximum(sums - upper, 0.0) / scale
+        under = np.maximum(lower - sums, 0.0) / scale
+        sc = (round(float((over + under).sum()), 6), float(c[rows, lab].sum()))
+        if best is None or sc < best[0]:
+            best = (sc, lab)
+        if sc[0] == 0.0:
+            break
+        g = np.sign(under - over)
+        steps = np.where(
+            g * prev < 0, 0.5 * steps, np.where(g != 0, 1.25 * steps, steps)
+        )
+        y += steps * g
+        prev = np.where(g != 0, g, prev)
+    assert best is not None
+    return best[1], best[0]
+
+
+def _contiguous_start(
+    labels: np.ndarray,
+    spec: Spec,
+    centers: np.ndarray,
+    cost: np.ndarray,
+    duals: np.ndarray,
+    adj: sp.csr_matrix,
+    nbrs: list[list[int]],
+    edges: np.ndarray,
+    scale: np.ndarray,
+    locked: np.ndarray,
+    notes: list[str],
+    *,
+    deadline: float,
+) -> np.ndarray:
+    """A contiguous, balanced start (each territory holding its root).
+
+    Candidates, each made contiguous and then balanced by
+    :func:`~terrakit.design._search.balance_flow` (flows on the territory
+    graph) and :func:`~terrakit.design._search.repair_bands` (single moves):
+
+    1. the rounded LP assignment, each root joined to its territory's main
+       piece by a cheapest corridor (roots "boxed in" by a neighbour's LP
+       region: the territory grows away from its home), stray pieces re-grown
+       from the kept pieces along the LP's reduced costs; corridors priced by
+       reduced cost, and (2.) by cost;
+    3. territories grown from their roots, least loaded first, along the LP's
+       reduced costs;
+    4. territories grown from their roots, cheapest reduced cost first, up to
+       their upper band.
+
+    Small violations (LP rounding) go to single moves first.  Every balanced
+    candidate is polished (:func:`_polish`); the grown candidates (3, 4) are
+    only tried while no candidate meets every band.  The best by (band
+    violation, cost) is returned.
+    """
+    n, k = cost.shape
+    act = spec.activities
+    roots = (
+        np.asarray(spec.center_units)[centers]
+        if spec.center_units is not None
+        else np.argmin(cost, axis=0)
+    )
+    anchor = act.sum(axis=1) / scale.sum()
+    anchor[roots] += 1e6
+    anchor[locked >= 0] += 1e3
+    rows = np.arange(n)
+
+    def score(lab: np.ndarray) -> tuple[float, float]:
+        sm = np.zeros((k, act.shape[1]))
+        np.add.at(sm, lab, act)
+        v = float(violation(sm, spec.lower, spec.upper, scale).sum())
+        return (round(v, 9), float(cost[rows, lab].sum()))
+
+    def cost_delta(units: np.ndarray, fr: np.ndarray, to: np.ndarray) -> np.ndarray:
+        return cost[units, to] - cost[units, fr]
+
+    def repair(lab: np.ndarray, end: float) -> np.ndarray:
+        return repair_bands(
+            lab,
+            nbrs,
+            edges,
+            act,
+            spec.lower,
+            spec.upper,
+            scale,
+            cost_delta=cost_delta,
+            contiguity=True,
+            locked=locked,
+            deadline=end,
+        )
+
+    def balance(lab: np.ndarray, end: float) -> np.ndarray:
+        # small violations (LP rounding): single moves first, they are cheap
+        # in cost; what they leave goes to the flows on the territory graph
+        now = time.perf_counter()
+        if score(lab)[0] <= 0.5:
+            lab = repair(lab, now + 0.3 * max(end - now, 0.0))
+            if score(lab)[0] == 0.0:
+                return lab
+        lab = balance_flow(
+            lab,
+            nbrs,
+            edges,
+            act,
+            spec.lower,
+            spec.upper,
+            reduced,
+            roots=roots,
+            locked=locked,
+            deadline=end,
+        )
+        return repair(lab, end)
+
+    unique_roots = len(np.unique(roots)) == k
+    # the LP's reduced costs keep re-grown pieces near the balanced partition
+    reduced = cost - act @ duals.T
+
+    def corridors(step_cost: np.ndarray) -> np.ndarray:
+        lab = labels
+        if unique_roots:
+            lab = connect_roots(lab, adj, nbrs, roots, step_cost, act, locked=locked)
+        return regrow_strays(lab, adj, nbrs, anchor, reduced, locked=locked)[0]
+
+    def grown() -> np.ndarray:
+        target = np.where(
+            np.isfinite(spec.upper) & np.isfinite(spec.lower),
+            (spec.upper + spec.lower) / 2,
+            np.where(np.isfinite(spec.upper), spec.upper, act.sum(axis=0) / k),
+        )
+        lab = grow_balanced(nbrs, roots, reduced, act, target, locked=locked)
+        return regrow_strays(lab, adj, nbrs, anchor, cost, locked=locked)[0]
+
+    def grown_prices() -> np.ndarray:
+        lab = grow_with_prices(nbrs, roots, reduced, act, spec.upper, locked=locked)
+        return regrow_strays(lab, adj, nbrs, anchor, cost, locked=locked)[0]
+
+    cands: list[tuple[str, Callable[[], np.ndarray], bool]] = [
+        ("LP assignment, corridors by reduced cost", lambda: corridors(reduced), True),
+        ("LP assignment, corridors by cost", lambda: corridors(cost), True),
+    ]
+    if unique_roots:
+        cands.append(("growth from the roots, least loaded first", grown, False))
+        cands.append(("growth from the roots along reduced costs", grown_prices, False))
+    best: tuple[tuple[float, float], str, np.ndarray] | None = None
+    for i, (name, make, always) in enumerate(cands):
+        now = time.perf_counter()
+        if i > 0 and (
+            now > deadline or (not always and best is not None and best[0][0] == 0.0)
+        ):
+            continue
+        end = now + (deadline - now) / (len(cands) - i)
+        lab = balance(make(), max(end, now + 1e-3))
+        sc = score(lab)
+        if sc[0] == 0.0:
+            lab = _polish(lab, spec, cost, nbrs, edges, locked, deadline=end)
+            sc = score(lab)
+        if best is None or sc < best[0]:
+            best = (sc, name, lab)
+    assert best is not None
+    notes.append(f"start: {best[1]}")
+    return best[2]
+
+
+def _polish(
+    labels: np.ndarray,
+    spec: Spec,
+    cost: np.ndarray,
+    nbrs: list[list[int]],
+    edges: np.ndarray,
+    locked: np.ndarray,
+    *,
+    deadline: float,
+) -> np.ndarray:
+    """Contiguous local search: single boundary moves that lower the cost and
+    keep every band, then pairs of moves where bands bind, until neither
+    helps (or ``deadline``)."""
+
+    def cost_delta(units: np.ndarray, fr: np.ndarray, to: np.ndarray) -> np.ndarray:
+        return cost[units, to] - cost[units, fr]
+
+    for _ in range(50):
+        labels, _n_moves = improve_moves(
+            labels,
+            nbrs,
+            edges,
+            spec.activities,
+            spec.lower,
+            spec.upper,
+            cost_delta,
+            contiguity=True,
+            locked=locked,
+            deadline=deadline,
+        )
+        labels, n_pairs = improve_pairs(
+            labels,
+            nbrs,
+            edges,
+            spec.activities,
+            spec.lower,
+            spec.upper,
+            cost,
+            locked=locked,
+            deadline=deadline,
+        )
+        if n_pairs == 0 or time.perf_counter() > deadline:
+            break
+    return labels
 
 
 def _anneal_free(

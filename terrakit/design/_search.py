@@ -516,3 +516,416 @@ def grow_balanced(
     if rest.any():
         labels[rest] = np.argmin(reduced_cost[rest], axis=1)
     return labels
+
+
+def connect_roots(
+    labels: np.ndarray,
+    adjacency: sp.csr_matrix,
+    nbrs: Neighbours,
+    roots: np.ndarray,
+    cost: np.ndarray,
+    activities: np.ndarray,
+    locked: np.ndarray | None = None,
+) -> np.ndarray:
+    """Join each root to the main piece of its territory by a cheap corridor.
+
+    A balanced assignment that ignores contiguity can leave a territory's root
+    (its rep's home) outside the region it serves, "boxed in" by a neighbour.
+    For every such territory ``t`` (root not in ``t``'s piece of largest
+    activity) the cheapest path from the root to that piece is given to
+    ``t``: a multi-source Dijkstra search whose node weight is the cost
+    increase ``max(cost[u, t] − cost[u, labels[u]], 0)`` plus a small
+    per-unit term; other roots and locked units are not crossed.  Pieces of
+    other territories the corridor cuts off are left for
+    :func:`regrow_strays`.
+    """
+    import heapq
+
+    labels = labels.copy()
+    n, k = cost.shape
+    roots = np.asarray(roots, dtype=np.int64)
+    blocked = np.zeros(n, dtype=bool)
+    blocked[roots] = True
+    if locked is not None:
+        blocked |= locked >= 0
+    w = np.abs(activities).sum(axis=1)
+    for t in range(k):
+        comp = territory_pieces(labels, adjacency)
+        r = int(roots[t])
+        mine = np.flatnonzero(labels == t)
+        if len(mine) == 0:
+            continue
+        weight = np.bincount(comp[mine], weights=w[mine] + 1e-12)
+        main = int(np.argmax(weight))
+        if comp[r] == main or labels[r] != t:
+            continue
+        target = comp == main
+        rows = np.arange(n)
+        step = np.maximum(cost[:, t] - cost[rows, labels], 0.0)
+        step = np.where(np.isfinite(step), step, np.inf)
+        eps = 1e-9 * (float(np.nanmax(np.where(np.isfinite(step), step, 0))) + 1.0)
+        dist = np.full(n, np.inf)
+        prev = np.full(n, -1, dtype=np.int64)
+        dist[r] = 0.0
+        heap = [(0.0, r)]
+        end = -1
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist[u]:
+                continue
+            if target[u]:
+                end = u
+                break
+            for v in nbrs[u]:
+                if blocked[v] and not target[v]:
+                    continue
+                dv = d + (0.0 if labels[v] == t else float(step[v]) + eps)
+                if dv < dist[v]:
+                    dist[v] = dv
+                    prev[v] = u
+                    heapq.heappush(heap, (dv, v))
+        if end < 0:
+            continue
+        u = int(prev[end])
+        while u >= 0 and u != r:
+            labels[u] = t
+            u = int(prev[u])
+    return labels
+
+
+def balance_flow(
+    labels: np.ndarray,
+    nbrs: Neighbours,
+    edges: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    cost: np.ndarray,
+    *,
+    roots: np.ndarray | None = None,
+    locked: np.ndarray | None = None,
+    margin: float = 0.3,
+    rounds: int = 30,
+    deadline: float = math.inf,
+) -> np.ndarray:
+    """Balance contiguous territories by flows on the territory graph.
+
+    Each round picks the activity ``m`` with the largest total band
+    violation and solves a small min-cost flow LP (HiGHS) on the graph of
+    adjacent territories: ship activity so that every territory ends inside
+    its band tightened by ``margin`` of its width, least total flow first.
+    Every arc ``a → b`` with flow ``f`` is then realised by boundary moves
+    from ``a`` to ``b``: units of ``a`` touching ``b``, cheapest cost
+    increase per unit of activity first, each keeping ``a`` connected (its
+    root and locked units stay), until the moved activity is closest to
+    ``f``.  Chains ``a → b → c`` shift load through territories that are
+    already in band, which is what the greedy single moves of
+    :func:`repair_bands` cannot do.  Stops when no band is violated, a round
+    moves nothing, after ``rounds`` or at ``deadline``; returns the labels of
+    the round with the least total violation.
+    """
+    import heapq
+
+    from scipy.optimize import linprog
+
+    labels = labels.copy()
+    n, k = len(labels), lower.shape[0]
+    act = np.asarray(activities, dtype=float)
+    fixed = np.zeros(n, dtype=bool)
+    if roots is not None:
+        fixed[np.asarray(roots, dtype=np.int64)] = True
+    if locked is not None:
+        fixed |= locked >= 0
+    rows = np.arange(n)
+    sums = np.zeros((k, act.shape[1]))
+    np.add.at(sums, labels, act)
+    width = np.where(np.isfinite(upper - lower), upper - lower, 0.0)
+    lo_t = np.where(np.isfinite(lower), lower + margin * width, lower)
+    hi_t = np.where(np.isfinite(upper), upper - margin * width, upper)
+    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    best_labels, best_viol = labels.copy(), math.inf
+    for _ in range(rounds):
+        over = np.maximum(sums - upper, 0.0) + np.maximum(lower - sums, 0.0)
+        tot = (over / scale).sum(axis=0)
+        if tot.sum() < best_viol - 1e-12:
+            best_labels, best_viol = labels.copy(), float(tot.sum())
+        if tot.max() <= 1e-12 or time.perf_counter() > deadline:
+            break
+        m = int(np.argmax(tot))
+        a = act[:, m]
+        # territory graph
+        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
+        pairs = np.unique(
+            np.sort(
+                np.column_stack([labels[edges[cut, 0]], labels[edges[cut, 1]]]), axis=1
+            ),
+            axis=0,
+        )
+        if len(pairs) == 0:
+            break
+        arcs = np.vstack([pairs, pairs[:, ::-1]])
+        n_arc = len(arcs)
+        # boundary units of every arc (ends of cut edges, grouped by arc) and
+        # the arc's marginal cost: its cheapest boundary move per unit of a
+        eu = np.concatenate([edges[cut, 0], edges[cut, 1]])
+        ev = np.concatenate([edges[cut, 1], edges[cut, 0]])
+        key = labels[eu] * k + labels[ev]
+        order = np.lexsort((eu, key))
+        key_s, eu_s = key[order], eu[order]
+        ratio = (cost[eu_s, labels[ev[order]]] - cost[eu_s, labels[eu_s]]) / np.maximum(
+            a[eu_s], 1e-9 * scale[m]
+        )
+        # units with (almost) none of the activity cannot carry the flow
+        a_pos = a[a > 0]
+        small = 0.05 * float(np.median(a_pos)) if len(a_pos) else 0.0
+        useless = fixed[eu_s] | ~np.isfinite(ratio) | (a[eu_s] <= small)
+        ratio = np.where(useless, np.inf, ratio)
+        first = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
+        arc_min = np.minimum.reduceat(ratio, first)
+        pos = np.searchsorted(key_s[first], arcs[:, 0] * k + arcs[:, 1])
+        marg = arc_min[np.minimum(pos, len(first) - 1)]
+        fin = np.isfinite(marg)
+        ref = float(np.median(np.abs(marg[fin]))) if fin.any() else 1.0
+        ref = ref if ref > 0 else 1.0
+        # non-negative (no negative cycles), plus a hop term; blocked arcs dear
+        arc_cost = np.where(fin, np.maximum(marg, 0.0) / ref, 1e3) + 0.1
+        # node balance: s_t - out_t + in_t in [lo_t, hi_t]
+        inc = sp.csr_matrix(
+            (
+                np.concatenate([-np.ones(n_arc), np.ones(n_arc)]),
+                (
+                    np.concatenate([arcs[:, 0], arcs[:, 1]]),
+                    np.concatenate([np.arange(n_arc), np.arange(n_arc)]),
+                ),
+            ),
+            shape=(k, n_arc),
+        )
+        # violated territories aim inside the tightened band; the others may
+        # stay where they are but absorb only up to the tightened band (whole
+        # units must realise the flow)
+        bad = (sums[:, m] > upper[:, m]) | (sums[:, m] < lower[:, m])
+        lo_goal = np.where(bad, lo_t[:, m], np.minimum(lo_t[:, m], sums[:, m]))
+        hi_goal = np.where(bad, hi_t[:, m], np.maximum(hi_t[:, m], sums[:, m]))
+        lo_m = np.where(np.isfinite(lo_goal), lo_goal - sums[:, m], -np.inf)
+        hi_m = np.where(np.isfinite(hi_goal), hi_goal - sums[:, m], np.inf)
+        fin_lo, fin_hi = np.isfinite(lo_m), np.isfinite(hi_m)
+        a_ub = sp.vstack([inc[fin_hi], -inc[fin_lo]]).tocsr()
+        b_ub = np.concatenate([hi_m[fin_hi], -lo_m[fin_lo]]) / scale[m]
+        res = linprog(
+            arc_cost,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            bounds=(0, None),
+            method="highs",
+        )
+        if res.status != 0:
+            # no flow reaches the tightened band: aim for the band itself
+            lo_m = np.where(np.isfinite(lower[:, m]), lower[:, m] - sums[:, m], -1e300)
+            hi_m = np.where(np.isfinite(upper[:, m]), upper[:, m] - sums[:, m], 1e300)
+            b_ub = np.concatenate([hi_m[fin_hi], -lo_m[fin_lo]]) / scale[m]
+            res = linprog(
+                arc_cost, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs"
+            )
+            if res.status != 0:
+                break
+        flow = np.asarray(res.x) * scale[m]
+        slack = np.where(np.isfinite(width[:, m]), margin * width[:, m], np.inf)
+        moved_any = 0
+        for e in np.argsort(-flow).tolist():
+            f = float(flow[e])
+            if f <= 1e-9 * scale[m]:
+                break
+            src, dst = int(arcs[e, 0]), int(arcs[e, 1])
+            kk = src * k + dst
+            lo_i, hi_i = np.searchsorted(key_s, [kk, kk + 1])
+            heap: list[tuple[float, int]] = []
+            for u in np.unique(eu_s[lo_i:hi_i]).tolist():
+                if fixed[u] or labels[u] != src or a[u] <= small:
+                    continue
+                if any(labels[v] == dst for v in nbrs[u]):
+                    pr = (cost[u, dst] - cost[u, src]) / max(a[u], 1e-12 * scale[m])
+                    heapq.heappush(heap, (float(pr), u))
+            moved = 0.0
+            while heap and moved < f:
+                _, u = heapq.heappop(heap)
+                if labels[u] != src or fixed[u]:
+                    continue
+                au = float(a[u])
+                # overshoot by at most the shortfall, or by the margin that
+                # the tightened band keeps inside the true one
+                if moved + au - f > max(f - moved, slack[dst]):
+                    continue
+                if not np.isfinite(cost[u, dst]):
+                    continue
+                if not removable(u, labels, nbrs):
+                    continue
+                labels[u] = dst
+                sums[src] -= act[u]
+                sums[dst] += act[u]
+                moved += au
+                moved_any += 1
+                for v in nbrs[u]:
+                    if labels[v] == src and not fixed[v] and a[v] > small:
+                        pr = (cost[v, dst] - cost[v, src]) / max(a[v], 1e-12 * scale[m])
+                        heapq.heappush(heap, (float(pr), v))
+        if moved_any == 0:
+            break
+    sums = np.zeros((k, act.shape[1]))
+    np.add.at(sums, labels, act)
+    over = np.maximum(sums - upper, 0.0) + np.maximum(lower - sums, 0.0)
+    if float((over / scale).sum()) < best_viol - 1e-12:
+        best_labels = labels
+    del rows
+    return best_labels
+
+
+def improve_pairs(
+    labels: np.ndarray,
+    nbrs: Neighbours,
+    edges: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    cost: np.ndarray,
+    *,
+    locked: np.ndarray | None = None,
+    deadline: float = math.inf,
+    max_rounds: int = 200,
+    width: int = 40,
+    tol: float = 1e-9,
+) -> tuple[np.ndarray, int]:
+    """Ejection chains of two boundary moves that lower the cost together.
+
+    A boundary move ``u: a → b`` that lowers the cost but breaks a band is
+    paired with a second move that restores it: when ``b`` is full, a unit
+    ``v`` leaves ``b`` for a territory ``c`` it touches (``c`` may be ``a``);
+    when ``a`` falls short, a unit ``w`` joins ``a`` from a territory ``c``.
+    The pair is applied when together the two moves lower the cost, keep
+    every band and keep every territory connected (exact checks, applied one
+    after the other).  This is the step that single moves
+    (:func:`improve_moves`) cannot take when bands bind.  Returns labels and
+    the number of pairs applied.
+    """
+    labels = labels.copy()
+    k = lower.shape[0]
+    act = np.asarray(activities, dtype=float)
+    sums = np.zeros((k, act.shape[1]))
+    np.add.at(sums, labels, act)
+    eps = 1e-9 * np.maximum(np.where(np.isfinite(upper), np.abs(upper), 1.0), 1.0)
+    frozen = np.zeros(len(labels), dtype=bool) if locked is None else locked >= 0
+    total = 0
+
+    def touches(i: int, t: int) -> bool:
+        return any(labels[j] == t for j in nbrs[i])
+
+    def in_band(t: int) -> bool:
+        return bool(
+            np.all(sums[t] >= lower[t] - eps[t])
+            and np.all(sums[t] <= upper[t] + eps[t])
+        )
+
+    def shift(i: int, src: int, dst: int) -> None:
+        labels[i] = dst
+        sums[src] -= act[i]
+        sums[dst] += act[i]
+
+    for _ in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
+        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
+        e = edges[cut]
+        units = np.concatenate([e[:, 0], e[:, 1]])
+        to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
+        keep = ~frozen[units]
+        units, to = units[keep], to[keep]
+        if len(units) == 0:
+            break
+        _, first = np.unique(units * k + to, return_index=True)
+        units, to = units[first], to[first]
+        fr = labels[units]
+        d = cost[units, to] - cost[units, fr]
+        fin = np.isfinite(d)
+        units, to, fr, d = units[fin], to[fin], fr[fin], d[fin]
+        a = act[units]
+        ok_out = np.all(sums[fr] - a >= lower[fr] - eps[fr], axis=1)
+        ok_in = np.all(sums[to] + a <= upper[to] + eps[to], axis=1)
+        blocked = np.flatnonzero((d < -tol) & (ok_out != ok_in))
+        if len(blocked) == 0:
+            break
+        by_fr = np.lexsort((d, fr))
+        fr_start = np.searchsorted(fr[by_fr], np.arange(k + 1))
+        by_to = np.lexsort((d, to))
+        to_start = np.searchsorted(to[by_to], np.arange(k + 1))
+        applied = 0
+        for idx in blocked[np.argsort(d[blocked], kind="stable")].tolist():
+            if time.perf_counter() > deadline:
+                break
+            u, ta, tb = int(units[idx]), int(fr[idx]), int(to[idx])
+            if labels[u] != ta or not touches(u, tb):
+                continue
+            full_b = bool(np.any(sums[tb] + act[u] > upper[tb] + eps[tb]))
+            short_a = bool(np.any(sums[ta] - act[u] < lower[ta] - eps[ta]))
+            if full_b == short_a:
+                continue
+            if full_b:
+                comp = by_fr[fr_start[tb] : fr_start[tb + 1]][:width]
+            else:
+                comp = by_to[to_start[ta] : to_start[ta + 1]][:width]
+            comp = comp[d[idx] + d[comp] < -tol]
+            comp = comp[
+                (units[comp] != u)
+                & (labels[units[comp]] == (tb if full_b else fr[comp]))
+            ]
+            if len(comp) == 0:
+                continue
+            # bands after both moves, for every candidate at once
+            au, av = act[u], act[units[comp]]
+            src_c = np.full(len(comp), tb) if full_b else fr[comp]
+            dst_c = to[comp] if full_b else np.full(len(comp), ta)
+            new_a = sums[ta] - au + np.where((dst_c == ta)[:, None], av, 0.0)
+            new_a -= np.where((src_c == ta)[:, None], av, 0.0)
+            new_b = sums[tb] + au - np.where((src_c == tb)[:, None], av, 0.0)
+            new_b += np.where((dst_c == tb)[:, None], av, 0.0)
+            other_s = np.where(
+                ((src_c == ta) | (src_c == tb))[:, None], 0.0, sums[src_c] - av
+            )
+            other_d = np.where(
+                ((dst_c == ta) | (dst_c == tb))[:, None], 0.0, sums[dst_c] + av
+            )
+            ok = (
+                np.all(new_a >= lower[ta] - eps[ta], axis=1)
+                & np.all(new_a <= upper[ta] + eps[ta], axis=1)
+                & np.all(new_b >= lower[tb] - eps[tb], axis=1)
+                & np.all(new_b <= upper[tb] + eps[tb], axis=1)
+                & np.all(
+                    (other_s >= lower[src_c] - eps[src_c])
+                    | ((src_c == ta) | (src_c == tb))[:, None],
+                    axis=1,
+                )
+                & np.all(
+                    (other_d <= upper[dst_c] + eps[dst_c])
+                    | ((dst_c == ta) | (dst_c == tb))[:, None],
+                    axis=1,
+                )
+            )
+            u_ok: bool | None = None
+            for c in np.flatnonzero(ok).tolist():
+                j = int(comp[c])
+                v = int(units[j])
+                src, dst = int(src_c[c]), int(dst_c[c])
+                if u_ok is None:
+                    u_ok = removable(u, labels, nbrs)
+                if not u_ok:
+                    break
+                labels[u] = tb
+                if touches(v, dst) and removable(v, labels, nbrs):
+                    labels[u] = ta
+                    shift(u, ta, tb)
+                    shift(v, src, dst)
+                    applied += 1
+                    break
+                labels[u] = ta
+        total += applied
+        if applied == 0:
+            break
+    return labels, total

@@ -5,29 +5,34 @@ and returns an :class:`~terrakit.design.result.AlignmentResult` with a valid
 lower bound and the gap to it.
 
 Compactness / travel (``Σ cost[i, center(i)]``)
-    1. *Balanced assignment for fixed centers*: the transportation-type LP
+    1. *Center relocation* (``center_mode="choose"``): from k-means++-style
+       seeds, each territory's center moves to the candidate column with the
+       least total cost to its units (the exact medoid for the given cost),
+       on a fast, vectorised, approximately balanced assignment (each unit
+       takes its cheapest center after band prices that follow the band
+       violation), while the cost falls or for 30 % of the time.
+    2. *Balanced assignment for fixed centers*: the transportation-type LP
        (one band row per territory and activity) solved by HiGHS on each
        unit's 8 cheapest centers (more when that is infeasible); a basic
        solution splits at most ``k × (#activities)`` units, rounded to their
        largest share.
-    2. *Center relocation* (``center_mode="choose"``): each territory's new
-       center is the candidate column with the least total cost to its units
-       (the exact medoid for the given cost); steps 1 and 2 alternate until
-       the centers stop changing, the LP stops improving or 30 % of the time
-       is used.
-    3. *Contiguity*: units outside the piece of their territory that holds its
-       center are forbidden that territory and the LP is solved again (while
-       the number of stray units falls); what remains is repaired by
-       re-growing the stray units from the kept pieces, cheapest first.  A
-       second start grows every territory from its center along the LP's
-       reduced costs (cost minus balance prices) up to its upper band; the
-       better of the two (band violation, then cost) is kept.
-    4. *Bands and local search*: boundary moves that reduce the band
-       violation; if some band is still broken, simulated annealing on cost +
-       penalised violation over boundary moves (donor kept connected); then
-       boundary moves that lower the cost while keeping every band and
-       contiguity (local articulation check: the donor's neighbours of the
-       moved unit must stay connected inside the donor).
+    3. *Contiguity*: a root (the rep's home unit, or the chosen center unit)
+       that the LP left outside its territory's main piece ("boxed in" by a
+       neighbour) is joined to that piece by the cheapest corridor (priced by
+       the LP's reduced costs, or by cost), so the territory may grow away
+       from its home; stray pieces are re-grown from the kept pieces along
+       the reduced costs.  Two starts grown from the roots are kept as
+       fall-backs.
+    4. *Bands*: single boundary moves that lower the violation when it is
+       small, and min-cost flows on the graph of adjacent territories
+       (HiGHS) realised by boundary moves, which ship load through
+       territories that are already in band; every move keeps its donor
+       connected (local articulation check).  If some band is still broken,
+       simulated annealing on cost + penalised violation.
+    5. *Local search*: boundary moves that lower the cost while keeping every
+       band and contiguity, then pairs of moves (a move into a full
+       territory with one out of it, a move out of a short territory with one
+       into it), repeated while they help.
 
 Cut edges / diameter (graph families)
     Grown random contiguous starts (or farthest-point seeds and the balanced
@@ -37,9 +42,12 @@ Cut edges / diameter (graph families)
 
 Lower bounds (always valid for the problem as stated)
     - fixed centers: the Lagrangian dual of the band rows evaluated at the
-      LP's duals, with the inner minimum over *all* centers
+      LP's duals, with the inner minimum over *all* centers (units locked to
+      a territory, such as the home units under contiguity, only at theirs)
       (:mod:`terrakit.design._assign`) — relaxes integrality and contiguity,
       so it bounds the full problem;
+    - scenario balance on draws: the bound of the problem with the point
+      bands only (the draw bands dropped);
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
       k-median location model with each center's capacity (upper band) kept as
       a fractional knapsack (:mod:`terrakit.design._pmedian_bound`).  A bound
@@ -67,7 +75,11 @@ from terrakit.exceptions import TimeLimitWarning
 __all__ = ["solve_heuristic"]
 
 
-def _spec(problem: DesignProblem) -> tuple[Spec, list[str]]:
+def _spec(
+    problem: DesignProblem, draw_subset: np.ndarray | None = None
+) -> tuple[Spec, list[str]]:
+    """Engine arrays of ``problem``.  ``draw_subset``: indices of the draws
+    whose band is enforced as a hard band (``None``: every draw, up to 200)."""
     notes: list[str] = []
     n, k, m = problem.n_units, problem.n_territories, problem.n_centers
     cols: list[np.ndarray] = []
@@ -78,16 +90,21 @@ def _spec(problem: DesignProblem) -> tuple[Spec, list[str]]:
         los.append(lo)
         his.append(hi)
     if problem.draws is not None:
-        # conservative scenario balance: the band in *every* draw implies it in
-        # any share of draws
+        # scenario balance made conservative: the band in every draw of a
+        # subset of at least ceil(share · S) draws implies the chance constraint
         dlo, dhi = problem.draw_limits()
         draws = np.asarray(problem.draws)
-        if draws.shape[1] <= 200:
-            for s in range(draws.shape[1]):
+        subset = np.arange(draws.shape[1]) if draw_subset is None else draw_subset
+        if len(subset) <= 200:
+            for s in np.asarray(subset, dtype=np.int64).tolist():
                 cols.append(draws[:, s])
                 los.append(dlo[s])
                 his.append(dhi[s])
-            notes.append("draw bands enforced in every draw (conservative)")
+            if len(subset):
+                notes.append(
+                    f"draw bands enforced in {len(subset)} of {draws.shape[1]} "
+                    "draws (conservative)"
+                )
         else:
             notes.append("more than 200 draws: draw bands not enforced")
     if not cols:
@@ -223,16 +240,15 @@ def solve_heuristic(
             max_iter=max_iter,
         )
         columns = _graph_columns(problem, spec, out)
+    elif problem.draws is not None:
+        out, columns = _solve_with_draws(
+            problem, time_limit, seed, progress, max_iter, notes
+        )
     else:
         out = solve_location(
             spec, time_limit=time_limit, seed=seed, progress=progress, max_iter=max_iter
         )
-        assert out.centers is not None
-        columns = (
-            np.asarray(out.centers)[out.labels]
-            if (out.labels >= 0).all()
-            else np.zeros(spec.n, dtype=np.int64)
-        )
+        columns = _location_columns(spec, out)
     seconds = time.perf_counter() - t0
     violations = problem.violations(columns)
     objective = problem.evaluate(columns)
@@ -257,6 +273,14 @@ def solve_heuristic(
     }
     if violations:
         info["violations"] = violations[:20]
+    intervals = None
+    if problem.draws is not None:
+        from terrakit.design.mip import draw_intervals
+
+        intervals = draw_intervals(problem, columns)
+        good, need = problem.draws_met(columns)
+        info["draws_met"] = good
+        info["draws_needed"] = need
     return AlignmentResult.from_columns(
         problem,
         columns,
@@ -266,5 +290,79 @@ def solve_heuristic(
         seconds=seconds,
         seed=seed,
         config={"time_limit": time_limit},
+        intervals=intervals,
         info=info,
     )
+
+
+def _location_columns(spec: Spec, out: Outcome) -> np.ndarray:
+    assert out.centers is not None
+    return (
+        np.asarray(out.centers)[out.labels]
+        if (out.labels >= 0).all()
+        else np.zeros(spec.n, dtype=np.int64)
+    )
+
+
+def _solve_with_draws(
+    problem: DesignProblem,
+    time_limit: float,
+    seed: int | None,
+    progress: bool,
+    max_iter: int | None,
+    notes: list[str],
+) -> tuple[Outcome, np.ndarray]:
+    """Compactness / travel with scenario balance on draws.
+
+    1. Solve with the point bands only (no draw band): its lower bound is
+       valid for the problem with draws (dropping constraints relaxes it).
+    2. If fewer than ``ceil(share · S)`` draws meet the draw band, keep the
+       ``ceil(share · S)`` draws in which that solution comes closest to the
+       band, enforce the band in each of them (a restriction of the chance
+       constraint) and solve again; the better solution (feasible first,
+       then cost) is returned, with the bound of step 1.
+    """
+    t0 = time.perf_counter()
+    draws = np.asarray(problem.draws)
+    n_draws = draws.shape[1]
+    notes.clear()
+    spec0, notes0 = _spec(problem, draw_subset=np.zeros(0, dtype=np.int64))
+    out0 = solve_location(
+        spec0,
+        time_limit=0.4 * time_limit,
+        seed=seed,
+        progress=progress,
+        max_iter=max_iter,
+    )
+    cols0 = _location_columns(spec0, out0)
+    good0, need = problem.draws_met(cols0)
+    notes.extend(notes0 + list(out0.notes))
+    if good0 >= need or not (out0.labels >= 0).all():
+        notes.append(f"point-band solution meets the draw band in {good0} draws")
+        return out0, cols0
+    terr, _ = problem.territory_index(cols0)
+    k = problem.n_territories
+    sums = np.zeros((k, n_draws))
+    np.add.at(sums, terr, draws)
+    lo, hi = problem.draw_limits()
+    excess = np.maximum(sums - hi.T, 0.0) + np.maximum(lo.T - sums, 0.0)
+    closeness = (excess / np.maximum(hi.T, 1e-300)).sum(axis=0)
+    subset = np.sort(np.argsort(closeness, kind="stable")[:need])
+    spec1, notes1 = _spec(problem, draw_subset=subset)
+    left = max(time_limit - (time.perf_counter() - t0), 0.1 * time_limit)
+    out1 = solve_location(
+        spec1, time_limit=left, seed=seed, progress=progress, max_iter=max_iter
+    )
+    cols1 = _location_columns(spec1, out1)
+
+    def rank(cols: np.ndarray) -> tuple[int, float]:
+        return (len(problem.violations(cols)), problem.evaluate(cols))
+
+    notes.extend(notes1 + list(out1.notes))
+    if (out1.labels >= 0).all() and rank(cols1) < rank(cols0):
+        # the bound of the point-band problem stays valid; the one of the
+        # restricted problem would not be
+        out1.lower_bound = out0.lower_bound
+        out1.bound_method = out0.bound_method + " (point bands; draw bands dropped)"
+        return out1, cols1
+    return out0, cols0

@@ -462,6 +462,14 @@ class DesignProblem:
         for bn, used_, cap in self.budget_use(cols):
             if used_ > cap + rtol * max(1.0, abs(cap)):
                 out.append(f"budget {bn!r} used {used_:.6g}, above its cap {cap:.6g}")
+        if self.draws is not None and self.draws_tolerance is not None:
+            good, need = self.draws_met(cols)
+            if good < need:
+                out.append(
+                    f"scenario balance (±{_pct(self.draws_tolerance)} on draws) holds "
+                    f"in {good} of {np.asarray(self.draws).shape[1]} draws, fewer "
+                    f"than the {need} required by draws_share={self.draws_share:g}"
+                )
         if self.contiguity:
             assert self.adjacency is not None and self.center_units is not None
             for t, j in enumerate(used):
@@ -476,6 +484,24 @@ class DesignProblem:
                         f"center unit {_rid(self.unit_ids[root])} not in its territory"
                     )
         return out
+
+    def draws_met(self, columns: np.ndarray, *, rtol: float = 1e-9) -> tuple[int, int]:
+        """``(good, need)``: draws in which every territory is within the draw
+        band, and how many ``draws_share`` requires (``(0, 0)`` without draws)."""
+        if self.draws is None or self.draws_tolerance is None:
+            return 0, 0
+        terr, used = self.territory_index(np.asarray(columns, dtype=np.int64))
+        draws = np.asarray(self.draws)
+        k = max(self.n_territories, len(used))
+        sums = np.zeros((k, draws.shape[1]))
+        np.add.at(sums, terr, draws)
+        lo, hi = self.draw_limits()
+        slack = rtol * np.maximum(1.0, np.abs(hi.T))
+        ok = (sums[: self.n_territories] >= lo.T - slack) & (
+            sums[: self.n_territories] <= hi.T + slack
+        )
+        need = int(np.ceil(self.draws_share * draws.shape[1] - 1e-9))
+        return int(ok.all(axis=0).sum()), need
 
     def budget_use(self, columns: np.ndarray) -> list[tuple[str, float, float]]:
         """``(name, used, cap)`` of every budget for a solution."""
@@ -620,6 +646,26 @@ class DesignProblem:
                 raise SpecificationError(
                     f"{band_txt} is impossible: the total {a} {total:.6g} is below "
                     f"the sum of the lower limits ({cap_lo:.6g})"
+                )
+        if self.draws is not None and self.draws_tolerance is not None:
+            # a draw in which some unit alone exceeds every upper draw band
+            # can never count; too many such draws make the share impossible
+            dr = np.asarray(self.draws)
+            _dlo, dhi = self.draw_limits()
+            lone = dr > dhi.max(axis=1)[None, :] * (1 + 1e-12)
+            lost = lone.any(axis=0)
+            n_draws = dr.shape[1]
+            need = int(np.ceil(self.draws_share * n_draws - 1e-9))
+            if n_draws - int(lost.sum()) < need:
+                i = int(np.argmax(lone.sum(axis=1)))
+                raise SpecificationError(
+                    f"±{_pct(self.draws_tolerance)} balance on the draws in "
+                    f"{_pct(self.draws_share)} of draws is impossible: in "
+                    f"{int(lost.sum())} of {n_draws} draws a single unit alone is "
+                    f"above the upper draw band (unit {_rid(self.unit_ids[i])} in "
+                    f"{int(lone[i].sum())} draws), so at most "
+                    f"{n_draws - int(lost.sum())} draws can meet it, fewer than the "
+                    f"{need} required; loosen draws_tolerance or lower draws_share"
                 )
         if self.contiguity:
             self._check_contiguity(allowed)

@@ -235,3 +235,71 @@ def test_synthetic_2000_units_fast() -> None:
     assert p.violations(np.asarray(res.columns)) == []
     assert res.lower_bound <= res.objective
     assert seconds < 12
+
+
+@pytest.mark.slow
+def test_balance_on_draws_feasible_on_the_sample_study() -> None:
+    """Regression: scenario balance on posterior-like draws of potential used to
+    come back infeasible on the sample study (the band was enforced in every
+    draw, and the balance LP with the reps' home units was infeasible).  With
+    the chance constraint (90 % of draws) the heuristic finds a plan: the draw
+    band holds in at least the required number of draws, per-territory
+    intervals are reported and the bound stays below the objective."""
+    import terrakit as tk
+
+    study = tk.load_sample("southeast")
+    pot = study.units["potential"].to_numpy(dtype=float)
+    rng = np.random.default_rng(0)
+    draws = pot[:, None] * rng.lognormal(0.0, 0.1, size=(len(pot), 30))
+    res = tk.design.align(
+        study,
+        balance={"workload": 0.1},
+        balance_on_draws=draws,
+        draws_tolerance=1.2,
+        draws_share=0.9,
+        solver="heuristic",
+        time_limit=10,
+        seed=0,
+    )
+    assert res.status in ("feasible", "optimal", "time_limit")
+    assert res.info["draws_met"] >= res.info["draws_needed"] == 27
+    assert res.intervals is not None
+    assert (res.intervals["share_within_band"] >= 0.9).all()
+    assert res.lower_bound <= res.objective
+
+
+def test_draw_band_shortfall_is_a_violation(tiny_fixed: DesignProblem) -> None:
+    """A solution meeting the point bands but not the draw band in enough draws
+    is reported as infeasible, with the counts in the message."""
+    draws = np.column_stack([tiny_fixed.activities["workload"]] * 4)
+    draws[:, 0] = [20.0, 0, 0, 0, 0, 0, 0, 10]  # unbalanced in draw 0 only
+    p = tiny_fixed.replace(draws=draws, draws_tolerance=0.1, draws_share=1.0)
+    cols = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    assert tiny_fixed.violations(cols) == []
+    assert p.draws_met(cols) == (3, 4)
+    assert p.violations(cols) == [
+        "scenario balance (±10 % on draws) holds in 3 of 4 draws, fewer than "
+        "the 4 required by draws_share=1"
+    ]
+
+
+def test_impossible_draw_share_is_caught_before_solving(
+    tiny_fixed: DesignProblem,
+) -> None:
+    """A unit alone above the upper draw band in too many draws: the share of
+    draws cannot be met, and the check says why with the numbers."""
+    from terrakit.exceptions import SpecificationError
+
+    work = tiny_fixed.activities["workload"]
+    draws = np.column_stack([work] * 10)
+    draws[0, :3] = 100.0  # unit 0 alone exceeds every band in 3 draws
+    p = tiny_fixed.replace(draws=draws, draws_tolerance=0.1, draws_share=0.8)
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "±10 % balance on the draws in 80 % of draws is impossible: in 3 of 10 "
+        "draws a single unit alone is above the upper draw band (unit 0 in 3 "
+        "draws), so at most 7 draws can meet it, fewer than the 8 required; "
+        "loosen draws_tolerance or lower draws_share"
+    )
+    p.replace(draws_share=0.7).check()  # 7 of 10 is enough

@@ -1,0 +1,155 @@
+"""Tests of the graph building blocks of the design heuristic
+(terrakit.design._search): corridors to boxed-in roots, balancing by flows on
+the territory graph, and pairs of boundary moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from terrakit.design._search import (
+    balance_flow,
+    connect_roots,
+    improve_moves,
+    improve_pairs,
+    neighbour_lists,
+    regrow_strays,
+    repair_bands,
+    territory_pieces,
+    violation,
+)
+
+from .conftest import grid_adjacency, grid_xy
+
+
+def _path(n: int) -> sp.csr_matrix:
+    """Path graph 0 - 1 - ... - n-1."""
+    i = np.arange(n - 1)
+    a = sp.coo_matrix((np.ones(n - 1), (i, i + 1)), shape=(n, n))
+    return (a + a.T).tocsr()
+
+
+def _edges(adj: sp.csr_matrix) -> np.ndarray:
+    a = sp.triu(adj, k=1).tocoo()
+    return np.column_stack([a.row, a.col]).astype(np.int64)
+
+
+def _n_pieces(labels: np.ndarray, adj: sp.csr_matrix) -> int:
+    return len(np.unique(territory_pieces(labels, adj)))
+
+
+def test_balance_flow_ships_load_through_full_territories() -> None:
+    """Path of 40 unit-weight units in 4 territories of 11, 10, 10, 9 units,
+    band exactly 10 (±5 %).  No single move lowers the violation (the two
+    middle territories are full), so the greedy repair is stuck; the flow
+    shifts one unit along the chain 0 → 1 → 2 → 3 and every band holds."""
+    n, k = 40, 4
+    adj = _path(n)
+    nbrs = neighbour_lists(adj, n)
+    edges = _edges(adj)
+    labels = np.repeat(np.arange(k), [11, 10, 10, 9])
+    act = np.ones((n, 1))
+    lower, upper = np.full((k, 1), 9.5), np.full((k, 1), 10.5)
+    scale = np.array([10.0])
+    x = np.arange(n, dtype=float)
+    centers = np.array([5.0, 16.0, 26.0, 35.0])
+    cost = (x[:, None] - centers[None, :]) ** 2
+    roots = np.array([0, 15, 25, 39])
+
+    stuck = repair_bands(labels, nbrs, edges, act, lower, upper, scale)
+    assert np.array_equal(stuck, labels)
+
+    out = balance_flow(labels, nbrs, edges, act, lower, upper, cost, roots=roots)
+    assert np.bincount(out, minlength=k).tolist() == [10, 10, 10, 10]
+    assert _n_pieces(out, adj) == k
+    assert np.array_equal(out[roots], np.arange(k))
+
+
+def test_connect_roots_joins_a_boxed_in_home() -> None:
+    """6×6 grid; territory 1 (right half) has its root at cell 18, inside
+    territory 0's left half.  A corridor joins the root to its piece, the
+    strays are re-grown, and both territories end connected, each holding
+    its root; every unit is assigned once."""
+    nx = ny = 6
+    n = nx * ny
+    adj = grid_adjacency(nx, ny)
+    nbrs = neighbour_lists(adj, n)
+    xy = grid_xy(nx, ny)
+    labels = (xy[:, 0] >= 3).astype(np.int64)
+    roots = np.array([0, 18])  # cell 18 = (0, 3) lies deep in the left half
+    labels[roots] = [0, 1]
+    centers = np.array([[0.0, 0.0], [4.5, 2.5]])
+    cost = ((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+    act = np.ones((n, 1))
+    assert territory_pieces(labels, adj)[18] != territory_pieces(labels, adj)[35]
+
+    joined = connect_roots(labels, adj, nbrs, roots, cost, act)
+    comp = territory_pieces(joined, adj)
+    assert comp[18] == comp[35]  # the root now reaches its main piece
+    anchor = np.zeros(n)
+    anchor[roots] = 1e6
+    fixed, left = regrow_strays(joined, adj, nbrs, anchor, cost)
+    assert left == 0
+    assert fixed.shape == (n,) and set(fixed.tolist()) == {0, 1}
+    assert _n_pieces(fixed, adj) == 2
+    assert np.array_equal(fixed[roots], [0, 1])
+
+
+def _grid_case(seed: int) -> tuple:
+    """10×10 grid, random workloads, 4 territories in quadrants, ±2 %."""
+    rng = np.random.default_rng(seed)
+    nx = ny = 10
+    n = nx * ny
+    adj = grid_adjacency(nx, ny)
+    xy = grid_xy(nx, ny)
+    work = rng.integers(5, 15, size=n).astype(float)
+    homes = np.array([0, 9, 90, 99])
+    cost = work[:, None] * ((xy[:, None, :] - xy[homes][None, :, :]) ** 2).sum(-1)
+    labels = (xy[:, 0] >= 5).astype(np.int64) + 2 * (xy[:, 1] >= 5).astype(np.int64)
+    act = work[:, None]
+    mean = work.sum() / 4
+    lower, upper = np.full((4, 1), 0.98 * mean), np.full((4, 1), 1.02 * mean)
+    return adj, cost, act, lower, upper, labels, homes
+
+
+def test_pairs_keep_bands_and_contiguity_and_lower_the_cost() -> None:
+    """After band repair, single moves and pairs: every band holds, each
+    territory is one piece with its home, and the cost never went up."""
+    applied = 0
+    for seed in range(6):
+        adj, cost, act, lower, upper, labels, homes = _grid_case(seed)
+        n = len(labels)
+        nbrs = neighbour_lists(adj, n)
+        edges = _edges(adj)
+        locked = np.full(n, -1)
+        locked[homes] = np.arange(4)
+        scale = act.sum(axis=0) / 4
+        lab = balance_flow(
+            labels, nbrs, edges, act, lower, upper, cost, roots=homes, locked=locked
+        )
+        lab = repair_bands(lab, nbrs, edges, act, lower, upper, scale, locked=locked)
+        sums = np.bincount(lab, weights=act[:, 0], minlength=4)[:, None]
+        assert violation(sums, lower, upper, scale).sum() == 0.0
+
+        def delta(
+            u: np.ndarray, f: np.ndarray, t: np.ndarray, c: np.ndarray = cost
+        ) -> np.ndarray:
+            return c[u, t] - c[u, f]
+
+        lab, _ = improve_moves(
+            lab, nbrs, edges, act, lower, upper, delta, locked=locked
+        )
+        before = cost[np.arange(n), lab].sum()
+        lab2, n_pairs = improve_pairs(
+            lab, nbrs, edges, act, lower, upper, cost, locked=locked
+        )
+        applied += n_pairs
+        after = cost[np.arange(n), lab2].sum()
+        assert after <= before + 1e-9
+        if n_pairs:
+            assert after < before
+        sums = np.bincount(lab2, weights=act[:, 0], minlength=4)
+        assert np.all(sums >= lower[:, 0] - 1e-9) and np.all(sums <= upper[:, 0] + 1e-9)
+        assert _n_pieces(lab2, adj) == 4
+        assert np.array_equal(lab2[homes], np.arange(4))
+    assert applied > 0
