@@ -47,6 +47,7 @@ def test_tourism_is_304_quarterly_series():
     assert str(p.periods[0]) == "1998Q1" and str(p.periods[-1]) == "2015Q4"
     assert p.group_names == ("Business", "Holiday", "Other", "Visiting")
     assert list(fp.series_keys().columns) == ["Region", "State", "Purpose"]
+    assert p.clusters is None  # State cluster shocks made tourism worse
 
 
 @needs_data
@@ -68,6 +69,12 @@ def test_superstore_is_monthly_state_by_category():
     assert str(p.periods[0]) == "2016-01" and str(p.periods[-1]) == "2018-12"
     assert set(fp.history["Category"]) == {"Furniture", "Office Supplies", "Technology"}
     assert (np.nan_to_num(p.values) >= 0).all()
+    # a State's categories share shocks: clusters are the States
+    assert (
+        p.clusters is not None and len(p.cluster_names) == fp.history["State"].nunique()
+    )
+    keys = fp.series_keys().reindex(p.series)
+    assert (np.asarray(p.cluster_names)[p.clusters] == keys["State"].to_numpy()).all()
 
 
 @needs_data
