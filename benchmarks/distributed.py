@@ -27,7 +27,6 @@ beside the numbers: the speed-up needs idle cores.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import platform
 import subprocess
@@ -66,9 +65,8 @@ def markdown(df: pd.DataFrame) -> str:
 
 
 def sweep_benchmark(n_scenarios: int, workers: int) -> pd.DataFrame:
-    from distributed import Client, LocalCluster
-
     import terrakit as tk
+    from terrakit.sweeps import _local_client
 
     study = tk.load_sample("southeast")
     ks = list(range(8, 18))
@@ -82,16 +80,10 @@ def sweep_benchmark(n_scenarios: int, workers: int) -> pd.DataFrame:
     t0 = time.perf_counter()
     ser = tk.sweep(study, grid, options=opts, client="serial", progress=False)
     t_ser = time.perf_counter() - t0
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    # the cluster tk.sweep starts when no client is given (one single-threaded
+    # worker process per core, glibc trim threshold raised: see terrakit.sweeps)
+    client = _local_client(workers)
+    with client, client.cluster:
         # warm each worker exactly as the serial run was warmed: one scenario
         # each (imports, first-call set-up), outside the timed region
         tk.sweep(study, grid[:workers], options=opts, client=client, progress=False)

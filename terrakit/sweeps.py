@@ -722,6 +722,11 @@ def _task_name(task: Any) -> str:
     )
 
 
+#: glibc's trim threshold for the workers of the local cluster (see
+#: :func:`_local_client`)
+_TRIM_BYTES = 64 * 2**20
+
+
 def _local_client(n_workers: int | None) -> Client:
     try:
         from distributed import Client, LocalCluster
@@ -730,13 +735,24 @@ def _local_client(n_workers: int | None) -> Client:
             "tk.sweep on a cluster needs dask.distributed: pip install "
             "'terrakit[distributed]' (or pass client='serial')"
         ) from None
-    cluster = LocalCluster(
-        n_workers=n_workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    import dask
+
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that
+    # glibc hands freed memory back to the OS at once.  The design and
+    # rebalance tasks allocate many medium-sized numpy arrays; with that
+    # setting they spent ~15-20 % more CPU on page faults (100-scenario sweep on
+    # the sample: 1.55x -> 1.73x on 2 cores, benchmarks/README.md).  The
+    # workers of the cluster terrakit starts itself use a 64 MiB threshold.
+    with dask.config.set(
+        {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": _TRIM_BYTES}
+    ):
+        cluster = LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     return Client(cluster)
 
 
