@@ -151,3 +151,9 @@ def test_history_fit_recovers_true_parameters(make_history_study):
             lo, hi = np.quantile(draws, [0.005, 0.995])
             assert lo <= true <= hi, (s, name, lo, true, hi)
     assert rc.diagnostics["divergences"] == 0
+
+
+def test_target_accept_out_of_range_is_refused():
+    msg = r"target_accept must be in \[0.5, 1\), got 1.0"
+    with pytest.raises(SpecificationError, match=msg):
+        ResponseModel(target_accept=1.0)
