@@ -125,8 +125,10 @@ def least_disruption_search(
     if edges.shape[0] and transport:
         # -- 1. LP-guided: free units by quota, then load along the flows ------
         A0 = A[:, 0]
-        if (labels < 0).any():
-            flows = _transport_lp(
+
+        def plan() -> dict[tuple[int, int], float] | None:
+            # the flows between territories for the current labels
+            return _transport_lp(
                 labels,
                 A0,
                 lo[:, 0],
@@ -139,6 +141,9 @@ def least_disruption_search(
                 movable,
                 aim,
             )
+
+        if (labels < 0).any():
+            flows = plan()
             quotas = (
                 {} if flows is None else {a: f for a, f in flows.items() if a[0] >= k}
             )
@@ -146,19 +151,7 @@ def least_disruption_search(
         for _round in range(rounds):
             if time.perf_counter() > deadline:
                 break
-            flows = _transport_lp(
-                labels,
-                A0,
-                lo[:, 0],
-                hi[:, 0],
-                mid[:, 0],
-                cost,
-                nbrs,
-                edges,
-                allowed,
-                movable,
-                aim,
-            )
+            flows = plan()
             if not flows:
                 break
             _realise(

@@ -131,9 +131,13 @@ def test_a_short_time_limit_is_respected_and_warns(
     strips: tuple[Study, sp.csr_matrix],
 ) -> None:
     study, adj = strips
-    limit = 3.0
+    # short enough that the search is normally cut (it needs ~3 s on an idle
+    # 2-core machine); the contract is checked either way, so a faster
+    # machine that finishes in time does not make the test fail
+    limit = 1.0
     t = time.perf_counter()
-    with pytest.warns(TimeLimitWarning, match="stopped at the time limit"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         res = rebalance(
             study,
             balance={"workload": 0.10},
@@ -143,10 +147,17 @@ def test_a_short_time_limit_is_respected_and_warns(
             seed=0,
         )
     wall = time.perf_counter() - t
+    stopped = [
+        w
+        for w in caught
+        if issubclass(w.category, TimeLimitWarning)
+        and "stopped at the time limit" in str(w.message)
+    ]
     # the whole call, setup included; margin for a busy test machine
     assert wall <= limit + 1.0, f"{wall:.2f} s for time_limit={limit}"
     assert res.seconds <= limit + 1.0
-    assert res.status == "time_limit"
+    # a warning exactly when the search was cut
+    assert (res.status == "time_limit") == bool(stopped)
     # the answer is a real one: in band, contiguous, the removed rep gone
     assert res.max_deviation <= 0.10 + 1e-9
     assert is_contiguous(study.units, res.alignment)
