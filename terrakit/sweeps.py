@@ -741,7 +741,7 @@ def _local_client(n_workers: int | None) -> Client:
     # glibc hands freed memory back to the OS at once.  The design and
     # rebalance tasks allocate many medium-sized numpy arrays; with that
     # setting they spent ~15-20 % more CPU on page faults (100-scenario sweep on
-    # the sample: 1.55x -> 1.73x on 2 cores, benchmarks/README.md).  The
+    # the sample: 1.55x -> 1.77x on 2 cores, benchmarks/README.md).  The
     # workers of the cluster terrakit starts itself use a 64 MiB threshold.
     with dask.config.set(
         {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": _TRIM_BYTES}

@@ -123,7 +123,7 @@ _CAPACITY_PER_FTE = 1600.0
 _TARGET_MAX_DEVIATION = 0.50
 # Accounts per county grow less than proportionally with population (weight =
 # population ** exponent, each state keeping its population share), so no single
-# metro county outweighs a territory and a ±5 % county-level design is possible.
+# metro county outweighs a territory (a ±5 % county-level band passes the check).
 _DENSITY_EXPONENT = 0.75
 # Monthly saturation sales per account relative to builder version 1, chosen so
 # that 20 reps at 180,000 USD each and a 35 % margin are near the profitable size.
