@@ -122,28 +122,28 @@ def least_disruption_search(
         nbrs = [[] for _ in range(n)]
         edges = np.zeros((0, 2), dtype=np.int64)
     movable = fixed < 0
+
+    def plan(towards: float) -> dict[tuple[int, int], float] | None:
+        # the flows between territories for the current labels (first measure)
+        return _transport_lp(
+            labels,
+            A[:, 0],
+            lo[:, 0],
+            hi[:, 0],
+            mid[:, 0],
+            cost,
+            nbrs,
+            edges,
+            allowed,
+            movable,
+            towards,
+        )
+
     if edges.shape[0] and transport:
         # -- 1. LP-guided: free units by quota, then load along the flows ------
         A0 = A[:, 0]
-
-        def plan() -> dict[tuple[int, int], float] | None:
-            # the flows between territories for the current labels
-            return _transport_lp(
-                labels,
-                A0,
-                lo[:, 0],
-                hi[:, 0],
-                mid[:, 0],
-                cost,
-                nbrs,
-                edges,
-                allowed,
-                movable,
-                aim,
-            )
-
         if (labels < 0).any():
-            flows = plan()
+            flows = plan(aim)
             quotas = (
                 {} if flows is None else {a: f for a, f in flows.items() if a[0] >= k}
             )
@@ -151,7 +151,7 @@ def least_disruption_search(
         for _round in range(rounds):
             if time.perf_counter() > deadline:
                 break
-            flows = plan()
+            flows = plan(aim)
             if not flows:
                 break
             _realise(
@@ -249,19 +249,7 @@ def least_disruption_search(
                 break
             # still outside a band: plan the rest of the way with the LP again
             for _round in range(2):
-                flows = _transport_lp(
-                    labels,
-                    A[:, 0],
-                    lo[:, 0],
-                    hi[:, 0],
-                    mid[:, 0],
-                    cost,
-                    nbrs,
-                    edges,
-                    allowed,
-                    movable,
-                    0.0,
-                )
+                flows = plan(0.0)
                 if not flows or time.perf_counter() > deadline:
                     break
                 _realise(
