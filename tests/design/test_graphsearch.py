@@ -11,6 +11,7 @@ from scipy.sparse.csgraph import connected_components, shortest_path
 from scipy.spatial import Delaunay
 
 from terrakit.design._graphsearch import (
+    SearchOutcome,
     _cut_pieces,
     _diameters,
     anneal,
@@ -65,6 +66,47 @@ def _delaunay_instance(
     return adj.tocsr(), dist, act, xy
 
 
+def _banded(
+    n: int, seed: int, k: int, tolerance: float
+) -> tuple[
+    sp.csr_matrix, np.ndarray, np.ndarray, list[list[int]], np.ndarray, np.ndarray
+]:
+    """Delaunay instance with its neighbour lists and ±``tolerance`` bands."""
+    adj, dist, act, _ = _delaunay_instance(n, seed)
+    mean = act.sum(axis=0) / k
+    lower = np.tile(np.ceil((1 - tolerance) * mean), (k, 1))
+    upper = np.tile(np.floor((1 + tolerance) * mean), (k, 1))
+    return adj, dist, act, neighbour_lists(adj, n), lower, upper
+
+
+def _search(
+    adj: sp.csr_matrix,
+    dist: np.ndarray,
+    act: np.ndarray,
+    nbrs: list[list[int]],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    rng_seed: int,
+    max_iter: int,
+) -> tuple[np.ndarray, SearchOutcome]:
+    """Grow a start and run the diameter search from it with a fixed budget."""
+    rng = np.random.default_rng(rng_seed)
+    start = grow_partition(nbrs, act, lower.shape[0], rng)
+    out = diameter_search(
+        start,
+        nbrs,
+        _edges(adj),
+        act,
+        lower,
+        upper,
+        dist,
+        rng,
+        time.perf_counter() + 60,
+        max_iter=max_iter,
+    )
+    return start, out
+
+
 def test_grid_optimum_four_blocks() -> None:
     """6×6 grid into 4 connected parts of 8–10 cells: the optimum diameter is 4.
 
@@ -101,27 +143,10 @@ def test_grid_optimum_four_blocks() -> None:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_delaunay_bands_connectivity_and_value(seed: int) -> None:
     """120-unit planar graph, 4 territories, three activities within ±10 %."""
-    adj, dist, act, _ = _delaunay_instance(120, seed)
-    nbrs = neighbour_lists(adj, 120)
     k = 4
-    mean = act.sum(axis=0) / k
-    lower = np.tile(np.ceil(0.9 * mean), (k, 1))
-    upper = np.tile(np.floor(1.1 * mean), (k, 1))
-    rng = np.random.default_rng(seed)
-    start = grow_partition(nbrs, act, k, rng)
+    adj, dist, act, nbrs, lower, upper = _banded(120, seed, k, 0.10)
+    start, out = _search(adj, dist, act, nbrs, lower, upper, seed, 4000)
     start_value = float(_diameters(start, dist, k).max())
-    out = diameter_search(
-        start,
-        nbrs,
-        _edges(adj),
-        act,
-        lower,
-        upper,
-        dist,
-        rng,
-        time.perf_counter() + 60,
-        max_iter=4000,
-    )
     assert out.feasible
     sums = np.zeros((k, 3))
     np.add.at(sums, out.labels, act)
@@ -132,41 +157,16 @@ def test_delaunay_bands_connectivity_and_value(seed: int) -> None:
 
 
 def test_deterministic_for_a_fixed_seed_and_budget() -> None:
-    adj, dist, act, _ = _delaunay_instance(80, 3)
-    nbrs = neighbour_lists(adj, 80)
-    k = 3
-    mean = act.sum(axis=0) / k
-    lower = np.tile(np.ceil(0.9 * mean), (k, 1))
-    upper = np.tile(np.floor(1.1 * mean), (k, 1))
-    runs = []
-    for _ in range(2):
-        rng = np.random.default_rng(7)
-        start = grow_partition(nbrs, act, k, rng)
-        out = diameter_search(
-            start,
-            nbrs,
-            _edges(adj),
-            act,
-            lower,
-            upper,
-            dist,
-            rng,
-            time.perf_counter() + 60,
-            max_iter=1500,
-        )
-        runs.append(out)
+    inst = _banded(80, 3, 3, 0.10)
+    runs = [_search(*inst, 7, 1500)[1] for _ in range(2)]
     assert runs[0].iterations == runs[1].iterations == 1500
     assert runs[0].labels.tolist() == runs[1].labels.tolist()
     assert runs[0].value == runs[1].value
 
 
 def test_locked_units_stay() -> None:
-    adj, dist, act, _ = _delaunay_instance(80, 4)
-    nbrs = neighbour_lists(adj, 80)
     k = 3
-    mean = act.sum(axis=0) / k
-    lower = np.tile(np.ceil(0.85 * mean), (k, 1))
-    upper = np.tile(np.floor(1.15 * mean), (k, 1))
+    adj, dist, act, nbrs, lower, upper = _banded(80, 4, k, 0.15)
     rng = np.random.default_rng(0)
     start = grow_partition(nbrs, act, k, rng)
     locked = np.full(80, -1)
