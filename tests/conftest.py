@@ -15,6 +15,28 @@ matplotlib.use("Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 
+def sample_run(model, post: dict, *, chains: int, draws: int):  # type: ignore[no-untyped-def]
+    """A nutpie-labelled ``SampleRun`` holding the arrays ``post`` as its posterior.
+
+    Shared by the fake samplers of the potential and realign tests: dims and
+    coordinates come from the PyMC ``model``; no divergences are recorded.
+    """
+    import arviz as az
+    import numpy as np
+
+    from terrakit._sampling import SampleRun
+
+    dims = {name: list(model.named_vars_to_dims.get(name, ())) for name in post}
+    coords = {k: np.asarray(v) for k, v in model.coords.items()}
+    idata = az.from_dict(
+        posterior=post,
+        dims=dims,
+        coords=coords,
+        sample_stats={"diverging": np.zeros((chains, draws), dtype=bool)},
+    )
+    return SampleRun(idata, "nutpie", 0.0, 0.0)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--run-slow",

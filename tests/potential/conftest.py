@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from terrakit._sampling import SampleRun
 from terrakit.data.study import Study
+
+from ..conftest import sample_run
 
 
 def fake_sample(
@@ -29,10 +30,8 @@ def fake_sample(
     spread=0.05,
 ):
     """Draws around 0 (positive parameters around 0.6) for every parameter."""
-    import arviz as az
-
     rng = np.random.default_rng(seed)
-    post, dims = {}, {}
+    post = {}
     for name in var_names or [v.name for v in model.free_RVs]:
         if name not in model.named_vars:
             continue
@@ -42,15 +41,7 @@ def fake_sample(
         if name in ("b_segment", "h_segment") and shape and shape[0] > 1:
             arr -= arr.mean(axis=-1, keepdims=True)
         post[name] = arr
-        dims[name] = list(model.named_vars_to_dims.get(name, ()))
-    coords = {k: np.asarray(v) for k, v in model.coords.items()}
-    idata = az.from_dict(
-        posterior=post,
-        dims=dims,
-        coords=coords,
-        sample_stats={"diverging": np.zeros((chains, draws), dtype=bool)},
-    )
-    return SampleRun(idata, "nutpie", 0.0, 0.0)
+    return sample_run(model, post, chains=chains, draws=draws)
 
 
 @pytest.fixture

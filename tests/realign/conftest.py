@@ -16,6 +16,8 @@ from terrakit._sampling import SampleRun
 from terrakit.data.alignment import Alignment
 from terrakit.data.study import Study
 
+from ..conftest import sample_run
+
 _X0, _Y0, _S = 500_000.0, 3_700_000.0, 10_000.0
 _TO_LL = pyproj.Transformer.from_crs("EPSG:32617", "EPSG:4326", always_xy=True)
 
@@ -132,10 +134,8 @@ def fake_posterior(
     Variables of the model that are not in ``values`` get zeros (positive
     ones 0.1), so post-processing can be checked without MCMC.
     """
-    import arviz as az
-
     rng = np.random.default_rng(seed)
-    post, dims = {}, {}
+    post = {}
     for name in list(model.named_vars):
         var = model[name]
         if name in model.observed_RVs or var in model.observed_RVs:
@@ -150,15 +150,7 @@ def fake_posterior(
             base = np.full(shape, 0.1 if name.startswith(("sigma", "tau")) else 0.0)
         arr = base + spread * rng.standard_normal((chains, draws, *shape))
         post[name] = arr
-        dims[name] = list(model.named_vars_to_dims.get(name, ()))
-    coords = {k: np.asarray(v) for k, v in model.coords.items()}
-    idata = az.from_dict(
-        posterior=post,
-        dims=dims,
-        coords=coords,
-        sample_stats={"diverging": np.zeros((chains, draws), dtype=bool)},
-    )
-    return SampleRun(idata, "nutpie", 0.0, 0.0)
+    return sample_run(model, post, chains=chains, draws=draws)
 
 
 @pytest.fixture(scope="session")
