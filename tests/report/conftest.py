@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import terrakit as tk
+
 #: Three south-Georgia territories of the sample study (Columbus, Savannah,
 #: Albany): 72 counties, 751 accounts, contiguous as a whole.
 SMALL_REPS = ("R08", "R09", "R10")
@@ -19,7 +21,6 @@ SMALL_REPS = ("R08", "R09", "R10")
 @pytest.fixture(scope="session")
 def sample_study():
     """The full "southeast" sample study (259 counties, 6,000 accounts, 20 reps)."""
-    import terrakit as tk
 
     return tk.load_sample("southeast")
 
@@ -127,3 +128,20 @@ def small_headcount():
         },
     )
     return headcount_curve(rc, reps=range(1, 11))
+
+
+@pytest.fixture(scope="session")
+def small_quotas():
+    """Hand-written quotas for R08–R10 (company target 44 M), no model fit."""
+    return tk.forecast.QuotaResult(
+        table=pd.DataFrame(
+            {
+                "target": [9e6, 18e6, 17e6],
+                "forecast_mean": [9.1e6, 18e6, 16.8e6],
+                "p_attain": [0.6, 0.5, 0.4],
+            },
+            index=pd.Index(["R08", "R09", "R10"], name="territory_id"),
+        ),
+        method="share_of_potential",
+        company_target=44e6,
+    )

@@ -11,7 +11,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import terrakit as tk
@@ -59,28 +58,21 @@ def test_missing_browser_skips_or_fails(monkeypatch, tmp_path, required):
 
 @pytest.mark.browser
 def test_report_renders_every_section(
-    small_study, small_proposal, small_forecast, small_headcount, tmp_path
+    small_study,
+    small_proposal,
+    small_forecast,
+    small_headcount,
+    small_quotas,
+    tmp_path,
 ):
     _chromium()
-    quotas = tk.forecast.QuotaResult(
-        table=pd.DataFrame(
-            {
-                "target": [9e6, 18e6, 17e6],
-                "forecast_mean": [9.1e6, 18e6, 16.8e6],
-                "p_attain": [0.6, 0.5, 0.4],
-            },
-            index=pd.Index(["R08", "R09", "R10"], name="territory_id"),
-        ),
-        method="share_of_potential",
-        company_target=44e6,
-    )
     report = StudyReport(
         small_study,
         ["current", small_proposal],
         workload=tk.sizing.workload(small_study, travel=None),
         headcount=small_headcount,
         forecast=small_forecast,
-        quotas=quotas,
+        quotas=small_quotas,
         call_plan=tk.routing.plan_calls(
             small_study, "current", "R08", weeks=1, time_limit=3, seed=0
         ),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 
-import pandas as pd
 import pytest
 
 import terrakit as tk
@@ -52,22 +51,15 @@ def test_units_and_one_alignment_still_report(toy_grid_3x3, tmp_path):
 
 
 def test_every_section_with_every_result(
-    small_study, small_proposal, small_forecast, small_headcount, tmp_path
+    small_study,
+    small_proposal,
+    small_forecast,
+    small_headcount,
+    small_quotas,
+    tmp_path,
 ):
     """All optional sections appear, in page order, with their headings."""
     wl = tk.sizing.workload(small_study, travel=None)
-    quotas = tk.forecast.QuotaResult(
-        table=pd.DataFrame(
-            {
-                "target": [9e6, 18e6, 17e6],
-                "forecast_mean": [9.1e6, 18e6, 16.8e6],
-                "p_attain": [0.6, 0.5, 0.4],
-            },
-            index=pd.Index(["R08", "R09", "R10"], name="territory_id"),
-        ),
-        method="share_of_potential",
-        company_target=44e6,
-    )
     plan = tk.routing.plan_calls(
         small_study, "current", "R08", weeks=1, time_limit=3, seed=0
     )
@@ -77,7 +69,7 @@ def test_every_section_with_every_result(
         workload=wl,
         headcount=small_headcount,
         forecast=small_forecast,
-        quotas=quotas,
+        quotas=small_quotas,
         call_plan=plan,
         notes={"Data": "Sample data, three south-Georgia territories."},
     )
