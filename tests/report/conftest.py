@@ -21,7 +21,6 @@ SMALL_REPS = ("R08", "R09", "R10")
 @pytest.fixture(scope="session")
 def sample_study():
     """The full "southeast" sample study (259 counties, 6,000 accounts, 20 reps)."""
-
     return tk.load_sample("southeast")
 
 
