@@ -247,96 +247,53 @@ def solve_file(
     seed: int = 0,
     contiguity: bool = True,
     mip_nodes: int = 100,
-    mip_share: float = 0.6,
+    mip_share: float = 0.75,
+    bound: str = "cg",
     **kw: Any,
 ) -> dict[str, Any]:
     """Solve one districting instance with the design engine.
 
-    1. Recursive spanning-tree splits
-       (:func:`terrakit.design.cutedges.tree_partition`) find contiguous
-       partitions within the narrow ±0.5 % band; the best one starts
-    2. the heuristic (annealing on cut edges, band violation penalised);
-    3. on graphs with at most ``mip_nodes`` nodes the exact rooted model
-       (:func:`terrakit.design.cutedges.solve_cut_edges`) gets ``mip_share``
-       of the time, warm-started from the best feasible partition, and
-       supplies the lower bound.
+    The instance becomes a :class:`~terrakit.design.problem.DesignProblem`
+    (:func:`~terrakit.benchmarks._graphs.to_problem`) solved by
+    :func:`terrakit.design.cutedges.solve_districting` — the path
+    ``tk.design.align(objective="cut_edges")`` takes: spanning-tree splits and
+    the heuristic find partitions; on graphs of at most ``mip_nodes`` nodes an
+    exact bound (``bound="cg"``: set-partitioning LP by column generation,
+    ``"mip"``: the rooted model) gets ``mip_share`` of the time.
 
     ``value`` is recomputed by :func:`check_solution`.  ``status`` is
     ``"optimal"`` (value = proven bound), ``"time_limit"`` (feasible, the exact
-    model stopped at the limit), ``"feasible"`` (heuristic only),
+    bound stopped at the limit), ``"feasible"`` (heuristic only),
     ``"infeasible"`` only when the exact model proved that no partition meets
     the bands, and ``"no_solution"`` when nothing feasible was found in time.
     """
-    import time
-    import warnings
+    from terrakit.benchmarks._graphs import to_problem
+    from terrakit.design.cutedges import solve_districting
 
-    from terrakit.benchmarks._graphs import territory_labels, to_problem
-    from terrakit.design.cutedges import applies, solve_cut_edges, tree_partition
-    from terrakit.design.heuristic import solve_heuristic
-
-    t0 = time.perf_counter()
     inst = read_instance(path, contiguity=contiguity)
-    problem = to_problem(inst)
-    use_mip = inst.n_nodes <= mip_nodes and applies(problem)
-    h_time = time_limit * (1 - mip_share) if use_mip else time_limit
-    # the narrow band makes feasibility the hard part on some graphs (LA):
-    # give the tree splits up to half of the heuristic's share
-    start = tree_partition(problem, seed=seed, time_limit=0.5 * h_time)
-    left_h = h_time - (time.perf_counter() - t0) - 0.5
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = solve_heuristic(
-            problem,
-            time_limit=max(left_h, 0.5),
-            seed=seed,
-            initial=start,
-            **kw,
-        )
-    labels = territory_labels(problem, np.asarray(res.columns))
-    feasible = res.is_feasible()
-    if not feasible and start is not None:
-        labels, feasible = start, True
-    lower_bound = float(res.lower_bound)
-    status = "feasible" if feasible else "no_solution"
-    method = "tree+heuristic" if start is not None else "heuristic"
-    proven_infeasible = False
-    if not feasible:
-        # a second, longer tree search before giving up on feasibility
-        left = time_limit - (time.perf_counter() - t0)
-        again = tree_partition(
-            problem, seed=seed + 1, time_limit=0.3 * left, max_plans=1
-        )
-        if again is not None:
-            labels, feasible, status = again, True, "feasible"
-            method = "tree+heuristic"
-    if use_mip:
-        # HiGHS can run a few seconds past its limit on a loaded machine
-        left = 0.9 * (time_limit - (time.perf_counter() - t0)) - 1.0
-        if left > 1:
-            out = solve_cut_edges(
-                problem,
-                time_limit=left,
-                seed=seed,
-                start_labels=labels if feasible else None,
-            )
-            method += "+cutedges-mip"
-            lower_bound = max(lower_bound, float(out.bound))
-            if out.status == "infeasible":
-                proven_infeasible = True
-            if out.labels is not None:
-                value_mip = cut_edges(inst, out.labels)
-                if not feasible or value_mip <= cut_edges(inst, labels):
-                    labels, feasible = out.labels, True
-            if feasible:
-                status = "time_limit"
-    solution = inst.labels_to_solution(labels)
-    value, violations = check_solution(inst, solution)
-    if not violations and value <= lower_bound + 1e-9:
-        status = "optimal"
-    elif proven_infeasible:
-        status = "infeasible"
-    elif violations:
-        status = "no_solution"
+    out = solve_districting(
+        to_problem(inst),
+        time_limit=time_limit,
+        seed=seed,
+        bound=bound,
+        exact_nodes=mip_nodes,
+        exact_share=mip_share,
+        **kw,
+    )
+    info = dict(out.info)
+    method = info.pop("method")
+    status = out.status
+    if out.labels is None:
+        solution: dict[str, Any] = {"district": {}}
+        value, violations = math.inf, ["no partition found"]
+    else:
+        solution = inst.labels_to_solution(out.labels)
+        value, violations = check_solution(inst, solution)
+        if violations:
+            status = "no_solution"
+        elif value <= out.bound + 1e-9:
+            status = "optimal"
+    lower_bound = out.bound
     return {
         "instance": inst.name,
         "value": float(value),
@@ -347,4 +304,5 @@ def solve_file(
         "method": method,
         "n_nodes": inst.n_nodes,
         "k": inst.n_districts,
+        **info,
     }

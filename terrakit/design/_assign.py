@@ -36,6 +36,7 @@ the sparse LP was already optimal for the full one.
 from __future__ import annotations
 
 import math
+import time
 
 import highspy
 import numpy as np
@@ -93,9 +94,19 @@ def solve_assignment_lp(
     completed by column generation (optimal for the full LP).
 
     ``cost`` is ``(n, k)`` (``inf`` = forbidden pair).  The band rows are
-    elastic (penalised slack) while columns are generated; status
-    ``"infeasible"`` when slack is left at the end (the full LP is
-    infeasible).
+    elastic (penalised slack) while columns are generated.  ``status``:
+
+    - ``"optimal"``: optimal for the full LP (no left-out column prices out);
+    - ``"infeasible"``: optimal for the full LP with band slack left, so no
+      (fractional) assignment meets every band; ``labels`` are ``-1``;
+    - ``"time_limit"``: HiGHS or the column generation stopped at
+      ``time_limit`` seconds (wall clock, for the whole call).  The current
+      iterate is kept: every unit gets its largest share (its cheapest
+      candidate when it has none), bands may be broken, and ``duals`` are
+      whatever the last iterate had (the Lagrangian bound stays valid for
+      any multipliers);
+    - ``"rounds"``: the column generation hit its round limit; optimal for
+      the columns generated so far.
     """
     n, k = cost.shape
     m = activities.shape[1]
@@ -131,6 +142,20 @@ def solve_assignment_lp(
     first[1:] = rows[order[1:]] != rows[order[:-1]]
     labels = np.full(n, -1, dtype=np.int64)
     labels[rows[order[first]]] = cols[order[first]]
+    if status != "optimal":
+        # a time-limited iterate need not be primal feasible: a unit without
+        # a positive share goes to its cheapest candidate (or its lock)
+        share = np.zeros(n)
+        np.maximum.at(share, rows, x)
+        lost = np.flatnonzero(share <= 1e-9)
+        if len(lost):
+            cl = np.take_along_axis(cost[lost], cand[lost], axis=1)
+            cl = np.where(np.isfinite(cl), cl, np.inf)
+            labels[lost] = cand[lost, np.argmin(cl, axis=1)]
+        if locked is not None:
+            fix = locked >= 0
+            labels[fix] = locked[fix]
+        obj = float(cost[np.arange(n), labels].sum())
     split = np.zeros(n, dtype=bool)
     frac = (x > 1e-7) & (x < 1 - 1e-7)
     split[rows[frac]] = True
@@ -205,17 +230,20 @@ def _solve_lp(
         [np.concatenate([band_rows, band_rows]).astype(np.int32), idx]
     )
     lp.a_matrix_.value_ = np.concatenate([np.ones(k * m), -np.ones(k * m), val])
+    deadline = time.perf_counter() + max(float(time_limit), 0.0)
     h = new_highs()
-    h.setOptionValue("time_limit", float(max(time_limit, 1.0)))
     h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    status = _run(h, deadline)
+    if status == "infeasible":
         return None
     present = np.zeros((n, k), dtype=bool)
     present[rows, cols] = True
     free = np.ones(n, dtype=bool) if locked is None else np.asarray(locked) < 0
     step = max(1, 2_000_000 // max(k, 1))
+    priced_out = False
     for _ in range(max_rounds):
+        if status != "optimal":
+            break
         sol = h.getSolution()
         row_dual = np.asarray(sol.row_dual)
         duals = (row_dual[n:].reshape(k, m) / ascale[None, :]) * cscale
@@ -232,6 +260,10 @@ def _solve_lp(
         new_r = np.concatenate(add_r).astype(np.int64)
         new_c = np.concatenate(add_c).astype(np.int64)
         if len(new_r) == 0:
+            priced_out = True
+            break
+        if time.perf_counter() >= deadline:
+            status = "time_limit"
             break
         present[new_r, new_c] = True
         idx, val = column_block(new_r, new_c)
@@ -247,18 +279,52 @@ def _solve_lp(
         )
         rows = np.concatenate([rows, new_r])
         cols = np.concatenate([cols, new_c])
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        status = _run(h, deadline)
+        if status == "infeasible":
             return None
+    if status == "optimal" and not priced_out:
+        status = "rounds"  # optimal for the columns so far, not proven for all
     sol = h.getSolution()
     x_all = np.asarray(sol.col_value)
-    if float(x_all[:n_slack].sum()) > 1e-7:
+    if len(x_all) != n_slack + len(rows):
+        # no primal values at all (stopped before the first iterate)
+        x_all = np.zeros(n_slack + len(rows))
+        status = "time_limit"
+    slack = float(x_all[:n_slack].sum())
+    if status == "optimal" and slack > 1e-7:
+        # optimal for the full LP (no column prices out) with band slack
+        # left: no fractional assignment meets every band
         return None
     x = x_all[n_slack:]
     row_dual = np.asarray(sol.row_dual)
-    duals = (row_dual[n:].reshape(k, m) / ascale[None, :]) * cscale
+    if len(row_dual) == n + k * m:
+        duals = (row_dual[n:].reshape(k, m) / ascale[None, :]) * cscale
+        unit_duals = row_dual[:n] * cscale
+    else:
+        duals, unit_duals = np.zeros((k, m)), np.zeros(n)
     obj = float(np.dot(x, cost[rows, cols]))
-    return x, obj, duals, "optimal", row_dual[:n] * cscale, rows, cols
+    return x, obj, duals, status, unit_duals, rows, cols
+
+
+def _run(h: highspy.Highs, deadline: float) -> str:
+    """Run HiGHS until ``deadline``: ``"optimal"``, ``"infeasible"`` (the
+    elastic LP itself, only when something else is wrong) or ``"time_limit"``
+    (stopped by the clock or an iteration limit: the model may still be
+    feasible, and the current iterate is kept)."""
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return "time_limit"
+    h.setOptionValue("time_limit", float(left))
+    h.run()
+    st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kOptimal:
+        return "optimal"
+    if st in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        return "infeasible"
+    return "time_limit"
 
 
 def lagrangian_bound(

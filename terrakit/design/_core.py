@@ -15,6 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from terrakit.design._assign import lagrangian_bound, solve_assignment_lp
+from terrakit.design._bandsearch import band_search
+from terrakit.design._choose import flow_assign, round_heavy, seed_centers
+from terrakit.design._dual import DUAL_MIN_PAIRS, dual_lp
 from terrakit.design._graphsearch import anneal, grow_partition
 from terrakit.design._pmedian_bound import pmedian_lagrangian_bound
 from terrakit.design._search import (
@@ -22,6 +25,7 @@ from terrakit.design._search import (
     connect_roots,
     grow_balanced,
     grow_with_prices,
+    improve_flow,
     improve_moves,
     improve_pairs,
     neighbour_lists,
@@ -98,8 +102,10 @@ def _medoids(
     """
     n = cost.shape[0]
     ind = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(k, n))
-    c = np.where(np.isfinite(cost), cost, 1e300)
-    tot = np.asarray(ind @ c)
+    # inf (forbidden pairs) only when there are any: no n × m copy otherwise
+    tot = np.asarray(ind @ cost)
+    if not np.isfinite(tot).all():
+        tot = np.where(np.isfinite(tot), tot, 1e300)
     chosen = np.full(k, -1, dtype=np.int64)
     used: set[int] = set()
     for t, j in keep.items():
@@ -117,34 +123,21 @@ def _medoids(
 
 
 def _initial_centers(
-    cost: np.ndarray, k: int, rng: np.random.Generator, keep: list[int]
+    cost: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    keep: list[int],
+    activity: np.ndarray | None = None,
 ) -> np.ndarray:
-    """k-means++-style seeding on the cost matrix (rows: units, cols: candidates).
+    """Seed centers: :func:`terrakit.design._choose.seed_centers`.
 
-    Candidate ``j`` is scored by how much it would lower the units' current
-    cheapest cost; drawn with probability proportional to that saving.
+    Centers where the (first banded) activity is, one per territory's share
+    of it, in ``O(k · n log n)`` without copying the cost matrix (the
+    k-means++ scoring it replaces took 53 s at 32,845 units × 2,000
+    candidates).
     """
-    m = cost.shape[1]
-    c = np.where(np.isfinite(cost), cost, 1e300)
-    chosen = list(dict.fromkeys(keep))
-    if not chosen:
-        # the single best candidate first (1-median)
-        chosen = [int(np.argmin(c.sum(axis=0)))]
-    cur = c[:, chosen].min(axis=1)
-    cand = rng.choice(m, size=min(m, 256), replace=False) if m > 256 else np.arange(m)
-    while len(chosen) < k:
-        save = np.maximum(cur[:, None] - c[:, cand], 0.0).sum(axis=0)
-        save[np.isin(cand, chosen)] = 0.0
-        if save.sum() <= 0:
-            rest = np.setdiff1d(np.arange(m), chosen)
-            j = int(rng.choice(rest))
-        else:
-            j = int(cand[rng.choice(len(cand), p=save / save.sum())])
-        chosen.append(j)
-        cur = np.minimum(cur, c[:, j])
-        if m > 256:
-            cand = rng.choice(m, size=256, replace=False)
-    return np.array(chosen[:k], dtype=np.int64)
+    a = np.ones(cost.shape[0]) if activity is None else activity
+    return seed_centers(cost, a, k, rng, keep)
 
 
 def solve_location(
@@ -174,8 +167,14 @@ def solve_location(
     locked_col = spec.locked if spec.locked is not None else np.full(n, -1)
     pinned: list[int] = sorted(set(locked_col[locked_col >= 0].tolist()))
 
+    # chosen centers with one banded activity: exact balanced flows
+    band_cols = np.flatnonzero(
+        np.isfinite(spec.upper).any(axis=0) | np.isfinite(spec.lower).any(axis=0)
+    )
+    flows = spec.choose and act.shape[1] == 1 and len(band_cols) == 1
     if spec.choose:
-        centers = _initial_centers(cost_all, k, rng, pinned)
+        a_seed = act[:, band_cols[0]] if len(band_cols) else None
+        centers = _initial_centers(cost_all, k, rng, pinned, a_seed)
     else:
         centers = np.arange(k)
 
@@ -189,7 +188,42 @@ def solve_location(
         return lk
 
     q = min(k, 8)
-    if spec.choose:
+    if flows:
+        # center relocation on exact balanced assignments (min-cost flows)
+        budget = t0 + 0.3 * time_limit
+        keep_cols = {int(np.flatnonzero(centers == j)[0]): j for j in pinned}
+        moved = _relocate_by_flows(
+            cost_all,
+            act[:, 0],
+            spec.lower[:, 0],
+            spec.upper[:, 0],
+            centers,
+            territory_locks,
+            keep_cols,
+            q=q,
+            budget=budget,
+            max_iter=max_iter,
+            progress=progress,
+            notes=notes,
+        )
+        flows = moved is not None
+    if flows and moved is not None:
+        centers, labels, it = moved
+        if not (spec.contiguity and spec.adjacency is not None):
+            return _finish_free_choice(
+                spec,
+                cost_all,
+                centers,
+                labels,
+                territory_locks(centers),
+                t0=t0,
+                time_limit=time_limit,
+                deadline=deadline,
+                q=q,
+                it=it,
+                notes=notes,
+            )
+    if spec.choose and not flows:
         # center relocation on a fast balanced assignment (prices on the
         # bands, vectorised), one exact LP for the final centers
         budget = t0 + 0.3 * time_limit
@@ -216,16 +250,23 @@ def solve_location(
                 print(f"  relocation {it}: cost {cur[1]:.6g}, violation {cur[0]:.3g}")
     lk = territory_locks(centers)
     cost = cost_all[:, centers]
-    lp = solve_assignment_lp(
+    # fixed centers at large scale: the Lagrangian dual by smoothed ascent
+    # (it watches the deadline) instead of the LP, minutes per HiGHS solve
+    assign = (
+        dual_lp if not spec.choose and n * k >= DUAL_MIN_PAIRS else solve_assignment_lp
+    )
+    lp = assign(
         cost,
         act,
         spec.lower,
         spec.upper,
         q=q,
         locked=lk,
-        time_limit=max(deadline - time.perf_counter(), 1),
+        # the LP gets most, not all, of the time left: a time-limited LP
+        # keeps its iterate and the repairs below still need time
+        time_limit=max(0.6 * (deadline - time.perf_counter()), 1),
     )
-    if lp.status != "optimal":
+    if lp.status == "infeasible":
         return Outcome(
             np.full(n, -1),
             math.inf,
@@ -235,6 +276,10 @@ def solve_location(
             "none",
             notes=["balance LP infeasible for these centers"],
         )
+    if lp.status == "dual":
+        notes.append("balance by Lagrangian dual ascent (large instance, no LP)")
+    elif lp.status != "optimal":
+        notes.append(f"balance LP stopped early ({lp.status}); its iterate is kept")
     labels = lp.labels
     if not spec.choose:
         it = 1
@@ -336,30 +381,13 @@ def solve_location(
             "(fixed centers; integrality and contiguity relaxed)"
         )
     else:
-        fin = np.flatnonzero(np.isfinite(spec.upper[0]))
-        kk = int(
-            min(
-                spec.cost.shape[1],
-                max(64, 4 * n // k),
-                max(64, 30_000_000 // max(n, 1)),
-            )
-        )
-        a_cap = act[:, fin[0]] if len(fin) else None
-        cap = float(spec.upper[:, fin[0]].max()) if len(fin) else math.inf
-        bound = pmedian_lagrangian_bound(
+        bound, method = _choose_bound(
+            spec,
             cost_all,
-            k,
             objective,
-            activity=a_cap,
-            capacity=cap,
-            start=lp.unit_duals,
-            n_neighbours=kk,
+            labels,
+            centers,
             deadline=max(t0 + time_limit, time.perf_counter() + 0.05 * time_limit),
-        )
-        method = (
-            "Lagrangian relaxation of the assignment rows of the "
-            "capacitated k-median model (chosen centers; upper band as "
-            "capacity, lower bands and contiguity dropped)"
         )
     bound = min(max(bound, 0.0), objective)
     return Outcome(
@@ -374,6 +402,181 @@ def solve_location(
         violation=viol,
         pieces_left=pieces_left,
     )
+
+
+def _relocate_by_flows(
+    cost_all: np.ndarray,
+    a: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    centers: np.ndarray,
+    territory_locks: Callable[[np.ndarray], np.ndarray],
+    keep_cols: dict[int, int],
+    *,
+    q: int,
+    budget: float,
+    max_iter: int | None,
+    progress: bool,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Chosen centers, one banded activity: balanced assignment by min-cost
+    flow (:func:`~terrakit.design._choose.flow_assign`, exact up to rounding
+    the few split units) ⇄ each territory's center moved to its medoid, while
+    the cost falls (or until ``budget``).  Returns centers, labels and the
+    number of rounds, or ``None`` when the first flow is infeasible."""
+    n = cost_all.shape[0]
+    rows = np.arange(n)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    it = 0
+    for it in range(1, 60):
+        ck = cost_all[:, centers]
+        fa = flow_assign(ck, a, lower, upper, territory_locks(centers), q=q)
+        if not fa.feasible:
+            notes.append(f"relocation {it}: balanced flow infeasible for these centers")
+            if best is None:
+                return None  # the caller falls back to price-based relocation
+            break
+        obj = float(ck[rows, fa.labels].sum())
+        if best is not None and obj >= best[0] * (1 - 1e-6):
+            break
+        best = (obj, centers, fa.labels)
+        if progress:
+            print(f"  relocation {it}: flow cost {obj:.6g}")
+        if max_iter is None and time.perf_counter() > budget:
+            break
+        new_centers = _medoids(cost_all, fa.labels, len(centers), keep_cols)
+        if np.array_equal(new_centers, centers):
+            break
+        centers = new_centers
+    assert best is not None
+    notes.append(f"centers relocated on balanced flows: {it} rounds")
+    return best[1], best[2], it
+
+
+def _finish_free_choice(
+    spec: Spec,
+    cost_all: np.ndarray,
+    centers: np.ndarray,
+    labels: np.ndarray,
+    lk: np.ndarray,
+    *,
+    t0: float,
+    time_limit: float,
+    deadline: float,
+    q: int,
+    it: int,
+    notes: list[str],
+) -> Outcome:
+    """Chosen centers without contiguity, one banded activity: the rounded
+    flow's band breaks repaired and the cost improved by
+    :func:`~terrakit.design._bandsearch.band_search` (chains of moves,
+    swaps), then the chosen-centers lower bound."""
+    n, k = spec.n, spec.k
+    act = spec.activities
+    cost = cost_all[:, centers]
+    lo1, hi1 = spec.lower[:, 0], spec.upper[:, 0]
+    half = (hi1 - lo1) / 2
+    thr = float(half.min()) if np.isfinite(half).all() else np.inf
+    lo_s, hi_s = lo1.copy(), hi1.copy()
+    best: tuple[float, float, np.ndarray] | None = None
+    rows = np.arange(n)
+    for attempt in range(4):
+        # rounding left a few territories just outside: shrink only their
+        # violated side by twice the violation and round again
+        labels, more = round_heavy(
+            cost,
+            act[:, 0],
+            lo_s,
+            hi_s,
+            lk,
+            threshold=thr,
+            deadline=max(deadline - 0.3 * time_limit, time.perf_counter() + 1.0),
+            q=q,
+        )
+        labels = band_search(
+            cost, act[:, 0], lo1, hi1, labels, lk, q=q, reach=3 * -(-n // k)
+        )
+        sums1 = np.bincount(labels, weights=act[:, 0], minlength=k)
+        over = np.maximum(sums1 - hi1, 0.0)
+        under = np.maximum(lo1 - sums1, 0.0)
+        score = (float((over + under).sum()), float(cost[rows, labels].sum()))
+        if best is None or score < best[:2]:
+            best = (score[0], score[1], labels)
+            if attempt == 0:
+                notes.extend(more)
+        if score[0] == 0.0 or time.perf_counter() > deadline - 0.3 * time_limit:
+            break
+        notes.append(
+            f"rounding attempt {attempt + 1}: {int(((over + under) > 0).sum())} "
+            "territories outside their band; their bands shrunk"
+        )
+        hi_s = np.maximum(hi_s - 2 * over, (lo1 + hi1) / 2)
+        lo_s = np.minimum(lo_s + 2 * under, (lo1 + hi1) / 2)
+    assert best is not None
+    labels = best[2]
+    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    sums = np.zeros((k, act.shape[1]))
+    np.add.at(sums, labels, act)
+    viol = float(violation(sums, spec.lower, spec.upper, scale).sum())
+    objective = float(cost[np.arange(n), labels].sum())
+    bound, method = _choose_bound(
+        spec,
+        cost_all,
+        objective,
+        labels,
+        centers,
+        deadline=time.perf_counter()
+        + max(min(t0 + time_limit - time.perf_counter(), 0.25 * time_limit), 1.0),
+    )
+    return Outcome(
+        labels,
+        objective,
+        min(max(bound, 0.0), objective),
+        viol <= 1e-9,
+        centers,
+        method,
+        iterations=it,
+        notes=notes,
+        violation=viol,
+    )
+
+
+def _choose_bound(
+    spec: Spec,
+    cost_all: np.ndarray,
+    objective: float,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    *,
+    deadline: float,
+) -> tuple[float, str]:
+    """Lower bound with chosen centers (any assignment, any ``k`` centers):
+    :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`,
+    started at each unit's cost in the solution found."""
+    n, k = spec.n, spec.k
+    act = spec.activities
+    fin = np.flatnonzero(np.isfinite(spec.upper[0]))
+    a_cap = act[:, fin[0]] if len(fin) else None
+    cap = float(spec.upper[:, fin[0]].max()) if len(fin) else math.inf
+    # sparse pairs: each unit's kk cheapest candidates (dense when small);
+    # a unit's multiplier is capped at its kk-th cost, so kk limits the bound
+    kk = int(min(spec.cost.shape[1], max(32, min(128, 1_500_000 // max(n, 1)))))
+    bound = pmedian_lagrangian_bound(
+        cost_all,
+        k,
+        objective,
+        activity=a_cap,
+        capacity=cap,
+        n_neighbours=kk,
+        iterations=100_000,
+        deadline=deadline,
+    )
+    method = (
+        "Lagrangian relaxation of the assignment rows of the capacitated "
+        "k-median model (chosen centers; upper band as capacity, lower bands "
+        "and contiguity dropped)"
+    )
+    return bound, method
 
 
 def _price_assignment(
@@ -587,8 +790,10 @@ def _polish(
     deadline: float,
 ) -> np.ndarray:
     """Contiguous local search: single boundary moves that lower the cost and
-    keep every band, then pairs of moves where bands bind, until neither
-    helps (or ``deadline``)."""
+    keep every band, then pairs of moves where bands bind; when neither
+    helps, many boundary moves at once chosen by a small LP (ejection chains
+    of any length, :func:`~terrakit.design._search.improve_flow`), and again,
+    until nothing helps (or ``deadline``)."""
 
     def cost_delta(units: np.ndarray, fr: np.ndarray, to: np.ndarray) -> np.ndarray:
         return cost[units, to] - cost[units, fr]
@@ -617,8 +822,22 @@ def _polish(
             locked=locked,
             deadline=deadline,
         )
-        if n_pairs == 0 or time.perf_counter() > deadline:
+        if time.perf_counter() > deadline:
             break
+        if n_pairs == 0:
+            labels, n_flow = improve_flow(
+                labels,
+                nbrs,
+                edges,
+                spec.activities,
+                spec.lower,
+                spec.upper,
+                cost,
+                locked=locked,
+                deadline=deadline,
+            )
+            if n_flow == 0:
+                break
     return labels
 
 

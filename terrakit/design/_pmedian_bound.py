@@ -19,9 +19,11 @@ a fractional knapsack per center (only units with ``c_ij < u_i`` can help).
 LP is a relaxation of each territory's assignment).  It is evaluated on each
 unit's ``K`` cheapest candidates; capping ``u_i`` at its ``K``-th cheapest cost
 makes every left-out pair's reduced cost non-negative, so the sparse evaluation
-is exact and the bound stays valid.  ``u`` starts at the unit duals of the final
-assignment LP and follows subgradient steps (Polyak step towards the heuristic's
-objective); the best value seen is returned.  Lower bands are not represented,
+is exact and the bound stays valid.  ``u`` starts at each unit's cheapest cost
+(where :math:`\\mathcal{L}` is the "every unit at its nearest candidate" bound)
+and follows subgradient steps scaled by each unit's activity (Polyak step
+towards the heuristic's objective, halved after ``patience`` steps without
+progress); the best value seen is returned.  Lower bands are not represented,
 so when they bind the bound can be far below the optimum: the reported gap is
 then an honest over-estimate.
 """
@@ -50,16 +52,21 @@ def _knapsack_rho(
         f = np.ones(len(r))
         return np.bincount(j, weights=r, minlength=m), f
     ai = a[i]
-    ratio = np.where(ai > 0, r / np.maximum(ai, 1e-300), -np.inf)
-    order = np.lexsort((ratio, j))
-    js, aa = j[order], ai[order]
-    cum = np.cumsum(aa)
-    start = np.searchsorted(js, js, side="left")
-    before = cum - aa - np.where(start > 0, cum[start - 1], 0.0)
-    f_sorted = np.clip((cap - before) / np.where(aa > 0, aa, 1.0), 0.0, 1.0)
-    f_sorted = np.where(aa > 0, f_sorted, 1.0)
-    f = np.empty(len(r))
-    f[order] = f_sorted
+    f = np.ones(len(r))
+    # only centers whose negative items exceed the capacity need the sort
+    over = np.bincount(j, weights=ai, minlength=m) > cap
+    sel = np.flatnonzero(over[j])
+    if len(sel):
+        ai_s, j_s = ai[sel], j[sel]
+        ratio = np.where(ai_s > 0, r[sel] / np.maximum(ai_s, 1e-300), -np.inf)
+        order = np.lexsort((ratio, j_s))
+        js, aa = j_s[order], ai_s[order]
+        cum = np.cumsum(aa)
+        start = np.searchsorted(js, js, side="left")
+        before = cum - aa - np.where(start > 0, cum[start - 1], 0.0)
+        f_sorted = np.clip((cap - before) / np.where(aa > 0, aa, 1.0), 0.0, 1.0)
+        f_sorted = np.where(aa > 0, f_sorted, 1.0)
+        f[sel[order]] = f_sorted
     return np.bincount(j, weights=r * f, minlength=m), f
 
 
@@ -74,6 +81,8 @@ def pmedian_lagrangian_bound(
     n_neighbours: int = 64,
     iterations: int = 300,
     deadline: float = math.inf,
+    patience: int = 20,
+    step_size: float = 2.0,
 ) -> float:
     """Best :math:`\\mathcal{L}(u)` over subgradient steps (see module docs).
 
@@ -109,15 +118,24 @@ def pmedian_lagrangian_bound(
         pj[s0 : s0 + step] = idx
         pc[s0 : s0 + step] = np.take_along_axis(b, idx, axis=1)
     cap_u = pc.max(axis=1) if kk < m else np.full(n, np.inf)
-    if start is not None:
-        u = np.minimum(np.asarray(start, dtype=float), cap_u)
-    else:
-        u = np.minimum(np.sort(pc, axis=1)[:, min(k, kk) - 1], cap_u)
+    # the nearest-candidate bound Σ_i min_j c_ij is L(u) at u_i = min_j c_ij
+    # (every reduced cost non-negative): a valid start, never negative
+    nearest = pc.min(axis=1)
+    u = nearest.copy() if start is None else np.minimum(np.asarray(start, float), cap_u)
     rows = np.repeat(np.arange(n), kk)
     cols = pj.ravel()
     cvals = pc.ravel()
-    best = -math.inf
-    lam = 1.0
+    best = float(nearest.sum())
+    # diagonal scaling of the subgradient: a unit's multiplier lives on the
+    # scale of its activity (its costs are activity-weighted), so heavy units
+    # move faster than light ones; any u gives a valid bound
+    if activity is not None and float(np.mean(activity)) > 0:
+        precond = np.maximum(np.asarray(activity, float), 0.0) / float(
+            np.mean(activity)
+        )
+    else:
+        precond = np.ones(n)
+    lam = float(step_size)
     stall = 0
     for _ in range(iterations):
         if time.perf_counter() > deadline:
@@ -128,24 +146,23 @@ def pmedian_lagrangian_bound(
         rho, frac = _knapsack_rho(i, j, r, activity, capacity, m)
         chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
         value = float(u.sum() + rho[chosen].sum())
-        if value > best:
-            if value > best + 1e-7 * max(abs(value), 1.0):
-                stall = 0
+        if value > best + 1e-7 * max(abs(value), 1.0):
             best = value
+            stall = 0
         else:
             stall += 1
-            if stall >= 8:
+            if stall >= patience:
                 lam /= 2
                 stall = 0
-                if lam < 1e-4:
+                if lam < 1e-5:
                     break
         # subgradient: 1 − Σ over open centers of the share of i they take
         is_open = np.zeros(m, dtype=bool)
         is_open[chosen] = True
         g = 1.0 - np.bincount(i, weights=frac * is_open[j], minlength=n)
-        gg = float((g * g).sum())
+        gg = float((precond * g * g).sum())
         if gg == 0:
             break
         t = lam * max(upper_bound - value, 1e-9 * max(abs(upper_bound), 1.0)) / gg
-        u = np.minimum(u + t * g, cap_u)
+        u = np.minimum(u + t * precond * g, cap_u)
     return best

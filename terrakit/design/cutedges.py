@@ -56,7 +56,14 @@ from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status
 from terrakit.exceptions import InfeasibleError
 
-__all__ = ["applies", "solve_as_result", "solve_cut_edges", "tree_partition"]
+__all__ = [
+    "applies",
+    "solve_as_result",
+    "solve_cut_edges",
+    "solve_districting",
+    "tree_partition",
+    "tree_partitions",
+]
 
 
 def applies(problem: DesignProblem) -> bool:
@@ -88,7 +95,7 @@ class CutEdgeOutcome:
     objective: float
     bound: float
     status: str
-    info: dict[str, float]
+    info: dict[str, Any]
 
 
 def _order(problem: DesignProblem) -> np.ndarray:
@@ -335,6 +342,200 @@ def solve_cut_edges(
     return CutEdgeOutcome(labels.astype(np.int64), objective, bound, status, info)
 
 
+def _equal_bands(problem: DesignProblem) -> bool:
+    """Whether every territory has the same band on every banded activity."""
+    return all(
+        np.ptp(lo) == 0 and np.ptp(hi) == 0 for _a, _v, lo, hi in problem.bands()
+    )
+
+
+def _cut(problem: DesignProblem, labels: np.ndarray) -> float:
+    """Weighted number of edges whose ends carry different labels."""
+    e = sp.triu(sp.csr_matrix(problem.adjacency), k=1).tocoo()
+    return float(e.data[labels[e.row] != labels[e.col]].sum())
+
+
+def solve_districting(
+    problem: DesignProblem,
+    *,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    bound: str = "cg",
+    exact_nodes: int = 100,
+    exact_share: float = 0.75,
+    start_labels: np.ndarray | None = None,
+    mip_gap: float = 1e-6,
+    **heuristic_kw: Any,
+) -> CutEdgeOutcome:
+    """Cut-edge districting: good partitions first, then a proof.
+
+    1. Recursive spanning-tree splits (:func:`tree_partitions`) find
+       contiguous partitions inside narrow bands; the best one starts
+    2. the heuristic (:func:`terrakit.design.heuristic.solve_heuristic`:
+       annealing on cut edges with the band violation penalised); the better
+       of its answer and the best tree plan is kept;
+    3. on graphs of at most ``exact_nodes`` units an exact bound gets
+       ``exact_share`` of the time:
+
+       - ``bound="cg"`` (default, equal bands): the set-partitioning LP bound
+         by column generation (:mod:`terrakit.design._cutedges_cg`), seeded
+         with every partition found; it stops as soon as its bound reaches
+         the best value, and a MIP over its columns may improve the
+         partition;
+       - ``bound="mip"``, unequal bands, or no feasible partition yet: the
+         rooted exact model (:func:`solve_cut_edges`), warm-started; it can
+         also prove that no partition meets the bands.
+
+    Parameters
+    ----------
+    problem
+        A problem for which :func:`applies` is true.
+    time_limit
+        Seconds for all steps.
+    seed
+        Seed of every random step.
+    bound
+        ``"cg"`` or ``"mip"`` (see above).
+    exact_nodes, exact_share
+        Largest graph given an exact bound, and its share of the time.
+    start_labels
+        Optional territory index per unit of a known partition (tried like
+        the tree plans when it meets every band).
+    mip_gap
+        Relative gap at which the rooted model stops.
+    **heuristic_kw
+        Passed to :func:`~terrakit.design.heuristic.solve_heuristic`
+        (e.g. ``max_iter``).
+
+    Returns
+    -------
+    CutEdgeOutcome
+        ``labels`` (territory index per unit) or ``None``; ``status``
+        ``"optimal"`` (value = proven bound), ``"time_limit"`` (an exact bound
+        ran out of time), ``"feasible"`` (no exact bound ran),
+        ``"infeasible"`` (proven) or ``"no_solution"``; ``info["method"]``
+        names the steps that ran.
+
+    Raises
+    ------
+    ValueError
+        ``bound`` is not ``"cg"`` or ``"mip"``, or the problem is not a plain
+        cut-edge districting problem.
+    """
+    import warnings
+
+    from terrakit.design._cutedges_cg import column_generation_bound
+    from terrakit.design.heuristic import solve_heuristic
+
+    if bound not in ("cg", "mip"):
+        raise ValueError(f"bound must be 'cg' or 'mip', got {bound!r}")
+    if not applies(problem):
+        raise ValueError("solve_districting needs a plain cut-edge districting problem")
+    t0 = time.perf_counter()
+    use_exact = problem.n_units <= exact_nodes
+    h_time = time_limit * (1 - exact_share) if use_exact else time_limit
+    # narrow bands make feasibility the hard part on some graphs (LA):
+    # the tree splits get up to half of the heuristic's share
+    plans = tree_partitions(
+        problem,
+        seed=seed,
+        time_limit=0.5 * h_time,
+        max_plans=40 if use_exact else 20,
+    )
+    if start_labels is not None:
+        known = np.asarray(start_labels, dtype=np.int64)
+        if not problem.violations(_columns_from_labels(problem, known)):
+            plans.append(known)
+            plans.sort(key=lambda lab: _cut(problem, lab))
+    start = plans[0] if plans else None
+    left_h = h_time - (time.perf_counter() - t0) - 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_heuristic(
+            problem,
+            time_limit=max(left_h, 0.5),
+            seed=seed,
+            initial=start,
+            **heuristic_kw,
+        )
+    labels: np.ndarray | None = None
+    if res.is_feasible():
+        labels, _ = problem.territory_index(np.asarray(res.columns))
+        plans.append(labels)
+    if start is not None and (
+        labels is None or _cut(problem, start) < _cut(problem, labels)
+    ):
+        labels = start
+    lower = max(float(res.lower_bound), 0.0)
+    method = "tree+heuristic" if start is not None else "heuristic"
+    status = "feasible" if labels is not None else "no_solution"
+    info: dict[str, Any] = {}
+    if labels is None:
+        # a second, longer tree search before giving up on feasibility
+        left = time_limit - (time.perf_counter() - t0)
+        again = tree_partitions(
+            problem, seed=seed + 1, time_limit=0.3 * left, max_plans=1
+        )
+        if again:
+            labels, status, method = again[0], "feasible", "tree+heuristic"
+            plans.extend(again)
+    if use_exact and bound == "cg" and labels is not None and _equal_bands(problem):
+        left = time_limit - (time.perf_counter() - t0) - 1.0
+        if left > 1:
+            bands = problem.bands()
+            ok, _ = _pairs(problem, _order(problem))
+            cg = column_generation_bound(
+                problem.adjacency,
+                np.column_stack([v for _a, v, _lo, _hi in bands]),
+                np.array([float(lo[0]) for _a, _v, lo, _hi in bands]),
+                np.array([float(hi[0]) for _a, _v, _lo, hi in bands]),
+                problem.n_territories,
+                ok,
+                contiguity=problem.contiguity,
+                partitions=plans,
+                target=_cut(problem, labels),
+                time_limit=left,
+                seed=seed,
+            )
+            method += "+cg-bound"
+            lower = max(lower, float(cg.bound))
+            info.update({f"cg_{key}": val for key, val in cg.info.items()})
+            if cg.labels is not None and cg.objective < _cut(problem, labels):
+                labels = cg.labels
+            status = "time_limit"
+    elif use_exact:
+        # HiGHS can run a few seconds past its limit on a loaded machine
+        left = 0.9 * (time_limit - (time.perf_counter() - t0)) - 1.0
+        if left > 1:
+            out = solve_cut_edges(
+                problem,
+                time_limit=left,
+                seed=seed,
+                mip_gap=mip_gap,
+                start_labels=labels,
+            )
+            method += "+cutedges-mip"
+            lower = max(lower, float(out.bound))
+            info.update(out.info)
+            if out.status == "infeasible":
+                info["method"] = method
+                return CutEdgeOutcome(None, math.inf, math.inf, "infeasible", info)
+            if out.labels is not None and (
+                labels is None or _cut(problem, out.labels) <= _cut(problem, labels)
+            ):
+                labels = out.labels
+            if labels is not None:
+                status = "time_limit"
+    info["method"] = method
+    if labels is None:
+        return CutEdgeOutcome(None, math.inf, lower, status, info)
+    labels = np.unique(labels, return_inverse=True)[1].astype(np.int64)
+    objective = _cut(problem, labels)
+    if objective <= lower + 1e-9:
+        status = "optimal"
+    return CutEdgeOutcome(labels, objective, min(lower, objective), status, info)
+
+
 def _columns(problem: DesignProblem, root_of: np.ndarray) -> np.ndarray:
     """Center column per unit from the root unit per unit."""
     cu = np.asarray(problem.center_units)
@@ -350,6 +551,23 @@ def tree_partition(
     time_limit: float = 10.0,
     max_plans: int = 20,
 ) -> np.ndarray | None:
+    """The best plan of :func:`tree_partitions` (``None`` when none was found).
+
+    See :func:`tree_partitions` for the method and the parameters.
+    """
+    plans = tree_partitions(
+        problem, seed=seed, time_limit=time_limit, max_plans=max_plans
+    )
+    return plans[0] if plans else None
+
+
+def tree_partitions(
+    problem: DesignProblem,
+    *,
+    seed: int | None = 0,
+    time_limit: float = 10.0,
+    max_plans: int = 20,
+) -> list[np.ndarray]:
     """Contiguous partitions meeting every band, by recursive spanning-tree splits.
 
     Draw a random spanning tree of the units not yet assigned, cut one tree
@@ -361,10 +579,10 @@ def tree_partition(
 
     Returns
     -------
-    numpy.ndarray or None
-        The territory index per unit of the plan with the fewest cut edges
-        among up to ``max_plans`` found within ``time_limit`` seconds, or
-        ``None`` when none was found.
+    list of numpy.ndarray
+        Territory index per unit of each distinct plan found (up to
+        ``max_plans`` within ``time_limit`` seconds), fewest cut edges first
+        (ties: order found); empty when none was found.
     """
     from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
@@ -380,8 +598,7 @@ def tree_partition(
     adj = sp.csr_matrix(problem.adjacency)
     upper_tri = sp.triu(adj, k=1).tocoo()
     eu, ev = upper_tri.row, upper_tri.col
-    best: np.ndarray | None = None
-    best_cut = math.inf
+    plans: dict[bytes, tuple[int, int, np.ndarray]] = {}
     found = 0
     e_all = np.column_stack([eu, ev])
 
@@ -443,9 +660,18 @@ def tree_partition(
         labels[rest] = k - 1
         found += 1
         cut = int(np.count_nonzero(labels[e_all[:, 0]] != labels[e_all[:, 1]]))
-        if cut < best_cut:
-            best, best_cut = labels, cut
-    return best
+        key = _canonical(labels).tobytes()
+        if key not in plans:
+            plans[key] = (cut, found, labels)
+    return [p[2] for p in sorted(plans.values(), key=lambda t: (t[0], t[1]))]
+
+
+def _canonical(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered by first appearance (equal plans compare equal)."""
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[inv]
 
 
 def solve_as_result(
@@ -456,12 +682,12 @@ def solve_as_result(
     start: np.ndarray | None = None,
     mip_gap: float = 1e-6,
 ) -> AlignmentResult | None:
-    """:func:`solve_cut_edges` as an :class:`AlignmentResult` (for ``solve_mip``).
+    """:func:`solve_districting` as an :class:`AlignmentResult` (for ``solve_mip``).
 
-    ``start`` is a center column per unit (``solve_mip``'s warm start).  When
-    the model finds nothing in time, a spanning-tree partition
-    (:func:`tree_partition`) is returned with status ``"time_limit"`` and the
-    model's bound; ``None`` when there is none either.
+    ``start`` is a center column per unit (``solve_mip``'s warm start).  The
+    exact bound always runs: the set-partitioning bound by column generation
+    on graphs of at most 100 units, the rooted model above.  ``None`` when no
+    partition meeting the bands was found in time.
 
     Raises
     ------
@@ -472,12 +698,14 @@ def solve_as_result(
     labels0 = None
     if start is not None:
         labels0, _ = problem.territory_index(np.asarray(start, dtype=np.int64))
-    out = solve_cut_edges(
+    out = solve_districting(
         problem,
         time_limit=0.9 * time_limit,
         seed=seed,
-        mip_gap=mip_gap,
+        bound="cg" if problem.n_units <= 100 else "mip",
+        exact_nodes=problem.n_units,
         start_labels=labels0,
+        mip_gap=mip_gap,
     )
     if out.status == "infeasible":
         raise InfeasibleError(
@@ -486,22 +714,19 @@ def solve_as_result(
             f"{problem.n_territories} territories meets every band"
             + (" with contiguous territories" if problem.contiguity else "")
         )
+    if out.labels is None:
+        return None
     cfg = {"time_limit": time_limit, "backend": "highs", "mip_gap": mip_gap}
-    info: dict[str, Any] = {"model": "rooted cut-edge", **out.info}
-    if out.labels is not None:
-        columns = _columns_from_labels(problem, out.labels)
-        status: Status = "optimal" if out.status == "optimal" else "time_limit"
-    else:
-        left = time_limit - (time.perf_counter() - t0)
-        found = tree_partition(problem, seed=seed, time_limit=max(left, 0.1))
-        if found is None:
-            return None
-        columns = _columns_from_labels(problem, found)
-        status = "time_limit"
-        info["start"] = "spanning-tree partition (the MIP found none in time)"
+    model = (
+        "set-partitioning bound by column generation"
+        if "cg-bound" in out.info["method"]
+        else "rooted cut-edge"
+    )
+    info: dict[str, Any] = {"model": model, **out.info}
+    status: Status = "optimal" if out.status == "optimal" else "time_limit"
     return AlignmentResult.from_columns(
         problem,
-        columns,
+        _columns_from_labels(problem, out.labels),
         status=status,
         lower_bound=out.bound,
         method="mip/highs",

@@ -5,12 +5,20 @@ and returns an :class:`~terrakit.design.result.AlignmentResult` with a valid
 lower bound and the gap to it.
 
 Compactness / travel (``Σ cost[i, center(i)]``)
-    1. *Center relocation* (``center_mode="choose"``): from k-means++-style
-       seeds, each territory's center moves to the candidate column with the
-       least total cost to its units (the exact medoid for the given cost),
-       on a fast, vectorised, approximately balanced assignment (each unit
-       takes its cheapest center after band prices that follow the band
-       violation), while the cost falls or for 30 % of the time.
+    1. *Center relocation* (``center_mode="choose"``): from seeds placed
+       where the activity is (one per territory's share of it), each
+       territory's center moves to the candidate column with the least total
+       cost to its units (the exact medoid for the given cost), while the
+       cost falls or for 30 % of the time.  With one banded activity the
+       assignment in this loop is the exact balanced transportation problem,
+       solved as a minimum-cost flow (OR-Tools network simplex,
+       :mod:`terrakit.design._choose`); otherwise a fast, vectorised,
+       approximately balanced assignment (band prices).  Without contiguity
+       the final flow is rounded without breaking bands: heavy split units
+       are fixed and the flow re-solved around them, and the light ones are
+       repaired by chains of moves and improved by shifts and swaps
+       (:mod:`terrakit.design._bandsearch`); the LP of step 2 is then not
+       needed.
     2. *Balanced assignment for fixed centers*: the transportation-type LP
        (one band row per territory and activity) solved by HiGHS on each
        unit's 8 cheapest centers (more when that is infeasible); a basic
@@ -50,9 +58,14 @@ Lower bounds (always valid for the problem as stated)
       bands only (the draw bands dropped);
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
       k-median location model with each center's capacity (upper band) kept as
-      a fractional knapsack (:mod:`terrakit.design._pmedian_bound`).  A bound
-      from the assignment LP *given the final centers* would not be valid for
-      the choice of centers, so it is not used;
+      a fractional knapsack (:mod:`terrakit.design._pmedian_bound`), from the
+      "every unit at its nearest candidate" multipliers, by subgradient steps
+      for at most a quarter of the time limit.  A bound from the assignment LP
+      *given the final centers* would not be valid for the choice of
+      centers, so it is not used.  Lower bands and contiguity are dropped, so
+      on instances where the bands force long assignments (national
+      population balance) it is far below the optimum: an honest but large
+      gap;
     - cut edges: ``k − 1`` on a connected graph; diameter: the smallest
       distance from a unit to its ``⌈n/k⌉``-th nearest unit (some territory has
       at least that many units).  Both are weak: the gap of the graph families

@@ -133,3 +133,21 @@ def test_evaluate_and_violations():
     assert p.violations(cols) == []
     bad = p.violations(np.array([0, 0, 0, 1]))
     assert any("workload of territory 0 is 3" in b for b in bad)
+
+
+def test_cost_matrix_copied_only_when_writeable() -> None:
+    """A writeable cost is copied (changing it later does not change the
+    problem); a read-only one is kept as is (no second large matrix)."""
+    import numpy as np
+
+    from terrakit.design.problem import DesignProblem
+
+    cost = np.array([[0.0, 4.0], [4.0, 0.0]])
+    p = DesignProblem.from_cost_matrix(cost, {"workload": [1.0, 1.0]})
+    cost[0, 0] = 9.0
+    assert p.cost[0, 0] == 0.0
+    ro = np.array([[0.0, 4.0], [4.0, 0.0]])
+    ro.setflags(write=False)
+    q = DesignProblem.from_cost_matrix(ro, {"workload": [1.0, 1.0]})
+    assert q.cost is ro
+    assert not q.cost.flags.writeable

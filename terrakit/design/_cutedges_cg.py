@@ -1,0 +1,715 @@
+"""Set-partitioning lower bound for cut-edge districting (column generation).
+
+A partition into ``k`` contiguous districts that meet the bands is a choice of
+``k`` columns ``D`` (connected unit sets within the bands) covering every unit
+once.  With column cost :math:`c_D = w(\\delta(D))/2` (half the weight of the
+edges leaving ``D``: every cut edge leaves two districts) the number of cut
+edges is :math:`\\sum_D c_D \\lambda_D` and its LP relaxation
+
+.. math::
+
+    \\min \\sum_D c_D \\lambda_D \\quad\\text{s.t.}\\quad
+    \\sum_{D \\ni i} \\lambda_D = 1 \\;(\\forall i), \\quad
+    \\sum_D \\lambda_D = k, \\quad \\lambda \\ge 0
+
+is far stronger than the assignment MIP's LP, whose fractional solutions spread
+each unit over several territories: a column is a whole connected district.
+
+*Bound.*  For any multipliers :math:`\\pi`,
+:math:`LB(\\pi) = \\sum_i \\pi_i + k \\min_D (c_D - \\pi(D))` is a valid lower
+bound (Lagrangian relaxation of the cover rows, keeping
+:math:`\\sum_D \\lambda_D = k`).  The minimum over columns is the *pricing
+problem*: a connected set within the bands minimising half its boundary
+weight minus its multipliers, solved as a small MIP (binary members and root,
+single-commodity flow from the root for connectivity, the rooted model's
+fixing: a set rooted at ``j`` holds only units that may join ``j``).  Any
+lower bound of that MIP (its dual bound at a time limit) still gives a valid
+:math:`LB`.
+
+*Search.*  Columns come from the heuristic partitions, then from a local
+search on the pricing objective (add, remove or swap boundary units, keeping
+the set connected and within the bands) started from the pool's columns of
+least reduced cost; the exact pricing MIP runs only when the local search finds
+nothing, with the multipliers smoothed towards the best-bound ones (Wentges)
+against the restricted master's degeneracy.  At the end a set-partitioning
+MIP over the pool may find a better partition than the heuristics.
+
+Used by :func:`terrakit.benchmarks.districting.solve_file` (``bound="cg"``).
+Set ``TERRAKIT_CG_DEBUG=1`` to print one line per exact pricing call.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+__all__ = ["ColumnBound", "column_generation_bound"]
+
+_DEBUG = bool(os.environ.get("TERRAKIT_CG_DEBUG"))
+
+
+@dataclass(frozen=True)
+class ColumnBound:
+    """Result of :func:`column_generation_bound`.
+
+    Attributes
+    ----------
+    bound
+        Valid lower bound on the weighted number of cut edges (``-inf`` when
+        no exact pricing finished).
+    lp_value
+        Value of the last restricted master LP (an upper bound on the LP).
+    converged
+        Whether the exact pricing proved that no column has a negative
+        reduced cost (``bound`` is then the LP optimum).
+    labels
+        Territory index per unit of the best partition found in the pool (or
+        ``None``), with ``objective`` its weighted cut.
+    objective
+        Weighted cut of ``labels`` (``inf`` without labels).
+    info
+        Counters: iterations, columns, exact pricing calls, seconds.
+    """
+
+    bound: float
+    lp_value: float
+    converged: bool
+    labels: np.ndarray | None
+    objective: float
+    info: dict[str, float] = field(default_factory=dict)
+
+
+class _Graph:
+    """Dense adjacency helpers for the local search (n ≤ a few hundred)."""
+
+    def __init__(self, adjacency: sp.spmatrix, values: np.ndarray) -> None:
+        a = sp.csr_matrix(adjacency)
+        a = sp.triu(a, k=1)
+        a = (a + a.T).tocsr()
+        self.n = a.shape[0]
+        self.w = np.asarray(a.todense(), dtype=float)
+        self.deg = self.w.sum(axis=1)
+        self.nbrs = [a.indices[a.indptr[i] : a.indptr[i + 1]] for i in range(self.n)]
+        e = sp.triu(a, k=1).tocoo()
+        self.eu = e.row.astype(np.int64)
+        self.ev = e.col.astype(np.int64)
+        self.ew = e.data.astype(float)
+        self.values = values  # (n, b) banded activities
+
+    def cost(self, mask: np.ndarray) -> float:
+        """Half the weight of the edges leaving ``mask``."""
+        return 0.5 * float(self.ew[mask[self.eu] != mask[self.ev]].sum())
+
+    def connected(self, mask: np.ndarray) -> bool:
+        idx = np.flatnonzero(mask)
+        if idx.size <= 1:
+            return idx.size == 1
+        seen = np.zeros(self.n, dtype=bool)
+        stack = [int(idx[0])]
+        seen[idx[0]] = True
+        count = 1
+        while stack:
+            u = stack.pop()
+            for v in self.nbrs[u]:
+                if mask[v] and not seen[v]:
+                    seen[v] = True
+                    count += 1
+                    stack.append(int(v))
+        return count == idx.size
+
+
+def _local_search(
+    g: _Graph,
+    mask: np.ndarray,
+    pi: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    allowed: np.ndarray,
+    contiguity: bool,
+    max_steps: int = 200,
+) -> np.ndarray:
+    """Best-improvement add/remove/swap descent on ``c(D) - pi(D)``."""
+    mask = mask.copy()
+    tot = g.values[mask].sum(axis=0)
+    for _ in range(max_steps):
+        win = g.w[:, mask].sum(axis=1)
+        wout = g.deg - win
+        add_gain = (wout - win) / 2 - pi  # Δ objective when adding v
+        rem_gain = (win - wout) / 2 + pi  # Δ objective when removing u
+        inside = np.flatnonzero(mask)
+        outside = np.flatnonzero(~mask & allowed & ((win > 0) | (not contiguity)))
+        cands: list[tuple[float, int, int]] = []
+        for v in outside.tolist():
+            t = tot + g.values[v]
+            if (
+                np.all(t >= lo - 1e-9)
+                and np.all(t <= hi + 1e-9)
+                and add_gain[v] < -1e-9
+            ):
+                cands.append((float(add_gain[v]), v, -1))
+        for u in inside.tolist():
+            t = tot - g.values[u]
+            if (
+                np.all(t >= lo - 1e-9)
+                and np.all(t <= hi + 1e-9)
+                and rem_gain[u] < -1e-9
+            ):
+                cands.append((float(rem_gain[u]), -1, u))
+        if outside.size and inside.size:
+            sw = add_gain[outside][:, None] + rem_gain[inside][None, :]
+            sw = sw + g.w[np.ix_(outside, inside)]
+            t = tot[None, None, :] + (
+                g.values[outside][:, None, :] - g.values[inside][None, :, :]
+            )
+            fit = np.all((t >= lo - 1e-9) & (t <= hi + 1e-9), axis=2)
+            a_idx, r_idx = np.nonzero(fit & (sw < -1e-9))
+            for a, r in zip(a_idx.tolist(), r_idx.tolist(), strict=True):
+                cands.append((float(sw[a, r]), int(outside[a]), int(inside[r])))
+        if not cands:
+            break
+        cands.sort()
+        moved = False
+        for _gain, v, u in cands[:50]:
+            new = mask.copy()
+            if v >= 0:
+                new[v] = True
+            if u >= 0:
+                new[u] = False
+            if not new.any():
+                continue
+            if contiguity and not g.connected(new):
+                continue
+            mask = new
+            tot = g.values[mask].sum(axis=0)
+            moved = True
+            break
+        if not moved:
+            break
+    return mask
+
+
+def _anneal(
+    g: _Graph,
+    mask: np.ndarray,
+    pi: np.ndarray,
+    mu: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    allowed: np.ndarray,
+    contiguity: bool,
+    rng: np.random.Generator,
+    steps: int = 1500,
+) -> list[np.ndarray]:
+    """Annealing on ``c(D) - pi(D)`` with the bands as a penalty.
+
+    Moves add a unit next to the set or drop one (keeping it connected); the
+    band violation is penalised in band widths.  Returns the distinct sets
+    within the bands with a negative reduced cost ``c(D) - pi(D) - mu`` that
+    were visited.
+    """
+    mask = mask.copy()
+    width = np.maximum(hi - lo, 1e-9)
+    width = np.where(np.isfinite(width), width, 1.0)
+    tot = g.values[mask].sum(axis=0)
+    win = g.w[:, mask].sum(axis=1)
+
+    def viol(t: np.ndarray) -> float:
+        return float(
+            (np.clip(lo - t, 0, None) + np.clip(t - hi, 0, None)) @ (1 / width)
+        )
+
+    rho = 1.0
+    cur_v = viol(tot)
+    found: dict[bytes, np.ndarray] = {}
+    temp = 0.5
+    for step in range(steps):
+        if step % 100 == 99:
+            temp *= 0.85
+        if rng.random() < 0.5:
+            cand = np.flatnonzero(~mask & allowed & (win > 0))
+            if cand.size == 0:
+                continue
+            v = int(cand[rng.integers(cand.size)])
+            d_cost = (g.deg[v] - 2 * win[v]) / 2 - pi[v]
+            t = tot + g.values[v]
+            sign = 1
+        else:
+            cand = np.flatnonzero(mask)
+            if cand.size <= 1:
+                continue
+            v = int(cand[rng.integers(cand.size)])
+            d_cost = (2 * win[v] - g.deg[v]) / 2 + pi[v]
+            t = tot - g.values[v]
+            sign = -1
+        nv = viol(t)
+        delta = d_cost + rho * (nv - cur_v)
+        if delta > 0 and rng.random() >= math.exp(-delta / max(temp, 1e-6)):
+            continue
+        if sign < 0 and contiguity:
+            new = mask.copy()
+            new[v] = False
+            if not g.connected(new):
+                continue
+        mask[v] = sign > 0
+        tot = t
+        cur_v = nv
+        win += sign * g.w[:, v]
+        if nv == 0.0:
+            rc = g.cost(mask) - float(pi[mask].sum()) - mu
+            if rc < -1e-6:
+                key = np.packbits(mask).tobytes()
+                if key not in found:
+                    found[key] = mask.copy()
+    return list(found.values())
+
+
+def _kick(
+    g: _Graph,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    contiguity: bool,
+    allowed: np.ndarray,
+    moves: int = 3,
+) -> np.ndarray:
+    """A few random boundary swaps that keep the set within the bands."""
+    mask = mask.copy()
+    tot = g.values[mask].sum(axis=0)
+    for _ in range(moves):
+        win = g.w[:, mask].sum(axis=1)
+        out = np.flatnonzero(~mask & allowed & (win > 0))
+        inside = np.flatnonzero(mask)
+        if out.size == 0 or inside.size <= 1:
+            break
+        t = tot[None, None, :] + (
+            g.values[out][:, None, :] - g.values[inside][None, :, :]
+        )
+        fit = np.all((t >= lo - 1e-9) & (t <= hi + 1e-9), axis=2)
+        pairs = np.argwhere(fit)
+        for q in rng.permutation(len(pairs))[:10].tolist():
+            new = mask.copy()
+            new[out[pairs[q, 0]]] = True
+            new[inside[pairs[q, 1]]] = False
+            if not contiguity or g.connected(new):
+                mask = new
+                tot = g.values[mask].sum(axis=0)
+                break
+    return mask
+
+
+class _Pricer:
+    """The exact pricing MIP: min c(D) - pi(D) over feasible connected sets."""
+
+    def __init__(
+        self,
+        g: _Graph,
+        ok: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        contiguity: bool,
+    ) -> None:
+        n = g.n
+        m = g.eu.size
+        self.n, self.m = n, m
+        arcs = np.concatenate(
+            [np.column_stack([g.eu, g.ev]), np.column_stack([g.ev, g.eu])]
+        )
+        na = arcs.shape[0] if contiguity else 0
+        iy, ir, iz, jf = 0, n, 2 * n, 2 * n + m
+        nv = 2 * n + m + na
+        r_list: list[np.ndarray] = []
+        c_list: list[np.ndarray] = []
+        v_list: list[np.ndarray] = []
+        lo_r: list[np.ndarray] = []
+        hi_r: list[np.ndarray] = []
+        row = 0
+
+        def add(
+            rows: np.ndarray,
+            cols: np.ndarray,
+            vals: np.ndarray,
+            rlo: np.ndarray,
+            rhi: np.ndarray,
+        ) -> None:
+            nonlocal row
+            r_list.append(rows + row)
+            c_list.append(cols)
+            v_list.append(vals)
+            lo_r.append(rlo)
+            hi_r.append(rhi)
+            row += rlo.size
+
+        e = np.arange(m)
+        # z_e >= y_u - y_v and z_e >= y_v - y_u
+        for su, sv in ((-1.0, 1.0), (1.0, -1.0)):
+            add(
+                np.repeat(e, 3),
+                np.column_stack([iz + e, iy + g.eu, iy + g.ev]).ravel(),
+                np.tile([1.0, su, sv], m),
+                np.zeros(m),
+                np.full(m, np.inf),
+            )
+        for b in range(g.values.shape[1]):
+            add(
+                np.zeros(n, dtype=np.int64),
+                iy + np.arange(n),
+                g.values[:, b].astype(float),
+                np.array([lo[b]]),
+                np.array([hi[b]]),
+            )
+        add(
+            np.zeros(n, dtype=np.int64),
+            ir + np.arange(n),
+            np.ones(n),
+            np.ones(1),
+            np.ones(1),
+        )
+        # y_i <= sum_{j: ok[i, j]} r_j ; r_i <= y_i
+        ii, jj = np.nonzero(ok)
+        add(
+            np.concatenate([np.arange(n), ii]),
+            np.concatenate([iy + np.arange(n), ir + jj]),
+            np.concatenate([np.ones(n), -np.ones(ii.size)]),
+            np.full(n, -np.inf),
+            np.zeros(n),
+        )
+        add(
+            np.repeat(np.arange(n), 2),
+            np.column_stack([ir + np.arange(n), iy + np.arange(n)]).ravel(),
+            np.tile([1.0, -1.0], n),
+            np.full(n, -np.inf),
+            np.zeros(n),
+        )
+        # and, disaggregated (a much tighter LP): y_i + r_j <= 1 where i may
+        # not join j
+        roots = np.flatnonzero(np.diag(ok))
+        bi, bj = np.nonzero(~ok[:, roots])
+        nb = bi.size
+        if nb:
+            add(
+                np.repeat(np.arange(nb), 2),
+                np.column_stack([iy + bi, ir + roots[bj]]).ravel(),
+                np.ones(2 * nb),
+                np.full(nb, -np.inf),
+                np.ones(nb),
+            )
+        # the most units a set within the upper band can hold
+        most = n
+        for b in range(g.values.shape[1]):
+            v = np.sort(np.clip(g.values[:, b], 0, None))
+            if np.isfinite(hi[b]) and np.all(g.values[:, b] >= 0):
+                most = min(
+                    most, int(np.searchsorted(np.cumsum(v), hi[b] + 1e-9, "right"))
+                )
+        big = float(max(most - 1, 1))
+        if contiguity:
+            a = np.arange(na)
+            for end in (arcs[:, 0], arcs[:, 1]):
+                add(
+                    np.repeat(a, 2),
+                    np.column_stack([jf + a, iy + end]).ravel(),
+                    np.tile([1.0, -big], na),
+                    np.full(na, -np.inf),
+                    np.zeros(na),
+                )
+            # inflow - outflow >= y_i - n r_i
+            add(
+                np.concatenate([arcs[:, 1], arcs[:, 0], np.arange(n), np.arange(n)]),
+                np.concatenate([jf + a, jf + a, iy + np.arange(n), ir + np.arange(n)]),
+                np.concatenate(
+                    [np.ones(na), -np.ones(na), -np.ones(n), np.full(n, big + 1)]
+                ),
+                np.zeros(n),
+                np.full(n, np.inf),
+            )
+        mat = sp.csr_matrix(
+            (np.concatenate(v_list), (np.concatenate(r_list), np.concatenate(c_list))),
+            shape=(row, nv),
+        )
+        self.constraints = LinearConstraint(
+            mat, np.concatenate(lo_r), np.concatenate(hi_r)
+        )
+        self.integrality = np.zeros(nv)
+        self.integrality[: 2 * n] = 1
+        ub = np.ones(nv)
+        ub[ir : ir + n] = np.diag(ok).astype(float)
+        ub[jf:] = big
+        self.bounds = Bounds(np.zeros(nv), ub)
+        self.cost = np.zeros(nv)
+        self.cost[iz : iz + m] = 0.5 * g.ew
+        self.nv = nv
+
+    def solve(
+        self, pi: np.ndarray, time_limit: float
+    ) -> tuple[np.ndarray | None, float]:
+        """(best set or None, lower bound on min c(D) - pi(D))."""
+        c = self.cost.copy()
+        c[: self.n] = -pi
+        res = milp(
+            c,
+            constraints=self.constraints,
+            integrality=self.integrality,
+            bounds=self.bounds,
+            options={"time_limit": max(time_limit, 0.05), "disp": False},
+        )
+        if res.status == 2:  # no set meets the bands
+            return None, math.inf
+        lb = getattr(res, "mip_dual_bound", None)
+        if res.status == 0 and res.x is not None:
+            lb = float(res.fun) if lb is None else min(float(lb), float(res.fun))
+        if lb is None or not np.isfinite(lb):
+            lb = -math.inf
+        if res.x is None:
+            return None, float(lb)
+        return res.x[: self.n] > 0.5, float(lb)
+
+
+def _master(
+    cols: list[np.ndarray], costs: np.ndarray, n: int, k: int
+) -> tuple[float, np.ndarray, float]:
+    """Restricted master LP: value, multipliers pi (cover rows), mu (count)."""
+    c_count = len(cols)
+    rows = np.concatenate([np.flatnonzero(c) for c in cols])
+    cidx = np.concatenate([np.full(int(c.sum()), q) for q, c in enumerate(cols)])
+    a = sp.csr_matrix((np.ones(rows.size), (rows, cidx)), shape=(n, c_count))
+    a = sp.vstack([a, sp.csr_matrix(np.ones((1, c_count)))])
+    art = sp.hstack([sp.eye(n + 1), -sp.eye(n + 1)])
+    big = float(costs.sum() + 1.0) if costs.size else 1.0
+    cost = np.concatenate([costs, np.full(2 * (n + 1), big)])
+    res = linprog(
+        cost,
+        A_eq=sp.hstack([a, art]).tocsc(),
+        b_eq=np.concatenate([np.ones(n), [float(k)]]),
+        bounds=(0, None),
+        method="highs",
+    )
+    if res.status != 0:
+        raise RuntimeError(f"restricted master LP failed: {res.message}")
+    duals = np.asarray(res.eqlin.marginals, dtype=float)
+    return float(res.fun), duals[:n], float(duals[n])
+
+
+def _best_partition(
+    cols: list[np.ndarray], costs: np.ndarray, n: int, k: int, time_limit: float
+) -> tuple[np.ndarray | None, float]:
+    """Set-partitioning MIP over the pool: (labels, weighted cut) or None."""
+    rows = np.concatenate([np.flatnonzero(c) for c in cols])
+    cidx = np.concatenate([np.full(int(c.sum()), q) for q, c in enumerate(cols)])
+    a = sp.csr_matrix((np.ones(rows.size), (rows, cidx)), shape=(n, len(cols)))
+    a = sp.vstack([a, sp.csr_matrix(np.ones((1, len(cols))))])
+    b = np.concatenate([np.ones(n), [float(k)]])
+    res = milp(
+        costs,
+        constraints=LinearConstraint(a, b, b),
+        integrality=np.ones(len(cols)),
+        bounds=Bounds(0, 1),
+        options={"time_limit": max(time_limit, 0.05), "disp": False},
+    )
+    if res.x is None:
+        return None, math.inf
+    pick = np.flatnonzero(res.x > 0.5)
+    labels = np.full(n, -1, dtype=np.int64)
+    for t, q in enumerate(pick.tolist()):
+        labels[cols[q]] = t
+    if (labels < 0).any():
+        return None, math.inf
+    return labels, float(costs[pick].sum())
+
+
+def column_generation_bound(
+    adjacency: sp.spmatrix,
+    values: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    k: int,
+    ok: np.ndarray,
+    *,
+    contiguity: bool = True,
+    partitions: list[np.ndarray] | None = None,
+    target: float | None = None,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    smoothing: float = 0.5,
+    pricing_limit: float = 10.0,
+    share_start: bool = False,
+    pool_mip: float = 3.0,
+) -> ColumnBound:
+    """Lower bound on the cut edges by column generation (see the module Notes).
+
+    Parameters
+    ----------
+    adjacency
+        Symmetric ``(n, n)`` adjacency with edge weights.
+    values
+        ``(n, b)`` banded activities; ``lower``/``upper`` ``(b,)`` bands.
+    k
+        Number of districts.
+    ok
+        ``ok[i, j]``: unit ``i`` may join the district rooted at ``j``
+        (:func:`terrakit.design.cutedges._pairs`); the pricing respects it.
+    contiguity
+        Whether districts must be connected (pricing and local search).
+    partitions
+        Feasible partitions (territory index per unit) whose districts seed
+        the pool; at least one is needed for a feasible master.
+    target
+        Stop as soon as the bound reaches ``target`` (rounded up for integral
+        weights): the incumbent's value proves it optimal.
+    time_limit
+        Seconds in all.
+    seed
+        Seed of the local search's random restarts.
+    smoothing
+        Wentges smoothing factor in ``[0, 1)`` for the exact pricing.
+    pricing_limit
+        Seconds per exact pricing MIP at most.
+    share_start
+        Start the smoothing centre at the incumbent's per-unit cost shares.
+    pool_mip
+        Seconds kept for the set-partitioning MIP over the pool at the end
+        (run when the master LP is below the best partition's value).
+
+    Returns
+    -------
+    ColumnBound
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    values = np.asarray(values, dtype=float).reshape(ok.shape[0], -1)
+    lo = np.asarray(lower, dtype=float).reshape(-1)
+    hi = np.asarray(upper, dtype=float).reshape(-1)
+    g = _Graph(adjacency, values)
+    n = g.n
+    integral = bool(np.allclose(g.ew, np.round(g.ew)))
+    pool: dict[bytes, int] = {}
+    cols: list[np.ndarray] = []
+    costs_l: list[float] = []
+
+    def add_col(mask: np.ndarray) -> bool:
+        key = np.packbits(mask).tobytes()
+        if key in pool:
+            return False
+        pool[key] = len(cols)
+        cols.append(mask.copy())
+        costs_l.append(g.cost(mask))
+        return True
+
+    best_labels: np.ndarray | None = None
+    best_value = math.inf
+    for lab in partitions or []:
+        lab = np.asarray(lab)
+        value = sum(g.cost(lab == t) for t in range(k))  # halves add up
+        if value < best_value:
+            best_labels, best_value = lab.copy(), value
+        for t in range(k):
+            add_col(lab == t)
+    info: dict[str, float] = {"iterations": 0.0, "exact_pricing": 0.0}
+    if not cols:
+        return ColumnBound(-math.inf, math.inf, False, None, math.inf, info)
+    allowed_any = np.asarray(ok.any(axis=1), dtype=bool)
+    pricer: _Pricer | None = None
+    bound = -math.inf
+    pi_best: np.ndarray | None = None
+    if best_labels is not None and share_start:
+        # start the smoothing centre at the incumbent's cost shares: every
+        # district's reduced cost is 0 there
+        pi_best = np.zeros(n)
+        for t in range(k):
+            d = best_labels == t
+            pi_best[d] = g.cost(d) / max(int(d.sum()), 1)
+    lp_value = math.inf
+    converged = False
+    alpha = float(smoothing)
+
+    def enough() -> bool:
+        if target is None or not math.isfinite(bound):
+            return False
+        b = math.ceil(bound - 1e-6) if integral else bound
+        return b >= target - 1e-9
+
+    cg_limit = time_limit - pool_mip
+    while time.perf_counter() - t0 < cg_limit and not enough():
+        info["iterations"] += 1
+        costs = np.asarray(costs_l)
+        lp_value, pi, mu = _master(cols, costs, n, k)
+        # heuristic pricing from the columns of least reduced cost
+        rc = costs - np.array([pi[c].sum() for c in cols]) - mu
+        seeds = np.argsort(rc)[:8].tolist()
+        seeds += rng.choice(len(cols), size=min(4, len(cols)), replace=False).tolist()
+        found = 0
+        starts = [cols[q] for q in seeds]
+        for q in seeds[:6]:
+            starts.append(_kick(g, cols[q], rng, lo, hi, contiguity, allowed_any))
+        for start in starts:
+            new = _local_search(g, start, pi, lo, hi, allowed_any, contiguity)
+            if g.cost(new) - pi[new].sum() - mu < -1e-6 and add_col(new):
+                found += 1
+        if not found:
+            for q in seeds[:4]:
+                for new in _anneal(
+                    g, cols[q], pi, mu, lo, hi, allowed_any, contiguity, rng
+                ):
+                    found += add_col(new)
+        if found:
+            continue
+        # exact pricing with smoothed multipliers
+        if pricer is None:
+            pricer = _Pricer(g, ok, lo, hi, contiguity)
+        left = cg_limit - (time.perf_counter() - t0)
+        if left <= 0.05:
+            break
+        sep = pi if pi_best is None else alpha * pi_best + (1 - alpha) * pi
+        info["exact_pricing"] += 1
+        tp = time.perf_counter()
+        mask, lb_price = pricer.solve(sep, min(pricing_limit, left))
+        # Lagrangian bound: sum(pi) + k * min_D (c_D - pi(D))
+        lb = float(sep.sum()) + k * lb_price if lb_price > -math.inf else -math.inf
+        if _DEBUG:
+            print(
+                f"exact pricing: alpha={alpha} lp={lp_value:.3f} "
+                f"lb_price={lb_price:.3f} mu={mu:.3f} LB={lb:.3f} "
+                f"columns={len(cols)} {time.perf_counter() - tp:.2f}s",
+                flush=True,
+            )
+        if lb > bound:
+            bound, pi_best = lb, sep.copy()
+        added = False
+        if mask is not None and mask.any():
+            if g.cost(mask) - pi[mask].sum() - mu < -1e-6:
+                added = add_col(mask)
+                if added:
+                    for new in _anneal(
+                        g, mask, pi, mu, lo, hi, allowed_any, contiguity, rng, 600
+                    ):
+                        add_col(new)
+        if not added:
+            if alpha > 0 and pi_best is not None and sep is not pi:
+                alpha = 0.0  # mis-pricing: price the master's own duals next
+                continue
+            # the master's duals price out: the LP is solved
+            if lb >= lp_value - 1e-6:
+                converged = True
+                bound = max(bound, lp_value)
+                break
+        else:
+            alpha = float(smoothing)
+    info["columns"] = float(len(cols))
+    left = time_limit - (time.perf_counter() - t0)
+    if pool_mip > 0 and lp_value < best_value - 1e-6 and left > 0.1 and not enough():
+        labels, value = _best_partition(cols, np.asarray(costs_l), n, k, left)
+        if labels is not None and value < best_value - 1e-9:
+            best_labels, best_value = labels, value
+            info["pool_improved"] = 1.0
+    if integral and math.isfinite(bound):
+        bound = float(math.ceil(bound - 1e-6))
+    info["seconds"] = time.perf_counter() - t0
+    return ColumnBound(
+        float(bound), float(lp_value), converged, best_labels, float(best_value), info
+    )

@@ -1,0 +1,80 @@
+"""The balanced assignment LP (:mod:`terrakit.design._assign`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from terrakit.design._assign import lagrangian_bound, solve_assignment_lp
+
+
+def _points(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random units with weights 1..9 and ``k`` random centers in the
+    unit square; cost = weight × squared distance."""
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2))
+    w = rng.integers(1, 10, n).astype(float)
+    c = rng.random((k, 2))
+    cost = w[:, None] * ((xy[:, None, :] - c[None]) ** 2).sum(-1)
+    return cost, w[:, None]
+
+
+def test_two_units_two_centers_optimum() -> None:
+    """Hand-checkable: each unit at its own center when the band allows it."""
+    cost = np.array([[0.0, 4.0], [4.0, 0.0]])
+    a = np.ones((2, 1))
+    lo, hi = np.ones((2, 1)), np.ones((2, 1))
+    lp = solve_assignment_lp(cost, a, lo, hi)
+    assert lp.status == "optimal"
+    assert lp.objective == pytest.approx(0.0)
+    assert lp.labels.tolist() == [0, 1]
+
+
+def test_truly_infeasible_bands_say_so() -> None:
+    """Bands that cannot hold the total (3 units, each territory exactly 1)."""
+    cost = np.zeros((3, 2))
+    a = np.ones((3, 1))
+    lp = solve_assignment_lp(cost, a, np.ones((2, 1)), np.ones((2, 1)))
+    assert lp.status == "infeasible"
+    assert (lp.labels == -1).all()
+
+
+def test_time_limited_lp_is_not_infeasible() -> None:
+    """A run cut by its time limit keeps an answer for every unit.
+
+    Before, any non-optimal HiGHS status was read as "infeasible" (labels
+    −1); the caller then gave up on a feasible instance.
+    """
+    cost, a = _points(4000, 80, seed=0)
+    mean = a.sum() / 80
+    lo = np.full((80, 1), 0.99 * mean)
+    hi = np.full((80, 1), 1.01 * mean)
+    lp = solve_assignment_lp(cost, a, lo, hi, q=4, time_limit=1e-3)
+    assert lp.status == "time_limit"
+    assert (lp.labels >= 0).all() and (lp.labels < 80).all()
+    assert lp.objective == pytest.approx(cost[np.arange(4000), lp.labels].sum())
+    # the same LP with time is solved to optimality, and its bound holds
+    full = solve_assignment_lp(cost, a, lo, hi, q=4, time_limit=60)
+    assert full.status == "optimal"
+    lb = lagrangian_bound(cost, a, lo, hi, full.duals)
+    assert lb == pytest.approx(full.objective, rel=1e-6)
+
+
+def test_time_limit_is_respected() -> None:
+    """The whole call (HiGHS and column generation) stops near its limit."""
+    import time
+
+    cost, a = _points(6000, 120, seed=1)
+    mean = a.sum() / 120
+    t0 = time.perf_counter()
+    lp = solve_assignment_lp(
+        cost,
+        a,
+        np.full((120, 1), 0.995 * mean),
+        np.full((120, 1), 1.005 * mean),
+        q=2,
+        time_limit=0.2,
+    )
+    assert time.perf_counter() - t0 < 5.0
+    assert lp.status in ("optimal", "time_limit")
+    assert (lp.labels >= 0).all()
