@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+from terrakit.exceptions import ConvergenceWarning
 
 SHARED = (
     Path(
@@ -74,8 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.quick:
             folds = 1
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore", UserWarning)
+            # convergence is part of the result: keep those warnings
+            warnings.simplefilter("always", ConvergenceWarning)
             res = benchmark_forecast_panel(
                 name,
                 SHARED / file,
@@ -100,6 +103,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"\n#### {name}: coherent totals (sum of draws) vs ETS on totals")
         print(_md(res.totals_table()))
+        conv = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+        print(f"\nConvergenceWarnings ({len(conv)}, one per fold at most):")
+        for msg in conv:
+            print(f"- {msg}")
         print(f"\n({name} total wall time {time.perf_counter() - t0:.0f} s)")
 
 

@@ -45,7 +45,11 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "offset": 1.0,
     # only the last `history_cycles` seasonal cycles (years) are modelled
     "history_cycles": 6,
-    # AR(1) coefficient of the residual is phi_max * sigmoid(.)
+    # residual process: "ar1" (mean-reverting AR(1) around the trend) or
+    # "local_level" (a damped local level: ARMA(1, 1) with per-series
+    # smoothing weight alpha; alpha = 1 is the AR(1))
+    "residual": "ar1",
+    # AR(1) coefficient (damping of the local level) is phi_max * sigmoid(.)
     "phi_max": 0.98,
     # trend damping per season cycle in the forecast (1.0 = undamped)
     "trend_damping": 0.8,
@@ -57,8 +61,21 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "prior_season_tau": 0.2,
     "prior_sigma_mu": -1.5,
     "prior_phi_mu": 1.0,
+    # logit of the local level's smoothing weight alpha (residual="local_level")
+    "prior_alpha_mu": 0.0,
+    # series-specific innovations: Student-t with these degrees of freedom
+    # (robust to outlying months); None = Gaussian
+    "innovation_nu": None,
+    # how series co-move: "random_walk" (common and per-group random-walk
+    # shocks added to the mean) or "innovation" (a share of every series'
+    # innovation is common / per group / per cluster; adds no variance)
+    "common_shocks": "random_walk",
     # common random-walk shocks (per period, log scale): all series / per group
     "prior_common_sd": 0.05,
+    # common_shocks="innovation": Dirichlet concentration of each shared
+    # share (common, group, cluster) and of the series' own share
+    "prior_share_shared": 1.0,
+    "prior_share_own": 3.0,
     # share of a series' AR innovation variance shared by its cluster
     # (Beta(a, b) prior; only when the panel has clusters)
     "prior_cluster_share_a": 2.0,
@@ -331,7 +348,8 @@ def build_forecast_model(
         \\mu_{it} = \\ell_i + b_i t + \\gamma_{i, m(t)}, \\qquad
         \\sum_m \\gamma_{im} = 0,
 
-    plus common shocks :math:`\\eta_t + \\eta_{g_i t}`: random walks
+    plus (``common_shocks="random_walk"``) common shocks
+    :math:`\\eta_t + \\eta_{g_i t}`: random walks
     shared by all series and by the series of a group (innovation sd
     :math:`\\omega_0, \\omega_g \\sim N^+(0, 0.05)`, anchored at 0 in the last
     period; in the fitted window their increments are centred, so each path
@@ -339,10 +357,35 @@ def build_forecast_model(
     the slopes — without it the posterior has a ridge between slopes and
     shock paths that slows sampling).  They carry the co-movement of series
     (a national boom), so sums of draws over many series keep honest
-    intervals.  The residual :math:`e_{it} = z_{it} - \\mu_{it}` follows an
-    AR(1), :math:`e_{it} = \\phi_i e_{i,t-1} + \\sigma_i \\varepsilon_{it}`, whose
-    first observation (or the first after a gap) has the stationary variance
-    :math:`\\sigma_i^2 / (1 - \\phi_i^2)`.  When the panel has clusters
+    intervals.
+
+    The residual :math:`e_{it} = z_{it} - \\mu_{it}` follows
+    (``residual="ar1"``) an AR(1),
+    :math:`e_{it} = \\phi_i e_{i,t-1} + \\sigma_i \\varepsilon_{it}`, which
+    pulls every forecast back to the fitted trend line, or
+    (``residual="local_level"``) a damped local level, the innovations form
+    of simple exponential smoothing with damping,
+
+    .. math::
+
+        e_{it} = l_{i,t-1} + \\sigma_i \\varepsilon_{it}, \\qquad
+        l_{it} = \\phi_i \\left(l_{i,t-1}
+        + \\alpha_i \\sigma_i \\varepsilon_{it}\\right),
+
+    an ARMA(1, 1) that follows a series that drifts away from its trend line
+    (the share :math:`\\alpha_i \\in (0, 1)` of every surprise is kept, as
+    in ETS) and forgets the drift slowly (:math:`\\phi_i`); :math:`\\alpha_i = 1`
+    is the AR(1).  The level is a linear filter of the residuals, computed
+    in closed form with cumulative sums (no loop over periods).  The first
+    observation of a series (or the first after a gap) has the stationary
+    variance :math:`\\sigma_i^2 (1 + \\phi_i^2 \\alpha_i^2 / (1 - \\phi_i^2))`
+    (:math:`\\sigma_i^2 / (1 - \\phi_i^2)` for the AR(1)); after a gap the
+    level carries on damped, a slight over-statement of that observation's
+    variance.  The innovations :math:`\\varepsilon_{it}` are Gaussian, or
+    Student-t with ``innovation_nu`` degrees of freedom (robust to outlying
+    months: a few wild months no longer widen every interval).
+
+    Co-movement within the innovations: when the panel has clusters
     (:attr:`Panel.clusters`, e.g. the State of a State × Category series) a
     share :math:`\\rho \\sim \\mathrm{Beta}(2, 4)` of every innovation is a
     cluster-and-period shock,
@@ -350,6 +393,12 @@ def build_forecast_model(
     + \\sqrt{1 - \\rho}\\, \\epsilon_{it}`, so a State's categories rise
     and fall together in a month and their summed draws keep that
     correlation (without it State totals get intervals far too narrow).
+    With ``common_shocks="innovation"`` the random-walk shocks are dropped
+    and the innovation is split instead into common, group, cluster and own
+    parts, :math:`\\varepsilon_{it} = \\sqrt{r_0}\\, u_t + \\sqrt{r_g}\\,
+    u_{g_i t} + \\sqrt{r_k}\\, u_{k_i t} + \\sqrt{r_{own}}\\, \\epsilon_{it}`,
+    :math:`(r_0, r_g, r_k, r_{own}) \\sim \\mathrm{Dirichlet}(1, 1, 1, 3)`:
+    the co-movement then adds no variance to a single series.
     Missing periods — before a new account's first month, after a series
     ends, or holes — are simply left out of the likelihood, so series that
     start mid-history are handled without imputation.
@@ -363,6 +412,7 @@ def build_forecast_model(
         \\gamma_{i\\cdot} &\\sim N(\\mu^\\gamma_{g_i\\cdot}, \\tau^\\gamma), &
         \\log \\sigma_i &\\sim N(\\mu^\\sigma, \\tau^\\sigma), \\quad
         \\operatorname{logit}(\\phi_i/\\phi_{\\max}) \\sim N(\\mu^\\phi, \\tau^\\phi),
+        \\quad \\operatorname{logit}\\alpha_i \\sim N(\\mu^\\alpha, \\tau^\\alpha),
 
     so a series with a few months of history takes its trend and seasonality
     mostly from its group (segment, state, purpose...).  Forecasts are
@@ -450,60 +500,136 @@ def build_forecast_model(
             ),
             dims="series",
         )
-        # common shocks: random walks anchored at 0 in the last period; their
-        # increments are centred (a bridge, also 0 in the first period) so a
-        # shock path cannot mimic the slopes (a ridge that slowed sampling)
-        common_sd = pm.HalfNormal("common_sd", float(cfg["prior_common_sd"]))
-        nu0 = pm.Normal("common_raw", 0.0, 1.0, dims="step")
-        nu0 = nu0 - nu0.mean()
-        rc0 = pt.cumsum(nu0[::-1])[::-1]
-        eta = pm.Deterministic(
-            "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time"
-        )
-        if n_groups > 1:
-            group_sd = pm.HalfNormal("group_sd", float(cfg["prior_common_sd"]))
-            nug = pm.Normal("group_common_raw", 0.0, 1.0, dims=("group", "step"))
-            nug = nug - nug.mean(axis=1, keepdims=True)
-            rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
-            eta_group = pm.Deterministic(
-                "eta_group",
-                pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
-                dims=("group", "time"),
+        t_n = z.shape[1]
+        innovation_shocks = cfg["common_shocks"] == "innovation"
+        if not innovation_shocks:
+            # common shocks: random walks anchored at 0 in the last period; their
+            # increments are centred (a bridge, also 0 in the first period) so a
+            # shock path cannot mimic the slopes (a ridge that slowed sampling)
+            common_sd = pm.HalfNormal("common_sd", float(cfg["prior_common_sd"]))
+            nu0 = pm.Normal("common_raw", 0.0, 1.0, dims="step")
+            nu0 = nu0 - nu0.mean()
+            rc0 = pt.cumsum(nu0[::-1])[::-1]
+            eta = pm.Deterministic(
+                "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time"
             )
+            if n_groups > 1:
+                group_sd = pm.HalfNormal("group_sd", float(cfg["prior_common_sd"]))
+                nug = pm.Normal("group_common_raw", 0.0, 1.0, dims=("group", "step"))
+                nug = nug - nug.mean(axis=1, keepdims=True)
+                rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
+                eta_group = pm.Deterministic(
+                    "eta_group",
+                    pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
+                    dims=("group", "time"),
+                )
+            else:
+                # one group: its shock would be the common shock again (not
+                # identified), so it is held at zero
+                pm.Deterministic("group_sd", pt.as_tensor_variable(0.0))
+                eta_group = pm.Deterministic(
+                    "eta_group",
+                    pt.zeros((1, len(prep.t_years))),
+                    dims=("group", "time"),
+                )
         else:
-            # one group: its shock would be the common shock again (not
-            # identified), so it is held at zero
+            # co-movement lives in the innovations (below); no mean shocks
+            pm.Deterministic("common_sd", pt.as_tensor_variable(0.0))
             pm.Deterministic("group_sd", pt.as_tensor_variable(0.0))
+            eta = pm.Deterministic("eta", pt.zeros(t_n), dims="time")
             eta_group = pm.Deterministic(
-                "eta_group", pt.zeros((1, len(prep.t_years))), dims=("group", "time")
+                "eta_group", pt.zeros((n_groups, t_n)), dims=("group", "time")
             )
-        mean = (
-            level[flat_i]
-            + slope[flat_i] * prep.t_years[flat_t]
-            + season[flat_i, prep.season_pos[flat_t]]
-            + eta[flat_t]
-            + eta_group[group[flat_i], flat_t]
-        )
-        resid = z_obs - mean
-        cond_mu = mean + pt.where(has_prev, phi[flat_i] * resid[prev_safe], 0.0)
-        # variance of a first observation: the AR(1) stationary variance
-        first_var = 1.0 / (1.0 - phi[flat_i] ** 2)
-        if panel.clusters is not None:
+        if cfg["residual"] == "local_level":
+            mu_alpha = pm.Normal("mu_alpha", float(cfg["prior_alpha_mu"]), 1.0)
+            tau_alpha = pm.HalfNormal("tau_alpha", 0.5)
+            alpha_x = mu_alpha + tau_alpha * pm.Normal(
+                "alpha_raw", 0.0, 1.0, dims="series"
+            )
+            alpha = pm.Deterministic("alpha", pm.math.sigmoid(alpha_x), dims="series")
+            mean_d = (
+                level[:, None]
+                + slope[:, None] * prep.t_years[None, :]
+                + season[:, prep.season_pos]
+                + eta[None, :]
+                + eta_group[group]
+            )
+            mean = mean_d[flat_i, flat_t]
+            # damped local level l_t = a_t l_{t-1} + b_t (0 before a series
+            # starts): a_t = phi (1 - alpha), b_t = phi alpha e_t where e_t is
+            # observed, a_t = phi (no news) where it is missing; solved in
+            # closed form with cumulative sums of log a_t (clipped at -8 per
+            # step so exp(-A) cannot overflow: a weight below 3e-4 is 0 anyway)
+            z0 = np.where(obs, z, 0.0)
+            e_d = pt.where(obs, z0 - mean_d, 0.0)
+            log_phi = pt.log(phi)
+            log_c = log_phi + pt.log(pm.math.sigmoid(-alpha_x))
+            log_a = pt.maximum(pt.where(obs, log_c[:, None], log_phi[:, None]), -8.0)
+            big_a = pt.cumsum(log_a, axis=1)
+            b_d = pt.where(obs, (phi * alpha)[:, None] * e_d, 0.0)
+            lev = pt.exp(big_a) * pt.cumsum(pt.exp(-big_a) * b_d, axis=1)
+            lev_prev = pt.concatenate([pt.zeros((z.shape[0], 1)), lev[:, :-1]], axis=1)
+            cond_mu = mean + lev_prev[flat_i, flat_t]
+            # first observation: the stationary variance of e, in units of
+            # sigma^2: 1 + phi^2 alpha^2 / (1 - phi^2)  (1 / (1 - phi^2) at
+            # alpha = 1, the AR(1))
+            pa = phi[flat_i] * alpha[flat_i]
+            first_var = 1.0 + pa**2 / (1.0 - phi[flat_i] ** 2)
+        else:
+            mean = (
+                level[flat_i]
+                + slope[flat_i] * prep.t_years[flat_t]
+                + season[flat_i, prep.season_pos[flat_t]]
+                + eta[flat_t]
+                + eta_group[group[flat_i], flat_t]
+            )
+            resid = z_obs - mean
+            cond_mu = mean + pt.where(has_prev, phi[flat_i] * resid[prev_safe], 0.0)
+            # variance of a first observation: the AR(1) stationary variance
+            first_var = 1.0 / (1.0 - phi[flat_i] ** 2)
+        var_mult = pt.where(has_prev, 1.0, first_var)
+        clus = None if panel.clusters is None else np.asarray(panel.clusters)[idx]
+        if innovation_shocks:
+            # shares (common, [group], [cluster], own) of every innovation:
+            # eps_it = sum_j sqrt(r_j) u_j[., t] + sqrt(r_own) eps'_it
+            parts: list[tuple[str, np.ndarray, int]] = [
+                ("common", np.zeros(len(idx), dtype=np.int64), 1)
+            ]
+            if n_groups > 1:
+                parts.append(("group", group, n_groups))
+            if clus is not None:
+                n_cl = max(len(panel.cluster_names), int(clus.max()) + 1)
+                parts.append(("cluster", clus, n_cl))
+            conc = [float(cfg["prior_share_shared"])] * len(parts)
+            shares = pm.Dirichlet(
+                "shock_shares", a=np.asarray([*conc, float(cfg["prior_share_own"])])
+            )
+            shared = 0.0
+            for j, (name, code, n_c) in enumerate(parts):
+                pm.Deterministic(f"{name}_share", shares[j])
+                u = pm.Normal(f"{name}_raw_u", 0.0, 1.0, shape=(n_c, t_n))
+                shared = shared + pt.sqrt(shares[j]) * u[code[flat_i], flat_t]
+            cond_mu = cond_mu + sigma[flat_i] * shared
+            cond_sd = sigma[flat_i] * pt.sqrt(var_mult - (1.0 - shares[-1]))
+        elif clus is not None:
             # a share rho of every innovation is a cluster-and-period shock
             # u[k, t] ~ N(0, 1) shared by the series of cluster k
-            clus = np.asarray(panel.clusters)[idx]
             rho = pm.Beta(
                 "cluster_share",
                 float(cfg["prior_cluster_share_a"]),
                 float(cfg["prior_cluster_share_b"]),
             )
             n_cl = max(len(panel.cluster_names), int(clus.max()) + 1)
-            u = pm.Normal("cluster_raw", 0.0, 1.0, shape=(n_cl, z.shape[1]))
+            u = pm.Normal("cluster_raw", 0.0, 1.0, shape=(n_cl, t_n))
             cond_mu = cond_mu + sigma[flat_i] * pt.sqrt(rho) * u[clus[flat_i], flat_t]
-            cond_sd = sigma[flat_i] * pt.sqrt(pt.where(has_prev, 1.0, first_var) - rho)
+            cond_sd = sigma[flat_i] * pt.sqrt(var_mult - rho)
         else:
-            cond_sd = sigma[flat_i] * pt.sqrt(pt.where(has_prev, 1.0, first_var))
-        pm.Normal("z", mu=cond_mu, sigma=cond_sd, observed=z_obs)
+            cond_sd = sigma[flat_i] * pt.sqrt(var_mult)
+        nu = cfg["innovation_nu"]
+        if nu is None:
+            pm.Normal("z", mu=cond_mu, sigma=cond_sd, observed=z_obs)
+        else:
+            pm.StudentT("z", nu=float(nu), mu=cond_mu, sigma=cond_sd, observed=z_obs)
     return model
 
 
@@ -608,6 +734,21 @@ def fit_panel(
             raise SpecificationError(
                 f"sampler_config[{k!r}] must be ≥ 1, got {scfg[k]}"
             )
+    if mcfg["residual"] not in ("ar1", "local_level"):
+        raise SpecificationError(
+            f"model_config['residual'] must be 'ar1' or 'local_level', "
+            f"got {mcfg['residual']!r}"
+        )
+    nu = mcfg["innovation_nu"]
+    if nu is not None and not float(nu) > 2:
+        raise SpecificationError(
+            f"model_config['innovation_nu'] must be None (Gaussian) or > 2, got {nu!r}"
+        )
+    if mcfg["common_shocks"] not in ("random_walk", "innovation"):
+        raise SpecificationError(
+            f"model_config['common_shocks'] must be 'random_walk' or 'innovation', "
+            f"got {mcfg['common_shocks']!r}"
+        )
     if not 0 < float(mcfg["offset"]) <= 1:
         raise SpecificationError(
             f"model_config['offset'] must be in (0, 1], got {mcfg['offset']}"
@@ -649,11 +790,15 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
         "tau_season",
         "mu_sigma",
         "mu_phi",
+        "alpha",
+        "mu_alpha",
         "common_sd",
         "group_sd",
         "eta",
         "eta_group",
         "cluster_share",
+        "common_share",
+        "group_share",
     ]
     if method == "nutpie":
         import nutpie
@@ -714,8 +859,14 @@ def _check_convergence(idata: Any, scfg: Mapping[str, Any]) -> None:
         "tau_season",
         "mu_sigma",
         "common_sd",
+        "alpha",
+        "common_share",
+        "group_share",
+        "cluster_share",
     ]
-    names = [n for n in names if n in post]
+    # constants (e.g. common_sd = 0 with common_shocks="innovation") have no
+    # R-hat; leave them out
+    names = [n for n in names if n in post and float(post[n].std()) > 0]
     rhat = az.rhat(post[names])
     ess = az.ess(post[names], method="bulk")
     max_rhat = max(float(rhat[n].max()) for n in names)
@@ -763,11 +914,18 @@ def _posterior_arrays(
             "eta_group",
         )
     }
-    share = post["cluster_share"] if "cluster_share" in post else None
-    stacked["cluster_share"] = (
-        np.zeros(stacked["level"].shape[0])
-        if share is None
-        else np.asarray(share.stack(sample=("chain", "draw")))
+    for name in ("common_share", "group_share", "cluster_share"):
+        stacked[name] = (
+            np.zeros(stacked["level"].shape[0])
+            if name not in post
+            else np.asarray(post[name].stack(sample=("chain", "draw")))
+        )
+    stacked["alpha"] = (
+        np.ones_like(stacked["sigma"])
+        if "alpha" not in post
+        else np.asarray(
+            post["alpha"].stack(sample=("chain", "draw")).transpose("sample", ...)
+        )
     )
     total = stacked["level"].shape[0]
     pick = (
@@ -828,38 +986,58 @@ def simulate_paths(
     z = prep.z[idx]
     w = z.shape[1]
     obs = np.isfinite(z)
-    last_t = w - 1 - np.argmax(obs[:, ::-1], axis=1)  # last observed index
-    rows = np.arange(len(idx))
     grp = panel.groups[idx]
-    mu_last = (
-        p["level"]
-        + p["slope"] * prep.t_years[last_t]
-        + p["season"][:, rows, prep.season_pos[last_t]]
-        + p["eta"][:, last_t]
-        + p["eta_group"][:, grp, last_t]
+    # the residual's state at the end of the window, per draw: the damped
+    # local level l (for the AR(1), alpha = 1 and l_t = phi e_t); missing
+    # periods after a series starts (holes, or months after it ended) get
+    # simulated innovations, so the state carries their uncertainty
+    phi, sigma, alpha = p["phi"], p["sigma"], p["alpha"]
+    mu_all = (
+        p["level"][:, :, None]
+        + p["slope"][:, :, None] * prep.t_years[None, None, :]
+        + p["season"][:, :, prep.season_pos]
+        + p["eta"][:, None, :]
+        + p["eta_group"][:, grp, :]
     )
-    e = z[rows, last_t][None, :] - mu_last  # (D, S)
-    phi, sigma = p["phi"], p["sigma"]
-    # carry the residual over a gap between a series' last observation and the end
-    gap = (w - 1 - last_t)[None, :]
-    phig = phi**gap
-    gap_sd = sigma * np.sqrt((1 - phi ** (2 * gap)) / (1 - phi**2))
-    e = phig * e + gap_sd * rng.standard_normal(e.shape)
+    e_all = np.where(obs, np.where(obs, z, 0.0)[None] - mu_all, 0.0)
+    del mu_all
+    started = np.zeros(len(idx), dtype=bool)
+    lev = np.zeros((nd, len(idx)))
+    for t in range(w):
+        started |= obs[:, t]
+        news = np.where(
+            obs[:, t],
+            e_all[:, :, t] - lev,
+            np.where(started, sigma * rng.standard_normal(lev.shape), 0.0),
+        )
+        lev = phi * (lev + alpha * news)
+    del e_all
     damp = float(cfg["trend_damping"]) ** (1.0 / m)
+    nu = cfg["innovation_nu"]
     out = np.zeros((nd, s_all, horizon), dtype=np.float32)
     cum = 0.0
     eta0 = np.zeros((nd, 1))
     etag = np.zeros((nd, len(panel.group_names)))
     rho = p["cluster_share"][:, None]
+    r0 = p["common_share"][:, None]
+    rg = p["group_share"][:, None]
     clus = None if panel.clusters is None else np.asarray(panel.clusters)[idx]
     n_cl = 0 if clus is None else int(clus.max()) + 1
     for h in range(1, horizon + 1):
         cum += damp**h
-        eps = rng.standard_normal(e.shape)
+        eps = (
+            rng.standard_normal(lev.shape)
+            if nu is None
+            else rng.standard_t(float(nu), size=lev.shape)
+        )
+        u0 = rng.standard_normal((nd, 1))
+        ug = rng.standard_normal((nd, len(panel.group_names)))[:, grp]
+        eps = np.sqrt(1.0 - r0 - rg - rho) * eps + np.sqrt(r0) * u0 + np.sqrt(rg) * ug
         if clus is not None:
             u = rng.standard_normal((nd, n_cl))[:, clus]
-            eps = np.sqrt(rho) * u + np.sqrt(1.0 - rho) * eps
-        e = phi * e + sigma * eps
+            eps = eps + np.sqrt(rho) * u
+        e = lev + sigma * eps
+        lev = phi * (lev + alpha * sigma * eps)
         eta0 = eta0 + p["common_sd"][:, None] * rng.standard_normal(eta0.shape)
         etag = etag + p["group_sd"][:, None] * rng.standard_normal(etag.shape)
         pos = (prep.end_pos + h) % m

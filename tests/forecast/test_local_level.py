@@ -1,0 +1,233 @@
+"""The damped local level, innovation-share shocks and Student-t options.
+
+Fast tests: the closed-form filter in the PyMC likelihood against a plain
+loop, the AR(1) as the ``alpha -> 1`` limit, the forecast of a hand-made
+posterior against the recursion done by hand, option validation and the
+benchmark panels' settings.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytensor
+import pytest
+
+from terrakit.benchmarks.forecasting import (
+    FORECAST_PANELS,
+    panel_model_config,
+    panel_sampler_config,
+)
+from terrakit.exceptions import SpecificationError
+from terrakit.forecast import fit_panel, make_panel, simulate_paths
+from terrakit.forecast.model import (
+    DEFAULT_MODEL_CONFIG,
+    DEFAULT_SAMPLER_CONFIG,
+    PanelFit,
+    build_forecast_model,
+)
+
+
+def small_panel(months: int = 24, start_late: int = 5, seed: int = 0):
+    """3 monthly series, one group; series ``s2`` starts ``start_late`` late."""
+    rng = np.random.default_rng(seed)
+    periods = pd.period_range("2020-01", periods=months, freq="M")
+    rows = []
+    for j in range(3):
+        y = 50.0 * (1 + j) * np.exp(0.2 * rng.standard_normal(months))
+        first = start_late if j == 2 else 0
+        rows.append(
+            pd.DataFrame({"s": f"s{j}", "period": periods[first:], "sales": y[first:]})
+        )
+    return make_panel(pd.concat(rows, ignore_index=True), key="s")
+
+
+def _point(model, **overrides):
+    point = model.initial_point()
+    rng = np.random.default_rng(1)
+    for k, v in point.items():  # away from the all-zero start
+        point[k] = v + 0.3 * rng.standard_normal(np.shape(v))
+    point.update(overrides)
+    return point
+
+
+def test_local_level_likelihood_matches_a_plain_loop():
+    panel = small_panel()
+    cfg = {"residual": "local_level"}
+    model = build_forecast_model(panel, cfg)
+    point = _point(model)
+    logp = model.compile_logp(vars=model.observed_RVs)(point)
+    names = ["level", "slope", "season", "sigma", "phi", "alpha", "eta"]
+    outs = model.replace_rvs_by_values([model[n] for n in names])
+    fn = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
+    got = fn(**{v.name: point[v.name] for v in model.value_vars})
+    vals = dict(zip(names, got, strict=True))
+    cfg_all = DEFAULT_MODEL_CONFIG | cfg
+    w = panel.values.shape[1]
+    scale = np.nanmean(panel.values, axis=1)
+    z = np.log(panel.values / scale[:, None] + cfg_all["offset"])
+    t_years = (np.arange(w) - (w - 1)) / 12
+    pos = np.mod(np.asarray(panel.periods.asi8), 12)
+    expected = 0.0
+    for i in range(panel.n_series):
+        phi, alpha, sd = vals["phi"][i], vals["alpha"][i], vals["sigma"][i]
+        lev, seen = 0.0, False
+        for t in range(w):
+            if not np.isfinite(z[i, t]):
+                continue
+            mu = (
+                vals["level"][i]
+                + vals["slope"][i] * t_years[t]
+                + vals["season"][i, pos[t]]
+                + vals["eta"][t]
+            )
+            e = z[i, t] - mu
+            var = sd**2 * (1.0 if seen else 1 + (phi * alpha) ** 2 / (1 - phi**2))
+            expected += -0.5 * np.log(2 * np.pi * var) - 0.5 * (e - lev) ** 2 / var
+            lev = phi * (lev + alpha * (e - lev))
+            seen = True
+    np.testing.assert_allclose(logp, expected, rtol=1e-9)
+
+
+def test_ar1_is_the_local_level_with_alpha_one():
+    panel = small_panel()
+    ar1 = build_forecast_model(panel, {"residual": "ar1"})
+    ll = build_forecast_model(panel, {"residual": "local_level"})
+    point = _point(ar1)
+    ll_point = _point(ll) | point | {"mu_alpha": np.asarray(40.0)}
+    a = ar1.compile_logp(vars=ar1.observed_RVs)(point)
+    b = ll.compile_logp(vars=ll.observed_RVs)(ll_point)
+    # equal up to the filter's floor on the per-step weight (e^-8 = 3e-4)
+    np.testing.assert_allclose(a, b, rtol=3e-3)
+    far = ll.compile_logp(vars=ll.observed_RVs)(ll_point | {"mu_alpha": -3.0})
+    assert abs(far - a) > 100 * abs(b - a)  # a real local level differs
+
+
+def _hand_fit(panel, cfg, **values) -> PanelFit:
+    s_n, t_n = panel.n_series, panel.values.shape[1]
+    d = 4
+
+    def full(v, *shape):
+        return np.full((1, d, *shape), float(v))
+
+    post = {
+        "level": full(values["level"], s_n),
+        "slope": full(0.0, s_n),
+        "season": full(0.0, s_n, 12),
+        "sigma": full(1e-9, s_n),
+        "phi": full(values["phi"], s_n),
+        "alpha": full(values["alpha"], s_n),
+        "common_sd": full(0.0),
+        "group_sd": full(0.0),
+        "eta": full(0.0, t_n),
+        "eta_group": full(0.0, 1, t_n),
+    }
+    dims = {
+        "level": ["series"],
+        "slope": ["series"],
+        "sigma": ["series"],
+        "phi": ["series"],
+        "alpha": ["series"],
+        "season": ["series", "season_pos"],
+        "eta": ["time"],
+        "eta_group": ["group", "time"],
+    }
+    idata = az.from_dict(posterior=post, dims=dims)
+    return PanelFit(
+        panel, idata, DEFAULT_MODEL_CONFIG | cfg, DEFAULT_SAMPLER_CONFIG, 0, 0.0
+    )
+
+
+def test_forecast_follows_the_damped_level_by_hand():
+    """Flat series, residual d every month, no noise: the level's fixed point."""
+    periods = pd.period_range("2020-01", periods=36, freq="M")
+    long = pd.DataFrame({"s": "a", "period": periods, "sales": 100.0})
+    panel = make_panel(long, key="s")
+    d, phi, alpha = 0.1, 0.9, 0.4
+    fit = _hand_fit(
+        panel,
+        {"residual": "local_level"},
+        level=np.log(2.0) - d,
+        phi=phi,
+        alpha=alpha,
+    )
+    draws = simulate_paths(fit, 4, seed=0).to_numpy()[0, 0]
+    lev = phi * alpha * d / (1 - phi * (1 - alpha))  # fixed point after 36 months
+    e = lev * phi ** np.arange(4)  # no news: the level decays by phi
+    expected = 100.0 * (np.exp(np.log(2.0) - d + e) - 1.0)
+    np.testing.assert_allclose(draws, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("cfg", "match"),
+    [
+        ({"residual": "ar2"}, "residual'] must be 'ar1' or 'local_level'"),
+        ({"innovation_nu": 2}, r"innovation_nu'\] must be None \(Gaussian\) or > 2"),
+        ({"common_shocks": "iid"}, "common_shocks'] must be 'random_walk' or"),
+    ],
+)
+def test_bad_model_options_are_explained(cfg, match):
+    with pytest.raises(SpecificationError, match=match):
+        fit_panel(small_panel(), model_config=cfg)
+
+
+def test_innovation_shares_replace_the_random_walks():
+    long = pd.DataFrame(
+        {
+            "s": np.repeat(["a", "b", "c", "d"], 24),
+            "period": np.tile(pd.period_range("2020-01", periods=24, freq="M"), 4),
+            "sales": 10.0 + np.arange(96) % 7,
+        }
+    )
+    groups = pd.Series({"a": "g1", "b": "g1", "c": "g2", "d": "g2"})
+    clusters = pd.Series({"a": "k1", "b": "k2", "c": "k1", "d": "k2"})
+    panel = make_panel(long, key="s", groups=groups, clusters=clusters)
+    model = build_forecast_model(
+        panel, {"common_shocks": "innovation", "innovation_nu": 5}
+    )
+    free = {v.name for v in model.free_RVs}
+    assert {"shock_shares", "common_raw_u", "group_raw_u", "cluster_raw_u"} <= free
+    assert not {"common_sd", "common_raw", "cluster_share"} & free
+    assert model.initial_point()["shock_shares_simplex__"].shape == (3,)  # 4 parts
+    assert model["z"].owner.op.__class__.__name__.startswith("StudentT")
+
+
+def test_panel_settings_merge_under_the_callers():
+    for name in FORECAST_PANELS:
+        own = FORECAST_PANELS[name].get("model_config", {})
+        assert panel_model_config(name) == own
+        assert set(own) <= set(DEFAULT_MODEL_CONFIG)
+        merged = panel_model_config(name, {"residual": "ar1", "offset": 0.5})
+        assert merged == own | {"residual": "ar1", "offset": 0.5}
+        tuning = FORECAST_PANELS[name].get("sampler_config", {})
+        assert set(tuning) <= set(DEFAULT_SAMPLER_CONFIG)
+        assert panel_sampler_config(name, {"draws": 10}) == tuning | {"draws": 10}
+        assert panel_sampler_config(name, {"tune": 5})["tune"] == 5
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+def test_recovers_the_smoothing_weight_of_a_damped_local_level():
+    """Simulated damped local levels (alpha 0.3, phi 0.95): alpha is recovered."""
+    rng = np.random.default_rng(1)
+    periods = pd.period_range("2020-01", periods=48, freq="M")
+    rows = []
+    for i in range(20):
+        lev, z = 0.0, []
+        for _ in range(48):
+            e = lev + 0.08 * rng.standard_normal()
+            lev = 0.95 * (lev + 0.3 * (e - lev))
+            z.append(e)
+        season = 0.1 * np.sin(2 * np.pi * np.arange(48) / 12)
+        y = 100.0 * np.exp(np.asarray(z) + season)
+        rows.append(pd.DataFrame({"s": f"s{i}", "period": periods, "sales": y}))
+    panel = make_panel(pd.concat(rows, ignore_index=True), key="s")
+    fit = fit_panel(
+        panel,
+        model_config={"residual": "local_level"},
+        sampler_config={"progressbar": False, "tune": 600},
+        seed=0,
+    )
+    alpha = float(fit.idata.posterior["alpha"].mean())
+    assert 0.15 < alpha < 0.5, alpha
