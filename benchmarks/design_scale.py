@@ -9,7 +9,9 @@ Two center modes per size (``--mode``):
 - ``reps``: one territory per rep, centers fixed at the reps' homes
   (``align(study)`` default); bound = Lagrangian dual of the band rows at the
   LP duals, home units at their territory (valid; relaxes contiguity and
-  integrality);
+  integrality).  From ``n · k ≥ 4e6`` (100,000 × 200) the multipliers come
+  from a smoothed dual ascent instead of the LP (:mod:`terrakit.design._dual`),
+  and the bound is the exact Lagrangian value at them (still valid);
 - ``choose``: ``n_territories`` centers chosen among the units (a dense
   ``n × n`` cost matrix, so at most ~15,000 units); bound = capacitated
   k-median Lagrangian.
@@ -17,7 +19,7 @@ Two center modes per size (``--mode``):
 Usage::
 
     .venv/bin/python benchmarks/design_scale.py [--quick] [--sizes 10000:50]
-        [--mode reps|choose|both] [--time-limit S]
+        [--mode reps|choose|both] [--time-limit S] [--seed S | --seeds 0,1,2]
 
 ``--quick``: 2,000 units → 20 territories, 20 s.  ``peak_rss_gb`` is the
 process's peak resident memory (build included); ``load1`` the 1-minute load
@@ -75,6 +77,7 @@ def main() -> None:
     ap.add_argument("--mode", choices=["reps", "choose", "both"], default="both")
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default=None, help="comma list; overrides --seed")
     args = ap.parse_args()
     if args.sizes:
         sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
@@ -82,10 +85,11 @@ def main() -> None:
         sizes = [(2000, 20)] if args.quick else [(10_000, 50)]
     tl = args.time_limit or (20.0 if args.quick else 60.0)
     modes = ["reps", "choose"] if args.mode == "both" else [args.mode]
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  "
         f"{platform.node()} {platform.machine()}  time_limit={tl:g}s "
-        f"seed={args.seed}"
+        f"seeds={seeds}"
     )
     cols = [
         "instance",
@@ -100,17 +104,22 @@ def main() -> None:
         "peak_rss_gb",
         "load1",
     ]
-    print("| " + " | ".join(cols) + " | bound |")
-    print("|" + "---|" * (len(cols) + 1))
+    print("| seed | " + " | ".join(cols) + " | bound |")
+    print("|" + "---|" * (len(cols) + 2))
     for n, k in sizes:
         for mode in modes:
             if mode == "choose" and n > 15_000:
                 continue
-            r = _row(n, k, mode, tl, args.seed)
-            vals = [
-                f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols
-            ]
-            print("| " + " | ".join(vals) + f" | {r['bound']} |", flush=True)
+            for seed in seeds:
+                r = _row(n, k, mode, tl, seed)
+                vals = [
+                    f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
+                    for c in cols
+                ]
+                print(
+                    f"| {seed} | " + " | ".join(vals) + f" | {r['bound']} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

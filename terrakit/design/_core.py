@@ -376,8 +376,9 @@ def solve_location(
         bound = lagrangian_bound(
             cost_all, act, spec.lower, spec.upper, bound_lp.duals, locked=lk
         )
+        at = "dual-ascent multipliers" if bound_lp.status == "dual" else "LP duals"
         method = (
-            "Lagrangian dual of the balance rows at the LP duals "
+            f"Lagrangian dual of the balance rows at the {at} "
             "(fixed centers; integrality and contiguity relaxed)"
         )
     else:

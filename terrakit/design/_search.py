@@ -57,6 +57,19 @@ def removable(i: int, labels: np.ndarray, nbrs: Neighbours) -> bool:
         return _has_other(i, labels)
     if len(inside) == 1:
         return True
+    # shortcut: the territory's neighbours of ``i`` linked to each other
+    # through their own adjacency (one arc around ``i`` on a planar map)
+    ins = set(inside)
+    reached = {inside[0]}
+    stack = [inside[0]]
+    while stack:
+        u = stack.pop()
+        for v in nbrs[u]:
+            if v in ins and v not in reached:
+                reached.add(v)
+                stack.append(v)
+    if len(reached) == len(ins):
+        return True
     targets = set(inside[1:])
     seen = {i, inside[0]}
     queue = deque([inside[0]])
@@ -549,8 +562,8 @@ def connect_roots(
     if locked is not None:
         blocked |= locked >= 0
     w = np.abs(activities).sum(axis=1)
+    comp = territory_pieces(labels, adjacency)
     for t in range(k):
-        comp = territory_pieces(labels, adjacency)
         r = int(roots[t])
         mine = np.flatnonzero(labels == t)
         if len(mine) == 0:
@@ -590,6 +603,7 @@ def connect_roots(
         while u >= 0 and u != r:
             labels[u] = t
             u = int(prev[u])
+        comp = territory_pieces(labels, adjacency)  # only after a corridor
     return labels
 
 
@@ -929,3 +943,174 @@ def improve_pairs(
         if applied == 0:
             break
     return labels, total
+
+
+def improve_flow(
+    labels: np.ndarray,
+    nbrs: Neighbours,
+    edges: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    cost: np.ndarray,
+    *,
+    locked: np.ndarray | None = None,
+    deadline: float = math.inf,
+    rounds: int = 60,
+    max_moves: int = 64,
+    precheck: bool | None = None,
+    tol: float = 1e-9,
+) -> tuple[np.ndarray, int]:
+    """Many boundary moves at once, chosen by a small LP (ejection chains of
+    any length).
+
+    Every move ``u: a → b`` of a boundary unit to a territory it touches is a
+    variable ``x ∈ [0, 1]`` with the cost change ``cost[u, b] − cost[u, a]``;
+    a unit moves at most once, and every territory's sums after all moves
+    stay in their bands.  The LP (HiGHS) finds the cheapest set of moves,
+    including chains ``a → b → c → …`` and cycles through territories whose
+    bands bind, which single moves (:func:`improve_moves`) and pairs
+    (:func:`improve_pairs`) cannot take.  Moves with ``x ≥ 0.5`` are applied,
+    most improving first, each only if its unit still touches its new
+    territory and its donor stays connected; broken bands are then repaired
+    by :func:`repair_bands`.  A round is kept only if every band holds and
+    the cost fell.  At most ``max_moves`` moves per round (a trust region:
+    grown by half after a kept round, halved after a failed one); a picked
+    unit that turns out to be an articulation of its territory is left out
+    and the LP solved again (``precheck``: every boundary unit is checked
+    before each LP instead, slower but the LP never picks one; default up to
+    20,000 units).  Stops when a round with at most 2 moves fails,
+    after ``rounds`` or at ``deadline``.  Returns labels and the number of
+    rounds kept.
+    """
+    from scipy.optimize import linprog
+
+    labels = labels.copy()
+    n, k = len(labels), lower.shape[0]
+    act = np.asarray(activities, dtype=float)
+    m = act.shape[1]
+    frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
+    eps = 1e-9 * np.maximum(np.where(np.isfinite(upper), np.abs(upper), 1.0), 1.0)
+    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    rows = np.arange(n)
+    kept = 0
+    budget = max_moves
+    stuck = np.zeros(n, dtype=bool)
+    if precheck is None:
+        precheck = n <= 20_000
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        sums = np.zeros((k, m))
+        np.add.at(sums, labels, act)
+        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
+        e = edges[cut]
+        units = np.concatenate([e[:, 0], e[:, 1]])
+        to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
+        keep = ~frozen[units]
+        units, to = units[keep], to[keep]
+        if len(units) == 0:
+            break
+        _, first = np.unique(units * k + to, return_index=True)
+        units, to = units[first], to[first]
+        fr = labels[units]
+        d = cost[units, to] - cost[units, fr]
+        fin = np.isfinite(d)
+        units, to, fr, d = units[fin], to[fin], fr[fin], d[fin]
+        if not (d < -tol).any():
+            break
+        # units found to be articulations (their donor would fall apart,
+        # e.g. corridors) are left out: checked lazily on the LP's picks,
+        # far cheaper than checking every boundary unit
+        if precheck:
+            fresh = np.unique(units)
+            stuck[fresh] = [not removable(int(u), labels, nbrs) for u in fresh.tolist()]
+        good = ~stuck[units]
+        units, to, fr, d = units[good], to[good], fr[good], d[good]
+        if not (d < -tol).any():
+            break
+        nv = len(units)
+        cols = np.arange(nv)
+        # one move per unit
+        uu, u_row = np.unique(units, return_inverse=True)
+        a_unit = sp.csr_matrix((np.ones(nv), (u_row, cols)), shape=(len(uu), nv))
+        # net activity change of every territory and activity (scaled)
+        blocks = []
+        lo_rows, hi_rows = [], []
+        for mm in range(m):
+            w = act[units, mm] / scale[mm]
+            inc = sp.csr_matrix(
+                (
+                    np.concatenate([w, -w]),
+                    (np.concatenate([to, fr]), np.concatenate([cols, cols])),
+                ),
+                shape=(k, nv),
+            )
+            blocks.append(inc)
+            lo_rows.append((lower[:, mm] - sums[:, mm]) / scale[mm])
+            hi_rows.append((upper[:, mm] - sums[:, mm]) / scale[mm])
+        inc_all = sp.vstack(blocks).tocsr()
+        lo_all = np.concatenate(lo_rows)
+        hi_all = np.concatenate(hi_rows)
+        has_hi = np.isfinite(hi_all)
+        has_lo = np.isfinite(lo_all)
+        # bands already broken stay as they are at worst
+        hi_b = np.maximum(hi_all, 0.0)[has_hi]
+        lo_b = np.minimum(lo_all, 0.0)[has_lo]
+        # trust region: at most ``budget`` moves per round
+        a_ub = sp.vstack(
+            [a_unit, inc_all[has_hi], -inc_all[has_lo], sp.csr_matrix(np.ones((1, nv)))]
+        ).tocsr()
+        b_ub = np.concatenate([np.ones(len(uu)), hi_b, -lo_b, [budget]])
+        dscale = float(np.abs(d).max()) or 1.0
+        res = linprog(d / dscale, A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
+        if res.status != 0 or res.x is None or float(res.fun) >= -tol:
+            break
+        x = np.asarray(res.x)
+        pick = np.flatnonzero(x >= 0.5)
+        if len(pick) == 0:
+            break
+        before = labels.copy()
+        old_cost = float(cost[rows, labels].sum())
+        blocked = 0
+        for idx in pick[np.argsort(d[pick], kind="stable")].tolist():
+            u, a_, b = int(units[idx]), int(fr[idx]), int(to[idx])
+            if labels[u] != a_ or not any(labels[v] == b for v in nbrs[u]):
+                continue
+            if not removable(u, labels, nbrs):
+                if not removable(u, before, nbrs):
+                    stuck[u] = True  # an articulation before any move
+                    blocked += 1
+                continue
+            labels[u] = b
+        if blocked:
+            labels = before  # solve again without those units
+            continue
+        sums = np.zeros((k, m))
+        np.add.at(sums, labels, act)
+        if float(violation(sums, lower, upper, scale).sum()) > 1e-12:
+            labels = repair_bands(
+                labels,
+                nbrs,
+                edges,
+                act,
+                lower,
+                upper,
+                scale,
+                cost_delta=lambda i, f, t: cost[i, t] - cost[i, f],
+                contiguity=True,
+                locked=locked,
+                deadline=deadline,
+            )
+            sums = np.zeros((k, m))
+            np.add.at(sums, labels, act)
+        ok = bool(np.all(sums >= lower - eps) and np.all(sums <= upper + eps))
+        if not ok or float(cost[rows, labels].sum()) >= old_cost - tol * abs(old_cost):
+            labels = before
+            if budget <= 2:
+                break
+            budget = max(budget // 2, 2)
+            continue
+        kept += 1
+        budget = int(budget * 1.5) + 1
+    return labels, kept

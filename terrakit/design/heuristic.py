@@ -23,7 +23,9 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        (one band row per territory and activity) solved by HiGHS on each
        unit's 8 cheapest centers (more when that is infeasible); a basic
        solution splits at most ``k × (#activities)`` units, rounded to their
-       largest share.
+       largest share.  From ``n·k ≥ 4·10⁶`` (e.g. 100,000 units × 200 reps)
+       the LP is replaced by a smoothed ascent on its Lagrangian dual
+       (:mod:`terrakit.design._dual`), whose exact value is the bound.
     3. *Contiguity*: a root (the rep's home unit, or the chosen center unit)
        that the LP left outside its territory's main piece ("boxed in" by a
        neighbour) is joined to that piece by the cheapest corridor (priced by
@@ -40,7 +42,8 @@ Compactness / travel (``Σ cost[i, center(i)]``)
     5. *Local search*: boundary moves that lower the cost while keeping every
        band and contiguity, then pairs of moves (a move into a full
        territory with one out of it, a move out of a short territory with one
-       into it), repeated while they help.
+       into it), repeated while they help; then many boundary moves at once
+       chosen by an LP (ejection chains and cycles of any length).
 
 Cut edges / diameter (graph families)
     Grown random contiguous starts (or farthest-point seeds and the balanced

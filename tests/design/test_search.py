@@ -1,8 +1,11 @@
 """Tests of the graph building blocks of the design heuristic
 (terrakit.design._search): corridors to boxed-in roots, balancing by flows on
-the territory graph, and pairs of boundary moves."""
+the territory graph, pairs of boundary moves and chains of them chosen by an
+LP."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,10 +13,12 @@ import scipy.sparse as sp
 from terrakit.design._search import (
     balance_flow,
     connect_roots,
+    improve_flow,
     improve_moves,
     improve_pairs,
     neighbour_lists,
     regrow_strays,
+    removable,
     repair_bands,
     territory_pieces,
     violation,
@@ -153,3 +158,120 @@ def test_pairs_keep_bands_and_contiguity_and_lower_the_cost() -> None:
         assert _n_pieces(lab2, adj) == 4
         assert np.array_equal(lab2[homes], np.arange(4))
     assert applied > 0
+
+
+def test_improve_flow_takes_a_chain_through_two_full_territories() -> None:
+    """Path of 40 unit-weight units in 4 territories of 11, 10, 10, 9 units;
+    the middle two are full (band [9.5, 10.5]), the end ones have room
+    ([8.5, 11.5]).  Centers sit 0.4 left of each territory's middle, so the
+    last unit of each of the first three territories is cheaper one
+    territory to the right (cost 21.16 instead of 29.16).  Single moves and
+    pairs cannot move anything (every chain of length one or two breaks a
+    middle band); the chain 10: 0 → 1, 20: 1 → 2, 30: 2 → 3 lowers the cost
+    by 3 × 8 = 24 and leaves every territory with 10 units."""
+    n, k = 40, 4
+    adj = _path(n)
+    nbrs = neighbour_lists(adj, n)
+    edges = _edges(adj)
+    labels = np.repeat(np.arange(k), [11, 10, 10, 9])
+    act = np.ones((n, 1))
+    lower = np.array([[8.5], [9.5], [9.5], [8.5]])
+    upper = np.array([[11.5], [10.5], [10.5], [11.5]])
+    x = np.arange(n, dtype=float)
+    cost = (x[:, None] - np.array([4.6, 14.6, 24.6, 34.6])[None, :]) ** 2
+    locked = np.full(n, -1)
+    locked[[0, 15, 25, 35]] = np.arange(k)
+
+    def delta(u: np.ndarray, f: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return cost[u, t] - cost[u, f]
+
+    moved, n_moves = improve_moves(
+        labels, nbrs, edges, act, lower, upper, delta, locked=locked
+    )
+    paired, n_pairs = improve_pairs(
+        labels, nbrs, edges, act, lower, upper, cost, locked=locked
+    )
+    assert n_moves == 0 and n_pairs == 0
+    assert np.array_equal(moved, labels) and np.array_equal(paired, labels)
+
+    out, kept = improve_flow(
+        labels, nbrs, edges, act, lower, upper, cost, locked=locked
+    )
+    assert kept >= 1
+    assert np.bincount(out, minlength=k).tolist() == [10, 10, 10, 10]
+    assert out[[10, 20, 30]].tolist() == [1, 2, 3]
+    rows = np.arange(n)
+    saved = cost[rows, labels].sum() - cost[rows, out].sum()
+    assert abs(saved - 24.0) < 1e-9
+    assert _n_pieces(out, adj) == k
+
+
+def test_improve_flow_keeps_bands_contiguity_and_homes() -> None:
+    """Random 10×10 grids after repair, moves and pairs: the LP chains never
+    raise the cost, every band holds, each territory is one piece holding
+    its home (locked), and on some instance the chains find a saving."""
+    improved = 0
+    for seed in range(6):
+        adj, cost, act, lower, upper, labels, homes = _grid_case(seed)
+        n = len(labels)
+        nbrs = neighbour_lists(adj, n)
+        edges = _edges(adj)
+        locked = np.full(n, -1)
+        locked[homes] = np.arange(4)
+        scale = act.sum(axis=0) / 4
+        lab = balance_flow(
+            labels, nbrs, edges, act, lower, upper, cost, roots=homes, locked=locked
+        )
+        lab = repair_bands(lab, nbrs, edges, act, lower, upper, scale, locked=locked)
+        lab, _ = improve_pairs(lab, nbrs, edges, act, lower, upper, cost, locked=locked)
+        before = cost[np.arange(n), lab].sum()
+        out, kept = improve_flow(
+            lab, nbrs, edges, act, lower, upper, cost, locked=locked
+        )
+        after = cost[np.arange(n), out].sum()
+        assert after <= before + 1e-9
+        assert (after < before) == (kept > 0)
+        improved += kept > 0
+        sums = np.bincount(out, weights=act[:, 0], minlength=4)
+        assert np.all(sums >= lower[:, 0] - 1e-9) and np.all(sums <= upper[:, 0] + 1e-9)
+        assert _n_pieces(out, adj) == 4
+        assert np.array_equal(out[homes], np.arange(4))
+    assert improved > 0
+
+
+def test_improve_flow_stops_at_its_deadline() -> None:
+    """A deadline already past: nothing is tried, the labels come back
+    unchanged (and as a copy)."""
+    adj, cost, act, lower, upper, labels, _homes = _grid_case(0)
+    n = len(labels)
+    out, kept = improve_flow(
+        labels,
+        neighbour_lists(adj, n),
+        _edges(adj),
+        act,
+        lower,
+        upper,
+        cost,
+        deadline=time.perf_counter() - 1.0,
+    )
+    assert kept == 0
+    assert np.array_equal(out, labels) and out is not labels
+
+
+def test_removable_local_shortcut_and_full_search_agree() -> None:
+    """``removable`` answers by the local check when the territory's
+    neighbours of a unit touch each other, and by the search otherwise:
+    a triangle corner (neighbours adjacent: removable), the centre of a 3×3
+    grid (neighbours 1, 3, 5, 7 not adjacent to each other, but linked
+    through the corners: removable), the middle of a path (an articulation:
+    not removable), and a unit alone in its territory (never emptied)."""
+    tri = sp.csr_matrix(np.ones((3, 3)) - np.eye(3))
+    assert removable(0, np.zeros(3, dtype=np.int64), neighbour_lists(tri, 3))
+    grid = neighbour_lists(grid_adjacency(3, 3), 9)
+    assert removable(4, np.zeros(9, dtype=np.int64), grid)
+    ring_cut = np.zeros(9, dtype=np.int64)
+    ring_cut[[0, 2, 6, 8]] = 1  # corners elsewhere: 1, 3, 5, 7 only via 4
+    assert not removable(4, ring_cut, grid)
+    path = neighbour_lists(_path(3), 3)
+    assert not removable(1, np.zeros(3, dtype=np.int64), path)
+    assert not removable(0, np.array([0, 1, 1]), path)
