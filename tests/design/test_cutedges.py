@@ -394,3 +394,93 @@ def test_tree_partitions_are_distinct_valid_and_sorted() -> None:
         key = frozenset(frozenset(np.flatnonzero(plan == t).tolist()) for t in range(3))
         assert key not in seen
         seen.add(key)
+
+
+def _feasible_sets(
+    adj: sp.csr_matrix, pop: np.ndarray, lo: float, hi: float
+) -> list[np.ndarray]:
+    """Every connected unit set of a small graph within the band."""
+    n = adj.shape[0]
+    out = []
+    for code in range(1, 2**n):
+        mask = (code >> np.arange(n)) & 1 == 1
+        if not lo - 1e-9 <= pop[mask].sum() <= hi + 1e-9:
+            continue
+        idx = np.flatnonzero(mask)
+        nc, _ = connected_components(adj[idx][:, idx], directed=False)
+        if nc == 1:
+            out.append(mask)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_root_pricing_matches_enumeration(seed: int) -> None:
+    """Per-root pricing: its least value is the least reduced cost over every
+    connected banded set, and its distinct-roots bound equals
+    ``sum of the mandatory roots' minima + the least other ones`` computed by
+    enumeration, and is at most every partition's reduced cost."""
+    from terrakit.design._cutedges_cg import _Graph, _RootPricer
+    from terrakit.design.cutedges import _order, _pairs, tree_partitions
+
+    adj, pop, lo, hi = random_grid_instance(seed)
+    p = districting_problem(adj, pop, 3, lo, hi)
+    ok, _ = _pairs(p, _order(p))
+    g = _Graph(adj, pop.reshape(-1, 1))
+    pricer = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
+    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=3)
+    pool = [plan == t for plan in plans for t in range(3)]
+    costs = np.array([g.cost(c) for c in pool])
+    sets = _feasible_sets(adj, pop, lo, hi)
+    rank = np.empty(12, dtype=np.int64)
+    rank[_order(p)] = np.arange(12)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        pi = rng.uniform(0.0, 1.5, size=12)
+        found, least, total = pricer.solve(pi, 30.0, pool, costs, 3)
+        z: dict[int, float] = {}
+        for s in sets:
+            idx = np.flatnonzero(s)
+            root = int(idx[np.argmin(rank[idx])])
+            value = g.cost(s) - float(pi[s].sum())
+            z[root] = min(z.get(root, np.inf), value)
+        assert least == pytest.approx(min(z.values()), abs=1e-4)
+        top = int(_order(p)[0])  # the unit of highest rank is always a root
+        others = sorted(v for j, v in z.items() if j != top)
+        assert total == pytest.approx(z[top] + sum(others[:2]), abs=1e-4)
+        for s in found:
+            assert any(np.array_equal(s, t) for t in sets)
+        # every partition into 3 feasible sets costs at least the bound
+        by_key = {np.packbits(s).tobytes() for s in sets}
+        best = np.inf
+        for a in sets:
+            if not a[0]:
+                continue
+            for b in sets:
+                if (a & b).any() or not b[int(np.argmin(a))]:
+                    continue
+                c = ~(a | b)
+                if np.packbits(c).tobytes() in by_key:
+                    value = sum(g.cost(d) - float(pi[d].sum()) for d in (a, b, c))
+                    best = min(best, value)
+        assert np.isfinite(best) and total <= best + 1e-6
+
+
+def test_column_generation_flow_pricing_and_bad_pricing() -> None:
+    """The single-model pricing (``pricing="flow"``) still proves the optimum;
+    an unknown pricing is refused by name."""
+    from terrakit.design._cutedges_cg import column_generation_bound
+    from terrakit.design.cutedges import _order, _pairs, tree_partitions
+
+    adj, pop, lo, hi = random_grid_instance(2)
+    optimum = brute_force_optimum(adj, pop, 3, lo, hi)
+    p = districting_problem(adj, pop, 3, lo, hi)
+    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=10)
+    ok, _ = _pairs(p, _order(p))
+    out = column_generation_bound(
+        adj, pop, [lo], [hi], 3, ok, partitions=plans, time_limit=20, pricing="flow"
+    )
+    assert out.bound == optimum
+    with pytest.raises(ValueError, match="pricing must be 'roots' or 'flow'"):
+        column_generation_bound(
+            adj, pop, [lo], [hi], 3, ok, partitions=plans, pricing="dp"
+        )
