@@ -336,27 +336,75 @@ def solve_location(
         and adj is not None
         and float(violation(sums, spec.lower, spec.upper, scale).sum()) > 1e-12
     ):
-        # greedy repair stuck: penalised annealing on cost + band violation
-        left = max(deadline - time.perf_counter(), 0.0)
-        sa_end = time.perf_counter() + min(0.7 * left, 0.6 * time_limit)
-        if max_iter is not None:
-            sa_end = deadline  # iteration budgets decide: reproducible
-        labels, sa_ok = _anneal_attempts(
-            labels,
-            nbrs,
-            edges,
-            act,
-            spec,
-            rng,
-            sa_end,
-            ((20.0, 1.0), (5.0, 2.0), (50.0, 0.5)),
-            contiguity=True,
-            locked=locked,
-            cost=final_cost,
-            max_iter=max_iter,
-            chain=True,
+        # greedy repair stuck: the balancing LP over the boundary units, then
+        # penalised annealing on cost + band violation; while bands stay
+        # broken and time is left, both again from where the last stopped
+        from terrakit.design._search import repair_bands_lp
+
+        roots = (
+            np.asarray(spec.center_units)[centers]
+            if spec.center_units is not None
+            else np.argmin(final_cost, axis=0)
         )
-        notes.append(f"band repair by annealing: feasible={sa_ok}")
+
+        def violated(lab: np.ndarray) -> bool:
+            sm = np.zeros((k, act.shape[1]))
+            np.add.at(sm, lab, act)
+            return float(violation(sm, spec.lower, spec.upper, scale).sum()) > 1e-12
+
+        def boundary_lp(lab: np.ndarray, share: float) -> np.ndarray:
+            now = time.perf_counter()
+            return repair_bands_lp(
+                lab,
+                nbrs,
+                edges,
+                act,
+                spec.lower,
+                spec.upper,
+                final_cost,
+                roots=roots,
+                locked=locked,
+                deadline=now + share * max(deadline - now, 0.0),
+            )
+
+        labels = boundary_lp(labels, 0.2)
+        sa_ok = not violated(labels)
+        schedule: tuple[tuple[float, float], ...] = (
+            (20.0, 1.0),
+            (5.0, 2.0),
+            (50.0, 0.5),
+        )
+        for attempt in range(20):
+            if sa_ok:
+                break
+            left = max(deadline - time.perf_counter(), 0.0)
+            if attempt > 0 and (max_iter is not None or left < 0.05 * time_limit):
+                break
+            sa_end = time.perf_counter() + min(0.7 * left, 0.6 * time_limit)
+            if attempt > 0:
+                sa_end = time.perf_counter() + 0.5 * left
+                schedule = ((50.0, 0.5),)
+            if max_iter is not None:
+                sa_end = deadline  # iteration budgets decide: reproducible
+            labels, sa_ok = _anneal_attempts(
+                labels,
+                nbrs,
+                edges,
+                act,
+                spec,
+                rng,
+                sa_end,
+                schedule,
+                contiguity=True,
+                locked=locked,
+                cost=final_cost,
+                max_iter=max_iter,
+                chain=True,
+            )
+            if not sa_ok:
+                labels = boundary_lp(labels, 0.3)
+                sa_ok = not violated(labels)
+            notes.append(f"band repair round {attempt + 1}: feasible={sa_ok}")
     if spec.contiguity and adj is not None:
         labels = _polish(
             labels, spec, final_cost, nbrs, edges, locked, deadline=deadline
@@ -667,11 +715,16 @@ def _contiguous_start(
     4. territories grown from their roots, cheapest reduced cost first, up to
        their upper band.
 
-    Small violations (LP rounding) go to single moves first.  Every balanced
+    Small violations (LP rounding) go to single moves first, then to the
+    balancing LP over the boundary units
+    (:func:`~terrakit.design._search.repair_bands_lp`), which also takes what
+    the flows leave.  Every balanced
     candidate is polished (:func:`_polish`); the grown candidates (3, 4) are
     only tried while no candidate meets every band.  The best by (band
     violation, cost) is returned.
     """
+    from terrakit.design._search import repair_bands_lp
+
     n, k = cost.shape
     act = spec.activities
     roots = (
@@ -708,12 +761,32 @@ def _contiguous_start(
             deadline=end,
         )
 
+    def boundary_lp(lab: np.ndarray, end: float) -> np.ndarray:
+        return repair_bands_lp(
+            lab,
+            nbrs,
+            edges,
+            act,
+            spec.lower,
+            spec.upper,
+            cost,
+            roots=roots,
+            locked=locked,
+            deadline=end,
+        )
+
     def balance(lab: np.ndarray, end: float) -> np.ndarray:
         # small violations (LP rounding): single moves first, they are cheap
-        # in cost; what they leave goes to the flows on the territory graph
+        # in cost, then the balancing LP over the boundary units; what they
+        # leave goes to the flows on the territory graph, and what the
+        # flows leave to the boundary LP and single moves again
         now = time.perf_counter()
         if score(lab)[0] <= 0.5:
             lab = repair(lab, now + 0.3 * max(end - now, 0.0))
+            if score(lab)[0] == 0.0:
+                return lab
+            now = time.perf_counter()
+            lab = boundary_lp(lab, now + 0.3 * max(end - now, 0.0))
             if score(lab)[0] == 0.0:
                 return lab
         lab = balance_flow(
@@ -728,6 +801,8 @@ def _contiguous_start(
             locked=locked,
             deadline=end,
         )
+        if score(lab)[0] > 0.0:
+            lab = boundary_lp(lab, end)
         return repair(lab, end)
 
     unique_roots = len(np.unique(roots)) == k

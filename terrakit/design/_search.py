@@ -1114,3 +1114,175 @@ def improve_flow(
         kept += 1
         budget = int(budget * 1.5) + 1
     return labels, kept
+
+
+def repair_bands_lp(
+    labels: np.ndarray,
+    nbrs: Neighbours,
+    edges: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    cost: np.ndarray,
+    *,
+    roots: np.ndarray | None = None,
+    locked: np.ndarray | None = None,
+    margin: float = 0.2,
+    rounds: int = 20,
+    deadline: float = math.inf,
+) -> np.ndarray:
+    """Band repair by a balancing LP over the boundary units only.
+
+    Every move ``u: a → b`` of a unit ``u`` on the boundary of its territory
+    ``a`` to a territory ``b`` it touches is a variable ``x ∈ [0, 1]``; a
+    unit moves at most once.  Territories outside a band aim inside it
+    tightened by ``margin`` of its width, the others stay within
+    ``[min(tightened lower, now), max(tightened upper, now)]``; every such
+    row is elastic (a slack priced far above any cost), so the LP (HiGHS)
+    always solves and removes as much violation as one layer of boundary
+    moves can, through chains ``a → b → c`` of full territories and
+    cheapest in cost (``cost[u, b] − cost[u, a]``, gains not taken) second.
+    Moves with ``x ≥ 0.5`` are applied, largest ``x`` first, each only if
+    its unit still touches ``b`` and ``a`` stays connected (``roots`` and
+    locked units never move); a picked unit that is an articulation of its
+    territory is left out and the LP solved again.  What rounding leaves
+    (flows the LP ended fractionally inside a full territory) goes to the
+    single moves of :func:`repair_bands`.  A round is kept only if the
+    total band violation fell; repeats on the new
+    boundary until every band holds, a round fails, after ``rounds`` or at
+    ``deadline``.  Returns the labels with the least violation seen.
+
+    This is the "small balancing LP with only boundary units free" for
+    starts that are just outside their bands (e.g. after corridors), where
+    the greedy single moves of :func:`repair_bands` are stuck and the
+    integral flows of :func:`balance_flow` overshoot.
+    """
+    from scipy.optimize import linprog
+
+    labels = labels.copy()
+    n, k = len(labels), lower.shape[0]
+    act = np.asarray(activities, dtype=float)
+    m = act.shape[1]
+    frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
+    if roots is not None:
+        frozen[np.asarray(roots, dtype=np.int64)] = True
+    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    width = np.where(np.isfinite(upper - lower), upper - lower, 0.0)
+    lo_t = np.where(np.isfinite(lower), lower + margin * width, lower)
+    hi_t = np.where(np.isfinite(upper), upper - margin * width, upper)
+    stuck = np.zeros(n, dtype=bool)
+
+    def total(lab: np.ndarray) -> float:
+        sm = np.zeros((k, m))
+        np.add.at(sm, lab, act)
+        return float(violation(sm, lower, upper, scale).sum())
+
+    best = total(labels)
+    for _ in range(rounds):
+        if best <= 1e-12 or time.perf_counter() > deadline:
+            break
+        sums = np.zeros((k, m))
+        np.add.at(sums, labels, act)
+        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
+        e = edges[cut]
+        units = np.concatenate([e[:, 0], e[:, 1]])
+        to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
+        keep = ~frozen[units] & ~stuck[units]
+        units, to = units[keep], to[keep]
+        if len(units) == 0:
+            break
+        _, first = np.unique(units * k + to, return_index=True)
+        units, to = units[first], to[first]
+        fr = labels[units]
+        d = cost[units, to] - cost[units, fr]
+        fin = np.isfinite(d)
+        units, to, fr, d = units[fin], to[fin], fr[fin], d[fin]
+        nv = len(units)
+        if nv == 0:
+            break
+        cols = np.arange(nv)
+        uu, u_row = np.unique(units, return_inverse=True)
+        one = sp.csr_matrix((np.ones(nv), (u_row, cols)), shape=(len(uu), nv))
+        blocks, lo_rows, hi_rows = [], [], []
+        for mm in range(m):
+            w = act[units, mm] / scale[mm]
+            blocks.append(
+                sp.csr_matrix(
+                    (
+                        np.concatenate([w, -w]),
+                        (np.concatenate([to, fr]), np.concatenate([cols, cols])),
+                    ),
+                    shape=(k, nv),
+                )
+            )
+            s = sums[:, mm]
+            bad = (s > upper[:, mm]) | (s < lower[:, mm])
+            lo_g = np.where(bad, lo_t[:, mm], np.minimum(lo_t[:, mm], s))
+            hi_g = np.where(bad, hi_t[:, mm], np.maximum(hi_t[:, mm], s))
+            lo_rows.append((lo_g - s) / scale[mm])
+            hi_rows.append((hi_g - s) / scale[mm])
+        inc = sp.vstack(blocks).tocsr()
+        lo_all, hi_all = np.concatenate(lo_rows), np.concatenate(hi_rows)
+        has_hi, has_lo = np.isfinite(hi_all), np.isfinite(lo_all)
+        n_hi, n_lo = int(has_hi.sum()), int(has_lo.sum())
+        # columns: moves, then one slack per finite upper and lower row
+        a_ub = sp.vstack(
+            [
+                sp.hstack([one, sp.csr_matrix((len(uu), n_hi + n_lo))]),
+                sp.hstack([inc[has_hi], -sp.eye(n_hi), sp.csr_matrix((n_hi, n_lo))]),
+                sp.hstack([-inc[has_lo], sp.csr_matrix((n_lo, n_hi)), -sp.eye(n_lo)]),
+            ]
+        ).tocsr()
+        b_ub = np.concatenate([np.ones(len(uu)), hi_all[has_hi], -lo_all[has_lo]])
+        dpos = np.maximum(d, 0.0)
+        dscale = float(dpos.max()) or 1.0
+        # cost second (≤ 1 per move), a small price per move, violation first
+        c = np.concatenate(
+            [dpos / dscale + 1e-3, np.full(n_hi + n_lo, 10.0 * (nv + 1))]
+        )
+        ub = np.concatenate([np.ones(nv), np.full(n_hi + n_lo, np.inf)])
+        res = linprog(
+            c, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([np.zeros(len(c)), ub])
+        )
+        if res.status != 0 or res.x is None:
+            break
+        x = np.asarray(res.x)[:nv]
+        pick = np.flatnonzero(x >= 0.5)
+        if len(pick) == 0:
+            break
+        before = labels.copy()
+        blocked = 0
+        for idx in pick[np.argsort(-x[pick], kind="stable")].tolist():
+            u, a_, b = int(units[idx]), int(fr[idx]), int(to[idx])
+            if labels[u] != a_ or not any(labels[v] == b for v in nbrs[u]):
+                continue
+            if not removable(u, labels, nbrs):
+                if not removable(u, before, nbrs):
+                    stuck[u] = True  # an articulation before any move
+                    blocked += 1
+                continue
+            labels[u] = b
+        if blocked:
+            labels = before  # solve again without those units
+            continue
+        # rounding leaves what the LP shipped fractionally (chains that end
+        # early inside a full territory): single moves finish those
+        labels = repair_bands(
+            labels,
+            nbrs,
+            edges,
+            act,
+            lower,
+            upper,
+            scale,
+            cost_delta=lambda i, f, t: cost[i, t] - cost[i, f],
+            contiguity=True,
+            locked=frozen.astype(np.int64) - 1 if frozen.any() else None,
+            deadline=deadline,
+        )
+        v = total(labels)
+        if v >= best - 1e-12:
+            labels = before
+            break
+        best = v
+    return labels

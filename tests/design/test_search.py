@@ -20,6 +20,7 @@ from terrakit.design._search import (
     regrow_strays,
     removable,
     repair_bands,
+    repair_bands_lp,
     territory_pieces,
     violation,
 )
@@ -275,3 +276,60 @@ def test_removable_local_shortcut_and_full_search_agree() -> None:
     path = neighbour_lists(_path(3), 3)
     assert not removable(1, np.zeros(3, dtype=np.int64), path)
     assert not removable(0, np.array([0, 1, 1]), path)
+
+
+def test_repair_bands_lp_ships_through_full_territories_on_a_grid() -> None:
+    """12 × 12 grid of unit-weight units in 4 column strips of 3 columns
+    (36 units each); strip 0 took one unit of strip 1 and strip 2 one of
+    strip 3: 37, 35, 37, 35 against a band of 36 ± 0.5.  The boundary LP
+    must bring every territory into its band in 2-D, keep each connected,
+    leave the roots in place and move only a few units."""
+    side, k = 12, 4
+    n = side * side
+    adj = grid_adjacency(side, side)
+    nbrs = neighbour_lists(adj, n)
+    edges = _edges(adj)
+    xy = grid_xy(side, side)
+    col = np.rint(xy[:, 0]).astype(int)
+    labels = np.minimum(col // 3, k - 1)
+    # unit at column 3 (strip 1), row 0 goes to strip 0; column 9 → strip 2
+    r0 = np.flatnonzero(np.rint(xy[:, 1]) == 0)
+    labels[r0[col[r0] == 3]] = 0
+    labels[r0[col[r0] == 9]] = 2
+    act = np.ones((n, 1))
+    lower, upper = np.full((k, 1), 35.5), np.full((k, 1), 36.5)
+    scale = np.array([36.0])
+    cost = (xy[:, :1] - np.array([1.0, 4.0, 7.0, 10.0])[None, :]) ** 2
+    sums = np.bincount(labels, minlength=k)
+    assert sums.tolist() == [37, 35, 37, 35]
+    roots = np.array([int(np.argmin(cost[:, t])) for t in range(k)])
+    out = repair_bands_lp(labels, nbrs, edges, act, lower, upper, cost, roots=roots)
+    sums_out = np.bincount(out, minlength=k)
+    assert sums_out.tolist() == [36, 36, 36, 36]
+    assert _n_pieces(out, adj) == k
+    assert np.all(out[roots] == np.arange(k))
+    assert 2 <= np.count_nonzero(out != labels) <= 4
+    assert violation(sums_out[:, None].astype(float), lower, upper, scale).sum() == 0
+
+
+def test_repair_bands_lp_chain_on_a_path_where_greedy_is_stuck() -> None:
+    """Path 11, 10, 10, 9 with band 10 ± 0.5: no single move lowers the
+    violation (repair_bands returns the labels unchanged); the boundary LP
+    ships one unit along 0 → 1 → 2 → 3 in one round, at the least cost."""
+    n, k = 40, 4
+    adj = _path(n)
+    nbrs = neighbour_lists(adj, n)
+    edges = _edges(adj)
+    labels = np.repeat(np.arange(k), [11, 10, 10, 9])
+    act = np.ones((n, 1))
+    lower, upper = np.full((k, 1), 9.5), np.full((k, 1), 10.5)
+    scale = np.array([10.0])
+    x = np.arange(n, dtype=float)
+    cost = (x[:, None] - np.array([5.0, 16.0, 26.0, 35.0])[None, :]) ** 2
+    stuck = repair_bands(labels, nbrs, edges, act, lower, upper, scale)
+    assert np.array_equal(stuck, labels)
+    out = repair_bands_lp(labels, nbrs, edges, act, lower, upper, cost)
+    assert np.bincount(out, minlength=k).tolist() == [10, 10, 10, 10]
+    assert _n_pieces(out, adj) == k
+    # exactly the three boundary units 10, 20, 30 moved one territory right
+    assert np.flatnonzero(out != labels).tolist() == [10, 20, 30]
