@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit.exceptions import ConvergenceWarning, SpecificationError
+from terrakit.exceptions import ConvergenceWarning, SpecificationError, TerrakitWarning
 
 __all__ = [
     "DEFAULT_SAMPLER_CONFIG",
@@ -117,6 +117,34 @@ class SampleRun:
     sample_seconds: float
 
 
+def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
+    """``nutpie.sample`` with one retry when a sampler thread panics.
+
+    nutpie runs its chains in threads; on a loaded machine one of them has
+    been seen to abort with a Rust ``PanicException`` ("Error during point
+    expansion: Expand function returned error code -2", then a poisoned
+    mutex) on a model that samples cleanly when run again with the same seed.
+    Such a panic is retried once with the chains run one after another
+    (``cores=1``; same seed, so the same draws) and reported with a
+    :class:`~terrakit.exceptions.TerrakitWarning`; a second panic, or any
+    other error, propagates.
+    """
+    import nutpie
+
+    try:
+        return nutpie.sample(compiled, **kwargs)
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        if type(exc).__name__ != "PanicException":
+            raise
+        warnings.warn(
+            f"nutpie's sampler thread panicked ({str(exc)[:120]}); retrying once "
+            "with the chains run one after another (cores=1, same seed)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
+        return nutpie.sample(compiled, **(kwargs | {"cores": 1}))
+
+
 def sample(
     model: Any,
     sampler_config: Mapping[str, Any] | None = None,
@@ -167,7 +195,7 @@ def sample(
             warnings.simplefilter("ignore", UserWarning)
             compiled = nutpie.compile_pymc_model(model, backend="numba")
             t1 = time.perf_counter()
-            idata = nutpie.sample(
+            idata = nutpie_sample(
                 compiled,
                 draws=draws,
                 tune=tune,

@@ -803,10 +803,12 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
     if method == "nutpie":
         import nutpie
 
+        from terrakit._sampling import nutpie_sample
+
         compiled = nutpie.compile_pymc_model(model, backend="numba")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            idata = nutpie.sample(
+            idata = nutpie_sample(
                 compiled,
                 draws=int(scfg["draws"]),
                 tune=int(scfg["tune"]),

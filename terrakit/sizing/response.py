@@ -597,8 +597,10 @@ class ResponseModel:
         if self.sampler == "nutpie":
             import nutpie
 
+            from terrakit._sampling import nutpie_sample
+
             compiled = nutpie.compile_pymc_model(model)
-            return nutpie.sample(
+            return nutpie_sample(
                 compiled,
                 draws=self.draws,
                 tune=self.tune,
