@@ -793,6 +793,30 @@ def balance_flow(
     return best_labels
 
 
+def boundary_moves(
+    labels: np.ndarray, edges: np.ndarray, frozen: np.ndarray, cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every move of a boundary unit to a territory it touches, once each.
+
+    Returns ``units, to, fr, d``: the unit, its target and current territory,
+    and the cost change ``cost[unit, to] - cost[unit, fr]``; units marked in
+    ``frozen`` and moves of infinite cost are left out.
+    """
+    k = cost.shape[1]
+    cut = labels[edges[:, 0]] != labels[edges[:, 1]]
+    e = edges[cut]
+    units = np.concatenate([e[:, 0], e[:, 1]])
+    to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
+    keep = ~frozen[units]
+    units, to = units[keep], to[keep]
+    _, first = np.unique(units * k + to, return_index=True)
+    units, to = units[first], to[first]
+    fr = labels[units]
+    d = cost[units, to] - cost[units, fr]
+    fin = np.isfinite(d)
+    return units[fin], to[fin], fr[fin], d[fin]
+
+
 def improve_pairs(
     labels: np.ndarray,
     nbrs: Neighbours,
@@ -846,20 +870,9 @@ def improve_pairs(
     for _ in range(max_rounds):
         if time.perf_counter() > deadline:
             break
-        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
-        e = edges[cut]
-        units = np.concatenate([e[:, 0], e[:, 1]])
-        to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
-        keep = ~frozen[units]
-        units, to = units[keep], to[keep]
+        units, to, fr, d = boundary_moves(labels, edges, frozen, cost)
         if len(units) == 0:
             break
-        _, first = np.unique(units * k + to, return_index=True)
-        units, to = units[first], to[first]
-        fr = labels[units]
-        d = cost[units, to] - cost[units, fr]
-        fin = np.isfinite(d)
-        units, to, fr, d = units[fin], to[fin], fr[fin], d[fin]
         a = act[units]
         ok_out = np.all(sums[fr] - a >= lower[fr] - eps[fr], axis=1)
         ok_in = np.all(sums[to] + a <= upper[to] + eps[to], axis=1)
@@ -1003,20 +1016,9 @@ def improve_flow(
             break
         sums = np.zeros((k, m))
         np.add.at(sums, labels, act)
-        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
-        e = edges[cut]
-        units = np.concatenate([e[:, 0], e[:, 1]])
-        to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
-        keep = ~frozen[units]
-        units, to = units[keep], to[keep]
+        units, to, fr, d = boundary_moves(labels, edges, frozen, cost)
         if len(units) == 0:
             break
-        _, first = np.unique(units * k + to, return_index=True)
-        units, to = units[first], to[first]
-        fr = labels[units]
-        d = cost[units, to] - cost[units, fr]
-        fin = np.isfinite(d)
-        units, to, fr, d = units[fin], to[fin], fr[fin], d[fin]
         if not (d < -tol).any():
             break
         # units found to be articulations (their donor would fall apart,
@@ -1183,20 +1185,9 @@ def repair_bands_lp(
             break
         sums = np.zeros((k, m))
         np.add.at(sums, labels, act)
-        cut = labels[edges[:, 0]] != labels[edges[:, 1]]
-        e = edges[cut]
-        units = np.concatenate([e[:, 0], e[:, 1]])
-        to = np.concatenate([labels[e[:, 1]], labels[e[:, 0]]])
-        keep = ~frozen[units] & ~stuck[units]
-        units, to = units[keep], to[keep]
+        units, to, fr, d = boundary_moves(labels, edges, frozen | stuck, cost)
         if len(units) == 0:
             break
-        _, first = np.unique(units * k + to, return_index=True)
-        units, to = units[first], to[first]
-        fr = labels[units]
-        d = cost[units, to] - cost[units, fr]
-        fin = np.isfinite(d)
-        units, to, fr, d = units[fin], to[fin], fr[fin], d[fin]
         nv = len(units)
         if nv == 0:
             break
