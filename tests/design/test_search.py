@@ -118,22 +118,33 @@ def _grid_case(seed: int) -> tuple:
     return adj, cost, act, lower, upper, labels, homes
 
 
+def _repaired_grid(seed: int) -> tuple:
+    """:func:`_grid_case` with homes locked, after ``balance_flow`` and
+    ``repair_bands``: ``(adj, cost, act, lower, upper, labels, homes, nbrs,
+    edges, locked, scale)``."""
+    adj, cost, act, lower, upper, labels, homes = _grid_case(seed)
+    n = len(labels)
+    nbrs = neighbour_lists(adj, n)
+    edges = _edges(adj)
+    locked = np.full(n, -1)
+    locked[homes] = np.arange(4)
+    scale = act.sum(axis=0) / 4
+    lab = balance_flow(
+        labels, nbrs, edges, act, lower, upper, cost, roots=homes, locked=locked
+    )
+    lab = repair_bands(lab, nbrs, edges, act, lower, upper, scale, locked=locked)
+    return adj, cost, act, lower, upper, lab, homes, nbrs, edges, locked, scale
+
+
 def test_pairs_keep_bands_and_contiguity_and_lower_the_cost() -> None:
     """After band repair, single moves and pairs: every band holds, each
     territory is one piece with its home, and the cost never went up."""
     applied = 0
     for seed in range(6):
-        adj, cost, act, lower, upper, labels, homes = _grid_case(seed)
-        n = len(labels)
-        nbrs = neighbour_lists(adj, n)
-        edges = _edges(adj)
-        locked = np.full(n, -1)
-        locked[homes] = np.arange(4)
-        scale = act.sum(axis=0) / 4
-        lab = balance_flow(
-            labels, nbrs, edges, act, lower, upper, cost, roots=homes, locked=locked
+        adj, cost, act, lower, upper, lab, homes, nbrs, edges, locked, scale = (
+            _repaired_grid(seed)
         )
-        lab = repair_bands(lab, nbrs, edges, act, lower, upper, scale, locked=locked)
+        n = len(lab)
         sums = np.bincount(lab, weights=act[:, 0], minlength=4)[:, None]
         assert violation(sums, lower, upper, scale).sum() == 0.0
 
@@ -213,17 +224,10 @@ def test_improve_flow_keeps_bands_contiguity_and_homes() -> None:
     its home (locked), and on some instance the chains find a saving."""
     improved = 0
     for seed in range(6):
-        adj, cost, act, lower, upper, labels, homes = _grid_case(seed)
-        n = len(labels)
-        nbrs = neighbour_lists(adj, n)
-        edges = _edges(adj)
-        locked = np.full(n, -1)
-        locked[homes] = np.arange(4)
-        scale = act.sum(axis=0) / 4
-        lab = balance_flow(
-            labels, nbrs, edges, act, lower, upper, cost, roots=homes, locked=locked
+        adj, cost, act, lower, upper, lab, homes, nbrs, edges, locked, _scale = (
+            _repaired_grid(seed)
         )
-        lab = repair_bands(lab, nbrs, edges, act, lower, upper, scale, locked=locked)
+        n = len(lab)
         lab, _ = improve_pairs(lab, nbrs, edges, act, lower, upper, cost, locked=locked)
         before = cost[np.arange(n), lab].sum()
         out, kept = improve_flow(
