@@ -73,6 +73,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from terrakit.design._model import ArrayModel
+
 __all__ = ["ColumnBound", "column_generation_bound"]
 
 _DEBUG = bool(os.environ.get("TERRAKIT_CG_DEBUG"))
@@ -348,12 +350,8 @@ class _Pricer:
         na = arcs.shape[0] if contiguity else 0
         iy, ir, iz, jf = 0, n, 2 * n, 2 * n + m
         nv = 2 * n + m + na
-        r_list: list[np.ndarray] = []
-        c_list: list[np.ndarray] = []
-        v_list: list[np.ndarray] = []
-        lo_r: list[np.ndarray] = []
-        hi_r: list[np.ndarray] = []
-        row = 0
+        rows_of = ArrayModel()  # only its rows: the bounds are set below
+        rows_of.add_vars(nv)
 
         def add(
             rows: np.ndarray,
@@ -362,13 +360,7 @@ class _Pricer:
             rlo: np.ndarray,
             rhi: np.ndarray,
         ) -> None:
-            nonlocal row
-            r_list.append(rows + row)
-            c_list.append(cols)
-            v_list.append(vals)
-            lo_r.append(rlo)
-            hi_r.append(rhi)
-            row += rlo.size
+            rows_of.add_rows(rlo.size, rows, cols, vals, rlo, rhi)
 
         e = np.arange(m)
         # z_e >= y_u - y_v and z_e >= y_v - y_u
@@ -453,13 +445,7 @@ class _Pricer:
                 np.zeros(n),
                 np.full(n, np.inf),
             )
-        mat = sp.csr_matrix(
-            (np.concatenate(v_list), (np.concatenate(r_list), np.concatenate(c_list))),
-            shape=(row, nv),
-        )
-        self.constraints = LinearConstraint(
-            mat, np.concatenate(lo_r), np.concatenate(hi_r)
-        )
+        self.constraints = LinearConstraint(*rows_of.matrix())
         self.integrality = np.zeros(nv)
         self.integrality[: 2 * n] = 1
         ub = np.ones(nv)
@@ -585,12 +571,8 @@ class _RootPricer:
         na = arcs.shape[0] if contiguity else 0
         iy, iz, jf = 0, nu, nu + m
         nv = nu + m + na
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        rlo: list[np.ndarray] = []
-        rhi: list[np.ndarray] = []
-        count = 0
+        rows_of = ArrayModel()  # only its rows: the bounds are set below
+        rows_of.add_vars(nv)
 
         def add(
             r: np.ndarray,
@@ -599,13 +581,7 @@ class _RootPricer:
             lo_: np.ndarray,
             hi_: np.ndarray,
         ) -> None:
-            nonlocal count
-            rows.append(r + count)
-            cols.append(c)
-            vals.append(v)
-            rlo.append(lo_)
-            rhi.append(hi_)
-            count += lo_.size
+            rows_of.add_rows(lo_.size, r, c, v, lo_, hi_)
 
         e = np.arange(m)
         for su, sv in ((-1.0, 1.0), (1.0, -1.0)):
@@ -669,13 +645,11 @@ class _RootPricer:
                 np.zeros(others.size),
                 np.full(others.size, np.inf),
             )
-        mat = sp.csc_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(count, nv),
-        )
+        csr, row_lo, row_hi = rows_of.matrix()
+        mat = csr.tocsc()
         lp = highspy.HighsLp()
         lp.num_col_ = nv
-        lp.num_row_ = count
+        lp.num_row_ = rows_of.n_rows
         cost = np.zeros(nv)
         cost[iz : iz + m] = 0.5 * ew
         lp.col_cost_ = cost
@@ -689,8 +663,8 @@ class _RootPricer:
             upper[jf + np.flatnonzero(arcs[:, 1] == jl)] = 0.0
         lp.col_lower_ = lower
         lp.col_upper_ = upper
-        lp.row_lower_ = np.concatenate(rlo)
-        lp.row_upper_ = np.concatenate(rhi)
+        lp.row_lower_ = row_lo
+        lp.row_upper_ = row_hi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
         lp.a_matrix_.index_ = mat.indices.astype(np.int32)
