@@ -19,7 +19,11 @@ from terrakit.design._bandsearch import band_search
 from terrakit.design._choose import flow_assign, round_heavy, seed_centers
 from terrakit.design._dual import DUAL_MIN_PAIRS, dual_lp
 from terrakit.design._graphsearch import anneal, grow_partition
-from terrakit.design._pmedian_bound import pmedian_lagrangian_bound
+from terrakit.design._pmedian_bound import (
+    BANDED_BOUND_CELLS,
+    banded_kmedian_bound,
+    pmedian_lagrangian_bound,
+)
 from terrakit.design._search import (
     balance_flow,
     connect_roots,
@@ -599,17 +603,46 @@ def _choose_bound(
     *,
     deadline: float,
 ) -> tuple[float, str]:
-    """Lower bound with chosen centers (any assignment, any ``k`` centers):
-    :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`,
-    started at each unit's cost in the solution found."""
+    """Lower bound with chosen centers (any assignment, any ``k`` centers).
+
+    Up to :data:`BANDED_BOUND_CELLS` unit–candidate pairs:
+    :func:`~terrakit.design._pmedian_bound.banded_kmedian_bound` (both bands
+    of the first banded activity kept), started at each unit's cost in the
+    solution found; above it the sparse capacity-only
+    :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`.  Both
+    are at least the "every unit at its nearest candidate" bound.
+    """
     n, k = spec.n, spec.k
+    m = cost_all.shape[1]
     act = spec.activities
+    finite = np.isfinite(spec.upper) | np.isfinite(spec.lower)
+    banded = np.flatnonzero(finite.any(axis=0))
+    nearest = float(np.min(cost_all, axis=1).sum())
+    if len(banded) and n * m <= BANDED_BOUND_CELLS:
+        a = int(banded[0])
+        sol = np.asarray(cost_all)[np.arange(n), np.asarray(centers)[labels]]
+        bound = banded_kmedian_bound(
+            cost_all,
+            k,
+            objective,
+            activity=act[:, a],
+            lower=float(np.min(spec.lower[:, a])),
+            upper=float(np.max(spec.upper[:, a])),
+            start=sol,
+            deadline=deadline,
+        )
+        method = (
+            "Lagrangian relaxation of the assignment rows of the banded "
+            "k-median model (chosen centers; both bands of one activity kept, "
+            "other activities and contiguity dropped)"
+        )
+        return max(bound, nearest), method
     fin = np.flatnonzero(np.isfinite(spec.upper[0]))
     a_cap = act[:, fin[0]] if len(fin) else None
     cap = float(spec.upper[:, fin[0]].max()) if len(fin) else math.inf
     # sparse pairs: each unit's kk cheapest candidates (dense when small);
     # a unit's multiplier is capped at its kk-th cost, so kk limits the bound
-    kk = int(min(spec.cost.shape[1], max(32, min(128, 1_500_000 // max(n, 1)))))
+    kk = int(min(m, max(32, min(128, 1_500_000 // max(n, 1)))))
     bound = pmedian_lagrangian_bound(
         cost_all,
         k,
@@ -625,7 +658,7 @@ def _choose_bound(
         "k-median model (chosen centers; upper band as capacity, lower bands "
         "and contiguity dropped)"
     )
-    return bound, method
+    return max(float(bound), nearest), method
 
 
 def _price_assignment(

@@ -2,30 +2,41 @@
 
 When the solver picks ``k`` of ``m`` candidate centers, a bound for the
 assignment with the *final* centers is not a bound for the problem.  We use the
-Lagrangian relaxation of the assignment rows (``Σ_j x_ij = 1``) of the
-capacitated k-median model, keeping each center's capacity (the upper band of
-one activity ``a``) and dropping lower bands, other activities and contiguity
-(dropping constraints only lowers the optimum):
+Lagrangian relaxation of the assignment rows (``Σ_j x_ij = 1``) of the banded
+k-median model, dropping other activities and contiguity (dropping constraints
+only lowers the optimum):
 
 .. math::
 
     \\mathcal{L}(u) = \\sum_i u_i + \\min_{|S| = k} \\sum_{j \\in S} \\rho_j(u),
     \\qquad
     \\rho_j(u) = \\min \\Big\\{ \\sum_i (c_{ij} - u_i) x_i :
-        \\sum_i a_i x_i \\le U,\\; 0 \\le x \\le 1 \\Big\\},
+        \\ell \\le \\sum_i a_i x_i \\le U,\\; 0 \\le x \\le 1 \\Big\\},
 
-a fractional knapsack per center (only units with ``c_ij < u_i`` can help).
+a fractional knapsack per center: the units in increasing order of
+``(c_ij − u_i) / a_i`` up to the weight ``clip(Σ_{c_ij < u_i} a_i, ℓ, U)``.
 ``L(u)`` is at most the optimum for *every* ``u`` (weak duality; the knapsack
-LP is a relaxation of each territory's assignment).  It is evaluated on each
-unit's ``K`` cheapest candidates; capping ``u_i`` at its ``K``-th cheapest cost
-makes every left-out pair's reduced cost non-negative, so the sparse evaluation
-is exact and the bound stays valid.  ``u`` starts at each unit's cheapest cost
-(where :math:`\\mathcal{L}` is the "every unit at its nearest candidate" bound)
-and follows subgradient steps scaled by each unit's activity (Polyak step
+LP is a relaxation of each territory's assignment), and its maximum over ``u``
+is the LP optimum of the banded k-median.  Two evaluations:
+
+- :func:`banded_kmedian_bound` keeps both bands and is dense (numba, one pass
+  over the ``n × m`` costs per step).  The lower band is what makes the bound
+  useful at national scale: a territory in a sparse region must still gather a
+  full territory's population, so its squared distances are large.  It starts
+  at each unit's cost in the heuristic's solution.  On the US counties (3,149
+  units, 100 territories, ±3 %) it gives 0.82 × the heuristic's objective,
+  where the capacity-only bound gives 0.09 ×.
+- :func:`pmedian_lagrangian_bound` keeps only the upper band (``ℓ = 0``) and is
+  sparse, for large ``n · m``: it is evaluated on each unit's ``K`` cheapest
+  candidates; capping ``u_i`` at its ``K``-th cheapest cost makes every
+  left-out pair's reduced cost non-negative, so the sparse evaluation is exact.
+  ``u`` starts at each unit's cheapest cost (where :math:`\\mathcal{L}` is the
+  "every unit at its nearest candidate" bound).  When lower bands bind it can
+  be far below the optimum: the reported gap is then an honest over-estimate.
+
+Both follow subgradient steps scaled by each unit's activity (Polyak step
 towards the heuristic's objective, halved after ``patience`` steps without
-progress); the best value seen is returned.  Lower bands are not represented,
-so when they bind the bound can be far below the optimum: the reported gap is
-then an honest over-estimate.
+progress) and return the best value seen.
 """
 
 from __future__ import annotations
@@ -33,7 +44,13 @@ from __future__ import annotations
 import math
 import time
 
+import numba
 import numpy as np
+
+#: Largest ``n · m`` (units × candidates) for which the chosen-centers bound
+#: uses the dense banded evaluation (a transposed float copy of the costs,
+#: 8 bytes a pair, and one pass over them per subgradient step).
+BANDED_BOUND_CELLS = 25_000_000
 
 
 def _knapsack_rho(
@@ -165,4 +182,239 @@ def pmedian_lagrangian_bound(
             break
         t = lam * max(upper_bound - value, 1e-9 * max(abs(upper_bound), 1.0)) / gg
         u = np.minimum(u + t * precond * g, cap_u)
+    return best
+
+
+# -- both bands: dense evaluation (numba) --------------------------------------
+@numba.njit(cache=True)
+def _weighted_quantile(q: np.ndarray, a: np.ndarray, n: int, w: float) -> float:
+    """Smallest ``θ`` with ``Σ_{q_i ≤ θ} a_i ≥ w`` over the first ``n`` items
+    (``inf`` when all of them weigh less than ``w``); reorders ``q``/``a``."""
+    lo, hi = 0, n
+    while hi > lo:
+        pivot = q[lo + (hi - lo) // 2]
+        # three-way partition of [lo, hi): < pivot | == pivot | > pivot
+        lt, i, gt = lo, lo, hi
+        w_lt = 0.0
+        w_eq = 0.0
+        while i < gt:
+            if q[i] < pivot:
+                w_lt += a[i]
+                q[lt], q[i] = q[i], q[lt]
+                a[lt], a[i] = a[i], a[lt]
+                lt += 1
+                i += 1
+            elif q[i] > pivot:
+                gt -= 1
+                q[gt], q[i] = q[i], q[gt]
+                a[gt], a[i] = a[i], a[gt]
+            else:
+                w_eq += a[i]
+                i += 1
+        if w <= w_lt and lt > lo:
+            hi = lt
+        elif w <= w_lt + w_eq:
+            return pivot
+        else:
+            w -= w_lt + w_eq
+            lo = gt
+    return np.inf
+
+
+@numba.njit(cache=True)
+def _banded_rho(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    band_lo: float,
+    band_hi: float,
+    theta: np.ndarray,
+    take: np.ndarray,
+) -> np.ndarray:
+    """Per center ``j`` (rows of ``ct``, ``(m, n)``): the fractional knapsack
+    ``min Σ_i (c_ij − u_i) x_i`` over ``0 ≤ x ≤ 1``, ``lo ≤ Σ a x ≤ hi``.
+
+    Its solution takes the units in increasing order of ``(c_ij − u_i) / a_i``
+    up to the weight ``W = clip(Σ_{negative} a, lo, hi)``: ``theta[j]`` is
+    that order's threshold and ``take[j]`` the weight ``W``.  Units with
+    ``a_i = 0`` are taken exactly when their reduced cost is negative.
+    """
+    m, n = ct.shape
+    rho = np.empty(m)
+    qv = np.empty(n)
+    av = np.empty(n)
+    for j in range(m):
+        neg_w = 0.0
+        neg_r = 0.0
+        free = 0.0
+        cnt = 0
+        for i in range(n):
+            r = ct[j, i] - u[i]
+            if a[i] > 0:
+                if r < 0:
+                    neg_w += a[i]
+                    neg_r += r
+            elif r < 0:
+                free += r
+        if band_lo <= neg_w <= band_hi:
+            rho[j] = neg_r + free
+            theta[j] = 0.0
+            take[j] = neg_w
+            continue
+        target = band_hi if neg_w > band_hi else band_lo
+        for i in range(n):
+            if a[i] > 0:
+                qv[cnt] = (ct[j, i] - u[i]) / a[i]
+                av[cnt] = a[i]
+                cnt += 1
+        th = _weighted_quantile(qv, av, cnt, target)
+        theta[j] = th
+        take[j] = target
+        if not np.isfinite(th):
+            rho[j] = np.inf
+            continue
+        # Σ_{q < θ} r + θ · (the weight still needed at q = θ)
+        val = 0.0
+        w_lt = 0.0
+        for i in range(n):
+            if a[i] > 0:
+                r = ct[j, i] - u[i]
+                if r < th * a[i]:
+                    val += r
+                    w_lt += a[i]
+        rho[j] = val + th * (target - w_lt) + free
+    return rho
+
+
+@numba.njit(cache=True)
+def _banded_cover(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    chosen: np.ndarray,
+    theta: np.ndarray,
+    take: np.ndarray,
+) -> np.ndarray:
+    """``Σ_{j ∈ chosen} x_ij`` for the knapsack solutions of :func:`_banded_rho`
+    (the units at the threshold share the weight still needed)."""
+    n = ct.shape[1]
+    cover = np.zeros(n)
+    for jj in range(len(chosen)):
+        j = chosen[jj]
+        th = theta[j]
+        w_lt = 0.0
+        w_eq = 0.0
+        for i in range(n):
+            r = ct[j, i] - u[i]
+            if a[i] > 0:
+                if r < th * a[i]:
+                    w_lt += a[i]
+                elif r == th * a[i]:
+                    w_eq += a[i]
+        f_eq = 0.0
+        if w_eq > 0:
+            f_eq = min(max((take[j] - w_lt) / w_eq, 0.0), 1.0)
+        for i in range(n):
+            r = ct[j, i] - u[i]
+            if a[i] > 0:
+                if r < th * a[i]:
+                    cover[i] += 1.0
+                elif r == th * a[i]:
+                    cover[i] += f_eq
+            elif r < 0:
+                cover[i] += 1.0
+    return cover
+
+
+def banded_kmedian_bound(
+    cost: np.ndarray,
+    k: int,
+    upper_bound: float,
+    *,
+    activity: np.ndarray,
+    lower: float,
+    upper: float,
+    start: np.ndarray | None = None,
+    deadline: float = math.inf,
+    iterations: int = 100_000,
+    patience: int = 15,
+    step_size: float = 1.0,
+) -> float:
+    """Lagrangian bound of the k-median model with a **lower and an upper band**.
+
+    The assignment rows are relaxed with multipliers ``u`` as in
+    :func:`pmedian_lagrangian_bound`, but each open center's knapsack keeps
+    both bands of ``activity``: :math:`\\rho_j(u) = \\min\\{\\sum_i (c_{ij} -
+    u_i) x_i : \\ell \\le \\sum_i a_i x_i \\le U, 0 \\le x \\le 1\\}`.  When the
+    lower band binds (a sparse region must still gather a full territory's
+    activity) this is far stronger than the capacity-only bound; its maximum
+    over ``u`` is the LP optimum of the banded k-median.  Every ``u`` gives a
+    valid bound (weak duality), so stopping early only weakens it.
+
+    The evaluation is dense (one pass over the ``n × m`` costs per step, in
+    numba) and needs a transposed copy of ``cost``; use it when ``n · m``
+    fits in memory twice.
+
+    Parameters
+    ----------
+    cost
+        ``(n, m)`` assignment costs (``inf`` = forbidden pair).
+    k
+        Number of centers to open.
+    upper_bound
+        Objective of a feasible solution (sets the Polyak step length).
+    activity, lower, upper
+        The banded activity ``(n,)`` and the band every territory must meet
+        (use the loosest band over territories when they differ).
+    deadline
+        ``time.perf_counter()`` value at which to stop.
+
+    Returns
+    -------
+    float
+        The best :math:`\\mathcal{L}(u)` seen (``-inf`` if none was finite).
+    """
+    n, m = cost.shape
+    k = min(k, m)
+    a = np.maximum(np.asarray(activity, dtype=float), 0.0)
+    ct = np.ascontiguousarray(np.asarray(cost, dtype=float).T)
+    if start is None:
+        # every unit at its cheapest candidate (all reduced costs ≥ 0)
+        u = np.where(np.isfinite(ct), ct, np.inf).min(axis=0)
+        u = np.where(np.isfinite(u), u, 0.0)
+    else:
+        u = np.asarray(start, dtype=float).copy()
+    lo = float(lower) if np.isfinite(lower) else 0.0
+    hi = float(upper) if np.isfinite(upper) else float(a.sum())
+    theta = np.empty(m)
+    take = np.empty(m)
+    mean_a = float(a.mean()) if n else 0.0
+    precond = a / mean_a if mean_a > 0 else np.ones(n)
+    lam = float(step_size)
+    best = -math.inf
+    stall = 0
+    for _ in range(iterations):
+        if time.perf_counter() > deadline:
+            break
+        rho = _banded_rho(ct, u, a, lo, hi, theta, take)
+        chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
+        value = float(u.sum() + rho[chosen].sum())
+        if not math.isfinite(value):
+            break
+        if value > best + 1e-7 * max(abs(value), 1.0):
+            best = value
+            stall = 0
+        else:
+            stall += 1
+            if stall >= patience:
+                lam /= 2
+                stall = 0
+                if lam < 1e-5:
+                    break
+        g = 1.0 - _banded_cover(ct, u, a, chosen.astype(np.int64), theta, take)
+        gg = float((precond * g * g).sum())
+        if gg == 0:
+            break
+        t = lam * max(upper_bound - value, 1e-9 * max(abs(upper_bound), 1.0)) / gg
+        u = u + t * precond * g
     return best
