@@ -550,11 +550,14 @@ def solve_mip(
             f"{msg or 'no alignment meets all constraints'}"
         )
     if out.values is None:
-        fallback = _fallback(problem, time_limit, seed)
+        # the heuristic gets the time the MIP left, and at least a tenth of
+        # the limit, so the call ends near its time limit
+        left = max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
+        fallback = _fallback(problem, left, seed)
         if fallback is not None:
             warnings.warn(
                 f"{method} found no feasible alignment within {time_limit:g} s; "
-                "returning the heuristic's answer",
+                f"returning the heuristic's answer (run for {left:.3g} s)",
                 TimeLimitWarning,
                 stacklevel=2,
             )

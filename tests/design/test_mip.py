@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import warnings
 
 import numpy as np
@@ -154,6 +156,35 @@ def test_time_limit_returns_best_feasible():
     assert any(issubclass(w.category, TimeLimitWarning) for w in rec)
     assert p.violations(res.columns) == []
     assert res.lower_bound <= res.objective and res.gap > 0
+
+
+def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypatch):
+    """When the MIP ends its limit without any alignment, the heuristic's
+    answer comes back with a TimeLimitWarning, and the heuristic only gets
+    the time left (at least a tenth of the limit), not a second full limit."""
+    import terrakit.design.heuristic as heuristic
+    import terrakit.design.mip as mip
+    from terrakit.design._model import SolveOutcome
+
+    def no_incumbent(model, *, time_limit, **kw):  # the MIP uses its whole limit
+        time.sleep(time_limit)
+        return SolveOutcome("no_solution", None, math.inf, -math.inf, 0.0, time_limit)
+
+    given: list[float] = []
+    real = heuristic.solve_heuristic
+
+    def recording(problem, *, time_limit, seed):
+        given.append(time_limit)
+        return real(problem, time_limit=time_limit, seed=seed)
+
+    monkeypatch.setattr(mip, "solve_model", no_incumbent)
+    monkeypatch.setattr(heuristic, "solve_heuristic", recording)
+    with pytest.warns(TimeLimitWarning, match="returning the heuristic's answer"):
+        res = solve_mip(grid3x3_problem, time_limit=1.0)
+    assert given and given[0] == pytest.approx(0.1, abs=1e-9)
+    # the heuristic proves this tiny grid optimal; otherwise "time_limit"
+    assert res.status in ("optimal", "time_limit")
+    assert grid3x3_problem.violations(res.columns) == []
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
