@@ -60,15 +60,18 @@ Lower bounds (always valid for the problem as stated)
     - scenario balance on draws: the bound of the problem with the point
       bands only (the draw bands dropped);
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
-      k-median location model with each center's capacity (upper band) kept as
-      a fractional knapsack (:mod:`terrakit.design._pmedian_bound`), from the
-      "every unit at its nearest candidate" multipliers, by subgradient steps
-      for at most a quarter of the time limit.  A bound from the assignment LP
-      *given the final centers* would not be valid for the choice of
-      centers, so it is not used.  Lower bands and contiguity are dropped, so
-      on instances where the bands force long assignments (national
-      population balance) it is far below the optimum: an honest but large
-      gap;
+      banded k-median location model, each open center a fractional knapsack
+      that keeps both bands of one activity
+      (:mod:`terrakit.design._pmedian_bound`), started at each unit's cost
+      in the solution found, by subgradient steps for at most a quarter of
+      the time limit; above 25 million unit–candidate pairs only the upper
+      band (capacity) is kept and the evaluation is sparse, from the "every
+      unit at its nearest candidate" multipliers.  A bound from the
+      assignment LP *given the final centers* would not be valid for the
+      choice of centers, so it is not used.  Other activities and
+      contiguity are dropped; without the lower band (the large instances)
+      the bound is far below the optimum where the bands force long
+      assignments (national population balance): an honest but large gap;
     - cut edges: ``k − 1`` on a connected graph; diameter: the smallest
       distance from a unit to its ``⌈n/k⌉``-th nearest unit (some territory has
       at least that many units).  Both are weak: the gap of the graph families
