@@ -235,7 +235,9 @@ def main() -> None:
                 "multi_rep_reps",
                 "links",
                 "method",
+                "notes",
             )
+            if k in r
         }
         print(f"  {name}: {json.dumps(extra, default=float)}", file=sys.stderr)
 

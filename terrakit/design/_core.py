@@ -316,6 +316,25 @@ def solve_location(
             deadline=time.perf_counter()
             + 0.5 * max(deadline - time.perf_counter(), 0.0),
         )
+        if spec.choose and spec.center_units is not None:
+            # bands the boundary repairs cannot reach (heavy units, roots in
+            # the way): re-partition regions of territories, new centers
+            labels, centers = _regions_repair(
+                labels,
+                spec,
+                cost_all,
+                centers,
+                locked_col,
+                territory_locks,
+                nbrs,
+                edges,
+                rng,
+                notes,
+                deadline=time.perf_counter()
+                + 0.5 * max(deadline - time.perf_counter(), 0.0),
+            )
+            final_cost = cost_all[:, centers]
+            locked = territory_locks(centers)
     else:
         labels = _repair_bands_free(
             labels, final_cost, act, spec.lower, spec.upper, scale, locked
@@ -715,6 +734,91 @@ def _price_assignment(
         prev = np.where(g != 0, g, prev)
     assert best is not None
     return best[1], best[0]
+
+
+def _regions_repair(
+    labels: np.ndarray,
+    spec: Spec,
+    cost_all: np.ndarray,
+    centers: np.ndarray,
+    locked_col: np.ndarray,
+    territory_locks: Callable[[np.ndarray], np.ndarray],
+    nbrs: list[list[int]],
+    edges: np.ndarray,
+    rng: np.random.Generator,
+    notes: list[str],
+    *,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chosen centers, contiguity, bands still broken after the start.
+
+    Alternates :func:`~terrakit.design._regions.repartition_regions`
+    (regions of adjacent territories cut afresh, each part at its cheapest
+    own center: what heavy units and badly placed roots need) with the
+    boundary balancing LP
+    (:func:`~terrakit.design._search.repair_bands_lp`: small violations that
+    need a chain of shifts across many territories), while the violation
+    falls.  Territories holding user-locked units are not re-partitioned.
+    """
+    from terrakit.design._regions import repartition_regions
+    from terrakit.design._search import repair_bands_lp
+
+    act = spec.activities
+    scale = np.maximum(np.abs(act).sum(axis=0) / spec.k, 1e-12)
+    assert spec.adjacency is not None and spec.center_units is not None
+    cu = np.asarray(spec.center_units)
+
+    def total(lab: np.ndarray) -> float:
+        sums = np.zeros((spec.k, act.shape[1]))
+        np.add.at(sums, lab, act)
+        return float(violation(sums, spec.lower, spec.upper, scale).sum())
+
+    now_v = total(labels)
+    if now_v <= 1e-12:
+        return labels, centers
+    n_regions = 0
+    stalled = 0
+    for _ in range(12):
+        if now_v <= 1e-12 or time.perf_counter() > deadline or stalled >= 3:
+            break
+        before = now_v
+        now = time.perf_counter()
+        labels, centers, more = repartition_regions(
+            labels,
+            spec.adjacency,
+            act,
+            spec.lower,
+            spec.upper,
+            cost_all,
+            cu,
+            centers,
+            rng,
+            frozen=locked_col >= 0,
+            deadline=now + 0.6 * max(deadline - now, 0.0),
+        )
+        n_regions += len(more)
+        now_v = total(labels)
+        if now_v > 1e-12:
+            now = time.perf_counter()
+            labels = repair_bands_lp(
+                labels,
+                nbrs,
+                edges,
+                act,
+                spec.lower,
+                spec.upper,
+                cost_all[:, centers],
+                roots=cu[centers],
+                locked=territory_locks(centers),
+                deadline=now + 0.5 * max(deadline - now, 0.0),
+            )
+            now_v = total(labels)
+        # the regions are drawn at random: one more round after a stall
+        stalled = stalled + 1 if now_v >= before - 1e-12 else 0
+    notes.append(
+        f"regions re-partitioned: {n_regions}; band violation left {now_v:.3g}"
+    )
+    return labels, centers
 
 
 def _contiguous_start(
