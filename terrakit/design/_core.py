@@ -459,7 +459,10 @@ def solve_location(
             objective,
             labels,
             centers,
-            deadline=max(t0 + time_limit, time.perf_counter() + 0.05 * time_limit),
+            # the bound stops short of the limit: the result is built after it
+            deadline=max(
+                t0 + 0.97 * time_limit, time.perf_counter() + 0.02 * time_limit
+            ),
         )
     bound = min(max(bound, 0.0), objective)
     return Outcome(
@@ -598,7 +601,9 @@ def _finish_free_choice(
         labels,
         centers,
         deadline=time.perf_counter()
-        + max(min(t0 + time_limit - time.perf_counter(), 0.25 * time_limit), 1.0),
+        + max(
+            min(t0 + 0.97 * time_limit - time.perf_counter(), 0.25 * time_limit), 1.0
+        ),
     )
     return Outcome(
         labels,
