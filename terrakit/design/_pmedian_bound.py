@@ -234,19 +234,27 @@ def _banded_rho(
     """Per center ``j`` (rows of ``ct``, ``(m, n)``): the fractional knapsack
     ``min Σ_i (c_ij − u_i) x_i`` over ``0 ≤ x ≤ 1``, ``lo ≤ Σ a x ≤ hi``.
 
-    Its solution takes the units in increasing order of ``(c_ij − u_i) / a_i``
-    up to the weight ``W = clip(Σ_{negative} a, lo, hi)``: ``theta[j]`` is
-    that order's threshold and ``take[j]`` the weight ``W``.  Units with
-    ``a_i = 0`` are taken exactly when their reduced cost is negative.
+    Its solution takes the units in increasing order of ``q_i = (c_ij −
+    u_i) / a_i`` up to the weight ``W = clip(Σ_{negative} a, lo, hi)``:
+    ``theta[j]`` is that order's threshold and ``take[j]`` the weight ``W``.
+    Units with ``a_i = 0`` are taken exactly when their reduced cost is
+    negative.  On entry ``theta`` holds the previous thresholds (``inf`` at
+    first): one pass keeps the units with ``q`` below a guard derived from
+    it, and the selection runs on those alone when they weigh at least ``W``
+    (every unit left out has a larger ``q`` than every unit kept, so the
+    result is exact); otherwise a second pass keeps every unit.
     """
     m, n = ct.shape
     rho = np.empty(m)
     qv = np.empty(n)
     av = np.empty(n)
     for j in range(m):
+        prev = theta[j]
+        guard = 1.5 * prev if prev > 0 else 0.0
         neg_w = 0.0
         neg_r = 0.0
         free = 0.0
+        sub_w = 0.0
         cnt = 0
         for i in range(n):
             r = ct[j, i] - u[i]
@@ -254,6 +262,12 @@ def _banded_rho(
                 if r < 0:
                     neg_w += a[i]
                     neg_r += r
+                q = r / a[i]
+                if q <= guard:
+                    qv[cnt] = q
+                    av[cnt] = a[i]
+                    sub_w += a[i]
+                    cnt += 1
             elif r < 0:
                 free += r
         if band_lo <= neg_w <= band_hi:
@@ -262,26 +276,27 @@ def _banded_rho(
             take[j] = neg_w
             continue
         target = band_hi if neg_w > band_hi else band_lo
-        for i in range(n):
-            if a[i] > 0:
-                qv[cnt] = (ct[j, i] - u[i]) / a[i]
-                av[cnt] = a[i]
-                cnt += 1
+        if sub_w < target:
+            cnt = 0
+            for i in range(n):
+                if a[i] > 0:
+                    qv[cnt] = (ct[j, i] - u[i]) / a[i]
+                    av[cnt] = a[i]
+                    cnt += 1
         th = _weighted_quantile(qv, av, cnt, target)
         theta[j] = th
         take[j] = target
         if not np.isfinite(th):
             rho[j] = np.inf
             continue
-        # Σ_{q < θ} r + θ · (the weight still needed at q = θ)
+        # Σ_{q < θ} q·a + θ · (the weight still needed at q = θ); every unit
+        # with q < θ is among the cnt kept
         val = 0.0
         w_lt = 0.0
-        for i in range(n):
-            if a[i] > 0:
-                r = ct[j, i] - u[i]
-                if r < th * a[i]:
-                    val += r
-                    w_lt += a[i]
+        for c in range(cnt):
+            if qv[c] < th:
+                val += qv[c] * av[c]
+                w_lt += av[c]
         rho[j] = val + th * (target - w_lt) + free
     return rho
 
@@ -386,7 +401,7 @@ def banded_kmedian_bound(
         u = np.asarray(start, dtype=float).copy()
     lo = float(lower) if np.isfinite(lower) else 0.0
     hi = float(upper) if np.isfinite(upper) else float(a.sum())
-    theta = np.empty(m)
+    theta = np.full(m, np.inf)
     take = np.empty(m)
     mean_a = float(a.mean()) if n else 0.0
     precond = a / mean_a if mean_a > 0 else np.ones(n)
