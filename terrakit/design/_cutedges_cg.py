@@ -49,6 +49,14 @@ needs fewer exact calls.  A root stopped by the time limit contributes its
 MIP dual bound, so every bound stays valid at any time.  ``pricing="flow"``
 keeps the single MIP over all roots.
 
+*Early stop* (``early_stop=True``, with a ``target``).  While the roots'
+upper bounds (pool columns, local search, roots already priced) still allow
+a total that proves ``target``, each root's cutoff is lowered by its share of
+that slack: a root whose sets cannot go below the lowered cutoff is settled
+at once, without proving its exact minimum.  If the proof then fails, the
+roots settled early are priced again to their exact minimum, so the call's
+bound is the same as without the early stop (unless time runs out).
+
 *Search.*  Columns come from the heuristic partitions, then from a local
 search on the pricing objective (add, remove or swap boundary units, keeping
 the set connected and within the bands) started from the pool's columns of
@@ -686,8 +694,15 @@ class _RootPricer:
         pool: list[np.ndarray],
         pool_costs: np.ndarray,
         k: int,
+        proof: float | None = None,
     ) -> tuple[list[np.ndarray], float, float]:
         """Price every root within ``time_limit`` seconds.
+
+        ``proof``: the value the distinct-roots total must exceed for the
+        caller's proof.  While the roots' upper bounds still allow it, each
+        root is priced with its cutoff lowered by an equal share of the slack
+        (the upper-bound total minus ``proof``), so a root whose sets cannot
+        beat that is settled without proving its exact minimum (early stop).
 
         Returns
         -------
@@ -726,6 +741,31 @@ class _RootPricer:
         need = k - int(self.mandatory.sum())
         order = np.lexsort((ub, free))  # the mandatory roots first
         lbs = np.full(nr, -math.inf)
+        final = np.zeros(nr, dtype=bool)
+
+        def total_of(vals: np.ndarray) -> float:
+            """Mandatory roots' values plus the ``need`` least free ones."""
+            out = float(vals[self.mandatory].sum())
+            if need > 0:
+                rest = np.sort(vals[free])
+                out = math.inf if rest.size < need else out + float(rest[:need].sum())
+            return out
+
+        early = np.zeros(nr, dtype=bool)  # settled below a lowered cutoff
+        aim = [proof is not None]
+
+        def early_share() -> float:
+            """Cutoff reduction per open root that still allows the proof."""
+            if proof is None or not aim[0]:
+                return 0.0
+            est = total_of(np.where(final, lbs, ub))
+            if not math.isfinite(est):
+                return 0.0
+            n_open = int((~final & self.mandatory).sum())
+            n_open += min(need, int((~final & free).sum()))
+            # each settled root's bound sits up to 1e-5 below its cutoff
+            slack = est - proof - 2e-5 * (n_open + 1)
+            return slack / n_open if slack > 0 and n_open else 0.0
 
         def price(t: int, limit: float) -> bool:
             """Price root ``t``; whether it finished (bound final)."""
@@ -734,7 +774,10 @@ class _RootPricer:
                 others = np.sort(ub[free])
                 cutoff = min(cutoff, float(others[min(need, others.size) - 1]))
             elif free[t]:
+                final[t] = True
                 return True  # no free root is needed: only the least matters
+            share = early_share()
+            cutoff -= share
             cutoff = cutoff + 1e-7 if math.isfinite(cutoff) else math.inf
             u = self.members[t]
             h = self.models[t]
@@ -758,13 +801,18 @@ class _RootPricer:
             cut = cutoff - 1e-5
             if st == highspy.HighsModelStatus.kInfeasible:
                 lbs[t] = max(lbs[t], cut)  # no set below the cutoff (or none)
+                final[t] = True
+                early[t] = share > 0
                 return True
             done = st == highspy.HighsModelStatus.kOptimal
+            final[t] = done
             dual = float(info.mip_dual_bound)
             if done:
                 dual = min(dual, float(info.objective_function_value))
             if math.isfinite(dual):
                 lbs[t] = max(lbs[t], min(dual, cut))
+            # capped by a lowered cutoff: settled early, not exact
+            early[t] = share > 0 and done and dual > cut
             value = float(info.objective_function_value)
             if math.isfinite(value) and value < ub[t]:
                 x = np.asarray(h.getSolution().col_value[:nu])
@@ -789,15 +837,20 @@ class _RootPricer:
             if left <= 0.02:
                 break
             price(t, left)
+        if proof is not None and early.any() and total_of(lbs) < proof:
+            # the proof failed (a root beat its upper bound by more than the
+            # slack): the roots settled early get their exact minimum
+            aim[0] = False
+            for t in np.flatnonzero(early).tolist():
+                left = time_limit - (time.perf_counter() - t0)
+                if left <= 0.02:
+                    break
+                early[t] = False
+                final[t] = False
+                price(t, left)
         least = float(lbs.min()) if nr else math.inf
-        total = float(lbs[self.mandatory].sum())
-        if need > 0:
-            rest = np.sort(lbs[free])
-            if rest.size < need:
-                total = math.inf  # fewer roots than districts: no partition
-            else:
-                total += float(rest[:need].sum())
-        return found, least, total
+        # fewer roots than districts: no partition (inf)
+        return found, least, total_of(lbs)
 
     def _root_of(self, mask: np.ndarray) -> int:
         """Index (in ``roots``) of the set's root, or -1."""
@@ -883,6 +936,7 @@ def column_generation_bound(
     share_start: bool = False,
     pool_mip: float = 3.0,
     pricing: str = "roots",
+    early_stop: bool = True,
 ) -> ColumnBound:
     """Lower bound on the cut edges by column generation (see the module Notes).
 
@@ -916,6 +970,11 @@ def column_generation_bound(
     pricing
         ``"roots"`` (default: one MIP per possible root, distinct-roots
         bound) or ``"flow"`` (one MIP over all roots, the earlier method).
+    early_stop
+        With ``pricing="roots"`` and a ``target``: settle each root as soon
+        as its share of the bound that proves ``target`` is certified,
+        instead of proving its exact minimum, while a proof is within reach
+        of the call (see :meth:`_RootPricer.solve`).
     share_start
         Start the smoothing centre at the incumbent's per-unit cost shares.
     pool_mip
@@ -1025,8 +1084,13 @@ def column_generation_bound(
         info["exact_pricing"] += 1
         tp = time.perf_counter()
         if isinstance(pricer, _RootPricer):
+            proof = None
+            if early_stop and target is not None:
+                # the distinct-roots total that makes ceil(bound) reach target
+                need_lb = target - 1 + 1e-5 if integral else target
+                proof = float(need_lb - sep.sum())
             sets, lb_price, lb_roots = pricer.solve(
-                sep, min(pricing_limit, left), cols, np.asarray(costs_l), k
+                sep, min(pricing_limit, left), cols, np.asarray(costs_l), k, proof
             )
             rcs = [g.cost(s) - pi[s].sum() - mu for s in sets]
             mask = sets[int(np.argmin(rcs))] if sets else None

@@ -214,7 +214,9 @@ def _solve_highs_once(
         h.setSolution(len(start), idx, val)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    h.run()
+    # kError (e.g. threads clashing with HiGHS's running scheduler) leaves
+    # mip_dual_bound at 0.0, which is no bound
+    run_ok = h.run() != highspy.HighsStatus.kError
     solve = time.perf_counter() - t1
     st = h.getModelStatus()
     info = h.getInfo()
@@ -234,7 +236,7 @@ def _solve_highs_once(
             extra_relax = {"row_dual": np.asarray(sol.row_dual)}
     else:
         bound = float(info.mip_dual_bound)
-        if not math.isfinite(bound):
+        if not math.isfinite(bound) or not run_ok:
             bound = -math.inf
     if st == ms.kOptimal:
         status = "optimal"

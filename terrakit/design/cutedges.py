@@ -58,6 +58,7 @@ from terrakit.exceptions import InfeasibleError
 
 __all__ = [
     "applies",
+    "no_contiguity_bound",
     "solve_as_result",
     "solve_cut_edges",
     "solve_districting",
@@ -342,6 +343,83 @@ def solve_cut_edges(
     return CutEdgeOutcome(labels.astype(np.int64), objective, bound, status, info)
 
 
+def no_contiguity_bound(
+    problem: DesignProblem,
+    *,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    threads: int | None = None,
+) -> float:
+    """Lower bound on the cut edges from the partition *without* contiguity.
+
+    Dropping contiguity is a relaxation, so the optimum of the balanced
+    ``k``-partition minimising the cut edges with no contiguity requirement
+    (or any dual bound of that MIP, when stopped early) is a valid lower bound
+    for the contiguous problem.  The MIP is the rooted model of
+    :func:`solve_cut_edges` on ``problem.replace(contiguity=False)``: every
+    part is represented by its unit of highest rank (symmetry broken), the
+    same bands, no flows.
+
+    Parameters
+    ----------
+    problem
+        A problem for which :func:`applies` is true (with or without
+        contiguity).
+    time_limit
+        Seconds for the fixing, the build and the HiGHS solve.
+    seed, threads
+        HiGHS random seed and threads.
+
+    Returns
+    -------
+    float
+        A valid lower bound on the (weighted) number of cut edges of every
+        partition meeting the bands, rounded up for integer weights; ``inf``
+        when HiGHS proved that no partition meets the bands even without
+        contiguity, ``0.0`` when it got no bound in time.
+
+    Raises
+    ------
+    ValueError
+        The problem is not a plain cut-edge districting problem.
+
+    Notes
+    -----
+    On the Validi--Buchanan county graphs this MIP does not close in 60 s
+    with HiGHS (bounds 14--23 against optima 19--40, see
+    ``benchmarks/README.md``), so :func:`solve_districting` gives it no time
+    by default (``no_contiguity_share=0``).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from terrakit.design.problem import DesignProblem
+    >>> adj = sp.diags([1.0, 1.0, 1.0], 1, shape=(4, 4))
+    >>> adj = (adj + adj.T).tocsr()  # the path 0-1-2-3
+    >>> p = DesignProblem(
+    ...     unit_ids=np.arange(4), activities={"pop": np.ones(4)},
+    ...     n_territories=2, cost=np.zeros((4, 4)),
+    ...     lower={"pop": np.full(2, 2.0)}, upper={"pop": np.full(2, 2.0)},
+    ...     center_mode="choose", center_units=np.arange(4), adjacency=adj,
+    ...     contiguity=True, objective="cut_edges")
+    >>> no_contiguity_bound(p, time_limit=10)
+    1.0
+    """
+    if not applies(problem):
+        raise ValueError(
+            "no_contiguity_bound needs a plain cut-edge districting problem"
+        )
+    out = solve_cut_edges(
+        problem.replace(contiguity=False),
+        time_limit=time_limit,
+        seed=seed,
+        threads=threads,
+    )
+    if out.status == "infeasible":
+        return math.inf
+    return max(float(out.bound), 0.0)
+
+
 def _equal_bands(problem: DesignProblem) -> bool:
     """Whether every territory has the same band on every banded activity."""
     return all(
@@ -365,6 +443,7 @@ def solve_districting(
     exact_share: float = 0.75,
     start_labels: np.ndarray | None = None,
     mip_gap: float = 1e-6,
+    no_contiguity_share: float = 0.0,
     **heuristic_kw: Any,
 ) -> CutEdgeOutcome:
     """Cut-edge districting: good partitions first, then a proof.
@@ -384,7 +463,9 @@ def solve_districting(
          partition;
        - ``bound="mip"``, unequal bands, or no feasible partition yet: the
          rooted exact model (:func:`solve_cut_edges`), warm-started; it can
-         also prove that no partition meets the bands.
+         also prove that no partition meets the bands.  It also gets the time
+         left when the column generation solved its LP without closing the
+         gap.
 
     Parameters
     ----------
@@ -403,6 +484,12 @@ def solve_districting(
         the tree plans when it meets every band).
     mip_gap
         Relative gap at which the rooted model stops.
+    no_contiguity_share
+        Share of the exact bound's time first given to
+        :func:`no_contiguity_bound` (the partition without contiguity, a
+        relaxation); the larger bound is kept, and a proof from it skips the
+        rest.  ``0`` (default): not run, as it did not close the county
+        instances in time.
     **heuristic_kw
         Passed to :func:`~terrakit.design.heuristic.solve_heuristic`
         (e.g. ``max_iter``).
@@ -479,7 +566,22 @@ def solve_districting(
         if again:
             labels, status, method = again[0], "feasible", "tree+heuristic"
             plans.extend(again)
-    if use_exact and bound == "cg" and labels is not None and _equal_bands(problem):
+    if use_exact and labels is not None and no_contiguity_share > 0:
+        left = no_contiguity_share * (time_limit - (time.perf_counter() - t0) - 1.0)
+        if left > 0.5:
+            tn = time.perf_counter()
+            nb = no_contiguity_bound(problem, time_limit=left, seed=seed)
+            info["no_contiguity_bound"] = nb
+            info["no_contiguity_seconds"] = time.perf_counter() - tn
+            method += "+nocontig-bound"
+            lower = max(lower, nb)
+    # a proof by the relaxation needs no exact bound
+    exact = use_exact and not (
+        labels is not None and _cut(problem, labels) <= lower + 1e-9
+    )
+    use_mip = exact
+    if exact and bound == "cg" and labels is not None and _equal_bands(problem):
+        use_mip = False
         left = time_limit - (time.perf_counter() - t0) - 1.0
         if left > 1:
             bands = problem.bands()
@@ -503,7 +605,10 @@ def solve_districting(
             if cg.labels is not None and cg.objective < _cut(problem, labels):
                 labels = cg.labels
             status = "time_limit"
-    elif use_exact:
+            # the set-partitioning LP is solved but below the best value (ME
+            # counties: 15.x < 16): the rooted model's branching gets the rest
+            use_mip = cg.converged and _cut(problem, labels) > lower + 1e-9
+    if use_mip:
         # HiGHS can run a few seconds past its limit on a loaded machine
         left = 0.9 * (time_limit - (time.perf_counter() - t0)) - 1.0
         if left > 1:

@@ -484,3 +484,141 @@ def test_column_generation_flow_pricing_and_bad_pricing() -> None:
         column_generation_bound(
             adj, pop, [lo], [hi], 3, ok, partitions=plans, pricing="dp"
         )
+
+
+def brute_force_no_contiguity(
+    adj: sp.csr_matrix, pop: np.ndarray, k: int, lo: float, hi: float
+) -> int | None:
+    """Fewest cut edges over every labelling into k banded parts, contiguous or
+    not (all k**n labellings; small graphs only)."""
+    import itertools
+
+    n = adj.shape[0]
+    lab = np.array(list(itertools.product(range(k), repeat=n)), dtype=np.int8)
+    tot = np.stack([(lab == t) @ pop for t in range(k)], axis=1)
+    in_band = np.all((tot >= lo - 1e-9) & (tot <= hi + 1e-9), axis=1)
+    if not in_band.any():
+        return None
+    e = sp.triu(adj, k=1).tocoo()
+    return int((lab[in_band][:, e.row] != lab[in_band][:, e.col]).sum(axis=1).min())
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_no_contiguity_bound_is_the_relaxed_optimum(seed: int) -> None:
+    """The no-contiguity bound equals the optimum over all 3**12 banded
+    labellings (contiguous or not) and never exceeds the contiguous optimum."""
+    from terrakit.design.cutedges import no_contiguity_bound
+
+    adj, pop, lo, hi = random_grid_instance(seed)
+    relaxed = brute_force_no_contiguity(adj, pop, 3, lo, hi)
+    optimum = brute_force_optimum(adj, pop, 3, lo, hi)
+    assert relaxed is not None and optimum is not None
+    p = districting_problem(adj, pop, 3, lo, hi)
+    bound = no_contiguity_bound(p, time_limit=20, seed=0)
+    assert bound == relaxed
+    assert bound <= optimum
+
+
+def test_no_contiguity_bound_where_no_contiguous_plan_exists() -> None:
+    """Path 0-1-2-3-4 with populations 1, 2, 2, 2, 1 and two parts of exactly
+    4: no contiguous plan exists (the prefixes hold 1, 3, 5), but {0,1,4} |
+    {2,3} and {1,2} | {0,3,4} cut 2 edges without contiguity, so the
+    relaxation's bound is 2; with parts of 4.5 nothing is possible at all
+    (inf); a non-districting problem is refused."""
+    from terrakit.design.cutedges import no_contiguity_bound
+
+    adj = grid_adjacency(5, 1)
+    pop = np.array([1.0, 2.0, 2.0, 2.0, 1.0])
+    assert brute_force_optimum(adj, pop, 2, 4.0, 4.0) is None
+    assert brute_force_no_contiguity(adj, pop, 2, 4.0, 4.0) == 2
+    p = districting_problem(adj, pop, 2, 4.0, 4.0)
+    assert no_contiguity_bound(p, time_limit=20, seed=0) == 2.0
+    impossible = districting_problem(adj, pop, 2, 4.5, 4.5)
+    assert no_contiguity_bound(impossible, time_limit=20, seed=0) == np.inf
+    with pytest.raises(ValueError, match="plain cut-edge districting problem"):
+        no_contiguity_bound(p.replace(objective="compactness"), time_limit=5)
+
+
+def test_solve_districting_with_the_no_contiguity_bound(
+    grid4x4_k4: DesignProblem,
+) -> None:
+    """On the 4×4 grid the relaxation's bound (8: a part of 4 cells keeps at
+    most 4 inner edges, contiguous or not) proves the optimum by itself, so
+    the column generation is skipped."""
+    from terrakit.design.cutedges import solve_districting
+
+    out = solve_districting(grid4x4_k4, time_limit=20, seed=0, no_contiguity_share=0.5)
+    assert out.status == "optimal" and out.objective == 8 and out.bound == 8
+    assert out.info["no_contiguity_bound"] == 8
+    assert "nocontig-bound" in out.info["method"]
+    assert "cg-bound" not in out.info["method"]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_root_pricing_early_stop_keeps_the_bound_valid(seed: int) -> None:
+    """With a proof threshold within reach, the per-root pricing certifies it
+    (total >= threshold) without exceeding the exact distinct-roots total;
+    with a threshold out of reach it returns the exact total."""
+    from terrakit.design._cutedges_cg import _Graph, _RootPricer
+    from terrakit.design.cutedges import _order, _pairs, tree_partitions
+
+    adj, pop, lo, hi = random_grid_instance(seed)
+    p = districting_problem(adj, pop, 3, lo, hi)
+    ok, _ = _pairs(p, _order(p))
+    g = _Graph(adj, pop.reshape(-1, 1))
+    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=3)
+    pool = [plan == t for plan in plans for t in range(3)]
+    costs = np.array([g.cost(c) for c in pool])
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        pi = rng.uniform(0.0, 1.5, size=12)
+        exact = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
+        _, _, total = exact.solve(pi, 30.0, pool, costs, 3)
+        for proof in (total - 0.75, total - 0.01):
+            early = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
+            _, _, got = early.solve(pi, 30.0, pool, costs, 3, proof)
+            assert proof <= got <= total + 1e-6
+        again = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
+        _, _, got = again.solve(pi, 30.0, pool, costs, 3, total + 2.0)
+        assert got == pytest.approx(total, abs=1e-4)
+
+
+def test_column_generation_with_a_target_above_the_optimum() -> None:
+    """Asked to prove a value above the optimum (early stop aiming too high),
+    the bound still stops at the enumerated optimum."""
+    from terrakit.design._cutedges_cg import column_generation_bound
+    from terrakit.design.cutedges import _order, _pairs, tree_partitions
+
+    for seed in (0, 3):
+        adj, pop, lo, hi = random_grid_instance(seed)
+        optimum = brute_force_optimum(adj, pop, 3, lo, hi)
+        assert optimum is not None
+        p = districting_problem(adj, pop, 3, lo, hi)
+        plans = tree_partitions(p, seed=0, time_limit=2, max_plans=10)
+        ok, _ = _pairs(p, _order(p))
+        out = column_generation_bound(
+            adj,
+            pop,
+            [lo],
+            [hi],
+            3,
+            ok,
+            partitions=plans,
+            target=optimum + 2,
+            time_limit=20,
+            seed=0,
+        )
+        assert out.bound <= optimum
+        out = column_generation_bound(
+            adj,
+            pop,
+            [lo],
+            [hi],
+            3,
+            ok,
+            partitions=plans,
+            target=optimum,
+            time_limit=20,
+            seed=0,
+        )
+        assert out.bound == optimum
