@@ -1,0 +1,201 @@
+"""The drifting innovation scale (``model_config["sigma_trend"]``).
+
+Fast tests: the likelihood against a plain loop with a per-period scale, the
+option switched off (or at a zero drift) leaving the model unchanged, the
+forecast using the scale at the origin, option validation.  Slow: a known
+volatility drift recovered by MCMC.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytensor
+import pytest
+
+from terrakit.exceptions import SpecificationError
+from terrakit.forecast import fit_panel, make_panel, simulate_paths
+from terrakit.forecast.model import (
+    DEFAULT_MODEL_CONFIG,
+    DEFAULT_SAMPLER_CONFIG,
+    PanelFit,
+    build_forecast_model,
+)
+
+
+def small_panel(months: int = 24, start_late: int = 5, seed: int = 0):
+    """3 monthly series, one group; series ``s2`` starts ``start_late`` late."""
+    rng = np.random.default_rng(seed)
+    periods = pd.period_range("2020-01", periods=months, freq="M")
+    rows = []
+    for j in range(3):
+        y = 50.0 * (1 + j) * np.exp(0.2 * rng.standard_normal(months))
+        first = start_late if j == 2 else 0
+        rows.append(
+            pd.DataFrame({"s": f"s{j}", "period": periods[first:], "sales": y[first:]})
+        )
+    return make_panel(pd.concat(rows, ignore_index=True), key="s")
+
+
+def _point(model, **overrides):
+    point = model.initial_point()
+    rng = np.random.default_rng(1)
+    for k, v in point.items():  # away from the all-zero start
+        point[k] = v + 0.3 * rng.standard_normal(np.shape(v))
+    point.update(overrides)
+    return point
+
+
+def _values(model, point, names):
+    outs = model.replace_rvs_by_values([model[n] for n in names])
+    fn = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
+    got = fn(**{v.name: point[v.name] for v in model.value_vars})
+    return dict(zip(names, got, strict=True))
+
+
+def test_sigma_trend_likelihood_matches_a_plain_loop():
+    panel = small_panel()
+    cfg = {"residual": "local_level", "sigma_trend": True}
+    model = build_forecast_model(panel, cfg)
+    point = _point(model, mu_sigma_trend=np.asarray(-0.4))
+    logp = model.compile_logp(vars=model.observed_RVs)(point)
+    names = ["level", "slope", "season", "sigma", "phi", "alpha", "eta", "sigma_trend"]
+    vals = _values(model, point, names)
+    assert np.all(np.abs(vals["sigma_trend"]) > 0.05)  # a real drift is tested
+    w = panel.values.shape[1]
+    scale = np.nanmean(panel.values, axis=1)
+    z = np.log(panel.values / scale[:, None] + DEFAULT_MODEL_CONFIG["offset"])
+    t_years = (np.arange(w) - (w - 1)) / 12
+    pos = np.mod(np.asarray(panel.periods.asi8), 12)
+    expected = 0.0
+    for i in range(panel.n_series):
+        phi, alpha = vals["phi"][i], vals["alpha"][i]
+        lev, seen = 0.0, False
+        for t in range(w):
+            if not np.isfinite(z[i, t]):
+                continue
+            sd = vals["sigma"][i] * np.exp(vals["sigma_trend"][i] * t_years[t])
+            mu = (
+                vals["level"][i]
+                + vals["slope"][i] * t_years[t]
+                + vals["season"][i, pos[t]]
+                + vals["eta"][t]
+            )
+            e = z[i, t] - mu
+            var = sd**2 * (1.0 if seen else 1 + (phi * alpha) ** 2 / (1 - phi**2))
+            expected += -0.5 * np.log(2 * np.pi * var) - 0.5 * (e - lev) ** 2 / var
+            lev = phi * (lev + alpha * (e - lev))
+            seen = True
+    np.testing.assert_allclose(logp, expected, rtol=1e-9)
+
+
+def test_zero_drift_is_the_constant_scale():
+    panel = small_panel()
+    base_cfg = {"residual": "local_level", "common_shocks": "innovation"}
+    base = build_forecast_model(panel, base_cfg)
+    assert not {"sigma_trend", "mu_sigma_trend"} & set(base.named_vars)
+    drift = build_forecast_model(panel, base_cfg | {"sigma_trend": True})
+    point = _point(base)
+    zero = _point(drift) | point
+    zero |= {"mu_sigma_trend": np.asarray(0.0)}
+    zero |= {"sigma_trend_raw": np.zeros(panel.n_series)}
+    a = base.compile_logp(vars=base.observed_RVs)(point)
+    b = drift.compile_logp(vars=drift.observed_RVs)(zero)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    moved = zero | {"mu_sigma_trend": np.asarray(0.3)}
+    assert abs(drift.compile_logp(vars=drift.observed_RVs)(moved) - a) > 1.0
+
+
+def _hand_fit(panel, cfg, *, sigma, kappa, draws=4000) -> PanelFit:
+    """A posterior whose draws all equal the given values (no parameter spread)."""
+    s_n, t_n = panel.n_series, panel.values.shape[1]
+
+    def full(v, *shape):
+        return np.full((1, draws, *shape), float(v))
+
+    post = {
+        "level": full(np.log(2.0), s_n),
+        "slope": full(0.0, s_n),
+        "season": full(0.0, s_n, 12),
+        "sigma": full(sigma, s_n),
+        "phi": full(0.5, s_n),
+        "alpha": full(0.5, s_n),
+        "common_sd": full(0.0),
+        "group_sd": full(0.0),
+        "eta": full(0.0, t_n),
+        "eta_group": full(0.0, 1, t_n),
+    }
+    if kappa is not None:
+        post["sigma_trend"] = full(kappa, s_n)
+    dims = {
+        "level": ["series"],
+        "slope": ["series"],
+        "sigma": ["series"],
+        "phi": ["series"],
+        "alpha": ["series"],
+        "sigma_trend": ["series"],
+        "season": ["series", "season_pos"],
+        "eta": ["time"],
+        "eta_group": ["group", "time"],
+    }
+    idata = az.from_dict(posterior=post, dims=dims)
+    return PanelFit(
+        panel, idata, DEFAULT_MODEL_CONFIG | cfg, DEFAULT_SAMPLER_CONFIG, 0, 0.0
+    )
+
+
+def test_forecast_uses_the_scale_at_the_origin():
+    """A scale that fell 20-fold over the window: one step ahead it is sigma."""
+    periods = pd.period_range("2020-01", periods=36, freq="M")
+    long = pd.DataFrame({"s": "a", "period": periods, "sales": 100.0})
+    panel = make_panel(long, key="s")
+    cfg = {"residual": "local_level", "sigma_trend": True}
+    kappa = -1.0  # per year: the scale 35 months before the end is e^2.9 larger
+    fit = _hand_fit(panel, cfg, sigma=0.05, kappa=kappa)
+    z = np.log(simulate_paths(fit, 1, seed=0).to_numpy()[:, 0, 0] / 100.0 + 1.0)
+    assert z.std() == pytest.approx(0.05, rel=0.05)
+    # without the drift key the draws are the constant-scale model's, exactly
+    plain = _hand_fit(panel, {"residual": "local_level"}, sigma=0.05, kappa=None)
+    zero = _hand_fit(panel, cfg, sigma=0.05, kappa=0.0)
+    np.testing.assert_array_equal(
+        simulate_paths(plain, 3, seed=1).to_numpy(),
+        simulate_paths(zero, 3, seed=1).to_numpy(),
+    )
+
+
+def test_bad_sigma_trend_is_explained():
+    with pytest.raises(
+        SpecificationError, match=r"sigma_trend'\] must be True or False, got 'yes'"
+    ):
+        fit_panel(small_panel(), model_config={"sigma_trend": "yes"})
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+def test_recovers_a_falling_innovation_scale():
+    """Innovation sd falls from 0.12 to 0.04 over 6 years (kappa = -0.186/yr)."""
+    rng = np.random.default_rng(3)
+    months = 72
+    periods = pd.period_range("2018-01", periods=months, freq="M")
+    t_years = (np.arange(months) - (months - 1)) / 12
+    kappa = np.log(0.12 / 0.04) / t_years[0]  # negative: the scale falls
+    sd = 0.04 * np.exp(kappa * t_years)
+    rows = []
+    for i in range(16):
+        season = 0.1 * np.sin(2 * np.pi * np.arange(months) / 12 + i)
+        z = season + sd * rng.standard_normal(months)
+        y = 100.0 * np.exp(z)
+        rows.append(pd.DataFrame({"s": f"s{i}", "period": periods, "sales": y}))
+    panel = make_panel(pd.concat(rows, ignore_index=True), key="s")
+    fit = fit_panel(
+        panel,
+        model_config={"sigma_trend": True, "offset": 0.01},
+        sampler_config={"progressbar": False, "tune": 600},
+        seed=0,
+    )
+    post = fit.idata.posterior
+    lo, hi = np.quantile(post["mu_sigma_trend"], [0.05, 0.95])
+    assert lo < kappa < hi and hi < -0.05, (lo, hi, kappa)
+    # the end-of-window scale (what forecasts use), not the window average
+    assert 0.03 < float(post["sigma"].median()) < 0.055
