@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import arviz as az
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytensor
 import pytest
 from shapely.geometry import box
 
 from terrakit.data import Alignment, Study
+from terrakit.forecast import make_panel
+from terrakit.forecast.model import (
+    DEFAULT_MODEL_CONFIG,
+    DEFAULT_SAMPLER_CONFIG,
+    PanelFit,
+)
 
 
 def make_toy_study(seed: int = 0, months: int = 36) -> Study:
@@ -68,8 +76,6 @@ def fake_sample(model, scfg, seed):
     ``level = log 2`` is the transformed series mean for the default offset 1,
     so forecasts are ≈ the series' mean, with a small slope and noise.
     """
-    import arviz as az
-
     rng = np.random.default_rng(seed)
     n_s = len(model.coords["series"])
     m = len(model.coords["season_pos"])
@@ -120,3 +126,95 @@ def mock_sampling(monkeypatch: pytest.MonkeyPatch) -> dict:
 
     monkeypatch.setattr(model_mod, "_sample", fake_sample)
     return dict(MOCK_SAMPLER)
+
+
+def small_panel(months: int = 24, start_late: int = 5, seed: int = 0):
+    """3 monthly series, one group; series ``s2`` starts ``start_late`` late."""
+    rng = np.random.default_rng(seed)
+    periods = pd.period_range("2020-01", periods=months, freq="M")
+    rows = []
+    for j in range(3):
+        y = 50.0 * (1 + j) * np.exp(0.2 * rng.standard_normal(months))
+        first = start_late if j == 2 else 0
+        rows.append(
+            pd.DataFrame({"s": f"s{j}", "period": periods[first:], "sales": y[first:]})
+        )
+    return make_panel(pd.concat(rows, ignore_index=True), key="s")
+
+
+def perturbed_point(model, scale: float = 0.3, seed: int = 1, **overrides):
+    """The model's initial point moved by ``scale × N(0, 1)`` (away from the
+    all-zero start), with ``overrides`` set."""
+    point = model.initial_point()
+    rng = np.random.default_rng(seed)
+    for k, v in point.items():
+        point[k] = v + scale * rng.standard_normal(np.shape(v))
+    point.update(overrides)
+    return point
+
+
+def tensor_values(model, point, names):
+    """Values of the named model variables at ``point``."""
+    outs = model.replace_rvs_by_values([model[n] for n in names])
+    fn = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
+    got = fn(**{v.name: point[v.name] for v in model.value_vars})
+    return dict(zip(names, got, strict=True))
+
+
+#: dims of the posterior variables a hand-made fit may set
+_HAND_DIMS = {
+    "level": ["series"],
+    "slope": ["series"],
+    "sigma": ["series"],
+    "phi": ["series"],
+    "alpha": ["series"],
+    "sigma_trend": ["series"],
+    "season": ["series", "season_pos"],
+    "eta": ["time"],
+    "eta_group": ["group", "time"],
+    "occ_level": ["series"],
+    "occ_slope": ["series"],
+    "occ_season": ["group", "season_pos"],
+}
+
+
+def constant_fit(panel, cfg=None, *, draws: int = 4, **values) -> PanelFit:
+    """A fit whose posterior draws all equal the given values (no parameter
+    spread), so a forecast can be checked by hand.  Unset trend, season,
+    level, phi and shared-shock variables are 0, ``sigma`` is ``1e-9``;
+    ``alpha``, ``sigma_trend`` and the ``occ_*`` variables only when given."""
+    s_n, t_n = panel.n_series, panel.values.shape[1]
+    g_n = len(panel.group_names)
+    shapes = {
+        "series": s_n,
+        "time": t_n,
+        "group": g_n,
+        "season_pos": 12,
+    }
+    base = {
+        "level": 0.0,
+        "slope": 0.0,
+        "season": 0.0,
+        "sigma": 1e-9,
+        "phi": 0.0,
+        "common_sd": 0.0,
+        "group_sd": 0.0,
+        "eta": 0.0,
+        "eta_group": 0.0,
+    }
+    post = {
+        name: np.full(
+            (1, draws, *(shapes[d] for d in _HAND_DIMS.get(name, []))), float(v)
+        )
+        for name, v in (base | values).items()
+    }
+    dims = {k: v for k, v in _HAND_DIMS.items() if k in post}
+    idata = az.from_dict(posterior=post, dims=dims)
+    return PanelFit(
+        panel,
+        idata,
+        DEFAULT_MODEL_CONFIG | dict(cfg or {}),
+        DEFAULT_SAMPLER_CONFIG,
+        0,
+        0.0,
+    )

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import warnings
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pytensor
 import pytest
 from scipy.special import expit
 
@@ -23,12 +21,12 @@ from terrakit.exceptions import SpecificationError
 from terrakit.forecast import fit_panel, make_panel, simulate_paths
 from terrakit.forecast.model import (
     DEFAULT_MODEL_CONFIG,
-    DEFAULT_SAMPLER_CONFIG,
-    PanelFit,
     _prepare,
     build_forecast_model,
     summarise_draws,
 )
+
+from .conftest import constant_fit, perturbed_point, tensor_values
 
 HURDLE = {"zeros": "hurdle"}
 
@@ -103,19 +101,12 @@ def test_occurrence_likelihood_matches_a_hand_computation(link):
         model.named_vars
     )
     assert "occ_level" not in build_forecast_model(panel).named_vars
-    point = model.initial_point()
-    rng = np.random.default_rng(3)
-    for k, v in point.items():
-        point[k] = v + 0.4 * rng.standard_normal(np.shape(v))
+    point = perturbed_point(model, scale=0.4, seed=3)
     got = model.compile_logp(vars=[model["occurs"]])(point)
     names = ["occ_level", "occ_slope", "occ_season", "occ_cluster_sd"]
-    outs = model.replace_rvs_by_values(
-        [model[n] for n in names] + [model["occ_cluster_raw"]]
-    )
-    fn = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
-    lev, slope, season, kappa, u = fn(
-        **{v.name: point[v.name] for v in model.value_vars}
-    )
+    names.append("occ_cluster_raw")
+    vals = tensor_values(model, point, names)
+    lev, slope, season, kappa, u = (vals[n] for n in names)
     y = panel.values
     t_years = (np.arange(24) - 23) / 12
     pos = np.mod(np.asarray(panel.periods.asi8), 12)
@@ -132,59 +123,30 @@ def test_occurrence_likelihood_matches_a_hand_computation(link):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
-def _hand_hurdle_fit(
-    panel, p_sell: float, kappa: float, link: str = "logit", n_draws: int = 4000
-):
+def _hurdle_fit(panel, p_sell: float, kappa: float, link: str = "logit"):
     """Positive months exactly at the series mean, occurrence as given."""
-    s_n, t_n = panel.n_series, panel.values.shape[1]
-    g_n = len(panel.group_names)
     c = DEFAULT_MODEL_CONFIG["hurdle_offset"]
-
-    def full(v, *shape):
-        return np.full((1, n_draws, *shape), float(v))
-
-    post = {
-        "level": full(np.log(1.0 + c), s_n),
-        "slope": full(0.0, s_n),
-        "season": full(0.0, s_n, 12),
-        "sigma": full(0.0, s_n),
-        "phi": full(0.0, s_n),
-        "common_sd": full(0.0),
-        "group_sd": full(0.0),
-        "eta": full(0.0, t_n),
-        "eta_group": full(0.0, g_n, t_n),
-        "occ_level": full(
-            np.log(p_sell / (1 - p_sell))
-            if link == "logit"
-            else np.log(-np.log1p(-p_sell)),
-            s_n,
-        ),
-        "occ_slope": full(0.0, s_n),
-        "occ_season": full(0.0, g_n, 12),
-        "occ_cluster_sd": full(kappa),
-    }
-    dims = {
-        "level": ["series"],
-        "slope": ["series"],
-        "sigma": ["series"],
-        "phi": ["series"],
-        "season": ["series", "season_pos"],
-        "eta": ["time"],
-        "eta_group": ["group", "time"],
-        "occ_level": ["series"],
-        "occ_slope": ["series"],
-        "occ_season": ["group", "season_pos"],
-    }
-    idata = az.from_dict(posterior=post, dims=dims)
-    cfg = DEFAULT_MODEL_CONFIG | HURDLE | {"occurrence_link": link}
-    return PanelFit(panel, idata, cfg, DEFAULT_SAMPLER_CONFIG, 0, 0.0)
+    occ = (
+        np.log(p_sell / (1 - p_sell)) if link == "logit" else np.log(-np.log1p(-p_sell))
+    )
+    return constant_fit(
+        panel,
+        HURDLE | {"occurrence_link": link},
+        draws=4000,
+        level=np.log(1.0 + c),
+        sigma=0.0,
+        occ_level=occ,
+        occ_slope=0.0,
+        occ_season=0.0,
+        occ_cluster_sd=kappa,
+    )
 
 
 @pytest.mark.parametrize("kappa", [0.0, 3.0])
 @pytest.mark.parametrize("link", ["logit", "cloglog"])
 def test_simulated_zero_months_follow_the_occurrence_model(kappa, link):
     panel = intermittent_panel()
-    fit = _hand_hurdle_fit(panel, p_sell=0.4, kappa=kappa, link=link)
+    fit = _hurdle_fit(panel, p_sell=0.4, kappa=kappa, link=link)
     draws = simulate_paths(fit, 2, seed=0).to_numpy()
     scale = _prepare(panel, fit.model_config).scale
     sold = draws > 0

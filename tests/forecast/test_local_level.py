@@ -8,10 +8,8 @@ benchmark panels' settings.
 
 from __future__ import annotations
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pytensor
 import pytest
 
 from terrakit.benchmarks.forecasting import (
@@ -24,45 +22,20 @@ from terrakit.forecast import fit_panel, make_panel, simulate_paths
 from terrakit.forecast.model import (
     DEFAULT_MODEL_CONFIG,
     DEFAULT_SAMPLER_CONFIG,
-    PanelFit,
     build_forecast_model,
 )
 
-
-def small_panel(months: int = 24, start_late: int = 5, seed: int = 0):
-    """3 monthly series, one group; series ``s2`` starts ``start_late`` late."""
-    rng = np.random.default_rng(seed)
-    periods = pd.period_range("2020-01", periods=months, freq="M")
-    rows = []
-    for j in range(3):
-        y = 50.0 * (1 + j) * np.exp(0.2 * rng.standard_normal(months))
-        first = start_late if j == 2 else 0
-        rows.append(
-            pd.DataFrame({"s": f"s{j}", "period": periods[first:], "sales": y[first:]})
-        )
-    return make_panel(pd.concat(rows, ignore_index=True), key="s")
-
-
-def _point(model, **overrides):
-    point = model.initial_point()
-    rng = np.random.default_rng(1)
-    for k, v in point.items():  # away from the all-zero start
-        point[k] = v + 0.3 * rng.standard_normal(np.shape(v))
-    point.update(overrides)
-    return point
+from .conftest import constant_fit, perturbed_point, small_panel, tensor_values
 
 
 def test_local_level_likelihood_matches_a_plain_loop():
     panel = small_panel()
     cfg = {"residual": "local_level"}
     model = build_forecast_model(panel, cfg)
-    point = _point(model)
+    point = perturbed_point(model)
     logp = model.compile_logp(vars=model.observed_RVs)(point)
     names = ["level", "slope", "season", "sigma", "phi", "alpha", "eta"]
-    outs = model.replace_rvs_by_values([model[n] for n in names])
-    fn = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
-    got = fn(**{v.name: point[v.name] for v in model.value_vars})
-    vals = dict(zip(names, got, strict=True))
+    vals = tensor_values(model, point, names)
     cfg_all = DEFAULT_MODEL_CONFIG | cfg
     w = panel.values.shape[1]
     scale = np.nanmean(panel.values, axis=1)
@@ -94,8 +67,8 @@ def test_ar1_is_the_local_level_with_alpha_one():
     panel = small_panel()
     ar1 = build_forecast_model(panel, {"residual": "ar1"})
     ll = build_forecast_model(panel, {"residual": "local_level"})
-    point = _point(ar1)
-    ll_point = _point(ll) | point | {"mu_alpha": np.asarray(40.0)}
+    point = perturbed_point(ar1)
+    ll_point = perturbed_point(ll) | point | {"mu_alpha": np.asarray(40.0)}
     a = ar1.compile_logp(vars=ar1.observed_RVs)(point)
     b = ll.compile_logp(vars=ll.observed_RVs)(ll_point)
     # equal up to the filter's floor on the per-step weight (e^-8 = 3e-4)
@@ -104,48 +77,13 @@ def test_ar1_is_the_local_level_with_alpha_one():
     assert abs(far - a) > 100 * abs(b - a)  # a real local level differs
 
 
-def _hand_fit(panel, cfg, **values) -> PanelFit:
-    s_n, t_n = panel.n_series, panel.values.shape[1]
-    d = 4
-
-    def full(v, *shape):
-        return np.full((1, d, *shape), float(v))
-
-    post = {
-        "level": full(values["level"], s_n),
-        "slope": full(0.0, s_n),
-        "season": full(0.0, s_n, 12),
-        "sigma": full(1e-9, s_n),
-        "phi": full(values["phi"], s_n),
-        "alpha": full(values["alpha"], s_n),
-        "common_sd": full(0.0),
-        "group_sd": full(0.0),
-        "eta": full(0.0, t_n),
-        "eta_group": full(0.0, 1, t_n),
-    }
-    dims = {
-        "level": ["series"],
-        "slope": ["series"],
-        "sigma": ["series"],
-        "phi": ["series"],
-        "alpha": ["series"],
-        "season": ["series", "season_pos"],
-        "eta": ["time"],
-        "eta_group": ["group", "time"],
-    }
-    idata = az.from_dict(posterior=post, dims=dims)
-    return PanelFit(
-        panel, idata, DEFAULT_MODEL_CONFIG | cfg, DEFAULT_SAMPLER_CONFIG, 0, 0.0
-    )
-
-
 def test_forecast_follows_the_damped_level_by_hand():
     """Flat series, residual d every month, no noise: the level's fixed point."""
     periods = pd.period_range("2020-01", periods=36, freq="M")
     long = pd.DataFrame({"s": "a", "period": periods, "sales": 100.0})
     panel = make_panel(long, key="s")
     d, phi, alpha = 0.1, 0.9, 0.4
-    fit = _hand_fit(
+    fit = constant_fit(
         panel,
         {"residual": "local_level"},
         level=np.log(2.0) - d,

@@ -8,60 +8,28 @@ volatility drift recovered by MCMC.
 
 from __future__ import annotations
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pytensor
 import pytest
 
 from terrakit.exceptions import SpecificationError
 from terrakit.forecast import fit_panel, make_panel, simulate_paths
 from terrakit.forecast.model import (
     DEFAULT_MODEL_CONFIG,
-    DEFAULT_SAMPLER_CONFIG,
-    PanelFit,
     build_forecast_model,
 )
 
-
-def small_panel(months: int = 24, start_late: int = 5, seed: int = 0):
-    """3 monthly series, one group; series ``s2`` starts ``start_late`` late."""
-    rng = np.random.default_rng(seed)
-    periods = pd.period_range("2020-01", periods=months, freq="M")
-    rows = []
-    for j in range(3):
-        y = 50.0 * (1 + j) * np.exp(0.2 * rng.standard_normal(months))
-        first = start_late if j == 2 else 0
-        rows.append(
-            pd.DataFrame({"s": f"s{j}", "period": periods[first:], "sales": y[first:]})
-        )
-    return make_panel(pd.concat(rows, ignore_index=True), key="s")
-
-
-def _point(model, **overrides):
-    point = model.initial_point()
-    rng = np.random.default_rng(1)
-    for k, v in point.items():  # away from the all-zero start
-        point[k] = v + 0.3 * rng.standard_normal(np.shape(v))
-    point.update(overrides)
-    return point
-
-
-def _values(model, point, names):
-    outs = model.replace_rvs_by_values([model[n] for n in names])
-    fn = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
-    got = fn(**{v.name: point[v.name] for v in model.value_vars})
-    return dict(zip(names, got, strict=True))
+from .conftest import constant_fit, perturbed_point, small_panel, tensor_values
 
 
 def test_sigma_trend_likelihood_matches_a_plain_loop():
     panel = small_panel()
     cfg = {"residual": "local_level", "sigma_trend": True}
     model = build_forecast_model(panel, cfg)
-    point = _point(model, mu_sigma_trend=np.asarray(-0.4))
+    point = perturbed_point(model, mu_sigma_trend=np.asarray(-0.4))
     logp = model.compile_logp(vars=model.observed_RVs)(point)
     names = ["level", "slope", "season", "sigma", "phi", "alpha", "eta", "sigma_trend"]
-    vals = _values(model, point, names)
+    vals = tensor_values(model, point, names)
     assert np.all(np.abs(vals["sigma_trend"]) > 0.05)  # a real drift is tested
     w = panel.values.shape[1]
     scale = np.nanmean(panel.values, axis=1)
@@ -96,8 +64,8 @@ def test_zero_drift_is_the_constant_scale():
     base = build_forecast_model(panel, base_cfg)
     assert not {"sigma_trend", "mu_sigma_trend"} & set(base.named_vars)
     drift = build_forecast_model(panel, base_cfg | {"sigma_trend": True})
-    point = _point(base)
-    zero = _point(drift) | point
+    point = perturbed_point(base)
+    zero = perturbed_point(drift) | point
     zero |= {"mu_sigma_trend": np.asarray(0.0)}
     zero |= {"sigma_trend_raw": np.zeros(panel.n_series)}
     a = base.compile_logp(vars=base.observed_RVs)(point)
@@ -107,44 +75,6 @@ def test_zero_drift_is_the_constant_scale():
     assert abs(drift.compile_logp(vars=drift.observed_RVs)(moved) - a) > 1.0
 
 
-def _hand_fit(panel, cfg, *, sigma, kappa, draws=4000) -> PanelFit:
-    """A posterior whose draws all equal the given values (no parameter spread)."""
-    s_n, t_n = panel.n_series, panel.values.shape[1]
-
-    def full(v, *shape):
-        return np.full((1, draws, *shape), float(v))
-
-    post = {
-        "level": full(np.log(2.0), s_n),
-        "slope": full(0.0, s_n),
-        "season": full(0.0, s_n, 12),
-        "sigma": full(sigma, s_n),
-        "phi": full(0.5, s_n),
-        "alpha": full(0.5, s_n),
-        "common_sd": full(0.0),
-        "group_sd": full(0.0),
-        "eta": full(0.0, t_n),
-        "eta_group": full(0.0, 1, t_n),
-    }
-    if kappa is not None:
-        post["sigma_trend"] = full(kappa, s_n)
-    dims = {
-        "level": ["series"],
-        "slope": ["series"],
-        "sigma": ["series"],
-        "phi": ["series"],
-        "alpha": ["series"],
-        "sigma_trend": ["series"],
-        "season": ["series", "season_pos"],
-        "eta": ["time"],
-        "eta_group": ["group", "time"],
-    }
-    idata = az.from_dict(posterior=post, dims=dims)
-    return PanelFit(
-        panel, idata, DEFAULT_MODEL_CONFIG | cfg, DEFAULT_SAMPLER_CONFIG, 0, 0.0
-    )
-
-
 def test_forecast_uses_the_scale_at_the_origin():
     """A scale that fell 20-fold over the window: one step ahead it is sigma."""
     periods = pd.period_range("2020-01", periods=36, freq="M")
@@ -152,12 +82,13 @@ def test_forecast_uses_the_scale_at_the_origin():
     panel = make_panel(long, key="s")
     cfg = {"residual": "local_level", "sigma_trend": True}
     kappa = -1.0  # per year: the scale 35 months before the end is e^2.9 larger
-    fit = _hand_fit(panel, cfg, sigma=0.05, kappa=kappa)
+    same = {"draws": 4000, "level": np.log(2.0), "phi": 0.5, "alpha": 0.5}
+    fit = constant_fit(panel, cfg, sigma=0.05, sigma_trend=kappa, **same)
     z = np.log(simulate_paths(fit, 1, seed=0).to_numpy()[:, 0, 0] / 100.0 + 1.0)
     assert z.std() == pytest.approx(0.05, rel=0.05)
     # without the drift key the draws are the constant-scale model's, exactly
-    plain = _hand_fit(panel, {"residual": "local_level"}, sigma=0.05, kappa=None)
-    zero = _hand_fit(panel, cfg, sigma=0.05, kappa=0.0)
+    plain = constant_fit(panel, {"residual": "local_level"}, sigma=0.05, **same)
+    zero = constant_fit(panel, cfg, sigma=0.05, sigma_trend=0.0, **same)
     np.testing.assert_array_equal(
         simulate_paths(plain, 3, seed=1).to_numpy(),
         simulate_paths(zero, 3, seed=1).to_numpy(),
