@@ -218,3 +218,42 @@ def constant_fit(panel, cfg=None, *, draws: int = 4, **values) -> PanelFit:
         0,
         0.0,
     )
+
+
+def local_level_loglik(panel, vals) -> float:
+    """The local-level likelihood by a plain loop over each series' months
+    (default offset; ``vals`` from :func:`tensor_values`; a ``sigma_trend``
+    entry, when given, makes the scale ``sigma · exp(kappa · t)``)."""
+    w = panel.values.shape[1]
+    scale = np.nanmean(panel.values, axis=1)
+    z = np.log(panel.values / scale[:, None] + DEFAULT_MODEL_CONFIG["offset"])
+    t_years = (np.arange(w) - (w - 1)) / 12
+    pos = np.mod(np.asarray(panel.periods.asi8), 12)
+    kappa = vals.get("sigma_trend", np.zeros(panel.n_series))
+    total = 0.0
+    for i in range(panel.n_series):
+        phi, alpha = vals["phi"][i], vals["alpha"][i]
+        lev, seen = 0.0, False
+        for t in range(w):
+            if not np.isfinite(z[i, t]):
+                continue
+            sd = vals["sigma"][i] * np.exp(kappa[i] * t_years[t])
+            mu = (
+                vals["level"][i]
+                + vals["slope"][i] * t_years[t]
+                + vals["season"][i, pos[t]]
+                + vals["eta"][t]
+            )
+            e = z[i, t] - mu
+            var = sd**2 * (1.0 if seen else 1 + (phi * alpha) ** 2 / (1 - phi**2))
+            total += -0.5 * np.log(2 * np.pi * var) - 0.5 * (e - lev) ** 2 / var
+            lev = phi * (lev + alpha * (e - lev))
+            seen = True
+    return total
+
+
+def grouped_panel(long):
+    """A panel keyed by ``s`` with the ``group`` and ``cluster`` columns of
+    ``long`` (one value per series) as its groups and clusters."""
+    first = long.drop_duplicates("s").set_index("s")
+    return make_panel(long, key="s", groups=first["group"], clusters=first["cluster"])

@@ -22,6 +22,8 @@ from terrakit.forecast.model import (
     build_forecast_model,
 )
 
+from .conftest import grouped_panel
+
 
 def clustered_long(
     n_clusters: int = 6,
@@ -56,9 +58,7 @@ def clustered_long(
 
 
 def clustered_panel(**kw):
-    long = clustered_long(**kw)
-    first = long.drop_duplicates("s").set_index("s")
-    return make_panel(long, key="s", groups=first["group"], clusters=first["cluster"])
+    return grouped_panel(clustered_long(**kw))
 
 
 def test_make_panel_keeps_cluster_codes_through_truncate():

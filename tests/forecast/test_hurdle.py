@@ -26,7 +26,7 @@ from terrakit.forecast.model import (
     summarise_draws,
 )
 
-from .conftest import constant_fit, perturbed_point, tensor_values
+from .conftest import constant_fit, grouped_panel, perturbed_point, tensor_values
 
 HURDLE = {"zeros": "hurdle"}
 
@@ -67,9 +67,7 @@ def intermittent_long(
 
 
 def intermittent_panel(**kw):
-    long = intermittent_long(**kw)
-    first = long.drop_duplicates("s").set_index("s")
-    return make_panel(long, key="s", groups=first["group"], clusters=first["cluster"])
+    return grouped_panel(intermittent_long(**kw))
 
 
 def test_hurdle_data_are_the_positive_months_and_their_occurrence():

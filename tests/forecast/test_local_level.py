@@ -25,7 +25,13 @@ from terrakit.forecast.model import (
     build_forecast_model,
 )
 
-from .conftest import constant_fit, perturbed_point, small_panel, tensor_values
+from .conftest import (
+    constant_fit,
+    local_level_loglik,
+    perturbed_point,
+    small_panel,
+    tensor_values,
+)
 
 
 def test_local_level_likelihood_matches_a_plain_loop():
@@ -36,30 +42,7 @@ def test_local_level_likelihood_matches_a_plain_loop():
     logp = model.compile_logp(vars=model.observed_RVs)(point)
     names = ["level", "slope", "season", "sigma", "phi", "alpha", "eta"]
     vals = tensor_values(model, point, names)
-    cfg_all = DEFAULT_MODEL_CONFIG | cfg
-    w = panel.values.shape[1]
-    scale = np.nanmean(panel.values, axis=1)
-    z = np.log(panel.values / scale[:, None] + cfg_all["offset"])
-    t_years = (np.arange(w) - (w - 1)) / 12
-    pos = np.mod(np.asarray(panel.periods.asi8), 12)
-    expected = 0.0
-    for i in range(panel.n_series):
-        phi, alpha, sd = vals["phi"][i], vals["alpha"][i], vals["sigma"][i]
-        lev, seen = 0.0, False
-        for t in range(w):
-            if not np.isfinite(z[i, t]):
-                continue
-            mu = (
-                vals["level"][i]
-                + vals["slope"][i] * t_years[t]
-                + vals["season"][i, pos[t]]
-                + vals["eta"][t]
-            )
-            e = z[i, t] - mu
-            var = sd**2 * (1.0 if seen else 1 + (phi * alpha) ** 2 / (1 - phi**2))
-            expected += -0.5 * np.log(2 * np.pi * var) - 0.5 * (e - lev) ** 2 / var
-            lev = phi * (lev + alpha * (e - lev))
-            seen = True
+    expected = local_level_loglik(panel, vals)
     np.testing.assert_allclose(logp, expected, rtol=1e-9)
 
 

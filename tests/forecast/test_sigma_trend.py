@@ -15,11 +15,16 @@ import pytest
 from terrakit.exceptions import SpecificationError
 from terrakit.forecast import fit_panel, make_panel, simulate_paths
 from terrakit.forecast.model import (
-    DEFAULT_MODEL_CONFIG,
     build_forecast_model,
 )
 
-from .conftest import constant_fit, perturbed_point, small_panel, tensor_values
+from .conftest import (
+    constant_fit,
+    local_level_loglik,
+    perturbed_point,
+    small_panel,
+    tensor_values,
+)
 
 
 def test_sigma_trend_likelihood_matches_a_plain_loop():
@@ -31,30 +36,7 @@ def test_sigma_trend_likelihood_matches_a_plain_loop():
     names = ["level", "slope", "season", "sigma", "phi", "alpha", "eta", "sigma_trend"]
     vals = tensor_values(model, point, names)
     assert np.all(np.abs(vals["sigma_trend"]) > 0.05)  # a real drift is tested
-    w = panel.values.shape[1]
-    scale = np.nanmean(panel.values, axis=1)
-    z = np.log(panel.values / scale[:, None] + DEFAULT_MODEL_CONFIG["offset"])
-    t_years = (np.arange(w) - (w - 1)) / 12
-    pos = np.mod(np.asarray(panel.periods.asi8), 12)
-    expected = 0.0
-    for i in range(panel.n_series):
-        phi, alpha = vals["phi"][i], vals["alpha"][i]
-        lev, seen = 0.0, False
-        for t in range(w):
-            if not np.isfinite(z[i, t]):
-                continue
-            sd = vals["sigma"][i] * np.exp(vals["sigma_trend"][i] * t_years[t])
-            mu = (
-                vals["level"][i]
-                + vals["slope"][i] * t_years[t]
-                + vals["season"][i, pos[t]]
-                + vals["eta"][t]
-            )
-            e = z[i, t] - mu
-            var = sd**2 * (1.0 if seen else 1 + (phi * alpha) ** 2 / (1 - phi**2))
-            expected += -0.5 * np.log(2 * np.pi * var) - 0.5 * (e - lev) ** 2 / var
-            lev = phi * (lev + alpha * (e - lev))
-            seen = True
+    expected = local_level_loglik(panel, vals)
     np.testing.assert_allclose(logp, expected, rtol=1e-9)
 
 
