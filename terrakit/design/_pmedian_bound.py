@@ -53,6 +53,36 @@ import numpy as np
 BANDED_BOUND_CELLS = 25_000_000
 
 
+class _Polyak:
+    """Step control of the subgradient ascents: a Polyak step towards the
+    heuristic's objective, scaled by ``lam``, halved after ``patience`` steps
+    without a better value; the best value is kept."""
+
+    def __init__(self, upper_bound: float, step_size: float, patience: int) -> None:
+        self.upper_bound = float(upper_bound)
+        self.lam = float(step_size)
+        self.patience = int(patience)
+        self.best = -math.inf
+        self.stall = 0
+
+    def record(self, value: float) -> bool:
+        """Note ``value``; ``False`` once the step has shrunk to nothing."""
+        if value > self.best + 1e-7 * max(abs(value), 1.0):
+            self.best = value
+            self.stall = 0
+            return True
+        self.stall += 1
+        if self.stall >= self.patience:
+            self.lam /= 2
+            self.stall = 0
+        return self.lam >= 1e-5
+
+    def step(self, value: float, gg: float) -> float:
+        """Step length for a (preconditioned) subgradient of squared norm ``gg``."""
+        ub = self.upper_bound
+        return self.lam * max(ub - value, 1e-9 * max(abs(ub), 1.0)) / gg
+
+
 def _knapsack_rho(
     i: np.ndarray,
     j: np.ndarray,
@@ -152,8 +182,8 @@ def pmedian_lagrangian_bound(
         )
     else:
         precond = np.ones(n)
-    lam = float(step_size)
-    stall = 0
+    steps = _Polyak(upper_bound, step_size, patience)
+    steps.best = best
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
@@ -163,16 +193,8 @@ def pmedian_lagrangian_bound(
         rho, frac = _knapsack_rho(i, j, r, activity, capacity, m)
         chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
         value = float(u.sum() + rho[chosen].sum())
-        if value > best + 1e-7 * max(abs(value), 1.0):
-            best = value
-            stall = 0
-        else:
-            stall += 1
-            if stall >= patience:
-                lam /= 2
-                stall = 0
-                if lam < 1e-5:
-                    break
+        if not steps.record(value):
+            break
         # subgradient: 1 − Σ over open centers of the share of i they take
         is_open = np.zeros(m, dtype=bool)
         is_open[chosen] = True
@@ -180,9 +202,8 @@ def pmedian_lagrangian_bound(
         gg = float((precond * g * g).sum())
         if gg == 0:
             break
-        t = lam * max(upper_bound - value, 1e-9 * max(abs(upper_bound), 1.0)) / gg
-        u = np.minimum(u + t * precond * g, cap_u)
-    return best
+        u = np.minimum(u + steps.step(value, gg) * precond * g, cap_u)
+    return steps.best
 
 
 # -- both bands: dense evaluation (numba) --------------------------------------
@@ -405,31 +426,18 @@ def banded_kmedian_bound(
     take = np.empty(m)
     mean_a = float(a.mean()) if n else 0.0
     precond = a / mean_a if mean_a > 0 else np.ones(n)
-    lam = float(step_size)
-    best = -math.inf
-    stall = 0
+    steps = _Polyak(upper_bound, step_size, patience)
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
         rho = _banded_rho(ct, u, a, lo, hi, theta, take)
         chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
         value = float(u.sum() + rho[chosen].sum())
-        if not math.isfinite(value):
+        if not math.isfinite(value) or not steps.record(value):
             break
-        if value > best + 1e-7 * max(abs(value), 1.0):
-            best = value
-            stall = 0
-        else:
-            stall += 1
-            if stall >= patience:
-                lam /= 2
-                stall = 0
-                if lam < 1e-5:
-                    break
         g = 1.0 - _banded_cover(ct, u, a, chosen.astype(np.int64), theta, take)
         gg = float((precond * g * g).sum())
         if gg == 0:
             break
-        t = lam * max(upper_bound - value, 1e-9 * max(abs(upper_bound), 1.0)) / gg
-        u = u + t * precond * g
-    return best
+        u = u + steps.step(value, gg) * precond * g
+    return steps.best
