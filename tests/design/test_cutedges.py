@@ -254,21 +254,28 @@ def test_solve_mip_names_proven_infeasibility() -> None:
         solve_mip(p, time_limit=20, seed=0)
 
 
-def brute_force_optimum(
+def _banded_labellings(
     adj: sp.csr_matrix, pop: np.ndarray, k: int, lo: float, hi: float
-) -> int | None:
-    """Fewest cut edges over every labelling into k contiguous, banded
-    districts (all k**n labellings; small graphs only)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every labelling of the units into ``k`` parts within the band (all
+    ``k**n``; small graphs only) and its number of cut edges."""
     import itertools
 
     n = adj.shape[0]
     lab = np.array(list(itertools.product(range(k), repeat=n)), dtype=np.int8)
     tot = np.stack([(lab == t) @ pop for t in range(k)], axis=1)
-    in_band = np.all((tot >= lo - 1e-9) & (tot <= hi + 1e-9), axis=1)
+    lab = lab[np.all((tot >= lo - 1e-9) & (tot <= hi + 1e-9), axis=1)]
     e = sp.triu(adj, k=1).tocoo()
-    cuts = (lab[:, e.row] != lab[:, e.col]).sum(axis=1)
-    idx = np.flatnonzero(in_band)
-    for q in idx[np.argsort(cuts[idx], kind="stable")].tolist():
+    return lab, (lab[:, e.row] != lab[:, e.col]).sum(axis=1)
+
+
+def brute_force_optimum(
+    adj: sp.csr_matrix, pop: np.ndarray, k: int, lo: float, hi: float
+) -> int | None:
+    """Fewest cut edges over every labelling into k contiguous, banded
+    districts."""
+    lab, cuts = _banded_labellings(adj, pop, k, lo, hi)
+    for q in np.argsort(cuts, kind="stable").tolist():
         parts = [np.flatnonzero(lab[q] == t) for t in range(k)]
         if all(
             connected_components(adj[m][:, m], directed=False)[0] == 1 for m in parts
@@ -490,17 +497,9 @@ def brute_force_no_contiguity(
     adj: sp.csr_matrix, pop: np.ndarray, k: int, lo: float, hi: float
 ) -> int | None:
     """Fewest cut edges over every labelling into k banded parts, contiguous or
-    not (all k**n labellings; small graphs only)."""
-    import itertools
-
-    n = adj.shape[0]
-    lab = np.array(list(itertools.product(range(k), repeat=n)), dtype=np.int8)
-    tot = np.stack([(lab == t) @ pop for t in range(k)], axis=1)
-    in_band = np.all((tot >= lo - 1e-9) & (tot <= hi + 1e-9), axis=1)
-    if not in_band.any():
-        return None
-    e = sp.triu(adj, k=1).tocoo()
-    return int((lab[in_band][:, e.row] != lab[in_band][:, e.col]).sum(axis=1).min())
+    not."""
+    _, cuts = _banded_labellings(adj, pop, k, lo, hi)
+    return int(cuts.min()) if len(cuts) else None
 
 
 @pytest.mark.parametrize("seed", [0, 3, 5])

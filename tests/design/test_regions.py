@@ -199,20 +199,26 @@ def test_stuck_territory_boundary_repairs_cannot_fix_it() -> None:
     assert _total_violation(lab, d) > 0.1
 
 
-def test_repartition_regions_fixes_stuck_territory() -> None:
-    d = _stuck_instance()
-    n = d["adj"].shape[0]
-    lab, cen, notes = repartition_regions(
+def _repartition(d: dict, **kw):
+    """:func:`repartition_regions` on the stuck instance, every unit a
+    candidate center, seed 0."""
+    return repartition_regions(
         d["labels"],
         d["adj"],
         d["act"],
         d["lower"],
         d["upper"],
         d["cost"],
-        np.arange(n),
+        np.arange(d["adj"].shape[0]),
         d["centers"],
         np.random.default_rng(0),
+        **kw,
     )
+
+
+def test_repartition_regions_fixes_stuck_territory() -> None:
+    d = _stuck_instance()
+    lab, cen, notes = _repartition(d)
     assert _total_violation(lab, d) == 0.0
     assert _connected(lab, d["adj"])
     # each territory holds its (new) center; the heavy units are apart
@@ -228,18 +234,7 @@ def test_repartition_regions_keeps_user_locked_territories() -> None:
     n = d["adj"].shape[0]
     frozen = np.zeros(n, dtype=bool)
     frozen[31] = True
-    lab, cen, notes = repartition_regions(
-        d["labels"],
-        d["adj"],
-        d["act"],
-        d["lower"],
-        d["upper"],
-        d["cost"],
-        np.arange(n),
-        d["centers"],
-        np.random.default_rng(0),
-        frozen=frozen,
-    )
+    lab, cen, notes = _repartition(d, frozen=frozen)
     # territories 1 and 2 together (300) are below two bands (316.7): no
     # region without territory 0 can lower the violation
     assert np.array_equal(lab, d["labels"])
