@@ -21,6 +21,7 @@ from terrakit.forecast.model import (
     fit_panel,
     make_panel,
     simulate_paths,
+    summarise_draws,
 )
 
 __all__ = [
@@ -32,7 +33,8 @@ __all__ = [
 ]
 
 Level = Literal["unit", "account"]
-_QUANTILES = {"lo95": 0.025, "lo80": 0.1, "hi80": 0.9, "hi95": 0.975}
+#: interval rule of the summaries (see :func:`terrakit.forecast.model.summarise_draws`)
+Intervals = Literal["central", "zero_atom"]
 
 
 def study_panel(
@@ -168,22 +170,23 @@ class TerritoryForecast:
     def territories(self) -> list[Any]:
         return list(self.draws["territory"].to_numpy())
 
-    def to_frame(self) -> pd.DataFrame:
-        """Long frame: territory, period, mean, lo80, hi80, lo95, hi95."""
-        return _summarise(self.draws, "territory")
+    def to_frame(self, intervals: Intervals = "central") -> pd.DataFrame:
+        """Long frame: territory, period, mean, lo80, hi80, lo95, hi95.
 
-    def total(self) -> pd.DataFrame:
+        ``intervals="zero_atom"`` gives ``[0, q80]`` / ``[0, q95]`` where a
+        territory-month has a point mass at zero (see
+        :func:`~terrakit.forecast.model.summarise_draws`)."""
+        return _summarise(self.draws, "territory", intervals)
+
+    def total(self, intervals: Intervals = "central") -> pd.DataFrame:
         """Mean and intervals of each territory's sales over the whole horizon."""
         tot = self.draws.sum("period")
-        a = tot.to_numpy()
-        q = np.quantile(a, list(_QUANTILES.values()), axis=0)
+        s = summarise_draws(tot.to_numpy().astype(float), intervals=intervals)
         out = pd.DataFrame(
-            {"mean": a.mean(axis=0)},
+            {k: s[k] for k in ("mean", "lo80", "hi80", "lo95", "hi95")},
             index=pd.Index(tot["territory"].to_numpy(), name="territory_id"),
         )
-        for k, row in zip(_QUANTILES, q, strict=True):
-            out[k] = row
-        return out[["mean", "lo80", "hi80", "lo95", "hi95"]]
+        return out
 
     def summary(self) -> str:
         """Rounded, stable text: horizon totals per territory."""
@@ -235,9 +238,12 @@ class SalesForecast:
     def horizon(self) -> int:
         return int(self.draws.sizes["period"])
 
-    def to_frame(self) -> pd.DataFrame:
-        """Long frame per series: series, period, mean, lo80, hi80, lo95, hi95."""
-        return _summarise(self.draws, "series")
+    def to_frame(self, intervals: Intervals = "central") -> pd.DataFrame:
+        """Long frame per series: series, period, mean, lo80, hi80, lo95, hi95.
+
+        ``intervals="zero_atom"`` suits intermittent series (see
+        :func:`~terrakit.forecast.model.summarise_draws`)."""
+        return _summarise(self.draws, "series", intervals)
 
     def by(self, alignment: Alignment) -> TerritoryForecast:
         """Sum the draws by the territories of ``alignment``.
@@ -316,9 +322,11 @@ class SalesForecast:
         )
 
 
-def _summarise(draws: xr.DataArray, dim: str) -> pd.DataFrame:
+def _summarise(
+    draws: xr.DataArray, dim: str, intervals: Intervals = "central"
+) -> pd.DataFrame:
     a = draws.to_numpy().astype(float)
-    q = np.quantile(a, list(_QUANTILES.values()), axis=0)
+    s = summarise_draws(a, intervals=intervals)
     ids = draws[dim].to_numpy()
     periods = draws["period"].to_numpy()
     n_i, n_p = a.shape[1], a.shape[2]
@@ -326,12 +334,11 @@ def _summarise(draws: xr.DataArray, dim: str) -> pd.DataFrame:
         {
             dim if dim != "territory" else "territory_id": np.repeat(ids, n_p),
             "period": np.tile(periods, n_i),
-            "mean": a.mean(axis=0).ravel(),
         }
     )
-    for k, row in zip(_QUANTILES, q, strict=True):
-        out[k] = row.ravel()
-    return out[[out.columns[0], "period", "mean", "lo80", "hi80", "lo95", "hi95"]]
+    for k in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        out[k] = s[k].ravel()
+    return out
 
 
 @dataclass(frozen=True)

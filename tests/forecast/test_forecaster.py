@@ -193,3 +193,30 @@ def test_summary_is_stable_text(toy_study, account_forecast):
         "Territory forecast (current): 2 territories, 2026-01..2026-06"
     )
     assert "s)" not in text  # no timings
+
+
+def test_zero_atom_intervals_for_intermittent_series(toy_study, account_forecast):
+    """A series with a point mass at zero gets [0, q80] / [0, q95] under
+    ``intervals="zero_atom"`` (the central [q10, q90] would hold 90 % of
+    its draws); series without one keep their central intervals."""
+    import dataclasses
+
+    d = account_forecast.draws.copy()
+    a1 = d.sel(series="a1").to_numpy()
+    a1[: int(0.3 * d.sizes["draw"])] = 0.0  # 30 % of the draws sell nothing
+    d.loc[{"series": "a1"}] = a1
+    fc = dataclasses.replace(account_forecast, draws=d)
+    central = fc.to_frame().set_index(["series", "period"])
+    atom = fc.to_frame(intervals="zero_atom").set_index(["series", "period"])
+    q = np.quantile(a1, [0.8, 0.95], axis=0)
+    np.testing.assert_allclose(atom.loc["a1", "lo80"], 0.0)
+    np.testing.assert_allclose(atom.loc["a1", "hi80"], q[0])
+    np.testing.assert_allclose(atom.loc["a1", "hi95"], q[1])
+    assert (central.loc["a1", "hi80"] > atom.loc["a1", "hi80"]).all()
+    others = central.index.get_level_values("series") != "a1"
+    others &= central.index.get_level_values("series") != "a8"  # all zero
+    pd.testing.assert_frame_equal(central[others], atom[others])
+    tf = fc.by(toy_study.alignments["current"])
+    assert list(tf.total(intervals="zero_atom").columns) == list(tf.total().columns)
+    with pytest.raises(SpecificationError, match="intervals must be"):
+        fc.to_frame(intervals="hdi")
