@@ -338,6 +338,60 @@ def _kick(
     return mask
 
 
+def _set_rows(
+    rows_of: ArrayModel,
+    iy: int,
+    iz: int,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    values: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> None:
+    """Rows shared by both pricing models: ``z_e ≥ |y_u − y_v|`` for every
+    edge (the cut indicator) and ``lo_b ≤ Σ_i values_ib y_i ≤ hi_b`` for
+    every activity ``b`` (the set's bands)."""
+    m = eu.size
+    e = np.arange(m)
+    for su, sv in ((-1.0, 1.0), (1.0, -1.0)):
+        rows_of.add_rows(
+            m,
+            np.repeat(e, 3),
+            np.column_stack([iz + e, iy + eu, iy + ev]).ravel(),
+            np.tile([1.0, su, sv], m),
+            np.zeros(m),
+            np.full(m, np.inf),
+        )
+    n = values.shape[0]
+    for b in range(values.shape[1]):
+        rows_of.add_rows(
+            1,
+            np.zeros(n, dtype=np.int64),
+            iy + np.arange(n),
+            values[:, b].astype(float),
+            np.array([lo[b]]),
+            np.array([hi[b]]),
+        )
+
+
+def _arc_capacity_rows(
+    rows_of: ArrayModel, jf: int, iy: int, arcs: np.ndarray, big: float
+) -> None:
+    """Flow on arc ``(s, t)`` only between members: ``f_a ≤ big · y_s`` and
+    ``f_a ≤ big · y_t``."""
+    na = arcs.shape[0]
+    a = np.arange(na)
+    for end in (arcs[:, 0], arcs[:, 1]):
+        rows_of.add_rows(
+            na,
+            np.repeat(a, 2),
+            np.column_stack([jf + a, iy + end]).ravel(),
+            np.tile([1.0, -big], na),
+            np.full(na, -np.inf),
+            np.zeros(na),
+        )
+
+
 class _Pricer:
     """The exact pricing MIP: min c(D) - pi(D) over feasible connected sets."""
 
@@ -370,24 +424,7 @@ class _Pricer:
         ) -> None:
             rows_of.add_rows(rlo.size, rows, cols, vals, rlo, rhi)
 
-        e = np.arange(m)
-        # z_e >= y_u - y_v and z_e >= y_v - y_u
-        for su, sv in ((-1.0, 1.0), (1.0, -1.0)):
-            add(
-                np.repeat(e, 3),
-                np.column_stack([iz + e, iy + g.eu, iy + g.ev]).ravel(),
-                np.tile([1.0, su, sv], m),
-                np.zeros(m),
-                np.full(m, np.inf),
-            )
-        for b in range(g.values.shape[1]):
-            add(
-                np.zeros(n, dtype=np.int64),
-                iy + np.arange(n),
-                g.values[:, b].astype(float),
-                np.array([lo[b]]),
-                np.array([hi[b]]),
-            )
+        _set_rows(rows_of, iy, iz, g.eu, g.ev, g.values, lo, hi)
         add(
             np.zeros(n, dtype=np.int64),
             ir + np.arange(n),
@@ -435,14 +472,7 @@ class _Pricer:
         big = float(max(most - 1, 1))
         if contiguity:
             a = np.arange(na)
-            for end in (arcs[:, 0], arcs[:, 1]):
-                add(
-                    np.repeat(a, 2),
-                    np.column_stack([jf + a, iy + end]).ravel(),
-                    np.tile([1.0, -big], na),
-                    np.full(na, -np.inf),
-                    np.zeros(na),
-                )
+            _arc_capacity_rows(rows_of, jf, iy, arcs, big)
             # inflow - outflow >= y_i - n r_i
             add(
                 np.concatenate([arcs[:, 1], arcs[:, 0], np.arange(n), np.arange(n)]),
@@ -591,35 +621,12 @@ class _RootPricer:
         ) -> None:
             rows_of.add_rows(lo_.size, r, c, v, lo_, hi_)
 
-        e = np.arange(m)
-        for su, sv in ((-1.0, 1.0), (1.0, -1.0)):
-            add(
-                np.repeat(e, 3),
-                np.column_stack([iz + e, iy + eu, iy + ev]).ravel(),
-                np.tile([1.0, su, sv], m),
-                np.zeros(m),
-                np.full(m, np.inf),
-            )
-        for b in range(g.values.shape[1]):
-            add(
-                np.zeros(nu, dtype=np.int64),
-                iy + np.arange(nu),
-                g.values[u, b].astype(float),
-                np.array([lo[b]]),
-                np.array([hi[b]]),
-            )
+        _set_rows(rows_of, iy, iz, eu, ev, g.values[u], lo, hi)
         jl = int(local[j])
         if contiguity:
             big = float(max(min(most, nu) - 1, 1))
             a = np.arange(na)
-            for end in (arcs[:, 0], arcs[:, 1]):
-                add(
-                    np.repeat(a, 2),
-                    np.column_stack([jf + a, iy + end]).ravel(),
-                    np.tile([1.0, -big], na),
-                    np.full(na, -np.inf),
-                    np.zeros(na),
-                )
+            _arc_capacity_rows(rows_of, jf, iy, arcs, big)
             # inflow - outflow >= y_i (i not the root); no flow into the root
             others = np.setdiff1d(np.arange(nu), [jl])
             keep = np.isin(arcs[:, 1], others)
