@@ -292,22 +292,33 @@ def random_grid_instance(seed: int) -> tuple[sp.csr_matrix, np.ndarray, float, f
     return grid_adjacency(4, 3), pop, 0.95 * mean, 1.05 * mean
 
 
+def grid_cg_case(
+    seed: int, *, plan_seed: int = 0, time_limit: float = 2, plans: int = 10
+):
+    """:func:`random_grid_instance` with its problem, up to ``plans``
+    spanning-tree plans and the unit–root pairs ``ok`` of the column
+    generation."""
+    from terrakit.design.cutedges import _order, _pairs, tree_partitions
+
+    adj, pop, lo, hi = random_grid_instance(seed)
+    p = districting_problem(adj, pop, 3, lo, hi)
+    found = tree_partitions(p, seed=plan_seed, time_limit=time_limit, max_plans=plans)
+    ok, _ = _pairs(p, _order(p))
+    return adj, pop, lo, hi, p, found, ok
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_column_generation_proves_the_brute_force_optimum(seed: int) -> None:
     """The set-partitioning bound equals the optimum found by enumerating all
     3**12 labellings, and the partition found has that many cut edges."""
     from terrakit.design._cutedges_cg import column_generation_bound
-    from terrakit.design.cutedges import _order, _pairs, tree_partitions
 
-    adj, pop, lo, hi = random_grid_instance(seed)
+    adj, pop, lo, hi, p, plans, ok = grid_cg_case(seed)
     optimum = brute_force_optimum(adj, pop, 3, lo, hi)
     assert optimum is not None
-    p = districting_problem(adj, pop, 3, lo, hi)
-    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=10)
     assert plans
     for plan in plans:
         assert_valid(p, plan)
-    ok, _ = _pairs(p, _order(p))
     out = column_generation_bound(
         adj, pop, [lo], [hi], 3, ok, partitions=plans, time_limit=20, seed=0
     )
@@ -321,15 +332,13 @@ def test_column_generation_bound_never_exceeds_the_optimum() -> None:
     """Stopped after a single exact pricing call, the bound is still valid
     (a Lagrangian bound at whatever multipliers it has)."""
     from terrakit.design._cutedges_cg import column_generation_bound
-    from terrakit.design.cutedges import _order, _pairs, tree_partitions
 
     for seed in (4, 5):
-        adj, pop, lo, hi = random_grid_instance(seed)
+        adj, pop, lo, hi, _p, plans, ok = grid_cg_case(
+            seed, plan_seed=1, time_limit=1, plans=1
+        )
         optimum = brute_force_optimum(adj, pop, 3, lo, hi)
         assert optimum is not None
-        p = districting_problem(adj, pop, 3, lo, hi)
-        plans = tree_partitions(p, seed=1, time_limit=1, max_plans=1)
-        ok, _ = _pairs(p, _order(p))
         out = column_generation_bound(
             adj, pop, [lo], [hi], 3, ok, partitions=plans, time_limit=0.3, seed=0
         )
@@ -427,14 +436,11 @@ def test_root_pricing_matches_enumeration(seed: int) -> None:
     ``sum of the mandatory roots' minima + the least other ones`` computed by
     enumeration, and is at most every partition's reduced cost."""
     from terrakit.design._cutedges_cg import _Graph, _RootPricer
-    from terrakit.design.cutedges import _order, _pairs, tree_partitions
+    from terrakit.design.cutedges import _order
 
-    adj, pop, lo, hi = random_grid_instance(seed)
-    p = districting_problem(adj, pop, 3, lo, hi)
-    ok, _ = _pairs(p, _order(p))
+    adj, pop, lo, hi, p, plans, ok = grid_cg_case(seed, plans=3)
     g = _Graph(adj, pop.reshape(-1, 1))
     pricer = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
-    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=3)
     pool = [plan == t for plan in plans for t in range(3)]
     costs = np.array([g.cost(c) for c in pool])
     sets = _feasible_sets(adj, pop, lo, hi)
@@ -476,13 +482,9 @@ def test_column_generation_flow_pricing_and_bad_pricing() -> None:
     """The single-model pricing (``pricing="flow"``) still proves the optimum;
     an unknown pricing is refused by name."""
     from terrakit.design._cutedges_cg import column_generation_bound
-    from terrakit.design.cutedges import _order, _pairs, tree_partitions
 
-    adj, pop, lo, hi = random_grid_instance(2)
+    adj, pop, lo, hi, _p, plans, ok = grid_cg_case(2)
     optimum = brute_force_optimum(adj, pop, 3, lo, hi)
-    p = districting_problem(adj, pop, 3, lo, hi)
-    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=10)
-    ok, _ = _pairs(p, _order(p))
     out = column_generation_bound(
         adj, pop, [lo], [hi], 3, ok, partitions=plans, time_limit=20, pricing="flow"
     )
@@ -559,13 +561,9 @@ def test_root_pricing_early_stop_keeps_the_bound_valid(seed: int) -> None:
     (total >= threshold) without exceeding the exact distinct-roots total;
     with a threshold out of reach it returns the exact total."""
     from terrakit.design._cutedges_cg import _Graph, _RootPricer
-    from terrakit.design.cutedges import _order, _pairs, tree_partitions
 
-    adj, pop, lo, hi = random_grid_instance(seed)
-    p = districting_problem(adj, pop, 3, lo, hi)
-    ok, _ = _pairs(p, _order(p))
+    adj, pop, lo, hi, _p, plans, ok = grid_cg_case(seed, plans=3)
     g = _Graph(adj, pop.reshape(-1, 1))
-    plans = tree_partitions(p, seed=0, time_limit=2, max_plans=3)
     pool = [plan == t for plan in plans for t in range(3)]
     costs = np.array([g.cost(c) for c in pool])
     rng = np.random.default_rng(seed)
@@ -586,15 +584,11 @@ def test_column_generation_with_a_target_above_the_optimum() -> None:
     """Asked to prove a value above the optimum (early stop aiming too high),
     the bound still stops at the enumerated optimum."""
     from terrakit.design._cutedges_cg import column_generation_bound
-    from terrakit.design.cutedges import _order, _pairs, tree_partitions
 
     for seed in (0, 3):
-        adj, pop, lo, hi = random_grid_instance(seed)
+        adj, pop, lo, hi, _p, plans, ok = grid_cg_case(seed)
         optimum = brute_force_optimum(adj, pop, 3, lo, hi)
         assert optimum is not None
-        p = districting_problem(adj, pop, 3, lo, hi)
-        plans = tree_partitions(p, seed=0, time_limit=2, max_plans=10)
-        ok, _ = _pairs(p, _order(p))
         out = column_generation_bound(
             adj,
             pop,
