@@ -44,22 +44,35 @@ def _n_pieces(labels: np.ndarray, adj: sp.csr_matrix) -> int:
     return len(np.unique(territory_pieces(labels, adj)))
 
 
+def _stuck_path() -> tuple:
+    """Path of 40 unit-weight units in 4 territories of 11, 10, 10, 9 units,
+    band 10 ± 0.5, costs = squared distance to centers 5, 16, 26, 35: no
+    single move lowers the violation."""
+    n, k = 40, 4
+    adj = _path(n)
+    labels = np.repeat(np.arange(k), [11, 10, 10, 9])
+    x = np.arange(n, dtype=float)
+    cost = (x[:, None] - np.array([5.0, 16.0, 26.0, 35.0])[None, :]) ** 2
+    return (
+        adj,
+        neighbour_lists(adj, n),
+        _edges(adj),
+        labels,
+        np.ones((n, 1)),
+        np.full((k, 1), 9.5),
+        np.full((k, 1), 10.5),
+        np.array([10.0]),
+        cost,
+    )
+
+
 def test_balance_flow_ships_load_through_full_territories() -> None:
     """Path of 40 unit-weight units in 4 territories of 11, 10, 10, 9 units,
     band exactly 10 (±5 %).  No single move lowers the violation (the two
     middle territories are full), so the greedy repair is stuck; the flow
     shifts one unit along the chain 0 → 1 → 2 → 3 and every band holds."""
-    n, k = 40, 4
-    adj = _path(n)
-    nbrs = neighbour_lists(adj, n)
-    edges = _edges(adj)
-    labels = np.repeat(np.arange(k), [11, 10, 10, 9])
-    act = np.ones((n, 1))
-    lower, upper = np.full((k, 1), 9.5), np.full((k, 1), 10.5)
-    scale = np.array([10.0])
-    x = np.arange(n, dtype=float)
-    centers = np.array([5.0, 16.0, 26.0, 35.0])
-    cost = (x[:, None] - centers[None, :]) ** 2
+    k = 4
+    adj, nbrs, edges, labels, act, lower, upper, scale, cost = _stuck_path()
     roots = np.array([0, 15, 25, 39])
 
     stuck = repair_bands(labels, nbrs, edges, act, lower, upper, scale)
@@ -320,16 +333,8 @@ def test_repair_bands_lp_chain_on_a_path_where_greedy_is_stuck() -> None:
     """Path 11, 10, 10, 9 with band 10 ± 0.5: no single move lowers the
     violation (repair_bands returns the labels unchanged); the boundary LP
     ships one unit along 0 → 1 → 2 → 3 in one round, at the least cost."""
-    n, k = 40, 4
-    adj = _path(n)
-    nbrs = neighbour_lists(adj, n)
-    edges = _edges(adj)
-    labels = np.repeat(np.arange(k), [11, 10, 10, 9])
-    act = np.ones((n, 1))
-    lower, upper = np.full((k, 1), 9.5), np.full((k, 1), 10.5)
-    scale = np.array([10.0])
-    x = np.arange(n, dtype=float)
-    cost = (x[:, None] - np.array([5.0, 16.0, 26.0, 35.0])[None, :]) ** 2
+    k = 4
+    adj, nbrs, edges, labels, act, lower, upper, scale, cost = _stuck_path()
     stuck = repair_bands(labels, nbrs, edges, act, lower, upper, scale)
     assert np.array_equal(stuck, labels)
     out = repair_bands_lp(labels, nbrs, edges, act, lower, upper, cost)
