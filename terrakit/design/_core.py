@@ -23,6 +23,7 @@ from terrakit.design._pmedian_bound import (
     BANDED_BOUND_CELLS,
     banded_kmedian_bound,
     pmedian_lagrangian_bound,
+    region_cuts,
 )
 from terrakit.design._search import (
     balance_flow,
@@ -631,8 +632,12 @@ def _choose_bound(
 
     Up to :data:`BANDED_BOUND_CELLS` unit–candidate pairs:
     :func:`~terrakit.design._pmedian_bound.banded_kmedian_bound` (both bands
-    of the first banded activity kept), started at each unit's cost in the
-    solution found; above it the sparse capacity-only
+    of the first banded activity kept), with the cuts of
+    :func:`~terrakit.design._pmedian_bound.region_cuts` (regions, such as
+    islands, whose activity fits no whole number of territories must send or
+    receive activity across their border), started from the better of the
+    solution's costs and a local-radius start; above it the sparse
+    capacity-only
     :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`.  Both
     are at least the "every unit at its nearest candidate" bound.
     """
@@ -644,15 +649,21 @@ def _choose_bound(
     nearest = float(np.min(cost_all, axis=1).sum())
     if len(banded) and n * m <= BANDED_BOUND_CELLS:
         a = int(banded[0])
+        lower = float(np.min(spec.lower[:, a]))
+        upper = float(np.max(spec.upper[:, a]))
         sol = np.asarray(cost_all)[np.arange(n), np.asarray(centers)[labels]]
+        cuts = None
+        if np.isfinite(lower) and np.isfinite(upper):
+            cuts = region_cuts(cost_all, act[:, a], lower, upper, objective)
         bound = banded_kmedian_bound(
             cost_all,
             k,
             objective,
             activity=act[:, a],
-            lower=float(np.min(spec.lower[:, a])),
-            upper=float(np.max(spec.upper[:, a])),
+            lower=lower,
+            upper=upper,
             start=sol,
+            cuts=cuts,
             deadline=deadline,
         )
         method = (
@@ -660,6 +671,12 @@ def _choose_bound(
             "k-median model (chosen centers; both bands of one activity kept, "
             "other activities and contiguity dropped)"
         )
+        if cuts is not None:
+            method += (
+                f", with {cuts.n_regions} region cut(s) (activity that must "
+                "cross the border of a region that fits no whole number of "
+                "territories)"
+            )
         return max(bound, nearest), method
     fin = np.flatnonzero(np.isfinite(spec.upper[0]))
     a_cap = act[:, fin[0]] if len(fin) else None

@@ -17,15 +17,35 @@ a fractional knapsack per center: the units in increasing order of
 ``(c_ij − u_i) / a_i`` up to the weight ``clip(Σ_{c_ij < u_i} a_i, ℓ, U)``.
 ``L(u)`` is at most the optimum for *every* ``u`` (weak duality; the knapsack
 LP is a relaxation of each territory's assignment), and its maximum over ``u``
-is the LP optimum of the banded k-median.  Two evaluations:
+is the LP optimum of the banded k-median.
 
-- :func:`banded_kmedian_bound` keeps both bands and is dense (numba, one pass
-  over the ``n × m`` costs per step).  The lower band is what makes the bound
-  useful at national scale: a territory in a sparse region must still gather a
-  full territory's population, so its squared distances are large.  It starts
-  at each unit's cost in the heuristic's solution.  On the US counties (3,149
-  units, 100 territories, ±3 %) it gives 0.82 × the heuristic's objective,
-  where the capacity-only bound gives 0.09 ×.
+**Region cuts.**  That LP may open fractions of centers: Hawaii's 1.36 M
+people (±3 % bands around 1.03 M) get 1.29 centers and pay nothing, while
+every real design sends 0.30 M of them to the mainland or brings 0.64 M over
+— 65 % of the ZCTA objective.  For a region ``R`` (units and candidates),
+whatever the whole number ``h`` of territories centred in it, they serve
+``P_R − E + I ∈ [hℓ, hU]`` (``E``/``I``: activity exported / imported across
+its border), hence ``E + I ≥ gap_R``, the distance from ``P_R`` to
+``∪_h [hℓ, hU]`` (:func:`band_gap`).  These inequalities hold for every
+design (not for the LP); :func:`region_cuts` finds the regions and
+:func:`banded_kmedian_bound` relaxes them with multipliers ``μ_R ≥ 0``:
+
+.. math::
+
+    \\mathcal{L}(u, \\mu) = \\sum_i u_i + \\sum_R \\mu_R\\, \\mathrm{gap}_R
+        + \\min_{|S| = k} \\sum_{j \\in S} \\rho_j(u, \\mu),
+
+where a pair crossing ``R``'s border has the reduced cost ``c_ij − u_i −
+a_i μ_R``.  Still a lower bound for every ``(u, μ ≥ 0)``.  Two evaluations:
+
+- :func:`banded_kmedian_bound` keeps both bands (and the region cuts) and is
+  dense (numba, one pass over the ``n × m`` costs per step).  The lower band
+  is what makes the bound useful at national scale: a territory in a sparse
+  region must still gather a full territory's population, so its squared
+  distances are large.  On the US counties (3,149 units, 100 territories,
+  ±3 %) it gives 0.89 × the heuristic's objective (0.82 × without the region
+  cuts and the scaled steps), on the 32,845 ZCTAs (2,000 candidates, 300
+  territories) 0.91 × (the capacity-only bound: 0.13 ×).
 - :func:`pmedian_lagrangian_bound` keeps only the upper band (``ℓ = 0``) and is
   sparse, for large ``n · m``: it is evaluated on each unit's ``K`` cheapest
   candidates; capping ``u_i`` at its ``K``-th cheapest cost makes every
@@ -34,23 +54,25 @@ is the LP optimum of the banded k-median.  Two evaluations:
   "every unit at its nearest candidate" bound).  When lower bands bind it can
   be far below the optimum: the reported gap is then an honest over-estimate.
 
-Both follow subgradient steps scaled by each unit's activity (Polyak step
-towards the heuristic's objective, halved after ``patience`` steps without
-progress) and return the best value seen.
+Both follow Polyak subgradient steps towards the heuristic's objective
+(halved after ``patience`` steps without progress) and return the best value
+seen.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 #: Largest ``n · m`` (units × candidates) for which the chosen-centers bound
 #: uses the dense banded evaluation (a transposed float copy of the costs,
-#: 8 bytes a pair, and one pass over them per subgradient step).
-BANDED_BOUND_CELLS = 25_000_000
+#: 8 bytes a pair — 0.53 GB for the 32,845 ZCTAs × 2,000 candidates — and
+#: one pass over them per subgradient step).
+BANDED_BOUND_CELLS = 80_000_000
 
 
 class _Polyak:
@@ -243,33 +265,58 @@ def _weighted_quantile(q: np.ndarray, a: np.ndarray, n: int, w: float) -> float:
 
 
 @numba.njit(cache=True)
+def _reduced(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    ru: np.ndarray,
+    rj: int,
+    mu: np.ndarray,
+    j: int,
+    i: int,
+) -> float:
+    """Reduced cost of unit ``i`` at center ``j``: ``c_ij − u_i``, less
+    ``a_i (μ_{r(i)} + μ_{r(j)})`` when the pair crosses a region's border."""
+    r = ct[j, i] - u[i]
+    if ru[i] != rj:
+        r -= a[i] * (mu[ru[i]] + mu[rj])
+    return r
+
+
+@numba.njit(cache=True)
 def _banded_rho(
     ct: np.ndarray,
     u: np.ndarray,
     a: np.ndarray,
+    ru: np.ndarray,
+    rc: np.ndarray,
+    mu: np.ndarray,
     band_lo: float,
     band_hi: float,
     theta: np.ndarray,
     take: np.ndarray,
 ) -> np.ndarray:
     """Per center ``j`` (rows of ``ct``, ``(m, n)``): the fractional knapsack
-    ``min Σ_i (c_ij − u_i) x_i`` over ``0 ≤ x ≤ 1``, ``lo ≤ Σ a x ≤ hi``.
+    ``min Σ_i r_ij x_i`` over ``0 ≤ x ≤ 1``, ``lo ≤ Σ a x ≤ hi``, with the
+    reduced costs ``r_ij`` of :func:`_reduced` (regions ``ru``/``rc``, their
+    multipliers ``mu``; ``mu[0] = 0``).
 
-    Its solution takes the units in increasing order of ``q_i = (c_ij −
-    u_i) / a_i`` up to the weight ``W = clip(Σ_{negative} a, lo, hi)``:
-    ``theta[j]`` is that order's threshold and ``take[j]`` the weight ``W``.
-    Units with ``a_i = 0`` are taken exactly when their reduced cost is
-    negative.  On entry ``theta`` holds the previous thresholds (``inf`` at
-    first): one pass keeps the units with ``q`` below a guard derived from
-    it, and the selection runs on those alone when they weigh at least ``W``
-    (every unit left out has a larger ``q`` than every unit kept, so the
-    result is exact); otherwise a second pass keeps every unit.
+    Its solution takes the units in increasing order of ``q_i = r_ij / a_i``
+    up to the weight ``W = clip(Σ_{negative} a, lo, hi)``: ``theta[j]`` is
+    that order's threshold and ``take[j]`` the weight ``W``.  Units with
+    ``a_i = 0`` are taken exactly when their reduced cost is negative.  On
+    entry ``theta`` holds the previous thresholds (``inf`` at first): one
+    pass keeps the units with ``q`` below a guard derived from it, and the
+    selection runs on those alone when they weigh at least ``W`` (every unit
+    left out has a larger ``q`` than every unit kept, so the result is
+    exact); otherwise a second pass keeps every unit.
     """
     m, n = ct.shape
     rho = np.empty(m)
     qv = np.empty(n)
     av = np.empty(n)
     for j in range(m):
+        rj = rc[j]
         prev = theta[j]
         guard = 1.5 * prev if prev > 0 else 0.0
         neg_w = 0.0
@@ -278,7 +325,7 @@ def _banded_rho(
         sub_w = 0.0
         cnt = 0
         for i in range(n):
-            r = ct[j, i] - u[i]
+            r = _reduced(ct, u, a, ru, rj, mu, j, i)
             if a[i] > 0:
                 if r < 0:
                     neg_w += a[i]
@@ -301,7 +348,7 @@ def _banded_rho(
             cnt = 0
             for i in range(n):
                 if a[i] > 0:
-                    qv[cnt] = (ct[j, i] - u[i]) / a[i]
+                    qv[cnt] = _reduced(ct, u, a, ru, rj, mu, j, i) / a[i]
                     av[cnt] = a[i]
                     cnt += 1
         th = _weighted_quantile(qv, av, cnt, target)
@@ -327,22 +374,29 @@ def _banded_cover(
     ct: np.ndarray,
     u: np.ndarray,
     a: np.ndarray,
+    ru: np.ndarray,
+    rc: np.ndarray,
+    mu: np.ndarray,
     chosen: np.ndarray,
     theta: np.ndarray,
     take: np.ndarray,
+    flow: np.ndarray,
 ) -> np.ndarray:
     """``Σ_{j ∈ chosen} x_ij`` for the knapsack solutions of :func:`_banded_rho`
-    (the units at the threshold share the weight still needed)."""
+    (the units at the threshold share the weight still needed); adds to
+    ``flow[r]`` the activity that crosses region ``r``'s border (exports of
+    its units and imports to its centers)."""
     n = ct.shape[1]
     cover = np.zeros(n)
     for jj in range(len(chosen)):
         j = chosen[jj]
+        rj = rc[j]
         th = theta[j]
         w_lt = 0.0
         w_eq = 0.0
         for i in range(n):
-            r = ct[j, i] - u[i]
             if a[i] > 0:
+                r = _reduced(ct, u, a, ru, rj, mu, j, i)
                 if r < th * a[i]:
                     w_lt += a[i]
                 elif r == th * a[i]:
@@ -351,15 +405,246 @@ def _banded_cover(
         if w_eq > 0:
             f_eq = min(max((take[j] - w_lt) / w_eq, 0.0), 1.0)
         for i in range(n):
-            r = ct[j, i] - u[i]
+            r = _reduced(ct, u, a, ru, rj, mu, j, i)
+            x = 0.0
             if a[i] > 0:
                 if r < th * a[i]:
-                    cover[i] += 1.0
+                    x = 1.0
                 elif r == th * a[i]:
-                    cover[i] += f_eq
+                    x = f_eq
             elif r < 0:
-                cover[i] += 1.0
+                x = 1.0
+            if x > 0:
+                cover[i] += x
+                if ru[i] != rj:
+                    flow[ru[i]] += a[i] * x
+                    flow[rj] += a[i] * x
     return cover
+
+
+# -- cuts from the integer number of territories in a region -------------------
+@dataclass(frozen=True)
+class RegionCuts:
+    """Disjoint regions whose activity no whole number of territories fits.
+
+    Region ``r ≥ 1`` holds the units with ``unit_region == r`` and the
+    candidates with ``cand_region == r`` (``0``: no region).  ``gap[r]`` is
+    the distance from its activity ``P_r`` to ``∪_{h ≥ 0} [h ℓ, h U]``;
+    ``price[r]`` an estimate of the cost, per unit of activity, of crossing
+    its border (it only sets the multipliers' start).  ``gap[0] = 0``.
+    """
+
+    unit_region: np.ndarray
+    cand_region: np.ndarray
+    gap: np.ndarray
+    price: np.ndarray
+    activity: np.ndarray
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions (``r = 1 … n_regions``)."""
+        return len(self.gap) - 1
+
+
+def band_gap(total: float, lower: float, upper: float) -> float:
+    """Distance from ``total`` to the union of ``[h·lower, h·upper]``, ``h = 0,
+    1, 2, …``: the activity that must cross the border of a region holding
+    ``total`` whatever the number of territories centred in it."""
+    if not (upper > 0 and total > 0) or upper <= lower:
+        return 0.0
+    h = math.floor(total / upper)
+    return max(min(total - h * upper, (h + 1) * lower - total), 0.0)
+
+
+@numba.njit(cache=True)
+def _find(parent: np.ndarray, x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@numba.njit(cache=True)
+def _single_linkage(
+    m: int, ea: np.ndarray, eb: np.ndarray, ew: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kruskal on the candidate graph: merge ``t`` joins the tree nodes
+    ``left[t]`` and ``right[t]`` (leaves ``0 … m−1``, merges ``m + t``) at
+    the weight ``w[t]``."""
+    uf = np.arange(m)
+    top = np.arange(m)
+    left = np.empty(max(m - 1, 0), np.int64)
+    right = np.empty(max(m - 1, 0), np.int64)
+    w = np.empty(max(m - 1, 0))
+    nm = 0
+    for t in order:
+        x = _find(uf, ea[t])
+        y = _find(uf, eb[t])
+        if x == y:
+            continue
+        left[nm] = top[x]
+        right[nm] = top[y]
+        w[nm] = ew[t]
+        uf[y] = x
+        top[x] = m + nm
+        nm += 1
+        if nm == m - 1:
+            break
+    return left[:nm], right[:nm], w[:nm]
+
+
+def region_cuts(
+    cost: np.ndarray,
+    activity: np.ndarray,
+    lower: float,
+    upper: float,
+    upper_bound: float,
+    *,
+    n_links: int = 8,
+    max_regions: int = 16,
+    min_share: float = 1e-3,
+) -> RegionCuts | None:
+    """Regions (islands, remote states) where the band forces activity across.
+
+    Any set ``R`` of units with a set ``C_R`` of candidates gives a valid
+    inequality: the territories centred in ``C_R`` serve ``P_R − E + I``
+    (``E``: activity of ``R`` served from outside, ``I``: activity from
+    outside served in ``C_R``), a value in ``[h ℓ, h U]`` for the integer
+    number ``h`` of those territories, hence ``E + I ≥ |E − I| ≥``
+    :func:`band_gap` ``(P_R)``.  The linear relaxation misses it (it opens
+    1.29 centers in Hawaii); it holds for every design.  The regions are
+    found by single linkage of the candidates (a unit links its cheapest
+    candidate to its next ``n_links − 1`` ones at their cost per unit of
+    activity), each unit going with its cheapest candidate; a disjoint family
+    of clusters is kept by the largest ``gap × merge weight`` (a tree
+    dynamic programme), those above ``min_share × upper_bound``.  The choice
+    only affects the bound's strength, never its validity.  ``None`` when
+    no region qualifies.
+    """
+    n, m = cost.shape
+    a = np.maximum(np.asarray(activity, dtype=float), 0.0)
+    pos = a > 0
+    total = float(a.sum())
+    if m < 2 or total <= 0 or not upper > lower:
+        return None
+    kq = min(n_links, m)
+    near = np.empty(n, dtype=np.int64)
+    ea: list[np.ndarray] = []
+    eb: list[np.ndarray] = []
+    ew: list[np.ndarray] = []
+    step = max(1, 2_000_000 // m)
+    for s0 in range(0, n, step):
+        w_blk = np.where(pos[s0 : s0 + step], a[s0 : s0 + step], 1.0)
+        b = np.asarray(cost[s0 : s0 + step], dtype=float) / w_blk[:, None]
+        b = np.where(np.isfinite(b), b, np.inf)
+        idx = (
+            np.argpartition(b, kq - 1, axis=1)[:, :kq]
+            if kq < m
+            else np.broadcast_to(np.arange(m), b.shape).copy()
+        )
+        val = np.take_along_axis(b, idx, axis=1)
+        order = np.argsort(val, axis=1)
+        idx = np.take_along_axis(idx, order, axis=1)
+        val = np.take_along_axis(val, order, axis=1)
+        near[s0 : s0 + step] = idx[:, 0]
+        sel = pos[s0 : s0 + step]
+        ea.append(np.repeat(idx[sel, 0], kq - 1))
+        eb.append(idx[sel, 1:].ravel())
+        ew.append(val[sel, 1:].ravel())
+    e_a, e_b, e_w = np.concatenate(ea), np.concatenate(eb), np.concatenate(ew)
+    ok = np.isfinite(e_w)
+    e_a, e_b, e_w = e_a[ok], e_b[ok], e_w[ok]
+    left, right, w = _single_linkage(m, e_a, e_b, e_w, np.argsort(e_w, kind="stable"))
+    nn = m + len(left)
+    kids = np.full((nn, 2), -1, dtype=np.int64)
+    kids[m:, 0], kids[m:, 1] = left, right
+    pop = np.zeros(nn)
+    pop[:m] = np.bincount(near, weights=a, minlength=m)
+    up_w = np.full(nn, np.nan)
+    for t in range(len(left)):
+        pop[m + t] = pop[left[t]] + pop[right[t]]
+        up_w[left[t]] = up_w[right[t]] = w[t]
+
+    def leaves(x: int) -> np.ndarray:
+        out, stack = [], [x]
+        while stack:
+            y = stack.pop()
+            if y < m:
+                out.append(y)
+            else:
+                stack.extend(kids[y].tolist())
+        return np.asarray(out, dtype=np.int64)
+
+    roots: list[int] = np.flatnonzero(np.isnan(up_w)).tolist()
+    if len(roots) > 1:
+        # separate components: the exact cheapest crossing per unit of activity
+        for root in roots:
+            inside = np.zeros(m, dtype=bool)
+            inside[leaves(root)] = True
+            up_w[root] = _crossing_price(cost, a, near, inside)
+    gap = np.zeros(nn)
+    score = np.zeros(nn)
+    for x in range(nn):
+        if np.isfinite(up_w[x]) and pop[x] < total / 2:
+            gap[x] = band_gap(pop[x], lower, upper)
+            score[x] = gap[x] * up_w[x]
+    # the disjoint family of largest total score (children before parents)
+    best = score.copy()
+    for x in range(m, nn):
+        best[x] = max(score[x], best[kids[x, 0]] + best[kids[x, 1]])
+    chosen: list[int] = []
+    stack = list(roots)
+    while stack:
+        x = stack.pop()
+        if score[x] > 0 and best[x] == score[x]:
+            chosen.append(x)
+        elif x >= m:
+            stack.extend(kids[x].tolist())
+    chosen.sort(key=lambda x: -score[x])
+    chosen = chosen[: 2 * max_regions]
+    # the merge weight only estimates the crossing: the exact cheapest
+    # crossing pair per unit of activity, for the kept regions
+    price = np.empty(len(chosen))
+    for r, x in enumerate(chosen):
+        inside = np.zeros(m, dtype=bool)
+        inside[leaves(x)] = True
+        price[r] = _crossing_price(cost, a, near, inside)
+    keep = np.flatnonzero(
+        np.isfinite(price) & (gap[chosen] * price >= min_share * upper_bound)
+    )
+    keep = keep[np.argsort(-(gap[chosen] * price)[keep], kind="stable")]
+    keep = keep[:max_regions]
+    if not len(keep):
+        return None
+    rc = np.zeros(m, dtype=np.int64)
+    for r, node in enumerate(np.asarray(chosen)[keep].tolist(), 1):
+        rc[leaves(node)] = r
+    sel = np.asarray(chosen)[keep]
+    return RegionCuts(
+        unit_region=rc[near],
+        cand_region=rc,
+        gap=np.r_[0.0, gap[sel]],
+        price=np.r_[0.0, price[keep]],
+        activity=np.r_[0.0, pop[sel]],
+    )
+
+
+def _crossing_price(
+    cost: np.ndarray, a: np.ndarray, near: np.ndarray, inside: np.ndarray
+) -> float:
+    """Cheapest cost per unit of activity of a pair crossing the border of
+    the region of candidates ``inside`` (its units: those whose cheapest
+    candidate is inside)."""
+    pos = a > 0
+    mine = inside[near] & pos
+    other = ~inside[near] & pos
+    best = math.inf
+    if mine.any() and (~inside).any():
+        best = float((np.asarray(cost[mine])[:, ~inside] / a[mine, None]).min())
+    if other.any():
+        cols = np.asarray(cost[:, inside], dtype=float)
+        best = min(best, float((cols[other] / a[other, None]).min()))
+    return best
 
 
 def banded_kmedian_bound(
@@ -371,10 +656,14 @@ def banded_kmedian_bound(
     lower: float,
     upper: float,
     start: np.ndarray | None = None,
+    cuts: RegionCuts | None = None,
     deadline: float = math.inf,
     iterations: int = 100_000,
     patience: int = 15,
-    step_size: float = 1.0,
+    step_size: float = 0.3,
+    mu_start: float = 1.0,
+    beta: float = 0.3,
+    info: dict[str, object] | None = None,
 ) -> float:
     """Lagrangian bound of the k-median model with a **lower and an upper band**.
 
@@ -384,8 +673,25 @@ def banded_kmedian_bound(
     u_i) x_i : \\ell \\le \\sum_i a_i x_i \\le U, 0 \\le x \\le 1\\}`.  When the
     lower band binds (a sparse region must still gather a full territory's
     activity) this is far stronger than the capacity-only bound; its maximum
-    over ``u`` is the LP optimum of the banded k-median.  Every ``u`` gives a
+    over ``u`` is the LP optimum of the banded k-median.  With ``cuts``, the
+    inequalities ``E_r + I_r ≥ gap_r`` of :func:`region_cuts` (valid for
+    every design, not for the LP) are relaxed too, with multipliers
+    ``μ_r ≥ 0``: a pair crossing region ``r``'s border costs ``a_i μ_r``
+    less and the value gains ``Σ_r μ_r gap_r``.  Every ``(u, μ ≥ 0)`` gives a
     valid bound (weak duality), so stopping early only weakens it.
+
+    The ascent starts from the better of two multiplier vectors: ``start``
+    (e.g. each unit's cost in the heuristic's solution; the nearest
+    candidate's cost when ``None``) and ``u_i = β a_i θ_{j(i)}``, where
+    ``θ_j`` is the cost per unit of activity at which candidate ``j``'s
+    cheapest ``ℓ`` of activity ends (at ``u = 0``) and ``j(i)`` is unit
+    ``i``'s cheapest candidate: a local "territory radius" that keeps dense
+    regions' candidates from all being chosen at once (on the ZCTAs the
+    solution's costs start at −1.7 × the objective, this one at +0.25 ×).
+    Then Polyak subgradient steps, ``u_i`` scaled by ``a_i θ_{j(i)}`` (a
+    unit's multiplier per unit of activity moves in proportion to its local
+    scale: tens of km² in cities, 10⁷ km² on islands) and ``μ_r`` by its
+    crossing price; the cuts' multipliers start at their crossing price.
 
     The evaluation is dense (one pass over the ``n × m`` costs per step, in
     numba) and needs a transposed copy of ``cost``; use it when ``n · m``
@@ -402,42 +708,118 @@ def banded_kmedian_bound(
     activity, lower, upper
         The banded activity ``(n,)`` and the band every territory must meet
         (use the loosest band over territories when they differ).
+    start
+        Multipliers to start from (``(n,)``).
+    cuts
+        Regions of :func:`region_cuts` (``None``: no cuts).
     deadline
         ``time.perf_counter()`` value at which to stop.
+    mu_start, beta
+        The cuts' multipliers start at ``mu_start × price``; ``β`` above.
+    info
+        If given, receives ``steps`` (subgradient steps taken), ``start``
+        (``"solution"`` or ``"radius"``) and ``mu`` (the cuts' last
+        multipliers).
 
     Returns
     -------
     float
-        The best :math:`\\mathcal{L}(u)` seen (``-inf`` if none was finite).
+        The best :math:`\\mathcal{L}(u, μ)` seen (``-inf`` if none was finite).
     """
     n, m = cost.shape
     k = min(k, m)
     a = np.maximum(np.asarray(activity, dtype=float), 0.0)
     ct = np.ascontiguousarray(np.asarray(cost, dtype=float).T)
-    if start is None:
-        # every unit at its cheapest candidate (all reduced costs ≥ 0)
-        u = np.where(np.isfinite(ct), ct, np.inf).min(axis=0)
-        u = np.where(np.isfinite(u), u, 0.0)
-    else:
-        u = np.asarray(start, dtype=float).copy()
     lo = float(lower) if np.isfinite(lower) else 0.0
     hi = float(upper) if np.isfinite(upper) else float(a.sum())
+    if cuts is None:
+        ru = np.zeros(n, dtype=np.int64)
+        rc = np.zeros(m, dtype=np.int64)
+        gap = np.zeros(1)
+        mu = np.zeros(1)
+        pm = np.zeros(1)
+    else:
+        ru, rc = cuts.unit_region, cuts.cand_region
+        gap = np.asarray(cuts.gap, dtype=float)
+        mu = mu_start * np.where(np.isfinite(cuts.price), cuts.price, 0.0)
+        mu[0] = 0.0
     theta = np.full(m, np.inf)
     take = np.empty(m)
+
+    def value_at(u: np.ndarray) -> tuple[float, np.ndarray]:
+        rho = _banded_rho(ct, u, a, ru, rc, mu, lo, hi, theta, take)
+        chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
+        return float(u.sum() + mu @ gap + rho[chosen].sum()), chosen
+
+    # the geometric start: θ_j at u = 0 (no regions), its cheapest candidate's
+    theta0 = np.full(m, np.inf)
+    z = np.zeros(1)
+    _banded_rho(
+        ct,
+        np.zeros(n),
+        a,
+        np.zeros(n, np.int64),
+        np.zeros(m, np.int64),
+        z,
+        lo,
+        hi,
+        theta0,
+        np.empty(m),
+    )
+    nearest = ct.argmin(axis=0)
+    th_near = np.where(np.isfinite(theta0[nearest]), theta0[nearest], 0.0)
+    starts = [beta * a * th_near]
+    # step scaling: a unit's multiplier moves in proportion to its activity
+    # times its local scale (θ of its cheapest candidate): per unit of
+    # activity, multipliers range from tens of km² in cities to 10⁷ km² on
+    # islands; each cut's μ_r in proportion to its crossing price
     mean_a = float(a.mean()) if n else 0.0
-    precond = a / mean_a if mean_a > 0 else np.ones(n)
+    scale = np.where(
+        th_near > 0,
+        th_near,
+        float(np.median(th_near[th_near > 0])) if (th_near > 0).any() else 1.0,
+    )
+    mean_as = float((a * scale).mean()) if n else 0.0
+    precond = a * scale / mean_as if mean_as > 0 else np.ones(n)
+    if cuts is not None:
+        price = np.where(np.isfinite(cuts.price), cuts.price, 0.0)
+        pm = price / (max(mean_as, 1e-300) * np.maximum(cuts.activity, mean_a))
+        pm[0] = 0.0
+    if start is not None:
+        starts.append(np.asarray(start, dtype=float).copy())
+    else:
+        cmin = np.where(np.isfinite(ct), ct, np.inf).min(axis=0)
+        starts.append(np.where(np.isfinite(cmin), cmin, 0.0))
+    u = starts[0]
+    best_start = -math.inf
+    picked = 0
+    for which, s0 in enumerate(starts):
+        theta[:] = np.inf
+        v0, _ = value_at(s0)
+        if v0 > best_start:
+            best_start, u, picked = v0, s0, which
+    theta[:] = np.inf
     steps = _Polyak(upper_bound, step_size, patience)
+    flow = np.zeros(len(gap))
+    taken = 0
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
-        rho = _banded_rho(ct, u, a, lo, hi, theta, take)
-        chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
-        value = float(u.sum() + rho[chosen].sum())
+        taken += 1
+        value, chosen = value_at(u)
         if not math.isfinite(value) or not steps.record(value):
             break
-        g = 1.0 - _banded_cover(ct, u, a, chosen.astype(np.int64), theta, take)
-        gg = float((precond * g * g).sum())
+        flow[:] = 0.0
+        g = 1.0 - _banded_cover(
+            ct, u, a, ru, rc, mu, chosen.astype(np.int64), theta, take, flow
+        )
+        gm = gap - flow
+        gg = float((precond * g * g).sum() + (pm * gm * gm).sum())
         if gg == 0:
             break
-        u = u + steps.step(value, gg) * precond * g
-    return steps.best
+        t = steps.step(value, gg)
+        u = u + t * precond * g
+        mu = np.maximum(mu + t * pm * gm, 0.0)
+    if info is not None:
+        info.update(steps=taken, start=("radius", "solution")[picked], mu=mu[1:].copy())
+    return max(steps.best, best_start)

@@ -62,16 +62,19 @@ Lower bounds (always valid for the problem as stated)
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
       banded k-median location model, each open center a fractional knapsack
       that keeps both bands of one activity
-      (:mod:`terrakit.design._pmedian_bound`), started at each unit's cost
-      in the solution found, by subgradient steps for at most a quarter of
-      the time limit; above 25 million unit–candidate pairs only the upper
-      band (capacity) is kept and the evaluation is sparse, from the "every
-      unit at its nearest candidate" multipliers.  A bound from the
-      assignment LP *given the final centers* would not be valid for the
-      choice of centers, so it is not used.  Other activities and
-      contiguity are dropped; without the lower band (the large instances)
-      the bound is far below the optimum where the bands force long
-      assignments (national population balance): an honest but large gap;
+      (:mod:`terrakit.design._pmedian_bound`), with the region cuts of
+      regions (islands, remote states) whose activity fits no whole number
+      of territories relaxed too, started from the better of each unit's
+      cost in the solution found and a local-radius start, by subgradient
+      steps for at most a quarter of the time limit; above 80 million
+      unit–candidate pairs only the upper band (capacity) is kept and the
+      evaluation is sparse, from the "every unit at its nearest candidate"
+      multipliers.  A bound from the assignment LP *given the final
+      centers* would not be valid for the choice of centers, so it is not
+      used.  Other activities and contiguity are dropped; without the lower
+      band (the largest instances) the bound is far below the optimum where
+      the bands force long assignments (national population balance): an
+      honest but large gap;
     - cut edges: ``k − 1`` on a connected graph; diameter: the smallest
       distance from a unit to its ``⌈n/k⌉``-th nearest unit (some territory has
       at least that many units).  Both are weak: the gap of the graph families
