@@ -546,9 +546,12 @@ class _RootPricer:
         lo: np.ndarray,
         hi: np.ndarray,
         contiguity: bool,
+        workers: int | None = None,
     ) -> None:
         self.n = g.n
         self.g, self.lo, self.hi, self.contiguity = g, lo, hi, contiguity
+        # roots priced at once, one HiGHS run per thread (default: up to 2)
+        self.workers = max(1, int(workers or min(2, os.cpu_count() or 1)))
         self.allowed = np.asarray(ok.any(axis=1), dtype=bool)
         self.roots = np.flatnonzero(np.diag(ok))
         self.members: list[np.ndarray] = []
@@ -842,33 +845,54 @@ class _RootPricer:
                 ub[t] = value
             return done
 
-        # first pass: each root its share of the time left (what a root does
-        # not use goes to the later ones); second pass: the roots stopped by
-        # their share get the rest, the weakest bound first
-        stopped: list[int] = []
-        for i, t in enumerate(order.tolist()):
-            left = time_limit - (time.perf_counter() - t0)
-            if left <= 0.02:
-                break
-            share = max(left / (order.size - i), 1.5 * float(self.last_seconds[t]))
-            if not price(t, min(share, left)):
-                stopped.append(t)
-        for t in sorted(stopped, key=lambda s: lbs[s]):
-            left = time_limit - (time.perf_counter() - t0)
-            if left <= 0.02:
-                break
-            price(t, left)
+        def run_pass(items: list[int], first: bool) -> list[int]:
+            """Price ``items`` on ``self.workers`` threads (HiGHS releases the
+            GIL); returns the roots stopped by their time share.  First pass:
+            each root its share of the time left (at least 1.5x its last
+            complete run; what a root does not use goes to the later ones);
+            later passes: each root all the time left."""
+            from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+            stopped: list[int] = []
+            pending: dict[Any, int] = {}
+            nxt = 0
+            with ThreadPoolExecutor(self.workers) as pool_ex:
+                while True:
+                    while len(pending) < self.workers and nxt < len(items):
+                        left = time_limit - (time.perf_counter() - t0)
+                        if left <= 0.02:
+                            nxt = len(items)
+                            break
+                        t = items[nxt]
+                        share = left
+                        if first:
+                            share = max(
+                                self.workers * left / (len(items) - nxt),
+                                1.5 * float(self.last_seconds[t]),
+                            )
+                        nxt += 1
+                        pending[pool_ex.submit(price, t, min(share, left))] = t
+                    if not pending:
+                        break
+                    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        t = pending.pop(fut)
+                        if not fut.result():
+                            stopped.append(t)
+            return stopped
+
+        # the roots stopped by their share in the first pass get the rest,
+        # the weakest bound first
+        stopped = run_pass(order.tolist(), True)
+        run_pass(sorted(stopped, key=lambda s: lbs[s]), False)
         if proof is not None and early.any() and total_of(lbs) < proof:
             # the proof failed (a root beat its upper bound by more than the
             # slack): the roots settled early get their exact minimum
             aim[0] = False
-            for t in np.flatnonzero(early).tolist():
-                left = time_limit - (time.perf_counter() - t0)
-                if left <= 0.02:
-                    break
-                early[t] = False
-                final[t] = False
-                price(t, left)
+            again = np.flatnonzero(early).tolist()
+            early[again] = False
+            final[again] = False
+            run_pass(again, False)
         least = float(lbs.min()) if nr else math.inf
         # fewer roots than districts: no partition (inf)
         return found, least, total_of(lbs)
