@@ -429,18 +429,19 @@ def _feasible_sets(
     return out
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_root_pricing_matches_enumeration(seed: int) -> None:
-    """Per-root pricing: its least value is the least reduced cost over every
-    connected banded set, and its distinct-roots bound equals
-    ``sum of the mandatory roots' minima + the least other ones`` computed by
-    enumeration, and is at most every partition's reduced cost."""
+def test_root_pricing_matches_enumeration(seed: int, workers: int) -> None:
+    """Per-root pricing, on one thread or two: its least value is the least
+    reduced cost over every connected banded set, and its distinct-roots bound
+    equals ``sum of the mandatory roots' minima + the least other ones``
+    computed by enumeration, and is at most every partition's reduced cost."""
     from terrakit.design._cutedges_cg import _Graph, _RootPricer
     from terrakit.design.cutedges import _order
 
     adj, pop, lo, hi, p, plans, ok = grid_cg_case(seed, plans=3)
     g = _Graph(adj, pop.reshape(-1, 1))
-    pricer = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
+    pricer = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True, workers)
     pool = [plan == t for plan in plans for t in range(3)]
     costs = np.array([g.cost(c) for c in pool])
     sets = _feasible_sets(adj, pop, lo, hi)
