@@ -26,13 +26,15 @@ from terrakit.design._pmedian_bound import (
     region_cuts,
 )
 from terrakit.design._search import (
+    SearchSpace,
     balance_flow,
     connect_roots,
+    edge_list,
     grow_balanced,
     grow_with_prices,
     improve_flow,
-    improve_moves,
     improve_pairs,
+    improve_single_moves,
     neighbour_lists,
     regrow_strays,
     repair_bands,
@@ -91,11 +93,6 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     violation: float = 0.0
     pieces_left: int = 0
-
-
-def _edges(adj: sp.csr_matrix) -> np.ndarray:
-    a = sp.triu(adj, k=1).tocoo()
-    return np.column_stack([a.row, a.col]).astype(np.int64)
 
 
 def _medoids(
@@ -292,27 +289,25 @@ def solve_location(
         print(f"  LP objective {lp.objective:.6g}")
     final_cost = cost
     bound_lp = lp  # its duals give the bound (the unrestricted LP)
-
-    def cost_delta(units: np.ndarray, fr: np.ndarray, to: np.ndarray) -> np.ndarray:
-        return final_cost[units, to] - final_cost[units, fr]
-
     adj = spec.adjacency
-    edges = _edges(adj) if adj is not None else np.zeros((0, 2), dtype=np.int64)
-    nbrs = neighbour_lists(adj, n) if adj is not None else [[] for _ in range(n)]
-    locked = lk
+    contiguous = spec.contiguity and adj is not None
+    space = SearchSpace(
+        neighbour_lists(adj, n) if adj is not None else [[] for _ in range(n)],
+        edge_list(adj) if adj is not None else np.zeros((0, 2), dtype=np.int64),
+        act,
+        spec.lower,
+        spec.upper,
+        cost=final_cost,
+        locked=lk,
+        roots=_roots(spec, centers, final_cost) if contiguous else None,
+        adjacency=adj,
+    )
     pieces_left = 0
-    if spec.contiguity and adj is not None:
+    if contiguous:
         labels = _contiguous_start(
             labels,
-            spec,
-            centers,
-            final_cost,
+            space,
             lp.duals,
-            adj,
-            nbrs,
-            edges,
-            scale,
-            locked,
             notes,
             deadline=time.perf_counter()
             + 0.5 * max(deadline - time.perf_counter(), 0.0),
@@ -322,73 +317,39 @@ def solve_location(
             # the way): re-partition regions of territories, new centers
             labels, centers = _regions_repair(
                 labels,
+                space,
                 spec,
                 cost_all,
                 centers,
-                locked_col,
                 territory_locks,
-                nbrs,
-                edges,
                 rng,
                 notes,
                 deadline=time.perf_counter()
                 + 0.5 * max(deadline - time.perf_counter(), 0.0),
             )
             final_cost = cost_all[:, centers]
-            locked = territory_locks(centers)
+            space = space.replace(
+                cost=final_cost,
+                locked=territory_locks(centers),
+                roots=_roots(spec, centers, final_cost),
+            )
     else:
-        labels = _repair_bands_free(
-            labels, final_cost, act, spec.lower, spec.upper, scale, locked
-        )
-        labels = _anneal_free(
-            labels,
-            final_cost,
-            act,
-            spec,
-            scale,
-            locked,
-            rng,
-            deadline,
-            time_limit,
-            max_iter,
-        )
+        labels = _repair_bands_free(labels, space)
+        labels = _anneal_free(labels, space, rng, deadline, time_limit, max_iter)
     moves = 0
-    sums = np.zeros((k, act.shape[1]))
-    np.add.at(sums, labels, act)
-    if (
-        spec.contiguity
-        and adj is not None
-        and float(violation(sums, spec.lower, spec.upper, scale).sum()) > 1e-12
-    ):
+    if contiguous and space.total_violation(labels) > 1e-12:
         # greedy repair stuck: the balancing LP over the boundary units, then
         # penalised annealing on cost + band violation; while bands stay
         # broken and time is left, both again from where the last stopped
         from terrakit.design._search import repair_bands_lp
 
-        roots = (
-            np.asarray(spec.center_units)[centers]
-            if spec.center_units is not None
-            else np.argmin(final_cost, axis=0)
-        )
-
         def violated(lab: np.ndarray) -> bool:
-            sm = np.zeros((k, act.shape[1]))
-            np.add.at(sm, lab, act)
-            return float(violation(sm, spec.lower, spec.upper, scale).sum()) > 1e-12
+            return space.total_violation(lab) > 1e-12
 
         def boundary_lp(lab: np.ndarray, share: float) -> np.ndarray:
             now = time.perf_counter()
             return repair_bands_lp(
-                lab,
-                nbrs,
-                edges,
-                act,
-                spec.lower,
-                spec.upper,
-                final_cost,
-                roots=roots,
-                locked=locked,
-                deadline=now + share * max(deadline - now, 0.0),
+                lab, space, deadline=now + share * max(deadline - now, 0.0)
             )
 
         labels = boundary_lp(labels, 0.2)
@@ -412,16 +373,11 @@ def solve_location(
                 sa_end = deadline  # iteration budgets decide: reproducible
             labels, sa_ok = _anneal_attempts(
                 labels,
-                nbrs,
-                edges,
-                act,
-                spec,
+                space,
                 rng,
                 sa_end,
                 schedule,
                 contiguity=True,
-                locked=locked,
-                cost=final_cost,
                 max_iter=max_iter,
                 chain=True,
             )
@@ -429,17 +385,11 @@ def solve_location(
                 labels = boundary_lp(labels, 0.3)
                 sa_ok = not violated(labels)
             notes.append(f"band repair round {attempt + 1}: feasible={sa_ok}")
-    if spec.contiguity and adj is not None:
-        labels = _polish(
-            labels, spec, final_cost, nbrs, edges, locked, deadline=deadline
-        )
+    if contiguous:
+        labels = _polish(labels, space, deadline=deadline)
     else:
-        labels = _improve_free(
-            labels, final_cost, act, spec.lower, spec.upper, locked, deadline
-        )
-    sums = np.zeros((k, act.shape[1]))
-    np.add.at(sums, labels, act)
-    viol = float(violation(sums, spec.lower, spec.upper, scale).sum())
+        labels = _improve_free(labels, space, deadline)
+    viol = space.total_violation(labels)
     objective = float(final_cost[np.arange(n), labels].sum())
     if spec.contiguity and adj is not None:
         comp = territory_pieces(labels, adj)
@@ -760,13 +710,11 @@ def _price_assignment(
 
 def _regions_repair(
     labels: np.ndarray,
+    space: SearchSpace,
     spec: Spec,
     cost_all: np.ndarray,
     centers: np.ndarray,
-    locked_col: np.ndarray,
     territory_locks: Callable[[np.ndarray], np.ndarray],
-    nbrs: list[list[int]],
-    edges: np.ndarray,
     rng: np.random.Generator,
     notes: list[str],
     *,
@@ -780,21 +728,20 @@ def _regions_repair(
     boundary balancing LP
     (:func:`~terrakit.design._search.repair_bands_lp`: small violations that
     need a chain of shifts across many territories), while the violation
-    falls.  Territories holding user-locked units are not re-partitioned.
+    falls.  Territories holding user-locked units (``spec.locked``) are not
+    re-partitioned.  ``space`` gives the graph and bands; its cost, locks and
+    roots follow the centers (``cost_all``, ``territory_locks``,
+    ``spec.center_units``).
     """
     from terrakit.design._regions import repartition_regions
     from terrakit.design._search import repair_bands_lp
 
-    act = spec.activities
-    scale = np.maximum(np.abs(act).sum(axis=0) / spec.k, 1e-12)
-    assert spec.adjacency is not None and spec.center_units is not None
+    assert space.adjacency is not None and spec.center_units is not None
     cu = np.asarray(spec.center_units)
-
-    def total(lab: np.ndarray) -> float:
-        sums = np.zeros((spec.k, act.shape[1]))
-        np.add.at(sums, lab, act)
-        return float(violation(sums, spec.lower, spec.upper, scale).sum())
-
+    frozen = (
+        spec.locked >= 0 if spec.locked is not None else np.zeros(space.n, dtype=bool)
+    )
+    total = space.total_violation
     now_v = total(labels)
     if now_v <= 1e-12:
         return labels, centers
@@ -807,32 +754,25 @@ def _regions_repair(
         now = time.perf_counter()
         labels, centers, more = repartition_regions(
             labels,
-            spec.adjacency,
-            act,
-            spec.lower,
-            spec.upper,
+            space,
             cost_all,
             cu,
             centers,
             rng,
-            frozen=locked_col >= 0,
+            frozen=frozen,
             deadline=now + 0.6 * max(deadline - now, 0.0),
         )
         n_regions += len(more)
         now_v = total(labels)
         if now_v > 1e-12:
             now = time.perf_counter()
-            labels = repair_bands_lp(
-                labels,
-                nbrs,
-                edges,
-                act,
-                spec.lower,
-                spec.upper,
-                cost_all[:, centers],
+            at_centers = space.replace(
+                cost=cost_all[:, centers],
                 roots=cu[centers],
                 locked=territory_locks(centers),
-                deadline=now + 0.5 * max(deadline - now, 0.0),
+            )
+            labels = repair_bands_lp(
+                labels, at_centers, deadline=now + 0.5 * max(deadline - now, 0.0)
             )
             now_v = total(labels)
         # the regions are drawn at random: one more round after a stall
@@ -843,17 +783,18 @@ def _regions_repair(
     return labels, centers
 
 
+def _roots(spec: Spec, centers: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """The unit every territory keeps while contiguity is repaired: its
+    center's unit, else (no center units) its cheapest unit."""
+    if spec.center_units is not None:
+        return np.asarray(spec.center_units)[centers]
+    return np.argmin(cost, axis=0)
+
+
 def _contiguous_start(
     labels: np.ndarray,
-    spec: Spec,
-    centers: np.ndarray,
-    cost: np.ndarray,
+    space: SearchSpace,
     duals: np.ndarray,
-    adj: sp.csr_matrix,
-    nbrs: list[list[int]],
-    edges: np.ndarray,
-    scale: np.ndarray,
-    locked: np.ndarray,
     notes: list[str],
     *,
     deadline: float,
@@ -880,59 +821,29 @@ def _contiguous_start(
     the flows leave.  Every balanced
     candidate is polished (:func:`_polish`); the grown candidates (3, 4) are
     only tried while no candidate meets every band.  The best by (band
-    violation, cost) is returned.
+    violation, cost) is returned.  ``space`` carries the cost at the
+    current centers, the territory locks and the roots; ``duals`` are the
+    LP's band prices.
     """
     from terrakit.design._search import repair_bands_lp
 
+    assert space.cost is not None and space.roots is not None
+    assert space.locked is not None
+    cost, roots, locked, act = space.cost, space.roots, space.locked, space.activities
     n, k = cost.shape
-    act = spec.activities
-    roots = (
-        np.asarray(spec.center_units)[centers]
-        if spec.center_units is not None
-        else np.argmin(cost, axis=0)
-    )
-    anchor = act.sum(axis=1) / scale.sum()
+    anchor = act.sum(axis=1) / space.scale.sum()
     anchor[roots] += 1e6
     anchor[locked >= 0] += 1e3
     rows = np.arange(n)
 
     def score(lab: np.ndarray) -> tuple[float, float]:
-        sm = np.zeros((k, act.shape[1]))
-        np.add.at(sm, lab, act)
-        v = float(violation(sm, spec.lower, spec.upper, scale).sum())
-        return (round(v, 9), float(cost[rows, lab].sum()))
-
-    def cost_delta(units: np.ndarray, fr: np.ndarray, to: np.ndarray) -> np.ndarray:
-        return cost[units, to] - cost[units, fr]
+        return (round(space.total_violation(lab), 9), float(cost[rows, lab].sum()))
 
     def repair(lab: np.ndarray, end: float) -> np.ndarray:
-        return repair_bands(
-            lab,
-            nbrs,
-            edges,
-            act,
-            spec.lower,
-            spec.upper,
-            scale,
-            cost_delta=cost_delta,
-            contiguity=True,
-            locked=locked,
-            deadline=end,
-        )
+        return repair_bands(lab, space, deadline=end)
 
     def boundary_lp(lab: np.ndarray, end: float) -> np.ndarray:
-        return repair_bands_lp(
-            lab,
-            nbrs,
-            edges,
-            act,
-            spec.lower,
-            spec.upper,
-            cost,
-            roots=roots,
-            locked=locked,
-            deadline=end,
-        )
+        return repair_bands_lp(lab, space, deadline=end)
 
     def balance(lab: np.ndarray, end: float) -> np.ndarray:
         # small violations (LP rounding): single moves first, they are cheap
@@ -948,18 +859,7 @@ def _contiguous_start(
             lab = boundary_lp(lab, now + 0.3 * max(end - now, 0.0))
             if score(lab)[0] == 0.0:
                 return lab
-        lab = balance_flow(
-            lab,
-            nbrs,
-            edges,
-            act,
-            spec.lower,
-            spec.upper,
-            reduced,
-            roots=roots,
-            locked=locked,
-            deadline=end,
-        )
+        lab = balance_flow(lab, by_reduced, deadline=end)
         if score(lab)[0] > 0.0:
             lab = boundary_lp(lab, end)
         return repair(lab, end)
@@ -967,25 +867,27 @@ def _contiguous_start(
     unique_roots = len(np.unique(roots)) == k
     # the LP's reduced costs keep re-grown pieces near the balanced partition
     reduced = cost - act @ duals.T
+    by_reduced = space.replace(cost=reduced)
 
     def corridors(step_cost: np.ndarray) -> np.ndarray:
         lab = labels
         if unique_roots:
-            lab = connect_roots(lab, adj, nbrs, roots, step_cost, act, locked=locked)
-        return regrow_strays(lab, adj, nbrs, anchor, reduced, locked=locked)[0]
+            lab = connect_roots(lab, space, step_cost)
+        return regrow_strays(lab, space, anchor, reduced)[0]
 
     def grown() -> np.ndarray:
+        lower, upper = space.lower, space.upper
         target = np.where(
-            np.isfinite(spec.upper) & np.isfinite(spec.lower),
-            (spec.upper + spec.lower) / 2,
-            np.where(np.isfinite(spec.upper), spec.upper, act.sum(axis=0) / k),
+            np.isfinite(upper) & np.isfinite(lower),
+            (upper + lower) / 2,
+            np.where(np.isfinite(upper), upper, act.sum(axis=0) / k),
         )
-        lab = grow_balanced(nbrs, roots, reduced, act, target, locked=locked)
-        return regrow_strays(lab, adj, nbrs, anchor, cost, locked=locked)[0]
+        lab = grow_balanced(space, reduced, target)
+        return regrow_strays(lab, space, anchor, cost)[0]
 
     def grown_prices() -> np.ndarray:
-        lab = grow_with_prices(nbrs, roots, reduced, act, spec.upper, locked=locked)
-        return regrow_strays(lab, adj, nbrs, anchor, cost, locked=locked)[0]
+        lab = grow_with_prices(space, reduced)
+        return regrow_strays(lab, space, anchor, cost)[0]
 
     cands: list[tuple[str, Callable[[], np.ndarray], bool]] = [
         ("LP assignment, corridors by reduced cost", lambda: corridors(reduced), True),
@@ -1005,7 +907,7 @@ def _contiguous_start(
         lab = balance(make(), max(end, now + 1e-3))
         sc = score(lab)
         if sc[0] == 0.0:
-            lab = _polish(lab, spec, cost, nbrs, edges, locked, deadline=end)
+            lab = _polish(lab, space, deadline=end)
             sc = score(lab)
         if best is None or sc < best[0]:
             best = (sc, name, lab)
@@ -1014,63 +916,19 @@ def _contiguous_start(
     return best[2]
 
 
-def _polish(
-    labels: np.ndarray,
-    spec: Spec,
-    cost: np.ndarray,
-    nbrs: list[list[int]],
-    edges: np.ndarray,
-    locked: np.ndarray,
-    *,
-    deadline: float,
-) -> np.ndarray:
+def _polish(labels: np.ndarray, space: SearchSpace, *, deadline: float) -> np.ndarray:
     """Contiguous local search: single boundary moves that lower the cost and
     keep every band, then pairs of moves where bands bind; when neither
     helps, many boundary moves at once chosen by a small LP (ejection chains
     of any length, :func:`~terrakit.design._search.improve_flow`), and again,
     until nothing helps (or ``deadline``)."""
-
-    def cost_delta(units: np.ndarray, fr: np.ndarray, to: np.ndarray) -> np.ndarray:
-        return cost[units, to] - cost[units, fr]
-
     for _ in range(50):
-        labels, _n_moves = improve_moves(
-            labels,
-            nbrs,
-            edges,
-            spec.activities,
-            spec.lower,
-            spec.upper,
-            cost_delta,
-            contiguity=True,
-            locked=locked,
-            deadline=deadline,
-        )
-        labels, n_pairs = improve_pairs(
-            labels,
-            nbrs,
-            edges,
-            spec.activities,
-            spec.lower,
-            spec.upper,
-            cost,
-            locked=locked,
-            deadline=deadline,
-        )
+        labels, _n_moves = improve_single_moves(labels, space, deadline=deadline)
+        labels, n_pairs = improve_pairs(labels, space, deadline=deadline)
         if time.perf_counter() > deadline:
             break
         if n_pairs == 0:
-            labels, n_flow = improve_flow(
-                labels,
-                nbrs,
-                edges,
-                spec.activities,
-                spec.lower,
-                spec.upper,
-                cost,
-                locked=locked,
-                deadline=deadline,
-            )
+            labels, n_flow = improve_flow(labels, space, deadline=deadline)
             if n_flow == 0:
                 break
     return labels
@@ -1078,11 +936,7 @@ def _polish(
 
 def _anneal_free(
     labels: np.ndarray,
-    cost: np.ndarray,
-    act: np.ndarray,
-    spec: Spec,
-    scale: np.ndarray,
-    locked: np.ndarray,
+    space: SearchSpace,
     rng: np.random.Generator,
     deadline: float,
     time_limit: float,
@@ -1090,10 +944,10 @@ def _anneal_free(
 ) -> np.ndarray:
     """No contiguity, bands still broken: anneal over moves to any of a unit's
     4 cheapest territories (pseudo-edges to each territory's cheapest unit)."""
+    assert space.cost is not None and space.locked is not None
+    cost = space.cost
     n, k = cost.shape
-    sums = np.zeros((k, act.shape[1]))
-    np.add.at(sums, labels, act)
-    if float(violation(sums, spec.lower, spec.upper, scale).sum()) <= 1e-12:
+    if space.total_violation(labels) <= 1e-12:
         return labels
     near = np.argsort(cost, axis=1)[:, : min(k, 4)]
     anchor_unit = np.argmin(cost, axis=0)
@@ -1104,7 +958,7 @@ def _anneal_free(
     )
     pe = pe[pe[:, 0] != pe[:, 1]]
     no_lists: list[list[int]] = [[] for _ in range(n)]
-    lk = locked.copy()
+    lk = space.locked.copy()
     lk[anchor_unit] = np.arange(k)
     start = labels.copy()
     start[anchor_unit] = np.arange(k)
@@ -1114,16 +968,11 @@ def _anneal_free(
         sa_end = deadline
     found, ok = _anneal_attempts(
         start,
-        no_lists,
-        pe,
-        act,
-        spec,
+        space.replace(nbrs=no_lists, edges=pe, locked=lk),
         rng,
         sa_end,
         ((5.0, 2.0), (2.0, 1.0)),
         contiguity=False,
-        locked=lk,
-        cost=cost,
         max_iter=max_iter,
         chain=False,
     )
@@ -1132,17 +981,12 @@ def _anneal_free(
 
 def _anneal_attempts(
     labels: np.ndarray,
-    nbrs: list[list[int]],
-    edges: np.ndarray,
-    act: np.ndarray,
-    spec: Spec,
+    space: SearchSpace,
     rng: np.random.Generator,
     sa_end: float,
     schedule: tuple[tuple[float, float], ...],
     *,
     contiguity: bool,
-    locked: np.ndarray,
-    cost: np.ndarray,
     max_iter: int | None,
     chain: bool,
 ) -> tuple[np.ndarray, bool]:
@@ -1161,17 +1005,11 @@ def _anneal_attempts(
             break
         sa = anneal(
             current if chain else labels,
-            nbrs,
-            edges,
-            act,
-            spec.lower,
-            spec.upper,
+            space,
             "cost",
             rng,
             time.perf_counter() + slot,
             contiguity=contiguity,
-            locked=locked,
-            cost=cost,
             t_start=t_hi,
             t_end=0.01,
             penalty=pen,
@@ -1184,20 +1022,16 @@ def _anneal_attempts(
 
 
 def _repair_bands_free(
-    labels: np.ndarray,
-    cost: np.ndarray,
-    act: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    scale: np.ndarray,
-    locked: np.ndarray | None,
-    max_rounds: int = 200,
+    labels: np.ndarray, space: SearchSpace, max_rounds: int = 200
 ) -> np.ndarray:
-    """Band repair with any unit movable to any territory (no contiguity)."""
+    """Band repair with any unit movable to any territory (no contiguity;
+    ``space``'s graph is not used)."""
+    assert space.cost is not None
+    cost, act, locked, scale = space.cost, space.activities, space.locked, space.scale
+    lower, upper = space.lower, space.upper
     labels = labels.copy()
     k = cost.shape[1]
-    sums = np.zeros((k, act.shape[1]))
-    np.add.at(sums, labels, act)
+    sums = space.sums(labels)
     for _ in range(max_rounds):
         viol = violation(sums, lower, upper, scale)
         bad = np.flatnonzero(viol > 1e-12)
@@ -1240,20 +1074,16 @@ def _repair_bands_free(
 
 
 def _improve_free(
-    labels: np.ndarray,
-    cost: np.ndarray,
-    act: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    locked: np.ndarray | None,
-    deadline: float,
-    max_rounds: int = 50,
+    labels: np.ndarray, space: SearchSpace, deadline: float, max_rounds: int = 50
 ) -> np.ndarray:
-    """Moves to any territory that lower the cost and keep every band."""
+    """Moves to any territory that lower the cost and keep every band (no
+    contiguity; ``space``'s graph is not used)."""
+    assert space.cost is not None
+    cost, act, locked = space.cost, space.activities, space.locked
+    lower, upper = space.lower, space.upper
     labels = labels.copy()
-    n, k = cost.shape
-    sums = np.zeros((k, act.shape[1]))
-    np.add.at(sums, labels, act)
+    n = cost.shape[0]
+    sums = space.sums(labels)
     eps = 1e-9 * np.maximum(np.where(np.isfinite(upper), np.abs(upper), 1.0), 1.0)
     rows = np.arange(n)
     for _ in range(max_rounds):
@@ -1295,9 +1125,10 @@ def solve_graph(
     deadline = t0 + time_limit
     rng = np.random.default_rng(seed)
     assert spec.adjacency is not None
-    n, k = spec.n, spec.k
-    nbrs = neighbour_lists(spec.adjacency, n)
-    edges = _edges(spec.adjacency)
+    k = spec.k
+    space = SearchSpace.from_adjacency(
+        spec.adjacency, spec.activities, spec.lower, spec.upper, locked=spec.locked
+    )
     if restarts is None:
         restarts = 4 if spec.objective == "cut_edges" else 1
     best = None
@@ -1313,23 +1144,18 @@ def solve_graph(
             seeds = None
             if not spec.choose and spec.center_units is not None:
                 seeds = np.asarray(spec.center_units)
-            lab = grow_partition(nbrs, spec.activities, k, rng, seeds=seeds)
+            lab = grow_partition(space.nbrs, spec.activities, k, rng, seeds=seeds)
         if spec.locked is not None:
             fix = spec.locked >= 0
             lab[fix] = spec.locked[fix]
         out = anneal(
             lab,
-            nbrs,
-            edges,
-            spec.activities,
-            spec.lower,
-            spec.upper,
+            space,
             spec.objective,
             rng,
             now + slot,
             dist=spec.dist,
             contiguity=spec.contiguity,
-            locked=spec.locked,
             t_start=1.5 if spec.objective == "cut_edges" else 1.0,
             penalty=1.0 if spec.objective == "cut_edges" else 2.0,
             max_iter=max_iter if max_iter is not None else 10**9,

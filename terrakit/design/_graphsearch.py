@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from terrakit.design._search import Neighbours, removable
+from terrakit.design._search import Neighbours, SearchSpace, removable
 
 
 @dataclass
@@ -89,29 +89,27 @@ def grow_partition(
 
 def anneal(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    space: SearchSpace,
     objective: str,
     rng: np.random.Generator,
     deadline: float,
+    *,
     dist: np.ndarray | None = None,
     contiguity: bool = True,
-    locked: np.ndarray | None = None,
     t_start: float = 1.0,
     t_end: float = 0.02,
     penalty: float = 2.0,
     max_iter: int = 10**9,
-    cost: np.ndarray | None = None,
 ) -> SearchOutcome:
     """Simulated annealing on ``objective + penalty · violation``.
 
+    Moves: a unit joins the territory at the other end of one of
+    ``space.edges`` (units with ``space.locked >= 0`` stay).
     ``violation`` is measured in multiples of each band's width, so a unit of
     violation is comparable across activities.  The temperature falls
     geometrically from ``t_start`` to ``t_end`` (in objective units: cut edges,
-    or cost relative to the start's mean) over the time left.
+    or cost relative to the start's mean; ``objective="cost"`` needs
+    ``space.cost``) over the time left.
     ``objective="diameter"`` goes to :func:`diameter_search` (``t_start``,
     ``t_end`` and ``penalty`` do not apply there).
     """
@@ -120,18 +118,15 @@ def anneal(
             raise ValueError("objective='diameter' needs the distance matrix")
         return diameter_search(
             labels,
-            nbrs,
-            edges,
-            activities,
-            lower,
-            upper,
+            space,
             dist,
             rng,
             deadline,
             contiguity=contiguity,
-            locked=locked,
             max_iter=max_iter,
         )
+    nbrs, edges, activities = space.nbrs, space.edges, space.activities
+    lower, upper, locked, cost = space.lower, space.upper, space.locked, space.cost
     labels = labels.copy()
     n, m = activities.shape
     k = lower.shape[0]
@@ -323,17 +318,12 @@ def _linked(units: list[int], nbr_sets: list[set[int]]) -> bool:
 
 def diameter_search(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    space: SearchSpace,
     dist: np.ndarray,
     rng: np.random.Generator,
     deadline: float,
     *,
     contiguity: bool = True,
-    locked: np.ndarray | None = None,
     max_iter: int = 10**9,
     mu: float = 0.05,
     tenure: int = 7,
@@ -373,17 +363,17 @@ def diameter_search(
     ----------
     labels
         Start: territory ``0..k-1`` per unit, each territory connected.
-    nbrs, edges
-        Adjacency lists and undirected edge list ``(n_edges, 2)``.
-    activities, lower, upper
-        ``(n, m)`` unit activities and ``(k, m)`` band bounds.
+    space
+        The unit graph (``nbrs``, ``edges``), the ``(n, m)`` activities and
+        ``(k, m)`` bands; units with ``locked >= 0`` never move (its cost
+        and roots are not used).
     dist
         ``(n, n)`` unit distances (the diameter metric).
     rng, deadline, max_iter
         Random source, ``time.perf_counter()`` deadline and iteration budget
         (with a budget that binds first, a fixed seed gives the same answer).
-    contiguity, locked
-        Keep territories connected; units with ``locked >= 0`` never move.
+    contiguity
+        Keep territories connected.
 
     Returns
     -------
@@ -392,6 +382,8 @@ def diameter_search(
         one with the least violation), its largest diameter and the number of
         iterations.
     """
+    nbrs, edges, activities = space.nbrs, space.edges, space.activities
+    lower, upper, locked = space.lower, space.upper, space.locked
     lab = labels.astype(np.int64).copy()
     n, m = activities.shape
     k = lower.shape[0]

@@ -40,6 +40,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from terrakit.design._search import SearchSpace
+
 __all__ = ["partition_samples", "repartition_regions", "tree_partition"]
 
 
@@ -368,10 +370,7 @@ def tree_partition(
 
 def repartition_regions(
     labels: np.ndarray,
-    adjacency: sp.spmatrix | sp.sparray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    space: SearchSpace,
     cost_all: np.ndarray,
     center_units: np.ndarray,
     centers: np.ndarray,
@@ -390,10 +389,11 @@ def repartition_regions(
     ----------
     labels
         Territory ``0..k-1`` per unit, every territory connected.
-    adjacency
-        ``n × n`` unit adjacency.
-    activities, lower, upper
-        ``n × a`` activities and the ``k × a`` bands.
+    space
+        Its ``adjacency`` (``n × n``, required), ``n × a`` activities and
+        ``k × a`` bands are used; its cost, locks and roots are not (the
+        centers change here: ``cost_all``, ``centers`` and ``frozen`` say
+        what the regions may do).
     cost_all
         ``n × m`` cost of each unit at each candidate center column.
     center_units
@@ -433,12 +433,15 @@ def repartition_regions(
     ``max_territories`` bring no improvement is skipped until a region
     next to it is accepted.
     """
+    if space.adjacency is None:
+        raise ValueError("repartition_regions needs space.adjacency")
+    lower, upper = space.lower, space.upper
     labels = np.asarray(labels).copy()
     centers = np.asarray(centers).copy()
     n = len(labels)
     k = lower.shape[0]
-    act = np.asarray(activities, dtype=float).reshape(n, -1)
-    adj = sp.csr_matrix(adjacency)
+    act = np.asarray(space.activities, dtype=float).reshape(n, -1)
+    adj = sp.csr_matrix(space.adjacency)
     adj = ((adj + adj.T) != 0).astype(np.float64).tocsr()
     col_of = np.full(n, -1, dtype=np.int64)
     col_of[np.asarray(center_units, dtype=np.int64)] = np.arange(len(center_units))

@@ -14,10 +14,13 @@ the territory (stopping as soon as every such neighbour was reached) decides.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,6 +37,201 @@ def neighbour_lists(adjacency: sp.spmatrix | sp.sparray, n: int) -> Neighbours:
     a.eliminate_zeros()
     ind, ptr = a.indices.tolist(), a.indptr.tolist()
     return [ind[ptr[i] : ptr[i + 1]] for i in range(n)]
+
+
+def edge_list(adjacency: sp.spmatrix | sp.sparray) -> np.ndarray:
+    """Undirected edges ``(n_edges, 2)``, each once: the upper triangle."""
+    a = sp.triu(adjacency, k=1).tocoo()
+    return np.column_stack([a.row, a.col]).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class SearchSpace:
+    """What stays fixed while a design search runs over unit labels.
+
+    The unit graph, the activities and their bands, the cost of every unit in
+    every territory and the units that must not move: built once where a
+    search starts and handed, with the labels and the per-call options
+    (deadline, rounds, margins), to the searches of this module,
+    :mod:`terrakit.design._graphsearch` and :mod:`terrakit.design._regions`.
+    Changed only through :meth:`replace` (e.g. new centers: a new ``cost``,
+    ``locked`` and ``roots``).
+
+    Parameters
+    ----------
+    nbrs
+        Adjacency lists of the ``n`` units (:func:`neighbour_lists`).
+    edges
+        ``(n_edges, 2)`` undirected edges, each once (:func:`edge_list`);
+        the candidate moves are the ends of the edges cut by the labels.
+    activities
+        ``(n, m)`` activities of the units.
+    lower, upper
+        ``(k, m)`` band of every territory and activity (``∓inf``: none).
+    cost
+        ``(n, k)`` cost of every unit in every territory, or ``None`` for
+        searches without one (cut edges, diameter).
+    locked
+        ``(n,)``: units with ``locked >= 0`` never move; the value is their
+        territory for the searches that place them (:func:`grow_balanced`,
+        :func:`grow_with_prices`).  ``None``: all free.
+    roots
+        ``(k,)`` unit of every territory (its center): never moved by
+        :func:`balance_flow` and :func:`repair_bands_lp`, the starts of
+        :func:`grow_with_prices`, :func:`grow_balanced` and
+        :func:`connect_roots`.  The improving searches
+        (:func:`improve_pairs`, :func:`improve_flow`) rely on ``locked``
+        alone.  ``None``: no roots.
+    adjacency
+        The sparse ``n × n`` adjacency behind ``nbrs``, for the searches
+        that need connected components (:func:`connect_roots`,
+        :func:`regrow_strays`,
+        :func:`~terrakit.design._regions.repartition_regions`).
+
+    Raises
+    ------
+    ValueError
+        When the shapes do not agree (the message gives them).
+
+    Examples
+    --------
+    A path of four units, two territories, one activity:
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> i = np.arange(3)
+    >>> adj = sp.coo_matrix((np.ones(3), (i, i + 1)), shape=(4, 4)).tocsr()
+    >>> space = SearchSpace.from_adjacency(
+    ...     adj, np.ones((4, 1)), np.full((2, 1), 1.5), np.full((2, 1), 2.5)
+    ... )
+    >>> space.n, space.k, space.m, space.edges.tolist()
+    (4, 2, 1, [[0, 1], [1, 2], [2, 3]])
+    >>> space.total_violation(np.array([0, 1, 1, 1]))
+    0.5
+    """
+
+    nbrs: Neighbours
+    edges: np.ndarray
+    activities: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    cost: np.ndarray | None = None
+    locked: np.ndarray | None = None
+    roots: np.ndarray | None = None
+    adjacency: sp.csr_matrix | None = None
+
+    def __post_init__(self) -> None:
+        act, lo, hi = self.activities, self.lower, self.upper
+        if act.ndim != 2:
+            raise ValueError(f"activities must be (n, m), got shape {act.shape}")
+        n, m = act.shape
+        if lo.ndim != 2 or lo.shape[1] != m or lo.shape != hi.shape:
+            raise ValueError(
+                f"lower and upper must both be (k, {m}) like the activities' "
+                f"columns, got {lo.shape} and {hi.shape}"
+            )
+        if len(self.nbrs) != n:
+            raise ValueError(f"nbrs lists {len(self.nbrs)} units, activities {n}")
+        if self.edges.ndim != 2 or self.edges.shape[1] != 2:
+            raise ValueError(f"edges must be (n_edges, 2), got {self.edges.shape}")
+        if self.cost is not None and self.cost.shape != (n, lo.shape[0]):
+            raise ValueError(
+                f"cost must be (n, k) = {(n, lo.shape[0])}, got {self.cost.shape}"
+            )
+        if self.locked is not None and self.locked.shape != (n,):
+            raise ValueError(f"locked must be ({n},), got {self.locked.shape}")
+
+    @classmethod
+    def from_adjacency(
+        cls,
+        adjacency: sp.spmatrix | sp.sparray,
+        activities: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        *,
+        cost: np.ndarray | None = None,
+        locked: np.ndarray | None = None,
+        roots: np.ndarray | None = None,
+    ) -> SearchSpace:
+        """The space of a sparse adjacency: its lists, edges and matrix
+        (:func:`neighbour_lists`, :func:`edge_list`); the other fields as
+        in the class."""
+        adj = sp.csr_matrix(adjacency)
+        return cls(
+            neighbour_lists(adj, activities.shape[0]),
+            edge_list(adj),
+            activities,
+            lower,
+            upper,
+            cost=cost,
+            locked=locked,
+            roots=roots,
+            adjacency=adj,
+        )
+
+    def replace(self, **changes: Any) -> SearchSpace:
+        """A copy with the given fields changed (e.g. ``cost``, ``locked``)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def n(self) -> int:
+        """Number of units."""
+        return int(self.activities.shape[0])
+
+    @property
+    def k(self) -> int:
+        """Number of territories."""
+        return int(self.lower.shape[0])
+
+    @property
+    def m(self) -> int:
+        """Number of activities."""
+        return int(self.activities.shape[1])
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Mean territory total of every activity (at least ``1e-12``): the
+        unit in which :func:`violation` adds up different activities."""
+        return np.maximum(np.abs(self.activities).sum(axis=0) / self.k, 1e-12)
+
+    def sums(self, labels: np.ndarray) -> np.ndarray:
+        """``(k, m)`` activity totals of the territories of ``labels``."""
+        out = np.zeros((self.k, self.m))
+        np.add.at(out, labels, self.activities)
+        return out
+
+    def total_violation(self, labels: np.ndarray) -> float:
+        """Total band violation of ``labels`` (:func:`violation`, summed)."""
+        sums = self.sums(labels)
+        return float(violation(sums, self.lower, self.upper, self.scale).sum())
+
+    def cost_delta(
+        self, units: np.ndarray, fr: np.ndarray, to: np.ndarray
+    ) -> np.ndarray:
+        """Cost change ``cost[units, to] − cost[units, fr]`` of moves."""
+        if self.cost is None:
+            raise ValueError("this search space has no cost matrix")
+        return self.cost[units, to] - self.cost[units, fr]
+
+
+def _cost_of(space: SearchSpace) -> np.ndarray:
+    """``space.cost``, which the cost-driven searches need."""
+    if space.cost is None:
+        raise ValueError("this search needs a cost matrix in its SearchSpace")
+    return space.cost
+
+
+def _roots_of(space: SearchSpace) -> np.ndarray:
+    """``space.roots``, which the searches growing from the roots need."""
+    if space.roots is None:
+        raise ValueError("this search needs the territories' roots in its SearchSpace")
+    return space.roots
+
+
+def _adjacency_of(space: SearchSpace) -> sp.csr_matrix:
+    """``space.adjacency``, which the searches on graph components need."""
+    if space.adjacency is None:
+        raise ValueError("this search needs the sparse adjacency in its SearchSpace")
+    return space.adjacency
 
 
 def violation(
@@ -178,30 +376,26 @@ def repair_contiguity(
 
 def repair_bands(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    scale: np.ndarray,
-    cost_delta: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-    | None = None,
+    space: SearchSpace,
+    *,
+    by_cost: bool = True,
     contiguity: bool = True,
-    locked: np.ndarray | None = None,
     deadline: float = math.inf,
     max_rounds: int = 10_000,
 ) -> np.ndarray:
     """Greedy boundary moves that reduce the total band violation.
 
     Candidate moves are the ends of cut edges (unit ``i`` to the territory of
-    its neighbour ``j``), scored by the change in total violation (then by
-    ``cost_delta(units, from, to)``); applied best first while they still
-    help and keep the donor connected.
+    its neighbour ``j``; locked units stay), scored by the change in total
+    violation (in :attr:`SearchSpace.scale` units), then, with ``by_cost``
+    and a cost in ``space``, by the cost change; applied best first while
+    they still help and keep the donor connected.
     """
+    nbrs, edges, activities = space.nbrs, space.edges, space.activities
+    lower, upper, locked, scale = space.lower, space.upper, space.locked, space.scale
+    cost_delta = space.cost_delta if by_cost and space.cost is not None else None
     labels = labels.copy()
-    k = lower.shape[0]
-    sums = np.zeros((k, activities.shape[1]))
-    np.add.at(sums, labels, activities)
+    sums = space.sums(labels)
     for _ in range(max_rounds):
         viol = violation(sums, lower, upper, scale)
         if viol.sum() <= 1e-12 or time.perf_counter() > deadline:
@@ -339,6 +533,37 @@ def improve_moves(
     return labels, total
 
 
+def improve_single_moves(
+    labels: np.ndarray,
+    space: SearchSpace,
+    *,
+    contiguity: bool = True,
+    deadline: float = math.inf,
+    max_rounds: int = 1_000,
+    tol: float = 1e-9,
+) -> tuple[np.ndarray, int]:
+    """:func:`improve_moves` on the graph, bands, cost and locks of ``space``.
+
+    :func:`improve_moves` keeps its array arguments for
+    :mod:`terrakit.realign._search`, whose cost change is not a matrix's
+    (forbidden pairs).  Returns labels and the number of moves applied.
+    """
+    return improve_moves(
+        labels,
+        space.nbrs,
+        space.edges,
+        space.activities,
+        space.lower,
+        space.upper,
+        space.cost_delta,
+        contiguity=contiguity,
+        locked=space.locked,
+        deadline=deadline,
+        max_rounds=max_rounds,
+        tol=tol,
+    )
+
+
 def bfs_order(start: int, nbrs: Neighbours, allowed: Sequence[bool]) -> list[int]:
     """Nodes reachable from ``start`` through ``allowed`` nodes (BFS order)."""
     seen = {start}
@@ -355,12 +580,7 @@ def bfs_order(start: int, nbrs: Neighbours, allowed: Sequence[bool]) -> list[int
 
 
 def regrow_strays(
-    labels: np.ndarray,
-    adjacency: sp.csr_matrix,
-    nbrs: Neighbours,
-    anchor_score: np.ndarray,
-    cost: np.ndarray,
-    locked: np.ndarray | None = None,
+    labels: np.ndarray, space: SearchSpace, anchor_score: np.ndarray, cost: np.ndarray
 ) -> tuple[np.ndarray, int]:
     """Make every territory connected by re-growing its stray units.
 
@@ -369,10 +589,13 @@ def regrow_strays(
     cheapest ``cost[i, t]`` first, by a territory it touches (a multi-source
     Dijkstra-like growth), so each territory stays one connected piece.
     Units that no territory reaches (graph components without a kept piece)
-    keep their label.  Returns the labels and the number of such units.
+    keep their label; locked units keep theirs.  ``cost`` is given apart
+    from ``space.cost`` (e.g. the LP's reduced costs).  Returns the labels
+    and the number of units left.
     """
     import heapq
 
+    adjacency, nbrs, locked = _adjacency_of(space), space.nbrs, space.locked
     labels = labels.copy()
     n = len(labels)
     comp = territory_pieces(labels, adjacency)
@@ -411,14 +634,7 @@ def regrow_strays(
     return labels, int((~assigned).sum())
 
 
-def grow_with_prices(
-    nbrs: Neighbours,
-    roots: np.ndarray,
-    reduced_cost: np.ndarray,
-    activities: np.ndarray,
-    upper: np.ndarray,
-    locked: np.ndarray | None = None,
-) -> np.ndarray:
+def grow_with_prices(space: SearchSpace, reduced_cost: np.ndarray) -> np.ndarray:
     """Contiguous territories grown from their roots, cheapest claim first.
 
     A territory ``t`` claims a neighbouring free unit ``u`` in increasing order
@@ -426,9 +642,12 @@ def grow_with_prices(
     growth follows the LP's balanced, power-diagram-like partition) unless
     that would push one of its activities above ``upper[t]``.  Units left
     when every territory is full join the cheapest adjacent territory.
+    Locked units start in their territory.
     """
     import heapq
 
+    nbrs, roots, activities = space.nbrs, _roots_of(space), space.activities
+    upper, locked = space.upper, space.locked
     n, k = reduced_cost.shape
     labels = np.full(n, -1, dtype=np.int64)
     sums = np.zeros((k, activities.shape[1]))
@@ -479,12 +698,7 @@ def grow_with_prices(
 
 
 def grow_balanced(
-    nbrs: Neighbours,
-    roots: np.ndarray,
-    reduced_cost: np.ndarray,
-    activities: np.ndarray,
-    target: np.ndarray,
-    locked: np.ndarray | None = None,
+    space: SearchSpace, reduced_cost: np.ndarray, target: np.ndarray
 ) -> np.ndarray:
     """Contiguous territories grown from their roots, least loaded first.
 
@@ -492,10 +706,13 @@ def grow_balanced(
     activities) is smallest takes its cheapest free neighbouring unit (by
     ``reduced_cost``); a territory without free neighbours stops.  Keeps
     loads even while following the LP's prices.  Units never reached (graph
-    pieces without a root) take their cheapest territory.
+    pieces without a root) take their cheapest territory.  A locked unit
+    is claimed only by its own territory.
     """
     import heapq
 
+    nbrs, roots, activities = space.nbrs, _roots_of(space), space.activities
+    locked = space.locked
     n, k = reduced_cost.shape
     labels = np.full(n, -1, dtype=np.int64)
     fixed = np.full(n, -1, dtype=np.int64) if locked is None else locked
@@ -532,13 +749,7 @@ def grow_balanced(
 
 
 def connect_roots(
-    labels: np.ndarray,
-    adjacency: sp.csr_matrix,
-    nbrs: Neighbours,
-    roots: np.ndarray,
-    cost: np.ndarray,
-    activities: np.ndarray,
-    locked: np.ndarray | None = None,
+    labels: np.ndarray, space: SearchSpace, cost: np.ndarray
 ) -> np.ndarray:
     """Join each root to the main piece of its territory by a cheap corridor.
 
@@ -550,13 +761,16 @@ def connect_roots(
     increase ``max(cost[u, t] − cost[u, labels[u]], 0)`` plus a small
     per-unit term; other roots and locked units are not crossed.  Pieces of
     other territories the corridor cuts off are left for
-    :func:`regrow_strays`.
+    :func:`regrow_strays`.  ``cost`` is given apart from ``space.cost``
+    (e.g. the LP's reduced costs).
     """
     import heapq
 
+    adjacency, nbrs, locked = _adjacency_of(space), space.nbrs, space.locked
+    activities = space.activities
     labels = labels.copy()
     n, k = cost.shape
-    roots = np.asarray(roots, dtype=np.int64)
+    roots = np.asarray(_roots_of(space), dtype=np.int64)
     blocked = np.zeros(n, dtype=bool)
     blocked[roots] = True
     if locked is not None:
@@ -609,15 +823,8 @@ def connect_roots(
 
 def balance_flow(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    cost: np.ndarray,
+    space: SearchSpace,
     *,
-    roots: np.ndarray | None = None,
-    locked: np.ndarray | None = None,
     margin: float = 0.3,
     rounds: int = 30,
     deadline: float = math.inf,
@@ -642,9 +849,11 @@ def balance_flow(
 
     from scipy.optimize import linprog
 
+    nbrs, edges, lower, upper = space.nbrs, space.edges, space.lower, space.upper
+    cost, locked, roots = _cost_of(space), space.locked, space.roots
     labels = labels.copy()
     n, k = len(labels), lower.shape[0]
-    act = np.asarray(activities, dtype=float)
+    act = np.asarray(space.activities, dtype=float)
     fixed = np.zeros(n, dtype=bool)
     if roots is not None:
         fixed[np.asarray(roots, dtype=np.int64)] = True
@@ -656,7 +865,7 @@ def balance_flow(
     width = np.where(np.isfinite(upper - lower), upper - lower, 0.0)
     lo_t = np.where(np.isfinite(lower), lower + margin * width, lower)
     hi_t = np.where(np.isfinite(upper), upper - margin * width, upper)
-    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    scale = space.scale
     best_labels, best_viol = labels.copy(), math.inf
     for _ in range(rounds):
         over = np.maximum(sums - upper, 0.0) + np.maximum(lower - sums, 0.0)
@@ -819,14 +1028,8 @@ def boundary_moves(
 
 def improve_pairs(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    cost: np.ndarray,
+    space: SearchSpace,
     *,
-    locked: np.ndarray | None = None,
     deadline: float = math.inf,
     max_rounds: int = 200,
     width: int = 40,
@@ -841,12 +1044,15 @@ def improve_pairs(
     The pair is applied when together the two moves lower the cost, keep
     every band and keep every territory connected (exact checks, applied one
     after the other).  This is the step that single moves
-    (:func:`improve_moves`) cannot take when bands bind.  Returns labels and
-    the number of pairs applied.
+    (:func:`improve_moves`) cannot take when bands bind.  Uses the cost, and
+    ``locked`` (not ``roots``), of ``space``.  Returns labels and the number
+    of pairs applied.
     """
+    nbrs, edges, lower, upper = space.nbrs, space.edges, space.lower, space.upper
+    cost, locked = _cost_of(space), space.locked
     labels = labels.copy()
     k = lower.shape[0]
-    act = np.asarray(activities, dtype=float)
+    act = np.asarray(space.activities, dtype=float)
     sums = np.zeros((k, act.shape[1]))
     np.add.at(sums, labels, act)
     eps = 1e-9 * np.maximum(np.where(np.isfinite(upper), np.abs(upper), 1.0), 1.0)
@@ -960,14 +1166,8 @@ def improve_pairs(
 
 def improve_flow(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    cost: np.ndarray,
+    space: SearchSpace,
     *,
-    locked: np.ndarray | None = None,
     deadline: float = math.inf,
     rounds: int = 60,
     max_moves: int = 64,
@@ -993,18 +1193,20 @@ def improve_flow(
     and the LP solved again (``precheck``: every boundary unit is checked
     before each LP instead, slower but the LP never picks one; default up to
     20,000 units).  Stops when a round with at most 2 moves fails,
-    after ``rounds`` or at ``deadline``.  Returns labels and the number of
-    rounds kept.
+    after ``rounds`` or at ``deadline``.  Uses the cost, and ``locked`` (not
+    ``roots``), of ``space``.  Returns labels and the number of rounds kept.
     """
     from scipy.optimize import linprog
 
+    nbrs, edges, lower, upper = space.nbrs, space.edges, space.lower, space.upper
+    cost, locked = _cost_of(space), space.locked
     labels = labels.copy()
     n, k = len(labels), lower.shape[0]
-    act = np.asarray(activities, dtype=float)
+    act = np.asarray(space.activities, dtype=float)
     m = act.shape[1]
     frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
     eps = 1e-9 * np.maximum(np.where(np.isfinite(upper), np.abs(upper), 1.0), 1.0)
-    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    scale = space.scale
     rows = np.arange(n)
     kept = 0
     budget = max_moves
@@ -1091,19 +1293,7 @@ def improve_flow(
         sums = np.zeros((k, m))
         np.add.at(sums, labels, act)
         if float(violation(sums, lower, upper, scale).sum()) > 1e-12:
-            labels = repair_bands(
-                labels,
-                nbrs,
-                edges,
-                act,
-                lower,
-                upper,
-                scale,
-                cost_delta=lambda i, f, t: cost[i, t] - cost[i, f],
-                contiguity=True,
-                locked=locked,
-                deadline=deadline,
-            )
+            labels = repair_bands(labels, space, deadline=deadline)
             sums = np.zeros((k, m))
             np.add.at(sums, labels, act)
         ok = bool(np.all(sums >= lower - eps) and np.all(sums <= upper + eps))
@@ -1120,15 +1310,8 @@ def improve_flow(
 
 def repair_bands_lp(
     labels: np.ndarray,
-    nbrs: Neighbours,
-    edges: np.ndarray,
-    activities: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    cost: np.ndarray,
+    space: SearchSpace,
     *,
-    roots: np.ndarray | None = None,
-    locked: np.ndarray | None = None,
     margin: float = 0.2,
     rounds: int = 20,
     deadline: float = math.inf,
@@ -1161,24 +1344,22 @@ def repair_bands_lp(
     """
     from scipy.optimize import linprog
 
+    nbrs, edges, lower, upper = space.nbrs, space.edges, space.lower, space.upper
+    cost, locked, roots = _cost_of(space), space.locked, space.roots
     labels = labels.copy()
     n, k = len(labels), lower.shape[0]
-    act = np.asarray(activities, dtype=float)
+    act = np.asarray(space.activities, dtype=float)
     m = act.shape[1]
     frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
     if roots is not None:
         frozen[np.asarray(roots, dtype=np.int64)] = True
-    scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
+    scale = space.scale
     width = np.where(np.isfinite(upper - lower), upper - lower, 0.0)
     lo_t = np.where(np.isfinite(lower), lower + margin * width, lower)
     hi_t = np.where(np.isfinite(upper), upper - margin * width, upper)
     stuck = np.zeros(n, dtype=bool)
 
-    def total(lab: np.ndarray) -> float:
-        sm = np.zeros((k, m))
-        np.add.at(sm, lab, act)
-        return float(violation(sm, lower, upper, scale).sum())
-
+    total = space.total_violation
     best = total(labels)
     for _ in range(rounds):
         if best <= 1e-12 or time.perf_counter() > deadline:
@@ -1260,15 +1441,7 @@ def repair_bands_lp(
         # early inside a full territory): single moves finish those
         labels = repair_bands(
             labels,
-            nbrs,
-            edges,
-            act,
-            lower,
-            upper,
-            scale,
-            cost_delta=lambda i, f, t: cost[i, t] - cost[i, f],
-            contiguity=True,
-            locked=frozen.astype(np.int64) - 1 if frozen.any() else None,
+            space.replace(locked=frozen.astype(np.int64) - 1 if frozen.any() else None),
             deadline=deadline,
         )
         v = total(labels)

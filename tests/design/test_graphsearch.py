@@ -18,14 +18,9 @@ from terrakit.design._graphsearch import (
     diameter_search,
     grow_partition,
 )
-from terrakit.design._search import neighbour_lists
+from terrakit.design._search import SearchSpace, edge_list, neighbour_lists
 
 from .conftest import grid_adjacency
-
-
-def _edges(adj: sp.csr_matrix) -> np.ndarray:
-    a = sp.triu(adj, k=1).tocoo()
-    return np.column_stack([a.row, a.col]).astype(np.int64)
 
 
 def _connected(labels: np.ndarray, adj: sp.csr_matrix) -> bool:
@@ -92,17 +87,9 @@ def _search(
     """Grow a start and run the diameter search from it with a fixed budget."""
     rng = np.random.default_rng(rng_seed)
     start = grow_partition(nbrs, act, lower.shape[0], rng)
+    space = SearchSpace(nbrs, edge_list(adj), act, lower, upper)
     out = diameter_search(
-        start,
-        nbrs,
-        _edges(adj),
-        act,
-        lower,
-        upper,
-        dist,
-        rng,
-        time.perf_counter() + 60,
-        max_iter=max_iter,
+        start, space, dist, rng, time.perf_counter() + 60, max_iter=max_iter
     )
     return start, out
 
@@ -121,17 +108,11 @@ def test_grid_optimum_four_blocks() -> None:
     k = 4
     rng = np.random.default_rng(0)
     start = grow_partition(nbrs, act, k, rng)
+    space = SearchSpace(
+        nbrs, edge_list(adj), act, np.full((k, 1), 8.0), np.full((k, 1), 10.0)
+    )
     out = diameter_search(
-        start,
-        nbrs,
-        _edges(adj),
-        act,
-        np.full((k, 1), 8.0),
-        np.full((k, 1), 10.0),
-        dist,
-        rng,
-        time.perf_counter() + 30,
-        max_iter=2000,
+        start, space, dist, rng, time.perf_counter() + 30, max_iter=2000
     )
     assert out.feasible
     assert out.value == 4.0
@@ -172,18 +153,14 @@ def test_locked_units_stay() -> None:
     locked = np.full(80, -1)
     pinned = [int(np.flatnonzero(start == t)[0]) for t in range(k)]
     locked[pinned] = start[pinned]
+    space = SearchSpace(nbrs, edge_list(adj), act, lower, upper, locked=locked)
     out = anneal(
         start,
-        nbrs,
-        _edges(adj),
-        act,
-        lower,
-        upper,
+        space,
         "diameter",
         rng,
         time.perf_counter() + 60,
         dist=dist,
-        locked=locked,
         max_iter=1500,
     )
     assert out.labels[pinned].tolist() == start[pinned].tolist()
@@ -204,15 +181,13 @@ def test_cut_pieces_keeps_the_largest_piece() -> None:
 
 def test_anneal_diameter_needs_distances() -> None:
     adj = grid_adjacency(3, 3)
-    nbrs = neighbour_lists(adj, 9)
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((9, 1)), np.ones((1, 1)), np.full((1, 1), 9.0)
+    )
     with pytest.raises(ValueError, match="needs the distance matrix"):
         anneal(
             np.zeros(9, dtype=np.int64),
-            nbrs,
-            _edges(adj),
-            np.ones((9, 1)),
-            np.ones((1, 1)),
-            np.full((1, 1), 9.0),
+            space,
             "diameter",
             np.random.default_rng(0),
             time.perf_counter() + 1,

@@ -18,8 +18,8 @@ from terrakit.design._regions import (
     tree_partition,
 )
 from terrakit.design._search import (
+    SearchSpace,
     balance_flow,
-    neighbour_lists,
     repair_bands,
     repair_bands_lp,
     violation,
@@ -34,11 +34,6 @@ def _connected(labels: np.ndarray, adj: sp.csr_matrix) -> bool:
         if connected_components(adj[idx][:, idx], directed=False)[0] != 1:
             return False
     return True
-
-
-def _edges(adj: sp.csr_matrix) -> np.ndarray:
-    a = sp.triu(adj, k=1).tocoo()
-    return np.column_stack([a.row, a.col]).astype(np.int64)
 
 
 def test_tree_partition_grid_parts_connected_and_in_band() -> None:
@@ -152,6 +147,13 @@ def _stuck_instance() -> dict[str, np.ndarray | sp.csr_matrix]:
     }
 
 
+def _space(d: dict, **fields: np.ndarray) -> SearchSpace:
+    """The search space of :func:`_stuck_instance` (graph, activity, bands),
+    with ``fields`` (cost, locked, roots) replaced."""
+    space = SearchSpace.from_adjacency(d["adj"], d["act"], d["lower"], d["upper"])
+    return space.replace(**fields)
+
+
 def _total_violation(labels: np.ndarray, d: dict) -> float:
     sums = np.zeros((3, 1))
     np.add.at(sums, labels, d["act"])
@@ -161,41 +163,16 @@ def _total_violation(labels: np.ndarray, d: dict) -> float:
 def test_stuck_territory_boundary_repairs_cannot_fix_it() -> None:
     """The pattern is really stuck for the boundary repairs (roots fixed)."""
     d = _stuck_instance()
-    adj, act, cost = d["adj"], d["act"], d["cost"]
-    n = adj.shape[0]
-    nbrs, edges = neighbour_lists(adj, n), _edges(adj)
+    n = d["adj"].shape[0]
     roots = d["centers"]
     locked = np.full(n, -1)
     locked[roots] = np.arange(3)
-    ck = cost[:, roots]
+    space = _space(d, cost=d["cost"][:, roots], roots=roots, locked=locked)
     before = _total_violation(d["labels"], d)
     assert before > 0
-    lab = repair_bands_lp(
-        d["labels"],
-        nbrs,
-        edges,
-        act,
-        d["lower"],
-        d["upper"],
-        ck,
-        roots=roots,
-        locked=locked,
-    )
-    lab = balance_flow(
-        lab, nbrs, edges, act, d["lower"], d["upper"], ck, roots=roots, locked=locked
-    )
-    lab = repair_bands(
-        lab,
-        nbrs,
-        edges,
-        act,
-        d["lower"],
-        d["upper"],
-        np.ones(1),
-        cost_delta=lambda i, f, t: ck[i, t] - ck[i, f],
-        contiguity=True,
-        locked=locked,
-    )
+    lab = repair_bands_lp(d["labels"], space)
+    lab = balance_flow(lab, space)
+    lab = repair_bands(lab, space)
     assert _total_violation(lab, d) > 0.1
 
 
@@ -204,10 +181,7 @@ def _repartition(d: dict, **kw):
     candidate center, seed 0."""
     return repartition_regions(
         d["labels"],
-        d["adj"],
-        d["act"],
-        d["lower"],
-        d["upper"],
+        _space(d),
         d["cost"],
         np.arange(d["adj"].shape[0]),
         d["centers"],
@@ -268,13 +242,11 @@ def test_engine_regions_repair_from_stuck_start() -> None:
     notes: list[str] = []
     lab, cen = _regions_repair(
         d["labels"],
+        _space(d),
         spec,
         d["cost"],
         d["centers"],
-        np.full(n, -1),
         territory_locks,
-        neighbour_lists(adj, n),
-        _edges(adj),
         np.random.default_rng(3),
         notes,
         deadline=time.perf_counter() + 10,

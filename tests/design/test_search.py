@@ -8,14 +8,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from terrakit.design._search import (
+    SearchSpace,
     balance_flow,
     connect_roots,
     improve_flow,
-    improve_moves,
     improve_pairs,
+    improve_single_moves,
     neighbour_lists,
     regrow_strays,
     removable,
@@ -35,35 +37,23 @@ def _path(n: int) -> sp.csr_matrix:
     return (a + a.T).tocsr()
 
 
-def _edges(adj: sp.csr_matrix) -> np.ndarray:
-    a = sp.triu(adj, k=1).tocoo()
-    return np.column_stack([a.row, a.col]).astype(np.int64)
-
-
 def _n_pieces(labels: np.ndarray, adj: sp.csr_matrix) -> int:
     return len(np.unique(territory_pieces(labels, adj)))
 
 
-def _stuck_path() -> tuple:
+def _stuck_path() -> tuple[sp.csr_matrix, np.ndarray, SearchSpace]:
     """Path of 40 unit-weight units in 4 territories of 11, 10, 10, 9 units,
     band 10 ± 0.5, costs = squared distance to centers 5, 16, 26, 35: no
-    single move lowers the violation."""
+    single move lowers the violation.  ``(adj, labels, space)``."""
     n, k = 40, 4
     adj = _path(n)
     labels = np.repeat(np.arange(k), [11, 10, 10, 9])
     x = np.arange(n, dtype=float)
     cost = (x[:, None] - np.array([5.0, 16.0, 26.0, 35.0])[None, :]) ** 2
-    return (
-        adj,
-        neighbour_lists(adj, n),
-        _edges(adj),
-        labels,
-        np.ones((n, 1)),
-        np.full((k, 1), 9.5),
-        np.full((k, 1), 10.5),
-        np.array([10.0]),
-        cost,
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((n, 1)), np.full((k, 1), 9.5), np.full((k, 1), 10.5), cost=cost
     )
+    return adj, labels, space
 
 
 def test_balance_flow_ships_load_through_full_territories() -> None:
@@ -72,13 +62,13 @@ def test_balance_flow_ships_load_through_full_territories() -> None:
     middle territories are full), so the greedy repair is stuck; the flow
     shifts one unit along the chain 0 → 1 → 2 → 3 and every band holds."""
     k = 4
-    adj, nbrs, edges, labels, act, lower, upper, scale, cost = _stuck_path()
+    adj, labels, space = _stuck_path()
     roots = np.array([0, 15, 25, 39])
 
-    stuck = repair_bands(labels, nbrs, edges, act, lower, upper, scale)
+    stuck = repair_bands(labels, space, by_cost=False)
     assert np.array_equal(stuck, labels)
 
-    out = balance_flow(labels, nbrs, edges, act, lower, upper, cost, roots=roots)
+    out = balance_flow(labels, space.replace(roots=roots))
     assert np.bincount(out, minlength=k).tolist() == [10, 10, 10, 10]
     assert _n_pieces(out, adj) == k
     assert np.array_equal(out[roots], np.arange(k))
@@ -92,7 +82,6 @@ def test_connect_roots_joins_a_boxed_in_home() -> None:
     nx = ny = 6
     n = nx * ny
     adj = grid_adjacency(nx, ny)
-    nbrs = neighbour_lists(adj, n)
     xy = grid_xy(nx, ny)
     labels = (xy[:, 0] >= 3).astype(np.int64)
     roots = np.array([0, 18])  # cell 18 = (0, 3) lies deep in the left half
@@ -100,14 +89,16 @@ def test_connect_roots_joins_a_boxed_in_home() -> None:
     centers = np.array([[0.0, 0.0], [4.5, 2.5]])
     cost = ((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
     act = np.ones((n, 1))
+    band = np.full((2, 1), np.inf)
+    space = SearchSpace.from_adjacency(adj, act, -band, band, roots=roots)
     assert territory_pieces(labels, adj)[18] != territory_pieces(labels, adj)[35]
 
-    joined = connect_roots(labels, adj, nbrs, roots, cost, act)
+    joined = connect_roots(labels, space, cost)
     comp = territory_pieces(joined, adj)
     assert comp[18] == comp[35]  # the root now reaches its main piece
     anchor = np.zeros(n)
     anchor[roots] = 1e6
-    fixed, left = regrow_strays(joined, adj, nbrs, anchor, cost)
+    fixed, left = regrow_strays(joined, space, anchor, cost)
     assert left == 0
     assert fixed.shape == (n,) and set(fixed.tolist()) == {0, 1}
     assert _n_pieces(fixed, adj) == 2
@@ -131,22 +122,38 @@ def _grid_case(seed: int) -> tuple:
     return adj, cost, act, lower, upper, labels, homes
 
 
-def _repaired_grid(seed: int) -> tuple:
-    """:func:`_grid_case` with homes locked, after ``balance_flow`` and
-    ``repair_bands``: ``(adj, cost, act, lower, upper, labels, homes, nbrs,
-    edges, locked, scale)``."""
+def _grid_space(seed: int) -> tuple[sp.csr_matrix, np.ndarray, SearchSpace]:
+    """:func:`_grid_case` with homes as roots, locked: ``(adj, labels,
+    space)``."""
     adj, cost, act, lower, upper, labels, homes = _grid_case(seed)
-    n = len(labels)
-    nbrs = neighbour_lists(adj, n)
-    edges = _edges(adj)
-    locked = np.full(n, -1)
+    locked = np.full(len(labels), -1)
     locked[homes] = np.arange(4)
-    scale = act.sum(axis=0) / 4
-    lab = balance_flow(
-        labels, nbrs, edges, act, lower, upper, cost, roots=homes, locked=locked
+    space = SearchSpace.from_adjacency(
+        adj, act, lower, upper, cost=cost, locked=locked, roots=homes
     )
-    lab = repair_bands(lab, nbrs, edges, act, lower, upper, scale, locked=locked)
-    return adj, cost, act, lower, upper, lab, homes, nbrs, edges, locked, scale
+    return adj, labels, space
+
+
+def _repaired_grid(seed: int) -> tuple[sp.csr_matrix, np.ndarray, SearchSpace]:
+    """:func:`_grid_space` after ``balance_flow`` and ``repair_bands``
+    (ties in candidate order): ``(adj, labels, space)``."""
+    adj, labels, space = _grid_space(seed)
+    lab = balance_flow(labels, space)
+    lab = repair_bands(lab, space, by_cost=False)
+    return adj, lab, space
+
+
+def _assert_banded_whole_homes(
+    labels: np.ndarray, adj: sp.csr_matrix, space: SearchSpace
+) -> None:
+    """Every band of ``space`` holds (to 1e-9), each of the 4 territories is
+    one piece and holds its home (its root)."""
+    sums = np.bincount(labels, weights=space.activities[:, 0], minlength=4)
+    assert np.all(sums >= space.lower[:, 0] - 1e-9)
+    assert np.all(sums <= space.upper[:, 0] + 1e-9)
+    assert _n_pieces(labels, adj) == 4
+    assert space.roots is not None
+    assert np.array_equal(labels[space.roots], np.arange(4))
 
 
 def test_pairs_keep_bands_and_contiguity_and_lower_the_cost() -> None:
@@ -154,34 +161,22 @@ def test_pairs_keep_bands_and_contiguity_and_lower_the_cost() -> None:
     territory is one piece with its home, and the cost never went up."""
     applied = 0
     for seed in range(6):
-        adj, cost, act, lower, upper, lab, homes, nbrs, edges, locked, scale = (
-            _repaired_grid(seed)
-        )
-        n = len(lab)
-        sums = np.bincount(lab, weights=act[:, 0], minlength=4)[:, None]
-        assert violation(sums, lower, upper, scale).sum() == 0.0
+        adj, lab, space = _repaired_grid(seed)
+        assert space.cost is not None
+        cost, n = space.cost, len(lab)
+        sums = np.bincount(lab, weights=space.activities[:, 0], minlength=4)[:, None]
+        assert violation(sums, space.lower, space.upper, space.scale).sum() == 0.0
+        assert space.total_violation(lab) == 0.0
 
-        def delta(
-            u: np.ndarray, f: np.ndarray, t: np.ndarray, c: np.ndarray = cost
-        ) -> np.ndarray:
-            return c[u, t] - c[u, f]
-
-        lab, _ = improve_moves(
-            lab, nbrs, edges, act, lower, upper, delta, locked=locked
-        )
+        lab, _ = improve_single_moves(lab, space)
         before = cost[np.arange(n), lab].sum()
-        lab2, n_pairs = improve_pairs(
-            lab, nbrs, edges, act, lower, upper, cost, locked=locked
-        )
+        lab2, n_pairs = improve_pairs(lab, space)
         applied += n_pairs
         after = cost[np.arange(n), lab2].sum()
         assert after <= before + 1e-9
         if n_pairs:
             assert after < before
-        sums = np.bincount(lab2, weights=act[:, 0], minlength=4)
-        assert np.all(sums >= lower[:, 0] - 1e-9) and np.all(sums <= upper[:, 0] + 1e-9)
-        assert _n_pieces(lab2, adj) == 4
-        assert np.array_equal(lab2[homes], np.arange(4))
+        _assert_banded_whole_homes(lab2, adj, space)
     assert applied > 0
 
 
@@ -196,8 +191,6 @@ def test_improve_flow_takes_a_chain_through_two_full_territories() -> None:
     by 3 × 8 = 24 and leaves every territory with 10 units."""
     n, k = 40, 4
     adj = _path(n)
-    nbrs = neighbour_lists(adj, n)
-    edges = _edges(adj)
     labels = np.repeat(np.arange(k), [11, 10, 10, 9])
     act = np.ones((n, 1))
     lower = np.array([[8.5], [9.5], [9.5], [8.5]])
@@ -206,22 +199,14 @@ def test_improve_flow_takes_a_chain_through_two_full_territories() -> None:
     cost = (x[:, None] - np.array([4.6, 14.6, 24.6, 34.6])[None, :]) ** 2
     locked = np.full(n, -1)
     locked[[0, 15, 25, 35]] = np.arange(k)
+    space = SearchSpace.from_adjacency(adj, act, lower, upper, cost=cost, locked=locked)
 
-    def delta(u: np.ndarray, f: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return cost[u, t] - cost[u, f]
-
-    moved, n_moves = improve_moves(
-        labels, nbrs, edges, act, lower, upper, delta, locked=locked
-    )
-    paired, n_pairs = improve_pairs(
-        labels, nbrs, edges, act, lower, upper, cost, locked=locked
-    )
+    moved, n_moves = improve_single_moves(labels, space)
+    paired, n_pairs = improve_pairs(labels, space)
     assert n_moves == 0 and n_pairs == 0
     assert np.array_equal(moved, labels) and np.array_equal(paired, labels)
 
-    out, kept = improve_flow(
-        labels, nbrs, edges, act, lower, upper, cost, locked=locked
-    )
+    out, kept = improve_flow(labels, space)
     assert kept >= 1
     assert np.bincount(out, minlength=k).tolist() == [10, 10, 10, 10]
     assert out[[10, 20, 30]].tolist() == [1, 2, 3]
@@ -237,23 +222,17 @@ def test_improve_flow_keeps_bands_contiguity_and_homes() -> None:
     its home (locked), and on some instance the chains find a saving."""
     improved = 0
     for seed in range(6):
-        adj, cost, act, lower, upper, lab, homes, nbrs, edges, locked, _scale = (
-            _repaired_grid(seed)
-        )
-        n = len(lab)
-        lab, _ = improve_pairs(lab, nbrs, edges, act, lower, upper, cost, locked=locked)
+        adj, lab, space = _repaired_grid(seed)
+        assert space.cost is not None
+        cost, n = space.cost, len(lab)
+        lab, _ = improve_pairs(lab, space)
         before = cost[np.arange(n), lab].sum()
-        out, kept = improve_flow(
-            lab, nbrs, edges, act, lower, upper, cost, locked=locked
-        )
+        out, kept = improve_flow(lab, space)
         after = cost[np.arange(n), out].sum()
         assert after <= before + 1e-9
         assert (after < before) == (kept > 0)
         improved += kept > 0
-        sums = np.bincount(out, weights=act[:, 0], minlength=4)
-        assert np.all(sums >= lower[:, 0] - 1e-9) and np.all(sums <= upper[:, 0] + 1e-9)
-        assert _n_pieces(out, adj) == 4
-        assert np.array_equal(out[homes], np.arange(4))
+        _assert_banded_whole_homes(out, adj, space)
     assert improved > 0
 
 
@@ -261,17 +240,8 @@ def test_improve_flow_stops_at_its_deadline() -> None:
     """A deadline already past: nothing is tried, the labels come back
     unchanged (and as a copy)."""
     adj, cost, act, lower, upper, labels, _homes = _grid_case(0)
-    n = len(labels)
-    out, kept = improve_flow(
-        labels,
-        neighbour_lists(adj, n),
-        _edges(adj),
-        act,
-        lower,
-        upper,
-        cost,
-        deadline=time.perf_counter() - 1.0,
-    )
+    space = SearchSpace.from_adjacency(adj, act, lower, upper, cost=cost)
+    out, kept = improve_flow(labels, space, deadline=time.perf_counter() - 1.0)
     assert kept == 0
     assert np.array_equal(out, labels) and out is not labels
 
@@ -304,8 +274,6 @@ def test_repair_bands_lp_ships_through_full_territories_on_a_grid() -> None:
     side, k = 12, 4
     n = side * side
     adj = grid_adjacency(side, side)
-    nbrs = neighbour_lists(adj, n)
-    edges = _edges(adj)
     xy = grid_xy(side, side)
     col = np.rint(xy[:, 0]).astype(int)
     labels = np.minimum(col // 3, k - 1)
@@ -320,7 +288,9 @@ def test_repair_bands_lp_ships_through_full_territories_on_a_grid() -> None:
     sums = np.bincount(labels, minlength=k)
     assert sums.tolist() == [37, 35, 37, 35]
     roots = np.array([int(np.argmin(cost[:, t])) for t in range(k)])
-    out = repair_bands_lp(labels, nbrs, edges, act, lower, upper, cost, roots=roots)
+    space = SearchSpace.from_adjacency(adj, act, lower, upper, cost=cost, roots=roots)
+    assert space.scale.tolist() == scale.tolist()
+    out = repair_bands_lp(labels, space)
     sums_out = np.bincount(out, minlength=k)
     assert sums_out.tolist() == [36, 36, 36, 36]
     assert _n_pieces(out, adj) == k
@@ -334,11 +304,44 @@ def test_repair_bands_lp_chain_on_a_path_where_greedy_is_stuck() -> None:
     violation (repair_bands returns the labels unchanged); the boundary LP
     ships one unit along 0 → 1 → 2 → 3 in one round, at the least cost."""
     k = 4
-    adj, nbrs, edges, labels, act, lower, upper, scale, cost = _stuck_path()
-    stuck = repair_bands(labels, nbrs, edges, act, lower, upper, scale)
+    adj, labels, space = _stuck_path()
+    stuck = repair_bands(labels, space, by_cost=False)
     assert np.array_equal(stuck, labels)
-    out = repair_bands_lp(labels, nbrs, edges, act, lower, upper, cost)
+    out = repair_bands_lp(labels, space)
     assert np.bincount(out, minlength=k).tolist() == [10, 10, 10, 10]
     assert _n_pieces(out, adj) == k
     # exactly the three boundary units 10, 20, 30 moved one territory right
     assert np.flatnonzero(out != labels).tolist() == [10, 20, 30]
+
+
+def test_search_space_shapes_and_replace() -> None:
+    """A path of 4 units in 2 territories: sizes, edges, totals and the cost
+    change come from the space; ``replace`` leaves the original as it was;
+    shapes that disagree, and a cost-driven search without a cost, are
+    refused with the shapes or the missing field named."""
+    adj = _path(4)
+    act = np.array([[1.0], [2.0], [3.0], [4.0]])
+    lower, upper = np.full((2, 1), 4.0), np.full((2, 1), 6.0)
+    cost = np.array([[0.0, 3.0], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]])
+    space = SearchSpace.from_adjacency(adj, act, lower, upper, cost=cost)
+    assert (space.n, space.k, space.m) == (4, 2, 1)
+    assert space.edges.tolist() == [[0, 1], [1, 2], [2, 3]]
+    assert space.nbrs == [[1], [0, 2], [1, 3], [2]]
+    labels = np.array([0, 0, 1, 1])  # totals 3 and 7: 1 under, 1 over
+    assert space.sums(labels)[:, 0].tolist() == [3.0, 7.0]
+    assert space.total_violation(labels) == 2.0 / 5.0  # scale: 10 / 2
+    assert space.cost_delta(np.array([1]), np.array([0]), np.array([1])) == [1.0]
+    locked = np.array([0, -1, -1, 1])
+    other = space.replace(locked=locked)
+    assert other.locked is locked and space.locked is None
+    assert other.cost is space.cost
+    with pytest.raises(ValueError, match=r"lower and upper must both be \(k, 1\)"):
+        SearchSpace.from_adjacency(adj, act, lower, np.full((3, 1), 6.0))
+    with pytest.raises(ValueError, match=r"cost must be \(n, k\)"):
+        space.replace(cost=cost[:, :1])
+    with pytest.raises(ValueError, match="nbrs lists 3 units"):
+        space.replace(nbrs=space.nbrs[:3])
+    with pytest.raises(ValueError, match="needs a cost matrix"):
+        improve_flow(labels, space.replace(cost=None))
+    with pytest.raises(ValueError, match="needs the territories' roots"):
+        connect_roots(labels, space, cost)
