@@ -68,6 +68,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from terrakit.design._regions import _find  # union-find root (numba)
+
 #: Largest ``n · m`` (units × candidates) for which the chosen-centers bound
 #: uses the dense banded evaluation (a transposed float copy of the costs,
 #: 8 bytes a pair — 0.53 GB for the 32,845 ZCTAs × 2,000 candidates — and
@@ -454,14 +456,6 @@ def band_gap(total: float, lower: float, upper: float) -> float:
         return 0.0
     h = math.floor(total / upper)
     return max(min(total - h * upper, (h + 1) * lower - total), 0.0)
-
-
-@numba.njit(cache=True)
-def _find(parent: np.ndarray, x: int) -> int:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
 
 
 @numba.njit(cache=True)
