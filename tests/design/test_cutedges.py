@@ -592,29 +592,20 @@ def test_column_generation_with_a_target_above_the_optimum() -> None:
         adj, pop, lo, hi, _p, plans, ok = grid_cg_case(seed)
         optimum = brute_force_optimum(adj, pop, 3, lo, hi)
         assert optimum is not None
-        out = column_generation_bound(
-            adj,
-            pop,
-            [lo],
-            [hi],
-            3,
-            ok,
-            partitions=plans,
-            target=optimum + 2,
-            time_limit=20,
-            seed=0,
-        )
-        assert out.bound <= optimum
-        out = column_generation_bound(
-            adj,
-            pop,
-            [lo],
-            [hi],
-            3,
-            ok,
-            partitions=plans,
-            target=optimum,
-            time_limit=20,
-            seed=0,
-        )
-        assert out.bound == optimum
+        bounds = [
+            column_generation_bound(
+                adj,
+                pop,
+                [lo],
+                [hi],
+                3,
+                ok,
+                partitions=plans,
+                target=target,
+                time_limit=20,
+                seed=0,
+            ).bound
+            for target in (optimum + 2, optimum)
+        ]
+        assert bounds[0] <= optimum
+        assert bounds[1] == optimum
