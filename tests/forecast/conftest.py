@@ -252,6 +252,20 @@ def local_level_loglik(panel, vals) -> float:
     return total
 
 
+def cluster_series(prefix: str, k: int, j: int, periods, sales) -> pd.DataFrame:
+    """Long rows of series ``j`` of cluster ``k`` (``s = "{prefix}{k}-s{j}"``,
+    ``cluster = "{prefix}{k}"``, ``group = "g{j}"``), for :func:`grouped_panel`."""
+    return pd.DataFrame(
+        {
+            "s": f"{prefix}{k}-s{j}",
+            "cluster": f"{prefix}{k}",
+            "group": f"g{j}",
+            "period": periods,
+            "sales": sales,
+        }
+    )
+
+
 def grouped_panel(long):
     """A panel keyed by ``s`` with the ``group`` and ``cluster`` columns of
     ``long`` (one value per series) as its groups and clusters."""

@@ -22,7 +22,7 @@ from terrakit.forecast.model import (
     build_forecast_model,
 )
 
-from .conftest import grouped_panel
+from .conftest import cluster_series, grouped_panel
 
 
 def clustered_long(
@@ -43,17 +43,7 @@ def clustered_long(
             eps = rng.standard_normal(months)
             e = sigma * (np.sqrt(share) * u[k] + np.sqrt(1 - share) * eps)
             y = 100.0 * (1 + j) * np.exp(e)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "s": f"c{k}-s{j}",
-                        "cluster": f"c{k}",
-                        "group": f"g{j}",
-                        "period": periods,
-                        "sales": y,
-                    }
-                )
-            )
+            rows.append(cluster_series("c", k, j, periods, y))
     return pd.concat(rows, ignore_index=True)
 
 

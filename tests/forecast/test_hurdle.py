@@ -26,7 +26,13 @@ from terrakit.forecast.model import (
     summarise_draws,
 )
 
-from .conftest import constant_fit, grouped_panel, perturbed_point, tensor_values
+from .conftest import (
+    cluster_series,
+    constant_fit,
+    grouped_panel,
+    perturbed_point,
+    tensor_values,
+)
 
 HURDLE = {"zeros": "hurdle"}
 
@@ -52,17 +58,7 @@ def intermittent_long(
         for j in range(per_cluster):
             sells = rng.random(months) < p
             y = np.where(sells, 100.0 * rng.lognormal(0.0, 0.3, months), 0.0)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "s": f"k{k}-s{j}",
-                        "cluster": f"k{k}",
-                        "group": f"g{j}",
-                        "period": periods,
-                        "sales": y,
-                    }
-                )
-            )
+            rows.append(cluster_series("k", k, j, periods, y))
     return pd.concat(rows, ignore_index=True)
 
 
