@@ -57,6 +57,20 @@ at once, without proving its exact minimum.  If the proof then fails, the
 roots settled early are priced again to their exact minimum, so the call's
 bound is the same as without the early stop (unless time runs out).
 
+*Root elimination* (with a ``target`` :math:`T` and early stop).  With
+integral weights, proving :math:`T` means showing that no partition costs
+:math:`\\theta = T - 1` or less (otherwise :math:`\\theta = T`).  A partition that
+uses root ``j`` costs at least :math:`\\sum_i \\pi_i + \\sum_{M} z + z_j`
+plus the least other free :math:`z`; where that exceeds :math:`\\theta` at
+any multipliers, no partition at or below :math:`\\theta` uses ``j``, whatever
+the multipliers later, so ``j`` is dropped for good (the reduced-cost fixing
+of branch-and-price, on the roots).  Its columns leave the master, a unit
+left with one root makes that root mandatory, and the bound is then
+:math:`\\min(LB_{restricted}, T)`: every partition through a dropped root
+costs at least :math:`T`.  A free root's cutoff is raised to the value that
+would drop it, so a root that does not reach its cutoff is dropped.  On OK
+counties 23 roots fell to 9 after the first exact call.
+
 *Search.*  Columns come from the heuristic partitions, then from a local
 search on the pricing objective (add, remove or swap boundary units, keeping
 the set connected and within the bands) started from the pool's columns of
@@ -71,6 +85,7 @@ Set ``TERRAKIT_CG_DEBUG=1`` to print one line per exact pricing call.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -86,6 +101,11 @@ from terrakit.design._model import ArrayModel
 __all__ = ["ColumnBound", "column_generation_bound"]
 
 _DEBUG = bool(os.environ.get("TERRAKIT_CG_DEBUG"))
+# a root's cutoff is raised this far past its elimination threshold, so the
+# threshold, recomputed from the final bounds of the other roots, is met
+_ELIMINATE_MARGIN = 0.01
+# root choices listed by _RootPricer.eliminate (beyond: single roots only)
+_MAX_COMBOS = 5000
 
 
 @dataclass(frozen=True)
@@ -554,8 +574,11 @@ class _RootPricer:
         hi: np.ndarray,
         contiguity: bool,
         workers: int | None = None,
+        eliminate: bool = True,
     ) -> None:
         self.n = g.n
+        # rule out roots and root sets when a proof fails (:meth:`eliminate`)
+        self.eliminating = bool(eliminate)
         self.g, self.lo, self.hi, self.contiguity = g, lo, hi, contiguity
         # roots priced at once, one HiGHS run per thread (default: up to 2)
         self.workers = max(1, int(workers or min(2, os.cpu_count() or 1)))
@@ -577,11 +600,14 @@ class _RootPricer:
         self.is_root[self.roots] = True
         self.root_index = np.full(g.n, -1, dtype=np.int64)
         self.root_index[self.roots] = np.arange(self.roots.size)
-        # a unit that only one root may take makes that root every
-        # partition's (e.g. the unit of highest rank is its own root)
-        only = ok[:, self.roots].sum(axis=1) == 1
+        # roots still possible in a partition below the caller's threshold
+        # (see :meth:`eliminate`); ``closed``: some unit has no root left
+        self.active = np.ones(self.roots.size, dtype=bool)
+        self.closed = False
+        # root sets (sorted indices into ``roots``) ruled out by eliminate()
+        self.forbidden: set[tuple[int, ...]] = set()
         self.mandatory = np.zeros(self.roots.size, dtype=bool)
-        self.mandatory[np.argmax(ok[only][:, self.roots], axis=1)] = True
+        self._mandatory()
         # seconds each root's last complete run took: the first pass gives a
         # root at least about that much, as a run cut short restarts from
         # scratch in the second pass
@@ -592,6 +618,131 @@ class _RootPricer:
             model, fixed = self._build(g, u, j, lo, hi, contiguity, most)
             self.models.append(model)
             self.fixed.append(fixed)
+
+    def _mandatory(self) -> None:
+        """Mark the roots every remaining partition uses.
+
+        A unit that only one active root may take makes that root every
+        partition's (e.g. the unit of highest rank is its own root); a unit
+        that no active root may take leaves no partition (``closed``).
+        """
+        okm = self.okm[self.active]  # (active roots, n)
+        count = okm.sum(axis=0)
+        used = self.allowed
+        self.closed = (
+            self.closed or bool(np.any(count[used] == 0)) or not self.active.any()
+        )
+        only = used & (count == 1)
+        self.mandatory[:] = False
+        act = np.flatnonzero(self.active)
+        if only.any():
+            self.mandatory[act[np.argmax(okm[:, only], axis=0)]] = True
+
+    def _combos(self, k: int) -> tuple[np.ndarray, int, list[tuple[int, ...]]] | None:
+        """The free roots, how many a partition takes, and the allowed root
+        choices among them (``None`` when there are too many to list)."""
+        idx = np.flatnonzero(self.active & ~self.mandatory)
+        need = k - int(self.mandatory.sum())
+        if need <= 0 or idx.size < need or math.comb(idx.size, need) > _MAX_COMBOS:
+            return None
+        base = tuple(np.flatnonzero(self.mandatory).tolist())
+        allowed = [
+            c
+            for c in itertools.combinations(idx.tolist(), need)
+            if tuple(sorted(base + c)) not in self.forbidden
+        ]
+        return idx, need, allowed
+
+    def least_total(self, vals: np.ndarray, k: int) -> float:
+        """Least :math:`\\sum_{j \\in S} z_j` over the root sets ``S`` a
+        partition may still use (``vals``: per-root values, ``inf`` where no
+        set is left): the mandatory roots plus the ``k - |M|`` least free ones,
+        or, once root sets were ruled out (:meth:`eliminate`), the least
+        allowed set."""
+        if self.closed:
+            return math.inf
+        out = float(vals[self.mandatory].sum())
+        free = self.active & ~self.mandatory
+        need = k - int(self.mandatory.sum())
+        if need <= 0:
+            return out
+        listed = self._combos(k) if self.forbidden else None
+        if listed is None:
+            rest = np.sort(vals[free])
+            return math.inf if rest.size < need else out + float(rest[:need].sum())
+        _idx, _need, allowed = listed
+        if not allowed:
+            return math.inf
+        with np.errstate(invalid="ignore"):
+            sums = np.array([vals[list(c)].sum() for c in allowed])
+        sums = np.where(np.isnan(sums), -math.inf, sums)
+        return out + float(sums.min())
+
+    def eliminate(self, lbs: np.ndarray, k: int, proof: float) -> int:
+        """Rule out the roots and root sets no partition below a threshold uses.
+
+        ``lbs``: a lower bound on each root's :math:`z_j` at multipliers
+        :math:`\\pi`, and ``proof`` the threshold minus :math:`\\sum_i \\pi_i`.
+        A partition's ``k`` districts have ``k`` distinct roots ``S``, and
+        :math:`\\sum_D (c_D - \\pi(D)) \\ge \\sum_{j \\in S} z_j`; where that
+        exceeds ``proof``, every partition with root set ``S`` costs more
+        than the threshold, whatever the multipliers, so a proof that no
+        partition is at or below it may leave ``S`` out for good (the
+        reduced-cost fixing of branch-and-price, on the roots).  The sets
+        are listed while there are at most ``_MAX_COMBOS`` choices of the free
+        roots (otherwise a root ``j`` is tested with the least other free
+        roots); a root in no allowed set is dropped, which may make others
+        mandatory (a unit left with one root), and the test repeats.  When no
+        set is left, ``closed`` is set: no partition is at or below the
+        threshold.  Returns how many roots were dropped.
+        """
+        dropped = 0
+        while not self.closed:
+            base = float(lbs[self.mandatory].sum())
+            if not math.isfinite(base):
+                return dropped
+            listed = self._combos(k)
+            free = np.flatnonzero(self.active & ~self.mandatory)
+            need = k - int(self.mandatory.sum())
+            if need <= 0:
+                if base > proof:
+                    self.closed = True
+                return dropped
+            if listed is not None:
+                idx, need, allowed = listed
+                keep = np.zeros(self.roots.size, dtype=bool)
+                mand = tuple(np.flatnonzero(self.mandatory).tolist())
+                for c in allowed:
+                    if base + float(lbs[list(c)].sum()) > proof:
+                        self.forbidden.add(tuple(sorted(mand + c)))
+                    else:
+                        keep[list(c)] = True
+                drop = idx[~keep[idx]]
+                if drop.size == idx.size:
+                    self.closed = True
+                    return dropped + int(drop.size)
+            else:
+                if free.size < need:
+                    self.closed = True
+                    return dropped
+                vals = lbs[free]
+                order = np.argsort(vals)
+                # with root q in: its value plus the need - 1 least others
+                in_least = np.zeros(free.size, dtype=bool)
+                in_least[order[:need]] = True
+                least = vals[order]
+                head = float(least[: need - 1].sum()) if need > 1 else 0.0
+                with np.errstate(invalid="ignore"):
+                    totals = np.where(
+                        in_least, base + float(least[:need].sum()), base + vals + head
+                    )
+                drop = free[np.isfinite(totals) & (totals > proof)]
+            if drop.size == 0:
+                return dropped
+            self.active[drop] = False
+            dropped += int(drop.size)
+            self._mandatory()
+        return dropped
 
     @staticmethod
     def _build(
@@ -761,19 +912,17 @@ class _RootPricer:
             if t >= 0 and r < ub[t] - 1e-9:
                 ub[t] = r
                 found.append(new)
-        free = ~self.mandatory
+        free = self.active & ~self.mandatory
         need = k - int(self.mandatory.sum())
         order = np.lexsort((ub, free))  # the mandatory roots first
+        order = order[self.active[order]]
         lbs = np.full(nr, -math.inf)
-        final = np.zeros(nr, dtype=bool)
+        lbs[~self.active] = math.inf
+        final = ~self.active
 
         def total_of(vals: np.ndarray) -> float:
-            """Mandatory roots' values plus the ``need`` least free ones."""
-            out = float(vals[self.mandatory].sum())
-            if need > 0:
-                rest = np.sort(vals[free])
-                out = math.inf if rest.size < need else out + float(rest[:need].sum())
-            return out
+            """Least total over the root sets still allowed."""
+            return self.least_total(vals, k)
 
         early = np.zeros(nr, dtype=bool)  # settled below a lowered cutoff
         aim = [proof is not None]
@@ -802,6 +951,19 @@ class _RootPricer:
                 return True  # no free root is needed: only the least matters
             share = early_share()
             cutoff -= share
+            raise_ok = self.eliminating and bool(free[t])
+            if proof is not None and raise_ok and need > 0 and ub[t] > cutoff:
+                # raise the cutoff to where the root would be eliminated
+                # (see :meth:`eliminate`): proving no set below it drops the
+                # root for good, at the price of a slightly larger tree
+                est = np.where(final, lbs, ub)
+                base = float(est[self.mandatory].sum())
+                rest = est[free & (np.arange(nr) != t)]
+                if rest.size >= need - 1:
+                    head = float(np.sort(rest)[: need - 1].sum()) if need > 1 else 0.0
+                    drop_at = proof - base - head + _ELIMINATE_MARGIN
+                    if math.isfinite(drop_at) and cutoff < drop_at < ub[t]:
+                        cutoff = drop_at
             cutoff = cutoff + 1e-7 if math.isfinite(cutoff) else math.inf
             u = self.members[t]
             h = self.models[t]
@@ -900,7 +1062,13 @@ class _RootPricer:
             early[again] = False
             final[again] = False
             run_pass(again, False)
-        least = float(lbs.min()) if nr else math.inf
+        if proof is not None and self.eliminating and total_of(lbs) <= proof:
+            # the proof failed: drop the roots that no partition at or below
+            # the threshold uses (the rest must still be proved)
+            self.eliminate(lbs, k, proof)
+            free = self.active & ~self.mandatory
+            need = k - int(self.mandatory.sum())
+        least = float(lbs[self.active].min()) if self.active.any() else math.inf
         # fewer roots than districts: no partition (inf)
         return found, least, total_of(lbs)
 
@@ -989,6 +1157,7 @@ def column_generation_bound(
     pool_mip: float = 3.0,
     pricing: str = "roots",
     early_stop: bool = True,
+    eliminate: bool = True,
 ) -> ColumnBound:
     """Lower bound on the cut edges by column generation (see the module Notes).
 
@@ -1027,6 +1196,10 @@ def column_generation_bound(
         as its share of the bound that proves ``target`` is certified,
         instead of proving its exact minimum, while a proof is within reach
         of the call (see :meth:`_RootPricer.solve`).
+    eliminate
+        With ``pricing="roots"``, early stop and a ``target``: rule out the
+        roots and root sets that no partition below the target uses (see the
+        module Notes); ``False`` keeps every root.
     share_start
         Start the smoothing centre at the incumbent's per-unit cost shares.
     pool_mip
@@ -1056,10 +1229,16 @@ def column_generation_bound(
     cols: list[np.ndarray] = []
     costs_l: list[float] = []
 
+    pricer: _Pricer | _RootPricer | None = None
+
     def add_col(mask: np.ndarray) -> bool:
         key = np.packbits(mask).tobytes()
         if key in pool:
             return False
+        if isinstance(pricer, _RootPricer) and not pricer.active.all():
+            t = pricer._root_of(mask)
+            if t >= 0 and not pricer.active[t]:
+                return False  # its root was eliminated (see below)
         pool[key] = len(cols)
         cols.append(mask.copy())
         costs_l.append(g.cost(mask))
@@ -1078,7 +1257,6 @@ def column_generation_bound(
     if not cols:
         return ColumnBound(-math.inf, math.inf, False, None, math.inf, info)
     allowed_any = np.asarray(ok.any(axis=1), dtype=bool)
-    pricer: _Pricer | _RootPricer | None = None
     bound = -math.inf
     pi_best: np.ndarray | None = None
     if best_labels is not None and share_start:
@@ -1093,6 +1271,8 @@ def column_generation_bound(
     alpha = float(smoothing)
 
     def enough() -> bool:
+        if bound == math.inf:
+            return True  # no partition (below the target) is left
         if target is None or not math.isfinite(bound):
             return False
         b = math.ceil(bound - 1e-6) if integral else bound
@@ -1126,7 +1306,7 @@ def column_generation_bound(
         # exact pricing with smoothed multipliers
         if pricer is None:
             if pricing == "roots":
-                pricer = _RootPricer(g, ok, lo, hi, contiguity)
+                pricer = _RootPricer(g, ok, lo, hi, contiguity, eliminate=eliminate)
             else:
                 pricer = _Pricer(g, ok, lo, hi, contiguity)
         left = cg_limit - (time.perf_counter() - t0)
@@ -1141,9 +1321,34 @@ def column_generation_bound(
                 # the distinct-roots total that makes ceil(bound) reach target
                 need_lb = target - 1 + 1e-5 if integral else target
                 proof = float(need_lb - sep.sum())
+            n_active = int(pricer.active.sum())
             sets, lb_price, lb_roots = pricer.solve(
                 sep, min(pricing_limit, left), cols, np.asarray(costs_l), k, proof
             )
+            if _DEBUG:
+                print(
+                    f"  roots active: {int(pricer.active.sum())} "
+                    f"root sets ruled out: {len(pricer.forbidden)}",
+                    flush=True,
+                )
+            if pricer.active.sum() < n_active:
+                # roots that no partition below the target uses: their
+                # columns leave the master, which then steers the
+                # multipliers for the partitions that may still beat it
+                info["roots_eliminated"] = float((~pricer.active).sum())
+                keep = [
+                    q
+                    for q, c in enumerate(cols)
+                    if (t := pricer._root_of(c)) < 0 or pricer.active[t]
+                ]
+                cols[:] = [cols[q] for q in keep]
+                costs_l[:] = [costs_l[q] for q in keep]
+                pool.clear()
+                pool.update((np.packbits(c).tobytes(), q) for q, c in enumerate(cols))
+            if pricer.closed:
+                # some unit has no root left: no partition beats the target
+                bound = float(target if target is not None else math.inf)
+                break
             rcs = [g.cost(s) - pi[s].sum() - mu for s in sets]
             mask = sets[int(np.argmin(rcs))] if sets else None
             for s, r in zip(sets, rcs, strict=True):
@@ -1161,7 +1366,9 @@ def column_generation_bound(
                 f"exact pricing: alpha={alpha} lp={lp_value:.3f} "
                 f"lb_price={lb_price:.3f} mu={mu:.3f} LB={lb_lp:.3f} "
                 f"LB(roots)={lb:.3f} "
-                f"columns={len(cols)} {time.perf_counter() - tp:.2f}s",
+                f"columns={len(cols)} {time.perf_counter() - tp:.2f}s "
+                f"(at {time.perf_counter() - t0:.1f}s, "
+                f"iteration {info['iterations']:.0f})",
                 flush=True,
             )
         if lb > bound:
@@ -1195,6 +1402,11 @@ def column_generation_bound(
         if labels is not None and value < best_value - 1e-9:
             best_labels, best_value = labels, value
             info["pool_improved"] = 1.0
+    if isinstance(pricer, _RootPricer) and target is not None:
+        if not pricer.active.all() or pricer.forbidden:
+            # partitions through a root or root set ruled out cost at least
+            # the target
+            bound = min(bound, float(target))
     if integral and math.isfinite(bound):
         bound = float(math.ceil(bound - 1e-6))
     info["seconds"] = time.perf_counter() - t0
