@@ -81,7 +81,14 @@ class SpecificationError(TerrakitError, ValueError):
 
 
 class InfeasibleError(TerrakitError, RuntimeError):
-    """A solver proved that no solution meets the constraints."""
+    """No solution meets the constraints, or none was found in time.
+
+    Raised when a solver proved that no solution meets the constraints (the
+    message names the band or constraint that cannot be met), and also when
+    an exact solver stopped at its time limit with no feasible answer and its
+    heuristic fallback found none either; the message then says that
+    infeasibility was not proved and how to give the search more room.
+    """
 
 
 class NotFittedError(TerrakitError, AttributeError):

@@ -449,7 +449,10 @@ def solve_mip(
     SpecificationError
         From the pre-solve checks.
     InfeasibleError
-        The solver proved infeasibility; the message names the band.
+        The solver proved infeasibility (the message names the band), or it
+        stopped at the time limit with no feasible alignment and the
+        heuristic fallback found none either (the message says that
+        infeasibility was not proved).
 
     Warns
     -----

@@ -61,6 +61,28 @@ def test_infeasible_band_is_named(grid3x3_problem):
         solve_mip(p, time_limit=10)
 
 
+def test_nothing_found_in_time_says_infeasibility_was_not_proved(
+    grid3x3_problem, monkeypatch
+):
+    """The MIP stopped at its limit with no alignment and the heuristic
+    fallback found none either: InfeasibleError says it proved nothing and how
+    to give the search more room (not that the problem is infeasible)."""
+    from terrakit.design import mip
+    from terrakit.design._model import SolveOutcome
+
+    def stopped(*args, **kwargs):
+        return SolveOutcome("time_limit", None, math.inf, 0.0, 0.0, 1.0)
+
+    monkeypatch.setattr(mip, "solve_model", stopped)
+    monkeypatch.setattr(mip, "_fallback", lambda *args: None)
+    with pytest.raises(
+        InfeasibleError,
+        match=r"found no feasible alignment within 1 s and did not prove "
+        r'infeasibility; raise time_limit or use solver="heuristic"',
+    ):
+        solve_mip(grid3x3_problem, time_limit=1)
+
+
 def test_locks_honoured(grid3x3_problem):
     p = grid3x3_problem.replace(locked={2: 0, 6: 0}, lock_reasons={2: "key account"})
     res = solve_mip(p, time_limit=20)
