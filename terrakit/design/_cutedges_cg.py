@@ -606,6 +606,7 @@ class _RootPricer:
         self.closed = False
         # root sets (sorted indices into ``roots``) ruled out by eliminate()
         self.forbidden: set[tuple[int, ...]] = set()
+        self._combo_cache: tuple[Any, list[tuple[int, ...]]] = (None, [])
         self.mandatory = np.zeros(self.roots.size, dtype=bool)
         self._mandatory()
         # seconds each root's last complete run took: the first pass gives a
@@ -645,13 +646,18 @@ class _RootPricer:
         need = k - int(self.mandatory.sum())
         if need <= 0 or idx.size < need or math.comb(idx.size, need) > _MAX_COMBOS:
             return None
-        base = tuple(np.flatnonzero(self.mandatory).tolist())
-        allowed = [
-            c
-            for c in itertools.combinations(idx.tolist(), need)
-            if tuple(sorted(base + c)) not in self.forbidden
-        ]
-        return idx, need, allowed
+        # the list changes only when roots or sets are ruled out (the
+        # forbidden set only grows, so its size versions it)
+        key = (self.active.tobytes(), self.mandatory.tobytes(), len(self.forbidden))
+        if self._combo_cache[0] != key:
+            base = tuple(np.flatnonzero(self.mandatory).tolist())
+            allowed = [
+                c
+                for c in itertools.combinations(idx.tolist(), need)
+                if tuple(sorted(base + c)) not in self.forbidden
+            ]
+            self._combo_cache = (key, allowed)
+        return idx, need, self._combo_cache[1]
 
     def least_total(self, vals: np.ndarray, k: int) -> float:
         """Least :math:`\\sum_{j \\in S} z_j` over the root sets ``S`` a
@@ -674,7 +680,7 @@ class _RootPricer:
         if not allowed:
             return math.inf
         with np.errstate(invalid="ignore"):
-            sums = np.array([vals[list(c)].sum() for c in allowed])
+            sums = vals[np.asarray(allowed, dtype=np.int64)].sum(axis=1)
         sums = np.where(np.isnan(sums), -math.inf, sums)
         return out + float(sums.min())
 
