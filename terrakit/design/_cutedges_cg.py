@@ -59,17 +59,19 @@ bound is the same as without the early stop (unless time runs out).
 
 *Root elimination* (with a ``target`` :math:`T` and early stop).  With
 integral weights, proving :math:`T` means showing that no partition costs
-:math:`\\theta = T - 1` or less (otherwise :math:`\\theta = T`).  A partition that
-uses root ``j`` costs at least :math:`\\sum_i \\pi_i + \\sum_{M} z + z_j`
-plus the least other free :math:`z`; where that exceeds :math:`\\theta` at
-any multipliers, no partition at or below :math:`\\theta` uses ``j``, whatever
-the multipliers later, so ``j`` is dropped for good (the reduced-cost fixing
-of branch-and-price, on the roots).  Its columns leave the master, a unit
-left with one root makes that root mandatory, and the bound is then
-:math:`\\min(LB_{restricted}, T)`: every partition through a dropped root
-costs at least :math:`T`.  A free root's cutoff is raised to the value that
-would drop it, so a root that does not reach its cutoff is dropped.  On OK
-counties 23 roots fell to 9 after the first exact call.
+:math:`\\theta = T - 1` or less (otherwise :math:`\\theta = T`).  A partition
+whose ``k`` districts have the root set ``S`` costs at least
+:math:`\\sum_i \\pi_i + \\sum_{j \\in S} z_j`; where that exceeds
+:math:`\\theta` at any multipliers, no partition at or below :math:`\\theta`
+has root set ``S``, whatever the multipliers later, so ``S`` is ruled out for
+good (the reduced-cost fixing of branch-and-price, on the roots; the sets are
+listed while the free roots allow at most ``_MAX_COMBOS`` choices, single
+roots are tested beyond).  A root in no allowed set is dropped and its
+columns leave the master, a unit left with one root makes that root
+mandatory, and the bound is then :math:`\\min(LB_{restricted}, T)`: every
+partition through a ruled-out set costs at least :math:`T`.  A free root's
+cutoff is raised to the value that would drop it.  On OK counties the first
+two exact calls take the roots from 23 to 10.
 
 *Search.*  Columns come from the heuristic partitions, then from a local
 search on the pricing objective (add, remove or swap boundary units, keeping
@@ -1072,8 +1074,6 @@ class _RootPricer:
             # the proof failed: drop the roots that no partition at or below
             # the threshold uses (the rest must still be proved)
             self.eliminate(lbs, k, proof)
-            free = self.active & ~self.mandatory
-            need = k - int(self.mandatory.sum())
         least = float(lbs[self.active].min()) if self.active.any() else math.inf
         # fewer roots than districts: no partition (inf)
         return found, least, total_of(lbs)
@@ -1352,7 +1352,8 @@ def column_generation_bound(
                 pool.clear()
                 pool.update((np.packbits(c).tobytes(), q) for q, c in enumerate(cols))
             if pricer.closed:
-                # some unit has no root left: no partition beats the target
+                # no root set (or no root for some unit) is left: no
+                # partition beats the target
                 bound = float(target if target is not None else math.inf)
                 break
             rcs = [g.cost(s) - pi[s].sum() - mu for s in sets]
