@@ -641,9 +641,9 @@ class _RootPricer:
         if only.any():
             self.mandatory[act[np.argmax(okm[:, only], axis=0)]] = True
 
-    def _combos(self, k: int) -> tuple[np.ndarray, int, list[tuple[int, ...]]] | None:
-        """The free roots, how many a partition takes, and the allowed root
-        choices among them (``None`` when there are too many to list)."""
+    def _combos(self, k: int) -> list[tuple[int, ...]] | None:
+        """The allowed choices of ``k - |M|`` free roots (indices into
+        ``roots``), or ``None`` when there are too many to list."""
         idx = np.flatnonzero(self.active & ~self.mandatory)
         need = k - int(self.mandatory.sum())
         if need <= 0 or idx.size < need or math.comb(idx.size, need) > _MAX_COMBOS:
@@ -659,7 +659,7 @@ class _RootPricer:
                 if tuple(sorted(base + c)) not in self.forbidden
             ]
             self._combo_cache = (key, allowed)
-        return idx, need, self._combo_cache[1]
+        return self._combo_cache[1]
 
     def least_total(self, vals: np.ndarray, k: int) -> float:
         """Least :math:`\\sum_{j \\in S} z_j` over the root sets ``S`` a
@@ -674,11 +674,10 @@ class _RootPricer:
         need = k - int(self.mandatory.sum())
         if need <= 0:
             return out
-        listed = self._combos(k) if self.forbidden else None
-        if listed is None:
+        allowed = self._combos(k) if self.forbidden else None
+        if allowed is None:
             rest = np.sort(vals[free])
             return math.inf if rest.size < need else out + float(rest[:need].sum())
-        _idx, _need, allowed = listed
         if not allowed:
             return math.inf
         with np.errstate(invalid="ignore"):
@@ -709,15 +708,14 @@ class _RootPricer:
             base = float(lbs[self.mandatory].sum())
             if not math.isfinite(base):
                 return dropped
-            listed = self._combos(k)
+            allowed = self._combos(k)
             free = np.flatnonzero(self.active & ~self.mandatory)
             need = k - int(self.mandatory.sum())
             if need <= 0:
                 if base > proof:
                     self.closed = True
                 return dropped
-            if listed is not None:
-                idx, need, allowed = listed
+            if allowed is not None:
                 keep = np.zeros(self.roots.size, dtype=bool)
                 mand = tuple(np.flatnonzero(self.mandatory).tolist())
                 for c in allowed:
@@ -725,25 +723,18 @@ class _RootPricer:
                         self.forbidden.add(tuple(sorted(mand + c)))
                     else:
                         keep[list(c)] = True
-                drop = idx[~keep[idx]]
-                if drop.size == idx.size:
+                drop = free[~keep[free]]
+                if drop.size == free.size:
                     self.closed = True
                     return dropped + int(drop.size)
             else:
                 if free.size < need:
                     self.closed = True
                     return dropped
-                vals = lbs[free]
-                order = np.argsort(vals)
                 # with root q in: its value plus the need - 1 least others
-                in_least = np.zeros(free.size, dtype=bool)
-                in_least[order[:need]] = True
-                least = vals[order]
-                head = float(least[: need - 1].sum()) if need > 1 else 0.0
+                vals = lbs[free]
                 with np.errstate(invalid="ignore"):
-                    totals = np.where(
-                        in_least, base + float(least[:need].sum()), base + vals + head
-                    )
+                    totals = base + vals + _least_others(vals, need - 1)
                 drop = free[np.isfinite(totals) & (totals > proof)]
             if drop.size == 0:
                 return dropped
@@ -966,12 +957,11 @@ class _RootPricer:
                 # root for good, at the price of a slightly larger tree
                 est = np.where(final, lbs, ub)
                 base = float(est[self.mandatory].sum())
-                rest = est[free & (np.arange(nr) != t)]
-                if rest.size >= need - 1:
-                    head = float(np.sort(rest)[: need - 1].sum()) if need > 1 else 0.0
-                    drop_at = proof - base - head + _ELIMINATE_MARGIN
-                    if math.isfinite(drop_at) and cutoff < drop_at < ub[t]:
-                        cutoff = drop_at
+                idx = np.flatnonzero(free)
+                head = _least_others(est[idx], need - 1)[np.searchsorted(idx, t)]
+                drop_at = proof - base - head + _ELIMINATE_MARGIN
+                if math.isfinite(drop_at) and cutoff < drop_at < ub[t]:
+                    cutoff = drop_at
             cutoff = cutoff + 1e-7 if math.isfinite(cutoff) else math.inf
             u = self.members[t]
             h = self.models[t]
@@ -1090,6 +1080,24 @@ class _RootPricer:
             if not np.any(mask & ~self.okm[t]):
                 return t
         return -1
+
+
+def _least_others(vals: np.ndarray, count: int) -> np.ndarray:
+    """For each entry, the sum of the ``count`` least *other* entries
+    (``inf`` when fewer than ``count`` others exist)."""
+    out = np.zeros(vals.size)
+    if count <= 0:
+        return out
+    if vals.size <= count:
+        return np.full(vals.size, math.inf)
+    order = np.argsort(vals)
+    least = vals[order]
+    head = float(least[:count].sum())
+    out[:] = head
+    # an entry among the count least is replaced by the next one
+    with np.errstate(invalid="ignore"):
+        out[order[:count]] = head - least[:count] + least[count]
+    return out
 
 
 def _master(
