@@ -451,12 +451,7 @@ def test_root_pricing_matches_enumeration(seed: int, workers: int) -> None:
     for _ in range(3):
         pi = rng.uniform(0.0, 1.5, size=12)
         found, least, total = pricer.solve(pi, 30.0, pool, costs, 3)
-        z: dict[int, float] = {}
-        for s in sets:
-            idx = np.flatnonzero(s)
-            root = int(idx[np.argmin(rank[idx])])
-            value = g.cost(s) - float(pi[s].sum())
-            z[root] = min(z.get(root, np.inf), value)
+        z = _root_minima(g, sets, rank, pi)
         assert least == pytest.approx(min(z.values()), abs=1e-4)
         top = int(_order(p)[0])  # the unit of highest rank is always a root
         others = sorted(v for j, v in z.items() if j != top)
@@ -469,6 +464,37 @@ def test_root_pricing_matches_enumeration(seed: int, workers: int) -> None:
             for part in _three_partitions(sets)
         )
         assert np.isfinite(best) and total <= best + 1e-6
+
+
+def _set_root(mask: np.ndarray, rank: np.ndarray) -> int:
+    """The set's member of highest rank (rank 0 first): its root."""
+    idx = np.flatnonzero(mask)
+    return int(idx[np.argmin(rank[idx])])
+
+
+def _root_minima(g, sets: list[np.ndarray], rank: np.ndarray, pi: np.ndarray):
+    """Each root's least reduced cost over the enumerated sets."""
+    z: dict[int, float] = {}
+    for s in sets:
+        root = _set_root(s, rank)
+        z[root] = min(z.get(root, np.inf), g.cost(s) - float(pi[s].sum()))
+    return z
+
+
+def test_least_others_matches_sorting() -> None:
+    """For every entry, the sum of the ``count`` least other entries (inf
+    when there are too few), against deleting the entry and sorting."""
+    from terrakit.design._cutedges_cg import _least_others
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(1, 8))
+        count = int(rng.integers(0, n + 1))
+        vals = rng.integers(0, 5, n).astype(float)  # ties on purpose
+        got = _least_others(vals, count)
+        for q in range(n):
+            rest = np.sort(np.delete(vals, q))
+            assert got[q] == (np.inf if rest.size < count else rest[:count].sum())
 
 
 def _three_partitions(sets: list[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
@@ -513,13 +539,8 @@ def test_root_elimination_keeps_every_partition_below_the_threshold(seed: int) -
         value = np.array(
             [sum(g.cost(d) - float(pi[d].sum()) for d in part) for part in parts]
         )
-        roots = [
-            {int(np.flatnonzero(d)[np.argmin(rank[d])]) for d in part} for part in parts
-        ]
-        z: dict[int, float] = {}  # each root's least reduced cost
-        for d in sets:
-            j = int(np.flatnonzero(d)[np.argmin(rank[d])])
-            z[j] = min(z.get(j, np.inf), g.cost(d) - float(pi[d].sum()))
+        roots = [{_set_root(d, rank) for d in part} for part in parts]
+        z = _root_minima(g, sets, rank, pi)
         # thresholds the distinct-roots total cannot reach: the least
         # partition's value and a higher one
         for proof in (float(value.min()), float(np.quantile(value, 0.2))):
