@@ -100,7 +100,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from terrakit.design._model import ArrayModel
 
-__all__ = ["ColumnBound", "column_generation_bound"]
+__all__ = ["ColumnBound", "RootSets", "column_generation_bound"]
 
 _DEBUG = bool(os.environ.get("TERRAKIT_CG_DEBUG"))
 # a root's cutoff is raised this far past its elimination threshold, so the
@@ -108,6 +108,33 @@ _DEBUG = bool(os.environ.get("TERRAKIT_CG_DEBUG"))
 _ELIMINATE_MARGIN = 0.01
 # root choices listed by _RootPricer.eliminate (beyond: single roots only)
 _MAX_COMBOS = 5000
+
+
+@dataclass(frozen=True)
+class RootSets:
+    """What the root pricing proved, for a branch on the root sets.
+
+    Attributes
+    ----------
+    roots
+        Unit index of each possible root (the units ``j`` with ``ok[j, j]``).
+    active, mandatory
+        Per root: still possible in a partition below the target, and used
+        by every such partition.
+    history
+        ``(multipliers, lower bounds)`` of each exact pricing call: for every
+        district ``D`` rooted at ``roots[t]``,
+        :math:`c_D - \\pi(D) \\ge` ``bounds[t]`` at those multipliers.
+    sets
+        The root sets (sorted indices into ``roots``) a partition below the
+        target may still use, or ``None`` when too many to list.
+    """
+
+    roots: np.ndarray
+    active: np.ndarray
+    mandatory: np.ndarray
+    history: list[tuple[np.ndarray, np.ndarray]]
+    sets: list[tuple[int, ...]] | None
 
 
 @dataclass(frozen=True)
@@ -131,6 +158,9 @@ class ColumnBound:
         Weighted cut of ``labels`` (``inf`` without labels).
     info
         Counters: iterations, columns, exact pricing calls, seconds.
+    root_sets
+        With root pricing and a ``target`` not reached: the roots and root
+        sets left, and each call's per-root bounds (:class:`RootSets`).
     """
 
     bound: float
@@ -139,6 +169,7 @@ class ColumnBound:
     labels: np.ndarray | None
     objective: float
     info: dict[str, float] = field(default_factory=dict)
+    root_sets: RootSets | None = None
 
 
 class _Graph:
@@ -615,6 +646,8 @@ class _RootPricer:
         # root at least about that much, as a run cut short restarts from
         # scratch in the second pass
         self.last_seconds = np.zeros(self.roots.size)
+        # (multipliers, per-root lower bounds) of every call
+        self.history: list[tuple[np.ndarray, np.ndarray]] = []
         for j in self.roots.tolist():
             u = np.flatnonzero(ok[:, j])
             self.members.append(u)
@@ -1064,6 +1097,7 @@ class _RootPricer:
             # the proof failed: drop the roots that no partition at or below
             # the threshold uses (the rest must still be proved)
             self.eliminate(lbs, k, proof)
+        self.history.append((pi.copy(), lbs.copy()))
         least = float(lbs[self.active].min()) if self.active.any() else math.inf
         # fewer roots than districts: no partition (inf)
         return found, least, total_of(lbs)
@@ -1172,6 +1206,7 @@ def column_generation_bound(
     pricing: str = "roots",
     early_stop: bool = True,
     eliminate: bool = True,
+    handoff: float | None = None,
 ) -> ColumnBound:
     """Lower bound on the cut edges by column generation (see the module Notes).
 
@@ -1214,6 +1249,11 @@ def column_generation_bound(
         With ``pricing="roots"``, early stop and a ``target``: rule out the
         roots and root sets that no partition below the target uses (see the
         module Notes); ``False`` keeps every root.
+    handoff
+        Seconds after which the generation stops as soon as the root sets
+        left can be listed, and returns them in ``root_sets`` for
+        :func:`terrakit.design._cutedges_sets.prove_root_sets` (with root
+        pricing, elimination and a ``target``); ``None``: never.
     share_start
         Start the smoothing centre at the incumbent's per-unit cost shares.
     pool_mip
@@ -1292,8 +1332,16 @@ def column_generation_bound(
         b = math.ceil(bound - 1e-6) if integral else bound
         return b >= target - 1e-9
 
+    def handed_off() -> bool:
+        if handoff is None or not isinstance(pricer, _RootPricer):
+            return False
+        if time.perf_counter() - t0 < handoff or not pricer.history:
+            return False
+        need = k - int(pricer.mandatory.sum())
+        return need <= 0 or pricer._combos(k) is not None
+
     cg_limit = time_limit - pool_mip
-    while time.perf_counter() - t0 < cg_limit and not enough():
+    while time.perf_counter() - t0 < cg_limit and not enough() and not handed_off():
         info["iterations"] += 1
         costs = np.asarray(costs_l)
         lp_value, pi, mu = _master(cols, costs, n, k)
@@ -1425,6 +1473,24 @@ def column_generation_bound(
     if integral and math.isfinite(bound):
         bound = float(math.ceil(bound - 1e-6))
     info["seconds"] = time.perf_counter() - t0
+    state = None
+    if isinstance(pricer, _RootPricer) and pricer.history and not enough():
+        mand = tuple(np.flatnonzero(pricer.mandatory).tolist())
+        need = k - len(mand)
+        free = pricer._combos(k) if need > 0 else ([()] if need == 0 else [])
+        state = RootSets(
+            pricer.roots.copy(),
+            pricer.active.copy(),
+            pricer.mandatory.copy(),
+            list(pricer.history),
+            None if free is None else [tuple(sorted(mand + c)) for c in free],
+        )
     return ColumnBound(
-        float(bound), float(lp_value), converged, best_labels, float(best_value), info
+        float(bound),
+        float(lp_value),
+        converged,
+        best_labels,
+        float(best_value),
+        info,
+        state,
     )

@@ -130,6 +130,42 @@ class ArrayModel:
 
 
 # -- HiGHS (direct) -----------------------------------------------------------------
+def to_highs(model: ArrayModel, h: Any, *, integer: bool = True) -> None:
+    """Pass ``model`` (columns, rows, integrality) to the HiGHS instance ``h``."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    lb = np.where(np.isfinite(model.lb), model.lb, -inf)
+    ub = np.where(np.isfinite(model.ub), model.ub, inf)
+    n = model.n_cols
+    h.addCols(
+        n,
+        model.cost,
+        lb,
+        ub,
+        0,
+        np.zeros(n, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    a, rlo, rhi = model.matrix()
+    if a.shape[0]:
+        h.addRows(
+            a.shape[0],
+            np.where(np.isfinite(rlo), rlo, -inf),
+            np.where(np.isfinite(rhi), rhi, inf),
+            a.nnz,
+            a.indptr[:-1].astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(float),
+        )
+    ints = np.flatnonzero(model.integer)
+    if ints.size and integer:
+        h.changeColsIntegrality(
+            ints.size, ints.astype(np.int32), np.ones(ints.size, dtype=np.uint8)
+        )
+
+
 def _solve_highs(
     model: ArrayModel,
     **kw: Any,
@@ -178,36 +214,7 @@ def _solve_highs_once(
         h.setOptionValue("threads", int(threads))
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
-    inf = highspy.kHighsInf
-    lb = np.where(np.isfinite(model.lb), model.lb, -inf)
-    ub = np.where(np.isfinite(model.ub), model.ub, inf)
-    n = model.n_cols
-    h.addCols(
-        n,
-        model.cost,
-        lb,
-        ub,
-        0,
-        np.zeros(n, dtype=np.int32),
-        np.zeros(0, dtype=np.int32),
-        np.zeros(0),
-    )
-    a, rlo, rhi = model.matrix()
-    if a.shape[0]:
-        h.addRows(
-            a.shape[0],
-            np.where(np.isfinite(rlo), rlo, -inf),
-            np.where(np.isfinite(rhi), rhi, inf),
-            a.nnz,
-            a.indptr[:-1].astype(np.int32),
-            a.indices.astype(np.int32),
-            a.data.astype(float),
-        )
-    ints = np.flatnonzero(model.integer)
-    if ints.size and not relax:
-        h.changeColsIntegrality(
-            ints.size, ints.astype(np.int32), np.ones(ints.size, dtype=np.uint8)
-        )
+    to_highs(model, h, integer=not relax)
     if start and not relax:
         idx = np.fromiter(start.keys(), dtype=np.int32, count=len(start))
         val = np.fromiter(start.values(), dtype=float, count=len(start))

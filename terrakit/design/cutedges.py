@@ -149,9 +149,26 @@ def _pairs(problem: DesignProblem, order: np.ndarray) -> tuple[np.ndarray, np.nd
     return ok, roots
 
 
+def _edge_pairs(
+    problem: DesignProblem, ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edges ``(eu, ev, ew)`` (``eu < ev``) and the pairs ``(es, js)``: edge
+    ``es`` may lie inside the territory rooted at ``js`` (both ends may join
+    it).  :func:`_build` adds one variable :math:`s_{ej}` per pair, in this
+    order, right after the ``x`` variables."""
+    e = sp.triu(sp.csr_matrix(problem.adjacency), k=1).tocoo()
+    eu, ev, ew = e.row.astype(np.int64), e.col.astype(np.int64), e.data.astype(float)
+    es, js = np.nonzero(ok[eu] & ok[ev])  # (n_edges, n) shared possible roots
+    return eu, ev, ew, es, js
+
+
 def _build(
     problem: DesignProblem, ok: np.ndarray
 ) -> tuple[ArrayModel, np.ndarray, np.ndarray, int, float]:
+    """The rooted model (module Notes) over the pairs ``ok``: returns the
+    model, the pairs ``(ii, jj)`` of its ``x`` variables (from column ``x0``;
+    the :func:`_edge_pairs` ``s`` variables follow) and the objective's
+    constant."""
     n, k = problem.n_units, problem.n_territories
     model = ArrayModel()
     ii, jj = np.nonzero(ok)
@@ -188,10 +205,7 @@ def _build(
             else:
                 model.add_rows(roots.size, rows, cols, vals, 0.0, np.inf)
     # cut edges: s_ej <= x_uj, s_ej <= x_vj; objective |E| - sum s
-    e = sp.triu(sp.csr_matrix(problem.adjacency), k=1).tocoo()
-    eu, ev, ew = e.row.astype(np.int64), e.col.astype(np.int64), e.data.astype(float)
-    both = ok[eu] & ok[ev]  # (n_edges, n) shared possible roots
-    es, js = np.nonzero(both)
+    eu, ev, ew, es, js = _edge_pairs(problem, ok)
     ns = es.size
     s0 = model.add_vars(ns, cost=-ew[es], lb=0.0, ub=1.0, integer=False)
     for end in (eu, ev):
@@ -201,7 +215,7 @@ def _build(
         c[1::2] = xid[end[es], js]
         model.add_rows(ns, r, c, np.tile([1.0, -1.0], ns), -np.inf, 0.0)
     # at most one shared root per edge (implied, but tightens the LP)
-    model.add_rows(e.row.size, es, s0 + np.arange(ns), 1.0, -np.inf, 1.0)
+    model.add_rows(eu.size, es, s0 + np.arange(ns), 1.0, -np.inf, 1.0)
     constant = float(ew.sum())
     if problem.contiguity:
         adj = sp.coo_matrix(problem.adjacency)
@@ -444,6 +458,7 @@ def solve_districting(
     start_labels: np.ndarray | None = None,
     mip_gap: float = 1e-6,
     no_contiguity_share: float = 0.0,
+    root_set_share: float = 0.45,
     **heuristic_kw: Any,
 ) -> CutEdgeOutcome:
     """Cut-edge districting: good partitions first, then a proof.
@@ -484,6 +499,13 @@ def solve_districting(
         the tree plans when it meets every band).
     mip_gap
         Relative gap at which the rooted model stops.
+    root_set_share
+        With ``bound="cg"`` and integral edge weights: once this share of
+        the column generation's time is left, the generation hands over as
+        soon as the root sets it left can be listed, and the rest goes to
+        :func:`terrakit.design._cutedges_sets.prove_root_sets` (the rooted
+        model per root set, with the generation's Lagrangian cuts); ``0``:
+        the generation gets all the time.
     no_contiguity_share
         Share of the exact bound's time first given to
         :func:`no_contiguity_bound` (the partition without contiguity, a
@@ -586,6 +608,9 @@ def solve_districting(
         if left > 1:
             bands = problem.bands()
             ok, _ = _pairs(problem, _order(problem))
+            target = _cut(problem, labels)
+            w = sp.triu(sp.csr_matrix(problem.adjacency), k=1).data
+            branch = root_set_share > 0 and bool(np.allclose(w, np.round(w)))
             cg = column_generation_bound(
                 problem.adjacency,
                 np.column_stack([v for _a, v, _lo, _hi in bands]),
@@ -595,9 +620,10 @@ def solve_districting(
                 ok,
                 contiguity=problem.contiguity,
                 partitions=plans,
-                target=_cut(problem, labels),
+                target=target,
                 time_limit=left,
                 seed=seed,
+                handoff=(1 - root_set_share) * left if branch else None,
             )
             method += "+cg-bound"
             lower = max(lower, float(cg.bound))
@@ -605,6 +631,26 @@ def solve_districting(
             if cg.labels is not None and cg.objective < _cut(problem, labels):
                 labels = cg.labels
             status = "time_limit"
+            left = time_limit - (time.perf_counter() - t0) - 1.0
+            if (
+                branch
+                and cg.root_sets is not None
+                and lower < _cut(problem, labels)
+                and left > 1
+            ):
+                from terrakit.design._cutedges_sets import prove_root_sets
+
+                # what the generation ruled out against the target stays
+                # valid for a better partition the pool MIP found
+                best = _cut(problem, labels)
+                proof = prove_root_sets(
+                    problem, ok, cg.root_sets, best, time_limit=left
+                )
+                method += "+root-sets"
+                lower = max(lower, proof.bound)
+                info.update(proof.info)
+                if proof.labels is not None and proof.objective < best:
+                    labels = proof.labels
             # the set-partitioning LP is solved but below the best value (ME
             # counties: 15.x < 16): the rooted model's branching gets the rest
             use_mip = cg.converged and _cut(problem, labels) > lower + 1e-9

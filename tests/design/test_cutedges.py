@@ -699,3 +699,144 @@ def test_column_generation_with_a_target_above_the_optimum() -> None:
         ]
         assert bounds[0] <= optimum
         assert bounds[1] == optimum
+
+
+def _root_sets_case(seed: int):
+    """A grid case with one exact root pricing at random multipliers, as the
+    :class:`RootSets` the column generation hands over (every root active,
+    every root set allowed)."""
+    import itertools
+
+    from terrakit.design._cutedges_cg import RootSets, _Graph, _RootPricer
+
+    adj, pop, lo, hi, p, plans, ok = grid_cg_case(seed, plans=3)
+    g = _Graph(adj, pop.reshape(-1, 1))
+    pricer = _RootPricer(g, ok, np.array([lo]), np.array([hi]), True)
+    pool = [plan == t for plan in plans for t in range(3)]
+    pi = np.random.default_rng(seed).uniform(0.0, 1.5, size=12)
+    pricer.solve(pi, 30.0, pool, np.array([g.cost(c) for c in pool]), 3)
+    mand = tuple(np.flatnonzero(pricer.mandatory).tolist())
+    free = np.flatnonzero(~pricer.mandatory).tolist()
+    sets = [
+        tuple(sorted(mand + c)) for c in itertools.combinations(free, 3 - len(mand))
+    ]
+    state = RootSets(
+        pricer.roots, pricer.active, pricer.mandatory, list(pricer.history), sets
+    )
+    return adj, pop, lo, hi, p, ok, g, pi, state
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lagrangian_cuts_hold_for_every_district(seed: int) -> None:
+    """Each cut, evaluated at every connected banded district rooted at its
+    root (x and s at their integer values), equals the district's reduced
+    cost minus the root's bound, so it is at least 0."""
+    from terrakit.design._cutedges_sets import _cuts
+    from terrakit.design.cutedges import _build, _edge_pairs, _order
+
+    adj, pop, lo, hi, p, ok, g, pi, state = _root_sets_case(seed)
+    model, ii, jj, x0, _const = _build(p, ok)
+    _eu, _ev, ew, es, js = _edge_pairs(p, ok)
+    eu, ev = _eu, _ev
+    r, c, v, count = _cuts(p, state, ii, jj, x0, x0 + ii.size, es, js, ew)
+    assert count == int(np.isfinite(state.history[0][1]).sum())
+    rows = sp.csr_matrix((v, (r, c)), shape=(count, model.n_cols))
+    row_root = [int(jj[c[r == q][0] - x0]) for q in range(count)]
+    rank = np.empty(12, dtype=np.int64)
+    rank[_order(p)] = np.arange(12)
+    lbs = state.history[0][1]
+    checked: set[int] = set()
+    for d in _feasible_sets(adj, pop, lo, hi):
+        j = _set_root(d, rank)
+        vec = np.zeros(model.n_cols)
+        vec[x0 + np.flatnonzero((jj == j) & d[ii])] = 1.0
+        inside = np.flatnonzero((js == j) & d[eu[es]] & d[ev[es]])
+        vec[x0 + ii.size + inside] = 1.0
+        for q in np.flatnonzero(np.array(row_root) == j).tolist():
+            lhs = float(rows[q].toarray().ravel() @ vec)
+            assert lhs >= -1e-6
+            # the left side is the district's reduced cost minus the bound
+            t = int(np.flatnonzero(state.roots == j)[0])
+            assert lhs == pytest.approx(g.cost(d) - pi[d].sum() - lbs[t], abs=1e-6)
+            checked.add(q)
+    assert checked == set(range(count))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_root_set_branch_proves_the_optimum_and_finds_what_beats_a_target(
+    seed: int,
+) -> None:
+    """With the target at the enumerated optimum the branch over the root
+    sets proves it; with the target one above, it must not claim it: it
+    returns a valid partition at the optimum and a bound at most that."""
+    from terrakit.design._cutedges_sets import prove_root_sets
+
+    adj, pop, lo, hi, p, ok, _g, _pi, state = _root_sets_case(seed)
+    optimum = brute_force_optimum(adj, pop, 3, lo, hi)
+    assert optimum is not None
+    proof = prove_root_sets(p, ok, state, optimum, time_limit=30)
+    assert proof.bound == optimum
+    assert proof.labels is None
+    assert proof.info["root_sets_proved"] == proof.info["root_sets"] == len(state.sets)
+    beaten = prove_root_sets(p, ok, state, optimum + 1, time_limit=30)
+    assert beaten.labels is not None
+    assert beaten.objective == cut(adj, beaten.labels) == optimum
+    assert_valid(p, beaten.labels)
+    assert beaten.bound <= optimum
+
+
+def test_generation_hands_over_root_sets_that_keep_the_optimum() -> None:
+    """``handoff=0``: the generation stops after its first exact call and
+    hands over the root sets left against a target one above the optimum.
+    Every optimal partition (enumerated) uses active roots in a listed set,
+    the branch with that target returns one, and with the optimum as target
+    it proves it."""
+    from terrakit.design._cutedges_cg import column_generation_bound
+    from terrakit.design._cutedges_sets import prove_root_sets
+    from terrakit.design.cutedges import _order
+
+    handed = 0
+    for seed in (0, 4, 5):
+        adj, pop, lo, hi, p, plans, ok = grid_cg_case(seed, plans=3)
+        optimum = brute_force_optimum(adj, pop, 3, lo, hi)
+        assert optimum is not None
+        out = column_generation_bound(
+            adj,
+            pop,
+            [lo],
+            [hi],
+            3,
+            ok,
+            partitions=plans,
+            target=optimum + 1,
+            time_limit=20,
+            seed=0,
+            handoff=0.0,
+        )
+        state = out.root_sets
+        assert state is not None and state.sets is not None
+        handed += int(not state.active.all() or len(state.sets) > 0)
+        rank = np.empty(12, dtype=np.int64)
+        rank[_order(p)] = np.arange(12)
+        lab, cuts = _banded_labellings(adj, pop, 3, lo, hi)
+        optimal = 0
+        for q in np.flatnonzero(cuts == optimum).tolist():
+            parts = [lab[q] == t for t in range(3)]
+            if all(
+                connected_components(adj[m][:, m], directed=False)[0] == 1
+                for m in parts
+            ):
+                optimal += 1
+                idx = [
+                    int(np.flatnonzero(state.roots == _set_root(m, rank))[0])
+                    for m in parts
+                ]
+                assert state.active[idx].all()
+                assert tuple(sorted(idx)) in state.sets
+        assert optimal > 0
+        beaten = prove_root_sets(p, ok, state, optimum + 1, time_limit=30)
+        assert beaten.labels is not None and beaten.objective == optimum
+        assert_valid(p, beaten.labels)
+        proof = prove_root_sets(p, ok, state, optimum, time_limit=30)
+        assert proof.bound == optimum
+    assert handed == 3
