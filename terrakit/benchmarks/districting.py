@@ -247,7 +247,7 @@ def solve_file(
     seed: int = 0,
     contiguity: bool = True,
     mip_nodes: int = 100,
-    mip_share: float = 0.75,
+    mip_share: float = 0.9,
     bound: str = "cg",
     **kw: Any,
 ) -> dict[str, Any]:

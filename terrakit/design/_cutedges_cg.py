@@ -73,6 +73,13 @@ partition through a ruled-out set costs at least :math:`T`.  A free root's
 cutoff is raised to the value that would drop it.  On OK counties the first
 two exact calls take the roots from 23 to 10.
 
+*Hand-over* (``handoff``).  After ``handoff`` seconds the generation stops
+as soon as the root sets left can be listed and returns them, with every
+exact call's multipliers and per-root bounds (:class:`RootSets`), for the
+branch on the root sets of :mod:`terrakit.design._cutedges_sets`: with the
+roots fixed, the rooted model plus those bounds as cuts closes the last
+steps that the generation makes slowly (OK counties: 38.2-39 -> 40).
+
 *Search.*  Columns come from the heuristic partitions, then from a local
 search on the pricing objective (add, remove or swap boundary units, keeping
 the set connected and within the bands) started from the pool's columns of

@@ -251,19 +251,22 @@ def prove_root_sets(
         if lower[q] >= target:
             proved[q] = True
             return True
+        below = int(hinfo.primal_solution_status) == 2 and (
+            float(hinfo.objective_function_value) + constant < target - 0.5
+        )
         if relaxed[0]:
-            return False  # the flows decide (its sets may be disconnected)
-        if int(hinfo.primal_solution_status) == 2:
-            value = float(hinfo.objective_function_value) + constant
-            if value < target - 0.5:
-                x = np.asarray(h.getSolution().col_value)[x0 : x0 + ii.size]
-                root_of = np.full(n, -1, dtype=np.int64)
-                pick = x > 0.5
-                root_of[ii[pick]] = jj[pick]
-                labels = np.unique(root_of, return_inverse=True)[1]
-                # the cut of the labels, exactly (not HiGHS's float)
-                cut_w = float(ew[labels[eu] != labels[ev]].sum())
-                found.append((cut_w, labels))
+            # a solution below the cutoff may be disconnected: the flows
+            # decide; otherwise the relaxation only ran out of time
+            disconnected[q] = below
+            return below
+        if below:
+            x = np.asarray(h.getSolution().col_value)[x0 : x0 + ii.size]
+            root_of = np.full(n, -1, dtype=np.int64)
+            pick = x > 0.5
+            root_of[ii[pick]] = jj[pick]
+            labels = np.unique(root_of, return_inverse=True)[1]
+            # the cut of the labels, exactly (not HiGHS's float)
+            found.append((float(ew[labels[eu] != labels[ev]].sum()), labels))
         return st == ms.kOptimal
 
     def run_pass(items: list[int], first: bool) -> list[int]:
@@ -282,7 +285,7 @@ def prove_root_sets(
                         break
                     share = left
                     if first:
-                        share = max(len(models) * left / (len(items) - nxt), 2.0)
+                        share = max(len(models) * left / (len(items) - nxt), 6.0)
                     w = idle.pop()
                     q = items[nxt]
                     nxt += 1
@@ -300,13 +303,16 @@ def prove_root_sets(
     # the weakest sets first: they decide the bound if time runs out
     todo = np.argsort(lag, kind="stable").tolist()
     relaxed = [True]
+    disconnected = np.zeros(len(sets), dtype=bool)
     for stage, model in enumerate(stages):
         relaxed[0] = stage < len(stages) - 1
         load(model, relaxed[0])
         stopped = run_pass(todo, True)
-        if not relaxed[0]:
-            run_pass(sorted(stopped, key=lambda q: lower[q]), False)
+        run_pass(sorted(stopped, key=lambda q: lower[q]), False)
+        # the flows get the sets whose relaxation has a solution below the
+        # cutoff first, then those it did not settle in time
         todo = [q for q in todo if not proved[q]]
+        todo.sort(key=lambda q: (not disconnected[q], lower[q]))
         if not todo or found:
             break
     info["root_sets_proved"] = float(proved.sum())

@@ -454,7 +454,7 @@ def solve_districting(
     seed: int = 0,
     bound: str = "cg",
     exact_nodes: int = 100,
-    exact_share: float = 0.75,
+    exact_share: float = 0.9,
     start_labels: np.ndarray | None = None,
     mip_gap: float = 1e-6,
     no_contiguity_share: float = 0.0,
@@ -475,7 +475,11 @@ def solve_districting(
          by column generation (:mod:`terrakit.design._cutedges_cg`), seeded
          with every partition found; it stops as soon as its bound reaches
          the best value, and a MIP over its columns may improve the
-         partition;
+         partition.  With integral edge weights it hands over, once
+         ``root_set_share`` of its time is left and the root sets it has not
+         ruled out can be listed, to a branch on those sets
+         (:mod:`terrakit.design._cutedges_sets`: the rooted model per set,
+         with a Lagrangian cut per root from each exact pricing call);
        - ``bound="mip"``, unequal bands, or no feasible partition yet: the
          rooted exact model (:func:`solve_cut_edges`), warm-started; it can
          also prove that no partition meets the bands.  It also gets the time
@@ -631,7 +635,7 @@ def solve_districting(
             if cg.labels is not None and cg.objective < _cut(problem, labels):
                 labels = cg.labels
             status = "time_limit"
-            left = time_limit - (time.perf_counter() - t0) - 1.0
+            left = time_limit - (time.perf_counter() - t0) - 1.5
             if (
                 branch
                 and cg.root_sets is not None
