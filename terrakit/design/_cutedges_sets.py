@@ -274,7 +274,7 @@ def prove_root_sets(
     def run_pass(items: list[int], first: bool) -> list[int]:
         """Solve ``items`` on the workers; returns the sets stopped by their
         time share (first pass: an equal share of the time left, at least
-        2 s; later: all of it)."""
+        6 s; later: all of it)."""
         stopped: list[int] = []
         pending: dict[Any, tuple[int, int]] = {}
         nxt = 0
