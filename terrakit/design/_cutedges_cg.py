@@ -1340,7 +1340,7 @@ def column_generation_bound(
         return b >= target - 1e-9
 
     def handed_off() -> bool:
-        if handoff is None or not isinstance(pricer, _RootPricer):
+        if handoff is None or target is None or not isinstance(pricer, _RootPricer):
             return False
         if time.perf_counter() - t0 < handoff or not pricer.history:
             return False
