@@ -736,8 +736,7 @@ def test_lagrangian_cuts_hold_for_every_district(seed: int) -> None:
 
     adj, pop, lo, hi, p, ok, g, pi, state = _root_sets_case(seed)
     model, ii, jj, x0, _const = _build(p, ok)
-    _eu, _ev, ew, es, js = _edge_pairs(p, ok)
-    eu, ev = _eu, _ev
+    eu, ev, ew, es, js = _edge_pairs(p, ok)
     r, c, v, count = _cuts(p, state, ii, jj, x0, x0 + ii.size, es, js, ew)
     assert count == int(np.isfinite(state.history[0][1]).sum())
     rows = sp.csr_matrix((v, (r, c)), shape=(count, model.n_cols))
