@@ -54,7 +54,7 @@ import scipy.sparse as sp
 
 from terrakit.design._cutedges_cg import RootSets
 from terrakit.design._model import to_highs
-from terrakit.design.cutedges import _build, _edge_pairs
+from terrakit.design.cutedges import _build, _cut, _edge_pairs
 from terrakit.design.problem import DesignProblem
 
 __all__ = ["RootSetProof", "prove_root_sets"]
@@ -174,7 +174,7 @@ def prove_root_sets(
     if not sets or not ok2[ok.any(axis=1)].any(axis=1).all():
         # no root set (or no root for some unit) is left below the target
         return RootSetProof(float(target), None, math.inf, info)
-    eu, ev, ew, es, js = _edge_pairs(problem, ok2)
+    _eu, _ev, ew, es, js = _edge_pairs(problem, ok2)
     # first without the flows (a relaxation, about 3x faster on OK
     # counties), then with them for the sets it did not settle
     stages = []
@@ -268,7 +268,7 @@ def prove_root_sets(
             root_of[ii[pick]] = jj[pick]
             labels = np.unique(root_of, return_inverse=True)[1]
             # the cut of the labels, exactly (not HiGHS's float)
-            found.append((float(ew[labels[eu] != labels[ev]].sum()), labels))
+            found.append((_cut(problem, labels), labels))
         return st == ms.kOptimal
 
     def run_pass(items: list[int], first: bool) -> list[int]:

@@ -338,8 +338,7 @@ def solve_cut_edges(
     info["solve_seconds"] = out.solve_seconds
     bound = constant + out.bound if math.isfinite(out.bound) else 0.0
     # the number of cut edges is integral with integer weights
-    w = sp.triu(sp.csr_matrix(problem.adjacency), k=1).data
-    if np.allclose(w, np.round(w)):
+    if _integral_weights(problem):
         bound = math.ceil(bound - 1e-6)
     if out.status == "infeasible":
         return CutEdgeOutcome(None, math.inf, math.inf, "infeasible", info)
@@ -439,6 +438,12 @@ def _equal_bands(problem: DesignProblem) -> bool:
     return all(
         np.ptp(lo) == 0 and np.ptp(hi) == 0 for _a, _v, lo, hi in problem.bands()
     )
+
+
+def _integral_weights(problem: DesignProblem) -> bool:
+    """Whether every edge weight is a whole number (then so is every cut)."""
+    w = sp.triu(sp.csr_matrix(problem.adjacency), k=1).data
+    return bool(np.allclose(w, np.round(w)))
 
 
 def _cut(problem: DesignProblem, labels: np.ndarray) -> float:
@@ -613,8 +618,7 @@ def solve_districting(
             bands = problem.bands()
             ok, _ = _pairs(problem, _order(problem))
             target = _cut(problem, labels)
-            w = sp.triu(sp.csr_matrix(problem.adjacency), k=1).data
-            branch = root_set_share > 0 and bool(np.allclose(w, np.round(w)))
+            branch = root_set_share > 0 and _integral_weights(problem)
             cg = column_generation_bound(
                 problem.adjacency,
                 np.column_stack([v for _a, v, _lo, _hi in bands]),
