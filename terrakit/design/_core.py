@@ -353,6 +353,21 @@ def solve_location(
             )
 
         labels = boundary_lp(labels, 0.2)
+        if violated(labels) and space.roots is not None:
+            # whole branches at once: tight bands on chunky units
+            from terrakit.design._recom import recombine_bands
+
+            now = time.perf_counter()
+            labels = recombine_bands(
+                labels,
+                space,
+                rng,
+                deadline=now + 0.3 * max(deadline - now, 0.0),
+                steps=None if max_iter is None else 20_000,
+            )
+            notes.append(
+                f"band repair by recombination: feasible={not violated(labels)}"
+            )
         sa_ok = not violated(labels)
         schedule: tuple[tuple[float, float], ...] = (
             (20.0, 1.0),

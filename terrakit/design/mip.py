@@ -486,6 +486,22 @@ def solve_mip(
                         stacklevel=2,
                     )
                 return rooted
+    pieces = problem.pieces()
+    if len(pieces) > 1:
+        return _solve_pieces(
+            problem,
+            pieces,
+            t_start=t_start,
+            time_limit=time_limit,
+            backend=backend,
+            seed=seed,
+            mip_gap=mip_gap,
+            contiguity_method=contiguity_method,
+            start=start,
+            threads=threads,
+            diagnose=diagnose,
+            config=config,
+        )
     cm = contiguity_method
     if problem.contiguity and cm == "auto":
         assert problem.adjacency is not None
@@ -597,6 +613,115 @@ def solve_mip(
         seed=seed,
         config=cfg,
         info=info,
+        intervals=draw_intervals(problem, cols),
+    )
+
+
+def _solve_pieces(
+    problem: DesignProblem,
+    pieces: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    t_start: float,
+    time_limit: float,
+    start: np.ndarray | None,
+    config: Mapping[str, Any] | None,
+    **kw: Any,
+) -> AlignmentResult:
+    """Solve the connected pieces of a contiguous fixed-center problem one by one.
+
+    No territory crosses from one piece to another, so the pieces are
+    independent problems (:meth:`DesignProblem.pieces`); each is far easier
+    than all of them in one model, whose branch-and-bound must find every
+    piece's answer at once.  A piece gets the time left times its share of
+    the (unit, center) pairs still to solve, so time a piece leaves goes to
+    the next.  The answer is optimal when every piece is; the bound is the
+    sum of the pieces' bounds.
+    """
+    size = np.array([u.size * c.size for u, c in pieces], dtype=float)
+    order = np.argsort(-size, kind="stable")
+    cols = np.full(problem.n_units, -1, dtype=np.int64)
+    bound = 0.0
+    statuses: list[str] = []
+    methods: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for pos, p in enumerate(order):
+        units, centers = pieces[p]
+        left = time_limit - (time.perf_counter() - t_start)
+        share = max(left * size[p] / size[order[pos:]].sum(), 0.05)
+        sub = problem.restrict(units, centers)
+        sub = sub.replace(name=f"{problem.name} (piece {pos + 1} of {len(pieces)})")
+        cpos = np.full(problem.n_centers, -1, dtype=np.int64)
+        cpos[centers] = np.arange(centers.size)
+        sub_start = None if start is None else cpos[np.asarray(start)[units]]
+        if sub_start is not None and np.any(sub_start < 0):
+            sub_start = None
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TimeLimitWarning)
+                res = solve_mip(
+                    sub,
+                    time_limit=share,
+                    start=sub_start,
+                    check=False,
+                    config=config,
+                    **kw,
+                )
+        except InfeasibleError as err:
+            raise InfeasibleError(
+                f"no territory can leave its connected piece, and in the piece of "
+                f"{units.size} units holding territories "
+                f"{', '.join(map(repr, sub.territory_ids or ()))}: {err}"
+            ) from err
+        assert res.columns is not None
+        cols[units] = centers[np.asarray(res.columns)]
+        bound += float(res.lower_bound)
+        statuses.append(res.status)
+        methods.append(res.method)
+        rows.append(
+            {
+                "units": int(units.size),
+                "territories": list(sub.territory_ids or ()),
+                "status": res.status,
+                "objective": float(res.objective),
+                "lower_bound": float(res.lower_bound),
+                "seconds": time.perf_counter() - t0,
+                "time_limit": share,
+                "method": res.method,
+            }
+        )
+    seconds = time.perf_counter() - t_start
+    status: Status = (
+        "optimal" if all(s == "optimal" for s in statuses) else "time_limit"
+    )
+    method = methods[0] if len(set(methods)) == 1 else " + ".join(sorted(set(methods)))
+    if status == "time_limit":
+        warnings.warn(
+            f"{method} stopped at the time limit ({time_limit:g} s) in "
+            f"{sum(s != 'optimal' for s in statuses)} of {len(pieces)} connected "
+            f"pieces; returning the best alignment found (objective "
+            f"{problem.evaluate(cols):.6g}, bound {bound:.6g})",
+            TimeLimitWarning,
+            stacklevel=3,
+        )
+    cfg = {
+        "time_limit": time_limit,
+        "backend": kw.get("backend"),
+        "mip_gap": kw.get("mip_gap"),
+        "contiguity_method": kw.get("contiguity_method"),
+        "pieces": len(pieces),
+        **dict(config or {}),
+    }
+    return AlignmentResult.from_columns(
+        problem,
+        cols,
+        status=status,
+        lower_bound=bound,
+        method=method,
+        seconds=seconds,
+        seed=kw.get("seed"),
+        config=cfg,
+        info={"pieces": rows},
         intervals=draw_intervals(problem, cols),
     )
 

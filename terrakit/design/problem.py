@@ -80,6 +80,7 @@ A *solution* is an int array ``columns`` (n,) of center columns (0..m-1);
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -369,6 +370,92 @@ class DesignProblem:
     def replace(self, **changes: Any) -> DesignProblem:
         """A copy with some fields changed (the problem itself is immutable)."""
         return dataclasses.replace(self, **changes)
+
+    def pieces(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Independent parts of a contiguous problem with fixed centers.
+
+        With contiguity every territory lies inside one connected piece of the
+        adjacency, so the pieces are separate problems, coupled only by
+        side budgets or scenario draws.  Returns ``(units, centers)`` index
+        arrays per piece that holds a center (sorted), or one part holding
+        everything when the problem does not split.
+        """
+        n, m = self.n_units, self.n_centers
+        whole = [(np.arange(n), np.arange(m))]
+        if (
+            not self.contiguity
+            or self.center_mode != "fixed"
+            or self.budgets
+            or self.draws is not None
+        ):
+            return whole
+        assert self.adjacency is not None and self.center_units is not None
+        ncomp, comp = connected_components(self.adjacency, directed=False)
+        if ncomp == 1:
+            return whole
+        ccomp = comp[np.asarray(self.center_units)]
+        out = []
+        for c in np.unique(ccomp):
+            out.append((np.flatnonzero(comp == c), np.flatnonzero(ccomp == c)))
+        return out if len(out) > 1 else whole
+
+    def restrict(self, units: np.ndarray, centers: np.ndarray) -> DesignProblem:
+        """The problem on some units and fixed centers, bands kept as absolute limits.
+
+        Each kept territory keeps its own lower and upper limits (computed on
+        the whole problem, explicit in the part; the tolerances stay for the
+        messages), so an alignment of the part meets exactly the bands it
+        meets in the whole.  Used to solve the pieces of
+        :meth:`pieces` one by one.
+        """
+        if self.center_mode != "fixed":
+            raise ValueError("restrict() needs fixed centers")
+        units = np.asarray(units, dtype=np.int64)
+        centers = np.asarray(centers, dtype=np.int64)
+        pos = np.full(self.n_units, -1, dtype=np.int64)
+        pos[units] = np.arange(units.size)
+        cpos = np.full(self.n_centers, -1, dtype=np.int64)
+        cpos[centers] = np.arange(centers.size)
+        limits = {a: self.band_limits(a) for a in self.banded}
+        ix = np.ix_(units, units)
+
+        def sub(a: np.ndarray | None, *idx: Any) -> Any:
+            return None if a is None else np.asarray(a)[idx]
+
+        locked = {
+            int(pos[i]): int(cpos[j])
+            for i, j in self.locked.items()
+            if pos[i] >= 0 and cpos[j] >= 0
+        }
+        return dataclasses.replace(
+            self,
+            unit_ids=self.unit_ids[units],
+            activities={a: v[units] for a, v in self.activities.items()},
+            n_territories=int(centers.size),
+            cost=self.cost[np.ix_(units, centers)],
+            targets=None,
+            lower={a: lo[centers] for a, (lo, _) in limits.items()},
+            upper={a: hi[centers] for a, (_, hi) in limits.items()},
+            center_units=None
+            if self.center_units is None
+            else pos[np.asarray(self.center_units)[centers]],
+            center_ids=tuple(self.center_ids[j] for j in centers),  # type: ignore[index]
+            territory_ids=None
+            if self.territory_ids is None
+            else tuple(self.territory_ids[j] for j in centers),
+            adjacency=None if self.adjacency is None else self.adjacency[ix],
+            locked=locked,
+            lock_reasons={
+                int(pos[i]): r for i, r in self.lock_reasons.items() if pos[i] >= 0
+            },
+            allowed=sub(self.allowed, np.ix_(units, centers))
+            if self.allowed is not None
+            else None,
+            unit_distance=None
+            if self.unit_distance is None
+            else self.unit_distance[ix],
+            coords=sub(self.coords, units),
+        )
 
     # -- bands ----------------------------------------------------------------------
     def band_limits(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -726,6 +813,96 @@ class DesignProblem:
                     f"contiguity is impossible: {dup[u]} centers sit in the same "
                     f"unit {_rid(self.unit_ids[u])}; each territory needs its own root"
                 )
+        if ncomp > 1:
+            self._check_piece_totals(comp, allowed)
+
+    def _check_piece_totals(self, comp: np.ndarray, allowed: np.ndarray) -> None:
+        """With contiguity a territory stays inside one connected piece, so each
+        piece's total must fit the bands of the territories it can hold.
+
+        Fixed centers: the piece's centers' lower limits sum to at most its
+        total, their upper limits to at least it.  Chosen centers: some whole
+        number of territories ``k_c`` per piece, ``k_c · lower ≤ total ≤
+        k_c · upper``, with the ``k_c`` adding up to ``k``.
+        """
+        assert self.center_units is not None
+        k = self.n_territories
+        ncomp = int(comp.max()) + 1
+        bands = self.bands()
+        cu = np.asarray(self.center_units)
+        totals = {
+            a: np.bincount(comp, weights=v, minlength=ncomp) for a, v, _, _ in bands
+        }
+        sizes = np.bincount(comp, minlength=ncomp)
+
+        def where(c: int) -> str:
+            first = _rid(self.unit_ids[int(np.flatnonzero(comp == c)[0])])
+            return f"the connected piece of {sizes[c]} units containing unit {first}"
+
+        if self.center_mode == "fixed":
+            for a, _v, lo, hi in bands:
+                tau = self.tolerance.get(a)
+                band_txt = (
+                    f"±{_pct(tau)} {a} balance" if tau is not None else f"{a} band"
+                )
+                for c in range(ncomp):
+                    js = np.flatnonzero(comp[cu] == c)
+                    if js.size == 0:
+                        continue
+                    tot = float(totals[a][c])
+                    clo, chi = float(lo[js].sum()), float(hi[js].sum())
+                    if clo * (1 - 1e-9) - 1e-9 <= tot <= chi * (1 + 1e-9) + 1e-9:
+                        continue
+                    names = ", ".join(_rid(self.territory_ids[j]) for j in js[:5])  # type: ignore[index]
+                    more = f" and {js.size - 5} more" if js.size > 5 else ""
+                    side, lim = (
+                        ("below the sum of their lower limits", clo)
+                        if tot < clo
+                        else ("above the sum of their upper limits", chi)
+                    )
+                    raise SpecificationError(
+                        f"{band_txt} is impossible with contiguity: {where(c)} "
+                        f"carries {tot:.6g} {a} and holds the {js.size} territories "
+                        f"{names}{more}; {tot:.6g} is {side} ({lim:.6g}; they may "
+                        f"hold {clo:.6g}–{chi:.6g}). A territory cannot leave its "
+                        "piece: loosen the tolerance, move a center between pieces, "
+                        "link the pieces (Adjacency.with_links) or set contiguity=False"
+                    )
+            return
+        # chosen centers: a whole number of territories per piece
+        cand = np.flatnonzero(allowed.any(axis=0))
+        ncand = np.bincount(comp[cu[cand]], minlength=ncomp)
+        kmin = np.ones(ncomp, dtype=np.int64)
+        kmax = np.minimum(ncand, sizes).astype(np.int64)
+        why: dict[int, str] = {}
+        for a, _v, lo, hi in bands:
+            lo1, hi1 = float(lo.min()), float(hi.max())
+            for c in range(ncomp):
+                tot = float(totals[a][c])
+                need = math.ceil(tot / hi1 * (1 - 1e-9)) if hi1 < np.inf else 1
+                room = math.floor(tot / lo1 * (1 + 1e-9)) if lo1 > 0 else kmax[c]
+                if need > kmin[c] or room < kmax[c]:
+                    why[c] = f"{tot:.6g} {a} with band [{lo1:.6g}, {hi1:.6g}]"
+                kmin[c] = max(kmin[c], need)
+                kmax[c] = min(kmax[c], room)
+        bad = np.flatnonzero(kmin > kmax)
+        if bad.size:
+            c = int(bad[0])
+            raise SpecificationError(
+                f"the bands are impossible with contiguity: {where(c)} carries "
+                f"{why.get(c, 'too little')}, so it needs at least {kmin[c]} "
+                f"territories but can hold at most {kmax[c]}. A territory cannot "
+                "leave its piece: loosen the tolerance, link the pieces "
+                "(Adjacency.with_links) or set contiguity=False"
+            )
+        if not kmin.sum() <= k <= kmax.sum():
+            raise SpecificationError(
+                f"the bands are impossible with contiguity: the {ncomp} connected "
+                f"pieces need between {kmin.sum()} and {kmax.sum()} territories in "
+                f"all (each piece a whole number of territories within the bands), "
+                f"not {k}; change n_territories, loosen the tolerance or link the "
+                "pieces (Adjacency.with_links)"
+            )
 
     # -- constructors ---------------------------------------------------------------
     @classmethod
