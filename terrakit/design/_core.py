@@ -352,22 +352,24 @@ def solve_location(
                 lab, space, deadline=now + share * max(deadline - now, 0.0)
             )
 
-        labels = boundary_lp(labels, 0.2)
-        if violated(labels) and space.roots is not None:
+        def recombine(lab: np.ndarray, share: float) -> np.ndarray:
             # whole branches at once: tight bands on chunky units
+            if not violated(lab) or space.roots is None:
+                return lab
             from terrakit.design._recom import recombine_bands
 
             now = time.perf_counter()
-            labels = recombine_bands(
-                labels,
+            lab = recombine_bands(
+                lab,
                 space,
                 rng,
-                deadline=now + 0.3 * max(deadline - now, 0.0),
+                deadline=now + share * max(deadline - now, 0.0),
                 steps=None if max_iter is None else 20_000,
             )
-            notes.append(
-                f"band repair by recombination: feasible={not violated(labels)}"
-            )
+            notes.append(f"band repair by recombination: feasible={not violated(lab)}")
+            return lab
+
+        labels = recombine(boundary_lp(labels, 0.2), 0.5)
         sa_ok = not violated(labels)
         schedule: tuple[tuple[float, float], ...] = (
             (20.0, 1.0),
@@ -397,7 +399,7 @@ def solve_location(
                 chain=True,
             )
             if not sa_ok:
-                labels = boundary_lp(labels, 0.3)
+                labels = recombine(boundary_lp(labels, 0.3), 0.5)
                 sa_ok = not violated(labels)
             notes.append(f"band repair round {attempt + 1}: feasible={sa_ok}")
     if contiguous:

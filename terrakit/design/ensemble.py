@@ -66,12 +66,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import (
-    connected_components,
-    depth_first_order,
-    minimum_spanning_tree,
-)
+from scipy.sparse.csgraph import connected_components
 
+from terrakit.design._recom import random_tree, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
@@ -231,17 +228,10 @@ def recom_chain(
         moved = False
         for _ in range(max_attempts):
             trees += 1
-            w = sub.copy()
-            w.data = rng.random(w.nnz) + 1e-9
-            tree = minimum_spanning_tree(w)
-            order, pred = depth_first_order(
-                tree, 0, directed=False, return_predecessors=True
-            )
+            order, pred = random_tree(sub, 0, rng)
             if len(order) != len(nodes):  # cannot happen for connected parts
                 break
-            sums = act[nodes].copy()
-            for v in order[:0:-1]:
-                sums[pred[v]] += sums[v]
+            sums = subtree_sums(order, pred, act[nodes])
             whole = sums[order[0]]
             rest = whole - sums
             ok = np.all((sums >= lo - 1e-9) & (sums <= hi + 1e-9), axis=1) & np.all(
@@ -253,12 +243,7 @@ def recom_chain(
                 continue
             v = int(cand[rng.integers(len(cand))])
             # descendants of v: a contiguous block of the DFS preorder
-            size = np.ones(len(nodes), dtype=np.int64)
-            for u in order[:0:-1]:
-                size[pred[u]] += size[u]
-            pos = int(np.flatnonzero(order == v)[0])
-            part = np.zeros(len(nodes), dtype=bool)
-            part[order[pos : pos + size[v]]] = True
+            part = subtree(order, pred, v, len(nodes))
             in_a = labels[nodes] == a
             keep_a = np.count_nonzero(part & in_a) >= np.count_nonzero(~part & in_a)
             new = np.where(part == keep_a, a, b)

@@ -888,10 +888,14 @@ class DesignProblem:
         bad = np.flatnonzero(kmin > kmax)
         if bad.size:
             c = int(bad[0])
+
+            def terr(x: int) -> str:
+                return f"{x} territor{'y' if x == 1 else 'ies'}"
+
             raise SpecificationError(
                 f"the bands are impossible with contiguity: {where(c)} carries "
-                f"{why.get(c, 'too little')}, so it needs at least {kmin[c]} "
-                f"territories but can hold at most {kmax[c]}. A territory cannot "
+                f"{why.get(c, 'too little')}, so it needs at least {terr(kmin[c])} "
+                f"but can hold at most {kmax[c]}. A territory cannot "
                 "leave its piece: loosen the tolerance, link the pieces "
                 "(Adjacency.with_links) or set contiguity=False"
             )

@@ -237,3 +237,74 @@ def test_bands_respected_on_random_instances(n, tau, seed, contiguity):
         return
     assert p.violations(res.columns) == []
     assert res.lower_bound <= res.objective + 1e-6
+
+
+def _two_grids(seed: int) -> DesignProblem:
+    """Two 4×3 grids side by side but not adjacent (24 units), two fixed
+    centers in each, random workloads, ±15 %."""
+    rng = np.random.default_rng(seed)
+    a = grid_adjacency(4, 3)
+    adj = sp.block_diag([a, a]).tocsr()
+    xy = np.vstack([grid_xy(4, 3), grid_xy(4, 3) + np.array([10.0, 0.0])])
+    centers = np.array([0, 11, 12, 23])
+    return DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(24)]),
+        activities={"workload": rng.uniform(0.5, 1.5, 24)},
+        tolerance={"workload": 0.15},
+        n_territories=4,
+        cost=((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1),
+        center_units=centers,
+        adjacency=adj,
+        contiguity=True,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pieces_solved_apart_give_the_joint_optimum(seed):
+    """Each connected piece is its own MIP; the answer is the joint model's."""
+    from terrakit.design._model import solve_model
+    from terrakit.design.mip import build_model
+
+    p = _two_grids(seed)
+    joint = solve_model(build_model(p).model, backend="highs", time_limit=60)
+    assert joint.status == "optimal"
+    res = solve_mip(p, time_limit=30)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(joint.objective, rel=1e-6)
+    assert res.lower_bound == pytest.approx(res.objective, rel=1e-4)
+    assert p.violations(res.columns) == []
+    rows = res.info["pieces"]
+    assert [r["units"] for r in rows] == [12, 12]
+    assert sum(r["objective"] for r in rows) == pytest.approx(res.objective)
+    # no territory leaves its piece
+    assert set(res.columns[:12]) <= {0, 1} and set(res.columns[12:]) <= {2, 3}
+
+
+def test_infeasible_piece_is_named():
+    """The pieces' totals fit their bands, but one piece cannot be split."""
+    p = _two_grids(0)
+    w = np.ones(24)
+    w[17] = 10.0  # the second piece: 11 + 10 = 21 for two bands of exactly 10.5
+    q = p.replace(
+        activities={"workload": w},
+        lower={"workload": [6, 6, 10.5, 10.5]},
+        upper={"workload": [6, 6, 10.5, 10.5]},
+        tolerance={},
+    )
+    q.check()
+    with pytest.raises(InfeasibleError) as e:
+        solve_mip(q, time_limit=30)
+    msg = str(e.value)
+    assert msg == (
+        "no territory can leave its connected piece, and in the piece of 12 units "
+        "holding territories 'u12', 'u23': the design problem 'problem (piece 2 "
+        "of 2)' is infeasible (mip/highs): the band on 'workload' cannot be met "
+        "together with contiguity"
+    )
+    # the first piece alone (6 + 6 of unit weights) is solvable
+    ok = q.replace(
+        activities={"workload": np.ones(24)},
+        lower={"workload": [6, 6, 6, 6]},
+        upper={"workload": [6, 6, 6, 6]},
+    )
+    assert solve_mip(ok, time_limit=30).status == "optimal"

@@ -151,3 +151,105 @@ def test_cost_matrix_copied_only_when_writeable() -> None:
     q = DesignProblem.from_cost_matrix(ro, {"workload": [1.0, 1.0]})
     assert q.cost is ro
     assert not q.cost.flags.writeable
+
+
+def _two_pieces(**kw) -> DesignProblem:
+    """Two paths, 0-1-2 and 3-4-5-6-7 (no edge between them), unit weights,
+    centers 0, 2 in the first and 3, 7 in the second."""
+    n = 8
+    e = np.array([[0, 1], [1, 2], [3, 4], [4, 5], [5, 6], [6, 7]])
+    adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    x = np.arange(n, dtype=float)
+    centers = np.array([0, 2, 3, 7])
+    kw.setdefault("tolerance", {"workload": 0.1})
+    return DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"workload": np.ones(n)},
+        n_territories=4,
+        cost=(x[:, None] - x[centers][None, :]) ** 2,
+        center_units=centers,
+        adjacency=(adj + adj.T).tocsr(),
+        contiguity=True,
+        **kw,
+    )
+
+
+def test_piece_too_light_for_its_fixed_centers():
+    # mean 2, band [1.8, 2.2]: the first piece carries 3, its two centers need 3.6
+    with pytest.raises(SpecificationError) as e:
+        _two_pieces().check()
+    assert str(e.value) == (
+        "±10 % workload balance is impossible with contiguity: the connected piece "
+        "of 3 units containing unit 0 carries 3 workload and holds the 2 "
+        "territories 0, 2; 3 is below the sum of their lower limits (3.6; they "
+        "may hold 3.6–4.4). A territory cannot leave its piece: loosen the "
+        "tolerance, move a center between pieces, link the pieces "
+        "(Adjacency.with_links) or set contiguity=False"
+    )
+    # ±50 %: [1, 3] per territory, the first piece may hold 2-6 and the
+    # second 2-6: both fit
+    _two_pieces(tolerance={"workload": 0.5}).check()
+    _two_pieces().replace(contiguity=False).check()
+
+
+def test_pieces_need_whole_numbers_of_chosen_territories():
+    p = _two_pieces().replace(
+        center_mode="choose",
+        cost=np.zeros((8, 8)),
+        center_units=np.arange(8),
+        center_ids=None,
+        territory_ids=None,
+        n_territories=2,
+        tolerance={"workload": 0.2},
+    )
+    # mean 4, band [3.2, 4.8]: the piece of 3 cannot make a whole territory
+    with pytest.raises(SpecificationError) as e:
+        p.check()
+    assert str(e.value) == (
+        "the bands are impossible with contiguity: the connected piece of 3 units "
+        "containing unit 0 carries 3 workload with band [3.2, 4.8], so it needs "
+        "at least 1 territory but can hold at most 0. A territory cannot leave "
+        "its piece: loosen the tolerance, link the pieces (Adjacency.with_links) "
+        "or set contiguity=False"
+    )
+    # one territory for two pieces: each piece needs one of its own
+    with pytest.raises(
+        SpecificationError,
+        match=r"the 2 connected pieces need between 2 and 8 territories in all "
+        r"\(each piece a whole number of territories within the bands\), not 1",
+    ):
+        p.replace(n_territories=1, tolerance={}).check()
+    # ±60 %: [1.6, 6.4]; the pieces hold 1 and 1-3 territories: 2 fit
+    p.replace(tolerance={"workload": 0.6}).check()
+
+
+def test_pieces_and_restrict_keep_every_band():
+    p = _two_pieces(tolerance={"workload": 0.5})
+    parts = p.pieces()
+    assert [(u.tolist(), c.tolist()) for u, c in parts] == [
+        ([0, 1, 2], [0, 1]),
+        ([3, 4, 5, 6, 7], [2, 3]),
+    ]
+    units, centers = parts[1]
+    sub = p.restrict(units, centers)
+    lo, hi = p.band_limits("workload")
+    np.testing.assert_allclose(sub.band_limits("workload"), (lo[2:], hi[2:]))
+    assert sub.center_ids == (3, 7) and sub.center_units.tolist() == [0, 4]
+    assert sub.adjacency.nnz == 8 and sub.cost.shape == (5, 2)
+    # a plan of the part breaks exactly the bands it breaks in the whole
+    whole = np.array([0, 0, 1, 2, 2, 2, 2, 3])
+    assert (
+        sub.violations(whole[units] - 2)
+        == [
+            v.replace("territory 2", "territory 0").replace(
+                "territory 3", "territory 1"
+            )
+            for v in p.violations(whole)
+            if "territory 2" in v or "territory 3" in v
+        ]
+        != []
+    )
+    # side budgets couple the pieces: no split
+    budget = {"b": (np.ones((8, 4)), 100.0)}
+    assert len(p.replace(budgets=budget).pieces()) == 1
+    assert len(p.replace(contiguity=False).pieces()) == 1

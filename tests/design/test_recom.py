@@ -1,0 +1,135 @@
+"""Recombination band repair: bands reached from a bad start, invariants kept."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from terrakit.design._recom import random_tree, recombine_bands, subtree, subtree_sums
+from terrakit.design._search import SearchSpace
+
+from .conftest import grid_adjacency
+
+
+def _connected_with_roots(
+    adj: sp.csr_matrix, labels: np.ndarray, roots: np.ndarray
+) -> bool:
+    for t, r in enumerate(roots):
+        idx = np.flatnonzero(labels == t)
+        if labels[r] != t or connected_components(adj[idx][:, idx])[0] != 1:
+            return False
+    return True
+
+
+def _voronoi(adj: sp.csr_matrix, roots: np.ndarray) -> np.ndarray:
+    """Each unit to its nearest root by hops (ties: the lower root)."""
+    return np.argmin(dijkstra(adj, indices=roots, unweighted=True), axis=0)
+
+
+def test_tree_helpers_on_a_path():
+    path = sp.diags([1.0], [1], shape=(5, 5)).tocsr()
+    order, pred = random_tree(path, 0, np.random.default_rng(0))
+    assert order.tolist() == [0, 1, 2, 3, 4]
+    below = subtree_sums(order, pred, np.arange(5.0)[:, None])
+    assert below[:, 0].tolist() == [10, 10, 9, 7, 4]
+    assert subtree(order, pred, 3, 5).tolist() == [False, False, False, True, True]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_equal_sizes_reached_on_a_grid(seed):
+    """6×6 grid, unit weights, four roots: every territory exactly 9 units
+    (a band of zero width), from the hop-Voronoi start that misses it."""
+    rng = np.random.default_rng(seed)
+    adj = grid_adjacency(6, 6)
+    roots = rng.choice(36, 4, replace=False)
+    start = _voronoi(adj, roots)
+    lo = np.full((4, 1), 9.0)
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((36, 1)), lo, lo.copy(), roots=roots
+    )
+    before = space.total_violation(start)
+    assert before > 0
+    out = recombine_bands(
+        start,
+        space,
+        np.random.default_rng(seed),
+        deadline=time.perf_counter() + 30,
+        steps=20_000,
+    )
+    assert space.total_violation(out) <= before
+    assert _connected_with_roots(adj, out, roots)
+    assert space.total_violation(out) == 0.0
+    assert np.bincount(out, minlength=4).tolist() == [9, 9, 9, 9]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_locks_and_forbidden_units_stay_put(seed):
+    """Locked units keep their territory; a unit whose cost is infinite in a
+    territory never joins it; the result is never worse than the start."""
+    rng = np.random.default_rng(seed)
+    adj = grid_adjacency(6, 5)
+    n, k = 30, 3
+    roots = np.array([0, 14, 29])
+    start = _voronoi(adj, roots)
+    act = np.column_stack([rng.uniform(0.5, 1.5, n), rng.integers(1, 4, n)])
+    mean = act.sum(axis=0) / k
+    lo, hi = np.tile(0.97 * mean, (k, 1)), np.tile(1.03 * mean, (k, 1))
+    locked = np.full(n, -1)
+    locked[roots] = np.arange(k)
+    free = np.setdiff1d(np.arange(n), roots)
+    pick = rng.choice(free, 3, replace=False)
+    locked[pick] = start[pick]
+    cost = np.zeros((n, k))
+    far = rng.choice(np.setdiff1d(free, pick), 4, replace=False)
+    cost[far, (start[far] + 1) % k] = np.inf
+    space = SearchSpace.from_adjacency(
+        adj, act, lo, hi, cost=cost, locked=locked, roots=roots
+    )
+    out = recombine_bands(
+        start,
+        space,
+        np.random.default_rng(seed),
+        deadline=time.perf_counter() + 5,
+        steps=3_000,
+    )
+    assert space.total_violation(out) <= space.total_violation(start)
+    assert _connected_with_roots(adj, out, roots)
+    assert np.array_equal(out[locked >= 0], locked[locked >= 0])
+    assert np.isfinite(cost[np.arange(n), out]).all()
+
+
+def test_same_seed_same_answer_with_a_step_budget():
+    adj = grid_adjacency(6, 6)
+    roots = np.array([0, 1, 2, 3])
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((36, 1)), np.full((4, 1), 9.0), np.full((4, 1), 9.0), roots=roots
+    )
+    start = _voronoi(adj, roots)
+    runs = [
+        recombine_bands(
+            start,
+            space,
+            np.random.default_rng(7),
+            deadline=time.perf_counter() + 60,
+            steps=200,
+        )
+        for _ in range(2)
+    ]
+    assert space.total_violation(start) > 0
+    assert not np.array_equal(runs[0], start)
+    assert np.array_equal(runs[0], runs[1])
+
+
+def test_needs_roots_and_adjacency():
+    adj = grid_adjacency(2, 2)
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((4, 1)), np.ones((2, 1)), np.ones((2, 1))
+    )
+    with pytest.raises(ValueError, match="needs the roots and the adjacency"):
+        recombine_bands(
+            np.array([0, 0, 1, 1]), space, np.random.default_rng(0), deadline=0.0
+        )
