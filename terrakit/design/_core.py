@@ -403,6 +403,26 @@ def solve_location(
                 sa_ok = not violated(labels)
             notes.append(f"band repair round {attempt + 1}: feasible={sa_ok}")
     if contiguous:
+        if space.roots is not None and space.total_violation(labels) <= 1e-12:
+            # boundary moves, then whole branches (recombination), in turn
+            from terrakit.design._recom import recombine_cost
+
+            now = time.perf_counter()
+            end = now + 0.5 * max(deadline - now, 0.0)
+            c0 = float(final_cost[np.arange(n), labels].sum())
+            n_rc = 0
+            for _round in range(5):
+                labels = _polish(labels, space, deadline=end)
+                labels, got = recombine_cost(
+                    labels, space, rng, deadline=end, trees=10, patience=600
+                )
+                n_rc += got
+                if got == 0:
+                    break
+            notes.append(
+                f"recombination descent: {n_rc} pairs, cost {c0:.6g} → "
+                f"{float(final_cost[np.arange(n), labels].sum()):.6g}"
+            )
         labels = _polish(labels, space, deadline=deadline)
     else:
         labels = _improve_free(labels, space, deadline)

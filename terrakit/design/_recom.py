@@ -24,6 +24,7 @@ repair meets every band in about a second from their answer.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +32,13 @@ from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
 from terrakit.design._search import SearchSpace, violation
 
-__all__ = ["random_tree", "recombine_bands", "subtree", "subtree_sums"]
+__all__ = [
+    "random_tree",
+    "recombine_bands",
+    "recombine_cost",
+    "subtree",
+    "subtree_sums",
+]
 
 
 def random_tree(
@@ -68,6 +75,88 @@ def subtree(order: np.ndarray, pred: np.ndarray, v: int, n: int) -> np.ndarray:
     part = np.zeros(n, dtype=bool)
     part[order[pos : pos + int(size[v])]] = True
     return part
+
+
+class _Pairs:
+    """The cuts of random spanning trees of two merged territories.
+
+    Built once per search (graph edges, locks); :meth:`cuts` lists, for one
+    tree of the merged piece of ``a`` and ``b``, every admissible cut: an
+    edge of the tree path between the roots whose cut keeps the locked units
+    and the units whose cost is infinite in one of the two on their side.
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        if space.roots is None or space.adjacency is None:
+            raise ValueError("recombination needs the roots and the adjacency")
+        self.space = space
+        self.roots = space.roots
+        self.adj = space.adjacency
+        n = space.n
+        self.locked = space.locked if space.locked is not None else np.full(n, -1)
+        upper = sp.triu(self.adj, k=1).tocoo()
+        self.e0 = upper.row.astype(np.int64)
+        self.e1 = upper.col.astype(np.int64)
+        self.local = np.full(n, -1, dtype=np.int64)
+
+    def merge(self, labels: np.ndarray, a: int, b: int) -> tuple[Any, ...]:
+        """What the trees of the pair need: its units, graph, roots, values."""
+        space, cost = self.space, self.space.cost
+        nodes = np.flatnonzero((labels == a) | (labels == b))
+        sub = sp.csr_matrix(self.adj[nodes][:, nodes])
+        self.local[nodes] = np.arange(nodes.size)
+        ra, rb = int(self.local[self.roots[a]]), int(self.local[self.roots[b]])
+        # per unit: activities, "cannot go to b", "cannot stay in a", cost change
+        no_b = self.locked[nodes] == a
+        no_a = self.locked[nodes] == b
+        delta = np.zeros(nodes.size)
+        if cost is not None:
+            ca, cb = cost[nodes, a], cost[nodes, b]
+            no_b |= ~np.isfinite(cb)
+            no_a |= ~np.isfinite(ca)
+            both = np.isfinite(ca) & np.isfinite(cb)
+            delta = np.where(both, cb - ca, 0.0)
+        vals = np.column_stack([space.activities[nodes], no_b, no_a, delta])
+        return nodes, sub, ra, rb, vals
+
+    def cuts(
+        self, merged: tuple[Any, ...], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """One random tree: ``(order, pred, v, sums of b, cost change)`` of its
+        admissible cuts (``v``: the unit below each cut edge, ``b``'s side),
+        or ``None`` when the merged piece is not connected or no cut is
+        admissible.  The cost change is against all of the pair in ``a``."""
+        nodes, sub, ra, rb, vals = merged
+        m = self.space.m
+        order, pred = random_tree(sub, ra, rng)
+        if order.size != nodes.size:
+            return None
+        below = subtree_sums(order, pred, vals)
+        path = []
+        v = rb
+        while v != ra:
+            path.append(v)
+            v = int(pred[v])
+        pv = np.array(path, dtype=np.int64)
+        sb = below[pv]
+        ok = (sb[:, m] == 0) & (below[ra, m + 1] - sb[:, m + 1] == 0)
+        if not ok.any():
+            return None
+        return order, pred, pv[ok], sb[ok, :m], sb[ok, m + 2]
+
+    def apply(
+        self,
+        labels: np.ndarray,
+        merged: tuple[Any, ...],
+        cut: tuple[np.ndarray, np.ndarray, int],
+        a: int,
+        b: int,
+    ) -> np.ndarray:
+        """Relabel the pair along ``(order, pred, v)``; return ``b``'s mask."""
+        nodes = merged[0]
+        part = subtree(cut[0], cut[1], cut[2], nodes.size)
+        labels[nodes] = np.where(part, b, a)
+        return part
 
 
 def recombine_bands(
@@ -127,21 +216,14 @@ def recombine_bands(
         New labels (a copy): every territory still connected with its root
         and the total violation no higher than at the start.
     """
-    roots = space.roots
-    adj = space.adjacency
-    if roots is None or adj is None:
-        raise ValueError("recombine_bands needs the roots and the adjacency")
+    pairs = _Pairs(space)
+    e0, e1 = pairs.e0, pairs.e1
     labels = np.asarray(labels, dtype=np.int64).copy()
-    n, m = space.n, space.m
     act, lo, hi, scale = space.activities, space.lower, space.upper, space.scale
-    cost = space.cost
-    locked = space.locked if space.locked is not None else np.full(n, -1)
     if temperature is None:
         width = (hi - lo) / 2 / scale
         width = width[np.isfinite(width) & (width > 0)]
         temperature = 0.1 * float(width.min()) if width.size else 0.005
-    upper = sp.triu(adj, k=1).tocoo()
-    e0, e1 = upper.row.astype(np.int64), upper.col.astype(np.int64)
     sums = space.sums(labels)
     per = violation(sums, lo, hi, scale)
     best_labels, best_v = labels.copy(), float(per.sum())
@@ -163,36 +245,15 @@ def recombine_bands(
             cut = near if near.size else cut
         e = int(cut[rng.integers(cut.size)])
         a, b = int(labels[e0[e]]), int(labels[e1[e]])
-        nodes = np.flatnonzero((labels == a) | (labels == b))
-        sub = sp.csr_matrix(adj[nodes][:, nodes])
-        local = np.full(n, -1, dtype=np.int64)
-        local[nodes] = np.arange(nodes.size)
-        ra, rb = int(local[roots[a]]), int(local[roots[b]])
-        # per node: its activities, then "cannot go to b", "cannot stay in a"
-        no_b = locked[nodes] == a
-        no_a = locked[nodes] == b
-        if cost is not None:
-            no_b |= ~np.isfinite(cost[nodes, b])
-            no_a |= ~np.isfinite(cost[nodes, a])
-        vals = np.column_stack([act[nodes], no_b, no_a])
+        merged = pairs.merge(labels, a, b)
+        whole = act[merged[0]].sum(axis=0)
         proposal: tuple[float, np.ndarray, np.ndarray, int] | None = None
         for _ in range(trees):
-            order, pred = random_tree(sub, ra, rng)
-            if order.size != nodes.size:  # not connected: leave the pair
-                break
-            below = subtree_sums(order, pred, vals)
-            path = []
-            v = rb
-            while v != ra:
-                path.append(v)
-                v = int(pred[v])
-            pv = np.array(path, dtype=np.int64)
-            sb = below[pv]
-            ok = (sb[:, m] == 0) & (below[ra, m + 1] - sb[:, m + 1] == 0)
-            if not ok.any():
+            found = pairs.cuts(merged, rng)
+            if found is None:
                 continue
-            pv, sb = pv[ok], sb[ok, :m]
-            score = violation(below[ra, :m] - sb, lo[a], hi[a], scale) + violation(
+            order, pred, pv, sb, _dc = found
+            score = violation(whole - sb, lo[a], hi[a], scale) + violation(
                 sb, lo[b], hi[b], scale
             )
             i = int(np.lexsort((rng.random(score.size), score))[0])
@@ -210,11 +271,89 @@ def recombine_bands(
             temp = temperature * max(1.0 - done, 0.0)
             if temp <= 0 or rng.random() >= np.exp(-delta / temp):
                 continue
-        part = subtree(proposal[1], proposal[2], proposal[3], nodes.size)
-        labels[nodes] = np.where(part, b, a)
+        part = pairs.apply(labels, merged, proposal[1:], a, b)
+        nodes = merged[0]
         sums[a] = act[nodes[~part]].sum(axis=0)
         sums[b] = act[nodes[part]].sum(axis=0)
         per[[a, b]] = violation(sums[[a, b]], lo[[a, b]], hi[[a, b]], scale)
     if per.sum() < best_v:
         return labels
     return best_labels
+
+
+def recombine_cost(
+    labels: np.ndarray,
+    space: SearchSpace,
+    rng: np.random.Generator,
+    *,
+    deadline: float,
+    steps: int = 20_000,
+    trees: int = 5,
+    patience: int = 2_000,
+) -> tuple[np.ndarray, int]:
+    """Lower the cost by recombination while every band holds.
+
+    One step: a random pair of adjacent territories, ``trees`` random
+    spanning trees of their merged piece, and among the admissible cuts
+    (:func:`recombine_bands`) that keep both territories inside their bands
+    the cheapest; it replaces the pair when it costs less.  A descent whose
+    neighbourhood is whole branches, which boundary moves cannot reach when
+    the bands are tight.  Stops after ``steps``, ``patience`` steps without
+    a gain, or at ``deadline``.
+
+    Returns
+    -------
+    tuple
+        New labels (a copy; every band that held still holds, territories
+        connected with their roots) and the number of pairs changed.
+    """
+    pairs = _Pairs(space)
+    if space.cost is None:
+        raise ValueError("recombine_cost needs the cost matrix")
+    e0, e1 = pairs.e0, pairs.e1
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    act, lo, hi = space.activities, space.lower, space.upper
+    cost = space.cost
+    tol_lo = lo - 1e-9 * np.abs(lo)
+    tol_hi = hi + 1e-9 * np.abs(hi)
+    changed = idle = 0
+    for _ in range(steps):
+        if idle >= patience or time.perf_counter() > deadline:
+            break
+        idle += 1
+        cut = np.flatnonzero(labels[e0] != labels[e1])
+        if cut.size == 0:
+            break
+        e = int(cut[rng.integers(cut.size)])
+        a, b = int(labels[e0[e]]), int(labels[e1[e]])
+        merged = pairs.merge(labels, a, b)
+        nodes = merged[0]
+        whole = act[nodes].sum(axis=0)
+        in_a = labels[nodes] == a
+        ca = cost[nodes, a]
+        cb = cost[nodes, b]
+        # against the cuts' baseline: every unit in ``a`` that may be there
+        now = float(
+            np.where(in_a, ca, cb).sum() - np.where(np.isfinite(ca), ca, cb).sum()
+        )
+        best: tuple[float, np.ndarray, np.ndarray, int] | None = None
+        for _ in range(trees):
+            found = pairs.cuts(merged, rng)
+            if found is None:
+                continue
+            order, pred, pv, sb, dc = found
+            sa = whole - sb
+            ok = np.all((sa >= tol_lo[a]) & (sa <= tol_hi[a]), axis=1) & np.all(
+                (sb >= tol_lo[b]) & (sb <= tol_hi[b]), axis=1
+            )
+            if not ok.any():
+                continue
+            i = int(np.flatnonzero(ok)[np.argmin(dc[ok])])
+            if best is None or dc[i] < best[0]:
+                best = (float(dc[i]), order, pred, int(pv[i]))
+        if best is None or best[0] >= now - 1e-9 * max(abs(now), 1.0):
+            continue
+        pairs.apply(labels, merged, best[1:], a, b)
+        changed += 1
+        idle = 0
+    return labels, changed
