@@ -411,6 +411,7 @@ def solve_mip(
     check: bool = True,
     diagnose: bool = True,
     config: Mapping[str, Any] | None = None,
+    heuristic_start: bool | None = None,
 ) -> AlignmentResult:
     """Solve a :class:`DesignProblem` exactly (within ``mip_gap``) or to the time limit.
 
@@ -439,6 +440,14 @@ def solve_mip(
     diagnose
         On infeasibility, re-solve with one band at a time to name the band
         that cannot be met.
+    heuristic_start
+        Without ``start``, run the heuristic first (a quarter of the time
+        limit at most; it stops sooner when done) and start the MIP from its
+        plan when that meets every band.  ``None``: for contiguous problems
+        with fixed centers, where tight bands make any plan hard for the MIP
+        to find (the sample study at ±5 %: none in 480 s without it).
+        Connected pieces solved apart (:meth:`DesignProblem.pieces`) each
+        get their own start.
 
     Returns
     -------
@@ -501,7 +510,13 @@ def solve_mip(
             threads=threads,
             diagnose=diagnose,
             config=config,
+            heuristic_start=heuristic_start,
         )
+    if heuristic_start is None:
+        heuristic_start = problem.contiguity and problem.center_mode == "fixed"
+    start_info: dict[str, Any] = {}
+    if start is None and heuristic_start:
+        start, start_info = _heuristic_start(problem, 0.25 * time_limit, seed)
     cm = contiguity_method
     if problem.contiguity and cm == "auto":
         assert problem.adjacency is not None
@@ -560,6 +575,7 @@ def solve_mip(
         "n_rows": layout.model.n_rows,
         "cut_rounds": rounds if cm == "cuts" else 0,
         "cuts": n_cuts,
+        **start_info,
         **out.info,
     }
     if out.status == "infeasible":
@@ -748,6 +764,18 @@ def draw_intervals(problem: DesignProblem, cols: np.ndarray) -> pd.DataFrame | N
         },
         index=pd.Index(tids, name="territory_id"),
     )
+
+
+def _heuristic_start(
+    problem: DesignProblem, time_limit: float, seed: int
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """The heuristic's plan as a MIP start, when it meets every band."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        res = _fallback(problem, time_limit, seed)
+    if res is None or res.columns is None or problem.violations(res.columns):
+        return None, {"heuristic_start": None}
+    return np.asarray(res.columns), {"heuristic_start": float(res.objective)}
 
 
 def _fallback(

@@ -202,11 +202,37 @@ def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypat
     monkeypatch.setattr(mip, "solve_model", no_incumbent)
     monkeypatch.setattr(heuristic, "solve_heuristic", recording)
     with pytest.warns(TimeLimitWarning, match="returning the heuristic's answer"):
-        res = solve_mip(grid3x3_problem, time_limit=1.0)
+        res = solve_mip(grid3x3_problem, time_limit=1.0, heuristic_start=False)
     assert given and given[0] == pytest.approx(0.1, abs=1e-9)
     # the heuristic proves this tiny grid optimal; otherwise "time_limit"
     assert res.status in ("optimal", "time_limit")
     assert grid3x3_problem.violations(res.columns) == []
+
+
+def test_heuristic_start_is_handed_to_the_mip(grid3x3_problem, monkeypatch):
+    """Contiguous with fixed centers: the heuristic runs first (a quarter of
+    the limit at most) and its plan is the MIP's start; the MIP's answer is
+    no worse."""
+    import terrakit.design.mip as mip
+
+    starts: list[object] = []
+    real = mip.solve_model
+
+    def recording(model, **kw):
+        starts.append(kw.get("start"))
+        return real(model, **kw)
+
+    monkeypatch.setattr(mip, "solve_model", recording)
+    res = solve_mip(grid3x3_problem, time_limit=20)
+    assert res.status == "optimal" and res.objective == pytest.approx(14.0)
+    assert res.info["heuristic_start"] >= res.objective - 1e-9
+    assert starts and starts[0]  # a non-empty warm start
+    starts.clear()
+    res = solve_mip(grid3x3_problem, time_limit=20, heuristic_start=False)
+    assert "heuristic_start" not in res.info and starts == [None]
+    # no contiguity: no start unless asked for
+    res = solve_mip(grid3x3_problem.replace(contiguity=False), time_limit=20)
+    assert "heuristic_start" not in res.info
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
