@@ -415,6 +415,11 @@ def solve_mip(
 ) -> AlignmentResult:
     """Solve a :class:`DesignProblem` exactly (within ``mip_gap``) or to the time limit.
 
+    A contiguous problem with fixed centers whose adjacency falls into
+    several connected pieces (states that do not touch) is solved piece by
+    piece (:meth:`DesignProblem.pieces`); ``result.info["pieces"]`` has one
+    row per piece.
+
     Parameters
     ----------
     problem
@@ -702,7 +707,7 @@ def _solve_pieces(
                 "objective": float(res.objective),
                 "lower_bound": float(res.lower_bound),
                 "seconds": time.perf_counter() - t0,
-                "time_limit": share,
+                "time_limit": float(share),
                 "method": res.method,
             }
         )

@@ -410,6 +410,11 @@ class DesignProblem:
         """
         if self.center_mode != "fixed":
             raise ValueError("restrict() needs fixed centers")
+        if self.budgets or self.draws is not None:
+            raise ValueError(
+                "restrict() cannot split side budgets or scenario draws, which "
+                "couple every territory"
+            )
         units = np.asarray(units, dtype=np.int64)
         centers = np.asarray(centers, dtype=np.int64)
         pos = np.full(self.n_units, -1, dtype=np.int64)
@@ -418,10 +423,6 @@ class DesignProblem:
         cpos[centers] = np.arange(centers.size)
         limits = {a: self.band_limits(a) for a in self.banded}
         ix = np.ix_(units, units)
-
-        def sub(a: np.ndarray | None, *idx: Any) -> Any:
-            return None if a is None else np.asarray(a)[idx]
-
         locked = {
             int(pos[i]): int(cpos[j])
             for i, j in self.locked.items()
@@ -448,13 +449,13 @@ class DesignProblem:
             lock_reasons={
                 int(pos[i]): r for i, r in self.lock_reasons.items() if pos[i] >= 0
             },
-            allowed=sub(self.allowed, np.ix_(units, centers))
-            if self.allowed is not None
-            else None,
+            allowed=None
+            if self.allowed is None
+            else self.allowed[np.ix_(units, centers)],
             unit_distance=None
             if self.unit_distance is None
             else self.unit_distance[ix],
-            coords=sub(self.coords, units),
+            coords=None if self.coords is None else self.coords[units],
         )
 
     # -- bands ----------------------------------------------------------------------

@@ -252,4 +252,6 @@ def test_pieces_and_restrict_keep_every_band():
     # side budgets couple the pieces: no split
     budget = {"b": (np.ones((8, 4)), 100.0)}
     assert len(p.replace(budgets=budget).pieces()) == 1
+    with pytest.raises(ValueError, match="cannot split side budgets"):
+        p.replace(budgets=budget).restrict(units, centers)
     assert len(p.replace(contiguity=False).pieces()) == 1
