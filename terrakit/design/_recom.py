@@ -24,6 +24,7 @@ repair the heuristic meets every band in 4-9 s.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,23 @@ class _Pairs:
         self.e0 = upper.row.astype(np.int64)
         self.e1 = upper.col.astype(np.int64)
         self.local = np.full(n, -1, dtype=np.int64)
+
+    def pick(
+        self, labels: np.ndarray, cut: np.ndarray, rng: np.random.Generator
+    ) -> tuple[int, int, tuple[Any, ...]]:
+        """A random edge of ``cut`` (edge indices): its two territories, merged."""
+        e = int(cut[rng.integers(cut.size)])
+        a, b = int(labels[self.e0[e]]), int(labels[self.e1[e]])
+        return a, b, self.merge(labels, a, b)
+
+    def trees(
+        self, merged: tuple[Any, ...], rng: np.random.Generator, count: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`cuts` of ``count`` random trees, those with an admissible cut."""
+        for _ in range(count):
+            found = self.cuts(merged, rng)
+            if found is not None:
+                yield found
 
     def merge(self, labels: np.ndarray, a: int, b: int) -> tuple[Any, ...]:
         """What the trees of the pair need: its units, graph, roots, values."""
@@ -244,16 +262,10 @@ def recombine_bands(
             t = int(bad[rng.integers(bad.size)])
             near = cut[(labels[e0[cut]] == t) | (labels[e1[cut]] == t)]
             cut = near if near.size else cut
-        e = int(cut[rng.integers(cut.size)])
-        a, b = int(labels[e0[e]]), int(labels[e1[e]])
-        merged = pairs.merge(labels, a, b)
+        a, b, merged = pairs.pick(labels, cut, rng)
         whole = act[merged[0]].sum(axis=0)
         proposal: tuple[float, np.ndarray, np.ndarray, int] | None = None
-        for _ in range(trees):
-            found = pairs.cuts(merged, rng)
-            if found is None:
-                continue
-            order, pred, pv, sb, _dc = found
+        for order, pred, pv, sb, _dc in pairs.trees(merged, rng, trees):
             score = violation(whole - sb, lo[a], hi[a], scale) + violation(
                 sb, lo[b], hi[b], scale
             )
@@ -325,9 +337,7 @@ def recombine_cost(
         cut = np.flatnonzero(labels[e0] != labels[e1])
         if cut.size == 0:
             break
-        e = int(cut[rng.integers(cut.size)])
-        a, b = int(labels[e0[e]]), int(labels[e1[e]])
-        merged = pairs.merge(labels, a, b)
+        a, b, merged = pairs.pick(labels, cut, rng)
         nodes = merged[0]
         whole = act[nodes].sum(axis=0)
         in_a = labels[nodes] == a
@@ -338,11 +348,7 @@ def recombine_cost(
             np.where(in_a, ca, cb).sum() - np.where(np.isfinite(ca), ca, cb).sum()
         )
         best: tuple[float, np.ndarray, np.ndarray, int] | None = None
-        for _ in range(trees):
-            found = pairs.cuts(merged, rng)
-            if found is None:
-                continue
-            order, pred, pv, sb, dc = found
+        for order, pred, pv, sb, dc in pairs.trees(merged, rng, trees):
             sa = whole - sb
             ok = np.all((sa >= tol_lo[a]) & (sa <= tol_hi[a]), axis=1) & np.all(
                 (sb >= tol_lo[b]) & (sb <= tol_hi[b]), axis=1
