@@ -303,6 +303,7 @@ def recombine_cost(
     steps: int = 20_000,
     trees: int = 5,
     patience: int = 2_000,
+    temperature: float = 0.0,
 ) -> tuple[np.ndarray, int]:
     """Lower the cost by recombination while every band holds.
 
@@ -313,6 +314,13 @@ def recombine_cost(
     neighbourhood is whole branches, which boundary moves cannot reach when
     the bands are tight.  Stops after ``steps``, ``patience`` steps without
     a gain, or at ``deadline``.
+
+    With a ``temperature`` > 0 it anneals instead: a proposal that costs
+    ``Δ`` more is accepted with probability ``exp(-Δ / T)``, ``T`` falling
+    linearly from ``temperature`` (in cost units) to 0 over ``steps`` or up
+    to ``deadline``, whichever comes first, so a run that the deadline does
+    not cut depends only on the seed; the cheapest plan seen comes back.
+    Bands stay hard throughout.
 
     Returns
     -------
@@ -330,8 +338,13 @@ def recombine_cost(
     tol_lo = lo - 1e-9 * np.abs(lo)
     tol_hi = hi + 1e-9 * np.abs(hi)
     changed = idle = 0
-    for _ in range(steps):
-        if idle >= patience or time.perf_counter() > deadline:
+    rows = np.arange(labels.size)
+    current = float(cost[rows, labels].sum())
+    best_labels, best_cost = labels.copy(), current
+    t_begin = time.perf_counter()
+    for step in range(steps):
+        t_now = time.perf_counter()
+        if idle >= patience or t_now > deadline:
             break
         idle += 1
         cut = np.flatnonzero(labels[e0] != labels[e1])
@@ -358,9 +371,25 @@ def recombine_cost(
             i = int(np.flatnonzero(ok)[np.argmin(dc[ok])])
             if best is None or dc[i] < best[0]:
                 best = (float(dc[i]), order, pred, int(pv[i]))
-        if best is None or best[0] >= now - 1e-9 * max(abs(now), 1.0):
+        if best is None:
             continue
+        delta = best[0] - now
+        if delta >= -1e-9 * max(abs(now), 1.0):
+            if temperature <= 0:
+                continue
+            done = max(
+                step / steps,
+                (t_now - t_begin) / max(deadline - t_begin, 1e-9),
+            )
+            temp = temperature * max(1.0 - done, 0.0)
+            if delta <= 0 or temp <= 0 or rng.random() >= np.exp(-delta / temp):
+                continue
         pairs.apply(labels, merged, best[1:], a, b)
+        current += delta
         changed += 1
-        idle = 0
-    return labels, changed
+        if temperature <= 0:
+            idle = 0
+        elif current < best_cost - 1e-9 * max(abs(best_cost), 1.0):
+            best_cost, best_labels = current, labels.copy()
+            idle = 0
+    return (labels if temperature <= 0 else best_labels), changed

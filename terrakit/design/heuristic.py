@@ -37,13 +37,21 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        small, and min-cost flows on the graph of adjacent territories
        (HiGHS) realised by boundary moves, which ship load through
        territories that are already in band; every move keeps its donor
-       connected (local articulation check).  If some band is still broken,
+       connected (local articulation check).  If some band is still broken
+       (bands as thin as a unit), *recombination*: two adjacent territories
+       merged and re-cut along a random spanning tree between their roots,
+       annealed on the violation (:mod:`terrakit.design._recom`); then
        simulated annealing on cost + penalised violation.
     5. *Local search*: boundary moves that lower the cost while keeping every
        band and contiguity, then pairs of moves (a move into a full
        territory with one out of it, a move out of a short territory with one
        into it), repeated while they help; then many boundary moves at once
-       chosen by an LP (ejection chains and cycles of any length).
+       chosen by an LP (ejection chains and cycles of any length).  With
+       contiguity and at most 60 units per territory, in turn with the
+       recombination descent (whole branches in band); where the bands
+       needed the repair of step 4, the repair runs again from the same start
+       while half the time lasts, each plan gets the descent, and annealed
+       recombination continues from the cheapest.
 
 Cut edges / diameter (graph families)
     Grown random contiguous starts (or farthest-point seeds and the balanced
