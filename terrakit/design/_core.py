@@ -435,7 +435,10 @@ def solve_location(
                 rng,
                 deadline=deadline,
                 restart=restart,
-                max_iter=max_iter,
+                # an iteration budget: no repeated repairs (their number
+                # follows the clock), annealing by step count (reproducible)
+                restarts=_RESTARTS if max_iter is None else 0,
+                steps=_ANNEAL_STEPS_PER_UNIT * n if max_iter is None else max_iter,
                 notes=notes,
             )
         labels = _polish(labels, space, deadline=deadline)
@@ -981,7 +984,6 @@ _RECOMBINE_UNITS = 60
 #: as a share of the mean territory's cost (chosen on the sample study at
 #: ±5 %, benchmarks/README.md)
 _RESTARTS = 8
-_RESTARTS_REPRODUCIBLE = 3
 _ANNEAL_STEPS_PER_UNIT = 200
 _ANNEAL_TEMPERATURE = 0.2
 
@@ -993,7 +995,8 @@ def _recombination_search(
     *,
     deadline: float,
     restart: Callable[[float], np.ndarray | None] | None,
-    max_iter: int | None,
+    restarts: int,
+    steps: int,
     notes: list[str],
 ) -> np.ndarray:
     """Descents from several plans in band, then annealing from the best.
@@ -1001,11 +1004,12 @@ def _recombination_search(
     A descent alternates boundary moves (:func:`_polish`) and the
     recombination descent (:func:`~terrakit.design._recom.recombine_cost`:
     whole branches in band) while a round gains at least 0.1 %.  When the
-    bands needed a repair (``restart`` given), the repair runs again from
-    the same start while half the time lasts: with bands as thin as one
-    unit the repaired plans land in different basins, 7.7-10.2e7 on the
-    sample study at ±5 %, and no in-band move joins them.  Then annealed
-    recombination from the cheapest plan (bands stay hard).
+    bands needed a repair (``restart`` given), ``restart(end)`` repairs the
+    same start again, up to ``restarts`` times while half the time lasts:
+    with bands as thin as one unit the repaired plans land in different
+    basins (7.7-10.2e7 on the sample study at ±5 %) that no in-band move
+    joins.  Then ``steps`` of annealed recombination from the cheapest plan
+    (bands stay hard).  Without ``restart`` the descent alone.
     """
     from terrakit.design._recom import recombine_cost
 
@@ -1032,25 +1036,21 @@ def _recombination_search(
 
     t_begin = time.perf_counter()
     span = max(deadline - t_begin, 0.0)
-    limit = (
-        0
-        if restart is None
-        else (_RESTARTS if max_iter is None else _RESTARTS_REPRODUCIBLE)
-    )
     c0 = total(labels)
-    best = descend(labels, t_begin + (0.25 if limit else 0.5) * span)
+    best = descend(labels, t_begin + (0.5 if restart is None else 0.25) * span)
     found = [total(best)]
     failed = 0
-    while len(found) + failed <= limit and failed < 2 and restart is not None:
+    while restart is not None and len(found) + failed <= restarts and failed < 2:
         now = time.perf_counter()
         each = (now - t_begin) / (len(found) + failed)
         if now - t_begin + each > 0.5 * span:
             break
-        lab = restart(min(now + 2 * each, deadline))
+        end = min(now + 2 * each, deadline)
+        lab = restart(end)
         if lab is None:
             failed += 1
             continue
-        lab = descend(lab, min(now + 2 * each, deadline))
+        lab = descend(lab, end)
         found.append(total(lab))
         if found[-1] < total(best):
             best = lab
@@ -1058,7 +1058,6 @@ def _recombination_search(
     if restart is None:
         notes.append(f"recombination descent: cost {c0:.6g} → {c1:.6g}")
         return best
-    steps = _ANNEAL_STEPS_PER_UNIT * n if max_iter is None else max_iter
     now = time.perf_counter()
     best, got = recombine_cost(
         best,

@@ -50,8 +50,8 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        contiguity and at most 60 units per territory, in turn with the
        recombination descent (whole branches in band); where the bands
        needed the repair of step 4, the repair runs again from the same start
-       while half the time lasts, each plan gets the descent, and annealed
-       recombination continues from the cheapest.
+       while half the time lasts (not with ``max_iter``), each plan gets the
+       descent, and annealed recombination continues from the cheapest.
 
 Cut edges / diameter (graph families)
     Grown random contiguous starts (or farthest-point seeds and the balanced

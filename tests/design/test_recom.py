@@ -328,13 +328,13 @@ def test_annealing_reaches_the_enumerated_optimum():
 
 
 def test_recombination_search_keeps_the_cheapest_of_its_starts():
-    """The heuristic's search: descents from the plan in band and from three
-    more repairs of the same start (iteration budget), then annealing from
-    the cheapest; bands, locks and connectivity hold, and the answer costs
-    no more than any descent it reports."""
+    """The heuristic's search: descents from the plan in band and from up to
+    three more repairs of the same start, then annealing from the cheapest;
+    bands, locks and connectivity hold, and the answer costs no more than
+    any descent it reports."""
     import re
 
-    from terrakit.design._core import _RESTARTS_REPRODUCIBLE, _recombination_search
+    from terrakit.design._core import _recombination_search
 
     seed = 0
     rng = np.random.default_rng(seed)
@@ -371,7 +371,8 @@ def test_recombination_search_keeps_the_cheapest_of_its_starts():
         np.random.default_rng(seed),
         deadline=time.perf_counter() + 120,
         restart=restart,
-        max_iter=1_000,
+        restarts=3,
+        steps=1_000,
         notes=notes,
     )
     assert space.total_violation(out) == 0.0
@@ -380,8 +381,7 @@ def test_recombination_search_keeps_the_cheapest_of_its_starts():
     found = re.search(r"descents from (\d+) plan\(s\) in band → ([^(]+) \(", notes[-1])
     assert found is not None, notes
     costs = [float(c) for c in found.group(2).split(", ")]
-    assert len(costs) == int(found.group(1)) >= 2
-    assert len(costs) <= _RESTARTS_REPRODUCIBLE + 1
+    assert 2 <= len(costs) == int(found.group(1)) <= 4
     got = float(cost[np.arange(n), out].sum())
     assert got <= min(costs) * (1 + 1e-3)  # the note rounds to 4 digits
     assert got < float(cost[np.arange(n), first].sum())
