@@ -374,18 +374,13 @@ def solve_location(
 
         def repair_again(end: float) -> np.ndarray | None:
             # the same repair again from the same start: another plan in band
+            # (by the clock: _recombination_search calls it without max_iter)
             from terrakit.design._recom import recombine_bands
 
             now = time.perf_counter()
             lab = repair_bands_lp(start, space, deadline=now + 0.3 * (end - now))
             if violated(lab):
-                lab = recombine_bands(
-                    lab,
-                    space,
-                    rng,
-                    deadline=end,
-                    steps=None if max_iter is None else 20_000,
-                )
+                lab = recombine_bands(lab, space, rng, deadline=end)
             return None if violated(lab) else lab
 
         labels = recombine(boundary_lp(labels, 0.2), 0.5)

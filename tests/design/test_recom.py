@@ -142,37 +142,54 @@ def test_needs_roots_and_adjacency():
         )
 
 
-def _best_bipartition(
-    adj: sp.csr_matrix, roots: np.ndarray, cost: np.ndarray, size: int
-):
-    """Enumerated cheapest split into two connected halves of ``size`` units,
-    each holding its root."""
+def _best_partition(
+    adj: sp.csr_matrix, roots: np.ndarray, cost: np.ndarray, sizes: range
+) -> float:
+    """Enumerated cheapest split into connected territories whose sizes lie
+    in ``sizes``, territory ``t`` holding ``roots[t]``."""
     n = adj.shape[0]
+    root = [int(r) for r in roots]
+
+    def connected(part: set[int] | tuple[int, ...]) -> bool:
+        idx = sorted(part)
+        return connected_components(adj[idx][:, idx])[0] == 1
+
+    def splits(pool: set[int], t: int):
+        if t == len(root) - 1:
+            if len(pool) in sizes and connected(pool):
+                yield [pool]
+            return
+        free = pool - set(root[t + 1 :])
+        for z in sizes:
+            for part in itertools.combinations(sorted(free), z):
+                if root[t] in part and connected(part):
+                    for rest in splits(pool - set(part), t + 1):
+                        yield [set(part), *rest]
+
     best = np.inf
-    for mask in range(1 << n):
-        side = np.array([(mask >> i) & 1 for i in range(n)])
-        if side.sum() != size or side[roots[0]] != 0 or side[roots[1]] != 1:
-            continue
-        if not _connected_with_roots(adj, side, roots):
-            continue
-        best = min(best, float(cost[np.arange(n), side].sum()))
+    for parts in splits(set(range(n)), 0):
+        lab = np.zeros(n, dtype=np.int64)
+        for t, part in enumerate(parts):
+            lab[sorted(part)] = t
+        best = min(best, float(cost[np.arange(n), lab].sum()))
     return best
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_cost_descent_reaches_the_enumerated_optimum(seed):
-    """Two territories of exactly 6 units on a 4×3 grid: every connected
-    split is the cut of some spanning tree, so the descent finds the
-    cheapest one (enumerated over all 4,096 subsets)."""
+def _grid_case(
+    seed: int, k: int, lo: float, hi: float
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, SearchSpace, np.ndarray]:
+    """A 4×3 grid of unit weights, ``k`` random roots and costs, territory
+    sizes in ``[lo, hi]``, and a plan in band repaired from the hop-Voronoi
+    start."""
     rng = np.random.default_rng(seed)
     adj = grid_adjacency(4, 3)
-    roots = rng.choice(12, 2, replace=False)
-    cost = rng.uniform(0, 10, (12, 2))
+    roots = rng.choice(12, k, replace=False)
+    cost = rng.uniform(0, 10, (12, k))
     space = SearchSpace.from_adjacency(
         adj,
         np.ones((12, 1)),
-        np.full((2, 1), 6.0),
-        np.full((2, 1), 6.0),
+        np.full((k, 1), lo),
+        np.full((k, 1), hi),
         cost=cost,
         roots=roots,
     )
@@ -183,6 +200,15 @@ def test_cost_descent_reaches_the_enumerated_optimum(seed):
         deadline=time.perf_counter() + 30,
         steps=5_000,
     )
+    return adj, roots, cost, space, start
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cost_descent_reaches_the_enumerated_optimum(seed):
+    """Two territories of exactly 6 units on a 4×3 grid: every connected
+    split is the cut of some spanning tree, so the descent finds the
+    cheapest one (enumerated)."""
+    adj, roots, cost, space, start = _grid_case(seed, 2, 6.0, 6.0)
     assert space.total_violation(start) == 0.0
     out, changed = recombine_cost(
         start,
@@ -192,7 +218,7 @@ def test_cost_descent_reaches_the_enumerated_optimum(seed):
         steps=3_000,
         patience=3_000,
     )
-    best = _best_bipartition(adj, roots, cost, 6)
+    best = _best_partition(adj, roots, cost, range(6, 7))
     assert space.total_violation(out) == 0.0
     assert _connected_with_roots(adj, out, roots)
     assert float(cost[np.arange(12), out].sum()) == pytest.approx(best)
@@ -245,36 +271,6 @@ def test_cost_descent_keeps_bands_locks_and_lowers_the_cost(seed, temperature):
     assert cost[np.arange(n), out].sum() < cost[np.arange(n), start].sum()
 
 
-def _best_partition(
-    adj: sp.csr_matrix, roots: np.ndarray, cost: np.ndarray, sizes: range
-) -> float:
-    """Enumerated cheapest split into three connected territories whose
-    sizes lie in ``sizes``, each holding its root."""
-    n = adj.shape[0]
-    units = set(range(n))
-
-    def connected(part: set[int] | tuple[int, ...]) -> bool:
-        idx = sorted(part)
-        return connected_components(adj[idx][:, idx])[0] == 1
-
-    def parts(pool: set[int], root: int):
-        for z in sizes:
-            for part in itertools.combinations(sorted(pool), z):
-                if root in part and connected(part):
-                    yield set(part)
-
-    best = np.inf
-    for p0 in parts(units - {int(roots[1]), int(roots[2])}, int(roots[0])):
-        for p1 in parts(units - p0 - {int(roots[2])}, int(roots[1])):
-            p2 = units - p0 - p1
-            if len(p2) in sizes and connected(p2):
-                lab = np.zeros(n, dtype=np.int64)
-                lab[sorted(p1)] = 1
-                lab[sorted(p2)] = 2
-                best = min(best, float(cost[np.arange(n), lab].sum()))
-    return best
-
-
 def test_annealing_reaches_the_enumerated_optimum():
     """Three territories of 3-5 units on a 4×3 grid, random roots and costs.
     The descent alone stops above the optimum on some of these seeds (0 and
@@ -282,25 +278,7 @@ def test_annealing_reaches_the_enumerated_optimum():
     enumerated optimum on every seed, and a step budget fixes the answer."""
     checked = 0
     for seed in range(8):
-        rng = np.random.default_rng(seed)
-        adj = grid_adjacency(4, 3)
-        roots = rng.choice(12, 3, replace=False)
-        cost = rng.uniform(0, 10, (12, 3))
-        space = SearchSpace.from_adjacency(
-            adj,
-            np.ones((12, 1)),
-            np.full((3, 1), 3.0),
-            np.full((3, 1), 5.0),
-            cost=cost,
-            roots=roots,
-        )
-        start = recombine_bands(
-            _voronoi(adj, roots),
-            space.replace(cost=None),
-            np.random.default_rng(seed),
-            deadline=time.perf_counter() + 30,
-            steps=5_000,
-        )
+        adj, roots, cost, space, start = _grid_case(seed, 3, 3.0, 5.0)
         if space.total_violation(start) > 0:
             continue  # roots that wall one another in: no plan in band
         runs = [
