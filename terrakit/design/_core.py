@@ -383,7 +383,7 @@ def solve_location(
                 lab = recombine_bands(lab, space, rng, deadline=end)
             return None if violated(lab) else lab
 
-        labels = recombine(boundary_lp(labels, 0.2), 0.5)
+        labels = recombine(boundary_lp(labels, 0.2), 0.7)
         sa_ok = not violated(labels)
         if space.roots is not None:
             restart = repair_again
@@ -398,6 +398,18 @@ def solve_location(
             left = max(deadline - time.perf_counter(), 0.0)
             if attempt > 0 and (max_iter is not None or left < 0.05 * time_limit):
                 break
+            if restart is not None and max_iter is None:
+                # the recombination again from the same start: an annealed
+                # repair that missed usually meets the bands on a second run
+                lab = restart(time.perf_counter() + 0.6 * left)
+                notes.append(
+                    f"band repair round {attempt + 1}: recombination from the "
+                    f"start, feasible={lab is not None}"
+                )
+                if lab is not None:
+                    labels, sa_ok = lab, True
+                    break
+                left = max(deadline - time.perf_counter(), 0.0)
             sa_end = time.perf_counter() + min(0.7 * left, 0.6 * time_limit)
             if attempt > 0:
                 sa_end = time.perf_counter() + 0.5 * left
