@@ -399,8 +399,8 @@ def solve_location(
             if attempt > 0 and (max_iter is not None or left < 0.05 * time_limit):
                 break
             if restart is not None and max_iter is None:
-                # the recombination again from the same start: an annealed
-                # repair that missed usually meets the bands on a second run
+                # the recombination again from the same start, before the
+                # penalised annealing (which met no ±5 % sample band measured)
                 lab = restart(time.perf_counter() + 0.6 * left)
                 notes.append(
                     f"band repair round {attempt + 1}: recombination from the "
