@@ -347,40 +347,45 @@ def solve_location(
         def violated(lab: np.ndarray) -> bool:
             return space.total_violation(lab) > 1e-12
 
-        def boundary_lp(lab: np.ndarray, share: float) -> np.ndarray:
+        def boundary_lp(
+            lab: np.ndarray, share: float, until: float | None = None
+        ) -> np.ndarray:
             now = time.perf_counter()
+            end = deadline if until is None else until
             return repair_bands_lp(
-                lab, space, deadline=now + share * max(deadline - now, 0.0)
+                lab, space, deadline=now + share * max(end - now, 0.0)
             )
 
-        def recombine(lab: np.ndarray, share: float) -> np.ndarray:
-            # whole branches at once: tight bands on chunky units
+        def recombine(
+            lab: np.ndarray, share: float, until: float | None = None
+        ) -> np.ndarray:
+            # whole branches at once: tight bands on chunky units; ``until``
+            # (a repeated repair) instead of the deadline: no note of its own
             if not violated(lab) or space.roots is None:
                 return lab
             from terrakit.design._recom import recombine_bands
 
             now = time.perf_counter()
+            end = deadline if until is None else until
             lab = recombine_bands(
                 lab,
                 space,
                 rng,
-                deadline=now + share * max(deadline - now, 0.0),
+                deadline=now + share * max(end - now, 0.0),
                 steps=None if max_iter is None else 20_000,
             )
-            notes.append(f"band repair by recombination: feasible={not violated(lab)}")
+            if until is None:
+                notes.append(
+                    f"band repair by recombination: feasible={not violated(lab)}"
+                )
             return lab
 
         start = labels.copy()
 
         def repair_again(end: float) -> np.ndarray | None:
             # the same repair again from the same start: another plan in band
-            # (by the clock: _recombination_search calls it without max_iter)
-            from terrakit.design._recom import recombine_bands
-
-            now = time.perf_counter()
-            lab = repair_bands_lp(start, space, deadline=now + 0.3 * (end - now))
-            if violated(lab):
-                lab = recombine_bands(lab, space, rng, deadline=end)
+            # (its callers run without max_iter: by the clock up to ``end``)
+            lab = recombine(boundary_lp(start, 0.3, end), 1.0, end)
             return None if violated(lab) else lab
 
         # half the time left, but up to 20 s where 70 % of it allows: the

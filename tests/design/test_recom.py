@@ -225,13 +225,12 @@ def test_cost_descent_reaches_the_enumerated_optimum(seed):
     assert float(cost[np.arange(12), start].sum()) > best or changed == 0
 
 
-@pytest.mark.parametrize("temperature", [0.0, 2.0])
-@pytest.mark.parametrize("seed", range(3))
-def test_cost_descent_keeps_bands_locks_and_lowers_the_cost(seed, temperature):
-    rng = np.random.default_rng(seed)
-    adj = grid_adjacency(6, 5)
-    n, k = 30, 3
-    roots = np.array([0, 14, 29])
+def _weighted_case(
+    rng: np.random.Generator, adj: sp.csr_matrix, roots: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, SearchSpace]:
+    """Random weights in [0.5, 1.5] and costs in [0, 5], bands ±``tol`` of
+    the mean, each root locked to its territory: ``(locked, cost, space)``."""
+    n, k = adj.shape[0], len(roots)
     act = rng.uniform(0.5, 1.5, (n, 1))
     mean = act.sum() / k
     locked = np.full(n, -1)
@@ -240,12 +239,23 @@ def test_cost_descent_keeps_bands_locks_and_lowers_the_cost(seed, temperature):
     space = SearchSpace.from_adjacency(
         adj,
         act,
-        np.full((k, 1), 0.9 * mean),
-        np.full((k, 1), 1.1 * mean),
+        np.full((k, 1), (1 - tol) * mean),
+        np.full((k, 1), (1 + tol) * mean),
         cost=cost,
         locked=locked,
         roots=roots,
     )
+    return locked, cost, space
+
+
+@pytest.mark.parametrize("temperature", [0.0, 2.0])
+@pytest.mark.parametrize("seed", range(3))
+def test_cost_descent_keeps_bands_locks_and_lowers_the_cost(seed, temperature):
+    rng = np.random.default_rng(seed)
+    adj = grid_adjacency(6, 5)
+    n = 30
+    roots = np.array([0, 14, 29])
+    locked, cost, space = _weighted_case(rng, adj, roots, 0.1)
     start = recombine_bands(
         _voronoi(adj, roots),
         space,
@@ -319,20 +329,7 @@ def test_recombination_search_keeps_the_cheapest_of_its_starts():
     adj = grid_adjacency(8, 6)
     n, k = 48, 4
     roots = rng.choice(n, k, replace=False)
-    act = rng.uniform(0.5, 1.5, (n, 1))
-    mean = act.sum() / k
-    locked = np.full(n, -1)
-    locked[roots] = np.arange(k)
-    cost = rng.uniform(0, 5, (n, k))
-    space = SearchSpace.from_adjacency(
-        adj,
-        act,
-        np.full((k, 1), 0.97 * mean),
-        np.full((k, 1), 1.03 * mean),
-        cost=cost,
-        locked=locked,
-        roots=roots,
-    )
+    _locked, cost, space = _weighted_case(rng, adj, roots, 0.03)
     start = _voronoi(adj, roots)
     repair_rng = np.random.default_rng(100 + seed)
 
