@@ -27,10 +27,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
+from terrakit.design._regions import _find
 from terrakit.design._search import SearchSpace, violation
 
 __all__ = [
@@ -45,26 +46,112 @@ __all__ = [
 def random_tree(
     sub: sp.csr_matrix, root: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A random spanning tree of the graph ``sub`` (upper triangle), from ``root``.
+    """A random spanning tree of the graph ``sub``, from ``root``.
 
-    Independent uniform edge weights, then the minimum spanning tree (not a
+    Independent uniform weights on the stored entries (an edge stored both
+    ways gets the smaller of its two), then the minimum spanning tree (not a
     uniform spanning tree).  Returns the depth-first ``order`` of the nodes
-    from ``root`` and the ``pred`` (parent) of each node in the tree; a node
-    that ``root`` does not reach is left out of ``order``.
+    from ``root`` and the ``pred`` (parent) of each node in the tree
+    (``-9999`` for the root and for nodes that ``root`` does not reach,
+    which are left out of ``order``).
     """
-    w = sub.copy()
-    w.data = rng.random(w.nnz) + 1e-9
-    tree = minimum_spanning_tree(w)
-    order, pred = depth_first_order(
-        tree, root, directed=False, return_predecessors=True
+    sub = sp.csr_matrix(sub)
+    return _random_tree(sub.indptr, sub.indices, root, rng)
+
+
+def _random_tree(
+    indptr: np.ndarray, indices: np.ndarray, root: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`random_tree` on the CSR arrays of the graph."""
+    weights = rng.random(indices.size)
+    return _tree(
+        np.asarray(indptr, dtype=np.int64),
+        np.asarray(indices, dtype=np.int64),
+        weights,
+        int(root),
     )
-    return order, pred
+
+
+@numba.njit(cache=True)
+def _tree(
+    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, root: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Kruskal's minimum spanning forest of the CSR graph under ``weights``
+    (one per stored entry), then the depth-first preorder of ``root``'s tree
+    (every subtree a block of it) and the parents."""
+    n = indptr.size - 1
+    rows = np.empty(indices.size, dtype=np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            rows[p] = i
+    parent = np.arange(n)
+    tu = np.empty(max(n - 1, 0), dtype=np.int64)
+    tv = np.empty(max(n - 1, 0), dtype=np.int64)
+    m = 0
+    for q in np.argsort(weights):
+        if m == n - 1:
+            break
+        u, v = rows[q], indices[q]
+        ru, rv = _find(parent, u), _find(parent, v)
+        if ru != rv:
+            parent[ru] = rv
+            tu[m] = u
+            tv[m] = v
+            m += 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        ptr[tu[e] + 1] += 1
+        ptr[tv[e] + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    nb = np.empty(2 * m, dtype=np.int64)
+    fill = ptr[:-1].copy()
+    for e in range(m):
+        nb[fill[tu[e]]] = tv[e]
+        fill[tu[e]] += 1
+        nb[fill[tv[e]]] = tu[e]
+        fill[tv[e]] += 1
+    pred = np.full(n, -9999, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    order = np.empty(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    stack[0] = root
+    seen[root] = True
+    top, k = 1, 0
+    while top > 0:
+        top -= 1
+        u = stack[top]
+        order[k] = u
+        k += 1
+        for p in range(ptr[u], ptr[u + 1]):
+            v = nb[p]
+            if not seen[v]:
+                seen[v] = True
+                pred[v] = u
+                stack[top] = v
+                top += 1
+    return order[:k], pred
 
 
 def subtree_sums(order: np.ndarray, pred: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Sum of ``values`` (rows per node) over each node's subtree."""
-    sums = np.array(values, dtype=float, copy=True)
-    for v in order[:0:-1]:
+    vals = np.asarray(values, dtype=float)
+    flat = vals.ndim == 1
+    sums = _subtree_sums(
+        np.asarray(order, dtype=np.int64),
+        np.asarray(pred, dtype=np.int64),
+        np.ascontiguousarray(vals.reshape(vals.shape[0], -1)),
+    )
+    return sums[:, 0] if flat else sums
+
+
+@numba.njit(cache=True)
+def _subtree_sums(
+    order: np.ndarray, pred: np.ndarray, values: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    sums = values.copy()
+    for q in range(order.size - 1, 0, -1):
+        v = order[q]
         sums[pred[v]] += sums[v]
     return sums
 
@@ -76,6 +163,37 @@ def subtree(order: np.ndarray, pred: np.ndarray, v: int, n: int) -> np.ndarray:
     part = np.zeros(n, dtype=bool)
     part[order[pos : pos + int(size[v])]] = True
     return part
+
+
+@numba.njit(cache=True)
+def _induced(
+    indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray, local: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """CSR arrays of the subgraph on ``nodes`` (in their order); ``local``
+    (all ``-1``, size of the graph) is used as scratch and left all ``-1``."""
+    m = nodes.size
+    for q in range(m):
+        local[nodes[q]] = q
+    ptr = np.zeros(m + 1, dtype=np.int64)
+    for q in range(m):
+        u = nodes[q]
+        for p in range(indptr[u], indptr[u + 1]):
+            if local[indices[p]] >= 0:
+                ptr[q + 1] += 1
+    for q in range(m):
+        ptr[q + 1] += ptr[q]
+    out = np.empty(ptr[m], dtype=np.int64)
+    k = 0
+    for q in range(m):
+        u = nodes[q]
+        for p in range(indptr[u], indptr[u + 1]):
+            w = local[indices[p]]
+            if w >= 0:
+                out[k] = w
+                k += 1
+    for q in range(m):
+        local[nodes[q]] = -1
+    return ptr, out
 
 
 class _Pairs:
@@ -98,6 +216,9 @@ class _Pairs:
         upper = sp.triu(self.adj, k=1).tocoo()
         self.e0 = upper.row.astype(np.int64)
         self.e1 = upper.col.astype(np.int64)
+        csr = sp.csr_matrix(self.adj)
+        self.indptr = csr.indptr.astype(np.int64)
+        self.indices = csr.indices.astype(np.int64)
         self.local = np.full(n, -1, dtype=np.int64)
 
     def pick(
@@ -121,9 +242,9 @@ class _Pairs:
         """What the trees of the pair need: its units, graph, roots, values."""
         space, cost = self.space, self.space.cost
         nodes = np.flatnonzero((labels == a) | (labels == b))
-        sub = sp.csr_matrix(self.adj[nodes][:, nodes])
-        self.local[nodes] = np.arange(nodes.size)
-        ra, rb = int(self.local[self.roots[a]]), int(self.local[self.roots[b]])
+        sub = _induced(self.indptr, self.indices, nodes, self.local)
+        ra = int(np.searchsorted(nodes, self.roots[a]))
+        rb = int(np.searchsorted(nodes, self.roots[b]))
         # per unit: activities, "cannot go to b", "cannot stay in a", cost change
         no_b = self.locked[nodes] == a
         no_a = self.locked[nodes] == b
@@ -146,7 +267,7 @@ class _Pairs:
         admissible.  The cost change is against all of the pair in ``a``."""
         nodes, sub, ra, rb, vals = merged
         m = self.space.m
-        order, pred = random_tree(sub, ra, rng)
+        order, pred = _random_tree(sub[0], sub[1], ra, rng)
         if order.size != nodes.size:
             return None
         below = subtree_sums(order, pred, vals)

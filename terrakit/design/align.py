@@ -19,7 +19,12 @@ import pandas as pd
 
 from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
-from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
+from terrakit.exceptions import (
+    InfeasibleError,
+    SpecificationError,
+    TerrakitWarning,
+    TimeLimitWarning,
+)
 
 __all__ = [
     "AUTO_MIP_MAX_PAIRS",
@@ -145,9 +150,34 @@ def solve(
             )
         problem.check()
         if max_iter is None:
-            return heur(problem, time_limit=time_limit, seed=seed)
-        return heur(problem, time_limit=time_limit, seed=seed, max_iter=max_iter)
+            res = heur(problem, time_limit=time_limit, seed=seed)
+        else:
+            res = heur(problem, time_limit=time_limit, seed=seed, max_iter=max_iter)
+        if res.status == "infeasible":
+            _warn_not_met(res, time_limit)
+        return res
     return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
+
+
+def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
+    """The heuristic ended without a plan that meets every constraint: say so,
+    with what the closest plan (returned, status ``"infeasible"``) breaks."""
+    broken = list(res.info.get("violations", []))
+    count = int(res.info.get("n_violations", len(broken)))
+    more = f"; and {count - 3} more" if count > 3 else ""
+    shown = "; ".join(broken[:3]) + more
+    ran_out = res.seconds >= 0.9 * time_limit
+    warnings.warn(
+        f"the heuristic found no alignment that meets every constraint in "
+        f"{res.seconds:.3g} s of its {time_limit:g} s (this is not a proof that none "
+        f"exists); the closest plan, returned with status 'infeasible', breaks "
+        f"{count} constraint{'s' if count != 1 else ''}: {shown}. Fix: "
+        + ("raise time_limit, " if ran_out else "")
+        + "widen the tolerance named, or use solver='mip', which finds a plan or "
+        "proves that none exists",
+        TimeLimitWarning if ran_out else TerrakitWarning,
+        stacklevel=3,
+    )
 
 
 # -- the geo path -------------------------------------------------------------------

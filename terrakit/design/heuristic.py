@@ -303,6 +303,7 @@ def solve_heuristic(
     }
     if violations:
         info["violations"] = violations[:20]
+        info["n_violations"] = len(violations)
     intervals = None
     if problem.draws is not None:
         from terrakit.design.mip import draw_intervals

@@ -541,6 +541,11 @@ class DesignProblem:
         if cols.shape != (n,) or (n and (cols.min() < 0 or cols.max() >= m)):
             return [f"columns must be {n} center indices in [0, {m})"]
         terr, used = self.territory_index(cols)
+        # territories are named as AlignmentResult.from_columns names them
+        if self.territory_ids is not None and len(used) == k:
+            names = [_rid(t) for t in self.territory_ids]
+        else:
+            names = [_rid(self.center_ids[j]) for j in used]  # type: ignore[index]
         if self.center_mode == "choose" and len(used) > k:
             out.append(f"{len(used)} centers used, at most {k} allowed")
         for a, _v, lo, hi in self.bands():
@@ -548,9 +553,13 @@ class DesignProblem:
             for t in range(min(len(s), k)):
                 slack = rtol * max(1.0, abs(hi[t]) if np.isfinite(hi[t]) else 1.0)
                 if s[t] > hi[t] + slack or s[t] < lo[t] - slack:
+                    off = s[t] - hi[t] if s[t] > hi[t] else lo[t] - s[t]
+                    edge = hi[t] if s[t] > hi[t] else lo[t]
+                    how = "above" if s[t] > hi[t] else "below"
+                    rel = f"{_pct(off / abs(edge))} " if edge else ""
                     out.append(
-                        f"{a} of territory {t} is {s[t]:.6g}, outside "
-                        f"[{lo[t]:.6g}, {hi[t]:.6g}]"
+                        f"{a} of territory {names[t]} is {s[t]:.6g}, outside "
+                        f"[{lo[t]:.6g}, {hi[t]:.6g}] ({rel}{how} the band)"
                     )
         for i, j in self.locked.items():
             if cols[i] != j:
@@ -577,7 +586,7 @@ class DesignProblem:
                 sub = self.adjacency[idx][:, idx]
                 nc, _ = connected_components(sub, directed=False)
                 if nc > 1:
-                    out.append(f"territory {t} has {nc} pieces")
+                    out.append(f"territory {names[t]} has {nc} pieces")
                 root = int(self.center_units[j])
                 if cols[root] != j:
                     out.append(

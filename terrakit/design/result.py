@@ -202,6 +202,8 @@ class AlignmentResult:
         """Rounded, stable text (no timings) for notebooks and reports."""
         lb = f"{self.lower_bound:.6g}" if math.isfinite(self.lower_bound) else "none"
         gap = f"{100 * self.gap:.2f} %" if math.isfinite(self.gap) else "unknown"
+        if self.status == "infeasible":
+            gap = "none (the plan breaks constraints)"
         lines = [
             f"AlignmentResult ({self.method}): {self.status}",
             f"  objective ({self.objective_kind}): {self.objective:.6g}",
@@ -209,6 +211,13 @@ class AlignmentResult:
             f"  territories: {len(self.territories)}   units: {len(self.alignment)}",
             f"  max deviation from target: {100 * self.max_deviation:.2f} %",
         ]
+        broken = list(self.info.get("violations", []))
+        if broken:
+            count = int(self.info.get("n_violations", len(broken)))
+            lines.append(f"  broken constraints: {count}")
+            lines += [f"    {v}" for v in broken[:5]]
+            if count > 5:
+                lines.append(f"    ... and {count - 5} more")
         t = self.territories.copy()
         num = t.select_dtypes("number").columns
         t[num] = t[num].round(4)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from terrakit.design import align, build_problem, choose_solver, pareto
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import InfeasibleError, SpecificationError, TerrakitWarning
 
 
 def test_align_toy_grid_fixed_centers(toy_grid_3x3):
@@ -117,3 +117,49 @@ def test_max_iter_makes_the_heuristic_reproducible(toy_grid_3x3):
     b = align(toy_grid_3x3, time_limit=30, **kw)
     assert a.alignment.assignment.equals(b.alignment.assignment)
     assert a.objective == b.objective
+
+
+def test_heuristic_without_a_plan_in_band_warns_with_what_is_broken(toy_grid_3x3):
+    """±1 % on workloads that are multiples of 10 around a mean of 225: every
+    split is 220/230, so no plan meets the band.  The heuristic cannot prove
+    that; it returns its closest plan as "infeasible" and warns with the
+    broken bands, named by territory, and the fixes (not silently)."""
+    with pytest.warns(TerrakitWarning) as caught:
+        res = align(
+            toy_grid_3x3,
+            balance={"workload": 0.01},
+            solver="heuristic",
+            time_limit=3,
+        )
+    assert res.status == "infeasible" and not res.is_feasible()
+    low = "(1.23 % below the band)"
+    high = "(1.21 % above the band)"
+    ways = [
+        [
+            f"workload of territory 'R1' is 220, outside [222.75, 227.25] {low}",
+            f"workload of territory 'R2' is 230, outside [222.75, 227.25] {high}",
+        ],
+        [
+            f"workload of territory 'R1' is 230, outside [222.75, 227.25] {high}",
+            f"workload of territory 'R2' is 220, outside [222.75, 227.25] {low}",
+        ],
+    ]
+    assert list(res.info["violations"]) in ways
+    msgs = [str(w.message) for w in caught if "no alignment" in str(w.message)]
+    assert len(msgs) == 1
+    assert "(this is not a proof that none exists)" in msgs[0]
+    assert (
+        "the closest plan, returned with status 'infeasible', breaks 2 constraints: "
+        + "; ".join(res.info["violations"])
+        + ". Fix: "
+    ) in msgs[0]
+    assert msgs[0].endswith(
+        "widen the tolerance named, or use solver='mip', which finds a plan or "
+        "proves that none exists"
+    )
+    text = res.summary()
+    assert "gap: none (the plan breaks constraints)" in text
+    assert "broken constraints: 2\n    " + res.info["violations"][0] in text
+    # the exact path proves what the heuristic could only suspect
+    with pytest.raises(InfeasibleError, match="infeasible"):
+        align(toy_grid_3x3, balance={"workload": 0.01}, solver="mip", time_limit=4)
