@@ -35,7 +35,9 @@ from terrakit.design._regions import _find
 from terrakit.design._search import SearchSpace, violation
 
 __all__ = [
+    "induced",
     "random_tree",
+    "random_tree_csr",
     "recombine_bands",
     "recombine_cost",
     "subtree",
@@ -56,10 +58,10 @@ def random_tree(
     which are left out of ``order``).
     """
     sub = sp.csr_matrix(sub)
-    return _random_tree(sub.indptr, sub.indices, root, rng)
+    return random_tree_csr(sub.indptr, sub.indices, root, rng)
 
 
-def _random_tree(
+def random_tree_csr(
     indptr: np.ndarray, indices: np.ndarray, root: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`random_tree` on the CSR arrays of the graph."""
@@ -166,7 +168,7 @@ def subtree(order: np.ndarray, pred: np.ndarray, v: int, n: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _induced(
+def induced(
     indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray, local: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """CSR arrays of the subgraph on ``nodes`` (in their order); ``local``
@@ -242,7 +244,7 @@ class _Pairs:
         """What the trees of the pair need: its units, graph, roots, values."""
         space, cost = self.space, self.space.cost
         nodes = np.flatnonzero((labels == a) | (labels == b))
-        sub = _induced(self.indptr, self.indices, nodes, self.local)
+        sub = induced(self.indptr, self.indices, nodes, self.local)
         ra = int(np.searchsorted(nodes, self.roots[a]))
         rb = int(np.searchsorted(nodes, self.roots[b]))
         # per unit: activities, "cannot go to b", "cannot stay in a", cost change
@@ -267,7 +269,7 @@ class _Pairs:
         admissible.  The cost change is against all of the pair in ``a``."""
         nodes, sub, ra, rb, vals = merged
         m = self.space.m
-        order, pred = _random_tree(sub[0], sub[1], ra, rng)
+        order, pred = random_tree_csr(sub[0], sub[1], ra, rng)
         if order.size != nodes.size:
             return None
         below = subtree_sums(order, pred, vals)

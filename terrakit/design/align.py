@@ -451,6 +451,10 @@ def align(
     Returns
     -------
     AlignmentResult
+        The heuristic path cannot prove infeasibility: when it ends without
+        an alignment that meets every constraint, it returns its closest plan
+        with status ``"infeasible"`` (``info["violations"]`` and
+        :meth:`~AlignmentResult.summary` list what it breaks) and warns.
 
     Raises
     ------
@@ -458,6 +462,15 @@ def align(
         An impossible specification, explained with the numbers.
     InfeasibleError
         The solver proved that no alignment meets the bands.
+
+    Warns
+    -----
+    TimeLimitWarning
+        A solver stopped at its time limit (its best answer comes back), or
+        the heuristic's time ran out before a plan met every constraint.
+    TerrakitWarning
+        The heuristic stopped early without a plan that meets every
+        constraint.
 
     Examples
     --------

@@ -68,7 +68,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit.design._recom import random_tree, subtree, subtree_sums
+from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
@@ -216,6 +216,8 @@ def recom_chain(
     rng = np.random.default_rng(seed)
     coo = sp.triu(adj, k=1).tocoo()
     e0, e1 = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    indptr, indices = adj.indptr.astype(np.int64), adj.indices.astype(np.int64)
+    local = np.full(n, -1, dtype=np.int64)
     kept = []
     accepted = trees = 0
     total = burn_in + n_steps
@@ -224,11 +226,11 @@ def recom_chain(
         e = int(cut[rng.integers(len(cut))])
         a, b = int(labels[e0[e]]), int(labels[e1[e]])
         nodes = np.flatnonzero((labels == a) | (labels == b))
-        sub = sp.triu(adj[nodes][:, nodes], k=1).tocsr()
+        sub = induced(indptr, indices, nodes, local)
         moved = False
         for _ in range(max_attempts):
             trees += 1
-            order, pred = random_tree(sub, 0, rng)
+            order, pred = random_tree_csr(sub[0], sub[1], 0, rng)
             if len(order) != len(nodes):  # cannot happen for connected parts
                 break
             sums = subtree_sums(order, pred, act[nodes])

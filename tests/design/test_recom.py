@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from terrakit.design._recom import (
+    induced,
     random_tree,
     recombine_bands,
     recombine_cost,
@@ -44,6 +45,49 @@ def test_tree_helpers_on_a_path():
     below = subtree_sums(order, pred, np.arange(5.0)[:, None])
     assert below[:, 0].tolist() == [10, 10, 9, 7, 4]
     assert subtree(order, pred, 3, 5).tolist() == [False, False, False, True, True]
+
+
+def test_compiled_trees_span_the_piece_with_subtrees_as_blocks():
+    """The compiled tree on a 5×5 grid: a spanning tree of graph edges from
+    the root, every subtree a block of the order and every subtree sum its
+    block's sum; the trees vary with the draw (minimum spanning trees of
+    random weights, about 5·10⁵ of them on this grid)."""
+    adj = grid_adjacency(5, 5)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(50):
+        order, pred = random_tree(adj, 7, rng)
+        assert order[0] == 7 and pred[7] == -9999
+        assert sorted(order.tolist()) == list(range(25))
+        assert all(adj[v, pred[v]] for v in order[1:])
+        size = subtree_sums(order, pred, np.ones(25))
+        vals = rng.random((25, 2))
+        below = subtree_sums(order, pred, vals)
+        for pos, v in enumerate(order):
+            block = order[pos : pos + int(size[v])]
+            assert (
+                subtree(order, pred, v, 25).tolist()
+                == np.isin(np.arange(25), block).tolist()
+            )
+            np.testing.assert_allclose(below[v], vals[block].sum(axis=0))
+        seen.add(tuple(pred.tolist()))
+    assert len(seen) == 50
+    # a root that does not reach every node: only its component is ordered
+    two = sp.block_diag([grid_adjacency(2, 2), grid_adjacency(2, 2)]).tocsr()
+    order, pred = random_tree(two, 5, rng)
+    assert sorted(order.tolist()) == [4, 5, 6, 7] and (pred[:4] == -9999).all()
+
+
+def test_induced_subgraph_matches_scipy_and_leaves_its_scratch_clean():
+    adj = grid_adjacency(6, 6)
+    local = np.full(36, -1, dtype=np.int64)
+    nodes = np.array([0, 1, 2, 6, 8, 14, 20, 35])
+    ptr, ind = induced(
+        adj.indptr.astype(np.int64), adj.indices.astype(np.int64), nodes, local
+    )
+    got = sp.csr_matrix((np.ones(ind.size), ind, ptr), shape=(8, 8))
+    want = adj[nodes][:, nodes]
+    assert (got != want).nnz == 0 and (local == -1).all()
 
 
 @pytest.mark.parametrize("seed", range(6))
