@@ -18,7 +18,12 @@ the two roots: it lies on the tree path between them.
 Measured (``benchmarks/README.md``, "sample study at ±5 %"): on the sample
 study's two states, 159 and 100 counties, ten homes each, the heuristic's
 boundary repairs and annealing left bands broken after 300-600 s; with this
-repair the heuristic meets every band in 4-9 s.
+repair the heuristic meets every band in 0.3-2.4 s (seeds 0-11).
+
+Speed.  The trees, the subtree sums and the merged pair's graph are compiled
+(numba): about 5,000 steps a second on the sample study, against 1,400 with
+scipy's spanning tree and depth-first order, whose per-call checks cost more
+than the work on a piece of a few dozen units.
 """
 
 from __future__ import annotations
