@@ -36,7 +36,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from terrakit.design._regions import _find
+from terrakit.design._regions import kruskal
 from terrakit.design._search import SearchSpace, violation
 
 __all__ = [
@@ -91,33 +91,7 @@ def _tree(
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
             rows[p] = i
-    parent = np.arange(n)
-    tu = np.empty(max(n - 1, 0), dtype=np.int64)
-    tv = np.empty(max(n - 1, 0), dtype=np.int64)
-    m = 0
-    for q in np.argsort(weights):
-        if m == n - 1:
-            break
-        u, v = rows[q], indices[q]
-        ru, rv = _find(parent, u), _find(parent, v)
-        if ru != rv:
-            parent[ru] = rv
-            tu[m] = u
-            tv[m] = v
-            m += 1
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        ptr[tu[e] + 1] += 1
-        ptr[tv[e] + 1] += 1
-    for i in range(n):
-        ptr[i + 1] += ptr[i]
-    nb = np.empty(2 * m, dtype=np.int64)
-    fill = ptr[:-1].copy()
-    for e in range(m):
-        nb[fill[tu[e]]] = tv[e]
-        fill[tu[e]] += 1
-        nb[fill[tv[e]]] = tu[e]
-        fill[tv[e]] += 1
+    ptr, nb, _ = kruskal(n, rows, indices, np.argsort(weights))
     pred = np.full(n, -9999, dtype=np.int64)
     seen = np.zeros(n, dtype=np.bool_)
     order = np.empty(n, dtype=np.int64)

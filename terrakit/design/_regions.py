@@ -54,6 +54,42 @@ def _find(parent: np.ndarray, x: int) -> int:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def kruskal(
+    n: int, eu: np.ndarray, ev: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled
+    """Kruskal's spanning forest of the edges ``(eu, ev)`` of an ``n``-node
+    graph taken in ``order`` (a random order: a random spanning tree).
+    Returns its adjacency ``(ptr, nbr)`` (CSR) and its number of edges."""
+    uf = np.arange(n)
+    t_u = np.empty(max(n - 1, 0), dtype=np.int64)
+    t_v = np.empty(max(n - 1, 0), dtype=np.int64)
+    nt = 0
+    for e in order:
+        if nt == n - 1:
+            break
+        ra, rb = _find(uf, eu[e]), _find(uf, ev[e])
+        if ra != rb:
+            uf[ra] = rb
+            t_u[nt] = eu[e]
+            t_v[nt] = ev[e]
+            nt += 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(nt):
+        ptr[t_u[e] + 1] += 1
+        ptr[t_v[e] + 1] += 1
+    for j in range(n):
+        ptr[j + 1] += ptr[j]
+    fill = ptr[:-1].copy()
+    nbr = np.empty(2 * nt, dtype=np.int64)
+    for e in range(nt):
+        nbr[fill[t_u[e]]] = t_v[e]
+        fill[t_u[e]] += 1
+        nbr[fill[t_v[e]]] = t_u[e]
+        fill[t_v[e]] += 1
+    return ptr, nbr, nt
+
+
+@numba.njit(cache=True)
 def _partition(
     n: int,
     eu: np.ndarray,
@@ -117,34 +153,9 @@ def _partition(
                 le_v[c] = pos[ev[e]]
                 c += 1
         order_e = np.argsort(np.random.random(m_in))  # noqa: NPY002
-        uf = np.arange(ni)
-        deg = np.zeros(ni, dtype=np.int64)
-        t_u = np.empty(max(ni - 1, 0), dtype=np.int64)
-        t_v = np.empty(max(ni - 1, 0), dtype=np.int64)
-        nt = 0
-        for e in order_e:
-            ra, rb = _find(uf, le_u[e]), _find(uf, le_v[e])
-            if ra != rb:
-                uf[ra] = rb
-                t_u[nt] = le_u[e]
-                t_v[nt] = le_v[e]
-                deg[le_u[e]] += 1
-                deg[le_v[e]] += 1
-                nt += 1
-                if nt == ni - 1:
-                    break
+        ptr, nbr, nt = kruskal(ni, le_u, le_v, order_e)
         if nt < ni - 1:
             return np.inf  # the piece is not connected
-        ptr = np.zeros(ni + 1, dtype=np.int64)
-        for j in range(ni):
-            ptr[j + 1] = ptr[j] + deg[j]
-        fill = ptr[:-1].copy()
-        nbr = np.empty(2 * nt, dtype=np.int64)
-        for e in range(nt):
-            nbr[fill[t_u[e]]] = t_v[e]
-            fill[t_u[e]] += 1
-            nbr[fill[t_v[e]]] = t_u[e]
-            fill[t_v[e]] += 1
         start = np.random.randint(ni)  # noqa: NPY002
         order = np.empty(ni, dtype=np.int64)
         parent = np.full(ni, -1, dtype=np.int64)
