@@ -173,8 +173,8 @@ def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
         f"exists); the closest plan, returned with status 'infeasible', breaks "
         f"{count} constraint{'s' if count != 1 else ''}: {shown}. Fix: "
         + ("raise time_limit, " if ran_out else "")
-        + "widen the tolerance named, or use solver='mip', which finds a plan or "
-        "proves that none exists",
+        + "widen the tolerance named, or, on a small problem, use solver='mip', "
+        "which finds a plan or proves that none exists",
         TimeLimitWarning if ran_out else TerrakitWarning,
         stacklevel=3,
     )

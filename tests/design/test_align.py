@@ -154,8 +154,8 @@ def test_heuristic_without_a_plan_in_band_warns_with_what_is_broken(toy_grid_3x3
         + ". Fix: "
     ) in msgs[0]
     assert msgs[0].endswith(
-        "widen the tolerance named, or use solver='mip', which finds a plan or "
-        "proves that none exists"
+        "widen the tolerance named, or, on a small problem, use solver='mip', "
+        "which finds a plan or proves that none exists"
     )
     text = res.summary()
     assert "gap: none (the plan breaks constraints)" in text
