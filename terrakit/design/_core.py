@@ -347,14 +347,16 @@ def solve_location(
         def violated(lab: np.ndarray) -> bool:
             return space.total_violation(lab) > 1e-12
 
+        def stop_at(share: float, until: float | None) -> float:
+            # ``share`` of the time left before ``until`` (default: the deadline)
+            now = time.perf_counter()
+            end = deadline if until is None else until
+            return now + share * max(end - now, 0.0)
+
         def boundary_lp(
             lab: np.ndarray, share: float, until: float | None = None
         ) -> np.ndarray:
-            now = time.perf_counter()
-            end = deadline if until is None else until
-            return repair_bands_lp(
-                lab, space, deadline=now + share * max(end - now, 0.0)
-            )
+            return repair_bands_lp(lab, space, deadline=stop_at(share, until))
 
         def recombine(
             lab: np.ndarray, share: float, until: float | None = None
@@ -365,13 +367,11 @@ def solve_location(
                 return lab
             from terrakit.design._recom import recombine_bands
 
-            now = time.perf_counter()
-            end = deadline if until is None else until
             lab = recombine_bands(
                 lab,
                 space,
                 rng,
-                deadline=now + share * max(end - now, 0.0),
+                deadline=stop_at(share, until),
                 steps=None if max_iter is None else 20_000,
             )
             if until is None:
