@@ -9,10 +9,18 @@ status) and a summary of the issue-3 targets:
 - dtdp (Aly, Gabor & Sleptchenko 2024): feasible on every instance, at or
   below the best-known value on at least half.
 
+Side by side (districting): the plain PuLP+CBC model a user writes by hand
+(``benchmarks/plain_mip.py``: the Hess model with cut-edge rows and
+single-commodity flow contiguity) gets the same time limit on every instance
+with at most ``BASELINE_MAX_PAIRS`` unit pairs (the counties); the table adds
+its value, CBC's lower bound, seconds and status, and the time and objective
+ratios terrakit / plain.  dtdp has no plain model here: its min-max diameter
+needs a row per unit pair and territory (over a million rows).
+
 Usage::
 
     .venv/bin/python benchmarks/design_graphs.py [--quick] [--family F]
-        [--time-limit S] [--seed N]
+        [--time-limit S] [--seed N] [--no-baseline]
 
 ``--quick``: the two smallest instances per family at 10 s each.
 """
@@ -26,11 +34,33 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from plain_mip import plain_pulp_cbc
 
 from terrakit.benchmarks import districting, dtdp
+from terrakit.benchmarks._graphs import to_problem
 from terrakit.benchmarks.run import run
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+
+#: the plain model runs only up to this many unit pairs (n² x variables): the
+#: county graphs (at most 99² = 9,801); the tracts would need 87,000–472,000
+BASELINE_MAX_PAIRS = 10_000
+
+
+def _baseline(path: Path, time_limit: float) -> dict[str, object]:
+    """The plain PuLP+CBC model on one districting instance (columns ``plain_*``)."""
+    inst = districting.read_instance(path)
+    if inst.n_nodes**2 > BASELINE_MAX_PAIRS:
+        return {"plain_status": "not run (size)"}
+    out = plain_pulp_cbc(to_problem(inst), time_limit)
+    if out["violations"]:  # never seen; kept visible rather than scored
+        out["status"] += " (breaks: " + "; ".join(out["violations"][:2]) + ")"
+    return {
+        "plain_value": out["value"],
+        "plain_bound": round(out["bound"], 3),
+        "plain_s": round(out["seconds"], 1),
+        "plain_status": out["status"],
+    }
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -68,6 +98,17 @@ def _table(df: pd.DataFrame) -> str:
     return markdown(out)
 
 
+def _side_by_side(df: pd.DataFrame) -> str:
+    """terrakit next to the plain model, with time and objective ratios."""
+    out = df[["instance", "value", "lower_bound", "seconds", "status"]].copy()
+    for c in ("plain_value", "plain_bound", "plain_s", "plain_status"):
+        out[c] = df[c] if c in df.columns else float("nan")
+    out["seconds"] = out["seconds"].astype(float).round(1)
+    out["time_ratio"] = (out["seconds"] / out["plain_s"].astype(float)).round(2)
+    out["obj_ratio"] = (out["value"] / out["plain_value"].astype(float)).round(3)
+    return markdown(out.fillna("–"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -80,6 +121,11 @@ def main() -> None:
         choices=["cg", "mip"],
         default="cg",
         help="districting exact bound: column generation (cg) or the rooted MIP",
+    )
+    ap.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the plain PuLP+CBC model beside the districting instances",
     )
     args = ap.parse_args()
     tl = args.time_limit or (10.0 if args.quick else 60.0)
@@ -100,6 +146,9 @@ def main() -> None:
                 "districting", [f], time_limit=tl, seed=args.seed, bound=args.bound
             )
             row["load_1min"] = os.getloadavg()[0]
+            if not args.no_baseline:
+                for key, val in _baseline(f, tl).items():
+                    row[key] = val
             rows.append(row)
         df = pd.concat(rows, ignore_index=True)
         load1 = os.getloadavg()
@@ -108,6 +157,9 @@ def main() -> None:
             f"bound={args.bound})\n"
         )
         print(_table(df))
+        if "plain_status" in df.columns:
+            print("\nside by side: the plain PuLP+CBC model, same time limit\n")
+            print(_side_by_side(df))
         print(
             "load average (1/5/15 min) before "
             + "/".join(f"{x:.1f}" for x in load0)
