@@ -21,6 +21,11 @@ Usage::
     .venv/bin/python benchmarks/design_scale.py [--quick] [--sizes 10000:50]
         [--mode reps|choose|both] [--time-limit S] [--seed S | --seeds 0,1,2]
 
+``--baseline`` (reps mode) then gives the same problem to the plain PuLP+CBC
+model a user writes by hand (``benchmarks/plain_mip.py``) with the same time
+limit for CBC, and prints its build time, value, CBC's bound, status and the
+process's peak memory after it.
+
 ``--quick``: 2,000 units → 20 territories, 20 s.  ``peak_rss_gb`` is the
 process's peak resident memory (build included); ``load1`` the 1-minute load
 average when the row finished (the machine is shared: timings scale with it).
@@ -35,13 +40,16 @@ import resource
 import time
 
 import numpy as np
+from plain_mip import plain_pulp_cbc
 
 from terrakit.data.synthetic import synthetic_region
 from terrakit.design.align import build_problem
 from terrakit.design.heuristic import solve_heuristic
 
 
-def _row(n: int, k: int, mode: str, time_limit: float, seed: int) -> dict:
+def _row(
+    n: int, k: int, mode: str, time_limit: float, seed: int, baseline: bool = False
+) -> dict:
     t0 = time.perf_counter()
     study = synthetic_region(n_units=n, n_reps=k, seed=seed)
     if mode == "reps":
@@ -54,7 +62,20 @@ def _row(n: int, k: int, mode: str, time_limit: float, seed: int) -> dict:
     res = solve_heuristic(problem, time_limit=time_limit, seed=seed)
     cols = np.asarray(res.columns)
     dev = float(res.max_deviation) if hasattr(res, "max_deviation") else float("nan")
+    plain = ""
+    if baseline and mode == "reps":
+        out = plain_pulp_cbc(problem, time_limit, build_counts=False)
+        plain = (
+            f"PuLP+CBC: {out['status']}, value {out['value']:.4g}, CBC bound "
+            f"{out['bound']:.4g}, {out['variables']:,} variables and "
+            f"{out['constraints']:,} rows built in {out['build_seconds']:.1f} s, "
+            f"{out['seconds']:.1f} s in all, peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB"
+        )
+        if out["violations"]:
+            plain += "; breaks: " + "; ".join(out["violations"][:2])
     return {
+        "plain": plain,
         "instance": f"synthetic{n}_k{k}_{mode}",
         "value": res.objective,
         "lower_bound": res.lower_bound,
@@ -78,6 +99,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", default=None, help="comma list; overrides --seed")
+    ap.add_argument("--baseline", action="store_true", help="plain PuLP+CBC too")
     args = ap.parse_args()
     if args.sizes:
         sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
@@ -111,7 +133,7 @@ def main() -> None:
             if mode == "choose" and n > 15_000:
                 continue
             for seed in seeds:
-                r = _row(n, k, mode, tl, seed)
+                r = _row(n, k, mode, tl, seed, args.baseline)
                 vals = [
                     f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
                     for c in cols
@@ -120,6 +142,8 @@ def main() -> None:
                     f"| {seed} | " + " | ".join(vals) + f" | {r['bound']} |",
                     flush=True,
                 )
+                if r["plain"]:
+                    print(f"\n{r['instance']} seed {seed}: {r['plain']}\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -38,14 +39,50 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def plain_pulp_cbc(problem: Any, time_limit: float) -> dict[str, Any]:
+def _solve_with_watchdog(prob: Any, solver: Any, hard: float) -> bool:
+    """``prob.solve(solver)``, killing CBC when it is still running ``hard``
+    seconds later (CBC does not check its time limit in every phase: on the
+    IA county graph its root cut loop ran past 6 minutes of a 60-s limit).
+    True when it had to be killed."""
+    import psutil
+    import pulp
+
+    me = psutil.Process()
+    killed: list[int] = []
+
+    def kill() -> None:
+        for child in me.children(recursive=True):
+            if "cbc" in child.name().lower():
+                child.kill()
+                killed.append(child.pid)
+
+    timer = threading.Timer(hard, kill)
+    timer.start()
+    try:
+        prob.solve(solver)
+    except pulp.PulpSolverError:
+        if not killed:
+            raise
+    finally:
+        timer.cancel()
+    return bool(killed)
+
+
+def plain_pulp_cbc(
+    problem: Any, time_limit: float, *, build_counts: bool = True, grace: float = 30.0
+) -> dict[str, Any]:
     """Solve ``problem`` with the hand-written PuLP model and CBC.
+
+    ``time_limit`` covers the build and CBC's run; with ``build_counts=False``
+    CBC gets all of it after the build (for models whose build alone takes
+    longer).  CBC is killed ``grace`` seconds after its limit if it has not
+    stopped by then (status ``"killed"``).
 
     Returns ``value`` (``problem.evaluate`` of CBC's answer, NaN when none),
     ``bound`` (CBC's lower bound, read from its log; NaN when it printed
     none), ``seconds`` (build + solve),
     ``build_seconds``, ``status`` (``"optimal"``, ``"time_limit"``,
-    ``"no solution"`` or ``"infeasible"``), ``violations`` (of the answer)
+    ``"no solution"``, ``"infeasible"`` or ``"killed"``), ``violations`` (of the answer)
     and the model's size.
     """
     import pulp
@@ -150,9 +187,9 @@ def plain_pulp_cbc(problem: Any, time_limit: float) -> dict[str, Any]:
         log = Path(tmp) / "cbc.log"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            left = max(1, math.ceil(time_limit - build))
+            left = max(1, math.ceil(time_limit - (build if build_counts else 0)))
             solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=left, logPath=str(log))
-        prob.solve(solver)
+        killed = _solve_with_watchdog(prob, solver, left + grace)
         seconds = time.perf_counter() - t0
         text = log.read_text(errors="replace") if log.exists() else ""
     # CBC's closing summary: "Lower bound:  12.345" (PuLP does not return it)
@@ -162,7 +199,9 @@ def plain_pulp_cbc(problem: Any, time_limit: float) -> dict[str, Any]:
         "variables": len(prob.variables()),
         "constraints": prob.numConstraints(),
     }
-    if prob.status == pulp.LpStatusInfeasible:
+    if killed:
+        status = "killed"
+    elif prob.status == pulp.LpStatusInfeasible:
         status = "infeasible"
     elif prob.sol_status == pulp.LpSolutionOptimal:
         status = "optimal"
