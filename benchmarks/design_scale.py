@@ -62,6 +62,7 @@ def _row(
     res = solve_heuristic(problem, time_limit=time_limit, seed=seed)
     cols = np.asarray(res.columns)
     dev = float(res.max_deviation) if hasattr(res, "max_deviation") else float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # before CBC's
     plain = ""
     if baseline and mode == "reps":
         out = plain_pulp_cbc(problem, time_limit, build_counts=False)
@@ -85,7 +86,7 @@ def _row(
         "status": res.status,
         "feasible": not problem.violations(cols),
         "max_dev": dev,
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "peak_rss_gb": peak,
         "load1": os.getloadavg()[0],
         "bound": res.info.get("bound", ""),
     }
