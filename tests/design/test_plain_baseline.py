@@ -3,9 +3,10 @@ the same problem as terrakit: CBC's optima equal enumerated optima."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
-import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,19 @@ from terrakit.design.problem import DesignProblem
 from .conftest import grid_adjacency
 from .test_cutedges import brute_force_optimum, districting_problem
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from plain_mip import plain_pulp_cbc
+
+def _load_plain_mip() -> Any:
+    """``benchmarks/plain_mip.py`` by file: putting ``benchmarks/`` on
+    ``sys.path`` would let its ``distributed.py`` shadow dask's package."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "plain_mip.py"
+    spec = importlib.util.spec_from_file_location("terrakit_bench_plain_mip", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+plain_pulp_cbc = _load_plain_mip().plain_pulp_cbc
 
 
 def _enumerated_optimum(problem: DesignProblem) -> float:
