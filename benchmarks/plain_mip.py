@@ -42,7 +42,7 @@ import scipy.sparse as sp
 def _solve_with_watchdog(prob: Any, solver: Any, hard: float) -> bool:
     """``prob.solve(solver)``, killing CBC when it is still running ``hard``
     seconds later (CBC does not check its time limit in every phase: on the
-    IA county graph its root cut loop ran past 6 minutes of a 60-s limit).
+    IA county graph it was still running after 6 minutes of a 60-s limit).
     True when it had to be killed."""
     import psutil
     import pulp
@@ -80,10 +80,9 @@ def plain_pulp_cbc(
 
     Returns ``value`` (``problem.evaluate`` of CBC's answer, NaN when none),
     ``bound`` (CBC's lower bound, read from its log; NaN when it printed
-    none), ``seconds`` (build + solve),
-    ``build_seconds``, ``status`` (``"optimal"``, ``"time_limit"``,
-    ``"no solution"``, ``"infeasible"`` or ``"killed"``), ``violations`` (of the answer)
-    and the model's size.
+    none), ``seconds`` (build + solve), ``build_seconds``, ``status``
+    (``"optimal"``, ``"time_limit"``, ``"no solution"``, ``"infeasible"`` or
+    ``"killed"``), ``violations`` (of the answer) and the model's size.
     """
     import pulp
 
