@@ -508,6 +508,15 @@ class DesignProblem:
         used = np.unique(cols)
         return np.searchsorted(used, cols), used
 
+    def territory_names(self, used: np.ndarray) -> list[Hashable]:
+        """Ids of the territories whose center columns are ``used`` (as
+        :meth:`territory_index` returns them): ``territory_ids`` when every
+        territory is used, else the used centers' ids."""
+        if self.territory_ids is not None and len(used) == self.n_territories:
+            return list(self.territory_ids)
+        cids = self.center_ids or ()
+        return [cids[j] for j in used]
+
     def territory_sums(self, columns: np.ndarray, name: str) -> np.ndarray:
         """Activity ``name`` summed per territory (k,) for a solution."""
         terr, used = self.territory_index(columns)
@@ -541,11 +550,7 @@ class DesignProblem:
         if cols.shape != (n,) or (n and (cols.min() < 0 or cols.max() >= m)):
             return [f"columns must be {n} center indices in [0, {m})"]
         terr, used = self.territory_index(cols)
-        # territories are named as AlignmentResult.from_columns names them
-        if self.territory_ids is not None and len(used) == k:
-            names = [_rid(t) for t in self.territory_ids]
-        else:
-            names = [_rid(self.center_ids[j]) for j in used]  # type: ignore[index]
+        names = [_rid(t) for t in self.territory_names(used)]
         if self.center_mode == "choose" and len(used) > k:
             out.append(f"{len(used)} centers used, at most {k} allowed")
         for a, _v, lo, hi in self.bands():

@@ -141,11 +141,7 @@ class AlignmentResult:
         """
         cols = np.asarray(columns, dtype=np.int64)
         terr, used = problem.territory_index(cols)
-        if problem.territory_ids is not None and len(used) == problem.n_territories:
-            tids: list[Hashable] = list(problem.territory_ids)
-        else:
-            cids = problem.center_ids or ()
-            tids = [cids[j] for j in used]
+        tids = problem.territory_names(used)
         center_of = [problem.center_ids[j] for j in used]  # type: ignore[index]
         labels = np.array(tids, dtype=object)[terr]
         prov = make_provenance(
