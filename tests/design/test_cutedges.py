@@ -839,3 +839,130 @@ def test_generation_hands_over_root_sets_that_keep_the_optimum() -> None:
         proof = prove_root_sets(p, ok, state, optimum, time_limit=30)
         assert proof.bound == optimum
     assert handed == 3
+
+
+def test_recombination_reaches_the_grid_optimum(grid4x4_k4: DesignProblem) -> None:
+    """From four rows (12 cut edges) the recombination of two rows into two
+    2×2 blocks leads to the optimum 8 (see the fixture)."""
+    import time
+
+    from terrakit.design.cutedges import recombine
+
+    rows = np.repeat(np.arange(4), 4)
+    assert cut(grid4x4_k4.adjacency, rows) == 12
+    for seed in (0, 1):
+        out = recombine(grid4x4_k4, rows, seed=seed, deadline=time.perf_counter() + 0.5)
+        assert_valid(grid4x4_k4, out)
+        assert cut(grid4x4_k4.adjacency, out) == 8
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_recombination_reaches_the_brute_force_optimum(seed: int) -> None:
+    """From the worst tree plan of a random banded 4×3 grid, the annealing
+    ends at the enumerated optimum with every band met."""
+    import time
+
+    from terrakit.design.cutedges import recombine, tree_partitions
+
+    adj, pop, lo, hi = random_grid_instance(seed)
+    p = districting_problem(adj, pop, 3, lo, hi)
+    plans = tree_partitions(p, seed=seed, time_limit=1, max_plans=20)
+    out = recombine(p, plans[-1], seed=seed, deadline=time.perf_counter() + 0.5)
+    assert_valid(p, out)
+    assert cut(adj, out) == brute_force_optimum(adj, pop, 3, lo, hi)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recombination_keeps_bands_and_weights(seed: int) -> None:
+    """Weighted edges, several activities, a hot annealing: every plan that
+    comes back meets both bands, is connected, and weighs no more than the
+    start; with no temperature and a step budget the result depends only on
+    the seed."""
+    import time
+
+    from terrakit.design._recom import recombine_cut_edges
+    from terrakit.design.cutedges import tree_partitions
+
+    rng = np.random.default_rng(seed)
+    adj = grid_adjacency(6, 5).tocoo()
+    w = rng.uniform(0.2, 3.0, adj.nnz)
+    upper = adj.row < adj.col
+    weights = sp.coo_matrix(
+        (w[upper], (adj.row[upper], adj.col[upper])), shape=adj.shape
+    )
+    weights = (weights + weights.T).tocsr()
+    vals = rng.uniform(10, 30, size=(30, 2))
+    mean = vals.sum(axis=0) / 3
+    lo, hi = 0.85 * mean, 1.15 * mean
+    p = DesignProblem(
+        unit_ids=np.arange(30),
+        activities={"a": vals[:, 0], "b": vals[:, 1]},
+        n_territories=3,
+        cost=np.zeros((30, 30)),
+        lower={"a": np.full(3, lo[0]), "b": np.full(3, lo[1])},
+        upper={"a": np.full(3, hi[0]), "b": np.full(3, hi[1])},
+        center_mode="choose",
+        center_units=np.arange(30),
+        adjacency=weights,
+        objective="cut_edges",
+    )
+    start = tree_partitions(p, seed=seed, time_limit=2, max_plans=5)[-1]
+
+    def weight(labels: np.ndarray) -> float:
+        e = sp.triu(weights, k=1).tocoo()
+        return float(e.data[labels[e.row] != labels[e.col]].sum())
+
+    out, _ = recombine_cut_edges(
+        weights,
+        vals,
+        lo,
+        hi,
+        start,
+        np.random.default_rng(seed),
+        deadline=time.perf_counter() + 0.3,
+        temperature=5.0,
+    )
+    assert weight(out) <= weight(start) + 1e-9
+    for t in range(3):
+        members = np.flatnonzero(out == t)
+        assert np.all(vals[members].sum(axis=0) >= lo - 1e-9)
+        assert np.all(vals[members].sum(axis=0) <= hi + 1e-9)
+        sub = weights[members][:, members]
+        assert connected_components(sub, directed=False)[0] == 1
+    runs = [
+        recombine_cut_edges(
+            weights,
+            vals,
+            lo,
+            hi,
+            start,
+            np.random.default_rng(seed),
+            deadline=time.perf_counter() + 60,
+            patience=300,
+        )
+        for _ in range(2)
+    ]
+    assert np.array_equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
+    assert weight(runs[0][0]) <= weight(start) + 1e-9
+
+
+def test_trivial_bound_counts_components_and_weights() -> None:
+    """``k`` parts of a graph with ``c`` components are joined by at least
+    ``k - c`` edges: the lightest ones."""
+    from terrakit.design.cutedges import _trivial_bound
+
+    adj = grid_adjacency(3, 3, skip=(4,))  # the centre cell is an island
+    p = districting_problem(adj, np.ones(9), 3, 3.0, 3.0)
+    assert _trivial_bound(p) == 1.0
+    p = districting_problem(0.5 * adj, np.ones(9), 4, 2.0, 3.0)
+    assert _trivial_bound(p) == 1.0  # two edges of 0.5
+    p = districting_problem(adj, np.ones(9), 2, 4.0, 5.0)
+    assert _trivial_bound(p) == 0.0
+
+
+def test_solve_districting_anneals_the_tree_plan(grid4x4_k4: DesignProblem) -> None:
+    from terrakit.design.cutedges import solve_districting
+
+    out = solve_districting(grid4x4_k4, time_limit=10, seed=0, bound="cg")
+    assert out.info["method"].startswith("tree+recom")
+    assert out.info["recom_value"] == 8.0
