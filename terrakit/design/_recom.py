@@ -4,7 +4,9 @@ A *recombination* merges two adjacent territories, draws a random spanning
 tree of the merged piece and cuts one tree edge: both parts are connected by
 construction.  :func:`terrakit.design.ensemble.recom_chain` samples plans
 with it; :func:`recombine_bands` uses it to *repair* bands that single-unit
-moves cannot reach.
+moves cannot reach, :func:`recombine_cost` to lower a per-unit cost and
+:func:`recombine_cut_edges` to lower the cut edges (districting) with every
+band kept.
 
 Why a repair needs it.  When the bands are tight compared with the units
 (counties against a ±5 % band whose connected piece leaves a fraction of a
@@ -149,11 +151,16 @@ def subtree(order: np.ndarray, pred: np.ndarray, v: int, n: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def induced(
-    indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray, local: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """CSR arrays of the subgraph on ``nodes`` (in their order); ``local``
-    (all ``-1``, size of the graph) is used as scratch and left all ``-1``."""
+def _induced_weights(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    nodes: np.ndarray,
+    local: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """CSR arrays and edge weights (from ``data``; none when ``data`` is
+    empty) of the subgraph on ``nodes`` (in their order); ``local`` (all
+    ``-1``, size of the graph) is scratch and is left all ``-1``."""
     m = nodes.size
     for q in range(m):
         local[nodes[q]] = q
@@ -166,16 +173,32 @@ def induced(
     for q in range(m):
         ptr[q + 1] += ptr[q]
     out = np.empty(ptr[m], dtype=np.int64)
+    weighted = data.size > 0
+    w = np.empty(ptr[m] if weighted else 0, dtype=np.float64)
     k = 0
     for q in range(m):
         u = nodes[q]
         for p in range(indptr[u], indptr[u + 1]):
-            w = local[indices[p]]
-            if w >= 0:
-                out[k] = w
+            v = local[indices[p]]
+            if v >= 0:
+                out[k] = v
+                if weighted:
+                    w[k] = data[p]
                 k += 1
     for q in range(m):
         local[nodes[q]] = -1
+    return ptr, out, w
+
+
+@numba.njit(cache=True)
+def induced(
+    indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray, local: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """CSR arrays of the subgraph on ``nodes`` (in their order); ``local``
+    (all ``-1``, size of the graph) is used as scratch and left all ``-1``."""
+    ptr, out, _ = _induced_weights(
+        indptr, indices, np.empty(0, dtype=np.float64), nodes, local
+    )
     return ptr, out
 
 
@@ -497,42 +520,6 @@ def recombine_cost(
             best_cost, best_labels = current, labels.copy()
             idle = 0
     return (labels if temperature <= 0 else best_labels), changed
-
-
-@numba.njit(cache=True)
-def _induced_weights(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    nodes: np.ndarray,
-    local: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """:func:`induced` with the edge weights (``data``) carried along."""
-    m = nodes.size
-    for q in range(m):
-        local[nodes[q]] = q
-    ptr = np.zeros(m + 1, dtype=np.int64)
-    for q in range(m):
-        u = nodes[q]
-        for p in range(indptr[u], indptr[u + 1]):
-            if local[indices[p]] >= 0:
-                ptr[q + 1] += 1
-    for q in range(m):
-        ptr[q + 1] += ptr[q]
-    out = np.empty(ptr[m], dtype=np.int64)
-    w = np.empty(ptr[m], dtype=np.float64)
-    k = 0
-    for q in range(m):
-        u = nodes[q]
-        for p in range(indptr[u], indptr[u + 1]):
-            v = local[indices[p]]
-            if v >= 0:
-                out[k] = v
-                w[k] = data[p]
-                k += 1
-    for q in range(m):
-        local[nodes[q]] = -1
-    return ptr, out, w
 
 
 @numba.njit(cache=True)

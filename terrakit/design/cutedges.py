@@ -480,13 +480,14 @@ def recombine(
     of random spanning trees, worse splits accepted with the annealing
     probability, the temperature falling from ``temperature`` times the
     starting cut weight to 0 at ``deadline``.  Returns the plan of least cut
-    weight seen (every band met, every territory connected).
+    weight seen: every band met, and every territory connected where the
+    start's were (a pair whose union is not connected is left alone).
 
-    On the county instances of the districting benchmark, from the best plan
-    of 2 s of tree splits, 6 s of it reached the optimum on 8 of 9 runs of
-    LA, IA and OK with seeds 0-2 (LA seed 1: 50 against 49), where the
-    band-penalty annealing of the heuristic stayed at the tree plan
-    (``benchmarks/README.md``).
+    Why: the tree splits' best plan is rarely locally optimal (LA counties:
+    52-57 cut edges against the optimum 49, depending on the seed), and at
+    ±0.5 % the single-unit moves of the band-penalty heuristic hardly exist,
+    so it seldom improved on it.  Measured in ``benchmarks/README.md``
+    ("recombination on cut edges").
     """
     from terrakit.design._recom import recombine_cut_edges
 
@@ -522,6 +523,7 @@ def solve_districting(
     no_contiguity_share: float = 0.0,
     root_set_share: float = 0.45,
     tree_share: float = 0.35,
+    recom_share: float = 0.5,
     **heuristic_kw: Any,
 ) -> CutEdgeOutcome:
     """Cut-edge districting: good partitions first, then a proof.
@@ -533,7 +535,9 @@ def solve_districting(
        band violation penalised) gets half of the rest;
     2. the best plan is annealed by recombination (:func:`recombine`) for
        the rest of the share (the first ``1 - exact_share`` of the time on
-       graphs given an exact bound, all of it on the others);
+       graphs given an exact bound, all of it on the others); on the larger
+       graphs only for ``recom_share`` of it, and the heuristic's unit moves
+       continue from its plan (tracts: units far below the band width);
     3. on graphs of at most ``exact_nodes`` units an exact bound gets
        ``exact_share`` of the time:
 
@@ -584,9 +588,12 @@ def solve_districting(
         instances in time.
     tree_share
         Share of the heuristic time given to the tree splits first.
+    recom_share
+        On graphs above ``exact_nodes``: share of the time after the tree
+        splits given to the recombination; the heuristic gets the rest.
     **heuristic_kw
-        Passed to :func:`~terrakit.design.heuristic.solve_heuristic` when
-        the tree splits found no plan (e.g. ``max_iter``).
+        Passed to :func:`~terrakit.design.heuristic.solve_heuristic`
+        (e.g. ``max_iter``).
 
     Returns
     -------
@@ -650,13 +657,35 @@ def solve_districting(
             plans.append(labels)
     if labels is not None and time.perf_counter() - t0 < h_time - 0.3:
         # tree plans are rarely locally optimal, and at ±0.5 % single-unit
-        # moves hardly exist: anneal by recombination for the rest
+        # moves hardly exist: anneal by recombination for the rest (on the
+        # large graphs for a share of it, then the heuristic's unit moves)
         method += "+recom"
-        improved = recombine(problem, labels, seed=seed, deadline=t0 + h_time - 0.2)
+        left = h_time - (time.perf_counter() - t0)
+        share = 1.0 if use_exact else recom_share
+        stop = time.perf_counter() + share * left - 0.2
+        improved = recombine(problem, labels, seed=seed, deadline=stop)
         info["recom_value"] = _cut(problem, improved)
         if _cut(problem, improved) < _cut(problem, labels):
             labels = improved
             plans.insert(0, improved)
+        left = h_time - (time.perf_counter() - t0) - 0.5
+        if share < 1.0 and left > 0.5:
+            method += "+heuristic"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = solve_heuristic(
+                    problem,
+                    time_limit=left,
+                    seed=seed,
+                    initial=labels,
+                    **heuristic_kw,
+                )
+            lower = max(lower, float(res.lower_bound))
+            if res.is_feasible():
+                lab, _ = problem.territory_index(np.asarray(res.columns))
+                if _cut(problem, lab) < _cut(problem, labels):
+                    labels = lab
+                    plans.insert(0, lab)
     status = "feasible" if labels is not None else "no_solution"
     if labels is None:
         # a second, longer tree search before giving up on feasibility
