@@ -256,8 +256,9 @@ def solve_file(
     The instance becomes a :class:`~terrakit.design.problem.DesignProblem`
     (:func:`~terrakit.benchmarks._graphs.to_problem`) solved by
     :func:`terrakit.design.cutedges.solve_districting` — the path
-    ``tk.design.align(objective="cut_edges")`` takes: spanning-tree splits and
-    the heuristic find partitions; on graphs of at most ``mip_nodes`` nodes an
+    ``tk.design.align(objective="cut_edges")`` takes: spanning-tree splits
+    find partitions and recombination anneals the best (on the larger graphs
+    the heuristic's unit moves follow); on graphs of at most ``mip_nodes`` nodes an
     exact bound (``bound="cg"``: set-partitioning LP by column generation,
     ``"mip"``: the rooted model) gets ``mip_share`` of the time.
 

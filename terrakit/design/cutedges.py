@@ -639,21 +639,30 @@ def solve_districting(
     lower = _trivial_bound(problem)
     info: dict[str, Any] = {}
     method = "tree"
+
+    def heuristic(
+        limit: float, initial: np.ndarray | None
+    ) -> tuple[np.ndarray | None, float]:
+        """The band-penalty heuristic: its plan (or None) and its bound."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = solve_heuristic(
+                problem, time_limit=limit, seed=seed, initial=initial, **heuristic_kw
+            )
+        if not res.is_feasible():
+            return None, float(res.lower_bound)
+        lab, _ = problem.territory_index(np.asarray(res.columns))
+        return lab, float(res.lower_bound)
+
     if labels is None:
         # no tree plan: the heuristic (band violation penalised) gets half
         # of what is left of the share
         method = "heuristic"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = solve_heuristic(
-                problem,
-                time_limit=max(0.5 * (h_time - (time.perf_counter() - t0)), 0.5),
-                seed=seed,
-                **heuristic_kw,
-            )
-        lower = max(lower, float(res.lower_bound))
-        if res.is_feasible():
-            labels, _ = problem.territory_index(np.asarray(res.columns))
+        labels, h_bound = heuristic(
+            max(0.5 * (h_time - (time.perf_counter() - t0)), 0.5), None
+        )
+        lower = max(lower, h_bound)
+        if labels is not None:
             plans.append(labels)
     if labels is not None and time.perf_counter() - t0 < h_time - 0.3:
         # tree plans are rarely locally optimal, and at ±0.5 % single-unit
@@ -671,21 +680,11 @@ def solve_districting(
         left = h_time - (time.perf_counter() - t0) - 0.5
         if share < 1.0 and left > 0.5:
             method += "+heuristic"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                res = solve_heuristic(
-                    problem,
-                    time_limit=left,
-                    seed=seed,
-                    initial=labels,
-                    **heuristic_kw,
-                )
-            lower = max(lower, float(res.lower_bound))
-            if res.is_feasible():
-                lab, _ = problem.territory_index(np.asarray(res.columns))
-                if _cut(problem, lab) < _cut(problem, labels):
-                    labels = lab
-                    plans.insert(0, lab)
+            lab, h_bound = heuristic(left, labels)
+            lower = max(lower, h_bound)
+            if lab is not None and _cut(problem, lab) < _cut(problem, labels):
+                labels = lab
+                plans.insert(0, lab)
     status = "feasible" if labels is not None else "no_solution"
     if labels is None:
         # a second, longer tree search before giving up on feasibility

@@ -912,16 +912,19 @@ def test_recombination_keeps_bands_and_weights(seed: int) -> None:
         e = sp.triu(weights, k=1).tocoo()
         return float(e.data[labels[e.row] != labels[e.col]].sum())
 
-    out, _ = recombine_cut_edges(
-        weights,
-        vals,
-        lo,
-        hi,
-        start,
-        np.random.default_rng(seed),
-        deadline=time.perf_counter() + 0.3,
-        temperature=5.0,
-    )
+    def run(seconds: float, **kw: float) -> tuple[np.ndarray, int]:
+        return recombine_cut_edges(
+            weights,
+            vals,
+            lo,
+            hi,
+            start,
+            np.random.default_rng(seed),
+            deadline=time.perf_counter() + seconds,
+            **kw,
+        )
+
+    out, _ = run(0.3, temperature=5.0)
     assert weight(out) <= weight(start) + 1e-9
     for t in range(3):
         members = np.flatnonzero(out == t)
@@ -929,19 +932,7 @@ def test_recombination_keeps_bands_and_weights(seed: int) -> None:
         assert np.all(vals[members].sum(axis=0) <= hi + 1e-9)
         sub = weights[members][:, members]
         assert connected_components(sub, directed=False)[0] == 1
-    runs = [
-        recombine_cut_edges(
-            weights,
-            vals,
-            lo,
-            hi,
-            start,
-            np.random.default_rng(seed),
-            deadline=time.perf_counter() + 60,
-            patience=300,
-        )
-        for _ in range(2)
-    ]
+    runs = [run(60, patience=300) for _ in range(2)]
     assert np.array_equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
     assert weight(runs[0][0]) <= weight(start) + 1e-9
 
