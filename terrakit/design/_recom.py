@@ -653,7 +653,7 @@ def recombine_cut_edges(
             cw = _cut_weights(ptr, idx, w, order, size.astype(np.int64), cand)
             i = int(np.lexsort((rng.random(cand.size), cw))[0])
             if best is None or cw[i] < best[0]:
-                best = (float(cw[i]), order, size, int(cand[i]))
+                best = (float(cw[i]), order, pred, int(cand[i]))
         if best is None:
             continue
         delta = best[0] - old
@@ -661,10 +661,7 @@ def recombine_cut_edges(
             temp = temperature * max(1.0 - (now - t_begin) / (deadline - t_begin), 0.0)
             if temp <= 0 or rng.random() >= math.exp(-delta / temp):
                 continue
-        _, order, size, v = best
-        pos = int(np.flatnonzero(order == v)[0])
-        block = np.zeros(nodes.size, dtype=bool)
-        block[order[pos : pos + int(size[v])]] = True
+        block = subtree(best[1], best[2], best[3], nodes.size)
         # the side holding more of a's units keeps the name a
         if np.count_nonzero(block & in_a) < np.count_nonzero(~block & in_a):
             block = ~block

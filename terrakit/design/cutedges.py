@@ -465,6 +465,16 @@ def _trivial_bound(problem: DesignProblem) -> float:
     return float(w[:need].sum()) if need > 0 else 0.0
 
 
+def _band_arrays(problem: DesignProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(n, b)`` banded activities and the ``(b,)`` band every territory
+    shares (the problems of :func:`applies` have equal bands)."""
+    bands = problem.bands()
+    vals = np.column_stack([v for _a, v, _lo, _hi in bands])
+    lo = np.array([float(np.max(b[2])) for b in bands])
+    hi = np.array([float(np.min(b[3])) for b in bands])
+    return vals, lo, hi
+
+
 def recombine(
     problem: DesignProblem,
     labels: np.ndarray,
@@ -491,10 +501,7 @@ def recombine(
     """
     from terrakit.design._recom import recombine_cut_edges
 
-    bands = problem.bands()
-    vals = np.column_stack([v for _a, v, _lo, _hi in bands])
-    lo = np.array([float(np.max(b[2])) for b in bands])
-    hi = np.array([float(np.min(b[3])) for b in bands])
+    vals, lo, hi = _band_arrays(problem)
     start = np.asarray(labels, dtype=np.int64)
     out, _ = recombine_cut_edges(
         problem.adjacency,
@@ -674,7 +681,7 @@ def solve_districting(
         stop = time.perf_counter() + share * left - 0.2
         improved = recombine(problem, labels, seed=seed, deadline=stop)
         info["recom_value"] = _cut(problem, improved)
-        if _cut(problem, improved) < _cut(problem, labels):
+        if info["recom_value"] < _cut(problem, labels):
             labels = improved
             plans.insert(0, improved)
         left = h_time - (time.perf_counter() - t0) - 0.5
@@ -713,15 +720,15 @@ def solve_districting(
         use_mip = False
         left = time_limit - (time.perf_counter() - t0) - 1.0
         if left > 1:
-            bands = problem.bands()
+            vals, lo_b, hi_b = _band_arrays(problem)
             ok, _ = _pairs(problem, _order(problem))
             target = _cut(problem, labels)
             branch = root_set_share > 0 and _integral_weights(problem)
             cg = column_generation_bound(
                 problem.adjacency,
-                np.column_stack([v for _a, v, _lo, _hi in bands]),
-                np.array([float(lo[0]) for _a, _v, lo, _hi in bands]),
-                np.array([float(hi[0]) for _a, _v, _lo, hi in bands]),
+                vals,
+                lo_b,
+                hi_b,
                 problem.n_territories,
                 ok,
                 contiguity=problem.contiguity,
