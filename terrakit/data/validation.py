@@ -20,6 +20,7 @@ from terrakit.exceptions import DataValidationError
 __all__ = [
     "ACCOUNT_COLUMNS",
     "REP_COLUMNS",
+    "check_measures",
     "clean_accounts",
     "clean_history",
     "clean_reps",
@@ -131,10 +132,29 @@ def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
     return df
 
 
-def _check_numeric(
-    df: pd.DataFrame, table: str, columns: Iterable[str], *, required: bool
+def check_measures(
+    df: pd.DataFrame, table: str, columns: Iterable[str]
 ) -> pd.DataFrame:
-    """Numeric columns: convertible to numbers, finite where required, >= 0."""
+    """Columns a computation sums (balance bands, weights): every value a
+    number, none missing or infinite, none negative.
+
+    Raises :class:`DataValidationError` naming the table, the column and the
+    rows; returns ``df`` (a copy with numbers where the column held numbers
+    as text).
+    """
+    return _check_numeric(df, table, columns, required=True, non_negative=True)
+
+
+def _check_numeric(
+    df: pd.DataFrame,
+    table: str,
+    columns: Iterable[str],
+    *,
+    required: bool,
+    non_negative: bool = False,
+) -> pd.DataFrame:
+    """Numeric columns: convertible to numbers, finite where required, >= 0
+    (the :data:`NON_NEGATIVE` names, or every column with ``non_negative``)."""
     out = df
     for col in columns:
         if col not in df.columns:
@@ -179,7 +199,7 @@ def _check_numeric(
                 n_bad=int(bad.sum()),
                 fix="replace infinite values by real numbers",
             )
-        if col in NON_NEGATIVE:
+        if non_negative or col in NON_NEGATIVE:
             neg = vals < 0
             if neg.any():
                 raise DataValidationError(

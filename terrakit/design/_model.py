@@ -9,16 +9,21 @@ Backends turn the same arrays into a solver model:
   ``getInfo().mip_dual_bound``);
 - ``"pulp-highs"`` and ``"cbc"``: a :mod:`pulp` problem whose expressions are
   built from prebuilt ``(variable, coefficient)`` lists per row
-  (``LpAffineExpression``), solved by ``pulp.HiGHS`` or ``pulp.PULP_CBC_CMD``;
+  (``LpAffineExpression``), solved by ``pulp.HiGHS`` or ``pulp.PULP_CBC_CMD``
+  (CBC's best bound read from the "Lower bound" line of its log);
 - ``"cpsat"``: OR-Tools CP-SAT with integer-scaled coefficients.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -308,6 +313,34 @@ def _to_pulp(model: ArrayModel) -> tuple[Any, list[Any]]:
     return prob, xs
 
 
+def _cbc_bound(log: str) -> float:
+    """CBC's best bound from its log (``-inf`` when it printed none).
+
+    The summary says ``Lower bound: 5094.372`` when the search stopped early;
+    the last ``Partial search ... (best possible 5094.3724)`` line is the
+    fallback.  CBC rounds what it prints, so half a unit of the last printed
+    digit comes off: the bound stays valid (``32.9996`` printed as ``33.000``
+    must not prove 33).
+    """
+    m = re.search(r"^Lower bound:\s*(\S+)", log, re.MULTILINE)
+    if m is None:
+        found = re.findall(r"Partial search.*?best possible (\S+?)\)", log)
+        if not found:
+            return -math.inf
+        text = found[-1]
+    else:
+        text = m.group(1)
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        return -math.inf
+    if not d.is_finite():
+        return -math.inf
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite Decimals have an int exponent
+    return float(d - Decimal(5).scaleb(exponent - 1))
+
+
 def _solve_pulp(
     model: ArrayModel,
     *,
@@ -325,7 +358,10 @@ def _solve_pulp(
     if start:
         for j, v in start.items():
             xs[j].setInitialValue(v)
+    log_path = None
     if backend == "cbc":
+        fd, log_path = tempfile.mkstemp(prefix="terrakit-cbc-", suffix=".log")
+        os.close(fd)
         with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled CBC
             warnings.simplefilter("ignore", DeprecationWarning)
             solver: Any = pulp.PULP_CBC_CMD(
@@ -335,6 +371,7 @@ def _solve_pulp(
                 warmStart=bool(start),
                 threads=threads,
                 options=[f"randomSeed {int(seed) + 1}"],
+                logPath=log_path,
             )
     else:
         solver = pulp.HiGHS(
@@ -346,7 +383,15 @@ def _solve_pulp(
         )
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    prob.solve(solver)
+    try:
+        prob.solve(solver)
+        log = ""
+        if log_path is not None:
+            with open(log_path, encoding="utf-8", errors="replace") as fh:
+                log = fh.read()
+    finally:
+        if log_path is not None:
+            os.unlink(log_path)
     solve = time.perf_counter() - t1
     st = pulp.LpStatus[prob.status]
     sol_st = prob.sol_status
@@ -361,12 +406,14 @@ def _solve_pulp(
     if backend == "pulp-highs" and getattr(prob, "solverModel", None) is not None:
         b = float(prob.solverModel.getInfo().mip_dual_bound)
         bound = b if math.isfinite(b) else -math.inf
+    elif backend == "cbc":
+        bound = min(_cbc_bound(log), obj)
     if st == "Infeasible":
         status = "infeasible"
     elif sol_st == pulp.LpSolutionOptimal:
         status = "optimal"
-        if backend == "cbc":
-            bound = obj  # CBC proved optimality (within gapRel)
+        if backend == "cbc" and not math.isfinite(bound):
+            bound = obj  # proved optimal (within gapRel) without a bound line
     elif has_sol:
         status = "time_limit"
     else:

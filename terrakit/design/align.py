@@ -125,6 +125,7 @@ def solve(
     max_iter = kw.pop("max_iter", None)
     if solver not in ("auto", "mip", "heuristic"):
         raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
+    backend = _check_run(time_limit, seed, backend)
     path = choose_solver(problem, time_limit) if solver == "auto" else solver
     if path == "mip" and is_pmedian(problem) and backend == "highs" and not kw:
         path = "pmedian"
@@ -157,6 +158,42 @@ def solve(
             _warn_not_met(res, time_limit)
         return res
     return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
+
+
+#: MIP backends and the other spellings ``backend=`` accepts for them
+_BACKENDS = {
+    "highs": "highs",
+    "pulp-highs": "pulp-highs",
+    "cbc": "cbc",
+    "cpsat": "cpsat",
+    "cp-sat": "cpsat",
+    "ortools": "cpsat",
+    "or-tools": "cpsat",
+}
+
+
+def _check_run(time_limit: Any, seed: Any, backend: Any) -> str:
+    """Check the run settings before any work; return the backend's name."""
+    try:
+        seconds = float(time_limit)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SpecificationError(
+            f"time_limit must be a positive number of seconds, got {time_limit!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SpecificationError(
+            f"seed must be a non-negative integer, got {seed!r}; the same seed "
+            "gives the same alignment"
+        )
+    name = _BACKENDS.get(str(backend).lower().replace("_", "-"))
+    if name is None:
+        raise SpecificationError(
+            f"unknown MIP backend {backend!r}; choose 'highs' (default), "
+            "'pulp-highs', 'cbc' or 'cpsat' (OR-Tools CP-SAT)"
+        )
+    return name
 
 
 def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
@@ -228,6 +265,7 @@ def build_problem(
     allocating it.
     """
     from terrakit.data import geo
+    from terrakit.data.validation import check_measures
 
     units, reps = _tables(study_or_units, reps)
     balance = dict({"workload": 0.03} if balance is None else balance)
@@ -237,12 +275,14 @@ def build_problem(
                 f"balance on {a!r} requested but the units have no {a!r} column; "
                 f"numeric columns: {list(units.select_dtypes('number').columns)}"
             )
+    wname = weight or (next(iter(balance)) if balance else None)
+    summed = [*balance, *([wname] if wname in units.columns else [])]
+    units = check_measures(units, "units", dict.fromkeys(summed))
     n = len(units)
     ids = np.asarray(units.index)
     lon, lat = geo.lonlat(units)
     pts = np.column_stack([lon, lat])
     acts = {a: units[a].to_numpy(dtype=float) for a in balance}
-    wname = weight or (next(iter(balance)) if balance else None)
     w = (
         units[wname].to_numpy(dtype=float)
         if wname is not None and wname in units.columns

@@ -163,3 +163,61 @@ def test_heuristic_without_a_plan_in_band_warns_with_what_is_broken(toy_grid_3x3
     # the exact path proves what the heuristic could only suspect
     with pytest.raises(InfeasibleError, match="infeasible"):
         align(toy_grid_3x3, balance={"workload": 0.01}, solver="mip", time_limit=4)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.nan, r"units\.workload: 1 values are missing \(NaN\) \(rows: 'u3'\)"),
+        (-5.0, r"units\.workload: 1 values are negative \(min -5\).*\(rows: 'u3'\)"),
+        ("1,200", r"units\.workload: 1 values are not numbers \(e\.g\. '1,200'\)"),
+    ],
+)
+def test_bad_balance_column_names_table_column_and_rows(toy_grid_3x3, value, message):
+    """A units table passed straight to align() is checked like one at the
+    door: the balanced column's bad rows are named, and the caller's table is
+    left as it was."""
+    from terrakit.exceptions import DataValidationError
+
+    units = toy_grid_3x3.units.copy()
+    units["workload"] = units["workload"].astype(object)
+    units.loc["u3", "workload"] = value
+    before = units.copy()
+    with pytest.raises(DataValidationError, match=message):
+        align(units, toy_grid_3x3.reps, balance={"workload": 0.2}, time_limit=5)
+    assert units.equals(before)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"time_limit": 0}, "time_limit must be a positive number of seconds, got 0"),
+        ({"time_limit": -1}, "time_limit must be a positive number of seconds"),
+        ({"time_limit": float("nan")}, "time_limit must be a positive number"),
+        ({"seed": "a"}, "seed must be a non-negative integer, got 'a'"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"seed": 1.5}, "seed must be a non-negative integer, got 1.5"),
+        ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'; choose 'highs'"),
+    ],
+)
+def test_bad_run_settings_are_refused_before_solving(toy_grid_3x3, kw, message):
+    with pytest.raises(SpecificationError, match=message):
+        align(
+            toy_grid_3x3,
+            balance={"workload": 0.2},
+            solver="mip",
+            **{"time_limit": 5, **kw},
+        )
+
+
+def test_backend_spellings(toy_grid_3x3):
+    """``"CP-SAT"`` is OR-Tools' own spelling of the ``"cpsat"`` backend."""
+    res = align(
+        toy_grid_3x3,
+        balance={"workload": 0.2},
+        solver="mip",
+        backend="CP-SAT",
+        time_limit=20,
+        seed=np.int64(0),
+    )
+    assert res.method == "cpsat" and res.status == "optimal"

@@ -150,8 +150,11 @@ def test_determinism(grid3x3_problem):
     assert a.summary() == b.summary()
 
 
-def test_time_limit_returns_best_feasible():
-    """A capacitated choose-centers instance that HiGHS cannot close in 0.5 s."""
+@pytest.mark.parametrize("backend", ["highs", "cbc"])
+def test_time_limit_returns_best_feasible(backend):
+    """A capacitated choose-centers instance that neither backend closes in
+    0.5 s (CBC gets 1 s, its least): the best plan comes back with a valid
+    bound.  The optimum is 947 (HiGHS proves it in about 13 s)."""
     rng = np.random.default_rng(7)
     n = 80
     xy = rng.uniform(0, 100, size=(n, 2))
@@ -169,7 +172,7 @@ def test_time_limit_returns_best_feasible():
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         try:
-            res = solve_mip(p, time_limit=0.5)
+            res = solve_mip(p, time_limit=0.5, backend=backend)
         except InfeasibleError as e:  # no feasible answer at all in 0.5 s
             pytest.skip(f"no incumbent within the limit on this machine: {e}")
     if res.status == "optimal":
@@ -178,6 +181,27 @@ def test_time_limit_returns_best_feasible():
     assert any(issubclass(w.category, TimeLimitWarning) for w in rec)
     assert p.violations(res.columns) == []
     assert res.lower_bound <= res.objective and res.gap > 0
+    # a real bound (CBC's read from its log), not -inf, and a valid one
+    assert 900 <= res.lower_bound <= 947
+
+
+def test_cbc_bound_from_its_log():
+    """The bound comes from the summary line, else the last partial-search
+    line, less half a unit of the last printed digit (CBC rounds)."""
+    from terrakit.design._model import _cbc_bound
+
+    log = (
+        "Cbc0005I Partial search - best objective 5130 (best possible 5094.3724),"
+        " took 9435 iterations\n"
+        "Result - Stopped on time limit\n\n"
+        "Objective value:                5130.00000000\n"
+        "Lower bound:                    5094.372\n"
+    )
+    assert _cbc_bound(log) == pytest.approx(5094.3715)
+    assert _cbc_bound(log.split("Result")[0]) == pytest.approx(5094.37235)
+    assert _cbc_bound("Lower bound: 33.000\n") < 33  # may be 32.9996 unrounded
+    assert _cbc_bound("Lower bound: 7.1229e+07\n") == pytest.approx(71228500)
+    assert _cbc_bound("Result - Optimal solution found\n") == -math.inf
 
 
 def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypatch):
