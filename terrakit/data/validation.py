@@ -21,6 +21,7 @@ __all__ = [
     "ACCOUNT_COLUMNS",
     "REP_COLUMNS",
     "check_measures",
+    "check_unique_ids",
     "clean_accounts",
     "clean_history",
     "clean_reps",
@@ -119,6 +120,13 @@ def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
             )
         idx = pd.Index(idx.to_numpy().astype(np.int64), name=id_name)
         df = df.set_axis(idx)
+    check_unique_ids(df, table, id_name)
+    return df
+
+
+def check_unique_ids(df: pd.DataFrame, table: str, id_name: str) -> None:
+    """Raise if an id occurs twice in ``df``'s index (the duplicates named)."""
+    idx = df.index
     dup = idx[idx.duplicated(keep="first")]
     if len(dup):
         uniq = list(dict.fromkeys(_ids(dup)))
@@ -129,7 +137,6 @@ def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
             rows=uniq,
             fix=f"make {id_name} unique (merge or rename the duplicated rows)",
         )
-    return df
 
 
 def check_measures(

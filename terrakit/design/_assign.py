@@ -344,9 +344,12 @@ def lagrangian_bound(
     keeps the bound valid and makes it tighter.
     """
     n = cost_rows.shape[0]
-    total = float(
-        (np.maximum(duals, 0) * lower).sum() - (np.maximum(-duals, 0) * upper).sum()
-    )
+    pos, neg = np.maximum(duals, 0.0), np.maximum(-duals, 0.0)
+    # an open side of a band (lower 0 · ... or upper inf) has a zero multiplier
+    # and adds nothing: 0 · inf must not make the bound NaN
+    lo = np.multiply(pos, lower, out=np.zeros_like(pos), where=pos > 0)
+    hi = np.multiply(neg, upper, out=np.zeros_like(neg), where=neg > 0)
+    total = float(lo.sum() - hi.sum())
     step = max(1, 2_000_000 // max(cost_rows.shape[1], 1))
     for s in range(0, n, step):
         a = activities[s : s + step]

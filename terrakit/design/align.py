@@ -20,6 +20,7 @@ import pandas as pd
 from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
 from terrakit.exceptions import (
+    DataValidationError,
     InfeasibleError,
     SpecificationError,
     TerrakitWarning,
@@ -219,11 +220,64 @@ def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
 
 # -- the geo path -------------------------------------------------------------------
 def _tables(study_or_units: Any, reps: pd.DataFrame | None) -> tuple[Any, Any]:
+    import geopandas as gpd
+
+    from terrakit.data.validation import check_unique_ids
+
     if hasattr(study_or_units, "unit_measures") and hasattr(study_or_units, "reps"):
         study = study_or_units
         units = study.unit_measures() if study.accounts is not None else study.units
         return units, study.reps if reps is None else reps
+    if not isinstance(study_or_units, gpd.GeoDataFrame):
+        raise DataValidationError(
+            "units",
+            None,
+            "expected a Study or a units GeoDataFrame, got "
+            f"{type(study_or_units).__name__}",
+            fix="pass the Study, or units with polygons or points "
+            "(tk.data.read_units(path), or geopandas.GeoDataFrame(..., geometry=...))",
+        )
+    check_unique_ids(study_or_units, "units", "unit_id")
     return study_or_units, reps
+
+
+def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
+    """``balance_on_draws`` as a ``units × draws`` array in the units' order.
+
+    A DataFrame (or a 2-D xarray ``DataArray``, e.g. ``potential.draws(...)``)
+    is matched to the units by its index; a plain array is taken in the units'
+    order.  Missing, non-finite and negative draws are refused by unit.
+    """
+    if hasattr(draws, "dims") and hasattr(draws, "to_pandas"):
+        draws = draws.to_pandas()
+    if isinstance(draws, pd.DataFrame):
+        missing = unit_ids.difference(draws.index)
+        if len(missing):
+            raise DataValidationError(
+                "balance_on_draws",
+                "index",
+                f"{len(missing)} units have no draws",
+                rows=list(missing),
+                fix="give one row of draws per unit id (the index of "
+                "potential.draws(...).to_pandas())",
+            )
+        draws = draws.reindex(unit_ids)
+    arr = np.asarray(draws, dtype=float)
+    if arr.ndim == 2 and arr.shape[0] == len(unit_ids):
+        bad = ~np.isfinite(arr) | (arr < 0)
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=1))
+            raise DataValidationError(
+                "balance_on_draws",
+                None,
+                f"{int(bad.sum())} draws are missing, infinite or negative "
+                f"(in {len(rows)} units)",
+                rows=list(unit_ids[rows]),
+                n_bad=len(rows),
+                fix="pass draws of a non-negative activity (e.g. potential) for "
+                "every unit",
+            )
+    return arr
 
 
 def build_problem(
@@ -268,6 +322,11 @@ def build_problem(
     from terrakit.data.validation import check_measures
 
     units, reps = _tables(study_or_units, reps)
+    if balance is not None and not isinstance(balance, Mapping):
+        raise SpecificationError(
+            "balance must map each balanced activity to its tolerance, e.g. "
+            f'{{"workload": 0.03}} for ±3 %; got {balance!r}'
+        )
     balance = dict({"workload": 0.03} if balance is None else balance)
     for a in balance:
         if a not in units.columns:
@@ -347,6 +406,16 @@ def build_problem(
     else:
         cost = w[:, None] * km**2
     allowed = None if max_distance_km is None else km <= float(max_distance_km)
+    unit_km = None
+    if objective == "diameter":
+        if n * n > MAX_CHOOSE_CELLS:
+            raise SpecificationError(
+                f'objective="diameter" needs the {n} × {n} matrix of km between '
+                f"units ({8 * n * n / 2**30:.1f} GiB); above "
+                f"{math.isqrt(MAX_CHOOSE_CELLS)} units use "
+                'objective="compactness", which keeps territories round as well'
+            )
+        unit_km = geo.haversine_matrix(lon, lat, lon, lat)
     adj_matrix = None
     if contiguity or objective == "cut_edges":
         if adjacency is None:
@@ -358,6 +427,13 @@ def build_problem(
         if isinstance(targets, Mapping):
             if tids is None:
                 raise SpecificationError("targets by territory need reps")
+            unknown = [t for t in targets if t not in tids]
+            if unknown:
+                raise SpecificationError(
+                    f"targets name {unknown[:5]}, which are not territories; the "
+                    f"territories are the rep ids {list(tids[:5])}"
+                    f"{' ...' if len(tids) > 5 else ''}"
+                )
             missing = [t for t in tids if t not in targets]
             if missing:
                 raise SpecificationError(
@@ -384,7 +460,7 @@ def build_problem(
     draws = None
     dtol = None
     if balance_on_draws is not None:
-        draws = np.asarray(balance_on_draws, dtype=float)
+        draws = _draws_by_unit(balance_on_draws, units.index)
         dtol = draws_tolerance
         if dtol is None:
             dtol = balance.get("potential", max(balance.values(), default=0.05))
@@ -405,6 +481,7 @@ def build_problem(
         lock_reasons=reasons,
         allowed=allowed,
         objective=objective,
+        unit_distance=unit_km,
         coords=pts,
         draws=draws,
         draws_tolerance=dtol,
@@ -458,14 +535,18 @@ def align(
         raise :class:`SpecificationError` before solving.
     objective
         ``"compactness"`` (activity-weighted squared km to the center),
-        ``"travel"`` (activity-weighted travel minutes) or ``"cut_edges"``.
+        ``"travel"`` (activity-weighted travel minutes), ``"cut_edges"``
+        (adjacent units in different territories) or ``"diameter"`` (the
+        largest km between two units of one territory, minimised; the
+        heuristic path).
     locked
         ``{unit_id: territory}`` or ``{unit_id: (territory, reason)}``; reasons
         are kept in the provenance.
     max_distance_km
         Units farther than this from a center cannot join it.
     balance_on_draws
-        Array ``units × draws`` (e.g. posterior draws of potential): the band
+        ``units × draws`` (e.g. posterior draws of potential): an array in
+        the units' order, or a DataFrame / DataArray indexed by unit id: the band
         (``balance["potential"]`` or the widest tolerance) must hold in at
         least ``draws_share`` of draws; per-territory intervals are reported in
         ``result.intervals``.
@@ -574,14 +655,30 @@ def pareto(
     Returns
     -------
     pandas.DataFrame
-        ``value, objective, lower_bound, max_deviation, status, gap`` (an
-        infeasible tolerance gets status ``"infeasible"`` and NaNs); plot with
+        ``value, objective, lower_bound, max_deviation, status, gap, reason``:
+        a tolerance that cannot be met gets status ``"infeasible"``, NaNs and
+        the reason (the numbers of the :class:`SpecificationError` or
+        :class:`InfeasibleError`); plot with
         :func:`terrakit.plot.pareto.plot_pareto`.
+
+    Raises
+    ------
+    SpecificationError
+        A value outside ``[0, 1)``, or when every value fails for the same
+        reason (then the reason is not the tolerance: e.g. a misspelt column).
     """
     if vary != "tolerance":
         raise ValueError(f"vary must be 'tolerance', got {vary!r}")
+    values = list(values)
+    bad = [v for v in values if not 0.0 <= float(v) < 1.0]
+    if not values or bad:
+        raise SpecificationError(
+            "pareto needs tolerances in [0, 1) (0.03 is ±3 %), got "
+            f"{bad if bad else 'none'}"
+        )
     base = dict(align_kwargs.pop("balance", None) or {"workload": 0.03})
     rows = []
+    errors: list[Exception] = []
     for v in values:
         bal = {a: float(v) for a in base}
         try:
@@ -596,9 +693,11 @@ def pareto(
                     "max_deviation": r.max_deviation,
                     "status": r.status,
                     "gap": r.gap,
+                    "reason": "",
                 }
             )
-        except (InfeasibleError, SpecificationError):
+        except (InfeasibleError, SpecificationError) as e:
+            errors.append(e)
             rows.append(
                 {
                     "value": float(v),
@@ -607,6 +706,9 @@ def pareto(
                     "max_deviation": math.nan,
                     "status": "infeasible",
                     "gap": math.nan,
+                    "reason": str(e),
                 }
             )
+    if len(errors) == len(values) and len({str(e) for e in errors}) == 1:
+        raise errors[0]
     return pd.DataFrame(rows)

@@ -98,8 +98,11 @@ def test_pareto_frame(toy_grid_3x3):
         "max_deviation",
         "status",
         "gap",
+        "reason",
     ]
     assert front.loc[0, "status"] == "infeasible"
+    assert "±0 %" in front.loc[0, "reason"]  # the numbers of the failure kept
+    assert (front.loc[1:, "reason"] == "").all()
     ok = front[front["status"] != "infeasible"]
     assert (ok["objective"].diff().dropna() <= 1e-6).all()  # looser → no worse
     from terrakit.plot.pareto import plot_pareto
@@ -221,3 +224,78 @@ def test_backend_spellings(toy_grid_3x3):
         seed=np.int64(0),
     )
     assert res.method == "cpsat" and res.status == "optimal"
+
+
+def test_pareto_refuses_bad_values_and_a_reason_that_is_not_the_tolerance(
+    toy_grid_3x3,
+):
+    with pytest.raises(SpecificationError, match=r"tolerances in \[0, 1\).*\[-0\.1\]"):
+        pareto(toy_grid_3x3, values=[-0.1, 0.2], time_limit=5)
+    with pytest.raises(SpecificationError, match="got none"):
+        pareto(toy_grid_3x3, values=[], time_limit=5)
+    # a misspelt column fails at every tolerance: raised, not a front of NaNs
+    with pytest.raises(SpecificationError, match="no 'hours' column"):
+        pareto(toy_grid_3x3, values=[0.1, 0.2], balance={"hours": 0.1}, time_limit=5)
+
+
+def test_diameter_objective_on_geography_reaches_the_enumerated_optimum(toy_grid_3x3):
+    """``objective="diameter"`` through align(): the largest km between two
+    units of one territory, minimised.  On the 3×3 grid every plan with the
+    homes fixed (2^7) is enumerated; the search reaches the best one."""
+    import itertools
+
+    from terrakit.data import geo
+
+    kw = {"balance": {"workload": 0.2}, "objective": "diameter"}
+    problem = build_problem(toy_grid_3x3, **kw)
+    homes = {int(c): t for t, c in enumerate(problem.center_units)}
+    free = [i for i in range(9) if i not in homes]
+    best = np.inf
+    for bits in itertools.product((0, 1), repeat=len(free)):
+        cols = np.zeros(9, dtype=np.int64)
+        for i, t in homes.items():
+            cols[i] = t
+        cols[free] = bits
+        if not problem.violations(cols):
+            best = min(best, problem.evaluate(cols))
+    res = align(toy_grid_3x3, time_limit=5, seed=0, max_iter=20_000, **kw)
+    assert res.method == "heuristic" and res.status in ("feasible", "optimal")
+    assert res.objective == pytest.approx(best)
+    # the value is the largest great-circle km inside a territory
+    lon, lat = geo.lonlat(toy_grid_3x3.units)
+    km = geo.haversine_matrix(lon, lat, lon, lat)
+    a = res.alignment.assignment.reindex(toy_grid_3x3.units.index).to_numpy()
+    widest = max(km[np.ix_(a == t, a == t)].max() for t in np.unique(a))
+    assert res.objective == pytest.approx(widest)
+
+
+def test_draws_by_unit_id_and_bad_draws_named(toy_grid_3x3):
+    """A DataFrame of draws is matched to the units by id, not by position;
+    missing units and negative or NaN draws are refused by unit."""
+    import pandas as pd
+    import xarray as xr
+
+    from terrakit.exceptions import DataValidationError
+
+    rng = np.random.default_rng(1)
+    ids = toy_grid_3x3.units.index
+    draws = pd.DataFrame(10_000 * rng.lognormal(0, 0.1, size=(9, 5)), index=ids)
+    kw = {"balance": {"workload": 0.3, "potential": 0.2}}
+    in_order = build_problem(toy_grid_3x3, balance_on_draws=draws.to_numpy(), **kw)
+    shuffled = draws.iloc[[4, 0, 8, 2, 6, 1, 3, 7, 5]]
+    by_id = build_problem(toy_grid_3x3, balance_on_draws=shuffled, **kw)
+    np.testing.assert_array_equal(by_id.draws, in_order.draws)
+    array = xr.DataArray(shuffled, dims=("unit_id", "draw"))
+    by_array = build_problem(toy_grid_3x3, balance_on_draws=array, **kw)
+    np.testing.assert_array_equal(by_array.draws, in_order.draws)
+    with pytest.raises(DataValidationError, match=r"1 units have no draws.*'u5'"):
+        build_problem(toy_grid_3x3, balance_on_draws=draws.drop("u5"), **kw)
+    bad = draws.copy()
+    bad.loc["u2", 3] = -1.0
+    bad.loc["u7", 0] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=r"2 draws are missing, infinite or negative \(in 2 units\) "
+        r"\(rows: 'u2', 'u7'\)",
+    ):
+        build_problem(toy_grid_3x3, balance_on_draws=bad, **kw)
