@@ -299,3 +299,23 @@ def test_draws_by_unit_id_and_bad_draws_named(toy_grid_3x3):
         r"\(rows: 'u2', 'u7'\)",
     ):
         build_problem(toy_grid_3x3, balance_on_draws=bad, **kw)
+
+
+def test_units_table_checked_at_the_door(toy_grid_3x3):
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+
+    reps = toy_grid_3x3.reps
+    units = toy_grid_3x3.units
+    with pytest.raises(DataValidationError, match=r"units: expected a Study or a"):
+        align(pd.DataFrame(units.drop(columns="geometry")), reps, time_limit=5)
+    twice = units.rename(index={"u2": "u1"})
+    with pytest.raises(
+        DataValidationError, match=r"units\.unit_id: 1 ids occur more than once"
+    ):
+        align(twice, reps, time_limit=5)
+    with pytest.raises(SpecificationError, match=r"balance must map each balanced"):
+        align(toy_grid_3x3, balance=["workload"], time_limit=5)
+    with pytest.raises(SpecificationError, match=r"targets name \['R9'\], which are"):
+        align(toy_grid_3x3, targets={"R9": 1.0}, time_limit=5)
