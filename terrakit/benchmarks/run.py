@@ -19,6 +19,7 @@ Add a family with :func:`register_family` or by adding an entry to
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import math
 import time
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from terrakit.exceptions import SpecificationError
 
 __all__ = ["FAMILIES", "Family", "register_family", "run"]
 
@@ -116,6 +119,32 @@ def _expand(paths: Iterable[str | Path] | str | Path, pattern: str) -> list[Path
     return out
 
 
+def _checked(
+    family: str, fam: Family, paths: Iterable[str | Path] | str | Path
+) -> list[Path]:
+    """The instance files, checked before the first is solved: none missing,
+    each of the family's file type, at least one."""
+    files = _expand(paths, fam.pattern)
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} {family} instance file(s) not found: {missing[:5]}"
+        )
+    # the file type (extension) of the family's pattern, not the whole name
+    kind = "*" + fam.pattern[fam.pattern.rfind(".") :] if "." in fam.pattern else "*"
+    foreign = [str(p) for p in files if not fnmatch.fnmatch(p.name, kind)]
+    if foreign:
+        raise SpecificationError(
+            f"{foreign[:5]} are not {family} files ({kind}); pick the family of "
+            "the files, or register_family() a reader for them"
+        )
+    if not files:
+        raise SpecificationError(
+            f"no {family} instance in {paths!s} (files matching {fam.pattern})"
+        )
+    return files
+
+
 def _natural(p: Path) -> tuple[Any, ...]:
     import re
 
@@ -175,6 +204,10 @@ def run(
     ------
     KeyError
         Unknown family.
+    FileNotFoundError
+        A path that does not exist (checked before any instance is solved).
+    SpecificationError
+        No instance in ``paths``, or files of another type than the family's.
     """
     if family not in FAMILIES:
         raise KeyError(
@@ -185,7 +218,7 @@ def run(
     ref_reader = _resolve(fam.reference) if fam.reference else generic_reference
     refs: dict[Path, Mapping[str, float]] = {}
     rows = []
-    for path in _expand(paths, fam.pattern):
+    for path in _checked(family, fam, paths):
         t0 = time.perf_counter()
         row = dict(solve(path, time_limit=time_limit, seed=seed, **kw))
         seconds = time.perf_counter() - t0
