@@ -9,6 +9,7 @@ heuristic.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit.data.alignment import Alignment
 from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
 from terrakit.exceptions import (
@@ -599,8 +601,9 @@ def align(
     >>> res.status, res.gap  # doctest: +SKIP
     ('optimal', 0.0)
     """
+    units, reps = _tables(study_or_units, reps)
     problem = build_problem(
-        study_or_units,
+        units,
         reps,
         n_territories=n_territories,
         balance=balance,
@@ -630,7 +633,29 @@ def align(
     )
     if progress:
         print(f"terrakit.design: {res.status} in {res.seconds:.1f} s", flush=True)
-    return res
+    spec = {
+        "balance": {str(a): float(t) for a, t in problem.tolerance.items()},
+        "n_territories": problem.n_territories,
+        "centers": "reps" if problem.center_mode == "fixed" else "chosen",
+        "contiguity": bool(contiguity),
+        "objective": objective,
+        "targets": None if problem.targets is None else problem.targets.tolist(),
+        "locked": {
+            str(problem.unit_ids[i]): str(problem.center_ids[j])  # type: ignore[index]
+            for i, j in problem.locked.items()
+        },
+        "max_distance_km": max_distance_km,
+        "draws_share": draws_share if balance_on_draws is not None else None,
+        "solver": solver,
+        "backend": backend,
+        "time_limit": time_limit,
+    }
+    prov = dict(res.provenance)
+    prov["config"] = {**spec, **dict(prov.get("config") or {})}
+    alignment = Alignment(
+        res.alignment.assignment, name=res.alignment.name, provenance=prov
+    )
+    return dataclasses.replace(res, alignment=alignment, provenance=prov, units=units)
 
 
 def pareto(

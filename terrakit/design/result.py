@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -75,6 +76,9 @@ class AlignmentResult:
         For ``balance_on_draws``: per-territory quantiles of the drawn activity.
     info
         Solver facts (build seconds, nodes, cuts...), JSON-able.
+    units
+        The units table the alignment was designed on (set by
+        :func:`~terrakit.design.align`), for :meth:`to_geodataframe`.
     """
 
     alignment: Alignment
@@ -91,6 +95,7 @@ class AlignmentResult:
     objective_kind: str = "compactness"
     intervals: pd.DataFrame | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
+    units: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:
@@ -232,8 +237,20 @@ class AlignmentResult:
         df["center"] = df["territory_id"].map(self.centers)
         return df
 
-    def to_geodataframe(self, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """The units (geometry and attributes) with ``territory_id`` and ``center``."""
+    def to_geodataframe(
+        self, units: gpd.GeoDataFrame | None = None
+    ) -> gpd.GeoDataFrame:
+        """The units (geometry and attributes) with ``territory_id`` and ``center``.
+
+        ``units``: default the table :func:`~terrakit.design.align` designed on.
+        """
+        if units is None:
+            units = self.units
+        if units is None:
+            raise SpecificationError(
+                "this result does not hold its units (it was not made by "
+                "tk.design.align); pass them: result.to_geodataframe(study.units)"
+            )
         frame = self.to_frame()
         out = units.copy()
         out["territory_id"] = frame["territory_id"].reindex(out.index)

@@ -24,6 +24,9 @@ def test_align_toy_grid_fixed_centers(toy_grid_3x3):
     assert "optimal" in text and " s" not in text.split("\n")[0]
     gdf = res.to_geodataframe(toy_grid_3x3.units)
     assert gdf["territory_id"].notna().all()
+    held = res.to_geodataframe()  # the units align() designed on
+    assert held.geometry.equals(gdf.geometry)
+    assert held["territory_id"].equals(gdf["territory_id"])
 
 
 def test_align_locked_with_reason(toy_grid_3x3):
@@ -36,6 +39,13 @@ def test_align_locked_with_reason(toy_grid_3x3):
     )
     assert res.alignment["u7"] == "R2"
     assert res.provenance["locked_reasons"] == {"u7": "customer asked for R2"}
+    # the alignment carries the whole specification it was designed to
+    config = res.alignment.provenance["config"]
+    assert config["balance"] == {"workload": 0.2}
+    assert config["locked"] == {"u7": "R2"}
+    assert (config["objective"], config["contiguity"]) == ("compactness", True)
+    assert (config["solver"], config["time_limit"]) == ("mip", 20)
+    assert res.provenance == res.alignment.provenance
 
 
 def test_align_unknown_lock_target(toy_grid_3x3):
