@@ -407,6 +407,11 @@ def build_problem(
         cost = w[:, None] * tm.matrix(pts, centers_pts)
     else:
         cost = w[:, None] * km**2
+    if max_distance_km is not None and not float(max_distance_km) > 0:
+        raise SpecificationError(
+            f"max_distance_km must be a positive distance, got {max_distance_km!r}; "
+            "None means no limit"
+        )
     allowed = None if max_distance_km is None else km <= float(max_distance_km)
     unit_km = None
     if objective == "diameter":

@@ -211,6 +211,7 @@ def test_bad_balance_column_names_table_column_and_rows(toy_grid_3x3, value, mes
         ({"seed": -1}, "seed must be a non-negative integer, got -1"),
         ({"seed": 1.5}, "seed must be a non-negative integer, got 1.5"),
         ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'; choose 'highs'"),
+        ({"max_distance_km": -5}, "max_distance_km must be a positive distance"),
     ],
 )
 def test_bad_run_settings_are_refused_before_solving(toy_grid_3x3, kw, message):
