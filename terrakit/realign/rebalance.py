@@ -748,7 +748,8 @@ def _solve(
         raise InfeasibleError(
             f"no alignment found that meets {bands}{cap}"
             f"{' with contiguous territories' if problem.contiguity else ''} "
-            f"in {time_limit:g} s (lower bound on the disruption: "
+            f"in {time.perf_counter() - t0:.1f} s of its {time_limit:g} s (lower "
+            "bound on the disruption: "
             f"{_pct(lb / setup.total)} of {setup.moved_measure}); raise time_limit, "
             "loosen the tolerance or set contiguity=False"
         )
@@ -758,7 +759,8 @@ def _solve(
     if not res.is_feasible():
         broken = "; ".join(str(v) for v in res.info.get("violations", [])[:3])
         raise InfeasibleError(
-            f"no alignment meeting every constraint was found in {time_limit:g} s; "
+            "no alignment meeting every constraint was found in "
+            f"{time.perf_counter() - t0:.1f} s of its {time_limit:g} s; "
             f"the closest one moves {_pct(moved / setup.total)} of "
             f"{setup.moved_measure} (lower bound {_pct(lb / setup.total)}) and "
             f"breaks: {broken}; raise time_limit or max_moved, or loosen the "
@@ -988,6 +990,34 @@ def _search_and_solve(
                 break  # without a graph the settings do not differ
     found.sort(key=lambda f: (f[0], f[1]))
     bad, _obj, labels = found[0]
+    # -- 1a. no plan in the bands: the design heuristic on the same costs ----
+    if bad and problem.contiguity and problem.adjacency is not None:
+        planned = _design_start(problem, deadline, seed)
+        if planned is not None:
+            # from the designed plan, send units home while the bands allow
+            lab, _ok = least_disruption_search(
+                cost=cost,
+                start=start,
+                activities=acts,
+                lower=lows,
+                upper=highs,
+                adjacency=problem.adjacency,
+                allowed=full,
+                fixed=fixed,
+                contiguity=True,
+                deadline=deadline,
+                aim=0.05,
+                rounds=2,
+                initial=planned,
+            )
+            if problem.violations(lab) or problem.evaluate(lab) > problem.evaluate(
+                planned
+            ):
+                lab = planned
+            bad, _obj, labels = False, float(problem.evaluate(lab)), lab
+            rounds.append(
+                {"path": "design-heuristic", "status": "feasible", "objective": _obj}
+            )
     # -- 1b. kicks: undo the moves around a random moved unit, search again --
     if (
         not bad
@@ -1127,6 +1157,34 @@ def _search_and_solve(
             if math.isinf(hh) and "is infeasible" in str(err):
                 return None, rounds, caught, math.inf  # proved infeasible
     return (best if best is not None else closest), rounds, caught, mip_bound
+
+
+#: share of the time left that the design heuristic gets when the
+#: least-disruption search found no plan in the bands
+DESIGN_SHARE = 0.6
+
+
+def _design_start(
+    problem: DesignProblem, deadline: float, seed: int
+) -> np.ndarray | None:
+    """A plan in the bands from the design heuristic on the rebalance costs
+    (disruption + tie-break), or ``None`` (none found, or no time).
+
+    The least-disruption search starts from today's territories and can stall
+    short of the bands when load must travel far (a ±5 % band on the sample
+    study); the design heuristic builds contiguous territories in the bands
+    from the reps' homes instead, its costs still favouring today's rep.
+    """
+    from terrakit.design.heuristic import solve_heuristic
+
+    left = DESIGN_SHARE * (deadline - time.perf_counter())
+    if left < 1.0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        r = solve_heuristic(problem, time_limit=left, seed=seed)
+    cols = np.asarray(r.columns)
+    return None if problem.violations(cols) else cols
 
 
 def _better(a: AlignmentResult | None, b: AlignmentResult) -> AlignmentResult:
