@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.design.align import _check_run
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status, relative_gap
 from terrakit.exceptions import (
@@ -695,6 +696,13 @@ def _solve(
     t0 = time.perf_counter() if t0 is None else t0
     if solver not in ("auto", "mip", "heuristic"):
         raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
+    backend = _check_run(time_limit, seed, backend)
+    time_limit = float(time_limit)
+    if not float(hops) >= 1:
+        raise SpecificationError(
+            f"hops must be at least 1 (adjacency steps a unit may move from its "
+            f"rep's territory in the MIP), got {hops!r}"
+        )
     if max_moved is not None and not 0.0 <= float(max_moved) <= 1.0:
         raise SpecificationError(
             f"max_moved is a share of the total moved measure in [0, 1], got "
@@ -1405,7 +1413,7 @@ def rebalance(
         setup,
         balance=balance,
         max_moved=max_moved,
-        time_limit=float(time_limit),
+        time_limit=time_limit,
         t0=t_start,
         seed=seed,
         solver=solver,

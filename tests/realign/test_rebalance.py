@@ -411,3 +411,17 @@ def test_the_sample_study_at_5_percent_contiguous_gets_a_plan() -> None:
     assert any(r.get("path") == "design-heuristic" for r in res.info["rounds"])
     # it moves business, but bounded below by the LP and far from everything
     assert res.lower_bound <= res.moved and 0.05 < res.moved_share < 0.5
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"time_limit": 0}, "time_limit must be a positive number of seconds, got 0"),
+        ({"seed": "x"}, "seed must be a non-negative integer, got 'x'"),
+        ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'"),
+        ({"hops": 0}, "hops must be at least 1"),
+    ],
+)
+def test_bad_run_settings_are_refused(strip: Study, kw, message) -> None:
+    with pytest.raises(SpecificationError, match=message):
+        rebalance(strip, balance={"workload": 0.0}, **{"time_limit": 5, **kw})
