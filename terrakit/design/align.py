@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed, check_time_limit
 from terrakit.data.alignment import Alignment
 from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
@@ -177,19 +178,8 @@ _BACKENDS = {
 
 def _check_run(time_limit: Any, seed: Any, backend: Any) -> str:
     """Check the run settings before any work; return the backend's name."""
-    try:
-        seconds = float(time_limit)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise SpecificationError(
-            f"time_limit must be a positive number of seconds, got {time_limit!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SpecificationError(
-            f"seed must be a non-negative integer, got {seed!r}; the same seed "
-            "gives the same alignment"
-        )
+    check_time_limit(time_limit)
+    check_seed(seed)
     name = _BACKENDS.get(str(backend).lower().replace("_", "-"))
     if name is None:
         raise SpecificationError(

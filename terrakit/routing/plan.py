@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed, check_time_limit
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.study import Study
 from terrakit.exceptions import (
@@ -489,6 +490,13 @@ def plan_calls(
         )
     if weeks < 1:
         raise SpecificationError(f"weeks must be >= 1, got {weeks}")
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
+    if not 0.0 <= float(tolerance) < 1.0:
+        raise SpecificationError(
+            f"tolerance must be in [0, 1) (0.1: days within ±10 % of the mean), "
+            f"got {tolerance!r}"
+        )
     d0, d1 = float(day_hours[0]) * 60, float(day_hours[1]) * 60
     if not 0 <= d0 < d1 <= 24 * 60:
         raise SpecificationError(

@@ -154,6 +154,12 @@ def test_specification_errors() -> None:
         plan_calls(study, "current", "R01", lunch=(7, 8))
     with pytest.raises(KeyError, match="no territory 'T9'"):
         plan_calls(study, "current", "T9")
+    with pytest.raises(SpecificationError, match="time_limit must be a positive"):
+        plan_calls(study, "current", "R01", time_limit=0)
+    with pytest.raises(SpecificationError, match="seed must be a non-negative int"):
+        plan_calls(study, "current", "R01", seed="x")
+    with pytest.raises(SpecificationError, match=r"tolerance must be in \[0, 1\)"):
+        plan_calls(study, "current", "R01", tolerance=-1)
 
 
 def test_plot_routes(plan: CallPlan) -> None:

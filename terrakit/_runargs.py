@@ -1,0 +1,39 @@
+"""Checks of the run settings every solver entry takes: time limit and seed.
+
+They run before any work, so that a typo costs nothing and the error says
+what to pass instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from terrakit.exceptions import SpecificationError
+
+__all__ = ["check_seed", "check_time_limit"]
+
+
+def check_time_limit(time_limit: Any) -> float:
+    """``time_limit`` as positive finite seconds, or a :class:`SpecificationError`."""
+    try:
+        seconds = float(time_limit)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SpecificationError(
+            f"time_limit must be a positive number of seconds, got {time_limit!r}"
+        )
+    return seconds
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as a non-negative int, or a :class:`SpecificationError`."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SpecificationError(
+            f"seed must be a non-negative integer, got {seed!r}; the same seed "
+            "gives the same answer"
+        )
+    return int(seed)
