@@ -327,7 +327,10 @@ def build_problem(
                 f"numeric columns: {list(units.select_dtypes('number').columns)}"
             )
     wname = weight or (next(iter(balance)) if balance else None)
-    summed = [*balance, *([wname] if wname in units.columns else [])]
+    summed = [
+        *balance,
+        *([wname] if wname is not None and wname in units.columns else []),
+    ]
     units = check_measures(units, "units", dict.fromkeys(summed))
     n = len(units)
     ids = np.asarray(units.index)
