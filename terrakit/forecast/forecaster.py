@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from terrakit._runargs import check_seed
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.exceptions import DataValidationError, NotFittedError, SpecificationError
 from terrakit.forecast.model import (
-    DEFAULT_MODEL_CONFIG,
-    DEFAULT_SAMPLER_CONFIG,
     Panel,
     PanelFit,
     fit_panel,
     make_panel,
+    merge_configs,
     simulate_paths,
     summarise_draws,
 )
@@ -460,8 +460,10 @@ class SalesForecaster:
         model_config: Mapping[str, Any] | None = None,
         sampler_config: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model_config = DEFAULT_MODEL_CONFIG | dict(model_config or {})
-        self.sampler_config = DEFAULT_SAMPLER_CONFIG | dict(sampler_config or {})
+        # checked now, so that a typo fails before the history is read
+        self.model_config, self.sampler_config = merge_configs(
+            model_config, sampler_config
+        )
         self._fitted: FittedSalesForecaster | None = None
 
     def fit(
@@ -490,6 +492,7 @@ class SalesForecaster:
         FittedSalesForecaster
             With ``predict(horizon)``; also kept, so ``self.predict`` works.
         """
+        check_seed(seed)
         panel, series_unit = study_panel(study, level=level, groups=groups)
         fit = fit_panel(
             panel,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
 from terrakit._sampling import SampleRun, diagnose, merge_sampler_config, sample
 from terrakit.exceptions import (
     DataValidationError,
@@ -934,6 +935,9 @@ class PotentialModel:
     ) -> None:
         self.model_config = dict(model_config or {})
         self.sampler_config = dict(sampler_config or {})
+        # checked now, so that a typo fails before any data is read
+        _merge_model_config(self.model_config)
+        merge_sampler_config(self.sampler_config)
 
     def build_model(
         self, study: Study, level: Level = "account", adjacency: Adjacency | None = None
@@ -990,6 +994,7 @@ class PotentialModel:
 
         mcfg = _merge_model_config(self.model_config)
         scfg = merge_sampler_config(self.sampler_config)
+        seed = check_seed(seed)
         # unit level, method "laplace": sparse nested Laplace (no PyMC model)
         fast = level == "unit" and scfg["method"] == "laplace"
         model = None

@@ -139,12 +139,18 @@ def test_posterior_attrs_and_config_merge(toy_study, mock_sampling):
 
 
 def test_unknown_config_key_is_rejected(toy_study, mock_sampling):
-    fc = SalesForecaster(model_config={"seasonality": 12}, sampler_config=mock_sampling)
-    with pytest.raises(SpecificationError, match="unknown model_config keys"):
-        fc.fit(toy_study)
-    fc = SalesForecaster(sampler_config={"method": "gibbs"})
+    """Checked when the forecaster is made, before any data is read: a typo
+    such as ``"draw"`` would otherwise be ignored."""
+    with pytest.raises(SpecificationError, match=r"unknown model_config keys \['seas"):
+        SalesForecaster(model_config={"seasonality": 12}, sampler_config=mock_sampling)
+    with pytest.raises(
+        SpecificationError, match=r"unknown sampler_config keys \['draw'\]"
+    ):
+        SalesForecaster(sampler_config={"draw": 10})
     with pytest.raises(SpecificationError, match="'nutpie', 'pymc' or 'advi'"):
-        fc.fit(toy_study)
+        SalesForecaster(sampler_config={"method": "gibbs"})
+    with pytest.raises(SpecificationError, match="seed must be a non-negative"):
+        SalesForecaster(sampler_config=mock_sampling).fit(toy_study, seed="x")
 
 
 def test_same_seed_same_draws(toy_study, mock_sampling):

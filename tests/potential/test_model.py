@@ -56,6 +56,15 @@ def test_unknown_config_keys_are_refused(grid_with_island):
         PotentialModel(model_config={"potential_quantile": 1.2}).fit(grid_with_island)
     with pytest.raises(SpecificationError, match="level must be"):
         PotentialModel().fit(grid_with_island, level="territory")  # type: ignore
+    # refused when the model is made, before any data is read
+    with pytest.raises(
+        SpecificationError, match=r"unknown sampler_config keys \['draw'"
+    ):
+        PotentialModel(sampler_config={"draw": 10})
+    with pytest.raises(SpecificationError, match=r"unknown model_config keys \['quan"):
+        PotentialModel(model_config={"quantile": 0.9})
+    with pytest.raises(SpecificationError, match="seed must be a non-negative"):
+        PotentialModel().fit(grid_with_island, level="unit", seed=-1)
 
 
 def test_pathfinder_without_pymc_extras_names_the_fix(grid_with_island):
