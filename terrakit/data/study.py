@@ -28,6 +28,7 @@ from pandas.api import types as ptypes
 from terrakit.data.alignment import Alignment, _json_default
 from terrakit.data.validation import (
     _align_id_dtype,
+    check_account_locations,
     clean_accounts,
     clean_history,
     clean_reps,
@@ -98,6 +99,7 @@ class Study:
         unit_ids = units.index
         if accounts is not None:
             accounts = clean_accounts(accounts, unit_ids)
+            check_account_locations(accounts, units)
         if reps is not None:
             reps = clean_reps(reps)
         if accounts is not None and reps is not None and "rep_id" in accounts.columns:

@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 from pandas.api import types as ptypes
 
 from terrakit.exceptions import DataValidationError
@@ -20,6 +21,7 @@ from terrakit.exceptions import DataValidationError
 __all__ = [
     "ACCOUNT_COLUMNS",
     "REP_COLUMNS",
+    "check_account_locations",
     "check_measures",
     "check_unique_ids",
     "clean_accounts",
@@ -394,6 +396,80 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
                 accounts = accounts.copy()
                 accounts["unit_id"] = u
     return accounts
+
+
+#: how far (km) beyond its unit's bounding box an account may lie before the
+#: study refuses it: geocoding noise stays well inside, a swapped or
+#: mistyped coordinate lands far outside
+ACCOUNT_OUTSIDE_KM = 50.0
+
+
+def check_account_locations(
+    accounts: pd.DataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    tolerance_km: float = ACCOUNT_OUTSIDE_KM,
+) -> None:
+    """Raise if an account's ``lon``/``lat`` lies far from its unit.
+
+    Each account must fall within ``tolerance_km`` of its unit's bounding box
+    (a cheap test, exact for boxes and lenient for odd shapes).  The error
+    names the accounts and says when swapping ``lon`` and ``lat`` would put
+    them back in place.
+    """
+    if not {"lon", "lat", "unit_id"} <= set(accounts.columns) or units.crs is None:
+        return
+    pos = units.index.get_indexer(accounts["unit_id"])
+    has = pos >= 0
+    if not has.any():
+        return
+    lon = accounts["lon"].to_numpy(dtype=float)
+    lat = accounts["lat"].to_numpy(dtype=float)
+    bounds = units.geometry.bounds.to_numpy()[pos[has]]
+    to_crs = pyproj.Transformer.from_crs("EPSG:4326", units.crs, always_xy=True)
+
+    def far(x_deg: np.ndarray, y_deg: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        x, y = to_crs.transform(x_deg, y_deg)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if units.crs.is_geographic:
+            tol_y = tolerance_km / 111.2
+            coslat = np.cos(np.radians(np.clip(np.abs(y), 0.0, 85.0)))
+            tol_x = tol_y / coslat
+        else:
+            metres = units.crs.axis_info[0].unit_conversion_factor
+            tol_x = tol_y = tolerance_km * 1000.0 / metres
+        return (
+            ~np.isfinite(x)
+            | ~np.isfinite(y)
+            | (x < bounds[:, 0] - tol_x)
+            | (x > bounds[:, 2] + tol_x)
+            | (y < bounds[:, 1] - tol_y)
+            | (y > bounds[:, 3] + tol_y)
+        )
+
+    bad_has = far(lon[has], lat[has], bounds)
+    if not bad_has.any():
+        return
+    rows = np.flatnonzero(has)[bad_has]
+    swapped = ~far(lat[has][bad_has], lon[has][bad_has], bounds[bad_has])
+    hint = (
+        "; swapping lon and lat puts "
+        + ("them" if swapped.all() else f"{int(swapped.sum())} of them")
+        + " in their units"
+        if swapped.any()
+        else ""
+    )
+    raise DataValidationError(
+        "accounts",
+        "lon/lat",
+        f"{len(rows)} accounts lie more than {tolerance_km:g} km outside their "
+        f"unit{hint}",
+        rows=_ids(accounts.index[rows]),
+        n_bad=len(rows),
+        fix="swap the lon and lat columns"
+        if swapped.all()
+        else "correct their coordinates or their unit_id",
+    )
 
 
 def _align_id_dtype(values: pd.Series, ids: pd.Index) -> pd.Series:

@@ -129,6 +129,34 @@ def test_accounts_bad_coordinates(two_units, accounts):
     assert e.column == "lat" and e.rows == ["a1"] and "missing" in str(e)
 
 
+def test_accounts_far_from_their_unit(two_units, accounts):
+    """An account must lie within 50 km of its unit's box: 0.3° (~33 km) off
+    passes, 1° (~111 km) does not; swapped coordinates are recognised."""
+    near = accounts.copy()
+    near.loc["a1", "lat"] = -0.3
+    Study(two_units, near)  # geocoding noise: accepted
+    far = accounts.copy()
+    far.loc["a3", "lat"] = 2.0
+    e = _err(Study, two_units, far)
+    assert e.column == "lon/lat" and e.rows == ["a3"]
+    assert "1 accounts lie more than 50 km outside their unit" in str(e)
+    assert "correct their coordinates or their unit_id" in str(e)
+    # a study in the northern hemisphere with lon and lat swapped
+    units = two_units.set_geometry(two_units.geometry.translate(-85.0, 34.0))
+    acc = accounts.assign(lon=accounts["lon"] - 85.0, lat=accounts["lat"] + 34.0)
+    Study(units, acc)
+    swapped = acc.assign(lon=acc["lat"], lat=acc["lon"])
+    e = _err(Study, units, swapped)
+    assert (
+        "3 accounts lie more than 50 km outside their unit; swapping lon and " in str(e)
+    )
+    assert e.fix == "swap the lon and lat columns"
+    # projected units (metres): the same test in their CRS
+    Study(units.to_crs("EPSG:32616"), acc)
+    with pytest.raises(DataValidationError, match="swapping lon and lat puts"):
+        Study(units.to_crs("EPSG:32616"), swapped)
+
+
 def test_duplicate_account_ids_list_at_most_five(two_units):
     n = 8
     acc = pd.DataFrame(

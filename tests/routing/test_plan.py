@@ -111,12 +111,30 @@ def test_overfull_days_report_dropped_visits() -> None:
 
 
 def test_unreachable_account_dropped_with_reason() -> None:
-    """An account 1000 km away cannot be served in a day from home."""
+    """An account 900 km away (in a unit of its own, far north of the rep's
+    other units) cannot be served in a day from home."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data.alignment import Alignment
+
     study = make_study(6)
+    units = pd.concat(
+        [
+            study.units,
+            gpd.GeoDataFrame(
+                {"name": ["north"]},
+                geometry=[box(-85.0, 41.5, -84.0, 42.5)],
+                index=pd.Index(["u9"], name="unit_id"),
+                crs=study.units.crs,
+            ),
+        ]
+    )
     acc = study.accounts
     acc.loc["A000", ["lon", "lat"]] = (-84.4, 42.0)
-    acc.loc["A000", "unit_id"] = "u1"
-    far = study.replace(accounts=acc)
+    acc.loc["A000", "unit_id"] = "u9"
+    current = Alignment.from_mapping({u: "R01" for u in units.index}, name="current")
+    far = study.replace(units=units, accounts=acc, alignments={"current": current})
     p = plan_calls(far, "current", "R01", weeks=1, time_limit=10)
     why = p.dropped.loc[p.dropped["account_id"] == "A000", "reason"]
     assert len(why) and why.str.startswith("cannot be reached").all()
