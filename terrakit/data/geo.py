@@ -780,6 +780,7 @@ def adjacency(
     ids: str | Sequence[Hashable] | pd.Index | None = None,
     *,
     strict: bool = False,
+    snap_m: float | None = None,
     warn: bool = True,
 ) -> Adjacency:
     """Neighbour graph of the units (queen or rook contiguity).
@@ -799,6 +800,13 @@ def adjacency(
         Polygons only: use exact topological predicates (slower) instead of
         shared vertices; needed when neighbouring polygons do not share
         vertex coordinates exactly.
+    snap_m
+        Polygons only: units whose polygons come within this many metres of
+        each other are neighbours too (fuzzy contiguity, measured in
+        :func:`projected_crs`).  For polygons digitised separately, e.g. two
+        states' counties from different sources, whose shared border leaves
+        slivers or small overlaps.  Polygons meeting at a corner are then
+        neighbours too, as with ``kind="queen"``.
     warn
         Warn (:class:`~terrakit.exceptions.TerrakitWarning`) when some units
         have no neighbour.
@@ -870,6 +878,13 @@ def adjacency(
         g = Graph.build_contiguity(geo, rook=(kind == "rook"), strict=strict)
         m = _graph_matrix(g, n)
         built = kind
+        if snap_m is not None:
+            if not float(snap_m) > 0:
+                raise ValueError(f"snap_m must be a positive distance, got {snap_m!r}")
+            metric = geo.to_crs(projected_crs(geo))
+            fuzzy = Graph.build_fuzzy_contiguity(metric, buffer=float(snap_m) / 2)
+            m = sp.csr_array(((m + _graph_matrix(fuzzy, n)) > 0).astype(np.int8))
+            built = f"{kind}+snap{float(snap_m):g}m"
     adj = Adjacency(labels, m, kind=built)
     if warn:
         isl = adj.islands

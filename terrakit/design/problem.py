@@ -93,6 +93,12 @@ from terrakit.exceptions import SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
 
+#: how to join pieces of the unit graph, named in the contiguity errors
+_LINK_HINT = (
+    "Adjacency.with_links, or tk.data.geo.adjacency(units, snap_m=500) where "
+    "polygons from different sources almost touch"
+)
+
 Objective = Literal["compactness", "travel", "cut_edges", "diameter"]
 CenterMode = Literal["fixed", "choose"]
 _OBJECTIVES = ("compactness", "travel", "cut_edges", "diameter")
@@ -808,7 +814,7 @@ class DesignProblem:
                 raise SpecificationError(
                     f"contiguity is impossible: unit {ids} lies in {what} with no "
                     "center it can join (no adjacency path to any center); link it "
-                    "to a neighbour (Adjacency.with_links), give it its own center, "
+                    f"to a neighbour ({_LINK_HINT}), give it its own center, "
                     "or set contiguity=False"
                 )
         if self.center_mode == "fixed":
@@ -881,7 +887,7 @@ class DesignProblem:
                         f"{names}{more}; {tot:.6g} is {side} ({lim:.6g}; they may "
                         f"hold {clo:.6g}–{chi:.6g}). A territory cannot leave its "
                         "piece: loosen the tolerance, move a center between pieces, "
-                        "link the pieces (Adjacency.with_links) or set contiguity=False"
+                        f"link the pieces ({_LINK_HINT}) or set contiguity=False"
                     )
             return
         # chosen centers: a whole number of territories per piece
@@ -912,7 +918,7 @@ class DesignProblem:
                 f"{why.get(c, 'too little')}, so it needs at least {terr(kmin[c])} "
                 f"but can hold at most {kmax[c]}. A territory cannot "
                 "leave its piece: loosen the tolerance, link the pieces "
-                "(Adjacency.with_links) or set contiguity=False"
+                f"({_LINK_HINT}) or set contiguity=False"
             )
         if not kmin.sum() <= k <= kmax.sum():
             raise SpecificationError(
@@ -920,7 +926,7 @@ class DesignProblem:
                 f"pieces need between {kmin.sum()} and {kmax.sum()} territories in "
                 f"all (each piece a whole number of territories within the bands), "
                 f"not {k}; change n_territories, loosen the tolerance or link the "
-                "pieces (Adjacency.with_links)"
+                f"pieces ({_LINK_HINT})"
             )
 
     # -- constructors ---------------------------------------------------------------

@@ -205,6 +205,30 @@ def test_rook_and_queen_neighbour_counts_on_grid(toy_grid_3x3):
     assert "20 edges" in queen.summary()
 
 
+def test_snap_links_polygons_that_almost_touch(toy_grid_3x3):
+    """The grid's right column moved 300 m east: rook contiguity loses the
+    three links across the gap, ``snap_m=500`` restores them, ``snap_m=200``
+    does not reach across.  Snapped links include corners (queen)."""
+    units = toy_grid_3x3.units.copy()
+    right = units.index.isin(["u3", "u6", "u9"])
+    units.loc[right, "geometry"] = units.geometry[right].translate(xoff=300.0)
+    base = adjacency(units, "rook", warn=False)
+    assert base.n_edges == 12 - 3 and len(base.components) == 2
+    snapped = adjacency(units, "rook", snap_m=500, warn=False)
+    assert snapped.components == [list(units.index)]
+    across = {("u2", "u3"), ("u5", "u6"), ("u8", "u9")}
+    assert set(snapped.edges()) - set(base.edges()) >= across
+    # corners across the gap are within 500 m too: fuzzy links do not tell
+    # corners from edges (as documented)
+    assert set(snapped.edges()) <= set(adjacency(toy_grid_3x3.units).edges())
+    assert snapped.kind == "rook+snap500m"
+    short = adjacency(units, "rook", snap_m=200, warn=False)
+    # 200 m does not reach across; within the left piece the 4 corners link
+    assert len(short.components) == 2 and short.n_edges == 9 + 4
+    with pytest.raises(ValueError, match="snap_m must be a positive distance"):
+        adjacency(units, snap_m=0)
+
+
 def test_point_units_get_voronoi_contiguity(grid_points):
     rook = adjacency(grid_points, "rook")
     queen = adjacency(grid_points, "queen")

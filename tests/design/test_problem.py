@@ -184,7 +184,8 @@ def test_piece_too_light_for_its_fixed_centers():
         "territories 0, 2; 3 is below the sum of their lower limits (3.6; they "
         "may hold 3.6–4.4). A territory cannot leave its piece: loosen the "
         "tolerance, move a center between pieces, link the pieces "
-        "(Adjacency.with_links) or set contiguity=False"
+        "(Adjacency.with_links, or tk.data.geo.adjacency(units, snap_m=500) where "
+        "polygons from different sources almost touch) or set contiguity=False"
     )
     # ±50 %: [1, 3] per territory, the first piece may hold 2-6 and the
     # second 2-6: both fit
@@ -209,8 +210,9 @@ def test_pieces_need_whole_numbers_of_chosen_territories():
         "the bands are impossible with contiguity: the connected piece of 3 units "
         "containing unit 0 carries 3 workload with band [3.2, 4.8], so it needs "
         "at least 1 territory but can hold at most 0. A territory cannot leave "
-        "its piece: loosen the tolerance, link the pieces (Adjacency.with_links) "
-        "or set contiguity=False"
+        "its piece: loosen the tolerance, link the pieces (Adjacency.with_links, "
+        "or tk.data.geo.adjacency(units, snap_m=500) where polygons from "
+        "different sources almost touch) or set contiguity=False"
     )
     # one territory for two pieces: each piece needs one of its own
     with pytest.raises(
