@@ -998,26 +998,32 @@ def _search_and_solve(
                 break  # without a graph the settings do not differ
     found.sort(key=lambda f: (f[0], f[1]))
     bad, _obj, labels = found[0]
+
+    def search_from(initial: np.ndarray) -> np.ndarray:
+        """The contiguous search from a whole plan (every unit assigned)."""
+        lab, _ok = least_disruption_search(
+            cost=cost,
+            start=start,
+            activities=acts,
+            lower=lows,
+            upper=highs,
+            adjacency=problem.adjacency,
+            allowed=full,
+            fixed=fixed,
+            contiguity=True,
+            deadline=deadline,
+            aim=0.05,
+            rounds=2,
+            initial=initial,
+        )
+        return lab
+
     # -- 1a. no plan in the bands: the design heuristic on the same costs ----
     if bad and problem.contiguity and problem.adjacency is not None:
         planned = _design_start(problem, deadline, seed)
         if planned is not None:
             # from the designed plan, send units home while the bands allow
-            lab, _ok = least_disruption_search(
-                cost=cost,
-                start=start,
-                activities=acts,
-                lower=lows,
-                upper=highs,
-                adjacency=problem.adjacency,
-                allowed=full,
-                fixed=fixed,
-                contiguity=True,
-                deadline=deadline,
-                aim=0.05,
-                rounds=2,
-                initial=planned,
-            )
+            lab = search_from(planned)
             if problem.violations(lab) or problem.evaluate(lab) > problem.evaluate(
                 planned
             ):
@@ -1046,21 +1052,7 @@ def _search_and_solve(
             kicked = perturb(
                 labels, start, problem.adjacency, fixed, rng, radius=KICK_RADIUS
             )
-            lab, _ok = least_disruption_search(
-                cost=cost,
-                start=start,
-                activities=acts,
-                lower=lows,
-                upper=highs,
-                adjacency=problem.adjacency,
-                allowed=full,
-                fixed=fixed,
-                contiguity=True,
-                deadline=deadline,
-                aim=0.05,
-                rounds=2,
-                initial=kicked,
-            )
+            lab = search_from(kicked)
             obj = float(problem.evaluate(lab))
             if obj < best_obj - 1e-9 and not problem.violations(lab):
                 labels, best_obj, quiet = lab, obj, 0
