@@ -960,22 +960,26 @@ def _search_and_solve(
     full = _candidates(setup, problem, math.inf)
     cost = np.asarray(problem.cost)
     found: list[tuple[bool, float, np.ndarray]] = []
+    # what every run of the least-disruption search shares
+    common: dict[str, Any] = {
+        "cost": cost,
+        "start": start,
+        "activities": acts,
+        "lower": lows,
+        "upper": highs,
+        "allowed": full,
+        "fixed": fixed,
+        "deadline": deadline,
+    }
     timed_out = False
     for n_try, (smooth, aim, n_rounds) in enumerate(PORTFOLIO):
         if time.perf_counter() >= deadline and found:
             timed_out = n_try < len(PORTFOLIO)
             break
         lab, _ok = least_disruption_search(
-            cost=cost,
-            start=start,
-            activities=acts,
-            lower=lows,
-            upper=highs,
+            **common,
             adjacency=problem.adjacency if problem.contiguity else None,
-            allowed=full,
-            fixed=fixed,
             contiguity=problem.contiguity,
-            deadline=deadline,
             aim=aim,
             rounds=n_rounds,
             smooth=smooth,
@@ -1002,16 +1006,9 @@ def _search_and_solve(
     def search_from(initial: np.ndarray) -> np.ndarray:
         """The contiguous search from a whole plan (every unit assigned)."""
         lab, _ok = least_disruption_search(
-            cost=cost,
-            start=start,
-            activities=acts,
-            lower=lows,
-            upper=highs,
+            **common,
             adjacency=problem.adjacency,
-            allowed=full,
-            fixed=fixed,
             contiguity=True,
-            deadline=deadline,
             aim=0.05,
             rounds=2,
             initial=initial,
