@@ -2,7 +2,8 @@
 
 ``tk.design.align(load_sample("southeast"), balance={"workload": τ,
 "accounts": 0.15}, contiguity=True, locked=<each rep's home county>)``:
-259 counties, 20 reps.  Georgia and North Carolina do not touch, so each
+259 counties, 20 reps.  Georgia and North Carolina do not touch in the unit
+graph (the two files were digitised apart; see ``geo.adjacency(snap_m=)``), so each
 state's ten territories share its own workload (Georgia 4.2 % below ten
 mean territories): at ±5 % every Georgia territory needs at least 0.95 ×
 the mean, which leaves 67 hours of slack in all.

@@ -61,7 +61,7 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit.design._model import ArrayModel, SolveOutcome, solve_model
 from terrakit.design.problem import DesignProblem
-from terrakit.design.result import AlignmentResult, Status
+from terrakit.design.result import AlignmentResult, Status, relative_gap
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
 
 __all__ = ["build_model", "solve_mip"]
@@ -605,6 +605,15 @@ def solve_mip(
             # the time, not a proven or complete search (DESIGN.md §4).
             if fallback.status != "optimal":
                 fallback = dataclasses.replace(fallback, status="time_limit")
+            if math.isfinite(out.bound) and out.bound > fallback.lower_bound:
+                # the MIP's bound holds without an incumbent: keep the better one
+                lb = min(out.bound, fallback.objective)
+                fallback = dataclasses.replace(
+                    fallback,
+                    lower_bound=lb,
+                    gap=relative_gap(fallback.objective, lb),
+                    info={**fallback.info, "bound": f"{method} (no incumbent)"},
+                )
             return fallback
         raise InfeasibleError(
             f"{method} found no feasible alignment within {time_limit:g} s and "
