@@ -413,12 +413,15 @@ def check_account_locations(
     """Raise if an account's ``lon``/``lat`` lies far from its unit.
 
     Each account must fall within ``tolerance_km`` of its unit's bounding box
-    (a cheap test, exact for boxes and lenient for odd shapes).  The error
+    (a cheap test, exact for boxes and lenient for odd shapes).  Units given
+    as points are not checked: a centroid says nothing of the unit's extent.  The error
     names the accounts and says when swapping ``lon`` and ``lat`` would put
     them back in place.
     """
     if not {"lon", "lat", "unit_id"} <= set(accounts.columns) or units.crs is None:
         return
+    if (units.geom_type == "Point").all():
+        return  # a point (e.g. a ZIP centroid) has no extent to check against
     pos = units.index.get_indexer(accounts["unit_id"])
     has = pos >= 0
     if not has.any():

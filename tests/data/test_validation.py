@@ -155,6 +155,12 @@ def test_accounts_far_from_their_unit(two_units, accounts):
     Study(units.to_crs("EPSG:32616"), acc)
     with pytest.raises(DataValidationError, match="swapping lon and lat puts"):
         Study(units.to_crs("EPSG:32616"), swapped)
+    # units given as points (centroids) have no extent: not checked
+    points = gpd.points_from_xy([-84.5, -83.5], [34.5, 34.5], crs=units.crs)
+    Study(
+        units.set_geometry(points),
+        far.assign(lon=far["lon"] - 85.0, lat=far["lat"] + 34.0),
+    )
 
 
 def test_duplicate_account_ids_list_at_most_five(two_units):
