@@ -82,6 +82,11 @@ class TerritoryMap(W.VBox):
         OpenStreetMap tiles, fetched by the browser.
     contiguity
         Show contiguity warnings (builds the queen adjacency once).
+    adjacency
+        The unit graph for those warnings and for "Optimise" instead of the
+        queen adjacency: e.g. ``tk.data.geo.adjacency(units, snap_m=500)``
+        when the study's polygons come from different sources, or one with
+        island links (``Adjacency.with_links``).
     time_limit
         Seconds for the "Optimise" button.
 
@@ -115,6 +120,7 @@ class TerritoryMap(W.VBox):
         simplify_m: float | None = None,
         basemap: bool = False,
         contiguity: bool = True,
+        adjacency: Any = None,
         time_limit: float = 30.0,
         height: str = "540px",
     ) -> None:
@@ -135,7 +141,9 @@ class TerritoryMap(W.VBox):
         extra = [r for r in rep_ids if r not in set(al.assignment.to_numpy())]
         rep_like = set(rep_ids) & set(al.assignment.to_numpy())
         adj = None
-        if contiguity:
+        if contiguity and adjacency is not None:
+            adj = adjacency.subgraph(units.index)
+        elif contiguity:
             import warnings
 
             from terrakit.exceptions import TerrakitWarning
@@ -481,8 +489,8 @@ class TerritoryMap(W.VBox):
         kwargs = _accepted(
             fn, {"balance": balance, "locked": locked, "time_limit": tl, "seed": seed}
         )
-        if name == "rebalance" and st.adjacency is not None:
-            kwargs.setdefault("adjacency", st.adjacency)
+        if name in ("align", "rebalance") and st.adjacency is not None:
+            kwargs.setdefault("adjacency", st.adjacency)  # the warnings' graph
         kwargs.update(kw)
         result = self._run_with_progress(lambda: fn(*args, **kwargs), tl, name)
         new = result if isinstance(result, Alignment) else result.alignment

@@ -220,3 +220,30 @@ def test_optimise_with_rebalance_keeps_locks(tmap):
     assert ch.label == "optimise (rebalance)"
     assert tmap.alignment["u5"] == "R1"
     assert tmap.state.balance_table()["in_band"].all()
+
+
+def test_a_given_adjacency_drives_the_contiguity_warnings(toy_grid_3x3):
+    """With u4 moved to R2, u7 touches the rest of R1 (u5) and u4 the rest of
+    R2 (u8) only at corners: both territories are whole under the default
+    queen graph and in two pieces under a rook graph passed to the map."""
+    from terrakit.data.geo import adjacency
+
+    queen = TerritoryMap(toy_grid_3x3, "current", tolerance=0.5, time_limit=10)
+    queen.move(["u4"], "R2")
+    assert queen.state.contiguity_warnings() == []
+    rook = adjacency(toy_grid_3x3.units, "rook")
+    m = TerritoryMap(
+        toy_grid_3x3, "current", tolerance=0.5, time_limit=10, adjacency=rook
+    )
+    m.move(["u4"], "R2")
+    assert m.state.contiguity_warnings() == ["R1 is in 2 pieces", "R2 is in 2 pieces"]
+    m.optimise(method="align")  # designs on the map's graph: whole under rook
+    assert m.state.contiguity_warnings() == []
+    seen = {}
+
+    def solver(study, alignment, **kw):
+        seen.update(kw)
+        return alignment
+
+    m.optimise(method=solver)  # a callable gets only what it asked for
+    assert "adjacency" not in seen
