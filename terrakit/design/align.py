@@ -691,7 +691,11 @@ def pareto(
         reason (then the reason is not the tolerance: e.g. a misspelt column).
     """
     if vary != "tolerance":
-        raise ValueError(f"vary must be 'tolerance', got {vary!r}")
+        raise ValueError(
+            f"vary must be 'tolerance', got {vary!r}; for the business moved "
+            "against the tolerance of a realignment use "
+            "tk.realign.disruption_front(study, current, tolerances=[...])"
+        )
     values = list(values)
     bad = [v for v in values if not 0.0 <= float(v) < 1.0]
     if not values or bad:

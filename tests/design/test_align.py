@@ -244,6 +244,8 @@ def test_pareto_refuses_bad_values_and_a_reason_that_is_not_the_tolerance(
         pareto(toy_grid_3x3, values=[-0.1, 0.2], time_limit=5)
     with pytest.raises(SpecificationError, match="got none"):
         pareto(toy_grid_3x3, values=[], time_limit=5)
+    with pytest.raises(ValueError, match=r"use tk\.realign\.disruption_front\("):
+        pareto(toy_grid_3x3, vary="disruption", values=[0.1], time_limit=5)
     # a misspelt column fails at every tolerance: raised, not a front of NaNs
     with pytest.raises(SpecificationError, match="no 'hours' column"):
         pareto(toy_grid_3x3, values=[0.1, 0.2], balance={"hours": 0.1}, time_limit=5)
