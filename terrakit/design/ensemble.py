@@ -68,6 +68,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from terrakit._runargs import check_seed, check_time_limit
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError
 
@@ -582,6 +583,7 @@ def ensemble(
     >>> ens.metrics().describe()  # doctest: +SKIP
     """
     from terrakit.data import geo
+    from terrakit.metrics import _alignment
 
     if method not in ("recom", "restarts"):
         raise SpecificationError(
@@ -597,6 +599,14 @@ def ensemble(
             f"need n >= 1, chains >= 1 and thin >= 1; got n={n}, chains={chains}, "
             f"thin={thin}"
         )
+    check_time_limit(time_limit)
+    check_seed(seed)
+    if balance is not None and not isinstance(balance, Mapping):
+        raise SpecificationError(
+            "balance must map each balanced activity to its tolerance, e.g. "
+            f'{{"workload": 0.05}} for ±5 %; got {balance!r}'
+        )
+    start_al = _alignment(study, start) if isinstance(start, str) else start
     t0 = time.perf_counter()
     units = study.unit_measures() if study.accounts is not None else study.units
     balance = {str(a): float(t) for a, t in (balance or {"workload": 0.05}).items()}
@@ -625,9 +635,6 @@ def ensemble(
     edges = np.column_stack([coo.row, coo.col]).astype(np.int64)
 
     # -- the start plan
-    start_al = None
-    if start is not None:
-        start_al = study.alignments[start] if isinstance(start, str) else start
     if start_al is not None:
         lab_s = start_al.assignment.reindex(ids)
         if lab_s.isna().any():

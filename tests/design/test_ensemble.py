@@ -151,6 +151,15 @@ def test_ensemble_bad_specifications_are_explained(region36):
         ensemble(
             region36, n=5, n_territories=30, balance={"workload": 0.01}, progress=False
         )
+    # run settings and names, refused before any work
+    with pytest.raises(KeyError, match=r"no alignment named 'nope'; the study has"):
+        ensemble(region36, n=5, start="nope", progress=False)
+    with pytest.raises(SpecificationError, match="seed must be a non-negative"):
+        ensemble(region36, n=5, seed="x", progress=False)
+    with pytest.raises(SpecificationError, match="time_limit must be a positive"):
+        ensemble(region36, n=5, time_limit=0, progress=False)
+    with pytest.raises(SpecificationError, match="balance must map each balanced"):
+        ensemble(region36, n=5, balance=["workload"], progress=False)
 
 
 def test_restarts_members_are_feasible(region36):
