@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
 from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
@@ -846,6 +847,7 @@ def sweep(
     >>> res.to_frame()[["n_territories", "status", "objective"]]  # doctest: +SKIP
     """
     name = _task_name(task)
+    seed = check_seed(seed)
     scs = scenarios(grid)
     base = dict(options or {})
     parameters = tuple(dict.fromkeys(k for sc in scs for k in sc))

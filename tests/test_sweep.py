@@ -115,6 +115,8 @@ def test_bad_task_client_and_out_are_explained(region40, tmp_path):
         SpecificationError, match=r"does not know the parameters \['k'\]"
     ):
         sweep(region40, {"k": [2]}, task="design", client="serial", progress=False)
+    with pytest.raises(SpecificationError, match="seed must be a non-negative"):
+        sweep(region40, {"x": [1.0]}, task=_noisy_task(), seed="x", client="serial")
 
 
 # -- tasks --------------------------------------------------------------------------
