@@ -643,6 +643,9 @@ def align(
             for i, j in problem.locked.items()
         },
         "max_distance_km": max_distance_km,
+        "adjacency": None
+        if problem.adjacency is None
+        else str(getattr(kw.get("adjacency"), "kind", "queen")),
         "draws_share": draws_share if balance_on_draws is not None else None,
         "solver": solver,
         "backend": backend,

@@ -20,6 +20,8 @@ Example (paths are relative to the folder of the file)::
     history = "history.parquet"
     alignment = "alignment_current.csv"
 
+    snap_m = 500              # optional: join polygons within 500 m
+
     [columns.accounts]        # "name in your file" = "terrakit name"
     "Account ID" = "account_id"
 
@@ -230,6 +232,11 @@ class DataConfig:
         ``strftime`` format of the history's period column when not ISO.
     alignment_unit_column, alignment_territory_column
         Column names of the alignment table.
+    snap_m
+        Units whose polygons come within this many metres are neighbours in
+        the design and the realignment (``tk.data.geo.adjacency(units,
+        snap_m=...)``): for polygons from different sources whose shared
+        borders leave slivers.  ``None``: shared vertices only.
     """
 
     units: Path
@@ -243,6 +250,7 @@ class DataConfig:
     period_format: str | None = None
     alignment_unit_column: str = "unit_id"
     alignment_territory_column: str = "territory_id"
+    snap_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -484,6 +492,7 @@ def _data(
         "period_format",
         "alignment_unit_column",
         "alignment_territory_column",
+        "snap_m",
     ]
     _check_keys(data, allowed, source, "data")
     if "units" not in data:
@@ -557,6 +566,9 @@ def _data(
         alignment_territory_column=_str(
             data, "alignment_territory_column", "territory_id", source, "data"
         ),
+        snap_m=None
+        if data.get("snap_m") is None
+        else _number(data, "snap_m", 500, source, "data", low=0, strict_low=True),
     )
 
 

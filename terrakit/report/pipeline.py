@@ -412,6 +412,12 @@ def run_pipeline(
     else:
         bar.update(1)
     current = study.alignments.get("current")
+    # the unit graph of the design and the realignment: None = from the geometry
+    graph = None
+    if cfg.data is not None and cfg.data.snap_m is not None:
+        from terrakit.data.geo import adjacency
+
+        graph = adjacency(study.units, snap_m=cfg.data.snap_m, warn=False)
 
     # -- design
     if not cfg.design.enabled:
@@ -430,6 +436,7 @@ def run_pipeline(
                 time_limit=tl,
                 seed=seed,
                 solver=d.solver,  # type: ignore[arg-type]
+                adjacency=graph,
             )
             return r
 
@@ -460,6 +467,7 @@ def run_pipeline(
                 balance=dict(r_cfg.balance),
                 max_moved=r_cfg.max_moved,
                 moved_measure=r_cfg.moved_measure,
+                adjacency=graph,
                 time_limit=tl,
                 seed=seed,
             )

@@ -58,6 +58,8 @@ def test_defaults_of_a_minimal_file(tmp_path):
     )
     assert cfg.without("forecast", "routing").enabled_steps()[-1] == "potential"
     assert cfg.to_dict()["data"]["units"] == str(tmp_path / "units.gpkg")
+    assert cfg.data.snap_m is None
+    assert load_config(_write(tmp_path, MINIMAL + "snap_m = 500\n")).data.snap_m == 500
 
 
 @pytest.mark.parametrize(
@@ -102,6 +104,10 @@ def test_defaults_of_a_minimal_file(tmp_path):
         (
             MINIMAL + "[realign]\nmax_moved = 1.5\n",
             ["[realign] max_moved: must be in (0, 1], got 1.5"],
+        ),
+        (
+            MINIMAL + "snap_m = 0\n",
+            ["[data] snap_m: must be > 0, got 0"],
         ),
         (
             MINIMAL + "[columns.reps]\nID = 'rep_id'\n",

@@ -170,6 +170,8 @@ def test_quick_pipeline_end_to_end(small_files, tmp_path):
     # the files
     saved = tk.Study.load(res.files["study"])
     assert set(saved.alignments) == {"current", "designed", "rebalanced"}
+    graph = saved.alignments["designed"].provenance["config"]["adjacency"]
+    assert graph == "queen"
     html = res.files["html"].read_text(encoding="utf-8")
     for sid in ("summary", "maps", "comparison", "sizing", "routing", "provenance"):
         assert f'<section id="{sid}">' in html
@@ -200,3 +202,30 @@ def test_a_failing_step_is_named(small_files, tmp_path):
     )
     notes = " ".join(info.value.__notes__)
     assert "step 'design' failed (settings: [design] in typo.toml)" in notes
+
+
+def test_snap_m_gives_design_and_realign_the_snapped_graph(small_files, tmp_path):
+    """``[data] snap_m`` builds the unit graph once with snapping; the design
+    records it in its provenance, and both plans are contiguous on it."""
+    text = DATA.replace(
+        'alignment = "current.csv"\n', 'alignment = "current.csv"\nsnap_m = 500\n'
+    )
+    assert "snap_m = 500" in text
+    cfg = load_config(_config(small_files, text + QUICK, name="snapped.toml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline(
+            None,
+            cfg.without("sizing", "routing"),
+            tmp_path / "out",
+            progress=False,
+            fast=True,
+        )
+    config = res.study.alignments["designed"].provenance["config"]
+    assert config["adjacency"] == "queen+snap500m"
+    from terrakit.data.geo import adjacency
+
+    graph = adjacency(res.study.units, snap_m=500, warn=False)
+    for name in ("designed", "rebalanced"):
+        pieces = tk.metrics.contiguity(res.study, name, adjacency=graph)
+        assert (pieces == 1).all(), name
