@@ -414,9 +414,9 @@ def check_account_locations(
 
     Each account must fall within ``tolerance_km`` of its unit's bounding box
     (a cheap test, exact for boxes and lenient for odd shapes).  Units given
-    as points are not checked: a centroid says nothing of the unit's extent.  The error
-    names the accounts and says when swapping ``lon`` and ``lat`` would put
-    them back in place.
+    as points are not checked: a centroid says nothing of the unit's extent.
+    The error names the accounts and says when swapping ``lon`` and ``lat``
+    would put them back in place.
     """
     if not {"lon", "lat", "unit_id"} <= set(accounts.columns) or units.crs is None:
         return

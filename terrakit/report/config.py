@@ -19,7 +19,6 @@ Example (paths are relative to the folder of the file)::
     reps = "reps.csv"
     history = "history.parquet"
     alignment = "alignment_current.csv"
-
     snap_m = 500              # optional: join polygons within 500 m
 
     [columns.accounts]        # "name in your file" = "terrakit name"
