@@ -164,23 +164,19 @@ def solve(
     return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
 
 
-#: MIP backends and the other spellings ``backend=`` accepts for them
-_BACKENDS = {
-    "highs": "highs",
-    "pulp-highs": "pulp-highs",
-    "cbc": "cbc",
-    "cpsat": "cpsat",
-    "cp-sat": "cpsat",
-    "ortools": "cpsat",
-    "or-tools": "cpsat",
-}
+#: other spellings ``backend=`` accepts for the MIP backends of
+#: :func:`terrakit.design.mip.solve_mip`
+_BACKEND_ALIASES = {"cp-sat": "cpsat", "ortools": "cpsat", "or-tools": "cpsat"}
 
 
 def _check_run(time_limit: Any, seed: Any, backend: Any) -> str:
     """Check the run settings before any work; return the backend's name."""
     check_time_limit(time_limit)
     check_seed(seed)
-    name = _BACKENDS.get(str(backend).lower().replace("_", "-"))
+    from terrakit.design.mip import _METHOD
+
+    key = str(backend).lower().replace("_", "-")
+    name = key if key in _METHOD else _BACKEND_ALIASES.get(key)
     if name is None:
         raise SpecificationError(
             f"unknown MIP backend {backend!r}; choose 'highs' (default), "
@@ -231,6 +227,27 @@ def _tables(study_or_units: Any, reps: pd.DataFrame | None) -> tuple[Any, Any]:
         )
     check_unique_ids(study_or_units, "units", "unit_id")
     return study_or_units, reps
+
+
+def _balance_columns(
+    units: pd.DataFrame, balance: Any, default: Mapping[str, float]
+) -> dict[str, Any]:
+    """``balance`` (``None``: ``default``) as a dict ``{activity: tolerance}``
+    whose every activity is a column of ``units``; a clear error otherwise."""
+    if balance is not None and not isinstance(balance, Mapping):
+        a, t = next(iter(default.items()))
+        raise SpecificationError(
+            "balance must map each balanced activity to its tolerance, e.g. "
+            f'{{"{a}": {t:g}}} for ±{100 * t:g} %; got {balance!r}'
+        )
+    out = dict(default if balance is None else balance)
+    for a in out:
+        if a not in units.columns:
+            raise SpecificationError(
+                f"balance on {a!r} requested but the units have no {a!r} column; "
+                f"numeric columns: {list(units.select_dtypes('number').columns)}"
+            )
+    return out
 
 
 def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
@@ -314,18 +331,7 @@ def build_problem(
     from terrakit.data.validation import check_measures
 
     units, reps = _tables(study_or_units, reps)
-    if balance is not None and not isinstance(balance, Mapping):
-        raise SpecificationError(
-            "balance must map each balanced activity to its tolerance, e.g. "
-            f'{{"workload": 0.03}} for ±3 %; got {balance!r}'
-        )
-    balance = dict({"workload": 0.03} if balance is None else balance)
-    for a in balance:
-        if a not in units.columns:
-            raise SpecificationError(
-                f"balance on {a!r} requested but the units have no {a!r} column; "
-                f"numeric columns: {list(units.select_dtypes('number').columns)}"
-            )
+    balance = _balance_columns(units, balance, {"workload": 0.03})
     wname = weight or (next(iter(balance)) if balance else None)
     summed = [
         *balance,

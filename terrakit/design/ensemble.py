@@ -583,6 +583,7 @@ def ensemble(
     >>> ens.metrics().describe()  # doctest: +SKIP
     """
     from terrakit.data import geo
+    from terrakit.design.align import _balance_columns
     from terrakit.metrics import _alignment
 
     if method not in ("recom", "restarts"):
@@ -601,21 +602,13 @@ def ensemble(
         )
     check_time_limit(time_limit)
     check_seed(seed)
-    if balance is not None and not isinstance(balance, Mapping):
-        raise SpecificationError(
-            "balance must map each balanced activity to its tolerance, e.g. "
-            f'{{"workload": 0.05}} for ±5 %; got {balance!r}'
-        )
     start_al = _alignment(study, start) if isinstance(start, str) else start
     t0 = time.perf_counter()
     units = study.unit_measures() if study.accounts is not None else study.units
-    balance = {str(a): float(t) for a, t in (balance or {"workload": 0.05}).items()}
+    empty = isinstance(balance, Mapping) and not balance  # {}: the default
+    spec = _balance_columns(units, None if empty else balance, {"workload": 0.05})
+    balance = {str(a): float(t) for a, t in spec.items()}
     for a, t in balance.items():
-        if a not in units.columns:
-            raise SpecificationError(
-                f"balance on {a!r} requested but the units have no {a!r} column; "
-                f"numeric columns: {list(units.select_dtypes('number').columns)}"
-            )
         if not 0 <= t < 1:
             raise SpecificationError(f"tolerance for {a!r} must be in [0, 1), got {t}")
     weight = weight or next(iter(balance))
