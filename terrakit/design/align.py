@@ -59,6 +59,25 @@ def _heuristic() -> Callable[..., AlignmentResult] | None:
     return f
 
 
+def _shares(values: Sequence[Any], names: Sequence[Hashable]) -> np.ndarray:
+    """Target shares as floats; names the territories whose share is not a number."""
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            pass
+    bad = [names[i] for i in np.flatnonzero(~np.isfinite(out))]
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise SpecificationError(
+            f"targets must be finite positive shares; no number for {shown} "
+            f"({len(bad)} of {len(values)}): give every territory its share "
+            "(without targets each gets 1/k)"
+        )
+    return out
+
+
 def choose_solver(problem: DesignProblem, time_limit: float) -> str:
     """The ``solver="auto"`` rule: ``"pmedian"``, ``"mip"`` or ``"heuristic"``.
 
@@ -445,9 +464,9 @@ def build_problem(
                 raise SpecificationError(
                     f"targets miss territories {missing[:5]}; give a share for each"
                 )
-            tg = np.array([float(targets[t]) for t in tids])
+            tg = _shares([targets[t] for t in tids], list(tids))
         else:
-            tg = np.asarray(targets, dtype=float)
+            tg = _shares(list(targets), [f"position {i}" for i in range(len(targets))])
     lock_cols: dict[int, int] = {}
     reasons: dict[int, str] = {}
     index = pd.Index(units.index)

@@ -658,9 +658,13 @@ class DesignProblem:
             )
         if self.targets is not None:
             tg = np.asarray(self.targets)
-            if np.any(tg <= 0):
+            if not np.all(np.isfinite(tg)) or np.any(tg <= 0):
+                bad = np.flatnonzero(~(np.isfinite(tg) & (tg > 0)))
+                names = self.territory_ids or tuple(range(tg.size))
                 raise SpecificationError(
-                    f"targets must be positive shares, got min {tg.min():.4g}"
+                    "targets must be finite positive shares; "
+                    + ", ".join(f"{_rid(names[j])} has {tg[j]:.4g}" for j in bad[:5])
+                    + (" ..." if bad.size > 5 else "")
                 )
             if abs(tg.sum() - 1.0) > 1e-6:
                 raise SpecificationError(

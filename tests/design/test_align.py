@@ -332,3 +332,13 @@ def test_units_table_checked_at_the_door(toy_grid_3x3):
         align(toy_grid_3x3, balance=["workload"], time_limit=5)
     with pytest.raises(SpecificationError, match=r"targets name \['R9'\], which are"):
         align(toy_grid_3x3, targets={"R9": 1.0}, time_limit=5)
+    # a share that is not a number is named (was float(None): TypeError; NaN
+    # passed every check, since NaN <= 0 and |NaN - 1| > 1e-6 are both false)
+    with pytest.raises(
+        SpecificationError, match=r"no number for 'R2' \(1 of 2\): give every"
+    ):
+        align(toy_grid_3x3, targets={"R1": 0.5, "R2": None}, time_limit=5)
+    with pytest.raises(SpecificationError, match=r"no number for 'position 1'"):
+        align(toy_grid_3x3, targets=[0.5, float("nan")], time_limit=5)
+    with pytest.raises(SpecificationError, match=r"positive shares; 'R1' has 0$"):
+        align(toy_grid_3x3, targets={"R1": 0.0, "R2": 1.0}, time_limit=5)
