@@ -67,7 +67,7 @@ def _shares(values: Sequence[Any], names: Sequence[Hashable]) -> np.ndarray:
             out[i] = float(v)
         except (TypeError, ValueError):
             pass
-    bad = [names[i] for i in np.flatnonzero(~np.isfinite(out))]
+    bad = [names[int(i)] for i in np.flatnonzero(~np.isfinite(out))]
     if bad:
         shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
         raise SpecificationError(
