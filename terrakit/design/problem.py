@@ -809,6 +809,19 @@ class DesignProblem:
             )
             if not reach.all():
                 bad = members[~reach]
+                lk = [int(i) for i in bad if int(i) in self.locked]
+                if lk:
+                    i = lk[0]
+                    j = self.locked[i]
+                    label = (self.territory_ids or self.center_ids or ())[j]
+                    raise SpecificationError(
+                        f"contiguity is impossible: unit {_rid(self.unit_ids[i])} is "
+                        f"locked to {_rid(label)}, whose center "
+                        f"{_rid(self.unit_ids[cu[j]])} lies in another connected piece "
+                        "of the unit graph (no adjacency path between them); lock it "
+                        "to a territory of its own piece, link the pieces "
+                        f"({_LINK_HINT}) or set contiguity=False"
+                    )
                 ids = ", ".join(_rid(x) for x in self.unit_ids[bad[:5]])
                 what = (
                     "an island"

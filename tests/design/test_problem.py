@@ -85,6 +85,33 @@ def test_island_cannot_be_contiguous():
     p.replace(contiguity=False).check()
 
 
+def test_unit_locked_across_pieces_names_the_lock():
+    # {a, b} and {c, d} are two pieces, one center in each; d locked to the
+    # center of the other piece
+    adj = sp.csr_matrix(
+        np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=float)
+    )
+    p = DesignProblem(
+        unit_ids=np.array(["a", "b", "c", "d"]),
+        activities={"workload": np.ones(4)},
+        tolerance={"workload": 0.5},
+        n_territories=2,
+        cost=np.zeros((4, 2)),
+        center_units=np.array([0, 2]),
+        center_ids=("R1", "R2"),
+        adjacency=adj,
+        contiguity=True,
+        locked={3: 0},
+    )
+    with pytest.raises(
+        SpecificationError,
+        match=r"unit 'd' is locked to 'R1', whose center 'a' lies in another "
+        r"connected piece",
+    ):
+        p.check()
+    p.replace(locked={3: 1}).check()
+
+
 def test_more_territories_than_units():
     p = DesignProblem(
         unit_ids=np.arange(2),
