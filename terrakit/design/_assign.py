@@ -361,3 +361,151 @@ def lagrangian_bound(
             inner[fix] = red[np.flatnonzero(fix), lk[fix]]
         total += float(inner.sum())
     return total
+
+
+#: most unit–territory pairs :func:`round_by_mip` models (binaries)
+ROUND_MIP_MAX_PAIRS = 250_000
+
+
+def round_by_mip(
+    cost: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    labels: np.ndarray,
+    *,
+    q: int = 8,
+    locked: np.ndarray | None = None,
+    time_limit: float = 10.0,
+    seed: int = 0,
+) -> np.ndarray | None:
+    """An integral assignment for fixed centers that meets every band with the
+    fewest units moved from ``labels``, or ``None``.
+
+    For bands that the rounded LP and the move repairs leave broken: several
+    activities with heavy units, where one unit is a large share of a band.
+    The MIP (HiGHS) counts the units moved away from ``labels``, each to one
+    of its ``q`` cheapest territories; cost is left to the local search that
+    follows (with the cost as objective HiGHS needs 10 s for a first
+    solution where the count needs under 3 s: sample study, 10 chosen
+    centers, two bands).  When that MIP is proven infeasible and every pair
+    fits in :data:`ROUND_MIP_MAX_PAIRS`, it is solved again on all
+    territories.  ``None``: no assignment in band found within
+    ``time_limit`` (or the model would exceed :data:`ROUND_MIP_MAX_PAIRS`).
+    """
+    n, k = cost.shape
+    m = activities.shape[1]
+    deadline = time.perf_counter() + max(float(time_limit), 0.0)
+    fin = np.isfinite(cost)
+    widths = [min(q, k)] + ([k] if q < k else [])
+    for width in widths:
+        left = deadline - time.perf_counter()
+        if n * (width + 1) > ROUND_MIP_MAX_PAIRS or left <= 0.05:
+            return None
+        cand = _candidates(np.where(fin, cost, np.inf), width, locked)
+        pairs = np.unique(
+            np.concatenate(
+                [
+                    np.column_stack(
+                        [np.repeat(np.arange(n), cand.shape[1]), cand.ravel()]
+                    ),
+                    np.column_stack([np.arange(n), labels]),
+                ]
+            ),
+            axis=0,
+        )
+        keep = fin[pairs[:, 0], pairs[:, 1]]
+        if locked is not None:
+            lk = np.asarray(locked)
+            keep &= (lk[pairs[:, 0]] < 0) | (lk[pairs[:, 0]] == pairs[:, 1])
+        rows, cols = pairs[keep, 0], pairs[keep, 1]
+        moved = (cols != labels[rows]).astype(float)
+        args = (activities, lower, upper, rows, cols, n, k, m)
+        out = _band_mip(moved, *args, time_limit=0.5 * left, seed=seed)
+        if out is None:
+            return None  # stopped by the clock: a wider model will not do better
+        if not isinstance(out, np.ndarray):
+            continue  # proven infeasible on these pairs
+        # then the cost, from that plan, for the time left
+        left = deadline - time.perf_counter()
+        if left > 0.05:
+            better = _band_mip(
+                cost[rows, cols], *args, time_limit=left, seed=seed, start=out
+            )
+            if isinstance(better, np.ndarray) and (
+                cost[np.arange(n), better].sum() <= cost[np.arange(n), out].sum()
+            ):
+                out = better
+        return out
+    return None
+
+
+def _band_mip(
+    c: np.ndarray,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    k: int,
+    m: int,
+    *,
+    time_limit: float,
+    seed: int,
+    start: np.ndarray | None = None,
+) -> np.ndarray | bool | None:
+    """The assignment MIP with cost ``c[p]`` for the pair ``(rows[p], cols[p])``:
+    labels, ``False`` (proven infeasible on these pairs) or ``None`` (no
+    solution in time)."""
+    if np.bincount(rows, minlength=n).min() == 0:
+        return False
+    cscale = float(np.abs(c).max()) or 1.0
+    ascale = np.abs(activities).max(axis=0)
+    ascale[ascale == 0] = 1.0
+    a = activities / ascale
+    order = np.lexsort((rows, cols))  # column-wise by (territory, unit)
+    rows, cols, c = rows[order], cols[order], c[order]
+    n_var = len(rows)
+    idx = np.empty((n_var, 1 + m), dtype=np.int32)
+    val = np.empty((n_var, 1 + m))
+    idx[:, 0] = rows
+    idx[:, 1:] = n + cols[:, None] * m + np.arange(m)[None, :]
+    val[:, 0] = 1.0
+    val[:, 1:] = a[rows]
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_var
+    lp.num_row_ = n + k * m
+    lp.col_cost_ = c / cscale
+    lp.col_lower_ = np.zeros(n_var)
+    lp.col_upper_ = np.ones(n_var)
+    lp.row_lower_ = np.concatenate([np.ones(n), (lower / ascale).ravel()])
+    lp.row_upper_ = np.concatenate([np.ones(n), (upper / ascale).ravel()])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.arange(0, n_var * (1 + m) + 1, 1 + m, dtype=np.int32)
+    lp.a_matrix_.index_ = idx.ravel()
+    lp.a_matrix_.value_ = val.ravel()
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_var
+    h = new_highs()
+    h.passModel(lp)
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("random_seed", int(seed))
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = (start[rows] == cols).astype(float).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    st = h.getModelStatus()
+    if st in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        return False
+    x = np.asarray(h.getSolution().col_value)
+    if len(x) != n_var or h.getInfo().primal_solution_status != 2:
+        return None
+    on = x > 0.5
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[rows[on]] = cols[on]
+    return labels if (labels >= 0).all() else None

@@ -78,3 +78,56 @@ def test_time_limit_is_respected() -> None:
     assert time.perf_counter() - t0 < 5.0
     assert lp.status in ("optimal", "time_limit")
     assert (lp.labels >= 0).all()
+
+
+def _brute_force_banded(cost, act, lower, upper):
+    """Cheapest assignment meeting every band, by enumerating all k^n plans."""
+    import itertools
+
+    n, k = cost.shape
+    best = (np.inf, None)
+    for plan in itertools.product(range(k), repeat=n):
+        lab = np.array(plan)
+        sums = np.stack([act[lab == j].sum(axis=0) for j in range(k)])
+        if np.all(sums >= lower - 1e-9) and np.all(sums <= upper + 1e-9):
+            c = cost[np.arange(n), lab].sum()
+            if c < best[0]:
+                best = (c, lab)
+    return best
+
+
+def test_round_by_mip_reaches_the_banded_optimum() -> None:
+    """Two activities with one heavy unit per band: the rounding MIP returns
+    a plan inside every band at the brute-force optimum (3^9 plans), from a
+    start that breaks the bands; impossible bands give None."""
+    from terrakit.design._assign import round_by_mip
+
+    rng = np.random.default_rng(3)
+    n, k = 9, 3
+    cost = rng.uniform(0, 10, size=(n, k))
+    act = np.column_stack([rng.uniform(1, 3, n), rng.uniform(1, 3, n)])
+    act[0, 0], act[1, 1] = 6.0, 6.0  # a heavy unit on each activity
+    mean = act.sum(axis=0) / k
+    lower = np.tile(0.8 * mean, (k, 1))
+    upper = np.tile(1.2 * mean, (k, 1))
+    opt, _ = _brute_force_banded(cost, act, lower, upper)
+    assert np.isfinite(opt)
+    start = np.argmin(cost, axis=1)  # cheapest centers: breaks the bands
+    sums = np.stack([act[start == j].sum(axis=0) for j in range(k)])
+    assert np.any(sums < lower) or np.any(sums > upper)
+    lab = round_by_mip(cost, act, lower, upper, start, q=2, time_limit=30)
+    assert lab is not None
+    sums = np.stack([act[lab == j].sum(axis=0) for j in range(k)])
+    assert np.all(sums >= lower - 1e-6) and np.all(sums <= upper + 1e-6)
+    assert cost[np.arange(n), lab].sum() == pytest.approx(opt)
+    # a lock is kept
+    locked = np.full(n, -1)
+    locked[0] = 2
+    lab = round_by_mip(cost, act, lower, upper, start, locked=locked, time_limit=30)
+    assert lab is not None and lab[0] == 2
+    # bands no integral plan meets (every unit weighs 1, each band asks 2.5-2.9)
+    ones = np.ones((n, 1))
+    none = round_by_mip(
+        cost, ones, np.full((k, 1), 2.5), np.full((k, 1), 2.9), start, time_limit=30
+    )
+    assert none is None

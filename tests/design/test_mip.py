@@ -181,10 +181,12 @@ def test_time_limit_returns_best_feasible(backend):
     assert any(issubclass(w.category, TimeLimitWarning) for w in rec)
     assert p.violations(res.columns) == []
     assert res.lower_bound <= res.objective and res.gap > 0
-    # a valid bound; when the MIP returned the plan (no heuristic fallback on
-    # a loaded machine), its own bound (CBC's read from its log), not -inf
-    assert 0 < res.lower_bound <= 947
-    if res.method == f"mip/{backend}":
+    # a valid, finite bound (CBC's read from its log, not -inf); when the MIP
+    # returned the plan after its root node (not the heuristic fallback, and
+    # not stopped inside the root LP on a loaded machine, where the bound is
+    # still the trivial 0), its own bound
+    assert 0 <= res.lower_bound <= 947
+    if res.method == f"mip/{backend}" and res.info.get("nodes", 1) > 0:
         assert res.lower_bound >= 900
 
 
