@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import json
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -192,7 +193,14 @@ class Alignment:
 
     # -- read access ---------------------------------------------------------------
     def __getitem__(self, unit_id: Hashable) -> Any:
-        return self.assignment.loc[unit_id]
+        try:
+            return self.assignment.loc[unit_id]
+        except KeyError:
+            raise KeyError(
+                f"unit {unit_id!r} is not in alignment {self.name!r} "
+                f"({len(self)} units, e.g. {list(self.assignment.index[:3])}); "
+                "check the id type: '13121' is not 13121"
+            ) from None
 
     def __len__(self) -> int:
         return len(self.assignment)
@@ -233,8 +241,24 @@ class Alignment:
         return int(self.assignment.nunique())
 
     def units_of(self, territory: Hashable) -> pd.Index:
-        """The units that belong to ``territory``."""
-        return self.assignment.index[self.assignment.to_numpy() == territory]
+        """The units that belong to ``territory``.
+
+        Raises
+        ------
+        KeyError
+            When ``territory`` is not a territory of this alignment (a typo
+            must not read as an empty territory).
+        """
+        mask = self.assignment.to_numpy() == territory
+        if not mask.any():
+            terr = self.territories
+            close = difflib.get_close_matches(str(territory), list(map(str, terr)), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise KeyError(
+                f"alignment {self.name!r} has no territory {territory!r}{hint}; its "
+                f"territories are {terr[:10]}{' ...' if len(terr) > 10 else ''}"
+            )
+        return self.assignment.index[mask]
 
     def sizes(self) -> pd.Series:
         """Number of units per territory, sorted by territory id."""

@@ -8,6 +8,8 @@ changed.
 
 from __future__ import annotations
 
+import csv
+import difflib
 import os
 import warnings
 from collections.abc import Mapping
@@ -17,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 from shapely import wkt as _wkt
 
 from terrakit.data.validation import (
@@ -37,6 +40,18 @@ _SPATIAL = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 PathLike = str | os.PathLike[str]
 
 
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
+    lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    return f" (did you mean {lower[close[0]]!r}?)" if close else ""
+
+
+def _sheet_names(p: Path) -> list[str]:
+    with pd.ExcelFile(p) as xl:
+        return [str(n) for n in xl.sheet_names]
+
+
 def _read(
     path: PathLike,
     table: str,
@@ -50,40 +65,104 @@ def _read(
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{table}: no file at {str(p)!r}")
+    if p.is_dir():
+        raise DataValidationError(
+            table,
+            None,
+            f"{str(p)!r} is a folder, not a file",
+            fix=f"give the path of the {table} file inside it",
+        )
     suffix = p.suffix.lower()
     mapping = dict(columns or {})
     # Read id columns as text from text formats, so '01001' keeps its zero.
     inverse = {v: k for k, v in mapping.items()}
     text_ids = {inverse.get(c, c): str for c in id_columns}
-    if suffix in {".csv", ".txt", ".tsv"}:
-        sep = "\t" if suffix == ".tsv" else None
-        df = pd.read_csv(
-            p,
-            sep=sep,
-            engine="python" if sep is None else "c",
-            dtype=text_ids,
-            keep_default_na=True,
-        )
-    elif suffix in {".xlsx", ".xlsm", ".xls"}:
-        df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=text_ids)
-    elif suffix in {".parquet", ".pq"}:
-        df = pd.read_parquet(p)
-    elif suffix in _SPATIAL:
-        df = pyogrio.read_dataframe(p, layer=layer)
-    else:
+    sheets: list[str] = []
+    try:
+        if suffix in {".csv", ".txt", ".tsv"}:
+            sep = "\t" if suffix == ".tsv" else None
+            df = pd.read_csv(
+                p,
+                sep=sep,
+                engine="python" if sep is None else "c",
+                dtype=text_ids,
+                keep_default_na=True,
+            )
+        elif suffix in {".xlsx", ".xlsm", ".xls"}:
+            sheets = _sheet_names(p)
+            if isinstance(sheet, str) and sheet not in sheets:
+                raise DataValidationError(
+                    table,
+                    None,
+                    f"{p.name} has no sheet {sheet!r}{_did_you_mean(sheet, sheets)}; "
+                    f"its sheets are {sheets}",
+                    fix="pass sheet= one of these names (or its position, 0 = first)",
+                )
+            if isinstance(sheet, int) and not -len(sheets) <= sheet < len(sheets):
+                raise DataValidationError(
+                    table,
+                    None,
+                    f"{p.name} has {len(sheets)} sheet(s) {sheets}, so there is no "
+                    f"sheet={sheet}",
+                    fix="pass sheet= a name or position (0 = first) of these sheets",
+                )
+            df = pd.read_excel(
+                p, sheet_name=0 if sheet is None else sheet, dtype=text_ids
+            )
+        elif suffix in {".parquet", ".pq"}:
+            df = pd.read_parquet(p)
+        elif suffix in _SPATIAL:
+            if layer is not None:
+                layers = [str(n) for n, _ in pyogrio.list_layers(p)]
+                if isinstance(layer, str) and layer not in layers:
+                    raise DataValidationError(
+                        table,
+                        None,
+                        f"{p.name} has no layer {layer!r}"
+                        f"{_did_you_mean(layer, layers)}; its layers are {layers}",
+                        fix="pass layer= one of these names",
+                    )
+            df = pyogrio.read_dataframe(p, layer=layer)
+        else:
+            raise DataValidationError(
+                table,
+                None,
+                f"cannot read {p.name!r}: unknown file type {suffix!r}",
+                fix="use CSV, Excel (.xlsx), Parquet, GeoPackage, GeoJSON or Shapefile",
+            )
+    except DataValidationError:
+        raise
+    except (pd.errors.EmptyDataError, csv.Error) as err:
+        if p.stat().st_size == 0 or isinstance(err, pd.errors.EmptyDataError):
+            raise DataValidationError(
+                table,
+                None,
+                f"{p.name} is empty (no header, no rows)",
+                fix=f"export the {table} table again; the file holds nothing",
+            ) from None
         raise DataValidationError(
             table,
             None,
-            f"cannot read {p.name!r}: unknown file type {suffix!r}",
-            fix="use CSV, Excel (.xlsx), Parquet, GeoPackage, GeoJSON or Shapefile",
-        )
+            f"cannot read {p.name} as delimited text ({err})",
+            fix="save it as comma-separated CSV with a header row",
+        ) from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise DataValidationError(
+            table,
+            None,
+            f"cannot read {p.name} as a {suffix.lstrip('.')} file ({err})",
+            fix="check that the file is complete and of the type its name says "
+            "(open it in QGIS), or export it again",
+        ) from None
     missing = [src for src in mapping if src not in df.columns]
     if missing:
+        seen = list(map(str, df.columns))
         raise DataValidationError(
             table,
             missing[0],
-            f"the columns mapping names {missing} but {p.name} has no such column "
-            f"(columns seen: {list(map(str, df.columns))[:15]})",
+            f"the columns mapping names {missing} but {p.name} has no such column"
+            f"{_did_you_mean(missing[0], seen)} (columns seen: {seen[:15]}"
+            f"{' ...' if len(seen) > 15 else ''})",
             fix="correct the keys of columns={...}: they are the names in your file",
         )
     df = df.rename(columns=mapping)
@@ -94,6 +173,28 @@ def _read(
             str(dup[0]),
             f"after renaming, column {dup[0]!r} appears twice",
             fix="map only one of your columns to each terrakit name",
+        )
+    if sheet is None and len(sheets) > 1 and not set(id_columns) & set(df.columns):
+        raise DataValidationError(
+            table,
+            id_columns[0],
+            f"the first sheet {sheets[0]!r} of {p.name} has no {id_columns[0]!r} "
+            f"column (columns seen: {list(map(str, df.columns))[:12]}); the "
+            f"workbook has the sheets {sheets}",
+            fix="pass sheet='...' naming the sheet that holds the table",
+        )
+    if len(df) == 0:
+        raise DataValidationError(
+            table,
+            None,
+            f"{p.name} has no rows"
+            + (
+                f" (sheet {sheet if sheet is not None else sheets[0]!r})"
+                if sheets
+                else ""
+            )
+            + (f" (layer {layer!r})" if layer is not None else ""),
+            fix=f"export the {table} table again with its rows",
         )
     return df
 
@@ -136,6 +237,17 @@ def read_units(
     --------
     >>> units = read_units("units.gpkg", columns={"GEOID": "unit_id"})  # doctest: +SKIP
     """
+    if crs is not None:
+        try:
+            crs = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError as err:
+            raise DataValidationError(
+                "units",
+                "geometry",
+                f"crs={crs!r} is not a coordinate reference system ({err})",
+                fix="pass an EPSG code such as crs='EPSG:4326' (lon/lat) or "
+                "crs=32616 (UTM 16N)",
+            ) from None
     df = _read(
         path, "units", columns, id_columns=("unit_id",), sheet=sheet, layer=layer
     )
@@ -151,7 +263,8 @@ def read_units(
             raise DataValidationError(
                 "units",
                 "geometry",
-                f"the file's CRS is {gdf.crs.to_string()} but crs={crs!r} was passed",
+                f"the file's CRS is {gdf.crs.to_string()} but crs="
+                f"{crs.to_string()!r} was passed",
                 fix="drop crs=... (the file has its own) or reproject the file",
             )
     elif "geometry" in df.columns:

@@ -28,6 +28,7 @@ from pandas.api import types as ptypes
 from terrakit.data.alignment import Alignment, _json_default
 from terrakit.data.validation import (
     _align_id_dtype,
+    _leading_zero_hint,
     check_account_locations,
     clean_accounts,
     clean_history,
@@ -125,9 +126,9 @@ class Study:
         aligned: dict[str, Alignment] = {}
         for name, al in (alignments or {}).items():
             aligned[str(name)] = _check_alignment(al, unit_ids, str(name))
-        meta = dict(metadata or {})
         try:
-            json.dumps(meta, default=_json_default)
+            # a deep copy through JSON: what load() returns (tuples become lists)
+            meta = json.loads(json.dumps(dict(metadata or {}), default=_json_default))
         except TypeError as err:
             raise DataValidationError(
                 "metadata",
@@ -305,6 +306,22 @@ class Study:
             raise ValueError(
                 f"a study file is a GeoPackage: use a .gpkg path, got {path.name!r}"
             )
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{str(path)!r} is a folder; give the study file's name, e.g. "
+                f"{str(path / 'study.gpkg')!r}"
+            )
+        if path.exists() and not _is_study_file(path):
+            raise FileExistsError(
+                f"{str(path)!r} exists and is not a terrakit study file, so saving "
+                "would destroy it (a GeoPackage of your own data?); choose another "
+                "file name, or delete that file first if it may go"
+            )
+        if path.parent.exists() and not path.parent.is_dir():
+            raise NotADirectoryError(
+                f"cannot save to {str(path)!r}: {str(path.parent)!r} is a file, "
+                "not a folder"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
         os.close(fd)
@@ -397,21 +414,58 @@ class Study:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no study file at {str(path)!r}")
-        layers = {str(n) for n, _ in pyogrio.list_layers(path)}
+        not_study = (
+            "build a study with tk.Study(...) and save it, or read single layers "
+            "with tk.data.read_units(path, layer=...)"
+        )
+        if path.is_dir():
+            raise DataValidationError(
+                "study",
+                None,
+                f"{str(path)!r} is a folder, not a study file",
+                fix="give the path of the .gpkg study file",
+            )
+        try:
+            layers = {str(n) for n, _ in pyogrio.list_layers(path)}
+        except pyogrio.errors.DataSourceError:
+            raise DataValidationError(
+                "study",
+                None,
+                f"{path.name} is not a terrakit study file: it is not a GeoPackage "
+                "(nor any file GDAL can read)",
+                fix=not_study,
+            ) from None
         if _META_LAYER not in layers or "units" not in layers:
             raise DataValidationError(
                 "study",
                 None,
                 f"{path.name} is not a terrakit study file (layers: {sorted(layers)})",
-                fix="build a study with tk.Study(...) and save it, or read single "
-                "layers with tk.data.read_units(path, layer=...)",
+                fix=not_study,
             )
-        meta_df = pyogrio.read_dataframe(path, layer=_META_LAYER)
-        meta = {
-            k: json.loads(v)
-            for k, v in zip(meta_df["key"], meta_df["value"], strict=True)
-        }
-        schema = meta["schema"]
+        try:
+            meta_df = pyogrio.read_dataframe(path, layer=_META_LAYER)
+            meta = {
+                k: json.loads(v)
+                for k, v in zip(meta_df["key"], meta_df["value"], strict=True)
+            }
+            schema = meta["schema"]
+        except (KeyError, ValueError) as err:
+            raise DataValidationError(
+                "study",
+                None,
+                f"{path.name} has a damaged {_META_LAYER!r} layer ({err!r})",
+                fix="save the study again from terrakit; do not edit that layer",
+            ) from None
+        version = meta.get("format_version", FORMAT_VERSION)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise DataValidationError(
+                "study",
+                None,
+                f"{path.name} has study format {version!r}, written by terrakit "
+                f"{meta.get('terrakit_version', '?')}; this terrakit reads format "
+                f"{FORMAT_VERSION} and older",
+                fix="upgrade terrakit (pip install -U terrakit)",
+            )
         units_raw = pyogrio.read_dataframe(path, layer="units")
         units = _decode_table(units_raw, schema["units"])
         if meta.get("crs"):
@@ -552,7 +606,8 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
         raise DataValidationError(
             "alignment",
             "unit_id",
-            f"alignment {name!r} names {len(extra)} units that are not in the study",
+            f"alignment {name!r} names {len(extra)} units that are not in the study"
+            + _leading_zero_hint(list(extra), unit_ids),
             rows=list(extra),
             n_bad=len(extra),
             fix="drop those units from the alignment or add them to the units table",
@@ -568,10 +623,42 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
             n_bad=len(missing),
             fix="assign every unit of the study to a territory",
         )
+    try:
+        # a copy through JSON: what save() can write and load() returns
+        prov = json.loads(json.dumps(dict(al.provenance), default=_json_default))
+    except (TypeError, ValueError) as err:
+        raise DataValidationError(
+            "alignment",
+            None,
+            f"alignment {name!r}: the provenance is not JSON-able, so the study "
+            f"could not be saved ({err})",
+            rows=[name],
+            fix="keep plain numbers, strings, lists and dicts in the provenance "
+            "(e.g. str(timestamp)); tk.data.make_provenance checks this",
+        ) from None
     if not idx.equals(unit_ids):
         s = al.assignment.reindex(unit_ids)
-        al = Alignment(s, name=al.name, provenance=al.provenance)
+        al = Alignment(s, name=al.name, provenance=prov)
+    elif not _same_json(prov, dict(al.provenance)):
+        al = Alignment(al.assignment, name=al.name, provenance=prov)
     return al
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """``a == b`` that says ``False`` where ``==`` gives an array (numpy values)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_study_file(path: Path) -> bool:
+    """Whether ``path`` is a GeoPackage that :meth:`Study.save` wrote."""
+    try:
+        layers = {str(n) for n, _ in pyogrio.list_layers(path)}
+    except pyogrio.errors.DataSourceError:
+        return False
+    return _META_LAYER in layers and "units" in layers
 
 
 # -- dtype-preserving storage codec -------------------------------------------------

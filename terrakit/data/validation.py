@@ -7,6 +7,7 @@ their input; the ``clean_*`` functions return new, normalised copies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -267,6 +268,14 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             fix="read polygons with tk.data.read_units(path) or build a "
             "geopandas.GeoDataFrame with a geometry column",
         )
+    if len(units) == 0:
+        raise DataValidationError(
+            table,
+            None,
+            "the table has no rows, so there is nothing to divide into territories",
+            fix="check the filter that selected the units (a study needs at least "
+            "one unit)",
+        )
     if units.crs is None:
         raise DataValidationError(
             table,
@@ -381,15 +390,19 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
             u = _align_id_dtype(u, unit_ids)
             unknown = ~u.isin(unit_ids)
             if unknown.any():
-                shown = list(dict.fromkeys(_ids(u[unknown])))[:5]
+                distinct = list(dict.fromkeys(_ids(u[unknown])))
+                zeros = _leading_zero_hint(distinct, unit_ids)
                 raise DataValidationError(
                     table,
                     "unit_id",
                     f"{int(unknown.sum())} accounts point to units that are not in "
-                    f"the units table (unknown unit ids: {shown})",
+                    f"the units table (unknown unit ids: {distinct[:5]}){zeros}",
                     rows=_ids(accounts.index[unknown.to_numpy()]),
                     n_bad=int(unknown.sum()),
-                    fix="add the units, or correct unit_id (check leading zeros: "
+                    fix="export unit_id as text (in Excel, format the column as "
+                    "Text), or zero-pad it before loading"
+                    if zeros
+                    else "add the units, or correct unit_id (check leading zeros: "
                     "'01001' is not '1001')",
                 )
             if u.dtype != accounts["unit_id"].dtype:
@@ -475,6 +488,32 @@ def check_account_locations(
     )
 
 
+def _leading_zero_hint(unknown: Sequence[Any], ids: pd.Index) -> str:
+    """A sentence when zero-padding the unknown ids finds them among ``ids``.
+
+    Ids such as FIPS codes or ZIP codes lose their leading zeros when a
+    spreadsheet or a CSV reader takes them for numbers (``'01001'`` becomes
+    ``1001``); matching them silently could join the wrong rows, so the
+    error says what happened instead.
+    """
+    if not (ptypes.is_object_dtype(ids.dtype) or ptypes.is_string_dtype(ids.dtype)):
+        return ""
+    lengths = {len(i) for i in ids if isinstance(i, str) and i.isdigit()}
+    if len(lengths) != 1:
+        return ""
+    width = lengths.pop()
+    shown = [str(u) for u in unknown[:200] if str(u).isdigit() and len(str(u)) < width]
+    padded = [(u, u.zfill(width)) for u in shown if u.zfill(width) in ids]
+    if not padded:
+        return ""
+    u, full = padded[0]
+    return (
+        f"; zero-padded to {width} digits, {len(padded)} of them are known "
+        f"({u!r} → {full!r}): the file lost its leading zeros (restore them "
+        f"with .astype(str).str.zfill({width}))"
+    )
+
+
 def _align_id_dtype(values: pd.Series, ids: pd.Index) -> pd.Series:
     """Bring foreign-key values to the id dtype when that loses nothing."""
     if ptypes.is_integer_dtype(ids.dtype) and not ptypes.is_integer_dtype(values.dtype):
@@ -545,56 +584,178 @@ def clean_history(
         unknown = ~k.isin(ids)
         if unknown.any():
             shown = list(dict.fromkeys(_ids(k[unknown])))
+            zeros = _leading_zero_hint(shown, ids)
             raise DataValidationError(
                 table,
                 key,
                 f"{int(unknown.sum())} rows refer to {key.split('_')[0]}s that are not "
-                f"in the {key.split('_')[0]}s table",
+                f"in the {key.split('_')[0]}s table{zeros}",
                 rows=shown,
                 n_bad=len(shown),
-                fix=f"add the missing {key.split('_')[0]}s or drop their history rows",
+                fix=f"export {key} as text, or zero-pad it before loading"
+                if zeros
+                else f"add the missing {key.split('_')[0]}s or drop their history rows",
             )
         out[key] = k
     dup = out.duplicated([key, "period"], keep="first")
     if dup.any():
-        rows = [
-            f"{a} {p}"
-            for a, p in zip(out.loc[dup, key], out.loc[dup, "period"], strict=True)
-        ]
+        pairs = list(
+            dict.fromkeys(
+                f"{a} {p}"
+                for a, p in zip(out.loc[dup, key], out.loc[dup, "period"], strict=True)
+            )
+        )
         raise DataValidationError(
             table,
             "period",
-            f"{int(dup.sum())} ({key}, period) pairs occur more than once",
-            rows=rows,
-            n_bad=int(dup.sum()),
-            fix="sum duplicated months first (history.groupby([key, 'period']).sum())",
+            f"{len(pairs)} ({key}, month) pairs occur more than once "
+            f"({int(dup.sum())} extra rows; periods are months, so two dates in "
+            "the same month collide)",
+            rows=pairs,
+            n_bad=len(pairs),
+            fix="sum the duplicated months first: history.groupby("
+            f"[{key!r}, 'period'], as_index=False).sum()",
         )
     return out
+
+
+#: dates written ``a/b/yyyy`` (or with ``.``/``-``): day-first or month-first?
+_A_B_YEAR = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T].*)?$")
+
+#: formats tried on months that do not parse, to suggest ``period_format``
+_PERIOD_FORMATS = (
+    "%Y%m",
+    "%b-%y",
+    "%b %y",
+    "%b-%Y",
+    "%b %Y",
+    "%B %Y",
+    "%B-%Y",
+    "%m/%Y",
+    "%m-%Y",
+    "%m.%Y",
+    "%Y/%m",
+    "%Y.%m",
+    "%m/%y",
+)
+
+
+def _months_of_a_b_year(
+    text: pd.Series, table: str, fmt: str | None
+) -> pd.Series | None:
+    """Months of dates written ``a/b/yyyy``, read with ONE order for the column.
+
+    ``pd.to_datetime(format="mixed")`` decides day-first or month-first for
+    each value on its own, so ``05/02/2024`` becomes May and ``15/02/2024``
+    February in the same column.  The order is taken from the values: a
+    field above 12 is the day; when every field is 12 or less, the field that
+    is constant (the 1st of each month) is the day.  Returns ISO months
+    (``"2024-02"``) for those rows, ``<NA>`` elsewhere, or ``None`` when no
+    value has that form.
+    """
+    parts = text.str.extract(_A_B_YEAR)
+    hit = parts[0].notna().to_numpy()
+    if fmt is not None or not hit.any():
+        return None
+    a = parts.loc[hit, 0].astype(int)
+    b = parts.loc[hit, 1].astype(int)
+    year = parts.loc[hit, 2].astype(int)
+    year = year.where(parts.loc[hit, 2].str.len() == 4, year + 2000 - 100 * (year > 68))
+    # a value with both fields above 12 (or above 31) is no date: reported later
+    date = ~(((a > 12) & (b > 12)) | (a > 31) | (b > 31))
+    a_day, b_day = bool((a[date] > 12).any()), bool((b[date] > 12).any())
+    if a_day and b_day:
+        i_a, i_b = a.index[date & (a > 12)][0], b.index[date & (b > 12)][0]
+        raise DataValidationError(
+            table,
+            "period",
+            "the dates mix day-first and month-first: "
+            f"{text[i_a]!r} has the day first, {text[i_b]!r} the month first",
+            rows=[f"row {i_a}", f"row {i_b}"],
+            fix="export the column with one date format, or pass period_format= "
+            "(e.g. '%d/%m/%Y') to the loader",
+        )
+    a_d, b_d = a[date], b[date]
+    if a_day or (not b_day and a_d.nunique() == 1 and b_d.nunique() > 1):
+        month = b
+    elif b_day or (a_d == b_d).all() or (b_d.nunique() == 1 and a_d.nunique() > 1):
+        month = a
+    else:
+        example = text[a_d.index[0]]
+        raise DataValidationError(
+            table,
+            "period",
+            f"dates such as {example!r} can be read day-first or month-first and "
+            "the values do not tell which",
+            rows=[f"row {i}" for i in a_d.index],
+            n_bad=len(a_d),
+            fix="pass period_format='%d/%m/%Y' (day first) or '%m/%d/%Y' (month "
+            "first) to the loader, with the separator of your file",
+        )
+    iso = year.astype(str).str.zfill(4) + "-" + month.astype(str).str.zfill(2)
+    ok = date & (month >= 1) & (month <= 12)
+    out = pd.Series(pd.NA, index=text.index, dtype="string")
+    out[iso.index] = iso.where(ok, "not a date")
+    return out
+
+
+def _suggest_period_format(bad: list[str]) -> str:
+    """A ``period_format=...`` that reads every one of ``bad``, or ``""``."""
+    sample = pd.Series(bad[:200], dtype="string")
+    for f in _PERIOD_FORMATS:
+        if pd.to_datetime(sample, format=f, errors="coerce").notna().all():
+            return f
+    return ""
 
 
 def parse_periods(
     values: pd.Series, table: str = "history", fmt: str | None = None
 ) -> pd.Series:
-    """Parse months ('2024-03', '2024-03-01', dates, Periods) into ``Period[M]``."""
+    """Parse months ('2024-03', '2024-03-01', dates, Periods) into ``Period[M]``.
+
+    Dates written ``dd/mm/yyyy`` or ``mm/dd/yyyy`` are read with one order for
+    the whole column, taken from the values (a field above 12 is the day);
+    when the values cannot tell, the error asks for ``fmt``.
+    """
     if isinstance(values.dtype, pd.PeriodDtype):
         return values if values.dtype == pd.PeriodDtype("M") else values.dt.asfreq("M")
     if ptypes.is_datetime64_any_dtype(values.dtype):
         parsed = values
     else:
-        parsed = pd.to_datetime(
-            values.astype("string"), format=fmt or "mixed", errors="coerce"
-        )
+        text = values.astype("string")
+        months = _months_of_a_b_year(text, table, fmt)
+        if months is not None:
+            text = text.where(months.isna(), months)
+        parsed = pd.to_datetime(text, format=fmt or "mixed", errors="coerce")
     bad = parsed.isna()
     if bad.any():
         bad_vals = list(dict.fromkeys(values[bad].astype(str)))
+        guess = _suggest_period_format(bad_vals) if fmt is None else ""
+        numeric = pd.to_numeric(pd.Series(bad_vals), errors="coerce")
+        if guess:
+            fix = (
+                f"pass period_format={guess!r} to the loader (it reads all of "
+                f"them), or write months as YYYY-MM"
+            )
+        elif numeric.notna().all() and numeric.between(20_000, 80_000).all():
+            fix = (
+                "these look like Excel day numbers: format the column as dates "
+                "in Excel, or convert it with pd.to_datetime(values, unit='D', "
+                "origin='1899-12-30')"
+            )
+        else:
+            fix = (
+                "write months as YYYY-MM (e.g. 2024-03) or pass period_format="
+                "'%m/%Y' (the format of your file) to the loader"
+            )
         raise DataValidationError(
             table,
             "period",
-            f"{int(bad.sum())} periods do not parse as months (e.g. {bad_vals[0]!r})",
+            f"{int(bad.sum())} periods do not parse as months (e.g. {bad_vals[0]!r})"
+            + (f" with period_format={fmt!r}" if fmt is not None else ""),
             rows=[f"row {i}" for i in values.index[bad]],
             n_bad=int(bad.sum()),
-            fix="write months as YYYY-MM (e.g. 2024-03) or pass period_format="
-            "'%m/%Y' to the loader",
+            fix=fix,
         )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)

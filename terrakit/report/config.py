@@ -35,6 +35,7 @@ Example (paths are relative to the folder of the file)::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -81,12 +82,17 @@ def _check_keys(
 ) -> None:
     for key in raw:
         if key not in allowed:
+            close = difflib.get_close_matches(str(key).lower(), allowed, n=1)
             _fail(
                 source,
                 section,
                 None,
-                f"unknown key {key!r}; allowed keys are {', '.join(allowed)}",
-                "correct the spelling or remove the key",
+                f"unknown key {key!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f"; allowed keys are {', '.join(allowed)}",
+                f"write {close[0]!r}"
+                if close
+                else "correct the spelling or remove the key",
             )
 
 
@@ -519,6 +525,14 @@ def _data(
                 f"from the config file's folder {str(base)!r})",
                 "correct the path or move the file there",
             )
+        if p.is_dir():
+            _fail(
+                source,
+                "data",
+                t,
+                f"{str(p)!r} is a folder, not a file (given as {v!r})",
+                f"give the path of the {t} file",
+            )
         paths[t] = p.resolve()
     _check_keys(columns, list(_TABLES), source, "columns")
     cols: dict[str, dict[str, str]] = {}
@@ -557,7 +571,7 @@ def _data(
         alignment=paths["alignment"],
         columns=cols,
         units_layer=_str(data, "units_layer", None, source, "data"),
-        crs=_str(data, "crs", None, source, "data"),
+        crs=_crs(data, source),
         period_format=_str(data, "period_format", None, source, "data"),
         alignment_unit_column=_str(
             data, "alignment_unit_column", "unit_id", source, "data"
@@ -569,6 +583,24 @@ def _data(
         if data.get("snap_m") is None
         else _number(data, "snap_m", 500, source, "data", low=0, strict_low=True),
     )
+
+
+def _crs(data: Mapping[str, Any], source: str) -> str | None:
+    v = _str(data, "crs", None, source, "data")
+    if v is not None:
+        import pyproj
+
+        try:
+            pyproj.CRS.from_user_input(v)
+        except pyproj.exceptions.CRSError:
+            _fail(
+                source,
+                "data",
+                "crs",
+                f"{v!r} is not a coordinate reference system",
+                'write an EPSG code, e.g. crs = "EPSG:4326" (lon/lat degrees)',
+            )
+    return v
 
 
 def _design(raw: Mapping[str, Any], source: str) -> DesignConfig:
@@ -704,6 +736,20 @@ def _routing(raw: Mapping[str, Any], source: str) -> RoutingConfig:
     )
 
 
+def _tolerance(raw: Mapping[str, Any], default: float, source: str, s: str) -> float:
+    """The report's band half-width, in (0, 1) as the report requires."""
+    v = _number(raw, "tolerance", default, source, s, low=0, strict_low=True)
+    if v >= 1:
+        _fail(
+            source,
+            s,
+            "tolerance",
+            f"must be in (0, 1), got {v!r}",
+            "write tolerance = 0.05 for a ±5 % band",
+        )
+    return float(v)
+
+
 def _report(raw: Mapping[str, Any], source: str) -> ReportConfig:
     s = "report"
     d = ReportConfig()
@@ -722,7 +768,12 @@ def _report(raw: Mapping[str, Any], source: str) -> ReportConfig:
             'e.g. measures = ["workload", "sales", "accounts"]',
         )
     files = {}
-    for key in ("study_file", "html_file", "excel_file"):
+    suffixes = {
+        "study_file": (".gpkg",),
+        "html_file": (".html", ".htm"),
+        "excel_file": (".xlsx", ".xlsm"),
+    }
+    for key, ok in suffixes.items():
         v = _str(raw, key, getattr(d, key), source, s)
         if Path(v).name != v or not v.strip():
             _fail(
@@ -732,13 +783,19 @@ def _report(raw: Mapping[str, Any], source: str) -> ReportConfig:
                 f"must be a plain file name, got {v!r}",
                 "give a name without folders; the folder is terrakit run --out",
             )
+        if Path(v).suffix.lower() not in ok:
+            _fail(
+                source,
+                s,
+                key,
+                f"must end in {' or '.join(ok)}, got {v!r}",
+                f'e.g. {key} = "{Path(v).stem or "report"}{ok[0]}"',
+            )
         files[key] = v
     return ReportConfig(
         title=_str(raw, "title", None, source, s),
         measures=tuple(measures),
-        tolerance=_number(
-            raw, "tolerance", d.tolerance, source, s, low=0, high=1, strict_low=True
-        ),
+        tolerance=_tolerance(raw, d.tolerance, source, s),
         **files,
     )
 

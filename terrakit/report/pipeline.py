@@ -268,6 +268,73 @@ def load_study(config: StudyConfig) -> Any:
     return study
 
 
+def _check_against_study(cfg: StudyConfig, study: Any) -> None:
+    """Settings that name the study's columns or territories, checked once the
+    study is loaded, before any long step runs (a typo must not cost a run).
+    The design runs first and checks its own balance measures.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, section and key, the value, the close match and
+        what the study has.
+    """
+    import difflib
+
+    from terrakit.report.study import DEFAULT_MEASURES
+
+    units = study.unit_measures()
+    geom = units.geometry.name
+    numeric = [
+        str(c)
+        for c in units.columns
+        if c != geom and pd.api.types.is_numeric_dtype(units[c])
+    ]
+    have = ["units", *numeric]
+
+    def check(section: str, key: str, value: str, extra: tuple[str, ...] = ()) -> None:
+        if value in have or value in extra:
+            return
+        close = difflib.get_close_matches(value, [*have, *extra], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"{cfg.source}: [{section}] {key}: {value!r} is not a numeric column "
+            f"of the study's units{hint}; they have {have}. Fix: name one of "
+            "those columns, or add the column to the units file"
+        )
+
+    reps = study.reps
+    current = study.alignments.get("current")
+    if cfg.realign.enabled and current is not None and reps is not None:
+        for m in cfg.realign.balance:
+            check("realign", f"balance.{m}", m)
+        check("realign", "moved_measure", cfg.realign.moved_measure)
+    if tuple(cfg.report.measures) != DEFAULT_MEASURES:
+        made = ("potential_model",) if cfg.potential.enabled else ()
+        for m in cfg.report.measures:
+            check("report", "measures", m, made)
+    terr = cfg.routing.territory
+    acc = study.accounts
+    if (
+        cfg.routing.enabled
+        and terr is not None
+        and acc is not None
+        and reps is not None
+    ):
+        known = [str(r) for r in reps.index]
+        if current is not None:
+            known += [str(t) for t in current.territories if str(t) not in known]
+        if terr not in known:
+            close = difflib.get_close_matches(terr, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{cfg.source}: [routing] territory: {terr!r} is neither a rep nor "
+                f"a territory of the study{hint}; it has {known[:10]}"
+                f"{' ...' if len(known) > 10 else ''}. Fix: give one of those ids "
+                "or leave territory out (the typical territory is planned)"
+            )
+
+
 # -- the pipeline ----------------------------------------------------------------------
 def _is_fast(fast: bool | None) -> bool:
     if fast is None:
@@ -411,6 +478,7 @@ def run_pipeline(
         study = run("load", lambda: load_study(cfg))
     else:
         bar.update(1)
+    _check_against_study(cfg, study)
     current = study.alignments.get("current")
     # the unit graph of the design and the realignment: None = from the geometry
     graph = None
@@ -581,7 +649,10 @@ def run_pipeline(
             if f_cfg.quota != "none":
                 pot = study.units.get("potential_model")
                 quotas = tk.forecast.quota(
-                    fc, primary, method=f_cfg.quota, potential=pot
+                    fc,
+                    primary,
+                    method=f_cfg.quota,  # type: ignore[arg-type]
+                    potential=pot,
                 )
             return fc.by(primary), quotas
 
@@ -597,6 +668,9 @@ def run_pipeline(
         skip("routing", "the accounts have no calls_per_year / call_minutes")
     else:
         terr: Any = ro.territory
+        if terr is not None:
+            # the file gives text; territory ids may be numbers (rep_id = 7)
+            terr = next((t for t in primary.territories if str(t) == terr), terr)
         if terr is not None and terr not in primary.territories:
             raise ConfigError(
                 f"{cfg.source}: [routing] territory: {terr!r} is not a territory of "

@@ -13,14 +13,17 @@ to nothing, so it can be mailed or archived as it is and opens offline.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
+import difflib
 import html
 import io
 import json
 import os
 import platform
+import tempfile
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -49,6 +52,9 @@ SECTIONS: dict[str, str] = {
     "methods": "Method notes",
     "provenance": "Provenance",
 }
+
+#: Measures a report shows by default (each where the study has it).
+DEFAULT_MEASURES: tuple[str, ...] = ("workload", "sales", "accounts")
 
 _PERCENT_HINTS = ("_share", "_dev", "_cv", "penetration", "growth", "p_attain", "gap")
 
@@ -218,7 +224,9 @@ class StudyReport:
     title
         Page title (default from the study's metadata name).
     measures
-        Unit columns whose balance is reported (missing ones are skipped).
+        Unit columns whose balance is reported.  Of the default measures,
+        those the study lacks are skipped; a measure you name that the
+        units do not have is an error.
     tolerance
         Half-width of the band drawn on balance charts (0.05 = ±5 %).
     workload
@@ -245,7 +253,7 @@ class StudyReport:
     ------
     DataValidationError
         When an alignment is unknown to the study, does not cover its units,
-        or two alignments share a name.
+        or two alignments share a name; when a measure is not a unit column.
 
     Examples
     --------
@@ -256,7 +264,7 @@ class StudyReport:
     study: Any
     alignments: Sequence[Alignment | str] | None = None
     title: str | None = None
-    measures: Sequence[str] = ("workload", "sales", "accounts")
+    measures: Sequence[str] = DEFAULT_MEASURES
     tolerance: float = 0.05
     workload: Any = None
     hours_per_rep: float = 1_600.0
@@ -274,7 +282,11 @@ class StudyReport:
             raise TypeError(
                 f"study must be a terrakit Study, got {type(study).__name__}"
             )
-        given = list(study.alignments) if self.alignments is None else self.alignments
+        given: Any = (
+            list(study.alignments) if self.alignments is None else self.alignments
+        )
+        if isinstance(given, (str, Alignment)):
+            given = [given]  # one alignment, not a sequence of names' letters
         als: list[Alignment] = []
         for a in given:
             if isinstance(a, str):
@@ -324,8 +336,30 @@ class StudyReport:
             raise ValueError(
                 f"tolerance must be in (0, 1), got {self.tolerance!r}; 0.05 = ±5 %"
             )
-        cols = set(study.unit_measures().columns) | {"units"}
-        measures = tuple(m for m in self.measures if m in cols)
+        units = study.unit_measures()
+        cols = set(units.columns) | {"units"}
+        requested = (
+            (self.measures,) if isinstance(self.measures, str) else tuple(self.measures)
+        )
+        unknown = [m for m in requested if m not in cols]
+        if unknown and requested != DEFAULT_MEASURES:
+            numeric = [
+                str(c)
+                for c in units.columns
+                if c != units.geometry.name and pd.api.types.is_numeric_dtype(units[c])
+            ]
+            close = difflib.get_close_matches(str(unknown[0]), numeric, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataValidationError(
+                "units",
+                str(unknown[0]),
+                f"measures {unknown} are not columns of the study's units{hint}; "
+                f"its numeric columns are {['units', *numeric]}",
+                fix="pass measures= from these columns (or add the column to the "
+                "units table)",
+            )
+        # the default measures are reported where the study has them
+        measures = tuple(m for m in requested if m in cols)
         if not measures:
             measures = ("units",)
         object.__setattr__(self, "alignments", tuple(als))
@@ -896,10 +930,21 @@ class StudyReport:
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the HTML page; returns the path."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(self.to_html(), encoding="utf-8")
+        """Write the HTML page; returns the path.
+
+        The page is written to a temporary file next to ``path`` and moved
+        into place when complete: a failed save leaves an existing report as
+        it was.
+
+        Raises
+        ------
+        ValueError
+            When ``path`` does not end in ``.html`` (or ``.htm``).
+        """
+        p = _output_path(path, (".html", ".htm"), "report.html", "an HTML page")
+        page = self.to_html()
+        with _replacing(p) as tmp:
+            tmp.write_text(page, encoding="utf-8")
         return p
 
     def to_excel(self, path: str | os.PathLike[str]) -> Path:
@@ -907,13 +952,20 @@ class StudyReport:
 
         The ``Account assignments`` sheet (one row per account: ``account_id``,
         ``unit_id``, ``territory_id``, ``rep_id``, ``rep_name``, the current
-        owner and whether it changes) is ready to load into a CRM.
+        owner and whether it changes) is ready to load into a CRM.  The
+        workbook is written to a temporary file and moved into place when
+        complete, so a failure never leaves a half-written workbook.
+
+        Raises
+        ------
+        ValueError
+            When ``path`` does not end in ``.xlsx`` (or ``.xlsm``).
         """
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
+        p = _output_path(path, (".xlsx", ".xlsm"), "report.xlsx", "an Excel workbook")
+        tables = self.tables()
         taken: set[str] = set()
-        with pd.ExcelWriter(p, engine="openpyxl") as xw:
-            for name, df in self.tables().items():
+        with _replacing(p) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for name, df in tables.items():
                 sheet = _sheet_name(name, taken)
                 out = df.copy()
                 for c in out.columns:
@@ -926,6 +978,42 @@ class StudyReport:
                     width = min(40, max(10, len(str(col)) + 2))
                     ws.column_dimensions[ws.cell(1, k).column_letter].width = width
         return p
+
+
+def _output_path(
+    path: str | os.PathLike[str], suffixes: tuple[str, ...], example: str, what: str
+) -> Path:
+    """Check an output file name (suffix, not a folder) and create its folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(
+            f"{str(p)!r} is a folder; give the file's name, e.g. {str(p / example)!r}"
+        )
+    if p.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"the file is {what}: use a {suffixes[0]} path, got {p.name!r} "
+            f"(e.g. {str(p.with_suffix(suffixes[0]))!r})"
+        )
+    if p.parent.exists() and not p.parent.is_dir():
+        raise NotADirectoryError(
+            f"cannot write {str(p)!r}: {str(p.parent)!r} is a file, not a folder"
+        )
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary file next to ``path`` that replaces it when the block ends well."""
+    fd, name = tempfile.mkstemp(suffix=path.suffix, prefix=".tmp-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def study_report(

@@ -60,3 +60,16 @@ def test_replace_unknown_unit_names_it():
 def test_provenance_must_be_json_able():
     with pytest.raises(TypeError, match="not JSON-able"):
         make_provenance("x", config={"f": object()})
+
+
+def test_unknown_territory_and_unit_are_named():
+    """A typo'd territory is an error, not an empty territory."""
+    a = Alignment.from_mapping({"u1": "R05", "u2": "R06"}, name="now")
+    with pytest.raises(
+        KeyError,
+        match=r"alignment 'now' has no territory 'R5' \(did you mean 'R05'\?\); "
+        r"its territories are \['R05', 'R06'\]",
+    ):
+        a.units_of("R5")
+    with pytest.raises(KeyError, match="unit 'u9' is not in alignment 'now'"):
+        a["u9"]

@@ -180,3 +180,143 @@ def test_loaded_tables_make_a_study(tmp_path, crm_units, crm_accounts):
     acc = read_accounts(tmp_path / "a.csv", columns=ACC_MAP, units=units)
     s = Study(units, acc)
     assert s.unit_measures()["accounts"].tolist() == [2, 2]
+
+
+# -- bad files: the message names the file, the table and the fix -----------------
+def test_empty_and_header_only_files_are_named(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(
+        DataValidationError, match=r"^accounts: empty\.csv is empty \(no header"
+    ):
+        read_accounts(tmp_path / "empty.csv")
+    (tmp_path / "head.csv").write_text("account_id,unit_id\n")
+    with pytest.raises(DataValidationError, match=r"^accounts: head\.csv has no rows"):
+        read_accounts(tmp_path / "head.csv")
+
+
+def test_folder_instead_of_file(tmp_path):
+    (tmp_path / "units.gpkg").mkdir()
+    with pytest.raises(DataValidationError, match="is a folder, not a file"):
+        read_units(tmp_path / "units.gpkg")
+
+
+def test_excel_sheets_are_listed(tmp_path):
+    reps = pd.DataFrame({"rep_id": ["R1"], "home_lon": [-84.0], "home_lat": [33.0]})
+    path = tmp_path / "reps.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        pd.DataFrame({"note": ["read me"]}).to_excel(xw, sheet_name="README")
+        reps.to_excel(xw, sheet_name="Reps", index=False)
+    with pytest.raises(
+        DataValidationError,
+        match=r"reps\.rep_id: the first sheet 'README' of reps\.xlsx has no "
+        r"'rep_id' column .*the workbook has the sheets \['README', 'Reps'\]\. "
+        r"Fix: pass sheet=",
+    ):
+        read_reps(path)
+    with pytest.raises(
+        DataValidationError,
+        match=r"reps\.xlsx has no sheet 'reps' \(did you mean 'Reps'\?\); its "
+        r"sheets are \['README', 'Reps'\]",
+    ):
+        read_reps(path, sheet="reps")
+    assert read_reps(path, sheet="Reps").index.tolist() == ["R1"]
+
+
+def test_unknown_layer_and_damaged_file(tmp_path, crm_units):
+    crm_units.to_file(tmp_path / "u.gpkg", layer="counties")
+    with pytest.raises(
+        DataValidationError,
+        match=r"u\.gpkg has no layer 'countis' \(did you mean 'counties'\?\); "
+        r"its layers are \['counties'\]",
+    ):
+        read_units(tmp_path / "u.gpkg", layer="countis")
+    (tmp_path / "bad.gpkg").write_text("not a geopackage")
+    with pytest.raises(DataValidationError, match=r"^units: cannot read bad\.gpkg"):
+        read_units(tmp_path / "bad.gpkg")
+
+
+def test_mapping_typo_suggests_the_column(tmp_path, crm_units):
+    crm_units.to_file(tmp_path / "u.gpkg")
+    with pytest.raises(
+        DataValidationError,
+        match=r"units\.geoid: .* has no such column \(did you mean 'GEOID'\?\)",
+    ):
+        read_units(tmp_path / "u.gpkg", columns={"geoid": "unit_id"})
+
+
+def test_unknown_crs_is_a_validation_error(tmp_path):
+    pd.DataFrame({"unit_id": ["a"], "geometry": [box(0, 0, 1, 1).wkt]}).to_csv(
+        tmp_path / "u.csv", index=False
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"units\.geometry: crs='EPSG:99999' is not a coordinate reference",
+    ):
+        read_units(tmp_path / "u.csv", crs="EPSG:99999")
+
+
+def test_lost_leading_zeros_are_explained(tmp_path, crm_units):
+    """FIPS ids read as numbers (01001 → 1001) are not matched silently: the
+    error says the zeros were lost and how to restore them."""
+    crm_units.to_file(tmp_path / "u.gpkg")
+    units = read_units(tmp_path / "u.gpkg", columns={"GEOID": "unit_id"})
+    pd.DataFrame({"account_id": [1, 2], "unit_id": [1001, 1003]}).to_parquet(
+        tmp_path / "a.parquet"
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"zero-padded to 5 digits, 2 of them are known \('1001' → '01001'\): "
+        r"the file lost its leading zeros \(restore them with "
+        r"\.astype\(str\)\.str\.zfill\(5\)\)",
+    ):
+        read_accounts(tmp_path / "a.parquet", units=units)
+
+
+@pytest.mark.parametrize(
+    ("periods", "months"),
+    [
+        # day-first: one value says so, so all are read day-first
+        (["05/02/2024", "15/03/2024"], ["2024-02", "2024-03"]),
+        # month-first: the second field goes above 12
+        (["02/01/2024", "03/15/2024"], ["2024-02", "2024-03"]),
+        # the 1st of each month, day-first: the constant field is the day
+        (["01.02.24", "01.03.24"], ["2024-02", "2024-03"]),
+    ],
+)
+def test_day_month_order_is_one_for_the_column(tmp_path, periods, months):
+    """pandas reads '05/02/2024' as May and '15/02/2024' as February in the
+    same column; the loader reads the whole column in one order."""
+    pd.DataFrame({"account_id": ["A", "B"], "period": periods, "sales": 1.0}).to_csv(
+        tmp_path / "h.csv", index=False
+    )
+    h = read_history(tmp_path / "h.csv")
+    assert h["period"].astype(str).tolist() == months
+
+
+def test_ambiguous_dates_ask_for_the_format(tmp_path):
+    pd.DataFrame(
+        {"account_id": ["A", "A"], "period": ["01/02/2024", "02/03/2024"], "sales": 1}
+    ).to_csv(tmp_path / "h.csv", index=False)
+    with pytest.raises(
+        DataValidationError,
+        match=r"history\.period: dates such as '01/02/2024' can be read day-first "
+        r"or month-first .*Fix: pass period_format='%d/%m/%Y' \(day first\) or "
+        r"'%m/%d/%Y'",
+    ):
+        read_history(tmp_path / "h.csv")
+    h = read_history(tmp_path / "h.csv", period_format="%d/%m/%Y")
+    assert h["period"].astype(str).tolist() == ["2024-02", "2024-03"]
+
+
+@pytest.mark.parametrize(
+    ("periods", "fmt"), [(["Jan-24", "Feb-24"], "%b-%y"), ([202401, 202402], "%Y%m")]
+)
+def test_unparsed_months_suggest_a_format(tmp_path, periods, fmt):
+    pd.DataFrame({"account_id": ["A", "A"], "period": periods, "sales": 1}).to_csv(
+        tmp_path / "h.csv", index=False
+    )
+    with pytest.raises(
+        DataValidationError, match=f"Fix: pass period_format='{fmt}' to the loader"
+    ):
+        read_history(tmp_path / "h.csv")
+    assert len(read_history(tmp_path / "h.csv", period_format=fmt)) == 2

@@ -243,3 +243,79 @@ def test_with_alignment_and_replace_return_new_studies():
     with pytest.raises(TypeError, match="unknown parts"):
         s.replace(foo=1)
     assert list(t.without_alignment("x").alignments) == []
+
+
+@pytest.fixture
+def one_unit_study() -> Study:
+    """One lon/lat square ``'u'`` and an alignment ``a`` with tuple-valued
+    metadata and provenance (JSON turns tuples into lists)."""
+    units = gpd.GeoDataFrame(
+        {"w": [1.0]},
+        geometry=[box(0, 0, 1, 1)],
+        index=pd.Index(["u"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    al = Alignment.from_mapping(
+        {"u": "T1"},
+        name="a",
+        provenance=make_provenance("manual", config={"k": (1, 2)}),
+    )
+    return Study(units, alignments={"a": al}, metadata={"range": (1, 2)})
+
+
+def test_tuples_in_metadata_and_provenance_round_trip(one_unit_study, tmp_path):
+    s = one_unit_study
+    assert s.metadata["range"] == [1, 2]
+    assert s.alignments["a"].provenance["config"] == {"k": [1, 2]}
+    _assert_same(s, Study.load(s.save(tmp_path / "s.gpkg")))
+
+
+def test_provenance_that_cannot_be_saved_is_refused_at_the_door(one_unit_study):
+    al = Alignment.from_mapping(
+        {"u": "T2"}, name="b", provenance={"made": pd.Timestamp("2024-01-01")}
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"alignment: alignment 'b': the provenance is not JSON-able",
+    ):
+        one_unit_study.with_alignment(al)
+
+
+def test_save_never_replaces_a_file_that_is_not_a_study(one_unit_study, tmp_path):
+    """A user's own GeoPackage (the units they loaded) is not overwritten."""
+    own = tmp_path / "units.gpkg"
+    one_unit_study.units.to_file(own, layer="counties")
+    before = own.read_bytes()
+    with pytest.raises(FileExistsError, match="exists and is not a terrakit study"):
+        one_unit_study.save(own)
+    assert own.read_bytes() == before
+    path = one_unit_study.save(tmp_path / "s.gpkg")
+    one_unit_study.save(path)  # replacing a study file is fine
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"'.*f' is a file, not a folder"):
+        one_unit_study.save(tmp_path / "f" / "s.gpkg")
+
+
+def test_load_names_what_is_not_a_study(one_unit_study, tmp_path):
+    (tmp_path / "junk.gpkg").write_text("not sqlite")
+    with pytest.raises(
+        DataValidationError,
+        match=r"^study: junk\.gpkg is not a terrakit study file: it is not a "
+        r"GeoPackage",
+    ):
+        Study.load(tmp_path / "junk.gpkg")
+    (tmp_path / "d.gpkg").mkdir()
+    with pytest.raises(DataValidationError, match="is a folder, not a study file"):
+        Study.load(tmp_path / "d.gpkg")
+
+
+def test_load_refuses_a_newer_format(one_unit_study, tmp_path, monkeypatch):
+    import terrakit.data.study as study_mod
+
+    monkeypatch.setattr(study_mod, "FORMAT_VERSION", 99)
+    path = one_unit_study.save(tmp_path / "s.gpkg")
+    monkeypatch.undo()
+    with pytest.raises(
+        DataValidationError, match=r"s\.gpkg has study format 99.*Fix: upgrade"
+    ):
+        Study.load(path)

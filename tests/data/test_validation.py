@@ -279,3 +279,43 @@ def test_unit_measures_aggregates_accounts(two_units, accounts):
     # u1: 12 × 30 min = 6 h; u2: 12 × 45 + 4 × 60 = 780 min = 13 h
     assert m["workload"].tolist() == [6.0, 13.0]
     assert m["sales"].tolist() == [1.0, 5.0]
+
+
+def test_duplicated_months_name_the_key_and_the_fix(two_units, accounts):
+    """Two dates in one month collide; the fix is runnable code (it once
+    printed ``[key, 'period']`` literally) and each pair is listed once."""
+    hist = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1", "a1"],
+            "period": ["2024-01-01", "2024-01-15", "2024-01-31"],
+            "sales": [1.0, 2.0, 3.0],
+        }
+    )
+    e = _err(Study, two_units, accounts, history=hist)
+    assert e.rows == ["a1 2024-01"] and e.n_bad == 1
+    assert "1 (account_id, month) pairs occur more than once (2 extra rows" in str(e)
+    assert str(e).endswith(
+        "Fix: sum the duplicated months first: "
+        "history.groupby(['account_id', 'period'], as_index=False).sum()"
+    )
+
+
+def test_mixed_day_first_and_month_first_dates(two_units, accounts):
+    hist = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1"],
+            "period": ["13/01/2024", "01/13/2024"],
+            "sales": [1.0, 2.0],
+        }
+    )
+    e = _err(Study, two_units, accounts, history=hist)
+    assert e.column == "period"
+    assert "the dates mix day-first and month-first: '13/01/2024' has the day " in str(
+        e
+    )
+    assert e.rows == ["row 0", "row 1"]
+
+
+def test_empty_units_table_is_refused(two_units):
+    e = _err(Study, two_units.iloc[:0])
+    assert str(e).startswith("units: the table has no rows")

@@ -159,3 +159,54 @@ def test_unknown_step_to_skip(tmp_path):
     cfg = load_config(_write(tmp_path, MINIMAL))
     with pytest.raises(ConfigError, match="unknown step 'plotting'; the steps are"):
         cfg.without("plotting")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            MINIMAL + "[realign]\nmax_move = 0.2\n",
+            "study.toml: [realign]: unknown key 'max_move' (did you mean "
+            "'max_moved'?); allowed keys are enabled, balance, max_moved, "
+            "moved_measure, time_limit. Fix: write 'max_moved'",
+        ),
+        (
+            MINIMAL + "[relign]\n",
+            "study.toml: top level: unknown key 'relign' (did you mean 'realign'?)",
+        ),
+        (
+            MINIMAL + "[report]\nstudy_file = 'study.sqlite'\n",
+            "[report] study_file: must end in .gpkg, got 'study.sqlite'. "
+            'Fix: e.g. study_file = "study.gpkg"',
+        ),
+        (
+            MINIMAL + "[report]\nexcel_file = 'report.csv'\n",
+            "[report] excel_file: must end in .xlsx or .xlsm, got 'report.csv'",
+        ),
+        (
+            MINIMAL + "[report]\nhtml_file = 'report.pdf'\n",
+            "[report] html_file: must end in .html or .htm, got 'report.pdf'",
+        ),
+        (
+            MINIMAL + "[report]\ntolerance = 1.0\n",
+            "[report] tolerance: must be in (0, 1), got 1.0",
+        ),
+        (
+            MINIMAL + "crs = 'EPSG:99999'\n",
+            "[data] crs: 'EPSG:99999' is not a coordinate reference system",
+        ),
+        (
+            MINIMAL.replace("units.gpkg", "."),
+            "[data] units: ",
+        ),
+    ],
+)
+def test_mistakes_found_before_the_run(tmp_path, text, message):
+    """Settings that used to pass the file check and fail hours later (a
+    report file name Study.save or StudyReport refuses, a CRS the loader
+    cannot use, a folder as the units file), and typos with their match."""
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert message in str(info.value)
+    if text.startswith('[data]\nunits = "."'):
+        assert "is a folder, not a file (given as '.')" in str(info.value)

@@ -12,6 +12,7 @@ import pytest
 import terrakit as tk
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.report import load_config, run_pipeline
+from terrakit.report.config import ConfigError, StudyConfig
 from terrakit.report.pipeline import load_study
 
 #: settings of the quick pipeline: no MCMC steps, short time limits
@@ -229,3 +230,67 @@ def test_snap_m_gives_design_and_realign_the_snapped_graph(small_files, tmp_path
     for name in ("designed", "rebalanced"):
         pieces = tk.metrics.contiguity(res.study, name, adjacency=graph)
         assert (pieces == 1).all(), name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "max_moved = 0.5\n",
+            'max_moved = 0.5\nmoved_measure = "salez"\n',
+            "[realign] moved_measure: 'salez' is not a numeric column of the "
+            "study's units (did you mean 'sales'?)",
+        ),
+        (
+            'territory = "R08"',
+            'territory = "R8"',
+            "[routing] territory: 'R8' is neither a rep nor a territory of the "
+            "study (did you mean 'R08'?)",
+        ),
+        (
+            'title = "South Georgia"',
+            'title = "South Georgia"\nmeasures = ["workload", "revenue"]',
+            "[report] measures: 'revenue' is not a numeric column",
+        ),
+    ],
+)
+def test_settings_that_name_the_data_fail_before_any_step(
+    small_files, tmp_path, old, new, message
+):
+    """A typo in a later step's settings used to surface only when that step
+    ran, after the design (or after everything, for the report)."""
+    assert old in QUICK
+    cfg = load_config(_config(small_files, DATA + QUICK.replace(old, new, 1)))
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(None, cfg, tmp_path / "out", progress=False, fast=True)
+    assert message in str(info.value) and "Fix:" in str(info.value)
+    assert not list((tmp_path / "out").iterdir())  # nothing ran, nothing written
+
+
+def test_routing_territory_matches_number_ids(toy_grid_3x3, tmp_path):
+    """``territory = 2`` in study.toml is read as text; territories numbered
+    like their reps (rep_id 1, 2) must still be found."""
+    s = toy_grid_3x3
+    num = {"R1": 1, "R2": 2}
+    acc = s.accounts.assign(
+        rep_id=s.accounts["rep_id"].map(num), calls_per_year=12, call_minutes=30
+    )
+    current = tk.Alignment.from_mapping(
+        {u: num[t] for u, t in s.alignments["current"].to_dict().items()},
+        name="current",
+    )
+    study = s.replace(
+        accounts=acc, reps=s.reps.rename(index=num), alignments={"current": current}
+    )
+    off = {"enabled": False}
+    cfg = StudyConfig.from_dict(
+        {
+            "study": {"name": "numbers"},
+            **{step: off for step in ("design", "realign", "sizing")},
+            **{step: off for step in ("potential", "forecast")},
+            "routing": {"territory": 2, "weeks": 1, "time_limit": 2},
+        },
+        require_data=False,
+    )
+    res = run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    assert res.call_plan is not None and res.call_plan.territory == 2

@@ -125,3 +125,59 @@ def test_no_alignment_at_all(toy_grid_3x3):
     study = tk.Study(toy_grid_3x3.units)
     with pytest.raises(DataValidationError, match="needs at least one alignment"):
         StudyReport(study)
+
+
+def test_one_alignment_name_is_not_read_letter_by_letter(toy_grid_3x3):
+    """``alignments="current"`` once looked for alignments 'c', 'u', 'r'..."""
+    report = StudyReport(toy_grid_3x3, "current")
+    assert [a.name for a in report.aligned] == ["current"]
+    report = StudyReport(toy_grid_3x3, toy_grid_3x3.alignments["current"])
+    assert [a.name for a in report.aligned] == ["current"]
+
+
+def test_a_measure_the_units_lack_is_named(toy_grid_3x3):
+    col = next(c for c in toy_grid_3x3.units.columns if c.startswith("work"))
+    typo = col[:-1]
+    with pytest.raises(
+        DataValidationError,
+        match=rf"units\.{typo}: measures \['{typo}'\] are not columns of the "
+        rf"study's units \(did you mean '{col}'\?\)",
+    ):
+        StudyReport(toy_grid_3x3, measures=[col, typo])
+    # the default measures: the ones the study lacks are left out, no error
+    assert set(StudyReport(toy_grid_3x3).measures) <= {"workload", "sales", "accounts"}
+
+
+def test_output_names_are_checked_and_a_failed_write_keeps_the_old_file(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    report = StudyReport(toy_grid_3x3)
+    with pytest.raises(
+        ValueError, match=r"an HTML page: use a \.html path, got 'r\.xlsx'"
+    ):
+        report.save(tmp_path / "r.xlsx")
+    with pytest.raises(
+        ValueError, match=r"an Excel workbook: use a \.xlsx path, got 'r\.xls'"
+    ):
+        report.to_excel(tmp_path / "r.xls")
+    with pytest.raises(IsADirectoryError, match="is a folder; give the file's name"):
+        report.to_excel(tmp_path)
+    path = report.to_excel(tmp_path / "new" / "r.xlsx")
+    before = path.read_bytes()
+
+    import terrakit.report.study as report_mod
+
+    calls = []
+    sheet_name = report_mod._sheet_name
+
+    def fails_on_the_second_sheet(name, taken):
+        calls.append(name)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return sheet_name(name, taken)
+
+    monkeypatch.setattr(report_mod, "_sheet_name", fails_on_the_second_sheet)
+    with pytest.raises(RuntimeError, match="disk full"):
+        report.to_excel(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r.xlsx"]
