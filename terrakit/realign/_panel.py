@@ -7,20 +7,43 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit.exceptions import DataValidationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 
 
 def to_period(value: Any, what: str) -> pd.Period:
     """A month as ``pd.Period`` ('2025-07', a date or a Period)."""
     try:
-        return pd.Period(value, freq="M")
+        p = pd.Period(value, freq="M")
     except (ValueError, TypeError):
+        p = pd.NaT
+    if pd.isna(p):  # pd.Period(None) is NaT, not an error
         raise DataValidationError(
             "history",
             "period",
             f"{what} {value!r} is not a month",
             fix="write months as 'YYYY-MM' (e.g. '2025-07')",
-        ) from None
+        )
+    return p
+
+
+def month_range(value: Any, what: str) -> tuple[pd.Period, pd.Period]:
+    """``(first, last)`` months of a period given as a pair, checked in order."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        n = None
+    else:
+        n = len(value)
+    if n != 2:
+        raise SpecificationError(
+            f"{what} must be a pair (first, last) of months such as "
+            f"('2025-01', '2025-12'), got {value!r}"
+        )
+    first = to_period(value[0], f"{what} start")
+    last = to_period(value[1], f"{what} end")
+    if last < first:
+        raise SpecificationError(
+            f"{what} ends ({last}) before it starts ({first}); give (first, last)"
+        )
+    return first, last
 
 
 def unit_history(study: Any) -> pd.DataFrame:
@@ -114,6 +137,20 @@ def check_positive(panel: pd.DataFrame, what: str) -> None:
             fix="drop territories without sales from the alignment or choose a "
             "window in which every territory sells every month",
         )
+
+
+def check_interval(interval: Any) -> float:
+    """``interval`` as a probability mass in (0, 1), or a SpecificationError."""
+    try:
+        p = float(interval)
+    except (TypeError, ValueError):
+        p = float("nan")
+    if not 0 < p < 1:
+        raise SpecificationError(
+            f"interval must be in (0, 1), got {interval!r}; for a 90 % interval "
+            "write 0.9"
+        )
+    return p
 
 
 def quantiles(x: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ against the base alignment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +90,11 @@ class Comparison:
 
     def _get(self, which: int | str) -> ScenarioResult:
         if isinstance(which, int):
+            if not -len(self.results) <= which < len(self.results):
+                raise KeyError(
+                    f"no scenario at position {which}; compared "
+                    f"{len(self.results)}: {self.names}"
+                )
             return self.results[which]
         for r in self.results:
             if r.name == which:
@@ -148,6 +153,13 @@ def compare(results: Sequence[ScenarioResult]) -> Comparison:
     >>> cmp = compare([s1.solve(), s2.solve()])  # doctest: +SKIP
     >>> cmp.to_frame().loc["workload_max_dev"]  # doctest: +SKIP
     """
+    if isinstance(results, (ScenarioResult, Scenario)) or not isinstance(
+        results, Sequence | Iterable
+    ):
+        raise SpecificationError(
+            f"compare() takes a list of solved scenarios, got a "
+            f"{type(results).__name__}. Fix: compare([s1.solve(), s2.solve()])"
+        )
     results = list(results)
     if not results:
         raise SpecificationError("compare() needs at least one solved scenario")

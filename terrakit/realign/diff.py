@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.validation import _align_id_dtype
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["AlignmentDiff", "diff_alignments"]
@@ -39,6 +40,10 @@ def unit_labels(units_index: pd.Index, al: Alignment, what: str) -> pd.Series:
     the study does not have.
     """
     s = al.assignment
+    if s.index.dtype != units_index.dtype and not s.index.isin(units_index).any():
+        # ids read as numbers on one side and as text on the other
+        conv = _align_id_dtype(pd.Series(s.index), units_index)
+        s = pd.Series(s.to_numpy(), index=pd.Index(conv, name=s.index.name))
     extra = s.index.difference(units_index)
     if len(extra):
         raise DataValidationError(
@@ -48,7 +53,8 @@ def unit_labels(units_index: pd.Index, al: Alignment, what: str) -> pd.Series:
             "not in the study's units table",
             rows=list(extra),
             n_bad=len(extra),
-            fix="drop those units from the alignment or add them to the study",
+            fix="drop those units from the alignment or add them to the study "
+            "(check the id type: '13121' is not 13121)",
         )
     return s.reindex(units_index)
 
@@ -109,11 +115,20 @@ class AlignmentDiff:
 
     def moved(self, measure: str = "units") -> float:
         """Total of ``measure`` that changes territory."""
-        return float(self.totals.loc[measure, "moved"])
+        return float(self.totals.loc[self._measure(measure), "moved"])
 
     def moved_share(self, measure: str = "units") -> float:
         """Share of ``measure`` that changes territory."""
-        return float(self.totals.loc[measure, "share"])
+        return float(self.totals.loc[self._measure(measure), "share"])
+
+    def _measure(self, measure: str) -> str:
+        if measure not in self.totals.index:
+            raise KeyError(
+                f"the diff has no measure {measure!r}; it compared "
+                f"{self.measures}. Fix: pass measures=[..., {measure!r}] to "
+                "diff_alignments"
+            )
+        return measure
 
     def to_frame(self) -> pd.DataFrame:
         """The per-territory table (gained / lost / continuity per territory)."""
@@ -170,7 +185,8 @@ def diff_alignments(
     Raises
     ------
     SpecificationError
-        A requested measure is not a column of the units.
+        A requested measure is not a numeric column of the units, or
+        ``measures`` is empty (a single name may be given as a string).
     DataValidationError
         An alignment names units the study does not have, or ``after`` leaves
         units unassigned.
@@ -207,6 +223,15 @@ def diff_alignments(
         )
     if measures is None:
         measures = [m for m in _DEFAULT_MEASURES if m == "units" or m in units]
+    elif isinstance(measures, str):
+        measures = [measures]
+    else:
+        measures = list(dict.fromkeys(measures))
+    if not measures:
+        raise SpecificationError(
+            "diff_alignments(measures=[]): give at least one measure, e.g. "
+            "measures=['units', 'sales'] (or None for the default ones)"
+        )
     vals: dict[str, np.ndarray] = {}
     for m in measures:
         if m == "units":
@@ -249,9 +274,14 @@ def diff_alignments(
         )
         per[f"{m}_lost"] = s[moved].groupby(bv[moved]).sum().reindex(tidx).fillna(0)
     table = pd.DataFrame(per, index=tidx)
-    cont_m = "accounts" if "accounts" in vals else "units"
-    before_c = table[f"{cont_m}_before"].to_numpy(dtype=float)
-    lost_c = table[f"{cont_m}_lost"].to_numpy(dtype=float)
+    # continuity counts accounts (units without accounts), whatever the measures
+    if "accounts" in units.columns and pd.api.types.is_numeric_dtype(units["accounts"]):
+        cont = units["accounts"].to_numpy(dtype=float)
+    else:
+        cont = np.ones(len(units))
+    cs = pd.Series(cont, index=units.index)
+    before_c = cs[has_b].groupby(bv[has_b]).sum().reindex(tidx).fillna(0).to_numpy()
+    lost_c = cs[moved].groupby(bv[moved]).sum().reindex(tidx).fillna(0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         table["continuity"] = np.where(before_c > 0, 1.0 - lost_c / before_c, np.nan)
     rows = {}
@@ -261,7 +291,8 @@ def diff_alignments(
         rows[m] = {"moved": mv, "total": tot, "share": mv / tot if tot else 0.0}
     totals = pd.DataFrame.from_dict(rows, orient="index")
     totals.index.name = "measure"
-    kept = 1.0 - float(totals.loc[cont_m, "share"])
+    cont_total = float(cont[has_b].sum())
+    kept = 1.0 - (float(cont[moved].sum()) / cont_total if cont_total else 0.0)
     prov = make_provenance(
         "diff", config={"before": b_al.name, "after": a_al.name, "measures": measures}
     )

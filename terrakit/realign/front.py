@@ -9,11 +9,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
-from terrakit.realign.rebalance import RebalanceResult, Solver, _setup, _solve
+from terrakit.realign.rebalance import (
+    RebalanceResult,
+    Solver,
+    _check_max_moved,
+    _check_settings,
+    _setup,
+    _solve,
+)
 
 __all__ = ["DisruptionFront", "disruption_front"]
 
@@ -165,7 +173,9 @@ def disruption_front(
     ------
     SpecificationError
         A specification that fails for every tolerance alike (unknown
-        measure, lock to an unknown rep...).
+        measure, lock to an unknown rep...), and bad run settings (``seed``,
+        ``time_limit``, ``solver``, ``backend``, ``hops``, ``max_moved``),
+        checked before any work.
 
     Notes
     -----
@@ -182,12 +192,31 @@ def disruption_front(
     >>> front = disruption_front(study, "current", [0.2, 0.1, 0.05])  # doctest: +SKIP
     >>> front.to_frame()[["tolerance", "moved_share", "status"]]  # doctest: +SKIP
     """
-    if not tolerances:
+    if isinstance(tolerances, (str, bytes)) or not isinstance(
+        tolerances, Sequence | np.ndarray
+    ):
+        raise SpecificationError(
+            f"tolerances must be a list of balance tolerances such as "
+            f"[0.2, 0.1, 0.05], got {tolerances!r}"
+        )
+    if not len(tolerances):
         raise SpecificationError("give at least one tolerance")
-    tols = sorted({float(t) for t in tolerances}, reverse=True)
+    tols_in: list[float] = []
+    for t in tolerances:
+        try:
+            tols_in.append(float(t))
+        except (TypeError, ValueError):
+            raise SpecificationError(
+                f"tolerances must be numbers in [0, 1), got {t!r}"
+            ) from None
+    tols = sorted(set(tols_in), reverse=True)
     for t in tols:
         if not 0.0 <= t < 1.0:
             raise SpecificationError(f"tolerances must be in [0, 1), got {t}")
+    # settings shared by every point are checked once, before any work: an
+    # error in them is not the infeasibility of one tolerance
+    _check_settings(time_limit, seed, solver, backend, hops)
+    _check_max_moved(max_moved)
     setup = _setup(
         study,
         current,

@@ -15,11 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.exceptions import SpecificationError
 from terrakit.realign._panel import (
+    check_interval,
     check_positive,
+    month_range,
     quantiles,
     territory_panel,
     to_period,
@@ -29,6 +32,9 @@ from terrakit.realign._panel import (
 __all__ = ["ImpactResult", "build_impact_model", "impact", "treated_territories"]
 
 _VARS = ["effect", "sigma", "territory_effect", "month_effect"]
+
+#: Fewest months the window must hold before and after the change date.
+MIN_MONTHS = 2
 
 
 def treated_territories(before: Alignment, after: Alignment) -> pd.Series:
@@ -201,8 +207,9 @@ def impact(
     Raises
     ------
     SpecificationError
-        No treated or no control territory, or the change date leaves no
-        month before or after it in the window.
+        No treated or no control territory, or the change date leaves fewer
+        than :data:`MIN_MONTHS` months before or after it in the window; a
+        window that ends before it starts; a bad ``seed`` or ``interval``.
     DataValidationError
         Months without history, territories with months without sales.
 
@@ -234,29 +241,39 @@ def impact(
     """
     from terrakit.metrics import _alignment, _labels
 
-    if not 0 < interval < 1:
-        raise SpecificationError(f"interval must be in (0, 1), got {interval!r}")
+    interval = check_interval(interval)
+    seed = check_seed(seed)
     cfg = merge_sampler_config(sampler_config)
     units = study.units
     a0, a1 = _alignment(study, before), _alignment(study, after)
-    _labels(units.index, a0, "before alignment")
+    before_labels = _labels(units.index, a0, "before alignment")
     labels = _labels(units.index, a1, "after alignment")
+    # compare the two on the study's unit ids (an alignment read with numeric
+    # ids and one with text ids must not make every territory look changed)
+    a0 = Alignment(before_labels, name=a0.name, provenance=a0.provenance)
+    a1 = Alignment(labels, name=a1.name, provenance=a1.provenance)
     hist = unit_history(study)
     change = to_period(change_date, "change_date")
     if window is None:
         w0, w1 = hist["period"].min(), hist["period"].max()
     else:
-        w0, w1 = (
-            to_period(window[0], "window start"),
-            to_period(window[1], "window end"),
-        )
+        w0, w1 = month_range(window, "window")
     months = pd.period_range(w0, w1, freq="M")
     post = np.asarray(months >= change)
-    if post.all() or not post.any():
+    n_pre, n_post = int((~post).sum()), int(post.sum())
+    if n_pre < MIN_MONTHS or n_post < MIN_MONTHS:
+        first, last = w0 + MIN_MONTHS, w1 - MIN_MONTHS + 1
+        fix = (
+            f"choose a change_date from {first} to {last}"
+            if first <= last
+            else f"use a window of at least {2 * MIN_MONTHS} months"
+        )
         raise SpecificationError(
-            f"change_date {change} leaves {int((~post).sum())} months before and "
-            f"{int(post.sum())} after it in the window {w0}..{w1}; both need at "
-            "least one month"
+            f"change_date {change} leaves {n_pre} months before and {n_post} after "
+            f"it in the window {w0}..{w1}; the difference in differences needs at "
+            f"least {MIN_MONTHS} months on each side (two before for the "
+            "pre-period trend check, two after so that a one-month shock is not "
+            f"taken for the effect). Fix: {fix}"
         )
     treated = treated_territories(a0, a1)
     n_t, n_c = int(treated.sum()), int((~treated).sum())

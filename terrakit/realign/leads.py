@@ -19,6 +19,7 @@ import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
+from terrakit.data.validation import _align_id_dtype
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.scenario import cached_adjacency
 
@@ -28,6 +29,16 @@ __all__ = ["RULES", "LeadAssignment", "assign_leads"]
 RULES = ("territory", "capacity", "expertise")
 
 _COLUMNS = ["territory_id", "rep_id", "home_territory", "unit_id", "hours", "reason"]
+
+
+def _as_float(x: Any) -> float:
+    """``x`` as a float; NaN when it is not a number."""
+    if isinstance(x, bool):
+        return float("nan")
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _norm_skill(s: Any) -> str:
@@ -115,6 +126,16 @@ def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFram
             "the leads have no lead_id column or index",
             fix="add a lead_id column (or name the index 'lead_id')",
         )
+    if df.index.hasnans:
+        bad = np.flatnonzero(pd.isna(df.index))
+        raise DataValidationError(
+            "leads",
+            "lead_id",
+            f"{len(bad)} leads have no id",
+            rows=[f"row {i}" for i in bad],
+            n_bad=len(bad),
+            fix="give every lead an id",
+        )
     dup = df.index[df.index.duplicated()]
     if len(dup):
         raise DataValidationError(
@@ -132,12 +153,12 @@ def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFram
             fix="add 'size' = expected yearly sales of the lead",
         )
     size = pd.to_numeric(df["size"], errors="coerce")
-    bad = df.index[(size.isna() | (size < 0)).to_numpy()]
+    bad = df.index[(~np.isfinite(size.astype(float)) | (size < 0)).to_numpy()]
     if len(bad):
         raise DataValidationError(
             "leads",
             "size",
-            f"{len(bad)} leads have a missing, non-numeric or negative size",
+            f"{len(bad)} leads have a missing, non-numeric, infinite or negative size",
             rows=list(bad),
             fix="give every lead its expected yearly sales (>= 0)",
         )
@@ -169,6 +190,7 @@ def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFram
             )
         df["lon"], df["lat"] = lon.astype(float), lat.astype(float)
     if "unit_id" in df.columns:
+        df["unit_id"] = _align_id_dtype(df["unit_id"], units.index)
         given = df["unit_id"].notna()
         unknown = given & ~df["unit_id"].isin(units.index)
         if unknown.any():
@@ -296,7 +318,7 @@ def assign_leads(
     """
     from terrakit.metrics import _alignment, _labels
 
-    rules = tuple(rules)
+    rules = (rules,) if isinstance(rules, str) else tuple(rules)
     unknown = [r for r in rules if r not in RULES]
     if unknown or not rules or rules[0] != "territory" or len(set(rules)) < len(rules):
         raise SpecificationError(
@@ -304,8 +326,21 @@ def assign_leads(
             f"and use each of {list(RULES)} at most once"
             + (f"; unknown: {unknown}" if unknown else "")
         )
-    if not 0 < max_load <= 10:
-        raise SpecificationError(f"max_load must be in (0, 10], got {max_load!r}")
+    if not 0 < _as_float(max_load) <= 10:
+        raise SpecificationError(
+            f"max_load must be a share of capacity in (0, 10] (1.0 = all of it), "
+            f"got {max_load!r}"
+        )
+    max_load = float(max_load)
+    if hours_per_sales is not None:
+        hps = _as_float(hours_per_sales)
+        if not (np.isfinite(hps) and hps >= 0):
+            raise SpecificationError(
+                f"hours_per_sales must be a number ≥ 0 (yearly hours per unit of "
+                f"sales), got {hours_per_sales!r}; leave it None to use the "
+                "study's total workload / total sales"
+            )
+        hours_per_sales = hps
     units = study.unit_measures()
     reps = study.reps
     al = _alignment(study, alignment)
@@ -328,12 +363,12 @@ def assign_leads(
     # hours
     if "hours" in df.columns:
         hours = pd.to_numeric(df["hours"], errors="coerce")
-        bad = df.index[(hours.isna() | (hours < 0)).to_numpy()]
+        bad = df.index[(~np.isfinite(hours.astype(float)) | (hours < 0)).to_numpy()]
         if len(bad):
             raise DataValidationError(
                 "leads",
                 "hours",
-                f"{len(bad)} leads have missing or negative hours",
+                f"{len(bad)} leads have missing or negative hours (or infinite)",
                 rows=list(bad),
                 fix="give hours >= 0 or drop the column to estimate them from size",
             )
@@ -454,6 +489,9 @@ def assign_leads(
                     )
                 pool = ok
             elif rule == "expertise":
+                if pd.isna(df["industry"].iloc[k]):
+                    notes.append("the lead has no industry; expertise rule skipped")
+                    continue
                 ind = _norm_skill(df["industry"].iloc[k])
                 ok = [t for t in pool if ind in skills.get(t, set())]
                 if not ok:
@@ -504,7 +542,9 @@ def assign_leads(
         {
             "capacity": cap,
             "workload": load if need_cap else np.nan,
-            "lead_hours": table.groupby("territory_id")["hours"]
+            "lead_hours": table["hours"]
+            .astype(float)
+            .groupby(table["territory_id"])
             .sum()
             .reindex(cap.index)
             .fillna(0.0),

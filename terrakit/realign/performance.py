@@ -16,14 +16,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign._panel import (
+    check_interval,
     check_positive,
+    month_range,
     quantiles,
     territory_panel,
-    to_period,
     unit_history,
 )
 
@@ -177,6 +179,28 @@ class PerformanceResult:
         return self.summary()
 
 
+def _quota_series(quota: Any) -> pd.Series:
+    """``quota`` as a float Series by territory; values must be numbers."""
+    if not isinstance(quota, pd.Series | Mapping):
+        raise SpecificationError(
+            f"quota must map territory ids to quotas ({{'R01': 250000, ...}} or a "
+            f"Series), got a {type(quota).__name__}"
+        )
+    qs = pd.Series(quota, dtype=object) if isinstance(quota, Mapping) else quota
+    num = pd.to_numeric(qs, errors="coerce").astype(float)
+    bad = num.isna() & qs.notna()
+    if bad.any():
+        raise DataValidationError(
+            "quota",
+            None,
+            f"{int(bad.sum())} quotas are not numbers (e.g. {qs[bad].iloc[0]!r})",
+            rows=list(qs.index[bad.to_numpy()]),
+            n_bad=int(bad.sum()),
+            fix="give every territory's quota as a number of sales for the period",
+        )
+    return num
+
+
 def performance(
     study: Any,
     alignment: Alignment | str = "current",
@@ -261,24 +285,26 @@ def performance(
     """
     from terrakit.metrics import _alignment, _labels
 
-    if not 0 < interval < 1:
-        raise SpecificationError(f"interval must be in (0, 1), got {interval!r}")
-    p0, p1 = to_period(period[0], "period start"), to_period(period[1], "period end")
-    if p1 < p0:
-        raise SpecificationError(
-            f"period ends ({p1}) before it starts ({p0}); give (first, last)"
-        )
+    interval = check_interval(interval)
+    seed = check_seed(seed)
+    p0, p1 = month_range(period, "period")
     months = pd.period_range(p0, p1, freq="M")
     L = len(months)
     if prior is None:
         q0, q1 = p0 - L, p0 - 1
     else:
-        q0, q1 = to_period(prior[0], "prior start"), to_period(prior[1], "prior end")
+        q0, q1 = month_range(prior, "prior")
     prior_months = pd.period_range(q0, q1, freq="M")
     if len(prior_months) != L:
         raise SpecificationError(
             f"the prior period {q0}..{q1} has {len(prior_months)} months, the "
             f"analysis period {p0}..{p1} has {L}; give periods of equal length"
+        )
+    if q1 >= p0:
+        raise SpecificationError(
+            f"the prior period {q0}..{q1} does not end before the analysis period "
+            f"{p0}..{p1} starts, so growth would compare a period with itself or "
+            f"with a later one; give an earlier prior, e.g. ({p0 - L}, {p0 - 1})"
         )
     cfg = merge_sampler_config(DEFAULT_SAMPLER_OVERRIDES | dict(sampler_config or {}))
     al = _alignment(study, alignment)
@@ -293,10 +319,7 @@ def performance(
     # quotas
     q = None
     if quota is not None:
-        qs = (
-            pd.Series(quota, dtype=float) if not isinstance(quota, pd.Series) else quota
-        )
-        qs = qs.astype(float)
+        qs = _quota_series(quota)
         bad = [t for t in terr if t not in qs.index or not qs.get(t, np.nan) > 0]
         if bad:
             raise DataValidationError(

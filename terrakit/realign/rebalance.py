@@ -316,6 +316,48 @@ def _continuity_locks(
     return out
 
 
+def _lock_specs(
+    locked: Any, unit_ids: pd.Index
+) -> dict[Hashable, tuple[Hashable, Any]]:
+    """``locked`` as ``{unit_id: (rep_id, reason)}``; shape and unit ids checked."""
+    if locked is None:
+        return {}
+    if isinstance(locked, pd.Series):
+        locked = locked.to_dict()
+    if not isinstance(locked, Mapping):
+        raise SpecificationError(
+            f"locked must map unit ids to reps ({{unit_id: rep_id}} or "
+            f"{{unit_id: (rep_id, reason)}}), got a {type(locked).__name__}: "
+            f"{locked!r:.80}"
+        )
+    out: dict[Hashable, tuple[Hashable, Any]] = {}
+    for uid, spec in locked.items():
+        if isinstance(spec, tuple):
+            if len(spec) != 2:
+                raise SpecificationError(
+                    f"locked[{uid!r}] = {spec!r}: give a rep id or a pair "
+                    "(rep_id, reason)"
+                )
+            out[uid] = (spec[0], spec[1])
+        else:
+            out[uid] = (spec, "locked")
+    unknown = [u for u in out if u not in unit_ids]
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        what = (
+            f"locked unit {shown} is"
+            if len(unknown) == 1
+            else f"{len(unknown)} locked units ({shown}{more}) are"
+        )
+        raise SpecificationError(
+            f"{what} not among the units (the study has {len(unit_ids)} units, "
+            f"ids like {unit_ids[0]!r}); check the ids and their type: '13121' "
+            "is not 13121"
+        )
+    return out
+
+
 def _setup(
     study: Any,
     current: Alignment | str | None,
@@ -349,6 +391,10 @@ def _setup(
     reps = study.reps
     rep_ids: list[Hashable] = list(reps.index)
     cur = _unit_labels(units.index, cur_al, "current")
+    if cur_al.assignment.index.dtype != units.index.dtype:
+        # unit ids read as numbers on one side and as text on the other:
+        # carry on with the study's ids
+        cur_al = Alignment(cur.dropna(), name=cur_al.name, provenance=cur_al.provenance)
     cur_terr = list(dict.fromkeys(cur.dropna().tolist()))
     removed = [t for t in cur_terr if t not in set(rep_ids)]
     roles = {r: ("kept" if r in set(cur_terr) else "new") for r in rep_ids}
@@ -361,16 +407,29 @@ def _setup(
             f"moved_measure {moved_measure!r} totals 0 over the units; choose a "
             "measure that the units carry (e.g. 'units')"
         )
-    if not 0 <= int(keep_top_accounts):
+    whole = (
+        isinstance(keep_top_accounts, int | float | np.integer | np.floating)
+        and not isinstance(keep_top_accounts, bool)
+        and float(keep_top_accounts).is_integer()
+    )
+    if not whole or keep_top_accounts < 0:
         raise SpecificationError(
-            f"keep_top_accounts must be ≥ 0, got {keep_top_accounts}"
+            f"keep_top_accounts must be a whole number ≥ 0 (accounts each rep "
+            f"keeps), got {keep_top_accounts!r}"
+        )
+    keep_top_accounts = int(keep_top_accounts)
+    try:
+        tie = float(tie_break)
+    except (TypeError, ValueError):
+        tie = math.nan
+    if not (math.isfinite(tie) and tie >= 0):
+        raise SpecificationError(
+            f"tie_break must be a number ≥ 0 (weight of the compactness "
+            f"tie-break; default 1e-3), got {tie_break!r}"
         )
     # -- locks: user locks, then continuity -------------------------------------
     user: dict[Hashable, tuple[Hashable, str]] = {}
-    for uid, spec in (locked or {}).items():
-        terr, reason = spec if isinstance(spec, tuple) else (spec, "locked")
-        if uid not in units.index:
-            raise SpecificationError(f"locked unit {uid!r} is not among the units")
+    for uid, (terr, reason) in _lock_specs(locked, units.index).items():
         if terr not in set(rep_ids):
             what = "a removed rep" if terr in removed else "not a rep of the study"
             raise SpecificationError(
@@ -424,7 +483,7 @@ def _setup(
     ref = km2[np.flatnonzero(own), cur_col[own]] if own.any() else km2.min(axis=1)
     ref2 = float(np.median(ref)) if ref.size else 1.0
     ref2 = ref2 if ref2 > 0 else float(km2.mean()) or 1.0
-    cost = disruption + float(tie_break) * (total / n) * km2 / ref2
+    cost = disruption + tie * (total / n) * km2 / ref2
     # -- adjacency, hop distances, roots -----------------------------------------
     adj = _adjacency_matrix(units, adjacency) if contiguity else None
     graph = adj if adj is not None else None
@@ -513,6 +572,57 @@ def _setup(
 
 
 # -- pre-solve checks ---------------------------------------------------------------
+def _check_settings(
+    time_limit: Any, seed: Any, solver: Any, backend: Any, hops: Any
+) -> str:
+    """Check the run settings before any work; return the backend's name."""
+    if solver not in ("auto", "mip", "heuristic"):
+        raise SpecificationError(
+            f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}"
+        )
+    backend = _check_run(time_limit, seed, backend)
+    try:
+        ok = float(hops) >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise SpecificationError(
+            f"hops must be at least 1 (adjacency steps a unit may move from its "
+            f"rep's territory in the MIP), got {hops!r}"
+        )
+    return backend
+
+
+def _balance_spec(balance: Any) -> dict[str, float]:
+    """``balance`` as ``{activity: τ}`` (default ``{"workload": 0.05}``)."""
+    if balance is None:
+        return {"workload": 0.05}
+    if not isinstance(balance, Mapping):
+        raise SpecificationError(
+            f"balance must map activities to tolerances, e.g. "
+            f"{{'workload': 0.05}}, got {balance!r}"
+        )
+    return dict(balance)
+
+
+def _check_max_moved(max_moved: Any) -> float | None:
+    """``max_moved`` as a share in [0, 1] (or None), before any work."""
+    if max_moved is None:
+        return None
+    try:
+        share = float(max_moved)
+        if isinstance(max_moved, bool):
+            raise TypeError
+    except (TypeError, ValueError):
+        share = math.nan
+    if not 0.0 <= share <= 1.0:
+        raise SpecificationError(
+            f"max_moved is a share of the total moved measure in [0, 1], got "
+            f"{max_moved!r}" + ("; for 10 % write 0.10" if share > 1 else "")
+        )
+    return share
+
+
 def _forced(setup: _Setup) -> tuple[float, float, int, float, int]:
     """Moved measure that no alignment can avoid: removed reps' units, locks
     away from the current rep, and (with contiguity) new hires' root units."""
@@ -694,20 +804,9 @@ def _solve(
     # the clock: from ``t0`` (rebalance starts it before the setup) to
     # ``t0 + time_limit``, everything included
     t0 = time.perf_counter() if t0 is None else t0
-    if solver not in ("auto", "mip", "heuristic"):
-        raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
-    backend = _check_run(time_limit, seed, backend)
+    backend = _check_settings(time_limit, seed, solver, backend, hops)
     time_limit = float(time_limit)
-    if not float(hops) >= 1:
-        raise SpecificationError(
-            f"hops must be at least 1 (adjacency steps a unit may move from its "
-            f"rep's territory in the MIP), got {hops!r}"
-        )
-    if max_moved is not None and not 0.0 <= float(max_moved) <= 1.0:
-        raise SpecificationError(
-            f"max_moved is a share of the total moved measure in [0, 1], got "
-            f"{max_moved}"
-        )
+    max_moved = _check_max_moved(max_moved)
     problem = setup.problem.replace(tolerance=dict(balance))
     for a in balance:
         if a not in problem.activities:
@@ -1384,7 +1483,9 @@ def rebalance(
     True
     """
     t_start = time.perf_counter()
-    balance = dict({"workload": 0.05} if balance is None else balance)
+    balance = _balance_spec(balance)
+    _check_max_moved(max_moved)
+    _check_settings(time_limit, seed, solver, backend, hops)  # before the setup
     setup = _setup(
         study,
         current,

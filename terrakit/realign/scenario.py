@@ -52,6 +52,33 @@ __all__ = [
 
 FORMAT_VERSION = 1
 _BALANCE_MEASURES = ("workload", "potential", "sales", "accounts")
+#: How far outside the study a new rep may live: this many km, or a quarter
+#: of the study's extent when that is larger.
+HOME_MARGIN_KM = 100.0
+
+
+def _number(value: Any, what: str) -> float:
+    """``value`` as a float, or a :class:`SpecificationError` naming ``what``."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpecificationError(f"{what} must be a number, got {value!r}") from None
+
+
+def _home_pair(rep_id: Hashable, home: Any) -> tuple[float, float]:
+    """``home`` as ``(lon, lat)`` floats, or a :class:`SpecificationError`."""
+    try:
+        if isinstance(home, (str, bytes, Mapping)) or len(home) != 2:
+            raise TypeError
+        return float(home[0]), float(home[1])
+    except (TypeError, ValueError):
+        raise SpecificationError(
+            f"add_rep({rep_id!r}): home must be (lon, lat) in degrees, got "
+            f"{home!r}. Fix: pass the coordinates of the rep's home base, "
+            "longitude first, e.g. home=(-84.39, 33.75)"
+        ) from None
 
 
 # -- edits --------------------------------------------------------------------
@@ -124,11 +151,12 @@ class AddRep(Edit):
     name: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "home", tuple(float(v) for v in self.home))
-        if len(self.home) != 2:
-            raise SpecificationError(
-                f"add_rep({self.rep_id!r}): home must be (lon, lat), got {self.home!r}"
-            )
+        object.__setattr__(self, "home", _home_pair(self.rep_id, self.home))
+        what = f"add_rep({self.rep_id!r}): "
+        if self.capacity_hours is not None:
+            cap = _number(self.capacity_hours, what + "capacity_hours")
+            object.__setattr__(self, "capacity_hours", cap)
+        object.__setattr__(self, "fte", _number(self.fte, what + "fte"))
 
     def describe(self) -> str:
         lon, lat = self.home
@@ -165,7 +193,13 @@ class ScaleMeasure(Edit):
         }
         object.__setattr__(self, "where", where)
         object.__setattr__(self, "units", tuple(self.units))
-        if not (np.isfinite(self.by) and self.by > 0):
+        by = self.by
+        try:
+            by = float(by) if not isinstance(by, bool) else by
+        except (TypeError, ValueError):
+            pass
+        object.__setattr__(self, "by", by)
+        if not (isinstance(by, float) and np.isfinite(by) and by > 0):
             raise SpecificationError(
                 f"scale({self.column!r}): the factor must be a positive number, "
                 f"got by={self.by!r}"
@@ -213,7 +247,15 @@ _EDITS: dict[str, type[Edit]] = {
 }
 
 
-def _edit_from_dict(d: Mapping[str, Any]) -> Edit:
+def _edit_from_dict(d: Any, i: int = 0) -> Edit:
+    if not isinstance(d, Mapping):
+        raise DataValidationError(
+            "scenarios",
+            "edits",
+            f"edit {i} is a {type(d).__name__} ({d!r:.60}), not a record",
+            fix="each edit is a dict such as {'op': 'remove_rep', 'rep_id': 'R07'}, "
+            "as Scenario.to_dict() writes it",
+        )
     d = dict(d)
     op = d.pop("op", None)
     if op not in _EDITS:
@@ -233,7 +275,7 @@ def _edit_from_dict(d: Mapping[str, Any]) -> Edit:
             f"unknown fields {unknown} in a {op!r} edit",
             fix=f"{op!r} edits have the fields {sorted(known)}",
         )
-    if "home" in d:
+    if isinstance(d.get("home"), list):
         d["home"] = tuple(d["home"])
     for key in ("units",):
         if key in d:
@@ -331,16 +373,34 @@ class Scenario:
                 "a scenario record is a dict with 'name', 'base' and 'edits'",
                 fix="pass what Scenario.to_dict() returned",
             )
+        edits = record["edits"]
+        if isinstance(edits, (str, bytes, Mapping)) or not isinstance(edits, Sequence):
+            raise DataValidationError(
+                "scenarios",
+                "edits",
+                f"'edits' must be a list of edit records, got {type(edits).__name__}",
+                fix="pass what Scenario.to_dict() returned",
+            )
         return cls(
             name=str(record.get("name", "scenario")),
             base=str(record.get("base", "current")),
-            edits=tuple(_edit_from_dict(e) for e in record["edits"]),
+            edits=tuple(_edit_from_dict(e, i) for i, e in enumerate(edits)),
             study=study,
         )
 
     @classmethod
     def from_json(cls, text: str, study: Study | None = None) -> Scenario:
-        return cls.from_dict(json.loads(text), study)
+        """Rebuild a scenario from :meth:`to_json`'s text."""
+        try:
+            record = json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise DataValidationError(
+                "scenarios",
+                None,
+                f"the scenario text is not valid JSON ({err})",
+                fix="pass what Scenario.to_json() returned",
+            ) from None
+        return cls.from_dict(record, study)
 
     @classmethod
     def load(cls, study: Study, name: str) -> Scenario:
@@ -393,17 +453,20 @@ class Scenario:
         skills: str | Sequence[str] = "",
         name: str = "",
     ) -> Scenario:
-        """Add an :class:`AddRep` edit (``home`` = (lon, lat) degrees)."""
+        """Add an :class:`AddRep` edit (``home`` = (lon, lat) degrees).
+
+        Raises :class:`SpecificationError` when ``home`` is not a pair of
+        numbers or ``capacity_hours`` / ``fte`` are not numbers; where the
+        home lies is checked against the study in :meth:`apply`.
+        """
         if not isinstance(skills, str):
             skills = ";".join(skills)
         return self._plus(
             AddRep(
                 rep_id=rep_id,
-                home=(float(home[0]), float(home[1])),
-                capacity_hours=None
-                if capacity_hours is None
-                else float(capacity_hours),
-                fte=float(fte),
+                home=_home_pair(rep_id, home),
+                capacity_hours=capacity_hours,
+                fte=fte,
                 skills=skills,
                 name=name,
             )
@@ -422,10 +485,10 @@ class Scenario:
         ``where`` keywords filter the units table by column value, e.g.
         ``region="GA-Metro"`` or ``state=["GA", "NC"]``.
         """
+        if isinstance(units, (str, int, np.integer)):
+            units = [units]
         return self._plus(
-            ScaleMeasure(
-                column=column, by=float(by), where=where, units=tuple(units or ())
-            )
+            ScaleMeasure(column=column, by=by, where=where, units=tuple(units or ()))
         )
 
     def lock(
@@ -481,8 +544,10 @@ class Scenario:
         ------
         DataValidationError
             An edit that does not fit the study: unknown rep or unit, a rep id
-            already taken, an unknown or non-numeric column, a filter that
-            matches no unit.
+            already taken, a new rep's home outside every unit and more than
+            :data:`HOME_MARGIN_KM` km (or a quarter of the study's extent)
+            from the nearest one, an unknown or non-numeric column, a filter
+            that matches no unit.
         """
         st = self._study(study)
         base = _base_alignment(st, self.base)
@@ -557,6 +622,10 @@ class Scenario:
         SpecificationError
             Unknown ``method``; or what the solver raises.
         """
+        if method not in ("rebalance", "design"):
+            raise SpecificationError(
+                f"Scenario.solve(method={method!r}): choose 'rebalance' or 'design'"
+            )
         edited = self.apply(study)
         locked: dict[Hashable, Any] = dict(self.locked())
         locked.update(kw.pop("locked", None) or {})
@@ -730,9 +799,9 @@ def _add_rep(
         home_unit = inside[0]
     else:
         ulon, ulat = _unit_points(units)
-        home_unit = units.index[
-            int(haversine_matrix([lon], [lat], ulon, ulat).argmin())
-        ]
+        d = haversine_matrix([lon], [lat], ulon, ulat)[0]
+        home_unit = units.index[int(d.argmin())]
+        _check_home_near(e, where, float(d.min()), ulon, ulat)
     row: dict[str, Any] = {}
     for col in reps.columns:
         row[col] = None if reps[col].dtype == object else np.nan
@@ -758,6 +827,30 @@ def _add_rep(
             out[col] = out[col].astype(reps[col].dtype)
     terr.loc[home_unit] = e.rep_id
     return out, terr
+
+
+def _check_home_near(
+    e: AddRep, where: str, km: float, ulon: np.ndarray, ulat: np.ndarray
+) -> None:
+    """A new rep's home outside every unit must lie near the study area."""
+    span = float(
+        haversine_matrix([ulon.min()], [ulat.min()], [ulon.max()], [ulat.max()])[0, 0]
+    )
+    limit = max(HOME_MARGIN_KM, 0.25 * span)
+    if km <= limit:
+        return
+    lon, lat = e.home
+    raise DataValidationError(
+        "reps",
+        "home_lon/home_lat",
+        f"{where}: the home ({lon:g}, {lat:g}) of new rep {e.rep_id!r} lies in "
+        f"no unit and {km:,.0f} km from the nearest one; a new rep may live at "
+        f"most {limit:,.0f} km from the study's units (they span lon "
+        f"{ulon.min():.2f}..{ulon.max():.2f}, lat {ulat.min():.2f}..{ulat.max():.2f})",
+        rows=[e.rep_id],
+        fix="give home=(lon, lat) in degrees, longitude first (the study's "
+        f"centre is ({float(np.median(ulon)):.2f}, {float(np.median(ulat)):.2f}))",
+    )
 
 
 def _scale(e: ScaleMeasure, where: str, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -104,3 +104,12 @@ def test_bad_inputs(solved, grid6x4):
     with pytest.raises(KeyError, match="no scenario 'nope'"):
         compare(solved).diff_map("nope")
     assert np.isfinite(compare(solved[:1]).to_frame().to_numpy(float)).all()
+
+
+def test_compare_wants_a_list(solved):
+    with pytest.raises(SpecificationError, match="takes a list of solved scenarios, "):
+        compare(solved[0])  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="got a NoneType"):
+        compare(None)  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match=r"no scenario at position 5; compared 3"):
+        compare(solved).diff_map(5)

@@ -72,6 +72,33 @@ def test_bad_tolerances_are_explained(strip: Study) -> None:
         disruption_front(strip, tolerances=[])
 
 
+def test_bad_tolerance_lists_are_explained(strip: Study) -> None:
+    with pytest.raises(SpecificationError, match="must be a list of balance tol"):
+        disruption_front(strip, tolerances=0.1)  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="numbers in \\[0, 1\\), got 'x'"):
+        disruption_front(strip, tolerances=["x"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"time_limit": 0}, "time_limit must be a positive number of seconds"),
+        ({"hops": 0}, "hops must be at least 1"),
+        ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'"),
+        ({"solver": "exact"}, "solver must be 'auto', 'mip' or 'heuristic'"),
+        ({"max_moved": 10}, "max_moved is a share .* got 10; for 10 % write 0.10"),
+    ],
+)
+def test_bad_run_settings_raise_instead_of_infeasible_rows(
+    strip: Study, kw, message
+) -> None:
+    # a setting shared by every point is not the infeasibility of a tolerance:
+    # it used to come back as a front whose every row read "infeasible"
+    with pytest.raises(SpecificationError, match=message):
+        disruption_front(strip, tolerances=[0.5, 0.0], **{"time_limit": 5, **kw})
+
+
 def test_plot_draws_points_bounds_and_current(strip: Study) -> None:
     import matplotlib
 

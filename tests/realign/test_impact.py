@@ -168,6 +168,72 @@ def test_bad_inputs(sim):
         impact(sim, "before", "after", "2025-07", interval=1.5)
 
 
+@pytest.mark.parametrize(
+    ("change", "window", "message"),
+    [
+        ("2024-02", None, "change_date 2024-02 leaves 1 months before and 23 after"),
+        ("2025-12", None, "leaves 23 months before and 1 after it in the window"),
+        (
+            "2025-07",
+            ("2025-06", "2025-07"),
+            "needs at least 2 months on each side .* Fix: use a window of at "
+            "least 4 months",
+        ),
+    ],
+)
+def test_too_few_months_around_the_change_are_explained(sim, change, window, message):
+    with pytest.raises(SpecificationError, match=message):
+        impact(sim, "before", "after", change, window=window)
+    with pytest.raises(SpecificationError, match="choose a change_date from 2024-03 "):
+        impact(sim, "before", "after", "2024-02")
+
+
+def test_bad_dates_and_settings_are_refused_before_sampling(sim, monkeypatch):
+    def no_sampling(*args, **kw):
+        raise AssertionError("sampled although the input was bad")
+
+    monkeypatch.setattr(impact_mod, "sample", no_sampling)
+    with pytest.raises(DataValidationError, match="change_date None is not a month"):
+        impact(sim, "before", "after", None)
+    with pytest.raises(SpecificationError, match=r"window ends \(2025-01\) before"):
+        impact(sim, "before", "after", "2025-07", window=("2025-12", "2025-01"))
+    with pytest.raises(SpecificationError, match="window must be a pair"):
+        impact(sim, "before", "after", "2025-07", window="2025")
+    with pytest.raises(SpecificationError, match="seed must be a non-negative int"):
+        impact(sim, "before", "after", "2025-07", seed=-1)
+
+
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.ConvergenceWarning")
+def test_numeric_ids_in_one_alignment_do_not_make_every_territory_treated(
+    monkeypatch, fake_run
+):
+    st = simulate_impact_study()
+    num = {f"u{i}": str(i) for i in range(40)}
+    h = st.history
+    study = Study(
+        st.units.rename(index=num),
+        history=h.assign(unit_id=h["unit_id"].map(num)),
+        alignments={
+            "after": Alignment(
+                st.alignments["after"].assignment.rename(index=num), name="after"
+            )
+        },
+    )
+    before = Alignment(
+        st.alignments["before"].assignment.rename(index=lambda u: int(u[1:])),
+        name="before",
+    )
+    monkeypatch.setattr(
+        impact_mod,
+        "sample",
+        lambda m, c=None, seed=0, var_names=None: fake_run(
+            m, {"effect": 0.1}, spread=0.01
+        ),
+    )
+    res = impact(study, before, "after", "2025-07")
+    assert res.treated == ("T00", "T01", "T02", "T03", "T04", "T05")
+
+
 @pytest.mark.slow
 @pytest.mark.mcmc
 def test_recovers_simulated_effect(sim):

@@ -13,6 +13,7 @@ import re
 import pandas as pd
 import pytest
 
+from terrakit.data.alignment import Alignment
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.leads import LeadAssignment, assign_leads
 
@@ -161,6 +162,74 @@ def test_lead_outside_every_territory_is_a_clear_error(grid6x4, lead_at):
 def test_bad_leads(grid6x4, lead_at, change, fragment):
     with pytest.raises(DataValidationError, match=re.escape(fragment)):
         assign_leads(change(lead_at([(0, 0, "Retail"), (1, 1, "Retail")])), grid6x4)
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda d: d.assign(lead_id=["L0", None]), "leads.lead_id: 1 leads have no id"),
+        (
+            lambda d: d.assign(size=[float("inf"), 5.0]),
+            "leads.size: 1 leads have a missing, non-numeric, infinite or negative",
+        ),
+        (
+            lambda d: d.assign(hours=[float("inf"), 1.0]),
+            "leads.hours: 1 leads have missing or negative hours (or infinite)",
+        ),
+    ],
+)
+def test_bad_leads_found_by_a_demanding_user(grid6x4, lead_at, change, fragment):
+    leads = change(lead_at([(0, 0, "Retail"), (1, 1, "Retail")]))
+    before = leads.copy()
+    with pytest.raises(DataValidationError, match=re.escape(fragment)):
+        assign_leads(leads, grid6x4)
+    pd.testing.assert_frame_equal(leads, before)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"hours_per_sales": -0.1}, "hours_per_sales must be a number ≥ 0"),
+        ({"hours_per_sales": float("nan")}, "hours_per_sales must be a number ≥ 0"),
+        ({"max_load": "all"}, "max_load must be a share of capacity in"),
+    ],
+)
+def test_bad_settings(grid6x4, lead_at, kw, message):
+    with pytest.raises(SpecificationError, match=message):
+        assign_leads(lead_at([(0, 0, "Retail")]), grid6x4, **kw)
+
+
+def test_one_rule_may_be_given_as_a_string(grid6x4, lead_at):
+    res = assign_leads(lead_at([(4, 0, "Retail")]), grid6x4, rules="territory")
+    assert res.rules == ("territory",)
+    assert res.to_frame().loc["L0", "rep_id"] == "R2"
+
+
+def test_a_lead_without_industry_skips_expertise_and_says_so(grid6x4, lead_at):
+    leads = lead_at([(0, 0, None)])
+    res = assign_leads(leads, grid6x4, rules=["territory", "expertise"])
+    assert res.to_frame().loc["L0", "reason"] == (
+        "lies in unit c0r0 of territory R1; the lead has no industry; expertise "
+        "rule skipped; stays with R1"
+    )
+
+
+def test_unit_ids_read_as_text_match_numeric_unit_ids(make_grid):
+    st = make_grid()
+    num = {u: i for i, u in enumerate(st.units.index)}
+    cur = st.alignments["current"].assignment
+    study = st.replace(
+        units=st.units.rename(index=num),
+        accounts=st.accounts.assign(unit_id=st.accounts["unit_id"].map(num)),
+        history=None,
+        alignments={"current": Alignment(cur.rename(index=num), name="current")},
+    )
+    leads = pd.DataFrame(
+        {"lead_id": ["A"], "unit_id": [str(num["c4r0"])], "size": [10.0]}
+    )
+    res = assign_leads(leads, study, rules=["territory"])
+    assert res.to_frame().loc["A", "rep_id"] == "R2"
+    assert res.to_frame().loc["A", "unit_id"] == num["c4r0"]
 
 
 def test_bad_rules(grid6x4, lead_at):

@@ -156,6 +156,34 @@ def test_bad_inputs(grid6x4, fixed_posterior):
         performance(grid6x4.replace(history=none))
 
 
+def test_bad_periods_quotas_and_seeds_are_explained(grid6x4, fixed_posterior):
+    with pytest.raises(
+        SpecificationError, match=r"period must be a pair .* got '2025'"
+    ):
+        performance(grid6x4, period="2025")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match=r"got \('2025-01',\)"):
+        performance(grid6x4, period=("2025-01",))  # type: ignore[arg-type]
+    with pytest.raises(
+        SpecificationError,
+        match=r"prior period 2025-01..2025-12 does not end before the analysis "
+        r"period 2025-01..2025-12 starts.* e.g. \(2024-01, 2024-12\)",
+    ):
+        performance(grid6x4, prior=("2025-01", "2025-12"))
+    terr = ["R1", "R2", "R3", "R4"]
+    with pytest.raises(
+        DataValidationError,
+        match=r"quota: 1 quotas are not numbers \(e.g. '12k'\) \(rows: 'R2'\)",
+    ):
+        performance(grid6x4, quota=dict(zip(terr, [1e4, "12k", 1e4, 1e4], strict=True)))
+    with pytest.raises(SpecificationError, match="quota must map territory ids"):
+        performance(grid6x4, quota=[1e4, 1e4, 1e4, 1e4])  # type: ignore[arg-type]
+    for seed in (-1, 1.5):
+        with pytest.raises(SpecificationError, match="seed must be a non-negative"):
+            performance(grid6x4, seed=seed)  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match=r"for a 90 % interval write 0\.9"):
+        performance(grid6x4, interval=90)
+
+
 def _growth_study(make_grid, growth, seed=1):
     """The 6 × 4 grid with account sales growing by ``growth[t]`` in 2025."""
     st = make_grid(seed=seed)

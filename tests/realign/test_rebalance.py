@@ -295,6 +295,65 @@ def test_bad_measure_and_cap_are_explained(strip: Study) -> None:
         rebalance(strip, max_moved=1.5)
 
 
+@pytest.mark.parametrize(
+    ("locked", "message"),
+    [
+        (["c0r0"], r"locked must map unit ids to reps .* got a list"),
+        ({"c0r0": ("R1", "a", "b")}, r"locked\['c0r0'\] = \('R1', 'a', 'b'\): give"),
+        ({"c0r0": ("R1",)}, r"a pair \(rep_id, reason\)"),
+        ({"x1": "R1", "x2": "R1"}, r"2 locked units \('x1', 'x2'\) are not among"),
+        ({7: "R1"}, r"locked unit 7 is not .* ids like 'c0r0'.* '13121' is not 13121"),
+    ],
+)
+def test_bad_locks_are_explained(strip: Study, locked, message) -> None:
+    with pytest.raises(SpecificationError, match=message):
+        rebalance(strip, locked=locked, time_limit=5)
+
+
+def test_locks_may_be_a_series(strip: Study) -> None:
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        locked=pd.Series({"c1r0": "R1"}),
+        time_limit=20,
+    )
+    assert res.alignment["c1r0"] == "R1"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"keep_top_accounts": 1.5}, "keep_top_accounts must be a whole number"),
+        ({"keep_top_accounts": "2"}, "keep_top_accounts must be a whole number"),
+        ({"tie_break": -1.0}, "tie_break must be a number ≥ 0"),
+        ({"tie_break": "x"}, "tie_break must be a number ≥ 0"),
+        ({"balance": ["workload"]}, "balance must map activities to tolerances"),
+        ({"max_moved": "lots"}, "max_moved is a share .* got 'lots'"),
+    ],
+)
+def test_bad_data_inputs_are_explained(strip: Study, kw, message) -> None:
+    with pytest.raises(SpecificationError, match=message):
+        rebalance(strip, time_limit=5, **kw)
+
+
+def test_current_alignment_with_numeric_ids_matches_text_ids() -> None:
+    """Unit ids read as numbers in the alignment and as text in the study."""
+    st = strip_study()
+    num = {f"{i}": u for i, u in enumerate(st.units.index)}
+    units = st.units.rename(index={u: i for i, u in num.items()})
+    accounts = st.accounts.assign(
+        unit_id=st.accounts["unit_id"].map({u: i for i, u in num.items()})
+    )
+    cur = st.alignments["current"].assignment
+    al = Alignment.from_mapping({int(i): cur[u] for i, u in num.items()}, name="cur")
+    text = Study(units, accounts=accounts, reps=st.reps)
+    res = rebalance(text, al, balance={"workload": 0.0}, time_limit=20)
+    assert res.moved == pytest.approx(6.0)
+    frame = res.to_frame()
+    assert frame["current"].notna().all()
+    assert int(frame["moved"].sum()) == 2
+
+
 # -- result object and diff ---------------------------------------------------------
 def test_result_summary_frame_and_diff(strip: Study) -> None:
     res = rebalance(strip, balance={"workload": 0.0}, tie_break=0.0, time_limit=20)

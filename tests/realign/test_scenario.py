@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from terrakit.exceptions import DataValidationError, SpecificationError
@@ -157,6 +158,75 @@ def test_bad_specs(grid6x4):
         Scenario.from_dict({"edits": [{"op": "teleport"}]})
     with pytest.raises(SpecificationError, match="choose 'rebalance' or 'design'"):
         Scenario.from_study(grid6x4).solve(method="magic")
+
+
+@pytest.mark.parametrize("home", [None, "Atlanta", (1.0, 2.0, 3.0), ("x", 33.0)])
+def test_a_hire_needs_a_lon_lat_home(home):
+    with pytest.raises(
+        SpecificationError,
+        match=re.escape("add_rep('R9'): home must be (lon, lat) in degrees, got "),
+    ):
+        Scenario().add_rep("R9", home=home)
+
+
+def test_bad_numbers_in_edits_are_explained():
+    with pytest.raises(SpecificationError, match="factor must be a positive number, "):
+        Scenario().scale("potential", by=None)  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="got by='lots'"):
+        Scenario().scale("potential", by="lots")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="add_rep\\('R9'\\): fte must be a "):
+        Scenario().add_rep("R9", home=(-80.0, 33.0), fte="full")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="home must be \\(lon, lat\\)"):
+        Scenario.from_dict({"edits": [{"op": "add_rep", "rep_id": "R9", "home": "x"}]})
+
+
+@pytest.mark.parametrize(
+    "home", [(2.35, 48.85), (33.4, -80.5)], ids=["paris", "lat-lon-swapped"]
+)
+def test_a_hire_far_outside_the_study_is_refused(grid6x4, home):
+    s = Scenario.from_study(grid6x4).add_rep("R9", home=home)
+    with pytest.raises(DataValidationError) as err:
+        s.apply()
+    msg = str(err.value)
+    assert msg.startswith(
+        f"reps.home_lon/home_lat: edit 0 (add_rep): the home ({home[0]:g}, "
+        f"{home[1]:g}) of new rep 'R9' lies in no unit and "
+    )
+    assert "a new rep may live at most 100 km from the study's units" in msg
+    assert "Fix: give home=(lon, lat) in degrees, longitude first" in msg
+    assert err.value.rows == ["R9"]
+    assert grid6x4.reps.index.tolist() == ["R1", "R2", "R3", "R4"]
+
+
+def test_a_hire_just_outside_the_study_starts_in_the_nearest_unit(grid6x4, cell_lonlat):
+    """Two cells (20 km) east of the grid: the nearest unit is ``c5r1``."""
+    ed = Scenario.from_study(grid6x4).add_rep("R9", home=cell_lonlat(7, 1)).apply()
+    assert ed.alignments["scenario:start"]["c5r1"] == "R9"
+
+
+def test_bad_records_are_explained():
+    with pytest.raises(DataValidationError, match="'edits' must be a list of edit"):
+        Scenario.from_dict({"edits": 5})
+    with pytest.raises(DataValidationError, match=r"scenarios\.edits: edit 1 is a str"):
+        Scenario.from_dict({"edits": [{"op": "remove_rep", "rep_id": "R1"}, "R2"]})
+    with pytest.raises(DataValidationError, match="scenarios: the scenario text is "):
+        Scenario.from_json("{name: 'x'}")
+
+
+def test_an_unknown_method_is_refused_before_the_edits_run(grid6x4):
+    s = Scenario.from_study(grid6x4).remove_rep("R9")  # would fail in apply()
+    with pytest.raises(SpecificationError, match="choose 'rebalance' or 'design'"):
+        s.solve(method="magic")  # type: ignore[arg-type]
+
+
+def test_a_failing_replay_leaves_the_study_as_it_was(grid6x4, cell_lonlat):
+    before = {t: getattr(grid6x4, t).copy() for t in ("units", "reps", "accounts")}
+    s = _all_edits(grid6x4, cell_lonlat).scale("potential", by=1.1, region="Mars")
+    with pytest.raises(DataValidationError, match="edit 4 \\(scale\\)"):
+        s.apply()
+    for t, df in before.items():
+        pd.testing.assert_frame_equal(getattr(grid6x4, t), df)
+    assert list(grid6x4.alignments) == ["current"]
 
 
 def test_solve_design_replay_reproduces_the_alignment(grid6x4, cell_lonlat, tmp_path):

@@ -1,0 +1,55 @@
+"""diff_alignments(): what changes hands, with any choice of measures."""
+
+from __future__ import annotations
+
+import pytest
+
+from terrakit.data.alignment import Alignment
+from terrakit.exceptions import SpecificationError
+from terrakit.realign import diff_alignments
+
+
+@pytest.fixture
+def moved_one(grid6x4) -> Alignment:
+    """The grid's current alignment with ``c2r0`` (R1 → R2) moved: 1 of 24
+    units, 2 of 48 accounts, sales 4,000 of 96,000."""
+    return grid6x4.alignments["current"].replace({"c2r0": "R2"}, name="moved")
+
+
+def test_a_single_measure_keeps_the_continuity(grid6x4, moved_one) -> None:
+    full = diff_alignments(grid6x4, "current", moved_one)
+    for measures in (["sales"], "sales"):
+        d = diff_alignments(grid6x4, "current", moved_one, measures=measures)
+        assert d.measures == ["sales"]
+        assert d.moved("sales") == pytest.approx(4_000.0)
+        # continuity counts accounts whatever the measures
+        assert d.continuity_kept == pytest.approx(full.continuity_kept)
+        assert d.continuity_kept == pytest.approx(1 - 2 / 48)
+
+
+def test_bad_measures_are_explained(grid6x4, moved_one) -> None:
+    with pytest.raises(SpecificationError, match=r"measures=\[\]\): give at least"):
+        diff_alignments(grid6x4, "current", moved_one, measures=[])
+    d = diff_alignments(grid6x4, "current", moved_one)
+    with pytest.raises(KeyError, match=r"no measure 'revenue'; it compared \['units'"):
+        d.moved_share("revenue")
+
+
+def test_numeric_unit_ids_are_read_as_the_study_ids(make_grid) -> None:
+    """An alignment whose ids were read as numbers, on a study with text ids."""
+    st = make_grid()
+    names = {u: str(i) for i, u in enumerate(st.units.index)}
+    study = st.replace(
+        units=st.units.rename(index=names),
+        accounts=st.accounts.assign(unit_id=st.accounts["unit_id"].map(names)),
+        history=None,
+        alignments={},
+    )
+    cur = st.alignments["current"].assignment
+    before = Alignment.from_mapping({names[u]: t for u, t in cur.items()})
+    after = Alignment.from_mapping(
+        {int(names[u]): ("R2" if u == "c2r0" else t) for u, t in cur.items()}
+    )
+    d = diff_alignments(study, before, after)
+    assert d.n_moved == 1
+    assert d.moves.index.tolist() == [names["c2r0"]]
