@@ -22,10 +22,12 @@ import pandas as pd
 from terrakit._runargs import check_seed, check_time_limit
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.study import Study
+from terrakit.data.validation import check_measures
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
     TerrakitWarning,
+    TimeLimitWarning,
 )
 from terrakit.routing.periodic import (
     assign_patterns,
@@ -50,6 +52,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: that the per-day time cap rarely binds, which keeps plans reproducible.
 DAY_ITERATIONS = {"pyvrp": (100, 25), "ortools": (50, 10)}
 _DROP_PENALTY = 10_000.0  # minutes-equivalent: a visit is dropped only if it can't fit
+_UNREACHABLE = 1e6  # minutes standing in for an infinite travel time
 
 
 def _hhmm(minutes: float) -> str:
@@ -318,47 +321,68 @@ def _rep_of(
                 "owner; pass rep=... to say whose home the routes start from"
             )
     if rep not in reps.index:
-        raise KeyError(f"rep {rep!r} is not in the reps table")
+        known = ", ".join(map(str, reps.index[:8])) + (" ..." if len(reps) > 8 else "")
+        raise KeyError(
+            f"rep {rep!r} is not in the reps table (reps: {known}); pass rep= one "
+            "of them, or add the rep with home_lon/home_lat"
+        )
     return rep, float(reps.at[rep, "home_lon"]), float(reps.at[rep, "home_lat"])
 
 
 def _travel_matrix(
     travel: Any, ids: list[Hashable], lon: np.ndarray, lat: np.ndarray
 ) -> np.ndarray:
-    """Minutes between home (first) and the accounts."""
+    """Minutes between home (first) and the accounts, checked.
+
+    Missing (NaN) or negative minutes are refused with the ids named;
+    infinite minutes (an unreachable pair, as ``TravelTimeModel.from_matrix``
+    allows) become :data:`_UNREACHABLE`, so that such a visit is dropped
+    with its reason instead of breaking the day's route.
+    """
     from terrakit.data.geo import TravelTimeModel
 
     if travel is None:
         travel = TravelTimeModel()
     if isinstance(travel, pd.DataFrame):
         travel = TravelTimeModel.from_matrix(travel)
+    n = len(ids)
     if isinstance(travel, np.ndarray):
         m = np.asarray(travel, dtype=float)
-        if m.shape != (len(ids), len(ids)):
-            raise ValueError(
-                f"travel matrix must be {len(ids)}×{len(ids)} (home "
-                "first, then the accounts), got {m.shape}"
+        if m.shape != (n, n):
+            raise DataValidationError(
+                "travel_matrix",
+                None,
+                f"the array must be {n}×{n} (the rep's home first, then the "
+                f"territory's {n - 1} accounts in their table order), got shape "
+                f"{m.shape}",
+                fix="pass TravelTimeModel.from_matrix(matrix, ids=...) or a "
+                "DataFrame labelled with the rep and account ids",
             )
-        return m
-    if getattr(travel, "table", None) is not None:
-        return np.asarray(travel.matrix(ids), dtype=float)
-    pts = pd.DataFrame({"lon": lon, "lat": lat})
-    return np.asarray(travel.matrix(pts), dtype=float)
-
-
-def _windows(
-    acc: pd.DataFrame, start: float, end: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-account service-start windows (minutes) from tw_start/tw_end hours."""
-    lo = np.full(len(acc), start)
-    hi = np.full(len(acc), end)
-    if "tw_start" in acc.columns:
-        v = pd.to_numeric(acc["tw_start"], errors="coerce").to_numpy() * 60.0
-        lo = np.where(np.isfinite(v), np.maximum(lo, v), lo)
-    if "tw_end" in acc.columns:
-        v = pd.to_numeric(acc["tw_end"], errors="coerce").to_numpy() * 60.0
-        hi = np.where(np.isfinite(v), np.minimum(hi, v), hi)
-    return lo, hi
+    elif isinstance(travel, TravelTimeModel):
+        if travel.table is not None:
+            m = np.asarray(travel.matrix(ids), dtype=float)
+        else:
+            pts = pd.DataFrame({"lon": lon, "lat": lat})
+            m = np.asarray(travel.matrix(pts), dtype=float)
+    else:
+        raise SpecificationError(
+            f"travel of type {type(travel).__name__} is not understood; pass a "
+            "TravelTimeModel, a DataFrame of minutes labelled with the rep and "
+            "account ids, a square array (home first) or None"
+        )
+    bad = np.isnan(m) | (m < 0)
+    if bad.any():
+        r = np.flatnonzero(bad.any(axis=1) | bad.any(axis=0))
+        raise DataValidationError(
+            "travel_matrix",
+            None,
+            f"{int(bad.sum())} travel times are missing (NaN) or negative",
+            rows=[ids[i] for i in r],
+            n_bad=len(r),
+            fix="fill unreachable pairs with numpy.inf and check the units "
+            "(minutes, not seconds)",
+        )
+    return np.where(np.isinf(m), _UNREACHABLE, m)
 
 
 # -- main entry --------------------------------------------------------------------
@@ -448,13 +472,27 @@ def plan_calls(
         Before solving, when the visits need more hours (calls plus an
         estimate of driving) than the cycle's working days hold; the message
         gives both numbers (also in ``plan.workload`` and the summary).
+    TimeLimitWarning
+        When some days' route searches ran out of time before their
+        iteration cap; the plan holds the best routes found (the count is
+        ``plan.provenance["days_at_time_limit"]``).
 
     Raises
     ------
     SpecificationError
-        Working hours shorter than the lunch break, unknown weekday names.
+        Before any solving: working hours shorter than the lunch break,
+        unknown or repeated weekday names, ``weeks`` / ``cycle`` not whole
+        numbers, ``weeks_per_year`` not positive, an unknown backend, a
+        ``travel`` of an unknown kind, and a working day too short to hold
+        any of the territory's visits (the message gives the minutes).
     DataValidationError
-        Missing columns (``calls_per_year``, ``call_minutes``, rep homes).
+        Missing columns (``calls_per_year``, ``call_minutes``, rep homes);
+        missing or negative calls or call minutes; time windows that are
+        not hours of the day, open after they close or lie outside
+        ``day_hours``; travel matrices of the wrong size or with missing or
+        negative minutes.  The accounts are named.
+    KeyError
+        An unknown territory or ``rep``.
 
     Notes
     -----
@@ -482,16 +520,139 @@ def plan_calls(
     >>> plan = plan_calls(study, "current", "R03")  # doctest: +SKIP
     >>> print(plan.summary())  # doctest: +SKIP
     """
-    t0 = time.perf_counter()
-    bad_days = [d for d in days if d not in WEEKDAYS]
-    if bad_days or not days:
-        raise SpecificationError(
-            f"days must be weekday names from {WEEKDAYS}, got {list(days)}"
+    prep = _prepare(
+        study,
+        alignment,
+        territory,
+        weeks=weeks,
+        days=days,
+        day_hours=day_hours,
+        lunch=lunch,
+        lunch_minutes=lunch_minutes,
+        travel=travel,
+        rep=rep,
+        weeks_per_year=weeks_per_year,
+        cycle=cycle,
+        tolerance=tolerance,
+        rebalance=rebalance,
+        backend=backend,
+        time_limit=time_limit,
+        seed=seed,
+    )
+    if prep.workload["overloaded"]:
+        warnings.warn(
+            f"{territory}: {prep.workload['reason']}; expect dropped visits (fix: "
+            "fewer calls_per_year, more days or hours, or rebalance the territories)",
+            TerrakitWarning,
+            stacklevel=2,
         )
-    if weeks < 1:
-        raise SpecificationError(f"weeks must be >= 1, got {weeks}")
-    time_limit = check_time_limit(time_limit)
-    seed = check_seed(seed)
+    plan = _solve(prep)
+    if plan.provenance["days_at_time_limit"]:
+        warnings.warn(
+            f"{territory}: {_time_limit_text(plan)}",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+    return plan
+
+
+def _time_limit_text(plan: CallPlan) -> str:
+    prov = plan.provenance
+    return (
+        f"the routes of {prov['days_at_time_limit']} of {len(plan.days)} days "
+        f"stopped at their time limit ({prov['seconds_per_day']:.2g} s a day of "
+        f"time_limit={prov['config']['time_limit']:g} s) before the search's "
+        "iteration cap; each is the best route found, but the plan may differ "
+        "from run to run (fix: raise time_limit)"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """A territory's checked inputs and the numbers computed before solving."""
+
+    territory: Hashable
+    rep_id: Hashable
+    hlon: float
+    hlat: float
+    acc: pd.DataFrame
+    labels: list[str]
+    days: list[str]
+    day_hours: tuple[Any, ...]  # as given, for the provenance
+    lunch: tuple[Any, ...] | None
+    weeks: int
+    weeks_per_year: Any
+    cycle: Any
+    tolerance: Any
+    rebalance: bool
+    backend: str
+    time_limit: float
+    seed: int
+    x: np.ndarray
+    y: np.ndarray
+    visits: np.ndarray
+    over: np.ndarray
+    rate: np.ndarray
+    work: np.ndarray
+    capacity: float
+    ctx: _DayContext
+    workload: dict[str, Any]
+    seconds: float
+
+
+def _check_settings(
+    *,
+    weeks: Any,
+    days: Sequence[str],
+    day_hours: tuple[float, float],
+    lunch: tuple[float, float] | None,
+    lunch_minutes: float | None,
+    weeks_per_year: Any,
+    cycle: Any,
+    tolerance: float,
+) -> tuple[int, list[str], float, float, tuple[float, float, float] | None]:
+    """The run settings of :func:`plan_calls`, checked before any data is read.
+
+    Returns ``weeks``, the weekdays, the day's start and end (minutes) and the
+    lunch ``(start, end, minutes)`` or ``None``.
+    """
+    if isinstance(days, str):
+        raise SpecificationError(
+            f"days must be a sequence of weekday names such as ('Mon', 'Tue'), "
+            f"got the text {days!r}"
+        )
+    day_list = list(days)
+    bad_days = [d for d in day_list if d not in WEEKDAYS]
+    if bad_days or not day_list:
+        raise SpecificationError(
+            f"days must be weekday names from {WEEKDAYS}, got {day_list}"
+        )
+    twice = sorted({d for d in day_list if day_list.count(d) > 1})
+    if twice:
+        raise SpecificationError(
+            f"days names {twice} more than once; give each working weekday once"
+        )
+    n_weeks = _whole(weeks)
+    if n_weeks is None or n_weeks < 1:
+        raise SpecificationError(
+            f"weeks must be a whole number of weeks >= 1 (the cycle length), "
+            f"got {weeks!r}"
+        )
+    try:
+        wpy = float(weeks_per_year)
+    except (TypeError, ValueError):
+        wpy = math.nan
+    if not (math.isfinite(wpy) and wpy > 0):
+        raise SpecificationError(
+            f"weeks_per_year must be a positive number of working weeks, got "
+            f"{weeks_per_year!r}; e.g. 48 (52 weeks less holidays)"
+        )
+    n_cycle = _whole(cycle)
+    if n_cycle is None or n_cycle < 0:
+        raise SpecificationError(
+            f"cycle must be a whole number >= 0 (0 = the year's first cycle), "
+            f"got {cycle!r}"
+        )
     if not 0.0 <= float(tolerance) < 1.0:
         raise SpecificationError(
             f"tolerance must be in [0, 1) (0.1: days within ±10 % of the mean), "
@@ -503,31 +664,191 @@ def plan_calls(
             f"day_hours must be (start, end) with start < end "
             f"within 0..24, got {day_hours}"
         )
-    if lunch is not None:
-        l0, l1 = float(lunch[0]) * 60, float(lunch[1]) * 60
-        lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
-        if not (d0 <= l0 and l0 + lmin <= l1 <= d1) or lmin <= 0:
-            raise SpecificationError(
-                f"lunch {lunch} with {lmin:g} minutes must lie inside day_hours "
-                f"{day_hours} and last at most the window"
+    if lunch is None:
+        return n_weeks, day_list, d0, d1, None
+    l0, l1 = float(lunch[0]) * 60, float(lunch[1]) * 60
+    lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
+    if not (d0 <= l0 and l0 + lmin <= l1 <= d1) or lmin <= 0:
+        raise SpecificationError(
+            f"lunch {lunch} with {lmin:g} minutes must lie inside day_hours "
+            f"{day_hours} and last at most the window"
+        )
+    return n_weeks, day_list, d0, d1, (l0, l1, lmin)
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (``4`` or ``4.0``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _check_call_data(acc: pd.DataFrame, d0: float, d1: float) -> pd.DataFrame:
+    """Calls, call minutes and time windows of a territory's accounts.
+
+    ``calls_per_year`` and ``call_minutes`` must be numbers >= 0 without
+    gaps; ``tw_start``/``tw_end`` (optional, hours) numbers within 0..24,
+    opening no later than closing and overlapping the working day
+    ``d0..d1`` (minutes).  Returns the accounts with ``tw_lo``/``tw_hi``
+    (service-start window in minutes, clipped to the day) added.
+    """
+    acc = check_measures(acc, "accounts", ["calls_per_year", "call_minutes"])
+    hours: dict[str, np.ndarray] = {}
+    for col in ("tw_start", "tw_end"):
+        if col not in acc.columns:
+            hours[col] = np.full(len(acc), np.nan)
+            continue
+        raw = acc[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        text = num.isna() & raw.notna()
+        if text.any():
+            raise DataValidationError(
+                "accounts",
+                col,
+                f"{int(text.sum())} time-window values are not numbers "
+                f"(e.g. {raw[text].iloc[0]!r})",
+                rows=list(acc.index[text.to_numpy()]),
+                n_bad=int(text.sum()),
+                fix="give hours of the day as numbers, e.g. 9.5 for 9:30",
             )
-    else:
-        l0 = l1 = lmin = 0.0
+        v = num.to_numpy(dtype=float)
+        off = ~np.isnan(v) & ~((v >= 0) & (v <= 24))
+        if off.any():
+            raise DataValidationError(
+                "accounts",
+                col,
+                f"{int(off.sum())} values are not hours of the day 0..24 "
+                f"(e.g. {v[off][0]:g})",
+                rows=list(acc.index[off]),
+                n_bad=int(off.sum()),
+                fix="give hours as numbers from 0 to 24, e.g. 9.5 for 9:30 (not 930)",
+            )
+        hours[col] = v * 60.0
+    lo, hi = hours["tw_start"], hours["tw_end"]
+    rev = ~np.isnan(lo) & ~np.isnan(hi) & (lo > hi)
+    if rev.any():
+        k = int(np.flatnonzero(rev)[0])
+        raise DataValidationError(
+            "accounts",
+            "tw_start/tw_end",
+            f"{int(rev.sum())} time windows open after they close (e.g. "
+            f"{_hhmm(lo[k])}-{_hhmm(hi[k])})",
+            rows=list(acc.index[rev]),
+            n_bad=int(rev.sum()),
+            fix="swap tw_start and tw_end where they are reversed",
+        )
+    eff_lo = np.where(np.isnan(lo), d0, np.maximum(lo, d0))
+    eff_hi = np.where(np.isnan(hi), d1, np.minimum(hi, d1))
+    outside = eff_lo > eff_hi
+    if outside.any():
+        k = int(np.flatnonzero(outside)[0])
+        shown = f"{_hhmm(lo[k]) or 'any time'}-{_hhmm(hi[k]) or 'any time'}"
+        raise DataValidationError(
+            "accounts",
+            "tw_start/tw_end",
+            f"{int(outside.sum())} accounts can only be visited outside the working "
+            f"day {_hhmm(d0)}-{_hhmm(d1)} (e.g. window {shown})",
+            rows=list(acc.index[outside]),
+            n_bad=int(outside.sum()),
+            fix="correct their tw_start/tw_end, or widen day_hours",
+        )
+    acc["tw_lo"] = eff_lo
+    acc["tw_hi"] = eff_hi
+    return acc
+
+
+def _check_day_fits(
+    territory: Hashable,
+    ids: Sequence[Hashable],
+    visits: np.ndarray,
+    ctx: _DayContext,
+) -> None:
+    """An impossible day, explained before solving: no due visit fits alone."""
+    due = np.flatnonzero(visits > 0)
+    if not len(due) or any(ctx.fits_alone(int(k)) for k in due):
+        return
+    lmin = ctx.lunch[2] if ctx.lunch else 0.0
+    there = ctx.tmat[0, due + 1]
+    back = ctx.tmat[due + 1, 0]
+    need = there + ctx.minutes[due] + back + lmin
+    j = int(np.argmin(need))
+    k = int(due[j])
+    lunch_txt = f" and a {lmin:.0f}-min lunch break" if lmin else ""
+    length = ctx.d1 - ctx.d0
+    why = (
+        f"no visit of territory {territory!r} fits in a working day: the day "
+        f"{_hhmm(ctx.d0)}-{_hhmm(ctx.d1)} lasts {length:.0f} min, but the "
+        f"quickest of its {len(due)} accounts due this cycle ({ids[k]!r}) needs "
+        f"{need[j]:.0f} min ({there[j]:.0f} min driving there, a "
+        f"{ctx.minutes[k]:.0f}-min call, {back[j]:.0f} min back{lunch_txt})"
+    )
+    if need[j] <= length:
+        why += ", and the time windows leave no room for it"
+    raise SpecificationError(
+        f"{why}; fix: widen day_hours, shorten the lunch break or "
+        "call_minutes, or check the travel times and time windows"
+    )
+
+
+def _prepare(
+    study: Study,
+    alignment: Alignment | str,
+    territory: Hashable,
+    *,
+    weeks: int = 4,
+    days: Sequence[str] = ("Mon", "Tue", "Wed", "Thu", "Fri"),
+    day_hours: tuple[float, float] = (8, 17),
+    lunch: tuple[float, float] | None = (12, 13),
+    lunch_minutes: float | None = None,
+    travel: Any = None,
+    rep: Hashable | None = None,
+    weeks_per_year: float = 48,
+    cycle: int = 0,
+    tolerance: float = 0.1,
+    rebalance: bool = True,
+    backend: Backend = "auto",
+    time_limit: float = 10,
+    seed: int = 0,
+) -> _Prepared:
+    """Every check of :func:`plan_calls` and the numbers it needs, before solving."""
+    t0 = time.perf_counter()
+    n_weeks, day_list, d0, d1, lunch_min = _check_settings(
+        weeks=weeks,
+        days=days,
+        day_hours=day_hours,
+        lunch=lunch,
+        lunch_minutes=lunch_minutes,
+        weeks_per_year=weeks_per_year,
+        cycle=cycle,
+        tolerance=tolerance,
+    )
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     name = resolve_backend(backend)
     acc = _territory_accounts(study, alignment, territory)
+    acc = _check_call_data(acc, d0, d1)
     rep_id, hlon, hlat = _rep_of(study, territory, acc, rep)
-    labels = _day_labels(weeks, days)
+    lmin = lunch_min[2] if lunch_min else 0.0
+    labels = _day_labels(n_weeks, day_list)
     n_days = len(labels)
     ids = list(acc.index)
     lon = acc["lon"].to_numpy(dtype=float)
     lat = acc["lat"].to_numpy(dtype=float)
-    minutes = np.nan_to_num(acc["call_minutes"].to_numpy(dtype=float), nan=0.0)
-    cpy = np.nan_to_num(acc["calls_per_year"].to_numpy(dtype=float), nan=0.0)
+    minutes = acc["call_minutes"].to_numpy(dtype=float)
+    cpy = acc["calls_per_year"].to_numpy(dtype=float)
     tmat = _travel_matrix(travel, [rep_id, *ids], np.r_[hlon, lon], np.r_[hlat, lat])
     x, y = local_xy(lon, lat, hlon, hlat)
     order = np.argsort(np.arctan2(y, x), kind="stable")
     visits, rate = visits_per_cycle(
-        cpy, weeks=weeks, weeks_per_year=weeks_per_year, cycle=cycle, order=order
+        cpy,
+        weeks=n_weeks,
+        weeks_per_year=float(weeks_per_year),
+        cycle=int(cycle),
+        order=order,
     )
     over = np.maximum(visits - n_days, 0)
     visits = np.minimum(visits, n_days)
@@ -543,37 +864,86 @@ def plan_calls(
     work = minutes + near
     day_min = d1 - d0 - lmin
     mean_home = float(np.median(tmat[0, 1:] + tmat[1:, 0])) if n else 0.0
-    capacity = max(day_min - mean_home, 0.0)
+    ctx = _DayContext(
+        tmat=tmat,
+        minutes=minutes,
+        cpy=cpy,
+        win_lo=acc["tw_lo"].to_numpy(dtype=float),
+        win_hi=acc["tw_hi"].to_numpy(dtype=float),
+        d0=d0,
+        d1=d1,
+        lunch=lunch_min,
+    )
+    _check_day_fits(territory, ids, visits, ctx)
     workload = _workload(
         visits,
         minutes,
         near,
         tmat,
-        weeks=weeks,
+        weeks=n_weeks,
         n_days=n_days,
         day_min=day_min,
     )
-    if workload["overloaded"]:
-        warnings.warn(
-            f"{territory}: {workload['reason']}; expect dropped visits (fix: fewer "
-            "calls_per_year, more days or hours, or rebalance the territories)",
-            TerrakitWarning,
-            stacklevel=2,
-        )
-    seeds = day_seeds(x, y, visits * work, n_weekdays=len(days), weeks=weeks)
+    return _Prepared(
+        territory=territory,
+        rep_id=rep_id,
+        hlon=hlon,
+        hlat=hlat,
+        acc=acc,
+        labels=labels,
+        days=day_list,
+        day_hours=tuple(day_hours),
+        lunch=None if lunch is None else tuple(lunch),
+        weeks=n_weeks,
+        weeks_per_year=weeks_per_year,
+        cycle=cycle,
+        tolerance=tolerance,
+        rebalance=rebalance,
+        backend=name,
+        time_limit=time_limit,
+        seed=seed,
+        x=x,
+        y=y,
+        visits=visits,
+        over=over,
+        rate=rate,
+        work=work,
+        capacity=max(day_min - mean_home, 0.0),
+        ctx=ctx,
+        workload=workload,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _solve(prep: _Prepared) -> CallPlan:
+    """Choose the visit days and route every day of a prepared territory."""
+    t0 = time.perf_counter() - prep.seconds  # the time limit counts the checks too
+    acc, ctx, labels = prep.acc, prep.ctx, prep.labels
+    territory, rep_id, hlon, hlat = prep.territory, prep.rep_id, prep.hlon, prep.hlat
+    visits, over, rate, workload = prep.visits, prep.over, prep.rate, prep.workload
+    name, seed, time_limit = prep.backend, prep.seed, prep.time_limit
+    n_days = len(labels)
+    ids = list(acc.index)
+    n = len(ids)
+    lon = acc["lon"].to_numpy(dtype=float)
+    lat = acc["lat"].to_numpy(dtype=float)
+    minutes, cpy = ctx.minutes, ctx.cpy
+    lmin = ctx.lunch[2] if ctx.lunch else 0.0
+    seeds = day_seeds(
+        prep.x, prep.y, visits * prep.work, n_weekdays=len(prep.days), weeks=prep.weeks
+    )
     t_pat = max(0.5, 0.2 * float(time_limit))
     pa = assign_patterns(
         visits,
-        work,
-        x,
-        y,
+        prep.work,
+        prep.x,
+        prep.y,
         seeds,
-        capacity=capacity,
-        tolerance=tolerance,
+        capacity=prep.capacity,
+        tolerance=prep.tolerance,
         time_limit=t_pat,
     )
     # route every day
-    win_lo, win_hi = _windows(acc, d0, d1)
     per_day = max(0.2, (float(time_limit) - (time.perf_counter() - t0)) / n_days)
     route_rows: list[dict[str, Any]] = []
     day_rows: list[dict[str, Any]] = []
@@ -592,27 +962,23 @@ def plan_calls(
     for i, p in enumerate(pa.days):
         for d in p:
             on_day[d].append(i)
-    ctx = _DayContext(
-        tmat=tmat,
-        minutes=minutes,
-        cpy=cpy,
-        win_lo=win_lo,
-        win_hi=win_hi,
-        d0=d0,
-        d1=d1,
-        lunch=(l0, l1, lmin) if lunch is not None else None,
-    )
     day_tokens: list[list[Token]] = []
     day_dropped: list[list[tuple[int, str]]] = []
+    at_limit: list[bool] = []
     for d in range(n_days):
         tokens, dropped = _solve_day(
-            on_day[d], ctx, backend=name, time_limit=per_day, seed=seed + d
+            on_day[d],
+            ctx,
+            backend=name,
+            time_limit=per_day,
+            seed=seed + d,
+            at_limit=at_limit,
         )
         day_tokens.append(tokens)
         day_dropped.append(dropped)
     final_days = [list(p) for p in pa.days]
     moved = np.zeros(n, dtype=np.int64)
-    if rebalance:
+    if prep.rebalance:
         _rebalance(day_tokens, day_dropped, final_days, moved, visits, ctx, labels)
     for d, label in enumerate(labels):
         stops, info = _day_output(day_tokens[d], ctx)
@@ -678,7 +1044,7 @@ def plan_calls(
         {
             "calls_per_year": cpy,
             "call_minutes": minutes,
-            "frequency": [frequency_label(r, weeks) for r in rate],
+            "frequency": [frequency_label(r, prep.weeks) for r in rate],
             "visits": visits + over,
             "days": [";".join(labels[dd] for dd in sorted(p)) for p in final_days],
             "moved": moved,
@@ -692,20 +1058,22 @@ def plan_calls(
         f"routing/{name}",
         seed=seed,
         config={
-            "weeks": weeks,
-            "days": list(days),
-            "day_hours": list(day_hours),
-            "lunch": None if lunch is None else list(lunch),
+            "weeks": prep.weeks,
+            "days": list(prep.days),
+            "day_hours": list(prep.day_hours),
+            "lunch": None if prep.lunch is None else list(prep.lunch),
             "lunch_minutes": lmin,
-            "weeks_per_year": weeks_per_year,
-            "cycle": cycle,
-            "tolerance": tolerance,
-            "rebalance": rebalance,
+            "weeks_per_year": prep.weeks_per_year,
+            "cycle": prep.cycle,
+            "tolerance": prep.tolerance,
+            "rebalance": prep.rebalance,
             "time_limit": time_limit,
         },
         territory=str(territory),
         rep_id=str(rep_id),
         patterns=pa.status,
+        seconds_per_day=per_day,
+        days_at_time_limit=int(sum(at_limit)),
     )
     return CallPlan(
         territory=territory,
@@ -837,9 +1205,19 @@ def _tokens_of(
 
 
 def _solve_day(
-    accs: list[int], ctx: _DayContext, *, backend: str, time_limit: float, seed: int
+    accs: list[int],
+    ctx: _DayContext,
+    *,
+    backend: str,
+    time_limit: float,
+    seed: int,
+    at_limit: list[bool] | None = None,
 ) -> tuple[list[Token], list[tuple[int, str]]]:
-    """Route one day; returns the route tokens and dropped (account, reason)."""
+    """Route one day; returns the route tokens and dropped (account, reason).
+
+    ``at_limit``, when given, gets whether the search stopped at its time
+    limit appended.
+    """
     dropped: list[tuple[int, str]] = []
     feasible: list[int] = []
     # visits that cannot fit even alone (windows, hours, lunch) are dropped first
@@ -858,6 +1236,8 @@ def _solve_day(
         seed=seed,
         max_iterations=_iterations(backend, prob.n_nodes),
     )
+    if at_limit is not None:
+        at_limit.append(sol.time_limit_reached)
     if not sol.routes or sol.status == "no_solution":
         dropped += [(k, "no feasible route found for the day") for k in feasible]
         return [], dropped
@@ -1204,6 +1584,10 @@ class TerritoryPlans:
 
     def travel_hours(self, per: str = "year") -> pd.Series:
         """Driving hours per rep (``per="year"`` or ``"cycle"``), for sizing/design."""
+        if per not in ("year", "cycle"):
+            raise SpecificationError(
+                f"per must be 'year' or 'cycle' ({self.weeks} weeks), got {per!r}"
+            )
         df = self.to_frame()
         col = "drive_hours_year" if per == "year" else "drive_hours"
         return pd.Series(
@@ -1267,17 +1651,42 @@ def plan_all(
     TerrakitWarning
         Once, listing the territories whose visits need more hours than the
         cycle holds (instead of one warning per territory).
+    TimeLimitWarning
+        Once, listing the territories whose day routes ran out of time.
+
+    Raises
+    ------
+    SpecificationError, DataValidationError, KeyError
+        As :func:`plan_calls`, for any territory, before the first territory
+        is solved.
+    TypeError
+        A keyword that :func:`plan_calls` does not take.
     """
+    import inspect
+
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
+    known = set(inspect.signature(plan_calls).parameters) - {
+        "study",
+        "alignment",
+        "territory",
+    }
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise TypeError(
+            f"plan_all got unknown keyword arguments {unknown}; plan_calls takes "
+            f"{sorted(known)}"
+        )
     al = study._get_alignment(alignment)
     terrs = list(al.territories if territories is None else territories)
+    # every territory's data and settings are checked before the first is
+    # solved, so that a bad account in the last territory costs no solving
+    for t in terrs:
+        _prepare(study, al, t, **kwargs)
     plans = {}
     for t in tqdm(terrs, desc="call plans", disable=not progress):
-        with warnings.catch_warnings():  # one warning for all territories below
-            warnings.simplefilter("ignore", TerrakitWarning)
-            plans[t] = plan_calls(study, al, t, **kwargs)
+        plans[t] = _solve(_prepare(study, al, t, **kwargs))
     over = [(t, p.workload) for t, p in plans.items() if p.workload.get("overloaded")]
     if over:
         listed = ", ".join(
@@ -1290,6 +1699,20 @@ def plan_all(
             f"{' ...' if len(over) > 8 else ''}; their plans drop visits (see "
             "to_frame()['overloaded'] and each plan's workload)",
             TerrakitWarning,
+            stacklevel=2,
+        )
+    limited = [t for t, p in plans.items() if p.provenance["days_at_time_limit"]]
+    if limited:
+        listed = "; ".join(
+            f"{t}: {plans[t].provenance['days_at_time_limit']} days"
+            for t in limited[:8]
+        )
+        warnings.warn(
+            f"the day routes of {len(limited)} of {len(plans)} territories stopped "
+            f"at their time limit before the search's iteration cap ({listed}"
+            f"{' ...' if len(limited) > 8 else ''}); each is the best route found, "
+            "but the plans may differ from run to run (fix: raise time_limit)",
+            TimeLimitWarning,
             stacklevel=2,
         )
     return TerritoryPlans(

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from terrakit._runargs import check_seed, check_time_limit
+from terrakit.exceptions import SpecificationError
 from terrakit.routing.tsp import improve, is_symmetric
 
 __all__ = [
@@ -319,6 +321,9 @@ class RoutingSolution:
         Which solver ran and for how long (wall clock).
     check
         The full :class:`RouteCheck`.
+    time_limit_reached
+        Whether the search ran until ``time_limit`` (rather than stopping at
+        ``max_iterations``): the routes are the best found in that time.
     """
 
     routes: tuple[tuple[int, ...], ...]
@@ -329,6 +334,7 @@ class RoutingSolution:
     backend: str
     seconds: float
     check: RouteCheck = field(repr=False)
+    time_limit_reached: bool = False
 
 
 def resolve_backend(backend: str) -> Literal["pyvrp", "ortools"]:
@@ -340,7 +346,7 @@ def resolve_backend(backend: str) -> Literal["pyvrp", "ortools"]:
             return "ortools"
         return AUTO_BACKEND
     if backend not in ("pyvrp", "ortools"):
-        raise ValueError(
+        raise SpecificationError(
             f"unknown routing backend {backend!r}; choose 'auto', 'pyvrp' or 'ortools'"
         )
     return backend  # type: ignore[return-value]
@@ -382,8 +388,8 @@ def solve_routing(
     -------
     RoutingSolution
     """
-    if time_limit <= 0:
-        raise ValueError(f"time_limit must be positive, got {time_limit}")
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     name = resolve_backend(backend)
     t0 = time.perf_counter()
     if problem.n_nodes == 1:
@@ -394,6 +400,8 @@ def solve_routing(
     else:
         routes, dropped = _solve_ortools(problem, time_limit, max_iterations)
     secs = time.perf_counter() - t0
+    # both searches stop at the earlier of time_limit and max_iterations
+    at_limit = problem.n_nodes > 1 and secs >= 0.95 * time_limit
     if routes is None:
         chk = evaluate_routes(problem, [])
         return RoutingSolution(
@@ -405,6 +413,7 @@ def solve_routing(
             name,
             secs,
             chk,
+            at_limit,
         )
     chk = evaluate_routes(problem, routes)
     return RoutingSolution(
@@ -416,6 +425,7 @@ def solve_routing(
         backend=name,
         seconds=secs,
         check=chk,
+        time_limit_reached=at_limit,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -9,7 +10,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit._runargs import check_time_limit
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TimeLimitWarning,
+)
 from terrakit.sizing.response import ResponseCurves
 
 __all__ = ["CallPlan", "allocate_calls", "greedy_knapsack", "milp_knapsack"]
@@ -229,13 +235,20 @@ def milp_knapsack(
     -------
     levels, status, bound
         Chosen levels, ``"optimal"`` or ``"time_limit"``, and the solver's
-        best bound.
+        best bound.  At the time limit the better of the solver's plan and
+        :func:`greedy_knapsack`'s is returned (the greedy one, with its
+        relaxation's bound, when the solver has no plan yet).
     """
     import pulp
 
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     n, k1 = v.shape
+    time_limit = check_time_limit(time_limit)
+    if not np.isfinite(budget) or budget < 0:
+        raise SpecificationError(f"budget must be hours >= 0, got {budget!r}")
+    if (w <= 0).any():
+        raise SpecificationError(f"step costs must be positive, got min {w.min():g}")
     prob = pulp.LpProblem("callplan", pulp.LpMaximize)
     new_var = getattr(prob, "add_variable", None)  # PuLP >= 3.3
     x = {
@@ -256,6 +269,12 @@ def milp_knapsack(
     solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit))
     prob.solve(solver)
     status = pulp.LpStatus[prob.status]
+    if status == "Not Solved":
+        # the time limit came before HiGHS found any plan: the greedy one is
+        # the best known answer (within one call's gain of the optimum for
+        # concave curves), with the relaxation's bound
+        levels, relax = greedy_knapsack(v, w, budget)
+        return levels, "time_limit", relax
     if status != "Optimal":
         raise SpecificationError(f"call allocation MILP ended with status {status!r}")
     sol = np.array([[x[i, k].value() or 0.0 for k in range(k1)] for i in range(n)])
@@ -263,6 +282,11 @@ def milp_knapsack(
     obj = float(v[np.arange(n), levels].sum())
     sol_status = getattr(prob, "sol_status", pulp.LpSolutionOptimal)
     st = "optimal" if sol_status == pulp.LpSolutionOptimal else "time_limit"
+    if st == "time_limit":  # an early incumbent can be worse than the greedy
+        g_levels, _ = greedy_knapsack(v, w, budget)
+        g_obj = float(v[np.arange(n), g_levels].sum())
+        if g_obj > obj:
+            return g_levels, st, g_obj
     return levels, st, obj
 
 
@@ -313,9 +337,18 @@ def allocate_calls(
     Raises
     ------
     SpecificationError
-        For zero or negative hours or reps, or segments the curves lack.
+        For zero or negative hours or reps, a time limit that is not a
+        positive number, an unknown method, or segments the curves lack
+        (in the accounts or in ``max_calls``).
     DataValidationError
         When call data are missing.
+
+    Warns
+    -----
+    TimeLimitWarning
+        When the MILP stops at ``time_limit``; the best plan found is
+        returned (status ``"time_limit"``, its gap to the bound in the
+        message).
 
     Notes
     -----
@@ -338,6 +371,9 @@ def allocate_calls(
     from terrakit.sizing.headcount import _max_calls
     from terrakit.sizing.workload import workload
 
+    time_limit = check_time_limit(time_limit)
+    if method not in ("auto", "greedy", "milp"):
+        raise SpecificationError(f"method must be auto, greedy or milp, got {method!r}")
     acc = study.accounts
     minutes: str | float = "call_minutes"
     if acc is not None and "call_minutes" not in acc.columns:
@@ -435,8 +471,6 @@ def allocate_calls(
     use_milp = method == "milp" or (
         method == "auto" and len(t) * (K + 1) <= _MILP_MAX_CHOICES
     )
-    if method not in ("auto", "greedy", "milp"):
-        raise SpecificationError(f"method must be auto, greedy or milp, got {method!r}")
     for p, B in budgets.items():
         m = pool == p
         if not m.any():
@@ -487,7 +521,7 @@ def allocate_calls(
         },
         status=status,
     )
-    return CallPlan(
+    plan = CallPlan(
         table=table,
         budgets=budgets,
         objective=obj,
@@ -496,6 +530,17 @@ def allocate_calls(
         status=status,
         provenance=prov,
     )
+    if status == "time_limit":
+        n_hit = statuses.count("time_limit")
+        warnings.warn(
+            f"the call-allocation MILP stopped at its time limit of {time_limit:g} s "
+            f"in {n_hit} of {len(statuses)} budget pools; the plan returned is the "
+            f"best found, within {plan.gap:.2%} of the bound (raise time_limit, "
+            "or use method='greedy')",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+    return plan
 
 
 def _fast_now(rc: ResponseCurves, calls: np.ndarray, sj: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +18,27 @@ __all__ = ["BestHeadcount", "HeadcountCurve", "frontier", "headcount_curve"]
 _GRID = 200
 
 
+def _per_segment(name: str, given: Mapping[str, Any], segments: Sequence[str]) -> None:
+    """Refuse keys of a per-segment mapping that name no segment of the curves."""
+    unknown = [k for k in given if str(k) not in segments]
+    if unknown:
+        raise SpecificationError(
+            f"{name} names segments {unknown} that the response curves do not "
+            f"have; they cover {list(segments)}"
+        )
+
+
 def _max_calls(
     rc: ResponseCurves, max_calls: float | Mapping[str, float] | None
 ) -> np.ndarray:
     if max_calls is None:
         out = np.maximum(4.0 * rc.current_calls, 1.0)
     elif isinstance(max_calls, Mapping):
+        _per_segment("max_calls", max_calls, rc.segments)
+        given = {str(k): v for k, v in max_calls.items()}
         out = np.array(
             [
-                float(max_calls.get(s, 4.0 * c))
+                float(given.get(s, 4.0 * c))
                 for s, c in zip(rc.segments, rc.current_calls, strict=True)
             ]
         )
@@ -81,15 +93,24 @@ def frontier(
     average account).
     """
     budgets = np.asarray(budgets, dtype=float)
+    if not np.isfinite(budgets).all() or (budgets < 0).any():
+        raise SpecificationError(
+            f"budgets must be selling hours >= 0, got {budgets.tolist()[:10]}"
+        )
     t = (
         rc.hours_per_call
         if hours_per_call is None
         else np.asarray(hours_per_call, float)
     )
-    if (t <= 0).any():
+    if t.shape != (len(rc.segments),):
+        raise SpecificationError(
+            f"hours_per_call must have one value per segment {list(rc.segments)}, "
+            f"got {t.tolist()}"
+        )
+    if not np.isfinite(t).all() or (t <= 0).any():
         raise SpecificationError(
             f"hours per call must be positive for every segment, got {t.tolist()}; "
-            "check call_minutes in the accounts table"
+            "check call_minutes in the accounts table or the hours_per_call passed"
         )
     cmax = _max_calls(rc, max_calls)
     S, D = len(rc.segments), rc.n_draws
@@ -310,8 +331,10 @@ def headcount_curve(
     Raises
     ------
     SpecificationError
-        For negative costs, a margin outside (0, 1], zero or negative hours,
-        or an empty/negative ``reps``.
+        For negative costs, a margin outside (0, 1], zero, negative or
+        missing hours, an empty/negative ``reps`` or one that is not whole
+        numbers, or ``hours_per_call`` / ``max_calls`` naming segments the
+        curves do not have.
 
     Notes
     -----
@@ -327,7 +350,24 @@ def headcount_curve(
     >>> curve = headcount_curve(rc, reps=range(10, 41))  # doctest: +SKIP
     >>> curve.best().reps  # doctest: +SKIP
     """
-    r = np.array(sorted(set(int(x) for x in reps)), dtype=int)
+    if isinstance(reps, str) or not isinstance(reps, Iterable):
+        raise SpecificationError(
+            f"reps must be the sizes to try, e.g. range(10, 41), got {reps!r}"
+        )
+    sizes = list(reps)
+    frac = [
+        x
+        for x in sizes
+        if isinstance(x, bool)
+        or not isinstance(x, int | np.integer | float | np.floating)
+        or not float(x).is_integer()
+    ]
+    if frac:
+        raise SpecificationError(
+            f"reps must be whole numbers of reps, got {frac[:5]}; try e.g. "
+            "range(10, 41)"
+        )
+    r = np.array(sorted({int(x) for x in sizes}), dtype=int)
     if r.size == 0 or (r < 0).any():
         raise SpecificationError(
             f"reps must be a non-empty range of sizes >= 0, got {r.tolist()[:10]}"
@@ -351,6 +391,8 @@ def headcount_curve(
         )
     t = rc.hours_per_call.copy()
     if hours_per_call is not None:
+        _per_segment("hours_per_call", hours_per_call, rc.segments)
+        hours_per_call = {str(k): v for k, v in hours_per_call.items()}
         t = np.array(
             [
                 float(hours_per_call.get(s, tt))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["QuotaResult", "quotas"]
@@ -220,7 +221,11 @@ def quotas(
     ------
     SpecificationError
         For a non-positive total, an unknown method, a weight outside
-        [0, 1], or a potential method without potential.
+        [0, 1], a potential method without potential, a sales-based method
+        when the territories have no sales, or ``seed`` / ``n_draws`` that
+        are not whole numbers (``n_draws`` >= 1).
+    DataValidationError
+        For potential that is missing, negative, or sums to zero.
 
     Notes
     -----
@@ -230,10 +235,11 @@ def quotas(
     total, :math:`\\pi_t = w\\,P_t/\\sum P + (1 - w)\\,s_t` a blend of its
     share of potential (a posterior draw when potential draws are given) and
     its share of today's sales :math:`s_t` (only the sales share when there
-    is no potential), and :math:`\\sigma` = ``sales_cv``, by default the
-    standard deviation across territories of last year's log growth (how far
-    a territory can drift from the company trend in a year; 0.10 without
-    two years of history).  Then
+    is no potential, only the potential share when there are no sales), and
+    :math:`\\sigma` = ``sales_cv``, by default the standard deviation across
+    territories of last year's log growth (how far a territory can drift
+    from the company trend in a year; 0.10 without two years of history).
+    Then
     :math:`P(\\text{attain}) = P(A_t \\ge q_t)`.  ``"equal_chance"`` solves
     for the level :math:`p` with :math:`\\sum_t Q_t(1 - p) = T`
     (:math:`Q_t` the quantile function of :math:`A_t`) and sets
@@ -259,8 +265,13 @@ def quotas(
     sales_t = sales_u.groupby(terr.reindex(sales_u.index).to_numpy()).sum()
     T = float(sales_t.sum()) if total is None else float(total)
     if not np.isfinite(T) or T <= 0:
+        seen = (
+            f"got {total!r}"
+            if total is not None
+            else f"by default it is the last 12 months' sales, which sum to {T:g}"
+        )
         raise SpecificationError(
-            f"total must be a positive amount, got {total!r}; give next year's "
+            f"total must be a positive amount, {seen}; give next year's "
             "company target, e.g. 1.05 × last year's sales"
         )
     if method not in ("potential_share", "sales_share", "blend", "equal_chance"):
@@ -271,6 +282,16 @@ def quotas(
     w = float(weight)
     if not 0 <= w <= 1:
         raise SpecificationError(f"weight must be in [0, 1], got {weight!r}")
+    seed = check_seed(seed)
+    if (
+        isinstance(n_draws, bool)
+        or not isinstance(n_draws, int | np.integer)
+        or n_draws < 1
+    ):
+        raise SpecificationError(
+            f"n_draws must be a whole number >= 1, got {n_draws!r}; e.g. 2_000 "
+            "Monte-Carlo draws for P(attain)"
+        )
     pot = _potential_draws(study, potential)
     if pot is None and method in ("potential_share", "blend"):
         raise SpecificationError(
@@ -280,17 +301,43 @@ def quotas(
         )
     rng = np.random.default_rng(seed)
     territories = sales_t.index
-    sales_share = (sales_t / sales_t.sum()).to_numpy()
+    no_sales = not float(sales_t.sum()) > 0
+    if no_sales and (pot is None or method in ("sales_share", "blend")):
+        raise SpecificationError(
+            f"method={method!r} splits the total by today's sales, but the "
+            f"territories' sales sum to {float(sales_t.sum()):g} (history, "
+            "accounts.annual_sales or units.sales); fix: add sales, or use "
+            "method='potential_share' with potential"
+        )
+    # without sales the attainable share rests on potential alone
+    sales_share = (
+        np.zeros(len(territories)) if no_sales else (sales_t / sales_t.sum()).to_numpy()
+    )
     if pot is not None:
         pt = (
             pot.groupby(terr.reindex(pot.index).to_numpy())
             .sum()
             .reindex(territories)
+            .fillna(0.0)
             .to_numpy()
         )  # (n_terr, n_pot)
-        shares = pt / pt.sum(axis=0, keepdims=True)
+        pot_total = pt.sum(axis=0)
+        if not (pot_total > 0).all():
+            zero = np.flatnonzero(~(pot_total > 0))
+            raise DataValidationError(
+                "potential",
+                None,
+                f"potential sums to 0 over all units in {len(zero)} of "
+                f"{len(pot_total)} draws, so it gives no shares to split the "
+                "total by",
+                rows=[str(pot.columns[j]) for j in zero],
+                n_bad=len(zero),
+                fix="check the potential estimates, or use method='sales_share'",
+            )
+        shares = pt / pot_total[None, :]
         pick = rng.integers(0, shares.shape[1], n_draws)
-        pi = w * shares[:, pick] + (1.0 - w) * sales_share[:, None]
+        wp = 1.0 if no_sales else w
+        pi = wp * shares[:, pick] + (1.0 - wp) * sales_share[:, None]
         pot_mean = pt.mean(axis=1)
         pot_share = pot_mean / pot_mean.sum()
     else:

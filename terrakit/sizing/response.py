@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -326,7 +327,9 @@ class ResponseModel:
                 f"sampler must be 'nutpie' or 'pymc', got {sampler!r}"
             )
         self.sampler = sampler
-        self.draws, self.tune, self.chains = int(draws), int(tune), int(chains)
+        self.draws = _count("draws", draws, 1, "e.g. 1_000 draws per chain")
+        self.tune = _count("tune", tune, 0, "e.g. 1_000 tuning steps per chain")
+        self.chains = _count("chains", chains, 1, "e.g. 2 or 4 chains")
         self.progressbar = progressbar
         if not 0.5 <= float(target_accept) < 1.0:
             raise SpecificationError(
@@ -378,7 +381,10 @@ class ResponseModel:
         ------
         DataValidationError
             When the history is missing, has no ``calls`` column, lacks
-            variation in calls, or its accounts have no segment.
+            variation in calls, or its accounts have no segment or no
+            ``annual_sales`` (all checked before sampling).
+        SpecificationError
+            When ``seed`` is not a non-negative integer.
 
         Warns
         -----
@@ -423,6 +429,7 @@ class ResponseModel:
         curve is that of the segment's average account.
         """
         t0 = time.perf_counter()
+        seed = check_seed(seed)
         hist = study.history
         if hist is None or len(hist) == 0:
             raise DataValidationError(
@@ -448,6 +455,15 @@ class ResponseModel:
                 fix="give history per account_id with calls and sales",
             )
         facts = _segment_facts(study, travel, calls_per_year, segment)
+        sales_now = facts["annual_sales"].to_numpy(float)
+        if np.isnan(sales_now).any():  # checked before minutes of sampling
+            raise DataValidationError(
+                "accounts",
+                "annual_sales",
+                "segments without annual_sales: "
+                f"{list(facts.index[np.isnan(sales_now)])}",
+                fix="fill annual_sales (today's yearly sales per account)",
+            )
         acc = study.accounts
         seg_of = acc[segment].astype(str)
         h = hist[["account_id", "period", "sales", "calls"]].copy()
@@ -495,15 +511,6 @@ class ResponseModel:
         k = post["c50"].to_numpy().reshape(-1, S)
         gam = post["gamma"].to_numpy().reshape(-1, S)
         rel_now = hill(calls_now / ppy, floor, 1.0, k, gam)
-        sales_now = facts["annual_sales"].to_numpy(float)
-        if np.isnan(sales_now).any():
-            raise DataValidationError(
-                "accounts",
-                "annual_sales",
-                "segments without annual_sales: "
-                f"{list(facts.index[np.isnan(sales_now)])}",
-                fix="fill annual_sales (today's yearly sales per account)",
-            )
         hi = sales_now / rel_now
         draws = {"lo": floor * hi, "hi": hi, "c50": k * ppy, "gamma": gam}
         diag = _diagnostics(idata, ("floor", "c50", "gamma", "sigma"))
@@ -667,7 +674,9 @@ class ResponseModel:
         ------
         SpecificationError
             When judgements are not increasing (zero < −50 % < current <
-            +50 % < saturation), keys are missing, or no reference is given.
+            +50 % < saturation), keys are missing, no segment is judged, no
+            reference is given, or ``n_draws`` / ``seed`` are not whole
+            numbers (``n_draws`` >= 1, ``seed`` >= 0).
 
         Notes
         -----
@@ -687,6 +696,13 @@ class ResponseModel:
         :math:`c_{50} = c_{today}\\,\\delta^{1/\\gamma}`, :math:`\\ell =
         r_0 S_{today}`, :math:`h = r_\\infty S_{today}`.
         """
+        seed = check_seed(seed)
+        n_draws = _count("n_draws", n_draws, 1, "e.g. 1_000 draws")
+        if not isinstance(judgements, Mapping) or not judgements:
+            raise SpecificationError(
+                "judgements must map each segment to its five judged sales "
+                f"({list(JUDGEMENT_KEYS)}), got {judgements!r}"
+            )
         ref = _reference(study, reference, travel)
         rng = np.random.default_rng(seed)
         u = float(uncertainty)
@@ -751,6 +767,19 @@ class ResponseModel:
             method="judgement",
             provenance=prov,
         )
+
+
+def _count(name: str, value: Any, least: int, example: str) -> int:
+    """``value`` as an int >= ``least``, or a :class:`SpecificationError`."""
+    ok = not isinstance(value, bool) and (
+        isinstance(value, int | np.integer)
+        or (isinstance(value, float) and value.is_integer())
+    )
+    if not ok or int(value) < least:
+        raise SpecificationError(
+            f"{name} must be a whole number >= {least}, got {value!r}; {example}"
+        )
+    return int(value)
 
 
 def _adbudg(

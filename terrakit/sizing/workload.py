@@ -439,7 +439,7 @@ def workload(
         When call data are missing or negative, or travel needs coordinates
         or reps that the study lacks.
     SpecificationError
-        When ``calls_per_day`` is not positive.
+        When ``calls_per_day`` is below 1.
 
     Notes
     -----
@@ -482,6 +482,12 @@ def workload(
             raise SpecificationError(f"call_minutes must be >= 0, got {call_minutes!r}")
         minutes = pd.Series(m, index=acc.index)
     k = _positive("calls_per_day", calls_per_day, "e.g. 5 calls per field day")
+    if k < 1:
+        raise SpecificationError(
+            f"calls_per_day must be at least 1 (a field day has at least one "
+            f"call), got {calls_per_day!r}; below 1 the day-tour estimate gives "
+            "negative travel minutes"
+        )
     how: str
     if travel is None:
         tmin = pd.Series(0.0, index=acc.index)

@@ -162,6 +162,9 @@ def test_plan_all_travel_hours() -> None:
     assert list(th.index) == ["R01"]
     assert th.iloc[0] == pytest.approx(plans.plans["R01"].drive_hours * 48)
     assert "Call plans: 1 territories" in plans.summary()
+    # any other period used to return the cycle's hours labelled as asked
+    with pytest.raises(SpecificationError, match=r"per must be 'year' or 'cycle'"):
+        plans.travel_hours(per="month")
 
 
 def test_specification_errors() -> None:
@@ -226,3 +229,231 @@ def test_plan_all_one_warning_for_overloaded_territories() -> None:
     assert df.loc["R01", "overloaded"]
     assert df.loc["R01", "available_hours"] == pytest.approx(40.0)
     assert "overloaded (visits need more hours" in plans.summary()
+
+
+# -- bad input: clear errors before any solving -------------------------------------
+@pytest.fixture
+def no_solving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the pattern MIP or the day router is reached."""
+    from terrakit.routing import plan as pl
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("solving started before the input was checked")
+
+    monkeypatch.setattr(pl, "assign_patterns", boom)
+    monkeypatch.setattr(pl, "_solve_day", boom)
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"weeks": 2.5}, r"weeks must be a whole number of weeks >= 1 .*got 2\.5"),
+        ({"weeks": "2"}, r"weeks must be a whole number of weeks >= 1 .*got '2'"),
+        ({"weeks_per_year": 0}, r"weeks_per_year must be a positive number .*got 0"),
+        ({"weeks_per_year": np.nan}, r"weeks_per_year must be a positive .*got nan"),
+        ({"cycle": -1}, r"cycle must be a whole number >= 0 .*got -1"),
+        ({"days": ("Mon", "Mon")}, r"days names \['Mon'\] more than once"),
+        ({"days": "Mon"}, r"sequence of weekday names .*got the text 'Mon'"),
+        ({"backend": "gurobi"}, r"unknown routing backend 'gurobi'"),
+        ({"travel": "osrm"}, r"travel of type str is not understood"),
+    ],
+)
+def test_bad_settings_are_refused(
+    kw: dict[str, object], msg: str, no_solving: None
+) -> None:
+    """weeks_per_year=0 used to hang (infinite visits per cycle); a float or
+    text ``weeks`` and a text ``travel`` gave raw TypeError/AttributeError."""
+    study = make_study(6)
+    with pytest.raises(SpecificationError, match=msg):
+        plan_calls(study, "current", "R01", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("col", ["calls_per_year", "call_minutes"])
+def test_missing_call_data_is_named(col: str, no_solving: None) -> None:
+    """NaN calls or minutes used to become 0 silently (a visit of 0 minutes)."""
+    from terrakit.exceptions import DataValidationError
+
+    study = make_study(6)
+    acc = study.accounts
+    acc.loc[["A001", "A003"], col] = np.nan
+    bad = study.replace(accounts=acc)
+    before = bad.accounts
+    with pytest.raises(
+        DataValidationError,
+        match=rf"accounts\.{col}: 2 values are missing \(NaN\) "
+        r"\(rows: 'A001', 'A003'\)\. Fix: fill the missing values",
+    ):
+        plan_calls(bad, "current", "R01")
+    pd.testing.assert_frame_equal(bad.accounts, before)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "msg"),
+    [
+        (
+            16.0,
+            10.0,
+            r"accounts\.tw_start/tw_end: 2 time windows open after they "
+            r"close \(e\.g\. 16:00-10:00\) \(rows: 'A000', 'A003'\)\. Fix: swap",
+        ),
+        (
+            930.0,
+            1100.0,
+            r"accounts\.tw_start: 2 values are not hours of the day "
+            r"0\.\.24 \(e\.g\. 930\) .*e\.g\. 9\.5 for 9:30",
+        ),
+        (
+            "9am",
+            "5pm",
+            r"accounts\.tw_start: 2 time-window values are not numbers "
+            r"\(e\.g\. '9am'\)",
+        ),
+        (
+            18.0,
+            20.0,
+            r"accounts\.tw_start/tw_end: 2 accounts can only be visited "
+            r"outside the working day 08:00-17:00 \(e\.g\. window 18:00-20:00\) "
+            r"\(rows: 'A000', 'A003'\)\. Fix: .*widen day_hours",
+        ),
+    ],
+)
+def test_bad_time_windows_are_named(
+    start: object, end: object, msg: str, no_solving: None
+) -> None:
+    """Reversed, out-of-day, HHMM and text windows used to be silently
+    ignored (text) or turned into dropped visits with a misleading reason."""
+    from terrakit.exceptions import DataValidationError
+
+    study = make_study(6)
+    acc = study.accounts.astype({"call_minutes": float})
+    acc["tw_start"] = pd.Series(np.nan, index=acc.index, dtype=object)
+    acc["tw_end"] = pd.Series(np.nan, index=acc.index, dtype=object)
+    acc.loc[["A000", "A003"], "tw_start"] = start
+    acc.loc[["A000", "A003"], "tw_end"] = end
+    bad = study.replace(accounts=acc)
+    before = bad.accounts
+    with pytest.raises(DataValidationError, match=msg):
+        plan_calls(bad, "current", "R01", weeks=1)
+    pd.testing.assert_frame_equal(bad.accounts, before)
+
+
+def test_day_too_short_is_explained_before_solving(no_solving: None) -> None:
+    """A one-hour day cannot hold a 30-minute call 18 minutes from home each
+    way: the numbers come before solving (it used to drop every visit)."""
+    study = make_study(12)
+    with pytest.raises(
+        SpecificationError,
+        match=r"no visit of territory 'R01' fits in a working day: the day "
+        r"08:00-09:00 lasts 60 min, but the quickest of its 12 accounts due this "
+        r"cycle \('A007'\) needs 66 min \(18 min driving there, a 30-min call, "
+        r"18 min back\); fix: widen day_hours",
+    ):
+        plan_calls(study, "current", "R01", day_hours=(8, 9), lunch=None)
+
+
+def test_bad_travel_matrix_is_named(no_solving: None) -> None:
+    """A NaN matrix used to drop every visit silently; a wrong shape printed
+    ``{m.shape}`` literally."""
+    from terrakit.exceptions import DataValidationError
+
+    study = make_study(4)
+    m = np.full((5, 5), 10.0)
+    np.fill_diagonal(m, 0.0)
+    m[2, 3] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=r"travel_matrix: 1 travel times are missing \(NaN\) or negative "
+        r"\(rows: 'A001', 'A002'\)",
+    ):
+        plan_calls(study, "current", "R01", travel=m)
+    with pytest.raises(DataValidationError, match=r"must be 5×5 .*got shape \(3, 3\)"):
+        plan_calls(study, "current", "R01", travel=np.zeros((3, 3)))
+
+
+def test_unreachable_pairs_in_matrix_are_planned_around() -> None:
+    """``numpy.inf`` marks an unreachable pair (TravelTimeModel.from_matrix
+    allows it); between two accounts of one day it used to stop planning
+    with 'duration must be finite and non-negative'."""
+    study = make_study(4, calls=(48.0,))
+    m = np.full((5, 5), 10.0)
+    np.fill_diagonal(m, 0.0)
+    m[1, 2] = m[2, 1] = np.inf  # A000 and A001 cannot reach each other
+    p = plan_calls(
+        study, "current", "R01", weeks=1, days=("Mon",), travel=m, time_limit=5
+    )
+    assert p.n_visits == 4 and len(p.dropped) == 0
+    order = _visits(p)["account_id"].tolist()
+    i, j = order.index("A000"), order.index("A001")
+    assert abs(i - j) > 1  # never driven directly between them
+    m[0, 1] = m[1, 0] = np.inf  # A000 cannot be reached from home at all
+    p = plan_calls(
+        study, "current", "R01", weeks=1, days=("Mon",), travel=m, time_limit=5
+    )
+    assert p.dropped["account_id"].tolist() == ["A000"]
+    assert p.dropped["reason"].str.startswith("cannot be reached").all()
+    assert p.n_visits == 3
+
+
+def test_unknown_rep_lists_the_reps() -> None:
+    study = make_study(4)
+    with pytest.raises(
+        KeyError,
+        match=r"rep 'R99' is not in the reps table "
+        r"\(reps: R01\); pass rep= one of them",
+    ):
+        plan_calls(study, "current", "R01", rep="R99")
+
+
+def test_plan_all_checks_every_territory_before_solving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bad window in the second territory is reported before the first
+    territory is solved (it used to surface only after solving the others)."""
+    from terrakit.data import Alignment
+    from terrakit.exceptions import DataValidationError
+    from terrakit.routing import plan as pl
+
+    study = make_study(12)
+    al = Alignment.from_mapping(
+        {"u0": "R01", "u1": "R01", "u2": "T2", "u3": "T2"}, name="two"
+    )
+    acc = study.accounts
+    last = acc.index[acc["unit_id"] == "u3"][0]
+    acc["tw_start"] = np.nan
+    acc["tw_end"] = np.nan
+    acc.loc[last, ["tw_start", "tw_end"]] = (15.0, 9.0)
+    bad = study.replace(accounts=acc, alignments={"two": al})
+    solved: list[object] = []
+    monkeypatch.setattr(pl, "_solve", lambda prep: solved.append(prep))
+    with pytest.raises(DataValidationError, match=rf"open after they close .*'{last}'"):
+        plan_all(bad, "two", progress=False, weeks=1)
+    assert solved == []
+    with pytest.raises(TypeError, match=r"unknown keyword arguments \['wekes'\]"):
+        plan_all(study, "current", progress=False, wekes=2)
+
+
+def test_route_search_at_time_limit_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day whose search ran out of time (rather than reaching its iteration
+    cap) used to pass silently; the plan still holds every visit."""
+    import dataclasses
+
+    from terrakit.exceptions import TimeLimitWarning
+    from terrakit.routing import plan as pl
+
+    real = pl.solve_routing
+
+    def out_of_time(prob, **kw):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(real(prob, **kw), time_limit_reached=True)
+
+    monkeypatch.setattr(pl, "solve_routing", out_of_time)
+    study = make_study(12)
+    with pytest.warns(
+        TimeLimitWarning,
+        match=r"R01: the routes of \d+ of 5 days stopped at their time limit "
+        r".*\(fix: raise time_limit\)",
+    ):
+        p = plan_calls(study, "current", "R01", weeks=1, time_limit=5)
+    assert p.provenance["days_at_time_limit"] == (p.day_table["visits"] > 0).sum()
+    assert p.n_visits + len(p.dropped) == p.schedule["visits"].sum()
+    with pytest.warns(TimeLimitWarning, match=r"1 of 1 territories stopped"):
+        plan_all(study, "current", progress=False, weeks=1, time_limit=5)

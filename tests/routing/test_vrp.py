@@ -100,3 +100,16 @@ def test_capacity_splits_routes() -> None:
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown routing backend 'gurobi'"):
         solve_routing(square(), backend="gurobi")  # type: ignore[arg-type]
+
+
+def test_bad_run_settings_are_refused_before_solving() -> None:
+    """A negative seed or a zero time limit is a SpecificationError, not a
+    traceback from inside PyVRP (the seed used to go unchecked)."""
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match="unknown routing backend 'gurobi'"):
+        solve_routing(square(), backend="gurobi")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="seed must be a non-negative int"):
+        solve_routing(square(), seed=-1)
+    with pytest.raises(SpecificationError, match="time_limit must be a positive"):
+        solve_routing(square(), time_limit=0)

@@ -118,3 +118,44 @@ def test_allocate_calls_bad_input(two_segment_study, judged):
         )
     with pytest.raises(SpecificationError, match="n_reps must be positive, got -2"):
         allocate_calls(judged, two_segment_study, n_reps=-2, travel=None)
+
+
+def test_allocate_calls_checks_settings_and_segment_names(two_segment_study, judged):
+    """time_limit=0 used to end in 'MILP ended with status Not Solved'; a
+    max_calls key naming no segment used to be ignored."""
+    with pytest.raises(SpecificationError, match="time_limit must be a positive"):
+        allocate_calls(judged, two_segment_study, n_reps=2, travel=None, time_limit=0)
+    with pytest.raises(SpecificationError, match=r"max_calls names segments \['Z'\]"):
+        allocate_calls(
+            judged, two_segment_study, n_reps=2, travel=None, max_calls={"Z": 3}
+        )
+
+
+def test_milp_at_time_limit_returns_best_plan_with_warning(
+    two_segment_study, judged, monkeypatch
+):
+    """A MILP stopped before it found a plan used to raise SpecificationError;
+    now the greedy plan comes back with a TimeLimitWarning."""
+    import pulp
+
+    from terrakit.exceptions import TimeLimitWarning
+
+    monkeypatch.setattr(pulp.LpProblem, "solve", lambda self, solver=None: 0)
+    with pytest.warns(
+        TimeLimitWarning,
+        match=r"MILP stopped at its time limit of 5 s in 2 of 2 budget pools",
+    ):
+        plan = allocate_calls(
+            judged,
+            two_segment_study,
+            hours_per_rep=None,
+            travel=None,
+            method="milp",
+            time_limit=5,
+        )
+    assert plan.status == "time_limit"
+    greedy = allocate_calls(
+        judged, two_segment_study, hours_per_rep=None, travel=None, method="greedy"
+    )
+    assert plan.objective == pytest.approx(greedy.objective)
+    assert plan.objective <= plan.upper_bound + 1e-6

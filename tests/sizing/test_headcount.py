@@ -93,6 +93,18 @@ def test_headcount_profit_bands_and_best():
         ({"margin": 0}, "margin must be in \\(0, 1\\], got 0"),
         ({"hours_per_rep": 0}, "hours_per_rep must be positive, got 0"),
         ({"reps": []}, "reps must be a non-empty"),
+        # these used to be truncated or read digit by digit, or a TypeError
+        ({"reps": [1.5, 2.7]}, r"reps must be whole numbers of reps, got \[1\.5"),
+        ({"reps": "10"}, r"reps must be the sizes to try, .*got '10'"),
+        ({"reps": 10}, r"reps must be the sizes to try, .*got 10"),
+        # unknown segment names used to be ignored, NaN hours used silently
+        (
+            {"hours_per_call": {"Z": 2.0}},
+            r"hours_per_call names segments \['Z'\] that the response curves do "
+            r"not have; they cover \['A'\]",
+        ),
+        ({"hours_per_call": {"A": np.nan}}, r"hours per call must be positive"),
+        ({"max_calls": {"Z": 5.0}}, r"max_calls names segments \['Z'\]"),
     ],
 )
 def test_bad_input_explains(kw, msg):
@@ -112,3 +124,10 @@ def test_best_at_the_edge_warns():
     with pytest.warns(TerrakitWarning, match="at the edge of the sizes tried"):
         best = cur.best()
     assert best.reps == 3 and best.at_edge
+
+
+def test_frontier_refuses_negative_or_missing_budgets():
+    """Negative or NaN budgets used to give NaN sales silently."""
+    rc = _curves([1.0], [2.0], [1.0], [1.0], [1], [1.0])
+    with pytest.raises(SpecificationError, match=r"budgets must be selling hours"):
+        frontier(rc, np.array([-5.0, np.nan]))

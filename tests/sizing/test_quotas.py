@@ -115,3 +115,41 @@ def test_p_attain_is_calibrated_on_outcomes_simulated_from_the_model(
     outcome = total * pi * np.exp(cv * rng.standard_normal((2, n)) - cv**2 / 2)
     hit = (outcome >= q["quota"].to_numpy()[:, None]).mean(axis=1)
     assert hit == pytest.approx(q["p_attain"].to_numpy(), abs=0.01)
+
+
+def test_bad_run_settings(two_segment_study):
+    """A negative seed used to raise numpy's ValueError; n_draws=0 gave NaN
+    P(attain) with RuntimeWarnings."""
+    with pytest.raises(SpecificationError, match="seed must be a non-negative int"):
+        quotas(two_segment_study, "current", seed=-1)
+    with pytest.raises(SpecificationError, match=r"n_draws must be a whole number"):
+        quotas(two_segment_study, "current", n_draws=0)
+
+
+def test_zero_potential_or_sales_explain(two_segment_study):
+    """All-zero potential or sales used to end in 'quotas sum to 0.00' from
+    inside the result (or, for sales, in P(attain) = 0 everywhere)."""
+    from terrakit.exceptions import DataValidationError
+
+    units = two_segment_study.units
+    units["potential"] = 0.0
+    with pytest.raises(
+        DataValidationError, match=r"potential: potential sums to 0 over all units"
+    ):
+        quotas(two_segment_study.replace(units=units), "current")
+    acc = two_segment_study.accounts
+    acc["annual_sales"] = 0.0
+    no_sales = two_segment_study.replace(accounts=acc)
+    with pytest.raises(
+        SpecificationError,
+        match=r"method='sales_share' splits the total by today's sales, but the "
+        r"territories' sales sum to 0",
+    ):
+        quotas(no_sales, "current", total=1e6, method="sales_share")
+    with pytest.raises(
+        SpecificationError, match=r"by default it is the last 12 months' sales"
+    ):
+        quotas(no_sales, "current")
+    q = quotas(no_sales, "current", total=1e6).to_frame()  # potential alone
+    assert q["quota"].tolist() == pytest.approx([750_000, 250_000])
+    assert q["p_attain"].between(0.3, 0.7).all()

@@ -157,3 +157,60 @@ def test_target_accept_out_of_range_is_refused():
     msg = r"target_accept must be in \[0.5, 1\), got 1.0"
     with pytest.raises(SpecificationError, match=msg):
         ResponseModel(target_accept=1.0)
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"seed": -1}, r"seed must be a non-negative integer, got -1"),
+        ({"seed": "a"}, r"seed must be a non-negative integer, got 'a'"),
+        ({"n_draws": 0}, r"n_draws must be a whole number >= 1, got 0"),
+        ({"n_draws": -1}, r"n_draws must be a whole number >= 1, got -1"),
+    ],
+)
+def test_judgement_run_settings_explain(kw, msg):
+    """A bad seed used to raise numpy's ValueError/TypeError; n_draws=0
+    returned curves with no draws at all."""
+    j = {"A": [0.4, 0.8, 1.0, 1.1, 1.2]}
+    with pytest.raises(SpecificationError, match=msg):
+        ResponseModel.from_judgement(j, reference=REF, **kw)
+
+
+def test_no_judgements_explain():
+    with pytest.raises(SpecificationError, match=r"judgements must map each segment"):
+        ResponseModel.from_judgement({}, reference=REF)
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"draws": 0}, r"draws must be a whole number >= 1, got 0"),
+        ({"chains": 0}, r"chains must be a whole number >= 1, got 0"),
+        ({"tune": -5}, r"tune must be a whole number >= 0, got -5"),
+        ({"draws": "x"}, r"draws must be a whole number >= 1, got 'x'"),
+    ],
+)
+def test_mcmc_settings_are_checked_at_construction(kw, msg):
+    """draws=0 or chains=0 used to be accepted and fail inside the sampler."""
+    with pytest.raises(SpecificationError, match=msg):
+        ResponseModel(**kw)
+
+
+def test_missing_sales_are_reported_before_sampling(make_history_study, monkeypatch):
+    """Segments without annual_sales used to be found only after sampling."""
+    st = make_history_study({"A": (0.5, 2.0, 1.5)}, n_accounts=5, months=6)
+    acc = st.accounts
+    acc["annual_sales"] = np.nan
+    st = st.replace(accounts=acc)
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampling started before the input was checked")
+
+    monkeypatch.setattr(ResponseModel, "_sample", no_sampling)
+    with pytest.raises(
+        DataValidationError,
+        match=r"accounts\.annual_sales: segments without annual_sales: \['A'\]",
+    ):
+        ResponseModel().fit(st, travel=None)
+    with pytest.raises(SpecificationError, match="seed must be a non-negative int"):
+        ResponseModel().fit(st, seed=-1, travel=None)

@@ -106,3 +106,14 @@ def test_travel_model_without_reps_explains(two_segment_study):
         workload(st)
     with pytest.raises(SpecificationError, match="travel='fast' is not understood"):
         workload(two_segment_study, travel="fast")  # type: ignore[arg-type]
+
+
+def test_fewer_than_one_call_per_day_is_refused(two_segment_study):
+    """calls_per_day=0.5 used to give a1 (at its rep's home) -14 travel
+    minutes per call: the day-tour estimate needs at least one call a day."""
+    with pytest.raises(
+        SpecificationError, match=r"calls_per_day must be at least 1 .*got 0\.5"
+    ):
+        workload(two_segment_study, calls_per_day=0.5)
+    wl = workload(two_segment_study, calls_per_day=1)
+    assert (wl.table["travel_minutes"] >= 0).all()
