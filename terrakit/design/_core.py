@@ -73,6 +73,8 @@ class Spec:
     locked: np.ndarray | None = None
     dist: np.ndarray | None = None
     allowed: np.ndarray | None = None
+    #: names of the first activity columns (the point bands; draw bands follow)
+    activity_names: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
@@ -697,36 +699,51 @@ def _choose_bound(
     banded = np.flatnonzero(finite.any(axis=0))
     nearest = float(np.min(cost_all, axis=1).sum())
     if len(banded) and n * m <= BANDED_BOUND_CELLS:
-        a = int(banded[0])
-        lower = float(np.min(spec.lower[:, a]))
-        upper = float(np.max(spec.upper[:, a]))
+        # one bound per banded activity (each keeps both bands of its own),
+        # the time shared between them; the best is kept
         sol = np.asarray(cost_all)[np.arange(n), np.asarray(centers)[labels]]
-        cuts = None
-        if np.isfinite(lower) and np.isfinite(upper):
-            cuts = region_cuts(cost_all, act[:, a], lower, upper, objective)
-        bound = banded_kmedian_bound(
-            cost_all,
-            k,
-            objective,
-            activity=act[:, a],
-            lower=lower,
-            upper=upper,
-            start=sol,
-            cuts=cuts,
-            deadline=deadline,
+        names = spec.activity_names
+        # the point bands only (scenario draws add one column per draw)
+        tried = banded[banded < len(names)] if names else banded[:1]
+        tried = tried if len(tried) else banded[:1]
+        best, best_a, best_cuts = -math.inf, int(tried[0]), None
+        for i, a in enumerate(tried.tolist()):
+            lower = float(np.min(spec.lower[:, a]))
+            upper = float(np.max(spec.upper[:, a]))
+            cuts = None
+            if np.isfinite(lower) and np.isfinite(upper):
+                cuts = region_cuts(cost_all, act[:, a], lower, upper, objective)
+            now = time.perf_counter()
+            bound = banded_kmedian_bound(
+                cost_all,
+                k,
+                objective,
+                activity=act[:, a],
+                lower=lower,
+                upper=upper,
+                start=sol,
+                cuts=cuts,
+                deadline=now + max(deadline - now, 0.0) / (len(tried) - i),
+            )
+            if bound > best:
+                best, best_a, best_cuts = bound, a, cuts
+        kept = (
+            f"both bands of {names[best_a]!r} kept"
+            if names and best_a < len(names)
+            else "both bands of one activity kept"
         )
+        others = " other activities and" if len(banded) > 1 or act.shape[1] > 1 else ""
         method = (
             "Lagrangian relaxation of the assignment rows of the banded "
-            "k-median model (chosen centers; both bands of one activity kept, "
-            "other activities and contiguity dropped)"
+            f"k-median model (chosen centers; {kept};{others} contiguity dropped)"
         )
-        if cuts is not None:
+        if best_cuts is not None:
             method += (
-                f", with {cuts.n_regions} region cut(s) (activity that must "
+                f", with {best_cuts.n_regions} region cut(s) (activity that must "
                 "cross the border of a region that fits no whole number of "
                 "territories)"
             )
-        return max(bound, nearest), method
+        return max(best, nearest), method
     fin = np.flatnonzero(np.isfinite(spec.upper[0]))
     a_cap = act[:, fin[0]] if len(fin) else None
     cap = float(spec.upper[:, fin[0]].max()) if len(fin) else math.inf

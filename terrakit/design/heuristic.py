@@ -115,7 +115,9 @@ def _spec(
     cols: list[np.ndarray] = []
     los: list[np.ndarray] = []
     his: list[np.ndarray] = []
-    for _name, v, lo, hi in problem.bands():
+    names: list[str] = []
+    for name, v, lo, hi in problem.bands():
+        names.append(str(name))
         cols.append(np.asarray(v, dtype=float))
         los.append(lo)
         his.append(hi)
@@ -161,6 +163,7 @@ def _spec(
         if problem.unit_distance is None
         else np.asarray(problem.unit_distance),
         allowed=None if problem.allowed is None else np.asarray(problem.allowed),
+        activity_names=tuple(names),
     )
     del m
     return spec, notes

@@ -359,3 +359,30 @@ def test_chosen_centers_on_two_bands_with_heavy_units() -> None:
     assert dev["max_rel_dev"]["workload"] <= 0.05 + 1e-9
     assert dev["max_rel_dev"]["potential"] <= 0.10 + 1e-9
     assert res.lower_bound <= res.objective
+
+
+def test_chosen_centers_bound_keeps_the_best_banded_activity() -> None:
+    """Chosen centers, two banded activities: the bound is computed for each
+    activity's bands and the best is kept.  Activity ``a`` (listed first) is
+    almost free (±90 %), ``b`` is concentrated in four units and tight (±5 %):
+    the plan with ``a``'s band alone costs 88, so a bound that kept only the
+    first activity could not exceed 88; keeping ``b``'s bands it does."""
+    n = 16
+    x = np.arange(n, dtype=float)
+    b = np.full(n, 0.1)
+    b[:4] = 10.0
+    p = DesignProblem.from_cost_matrix(
+        (x[:, None] - x[None, :]) ** 2,
+        {"a": np.ones(n), "b": b},
+        2,
+        tolerance={"a": 0.9, "b": 0.05},
+        center_mode="choose",
+    )
+    res = solve_heuristic(p, time_limit=5, seed=0)
+    only_a = solve_heuristic(p.replace(tolerance={"a": 0.9}), time_limit=5, seed=0)
+    # without b's band the optimum is 88, and the bound proves it
+    assert only_a.objective == pytest.approx(88.0)
+    assert only_a.lower_bound == pytest.approx(88.0, rel=1e-6)
+    assert res.is_feasible()
+    assert 88.0 < res.lower_bound <= res.objective
+    assert "both bands of 'b' kept" in res.info["bound"]
