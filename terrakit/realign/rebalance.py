@@ -1258,6 +1258,8 @@ def _search_and_solve(
 #: share of the time left that the design heuristic gets when the
 #: least-disruption search found no plan in the bands
 DESIGN_SHARE = 0.6
+#: design heuristic runs (seeds ``seed``, ``seed + 1``, ...) while time is left
+DESIGN_ATTEMPTS = 3
 
 
 def _design_start(
@@ -1273,14 +1275,18 @@ def _design_start(
     """
     from terrakit.design.heuristic import solve_heuristic
 
-    left = DESIGN_SHARE * (deadline - time.perf_counter())
-    if left < 1.0:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TimeLimitWarning)
-        r = solve_heuristic(problem, time_limit=left, seed=seed)
-    cols = np.asarray(r.columns)
-    return None if problem.violations(cols) else cols
+    # a run that ends outside the bands early leaves time: the next seed
+    for attempt in range(DESIGN_ATTEMPTS):
+        left = DESIGN_SHARE * (deadline - time.perf_counter())
+        if left < 1.0:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TimeLimitWarning)
+            r = solve_heuristic(problem, time_limit=left, seed=seed + attempt)
+        cols = np.asarray(r.columns)
+        if not problem.violations(cols):
+            return cols
+    return None
 
 
 def _better(a: AlignmentResult | None, b: AlignmentResult) -> AlignmentResult:
