@@ -378,9 +378,11 @@ def round_by_mip(
     locked: np.ndarray | None = None,
     time_limit: float = 10.0,
     seed: int = 0,
+    polish: bool = True,
 ) -> np.ndarray | None:
     """An integral assignment for fixed centers that meets every band with the
-    fewest units moved from ``labels``, or ``None``.
+    fewest units moved from ``labels``, or ``None``; with ``polish``, then the
+    cheapest one HiGHS finds from it in the time left.
 
     For bands that the rounded LP and the move repairs leave broken: several
     activities with heavy units, where one unit is a large share of a band.
@@ -392,11 +394,16 @@ def round_by_mip(
     fits in :data:`ROUND_MIP_MAX_PAIRS`, it is solved again on all
     territories.  ``None``: no assignment in band found within
     ``time_limit`` (or the model would exceed :data:`ROUND_MIP_MAX_PAIRS`).
+    ``labels`` already in every band skip the count (center relocation: the
+    same plan, new centers, only the cost to improve).
     """
     n, k = cost.shape
     m = activities.shape[1]
     deadline = time.perf_counter() + max(float(time_limit), 0.0)
     fin = np.isfinite(cost)
+    sums = np.zeros((k, m))
+    np.add.at(sums, labels, activities)
+    in_band = bool(np.all(sums >= lower - 1e-9) and np.all(sums <= upper + 1e-9))
     widths = [min(q, k)] + ([k] if q < k else [])
     for width in widths:
         left = deadline - time.perf_counter()
@@ -421,14 +428,18 @@ def round_by_mip(
         rows, cols = pairs[keep, 0], pairs[keep, 1]
         moved = (cols != labels[rows]).astype(float)
         args = (activities, lower, upper, rows, cols, n, k, m)
-        out = _band_mip(moved, *args, time_limit=0.5 * left, seed=seed)
+        if in_band:
+            out: np.ndarray | bool | None = np.asarray(labels)
+        else:
+            share = 0.5 if polish else 1.0
+            out = _band_mip(moved, *args, time_limit=share * left, seed=seed)
         if out is None:
             return None  # stopped by the clock: a wider model will not do better
         if not isinstance(out, np.ndarray):
             continue  # proven infeasible on these pairs
         # then the cost, from that plan, for the time left
         left = deadline - time.perf_counter()
-        if left > 0.05:
+        if polish and left > 0.05:
             better = _band_mip(
                 cost[rows, cols], *args, time_limit=left, seed=seed, start=out
             )

@@ -347,6 +347,7 @@ def solve_location(
             # bands; the assignment MIP for these centers often can, in
             # seconds (sample, 10 chosen centers, two bands: benchmarks/README)
             left = max(deadline - time.perf_counter(), 0.0)
+            mip_seed = 0 if seed is None else seed
             lab = round_by_mip(
                 final_cost,
                 act,
@@ -355,14 +356,38 @@ def solve_location(
                 rounded,  # the fewest moves from the LP's plan
                 q=q,
                 locked=lk,
-                time_limit=0.8 * left,
-                seed=0 if seed is None else seed,
+                # chosen centers: the cost is improved with relocated centers
+                time_limit=(0.4 if spec.choose else 0.8) * left,
+                seed=mip_seed,
+                polish=not spec.choose,
             )
             notes.append(
                 f"band repair by the assignment MIP: feasible={lab is not None}"
             )
             if lab is not None:
                 labels = lab
+                if spec.choose:
+                    # the centers were placed for the broken plan: medoids of
+                    # the plan in band, and the assignment MIP for them, while
+                    # the cost falls
+                    labels, centers, rounds = _relocate_by_mip(
+                        cost_all,
+                        act,
+                        spec.lower,
+                        spec.upper,
+                        labels,
+                        centers,
+                        pinned,
+                        territory_locks,
+                        q=q,
+                        seed=mip_seed,
+                        deadline=time.perf_counter()
+                        + 0.8 * max(deadline - time.perf_counter(), 0.0),
+                    )
+                    notes.append(f"center relocation by the assignment MIP: {rounds}")
+                    final_cost = cost_all[:, centers]
+                    lk = territory_locks(centers)
+                    space = space.replace(cost=final_cost, locked=lk)
         labels = _anneal_free(labels, space, rng, deadline, time_limit, max_iter)
     moves = 0
     restart: Callable[[float], np.ndarray | None] | None = None
@@ -529,6 +554,67 @@ def solve_location(
         violation=viol,
         pieces_left=pieces_left,
     )
+
+
+def _relocate_by_mip(
+    cost_all: np.ndarray,
+    act: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    pinned: list[int],
+    territory_locks: Callable[[np.ndarray], np.ndarray],
+    *,
+    q: int,
+    seed: int,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Chosen centers, a plan in every band: each territory's center moves to
+    its medoid (the cost cannot rise), then the assignment MIP for the new
+    centers improves the plan from there (the bands do not depend on the
+    centers, so the plan stays in them); repeated while the centers change
+    and time is left.  Returns labels, centers and a summary of the rounds.
+    """
+    n, k = labels.size, centers.size
+    rows = np.arange(n)
+    cost = float(cost_all[rows, centers[labels]].sum())
+    start = cost
+    done = 0
+    moved = True  # the plan changed since the last MIP for these centers
+    full = False  # the last MIP had all the time left
+    while True:
+        left = deadline - time.perf_counter()
+        if left < 1.0:
+            break
+        keep = {int(np.flatnonzero(centers == j)[0]): j for j in pinned}
+        new = _medoids(cost_all, labels, k, keep)
+        stable = bool(np.array_equal(new, centers))
+        if stable and not moved and full:
+            break  # the MIP for these centers had all the time and kept the plan
+        if not stable:
+            centers = new
+            cost = float(cost_all[rows, centers[labels]].sum())
+        lab = round_by_mip(
+            cost_all[:, centers],
+            act,
+            lower,
+            upper,
+            labels,
+            q=q,
+            locked=territory_locks(centers),
+            # medoids that stay put: the time left goes to the MIP for them
+            time_limit=left if stable else max(1.0, left / 2),
+            seed=seed,
+        )
+        full = stable
+        done += 1
+        moved = False
+        if lab is not None:
+            c = float(cost_all[rows, centers[lab]].sum())
+            if c < cost:
+                labels, cost, moved = lab, c, True
+    return labels, centers, f"{done} round(s), cost {start:.6g} -> {cost:.6g}"
 
 
 def _relocate_by_flows(
