@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -11,8 +12,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed
+from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import SpecificationError
-from terrakit.forecast.model import Panel, fit_panel, simulate_paths
+from terrakit.forecast.model import Panel, fit_panel, merge_configs, simulate_paths
 
 __all__ = [
     "BASELINES",
@@ -45,6 +48,8 @@ class BacktestResult:
     forecasts
         Long frame of every forecast made (method, fold, series, period,
         actual, mean, lo80, hi80, lo95, hi95).
+    provenance
+        Seed, methods, step, merged configurations and terrakit version.
     """
 
     scores: pd.DataFrame
@@ -52,6 +57,7 @@ class BacktestResult:
     folds: int
     season_length: int
     forecasts: pd.DataFrame = field(repr=False)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         need = {
@@ -287,23 +293,38 @@ def backtest_panel(
     step: int | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest on a panel (see :func:`backtest`)."""
-    _check_horizon(horizon)
-    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 1:
-        raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
-    unknown = set(methods) - {"terrakit", *BASELINES}
-    if unknown:
+    methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
+    if step is not None and (
+        isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 1
+    ):
         raise SpecificationError(
-            f"unknown methods {sorted(unknown)}; choose from {['terrakit', *BASELINES]}"
+            f"step must be a whole number of periods ≥ 1 between origins, got "
+            f"{step!r}; leave it out to move by the horizon"
         )
     step = horizon if step is None else int(step)
     m = panel.season_length
     t_n = panel.values.shape[1]
     first_end = t_n - horizon - step * (folds - 1)
     if first_end < 2 * m:
+        fits = []
+        if t_n - 2 * m - horizon >= 0:
+            n_max = (t_n - 2 * m - horizon) // step + 1
+            fits.append(
+                f"horizon {horizon} fits at most {n_max} fold{'s' * (n_max > 1)}"
+            )
+        h_max = (
+            (t_n - 2 * m) // folds
+            if step == horizon
+            else t_n - 2 * m - step * (folds - 1)
+        )
+        if h_max >= 1:
+            fits.append(f"{folds} folds fit a horizon of at most {h_max}")
+        can = "; ".join(fits) if fits else "no backtest fits"
         raise SpecificationError(
             f"a backtest of {folds} folds × horizon {horizon} needs at least "
             f"{2 * m + horizon + step * (folds - 1)} periods of history "
-            f"(two years before the first origin); the history has {t_n}. "
+            f"(two years, {2 * m} periods, before the first origin); the history "
+            f"has {t_n} ({panel.periods[0]}..{panel.periods[-1]}): {can}. "
             "Use fewer folds or a shorter horizon"
         )
     rows: list[dict[str, Any]] = []
@@ -352,12 +373,27 @@ def backtest_panel(
                     }
                 )
             )
+    config: dict[str, Any] = {}
+    if "terrakit" in methods:
+        mcfg, scfg = merge_configs(model_config, sampler_config)
+        config = {"model": mcfg, "sampler": json.loads(json.dumps(scfg, default=str))}
+    prov = make_provenance(
+        "forecast/backtest",
+        seed=int(seed) if "terrakit" in methods else None,
+        config=config,
+        methods=list(methods),
+        horizon=int(horizon),
+        folds=int(folds),
+        step=int(step),
+        origins=[str(panel.periods[first_end + k * step - 1]) for k in range(folds)],
+    )
     return BacktestResult(
         pd.DataFrame(rows),
         int(horizon),
         int(folds),
         m,
         pd.concat(frames, ignore_index=True),
+        prov,
     )
 
 
@@ -416,7 +452,8 @@ def backtest(
     """
     from terrakit.forecast.forecaster import study_panel
 
-    _check_horizon(horizon)
+    # checked before the history is read
+    methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
     panel, _ = study_panel(study, level=level)
     return backtest_panel(
         panel,
@@ -427,6 +464,31 @@ def backtest(
         sampler_config=sampler_config,
         seed=seed,
     )
+
+
+def _check_design(
+    horizon: Any,
+    folds: Any,
+    methods: Sequence[str] | str,
+    model_config: Mapping[str, Any] | None,
+    sampler_config: Mapping[str, Any] | None,
+    seed: Any,
+) -> list[str]:
+    """Check a backtest's settings before any data is read; the methods as a list."""
+    _check_horizon(horizon)
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 1:
+        raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
+    chosen = [methods] if isinstance(methods, str) else list(methods)
+    known = ["terrakit", *BASELINES]
+    unknown = [x for x in chosen if x not in known]
+    if unknown:
+        raise SpecificationError(f"unknown methods {unknown}; choose from {known}")
+    if not chosen:
+        raise SpecificationError(f"methods is empty; choose from {known}")
+    if "terrakit" in chosen:
+        merge_configs(model_config, sampler_config)
+        check_seed(seed)
+    return list(dict.fromkeys(chosen))
 
 
 def _check_horizon(horizon: Any) -> None:

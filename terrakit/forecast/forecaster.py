@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,7 +14,12 @@ import xarray as xr
 
 from terrakit._runargs import check_seed
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.exceptions import DataValidationError, NotFittedError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    NotFittedError,
+    SpecificationError,
+    TerrakitWarning,
+)
 from terrakit.forecast.model import (
     Panel,
     PanelFit,
@@ -63,8 +69,8 @@ def study_panel(
     Raises
     ------
     DataValidationError
-        When the study has no history, or account level is asked of a history
-        kept per unit.
+        When the study has no history, its sales are all 0, or account level
+        is asked of a history kept per unit.
     """
     if level not in ("unit", "account"):
         raise SpecificationError(f"level must be 'unit' or 'account', got {level!r}")
@@ -121,6 +127,15 @@ def study_panel(
         gcol = _group_column(units, groups, ("region", "state"))
         gser = None if gcol is None else units[gcol]
     panel = make_panel(long, key="series", value="sales", groups=gser)
+    if not (np.nan_to_num(panel.values) > 0).any():
+        raise DataValidationError(
+            "history",
+            "sales",
+            f"all {len(long)} sales values are 0 ({panel.periods[0]}.."
+            f"{panel.periods[-1]}), so every forecast would be 0",
+            fix="check that the history's sales column holds the sales (not "
+            "e.g. a flag), and that it was read with the right units",
+        )
     series_unit = series_unit.reindex(panel.series)
     series_unit.index.name = "series"
     return panel, series_unit
@@ -154,11 +169,15 @@ class TerritoryForecast:
         ``(territory, period)`` DataArray of past sales (for plots, quotas).
     alignment_name
         The alignment the series were summed by.
+    provenance
+        The series forecast's provenance (seed, configuration, versions)
+        with the alignment's name and provenance added.
     """
 
     draws: xr.DataArray
     history: xr.DataArray
     alignment_name: str = "alignment"
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.draws.dims != ("draw", "territory", "period"):
@@ -261,6 +280,15 @@ class SalesForecast:
         ------
         DataValidationError
             When units that carry forecasts are missing from the alignment.
+        TypeError
+            When ``alignment`` is not an :class:`~terrakit.data.Alignment`
+            (e.g. its name).
+
+        Warns
+        -----
+        TerrakitWarning
+            When territories have no unit with a sales history; they are
+            kept with a forecast of 0.
 
         Notes
         -----
@@ -270,7 +298,15 @@ class SalesForecast:
         parameters), and are never the (wrong) sum of the series' intervals.
         """
         if not isinstance(alignment, Alignment):
-            raise TypeError(f"expected an Alignment, got {type(alignment).__name__}")
+            hint = (
+                f"pass the alignment itself, e.g. study.alignments[{alignment!r}]"
+                if isinstance(alignment, str)
+                else "pass e.g. study.alignments['current']"
+            )
+            raise TypeError(
+                f"by() takes an Alignment, got {type(alignment).__name__} "
+                f"{alignment!r}; {hint}"
+            )
         units = self.series_unit.to_numpy()
         terr = alignment.assignment.reindex(pd.Index(units))
         missing = terr.isna().to_numpy()
@@ -286,6 +322,20 @@ class SalesForecast:
                 fix="use an alignment that covers every unit of the study",
             )
         codes, names = pd.factorize(terr.to_numpy(), sort=True)
+        # territories whose units have no sales history carry no series: they
+        # are kept with zero sales (left out, a quota table would lack them)
+        every = pd.Index(pd.unique(alignment.assignment.to_numpy())).sort_values()
+        empty = every.difference(pd.Index(names))
+        if len(empty):
+            warnings.warn(
+                f"{len(empty)} of the {len(every)} territories of alignment "
+                f"{alignment.name!r} have no unit with a sales history (e.g. "
+                f"{list(empty[:5])}); their forecast is 0",
+                TerrakitWarning,
+                stacklevel=2,
+            )
+            names = pd.Index(names).append(empty).sort_values()
+            codes = names.get_indexer(terr.to_numpy())
         k = len(names)
         ind = np.zeros((len(units), k), dtype=np.float32)
         ind[np.arange(len(units)), codes] = 1.0
@@ -307,7 +357,12 @@ class SalesForecast:
             coords={"territory": names, "period": self.history["period"].to_numpy()},
             name="sales",
         )
-        return TerritoryForecast(draws, history, alignment.name)
+        prov = dict(
+            self.provenance,
+            alignment=alignment.name,
+            alignment_provenance=dict(alignment.provenance),
+        )
+        return TerritoryForecast(draws, history, alignment.name, prov)
 
     def summary(self) -> str:
         """Rounded, stable text: totals over the horizon."""
@@ -382,15 +437,34 @@ class FittedSalesForecaster:
         Returns
         -------
         SalesForecast
+            Its ``provenance`` holds the seed, configuration, config hash,
+            horizon, number of draws and terrakit version.
 
         Raises
         ------
         SpecificationError
-            When ``horizon`` is not a whole number ≥ 1.
+            When ``horizon`` or ``n_draws`` is not a whole number ≥ 1, or
+            ``seed`` is not a non-negative integer.
+
+        Warns
+        -----
+        TerrakitWarning
+            When ``horizon`` is longer than the history the model saw.
         """
-        s = self.fit.seed if seed is None else int(seed)
+        s = self.fit.seed if seed is None else check_seed(seed)
         draws = simulate_paths(self.fit, horizon, n_draws=n_draws, seed=s)
         panel = self.fit.panel
+        n_hist = len(panel.periods)
+        if horizon > n_hist:
+            warnings.warn(
+                f"horizon {horizon} is longer than the {n_hist} periods of "
+                f"history the model was fitted on ({panel.periods[0]}.."
+                f"{panel.periods[-1]}); the forecast reaches further ahead than "
+                "the data reach back, so its trend and seasonality are mostly "
+                f"extrapolation. Use a horizon ≤ {n_hist} or a longer history",
+                TerrakitWarning,
+                stacklevel=2,
+            )
         history = xr.DataArray(
             panel.values,
             dims=("series", "period"),
@@ -408,6 +482,10 @@ class FittedSalesForecaster:
             },
             level=self.level,
             horizon=int(horizon),
+            n_draws=int(draws.sizes["draw"]),
+            config_hash=self.fit.idata.attrs.get("config_hash")
+            if self.fit.idata is not None
+            else None,
         )
         return SalesForecast(
             draws, history, self.series_unit, self.level, prov, self.unit_potential

@@ -1193,14 +1193,21 @@ def simulate_paths(
     horizon
         Number of future periods (≥ 1).
     n_draws
-        Number of draws to return (default: all posterior draws).
+        Number of draws to return (default: all posterior draws; more than
+        the posterior holds re-uses posterior draws, chosen at random).
     seed
-        Seed of the simulated noise.
+        Seed of the simulated noise (and of that choice).
 
     Returns
     -------
     xarray.DataArray
         ``(draw, series, period)`` float32 sales draws (never negative).
+
+    Raises
+    ------
+    SpecificationError
+        When ``horizon`` or ``n_draws`` is not a whole number ≥ 1, or
+        ``seed`` is not a non-negative integer.
     """
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
         raise SpecificationError(
@@ -1210,6 +1217,16 @@ def simulate_paths(
         raise SpecificationError(
             f"horizon must be at least 1 period, got {horizon}; "
             "ask for e.g. horizon=12 months"
+        )
+    seed = check_seed(seed)
+    if n_draws is not None and (
+        isinstance(n_draws, bool)
+        or not isinstance(n_draws, int | np.integer)
+        or n_draws < 1
+    ):
+        raise SpecificationError(
+            f"n_draws must be a whole number ≥ 1, got {n_draws!r}; leave it out "
+            "to use every posterior draw"
         )
     panel = fit.panel
     cfg = fit.model_config

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,11 +33,15 @@ class QuotaResult:
         ``"share_of_potential"`` or ``"growth"``.
     company_target
         The sum of the targets.
+    provenance
+        The forecast's provenance (seed, configuration, versions) with the
+        alignment and the quota settings added.
     """
 
     table: pd.DataFrame
     method: str
     company_target: float
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         need = {"target", "forecast_mean", "p_attain"}
@@ -96,10 +102,13 @@ def quota(
     Raises
     ------
     SpecificationError
-        For an unknown method, a missing potential, or a growth quota without
-        a full year of history before the horizon.
+        For an unknown method, a ``total`` that is not a positive number, a
+        ``growth`` that is not a rate above -1, either given with the method
+        that does not use it, a missing potential, or a growth quota without
+        sales a year before the horizon.
     DataValidationError
-        When the alignment misses units (see :meth:`SalesForecast.by`).
+        When the alignment misses units (see :meth:`SalesForecast.by`), or a
+        unit's potential is missing, not numeric or negative.
 
     Notes
     -----
@@ -107,6 +116,32 @@ def quota(
     summed sales over the horizon reach the target — a fair target has a
     probability near the company's and similar across territories.
     """
+    if method not in ("share_of_potential", "growth"):
+        raise SpecificationError(
+            f"method must be 'share_of_potential' or 'growth', got {method!r}"
+        )
+    if total is not None:
+        if method != "share_of_potential":
+            raise SpecificationError(
+                f"total={total!r} is only used by method='share_of_potential'; "
+                "growth quotas are last year's sales × (1 + growth): pass "
+                "growth=... instead"
+            )
+        if not _finite(total) or total <= 0:
+            raise SpecificationError(
+                f"total must be a positive company target, got {total!r}"
+            )
+    if growth is not None:
+        if method != "growth":
+            raise SpecificationError(
+                f"growth={growth!r} is only used by method='growth'; "
+                "share_of_potential splits total=... (default: the forecast "
+                "total) by potential"
+            )
+        if not _finite(growth) or growth <= -1:
+            raise SpecificationError(
+                f"growth must be a rate above -1 (0.05 = +5 %), got {growth!r}"
+            )
     tf = forecast.by(alignment)
     tot_draws = tf.draws.sum("period").to_numpy()  # (D, K)
     terr = tf.draws["territory"].to_numpy()
@@ -118,7 +153,13 @@ def quota(
                 "share_of_potential quotas need a potential per unit; the units "
                 "table has no 'potential' or 'sales' column. Pass potential=..."
             )
-        pot = pd.Series(pot, dtype=float)
+        if not isinstance(pot, pd.Series | Mapping):
+            raise SpecificationError(
+                f"potential must be a pandas Series indexed by unit_id, got "
+                f"{type(pot).__name__}; e.g. study.units['potential'] or "
+                "PotentialResult.to_frame('unit')['potential_mean']"
+            )
+        pot = pd.to_numeric(pd.Series(pot), errors="coerce").astype(float)
         assign = alignment.assignment
         missing = assign.index.difference(pot.index)
         if len(missing):
@@ -129,7 +170,19 @@ def quota(
                 rows=list(missing),
                 fix="give every unit a potential (0 if none)",
             )
-        by_t = pot.reindex(assign.index).groupby(assign.to_numpy()).sum()
+        pot = pot.reindex(assign.index)
+        bad = ~np.isfinite(pot.to_numpy()) | (pot.to_numpy() < 0)
+        if bad.any():
+            raise DataValidationError(
+                "units",
+                "potential",
+                f"{int(bad.sum())} units of the alignment have a missing, "
+                "non-numeric or negative potential",
+                rows=list(pot.index[bad]),
+                n_bad=int(bad.sum()),
+                fix="give every unit a potential ≥ 0 (0 if none)",
+            )
+        by_t = pot.groupby(assign.to_numpy()).sum()
         share = by_t.reindex(terr).fillna(0.0).to_numpy()
         if share.sum() <= 0:
             raise SpecificationError("the total potential is 0; shares are undefined")
@@ -151,6 +204,12 @@ def quota(
                 f"{m} or method='share_of_potential'"
             )
         base = hist[:, pos].sum(axis=1)
+        if not base.sum() > 0:
+            raise SpecificationError(
+                f"growth quotas scale the sales of {want[0]}..{want[-1]}, but "
+                f"the {len(terr)} territories sold {float(base.sum()):g} then; "
+                "use method='share_of_potential'"
+            )
         g = (
             (float(mean.sum()) / float(base.sum()) - 1.0)
             if growth is None
@@ -158,10 +217,6 @@ def quota(
         )
         target = base * (1.0 + g)
         company = float(target.sum())
-    else:
-        raise SpecificationError(
-            f"method must be 'share_of_potential' or 'growth', got {method!r}"
-        )
     p_attain = (tot_draws >= target[None, :]).mean(axis=0)
     q = np.quantile(tot_draws, [0.1, 0.9], axis=0)
     table = pd.DataFrame(
@@ -174,6 +229,25 @@ def quota(
         },
         index=pd.Index(terr, name="territory_id"),
     )
+    prov = dict(
+        tf.provenance,
+        quota={
+            "method": method,
+            "total": None if total is None else float(total),
+            "growth": None if growth is None else float(growth),
+            "potential": None
+            if method == "growth"
+            else ("given" if potential is not None else "study units"),
+        },
+    )
     return QuotaResult(
-        table, method, float(target.sum()) if method == "growth" else company
+        table, method, float(target.sum()) if method == "growth" else company, prov
+    )
+
+
+def _finite(v: Any) -> bool:
+    return (
+        not isinstance(v, bool)
+        and isinstance(v, int | float | np.integer | np.floating)
+        and math.isfinite(v)
     )

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from terrakit.exceptions import SpecificationError
+
 __all__ = ["potential_map", "whitespace"]
 
 _COLUMNS = ("potential_mean", "whitespace", "penetration", "uncertainty")
@@ -49,7 +51,9 @@ def potential_map(
         does not cover are drawn in light grey.
     """
     if column not in _COLUMNS:
-        raise ValueError(f"column must be one of {list(_COLUMNS)}, got {column!r}")
+        raise SpecificationError(
+            f"column must be one of {list(_COLUMNS)}, got {column!r}"
+        )
     frame = res.to_frame("unit")
     if column == "uncertainty":
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -99,8 +103,10 @@ def whitespace(
         One bar per shown account or unit; error bars span the whitespace
         between the 5 % and 95 % potential quantiles.
     """
-    if top < 1:
-        raise ValueError(f"top must be at least 1, got {top}")
+    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
+        raise SpecificationError(
+            f"top must be at least 1 (a whole number of bars), got {top!r}"
+        )
     f = res.to_frame(level).sort_values("whitespace", ascending=False).head(top)
     f = f.iloc[::-1]
     lo = (f["potential_q05"] - f["sales"]).to_numpy()

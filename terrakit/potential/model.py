@@ -130,29 +130,99 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
             f"unknown model_config keys {unknown}; known keys are "
             f"{sorted(DEFAULT_MODEL_CONFIG)}"
         )
-    q = float(cfg["potential_quantile"])
+    q = _config_number(cfg, "potential_quantile")
     if not 0.5 <= q < 1.0:
         raise SpecificationError(
             f"model_config['potential_quantile'] must be in [0.5, 1), got {q}; "
             "0.9 means 'what the best tenth of comparable accounts buy'"
         )
-    if cfg["spatial"] not in ("bym2", "none"):
-        raise SpecificationError(
-            f"model_config['spatial'] must be 'bym2' or 'none', got {cfg['spatial']!r}"
-        )
+    for key, allowed in (("spatial", ("bym2", "none")), ("adjacency", _ADJACENCY)):
+        if cfg[key] not in allowed:
+            raise SpecificationError(
+                f"model_config[{key!r}] must be "
+                f"{' or '.join(repr(a) for a in allowed)}, got {cfg[key]!r}"
+            )
     for key in ("account_covariates", "unit_covariates"):
         cov = cfg[key]
         if isinstance(cov, str):
             cov = [cov]
+        if cov is not None and not isinstance(cov, Sequence):
+            raise SpecificationError(
+                f"model_config[{key!r}] must be a list of column names, got {cov!r}"
+            )
         cfg[key] = list(cov or [])
-    rho = list(cfg["prior_rho"])
-    if len(rho) != 2 or min(rho) <= 0:
+    for key in _COLUMN_KEYS:
+        optional = key.endswith("_column")
+        if not (isinstance(cfg[key], str) or (optional and cfg[key] is None)):
+            raise SpecificationError(
+                f"model_config[{key!r}] must be a column name"
+                f"{' or None (no grouping)' if optional else ''}, got {cfg[key]!r}"
+            )
+    if not isinstance(cfg["log_covariates"], bool | np.bool_):
+        raise SpecificationError(
+            "model_config['log_covariates'] must be True or False, got "
+            f"{cfg['log_covariates']!r}"
+        )
+    for key in _PRIOR_SCALES:
+        if not _positive(cfg[key]):
+            raise SpecificationError(
+                f"model_config[{key!r}] is a prior scale and must be > 0, got "
+                f"{cfg[key]!r}; the default is {DEFAULT_MODEL_CONFIG[key]}"
+            )
+    for key, low in (("min_buyers", 1), ("spectral_max_units", 0)):
+        v = cfg[key]
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+            raise SpecificationError(
+                f"model_config[{key!r}] must be a whole number ≥ {low}, got {v!r}"
+            )
+    rho = cfg["prior_rho"]
+    if (
+        isinstance(rho, str)
+        or not isinstance(rho, Sequence)
+        or len(rho) != 2
+        or not all(_positive(r) for r in rho)
+    ):
         raise SpecificationError(
             f"model_config['prior_rho'] must be two positive Beta parameters, got "
-            f"{cfg['prior_rho']!r}"
+            f"{cfg['prior_rho']!r}; e.g. [1.0, 1.0]"
         )
     cfg["prior_rho"] = [float(r) for r in rho]
     return cfg
+
+
+_ADJACENCY = ("queen", "rook")
+_COLUMN_KEYS = (
+    "account_sales",
+    "unit_sales",
+    "segment_column",
+    "industry_column",
+    "group_column",
+)
+_PRIOR_SCALES = (
+    "prior_intercept_sd",
+    "prior_beta_sd",
+    "prior_segment_sd",
+    "prior_group_sd",
+    "prior_sigma",
+    "prior_hurdle_sd",
+)
+
+
+def _positive(v: Any) -> bool:
+    """``v`` is a finite number > 0 (not a bool, not a string)."""
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        return False
+    return bool(np.isfinite(v) and v > 0)
+
+
+def _config_number(cfg: Mapping[str, Any], key: str) -> float:
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        raise SpecificationError(
+            f"model_config[{key!r}] must be a number, got {v!r}; the default is "
+            f"{DEFAULT_MODEL_CONFIG[key]}"
+        )
+    return float(v)
 
 
 # -- data preparation ----------------------------------------------------------------
@@ -306,11 +376,14 @@ def _covariates(
     x = np.column_stack(cols)
     center = x.mean(axis=0)
     scale = x.std(axis=0)
-    const = [c for c, s in zip(names, scale, strict=True) if not s > 0]
-    if const:
+    # a constant column has a std of rounding noise (~1e-16 × its value), not 0
+    flat = ~(scale > 1e-9 * np.maximum(1.0, np.abs(center)))
+    if flat.any():
+        const = [c for c, f in zip(names, flat, strict=True) if f]
+        first = pd.to_numeric(frame[const[0]], errors="coerce").iloc[0]
         raise SpecificationError(
             f"covariate(s) {const} of the {table} table take a single value "
-            f"(e.g. {float(np.expm1(center[0]) if log else center[0]):g}), so "
+            f"({const[0]!r} is {float(first):g} in all {n} rows), so "
             f"their effect cannot be estimated; drop them from "
             f"model_config['{key}']"
         )

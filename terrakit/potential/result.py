@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,8 +14,13 @@ import pandas as pd
 import xarray as xr
 from scipy.special import expit, ndtri
 
+from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 if TYPE_CHECKING:
     from terrakit.potential.model import PreparedData
@@ -198,6 +204,28 @@ class PotentialResult:
         c = float(self.idata.attrs["log_center"])
         return np.exp(c + mu + float(ndtri(self.quantile)) * sd)
 
+    def _check_account_units(self) -> None:
+        """Refuse (none) or warn about (some) accounts that lie in no unit."""
+        idx = self.idata.constant_data["unit_index"].to_numpy()
+        lost = idx < 0
+        if lost.all():
+            raise DataValidationError(
+                "accounts",
+                "unit_id",
+                f"none of the {len(idx)} accounts of this fit has a unit of the "
+                "study, so every unit potential would be 0",
+                fix="fit on accounts with a unit_id column (or lon/lat inside "
+                "the units), or ask for level='account'",
+            )
+        if lost.any():
+            warnings.warn(
+                f"{int(lost.sum())} of {len(idx)} accounts have no unit of the "
+                f"study (e.g. {list(self.ids[lost][:5])}); their potential is "
+                "left out of the unit totals",
+                TerrakitWarning,
+                stacklevel=4,
+            )
+
     def p_buy(self) -> pd.Series:
         """Posterior mean probability that the account (unit) buys at all."""
         _, _, p = _predictors(self.idata)
@@ -223,6 +251,14 @@ class PotentialResult:
         -------
         xarray.DataArray
             Dims ``(level, "draw")``, name ``"potential"``.
+
+        Raises
+        ------
+        SpecificationError
+            An unknown level, account draws of a unit fit, ``n_draws`` outside
+            ``[1, n_samples]`` or a bad ``seed``.
+        DataValidationError
+            Unit draws of an account fit whose accounts have no unit.
         """
         if level not in ("unit", "account"):
             raise SpecificationError(
@@ -233,12 +269,23 @@ class PotentialResult:
                 "account draws need an account-level fit; this result is "
                 "unit-level. Fix: PotentialModel().fit(study, level='account')"
             )
+        if level == "unit" and self.level == "account":
+            self._check_account_units()
+        seed = check_seed(seed)
+        if n_draws is not None:
+            total = self.n_samples
+            if (
+                isinstance(n_draws, bool)
+                or not isinstance(n_draws, int | np.integer)
+                or not 1 <= n_draws <= total
+            ):
+                raise SpecificationError(
+                    f"n_draws must be a whole number in [1, {total}] (the "
+                    f"posterior holds {total} draws), got {n_draws!r}; leave it "
+                    "out for all draws, or fit with more draws"
+                )
         pot = self._potential_draws()
         if n_draws is not None:
-            if not 1 <= n_draws <= pot.shape[0]:
-                raise SpecificationError(
-                    f"n_draws must be in [1, {pot.shape[0]}], got {n_draws}"
-                )
             keep = np.sort(
                 np.random.default_rng(seed).choice(pot.shape[0], n_draws, replace=False)
             )
@@ -428,7 +475,22 @@ def posterior_predictive_check(
         ``replicated_q05``, ``replicated_q95`` and ``p_value``
         (share of replicates at or above the observed value; values near 0
         or 1 flag misfit).
+
+    Raises
+    ------
+    SpecificationError
+        When ``n_draws`` is not a whole number ≥ 1 or ``seed`` is bad.
     """
+    seed = check_seed(seed)
+    if (
+        isinstance(n_draws, bool)
+        or not isinstance(n_draws, int | np.integer)
+        or n_draws < 1
+    ):
+        raise SpecificationError(
+            f"n_draws must be a whole number ≥ 1 (replicated data sets), got "
+            f"{n_draws!r}; e.g. n_draws=200"
+        )
     rng = np.random.default_rng(seed)
     mu, sd, p = _predictors(res.idata)
     n_samp = mu.shape[0]

@@ -74,3 +74,48 @@ def test_short_series_fall_back_to_naive():
         np.testing.assert_allclose(arrays["hi95"][1], naive["hi95"][1])
     # the long series keeps its own seasonal-naive forecast (a year back)
     np.testing.assert_allclose(out["seasonal_naive"][0]["mean"][0], [28, 29, 30, 31])
+
+
+def test_too_short_history_says_what_fits(toy_study):
+    with pytest.raises(
+        SpecificationError,
+        match=r"needs at least 42 periods .* the history has 36 \(2023-01..2025-12\): "
+        r"horizon 6 fits at most 2 folds; 3 folds fit a horizon of at most 4",
+    ):
+        backtest(toy_study, horizon=6, folds=3, methods=["naive"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"methods": []}, "methods is empty; choose from"),
+        ({"methods": ["naïve"]}, r"unknown methods \['naïve'\]"),
+        ({"sampler_config": {"draw": 10}}, r"unknown sampler_config keys \['draw'\]"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+    ],
+)
+def test_design_is_checked_before_the_history_is_read(kwargs, match):
+    """``study=None`` would fail on reading: the settings are checked first
+    (an empty method list used to raise pandas' "No objects to concatenate")."""
+    with pytest.raises(SpecificationError, match=match):
+        backtest(None, horizon=3, folds=1, **kwargs)
+
+
+@pytest.mark.parametrize("step", [0, -1, 1.5])
+def test_bad_step_is_explained(step):
+    """It was reported as a history too short for the folds."""
+    from terrakit.forecast import backtest_panel
+
+    from .conftest import small_panel
+
+    with pytest.raises(SpecificationError, match=f"step must be .*, got {step}"):
+        backtest_panel(small_panel(36), horizon=3, folds=2, step=step)
+
+
+def test_one_method_by_name_and_provenance(toy_study):
+    """``methods="naive"`` used to be read letter by letter."""
+    bt = backtest(toy_study, horizon=3, folds=1, methods="naive")
+    assert list(bt.table().index) == ["naive"]
+    assert bt.provenance["methods"] == ["naive"]
+    assert bt.provenance["origins"] == ["2025-09"]
+    assert bt.provenance["seed"] is None  # no random step

@@ -11,6 +11,7 @@ from terrakit.exceptions import (
     DataValidationError,
     NotFittedError,
     SpecificationError,
+    TerrakitWarning,
 )
 from terrakit.forecast import (
     DEFAULT_MODEL_CONFIG,
@@ -226,3 +227,79 @@ def test_zero_atom_intervals_for_intermittent_series(toy_study, account_forecast
     assert list(tf.total(intervals="zero_atom").columns) == list(tf.total().columns)
     with pytest.raises(SpecificationError, match="intervals must be"):
         fc.to_frame(intervals="hdi")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_draws": 0}, r"n_draws must be a whole number ≥ 1, got 0"),
+        ({"n_draws": 2.5}, r"n_draws must be a whole number ≥ 1, got 2.5"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"seed": 1.5}, "seed must be a non-negative integer, got 1.5"),
+    ],
+)
+def test_predict_checks_draws_and_seed(toy_study, mock_sampling, kwargs, match):
+    """``n_draws=0`` used to give every draw and ``2.5`` two; ``seed=1.5``
+    was truncated and ``seed=-1`` raised numpy's error."""
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(toy_study, seed=0)
+    with pytest.raises(SpecificationError, match=match):
+        fitted.predict(3, **kwargs)
+
+
+def test_horizon_longer_than_the_history_warns(toy_study, mock_sampling):
+    short = toy_study.replace(history=toy_study.history.query("period >= '2025-07'"))
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(short, seed=0)
+    with pytest.warns(
+        TerrakitWarning, match=r"horizon 12 is longer than the 6 periods of history"
+    ):
+        fitted.predict(12)
+
+
+def test_all_zero_history_is_refused_before_sampling(toy_study, monkeypatch):
+    import terrakit.forecast.model as model_mod
+
+    def must_not_sample(*args, **kwargs):
+        raise AssertionError("sampled an all-zero history")
+
+    monkeypatch.setattr(model_mod, "_sample", must_not_sample)
+    zero = toy_study.replace(history=toy_study.history.assign(sales=0.0))
+    with pytest.raises(
+        DataValidationError,
+        match=r"history\.sales: all 258 sales values are 0 \(2023-01..2025-12\)",
+    ):
+        SalesForecaster().fit(zero, seed=0)
+
+
+def test_by_an_alignment_name_names_the_fix(account_forecast):
+    with pytest.raises(
+        TypeError, match=r"got str 'current'; .* study\.alignments\['current'\]"
+    ):
+        account_forecast.by("current")  # type: ignore[arg-type]
+
+
+def test_by_keeps_territories_without_history(toy_study, mock_sampling):
+    """Units u3, u4 have no history: territory T2 used to vanish from the
+    territory forecast (and from quota tables)."""
+    hist = toy_study.history
+    only_t1 = toy_study.replace(history=hist[hist.account_id.isin(["a1", "a3"])])
+    fc = (
+        SalesForecaster(sampler_config=mock_sampling)
+        .fit(only_t1, level="unit", seed=0)
+        .predict(3)
+    )
+    with pytest.warns(TerrakitWarning, match=r"1 of the 2 territories .* \['T2'\]"):
+        tf = fc.by(toy_study.alignments["current"])
+    assert tf.territories == ["T1", "T2"]
+    assert float(tf.draws.sel(territory="T2").sum()) == 0.0
+    np.testing.assert_allclose(
+        tf.draws.sel(territory="T1"), fc.draws.sum("series"), rtol=1e-5
+    )
+
+
+def test_forecasts_carry_their_provenance(toy_study, account_forecast):
+    prov = account_forecast.provenance
+    assert prov["seed"] == 0 and prov["horizon"] == 6 and prov["n_draws"] == 200
+    assert len(prov["config_hash"]) == 16 and prov["terrakit_version"]
+    tf = account_forecast.by(toy_study.alignments["current"])
+    assert tf.provenance["seed"] == 0
+    assert tf.provenance["alignment"] == "current"

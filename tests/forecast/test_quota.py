@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast import SalesForecaster, quota
 
 
@@ -43,3 +43,68 @@ def test_growth_targets_last_year_times_growth(toy_study, unit_forecast):
 def test_unknown_method(toy_study, unit_forecast):
     with pytest.raises(SpecificationError, match="'share_of_potential' or 'growth'"):
         quota(unit_forecast, toy_study.alignments["current"], method="equal")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"total": -5.0}, "total must be a positive company target, got -5.0"),
+        ({"total": float("nan")}, "total must be a positive company target, got nan"),
+        ({"total": "1e6"}, "total must be a positive company target, got '1e6'"),
+        (
+            {"method": "growth", "growth": "5%"},
+            r"growth must be a rate above -1 \(0.05 = \+5 %\), got '5%'",
+        ),
+        ({"method": "growth", "growth": -2.0}, "growth must be a rate above -1"),
+        ({"growth": 0.1}, r"growth=0.1 is only used by method='growth'"),
+        (
+            {"method": "growth", "total": 1e6},
+            r"total=1000000.0 is only used by method='share_of_potential'",
+        ),
+    ],
+)
+def test_bad_total_and_growth_are_explained(toy_study, unit_forecast, kwargs, match):
+    """These were ignored, taken as given (negative targets) or raised a raw
+    ValueError."""
+    with pytest.raises(SpecificationError, match=match):
+        quota(unit_forecast, toy_study.alignments["current"], **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.nan, -10.0])
+def test_missing_or_negative_potential_lists_the_units(toy_study, unit_forecast, bad):
+    """A NaN potential used to count as 0 and a negative one as a negative
+    share."""
+    pot = toy_study.units["potential"].copy()
+    pot["u2"] = bad
+    with pytest.raises(DataValidationError) as err:
+        quota(unit_forecast, toy_study.alignments["current"], potential=pot)
+    assert err.value.rows == ["u2"] and err.value.column == "potential"
+    assert "missing, non-numeric or negative potential" in str(err.value)
+
+
+def test_potential_must_be_a_series(toy_study, unit_forecast):
+    with pytest.raises(SpecificationError, match="Series indexed by unit_id, got list"):
+        quota(unit_forecast, toy_study.alignments["current"], potential=[1, 2, 3, 4])
+
+
+def test_growth_without_last_year_sales_is_explained(toy_study, mock_sampling):
+    """The toy history holds a 36-month history; with no sales in the year
+    before the horizon growth is undefined (it was a ZeroDivisionError)."""
+    hist = toy_study.history
+    hist = hist.assign(sales=hist.sales.where(hist.period < "2025-01", 0.0))
+    fc = (
+        SalesForecaster(sampler_config=mock_sampling)
+        .fit(toy_study.replace(history=hist), seed=0)
+        .predict(12)
+    )
+    with pytest.raises(
+        SpecificationError, match=r"sales of 2025-01..2025-12, but the 2 territories"
+    ):
+        quota(fc, toy_study.alignments["current"], method="growth")
+
+
+def test_quotas_carry_the_forecast_provenance(toy_study, unit_forecast):
+    q = quota(unit_forecast, toy_study.alignments["current"], method="growth")
+    assert q.provenance["seed"] == 0
+    assert q.provenance["alignment"] == "current"
+    assert q.provenance["quota"]["method"] == "growth"

@@ -435,3 +435,85 @@ def test_study_without_accounts_points_to_unit_level(grid_with_island):
     study = grid_with_island.replace(accounts=None)
     with pytest.raises(DataValidationError, match="level='unit'"):
         PotentialModel().fit(study, level="account")
+
+
+@pytest.mark.parametrize(
+    ("cfg", "match"),
+    [
+        ({"potential_quantile": "high"}, r"\['potential_quantile'\] must be a number"),
+        ({"prior_rho": 1.0}, r"\['prior_rho'\] must be two positive Beta parameters"),
+        ({"unit_covariates": 5}, r"\['unit_covariates'\] must be a list of column"),
+        (
+            {"adjacency": "quen"},
+            r"\['adjacency'\] must be 'queen' or 'rook', got 'quen'",
+        ),
+        ({"min_buyers": "x"}, r"\['min_buyers'\] must be a whole number ≥ 1, got 'x'"),
+        ({"prior_sigma": -1}, r"\['prior_sigma'\] is a prior scale and must be > 0"),
+        ({"segment_column": 3}, r"\['segment_column'\] must be a column name or None"),
+        ({"log_covariates": "yes"}, r"\['log_covariates'\] must be True or False"),
+    ],
+)
+def test_bad_config_values_are_refused_at_construction(cfg, match):
+    """These raised raw ValueError/TypeError, or passed and failed while
+    fitting (a typo of ``adjacency``, a negative prior scale)."""
+    with pytest.raises(SpecificationError, match=match):
+        PotentialModel(model_config=cfg)
+
+
+def test_constant_covariate_with_rounding_noise_is_refused(grid_with_island):
+    """``log1p(7.0)`` repeated has a std of ~4e-16, not 0: the covariate used
+    to be standardised by that noise into a fake ±1 signal."""
+    units = grid_with_island.units.copy()
+    units["population"] = 7.0
+    with pytest.raises(
+        SpecificationError,
+        match=r"\['population'\] of the units table take a single value "
+        r"\('population' is 7 in all 10 rows\)",
+    ):
+        PotentialModel().fit(grid_with_island.replace(units=units), level="unit")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_draws": 2.5}, r"n_draws must be a whole number in \[1, 200\]"),
+        ({"n_draws": "5"}, r"n_draws must be a whole number in \[1, 200\]"),
+        ({"n_draws": 5, "seed": -1}, "seed must be a non-negative integer"),
+    ],
+)
+def test_draws_check_their_arguments(no_mcmc, grid_with_island, kwargs, match):
+    res = _fit(grid_with_island, "unit")
+    with pytest.raises(SpecificationError, match=match):
+        res.draws("unit", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_draws": 0}, r"n_draws must be a whole number ≥ 1 .*got 0"),
+        ({"n_draws": -3}, r"n_draws must be a whole number ≥ 1 .*got -3"),
+        ({"seed": -3}, "seed must be a non-negative integer"),
+    ],
+)
+def test_posterior_predictive_check_checks_its_arguments(
+    no_mcmc, grid_with_island, kwargs, match
+):
+    """``n_draws=0`` returned an all-NaN table; -3 and a negative seed raised
+    numpy's errors."""
+    res = _fit(grid_with_island, "unit")
+    with pytest.raises(SpecificationError, match=match):
+        posterior_predictive_check(res, **kwargs)
+
+
+def test_unit_totals_of_accounts_without_units_are_refused(no_mcmc, grid_with_island):
+    """Accounts with no ``unit_id`` used to give a potential of 0 to every unit."""
+    acc = grid_with_island.accounts.drop(columns="unit_id")
+    study = grid_with_island.replace(accounts=acc.assign(lon=-81.0, lat=33.5))
+    res = _fit(study, "account", group_column=None)
+    assert len(res.to_frame()) == 20  # account level still works
+    for ask in (lambda: res.draws("unit"), lambda: res.to_frame("unit")):
+        with pytest.raises(
+            DataValidationError,
+            match=r"accounts\.unit_id: none of the 20 accounts of this fit has a unit",
+        ):
+            ask()

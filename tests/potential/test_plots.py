@@ -8,7 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from terrakit.exceptions import ConvergenceWarning, TerrakitWarning
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    SpecificationError,
+    TerrakitWarning,
+)
 from terrakit.plot.potential import potential_map, whitespace
 from terrakit.potential import PotentialModel
 
@@ -77,3 +81,9 @@ def test_whitespace_of_accounts_and_bad_top(account_fit):
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="top must be at least 1"):
         whitespace(account_fit, top=0)
+
+
+def test_top_that_is_not_a_whole_number_is_explained(account_fit):
+    """``top="5"`` raised a raw TypeError from the comparison."""
+    with pytest.raises(SpecificationError, match=r"top must be at least 1 .*got '5'"):
+        whitespace(account_fit, top="5")  # type: ignore[arg-type]
