@@ -107,6 +107,32 @@ def _print_result(command: str, result: Any, seconds: float) -> None:
         print(f"  {name:6s} {path}")
 
 
+def _check_out(out: str | os.PathLike[str]) -> None:
+    """Refuse an output folder that cannot be made, before any work starts.
+
+    Nothing is created here (a bad configuration must leave no folder behind).
+    """
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(
+            f"--out {str(out)!r} is a file, not a folder; give a folder to write "
+            "the study file and the reports into (e.g. --out out)"
+        )
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(
+            f"--out {str(out)!r} cannot be made: {str(parent)!r} is a file, not a "
+            "folder; give a folder path (e.g. --out out)"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"--out {str(out)!r} cannot be made: no permission to write in "
+            f"{str(parent)!r}; choose a folder you can write to"
+        )
+
+
 def _error(err: BaseException) -> None:
     notes = getattr(err, "__notes__", [])
     print(f"terrakit: error: {err}", file=sys.stderr)
@@ -173,6 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
+        _check_out(args.out)
+    except OSError as err:
+        _error(err)
+        return 2
+    try:
         if args.command == "demo":
             result = demo(args.out, progress=not args.no_progress, fast=args.fast)
         else:
@@ -186,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as err:
         _error(err)
         return 2
-    except (TerrakitError, ValueError, RuntimeError) as err:
+    except (TerrakitError, ValueError, RuntimeError, OSError) as err:
         _error(err)
         return 1
     _print_result(args.command, result, time.perf_counter() - t0)

@@ -268,10 +268,20 @@ def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
                 fix="index the centers by territory id with lon and lat columns",
             )
     else:
-        tab = pd.DataFrame(
-            {t: (float(v[0]), float(v[1])) for t, v in dict(centers).items()},
-            index=["lon", "lat"],
-        ).T
+        pairs = {}
+        for t, v in dict(centers).items():
+            try:
+                lon, lat = (float(x) for x in v)
+            except (TypeError, ValueError):
+                raise DataValidationError(
+                    "centers",
+                    None,
+                    f"the center of territory {t!r} is not a (lon, lat) pair: {v!r}",
+                    rows=[t],
+                    fix="give every territory a (lon, lat) pair of numbers",
+                ) from None
+            pairs[t] = (lon, lat)
+        tab = pd.DataFrame(pairs, index=["lon", "lat"]).T
     missing = [t for t in territories if t not in tab.index]
     if missing:
         raise DataValidationError(
@@ -368,6 +378,8 @@ def territory_kpis(
       point to the territory's rep home — the rep whose ``rep_id`` equals the territory
       id — or, without such a rep, to the territory's weighted centroid.
     """
+    if isinstance(measures, str):
+        measures = [measures]
     tabs = _tables(study, accounts, reps, history)
     units = tabs.units
     al = _alignment(study, alignment)
@@ -493,6 +505,13 @@ def balance(
     terr = _territory_order(labels)
     if isinstance(measures, str):
         measures = (measures,)
+    if measures is None or not len(measures):
+        raise DataValidationError(
+            "units",
+            None,
+            f"no measure to compare (measures={measures!r})",
+            fix="name the unit columns, e.g. measures=['workload']",
+        )
     share = None if targets is None else _target_shares(targets, terr)
     totals = {
         m: _measure(units, m).groupby(labels).sum().reindex(terr).to_numpy()
@@ -533,11 +552,35 @@ def balance_table(
 def _target_shares(
     targets: Mapping[Hashable, float] | pd.Series, terr: list[Any]
 ) -> np.ndarray:
-    t = (
-        pd.Series(targets, dtype=float)
-        if not isinstance(targets, pd.Series)
-        else targets.astype(float)
-    )
+    if not isinstance(targets, Mapping | pd.Series):
+        raise DataValidationError(
+            "targets",
+            None,
+            f"targets must map territory id → share, got {type(targets).__name__}",
+            fix="e.g. targets={'R01': 1.0, 'R02': 0.5} (or reps['fte'])",
+        )
+    raw = pd.Series(targets) if not isinstance(targets, pd.Series) else targets
+    t = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad_text = [k for k in raw.index if pd.isna(t[k]) and not pd.isna(raw[k])]
+    if bad_text:
+        raise DataValidationError(
+            "targets",
+            None,
+            "target shares must be numbers",
+            rows=bad_text,
+            fix="give a positive number per territory (they are normalised to sum 1)",
+        )
+    unknown = [k for k in t.index if k not in set(terr)]
+    if unknown:
+        raise DataValidationError(
+            "targets",
+            None,
+            f"{len(unknown)} territories with a target have no unit in the "
+            "alignment; their share would silently go to the others",
+            rows=unknown,
+            fix="drop them from targets, or give them units (an empty territory "
+            "is the worst imbalance of all)",
+        )
     missing = [k for k in terr if k not in t.index]
     if missing:
         raise DataValidationError(

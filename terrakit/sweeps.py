@@ -31,8 +31,10 @@ Failures
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import importlib
+import inspect
 import itertools
 import json
 import logging
@@ -143,6 +145,11 @@ def scenarios(
     >>> scenarios({"n_territories": [2, 3], "tolerance": [0.05]})
     [{'n_territories': 2, 'tolerance': 0.05}, {'n_territories': 3, 'tolerance': 0.05}]
     """
+    if isinstance(grid, (str, bytes)) or not isinstance(grid, Mapping | Iterable):
+        raise SpecificationError(
+            f"grid must be {{parameter: values}} or a list of scenario dicts, got "
+            f"{grid!r:.80}; e.g. {{'tolerance': [0.05, 0.1]}}"
+        )
     if isinstance(grid, Mapping):
         if not grid:
             raise SpecificationError("the grid is empty; give {parameter: values}")
@@ -384,16 +391,20 @@ def _design_row(
     return row
 
 
+#: Parameters of the sizing task.
+_SIZING_KEYS = {
+    "hours_per_rep",
+    "calls_per_rep",
+    "travel",
+    "calls_per_day",
+    "call_minutes",
+}
+
+
 def _sizing_row(study: Any, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
     from terrakit.sizing import workload
 
-    known = {
-        "hours_per_rep",
-        "calls_per_rep",
-        "travel",
-        "calls_per_day",
-        "call_minutes",
-    }
+    known = _SIZING_KEYS
     unknown = sorted(set(params) - known)
     if unknown:
         raise SpecificationError(
@@ -498,6 +509,103 @@ def _run_one(
     return row
 
 
+def _frame_digest(h: Any, frame: Any) -> None:
+    if frame is None:
+        h.update(b"-")
+        return
+    geo = (
+        getattr(frame, "geometry", None)
+        if hasattr(frame, "active_geometry_name")
+        else None
+    )
+    if geo is not None:
+        import shapely
+
+        h.update(b"".join(shapely.to_wkb(np.asarray(geo.values)).tolist()))
+        frame = pd.DataFrame(frame.drop(columns=geo.name))
+    h.update(repr([str(c) for c in frame.columns]).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    except (TypeError, ValueError):  # unhashable cells (lists, dicts)
+        h.update(frame.to_json(date_format="iso", default_handler=str).encode())
+
+
+def _study_fingerprint(study: Any, with_alignments: bool) -> tuple[str, str | None]:
+    """Digests of the study's tables and (for tasks reading them) alignments.
+
+    Stored with every row of ``out`` so that resuming into a table written for
+    another study (or for this study before its data changed) is refused
+    instead of reading its rows back as this study's results.
+    """
+    h = hashlib.sha256()
+    for name in ("units", "accounts", "reps", "history"):
+        h.update(name.encode())
+        _frame_digest(h, getattr(study, name, None))
+    data = h.hexdigest()[:16]
+    if not with_alignments:
+        return data, None
+    ha = hashlib.sha256()
+    for name, al in sorted(getattr(study, "alignments", {}).items()):
+        ha.update(str(name).encode())
+        _frame_digest(ha, al.assignment.to_frame())
+    return data, ha.hexdigest()[:16]
+
+
+def _task_parameters(name: str, task: Any) -> tuple[set[str] | None, bool]:
+    """Parameter names a task takes (``None``: any) and whether it takes ``seed``."""
+    if name == "design":
+        return _DESIGN_RUN_KEYS | _DESIGN_BUILD_KEYS, True
+    if name == "sizing":
+        return set(_SIZING_KEYS), True
+    if name == "rebalance":
+        fn = getattr(importlib.import_module("terrakit.realign"), "rebalance", None)
+        extra = {"tolerance"}
+    else:
+        fn, extra = task, set()
+    if fn is None:
+        return None, True
+    try:
+        params = list(inspect.signature(fn).parameters.values())[1:]
+    except (TypeError, ValueError):  # no signature to read: let the task decide
+        return None, True
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None, True
+    names = {
+        p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    return (names - {"seed"}) | extra, "seed" in names
+
+
+def _check_parameters(
+    name: str,
+    task: Any,
+    merged: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any],
+) -> None:
+    """Refuse unknown parameter names before any scenario runs."""
+    known, takes_seed = _task_parameters(name, task)
+    if not takes_seed:
+        raise SpecificationError(
+            f"task {name!r} is called as f(study, *, seed, **params) but takes no "
+            "seed keyword; add one (every random step takes a seed)"
+        )
+    if known is None:
+        return
+    unknown = sorted({k for p in merged for k in p if k not in known})
+    if unknown:
+        hints = [
+            f"{m[0]!r} for {u!r}"
+            for u in unknown
+            if (m := difflib.get_close_matches(u, sorted(known), n=1))
+        ]
+        where = " (from options)" if set(unknown) <= set(options) else ""
+        raise SpecificationError(
+            f"task={name!r} does not know the parameters {unknown}{where}; it "
+            f"takes {sorted(known)}"
+            + (f"; did you mean {', '.join(hints)}?" if hints else "")
+        )
+
+
 # -- the file -----------------------------------------------------------------------
 def _check_table_name(table: str) -> str:
     if not table.replace("_", "").isalnum() or not table[:1].isalpha():
@@ -514,6 +622,8 @@ class _RowStore:
     def __init__(self, path: str | os.PathLike[str], table: str) -> None:
         self.path = Path(path)
         self.table = _check_table_name(table)
+        #: (data fingerprint, alignments fingerprint or None) written with each row
+        self.study: tuple[str, str | None] = ("", None)
         if self.path.suffix.lower() != ".gpkg":
             raise SpecificationError(
                 f"out must be a GeoPackage path ending in .gpkg, got {self.path.name!r}"
@@ -552,15 +662,35 @@ class _RowStore:
             )
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """The stored rows by key; their study fingerprints go to :attr:`studies`."""
         cur = self.con.execute(
             f'SELECT key, status, error, seconds, seed, row FROM "{self.table}"'
         )
         out = {}
+        self.studies: dict[str, tuple[Any, Any]] = {}
         for key, status, error, seconds, seed, row in cur.fetchall():
             r = json.loads(row) if row else {}
+            self.studies[key] = (r.pop("_study", None), r.pop("_alignments", None))
             r.update(status=status, error=error, seconds=seconds, seed=seed)
             out[key] = r
         return out
+
+    def check_study(self, data: str, alignments: str | None) -> None:
+        """Refuse a table written for another study (or changed data)."""
+        foreign = [
+            k
+            for k, (d, a) in self.studies.items()
+            if (d is not None and d != data)
+            or (a is not None and alignments is not None and a != alignments)
+        ]
+        if foreign:
+            raise SpecificationError(
+                f"table {self.table!r} of {self.path.name!r} holds {len(foreign)} "
+                f"of {len(self.studies)} rows of another study (or of this study "
+                "before its data changed); resuming would report them as this "
+                "study's results. Fix: write this sweep to another table "
+                "(table='...') or another file"
+            )
 
     def write(
         self, key: str, task: str, params: Mapping[str, Any], row: Mapping[str, Any]
@@ -570,6 +700,9 @@ class _RowStore:
             for k, v in row.items()
             if k not in ("status", "error", "seconds", "seed", "key")
         }
+        body["_study"], alignments = self.study
+        if alignments is not None:
+            body["_alignments"] = alignments
         with self.con:  # one transaction: the row is written whole or not at all
             self.con.execute(
                 f'INSERT OR REPLACE INTO "{self.table}" '
@@ -848,18 +981,40 @@ def sweep(
     """
     name = _task_name(task)
     seed = check_seed(seed)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise SpecificationError(
+            f"retries must be a whole number >= 0, got {retries!r}"
+        )
     scs = scenarios(grid)
+    if options is not None and not isinstance(options, Mapping):
+        raise SpecificationError(
+            f"options must be a dict of parameters shared by every scenario, got "
+            f"{options!r:.80}"
+        )
     base = dict(options or {})
     parameters = tuple(dict.fromkeys(k for sc in scs for k in sc))
     merged = [{**base, **sc} for sc in scs]
+    _check_parameters(name, task, merged, base)
     keys = [scenario_key(name, p, seed) for p in merged]
+    first: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key in first:
+            raise SpecificationError(
+                f"scenario {i} is scenario {first[key]} once options are applied "
+                f"({_canonical(merged[i])}); a scenario's own value wins over "
+                "options, so drop one of them"
+            )
+        first[key] = i
     seeds = [scenario_seed(seed, p) for p in merged]
     store = None if out is None else _RowStore(out, table)
     rows: dict[int, dict[str, Any]] = {}
     n_resumed = 0
     try:
         if store is not None:
+            study_fp = _study_fingerprint(study, name not in ("design", "sizing"))
+            store.study = study_fp
             done = store.read()
+            store.check_study(*study_fp)
             for i, key in enumerate(keys):
                 r = done.get(key)
                 if r is not None and r["status"] != "error":

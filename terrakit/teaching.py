@@ -231,6 +231,18 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
         return _unanswered(exercise, "a territory id such as 'R07'")
     wl = _territory_workload(study, alignment)
     expected = wl.idxmax()
+    if not isinstance(answer, str) and hasattr(answer, "__len__"):
+        items = list(answer)
+        if len(items) != 1:
+            return Feedback(
+                False,
+                f"not quite: expected one territory id such as "
+                f"{str(wl.index[0])!r}, got {type(answer).__name__} of "
+                f"{len(items)} values; .idxmax() of the workload column gives the "
+                "id of the largest",
+                exercise,
+            )
+        answer = items[0]
     if str(answer) == str(expected):
         return Feedback(
             True, f"correct: {expected} carries {wl.max():,.0f} h per year", exercise
@@ -248,9 +260,10 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
             f"{list(wl.index[:3])}",
             exercise,
         )
+    value = wl[next(t for t in wl.index if str(t) == str(answer))]
     return Feedback(
         False,
-        f"not quite: {answer} carries {wl[answer]:,.0f} h, but another territory "
+        f"not quite: {answer} carries {value:,.0f} h, but another territory "
         f"carries more (sort the workload column)",
         exercise,
     )
@@ -386,9 +399,16 @@ def check_tightest_band(
     band narrower than ``τ = max_unit / m − 1`` can hold (when that is
     positive).  Expected as a fraction.
     """
+    from terrakit.exceptions import SpecificationError
+    from terrakit.metrics import _measure
+
     units = study.unit_measures()
-    k = int(n_territories or len(study.reps))
-    x = units[activity].astype(float)
+    k = len(study.reps) if n_territories is None else n_territories
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise SpecificationError(
+            f"n_territories must be a whole number >= 1, got {n_territories!r}"
+        )
+    x = _measure(units, activity)
     mean = float(x.sum()) / k
     expected = max(float(x.max()) / mean - 1.0, 0.0)
     return _check_number(
@@ -415,6 +435,14 @@ def check_tightest_band(
 
 def check_gap(result: Any, answer: Any, *, rtol: float = RTOL) -> Feedback:
     """Relative optimality gap ``(objective − lower bound) / objective``."""
+    if not (hasattr(result, "objective") and hasattr(result, "lower_bound")):
+        return Feedback(
+            False,
+            "not quite: check_gap needs the design result (res = "
+            "tk.design.align(...)), which has .objective and .lower_bound; got "
+            f"{type(result).__name__}",
+            "gap",
+        )
     obj = float(result.objective)
     lb = float(result.lower_bound)
     expected = (obj - lb) / abs(obj) if math.isfinite(lb) and obj else math.inf
@@ -447,8 +475,9 @@ def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
     exercise = "contiguous territories"
     if answer is None:
         return _unanswered(exercise, "a count of territories")
-    al = study.alignments[alignment] if isinstance(alignment, str) else alignment
-    pieces = contiguity(study.units, al)
+    from terrakit.metrics import _alignment
+
+    pieces = contiguity(study.units, _alignment(study, alignment))
     expected = int((pieces == 1).sum())
     v = _number(answer)
     if v is not None and v == expected:

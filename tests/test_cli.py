@@ -44,6 +44,35 @@ def test_missing_config_exits_2(tmp_path, capsys):
     assert "no study configuration at" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("where", ["file", "below a file"])
+def test_out_that_is_a_file_exits_2_before_any_work(tmp_path, capsys, where):
+    """Was a NotADirectoryError traceback from mkdir."""
+    blocker = tmp_path / "report.html"
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = blocker if where == "file" else blocker / "out"
+    assert main(["run", str(SAMPLE_TOML), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"terrakit: error: --out {str(out)!r}")
+    assert "is a file, not a folder" in err
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_python_dash_m_terrakit_is_the_command():
+    """``python -m terrakit`` was 'No module named terrakit.__main__'."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "terrakit", "run", "no/such/study.toml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("terrakit: error: no study configuration at")
+    assert "Traceback" not in proc.stderr
+
+
 def test_run_the_shipped_example_design_only(tmp_path, capsys):
     """`terrakit run` on the example file, fast, every optional step but design off."""
     out = tmp_path / "out"

@@ -243,3 +243,43 @@ def test_integer_ids_given_as_text_are_matched():
 def test_unknown_alignment_name(toy_grid_3x3):
     with pytest.raises(KeyError, match="the study has"):
         metrics.balance(toy_grid_3x3, "proposed")
+
+
+def test_targets_for_territories_without_units_are_refused(toy_grid_3x3, current):
+    """A target for a territory with no unit (an empty territory, or a typo) was
+    dropped and its share handed to the others without a word."""
+    with pytest.raises(
+        DataValidationError,
+        match=r"targets: 1 territories with a target have no unit in the alignment; "
+        r"their share would silently go to the others \(rows: 'R3'\)",
+    ):
+        metrics.balance(
+            toy_grid_3x3, current, targets={"R1": 1.0, "R2": 1.0, "R3": 1.0}
+        )
+    with pytest.raises(
+        DataValidationError, match=r"target shares must be numbers \(rows: 'R2'\)"
+    ):
+        metrics.balance(toy_grid_3x3, current, targets={"R1": 1.0, "R2": "one"})
+    with pytest.raises(
+        DataValidationError, match="targets must map territory id → share, got list"
+    ):
+        metrics.balance(toy_grid_3x3, current, targets=[1.0, 1.0])
+    with pytest.raises(DataValidationError, match="no measure to compare"):
+        metrics.balance(toy_grid_3x3, current, None)
+
+
+def test_one_extra_measure_as_text_is_one_column(toy_grid_3x3, current):
+    """territory_kpis(..., "potential") was read as the columns 'p', 'o', ..."""
+    one = metrics.territory_kpis(toy_grid_3x3, current, "potential")
+    assert one["potential"].tolist() == [50_000.0, 40_000.0]
+
+
+def test_compactness_center_that_is_not_a_pair_is_named(toy_grid_3x3, current):
+    """Was a bare float() ValueError."""
+    with pytest.raises(
+        DataValidationError,
+        match=r"the center of territory 'R2' is not a \(lon, lat\) pair: 'x'",
+    ):
+        metrics.compactness(
+            toy_grid_3x3, current, centers={"R1": (-81.0, 33.5), "R2": "x"}
+        )

@@ -84,3 +84,29 @@ def test_balance_chart_highlights_only_bars_outside_the_band(toy_grid_3x3):
     cols = [tuple(b.get_facecolor()) for b in ax.containers[0]]
     assert cols[0] == cols[2] == cols[3] != cols[1]
     assert "1 of 4 territories outside ±5 %" in ax.get_title()
+
+
+def test_bad_settings_are_refused_before_a_figure_is_made(toy_grid_3x3):
+    """A reps table without homes (or reps="R1") drew no homes without a word;
+    tolerance="5" was a TypeError; a wrong pareto frame a KeyError after the
+    figure was opened."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+    from terrakit.plot import plot_pareto
+
+    plt.close("all")
+    with pytest.raises(
+        DataValidationError,
+        match=r"the reps table to mark has no \['home_lat', 'home_lon'\] column",
+    ):
+        territory_map(toy_grid_3x3, "current", reps=pd.DataFrame({"x": [1]}))
+    with pytest.raises(
+        DataValidationError, match="reps must be True, False or a table"
+    ):
+        territory_map(toy_grid_3x3, "current", reps="R1")
+    with pytest.raises(ValueError, match="tolerance must be a fraction in"):
+        balance_chart(toy_grid_3x3, "current", tolerance="5")
+    with pytest.raises(ValueError, match=r"it lacks \['objective', 'status'\]"):
+        plot_pareto(pd.DataFrame({"value": [0.05]}))
+    assert plt.get_fignums() == []

@@ -357,3 +357,105 @@ def test_tk_sweep_is_the_function_after_the_module_is_imported(region40):
         region40, {"x": [1.0]}, task=_noisy_task(), client="serial", progress=False
     )
     assert res.to_frame()["status"].tolist() == ["ok"]
+
+
+# -- bad input is refused before any scenario runs ------------------------------------
+def test_a_grid_that_is_a_string_is_explained():
+    with pytest.raises(
+        SpecificationError, match=r"grid must be \{parameter: values\} or a list"
+    ):
+        scenarios("tolerance")
+
+
+def test_parameter_typos_are_refused_before_any_scenario_runs(region40):
+    """Were error rows, one per scenario, after each had been sent to run."""
+    ran: list[int] = []
+    kw: dict[str, Any] = {
+        "client": "serial",
+        "progress": False,
+        "on_row": lambda i, r: ran.append(i),
+    }
+    with pytest.raises(
+        SpecificationError,
+        match=r"task='sizing' does not know the parameters \['hours_per_rp'\]; .*"
+        r"did you mean 'hours_per_rep' for 'hours_per_rp'\?",
+    ):
+        sweep(region40, {"hours_per_rp": [1500, 1600]}, task="sizing", **kw)
+    with pytest.raises(
+        SpecificationError,
+        match=r"does not know the parameters \['call_minute'\] \(from options\)",
+    ):
+        sweep(
+            region40,
+            {"hours_per_rep": [1500]},
+            task="sizing",
+            options={"call_minute": 30},
+            **kw,
+        )
+    with pytest.raises(
+        SpecificationError,
+        match=r"task='rebalance' does not know the parameters \['tolerence'\]",
+    ):
+        sweep(region40, {"tolerence": [0.1]}, task="rebalance", **kw)
+    with pytest.raises(
+        SpecificationError,
+        match=r"does not know the parameters \['y'\]; it takes \['x'\]",
+    ):
+        sweep(region40, {"y": [1.0]}, task=_noisy_task(), **kw)
+
+    def no_seed(study: Any, x: float) -> dict[str, Any]:
+        return {"x": x}
+
+    with pytest.raises(SpecificationError, match="takes no seed keyword"):
+        sweep(region40, {"x": [1.0]}, task=no_seed, **kw)
+    assert ran == []
+
+
+def test_options_that_make_two_scenarios_equal_are_refused_first(region40):
+    """Was a ValueError from SweepResult after every scenario had run."""
+    ran: list[int] = []
+    with pytest.raises(
+        SpecificationError, match="scenario 1 is scenario 0 once options are applied"
+    ):
+        sweep(
+            region40,
+            [{"hours_per_rep": 1500}, {"hours_per_rep": 1500, "travel": None}],
+            task="sizing",
+            options={"travel": None},
+            client="serial",
+            progress=False,
+            on_row=lambda i, r: ran.append(i),
+        )
+    assert ran == []
+    with pytest.raises(SpecificationError, match="retries must be a whole number"):
+        sweep(region40, {"x": [1.0]}, task=_noisy_task(), retries=-1, client="serial")
+    with pytest.raises(SpecificationError, match="options must be a dict"):
+        sweep(
+            region40,
+            {"x": [1.0]},
+            task=_noisy_task(),
+            options=[("x", 1)],
+            client="serial",
+        )
+
+
+def test_resuming_into_the_table_of_another_study_is_refused(region40, tmp_path):
+    """Rows of a 40-unit study were read back as the results of a 30-unit one."""
+    from terrakit.data.synthetic import synthetic_region
+
+    other = synthetic_region(n_units=30, n_reps=3, seed=4)
+    out = tmp_path / "s.gpkg"
+    grid = {"x": [1.0, 2.0]}
+    kw: dict[str, Any] = {"task": _noisy_task(), "client": "serial", "progress": False}
+    first = sweep(region40, grid, out=out, **kw)
+    with pytest.raises(
+        SpecificationError,
+        match=r"table 'sweep' of 's.gpkg' holds 2 of 2 rows of another study .*"
+        r"Fix: write this sweep to another table",
+    ):
+        sweep(other, grid, out=out, **kw)
+    # the same study resumes; the other one gets its own table
+    assert sweep(region40, grid, out=out, **kw).n_resumed == 2
+    res = sweep(other, grid, out=out, table="other", **kw)
+    assert res.n_resumed == 0 and (res.to_frame()["n_units"] == 30).all()
+    assert (first.to_frame()["n_units"] == 40).all()

@@ -218,3 +218,48 @@ def test_territory_interval(toy_grid_3x3, toy_forecast):
     bad = teaching.check_territory_interval(toy_forecast, al, "R1", 5.0)
     assert not bad and "expected a pair" in bad.message
     assert not teaching.check_territory_interval(toy_forecast, al, "R1", None).answered
+
+
+# -- answers and arguments of the wrong kind ------------------------------------------
+def test_most_loaded_takes_a_one_element_answer_and_explains_a_column(toy_grid_3x3):
+    """A whole workload column was echoed back as 'is not a territory id';
+    ['R2'] (a one-row selection) was refused."""
+    from terrakit.metrics import territory_kpis
+
+    wl = territory_kpis(toy_grid_3x3, "current")["workload"]
+    assert teaching.check_most_loaded(toy_grid_3x3, ["R2"])
+    assert teaching.check_most_loaded(toy_grid_3x3, wl.index[wl == wl.max()])
+    col = teaching.check_most_loaded(toy_grid_3x3, wl)
+    assert not col and col.answered
+    assert "expected one territory id such as 'R1', got Series of 2 values" in (
+        col.message
+    )
+    assert ".idxmax()" in col.message
+
+
+def test_gap_of_something_that_is_not_a_design_result_is_feedback(toy_grid_3x3):
+    """Was an AttributeError: 'Alignment' object has no attribute 'objective'."""
+    fb = teaching.check_gap(toy_grid_3x3.alignments["current"], 0.1)
+    assert not fb
+    assert fb.message.startswith(
+        "not quite: check_gap needs the design result (res = tk.design.align(...))"
+    )
+    assert fb.message.endswith("got Alignment")
+
+
+def test_teacher_arguments_are_named(toy_grid_3x3):
+    """check_contiguous_count(..., "nope") was a bare KeyError('nope');
+    activity="wrkload" a bare KeyError; n_territories=0 silently meant 'one per
+    rep'."""
+    from terrakit.exceptions import DataValidationError, SpecificationError
+
+    with pytest.raises(KeyError, match="no alignment named 'nope'; the study has"):
+        teaching.check_contiguous_count(toy_grid_3x3, 2, "nope")
+    with pytest.raises(
+        DataValidationError, match="measure 'wrkload' is not a column of the units"
+    ):
+        teaching.check_tightest_band(toy_grid_3x3, 0.1, activity="wrkload")
+    with pytest.raises(
+        SpecificationError, match="n_territories must be a whole number >= 1, got 0"
+    ):
+        teaching.check_tightest_band(toy_grid_3x3, 0.1, n_territories=0)

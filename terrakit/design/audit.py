@@ -148,6 +148,11 @@ class AuditReport:
         The ensemble's sampler.
     baseline
         Name of the disruption baseline (``None``: no disruption measured).
+    noncontiguous
+        Territories of the plan in several pieces (left empty for an
+        ensemble sampled without contiguity).  Every member of a contiguous
+        ensemble is in one piece per territory, so such a plan is not one of
+        the plans it is compared with; the summary says so.
     """
 
     plan_name: str
@@ -158,6 +163,7 @@ class AuditReport:
     n_plans: int = 0
     method: str = "recom"
     baseline: str | None = None
+    noncontiguous: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         need = {"plan", "percentile", "outlier"}
@@ -185,6 +191,14 @@ class AuditReport:
             f"Audit of {self.plan_name!r} against {self.n_plans} plans ({self.method})"
             + (f"; disruption vs {self.baseline!r}" if self.baseline else ""),
         ]
+        if self.noncontiguous:
+            shown = ", ".join(map(str, self.noncontiguous[:5]))
+            more = len(self.noncontiguous) - 5
+            lines.append(
+                f"  not contiguous: {len(self.noncontiguous)} territories in several "
+                f"pieces ({shown}{f' and {more} more' if more > 0 else ''}); the "
+                "ensemble's plans are all contiguous"
+            )
         m = self.metrics.copy()
         num = ["plan", "mean", "p2_5", "p50", "p97_5"]
         m[num] = m[num].map(lambda v: f"{v:.4g}")
@@ -205,6 +219,22 @@ class AuditReport:
         return "\n".join(lines)
 
 
+def _noncontiguous(ens: Ensemble, lab: np.ndarray, terr: list[Any]) -> tuple[Any, ...]:
+    """Territories of the plan in several pieces over the ensemble's unit graph."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(lab)
+    e = np.asarray(ens.edges, dtype=np.int64).reshape(-1, 2)
+    keep = lab[e[:, 0]] == lab[e[:, 1]]
+    inner = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (e[keep, 0], e[keep, 1])), shape=(n, n)
+    )
+    _, comp = connected_components(inner, directed=False)
+    pieces = pd.Series(comp).groupby(lab).nunique()
+    return tuple(terr[int(t)] for t in pieces.index[pieces.to_numpy() > 1])
+
+
 def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]]:
     """Territory index per unit (in the ensemble's unit order) and the labels."""
     if hasattr(al, "assignment"):
@@ -215,6 +245,13 @@ def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]
         raise SpecificationError(
             f"{what} must be an Alignment or a Series unit_id → territory, got "
             f"{type(al).__name__}"
+        )
+    extra = s.index.difference(pd.Index(ens.unit_ids), sort=False)
+    if len(extra):
+        raise SpecificationError(
+            f"{what} names {len(extra)} units that are not in the ensemble's study "
+            f"(e.g. {list(extra[:5])}); audit a plan of the same study (check the "
+            "id type: '13121' is not 13121)"
         )
     s = s.reindex(pd.Index(ens.unit_ids))
     if s.isna().any():
@@ -232,7 +269,7 @@ def audit(
     ensemble: Ensemble,
     *,
     baseline: Any = "current",
-    measures: tuple[str, ...] = ("potential", "workload"),
+    measures: str | tuple[str, ...] = ("potential", "workload"),
 ) -> AuditReport:
     """Place a plan in the distributions of an ensemble of feasible plans.
 
@@ -250,7 +287,7 @@ def audit(
         partition) the disruption rows are left out.
     measures
         Opportunity measures compared rank by rank per territory (those the
-        ensemble carries).
+        ensemble carries); one name or several.
 
     Returns
     -------
@@ -271,6 +308,8 @@ def audit(
     territory total of the plan against the :math:`r`-th smallest of every
     member.
     """
+    if isinstance(measures, str):
+        measures = (measures,)
     lab, terr = _labels_of(plan, ensemble, "the plan")
     k = ensemble.n_territories
     if len(terr) != k:
@@ -366,6 +405,11 @@ def audit(
         ],
     )
     return AuditReport(
+        noncontiguous=(
+            _noncontiguous(ensemble, lab, terr)
+            if ensemble.provenance.get("config", {}).get("contiguity", True)
+            else ()
+        ),
         plan_name=str(getattr(plan, "name", "plan")),
         metrics=metrics,
         reps=reps,

@@ -450,6 +450,38 @@ class Ensemble:
 
 
 # -- the study-level entry point ----------------------------------------
+def _check_start(
+    labels: np.ndarray,
+    act: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    adjacency: sp.csr_matrix,
+    tids: Sequence[Any],
+    activities: Sequence[str],
+) -> None:
+    """A given start plan meets the bands and is contiguous; names what is not."""
+    k = len(tids)
+    bad = []
+    for j, a in enumerate(activities):
+        s = np.bincount(labels, weights=act[:, j], minlength=k)
+        for t in np.flatnonzero((s < lower[j] - 1e-9) | (s > upper[j] + 1e-9)):
+            band = f"[{lower[j]:.6g}, {upper[j]:.6g}]"
+            bad.append(f"{tids[int(t)]!r} {a} {s[t]:.6g} outside {band}")
+    if bad:
+        raise SpecificationError(
+            f"the start plan breaks {len(bad)} band(s): {'; '.join(bad[:3])}"
+            + (" ..." if len(bad) > 3 else "")
+            + "; start from a balanced plan (start=None: the design heuristic's) "
+            "or widen the tolerance"
+        )
+    pieces = _pieces(adjacency, labels)
+    if pieces:
+        raise SpecificationError(
+            f"the start plan has {len(pieces)} territories in several pieces "
+            f"({[tids[t] for t in pieces[:5]]}); ReCom needs a contiguous start"
+        )
+
+
 _OPPORTUNITY = ("workload", "potential", "accounts", "sales")
 
 
@@ -595,14 +627,31 @@ def ensemble(
             "ReCom samples contiguous plans only; use method='restarts' for "
             "contiguity=False"
         )
-    if n < 1 or chains < 1 or thin < 1:
-        raise SpecificationError(
-            f"need n >= 1, chains >= 1 and thin >= 1; got n={n}, chains={chains}, "
-            f"thin={thin}"
-        )
+    counts = {"n": n, "chains": chains, "thin": thin, "max_attempts": max_attempts}
+    if burn_in is not None:
+        counts["burn_in"] = burn_in
+    for key, v in counts.items():
+        low = 0 if key == "burn_in" else 1
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+            raise SpecificationError(
+                f"{key} must be a whole number >= {low}, got {v!r}"
+            )
     check_time_limit(time_limit)
     check_seed(seed)
-    start_al = _alignment(study, start) if isinstance(start, str) else start
+    if isinstance(start, str):
+        start_al = _alignment(study, start)
+    elif start is None or hasattr(start, "assignment"):
+        start_al = start
+    elif isinstance(start, pd.Series):
+        from terrakit.data.alignment import Alignment
+
+        start_al = Alignment.from_mapping(start, name="start")
+    else:
+        raise SpecificationError(
+            "start must be an Alignment, the name of one of the study's alignments "
+            f"{sorted(study.alignments)}, a Series unit_id → territory or None, got "
+            f"{type(start).__name__}"
+        )
     t0 = time.perf_counter()
     units = study.unit_measures() if study.accounts is not None else study.units
     empty = isinstance(balance, Mapping) and not balance  # {}: the default
@@ -612,6 +661,15 @@ def ensemble(
         if not 0 <= t < 1:
             raise SpecificationError(f"tolerance for {a!r} must be in [0, 1), got {t}")
     weight = weight or next(iter(balance))
+    if weight not in units.columns:
+        num = [
+            c
+            for c in units.columns
+            if c != "geometry" and pd.api.types.is_numeric_dtype(units[c])
+        ]
+        raise SpecificationError(
+            f"weight {weight!r} is not a column of the units; numeric columns: {num}"
+        )
     names = list(
         dict.fromkeys(
             [*balance, weight, *[m for m in _OPPORTUNITY if m in units.columns]]
@@ -631,9 +689,10 @@ def ensemble(
     if start_al is not None:
         lab_s = start_al.assignment.reindex(ids)
         if lab_s.isna().any():
+            missing = list(ids[lab_s.isna().to_numpy()][:5])
             raise SpecificationError(
                 f"the start alignment misses {int(lab_s.isna().sum())} units of "
-                "the study"
+                f"the study (e.g. {missing}); give every unit a territory"
             )
         tids = tuple(pd.unique(lab_s.to_numpy()))
         tids = tuple(sorted(tids, key=str))
@@ -703,6 +762,8 @@ def ensemble(
                 f"({act[big, j] / tot[j]:.2%} of the total), above the upper band "
                 f"{upper[j]:.6g}; widen the tolerance or use fewer territories"
             )
+    if start_al is not None:
+        _check_start(start_lab, act, lower, upper, adjacency, tids, list(balance))
     burn = 10 * k if burn_in is None else int(burn_in)
     reference = None
     if "current" in study.alignments:

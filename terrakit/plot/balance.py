@@ -64,7 +64,11 @@ def balance_chart(
         _territory_order,
     )
 
-    if not 0 <= tolerance < 1:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float | np.number)
+        or not 0 <= tolerance < 1
+    ):
         raise ValueError(f"tolerance must be a fraction in [0, 1), got {tolerance!r}")
     units = _tables(study, accounts).units
     al = _alignment(study, alignment)

@@ -24,6 +24,17 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
     -------
     matplotlib.axes.Axes
     """
+    missing = (
+        sorted({"value", "objective", "status"} - set(front.columns))
+        if isinstance(front, pd.DataFrame)
+        else None
+    )
+    if missing is None or missing:
+        raise ValueError(
+            "front must be the DataFrame of terrakit.design.pareto with columns "
+            "value, objective and status"
+            + (f"; it lacks {missing}" if missing else f", got {type(front).__name__}")
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
     ok = front[front["status"] != "infeasible"]

@@ -14,6 +14,7 @@ from matplotlib.colors import Colormap, ListedColormap
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment
+from terrakit.exceptions import DataValidationError
 
 __all__ = ["territory_map"]
 
@@ -40,8 +41,8 @@ def territory_map(
         Axes to draw on; a new figure when ``None``.
     reps
         ``True``: mark the study's rep homes (a marker and the rep id);
-        a DataFrame with ``home_lon``/``home_lat``: mark those; ``False``:
-        none.
+        a DataFrame with ``home_lon``/``home_lat``: mark those (a table
+        without them is refused); ``False``: none.
     labels
         Write the territory id inside every territory.
     cmap
@@ -64,9 +65,10 @@ def territory_map(
     al = _alignment(study, alignment)
     lab = _labels(units.index, al)
     terr = _territory_order(lab)
+    colors = _colors(cmap, len(terr))  # an unknown cmap fails before a figure
+    rep_table = _rep_table(study, reps)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))
-    colors = _colors(cmap, len(terr))
     color_of = dict(zip(terr, colors, strict=True))
     unit_colors = [color_of[t] for t in lab.to_numpy()]
     is_points = bool((units.geometry.geom_type == "Point").all())
@@ -102,7 +104,6 @@ def territory_map(
                 fontsize=8,
                 fontweight="bold",
             )
-    rep_table = _rep_table(study, reps)
     if rep_table is not None and len(rep_table):
         x, y = (
             rep_table["home_lon"].to_numpy(float),
@@ -163,8 +164,25 @@ def _colors(cmap: str | Colormap, n: int) -> list[tuple[float, ...]]:
 
 def _rep_table(study: Any, reps: bool | pd.DataFrame) -> pd.DataFrame | None:
     if isinstance(reps, pd.DataFrame):
+        missing = sorted({"home_lon", "home_lat"} - set(reps.columns))
+        if missing:
+            raise DataValidationError(
+                "reps",
+                None,
+                f"the reps table to mark has no {missing} column(s); columns: "
+                f"{list(reps.columns)[:12]}",
+                fix="pass a table with home_lon/home_lat, or reps=False",
+            )
         table = reps
-    elif reps is True:
+    elif not isinstance(reps, bool | np.bool_):
+        raise DataValidationError(
+            "reps",
+            None,
+            f"reps must be True, False or a table with home_lon/home_lat, got "
+            f"{reps!r:.60}",
+            fix="reps=True marks the study's rep homes",
+        )
+    elif reps:
         table = (
             getattr(study, "reps", None)
             if not isinstance(study, pd.DataFrame)

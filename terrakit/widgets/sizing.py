@@ -10,8 +10,9 @@ from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import numpy as np
 
-from terrakit.exceptions import TerrakitWarning
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 from terrakit.sizing import HeadcountCurve, ResponseCurves, headcount_curve
 
 __all__ = ["HeadcountExplorer"]
@@ -37,6 +38,13 @@ class HeadcountExplorer(W.VBox):
         Starting slider values.
     max_calls
         Passed to :func:`~terrakit.sizing.headcount_curve`.
+
+    Raises
+    ------
+    SpecificationError
+        Starting values that :func:`~terrakit.sizing.headcount_curve` refuses
+        (a margin outside (0, 1], a negative cost, hours <= 0, fractional or
+        negative sizes): the sliders would otherwise clamp them silently.
 
     Attributes
     ----------
@@ -70,7 +78,25 @@ class HeadcountExplorer(W.VBox):
                 f"ResponseModel.from_judgement(...)), got {type(curves).__name__}"
             )
         self.curves = curves
-        self.reps = sorted({int(r) for r in reps})
+        start = {
+            "cost_per_rep": cost_per_rep,
+            "margin": margin,
+            "hours_per_rep": hours_per_rep,
+        }
+        for name, v in start.items():
+            if isinstance(v, bool) or not isinstance(v, int | float | np.number):
+                raise SpecificationError(f"{name} must be a number, got {v!r}")
+        # the starting values are checked as headcount_curve checks them (a slider
+        # would silently clamp a margin of 35 to 1.0, and fail on hours <= 0)
+        first = headcount_curve(
+            curves,
+            reps=reps,
+            cost_per_rep=cost_per_rep,
+            margin=margin,
+            hours_per_rep=hours_per_rep,
+            max_calls=max_calls,
+        )
+        self.reps = [int(r) for r in first.reps]
         self.max_calls = max_calls
         style = {"description_width": "110px"}
         lay = W.Layout(width="420px")
@@ -109,7 +135,7 @@ class HeadcountExplorer(W.VBox):
         )
         self.best_box = W.HTML()
         self.image = W.Image(format="png", layout=W.Layout(width="640px"))
-        self.curve: HeadcountCurve = self._compute()
+        self.curve: HeadcountCurve = first
         for s in (self.cost, self.margin, self.hours):
             s.observe(lambda _ch: self.update(), names="value")
         super().__init__(

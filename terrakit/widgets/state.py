@@ -116,7 +116,10 @@ class EditorState:
         measures = [measures] if isinstance(measures, str) else list(measures)
         if not measures:
             raise SpecificationError("measures is empty; give at least one column")
-        tol = float(tolerance)
+        try:
+            tol = float(tolerance)
+        except (TypeError, ValueError):
+            tol = float("nan")
         if not np.isfinite(tol) or not 0 < tol < 1:
             raise SpecificationError(
                 f"tolerance must be in (0, 1), got {tolerance!r}; 0.05 means ±5 % "
@@ -171,8 +174,12 @@ class EditorState:
         return len(self.unit_ids)
 
     def positions(self, unit_ids: Iterable[Hashable]) -> np.ndarray:
-        """Row positions of ``unit_ids``; unknown ids raise DataValidationError."""
-        ids = list(unit_ids)
+        """Row positions of ``unit_ids``; unknown ids raise DataValidationError.
+
+        One id (``"13121"``) is one unit, not a sequence of characters.
+        """
+        one = isinstance(unit_ids, str | bytes) or not isinstance(unit_ids, Iterable)
+        ids = [unit_ids] if one else list(unit_ids)
         pos = self.unit_ids.get_indexer(ids)
         if (pos < 0).any():
             bad = [u for u, p in zip(ids, pos, strict=True) if p < 0]

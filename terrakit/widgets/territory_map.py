@@ -131,6 +131,9 @@ class TerritoryMap(W.VBox):
                 f"TerritoryMap needs a terrakit Study, got {type(study).__name__}; "
                 "build one with tk.Study(units, reps=...)"
             )
+        from terrakit._runargs import check_time_limit
+
+        check_time_limit(time_limit)
         self.study = study
         units = study.unit_measures() if study.accounts is not None else study.units
         al = _alignment(study, alignment)
@@ -320,7 +323,7 @@ class TerritoryMap(W.VBox):
         super().__init__([top, middle, bottom, self.status, self.kpi_box])
         self.add_class("tk-territory-map")
         if color_by != "territory":
-            self.color_picker.value = color_by
+            self.set_color_by(color_by)  # explains an unknown value
         self._refresh_panels()
         self._say(
             f"{st.n_units} units, {len(st.territories)} territories; click a unit to "
@@ -359,19 +362,23 @@ class TerritoryMap(W.VBox):
         self._say(f"unlocked {len(pos)} unit(s)")
 
     def undo(self) -> Change | None:
-        """Undo the last step."""
+        """Undo the last step (``None``, and a note, when there is none)."""
         ch = self.state.undo()
         if ch is not None:
             self._after_change(ch.positions)
             self._say(f"undone: {ch.label}")
+        else:
+            self._say("nothing to undo")
         return ch
 
     def redo(self) -> Change | None:
-        """Redo the last undone step."""
+        """Redo the last undone step (``None``, and a note, when there is none)."""
         ch = self.state.redo()
         if ch is not None:
             self._after_change(ch.positions)
             self._say(f"redone: {ch.label}")
+        else:
+            self._say("nothing to redo")
         return ch
 
     def select(self, unit_ids: Iterable[Hashable]) -> None:
@@ -397,6 +404,11 @@ class TerritoryMap(W.VBox):
 
     def set_color_by(self, value: str) -> None:
         """Recolour the map (see :attr:`color_by`); unknown values raise."""
+        if not isinstance(value, str):
+            raise SpecificationError(
+                f"color_by must be 'territory', 'change:<alignment>' or "
+                f"'kpi:<column>', got {value!r}"
+            )
         if value == "territory":
             self._ref = self._moved_ref = self._kpi_fill = None
             self.legend.value = ""
@@ -415,8 +427,14 @@ class TerritoryMap(W.VBox):
             if col not in self._units.columns or not pd.api.types.is_numeric_dtype(
                 self._units[col]
             ):
+                num = [
+                    c
+                    for c in self._units.columns
+                    if c != "geometry" and pd.api.types.is_numeric_dtype(self._units[c])
+                ]
                 raise SpecificationError(
-                    f"cannot colour by {col!r}: not a numeric unit column"
+                    f"cannot colour by {col!r}: not a numeric unit column; "
+                    f"numeric columns: {num}"
                 )
             cls, cols, edges = choropleth_classes(self._units[col].to_numpy(float))
             self._kpi_fill = np.array(
@@ -513,7 +531,12 @@ class TerritoryMap(W.VBox):
         SpecificationError
             For an empty name or an existing one without ``overwrite=True``.
         """
-        name = str(name).strip()
+        if not isinstance(name, str):
+            raise SpecificationError(
+                f"the alignment's name must be text, got {name!r}; e.g. "
+                "m.save_as('edited')"
+            )
+        name = name.strip()
         if not name:
             raise SpecificationError("give a name to save the alignment under")
         if name in self.study.alignments and not overwrite:

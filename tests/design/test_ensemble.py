@@ -278,3 +278,93 @@ def test_start_falls_back_to_spanning_tree_splits(region36, monkeypatch):
     for p in ens.plans:
         s = np.bincount(p, weights=w, minlength=3)
         assert np.all(s >= lo - 1e-6) and np.all(s <= hi + 1e-6)
+
+
+def _far_move(ens, member: int):
+    """Member ``member`` with one unit moved into a territory it does not touch:
+    that territory is then in two pieces.  Returns (assignment, territory)."""
+    al = ens.alignment(member).assignment.copy()
+    lab = ens.plans[member]
+    nbrs: dict[int, set[int]] = {}
+    for i, j in ens.edges:
+        nbrs.setdefault(int(i), set()).add(int(j))
+        nbrs.setdefault(int(j), set()).add(int(i))
+    for u in range(len(lab)):
+        for t in range(ens.n_territories):
+            if t != lab[u] and all(lab[v] != t for v in nbrs.get(u, ())):
+                al.iloc[u] = ens.territory_ids[t]
+                return al, ens.territory_ids[t]
+    raise AssertionError("no unit far from another territory")
+
+
+def test_ensemble_counts_weight_and_start_are_checked_and_named(region36, ens36):
+    """Were TypeError/KeyError/AttributeError, or index numbers for territories."""
+    from terrakit.data import Alignment
+
+    kw = {"progress": False}
+    with pytest.raises(
+        SpecificationError, match=r"n must be a whole number >= 1, got 2\.5"
+    ):
+        ensemble(region36, n=2.5, **kw)
+    with pytest.raises(
+        SpecificationError, match="chains must be a whole number >= 1, got '2'"
+    ):
+        ensemble(region36, n=4, chains="2", **kw)
+    with pytest.raises(
+        SpecificationError, match=r"weight 'potentail' is not a column of the units"
+    ):
+        ensemble(region36, n=4, weight="potentail", **kw)
+    with pytest.raises(
+        SpecificationError, match="start must be an Alignment, the name"
+    ):
+        ensemble(region36, n=4, start=3, **kw)
+    with pytest.raises(
+        SpecificationError,
+        match=r"start plan breaks \d+ band\(s\): '[^']+' workload [\d.]+ outside \[",
+    ):
+        ensemble(region36, n=4, start="current", balance={"workload": 0.01}, **kw)
+    split, terr = _far_move(ens36, 0)
+    with pytest.raises(
+        SpecificationError,
+        match=rf"1 territories in several pieces \(\['{terr}'\]\); ReCom needs",
+    ):
+        ensemble(region36, n=4, start=Alignment(split), balance={"workload": 0.9}, **kw)
+    part = ens36.alignment(0).assignment.iloc[2:]
+    with pytest.raises(
+        SpecificationError, match=r"misses 2 units of the study \(e\.g\. \["
+    ):
+        ensemble(region36, n=4, start=Alignment(part), **kw)
+    # a Series start works like the Alignment it holds
+    s = ens36.alignment(0).assignment
+    a = ensemble(region36, n=4, start=s, balance={"workload": 0.1}, seed=2, **kw)
+    b = ensemble(
+        region36, n=4, start=Alignment(s), balance={"workload": 0.1}, seed=2, **kw
+    )
+    assert np.array_equal(a.plans, b.plans)
+
+
+def test_audit_names_extra_units_takes_one_measure_and_flags_pieces(region36, ens36):
+    """A string measure was split into letters; extra units were dropped silently;
+    a plan in pieces was audited as if it were one of the ensemble's kind."""
+    from terrakit.data import Alignment
+
+    plan = ens36.alignment(7)
+    one = audit(plan, ens36, measures="potential")
+    assert one.reps["measure"].unique().tolist() == ["potential"]
+    assert one.noncontiguous == ()
+    assert "not contiguous" not in one.summary()
+    extra = plan.assignment.copy()
+    extra.loc["zz-not-a-unit"] = extra.iloc[0]
+    with pytest.raises(
+        SpecificationError,
+        match=r"the plan names 1 units that are not in the ensemble's study "
+        r"\(e\.g\. \['zz-not-a-unit'\]\)",
+    ):
+        audit(Alignment(extra), ens36)
+    split, terr = _far_move(ens36, 7)
+    rep = audit(Alignment(split, name="edited"), ens36)
+    assert rep.noncontiguous == (terr,)
+    assert (
+        f"not contiguous: 1 territories in several pieces ({terr}); the ensemble's "
+        "plans are all contiguous" in rep.summary()
+    )

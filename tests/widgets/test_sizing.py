@@ -69,3 +69,26 @@ def test_sliders_redraw_the_curve(curves):
 def test_rejects_other_inputs():
     with pytest.raises(TypeError, match="curves must be ResponseCurves"):
         HeadcountExplorer({"A": 1})
+
+
+@pytest.mark.parametrize(
+    ("kw", "fragment"),
+    [
+        ({"margin": 35}, r"margin must be in \(0, 1\], got 35"),
+        ({"margin": 0}, r"margin must be in \(0, 1\], got 0"),
+        ({"cost_per_rep": -1}, "cost_per_rep must be >= 0"),
+        ({"cost_per_rep": "180k"}, "cost_per_rep must be a number, got '180k'"),
+        ({"hours_per_rep": 0}, "hours_per_rep must be positive"),
+        ({"reps": [2.5, 3]}, "reps must be whole numbers of reps"),
+        ({"reps": 30}, "reps must be the sizes to try"),
+    ],
+)
+def test_bad_starting_values_are_refused_not_clamped(curves, kw, fragment):
+    """The sliders clamped a margin of 35 (meant: 35 %) to 100 % and a negative
+    cost to 0 without a word, truncated 2.5 reps to 2, and raised TraitError
+    for hours <= 0."""
+    from terrakit.exceptions import SpecificationError
+
+    args = {"reps": range(2, 30), **kw}
+    with pytest.raises(SpecificationError, match=fragment):
+        HeadcountExplorer(curves, **args)

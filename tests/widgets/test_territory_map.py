@@ -247,3 +247,45 @@ def test_a_given_adjacency_drives_the_contiguity_warnings(toy_grid_3x3):
 
     m.optimise(method=solver)  # a callable gets only what it asked for
     assert "adjacency" not in seen
+
+
+def test_one_unit_id_is_one_unit_not_its_characters(tmap):
+    """``move("u5", ...)`` was read as the units 'u' and '5'."""
+    ch = tmap.move("u5", "R2")
+    assert ch.n_units == 1 and tmap.state.territory_of("u5") == "R2"
+    tmap.lock("u5", "key account")
+    assert list(tmap.state.locked()) == ["u5"]
+    tmap.unlock("u5")
+    assert tmap.state.locked() == {}
+
+
+def test_bad_settings_are_explained_at_construction(toy_grid_3x3):
+    """A bad color_by was a traitlets TraitError; time_limit=0 failed only at
+    the first Optimise click; a text tolerance was a bare float() ValueError."""
+    with pytest.raises(
+        SpecificationError, match=r"cannot colour by 'nope': not a numeric unit column"
+    ):
+        TerritoryMap(toy_grid_3x3, "current", color_by="kpi:nope")
+    with pytest.raises(SpecificationError, match="time_limit must be a positive"):
+        TerritoryMap(toy_grid_3x3, "current", time_limit=0)
+    with pytest.raises(
+        SpecificationError, match=r"tolerance must be in \(0, 1\), got '5%'"
+    ):
+        TerritoryMap(toy_grid_3x3, "current", tolerance="5%")
+    m = TerritoryMap(toy_grid_3x3, "current", color_by="kpi:workload")
+    assert m.color_by == "kpi:workload"
+
+
+def test_save_as_and_colour_by_refuse_non_text(tmap):
+    """save_as(None) stored an alignment named 'None'; set_color_by(None) was an
+    AttributeError."""
+    with pytest.raises(SpecificationError, match="the alignment's name must be text"):
+        tmap.save_as(None)
+    assert sorted(tmap.study.alignments) == ["current"]
+    with pytest.raises(SpecificationError, match="color_by must be 'territory'"):
+        tmap.set_color_by(None)
+
+
+def test_undo_with_nothing_to_undo_says_so(tmap):
+    assert tmap.undo() is None and "nothing to undo" in tmap.status.value
+    assert tmap.redo() is None and "nothing to redo" in tmap.status.value
