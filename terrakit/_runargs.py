@@ -13,7 +13,7 @@ import numpy as np
 
 from terrakit.exceptions import SpecificationError
 
-__all__ = ["check_seed", "check_time_limit"]
+__all__ = ["check_seed", "check_time_limit", "is_count"]
 
 
 def check_time_limit(time_limit: Any) -> float:
@@ -37,3 +37,12 @@ def check_seed(seed: Any) -> int:
             "gives the same answer"
         )
     return int(seed)
+
+
+def is_count(value: Any, low: int = 1) -> bool:
+    """Whether ``value`` is a whole number (an int, not a bool or a float) ≥ ``low``."""
+    return bool(
+        not isinstance(value, bool)
+        and isinstance(value, int | np.integer)
+        and value >= low
+    )

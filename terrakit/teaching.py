@@ -399,12 +399,13 @@ def check_tightest_band(
     band narrower than ``τ = max_unit / m − 1`` can hold (when that is
     positive).  Expected as a fraction.
     """
+    from terrakit._runargs import is_count
     from terrakit.exceptions import SpecificationError
     from terrakit.metrics import _measure
 
     units = study.unit_measures()
     k = len(study.reps) if n_territories is None else n_territories
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+    if not is_count(k, 1):
         raise SpecificationError(
             f"n_territories must be a whole number >= 1, got {n_territories!r}"
         )

@@ -68,7 +68,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit._runargs import check_seed, check_time_limit
+from terrakit._runargs import check_seed, check_time_limit, is_count
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError
 
@@ -632,7 +632,7 @@ def ensemble(
         counts["burn_in"] = burn_in
     for key, v in counts.items():
         low = 0 if key == "burn_in" else 1
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+        if not is_count(v, low):
             raise SpecificationError(
                 f"{key} must be a whole number >= {low}, got {v!r}"
             )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, is_count
 from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import SpecificationError
 from terrakit.forecast.model import Panel, fit_panel, merge_configs, simulate_paths
@@ -294,9 +294,7 @@ def backtest_panel(
 ) -> BacktestResult:
     """Rolling-origin backtest on a panel (see :func:`backtest`)."""
     methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
-    if step is not None and (
-        isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 1
-    ):
+    if step is not None and not is_count(step, 1):
         raise SpecificationError(
             f"step must be a whole number of periods ≥ 1 between origins, got "
             f"{step!r}; leave it out to move by the horizon"
@@ -476,7 +474,7 @@ def _check_design(
 ) -> list[str]:
     """Check a backtest's settings before any data is read; the methods as a list."""
     _check_horizon(horizon)
-    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 1:
+    if not is_count(folds, 1):
         raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
     chosen = [methods] if isinstance(methods, str) else list(methods)
     known = ["terrakit", *BASELINES]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, is_count
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -1219,11 +1219,7 @@ def simulate_paths(
             "ask for e.g. horizon=12 months"
         )
     seed = check_seed(seed)
-    if n_draws is not None and (
-        isinstance(n_draws, bool)
-        or not isinstance(n_draws, int | np.integer)
-        or n_draws < 1
-    ):
+    if n_draws is not None and not is_count(n_draws, 1):
         raise SpecificationError(
             f"n_draws must be a whole number ≥ 1, got {n_draws!r}; leave it out "
             "to use every posterior draw"

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from terrakit._runargs import is_count
 from terrakit.exceptions import SpecificationError
 
 __all__ = ["potential_map", "whitespace"]
@@ -103,7 +104,7 @@ def whitespace(
         One bar per shown account or unit; error bars span the whitespace
         between the 5 % and 95 % potential quantiles.
     """
-    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
+    if not is_count(top, 1):
         raise SpecificationError(
             f"top must be at least 1 (a whole number of bars), got {top!r}"
         )

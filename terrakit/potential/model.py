@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, is_count
 from terrakit._sampling import SampleRun, diagnose, merge_sampler_config, sample
 from terrakit.exceptions import (
     DataValidationError,
@@ -171,7 +171,7 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
             )
     for key, low in (("min_buyers", 1), ("spectral_max_units", 0)):
         v = cfg[key]
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+        if not is_count(v, low):
             raise SpecificationError(
                 f"model_config[{key!r}] must be a whole number ≥ {low}, got {v!r}"
             )

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from scipy.special import expit, ndtri
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, is_count
 from terrakit._sampling import Diagnostics, diagnose
 from terrakit.exceptions import (
     DataValidationError,
@@ -482,11 +482,7 @@ def posterior_predictive_check(
         When ``n_draws`` is not a whole number ≥ 1 or ``seed`` is bad.
     """
     seed = check_seed(seed)
-    if (
-        isinstance(n_draws, bool)
-        or not isinstance(n_draws, int | np.integer)
-        or n_draws < 1
-    ):
+    if not is_count(n_draws, 1):
         raise SpecificationError(
             f"n_draws must be a whole number ≥ 1 (replicated data sets), got "
             f"{n_draws!r}; e.g. n_draws=200"

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, is_count
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["QuotaResult", "quotas"]
@@ -283,11 +283,7 @@ def quotas(
     if not 0 <= w <= 1:
         raise SpecificationError(f"weight must be in [0, 1], got {weight!r}")
     seed = check_seed(seed)
-    if (
-        isinstance(n_draws, bool)
-        or not isinstance(n_draws, int | np.integer)
-        or n_draws < 1
-    ):
+    if not is_count(n_draws, 1):
         raise SpecificationError(
             f"n_draws must be a whole number >= 1, got {n_draws!r}; e.g. 2_000 "
             "Monte-Carlo draws for P(attain)"
