@@ -233,11 +233,13 @@ def milp_knapsack(
 
     Returns
     -------
-    levels, status, bound
-        Chosen levels, ``"optimal"`` or ``"time_limit"``, and the solver's
-        best bound.  At the time limit the better of the solver's plan and
+    levels, status, value
+        Chosen levels, ``"optimal"`` or ``"time_limit"``, and the plan's
+        value (the optimum, hence a bound, only with ``"optimal"``).  At the
+        time limit the better of the solver's plan and
         :func:`greedy_knapsack`'s is returned (the greedy one, with its
-        relaxation's bound, when the solver has no plan yet).
+        relaxation's bound as the value, when the solver has no plan yet);
+        :func:`allocate_calls` then takes the greedy relaxation as the bound.
     """
     import pulp
 
