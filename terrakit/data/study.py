@@ -103,6 +103,8 @@ class Study:
             check_account_locations(accounts, units)
         if reps is not None:
             reps = clean_reps(reps)
+            if "home_unit" in reps.columns:
+                reps = _check_home_units(reps, unit_ids)
         if accounts is not None and reps is not None and "rep_id" in accounts.columns:
             owner = _align_id_dtype(accounts["rep_id"], reps.index)
             unknown = owner.notna() & ~owner.isin(reps.index)
@@ -642,6 +644,32 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
     elif not _same_json(prov, dict(al.provenance)):
         al = Alignment(al.assignment, name=al.name, provenance=prov)
     return al
+
+
+def _check_home_units(reps: pd.DataFrame, unit_ids: pd.Index) -> pd.DataFrame:
+    """Every rep's ``home_unit`` (where given) is a unit of the study.
+
+    The design roots each rep's territory at its home unit; a home unit that
+    is not among the units used to be replaced silently by the unit nearest
+    the home's coordinates.
+    """
+    home = _align_id_dtype(reps["home_unit"], unit_ids)
+    unknown = home.notna() & ~home.isin(unit_ids)
+    if unknown.any():
+        bad = list(dict.fromkeys(home[unknown]))
+        raise DataValidationError(
+            "reps",
+            "home_unit",
+            f"{int(unknown.sum())} reps have a home_unit that is not in the units "
+            f"table (unknown: {bad[:5]})" + _leading_zero_hint(bad, unit_ids),
+            rows=list(reps.index[unknown.to_numpy()]),
+            n_bad=int(unknown.sum()),
+            fix="give the id of the unit the rep's home lies in, or leave home_unit "
+            "empty for those reps (the unit nearest home_lon/home_lat is used)",
+        )
+    if home.dtype != reps["home_unit"].dtype:
+        reps = reps.assign(home_unit=home)
+    return reps
 
 
 def _same_json(a: Any, b: Any) -> bool:

@@ -319,3 +319,21 @@ def test_load_refuses_a_newer_format(one_unit_study, tmp_path, monkeypatch):
         DataValidationError, match=r"s\.gpkg has study format 99.*Fix: upgrade"
     ):
         Study.load(path)
+
+
+def test_rep_home_unit_must_be_a_unit(toy_grid_3x3) -> None:
+    """A rep's home_unit that is not a unit is named (the design used to root
+    the territory at the nearest unit instead, silently); an empty home_unit
+    stays allowed, and the caller's reps table is unchanged."""
+    s = toy_grid_3x3
+    reps = s.reps.assign(home_unit=["u4", "u99"])
+    before = reps.copy()
+    with pytest.raises(
+        DataValidationError,
+        match=r"reps\.home_unit: 1 reps have a home_unit that is not in the units "
+        r"table \(unknown: \['u99'\]\)",
+    ):
+        Study(s.units, reps=reps)
+    pd.testing.assert_frame_equal(reps, before)
+    ok = Study(s.units, reps=s.reps.assign(home_unit=["u4", None]))
+    assert ok.reps["home_unit"].tolist()[0] == "u4"
