@@ -26,6 +26,11 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        largest share.  From ``n·k ≥ 4·10⁶`` (e.g. 100,000 units × 200 reps)
        the LP is replaced by a smoothed ascent on its Lagrangian dual
        (:mod:`terrakit.design._dual`), whose exact value is the bound.
+       Without contiguity, bands that the rounding and single moves leave
+       broken (heavy units on several bands) go to the assignment MIP that
+       moves the fewest units (:func:`terrakit.design._assign.round_by_mip`);
+       with chosen centers the centers then move to the medoids of that
+       plan and the MIP lowers the cost for them, while it falls.
     3. *Contiguity*: a root (the rep's home unit, or the chosen center unit)
        that the LP left outside its territory's main piece ("boxed in" by a
        neighbour) is joined to that piece by the cheapest corridor (priced by
@@ -69,8 +74,8 @@ Lower bounds (always valid for the problem as stated)
       bands only (the draw bands dropped);
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
       banded k-median location model, each open center a fractional knapsack
-      that keeps both bands of one activity
-      (:mod:`terrakit.design._pmedian_bound`), with the region cuts of
+      that keeps both bands of one activity (computed for each banded
+      activity, the best kept) (:mod:`terrakit.design._pmedian_bound`), with the region cuts of
       regions (islands, remote states) whose activity fits no whole number
       of territories relaxed too, started from the better of each unit's
       cost in the solution found and a local-radius start, by subgradient
