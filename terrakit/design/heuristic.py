@@ -75,7 +75,8 @@ Lower bounds (always valid for the problem as stated)
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
       banded k-median location model, each open center a fractional knapsack
       that keeps both bands of one activity (computed for each banded
-      activity, the best kept) (:mod:`terrakit.design._pmedian_bound`), with the region cuts of
+      activity, the best kept) (:mod:`terrakit.design._pmedian_bound`),
+      with the region cuts of
       regions (islands, remote states) whose activity fits no whole number
       of territories relaxed too, started from the better of each unit's
       cost in the solution found and a local-radius start, by subgradient
