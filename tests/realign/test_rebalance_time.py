@@ -21,7 +21,7 @@ from shapely.geometry import box
 from terrakit.data import geo
 from terrakit.data.alignment import Alignment
 from terrakit.data.study import Study
-from terrakit.exceptions import TimeLimitWarning
+from terrakit.exceptions import InfeasibleError, TimeLimitWarning
 from terrakit.metrics import is_contiguous
 from terrakit.realign import rebalance
 
@@ -138,14 +138,22 @@ def test_a_short_time_limit_is_respected_and_warns(
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = rebalance(
-            study,
-            balance={"workload": 0.10},
-            moved_measure="accounts",
-            adjacency=adj,
-            time_limit=limit,
-            seed=0,
-        )
+        try:
+            res = rebalance(
+                study,
+                balance={"workload": 0.10},
+                moved_measure="accounts",
+                adjacency=adj,
+                time_limit=limit,
+                seed=0,
+            )
+        except InfeasibleError as err:
+            # a loaded machine (CI with two workers) may find no plan in the
+            # band within 1 s: the limit still holds, and the error says so
+            wall = time.perf_counter() - t
+            assert wall <= limit + 1.0, f"{wall:.2f} s for time_limit={limit}"
+            assert "was found in" in str(err) and "of its 1 s" in str(err)
+            return
     wall = time.perf_counter() - t
     stopped = [
         w
