@@ -13,15 +13,21 @@ import numpy as np
 
 from terrakit.exceptions import SpecificationError
 
-__all__ = ["check_seed", "check_time_limit", "is_count"]
+__all__ = ["as_number", "check_seed", "check_time_limit", "is_count"]
+
+
+def as_number(value: Any) -> float:
+    """``float(value)``, or NaN where ``float`` refuses it (text, None, a list):
+    a setting checked with comparisons then fails them and gets its message."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def check_time_limit(time_limit: Any) -> float:
     """``time_limit`` as positive finite seconds, or a :class:`SpecificationError`."""
-    try:
-        seconds = float(time_limit)
-    except (TypeError, ValueError):
-        seconds = math.nan
+    seconds = as_number(time_limit)
     if not (math.isfinite(seconds) and seconds > 0):
         raise SpecificationError(
             f"time_limit must be a positive number of seconds, got {time_limit!r}"

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, check_time_limit
+from terrakit._runargs import as_number, check_seed, check_time_limit
 from terrakit.data.alignment import Alignment
 from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
@@ -61,12 +61,7 @@ def _heuristic() -> Callable[..., AlignmentResult] | None:
 
 def _shares(values: Sequence[Any], names: Sequence[Hashable]) -> np.ndarray:
     """Target shares as floats; names the territories whose share is not a number."""
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            pass
+    out = np.array([as_number(v) for v in values], dtype=float)
     bad = [names[int(i)] for i in np.flatnonzero(~np.isfinite(out))]
     if bad:
         shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import as_number
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 
@@ -141,10 +142,7 @@ def check_positive(panel: pd.DataFrame, what: str) -> None:
 
 def check_interval(interval: Any) -> float:
     """``interval`` as a probability mass in (0, 1), or a SpecificationError."""
-    try:
-        p = float(interval)
-    except (TypeError, ValueError):
-        p = float("nan")
+    p = as_number(interval)
     if not 0 < p < 1:
         raise SpecificationError(
             f"interval must be in (0, 1), got {interval!r}; for a 90 % interval "

@@ -27,6 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from terrakit._runargs import as_number
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.design.align import _check_run
 from terrakit.design.problem import DesignProblem
@@ -418,10 +419,7 @@ def _setup(
             f"keeps), got {keep_top_accounts!r}"
         )
     keep_top_accounts = int(keep_top_accounts)
-    try:
-        tie = float(tie_break)
-    except (TypeError, ValueError):
-        tie = math.nan
+    tie = as_number(tie_break)
     if not (math.isfinite(tie) and tie >= 0):
         raise SpecificationError(
             f"tie_break must be a number ≥ 0 (weight of the compactness "
@@ -581,11 +579,7 @@ def _check_settings(
             f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}"
         )
     backend = _check_run(time_limit, seed, backend)
-    try:
-        ok = float(hops) >= 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
+    if not as_number(hops) >= 1:
         raise SpecificationError(
             f"hops must be at least 1 (adjacency steps a unit may move from its "
             f"rep's territory in the MIP), got {hops!r}"
@@ -609,12 +603,7 @@ def _check_max_moved(max_moved: Any) -> float | None:
     """``max_moved`` as a share in [0, 1] (or None), before any work."""
     if max_moved is None:
         return None
-    try:
-        share = float(max_moved)
-        if isinstance(max_moved, bool):
-            raise TypeError
-    except (TypeError, ValueError):
-        share = math.nan
+    share = math.nan if isinstance(max_moved, bool) else as_number(max_moved)
     if not 0.0 <= share <= 1.0:
         raise SpecificationError(
             f"max_moved is a share of the total moved measure in [0, 1], got "

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, check_time_limit
+from terrakit._runargs import as_number, check_seed, check_time_limit
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.study import Study
 from terrakit.data.validation import check_measures
@@ -638,10 +638,7 @@ def _check_settings(
             f"weeks must be a whole number of weeks >= 1 (the cycle length), "
             f"got {weeks!r}"
         )
-    try:
-        wpy = float(weeks_per_year)
-    except (TypeError, ValueError):
-        wpy = math.nan
+    wpy = as_number(weeks_per_year)
     if not (math.isfinite(wpy) and wpy > 0):
         raise SpecificationError(
             f"weeks_per_year must be a positive number of working weeks, got "

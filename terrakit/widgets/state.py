@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from terrakit._runargs import as_number
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.geo import Adjacency
 from terrakit.exceptions import DataValidationError, SpecificationError
@@ -116,10 +117,7 @@ class EditorState:
         measures = [measures] if isinstance(measures, str) else list(measures)
         if not measures:
             raise SpecificationError("measures is empty; give at least one column")
-        try:
-            tol = float(tolerance)
-        except (TypeError, ValueError):
-            tol = float("nan")
+        tol = as_number(tolerance)
         if not np.isfinite(tol) or not 0 < tol < 1:
             raise SpecificationError(
                 f"tolerance must be in (0, 1), got {tolerance!r}; 0.05 means ±5 % "
