@@ -106,19 +106,14 @@ class Study:
             if "home_unit" in reps.columns:
                 reps = _check_home_units(reps, unit_ids)
         if accounts is not None and reps is not None and "rep_id" in accounts.columns:
-            owner = _align_id_dtype(accounts["rep_id"], reps.index)
-            unknown = owner.notna() & ~owner.isin(reps.index)
-            if unknown.any():
-                raise DataValidationError(
-                    "accounts",
-                    "rep_id",
-                    f"{int(unknown.sum())} accounts are owned by reps that are not in "
-                    f"the reps table (unknown: "
-                    f"{list(dict.fromkeys(owner[unknown]))[:5]})",
-                    rows=list(accounts.index[unknown.to_numpy()]),
-                    n_bad=int(unknown.sum()),
-                    fix="add the reps or leave rep_id empty for unowned accounts",
-                )
+            _known_refs(
+                accounts,
+                "rep_id",
+                reps.index,
+                table="accounts",
+                what="accounts are owned by reps that are not in the reps table",
+                fix="add the reps or leave rep_id empty for unowned accounts",
+            )
         if history is not None:
             history = clean_history(
                 history,
@@ -653,23 +648,39 @@ def _check_home_units(reps: pd.DataFrame, unit_ids: pd.Index) -> pd.DataFrame:
     is not among the units used to be replaced silently by the unit nearest
     the home's coordinates.
     """
-    home = _align_id_dtype(reps["home_unit"], unit_ids)
-    unknown = home.notna() & ~home.isin(unit_ids)
-    if unknown.any():
-        bad = list(dict.fromkeys(home[unknown]))
-        raise DataValidationError(
-            "reps",
-            "home_unit",
-            f"{int(unknown.sum())} reps have a home_unit that is not in the units "
-            f"table (unknown: {bad[:5]})" + _leading_zero_hint(bad, unit_ids),
-            rows=list(reps.index[unknown.to_numpy()]),
-            n_bad=int(unknown.sum()),
-            fix="give the id of the unit the rep's home lies in, or leave home_unit "
-            "empty for those reps (the unit nearest home_lon/home_lat is used)",
-        )
+    home = _known_refs(
+        reps,
+        "home_unit",
+        unit_ids,
+        table="reps",
+        what="reps have a home_unit that is not in the units table",
+        fix="give the id of the unit the rep's home lies in, or leave home_unit "
+        "empty for those reps (the unit nearest home_lon/home_lat is used)",
+    )
     if home.dtype != reps["home_unit"].dtype:
         reps = reps.assign(home_unit=home)
     return reps
+
+
+def _known_refs(
+    df: pd.DataFrame, column: str, ids: pd.Index, *, table: str, what: str, fix: str
+) -> pd.Series:
+    """``df[column]`` in the dtype of ``ids``; a value (not empty) that is not
+    among ``ids`` is a :class:`DataValidationError` naming the rows."""
+    refs = _align_id_dtype(df[column], ids)
+    unknown = refs.notna() & ~refs.isin(ids)
+    if unknown.any():
+        bad = list(dict.fromkeys(refs[unknown]))
+        raise DataValidationError(
+            table,
+            column,
+            f"{int(unknown.sum())} {what} (unknown: {bad[:5]})"
+            + _leading_zero_hint(bad, ids),
+            rows=list(df.index[unknown.to_numpy()]),
+            n_bad=int(unknown.sum()),
+            fix=fix,
+        )
+    return refs
 
 
 def _same_json(a: Any, b: Any) -> bool:
