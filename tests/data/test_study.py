@@ -337,3 +337,20 @@ def test_rep_home_unit_must_be_a_unit(toy_grid_3x3) -> None:
     pd.testing.assert_frame_equal(reps, before)
     ok = Study(s.units, reps=s.reps.assign(home_unit=["u4", None]))
     assert ok.reps["home_unit"].tolist()[0] == "u4"
+
+
+def test_account_owner_must_be_a_rep(toy_grid_3x3) -> None:
+    """An account owned by a rep the reps table lacks is named; empty owners
+    stay allowed."""
+    s = toy_grid_3x3
+    acc = s.accounts.assign(rep_id=["R1"] * (len(s.accounts) - 1) + ["R9"])
+    with pytest.raises(
+        DataValidationError,
+        match=r"accounts\.rep_id: 1 accounts are owned by reps that are not in the "
+        r"reps table \(unknown: \['R9'\]\)",
+    ):
+        Study(s.units, accounts=acc, reps=s.reps)
+    free = acc.assign(rep_id=["R1"] * (len(acc) - 1) + [None])
+    assert (
+        Study(s.units, accounts=free, reps=s.reps).accounts["rep_id"].isna().sum() == 1
+    )
