@@ -191,18 +191,7 @@ def _solve_lp(
     fin = np.isfinite(cost)
     cscale = float(np.abs(cost[fin]).max()) if fin.any() else 1.0
     cscale = cscale if cscale > 0 else 1.0
-    ascale = np.abs(activities).max(axis=0)
-    ascale[ascale == 0] = 1.0
-    a = activities / ascale
-
-    def column_block(r: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idx = np.empty((len(r), 1 + m), dtype=np.int32)
-        val = np.empty((len(r), 1 + m))
-        idx[:, 0] = r
-        idx[:, 1:] = n + j[:, None] * m + np.arange(m)[None, :]
-        val[:, 0] = 1.0
-        val[:, 1:] = a[r]
-        return idx.ravel(), val.ravel()
+    a, ascale = _scaled(activities)
 
     # elastic band rows: 2·k·m slack columns (first in the model) with a
     # large penalty keep the sparse LP feasible while columns are generated;
@@ -218,7 +207,7 @@ def _solve_lp(
     lp.col_upper_ = np.concatenate([np.full(n_slack, np.inf), np.ones(n_var)])
     lp.row_lower_ = np.concatenate([np.ones(n), (lower / ascale).ravel()])
     lp.row_upper_ = np.concatenate([np.ones(n), (upper / ascale).ravel()])
-    idx, val = column_block(rows, cols)
+    idx, val = _column_block(a, rows, cols, n)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = np.concatenate(
         [
@@ -266,7 +255,7 @@ def _solve_lp(
             status = "time_limit"
             break
         present[new_r, new_c] = True
-        idx, val = column_block(new_r, new_c)
+        idx, val = _column_block(a, new_r, new_c, n)
         h.addCols(
             len(new_r),
             cost[new_r, new_c] / cscale,
@@ -304,6 +293,30 @@ def _solve_lp(
         duals, unit_duals = np.zeros((k, m)), np.zeros(n)
     obj = float(np.dot(x, cost[rows, cols]))
     return x, obj, duals, status, unit_duals, rows, cols
+
+
+def _scaled(activities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Activities divided by their largest magnitude per column (so HiGHS
+    tolerances are meaningful), and those divisors."""
+    ascale = np.abs(activities).max(axis=0)
+    ascale[ascale == 0] = 1.0
+    return activities / ascale, ascale
+
+
+def _column_block(
+    a: np.ndarray, r: np.ndarray, j: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices and values of the columns of pairs ``(r, j)``: a 1 in unit
+    ``r``'s assignment row, ``a[r]`` in territory ``j``'s band rows (after the
+    ``n`` assignment rows, ``m`` per territory)."""
+    m = a.shape[1]
+    idx = np.empty((len(r), 1 + m), dtype=np.int32)
+    val = np.empty((len(r), 1 + m))
+    idx[:, 0] = r
+    idx[:, 1:] = n + j[:, None] * m + np.arange(m)[None, :]
+    val[:, 0] = 1.0
+    val[:, 1:] = a[r]
+    return idx.ravel(), val.ravel()
 
 
 def _run(h: highspy.Highs, deadline: float) -> str:
@@ -472,18 +485,12 @@ def _band_mip(
     if np.bincount(rows, minlength=n).min() == 0:
         return False
     cscale = float(np.abs(c).max()) or 1.0
-    ascale = np.abs(activities).max(axis=0)
-    ascale[ascale == 0] = 1.0
-    a = activities / ascale
-    order = np.lexsort((rows, cols))  # column-wise by (territory, unit)
+    a, ascale = _scaled(activities)
+    # columns by (territory, unit): the order HiGHS saw in the recorded runs
+    order = np.lexsort((rows, cols))
     rows, cols, c = rows[order], cols[order], c[order]
     n_var = len(rows)
-    idx = np.empty((n_var, 1 + m), dtype=np.int32)
-    val = np.empty((n_var, 1 + m))
-    idx[:, 0] = rows
-    idx[:, 1:] = n + cols[:, None] * m + np.arange(m)[None, :]
-    val[:, 0] = 1.0
-    val[:, 1:] = a[rows]
+    idx, val = _column_block(a, rows, cols, n)
     lp = highspy.HighsLp()
     lp.num_col_ = n_var
     lp.num_row_ = n + k * m
@@ -494,8 +501,8 @@ def _band_mip(
     lp.row_upper_ = np.concatenate([np.ones(n), (upper / ascale).ravel()])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = np.arange(0, n_var * (1 + m) + 1, 1 + m, dtype=np.int32)
-    lp.a_matrix_.index_ = idx.ravel()
-    lp.a_matrix_.value_ = val.ravel()
+    lp.a_matrix_.index_ = idx
+    lp.a_matrix_.value_ = val
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_var
     h = new_highs()
     h.passModel(lp)
