@@ -389,11 +389,30 @@ class Ensemble:
         return self.accepted / self.steps if self.steps else math.nan
 
     def alignment(self, i: int) -> Any:
-        """Member ``i`` as an :class:`~terrakit.data.Alignment`."""
+        """Member ``i`` as an :class:`~terrakit.data.Alignment`.
+
+        Raises
+        ------
+        SpecificationError
+            If ``i`` is not a whole number (a string, a float, a bool).
+        IndexError
+            If ``i`` is outside ``-n_plans .. n_plans - 1``.
+        """
         from terrakit.data import Alignment
 
-        if not -self.n_plans <= i < self.n_plans:
-            raise IndexError(f"member {i} out of range ({self.n_plans} plans)")
+        n = self.n_plans
+        valid = f"0 to {n - 1}, or -{n} to -1 from the end" if n else "none"
+        if isinstance(i, bool) or not isinstance(i, int | np.integer):
+            raise SpecificationError(
+                f"i must be a whole number, the member's position (valid i: "
+                f"{valid}), got {i!r}; pass e.g. alignment(0) for the first member"
+            )
+        if not -n <= i < n:
+            raise IndexError(
+                f"member i={i} is out of range: the ensemble has {n} plans "
+                f"(valid i: {valid}); pass an index in that range, e.g. "
+                "alignment(-1) for the last member"
+            )
         labels = np.array(self.territory_ids, dtype=object)[self.plans[i]]
         return Alignment(
             pd.Series(labels, index=pd.Index(self.unit_ids, name="unit_id")),

@@ -138,6 +138,33 @@ def test_metrics_agree_with_the_metrics_module(region36, ens36):
     assert m.loc[0, "workload_max_dev"] == pytest.approx(dev)
 
 
+def test_alignment_index_is_checked_and_named(ens36):
+    """A string or float index raised a raw TypeError from the comparison, a bool
+    was taken as 0/1, and the out-of-range message gave no valid range or fix."""
+    valid = r"\(valid i: 0 to 119, or -120 to -1 from the end\)"
+    for bad in ("a", 1.0, True, None):
+        with pytest.raises(SpecificationError) as err:
+            ens36.alignment(bad)
+        assert str(err.value) == (
+            "i must be a whole number, the member's position (valid i: 0 to 119, "
+            f"or -120 to -1 from the end), got {bad!r}; pass e.g. alignment(0) "
+            "for the first member"
+        )
+    for bad in (120, -121):
+        with pytest.raises(
+            IndexError,
+            match=rf"^member i={bad} is out of range: the ensemble has 120 plans "
+            rf"{valid}; pass an index in that range, e\.g\. alignment\(-1\) for "
+            r"the last member$",
+        ):
+            ens36.alignment(bad)
+    # the ends of the range, negative and numpy indices still work
+    assert list(ens36.alignment(-120).assignment) == list(ens36.alignment(0).assignment)
+    last = np.array(ens36.territory_ids, dtype=object)[ens36.plans[119]]
+    assert list(ens36.alignment(-1).assignment) == list(last)
+    assert list(ens36.alignment(np.int64(119)).assignment) == list(last)
+
+
 def test_ensemble_bad_specifications_are_explained(region36):
     with pytest.raises(SpecificationError, match="no 'revenue' column"):
         ensemble(region36, n=5, balance={"revenue": 0.1}, progress=False)
