@@ -27,6 +27,7 @@ from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
     SpecificationError,
+    TerrakitWarning,
 )
 
 __all__ = [
@@ -226,6 +227,13 @@ def make_panel(
     DataValidationError
         On an empty history, negative or non-finite sales, or periods that are
         not monthly or quarterly.
+
+    Warns
+    -----
+    TerrakitWarning
+        When a period between the first and the last has no row for any
+        series: it is kept as unobserved (NaN), not as 0 sales.  A period
+        missing from some series only is not reported.
     """
     if len(long) == 0:
         raise DataValidationError(
@@ -273,6 +281,7 @@ def make_panel(
     )
     wide = summed.unstack("p")
     periods = pd.period_range(per.min(), per.max(), freq=per.dtype.freq)
+    _warn_missing_periods(periods, wide.columns, m)
     wide = wide.reindex(columns=periods)
     series = pd.Index(wide.index, name=key)
     if groups is None:
@@ -293,6 +302,30 @@ def make_panel(
         m,
         c_codes,
         c_names,
+    )
+
+
+def _warn_missing_periods(periods: pd.PeriodIndex, seen: pd.Index, m: int) -> None:
+    """Warn about periods of the span that no series has a row for.
+
+    A period missing from some series only is the usual case (a new or lost
+    account) and stays silent; one missing from all of them is more often a
+    gap in the extract, or months with no sales that were never written.
+    """
+    missing = periods[~periods.isin(seen)]
+    if len(missing) == 0:
+        return
+    what = "months" if m == 12 else "quarters"
+    shown = ", ".join(str(p) for p in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    warnings.warn(
+        f"{len(missing)} of the {len(periods)} {what} from {periods[0]} to "
+        f"{periods[-1]} have no sales row for any series ({shown}{more}); they "
+        "are treated as unobserved (skipped when fitting, not read as 0 sales). "
+        f"If nothing was sold in those {what}, add rows with sales 0 for them; "
+        "otherwise check the extract, which may have lost them",
+        TerrakitWarning,
+        stacklevel=3,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,6 +193,64 @@ def test_make_panel_checks_sales_and_frequency():
     weekly = long.assign(period=pd.period_range("2020-01-01", periods=8, freq="W"))
     with pytest.raises(DataValidationError, match="monthly or quarterly"):
         make_panel(weekly, key="k")
+
+
+def test_make_panel_warns_of_periods_missing_from_every_series():
+    """A month with no row in any series was silently kept as unobserved; a
+    month missing from some series only stays silent."""
+    per = pd.period_range("2021-01", periods=24, freq="M")
+    long = pd.DataFrame(
+        {"k": np.repeat(["a", "b"], 24), "period": np.tile(per, 2), "sales": 5.0}
+    )
+    gap = long["period"].isin(per[[2, 3]])  # 2021-03, 2021-04 from both
+    some = (long["k"] == "b") & (long["period"] == per[5])  # 2021-06 from b only
+    with pytest.warns(TerrakitWarning) as rec:
+        panel = make_panel(long[~gap & ~some], key="k")
+    assert len(rec) == 1
+    assert str(rec[0].message) == (
+        "2 of the 24 months from 2021-01 to 2022-12 have no sales row for any "
+        "series (2021-03, 2021-04); they are treated as unobserved (skipped when "
+        "fitting, not read as 0 sales). If nothing was sold in those months, add "
+        "rows with sales 0 for them; otherwise check the extract, which may have "
+        "lost them"
+    )
+    assert rec[0].filename == __file__  # points at the caller of make_panel
+    assert list(panel.periods) == list(per)  # the gap is kept, as NaN
+    assert np.isnan(panel.values[:, [2, 3]]).all()
+    assert np.isnan(panel.values[1, 5]) and panel.values[0, 5] == 5.0
+    assert np.isfinite(np.delete(panel.values, [2, 3, 5], axis=1)).all()
+
+    # a period missing from some series only: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_panel(long[~some], key="k")
+
+    # many periods: the first five and the count; quarters are called quarters
+    q = pd.period_range("2018Q1", periods=16, freq="Q")
+    keep = [0, 1, 9, 15]
+    longq = pd.DataFrame({"k": "s", "period": q[keep], "sales": 1.0})
+    with pytest.warns(TerrakitWarning) as rec:
+        make_panel(longq, key="k")
+    assert str(rec[0].message).startswith(
+        "12 of the 16 quarters from 2018Q1 to 2021Q4 have no sales row for any "
+        "series (2018Q3, 2018Q4, 2019Q1, 2019Q2, 2019Q3 and 7 more); they are "
+        "treated as unobserved"
+    )
+    assert "If nothing was sold in those quarters, add rows with sales 0" in str(
+        rec[0].message
+    )
+
+
+def test_study_panel_warns_of_a_month_missing_from_the_whole_history(toy_study):
+    hist = toy_study.history
+    s = toy_study.replace(history=hist[hist["period"] != pd.Period("2024-02", "M")])
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^1 of the 36 months from 2023-01 to 2025-12 have no sales row for "
+        r"any series \(2024-02\); they are treated as unobserved",
+    ):
+        panel, _ = study_panel(s, level="account")
+    assert np.isnan(panel.values[:, 13]).all()
 
 
 def test_summary_is_stable_text(toy_study, account_forecast):
