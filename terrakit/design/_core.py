@@ -25,6 +25,9 @@ from terrakit.design._dual import DUAL_MIN_PAIRS, dual_lp
 from terrakit.design._graphsearch import anneal, grow_partition
 from terrakit.design._pmedian_bound import (
     BANDED_BOUND_CELLS,
+    MULTI_BAND_CELLS,
+    MULTI_BAND_PATIENCE,
+    RegionCuts,
     banded_kmedian_bound,
     pmedian_lagrangian_bound,
     region_cuts,
@@ -756,6 +759,16 @@ def _finish_free_choice(
     )
 
 
+def _region_cuts_for(
+    cost_all: np.ndarray, a: np.ndarray, lower: float, upper: float, objective: float
+) -> RegionCuts | None:
+    """:func:`~terrakit.design._pmedian_bound.region_cuts` of one activity's
+    band (``None`` when the band is open on a side)."""
+    if np.isfinite(lower) and np.isfinite(upper):
+        return region_cuts(cost_all, a, float(lower), float(upper), objective)
+    return None
+
+
 def _choose_bound(
     spec: Spec,
     cost_all: np.ndarray,
@@ -768,14 +781,17 @@ def _choose_bound(
     """Lower bound with chosen centers (any assignment, any ``k`` centers).
 
     Up to :data:`BANDED_BOUND_CELLS` unit–candidate pairs:
-    :func:`~terrakit.design._pmedian_bound.banded_kmedian_bound` (both bands
-    of the first banded activity kept), with the cuts of
+    :func:`~terrakit.design._pmedian_bound.banded_kmedian_bound` for each
+    banded activity (both of its bands kept), with the cuts of
     :func:`~terrakit.design._pmedian_bound.region_cuts` (regions, such as
     islands, whose activity fits no whole number of territories must send or
     receive activity across their border), started from the better of the
-    solution's costs and a local-radius start; above it the sparse
-    capacity-only
-    :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`.  Both
+    solution's costs and a local-radius start; the best is kept.  With
+    several banded activities (up to :data:`MULTI_BAND_CELLS`), those runs
+    get 30 % of the time and the rest goes to one run that keeps **every**
+    band, started from the best run's multipliers (so it cannot end lower).
+    Above :data:`BANDED_BOUND_CELLS` the sparse capacity-only
+    :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`.  All
     are at least the "every unit at its nearest candidate" bound.
     """
     n, k = spec.n, spec.k
@@ -785,40 +801,70 @@ def _choose_bound(
     banded = np.flatnonzero(finite.any(axis=0))
     nearest = float(np.min(cost_all, axis=1).sum())
     if len(banded) and n * m <= BANDED_BOUND_CELLS:
-        # one bound per banded activity (each keeps both bands of its own),
-        # the time shared between them; the best is kept
         sol = np.asarray(cost_all)[np.arange(n), np.asarray(centers)[labels]]
-        names = spec.activity_names
+        names = spec.activity_names or ()
         # the point bands only (scenario draws add one column per draw)
         tried = banded[banded < len(names)] if names else banded[:1]
         tried = tried if len(tried) else banded[:1]
-        best, best_a, best_cuts = -math.inf, int(tried[0]), None
+        lows = np.min(spec.lower, axis=0)
+        ups = np.max(spec.upper, axis=0)
+        multi = len(tried) > 1 and n * m * (len(tried) - 1) <= MULTI_BAND_CELLS
+        # one bound per banded activity (each keeps both bands of its own),
+        # the time shared between them, the best kept; with several bands,
+        # then every band at once, from the best one's multipliers
+        until = time.perf_counter() + (0.3 if multi else 1.0) * max(
+            deadline - time.perf_counter(), 0.0
+        )
+        best, best_a, best_cuts, best_info = -math.inf, int(tried[0]), None, {}
         for i, a in enumerate(tried.tolist()):
-            lower = float(np.min(spec.lower[:, a]))
-            upper = float(np.max(spec.upper[:, a]))
-            cuts = None
-            if np.isfinite(lower) and np.isfinite(upper):
-                cuts = region_cuts(cost_all, act[:, a], lower, upper, objective)
+            cuts = _region_cuts_for(cost_all, act[:, a], lows[a], ups[a], objective)
             now = time.perf_counter()
+            info: dict[str, object] = {}
             bound = banded_kmedian_bound(
                 cost_all,
                 k,
                 objective,
                 activity=act[:, a],
-                lower=lower,
-                upper=upper,
+                lower=float(lows[a]),
+                upper=float(ups[a]),
                 start=sol,
                 cuts=cuts,
-                deadline=now + max(deadline - now, 0.0) / (len(tried) - i),
+                deadline=now + max(until - now, 0.0) / (len(tried) - i),
+                info=info,
             )
             if bound > best:
-                best, best_a, best_cuts = bound, a, cuts
+                best, best_a, best_cuts, best_info = bound, a, cuts, info
         kept = (
             f"both bands of {names[best_a]!r} kept"
             if names and best_a < len(names)
             else "both bands of one activity kept"
         )
-        others = " other activities and" if len(banded) > 1 or act.shape[1] > 1 else ""
+        if len(tried) > 1:
+            kept += " (the best of one bound per activity)"
+        if multi and best_info:
+            rest = tried[tried != best_a]
+            bound = banded_kmedian_bound(
+                cost_all,
+                k,
+                objective,
+                activity=act[:, best_a],
+                lower=float(lows[best_a]),
+                upper=float(ups[best_a]),
+                start=np.asarray(best_info["u"]),
+                cuts=best_cuts,
+                cut_multipliers=np.asarray(best_info["mu"]),
+                others=act[:, rest],
+                others_lower=lows[rest],
+                others_upper=ups[rest],
+                patience=MULTI_BAND_PATIENCE,
+                deadline=deadline,
+            )
+            if bound > best:
+                best = bound
+                shown = ", ".join(repr(names[b]) for b in [best_a, *rest.tolist()])
+                kept = f"the bands of {shown} kept"
+        dropped = len(banded) > len(tried) or (len(tried) == 1 and act.shape[1] > 1)
+        others = " other activities and" if dropped else ""
         method = (
             "Lagrangian relaxation of the assignment rows of the banded "
             f"k-median model (chosen centers; {kept};{others} contiguity dropped)"

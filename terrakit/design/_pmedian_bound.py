@@ -46,6 +46,14 @@ a_i μ_R``.  Still a lower bound for every ``(u, μ ≥ 0)``.  Two evaluations:
   ±3 %) it gives 0.89 × the heuristic's objective (0.82 × without the region
   cuts and the scaled steps), on the 32,845 ZCTAs (2,000 candidates, 300
   territories) 0.91 × (the capacity-only bound: 0.13 ×).
+- with several banded activities, :func:`banded_kmedian_bound` (``others=``)
+  keeps every band: the other activities' bands are priced inside each
+  center's knapsack (:func:`_multi_rho`, the partial dual of that LP, its
+  prices warm-started from step to step), so its maximum over ``u`` is the
+  LP optimum with every band.  On the sample study (259 counties, ten chosen
+  centers, workload ±5 % and potential ±10 %) the best single-activity bound
+  stalls at 0.55 × that LP optimum (1.77e8, HiGHS, 30 s); this one reaches
+  0.82–0.91 × in the last 20–25 % of a 20–60 s run.
 - :func:`pmedian_lagrangian_bound` keeps only the upper band (``ℓ = 0``) and is
   sparse, for large ``n · m``: it is evaluated on each unit's ``K`` cheapest
   candidates; capping ``u_i`` at its ``K``-th cheapest cost makes every
@@ -75,6 +83,21 @@ from terrakit.design._regions import _find  # union-find root (numba)
 #: 8 bytes a pair — 0.53 GB for the 32,845 ZCTAs × 2,000 candidates — and
 #: one pass over them per subgradient step).
 BANDED_BOUND_CELLS = 80_000_000
+
+#: Knapsacks per center, step and other banded activity that
+#: :func:`_multi_rho` may spend searching that activity's price (few and
+#: inexact is better than many: the price is warm-started at every step).
+MULTI_BAND_EVALS = 4
+
+#: Steps without progress before the Polyak step is halved, with several
+#: bands (their inexact prices make the values noisier).
+MULTI_BAND_PATIENCE = 30
+
+#: Largest ``n · m · (p − 1)`` (pairs times other banded activities) for which
+#: the chosen-centers bound keeps every band at once; above it one bound per
+#: activity, the best kept (a step costs about ``MULTI_BAND_EVALS`` passes
+#: over the pairs per other activity).
+MULTI_BAND_CELLS = 4_000_000
 
 
 class _Polyak:
@@ -424,6 +447,349 @@ def _banded_cover(
     return cover
 
 
+# -- several banded activities: the other bands priced inside each knapsack ---
+@numba.njit(cache=True)
+def _knapsack_at(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    ru: np.ndarray,
+    rc: np.ndarray,
+    mu: np.ndarray,
+    j: int,
+    oth: np.ndarray,
+    alpha: np.ndarray,
+    band_lo: float,
+    band_hi: float,
+    qv: np.ndarray,
+    av: np.ndarray,
+    sums: np.ndarray,
+    cover: np.ndarray,
+    flow: np.ndarray,
+    record: bool,
+) -> float:
+    """Center ``j``'s knapsack of :func:`_banded_rho` with the reduced costs
+    ``r_ij − Σ_b α_b o_ib`` (``oth``: the other activities ``(n, p)``).
+
+    Returns its value; ``sums[b]`` receives ``Σ_i o_ib x_i`` of the solution.
+    With ``record``, ``x`` is added to ``cover`` and the activity crossing a
+    region's border to ``flow`` (as :func:`_banded_cover`).
+    """
+    n = ct.shape[1]
+    p = oth.shape[1]
+    rj = rc[j]
+    neg_w = 0.0
+    cnt = 0
+    for i in range(n):
+        r = _reduced(ct, u, a, ru, rj, mu, j, i)
+        for b in range(p):
+            r -= alpha[b] * oth[i, b]
+        if a[i] > 0:
+            if r < 0:
+                neg_w += a[i]
+            qv[cnt] = r / a[i]
+            av[cnt] = a[i]
+            cnt += 1
+    if band_lo <= neg_w <= band_hi:
+        th = 0.0
+        target = neg_w
+    else:
+        target = band_hi if neg_w > band_hi else band_lo
+        th = _weighted_quantile(qv, av, cnt, target)
+        if not np.isfinite(th):
+            return np.inf
+    # the units below the threshold are taken whole, those at it share the
+    # weight still needed
+    w_lt = 0.0
+    w_eq = 0.0
+    for c in range(cnt):
+        if qv[c] < th:
+            w_lt += av[c]
+        elif qv[c] == th:
+            w_eq += av[c]
+    f_eq = min(max((target - w_lt) / w_eq, 0.0), 1.0) if w_eq > 0 else 0.0
+    for b in range(p):
+        sums[b] = 0.0
+    val = 0.0
+    for i in range(n):
+        r = _reduced(ct, u, a, ru, rj, mu, j, i)
+        for b in range(p):
+            r -= alpha[b] * oth[i, b]
+        x = 0.0
+        if a[i] > 0:
+            q = r / a[i]  # as in the first pass: the same rounding
+            if q < th:
+                x = 1.0
+            elif q == th:
+                x = f_eq
+        elif r < 0:
+            x = 1.0
+        if x > 0:
+            val += r * x
+            for b in range(p):
+                sums[b] += oth[i, b] * x
+            if record:
+                cover[i] += x
+                if ru[i] != rj:
+                    flow[ru[i]] += a[i] * x
+                    flow[rj] += a[i] * x
+    return val
+
+
+@numba.njit(cache=True)
+def _multi_value(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    ru: np.ndarray,
+    rc: np.ndarray,
+    mu: np.ndarray,
+    j: int,
+    oth: np.ndarray,
+    alpha: np.ndarray,
+    band_lo: float,
+    band_hi: float,
+    o_lo: np.ndarray,
+    o_hi: np.ndarray,
+    qv: np.ndarray,
+    av: np.ndarray,
+    sums: np.ndarray,
+    dummy: np.ndarray,
+) -> float:
+    """Lagrangian value of center ``j``'s knapsack with the other bands
+    priced at ``α``: the knapsack plus ``Σ_b α_b ℓ_b`` (``α_b > 0``, the
+    lower band) or ``α_b U_b`` (``α_b < 0``, the upper band)."""
+    v = _knapsack_at(
+        ct,
+        u,
+        a,
+        ru,
+        rc,
+        mu,
+        j,
+        oth,
+        alpha,
+        band_lo,
+        band_hi,
+        qv,
+        av,
+        sums,
+        dummy,
+        dummy,
+        False,
+    )
+    for b in range(oth.shape[1]):
+        v += alpha[b] * (o_lo[b] if alpha[b] > 0 else o_hi[b])
+    return v
+
+
+@numba.njit(cache=True)
+def _multi_rho(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    ru: np.ndarray,
+    rc: np.ndarray,
+    mu: np.ndarray,
+    band_lo: float,
+    band_hi: float,
+    oth: np.ndarray,
+    o_lo: np.ndarray,
+    o_hi: np.ndarray,
+    o_scale: np.ndarray,
+    alpha: np.ndarray,
+    evals: int,
+) -> np.ndarray:
+    """Per center ``j``: a lower bound of ``min Σ_i r_ij x_i`` over ``0 ≤ x
+    ≤ 1`` with **every** band (``ℓ ≤ Σ a x ≤ U`` and ``ℓ_b ≤ Σ o_b x ≤
+    U_b``), by the partial dual of that LP: the other bands are priced with
+    ``α_jb`` (free sign) and the kept band stays in the knapsack, so
+
+    ``ρ_j ≥ max_α  knapsack(r − Σ_b α_b o_b) + Σ_b α_b (ℓ_b if α_b > 0 else U_b)``,
+
+    a concave function of ``α``: every ``α`` gives a valid bound.  Each
+    ``α_jb`` in turn is searched on the sign of its supergradient
+    (``ℓ_b − Σ o_b x`` above 0, ``U_b − Σ o_b x`` below), from the previous
+    step's ``α[j]`` with doubling steps of ``o_scale[b]`` to a bracket, then
+    bisection: at most ``evals`` knapsacks per activity.  ``alpha`` returns
+    the best ``α`` per center (the start of the next step and of
+    :func:`_multi_cover`).
+    """
+    m, n = ct.shape
+    p = oth.shape[1]
+    rho = np.empty(m)
+    qv = np.empty(n)
+    av = np.empty(n)
+    sums = np.empty(p)
+    dummy = np.zeros(1)
+    trial = np.empty(p)
+    for j in range(m):
+        for b in range(p):
+            trial[b] = alpha[j, b]
+        best = _multi_value(
+            ct,
+            u,
+            a,
+            ru,
+            rc,
+            mu,
+            j,
+            oth,
+            trial,
+            band_lo,
+            band_hi,
+            o_lo,
+            o_hi,
+            qv,
+            av,
+            sums,
+            dummy,
+        )
+        if not np.isfinite(best):
+            rho[j] = best
+            continue
+        for b in range(p):
+            # supergradient of α_b at the current point (0 inside the band)
+            s = sums[b]
+            x0 = trial[b]
+            if x0 > 0:
+                g = o_lo[b] - s
+            elif x0 < 0:
+                g = o_hi[b] - s
+            else:
+                g = (
+                    o_lo[b] - s
+                    if s < o_lo[b]
+                    else (o_hi[b] - s if s > o_hi[b] else 0.0)
+                )
+            if g == 0.0:
+                continue
+            d = 1.0 if g > 0 else -1.0
+            step = 0.1 * abs(x0) if x0 != 0.0 else o_scale[b]
+            lo_x = x0
+            hi_x = x0
+            bracketed = False
+            used = 0
+            while used < evals:
+                x1 = lo_x + d * step
+                trial[b] = x1
+                v = _multi_value(
+                    ct,
+                    u,
+                    a,
+                    ru,
+                    rc,
+                    mu,
+                    j,
+                    oth,
+                    trial,
+                    band_lo,
+                    band_hi,
+                    o_lo,
+                    o_hi,
+                    qv,
+                    av,
+                    sums,
+                    dummy,
+                )
+                used += 1
+                if v > best:
+                    best = v
+                    alpha[j, b] = x1
+                s = sums[b]
+                g1 = (o_lo[b] - s) if x1 > 0 else (o_hi[b] - s)
+                if g1 * d > 0:
+                    lo_x = x1
+                    step *= 2.0
+                else:
+                    hi_x = x1
+                    bracketed = True
+                    break
+            while bracketed and used < evals:
+                if abs(hi_x - lo_x) <= 1e-4 * max(abs(lo_x), abs(hi_x)):
+                    break
+                x1 = 0.5 * (lo_x + hi_x)
+                trial[b] = x1
+                v = _multi_value(
+                    ct,
+                    u,
+                    a,
+                    ru,
+                    rc,
+                    mu,
+                    j,
+                    oth,
+                    trial,
+                    band_lo,
+                    band_hi,
+                    o_lo,
+                    o_hi,
+                    qv,
+                    av,
+                    sums,
+                    dummy,
+                )
+                used += 1
+                if v > best:
+                    best = v
+                    alpha[j, b] = x1
+                s = sums[b]
+                g1 = (o_lo[b] - s) if x1 > 0 else (o_hi[b] - s)
+                if g1 * d > 0:
+                    lo_x = x1
+                else:
+                    hi_x = x1
+            trial[b] = alpha[j, b]
+        rho[j] = best
+    return rho
+
+
+@numba.njit(cache=True)
+def _multi_cover(
+    ct: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    ru: np.ndarray,
+    rc: np.ndarray,
+    mu: np.ndarray,
+    chosen: np.ndarray,
+    oth: np.ndarray,
+    alpha: np.ndarray,
+    band_lo: float,
+    band_hi: float,
+    flow: np.ndarray,
+) -> np.ndarray:
+    """``Σ_{j ∈ chosen} x_ij`` for the knapsacks of :func:`_multi_rho` at
+    their best ``α`` (and the crossing activity added to ``flow``)."""
+    n = ct.shape[1]
+    cover = np.zeros(n)
+    qv = np.empty(n)
+    av = np.empty(n)
+    sums = np.empty(oth.shape[1])
+    for jj in range(len(chosen)):
+        j = chosen[jj]
+        _knapsack_at(
+            ct,
+            u,
+            a,
+            ru,
+            rc,
+            mu,
+            j,
+            oth,
+            alpha[j],
+            band_lo,
+            band_hi,
+            qv,
+            av,
+            sums,
+            cover,
+            flow,
+            True,
+        )
+    return cover
+
+
 # -- cuts from the integer number of territories in a region -------------------
 @dataclass(frozen=True)
 class RegionCuts:
@@ -651,6 +1017,10 @@ def banded_kmedian_bound(
     upper: float,
     start: np.ndarray | None = None,
     cuts: RegionCuts | None = None,
+    others: np.ndarray | None = None,
+    others_lower: np.ndarray | None = None,
+    others_upper: np.ndarray | None = None,
+    cut_multipliers: np.ndarray | None = None,
     deadline: float = math.inf,
     iterations: int = 100_000,
     patience: int = 15,
@@ -687,8 +1057,15 @@ def banded_kmedian_bound(
     scale: tens of km² in cities, 10⁷ km² on islands) and ``μ_r`` by its
     crossing price; the cuts' multipliers start at their crossing price.
 
-    The evaluation is dense (one pass over the ``n × m`` costs per step, in
-    numba) and needs a transposed copy of ``cost``; use it when ``n · m``
+    With ``others`` (more banded activities), each knapsack keeps their
+    bands too, through the partial dual of :func:`_multi_rho` (the other
+    bands priced per center, the prices searched at every step): the
+    maximum over ``u`` is then the LP optimum of the k-median with **every**
+    band, and every ``u`` still gives a valid bound.  It costs about
+    ``p × evals`` knapsacks per center and step instead of one.
+
+    The evaluation is dense (one pass over the ``n × m`` costs per knapsack,
+    in numba) and needs a transposed copy of ``cost``; use it when ``n · m``
     fits in memory twice.
 
     Parameters
@@ -706,14 +1083,20 @@ def banded_kmedian_bound(
         Multipliers to start from (``(n,)``).
     cuts
         Regions of :func:`region_cuts` (``None``: no cuts).
+    others, others_lower, others_upper
+        More banded activities ``(n, p)`` and their bands ``(p,)`` (the
+        loosest over territories; ``±inf``: no band on that side).
+    cut_multipliers
+        The cuts' multipliers to start from (``(n_regions,)``, e.g. the
+        ``info["mu"]`` of an earlier run; default ``mu_start × price``).
     deadline
         ``time.perf_counter()`` value at which to stop.
     mu_start, beta
         The cuts' multipliers start at ``mu_start × price``; ``β`` above.
     info
         If given, receives ``steps`` (subgradient steps taken), ``start``
-        (``"solution"`` or ``"radius"``) and ``mu`` (the cuts' last
-        multipliers).
+        (``"solution"`` or ``"radius"``), and ``u`` and ``mu``: the
+        multipliers of the best value (to start another run from).
 
     Returns
     -------
@@ -736,12 +1119,42 @@ def banded_kmedian_bound(
         ru, rc = cuts.unit_region, cuts.cand_region
         gap = np.asarray(cuts.gap, dtype=float)
         mu = mu_start * np.where(np.isfinite(cuts.price), cuts.price, 0.0)
+        if cut_multipliers is not None:
+            mu[1:] = np.maximum(np.asarray(cut_multipliers, dtype=float), 0.0)
         mu[0] = 0.0
     theta = np.full(m, np.inf)
     take = np.empty(m)
+    if others is not None:
+        oth = np.ascontiguousarray(np.maximum(np.asarray(others, dtype=float), 0.0))
+        if oth.ndim == 1:
+            oth = oth[:, None]
+        p = oth.shape[1]
+        o_lo = np.asarray(others_lower, dtype=float).reshape(p)
+        o_hi = np.asarray(others_upper, dtype=float).reshape(p)
+        o_lo = np.where(np.isfinite(o_lo), o_lo, 0.0)
+        o_hi = np.where(np.isfinite(o_hi), o_hi, oth.sum(axis=0))
+        alpha = np.zeros((m, p))
 
     def value_at(u: np.ndarray) -> tuple[float, np.ndarray]:
-        rho = _banded_rho(ct, u, a, ru, rc, mu, lo, hi, theta, take)
+        if others is None:
+            rho = _banded_rho(ct, u, a, ru, rc, mu, lo, hi, theta, take)
+        else:
+            rho = _multi_rho(
+                ct,
+                u,
+                a,
+                ru,
+                rc,
+                mu,
+                lo,
+                hi,
+                oth,
+                o_lo,
+                o_hi,
+                o_scale,
+                alpha,
+                MULTI_BAND_EVALS,
+            )
         chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
         return float(u.sum() + mu @ gap + rho[chosen].sum()), chosen
 
@@ -774,6 +1187,13 @@ def banded_kmedian_bound(
         float(np.median(th_near[th_near > 0])) if (th_near > 0).any() else 1.0,
     )
     mean_as = float((a * scale).mean()) if n else 0.0
+    if others is not None:
+        # the other bands' prices per unit of their activity: the kept
+        # activity's local scale, converted by the ratio of the means
+        o_scale = np.maximum(
+            float(np.median(scale)) * mean_a / np.maximum(oth.mean(axis=0), 1e-300),
+            1e-300,
+        )
     precond = a * scale / mean_as if mean_as > 0 else np.ones(n)
     if cuts is not None:
         price = np.where(np.isfinite(cuts.price), cuts.price, 0.0)
@@ -789,24 +1209,37 @@ def banded_kmedian_bound(
     picked = 0
     for which, s0 in enumerate(starts):
         theta[:] = np.inf
+        if others is not None:
+            alpha[:] = 0.0
         v0, _ = value_at(s0)
         if v0 > best_start:
             best_start, u, picked = v0, s0, which
     theta[:] = np.inf
+    if others is not None:
+        alpha[:] = 0.0
     steps = _Polyak(upper_bound, step_size, patience)
     flow = np.zeros(len(gap))
     taken = 0
+    best_u, best_mu, best_value = u, mu, best_start
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
         taken += 1
         value, chosen = value_at(u)
+        if value > best_value:
+            best_u, best_mu, best_value = u, mu, value
         if not math.isfinite(value) or not steps.record(value):
             break
         flow[:] = 0.0
-        g = 1.0 - _banded_cover(
-            ct, u, a, ru, rc, mu, chosen.astype(np.int64), theta, take, flow
-        )
+        if others is None:
+            cover = _banded_cover(
+                ct, u, a, ru, rc, mu, chosen.astype(np.int64), theta, take, flow
+            )
+        else:
+            cover = _multi_cover(
+                ct, u, a, ru, rc, mu, chosen.astype(np.int64), oth, alpha, lo, hi, flow
+            )
+        g = 1.0 - cover
         gm = gap - flow
         gg = float((precond * g * g).sum() + (pm * gm * gm).sum())
         if gg == 0:
@@ -815,5 +1248,10 @@ def banded_kmedian_bound(
         u = u + t * precond * g
         mu = np.maximum(mu + t * pm * gm, 0.0)
     if info is not None:
-        info.update(steps=taken, start=("radius", "solution")[picked], mu=mu[1:].copy())
+        info.update(
+            steps=taken,
+            start=("radius", "solution")[picked],
+            u=np.array(best_u),
+            mu=best_mu[1:].copy(),
+        )
     return max(steps.best, best_start)
