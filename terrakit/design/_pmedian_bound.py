@@ -53,7 +53,7 @@ a_i μ_R``.  Still a lower bound for every ``(u, μ ≥ 0)``.  Two evaluations:
   LP optimum with every band.  On the sample study (259 counties, ten chosen
   centers, workload ±5 % and potential ±10 %) the best single-activity bound
   stalls at 0.55 × that LP optimum (1.77e8, HiGHS, 30 s); this one reaches
-  0.82–0.91 × in the last 20–25 % of a 20–60 s run.
+  0.79–0.91 × in the last 20–25 % of a 20–60 s run.
 - :func:`pmedian_lagrangian_bound` keeps only the upper band (``ℓ = 0``) and is
   sparse, for large ``n · m``: it is evaluated on each unit's ``K`` cheapest
   candidates; capping ``u_i`` at its ``K``-th cheapest cost makes every
