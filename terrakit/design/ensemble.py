@@ -413,11 +413,12 @@ class Ensemble:
                 f"(valid i: {valid}); pass an index in that range, e.g. "
                 "alignment(-1) for the last member"
             )
-        labels = np.array(self.territory_ids, dtype=object)[self.plans[i]]
+        member = int(i) % n  # -1: the last member, named by its position
+        labels = np.array(self.territory_ids, dtype=object)[self.plans[member]]
         return Alignment(
             pd.Series(labels, index=pd.Index(self.unit_ids, name="unit_id")),
-            name=f"ensemble_{i}",
-            provenance={**dict(self.provenance), "member": int(i)},
+            name=f"ensemble_{member}",
+            provenance={**dict(self.provenance), "member": member},
         )
 
     def metrics(self) -> pd.DataFrame:

@@ -163,6 +163,9 @@ def test_alignment_index_is_checked_and_named(ens36):
     last = np.array(ens36.territory_ids, dtype=object)[ens36.plans[119]]
     assert list(ens36.alignment(-1).assignment) == list(last)
     assert list(ens36.alignment(np.int64(119)).assignment) == list(last)
+    # a negative index names the member by its position
+    assert ens36.alignment(-1).name == "ensemble_119"
+    assert ens36.alignment(-1).provenance["member"] == 119
 
 
 def test_ensemble_bad_specifications_are_explained(region36):
