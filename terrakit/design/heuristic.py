@@ -75,8 +75,9 @@ Lower bounds (always valid for the problem as stated)
     - chosen centers: the Lagrangian relaxation of the assignment rows of the
       banded k-median location model, each open center a fractional knapsack
       that keeps both bands of one activity (computed for each banded
-      activity, the best kept) (:mod:`terrakit.design._pmedian_bound`),
-      with the region cuts of
+      activity, the best kept; with several, then one that prices the other
+      activities' bands inside each knapsack, so that every band is kept)
+      (:mod:`terrakit.design._pmedian_bound`), with the region cuts of
       regions (islands, remote states) whose activity fits no whole number
       of territories relaxed too, started from the better of each unit's
       cost in the solution found and a local-radius start, by subgradient
@@ -85,8 +86,9 @@ Lower bounds (always valid for the problem as stated)
       evaluation is sparse, from the "every unit at its nearest candidate"
       multipliers.  A bound from the assignment LP *given the final
       centers* would not be valid for the choice of centers, so it is not
-      used.  Other activities and contiguity are dropped; without the lower
-      band (the largest instances) the bound is far below the optimum where
+      used.  Contiguity is dropped, and so are the other activities' bands
+      above 4 million pairs per extra activity; without the lower band
+      (the largest instances) the bound is far below the optimum where
       the bands force long assignments (national population balance): an
       honest but large gap;
     - cut edges: ``k − 1`` on a connected graph; diameter: the smallest
