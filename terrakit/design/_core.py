@@ -759,6 +759,12 @@ def _finish_free_choice(
     )
 
 
+_NEAREST_ONLY = (
+    '"every unit at its nearest candidate" (chosen centers; every banded '
+    "activity takes negative values, so no knapsack can keep its band)"
+)
+
+
 def _region_cuts_for(
     cost_all: np.ndarray, a: np.ndarray, lower: float, upper: float, objective: float
 ) -> RegionCuts | None:
@@ -806,6 +812,11 @@ def _choose_bound(
         # the point bands only (scenario draws add one column per draw)
         tried = banded[banded < len(names)] if names else banded[:1]
         tried = tried if len(tried) else banded[:1]
+        # a knapsack keeps an activity's band only when it has no negative
+        # value; such activities are priced inside the others' knapsacks
+        own = tried[(act[:, tried] >= 0).all(axis=0)]
+        if not len(own):
+            return nearest, _NEAREST_ONLY
         lows = np.min(spec.lower, axis=0)
         ups = np.max(spec.upper, axis=0)
         multi = len(tried) > 1 and n * m * (len(tried) - 1) <= MULTI_BAND_CELLS
@@ -815,8 +826,8 @@ def _choose_bound(
         until = time.perf_counter() + (0.3 if multi else 1.0) * max(
             deadline - time.perf_counter(), 0.0
         )
-        best, best_a, best_cuts, best_info = -math.inf, int(tried[0]), None, {}
-        for i, a in enumerate(tried.tolist()):
+        best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
+        for i, a in enumerate(own.tolist()):
             cuts = _region_cuts_for(cost_all, act[:, a], lows[a], ups[a], objective)
             now = time.perf_counter()
             info: dict[str, object] = {}
@@ -829,7 +840,7 @@ def _choose_bound(
                 upper=float(ups[a]),
                 start=sol,
                 cuts=cuts,
-                deadline=now + max(until - now, 0.0) / (len(tried) - i),
+                deadline=now + max(until - now, 0.0) / (len(own) - i),
                 info=info,
             )
             if bound > best:
@@ -839,8 +850,9 @@ def _choose_bound(
             if names and best_a < len(names)
             else "both bands of one activity kept"
         )
-        if len(tried) > 1:
+        if len(own) > 1:
             kept += " (the best of one bound per activity)"
+        n_kept = 1
         if multi and best_info:
             rest = tried[tried != best_a]
             bound = banded_kmedian_bound(
@@ -863,8 +875,9 @@ def _choose_bound(
                 best = bound
                 shown = ", ".join(repr(names[b]) for b in [best_a, *rest.tolist()])
                 kept = f"the bands of {shown} kept"
-        dropped = len(banded) > len(tried) or (len(tried) == 1 and act.shape[1] > 1)
-        others = " other activities and" if dropped else ""
+                n_kept = len(tried)
+        # the bands left out: other activities' (or the scenario draws')
+        others = " other bands and" if n_kept < len(banded) else ""
         method = (
             "Lagrangian relaxation of the assignment rows of the banded "
             f"k-median model (chosen centers; {kept};{others} contiguity dropped)"
@@ -876,7 +889,7 @@ def _choose_bound(
                 "territories)"
             )
         return max(best, nearest), method
-    fin = np.flatnonzero(np.isfinite(spec.upper[0]))
+    fin = np.flatnonzero(np.isfinite(spec.upper[0]) & (act >= 0).all(axis=0))
     a_cap = act[:, fin[0]] if len(fin) else None
     cap = float(spec.upper[:, fin[0]].max()) if len(fin) else math.inf
     # sparse pairs: each unit's kk cheapest candidates (dense when small);

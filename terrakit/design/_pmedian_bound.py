@@ -1084,8 +1084,10 @@ def banded_kmedian_bound(
     cuts
         Regions of :func:`region_cuts` (``None``: no cuts).
     others, others_lower, others_upper
-        More banded activities ``(n, p)`` and their bands ``(p,)`` (the
-        loosest over territories; ``±inf``: no band on that side).
+        More banded activities ``(n, p)``, of any sign, and their bands
+        ``(p,)`` (the loosest over territories; ``±inf``: no band on that
+        side).  ``activity`` itself must not be negative (its knapsack takes
+        units in order of cost per unit of it).
     cut_multipliers
         The cuts' multipliers to start from (``(n_regions,)``, e.g. the
         ``info["mu"]`` of an earlier run; default ``mu_start × price``).
@@ -1125,14 +1127,16 @@ def banded_kmedian_bound(
     theta = np.full(m, np.inf)
     take = np.empty(m)
     if others is not None:
-        oth = np.ascontiguousarray(np.maximum(np.asarray(others, dtype=float), 0.0))
+        # any sign: the prices act on the sums, not on a ratio order
+        oth = np.ascontiguousarray(np.asarray(others, dtype=float))
         if oth.ndim == 1:
             oth = oth[:, None]
         p = oth.shape[1]
         o_lo = np.asarray(others_lower, dtype=float).reshape(p)
         o_hi = np.asarray(others_upper, dtype=float).reshape(p)
-        o_lo = np.where(np.isfinite(o_lo), o_lo, 0.0)
-        o_hi = np.where(np.isfinite(o_hi), o_hi, oth.sum(axis=0))
+        # an open side: the least / most any selection can sum to
+        o_lo = np.where(np.isfinite(o_lo), o_lo, np.minimum(oth, 0.0).sum(axis=0))
+        o_hi = np.where(np.isfinite(o_hi), o_hi, np.maximum(oth, 0.0).sum(axis=0))
         alpha = np.zeros((m, p))
 
     def value_at(u: np.ndarray) -> tuple[float, np.ndarray]:
