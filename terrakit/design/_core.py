@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -795,7 +796,9 @@ def _choose_bound(
     solution's costs and a local-radius start; the best is kept.  With
     several banded activities (up to :data:`MULTI_BAND_CELLS`), those runs
     get 30 % of the time and the rest goes to one run that keeps **every**
-    band, started from the best run's multipliers (so it cannot end lower).
+    band, started from the best run's multipliers (so it cannot end lower)
+    — when one step with every band raises the value there; otherwise the
+    other bands do not bind and the best run goes on alone.
     Above :data:`BANDED_BOUND_CELLS` the sparse capacity-only
     :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`.  All
     are at least the "every unit at its nearest candidate" bound.
@@ -855,27 +858,47 @@ def _choose_bound(
         n_kept = 1
         if multi and best_info:
             rest = tried[tried != best_a]
-            bound = banded_kmedian_bound(
-                cost_all,
-                k,
-                objective,
-                activity=act[:, best_a],
-                lower=float(lows[best_a]),
-                upper=float(ups[best_a]),
-                start=np.asarray(best_info["u"]),
-                cuts=best_cuts,
-                cut_multipliers=np.asarray(best_info["mu"]),
-                others=act[:, rest],
-                others_lower=lows[rest],
-                others_upper=ups[rest],
-                patience=MULTI_BAND_PATIENCE,
-                deadline=deadline,
-            )
-            if bound > best:
-                best = bound
-                shown = ", ".join(repr(names[b]) for b in [best_a, *rest.tolist()])
-                kept = f"the bands of {shown} kept"
-                n_kept = len(tried)
+            u_best = np.asarray(best_info["u"])
+            mu_best = np.asarray(best_info["mu"])
+
+            def resume(more: int, **kw: Any) -> float:
+                # the best single-activity run goes on from its multipliers
+                # (with every band when ``kw`` names the others)
+                return banded_kmedian_bound(
+                    cost_all,
+                    k,
+                    objective,
+                    activity=act[:, best_a],
+                    lower=float(lows[best_a]),
+                    upper=float(ups[best_a]),
+                    start=u_best,
+                    cuts=best_cuts,
+                    cut_multipliers=mu_best,
+                    iterations=more,
+                    deadline=deadline,
+                    **kw,
+                )
+
+            every = {
+                "others": act[:, rest],
+                "others_lower": lows[rest],
+                "others_upper": ups[rest],
+                "patience": MULTI_BAND_PATIENCE,
+            }
+            # one step with every band: when the other bands do not raise
+            # the value at these multipliers they do not bind, and the time
+            # left goes back to the single-activity run (its steps are
+            # cheaper)
+            probe = resume(1, **every)
+            if probe > best + 1e-3 * max(abs(best), 1e-300):
+                bound = max(probe, resume(100_000, **every))
+                if bound > best:
+                    best = bound
+                    shown = ", ".join(repr(names[b]) for b in [best_a, *rest.tolist()])
+                    kept = f"the bands of {shown} kept"
+                    n_kept = len(tried)
+            else:
+                best = max(best, resume(100_000))
         # the bands left out: other activities' (or the scenario draws')
         others = " other bands and" if n_kept < len(banded) else ""
         method = (
