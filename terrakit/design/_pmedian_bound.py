@@ -671,7 +671,14 @@ def _multi_rho(
             bracketed = False
             used = 0
             while used < evals:
-                x1 = lo_x + d * step
+                # doubling steps until the supergradient changes sign, then
+                # bisection of the bracket
+                if bracketed:
+                    if abs(hi_x - lo_x) <= 1e-4 * max(abs(lo_x), abs(hi_x)):
+                        break
+                    x1 = 0.5 * (lo_x + hi_x)
+                else:
+                    x1 = lo_x + d * step
                 trial[b] = x1
                 v = _multi_value(
                     ct,
@@ -700,45 +707,11 @@ def _multi_rho(
                 g1 = (o_lo[b] - s) if x1 > 0 else (o_hi[b] - s)
                 if g1 * d > 0:
                     lo_x = x1
-                    step *= 2.0
+                    if not bracketed:
+                        step *= 2.0
                 else:
                     hi_x = x1
                     bracketed = True
-                    break
-            while bracketed and used < evals:
-                if abs(hi_x - lo_x) <= 1e-4 * max(abs(lo_x), abs(hi_x)):
-                    break
-                x1 = 0.5 * (lo_x + hi_x)
-                trial[b] = x1
-                v = _multi_value(
-                    ct,
-                    u,
-                    a,
-                    ru,
-                    rc,
-                    mu,
-                    j,
-                    oth,
-                    trial,
-                    band_lo,
-                    band_hi,
-                    o_lo,
-                    o_hi,
-                    qv,
-                    av,
-                    sums,
-                    dummy,
-                )
-                used += 1
-                if v > best:
-                    best = v
-                    alpha[j, b] = x1
-                s = sums[b]
-                g1 = (o_lo[b] - s) if x1 > 0 else (o_hi[b] - s)
-                if g1 * d > 0:
-                    lo_x = x1
-                else:
-                    hi_x = x1
             trial[b] = alpha[j, b]
         rho[j] = best
     return rho
