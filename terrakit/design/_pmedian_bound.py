@@ -1166,10 +1166,10 @@ def banded_kmedian_bound(
     mean_as = float((a * scale).mean()) if n else 0.0
     if others is not None:
         # the other bands' prices per unit of their activity: the kept
-        # activity's local scale, converted by the ratio of the means
-        o_scale = np.maximum(
-            float(np.median(scale)) * mean_a / np.maximum(oth.mean(axis=0), 1e-300),
-            1e-300,
+        # activity's local scale, converted by the ratio of the mean sizes
+        size = np.abs(oth).mean(axis=0)
+        o_scale = np.where(
+            size > 0, float(np.median(scale)) * mean_a / np.maximum(size, 1e-300), 1.0
         )
     precond = a * scale / mean_as if mean_as > 0 else np.ones(n)
     if cuts is not None:
