@@ -96,6 +96,53 @@ def _brute_force_banded(cost, act, lower, upper):
     return best
 
 
+def test_round_by_mip_weighs_moves_against_their_cost() -> None:
+    """Without polish, ``move_cost`` turns "fewest moves" into "fewest moves
+    plus w × cost over the start's mean cost": the MIP reaches the
+    brute-force optimum of that objective (3^9 plans), has as few or one
+    more move than the plan of the count alone, and is cheaper than it."""
+    import itertools
+
+    from terrakit.design._assign import round_by_mip
+
+    rng = np.random.default_rng(3)
+    n, k = 9, 3
+    cost = rng.uniform(0, 10, size=(n, k))
+    act = np.column_stack([rng.uniform(1, 3, n), rng.uniform(1, 3, n)])
+    act[0, 0], act[1, 1] = 6.0, 6.0
+    mean = act.sum(axis=0) / k
+    lower = np.tile(0.8 * mean, (k, 1))
+    upper = np.tile(1.2 * mean, (k, 1))
+    start = np.argmin(cost, axis=1)
+    ref = cost[np.arange(n), start].mean()
+    w = 0.3
+
+    def score(lab: np.ndarray) -> tuple[int, float]:
+        return int((lab != start).sum()), float(cost[np.arange(n), lab].sum())
+
+    plans = [np.array(p) for p in itertools.product(range(k), repeat=n)]
+    ok = [
+        lab
+        for lab in plans
+        if all(
+            np.all(lower[j] - 1e-9 <= act[lab == j].sum(axis=0))
+            and np.all(act[lab == j].sum(axis=0) <= upper[j] + 1e-9)
+            for j in range(k)
+        )
+    ]
+    best = min(score(lab)[0] + w * score(lab)[1] / ref for lab in ok)
+    fewest = min(score(lab)[0] for lab in ok)
+    kw = {"q": k, "time_limit": 30, "polish": False}
+    count = round_by_mip(cost, act, lower, upper, start, **kw)
+    weighed = round_by_mip(cost, act, lower, upper, start, move_cost=w, **kw)
+    assert count is not None and weighed is not None
+    assert score(count)[0] == fewest
+    moves, c = score(weighed)
+    assert moves + w * c / ref == pytest.approx(best)
+    assert fewest <= moves <= fewest + 1
+    assert c < score(count)[1]
+
+
 def test_round_by_mip_reaches_the_banded_optimum() -> None:
     """Two activities with one heavy unit per band: the rounding MIP returns
     a plan inside every band at the brute-force optimum (3^9 plans), from a
