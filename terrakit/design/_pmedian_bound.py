@@ -72,6 +72,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -537,47 +538,18 @@ def _knapsack_at(
 
 
 @numba.njit(cache=True)
-def _multi_value(
-    ct: np.ndarray,
-    u: np.ndarray,
-    a: np.ndarray,
-    ru: np.ndarray,
-    rc: np.ndarray,
-    mu: np.ndarray,
-    j: int,
-    oth: np.ndarray,
-    alpha: np.ndarray,
-    band_lo: float,
-    band_hi: float,
-    o_lo: np.ndarray,
-    o_hi: np.ndarray,
-    qv: np.ndarray,
-    av: np.ndarray,
-    sums: np.ndarray,
-    dummy: np.ndarray,
-) -> float:
+def _multi_value(ctx: tuple[Any, ...], j: int, alpha: np.ndarray) -> float:
     """Lagrangian value of center ``j``'s knapsack with the other bands
     priced at ``α``: the knapsack plus ``Σ_b α_b ℓ_b`` (``α_b > 0``, the
-    lower band) or ``α_b U_b`` (``α_b < 0``, the upper band)."""
+    lower band) or ``α_b U_b`` (``α_b < 0``, the upper band).  ``ctx``:
+    the fixed arguments of :func:`_knapsack_at` and the other bands, as
+    :func:`_multi_rho` packs them; ``sums`` (in it) receives the other
+    activities' sums."""
+    ct, u, a, ru, rc, mu, oth, band_lo, band_hi, o_lo, o_hi, qv, av, sums, dummy = ctx
     v = _knapsack_at(
-        ct,
-        u,
-        a,
-        ru,
-        rc,
-        mu,
-        j,
-        oth,
-        alpha,
-        band_lo,
-        band_hi,
-        qv,
-        av,
-        sums,
-        dummy,
-        dummy,
-        False,
-    )
+        ct, u, a, ru, rc, mu, j, oth, alpha, band_lo, band_hi, qv, av, sums,
+        dummy, dummy, False,
+    )  # fmt: skip
     for b in range(oth.shape[1]):
         v += alpha[b] * (o_lo[b] if alpha[b] > 0 else o_hi[b])
     return v
@@ -623,28 +595,11 @@ def _multi_rho(
     sums = np.empty(p)
     dummy = np.zeros(1)
     trial = np.empty(p)
+    ctx = (ct, u, a, ru, rc, mu, oth, band_lo, band_hi, o_lo, o_hi, qv, av, sums, dummy)
     for j in range(m):
         for b in range(p):
             trial[b] = alpha[j, b]
-        best = _multi_value(
-            ct,
-            u,
-            a,
-            ru,
-            rc,
-            mu,
-            j,
-            oth,
-            trial,
-            band_lo,
-            band_hi,
-            o_lo,
-            o_hi,
-            qv,
-            av,
-            sums,
-            dummy,
-        )
+        best = _multi_value(ctx, j, trial)
         if not np.isfinite(best):
             rho[j] = best
             continue
@@ -680,25 +635,7 @@ def _multi_rho(
                 else:
                     x1 = lo_x + d * step
                 trial[b] = x1
-                v = _multi_value(
-                    ct,
-                    u,
-                    a,
-                    ru,
-                    rc,
-                    mu,
-                    j,
-                    oth,
-                    trial,
-                    band_lo,
-                    band_hi,
-                    o_lo,
-                    o_hi,
-                    qv,
-                    av,
-                    sums,
-                    dummy,
-                )
+                v = _multi_value(ctx, j, trial)
                 used += 1
                 if v > best:
                     best = v
