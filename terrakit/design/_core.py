@@ -28,7 +28,6 @@ from terrakit.design._pmedian_bound import (
     BANDED_BOUND_CELLS,
     MULTI_BAND_CELLS,
     MULTI_BAND_PATIENCE,
-    RegionCuts,
     banded_kmedian_bound,
     pmedian_lagrangian_bound,
     region_cuts,
@@ -776,16 +775,6 @@ _NEAREST_ONLY = (
 )
 
 
-def _region_cuts_for(
-    cost_all: np.ndarray, a: np.ndarray, lower: float, upper: float, objective: float
-) -> RegionCuts | None:
-    """:func:`~terrakit.design._pmedian_bound.region_cuts` of one activity's
-    band (``None`` when the band is open on a side)."""
-    if np.isfinite(lower) and np.isfinite(upper):
-        return region_cuts(cost_all, a, float(lower), float(upper), objective)
-    return None
-
-
 def _choose_bound(
     spec: Spec,
     cost_all: np.ndarray,
@@ -839,18 +828,30 @@ def _choose_bound(
         until = time.perf_counter() + (0.3 if multi else 1.0) * max(
             deadline - time.perf_counter(), 0.0
         )
-        best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
-        for i, a in enumerate(own.tolist()):
-            cuts = _region_cuts_for(cost_all, act[:, a], lows[a], ups[a], objective)
-            now = time.perf_counter()
-            info: dict[str, object] = {}
-            bound = banded_kmedian_bound(
+
+        def keeping(a: int, **kw: Any) -> float:
+            # the bound whose knapsacks keep activity ``a``'s own bands
+            return banded_kmedian_bound(
                 cost_all,
                 k,
                 objective,
                 activity=act[:, a],
                 lower=float(lows[a]),
                 upper=float(ups[a]),
+                **kw,
+            )
+
+        best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
+        for i, a in enumerate(own.tolist()):
+            cuts = None
+            if np.isfinite(lows[a]) and np.isfinite(ups[a]):
+                cuts = region_cuts(
+                    cost_all, act[:, a], float(lows[a]), float(ups[a]), objective
+                )
+            now = time.perf_counter()
+            info: dict[str, object] = {}
+            bound = keeping(
+                a,
                 start=sol,
                 cuts=cuts,
                 deadline=now + max(until - now, 0.0) / (len(own) - i),
@@ -874,13 +875,8 @@ def _choose_bound(
             def resume(more: int, **kw: Any) -> float:
                 # the best single-activity run goes on from its multipliers
                 # (with every band when ``kw`` names the others)
-                return banded_kmedian_bound(
-                    cost_all,
-                    k,
-                    objective,
-                    activity=act[:, best_a],
-                    lower=float(lows[best_a]),
-                    upper=float(ups[best_a]),
+                return keeping(
+                    best_a,
                     start=u_best,
                     cuts=best_cuts,
                     cut_multipliers=mu_best,
