@@ -252,7 +252,12 @@ def disruption_front(
                     backend=backend,
                     hops=hops,
                     name=f"rebalanced_{t:g}",
+                    warn_not_met=False,
                 )
+            if not r.is_feasible():
+                # no plan in the band in time: the front keeps feasible
+                # points only, and the reason says what the closest breaks
+                raise InfeasibleError(str(r.info.get("not_met", "no plan found")))
         except (InfeasibleError, SpecificationError) as err:
             reasons[t] = str(err)
             rows.append(

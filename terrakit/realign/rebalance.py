@@ -35,6 +35,7 @@ from terrakit.design.result import AlignmentResult, Status, relative_gap
 from terrakit.exceptions import (
     InfeasibleError,
     SpecificationError,
+    TerrakitWarning,
     TimeLimitWarning,
 )
 from terrakit.realign.diff import AlignmentDiff, _as_alignment, diff_alignments
@@ -787,7 +788,11 @@ def _solve(
     hops: float,
     name: str,
     t0: float | None = None,
+    warn_not_met: bool = True,
 ) -> RebalanceResult:
+    """Rebalance from a prepared setup; with ``warn_not_met=False`` a plan
+    that misses a constraint comes back without the warning (its text is in
+    ``info["not_met"]``)."""
     from terrakit.metrics import balance as balance_table
 
     # the clock: from ``t0`` (rebalance starts it before the setup) to
@@ -852,16 +857,7 @@ def _solve(
     cols = np.asarray(res.columns)
     moved_mask = (setup.cur_col != -1) & (setup.cur_col != cols)
     moved = float(setup.measure[moved_mask].sum())
-    if not res.is_feasible():
-        broken = "; ".join(str(v) for v in res.info.get("violations", [])[:3])
-        raise InfeasibleError(
-            "no alignment meeting every constraint was found in "
-            f"{time.perf_counter() - t0:.1f} s of its {time_limit:g} s; "
-            f"the closest one moves {_pct(moved / setup.total)} of "
-            f"{setup.moved_measure} (lower bound {_pct(lb / setup.total)}) and "
-            f"breaks: {broken}; raise time_limit or max_moved, or loosen the "
-            "tolerance"
-        )
+    feasible = res.is_feasible()
     if mip_bound > lb:
         lb = mip_bound
         info["bound"] = "mip (all pairs, with contiguity)"
@@ -874,13 +870,19 @@ def _solve(
         elif res.status == "optimal":
             status = "feasible"
     seconds = time.perf_counter() - t0
-    if status == "time_limit" or any(
+    if not feasible:
+        broken = problem.violations(cols) or list(res.info.get("violations", []))
+        text, category = _not_met(broken, moved, lb, setup, seconds, time_limit)
+        info.update(violations=broken, not_met=text)
+        if warn_not_met:
+            warnings.warn(text, category, stacklevel=3)
+    elif status == "time_limit" or any(
         issubclass(w.category, TimeLimitWarning) for w in caught
     ):
         if status == "optimal":
             pass
         else:
-            status = "time_limit" if res.is_feasible() else status
+            status = "time_limit"
             warnings.warn(
                 f"rebalance stopped at the time limit ({time_limit:g} s); returning "
                 f"the best alignment found ({_pct(moved / setup.total)} of "
@@ -895,7 +897,7 @@ def _solve(
             "units_moved": int(moved_mask.sum()),
             **(
                 {"violations": list(res.info["violations"])}
-                if "violations" in res.info
+                if "violations" in res.info and "violations" not in info
                 else {}
             ),
         }
@@ -958,6 +960,34 @@ def _solve(
         info=info,
         study=setup.study,
     )
+
+
+def _not_met(
+    broken: list[str],
+    moved: float,
+    lb: float,
+    setup: _Setup,
+    seconds: float,
+    time_limit: float,
+) -> tuple[str, type[Warning]]:
+    """The warning for a run that found no plan meeting every constraint (no
+    proof that none exists) and returns the closest one with status
+    ``"infeasible"``: its text and category (:class:`TimeLimitWarning` when
+    the time ran out)."""
+    count = len(broken)
+    more = f"; and {count - 3} more" if count > 3 else ""
+    ran_out = seconds >= 0.9 * time_limit
+    text = (
+        "no alignment meeting every constraint was found in "
+        f"{seconds:.1f} s of its {time_limit:g} s (this is not a proof that none "
+        "exists); the closest one, returned with status 'infeasible', moves "
+        f"{_pct(moved / setup.total)} of {setup.moved_measure} (lower bound "
+        f"{_pct(lb / setup.total)}) and breaks {count} constraint"
+        f"{'s' if count != 1 else ''}: {'; '.join(broken[:3])}{more}. Fix: "
+        + ("raise time_limit, " if ran_out else "")
+        + "raise max_moved or loosen the tolerance"
+    )
+    return text, (TimeLimitWarning if ran_out else TerrakitWarning)
 
 
 #: Settings of the least-disruption search tried in turn (``smooth``, ``aim``,
@@ -1424,7 +1454,11 @@ def rebalance(
     Warns
     -----
     TimeLimitWarning
-        Stopped at the time limit: the best alignment found is returned.
+        Stopped at the time limit: the best alignment found is returned.  When
+        no alignment found meets every constraint (no proof that none exists),
+        the closest one comes back with status ``"infeasible"`` and the
+        warning says what it breaks (a :class:`TerrakitWarning` when time was
+        left).
 
     Notes
     -----

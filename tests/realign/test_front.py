@@ -116,3 +116,39 @@ def test_plot_draws_points_bounds_and_current(strip: Study) -> None:
     assert labels == ["±50 %", "±25 %", "±0 %"]
     assert isinstance(front, DisruptionFront)
     plt.close(ax.figure)
+
+
+def test_a_tolerance_without_a_plan_in_time_is_a_reason_not_a_point(
+    strip: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tolerance at which the search returns no plan in the band (made so
+    here: it returns today's alignment) is left out of the front with the
+    closest plan's breaches as its reason, and no warning escapes."""
+    import importlib
+    import warnings
+
+    import numpy as np
+
+    from terrakit.design.result import AlignmentResult
+
+    rb = importlib.import_module("terrakit.realign.rebalance")
+    real = rb._search_and_solve
+
+    def stuck_at_zero(setup, problem, *, t0, time_limit, seed, **kw):
+        if problem.tolerance.get("workload", 1.0) > 0:
+            return real(setup, problem, t0=t0, time_limit=time_limit, seed=seed, **kw)
+        cols = np.asarray(setup.cur_col, dtype=np.int64)
+        res = AlignmentResult.from_columns(
+            problem, cols, status="infeasible", lower_bound=-math.inf,
+            method="local-search", seconds=0.1, seed=seed,
+        )  # fmt: skip
+        return res, [], [], -math.inf
+
+    monkeypatch.setattr(rb, "_search_and_solve", stuck_at_zero)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        front = disruption_front(strip, tolerances=(0.5, 0.0), time_limit=10)
+    row = front.table.set_index("tolerance").loc[0.0]
+    assert row["status"] == "infeasible" and math.isnan(row["moved"])
+    assert "breaks 2 constraints" in front.reasons[0.0]
+    assert 0.0 not in front.results and 0.5 in front.results
