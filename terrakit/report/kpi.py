@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from terrakit.data.alignment import Alignment
+from terrakit.metrics import _alignment
 
 __all__ = ["kpi_report", "kpi_text"]
 
@@ -29,10 +30,27 @@ def _tables(
 
 def kpi_text(
     study: Any,
-    alignment: Alignment,
+    alignment: Alignment | str,
     measures: Sequence[str] = ("workload", "sales", "accounts"),
 ) -> str:
-    """Rounded, stable text: balance per measure and the KPI table."""
+    """Rounded, stable text: balance per measure and the KPI table.
+
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`.
+    alignment
+        An alignment, or the name of one of the study's alignments.
+    measures
+        Unit columns whose balance is shown.
+
+    Raises
+    ------
+    KeyError
+        When ``alignment`` names no alignment of the study (the message lists
+        the names it has).
+    """
+    alignment = _alignment(study, alignment)  # a name → the study's alignment
     kpis, bal = _tables(study, alignment, measures)
     lines = [
         f"Alignment {alignment.name!r}: {alignment.n_territories} territories, "
@@ -55,7 +73,7 @@ def _png(fig: Any) -> str:
 
 def kpi_report(
     study: Any,
-    alignment: Alignment,
+    alignment: Alignment | str,
     out: str | os.PathLike[str],
     *,
     measures: Sequence[str] = ("workload", "sales", "accounts"),
@@ -66,15 +84,37 @@ def kpi_report(
 
     Images are embedded (base64 PNG), so the file can be mailed as it is.
 
+    Parameters
+    ----------
+    study
+        The :class:`~terrakit.data.Study`.
+    alignment
+        An alignment, or the name of one of the study's alignments.
+    out
+        The HTML file to write.
+    measures
+        Unit columns whose balance is shown (the chart shows the first).
+    tolerance
+        Half-width of the band on the balance chart (0.05 = ±5 %).
+    title
+        Page title (default from the alignment's name).
+
     Returns
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    KeyError
+        When ``alignment`` names no alignment of the study (the message lists
+        the names it has).
     """
     import matplotlib.pyplot as plt
 
     from terrakit import plot
 
+    alignment = _alignment(study, alignment)  # a name → the study's alignment
     kpis, bal = _tables(study, alignment, measures)
     fig, ax = plt.subplots(figsize=(8, 7))
     plot.territory_map(study, alignment, ax=ax)

@@ -21,7 +21,8 @@ import io
 import json
 import os
 import platform
-import tempfile
+import secrets
+import stat
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1002,14 +1003,38 @@ def _output_path(
     return p
 
 
+def _new_temp_file(path: Path) -> Path:
+    """Create an empty, uniquely named file next to ``path``.
+
+    Unlike :func:`tempfile.mkstemp` (always ``0o600``), the file is created
+    with mode ``0o666`` filtered by the umask (and the folder's default ACL),
+    exactly as ``open(path, "w")`` would create ``path`` itself; a report is
+    a deliverable that others on a shared drive must be able to read.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".tmp-{secrets.token_hex(8)}{path.suffix}"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary file name in {str(path.parent)!r}")
+
+
 @contextlib.contextmanager
 def _replacing(path: Path) -> Iterator[Path]:
-    """A temporary file next to ``path`` that replaces it when the block ends well."""
-    fd, name = tempfile.mkstemp(suffix=path.suffix, prefix=".tmp-", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    """A temporary file next to ``path`` that replaces it when the block ends well.
+
+    The new file gets the permissions a plain ``open(path, "w")`` gives: those
+    of the file it replaces, or ``0o666`` less the umask for a new file.
+    """
+    tmp = _new_temp_file(path)
     try:
         yield tmp
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -7,6 +7,7 @@ it; the sum divided by one rep's selling hours is the number of reps.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -292,14 +293,35 @@ class WorkloadResult:
         return "\n".join(lines)
 
 
+#: Default segment column; when the accounts lack it every account is "all".
+_DEFAULT_SEGMENT = "segment"
+
+
+def _missing_column(acc: pd.DataFrame, col: str, what: str) -> DataValidationError:
+    """The error for a named accounts column that does not exist.
+
+    Lists the columns seen, close matches to ``col`` first (at most 12).
+    """
+    names = [str(c) for c in acc.columns]
+    close = difflib.get_close_matches(str(col), names, n=3)
+    seen = (close + [c for c in names if c not in close])[:12]
+    fix = f"add {col!r} to the accounts table or pass {what}=<column name>"
+    if close:
+        fix = (
+            f"pass {what}={close[0]!r} (the closest column) or another column, "
+            f"or add {col!r} to the accounts table"
+        )
+    return DataValidationError(
+        "accounts",
+        col,
+        f"no {what} column {col!r} (columns seen, closest first: {seen})",
+        fix=fix,
+    )
+
+
 def _account_column(acc: pd.DataFrame, col: str, what: str) -> pd.Series:
     if col not in acc.columns:
-        raise DataValidationError(
-            "accounts",
-            col,
-            f"no {what} column {col!r} (columns seen: {list(acc.columns)[:12]})",
-            fix=f"add {col!r} to the accounts table or pass {what}=<column name>",
-        )
+        raise _missing_column(acc, col, what)
     s = pd.to_numeric(acc[col], errors="coerce")
     bad = s.isna() | (s < 0)
     if bad.any():
@@ -427,7 +449,9 @@ def workload(
         Calls a rep makes on a typical field day, used by the day-tour travel
         estimate.
     segment
-        Accounts column with the segment (missing: every account is "all").
+        Accounts column with the segment.  When the default ``"segment"``
+        column is missing every account is in one segment ``"all"``; a column
+        named otherwise must exist.
 
     Returns
     -------
@@ -436,8 +460,9 @@ def workload(
     Raises
     ------
     DataValidationError
-        When call data are missing or negative, or travel needs coordinates
-        or reps that the study lacks.
+        When call data are missing or negative, a named column (other than
+        the default ``"segment"``) is not in the accounts, or travel needs
+        coordinates or reps that the study lacks.
     SpecificationError
         When ``calls_per_day`` is below 1.
 
@@ -534,11 +559,12 @@ def workload(
             if model.table is not None
             else f"circuity {model.circuity:g} at {model.speed_kmh:g} km/h"
         )
-    seg = (
-        acc[segment].astype(str)
-        if segment in acc.columns
-        else pd.Series("all", index=acc.index)
-    )
+    if segment in acc.columns:
+        seg = acc[segment].astype(str)
+    elif segment == _DEFAULT_SEGMENT:
+        seg = pd.Series("all", index=acc.index)
+    else:
+        raise _missing_column(acc, segment, "segment")
     table = pd.DataFrame(
         {
             "segment": seg,

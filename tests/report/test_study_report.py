@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 
 import pytest
@@ -181,3 +182,45 @@ def test_output_names_are_checked_and_a_failed_write_keeps_the_old_file(
         report.to_excel(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == ["r.xlsx"]
+
+
+@pytest.fixture
+def umask_027():
+    """The process umask set to 027 (group read, others nothing), then restored."""
+    old = os.umask(0o027)
+    try:
+        yield 0o027
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("fmt", ["html", "xlsx"])
+def test_reports_get_the_permissions_of_a_plain_open(
+    toy_grid_3x3, tmp_path, umask_027, fmt
+):
+    """Reports were written ``-rw-------`` (``mkstemp``) whatever the umask."""
+    report = StudyReport(toy_grid_3x3)
+    write = report.save if fmt == "html" else report.to_excel
+    path = write(tmp_path / f"r.{fmt}")
+    with open(tmp_path / "plain.txt", "w") as f:
+        f.write("x")
+    assert os.stat(tmp_path / "plain.txt").st_mode & 0o777 == 0o640
+    assert os.stat(path).st_mode & 0o777 == 0o640
+    # a report written again keeps the mode of the file it replaces
+    os.chmod(path, 0o644)
+    write(path)
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.txt", f"r.{fmt}"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_study_report_and_to_excel_follow_the_umask(toy_grid_3x3, tmp_path):
+    old = os.umask(0o022)
+    try:
+        html = study_report(toy_grid_3x3, out=tmp_path / "r.html")
+        xlsx = tk.report.to_excel(toy_grid_3x3, out=tmp_path / "r.xlsx")
+    finally:
+        os.umask(old)
+    assert os.stat(html).st_mode & 0o777 == 0o644
+    assert os.stat(xlsx).st_mode & 0o777 == 0o644

@@ -117,3 +117,48 @@ def test_fewer_than_one_call_per_day_is_refused(two_segment_study):
         workload(two_segment_study, calls_per_day=0.5)
     wl = workload(two_segment_study, calls_per_day=1)
     assert (wl.table["travel_minutes"] >= 0).all()
+
+
+def test_misspelt_segment_column_is_an_error(two_segment_study):
+    """``segment="segmnt"`` once put every account into one segment ``all``."""
+    with pytest.raises(
+        DataValidationError,
+        match=r"accounts\.segmnt: no segment column 'segmnt' \(columns seen, "
+        r"closest first: \['segment', .*\. Fix: pass segment='segment' "
+        r"\(the closest column\)",
+    ) as err:
+        workload(two_segment_study, segment="segmnt", travel=None)
+    assert (err.value.table, err.value.column) == ("accounts", "segmnt")
+    with pytest.raises(
+        DataValidationError,
+        match=r"no segment column 'region' .*Fix: add 'region' to the accounts "
+        r"table or pass segment=<column name>",
+    ):
+        workload(two_segment_study, segment="region", travel=None)
+
+
+def test_without_the_default_segment_column_all_accounts_are_one_segment(
+    two_segment_study,
+):
+    acc = two_segment_study.accounts.drop(columns="segment")
+    wl = workload(two_segment_study.replace(accounts=acc), travel=None)
+    assert list(wl.by_segment().index) == ["all"]
+    assert wl.total_hours == pytest.approx(60.0)
+    # another column may serve as the segment
+    wl = workload(two_segment_study, segment="rep_id", travel=None)
+    assert wl.by_segment()["hours"].to_dict() == pytest.approx({"R1": 48.0, "R2": 12.0})
+
+
+def test_misspelt_call_columns_list_the_closest_first(two_segment_study):
+    with pytest.raises(
+        DataValidationError,
+        match=r"no calls_per_year column 'calls_per_yr' \(columns seen, closest "
+        r"first: \['calls_per_year', ",
+    ):
+        workload(two_segment_study, calls_per_year="calls_per_yr", travel=None)
+    with pytest.raises(
+        DataValidationError,
+        match=r"no call_minutes column 'call_minute' .*Fix: pass "
+        r"call_minutes='call_minutes'",
+    ):
+        workload(two_segment_study, call_minutes="call_minute", travel=None)

@@ -1,0 +1,33 @@
+"""The short KPI report: text and HTML of one alignment, given or named."""
+
+from __future__ import annotations
+
+import pytest
+
+from terrakit.report import kpi_report, kpi_text
+
+
+def test_kpi_text_takes_an_alignment_name(toy_grid_3x3):
+    """``kpi_text(study, "current")`` once failed on ``'str'.name``."""
+    text = kpi_text(toy_grid_3x3, "current")
+    assert text.startswith("Alignment 'current': 2 territories, 9 units")
+    assert text == kpi_text(toy_grid_3x3, toy_grid_3x3.alignments["current"])
+
+
+def test_kpi_report_takes_an_alignment_name(toy_grid_3x3, tmp_path):
+    path = kpi_report(toy_grid_3x3, "current", out=tmp_path / "kpi.html")
+    page = path.read_text(encoding="utf-8")
+    assert "<h1>Territory KPIs — current</h1>" in page
+    assert "2 territories, 9 units" in page
+
+
+@pytest.mark.parametrize("write", ["text", "html"])
+def test_unknown_alignment_name_lists_the_study_s(toy_grid_3x3, tmp_path, write):
+    with pytest.raises(
+        KeyError, match=r"no alignment named 'curent'; the study has \['current'\]"
+    ):
+        if write == "text":
+            kpi_text(toy_grid_3x3, "curent")
+        else:
+            kpi_report(toy_grid_3x3, "curent", out=tmp_path / "kpi.html")
+    assert not (tmp_path / "kpi.html").exists()
