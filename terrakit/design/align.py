@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, check_time_limit
+from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit.data.alignment import Alignment
 from terrakit.design.problem import DesignProblem, Objective
 from terrakit.design.result import AlignmentResult
@@ -364,6 +364,11 @@ def build_problem(
     )
     if wname is not None and wname in units.columns and wname not in acts:
         acts[wname] = w
+    if n_territories is not None and not is_count(n_territories):
+        raise SpecificationError(
+            "n_territories must be a whole number of territories (1 or more), got "
+            f"{n_territories!r}; leave it None for one territory per rep"
+        )
     fixed = reps is not None and (n_territories is None or n_territories == len(reps))
     if not fixed and n_territories is None:
         raise SpecificationError(
@@ -670,6 +675,16 @@ def align(
         "solver": solver,
         "backend": backend,
         "time_limit": time_limit,
+        "max_iter": max_iter,
+        # the build_problem settings that change the answer
+        "weight": kw.get("weight"),
+        "draws_tolerance": kw.get("draws_tolerance"),
+        "candidates": None
+        if kw.get("candidates") is None
+        else [str(c) for c in kw["candidates"]],
+        "travel_model": None
+        if kw.get("travel_model") is None
+        else repr(kw["travel_model"]),
     }
     prov = dict(res.provenance)
     prov["config"] = {**spec, **dict(prov.get("config") or {})}
@@ -720,7 +735,7 @@ def pareto(
             "tk.realign.disruption_front(study, current, tolerances=[...])"
         )
     values = list(values)
-    bad = [v for v in values if not 0.0 <= float(v) < 1.0]
+    bad = [v for v in values if not 0.0 <= as_number(v) < 1.0 or isinstance(v, bool)]
     if not values or bad:
         raise SpecificationError(
             "pareto needs tolerances in [0, 1) (0.03 is ±3 %), got "

@@ -89,6 +89,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from terrakit._runargs import as_number
 from terrakit.exceptions import SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
@@ -218,16 +219,18 @@ class DesignProblem:
             raise ValueError(
                 f"objective must be one of {_OBJECTIVES}, got {self.objective!r}"
             )
-        tol = {str(a): float(t) for a, t in dict(self.tolerance).items()}
+        given = {str(a): t for a, t in dict(self.tolerance).items()}
+        tol = {a: as_number(t) for a, t in given.items()}
         for an, t in tol.items():
             if an not in acts:
                 raise SpecificationError(
                     f"balance on {an!r} requested but there is no such activity; "
                     f"available: {sorted(acts)}"
                 )
-            if not (0.0 <= t < 1.0) or not np.isfinite(t):
+            if not (0.0 <= t < 1.0) or isinstance(given[an], bool):
                 raise SpecificationError(
-                    f"tolerance for {an!r} must be in [0, 1), got {t}"
+                    f"tolerance for {an!r} must be a number in [0, 1) (0.05 is "
+                    f"±5 %), got {given[an]!r}"
                 )
         object.__setattr__(self, "tolerance", tol)
         for attr in ("lower", "upper"):

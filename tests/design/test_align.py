@@ -130,6 +130,20 @@ def test_max_iter_makes_the_heuristic_reproducible(toy_grid_3x3):
     b = align(toy_grid_3x3, time_limit=30, **kw)
     assert a.alignment.assignment.equals(b.alignment.assignment)
     assert a.objective == b.objective
+    # the provenance holds every setting the plan depends on
+    config = a.alignment.provenance["config"]
+    assert config["max_iter"] == 200
+    assert config["weight"] is None and config["candidates"] is None
+    c = align(
+        toy_grid_3x3,
+        n_territories=3,
+        weight="workload",
+        candidates=["u1", "u5", "u9"],
+        time_limit=30,
+        **kw,
+    )
+    config = c.alignment.provenance["config"]
+    assert config["weight"] == "workload" and config["candidates"] == ["u1", "u5", "u9"]
 
 
 def test_heuristic_without_a_plan_in_band_warns_with_what_is_broken(toy_grid_3x3):
@@ -212,15 +226,26 @@ def test_bad_balance_column_names_table_column_and_rows(toy_grid_3x3, value, mes
         ({"seed": 1.5}, "seed must be a non-negative integer, got 1.5"),
         ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'; choose 'highs'"),
         ({"max_distance_km": -5}, "max_distance_km must be a positive distance"),
+        (
+            {"balance": {"workload": "5%"}},
+            r"tolerance for 'workload' must be a number in \[0, 1\) \(0\.05 is ±5 %\), "
+            "got '5%'",
+        ),
+        ({"balance": {"workload": True}}, "must be a number in .*got True"),
+        (
+            {"n_territories": 2.5},
+            "n_territories must be a whole number of "
+            "territories \\(1 or more\\), got 2.5; leave it None",
+        ),
+        ({"n_territories": "3"}, "n_territories must be a whole number"),
+        ({"n_territories": 0}, "n_territories must be a whole number"),
     ],
 )
 def test_bad_run_settings_are_refused_before_solving(toy_grid_3x3, kw, message):
     with pytest.raises(SpecificationError, match=message):
         align(
             toy_grid_3x3,
-            balance={"workload": 0.2},
-            solver="mip",
-            **{"time_limit": 5, **kw},
+            **{"balance": {"workload": 0.2}, "solver": "mip", "time_limit": 5, **kw},
         )
 
 
@@ -242,6 +267,8 @@ def test_pareto_refuses_bad_values_and_a_reason_that_is_not_the_tolerance(
 ):
     with pytest.raises(SpecificationError, match=r"tolerances in \[0, 1\).*\[-0\.1\]"):
         pareto(toy_grid_3x3, values=[-0.1, 0.2], time_limit=5)
+    with pytest.raises(SpecificationError, match=r"tolerances in .*\['5%'\]"):
+        pareto(toy_grid_3x3, values=["5%", 0.1], time_limit=5)
     with pytest.raises(SpecificationError, match="got none"):
         pareto(toy_grid_3x3, values=[], time_limit=5)
     with pytest.raises(ValueError, match=r"use tk\.realign\.disruption_front\("):
