@@ -1,9 +1,11 @@
-"""pyproject.toml and environment.yml list the same packages and versions."""
+"""Packaging: pyproject.toml and environment.yml agree; the public namespace."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -86,3 +88,28 @@ def test_notebooks_are_committed_executed_without_widget_state():
             for out in c.get("outputs", []):
                 data = out.get("data", {})
                 assert "application/vnd.jupyter.widget-state+json" not in data, name
+
+
+def test_data_geo_is_reachable_from_a_fresh_import():
+    """``tk.data.geo.adjacency`` works right after ``import terrakit`` (the
+    README and the contiguity error tell users to call it), and the import
+    stays lazy.  A fresh interpreter, so no other test can have imported it."""
+    code = """
+import sys
+import terrakit as tk
+from shapely.geometry import box
+import geopandas as gpd
+assert "terrakit.data.geo" not in sys.modules, "geo imported eagerly"
+units = gpd.GeoDataFrame(
+    {"unit_id": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+    crs="EPSG:4326",
+).set_index("unit_id")
+adj = tk.data.geo.adjacency(units, snap_m=500)
+assert "geo" in dir(tk.data) and "geo" in tk.data.__all__
+print(adj.neighbors["a"])
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["['b']"]

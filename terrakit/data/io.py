@@ -4,17 +4,38 @@ Every loader takes a ``columns`` mapping ``{"name in your file": "terrakit name"
 so a CRM export loads without editing the file, validates the result at the
 door (:mod:`terrakit.data.validation`) and only reads: files on disk are never
 changed.
+
+Delimited text (CSV / TXT / TSV) is read the way spreadsheets write it:
+
+* UTF-8 with or without the byte-order mark Excel's "CSV UTF-8" adds, and
+  UTF-16 with a byte-order mark (Excel's "Unicode Text").  A file that is not
+  UTF-8 is read as Windows-1252 (Excel's plain "CSV" on Western-European
+  Windows) with a :class:`~terrakit.exceptions.TerrakitWarning`;
+  ``encoding=...`` names the encoding instead.
+* In a file whose delimiter is not a comma (``;`` or tab, as Excel writes
+  where the comma is the decimal mark), numbers such as ``-84,3`` or
+  ``1.234,5`` are read with a decimal comma when the file shows it
+  unambiguously (a comma followed by other than three digits, or a ``.``
+  grouping thousands before it).  Where every such number could also be a
+  comma grouping thousands (``1,234``), or the file has both kinds, the loader
+  asks for ``decimal=","`` or ``decimal="."``.  Comma-separated files are read
+  with a decimal point, as before.
+* Leading and trailing spaces around ids (``"R09 "``), in every format, are
+  removed with a warning naming the table, the column and the rows, so that
+  the tables still match each other.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -30,7 +51,7 @@ from terrakit.data.validation import (
     clean_units,
     require_columns,
 )
-from terrakit.exceptions import CRSWarning, DataValidationError
+from terrakit.exceptions import CRSWarning, DataValidationError, TerrakitWarning
 
 __all__ = ["read_accounts", "read_history", "read_reps", "read_units"]
 
@@ -38,6 +59,19 @@ _TABULAR = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq"}
 _SPATIAL = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 
 PathLike = str | os.PathLike[str]
+Decimal = Literal[".", ","]
+
+#: Read when a text file is not UTF-8: what Excel's plain "CSV" writes on
+#: Western-European Windows (a superset of latin-1's printable characters).
+_FALLBACK_ENCODING = "cp1252"
+
+# A number written with a decimal comma, thousands grouped by '.' or not:
+# '-84,3', '1600', '1.234,5', '1.600'.
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?")
+# A number whose thousands are grouped by ',': '1,234', '1,234,567', '1,234.5'.
+_THOUSANDS_COMMA = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+# A number with a decimal point or none: '-84.3', '1600', '.5', '1e3'.
+_PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
@@ -52,6 +86,264 @@ def _sheet_names(p: Path) -> list[str]:
         return [str(n) for n in xl.sheet_names]
 
 
+# -- delimited text: encoding, decimal comma ---------------------------------------
+def _text_encoding(p: Path) -> str:
+    """``"utf-16"`` for a file opening with a UTF-16 byte-order mark, else
+    ``"utf-8-sig"`` (UTF-8, dropping the byte-order mark Excel may write)."""
+    with p.open("rb") as f:
+        head = f.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return "utf-8-sig"
+
+
+def _bad_byte(err: UnicodeDecodeError) -> str:
+    """``"byte 0xe9"``: the first byte the codec could not read."""
+    try:
+        return f"byte 0x{err.object[err.start]:02x}"
+    except (IndexError, TypeError):
+        return str(err)
+
+
+def _sniff_delimiter(p: Path, encoding: str) -> str | None:
+    """The delimiter pandas' sniffer picks from the first non-blank line."""
+    with p.open(encoding=encoding, newline="") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    return csv.Sniffer().sniff(line).delimiter
+                except csv.Error:
+                    return None
+    return None
+
+
+def _filled(col: pd.Series) -> pd.Series:
+    """The non-blank values of a column read as text, stripped."""
+    s = col.dropna().astype(str).str.strip()
+    return s[s != ""]
+
+
+def _number_examples(
+    raw: pd.DataFrame, skip: set[str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """By column, an example of a number with a decimal comma (``'-84,3'``), one
+    with a comma grouping thousands (``'1,234,567'``) and one that reads either
+    way (``'1,234'``); only columns whose every value is a number count."""
+    decimal: dict[str, str] = {}
+    thousands: dict[str, str] = {}
+    either: dict[str, str] = {}
+    for col in raw.columns:
+        if col in skip:
+            continue
+        s = _filled(raw[col])
+        dec = s.str.fullmatch(_DECIMAL_COMMA.pattern)
+        thou = s.str.fullmatch(_THOUSANDS_COMMA.pattern)
+        if s.empty or not (dec | thou | s.str.fullmatch(_PLAIN.pattern)).all():
+            continue
+        for found, mask in (
+            (decimal, dec & ~thou & s.str.contains(",", regex=False)),
+            (thousands, thou & ~dec),
+            (either, dec & thou),
+        ):
+            if mask.any():
+                found[str(col)] = str(s[mask].iloc[0])
+    return decimal, thousands, either
+
+
+def _decimal_mark(
+    raw: pd.DataFrame,
+    skip: set[str],
+    table: str,
+    name: str,
+    mapping: Mapping[str, str],
+) -> tuple[Decimal, str | None]:
+    """The decimal mark and thousands separator the numbers of a file show.
+
+    Raises
+    ------
+    DataValidationError
+        When the file has both kinds of numbers, or only numbers that read
+        either way, such as ``'1,234'``.
+    """
+    dec, thou, either = _number_examples(raw, skip)
+    fix = (
+        'pass decimal="," (a decimal comma, as Excel writes ;-separated files) '
+        'or decimal="." (the comma groups thousands) to the loader'
+    )
+    if dec and thou:
+        (dc, dv), (tc, tv) = next(iter(dec.items())), next(iter(thou.items()))
+        raise DataValidationError(
+            table,
+            mapping.get(dc, dc),
+            f"{name} has numbers with a decimal comma ({dv!r} in column {dc!r}) "
+            f"and numbers whose thousands are grouped by commas ({tv!r} in column "
+            f"{tc!r})",
+            fix=fix + ", or export the file again with one number format",
+        )
+    if dec:
+        return ",", None
+    if thou:
+        return ".", ","
+    if either:
+        col, v = next(iter(either.items()))
+        raise DataValidationError(
+            table,
+            mapping.get(col, col),
+            f"numbers such as {v!r} in column {col!r} of {name} read as "
+            f"{v.replace(',', '.')} with a decimal comma or as {v.replace(',', '')} "
+            "with a comma grouping thousands, and no other number in the file "
+            "tells which",
+            fix=fix,
+        )
+    return ".", None
+
+
+def _from_decimal_comma(col: pd.Series) -> pd.Series:
+    """``'1.234,5'`` → 1234.5 for a column of numbers with a decimal comma."""
+    s = col.astype("string").str.strip()
+    s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return pd.to_numeric(s.mask(s == "").astype(object))
+
+
+def _read_delimited(
+    p: Path,
+    table: str,
+    text_ids: Mapping[str, type],
+    mapping: Mapping[str, str],
+    *,
+    decimal: Decimal | None,
+    encoding: str,
+) -> pd.DataFrame:
+    """Read CSV / TXT / TSV; numbers with a decimal comma as numbers."""
+    sep = "\t" if p.suffix.lower() == ".tsv" else None
+    kw: dict[str, Any] = {
+        "sep": sep,
+        "engine": "python" if sep is None else "c",
+        "encoding": encoding,
+        "keep_default_na": True,
+    }
+    if decimal == "." or (
+        decimal is None and (sep or _sniff_delimiter(p, encoding)) in {",", None}
+    ):
+        return pd.read_csv(p, dtype=text_ids, **kw)
+    raw = pd.read_csv(p, dtype=str, **kw)
+    skip = set(text_ids)
+    if decimal is None:
+        decimal, thousands = _decimal_mark(raw, skip, table, p.name, mapping)
+        if decimal == ".":
+            return pd.read_csv(p, dtype=text_ids, thousands=thousands, **kw)
+    cols = [
+        c
+        for c in raw.columns
+        if c not in skip
+        and len(s := _filled(raw[c]))
+        and s.str.fullmatch(_DECIMAL_COMMA.pattern).all()
+    ]
+    df = pd.read_csv(p, dtype={**text_ids, **dict.fromkeys(cols, str)}, **kw)
+    for c in cols:
+        df[c] = _from_decimal_comma(df[c])
+    return df
+
+
+def _read_text(
+    p: Path,
+    table: str,
+    text_ids: Mapping[str, type],
+    mapping: Mapping[str, str],
+    *,
+    decimal: Decimal | None,
+    encoding: str | None,
+) -> pd.DataFrame:
+    """Read delimited text, falling back to Windows-1252 when it is not UTF-8."""
+    if decimal not in {None, ".", ","}:
+        raise DataValidationError(
+            table,
+            None,
+            f"decimal={decimal!r} is not a decimal mark",
+            fix='pass decimal="." or decimal="," (or leave it out to detect it)',
+        )
+    try:
+        return _read_delimited(
+            p,
+            table,
+            text_ids,
+            mapping,
+            decimal=decimal,
+            encoding=encoding or _text_encoding(p),
+        )
+    except UnicodeDecodeError as err:
+        if encoding is not None:
+            raise DataValidationError(
+                table,
+                None,
+                f"{p.name} is not {encoding} text ({_bad_byte(err)} cannot be read)",
+                fix="pass the encoding the file was saved in (encoding='utf-8', "
+                "'cp1252', 'latin-1', ...), or save it from Excel as 'CSV UTF-8'",
+            ) from None
+        not_utf8 = _bad_byte(err)
+    try:
+        df = _read_delimited(
+            p, table, text_ids, mapping, decimal=decimal, encoding=_FALLBACK_ENCODING
+        )
+    except UnicodeDecodeError:
+        raise DataValidationError(
+            table,
+            None,
+            f"{p.name} is neither UTF-8 text ({not_utf8} is not UTF-8) nor "
+            "Windows-1252 (cp1252) text",
+            fix="pass encoding='...' naming the encoding the file was saved in, "
+            "or save it from Excel as 'CSV UTF-8'",
+        ) from None
+    warnings.warn(
+        f"{table}: {p.name} is not UTF-8 text ({not_utf8} is not UTF-8), so it "
+        f"was read as Windows-1252 (encoding={_FALLBACK_ENCODING!r}), what Excel's "
+        "plain 'CSV' writes on Western-European Windows. If accented names look "
+        "wrong, pass encoding='...' naming the file's encoding, or save it from "
+        "Excel as 'CSV UTF-8'",
+        TerrakitWarning,
+        stacklevel=4,
+    )
+    return df
+
+
+def _strip_ids(df: pd.DataFrame, table: str, id_columns: tuple[str, ...]) -> None:
+    """Remove spaces around text ids, in place, warning with the rows touched.
+
+    ``'R09 '`` in one table would not match ``'R09'`` in another; an id of
+    spaces only becomes missing, like an empty cell.
+    """
+    key = id_columns[0] if id_columns[0] in df.columns else None
+    for col in id_columns:
+        if col not in df.columns:
+            continue
+        values = df[col].to_numpy(dtype=object)
+        bad = [i for i, v in enumerate(values) if isinstance(v, str) and v != v.strip()]
+        if not bad:
+            continue
+        stripped = [values[i].strip() or None for i in bad]
+        new = df[col].astype(object).to_numpy(copy=True)
+        new[bad] = stripped
+        df[col] = new
+        shown = dict.fromkeys(
+            f"{values[i]!r} → {'empty' if s is None else repr(s)}"
+            for i, s in zip(bad, stripped, strict=True)
+        )
+        examples = ", ".join(list(shown)[:3]) + (" ..." if len(shown) > 3 else "")
+        keys = df[key].to_numpy(dtype=object) if key is not None else None
+        labels = [
+            f"row {i}" if keys is None or pd.isna(keys[i]) else keys[i] for i in bad
+        ]
+        rows = ", ".join(repr(r) for r in labels[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        warnings.warn(
+            f"{table}.{col}: {len(bad)} id(s) had leading or trailing spaces, "
+            f"removed so that they match the other tables: {examples} "
+            f"(rows: {rows}{more})",
+            TerrakitWarning,
+            stacklevel=4,
+        )
+
+
 def _read(
     path: PathLike,
     table: str,
@@ -60,6 +352,8 @@ def _read(
     id_columns: tuple[str, ...],
     sheet: str | int | None,
     layer: str | int | None,
+    decimal: Decimal | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read any supported file into a (Geo)DataFrame and apply the column mapping."""
     p = Path(path)
@@ -80,13 +374,8 @@ def _read(
     sheets: list[str] = []
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
-            sep = "\t" if suffix == ".tsv" else None
-            df = pd.read_csv(
-                p,
-                sep=sep,
-                engine="python" if sep is None else "c",
-                dtype=text_ids,
-                keep_default_na=True,
+            df = _read_text(
+                p, table, text_ids, mapping, decimal=decimal, encoding=encoding
             )
         elif suffix in {".xlsx", ".xlsm", ".xls"}:
             sheets = _sheet_names(p)
@@ -196,6 +485,7 @@ def _read(
             + (f" (layer {layer!r})" if layer is not None else ""),
             fix=f"export the {table} table again with its rows",
         )
+    _strip_ids(df, table, id_columns)
     return df
 
 
@@ -206,6 +496,8 @@ def read_units(
     layer: str | int | None = None,
     sheet: str | int | None = None,
     crs: Any = None,
+    decimal: Decimal | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read the units (building blocks) of a study.
 
@@ -222,6 +514,14 @@ def read_units(
     crs
         The CRS of the coordinates when the file has none (CSV files: lon/lat
         default to EPSG:4326).  Raises if the file has a different one.
+    decimal
+        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
+        a ``;``- or tab-separated file is read with a decimal comma when its
+        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+    encoding
+        Delimited text only: the file's encoding.  By default UTF-8 (with or
+        without a byte-order mark), UTF-16 with a byte-order mark, else
+        Windows-1252 with a warning.
 
     Returns
     -------
@@ -232,6 +532,11 @@ def read_units(
     ------
     DataValidationError
         Missing id, duplicated ids, no or mismatched CRS, bad numbers...
+
+    Warns
+    -----
+    TerrakitWarning
+        Ids with spaces around them were stripped; the file is not UTF-8.
 
     Examples
     --------
@@ -249,7 +554,14 @@ def read_units(
                 "crs=32616 (UTM 16N)",
             ) from None
     df = _read(
-        path, "units", columns, id_columns=("unit_id",), sheet=sheet, layer=layer
+        path,
+        "units",
+        columns,
+        id_columns=("unit_id",),
+        sheet=sheet,
+        layer=layer,
+        decimal=decimal,
+        encoding=encoding,
     )
     if isinstance(df, gpd.GeoDataFrame):
         gdf = df
@@ -308,6 +620,8 @@ def read_accounts(
     units: gpd.GeoDataFrame | Any | None = None,
     layer: str | int | None = None,
     sheet: str | int | None = None,
+    decimal: Decimal | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read accounts (customers and prospects).
 
@@ -316,10 +630,30 @@ def read_accounts(
     ``unit_id`` are joined to the unit that contains them (point in polygon;
     for point units, the nearest unit).
 
+    Parameters
+    ----------
+    path, columns, layer, sheet
+        As for :func:`read_units`; ids end up as ``account_id``.
+    units
+        Units (GeoDataFrame) or a Study, to join accounts without ``unit_id``.
+    decimal
+        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
+        a ``;``- or tab-separated file is read with a decimal comma when its
+        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+    encoding
+        Delimited text only: the file's encoding.  By default UTF-8 (with or
+        without a byte-order mark), UTF-16 with a byte-order mark, else
+        Windows-1252 with a warning.
+
     Raises
     ------
     DataValidationError
         Duplicated ids, bad coordinates, accounts in no unit, unknown units...
+
+    Warns
+    -----
+    TerrakitWarning
+        Ids with spaces around them were stripped; the file is not UTF-8.
     """
     df = _read(
         path,
@@ -328,6 +662,8 @@ def read_accounts(
         id_columns=("account_id", "unit_id", "rep_id"),
         sheet=sheet,
         layer=layer,
+        decimal=decimal,
+        encoding=encoding,
     )
     if isinstance(df, gpd.GeoDataFrame):
         pts = df.geometry
@@ -391,10 +727,34 @@ def read_reps(
     *,
     layer: str | int | None = None,
     sheet: str | int | None = None,
+    decimal: Decimal | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read sales reps: ``rep_id``, ``home_lon``, ``home_lat``, ``capacity_hours``...
 
     A spatial file of points gives the home coordinates from its geometry.
+
+    Parameters
+    ----------
+    path, columns, layer, sheet
+        As for :func:`read_units`; ids end up as ``rep_id``.
+    decimal
+        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
+        a ``;``- or tab-separated file is read with a decimal comma when its
+        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+    encoding
+        Delimited text only: the file's encoding.  By default UTF-8 (with or
+        without a byte-order mark), UTF-16 with a byte-order mark, else
+        Windows-1252 with a warning.
+
+    Warns
+    -----
+    TerrakitWarning
+        Ids with spaces around them were stripped; the file is not UTF-8.
+
+    Examples
+    --------
+    >>> reps = read_reps("reps.csv", decimal=",")  # doctest: +SKIP
     """
     df = _read(
         path,
@@ -403,6 +763,8 @@ def read_reps(
         id_columns=("rep_id", "home_unit"),
         sheet=sheet,
         layer=layer,
+        decimal=decimal,
+        encoding=encoding,
     )
     if isinstance(df, gpd.GeoDataFrame):
         pts = df.geometry
@@ -429,6 +791,8 @@ def read_history(
     accounts: pd.DataFrame | Any | None = None,
     layer: str | int | None = None,
     sheet: str | int | None = None,
+    decimal: Decimal | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read long monthly sales history: account or unit id, ``period``, ``sales``.
 
@@ -440,6 +804,14 @@ def read_history(
     accounts
         Accounts table or Study; when given, history rows must refer to known
         accounts.
+    decimal
+        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
+        a ``;``- or tab-separated file is read with a decimal comma when its
+        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+    encoding
+        Delimited text only: the file's encoding.  By default UTF-8 (with or
+        without a byte-order mark), UTF-16 with a byte-order mark, else
+        Windows-1252 with a warning.
 
     Returns
     -------
@@ -453,6 +825,8 @@ def read_history(
         id_columns=("account_id", "unit_id"),
         sheet=sheet,
         layer=layer,
+        decimal=decimal,
+        encoding=encoding,
     )
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
+import warnings
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
 from terrakit.data import Study, read_accounts, read_history, read_reps, read_units
-from terrakit.exceptions import DataValidationError
+from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 
 @pytest.fixture
@@ -320,3 +324,143 @@ def test_unparsed_months_suggest_a_format(tmp_path, periods, fmt):
     ):
         read_history(tmp_path / "h.csv")
     assert len(read_history(tmp_path / "h.csv", period_format=fmt)) == 2
+
+
+# -- CSV as spreadsheets and CRMs write it ------------------------------------------
+SAMPLE_REPS = Path(__file__).resolve().parents[2] / "data/samples/southeast/reps.csv"
+
+
+def test_excel_csv_utf8_byte_order_mark_is_dropped(tmp_path):
+    """Excel's "CSV UTF-8" starts the file with a BOM; the first column keeps
+    its name."""
+    path = tmp_path / "reps.csv"
+    path.write_bytes(codecs.BOM_UTF8 + SAMPLE_REPS.read_bytes())
+    reps = read_reps(path)
+    pd.testing.assert_frame_equal(reps, read_reps(SAMPLE_REPS))
+
+
+def test_excel_unicode_text_utf16_tab_separated(tmp_path):
+    """Excel's "Unicode Text": UTF-16 with a BOM, tab-separated."""
+    path = tmp_path / "reps.txt"
+    path.write_text("rep_id\thome_lon\thome_lat\nRé\t-84.4\t33.7\n", encoding="utf-16")
+    reps = read_reps(path)
+    assert reps.index.tolist() == ["Ré"] and reps["home_lon"].tolist() == [-84.4]
+
+
+def test_windows_1252_csv_is_read_with_a_warning(tmp_path):
+    path = tmp_path / "reps.csv"
+    path.write_bytes("rep_id,home_lon,home_lat\nRé,-84.4,33.7\n".encode("cp1252"))
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^reps: reps\.csv is not UTF-8 text \(byte 0xe9 is not UTF-8\), so "
+        r"it was read as Windows-1252 \(encoding='cp1252'\).* pass encoding=",
+    ):
+        reps = read_reps(path)
+    assert reps.index.tolist() == ["Ré"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_reps(path, encoding="latin-1").index.tolist() == ["Ré"]
+    with pytest.raises(
+        DataValidationError,
+        match=r"^reps: reps\.csv is not utf-8 text \(byte 0xe9 cannot be read\)\. "
+        r"Fix: pass the encoding the file was saved in",
+    ):
+        read_reps(path, encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "sep"), [("reps.csv", ";"), ("reps.tsv", "\t")])
+def test_decimal_commas_are_read_as_numbers(tmp_path, name, sep):
+    """Excel where ',' is the decimal mark writes ';'-separated CSV; '.' then
+    groups thousands."""
+    rows = [
+        ["rep_id", "home_lon", "home_lat", "capacity_hours", "name"],
+        ["R1", "-84,3", "33,7", "1.600", "Dupont, Marie"],
+        ["R2", "-80,85", "35,2", "1500", "Lee"],
+    ]
+    (tmp_path / name).write_text("\n".join(sep.join(r) for r in rows) + "\n")
+    reps = read_reps(tmp_path / name)
+    assert reps["home_lon"].tolist() == [-84.3, -80.85]
+    assert reps["home_lat"].tolist() == [33.7, 35.2]
+    assert reps["capacity_hours"].tolist() == [1600, 1500]
+    assert reps["name"].tolist() == ["Dupont, Marie", "Lee"]
+
+
+def test_comma_that_may_group_thousands_asks_for_the_decimal_mark(tmp_path):
+    path = tmp_path / "reps.csv"
+    path.write_text("rep_id;home_lon;home_lat\nR1;-84,388;33,749\n")
+    with pytest.raises(
+        DataValidationError,
+        match=r"^reps\.home_lon: numbers such as '-84,388' in column 'home_lon' of "
+        r"reps\.csv read as -84\.388 with a decimal comma or as -84388 with a comma "
+        r"grouping thousands.*Fix: pass decimal=\",\" .* or decimal=\"\.\"",
+    ):
+        read_reps(path)
+    reps = read_reps(path, decimal=",")
+    assert reps["home_lon"].tolist() == [-84.388]
+
+
+def test_commas_grouping_thousands_in_a_semicolon_file(tmp_path):
+    path = tmp_path / "reps.csv"
+    path.write_text(
+        "rep_id;home_lon;home_lat;capacity_hours\n"
+        "R1;-84.3;33.7;1,600\n"
+        "R2;-80.8;35.2;1,250,000\n"
+    )
+    reps = read_reps(path)
+    assert reps["capacity_hours"].tolist() == [1600, 1250000]
+    assert reps["home_lon"].tolist() == [-84.3, -80.8]
+
+
+def test_both_comma_kinds_in_one_file_are_refused(tmp_path):
+    path = tmp_path / "reps.csv"
+    path.write_text(
+        "rep_id;home_lon;home_lat;capacity_hours\nR1;-84,3;33,7;1,250,000\n"
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"reps\.csv has numbers with a decimal comma \('-84,3' in column "
+        r"'home_lon'\) and numbers whose thousands are grouped by commas "
+        r"\('1,250,000' in column 'capacity_hours'\)",
+    ):
+        read_reps(path)
+
+
+def test_spaces_around_ids_are_stripped_with_a_warning(tmp_path, crm_units):
+    """'R09 ' from a CRM export still matches 'R09' in the other tables."""
+    crm_units.to_file(tmp_path / "u.gpkg")
+    units = read_units(tmp_path / "u.gpkg", columns={"GEOID": "unit_id"})
+    (tmp_path / "reps.csv").write_text(
+        "rep_id,home_lon,home_lat\nR1 ,-86.5,32.5\n R2,-85.5,32.5\n"
+    )
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^reps\.rep_id: 2 id\(s\) had leading or trailing spaces, removed so "
+        r"that they match the other tables: 'R1 ' → 'R1', ' R2' → 'R2' "
+        r"\(rows: 'R1', 'R2'\)",
+    ):
+        reps = read_reps(tmp_path / "reps.csv")
+    assert reps.index.tolist() == ["R1", "R2"]
+    (tmp_path / "acc.csv").write_text(
+        "account_id,unit_id,rep_id\nA1,01001,R1\nA2,01003\u00a0,R2 \n"
+    )
+    with pytest.warns(TerrakitWarning) as record:
+        acc = read_accounts(tmp_path / "acc.csv", units=units)
+    msgs = [str(w.message) for w in record]
+    assert msgs == [
+        "accounts.unit_id: 1 id(s) had leading or trailing spaces, removed so that "
+        "they match the other tables: '01003\\xa0' → '01003' (rows: 'A2')",
+        "accounts.rep_id: 1 id(s) had leading or trailing spaces, removed so that "
+        "they match the other tables: 'R2 ' → 'R2' (rows: 'A2')",
+    ]
+    assert record[0].filename == __file__
+    assert acc["unit_id"].tolist() == ["01001", "01003"]
+    assert Study(units, acc, reps).accounts["rep_id"].tolist() == ["R1", "R2"]
+
+
+def test_id_of_spaces_only_is_missing(tmp_path):
+    (tmp_path / "reps.csv").write_text("rep_id,home_lon,home_lat\n   ,-86.5,32.5\n")
+    with (
+        pytest.warns(TerrakitWarning, match=r"'   ' → empty \(rows: 'row 0'\)"),
+        pytest.raises(DataValidationError, match=r"^reps\.rep_id: 1 rows have no id"),
+    ):
+        read_reps(tmp_path / "reps.csv")
