@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from terrakit.exceptions import DataValidationError
 
@@ -154,13 +155,26 @@ class Alignment:
         name: str = "alignment",
         provenance: Mapping[str, Any] | None = None,
     ) -> Alignment:
-        """Build an alignment from a dict or Series ``unit_id → territory_id``."""
+        """Build an alignment from a dict or Series ``unit_id → territory_id``.
+
+        A Series keeps its dtype.  The territory ids of a dict get the dtype
+        that fits them all: ``int64`` for integers, ``float64`` for floats,
+        ``bool`` for booleans, ``object`` otherwise (text, or a mix of kinds,
+        which is kept as given: ``{"u1": 1, "u2": 2.5}`` stays ``1`` and
+        ``2.5``), so that a dict and the Series or table it came from make
+        the same alignment.
+        """
         if isinstance(mapping, pd.Series):
             s = mapping.copy()
         else:
-            s = pd.Series(dict(mapping), dtype=object)
-            if len(s):
-                s.index = pd.Index(list(mapping.keys()))
+            keys = list(mapping.keys())
+            values = list(mapping.values())
+            kind = ptypes.infer_dtype(values, skipna=False)
+            s = pd.Series(
+                values,
+                index=pd.Index(keys),
+                dtype=None if kind in ("integer", "floating", "boolean") else object,
+            )
         if provenance is None:
             provenance = make_provenance("manual")
         return cls(s, name=name, provenance=provenance)

@@ -2,10 +2,13 @@
 
 A study is saved as ONE GeoPackage file (a SQLite database that QGIS opens):
 layers ``units`` (geometry), ``accounts``, ``reps``, ``history``, ``alignments``
-(attribute tables) and ``terrakit_metadata`` (key/value JSON).  The metadata
-records every column's dtype, so :meth:`Study.load` returns exactly what
-:meth:`Study.save` wrote: dtypes, CRS, ids, NaNs, categories, periods,
-alignments with their provenance, and the user's metadata.
+(attribute tables) and ``terrakit_metadata`` (key/value JSON).  The
+alignments layer holds plain territory ids (text, or integers where every id
+is one), so they join to the reps layer in QGIS.  The metadata records every
+column's dtype and order, and each alignment's territory id type, so
+:meth:`Study.load` returns exactly what :meth:`Study.save` wrote: dtypes, CRS,
+ids, NaNs, categories, periods, alignments with their provenance, and the
+user's metadata.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pandas.api import types as ptypes
 from terrakit.data.alignment import Alignment, _json_default
 from terrakit.data.validation import (
     _align_id_dtype,
+    _ids,
     _leading_zero_hint,
     check_account_locations,
     clean_accounts,
@@ -39,7 +43,10 @@ from terrakit.exceptions import DataValidationError
 
 __all__ = ["Study"]
 
-FORMAT_VERSION = 1
+#: 2: the alignments layer holds territory ids as plain values (text, or
+#: integers where every id is one) with their type in the metadata; 1 held
+#: them as JSON text ('"R09"'), which QGIS showed with the quotes
+FORMAT_VERSION = 2
 _META_LAYER = "terrakit_metadata"
 _TABLES = ("units", "accounts", "reps", "history")
 
@@ -256,25 +263,43 @@ class Study:
         Adds ``accounts`` (count), ``workload`` (hours/year = Σ calls_per_year ×
         call_minutes / 60) and ``sales`` (Σ annual_sales) when these columns are
         not already on the units table.
+
+        Raises
+        ------
+        DataValidationError
+            When an accounts column that a derived measure sums
+            (``calls_per_year``, ``call_minutes``, ``annual_sales``) has
+            missing values: counting them as 0 would understate their units.
+            A measure the units table already carries is not derived, so its
+            account columns are not checked.
         """
         units = self._units.copy()
         acc = self._accounts
         if acc is None or "unit_id" not in acc.columns:
             return units
         g = acc.groupby("unit_id", sort=False)
+        derive_workload = "workload" not in units.columns and {
+            "calls_per_year",
+            "call_minutes",
+        } <= set(acc.columns)
+        derive_sales = "sales" not in units.columns and "annual_sales" in acc.columns
+        for col, measure, derive in (
+            ("calls_per_year", "workload", derive_workload),
+            ("call_minutes", "workload", derive_workload),
+            ("annual_sales", "sales", derive_sales),
+        ):
+            if derive:
+                _refuse_missing_inputs(acc, col, measure)
         if "accounts" not in units.columns:
             units["accounts"] = (
                 g.size().reindex(units.index, fill_value=0).astype(np.int64)
             )
-        if "workload" not in units.columns and {
-            "calls_per_year",
-            "call_minutes",
-        } <= set(acc.columns):
+        if derive_workload:
             hours = acc["calls_per_year"] * acc["call_minutes"] / 60.0
             units["workload"] = (
                 hours.groupby(acc["unit_id"]).sum().reindex(units.index, fill_value=0.0)
             )
-        if "sales" not in units.columns and "annual_sales" in acc.columns:
+        if derive_sales:
             units["sales"] = (
                 g["annual_sales"].sum().reindex(units.index, fill_value=0.0)
             )
@@ -349,21 +374,25 @@ class Study:
             align_meta = []
             if self._alignments:
                 frames = []
+                stored = []
                 for name, al in self._alignments.items():
                     f = al.to_frame()
                     f.insert(0, "alignment", name)
                     frames.append(f)
+                    values, spec = _encode_territories(al)
+                    stored.append(values)
                     align_meta.append(
-                        {
-                            "name": name,
-                            "provenance": dict(al.provenance),
-                            "territory_dtype": _dtype_spec(al.assignment),
-                        }
+                        {"name": name, "provenance": dict(al.provenance), **spec}
                     )
                 long = pd.concat(frames, ignore_index=True)
-                long["territory_id"] = long["territory_id"].map(
-                    lambda v: json.dumps(v, default=_json_default)
-                )
+                everything = [v for vals in stored for v in vals]
+                if all(spec["territory_encoding"] == "int" for spec in align_meta):
+                    # integer ids stay integers (QGIS joins them to integer ids)
+                    long["territory_id"] = np.asarray(everything, dtype=np.int64)
+                else:
+                    long["territory_id"] = pd.Series(
+                        [str(v) for v in everything], dtype=object
+                    )
                 store, schema["alignments"] = _encode_table(long, None)
                 # unit ids keep the units' dtype
                 schema["alignments"]["columns"][1] = {
@@ -483,8 +512,7 @@ class Study:
             )
             for spec in meta["alignments"]:
                 part = long[long["alignment"] == spec["name"]]
-                terr = pd.Series([json.loads(v) for v in part["territory_id"]])
-                terr = _restore_dtype(terr, spec["territory_dtype"])
+                terr = _decode_territories(part["territory_id"], spec, version)
                 s = pd.Series(
                     terr.to_numpy(),
                     index=pd.Index(
@@ -639,6 +667,113 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
     elif not _same_json(prov, dict(al.provenance)):
         al = Alignment(al.assignment, name=al.name, provenance=prov)
     return al
+
+
+def _territory_key(value: Any) -> str:
+    """The plain text a territory id is stored as in the alignments layer."""
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def _encode_territories(al: Alignment) -> tuple[list[Any], dict[str, Any]]:
+    """The territory ids of ``al`` as the alignments layer stores them, and
+    the metadata that restores them exactly.
+
+    ``territory_encoding`` says how the stored values read back: ``"text"``
+    (every id is text, stored as is), ``"int"`` (every id an integer, stored
+    as one), ``"lookup"`` (other ids, e.g. floats, booleans or a mix: stored
+    as text, ``territories`` lists the distinct ids to look the text up in)
+    or ``"json"`` (ids whose texts collide, such as ``1`` and ``"1"``: stored
+    as JSON text).  ``territory_dtype`` restores the Series' dtype.
+    """
+    t = al.assignment
+    values = [v.item() if isinstance(v, np.generic) else v for v in t.astype(object)]
+    spec: dict[str, Any] = {"territory_dtype": _dtype_spec(t)}
+    if all(isinstance(v, str) for v in values):
+        spec["territory_encoding"] = "text"
+        return values, spec
+    int64 = np.iinfo(np.int64)
+    if all(
+        isinstance(v, int) and not isinstance(v, bool) and int64.min <= v <= int64.max
+        for v in values
+    ):
+        spec["territory_encoding"] = "int"
+        return values, spec
+    distinct = {(type(v), _territory_key(v)): v for v in values}
+    bad = [v for v in distinct.values() if not _json_able(v)]
+    if bad:
+        raise DataValidationError(
+            "alignment",
+            "territory_id",
+            f"alignment {al.name!r} has territory ids that cannot be saved, "
+            f"e.g. {bad[0]!r} of type {type(bad[0]).__name__}",
+            fix="use text or integer territory ids (e.g. map them with str)",
+        )
+    keys = [k for _, k in distinct]
+    if len(set(keys)) < len(keys):
+        spec["territory_encoding"] = "json"
+        return [json.dumps(v, default=_json_default) for v in values], spec
+    spec["territory_encoding"] = "lookup"
+    spec["territories"] = list(distinct.values())
+    return [_territory_key(v) for v in values], spec
+
+
+def _json_able(value: Any) -> bool:
+    try:
+        json.dumps(value, default=_json_default)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _decode_territories(
+    stored: pd.Series, spec: dict[str, Any], version: int
+) -> pd.Series:
+    """The territory ids that :func:`_encode_territories` stored (or that
+    format 1 stored as JSON text), in their saved dtype."""
+    encoding = spec.get("territory_encoding", "json" if version < 2 else None)
+    values: list[Any]
+    if encoding == "text":
+        values = list(stored)
+    elif encoding == "int":
+        values = [int(v) for v in stored]
+    elif encoding == "lookup":
+        table = {_territory_key(v): v for v in spec["territories"]}
+        values = [table[_territory_key(v)] for v in stored]
+    elif encoding == "json":
+        values = [json.loads(v) for v in stored]
+    else:
+        raise DataValidationError(
+            "study",
+            None,
+            f"unknown territory encoding {encoding!r} in the alignments metadata",
+            fix="save the study again from terrakit; do not edit that layer",
+        )
+    # an Alignment holds a numpy array: object, integer, float or bool
+    dtype = spec["territory_dtype"]["dtype"]
+    out = pd.Series(values, dtype=object)
+    return out if dtype == "object" else out.astype(dtype)
+
+
+def _refuse_missing_inputs(acc: pd.DataFrame, column: str, measure: str) -> None:
+    """``acc[column]`` has no missing values, since it is summed into the units'
+    ``measure``: a missing value counted as 0 would understate its unit, and
+    a design would then balance the wrong numbers."""
+    bad = acc[column].isna().to_numpy()
+    if not bad.any():
+        return
+    units = list(dict.fromkeys(_ids(acc["unit_id"].to_numpy()[bad])))
+    shown = ", ".join(repr(u) for u in units[:5]) + (" ..." if len(units) > 5 else "")
+    raise DataValidationError(
+        "accounts",
+        column,
+        f"{int(bad.sum())} accounts have no {column} (NaN), so the {measure} of "
+        f"their {len(units)} unit{'s' if len(units) > 1 else ''} ({shown}) cannot "
+        "be summed from the accounts",
+        rows=_ids(acc.index[bad]),
+        n_bad=int(bad.sum()),
+        fix=f"fill accounts.{column} (0 where there is none) or drop those "
+        f"accounts, or give the units table its own {measure!r} column",
+    )
 
 
 def _check_home_units(reps: pd.DataFrame, unit_ids: pd.Index) -> pd.DataFrame:
@@ -824,6 +959,8 @@ def _encode_table(
         schema["columns"].append({"name": col, **spec})
         out[col] = _encode_values(df[col], spec).to_numpy()
     store = pd.DataFrame(out)
+    # the stored layer puts the geometry last: keep where it was
+    schema["column_order"] = [str(c) for c in df.columns]
     if is_geo:
         schema["geometry"] = geom_name
         return gpd.GeoDataFrame(
@@ -842,9 +979,10 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
         df: pd.DataFrame = gpd.GeoDataFrame(cols, geometry=geom.to_numpy(), crs=raw.crs)
         if schema["geometry"] != "geometry":
             df = df.rename_geometry(schema["geometry"])
-        # keep the original column order (geometry position)
     else:
         df = pd.DataFrame(cols, index=raw.index)
+    if "column_order" in schema:  # format 1 kept no order: the geometry was last
+        df = df[schema["column_order"]]
     if "index" in schema:
         ispec = schema["index"]
         idx = _restore_dtype(raw[ispec["name"]], ispec["dtype_spec"])

@@ -73,3 +73,20 @@ def test_unknown_territory_and_unit_are_named():
         a.units_of("R5")
     with pytest.raises(KeyError, match="unit 'u9' is not in alignment 'now'"):
         a["u9"]
+
+
+def test_from_mapping_gives_the_territory_ids_their_dtype():
+    """A dict of integer ids makes the same alignment as the Series or table
+    it came from (it once made an object Series, which a study could save
+    but not load); a mix of kinds is kept as given."""
+    units = ["u1", "u2", "u3"]
+    ints = Alignment.from_mapping({"u1": 1, "u2": 1, "u3": 2})
+    assert ints.assignment.dtype == "int64"
+    frame = pd.DataFrame({"unit_id": units, "territory_id": [1, 1, 2]})
+    assert Alignment.from_frame(frame).assignment.dtype == "int64"
+    assert Alignment.from_mapping({"u1": 0.5}).assignment.dtype == "float64"
+    assert Alignment.from_mapping({"u1": True}).assignment.dtype == "bool"
+    assert Alignment.from_mapping({"u1": "T1"}).assignment.dtype == object
+    mixed = Alignment.from_mapping({"u1": 1, "u2": 2.5, "u3": "T"})
+    assert mixed.assignment.dtype == object
+    assert [type(v) for v in mixed.assignment] == [int, float, str]

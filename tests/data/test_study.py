@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -354,3 +357,158 @@ def test_account_owner_must_be_a_rep(toy_grid_3x3) -> None:
     assert (
         Study(s.units, accounts=free, reps=s.reps).accounts["rep_id"].isna().sum() == 1
     )
+
+
+@pytest.fixture
+def three_unit_study() -> Study:
+    """Three lon/lat squares 'u1'..'u3' with accounts and reps whose columns
+    are not in the order a GeoPackage layer keeps (geometry first, an id
+    column last), and the alignment 'current' (reps as territories)."""
+    units = gpd.GeoDataFrame(
+        {"population": [10, 20, 30]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        index=pd.Index(["u1", "u2", "u3"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    units = units[["geometry", "population"]]
+    units["hint"] = 1.0
+    accounts = pd.DataFrame(
+        {"annual_sales": [1.0, 2.0], "unit_id": ["u1", "u3"]},
+        index=pd.Index(["a1", "a2"], name="account_id"),
+    )
+    reps = pd.DataFrame(
+        {
+            "capacity_hours": [1600.0, 1200.0],
+            "name": ["Ann", "Bo"],
+            "home_lon": [0.5, 2.5],
+            "home_lat": [0.5, 0.5],
+        },
+        index=pd.Index(["R1", "R2"], name="rep_id"),
+    )
+    al = Alignment.from_mapping({"u1": "R1", "u2": "R1", "u3": "R2"}, name="current")
+    return Study(units, accounts, reps, alignments={"current": al})
+
+
+def test_round_trip_keeps_the_column_order(three_unit_study, tmp_path):
+    """The geometry is stored last in the layer; it comes back where it was
+    (it once came back last, so the loaded study was not equal)."""
+    s = three_unit_study
+    assert list(s.units.columns) == ["geometry", "population", "hint"]
+    t = Study.load(s.save(tmp_path / "s.gpkg"))
+    assert list(t.units.columns) == ["geometry", "population", "hint"]
+    assert list(t.accounts.columns) == ["annual_sales", "unit_id"]
+    _assert_same(s, t)
+
+
+@pytest.mark.parametrize(
+    "territories",
+    [
+        {"u1": 1, "u2": 1, "u3": 2},
+        pd.Series([1, 1, 2], index=["u1", "u2", "u3"], dtype=object),
+        {"u1": 1.5, "u2": 1.5, "u3": 2.0},
+        {"u1": True, "u2": True, "u3": False},
+        {"u1": "T1", "u2": 7, "u3": 2.5},
+        {"u1": 1, "u2": "1", "u3": True},
+        {"u1": 2**70, "u2": 1, "u3": 1},
+    ],
+    ids=["int", "object-int", "float", "bool", "mixed", "same-text", "huge-int"],
+)
+def test_territory_ids_of_any_kind_round_trip(three_unit_study, tmp_path, territories):
+    """Integer territory ids once saved but could not be loaded (they were
+    JSON-decoded twice); every kind now comes back with its values, their
+    types and the Series' dtype."""
+    al = Alignment.from_mapping(territories, name="n")
+    s = three_unit_study.with_alignment(al)
+    t = Study.load(s.save(tmp_path / "s.gpkg"))
+    _assert_same(s, t)
+    back = t.alignments["n"].assignment
+    assert back.dtype == al.assignment.dtype
+    assert [type(v) for v in back] == [type(v) for v in al.assignment]
+
+
+def test_alignments_layer_holds_plain_territory_ids(three_unit_study, tmp_path):
+    """The layer QGIS shows joins to the reps layer: text ids without JSON
+    quotes, integer ids as integers where every alignment has them."""
+    path = three_unit_study.save(tmp_path / "s.gpkg")
+    layer = pyogrio.read_dataframe(path, layer="alignments")
+    assert layer["territory_id"].tolist() == ["R1", "R1", "R2"]
+
+    units = three_unit_study.units
+    by_number = Alignment.from_mapping({"u1": 1, "u2": 1, "u3": 2}, name="current")
+    path = Study(units, alignments={"current": by_number}).save(tmp_path / "i.gpkg")
+    layer = pyogrio.read_dataframe(path, layer="alignments")
+    assert layer["territory_id"].dtype == np.int64
+    assert layer["territory_id"].tolist() == [1, 1, 2]
+
+    both = three_unit_study.with_alignment(by_number, "numbers")
+    path = both.save(tmp_path / "b.gpkg")
+    layer = pyogrio.read_dataframe(path, layer="alignments")
+    assert layer["territory_id"].tolist() == ["R1", "R1", "R2", "1", "1", "2"]
+    _assert_same(both, Study.load(path))
+
+
+def _as_format_1(path) -> None:
+    """Rewrite a study file the way format 1 stored it: territory ids as JSON
+    text in the alignments layer (``'"R1"'``, ``'1'``), no column order (the
+    geometry was last) and no territory encoding in the metadata."""
+    meta = pyogrio.read_dataframe(path, layer="terrakit_metadata")
+    rows = {k: json.loads(v) for k, v in zip(meta["key"], meta["value"], strict=True)}
+    study = Study.load(path)
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "alignment": name,
+                    "unit_id": al.assignment.index,
+                    "territory_id": [json.dumps(v) for v in al.assignment.tolist()],
+                }
+            )
+            for name, al in study.alignments.items()
+        ],
+        ignore_index=True,
+    )
+    pyogrio.write_dataframe(
+        long,
+        path,
+        layer="alignments",
+        driver="GPKG",
+        layer_options={"OVERWRITE": "YES"},
+    )
+    rows["format_version"] = 1
+    for table in rows["schema"].values():
+        table.pop("column_order")
+    rows["schema"]["alignments"]["columns"][2] = {
+        "name": "territory_id",
+        "dtype": "object",
+        "encoding": "str",
+    }
+    for spec in rows["alignments"]:
+        spec.pop("territory_encoding")
+        spec.pop("territories", None)
+    meta["value"] = [json.dumps(rows[k]) for k in meta["key"]]
+    pyogrio.write_dataframe(
+        meta,
+        path,
+        layer="terrakit_metadata",
+        driver="GPKG",
+        layer_options={"OVERWRITE": "YES"},
+    )
+
+
+def test_files_of_format_1_still_load(three_unit_study, tmp_path):
+    s = three_unit_study.with_alignment(
+        Alignment.from_mapping(
+            pd.Series([1, 1, 2], index=["u1", "u2", "u3"], dtype=object), name="n"
+        )
+    )
+    path = s.save(tmp_path / "s.gpkg")
+    _as_format_1(path)
+    layer = pyogrio.read_dataframe(path, layer="alignments")
+    assert layer["territory_id"].tolist()[:2] == ['"R1"', '"R1"']
+    t = Study.load(path)
+    for name, al in s.alignments.items():
+        back = t.alignments[name].assignment
+        pd.testing.assert_series_equal(back, al.assignment, check_exact=True)
+        assert [type(v) for v in back] == [type(v) for v in al.assignment]
+    # format 1 kept no column order: the geometry comes back last
+    assert list(t.units.columns) == ["population", "hint", "geometry"]

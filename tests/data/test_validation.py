@@ -319,3 +319,48 @@ def test_mixed_day_first_and_month_first_dates(two_units, accounts):
 def test_empty_units_table_is_refused(two_units):
     e = _err(Study, two_units.iloc[:0])
     assert str(e).startswith("units: the table has no rows")
+
+
+@pytest.mark.parametrize(
+    ("column", "measure"),
+    [
+        ("calls_per_year", "workload"),
+        ("call_minutes", "workload"),
+        ("annual_sales", "sales"),
+    ],
+)
+def test_unit_measures_refuse_missing_account_values(
+    two_units, accounts, column, measure
+):
+    """A missing value summed into a unit measure once counted as 0 (the
+    design then balanced the wrong numbers); it is named instead."""
+    acc = accounts.copy()
+    acc.loc[["a2", "a3"], column] = np.nan
+    s = Study(two_units.drop(columns="workload"), acc)
+    e = _err(s.unit_measures)
+    assert (e.table, e.column, e.rows, e.n_bad) == (
+        "accounts",
+        column,
+        ["a2", "a3"],
+        2,
+    )
+    assert str(e).startswith(
+        f"accounts.{column}: 2 accounts have no {column} (NaN), so the {measure} "
+        "of their 1 unit ('u2') cannot be summed from the accounts"
+    )
+    assert str(e).endswith(
+        f"Fix: fill accounts.{column} (0 where there is none) or drop those "
+        f"accounts, or give the units table its own {measure!r} column"
+    )
+
+
+def test_unit_measures_ignore_account_columns_they_do_not_sum(two_units, accounts):
+    """Units that carry their own workload and sales do not need the
+    accounts' call data or sales."""
+    acc = accounts.copy()
+    acc.loc["a2", ["calls_per_year", "annual_sales"]] = np.nan
+    s = Study(two_units.assign(sales=[1.0, 2.0]), acc)
+    m = s.unit_measures()
+    assert m["workload"].tolist() == [10.0, 20.0]
+    assert m["sales"].tolist() == [1.0, 2.0]
+    assert m["accounts"].tolist() == [1, 2]
