@@ -482,7 +482,12 @@ def _setup(
     ref = km2[np.flatnonzero(own), cur_col[own]] if own.any() else km2.min(axis=1)
     ref2 = float(np.median(ref)) if ref.size else 1.0
     ref2 = ref2 if ref2 > 0 else float(km2.mean()) or 1.0
-    cost = disruption + tie * (total / n) * km2 / ref2
+    tie_cost = tie * (total / n) * km2 / ref2
+    # staying costs nothing: the tie-break orders the moves that balance
+    # needs, and never makes one (a unit of zero measure is not moved just
+    # because another rep's home is closer)
+    tie_cost[np.flatnonzero(own), cur_col[own]] = 0.0
+    cost = disruption + tie_cost
     # -- adjacency, hop distances, roots -----------------------------------------
     adj = _adjacency_matrix(units, adjacency) if contiguity else None
     graph = adj if adj is not None else None

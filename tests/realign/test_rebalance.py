@@ -564,3 +564,21 @@ def test_no_plan_in_time_returns_the_closest_with_a_warning(
     assert "breaks 2 constraints" in msg and "this is not a proof" in msg
     assert not issubclass(rec[-1].category, TimeLimitWarning)  # time was left
     assert len(res.info["violations"]) == 2
+
+
+def test_a_plan_already_in_band_comes_back_unchanged() -> None:
+    """The compactness tie-break used to move a unit of zero measure to a
+    nearer rep's home although nothing needed fixing (one unit of 60 moved at
+    status optimal): staying now costs nothing, and the tie-break only orders
+    the moves that balance needs."""
+    import terrakit as tk
+
+    s = tk.datasets.synthetic_region(
+        60, 300, 3, seed=1, bbox=(-84.5, 33.0, -83.5, 34.0)
+    )
+    cur = s.alignments["current"]
+    assert tk.metrics.balance(s, cur, ["workload"]).loc["workload", "max_rel_dev"] < 0.1
+    res = rebalance(s, cur, balance={"workload": 0.1}, time_limit=10)
+    assert res.status == "optimal" and res.moved == 0.0
+    assert res.info["units_moved"] == 0
+    assert res.alignment.to_dict() == cur.to_dict()
