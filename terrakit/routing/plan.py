@@ -489,8 +489,11 @@ def plan_calls(
         Missing columns (``calls_per_year``, ``call_minutes``, rep homes);
         missing or negative calls or call minutes; time windows that are
         not hours of the day, open after they close or lie outside
-        ``day_hours``; travel matrices of the wrong size or with missing or
-        negative minutes.  The accounts are named.
+        ``day_hours``; calls that cannot be held within their window and
+        the working day without overlapping the lunch break (e.g. a window
+        inside the fixed break), whatever the travel; travel matrices of
+        the wrong size or with missing or negative minutes.  The accounts
+        are named.
     KeyError
         An unknown territory or ``rep``.
 
@@ -684,14 +687,22 @@ def _whole(value: Any) -> int | None:
     return None
 
 
-def _check_call_data(acc: pd.DataFrame, d0: float, d1: float) -> pd.DataFrame:
+def _check_call_data(
+    acc: pd.DataFrame,
+    d0: float,
+    d1: float,
+    lunch: tuple[float, float, float] | None = None,
+) -> pd.DataFrame:
     """Calls, call minutes and time windows of a territory's accounts.
 
     ``calls_per_year`` and ``call_minutes`` must be numbers >= 0 without
     gaps; ``tw_start``/``tw_end`` (optional, hours) numbers within 0..24,
     opening no later than closing and overlapping the working day
-    ``d0..d1`` (minutes).  Returns the accounts with ``tw_lo``/``tw_hi``
-    (service-start window in minutes, clipped to the day) added.
+    ``d0..d1`` (minutes); and every visited account's call must fit its
+    window, the day and the ``lunch`` break ``(start, end, minutes)`` (see
+    :func:`_check_calls_fit_windows`).  Returns the accounts with
+    ``tw_lo``/``tw_hi`` (service-start window in minutes, clipped to the
+    day) added.
     """
     acc = check_measures(acc, "accounts", ["calls_per_year", "call_minutes"])
     hours: dict[str, np.ndarray] = {}
@@ -753,9 +764,89 @@ def _check_call_data(acc: pd.DataFrame, d0: float, d1: float) -> pd.DataFrame:
             n_bad=int(outside.sum()),
             fix="correct their tw_start/tw_end, or widen day_hours",
         )
+    _check_calls_fit_windows(acc, lo, hi, d0, d1, lunch)
     acc["tw_lo"] = eff_lo
     acc["tw_hi"] = eff_hi
     return acc
+
+
+def _check_calls_fit_windows(
+    acc: pd.DataFrame,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    d0: float,
+    d1: float,
+    lunch: tuple[float, float, float] | None,
+) -> None:
+    """Refuse visited accounts whose call cannot be held in its window at all.
+
+    A call of ``m`` minutes starts within its window ``lo..hi`` (minutes,
+    NaN: open) and the day ``d0..d1``, and ends by ``d1``.  A lunch break of
+    ``lm`` minutes starting within ``l0..l1 − lm`` can be put before or after
+    any call except one starting strictly between ``l1 − lm − m`` and
+    ``l0 + lm`` (for a fixed break, ``l0 − m`` and ``l1``).  Time arithmetic
+    only, no travel: whatever the route, such an account cannot be visited,
+    so it is bad data like a window outside the working day (accounts that
+    only travel puts out of reach are dropped with their reason instead).
+    """
+    due = acc["calls_per_year"].to_numpy(dtype=float) > 0
+    m = acc["call_minutes"].to_numpy(dtype=float)
+    s0 = np.where(np.isnan(lo), d0, np.maximum(lo, d0))
+    s1 = np.minimum(np.where(np.isnan(hi), d1, hi), d1 - m)
+    has_window = ~(np.isnan(lo) & np.isnan(hi))
+
+    def example(k: int) -> str:
+        if has_window[k]:
+            shown = f"{_hhmm(lo[k]) or 'any time'}-{_hhmm(hi[k]) or 'any time'}"
+            return f"window {shown}: a {m[k]:g}-min call starting then"
+        return f"a {m[k]:g}-min call in the working day {_hhmm(d0)}-{_hhmm(d1)}"
+
+    late = due & (s0 > s1 + 1e-9)
+    if late.any():
+        k = int(np.flatnonzero(late)[0])
+        windowed = bool(has_window[late].any())
+        raise DataValidationError(
+            "accounts",
+            "tw_start/tw_end" if windowed else "call_minutes",
+            f"{int(late.sum())} accounts' calls cannot end by {_hhmm(d1)}, the "
+            f"end of the working day (e.g. {example(k)} ends after {_hhmm(d1)})",
+            rows=list(acc.index[late]),
+            n_bad=int(late.sum()),
+            fix=(
+                "open their windows earlier, shorten call_minutes, or widen day_hours"
+                if windowed
+                else "shorten call_minutes, or widen day_hours"
+            ),
+        )
+    if lunch is None:
+        return
+    l0, l1, lm = lunch
+    # starts strictly inside (b0, b1) overlap every placement of the break
+    b0, b1 = l1 - lm - m, l0 + lm
+    blocked = due & (s0 > b0 + 1e-9) & (s1 < b1 - 1e-9)
+    if not blocked.any():
+        return
+    k = int(np.flatnonzero(blocked)[0])
+    if abs(l1 - l0 - lm) < 1e-9:
+        brk = f"the fixed lunch break {_hhmm(l0)}-{_hhmm(l1)}"
+    else:
+        brk = f"the {lm:g}-min lunch break taken within {_hhmm(l0)}-{_hhmm(l1)}"
+    windowed = bool(has_window[blocked].any())
+    raise DataValidationError(
+        "accounts",
+        "tw_start/tw_end" if windowed else "call_minutes",
+        f"{int(blocked.sum())} accounts' calls cannot be held outside {brk} (e.g. "
+        f"{example(k)} always overlaps the break)",
+        rows=list(acc.index[blocked]),
+        n_bad=int(blocked.sum()),
+        fix=(
+            "widen their tw_start/tw_end beyond the break, or move the break "
+            "(lunch=) or shorten it (lunch_minutes=)"
+            if windowed
+            else "shorten call_minutes, or move the break (lunch=) or shorten it "
+            "(lunch_minutes=)"
+        ),
+    )
 
 
 def _check_day_fits(
@@ -784,7 +875,8 @@ def _check_day_fits(
         f"{ctx.minutes[k]:.0f}-min call, {back[j]:.0f} min back{lunch_txt})"
     )
     if need[j] <= length:
-        why += ", and the time windows leave no room for it"
+        brk = " and the lunch break" if lmin else ""
+        why += f", and the time windows{brk} leave no room for it"
     raise SpecificationError(
         f"{why}; fix: widen day_hours, shorten the lunch break or "
         "call_minutes, or check the travel times and time windows"
@@ -827,7 +919,7 @@ def _prepare(
     seed = check_seed(seed)
     name = resolve_backend(backend)
     acc = _territory_accounts(study, alignment, territory)
-    acc = _check_call_data(acc, d0, d1)
+    acc = _check_call_data(acc, d0, d1, lunch_min)
     rep_id, hlon, hlat = _rep_of(study, territory, acc, rep)
     lmin = lunch_min[2] if lunch_min else 0.0
     labels = _day_labels(n_weeks, day_list)
@@ -1103,24 +1195,57 @@ class _DayContext:
     d0: float
     d1: float
     lunch: tuple[float, float, float] | None
+    _alone: dict[int, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    def fits_alone(self, k: int) -> bool:
-        """Whether account ``k`` can be served in a day on its own."""
-        lmin = self.lunch[2] if self.lunch else 0.0
+    def _fits_without_lunch(self, k: int) -> bool:
         t = self.tmat
         lo = max(self.d0 + t[0, k + 1], self.win_lo[k])
         hi = min(self.win_hi[k], self.d1 - self.minutes[k] - t[k + 1, 0])
-        need = t[0, k + 1] + self.minutes[k] + t[k + 1, 0] + lmin
-        return lo <= hi + 1e-9 and need <= self.d1 - self.d0 + 1e-9
+        return bool(lo <= hi + 1e-9)
+
+    def fits_alone(self, k: int) -> bool:
+        """Whether account ``k`` can be served in a day on its own.
+
+        Exact: the day's schedule is checked with the lunch break taken at
+        home or at the account, before or after the call (a visit that
+        fits its window only by overlapping the break does not fit).
+        """
+        hit = self._alone.get(k)
+        if hit is None:
+            hit = self._fits_without_lunch(k)
+            if hit and self.lunch:
+                prob, _, lunch_acc = _day_problem([k], self)
+                v: Token = ("visit", k)
+                orders: list[list[Token]] = [
+                    [v, ("lunch", k)],
+                    [("lunch", -1), v],
+                    [("lunch", k), v],
+                    [v, ("lunch", -1)],
+                ]
+                hit = any(
+                    evaluate_routes(prob, [_nodes_of(o, [k], lunch_acc)]).feasible
+                    for o in orders
+                )
+            self._alone[k] = hit
+        return hit
 
     def alone_reason(self, k: int) -> str:
         lmin = self.lunch[2] if self.lunch else 0.0
         need = self.tmat[0, k + 1] + self.minutes[k] + self.tmat[k + 1, 0] + lmin
-        return (
+        why = (
             "cannot be reached and served within working hours: needs "
             f"{need:.0f} min from home and back, window "
             f"{_hhmm(self.win_lo[k])}-{_hhmm(self.win_hi[k])}"
         )
+        if self.lunch and self._fits_without_lunch(k):
+            l0, l1, lm = self.lunch
+            why += (
+                f", and with the drive the call cannot be placed before or after "
+                f"the {lm:g}-min lunch break taken within {_hhmm(l0)}-{_hhmm(l1)}"
+            )
+        return why
 
 
 #: A day's route as tokens: ``("visit", k)`` for account ``k``, ``("lunch",
@@ -1272,7 +1397,8 @@ def _try_insert(
     """Cheapest feasible insertion of account ``k`` into a day's route.
 
     Every position is tried with the exact schedule (with the lunch break where
-    it was, or just before or after the new visit); the cheapest
+    it was, or just before or after the new visit, at its place or the
+    previous one); the cheapest
     (driving plus day length) feasible route is returned with its cost, or
     ``None`` when ``k`` fits nowhere.
     """
@@ -1289,6 +1415,7 @@ def _try_insert(
         seq = [*base[:pos], ("visit", k), *base[pos:]]
         if ctx.lunch and lunches:
             # the break where it was, or just before / after the new visit
+            # (before it: at the previous place, or at k's on arrival)
             lk = lunches[0]
             before = sum(1 for t in tokens[: tokens.index(lk)] if t[0] == "visit")
             before += 1 if pos < before else 0
@@ -1297,9 +1424,15 @@ def _try_insert(
                 [*seq[:before], lk, *seq[before:]],
                 [*seq[:pos], ("lunch", prev), *seq[pos:]],
                 [*seq[: pos + 1], ("lunch", k), *seq[pos + 1 :]],
+                [*seq[:pos], ("lunch", k), *seq[pos:]],
             ]
-        elif ctx.lunch:  # an empty day: the break after the visit
-            options = [[*seq, ("lunch", k)], [("lunch", -1), *seq]]
+        elif ctx.lunch:  # an empty day: the break after or before the visit
+            options = [
+                [*seq, ("lunch", k)],
+                [("lunch", -1), *seq],
+                [("lunch", k), *seq],
+                [*seq, ("lunch", -1)],
+            ]
         else:
             options = [seq]
         for cand in options:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from terrakit.data import Study
 from terrakit.exceptions import SpecificationError
 from terrakit.routing import CallPlan, plan_all, plan_calls
+from terrakit.routing.vrp import Backend
 
 sys.path.insert(0, str(Path(__file__).parent))
 from toy_studies import make_study
@@ -335,6 +338,114 @@ def test_bad_time_windows_are_named(
     with pytest.raises(DataValidationError, match=msg):
         plan_calls(bad, "current", "R01", weeks=1)
     pd.testing.assert_frame_equal(bad.accounts, before)
+
+
+def _with_window(
+    study: Study, accounts: list[str], window: tuple[float, float]
+) -> Study:
+    """``study`` with ``accounts`` open only ``window`` (hours), the rest any time."""
+    acc = study.accounts
+    assert acc is not None
+    acc["tw_start"] = np.nan
+    acc["tw_end"] = np.nan
+    acc.loc[accounts, ["tw_start", "tw_end"]] = window
+    return study.replace(accounts=acc)
+
+
+@pytest.mark.parametrize(
+    ("window", "lunch", "msg"),
+    [
+        (
+            (12.0, 12.5),
+            {},
+            r"accounts\.tw_start/tw_end: 2 accounts' calls cannot be held outside "
+            r"the fixed lunch break 12:00-13:00 \(e\.g\. window 12:00-12:30: a "
+            r"30-min call starting then always overlaps the break\) \(rows: "
+            r"'A000', 'A003'\)\. Fix: widen their tw_start/tw_end beyond the "
+            r"break, or move the break \(lunch=\)",
+        ),
+        (
+            (11.75, 12.5),  # 11:45 + 30 min already runs into the break
+            {},
+            r"cannot be held outside the fixed lunch break 12:00-13:00 "
+            r"\(e\.g\. window 11:45-12:30",
+        ),
+        (
+            (12.0, 12.5),  # the 90-min break starts 11:30-12:00
+            {"lunch": (11.5, 13.5), "lunch_minutes": 90},
+            r"cannot be held outside the 90-min lunch break taken within "
+            r"11:30-13:30",
+        ),
+        (
+            (16.75, 17.0),
+            {},
+            r"accounts\.tw_start/tw_end: 2 accounts' calls cannot end by 17:00, "
+            r"the end of the working day \(e\.g\. window 16:45-17:00: a 30-min "
+            r"call starting then ends after 17:00\) \(rows: 'A000', 'A003'\)",
+        ),
+    ],
+    ids=["inside-fixed-lunch", "runs-into-lunch", "inside-movable-lunch", "day-end"],
+)
+def test_window_with_no_room_for_the_call_is_refused(
+    window: tuple[float, float],
+    lunch: dict[str, Any],
+    msg: str,
+    no_solving: None,
+) -> None:
+    """A window inside the lunch break used to drop its visits as "day
+    overfull" (the route solver could not place them, rebalancing neither),
+    with nothing pointing at the break."""
+    from terrakit.exceptions import DataValidationError
+
+    bad = _with_window(make_study(6), ["A000", "A003"], window)
+    with pytest.raises(DataValidationError, match=msg):
+        plan_calls(bad, "current", "R01", weeks=1, **lunch)
+
+
+def test_window_inside_a_movable_lunch_is_planned() -> None:
+    """A 60-min break to be taken within 11:00-14:00 moves away from a
+    12:00-12:30 window: nothing is refused or dropped."""
+    study = _with_window(make_study(6, calls=(48.0,)), ["A000"], (12.0, 12.5))
+    p = plan_calls(
+        study,
+        "current",
+        "R01",
+        weeks=1,
+        lunch=(11, 14),
+        lunch_minutes=60,
+        time_limit=5,
+    )
+    assert len(p.dropped) == 0
+    v = _visits(p).set_index("day")
+    r = p.routes
+    for day, row in v[v["account_id"] == "A000"].iterrows():
+        assert 12 * 60 - 1e-6 <= row["start"] <= 12.5 * 60 + 1e-6
+        brk = r[(r["day"] == day) & (r["kind"] == "lunch")].iloc[0]
+        assert row["depart"] <= brk["start"] + 1e-6 or row["start"] >= brk["depart"]
+
+
+@pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
+def test_window_partly_over_lunch_is_planned(backend: Backend) -> None:
+    """Windows 11:30-13:30 for 30-min calls overlap the 12:00-13:00 break but
+    leave 11:30 and 13:00-13:30: the weekly visits are all routed, none
+    during the break."""
+    study = _with_window(make_study(6, calls=(48.0,)), ["A000", "A003"], (11.5, 13.5))
+    p = plan_calls(
+        study,
+        "current",
+        "R01",
+        weeks=1,
+        backend=backend,
+        time_limit=5,
+    )
+    assert len(p.dropped) == 0
+    v = _visits(p)
+    win = v[v["account_id"].isin(["A000", "A003"])]
+    assert len(win) == 2
+    assert (win["start"] >= 11.5 * 60 - 1e-6).all()
+    assert (win["start"] <= 13.5 * 60 + 1e-6).all()
+    overlap = (v["start"] < 13 * 60 - 1e-6) & (v["depart"] > 12 * 60 + 1e-6)
+    assert not overlap.any()
 
 
 def test_day_too_short_is_explained_before_solving(no_solving: None) -> None:

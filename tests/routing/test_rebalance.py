@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -146,3 +148,52 @@ def test_lunch_at_a_place_not_visited_that_day() -> None:
     res = pl._try_insert(tokens, 1, ctx)
     assert res is not None
     assert sorted(k for kind, k in res[0] if kind == "visit") == [0, 1]
+
+
+def far_context(travel: float, window: tuple[float, float]) -> pl._DayContext:
+    """One 30-min account ``travel`` min from home, open ``window`` (minutes),
+    8:00-17:00 with the fixed break 12:00-13:00."""
+    return pl._DayContext(
+        tmat=np.array([[0.0, travel], [travel, 0.0]]),
+        minutes=np.array([30.0]),
+        cpy=np.array([48.0]),
+        win_lo=np.array([window[0]]),
+        win_hi=np.array([window[1]]),
+        d0=480.0,
+        d1=1020.0,
+        lunch=(720.0, 780.0, 60.0),
+    )
+
+
+def test_fits_alone_counts_where_the_break_falls() -> None:
+    """220 min away, open 11:40-13:30: the call fits 11:40-12:10 (over the
+    break) or from 13:00 (back at 17:10).  It used to count as fitting and
+    then be dropped as "day overfull"; the reason now names the break."""
+    ctx = far_context(220.0, (700.0, 810.0))
+    assert not ctx.fits_alone(0)
+    assert pl._try_insert([], 0, ctx) is None
+    tokens, dropped = pl._solve_day([0], ctx, backend="ortools", time_limit=5, seed=0)
+    assert tokens == []
+    assert len(dropped) == 1
+    why = dropped[0][1]
+    assert why.startswith("cannot be reached and served within working hours")
+    assert "lunch break taken within 12:00-13:00" in why
+    no_lunch = dataclasses.replace(ctx, lunch=None)
+    assert no_lunch.fits_alone(0)  # 11:40-12:10, back at 15:50
+
+
+@pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
+def test_break_at_the_account_before_its_call(backend: str) -> None:
+    """120 min away, open 12:30-13:30: only arriving before 12:00, taking the
+    break there and calling at 13:00 works; inserting into an empty day used
+    to miss that order."""
+    ctx = far_context(120.0, (750.0, 810.0))
+    assert ctx.fits_alone(0)
+    res = pl._try_insert([], 0, ctx)
+    assert res is not None and res[0] == [("lunch", 0), ("visit", 0)]
+    tokens, dropped = pl._solve_day([0], ctx, backend=backend, time_limit=5, seed=0)
+    assert dropped == []
+    stops, info = pl._day_output(tokens, ctx)
+    visit = next(s for s in stops if s["kind"] == "visit")
+    assert visit["start"] == pytest.approx(780.0)
+    assert info["end"] <= 1020.0 + 1e-9
