@@ -39,6 +39,28 @@ def test_bad_config_exits_2_with_the_key_named(tmp_path, capsys):
     assert not (tmp_path / "out").exists()  # nothing started
 
 
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [("sizing", "hours_per_rep = nan"), ("report", "tolerance = nan")],
+)
+def test_nan_in_the_config_exits_2_before_any_work(tmp_path, capsys, section, line):
+    """Was a run of every step, the study file written, then a failure at the
+    HTML report naming no file, section or key."""
+    cfg = tmp_path / "study.toml"
+    cfg.write_text(
+        f'[data]\nunits = "{SAMPLE_TOML.parent / "units.gpkg"}"\n[{section}]\n{line}\n',
+        encoding="utf-8",
+    )
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--fast"]) == 2
+    err = capsys.readouterr().err
+    key = line.split(" = ")[0]
+    assert err.startswith(
+        f"terrakit: error: study.toml: [{section}] {key}: must be a finite number, "
+        "got nan"
+    )
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
 def test_missing_config_exits_2(tmp_path, capsys):
     assert main(["run", str(tmp_path / "study.toml")]) == 2
     assert "no study configuration at" in capsys.readouterr().err

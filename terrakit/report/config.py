@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -107,37 +108,67 @@ def _number(
     high: float | None = None,
     integer: bool = False,
     strict_low: bool = False,
+    strict_high: bool = False,
+    name: str | None = None,
+    fix: str | None = None,
 ) -> Any:
+    """Read one numeric setting: a finite number (never a bool) within bounds.
+
+    Every numeric setting of the file is read here.  TOML has ``nan`` and
+    ``inf``, and a NaN passes any range check written as a comparison, so
+    finiteness is checked first, once for all keys.  No setting takes an
+    infinite value (time limits are finite seconds, see
+    :func:`terrakit._runargs.check_time_limit`), so ``inf`` is refused too.
+
+    ``name`` is the key as the messages show it (default ``key``; e.g.
+    ``balance.workload`` for an entry of an inline table), ``fix`` replaces
+    the generic fix of a value out of range.
+    """
+    label = key if name is None else name
     v = raw.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         _fail(
             source,
             section,
-            key,
+            label,
             f"must be a number, got {v!r} ({type(v).__name__})",
-            f"write a plain number, e.g. {key} = {default}",
+            f"write a plain number, e.g. {label} = {default}",
+        )
+    if isinstance(v, float) and not math.isfinite(v):
+        _fail(
+            source,
+            section,
+            label,
+            f"must be a finite number, got {v!r} (TOML reads nan and inf as "
+            "numbers, but no setting takes them)",
+            f"write a plain number, e.g. {label} = {default}",
         )
     if integer and (not isinstance(v, int) and not float(v).is_integer()):
         _fail(
             source,
             section,
-            key,
+            label,
             f"must be a whole number, got {v!r}",
-            f"e.g. {key} = {int(default)}",
+            f"e.g. {label} = {int(default)}",
         )
     bad_low = low is not None and (v <= low if strict_low else v < low)
-    if bad_low or (high is not None and v > high):
-        rng = (
-            f"{'>' if strict_low else '>='} {low}"
-            if high is None
-            else f"in {'(' if strict_low else '['}{low}, {high}]"
-        )
+    bad_high = high is not None and (v >= high if strict_high else v > high)
+    if bad_low or bad_high:
+        if high is None:
+            rng = f"{'>' if strict_low else '>='} {low}"
+        elif low is None:
+            rng = f"{'<' if strict_high else '<='} {high}"
+        else:
+            rng = (
+                f"in {'(' if strict_low else '['}{low}, "
+                f"{high}{')' if strict_high else ']'}"
+            )
         _fail(
             source,
             section,
-            key,
+            label,
             f"must be {rng}, got {v!r}",
-            f"use a value {rng}",
+            fix if fix is not None else f"use a value {rng}",
         )
     return int(v) if integer else float(v)
 
@@ -203,18 +234,22 @@ def _tolerances(
             f"must be a table of measure = tolerance, got {v!r}",
             f"e.g. {key} = {{ workload = 0.10 }} (±10 % of the mean)",
         )
-    out: dict[str, float] = {}
-    for m, t in v.items():
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1:
-            _fail(
-                source,
-                section,
-                f"{key}.{m}",
-                f"a balance tolerance must be a number in (0, 1), got {t!r}",
-                f"write {m} = 0.10 for ±10 % of the mean",
-            )
-        out[str(m)] = float(t)
-    return out
+    return {
+        str(m): _number(
+            v,
+            m,
+            0.10,
+            source,
+            section,
+            low=0,
+            high=1,
+            strict_low=True,
+            strict_high=True,
+            name=f"{key}.{m}",
+            fix=f"write {m} = 0.10 for a balance tolerance of ±10 % of the mean",
+        )
+        for m in v
+    }
 
 
 # -- the sections --------------------------------------------------------------------
@@ -738,16 +773,20 @@ def _routing(raw: Mapping[str, Any], source: str) -> RoutingConfig:
 
 def _tolerance(raw: Mapping[str, Any], default: float, source: str, s: str) -> float:
     """The report's band half-width, in (0, 1) as the report requires."""
-    v = _number(raw, "tolerance", default, source, s, low=0, strict_low=True)
-    if v >= 1:
-        _fail(
+    return float(
+        _number(
+            raw,
+            "tolerance",
+            default,
             source,
             s,
-            "tolerance",
-            f"must be in (0, 1), got {v!r}",
-            "write tolerance = 0.05 for a ±5 % band",
+            low=0,
+            high=1,
+            strict_low=True,
+            strict_high=True,
+            fix="write tolerance = 0.05 for a ±5 % band",
         )
-    return float(v)
+    )
 
 
 def _report(raw: Mapping[str, Any], source: str) -> ReportConfig:

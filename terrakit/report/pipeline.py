@@ -310,7 +310,29 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> None:
             check("realign", f"balance.{m}", m)
         check("realign", "moved_measure", cfg.realign.moved_measure)
     if tuple(cfg.report.measures) != DEFAULT_MEASURES:
-        made = ("potential_model",) if cfg.potential.enabled else ()
+        # the potential step adds the unit column potential_model only at unit
+        # level; an account-level fit adds no unit column
+        p_cfg = cfg.potential
+        makes_column = p_cfg.enabled and p_cfg.level == "unit"
+        if (
+            "potential_model" in cfg.report.measures
+            and "potential_model" not in have
+            and not makes_column
+        ):
+            why = (
+                f'[potential] level = "{p_cfg.level}": an account-level fit adds '
+                "no unit column"
+                if p_cfg.enabled
+                else "the potential step is switched off ([potential] enabled = "
+                "false or --skip potential)"
+            )
+            raise ConfigError(
+                f"{cfg.source}: [report] measures: 'potential_model' is a unit "
+                f"column made only by the unit-level potential step, but {why}. "
+                'Fix: set [potential] level = "unit" (and enabled = true), or '
+                "remove 'potential_model' from [report] measures"
+            )
+        made = ("potential_model",) if makes_column else ()
         for m in cfg.report.measures:
             check("report", "measures", m, made)
     terr = cfg.routing.territory

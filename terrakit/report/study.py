@@ -23,6 +23,7 @@ import os
 import platform
 import secrets
 import stat
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -208,6 +209,110 @@ def _json(v: Any) -> str:
         return str(v)
 
 
+def _public_name(value: Any) -> str:
+    """The type of ``value`` as a user writes it (``tk.sizing.CallPlan``)."""
+    t = type(value)
+    parts = t.__module__.split(".")
+    if parts[0] == "terrakit" and len(parts) > 1:
+        return f"tk.{parts[1]}.{t.__qualname__}"
+    return (
+        t.__qualname__
+        if t.__module__ == "builtins"
+        else f"{t.__module__}.{t.__qualname__}"
+    )
+
+
+def _is_instance(value: Any, *classes: str) -> bool:
+    """Whether ``value`` is an instance of one of the ``module:Class`` names.
+
+    A class whose module was never imported can have no instances, so
+    nothing is imported here (the sub-packages stay lazy).
+    """
+    for spec in classes:
+        module, name = spec.split(":")
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and isinstance(value, cls):
+            return True
+    return False
+
+
+#: The typed results a report takes: argument → (accepted classes, what to
+#: pass, hints for look-alike results by their public type name).
+_RESULTS: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {
+    "workload": (
+        ("terrakit.sizing:WorkloadResult",),
+        "a tk.sizing.WorkloadResult (from tk.sizing.workload)",
+        {
+            "tk.sizing.RepsNeeded": "pass the WorkloadResult itself; the report "
+            "computes reps needed from it with hours_per_rep=",
+        },
+    ),
+    "headcount": (
+        ("terrakit.sizing:HeadcountCurve",),
+        "a tk.sizing.HeadcountCurve (from tk.sizing.headcount_curve)",
+        {
+            "tk.sizing.ResponseCurves": "pass tk.sizing.headcount_curve(curves, "
+            "reps=...) of these response curves",
+            "tk.sizing.BestHeadcount": "pass the whole curve, not its best()",
+        },
+    ),
+    "potential": (
+        ("terrakit.potential:PotentialResult",),
+        "a tk.potential.PotentialResult (from tk.potential.PotentialModel().fit)",
+        {},
+    ),
+    "forecast": (
+        ("terrakit.forecast:TerritoryForecast",),
+        "a tk.forecast.TerritoryForecast (forecast.by(alignment))",
+        {
+            "tk.forecast.SalesForecast": "sum it by territory first: "
+            "forecast=forecast.by(alignment)",
+            "tk.forecast.FittedSalesForecaster": "pass "
+            "fitted.predict(horizon=12).by(alignment)",
+        },
+    ),
+    "quotas": (
+        ("terrakit.forecast:QuotaResult", "terrakit.sizing:QuotaResult"),
+        "a tk.forecast.QuotaResult (from tk.forecast.quota) or a "
+        "tk.sizing.QuotaResult (from tk.sizing.quotas)",
+        {},
+    ),
+    "call_plan": (
+        ("terrakit.routing:CallPlan",),
+        "a tk.routing.CallPlan (one territory's visit days and routes, from "
+        "tk.routing.plan_calls)",
+        {
+            "tk.sizing.CallPlan": "that is a call allocation (calls per account, "
+            "from tk.sizing.allocate_calls), which the report has no section "
+            "for; show it in the method notes with notes={'Call allocation': "
+            "allocation.summary()}",
+            "tk.routing.TerritoryPlans": "pass one territory's plan, e.g. "
+            "call_plan=plans.plans[territory_id]",
+        },
+    ),
+}
+
+
+def _check_results(report: StudyReport) -> None:
+    """Refuse a result of the wrong type before any section is drawn.
+
+    Raises
+    ------
+    TypeError
+        Naming the argument, the type it takes and where it comes from, the
+        type received and, for a look-alike result, what to do with it.
+    """
+    for arg, (classes, wanted, hints) in _RESULTS.items():
+        value = getattr(report, arg)
+        if value is None or _is_instance(value, *classes):
+            continue
+        got = _public_name(value)
+        hint = hints.get(got)
+        raise TypeError(
+            f"{arg}= takes {wanted}, got {got}" + (f"; {hint}" if hint else "")
+        )
+
+
 # -- the report ----------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class StudyReport:
@@ -219,7 +324,8 @@ class StudyReport:
         The :class:`~terrakit.data.Study`.
     alignments
         Alignments to report (objects or names of the study's alignments);
-        default every alignment of the study.  The first is the baseline
+        default (``None``) every alignment of the study; an empty list is an
+        error.  The first is the baseline
         disruption is measured against, the last the *primary* alignment
         (the proposal whose KPIs, assignments and forecast lead).
     title
@@ -241,10 +347,13 @@ class StudyReport:
     forecast
         A :class:`~terrakit.forecast.TerritoryForecast` (``f.by(alignment)``).
     quotas
-        A quota result with ``to_frame()`` (``tk.forecast.quota`` or
-        ``tk.sizing.quotas``).
+        A :class:`~terrakit.forecast.QuotaResult` (``tk.forecast.quota``) or
+        a :class:`~terrakit.sizing.QuotaResult` (``tk.sizing.quotas``).
     call_plan
-        A :class:`~terrakit.routing.CallPlan` of one territory.
+        A :class:`~terrakit.routing.CallPlan` of one territory
+        (``tk.routing.plan_calls``).  A call allocation
+        (:func:`terrakit.sizing.allocate_calls`) has no section of its own:
+        put its ``summary()`` in ``notes``.
     notes
         Extra method notes ``{heading: text}`` (e.g. the data sources).
     provenance
@@ -254,7 +363,14 @@ class StudyReport:
     ------
     DataValidationError
         When an alignment is unknown to the study, does not cover its units,
-        or two alignments share a name; when a measure is not a unit column.
+        or two alignments share a name; when ``alignments`` is empty; when a
+        measure is not a unit column.
+    TypeError
+        When a result is not of the type named above (e.g. a
+        :class:`terrakit.sizing.CallPlan` as ``call_plan``).
+    ValueError
+        When ``tolerance`` is not in (0, 1) or ``hours_per_rep`` is not a
+        positive finite number.
 
     Examples
     --------
@@ -316,6 +432,18 @@ class StudyReport:
                     fix="report alignments made for this study's units",
                 )
             als.append(a)
+        if not als and len(study.alignments):
+            # an empty list is not the default (None: every alignment)
+            raise DataValidationError(
+                "alignments",
+                None,
+                f"the alignments passed are an empty {type(given).__name__}; a "
+                "report needs at least one (the study has "
+                f"{list(study.alignments)})",
+                fix="name some of them, e.g. alignments=["
+                f"{next(iter(study.alignments))!r}], or leave alignments out "
+                "(None) to report every alignment of the study",
+            )
         if not als:
             raise DataValidationError(
                 "alignments",
@@ -337,6 +465,17 @@ class StudyReport:
             raise ValueError(
                 f"tolerance must be in (0, 1), got {self.tolerance!r}; 0.05 = ±5 %"
             )
+        hours = self.hours_per_rep
+        if (
+            isinstance(hours, bool)
+            or not isinstance(hours, (int, float, np.integer, np.floating))
+            or not (np.isfinite(hours) and hours > 0)
+        ):
+            raise ValueError(
+                "hours_per_rep must be a positive, finite number of selling hours "
+                f"a year, got {hours!r}; e.g. hours_per_rep=1600"
+            )
+        _check_results(self)
         units = study.unit_measures()
         cols = set(units.columns) | {"units"}
         requested = (
@@ -1054,8 +1193,9 @@ def study_report(
     study
         The :class:`~terrakit.data.Study`.
     alignments
-        Alignments (objects or names); default every alignment of the study.
-        The first is the baseline, the last the proposal.
+        Alignments (objects or names); default (``None``) every alignment of
+        the study; an empty list is an error.  The first is the baseline, the
+        last the proposal.
     out
         The HTML file to write.
     **kwargs

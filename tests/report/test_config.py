@@ -87,7 +87,10 @@ def test_defaults_of_a_minimal_file(tmp_path):
         ),
         (
             MINIMAL + "[design]\nbalance = { workload = 5 }\n",
-            ["[design] balance.workload", "number in (0, 1), got 5"],
+            [
+                "[design] balance.workload: must be in (0, 1), got 5",
+                "write workload = 0.10 for a balance tolerance of ±10 % of the mean",
+            ],
         ),
         (
             MINIMAL + "[design]\nsolver = 'gurobi'\n",
@@ -210,3 +213,75 @@ def test_mistakes_found_before_the_run(tmp_path, text, message):
     assert message in str(info.value)
     if text.startswith('[data]\nunits = "."'):
         assert "is a folder, not a file (given as '.')" in str(info.value)
+
+
+def _numeric_settings() -> list[tuple[str, str]]:
+    """Every numeric setting of the file, read from the section dataclasses."""
+    from terrakit.report import config as c
+
+    sections = {
+        "design": c.DesignConfig,
+        "realign": c.RealignConfig,
+        "sizing": c.SizingConfig,
+        "potential": c.PotentialConfig,
+        "forecast": c.ForecastConfig,
+        "routing": c.RoutingConfig,
+        "report": c.ReportConfig,
+    }
+    out = [("study", "seed"), ("data", "snap_m")]
+    for name, cls in sections.items():
+        for f in dataclasses.fields(cls):
+            default = getattr(cls(), f.name)
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                out.append((name, f.name))
+    return out
+
+
+@pytest.mark.parametrize(("section", "key"), _numeric_settings())
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_nan_and_inf_are_refused_for_every_number(tmp_path, section, key, value):
+    """TOML has nan and inf; a NaN passed every range check (comparisons with
+    NaN are false) and the run failed at the very end, naming no key.  No
+    setting means anything by infinity (time limits are finite seconds)."""
+    if section == "data":
+        text = MINIMAL + f"{key} = {value}\n"
+    else:
+        text = MINIMAL + f"[{section}]\n{key} = {value}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    msg = str(info.value)
+    got = value.lstrip("+")
+    assert f"study.toml: [{section}] {key}: must be a finite number, got {got}" in msg
+    assert "Fix: write a plain number" in msg
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_nan_and_inf_balance_tolerances_are_refused(tmp_path, value):
+    text = MINIMAL + f"[realign]\nbalance = {{ workload = {value} }}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert (
+        f"study.toml: [realign] balance.workload: must be a finite number, got "
+        f"{value}" in str(info.value)
+    )
+
+
+def test_nan_in_the_shipped_example_is_refused_by_from_dict():
+    """The QA reproduction: nan/inf put into the parsed sample file."""
+    import tomllib
+
+    raw = tomllib.loads(SAMPLE_TOML.read_text(encoding="utf-8"))
+    for section, key, value in [
+        ("report", "tolerance", float("nan")),
+        ("sizing", "hours_per_rep", float("nan")),
+        ("design", "time_limit", float("inf")),
+        ("sizing", "cost_per_rep", float("inf")),
+    ]:
+        bad = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+        bad[section][key] = value
+        with pytest.raises(ConfigError) as info:
+            StudyConfig.from_dict(bad, SAMPLE_TOML.parent, source="study.toml")
+        assert (
+            f"study.toml: [{section}] {key}: must be a finite number, got {value!r}"
+            in str(info.value)
+        )

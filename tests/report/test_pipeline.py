@@ -294,3 +294,60 @@ def test_routing_territory_matches_number_ids(toy_grid_3x3, tmp_path):
     )
     res = run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
     assert res.call_plan is not None and res.call_plan.territory == 2
+
+
+@pytest.mark.parametrize(
+    ("potential", "message"),
+    [
+        (
+            {"level": "account", "method": "laplace"},
+            "[report] measures: 'potential_model' is a unit column made only by "
+            'the unit-level potential step, but [potential] level = "account": an '
+            "account-level fit adds no unit column. Fix: set [potential] level = "
+            '"unit"',
+        ),
+        (
+            {"enabled": False},
+            "[report] measures: 'potential_model' is a unit column made only by "
+            "the unit-level potential step, but the potential step is switched off",
+        ),
+    ],
+)
+def test_potential_model_measure_needs_the_unit_level_potential(
+    toy_grid_3x3, tmp_path, potential, message
+):
+    """Only the unit-level fit adds ``potential_model`` to the units; with an
+    account-level fit the report step failed after the long potential fit."""
+    off = {"enabled": False}
+    cfg = StudyConfig.from_dict(
+        {
+            "study": {"name": "levels"},
+            **{s: off for s in ("design", "realign", "sizing", "forecast", "routing")},
+            "potential": potential,
+            "report": {"measures": ["workload", "potential_model"]},
+        },
+        require_data=False,
+    )
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(toy_grid_3x3, cfg, tmp_path / "out", progress=False, fast=True)
+    assert message in str(info.value)
+    assert not list((tmp_path / "out").iterdir())  # nothing ran, nothing written
+
+
+def test_potential_model_measure_of_a_study_that_has_the_column(toy_grid_3x3, tmp_path):
+    """A study saved by an earlier run already carries ``potential_model``: the
+    report may show it whatever the potential step does."""
+    units = toy_grid_3x3.units.assign(potential_model=10_000.0)
+    study = toy_grid_3x3.replace(units=units)
+    off = {"enabled": False}
+    cfg = StudyConfig.from_dict(
+        {
+            "study": {"name": "levels"},
+            **{s: off for s in ("design", "realign", "sizing", "potential")},
+            **{s: off for s in ("forecast", "routing")},
+            "report": {"measures": ["workload", "potential_model"]},
+        },
+        require_data=False,
+    )
+    res = run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    assert "potential_model" in res.files["html"].read_text(encoding="utf-8")

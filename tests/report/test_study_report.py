@@ -6,6 +6,7 @@ import base64
 import os
 import re
 
+import pandas as pd
 import pytest
 
 import terrakit as tk
@@ -224,3 +225,115 @@ def test_study_report_and_to_excel_follow_the_umask(toy_grid_3x3, tmp_path):
         os.umask(old)
     assert os.stat(html).st_mode & 0o777 == 0o644
     assert os.stat(xlsx).st_mode & 0o777 == 0o644
+
+
+def test_an_empty_alignment_list_lists_the_study_alignments(toy_grid_3x3, tmp_path):
+    """``[]`` is not the default (None: every alignment); it used to say the
+    study has no alignment although it has ``current``."""
+    with pytest.raises(
+        DataValidationError,
+        match=r"the alignments passed are an empty list; a report needs at least "
+        r"one \(the study has \['current'\]\)\. Fix: name some of them, e\.g\. "
+        r"alignments=\['current'\], or leave alignments out \(None\)",
+    ):
+        study_report(toy_grid_3x3, [], out=tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def _allocation() -> tk.sizing.CallPlan:
+    """A two-account call allocation of ``tk.sizing`` (the other CallPlan)."""
+    table = pd.DataFrame(
+        {
+            "segment": ["A", "A"],
+            "pool": ["all", "all"],
+            "current_calls": [6.0, 6.0],
+            "calls": [8.0, 4.0],
+            "hours": [8.0, 4.0],
+            "expected_sales": [1_000.0, 600.0],
+            "current_expected_sales": [900.0, 650.0],
+        },
+        index=pd.Index(["a1", "a2"], name="account_id"),
+    )
+    return tk.sizing.CallPlan(
+        table=table,
+        budgets=pd.Series({"all": 12.0}),
+        objective=1_600.0,
+        upper_bound=1_600.0,
+        method="greedy",
+        status="optimal",
+    )
+
+
+def test_a_sizing_call_allocation_is_not_a_routing_call_plan(toy_grid_3x3, tmp_path):
+    """Both are called CallPlan; the report's call_plan= is the routing one.
+    Passing the sizing one failed with a bare AttributeError ('territory')."""
+    with pytest.raises(TypeError) as info:
+        study_report(toy_grid_3x3, call_plan=_allocation(), out=tmp_path / "r.html")
+    msg = str(info.value)
+    assert (
+        "call_plan= takes a tk.routing.CallPlan (one territory's visit days and "
+        "routes, from tk.routing.plan_calls), got tk.sizing.CallPlan; that is a "
+        "call allocation (calls per account, from tk.sizing.allocate_calls), "
+        "which the report has no section for; show it in the method notes with "
+        "notes={'Call allocation': allocation.summary()}"
+    ) in msg
+    # the advice works
+    path = study_report(
+        toy_grid_3x3,
+        notes={"Call allocation": _allocation().summary()},
+        out=tmp_path / "r.html",
+    )
+    assert "Call allocation" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("arg", "wanted"),
+    [
+        ("workload", "a tk.sizing.WorkloadResult (from tk.sizing.workload)"),
+        ("headcount", "a tk.sizing.HeadcountCurve (from tk.sizing.headcount_curve)"),
+        ("potential", "a tk.potential.PotentialResult"),
+        ("forecast", "a tk.forecast.TerritoryForecast (forecast.by(alignment))"),
+        ("quotas", "a tk.forecast.QuotaResult (from tk.forecast.quota) or a "),
+        ("call_plan", "a tk.routing.CallPlan"),
+    ],
+)
+def test_a_result_of_the_wrong_type_is_named(toy_grid_3x3, arg, wanted):
+    """Each typed result is checked when the report is made, not when its
+    section is drawn (a bare AttributeError deep in the HTML)."""
+    with pytest.raises(TypeError, match=r"got pandas\.core\.frame\.DataFrame") as info:
+        StudyReport(toy_grid_3x3, **{arg: pd.DataFrame({"x": [1.0]})})
+    assert str(info.value).startswith(f"{arg}= takes {wanted}")
+
+
+def test_look_alike_results_get_their_fix(toy_grid_3x3, small_headcount):
+    """A headcount curve's best point or response curves as headcount=."""
+    with pytest.raises(TypeError, match=r"pass the whole curve, not its best\(\)"):
+        StudyReport(toy_grid_3x3, headcount=small_headcount.best())
+    curves = tk.sizing.ResponseModel.from_judgement(
+        {
+            "A": {
+                "zero": 0.4,
+                "minus50": 0.8,
+                "current": 1.0,
+                "plus50": 1.1,
+                "saturation": 1.2,
+            }
+        },
+        reference={
+            "A": {
+                "accounts": 10,
+                "calls_per_year": 12,
+                "annual_sales": 1_000,
+                "hours_per_call": 1.0,
+            }
+        },
+    )
+    with pytest.raises(TypeError, match=r"pass tk\.sizing\.headcount_curve\(curves"):
+        StudyReport(toy_grid_3x3, headcount=curves)
+
+
+@pytest.mark.parametrize("hours", [float("nan"), float("inf"), 0, "1600"])
+def test_hours_per_rep_must_be_positive_and_finite(toy_grid_3x3, hours):
+    """A NaN here failed only when the sizing section was drawn."""
+    with pytest.raises(ValueError, match="hours_per_rep must be a positive, finite"):
+        StudyReport(toy_grid_3x3, hours_per_rep=hours)
