@@ -120,6 +120,24 @@ def _canonical(obj: Any) -> str:
     )
 
 
+def _json_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A provenance record as plain JSON types (numpy scalars and arrays as
+    numbers and lists, anything else as its text), so that it travels in a
+    row and is stored with it."""
+    from terrakit.data.alignment import _json_default
+
+    def default(obj: Any) -> Any:
+        try:
+            return _json_default(obj)
+        except TypeError:
+            return repr(obj)
+
+    out: dict[str, Any] = json.loads(
+        json.dumps(dict(record), default=default, allow_nan=True)
+    )
+    return out
+
+
 def scenarios(
     grid: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
@@ -388,6 +406,10 @@ def _design_row(
         a = problem.adjacency.tocoo()
         row["cut_edges"] = int(np.count_nonzero(lab[a.row] != lab[a.col]) // 2)
     row["assignment"] = [_plain(t) for t in res.alignment.assignment.tolist()]
+    prov = dict(res.alignment.provenance)
+    if path == "heuristic":  # the default budget is not among the parameters
+        prov["config"] = {**dict(prov.get("config") or {}), "max_iter": max_iter}
+    row["provenance"] = prov
     return row
 
 
@@ -469,6 +491,7 @@ def _rebalance_row(
     al = getattr(res, "alignment", None)
     if al is not None and hasattr(al, "assignment"):
         row["assignment"] = [_plain(t) for t in al.assignment.tolist()]
+        row["provenance"] = dict(getattr(al, "provenance", None) or {})
     return row
 
 
@@ -502,11 +525,44 @@ def _run_one(
                         )
                     row = {str(k): _plain(v) for k, v in out.items()}
                     row.setdefault("status", "ok")
+            if "assignment" in row:
+                row["provenance"] = _scenario_provenance(
+                    task, params, seed, row, row.get("provenance")
+                )
         row["error"] = None
     except Exception as err:  # reported in the row, the sweep goes on
         row = {"status": "error", "error": f"{type(err).__name__}: {err}"}
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+def _scenario_provenance(
+    task: str | Callable[..., Any],
+    params: Mapping[str, Any],
+    seed: int,
+    row: Mapping[str, Any],
+    made: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Provenance of a scenario's alignment: the record its design or
+    rebalance result made (method, status, seed, terrakit version, time),
+    else a :func:`~terrakit.data.alignment.make_provenance` record of the
+    sweep task; either way with the scenario's parameters in ``config``.
+
+    The scenario's seed is checked against the record's: a task that made
+    its alignment with another seed keeps its own and gets ``sweep_seed``.
+    """
+    from terrakit.data.alignment import make_provenance
+
+    name = task if isinstance(task, str) else _task_name(task)
+    if made and "method" in made:
+        prov = dict(made)
+    else:
+        prov = make_provenance(f"sweep/{name}", seed=seed, status=row.get("status"))
+    prov["config"] = {**dict(prov.get("config") or {}), **dict(params)}
+    if prov.get("seed") != seed:
+        prov["scenario_seed"] = seed
+    prov["task"] = name
+    return _json_record(prov)
 
 
 def _frame_digest(h: Any, frame: Any) -> None:
@@ -761,6 +817,10 @@ class SweepResult:
         The GeoPackage the rows were streamed to, if any.
     n_resumed
         Rows read back from ``out`` instead of being run.
+    provenances
+        ``{key: provenance record}`` of the scenarios' alignments (stored
+        with the rows, so a resumed sweep has them too); see
+        :meth:`alignment`.
     """
 
     table: pd.DataFrame
@@ -771,6 +831,7 @@ class SweepResult:
     unit_ids: tuple[Any, ...] = ()
     out: str | None = None
     n_resumed: int = 0
+    provenances: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [c for c in _FIXED_COLUMNS if c not in self.table.columns]
@@ -780,6 +841,9 @@ class SweepResult:
             raise ValueError("sweep table has a scenario more than once")
         object.__setattr__(
             self, "assignments", MappingProxyType(dict(self.assignments))
+        )
+        object.__setattr__(
+            self, "provenances", MappingProxyType(dict(self.provenances))
         )
         object.__setattr__(self, "parameters", tuple(self.parameters))
 
@@ -796,12 +860,20 @@ class SweepResult:
     def alignment(self, scenario: int) -> Any:
         """The :class:`~terrakit.data.Alignment` a scenario produced.
 
+        Its provenance is the record the scenario's design or rebalance
+        result made (:func:`~terrakit.data.alignment.make_provenance`:
+        ``method``, ``status``, ``seed`` — the scenario's own seed —,
+        ``terrakit_version``, ``created``), its ``config`` holding the
+        scenario's parameters, plus ``task``, ``sweep_key`` and
+        ``sweep_seed``.
+
         Raises
         ------
         KeyError
             If the scenario made no alignment (an error, or a sizing task).
         """
         from terrakit.data import Alignment
+        from terrakit.data.alignment import make_provenance
 
         key = str(self.table["key"].iloc[scenario])
         if key not in self.assignments:
@@ -812,7 +884,19 @@ class SweepResult:
         s = pd.Series(
             list(self.assignments[key]), index=pd.Index(self.unit_ids, name="unit_id")
         )
-        return Alignment(s, name=f"sweep_{scenario}", provenance={"sweep_key": key})
+        prov = dict(self.provenances.get(key) or {})
+        if not prov:  # a row stored before sweeps kept provenance
+            row = self.table.iloc[scenario]
+            params = json.loads(key)["params"]
+            prov = make_provenance(
+                f"sweep/{self.task}",
+                seed=int(row["seed"]),
+                config=params,
+                status=row["status"],
+                task=self.task,
+            )
+        prov.update(sweep_key=key, sweep_seed=self.seed)
+        return Alignment(s, name=f"sweep_{scenario}", provenance=prov)
 
     def to_frame(self) -> pd.DataFrame:
         """The table (copy)."""
@@ -1150,12 +1234,16 @@ def _result(
 ) -> SweepResult:
     records = []
     assignments: dict[str, tuple[Any, ...]] = {}
+    provenances: dict[str, dict[str, Any]] = {}
     extra: list[str] = []
     for i, sc in enumerate(scs):
         r = dict(rows[i])
         assign = r.pop("assignment", None)
+        prov = r.pop("provenance", None)
         if assign is not None:
             assignments[keys[i]] = tuple(assign)
+            if isinstance(prov, Mapping):
+                provenances[keys[i]] = dict(prov)
         rec: dict[str, Any] = {p: sc.get(p) for p in parameters}
         for c in _FIXED_COLUMNS:
             rec[c] = r.pop(c, None)
@@ -1179,4 +1267,5 @@ def _result(
         unit_ids=tuple(study.units.index.tolist()),
         out=None if out is None else str(out),
         n_resumed=n_resumed,
+        provenances=provenances,
     )

@@ -145,6 +145,72 @@ def test_design_sweep_rows_respect_their_bands(region40):
     assert res.summary() == res.summary()
 
 
+def _check_design_provenance(res, i: int) -> dict[str, Any]:
+    """The provenance of scenario ``i``'s alignment is the design result's
+    make_provenance record with the scenario's facts."""
+    import terrakit
+
+    row = res.to_frame().iloc[i]
+    prov = dict(res.alignment(i).provenance)
+    assert prov["method"] == row["method"] == "heuristic"
+    assert prov["status"] == row["status"]
+    assert prov["seed"] == row["seed"]  # the scenario's own seed, not the sweep's
+    assert prov["terrakit_version"] == terrakit.__version__
+    assert prov["created"]  # an ISO timestamp
+    assert prov["config"]["tolerance"] == row["tolerance"]
+    assert prov["config"]["solver"] == "heuristic"
+    assert prov["config"]["max_iter"] == DESIGN_OPTS["max_iter"]
+    assert prov["task"] == "design"
+    assert prov["sweep_key"] == row["key"] and prov["sweep_seed"] == res.seed
+    assert repr(res.alignment(i)).endswith("method='heuristic')")
+    return prov
+
+
+def test_design_sweep_alignment_keeps_its_provenance_also_when_resumed(
+    region40, tmp_path
+):
+    """The alignment of a scenario had only ``{"sweep_key": ...}`` (method '?')."""
+    out = tmp_path / "prov.gpkg"
+    grid = {"tolerance": [0.1, 0.2]}
+    kw = {"options": DESIGN_OPTS, "client": "serial", "progress": False, "seed": 3}
+    res = sweep(region40, grid, out=out, **kw)
+    made = [_check_design_provenance(res, i) for i in range(2)]
+    assert made[0]["seed"] != made[1]["seed"]
+    back = sweep(region40, grid, out=out, **kw)
+    assert back.n_resumed == 2
+    for i in range(2):
+        assert _check_design_provenance(back, i) == made[i]  # timestamp included
+    # rows stored before sweeps kept provenance: a make_provenance record
+    with sqlite3.connect(out) as con:
+        for key, body in con.execute('SELECT key, row FROM "sweep"').fetchall():
+            r = json.loads(body)
+            r.pop("provenance")
+            con.execute(
+                'UPDATE "sweep" SET row = ? WHERE key = ?', (json.dumps(r), key)
+            )
+    old = sweep(region40, grid, out=out, **kw)
+    prov = old.alignment(1).provenance
+    assert prov["method"] == "sweep/design" and prov["seed"] == old.table["seed"][1]
+    assert prov["config"]["tolerance"] == 0.2
+    assert prov["status"] == old.table["status"][1]
+    assert prov["sweep_key"] == old.table["key"][1] and "terrakit_version" in prov
+
+
+def test_callable_task_alignment_gets_a_provenance_record(region40):
+    def split(study: Any, *, seed: int, cut: int) -> dict[str, Any]:
+        ids = list(study.units.index)
+        return {"assignment": ["A" if j < cut else "B" for j in range(len(ids))]}
+
+    res = sweep(
+        region40, {"cut": [10, 20]}, task=split, client="serial", progress=False
+    )
+    prov = res.alignment(1).provenance
+    assert prov["method"].startswith("sweep/") and prov["method"].endswith("split")
+    assert prov["seed"] == res.table["seed"][1] and prov["config"] == {"cut": 20}
+    assert prov["status"] == "ok" and "created" in prov
+    assert res.alignment(1).n_territories == 2
+
+
 def test_failed_scenario_is_reported_while_others_complete(region40):
     res = sweep(
         region40,
@@ -208,6 +274,10 @@ def test_rebalance_sweep_rows_meet_their_tolerance(region40):
     # the reported bound is a bound
     assert (t["lower_bound"] <= t["moved"] * (1 + 1e-9) + 1e-6).all()
     assert res.alignment(0).n_territories == 3
+    prov = res.alignment(0).provenance
+    assert prov["seed"] == t["seed"][0] and prov["config"]["tolerance"] == 0.15
+    assert prov["method"] != "sweep/rebalance"  # the rebalance result's own record
+    assert prov["sweep_key"] == t["key"][0]
 
 
 # -- streaming and resume ---------------------------------------------------------

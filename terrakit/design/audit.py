@@ -20,6 +20,7 @@ sits: its percentile in the ensemble's distribution of
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 if TYPE_CHECKING:
     from terrakit.design.ensemble import Ensemble
@@ -38,6 +39,12 @@ __all__ = ["AuditReport", "audit", "plan_metrics"]
 #: Two-sided outlier threshold: a plan below the 2.5th or above the 97.5th
 #: percentile of the ensemble is flagged.
 OUTLIER_LEVEL = 0.025
+
+#: Distinct plans an ensemble needs before a percentile as extreme as
+#: ``OUTLIER_LEVEL`` means something: ``1 / OUTLIER_LEVEL``.  With fewer,
+#: :func:`audit` warns; with a single one (every member the same plan, any
+#: other plan differs from all of them) it refuses.
+MIN_DISTINCT_PLANS = math.ceil(1 / OUTLIER_LEVEL)
 
 
 def _sums(plans: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
@@ -144,6 +151,8 @@ class AuditReport:
         ``{measure: (n_members, k)}`` sorted territory totals per member.
     n_plans
         Ensemble size.
+    n_distinct
+        Different plans among the ensemble's members.
     method
         The ensemble's sampler.
     baseline
@@ -162,6 +171,7 @@ class AuditReport:
     ordered: dict[str, np.ndarray] = field(default_factory=dict)
     n_plans: int = 0
     method: str = "recom"
+    n_distinct: int = 0
     baseline: str | None = None
     noncontiguous: tuple[Any, ...] = ()
 
@@ -191,6 +201,11 @@ class AuditReport:
             f"Audit of {self.plan_name!r} against {self.n_plans} plans ({self.method})"
             + (f"; disruption vs {self.baseline!r}" if self.baseline else ""),
         ]
+        if 0 < self.n_distinct < MIN_DISTINCT_PLANS:
+            lines.append(
+                f"  only {self.n_distinct} distinct plans in the ensemble (fewer "
+                f"than {MIN_DISTINCT_PLANS}): the outlier flags are not reliable"
+            )
         if self.noncontiguous:
             shown = ", ".join(map(str, self.noncontiguous[:5]))
             more = len(self.noncontiguous) - 5
@@ -297,7 +312,15 @@ def audit(
     ------
     SpecificationError
         The plan misses units of the ensemble or has a different number of
-        territories; an unknown measure.
+        territories; an unknown measure; every member of the ensemble is the
+        same plan.
+
+    Warns
+    -----
+    TerrakitWarning
+        When the ensemble holds fewer than ``MIN_DISTINCT_PLANS`` (40)
+        distinct plans: too few to call a plan an outlier at the 2.5 % level
+        (a plan unlike every member is flagged whatever it is).
 
     Notes
     -----
@@ -310,6 +333,24 @@ def audit(
     """
     if isinstance(measures, str):
         measures = (measures,)
+    distinct = ensemble.n_distinct
+    if distinct < 2:
+        raise SpecificationError(
+            f"the ensemble holds {distinct} distinct plan(s) in its "
+            f"{ensemble.n_plans} members ({ensemble.method}): every plan that "
+            "differs from it would be flagged on every metric; sample an ensemble "
+            f"of many distinct plans (method='recom', at least {MIN_DISTINCT_PLANS})"
+        )
+    if distinct < MIN_DISTINCT_PLANS:
+        warnings.warn(
+            f"the ensemble holds only {distinct} distinct plans in its "
+            f"{ensemble.n_plans} members ({ensemble.method}); at least "
+            f"{MIN_DISTINCT_PLANS} are needed to judge an outlier at the "
+            f"{100 * OUTLIER_LEVEL:g} % level: read the percentiles, not the "
+            "outlier flags, or sample more plans (method='recom')",
+            TerrakitWarning,
+            stacklevel=2,
+        )
     lab, terr = _labels_of(plan, ensemble, "the plan")
     k = ensemble.n_territories
     if len(terr) != k:
@@ -416,6 +457,7 @@ def audit(
         distributions=dist,
         ordered=ordered,
         n_plans=ensemble.n_plans,
+        n_distinct=distinct,
         method=ensemble.method,
         baseline=base_name,
     )

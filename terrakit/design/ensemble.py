@@ -30,9 +30,19 @@ Two samplers:
     serial run gives.
 ``method="restarts"``
     Independent runs of the design heuristic
-    (:func:`terrakit.design.heuristic.solve_heuristic`) with different seeds.
-    Every member is locally optimal: this is a sample of *good* plans, not a
-    neutral one.
+    (:func:`terrakit.design.heuristic.solve_heuristic`), each with its own
+    seed from ``SeedSequence(seed)`` and its own random perturbation of the
+    costs (every unit–center cost times :math:`e^{\\varepsilon}`,
+    :math:`\\varepsilon \\sim N(0, 0.3^2)`, drawn from that seed): with one
+    territory per rep the centers are the reps' homes and the heuristic is
+    deterministic, so without it every restart would return the same plan.
+    The heuristic meets the bands (and contiguity) for the perturbed costs;
+    single unit moves that lower the true cost and keep every band then make
+    the plan locally optimal for the true costs.  Every member is feasible
+    and locally optimal: this is a sample of *good* plans, not a neutral one.
+    Restarts may still end in the same local optimum; when the members hold
+    fewer distinct plans than ``n`` a :class:`~terrakit.exceptions.TerrakitWarning`
+    gives the count.
 
 Known biases of the ReCom chain
     - The chain is not reversible and has no Metropolis correction: its
@@ -70,7 +80,7 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import check_seed, check_time_limit, is_count
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -379,6 +389,11 @@ class Ensemble:
         return int(self.plans.shape[0])
 
     @property
+    def n_distinct(self) -> int:
+        """Number of different plans among the members."""
+        return len(np.unique(self.plans, axis=0)) if self.n_plans else 0
+
+    @property
     def n_territories(self) -> int:
         """Territories per plan."""
         return len(self.territory_ids)
@@ -459,7 +474,7 @@ class Ensemble:
                 f"{self.acceptance_rate:.3f}, trees per step "
                 f"{self.trees / max(self.steps, 1):.2f}"
             )
-        lines.append(f"  distinct plans: {len(np.unique(self.plans, axis=0))}")
+        lines.append(f"  distinct plans: {self.n_distinct}")
         q = m.quantile([0.05, 0.5, 0.95]).T
         q.columns = ["p5", "p50", "p95"]
         lines.append(q.map(lambda v: f"{v:.4g}").to_string())
@@ -531,20 +546,96 @@ def _chain_task(
     )
 
 
+#: Log-scale standard deviation of the random cost factors of each restart
+#: (``cost × exp(N(0, σ²))`` per unit and center): enough for the design
+#: heuristic to end in different local optima when its own seed changes
+#: nothing (one territory per rep: fixed centers, a deterministic LP).
+RESTART_NOISE = 0.3
+
+
 def _restart_task(
-    problem: Any, seed: int, time_limit: float, max_iter: int
+    problem: Any, seed: int, time_limit: float, max_iter: int, noise: float
 ) -> np.ndarray:
+    """One restart: the heuristic on seeded, perturbed costs, then single
+    boundary moves on the true costs.  ``-1`` everywhere when it failed."""
     from terrakit.design.heuristic import solve_heuristic
 
+    failed = np.full(problem.n_units, -1, dtype=np.int32)
+    rng = np.random.default_rng(seed)
+    cost = np.asarray(problem.cost, dtype=float)
+    noisy = problem
+    if noise > 0 and problem.objective in ("compactness", "travel"):
+        noisy = problem.replace(
+            cost=cost * np.exp(noise * rng.standard_normal(cost.shape))
+        )
+    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = solve_heuristic(
-            problem, time_limit=time_limit, seed=seed, max_iter=max_iter
+            noisy, time_limit=time_limit, seed=seed, max_iter=max_iter
         )
-    if res.status == "infeasible" or res.columns is None:
-        return np.full(problem.n_units, -1, dtype=np.int32)
-    lab, _ = problem.territory_index(res.columns)
+    if res.columns is None or problem.violations(res.columns):
+        return failed
+    columns = np.asarray(res.columns, dtype=np.int64)
+    if noisy is not problem:
+        deadline = time.perf_counter() + max(
+            time_limit - (time.perf_counter() - t0), 0.1
+        )
+        columns = _descend(problem, columns, deadline)
+    lab, _ = problem.territory_index(columns)
     return lab.astype(np.int32)
+
+
+def _descend(problem: Any, columns: np.ndarray, deadline: float) -> np.ndarray:
+    """Single moves that lower the problem's own cost and keep every band,
+    lock and (with contiguity) connected territory, until none does: the
+    restart's plan made locally optimal for the true costs.  The plan comes
+    back unchanged where the search does not apply (forbidden pairs) or its
+    answer breaks a constraint."""
+    from terrakit.design._core import _improve_free
+    from terrakit.design._search import SearchSpace, improve_single_moves
+    from terrakit.design.heuristic import _spec
+
+    spec, _ = _spec(problem)
+    lab, centers = problem.territory_index(columns)
+    k = len(centers)
+    if spec.allowed is not None or k != problem.n_territories:
+        return columns
+    col_to_t = np.full(problem.n_centers, -1, dtype=np.int64)
+    col_to_t[centers] = np.arange(k)
+    locked = np.full(problem.n_units, -1, dtype=np.int64)
+    if spec.locked is not None:
+        pinned = spec.locked >= 0
+        locked[pinned] = col_to_t[spec.locked[pinned]]
+    contiguous = spec.contiguity and spec.adjacency is not None
+    if contiguous and spec.center_units is not None:
+        locked[np.asarray(spec.center_units)[centers]] = np.arange(k)
+    cost = np.asarray(spec.cost, dtype=float)[:, centers]
+    if contiguous:
+        space = SearchSpace.from_adjacency(
+            spec.adjacency,
+            spec.activities,
+            spec.lower,
+            spec.upper,
+            cost=cost,
+            locked=locked,
+        )
+        new, _ = improve_single_moves(lab, space, deadline=deadline)
+    else:
+        space = SearchSpace(
+            [[] for _ in range(problem.n_units)],
+            np.zeros((0, 2), dtype=np.int64),
+            spec.activities,
+            spec.lower,
+            spec.upper,
+            cost=cost,
+            locked=locked,
+        )
+        new = _improve_free(lab, space, deadline)
+    out = centers[new]
+    if problem.violations(out) or problem.evaluate(out) > problem.evaluate(columns):
+        return columns
+    return out
 
 
 def ensemble(
@@ -590,7 +681,8 @@ def ensemble(
         (rep-home centers when ``n_territories`` equals the number of reps).
         It must meet the bands and be contiguous.
     method
-        ``"recom"`` or ``"restarts"`` (see the module notes).
+        ``"recom"`` or ``"restarts"`` (see the module notes; restarts warn
+        when they give fewer distinct plans than ``n``).
     chains
         Independent ReCom chains (each keeps ``n / chains`` plans); part of the
         result's definition, so a Dask run and a serial run agree.
@@ -829,13 +921,25 @@ def ensemble(
                     weight=weight,
                 )
         seeds = np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32)
-        jobs2 = [(problem, int(s), time_limit, 5_000) for s in seeds]
+        jobs2 = [(problem, int(s), time_limit, 5_000, RESTART_NOISE) for s in seeds]
         got = _map(_restart_task, jobs2, client, progress, "restarts")
         plans = np.vstack(got)
         ok = (plans >= 0).all(axis=1)
         if not ok.any():
             raise SpecificationError("no restart of the heuristic met the bands")
         plans = plans[ok]
+        distinct = len(np.unique(plans, axis=0))
+        if distinct < n:
+            failed = n - len(plans)
+            warnings.warn(
+                f"restarts gave {distinct} distinct plans for the {n} requested"
+                + (f" ({failed} restarts met no band)" if failed else "")
+                + ": the heuristic's local optima coincide; an audit against "
+                f"this ensemble compares with {distinct} plans only. Use "
+                "method='recom' for many distinct feasible plans",
+                TerrakitWarning,
+                stacklevel=2,
+            )
         steps = accepted = len(plans)
         trees = 0
         chains = 0

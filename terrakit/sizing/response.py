@@ -642,7 +642,7 @@ class ResponseModel:
         uncertainty: float = 0.1,
         n_draws: int = 1_000,
         seed: int = 0,
-        travel: Any = None,
+        travel: Any = "model",
     ) -> ResponseCurves:
         """Calibrate curves from managers' judgements (CALLPLAN).
 
@@ -656,8 +656,8 @@ class ResponseModel:
             are divided by ``current``.
         study
             Supplies, per segment, the accounts, today's mean calls and sales
-            and the hours per call (``travel`` as in
-            :func:`~terrakit.sizing.workload`).
+            and the hours per call (call time + ``travel``, as
+            :func:`~terrakit.sizing.workload` counts them).
         reference
             Instead of ``study``: index segment, columns ``accounts``,
             ``calls_per_year``, ``annual_sales``, ``hours_per_call``.
@@ -665,6 +665,11 @@ class ResponseModel:
             Log-scale standard deviation of each judged index (0.1 ≈ ±10 %).
         n_draws, seed
             Monte-Carlo draws of the calibration.
+        travel
+            Travel estimate for the hours per call from ``study`` (see
+            :func:`~terrakit.sizing.workload`): ``"model"`` (default, as in
+            :meth:`fit` and :func:`~terrakit.sizing.allocate_calls`) or
+            ``None`` to count call time only.  Ignored with ``reference``.
 
         Returns
         -------

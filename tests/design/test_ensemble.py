@@ -12,7 +12,7 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit.design.audit import audit, plan_metrics
 from terrakit.design.ensemble import _pieces, ensemble, recom_chain
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 from .conftest import grid_adjacency
 
@@ -208,6 +208,92 @@ def test_restarts_members_are_feasible(region36):
         s = np.bincount(p, weights=w, minlength=3)
         assert np.all(s <= ens.upper["workload"] + 1e-6)
         assert np.all(s >= ens.lower["workload"] - 1e-6)
+
+
+@pytest.fixture(scope="module")
+def region40():
+    """40 postal areas, 200 accounts, 3 reps (synthetic_region seed 1): at
+    ±20 % workload the bands bind, so the compact plans differ in where the
+    band edges fall."""
+    from terrakit.data.synthetic import synthetic_region
+
+    return synthetic_region(n_units=40, n_accounts=200, n_reps=3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def restarts40(region40):
+    """3 restarts of region40, one territory per rep (fixed centers), seed 0."""
+    return ensemble(
+        region40,
+        n=3,
+        method="restarts",
+        balance={"workload": 0.2},
+        seed=0,
+        progress=False,
+        time_limit=5,
+    )
+
+
+def test_restarts_with_fixed_centers_differ_and_stay_feasible(region40, restarts40):
+    """With the reps' homes as centers the heuristic ignores its seed: the
+    restarts were n copies of one plan."""
+    from terrakit.metrics import is_contiguous
+
+    ens = restarts40
+    assert ens.n_plans == 3 and ens.n_distinct == 3
+    w = region40.unit_measures()["workload"].to_numpy()
+    lo, hi = ens.lower["workload"], ens.upper["workload"]
+    for i, p in enumerate(ens.plans):
+        s = np.bincount(p, weights=w, minlength=3)
+        assert np.all(s >= lo - 1e-6) and np.all(s <= hi + 1e-6)
+        assert is_contiguous(region40, ens.alignment(i))
+    assert set(ens.territory_ids) == set(region40.reps.index)
+    # reproducible: the same seed gives the same members (a prefix for fewer)
+    again = ensemble(
+        region40,
+        n=2,
+        method="restarts",
+        balance={"workload": 0.2},
+        seed=0,
+        progress=False,
+        time_limit=5,
+    )
+    assert np.array_equal(again.plans, ens.plans[:2])
+
+
+def test_restarts_that_coincide_warn_and_audit_refuses(region36, monkeypatch):
+    import importlib
+
+    # the module, not the function terrakit.design re-exports under its name
+    ens_mod = importlib.import_module("terrakit.design.ensemble")
+    # without the cost perturbation every restart is the same plan
+    monkeypatch.setattr(ens_mod, "RESTART_NOISE", 0.0)
+    with pytest.warns(
+        TerrakitWarning, match=r"restarts gave 1 distinct plans for the 2 requested"
+    ):
+        ens = ensemble(
+            region36,
+            n=2,
+            method="restarts",
+            balance={"workload": 0.1},
+            seed=0,
+            progress=False,
+            time_limit=5,
+        )
+    assert ens.n_plans == 2 and ens.n_distinct == 1
+    with pytest.raises(
+        SpecificationError, match=r"holds 1 distinct plan\(s\) in its 2 members"
+    ):
+        audit(ens.alignment(0), ens)
+
+
+def test_audit_warns_when_the_ensemble_has_few_distinct_plans(restarts40):
+    with pytest.warns(
+        TerrakitWarning, match=r"only 3 distinct plans in its 3 members \(restarts\)"
+    ):
+        rep = audit(restarts40.alignment(0), restarts40, baseline=None)
+    assert rep.n_distinct == 3
+    assert "only 3 distinct plans in the ensemble" in rep.summary()
 
 
 def test_dask_ensemble_equals_serial(region36, ens36):

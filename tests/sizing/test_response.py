@@ -77,12 +77,30 @@ def test_judgement_absolute_values_and_uncertainty():
 
 def test_judgement_from_study(two_segment_study):
     j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
-    rc = ResponseModel.from_judgement(j, study=two_segment_study, n_draws=50)
+    rc = ResponseModel.from_judgement(
+        j, study=two_segment_study, n_draws=50, travel=None
+    )
     assert rc.segments == ("A", "B")
     assert rc.n_accounts.tolist() == [2.0, 4.0]
     assert rc.current_calls.tolist() == [24.0, 6.0]
-    assert rc.hours_per_call.tolist() == pytest.approx([1.0, 0.5])
+    assert rc.hours_per_call.tolist() == pytest.approx([1.0, 0.5])  # call time only
     assert "judgement" in rc.summary()
+
+
+def test_judgement_hours_per_call_include_travel_as_in_workload(two_segment_study):
+    """By default the hours per call are workload()'s: call time + travel."""
+    from terrakit.sizing import workload
+
+    j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
+    rc = ResponseModel.from_judgement(j, study=two_segment_study, n_draws=20)
+    expected = workload(two_segment_study).hours_per_call()
+    assert rc.hours_per_call == pytest.approx(expected.loc[["A", "B"]].to_numpy())
+    # travel adds to the 1 h (A) and 0.5 h (B) of call time
+    assert (rc.hours_per_call > np.array([1.0, 0.5])).all()
+    same = ResponseModel.from_judgement(
+        j, study=two_segment_study, n_draws=20, travel="model"
+    )
+    assert np.array_equal(same.hours_per_call, rc.hours_per_call)
 
 
 def test_bad_judgements_explain():
