@@ -6,7 +6,10 @@ benchmarked on plain arrays; :mod:`terrakit.design.heuristic` translates.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,9 +29,12 @@ from terrakit.design._dual import DUAL_MIN_PAIRS, dual_lp
 from terrakit.design._graphsearch import anneal, grow_partition
 from terrakit.design._pmedian_bound import (
     BANDED_BOUND_CELLS,
+    BANDED_LP_CELLS,
+    BANDED_LP_SECONDS_PER_CELL,
     MULTI_BAND_CELLS,
     MULTI_BAND_PATIENCE,
     banded_kmedian_bound,
+    banded_kmedian_lp,
     pmedian_lagrangian_bound,
     region_cuts,
 )
@@ -188,6 +194,12 @@ def solve_location(
         centers = _initial_centers(cost_all, k, rng, pinned, a_seed)
     else:
         centers = np.arange(k)
+    # chosen centers: the LP of the bound on the other core meanwhile
+    bg_lp = (
+        _BackgroundLP.start(spec, cost_all, deadline=t0 + 0.9 * time_limit)
+        if spec.choose
+        else None
+    )
 
     def territory_locks(centers: np.ndarray) -> np.ndarray:
         col_to_t = np.full(m, -1, dtype=np.int64)
@@ -233,6 +245,7 @@ def solve_location(
                 q=q,
                 it=it,
                 notes=notes,
+                lp=bg_lp,
             )
     if spec.choose and not flows:
         # center relocation on a fast balanced assignment (prices on the
@@ -546,6 +559,7 @@ def solve_location(
             deadline=max(
                 t0 + 0.97 * time_limit, time.perf_counter() + 0.02 * time_limit
             ),
+            lp=bg_lp,
         )
     bound = min(max(bound, 0.0), objective)
     return Outcome(
@@ -685,6 +699,7 @@ def _finish_free_choice(
     q: int,
     it: int,
     notes: list[str],
+    lp: _BackgroundLP | None = None,
 ) -> Outcome:
     """Chosen centers without contiguity, one banded activity: the rounded
     flow's band breaks repaired and the cost improved by
@@ -748,6 +763,7 @@ def _finish_free_choice(
         + max(
             min(t0 + 0.97 * time_limit - time.perf_counter(), 0.25 * time_limit), 1.0
         ),
+        lp=lp,
     )
     return Outcome(
         labels,
@@ -769,6 +785,72 @@ def _finish_free_choice(
 CHOSEN_MOVE_COST = 0.3
 
 
+def _bound_activities(spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The activities of the chosen-centers bound: every banded one
+    (``banded``), the point bands among them (``tried``: scenario draws add a
+    column per draw) and those without negative values (``own``: a knapsack
+    keeps an activity's band only then; the others are priced inside it)."""
+    finite = np.isfinite(spec.upper) | np.isfinite(spec.lower)
+    banded = np.flatnonzero(finite.any(axis=0))
+    names = spec.activity_names or ()
+    tried = banded[banded < len(names)] if names else banded[:1]
+    tried = tried if len(tried) else banded[:1]
+    own = tried[(spec.activities[:, tried] >= 0).all(axis=0)]
+    return banded, tried, own
+
+
+class _BackgroundLP:
+    """The LP of :func:`~terrakit.design._pmedian_bound.banded_kmedian_lp`
+    (every point band) solved on a thread while the heuristic runs (HiGHS
+    releases the GIL), for :func:`_choose_bound` to start from its duals.
+    HiGHS stops at ``deadline``; :meth:`result` never waits."""
+
+    def __init__(self, *args: Any) -> None:
+        self._out: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._thread = threading.Thread(target=self._run, args=args, daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(
+        cls, spec: Spec, cost_all: np.ndarray, *, deadline: float
+    ) -> _BackgroundLP | None:
+        """Start it when the problem has a band a knapsack can keep, at
+        most :data:`BANDED_LP_CELLS` pairs, and twice the LP's expected time
+        (:data:`BANDED_LP_SECONDS_PER_CELL`) before ``deadline``; else
+        ``None``."""
+        _, tried, own = _bound_activities(spec)
+        expected = BANDED_LP_SECONDS_PER_CELL * cost_all.size
+        if (
+            not len(own)
+            or cost_all.size > BANDED_LP_CELLS
+            or time.perf_counter() + 2 * expected > deadline
+        ):
+            return None
+        return cls(
+            np.asarray(cost_all, dtype=float),
+            spec.k,
+            spec.activities[:, tried],
+            np.min(spec.lower, axis=0)[tried],
+            np.max(spec.upper, axis=0)[tried],
+            deadline,
+        )
+
+    def _run(self, *args: Any) -> None:
+        cost, k, act, lower, upper, deadline = args
+        with contextlib.suppress(AttributeError, OSError):
+            # this thread yields the cores to the heuristic (Linux: a thread
+            # is a task with its own nice value)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            self._out = banded_kmedian_lp(cost, k, act, lower, upper, deadline=deadline)
+        except Exception:  # the bound falls back to the subgradient alone
+            self._out = None
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """``(u, alpha, value)`` when the LP is done and optimal, else ``None``."""
+        return None if self._thread.is_alive() else self._out
+
+
 _NEAREST_ONLY = (
     '"every unit at its nearest candidate" (chosen centers; every banded '
     "activity takes negative values, so no knapsack can keep its band)"
@@ -783,6 +865,7 @@ def _choose_bound(
     centers: np.ndarray,
     *,
     deadline: float,
+    lp: _BackgroundLP | None = None,
 ) -> tuple[float, str]:
     """Lower bound with chosen centers (any assignment, any ``k`` centers).
 
@@ -801,27 +884,87 @@ def _choose_bound(
     Above :data:`BANDED_BOUND_CELLS` the sparse capacity-only
     :func:`~terrakit.design._pmedian_bound.pmedian_lagrangian_bound`.  All
     are at least the "every unit at its nearest candidate" bound.
+
+    With ``lp`` (up to :data:`BANDED_LP_CELLS` pairs): when the LP relaxation
+    with every band, solved on a thread meanwhile, is done, the bound starts
+    from its duals (where it equals that LP) and the subgradient runs from
+    there with every band; when the LP ends during the runs above, the value
+    at its duals is taken if higher.
     """
     n, k = spec.n, spec.k
     m = cost_all.shape[1]
     act = spec.activities
-    finite = np.isfinite(spec.upper) | np.isfinite(spec.lower)
-    banded = np.flatnonzero(finite.any(axis=0))
+    banded, tried, own = _bound_activities(spec)
     nearest = float(np.min(cost_all, axis=1).sum())
     if len(banded) and n * m <= BANDED_BOUND_CELLS:
         sol = np.asarray(cost_all)[np.arange(n), np.asarray(centers)[labels]]
         names = spec.activity_names or ()
-        # the point bands only (scenario draws add one column per draw)
-        tried = banded[banded < len(names)] if names else banded[:1]
-        tried = tried if len(tried) else banded[:1]
-        # a knapsack keeps an activity's band only when it has no negative
-        # value; such activities are priced inside the others' knapsacks
-        own = tried[(act[:, tried] >= 0).all(axis=0)]
         if not len(own):
             return nearest, _NEAREST_ONLY
         lows = np.min(spec.lower, axis=0)
         ups = np.max(spec.upper, axis=0)
         multi = len(tried) > 1 and n * m * (len(tried) - 1) <= MULTI_BAND_CELLS
+
+        def from_lp(
+            found: tuple[np.ndarray, np.ndarray, float], until: float, steps: int
+        ) -> tuple[float, str]:
+            # every band, started at the LP's duals (the first activity
+            # without negative values kept in the knapsacks, the others priced
+            # from the LP's band duals) or at the radius start if better there
+            u_lp, alpha_lp, lp_value = found
+            a0 = int(own[0])
+            rest = tried[tried != a0]
+            pos = {int(b): i for i, b in enumerate(tried.tolist())}
+            cuts = None
+            if np.isfinite(lows[a0]) and np.isfinite(ups[a0]):
+                cuts = region_cuts(
+                    cost_all, act[:, a0], float(lows[a0]), float(ups[a0]), objective
+                )
+            every: dict[str, Any] = {}
+            if len(rest):
+                every = {
+                    "others": act[:, rest],
+                    "others_lower": lows[rest],
+                    "others_upper": ups[rest],
+                    "others_start": alpha_lp[:, [pos[int(b)] for b in rest]],
+                    "patience": MULTI_BAND_PATIENCE,
+                }
+            # the cuts' multipliers at 0 (where the value at the LP's duals
+            # is the LP's) or at their crossing price: one step each, then
+            # the better goes on
+            tries = [None] if cuts is None else [np.zeros(cuts.n_regions), None]
+            probes = [
+                keeping(a0, start=u_lp, cuts=cuts, cut_multipliers=mu0,
+                        iterations=1, deadline=until, **every)
+                for mu0 in tries
+            ]  # fmt: skip
+            value = max(probes)
+            if steps > 1:
+                mu0 = tries[int(np.argmax(probes))]
+                value = max(
+                    value,
+                    keeping(a0, start=u_lp, cuts=cuts, cut_multipliers=mu0,
+                            iterations=steps, deadline=until, **every),
+                )  # fmt: skip
+            label = [repr(names[b]) if b < len(names) else str(b) for b in [a0, *rest]]
+            kept = (
+                f"the bands of {', '.join(label)} kept"
+                if len(rest)
+                else f"both bands of {label[0]} kept"
+            )
+            return value, (
+                "Lagrangian relaxation of the assignment rows of the banded "
+                f"k-median model (chosen centers; {kept}, from the duals of its "
+                f"LP relaxation, value {lp_value:.6g}; contiguity dropped)"
+                + (
+                    f", with {cuts.n_regions} region cut(s) (activity that must "
+                    "cross the border of a region that fits no whole number of "
+                    "territories)"
+                    if cuts is not None and cuts.n_regions
+                    else ""
+                )
+            )
+
         # one bound per banded activity (each keeps both bands of its own),
         # the time shared between them, the best kept; with several bands,
         # then every band at once, from the best one's multipliers
@@ -840,6 +983,11 @@ def _choose_bound(
                 upper=float(ups[a]),
                 **kw,
             )
+
+        found = lp.result() if lp is not None else None
+        if found is not None:
+            value, method = from_lp(found, deadline, 100_000)
+            return max(value, nearest), method
 
         best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
         for i, a in enumerate(own.tolist()):
@@ -917,6 +1065,12 @@ def _choose_bound(
                 "cross the border of a region that fits no whole number of "
                 "territories)"
             )
+        # the LP finished while these ran: the value at its duals, if higher
+        found = lp.result() if lp is not None else None
+        if found is not None:
+            value, lp_method = from_lp(found, math.inf, 1)
+            if value > best:
+                best, method = value, lp_method
         return max(best, nearest), method
     fin = np.flatnonzero(np.isfinite(spec.upper[0]) & (act >= 0).all(axis=0))
     a_cap = act[:, fin[0]] if len(fin) else None

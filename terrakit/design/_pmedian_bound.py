@@ -76,6 +76,7 @@ from typing import Any
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 
 from terrakit.design._regions import _find  # union-find root (numba)
 
@@ -99,6 +100,20 @@ MULTI_BAND_PATIENCE = 30
 #: activity, the best kept (a step costs about ``MULTI_BAND_EVALS`` passes
 #: over the pairs per other activity).
 MULTI_BAND_CELLS = 4_000_000
+
+
+#: Largest ``n · m`` for which the chosen-centers bound also solves the LP
+#: relaxation of the banded k-median with every band (interior point, on a
+#: thread beside the heuristic) and starts from its row duals, where the
+#: Lagrangian equals the LP optimum.  259 × 259 pairs with two banded
+#: activities: 19.7 s on one core of the project's VM; the subgradient alone
+#: reached 0.79-0.91 × that LP in the same runs (benchmarks/README.md).
+BANDED_LP_CELLS = 100_000
+
+#: Seconds per pair the interior point method needs on that LP (19.7 s for
+#: 67,081 pairs on the project's 2-core VM): the LP starts only when twice
+#: that fits in the run, so short runs keep both cores for the heuristic.
+BANDED_LP_SECONDS_PER_CELL = 3e-4
 
 
 class _Polyak:
@@ -931,6 +946,7 @@ def banded_kmedian_bound(
     others_lower: np.ndarray | None = None,
     others_upper: np.ndarray | None = None,
     cut_multipliers: np.ndarray | None = None,
+    others_start: np.ndarray | None = None,
     deadline: float = math.inf,
     iterations: int = 100_000,
     patience: int = 15,
@@ -1001,6 +1017,10 @@ def banded_kmedian_bound(
     cut_multipliers
         The cuts' multipliers to start from (``(n_regions,)``, e.g. the
         ``info["mu"]`` of an earlier run; default ``mu_start × price``).
+    others_start
+        The other bands' prices per candidate to start from at ``start``
+        (``(m, p)``, e.g. the band duals of :func:`banded_kmedian_lp`;
+        default 0).
     deadline
         ``time.perf_counter()`` value at which to stop.
     mu_start, beta
@@ -1121,16 +1141,26 @@ def banded_kmedian_bound(
     u = starts[0]
     best_start = -math.inf
     picked = 0
+    alpha0 = None
+    if others is not None:
+        alpha0 = np.zeros((m, p))
+        if others_start is not None and start is not None:
+            alpha0 = np.array(others_start, dtype=float).reshape(m, p)
+    best_alpha = alpha0
     for which, s0 in enumerate(starts):
         theta[:] = np.inf
         if others is not None:
-            alpha[:] = 0.0
+            # the given start comes with its band prices (the radius start
+            # with none)
+            alpha[:] = alpha0 if which == 1 else 0.0
         v0, _ = value_at(s0)
         if v0 > best_start:
             best_start, u, picked = v0, s0, which
+            if others is not None:
+                best_alpha = alpha.copy()
     theta[:] = np.inf
     if others is not None:
-        alpha[:] = 0.0
+        alpha[:] = best_alpha
     steps = _Polyak(upper_bound, step_size, patience)
     flow = np.zeros(len(gap))
     taken = 0
@@ -1169,3 +1199,113 @@ def banded_kmedian_bound(
             mu=best_mu[1:].copy(),
         )
     return max(steps.best, best_start)
+
+
+def banded_kmedian_lp(
+    cost: np.ndarray,
+    k: int,
+    activities: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Row duals of the LP relaxation of the banded k-median model.
+
+    .. math::
+
+        \\min \\sum_{ij} c_{ij} x_{ij} \\;\\text{s.t.}\\; \\sum_j x_{ij} = 1,\\;
+        \\sum_j y_j = k,\\; x_{ij} \\le y_j,\\;
+        \\ell_b y_j \\le \\sum_i a_{ib} x_{ij} \\le U_b y_j,\\;
+        0 \\le y \\le 1,\\; x \\ge 0
+
+    (forbidden pairs left out), solved by HiGHS's interior point method
+    without crossover.  At its assignment-row duals ``u``, with the band
+    duals as the prices of :func:`_multi_rho`, the Lagrangian of
+    :func:`banded_kmedian_bound` equals this LP's optimum; any ``u`` gives a
+    valid bound, so an inexact LP only weakens it.
+
+    Parameters
+    ----------
+    cost
+        ``(n, m)`` costs (``inf``: forbidden pair).
+    k
+        Centers to open.
+    activities, lower, upper
+        ``(n, p)`` banded activities and their bands ``(p,)`` (``±inf``: no
+        band on that side).
+    deadline
+        ``time.perf_counter()`` value at which HiGHS stops.
+
+    Returns
+    -------
+    tuple or None
+        ``(u, alpha, value)``: the assignment rows' duals ``(n,)``, the net
+        band duals per candidate and activity ``(m, p)`` (positive: the lower
+        band binds) and the LP value; ``None`` when HiGHS did not reach an
+        optimum by the deadline.
+    """
+    import highspy
+
+    from terrakit.design._highs import new_highs
+
+    cost = np.asarray(cost, dtype=float)
+    n, m = cost.shape
+    act = np.asarray(activities, dtype=float).reshape(n, -1)
+    p = act.shape[1]
+    lo = np.asarray(lower, dtype=float).reshape(p)
+    hi = np.asarray(upper, dtype=float).reshape(p)
+    left = deadline - time.perf_counter()
+    if left <= 0 or k > m:
+        return None
+    pi, pj = np.nonzero(np.isfinite(cost))
+    big = pi.size
+    ar = np.arange(big)
+    rows = [pi, np.full(m, n), n + 1 + ar, n + 1 + ar]
+    cols = [ar, big + np.arange(m), ar, big + pj]
+    vals = [np.ones(big), np.ones(m), np.ones(big), -np.ones(big)]
+    r_lo = [np.ones(n), [float(k)], np.full(big, -np.inf)]
+    r_hi = [np.ones(n), [float(k)], np.zeros(big)]
+    r = n + 1 + big
+    band_rows: list[tuple[int, int, int]] = []  # (activity, first row, side)
+    for b in range(p):
+        for side, bound in ((1, lo[b]), (-1, hi[b])):
+            if not np.isfinite(bound):
+                continue
+            rows += [r + pj, r + np.arange(m)]
+            cols += [ar, big + np.arange(m)]
+            vals += [act[pi, b], np.full(m, -bound)]
+            r_lo.append(np.zeros(m) if side > 0 else np.full(m, -np.inf))
+            r_hi.append(np.full(m, np.inf) if side > 0 else np.zeros(m))
+            band_rows.append((b, r, side))
+            r += m
+    mat = sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(r, big + m),
+    )
+    lp = highspy.HighsLp()
+    lp.num_col_ = big + m
+    lp.num_row_ = r
+    lp.col_cost_ = np.concatenate([cost[pi, pj], np.zeros(m)])
+    lp.col_lower_ = np.zeros(big + m)
+    lp.col_upper_ = np.concatenate([np.full(big, np.inf), np.ones(m)])
+    lp.row_lower_ = np.concatenate([np.asarray(v, dtype=float) for v in r_lo])
+    lp.row_upper_ = np.concatenate([np.asarray(v, dtype=float) for v in r_hi])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = mat.data.astype(float)
+    h = new_highs()
+    h.passModel(lp)
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.setOptionValue("time_limit", float(max(left, 0.01)))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    dual = np.asarray(h.getSolution().row_dual, dtype=float)
+    alpha = np.zeros((m, p))
+    for b, first, _side in band_rows:
+        alpha[:, b] += dual[first : first + m]
+    value = float(h.getInfo().objective_function_value)
+    return dual[:n].copy(), alpha, value
