@@ -54,6 +54,7 @@ from terrakit.design._search import (
     territory_pieces,
     violation,
 )
+from terrakit.exceptions import InfeasibleError
 
 
 @dataclass
@@ -168,8 +169,41 @@ def solve_location(
     """Compactness / travel: LP assignment ⇄ relocation, repair, local search.
 
     Returns labels ``0..k-1`` and ``centers`` (the column of each territory).
+    With chosen centers the LP of the lower bound runs on a thread meanwhile
+    (:class:`_BackgroundLP`); it is stopped before this returns or raises.
     """
     t0 = time.perf_counter()
+    bg_lp = (
+        _BackgroundLP.start(spec, deadline=t0 + 0.9 * time_limit)
+        if spec.choose
+        else None
+    )
+    try:
+        return _solve_location(
+            spec,
+            time_limit=time_limit,
+            seed=seed,
+            progress=progress,
+            max_iter=max_iter,
+            t0=t0,
+            bg_lp=bg_lp,
+        )
+    finally:
+        if bg_lp is not None:
+            bg_lp.cancel()
+
+
+def _solve_location(
+    spec: Spec,
+    *,
+    time_limit: float,
+    seed: int | None,
+    progress: bool,
+    max_iter: int | None,
+    t0: float,
+    bg_lp: _BackgroundLP | None,
+) -> Outcome:
+    """The body of :func:`solve_location` (``t0``: its start)."""
     # chosen centers: keep the last 20 % of the time for the lower bound
     deadline = t0 + (0.8 if spec.choose else 1.0) * time_limit
     rng = np.random.default_rng(seed)
@@ -194,12 +228,6 @@ def solve_location(
         centers = _initial_centers(cost_all, k, rng, pinned, a_seed)
     else:
         centers = np.arange(k)
-    # chosen centers: the LP of the bound on the other core meanwhile
-    bg_lp = (
-        _BackgroundLP.start(spec, cost_all, deadline=t0 + 0.9 * time_limit)
-        if spec.choose
-        else None
-    )
 
     def territory_locks(centers: np.ndarray) -> np.ndarray:
         col_to_t = np.full(m, -1, dtype=np.int64)
@@ -291,6 +319,12 @@ def solve_location(
         time_limit=max(0.6 * (deadline - time.perf_counter()), 1),
     )
     if lp.status == "infeasible":
+        if not spec.choose:
+            # the reps' homes are the centers: no split assignment meets the
+            # bands, so no alignment does (a proof, not a give-up)
+            raise InfeasibleError(
+                _infeasible_bands(spec, cost, lk, q, deadline - time.perf_counter())
+            )
         return Outcome(
             np.full(n, -1),
             math.inf,
@@ -576,6 +610,63 @@ def solve_location(
     )
 
 
+def _infeasible_bands(
+    spec: Spec, cost: np.ndarray, locked: np.ndarray, q: int, seconds: float
+) -> str:
+    """Why the balance LP for fixed centers is infeasible: the bands that
+    cannot be met even alone (each checked by its own LP), else all of them
+    together; with the locks and forbidden pairs (``max_distance_km``)."""
+    p = spec.activities.shape[1]
+    names = spec.activity_names or tuple(f"activity {b}" for b in range(p))
+    finite = np.isfinite(spec.lower) | np.isfinite(spec.upper)
+    banded = [int(b) for b in np.flatnonzero(finite.any(axis=0)) if b < len(names)]
+    alone = []
+    per = max(seconds, 1.0) / max(len(banded), 1)
+    if len(banded) > 1:
+        for b in banded:
+            one = solve_assignment_lp(
+                cost, spec.activities[:, [b]], spec.lower[:, [b]],
+                spec.upper[:, [b]], q=q, locked=locked, time_limit=per,
+            )  # fmt: skip
+            if one.status == "infeasible":
+                alone.append(b)
+
+    def band(b: int) -> str:
+        lo, hi = spec.lower[:, b], spec.upper[:, b]
+        return f"{names[b]!r} within [{np.min(lo):.6g}, {np.max(hi):.6g}]"
+
+    extra = [
+        what
+        for what, on in (
+            ("the locks", spec.locked is not None and (spec.locked >= 0).any()),
+            (
+                "each rep's home unit in its own territory (contiguity)",
+                spec.contiguity and spec.center_units is not None,
+            ),
+            ("max_distance_km", spec.allowed is not None),
+        )
+        if on
+    ]
+    cause = (
+        "the band" + ("s" if len(alone) > 1 else "") + " on "
+        + " and ".join(band(b) for b in alone)
+        + (" cannot be met even alone" if len(banded) > 1 else " cannot be met")
+        if alone
+        else "the bands on " + " and ".join(band(b) for b in banded)
+        + " cannot be met together"
+        if len(banded) > 1
+        else "the band on " + " and ".join(band(b) for b in banded)
+        + " cannot be met"
+    )  # fmt: skip
+    with_ = f" with {' and '.join(extra)}" if extra else ""
+    return (
+        f"no alignment exists: {cause}{with_}, even if units could be split "
+        "between territories (the LP relaxation of the balanced assignment is "
+        "infeasible); loosen the tolerance"
+        + (", unlock units or raise max_distance_km" if extra else "")
+    )
+
+
 def _relocate_by_mip(
     cost_all: np.ndarray,
     act: np.ndarray,
@@ -807,27 +898,30 @@ class _BackgroundLP:
 
     def __init__(self, *args: Any) -> None:
         self._out: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=args, daemon=True)
         self._thread.start()
 
     @classmethod
-    def start(
-        cls, spec: Spec, cost_all: np.ndarray, *, deadline: float
-    ) -> _BackgroundLP | None:
+    def start(cls, spec: Spec, *, deadline: float) -> _BackgroundLP | None:
         """Start it when the problem has a band a knapsack can keep, at
         most :data:`BANDED_LP_CELLS` pairs, and twice the LP's expected time
         (:data:`BANDED_LP_SECONDS_PER_CELL`) before ``deadline``; else
         ``None``."""
         _, tried, own = _bound_activities(spec)
-        expected = BANDED_LP_SECONDS_PER_CELL * cost_all.size
+        size = int(np.prod(np.shape(spec.cost)))
+        expected = BANDED_LP_SECONDS_PER_CELL * size
         if (
             not len(own)
-            or cost_all.size > BANDED_LP_CELLS
+            or size > BANDED_LP_CELLS
             or time.perf_counter() + 2 * expected > deadline
         ):
             return None
+        cost = np.asarray(spec.cost, dtype=float)
+        if spec.allowed is not None:
+            cost = np.where(spec.allowed, cost, np.inf)
         return cls(
-            np.asarray(cost_all, dtype=float),
+            cost,
             spec.k,
             spec.activities[:, tried],
             np.min(spec.lower, axis=0)[tried],
@@ -842,13 +936,25 @@ class _BackgroundLP:
             # is a task with its own nice value)
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         try:
-            self._out = banded_kmedian_lp(cost, k, act, lower, upper, deadline=deadline)
+            self._out = banded_kmedian_lp(
+                cost, k, act, lower, upper, deadline=deadline, stop=self._stop
+            )
         except Exception:  # the bound falls back to the subgradient alone
             self._out = None
 
-    def result(self) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """``(u, alpha, value)`` when the LP is done and optimal, else ``None``."""
+    def result(
+        self, wait_until: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """``(u, alpha, value)`` when the LP is done and optimal, else ``None``;
+        waits for it until ``wait_until`` (a ``time.perf_counter()`` value)."""
+        if wait_until is not None:
+            self._thread.join(max(wait_until - time.perf_counter(), 0.0))
         return None if self._thread.is_alive() else self._out
+
+    def cancel(self) -> None:
+        """Stop HiGHS (the bound is done): no solve outlives the design."""
+        self._stop.set()
+        self._thread.join()
 
 
 _NEAREST_ONLY = (
@@ -858,6 +964,26 @@ _NEAREST_ONLY = (
 
 
 def _choose_bound(
+    spec: Spec,
+    cost_all: np.ndarray,
+    objective: float,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    *,
+    deadline: float,
+    lp: _BackgroundLP | None = None,
+) -> tuple[float, str]:
+    """:func:`_chosen_bound`, then the LP beside it stopped if still running."""
+    try:
+        return _chosen_bound(
+            spec, cost_all, objective, labels, centers, deadline=deadline, lp=lp
+        )
+    finally:
+        if lp is not None:
+            lp.cancel()
+
+
+def _chosen_bound(
     spec: Spec,
     cost_all: np.ndarray,
     objective: float,
@@ -965,13 +1091,6 @@ def _choose_bound(
                 )
             )
 
-        # one bound per banded activity (each keeps both bands of its own),
-        # the time shared between them, the best kept; with several bands,
-        # then every band at once, from the best one's multipliers
-        until = time.perf_counter() + (0.3 if multi else 1.0) * max(
-            deadline - time.perf_counter(), 0.0
-        )
-
         def keeping(a: int, **kw: Any) -> float:
             # the bound whose knapsacks keep activity ``a``'s own bands
             return banded_kmedian_bound(
@@ -984,11 +1103,20 @@ def _choose_bound(
                 **kw,
             )
 
-        found = lp.result() if lp is not None else None
+        # the LP beside the heuristic gets up to half the bound's time to end
+        # (usually it is done long before: its start needs twice its time)
+        now = time.perf_counter()
+        found = lp.result(now + 0.5 * max(deadline - now, 0.0)) if lp else None
         if found is not None:
             value, method = from_lp(found, deadline, 100_000)
             return max(value, nearest), method
 
+        # one bound per banded activity (each keeps both bands of its own),
+        # the time shared between them, the best kept; with several bands,
+        # then every band at once, from the best one's multipliers
+        until = time.perf_counter() + (0.3 if multi else 1.0) * max(
+            deadline - time.perf_counter(), 0.0
+        )
         best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
         for i, a in enumerate(own.tolist()):
             cuts = None

@@ -70,6 +70,7 @@ seen.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -1209,6 +1210,7 @@ def banded_kmedian_lp(
     upper: np.ndarray,
     *,
     deadline: float,
+    stop: threading.Event | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Row duals of the LP relaxation of the banded k-median model.
 
@@ -1236,6 +1238,8 @@ def banded_kmedian_lp(
         band on that side).
     deadline
         ``time.perf_counter()`` value at which HiGHS stops.
+    stop
+        When set (from another thread), HiGHS stops at its next iteration.
 
     Returns
     -------
@@ -1300,6 +1304,13 @@ def banded_kmedian_lp(
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("run_crossover", "off")
     h.setOptionValue("time_limit", float(max(left, 0.01)))
+    if stop is not None:
+
+        def interrupt(event: Any) -> None:
+            if stop.is_set():
+                event.interrupt()
+
+        h.cbIpmInterrupt += interrupt
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None

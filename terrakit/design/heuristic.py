@@ -363,12 +363,20 @@ def solve_heuristic(
 
 
 def _location_columns(spec: Spec, out: Outcome) -> np.ndarray:
+    """The center column of each unit; units the engine left unassigned (no
+    balanced assignment was found for its centers) go to their cheapest
+    allowed center among them, so the closest plan returned is a real one
+    (it used to put every unit in the first territory)."""
     assert out.centers is not None
-    return (
-        np.asarray(out.centers)[out.labels]
-        if (out.labels >= 0).all()
-        else np.zeros(spec.n, dtype=np.int64)
-    )
+    centers = np.asarray(out.centers, dtype=np.int64)
+    labels = np.asarray(out.labels, dtype=np.int64)
+    if (labels >= 0).all():
+        return centers[labels]
+    cost = np.asarray(spec.cost, dtype=float)[:, centers]
+    if spec.allowed is not None:
+        cost = np.where(np.asarray(spec.allowed)[:, centers], cost, np.inf)
+    nearest = np.argmin(np.where(np.isnan(cost), np.inf, cost), axis=1)
+    return centers[np.where(labels >= 0, labels, nearest)]
 
 
 def _solve_with_draws(

@@ -562,6 +562,8 @@ class DesignProblem:
         names = [_rid(t) for t in self.territory_names(used)]
         if self.center_mode == "choose" and len(used) > k:
             out.append(f"{len(used)} centers used, at most {k} allowed")
+        # chosen centers, fewer used than territories: the rest are empty
+        names += [f"(empty territory {t + 1})" for t in range(len(names), k)]
         for a, _v, lo, hi in self.bands():
             s = self.territory_sums(cols, a)
             for t in range(min(len(s), k)):
@@ -742,19 +744,35 @@ class DesignProblem:
                     f"of the total, {v[i] / mean:.4g} × the mean), above {limit}; "
                     "loosen the tolerance, split the unit or use fewer territories"
                 )
-            # locked units already above a band
+            # locked units already above a band (with contiguity each
+            # territory also holds its center's unit, the root of its flow)
             if self.locked and self.center_mode == "fixed":
+                pinned = dict(self.locked)
+                roots: set[int] = set()
+                if self.contiguity and self.center_units is not None:
+                    for j, i in enumerate(np.asarray(self.center_units).tolist()):
+                        if pinned.setdefault(int(i), j) == j and i not in self.locked:
+                            roots.add(int(i))
                 sums = np.zeros(m)
-                for i, j in self.locked.items():
+                for i, j in pinned.items():
                     sums[j] += v[i]
                 bad = np.flatnonzero(sums > hi * (1 + 1e-12) + 1e-12)
                 if bad.size:
                     t = int(bad[0])
                     tid = self.territory_ids[t]  # type: ignore[index]
-                    nl = sum(1 for j in self.locked.values() if j == t)
+                    mine = [i for i, j in pinned.items() if j == t]
+                    nl = sum(1 for i in mine if i not in roots)
+                    home = [i for i in mine if i in roots]
+                    parts = " + ".join(
+                        f"{_rid(self.unit_ids[i])} {v[i]:.6g}"
+                        + (" (home unit)" if i in roots else "")
+                        for i in mine
+                    )
                     raise SpecificationError(
                         f"{band_txt} is impossible: the {nl} units locked to "
-                        f"territory {_rid(tid)} already carry {sums[t]:.6g} {a}, above "
+                        f"territory {_rid(tid)}"
+                        + (" and its home unit" if home else "")
+                        + f" already carry {sums[t]:.6g} {a} ({parts}), above "
                         f"its upper limit {hi[t]:.6g}; unlock some of them or "
                         "loosen the tolerance"
                     )

@@ -526,7 +526,7 @@ def test_chosen_centers_bound_from_the_lp_beside_the_heuristic(
     stays at most the MIP optimum."""
     from terrakit.design import _core
 
-    def waited(self: _core._BackgroundLP) -> object:
+    def waited(self: _core._BackgroundLP, wait_until: object = None) -> object:
         self._thread.join()
         return self._out
 
@@ -548,3 +548,24 @@ def test_chosen_centers_bound_from_the_lp_beside_the_heuristic(
     assert both * (1 - 1e-6) <= res.lower_bound <= exact.objective * (1 + 1e-9)
     assert "from the duals of its LP relaxation, value 28.3081" in res.info["bound"]
     assert "the bands of 'workload', 'potential' kept" in res.info["bound"]
+
+
+def test_banded_kmedian_lp_stops_when_told() -> None:
+    """The LP beside the heuristic is stopped once the bound is done (no
+    solve outlives the design): with its stop event set, HiGHS interrupts
+    its interior point method and nothing comes back; unset, the same LP
+    solves."""
+    import threading
+    import time
+
+    from terrakit.design._pmedian_bound import banded_kmedian_lp
+
+    cost, act, k = _two_band_instance(seed=1, n=60)
+    tot = act.sum(axis=0) / k
+    lo, hi = tot * np.array([0.95, 0.9]), tot * np.array([1.05, 1.1])
+    stop = threading.Event()
+    stop.set()
+    far = time.perf_counter() + 600
+    assert banded_kmedian_lp(cost, k, act, lo, hi, deadline=far, stop=stop) is None
+    out = banded_kmedian_lp(cost, k, act, lo, hi, deadline=far, stop=threading.Event())
+    assert out is not None and out[2] > 0

@@ -57,7 +57,8 @@ def test_locked_units_over_band():
     with pytest.raises(
         SpecificationError,
         match=r"the 3 units locked to territory "
-        r"0 already carry 7 workload, above its upper limit 6.6",
+        r"0 already carry 7 workload \(0 3 \+ 1 3 \+ 2 1\), above its upper "
+        r"limit 6.6",
     ):
         p.replace(
             activities={"workload": np.array([3.0, 3, 1, 1, 1, 3])},

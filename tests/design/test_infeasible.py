@@ -1,0 +1,86 @@
+"""What the engine says when a specification cannot be met."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import terrakit as tk
+from terrakit.design import align, build_problem
+from terrakit.design.problem import DesignProblem
+from terrakit.exceptions import InfeasibleError, SpecificationError
+
+
+def test_fixed_centers_with_an_infeasible_balance_lp_raise_with_the_bands() -> None:
+    """Georgia's ten reps at ±1 % workload and ±2 % sales, contiguous: even
+    split units cannot meet both bands with each rep's home county in its own
+    territory (the LP relaxation of the MIP says so too).  The heuristic used
+    to return a 'closest plan' with all 159 counties in one territory; it now
+    raises InfeasibleError naming the bands."""
+    from terrakit.design._model import solve_model
+    from terrakit.design.mip import build_model
+
+    st = tk.load_sample("southeast")
+    ga = st.units[st.units.state == "GA"]
+    reps = st.reps[st.reps.state == "GA"]
+    bal = {"workload": 0.01, "sales": 0.02}
+    with pytest.raises(InfeasibleError) as err:
+        align(ga, reps, balance=bal, solver="heuristic", time_limit=5)
+    msg = str(err.value)
+    assert "the bands on 'workload' within [822.505, 839.121] and 'sales'" in msg
+    assert "cannot be met together with each rep's home unit in its own" in msg
+    assert "even if units could be split" in msg
+    p = build_problem(ga, reps, balance=bal)
+    out = solve_model(build_model(p).model, relax=True, time_limit=30)
+    assert out.status == "infeasible"
+
+
+def test_violations_name_the_empty_territories_of_chosen_centers() -> None:
+    """A chosen-centers plan that uses fewer centers than territories: the
+    empty ones are listed (this raised IndexError, e.g. with
+    max_distance_km)."""
+    cost = np.abs(np.subtract.outer(np.arange(6.0), np.arange(6.0)))
+    p = DesignProblem.from_cost_matrix(
+        cost, {"w": np.ones(6)}, 3, tolerance={"w": 0.1}, center_mode="choose"
+    )
+    broken = p.violations(np.zeros(6, dtype=np.int64))
+    assert any("(empty territory 2) is 0, outside [1.8, 2.2]" in v for v in broken)
+    assert any("(empty territory 3) is 0" in v for v in broken)
+
+
+def test_chosen_centers_with_max_distance_return_a_plan() -> None:
+    """The sample's NC Piedmont at three chosen centers within 80 km: a
+    result comes back (it raised IndexError), every unit at an allowed
+    center."""
+    import warnings
+
+    st = tk.load_sample("southeast")
+    units = st.units[st.units.region.isin(["NC-Piedmont", "NC-Central"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = align(
+            units, n_territories=3, balance={"workload": 0.1}, max_distance_km=80,
+            solver="heuristic", max_iter=100, time_limit=4,
+        )  # fmt: skip
+    assert res.alignment.assignment.notna().all()
+    assert res.status in ("feasible", "time_limit", "infeasible")
+
+
+def test_locks_with_the_home_unit_over_a_band_are_refused_before_solving() -> None:
+    """With contiguity each rep's home unit is in its own territory: a lock
+    that adds a unit to it is checked with the home unit counted (R01: home
+    Fulton 604.42 + locked Clayton 447.58 = 1052 > 955.435 at ±15 %)."""
+    st = tk.load_sample("southeast")
+    ga = st.unit_measures().loc[st.units.state == "GA"]
+    reps = st.reps[st.reps.state == "GA"]
+    with pytest.raises(SpecificationError) as err:
+        align(ga, reps, balance={"workload": 0.15}, locked={"13089": ("R01", "key")},
+              solver="mip", time_limit=4)  # fmt: skip
+    msg = str(err.value)
+    assert "locked to territory 'R01' and its home unit already carry 1052" in msg
+    assert "('13089' 447.58 + '13121' 604.42 (home unit)), above its upper" in msg
+    # without contiguity the home unit is not forced in: allowed
+    p = build_problem(
+        ga, reps, balance={"workload": 0.15}, locked={"13089": "R01"}, contiguity=False
+    )
+    p.check()
