@@ -594,6 +594,20 @@ def solve_mip(
         # the limit, so the call ends near its time limit
         left = max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
         fallback = _fallback(problem, left, seed)
+        if fallback is not None and fallback.status == "infeasible":
+            # neither found a plan in the bands, and neither proved there is
+            # none: the heuristic's closest plan, with what it breaks
+            broken = "; ".join(fallback.info.get("violations", [])[:3])
+            warnings.warn(
+                f"{method} found no feasible alignment within {time_limit:g} s and "
+                "did not prove infeasibility, and the heuristic found none in "
+                f"{left:.3g} s; its closest plan comes back with status "
+                f"'infeasible' and breaks: {broken}. Fix: raise time_limit or "
+                "loosen the tolerance",
+                TimeLimitWarning,
+                stacklevel=2,
+            )
+            return fallback
         if fallback is not None:
             warnings.warn(
                 f"{method} found no feasible alignment within {time_limit:g} s; "
@@ -803,9 +817,11 @@ def _fallback(
         res: AlignmentResult = solve_heuristic(
             problem, time_limit=time_limit, seed=seed
         )
+    except InfeasibleError:
+        raise  # the heuristic's balance LP proved it: no alignment exists
     except Exception:
         return None
-    return res if res.status != "infeasible" else None
+    return res
 
 
 def _diagnose(

@@ -83,6 +83,37 @@ def test_nothing_found_in_time_says_infeasibility_was_not_proved(
         solve_mip(grid3x3_problem, time_limit=1)
 
 
+def test_nothing_found_in_time_returns_the_heuristics_closest_plan(
+    grid3x3_problem, monkeypatch
+):
+    """The MIP stopped at its limit with no alignment, and the heuristic found
+    only a plan that breaks a band: that closest plan comes back with status
+    'infeasible' and a TimeLimitWarning saying what it breaks (an
+    InfeasibleError, which means a proof, was raised before)."""
+    from terrakit.design import mip
+    from terrakit.design._model import SolveOutcome
+    from terrakit.design.result import AlignmentResult
+
+    def stopped(*args, **kwargs):
+        return SolveOutcome("time_limit", None, math.inf, 0.0, 0.0, 1.0)
+
+    cols = np.zeros(grid3x3_problem.n_units, dtype=np.int64)
+    closest = AlignmentResult.from_columns(
+        grid3x3_problem, cols, status="infeasible", lower_bound=-math.inf,
+        method="heuristic", seconds=0.1, seed=0,
+        info={"violations": grid3x3_problem.violations(cols)},
+    )  # fmt: skip
+    monkeypatch.setattr(mip, "solve_model", stopped)
+    monkeypatch.setattr(mip, "_fallback", lambda *args: closest)
+    with pytest.warns(
+        TimeLimitWarning,
+        match=r"did not prove infeasibility, and the "
+        r"heuristic found none in .*breaks: workload of territory",
+    ):
+        res = solve_mip(grid3x3_problem, time_limit=1)  # fmt: skip
+    assert res.status == "infeasible" and res is closest
+
+
 def test_locks_honoured(grid3x3_problem):
     p = grid3x3_problem.replace(locked={2: 0, 6: 0}, lock_reasons={2: "key account"})
     res = solve_mip(p, time_limit=20)
