@@ -267,6 +267,8 @@ def solve_file(
     bound stopped at the limit), ``"feasible"`` (heuristic only),
     ``"infeasible"`` only when the exact model proved that no partition meets
     the bands, and ``"no_solution"`` when nothing feasible was found in time.
+    ``reference`` is ``min_cut_edges_best`` of the variant solved
+    (``with_contiguity`` or, with ``contiguity=False``, ``no_contiguity``).
     """
     from terrakit.benchmarks._graphs import to_problem
     from terrakit.design.cutedges import solve_districting
@@ -295,9 +297,13 @@ def solve_file(
         elif value <= out.bound + 1e-9:
             status = "optimal"
     lower_bound = out.bound
+    # the reference of the variant solved (the folder's default is
+    # with_contiguity); None when reference.csv has no row for it
+    best = inst.reference.get("min_cut_edges_best")
     return {
         "instance": inst.name,
         "value": float(value),
+        "reference": None if best is None else float(best),
         "lower_bound": float(lower_bound),
         "status": status,
         "solution": solution,

@@ -2,7 +2,9 @@
 
 Osman–Christofides files (``pmedcapNN.txt``) use Euclidean distances
 TRUNCATED to integers (the convention under which the published optima hold);
-SJC files (``sjc/SJC*.dat``) use real Euclidean distances.  The reader builds
+SJC files (``sjc/SJC*.dat``) use real Euclidean distances; the references of
+both sets are in the ``reference.csv`` of the ``pmedcap`` folder, the parent
+of ``sjc/`` (:func:`reference_values`).  The reader builds
 a :class:`~terrakit.design.problem.DesignProblem` that chooses ``p`` centers
 among all customers with an upper band (the capacity ``Q``) and no lower
 band on the activity ``demand``, and calls the same engine as every
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from terrakit.design.problem import DesignProblem
 
@@ -23,6 +26,7 @@ __all__ = [
     "CPMPInstance",
     "check_solution",
     "read_instance",
+    "reference_values",
     "solve_file",
     "to_problem",
 ]
@@ -95,6 +99,23 @@ def check_solution(
         problems.append(f"capacity exceeded: load {load.max():g} > {inst.capacity:g}")
     value = float(inst.distance[np.arange(inst.n), a].sum())
     return value, problems
+
+
+def reference_values(folder: str | Path) -> dict[str, float]:
+    """``instance → reference_value`` for the instance files of ``folder``.
+
+    The ``reference.csv`` of ``folder`` or, where there is none (the ``sjc/``
+    subfolder of the SJC files), of its parent; ``{}`` when neither has one.
+    """
+    folder = Path(folder)
+    for f in (folder / "reference.csv", folder.parent / "reference.csv"):
+        if f.is_file():
+            df = pd.read_csv(f).drop_duplicates("instance")
+            return {
+                str(i): float(v)
+                for i, v in zip(df["instance"], df["reference_value"], strict=True)
+            }
+    return {}
 
 
 def solve_file(

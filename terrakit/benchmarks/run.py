@@ -8,10 +8,15 @@ it is used:
     Read one instance file, build a :class:`~terrakit.design.problem.DesignProblem`,
     solve it with the engine and return ``instance``, ``value`` (recomputed as
     the family's README defines the objective), ``lower_bound``, ``status``
-    and ``solution`` (JSON-able); any further keys become columns.
-``reference(folder, **kw) -> dict[str, float]``
+    and ``solution`` (JSON-able); any further keys become columns.  A row may
+    carry its own ``reference`` (``None``: none known) when the reference
+    depends on the run's options (the districting variant), and its own
+    ``gap_pct`` when the reference uses another convention than ``value``
+    (Solomon's truncated distances); the runner then keeps them.
+``reference(folder) -> dict[str, float]``
     Reference value per instance name from the ``reference.csv`` in
-    ``folder`` (``None``: the generic reader below).
+    ``folder`` (``None``: the generic reader below), for rows without their
+    own ``reference``.
 
 Add a family with :func:`register_family` or by adding an entry to
 :data:`FAMILIES` in this file (helper D: ``"districting"`` and ``"dtdp"``).
@@ -56,17 +61,36 @@ class Family:
         generic ``reference.csv`` reader (columns ``instance`` and one of
         ``reference_value``, ``optimal_value``, ``best_known``...).
     pattern
-        Glob used when a folder is passed as a path.
+        Glob (or globs, for a family with several file formats) used when a
+        folder is passed as a path; their extensions are the file types the
+        family accepts.
     """
 
     solve: str
     reference: str | None = None
-    pattern: str = "*.txt"
+    pattern: str | tuple[str, ...] = "*.txt"
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """The globs as a tuple."""
+        return (self.pattern,) if isinstance(self.pattern, str) else self.pattern
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The file types (``*.ext``) of the globs, without repeats."""
+        out = ("*" + p[p.rfind(".") :] if "." in p else "*" for p in self.patterns)
+        return tuple(dict.fromkeys(out))
 
 
 FAMILIES: dict[str, Family] = {
     "pmed": Family("terrakit.benchmarks.pmed:solve_file", pattern="pmed*.txt"),
-    "pmedcap": Family("terrakit.benchmarks.pmedcap:solve_file", pattern="pmedcap*.txt"),
+    # Osman–Christofides pmedcapNN.txt and Lorena–Senne SJC*.dat (in sjc/,
+    # with their references in the parent folder's reference.csv)
+    "pmedcap": Family(
+        "terrakit.benchmarks.pmedcap:solve_file",
+        reference="terrakit.benchmarks.pmedcap:reference_values",
+        pattern=("pmedcap*.txt", "SJC*.dat"),
+    ),
     "districting": Family(
         "terrakit.benchmarks.districting:solve_file",
         reference="terrakit.benchmarks.districting:reference_values",
@@ -94,7 +118,10 @@ FAMILIES: dict[str, Family] = {
 
 
 def register_family(
-    name: str, solve: str, reference: str | None = None, pattern: str = "*"
+    name: str,
+    solve: str,
+    reference: str | None = None,
+    pattern: str | tuple[str, ...] = "*",
 ) -> None:
     """Register (or replace) a benchmark family under ``name``."""
     FAMILIES[name] = Family(solve=solve, reference=reference, pattern=pattern)
@@ -106,14 +133,19 @@ def _resolve(ref: str) -> Callable[..., Any]:
     return f
 
 
-def _expand(paths: Iterable[str | Path] | str | Path, pattern: str) -> list[Path]:
+def _expand(
+    paths: Iterable[str | Path] | str | Path, patterns: str | tuple[str, ...]
+) -> list[Path]:
+    if isinstance(patterns, str):
+        patterns = (patterns,)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     out: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(p.glob(pattern), key=_natural))
+            found = {f for pattern in patterns for f in p.glob(pattern)}
+            out.extend(sorted(found, key=_natural))
         else:
             out.append(p)
     return out
@@ -124,23 +156,26 @@ def _checked(
 ) -> list[Path]:
     """The instance files, checked before the first is solved: none missing,
     each of the family's file type, at least one."""
-    files = _expand(paths, fam.pattern)
+    files = _expand(paths, fam.patterns)
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} {family} instance file(s) not found: {missing[:5]}"
         )
-    # the file type (extension) of the family's pattern, not the whole name
-    kind = "*" + fam.pattern[fam.pattern.rfind(".") :] if "." in fam.pattern else "*"
-    foreign = [str(p) for p in files if not fnmatch.fnmatch(p.name, kind)]
+    # the file types (extensions) of the family's patterns, not the whole name
+    kinds = fam.kinds
+    foreign = [
+        str(p) for p in files if not any(fnmatch.fnmatch(p.name, k) for k in kinds)
+    ]
     if foreign:
         raise SpecificationError(
-            f"{foreign[:5]} are not {family} files ({kind}); pick the family of "
-            "the files, or register_family() a reader for them"
+            f"{foreign[:5]} are not {family} files ({', '.join(kinds)}); pick the "
+            "family of the files, or register_family() a reader for them"
         )
     if not files:
         raise SpecificationError(
-            f"no {family} instance in {paths!s} (files matching {fam.pattern})"
+            f"no {family} instance in {paths!s} (files matching "
+            f"{', '.join(fam.patterns)})"
         )
     return files
 
@@ -180,10 +215,11 @@ def run(
     ----------
     family
         A key of :data:`FAMILIES` (``"pmed"``, ``"pmedcap"``, ``"districting"``,
-        ``"dtdp"``).
+        ``"dtdp"``, ``"solomon"``, ``"tsplib"``, ``"geo"``).
     paths
         Instance files and/or folders (folders are globbed with the family's
-        pattern).
+        patterns: ``pmedcap`` takes ``pmedcap*.txt`` and the SJC ``SJC*.dat``
+        files, so pass the ``sjc`` folder for the SJC set).
     time_limit
         Seconds per instance.
     seed
@@ -197,8 +233,12 @@ def run(
     -------
     pandas.DataFrame
         Columns ``family, instance, value, lower_bound, seconds, status,
-        solution`` and, where a ``reference.csv`` sits beside the files,
-        ``reference`` and ``gap_pct`` (``100 · (value − reference) / reference``).
+        solution`` and, where the family's ``reference.csv`` is found,
+        ``reference`` and ``gap_pct`` (``100 · (value − reference) / reference``,
+        both in the reference's convention: the ``no_contiguity`` districting
+        optimum when ``contiguity=False``; for Solomon the routes measured
+        with the reference's truncated distances, see
+        :mod:`terrakit.benchmarks.solomon`).
 
     Raises
     ------
@@ -224,17 +264,21 @@ def run(
         seconds = time.perf_counter() - t0
         row.setdefault("seconds", seconds)
         row = {"family": family, **row}
-        folder = path.parent
-        if folder not in refs:
-            refs[folder] = ref_reader(folder)
-        ref = refs[folder].get(str(row["instance"]))
-        if ref is not None:
+        if "reference" in row:  # the family's own, for this run's options
+            ref = row.pop("reference")
+        else:
+            folder = path.parent
+            if folder not in refs:
+                refs[folder] = ref_reader(folder)
+            ref = refs[folder].get(str(row["instance"]))
+        if ref is not None and not (isinstance(ref, float) and math.isnan(ref)):
             row["reference"] = ref
             v = row.get("value")
-            row["gap_pct"] = (
+            row.setdefault(
+                "gap_pct",
                 100.0 * (v - ref) / abs(ref)
                 if v is not None and math.isfinite(v) and ref
-                else math.nan
+                else math.nan,
             )
         rows.append(row)
         if progress:

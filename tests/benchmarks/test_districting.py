@@ -85,3 +85,17 @@ def test_solve_reaches_the_proven_optimum(me_county: districting.GraphInstance) 
     assert problems == []
     assert value == row["value"] == me_county.reference["min_cut_edges_best"] == 16
     assert row["lower_bound"] <= value
+
+
+def test_run_without_contiguity_uses_its_own_reference() -> None:
+    """ME_county with ``contiguity=False``: the reference is the
+    ``no_contiguity`` optimum (8 cut edges), not the contiguous one (16)."""
+    import terrakit as tk
+
+    f = FOLDER / "ME_county.json"
+    row = tk.benchmarks.run("districting", f, time_limit=4, contiguity=False).iloc[0]
+    assert row["reference"] == 8
+    inst = districting.read_instance(f, contiguity=False)
+    value, problems = districting.check_solution(inst, row["solution"])
+    assert problems == [] and value == row["value"]
+    assert row["gap_pct"] == pytest.approx(100 * (value - 8) / 8)

@@ -48,3 +48,35 @@ def test_sjc_reader_real_distances():
     inst = pmedcap.read_instance(SHARED / "pmedcap" / "sjc" / "SJC1.dat")
     assert (inst.n, inst.p, inst.capacity) == (100, 10, 720)
     assert not inst.truncate
+
+
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.TimeLimitWarning")
+def test_run_sjc1_against_the_parent_reference():
+    """SJC1 (n=100, p=10, real distances): ``run`` takes the ``.dat`` file and
+    its reference (17288.99) from ``pmedcap/reference.csv``, the parent of
+    ``sjc/``; the value is the README's objective of the solution returned."""
+    f = SHARED / "pmedcap" / "sjc" / "SJC1.dat"
+    row = run("pmedcap", f, time_limit=3).iloc[0]
+    assert row["instance"] == "SJC1" and row["reference"] == 17288.99
+    sol = row["solution"]
+    value, problems = pmedcap.check_solution(
+        pmedcap.read_instance(f), sol["medians"], sol["assignment"]
+    )
+    assert problems == [] and row["value"] == pytest.approx(value, rel=1e-12)
+    assert row["gap_pct"] == pytest.approx(100 * (value - 17288.99) / 17288.99)
+    assert row["gap_pct"] < 0.5
+
+
+def test_pmedcap_folders_hold_their_own_set():
+    """The ``sjc`` folder gives the four SJC files (references from the parent
+    folder), the ``pmedcap`` folder its fourteen Osman–Christofides files."""
+    import importlib
+
+    runner = importlib.import_module("terrakit.benchmarks.run")
+    fam = runner.FAMILIES["pmedcap"]
+    sjc = runner._checked("pmedcap", fam, SHARED / "pmedcap" / "sjc")
+    assert [p.name for p in sjc] == ["SJC1.dat", "SJC2.dat", "SJC3b.dat", "SJC4a.dat"]
+    oc = runner._checked("pmedcap", fam, SHARED / "pmedcap")
+    assert len(oc) == 14 and all(p.suffix == ".txt" for p in oc)
+    refs = pmedcap.reference_values(SHARED / "pmedcap" / "sjc")
+    assert (refs["SJC4a"], refs["pmedcap01"]) == (61925.51, 713)

@@ -50,3 +50,18 @@ def test_an_empty_folder_is_an_error(tmp_path, monkeypatch):
 def test_unknown_family():
     with pytest.raises(KeyError, match=r"unknown benchmark family 'pmedx'; known: \["):
         run("pmedx", [], time_limit=1)
+
+
+def test_a_family_with_two_file_types(tmp_path, monkeypatch):
+    """pmedcap reads ``*.txt`` and SJC ``*.dat``; anything else is named."""
+    _no_solving(monkeypatch)
+    f = tmp_path / "SJC9.csv"
+    f.write_text("1 1\n")
+    with pytest.raises(
+        SpecificationError, match=r"are not pmedcap files \(\*\.txt, \*\.dat\)"
+    ):
+        run("pmedcap", [f], time_limit=1)
+    with pytest.raises(
+        SpecificationError, match=r"\(files matching pmedcap\*\.txt, SJC\*\.dat\)"
+    ):
+        run("pmedcap", tmp_path, time_limit=1)

@@ -63,3 +63,21 @@ def test_reference_values() -> None:
     ref = solomon.reference_values(FOLDER)
     assert ref["C101"] == 827.3
     assert "C201" not in ref  # no distance-only optimum for type 2
+
+
+def test_run_gap_compares_like_with_like() -> None:
+    """C101: the reference (827.3) uses arcs truncated to one decimal, so
+    ``gap_pct`` measures the routes that way too; the exact length's gap to it
+    is ``gap_exact_pct`` (larger: exact arcs are longer)."""
+    import terrakit as tk
+
+    row = tk.benchmarks.run("solomon", C101, time_limit=2, seed=0).iloc[0]
+    chk = solomon.check_solution(solomon.read_instance(C101), row["solution"]["routes"])
+    assert chk["feasible"] and row["reference"] == 827.3
+    assert row["value"] == pytest.approx(chk["value"])
+    assert row["value_trunc1"] == pytest.approx(chk["value_trunc1"])
+    like = 100 * (chk["value_trunc1"] - 827.3) / 827.3
+    assert row["gap_pct"] == pytest.approx(like) == row["gap_trunc1_pct"]
+    exact = 100 * (chk["value"] - 827.3) / 827.3
+    assert row["gap_exact_pct"] == pytest.approx(exact)
+    assert row["gap_exact_pct"] > row["gap_pct"]
