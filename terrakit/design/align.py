@@ -10,7 +10,9 @@ heuristic.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+import time
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Literal
@@ -134,8 +136,33 @@ def solve(
     Returns
     -------
     AlignmentResult
-        ``method`` says which path ran.
+        ``method`` says which path ran; ``seconds`` is the wall time of the
+        whole call (with the MIP's heuristic fallback, both runs).
+
+    Raises
+    ------
+    SpecificationError
+        A bad run setting (``time_limit``, ``seed``, ``backend``,
+        ``max_iter``), before any work.
     """
+    t0 = time.perf_counter()
+    res = _solve_path(
+        problem, solver=solver, time_limit=time_limit, seed=seed, backend=backend, **kw
+    )
+    wall = time.perf_counter() - t0
+    return res if wall <= res.seconds else dataclasses.replace(res, seconds=wall)
+
+
+def _solve_path(
+    problem: DesignProblem,
+    *,
+    solver: str,
+    time_limit: float,
+    seed: int,
+    backend: str,
+    **kw: Any,
+) -> AlignmentResult:
+    """:func:`solve` without the timing: check the settings, run one path."""
     from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
     from terrakit.design.mip import solve_mip
     from terrakit.design.pmedian import is_pmedian, solve_pmedian
@@ -144,6 +171,7 @@ def solve(
     if solver not in ("auto", "mip", "heuristic"):
         raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
     backend = _check_run(time_limit, seed, backend)
+    _check_max_iter(max_iter)
     path = choose_solver(problem, time_limit) if solver == "auto" else solver
     if path == "mip" and is_pmedian(problem) and backend == "highs" and not kw:
         path = "pmedian"
@@ -259,9 +287,38 @@ def _balance_columns(
         if a not in units.columns:
             raise SpecificationError(
                 f"balance on {a!r} requested but the units have no {a!r} column; "
-                f"numeric columns: {list(units.select_dtypes('number').columns)}"
+                f"numeric columns (closest first): {_closest_numeric(units, a)}"
             )
     return out
+
+
+def _closest_numeric(units: pd.DataFrame, name: Any) -> list[str]:
+    """The units' numeric column names, the closest in spelling to ``name`` first."""
+    cols = [str(c) for c in units.select_dtypes("number").columns]
+    if not cols:
+        return []
+    return difflib.get_close_matches(str(name), cols, n=len(cols), cutoff=0.0)
+
+
+def _check_max_iter(max_iter: Any) -> None:
+    """``max_iter`` is ``None`` or a whole number ≥ 1; a clear error otherwise."""
+    if max_iter is not None and not is_count(max_iter):
+        raise SpecificationError(
+            f"max_iter must be a whole number ≥ 1, got {max_iter!r}; it is the "
+            "heuristic's iteration budget (leave it None to stop on time_limit)"
+        )
+
+
+def _lock(uid: Any, spec: Any) -> tuple[Any, str]:
+    """One ``locked`` entry as ``(territory, reason)``."""
+    if not isinstance(spec, tuple):
+        return spec, "locked"
+    if len(spec) != 2:
+        raise SpecificationError(
+            f"locked unit {uid!r} is given {spec!r}; give {{unit: territory}} or "
+            "{unit: (territory, reason)}"
+        )
+    return spec[0], str(spec[1])
 
 
 def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
@@ -346,7 +403,13 @@ def build_problem(
 
     units, reps = _tables(study_or_units, reps)
     balance = _balance_columns(units, balance, {"workload": 0.03})
-    wname = weight or (next(iter(balance)) if balance else None)
+    if weight is not None and weight not in units.columns:
+        raise SpecificationError(
+            f"weight={weight!r} is not a column of the units; numeric columns "
+            f"(closest first): {_closest_numeric(units, weight)}; leave weight "
+            "None to weight by the first balanced activity"
+        )
+    wname = weight if weight is not None else next(iter(balance), None)
     summed = [
         *balance,
         *([wname] if wname is not None and wname in units.columns else []),
@@ -470,8 +533,13 @@ def build_problem(
     lock_cols: dict[int, int] = {}
     reasons: dict[int, str] = {}
     index = pd.Index(units.index)
+    if locked is not None and not isinstance(locked, Mapping):
+        raise SpecificationError(
+            f"locked must map unit ids to territories, got {locked!r}; give "
+            "{unit: territory} or {unit: (territory, reason)}"
+        )
     for uid, spec in (locked or {}).items():
-        terr, reason = spec if isinstance(spec, tuple) else (spec, "locked")
+        terr, reason = _lock(uid, spec)
         pos = index.get_indexer([uid])[0]
         if pos < 0:
             raise SpecificationError(f"locked unit {uid!r} is not among the units")
@@ -481,7 +549,7 @@ def build_problem(
                 f"({'rep ids' if fixed else 'unit ids of candidate centers'})"
             )
         lock_cols[int(pos)] = center_ids.index(terr)
-        reasons[int(pos)] = str(reason)
+        reasons[int(pos)] = reason
     draws = None
     dtol = None
     if balance_on_draws is not None:
@@ -587,16 +655,25 @@ def align(
     progress
         Print what is being done.
     max_iter
-        Iteration budget of the heuristic path: with it, the answer no
-        longer depends on machine speed or load, only on ``seed`` (the time
-        limit still caps the run).  Ignored by the exact paths.
+        Iteration budget of the heuristic path, a whole number ≥ 1: with it,
+        the answer no longer depends on machine speed or load, only on
+        ``seed`` (the time limit still caps the run).  Ignored by the exact
+        paths.
     **kw
-        Passed to :func:`build_problem` (``weight``, ``travel_model``,
-        ``draws_tolerance``, ``adjacency``, ``candidates``).
+        Passed to :func:`build_problem` (``weight``, a numeric column of the
+        units; ``travel_model``, ``draws_tolerance``, ``adjacency``,
+        ``candidates``).
 
     Returns
     -------
     AlignmentResult
+        ``seconds`` is the wall time of the whole call (geography, model
+        build and every solver run).  ``provenance["config"]`` holds the
+        settings as the caller gave them (``time_limit``, ``solver``,
+        ``backend``...); the settings the chosen path ran with (e.g. the
+        share of the time a heuristic fallback got) are kept apart in
+        ``provenance["config"]["solver_config"]``.
+
         The heuristic path cannot prove infeasibility: when it ends without
         an alignment that meets every constraint, it returns its closest plan
         with status ``"infeasible"`` (``info["violations"]`` and
@@ -624,6 +701,8 @@ def align(
     >>> res.status, res.gap  # doctest: +SKIP
     ('optimal', 0.0)
     """
+    t0 = time.perf_counter()
+    _check_max_iter(max_iter)
     units, reps = _tables(study_or_units, reps)
     problem = build_problem(
         units,
@@ -687,11 +766,19 @@ def align(
         else repr(kw["travel_model"]),
     }
     prov = dict(res.provenance)
-    prov["config"] = {**spec, **dict(prov.get("config") or {})}
+    # the caller's settings win; the settings the path ran with (a fallback's
+    # share of the time, the MIP gap...) are kept apart under "solver_config"
+    prov["config"] = {**spec, "solver_config": dict(prov.get("config") or {})}
     alignment = Alignment(
         res.alignment.assignment, name=res.alignment.name, provenance=prov
     )
-    return dataclasses.replace(res, alignment=alignment, provenance=prov, units=units)
+    return dataclasses.replace(
+        res,
+        alignment=alignment,
+        provenance=prov,
+        units=units,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def pareto(

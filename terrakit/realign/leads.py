@@ -298,7 +298,8 @@ def assign_leads(
         them), a capacity rule without ``capacity_hours`` or ``workload``, an
         expertise rule without ``industry`` or ``skills``.
     SpecificationError
-        Unknown or repeated rules, or ``"territory"`` not first.
+        ``rules`` not a rule name or a sequence of them (e.g. ``None``),
+        unknown or repeated rules, or ``"territory"`` not first.
 
     Notes
     -----
@@ -318,7 +319,14 @@ def assign_leads(
     """
     from terrakit.metrics import _alignment, _labels
 
-    rules = (rules,) if isinstance(rules, str) else tuple(rules)
+    try:
+        rules = (rules,) if isinstance(rules, str) else tuple(rules)
+    except TypeError:
+        raise SpecificationError(
+            f"assign_leads(rules={rules!r}): rules are rule names in priority "
+            f"order, starting with 'territory', e.g. {list(RULES)} (the default) "
+            "or ['territory', 'capacity']; a single rule may be given as a string"
+        ) from None
     unknown = [r for r in rules if r not in RULES]
     if unknown or not rules or rules[0] != "territory" or len(set(rules)) < len(rules):
         raise SpecificationError(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from terrakit.design import align, build_problem, choose_solver, pareto
+from terrakit.design import align, build_problem, choose_solver, pareto, solve
 from terrakit.exceptions import InfeasibleError, SpecificationError, TerrakitWarning
 
 
@@ -369,3 +371,70 @@ def test_units_table_checked_at_the_door(toy_grid_3x3):
         align(toy_grid_3x3, targets=[0.5, float("nan")], time_limit=5)
     with pytest.raises(SpecificationError, match=r"positive shares; 'R1' has 0$"):
         align(toy_grid_3x3, targets={"R1": 0.0, "R2": 1.0}, time_limit=5)
+
+
+def test_misspelt_weight_is_refused_with_the_closest_columns(toy_grid_3x3):
+    """``weight="wrkload"`` was read as uniform weights (a different answer,
+    recorded as if the column had been used); it is now refused before
+    solving, with the numeric columns closest in spelling first."""
+    with pytest.raises(
+        SpecificationError,
+        match=r"weight='wrkload' is not a column of the units; numeric columns "
+        r"\(closest first\): \['workload', .*leave weight None",
+    ):
+        align(toy_grid_3x3, weight="wrkload", solver="mip", time_limit=5)
+    with pytest.raises(SpecificationError, match="weight='' is not a column"):
+        build_problem(toy_grid_3x3, weight="")
+
+
+@pytest.mark.parametrize("max_iter", [0, -5, 2.5, True, "100"])
+def test_bad_max_iter_is_refused_before_solving(toy_grid_3x3, max_iter):
+    message = f"max_iter must be a whole number ≥ 1, got {max_iter!r}"
+    with pytest.raises(SpecificationError, match=re.escape(message)):
+        align(toy_grid_3x3, solver="heuristic", time_limit=5, max_iter=max_iter)
+    problem = build_problem(toy_grid_3x3, balance={"workload": 0.5})
+    with pytest.raises(SpecificationError, match=re.escape(message)):
+        solve(problem, solver="heuristic", time_limit=5, max_iter=max_iter)
+
+
+@pytest.mark.parametrize(
+    "locked", [{"u7": ("R2",)}, {"u7": ("R2", "asked", "extra")}, ["u7"]]
+)
+def test_malformed_locks_name_the_two_accepted_forms(toy_grid_3x3, locked):
+    """A one-element tuple was a bare ``ValueError: not enough values to
+    unpack``; a list of units an ``AttributeError``."""
+    forms = r"give \{unit: territory\} or \{unit: \(territory, reason\)\}"
+    what = "locked must map" if isinstance(locked, list) else "locked unit 'u7'"
+    with pytest.raises(SpecificationError, match=f"{what}.*{forms}"):
+        align(toy_grid_3x3, locked=locked, solver="mip", time_limit=5)
+
+
+def test_provenance_keeps_the_callers_settings_and_seconds_the_whole_call(
+    toy_grid_3x3, monkeypatch
+):
+    """A MIP that finds no plan in its time hands over to the heuristic for a
+    tenth of it: the provenance says ``time_limit=5`` as the caller gave it
+    (the heuristic's 0.5 s is kept under ``solver_config``), and ``seconds``
+    counts the MIP's time too, not only the heuristic's."""
+    import time
+
+    import terrakit.design.mip as mip
+    from terrakit.design.heuristic import solve_heuristic
+
+    def no_incumbent_then_heuristic(problem, *, time_limit, seed, backend, **kw):
+        time.sleep(0.3)  # the MIP's search, ended without an incumbent
+        return solve_heuristic(
+            problem, time_limit=0.1 * time_limit, seed=seed, max_iter=50
+        )
+
+    monkeypatch.setattr(mip, "solve_mip", no_incumbent_then_heuristic)
+    t0 = time.perf_counter()
+    res = align(toy_grid_3x3, balance={"workload": 0.5}, solver="mip", time_limit=5)
+    wall = time.perf_counter() - t0
+    assert res.method == "heuristic"
+    config = res.alignment.provenance["config"]
+    assert (config["time_limit"], config["solver"]) == (5, "mip")
+    assert config["solver_config"]["time_limit"] == pytest.approx(0.5)
+    assert 0.3 <= res.seconds <= wall
+    direct = solve(build_problem(toy_grid_3x3), solver="mip", time_limit=5)
+    assert direct.seconds >= 0.3

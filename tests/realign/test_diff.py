@@ -53,3 +53,21 @@ def test_numeric_unit_ids_are_read_as_the_study_ids(make_grid) -> None:
     d = diff_alignments(study, before, after)
     assert d.n_moved == 1
     assert d.moves.index.tolist() == [names["c2r0"]]
+
+
+def test_the_readme_name_diff_is_the_function(grid6x4, moved_one) -> None:
+    """The README lists ``tk.realign.diff``; it was the submodule ('module'
+    object is not callable).  The submodule stays importable by name."""
+    import importlib
+
+    import terrakit as tk
+    import terrakit.realign as realign
+
+    assert realign.diff is diff_alignments and "diff" in realign.__all__
+    d = tk.realign.diff(grid6x4, "current", moved_one)
+    assert d.moved("units") == 1
+    module = importlib.import_module("terrakit.realign.diff")
+    assert module.diff_alignments is diff_alignments
+    from terrakit.realign.diff import AlignmentDiff
+
+    assert isinstance(d, AlignmentDiff)

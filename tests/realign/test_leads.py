@@ -243,3 +243,20 @@ def test_bad_rules(grid6x4, lead_at):
     no_cap = grid6x4.replace(reps=grid6x4.reps.drop(columns="capacity_hours"))
     with pytest.raises(DataValidationError, match=r"reps\.capacity_hours"):
         assign_leads(leads, no_cap, rules=["territory", "capacity"])
+
+
+@pytest.mark.parametrize("rules", [None, 3])
+def test_rules_that_are_not_rule_names_say_what_rules_look_like(
+    grid6x4, lead_at, rules
+):
+    """``rules=None`` was a bare ``TypeError: 'NoneType' object is not iterable``."""
+    with pytest.raises(
+        SpecificationError,
+        match=re.escape(
+            f"assign_leads(rules={rules!r}): rules are rule names in priority "
+            "order, starting with 'territory', e.g. ['territory', 'capacity', "
+            "'expertise'] (the default) or ['territory', 'capacity']; a single "
+            "rule may be given as a string"
+        ),
+    ):
+        assign_leads(lead_at([(0, 0, "Retail")]), grid6x4, rules=rules)
