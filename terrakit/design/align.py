@@ -470,6 +470,18 @@ def build_problem(
                 raise SpecificationError(
                     f"candidates {bad} are not unit ids; pick centers among the units"
                 )
+            if len(np.unique(center_units)) < len(center_units):
+                seen = pd.Series(list(candidates))
+                twice = list(dict.fromkeys(seen[seen.duplicated()].tolist()))[:5]
+                raise SpecificationError(
+                    f"candidates list {twice} more than once; give each candidate "
+                    "unit once"
+                )
+            if len(center_units) < k:
+                raise SpecificationError(
+                    f"{len(center_units)} candidates for {k} territories: give at "
+                    f"least {k} candidate units (one center each)"
+                )
         if n * len(center_units) > MAX_CHOOSE_CELLS:
             raise SpecificationError(
                 f"choosing {k} centers among {len(center_units)} candidates for {n} "
@@ -836,7 +848,16 @@ def pareto(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", TimeLimitWarning)
+                # no plan in band: its closest plan is not a point of the
+                # front (the reason below says what it breaks)
+                warnings.simplefilter("ignore", TerrakitWarning)
                 r = align(study, balance=bal, **align_kwargs)
+            if r.status == "infeasible":
+                broken = list(r.info.get("violations", []))
+                raise InfeasibleError(
+                    "no alignment in the bands found (not a proof); the closest "
+                    f"breaks {len(broken)} constraint(s): {'; '.join(broken[:3])}"
+                )
             rows.append(
                 {
                     "value": float(v),

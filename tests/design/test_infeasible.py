@@ -7,6 +7,7 @@ import pytest
 
 import terrakit as tk
 from terrakit.design import align, build_problem
+from terrakit.design import pareto as align_pareto
 from terrakit.design.problem import DesignProblem
 from terrakit.exceptions import InfeasibleError, SpecificationError
 
@@ -84,3 +85,52 @@ def test_locks_with_the_home_unit_over_a_band_are_refused_before_solving() -> No
         ga, reps, balance={"workload": 0.15}, locked={"13089": "R01"}, contiguity=False
     )
     p.check()
+
+
+def test_pareto_keeps_a_closest_plan_off_the_front(
+    toy_grid_3x3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tolerance at which the heuristic only finds a plan that breaks a band
+    (made so here) is a row of NaNs with what the closest plan breaks as its
+    reason, as pareto's docstring says; it used to be a point of the front
+    with gap inf, and the warning leaked."""
+    import importlib
+    import math
+    import warnings
+
+    from terrakit.design.result import AlignmentResult
+
+    mod = importlib.import_module("terrakit.design.align")
+    real = mod.solve
+
+    def fake(problem, **kw):
+        if problem.tolerance.get("workload", 1.0) > 0.15:
+            return real(problem, **kw)
+        cols = np.zeros(problem.n_units, dtype=np.int64)
+        return AlignmentResult.from_columns(
+            problem, cols, status="infeasible", lower_bound=-math.inf,
+            method="heuristic", seconds=0.1, seed=0,
+            info={"violations": problem.violations(cols)},
+        )  # fmt: skip
+
+    monkeypatch.setattr(mod, "solve", fake)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        front = align_pareto(toy_grid_3x3, values=[0.1, 0.3], solver="heuristic",
+                             time_limit=5, max_iter=200)  # fmt: skip
+    row = front.set_index("value").loc[0.1]
+    assert row["status"] == "infeasible" and math.isnan(row["objective"])
+    assert "the closest breaks 3 constraint(s): workload of territory" in row["reason"]
+    assert front.set_index("value").loc[0.3, "status"] != "infeasible"
+
+
+@pytest.mark.parametrize(
+    ("candidates", "message"),
+    [
+        (["u1", "u1", "u5"], r"candidates list \['u1'\] more than once"),
+        (["u1", "u5"], "2 candidates for 3 territories: give at least 3"),
+    ],
+)
+def test_bad_candidate_lists_are_refused(toy_grid_3x3, candidates, message) -> None:
+    with pytest.raises(SpecificationError, match=message):
+        align(toy_grid_3x3, n_territories=3, candidates=candidates, time_limit=5)
