@@ -973,26 +973,6 @@ def _choose_bound(
     deadline: float,
     lp: _BackgroundLP | None = None,
 ) -> tuple[float, str]:
-    """:func:`_chosen_bound`, then the LP beside it stopped if still running."""
-    try:
-        return _chosen_bound(
-            spec, cost_all, objective, labels, centers, deadline=deadline, lp=lp
-        )
-    finally:
-        if lp is not None:
-            lp.cancel()
-
-
-def _chosen_bound(
-    spec: Spec,
-    cost_all: np.ndarray,
-    objective: float,
-    labels: np.ndarray,
-    centers: np.ndarray,
-    *,
-    deadline: float,
-    lp: _BackgroundLP | None = None,
-) -> tuple[float, str]:
     """Lower bound with chosen centers (any assignment, any ``k`` centers).
 
     Up to :data:`BANDED_BOUND_CELLS` unit–candidate pairs:
