@@ -319,9 +319,11 @@ def _solve_location(
         time_limit=max(0.6 * (deadline - time.perf_counter()), 1),
     )
     if lp.status == "infeasible":
-        if not spec.choose:
+        names = spec.activity_names
+        if not spec.choose and (names is None or act.shape[1] <= len(names)):
             # the reps' homes are the centers: no split assignment meets the
-            # bands, so no alignment does (a proof, not a give-up)
+            # bands, so no alignment does (a proof, not a give-up; not with
+            # scenario draws, whose bands here hold in a chosen few draws)
             raise InfeasibleError(
                 _infeasible_bands(spec, cost, lk, q, deadline - time.perf_counter())
             )
