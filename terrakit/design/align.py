@@ -22,7 +22,7 @@ import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit.data.alignment import Alignment
-from terrakit.design.problem import DesignProblem, Objective
+from terrakit.design.problem import DesignProblem, Objective, _rid
 from terrakit.design.result import AlignmentResult
 from terrakit.exceptions import (
     DataValidationError,
@@ -506,6 +506,20 @@ def build_problem(
             "None means no limit"
         )
     allowed = None if max_distance_km is None else km <= float(max_distance_km)
+    if allowed is not None and not allowed.any(axis=1).all():
+        # units beyond the limit from every center: name them, with the km
+        near = km.min(axis=1)
+        far = np.flatnonzero(~allowed.any(axis=1))
+        far = far[np.argsort(-near[far])]
+        shown = ", ".join(
+            f"{_rid(units.index[i])} {near[i]:.1f} km" for i in far[:5]
+        ) + (f" and {far.size - 5} more" if far.size > 5 else "")
+        raise SpecificationError(
+            f"max_distance_km={max_distance_km:g} leaves {far.size} units "
+            f"beyond every {'rep home' if fixed else 'candidate center'} (nearest: "
+            f"{shown}); raise max_distance_km to at least {near.max():.1f} or "
+            + ("add reps near them" if fixed else "add candidates near them")
+        )
     unit_km = None
     if objective == "diameter":
         if n * n > MAX_CHOOSE_CELLS:

@@ -831,6 +831,20 @@ def _diagnose(
     names = problem.banded + (["__draws__"] if problem.draws is not None else [])
     names += [f"budget:{b}" for b in problem.budgets]
     limit = max(1.0, min(10.0, time_limit / 4))
+    if problem.allowed is not None and names:
+        # no band at all: then the distance limit (and the locks) are the cause
+        layout = build_model(problem, contiguity_method="flow", skip_bands=tuple(names))
+        out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
+        if out.status == "infeasible":
+            k = problem.n_territories
+            return (
+                f"no {k} territories reach every unit within max_distance_km, "
+                "whatever the bands"
+                + (" (with contiguity)" if problem.contiguity else "")
+                + (" and the locks" if problem.locked else "")
+                + "; raise max_distance_km"
+                + (" or n_territories" if problem.center_mode == "choose" else "")
+            )
     for a in names:
         others = tuple(b for b in names if b != a)
         layout = build_model(problem, contiguity_method="flow", skip_bands=others)

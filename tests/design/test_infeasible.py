@@ -134,3 +134,33 @@ def test_pareto_keeps_a_closest_plan_off_the_front(
 def test_bad_candidate_lists_are_refused(toy_grid_3x3, candidates, message) -> None:
     with pytest.raises(SpecificationError, match=message):
         align(toy_grid_3x3, n_territories=3, candidates=candidates, time_limit=5)
+
+
+def test_units_beyond_every_home_are_named_with_their_distance() -> None:
+    """Fixed centers: the units no rep home reaches within max_distance_km
+    are named, farthest first, with the km to their nearest home and the
+    least limit that reaches them all."""
+    st = tk.load_sample("southeast")
+    units = st.units[st.units.region.isin(["NC-Piedmont", "NC-Central"])]
+    reps = st.reps.loc[["R12", "R13", "R14", "R15"]]
+    with pytest.raises(SpecificationError) as err:
+        align(units, reps, balance={"workload": 0.9}, max_distance_km=30, time_limit=4)
+    msg = str(err.value)
+    assert msg.startswith("max_distance_km=30 leaves 40 units beyond every rep home")
+    assert "(nearest: '37019' 191.1 km, '37047' 173.9 km" in msg
+    assert "raise max_distance_km to at least 191.1 or add reps near them" in msg
+
+
+def test_chosen_centers_that_cannot_reach_every_unit_blame_the_distance() -> None:
+    """Three chosen centers cannot reach every unit within 20 km: the MIP's
+    diagnosis names the distance limit (it blamed the ±90 % workload band)."""
+    st = tk.load_sample("southeast")
+    units = st.units[st.units.region.isin(["NC-Piedmont", "NC-Central"])]
+    with pytest.raises(
+        InfeasibleError,
+        match="no 3 territories reach every unit "
+        "within max_distance_km, whatever the bands; raise "
+        "max_distance_km or n_territories",
+    ):
+        align(units, n_territories=3, balance={"workload": 0.9}, contiguity=False,
+              max_distance_km=20, solver="mip", time_limit=10)  # fmt: skip
