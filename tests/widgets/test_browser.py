@@ -195,9 +195,12 @@ def test_territory_map_renders_and_moves_a_unit(lab):
             assert target is not None, "no clickable unit outside R01 found"
             t_click = time.monotonic()
             page.mouse.click(target["x"], target["y"])
+            # both rows (the unit's old territory and R01) redraw; they need
+            # not do so in one frame, so wait for the two
             page.wait_for_function(
                 """(before) => [...document.querySelectorAll('.tk-balance-row')]
-                    .some(r => r.dataset.total !== before[r.dataset.territory])""",
+                    .filter(r => r.dataset.total !== before[r.dataset.territory])
+                    .length >= 2""",
                 arg=before,
                 timeout=30_000,
             )
