@@ -33,6 +33,7 @@ from terrakit.design._pmedian_bound import (
     BANDED_LP_SECONDS_PER_CELL,
     MULTI_BAND_CELLS,
     MULTI_BAND_PATIENCE,
+    RegionCuts,
     banded_kmedian_bound,
     banded_kmedian_lp,
     pmedian_lagrangian_bound,
@@ -649,17 +650,15 @@ def _infeasible_bands(
         )
         if on
     ]
-    cause = (
-        "the band" + ("s" if len(alone) > 1 else "") + " on "
-        + " and ".join(band(b) for b in alone)
-        + (" cannot be met even alone" if len(banded) > 1 else " cannot be met")
-        if alone
-        else "the bands on " + " and ".join(band(b) for b in banded)
-        + " cannot be met together"
-        if len(banded) > 1
-        else "the band on " + " and ".join(band(b) for b in banded)
-        + " cannot be met"
-    )  # fmt: skip
+    if alone:  # only checked with several bands
+        plural = "s" if len(alone) > 1 else ""
+        listed = " and ".join(band(b) for b in alone)
+        cause = f"the band{plural} on {listed} cannot be met even alone"
+    elif len(banded) > 1:
+        listed = " and ".join(band(b) for b in banded)
+        cause = f"the bands on {listed} cannot be met together"
+    else:
+        cause = f"the band on {' and '.join(band(b) for b in banded)} cannot be met"
     with_ = f" with {' and '.join(extra)}" if extra else ""
     return (
         f"no alignment exists: {cause}{with_}, even if units could be split "
@@ -1013,6 +1012,33 @@ def _choose_bound(
         ups = np.max(spec.upper, axis=0)
         multi = len(tried) > 1 and n * m * (len(tried) - 1) <= MULTI_BAND_CELLS
 
+        def cuts_for(a: int) -> RegionCuts | None:
+            # the region cuts of activity ``a``'s band (both sides needed)
+            if not (np.isfinite(lows[a]) and np.isfinite(ups[a])):
+                return None
+            return region_cuts(
+                cost_all, act[:, a], float(lows[a]), float(ups[a]), objective
+            )
+
+        def every_band(rest: np.ndarray, **more: Any) -> dict[str, Any]:
+            # the keyword arguments that price the ``rest`` activities' bands
+            return {
+                "others": act[:, rest],
+                "others_lower": lows[rest],
+                "others_upper": ups[rest],
+                "patience": MULTI_BAND_PATIENCE,
+                **more,
+            }
+
+        def cut_note(cuts: RegionCuts | None) -> str:
+            return (
+                ""
+                if cuts is None
+                else f", with {cuts.n_regions} region cut(s) (activity that must "
+                "cross the border of a region that fits no whole number of "
+                "territories)"
+            )
+
         def from_lp(
             found: tuple[np.ndarray, np.ndarray, float], until: float, steps: int
         ) -> tuple[float, str]:
@@ -1023,20 +1049,11 @@ def _choose_bound(
             a0 = int(own[0])
             rest = tried[tried != a0]
             pos = {int(b): i for i, b in enumerate(tried.tolist())}
-            cuts = None
-            if np.isfinite(lows[a0]) and np.isfinite(ups[a0]):
-                cuts = region_cuts(
-                    cost_all, act[:, a0], float(lows[a0]), float(ups[a0]), objective
-                )
+            cuts = cuts_for(a0)
             every: dict[str, Any] = {}
             if len(rest):
-                every = {
-                    "others": act[:, rest],
-                    "others_lower": lows[rest],
-                    "others_upper": ups[rest],
-                    "others_start": alpha_lp[:, [pos[int(b)] for b in rest]],
-                    "patience": MULTI_BAND_PATIENCE,
-                }
+                start_prices = alpha_lp[:, [pos[int(b)] for b in rest]]
+                every = every_band(rest, others_start=start_prices)
             # the cuts' multipliers at 0 (where the value at the LP's duals
             # is the LP's) or at their crossing price: one step each, then
             # the better goes on
@@ -1064,13 +1081,7 @@ def _choose_bound(
                 "Lagrangian relaxation of the assignment rows of the banded "
                 f"k-median model (chosen centers; {kept}, from the duals of its "
                 f"LP relaxation, value {lp_value:.6g}; contiguity dropped)"
-                + (
-                    f", with {cuts.n_regions} region cut(s) (activity that must "
-                    "cross the border of a region that fits no whole number of "
-                    "territories)"
-                    if cuts is not None and cuts.n_regions
-                    else ""
-                )
+                + cut_note(cuts)
             )
 
         def keeping(a: int, **kw: Any) -> float:
@@ -1101,11 +1112,7 @@ def _choose_bound(
         )
         best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
         for i, a in enumerate(own.tolist()):
-            cuts = None
-            if np.isfinite(lows[a]) and np.isfinite(ups[a]):
-                cuts = region_cuts(
-                    cost_all, act[:, a], float(lows[a]), float(ups[a]), objective
-                )
+            cuts = cuts_for(a)
             now = time.perf_counter()
             info: dict[str, object] = {}
             bound = keeping(
@@ -1143,12 +1150,7 @@ def _choose_bound(
                     **kw,
                 )
 
-            every = {
-                "others": act[:, rest],
-                "others_lower": lows[rest],
-                "others_upper": ups[rest],
-                "patience": MULTI_BAND_PATIENCE,
-            }
+            every = every_band(rest)
             # one step with every band: when the other bands do not raise
             # the value at these multipliers they do not bind, and the time
             # left goes back to the single-activity run (its steps are
@@ -1169,12 +1171,7 @@ def _choose_bound(
             "Lagrangian relaxation of the assignment rows of the banded "
             f"k-median model (chosen centers; {kept};{others} contiguity dropped)"
         )
-        if best_cuts is not None:
-            method += (
-                f", with {best_cuts.n_regions} region cut(s) (activity that must "
-                "cross the border of a region that fits no whole number of "
-                "territories)"
-            )
+        method += cut_note(best_cuts)
         # the LP finished while these ran: the value at its duals, if higher
         found = lp.result() if lp is not None else None
         if found is not None:

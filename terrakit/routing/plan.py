@@ -801,50 +801,49 @@ def _check_calls_fit_windows(
             return f"window {shown}: a {m[k]:g}-min call starting then"
         return f"a {m[k]:g}-min call in the working day {_hhmm(d0)}-{_hhmm(d1)}"
 
-    late = due & (s0 > s1 + 1e-9)
-    if late.any():
-        k = int(np.flatnonzero(late)[0])
-        windowed = bool(has_window[late].any())
+    def refuse(bad: np.ndarray, what: str, fixes: tuple[str, str]) -> None:
+        # ``what`` names the first bad account's call as ``{example}``;
+        # ``fixes``: with a window among them, without
+        if not bad.any():
+            return
+        k = int(np.flatnonzero(bad)[0])
+        windowed = bool(has_window[bad].any())
         raise DataValidationError(
             "accounts",
             "tw_start/tw_end" if windowed else "call_minutes",
-            f"{int(late.sum())} accounts' calls cannot end by {_hhmm(d1)}, the "
-            f"end of the working day (e.g. {example(k)} ends after {_hhmm(d1)})",
-            rows=list(acc.index[late]),
-            n_bad=int(late.sum()),
-            fix=(
-                "open their windows earlier, shorten call_minutes, or widen day_hours"
-                if windowed
-                else "shorten call_minutes, or widen day_hours"
-            ),
+            what.format(count=int(bad.sum()), example=example(k)),
+            rows=list(acc.index[bad]),
+            n_bad=int(bad.sum()),
+            fix=fixes[0] if windowed else fixes[1],
         )
+
+    refuse(
+        due & (s0 > s1 + 1e-9),
+        f"{{count}} accounts' calls cannot end by {_hhmm(d1)}, the end of the "
+        f"working day (e.g. {{example}} ends after {_hhmm(d1)})",
+        (
+            "open their windows earlier, shorten call_minutes, or widen day_hours",
+            "shorten call_minutes, or widen day_hours",
+        ),
+    )
     if lunch is None:
         return
     l0, l1, lm = lunch
     # starts strictly inside (b0, b1) overlap every placement of the break
     b0, b1 = l1 - lm - m, l0 + lm
-    blocked = due & (s0 > b0 + 1e-9) & (s1 < b1 - 1e-9)
-    if not blocked.any():
-        return
-    k = int(np.flatnonzero(blocked)[0])
     if abs(l1 - l0 - lm) < 1e-9:
         brk = f"the fixed lunch break {_hhmm(l0)}-{_hhmm(l1)}"
     else:
         brk = f"the {lm:g}-min lunch break taken within {_hhmm(l0)}-{_hhmm(l1)}"
-    windowed = bool(has_window[blocked].any())
-    raise DataValidationError(
-        "accounts",
-        "tw_start/tw_end" if windowed else "call_minutes",
-        f"{int(blocked.sum())} accounts' calls cannot be held outside {brk} (e.g. "
-        f"{example(k)} always overlaps the break)",
-        rows=list(acc.index[blocked]),
-        n_bad=int(blocked.sum()),
-        fix=(
+    refuse(
+        due & (s0 > b0 + 1e-9) & (s1 < b1 - 1e-9),
+        f"{{count}} accounts' calls cannot be held outside {brk} (e.g. "
+        "{example} always overlaps the break)",
+        (
             "widen their tw_start/tw_end beyond the break, or move the break "
-            "(lunch=) or shorten it (lunch_minutes=)"
-            if windowed
-            else "shorten call_minutes, or move the break (lunch=) or shorten it "
-            "(lunch_minutes=)"
+            "(lunch=) or shorten it (lunch_minutes=)",
+            "shorten call_minutes, or move the break (lunch=) or shorten it "
+            "(lunch_minutes=)",
         ),
     )
 

@@ -414,6 +414,23 @@ def test_chosen_centers_bound_with_only_signed_bands() -> None:
     assert res.info["bound"].startswith('"every unit at its nearest candidate"')
 
 
+def _two_band_problem() -> tuple[DesignProblem, tuple[float, float]]:
+    """The 24-unit case of :func:`_two_band_instance` (seed 2, 4 territories,
+    workload ±10 %, potential ±15 %, chosen centers) and its
+    :func:`_lp_bounds` (both bands, best single activity)."""
+    cost, act, k = _two_band_instance(seed=2, n=24, share=0.5)
+    p = DesignProblem.from_cost_matrix(
+        cost,
+        {"workload": act[:, 0], "potential": act[:, 1]},
+        k,
+        tolerance={"workload": 0.10, "potential": 0.15},
+        center_mode="choose",
+    )
+    tot = act.sum(axis=0) / k
+    lo, hi = tot * np.array([0.9, 0.85]), tot * np.array([1.1, 1.15])
+    return p, _lp_bounds(cost, act, k, lo, hi)
+
+
 def test_chosen_centers_bound_keeps_every_band(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -425,17 +442,7 @@ def test_chosen_centers_bound_keeps_every_band(
     from terrakit.design import _core
 
     monkeypatch.setattr(_core, "BANDED_LP_CELLS", 0)
-    cost, act, k = _two_band_instance(seed=2, n=24, share=0.5)
-    p = DesignProblem.from_cost_matrix(
-        cost,
-        {"workload": act[:, 0], "potential": act[:, 1]},
-        k,
-        tolerance={"workload": 0.10, "potential": 0.15},
-        center_mode="choose",
-    )
-    tot = act.sum(axis=0) / k
-    lo, hi = tot * np.array([0.9, 0.85]), tot * np.array([1.1, 1.15])
-    _, one = _lp_bounds(cost, act, k, lo, hi)
+    p, (_, one) = _two_band_problem()
     res = solve_heuristic(p, time_limit=3, seed=0)
     exact = solve_mip(p, time_limit=60, seed=0)
     assert exact.status == "optimal"
@@ -531,17 +538,7 @@ def test_chosen_centers_bound_from_the_lp_beside_the_heuristic(
         return self._out
 
     monkeypatch.setattr(_core._BackgroundLP, "result", waited)
-    cost, act, k = _two_band_instance(seed=2, n=24, share=0.5)
-    p = DesignProblem.from_cost_matrix(
-        cost,
-        {"workload": act[:, 0], "potential": act[:, 1]},
-        k,
-        tolerance={"workload": 0.10, "potential": 0.15},
-        center_mode="choose",
-    )
-    tot = act.sum(axis=0) / k
-    lo, hi = tot * np.array([0.9, 0.85]), tot * np.array([1.1, 1.15])
-    both, _ = _lp_bounds(cost, act, k, lo, hi)
+    p, (both, _) = _two_band_problem()
     res = solve_heuristic(p, time_limit=3, seed=0)
     exact = solve_mip(p, time_limit=60, seed=0)
     assert exact.status == "optimal"
