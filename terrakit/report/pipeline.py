@@ -292,19 +292,25 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> None:
     ]
     have = ["units", *numeric]
 
-    def check(section: str, key: str, value: str, extra: tuple[str, ...] = ()) -> None:
-        if value in have or value in extra:
+    def check(
+        section: str, key: str, value: str, extra: tuple[str, ...] = (), units=True
+    ) -> None:
+        ok = [*have, *extra] if units else [*numeric, *extra]
+        if value in ok:
             return
-        close = difflib.get_close_matches(value, [*have, *extra], n=1)
+        close = difflib.get_close_matches(value, ok, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(
             f"{cfg.source}: [{section}] {key}: {value!r} is not a numeric column "
-            f"of the study's units{hint}; they have {have}. Fix: name one of "
+            f"of the study's units{hint}; they have {ok}. Fix: name one of "
             "those columns, or add the column to the units file"
         )
 
     reps = study.reps
     current = study.alignments.get("current")
+    if cfg.design.enabled and reps is not None:
+        for m in cfg.design.balance:
+            check("design", f"balance.{m}", m, units=False)
     if cfg.realign.enabled and current is not None and reps is not None:
         for m in cfg.realign.balance:
             check("realign", f"balance.{m}", m)
