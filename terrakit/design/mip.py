@@ -520,8 +520,15 @@ def solve_mip(
     if heuristic_start is None:
         heuristic_start = problem.contiguity and problem.center_mode == "fixed"
     start_info: dict[str, Any] = {}
+    # the start's heuristic run, kept: it is the fallback when the MIP finds
+    # nothing (so the fallback needs no second run past the limit)
+    first: tuple[AlignmentResult | None, float] | None = None
     if start is None and heuristic_start:
-        start, start_info = _heuristic_start(problem, 0.25 * time_limit, seed)
+        t_h = time.perf_counter()
+        start, start_info, first_res = _heuristic_start(
+            problem, 0.25 * time_limit, seed
+        )
+        first = (first_res, time.perf_counter() - t_h)
     cm = contiguity_method
     if problem.contiguity and cm == "auto":
         assert problem.adjacency is not None
@@ -590,10 +597,14 @@ def solve_mip(
             f"{msg or 'no alignment meets all constraints'}"
         )
     if out.values is None:
-        # the heuristic gets the time the MIP left, and at least a tenth of
-        # the limit, so the call ends near its time limit
-        left = max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
-        fallback = _fallback(problem, left, seed)
+        if first is not None:
+            # the heuristic already ran for the MIP start: its answer stands
+            fallback, left = first
+        else:
+            # the heuristic gets the time the MIP left, and at least a tenth
+            # of the limit, so the call ends near its time limit
+            left = max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
+            fallback = _fallback(problem, left, seed)
         if fallback is not None and fallback.status == "infeasible":
             # neither found a plan in the bands, and neither proved there is
             # none: the heuristic's closest plan, with what it breaks
@@ -796,14 +807,15 @@ def draw_intervals(problem: DesignProblem, cols: np.ndarray) -> pd.DataFrame | N
 
 def _heuristic_start(
     problem: DesignProblem, time_limit: float, seed: int
-) -> tuple[np.ndarray | None, dict[str, Any]]:
-    """The heuristic's plan as a MIP start, when it meets every band."""
+) -> tuple[np.ndarray | None, dict[str, Any], AlignmentResult | None]:
+    """The heuristic's plan as a MIP start, when it meets every band, and
+    the heuristic's result itself (its closest plan when it does not)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TimeLimitWarning)
         res = _fallback(problem, time_limit, seed)
     if res is None or res.columns is None or problem.violations(res.columns):
-        return None, {"heuristic_start": None}
-    return np.asarray(res.columns), {"heuristic_start": float(res.objective)}
+        return None, {"heuristic_start": None}, res
+    return np.asarray(res.columns), {"heuristic_start": float(res.objective)}, res
 
 
 def _fallback(

@@ -269,6 +269,34 @@ def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypat
     assert grid3x3_problem.violations(res.columns) == []
 
 
+def test_no_incumbent_after_the_heuristic_start_reuses_its_run(
+    grid3x3_problem, monkeypatch
+):
+    """When the heuristic already ran for the MIP start, a MIP that finds
+    nothing returns that run's answer: the heuristic does not run again past
+    the limit."""
+    import terrakit.design.heuristic as heuristic
+    import terrakit.design.mip as mip
+    from terrakit.design._model import SolveOutcome
+
+    def no_incumbent(model, *, time_limit, **kw):
+        return SolveOutcome("no_solution", None, math.inf, -math.inf, 0.0, time_limit)
+
+    given: list[float] = []
+    real = heuristic.solve_heuristic
+
+    def recording(problem, *, time_limit, seed):
+        given.append(time_limit)
+        return real(problem, time_limit=time_limit, seed=seed)
+
+    monkeypatch.setattr(mip, "solve_model", no_incumbent)
+    monkeypatch.setattr(heuristic, "solve_heuristic", recording)
+    with pytest.warns(TimeLimitWarning, match="returning the heuristic's answer"):
+        res = solve_mip(grid3x3_problem, time_limit=4.0, heuristic_start=True)
+    assert given == [pytest.approx(1.0)]  # the start's quarter, once
+    assert grid3x3_problem.violations(res.columns) == []
+
+
 def test_heuristic_start_is_handed_to_the_mip(grid3x3_problem, monkeypatch):
     """Contiguous with fixed centers: the heuristic runs first (a quarter of
     the limit at most) and its plan is the MIP's start; the MIP's answer is
