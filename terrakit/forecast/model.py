@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import warnings
 from collections.abc import Hashable, Mapping
@@ -1090,13 +1091,23 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
                 compute_convergence_checks=False,
             )
     else:
+        # PyMC logs "Finished [100%]: Average Loss = ..." even with the
+        # progress bar off; quiet means quiet
+        log = logging.getLogger("pymc")
+        level = log.level
+        if not scfg["progressbar"]:
+            log.setLevel(logging.WARNING)
+        try:
+            with model:
+                approx = pm.fit(
+                    n=int(scfg["advi_iterations"]),
+                    method="advi",
+                    random_seed=int(seed),
+                    progressbar=bool(scfg["progressbar"]),
+                )
+        finally:
+            log.setLevel(level)
         with model:
-            approx = pm.fit(
-                n=int(scfg["advi_iterations"]),
-                method="advi",
-                random_seed=int(seed),
-                progressbar=bool(scfg["progressbar"]),
-            )
             idata = approx.sample(int(scfg["advi_draws"]), random_seed=int(seed))
     post = idata.posterior
     idata.posterior = post[[v for v in keep if v in post]]

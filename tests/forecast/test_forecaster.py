@@ -363,3 +363,30 @@ def test_forecasts_carry_their_provenance(toy_study, account_forecast):
     tf = account_forecast.by(toy_study.alignments["current"])
     assert tf.provenance["seed"] == 0
     assert tf.provenance["alignment"] == "current"
+
+
+def test_advi_is_seeded_and_quiet_without_a_progress_bar(toy_study, caplog, capsys):
+    """The mean-field ADVI path (real, not mocked): the same seed gives the
+    same draws, and with the progress bar off nothing is printed or logged
+    (PyMC logs "Finished [100%]: Average Loss" at INFO otherwise)."""
+    import logging
+
+    cfg = {
+        "method": "advi",
+        "advi_iterations": 300,
+        "advi_draws": 50,
+        "progressbar": False,
+    }
+    caplog.set_level(logging.INFO)
+    level = logging.getLogger("pymc").level
+    runs = [
+        SalesForecaster(sampler_config=cfg)
+        .fit(toy_study, level="unit", seed=3)
+        .predict(horizon=2, seed=1)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0].draws, runs[1].draws)
+    assert not [r for r in caplog.records if r.name.startswith("pymc")]
+    out = capsys.readouterr()
+    assert "Average Loss" not in out.out + out.err
+    assert logging.getLogger("pymc").level == level  # restored
