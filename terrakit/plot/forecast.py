@@ -29,7 +29,7 @@ def forecast(
     ax
         Matplotlib axes; a new figure is made when ``None``.
     history_periods
-        How many past periods to show (``None``: all).
+        How many past periods to show (``0``: none, ``None``: all).
     color
         Colour of the forecast.
 
@@ -41,6 +41,8 @@ def forecast(
     ------
     KeyError
         When the territory is not in the forecast.
+    ValueError
+        When ``history_periods`` is negative.
     """
     import matplotlib.pyplot as plt
 
@@ -58,7 +60,13 @@ def forecast(
     q = np.quantile(d, [0.025, 0.1, 0.9, 0.975], axis=0)
     hist = tf.history.sel(territory=territory)
     if history_periods is not None:
-        hist = hist.isel(period=slice(-history_periods, None))
+        if isinstance(history_periods, bool) or history_periods < 0:
+            raise ValueError(
+                f"history_periods must be a whole number of periods ≥ 0 or None "
+                f"(all), got {history_periods!r}"
+            )
+        n = hist.sizes["period"]
+        hist = hist.isel(period=slice(n - min(int(history_periods), n), None))
     past = [p.to_timestamp() for p in hist["period"].to_numpy()]
     ax.plot(past, hist.to_numpy(), color="0.3", lw=1.2, label="history")
     ax.fill_between(fut, q[0], q[3], color=color, alpha=0.18, lw=0, label="95 %")
