@@ -129,7 +129,7 @@ class BalancePanel(W.VBox):
         n_out = int((~tab["in_band"]).sum())
         self.header.value = (
             f'<div style="font:bold 12px sans-serif">{html.escape(self.measure)} '
-            f"per territory, band ±{100 * st.tolerance:.0f} % of the mean "
+            f"per territory, band ±{100 * st.tolerance:.1f} % of the mean "
             f"({_fmt(mean)})</div>"
         )
         worst = float(np.nanmax(np.abs(tab["rel_dev"].to_numpy())))

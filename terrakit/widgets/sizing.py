@@ -5,17 +5,65 @@ from __future__ import annotations
 import html
 import io
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+from traitlets import validate
 
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 from terrakit.sizing import HeadcountCurve, ResponseCurves, headcount_curve
 
 __all__ = ["HeadcountExplorer"]
+
+
+def _check_cost(v: float) -> None:
+    if not np.isfinite(v) or v < 0:
+        raise SpecificationError(
+            f"cost_per_rep must be >= 0, got {v!r}; give the yearly cost of one "
+            "rep, e.g. 180_000"
+        )
+
+
+def _check_margin(v: float) -> None:
+    if not np.isfinite(v) or not 0 < v <= 1:
+        raise SpecificationError(
+            f"margin must be in (0, 1], got {v!r}; 0.35 means 35 % of sales"
+        )
+
+
+def _check_hours(v: float) -> None:
+    if not np.isfinite(v) or v <= 0:
+        raise SpecificationError(
+            f"hours_per_rep must be positive, got {v!r}; give one rep's selling "
+            "hours per year, e.g. 1_600"
+        )
+
+
+class _OpenSlider(W.FloatSlider):
+    """A FloatSlider that honours a value set in code instead of clamping it.
+
+    A value outside ``[min, max]`` widens the range to it; a value that
+    ``check`` refuses (the rules of :func:`~terrakit.sizing.headcount_curve`)
+    raises :class:`SpecificationError` and leaves the slider as it was.
+    """
+
+    def __init__(self, *, check: Callable[[float], None], **kw: Any) -> None:
+        self._check = check
+        super().__init__(**kw)
+
+    @validate("value")
+    def _validate_value(self, proposal: Any) -> float:
+        v = float(proposal["value"])
+        self._check(v)
+        lo, hi = self.min, self.max  # type: ignore[has-type]
+        if v > hi:
+            self.max = v
+        if v < lo:
+            self.min = v
+        return v
 
 
 class HeadcountExplorer(W.VBox):
@@ -51,6 +99,11 @@ class HeadcountExplorer(W.VBox):
     curve : HeadcountCurve
         The curve for the current slider values.
     cost, margin, hours : ipywidgets.FloatSlider
+        Setting ``.value`` in code is honoured: a value beyond the slider's
+        range widens the range, and a value that
+        :func:`~terrakit.sizing.headcount_curve` refuses (a negative cost, a
+        margin outside (0, 1], hours <= 0) raises SpecificationError and
+        leaves the slider unchanged.
     image : ipywidgets.Image
         The profit curve (PNG, redrawn on every change).
 
@@ -100,7 +153,8 @@ class HeadcountExplorer(W.VBox):
         self.max_calls = max_calls
         style = {"description_width": "110px"}
         lay = W.Layout(width="420px")
-        self.cost = W.FloatSlider(
+        self.cost = _OpenSlider(
+            check=_check_cost,
             value=float(cost_per_rep),
             min=0.0,
             max=max(2.0 * float(cost_per_rep), 1.0),
@@ -111,7 +165,8 @@ class HeadcountExplorer(W.VBox):
             style=style,
             layout=lay,
         )
-        self.margin = W.FloatSlider(
+        self.margin = _OpenSlider(
+            check=_check_margin,
             value=float(margin),
             min=0.01,
             max=1.0,
@@ -122,7 +177,8 @@ class HeadcountExplorer(W.VBox):
             style=style,
             layout=lay,
         )
-        self.hours = W.FloatSlider(
+        self.hours = _OpenSlider(
+            check=_check_hours,
             value=float(hours_per_rep),
             min=max(float(hours_per_rep) / 4.0, 1.0),
             max=2.0 * float(hours_per_rep),

@@ -8,8 +8,8 @@ nor a browser, which keeps its tests fast.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,12 @@ class Change:
     label
         What the step was (``"move 3 units to R04"``, ``"optimise (align)"``).
     skipped
-        Unit ids that were asked to move but are locked.
+        Unit ids that were asked to move but are locked (for a step returned
+        by :meth:`EditorState.undo` / :meth:`~EditorState.redo`: the locked
+        units that step left where they are).
+    record
+        What produced the step when it was not a hand edit, e.g. the solver's
+        provenance for ``"optimise (align)"``; ``None`` otherwise.
     """
 
     positions: np.ndarray
@@ -49,6 +54,7 @@ class Change:
     after: np.ndarray
     label: str
     skipped: tuple[Hashable, ...] = ()
+    record: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def n_units(self) -> int:
@@ -74,6 +80,19 @@ class EditorState:
         alignment); add rep ids that own no unit yet here.
     adjacency
         Unit graph for the contiguity warnings (``None``: no contiguity check).
+
+    Attributes
+    ----------
+    locks : dict
+        Row position → reason of every locked unit.
+    lock_codes : dict
+        Row position → code of the territory the unit was locked in.  Locked
+        units never change territory: :meth:`move` skips them,
+        :meth:`set_alignment` refuses to move them and :meth:`undo` /
+        :meth:`redo` leave them where they are.
+    territory_fix : str
+        The fix named when an unknown territory is asked for (a widget built
+        on the state replaces it with its own).
 
     Raises
     ------
@@ -147,6 +166,8 @@ class EditorState:
             if c in measures or c in units.columns
         }
         self.locks: dict[int, str] = {}
+        self.lock_codes: dict[int, int] = {}
+        self.territory_fix = "pass territories=[...] to add one that owns no unit yet"
         self.undo_stack: list[Change] = []
         self.redo_stack: list[Change] = []
         self.adjacency = adjacency
@@ -200,7 +221,7 @@ class EditorState:
                 f"unknown territory {territory!r}; the map has "
                 f"{self.territories[:25]}"
                 + (" ..." if len(self.territories) > 25 else "")
-                + "; pass territories=[...] to add one that owns no unit yet"
+                + f"; {self.territory_fix}"
             ) from None
 
     def territory_of(self, unit_id: Hashable) -> Any:
@@ -249,10 +270,17 @@ class EditorState:
             self.redo_stack.clear()
         return change
 
-    def set_alignment(self, alignment: Alignment, label: str = "replace") -> Change:
+    def set_alignment(
+        self,
+        alignment: Alignment,
+        label: str = "replace",
+        *,
+        record: Mapping[str, Any] | None = None,
+    ) -> Change:
         """Replace the whole assignment by ``alignment`` as one undoable step.
 
-        Locked units must keep their territory.
+        Locked units must keep their territory.  ``record`` (e.g. the solver's
+        provenance) is kept on the step as :attr:`Change.record`.
 
         Raises
         ------
@@ -274,42 +302,93 @@ class EditorState:
                 "them first",
             )
         pos = np.flatnonzero(new != self.codes)
-        change = Change(pos, self.codes[pos].copy(), new[pos], label)
+        change = Change(pos, self.codes[pos].copy(), new[pos], label, record=record)
         if len(pos):
             self._apply(pos, change.after)
             self.undo_stack.append(change)
             self.redo_stack.clear()
         return change
 
+    def _replay(self, ch: Change, codes: np.ndarray) -> Change:
+        """Set the unlocked units of ``ch`` to ``codes``; return what was done.
+
+        The result is ``ch`` itself when no unit of it is locked, else a step
+        with only the unlocked units (``skipped``: the locked ones, whose
+        territory does not change).
+        """
+        locked = np.array([int(p) in self.locks for p in ch.positions], dtype=bool)
+        if not locked.any():
+            done = replace(ch, skipped=()) if ch.skipped else ch
+        else:
+            keep = ~locked
+            k = int(locked.sum())
+            done = replace(
+                ch,
+                positions=ch.positions[keep],
+                before=ch.before[keep],
+                after=ch.after[keep],
+                label=f"{ch.label}, less {k} locked unit{'' if k == 1 else 's'}",
+                skipped=tuple(self.unit_ids[ch.positions[locked]].tolist()),
+            )
+            codes = codes[keep]
+        if len(done.positions):
+            self._apply(done.positions, codes)
+        return done
+
     def undo(self) -> Change | None:
-        """Undo the last step; returns it (``None`` when there is nothing to undo)."""
+        """Undo the last step; returns what was undone (``None``: nothing to undo).
+
+        Locked units stay where they are: the step is undone for the other
+        units only, and the locked ones are listed in :attr:`Change.skipped`
+        of the returned step (whose label then ends in ``"less k locked
+        units"``).  What was undone goes to the redo stack, so :meth:`redo`
+        brings back exactly those units; the locked units' part of the step
+        is dropped from the history (they are already in its "after" state).
+        When every unit of the step is locked, the step is still taken off
+        the undo stack, nothing changes and nothing is added to the redo stack.
+        """
         if not self.undo_stack:
             return None
         ch = self.undo_stack.pop()
-        self._apply(ch.positions, ch.before)
-        self.redo_stack.append(ch)
-        return ch
+        self._alignment = None  # its provenance lists the steps
+        done = self._replay(ch, ch.before)
+        if len(done.positions):
+            self.redo_stack.append(done)
+        return done
 
     def redo(self) -> Change | None:
-        """Redo the last undone step (``None`` when there is nothing to redo)."""
+        """Redo the last undone step (``None`` when there is nothing to redo).
+
+        As in :meth:`undo`, units locked since the undo stay where they are:
+        the step is redone for the other units only (listed in
+        :attr:`Change.skipped` of the returned step) and only that part goes
+        back on the undo stack.
+        """
         if not self.redo_stack:
             return None
         ch = self.redo_stack.pop()
-        self._apply(ch.positions, ch.after)
-        self.undo_stack.append(ch)
-        return ch
+        self._alignment = None
+        done = self._replay(ch, ch.after)
+        if len(done.positions):
+            self.undo_stack.append(done)
+        return done
 
     # -- locks ------------------------------------------------------------------------
     def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> np.ndarray:
         """Lock units in their current territory, with a reason.
 
-        Returns the positions whose lock state or reason changed.
+        The territory is recorded with the lock (:attr:`lock_codes`); locking
+        a locked unit again only changes its reason.  Returns the positions
+        whose lock state or reason changed.
         """
         reason = str(reason).strip() or "locked in the map"
         pos = np.unique(self.positions(unit_ids))
         changed = [int(p) for p in pos if self.locks.get(int(p)) != reason]
         for p in changed:
             self.locks[p] = reason
+            self.lock_codes.setdefault(p, int(self.codes[p]))
+        if changed:
+            self._alignment = None  # its provenance lists the locks
         return np.array(changed, dtype=np.int64)
 
     def unlock(self, unit_ids: Iterable[Hashable]) -> np.ndarray:
@@ -318,12 +397,19 @@ class EditorState:
         changed = [int(p) for p in pos if int(p) in self.locks]
         for p in changed:
             del self.locks[p]
+            self.lock_codes.pop(p, None)
+        if changed:
+            self._alignment = None
         return np.array(changed, dtype=np.int64)
 
     def locked(self) -> dict[Hashable, tuple[Any, str]]:
-        """``{unit_id: (territory, reason)}`` — the form ``tk.design.align`` takes."""
+        """``{unit_id: (territory, reason)}`` — the form ``tk.design.align`` takes.
+
+        The territory is the one the unit was locked in (where it still is:
+        nothing moves a locked unit).
+        """
         return {
-            self.unit_ids[p]: (self.territories[int(self.codes[p])], r)
+            self.unit_ids[p]: (self.territories[self.lock_codes[p]], r)
             for p, r in sorted(self.locks.items())
         }
 

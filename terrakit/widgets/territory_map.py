@@ -162,6 +162,11 @@ class TerritoryMap(W.VBox):
             territories=extra if rep_like else None,
             adjacency=adj,
         )
+        self.state.territory_fix = (
+            "the map's territories are those of its starting alignment and, when "
+            "they are rep ids, every rep of study.reps; add the rep to the "
+            "study's reps table (study.replace(reps=...)) and build the map again"
+        )
         self.time_limit = float(time_limit)
         self.last_result: Any = None
         self._units = units
@@ -341,12 +346,7 @@ class TerritoryMap(W.VBox):
         """Move units to ``territory`` (one undoable step) and redraw what changed."""
         ch = self.state.move(unit_ids, territory)
         self._after_change(ch.positions)
-        msg = ch.label
-        if ch.skipped:
-            msg += f"; {len(ch.skipped)} locked unit(s) not moved: " + ", ".join(
-                map(str, ch.skipped[:5])
-            )
-        self._say(msg)
+        self._say(ch.label + _locked_note(ch.skipped, "not moved"))
         return ch
 
     def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> None:
@@ -362,21 +362,29 @@ class TerritoryMap(W.VBox):
         self._say(f"unlocked {len(pos)} unit(s)")
 
     def undo(self) -> Change | None:
-        """Undo the last step (``None``, and a note, when there is none)."""
+        """Undo the last step (``None``, and a note, when there is none).
+
+        Locked units stay where they are; the status line names them (see
+        :meth:`EditorState.undo`, also for what a later redo does).
+        """
         ch = self.state.undo()
         if ch is not None:
             self._after_change(ch.positions)
-            self._say(f"undone: {ch.label}")
+            self._say(f"undone: {ch.label}" + _locked_note(ch.skipped, "kept in place"))
         else:
             self._say("nothing to undo")
         return ch
 
     def redo(self) -> Change | None:
-        """Redo the last undone step (``None``, and a note, when there is none)."""
+        """Redo the last undone step (``None``, and a note, when there is none).
+
+        Units locked since the undo stay where they are; the status line
+        names them (see :meth:`EditorState.redo`).
+        """
         ch = self.state.redo()
         if ch is not None:
             self._after_change(ch.positions)
-            self._say(f"redone: {ch.label}")
+            self._say(f"redone: {ch.label}" + _locked_note(ch.skipped, "kept in place"))
         else:
             self._say("nothing to redo")
         return ch
@@ -473,7 +481,9 @@ class TerritoryMap(W.VBox):
             from the current alignment), or a callable
             ``f(study, alignment, locked=..., balance=..., time_limit=...,
             seed=...)`` returning an Alignment or a result with
-            ``.alignment``.
+            ``.alignment``.  ``"align"`` and ``"rebalance"`` name the
+            territories by rep id, so they need a map whose territories are
+            the study's reps.
         time_limit, seed
             Passed to the solver (default ``time_limit``: the map's).
         **kw
@@ -482,28 +492,52 @@ class TerritoryMap(W.VBox):
         Returns
         -------
         Change
-            The step (undo brings the previous state back).
+            The step (undo brings the previous state back).  The solver's
+            provenance is kept on it (:attr:`Change.record`) and written by
+            :meth:`save_as` while the step is applied.
+
+        Raises
+        ------
+        SpecificationError
+            Before solving: an unknown ``method``, or ``"align"`` /
+            ``"rebalance"`` on a map whose territories are not the study's rep
+            ids.  After solving: a solver that returns territories the map
+            does not have.
+
+        Notes
+        -----
+        The measure ``"units"`` (unit counts, the default when the units have
+        no ``workload``) is balanced as a column of ones named ``units`` on a
+        copy of the study's units given to the solver.
         """
         tl = self.time_limit if time_limit is None else float(time_limit)
         st = self.state
-        balance = {m: st.tolerance for m in st.measures if m != "units"}
+        balance = {m: st.tolerance for m in st.measures}
+        study = self.study
+        if "units" in st.measures:
+            # the solvers balance unit columns: count units as a column of ones
+            units = study.units
+            units["units"] = 1.0
+            study = study.replace(units=units)
         locked = st.locked()
         current = st.alignment
         if callable(method):
             fn, name = method, getattr(method, "__name__", "custom")
-            args: tuple[Any, ...] = (self.study, current)
+            args: tuple[Any, ...] = (study, current)
         elif method == "align":
             from terrakit.design import align
 
-            fn, name, args = align, "align", (self.study,)
+            fn, name, args = align, "align", (study,)
         elif method == "rebalance":
             from terrakit.realign import rebalance
 
-            fn, name, args = rebalance, "rebalance", (self.study, current)
+            fn, name, args = rebalance, "rebalance", (study, current)
         else:
             raise SpecificationError(
                 f"method must be 'align', 'rebalance' or a callable, got {method!r}"
             )
+        if name in ("align", "rebalance") and "n_territories" not in kw:
+            self._check_rep_territories(name, kw.get("reps", self.study.reps))
         kwargs = _accepted(
             fn, {"balance": balance, "locked": locked, "time_limit": tl, "seed": seed}
         )
@@ -513,7 +547,19 @@ class TerritoryMap(W.VBox):
         result = self._run_with_progress(lambda: fn(*args, **kwargs), tl, name)
         new = result if isinstance(result, Alignment) else result.alignment
         self.last_result = result
-        ch = st.set_alignment(new, label=f"optimise ({name})")
+        unknown = [t for t in new.territories if t not in set(st.territories)]
+        if unknown:
+            raise SpecificationError(
+                f"optimise ({name}) returned territories {unknown[:10]} that are "
+                f"not on this map (its territories: {_short(st.territories)}); "
+                "nothing was changed: make the solver use the map's territory ids"
+            )
+        solver = getattr(result, "provenance", None)
+        ch = st.set_alignment(
+            new,
+            label=f"optimise ({name})",
+            record=None if solver is None else dict(solver),
+        )
         self._after_change(ch.positions)
         status = getattr(result, "status", "done")
         self._say(f"optimise ({name}): {status}; {ch.n_units} units changed territory")
@@ -522,9 +568,11 @@ class TerritoryMap(W.VBox):
     def save_as(self, name: str, *, overwrite: bool = False) -> Any:
         """Store the current alignment in the study under ``name``.
 
-        The provenance records the base alignment, every step, the locks and,
-        after :meth:`optimise`, the solver's provenance.  Returns the new
-        study (also kept as :attr:`study`).
+        The provenance records the base alignment, every applied step, the
+        locks and, while an :meth:`optimise` step is applied (not undone),
+        the solver's provenance of the latest such step as
+        ``optimised_with``.  Returns the new study (also kept as
+        :attr:`study`).
 
         Raises
         ------
@@ -547,9 +595,9 @@ class TerritoryMap(W.VBox):
         cur = self.state.alignment
         prov = dict(cur.provenance)
         extra = {k: v for k, v in prov.items() if k not in _PROV_KEYS}
-        solver = getattr(self.last_result, "provenance", None)
-        if solver is not None:
-            extra["optimised_with"] = dict(solver)
+        solved = [c.record for c in self.state.undo_stack if c.record is not None]
+        if solved:  # only optimise steps still applied describe the saved plan
+            extra["optimised_with"] = dict(solved[-1])
         prov_new = make_provenance(
             "manual/widget",
             seed=prov.get("seed"),
@@ -569,6 +617,25 @@ class TerritoryMap(W.VBox):
         return self.study
 
     # -- internals ----------------------------------------------------------------
+    def _check_rep_territories(self, name: str, reps: pd.DataFrame | None) -> None:
+        """Refuse, before solving, a map whose territories are not rep ids."""
+        if reps is None:
+            return  # the solver explains that it needs reps
+        have = set(self.state.territories)
+        missing = [r for r in reps.index if r not in have]
+        if not missing:
+            return
+        t = self.state.territories
+        raise SpecificationError(
+            f"optimise({name!r}) gives each rep of the study a territory named by "
+            f"its rep id, but the reps {_short(missing)} are not territories of "
+            f"this map (its territories: {_short(t)}); nothing was solved.  Fix: "
+            "build the map from an alignment whose territory ids are the rep ids, "
+            f"e.g. Alignment(al.assignment.map({{{t[0]!r}: <its rep id>, ...}}), "
+            "name='by rep'), or pass a callable as method that returns this map's "
+            "territory ids"
+        )
+
     def _click_handler(self, i: int) -> Callable[..., None]:
         def handler(**event: Any) -> None:
             self.select([self.state.unit_ids[i]])
@@ -775,6 +842,21 @@ class TerritoryMap(W.VBox):
 
 
 _PROV_KEYS = {"method", "seed", "config", "terrakit_version", "created"}
+
+
+def _short(ids: Sequence[Any], n: int = 10) -> str:
+    """``ids`` as a list, cut after ``n`` with the count of the rest."""
+    items = list(ids)
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return f"{items[:n]}{more}"
+
+
+def _locked_note(skipped: Sequence[Hashable], what: str) -> str:
+    """``"; 2 locked unit(s) kept in place: a, b"`` (empty without locked units)."""
+    if not skipped:
+        return ""
+    ids = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
+    return f"; {len(skipped)} locked unit(s) {what}: {ids}"
 
 
 def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:

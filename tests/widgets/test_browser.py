@@ -219,8 +219,12 @@ def test_territory_map_renders_and_moves_a_unit(lab):
                 arg=[target["k"], r01],
                 timeout=30_000,
             )
-            status = page.locator(".tk-status").inner_text()
-            assert "move 1 unit to R01" in status
+            # the status line is a third widget message: wait for it too
+            page.wait_for_function(
+                """() => (document.querySelector('.tk-status') || {}).innerText
+                    ?.includes('move 1 unit to R01')""",
+                timeout=30_000,
+            )
             page.screenshot(path=str(tmp / "territory_map.png"))
             out = os.environ.get("TERRAKIT_SCREENSHOT")
             if out:

@@ -92,3 +92,34 @@ def test_bad_starting_values_are_refused_not_clamped(curves, kw, fragment):
     args = {"reps": range(2, 30), **kw}
     with pytest.raises(SpecificationError, match=fragment):
         HeadcountExplorer(curves, **args)
+
+
+def test_values_set_in_code_are_honoured_not_clamped(curves):
+    """cost.value = 500_000 stored the slider's max (2 × the start) and the
+    explorer showed the best size for that cost; margin 0 became 0.01."""
+    from terrakit.exceptions import SpecificationError
+    from terrakit.sizing import headcount_curve
+
+    ex = HeadcountExplorer(curves, reps=range(2, 30), cost_per_rep=150_000)
+    assert ex.cost.max == 300_000
+    ex.cost.value = 500_000
+    assert ex.cost.value == 500_000 and ex.cost.max == 500_000
+    ref = headcount_curve(curves, reps=range(2, 30), cost_per_rep=500_000)
+    assert ex.curve.cost_per_rep == 500_000
+    assert ex.curve.best().reps == ref.best().reps
+    ex.margin.value = 0.005  # below the slider's 1 %, still a valid margin
+    assert ex.margin.value == 0.005 and ex.margin.min == 0.005
+    assert ex.curve.margin == 0.005
+    ex.hours.value = 100.0  # below the slider's start / 4
+    assert ex.curve.hours_per_rep == 100.0
+    for slider, value, fragment in (
+        (ex.margin, 0.0, r"margin must be in \(0, 1\], got 0.0"),
+        (ex.margin, 1.5, r"margin must be in \(0, 1\], got 1.5"),
+        (ex.cost, -1.0, "cost_per_rep must be >= 0, got -1.0"),
+        (ex.hours, 0.0, "hours_per_rep must be positive, got 0.0"),
+    ):
+        before = slider.value
+        with pytest.raises(SpecificationError, match=fragment):
+            slider.value = value
+        assert slider.value == before
+    assert ex.curve.margin == 0.005 and ex.curve.cost_per_rep == 500_000

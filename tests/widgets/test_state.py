@@ -147,3 +147,68 @@ def test_summary_is_stable(state):
     assert "workload: max deviation" in text
     assert "not contiguous: R1 is in 2 pieces" in text
     assert np.isfinite(state.balance_summary()["cv"]).all()
+
+
+def test_undo_leaves_locked_units_where_they_are(state, toy_grid_3x3):
+    """Undo put a unit locked after the move back in its old territory, and
+    locked() then reported that territory with the lock's reason."""
+    state.move(["u4", "u5"], "R2")
+    state.lock(["u5"], "key account stays with R2")
+    done = state.undo()
+    assert done.skipped == ("u5",)
+    assert done.label == "move 2 units to R2, less 1 locked unit"
+    assert state.unit_ids[done.positions].tolist() == ["u4"]
+    assert state.alignment["u5"] == "R2" and state.alignment["u4"] == "R1"
+    assert state.locked() == {"u5": ("R2", "key account stays with R2")}
+    # the totals and the exported alignment agree after the partial undo
+    assert state.totals().to_dict() == {"R1": 140.0, "R2": 310.0}
+    ref = metrics.balance(toy_grid_3x3, state.alignment, measures=["workload"])
+    pd.testing.assert_frame_equal(
+        state.balance_summary(), ref, check_exact=False, rtol=1e-12
+    )
+    assert state.alignment.provenance["steps"] == []
+    assert state.alignment.provenance["units_moved_from_base"] == 1
+    # redo brings back what the undo changed: u4 only, and skips nothing
+    again = state.redo()
+    assert again.positions.tolist() == done.positions.tolist()
+    assert again.label == done.label and again.skipped == ()
+    assert state.alignment["u4"] == "R2" and state.alignment["u5"] == "R2"
+    assert state.alignment.provenance["steps"] == [done.label]
+    assert state.undo() is again and state.alignment["u4"] == "R1"
+
+
+def test_redo_leaves_units_locked_since_the_undo(state):
+    state.move(["u5"], "R2")
+    state.undo()
+    state.lock(["u5"], "home county")
+    done = state.redo()
+    assert done.n_units == 0 and done.skipped == ("u5",)
+    assert state.alignment["u5"] == "R1"
+    assert state.locked() == {"u5": ("R1", "home county")}
+    assert state.undo_stack == [] and state.redo_stack == []
+    assert state.redo() is None
+
+
+def test_undo_of_a_step_whose_units_are_all_locked(state):
+    """The step leaves the history; nothing moves; nothing is left to redo."""
+    state.move(["u5"], "R2")
+    state.lock(["u5"], "stays")
+    done = state.undo()
+    assert done is not None and done.n_units == 0 and done.skipped == ("u5",)
+    assert state.alignment["u5"] == "R2"
+    assert state.undo_stack == [] and state.redo_stack == []
+    assert state.alignment.provenance["steps"] == []
+
+
+def test_lock_records_its_territory_and_refreshes_the_provenance(state):
+    """locked() read the unit's current territory; a lock set after the
+    alignment was read did not reach its provenance (cached)."""
+    state.move(["u5"], "R2")
+    assert state.alignment.provenance["locked"] == {}
+    state.lock(["u5"], "key account")
+    assert state.alignment.provenance["locked"] == {"u5": "key account"}
+    assert state.lock_codes == {4: state.code("R2")}
+    state.lock(["u5"], "another reason")  # a new reason keeps the territory
+    assert state.locked() == {"u5": ("R2", "another reason")}
+    state.unlock(["u5"])
+    assert state.lock_codes == {} and state.alignment.provenance["locked"] == {}

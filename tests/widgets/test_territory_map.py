@@ -289,3 +289,112 @@ def test_save_as_and_colour_by_refuse_non_text(tmap):
 def test_undo_with_nothing_to_undo_says_so(tmap):
     assert tmap.undo() is None and "nothing to undo" in tmap.status.value
     assert tmap.redo() is None and "nothing to redo" in tmap.status.value
+
+
+def test_undo_and_redo_keep_locked_units_and_say_so(tmap):
+    """Undo moved a unit locked after the move back, and locked() then reported
+    the old territory; the panel, layers and saved plan follow the partial undo."""
+    tmap.move(["u4", "u5"], "R2")
+    tmap.lock(["u5"], "key account stays with R2")
+    tmap.undo()
+    assert tmap.alignment["u5"] == "R2" and tmap.alignment["u4"] == "R1"
+    assert tmap.state.locked() == {"u5": ("R2", "key account stays with R2")}
+    assert "1 locked unit(s) kept in place: u5" in tmap.status.value
+    assert totals(tmap) == {"R1": 140.0, "R2": 310.0}
+    for u, t in (("u4", "R1"), ("u5", "R2")):
+        i = tmap.state.unit_ids.get_loc(u)
+        assert tmap.unit_layers[i].fill_color == tmap.colors[t]
+    saved = tmap.save_as("partly undone").alignments["partly undone"]
+    assert saved.same_assignment(tmap.alignment)
+    assert saved.provenance["locked"] == {"u5": "key account stays with R2"}
+    assert saved.provenance["units_moved_from_base"] == 1
+    tmap.unlock(["u5"])
+    tmap.redo()  # u4 only: what the undo changed
+    assert tmap.alignment["u4"] == "R2" and "kept in place" not in tmap.status.value
+    tmap.undo()
+    tmap.lock(["u4"], "home county")
+    tmap.redo()
+    assert tmap.alignment["u4"] == "R1"
+    assert "1 locked unit(s) kept in place: u4" in tmap.status.value
+
+
+def test_optimise_balances_unit_counts(toy_grid_3x3):
+    """With measures=["units"] the solver ran without any balance band and the
+    map reported 'optimal' with its territories outside the band."""
+    skewed = toy_grid_3x3.alignments["current"].replace(
+        {"u3": "R1", "u8": "R1"}, name="skewed"
+    )
+    study = toy_grid_3x3.with_alignment(skewed)
+    m = TerritoryMap(study, "skewed", measures=["units"], tolerance=0.15)
+    assert m.alignment.sizes().to_dict() == {"R1": 7, "R2": 2}
+    m.optimise("align", time_limit=10, seed=0)
+    assert m.last_result.provenance["config"]["balance"] == {"units": 0.15}
+    assert sorted(m.alignment.sizes().tolist()) == [4, 5]
+    assert m.state.balance_table()["in_band"].all()
+    assert "units" not in m.study.units.columns  # the study itself is unchanged
+
+
+def test_save_as_records_the_solver_only_while_its_step_is_applied(tmap):
+    """After optimise and undo, save_as still wrote optimised_with."""
+    tmap.optimise("align", time_limit=10, seed=0)
+    assert "optimised_with" in tmap.save_as("solved").alignments["solved"].provenance
+    tmap.undo()
+    prov = tmap.save_as("undone").alignments["undone"].provenance
+    assert prov["steps"] == [] and "optimised_with" not in prov
+    tmap.redo()
+    prov = tmap.save_as("redone").alignments["redone"].provenance
+    assert prov["optimised_with"]["config"]["balance"] == {"workload": 0.10}
+    tmap.move(["u1"], "R2")  # a hand edit on top keeps the solver record
+    prov = tmap.save_as("edited").alignments["edited"].provenance
+    assert prov["steps"] == ["optimise (align)", "move 1 unit to R2"]
+    assert prov["optimised_with"]["method"] == tmap.last_result.provenance["method"]
+
+
+def test_optimise_on_territories_that_are_not_reps_is_refused_before_solving(
+    toy_grid_3x3, monkeypatch
+):
+    """The error came after the full solve and suggested territories=[...],
+    which TerritoryMap does not take."""
+    import terrakit.design
+    import terrakit.realign
+
+    named = toy_grid_3x3.alignments["current"]
+    named = Alignment(named.assignment.map({"R1": "West", "R2": "East"}), name="named")
+    m = TerritoryMap(toy_grid_3x3.with_alignment(named), "named", time_limit=10)
+    solved = []
+    for mod, fn in ((terrakit.design, "align"), (terrakit.realign, "rebalance")):
+        monkeypatch.setattr(mod, fn, lambda *a, **k: solved.append(a))
+    for method in ("align", "rebalance"):
+        with pytest.raises(SpecificationError) as err:
+            m.optimise(method)
+        msg = str(err.value)
+        assert msg.startswith(
+            f"optimise({method!r}) gives each rep of the study a territory named "
+            "by its rep id, but the reps ['R1', 'R2'] are not territories of this "
+            "map (its territories: ['East', 'West']); nothing was solved."
+        )
+        assert "Alignment(al.assignment.map({'East': <its rep id>" in msg
+        assert "territories=[" not in msg
+    assert solved == [] and m.last_result is None and m.state.undo_stack == []
+
+    def to_reps(study, alignment):
+        return Alignment(alignment.assignment.map({"West": "R1", "East": "R2"}))
+
+    with pytest.raises(
+        SpecificationError,
+        match=r"optimise \(to_reps\) returned territories \['R1', 'R2'\] that are "
+        r"not on this map \(its territories: \['East', 'West'\]\); nothing was "
+        "changed",
+    ):
+        m.optimise(to_reps)
+    with pytest.raises(SpecificationError) as err:
+        m.move(["u1"], "R9")
+    assert "territories=[" not in str(err.value)
+    assert "add the rep to the study's reps table" in str(err.value)
+
+
+def test_balance_panel_header_shows_the_band_to_a_tenth(toy_grid_3x3):
+    """tolerance=0.025 was shown as 'band ±2 %'."""
+    m = TerritoryMap(toy_grid_3x3, "current", tolerance=0.025, contiguity=False)
+    assert "band ±2.5 % of the mean" in m.panel.header.value
+    assert "(band ±2.5 %)" in m.state.summary()
