@@ -98,7 +98,13 @@ class Spec:
 
 @dataclass
 class Outcome:
-    """Engine result: labels, objective, bound and diagnostics."""
+    """Engine result: labels, objective, bound and diagnostics.
+
+    ``clock_cut``: an annealing run with an iteration budget (``max_iter``)
+    was stopped by the clock before its budget was spent (or had no time to
+    start), so the answer depends on the machine's speed and load, not only
+    on the seed.  Always false without ``max_iter``.
+    """
 
     labels: np.ndarray
     objective: float
@@ -110,6 +116,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     violation: float = 0.0
     pieces_left: int = 0
+    clock_cut: bool = False
 
 
 def _medoids(
@@ -218,6 +225,8 @@ def _solve_location(
         cost_all = np.where(spec.allowed, cost_all, np.inf)
     locked_col = spec.locked if spec.locked is not None else np.full(n, -1)
     pinned: list[int] = sorted(set(locked_col[locked_col >= 0].tolist()))
+    # annealing runs with an iteration budget that the clock stopped first
+    cut: list[bool] = []
 
     # chosen centers with one banded activity: exact balanced flows
     band_cols = np.flatnonzero(
@@ -444,7 +453,9 @@ def _solve_location(
                     final_cost = cost_all[:, centers]
                     lk = territory_locks(centers)
                     space = space.replace(cost=final_cost, locked=lk)
-        labels = _anneal_free(labels, space, rng, deadline, time_limit, max_iter)
+        labels = _anneal_free(
+            labels, space, rng, deadline, time_limit, max_iter, clock_cut=cut
+        )
     moves = 0
     restart: Callable[[float], np.ndarray | None] | None = None
     if contiguous and space.total_violation(labels) > 1e-12:
@@ -482,6 +493,7 @@ def _solve_location(
                 rng,
                 deadline=stop_at(share, until),
                 steps=None if max_iter is None else 20_000,
+                clock_cut=cut,
             )
             if until is None:
                 notes.append(
@@ -545,6 +557,7 @@ def _solve_location(
                 contiguity=True,
                 max_iter=max_iter,
                 chain=True,
+                clock_cut=cut,
             )
             if not sa_ok:
                 labels = recombine(boundary_lp(labels, 0.3), 0.5)
@@ -567,6 +580,7 @@ def _solve_location(
                 restarts=_RESTARTS if max_iter is None else 0,
                 steps=_ANNEAL_STEPS_PER_UNIT * n if max_iter is None else max_iter,
                 notes=notes,
+                clock_cut=None if max_iter is None else cut,
             )
         labels = _polish(labels, space, deadline=deadline)
     else:
@@ -610,6 +624,7 @@ def _solve_location(
         notes=notes,
         violation=viol,
         pieces_left=pieces_left,
+        clock_cut=bool(cut),
     )
 
 
@@ -1497,6 +1512,7 @@ def _recombination_search(
     restarts: int,
     steps: int,
     notes: list[str],
+    clock_cut: list[bool] | None = None,
 ) -> np.ndarray:
     """Descents from several plans in band, then annealing from the best.
 
@@ -1508,7 +1524,8 @@ def _recombination_search(
     with bands as thin as one unit the repaired plans land in different
     basins (7.7-10.2e7 on the sample study at ±5 %) that no in-band move
     joins.  Then ``steps`` of annealed recombination from the cheapest plan
-    (bands stay hard).  Without ``restart`` the descent alone.
+    (bands stay hard); ``True`` is appended to ``clock_cut`` when the clock
+    stops it before its ``steps``.  Without ``restart`` the descent alone.
     """
     from terrakit.design._recom import recombine_cost
 
@@ -1567,6 +1584,7 @@ def _recombination_search(
         steps=steps,
         patience=steps,
         temperature=_ANNEAL_TEMPERATURE * c1 / space.k,
+        clock_cut=clock_cut,
     )
     starts = ", ".join(f"{c:.4g}" for c in found)
     notes.append(
@@ -1602,9 +1620,12 @@ def _anneal_free(
     deadline: float,
     time_limit: float,
     max_iter: int | None,
+    *,
+    clock_cut: list[bool] | None = None,
 ) -> np.ndarray:
     """No contiguity, bands still broken: anneal over moves to any of a unit's
-    4 cheapest territories (pseudo-edges to each territory's cheapest unit)."""
+    4 cheapest territories (pseudo-edges to each territory's cheapest unit);
+    ``clock_cut`` as for :func:`_anneal_attempts`."""
     assert space.cost is not None and space.locked is not None
     cost = space.cost
     n, k = cost.shape
@@ -1636,6 +1657,7 @@ def _anneal_free(
         contiguity=False,
         max_iter=max_iter,
         chain=False,
+        clock_cut=clock_cut,
     )
     return found if ok else labels
 
@@ -1650,6 +1672,7 @@ def _anneal_attempts(
     contiguity: bool,
     max_iter: int | None,
     chain: bool,
+    clock_cut: list[bool] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Band repair by penalised annealing on cost, one run per
     ``(penalty, start temperature)`` of ``schedule``, sharing the time up to
@@ -1657,12 +1680,16 @@ def _anneal_attempts(
 
     ``chain``: each run starts from the previous run's end (else from
     ``labels``).  Returns the last run's labels and whether they are feasible
-    (``labels`` and ``False`` when no run had time).
+    (``labels`` and ``False`` when no run had time).  With ``max_iter``,
+    ``True`` is appended to ``clock_cut`` when the clock stopped a run before
+    its ``max_iter`` iterations or left a run no time to start.
     """
     current, feasible = labels, False
     for attempt, (pen, t_hi) in enumerate(schedule):
         slot = (sa_end - time.perf_counter()) / (len(schedule) - attempt)
         if slot <= 0:
+            if max_iter is not None and clock_cut is not None:
+                clock_cut.append(True)
             break
         sa = anneal(
             current if chain else labels,
@@ -1677,6 +1704,8 @@ def _anneal_attempts(
             max_iter=max_iter if max_iter is not None else 10**9,
         )
         current, feasible = sa.labels, sa.feasible
+        if sa.clock_cut and clock_cut is not None:
+            clock_cut.append(True)
         if feasible:
             break
     return current, feasible
@@ -1793,10 +1822,12 @@ def solve_graph(
     if restarts is None:
         restarts = 4 if spec.objective == "cut_edges" else 1
     best = None
+    cut = False  # an annealing run with max_iter stopped (or skipped) by the clock
     for r in range(restarts):
         now = time.perf_counter()
         left = deadline - now
         if left <= 0:
+            cut = max_iter is not None
             break
         slot = left / (restarts - r)
         if r == 0 and initial is not None:
@@ -1821,6 +1852,7 @@ def solve_graph(
             penalty=1.0 if spec.objective == "cut_edges" else 2.0,
             max_iter=max_iter if max_iter is not None else 10**9,
         )
+        cut = cut or out.clock_cut
         if progress:
             print(f"  restart {r}: value {out.value:.6g} feasible={out.feasible}")
         if best is None or (out.feasible, -out.value) > (best.feasible, -best.value):
@@ -1840,6 +1872,7 @@ def solve_graph(
         "trivial graph bound",
         iterations=best.iterations,
         violation=viol,
+        clock_cut=cut,
     )
 
 

@@ -25,12 +25,18 @@ from terrakit.design._search import Neighbours, SearchSpace, removable
 
 @dataclass
 class SearchOutcome:
-    """Best labels found, their objective, and whether they are feasible."""
+    """Best labels found, their objective, and whether they are feasible.
+
+    ``clock_cut``: the run had an iteration budget (``max_iter``) and the
+    deadline stopped it before the budget was spent, so its answer depends
+    on the machine's speed and load, not only on the seed.
+    """
 
     labels: np.ndarray
     value: float
     feasible: bool
     iterations: int
+    clock_cut: bool = False
 
 
 def _viol(s: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> float:
@@ -163,6 +169,7 @@ def anneal(
     start = time.perf_counter()
     span = max(deadline - start, 1e-3)
     by_iter = max_iter < 10**9  # an iteration budget makes runs reproducible
+    clock_cut = False
     temp = t_start
     batch = rng.integers(0, n_edges, size=4096)
     unif = rng.random(4096)
@@ -173,6 +180,7 @@ def anneal(
         if it % 256 == 0:
             now = time.perf_counter()
             if now >= deadline:
+                clock_cut = by_iter
                 break
             frac = it / max_iter if by_iter else (now - start) / span
             temp = t_start * (t_end / t_start) ** frac
@@ -239,7 +247,7 @@ def anneal(
             best_labels = labels.copy()
     if not best_feasible:
         best_value = _true_value(best_labels, edges, objective, dist, k, cost)
-    return SearchOutcome(best_labels, float(best_value), best_feasible, it)
+    return SearchOutcome(best_labels, float(best_value), best_feasible, it, clock_cut)
 
 
 def _true_value(
@@ -379,8 +387,8 @@ def diameter_search(
     -------
     SearchOutcome
         The best labelling meeting every band (or, if none was reached, the
-        one with the least violation), its largest diameter and the number of
-        iterations.
+        one with the least violation), its largest diameter, the number of
+        iterations and whether the deadline stopped it before ``max_iter``.
     """
     nbrs, edges, activities = space.nbrs, space.edges, space.activities
     lower, upper, locked = space.lower, space.upper, space.locked
@@ -489,9 +497,11 @@ def diameter_search(
     bad_run = good_run = viol_run = 0
     it = 0
     last_gain = 0
+    clock_cut = False
     while it < max_iter:
         it += 1
         if it % 64 == 0 and time.perf_counter() >= deadline:
+            clock_cut = max_iter < 10**9  # an iteration budget, cut by the clock
             break
         vtot = float(vt.sum())
         own0 = ct0[lab, ar]
@@ -625,4 +635,4 @@ def diameter_search(
             conf, wmat, ct0, ct, nconf = rebuild(thr)
     if not best_feasible:
         best_value = float(_diameters(best_labels, dist, k).max())
-    return SearchOutcome(best_labels, float(best_value), best_feasible, it)
+    return SearchOutcome(best_labels, float(best_value), best_feasible, it, clock_cut)

@@ -314,6 +314,7 @@ def recombine_bands(
     trees: int = 5,
     focus: float = 0.7,
     temperature: float | None = None,
+    clock_cut: list[bool] | None = None,
 ) -> np.ndarray:
     """Lower the band violation by annealed recombination of adjacent territories.
 
@@ -355,6 +356,10 @@ def recombine_bands(
     temperature
         Starting temperature, in the violation's units (share of a mean
         territory); default a tenth of the narrowest band's half width.
+    clock_cut
+        A list to which ``True`` is appended when ``deadline`` stops a run
+        with a ``steps`` budget before its last step and with a band still
+        broken (its answer then depends on the clock, not only on the seed).
 
     Returns
     -------
@@ -381,6 +386,8 @@ def recombine_bands(
         bad = np.flatnonzero(per > 1e-12)
         now = time.perf_counter()
         if bad.size == 0 or now > deadline:
+            if bad.size and steps is not None and clock_cut is not None:
+                clock_cut.append(True)
             break
         cut = np.flatnonzero(labels[e0] != labels[e1])
         if cut.size == 0:
@@ -431,6 +438,7 @@ def recombine_cost(
     trees: int = 5,
     patience: int = 2_000,
     temperature: float = 0.0,
+    clock_cut: list[bool] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Lower the cost by recombination while every band holds.
 
@@ -447,7 +455,9 @@ def recombine_cost(
     linearly from ``temperature`` (in cost units) to 0 over ``steps`` or up
     to ``deadline``, whichever comes first, so a run that the deadline does
     not cut depends only on the seed; the cheapest plan seen comes back.
-    Bands stay hard throughout.
+    Bands stay hard throughout.  ``clock_cut``: a list to which ``True`` is
+    appended when ``deadline`` stops the run before ``steps`` (and before
+    ``patience``).
 
     Returns
     -------
@@ -472,6 +482,8 @@ def recombine_cost(
     for step in range(steps):
         t_now = time.perf_counter()
         if idle >= patience or t_now > deadline:
+            if idle < patience and clock_cut is not None:
+                clock_cut.append(True)
             break
         idle += 1
         cut = np.flatnonzero(labels[e0] != labels[e1])

@@ -22,7 +22,14 @@ import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit.data.alignment import Alignment
-from terrakit.design.problem import DesignProblem, Objective, _rid
+from terrakit.design.problem import (
+    DesignProblem,
+    Objective,
+    _check_draws_shape,
+    _check_draws_share,
+    _check_draws_tolerance,
+    _rid,
+)
 from terrakit.design.result import AlignmentResult
 from terrakit.exceptions import (
     DataValidationError,
@@ -75,6 +82,76 @@ def _shares(values: Sequence[Any], names: Sequence[Hashable]) -> np.ndarray:
     return out
 
 
+def _target_shares(
+    targets: Any,
+    tids: tuple[Hashable, ...],
+    reps: pd.DataFrame | None,
+    fixed: bool,
+) -> np.ndarray:
+    """``targets`` as one share per territory, in the order of ``tids``.
+
+    A mapping or a pandas Series is matched by key (a Series by its index, as
+    :func:`terrakit.metrics.balance` does): every key must be a territory and
+    every territory needs a share.  A list or an array is taken in the
+    territories' order.
+    """
+    k = len(tids)
+    named = "T01" if k == 1 else f"T01…T{k:02d}"
+    shown_t = ", ".join(repr(t) for t in tids[:5]) + (" ..." if k > 5 else "")
+    if fixed:
+        what = f"the territories are the rep ids [{shown_t}]"
+    elif reps is not None:
+        what = (
+            f"with chosen centers (n_territories={k} differs from the "
+            f"{len(reps)} reps) the territories are {named} and the reps are "
+            f"not used; key targets by {named}, or give a list of {k} shares"
+        )
+    else:
+        what = (
+            f"with chosen centers the territories are {named}; key targets by "
+            f"them, or give a list of {k} shares"
+        )
+    if isinstance(targets, pd.Series):
+        twice = targets.index[targets.index.duplicated()]
+        if len(twice):
+            raise SpecificationError(
+                f"targets give territories {list(dict.fromkeys(twice))[:5]} more "
+                "than one share (a Series is matched by its index); give each "
+                "territory one share"
+            )
+        keyed: Mapping[Hashable, Any] | None = targets.to_dict()
+    elif isinstance(targets, Mapping):
+        keyed = targets
+    else:
+        keyed = None
+    if keyed is None:
+        values = list(targets)
+        return _shares(values, [f"position {i}" for i in range(len(values))])
+    unknown = [t for t in keyed if t not in tids]
+    if unknown:
+        hint = (
+            "; a Series is matched by its index: for shares in the territories' "
+            "order pass a list (targets=series.tolist())"
+            if isinstance(targets, pd.Series)
+            else ""
+        )
+        raise SpecificationError(
+            f"targets name {unknown[:5]}, which are not territories; {what}{hint}"
+        )
+    missing = [t for t in tids if t not in keyed]
+    if missing:
+        raise SpecificationError(
+            f"targets miss territories {missing[:5]}; give a share for each"
+        )
+    return _shares([keyed[t] for t in tids], list(tids))
+
+
+def _draws_need_heuristic(problem: DesignProblem) -> bool:
+    """Whether ``problem`` balances on draws with chosen centers, which only
+    the heuristic solves (the MIP models the draw bands for fixed centers)."""
+    return problem.draws is not None and problem.center_mode == "choose"
+
+
 def choose_solver(problem: DesignProblem, time_limit: float) -> str:
     """The ``solver="auto"`` rule: ``"pmedian"``, ``"mip"`` or ``"heuristic"``.
 
@@ -83,6 +160,8 @@ def choose_solver(problem: DesignProblem, time_limit: float) -> str:
     - capacitated p-median shape (one integer capacity band):
       ``"capacitated"`` (knapsack Lagrangian + heuristics + reduced MIP);
     - ``objective="diameter"``: ``"heuristic"`` (the MIP does not model it);
+    - ``balance_on_draws`` with chosen centers: ``"heuristic"`` (the MIP
+      models the draw bands for fixed centers only);
     - otherwise the MIP when ``n × m ≤ AUTO_MIP_MAX_PAIRS`` (``/ 4`` with
       contiguity or ``cut_edges``, ``× 2`` when ``time_limit ≥ 300``), else
       the heuristic (the MIP when the heuristic is not installed).
@@ -95,6 +174,8 @@ def choose_solver(problem: DesignProblem, time_limit: float) -> str:
     if is_capacitated_pmedian(problem):
         return "capacitated"
     if problem.objective == "diameter":
+        return "heuristic"
+    if _draws_need_heuristic(problem) and _heuristic() is not None:
         return "heuristic"
     limit = AUTO_MIP_MAX_PAIRS * (2 if time_limit >= 300 else 1)
     if problem.contiguity or problem.objective == "cut_edges":
@@ -173,6 +254,10 @@ def _solve_path(
     backend = _check_run(time_limit, seed, backend)
     _check_max_iter(max_iter)
     path = choose_solver(problem, time_limit) if solver == "auto" else solver
+    if path == "mip" and _draws_need_heuristic(problem):
+        from terrakit.design.mip import DRAWS_NEED_FIXED_CENTERS
+
+        raise SpecificationError(DRAWS_NEED_FIXED_CENTERS)
     if path == "mip" and is_pmedian(problem) and backend == "highs" and not kw:
         path = "pmedian"
     if (
@@ -202,6 +287,13 @@ def _solve_path(
             res = heur(problem, time_limit=time_limit, seed=seed, max_iter=max_iter)
         if res.status == "infeasible":
             _warn_not_met(res, time_limit)
+        if solver == "auto" and _draws_need_heuristic(problem):
+            note = (
+                'solver="auto" ran the heuristic: balance_on_draws with chosen '
+                "centers is not modelled by the MIP"
+            )
+            notes = [note, *res.info.get("notes", [])]
+            res = dataclasses.replace(res, info={**res.info, "notes": notes})
         return res
     return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
 
@@ -326,7 +418,8 @@ def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
 
     A DataFrame (or a 2-D xarray ``DataArray``, e.g. ``potential.draws(...)``)
     is matched to the units by its index; a plain array is taken in the units'
-    order.  Missing, non-finite and negative draws are refused by unit.
+    order.  A shape other than ``(n_units, n_draws ≥ 1)`` is refused, and
+    missing, non-finite and negative draws by unit.
     """
     if hasattr(draws, "dims") and hasattr(draws, "to_pandas"):
         draws = draws.to_pandas()
@@ -343,21 +436,64 @@ def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
             )
         draws = draws.reindex(unit_ids)
     arr = np.asarray(draws, dtype=float)
-    if arr.ndim == 2 and arr.shape[0] == len(unit_ids):
-        bad = ~np.isfinite(arr) | (arr < 0)
-        if bad.any():
-            rows = np.flatnonzero(bad.any(axis=1))
-            raise DataValidationError(
-                "balance_on_draws",
-                None,
-                f"{int(bad.sum())} draws are missing, infinite or negative "
-                f"(in {len(rows)} units)",
-                rows=list(unit_ids[rows]),
-                n_bad=len(rows),
-                fix="pass draws of a non-negative activity (e.g. potential) for "
-                "every unit",
-            )
+    _check_draws_shape(arr, len(unit_ids), "balance_on_draws")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        raise DataValidationError(
+            "balance_on_draws",
+            None,
+            f"{int(bad.sum())} draws are missing, infinite or negative "
+            f"(in {len(rows)} units)",
+            rows=list(unit_ids[rows]),
+            n_bad=len(rows),
+            fix="pass draws of a non-negative activity (e.g. potential) for every unit",
+        )
     return arr
+
+
+def _table_minutes(
+    tm: Any, unit_ids: pd.Index, center_ids: tuple[Hashable, ...], fixed: bool
+) -> np.ndarray:
+    """Minutes from every unit to every center, looked up by id in the
+    external table of a :meth:`~terrakit.data.geo.TravelTimeModel.from_matrix`
+    model: rows are unit ids, columns rep ids (fixed centers) or the unit ids
+    of the candidate centers (chosen centers: a unit × unit table)."""
+    table: pd.DataFrame = tm.table
+    dest = pd.Index(center_ids)
+    need = "unit ids" if not fixed else "rep ids"
+    for axis, ids, have in (
+        ("rows", unit_ids, table.index),
+        ("columns", dest, table.columns),
+    ):
+        miss = ids[~ids.isin(have)]
+        if len(miss):
+            what = "unit ids" if axis == "rows" else need
+            shape = (
+                "units × reps (rows: unit ids, columns: rep ids)"
+                if fixed
+                else "units × units (rows and columns: unit ids), since with "
+                "chosen centers the candidate centers are units"
+            )
+            raise DataValidationError(
+                "travel_model",
+                "table",
+                f"objective='travel' looks up the minutes from every unit to every "
+                f"{'rep' if fixed else 'candidate center'} in the model's table "
+                f"({table.shape[0]}×{table.shape[1]}); {len(miss)} {what} are "
+                f"missing from its {axis}",
+                rows=list(miss),
+                fix=f"give TravelTimeModel.from_matrix a table of {shape}; check "
+                "the id type ('13121' is not 13121)",
+            )
+    if fixed:
+        return np.asarray(tm.matrix(unit_ids, dest), dtype=float)
+    minutes = np.asarray(tm.matrix(unit_ids, dest), dtype=float)
+    if tm.stop_minutes:
+        # a unit to itself (its own center) takes no trip: no stop overhead
+        own = unit_ids.get_indexer(dest)
+        minutes[own, np.arange(len(dest))] -= tm.stop_minutes
+    return minutes
 
 
 def build_problem(
@@ -384,7 +520,12 @@ def build_problem(
     Costs: ``objective="compactness"``: ``w_i · d_ij²`` with ``d`` the
     great-circle km from the unit's representative point to the center and
     ``w`` the ``weight`` column (default: the first balanced activity);
-    ``"travel"``: ``w_i · minutes_ij`` from the travel-time model.
+    ``"travel"``: ``w_i · minutes_ij`` from the travel-time model
+    (``travel_model``, default :class:`~terrakit.data.geo.TravelTimeModel`
+    ()); a model built with ``TravelTimeModel.from_matrix`` is looked up by
+    id: rows unit ids, columns rep ids (fixed centers) or unit ids (chosen
+    centers: a unit × unit table), a :class:`DataValidationError` naming the
+    missing ids otherwise.
     Centers: the reps' homes (``home_lon``/``home_lat``; the unit containing
     or nearest to the home is the center's root) when ``n_territories`` is
     ``None`` or the number of reps; otherwise ``n_territories`` centers
@@ -403,6 +544,10 @@ def build_problem(
 
     units, reps = _tables(study_or_units, reps)
     balance = _balance_columns(units, balance, {"workload": 0.03})
+    # the settings of the balance on draws, checked before any work
+    draws_share = _check_draws_share(draws_share)
+    if draws_tolerance is not None:
+        draws_tolerance = _check_draws_tolerance(draws_tolerance)
     if weight is not None and weight not in units.columns:
         raise SpecificationError(
             f"weight={weight!r} is not a column of the units; numeric columns "
@@ -454,7 +599,7 @@ def build_problem(
         else:
             center_units = km.argmin(axis=0)
         center_ids: tuple[Hashable, ...] = tuple(reps.index)
-        tids: tuple[Hashable, ...] | None = center_ids
+        tids: tuple[Hashable, ...] = center_ids
         mode: Literal["fixed", "choose"] = "fixed"
         centers_pts = hp
     else:
@@ -497,7 +642,11 @@ def build_problem(
         centers_pts = pts[center_units]
     if objective == "travel":
         tm = travel_model or geo.TravelTimeModel()
-        cost = w[:, None] * tm.matrix(pts, centers_pts)
+        if getattr(tm, "table", None) is None:
+            minutes = tm.matrix(pts, centers_pts)
+        else:
+            minutes = _table_minutes(tm, pd.Index(units.index), center_ids, fixed)
+        cost = w[:, None] * minutes
     else:
         cost = w[:, None] * km**2
     if max_distance_km is not None and not float(max_distance_km) > 0:
@@ -536,26 +685,7 @@ def build_problem(
             adj_matrix = geo.adjacency(units, warn=False).matrix
         else:
             adj_matrix = adjacency.subgraph(units.index).matrix
-    tg = None
-    if targets is not None:
-        if isinstance(targets, Mapping):
-            if tids is None:
-                raise SpecificationError("targets by territory need reps")
-            unknown = [t for t in targets if t not in tids]
-            if unknown:
-                raise SpecificationError(
-                    f"targets name {unknown[:5]}, which are not territories; the "
-                    f"territories are the rep ids {list(tids[:5])}"
-                    f"{' ...' if len(tids) > 5 else ''}"
-                )
-            missing = [t for t in tids if t not in targets]
-            if missing:
-                raise SpecificationError(
-                    f"targets miss territories {missing[:5]}; give a share for each"
-                )
-            tg = _shares([targets[t] for t in tids], list(tids))
-        else:
-            tg = _shares(list(targets), [f"position {i}" for i in range(len(targets))])
+    tg = None if targets is None else _target_shares(targets, tids, reps, fixed)
     lock_cols: dict[int, int] = {}
     reasons: dict[int, str] = {}
     index = pd.Index(units.index)
@@ -648,13 +778,19 @@ def align(
         ``{activity: τ}`` hard bands ``±τ`` of the mean (or target), several
         at once (default ``{"workload": 0.03}``).
     targets
-        Per-territory shares (``{rep_id: share}`` or a sequence summing to 1).
+        Per-territory shares summing to 1: keyed by territory (a mapping
+        ``{rep_id: share}`` or a pandas Series indexed by rep id, e.g.
+        ``reps["fte"] / reps["fte"].sum()``; matched by key, every territory
+        once), or a list / array in the territories' order.  With chosen
+        centers the territories are ``T01``, ``T02``...
     contiguity
         Every territory one connected piece of the unit adjacency; islands
         raise :class:`SpecificationError` before solving.
     objective
         ``"compactness"`` (activity-weighted squared km to the center),
-        ``"travel"`` (activity-weighted travel minutes), ``"cut_edges"``
+        ``"travel"`` (activity-weighted travel minutes from ``travel_model``;
+        a ``TravelTimeModel.from_matrix`` table is looked up by unit and rep
+        ids, or unit × unit with chosen centers), ``"cut_edges"``
         (adjacent units in different territories) or ``"diameter"`` (the
         largest km between two units of one territory, minimised; the
         heuristic path).
@@ -668,9 +804,13 @@ def align(
         the units' order, or a DataFrame / DataArray indexed by unit id: the band
         (``balance["potential"]`` or the widest tolerance) must hold in at
         least ``draws_share`` of draws; per-territory intervals are reported in
-        ``result.intervals``.
+        ``result.intervals``.  At least one draw; a plain array must be
+        ``(n_units, n_draws)``.  With chosen centers (``n_territories``) only
+        the heuristic balances on draws: ``solver="auto"`` runs it (a note in
+        ``result.info["notes"]`` says so) and ``solver="mip"`` raises
+        :class:`SpecificationError`.
     draws_share
-        Share of draws in which the band must hold.
+        Share of draws in which the band must hold, a number in ``(0, 1]``.
     time_limit, seed
         Seconds and random seed.
     solver
@@ -683,11 +823,13 @@ def align(
     max_iter
         Iteration budget of the heuristic path, a whole number ≥ 1: with it,
         the answer no longer depends on machine speed or load, only on
-        ``seed`` (the time limit still caps the run).  Ignored by the exact
-        paths.
+        ``seed``, as long as the time limit does not stop a run before its
+        budget (then the status is ``"time_limit"``, with a
+        :class:`TimeLimitWarning`).  Ignored by the exact paths.
     **kw
         Passed to :func:`build_problem` (``weight``, a numeric column of the
-        units; ``travel_model``, ``draws_tolerance``, ``adjacency``,
+        units; ``travel_model``; ``draws_tolerance``, the ``±`` band of
+        ``balance_on_draws``, a number in ``[0, 1)``; ``adjacency``,
         ``candidates``).
 
     Returns
@@ -715,8 +857,9 @@ def align(
     Warns
     -----
     TimeLimitWarning
-        A solver stopped at its time limit (its best answer comes back), or
-        the heuristic's time ran out before a plan met every constraint.
+        A solver stopped at its time limit (its best answer comes back), the
+        heuristic's time ran out before a plan met every constraint, or the
+        time limit stopped the heuristic before its ``max_iter`` budget.
     TerrakitWarning
         The heuristic stopped early without a plan that meets every
         constraint.
@@ -767,7 +910,13 @@ def align(
         "centers": "reps" if problem.center_mode == "fixed" else "chosen",
         "contiguity": bool(contiguity),
         "objective": objective,
-        "targets": None if problem.targets is None else problem.targets.tolist(),
+        # the shares keyed by territory (a Series or dict is matched by key)
+        "targets": None
+        if problem.targets is None
+        else {
+            str(t): float(v)
+            for t, v in zip(problem.territory_ids or (), problem.targets, strict=True)
+        },
         "locked": {
             str(problem.unit_ids[i]): str(problem.center_ids[j])  # type: ignore[index]
             for i, j in problem.locked.items()
@@ -783,7 +932,9 @@ def align(
         "max_iter": max_iter,
         # the build_problem settings that change the answer
         "weight": kw.get("weight"),
-        "draws_tolerance": kw.get("draws_tolerance"),
+        "draws_tolerance": None
+        if kw.get("draws_tolerance") is None
+        else _check_draws_tolerance(kw["draws_tolerance"]),
         "candidates": None
         if kw.get("candidates") is None
         else [str(c) for c in kw["candidates"]],

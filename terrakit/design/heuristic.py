@@ -238,18 +238,38 @@ def solve_heuristic(
     max_iter
         Optional iteration budget of each annealing run.  With it the
         temperature follows the iteration count, so a fixed seed gives the same
-        answer on any machine (as long as the time limit does not cut the run);
-        without it the schedule follows the clock.
+        answer on any machine, as long as the time limit does not stop a run
+        before its budget: when it does, the status is ``"time_limit"`` and a
+        :class:`~terrakit.exceptions.TimeLimitWarning` says so.  Without it the
+        schedule follows the clock.
 
     Returns
     -------
     AlignmentResult
-        ``method="heuristic"``; ``status`` ``"feasible"`` (or ``"optimal"``
-        when the bound meets the objective, ``"time_limit"`` when the deadline
-        cut the local search short, ``"infeasible"`` when no solution meeting
-        every band was found — then the closest one is returned and
-        ``info["violations"]`` lists what is broken).  ``info["bound"]``
-        names the bound used.
+        ``method="heuristic"``; ``status``:
+
+        - ``"optimal"`` when the bound meets the objective;
+        - ``"infeasible"`` when no solution meeting every band was found —
+          then the closest one is returned and ``info["violations"]`` lists
+          what is broken;
+        - ``"time_limit"`` (with a ``TimeLimitWarning``) when the run ended
+          after ``time_limit``, or when, with ``max_iter``, the clock stopped
+          an annealing run before its iteration budget (the answer may then
+          differ between machines and runs; ``info["cut_by_clock"]`` is
+          true);
+        - ``"feasible"`` otherwise.  Without ``max_iter`` the search is
+          anytime by design: its annealing schedules follow the clock and use
+          the time they are given, so a run that ends within ``time_limit``
+          is ``"feasible"`` even when it used all of it (it was not cut
+          short; more time may still find a better plan).
+
+        ``info["bound"]`` names the bound used.
+
+    Warns
+    -----
+    TimeLimitWarning
+        The run overran ``time_limit``, or the clock stopped an annealing run
+        before its ``max_iter`` budget.
 
     Raises
     ------
@@ -268,7 +288,9 @@ def solve_heuristic(
     (2.0, [0, 0, 1, 1])
     """
     t0 = time.perf_counter()
+    given_limit = time_limit
     problem.check()
+    start_cut = False  # the diameter search's compact start cut by the clock
     if (
         problem.objective == "diameter"
         and initial is None
@@ -278,14 +300,18 @@ def solve_heuristic(
         # fixed centers with geographic costs (align's geo path): a compact
         # plan in the bands is a far better start for the diameter search than
         # grown regions, which may never reach the bands
-        start = solve_heuristic(
-            problem.replace(objective="compactness"),
-            time_limit=_COMPACT_START_SHARE * time_limit,
-            seed=seed,
-            max_iter=max_iter,
-        )
+        with warnings.catch_warnings():
+            # this call's own status and warning say what the start's clock did
+            warnings.simplefilter("ignore", TimeLimitWarning)
+            start = solve_heuristic(
+                problem.replace(objective="compactness"),
+                time_limit=_COMPACT_START_SHARE * time_limit,
+                seed=seed,
+                max_iter=max_iter,
+            )
         if start.status != "infeasible":
             initial = np.asarray(start.columns)
+        start_cut = bool(start.info.get("cut_by_clock", False))
         time_limit -= time.perf_counter() - t0
     spec, notes = _spec(problem)
     if problem.objective in ("cut_edges", "diameter"):
@@ -318,6 +344,14 @@ def solve_heuristic(
     seconds = time.perf_counter() - t0
     violations = problem.violations(columns)
     objective = problem.evaluate(columns)
+    # with an iteration budget, the clock stopped an annealing run first: the
+    # answer is no longer the seed's alone (max_iter's promise is broken)
+    cut = max_iter is not None and (out.clock_cut or start_cut)
+    budget_note = (
+        f"the iteration budget max_iter={max_iter} was not reached in "
+        f"time_limit={given_limit:g} s: the clock stopped an annealing run first, "
+        "so the answer may differ between machines and runs"
+    )
     if violations:
         status = "infeasible"
     elif out.lower_bound >= objective - 1e-9 * max(abs(objective), 1.0):
@@ -326,7 +360,20 @@ def solve_heuristic(
         status = "time_limit"
         warnings.warn(
             f"heuristic stopped at the time limit ({time_limit:g} s); returning the "
-            "best feasible alignment found",
+            "best feasible alignment found"
+            + (
+                f"; {budget_note}. Fix: raise time_limit or lower max_iter"
+                if cut
+                else ""
+            ),
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+    elif cut:
+        status = "time_limit"
+        warnings.warn(
+            f"{budget_note}; returning the best feasible alignment found. Fix: "
+            "raise time_limit or lower max_iter",
             TimeLimitWarning,
             stacklevel=2,
         )
@@ -335,8 +382,10 @@ def solve_heuristic(
     info: dict[str, Any] = {
         "bound": out.bound_method,
         "iterations": int(out.iterations),
-        "notes": notes + list(out.notes),
+        "notes": notes + list(out.notes) + ([budget_note] if cut else []),
     }
+    if max_iter is not None:
+        info["cut_by_clock"] = bool(cut)
     if violations:
         info["violations"] = violations[:20]
         info["n_violations"] = len(violations)
@@ -434,6 +483,8 @@ def _solve_with_draws(
         return (len(problem.violations(cols)), problem.evaluate(cols))
 
     notes.extend(notes1 + list(out1.notes))
+    # either run stopped by the clock before max_iter: the answer is the clock's
+    out0.clock_cut = out1.clock_cut = out0.clock_cut or out1.clock_cut
     if (out1.labels >= 0).all() and rank(cols1) < rank(cols0):
         # the bound of the point-band problem stays valid; the one of the
         # restricted problem would not be

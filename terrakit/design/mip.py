@@ -66,6 +66,14 @@ from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWa
 
 __all__ = ["build_model", "solve_mip"]
 
+#: why the MIP refuses scenario balance with chosen centers, and the fixes
+DRAWS_NEED_FIXED_CENTERS = (
+    "the exact MIP does not model balance_on_draws with centers chosen among "
+    "the units, only with fixed centers (one territory per rep); pass reps "
+    'without n_territories for fixed centers, or use solver="heuristic" (or '
+    '"auto"), which balances on draws with chosen centers'
+)
+
 _METHOD = {
     "highs": "mip/highs",
     "pulp-highs": "mip/pulp-highs",
@@ -209,7 +217,7 @@ def build_model(
     # scenario balance on draws
     if problem.draws is not None and "__draws__" not in skip_bands:
         if choose:
-            raise SpecificationError("balance_on_draws needs fixed centers")
+            raise SpecificationError(DRAWS_NEED_FIXED_CENTERS)
         draws = np.asarray(problem.draws)
         lo_s, hi_s = problem.draw_limits()
         S = draws.shape[1]
@@ -463,15 +471,21 @@ def solve_mip(
     SpecificationError
         From the pre-solve checks.
     InfeasibleError
-        The solver proved infeasibility (the message names the band), or it
-        stopped at the time limit with no feasible alignment and the
-        heuristic fallback found none either (the message says that
-        infeasibility was not proved).
+        The solver proved infeasibility (the message names the band: one
+        that cannot be met on its own, or only together with contiguity);
+        or it stopped at the time limit with no feasible alignment and the
+        heuristic fallback's balance LP proved that none exists; or it
+        stopped so and no heuristic fallback could run (not installed, or
+        it failed: the message says that infeasibility was not proved).
 
     Warns
     -----
     TimeLimitWarning
-        Stopped at the time limit with a feasible answer.
+        Stopped at the time limit with a feasible answer.  Also when it
+        stopped with no feasible alignment: the heuristic's answer comes
+        back instead (status ``"time_limit"`` when it meets every band; its
+        closest plan with status ``"infeasible"`` and ``info["violations"]``
+        when it does not — infeasibility was not proved).
     """
     t_start = time.perf_counter()
     if check:
@@ -857,28 +871,43 @@ def _diagnose(
                 + "; raise max_distance_km"
                 + (" or n_territories" if problem.center_mode == "choose" else "")
             )
+
+    def what(a: str) -> str:
+        if a == "__draws__":
+            return "the scenario balance on draws"
+        if a.startswith("budget:"):
+            return f"the budget {a[7:]!r}"
+        tol = problem.tolerance.get(a)
+        return f"the band on {a!r}" + (
+            f" (±{100 * tol:.3g} %)" if tol is not None else ""
+        )
+
+    locks = " and the locks" if problem.locked else ""
+    # each band alone, first without contiguity: a band that cannot be met
+    # on its own is not contiguity's fault
+    free = problem.replace(contiguity=False) if problem.contiguity else problem
     for a in names:
         others = tuple(b for b in names if b != a)
-        layout = build_model(problem, contiguity_method="flow", skip_bands=others)
+        layout = build_model(free, skip_bands=others)
         out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
         if out.status == "infeasible":
-            what = (
-                "the scenario balance on draws"
-                if a == "__draws__"
-                else f"the budget {a[7:]!r}"
-                if a.startswith("budget:")
-                else (
-                    f"the band on {a!r}"
-                    + (
-                        f" (±{100 * problem.tolerance[a]:.3g} %)"
-                        if a in problem.tolerance
-                        else ""
-                    )
-                )
+            held = [
+                *(["the locks"] if problem.locked else []),
+                *(["max_distance_km"] if problem.allowed is not None else []),
+            ]
+            given = f" (given {' and '.join(held)})" if held else ""
+            return f"{what(a)} cannot be met on its own{given}" + (
+                ", even without contiguity" if problem.contiguity else ""
             )
-            extra = " together with contiguity" if problem.contiguity else ""
-            extra += " and the locks" if problem.locked else ""
-            return f"{what} cannot be met{extra}"
+    if problem.contiguity:
+        for a in names:
+            others = tuple(b for b in names if b != a)
+            layout = build_model(problem, contiguity_method="flow", skip_bands=others)
+            out = solve_model(
+                layout.model, backend="highs", time_limit=limit, seed=seed
+            )
+            if out.status == "infeasible":
+                return f"{what(a)} cannot be met together with contiguity{locks}"
     if problem.contiguity:
         p2 = problem.replace(contiguity=False)
         layout = build_model(p2)

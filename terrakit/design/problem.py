@@ -90,7 +90,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
 
@@ -130,6 +130,54 @@ def _rid(v: Any) -> str:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.3g} %"
+
+
+def _check_draws_tolerance(value: Any) -> float:
+    """``draws_tolerance`` as a float in ``[0, 1)``, the rule of the balance
+    tolerances; a :class:`SpecificationError` otherwise (NaN, negative, ≥ 1,
+    text that is no number, a bool)."""
+    tau = as_number(value)
+    if not (0.0 <= tau < 1.0) or isinstance(value, bool):
+        raise SpecificationError(
+            f"draws_tolerance must be a number in [0, 1) (0.05 is ±5 %), got "
+            f"{value!r}; it is the ±band of the balance on draws around each "
+            "territory's mean (None: the potential's balance tolerance)"
+        )
+    return tau
+
+
+def _check_draws_share(value: Any) -> float:
+    """``draws_share`` as a float in ``(0, 1]``; a :class:`SpecificationError`
+    otherwise (text, a bool, NaN, out of range)."""
+    number = isinstance(value, int | float | np.integer | np.floating)
+    share = float(value) if number and not isinstance(value, bool) else math.nan
+    if not 0.0 < share <= 1.0:
+        text = isinstance(value, str) and 0.0 < as_number(value) <= 1.0
+        raise SpecificationError(
+            f"draws_share must be a number in (0, 1] (0.9: the band holds in 90 % "
+            f"of the draws), got {value!r}"
+            + (f"; pass the number {as_number(value):g}, not text" if text else "")
+        )
+    return share
+
+
+def _check_draws_shape(draws: np.ndarray, n: int, name: str = "draws") -> None:
+    """``draws`` must be ``(n, S)`` with ``S ≥ 1``; a
+    :class:`DataValidationError` naming ``name`` and the fix otherwise."""
+    shape = tuple(draws.shape)
+    if draws.ndim == 2 and shape[0] == n and shape[1] >= 1:
+        return
+    if draws.ndim == 2 and shape[0] == n:
+        problem = f"no draws: shape {shape}, {n} units × 0 draws"
+        fix = "give at least one draw per unit (e.g. potential.draws(...))"
+    else:
+        problem = f"expected (n_units={n}, n_draws), got shape {shape}"
+        fix = (
+            "give one row per unit and one column per draw"
+            + (" (transpose it: .T)" if draws.ndim == 2 and shape[1] == n else "")
+            + ", or a DataFrame indexed by unit id"
+        )
+    raise DataValidationError(name, None, problem, fix=fix)
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,16 +371,15 @@ class DesignProblem:
             raise SpecificationError('objective="cut_edges" needs an adjacency')
         if self.draws is not None:
             dr = np.asarray(self.draws, dtype=float)
-            if dr.ndim != 2 or dr.shape[0] != n:
-                raise ValueError(
-                    f"draws must be (n_units={n}, n_draws), got {dr.shape}"
-                )
+            _check_draws_shape(dr, n)
             if self.draws_tolerance is None:
                 raise SpecificationError("draws given without draws_tolerance")
-            if not 0.0 < self.draws_share <= 1.0:
-                raise SpecificationError(
-                    f"draws_share must be in (0, 1], got {self.draws_share}"
-                )
+            object.__setattr__(
+                self, "draws_tolerance", _check_draws_tolerance(self.draws_tolerance)
+            )
+            object.__setattr__(
+                self, "draws_share", _check_draws_share(self.draws_share)
+            )
             object.__setattr__(self, "draws", _frozen(dr))
         budgets = {}
         for bn, spec in dict(self.budgets).items():

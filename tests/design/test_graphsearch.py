@@ -192,3 +192,25 @@ def test_anneal_diameter_needs_distances() -> None:
             np.random.default_rng(0),
             time.perf_counter() + 1,
         )
+
+
+def test_a_run_with_an_iteration_budget_says_when_the_clock_stopped_it() -> None:
+    """``clock_cut`` is true only when ``max_iter`` was given and the deadline
+    (here already past: no timing involved) stopped the run before it; a
+    run without a budget follows the clock by design, and a budget spent in
+    full is not cut."""
+    adj, dist, act, nbrs, lower, upper = _banded(40, 2, 2, 0.10)
+    rng = np.random.default_rng(0)
+    start = grow_partition(nbrs, act, 2, rng)
+    space = SearchSpace(nbrs, edge_list(adj), act, lower, upper)
+    past = time.perf_counter()
+    for objective in ("cut_edges", "diameter"):
+        kw = {"dist": dist}
+        cut = anneal(start, space, objective, rng, past, max_iter=10**6, **kw)
+        assert cut.clock_cut and cut.iterations < 10**6
+        clock = anneal(start, space, objective, rng, past, **kw)
+        assert not clock.clock_cut
+        full = anneal(
+            start, space, objective, rng, time.perf_counter() + 60, max_iter=300, **kw
+        )
+        assert not full.clock_cut

@@ -216,7 +216,10 @@ def test_diameter_objective_feasible() -> None:
         unit_distance=d,
         name="grid6x6",
     )
-    res = solve_heuristic(p, time_limit=10, seed=0, max_iter=100_000)
+    # a budget that fits the time (100,000 steps did not fit 10 s: the clock
+    # cut the run, now reported as "time_limit"); 5,000 take about 3 s
+    res = solve_heuristic(p, time_limit=30, seed=0, max_iter=5_000)
+    assert res.info["cut_by_clock"] is False
     assert p.violations(np.asarray(res.columns)) == []
     assert res.lower_bound <= res.objective
     assert res.objective <= 7.0  # 2×6 strips have diameter 6; 3×4 blocks 5
@@ -396,3 +399,104 @@ def test_chosen_centers_bound_keeps_the_best_banded_activity() -> None:
     # in time, "the bands of 'a', 'b' kept, from the duals of its LP ..."
     kept = res.info["bound"].split(" kept")[0]
     assert "'b'" in kept.split("bands of ")[-1]
+
+
+def test_anneal_attempts_report_runs_the_clock_stopped_before_max_iter() -> None:
+    """Band repair by annealing with an end already past: with ``max_iter``
+    no run had its budget, which ``clock_cut`` records; without it the
+    schedule follows the clock by design and nothing is recorded."""
+    from terrakit.design._core import _anneal_attempts
+    from terrakit.design._search import SearchSpace
+
+    adj = grid_adjacency(3, 3)
+    cost = np.abs(np.arange(9.0)[:, None] - np.array([0.0, 8.0])[None, :])
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((9, 1)), np.full((2, 1), 4.0), np.full((2, 1), 5.0), cost=cost
+    )
+    start = np.zeros(9, dtype=np.int64)
+    start[8] = 1
+    for max_iter, expected in ((1000, [True]), (None, [])):
+        cut: list[bool] = []
+        labels, ok = _anneal_attempts(
+            start,
+            space,
+            np.random.default_rng(0),
+            time.perf_counter() - 1.0,
+            ((5.0, 2.0),),
+            contiguity=True,
+            max_iter=max_iter,
+            chain=False,
+            clock_cut=cut,
+        )
+        assert cut == expected and not ok
+        assert labels.tolist() == start.tolist()
+
+
+def test_status_time_limit_when_the_clock_stops_an_iteration_budget(
+    grid3x3_problem: DesignProblem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine reports that the clock stopped an annealing run before its
+    ``max_iter`` (emulated here, with a bound of 0 so the plan is not proved
+    optimal): the plan is no longer the seed's alone, so the status is
+    "time_limit" with a warning naming the budget and the fix.  Without
+    ``max_iter`` the anytime schedule follows the clock by design: a plan
+    found within the time limit stays "feasible", without a warning."""
+    import warnings
+
+    from terrakit.design import heuristic
+    from terrakit.exceptions import TimeLimitWarning
+
+    real = heuristic.solve_location
+
+    def clock_stopped(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out.clock_cut, out.lower_bound = True, 0.0
+        return out
+
+    monkeypatch.setattr(heuristic, "solve_location", clock_stopped)
+    with pytest.warns(TimeLimitWarning) as caught:
+        res = solve_heuristic(grid3x3_problem, time_limit=5, seed=0, max_iter=50)
+    assert res.status == "time_limit" and res.info["cut_by_clock"] is True
+    msg = str(caught[0].message)
+    assert msg.startswith(
+        "the iteration budget max_iter=50 was not reached in time_limit=5 s: the "
+        "clock stopped an annealing run first, so the answer may differ between "
+        "machines and runs"
+    )
+    assert msg.endswith("Fix: raise time_limit or lower max_iter")
+    assert grid3x3_problem.violations(res.columns) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TimeLimitWarning)
+        anytime = solve_heuristic(grid3x3_problem, time_limit=5, seed=0)
+    assert anytime.status == "feasible" and "cut_by_clock" not in anytime.info
+
+
+def test_cut_edges_budget_beyond_the_time_limit_is_reported() -> None:
+    """``objective="cut_edges"`` anneals for ``max_iter`` steps per restart:
+    10⁸ steps do not fit in 1 s (about a microsecond each), so the clock
+    stops the runs and the status says so; 300 steps fit: no warning, and
+    ``cut_by_clock`` is false."""
+    import warnings
+
+    from terrakit.exceptions import TimeLimitWarning
+
+    xy = grid_xy(4, 4)
+    p = DesignProblem(
+        unit_ids=np.arange(16),
+        activities={"pop": np.ones(16)},
+        tolerance={"pop": 0.25},
+        n_territories=2,
+        cost=((xy[:, None] - xy[None]) ** 2).sum(-1),
+        center_mode="choose",
+        center_units=np.arange(16),
+        adjacency=grid_adjacency(4, 4),
+        contiguity=True,
+        objective="cut_edges",
+    )
+    with pytest.warns(TimeLimitWarning, match=r"max_iter=100000000 was not reached"):
+        res = solve_heuristic(p, time_limit=1, seed=0, max_iter=10**8)
+    assert res.status == "time_limit" and res.info["cut_by_clock"] is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TimeLimitWarning)
+        ok = solve_heuristic(p, time_limit=30, seed=0, max_iter=300)
+    assert ok.status != "time_limit" and ok.info["cut_by_clock"] is False

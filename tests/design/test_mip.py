@@ -413,7 +413,7 @@ def test_infeasible_piece_is_named():
         "no territory can leave its connected piece, and in the piece of 12 units "
         "holding territories 'u12', 'u23': the design problem 'problem (piece 2 "
         "of 2)' is infeasible (mip/highs): the band on 'workload' cannot be met "
-        "together with contiguity"
+        "on its own, even without contiguity"
     )
     # the first piece alone (6 + 6 of unit weights) is solvable
     ok = q.replace(
@@ -451,3 +451,39 @@ def test_fallback_keeps_the_bound_the_mip_proved(grid3x3_problem, monkeypatch):
     assert res.lower_bound == pytest.approx(13.99)
     assert res.gap == pytest.approx(0.01 / 14)
     assert res.info["bound"] == "mip/highs (no incumbent)"
+
+
+def test_diagnosis_tells_a_band_impossible_on_its_own_from_contiguity():
+    """Five units on a line, homes at both ends, bands of exactly half the
+    total.  Workloads 1, 1, 1, 2, 3: {0, 1, 3} and {2, 4} meet the bands, but
+    no contiguous split does (prefix sums 1, 2, 3, 5), so contiguity is the
+    cause.  Workloads 1, 1, 1, 1, 3 (total 7): no split of whole units meets
+    3.5, with or without contiguity, and the message no longer blames it."""
+    x = np.arange(5.0)
+    base = DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(5)]),
+        activities={"workload": np.array([1.0, 1, 1, 2, 3])},
+        tolerance={"workload": 0.0},
+        n_territories=2,
+        cost=(x[:, None] - np.array([0.0, 4.0])[None, :]) ** 2,
+        center_units=np.array([0, 4]),
+        adjacency=grid_adjacency(5, 1),
+        contiguity=True,
+    )
+    assert solve_mip(base.replace(contiguity=False), time_limit=10).status == "optimal"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        with pytest.raises(InfeasibleError) as err:
+            solve_mip(base, time_limit=10)
+    assert str(err.value).endswith(
+        "the band on 'workload' (±0 %) cannot be met together with contiguity"
+    )
+    odd = base.replace(activities={"workload": np.array([1.0, 1, 1, 1, 3])})
+    for contiguity, tail in ((True, ", even without contiguity"), (False, "")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TimeLimitWarning)
+            with pytest.raises(InfeasibleError) as err:
+                solve_mip(odd.replace(contiguity=contiguity), time_limit=10)
+        assert str(err.value).endswith(
+            "the band on 'workload' (±0 %) cannot be met on its own" + tail
+        )

@@ -282,3 +282,37 @@ def test_pieces_and_restrict_keep_every_band():
     with pytest.raises(ValueError, match="cannot split side budgets"):
         p.replace(budgets=budget).restrict(units, centers)
     assert len(p.replace(contiguity=False).pieces()) == 1
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"draws_tolerance": float("nan")}, r"draws_tolerance must be a number in \["),
+        ({"draws_tolerance": -0.1}, r"draws_tolerance must be .*got -0\.1"),
+        ({"draws_tolerance": 1.0}, r"draws_tolerance must be .*got 1\.0"),
+        ({"draws_share": "0.9"}, r"draws_share must be a number in \(0, 1\]"),
+        ({"draws_share": True}, r"draws_share must be .*got True"),
+    ],
+)
+def test_draw_settings_checked_in_the_matrix_form(kw, message):
+    """The matrix form checks the draw settings as align does (a NaN
+    tolerance passed, and the draw band was then never met)."""
+    draws = np.ones((4, 3))
+    kw = {"draws_tolerance": 0.1, **kw}
+    with pytest.raises(SpecificationError, match=message):
+        _line(4, draws=draws, **kw)
+
+
+def test_draws_need_one_column_per_draw_and_a_row_per_unit():
+    from terrakit.exceptions import DataValidationError
+
+    with pytest.raises(DataValidationError, match=r"^draws: no draws: shape \(4, 0\)"):
+        _line(4, draws=np.ones((4, 0)), draws_tolerance=0.1)
+    with pytest.raises(
+        DataValidationError,
+        match=r"^draws: expected \(n_units=4, n_draws\), got shape \(3, 4\)\. Fix: "
+        r"give one row per unit and one column per draw \(transpose it: \.T\)",
+    ):
+        _line(4, draws=np.ones((3, 4)), draws_tolerance=0.1)
+    p = _line(4, draws=np.ones((4, 3)), draws_tolerance="0.1", draws_share=1)
+    assert p.draws_tolerance == 0.1 and p.draws_share == 1.0

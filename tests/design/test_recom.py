@@ -404,3 +404,33 @@ def test_recombination_search_keeps_the_cheapest_of_its_starts():
     got = float(cost[np.arange(n), out].sum())
     assert got <= min(costs) * (1 + 1e-3)  # the note rounds to 4 digits
     assert got < float(cost[np.arange(n), first].sum())
+
+
+def test_recombination_with_a_step_budget_says_when_the_clock_stopped_it():
+    """A deadline already past stops both recombinations at their first
+    step: with a ``steps`` budget (the ``max_iter`` path) that is reported in
+    ``clock_cut``; ``recombine_bands`` without steps follows the clock by
+    design and reports nothing."""
+    adj = grid_adjacency(4, 4)
+    roots = np.array([0, 15])
+    start = _voronoi(adj, roots)
+    w = np.ones((16, 1))
+    cost = np.abs(np.arange(16)[:, None] - roots[None, :]).astype(float)
+    space = SearchSpace.from_adjacency(
+        adj, w, np.full((2, 1), 8.0), np.full((2, 1), 8.0), roots=roots, cost=cost
+    )
+    past = time.perf_counter()
+    rng = np.random.default_rng(0)
+    cut: list[bool] = []
+    recombine_cost(
+        start, space, rng, deadline=past, steps=500, temperature=1.0, clock_cut=cut
+    )
+    assert cut == [True]
+    # the hop-Voronoi start breaks the bands (ties go to root 0: 10 + 6 units)
+    assert np.bincount(start).tolist() == [10, 6]
+    cut = []
+    recombine_bands(start, space, rng, deadline=past, steps=500, clock_cut=cut)
+    assert cut == [True]
+    cut = []
+    recombine_bands(start, space, rng, deadline=past, clock_cut=cut)
+    assert cut == []
