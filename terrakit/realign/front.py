@@ -19,6 +19,7 @@ from terrakit.realign.rebalance import (
     Solver,
     _check_max_moved,
     _check_settings,
+    _current_targets,
     _setup,
     _solve,
 )
@@ -233,7 +234,9 @@ def disruption_front(
 
     units = study.unit_measures() if study.accounts is not None else study.units
     cur_dev = float(
-        balance_table(units, setup.current, [measure]).loc[measure, "max_rel_dev"]
+        balance_table(
+            units, setup.current, [measure], targets=_current_targets(setup)
+        ).loc[measure, "max_rel_dev"]
     )
     rows = []
     results: dict[float, RebalanceResult] = {}

@@ -399,6 +399,23 @@ def _setup(
         cur_al = Alignment(cur.dropna(), name=cur_al.name, provenance=cur_al.provenance)
     cur_terr = list(dict.fromkeys(cur.dropna().tolist()))
     removed = [t for t in cur_terr if t not in set(rep_ids)]
+    if cur_terr and len(removed) == len(cur_terr):
+        # every territory would count as a departed rep's: 100 % moved
+        same_text = {str(r) for r in rep_ids} & {str(t) for t in cur_terr}
+        why = (
+            " (they match as text: the ids are numbers on one side and text on "
+            "the other)"
+            if same_text
+            else ""
+        )
+        raise SpecificationError(
+            f"none of the current alignment's territories {cur_terr[:5]}"
+            f"{' ...' if len(cur_terr) > 5 else ''} is a rep of the study "
+            f"({rep_ids[:5]}{' ...' if len(rep_ids) > 5 else ''}){why}; rebalance "
+            "keeps each rep's territory, so every unit would move. Fix: name the "
+            "territories by the rep who holds them, e.g. Alignment("
+            "current.assignment.map({territory: rep_id, ...}), name='current')"
+        )
     roles = {r: ("kept" if r in set(cur_terr) else "new") for r in rep_ids}
     for t in removed:
         roles[t] = "removed"
@@ -461,6 +478,9 @@ def _setup(
         locked=allk,
     )
     n, k = base.n_units, base.n_territories
+    if targets is not None:
+        # by rep id, whatever form they came in (the results measure with them)
+        targets = dict(zip(rep_ids, base.shares.tolist(), strict=True))
     col_of = {r: j for j, r in enumerate(rep_ids)}
     cur_col = np.full(n, -1, dtype=np.int64)
     curv = cur.to_numpy(dtype=object)
@@ -597,12 +617,26 @@ def _balance_spec(balance: Any) -> dict[str, float]:
     """``balance`` as ``{activity: τ}`` (default ``{"workload": 0.05}``)."""
     if balance is None:
         return {"workload": 0.05}
-    if not isinstance(balance, Mapping):
+    if not isinstance(balance, Mapping) or not balance:
         raise SpecificationError(
             f"balance must map activities to tolerances, e.g. "
             f"{{'workload': 0.05}}, got {balance!r}"
+            + ("; rebalancing needs at least one band" if balance == {} else "")
         )
     return dict(balance)
+
+
+def _current_targets(setup: _Setup) -> dict[Hashable, float] | None:
+    """The targets that measure the current plan: those of its territories,
+    when every one of them has a target (a departed rep's territory has
+    none; then equal shares)."""
+    tg = setup.targets
+    if tg is None:
+        return None
+    terr = list(dict.fromkeys(setup.current.assignment.tolist()))
+    if not all(t in tg for t in terr):
+        return None
+    return {t: tg[t] for t in terr}
 
 
 def _check_max_moved(max_moved: Any) -> float | None:
@@ -938,11 +972,10 @@ def _solve(
     new_al = Alignment(labels, name=name, provenance=prov)
     measures = list(dict.fromkeys([*balance, setup.moved_measure]))
     measures = [m for m in measures if m == "units" or m in units.columns]
-    before = balance_table(units, setup.current, measures)
-    tg = setup.targets
-    after = balance_table(
-        units, new_al, measures, targets=dict(tg) if isinstance(tg, Mapping) else None
+    before = balance_table(
+        units, setup.current, measures, targets=_current_targets(setup)
     )
+    after = balance_table(units, new_al, measures, targets=setup.targets)
     territories = _territory_table(setup, problem, res, cols, units)
     return RebalanceResult(
         alignment=new_al,

@@ -330,6 +330,7 @@ def test_locks_may_be_a_series(strip: Study) -> None:
         ({"tie_break": -1.0}, "tie_break must be a number ≥ 0"),
         ({"tie_break": "x"}, "tie_break must be a number ≥ 0"),
         ({"balance": ["workload"]}, "balance must map activities to tolerances"),
+        ({"balance": {}}, "got {}; rebalancing needs at least one band"),
         ({"max_moved": "lots"}, "max_moved is a share .* got 'lots'"),
     ],
 )
@@ -582,3 +583,44 @@ def test_a_plan_already_in_band_comes_back_unchanged() -> None:
     assert res.status == "optimal" and res.moved == 0.0
     assert res.info["units_moved"] == 0
     assert res.alignment.to_dict() == cur.to_dict()
+
+
+@pytest.mark.parametrize("form", ["dict", "list", "series"])
+def test_deviations_before_and_after_are_measured_against_the_targets(
+    strip: Study, form: str
+) -> None:
+    """With targets, before, after and the front's current deviation are
+    measured against them, whatever form the targets come in (a list gave
+    the after-deviation against equal shares, and before always did)."""
+    from terrakit.metrics import balance
+    from terrakit.realign import disruption_front
+
+    shares = {"R1": 0.75, "R2": 0.25}  # today's 60 h / 20 h: exactly on target
+    targets = {
+        "dict": shares,
+        "list": [0.75, 0.25],
+        "series": pd.Series({"R2": 0.25, "R1": 0.75}),
+    }[form]
+    res = rebalance(strip, balance={"workload": 0.1}, targets=targets, time_limit=5)
+    want = balance(strip, res.alignment, ["workload"], targets=shares)
+    assert res.max_deviation == pytest.approx(want.loc["workload", "max_rel_dev"])
+    assert res.max_deviation_before == pytest.approx(0.0, abs=1e-12)
+    assert res.moved == 0  # on target already: nothing moves
+    front = disruption_front(
+        strip, tolerances=[0.1], targets=targets, time_limit=5, moved_measure="sales"
+    )
+    assert front.current_deviation == pytest.approx(0.0, abs=1e-12)
+
+
+def test_territories_that_are_no_rep_are_refused_before_solving(strip: Study) -> None:
+    """Every territory would count as a departed rep's: 100 % moved, and it
+    was called optimal."""
+    cur = strip.alignments["current"]
+    named = Alignment(cur.assignment.map({"R1": "West", "R2": "East"}), name="areas")
+    with pytest.raises(SpecificationError) as info:
+        rebalance(strip, named, time_limit=5)
+    assert str(info.value).startswith(
+        "none of the current alignment's territories ['West', 'East'] is a rep of "
+        "the study (['R1', 'R2']); rebalance keeps each rep's territory, so every "
+        "unit would move. Fix: name the territories by the rep who holds them"
+    )
