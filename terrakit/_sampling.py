@@ -13,6 +13,7 @@ The configuration is a plain dict merged over :data:`DEFAULT_SAMPLER_CONFIG`
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,9 @@ __all__ = [
     "METHODS",
     "Diagnostics",
     "SampleRun",
+    "config_count",
+    "config_flag",
+    "config_number",
     "diagnose",
     "laplace_approximation",
     "merge_sampler_config",
@@ -59,13 +63,122 @@ DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {
 }
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)`` with its type where the repr hides it (``'10'``, ``True``)."""
+    if isinstance(value, bool | np.bool_ | str) or value is None:
+        return f"{value!r} ({type(value).__name__})"
+    return repr(value)
+
+
+def config_count(
+    cfg: Mapping[str, Any],
+    key: str,
+    *,
+    low: int = 1,
+    table: str = "sampler_config",
+    default: Any = None,
+) -> int:
+    """``cfg[key]`` as an ``int`` ≥ ``low``, or a :class:`SpecificationError`.
+
+    Counts (draws, chains, iterations...) must be whole numbers: an ``int``,
+    or a float with an integer value (``500.0``); ``True``, ``2.7``, ``"10"``
+    and ``None`` are refused rather than converted (``int(2.7)`` would
+    silently give 2).  The message names the table, the key, the value, the
+    range and the fix.
+    """
+    value = cfg[key]
+    ok = not isinstance(value, bool | np.bool_) and (
+        isinstance(value, int | np.integer)
+        or (
+            isinstance(value, float | np.floating)
+            and math.isfinite(value)
+            and float(value).is_integer()
+        )
+    )
+    if not ok or int(value) < low:
+        example = max(low, 1) if default is None else default
+        raise SpecificationError(
+            f"{table}[{key!r}] must be a whole number ≥ {low}, got "
+            f"{_shown(value)}. Fix: pass an integer such as {key}={example}"
+            + ("" if default is None else " (the default)")
+        )
+    return int(value)
+
+
+def config_number(
+    cfg: Mapping[str, Any],
+    key: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    table: str = "sampler_config",
+    default: Any = None,
+) -> float:
+    """``cfg[key]`` as a finite ``float`` within the bounds, or a
+    :class:`SpecificationError` naming the table, key, value and range.
+
+    ``True``/``False`` are not numbers here, nor are text and ``None``.
+    ``low_open``/``high_open`` exclude the bound itself.
+    """
+    value = cfg[key]
+    ok = (
+        not isinstance(value, bool | np.bool_)
+        and isinstance(value, int | float | np.integer | np.floating)
+        and math.isfinite(float(value))
+    )
+    if ok:
+        v = float(value)
+        if low is not None and (v < low or (low_open and v == low)):
+            ok = False
+        if high is not None and (v > high or (high_open and v == high)):
+            ok = False
+    if not ok:
+        if low is not None and high is not None:
+            rng = (
+                f"in {'(' if low_open else '['}{low:g}, {high:g}"
+                f"{')' if high_open else ']'}"
+            )
+        elif low is not None:
+            rng = f"{'>' if low_open else '≥'} {low:g}"
+        elif high is not None:
+            rng = f"{'<' if high_open else '≤'} {high:g}"
+        else:
+            rng = "finite"
+        hint = "" if default is None else f"; leave it out for the default {default!r}"
+        raise SpecificationError(
+            f"{table}[{key!r}] must be a number {rng}, got {_shown(value)}. "
+            f"Fix: pass a number {rng}{hint}"
+        )
+    return float(value)
+
+
+def config_flag(
+    cfg: Mapping[str, Any], key: str, *, table: str = "sampler_config"
+) -> bool:
+    """``cfg[key]`` as a ``bool``; anything but ``True``/``False`` is refused."""
+    value = cfg[key]
+    if not isinstance(value, bool | np.bool_):
+        raise SpecificationError(
+            f"{table}[{key!r}] must be True or False, got {_shown(value)}"
+        )
+    return bool(value)
+
+
 def merge_sampler_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
     """``DEFAULT_SAMPLER_CONFIG | user``, checked.
+
+    Counts come back as ``int`` (``500.0`` becomes 500).
 
     Raises
     ------
     SpecificationError
-        Unknown keys, an unknown method, or non-positive draws/chains.
+        Unknown keys, an unknown method, a count that is not a whole number
+        (``draws``, ``tune``, ``chains``, ``cores``, ``vi_iterations``,
+        ``vi_draws``; ``2.7`` is refused, not truncated) or out of range, or
+        a threshold that is not a number in range; the message names the
+        key, the value and the range.
     """
     cfg = DEFAULT_SAMPLER_CONFIG | dict(user or {})
     unknown = sorted(set(cfg) - set(DEFAULT_SAMPLER_CONFIG))
@@ -79,20 +192,19 @@ def merge_sampler_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
             f"sampler_config['method'] must be one of {list(METHODS)}, got "
             f"{cfg['method']!r}"
         )
+    d = DEFAULT_SAMPLER_CONFIG
     for key in ("draws", "chains", "cores", "vi_iterations", "vi_draws"):
-        if int(cfg[key]) < 1:
-            raise SpecificationError(
-                f"sampler_config[{key!r}] must be >= 1, got {cfg[key]!r}"
-            )
-    if int(cfg["tune"]) < 0:
-        raise SpecificationError(
-            f"sampler_config['tune'] must be >= 0, got {cfg['tune']!r}"
-        )
-    if not 0.5 <= float(cfg["target_accept"]) < 1.0:
-        raise SpecificationError(
-            "sampler_config['target_accept'] must be in [0.5, 1), got "
-            f"{cfg['target_accept']!r}"
-        )
+        cfg[key] = config_count(cfg, key, low=1, default=d[key])
+    cfg["tune"] = config_count(cfg, "tune", low=0, default=d["tune"])
+    cfg["target_accept"] = config_number(
+        cfg, "target_accept", low=0.5, high=1.0, high_open=True, default=0.8
+    )
+    cfg["vi_learning_rate"] = config_number(
+        cfg, "vi_learning_rate", low=0.0, low_open=True, default=d["vi_learning_rate"]
+    )
+    cfg["rhat_max"] = config_number(cfg, "rhat_max", low=1.0, default=d["rhat_max"])
+    cfg["ess_min"] = config_number(cfg, "ess_min", low=0.0, default=d["ess_min"])
+    cfg["progressbar"] = config_flag(cfg, "progressbar")
     return cfg
 
 
@@ -428,9 +540,14 @@ class Diagnostics:
                 f"{self.draws} draws; no MCMC diagnostics"
             )
         status = "ok" if self.ok else "POOR: " + "; ".join(self.problems)
+        rhat = (
+            f"max R-hat {self.max_rhat:.3f}"
+            if self.chains > 1
+            else "R-hat n/a (needs 2+ chains)"
+        )
         return (
             f"Diagnostics ({self.method}, {self.chains} chains x {self.draws} "
-            f"draws): max R-hat {self.max_rhat:.3f}, min bulk ESS "
+            f"draws): {rhat}, min bulk ESS "
             f"{self.min_ess_bulk:.0f}, min tail ESS {self.min_ess_tail:.0f}, "
             f"divergences {self.divergences} -> {status}"
         )
@@ -491,6 +608,19 @@ def diagnose(
                     [s for d, s in post[n].sizes.items() if d not in ("chain", "draw")]
                 )
             )
+            if size == 0:
+                # an empty variable (``beta`` of a model without covariates)
+                # has nothing to check
+                rows.append(
+                    {
+                        "variable": n,
+                        "size": 0,
+                        "r_hat": np.nan,
+                        "ess_bulk": np.nan,
+                        "ess_tail": np.nan,
+                    }
+                )
+                continue
             rows.append(
                 {
                     "variable": n,
@@ -524,18 +654,19 @@ def diagnose(
                 div = int(np.asarray(stats[k]).sum())
                 break
     problems: list[str] = []
-    if not variational and len(table):
-        worst = table["r_hat"].max()
+    checked = table[table["size"] > 0]
+    if not variational and len(checked):
+        worst = checked["r_hat"].max()
         if chains > 1 and (not np.isfinite(worst) or worst > rhat_max):
             problems.append(
-                f"max R-hat {worst:.3f} > {rhat_max} ({table['r_hat'].idxmax()})"
+                f"max R-hat {worst:.3f} > {rhat_max} ({checked['r_hat'].idxmax()})"
             )
-        low = table["ess_bulk"].min()
+        low = checked["ess_bulk"].min()
         if not np.isfinite(low) or low < ess_min:
             problems.append(
-                f"min bulk ESS {low:.0f} < {ess_min:g} ({table['ess_bulk'].idxmin()})"
+                f"min bulk ESS {low:.0f} < {ess_min:g} ({checked['ess_bulk'].idxmin()})"
             )
-        low_t = table["ess_tail"].min()
+        low_t = checked["ess_tail"].min()
         if not np.isfinite(low_t) or low_t < ess_min:
             problems.append(f"min tail ESS {low_t:.0f} < {ess_min:g}")
         if div > 0:

@@ -1,11 +1,14 @@
-"""``terrakit._sampling.nutpie_sample``: one retry after a sampler-thread panic."""
+"""``terrakit._sampling``: the nutpie retry, the checks of the sampler settings
+and the diagnostics of empty variables."""
 
 from __future__ import annotations
 
+import arviz as az
+import numpy as np
 import pytest
 
 import terrakit._sampling as sampling
-from terrakit.exceptions import TerrakitWarning
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 
 class PanicException(BaseException):
@@ -49,3 +52,58 @@ def test_a_second_panic_and_other_errors_propagate(monkeypatch):
     with pytest.raises(ValueError, match="bad model"):
         sampling.nutpie_sample("model", cores=2)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("user", "match"),
+    [
+        # text and None used to give int()'s bare ValueError / TypeError
+        (
+            {"draws": "ten"},
+            r"sampler_config\['draws'\] must be a whole number ≥ 1, "
+            r"got 'ten' \(str\)\. Fix: pass an integer such as draws=500",
+        ),
+        ({"draws": None}, r"\['draws'\] must be a whole number ≥ 1, got None"),
+        # fractions used to be truncated silently (vi_draws=2.7 -> 2 draws)
+        ({"vi_draws": 2.7}, r"\['vi_draws'\] must be a whole number ≥ 1, got 2\.7"),
+        ({"chains": True}, r"\['chains'\] must be a whole number ≥ 1, got True"),
+        ({"tune": -5}, r"\['tune'\] must be a whole number ≥ 0, got -5"),
+        ({"cores": 0}, r"\['cores'\] must be a whole number ≥ 1, got 0"),
+        ({"rhat_max": "x"}, r"\['rhat_max'\] must be a number ≥ 1, got 'x'"),
+        ({"ess_min": -1}, r"\['ess_min'\] must be a number ≥ 0, got -1"),
+        ({"vi_learning_rate": 0}, r"\['vi_learning_rate'\] must be a number > 0"),
+        (
+            {"target_accept": "0.9"},
+            r"\['target_accept'\] must be a number in \[0\.5, 1\)",
+        ),
+        ({"progressbar": "no"}, r"\['progressbar'\] must be True or False"),
+    ],
+)
+def test_bad_sampler_settings_name_key_value_and_fix(user, match):
+    with pytest.raises(SpecificationError, match=match):
+        sampling.merge_sampler_config(user)
+
+
+def test_whole_float_counts_are_taken_as_ints():
+    cfg = sampling.merge_sampler_config({"draws": 500.0, "vi_draws": np.int64(7)})
+    assert cfg["draws"] == 500 and type(cfg["draws"]) is int
+    assert cfg["vi_draws"] == 7 and type(cfg["vi_draws"]) is int
+
+
+def test_diagnose_skips_empty_variables():
+    """``beta`` of a model without covariates has shape (chain, draw, 0); its
+    R-hat / ESS used to crash diagnose with a zero-size reduction."""
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(
+        posterior={
+            "alpha": rng.standard_normal((2, 200)),
+            "beta": np.zeros((2, 200, 0)),
+        },
+        dims={"beta": ["covariate"]},
+        coords={"covariate": np.array([], dtype=str)},
+    )
+    d = sampling.diagnose(idata, ["alpha", "beta"], ess_min=50.0, warn=False)
+    assert d.table.loc["beta", "size"] == 0
+    assert np.isnan(d.table.loc["beta", "ess_bulk"])
+    assert d.ok, d.problems
+    assert d.min_ess_bulk == pytest.approx(d.table.loc["alpha", "ess_bulk"])

@@ -42,16 +42,21 @@ def make_provenance(
     Returns
     -------
     dict
-        ``method``, ``seed``, ``config``, ``terrakit_version``, ``created``
-        (UTC ISO timestamp) and the extra keys.
+        ``method``, ``seed``, ``config``, ``terrakit_version``, ``versions``
+        (the versions of the numerical libraries already imported — numpy,
+        pandas, and e.g. pymc, nutpie, arviz, statsforecast, pulp or
+        ortools when the result used them; nothing is imported to read
+        them), ``created`` (UTC ISO timestamp) and the extra keys.
     """
     from terrakit import __version__
+    from terrakit._versions import library_versions
 
     prov: dict[str, Any] = {
         "method": method,
         "seed": seed,
         "config": dict(config or {}),
         "terrakit_version": __version__,
+        "versions": library_versions(),
         "created": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
     }
     prov.update(extra)

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from terrakit._runargs import check_seed
+from terrakit._sampling import Diagnostics
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.exceptions import (
     DataValidationError,
@@ -23,10 +24,11 @@ from terrakit.exceptions import (
 from terrakit.forecast.model import (
     Panel,
     PanelFit,
+    _simulate_paths,
     fit_panel,
+    forecast_diagnostics,
     make_panel,
     merge_configs,
-    simulate_paths,
     summarise_draws,
 )
 
@@ -101,12 +103,17 @@ def study_panel(
             gcol = _group_column(accounts, groups, ("segment",))
             gser = None if gcol is None else accounts[gcol]
         else:
-            long = pd.DataFrame(
-                {
-                    "series": acc_unit.reindex(hist["account_id"]).to_numpy(),
-                    "period": hist["period"].to_numpy(),
-                    "sales": hist["sales"].to_numpy(),
-                }
+            # a unit's sales in a month: the sum over its accounts
+            long = (
+                pd.DataFrame(
+                    {
+                        "series": acc_unit.reindex(hist["account_id"]).to_numpy(),
+                        "period": hist["period"].to_numpy(),
+                        "sales": hist["sales"].to_numpy(),
+                    }
+                )
+                .groupby(["series", "period"], as_index=False, sort=True)["sales"]
+                .sum()
             )
             series_unit = pd.Series(units.index, index=units.index)
             gcol = _group_column(units, groups, ("region", "state"))
@@ -131,7 +138,7 @@ def study_panel(
         raise DataValidationError(
             "history",
             "sales",
-            f"all {len(long)} sales values are 0 ({panel.periods[0]}.."
+            f"all {len(hist)} sales values are 0 ({panel.periods[0]}.."
             f"{panel.periods[-1]}), so every forecast would be 0",
             fix="check that the history's sales column holds the sales (not "
             "e.g. a flag), and that it was read with the right units",
@@ -377,6 +384,11 @@ class SalesForecast:
         )
 
 
+def _plain(x: Any) -> Any:
+    """A series id as a plain Python value (for JSON provenance)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _summarise(
     draws: xr.DataArray, dim: str, intervals: Intervals = "central"
 ) -> pd.DataFrame:
@@ -421,7 +433,13 @@ class FittedSalesForecaster:
         return self.fit.idata
 
     def predict(
-        self, horizon: int = 12, *, n_draws: int | None = None, seed: int | None = None
+        self,
+        horizon: int = 12,
+        *,
+        n_draws: int | None = None,
+        seed: int | None = None,
+        ended_after: int | None = None,
+        forecast_ended: bool = False,
     ) -> SalesForecast:
         """Draws of future sales per series.
 
@@ -433,26 +451,47 @@ class FittedSalesForecaster:
             Posterior draws to use (default: all).
         seed
             Seed of the simulated noise (default: the fit's seed).
+        ended_after
+            A series with no row in the history's last ``ended_after``
+            periods has ended (default: the season length, 12 months).
+        forecast_ended
+            ``False`` (default): ended series (lost accounts) are forecast
+            at 0, with a warning; ``True``: forecast them at their past
+            level like the others (see
+            :func:`~terrakit.forecast.model.simulate_paths`).
 
         Returns
         -------
         SalesForecast
             Its ``provenance`` holds the seed, configuration, config hash,
-            horizon, number of draws and terrakit version.
+            horizon, number of draws, the ended series (``ended_series``:
+            id and last period of each, ``ended_after``,
+            ``forecast_ended``) and the versions of terrakit and the
+            libraries it used.
 
         Raises
         ------
         SpecificationError
-            When ``horizon`` or ``n_draws`` is not a whole number ≥ 1, or
-            ``seed`` is not a non-negative integer.
+            When ``horizon`` or ``n_draws`` is not a whole number ≥ 1,
+            ``seed`` is not a non-negative integer, or ``ended_after`` is
+            not a whole number ≥ 1.
 
         Warns
         -----
         TerrakitWarning
-            When ``horizon`` is longer than the history the model saw.
+            When ``horizon`` is longer than the history the model saw, and
+            when ended series are forecast at 0.
         """
         s = self.fit.seed if seed is None else check_seed(seed)
-        draws = simulate_paths(self.fit, horizon, n_draws=n_draws, seed=s)
+        draws, ended = _simulate_paths(
+            self.fit,
+            horizon,
+            n_draws=n_draws,
+            seed=s,
+            ended_after=ended_after,
+            forecast_ended=forecast_ended,
+            stacklevel=3,
+        )
         panel = self.fit.panel
         n_hist = len(panel.periods)
         if horizon > n_hist:
@@ -486,9 +525,50 @@ class FittedSalesForecaster:
             config_hash=self.fit.idata.attrs.get("config_hash")
             if self.fit.idata is not None
             else None,
+            ended_after=int(
+                panel.season_length if ended_after is None else ended_after
+            ),
+            forecast_ended=bool(forecast_ended),
+            ended_series=[
+                {"series": _plain(k), "last_period": str(p)} for k, p in ended.items()
+            ],
         )
         return SalesForecast(
             draws, history, self.series_unit, self.level, prov, self.unit_potential
+        )
+
+    def diagnostics(self, warn: bool = True) -> Diagnostics:
+        """R-hat, bulk/tail ESS and divergences of the forecast model's
+        parameters (the table :meth:`PotentialResult.diagnostics
+        <terrakit.potential.PotentialResult.diagnostics>` gives).
+
+        R-hat needs at least two chains: with ``chains=1`` its column is
+        NaN and only ESS and divergences are checked.  ADVI fits have no
+        MCMC diagnostics (an all-NaN table).
+
+        Parameters
+        ----------
+        warn
+            Emit a :class:`~terrakit.exceptions.ConvergenceWarning` when a
+            threshold (``rhat_max``, ``ess_min`` of the sampler config) is
+            crossed or transitions diverged.
+
+        Returns
+        -------
+        terrakit._sampling.Diagnostics
+
+        Raises
+        ------
+        SpecificationError
+            When nothing was sampled (every series' sales are 0).
+        """
+        if self.fit.idata is None:
+            raise SpecificationError(
+                "nothing was sampled: every series' sales are 0 in the modelled "
+                "window, so there are no diagnostics"
+            )
+        return forecast_diagnostics(
+            self.fit.idata, self.fit.sampler_config, warn=warn, stacklevel=3
         )
 
     def summary(self) -> str:
@@ -523,6 +603,17 @@ class SalesForecaster:
     residuals, all partially pooled across series within groups (segments
     at account level, regions/states at unit level), fitted in one
     vectorised PyMC model.
+
+    Months without a history row are unobserved, not zero sales.  A series
+    (account or unit) with no row in the last 12 months of the history has
+    *ended* — a lost account — and :meth:`FittedSalesForecaster.predict`
+    forecasts it at 0 with a :class:`~terrakit.exceptions.TerrakitWarning`
+    that names it; the forecast's provenance lists it under
+    ``ended_series``.  Give an active account rows with sales 0 for its
+    months without sales, drop a lost one from the history, or pass
+    ``predict(..., forecast_ended=True)`` to forecast ended series anyway
+    (``ended_after`` changes the 12 months).  A series missing only the
+    last few months is forecast as usual.
 
     Examples
     --------

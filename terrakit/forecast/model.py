@@ -24,6 +24,14 @@ import pandas as pd
 import xarray as xr
 
 from terrakit._runargs import check_seed, is_count
+from terrakit._sampling import (
+    Diagnostics,
+    config_count,
+    config_flag,
+    config_number,
+    diagnose,
+)
+from terrakit._versions import library_versions
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -37,7 +45,9 @@ __all__ = [
     "Panel",
     "PanelFit",
     "build_forecast_model",
+    "ended_series",
     "fit_panel",
+    "forecast_diagnostics",
     "make_panel",
     "summarise_draws",
 ]
@@ -223,18 +233,36 @@ def make_panel(
         Optional cluster label per series id (series that share part of their
         shocks, e.g. the State of a State × Category series).
 
+    Returns
+    -------
+    Panel
+        A period without a row for a series is ``NaN`` (unobserved), never
+        0 sales: before a series' first row (a new account), in holes, and
+        after its last row.  A series whose rows stop at least a season (12
+        months, 4 quarters) before the panel's last period has *ended* (a
+        lost account, see :func:`ended_series`): it still informs the
+        fit, but its forecast is 0 (:func:`simulate_paths`,
+        ``forecast_ended=False``).  A series that misses only the last few
+        periods is forecast as usual.  Months of an active account with no
+        sales should therefore be rows with sales 0, not missing rows.
+
     Raises
     ------
     DataValidationError
-        On an empty history, negative or non-finite sales, or periods that are
-        not monthly or quarterly.
+        On an empty history, a missing column, rows without a series id,
+        duplicated ``(series, period)`` rows (they are not summed silently),
+        negative or non-finite sales, periods that are not monthly or
+        quarterly, or ``groups`` / ``clusters`` whose index holds none of
+        the series ids.
 
     Warns
     -----
     TerrakitWarning
         When a period between the first and the last has no row for any
         series: it is kept as unobserved (NaN), not as 0 sales.  A period
-        missing from some series only is not reported.
+        missing from some series only is not reported.  Also when some (not
+        all) series are missing from the index of ``groups`` or ``clusters``:
+        they are named and get the label ``"unknown"``.
     """
     if len(long) == 0:
         raise DataValidationError(
@@ -242,6 +270,28 @@ def make_panel(
             None,
             "the history is empty: nothing to forecast",
             fix="pass a history with at least one (series, period, sales) row",
+        )
+    absent = [c for c in dict.fromkeys((key, "period", value)) if c not in long]
+    if absent:
+        raise DataValidationError(
+            "history",
+            absent[0],
+            f"the history has no column(s) {absent} (columns: {list(long.columns)})",
+            fix=f"pass a long frame with columns {key!r}, 'period' and {value!r}",
+        )
+    no_id = long[key].isna().to_numpy()
+    if no_id.any():
+        lost = pd.to_numeric(long.loc[no_id, value], errors="coerce").sum()
+        raise DataValidationError(
+            "history",
+            key,
+            f"{int(no_id.sum())} of {len(long)} rows have no series id (missing "
+            f"{key}); they carry {lost:g} of the sales and would be dropped "
+            "silently",
+            rows=list(long.index[no_id]),
+            n_bad=int(no_id.sum()),
+            fix=f"fill in the {key} of those rows (row labels shown), or drop "
+            "them yourself if their sales belong to no series",
         )
     per = long["period"]
     if not isinstance(per.dtype, pd.PeriodDtype):
@@ -275,12 +325,28 @@ def make_panel(
             n_bad=int(bad.sum()),
             fix="net returns into the month's sales and drop or fill missing values",
         )
-    summed = (
-        pd.DataFrame({"k": long[key].to_numpy(), "p": per.to_numpy(), "y": y})
-        .groupby(["k", "p"], sort=True)["y"]
-        .sum()
-    )
-    wide = summed.unstack("p")
+    frame = pd.DataFrame({"k": long[key].to_numpy(), "p": per.to_numpy(), "y": y})
+    dup = frame.duplicated(["k", "p"], keep="first").to_numpy()
+    if dup.any():
+        pairs = list(
+            dict.fromkeys(
+                f"{k} {p}"
+                for k, p in zip(frame["k"][dup], frame["p"][dup], strict=True)
+            )
+        )
+        raise DataValidationError(
+            "history",
+            "period",
+            f"{len(pairs)} ({key}, period) pairs occur more than once "
+            f"({int(dup.sum())} extra rows); they are not summed silently, as "
+            "a repeated extract would double the sales",
+            rows=pairs,
+            n_bad=len(pairs),
+            fix="sum the duplicated periods first if they are parts of one "
+            f"period's sales: long.groupby([{key!r}, 'period'], as_index=False)"
+            f"[{value!r}].sum(); drop them if they are copies",
+        )
+    wide = frame.set_index(["k", "p"])["y"].sort_index().unstack("p")
     periods = pd.period_range(per.min(), per.max(), freq=per.dtype.freq)
     _warn_missing_periods(periods, wide.columns, m)
     wide = wide.reindex(columns=periods)
@@ -289,11 +355,11 @@ def make_panel(
         codes = np.zeros(len(series), dtype=np.int64)
         names: tuple[Any, ...] = ("all",)
     else:
-        codes, names = _codes(groups, series)
+        codes, names = _codes(groups, series, "groups")
     c_codes: np.ndarray | None = None
     c_names: tuple[Any, ...] = ()
     if clusters is not None:
-        c_codes, c_names = _codes(clusters, series)
+        c_codes, c_names = _codes(clusters, series, "clusters")
     return Panel(
         wide.to_numpy(dtype=float),
         series,
@@ -330,7 +396,55 @@ def _warn_missing_periods(periods: pd.PeriodIndex, seen: pd.Index, m: int) -> No
     )
 
 
-def _codes(labels: pd.Series, series: pd.Index) -> tuple[np.ndarray, tuple[Any, ...]]:
+def _codes(
+    labels: pd.Series, series: pd.Index, what: str
+) -> tuple[np.ndarray, tuple[Any, ...]]:
+    """Integer codes of the label of every series (``"unknown"`` where the
+    label is missing); ``labels`` is indexed by series id.
+
+    None of the series in ``labels``' index: a :class:`DataValidationError`
+    (every series would fall into one ``"unknown"`` group); some of them
+    missing: a :class:`TerrakitWarning` naming them.
+    """
+    if not isinstance(labels, pd.Series):
+        raise DataValidationError(
+            "history",
+            None,
+            f"{what} must be a pandas Series indexed by series id, got "
+            f"{type(labels).__name__}",
+            fix=f"pass e.g. {what}=pd.Series(labels, index=series_ids)",
+        )
+    if labels.index.has_duplicates:
+        dups = list(dict.fromkeys(labels.index[labels.index.duplicated()]))
+        raise DataValidationError(
+            what,
+            None,
+            f"{len(dups)} series ids occur more than once in the {what} index",
+            rows=dups,
+            fix="give every series one label (e.g. labels.groupby(level=0).first())",
+        )
+    unmatched = series.difference(labels.index)
+    if len(unmatched) == len(series):
+        raise DataValidationError(
+            what,
+            None,
+            f"none of the {len(series)} series ids of the history is in the "
+            f"index of {what} (e.g. series {list(series[:3])}, {what} index "
+            f"{list(labels.index[:3])}), so every series would be 'unknown'",
+            rows=list(series[:5]),
+            n_bad=len(series),
+            fix=f"index {what} by the history's series ids (the {series.name!r} "
+            f"column), e.g. table.set_index({series.name!r})[column]",
+        )
+    if len(unmatched):
+        more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+        warnings.warn(
+            f"{len(unmatched)} of the {len(series)} series have no entry in "
+            f"{what} ({list(unmatched[:5])}{more}); their {what[:-1]} is "
+            f"'unknown'. Fix: add them to the index of {what}",
+            TerrakitWarning,
+            stacklevel=3,
+        )
     g = labels.reindex(series)
     g = g.astype(object).where(g.notna(), "unknown")
     cat = pd.Categorical(g)
@@ -489,7 +603,10 @@ def build_forecast_model(
     the co-movement then adds no variance to a single series.
     Missing periods — before a new account's first month, after a series
     ends, or holes — are simply left out of the likelihood, so series that
-    start mid-history are handled without imputation.
+    start mid-history are handled without imputation.  Forecasts of a series
+    with no row in the last season (an ended series, see
+    :func:`ended_series`) are 0, not its past level
+    (:func:`simulate_paths`).
 
     Partial pooling (all non-centred):
 
@@ -854,7 +971,9 @@ class PanelFit:
         The data the model saw.
     idata
         ArviZ ``InferenceData``; ``attrs`` hold ``model_config``,
-        ``sampler_config``, ``terrakit_version`` and ``config_hash``.
+        ``sampler_config``, ``terrakit_version``, ``versions`` (JSON: the
+        versions of numpy, pandas, pymc, nutpie... that made it),
+        ``config_hash`` and ``seed``.
     model_config, sampler_config
         The merged configurations.
     seed
@@ -889,11 +1008,22 @@ def merge_configs(
     """``DEFAULT_MODEL_CONFIG | model_config`` and ``DEFAULT_SAMPLER_CONFIG |
     sampler_config``, checked (unknown keys, methods and values).
 
+    Every numeric setting is checked for its type (``True`` is not a
+    number, ``"1"`` is not either) and range; counts (``draws``, ``tune``,
+    ``chains``, ``cores``, ``advi_iterations``, ``advi_draws``,
+    ``history_cycles``) must be whole numbers (``500.0`` is taken as 500,
+    ``2.9`` is refused rather than truncated).  Ranges: ``offset`` in
+    (0, 1], ``hurdle_offset`` and ``trend_damping`` in [0, 1], ``phi_max``
+    in (0, 1), prior scales and concentrations > 0, ``innovation_nu`` None
+    or > 2, ``rhat_max`` ≥ 1, ``ess_min`` ≥ 0, ``tune`` ≥ 0, other counts
+    ≥ 1.
+
     Raises
     ------
     SpecificationError
         An unknown key (a typo such as ``"draw"`` would otherwise be ignored)
-        or a value out of range, with the keys or values allowed.
+        or a value of the wrong type or out of range, naming the key, the
+        value and the values allowed.
     """
     mcfg = DEFAULT_MODEL_CONFIG | dict(model_config or {})
     scfg = DEFAULT_SAMPLER_CONFIG | dict(sampler_config or {})
@@ -915,48 +1045,89 @@ def merge_configs(
             f"sampler_config['method'] must be 'nutpie', 'pymc' or 'advi', "
             f"got {method!r}"
         )
-    for k in ("draws", "chains"):
-        if int(scfg[k]) < 1:
+    sd = DEFAULT_SAMPLER_CONFIG
+    for k, low in (
+        ("draws", 1),
+        ("tune", 0),
+        ("chains", 1),
+        ("cores", 1),
+        ("advi_iterations", 1),
+        ("advi_draws", 1),
+    ):
+        scfg[k] = config_count(scfg, k, low=low, default=sd[k])
+    scfg["rhat_max"] = config_number(scfg, "rhat_max", low=1.0, default=sd["rhat_max"])
+    scfg["ess_min"] = config_number(scfg, "ess_min", low=0.0, default=sd["ess_min"])
+    for k in ("progressbar", "low_rank_mass"):
+        scfg[k] = config_flag(scfg, k)
+    for key, allowed in (
+        ("residual", ("ar1", "local_level")),
+        ("common_shocks", ("random_walk", "innovation")),
+        ("zeros", ("offset", "hurdle")),
+        ("occurrence_link", ("logit", "cloglog")),
+    ):
+        if not isinstance(mcfg[key], str) or mcfg[key] not in allowed:
             raise SpecificationError(
-                f"sampler_config[{k!r}] must be ≥ 1, got {scfg[k]}"
+                f"model_config[{key!r}] must be "
+                + " or ".join(repr(v) for v in allowed)
+                + f", got {mcfg[key]!r}"
             )
-    if mcfg["residual"] not in ("ar1", "local_level"):
-        raise SpecificationError(
-            f"model_config['residual'] must be 'ar1' or 'local_level', "
-            f"got {mcfg['residual']!r}"
-        )
+    mcfg["sigma_trend"] = config_flag(mcfg, "sigma_trend", table="model_config")
     nu = mcfg["innovation_nu"]
-    if nu is not None and not float(nu) > 2:
-        raise SpecificationError(
-            f"model_config['innovation_nu'] must be None (Gaussian) or > 2, got {nu!r}"
-        )
-    if mcfg["common_shocks"] not in ("random_walk", "innovation"):
-        raise SpecificationError(
-            f"model_config['common_shocks'] must be 'random_walk' or 'innovation', "
-            f"got {mcfg['common_shocks']!r}"
-        )
-    if mcfg["zeros"] not in ("offset", "hurdle"):
-        raise SpecificationError(
-            f"model_config['zeros'] must be 'offset' or 'hurdle', got {mcfg['zeros']!r}"
-        )
-    if not isinstance(mcfg["sigma_trend"], bool | np.bool_):
-        raise SpecificationError(
-            f"model_config['sigma_trend'] must be True or False, "
-            f"got {mcfg['sigma_trend']!r}"
-        )
-    if mcfg["occurrence_link"] not in ("logit", "cloglog"):
-        raise SpecificationError(
-            "model_config['occurrence_link'] must be 'logit' or 'cloglog', "
-            f"got {mcfg['occurrence_link']!r}"
-        )
-    if not 0 <= float(mcfg["hurdle_offset"]) <= 1:
-        raise SpecificationError(
-            "model_config['hurdle_offset'] must be in [0, 1], "
-            f"got {mcfg['hurdle_offset']}"
-        )
-    if not 0 < float(mcfg["offset"]) <= 1:
-        raise SpecificationError(
-            f"model_config['offset'] must be in (0, 1], got {mcfg['offset']}"
+    if nu is not None:
+        try:
+            config_number(mcfg, "innovation_nu", low=2.0, low_open=True)
+        except SpecificationError as err:
+            raise SpecificationError(
+                f"model_config['innovation_nu'] must be None (Gaussian "
+                f"innovations) or a number > 2 (Student-t degrees of freedom), "
+                f"got {nu!r}. Fix: e.g. innovation_nu=5 for heavy tails"
+            ) from err
+    md = DEFAULT_MODEL_CONFIG
+    mcfg["history_cycles"] = config_count(
+        mcfg, "history_cycles", low=1, table="model_config", default=6
+    )
+    # (low, high, low_open, high_open) of every numeric model setting
+    ranges: dict[str, tuple[float | None, float | None, bool, bool]] = {
+        "offset": (0.0, 1.0, True, False),
+        "hurdle_offset": (0.0, 1.0, False, False),
+        # phi = phi_max * sigmoid(.): below 1 keeps the AR(1) stationary
+        # (its first observation has variance sigma^2 / (1 - phi^2))
+        "phi_max": (0.0, 1.0, True, True),
+        # per season cycle: 1 = undamped trend, 0 = no trend in the forecast
+        "trend_damping": (0.0, 1.0, False, False),
+        # locations (any real number)
+        "prior_sigma_mu": (None, None, False, False),
+        "prior_phi_mu": (None, None, False, False),
+        "prior_alpha_mu": (None, None, False, False),
+    }
+    # scales and concentrations: positive
+    for k in (
+        "prior_slope_sd",
+        "prior_slope_tau",
+        "prior_level_tau",
+        "prior_season_sd",
+        "prior_season_tau",
+        "prior_sigma_trend_sd",
+        "prior_sigma_trend_tau",
+        "prior_common_sd",
+        "prior_share_shared",
+        "prior_share_own",
+        "prior_cluster_share_a",
+        "prior_cluster_share_b",
+        "prior_occurrence_cluster_sd",
+        "prior_occurrence_season_sd",
+    ):
+        ranges[k] = (0.0, None, True, False)
+    for k, (lo, hi, lo_open, hi_open) in ranges.items():
+        config_number(
+            mcfg,
+            k,
+            low=lo,
+            high=hi,
+            low_open=lo_open,
+            high_open=hi_open,
+            table="model_config",
+            default=md[k],
         )
     return mcfg, scfg
 
@@ -993,14 +1164,16 @@ def fit_panel(
     Raises
     ------
     SpecificationError
-        On an unknown configuration key, sampler method or non-positive
-        draws (:func:`merge_configs`), or a bad seed.
+        On an unknown configuration key or sampler method, a setting of the
+        wrong type or out of range (:func:`merge_configs`), or a bad seed.
 
     Warns
     -----
     ConvergenceWarning
-        When R-hat exceeds ``rhat_max``, bulk ESS falls under ``ess_min`` or
-        the sampler reports divergences.
+        When R-hat exceeds ``rhat_max``, bulk or tail ESS falls under
+        ``ess_min`` or the sampler reports divergences (see
+        :func:`forecast_diagnostics`; with one chain R-hat cannot be
+        computed, and the warning says so).
     """
     from terrakit import __version__
 
@@ -1018,12 +1191,15 @@ def fit_panel(
                 "model_config": json.dumps(mcfg, sort_keys=True),
                 "sampler_config": json.dumps(scfg, sort_keys=True, default=str),
                 "terrakit_version": __version__,
+                # numpy, pandas, pymc, pytensor, nutpie, arviz... (JSON text:
+                # netCDF attributes hold no dicts)
+                "versions": json.dumps(library_versions(), sort_keys=True),
                 "config_hash": config_hash(mcfg, scfg),
                 "seed": int(seed),
             }
         )
         if scfg["method"] != "advi":
-            _check_convergence(idata, scfg)
+            forecast_diagnostics(idata, scfg, stacklevel=3)
     return PanelFit(panel, idata, mcfg, scfg, int(seed), time.perf_counter() - t0)
 
 
@@ -1114,62 +1290,87 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
     return idata
 
 
-def _check_convergence(idata: Any, scfg: Mapping[str, Any]) -> None:
-    import arviz as az
+#: the parameters whose convergence is checked (where the model has them)
+_CHECKED = (
+    "level",
+    "slope",
+    "season",
+    "sigma",
+    "phi",
+    "mu_slope",
+    "tau_slope",
+    "tau_season",
+    "mu_sigma",
+    "common_sd",
+    "alpha",
+    "sigma_trend",
+    "common_share",
+    "group_share",
+    "cluster_share",
+    "occ_level",
+    "occ_slope",
+    "occ_season",
+    "occ_cluster_sd",
+)
 
+
+def forecast_diagnostics(
+    idata: Any,
+    sampler_config: Mapping[str, Any],
+    *,
+    warn: bool = True,
+    stacklevel: int = 2,
+) -> Diagnostics:
+    """Convergence diagnostics of a forecast posterior.
+
+    R-hat, bulk/tail ESS and divergences of the model's parameters
+    (:func:`terrakit._sampling.diagnose`), judged against the sampler
+    config's ``rhat_max`` and ``ess_min``.  R-hat needs at least two chains:
+    with one chain only ESS and divergences are checked, and a warning says
+    that R-hat was not.  Constants (e.g. ``common_sd = 0`` with
+    ``common_shocks="innovation"``) are left out.
+
+    Parameters
+    ----------
+    idata
+        The fit's InferenceData.
+    sampler_config
+        The merged sampler configuration (method and thresholds).
+    warn
+        Emit a :class:`~terrakit.exceptions.ConvergenceWarning` when poor.
+    stacklevel
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    terrakit._sampling.Diagnostics
+    """
     post = idata.posterior
-    if post.sizes.get("chain", 1) < 2:
-        return
-    names = [
-        "level",
-        "slope",
-        "season",
-        "sigma",
-        "phi",
-        "mu_slope",
-        "tau_slope",
-        "tau_season",
-        "mu_sigma",
-        "common_sd",
-        "alpha",
-        "sigma_trend",
-        "common_share",
-        "group_share",
-        "cluster_share",
-        "occ_level",
-        "occ_slope",
-        "occ_season",
-        "occ_cluster_sd",
-    ]
-    # constants (e.g. common_sd = 0 with common_shocks="innovation") have no
-    # R-hat; leave them out
-    names = [n for n in names if n in post and float(post[n].std()) > 0]
-    rhat = az.rhat(post[names])
-    ess = az.ess(post[names], method="bulk")
-    max_rhat = max(float(rhat[n].max()) for n in names)
-    min_ess = min(float(ess[n].min()) for n in names)
-    div = 0
-    stats = getattr(idata, "sample_stats", None)
-    if stats is not None:
-        for k in ("diverging", "divergences"):
-            if k in stats:
-                div = int(np.asarray(stats[k]).sum())
-                break
-    problems = []
-    if not np.isfinite(max_rhat) or max_rhat > float(scfg["rhat_max"]):
-        problems.append(f"max R-hat {max_rhat:.3f} > {scfg['rhat_max']}")
-    if not np.isfinite(min_ess) or min_ess < float(scfg["ess_min"]):
-        problems.append(f"min bulk ESS {min_ess:.0f} < {scfg['ess_min']}")
-    if div > 0:
-        problems.append(f"{div} divergent transitions")
-    if problems:
+    names = [n for n in _CHECKED if n in post and float(post[n].std()) > 0]
+    diag = diagnose(
+        idata,
+        names,
+        method=str(sampler_config.get("method", "nutpie")),
+        rhat_max=float(sampler_config["rhat_max"]),
+        ess_min=float(sampler_config["ess_min"]),
+        warn=False,
+    )
+    if warn and diag.problems:
+        one = diag.chains < 2
         warnings.warn(
             "the forecast posterior may be unreliable: "
-            + "; ".join(problems)
-            + ". Fix: raise sampler_config tune/draws (e.g. tune=1000, draws=1000)",
+            + "; ".join(diag.problems)
+            + (
+                " (one chain: R-hat, which needs at least 2 chains, was not checked)"
+                if one
+                else ""
+            )
+            + ". Fix: raise sampler_config tune/draws (e.g. tune=1000, "
+            "draws=1000)" + (" and run chains=2 or more" if one else ""),
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
+    return diag
 
 
 # -- prediction --------------------------------------------------------------------
@@ -1225,8 +1426,68 @@ def _posterior_arrays(
     return {k: v[pick] for k, v in stacked.items()}
 
 
+def ended_series(panel: Panel, ended_after: int | None = None) -> pd.Series:
+    """Series whose rows stop at least ``ended_after`` periods before the
+    panel's end, with the last period they have a row for.
+
+    Parameters
+    ----------
+    panel
+        A sales panel.
+    ended_after
+        Periods without a row, counted back from the panel's last period,
+        after which a series has ended (default: the season length, 12 for
+        months, 4 for quarters).  A series that misses only the last few
+        periods (fewer than this) has not ended: a late extract, or a
+        quiet spell.
+
+    Returns
+    -------
+    pandas.Series
+        Index: the ended series' ids; values: their last period with a row
+        (in panel order; empty when none has ended).
+
+    Raises
+    ------
+    SpecificationError
+        When ``ended_after`` is not a whole number ≥ 1.
+
+    Examples
+    --------
+    >>> per = pd.period_range("2023-01", periods=24, freq="M")
+    >>> long = pd.DataFrame({"k": ["a"] * 24 + ["b"] * 10,
+    ...                      "period": list(per) + list(per[:10]), "sales": 1.0})
+    >>> ended_series(make_panel(long, key="k")).to_dict()
+    {'b': Period('2023-10', 'M')}
+    """
+    after = panel.season_length if ended_after is None else ended_after
+    if not is_count(after, 1):
+        raise SpecificationError(
+            f"ended_after must be a whole number of periods ≥ 1, got "
+            f"{ended_after!r}; leave it out for the season length "
+            f"({panel.season_length})"
+        )
+    seen = np.isfinite(panel.values)
+    n_t = seen.shape[1]
+    # index of the last period with a row (every series has at least one)
+    last = n_t - 1 - np.argmax(seen[:, ::-1], axis=1)
+    ended = last <= n_t - 1 - int(after)
+    return pd.Series(
+        np.asarray(panel.periods)[last[ended]],
+        index=panel.series[ended],
+        name="last_period",
+        dtype=object,
+    )
+
+
 def simulate_paths(
-    fit: PanelFit, horizon: int, *, n_draws: int | None = None, seed: int = 0
+    fit: PanelFit,
+    horizon: int,
+    *,
+    n_draws: int | None = None,
+    seed: int = 0,
+    ended_after: int | None = None,
+    forecast_ended: bool = False,
 ) -> xr.DataArray:
     """Posterior-predictive sales paths for every series of the panel.
 
@@ -1241,6 +1502,15 @@ def simulate_paths(
         the posterior holds re-uses posterior draws, chosen at random).
     seed
         Seed of the simulated noise (and of that choice).
+    ended_after
+        A series with no row in the panel's last ``ended_after`` periods
+        has ended (see :func:`ended_series`); default: the season length
+        (12 months, 4 quarters).
+    forecast_ended
+        ``False`` (default): ended series are forecast at 0 — a lost
+        account sells nothing, and the model, which leaves missing periods
+        out of its likelihood, would otherwise forecast its old level.
+        ``True``: forecast them like every other series.
 
     Returns
     -------
@@ -1250,9 +1520,39 @@ def simulate_paths(
     Raises
     ------
     SpecificationError
-        When ``horizon`` or ``n_draws`` is not a whole number ≥ 1, or
-        ``seed`` is not a non-negative integer.
+        When ``horizon`` or ``n_draws`` is not a whole number ≥ 1,
+        ``seed`` is not a non-negative integer, ``ended_after`` is not a
+        whole number ≥ 1 or ``forecast_ended`` is not a bool.
+
+    Warns
+    -----
+    TerrakitWarning
+        When ended series are forecast at 0: how many, the first few with
+        their last period, and the fix.
     """
+    return _simulate_paths(
+        fit,
+        horizon,
+        n_draws=n_draws,
+        seed=seed,
+        ended_after=ended_after,
+        forecast_ended=forecast_ended,
+        stacklevel=3,
+    )[0]
+
+
+def _simulate_paths(
+    fit: PanelFit,
+    horizon: int,
+    *,
+    n_draws: int | None,
+    seed: int,
+    ended_after: int | None,
+    forecast_ended: bool,
+    stacklevel: int,
+) -> tuple[xr.DataArray, pd.Series]:
+    """:func:`simulate_paths` and the ended series; the warning about them is
+    raised ``stacklevel`` frames up (the public caller's caller)."""
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
         raise SpecificationError(
             f"horizon must be a whole number of periods, got {horizon!r}"
@@ -1268,6 +1568,36 @@ def simulate_paths(
             f"n_draws must be a whole number ≥ 1, got {n_draws!r}; leave it out "
             "to use every posterior draw"
         )
+    if not isinstance(forecast_ended, bool | np.bool_):
+        raise SpecificationError(
+            f"forecast_ended must be True or False, got {forecast_ended!r}"
+        )
+    ended = ended_series(fit.panel, ended_after)
+    draws = _paths(fit, horizon, n_draws, seed)
+    if len(ended) and not forecast_ended:
+        rows = fit.panel.series.get_indexer(ended.index)
+        draws.values[:, rows, :] = 0.0
+        panel = fit.panel
+        after = panel.season_length if ended_after is None else int(ended_after)
+        what = "months" if panel.season_length == 12 else "quarters"
+        shown = ", ".join(f"{k!r} (last {p})" for k, p in ended.head(5).items())
+        more = f" and {len(ended) - 5} more" if len(ended) > 5 else ""
+        warnings.warn(
+            f"{len(ended)} of the {panel.n_series} series have no row in the "
+            f"last {after} {what} of the history (up to {panel.periods[-1]}): "
+            f"{shown}{more}. They are treated as ended (e.g. lost accounts) and "
+            "forecast at 0. Fix: if they are still active, add rows with sales "
+            "0 for the months they sold nothing; if they are lost, drop them "
+            "from the history; to forecast them anyway, pass "
+            "forecast_ended=True",
+            TerrakitWarning,
+            stacklevel=stacklevel,
+        )
+    return draws, ended
+
+
+def _paths(fit: PanelFit, horizon: int, n_draws: int | None, seed: int) -> xr.DataArray:
+    """The simulation itself (arguments already checked)."""
     panel = fit.panel
     cfg = fit.model_config
     prep = _prepare(panel, cfg)

@@ -198,10 +198,22 @@ def quota(
         want = [first_future - m + i for i in range(h)]
         pos = pd.Index(past).get_indexer(want)
         if (pos < 0).any():
+            unit = "months" if m == 12 else "quarters"
+            last_future = tf.draws["period"].to_numpy()[-1]
+            lacking = [str(p) for p, i in zip(want, pos, strict=True) if i < 0]
+            span = (
+                f"{past[0]}..{past[-1]} ({len(past)} {unit})"
+                if len(past)
+                else "no periods"
+            )
             raise SpecificationError(
-                f"growth quotas compare with the same {h} periods a year earlier, "
-                "but the history does not reach back that far; use a horizon ≤ "
-                f"{m} or method='share_of_potential'"
+                f"growth quotas compare the forecast's {h} {unit} "
+                f"({first_future}..{last_future}) with the same {unit} a year "
+                f"earlier ({want[0]}..{want[-1]}), but the history covers "
+                f"{span} and lacks {len(lacking)} of them ({', '.join(lacking[:5])}"
+                f"{' ...' if len(lacking) > 5 else ''}). Fix: fit on a history "
+                f"that reaches back to {want[0]} ({m} {unit} before the forecast "
+                "start), or use method='share_of_potential'"
             )
         base = hist[:, pos].sum(axis=1)
         if not base.sum() > 0:

@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from terrakit._runargs import check_seed, is_count
-from terrakit._sampling import SampleRun, diagnose, merge_sampler_config, sample
+from terrakit._sampling import (
+    SampleRun,
+    diagnose,
+    merge_sampler_config,
+    sample,
+)
+from terrakit._versions import library_versions
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -714,7 +720,7 @@ def _spectral_draws(data: PreparedData, idata: Any) -> tuple[Any, Any, Any, tupl
     assert g is not None and g.spectrum is not None
     post = idata.posterior
     alpha = _stacked(post, "alpha")
-    beta = _stacked(post, "beta").reshape(len(alpha), -1)
+    beta = _stacked(post, "beta").reshape(len(alpha), data.x.shape[1])
     return (
         g,
         g.spectrum,
@@ -775,8 +781,12 @@ def _unit_model_sampled_field(data: PreparedData, cfg: Mapping[str, Any]) -> pm.
 
 
 def _stacked(post: Any, name: str) -> np.ndarray:
+    """``(sample, ...)`` draws of a posterior variable (chains concatenated).
+
+    The sample count is explicit: ``-1`` cannot be inferred for a variable
+    with an empty dimension (``beta`` of a model without covariates)."""
     arr = post[name].transpose("chain", "draw", ...).to_numpy()
-    return arr.reshape((-1, *arr.shape[2:]))
+    return arr.reshape((arr.shape[0] * arr.shape[1], *arr.shape[2:]))
 
 
 def draw_spatial_field(
@@ -1113,6 +1123,9 @@ class PotentialModel:
                 "model_config": json.dumps(mcfg, sort_keys=True, default=str),
                 "sampler_config": json.dumps(scfg, sort_keys=True, default=str),
                 "terrakit_version": __version__,
+                # numpy, pandas, pymc, pytensor, nutpie, arviz...: JSON text,
+                # as netCDF attributes hold no dicts
+                "versions": json.dumps(library_versions(), sort_keys=True),
                 "config_hash": config_hash(mcfg, scfg, level),
                 "seed": int(seed),
                 "method": run.method,

@@ -73,7 +73,9 @@ def _stack(post: xr.Dataset, name: str) -> np.ndarray:
     """``(sample, ...)`` array of a posterior variable (chains concatenated)."""
     v = post[name]
     arr = v.transpose("chain", "draw", ...).to_numpy()
-    return arr.reshape((-1, *arr.shape[2:]))
+    # the sample count is explicit: with ``-1`` a variable with an empty
+    # dimension (``beta`` of a model with no covariates) cannot be reshaped
+    return arr.reshape((arr.shape[0] * arr.shape[1], *arr.shape[2:]))
 
 
 def _predictors(idata: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,9 +84,9 @@ def _predictors(idata: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     level = idata.attrs["level"]
     x = cd["x"].to_numpy()
     alpha = _stack(post, "alpha")
-    beta = _stack(post, "beta").reshape(len(alpha), -1)
+    beta = _stack(post, "beta").reshape(len(alpha), x.shape[1])
     h_alpha = _stack(post, "h_alpha")
-    h_beta = _stack(post, "h_beta").reshape(len(alpha), -1)
+    h_beta = _stack(post, "h_beta").reshape(len(alpha), x.shape[1])
     mu = alpha[:, None] + beta @ x.T
     logit = h_alpha[:, None] + h_beta @ x.T
     if level == "account":
@@ -128,7 +130,9 @@ class PotentialResult:
         ArviZ ``InferenceData``: ``posterior`` (model parameters),
         ``constant_data`` (covariates, groups, sales) and ``attrs``
         (``level``, ``model_config``, ``sampler_config``, ``config_hash``,
-        ``terrakit_version``, ``seed``, ``method``, ``log_center``).
+        ``terrakit_version``, ``versions`` — JSON of the versions of
+        numpy, pandas, pymc, pytensor, nutpie, arviz... that made it —,
+        ``seed``, ``method``, ``log_center``).
     level
         ``"account"`` or ``"unit"``.
     compile_seconds, sample_seconds, fit_seconds
@@ -169,6 +173,13 @@ class PotentialResult:
     @property
     def config_hash(self) -> str:
         return str(self.idata.attrs["config_hash"])
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Versions of the libraries the fit ran with (``{}`` for results
+        saved before they were recorded); terrakit's is ``terrakit_version``
+        in :attr:`idata`'s attrs."""
+        return dict(json.loads(self.idata.attrs.get("versions", "{}")))
 
     @property
     def method(self) -> str:

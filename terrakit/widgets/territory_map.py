@@ -841,7 +841,7 @@ class TerritoryMap(W.VBox):
         return box["result"]
 
 
-_PROV_KEYS = {"method", "seed", "config", "terrakit_version", "created"}
+_PROV_KEYS = {"method", "seed", "config", "terrakit_version", "versions", "created"}
 
 
 def _short(ids: Sequence[Any], n: int = 10) -> str:

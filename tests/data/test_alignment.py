@@ -90,3 +90,25 @@ def test_from_mapping_gives_the_territory_ids_their_dtype():
     mixed = Alignment.from_mapping({"u1": 1, "u2": 2.5, "u3": "T"})
     assert mixed.assignment.dtype == object
     assert [type(v) for v in mixed.assignment] == [int, float, str]
+
+
+def test_provenance_names_the_library_versions(monkeypatch):
+    """Provenance used to record terrakit's version only; the numbers also
+    depend on numpy, pandas and, where used, pymc, nutpie, arviz..."""
+    import json
+    import sys
+    import types
+
+    import numpy as np
+
+    monkeypatch.setitem(sys.modules, "nutpie", types.SimpleNamespace(__version__="9.9"))
+    monkeypatch.delitem(sys.modules, "statsforecast", raising=False)
+    prov = make_provenance("manual")
+    versions = prov["versions"]
+    assert versions["numpy"] == np.__version__
+    assert versions["pandas"] == pd.__version__
+    assert versions["nutpie"] == "9.9"  # read from the loaded module
+    assert "statsforecast" not in versions  # not loaded: not imported to ask
+    assert json.loads(json.dumps(prov))["versions"] == versions
+    a = Alignment.from_mapping({"u1": "T1"}, name="a")
+    assert a.provenance["versions"]["numpy"] == np.__version__

@@ -270,7 +270,10 @@ def test_tuples_in_metadata_and_provenance_round_trip(one_unit_study, tmp_path):
     s = one_unit_study
     assert s.metadata["range"] == [1, 2]
     assert s.alignments["a"].provenance["config"] == {"k": [1, 2]}
-    _assert_same(s, Study.load(s.save(tmp_path / "s.gpkg")))
+    back = Study.load(s.save(tmp_path / "s.gpkg"))
+    _assert_same(s, back)
+    # the library versions of the provenance survive the round trip
+    assert back.alignments["a"].provenance["versions"]["numpy"] == np.__version__
 
 
 def test_provenance_that_cannot_be_saved_is_refused_at_the_door(one_unit_study):

@@ -203,7 +203,10 @@ def test_bad_summaries_are_explained(kw, match):
     [
         ({"zeros": "tweedie"}, "zeros'] must be 'offset' or 'hurdle', got 'tweedie'"),
         (HURDLE | {"occurrence_link": "probit"}, "must be 'logit' or 'cloglog'"),
-        (HURDLE | {"hurdle_offset": -0.1}, r"hurdle_offset'\] must be in \[0, 1\]"),
+        (
+            HURDLE | {"hurdle_offset": -0.1},
+            r"hurdle_offset'\] must be a number in \[0, 1\], got -0\.1",
+        ),
     ],
 )
 def test_bad_hurdle_options_are_explained(cfg, match):

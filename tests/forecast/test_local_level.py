@@ -84,7 +84,11 @@ def test_forecast_follows_the_damped_level_by_hand():
     ("cfg", "match"),
     [
         ({"residual": "ar2"}, "residual'] must be 'ar1' or 'local_level'"),
-        ({"innovation_nu": 2}, r"innovation_nu'\] must be None \(Gaussian\) or > 2"),
+        (
+            {"innovation_nu": 2},
+            r"innovation_nu'\] must be None \(Gaussian innovations\) or a number "
+            r"> 2 .*got 2",
+        ),
         ({"common_shocks": "iid"}, "common_shocks'] must be 'random_walk' or"),
     ],
 )

@@ -108,3 +108,44 @@ def test_quotas_carry_the_forecast_provenance(toy_study, unit_forecast):
     assert q.provenance["seed"] == 0
     assert q.provenance["alignment"] == "current"
     assert q.provenance["quota"]["method"] == "growth"
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_growth_without_last_year_in_the_history_names_the_real_fix(horizon):
+    """With 6 months of history the error used to recommend "a horizon ≤ 12",
+    which cannot help: the same months a year earlier are not in the history
+    whatever the horizon."""
+    import pandas as pd
+    import xarray as xr
+
+    from terrakit.data import Alignment
+    from terrakit.forecast import SalesForecast
+
+    hist_p = pd.period_range("2025-07", periods=6, freq="M")
+    fut_p = pd.period_range("2026-01", periods=horizon, freq="M")
+    draws = xr.DataArray(
+        np.full((10, 2, horizon), 50.0, dtype="float32"),
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(10), "series": ["u1", "u2"], "period": fut_p},
+    )
+    hist = xr.DataArray(
+        np.full((2, 6), 100.0),
+        dims=("series", "period"),
+        coords={"series": ["u1", "u2"], "period": hist_p},
+    )
+    fc = SalesForecast(draws, hist, pd.Series(["u1", "u2"], index=["u1", "u2"]))
+    al = Alignment.from_mapping({"u1": "T1", "u2": "T2"}, name="a")
+    end = fut_p[-1]
+    with pytest.raises(SpecificationError) as err:
+        quota(fc, al, method="growth")
+    msg = str(err.value)
+    assert msg.startswith(
+        f"growth quotas compare the forecast's {horizon} months (2026-01..{end}) "
+        f"with the same months a year earlier (2025-01..{end - 12}), but the "
+        f"history covers 2025-07..2025-12 (6 months) and lacks {horizon} of them"
+    )
+    assert msg.endswith(
+        "Fix: fit on a history that reaches back to 2025-01 (12 months before "
+        "the forecast start), or use method='share_of_potential'"
+    )
+    assert "horizon ≤" not in msg

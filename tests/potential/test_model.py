@@ -517,3 +517,50 @@ def test_unit_totals_of_accounts_without_units_are_refused(no_mcmc, grid_with_is
             match=r"accounts\.unit_id: none of the 20 accounts of this fit has a unit",
         ):
             ask()
+
+
+@pytest.mark.parametrize(
+    ("level", "cfg"),
+    [
+        ("unit", {"unit_covariates": []}),
+        ("unit", {"unit_covariates": [], "spatial": "none"}),
+        ("account", {"account_covariates": []}),
+    ],
+)
+def test_model_without_covariates_serves_every_result_method(
+    no_mcmc, grid_with_island, level, cfg, tmp_path
+):
+    """``beta`` of shape ``(chain, draw, 0)`` could not be reshaped with ``-1``
+    ("cannot reshape array of size 0"): summary, to_frame, draws and p_buy
+    all crashed although the fit itself worked."""
+    res = _fit(grid_with_island, level, **cfg)
+    assert res.idata.posterior["beta"].shape[-1] == 0
+    n = 10 if level == "unit" else 20
+    mu, sd, p = _predictors(res.idata)
+    # no covariate: every entity's log mean is the intercept (plus its groups)
+    assert mu.shape == sd.shape == p.shape == (200, n)
+    if level == "unit" and cfg.get("spatial") == "none":
+        alpha = res.idata.posterior["alpha"].to_numpy().reshape(-1)
+        assert np.allclose(mu, alpha[:, None])
+    f = res.to_frame()
+    assert len(f) == n and (f["potential_mean"] > 0).all()
+    assert f["p_buy"].between(0, 1).all()
+    assert res.draws("unit").sizes == {"unit": 10, "draw": 200}
+    assert len(res.p_buy()) == n
+    assert f"{n} {level}s" in res.summary()
+    assert len(posterior_predictive_check(res, n_draws=20)) == 6
+    assert res.diagnostics(warn=False).table.loc["beta", "size"] == 0
+    back = PotentialResult.load(res.save(tmp_path / "nocov.nc"))
+    pd.testing.assert_frame_equal(back.to_frame(), f, check_dtype=False)
+
+
+def test_fit_records_library_versions(no_mcmc, grid_with_island, tmp_path):
+    """The posterior's attrs named terrakit's version only."""
+    import pymc
+
+    res = _fit(grid_with_island, "unit")
+    assert res.versions["numpy"] == np.__version__
+    assert res.versions["pandas"] == pd.__version__
+    assert res.versions["pymc"] == pymc.__version__
+    back = PotentialResult.load(res.save(tmp_path / "v.nc"))
+    assert back.versions == res.versions

@@ -1,0 +1,326 @@
+"""The forecast model's checks at the door and its honest answers (mocked MCMC):
+settings out of range, broken panels, ended series, one-chain diagnostics."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
+from terrakit.forecast import SalesForecaster, make_panel, quota
+from terrakit.forecast.model import (
+    ended_series,
+    fit_panel,
+    merge_configs,
+    simulate_paths,
+)
+
+from .conftest import constant_fit, fake_sample
+
+
+# -- settings ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model_config", "match"),
+    [
+        # each used to be accepted: IndexError, ComplexWarning, FloatingPointError
+        # or a -inf log density later on
+        ({"history_cycles": 0}, r"\['history_cycles'\] must be a whole number ≥ 1"),
+        ({"history_cycles": -1}, r"\['history_cycles'\] must be .* got -1"),
+        ({"history_cycles": 2.5}, r"\['history_cycles'\] must be .* got 2\.5"),
+        ({"trend_damping": -0.5}, r"\['trend_damping'\] must be a number in \[0, 1\]"),
+        ({"trend_damping": 1.2}, r"\['trend_damping'\] must be .* got 1\.2"),
+        ({"phi_max": 1.5}, r"\['phi_max'\] must be a number in \(0, 1\), got 1\.5"),
+        ({"phi_max": 1.0}, r"\['phi_max'\] must be a number in \(0, 1\)"),
+        ({"prior_common_sd": -1.0}, r"\['prior_common_sd'\] must be a number > 0"),
+        ({"prior_slope_sd": 0}, r"\['prior_slope_sd'\] must be a number > 0, got 0"),
+        ({"prior_share_own": "3"}, r"\['prior_share_own'\] .* got '3' \(str\)"),
+        ({"prior_sigma_mu": np.nan}, r"\['prior_sigma_mu'\] must be a number finite"),
+        ({"offset": True}, r"\['offset'\] must be a number in \(0, 1\], got True"),
+        ({"innovation_nu": "abc"}, r"\['innovation_nu'\] must be None .* got 'abc'"),
+        ({"residual": None}, r"\['residual'\] must be 'ar1' or 'local_level'"),
+    ],
+)
+def test_model_settings_are_range_checked(model_config, match):
+    with pytest.raises(SpecificationError, match=match):
+        SalesForecaster(model_config=model_config)
+
+
+@pytest.mark.parametrize(
+    ("sampler_config", "match"),
+    [
+        ({"tune": -5}, r"sampler_config\['tune'\] must be a whole number ≥ 0, got -5"),
+        ({"cores": 0}, r"\['cores'\] must be a whole number ≥ 1, got 0"),
+        ({"draws": "ten"}, r"\['draws'\] must be .* got 'ten' \(str\)\. Fix: pass"),
+        ({"draws": None}, r"\['draws'\] must be a whole number ≥ 1, got None"),
+        # used to be truncated to 2 draws
+        ({"draws": 2.9}, r"\['draws'\] must be a whole number ≥ 1, got 2\.9"),
+        ({"advi_draws": True}, r"\['advi_draws'\] must be .* got True \(bool\)"),
+        ({"rhat_max": "x"}, r"\['rhat_max'\] must be a number ≥ 1, got 'x'"),
+        ({"ess_min": -1}, r"\['ess_min'\] must be a number ≥ 0, got -1"),
+        ({"progressbar": "no"}, r"\['progressbar'\] must be True or False"),
+    ],
+)
+def test_sampler_settings_are_type_and_range_checked(sampler_config, match):
+    with pytest.raises(SpecificationError, match=match):
+        SalesForecaster(sampler_config=sampler_config)
+
+
+def test_whole_float_counts_are_accepted_as_ints():
+    mcfg, scfg = merge_configs({"history_cycles": 3.0}, {"draws": 500.0})
+    assert mcfg["history_cycles"] == 3 and type(mcfg["history_cycles"]) is int
+    assert scfg["draws"] == 500 and type(scfg["draws"]) is int
+
+
+# -- make_panel ------------------------------------------------------------------
+def _long(ids, periods, sales):
+    return pd.DataFrame(
+        {"s": ids, "period": pd.PeriodIndex(periods, freq="M"), "sales": sales}
+    )
+
+
+def test_rows_without_a_series_id_are_refused():
+    """1000 of 1045 sales used to vanish with their NaN / None ids."""
+    p = list(pd.period_range("2024-01", periods=3, freq="M"))
+    long = _long(
+        ["a", "a", "a", None, np.nan, "b", "b", "b"],
+        p + p[:2] + p,
+        [10, 10, 10, 500, 500, 5, 5, 5.0],
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"history\.s: 2 of 8 rows have no series id \(missing s\); they "
+        r"carry 1000 of the sales .*\(rows: 3, 4\)\. Fix: fill in the s",
+    ):
+        make_panel(long, key="s")
+
+
+def test_duplicated_series_periods_are_refused_not_summed():
+    """Two rows for (a, 2024-01) used to be summed silently into 20."""
+    p = pd.period_range("2024-01", periods=2, freq="M")
+    long = _long(["a", "a", "a", "b"], [p[0], p[0], p[1], p[0]], [10.0, 10, 7, 1])
+    with pytest.raises(
+        DataValidationError,
+        match=r"history\.period: 1 \(s, period\) pairs occur more than once "
+        r"\(1 extra rows\).*\(rows: 'a 2024-01'\)\. Fix: sum the duplicated "
+        r"periods first .*long\.groupby\(\['s', 'period'\], as_index=False\)",
+    ):
+        make_panel(long, key="s")
+
+
+def test_groups_that_match_no_series_are_refused_and_partial_ones_named():
+    """A groups Series indexed by something else used to make every series
+    'unknown' silently."""
+    p = pd.period_range("2024-01", periods=3, freq="M")
+    long = _long(np.repeat(["a", "b", "c"], 3), np.tile(p, 3), 1.0)
+    with pytest.raises(
+        DataValidationError,
+        match=r"groups: none of the 3 series ids of the history is in the index "
+        r"of groups .*Fix: index groups by the history's series ids",
+    ):
+        make_panel(long, key="s", groups=pd.Series({"x": "G1", "y": "G2"}))
+    with pytest.raises(DataValidationError, match="clusters: none of the 3"):
+        make_panel(long, key="s", clusters=pd.Series({"x": "K"}))
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^1 of the 3 series have no entry in groups \(\['c'\]\); their "
+        r"group is 'unknown'",
+    ) as rec:
+        panel = make_panel(long, key="s", groups=pd.Series({"a": "G1", "b": "G2"}))
+    assert rec[0].filename == __file__
+    assert panel.group_names == ("G1", "G2", "unknown")
+    assert list(panel.groups) == [0, 1, 2]
+
+
+# -- ended series ------------------------------------------------------------------
+def _lost(study, account: str, months: int):
+    """``study`` with ``account``'s rows of the last ``months`` months removed."""
+    h = study.history
+    end = h["period"].max()
+    return study.replace(
+        history=h[~((h["account_id"] == account) & (h["period"] > end - months))]
+    )
+
+
+def test_a_lost_account_is_forecast_at_zero_and_named(toy_study, mock_sampling):
+    """a1's rows stop 18 months before the end: it used to get a full-strength
+    forecast (~1543 a year, like an active account), silently."""
+    study = _lost(toy_study, "a1", 18)
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+        study, level="account", seed=0
+    )
+    with pytest.warns(TerrakitWarning) as rec:
+        fc = fitted.predict(horizon=12)
+    msgs = [str(w.message) for w in rec if "row in the last" in str(w.message)]
+    assert msgs == [
+        "1 of the 8 series have no row in the last 12 months of the history (up "
+        "to 2025-12): 'a1' (last 2024-06). They are treated as ended (e.g. lost "
+        "accounts) and forecast at 0. Fix: if they are still active, add rows "
+        "with sales 0 for the months they sold nothing; if they are lost, drop "
+        "them from the history; to forecast them anyway, pass forecast_ended=True"
+    ]
+    assert rec[0].filename == __file__  # points at the predict call
+    d = fc.draws
+    assert (d.sel(series="a1").to_numpy() == 0).all()
+    others = ["a2", "a3", "a4", "a5", "a6", "a7"]
+    assert (d.sel(series=others).mean(("draw", "period")) > 0).all()
+    prov = fc.provenance
+    assert prov["ended_series"] == [{"series": "a1", "last_period": "2024-06"}]
+    assert prov["ended_after"] == 12 and prov["forecast_ended"] is False
+    json.dumps(prov)
+
+    # territory totals, quotas: the lost account adds nothing
+    al = study.alignments["current"]
+    tf = fc.by(al)
+    np.testing.assert_allclose(
+        tf.draws.sel(territory="T1"),
+        d.sel(series=["a2", "a3", "a4"]).sum("series"),
+        rtol=1e-5,
+    )
+    assert tf.provenance["ended_series"] == prov["ended_series"]
+    q = quota(fc, al, method="growth")
+    assert q.provenance["ended_series"] == prov["ended_series"]
+
+    # on request it is forecast like the others, without the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        kept = fitted.predict(horizon=12, forecast_ended=True)
+    assert float(kept.draws.sel(series="a1").mean()) > 0
+    assert kept.provenance["forecast_ended"] is True
+
+
+def test_a_series_missing_only_the_last_months_is_still_forecast(
+    toy_study, mock_sampling
+):
+    study = _lost(toy_study, "a1", 6)
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+        study, level="account", seed=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        fc = fitted.predict(horizon=3)
+    assert float(fc.draws.sel(series="a1").mean()) > 0
+    assert fc.provenance["ended_series"] == []
+    # a shorter threshold ends it
+    with pytest.warns(TerrakitWarning, match=r"no row in the last 6 months"):
+        short = fitted.predict(horizon=3, ended_after=6)
+    assert (short.draws.sel(series="a1").to_numpy() == 0).all()
+    assert short.provenance["ended_after"] == 6
+
+
+def test_ended_series_counts_back_one_season():
+    q = pd.period_range("2020Q1", periods=12, freq="Q")
+    long = pd.DataFrame(
+        {
+            "k": ["on"] * 12 + ["late"] * 10 + ["gone"] * 8,
+            "period": list(q) + list(q[:10]) + list(q[:8]),
+            "sales": 1.0,
+        }
+    )
+    panel = make_panel(long, key="k")
+    assert ended_series(panel).to_dict() == {"gone": pd.Period("2021Q4", "Q")}
+    assert set(ended_series(panel, 2).index) == {"gone", "late"}
+    for bad in (0, 1.5, True, "4"):
+        with pytest.raises(SpecificationError, match="ended_after must be a whole"):
+            ended_series(panel, bad)
+    fit = constant_fit(panel, level=0.5)
+    with pytest.warns(TerrakitWarning, match=r"1 of the 3 series .* last 4 quarters"):
+        draws = simulate_paths(fit, 2)
+    assert (draws.sel(series="gone").to_numpy() == 0).all()
+    assert (draws.sel(series=["on", "late"]).to_numpy() > 0).all()
+
+
+# -- convergence --------------------------------------------------------------------
+def _sticky_sample(model, scfg, seed):
+    """:func:`fake_sample` with a random-walk ``tau_slope`` (bulk ESS far
+    below 50) and one divergent transition."""
+    idata = fake_sample(model, scfg, seed)
+    post = idata.posterior
+    c, d = post.sizes["chain"], post.sizes["draw"]
+    walk = 0.05 + np.cumsum(np.full((c, d), 0.01), axis=1)
+    post["tau_slope"] = (("chain", "draw"), walk)
+    div = np.zeros((c, d), dtype=bool)
+    div[0, 3] = True
+    idata.add_groups(
+        {
+            "sample_stats": xr.Dataset(
+                {"diverging": (("chain", "draw"), div)},
+                coords={"chain": post["chain"], "draw": post["draw"]},
+            )
+        }
+    )
+    return idata
+
+
+def test_one_chain_still_checks_ess_and_divergences(
+    toy_study, mock_sampling, monkeypatch
+):
+    """With chains=1 every check was skipped: bulk ESS 23.5 < 50 and a
+    divergence passed without a word."""
+    import terrakit.forecast.model as model_mod
+
+    monkeypatch.setattr(model_mod, "_sample", _sticky_sample)
+    with pytest.warns(ConvergenceWarning) as rec:
+        fitted = SalesForecaster(sampler_config=mock_sampling | {"chains": 1}).fit(
+            toy_study, seed=0
+        )
+    msg = str(rec[0].message)
+    assert "min bulk ESS" in msg and "(tau_slope)" in msg
+    assert "1 divergent transitions" in msg
+    assert "one chain: R-hat, which needs at least 2 chains, was not checked" in msg
+    d = fitted.diagnostics(warn=False)
+    assert d.chains == 1 and d.divergences == 1 and not d.ok
+    assert np.isnan(d.table["r_hat"]).all()
+    assert "1 chains x 100 draws): R-hat n/a (needs 2+ chains), min bulk ESS" in str(d)
+    assert d.table.loc["tau_slope", "ess_bulk"] < 50
+    with pytest.warns(ConvergenceWarning, match="min bulk ESS"):
+        fitted.diagnostics()
+
+
+def test_diagnostics_table_of_a_good_fit(toy_study, mock_sampling):
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(toy_study, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        d = fitted.diagnostics()
+    assert d.ok and d.chains == 2 and d.draws == 100
+    assert list(d.table.columns) == ["size", "r_hat", "ess_bulk", "ess_tail"]
+    assert {"level", "slope", "season", "sigma", "phi"} <= set(d.table.index)
+    assert d.table.loc["season", "size"] == 4 * 12
+    assert d.max_rhat < 1.05 and d.min_ess_bulk > 50
+    assert d.rhat_max == 1.05 and d.ess_min == 50
+
+
+def test_fit_records_library_versions(toy_study, mock_sampling):
+    import pymc
+
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(toy_study, seed=0)
+    versions = json.loads(fitted.idata.attrs["versions"])
+    assert versions["numpy"] == np.__version__
+    assert versions["pandas"] == pd.__version__
+    assert versions["pymc"] == pymc.__version__
+    prov = fitted.predict(horizon=2).provenance
+    assert prov["versions"]["numpy"] == np.__version__
+    assert prov["versions"]["pymc"] == pymc.__version__
+
+
+def test_fit_panel_checks_before_sampling(monkeypatch):
+    """Settings are refused before anything is compiled or sampled."""
+    import terrakit.forecast.model as model_mod
+
+    def boom(*a, **k):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr(model_mod, "_sample", boom)
+    from .conftest import small_panel
+
+    with pytest.raises(SpecificationError, match="phi_max"):
+        fit_panel(small_panel(), model_config={"phi_max": 2.0})
