@@ -51,7 +51,26 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: accepted solutions), plus a base: enough for days of ~30 stops, few enough
 #: that the per-day time cap rarely binds, which keeps plans reproducible.
 DAY_ITERATIONS = {"pyvrp": (100, 25), "ortools": (50, 10)}
-_DROP_PENALTY = 10_000.0  # minutes-equivalent: a visit is dropped only if it can't fit
+#: Least seconds a day's route search gets, however short ``time_limit``:
+#: building the solver's model and a first route takes about this long on a
+#: day of ~20 stops (a plan whose days need more than ``time_limit`` warns).
+MIN_DAY_SECONDS = 0.02
+#: Share of ``time_limit`` for choosing the visit days (the pattern MIP of
+#: :func:`~terrakit.routing.periodic.assign_patterns`, which usually stops
+#: earlier at its node limit), and the least seconds it gets.
+PATTERN_SHARE = 0.2
+MIN_PATTERN_SECONDS = 0.1
+#: Share of ``time_limit`` kept for moving dropped visits to other days, and
+#: the least seconds that step gets.
+REBALANCE_SHARE = 0.05
+MIN_REBALANCE_SECONDS = 0.05
+#: Seconds past ``time_limit`` (or 5 % of it, if more) that count as noise
+#: rather than an overrun worth a warning.
+OVERRUN_SLACK = 0.1
+#: A visit's drop penalty in day lengths (× (1 + its share of the top
+#: frequency)); above the 2 day lengths that serving it can cost at most, so
+#: that a visit is dropped only when the day cannot hold it.
+_DROP_PENALTY_DAYS = 3.0
 _UNREACHABLE = 1e6  # minutes standing in for an infinite travel time
 
 
@@ -331,13 +350,17 @@ def _rep_of(
 
 def _travel_matrix(
     travel: Any, ids: list[Hashable], lon: np.ndarray, lat: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Minutes between home (first) and the accounts, checked.
 
-    Missing (NaN) or negative minutes are refused with the ids named;
-    infinite minutes (an unreachable pair, as ``TravelTimeModel.from_matrix``
-    allows) become :data:`_UNREACHABLE`, so that such a visit is dropped
-    with its reason instead of breaking the day's route.
+    Missing (NaN) or negative minutes are refused with the ids named.
+    Infinite minutes (no direct road, as ``TravelTimeModel.from_matrix``
+    allows) become the quickest chain of finite legs through other places of
+    the matrix (home and the accounts), since a rep can drive through them
+    (:func:`_fill_unreachable`); pairs that no chain joins become
+    :data:`_UNREACHABLE`, so that such a visit is dropped with its reason
+    instead of breaking the day's route.  Returns the matrix and whether each
+    account can be reached from home and left for home.
     """
     from terrakit.data.geo import TravelTimeModel
 
@@ -382,7 +405,25 @@ def _travel_matrix(
             fix="fill unreachable pairs with numpy.inf and check the units "
             "(minutes, not seconds)",
         )
-    return np.where(np.isinf(m), _UNREACHABLE, m)
+    m = _fill_unreachable(m)
+    reach = np.isfinite(m[0, 1:]) & np.isfinite(m[1:, 0])
+    return np.where(np.isinf(m), _UNREACHABLE, m), reach
+
+
+def _fill_unreachable(m: np.ndarray) -> np.ndarray:
+    """Infinite entries of ``m`` replaced by the shortest chain of finite legs.
+
+    Finite entries stay as given; an infinite one becomes the shortest path
+    through the other places (Floyd–Warshall), or stays infinite when no
+    chain of finite legs joins the pair.
+    """
+    inf = np.isinf(m)
+    if not inf.any():
+        return m
+    d = m.copy()
+    for k in range(len(d)):
+        np.minimum(d, d[:, k : k + 1] + d[k : k + 1, :], out=d)
+    return np.where(inf, d, m)
 
 
 # -- main entry --------------------------------------------------------------------
@@ -414,7 +455,8 @@ def plan_calls(
         Accounts need ``calls_per_year``, ``call_minutes`` and ``lon``/``lat``
         (else their unit's representative point); reps need
         ``home_lon``/``home_lat``.  Optional ``tw_start``/``tw_end`` columns
-        (hours, e.g. ``9.5``) restrict when an account can be visited.
+        (hours, e.g. ``9.5``) are its opening hours: a call starts at
+        ``tw_start`` or later and ends by ``tw_end`` (the closing time).
     alignment
         An :class:`~terrakit.data.Alignment` or the name of one in the study.
     territory
@@ -434,7 +476,11 @@ def plan_calls(
         × 1.3 at 60 km/h), one built with ``TravelTimeModel.from_matrix`` (ids
         = rep id and account ids, e.g. from OSRM), a DataFrame of minutes
         with such ids, or a square array (home first, then the accounts in
-        the order of the territory's accounts).
+        the order of the territory's accounts).  Infinite minutes mark pairs
+        without a direct road: they are driven through the other places of
+        the matrix where a chain of finite legs joins them (that time is the
+        leg's ``drive_min``), and an account that no chain joins to home is
+        dropped with that reason.
     rep
         Whose home the routes start from (default: the rep whose id is the
         territory id, else the accounts' most common owner).
@@ -443,7 +489,9 @@ def plan_calls(
         weeks_per_year (fractions rotate over cycles, see
         :func:`~terrakit.routing.periodic.visits_per_cycle`).
     cycle
-        Which cycle of the year (0, 1, ...) to plan.
+        Which cycle of the year (0, 1, ...) to plan.  Each cycle's visit
+        days are chosen on their own: the spacing holds within the cycle,
+        not across the boundary with the cycle before or after.
     tolerance
         Daily work beyond ``±tolerance`` of the mean is penalised when the
         visit days are chosen.
@@ -456,9 +504,13 @@ def plan_calls(
         than OR-Tools' guided local search, see ``benchmarks/README.md``;
         OR-Tools when PyVRP is not installed).
     time_limit
-        Seconds for the whole plan: 20 % for choosing days, the rest shared
-        by the days' routes (each also stops after a fixed number of
-        iterations, so that plans reproduce for a seed).
+        Seconds for the whole plan, checks included: one deadline; choosing
+        the visit days gets up to 20 % (at least :data:`MIN_PATTERN_SECONDS`),
+        each day's route search an equal share of the time left (less 5 %
+        kept for rebalancing) and also stops after a fixed number of iterations,
+        so that plans reproduce for a seed when the time is ample.  A day's
+        search gets at least :data:`MIN_DAY_SECONDS`; when that floor makes
+        the plan take longer than ``time_limit`` it warns with the numbers.
     seed
         Seed of the routing search.
 
@@ -474,8 +526,11 @@ def plan_calls(
         gives both numbers (also in ``plan.workload`` and the summary).
     TimeLimitWarning
         When some days' route searches ran out of time before their
-        iteration cap; the plan holds the best routes found (the count is
-        ``plan.provenance["days_at_time_limit"]``).
+        iteration cap (the plan holds the best routes found; the count is
+        ``plan.provenance["days_at_time_limit"]``), when rebalancing stopped
+        at the deadline, or when the plan took longer than ``time_limit``
+        (``plan.provenance["overrun_seconds"]``), saying why: e.g. a day's
+        search needs at least :data:`MIN_DAY_SECONDS`.
 
     Raises
     ------
@@ -501,14 +556,16 @@ def plan_calls(
     -----
     Periodic layer: see :mod:`terrakit.routing.periodic` (visits per cycle,
     evenly spaced patterns, angular day seeds, pattern MIP balancing daily
-    work within ``±tolerance``).  Daily layer: a one-vehicle VRP with time
-    windows from home to home, ``day_hours`` as the vehicle's window, every
-    visit optional with a large penalty (so a visit is left out only when the
-    day cannot hold it; the reason is recorded), and the lunch break as a
-    group of break options, one at home and one at each visit's location,
-    of which exactly one is taken (duration ``lunch_minutes``, start within
-    the lunch window).  The solver minimises driving time plus the length of
-    the working day (so idle waiting is avoided as well).
+    work within ``±tolerance``).  Daily layer: a
+    one-vehicle VRP with time windows from home to home, ``day_hours`` as the
+    vehicle's window, every visit optional with a penalty above what serving
+    it can cost in any route of the day (so a visit is left out only when
+    the day cannot hold it; a visit the search leaves out is tried again by
+    cheapest feasible insertion, and the reason is recorded), and the lunch
+    break as a group of break options, one at home and one at each visit's
+    location, of which exactly one is taken (duration ``lunch_minutes``,
+    start within the lunch window).  The solver minimises driving time plus the
+    length of the working day (so idle waiting is avoided as well).
 
     Rebalancing: a visit dropped from an overfull day is inserted (cheapest
     feasible place, exact times) into another day of the cycle within
@@ -550,24 +607,51 @@ def plan_calls(
             stacklevel=2,
         )
     plan = _solve(prep)
-    if plan.provenance["days_at_time_limit"]:
-        warnings.warn(
-            f"{territory}: {_time_limit_text(plan)}",
-            TimeLimitWarning,
-            stacklevel=2,
-        )
+    text = _time_limit_text(plan)
+    if text:
+        warnings.warn(f"{territory}: {text}", TimeLimitWarning, stacklevel=2)
     return plan
 
 
+def _overran(prov: Mapping[str, Any]) -> bool:
+    """Whether a plan ran noticeably past its time limit."""
+    limit = float(prov["config"]["time_limit"])
+    return bool(prov["overrun_seconds"] > max(OVERRUN_SLACK, 0.05 * limit))
+
+
 def _time_limit_text(plan: CallPlan) -> str:
+    """What the time limit cut short, or ``""`` (see :func:`plan_calls`)."""
     prov = plan.provenance
-    return (
-        f"the routes of {prov['days_at_time_limit']} of {len(plan.days)} days "
-        f"stopped at their time limit ({prov['seconds_per_day']:.2g} s a day of "
-        f"time_limit={prov['config']['time_limit']:g} s) before the search's "
-        "iteration cap; each is the best route found, but the plan may differ "
-        "from run to run (fix: raise time_limit)"
-    )
+    limit = float(prov["config"]["time_limit"])
+    parts = []
+    if prov["days_at_time_limit"]:
+        parts.append(
+            f"the routes of {prov['days_at_time_limit']} of {len(plan.days)} days "
+            f"stopped at their time limit ({prov['seconds_per_day']:.2g} s a day "
+            f"of time_limit={limit:g} s) before the search's iteration cap; each "
+            "is the best route found, but the plan may differ from run to run"
+        )
+    if prov["rebalance_stopped"]:
+        parts.append(
+            f"rebalancing stopped at the time limit with "
+            f"{prov['rebalance_stopped']} dropped visits not tried on other days"
+        )
+    if _overran(prov):
+        why = "the checks, visit days, routes and rebalancing ran over"
+        if prov["days_at_minimum"]:
+            need = prov["busy_days"] * prov["min_seconds_per_day"]
+            why = (
+                f"its {prov['busy_days']} days with visits need at least "
+                f"{prov['min_seconds_per_day']:g} s each for their route search "
+                f"({need:.2g} s in all), more than time_limit={limit:g} s left them"
+            )
+        parts.append(
+            f"the plan needed {prov['overrun_seconds']:.2g} s more than "
+            f"time_limit={limit:g} s: {why}"
+        )
+    if not parts:
+        return ""
+    return "; ".join(parts) + " (fix: raise time_limit)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -701,8 +785,8 @@ def _check_call_data(
     ``d0..d1`` (minutes); and every visited account's call must fit its
     window, the day and the ``lunch`` break ``(start, end, minutes)`` (see
     :func:`_check_calls_fit_windows`).  Returns the accounts with
-    ``tw_lo``/``tw_hi`` (service-start window in minutes, clipped to the
-    day) added.
+    ``tw_lo``/``tw_hi`` (opening and closing time in minutes, clipped to the
+    day: a call starts at ``tw_lo`` or later and ends by ``tw_hi``) added.
     """
     acc = check_measures(acc, "accounts", ["calls_per_year", "call_minutes"])
     hours: dict[str, np.ndarray] = {}
@@ -780,8 +864,9 @@ def _check_calls_fit_windows(
 ) -> None:
     """Refuse visited accounts whose call cannot be held in its window at all.
 
-    A call of ``m`` minutes starts within its window ``lo..hi`` (minutes,
-    NaN: open) and the day ``d0..d1``, and ends by ``d1``.  A lunch break of
+    An account is open from ``lo`` to ``hi`` (minutes, NaN: open): a call of
+    ``m`` minutes starts at ``max(lo, d0)`` or later and ends by
+    ``min(hi, d1)``, the closing time or the end of the day.  A lunch break of
     ``lm`` minutes starting within ``l0..l1 − lm`` can be put before or after
     any call except one starting strictly between ``l1 − lm − m`` and
     ``l0 + lm`` (for a fixed break, ``l0 − m`` and ``l1``).  Time arithmetic
@@ -792,7 +877,8 @@ def _check_calls_fit_windows(
     due = acc["calls_per_year"].to_numpy(dtype=float) > 0
     m = acc["call_minutes"].to_numpy(dtype=float)
     s0 = np.where(np.isnan(lo), d0, np.maximum(lo, d0))
-    s1 = np.minimum(np.where(np.isnan(hi), d1, hi), d1 - m)
+    close = np.minimum(np.where(np.isnan(hi), d1, hi), d1)
+    s1 = close - m  # latest start
     has_window = ~(np.isnan(lo) & np.isnan(hi))
 
     def example(k: int) -> str:
@@ -818,12 +904,23 @@ def _check_calls_fit_windows(
         )
 
     refuse(
-        due & (s0 > s1 + 1e-9),
+        due & (s0 > d1 - m + 1e-9),
         f"{{count}} accounts' calls cannot end by {_hhmm(d1)}, the end of the "
         f"working day (e.g. {{example}} ends after {_hhmm(d1)})",
         (
             "open their windows earlier, shorten call_minutes, or widen day_hours",
             "shorten call_minutes, or widen day_hours",
+        ),
+    )
+    refuse(
+        due & (s0 > s1 + 1e-9),
+        "{count} accounts' calls cannot be held within their window: the "
+        "call must end by tw_end, the closing time (e.g. {example} ends after "
+        "the window closes)",
+        (
+            "close their windows later (tw_end), open them earlier (tw_start), "
+            "or shorten call_minutes",
+            "shorten call_minutes",
         ),
     )
     if lunch is None:
@@ -858,6 +955,16 @@ def _check_day_fits(
     due = np.flatnonzero(visits > 0)
     if not len(due) or any(ctx.fits_alone(int(k)) for k in due):
         return
+    reachable = [int(k) for k in due if ctx.reachable(int(k))]
+    if not reachable:
+        raise SpecificationError(
+            f"no visit of territory {territory!r} can be made: none of its "
+            f"{len(due)} accounts due this cycle has a route from/to the rep's "
+            "home in the travel matrix (infinite minutes, also via the other "
+            "accounts' places); fix: check the travel matrix (its home row and "
+            "column) and the rep"
+        )
+    due = np.asarray(reachable)
     lmin = ctx.lunch[2] if ctx.lunch else 0.0
     there = ctx.tmat[0, due + 1]
     back = ctx.tmat[due + 1, 0]
@@ -928,7 +1035,9 @@ def _prepare(
     lat = acc["lat"].to_numpy(dtype=float)
     minutes = acc["call_minutes"].to_numpy(dtype=float)
     cpy = acc["calls_per_year"].to_numpy(dtype=float)
-    tmat = _travel_matrix(travel, [rep_id, *ids], np.r_[hlon, lon], np.r_[hlat, lat])
+    tmat, reach = _travel_matrix(
+        travel, [rep_id, *ids], np.r_[hlon, lon], np.r_[hlat, lat]
+    )
     x, y = local_xy(lon, lat, hlon, hlat)
     order = np.argsort(np.arctan2(y, x), kind="stable")
     visits, rate = visits_per_cycle(
@@ -944,14 +1053,16 @@ def _prepare(
     # its nearest neighbours, a standard estimate for dense routes)
     n = len(ids)
     if n > 1:
-        tt = tmat[1:, 1:] + np.diag(np.full(n, np.inf))
+        tt = np.where(tmat[1:, 1:] < _UNREACHABLE, tmat[1:, 1:], np.inf)
+        tt = tt + np.diag(np.full(n, np.inf))
         near = np.sort(tt, axis=1)[:, :2].mean(axis=1)
-        near = np.where(np.isfinite(near), near, 0.0)
+        near = np.where(np.isfinite(near) & reach, near, 0.0)
     else:
         near = np.zeros(n)
     work = minutes + near
     day_min = d1 - d0 - lmin
-    mean_home = float(np.median(tmat[0, 1:] + tmat[1:, 0])) if n else 0.0
+    rt = tmat[0, 1:] + tmat[1:, 0]
+    mean_home = float(np.median(rt[reach])) if reach.any() else 0.0
     ctx = _DayContext(
         tmat=tmat,
         minutes=minutes,
@@ -961,13 +1072,14 @@ def _prepare(
         d0=d0,
         d1=d1,
         lunch=lunch_min,
+        reach=reach,
     )
     _check_day_fits(territory, ids, visits, ctx)
     workload = _workload(
         visits,
         minutes,
         near,
-        tmat,
+        np.where(reach, rt, np.nan),
         weeks=n_weeks,
         n_days=n_days,
         day_min=day_min,
@@ -1017,10 +1129,15 @@ def _solve(prep: _Prepared) -> CallPlan:
     lat = acc["lat"].to_numpy(dtype=float)
     minutes, cpy = ctx.minutes, ctx.cpy
     lmin = ctx.lunch[2] if ctx.lunch else 0.0
+    # one deadline for the whole plan (checks and visit days included)
+    deadline = t0 + float(time_limit)
     seeds = day_seeds(
         prep.x, prep.y, visits * prep.work, n_weekdays=len(prep.days), weeks=prep.weeks
     )
-    t_pat = max(0.5, 0.2 * float(time_limit))
+    t_pat = max(
+        MIN_PATTERN_SECONDS,
+        min(PATTERN_SHARE * float(time_limit), deadline - time.perf_counter()),
+    )
     pa = assign_patterns(
         visits,
         prep.work,
@@ -1031,8 +1148,6 @@ def _solve(prep: _Prepared) -> CallPlan:
         tolerance=prep.tolerance,
         time_limit=t_pat,
     )
-    # route every day
-    per_day = max(0.2, (float(time_limit) - (time.perf_counter() - t0)) / n_days)
     route_rows: list[dict[str, Any]] = []
     day_rows: list[dict[str, Any]] = []
     drop_rows: list[dict[str, Any]] = []
@@ -1050,15 +1165,27 @@ def _solve(prep: _Prepared) -> CallPlan:
     for i, p in enumerate(pa.days):
         for d in p:
             on_day[d].append(i)
+    # each day's search gets an equal share of what is left of the time (less
+    # a share kept for rebalancing), but never less than the minimum a search
+    # needs
+    reserve = REBALANCE_SHARE * float(time_limit) if prep.rebalance else 0.0
+    n_busy = sum(1 for d in range(n_days) if on_day[d])
     day_tokens: list[list[Token]] = []
     day_dropped: list[list[tuple[int, str]]] = []
     at_limit: list[bool] = []
+    allotted: list[float] = []
+    at_floor = False
     for d in range(n_days):
+        if on_day[d]:
+            left = n_busy - len(allotted)
+            share = (deadline - reserve - time.perf_counter()) / left
+            at_floor |= share < MIN_DAY_SECONDS
+            allotted.append(max(MIN_DAY_SECONDS, share))
         tokens, dropped = _solve_day(
             on_day[d],
             ctx,
             backend=name,
-            time_limit=per_day,
+            time_limit=allotted[-1] if on_day[d] else MIN_DAY_SECONDS,
             seed=seed + d,
             at_limit=at_limit,
         )
@@ -1066,8 +1193,18 @@ def _solve(prep: _Prepared) -> CallPlan:
         day_dropped.append(dropped)
     final_days = [list(p) for p in pa.days]
     moved = np.zeros(n, dtype=np.int64)
+    rebalance_cut = 0
     if prep.rebalance:
-        _rebalance(day_tokens, day_dropped, final_days, moved, visits, ctx, labels)
+        rebalance_cut = _rebalance(
+            day_tokens,
+            day_dropped,
+            final_days,
+            moved,
+            visits,
+            ctx,
+            labels,
+            deadline=max(deadline, time.perf_counter() + MIN_REBALANCE_SECONDS),
+        )
     for d, label in enumerate(labels):
         stops, info = _day_output(day_tokens[d], ctx)
         for s_ in stops:
@@ -1160,8 +1297,13 @@ def _solve(prep: _Prepared) -> CallPlan:
         territory=str(territory),
         rep_id=str(rep_id),
         patterns=pa.status,
-        seconds_per_day=per_day,
+        seconds_per_day=float(np.mean(allotted)) if allotted else 0.0,
+        min_seconds_per_day=MIN_DAY_SECONDS,
+        busy_days=n_busy,
         days_at_time_limit=int(sum(at_limit)),
+        days_at_minimum=bool(at_floor),
+        rebalance_stopped=int(rebalance_cut),
+        overrun_seconds=max(0.0, time.perf_counter() - t0 - float(time_limit)),
     )
     return CallPlan(
         territory=territory,
@@ -1184,7 +1326,13 @@ def _iterations(backend: str, n_nodes: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class _DayContext:
-    """What every day of a territory shares (matrices in minutes)."""
+    """What every day of a territory shares (matrices in minutes).
+
+    ``win_lo``/``win_hi`` are the accounts' opening and closing times
+    (clipped to the day): a call starts at ``win_lo`` or later and ends by
+    ``win_hi``.  ``reach`` says whether the travel matrix has a route from
+    home to the account and back (default: all).
+    """
 
     tmat: np.ndarray
     minutes: np.ndarray
@@ -1194,14 +1342,24 @@ class _DayContext:
     d0: float
     d1: float
     lunch: tuple[float, float, float] | None
+    reach: np.ndarray | None = None
     _alone: dict[int, bool] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    def reachable(self, k: int) -> bool:
+        return self.reach is None or bool(self.reach[k])
+
+    def latest_start(self, k: int) -> float:
+        """Latest start of account ``k``'s call: it ends by closing and day end."""
+        return float(min(self.win_hi[k], self.d1) - self.minutes[k])
+
     def _fits_without_lunch(self, k: int) -> bool:
+        if not self.reachable(k):
+            return False
         t = self.tmat
         lo = max(self.d0 + t[0, k + 1], self.win_lo[k])
-        hi = min(self.win_hi[k], self.d1 - self.minutes[k] - t[k + 1, 0])
+        hi = min(self.latest_start(k), self.d1 - self.minutes[k] - t[k + 1, 0])
         return bool(lo <= hi + 1e-9)
 
     def fits_alone(self, k: int) -> bool:
@@ -1231,6 +1389,12 @@ class _DayContext:
         return hit
 
     def alone_reason(self, k: int) -> str:
+        if not self.reachable(k):
+            return (
+                "cannot be reached from home: no route from/to home in the "
+                "travel matrix (infinite minutes, also via the other accounts' "
+                "places)"
+            )
         lmin = self.lunch[2] if self.lunch else 0.0
         need = self.tmat[0, k + 1] + self.minutes[k] + self.tmat[k + 1, 0] + lmin
         why = (
@@ -1266,14 +1430,16 @@ def _day_problem(
     nodes_loc = list(loc)
     service = [0.0, *[float(ctx.minutes[k]) for k in accs]]
     early = [ctx.d0, *[float(ctx.win_lo[k]) for k in accs]]
-    late = [
-        ctx.d1,
-        *[float(min(ctx.win_hi[k], ctx.d1 - ctx.minutes[k])) for k in accs],
-    ]
+    late = [ctx.d1, *[ctx.latest_start(k) for k in accs]]
     cmax = float(ctx.cpy.max()) if len(ctx.cpy) else 1.0
+    # leaving a visit out must cost more than serving it in any route of the
+    # day: a feasible route drives at most the day's length and lasts at most
+    # that long, so serving adds at most 2 × (d1 − d0) to the objective
+    # (driving + day length); frequent accounts are worth up to twice more
+    base = _DROP_PENALTY_DAYS * (ctx.d1 - ctx.d0) + 1.0
     penalty = [
         0.0,
-        *[_DROP_PENALTY * (1.0 + float(ctx.cpy[k]) / max(cmax, 1e-9)) for k in accs],
+        *[base * (1.0 + float(ctx.cpy[k]) / max(cmax, 1e-9)) for k in accs],
     ]
     groups: tuple[tuple[int, ...], ...] = ()
     lunch_acc: list[int] = []
@@ -1359,21 +1525,28 @@ def _solve_day(
     )
     if at_limit is not None:
         at_limit.append(sol.time_limit_reached)
-    if not sol.routes or sol.status == "no_solution":
-        dropped += [(k, "no feasible route found for the day") for k in feasible]
-        return [], dropped
-    tokens = _tokens_of(sol.routes[0], feasible, lunch_acc)
-    if not sol.feasible:
-        # the search stopped on a route that breaks a window (possible when a
-        # heavily loaded machine cuts it short): rebuild by cheapest feasible
-        # insertion in the solver's order
-        order = [k for kind, k in tokens if kind == "visit"]
-        order += [k for k in feasible if k not in order]
-        tokens = []
-        for k in order:
-            res = _try_insert(tokens, k, ctx)
-            if res is not None:
-                tokens = res[0]
+    order: list[int] = []
+    tokens: list[Token] = []
+    if sol.routes and sol.status != "no_solution":
+        tokens = _tokens_of(sol.routes[0], feasible, lunch_acc)
+        if not sol.feasible:
+            # the search stopped on a route that breaks a window or skips the
+            # break (possible when its time is cut short): rebuild by cheapest
+            # feasible insertion in the solver's order
+            order = [k for kind, k in tokens if kind == "visit"]
+            tokens = []
+    # every visit the search left out (all of them when it found no route in
+    # its time) goes in wherever it still fits, by cheapest feasible insertion
+    # with exact times: a visit is dropped only when the route has no room
+    kept = {k for kind, k in tokens if kind == "visit"}
+    order += sorted(
+        (k for k in feasible if k not in kept and k not in order),
+        key=lambda k: (-ctx.cpy[k], ctx.minutes[k], k),
+    )
+    for k in order:
+        res = _try_insert(tokens, k, ctx)
+        if res is not None:
+            tokens = res[0]
     used = {k for kind, k in tokens if kind == "visit"}
     lmin = ctx.lunch[2] if ctx.lunch else 0.0
     for k in feasible:
@@ -1452,7 +1625,9 @@ def _rebalance(
     visits: np.ndarray,
     ctx: _DayContext,
     labels: Sequence[str],
-) -> None:
+    *,
+    deadline: float = math.inf,
+) -> int:
     """Move visits dropped from overfull days to nearby days that have room.
 
     A visit of an account seen ``v`` times in ``D`` days (spacing ``s = D/v``)
@@ -1462,7 +1637,9 @@ def _rebalance(
     Candidate days are tried nearest first; a visit is inserted at the
     cheapest feasible place of the day's route (exact times, windows, lunch).
     Higher-frequency accounts go first.  Changes the lists in place; visits
-    that stay dropped get the reason extended.
+    that stay dropped get the reason extended.  Stops at ``deadline``
+    (``time.perf_counter()`` seconds) and returns how many dropped visits
+    were not tried then.
     """
     n_days = len(labels)
     lmin = ctx.lunch[2] if ctx.lunch else 0.0
@@ -1482,7 +1659,19 @@ def _rebalance(
         if why.startswith("day overfull")
     ]
     queue.sort(key=lambda dk: (-ctx.cpy[dk[1]], ctx.minutes[dk[1]], dk[0], dk[1]))
-    for d, k in queue:
+    for q, (d, k) in enumerate(queue):
+        if time.perf_counter() > deadline:
+            for d_, k_ in queue[q:]:
+                day_dropped[d_] = [
+                    (
+                        a,
+                        f"{w}; not tried on other days: the time limit was up"
+                        if a == k_
+                        else w,
+                    )
+                    for a, w in day_dropped[d_]
+                ]
+            return len(queue) - q
         spacing = n_days / max(int(visits[k]), 1)
         shift = int(spacing // 4)
         others = [e for e in final_days[k] if e != d]
@@ -1520,13 +1709,14 @@ def _rebalance(
             day_dropped[d] = [
                 (a, f"{w}; {extra}" if a == k else w) for a, w in day_dropped[d]
             ]
+    return 0
 
 
 def _workload(
     visits: np.ndarray,
     minutes: np.ndarray,
     near: np.ndarray,
-    tmat: np.ndarray,
+    rt: np.ndarray,
     *,
     weeks: int,
     n_days: int,
@@ -1537,16 +1727,18 @@ def _workload(
     Driving is estimated as each visit's share of the way between neighbours
     (mean of its two nearest accounts) plus one home round trip per day (the
     median over the accounts due); it is an estimate, the routes give the
-    actual figure.
+    actual figure.  ``rt`` is every account's round trip from home (NaN:
+    no route in the travel matrix; such accounts are left out of the
+    driving estimate and dropped with that reason).
     """
     due = visits > 0
     n_vis = int(visits.sum())
     service_h = float((visits * minutes).sum()) / 60.0
-    rt = tmat[0, 1:] + tmat[1:, 0]
-    home_h = float(np.median(rt[due])) * n_days / 60.0 if due.any() else 0.0
+    ok = due & np.isfinite(rt)
+    home_h = float(np.median(rt[ok])) * n_days / 60.0 if ok.any() else 0.0
     drive_h = float((visits * near).sum()) / 60.0 + home_h
     avail_h = n_days * day_min / 60.0
-    far = due & (rt > day_min / 2)
+    far = ok & (rt > day_min / 2)
     out: dict[str, Any] = {
         "visits": n_vis,
         "service_hours": service_h,
@@ -1781,7 +1973,9 @@ def plan_all(
         Once, listing the territories whose visits need more hours than the
         cycle holds (instead of one warning per territory).
     TimeLimitWarning
-        Once, listing the territories whose day routes ran out of time.
+        Once, listing the territories whose day routes ran out of time; once
+        more, listing those whose rebalancing was cut short or whose plan
+        took longer than ``time_limit`` (each territory gets ``time_limit``).
 
     Raises
     ------
@@ -1841,6 +2035,19 @@ def plan_all(
             f"at their time limit before the search's iteration cap ({listed}"
             f"{' ...' if len(limited) > 8 else ''}); each is the best route found, "
             "but the plans may differ from run to run (fix: raise time_limit)",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+    # other cuts (rebalancing stopped, a plan longer than time_limit)
+    late = [
+        (t, _time_limit_text(p))
+        for t, p in plans.items()
+        if _overran(p.provenance) or p.provenance["rebalance_stopped"]
+    ]
+    if late:
+        warnings.warn(
+            f"{len(late)} of {len(plans)} plans were cut short or ran past "
+            f"time_limit: " + "; ".join(f"{t}: {txt}" for t, txt in late[:3]),
             TimeLimitWarning,
             stacklevel=2,
         )

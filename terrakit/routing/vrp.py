@@ -430,7 +430,60 @@ def solve_routing(
 
 
 # -- integer data ----------------------------------------------------------------------
+#: Largest drop penalty handed to a solver (in scaled integer units).  Both
+#: solvers add costs in 64-bit integers (PyVRP's ``Cost``, OR-Tools' int64
+#: with saturating sums); with at most this much per node, a solution's
+#: total stays far below ``2**63`` for any instance that fits in memory.
+_MAX_PENALTY = 10**12
+_MAX_TOTAL = 2**62
+
+
+def _serve_bounds(
+    p: RoutingProblem, cost: np.ndarray, dur: np.ndarray, service: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Upper bounds (scaled integers) on what serving a node adds to the objective.
+
+    Serving node ``i`` in a route adds at most the dearest arc into ``i``
+    plus the dearest arc out of it (the arc it replaces costs >= 0) and
+    ``duration_cost`` times the longest possible route duration ``H``
+    (waiting included): the depot window when it is finite, else the latest
+    window opening plus all service and the longest way out of every node.
+    Arcs longer than ``H`` cannot lie on any route and are ignored (e.g.
+    stand-ins for unreachable pairs).  Returns the bounds per node and a
+    bound on the cost of all routes together.
+    """
+    n = p.n_nodes
+    e0 = int(np.ceil(p.early[0] * p.scale - 1e-9))
+    if np.isfinite(p.late[0]):
+        horizon = max(0, int(np.floor(p.late[0] * p.scale + 1e-9)) - e0)
+        usable = dur <= horizon
+    else:
+        fin = np.isfinite(p.early)
+        opens = int(np.ceil(float(p.early[fin].max()) * p.scale)) if fin.any() else 0
+        horizon = max(0, opens - e0) + int(service.sum()) + int(dur.max(axis=1).sum())
+        usable = np.ones((n, n), dtype=bool)
+    np.fill_diagonal(usable, False)
+    arc = np.where(usable, cost, 0)
+    out_max = arc.max(axis=1) if n > 1 else np.zeros(n, dtype=np.int64)
+    in_max = arc.max(axis=0) if n > 1 else np.zeros(n, dtype=np.int64)
+    dc = int(p.duration_cost)
+    serve = in_max + out_max + dc * horizon
+    m = p.n_vehicles
+    routes = int(out_max[1:].sum()) + m * (int(out_max[0]) + dc * horizon)
+    return serve.astype(np.int64), routes
+
+
 def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
+    """The problem in the solvers' integers, with drop penalties checked.
+
+    A finite penalty is kept as given (scaled, rounded), up to
+    :data:`_MAX_PENALTY`; a penalty above that cap (a stand-in for "as good
+    as required") is lowered to the cap, which must still exceed the largest
+    cost of serving the node (:func:`_serve_bounds`), so that such a node is
+    left out only when no route can hold it.  ``big`` (the OR-Tools penalty of
+    a "pick exactly one" group) exceeds all drop penalties together plus the
+    cost of any set of routes: leaving a group out never pays.
+    """
     s = p.scale
     cost = np.rint(p.cost * s).astype(np.int64)
     dur = np.ceil(p.duration * s - 1e-9).astype(np.int64)
@@ -441,10 +494,26 @@ def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
     )
     late = np.minimum(late, _INF_TIME).astype(np.int64)
     demand = np.rint(p.demand).astype(np.int64)
-    big = int(max(1, cost.max()) * (p.n_nodes + 1) * 10)
-    pen = np.where(
-        np.isfinite(p.penalty), np.rint(np.minimum(p.penalty * s, big)), -1
-    ).astype(np.int64)
+    serve, routes = _serve_bounds(p, cost, dur, service)
+    fin = np.isfinite(p.penalty)
+    fin[0] = False
+    scaled = np.where(fin, p.penalty * s, 0.0)
+    capped = fin & (scaled > _MAX_PENALTY)
+    if capped.any() and int(serve[capped].max()) >= _MAX_PENALTY:
+        raise SpecificationError(
+            f"routing costs too large for the solvers' integers: serving a node "
+            f"may cost up to {int(serve.max())} (scaled by {s:g}), above the "
+            f"largest drop penalty {_MAX_PENALTY}; fix: lower scale or the "
+            "cost and time units"
+        )
+    pen = np.where(fin, np.rint(np.minimum(scaled, _MAX_PENALTY)), -1).astype(np.int64)
+    big = int(pen[fin].sum()) + routes + 1
+    if big >= _MAX_TOTAL:
+        raise SpecificationError(
+            f"routing costs too large for the solvers' integers: drop penalties "
+            f"and routes may add up to {big} (scaled by {s:g}), above {_MAX_TOTAL}; "
+            "fix: lower the penalties, scale or the cost units"
+        )
     return {
         "cost": cost,
         "dur": dur,
@@ -453,6 +522,7 @@ def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
         "late": late,
         "demand": demand,
         "penalty": pen,
+        "serve": serve,
         "big": np.array([big], dtype=np.int64),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -237,13 +238,13 @@ def test_plan_all_one_warning_for_overloaded_territories() -> None:
 # -- bad input: clear errors before any solving -------------------------------------
 @pytest.fixture
 def no_solving(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if the pattern MIP or the day router is reached."""
+    """Fail the test if the day router is reached."""
     from terrakit.routing import plan as pl
 
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("solving started before the input was checked")
 
-    monkeypatch.setattr(pl, "assign_patterns", boom)
+    monkeypatch.setattr(pl, "solve_routing", boom)
     monkeypatch.setattr(pl, "_solve_day", boom)
 
 
@@ -383,8 +384,23 @@ def _with_window(
             r"the end of the working day \(e\.g\. window 16:45-17:00: a 30-min "
             r"call starting then ends after 17:00\) \(rows: 'A000', 'A003'\)",
         ),
+        (
+            (10.0, 10.25),  # tw_end is the closing time: 10:00 + 30 min > 10:15
+            {},
+            r"accounts\.tw_start/tw_end: 2 accounts' calls cannot be held within "
+            r"their window: the call must end by tw_end, the closing time \(e\.g\. "
+            r"window 10:00-10:15: a 30-min call starting then ends after the "
+            r"window closes\) \(rows: 'A000', 'A003'\)\. Fix: close their windows "
+            r"later \(tw_end\)",
+        ),
     ],
-    ids=["inside-fixed-lunch", "runs-into-lunch", "inside-movable-lunch", "day-end"],
+    ids=[
+        "inside-fixed-lunch",
+        "runs-into-lunch",
+        "inside-movable-lunch",
+        "day-end",
+        "closes-before-call-ends",
+    ],
 )
 def test_window_with_no_room_for_the_call_is_refused(
     window: tuple[float, float],
@@ -482,27 +498,157 @@ def test_bad_travel_matrix_is_named(no_solving: None) -> None:
 
 
 def test_unreachable_pairs_in_matrix_are_planned_around() -> None:
-    """``numpy.inf`` marks an unreachable pair (TravelTimeModel.from_matrix
-    allows it); between two accounts of one day it used to stop planning
-    with 'duration must be finite and non-negative'."""
+    """``numpy.inf`` marks a pair without a direct road (TravelTimeModel.
+    from_matrix allows it); between two accounts of one day it used to stop
+    planning with 'duration must be finite and non-negative'.  Such a pair is
+    driven through another place (10 + 10 min), never in 0 or 1e6 min."""
     study = make_study(4, calls=(48.0,))
     m = np.full((5, 5), 10.0)
     np.fill_diagonal(m, 0.0)
-    m[1, 2] = m[2, 1] = np.inf  # A000 and A001 cannot reach each other
+    m[1, 2] = m[2, 1] = np.inf  # no road between A000 and A001
     p = plan_calls(
         study, "current", "R01", weeks=1, days=("Mon",), travel=m, time_limit=5
     )
     assert p.n_visits == 4 and len(p.dropped) == 0
-    order = _visits(p)["account_id"].tolist()
-    i, j = order.index("A000"), order.index("A001")
-    assert abs(i - j) > 1  # never driven directly between them
-    m[0, 1] = m[1, 0] = np.inf  # A000 cannot be reached from home at all
+    legs = p.routes.loc[p.routes["stop"] > 0, "drive_min"]
+    assert set(np.round(legs, 6)) <= {0.0, 10.0, 20.0}
+
+
+def test_account_without_home_road_is_reached_via_others() -> None:
+    """Only home <-> A004 is infinite: the rep drives to A004 through another
+    account's place, so A004 is planned (it used to be dropped before solving
+    as "needs 2000090 min from home and back").  An account with no finite
+    leg at all is dropped with the true reason and no placeholder number."""
+    study = make_study(6, calls=(48.0,))
+    n = 7
+    rng = np.random.default_rng(0)
+    m = rng.uniform(10.0, 30.0, (n, n))
+    m = (m + m.T) / 2
+    np.fill_diagonal(m, 0.0)
+    m[0, 5] = m[5, 0] = np.inf  # home <-> A004
+    via = min(m[0, k] + m[k, 5] for k in range(1, n) if k != 5)
     p = plan_calls(
         study, "current", "R01", weeks=1, days=("Mon",), travel=m, time_limit=5
     )
-    assert p.dropped["account_id"].tolist() == ["A000"]
-    assert p.dropped["reason"].str.startswith("cannot be reached").all()
-    assert p.n_visits == 3
+    assert len(p.dropped) == 0 and p.n_visits == 6
+    route = p.route("W1-Mon")
+    first = route.iloc[1]
+    if first["account_id"] == "A004":  # driven straight from home: the chain
+        assert first["drive_min"] == pytest.approx(via)
+    assert (route["drive_min"] < 100).all()
+    m[5, :] = m[:, 5] = np.inf  # A004 cut off from every place
+    m[5, 5] = 0.0
+    p = plan_calls(
+        study, "current", "R01", weeks=1, days=("Mon",), travel=m, time_limit=5
+    )
+    assert p.dropped["account_id"].tolist() == ["A004"]
+    why = p.dropped["reason"].iloc[0]
+    assert why.startswith("cannot be reached from home: no route from/to home in ")
+    assert "travel matrix" in why and "2000" not in why
+    assert p.n_visits == 5
+    assert p.workload["drive_hours_estimate"] < 20  # no 1e6 placeholder in it
+
+
+def test_accounts_at_home_are_all_routed_and_overflow_is_true() -> None:
+    """Accounts at the rep's home (travel 0) used to be dropped from empty
+    days as "day overfull": the drop penalty was capped by the (zero) travel
+    costs, below what a visit's service adds to the day.  Six weekly
+    120-min calls on one day: 08:00-17:00 less the lunch hour holds 4, so
+    exactly 4 are routed and 2 dropped as day overfull, on both backends;
+    60-min calls over two days all fit."""
+    base = make_study(6, calls=(48.0,), call_minutes=120.0)
+    acc = base.accounts
+    acc["lon"], acc["lat"] = -84.4, 33.75  # the rep's home
+    study = base.replace(accounts=acc)
+    for backend in ("pyvrp", "ortools"):
+        with pytest.warns(Warning):  # overloaded: 12 h of calls in 8 h
+            p = plan_calls(
+                study,
+                "current",
+                "R01",
+                weeks=1,
+                days=("Mon",),
+                backend=backend,  # type: ignore[arg-type]
+                time_limit=5,
+            )
+        assert p.n_visits == 4, backend
+        assert len(p.dropped) == 2
+        assert p.dropped["reason"].str.startswith("day overfull").all()
+        assert len(p.route("W1-Mon").query("kind == 'lunch'")) == 1
+        small = plan_calls(
+            base.replace(accounts=acc.assign(call_minutes=60.0)),
+            "current",
+            "R01",
+            weeks=1,
+            days=("Mon", "Tue"),
+            backend=backend,  # type: ignore[arg-type]
+            time_limit=5,
+        )
+        assert len(small.dropped) == 0 and small.n_visits == 6, backend
+
+
+class _Clock:
+    """``time`` for the plan module whose clock a fake search can advance."""
+
+    def __init__(self) -> None:
+        self.extra = 0.0
+
+    def perf_counter(self) -> float:
+        return time.perf_counter() + self.extra
+
+
+def _searches_use_their_time(
+    monkeypatch: pytest.MonkeyPatch, given: list[float]
+) -> None:
+    """Each day's search takes (on the simulated clock) all the time it gets."""
+    from terrakit.routing import plan as pl
+
+    clock = _Clock()
+    real = pl.solve_routing
+
+    def search(prob, **kw):  # type: ignore[no-untyped-def]
+        given.append(kw["time_limit"])
+        clock.extra += kw["time_limit"]
+        return real(prob, **{**kw, "time_limit": 0.05})
+
+    monkeypatch.setattr(pl, "time", clock)
+    monkeypatch.setattr(pl, "solve_routing", search)
+
+
+def test_time_limit_covers_the_whole_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days' searches share one deadline: their time limits add up to at
+    most ``time_limit`` (they used to get at least 0.2 s each, 2 s for 10
+    days of time_limit=1).  No timing: searches that use all their time are
+    simulated on a fake clock."""
+    given: list[float] = []
+    _searches_use_their_time(monkeypatch, given)
+    p = plan_calls(make_study(12), "current", "R01", weeks=2, time_limit=1.0)
+    assert len(given) == (p.day_table["visits"] + p.day_table["dropped"] > 0).sum()
+    assert len(given) >= 8
+    assert sum(given) <= 1.0
+
+
+def test_plan_longer_than_time_limit_warns_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the minimum a day's search needs exceeds the time left, the plan
+    says by how much it overran and why (simulated clock: no timing)."""
+    from terrakit.exceptions import TimeLimitWarning
+    from terrakit.routing import plan as pl
+
+    given: list[float] = []
+    _searches_use_their_time(monkeypatch, given)
+    monkeypatch.setattr(pl, "MIN_DAY_SECONDS", 0.5, raising=False)
+    with pytest.warns(
+        TimeLimitWarning,
+        match=r"R01: .*the plan needed 1\.\d+ s more than time_limit=1 s: its 5 "
+        r"days with visits need at least 0\.5 s each for their route search "
+        r"\(2\.5 s in all\), more than time_limit=1 s left them \(fix: raise "
+        r"time_limit\)",
+    ):
+        p = plan_calls(make_study(12), "current", "R01", weeks=1, time_limit=1)
+    assert given == [0.5] * 5
+    assert p.provenance["overrun_seconds"] >= 1.5 - 1e-6
 
 
 def test_unknown_rep_lists_the_reps() -> None:

@@ -197,3 +197,23 @@ def test_break_at_the_account_before_its_call(backend: str) -> None:
     visit = next(s for s in stops if s["kind"] == "visit")
     assert visit["start"] == pytest.approx(780.0)
     assert info["end"] <= 1020.0 + 1e-9
+
+
+def test_call_ends_by_the_closing_time() -> None:
+    """``tw_end`` is the closing time: a 90-min call in a 13:00-15:00 window
+    starts by 13:30 (it used to be allowed to start at 15:00 and end 16:30),
+    and a 30-min call cannot fit a 10:00-10:15 window at all."""
+    ctx = dataclasses.replace(
+        context(2, 90.0, lunch=False),
+        win_lo=np.array([780.0, 600.0]),
+        win_hi=np.array([900.0, 615.0]),
+        minutes=np.array([90.0, 30.0]),
+    )
+    prob, _, _ = pl._day_problem([0], ctx)
+    assert prob.late[1] == pytest.approx(900.0 - 90.0)
+    assert ctx.fits_alone(0)
+    assert not ctx.fits_alone(1)
+    tokens, _ = pl._solve_day([0], ctx, backend="pyvrp", time_limit=1, seed=0)
+    stops, _ = pl._day_output(tokens, ctx)
+    visit = next(s for s in stops if s["kind"] == "visit")
+    assert 780.0 - 1e-9 <= visit["start"] and visit["depart"] <= 900.0 + 1e-9

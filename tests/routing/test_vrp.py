@@ -113,3 +113,71 @@ def test_bad_run_settings_are_refused_before_solving() -> None:
         solve_routing(square(), seed=-1)
     with pytest.raises(SpecificationError, match="time_limit must be a positive"):
         solve_routing(square(), time_limit=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("travel", [0.0, 0.01])
+def test_visit_at_the_depot_is_not_dropped(backend: str, travel: float) -> None:
+    """A rep's day: an optional 30-min visit at (or 0.01 min from) home and a
+    lunch group of two options.  The drop penalty used to be capped by the
+    travel costs (here ~0), below what the visit adds to the day's duration
+    (duration_cost=1), so both backends dropped it; OR-Tools also skipped the
+    lunch group."""
+    dur = np.full((4, 4), travel)
+    np.fill_diagonal(dur, 0.0)
+    prob = RoutingProblem(
+        duration=dur,
+        service=np.array([0.0, 30.0, 60.0, 60.0]),
+        early=np.array([480.0, 480.0, 720.0, 720.0]),
+        late=np.array([1020.0, 990.0, 720.0, 720.0]),
+        penalty=np.array([0.0, 2000.0, np.inf, np.inf]),
+        groups=((2, 3),),
+        scale=60.0,
+        duration_cost=1,
+    )
+    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0, max_iterations=200)
+    assert sol.feasible, sol.check.violations
+    assert sol.dropped == ()
+    visited = [v for r in sol.routes for v in r]
+    assert 1 in visited and len({2, 3} & set(visited)) == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_overfull_day_drops_only_what_does_not_fit(backend: str) -> None:
+    """Three 200-min visits at the depot in a 480-min day: two fit, one is
+    left out (the penalty exceeds any serving cost, not the day's length)."""
+    prob = RoutingProblem(
+        duration=np.zeros((4, 4)),
+        service=np.array([0.0, 200.0, 200.0, 200.0]),
+        early=np.full(4, 480.0),
+        late=np.array([960.0, 760.0, 760.0, 760.0]),
+        penalty=np.array([0.0, 2000.0, 2000.0, 2000.0]),
+        scale=60.0,
+        duration_cost=1,
+    )
+    sol = solve_routing(prob, backend=backend, time_limit=1, seed=0, max_iterations=200)
+    assert sol.feasible
+    assert len(sol.dropped) == 1
+    assert sum(len(r) for r in sol.routes) == 2
+
+
+def test_drop_penalty_exceeds_the_cost_of_serving() -> None:
+    """The integer drop penalty given to the solvers stays above the largest
+    cost of serving the node (travel in and out + duration over the day)."""
+    from terrakit.routing.vrp import _int_data
+
+    dur = np.full((3, 3), 0.5)
+    np.fill_diagonal(dur, 0.0)
+    prob = RoutingProblem(
+        duration=dur,
+        service=np.array([0.0, 30.0, 30.0]),
+        early=np.full(3, 480.0),
+        late=np.full(3, 1020.0),
+        penalty=np.array([0.0, 1e300, 5000.0]),
+        scale=60.0,
+        duration_cost=1,
+    )
+    d = _int_data(prob)
+    serve = 2 * 30 + (1020 - 480) * 60  # two legs of 0.5 min + the whole day
+    assert d["penalty"][1] > serve and d["penalty"][2] == 5000 * 60
+    assert d["big"][0] > d["penalty"][1:].sum() + serve
