@@ -240,16 +240,16 @@ def test_cbc_bound_from_its_log():
     assert _cbc_bound("Result - Optimal solution found\n") == -math.inf
 
 
-def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypatch):
-    """When the MIP ends its limit without any alignment, the heuristic's
-    answer comes back with a TimeLimitWarning, and the heuristic only gets
-    the time left (at least a tenth of the limit), not a second full limit."""
+def _mip_without_incumbent(monkeypatch, *, sleep: bool) -> list[float]:
+    """Make the MIP end without an alignment (after its whole limit when
+    ``sleep``) and record the time limits the heuristic is given."""
     import terrakit.design.heuristic as heuristic
     import terrakit.design.mip as mip
     from terrakit.design._model import SolveOutcome
 
-    def no_incumbent(model, *, time_limit, **kw):  # the MIP uses its whole limit
-        time.sleep(time_limit)
+    def no_incumbent(model, *, time_limit, **kw):
+        if sleep:
+            time.sleep(time_limit)
         return SolveOutcome("no_solution", None, math.inf, -math.inf, 0.0, time_limit)
 
     given: list[float] = []
@@ -261,6 +261,14 @@ def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypat
 
     monkeypatch.setattr(mip, "solve_model", no_incumbent)
     monkeypatch.setattr(heuristic, "solve_heuristic", recording)
+    return given
+
+
+def test_no_incumbent_falls_back_within_the_time_left(grid3x3_problem, monkeypatch):
+    """When the MIP ends its limit without any alignment, the heuristic's
+    answer comes back with a TimeLimitWarning, and the heuristic only gets
+    the time left (at least a tenth of the limit), not a second full limit."""
+    given = _mip_without_incumbent(monkeypatch, sleep=True)
     with pytest.warns(TimeLimitWarning, match="returning the heuristic's answer"):
         res = solve_mip(grid3x3_problem, time_limit=1.0, heuristic_start=False)
     assert given and given[0] == pytest.approx(0.1, abs=1e-9)
@@ -275,22 +283,7 @@ def test_no_incumbent_after_the_heuristic_start_reuses_its_run(
     """When the heuristic already ran for the MIP start, a MIP that finds
     nothing returns that run's answer: the heuristic does not run again past
     the limit."""
-    import terrakit.design.heuristic as heuristic
-    import terrakit.design.mip as mip
-    from terrakit.design._model import SolveOutcome
-
-    def no_incumbent(model, *, time_limit, **kw):
-        return SolveOutcome("no_solution", None, math.inf, -math.inf, 0.0, time_limit)
-
-    given: list[float] = []
-    real = heuristic.solve_heuristic
-
-    def recording(problem, *, time_limit, seed):
-        given.append(time_limit)
-        return real(problem, time_limit=time_limit, seed=seed)
-
-    monkeypatch.setattr(mip, "solve_model", no_incumbent)
-    monkeypatch.setattr(heuristic, "solve_heuristic", recording)
+    given = _mip_without_incumbent(monkeypatch, sleep=False)
     with pytest.warns(TimeLimitWarning, match="returning the heuristic's answer"):
         res = solve_mip(grid3x3_problem, time_limit=4.0, heuristic_start=True)
     assert given == [pytest.approx(1.0)]  # the start's quarter, once
