@@ -61,8 +61,9 @@ class Feedback:
     ok
         Whether the answer is right.
     message
-        ``"correct: ..."``, ``"not answered yet: ..."`` or ``"not quite: ..."``
-        with a hint.
+        ``"correct: ..."``, ``"not answered yet: ..."``, ``"not quite: ..."``
+        with a hint, or ``"almost: ..."`` (not right, but one step away: e.g.
+        the workload in reps before rounding up).
     exercise
         Short name of the exercise.
     """
@@ -545,7 +546,10 @@ def check_territory_interval(
 
     Expected: quantiles of the **summed draws** (each draw summed over the
     territory's units and months).  Adding up the units' own interval ends
-    gives an interval that is too wide — the hint says so.
+    gives an interval that is too wide — the hint says so.  Each end must be
+    within ``rtol`` × the expected interval's width of the expected end (a
+    tolerance relative to the level would pass the too-wide answer: on the
+    sample its ends are only 1 % away from the right ones).
     """
     exercise = "territory interval"
     if answer is None:
@@ -559,15 +563,18 @@ def check_territory_interval(
     q = (0.5 - level / 2, 0.5 + level / 2)
     tot = _territory_totals(forecast, alignment, territory)
     lo, hi = (float(v) for v in np.quantile(tot, q))
-    if _close(lo_a, lo, rtol) and _close(hi_a, hi, rtol):
+    tol = rtol * max(hi - lo, 1e-9)
+
+    def near(a: float, b: float) -> bool:
+        return abs(a - b) <= tol
+
+    if near(lo_a, lo) and near(hi_a, hi):
         return Feedback(True, f"correct: {lo:,.0f} – {hi:,.0f}", exercise)
     units = alignment.units_of(territory)
     draws = forecast.draws.sum("period")
     mask = np.isin(np.asarray(forecast.series_unit), np.asarray(units))
     per_series = np.quantile(draws.to_numpy()[:, mask], q, axis=0).sum(axis=1)
-    if _close(lo_a, float(per_series[0]), rtol) and _close(
-        hi_a, float(per_series[1]), rtol
-    ):
+    if near(lo_a, float(per_series[0])) and near(hi_a, float(per_series[1])):
         return Feedback(
             False,
             "not quite: you added up the units' interval ends; sum the draws over "

@@ -220,6 +220,34 @@ def test_territory_interval(toy_grid_3x3, toy_forecast):
     assert not teaching.check_territory_interval(toy_forecast, al, "R1", None).answered
 
 
+def test_territory_interval_tells_summed_unit_ends_at_a_realistic_level(toy_grid_3x3):
+    """At sales levels like the sample's, the summed unit ends are only ~1.5 %
+    from the right ones: a tolerance relative to the level called them
+    correct (lesson 4 promises to catch them)."""
+    rng = np.random.default_rng(1)
+    units = [f"u{k}" for k in range(1, 10)]
+    draws = xr.DataArray(
+        rng.normal(10_000.0, 300.0, size=(2000, 9, 2)),
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(2000), "series": units, "period": ["a", "b"]},
+    )
+    history = xr.DataArray(
+        np.full((9, 1), 10_000.0),
+        dims=("series", "period"),
+        coords={"series": units, "period": ["z"]},
+    )
+    f = SalesForecast(draws, history, pd.Series(units, index=pd.Index(units)))
+    al = toy_grid_3x3.alignments["current"]
+    tot = draws.sum("period").sel(series=["u1", "u2", "u4", "u5", "u7"]).sum("series")
+    lo, hi = np.quantile(tot.to_numpy(), [0.1, 0.9])
+    per_unit = draws.sum("period").sel(series=["u1", "u2", "u4", "u5", "u7"])
+    q = np.quantile(per_unit.to_numpy(), [0.1, 0.9], axis=0).sum(axis=1)
+    assert abs(q[0] / lo - 1) < 0.02 and abs(q[1] / hi - 1) < 0.02  # near, relatively
+    summed = teaching.check_territory_interval(f, al, "R1", tuple(q))
+    assert not summed and "sums of quantiles are too wide" in summed.message
+    assert teaching.check_territory_interval(f, al, "R1", (lo, hi))
+
+
 # -- answers and arguments of the wrong kind ------------------------------------------
 def test_most_loaded_takes_a_one_element_answer_and_explains_a_column(toy_grid_3x3):
     """A whole workload column was echoed back as 'is not a territory id';
