@@ -95,7 +95,12 @@ def _tables(
 def _unit_measures(
     units: gpd.GeoDataFrame, accounts: pd.DataFrame | None
 ) -> gpd.GeoDataFrame:
-    """Add ``accounts``, ``workload``, ``sales`` from accounts where units lack them."""
+    """Add ``accounts``, ``workload``, ``sales`` from accounts where units lack them.
+
+    Like :meth:`terrakit.data.Study.unit_measures`, refuses (with a
+    :class:`~terrakit.exceptions.DataValidationError`) missing values in the
+    account columns a derived measure sums, rather than counting them as 0.
+    """
     units = units.copy()
     if accounts is None or "unit_id" not in accounts.columns:
         return units
@@ -112,18 +117,30 @@ def _unit_measures(
             fix="pass the units table the accounts were joined to (check the id "
             "type: '13121' is not 13121)",
         )
+    from terrakit.data.study import _refuse_missing_inputs
+
+    derive_workload = "workload" not in units.columns and {
+        "calls_per_year",
+        "call_minutes",
+    } <= set(accounts.columns)
+    derive_sales = "sales" not in units.columns and "annual_sales" in accounts.columns
+    for col, measure, derive in (  # as Study.unit_measures: NaN is not 0
+        ("calls_per_year", "workload", derive_workload),
+        ("call_minutes", "workload", derive_workload),
+        ("annual_sales", "sales", derive_sales),
+    ):
+        if derive:
+            _refuse_missing_inputs(accounts, col, measure)
     if "accounts" not in units.columns:
         units["accounts"] = (
             uid.value_counts().reindex(units.index, fill_value=0).astype(np.int64)
         )
-    if "workload" not in units.columns and {"calls_per_year", "call_minutes"} <= set(
-        accounts.columns
-    ):
+    if derive_workload:
         hours = accounts["calls_per_year"] * accounts["call_minutes"] / 60.0
         units["workload"] = (
             hours.groupby(uid).sum().reindex(units.index, fill_value=0.0)
         )
-    if "sales" not in units.columns and "annual_sales" in accounts.columns:
+    if derive_sales:
         units["sales"] = (
             accounts["annual_sales"]
             .groupby(uid)
@@ -313,6 +330,12 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     :math:`G = \\frac{\\sum_i \\sum_j |x_i - x_j|}{2 n^2 \\bar x}`; at most
     :math:`(n-1)/n` (everything in one territory).  NaN if the mean is 0.
 
+    Raises
+    ------
+    ValueError
+        When a value is negative or NaN (the coefficient is defined for
+        non-negative values only; a negative one used to give 1.0).
+
     Examples
     --------
     >>> gini([1, 1, 1])
@@ -321,6 +344,13 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     0.6666666666666666
     """
     x = np.asarray(values, dtype=float)
+    bad = np.isnan(x) | (x < 0)
+    if bad.any():
+        raise ValueError(
+            f"gini is defined for non-negative values; got {int(bad.sum())} "
+            f"negative or NaN (e.g. {x[bad][:3].tolist()}); shift or drop them, "
+            "or measure spread with the coefficient of variation"
+        )
     if x.size == 0 or x.mean() == 0:
         return float("nan")
     xs = np.sort(x)
@@ -492,7 +522,8 @@ def balance(
     With territory totals :math:`x_t` and mean :math:`\\bar x`:
     ``max_rel_dev`` :math:`= \\max_t |x_t/\\bar x - 1|`,
     ``cv`` :math:`= \\sigma / \\bar x` (population standard deviation,
-    ``ddof=0``), ``gini`` as :func:`gini`.  With targets :math:`s_t`, the
+    ``ddof=0``), ``gini`` as :func:`gini` (NaN for a measure with negative
+    totals, where it is undefined).  With targets :math:`s_t`, the
     three dispersion measures use the attainment ratios
     :math:`r_t = x_t / (s_t \\sum_u x_u)` instead (``max |r_t - 1|``,
     ``σ(r)/mean(r)``, Gini of ``r``), so an allocation exactly on target
@@ -542,7 +573,8 @@ def balance_table(
             "max": float(x.max()),
             "max_rel_dev": float(np.max(np.abs(r - 1.0))),
             "cv": float(np.std(r) / np.mean(r)) if mean else float("nan"),
-            "gini": gini(r) if mean else float("nan"),
+            # undefined for negative totals (e.g. a falling measure)
+            "gini": gini(r) if mean and (r >= 0).all() else float("nan"),
         }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "measure"
@@ -774,6 +806,12 @@ def disruption(
         ``accounts_moved_share``, ``sales_moved``, ``sales_moved_share``
         (shares of the totals; NaN where the data are absent).
 
+    Raises
+    ------
+    DataValidationError
+        When ``accounts.annual_sales`` has missing values (the moved share
+        of sales cannot be computed).
+
     Notes
     -----
     Territory ids are compared as given: relabelling every territory counts
@@ -805,6 +843,10 @@ def disruption(
         out["accounts_moved"] = float(am.sum())
         out["accounts_moved_share"] = float(am.mean()) if len(am) else float("nan")
         if "annual_sales" in acc.columns:
+            from terrakit.data.study import _refuse_missing_inputs
+
+            # a missing sale would make every share NaN (or, as 0, too small)
+            _refuse_missing_inputs(acc, "annual_sales", "sales")
             s = acc["annual_sales"].astype(float).to_numpy()
             out["sales_moved"] = float(s[am].sum())
             out["sales_moved_share"] = (

@@ -283,3 +283,44 @@ def test_compactness_center_that_is_not_a_pair_is_named(toy_grid_3x3, current):
         metrics.compactness(
             toy_grid_3x3, current, centers={"R1": (-81.0, 33.5), "R2": "x"}
         )
+
+
+@pytest.mark.parametrize(
+    ("column", "measure"), [("calls_per_year", "workload"), ("annual_sales", "sales")]
+)
+def test_plain_tables_refuse_missing_account_values(
+    toy_grid_3x3, current, column, measure
+):
+    """On plain tables NaN account values used to be summed as 0 (the Study
+    path refuses them); disruption's sales share became NaN."""
+    s = toy_grid_3x3
+    units = s.units.drop(columns=measure, errors="ignore")  # derive it
+    acc = s.accounts.assign(calls_per_year=12.0, call_minutes=30.0)
+    clean = metrics.territory_kpis(units, current, accounts=acc)
+    assert clean[measure].sum() == pytest.approx(
+        acc.eval(
+            "calls_per_year * call_minutes / 60"
+            if measure == "workload"
+            else "annual_sales"
+        ).sum()
+    )
+    acc.loc[acc.index[0], column] = np.nan
+    msg = rf"accounts\.{column}: 1 accounts have no {column} \(NaN\), so the {measure}"
+    for f in (metrics.territory_kpis, metrics.balance):
+        with pytest.raises(DataValidationError, match=msg):
+            f(units, current, accounts=acc)
+    after = current.replace({"u5": "R2"})
+    if column == "annual_sales":
+        with pytest.raises(DataValidationError, match=msg):
+            metrics.disruption(s.units, current, after, accounts=acc)
+        with pytest.raises(DataValidationError, match=msg):
+            metrics.disruption(s.replace(accounts=acc), current, after)
+
+
+def test_gini_refuses_negative_values():
+    """gini([-1, 1, 2]) used to return 1.0 though defined for values >= 0."""
+    with pytest.raises(ValueError, match="non-negative values; got 1 negative"):
+        metrics.gini([-1, 1, 2])
+    b = metrics.balance_table({"change": np.array([-1.0, 2.0, 5.0])})
+    assert np.isnan(b.loc["change", "gini"])
+    assert b.loc["change", "mean"] == pytest.approx(2.0)

@@ -43,9 +43,16 @@ class CallPlan:
         Optimum of the continuous (piecewise-linear) relaxation: no plan can
         sell more (for concave curves).
     status
-        ``"optimal"`` (MILP proved optimal, or greedy with equal hours per
-        call in every pool), ``"greedy"`` (within one call's gain of the
-        optimum, see :func:`greedy_knapsack`), ``"time_limit"``.
+        ``"optimal"`` (MILP proved optimal, or greedy with concave curves —
+        every next call of an account gains no more than the one before,
+        up to its cap — and equal hours per call in every pool),
+        ``"greedy"`` (greedy with concave curves but unequal hours per call:
+        within one call's gain of the optimum, see :func:`greedy_knapsack`),
+        ``"feasible"`` (greedy with a non-concave, e.g. S-shaped, curve: a
+        plan within budget but with no guarantee beyond ``upper_bound``; the
+        greedy can miss much better plans, use ``method="milp"``) or
+        ``"time_limit"``.  The worst status of the budget pools is
+        reported.
     """
 
     table: pd.DataFrame
@@ -109,7 +116,11 @@ class CallPlan:
 
 
 def greedy_knapsack(
-    values: np.ndarray, weights: np.ndarray, budget: float
+    values: np.ndarray,
+    weights: np.ndarray,
+    budget: float,
+    *,
+    max_level: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Levels maximising Σ values[i, level_i] with Σ weights[i]·level_i ≤ budget.
 
@@ -122,6 +133,9 @@ def greedy_knapsack(
         ``(n,)`` cost of one level step of each item (> 0).
     budget
         Total cost allowed.
+    max_level
+        ``(n,)`` highest level each item may take (default ``K``); levels
+        above it are not choices.
 
     Returns
     -------
@@ -153,10 +167,15 @@ def greedy_knapsack(
     envelope's vertices (for a Hill curve one composite step from 0 to the
     tangent point, then unit steps), each a real point of the curve.  The
     argument above holds with those steps as items; ``bound`` bounds the
-    envelope problem and hence the original.  To prove optimality at whole
-    calls for any shape use :func:`milp_knapsack`.
+    envelope problem and hence the original.  But a composite step is taken
+    whole or not at all, so the greedy is then only within one *composite*
+    step's gain of the optimum (many calls' worth: with room for 4 of the 5
+    calls to the tangent point it may plan none), and equal weights no
+    longer make it exact; :func:`allocate_calls` reports such plans as
+    ``"feasible"``.  To prove optimality at whole calls for any shape use
+    :func:`milp_knapsack`.
     """
-    v = np.asarray(values, dtype=float)
+    v = _cap_levels(np.asarray(values, dtype=float), max_level)
     w = np.asarray(weights, dtype=float)
     n, k1 = v.shape
     if (w <= 0).any():
@@ -204,6 +223,26 @@ def greedy_knapsack(
     return levels, max(bound, float(v[np.arange(n), levels].sum()))
 
 
+def _cap_levels(v: np.ndarray, max_level: np.ndarray | None) -> np.ndarray:
+    """``v`` held flat above each row's ``max_level`` (flat steps gain nothing,
+    so the greedy never takes them)."""
+    if max_level is None:
+        return v
+    top = np.clip(np.asarray(max_level, dtype=int), 0, v.shape[1] - 1)
+    held = np.take_along_axis(v, top[:, None], axis=1)
+    return np.where(np.arange(v.shape[1])[None, :] > top[:, None], held, v)
+
+
+def _concave_rows(values: np.ndarray, max_level: np.ndarray) -> bool:
+    """Whether every row's gains per level step never rise (up to its cap)."""
+    v = _cap_levels(np.asarray(values, dtype=float), max_level)
+    if v.shape[1] < 3:
+        return True
+    g = np.diff(v, axis=1)
+    tol = 1e-9 * (1.0 + np.abs(v).max())
+    return bool((np.diff(g, axis=1) <= tol).all())
+
+
 def _upper_hull(row: np.ndarray) -> np.ndarray:
     """Levels that are vertices of the upper concave hull of ``row`` (from 0)."""
     hull: list[int] = []
@@ -225,11 +264,18 @@ def _upper_hull(row: np.ndarray) -> np.ndarray:
 
 
 def milp_knapsack(
-    values: np.ndarray, weights: np.ndarray, budget: float, *, time_limit: float = 60
+    values: np.ndarray,
+    weights: np.ndarray,
+    budget: float,
+    *,
+    time_limit: float = 60,
+    max_level: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str, float]:
     """Exact multiple-choice knapsack with PuLP/HiGHS (any curve shape).
 
-    One binary per (item, level), one level per item, Σ cost ≤ budget.
+    One binary per (item, level) up to the item's ``max_level`` (default
+    all ``K + 1`` levels; higher levels are not choices), one level per
+    item, Σ cost ≤ budget.
 
     Returns
     -------
@@ -246,6 +292,11 @@ def milp_knapsack(
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     n, k1 = v.shape
+    top = (
+        np.full(n, k1 - 1, dtype=int)
+        if max_level is None
+        else np.clip(np.asarray(max_level, dtype=int), 0, k1 - 1)
+    )
     time_limit = check_time_limit(time_limit)
     if not np.isfinite(budget) or budget < 0:
         raise SpecificationError(f"budget must be hours >= 0, got {budget!r}")
@@ -260,13 +311,13 @@ def milp_knapsack(
             else pulp.LpVariable(f"x_{i}_{k}", cat="Binary")
         )
         for i in range(n)
-        for k in range(k1)
+        for k in range(top[i] + 1)
     }
-    prob += pulp.lpSum(float(v[i, k]) * x[i, k] for i in range(n) for k in range(k1))
+    prob += pulp.lpSum(float(v[i, k]) * xv for (i, k), xv in x.items())
     for i in range(n):
-        prob += pulp.lpSum(x[i, k] for k in range(k1)) == 1
+        prob += pulp.lpSum(x[i, k] for k in range(top[i] + 1)) == 1
     prob += pulp.lpSum(
-        float(w[i] * k) * x[i, k] for i in range(n) for k in range(1, k1)
+        float(w[i] * k) * xv for (i, k), xv in x.items() if k > 0
     ) <= float(budget)
     solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit))
     prob.solve(solver)
@@ -275,17 +326,22 @@ def milp_knapsack(
         # the time limit came before HiGHS found any plan: the greedy one is
         # the best known answer (within one call's gain of the optimum for
         # concave curves), with the relaxation's bound
-        levels, relax = greedy_knapsack(v, w, budget)
+        levels, relax = greedy_knapsack(v, w, budget, max_level=top)
         return levels, "time_limit", relax
     if status != "Optimal":
         raise SpecificationError(f"call allocation MILP ended with status {status!r}")
-    sol = np.array([[x[i, k].value() or 0.0 for k in range(k1)] for i in range(n)])
+    sol = np.array(
+        [
+            [(x[i, k].value() or 0.0) if k <= top[i] else 0.0 for k in range(k1)]
+            for i in range(n)
+        ]
+    )
     levels = np.argmax(sol, axis=1)
     obj = float(v[np.arange(n), levels].sum())
     sol_status = getattr(prob, "sol_status", pulp.LpSolutionOptimal)
     st = "optimal" if sol_status == pulp.LpSolutionOptimal else "time_limit"
     if st == "time_limit":  # an early incumbent can be worse than the greedy
-        g_levels, _ = greedy_knapsack(v, w, budget)
+        g_levels, _ = greedy_knapsack(v, w, budget, max_level=top)
         g_obj = float(v[np.arange(n), g_levels].sum())
         if g_obj > obj:
             return g_levels, st, g_obj
@@ -321,12 +377,18 @@ def allocate_calls(
         hours_per_rep`` hours (sizing before boundaries exist).  ``None``:
         every current rep spends their own hours on their own accounts.
     method
-        ``"greedy"`` (marginal return per hour; optimal for concave curves,
-        see :func:`greedy_knapsack`), ``"milp"`` (exact for any curve at
-        whole calls, PuLP/HiGHS) or ``"auto"`` (MILP when small).
+        ``"greedy"`` (marginal return per hour; optimal for concave curves
+        with equal hours per call, within one call's gain of the optimum for
+        concave curves, no guarantee for S-shaped ones — see
+        :class:`CallPlan` ``status`` and :func:`greedy_knapsack`),
+        ``"milp"`` (exact for any curve at whole calls, PuLP/HiGHS) or
+        ``"auto"`` (the MILP, whatever the curve shape, when accounts ×
+        call levels is at most 20,000; the greedy above that).
     max_calls
         Most calls per account and year (default 4 × today's mean calls of
-        the segment, at least 1).
+        the segment, at least 1).  Plans are in whole calls, so a fractional
+        cap is rounded down (2.5 allows at most 2 calls; a cap below 1 allows
+        none); no method plans calls above it.
     travel
         Travel estimate per call (see :func:`~terrakit.sizing.workload`).
     time_limit
@@ -371,22 +433,14 @@ def allocate_calls(
     >>> plan = allocate_calls(rc, study, n_reps=22)  # doctest: +SKIP
     """
     from terrakit.sizing.headcount import _max_calls
-    from terrakit.sizing.workload import workload
+    from terrakit.sizing.workload import _require_call_minutes, workload
 
     time_limit = check_time_limit(time_limit)
     if method not in ("auto", "greedy", "milp"):
         raise SpecificationError(f"method must be auto, greedy or milp, got {method!r}")
     acc = study.accounts
-    minutes: str | float = "call_minutes"
-    if acc is not None and "call_minutes" not in acc.columns:
-        raise DataValidationError(
-            "accounts",
-            "call_minutes",
-            "no call_minutes column: the time a call takes "
-            "is needed to budget rep hours",
-            fix="add call_minutes per account",
-        )
-    wl = workload(study, call_minutes=minutes, travel=travel, segment=segment)
+    _require_call_minutes(acc, fix="add call_minutes per account")
+    wl = workload(study, call_minutes="call_minutes", travel=travel, segment=segment)
     t = wl.table
     hpc = ((t["call_minutes"] + t["travel_minutes"]) / 60.0).to_numpy(float)
     if (hpc <= 0).any():
@@ -457,16 +511,15 @@ def allocate_calls(
             )
         budgets = budgets.rename("hours")
     cmax = _max_calls(rc, max_calls)
-    kmax = np.maximum(np.ceil(cmax).astype(int), 1)
+    kmax = np.floor(cmax + 1e-9).astype(int)  # whole calls within the cap
     K = int(kmax.max())
     levels_all = np.arange(K + 1, dtype=float)
     seg_curve = np.empty((len(rc.segments), K + 1))
     for j, s in enumerate(rc.segments):
-        cur = rc.expected_sales(levels_all, s)
-        cur[kmax[j] + 1 :] = cur[kmax[j]]  # flat beyond the cap: never chosen
-        seg_curve[j] = cur
+        seg_curve[j] = rc.expected_sales(levels_all, s)
     sj = np.array([rc.segments.index(s) for s in seg])
     values = seg_curve[sj]
+    row_max = kmax[sj]  # levels above an account's cap are not choices
     chosen = np.zeros(len(t), dtype=int)
     bound = 0.0
     statuses = []
@@ -479,16 +532,30 @@ def allocate_calls(
             continue
         if use_milp:
             lv, st, b = milp_knapsack(
-                values[m], hpc[m], float(B), time_limit=time_limit
+                values[m],
+                hpc[m],
+                float(B),
+                time_limit=time_limit,
+                max_level=row_max[m],
             )
-            _, relax = greedy_knapsack(values[m], hpc[m], float(B))
+            _, relax = greedy_knapsack(
+                values[m], hpc[m], float(B), max_level=row_max[m]
+            )
             bound += relax if st != "optimal" else b
         else:
-            lv, b = greedy_knapsack(values[m], hpc[m], float(B))
+            lv, b = greedy_knapsack(values[m], hpc[m], float(B), max_level=row_max[m])
             bound += b
-            st = "optimal" if np.allclose(hpc[m], hpc[m][0]) else "greedy"
+            st = (
+                "feasible"
+                if not _concave_rows(values[m], row_max[m])
+                else "optimal"
+                if np.allclose(hpc[m], hpc[m][0])
+                else "greedy"
+            )
         chosen[m] = lv
         statuses.append(st)
+    if (chosen > row_max).any():  # an internal error, never a silent plan
+        raise RuntimeError("call allocation planned calls above max_calls")
     cur_calls = t["calls"].to_numpy(float)
     exp_now = _fast_now(rc, cur_calls, sj)
     table = pd.DataFrame(
@@ -505,12 +572,8 @@ def allocate_calls(
         index=t.index,
     )
     obj = float(table["expected_sales"].sum())
-    status = (
-        "time_limit"
-        if "time_limit" in statuses
-        else "greedy"
-        if "greedy" in statuses
-        else "optimal"
+    status = next(
+        (s for s in ("time_limit", "feasible", "greedy") if s in statuses), "optimal"
     )
     from terrakit.data.alignment import make_provenance
 

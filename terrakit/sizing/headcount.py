@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,13 @@ def _per_segment(name: str, given: Mapping[str, Any], segments: Sequence[str]) -
             f"{name} names segments {unknown} that the response curves do not "
             f"have; they cover {list(segments)}"
         )
+
+
+def _real(name: str, value: Any, fix: str) -> float:
+    """``value`` as a float, or a :class:`SpecificationError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecificationError(f"{name} must be a number, got {value!r}; {fix}")
+    return float(value)
 
 
 def _max_calls(
@@ -76,8 +84,9 @@ def frontier(
     -------
     sales, calls
         ``sales`` ``(n_draws, n_budgets)`` — Σ over segments of accounts ×
-        sales per account; ``calls`` ``(n_draws, n_budgets, n_segments)``
-        calls per account and year.
+        the concave envelope of the sales per account (see Notes);
+        ``calls`` ``(n_draws, n_budgets, n_segments)`` average calls per
+        account and year of that allocation.
 
     Notes
     -----
@@ -88,9 +97,17 @@ def frontier(
     line from 0 to the tangent point), the envelope increments of all
     segments are sorted by sales per hour, and their running sums trace the
     optimal sales-versus-budget frontier (greedy by ratio solves the
-    continuous concave knapsack exactly; see :func:`allocate_calls`).  Every
-    account of a segment gets the same calls (the curves describe the
-    average account).
+    continuous concave knapsack exactly; see :func:`allocate_calls`).
+
+    The sales are those of the envelope, which on an S-shaped curve's
+    straight part is a *mixed* allocation: a share of the segment's accounts
+    is called at the tangent point and the rest not at all (or, between grid
+    points, accounts at the two neighbouring call levels).  ``calls`` is
+    the average calls per account of that mix, so where the envelope lies
+    above the curve, ``N_s S_s(calls)`` (every account called the average)
+    is less than the sales reported.  On a concave curve the envelope is
+    the curve (up to the grid) and every account of a segment gets the same
+    calls.  The curves describe the segment's average account.
     """
     budgets = np.asarray(budgets, dtype=float)
     if not np.isfinite(budgets).all() or (budgets < 0).any():
@@ -205,8 +222,11 @@ class HeadcountCurve:
         Draws ``(n_draws, len(reps))``: total annual sales and
         ``margin × sales − cost_per_rep × reps``.
     calls
-        Posterior-mean calls per account and year ``(len(reps), n_segments)``
-        of the optimal allocation.
+        Posterior-mean *average* calls per account and year ``(len(reps),
+        n_segments)`` of the allocation behind ``sales``: for S-shaped
+        curves a mix of accounts called at the tangent point and accounts
+        not called (see :func:`frontier`), so the sales are not the curve
+        at these calls.
     """
 
     reps: np.ndarray
@@ -331,7 +351,8 @@ def headcount_curve(
     Raises
     ------
     SpecificationError
-        For negative costs, a margin outside (0, 1], zero, negative or
+        For costs, margin or hours that are not numbers (e.g. ``None``),
+        negative costs, a margin outside (0, 1], zero, negative or
         missing hours, an empty/negative ``reps`` or one that is not whole
         numbers, or ``hours_per_call`` / ``max_calls`` naming segments the
         curves do not have.
@@ -372,18 +393,22 @@ def headcount_curve(
         raise SpecificationError(
             f"reps must be a non-empty range of sizes >= 0, got {r.tolist()[:10]}"
         )
-    cost = float(cost_per_rep)
+    cost = _real(
+        "cost_per_rep", cost_per_rep, "the yearly cost of one rep, e.g. 180_000"
+    )
     if not np.isfinite(cost) or cost < 0:
         raise SpecificationError(
             f"cost_per_rep must be >= 0, got {cost_per_rep!r}; give the yearly cost "
             "of one rep, e.g. 180_000"
         )
-    m = float(margin)
+    m = _real("margin", margin, "0.35 means 35 % of sales")
     if not np.isfinite(m) or not 0 < m <= 1:
         raise SpecificationError(
             f"margin must be in (0, 1], got {margin!r}; 0.35 means 35 % of sales"
         )
-    H = float(hours_per_rep)
+    H = _real(
+        "hours_per_rep", hours_per_rep, "one rep's selling hours per year, e.g. 1_600"
+    )
     if not np.isfinite(H) or H <= 0:
         raise SpecificationError(
             f"hours_per_rep must be positive, got {hours_per_rep!r}; give one rep's "

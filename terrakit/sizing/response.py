@@ -215,7 +215,7 @@ def _segment_facts(
     study: Any, travel: Any, calls_per_year: str, segment: str
 ) -> pd.DataFrame:
     """Accounts, mean calls, sales and hours per call by segment."""
-    from terrakit.sizing.workload import workload
+    from terrakit.sizing.workload import _require_call_minutes, workload
 
     acc = study.accounts
     if acc is None or len(acc) == 0:
@@ -232,11 +232,15 @@ def _segment_facts(
             f"no segment column {segment!r}",
             fix="add a segment column (A/B/C) or pass segment=<column>",
         )
-    minutes: str | float = "call_minutes" if "call_minutes" in acc.columns else 0.0
+    _require_call_minutes(
+        acc,
+        fix="add call_minutes per account (or, for from_judgement, pass "
+        "reference=... with hours_per_call per segment)",
+    )
     wl = workload(
         study,
         calls_per_year=calls_per_year,
-        call_minutes=minutes,
+        call_minutes="call_minutes",
         travel=travel,
         segment=segment,
     )
@@ -256,10 +260,6 @@ def _segment_facts(
             "hours_per_call": wl.hours_per_call().fillna(0.0),
         }
     )
-    if minutes == 0.0:
-        out["hours_per_call"] = out["hours_per_call"].where(
-            out["hours_per_call"] > 0, 1.0
-        )
     return out
 
 
@@ -381,8 +381,9 @@ class ResponseModel:
         ------
         DataValidationError
             When the history is missing, has no ``calls`` column, lacks
-            variation in calls, or its accounts have no segment or no
-            ``annual_sales`` (all checked before sampling).
+            variation in calls, or its accounts have no segment, no
+            ``annual_sales`` or no ``call_minutes`` column (the hours per call
+            need call time; all checked before sampling).
         SpecificationError
             When ``seed`` is not a non-negative integer.
 
@@ -677,6 +678,10 @@ class ResponseModel:
 
         Raises
         ------
+        DataValidationError
+            When ``study`` lacks the ``call_minutes`` column (the hours per
+            call need call time, as in :func:`~terrakit.sizing.allocate_calls`;
+            or pass ``reference``), or has segments without sales or calls.
         SpecificationError
             When judgements are not increasing (zero < −50 % < current <
             +50 % < saturation), keys are missing, no segment is judged, no

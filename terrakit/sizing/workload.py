@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -319,6 +320,23 @@ def _missing_column(acc: pd.DataFrame, col: str, what: str) -> DataValidationErr
     )
 
 
+def _require_call_minutes(acc: pd.DataFrame | None, fix: str) -> None:
+    """Refuse accounts without a ``call_minutes`` column (hours need call time).
+
+    Shared by :func:`~terrakit.sizing.allocate_calls` and the response
+    curves' hours per call, so that neither falls back to travel-only or a
+    made-up hour per call.
+    """
+    if acc is not None and "call_minutes" not in acc.columns:
+        raise DataValidationError(
+            "accounts",
+            "call_minutes",
+            "no call_minutes column: the time a call takes is needed to "
+            "budget rep hours",
+            fix=fix,
+        )
+
+
 def _account_column(acc: pd.DataFrame, col: str, what: str) -> pd.Series:
     if col not in acc.columns:
         raise _missing_column(acc, col, what)
@@ -460,9 +478,10 @@ def workload(
     Raises
     ------
     DataValidationError
-        When call data are missing or negative, a named column (other than
-        the default ``"segment"``) is not in the accounts, or travel needs
-        coordinates or reps that the study lacks.
+        When call data are missing or negative, accounts have no segment
+        (NaN), a named column (other than the default ``"segment"``) is not
+        in the accounts, or travel needs coordinates or reps that the study
+        lacks.
     SpecificationError
         When ``calls_per_day`` is below 1.
 
@@ -499,6 +518,23 @@ def workload(
             fix="build the study with an accounts table (tk.data.read_accounts)",
         )
     calls = _account_column(acc, calls_per_year, "calls_per_year")
+    if segment in acc.columns:
+        missing = acc[segment].isna().to_numpy()
+        if missing.any():  # astype(str) would make them a segment "nan"
+            raise DataValidationError(
+                "accounts",
+                segment,
+                f"{int(missing.sum())} accounts have no {segment} (NaN)",
+                rows=list(acc.index[missing]),
+                n_bad=int(missing.sum()),
+                fix=f"fill {segment!r} for those accounts (e.g. 'C' for the "
+                "smallest) or drop them",
+            )
+        seg = acc[segment].astype(str)
+    elif segment == _DEFAULT_SEGMENT:
+        seg = pd.Series("all", index=acc.index)
+    else:
+        raise _missing_column(acc, segment, "segment")
     if isinstance(call_minutes, str):
         minutes = _account_column(acc, call_minutes, "call_minutes")
     else:
@@ -531,7 +567,7 @@ def workload(
             )
         tmin = tmin.astype(float)
         how = "given per account"
-    elif isinstance(travel, (int, float)) and not isinstance(travel, bool):
+    elif isinstance(travel, numbers.Real) and not isinstance(travel, bool):
         t = float(travel)
         if not np.isfinite(t) or t < 0:
             raise SpecificationError(f"travel minutes must be >= 0, got {travel!r}")
@@ -559,12 +595,6 @@ def workload(
             if model.table is not None
             else f"circuity {model.circuity:g} at {model.speed_kmh:g} km/h"
         )
-    if segment in acc.columns:
-        seg = acc[segment].astype(str)
-    elif segment == _DEFAULT_SEGMENT:
-        seg = pd.Series("all", index=acc.index)
-    else:
-        raise _missing_column(acc, segment, "segment")
     table = pd.DataFrame(
         {
             "segment": seg,

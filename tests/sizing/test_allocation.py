@@ -159,3 +159,79 @@ def test_milp_at_time_limit_returns_best_plan_with_warning(
     )
     assert plan.objective == pytest.approx(greedy.objective)
     assert plan.objective <= plan.upper_bound + 1e-6
+
+
+@pytest.mark.parametrize("method", ["greedy", "milp"])
+@pytest.mark.parametrize(
+    ("max_calls", "cap"),
+    [({"A": 2}, {"A": 2, "B": 24}), (2.5, {"A": 2, "B": 2}), (0.5, {"A": 0, "B": 0})],
+)
+def test_every_method_respects_max_calls(
+    two_segment_study, judged, method, max_calls, cap
+):
+    """The MILP used to plan 10 calls above a cap of 2 (the value held flat
+    above the cap) and report the capped sales; 2.5 allowed 3 calls.
+
+    With ample hours and rising curves the plan reaches every cap, a
+    fractional cap is rounded down, and expected_sales is the curve at the
+    planned calls."""
+    plan = allocate_calls(
+        judged,
+        two_segment_study,
+        hours_per_rep=1_600,
+        n_reps=1,
+        travel=None,
+        method=method,
+        max_calls=max_calls,
+    )
+    t = plan.table
+    assert t["calls"].to_dict() == {i: cap[s] for i, s in t["segment"].items()}
+    curve = [
+        float(judged.expected_sales(c, s))
+        for c, s in zip(t.calls, t.segment, strict=True)
+    ]
+    assert t["expected_sales"].to_numpy() == pytest.approx(curve)
+    assert plan.objective == pytest.approx(sum(curve))
+    assert t["hours"].sum() == pytest.approx((t.calls * t.hours_per_call).sum())
+
+
+def test_knapsacks_take_a_level_cap_per_row(small_knapsack):
+    values, w = small_knapsack
+    top = np.array([1, 3, 0])
+    lv, _, obj = milp_knapsack(values, w, 100.0, max_level=top)
+    assert lv.tolist() == top.tolist()
+    assert obj == pytest.approx(values[np.arange(3), top].sum())
+    glv, _ = greedy_knapsack(values, w, 100.0, max_level=top)
+    assert glv.tolist() == top.tolist()
+
+
+def test_greedy_claims_optimal_only_for_concave_curves(two_segment_study):
+    """An S-shaped curve used to get status 'optimal' from the greedy (equal
+    hours per call) while the MILP finds a plan selling far more."""
+    acc = two_segment_study.accounts.assign(call_minutes=60.0)
+    st = two_segment_study.replace(accounts=acc)
+    ref = {
+        s: {
+            "accounts": 2,
+            "calls_per_year": 4,
+            "annual_sales": 5_000,
+            "hours_per_call": 1,
+        }
+        for s in ("A", "B")
+    }
+    kw = {"hours_per_rep": 4, "n_reps": 1, "travel": None, "max_calls": 8}
+    for shape, status in (  # S-shaped, then concave (gamma 1)
+        ([5, 10, 100, 190, 200], "feasible"),
+        ([20, 80, 100, 110, 140], "optimal"),
+    ):
+        rc = ResponseModel.from_judgement(
+            {"A": shape, "B": shape}, reference=ref, uncertainty=0.0, n_draws=1
+        )
+        greedy = allocate_calls(rc, st, method="greedy", **kw)
+        milp = allocate_calls(rc, st, method="milp", **kw)
+        assert milp.status == "optimal"
+        assert greedy.status == status
+        if status == "optimal":
+            assert greedy.objective == pytest.approx(milp.objective)
+        else:  # the S-curve: 4 calls to one account beat the greedy's none
+            assert greedy.objective < 0.5 * milp.objective

@@ -105,6 +105,10 @@ def test_headcount_profit_bands_and_best():
         ),
         ({"hours_per_call": {"A": np.nan}}, r"hours per call must be positive"),
         ({"max_calls": {"Z": 5.0}}, r"max_calls names segments \['Z'\]"),
+        # these used to be a bare TypeError from float(None)
+        ({"hours_per_rep": None}, r"hours_per_rep must be a number, got None"),
+        ({"margin": None}, r"margin must be a number, got None; 0\.35 means"),
+        ({"cost_per_rep": "1k"}, r"cost_per_rep must be a number, got '1k'"),
     ],
 )
 def test_bad_input_explains(kw, msg):

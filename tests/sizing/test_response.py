@@ -232,3 +232,46 @@ def test_missing_sales_are_reported_before_sampling(make_history_study, monkeypa
         ResponseModel().fit(st, travel=None)
     with pytest.raises(SpecificationError, match="seed must be a non-negative int"):
         ResponseModel().fit(st, seed=-1, travel=None)
+
+
+@pytest.mark.parametrize("travel", ["model", None])
+def test_study_without_call_minutes_is_refused_as_in_allocation(
+    two_segment_study, make_history_study, monkeypatch, travel
+):
+    """No call_minutes used to give travel-only (or exactly 1 h) per call."""
+    from terrakit.sizing import allocate_calls
+
+    j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
+    acc = two_segment_study.accounts.drop(columns="call_minutes")
+    st = two_segment_study.replace(accounts=acc)
+    msg = r"accounts\.call_minutes: no call_minutes column"
+    with pytest.raises(DataValidationError, match=msg + r".*reference="):
+        ResponseModel.from_judgement(j, study=st, n_draws=5, travel=travel)
+    rc = ResponseModel.from_judgement(j, study=two_segment_study, n_draws=5)
+    with pytest.raises(DataValidationError, match=msg):  # the same check
+        allocate_calls(rc, st, n_reps=1, travel=travel)
+
+    hist = make_history_study({"A": (0.5, 2.0, 1.5)}, n_accounts=5, months=6)
+    hist = hist.replace(accounts=hist.accounts.drop(columns="call_minutes"))
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampling started before the input was checked")
+
+    monkeypatch.setattr(ResponseModel, "_sample", no_sampling)
+    with pytest.raises(DataValidationError, match=msg):
+        ResponseModel().fit(hist, travel=travel)
+
+
+def test_fit_refuses_accounts_without_segment(make_history_study, monkeypatch):
+    """An account with no segment used to be fitted as a segment "nan"."""
+    st = make_history_study({"A": (0.5, 2.0, 1.5)}, n_accounts=5, months=6)
+    acc = st.accounts
+    acc.loc[acc.index[0], "segment"] = np.nan
+    st = st.replace(accounts=acc)
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampling started before the input was checked")
+
+    monkeypatch.setattr(ResponseModel, "_sample", no_sampling)
+    with pytest.raises(DataValidationError, match=r"accounts\.segment: 1 accounts"):
+        ResponseModel().fit(st, travel=None)

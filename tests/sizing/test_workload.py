@@ -48,6 +48,9 @@ def test_fixed_travel_minutes(two_segment_study):
     wl = workload(two_segment_study, travel=30.0)
     # 48 calls × 30 min + 24 calls × 30 min = 36 h extra
     assert wl.total_hours == pytest.approx(60.0 + 36.0)
+    # numpy numbers (e.g. read from a table) used to be "not understood"
+    for t in (np.int64(30), np.float32(30.0), 30):
+        assert workload(two_segment_study, travel=t).total_hours == 96.0
 
 
 def test_travel_model_day_tour_by_hand(two_segment_study):
@@ -162,3 +165,26 @@ def test_misspelt_call_columns_list_the_closest_first(two_segment_study):
         r"call_minutes='call_minutes'",
     ):
         workload(two_segment_study, call_minutes="call_minute", travel=None)
+
+
+def test_accounts_without_segment_are_refused(two_segment_study, judged_ab):
+    """An account with no segment used to become a segment named "nan"."""
+    from terrakit.sizing import ResponseModel, allocate_calls
+
+    acc = two_segment_study.accounts
+    acc.loc["b3", "segment"] = np.nan
+    st = two_segment_study.replace(accounts=acc)
+    msg = r"accounts\.segment: 1 accounts have no segment \(NaN\).*'b3'.*Fix: fill"
+    with pytest.raises(DataValidationError, match=msg):
+        workload(st, travel=None)
+    with pytest.raises(DataValidationError, match=msg):
+        ResponseModel.from_judgement(judged_ab, study=st, n_draws=5, travel=None)
+    rc = ResponseModel.from_judgement(judged_ab, study=two_segment_study, n_draws=5)
+    with pytest.raises(DataValidationError, match=msg):
+        allocate_calls(rc, st, n_reps=1, travel=None)
+
+
+@pytest.fixture
+def judged_ab():
+    """CALLPLAN judgements of segments A and B (concave)."""
+    return {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
