@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import as_number, check_seed, is_count
 from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
@@ -303,6 +303,37 @@ def _design_group(params: Mapping[str, Any], n_reps: int | None) -> str:
     )
 
 
+def _check_design_params(key: str, p: Mapping[str, Any]) -> None:
+    """The values the problem build reads, before any scenario runs (one bad
+    value must not stop the sweep with a bare error from deep inside)."""
+
+    def bad(name: str, want: str, fix: str) -> SpecificationError:
+        return SpecificationError(
+            f"scenario {key}: {name}={p[name]!r} is not {want}. Fix: {fix}"
+        )
+
+    def tolerance_ok(v: Any) -> bool:
+        return not isinstance(v, bool) and 0 <= as_number(v) < 1
+
+    if "tolerance" in p and not tolerance_ok(p["tolerance"]):
+        raise bad(
+            "tolerance",
+            "a number in [0, 1)",
+            "give the band as a share of the mean, e.g. 0.05 for ±5 %",
+        )
+    if "balance" in p and p["balance"] is not None:
+        b = p["balance"]
+        if not isinstance(b, Mapping) or not all(tolerance_ok(t) for t in b.values()):
+            raise bad(
+                "balance",
+                "a mapping of measure to a tolerance in [0, 1)",
+                "e.g. {'workload': 0.05}",
+            )
+    k = p.get("n_territories")
+    if k is not None and not is_count(k, 1):
+        raise bad("n_territories", "a whole number ≥ 1", "e.g. 18, or leave it out")
+
+
 def _prepare_design(
     study: Any, todo: Sequence[tuple[str, dict[str, Any], int]]
 ) -> dict[str, Any]:
@@ -322,6 +353,8 @@ def _prepare_design(
             f"task='design' does not know the parameters {unknown}; it takes "
             f"{sorted(_DESIGN_RUN_KEYS | _DESIGN_BUILD_KEYS)}"
         )
+    for key, p, _ in todo:
+        _check_design_params(key, p)
     n_reps = None if study.reps is None else len(study.reps)
     groups: dict[str, list[dict[str, Any]]] = {}
     for _, p, _ in todo:
@@ -871,10 +904,24 @@ class SweepResult:
         ------
         KeyError
             If the scenario made no alignment (an error, or a sizing task).
+        IndexError
+            If there is no scenario at that position (the message says how
+            many there are).
         """
         from terrakit.data import Alignment
         from terrakit.data.alignment import make_provenance
 
+        n = len(self.table)
+        if isinstance(scenario, bool) or not isinstance(scenario, int | np.integer):
+            raise IndexError(
+                f"scenario must be a row position 0..{n - 1} of the table, got "
+                f"{scenario!r}"
+            )
+        if not -n <= int(scenario) < n:
+            raise IndexError(
+                f"no scenario at position {scenario}; the sweep has {n} "
+                f"(positions 0..{n - 1})"
+            )
         key = str(self.table["key"].iloc[scenario])
         if key not in self.assignments:
             raise KeyError(

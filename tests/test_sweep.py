@@ -481,6 +481,44 @@ def test_parameter_typos_are_refused_before_any_scenario_runs(region40):
     assert ran == []
 
 
+@pytest.mark.parametrize(
+    ("grid", "options", "message"),
+    [
+        ({"tolerance": [0.1, "5%"]}, {}, "tolerance='5%' is not a number in [0, 1)"),
+        ({"tolerance": [0.1]}, {"balance": ["workload"]}, "balance=['workload'] is"),
+        ({"n_territories": ["eighteen"]}, {}, "n_territories='eighteen' is not a"),
+    ],
+)
+def test_bad_design_values_are_refused_naming_the_scenario(
+    region40, grid, options, message
+):
+    """One bad value stopped the whole sweep with a bare ValueError (e.g.
+    "could not convert string to float: '5%'"), naming nothing."""
+    with pytest.raises(SpecificationError) as info:
+        sweep(
+            region40,
+            grid,
+            options={**DESIGN_OPTS, **options},
+            client="serial",
+            progress=False,
+        )
+    assert message in str(info.value) and "Fix:" in str(info.value)
+    assert str(info.value).startswith("scenario {")
+
+
+def test_alignment_of_a_missing_scenario_says_how_many_there_are(region40):
+    res = sweep(
+        region40,
+        {"tolerance": [0.2]},
+        options=DESIGN_OPTS,
+        client="serial",
+        progress=False,
+    )
+    with pytest.raises(IndexError, match=r"no scenario at position 5; the sweep has 1"):
+        res.alignment(5)
+    assert res.alignment(-1).assignment.equals(res.alignment(0).assignment)
+
+
 def test_options_that_make_two_scenarios_equal_are_refused_first(region40):
     """Was a ValueError from SweepResult after every scenario had run."""
     ran: list[int] = []

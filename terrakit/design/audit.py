@@ -291,7 +291,8 @@ def audit(
     Parameters
     ----------
     plan
-        The alignment to audit (e.g. ``study.alignments["current"]`` or a
+        The alignment to audit (``"current"``: the study's current alignment
+        the ensemble recorded; e.g. ``study.alignments["proposal"]``, or a
         hand-edited proposal).
     ensemble
         From :func:`terrakit.design.ensemble.ensemble`, same study.
@@ -351,6 +352,16 @@ def audit(
             TerrakitWarning,
             stacklevel=2,
         )
+    if isinstance(plan, str):
+        # a name, as baseline= takes: the ensemble knows its study's current plan
+        if plan != "current" or ensemble.reference is None:
+            raise SpecificationError(
+                f"the plan {plan!r} is a name, and the ensemble knows only the "
+                "study's 'current' alignment"
+                + (" (it has none)" if ensemble.reference is None else "")
+                + f"; pass the alignment itself, e.g. study.alignments[{plan!r}]"
+            )
+        plan = pd.Series(ensemble.reference, index=pd.Index(ensemble.unit_ids))
     lab, terr = _labels_of(plan, ensemble, "the plan")
     k = ensemble.n_territories
     if len(terr) != k:

@@ -20,7 +20,14 @@ from terrakit.realign.scenario import Scenario, ScenarioResult
 __all__ = ["Comparison", "compare"]
 
 #: Indicators where smaller is better (all of them except none).
-_LOWER_IS_BETTER_SUFFIXES = ("_max_dev", "_cv", "_share", "_km", "noncontiguous")
+_LOWER_IS_BETTER_SUFFIXES = (
+    "_max_dev",
+    "_cv",
+    "_share",
+    "_km",
+    "noncontiguous",
+    "over_capacity",
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +60,19 @@ class Comparison:
         return self.table.copy()
 
     def best(self) -> pd.Series:
-        """Per indicator where lower is better, the scenario with the lowest value."""
+        """Per indicator where lower is better, the scenario with the lowest
+        value; ``"tie: a, b"`` when several share it (no false winner)."""
         rows = [
             i for i in self.table.index if str(i).endswith(_LOWER_IS_BETTER_SUFFIXES)
         ]
         sub = self.table.loc[rows].dropna(how="all")
-        return sub.idxmin(axis=1).rename("best")
+
+        def winner(row: pd.Series) -> str:
+            low = row.min()
+            at = [str(c) for c, v in row.items() if v == low]
+            return at[0] if len(at) == 1 else "tie: " + ", ".join(at)
+
+        return sub.apply(winner, axis=1).rename("best")
 
     def diff_map(self, which: int | str, ax: Any = None, **kw: Any) -> Any:
         """Map of the units that scenario ``which`` moves away from its base.

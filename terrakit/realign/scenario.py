@@ -620,12 +620,14 @@ class Scenario:
         Raises
         ------
         SpecificationError
-            Unknown ``method``; or what the solver raises.
+            Unknown ``method``, a keyword the solver does not take (before
+            any work, with the closest name); or what the solver raises.
         """
         if method not in ("rebalance", "design"):
             raise SpecificationError(
                 f"Scenario.solve(method={method!r}): choose 'rebalance' or 'design'"
             )
+        _check_solver_keywords(method, kw)
         edited = self.apply(study)
         locked: dict[Hashable, Any] = dict(self.locked())
         locked.update(kw.pop("locked", None) or {})
@@ -1105,3 +1107,43 @@ class ScenarioResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _check_solver_keywords(method: str, kw: Mapping[str, Any]) -> None:
+    """Refuse keywords the chosen solver does not take, naming the closest
+    (a typo reached the solver as a bare TypeError naming an inner function)."""
+    import difflib
+    import inspect
+
+    if method == "rebalance":
+        from terrakit.realign.rebalance import rebalance
+
+        fns: tuple[Any, ...] = (rebalance,)
+        own = {"study", "current"}
+    else:
+        from terrakit.design.align import align, build_problem
+
+        fns = (align, build_problem)
+        own = {"study_or_units", "study", "reps"}
+    takes = sorted(
+        {
+            name
+            for fn in fns
+            for name, prm in inspect.signature(fn).parameters.items()
+            if prm.kind not in (prm.VAR_KEYWORD, prm.VAR_POSITIONAL)
+        }
+        - own
+        - {"seed"}
+    )
+    unknown = [k for k in kw if k not in takes]
+    if unknown:
+        hints = [
+            f"did you mean {close[0]!r} for {k!r}?"
+            for k in unknown
+            if (close := difflib.get_close_matches(k, takes, n=1))
+        ]
+        raise SpecificationError(
+            f"Scenario.solve({method!r}) does not take {unknown}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+            + f"; it takes {takes}"
+        )

@@ -24,7 +24,9 @@ def _tables(
     from terrakit import metrics
 
     kpis = metrics.territory_kpis(study, alignment)
-    bal = metrics.balance(study, alignment, measures=list(measures))
+    # one name is one measure (list("workload") would be its letters)
+    names = [measures] if isinstance(measures, str) else list(measures)
+    bal = metrics.balance(study, alignment, measures=names)
     return kpis, bal
 
 
@@ -115,6 +117,8 @@ def kpi_report(
     from terrakit import plot
 
     alignment = _alignment(study, alignment)  # a name → the study's alignment
+    if isinstance(measures, str):
+        measures = [measures]  # one name is one measure
     kpis, bal = _tables(study, alignment, measures)
     fig, ax = plt.subplots(figsize=(8, 7))
     plot.territory_map(study, alignment, ax=ax)

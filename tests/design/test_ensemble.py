@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -335,6 +336,11 @@ def test_audit_flags_the_unbalanced_current_plan(region36, ens36):
     assert sorted(r["rank"]) == [1, 2, 3]
     assert r["value"].sum() == pytest.approx(region36.units["potential"].sum())
     assert "Audit of 'current'" in rep.summary()
+    # by name, as baseline= takes it: the same audit
+    by_name = audit("current", ens36)
+    pd.testing.assert_frame_equal(by_name.metrics, rep.metrics)
+    with pytest.raises(SpecificationError, match=r"study.alignments\['proposal'\]"):
+        audit("proposal", ens36)
 
 
 def test_a_member_is_not_an_outlier_of_its_own_ensemble(region36, ens36):

@@ -67,6 +67,14 @@ def test_best_and_summary(solved):
     best = cmp.best()
     t = cmp.to_frame()
     assert best["units_moved_share"] == t.loc["units_moved_share"].idxmin()
+    # a shared lowest value is a tie, not the first scenario (it named one
+    # for noncontiguous = 0 everywhere); over_capacity is lower-is-better too
+    assert "over_capacity" in best.index
+    for ind, winner in best.items():
+        row = t.loc[ind].dropna()
+        at = list(row.index[row == row.min()])
+        assert winner == (at[0] if len(at) == 1 else "tie: " + ", ".join(at))
+    assert best["noncontiguous"].startswith("tie: ")
     text = cmp.summary()
     assert text.splitlines()[0] == "Scenario comparison"
     assert "units_moved_share" in text and "leave" in text

@@ -219,6 +219,24 @@ def test_an_unknown_method_is_refused_before_the_edits_run(grid6x4):
         s.solve(method="magic")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("method", "kw", "message"),
+    [
+        ("rebalance", {"balanse": {}}, "did you mean 'balance' for 'balanse'?"),
+        ("design", {"n_territorie": 3}, "did you mean 'n_territories'"),
+    ],
+)
+def test_a_misspelt_solver_keyword_is_refused_before_the_edits_run(
+    grid6x4, method, kw, message
+):
+    """It reached the solver as a bare TypeError naming an inner function
+    (build_problem() got an unexpected keyword argument)."""
+    s = Scenario.from_study(grid6x4).remove_rep("R9")  # would fail in apply()
+    with pytest.raises(SpecificationError) as info:
+        s.solve(method, **kw)
+    assert message in str(info.value) and "it takes [" in str(info.value)
+
+
 def test_a_failing_replay_leaves_the_study_as_it_was(grid6x4, cell_lonlat):
     before = {t: getattr(grid6x4, t).copy() for t in ("units", "reps", "accounts")}
     s = _all_edits(grid6x4, cell_lonlat).scale("potential", by=1.1, region="Mars")

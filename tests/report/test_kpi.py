@@ -31,3 +31,14 @@ def test_unknown_alignment_name_lists_the_study_s(toy_grid_3x3, tmp_path, write)
         else:
             kpi_report(toy_grid_3x3, "curent", out=tmp_path / "kpi.html")
     assert not (tmp_path / "kpi.html").exists()
+
+
+def test_one_measure_name_is_one_measure(toy_grid_3x3, tmp_path):
+    """``measures="workload"`` was split into letters ("measure 'w' is not a
+    column"), though ``metrics.balance`` takes one name as one measure."""
+    text = kpi_text(toy_grid_3x3, "current", measures="workload")
+    assert text == kpi_text(toy_grid_3x3, "current", measures=["workload"])
+    path = kpi_report(
+        toy_grid_3x3, "current", measures="workload", out=tmp_path / "k.html"
+    )
+    assert "workload" in path.read_text(encoding="utf-8")
