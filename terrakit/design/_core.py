@@ -181,9 +181,11 @@ def solve_location(
     (:class:`_BackgroundLP`); it is stopped before this returns or raises.
     """
     t0 = time.perf_counter()
+    # not with ``max_iter``: whether the LP ends before the bound needs it is
+    # the clock's call, and the bound must be the seed's alone
     bg_lp = (
         _BackgroundLP.start(spec, deadline=t0 + 0.9 * time_limit)
-        if spec.choose
+        if spec.choose and max_iter is None
         else None
     )
     try:
@@ -284,6 +286,7 @@ def _solve_location(
                 it=it,
                 notes=notes,
                 lp=bg_lp,
+                max_iter=max_iter,
             )
     if spec.choose and not flows:
         # center relocation on a fast balanced assignment (prices on the
@@ -611,6 +614,7 @@ def _solve_location(
                 t0 + 0.97 * time_limit, time.perf_counter() + 0.02 * time_limit
             ),
             lp=bg_lp,
+            steps=None if max_iter is None else _bound_steps(spec),
         )
     bound = min(max(bound, 0.0), objective)
     return Outcome(
@@ -807,6 +811,7 @@ def _finish_free_choice(
     it: int,
     notes: list[str],
     lp: _BackgroundLP | None = None,
+    max_iter: int | None = None,
 ) -> Outcome:
     """Chosen centers without contiguity, one banded activity: the rounded
     flow's band breaks repaired and the cost improved by
@@ -871,6 +876,7 @@ def _finish_free_choice(
             min(t0 + 0.97 * time_limit - time.perf_counter(), 0.25 * time_limit), 1.0
         ),
         lp=lp,
+        steps=None if max_iter is None else _bound_steps(spec),
     )
     return Outcome(
         labels,
@@ -904,6 +910,25 @@ def _bound_activities(spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tried = tried if len(tried) else banded[:1]
     own = tried[(spec.activities[:, tried] >= 0).all(axis=0)]
     return banded, tried, own
+
+
+#: Subgradient steps of each chosen-centers bound run with ``max_iter``, up
+#: to :data:`BOUND_STEP_CELLS` unit–candidate pairs (the samples' ascents stop
+#: on their own, by their step rule, well before this many); fewer on larger
+#: instances, down to :data:`BOUND_STEPS_MIN`, since a step costs time in
+#: proportion to the pairs.
+BOUND_STEPS = 3_000
+BOUND_STEP_CELLS = 100_000
+BOUND_STEPS_MIN = 100
+
+
+def _bound_steps(spec: Spec) -> int:
+    """Step budget of each subgradient run of :func:`_choose_bound` with
+    ``max_iter``: the instance's size alone decides it, never the clock."""
+    cells = max(int(np.prod(np.shape(spec.cost))), 1)
+    return max(
+        BOUND_STEPS_MIN, min(BOUND_STEPS, BOUND_STEPS * BOUND_STEP_CELLS // cells)
+    )
 
 
 class _BackgroundLP:
@@ -988,6 +1013,7 @@ def _choose_bound(
     *,
     deadline: float,
     lp: _BackgroundLP | None = None,
+    steps: int | None = None,
 ) -> tuple[float, str]:
     """Lower bound with chosen centers (any assignment, any ``k`` centers).
 
@@ -1012,8 +1038,17 @@ def _choose_bound(
     from its duals (where it equals that LP) and the subgradient runs from
     there with every band; when the LP ends during the runs above, the value
     at its duals is taken if higher.
+
+    With ``steps`` (the heuristic's ``max_iter`` was given): every
+    subgradient run takes at most ``steps`` steps and ignores ``deadline``,
+    so the bound is the same on every run and machine (``lp`` is not used:
+    pass ``None``).
     """
     n, k = spec.n, spec.k
+    # with a step budget the clock decides nothing: no deadline, no time shares
+    budget = 100_000 if steps is None else steps
+    if steps is not None:
+        deadline, lp = math.inf, None
     m = cost_all.shape[1]
     act = spec.activities
     banded, tried, own = _bound_activities(spec)
@@ -1116,7 +1151,7 @@ def _choose_bound(
         now = time.perf_counter()
         found = lp.result(now + 0.5 * max(deadline - now, 0.0)) if lp else None
         if found is not None:
-            value, method = from_lp(found, deadline, 100_000)
+            value, method = from_lp(found, deadline, budget)
             return max(value, nearest), method
 
         # one bound per banded activity (each keeps both bands of its own),
@@ -1136,6 +1171,7 @@ def _choose_bound(
                 cuts=cuts,
                 deadline=now + max(until - now, 0.0) / (len(own) - i),
                 info=info,
+                **({} if steps is None else {"iterations": steps}),
             )
             if bound > best:
                 best, best_a, best_cuts, best_info = bound, a, cuts, info
@@ -1172,14 +1208,14 @@ def _choose_bound(
             # cheaper)
             probe = resume(1, **every)
             if probe > best + 1e-3 * max(abs(best), 1e-300):
-                bound = max(probe, resume(100_000, **every))
+                bound = max(probe, resume(budget, **every))
                 if bound > best:
                     best = bound
                     shown = ", ".join(repr(names[b]) for b in [best_a, *rest.tolist()])
                     kept = f"the bands of {shown} kept"
                     n_kept = len(tried)
             else:
-                best = max(best, resume(100_000))
+                best = max(best, resume(budget))
         # the bands left out: other activities' (or the scenario draws')
         others = " other bands and" if n_kept < len(banded) else ""
         method = (
@@ -1207,7 +1243,7 @@ def _choose_bound(
         activity=a_cap,
         capacity=cap,
         n_neighbours=kk,
-        iterations=100_000,
+        iterations=budget,
         deadline=deadline,
     )
     method = (

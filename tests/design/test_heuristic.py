@@ -500,3 +500,38 @@ def test_cut_edges_budget_beyond_the_time_limit_is_reported() -> None:
         warnings.simplefilter("error", TimeLimitWarning)
         ok = solve_heuristic(p, time_limit=30, seed=0, max_iter=300)
     assert ok.status != "time_limit" and ok.info["cut_by_clock"] is False
+
+
+@pytest.mark.parametrize("contiguity", [False, True])
+def test_chosen_centers_bound_is_the_seeds_alone_with_max_iter(
+    contiguity: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``max_iter`` the chosen-centers lower bound runs on step budgets,
+    not the clock (no background LP, no deadlines): two runs give the same
+    bound to the bit, and a clock in the bound's module that reads as far
+    past every deadline (a slow or loaded machine) changes nothing.  Before,
+    the subgradient stopped at a deadline, so the bound (and the gap) moved
+    with the machine's load while the plan did not."""
+    from terrakit.design import _pmedian_bound
+
+    p = _random_problem(7, nx=8, ny=8, k=3, mode="choose", contiguity=contiguity)
+    a = solve_heuristic(p, time_limit=20, seed=3, max_iter=2_000)
+    b = solve_heuristic(p, time_limit=20, seed=3, max_iter=2_000)
+    assert a.lower_bound == b.lower_bound
+    assert a.objective == b.objective
+
+    class _LateClock:
+        """``time`` whose ``perf_counter`` is always past any deadline."""
+
+        now = 1e12
+
+        @classmethod
+        def perf_counter(cls) -> float:
+            cls.now += 1e6
+            return cls.now
+
+    monkeypatch.setattr(_pmedian_bound, "time", _LateClock)
+    c = solve_heuristic(p, time_limit=20, seed=3, max_iter=2_000)
+    assert c.lower_bound == a.lower_bound
+    assert c.objective == a.objective
+    assert a.info["cut_by_clock"] is False
