@@ -57,6 +57,15 @@ __all__ = ["read_accounts", "read_history", "read_reps", "read_units"]
 
 _TABULAR = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq"}
 _SPATIAL = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
+#: terrakit's column names longer than a shapefile's 10 characters: a
+#: shapefile holds them cut short (``calls_per_``), and they are renamed back
+_LONG_NAMES = (
+    "territory_id",
+    "calls_per_year",
+    "call_minutes",
+    "annual_sales",
+    "capacity_hours",
+)
 
 PathLike = str | os.PathLike[str]
 Decimal = Literal[".", ","]
@@ -344,6 +353,31 @@ def _strip_ids(df: pd.DataFrame, table: str, id_columns: tuple[str, ...]) -> Non
         )
 
 
+def _restore_long_names(
+    df: pd.DataFrame, table: str, name: str, mapping: Mapping[str, str]
+) -> None:
+    """Rename terrakit's long column names that a shapefile cut to 10
+    characters (``capacity_h`` → ``capacity_hours``), with a warning; a
+    column the user maps is left to the mapping."""
+    back = {
+        full[:10]: full
+        for full in _LONG_NAMES
+        if full[:10] in df.columns
+        and full not in df.columns
+        and full[:10] not in mapping
+        and full not in mapping.values()
+    }
+    if back:
+        df.rename(columns=back, inplace=True)
+        warnings.warn(
+            f"{table}: {name} is a shapefile, whose column names are cut to 10 "
+            f"characters; read {back} as terrakit's names. Fix: pass columns="
+            "{...} if one of them means something else",
+            TerrakitWarning,
+            stacklevel=4,
+        )
+
+
 def _read(
     path: PathLike,
     table: str,
@@ -399,19 +433,55 @@ def _read(
                 p, sheet_name=0 if sheet is None else sheet, dtype=text_ids
             )
         elif suffix in {".parquet", ".pq"}:
-            df = pd.read_parquet(p)
+            import pyarrow.parquet as pq
+
+            meta = pq.read_schema(p).metadata or {}
+            # GeoParquet (geopandas' to_parquet): its geometry is WKB
+            df = gpd.read_parquet(p) if b"geo" in meta else pd.read_parquet(p)
         elif suffix in _SPATIAL:
-            if layer is not None:
-                layers = [str(n) for n, _ in pyogrio.list_layers(p)]
-                if isinstance(layer, str) and layer not in layers:
+            layers = [str(n) for n, _ in pyogrio.list_layers(p)]
+            if isinstance(layer, str) and layer not in layers:
+                raise DataValidationError(
+                    table,
+                    None,
+                    f"{p.name} has no layer {layer!r}"
+                    f"{_did_you_mean(layer, layers)}; its layers are {layers}",
+                    fix="pass layer= one of these names",
+                )
+            if isinstance(layer, int) and not -len(layers) <= layer < len(layers):
+                raise DataValidationError(
+                    table,
+                    None,
+                    f"{p.name} has {len(layers)} layer(s) {layers}, so there is no "
+                    f"layer={layer}",
+                    fix="pass layer= a name or position (0 = first) of these layers",
+                )
+            if isinstance(layer, int) and layer < 0:
+                layer = layers[layer]
+            with warnings.catch_warnings():
+                # pyogrio's "More than one layer found" is said below, with the fix
+                warnings.filterwarnings("ignore", "More than one layer found")
+                df = pyogrio.read_dataframe(p, layer=layer)
+            if layer is None and len(layers) > 1:
+                if set(id_columns) & set(df.columns):
+                    warnings.warn(
+                        f"{table}: {p.name} has {len(layers)} layers {layers}; read "
+                        f"the first, {layers[0]!r}. Fix: pass layer='...' to choose",
+                        TerrakitWarning,
+                        stacklevel=3,
+                    )
+                else:
                     raise DataValidationError(
                         table,
-                        None,
-                        f"{p.name} has no layer {layer!r}"
-                        f"{_did_you_mean(layer, layers)}; its layers are {layers}",
-                        fix="pass layer= one of these names",
+                        id_columns[0],
+                        f"the first layer {layers[0]!r} of {p.name} has no "
+                        f"{id_columns[0]!r} column (columns seen: "
+                        f"{list(map(str, df.columns))[:12]}); the file has the "
+                        f"layers {layers}",
+                        fix="pass layer='...' naming the layer that holds the table",
                     )
-            df = pyogrio.read_dataframe(p, layer=layer)
+            if suffix in {".shp", ".zip"}:
+                _restore_long_names(df, table, p.name, mapping)
         else:
             raise DataValidationError(
                 table,
@@ -504,13 +574,17 @@ def read_units(
     Parameters
     ----------
     path
-        GeoPackage, GeoJSON, Shapefile (polygons or points); or CSV / Excel /
-        Parquet with either a WKT ``geometry`` column or ``lon``/``lat`` columns.
+        GeoPackage, GeoJSON, Shapefile (polygons or points; terrakit names a
+        shapefile cut to 10 characters are read back, with a warning),
+        GeoParquet; or CSV / Excel / Parquet with either a WKT ``geometry``
+        column or ``lon``/``lat`` columns.
     columns
         Renames ``{"your column": "terrakit column"}``; the id column must end
         up as ``unit_id``.
     layer, sheet
-        Layer of a multi-layer file; sheet of a workbook.
+        Layer of a multi-layer file; sheet of a workbook (a name or a
+        position).  Without it the first is read: with a warning naming the
+        others when it holds the ids, else an error listing them.
     crs
         The CRS of the coordinates when the file has none (CSV files: lon/lat
         default to EPSG:4326).  Raises if the file has a different one.

@@ -239,6 +239,64 @@ def test_unknown_layer_and_damaged_file(tmp_path, crm_units):
         read_units(tmp_path / "bad.gpkg")
 
 
+def test_a_file_of_several_layers_is_read_like_a_workbook(tmp_path, crm_units):
+    """The first layer was read silently (pyogrio's generic warning only), a
+    first layer without ids gave no hint of the others, and layer=5 said the
+    file was damaged."""
+    path = tmp_path / "m.gpkg"
+    units = crm_units.rename(columns={"GEOID": "unit_id"})
+    units.to_file(path, layer="counties")
+    units.iloc[:1].to_file(path, layer="one")
+    with pytest.warns(
+        TerrakitWarning, match=r"m\.gpkg has 2 layers \['counties', 'one'\]; read the "
+    ):
+        assert len(read_units(path)) == 2
+    assert len(read_units(path, layer=-1)) == 1
+    with pytest.raises(
+        DataValidationError,
+        match=r"has 2 layer\(s\) \['counties', 'one'\], so there is no layer=5",
+    ):
+        read_units(path, layer=5)
+    other = tmp_path / "o.gpkg"
+    crm_units.to_file(other, layer="raw")  # no unit_id in the first layer
+    units.to_file(other, layer="units")
+    with pytest.raises(
+        DataValidationError,
+        match=r"the first layer 'raw' of o\.gpkg has no 'unit_id' column .* the "
+        r"file has the layers \['raw', 'units'\]",
+    ):
+        read_units(other)
+    assert len(read_units(other, layer="units")) == 2
+
+
+def test_shapefile_names_cut_to_ten_characters_are_read_back(tmp_path):
+    """A shapefile keeps 'capacity_h', 'calls_per_' ...: the reps' capacity
+    and the accounts' workload and sales were dropped without a word."""
+    reps = gpd.GeoDataFrame(
+        {"rep_id": ["R1"], "home_lon": [-86.5], "home_lat": [32.5]},
+        geometry=[Point(-86.5, 32.5)],
+        crs="EPSG:4326",
+    ).assign(capacity_h=[1600.0])
+    reps.to_file(tmp_path / "reps.shp")
+    with pytest.warns(TerrakitWarning, match=r"\{'capacity_h': 'capacity_hours'\}"):
+        got = read_reps(tmp_path / "reps.shp")
+    assert got["capacity_hours"].tolist() == [1600.0]
+    # a column the user maps is left to the mapping
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        mapped = read_reps(tmp_path / "reps.shp", columns={"capacity_h": "hours"})
+    assert "hours" in mapped.columns and "capacity_hours" not in mapped.columns
+
+
+def test_geoparquet_units_are_read(tmp_path, crm_units):
+    """geopandas' to_parquet writes WKB, which was taken for broken WKT."""
+    units = crm_units.rename(columns={"GEOID": "unit_id"})
+    units.to_parquet(tmp_path / "u.parquet")
+    got = read_units(tmp_path / "u.parquet")
+    assert got.index.tolist() == ["01001", "01003"]
+    assert [g.wkt for g in got.geometry] == [g.wkt for g in units.geometry]
+
+
 def test_mapping_typo_suggests_the_column(tmp_path, crm_units):
     crm_units.to_file(tmp_path / "u.gpkg")
     with pytest.raises(
