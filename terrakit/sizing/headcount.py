@@ -36,6 +36,39 @@ def _real(name: str, value: Any, fix: str) -> float:
     return float(value)
 
 
+def check_cost_per_rep(value: Any) -> float:
+    """``cost_per_rep`` as a float ≥ 0, or a :class:`SpecificationError`
+    (the rule of :func:`headcount_curve`, also the explorer's sliders')."""
+    cost = _real("cost_per_rep", value, "the yearly cost of one rep, e.g. 180_000")
+    if not np.isfinite(cost) or cost < 0:
+        raise SpecificationError(
+            f"cost_per_rep must be >= 0, got {value!r}; give the yearly cost "
+            "of one rep, e.g. 180_000"
+        )
+    return cost
+
+
+def check_margin(value: Any) -> float:
+    """``margin`` as a float in (0, 1], or a :class:`SpecificationError`."""
+    m = _real("margin", value, "0.35 means 35 % of sales")
+    if not np.isfinite(m) or not 0 < m <= 1:
+        raise SpecificationError(
+            f"margin must be in (0, 1], got {value!r}; 0.35 means 35 % of sales"
+        )
+    return m
+
+
+def check_hours_per_rep(value: Any) -> float:
+    """``hours_per_rep`` as a positive float, or a :class:`SpecificationError`."""
+    h = _real("hours_per_rep", value, "one rep's selling hours per year, e.g. 1_600")
+    if not np.isfinite(h) or h <= 0:
+        raise SpecificationError(
+            f"hours_per_rep must be positive, got {value!r}; give one rep's "
+            "selling hours per year, e.g. 1_600"
+        )
+    return h
+
+
 def _max_calls(
     rc: ResponseCurves, max_calls: float | Mapping[str, float] | None
 ) -> np.ndarray:
@@ -393,27 +426,9 @@ def headcount_curve(
         raise SpecificationError(
             f"reps must be a non-empty range of sizes >= 0, got {r.tolist()[:10]}"
         )
-    cost = _real(
-        "cost_per_rep", cost_per_rep, "the yearly cost of one rep, e.g. 180_000"
-    )
-    if not np.isfinite(cost) or cost < 0:
-        raise SpecificationError(
-            f"cost_per_rep must be >= 0, got {cost_per_rep!r}; give the yearly cost "
-            "of one rep, e.g. 180_000"
-        )
-    m = _real("margin", margin, "0.35 means 35 % of sales")
-    if not np.isfinite(m) or not 0 < m <= 1:
-        raise SpecificationError(
-            f"margin must be in (0, 1], got {margin!r}; 0.35 means 35 % of sales"
-        )
-    H = _real(
-        "hours_per_rep", hours_per_rep, "one rep's selling hours per year, e.g. 1_600"
-    )
-    if not np.isfinite(H) or H <= 0:
-        raise SpecificationError(
-            f"hours_per_rep must be positive, got {hours_per_rep!r}; give one rep's "
-            "selling hours per year, e.g. 1_600"
-        )
+    cost = check_cost_per_rep(cost_per_rep)
+    m = check_margin(margin)
+    H = check_hours_per_rep(hours_per_rep)
     t = rc.hours_per_call.copy()
     if hours_per_call is not None:
         _per_segment("hours_per_call", hours_per_call, rc.segments)

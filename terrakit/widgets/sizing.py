@@ -15,31 +15,13 @@ from traitlets import validate
 
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 from terrakit.sizing import HeadcountCurve, ResponseCurves, headcount_curve
+from terrakit.sizing.headcount import (
+    check_cost_per_rep,
+    check_hours_per_rep,
+    check_margin,
+)
 
 __all__ = ["HeadcountExplorer"]
-
-
-def _check_cost(v: float) -> None:
-    if not np.isfinite(v) or v < 0:
-        raise SpecificationError(
-            f"cost_per_rep must be >= 0, got {v!r}; give the yearly cost of one "
-            "rep, e.g. 180_000"
-        )
-
-
-def _check_margin(v: float) -> None:
-    if not np.isfinite(v) or not 0 < v <= 1:
-        raise SpecificationError(
-            f"margin must be in (0, 1], got {v!r}; 0.35 means 35 % of sales"
-        )
-
-
-def _check_hours(v: float) -> None:
-    if not np.isfinite(v) or v <= 0:
-        raise SpecificationError(
-            f"hours_per_rep must be positive, got {v!r}; give one rep's selling "
-            "hours per year, e.g. 1_600"
-        )
 
 
 class _OpenSlider(W.FloatSlider):
@@ -50,7 +32,7 @@ class _OpenSlider(W.FloatSlider):
     raises :class:`SpecificationError` and leaves the slider as it was.
     """
 
-    def __init__(self, *, check: Callable[[float], None], **kw: Any) -> None:
+    def __init__(self, *, check: Callable[[float], float], **kw: Any) -> None:
         self._check = check
         super().__init__(**kw)
 
@@ -154,7 +136,7 @@ class HeadcountExplorer(W.VBox):
         style = {"description_width": "110px"}
         lay = W.Layout(width="420px")
         self.cost = _OpenSlider(
-            check=_check_cost,
+            check=check_cost_per_rep,
             value=float(cost_per_rep),
             min=0.0,
             max=max(2.0 * float(cost_per_rep), 1.0),
@@ -166,7 +148,7 @@ class HeadcountExplorer(W.VBox):
             layout=lay,
         )
         self.margin = _OpenSlider(
-            check=_check_margin,
+            check=check_margin,
             value=float(margin),
             min=0.01,
             max=1.0,
@@ -178,7 +160,7 @@ class HeadcountExplorer(W.VBox):
             layout=lay,
         )
         self.hours = _OpenSlider(
-            check=_check_hours,
+            check=check_hours_per_rep,
             value=float(hours_per_rep),
             min=max(float(hours_per_rep) / 4.0, 1.0),
             max=2.0 * float(hours_per_rep),
