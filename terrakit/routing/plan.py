@@ -1659,18 +1659,17 @@ def _rebalance(
         if why.startswith("day overfull")
     ]
     queue.sort(key=lambda dk: (-ctx.cpy[dk[1]], ctx.minutes[dk[1]], dk[0], dk[1]))
+
+    def still_dropped(d: int, k: int, extra: str) -> None:
+        """Extend the reason of account ``k``'s visit dropped on day ``d``."""
+        day_dropped[d] = [
+            (a, f"{w}; {extra}" if a == k else w) for a, w in day_dropped[d]
+        ]
+
     for q, (d, k) in enumerate(queue):
         if time.perf_counter() > deadline:
             for d_, k_ in queue[q:]:
-                day_dropped[d_] = [
-                    (
-                        a,
-                        f"{w}; not tried on other days: the time limit was up"
-                        if a == k_
-                        else w,
-                    )
-                    for a, w in day_dropped[d_]
-                ]
+                still_dropped(d_, k_, "not tried on other days: the time limit was up")
             return len(queue) - q
         spacing = n_days / max(int(visits[k]), 1)
         shift = int(spacing // 4)
@@ -1706,9 +1705,7 @@ def _rebalance(
                     f"no day within ±{shift} days of {labels[d]} had room "
                     f"({len(cands)} tried)"
                 )
-            day_dropped[d] = [
-                (a, f"{w}; {extra}" if a == k else w) for a, w in day_dropped[d]
-            ]
+            still_dropped(d, k, extra)
     return 0
 
 
