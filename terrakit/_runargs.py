@@ -6,14 +6,16 @@ what to pass instead.
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from terrakit.exceptions import SpecificationError
 
-__all__ = ["as_number", "check_seed", "check_time_limit", "is_count"]
+__all__ = ["as_number", "check_seed", "check_time_limit", "did_you_mean", "is_count"]
 
 
 def as_number(value: Any) -> float:
@@ -52,3 +54,15 @@ def is_count(value: Any, low: int = 1) -> bool:
         and isinstance(value, int | np.integer)
         and value >= low
     )
+
+
+def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """``"; did you mean 'a' for 'b', 'c' for 'd'?"`` for the unknown names
+    that have a close known one, or ``""``: the tail of an unknown-name error."""
+    choices = sorted(known)
+    hints = [
+        f"{m[0]!r} for {u!r}"
+        for u in unknown
+        if (m := difflib.get_close_matches(u, choices, n=1))
+    ]
+    return f"; did you mean {', '.join(hints)}?" if hints else ""

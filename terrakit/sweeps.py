@@ -31,7 +31,6 @@ Failures
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import importlib
 import inspect
@@ -53,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, is_count
+from terrakit._runargs import as_number, check_seed, did_you_mean, is_count
 from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
@@ -682,16 +681,10 @@ def _check_parameters(
         return
     unknown = sorted({k for p in merged for k in p if k not in known})
     if unknown:
-        hints = [
-            f"{m[0]!r} for {u!r}"
-            for u in unknown
-            if (m := difflib.get_close_matches(u, sorted(known), n=1))
-        ]
         where = " (from options)" if set(unknown) <= set(options) else ""
         raise SpecificationError(
             f"task={name!r} does not know the parameters {unknown}{where}; it "
-            f"takes {sorted(known)}"
-            + (f"; did you mean {', '.join(hints)}?" if hints else "")
+            f"takes {sorted(known)}" + did_you_mean(unknown, known)
         )
 
 

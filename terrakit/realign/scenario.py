@@ -1112,8 +1112,9 @@ class ScenarioResult:
 def _check_solver_keywords(method: str, kw: Mapping[str, Any]) -> None:
     """Refuse keywords the chosen solver does not take, naming the closest
     (a typo reached the solver as a bare TypeError naming an inner function)."""
-    import difflib
     import inspect
+
+    from terrakit._runargs import did_you_mean
 
     if method == "rebalance":
         from terrakit.realign.rebalance import rebalance
@@ -1137,13 +1138,7 @@ def _check_solver_keywords(method: str, kw: Mapping[str, Any]) -> None:
     )
     unknown = [k for k in kw if k not in takes]
     if unknown:
-        hints = [
-            f"did you mean {close[0]!r} for {k!r}?"
-            for k in unknown
-            if (close := difflib.get_close_matches(k, takes, n=1))
-        ]
         raise SpecificationError(
-            f"Scenario.solve({method!r}) does not take {unknown}"
-            + (f" ({'; '.join(hints)})" if hints else "")
-            + f"; it takes {takes}"
+            f"Scenario.solve({method!r}) does not take {unknown}; it takes {takes}"
+            + did_you_mean(unknown, takes)
         )
