@@ -15,7 +15,14 @@ import numpy as np
 
 from terrakit.exceptions import SpecificationError
 
-__all__ = ["as_number", "check_seed", "check_time_limit", "did_you_mean", "is_count"]
+__all__ = [
+    "as_number",
+    "check_seed",
+    "check_time_limit",
+    "did_you_mean",
+    "is_count",
+    "is_tolerance",
+]
 
 
 def as_number(value: Any) -> float:
@@ -54,6 +61,12 @@ def is_count(value: Any, low: int = 1) -> bool:
         and isinstance(value, int | np.integer)
         and value >= low
     )
+
+
+def is_tolerance(value: Any) -> bool:
+    """Whether ``value`` is a balance tolerance: a number in ``[0, 1)`` (0.05
+    is ±5 %; text that reads as one counts, a bool does not)."""
+    return not isinstance(value, bool) and 0.0 <= as_number(value) < 1.0
 
 
 def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, did_you_mean, is_count
+from terrakit._runargs import check_seed, did_you_mean, is_count, is_tolerance
 from terrakit.exceptions import SpecificationError
 
 if TYPE_CHECKING:
@@ -311,10 +311,7 @@ def _check_design_params(key: str, p: Mapping[str, Any]) -> None:
             f"scenario {key}: {name}={p[name]!r} is not {want}. Fix: {fix}"
         )
 
-    def tolerance_ok(v: Any) -> bool:
-        return not isinstance(v, bool) and 0 <= as_number(v) < 1
-
-    if "tolerance" in p and not tolerance_ok(p["tolerance"]):
+    if "tolerance" in p and not is_tolerance(p["tolerance"]):
         raise bad(
             "tolerance",
             "a number in [0, 1)",
@@ -322,7 +319,7 @@ def _check_design_params(key: str, p: Mapping[str, Any]) -> None:
         )
     if "balance" in p and p["balance"] is not None:
         b = p["balance"]
-        if not isinstance(b, Mapping) or not all(tolerance_ok(t) for t in b.values()):
+        if not isinstance(b, Mapping) or not all(is_tolerance(t) for t in b.values()):
             raise bad(
                 "balance",
                 "a mapping of measure to a tolerance in [0, 1)",

@@ -89,7 +89,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit._runargs import as_number
+from terrakit._runargs import as_number, is_tolerance
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
@@ -136,14 +136,13 @@ def _check_draws_tolerance(value: Any) -> float:
     """``draws_tolerance`` as a float in ``[0, 1)``, the rule of the balance
     tolerances; a :class:`SpecificationError` otherwise (NaN, negative, ≥ 1,
     text that is no number, a bool)."""
-    tau = as_number(value)
-    if not (0.0 <= tau < 1.0) or isinstance(value, bool):
+    if not is_tolerance(value):
         raise SpecificationError(
             f"draws_tolerance must be a number in [0, 1) (0.05 is ±5 %), got "
             f"{value!r}; it is the ±band of the balance on draws around each "
             "territory's mean (None: the potential's balance tolerance)"
         )
-    return tau
+    return as_number(value)
 
 
 def _check_draws_share(value: Any) -> float:
@@ -269,13 +268,13 @@ class DesignProblem:
             )
         given = {str(a): t for a, t in dict(self.tolerance).items()}
         tol = {a: as_number(t) for a, t in given.items()}
-        for an, t in tol.items():
+        for an in tol:
             if an not in acts:
                 raise SpecificationError(
                     f"balance on {an!r} requested but there is no such activity; "
                     f"available: {sorted(acts)}"
                 )
-            if not (0.0 <= t < 1.0) or isinstance(given[an], bool):
+            if not is_tolerance(given[an]):
                 raise SpecificationError(
                     f"tolerance for {an!r} must be a number in [0, 1) (0.05 is "
                     f"±5 %), got {given[an]!r}"
