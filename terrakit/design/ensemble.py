@@ -78,7 +78,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit._runargs import check_seed, check_time_limit, is_count
+from terrakit._runargs import check_seed, check_time_limit, is_count, is_tolerance
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 
@@ -768,10 +768,13 @@ def ensemble(
     units = study.unit_measures() if study.accounts is not None else study.units
     empty = isinstance(balance, Mapping) and not balance  # {}: the default
     spec = _balance_columns(units, None if empty else balance, {"workload": 0.05})
+    for a, t in spec.items():
+        if not is_tolerance(t):
+            raise SpecificationError(
+                f"tolerance for {a!r} must be a number in [0, 1) (0.05 is ±5 %), "
+                f"got {t!r}"
+            )
     balance = {str(a): float(t) for a, t in spec.items()}
-    for a, t in balance.items():
-        if not 0 <= t < 1:
-            raise SpecificationError(f"tolerance for {a!r} must be in [0, 1), got {t}")
     weight = weight or next(iter(balance))
     if weight not in units.columns:
         num = [

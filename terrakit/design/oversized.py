@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from terrakit._runargs import is_count, is_tolerance
 from terrakit.exceptions import SpecificationError
 
 __all__ = ["OversizedSplit", "split_blocking", "split_oversized", "stuck_units"]
@@ -238,12 +239,16 @@ def split_oversized(
         raise SpecificationError(
             f"no {activity!r} column to split on; columns: {list(units.columns)}"
         )
+    if not is_count(n_territories):
+        raise SpecificationError(
+            f"n_territories must be a whole number of at least 1, got {n_territories!r}"
+        )
     k = int(n_territories)
-    if k < 1:
-        raise SpecificationError(f"n_territories must be at least 1, got {k}")
+    if not is_tolerance(tolerance):
+        raise SpecificationError(
+            f"tolerance must be a number in [0, 1) (0.05 is ±5 %), got {tolerance!r}"
+        )
     tau = float(tolerance)
-    if not 0.0 <= tau < 1.0:
-        raise SpecificationError(f"tolerance must be in [0, 1), got {tau}")
     if units.index.has_duplicates:
         raise SpecificationError("unit ids (the index) must be unique to split units")
     v = units[activity].to_numpy(dtype=float)

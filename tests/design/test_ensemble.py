@@ -191,6 +191,12 @@ def test_ensemble_bad_specifications_are_explained(region36):
         ensemble(region36, n=5, time_limit=0, progress=False)
     with pytest.raises(SpecificationError, match="balance must map each balanced"):
         ensemble(region36, n=5, balance=["workload"], progress=False)
+    # a tolerance written as text is explained, not a bare ValueError of float()
+    with pytest.raises(
+        SpecificationError,
+        match=r"tolerance for 'workload' must be a number in \[0, 1\)",
+    ):
+        ensemble(region36, n=5, balance={"workload": "5%"}, progress=False)
 
 
 def test_restarts_members_are_feasible(region36):

@@ -114,5 +114,14 @@ def test_split_blocking_clears_stuck_units() -> None:
 def test_split_errors(strip_6: gpd.GeoDataFrame) -> None:
     with pytest.raises(SpecificationError, match="no 'sales' column"):
         split_oversized(strip_6, "sales", 4, 0.1)
-    with pytest.raises(SpecificationError, match="tolerance must be in"):
+    with pytest.raises(
+        SpecificationError, match=r"tolerance must be a number in \[0, 1\)"
+    ):
         split_oversized(strip_6, "population", 4, 1.5)
+    with pytest.raises(SpecificationError, match="got '5%'"):
+        split_oversized(strip_6, "population", 4, "5%")
+    # 2.5 territories were split as 2
+    with pytest.raises(
+        SpecificationError, match=r"whole number of at least 1, got 2\.5"
+    ):
+        split_oversized(strip_6, "population", 2.5, 0.1)
