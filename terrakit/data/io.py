@@ -30,9 +30,12 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import json
 import os
 import re
+import tempfile
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +48,7 @@ from shapely import wkt as _wkt
 
 from terrakit.data.validation import (
     _check_lonlat,
+    check_account_locations,
     clean_accounts,
     clean_history,
     clean_reps,
@@ -315,6 +319,86 @@ def _read_text(
     return df
 
 
+def _names_fid(name: str, source: str | Path, layer: str | int | None) -> bool:
+    """Whether ``name`` means the feature id GDAL keeps apart from the fields:
+    a GeoPackage's primary key (QGIS shows it as ``fid``), or the ``"id"`` of
+    GeoJSON features.  A shapefile's FID is only the row number: never."""
+    info = pyogrio.read_info(source, layer=layer)
+    fid_column = str(info.get("fid_column") or "")
+    if fid_column:
+        return name.lower() in {"fid", fid_column.lower()}
+    if info.get("driver") == "GeoJSON" and name.lower() == "id":
+        # without ids GDAL numbers the features: only real ids count
+        try:
+            features = json.loads(Path(source).read_text(encoding="utf-8"))["features"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return bool(features) and all("id" in f for f in features)
+    return False
+
+
+_ZIP_TABLES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
+
+
+def _zip_member(p: Path, table: str, layer: str | int | None) -> str | None:
+    """The file inside a zip to read: its single CSV / Excel table, or the
+    shapefile in a folder of the zip; ``None`` to let GDAL open the zip.
+
+    Raises
+    ------
+    DataValidationError
+        When the zip holds several tables or shapefiles and ``layer`` does not
+        name one.
+    """
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = [
+                n
+                for n in z.namelist()
+                if not n.endswith("/")
+                and not n.startswith("__MACOSX/")
+                and not Path(n).name.startswith(".")
+            ]
+    except zipfile.BadZipFile:
+        raise DataValidationError(
+            table,
+            None,
+            f"{p.name} is not a zip file (or it is damaged)",
+            fix="check that the file is complete, or export it again",
+        ) from None
+    shps = [n for n in names if n.lower().endswith(".shp")]
+    spatial = [n for n in names if Path(n).suffix.lower() in _SPATIAL - {".zip"}]
+    tables = [n for n in names if Path(n).suffix.lower() in _ZIP_TABLES]
+    if any(not n.lower().endswith(".txt") for n in tables):
+        # a .txt next to a CSV or workbook is its readme, not a second table
+        tables = [n for n in tables if not n.lower().endswith(".txt")]
+    if isinstance(layer, str):
+        chosen = [n for n in shps if layer in (n, Path(n).stem)]
+        if len(chosen) == 1:
+            return chosen[0]
+    if len(shps) > 1 and any("/" in n for n in shps):
+        raise DataValidationError(
+            table,
+            None,
+            f"{p.name} holds {len(shps)} shapefiles: {shps}",
+            fix="pass layer='...' naming the one to read (its name or its path "
+            "inside the zip)",
+        )
+    if len(shps) == 1 and "/" in shps[0]:
+        return shps[0]
+    if not spatial:
+        if len(tables) == 1:
+            return tables[0]
+        if len(tables) > 1:
+            raise DataValidationError(
+                table,
+                None,
+                f"{p.name} holds {len(tables)} tables: {tables}",
+                fix=f"unzip it and read the file that holds the {table}",
+            )
+    return None
+
+
 def _strip_ids(df: pd.DataFrame, table: str, id_columns: tuple[str, ...]) -> None:
     """Remove spaces around text ids, in place, warning with the rows touched.
 
@@ -401,6 +485,39 @@ def _read(
             fix=f"give the path of the {table} file inside it",
         )
     suffix = p.suffix.lower()
+    source: str | Path = p
+    if suffix == ".zip":
+        inner = _zip_member(p, table, layer)
+        if inner is not None and Path(inner).suffix.lower() in _TABULAR:
+            # a zipped CSV / Excel file reads as the file itself would (GDAL
+            # would read every column of a CSV as text)
+            with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(p) as z:
+                extracted = Path(tmp) / Path(inner).name
+                extracted.write_bytes(z.read(inner))
+                try:
+                    return _read(
+                        extracted,
+                        table,
+                        columns,
+                        id_columns=id_columns,
+                        sheet=sheet,
+                        layer=layer,
+                        decimal=decimal,
+                        encoding=encoding,
+                    )
+                except DataValidationError as err:
+                    raise DataValidationError(
+                        err.table,
+                        err.column,
+                        f"{err.problem} ({inner!r} inside {p.name}, which holds "
+                        "no shapefile)",
+                        rows=err.rows,
+                        n_bad=err.n_bad,
+                        fix=err.fix,
+                    ) from None
+        if inner is not None:
+            source = f"/vsizip/{p.resolve()}/{inner}"
+            layer = None
     mapping = dict(columns or {})
     # Read id columns as text from text formats, so '01001' keeps its zero.
     inverse = {v: k for k, v in mapping.items()}
@@ -439,7 +556,10 @@ def _read(
             # GeoParquet (geopandas' to_parquet): its geometry is WKB
             df = gpd.read_parquet(p) if b"geo" in meta else pd.read_parquet(p)
         elif suffix in _SPATIAL:
-            layers = [str(n) for n, _ in pyogrio.list_layers(p)]
+            layers = [str(n) for n, _ in pyogrio.list_layers(source)]
+            if layer is None and len(layers) > 1 and table in layers:
+                # a saved study (or any file) with a layer named like the table
+                layer = table
             if isinstance(layer, str) and layer not in layers:
                 raise DataValidationError(
                     table,
@@ -461,7 +581,22 @@ def _read(
             with warnings.catch_warnings():
                 # pyogrio's "More than one layer found" is said below, with the fix
                 warnings.filterwarnings("ignore", "More than one layer found")
-                df = pyogrio.read_dataframe(p, layer=layer)
+                df = pyogrio.read_dataframe(source, layer=layer)
+            fid_keys = [
+                k
+                for k in mapping
+                if k not in df.columns and _names_fid(k, source, layer)
+            ]
+            if fid_keys:
+                # the feature id (a GeoPackage's 'fid', a GeoJSON feature's
+                # "id") is no field: read it as one when the mapping names it
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "More than one layer found")
+                    fids = pyogrio.read_dataframe(
+                        source, layer=layer, fid_as_index=True
+                    ).index.to_numpy()
+                for k in fid_keys:
+                    df.insert(0, k, fids)
             if layer is None and len(layers) > 1:
                 if set(id_columns) & set(df.columns):
                     warnings.warn(
@@ -577,14 +712,19 @@ def read_units(
         GeoPackage, GeoJSON, Shapefile (polygons or points; terrakit names a
         shapefile cut to 10 characters are read back, with a warning),
         GeoParquet; or CSV / Excel / Parquet with either a WKT ``geometry``
-        column or ``lon``/``lat`` columns.
+        column or ``lon``/``lat`` columns.  A ``.zip`` may hold a shapefile
+        (at its top or in a folder) or a single CSV / Excel file, read as
+        that file would be.
     columns
         Renames ``{"your column": "terrakit column"}``; the id column must end
-        up as ``unit_id``.
+        up as ``unit_id``.  The feature id GDAL keeps apart from the fields
+        (a GeoPackage's ``fid``, a GeoJSON feature's ``"id"``) can be mapped.
     layer, sheet
-        Layer of a multi-layer file; sheet of a workbook (a name or a
-        position).  Without it the first is read: with a warning naming the
-        others when it holds the ids, else an error listing them.
+        Layer of a multi-layer file (or the shapefile of a zip holding
+        several); sheet of a workbook (a name or a position).  Without it a
+        layer named like the table (``units``, ``accounts``... as in a saved
+        study) is read, else the first: with a warning naming the others
+        when it holds the ids, else an error listing them.
     crs
         The CRS of the coordinates when the file has none (CSV files: lon/lat
         default to EPSG:4326).  Raises if the file has a different one.
@@ -701,15 +841,19 @@ def read_accounts(
 
     Accounts carry either a ``unit_id`` or ``lon``/``lat``.  With ``units``
     (a GeoDataFrame or a Study) accounts that have coordinates but no
-    ``unit_id`` are joined to the unit that contains them (point in polygon;
-    for point units, the nearest unit).
+    ``unit_id`` (no column, or an empty cell: the given ones are kept) are
+    joined to the unit that contains them (point in polygon; for point units,
+    the nearest unit within a few times their spacing, see
+    :func:`join_to_units`).  Accounts given as polygons are placed at a point
+    inside each, with a warning.
 
     Parameters
     ----------
     path, columns, layer, sheet
         As for :func:`read_units`; ids end up as ``account_id``.
     units
-        Units (GeoDataFrame) or a Study, to join accounts without ``unit_id``.
+        Units (GeoDataFrame, with ``unit_id`` as index or column) or a Study,
+        to join accounts without ``unit_id``.
     decimal
         Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
         a ``;``- or tab-separated file is read with a decimal comma when its
@@ -741,6 +885,17 @@ def read_accounts(
     )
     if isinstance(df, gpd.GeoDataFrame):
         pts = df.geometry
+        kinds = set(pts.dropna().geom_type) - {"Point"}
+        if kinds and not {"lon", "lat"} <= set(df.columns):
+            pts = pts.representative_point().where(pts.notna(), None)
+            warnings.warn(
+                f"accounts: {Path(path).name} holds {sorted(kinds)} geometries, "
+                "not points; each account is placed at a point inside its shape "
+                "(representative point). Fix: give accounts as points or lon/lat "
+                "columns to choose the places yourself",
+                TerrakitWarning,
+                stacklevel=2,
+            )
         if df.crs is not None and not df.crs.equals("EPSG:4326"):
             pts = pts.to_crs("EPSG:4326")
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
@@ -748,19 +903,88 @@ def read_accounts(
             df["lon"], df["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
     require_columns(df, "accounts", ["account_id"])
     df = df.set_index("account_id")
-    unit_table = getattr(units, "units", units)
+    unit_table = _unit_table(units)
     if unit_table is not None and "unit_id" not in df.columns:
         df = join_to_units(df, unit_table)
+    elif unit_table is not None and {"lon", "lat"} <= set(df.columns):
+        df = _join_missing_units(df, unit_table)
     ids = None if unit_table is None else unit_table.index
     return clean_accounts(df, ids)
+
+
+def _unit_table(units: Any) -> gpd.GeoDataFrame | None:
+    """The units of ``units=`` (a GeoDataFrame or a Study), indexed by unit_id."""
+    table = getattr(units, "units", units)
+    if table is None:
+        return None
+    if not isinstance(table, gpd.GeoDataFrame):
+        raise DataValidationError(
+            "units",
+            None,
+            f"units= must be a GeoDataFrame or a Study, got {type(table).__name__}",
+            fix="read the units with tk.data.read_units(path) and pass them",
+        )
+    if table.index.name != "unit_id":
+        if "unit_id" not in table.columns:
+            raise DataValidationError(
+                "units",
+                "unit_id",
+                "the units passed as units= have no unit_id index or column "
+                f"(index {table.index.name!r}, columns "
+                f"{list(map(str, table.columns))[:12]})",
+                fix="read them with tk.data.read_units(path, columns={'your id': "
+                "'unit_id'}), or rename their id column to unit_id",
+            )
+        table = table.set_index("unit_id")
+    return table
+
+
+def _join_missing_units(
+    accounts: pd.DataFrame, units: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Join by location the accounts that have coordinates but an empty
+    unit_id; the unit_ids given are kept."""
+    blank = accounts["unit_id"].isna() | (
+        accounts["unit_id"].astype(str).str.strip() == ""
+    )
+    located = blank & accounts["lon"].notna() & accounts["lat"].notna()
+    if not located.any():
+        return accounts
+    joined = join_to_units(accounts.loc[located.to_numpy()], units)["unit_id"]
+    out = accounts.copy()
+    out["unit_id"] = out["unit_id"].astype(object)
+    out.loc[located.to_numpy(), "unit_id"] = joined.to_numpy(dtype=object)
+    found = joined.notna().to_numpy()
+    if found.any():
+        ids = _ids_shown(accounts.index[located.to_numpy()][found])
+        warnings.warn(
+            f"accounts: {int(found.sum())} account(s) had no unit_id, so they were "
+            f"joined to the unit their lon/lat lie in ({ids}); the other unit_ids "
+            "are kept as given",
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    return out
+
+
+def _ids_shown(index: pd.Index, n: int = 5) -> str:
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in index[:n])
+    return shown + (f" and {len(index) - n} more" if len(index) > n else "")
 
 
 def join_to_units(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFrame:
     """Add ``unit_id`` to accounts from their lon/lat (point in polygon).
 
     Points on a shared border go to the first unit found.  For point units the
-    nearest unit (in a projected CRS) is used.  Accounts that fall in no
-    polygon get ``NaN`` (and fail validation with their ids listed).
+    nearest unit (in a projected CRS) is used, within
+    :func:`~terrakit.data.validation.point_unit_reach_km` of it.  Accounts that
+    fall in no polygon get ``NaN`` (and fail validation with their ids listed).
+
+    Raises
+    ------
+    DataValidationError
+        Point units only: accounts farther than that from every unit (their
+        ids, distances, and whether swapping lon and lat puts them in place).
     """
     require_columns(
         accounts,
@@ -782,6 +1006,16 @@ def join_to_units(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFra
 
         metric = projected_crs(units)
         joined = gpd.sjoin_nearest(pts.to_crs(metric), polys.to_crs(metric), how="left")
+        joined = joined[~joined.index.duplicated(keep="first")]
+        nearest = accounts.assign(
+            unit_id=joined["unit_id"].reindex(accounts.index).to_numpy()
+        )
+        # The nearest point is not always near: an account from another state,
+        # or with lon and lat swapped, would silently join the closest unit.
+        # An account may lie a few times the typical spacing of the unit points
+        # from its unit (see point_unit_reach_km); farther ones are refused with
+        # their ids, distances and the swap hint, as accounts outside polygons.
+        check_account_locations(nearest, units)
     else:
         joined = gpd.sjoin(pts, polys, how="left", predicate="intersects")
     joined = joined[~joined.index.duplicated(keep="first")]

@@ -83,6 +83,7 @@ month on.  ``annual_sales`` is the account's 2025 total and the units'
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -467,7 +468,30 @@ def load_sample(name: str = "southeast") -> Any:
         folder = cache / "samples" / name
         if not _complete(folder):
             _build_atomically(folder)
-    return _load_cached(str(folder))
+    return _fresh(_load_cached(str(folder)))
+
+
+def _fresh(study: Any) -> Any:
+    """A Study of its own for each caller, sharing the cached tables.
+
+    The tables are safe to share (a Study hands out copies of them), but the
+    nested dicts and lists of metadata and provenance could be changed in
+    place; each call gets its own copies of those, so an edit never reaches a
+    later :func:`load_sample`.  A shallow copy costs microseconds where
+    building the Study again (validation included) costs most of a second.
+    """
+    from terrakit.data.alignment import Alignment
+
+    new = copy.copy(study)
+    new._alignments = {
+        name: Alignment(
+            al.assignment, name=al.name, provenance=copy.deepcopy(dict(al.provenance))
+        )
+        for name, al in study._alignments.items()
+    }
+    new._metadata = copy.deepcopy(study._metadata)
+    new._scenarios = copy.deepcopy(study._scenarios)
+    return new
 
 
 def read_southeast(folder: str | os.PathLike[str]) -> Any:
@@ -574,7 +598,7 @@ def _build_atomically(folder: Path) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(folder: str) -> Any:
-    # A Study hands out copies of its tables, so sharing one object is safe.
+    # Never handed out as is: load_sample gives each caller a _fresh copy.
     return read_southeast(folder)
 
 

@@ -13,6 +13,7 @@ user's metadata.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -172,12 +173,13 @@ class Study:
 
     @property
     def metadata(self) -> Mapping[str, Any]:
-        return MappingProxyType(self._metadata)
+        """The study's metadata (read-only; its lists and dicts are copies)."""
+        return MappingProxyType(copy.deepcopy(self._metadata))
 
     @property
     def scenarios(self) -> Mapping[str, Mapping[str, Any]]:
-        """Saved scenario records, name → JSON-able dict (read-only)."""
-        return MappingProxyType(self._scenarios)
+        """Saved scenario records, name → JSON-able dict (read-only; copies)."""
+        return MappingProxyType(copy.deepcopy(self._scenarios))
 
     @property
     def unit_ids(self) -> pd.Index:
@@ -945,7 +947,16 @@ def _encode_table(
         out[id_name] = _encode_values(
             pd.Series(df.index, index=df.index), spec
         ).to_numpy()
-    for col in df.columns:
+    # A GeoPackage keeps its own ``fid`` and ``geom`` columns and compares
+    # column names ignoring case, so a column named like those, or two names
+    # equal but for case (``Region`` / ``region``, ``UNIT_ID`` next to the
+    # ``unit_id`` index), is stored under an escaped name; the schema keeps the
+    # real name, which load restores.
+    taken = {"fid", "geom", "geometry"} | (
+        {id_name.lower()} if id_name is not None else set()
+    )
+    lower_names = {str(c).lower() for c in df.columns}
+    for i, col in enumerate(df.columns):
         if col == geom_name:
             continue
         if not isinstance(col, str):
@@ -956,8 +967,16 @@ def _encode_table(
                 fix="rename the column with df.rename(columns=...)",
             )
         spec = _dtype_spec(df[col])
-        schema["columns"].append({"name": col, **spec})
-        out[col] = _encode_values(df[col], spec).to_numpy()
+        entry = {"name": col, **spec}
+        stored = col
+        if stored.lower() in taken:
+            stored = f"tk_col{i}"
+            while stored.lower() in taken or stored.lower() in lower_names:
+                stored += "_"
+            entry["stored_as"] = stored
+        taken.add(stored.lower())
+        schema["columns"].append(entry)
+        out[stored] = _encode_values(df[col], spec).to_numpy()
     store = pd.DataFrame(out)
     # the stored layer puts the geometry last: keep where it was
     schema["column_order"] = [str(c) for c in df.columns]
@@ -972,8 +991,8 @@ def _encode_table(
 def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     for c in schema["columns"]:
-        spec = {k: v for k, v in c.items() if k != "name"}
-        cols[c["name"]] = _restore_dtype(raw[c["name"]], spec)
+        spec = {k: v for k, v in c.items() if k not in ("name", "stored_as")}
+        cols[c["name"]] = _restore_dtype(raw[c.get("stored_as", c["name"])], spec)
     if "geometry" in schema:
         geom = raw.geometry.rename(schema["geometry"])
         df: pd.DataFrame = gpd.GeoDataFrame(cols, geometry=geom.to_numpy(), crs=raw.crs)

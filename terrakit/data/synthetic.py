@@ -109,8 +109,15 @@ def synthetic_region(
     >>> sorted(study.alignments["current"].territories)
     ['R01', 'R02', 'R03', 'R04']
     """
-    if n_accounts is None:
-        n_accounts = 5 * n_units
+    n_units = _whole("n_units", n_units)
+    n_reps = _whole("n_reps", n_reps)
+    seed = _whole("seed", seed)
+    clusters = _whole("clusters", clusters)
+    history_months = _whole("history_months", history_months)
+    n_accounts = 5 * n_units if n_accounts is None else _whole("n_accounts", n_accounts)
+    bbox = _bbox(bbox)
+    if seed < 0:
+        raise ValueError(f"synthetic_region: seed must be >= 0, got {seed}")
     _check_args(
         n_units, n_accounts, n_reps, bbox, clusters, rural_share, history_months
     )
@@ -404,6 +411,43 @@ def toy_grid(
 
 
 # -- helpers ------------------------------------------------------------------------
+def _whole(name: str, value: Any) -> int:
+    """``value`` as an int: ints and whole-number floats (``2e2``) pass."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"synthetic_region: {name} must be a whole number, got {value!r}"
+        )
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        if float(value).is_integer():
+            return int(value)
+    raise ValueError(
+        f"synthetic_region: {name} must be a whole number, got {value!r}"
+        + (
+            f"; pass {name}={int(value)} or {name}={int(value) + 1}"
+            if isinstance(value, (float, np.floating)) and np.isfinite(value)
+            else ""
+        )
+    )
+
+
+def _bbox(bbox: Any) -> tuple[float, float, float, float]:
+    """``bbox`` as 4 floats, or a ValueError saying what it should be."""
+    msg = (
+        "synthetic_region: bbox must be 4 numbers (min_lon, min_lat, max_lon, "
+        f"max_lat) in degrees, got {bbox!r}"
+    )
+    try:
+        values = [float(v) for v in bbox]
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if len(values) != 4 or any(isinstance(v, (str, bytes)) for v in bbox):
+        raise ValueError(msg)
+    x0, y0, x1, y1 = values
+    return (x0, y0, x1, y1)
+
+
 def _check_args(
     n_units: int,
     n_accounts: int,

@@ -417,6 +417,119 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
 ACCOUNT_OUTSIDE_KM = 50.0
 
 
+#: multiple of the typical spacing of point units within which an account may
+#: lie from its unit's point, and the least such distance (km); see
+#: :func:`point_unit_reach_km`
+POINT_REACH_SPACINGS = 5.0
+POINT_REACH_MIN_KM = 50.0
+_EARTH_KM = 6371.0088
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere (chord distances order like great circles)."""
+    lo, la = np.radians(lon), np.radians(lat)
+    return np.column_stack(
+        [np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    )
+
+
+def _chord_to_km(chord: np.ndarray) -> np.ndarray:
+    return 2.0 * _EARTH_KM * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))
+
+
+def _point_lonlat(units: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    pts = units.geometry
+    if units.crs is not None and not units.crs.equals("EPSG:4326"):
+        pts = pts.to_crs("EPSG:4326")
+    return pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+
+
+def point_unit_reach_km(units: gpd.GeoDataFrame) -> float:
+    """How far (km) an account may lie from its point unit.
+
+    A unit given as a point (a ZIP or census-tract centroid) stands for the
+    area around it, about as wide as the distance to the neighbouring units'
+    points.  An account may lie :data:`POINT_REACH_SPACINGS` times the median
+    distance between a unit point and its nearest neighbour from its unit:
+    generous for accounts at the edge of large rural units, yet a row from
+    another state or a swapped lon/lat lies much farther.  The distance is at
+    least :data:`POINT_REACH_MIN_KM`, for a study of few or clustered units.
+    """
+    spacing = _point_spacing_km(units)
+    if spacing is None:
+        return POINT_REACH_MIN_KM
+    return max(POINT_REACH_SPACINGS * spacing, POINT_REACH_MIN_KM)
+
+
+def _point_spacing_km(units: gpd.GeoDataFrame) -> float | None:
+    """Median distance (km) from a unit point to its nearest neighbour."""
+    from scipy.spatial import cKDTree
+
+    lon, lat = _point_lonlat(units)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    xyz = _unit_vectors(lon[ok], lat[ok])
+    if len(xyz) < 2:
+        return None
+    dist, _ = cKDTree(xyz).query(xyz, k=2)
+    nn = _chord_to_km(dist[:, 1])
+    nn = nn[nn > 0]  # units sharing a point say nothing of the spacing
+    return float(np.median(nn)) if len(nn) else None
+
+
+def _check_near_points(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> None:
+    """Raise if accounts lie farther than the reach from their point unit."""
+    from scipy.spatial import cKDTree
+
+    pos = units.index.get_indexer(accounts["unit_id"])
+    lon = accounts["lon"].to_numpy(dtype=float)
+    lat = accounts["lat"].to_numpy(dtype=float)
+    has = (pos >= 0) & np.isfinite(lon) & np.isfinite(lat)
+    if not has.any():
+        return
+    ulon, ulat = _point_lonlat(units)
+    reach = point_unit_reach_km(units)
+    between = _point_spacing_km(units)
+    spacing = (
+        f" (the unit points lie about {between:,.0f} km from their nearest neighbour)"
+        if between is not None
+        else ""
+    )
+    acc_xyz = _unit_vectors(lon[has], lat[has])
+    unit_xyz = _unit_vectors(ulon[pos[has]], ulat[pos[has]])
+    km = _chord_to_km(np.linalg.norm(acc_xyz - unit_xyz, axis=1))
+    bad = km > reach
+    if not bad.any():
+        return
+    rows = np.flatnonzero(has)[bad]
+    ok = np.isfinite(ulon) & np.isfinite(ulat)
+    tree = cKDTree(_unit_vectors(ulon[ok], ulat[ok]))
+    swapped_km = _chord_to_km(tree.query(_unit_vectors(lat[rows], lon[rows]), k=1)[0])
+    swapped = swapped_km <= reach
+    hint = (
+        "; swapping lon and lat puts "
+        + ("them" if swapped.all() else f"{int(swapped.sum())} of them")
+        + " near a unit"
+        if swapped.any()
+        else ""
+    )
+    shown = ", ".join(
+        f"{_ids([i])[0]!r}: {d:,.0f} km"
+        for i, d in zip(accounts.index[rows][:5], km[bad][:5], strict=False)
+    )
+    raise DataValidationError(
+        "accounts",
+        "lon/lat",
+        f"{len(rows)} accounts lie more than {reach:,.0f} km from their unit's "
+        f"point ({shown}{' ...' if len(rows) > 5 else ''}), outside the area "
+        f"the units cover{spacing}{hint}",
+        rows=_ids(accounts.index[rows]),
+        n_bad=len(rows),
+        fix="swap the lon and lat columns"
+        if swapped.all()
+        else "correct their coordinates or their unit_id, or add the units they lie in",
+    )
+
+
 def check_account_locations(
     accounts: pd.DataFrame,
     units: gpd.GeoDataFrame,
@@ -427,14 +540,16 @@ def check_account_locations(
 
     Each account must fall within ``tolerance_km`` of its unit's bounding box
     (a cheap test, exact for boxes and lenient for odd shapes).  Units given
-    as points are not checked: a centroid says nothing of the unit's extent.
-    The error names the accounts and says when swapping ``lon`` and ``lat``
-    would put them back in place.
+    as points (e.g. ZIP centroids) have no extent: an account must lie within
+    :func:`point_unit_reach_km` of its unit's point instead.  The error names
+    the accounts and says when swapping ``lon`` and ``lat`` would put them
+    back in place.
     """
     if not {"lon", "lat", "unit_id"} <= set(accounts.columns) or units.crs is None:
         return
     if (units.geom_type == "Point").all():
-        return  # a point (e.g. a ZIP centroid) has no extent to check against
+        _check_near_points(accounts, units)
+        return
     pos = units.index.get_indexer(accounts["unit_id"])
     has = pos >= 0
     if not has.any():

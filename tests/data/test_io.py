@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import json
 import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -259,14 +261,14 @@ def test_a_file_of_several_layers_is_read_like_a_workbook(tmp_path, crm_units):
         read_units(path, layer=5)
     other = tmp_path / "o.gpkg"
     crm_units.to_file(other, layer="raw")  # no unit_id in the first layer
-    units.to_file(other, layer="units")
+    units.to_file(other, layer="counties")
     with pytest.raises(
         DataValidationError,
         match=r"the first layer 'raw' of o\.gpkg has no 'unit_id' column .* the "
-        r"file has the layers \['raw', 'units'\]",
+        r"file has the layers \['raw', 'counties'\]",
     ):
         read_units(other)
-    assert len(read_units(other, layer="units")) == 2
+    assert len(read_units(other, layer="counties")) == 2
 
 
 def test_shapefile_names_cut_to_ten_characters_are_read_back(tmp_path):
@@ -522,3 +524,217 @@ def test_id_of_spaces_only_is_missing(tmp_path):
         pytest.raises(DataValidationError, match=r"^reps\.rep_id: 1 rows have no id"),
     ):
         read_reps(tmp_path / "reps.csv")
+
+
+@pytest.fixture
+def two_counties() -> gpd.GeoDataFrame:
+    """Two county squares indexed by unit_id, as read_units returns them."""
+    return gpd.GeoDataFrame(
+        {"workload": [1.0, 2.0]},
+        geometry=[box(-85, 33, -84, 34), box(-84, 33, -83, 34)],
+        index=pd.Index(["01001", "01003"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+
+
+def test_the_feature_id_can_be_mapped(tmp_path):
+    """The 'fid' QGIS shows for a GeoPackage and a GeoJSON feature's "id" are
+    no fields: columns={'fid': 'unit_id'} said the file had no such column."""
+    gpd.GeoDataFrame(
+        {"name": ["Appling", "Atkinson"]},
+        geometry=[box(-85, 33, -84, 34), box(-84, 33, -83, 34)],
+        crs=4326,
+    ).to_file(tmp_path / "c.gpkg", layer="counties")
+    got = read_units(tmp_path / "c.gpkg", columns={"fid": "unit_id"})
+    assert got.index.tolist() == [1, 2]
+    assert got["name"].tolist() == ["Appling", "Atkinson"]
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": 13001,
+                "properties": {"name": "Appling"},
+                "geometry": {"type": "Point", "coordinates": [-84.5, 33.5]},
+            }
+        ],
+    }
+    (tmp_path / "u.geojson").write_text(json.dumps(fc))
+    got = read_units(tmp_path / "u.geojson", columns={"id": "unit_id"})
+    assert got.index.tolist() == [13001]
+
+
+def test_a_zipped_csv_reads_like_the_csv(tmp_path, two_counties):
+    """GDAL read a zipped CSV with every column as text (lon, lat, scores)."""
+    df = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "lon": [-84.5, -83.5],
+            "lat": [33.5, 33.5],
+            "score": [0.5, 0.7],
+        }
+    )
+    df.to_csv(tmp_path / "accounts.csv", index=False)
+    with zipfile.ZipFile(tmp_path / "accounts.zip", "w") as z:
+        z.write(tmp_path / "accounts.csv", "export/accounts.csv")
+    a = read_accounts(tmp_path / "accounts.csv", units=two_counties)
+    b = read_accounts(tmp_path / "accounts.zip", units=two_counties)
+    pd.testing.assert_frame_equal(a, b)
+    (tmp_path / "de.csv").write_text("account_id;lon;lat\nA1;-84,5;33,5\n")
+    with zipfile.ZipFile(tmp_path / "de.zip", "w") as z:
+        z.write(tmp_path / "de.csv", "de.csv")
+    assert read_accounts(tmp_path / "de.zip")["lon"].tolist() == [-84.5]
+    with zipfile.ZipFile(tmp_path / "readme.zip", "w") as z:
+        z.write(tmp_path / "accounts.csv", "accounts.csv")
+        z.writestr("README.txt", "exported from the CRM")
+    pd.testing.assert_frame_equal(
+        a, read_accounts(tmp_path / "readme.zip", units=two_counties)
+    )
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as z:
+        z.write(tmp_path / "accounts.csv", "accounts.csv")
+        z.write(tmp_path / "de.csv", "de.csv")
+    with pytest.raises(
+        DataValidationError, match=r"two\.zip holds 2 tables: \['accounts\.csv', "
+    ):
+        read_accounts(tmp_path / "two.zip")
+
+
+def test_a_zipped_shapefile_in_a_folder_is_found(tmp_path):
+    """'Compress folder' puts the .shp in a folder of the zip: it was refused
+    as 'not recognized as being in a supported file format'."""
+    gdf = gpd.GeoDataFrame(
+        {"unit_id": ["01001", "01003"]},
+        geometry=[box(-85, 33, -84, 34), box(-84, 33, -83, 34)],
+        crs=4326,
+    )
+    for name in ("counties", "tracts"):
+        (tmp_path / name).mkdir()
+        gdf.to_file(tmp_path / name / f"{name}.shp")
+    with zipfile.ZipFile(tmp_path / "one.zip", "w") as z:
+        for f in (tmp_path / "counties").iterdir():
+            z.write(f, "counties/" + f.name)
+    assert read_units(tmp_path / "one.zip").index.tolist() == ["01001", "01003"]
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as z:
+        for name in ("counties", "tracts"):
+            for f in (tmp_path / name).iterdir():
+                z.write(f, f"{name}/{f.name}")
+    with pytest.raises(
+        DataValidationError,
+        match=r"two\.zip holds 2 shapefiles: .*'counties/counties\.shp'.*layer=",
+    ):
+        read_units(tmp_path / "two.zip")
+    got = read_units(tmp_path / "two.zip", layer="tracts/tracts.shp")
+    assert got.index.tolist() == ["01001", "01003"]
+
+
+def test_accounts_without_a_unit_id_are_joined_by_location(tmp_path, two_counties):
+    """Accounts with coordinates but an empty unit_id (new prospects) 'lay
+    in no unit', although the docstring promises they are joined."""
+    pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "P3"],
+            "unit_id": ["01001", "01001", None],
+            "lon": [-84.5, -83.5, -83.2],
+            "lat": [33.5, 33.5, 33.4],
+        }
+    ).to_csv(tmp_path / "acc.csv", index=False)
+    with pytest.warns(TerrakitWarning, match=r"1 account\(s\) had no unit_id.*'P3'"):
+        got = read_accounts(tmp_path / "acc.csv", units=two_counties)
+    # the given unit_ids are kept, even where the point says otherwise
+    assert got["unit_id"].tolist() == ["01001", "01001", "01003"]
+
+
+def test_units_with_the_id_as_a_column_and_polygon_accounts(tmp_path):
+    """units=gpd.read_file(...) (unit_id a column) raised a bare KeyError;
+    accounts given as polygons raised shapely's ValueError."""
+    raw = gpd.GeoDataFrame(
+        {"unit_id": ["01001", "01003"], "workload": [1.0, 2.0]},
+        geometry=[box(-85, 33, -84, 34), box(-84, 33, -83, 34)],
+        crs="EPSG:4326",
+    )
+    pd.DataFrame(
+        {"account_id": ["A1", "A2"], "lon": [-84.5, -83.5], "lat": [33.5, 33.5]}
+    ).to_csv(tmp_path / "acc.csv", index=False)
+    got = read_accounts(tmp_path / "acc.csv", units=raw)
+    assert got["unit_id"].tolist() == ["01001", "01003"]
+    with pytest.raises(DataValidationError, match=r"no unit_id index or column"):
+        read_accounts(tmp_path / "acc.csv", units=raw.drop(columns="unit_id"))
+    gpd.GeoDataFrame(
+        {"account_id": ["A1", "A2"]},
+        geometry=[box(-84.6, 33.4, -84.5, 33.5), box(-83.6, 33.4, -83.5, 33.5)],
+        crs=4326,
+    ).to_file(tmp_path / "acc_poly.geojson")
+    with pytest.warns(TerrakitWarning, match=r"\['Polygon'\] geometries, not points"):
+        got = read_accounts(tmp_path / "acc_poly.geojson", units=raw)
+    assert got["unit_id"].tolist() == ["01001", "01003"]
+
+
+def test_a_saved_study_is_read_layer_by_table(tmp_path):
+    """On a study file, read_accounts/read_history without layer= read the
+    'units' layer although 'accounts' and 'history' layers exist."""
+    from terrakit.data.synthetic import synthetic_region
+
+    s = synthetic_region(n_units=30, n_accounts=90, n_reps=3, seed=1, history_months=2)
+    s.save(tmp_path / "client.gpkg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        acc = read_accounts(tmp_path / "client.gpkg")
+        reps = read_reps(tmp_path / "client.gpkg")
+        hist = read_history(tmp_path / "client.gpkg")
+    assert acc.index.tolist() == s.accounts.index.tolist()
+    assert reps.index.tolist() == s.reps.index.tolist()
+    assert len(hist) == len(s.history)
+
+
+def test_accounts_far_from_point_units_are_not_joined(tmp_path):
+    """With ZIP centroids as units, an account in Seattle and one with lon/lat
+    swapped were joined to the nearest Georgia ZIP, 3,500 and 13,800 km off."""
+    pd.DataFrame(
+        {
+            "unit_id": ["30303", "30601", "31401"],
+            "lon": [-84.39, -83.37, -81.09],
+            "lat": [33.75, 33.96, 32.08],
+        }
+    ).to_csv(tmp_path / "zips.csv", index=False)
+    units = read_units(tmp_path / "zips.csv")
+    pd.DataFrame(
+        {"account_id": ["A1", "A2"], "lon": [-84.40, -83.4], "lat": [33.76, 33.9]}
+    ).to_csv(tmp_path / "ok.csv", index=False)
+    ok = read_accounts(tmp_path / "ok.csv", units=units)
+    assert ok["unit_id"].tolist() == ["30303", "30601"]
+    pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "lon": [-84.40, -122.33, 33.75],
+            "lat": [33.76, 47.61, -84.39],
+        }
+    ).to_csv(tmp_path / "acc.csv", index=False)
+    with pytest.raises(
+        DataValidationError,
+        match=r"2 accounts lie more than \d+ km from their unit's point "
+        r"\('A2': 3,50\d km, 'A3': 13,8\d\d km\).*swapping lon and lat puts 1",
+    ):
+        read_accounts(tmp_path / "acc.csv", units=units)
+
+
+def test_a_row_number_is_no_feature_id(tmp_path):
+    """Only a real feature id maps: a shapefile's FID and the numbers GDAL
+    gives GeoJSON features without an "id" are row numbers."""
+    gpd.GeoDataFrame(
+        {"name": ["Appling"]}, geometry=[box(-85, 33, -84, 34)], crs=4326
+    ).to_file(tmp_path / "c.shp")
+    with pytest.raises(DataValidationError, match=r"no such column"):
+        read_units(tmp_path / "c.shp", columns={"FID": "unit_id"})
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "Appling"},
+                "geometry": {"type": "Point", "coordinates": [-84.5, 33.5]},
+            }
+        ],
+    }
+    (tmp_path / "u.geojson").write_text(json.dumps(fc))
+    with pytest.raises(DataValidationError, match=r"no such column"):
+        read_units(tmp_path / "u.geojson", columns={"id": "unit_id"})

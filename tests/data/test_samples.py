@@ -197,3 +197,21 @@ def test_installed_package_builds_into_cache(tmp_path: Path, monkeypatch) -> Non
     assert len(study.units) == 259
     samples.load_sample("southeast")
     assert len(built) == 1  # the cache is reused
+
+
+def test_load_sample_hands_out_its_own_copy() -> None:
+    """load_sample returned one cached Study: an edit of its nested metadata
+    or provenance reached every later load_sample in the kernel."""
+    import time
+
+    s = load_sample("southeast")
+    s.metadata["periods"].append("2099-12")  # a copy: the study is unchanged
+    assert s.metadata["periods"][-1] != "2099-12"
+    s.alignments["current"].provenance["config"]["same_state"] = False
+    t0 = time.perf_counter()
+    t = load_sample("southeast")
+    assert time.perf_counter() - t0 < 0.1  # still served from the cache
+    assert t is not s
+    assert t.alignments["current"].provenance["config"]["same_state"] is True
+    assert "2099-12" not in t.metadata["periods"]
+    assert t.equals(load_sample("southeast"))

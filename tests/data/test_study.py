@@ -515,3 +515,35 @@ def test_files_of_format_1_still_load(three_unit_study, tmp_path):
         assert [type(v) for v in back] == [type(v) for v in al.assignment]
     # format 1 kept no column order: the geometry comes back last
     assert list(t.units.columns) == ["population", "hint", "geometry"]
+
+
+def test_reserved_and_case_clashing_column_names_round_trip(tmp_path):
+    """A GeoPackage keeps its own 'fid' and 'geom' and compares names ignoring
+    case: a QGIS export's 'fid' column saved but could not be loaded (KeyError
+    'fid'), and 'FID', 'geom', 'Region' + 'region' or 'UNIT_ID' next to the
+    unit_id index failed to save; saving over a good study file destroyed it."""
+    units = gpd.GeoDataFrame(
+        {
+            "fid": [7, 9],
+            "FID_": ["a", "b"],
+            "geom": ["x", "y"],
+            "Region": ["N", "S"],
+            "region": ["n", "s"],
+            "UNIT_ID": ["one", "two"],
+            "tk_col5": [1.5, 2.5],
+        },
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    accounts = pd.DataFrame(
+        {"FID": [1, 2], "unit_id": ["u1", "u2"], "Account_ID": ["x", "y"]},
+        index=pd.Index(["a1", "a2"], name="account_id"),
+    )
+    study = Study(units, accounts=accounts)
+    path = tmp_path / "s.gpkg"
+    Study(units.drop(columns=["fid", "geom"])).save(path)
+    study.save(path)  # over a good study file
+    back = Study.load(path)
+    _assert_same(study, back)
+    assert list(back.units.columns) == list(units.columns)

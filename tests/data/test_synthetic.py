@@ -133,3 +133,23 @@ def test_toy_grid() -> None:
     assert len(s.history) == 12 * len(s.accounts)
     with pytest.raises(ValueError, match="n_reps <= n_rows"):
         toy_grid(2, 2, n_reps=5)
+
+
+def test_arguments_are_checked_up_front() -> None:
+    """n_units=2e2 or n_reps=4.0 failed deep inside numpy; history_months=2.5,
+    a bbox of 3 numbers and seed='2024' too, with unrelated messages."""
+    a = synthetic_region(n_units=2e2, n_reps=4.0, seed=1, n_accounts=100.0)
+    b = synthetic_region(n_units=200, n_reps=4, seed=1, n_accounts=100)
+    assert a.equals(b)
+    for kw, match in [
+        ({"history_months": 2.5}, r"history_months must be a whole number, got 2\.5"),
+        ({"n_units": 200.5}, r"n_units must be a whole number"),
+        ({"bbox": (-84, 33, -80)}, r"bbox must be 4 numbers"),
+        ({"bbox": "abcd"}, r"bbox must be 4 numbers"),
+        ({"seed": "2024"}, r"seed must be a whole number, got '2024'"),
+        ({"seed": -1}, r"seed must be >= 0"),
+        ({"n_reps": True}, r"n_reps must be a whole number"),
+    ]:
+        args = {"n_units": 20, "n_reps": 2, "seed": 1, **kw}
+        with pytest.raises(ValueError, match=match):
+            synthetic_region(**args)

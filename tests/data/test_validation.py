@@ -364,3 +364,34 @@ def test_unit_measures_ignore_account_columns_they_do_not_sum(two_units, account
     assert m["workload"].tolist() == [10.0, 20.0]
     assert m["sales"].tolist() == [1.0, 2.0]
     assert m["accounts"].tolist() == [1, 2]
+
+
+def test_accounts_far_from_point_units_are_refused() -> None:
+    """With units as points (ZIP centroids) an account in Seattle or with lon
+    and lat swapped was accepted for a Georgia unit thousands of km away."""
+    from terrakit.data.validation import check_account_locations, point_unit_reach_km
+
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 1.0, 1.0]},
+        geometry=[Point(-84.39, 33.75), Point(-83.37, 33.96), Point(-81.09, 32.08)],
+        index=pd.Index(["30303", "30601", "31401"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    reach = point_unit_reach_km(units)
+    assert 50 <= reach < 1000
+    near = pd.DataFrame(
+        {"unit_id": ["30303"], "lon": [-84.40], "lat": [33.76]},
+        index=pd.Index(["A1"], name="account_id"),
+    )
+    check_account_locations(near, units)
+    far = pd.DataFrame(
+        {"unit_id": ["30303", "30303"], "lon": [-122.33, 33.76], "lat": [47.61, -84.4]},
+        index=pd.Index(["A2", "A3"], name="account_id"),
+    )
+    with pytest.raises(DataValidationError, match=r"2 accounts lie more than") as err:
+        check_account_locations(far, units)
+    msg = str(err.value)
+    assert "'A2': 3,50" in msg and "'A3'" in msg
+    assert "swapping lon and lat puts 1 of them near a unit" in msg
+    with pytest.raises(DataValidationError, match=r"lon/lat"):
+        Study(units, accounts=pd.concat([near, far]))
