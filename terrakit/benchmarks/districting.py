@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import is_count
 from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
@@ -119,25 +120,46 @@ def read_instance(
     ------
     ValueError
         If ``n_districts`` is not given and not in ``reference.csv``, or the
-        file is not an undirected adjacency-data graph.
+        file is not an undirected adjacency-data graph (truncated JSON,
+        missing ``nodes`` / ``adjacency`` / ``TOTPOP``, a neighbour that is
+        not a node): ``"<file>: not a valid districting instance: ..."``.
     """
     path = Path(path)
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: not a valid districting instance: {what}")
+
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (ValueError, OSError, EOFError) as err:  # JSON, gzip, encoding
+        raise bad(f"not readable as (gzipped) JSON: {err}") from None
+    if not isinstance(data, dict) or not {"nodes", "adjacency"} <= set(data):
+        raise bad(
+            "expected networkx adjacency_data JSON (an object with 'nodes' and "
+            "'adjacency')"
+        )
     if data.get("directed") or data.get("multigraph"):
-        raise ValueError(f"{path.name}: expected an undirected simple graph")
+        raise bad("expected an undirected simple graph")
     nodes = data["nodes"]
-    ids = [nd["id"] for nd in nodes]
+    if len(data["adjacency"]) != len(nodes):
+        raise bad(f"{len(nodes)} nodes but {len(data['adjacency'])} adjacency lists")
+    try:
+        ids = [nd["id"] for nd in nodes]
+        pop = np.array([int(nd["TOTPOP"]) for nd in nodes], dtype=np.int64)
+        coords = np.array(
+            [[float(nd.get("C_X", 0.0)), float(nd.get("C_Y", 0.0))] for nd in nodes]
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise bad(f"every node needs an 'id' and a whole 'TOTPOP' ({err!r})") from None
     index = {nid: i for i, nid in enumerate(ids)}
-    pop = np.array([int(nd["TOTPOP"]) for nd in nodes], dtype=np.int64)
-    coords = np.array(
-        [[float(nd.get("C_X", 0.0)), float(nd.get("C_Y", 0.0))] for nd in nodes]
-    )
     pairs = set()
     for i, nbrs in enumerate(data["adjacency"]):
         for nb in nbrs:
-            j = index[nb["id"]]
+            j = index.get(nb.get("id") if isinstance(nb, dict) else None)
+            if j is None:
+                raise bad(f"node {ids[i]!r} has a neighbour that is not a node: {nb!r}")
             if i != j:
                 pairs.add((min(i, j), max(i, j)))
     edges = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
@@ -148,7 +170,11 @@ def read_instance(
     ref_path = path.parent / "reference.csv"
     if ref_path.exists():
         ref = pd.read_csv(ref_path)
-        rows = ref[(ref["instance"] == name) & (ref["variant"] == variant)]
+        # a reference.csv of another layout holds no row for this reader
+        if {"instance", "variant"} <= set(ref.columns):
+            rows = ref[(ref["instance"] == name) & (ref["variant"] == variant)]
+        else:
+            rows = ref.iloc[:0]
         if len(rows):
             reference = {
                 k: (v.item() if hasattr(v, "item") else v)
@@ -157,10 +183,16 @@ def read_instance(
     if n_districts is None:
         if "k_districts" not in reference:
             raise ValueError(
-                f"{name}: number of districts unknown; pass n_districts= or keep "
+                f"{path}: number of districts unknown; pass n_districts= (to "
+                "read_instance, solve_file or tk.benchmarks.run) or keep "
                 "reference.csv beside the file"
             )
         n_districts = int(reference["k_districts"])
+    if not is_count(n_districts) or n_districts > len(ids):
+        raise ValueError(
+            f"{path}: n_districts must be a whole number from 1 to the {len(ids)} "
+            f"nodes, got {n_districts!r}"
+        )
     lo, hi = population_bounds(int(pop.sum()), n_districts)
     return GraphInstance(
         name=name,
@@ -231,9 +263,21 @@ def check_solution(
 def reference_values(
     folder: str | Path, variant: str = "with_contiguity"
 ) -> dict[str, float]:
-    """``instance → min_cut_edges_best`` of ``reference.csv`` for one variant."""
-    ref = read_reference(folder)
-    ref = ref[ref["variant"] == variant]
+    """``instance → min_cut_edges_best`` of ``reference.csv`` for one variant.
+
+    ``{}`` without a ``reference.csv``; a file without the columns
+    ``instance``, ``variant``, ``min_cut_edges_best`` is read with the generic
+    columns (:func:`terrakit.benchmarks.run.generic_reference`).
+    """
+    from terrakit.benchmarks.run import generic_reference, reference_table
+
+    f = Path(folder) / "reference.csv"
+    if not f.is_file():
+        return {}
+    ref = reference_table(f)
+    if not {"instance", "variant", "min_cut_edges_best"} <= set(ref.columns):
+        return generic_reference(folder)
+    ref = ref[(ref["variant"] == variant) & ref["min_cut_edges_best"].notna()]
     return {
         str(i): float(v)
         for i, v in zip(ref["instance"], ref["min_cut_edges_best"], strict=True)
@@ -245,6 +289,7 @@ def solve_file(
     *,
     time_limit: float = 60.0,
     seed: int = 0,
+    n_districts: int | None = None,
     contiguity: bool = True,
     mip_nodes: int = 100,
     mip_share: float = 0.9,
@@ -269,11 +314,14 @@ def solve_file(
     the bands, and ``"no_solution"`` when nothing feasible was found in time.
     ``reference`` is ``min_cut_edges_best`` of the variant solved
     (``with_contiguity`` or, with ``contiguity=False``, ``no_contiguity``).
+    ``n_districts`` (default: ``k_districts`` of the ``reference.csv`` beside
+    the file) is passed to :func:`read_instance`; it is needed for a graph
+    without a reference row.
     """
     from terrakit.benchmarks._graphs import to_problem
     from terrakit.design.cutedges import solve_districting
 
-    inst = read_instance(path, contiguity=contiguity)
+    inst = read_instance(path, n_districts=n_districts, contiguity=contiguity)
     out = solve_districting(
         to_problem(inst),
         time_limit=time_limit,
@@ -298,8 +346,12 @@ def solve_file(
             status = "optimal"
     lower_bound = out.bound
     # the reference of the variant solved (the folder's default is
-    # with_contiguity); None when reference.csv has no row for it
+    # with_contiguity); None when reference.csv has no row for it, or its
+    # row is for another number of districts than the one solved
     best = inst.reference.get("min_cut_edges_best")
+    k_ref = inst.reference.get("k_districts")
+    if k_ref is not None and int(k_ref) != inst.n_districts:
+        best = None
     return {
         "instance": inst.name,
         "value": float(value),

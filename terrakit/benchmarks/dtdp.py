@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import shortest_path
 
+from terrakit._runargs import is_count, is_tolerance
 from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
@@ -97,36 +98,70 @@ def read_instance(
         Activities ``ACTIVITIES`` with integer bands, edge lengths
         ``distance``, coordinates ``(x, y)``, objective ``"diameter"``; the
         instance's ``reference.csv`` row (when present) in ``reference``.
+
+    Raises
+    ------
+    ValueError
+        ``"<file>: not a valid dtdp instance: ..."``: not well-formed XML
+        (e.g. truncated), no ``<graph>``, a directed graph, a node without
+        the three whole activities, an edge to an unknown node; or
+        ``n_districts`` / ``delta`` out of range.
     """
     path = Path(path)
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: not a valid dtdp instance: {what}")
+
+    if not is_count(n_districts):
+        raise ValueError(f"n_districts must be a whole number ≥ 1, got {n_districts!r}")
+    if not is_tolerance(delta):
+        raise ValueError(f"delta must be a number in [0, 1), got {delta!r}")
     delta = Fraction(delta).limit_denominator(10**6)
-    root = ET.parse(path).getroot()
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as err:
+        raise bad(f"not well-formed GraphML (truncated?): {err}") from None
     keys: dict[str | None, str] = {
         k.get("id"): str(k.get("attr.name")) for k in root.iter(f"{_NS}key")
     }
     graph = root.find(f"{_NS}graph")
     if graph is None:
-        raise ValueError(f"{path.name}: no <graph> element")
+        raise bad("no <graph> element")
     if graph.get("edgedefault", "undirected") != "undirected":
-        raise ValueError(f"{path.name}: expected an undirected graph")
+        raise bad("expected an undirected graph")
+
+    def data_of(el: ET.Element) -> dict[str, str]:
+        return {
+            keys.get(d.get("key"), str(d.get("key"))): (d.text or "")
+            for d in el.iter(f"{_NS}data")
+        }
+
     ids: list[str] = []
     attrs: list[dict[str, str]] = []
     for node in graph.iter(f"{_NS}node"):
         ids.append(str(node.get("id")))
-        attrs.append(
-            {keys[d.get("key")]: (d.text or "") for d in node.iter(f"{_NS}data")}
-        )
+        attrs.append(data_of(node))
     index = {nid: i for i, nid in enumerate(ids)}
     lengths: dict[tuple[int, int], float] = {}
     for edge in graph.iter(f"{_NS}edge"):
-        i, j = index[str(edge.get("source"))], index[str(edge.get("target"))]
+        ends = (str(edge.get("source")), str(edge.get("target")))
+        if not all(e in index for e in ends):
+            raise bad(f"edge {ends[0]}–{ends[1]} has an end that is not a node")
+        i, j = index[ends[0]], index[ends[1]]
         if i == j:
             continue
-        data = {keys[d.get("key")]: (d.text or "") for d in edge.iter(f"{_NS}data")}
+        data = data_of(edge)
         lengths[(min(i, j), max(i, j))] = float(data.get("distance", 1.0))
+    if len(ids) < n_districts:
+        raise bad(f"{len(ids)} nodes for {n_districts} districts")
     pairs = sorted(lengths)
     edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    act = np.array([[int(a[name]) for name in ACTIVITIES] for a in attrs])
+    try:
+        act = np.array([[int(a[name]) for name in ACTIVITIES] for a in attrs])
+    except (KeyError, ValueError) as err:
+        raise bad(
+            f"every node needs the whole-number activities {list(ACTIVITIES)} ({err!r})"
+        ) from None
     totals = act.sum(axis=0)
     bands = [_bounds(int(t), n_districts, delta) for t in totals]
     coords = np.array([[float(a.get("x", 0)), float(a.get("y", 0))] for a in attrs])
@@ -136,7 +171,8 @@ def read_instance(
     ref_path = path.parent / "reference.csv"
     if ref_path.exists():
         ref = pd.read_csv(ref_path)
-        rows = ref[ref["instance"] == name]
+        # a reference.csv of another layout holds no row for this reader
+        rows = ref[ref["instance"] == name] if "instance" in ref else ref.iloc[:0]
         if len(rows):
             reference = {
                 k: (v.item() if hasattr(v, "item") else v)
@@ -223,12 +259,14 @@ def check_solution(
 
 
 def reference_values(folder: str | Path) -> dict[str, float]:
-    """``instance → best_feasible_objective`` (best known) of ``reference.csv``."""
-    ref = read_reference(folder)
-    return {
-        str(i): float(v)
-        for i, v in zip(ref["instance"], ref["best_feasible_objective"], strict=True)
-    }
+    """``instance → best_feasible_objective`` (best known) of ``reference.csv``.
+
+    A file without that column is read with the generic columns
+    (:func:`terrakit.benchmarks.run.generic_reference`); ``{}`` without a file.
+    """
+    from terrakit.benchmarks.run import generic_reference
+
+    return generic_reference(folder, ("best_feasible_objective",))
 
 
 def solve_file(
@@ -236,9 +274,15 @@ def solve_file(
     *,
     time_limit: float = 60.0,
     seed: int = 0,
+    n_districts: int = N_DISTRICTS,
+    delta: float | Fraction = DELTA,
     **kw: Any,
 ) -> dict[str, Any]:
     """Solve one dtdp instance with the design heuristic (diameter objective).
+
+    ``n_districts`` and ``delta`` are passed to :func:`read_instance` (the
+    published 10 and 0.05 by default); ``kw`` to
+    :func:`terrakit.design.heuristic.solve_heuristic`.
 
     ``value`` is recomputed by :func:`check_solution`; the lower bound is the
     heuristic's (weak) graph bound.  ``cpu_seconds`` (this process) and
@@ -249,14 +293,19 @@ def solve_file(
     from terrakit.design.heuristic import solve_heuristic
 
     cpu0 = time.process_time()
-    inst = read_instance(path)
+    inst = read_instance(path, n_districts=n_districts, delta=delta)
     dist = shortest_path_lengths(inst)
     problem = to_problem(inst, unit_distance=dist)
     res = solve_heuristic(problem, time_limit=time_limit, seed=seed, **kw)
     labels = territory_labels(problem, np.asarray(res.columns))
     solution = inst.labels_to_solution(labels)
     value, violations = check_solution(inst, solution, dist)
+    # the published best holds for the published n_districts and delta only
+    other = (
+        n_districts != N_DISTRICTS or Fraction(delta).limit_denominator(10**6) != DELTA
+    )
     return {
+        **({"reference": None} if other else {}),
         "instance": inst.name,
         "value": float(value),
         "lower_bound": float(res.lower_bound),

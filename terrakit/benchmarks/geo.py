@@ -58,6 +58,7 @@ __all__ = [
     "COUNTY_POPULATION_FILE",
     "ZCTA_FILE",
     "candidate_centers",
+    "check_file",
     "island_links",
     "solve_file",
     "unit_adjacency",
@@ -212,6 +213,7 @@ def us_zctas(
     """
     _check_region(region)
     f = _file(path, ZCTA_FILE)
+    _check_zcta_columns(f, pd.read_csv(f, nrows=0).columns)
     z = pd.read_csv(f, dtype={"zcta": str}).dropna(subset=["zcta", "lat", "lon"])
     z["zcta"] = z["zcta"].str.strip().str.zfill(5)
     if z["zcta"].duplicated().any():
@@ -242,6 +244,53 @@ def us_zctas(
         crs="EPSG:4326",
     ).sort_index()
     return out.to_crs(crs)
+
+
+#: the columns :func:`us_zctas` reads
+_ZCTA_COLUMNS = ("zcta", "pop2010", "aland_sqmi", "lat", "lon")
+
+
+def _check_zcta_columns(f: Path, columns: pd.Index) -> None:
+    missing = [c for c in _ZCTA_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(
+            f"{f}: not a valid geo instance: the ZCTA table needs the columns "
+            f"{list(_ZCTA_COLUMNS)}; {missing} are missing (it has "
+            f"{list(columns)[:10]}); pass {ZCTA_FILE} or {COUNTY_FILE}"
+        )
+
+
+def check_file(path: str | Path, *, region: Region = "states") -> None:
+    """Check one ``"geo"`` family file before any solve, cheaply.
+
+    ``.csv``: the columns of the ZCTA table (its header only); ``.geojson``:
+    a readable GeoJSON with its county population file beside it.
+
+    Raises
+    ------
+    ValueError
+        ``"<file>: not a valid geo instance: ..."``.
+    FileNotFoundError
+        The county population file is missing.
+    """
+    _check_region(region)
+    f = Path(path)
+    if f.name.endswith(".csv"):
+        try:
+            columns = pd.read_csv(f, nrows=0).columns
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ValueError(f"{f}: not a valid geo instance: {err}") from None
+        _check_zcta_columns(f, columns)
+    elif f.name.endswith(".geojson"):
+        if not (f.parent / COUNTY_POPULATION_FILE).is_file():
+            raise FileNotFoundError(
+                f"{f.parent / COUNTY_POPULATION_FILE} not found: the county "
+                f"populations are read from it, beside {f.name}"
+            )
+    else:
+        raise ValueError(
+            f"{f}: not a valid geo instance: expected {COUNTY_FILE} or {ZCTA_FILE}"
+        )
 
 
 def island_links(
@@ -455,7 +504,9 @@ def solve_file(
         kind = "zctas"
         units = us_zctas(path, region=region)
     else:
-        raise ValueError(f"{path.name}: expected {COUNTY_FILE} or {ZCTA_FILE}")
+        raise ValueError(
+            f"{path}: not a valid geo instance: expected {COUNTY_FILE} or {ZCTA_FILE}"
+        )
     d = _DEFAULTS[kind]
     k = int(n_territories or d["n_territories"])
     contig = bool(d["contiguity"] if contiguity is None else contiguity)

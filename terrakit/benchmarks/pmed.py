@@ -41,11 +41,48 @@ class PMedInstance:
 
 
 def read_instance(path: str | Path) -> PMedInstance:
-    """Read a ``pmedN.txt`` file and compute its shortest-path distances."""
+    """Read a ``pmedN.txt`` file and compute its shortest-path distances.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a pmed instance: a header ``n m p`` that is not
+        three whole numbers, another count of numbers than ``3 + 3m``, or an
+        edge whose end is not a vertex ``1..n``.
+    """
     path = Path(path)
     tok = path.read_text().split()
-    n, m, p = int(tok[0]), int(tok[1]), int(tok[2])
-    vals = np.array(tok[3 : 3 + 3 * m], dtype=np.int64).reshape(m, 3)
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: not a valid pmed instance: {what}")
+
+    try:
+        n, m, p = (int(t) for t in tok[:3])
+    except ValueError:
+        raise bad(
+            f"the header {' '.join(tok[:3])!r} is not three whole numbers 'n m p'"
+        ) from None
+    if n < 1 or m < 0 or not 1 <= p <= n:
+        raise bad(
+            f"the header 'n m p' = {n} {m} {p} needs n ≥ 1, m ≥ 0, 1 ≤ p ≤ n "
+            "(another family's file?)"
+        )
+    if len(tok) != 3 + 3 * m:
+        raise bad(
+            f"the header announces {m} edges, so 3 + 3·{m} = {3 + 3 * m} numbers, "
+            f"but the file has {len(tok)} (truncated, or another family's file?)"
+        )
+    try:
+        vals = np.array(tok[3:], dtype=np.int64).reshape(m, 3)
+    except ValueError:
+        raise bad("an edge 'i j cost' is not three whole numbers") from None
+    ends = vals[:, :2]
+    off = np.flatnonzero(((ends < 1) | (ends > n)).any(axis=1))
+    if len(off):
+        raise bad(
+            f"edge(s) {(off[:5] + 1).tolist()} join vertices outside 1..{n} "
+            f"(first: {vals[off[0]].tolist()})"
+        )
     edges: dict[tuple[int, int], int] = {}
     for i, j, c in vals.tolist():  # the last occurrence of an edge wins
         a, b = (i - 1, j - 1) if i <= j else (j - 1, i - 1)

@@ -13,12 +13,12 @@ territory design (:func:`terrakit.design.solve`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from terrakit.design.problem import DesignProblem
 
@@ -52,17 +52,63 @@ class CPMPInstance:
 
 
 def read_instance(path: str | Path) -> CPMPInstance:
-    """Read an Osman–Christofides ``pmedcapNN.txt`` or an SJC ``.dat`` file."""
+    """Read an Osman–Christofides ``pmedcapNN.txt`` or an SJC ``.dat`` file.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a capacitated p-median instance: a header that
+        is not ``n p`` (SJC) or ``id best`` then ``n p capacity``
+        (Osman–Christofides), or not exactly ``n`` rows of 4 numbers after it.
+    """
     path = Path(path)
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
-    if path.suffix == ".dat":  # SJC: "n p", then "x y capacity demand"
-        n, p = int(lines[0][0]), int(lines[0][1])
-        rows = np.array(lines[1 : 1 + n], dtype=float)
+    sjc = path.suffix == ".dat"  # SJC: "n p", then "x y capacity demand"
+    # Osman–Christofides: "id best", "n p capacity", then "id x y demand"
+    head = 1 if sjc else 2
+    layout = "x y capacity demand" if sjc else "id x y demand"
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: not a valid pmedcap instance: {what}")
+
+    header = lines[head - 1] if len(lines) >= head else []
+    want = "n p" if sjc else "n p capacity"
+    try:
+        if len(header) != len(want.split()):
+            raise ValueError
+        n, p = int(header[0]), int(header[1])
+        q = math.nan if sjc else float(header[2])
+    except ValueError:
+        raise bad(
+            f"line {head} should be {want!r}, found {' '.join(header)!r}"
+        ) from None
+    if n < 1 or not 1 <= p <= n:
+        raise bad(
+            f"the header gives n = {n}, p = {p}; it needs 1 ≤ p ≤ n "
+            "(another family's file?)"
+        )
+    body = lines[head:]
+    if len(body) != n:
+        raise bad(
+            f"the header announces {n} customers, the file has {len(body)} rows "
+            f"after it (truncated, or another family's file?)"
+        )
+    short = [k for k, r in enumerate(body) if len(r) != 4]
+    if short:
+        raise bad(
+            f"{len(short)} customer row(s) do not have 4 numbers ({layout}), "
+            f"first: row {short[0] + 1} {' '.join(body[short[0]])!r}"
+        )
+    try:
+        rows = np.array(body, dtype=float)
+    except ValueError:
+        raise bad(
+            f"a customer row ({layout}) holds a value that is not a number"
+        ) from None
+    if sjc:
         return CPMPInstance(
             path.stem, n, p, float(rows[0, 2]), rows[:, :2], rows[:, 3], truncate=False
         )
-    n, p, q = int(lines[1][0]), int(lines[1][1]), float(lines[1][2])
-    rows = np.array(lines[2 : 2 + n], dtype=float)
     return CPMPInstance(path.stem, n, p, q, rows[:, 1:3], rows[:, 3], truncate=True)
 
 
@@ -106,15 +152,15 @@ def reference_values(folder: str | Path) -> dict[str, float]:
 
     The ``reference.csv`` of ``folder`` or, where there is none (the ``sjc/``
     subfolder of the SJC files), of its parent; ``{}`` when neither has one.
+    Column ``reference_value`` or, in a file without it, the generic columns
+    (:func:`terrakit.benchmarks.run.generic_reference`).
     """
+    from terrakit.benchmarks.run import reference_file
+
     folder = Path(folder)
     for f in (folder / "reference.csv", folder.parent / "reference.csv"):
         if f.is_file():
-            df = pd.read_csv(f).drop_duplicates("instance")
-            return {
-                str(i): float(v)
-                for i, v in zip(df["instance"], df["reference_value"], strict=True)
-            }
+            return reference_file(f, ("reference_value",))
     return {}
 
 

@@ -17,6 +17,13 @@ it is used:
     Reference value per instance name from the ``reference.csv`` in
     ``folder`` (``None``: the generic reader below), for rows without their
     own ``reference``.
+``read(path, **kw)``
+    Optional: read one instance file without solving it, raising
+    ``ValueError`` (``"<file>: not a valid <family> instance: ..."``) for a
+    file that is not one; ``kw`` are the options of :func:`run` that the
+    reader takes (e.g. ``n_districts``).  :func:`run` reads every file, and
+    every folder's references, before it solves the first instance, so a bad
+    file costs no solve and loses no row.
 
 Add a family with :func:`register_family` or by adding an entry to
 :data:`FAMILIES` in this file (helper D: ``"districting"`` and ``"dtdp"``).
@@ -28,7 +35,7 @@ import fnmatch
 import importlib
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +44,14 @@ import pandas as pd
 
 from terrakit.exceptions import SpecificationError
 
-__all__ = ["FAMILIES", "Family", "register_family", "run"]
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "generic_reference",
+    "reference_file",
+    "register_family",
+    "run",
+]
 
 _VALUE_COLUMNS = (
     "reference_value",
@@ -64,11 +78,16 @@ class Family:
         Glob (or globs, for a family with several file formats) used when a
         folder is passed as a path; their extensions are the file types the
         family accepts.
+    read
+        ``"module:function"`` reading (checking) one instance file without
+        solving it, called on every file before the first solve; ``None``:
+        no check.
     """
 
     solve: str
     reference: str | None = None
     pattern: str | tuple[str, ...] = "*.txt"
+    read: str | None = None
 
     @property
     def patterns(self) -> tuple[str, ...]:
@@ -83,37 +102,50 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
-    "pmed": Family("terrakit.benchmarks.pmed:solve_file", pattern="pmed*.txt"),
+    "pmed": Family(
+        "terrakit.benchmarks.pmed:solve_file",
+        pattern="pmed*.txt",
+        read="terrakit.benchmarks.pmed:read_instance",
+    ),
     # Osman–Christofides pmedcapNN.txt and Lorena–Senne SJC*.dat (in sjc/,
     # with their references in the parent folder's reference.csv)
     "pmedcap": Family(
         "terrakit.benchmarks.pmedcap:solve_file",
         reference="terrakit.benchmarks.pmedcap:reference_values",
         pattern=("pmedcap*.txt", "SJC*.dat"),
+        read="terrakit.benchmarks.pmedcap:read_instance",
     ),
     "districting": Family(
         "terrakit.benchmarks.districting:solve_file",
         reference="terrakit.benchmarks.districting:reference_values",
         pattern="*_*.json*",
+        read="terrakit.benchmarks.districting:read_instance",
     ),
     "dtdp": Family(
         "terrakit.benchmarks.dtdp:solve_file",
         reference="terrakit.benchmarks.dtdp:reference_values",
         pattern="*.graphml",
+        read="terrakit.benchmarks.dtdp:read_instance",
     ),
     "solomon": Family(
         "terrakit.benchmarks.solomon:solve_file",
         reference="terrakit.benchmarks.solomon:reference_values",
         pattern="*.txt",
+        read="terrakit.benchmarks.solomon:read_instance",
     ),
     "tsplib": Family(
         "terrakit.benchmarks.tsplib:solve_file",
         reference="terrakit.benchmarks.tsplib:reference_values",
         pattern="*.tsp",
+        read="terrakit.benchmarks.tsplib:read_instance",
     ),
     # the geo folder holds many files; this glob matches exactly the two
     # instances: us_counties_fips.geojson and zcta_2010_pop_area_centroid.csv
-    "geo": Family("terrakit.benchmarks.geo:solve_file", pattern="[uz][sc]*[sd].[cg]*"),
+    "geo": Family(
+        "terrakit.benchmarks.geo:solve_file",
+        pattern="[uz][sc]*[sd].[cg]*",
+        read="terrakit.benchmarks.geo:check_file",
+    ),
 }
 
 
@@ -122,9 +154,12 @@ def register_family(
     solve: str,
     reference: str | None = None,
     pattern: str | tuple[str, ...] = "*",
+    read: str | None = None,
 ) -> None:
     """Register (or replace) a benchmark family under ``name``."""
-    FAMILIES[name] = Family(solve=solve, reference=reference, pattern=pattern)
+    FAMILIES[name] = Family(
+        solve=solve, reference=reference, pattern=pattern, read=read
+    )
 
 
 def _resolve(ref: str) -> Callable[..., Any]:
@@ -180,6 +215,29 @@ def _checked(
     return files
 
 
+def _read_all(
+    family: str, read: Callable[..., Any], files: list[Path], kw: Mapping[str, Any]
+) -> None:
+    """Read every instance file with the family's reader, before any solve.
+
+    The reader gets the options of ``kw`` it takes by name; an error that
+    does not name its file is raised again with the file's name.
+    """
+    import inspect
+
+    params = inspect.signature(read).parameters
+    given = {k: v for k, v in kw.items() if k in params}
+    for path in files:
+        try:
+            read(path, **given)
+        except Exception as err:
+            if str(path) in str(err) or path.name in str(err):
+                raise
+            raise ValueError(
+                f"{path}: not a valid {family} instance: {type(err).__name__}: {err}"
+            ) from err
+
+
 def _natural(p: Path) -> tuple[Any, ...]:
     import re
 
@@ -187,17 +245,69 @@ def _natural(p: Path) -> tuple[Any, ...]:
     return tuple(int(x) if x.isdigit() else x for x in parts)
 
 
-def generic_reference(folder: str | Path) -> dict[str, float]:
-    """``instance → value`` from ``folder/reference.csv`` ({} when absent)."""
+def generic_reference(
+    folder: str | Path, preferred: Sequence[str] = ()
+) -> dict[str, float]:
+    """``instance → value`` from ``folder/reference.csv`` ({} when absent).
+
+    The value column is the first of ``preferred`` (a family's own column,
+    e.g. ``optimal_tour_length``) and then of the generic columns
+    (``reference_value``, ``optimal_value``, ``best_known``...) that the file
+    has; rows without a value are left out.
+
+    A file with an ``instance`` column but none of the value columns (another
+    family's references, in a folder of several families) gives ``{}``.
+
+    Raises
+    ------
+    SpecificationError
+        The file cannot be read as a table, or it has no ``instance`` column
+        (the message names the file and the columns it would take).
+    """
     f = Path(folder) / "reference.csv"
-    if not f.exists():
+    if not f.is_file():
         return {}
-    df = pd.read_csv(f)
-    col = next((c for c in _VALUE_COLUMNS if c in df.columns), None)
-    if col is None or "instance" not in df.columns:
+    return reference_file(f, preferred)
+
+
+def reference_file(file: str | Path, preferred: Sequence[str] = ()) -> dict[str, float]:
+    """``instance → value`` from one reference file (see :func:`generic_reference`)."""
+    df = reference_table(file)
+    cols = list(dict.fromkeys([*preferred, *_VALUE_COLUMNS]))
+    col = next((c for c in cols if c in df.columns), None)
+    if "instance" not in df.columns:
+        raise SpecificationError(
+            f"{file}: a reference file needs the column 'instance' and one of "
+            f"{cols}; it has {list(df.columns)}; rename its columns, or move it "
+            "out of the instances' folder to run without references"
+        )
+    if col is None:  # another family's references: none for this one
         return {}
     df = df.drop_duplicates("instance")
-    return {str(i): float(v) for i, v in zip(df["instance"], df[col], strict=True)}
+    values = pd.to_numeric(df[col], errors="coerce")
+    text = df[col].notna() & values.isna()
+    if text.any():
+        raise SpecificationError(
+            f"{file}: column {col!r} holds values that are not numbers for "
+            f"instance(s) {df.loc[text, 'instance'].astype(str).tolist()[:5]}; "
+            "leave the cell empty where no reference is known"
+        )
+    keep = values.notna()
+    return {
+        str(i): float(v)
+        for i, v in zip(df.loc[keep, "instance"], values[keep], strict=True)
+    }
+
+
+def reference_table(file: str | Path) -> pd.DataFrame:
+    """A reference CSV as a table; a file pandas cannot read is named."""
+    try:
+        return pd.read_csv(file)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise SpecificationError(
+            f"{file}: not a readable reference table (CSV with the columns "
+            f"'instance' and one of {list(_VALUE_COLUMNS)}): {err}"
+        ) from None
 
 
 def run(
@@ -247,7 +357,14 @@ def run(
     FileNotFoundError
         A path that does not exist (checked before any instance is solved).
     SpecificationError
-        No instance in ``paths``, or files of another type than the family's.
+        No instance in ``paths``, files of another type than the family's, or
+        a ``reference.csv`` without the columns its reader takes.
+    ValueError
+        A file that is not a valid instance of the family (``"<file>: not a
+        valid <family> instance: ..."``).
+
+    All of these are raised before the first instance is solved: every file
+    and every folder's references are read first.
     """
     if family not in FAMILIES:
         raise KeyError(
@@ -256,9 +373,16 @@ def run(
     fam = FAMILIES[family]
     solve = _resolve(fam.solve)
     ref_reader = _resolve(fam.reference) if fam.reference else generic_reference
-    refs: dict[Path, Mapping[str, float]] = {}
+    files = _checked(family, fam, paths)
+    # references and instances are read before the first solve: a bad file
+    # fails fast and no solved row is lost
+    refs: dict[Path, Mapping[str, float]] = {
+        folder: ref_reader(folder) for folder in dict.fromkeys(p.parent for p in files)
+    }
+    if fam.read is not None:
+        _read_all(family, _resolve(fam.read), files, kw)
     rows = []
-    for path in _checked(family, fam, paths):
+    for path in files:
         t0 = time.perf_counter()
         row = dict(solve(path, time_limit=time_limit, seed=seed, **kw))
         seconds = time.perf_counter() - t0
@@ -267,10 +391,7 @@ def run(
         if "reference" in row:  # the family's own, for this run's options
             ref = row.pop("reference")
         else:
-            folder = path.parent
-            if folder not in refs:
-                refs[folder] = ref_reader(folder)
-            ref = refs[folder].get(str(row["instance"]))
+            ref = refs[path.parent].get(str(row["instance"]))
         if ref is not None and not (isinstance(ref, float) and math.isnan(ref)):
             row["reference"] = ref
             v = row.get("value")

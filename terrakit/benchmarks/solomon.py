@@ -110,32 +110,83 @@ class SolomonInstance:
         )
 
 
-def read_instance(path: str | Path) -> SolomonInstance:
+def read_instance(
+    path: str | Path, *, n_customers: int | None = None
+) -> SolomonInstance:
     """Parse a Solomon ``.txt`` file.
+
+    Parameters
+    ----------
+    path
+        The instance file.
+    n_customers
+        The number of customers the file must hold; by default the
+        ``n_customers`` of the ``reference.csv`` beside the file, when it has
+        a row for the instance (unchecked otherwise).
 
     Raises
     ------
     ValueError
-        When the VEHICLE or CUSTOMER section is missing or malformed.
+        When the VEHICLE or CUSTOMER section is missing or malformed: after
+        the CUSTOMER header (and its column titles) every non-blank row must
+        be 7 numbers, the customer ids must run 0 (the depot), 1, ..., n in
+        order, and ``n`` must be the expected number of customers.
     """
     path = Path(path)
-    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    raw = path.read_text().splitlines()
+    lines = [ln.strip() for ln in raw]
     name = next((ln for ln in lines if ln), path.stem)
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: not a valid Solomon instance: {what}")
+
     try:
         vi = next(i for i, ln in enumerate(lines) if ln.upper().startswith("VEHICLE"))
         nums = next(ln for ln in lines[vi + 1 :] if ln and ln[0].isdigit())
         n_veh, cap = (int(v) for v in nums.split()[:2])
         ci = next(i for i, ln in enumerate(lines) if ln.upper().startswith("CUSTOMER"))
     except (StopIteration, ValueError) as err:
-        raise ValueError(f"{path}: not a Solomon instance ({err})") from None
-    rows = []
-    for ln in lines[ci + 1 :]:
+        raise bad(f"no VEHICLE or CUSTOMER section ({err})") from None
+    rows: list[list[float]] = []
+    wrong: list[str] = []
+    titles = True  # the column titles ("CUST NO. XCOORD. ...") may follow
+    for lineno, ln in enumerate(lines[ci + 1 :], start=ci + 2):
+        if not ln:
+            continue
         parts = ln.split()
-        if len(parts) >= 7 and all(_isnum(v) for v in parts[:7]):
-            rows.append([float(v) for v in parts[:7]])
+        if titles and not _isnum(parts[0]):
+            titles = False
+            continue
+        titles = False
+        if len(parts) != 7 or not all(_isnum(v) for v in parts):
+            wrong.append(f"line {lineno}: {ln!r}")
+        else:
+            rows.append([float(v) for v in parts])
+    if wrong:
+        raise bad(
+            f"{len(wrong)} customer row(s) are not 7 numbers (CUST NO., XCOORD., "
+            f"YCOORD., DEMAND, READY TIME, DUE DATE, SERVICE TIME): "
+            + "; ".join(wrong[:3])
+        )
     if not rows:
-        raise ValueError(f"{path}: no customer rows")
+        raise bad("no customer rows after the CUSTOMER header")
     a = np.array(rows)
+    ids = a[:, 0]
+    off = np.flatnonzero(ids != np.arange(len(ids)))
+    if len(off):
+        k = int(off[0])
+        raise bad(
+            f"customer ids must run 0 (the depot), 1, 2, ... in order; row {k + 1} "
+            f"of the CUSTOMER section has id {ids[k]:g}, expected {k}"
+        )
+    if n_customers is None:
+        n_customers = _expected_customers(path)
+    if n_customers is not None and len(ids) - 1 != n_customers:
+        raise bad(
+            f"{len(ids) - 1} customers, but {n_customers} expected (the "
+            "reference.csv beside it, or n_customers=); the file is truncated "
+            "or the reference belongs to another file"
+        )
     return SolomonInstance(
         name=name,
         n_vehicles=n_veh,
@@ -148,6 +199,21 @@ def read_instance(path: str | Path) -> SolomonInstance:
         due=a[:, 5],
         service=a[:, 6],
     )
+
+
+def _expected_customers(path: Path) -> int | None:
+    """``n_customers`` of the instance's row in the ``reference.csv`` beside it."""
+    f = path.parent / "reference.csv"
+    if not f.is_file():
+        return None
+    try:
+        ref = pd.read_csv(f)
+    except (ValueError, pd.errors.ParserError):
+        return None  # a bad reference file is reported where it is read
+    if not {"instance", "n_customers"} <= set(ref.columns):
+        return None
+    rows = ref.loc[ref["instance"].astype(str) == path.stem, "n_customers"].dropna()
+    return int(rows.iloc[0]) if len(rows) else None
 
 
 def _isnum(s: str) -> bool:
@@ -222,19 +288,41 @@ def solve_instance(
     }
 
 
+#: the distance-only optimum (trunc-1 distances) of ``reference.csv``
+_OPT = "opt_distance_min_dist_trunc1"
+
+
 def read_reference(path: str | Path) -> pd.DataFrame:
-    """``reference.csv`` indexed by instance name."""
-    ref = pd.read_csv(path)
-    return ref.set_index("instance")
+    """``reference.csv`` indexed by instance name.
+
+    Raises
+    ------
+    SpecificationError
+        The file is not a table or has no ``instance`` column.
+    """
+    from terrakit.benchmarks.run import reference_table
+    from terrakit.exceptions import SpecificationError
+
+    ref = reference_table(path)
+    if "instance" not in ref.columns:
+        raise SpecificationError(
+            f"{path}: a reference file needs the column 'instance'; it has "
+            f"{list(ref.columns)}"
+        )
+    return ref.drop_duplicates("instance").set_index("instance")
 
 
 def reference_values(folder: str | Path) -> dict[str, float]:
-    """Distance-only optima (trunc-1 convention) per instance; type-1 classes only."""
-    f = Path(folder) / "reference.csv"
-    if not f.exists():
-        return {}
-    col = read_reference(f)["opt_distance_min_dist_trunc1"].dropna()
-    return {str(k): float(v) for k, v in col.items()}
+    """Distance-only optima (trunc-1 convention) per instance; type-1 classes only.
+
+    Column ``opt_distance_min_dist_trunc1`` or, in a ``reference.csv``
+    without it, the generic columns
+    (:func:`terrakit.benchmarks.run.generic_reference`, compared with the
+    exact ``value``); ``{}`` when there is no file.
+    """
+    from terrakit.benchmarks.run import generic_reference
+
+    return generic_reference(folder, (_OPT,))
 
 
 def find_instances(folder: str | Path) -> list[Path]:
@@ -266,13 +354,19 @@ def solve_file(
     ref_file = path.parent / "reference.csv"
     if ref_file.exists():
         ref = read_reference(ref_file)
-        if path.stem in ref.index:
+        # a reference.csv without Solomon's columns: run() falls back to the
+        # generic columns (see reference_values)
+        if path.stem in ref.index and _OPT in ref.columns:
             r = ref.loc[path.stem]
-            opt = float(r["opt_distance_min_dist_trunc1"])
+            opt = float(r[_OPT])
             if math.isfinite(opt):
                 row.update(_gaps(row, opt))
             else:  # type 2: no distance-only optimum
                 row["gap_trunc1_pct"] = math.nan
+        if path.stem in ref.index and {"bks_vehicles", "bks_distance"} <= set(
+            ref.columns
+        ):
+            r = ref.loc[path.stem]
             row["bks_vehicles"] = int(r["bks_vehicles"])
             row["bks_distance"] = float(r["bks_distance"])
             row["gap_bks_pct"] = (

@@ -149,9 +149,22 @@ def _explicit(values: list[float], n: int, fmt: str) -> np.ndarray:
                     m[i, j] = m[j, i] = v
     except StopIteration:
         raise ValueError(
-            f"EDGE_WEIGHT_SECTION too short for {n} nodes ({fmt})"
+            f"EDGE_WEIGHT_SECTION too short for {n} nodes ({fmt}): "
+            f"{len(values)} entries, {_entries(n, fmt)} expected"
         ) from None
+    if len(values) != _entries(n, fmt):
+        raise ValueError(
+            f"EDGE_WEIGHT_SECTION has {len(values)} entries, but {fmt} for {n} "
+            f"nodes takes {_entries(n, fmt)}; is EDGE_WEIGHT_FORMAT right?"
+        )
     return m
+
+
+def _entries(n: int, fmt: str) -> int:
+    """How many entries ``fmt`` lists for ``n`` nodes."""
+    if fmt == "FULL_MATRIX":
+        return n * n
+    return n * (n + 1) // 2 if "DIAG" in fmt else n * (n - 1) // 2
 
 
 def read_instance(path: str | Path) -> TSPInstance:
@@ -160,8 +173,9 @@ def read_instance(path: str | Path) -> TSPInstance:
     Raises
     ------
     ValueError
-        For missing sections, unsupported weight types or a wrong number of
-        entries.
+        For missing sections, a ``TYPE`` other than ``TSP`` (``ATSP``,
+        ``CVRP``...), unsupported weight types or a wrong number of entries
+        (too few or too many), with the file's name.
     """
     path = Path(path)
     text = path.read_text().split("\n")
@@ -169,7 +183,7 @@ def read_instance(path: str | Path) -> TSPInstance:
     section = None
     coords: list[tuple[float, float]] = []
     weights: list[float] = []
-    for raw in text:
+    for lineno, raw in enumerate(text, start=1):
         line = raw.strip()
         if not line:
             continue
@@ -186,24 +200,52 @@ def read_instance(path: str | Path) -> TSPInstance:
             continue
         if section == "NODE_COORD_SECTION":
             parts = line.split()
-            coords.append((float(parts[1]), float(parts[2])))
+            try:
+                coords.append((float(parts[1]), float(parts[2])))
+            except (IndexError, ValueError):
+                raise ValueError(
+                    f"{path}: not a valid tsplib instance: line {lineno} of "
+                    f"NODE_COORD_SECTION is not 'id x y': {line!r}"
+                ) from None
         elif section == "EDGE_WEIGHT_SECTION":
-            weights.extend(float(v) for v in line.split())
+            try:
+                weights.extend(float(v) for v in line.split())
+            except ValueError:
+                raise ValueError(
+                    f"{path}: not a valid tsplib instance: line {lineno} of "
+                    f"EDGE_WEIGHT_SECTION holds a value that is not a number: "
+                    f"{line!r}"
+                ) from None
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: not a valid tsplib instance: {what}")
+
     try:
         n = int(spec["DIMENSION"])
         kind = spec["EDGE_WEIGHT_TYPE"].upper()
     except KeyError as err:
-        raise ValueError(f"{path}: header {err.args[0]} missing") from None
+        raise bad(f"header {err.args[0]} missing") from None
+    except ValueError:
+        raise bad(f"DIMENSION {spec['DIMENSION']!r} is not a whole number") from None
+    tsp_type = (spec.get("TYPE") or "TSP").split()[0].upper()
+    if tsp_type != "TSP":
+        raise bad(
+            f"TYPE is {spec['TYPE']!r}; only symmetric TSP instances (TYPE: TSP) "
+            "are read (an ATSP matrix would be read as a symmetric one)"
+        )
     xy = np.array(coords) if coords else None
-    if kind == "EXPLICIT":
-        fmt = spec.get("EDGE_WEIGHT_FORMAT", "FULL_MATRIX")
-        mat = _explicit(weights, n, fmt)
-    else:
-        if xy is None or len(xy) != n:
-            raise ValueError(
-                f"{path}: expected {n} coordinates, got {0 if xy is None else len(xy)}"
-            )
-        mat = distance_matrix(xy, kind)
+    try:
+        if kind == "EXPLICIT":
+            fmt = spec.get("EDGE_WEIGHT_FORMAT", "FULL_MATRIX")
+            mat = _explicit(weights, n, fmt)
+        else:
+            if xy is None or len(xy) != n:
+                raise ValueError(
+                    f"expected {n} coordinates, got {0 if xy is None else len(xy)}"
+                )
+            mat = distance_matrix(xy, kind)
+    except ValueError as err:
+        raise bad(str(err)) from None
     mat.setflags(write=False)
     return TSPInstance(
         name=path.stem, dimension=n, edge_weight_type=kind, matrix=mat, coords=xy
@@ -264,12 +306,15 @@ def read_reference(path: str | Path) -> pd.DataFrame:
 
 
 def reference_values(folder: str | Path) -> dict[str, float]:
-    """Optimal tour length per instance from ``folder/reference.csv``."""
-    f = Path(folder) / "reference.csv"
-    if not f.exists():
-        return {}
-    col = read_reference(f)["optimal_tour_length"].dropna()
-    return {str(k): float(v) for k, v in col.items()}
+    """Optimal tour length per instance from ``folder/reference.csv``.
+
+    Column ``optimal_tour_length`` or, in a file without it, the generic
+    columns (:func:`terrakit.benchmarks.run.generic_reference`); ``{}`` when
+    there is no file.
+    """
+    from terrakit.benchmarks.run import generic_reference
+
+    return generic_reference(folder, ("optimal_tour_length",))
 
 
 def solve_file(

@@ -225,6 +225,15 @@ def solve(
     SpecificationError
         A bad run setting (``time_limit``, ``seed``, ``backend``,
         ``max_iter``), before any work.
+    TypeError
+        A keyword that is neither a run setting nor one of
+        :func:`~terrakit.design.mip.solve_mip`'s (the closest is named).
+
+    Warns
+    -----
+    TerrakitWarning
+        MIP keywords (``mip_gap``, ``threads``...) given while the chosen path
+        (p-median, capacitated, heuristic) does not use them.
     """
     t0 = time.perf_counter()
     res = _solve_path(
@@ -244,10 +253,27 @@ def _solve_path(
     **kw: Any,
 ) -> AlignmentResult:
     """:func:`solve` without the timing: check the settings, run one path."""
+    import inspect
+
+    from terrakit._runargs import did_you_mean
     from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
     from terrakit.design.mip import solve_mip
     from terrakit.design.pmedian import is_pmedian, solve_pmedian
 
+    # the keywords of solve_mip beyond the run settings every path takes
+    mip_only = [
+        name
+        for name, par in inspect.signature(solve_mip).parameters.items()
+        if par.kind is inspect.Parameter.KEYWORD_ONLY
+        and name not in ("time_limit", "seed", "backend")
+    ]
+    unknown = [k for k in kw if k != "max_iter" and k not in mip_only]
+    if unknown:
+        known = ["solver", "time_limit", "seed", "backend", "max_iter", *mip_only]
+        raise TypeError(
+            f"solve() got unknown keyword(s) {unknown}; it takes "
+            f"{known}" + did_you_mean(unknown, known)
+        )
     max_iter = kw.pop("max_iter", None)
     if solver not in ("auto", "mip", "heuristic"):
         raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
@@ -267,6 +293,13 @@ def _solve_path(
         and not kw
     ):
         path = "capacitated"
+    if kw and path != "mip":
+        warnings.warn(
+            f"{sorted(kw)} only apply to the MIP (solve_mip); the {path} path "
+            'ignores them; pass solver="mip" to use them',
+            TerrakitWarning,
+            stacklevel=3,
+        )
     if path == "pmedian":
         return solve_pmedian(problem, time_limit=time_limit, seed=seed, backend=backend)
     if path == "capacitated":

@@ -99,3 +99,45 @@ def test_run_without_contiguity_uses_its_own_reference() -> None:
     value, problems = districting.check_solution(inst, row["solution"])
     assert problems == [] and value == row["value"]
     assert row["gap_pct"] == pytest.approx(100 * (value - 8) / 8)
+
+
+def test_truncated_json_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "ME_county.json"
+    f.write_text((FOLDER / "ME_county.json").read_text()[:3000])
+    with pytest.raises(
+        ValueError,
+        match=r"ME_county\.json: not a valid districting instance: not readable as "
+        r"\(gzipped\) JSON",
+    ):
+        districting.read_instance(f)
+    g = tmp_path / "XX_county.json"
+    g.write_text(json.dumps({"nodes": [{"id": 1}], "adjacency": [[]]}))
+    with pytest.raises(ValueError, match=r"XX_county\.json: .*whole 'TOTPOP'"):
+        districting.read_instance(g, n_districts=1)
+
+
+class _Solved(Exception):
+    """Raised by a stand-in solver with the number of territories it got."""
+
+
+def test_n_districts_reaches_the_reader_without_a_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without reference.csv the error says "pass n_districts="; run() and
+    solve_file take it (it used to fall into the solver's **kw)."""
+    import terrakit as tk
+    from terrakit.design import cutedges
+
+    def fake(problem, **kw):
+        raise _Solved(problem.n_territories)
+
+    monkeypatch.setattr(cutedges, "solve_districting", fake)
+    f = tmp_path / "ME_county.json"
+    f.write_text((FOLDER / "ME_county.json").read_text())
+    with pytest.raises(
+        ValueError, match=r"ME_county\.json: number of districts unknown"
+    ):
+        tk.benchmarks.run("districting", [f], time_limit=1)
+    with pytest.raises(_Solved) as seen:
+        tk.benchmarks.run("districting", [f], time_limit=1, n_districts=3)
+    assert seen.value.args == (3,)

@@ -57,3 +57,39 @@ def test_solve_is_feasible_and_checked(g0: dtdp.GraphInstance) -> None:
     assert row["lower_bound"] <= value
     assert 0 < row["cpu_seconds"]
     assert row["load_1min"] >= 0
+
+
+def test_truncated_graphml_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "planar500_G0.graphml"
+    f.write_text((FOLDER / "planar500_G0.graphml").read_text()[:5000])
+    with pytest.raises(
+        ValueError,
+        match=r"planar500_G0\.graphml: not a valid dtdp instance: not well-formed "
+        r"GraphML",
+    ):
+        dtdp.read_instance(f)
+
+
+class _Solved(Exception):
+    """Raised by a stand-in solver with what it got."""
+
+
+def test_solve_file_passes_n_districts_and_delta_to_the_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import terrakit as tk
+    from terrakit.design import heuristic
+
+    def fake(problem, **kw):
+        raise _Solved(problem.n_territories)
+
+    monkeypatch.setattr(heuristic, "solve_heuristic", fake)
+    with pytest.raises(_Solved) as seen:
+        tk.benchmarks.run(
+            "dtdp", [FOLDER / "planar500_G0.graphml"], time_limit=1, n_districts=5
+        )
+    assert seen.value.args == (5,)
+    with pytest.raises(ValueError, match=r"delta must be a number in \[0, 1\)"):
+        tk.benchmarks.run(
+            "dtdp", [FOLDER / "planar500_G0.graphml"], time_limit=1, delta=1.5
+        )

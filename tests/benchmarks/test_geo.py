@@ -121,3 +121,19 @@ def test_island_links_connect_every_piece(counties: pd.DataFrame) -> None:
     assert frozenset(("36047", "36085")) in pairs  # Brooklyn – Staten Island
     km = np.array([d for *_, d in links])
     assert (km > 0).all()
+
+
+def test_a_csv_without_the_zcta_columns_is_named(tmp_path: Path) -> None:
+    """Another CSV of the folder (us_cities_top1k.csv) gave KeyError ['zcta']."""
+    f = tmp_path / "us_cities.csv"
+    f.write_text("city,state,population,lat,lon\nAustin,TX,1,30.2,-97.7\n")
+    msg = (
+        r"us_cities\.csv: not a valid geo instance: the ZCTA table needs the "
+        r"columns \['zcta', 'pop2010', 'aland_sqmi', 'lat', 'lon'\]"
+    )
+    with pytest.raises(ValueError, match=msg):
+        bg.us_zctas(f)
+    with pytest.raises(ValueError, match=msg):
+        bg.check_file(f)
+    with pytest.raises(ValueError, match=msg):
+        bg.solve_file(f, time_limit=1)

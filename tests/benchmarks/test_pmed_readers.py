@@ -80,3 +80,51 @@ def test_pmedcap_folders_hold_their_own_set():
     assert len(oc) == 14 and all(p.suffix == ".txt" for p in oc)
     refs = pmedcap.reference_values(SHARED / "pmedcap" / "sjc")
     assert (refs["SJC4a"], refs["pmedcap01"]) == (61925.51, 713)
+
+
+def test_pmed_reader_refuses_truncated_and_foreign_files(tmp_path):
+    """The header's edge count is checked: a truncated file or another
+    family's file is named, with what is wrong, not a reshape error."""
+    cut = tmp_path / "pmed1.txt"
+    cut.write_text((SHARED / "pmed" / "pmed1.txt").read_text()[:1500])
+    with pytest.raises(
+        ValueError,
+        match=r"pmed1\.txt: not a valid pmed instance: the header announces 200 "
+        r"edges, so 3 \+ 3·200 = 603 numbers, but the file has \d+",
+    ):
+        pmed.read_instance(cut)
+    with pytest.raises(ValueError, match=r"pmedcap01\.txt: not a valid pmed instance"):
+        pmed.read_instance(SHARED / "pmedcap" / "pmedcap01.txt")
+    far = tmp_path / "pmed9.txt"
+    far.write_text("3 2 1\n1 2 5\n2 7 1\n")
+    with pytest.raises(
+        ValueError, match=r"edge\(s\) \[2\] join vertices outside 1\.\.3"
+    ):
+        pmed.read_instance(far)
+
+
+def test_pmedcap_reader_refuses_truncated_and_foreign_files(tmp_path):
+    lines = (SHARED / "pmedcap" / "pmedcap01.txt").read_text().splitlines()
+    cut = tmp_path / "pmedcap01.txt"
+    cut.write_text("\n".join(lines[:30]) + "\n")
+    with pytest.raises(
+        ValueError,
+        match=r"pmedcap01\.txt: not a valid pmedcap instance: the header announces "
+        r"50 customers, the file has 28 rows",
+    ):
+        pmedcap.read_instance(cut)
+    with pytest.raises(ValueError, match=r"pmed1\.txt: not a valid pmedcap instance"):
+        pmedcap.read_instance(SHARED / "pmed" / "pmed1.txt")
+    short = tmp_path / "SJC9.dat"
+    short.write_text("2 1\n1 2 10 3\n4 5 10\n")
+    with pytest.raises(
+        ValueError, match=r"1 customer row\(s\) do not have 4 numbers .* row 2 '4 5 10'"
+    ):
+        pmedcap.read_instance(short)
+
+
+def test_pmedcap_reference_falls_back_to_the_generic_columns(tmp_path):
+    """A reference.csv with the generic columns (instance, optimal_value)
+    serves pmedcap too, instead of a KeyError after the solve."""
+    (tmp_path / "reference.csv").write_text("instance,optimal_value\npmedcap01,713\n")
+    assert pmedcap.reference_values(tmp_path) == {"pmedcap01": 713.0}

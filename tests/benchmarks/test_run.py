@@ -65,3 +65,50 @@ def test_a_family_with_two_file_types(tmp_path, monkeypatch):
         SpecificationError, match=r"\(files matching pmedcap\*\.txt, SJC\*\.dat\)"
     ):
         run("pmedcap", tmp_path, time_limit=1)
+
+
+def _pmed_solves_fail(monkeypatch):
+    """Only the pmed family's solve fails: the readers and references run."""
+    from terrakit.benchmarks import pmed
+
+    def fail(*args, **kwargs):
+        raise AssertionError("an instance was solved before every file was read")
+
+    monkeypatch.setattr(pmed, "solve_file", fail)
+
+
+def test_every_file_is_read_before_the_first_solve(tmp_path, monkeypatch):
+    """A bad second file is named before the first is solved (no row lost)."""
+    _pmed_solves_fail(monkeypatch)
+    good = tmp_path / "pmed1.txt"
+    good.write_text("3 2 1\n1 2 5\n2 3 1\n")
+    bad = tmp_path / "pmed2.txt"
+    bad.write_text("3 2 1\n1 2 5\n2 3\n")
+    with pytest.raises(
+        ValueError, match=r"pmed2\.txt: not a valid pmed instance: the header announces"
+    ):
+        run("pmed", [good, bad], time_limit=1)
+
+
+def test_a_bad_reference_file_fails_before_the_first_solve(tmp_path, monkeypatch):
+    _pmed_solves_fail(monkeypatch)
+    (tmp_path / "pmed1.txt").write_text("3 2 1\n1 2 5\n2 3 1\n")
+    (tmp_path / "reference.csv").write_text("name,optimal_value\npmed1,5\n")
+    with pytest.raises(
+        SpecificationError,
+        match=r"reference\.csv: a reference file needs the column 'instance' and one "
+        r"of \['reference_value', 'optimal_value'.*it has \['name', 'optimal_value'\]",
+    ):
+        run("pmed", tmp_path, time_limit=1)
+
+
+def test_generic_reference_prefers_the_family_column(tmp_path):
+    from terrakit.benchmarks.run import generic_reference
+
+    f = tmp_path / "reference.csv"
+    f.write_text("instance,optimal_value,own\na,1,10\nb,2,\n")
+    assert generic_reference(tmp_path) == {"a": 1.0, "b": 2.0}
+    assert generic_reference(tmp_path, ("own",)) == {"a": 10.0}
+    # another family's references (no value column known): none, no error
+    f.write_text("instance,n_customers\na,100\n")
+    assert generic_reference(tmp_path) == {}

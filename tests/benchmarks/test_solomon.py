@@ -81,3 +81,53 @@ def test_run_gap_compares_like_with_like() -> None:
     exact = 100 * (chk["value"] - 827.3) / 827.3
     assert row["gap_exact_pct"] == pytest.approx(exact)
     assert row["gap_exact_pct"] > row["gap_pct"]
+
+
+def _damaged(tmp_path: Path, lines: list[str], reference: bool = True) -> Path:
+    f = tmp_path / "C101.txt"
+    f.write_text("\n".join(lines) + "\n")
+    if reference:
+        (tmp_path / "reference.csv").write_text((FOLDER / "reference.csv").read_text())
+    return f
+
+
+def test_truncated_file_is_refused(tmp_path: Path) -> None:
+    """C101 cut after customer 50 was solved as a 50-customer instance and
+    compared with the 100-customer optimum (gap −56 %)."""
+    lines = C101.read_text().splitlines()
+    f = _damaged(tmp_path, lines[:60])
+    with pytest.raises(
+        ValueError,
+        match=r"C101\.txt: not a valid Solomon instance: 50 customers, but 100 "
+        r"expected",
+    ):
+        solomon.read_instance(f)
+    # a caller who means 50 customers says so
+    assert solomon.read_instance(f, n_customers=50).n_customers == 50
+
+
+def test_short_row_and_ids_out_of_order_are_refused(tmp_path: Path) -> None:
+    lines = C101.read_text().splitlines()
+    k = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["37"])
+    short = [*lines]
+    short[k] = " ".join(lines[k].split()[:6])
+    with pytest.raises(
+        ValueError,
+        match=rf"1 customer row\(s\) are not 7 numbers .*: line {k + 1}: '37 ",
+    ):
+        solomon.read_instance(_damaged(tmp_path, short, reference=False))
+    swapped = [*lines]
+    swapped[k], swapped[k + 1] = lines[k + 1], lines[k]
+    with pytest.raises(ValueError, match=r"has id 38, expected 37"):
+        solomon.read_instance(_damaged(tmp_path, swapped, reference=False))
+
+
+def test_generic_reference_file_is_no_key_error(tmp_path: Path) -> None:
+    """A reference.csv with the generic columns: solve_file adds no Solomon
+    columns, reference_values falls back to the generic column."""
+    f = tmp_path / "C101.txt"
+    f.write_text(C101.read_text())
+    (tmp_path / "reference.csv").write_text("instance,optimal_value\nC101,827.3\n")
+    assert solomon.reference_values(tmp_path) == {"C101": 827.3}
+    row = solomon.solve_file(f, time_limit=1, seed=0)
+    assert row["status"] == "feasible" and "bks_distance" not in row

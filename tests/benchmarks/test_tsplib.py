@@ -74,3 +74,41 @@ def test_run_reaches_the_optimum_of_eil76() -> None:
     assert row["value"] == 538 and row["gap_pct"] == 0.0
     assert row["seconds"] <= 5.5
     assert row["solution"] == b.iloc[0]["solution"]
+
+
+def _explicit_file(tmp_path: Path, fmt: str, body: str, kind: str = "TSP") -> Path:
+    f = tmp_path / "t.tsp"
+    f.write_text(
+        f"NAME: t\nTYPE: {kind}\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
+        f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n{body}\nEOF\n"
+    )
+    return f
+
+
+def test_too_many_matrix_entries_are_refused(tmp_path: Path) -> None:
+    """LOWER_DIAG_ROW data (6 entries) declared UPPER_ROW (3) was read from
+    its first 3 entries; now the count must match the format exactly."""
+    f = _explicit_file(tmp_path, "UPPER_ROW", "0 1 0 2 3 0")
+    with pytest.raises(
+        ValueError,
+        match=r"t\.tsp: not a valid tsplib instance: EDGE_WEIGHT_SECTION has 6 "
+        r"entries, but UPPER_ROW for 3 nodes takes 3",
+    ):
+        tsplib.read_instance(f)
+    with pytest.raises(ValueError, match=r"too short for 3 nodes .*2 entries, 3"):
+        tsplib.read_instance(_explicit_file(tmp_path, "UPPER_ROW", "1 2"))
+
+
+@pytest.mark.parametrize("kind", ["ATSP", "HCP", "CVRP"])
+def test_only_symmetric_tsp_files_are_read(tmp_path: Path, kind: str) -> None:
+    f = _explicit_file(tmp_path, "FULL_MATRIX", "0 1 2 5 0 3 2 3 0", kind=kind)
+    with pytest.raises(
+        ValueError, match=rf"t\.tsp: .*TYPE is '{kind}'; only symmetric"
+    ):
+        tsplib.read_instance(f)
+
+
+def test_reference_falls_back_to_the_generic_columns(tmp_path: Path) -> None:
+    """A reference.csv with the generic columns serves tsplib (no KeyError)."""
+    (tmp_path / "reference.csv").write_text("instance,optimal_value\nburma14,3323\n")
+    assert tsplib.reference_values(tmp_path) == {"burma14": 3323.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -679,3 +680,42 @@ def test_travel_table_model_is_looked_up_by_unit_and_rep_ids(toy_grid_3x3):
         match=r"1 rep ids are missing from its columns \(rows: 'R2'\)",
     ):
         build_problem(toy_grid_3x3, objective="travel", travel_model=no_r2)
+
+
+def _pmedian_problem():
+    from terrakit.design.problem import DesignProblem
+
+    xy = np.array([[0, 0], [1, 0], [5, 5], [6, 5], [0, 1], [5, 6]], dtype=float)
+    d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+    return DesignProblem(
+        unit_ids=np.arange(1, 7),
+        activities={"demand": np.ones(6)},
+        n_territories=2,
+        cost=d,
+        center_mode="choose",
+        center_units=np.arange(6),
+    )
+
+
+def test_unknown_solve_keyword_is_refused_with_the_closest(monkeypatch):
+    """``tme_limit=30`` was dropped silently on the p-median path."""
+    problem = _pmedian_problem()
+    with pytest.raises(
+        TypeError, match=r"\['tme_limit'\].*'time_limit' for 'tme_limit'"
+    ):
+        solve(problem, time_limit=5, tme_limit=30)
+    with pytest.raises(TypeError, match=r"'mip_gap' for 'mipgap'"):
+        solve(problem, solver="heuristic", time_limit=5, mipgap=0.5)
+
+
+def test_mip_keywords_on_another_path_warn():
+    """``mip_gap`` is a MIP setting: the p-median path ignores it, and says so;
+    with ``solver="mip"`` it is used, without a warning."""
+    problem = _pmedian_problem()
+    with pytest.warns(TerrakitWarning, match=r"\['mip_gap'\] only apply to the MIP"):
+        res = solve(problem, time_limit=5, mip_gap=0.5)
+    assert res.method.startswith("pmedian")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        res = solve(problem, solver="mip", time_limit=5, mip_gap=0.5)
+    assert res.method.startswith("mip")
