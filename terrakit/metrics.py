@@ -399,7 +399,12 @@ def territory_kpis(
 
     Notes
     -----
-    * ``penetration = sales / potential``.
+    * ``potential`` sums the units' input column ``potential`` — the study's
+      own figure, as loaded (e.g. from a data vendor) — not a fitted model.
+      For the model's estimate, sum ``potential_mean`` of
+      :meth:`terrakit.potential.PotentialResult.to_frame` over the
+      territory's units (the study report shows it as ``potential_model``).
+    * ``penetration = sales / potential`` (of that input column).
     * ``growth = S_last12 / S_prev12 - 1`` where ``S_last12`` sums the history
       of the 12 latest months of the whole history and ``S_prev12`` the 12
       before; NaN when the history has fewer than 24 months.

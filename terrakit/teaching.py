@@ -225,25 +225,60 @@ def check_max_rel_dev(
     )
 
 
+def _one_id(answer: Any, ids: Sequence[Hashable]) -> tuple[Any, str | None]:
+    """The one territory id an answer holds, or ``(None, what it is instead)``.
+
+    A 0-d array is its value; a one-row Series or DataFrame (``nlargest(1)``)
+    is its index label — for a Series the value when only that is an id; any
+    other one-element container is its element.
+    """
+    import pandas as pd
+
+    known = {str(t) for t in ids}
+    if isinstance(answer, np.ndarray) and answer.ndim == 0:
+        return answer.item(), None
+    if isinstance(answer, (pd.Series, pd.DataFrame)):
+        kind = "Series" if isinstance(answer, pd.Series) else "DataFrame"
+        if len(answer) != 1:
+            return None, f"a {kind} of {len(answer)} rows"
+        label = answer.index[0]
+        if isinstance(answer, pd.Series) and str(label) not in known:
+            return answer.iloc[0], None
+        return label, None
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__"):
+        return answer, None
+    try:
+        items = list(answer)
+    except Exception:  # a check never raises: describe what it got
+        return None, f"a {type(answer).__name__}"
+    if len(items) != 1:
+        return None, f"a {type(answer).__name__} of {len(items)} values"
+    item = items[0]
+    if isinstance(item, np.ndarray) and item.ndim == 0:
+        item = item.item()
+    return item, None
+
+
 def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Feedback:
-    """Id of the territory with the highest workload."""
+    """Id of the territory with the highest workload.
+
+    The answer is one id (a string, a 0-d array, a one-element list) or a
+    one-row Series or DataFrame indexed by territory (``nlargest(1)``).
+    """
     exercise = "most loaded territory"
     if answer is None:
         return _unanswered(exercise, "a territory id such as 'R07'")
     wl = _territory_workload(study, alignment)
     expected = wl.idxmax()
-    if not isinstance(answer, str) and hasattr(answer, "__len__"):
-        items = list(answer)
-        if len(items) != 1:
-            return Feedback(
-                False,
-                f"not quite: expected one territory id such as "
-                f"{str(wl.index[0])!r}, got {type(answer).__name__} of "
-                f"{len(items)} values; .idxmax() of the workload column gives the "
-                "id of the largest",
-                exercise,
-            )
-        answer = items[0]
+    answer, got = _one_id(answer, list(wl.index))
+    if got is not None:
+        return Feedback(
+            False,
+            f"not quite: expected one territory id such as "
+            f"{str(wl.index[0])!r}, got {got}; .idxmax() of the workload column "
+            "gives the id of the largest",
+            exercise,
+        )
     if str(answer) == str(expected):
         return Feedback(
             True, f"correct: {expected} carries {wl.max():,.0f} h per year", exercise
@@ -471,7 +506,14 @@ def check_gap(result: Any, answer: Any, *, rtol: float = RTOL) -> Feedback:
 
 
 def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
-    """Number of territories of ``alignment`` that are one connected piece."""
+    """Number of territories of ``alignment`` that are one connected piece.
+
+    Typical wrong answers get their own hint: the number of territories, the
+    total number of pieces and the number of split territories.  When every
+    territory is one piece, the answer equals the number of territories (and
+    of pieces), so the check cannot tell them apart: set the exercise on an
+    alignment with split territories.
+    """
     from terrakit.metrics import contiguity
 
     exercise = "contiguous territories"
@@ -480,23 +522,50 @@ def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
     from terrakit.metrics import _alignment
 
     pieces = contiguity(study.units, _alignment(study, alignment))
+    n = len(pieces)
     expected = int((pieces == 1).sum())
     v = _number(answer)
-    if v is not None and v == expected:
-        return Feedback(
-            True, f"correct: {expected} of {len(pieces)} are contiguous", exercise
-        )
-    if v is not None and v == int(pieces.sum()):
+    if v is None:
         return Feedback(
             False,
-            "not quite: that is the total number of pieces; count the territories "
-            "with exactly 1 piece",
+            f"not quite: expected one number (a count of territories), got "
+            f"{type(answer).__name__} {answer!r:.60}",
+            exercise,
+        )
+    if v == expected:
+        return Feedback(True, f"correct: {expected} of {n} are contiguous", exercise)
+    hints = [
+        (
+            n,
+            "that is the number of territories; count only those in one piece "
+            "(contiguity(...) == 1)",
+        ),
+        (
+            int(pieces.sum()),
+            "that is the total number of pieces; count the territories with "
+            "exactly 1 piece",
+        ),
+        (
+            int((pieces > 1).sum()),
+            "that is the number of territories in more than one piece; count "
+            "those in exactly 1 piece",
+        ),
+    ]
+    for wrong, hint in hints:
+        if v == wrong:
+            return Feedback(False, f"not quite: {hint}", exercise)
+    if not (0 <= v <= n and v == int(v)):
+        return Feedback(
+            False,
+            f"not quite: {v:g} cannot be a count of the {n} territories; count "
+            "those with tk.metrics.contiguity(study.units, alignment) == 1",
             exercise,
         )
     return Feedback(
         False,
-        f"not quite: expected a count between 0 and {len(pieces)}; use "
-        "tk.metrics.contiguity(study.units, alignment) == 1",
+        f"not quite: {v:g} is not the number of territories in one piece; count "
+        "those with tk.metrics.contiguity(study.units, alignment) == 1, e.g. "
+        "int((pieces == 1).sum())",
         exercise,
     )
 

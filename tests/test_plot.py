@@ -86,6 +86,22 @@ def test_balance_chart_highlights_only_bars_outside_the_band(toy_grid_3x3):
     assert "1 of 4 territories outside ±5 %" in ax.get_title()
 
 
+@pytest.mark.parametrize("value", [0.0, float("inf")])
+def test_balance_chart_refuses_a_measure_that_totals_zero(toy_grid_3x3, value):
+    """A measure of 0 (a potential column not filled yet) or inf drew NaN bars
+    under the title '0 of 2 territories outside ±5 %'."""
+    from terrakit.exceptions import SpecificationError
+
+    units = toy_grid_3x3.units.assign(potential=value)
+    al = toy_grid_3x3.alignments["current"]
+    with pytest.raises(
+        SpecificationError,
+        match=r"measure 'potential' totals (0|inf) over the 2 territories of "
+        r"'current'.*fill the units' 'potential' column",
+    ):
+        balance_chart(units, al, measure="potential")
+
+
 def test_bad_settings_are_refused_before_a_figure_is_made(toy_grid_3x3):
     """A reps table without homes (or reps="R1") drew no homes without a word;
     tolerance="5" was a TypeError; a wrong pareto frame a KeyError after the

@@ -187,7 +187,35 @@ def test_contiguous_count(toy_grid_3x3):
     pieces = teaching.check_contiguous_count(toy_grid_3x3, 3, split)
     assert not pieces and "total number of pieces" in pieces.message
     fb = teaching.check_contiguous_count(toy_grid_3x3, 99, split)
-    assert not fb and "count between 0 and 2" in fb.message
+    assert not fb and "99 cannot be a count of the 2 territories" in fb.message
+
+
+def test_contiguous_count_names_the_typical_wrong_answers(toy_grid_3x3):
+    """The count of split territories (or of all territories) got 'expected a
+    count between 0 and 3', although it is between 0 and 3."""
+    from terrakit.metrics import contiguity
+
+    # R1 = {u1, u9} and R2 = {u3, u7}: opposite corners, 2 pieces each; R3 = the
+    # plus-shaped rest, 1 piece
+    two = {"u1": "R1", "u9": "R1", "u3": "R2", "u7": "R2"}
+    al = Alignment.from_mapping(
+        {f"u{k}": two.get(f"u{k}", "R3") for k in range(1, 10)}, name="split"
+    )
+    assert contiguity(toy_grid_3x3.units, al).to_dict() == {"R1": 2, "R2": 2, "R3": 1}
+    assert teaching.check_contiguous_count(toy_grid_3x3, np.int64(1), al)
+    for answer, hint in [
+        (3, "that is the number of territories; count only those in one piece"),
+        (5, "that is the total number of pieces"),
+        (2, "that is the number of territories in more than one piece"),
+        (0, "0 is not the number of territories in one piece"),
+        (-1, "-1 cannot be a count of the 3 territories"),
+        (1.5, "1.5 cannot be a count of the 3 territories"),
+        ("one", "expected one number (a count of territories), got str"),
+    ]:
+        fb = teaching.check_contiguous_count(toy_grid_3x3, answer, al)
+        assert not fb and fb.answered, answer
+        assert hint in fb.message, (answer, fb.message)
+        assert "between 0 and" not in fb.message
 
 
 # -- lesson 4 ----------------------------------------------------------------------
@@ -259,10 +287,30 @@ def test_most_loaded_takes_a_one_element_answer_and_explains_a_column(toy_grid_3
     assert teaching.check_most_loaded(toy_grid_3x3, wl.index[wl == wl.max()])
     col = teaching.check_most_loaded(toy_grid_3x3, wl)
     assert not col and col.answered
-    assert "expected one territory id such as 'R1', got Series of 2 values" in (
+    assert "expected one territory id such as 'R1', got a Series of 2 rows" in (
         col.message
     )
     assert ".idxmax()" in col.message
+
+
+def test_most_loaded_takes_a_0d_array_and_a_one_row_table(toy_grid_3x3):
+    """np.array('R2') raised TypeError (iteration over a 0-d array); a one-row
+    DataFrame (nlargest(1)) was 'a DataFrame of 11 values' (its columns)."""
+    from terrakit.metrics import territory_kpis
+
+    k = territory_kpis(toy_grid_3x3, "current")
+    assert teaching.check_most_loaded(toy_grid_3x3, np.array(k["workload"].idxmax()))
+    assert teaching.check_most_loaded(toy_grid_3x3, k.nlargest(1, "workload"))
+    assert teaching.check_most_loaded(toy_grid_3x3, k["workload"].nlargest(1))
+    assert teaching.check_most_loaded(toy_grid_3x3, pd.Series(["R2"]))
+    assert teaching.check_most_loaded(toy_grid_3x3, [np.array("R2")])
+    light = teaching.check_most_loaded(toy_grid_3x3, k.nsmallest(1, "workload"))
+    assert not light and "lightest territory" in light.message
+    table = teaching.check_most_loaded(toy_grid_3x3, k)
+    assert not table and "got a DataFrame of 2 rows" in table.message
+    for odd in (np.array(["R1", "R2"]), np.array(3.0), object(), {"R2": 1}):
+        fb = teaching.check_most_loaded(toy_grid_3x3, odd)  # never raises
+        assert not fb or odd == {"R2": 1}
 
 
 def test_gap_of_something_that_is_not_a_design_result_is_feedback(toy_grid_3x3):

@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment
+from terrakit.exceptions import SpecificationError
 
 __all__ = ["balance_chart"]
 
@@ -54,6 +55,14 @@ def balance_chart(
     -------
     matplotlib.axes.Axes
         One bar patch per territory plus the shaded band.
+
+    Raises
+    ------
+    SpecificationError
+        When the measure totals 0 (or is not finite) over the territories:
+        no territory can then be drawn as a share of the mean or target.
+    ValueError
+        When ``tolerance`` is not a fraction in [0, 1).
     """
     from terrakit.metrics import (
         _alignment,
@@ -75,6 +84,14 @@ def balance_chart(
     lab = _labels(units.index, al)
     terr = _territory_order(lab)
     x = _measure(units, measure).groupby(lab).sum().reindex(terr).to_numpy()
+    total = float(np.sum(x))
+    if not (np.isfinite(total) and total != 0):
+        raise SpecificationError(
+            f"measure {measure!r} totals {total:g} over the {len(terr)} territories "
+            f"of {al.name!r}, so no territory can be drawn as a share of the "
+            f"{'mean' if targets is None else 'target'}; fill the units' "
+            f"{measure!r} column (or chart another measure)"
+        )
     if targets is None:
         ref = np.full(len(terr), x.mean())
         ylabel = f"{measure}, % of mean"
@@ -83,7 +100,8 @@ def balance_chart(
         ylabel = f"{measure}, % of target"
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100.0 * x / ref
-    outside = np.abs(pct - 100.0) > 100.0 * tolerance + 1e-9
+    # a bar that cannot be computed (NaN) is not inside the band
+    outside = ~(np.abs(pct - 100.0) <= 100.0 * tolerance + 1e-9)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(terr) + 2), 4))
     pos = np.arange(len(terr))

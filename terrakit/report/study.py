@@ -19,6 +19,7 @@ import difflib
 import html
 import io
 import json
+import math
 import os
 import platform
 import secrets
@@ -35,7 +36,11 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment
-from terrakit.exceptions import DataValidationError, TerrakitWarning
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 __all__ = ["SECTIONS", "Section", "StudyReport", "study_report", "to_excel"]
 
@@ -113,6 +118,27 @@ def _fig_uri(fig: Any, dpi: int = 100) -> str:
     )
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _potential_method(res: Any) -> str:
+    """The method note of a potential result: its level, spatial effect,
+    quantile and fitting method, read from the result (not assumed)."""
+    cfg = dict(getattr(res, "model_config", {}) or {})
+    q = float(cfg.get("potential_quantile", math.nan))
+    if getattr(res, "level", None) == "unit":
+        on = "sales on demographics" + (
+            " with a BYM2 spatial effect"
+            if cfg.get("spatial") == "bym2"
+            else " (no spatial effect)"
+        )
+    else:
+        on = "sales on firmographics"
+    pct = f"the {100 * q:g} % quantile" if math.isfinite(q) else "a high quantile"
+    return (
+        f"A hierarchical Bayesian model (PyMC) of {on}, with a hurdle for "
+        f"non-buyers. Potential is {pct} of the peer group's sales, per "
+        f"posterior draw; fitted with {getattr(res, 'method', '?')}."
+    )
 
 
 def _figure(
@@ -343,7 +369,10 @@ class StudyReport:
     headcount
         A :class:`~terrakit.sizing.HeadcountCurve`.
     potential
-        A :class:`~terrakit.potential.PotentialResult` at unit level.
+        A :class:`~terrakit.potential.PotentialResult` at unit level (the
+        KPI tables then add ``potential_model`` and ``penetration_model``
+        beside the units' input column ``potential``; see
+        :meth:`kpi_table`).
     forecast
         A :class:`~terrakit.forecast.TerritoryForecast` (``f.by(alignment)``).
     quotas
@@ -576,7 +605,17 @@ class StudyReport:
         return pd.concat(frames, ignore_index=True)
 
     def kpi_table(self, alignment: Alignment | None = None) -> pd.DataFrame:
-        """Territory KPIs of one alignment (default: the primary), with rep names."""
+        """Territory KPIs of one alignment (default: the primary), with rep names.
+
+        ``potential`` and ``penetration`` (sales ÷ potential) come from the
+        units' input column ``potential`` (see
+        :func:`terrakit.metrics.territory_kpis`).  With a unit-level
+        ``potential`` result the table adds ``potential_model`` — the
+        model's posterior-mean potential summed over the territory's units,
+        as in the Market potential section (NaN for a territory with a unit
+        the fit does not cover) — and ``penetration_model`` (sales ÷
+        ``potential_model``).  Columns without any data are left out.
+        """
         from terrakit import metrics
 
         al = self.primary if alignment is None else alignment
@@ -584,7 +623,37 @@ class StudyReport:
         reps = self.study.reps
         if reps is not None and "name" in reps.columns:
             k.insert(0, "rep_name", k.index.map(reps["name"]).astype(object))
-        return k.drop(columns=[c for c in k.columns if k[c].isna().all()])
+        k = k.drop(columns=[c for c in k.columns if k[c].isna().all()])
+        model = self._model_potential(al)
+        if model is not None:
+            pot = model.reindex(k.index)
+            sales = k["sales"] if "sales" in k.columns else np.nan
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pen = sales / pot.where(pot > 0)
+            after = "potential" if "potential" in k.columns else "sales"
+            at = k.columns.get_loc(after) + 1 if after in k.columns else len(k.columns)
+            k.insert(int(at), "potential_model", pot)
+            after = "penetration" if "penetration" in k.columns else "potential_model"
+            k.insert(int(k.columns.get_loc(after)) + 1, "penetration_model", pen)
+            k = k.drop(columns=[c for c in k.columns if k[c].isna().all()])
+        return k
+
+    def _model_potential(self, alignment: Alignment) -> pd.Series | None:
+        """The potential model's posterior mean summed per territory (unit fits).
+
+        ``None`` without a unit-level ``potential`` result.  A territory with a
+        unit the fit does not cover gets NaN (a partial sum would understate it).
+        """
+        res = self.potential
+        if res is None or getattr(res, "level", None) != "unit":
+            return None
+        units = self.study.units.index
+        mean = res.to_frame()["potential_mean"].astype(float)
+        per_unit = mean.reindex(units)
+        labels = alignment.assignment.reindex(units)
+        total = per_unit.groupby(labels).sum()
+        uncovered = per_unit.isna().groupby(labels).any()
+        return total.where(~uncovered.reindex(total.index, fill_value=True))
 
     def comparison_table(self) -> pd.DataFrame:
         """:func:`~terrakit.report.tables.compare_alignments` of the alignments."""
@@ -612,7 +681,10 @@ class StudyReport:
         out["Unit assignments"] = unit_assignments(s, self.aligned, self.primary)
         out["Balance"] = self.balance_table()
         for a in self.aligned:
-            out[f"KPIs {a.name}"] = self.kpi_table(a).reset_index()
+            # the sheet name is cut to 31 characters: the rows say whose they are
+            kpis = self.kpi_table(a).reset_index()
+            kpis.insert(0, "alignment", a.name)
+            out[f"KPIs {a.name}"] = kpis
         if len(self.aligned) > 1:
             out["Comparison"] = self.comparison_table().reset_index()
         if self.workload is not None:
@@ -785,22 +857,26 @@ class StudyReport:
         from terrakit import plot
 
         m0 = self.measures[0]
-        figs = [
-            _figure(
-                partial(
-                    plot.balance_chart,
-                    self.study,
-                    a,
-                    measure=m0,
-                    tolerance=self.tolerance,
-                ),
-                f"{m0} per territory, alignment {a.name} "
-                f"(band ±{100 * self.tolerance:.0f} % of the mean)",
-                (8, 3.6),
-                dpi=90,
-            )
-            for a in self.aligned
-        ]
+        figs = []
+        for a in self.aligned:
+            try:
+                figs.append(
+                    _figure(
+                        partial(
+                            plot.balance_chart,
+                            self.study,
+                            a,
+                            measure=m0,
+                            tolerance=self.tolerance,
+                        ),
+                        f"{m0} per territory, alignment {a.name} "
+                        f"(band ±{100 * self.tolerance:.0f} % of the mean)",
+                        (8, 3.6),
+                        dpi=90,
+                    )
+                )
+            except SpecificationError as exc:  # a measure that totals 0: no chart
+                figs.append(_p(f"No balance chart of {a.name}: {exc}.", "note"))
         bal = self.balance_table().set_index(["alignment", "measure"])
         return (
             _p(
@@ -812,8 +888,30 @@ class StudyReport:
             + f'<div class="grid">{"".join(figs)}</div>'
         )
 
+    def _kpi_note(self, columns: Sequence[str]) -> str:
+        """What the potential columns of the KPI table are (empty without any)."""
+        parts = []
+        if "potential" in columns:
+            parts.append(
+                "potential is the units table's input column potential summed per "
+                "territory (the study's own figure, not the potential model's "
+                "estimate); penetration = sales ÷ that potential."
+            )
+        if "potential_model" in columns:
+            parts.append(
+                "potential_model is the potential model's posterior-mean potential "
+                "summed over the territory's units (as in the Market potential "
+                "section); penetration_model = sales ÷ potential_model."
+            )
+        return _p(" ".join(parts), "note") if parts else ""
+
     def _kpis(self) -> str:
-        body = f"<h3>{_esc(self.primary.name)}</h3>" + _table(self.kpi_table())
+        first = self.kpi_table()
+        body = (
+            self._kpi_note(list(first.columns))
+            + f"<h3>{_esc(self.primary.name)}</h3>"
+            + _table(first)
+        )
         for a in self.aligned[:-1]:
             body += (
                 f"<details><summary>KPIs of {_esc(a.name)}</summary>"
@@ -829,7 +927,7 @@ class StudyReport:
             "balance, compactness (moment of inertia: lower is more compact; "
             "Polsby–Popper: 1 is a disc), territories in more than one piece, "
             "mean distance to the rep's home and what moves."
-        ) + _table(df.T)
+        ) + _table(df, transpose=True)
 
     def _sizing(self) -> str:
         from terrakit import plot
@@ -957,14 +1055,24 @@ class StudyReport:
         )
 
     def _methods(self) -> str:
+        kpi_text = (
+            "Territory totals are sums of unit measures (accounts, workload in "
+            "hours a year, sales of the last 12 months, potential — the units "
+            "table's input column, not the potential model's estimate; "
+            "penetration = sales ÷ that potential)."
+        )
+        if getattr(self.potential, "level", None) == "unit":
+            kpi_text += (
+                " potential_model sums the potential model's posterior-mean "
+                "potential of the territory's units; penetration_model = sales ÷ "
+                "potential_model."
+            )
         notes: list[tuple[str, str]] = [
             (
                 "Balance and KPIs",
-                "Territory totals are sums of unit measures (accounts, workload in "
-                "hours a year, sales of the last 12 months, potential). Growth "
-                "compares the last 12 months of history with the 12 before. "
-                "Distances are geodesic from each unit's representative point to "
-                "the rep's home.",
+                kpi_text + " Growth compares the last 12 months of history with "
+                "the 12 before. Distances are geodesic from each unit's "
+                "representative point to the rep's home.",
             )
         ]
         methods = sorted(
@@ -998,16 +1106,7 @@ class StudyReport:
                 )
             )
         if self.potential is not None:
-            notes.append(
-                (
-                    "Market potential",
-                    "A hierarchical Bayesian model (PyMC) of sales on demographics "
-                    "with a BYM2 spatial effect (unit level) or on firmographics "
-                    "(account level), with a hurdle for non-buyers. Potential is "
-                    "the 90th percentile of the peer group's sales, per posterior "
-                    f"draw; fitted with {getattr(self.potential, 'method', '?')}.",
-                )
-            )
+            notes.append(("Market potential", _potential_method(self.potential)))
         if self.forecast is not None:
             notes.append(
                 (

@@ -136,6 +136,8 @@ def compare_alignments(
     out.index.name = "alignment"
     out["territories"] = out["territories"].astype(np.int64)
     out["units_moved"] = out["units_moved"].astype(np.int64)
+    if out["noncontiguous"].notna().all():  # NaN only where contiguity is unknown
+        out["noncontiguous"] = out["noncontiguous"].astype(np.int64)
     return out
 
 

@@ -95,3 +95,25 @@ def test_unowned_accounts_and_vacant_territories(small_study):
     assert df.loc[sel, "rep_id"].isna().all() and df.loc[sel, "rep_name"].isna().all()
     assert df.loc[sel, "changed"].all()
     assert not df.loc[~sel, "changed"].any()
+
+
+def test_kpi_sheets_name_their_alignment(small_study, tmp_path):
+    """Sheet names are cut to 31 characters: two alignments whose names share
+    their first 26 gave 'KPIs <26 characters>' and '... (2)' and nothing in
+    the sheets said which alignment each one was."""
+    cur = small_study.alignments["current"]
+    a = cur.rename("designed_tolerance_0.05_version_A")
+    b = cur.replace({cur.units_of("R09")[0]: "R08"}).rename(
+        "designed_tolerance_0.05_version_B"
+    )
+    path = to_excel(small_study, [a, b], out=tmp_path / "k.xlsx")
+    wb = openpyxl.load_workbook(path, read_only=True)
+    kpi_sheets = [n for n in wb.sheetnames if n.startswith("KPIs")]
+    assert len(kpi_sheets) == 2
+    names = []
+    for sheet in kpi_sheets:
+        df = pd.read_excel(path, sheet_name=sheet)
+        assert df.columns[0] == "alignment"
+        assert df["alignment"].nunique() == 1
+        names.append(df["alignment"].iloc[0])
+    assert names == [a.name, b.name]

@@ -337,3 +337,106 @@ def test_hours_per_rep_must_be_positive_and_finite(toy_grid_3x3, hours):
     """A NaN here failed only when the sizing section was drawn."""
     with pytest.raises(ValueError, match="hours_per_rep must be a positive, finite"):
         StudyReport(toy_grid_3x3, hours_per_rep=hours)
+
+
+def _section_text(html: str, section: str) -> str:
+    import html as H
+
+    body = re.search(rf'<section id="{section}">(.*?)</section>', html, re.S)
+    assert body is not None, section
+    return re.sub(r"\s+", " ", H.unescape(re.sub(r"<[^>]+>", " ", body.group(1))))
+
+
+@pytest.fixture(scope="module")
+def small_potential(small_study):
+    """A unit-level potential fit of the small study (Laplace, a few seconds)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tk.potential.PotentialModel(
+            sampler_config={"method": "laplace", "progressbar": False, "draws": 50}
+        ).fit(small_study, level="unit", seed=0)
+
+
+def test_kpis_show_the_model_potential_beside_the_input_column(
+    small_study, small_potential, tmp_path
+):
+    """The KPI table's potential is the units' input column while the Market
+    potential section shows the model, and nothing said which was which."""
+    report = StudyReport(small_study, ["current"], potential=small_potential)
+    k = report.kpi_table()
+    cur = small_study.alignments["current"]
+    labels = cur.assignment.reindex(small_study.units.index)
+    mean = small_potential.to_frame()["potential_mean"].reindex(labels.index)
+    model = mean.groupby(labels).sum().reindex(k.index)
+    inputs = tk.metrics.territory_kpis(small_study, cur)
+    assert k["potential"].to_numpy() == pytest.approx(inputs["potential"].to_numpy())
+    assert k["potential_model"].to_numpy() == pytest.approx(model.to_numpy())
+    assert k["penetration_model"].to_numpy() == pytest.approx(
+        (k["sales"] / model).to_numpy()
+    )
+    cols = list(k.columns)
+    assert cols.index("potential_model") == cols.index("potential") + 1
+    assert cols.index("penetration_model") == cols.index("penetration") + 1
+    html = report.to_html()
+    kpis = _section_text(html, "kpis")
+    assert "potential is the units table's input column potential" in kpis
+    assert "potential_model is the potential model's posterior-mean potential" in kpis
+    methods = _section_text(html, "methods")
+    assert "the units table's input column, not the potential model's" in methods
+    assert "potential_model sums the potential model's posterior-mean" in methods
+    # the workbook holds the same columns as the page
+    sheet = report.tables()["KPIs current"]
+    assert {"potential", "potential_model", "penetration_model"} <= set(sheet)
+
+
+def test_the_potential_method_note_reads_the_fit(small_study):
+    """The method note said "the 90th percentile" and "a BYM2 spatial effect"
+    whatever the fit's quantile and spatial setting."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.potential.PotentialModel(
+            model_config={"potential_quantile": 0.75, "spatial": "none"},
+            sampler_config={"method": "laplace", "progressbar": False, "draws": 50},
+        ).fit(small_study, level="unit", seed=0)
+    methods = _section_text(
+        StudyReport(small_study, ["current"], potential=res).to_html(), "methods"
+    )
+    assert "Potential is the 75 % quantile of the peer group's sales" in methods
+    assert "(no spatial effect)" in methods
+
+
+def test_kpis_without_a_potential_fit_label_the_input_column(small_study):
+    report = StudyReport(small_study, ["current"])
+    assert "potential_model" not in report.kpi_table().columns
+    kpis = _section_text(report.to_html(), "kpis")
+    assert "potential is the units table's input column potential" in kpis
+    assert "potential_model" not in kpis
+
+
+def test_comparison_table_formats_shares_and_counts(small_study, small_proposal):
+    """The comparison was formatted after a transpose: shares as raw fractions
+    and counts as '3.00', unlike the Balance table of the same page."""
+    html = StudyReport(small_study, ["current", small_proposal]).to_html()
+    rows = {}
+    body = re.search(r'<section id="comparison">(.*?)</section>', html, re.S)
+    for tr in re.findall(r"<tr.*?</tr>", body.group(1), re.S):
+        cells = [c.strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        rows[cells[0]] = cells[1:]
+    assert rows["territories"] == ["3", "3"]
+    assert rows["units_moved"] == ["0", "2"]
+    assert re.fullmatch(r"\d+", rows["noncontiguous"][1])
+    assert rows["accounts_moved_share"][0] == "0.0 %"
+    assert rows["accounts_moved_share"][1].endswith(" %")
+    assert rows["workload_max_dev"][0].endswith(" %")
+
+
+def test_a_measure_that_totals_zero_gets_a_note_instead_of_a_chart(small_study):
+    units = small_study.units.assign(potential=0.0)
+    study = small_study.replace(units=units)
+    html = StudyReport(study, ["current"], measures=["potential"]).to_html()
+    balance = _section_text(html, "balance")
+    assert "No balance chart of current: measure 'potential' totals 0" in balance
