@@ -642,15 +642,31 @@ class Adjacency:
                 rows=list(dict.fromkeys(ids[ids.duplicated()])),
                 fix="make unit ids unique",
             )
-        m = sp.csr_array(self.matrix, dtype=np.int8)
+        w = sp.csr_array(self.matrix)
         n = len(ids)
-        if m.shape != (n, n):
-            raise ValueError(f"matrix is {m.shape} but there are {n} ids")
+        if w.shape != (n, n):
+            raise ValueError(f"matrix is {w.shape} but there are {n} ids")
+        if w.dtype.kind not in "biuf":
+            raise ValueError(
+                f"an adjacency matrix must hold numbers (0/1 or weights), got "
+                f"dtype {w.dtype}"
+            )
+        if not np.isfinite(w.data).all():
+            raise ValueError(
+                "an adjacency matrix must be finite: "
+                f"{int((~np.isfinite(w.data)).sum())} entries are NaN or infinite"
+            )
+        # any non-zero weight is an edge: binarise before the cast, so that
+        # weights (row-standardised 0.25, 0.5, 256...) keep their edges
+        m = sp.csr_array(w != 0, dtype=np.int8)
         m.setdiag(0)
         m.eliminate_zeros()
         m.data[:] = 1
         if (m != m.T).nnz:
-            raise ValueError("an adjacency matrix must be symmetric")
+            raise ValueError(
+                "an adjacency matrix must be symmetric (if unit i neighbours j, "
+                "j neighbours i)"
+            )
         m.sort_indices()
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "matrix", m)

@@ -40,7 +40,7 @@ from terrakit.exceptions import (
     SpecificationError,
     TerrakitWarning,
 )
-from terrakit.potential.spatial import SpatialGraph, bym2_graph
+from terrakit.potential.spatial import SpatialGraph, _graph_key, bym2_graph
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -73,7 +73,7 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "unit_sales": "sales",
     "unit_covariates": ["population", "income"],
     "spatial": "bym2",  # "bym2" | "none"
-    "adjacency": "queen",  # "queen" | "rook"
+    "adjacency": "queen",  # "queen" | "rook"; unused when fit gets an adjacency
     # integrate the BYM2 field out (exact, eigen-basis) up to this component
     # size; larger components sample the ICAR field (slower mixing)
     "spectral_max_units": 5000,
@@ -116,16 +116,71 @@ _UNIT_PARAMS = [
 ]
 
 
+#: Sampler settings that change what is shown, not the posterior.
+_DISPLAY_KEYS = ("progressbar",)
+
+
 def config_hash(
-    model_config: Mapping[str, Any], sampler_config: Mapping[str, Any], level: str
+    model_config: Mapping[str, Any],
+    sampler_config: Mapping[str, Any],
+    level: str,
+    graph: Mapping[str, Any] | None = None,
 ) -> str:
-    """Short, stable hash of the configuration a posterior was made with."""
-    text = json.dumps(
-        {"model": dict(model_config), "sampler": dict(sampler_config), "level": level},
-        sort_keys=True,
-        default=str,
-    )
+    """Short, stable hash of the configuration a posterior was made with.
+
+    Parameters
+    ----------
+    model_config, sampler_config
+        The merged configurations; display-only sampler settings
+        (``progressbar``) are left out.
+    level
+        ``"account"`` or ``"unit"``.
+    graph
+        The adjacency the BYM2 effect used (``_graph_record``): its
+        ``edge_hash`` enters the hash, so that fits over different graphs
+        get different hashes (and the same graph, given or built, the same).
+    """
+    payload: dict[str, Any] = {
+        "model": dict(model_config),
+        "sampler": {k: v for k, v in sampler_config.items() if k not in _DISPLAY_KEYS},
+        "level": level,
+    }
+    if graph is not None:
+        payload["graph"] = str(graph["edge_hash"])
+    text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _graph_record(adjacency: Adjacency, source: str) -> dict[str, Any]:
+    """Provenance of the adjacency a unit-level fit used (JSON-ready).
+
+    Parameters
+    ----------
+    adjacency
+        The graph over the model's units, in their order.
+    source
+        ``"built"`` (contiguity of ``study.units`` per
+        ``model_config['adjacency']``) or ``"given"`` (passed to ``fit``).
+
+    Returns
+    -------
+    dict
+        ``source``, ``kind`` (how the graph was built, e.g. ``"queen"`` or
+        ``"rook+links"``), ``n_units``, ``n_edges``, ``n_islands``,
+        ``n_components`` and ``edge_hash`` (a hash of the edges as unit-id
+        pairs).
+    """
+    ids = "\x1f".join(str(i) for i in adjacency.ids).encode()
+    edges = _graph_key(adjacency.matrix).encode()
+    return {
+        "source": source,
+        "kind": adjacency.kind,
+        "n_units": adjacency.n_units,
+        "n_edges": adjacency.n_edges,
+        "n_islands": len(adjacency.islands),
+        "n_components": adjacency.n_components,
+        "edge_hash": hashlib.sha256(ids + b"\x1e" + edges).hexdigest()[:16],
+    }
 
 
 def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -262,6 +317,9 @@ class PreparedData:
         level), each with its ``levels`` in ``levels``.
     graph
         BYM2 arrays (unit level with ``spatial="bym2"``).
+    graph_record
+        Provenance of the adjacency behind ``graph`` (``_graph_record``),
+        or ``None`` without a spatial effect.
     """
 
     level: str
@@ -277,6 +335,7 @@ class PreparedData:
     index: dict[str, np.ndarray] = field(default_factory=dict)
     levels: dict[str, list[Hashable]] = field(default_factory=dict)
     graph: SpatialGraph | None = None
+    graph_record: dict[str, Any] | None = None
 
     @property
     def buyers(self) -> np.ndarray:
@@ -331,6 +390,30 @@ def _check_sales(
             "buy",
             fix="check that the sales column is filled (units: annual sales, not "
             "a share), or use the sample data to try the model",
+        )
+    buyers = raw > 0
+    log_sales = np.log(raw[buyers])
+    # equal values have a spread of exactly 0; allow for rounding noise only
+    if np.ptp(log_sales) <= 1e-9 * max(1.0, float(np.abs(log_sales).max())):
+        entity = "account" if table == "accounts" else "unit"
+        raise DataValidationError(
+            table,
+            column,
+            f"all {n_buy} {entity}s with sales have the same sales "
+            f"({float(raw[buyers][0]):g}): with no spread among the buyers the "
+            "scale of the potential (how far the best comparable buyers sell "
+            "above the typical one) cannot be estimated",
+            rows=list(frame.index[buyers]),
+            n_bad=n_buy,
+            fix=f"check that {column!r} holds each {entity}'s own annual sales, "
+            "not a placeholder, a flat plan value or a share, and fill it from "
+            "the invoices"
+            + (
+                " (or drop the column from the units table: the sales are then "
+                "summed from the accounts)"
+                if table == "units"
+                else ""
+            ),
         )
     return raw
 
@@ -522,8 +605,20 @@ def prepare_unit_data(
     ------
     DataValidationError
         Missing or bad sales/covariates, fewer than ``min_buyers`` units with
-        sales, or an adjacency over other units.
+        sales, buyers that all have the same sales, or an adjacency over other
+        units.
+    SpecificationError
+        ``adjacency`` is not a :class:`~terrakit.data.geo.Adjacency`.
+
+    Warns
+    -----
+    TerrakitWarning
+        When the adjacency leaves units without neighbours (islands): they get
+        no spatial smoothing; when it has no edges at all, the BYM2 model has
+        no spatial part.  :attr:`PreparedData.graph_record` holds the graph's
+        counts either way.
     """
+    adjacency = _check_adjacency(adjacency, "unit")
     units = study.units
     col = cfg["unit_sales"]
     if col not in units.columns and study.accounts is not None:
@@ -538,11 +633,23 @@ def prepare_unit_data(
     )
     ids = pd.Index(units.index, name="unit_id")
     graph = None
+    record = None
+    if cfg["spatial"] != "bym2" and adjacency is not None:
+        warnings.warn(
+            "the adjacency passed to the unit model is not used: "
+            "model_config['spatial'] is 'none', so the model has no spatial "
+            "effect. Leave adjacency out, or set model_config={'spatial': 'bym2'}",
+            TerrakitWarning,
+            stacklevel=3,
+        )
     if cfg["spatial"] == "bym2":
+        source = "given"
         if adjacency is None:
             from terrakit.data.geo import adjacency as build_adjacency
 
+            # islands are reported below, in the terms of the model
             adjacency = build_adjacency(units, kind=cfg["adjacency"], warn=False)
+            source = "built"
         missing = ids[adjacency.ids.get_indexer(ids) < 0]
         if len(missing):
             raise DataValidationError(
@@ -554,12 +661,14 @@ def prepare_unit_data(
                 fix="build the adjacency on study.units "
                 "(terrakit.data.geo.adjacency(study.units))",
             )
+        sub = adjacency.subgraph(ids)
         graph = bym2_graph(
-            adjacency,
-            ids,
+            sub,
             spectral_max_units=int(cfg["spectral_max_units"]),
             spectrum=spectrum,
         )
+        record = _graph_record(sub, source)
+        _warn_islands(sub, record)
     buy = sales > 0
     return PreparedData(
         level="unit",
@@ -573,6 +682,103 @@ def prepare_unit_data(
         unit_ids=ids,
         unit_index=np.arange(len(ids), dtype=np.int64),
         graph=graph,
+        graph_record=record,
+    )
+
+
+def _check_adjacency(adjacency: Any, level: str) -> Adjacency | None:
+    """``adjacency`` if it is an :class:`~terrakit.data.geo.Adjacency` (or None).
+
+    Raises
+    ------
+    SpecificationError
+        Any other type (with how to turn it into an ``Adjacency``), or an
+        adjacency for the account-level model, which has no spatial effect.
+    """
+    from terrakit.data.geo import Adjacency
+
+    if adjacency is None:
+        return None
+    if level == "account":
+        raise SpecificationError(
+            "adjacency is used by the unit-level BYM2 model only; the account "
+            "model has no spatial effect (it pools by "
+            "model_config['group_column']). Fit level='unit', or leave "
+            "adjacency out"
+        )
+    if isinstance(adjacency, Adjacency):
+        return adjacency
+    import scipy.sparse as sp
+
+    kind = type(adjacency)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    if sp.issparse(adjacency) or isinstance(adjacency, np.ndarray):
+        how = (
+            "wrap the matrix as Adjacency(study.units.index, matrix), rows and "
+            "columns in the order of the units (any non-zero entry is an edge)"
+        )
+    elif isinstance(adjacency, pd.DataFrame):
+        how = (
+            "build it from the edge list: Adjacency(study.units.index, "
+            "scipy.sparse.csr_array((n, n))).with_links(zip(edges['unit_id'], "
+            "edges['neighbor_id']))"
+        )
+    elif hasattr(adjacency, "unique_ids") and hasattr(adjacency, "sparse"):
+        how = (
+            "convert the libpysal Graph: Adjacency(graph.unique_ids, "
+            "graph.sparse), with graph.unique_ids equal to the unit ids"
+        )
+    elif isinstance(adjacency, Mapping):
+        how = (
+            "build it from the neighbour lists: Adjacency(study.units.index, "
+            "scipy.sparse.csr_array((n, n))).with_links((i, j) for i, js in "
+            "neighbors.items() for j in js)"
+        )
+    else:
+        how = "build it with tk.data.geo.adjacency(study.units)"
+    raise SpecificationError(
+        f"adjacency must be a terrakit.data.geo.Adjacency, got {name}; "
+        f"{how}. tk.data.geo.adjacency(study.units, kind='queen' or 'rook', "
+        "snap_m=...) builds the contiguity graph of the units"
+    )
+
+
+def _warn_islands(adj: Adjacency, record: Mapping[str, Any]) -> None:
+    """Warn when units of the BYM2 graph have no neighbour."""
+    n, n_isl = int(record["n_units"]), int(record["n_islands"])
+    if not n_isl:
+        return
+    what = (
+        f"the given adjacency ({record['kind']})"
+        if record["source"] == "given"
+        else f"the {record['kind']} adjacency of the units"
+    )
+    fix = (
+        "If neighbouring polygons leave slivers or gaps between them, build the "
+        "graph with tk.data.geo.adjacency(study.units, snap_m=...) (e.g. "
+        "snap_m=50 metres) and pass it as adjacency=...; link real islands by "
+        "hand with adjacency.with_links([(island, mainland_unit), ...])"
+    )
+    if record["n_edges"] == 0:
+        warnings.warn(
+            f"{what} has no edges: all {n} units are islands, so the BYM2 "
+            "model has NO spatial part and fits as with model_config="
+            f"{{'spatial': 'none'}} (no spatial smoothing at all). {fix}, or set "
+            "model_config={'spatial': 'none'} to fit without a spatial effect "
+            "on purpose",
+            TerrakitWarning,
+            stacklevel=4,
+        )
+        return
+    isl = adj.islands
+    shown = ", ".join(repr(i) for i in isl[:5])
+    more = f" and {n_isl - 5} more" if n_isl > 5 else ""
+    warnings.warn(
+        f"{n_isl} of {n} units have no neighbour in {what} (islands): "
+        f"{shown}{more}; they get no spatial smoothing (their potential comes "
+        f"from their covariates only). {fix}",
+        TerrakitWarning,
+        stacklevel=4,
     )
 
 
@@ -1027,6 +1233,7 @@ class PotentialModel:
     ) -> pm.Model:
         """The ``pymc.Model`` that :meth:`fit` would sample."""
         if level == "account":
+            _check_adjacency(adjacency, level)
             return build_account_model(study, self.model_config)
         if level == "unit":
             return build_unit_model(study, self.model_config, adjacency)
@@ -1052,8 +1259,11 @@ class PotentialModel:
         seed
             Seed of the sampler; equal seeds give identical results.
         adjacency
-            Unit level only: the neighbour graph (default: queen contiguity
-            of ``study.units``).
+            Unit level only: the neighbour graph, a
+            :class:`~terrakit.data.geo.Adjacency` (default: the
+            ``model_config['adjacency']`` contiguity of ``study.units``).
+            The graph used is recorded in ``idata.attrs['adjacency']``
+            (:attr:`PotentialResult.adjacency`) and in the config hash.
 
         Returns
         -------
@@ -1065,12 +1275,16 @@ class PotentialModel:
             Bad or missing data (see :func:`prepare_account_data`,
             :func:`prepare_unit_data`).
         SpecificationError
-            Bad configuration.
+            Bad configuration, an ``adjacency`` that is not an ``Adjacency``,
+            or one given for ``level="account"``.
 
         Warns
         -----
         ConvergenceWarning
             When R-hat, ESS or divergences are poor (MCMC methods).
+        TerrakitWarning
+            When the adjacency leaves units without neighbours (they get no
+            spatial smoothing) or has no edges at all (no spatial part).
         """
         from terrakit import __version__
         from terrakit.potential.result import PotentialResult, _constant_data
@@ -1078,6 +1292,7 @@ class PotentialModel:
         mcfg = _merge_model_config(self.model_config)
         scfg = merge_sampler_config(self.sampler_config)
         seed = check_seed(seed)
+        adjacency = _check_adjacency(adjacency, level)
         # unit level, method "laplace": sparse nested Laplace (no PyMC model)
         fast = level == "unit" and scfg["method"] == "laplace"
         model = None
@@ -1117,6 +1332,11 @@ class PotentialModel:
             if grp in idata.groups():
                 delattr(idata, grp)
         idata.add_groups({"constant_data": _constant_data(data)})
+        record = data.graph_record
+        if record is not None:
+            # which graph the BYM2 effect used (not only model_config's
+            # 'adjacency', which a given graph overrides)
+            idata.attrs["adjacency"] = json.dumps(record, sort_keys=True)
         idata.attrs.update(
             {
                 "level": level,
@@ -1126,7 +1346,7 @@ class PotentialModel:
                 # numpy, pandas, pymc, pytensor, nutpie, arviz...: JSON text,
                 # as netCDF attributes hold no dicts
                 "versions": json.dumps(library_versions(), sort_keys=True),
-                "config_hash": config_hash(mcfg, scfg, level),
+                "config_hash": config_hash(mcfg, scfg, level, record),
                 "seed": int(seed),
                 "method": run.method,
                 "log_center": float(data.log_center),

@@ -175,6 +175,18 @@ class PotentialResult:
         return str(self.idata.attrs["config_hash"])
 
     @property
+    def adjacency(self) -> dict[str, Any] | None:
+        """The graph the BYM2 effect used (unit level, ``spatial="bym2"``).
+
+        ``source`` (``"built"`` from ``model_config['adjacency']`` or
+        ``"given"`` to ``fit``), ``kind``, ``n_units``, ``n_edges``,
+        ``n_islands``, ``n_components`` and ``edge_hash``; ``None`` without
+        a spatial effect or for results saved before it was recorded.
+        """
+        text = self.idata.attrs.get("adjacency")
+        return None if text is None else dict(json.loads(text))
+
+    @property
     def versions(self) -> dict[str, str]:
         """Versions of the libraries the fit ran with (``{}`` for results
         saved before they were recorded); terrakit's is ``terrakit_version``
@@ -401,17 +413,30 @@ class PotentialResult:
         mean = float(tot.mean())
         n = len(f)
         n_buy = int((f["sales"] > 0).sum())
-        return "\n".join(
-            [
-                f"PotentialResult ({self.level} level, {self.method}, seed {self.seed},"
-                f" q={self.quantile:g})",
-                f"  {n} {self.level}s, {n_buy} with sales",
-                f"  total potential {_sig(mean)} (90 % interval {_sig(lo)} – "
-                f"{_sig(hi)})",
-                f"  total sales {_sig(sales)}, whitespace {_sig(mean - sales)}, "
-                f"penetration {100 * sales / mean:.1f} %",
-            ]
-        )
+        lines = [
+            f"PotentialResult ({self.level} level, {self.method}, seed {self.seed},"
+            f" q={self.quantile:g})",
+            f"  {n} {self.level}s, {n_buy} with sales",
+            f"  total potential {_sig(mean)} (90 % interval {_sig(lo)} – {_sig(hi)})",
+            f"  total sales {_sig(sales)}, whitespace {_sig(mean - sales)}, "
+            f"penetration {100 * sales / mean:.1f} %",
+        ]
+        g = self.adjacency
+        if g is not None:
+            graph = f"{g['source']} {g['kind']} adjacency"
+            if int(g["n_edges"]) == 0:
+                lines.append(
+                    f"  spatial effect: NONE, the {graph} has no edges (all "
+                    f"{g['n_units']} units are islands)"
+                )
+            else:
+                isl = int(g["n_islands"])
+                lines.append(
+                    f"  spatial effect: BYM2 over the {graph}, {g['n_edges']} "
+                    f"edges, {isl} islands"
+                    + (" (no spatial smoothing there)" if isl else "")
+                )
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return (

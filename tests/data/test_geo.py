@@ -308,3 +308,27 @@ def test_adjacency_result_is_validated_and_subgraphs():
     assert sub.islands == ["a", "c"] and sub.n_edges == 0
     with pytest.raises(DataValidationError, match="not nodes"):
         adj.subgraph(["z"])
+
+
+def test_adjacency_of_a_weights_matrix_keeps_every_edge():
+    import scipy.sparse as sp
+
+    # a 2x2 rook grid: a-b, a-c, b-d, c-d
+    w01 = np.array([[0, 1, 1, 0], [1, 0, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0]])
+    ids = pd.Index(["a", "b", "c", "d"])
+    want = Adjacency(ids, sp.csr_array(w01), kind="manual").edges()
+    assert len(want) == 4
+    row_std = w01 / w01.sum(axis=1, keepdims=True)  # libpysal transform="r"
+    for weights in (row_std, 0.5 * w01, 256.0 * w01, w01.astype(bool)):
+        adj = Adjacency(ids, sp.csr_array(weights), kind="manual")
+        assert adj.edges() == want and adj.islands == []
+        assert set(np.unique(adj.matrix.data)) == {1}
+    dense = Adjacency(ids, 0.25 * w01, kind="manual")  # a dense array works too
+    assert dense.n_edges == 4
+    # the pattern, not the weights, must be symmetric
+    asym = np.array([[0, 0.5, 0], [0.1, 0, 0], [0, 0, 0]])
+    assert Adjacency(pd.Index(["a", "b", "c"]), asym).n_edges == 1
+    with pytest.raises(ValueError, match="symmetric"):
+        Adjacency(pd.Index(["a", "b"]), np.array([[0, 0.5], [0.0, 0]]))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        Adjacency(pd.Index(["a", "b"]), np.array([[0, np.nan], [np.nan, 0]]))

@@ -564,3 +564,174 @@ def test_fit_records_library_versions(no_mcmc, grid_with_island, tmp_path):
     assert res.versions["pymc"] == pymc.__version__
     back = PotentialResult.load(res.save(tmp_path / "v.nc"))
     assert back.versions == res.versions
+
+
+# -- the adjacency of the unit model -------------------------------------------------
+def _fit_warns(study, **kw):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        res = PotentialModel(
+            model_config=kw.pop("cfg", {}),
+            sampler_config=kw.pop("scfg", {}),
+        ).fit(study, level="unit", seed=3, **kw)
+    return res, [str(w.message) for w in rec if issubclass(w.category, TerrakitWarning)]
+
+
+def test_islands_warn_and_the_graph_is_recorded(no_mcmc, grid_with_island, tmp_path):
+    res, msgs = _fit_warns(grid_with_island)
+    isl = [m for m in msgs if "islands" in m]
+    assert len(isl) == 1
+    assert "1 of 10 units have no neighbour in the queen adjacency" in isl[0]
+    assert "'u10'" in isl[0] and "no spatial smoothing" in isl[0]
+    assert "adjacency(study.units, snap_m=" in isl[0] and "with_links" in isl[0]
+    g = res.adjacency
+    assert g is not None and g["source"] == "built" and g["kind"] == "queen"
+    assert (g["n_units"], g["n_edges"], g["n_islands"]) == (10, 20, 1)
+    assert g["n_components"] == 2 and len(g["edge_hash"]) == 16
+    assert "spatial effect: BYM2 over the built queen adjacency, 20 edges" in (
+        res.summary()
+    )
+    assert PotentialResult.load(res.save(tmp_path / "g.nc")).adjacency == g
+    assert _fit(grid_with_island, "unit", spatial="none").adjacency is None
+
+
+def test_graph_without_edges_warns_that_there_is_no_spatial_part(
+    no_mcmc, grid_with_island
+):
+    """Polygons with slivers between them: no edges, every unit an island."""
+    units = grid_with_island.units.copy()
+    units["geometry"] = units.geometry.buffer(-1.0)  # 2 m gaps between neighbours
+    res, msgs = _fit_warns(grid_with_island.replace(units=units))
+    none = [m for m in msgs if "no edges" in m]
+    assert len(none) == 1 and "all 10 units are islands" in none[0]
+    assert "NO spatial part" in none[0] and "snap_m=" in none[0]
+    assert "phi" not in res.idata.posterior
+    assert res.adjacency["n_edges"] == 0 and res.adjacency["n_islands"] == 10
+    assert "spatial effect: NONE" in res.summary()
+
+
+def test_given_adjacency_is_recorded_in_attrs_and_hash(no_mcmc, grid_with_island):
+    import scipy.sparse as sp
+
+    from terrakit.data.geo import Adjacency, adjacency
+
+    units = grid_with_island.units
+    queen = adjacency(units, warn=False)
+    rook = adjacency(units, kind="rook", warn=False).with_links([("u9", "u10")])
+    built, _ = _fit_warns(grid_with_island)
+    given, msgs = _fit_warns(grid_with_island, adjacency=rook)
+    assert not [m for m in msgs if "islands" in m]  # u10 is linked now
+    g = given.adjacency
+    assert g["source"] == "given" and g["kind"] == "rook+links"
+    assert (g["n_edges"], g["n_islands"]) == (13, 0)
+    assert given.config_hash != built.config_hash
+    assert g["edge_hash"] != built.adjacency["edge_hash"]
+    # the same graph gives the same hash, built or given, 0/1 or weights
+    weights = Adjacency(queen.ids, sp.csr_array(queen.matrix * 0.25), kind="w")
+    same, _ = _fit_warns(grid_with_island, adjacency=weights)
+    assert same.adjacency["edge_hash"] == built.adjacency["edge_hash"]
+    assert same.config_hash == built.config_hash
+    # display-only settings stay out of the hash
+    quiet, _ = _fit_warns(grid_with_island, scfg={"progressbar": False})
+    assert quiet.config_hash == built.config_hash
+
+
+@pytest.mark.parametrize("form", ["csr", "ndarray", "edges", "dict", "libpysal"])
+def test_adjacency_of_another_type_names_the_fix(grid_with_island, form):
+    import scipy.sparse as sp
+
+    from terrakit.data.geo import Adjacency, adjacency
+
+    units = grid_with_island.units
+    adj = adjacency(units, warn=False)
+    if form == "libpysal":
+        from libpysal.graph import Graph
+
+        given: object = Graph.build_contiguity(units, rook=False)
+    else:
+        given = {
+            "csr": adj.matrix,
+            "ndarray": adj.matrix.toarray(),
+            "edges": adj.to_frame(),
+            "dict": adj.neighbors,
+        }[form]
+    hint = {
+        "csr": "Adjacency(study.units.index, matrix)",
+        "ndarray": "Adjacency(study.units.index, matrix)",
+        "edges": "with_links(zip(edges['unit_id']",
+        "dict": "neighbors.items()",
+        "libpysal": "Adjacency(graph.unique_ids, graph.sparse)",
+    }[form]
+    m = PotentialModel(sampler_config={"method": "laplace"})
+    for call in (
+        lambda: m.fit(grid_with_island, level="unit", adjacency=given),
+        lambda: build_unit_model(grid_with_island, adjacency=given),
+    ):
+        with pytest.raises(SpecificationError, match="must be a terrakit") as err:
+            call()
+        assert hint in str(err.value) and "tk.data.geo.adjacency(" in str(err.value)
+    # the hints work
+    n = len(units)
+    if form == "edges":
+        e = adj.to_frame()
+        built = Adjacency(units.index, sp.csr_array((n, n))).with_links(
+            zip(e["unit_id"], e["neighbor_id"], strict=True)
+        )
+    elif form == "dict":
+        built = Adjacency(units.index, sp.csr_array((n, n))).with_links(
+            (i, j) for i, js in adj.neighbors.items() for j in js
+        )
+    elif form == "libpysal":
+        built = Adjacency(given.unique_ids, given.sparse)  # type: ignore[attr-defined]
+    else:
+        built = Adjacency(units.index, given)  # type: ignore[arg-type]
+    assert built.edges() == adj.edges()
+
+
+def test_adjacency_outside_the_bym2_model_is_refused_or_warned(
+    no_mcmc, grid_with_island
+):
+    from terrakit.data.geo import adjacency
+
+    adj = adjacency(grid_with_island.units, warn=False)
+    m = PotentialModel()
+    with pytest.raises(SpecificationError, match="unit-level BYM2 model only"):
+        m.fit(grid_with_island, level="account", adjacency=adj)
+    with pytest.raises(SpecificationError, match="unit-level BYM2 model only"):
+        m.build_model(grid_with_island, level="account", adjacency=adj)
+    res, msgs = _fit_warns(grid_with_island, cfg={"spatial": "none"}, adjacency=adj)
+    assert any("adjacency passed to the unit model is not used" in x for x in msgs)
+    assert res.adjacency is None
+
+
+@pytest.mark.parametrize("method", ["laplace", "nutpie"])
+def test_buyers_with_equal_sales_are_refused(grid_with_island, method):
+    """No spread among the buyers: the potential's scale cannot be estimated."""
+    units = grid_with_island.units.copy()
+    units["sales"] = np.where(units["sales"] > 0, 1000.0, 0.0)
+    study = grid_with_island.replace(units=units)
+    m = PotentialModel(sampler_config={"method": method})
+    for spatial in ("bym2", "none"):
+        with pytest.raises(DataValidationError, match="have the same sales") as err:
+            PotentialModel(
+                model_config={"spatial": spatial}, sampler_config={"method": method}
+            ).fit(study, level="unit")
+        assert err.value.table == "units" and err.value.column == "sales"
+        assert "no spread among the buyers" in str(err.value)
+        assert "'u1'" in str(err.value) and "'u3'" not in str(err.value)
+    with pytest.raises(DataValidationError, match="have the same sales"):
+        build_unit_model(study)  # the MCMC paths' model
+    acc = grid_with_island.accounts.copy()
+    acc["annual_sales"] = np.where(acc["annual_sales"] > 0, 250.0, 0.0)
+    with pytest.raises(DataValidationError, match="accounts with sales have the same"):
+        m.fit(grid_with_island.replace(accounts=acc), level="account")
+    # rounding noise is no spread; a real spread fits
+    units["sales"] = np.where(
+        units["sales"] > 0, 1000.0 * (1 + 1e-14 * np.arange(10)), 0
+    )
+    with pytest.raises(DataValidationError, match="have the same sales"):
+        build_unit_model(grid_with_island.replace(units=units))
+    units.loc["u1", "sales"] = 1500.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)  # u10 is an island
+        build_unit_model(grid_with_island.replace(units=units))
