@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.design.result import relative_gap
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
 from terrakit.realign.rebalance import (
     RebalanceResult,
@@ -36,6 +37,8 @@ _COLUMNS = (
     "units_moved",
     "status",
 )
+#: The table's columns: the required ones and where each row's plan comes from.
+_TABLE_COLUMNS = (*_COLUMNS, "from_tolerance")
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,8 +52,10 @@ class DisruptionFront:
         ``moved`` (total moved measure), ``moved_share``,
         ``lower_bound_share`` (proven lower bound on the share moved),
         ``gap``, ``max_deviation`` (achieved largest relative deviation from
-        target), ``units_moved`` and ``status`` (``"infeasible"`` rows have
-        NaN values; the reason is in ``reasons``).
+        target), ``units_moved``, ``status`` (``"infeasible"`` rows have
+        NaN values; the reason is in ``reasons``) and ``from_tolerance``
+        (the tolerance whose solve found the row's plan: the row's own, or a
+        tighter one whose plan moves less, see :func:`disruption_front`).
     measure
         The balanced activity.
     moved_measure
@@ -58,7 +63,8 @@ class DisruptionFront:
     current_deviation
         Largest relative deviation of the current alignment (moving nothing).
     results
-        The :class:`~terrakit.realign.RebalanceResult` per feasible tolerance.
+        The :class:`~terrakit.realign.RebalanceResult` per feasible tolerance
+        (that of ``from_tolerance``).
     reasons
         ``{tolerance: message}`` for infeasible tolerances.
     provenance
@@ -107,6 +113,8 @@ class DisruptionFront:
         t = self.table.copy()
         for c in ("tolerance", "moved_share", "lower_bound_share", "gap"):
             t[c] = (100 * t[c]).round(2)
+        if "from_tolerance" in t.columns:
+            t["from_tolerance"] = (100 * t["from_tolerance"]).round(2)
         t["max_deviation"] = (100 * t["max_deviation"]).round(2)
         t["moved"] = t["moved"].round(2)
         t = t.rename(
@@ -116,6 +124,7 @@ class DisruptionFront:
                 "lower_bound_share": "bound_%",
                 "gap": "gap_%",
                 "max_deviation": "max_dev_%",
+                "from_tolerance": "from_%",
             }
         )
         lines.append(t.to_string(index=False))
@@ -123,6 +132,38 @@ class DisruptionFront:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _adopt_tighter_plans(
+    rows: list[dict[str, Any]],
+    results: dict[float, RebalanceResult],
+    reasons: dict[float, str],
+) -> None:
+    """Give each tolerance the best plan of any tighter one when that moves
+    less (it meets the looser band too); ``rows`` are loosest first."""
+    best: tuple[float, RebalanceResult] | None = None
+    for row in reversed(rows):  # tightest first
+        t = row["tolerance"]
+        own = results.get(t)
+        if own is not None and (best is None or own.moved <= best[1].moved):
+            best = (t, own)
+            continue
+        if best is None:
+            continue
+        src, r = best
+        lb = row["lower_bound_share"]  # the looser band's own bound holds
+        gap = relative_gap(r.moved_share, lb) if r.moved_share > 0 else 0.0
+        row.update(
+            moved=r.moved,
+            moved_share=r.moved_share,
+            gap=gap,
+            max_deviation=r.max_deviation,
+            units_moved=float(r.info.get("units_moved", math.nan)),
+            status="optimal" if gap <= 1e-4 else "feasible",
+            from_tolerance=src,
+        )
+        results[t] = r
+        reasons.pop(t, None)
 
 
 def disruption_front(
@@ -187,6 +228,13 @@ def disruption_front(
     curve from below.  A tolerance whose bands cannot be met (within
     ``max_moved``) is reported as ``"infeasible"`` with the reason, not
     dropped.  The problem (adjacency, locks, disruption costs) is built once.
+
+    Each solve stops at its time limit, so a looser tolerance can come back
+    with a plan that moves more than that of a tighter one.  Since the
+    tighter plan meets the looser band too, every tolerance takes the best
+    plan of any tolerance at least as tight (its row then says so in
+    ``from_tolerance``, keeps its own lower bound and recomputes the gap), so
+    the reported :math:`D(\tau)` is non-increasing like :math:`D^*(\tau)`.
 
     Examples
     --------
@@ -273,6 +321,7 @@ def disruption_front(
                     "max_deviation": math.nan,
                     "units_moved": math.nan,
                     "status": "infeasible",
+                    "from_tolerance": math.nan,
                 }
             )
             continue
@@ -287,9 +336,11 @@ def disruption_front(
                 "max_deviation": r.max_deviation,
                 "units_moved": float(r.info.get("units_moved", math.nan)),
                 "status": r.status,
+                "from_tolerance": t,
             }
         )
-    table = pd.DataFrame(rows, columns=list(_COLUMNS))
+    _adopt_tighter_plans(rows, results, reasons)
+    table = pd.DataFrame(rows, columns=list(_TABLE_COLUMNS))
     prov = make_provenance(
         "realign/disruption_front",
         seed=seed,

@@ -31,7 +31,16 @@ from terrakit.realign._panel import (
 
 __all__ = ["ImpactResult", "build_impact_model", "impact", "treated_territories"]
 
-_VARS = ["effect", "sigma", "territory_effect", "month_effect"]
+_VARS = [
+    "effect",
+    "sigma",
+    "trend_sd",
+    "shift_sd",
+    "territory_effect",
+    "month_effect",
+    "territory_trend",
+    "territory_shift",
+]
 
 #: Fewest months the window must hold before and after the change date.
 MIN_MONTHS = 2
@@ -72,15 +81,34 @@ def build_impact_model(
     import pymc as pm
 
     T, M = log_sales.shape
+    p = post.astype(float)
     d = (treated[:, None] & post[None, :]).astype(float)
     center = log_sales.mean(axis=1)
+    # time in years, centred on the window, for the territory trends
+    years = (np.arange(M, dtype=float) - (M - 1) / 2.0) / 12.0
     with pm.Model(coords={"territory": np.arange(T), "month": np.arange(1, M)}) as m:
         alpha = pm.Normal("territory_effect", center, 2.0, dims="territory")
         gamma_free = pm.Normal("month_effect", 0.0, 1.0, dims="month")
         gamma = pm.math.concatenate([np.zeros(1), gamma_free])
+        trend_sd = pm.HalfNormal("trend_sd", 0.1)
+        trend_z = pm.Normal("trend_z", 0.0, 1.0, dims="territory")
+        trend = pm.Deterministic(
+            "territory_trend", trend_sd * trend_z, dims="territory"
+        )
+        shift_sd = pm.HalfNormal("shift_sd", 0.1)
+        shift_z = pm.Normal("shift_z", 0.0, 1.0, dims="territory")
+        shift = pm.Deterministic(
+            "territory_shift", shift_sd * shift_z, dims="territory"
+        )
         effect = pm.Normal("effect", 0.0, 0.5)
         sigma = pm.HalfNormal("sigma", 0.5)
-        mu = alpha[:, None] + gamma[None, :] + effect * d
+        mu = (
+            alpha[:, None]
+            + gamma[None, :]
+            + trend[:, None] * years[None, :]
+            + shift[:, None] * p[None, :]
+            + effect * d
+        )
         pm.Normal("log_sales", mu, sigma, observed=log_sales)
     return m
 
@@ -223,16 +251,36 @@ def impact(
 
     .. math::
 
-        y_{tm} \\sim \\mathcal N(\\alpha_t + \\gamma_m + \\delta\\,D_t P_m,\\
-        \\sigma),
+        y_{tm} \\sim \\mathcal N(\\alpha_t + \\gamma_m + \\beta_t x_m +
+        (\\delta\\,D_t + u_t) P_m,\\ \\sigma),
 
     :math:`\\alpha_t \\sim \\mathcal N(\\bar y_t, 2)` (territory levels),
     :math:`\\gamma_1 = 0`, :math:`\\gamma_m \\sim \\mathcal N(0, 1)` (shocks
-    and seasons common to all territories), :math:`\\delta \\sim \\mathcal
+    and seasons common to all territories), :math:`\\beta_t \\sim \\mathcal
+    N(0, \\sigma_\\beta)` with :math:`x_m` the time in years from the middle of
+    the window (each territory's own growth around the common one),
+    :math:`u_t \\sim \\mathcal N(0, \\sigma_u)` (each territory's own shift
+    after the change date, controls included), :math:`\\sigma_\\beta,
+    \\sigma_u \\sim \\mathcal N^+(0.1)`, :math:`\\delta \\sim \\mathcal
     N(0, 0.5)`, :math:`\\sigma \\sim \\mathcal N^+(0.5)`.  The effect is
-    :math:`\\delta` (log scale) and the lift :math:`e^\\delta - 1`.  The model
-    assumes parallel trends: ``pre_trend_gap`` reports the pre-period slope
-    of the treated-minus-control gap as a check.
+    :math:`\\delta` (log scale) and the lift :math:`e^\\delta - 1`.
+
+    Why the trends and the shifts: territories grow at different rates
+    (1-10 % a year on the sample study), so around common month effects their
+    residuals run in long streaks, and a model with independent monthly noise
+    counts every month as new evidence: its intervals were about three times
+    too narrow, and 57 % of random placebo splits of the sample study (no
+    realignment at all) excluded 0 at 90 %.  The partially pooled trends
+    :math:`\\beta_t` take each territory's growth out of the comparison
+    (parallel trends are then assumed *around* each territory's own trend),
+    and the shifts :math:`u_t` make the territory, not the territory-month,
+    the unit of evidence for the effect: :math:`\\delta` is judged against
+    how much the controls' post-period levels scatter, which is what a
+    placebo split measures.  On the sample study the posterior sd of
+    :math:`\\delta` then matches the spread of the estimate over random
+    placebo splits, and the 90 % intervals cover 0 in about 90 % of them.
+    ``pre_trend_gap`` reports the pre-period slope of the treated-minus-control
+    gap as a check of the raw data.
 
     Examples
     --------

@@ -9,6 +9,7 @@ that every KPI and every rank comes with an interval.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,7 +20,7 @@ import pandas as pd
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
 from terrakit.realign._panel import (
     check_interval,
     check_positive,
@@ -45,6 +46,7 @@ def build_performance_model(
     log_current: np.ndarray,
     month_of_year: np.ndarray,
     territories: Sequence[Hashable],
+    prior_month_of_year: np.ndarray | None = None,
 ) -> Any:
     """The PyMC model behind :func:`performance` (see its Notes).
 
@@ -52,11 +54,17 @@ def build_performance_model(
     ----------
     log_prior, log_current
         ``territories × L`` arrays of monthly log sales in the prior and the
-        analysis period (same calendar months, one year apart or adjacent).
+        analysis period.
     month_of_year
-        Length-``L`` season index (0-based) of the analysis months.
+        Length-``L`` season index (0-based calendar month) of the analysis
+        months.
     territories
         Territory ids (coordinates).
+    prior_month_of_year
+        Length-``L`` season index of the prior months; default
+        ``month_of_year`` (the prior holds the same calendar months).  Every
+        month gets the season of its own calendar month, so a prior of other
+        calendar months does not turn the seasonal swing into growth.
 
     Returns
     -------
@@ -64,8 +72,11 @@ def build_performance_model(
     """
     import pymc as pm
 
-    seasons = np.unique(month_of_year)
-    s_idx = np.searchsorted(seasons, month_of_year)
+    moy = np.asarray(month_of_year, dtype=int)
+    prior_moy = moy if prior_month_of_year is None else np.asarray(prior_month_of_year)
+    both = np.stack([prior_moy.astype(int), moy])  # 2 × L
+    seasons = np.unique(both)
+    s_idx = np.searchsorted(seasons, both)
     coords = {
         "territory": [str(t) for t in territories],
         "month_of_year": [int(s) + 1 for s in seasons],
@@ -91,7 +102,7 @@ def build_performance_model(
         mean = (
             level[:, None, None]
             + log_growth[:, None, None] * step[None, :, None]
-            + season[s_idx][None, None, :]
+            + season[s_idx][None, :, :]
         )
         pm.Normal("log_sales", mean, sigma[:, None, None], observed=y)
     return model
@@ -225,8 +236,12 @@ def performance(
     period
         ``(first, last)`` month of the analysis period, inclusive.
     prior
-        The comparison period; default the same number of months right before
-        ``period``.  Must have the same length.
+        The comparison period, of the same length as ``period``.  Default: for
+        a period shorter than a year, the same months one year earlier (year
+        over year) when the history reaches back that far, else the months
+        right before ``period`` (with a warning when those share no calendar
+        month with ``period``: growth then cannot be told from the seasonal
+        swing); for a year or longer, the months right before ``period``.
     quota
         ``{territory: quota for the period}``; attainment is NaN without it.
     rank_by
@@ -252,11 +267,19 @@ def performance(
     SpecificationError
         Periods of different length, an empty period, an unknown ``rank_by``.
 
+    Warns
+    -----
+    TerrakitWarning
+        The prior and the analysis period share no calendar month, so the
+        seasons of their months are not separable from growth (growth
+        intervals then rest on the prior of the season effects).
+
     Notes
     -----
     With monthly log sales :math:`y_{tpm}` of territory :math:`t`, period
     :math:`p \\in \\{0 = \\text{prior}, 1 = \\text{analysis}\\}` and month
-    :math:`m` (season :math:`s(m)`, the calendar month):
+    :math:`m` (season :math:`s(m)`, the calendar month of that month, in the
+    prior period as in the analysis period):
 
     .. math::
 
@@ -269,8 +292,12 @@ def performance(
     :math:`\\mu_g \\sim \\mathcal N(0, 0.2)`,
     :math:`\\tau_g \\sim \\mathcal N^+(0.1)` (growth is partially pooled
     towards the company trend; the centred form samples best because
-    territory totals are precise), :math:`\\gamma` zero-sum with scale 0.3,
-    :math:`\\sigma_t \\sim \\mathcal N^+(0.3)`.
+    territory totals are precise), :math:`\\gamma` zero-sum over the calendar
+    months of both periods with scale 0.3, :math:`\\sigma_t \\sim \\mathcal
+    N^+(0.3)`.  Growth is identified against the seasons through the calendar
+    months the two periods share; hence the year-over-year default prior for
+    periods shorter than a year (sales of July-December against those of
+    January-June would otherwise count the seasonal swing as growth).
 
     Derived per draw: expected sales :math:`S_t = \\sum_m \\exp(a_t + g_t +
     \\gamma_{s(m)} + \\sigma_t^2/2)`, growth :math:`e^{g_t} - 1`, penetration
@@ -290,8 +317,11 @@ def performance(
     p0, p1 = month_range(period, "period")
     months = pd.period_range(p0, p1, freq="M")
     L = len(months)
+    hist = unit_history(study)
     if prior is None:
         q0, q1 = p0 - L, p0 - 1
+        if L < 12 and hist["period"].min() <= p0 - 12:
+            q0, q1 = p0 - 12, p1 - 12  # year over year: same calendar months
     else:
         q0, q1 = month_range(prior, "prior")
     prior_months = pd.period_range(q0, q1, freq="M")
@@ -310,7 +340,18 @@ def performance(
     al = _alignment(study, alignment)
     units = study.unit_measures()
     labels = _labels(units.index, al)
-    hist = unit_history(study)
+    prior_season = np.array([p.month - 1 for p in prior_months])
+    season = np.array([p.month - 1 for p in months])
+    if not set(prior_season) & set(season):
+        warnings.warn(
+            f"the prior period {q0}..{q1} shares no calendar month with the "
+            f"analysis period {p0}..{p1}, so growth cannot be told from the "
+            "seasonal swing between them (its interval rests on the prior of "
+            f"the season effects). Fix: compare with the same months a year "
+            f"earlier, prior=({p0 - 12}, {p1 - 12}), with history from {p0 - 12}",
+            TerrakitWarning,
+            stacklevel=2,
+        )
     cur = territory_panel(hist, labels, months)
     pri = territory_panel(hist, labels, prior_months)
     check_positive(cur, "performance")
@@ -347,9 +388,8 @@ def performance(
         raise SpecificationError(
             "rank_by='penetration' needs a potential column on the units"
         )
-    season = np.array([p.month - 1 for p in months])
     model = build_performance_model(
-        np.log(pri.to_numpy()), np.log(cur.to_numpy()), season, terr
+        np.log(pri.to_numpy()), np.log(cur.to_numpy()), season, terr, prior_season
     )
     run = sample(model, cfg, seed=seed, var_names=_VARS)
     diag = diagnose(
@@ -368,7 +408,7 @@ def performance(
 
     a, g, sig = flat("level"), flat("log_growth"), flat("sigma")
     gam = flat("season")
-    seasons = np.unique(season)
+    seasons = np.unique(np.concatenate([prior_season, season]))
     s_idx = np.searchsorted(seasons, season)
     # expected sales of the analysis period, per draw and territory
     sales = np.exp(a + g + 0.5 * sig**2)[:, :, None] * np.exp(gam[:, s_idx])[:, None, :]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -133,9 +134,12 @@ class AddRep(Edit):
     home
         ``(lon, lat)`` of the rep's home base, WGS84 degrees.
     capacity_hours
-        Yearly capacity; default the median of the existing reps.
+        Yearly capacity; default the median capacity per FTE of the existing
+        reps times ``fte``.
     fte
-        Full-time equivalents.
+        Full-time equivalents: scales the default capacity, and
+        :meth:`Scenario.solve` (``"rebalance"``) gives the rep a target share
+        proportional to it.
     skills
         Semicolon-separated industries (``"healthcare;retail"``).
     name
@@ -157,6 +161,11 @@ class AddRep(Edit):
             cap = _number(self.capacity_hours, what + "capacity_hours")
             object.__setattr__(self, "capacity_hours", cap)
         object.__setattr__(self, "fte", _number(self.fte, what + "fte"))
+        if not (math.isfinite(self.fte) and self.fte > 0):
+            raise SpecificationError(
+                f"{what}fte must be a positive share of a full-time rep (0.5 is "
+                f"half time), got {self.fte!r}"
+            )
 
     def describe(self) -> str:
         lon, lat = self.home
@@ -611,7 +620,10 @@ class Scenario:
         **kw
             Passed to the solver (``balance=``, ``max_moved=``,
             ``time_limit=``, ``contiguity=``...).  Lock edits are passed as
-            ``locked=`` (merged with a ``locked=`` given here).
+            ``locked=`` (merged with a ``locked=`` given here).  With
+            ``"rebalance"``, when some rep has ``fte`` other than 1 (a
+            part-time hire from :meth:`add_rep`), the default ``targets``
+            are the reps' shares of the total FTE instead of equal shares.
 
         Returns
         -------
@@ -637,6 +649,9 @@ class Scenario:
 
             kw.setdefault("adjacency", cached_adjacency(edited.units))
             kw.setdefault("name", self.name)
+            fte_targets = _fte_targets(edited.reps)
+            if "targets" not in kw and fte_targets is not None:
+                kw["targets"] = fte_targets
             # the base alignment is the starting point: rebalance hands the
             # units of removed reps over and gives new reps their share itself
             solved = rebalance(
@@ -809,7 +824,11 @@ def _add_rep(
         row[col] = None if reps[col].dtype == object else np.nan
     cap = e.capacity_hours
     if cap is None and "capacity_hours" in reps.columns:
-        cap = float(reps["capacity_hours"].median())
+        per_fte = reps["capacity_hours"].astype(float)
+        if "fte" in reps.columns:
+            fte = pd.to_numeric(reps["fte"], errors="coerce").astype(float)
+            per_fte = (per_fte / fte).where(fte > 0)
+        cap = float(per_fte.median()) * e.fte
     row.update({"home_lon": lon, "home_lat": lat})
     if "capacity_hours" in reps.columns or cap is not None:
         row["capacity_hours"] = cap
@@ -966,6 +985,44 @@ def ptypes_is_numeric(s: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(s)) and not pd.api.types.is_bool_dtype(s)
 
 
+def _fte_targets(reps: pd.DataFrame | None) -> dict[Hashable, float] | None:
+    """Target shares proportional to the reps' FTE, or ``None`` when every
+    rep is full time (or the reps carry no usable ``fte``)."""
+    if reps is None or "fte" not in reps.columns or not len(reps):
+        return None
+    fte = pd.to_numeric(reps["fte"], errors="coerce").astype(float)
+    if fte.isna().any() or (fte <= 0).any() or np.allclose(fte, 1.0):
+        return None
+    return {r: float(f / fte.sum()) for r, f in fte.items()}
+
+
+def _disruption(
+    study: Study, units: pd.DataFrame, before: Alignment, after: Alignment
+) -> pd.Series:
+    """Units, accounts and sales moved, from the units' measures.
+
+    The same definition as :func:`~terrakit.realign.diff_alignments` and the
+    ``moved_share`` of :func:`~terrakit.realign.rebalance`
+    (``study.unit_measures()``), so that a scenario that scales the units'
+    sales reports the sales share its solver minimised; NaN for a measure the
+    units do not carry.
+    """
+    from terrakit.realign.diff import diff_alignments
+
+    measures = ["units"] + [
+        m
+        for m in ("accounts", "sales")
+        if m in units.columns and pd.api.types.is_numeric_dtype(units[m])
+    ]
+    totals = diff_alignments(study, before, after, measures=measures).totals
+    out: dict[str, float] = {}
+    for m in ("units", "accounts", "sales"):
+        has = m in totals.index
+        out[f"{m}_moved"] = float(totals.loc[m, "moved"]) if has else float("nan")
+        out[f"{m}_moved_share"] = float(totals.loc[m, "share"]) if has else float("nan")
+    return pd.Series(out, name="disruption")
+
+
 # -- result -------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScenarioResult:
@@ -986,7 +1043,9 @@ class ScenarioResult:
     balance
         :func:`terrakit.metrics.balance` for the measures the units carry.
     disruption
-        :func:`terrakit.metrics.disruption` from the base alignment.
+        Units, accounts and sales moved from the base alignment
+        (``<m>_moved``, ``<m>_moved_share``), measured on the units'
+        measures as :func:`~terrakit.realign.diff_alignments` does.
     components
         Connected pieces per territory (:func:`terrakit.metrics.contiguity`).
     solver_result
@@ -1025,7 +1084,7 @@ class ScenarioResult:
         measures = [m for m in _BALANCE_MEASURES if m in units.columns]
         kpis = metrics.territory_kpis(study, alignment)
         bal = metrics.balance(study, alignment, measures=measures or ["units"])
-        dis = metrics.disruption(study, study.alignments[scenario.base], alignment)
+        dis = _disruption(study, units, study.alignments[scenario.base], alignment)
         comp = metrics.contiguity(study, alignment, cached_adjacency(study.units))
         return cls(
             scenario, study, alignment, status, kpis, bal, dis, comp, solver_result

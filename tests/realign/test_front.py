@@ -152,3 +152,35 @@ def test_a_tolerance_without_a_plan_in_time_is_a_reason_not_a_point(
     assert row["status"] == "infeasible" and math.isnan(row["moved"])
     assert "breaks 2 constraints" in front.reasons[0.0]
     assert 0.0 not in front.results and 0.5 in front.results
+
+
+def test_a_looser_tolerance_takes_a_tighter_plan_that_moves_less(
+    strip: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each solve stops at its time limit, so a looser band can come back
+    with a worse plan than a tighter one (made so here: ±50 % returns the
+    ±0 % plan, 6 moved); the tighter ±25 % plan (5 moved) meets ±50 % too and
+    the front must give it to ±50 %, so that it never rises as τ grows."""
+    import dataclasses
+    import importlib
+
+    fr = importlib.import_module("terrakit.realign.front")
+    real = fr._solve
+
+    def worse_when_loose(setup, *, balance, **kw):
+        if balance["workload"] == 0.5:
+            r = real(setup, balance={"workload": 0.0}, **kw)
+            return dataclasses.replace(r, lower_bound=0.0, gap=1.0)
+        return real(setup, balance=balance, **kw)
+
+    monkeypatch.setattr(fr, "_solve", worse_when_loose)
+    front = disruption_front(
+        strip, "current", [0.5, 0.25, 0.0], time_limit=20, tie_break=0.0
+    )
+    t = front.table.set_index("tolerance")
+    assert t["moved"].tolist() == pytest.approx([5.0, 5.0, 6.0])
+    assert t["from_tolerance"].tolist() == [0.25, 0.25, 0.0]
+    assert t.loc[0.5, "status"] == "feasible"
+    assert t.loc[0.5, "lower_bound_share"] == 0.0  # its own bound, still valid
+    assert front.alignment(0.5).same_assignment(front.alignment(0.25))
+    assert "from_%" in front.summary()

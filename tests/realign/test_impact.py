@@ -32,13 +32,17 @@ impact_mod = importlib.import_module("terrakit.realign.impact")
 EFFECT = 0.12
 
 
-def simulate_impact_study(effect: float = EFFECT, seed: int = 0) -> Study:
+def simulate_impact_study(
+    effect: float = EFFECT, seed: int = 0, treated_growth: float = 0.0
+) -> Study:
     """Unit-level monthly sales 2024-01..2025-12 with a known DiD effect.
 
     Territory ``Tk`` (k = 0..19) holds units ``u{2k}`` and ``u{2k+1}``
     before; after 2025-07, T0↔T1, T2↔T3 and T4↔T5 swap their second units.
     log sales = unit level + common month shock + ``effect`` (treated
-    territories from 2025-07) + N(0, 0.03) noise.
+    territories from 2025-07) + N(0, 0.03) noise; with ``treated_growth``
+    the treated territories also grow that much faster per year (log) over
+    the whole window: a difference in trends, not an effect.
     """
     rng = np.random.default_rng(seed)
     n = 40
@@ -74,7 +78,8 @@ def simulate_impact_study(effect: float = EFFECT, seed: int = 0) -> Study:
         post_treated = after[u] in treated
         for m, p in enumerate(periods):
             eff = effect if (post_treated and p >= pd.Period("2025-07", "M")) else 0.0
-            y = level[i] + shock[m] + eff + rng.normal(0, 0.03)
+            trend = treated_growth * (m / 12.0) if after[u] in treated else 0.0
+            y = level[i] + shock[m] + eff + trend + rng.normal(0, 0.03)
             rows.append((u, p, float(np.exp(y))))
     hist = pd.DataFrame(rows, columns=["unit_id", "period", "sales"])
     hist["period"] = hist["period"].astype(pd.PeriodDtype("M"))
@@ -262,3 +267,26 @@ def test_no_effect_gives_interval_around_zero():
         )
     assert not [w for w in rec if issubclass(w.category, ConvergenceWarning)]
     assert res.effect_lo <= 0.0 <= res.effect_hi
+
+
+@pytest.mark.mcmc
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("effect", [0.0, EFFECT])
+def test_territory_trends_are_not_taken_for_an_effect(effect):
+    """Regression: territories grow at different rates, and the model with
+    iid noise around common month effects took the treated territories'
+    faster growth (8 % a year against none) for a sales lift, with an
+    interval that excluded 0 on a placebo.  Territory trends (and a
+    territory-level post-period deviation) keep the interval honest: it
+    covers the true effect, 0 or not."""
+    st = simulate_impact_study(effect=effect, seed=5, treated_growth=0.08)
+    res = impact(
+        st,
+        "before",
+        "after",
+        "2025-07",
+        sampler_config={"draws": 300, "tune": 300, "progressbar": False},
+        seed=0,
+    )
+    assert res.effect_lo <= effect <= res.effect_hi
+    assert res.effect_hi - res.effect_lo < 0.15

@@ -17,6 +17,7 @@ from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
     SpecificationError,
+    TerrakitWarning,
 )
 from terrakit.realign.performance import (
     PerformanceResult,
@@ -214,3 +215,58 @@ def test_recovers_simulated_growth(make_grid):
     assert cover.sum() >= 3
     assert res.to_frame().index[0] == "R4"  # the fastest grower ranks first
     assert res.diagnostics.ok
+
+
+def _seasonal_study(make_grid, amplitude=0.3, seed=1):
+    """The 6 × 4 grid with strongly seasonal sales and no growth at all."""
+    st = make_grid(seed=seed)
+    rng = np.random.default_rng(seed)
+    h = st.history
+    month = h["period"].dt.month.to_numpy()
+    season = np.exp(amplitude * np.cos(2 * np.pi * (month - 10) / 12))
+    sales = 200.0 * season * np.exp(rng.normal(0, 0.02, len(h)))
+    return st.replace(history=h.assign(sales=sales))
+
+
+def test_sub_annual_period_defaults_to_the_same_months_a_year_earlier(make_grid):
+    # H2 sells ~50 % more than H1 by season alone; growth is zero
+    st = _seasonal_study(make_grid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = performance(
+            st,
+            period=("2025-07", "2025-12"),
+            sampler_config={"method": "advi", "vi_iterations": 3000},
+            seed=0,
+        )
+    assert res.prior == ("2024-07", "2024-12")
+    t = res.to_frame()
+    assert np.abs(t["growth_obs"]).max() < 0.02
+    assert np.abs(t["growth_mean"]).max() < 0.05  # the old default: +50 %
+
+
+def test_prior_of_other_calendar_months_warns_and_keeps_their_own_seasons(
+    make_grid, fixed_posterior
+):
+    st = _seasonal_study(make_grid)
+    with pytest.warns(TerrakitWarning, match="shares no calendar month"):
+        res = performance(
+            st, period=("2025-07", "2025-12"), prior=("2025-01", "2025-06")
+        )
+    assert res.prior == ("2025-01", "2025-06")
+    # every month keeps its own calendar-month season: 12 seasons, not 6
+    assert res.idata.posterior["season"].shape[-1] == 12
+    # a history that does not reach a year back: the adjacent months, with the warning
+    late = st.replace(history=st.history[st.history["period"] >= "2025-01"])
+    with pytest.warns(TerrakitWarning, match=r"prior=\(2024-07, 2024-12\)"):
+        res = performance(late, period=("2025-07", "2025-12"))
+    assert res.prior == ("2025-01", "2025-06")
+
+
+def test_model_gives_prior_months_their_own_season():
+    rng = np.random.default_rng(0)
+    y0 = rng.normal(7, 0.1, (4, 6))
+    m = build_performance_model(
+        y0, y0 + 0.1, np.arange(6, 12), ["a", "b", "c", "d"], np.arange(6)
+    )
+    assert m.coords["month_of_year"] == tuple(range(1, 13))

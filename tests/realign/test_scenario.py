@@ -309,3 +309,53 @@ def test_flat_namespace():
     assert tk.realign.assign_leads.__module__ == "terrakit.realign.leads"
     assert tk.realign.performance.__module__ == "terrakit.realign.performance"
     assert tk.realign.impact.__module__ == "terrakit.realign.impact"
+
+
+def test_sales_moved_share_is_the_one_the_solver_and_diff_report(grid6x4):
+    # scaling the units' sales leaves the accounts' annual_sales as they were:
+    # the scenario must report the sales the solver counted (the units')
+    s = (
+        Scenario.from_study(grid6x4, name="east x3")
+        .scale("sales", by=3.0, region="East")
+        .remove_rep("R4")
+    )
+    res = s.solve(balance={"workload": 0.2}, moved_measure="sales", time_limit=20)
+    ind = res.indicators()
+    d = res.solver_result.diff()
+    assert ind["sales_moved_share"] == pytest.approx(d.moved_share("sales"))
+    assert ind["sales_moved_share"] == pytest.approx(res.solver_result.moved_share)
+    assert ind["units_moved_share"] == pytest.approx(d.moved_share("units"))
+    assert ind["accounts_moved_share"] == pytest.approx(d.moved_share("accounts"))
+    moved = res.diff()["unit_id"]
+    units = res.study.unit_measures()
+    assert ind["sales_moved_share"] == pytest.approx(
+        units.loc[moved, "sales"].sum() / units["sales"].sum()
+    )
+
+
+def test_a_half_time_hire_gets_half_the_capacity_and_half_a_share(grid6x4, cell_lonlat):
+    s = Scenario.from_study(grid6x4, name="half").add_rep(
+        "R5", home=cell_lonlat(5, 3), fte=0.5
+    )
+    reps = s.apply().reps
+    assert reps.loc["R5", "capacity_hours"] == pytest.approx(350.0)  # 700 per FTE
+    res = s.solve(balance={"workload": 0.25}, time_limit=20)
+    wl = res.kpis["workload"]
+    # targets by FTE: R5 gets 0.5 / 4.5 of the workload, each full-timer 1 / 4.5
+    full = wl.drop("R5")
+    assert wl["R5"] <= 0.5 / 4.5 * wl.sum() * 1.25 + 1e-9
+    assert wl["R5"] < 0.75 * full.min()
+    # explicit targets win over the FTE default
+    even = {r: 0.2 for r in ["R1", "R2", "R3", "R4", "R5"]}
+    res2 = s.solve(balance={"workload": 0.25}, targets=even, time_limit=20)
+    assert res2.kpis["workload"]["R5"] >= 0.75 * 0.2 * wl.sum() - 1e-9
+
+
+@pytest.mark.parametrize("fte", [0, -0.5, float("nan")])
+def test_a_hire_without_a_positive_fte_is_refused(grid6x4, cell_lonlat, fte):
+    # fte scales the hire's capacity and share: 0 or less gave a hire with no
+    # (or negative) hours
+    with pytest.raises(SpecificationError, match="fte must be a positive share"):
+        Scenario.from_study(grid6x4, name="bad").add_rep(
+            "R5", home=cell_lonlat(5, 3), fte=fte
+        )
