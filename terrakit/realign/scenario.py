@@ -137,9 +137,9 @@ class AddRep(Edit):
         Yearly capacity; default the median capacity per FTE of the existing
         reps times ``fte``.
     fte
-        Full-time equivalents: scales the default capacity, and
-        :meth:`Scenario.solve` (``"rebalance"``) gives the rep a target share
-        proportional to it.
+        Full-time equivalents (positive): scales the default capacity;
+        ``Scenario.solve(targets="fte")`` gives the rep a target share
+        proportional to it (territories are equal by default).
     skills
         Semicolon-separated industries (``"healthcare;retail"``).
     name
@@ -465,7 +465,8 @@ class Scenario:
         """Add an :class:`AddRep` edit (``home`` = (lon, lat) degrees).
 
         Raises :class:`SpecificationError` when ``home`` is not a pair of
-        numbers or ``capacity_hours`` / ``fte`` are not numbers; where the
+        numbers, ``capacity_hours`` is not a number or ``fte`` is not a
+        positive number; where the
         home lies is checked against the study in :meth:`apply`.
         """
         if not isinstance(skills, str):
@@ -620,10 +621,11 @@ class Scenario:
         **kw
             Passed to the solver (``balance=``, ``max_moved=``,
             ``time_limit=``, ``contiguity=``...).  Lock edits are passed as
-            ``locked=`` (merged with a ``locked=`` given here).  With
-            ``"rebalance"``, when some rep has ``fte`` other than 1 (a
-            part-time hire from :meth:`add_rep`), the default ``targets``
-            are the reps' shares of the total FTE instead of equal shares.
+            ``locked=`` (merged with a ``locked=`` given here).  Territories
+            get equal shares by default, as with the solvers themselves;
+            ``targets="fte"`` gives each rep its share of the total ``fte``
+            of the edited reps (a half-time hire from :meth:`add_rep` half a
+            full-timer's share).
 
         Returns
         -------
@@ -641,6 +643,8 @@ class Scenario:
             )
         _check_solver_keywords(method, kw)
         edited = self.apply(study)
+        if isinstance(kw.get("targets"), str) and kw["targets"] == "fte":
+            kw["targets"] = _fte_targets(edited.reps)
         locked: dict[Hashable, Any] = dict(self.locked())
         locked.update(kw.pop("locked", None) or {})
         solved: Any
@@ -649,9 +653,6 @@ class Scenario:
 
             kw.setdefault("adjacency", cached_adjacency(edited.units))
             kw.setdefault("name", self.name)
-            fte_targets = _fte_targets(edited.reps)
-            if "targets" not in kw and fte_targets is not None:
-                kw["targets"] = fte_targets
             # the base alignment is the starting point: rebalance hands the
             # units of removed reps over and gives new reps their share itself
             solved = rebalance(
@@ -985,14 +986,34 @@ def ptypes_is_numeric(s: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(s)) and not pd.api.types.is_bool_dtype(s)
 
 
-def _fte_targets(reps: pd.DataFrame | None) -> dict[Hashable, float] | None:
-    """Target shares proportional to the reps' FTE, or ``None`` when every
-    rep is full time (or the reps carry no usable ``fte``)."""
+def _fte_targets(reps: pd.DataFrame | None) -> dict[Hashable, float]:
+    """Target shares proportional to the reps' FTE (``targets="fte"``).
+
+    Raises
+    ------
+    DataValidationError
+        The reps have no ``fte`` column, or some rep's is missing or not
+        positive (named, with the fix).
+    """
     if reps is None or "fte" not in reps.columns or not len(reps):
-        return None
+        raise DataValidationError(
+            "reps",
+            "fte",
+            'targets="fte" needs the reps\' fte column, which the study lacks',
+            fix="add an fte column to the reps (1 full time, 0.5 half time) or "
+            "pass targets={rep_id: share}",
+        )
     fte = pd.to_numeric(reps["fte"], errors="coerce").astype(float)
-    if fte.isna().any() or (fte <= 0).any() or np.allclose(fte, 1.0):
-        return None
+    bad = fte.index[~(fte > 0)]
+    if len(bad):
+        raise DataValidationError(
+            "reps",
+            "fte",
+            f'targets="fte": {len(bad)} rep(s) have no positive fte',
+            rows=list(bad),
+            n_bad=len(bad),
+            fix="fill their fte (1 full time, 0.5 half time)",
+        )
     return {r: float(f / fte.sum()) for r, f in fte.items()}
 
 

@@ -339,13 +339,20 @@ def test_a_half_time_hire_gets_half_the_capacity_and_half_a_share(grid6x4, cell_
     )
     reps = s.apply().reps
     assert reps.loc["R5", "capacity_hours"] == pytest.approx(350.0)  # 700 per FTE
-    res = s.solve(balance={"workload": 0.25}, time_limit=20)
+    res = s.solve(balance={"workload": 0.25}, targets="fte", time_limit=20)
     wl = res.kpis["workload"]
     # targets by FTE: R5 gets 0.5 / 4.5 of the workload, each full-timer 1 / 4.5
     full = wl.drop("R5")
     assert wl["R5"] <= 0.5 / 4.5 * wl.sum() * 1.25 + 1e-9
     assert wl["R5"] < 0.75 * full.min()
-    # explicit targets win over the FTE default
+    # territories are equal by default, as with rebalance itself
+    res0 = s.solve(balance={"workload": 0.25}, time_limit=20)
+    assert res0.kpis["workload"]["R5"] >= 0.75 * 0.2 * wl.sum() - 1e-9
+    # targets="fte" on reps without a usable fte is explained
+    no_fte = grid6x4.replace(reps=grid6x4.reps.drop(columns="fte", errors="ignore"))
+    with pytest.raises(DataValidationError, match="needs the reps' fte column"):
+        Scenario.from_study(no_fte).solve(targets="fte", time_limit=5)
+    # explicit targets are used as given
     even = {r: 0.2 for r in ["R1", "R2", "R3", "R4", "R5"]}
     res2 = s.solve(balance={"workload": 0.25}, targets=even, time_limit=20)
     assert res2.kpis["workload"]["R5"] >= 0.75 * 0.2 * wl.sum() - 1e-9
