@@ -190,6 +190,7 @@ def assign_patterns(
     capacity: float,
     tolerance: float = 0.1,
     time_limit: float = 5.0,
+    earliest: np.ndarray | None = None,
 ) -> PatternAssignment:
     """Pick one evenly spaced pattern per account (small MIP vs greedy, best kept).
 
@@ -207,6 +208,12 @@ def assign_patterns(
         Daily work beyond ``(1 ± tolerance) × mean`` is penalised.
     time_limit
         Seconds for the MIP.
+    earliest
+        Per account, the first day of the cycle its first visit may take
+        (e.g. so that it stays far enough from its last visit in the cycle
+        before); patterns that start earlier are left out, unless no pattern
+        starts late enough: then only the latest-starting patterns remain.
+        ``None`` (default) or values ``<= 0``: no limit.
 
     Returns
     -------
@@ -235,7 +242,13 @@ def assign_patterns(
     acc: list[int] = np.flatnonzero(visits > 0).tolist()
     pats: list[tuple[int, tuple[int, ...]]] = []
     for a in acc:
-        for p in patterns(int(visits[a]), n_days):
+        ps = patterns(int(visits[a]), n_days)
+        if earliest is not None and earliest[a] > 0:
+            # keep the first visit away from the cycle before (the latest
+            # start when none is late enough)
+            lo = min(int(earliest[a]), max(p[0] for p in ps))
+            ps = [p for p in ps if p[0] >= lo]
+        for p in ps:
             pats.append((a, p))
     n_acc = len(visits)
     out_days: list[tuple[int, ...]] = [() for _ in range(n_acc)]

@@ -72,6 +72,12 @@ OVERRUN_SLACK = 0.1
 #: that a visit is dropped only when the day cannot hold it.
 _DROP_PENALTY_DAYS = 3.0
 _UNREACHABLE = 1e6  # minutes standing in for an infinite travel time
+#: Across a cycle boundary (``previous``), the visit days are chosen so that
+#: an account's first visit lies at least this share of its nominal interval
+#: (working days between calls) after its last visit, the ±50 % that
+#: rebalancing keeps within a cycle; rebalancing may then move that visit by
+#: up to a quarter spacing, as within a cycle, but not below half this share.
+MIN_GAP_SHARE = 0.5
 
 
 def _hhmm(minutes: float) -> str:
@@ -94,8 +100,11 @@ class CallPlan:
     schedule
         One row per account (index ``account_id``): ``calls_per_year``,
         ``call_minutes``, ``frequency`` (in words), ``visits`` (planned in
-        this cycle), ``days`` (``;``-separated day labels) and ``dropped``
-        (visits that did not fit).
+        this cycle), ``days`` (``;``-separated day labels), ``dropped``
+        (visits that did not fit) and ``last_visit`` (working day of the
+        account's last routed visit so far, counted from the first day of
+        cycle 0, ``cycle × len(days) + day``; carried over from the
+        ``previous`` plan when this cycle routes none; NaN when unknown).
     routes
         One row per stop, in visit order per day: ``day``, ``stop`` (0 = leave
         home), ``kind`` (``home``, ``visit``, ``lunch``), ``account_id``,
@@ -441,6 +450,7 @@ def plan_calls(
     rep: Hashable | None = None,
     weeks_per_year: float = 48,
     cycle: int = 0,
+    previous: CallPlan | None = None,
     tolerance: float = 0.1,
     rebalance: bool = True,
     backend: Backend = "auto",
@@ -489,9 +499,19 @@ def plan_calls(
         weeks_per_year (fractions rotate over cycles, see
         :func:`~terrakit.routing.periodic.visits_per_cycle`).
     cycle
-        Which cycle of the year (0, 1, ...) to plan.  Each cycle's visit
-        days are chosen on their own: the spacing holds within the cycle,
-        not across the boundary with the cycle before or after.
+        Which cycle of the year (0, 1, ...) to plan.
+    previous
+        The plan of the cycle before (same territory, ``weeks``, ``days``
+        and ``weeks_per_year``; its ``cycle`` one less), to keep the spacing
+        across the boundary: an account's first visit in this cycle then
+        is planned at least half its nominal interval (:data:`MIN_GAP_SHARE`;
+        ``5 · weeks_per_year / calls_per_year`` working days in a 5-day
+        week) after its last visit routed so far (``schedule["last_visit"]``
+        of ``previous``), as far as the cycle allows, and rebalancing keeps
+        it at least a quarter of the interval after it.  Without it (default)
+        the cycle's visit days are chosen on their own: the spacing holds
+        within the cycle, not across the boundary with the cycle before.
+        Plan a horizon cycle by cycle, each with the one before.
     tolerance
         Daily work beyond ``±tolerance`` of the mean is penalised when the
         visit days are chosen.
@@ -593,6 +613,7 @@ def plan_calls(
         rep=rep,
         weeks_per_year=weeks_per_year,
         cycle=cycle,
+        previous=previous,
         tolerance=tolerance,
         rebalance=rebalance,
         backend=backend,
@@ -685,6 +706,9 @@ class _Prepared:
     ctx: _DayContext
     workload: dict[str, Any]
     seconds: float
+    earliest: np.ndarray | None = None
+    earliest_move: np.ndarray | None = None
+    last_before: np.ndarray | None = None
 
 
 def _check_settings(
@@ -1003,6 +1027,7 @@ def _prepare(
     rep: Hashable | None = None,
     weeks_per_year: float = 48,
     cycle: int = 0,
+    previous: CallPlan | None = None,
     tolerance: float = 0.1,
     rebalance: bool = True,
     backend: Backend = "auto",
@@ -1049,6 +1074,16 @@ def _prepare(
     )
     over = np.maximum(visits - n_days, 0)
     visits = np.minimum(visits, n_days)
+    last_before, earliest, earliest_move = _after_previous(
+        previous,
+        territory,
+        ids,
+        cpy,
+        weeks=n_weeks,
+        days=day_list,
+        weeks_per_year=float(weeks_per_year),
+        cycle=int(cycle),
+    )
     # work per visit: service + the travel it adds (half the way to and from
     # its nearest neighbours, a standard estimate for dense routes)
     n = len(ids)
@@ -1112,7 +1147,72 @@ def _prepare(
         ctx=ctx,
         workload=workload,
         seconds=time.perf_counter() - t0,
+        earliest=earliest,
+        earliest_move=earliest_move,
+        last_before=last_before,
     )
+
+
+def _after_previous(
+    previous: Any,
+    territory: Hashable,
+    ids: list[Hashable],
+    cpy: np.ndarray,
+    *,
+    weeks: int,
+    days: list[str],
+    weeks_per_year: float,
+    cycle: int,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Last visits so far and the earliest first day in this cycle, per account.
+
+    Returns ``(last, earliest, earliest_move)``, all ``None`` without
+    ``previous``.  ``earliest`` (for choosing the visit days) keeps the first
+    visit at least :data:`MIN_GAP_SHARE` of the account's nominal interval
+    (``len(days) · weeks_per_year / calls_per_year`` working days) after its
+    last visit, ``earliest_move`` (for rebalancing) half that; both are 0 (no
+    limit) for accounts never visited.
+    """
+    if previous is None:
+        return None, None, None
+    if not isinstance(previous, CallPlan):
+        raise SpecificationError(
+            f"previous must be the CallPlan of the cycle before, got "
+            f"{type(previous).__name__}"
+        )
+    cfg = previous.provenance.get("config", {})
+    want = {
+        "territory": (str(previous.provenance.get("territory")), str(territory)),
+        "weeks": (cfg.get("weeks"), weeks),
+        "days": (list(cfg.get("days", [])), list(days)),
+        "weeks_per_year": (as_number(cfg.get("weeks_per_year")), weeks_per_year),
+        "cycle": (cfg.get("cycle"), cycle - 1),
+    }
+    bad = [
+        f"{k} {got!r} (needs {need!r})"
+        for k, (got, need) in want.items()
+        if got != need
+    ]
+    if bad:
+        raise SpecificationError(
+            f"previous must be the plan of the cycle before (this one: territory "
+            f"{territory!r}, cycle {cycle}); it has " + ", ".join(bad)
+        )
+    sched = previous.schedule
+    if "last_visit" in sched.columns:
+        last = sched["last_visit"].reindex(ids).to_numpy(dtype=float)
+    else:
+        last = np.full(len(ids), np.nan)
+    n_days = weeks * len(days)
+    with np.errstate(divide="ignore"):
+        interval = np.where(cpy > 0, len(days) * weeks_per_year / cpy, np.inf)
+
+    def first_day(share: float) -> np.ndarray:
+        gap = np.ceil(share * interval - 1e-9)
+        day = np.where(np.isfinite(last) & np.isfinite(gap), last + gap, 0.0)
+        return np.maximum(day - cycle * n_days, 0.0).astype(np.int64)
+
+    return last, first_day(MIN_GAP_SHARE), first_day(MIN_GAP_SHARE / 2)
 
 
 def _solve(prep: _Prepared) -> CallPlan:
@@ -1147,6 +1247,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         capacity=prep.capacity,
         tolerance=prep.tolerance,
         time_limit=t_pat,
+        earliest=prep.earliest,
     )
     route_rows: list[dict[str, Any]] = []
     day_rows: list[dict[str, Any]] = []
@@ -1204,6 +1305,7 @@ def _solve(prep: _Prepared) -> CallPlan:
             ctx,
             labels,
             deadline=max(deadline, time.perf_counter() + MIN_REBALANCE_SECONDS),
+            earliest=prep.earliest_move,
         )
     for d, label in enumerate(labels):
         stops, info = _day_output(day_tokens[d], ctx)
@@ -1277,6 +1379,18 @@ def _solve(prep: _Prepared) -> CallPlan:
         index=pd.Index(ids, name="account_id"),
     )
     schedule["dropped"] = nd.reindex(schedule.index, fill_value=0).astype(np.int64)
+    # the last routed visit so far (working days from cycle 0's first day)
+    last = np.full(n, np.nan) if prep.last_before is None else prep.last_before.copy()
+    base = int(prep.cycle) * n_days
+    visited = routes[routes["kind"] == "visit"]
+    day_no = {lab: d for d, lab in enumerate(labels)}
+    row_of = {a: i for i, a in enumerate(ids)}
+    for a, lab in zip(visited["account_id"], visited["day"], strict=True):
+        i = row_of[a]
+        v = base + day_no[lab]
+        if not v <= last[i]:  # NaN or earlier
+            last[i] = v
+    schedule["last_visit"] = last
     if "segment" in acc.columns:
         schedule.insert(0, "segment", acc["segment"].to_numpy())
     prov = make_provenance(
@@ -1627,13 +1741,16 @@ def _rebalance(
     labels: Sequence[str],
     *,
     deadline: float = math.inf,
+    earliest: np.ndarray | None = None,
 ) -> int:
     """Move visits dropped from overfull days to nearby days that have room.
 
     A visit of an account seen ``v`` times in ``D`` days (spacing ``s = D/v``)
     may move by up to ``⌊s/4⌋`` days (weekly in a 5-day week: 1 day; every 2
     weeks: 2; every 4 weeks: 5), and never closer than ``⌈s/2⌉`` days to the
-    account's other visits, so gaps stay within ±50 % of the spacing.
+    account's other visits, so gaps stay within ±50 % of the spacing, and
+    never before the account's ``earliest`` day (the least gap to its last
+    visit in the cycle before, see :data:`MIN_GAP_SHARE`).
     Candidate days are tried nearest first; a visit is inserted at the
     cheapest feasible place of the day's route (exact times, windows, lunch).
     Higher-frequency accounts go first.  Changes the lists in place; visits
@@ -1679,7 +1796,7 @@ def _rebalance(
             d2
             for off in range(1, shift + 1)
             for d2 in (d - off, d + off)
-            if 0 <= d2 < n_days
+            if (0 if earliest is None else int(earliest[k])) <= d2 < n_days
             and d2 not in final_days[k]
             and all(abs(d2 - e) >= near for e in others)
         ]
@@ -1957,7 +2074,10 @@ def plan_all(
     progress
         Show a progress bar (``False`` or ``TQDM_DISABLE=1`` to hide).
     **kwargs
-        Passed to :func:`plan_calls` (``weeks``, ``time_limit``, ``seed``...).
+        Passed to :func:`plan_calls` (``weeks``, ``time_limit``, ``seed``...);
+        ``previous`` is the :class:`TerritoryPlans` of the cycle before, each
+        territory getting its own plan from it (none for a territory it
+        lacks).
 
     Returns
     -------
@@ -2000,13 +2120,23 @@ def plan_all(
         )
     al = study._get_alignment(alignment)
     terrs = list(al.territories if territories is None else territories)
+    prev = kwargs.pop("previous", None)
+    if prev is not None and not isinstance(prev, TerritoryPlans):
+        raise SpecificationError(
+            f"previous must be the TerritoryPlans of the cycle before, got "
+            f"{type(prev).__name__}"
+        )
+
+    def args(t: Hashable) -> dict[str, Any]:
+        return kwargs if prev is None else {**kwargs, "previous": prev.plans.get(t)}
+
     # every territory's data and settings are checked before the first is
     # solved, so that a bad account in the last territory costs no solving
     for t in terrs:
-        _prepare(study, al, t, **kwargs)
+        _prepare(study, al, t, **args(t))
     plans = {}
     for t in tqdm(terrs, desc="call plans", disable=not progress):
-        plans[t] = _solve(_prepare(study, al, t, **kwargs))
+        plans[t] = _solve(_prepare(study, al, t, **args(t)))
     over = [(t, p.workload) for t, p in plans.items() if p.workload.get("overloaded")]
     if over:
         listed = ", ".join(

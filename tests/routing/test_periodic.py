@@ -53,6 +53,27 @@ def test_assignment_balances_days() -> None:
     assert pa.load.sum() == pytest.approx(40 * 4 * 30.0)
 
 
+def test_assignment_keeps_the_earliest_first_day() -> None:
+    """``earliest`` removes the patterns that start too early; when none
+    starts late enough, the latest-starting pattern is taken."""
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-10, 10, 12), rng.uniform(-10, 10, 12)
+    visits = np.array([1, 2, 1, 2, 4, 1, 1, 2, 1, 1, 4, 1])
+    work = np.full(12, 30.0)
+    seeds = day_seeds(x, y, visits * work, n_weekdays=5, weeks=4)
+    earliest = np.zeros(12, dtype=np.int64)
+    earliest[[0, 1, 4]] = [14, 6, 3]  # all reachable by some pattern
+    earliest[3] = 15  # two visits 10 days apart cannot start on day 15
+    pa = assign_patterns(
+        visits, work, x, y, seeds, capacity=480, time_limit=2, earliest=earliest
+    )
+    assert pa.days[0][0] >= 14
+    assert pa.days[1][0] >= 6
+    assert pa.days[4][0] >= 3
+    assert pa.days[3] == (9, 19)
+    assert [len(p) for p in pa.days] == visits.tolist()
+
+
 def test_frequency_label() -> None:
     assert frequency_label(4, 4) == "weekly"
     assert frequency_label(2, 4) == "every 2 weeks"

@@ -171,6 +171,59 @@ def test_plan_all_travel_hours() -> None:
         plans.travel_hours(per="month")
 
 
+def _first_and_last(plan: CallPlan) -> tuple[pd.Series, pd.Series]:
+    """Working day (from cycle 0's first day) of each account's first and last
+    routed visit in ``plan``'s cycle."""
+    v = _visits(plan)
+    n_days = len(plan.days)
+    day = v["day"].map({d: k for k, d in enumerate(plan.days)})
+    day = day + plan.provenance["config"]["cycle"] * n_days
+    g = day.groupby(v["account_id"].to_numpy())
+    return g.min(), g.max()
+
+
+def test_previous_cycle_keeps_visits_apart_across_the_boundary() -> None:
+    """Accounts every 6, 4 and 2 weeks over two 4-week cycles: planned with
+    the cycle before, an account's first visit of cycle 1 lies at least half
+    its interval (15, 10 and 5 working days) after its last visit of cycle 0;
+    planned on its own, cycle 1 puts some of them closer (the defect)."""
+    study = make_study(30, calls=(8.0, 12.0, 24.0), spread_deg=0.2)
+    kw: dict[str, Any] = {"weeks": 4, "time_limit": 10, "seed": 0}
+    p0 = plan_calls(study, "current", "R01", cycle=0, **kw)
+    p1 = plan_calls(study, "current", "R01", cycle=1, previous=p0, **kw)
+    alone = plan_calls(study, "current", "R01", cycle=1, **kw)
+    need = np.ceil(0.5 * 5 * 48 / study.accounts["calls_per_year"])
+    _, last0 = _first_and_last(p0)
+    pd.testing.assert_series_equal(
+        p0.schedule["last_visit"].dropna(), last0.astype(float), check_names=False
+    )
+
+    def gaps(p: CallPlan) -> pd.Series:
+        first1, _ = _first_and_last(p)
+        both = first1.index.intersection(last0.index)
+        return (first1[both] - last0[both]) / need[both]
+
+    assert len(gaps(p1)) >= 10
+    assert (gaps(p1) >= 1).all(), gaps(p1)[gaps(p1) < 1]
+    assert (gaps(alone) < 1).any()  # without previous the boundary is ignored
+    # the last visit so far carries over the cycles without a visit
+    _, last1 = _first_and_last(p1)
+    lv = p1.schedule["last_visit"]
+    assert (lv[last1.index] == last1).all()
+    rest = lv.index.difference(last1.index)
+    pd.testing.assert_series_equal(lv[rest], p0.schedule["last_visit"][rest])
+    # and plan_all hands each territory its own plan of the cycle before
+    all0 = plan_all(study, "current", progress=False, cycle=0, **kw)
+    all1 = plan_all(study, "current", progress=False, cycle=1, previous=all0, **kw)
+    pd.testing.assert_frame_equal(all1.plans["R01"].routes, p1.routes)
+    with pytest.raises(SpecificationError, match="plan of the cycle before"):
+        plan_calls(study, "current", "R01", cycle=2, previous=p0, **kw)
+    with pytest.raises(SpecificationError, match=r"weeks 4 \(needs 2\)"):
+        plan_calls(study, "current", "R01", weeks=2, cycle=1, previous=p0)
+    with pytest.raises(SpecificationError, match="TerritoryPlans"):
+        plan_all(study, "current", progress=False, cycle=1, previous=p0)
+
+
 def test_specification_errors() -> None:
     study = make_study(4)
     with pytest.raises(SpecificationError, match="weekday names"):
