@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit.exceptions import ConvergenceWarning, SpecificationError, TerrakitWarning
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    SpecificationError,
+    TerrakitError,
+    TerrakitWarning,
+)
 
 __all__ = [
     "DEFAULT_SAMPLER_CONFIG",
@@ -240,11 +245,20 @@ def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
     (``cores=1``; same seed, so the same draws) and reported with a
     :class:`~terrakit.exceptions.TerrakitWarning`; a second panic, or any
     other error, propagates.
+
+    Raises
+    ------
+    TerrakitError
+        When nutpie cannot start: every jittered initial point gave an error
+        or a non-finite log density or gradient ("All initialization points
+        failed").  Retrying with the same compiled model fails the same way,
+        so the message names the failure and the way round it (PyMC's own
+        NUTS, ``sampler_config={"method": "pymc"}``).
     """
     import nutpie
 
     try:
-        return nutpie.sample(compiled, **kwargs)
+        return _nutpie_sample_once(nutpie, compiled, kwargs)
     except BaseException as exc:  # pyo3's PanicException is a BaseException
         if type(exc).__name__ != "PanicException":
             raise
@@ -254,7 +268,28 @@ def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
             TerrakitWarning,
             stacklevel=2,
         )
-        return nutpie.sample(compiled, **(kwargs | {"cores": 1}))
+        return _nutpie_sample_once(nutpie, compiled, kwargs | {"cores": 1})
+
+
+def _nutpie_sample_once(nutpie: Any, compiled: Any, kwargs: dict[str, Any]) -> Any:
+    """``nutpie.sample``, its failure to initialise turned into a
+    :class:`~terrakit.exceptions.TerrakitError`."""
+    try:
+        return nutpie.sample(compiled, **kwargs)
+    except RuntimeError as exc:
+        text = str(exc)
+        if "initialization points failed" not in text:
+            raise
+        detail = " ".join(text.split())
+        if len(detail) > 300:
+            detail = detail[:300] + " ..."
+        raise TerrakitError(
+            "nutpie could not start sampling: the model's log density or its "
+            "gradient could not be evaluated at any of its jittered initial "
+            f"points (nutpie: {detail}). The model was not sampled. Fix: pass "
+            "sampler_config={'method': 'pymc'} (PyMC's own NUTS); if that "
+            "fails too, check the data for extreme or non-finite values"
+        ) from exc
 
 
 def sample(

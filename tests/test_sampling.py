@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import terrakit._sampling as sampling
-from terrakit.exceptions import SpecificationError, TerrakitWarning
+from terrakit.exceptions import SpecificationError, TerrakitError, TerrakitWarning
 
 
 class PanicException(BaseException):
@@ -107,3 +107,25 @@ def test_diagnose_skips_empty_variables():
     assert np.isnan(d.table.loc["beta", "ess_bulk"])
     assert d.ok, d.problems
     assert d.min_ess_bulk == pytest.approx(d.table.loc["alpha", "ess_bulk"])
+
+
+def test_a_failed_nutpie_start_is_a_terrakit_error(monkeypatch):
+    """nutpie's bare RuntimeError (a Rust stack trace) when no initial point
+    can be evaluated names what failed and the way round it."""
+    nutpie = pytest.importorskip("nutpie")
+    err = RuntimeError(
+        "All initialization points failed\n\nCaused by:\n    Logp function "
+        "returned error: ErrorCode(1)"
+    )
+    sample, calls = _fake_sample([err])
+    monkeypatch.setattr(nutpie, "sample", sample)
+    with pytest.raises(TerrakitError, match="nutpie could not start sampling") as e:
+        sampling.nutpie_sample("model", cores=2)
+    assert "sampler_config={'method': 'pymc'}" in str(e.value)
+    assert "ErrorCode(1)" in str(e.value)
+    assert len(calls) == 1
+    # other runtime errors are nutpie's own
+    sample, calls = _fake_sample([RuntimeError("something else")])
+    monkeypatch.setattr(nutpie, "sample", sample)
+    with pytest.raises(RuntimeError, match="something else"):
+        sampling.nutpie_sample("model", cores=2)

@@ -767,7 +767,12 @@ def build_forecast_model(
             common_sd = pm.HalfNormal("common_sd", float(cfg["prior_common_sd"]))
             nu0 = pm.Normal("common_raw", 0.0, 1.0, dims="step")
             nu0 = nu0 - nu0.mean()
-            rc0 = pt.cumsum(nu0[::-1])[::-1]
+            # reverse cumulative sum sum_{s >= t} nu_s, written without
+            # reversing the free variable: PyTensor 2.38 merges the slice of
+            # nutpie's flat parameter vector with a [::-1] into a wrong,
+            # empty slice when the variable sits at the vector's end, and
+            # every initial point failed ("Logp function returned error")
+            rc0 = _reverse_cumsum(nu0, axis=0)
             eta = pm.Deterministic(
                 "eta", pt.concatenate([-common_sd * rc0, pt.zeros(1)]), dims="time"
             )
@@ -775,7 +780,7 @@ def build_forecast_model(
                 group_sd = pm.HalfNormal("group_sd", float(cfg["prior_common_sd"]))
                 nug = pm.Normal("group_common_raw", 0.0, 1.0, dims=("group", "step"))
                 nug = nug - nug.mean(axis=1, keepdims=True)
-                rcg = pt.cumsum(nug[:, ::-1], axis=1)[:, ::-1]
+                rcg = _reverse_cumsum(nug, axis=1)
                 eta_group = pm.Deterministic(
                     "eta_group",
                     pt.concatenate([-group_sd * rcg, pt.zeros((n_groups, 1))], axis=1),
@@ -891,6 +896,19 @@ def build_forecast_model(
         if prep.occ is not None:
             _add_occurrence(prep, idx, group, clus, cfg)
     return model
+
+
+def _reverse_cumsum(x: Any, axis: int) -> Any:
+    """``cumsum(x[::-1])[::-1]`` along ``axis``, without negative-step slices.
+
+    ``sum_{s >= t} x_s = sum(x) - cumsum(x)_t + x_t``.  The reversal is
+    avoided because PyTensor's slice-merging rewrite turned
+    ``flat[a:n][::-1]`` (nutpie's view of the last free variable of the model)
+    into an empty slice, so nutpie could not evaluate the model at all.
+    """
+    import pytensor.tensor as pt
+
+    return x.sum(axis=axis, keepdims=True) - pt.cumsum(x, axis=axis) + x
 
 
 def _add_occurrence(
@@ -1166,6 +1184,10 @@ def fit_panel(
     SpecificationError
         On an unknown configuration key or sampler method, a setting of the
         wrong type or out of range (:func:`merge_configs`), or a bad seed.
+    TerrakitError
+        When nutpie cannot evaluate the model at any initial point (its
+        "All initialization points failed"); the message names the fix,
+        ``sampler_config={"method": "pymc"}``.
 
     Warns
     -----

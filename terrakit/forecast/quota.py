@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -11,7 +12,11 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 from terrakit.forecast.forecaster import SalesForecast
 
 __all__ = ["QuotaResult", "quota"]
@@ -85,13 +90,15 @@ def quota(
         ``"share_of_potential"``: the company target is split in proportion to
         each territory's potential (units' ``potential``, else ``sales``);
         ``"growth"``: each territory's sales in the same months one year
-        earlier, times ``1 + growth``.
+        earlier (its *base*), times ``1 + growth``; see Notes for series
+        with unobserved base months.
     total
         Company target for ``share_of_potential`` (default: the forecast's
         mean company total over the horizon).
     growth
         Growth rate for ``"growth"`` (default: the forecast's mean company
-        growth over the same months a year earlier).
+        growth over the same months a year earlier, like for like: computed
+        from the series observed in every base month).
     potential
         Potential per unit (overrides the study's column).
 
@@ -110,11 +117,30 @@ def quota(
         When the alignment misses units (see :meth:`SalesForecast.by`), or a
         unit's potential is missing, not numeric or negative.
 
+    Warns
+    -----
+    TerrakitWarning
+        For ``"growth"``, when series have unobserved months in the base
+        year; the warning names their territories and series with how many
+        months were observed.
+
     Notes
     -----
     ``p_attain`` is the share of posterior draws in which the territory's
     summed sales over the horizon reach the target — a fair target has a
     probability near the company's and similar across territories.
+
+    Growth bases are built series by series, never reading an unobserved
+    month (before a series starts, after it ends, a hole) as 0 sales, which
+    made a late starter's base too small and the implied company growth too
+    large.  A series observed in every base month contributes its sales; a
+    series observed in some of them has its observed sales divided by the
+    share of the base-year sales that the fully observed series made in those
+    months (by the number of base months over the observed ones when no
+    series is fully observed); a series with no observed base month (an ended series,
+    forecast at 0) has a base of 0.  The default ``growth`` is the forecast
+    of the fully observed series over their base (of all series when none
+    is), so new or patchy series do not inflate it.
     """
     if method not in ("share_of_potential", "growth"):
         raise SpecificationError(
@@ -190,7 +216,6 @@ def quota(
         target = company * share / share.sum()
     elif method == "growth":
         h = tf.draws.sizes["period"]
-        hist = tf.history.to_numpy()
         first_future = tf.draws["period"].to_numpy()[0]
         past = tf.history["period"].to_numpy()
         m = 4 if getattr(first_future, "freqstr", "M").startswith("Q") else 12
@@ -215,18 +240,14 @@ def quota(
                 f"that reaches back to {want[0]} ({m} {unit} before the forecast "
                 "start), or use method='share_of_potential'"
             )
-        base = hist[:, pos].sum(axis=1)
+        base, company_growth = _growth_base(forecast, alignment, terr, pos, want)
         if not base.sum() > 0:
             raise SpecificationError(
                 f"growth quotas scale the sales of {want[0]}..{want[-1]}, but "
                 f"the {len(terr)} territories sold {float(base.sum()):g} then; "
                 "use method='share_of_potential'"
             )
-        g = (
-            (float(mean.sum()) / float(base.sum()) - 1.0)
-            if growth is None
-            else float(growth)
-        )
+        g = company_growth if growth is None else float(growth)
         target = base * (1.0 + g)
         company = float(target.sum())
     p_attain = (tot_draws >= target[None, :]).mean(axis=0)
@@ -255,6 +276,89 @@ def quota(
     return QuotaResult(
         table, method, float(target.sum()) if method == "growth" else company, prov
     )
+
+
+def _growth_base(
+    forecast: SalesForecast,
+    alignment: Alignment,
+    terr: np.ndarray,
+    pos: np.ndarray,
+    want: list[Any],
+) -> tuple[np.ndarray, float]:
+    """Like-for-like year-ago base per territory, and the company growth.
+
+    Works on the series (not the territory sums, where an unobserved month
+    reads as 0 sales).  A series observed in every base month contributes its
+    sales; a series observed in some of them has its observed sales scaled up
+    by the share of the base year's sales that the series observed in every
+    month made in those months (by the number of months when no series is
+    complete); a series with no observed base month has a base of 0.  The
+    company growth is the forecast over the base of the complete series
+    (of every series when none is complete).  Territories whose base holds
+    unobserved months are named in a :class:`TerrakitWarning`.
+    """
+    h = len(pos)
+    hist = np.asarray(forecast.history.to_numpy(), dtype=float)[:, pos]
+    seen = np.isfinite(hist)
+    y = np.where(seen, hist, 0.0)
+    n_seen = seen.sum(axis=1)
+    full = n_seen == h
+    fmean = forecast.draws.sum("period").to_numpy().astype(float).mean(axis=0)
+    units = forecast.series_unit.to_numpy()
+    code = pd.Index(terr).get_indexer(
+        alignment.assignment.reindex(pd.Index(units)).to_numpy()
+    )
+    profile = y[full].sum(axis=0)  # base-month sales of the complete series
+    base_s = y.sum(axis=1)
+    partial = np.flatnonzero(~full)
+    for i in partial:
+        if n_seen[i] == 0:
+            continue
+        part = float(profile[seen[i]].sum())
+        factor = (
+            float(profile.sum()) / part
+            if full.any() and part > 0
+            else h / float(n_seen[i])
+        )
+        base_s[i] *= factor
+    like = full if full.any() and y[full].sum() > 0 else np.ones_like(full)
+    growth = (
+        float(fmean[like].sum()) / float(base_s[like].sum()) - 1.0
+        if base_s[like].sum() > 0
+        else float("nan")
+    )
+    base = np.bincount(code, weights=base_s, minlength=len(terr))
+    if len(partial):
+        series = forecast.draws["series"].to_numpy()
+        by_t: dict[Any, list[str]] = {}
+        for i in partial:
+            by_t.setdefault(terr[code[i]], []).append(
+                f"{series[i]}: {int(n_seen[i])} of {h} observed"
+            )
+        named = "; ".join(
+            f"{t} ({', '.join(v[:3])}{' ...' if len(v) > 3 else ''})"
+            for t, v in list(by_t.items())[:5]
+        )
+        more = " ..." if len(by_t) > 5 else ""
+        quarterly = getattr(want[0], "freqstr", "M").startswith("Q")
+        unit = "quarters" if quarterly else "months"
+        basis = (
+            f"the {int(full.sum())} series observed in every base {unit[:-1]}"
+            if like is full
+            else f"every series (none is observed in every base {unit[:-1]})"
+        )
+        warnings.warn(
+            f"growth quotas: the year-ago base ({want[0]}..{want[-1]}) of "
+            f"{len(by_t)} of the {len(terr)} territories has unobserved "
+            f"{unit}: {named}{more}. Unobserved {unit} are not read as 0 "
+            f"sales: a series' observed {unit} are scaled up by their share of "
+            "the base-year sales of the series observed throughout (a series "
+            "with none observed gets a base of 0), and the default growth is "
+            f"that of {basis}",
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    return base, growth
 
 
 def _finite(v: Any) -> bool:

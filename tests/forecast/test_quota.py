@@ -149,3 +149,69 @@ def test_growth_without_last_year_in_the_history_names_the_real_fix(horizon):
         "the forecast start), or use method='share_of_potential'"
     )
     assert "horizon ≤" not in msg
+
+
+def _flat_forecast_with_gaps():
+    """4 units selling a flat 100/month, forecast at 100/month: u4 starts in
+    2025-07 (half the base year), u3 misses 2025-03 (a hole)."""
+    import pandas as pd
+    import xarray as xr
+
+    from terrakit.data import Alignment
+    from terrakit.forecast import SalesForecast
+
+    rng = np.random.default_rng(0)
+    units = ["u1", "u2", "u3", "u4"]
+    past = pd.period_range("2024-01", periods=24, freq="M")
+    fut = pd.period_range("2026-01", periods=12, freq="M")
+    hist = np.full((4, 24), 100.0)
+    hist[3, :18] = np.nan
+    hist[2, 14] = np.nan
+    draws = rng.gamma(50, 2.0, size=(500, 4, 12)).astype(np.float32)
+    fc = SalesForecast(
+        xr.DataArray(
+            draws,
+            dims=("draw", "series", "period"),
+            coords={"draw": range(500), "series": units, "period": fut},
+        ),
+        xr.DataArray(
+            hist,
+            dims=("series", "period"),
+            coords={"series": units, "period": past},
+        ),
+        pd.Series(units, index=pd.Index(units, name="series")),
+        "unit",
+        {"seed": 0},
+    )
+    al = Alignment.from_mapping({"u1": "A", "u2": "A", "u3": "B", "u4": "C"}, name="c")
+    return fc, al
+
+
+def test_growth_bases_do_not_read_unobserved_months_as_zero_sales():
+    """Flat sales: true growth 0.  The base used to read u4's six months
+    before its start and u3's hole as 0 sales (B 1,100, C 600), so the
+    default growth came out at +17 % and p_attain 0.00 / 0.04 / 1.00."""
+    from terrakit.exceptions import TerrakitWarning
+
+    fc, al = _flat_forecast_with_gaps()
+    with pytest.warns(TerrakitWarning) as rec:
+        q = quota(fc, al, method="growth")
+    msg = str(rec[0].message)
+    assert "of 2 of the 3 territories has unobserved months" in msg
+    assert "B (u3: 11 of 12 observed); C (u4: 6 of 12 observed)" in msg
+    assert "the 2 series observed in every base month" in msg
+    t = q.table
+    forecast_growth = t.loc["A", "forecast_mean"] / 2400.0 - 1
+    assert abs(forecast_growth) < 0.01
+    # like-for-like growth: from u1 and u2 only; bases A 2,400, B and C 1,200
+    np.testing.assert_allclose(
+        t["target"].to_numpy(),
+        np.array([2400.0, 1200.0, 1200.0]) * (1 + forecast_growth),
+        rtol=1e-5,
+    )
+    assert t["p_attain"].between(0.4, 0.6).all()
+    assert t["p_attain"].max() - t["p_attain"].min() < 0.1
+    # a given growth scales the same bases
+    with pytest.warns(TerrakitWarning):
+        q2 = quota(fc, al, method="growth", growth=0.05)
+    np.testing.assert_allclose(q2.table["target"].to_numpy(), [2520.0, 1260.0, 1260.0])
