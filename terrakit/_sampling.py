@@ -13,10 +13,12 @@ The configuration is a plain dict merged over :data:`DEFAULT_SAMPLER_CONFIG`
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,6 +236,24 @@ class SampleRun:
     sample_seconds: float
 
 
+@contextlib.contextmanager
+def quiet_pymc(progress: bool) -> Iterator[None]:
+    """Silence PyMC's INFO log while the progress bar is off.
+
+    PyMC logs "Finished [100%]: Average Loss = ..." after ADVI even with
+    ``progressbar=False``; quiet means quiet.  The logger's level is restored
+    on exit.
+    """
+    log = logging.getLogger("pymc")
+    level = log.level
+    if not progress:
+        log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
     """``nutpie.sample`` with one retry when a sampler thread panics.
 
@@ -373,7 +393,7 @@ def sample(
             )
     elif method == "advi":
         t1 = time.perf_counter()
-        with model:
+        with model, quiet_pymc(progress):
             approx = pm.fit(
                 n=int(cfg["vi_iterations"]),
                 method="advi",

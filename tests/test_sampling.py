@@ -129,3 +129,25 @@ def test_a_failed_nutpie_start_is_a_terrakit_error(monkeypatch):
     monkeypatch.setattr(nutpie, "sample", sample)
     with pytest.raises(RuntimeError, match="something else"):
         sampling.nutpie_sample("model", cores=2)
+
+
+def test_advi_of_the_shared_sampler_is_quiet_without_a_progress_bar(caplog, capsys):
+    """impact() and performance() sample through sampling.sample: its ADVI
+    printed PyMC's "Finished [100%]: Average Loss" with the bar off (notebook
+    50's stored outputs showed it)."""
+    import logging
+
+    import pymc as pm
+
+    with pm.Model() as model:
+        pm.Normal("x", 0.0, 1.0)
+    cfg = sampling.merge_sampler_config(
+        {"method": "advi", "vi_iterations": 200, "vi_draws": 20, "progressbar": False}
+    )
+    caplog.set_level(logging.INFO)
+    level = logging.getLogger("pymc").level
+    sampling.sample(model, cfg, seed=0, var_names=["x"])
+    assert not [r for r in caplog.records if r.name.startswith("pymc")]
+    out = capsys.readouterr()
+    assert "Average Loss" not in out.out + out.err
+    assert logging.getLogger("pymc").level == level  # restored

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 import warnings
 from collections.abc import Hashable, Mapping
@@ -30,6 +29,7 @@ from terrakit._sampling import (
     config_flag,
     config_number,
     diagnose,
+    quiet_pymc,
 )
 from terrakit._versions import library_versions
 from terrakit.exceptions import (
@@ -1289,22 +1289,13 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
                 compute_convergence_checks=False,
             )
     else:
-        # PyMC logs "Finished [100%]: Average Loss = ..." even with the
-        # progress bar off; quiet means quiet
-        log = logging.getLogger("pymc")
-        level = log.level
-        if not scfg["progressbar"]:
-            log.setLevel(logging.WARNING)
-        try:
-            with model:
-                approx = pm.fit(
-                    n=int(scfg["advi_iterations"]),
-                    method="advi",
-                    random_seed=int(seed),
-                    progressbar=bool(scfg["progressbar"]),
-                )
-        finally:
-            log.setLevel(level)
+        with model, quiet_pymc(bool(scfg["progressbar"])):
+            approx = pm.fit(
+                n=int(scfg["advi_iterations"]),
+                method="advi",
+                random_seed=int(seed),
+                progressbar=bool(scfg["progressbar"]),
+            )
         with model:
             idata = approx.sample(int(scfg["advi_draws"]), random_seed=int(seed))
     post = idata.posterior
