@@ -765,8 +765,10 @@ def solve_districting(
                 if proof.labels is not None and proof.objective < best:
                     labels = proof.labels
             # the set-partitioning LP is solved but below the best value (ME
-            # counties: 15.x < 16): the rooted model's branching gets the rest
-            use_mip = cg.converged and _cut(problem, labels) > lower + 1e-9
+            # counties: 15.x < 16), or the generation stopped early (without
+            # contiguity its columns are cheap and it may stop long before
+            # the limit): the rooted model's branching gets what is left
+            use_mip = _cut(problem, labels) > lower + 1e-9
     if use_mip:
         # HiGHS can run a few seconds past its limit on a loaded machine
         left = 0.9 * (time_limit - (time.perf_counter() - t0)) - 1.0
