@@ -195,14 +195,22 @@ class Alignment:
         provenance: Mapping[str, Any] | None = None,
     ) -> Alignment:
         """Build an alignment from a table with a unit and a territory column."""
-        for col in (unit_column, territory_column):
+        for arg, col in (
+            ("unit_column", unit_column),
+            ("territory_column", territory_column),
+        ):
             if col not in df.columns:
+                seen = [str(c) for c in df.columns]
+                close = difflib.get_close_matches(str(col), seen, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise DataValidationError(
                     "alignment",
-                    col,
-                    f"required column is missing (columns seen: {list(df.columns)})",
-                    fix=f"rename your column to {col!r} or pass {col.split('_')[0]}"
-                    f"_column=...",
+                    str(col),
+                    f"required column is missing{hint} (columns seen: {seen})",
+                    fix=f"pass {arg}={close[0]!r}"
+                    if close
+                    else f"pass {arg}= the name of your column, or rename your "
+                    f"column to {col!r}",
                 )
         s = pd.Series(
             df[territory_column].to_numpy(),

@@ -53,6 +53,7 @@ from terrakit.data.validation import (
     clean_history,
     clean_reps,
     clean_units,
+    misspelt_targets,
     require_columns,
 )
 from terrakit.exceptions import CRSWarning, DataValidationError, TerrakitWarning
@@ -100,6 +101,18 @@ def _sheet_names(p: Path) -> list[str]:
 
 
 # -- delimited text: encoding, decimal comma ---------------------------------------
+def _sheet_with(p: Path, sheets: list[str], columns: list[str]) -> str | None:
+    """The first of ``sheets`` of workbook ``p`` whose header has ``columns``."""
+    for name in sheets:
+        try:
+            head = pd.read_excel(p, sheet_name=name, nrows=0)
+        except (ValueError, OSError):
+            continue
+        if set(columns) <= set(map(str, head.columns)):
+            return name
+    return None
+
+
 def _text_encoding(p: Path) -> str:
     """``"utf-16"`` for a file opening with a UTF-16 byte-order mark, else
     ``"utf-8-sig"`` (UTF-8, dropping the byte-order mark Excel may write)."""
@@ -519,6 +532,19 @@ def _read(
             source = f"/vsizip/{p.resolve()}/{inner}"
             layer = None
     mapping = dict(columns or {})
+    typos = misspelt_targets(table, mapping.values())
+    if typos:
+        bad, close = typos[0]
+        src = next(k for k, v in mapping.items() if v == bad)
+        raise DataValidationError(
+            table,
+            bad,
+            f"the columns mapping maps {src!r} to {bad!r}, which is no column "
+            f"terrakit knows for the {table} table (did you mean {close!r}?); "
+            f"it would be read as an extra column and ignored",
+            fix=f"write {src!r}: {close!r} in columns={{...}} (or, for an extra "
+            f"column of your own, a name less like {close!r})",
+        )
     # Read id columns as text from text formats, so '01001' keeps its zero.
     inverse = {v: k for k, v in mapping.items()}
     text_ids = {inverse.get(c, c): str for c in id_columns}
@@ -651,6 +677,27 @@ def _read(
     missing = [src for src in mapping if src not in df.columns]
     if missing:
         seen = list(map(str, df.columns))
+        read = sheet if sheet is not None else 0
+        name = sheets[read] if isinstance(read, int) and sheets else read
+        others = [n for n in sheets if n != name]
+        if others:
+            # a workbook whose table is not on the sheet read (a cover page
+            # first): say which sheets it has and which one holds the columns
+            holder = _sheet_with(p, others, list(mapping))
+            raise DataValidationError(
+                table,
+                missing[0],
+                f"the columns mapping names {missing} but sheet {name!r} of "
+                f"{p.name} has no such column (columns seen: {seen[:15]}"
+                f"{' ...' if len(seen) > 15 else ''}); the workbook has the sheets "
+                f"{sheets}"
+                + (f", and sheet {holder!r} holds these columns" if holder else ""),
+                fix=f"pass sheet={holder!r} ([data] {table}_sheet in study.toml)"
+                if holder
+                else f"pass sheet='...' ([data] {table}_sheet in study.toml) naming "
+                "the sheet that holds the table, or correct the keys of "
+                "columns={...}: they are the names in your file",
+            )
         raise DataValidationError(
             table,
             missing[0],
@@ -669,13 +716,18 @@ def _read(
             fix="map only one of your columns to each terrakit name",
         )
     if sheet is None and len(sheets) > 1 and not set(id_columns) & set(df.columns):
+        holder = _sheet_with(p, sheets[1:], [inverse.get(id_columns[0], id_columns[0])])
         raise DataValidationError(
             table,
             id_columns[0],
             f"the first sheet {sheets[0]!r} of {p.name} has no {id_columns[0]!r} "
             f"column (columns seen: {list(map(str, df.columns))[:12]}); the "
-            f"workbook has the sheets {sheets}",
-            fix="pass sheet='...' naming the sheet that holds the table",
+            f"workbook has the sheets {sheets}"
+            + (f", and sheet {holder!r} has that column" if holder else ""),
+            fix=f"pass sheet={holder!r} ([data] {table}_sheet in study.toml)"
+            if holder
+            else f"pass sheet='...' ([data] {table}_sheet in study.toml) naming the "
+            "sheet that holds the table",
         )
     if len(df) == 0:
         raise DataValidationError(

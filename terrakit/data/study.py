@@ -33,7 +33,7 @@ from terrakit.data.alignment import Alignment, _json_default
 from terrakit.data.validation import (
     _align_id_dtype,
     _ids,
-    _leading_zero_hint,
+    _leading_zeros,
     check_account_locations,
     clean_accounts,
     clean_history,
@@ -325,27 +325,7 @@ class Study:
         place only when complete, so a failed save never damages an existing
         study file.
         """
-        path = Path(path)
-        if path.suffix.lower() != ".gpkg":
-            raise ValueError(
-                f"a study file is a GeoPackage: use a .gpkg path, got {path.name!r}"
-            )
-        if path.is_dir():
-            raise IsADirectoryError(
-                f"{str(path)!r} is a folder; give the study file's name, e.g. "
-                f"{str(path / 'study.gpkg')!r}"
-            )
-        if path.exists() and not _is_study_file(path):
-            raise FileExistsError(
-                f"{str(path)!r} exists and is not a terrakit study file, so saving "
-                "would destroy it (a GeoPackage of your own data?); choose another "
-                "file name, or delete that file first if it may go"
-            )
-        if path.parent.exists() and not path.parent.is_dir():
-            raise NotADirectoryError(
-                f"cannot save to {str(path)!r}: {str(path.parent)!r} is a file, "
-                "not a folder"
-            )
+        path = check_study_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
         os.close(fd)
@@ -630,14 +610,18 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
             idx = al.assignment.index
     extra = idx.difference(unit_ids)
     if len(extra):
+        zeros, zero_fix = _leading_zeros(
+            list(extra), unit_ids, table="alignment", ref="units"
+        )
         raise DataValidationError(
             "alignment",
             "unit_id",
             f"alignment {name!r} names {len(extra)} units that are not in the study"
-            + _leading_zero_hint(list(extra), unit_ids),
+            + zeros,
             rows=list(extra),
             n_bad=len(extra),
-            fix="drop those units from the alignment or add them to the units table",
+            fix=zero_fix
+            or "drop those units from the alignment or add them to the units table",
         )
     missing = unit_ids.difference(idx)
     if len(missing):
@@ -808,14 +792,14 @@ def _known_refs(
     unknown = refs.notna() & ~refs.isin(ids)
     if unknown.any():
         bad = list(dict.fromkeys(refs[unknown]))
+        zeros, zero_fix = _leading_zeros(bad, ids, table=table)
         raise DataValidationError(
             table,
             column,
-            f"{int(unknown.sum())} {what} (unknown: {bad[:5]})"
-            + _leading_zero_hint(bad, ids),
+            f"{int(unknown.sum())} {what} (unknown: {bad[:5]}){zeros}",
             rows=list(df.index[unknown.to_numpy()]),
             n_bad=int(unknown.sum()),
-            fix=fix,
+            fix=zero_fix or fix,
         )
     return refs
 
@@ -826,6 +810,42 @@ def _same_json(a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+def check_study_path(path: str | os.PathLike[str]) -> Path:
+    """Check that :meth:`Study.save` may write a study file at ``path``.
+
+    Raises
+    ------
+    ValueError
+        ``path`` does not end in ``.gpkg``.
+    IsADirectoryError, NotADirectoryError
+        ``path`` is a folder, or its folder is a file.
+    FileExistsError
+        ``path`` exists and is no terrakit study file (it would be destroyed).
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise ValueError(
+            f"a study file is a GeoPackage: use a .gpkg path, got {path.name!r}"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder; give the study file's name, e.g. "
+            f"{str(path / 'study.gpkg')!r}"
+        )
+    if path.exists() and not _is_study_file(path):
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not a terrakit study file, so saving "
+            "would destroy it (a GeoPackage of your own data?); choose another "
+            "file name, or delete that file first if it may go"
+        )
+    if path.parent.exists() and not path.parent.is_dir():
+        raise NotADirectoryError(
+            f"cannot save to {str(path)!r}: {str(path.parent)!r} is a file, "
+            "not a folder"
+        )
+    return path
 
 
 def _is_study_file(path: Path) -> bool:

@@ -7,6 +7,7 @@ their input; the ``clean_*`` functions return new, normalised copies.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from terrakit.exceptions import DataValidationError
 
 __all__ = [
     "ACCOUNT_COLUMNS",
+    "KNOWN_COLUMNS",
     "REP_COLUMNS",
     "check_account_locations",
     "check_measures",
@@ -29,6 +31,7 @@ __all__ = [
     "clean_history",
     "clean_reps",
     "clean_units",
+    "misspelt_targets",
     "require_columns",
 ]
 
@@ -61,6 +64,88 @@ ACCOUNT_COLUMNS = (
     "rep_id",
 )
 REP_COLUMNS = ("home_lon", "home_lat", "capacity_hours")
+
+#: Per table, the column names terrakit reads (required or optional).  A
+#: ``columns`` mapping may map to other names too (extra columns are kept);
+#: :func:`misspelt_targets` refuses only those close to one of these.
+KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "units": (
+        "unit_id",
+        "name",
+        "geometry",
+        "lon",
+        "lat",
+        "state",
+        "region",
+        "population",
+        "income",
+        "employees",
+        "accounts",
+        "workload",
+        "sales",
+        "potential",
+    ),
+    "accounts": (
+        "account_id",
+        "name",
+        "geometry",
+        *ACCOUNT_COLUMNS,
+        "employees",
+        "tw_lo",
+        "tw_hi",
+    ),
+    "reps": (
+        "rep_id",
+        "name",
+        "geometry",
+        *REP_COLUMNS,
+        "fte",
+        "home_unit",
+        "state",
+        "skills",
+    ),
+    "history": ("account_id", "unit_id", "period", "sales", "calls"),
+    "alignment": ("unit_id", "territory_id"),
+}
+
+
+def misspelt_targets(
+    table: str, targets: Iterable[str], known: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The mapping targets that look like a misspelt terrakit column name.
+
+    Parameters
+    ----------
+    table
+        ``"units"``, ``"accounts"``, ``"reps"``, ``"history"`` or
+        ``"alignment"``.
+    targets
+        The terrakit names of a ``columns`` mapping (its values).
+    known
+        More names this table accepts (e.g. the alignment's configured
+        unit and territory columns).
+
+    Returns
+    -------
+    list of (target, closest known name)
+        A target that is no known column of ``table`` but close to one (a
+        typo such as ``'anual_sales'``) that no other target supplies; a
+        target far from every known name, or next to a mapping that does
+        supply the close name (``'segment2'`` beside ``'segment'``), is an
+        extra column of the client's and is not listed.
+    """
+    targets = [str(t) for t in targets]
+    names = [*KNOWN_COLUMNS.get(table, ()), *known]
+    lower = {n.lower(): n for n in names}
+    supplied = set(targets)
+    out = []
+    for t in targets:
+        if t in names:
+            continue
+        close = difflib.get_close_matches(t.lower(), list(lower), n=1, cutoff=0.85)
+        if close and lower[close[0]] not in supplied:
+            out.append((t, lower[close[0]]))
+    return out
 
 
 def _ids(values: Iterable[Any]) -> list[Any]:
@@ -391,7 +476,9 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
             unknown = ~u.isin(unit_ids)
             if unknown.any():
                 distinct = list(dict.fromkeys(_ids(u[unknown])))
-                zeros = _leading_zero_hint(distinct, unit_ids)
+                zeros, zero_fix = _leading_zeros(
+                    distinct, unit_ids, table="accounts", ref="units"
+                )
                 raise DataValidationError(
                     table,
                     "unit_id",
@@ -399,10 +486,8 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
                     f"the units table (unknown unit ids: {distinct[:5]}){zeros}",
                     rows=_ids(accounts.index[unknown.to_numpy()]),
                     n_bad=int(unknown.sum()),
-                    fix="export unit_id as text (in Excel, format the column as "
-                    "Text), or zero-pad it before loading"
-                    if zeros
-                    else "add the units, or correct unit_id (check leading zeros: "
+                    fix=zero_fix
+                    or "add the units, or correct unit_id (check leading zeros: "
                     "'01001' is not '1001')",
                 )
             if u.dtype != accounts["unit_id"].dtype:
@@ -603,30 +688,79 @@ def check_account_locations(
     )
 
 
-def _leading_zero_hint(unknown: Sequence[Any], ids: pd.Index) -> str:
-    """A sentence when zero-padding the unknown ids finds them among ``ids``.
+def _leading_zeros(
+    unknown: Sequence[Any],
+    ids: pd.Index,
+    *,
+    table: str = "the file",
+    ref: str = "the referenced table",
+) -> tuple[str, str]:
+    """The hint and the fix when the unknown ids match ``ids`` once leading
+    zeros are stripped from both sides.
 
-    Ids such as FIPS codes or ZIP codes lose their leading zeros when a
-    spreadsheet or a CSV reader takes them for numbers (``'01001'`` becomes
-    ``1001``); matching them silently could join the wrong rows, so the
-    error says what happened instead.
+    Ids such as FIPS codes, ZIP codes or customer numbers lose their leading
+    zeros when a spreadsheet or a CSV reader takes them for numbers
+    (``'01001'`` becomes ``1001``), in the file that refers to them or in the
+    table they refer to.  Matching them silently could join the wrong rows,
+    so the error says what happened instead.
+
+    Parameters
+    ----------
+    unknown
+        The referring values not found among ``ids``.
+    ids
+        The referenced table's ids.
+    table, ref
+        How the messages name the referring and the referenced table.
+
+    Returns
+    -------
+    (str, str)
+        ``("; ... lost its leading zeros ...", fix)``, or ``("", "")`` when
+        no unknown id matches.
     """
-    if not (ptypes.is_object_dtype(ids.dtype) or ptypes.is_string_dtype(ids.dtype)):
-        return ""
-    lengths = {len(i) for i in ids if isinstance(i, str) and i.isdigit()}
-    if len(lengths) != 1:
-        return ""
-    width = lengths.pop()
-    shown = [str(u) for u in unknown[:200] if str(u).isdigit() and len(str(u)) < width]
-    padded = [(u, u.zfill(width)) for u in shown if u.zfill(width) in ids]
-    if not padded:
-        return ""
-    u, full = padded[0]
-    return (
-        f"; zero-padded to {width} digits, {len(padded)} of them are known "
-        f"({u!r} → {full!r}): the file lost its leading zeros (restore them "
-        f"with .astype(str).str.zfill({width}))"
+    known: dict[str, str] = {}
+    for i in ids:
+        t = str(i)
+        if t.isdigit():
+            known.setdefault(t.lstrip("0") or "0", t)
+    pairs = []
+    for u in unknown:
+        t = str(u)
+        full = known.get(t.lstrip("0") or "0") if t.isdigit() else None
+        if full is not None and full != t:
+            pairs.append((t, full))
+    if not pairs:
+        return "", ""
+    u, full = pairs[0]
+    if len(u) < len(full):
+        # the referring file lost its zeros
+        width = len(full)
+        where = "the file" if table == "the file" else f"the {table} file"
+        hint = (
+            f"; zero-padded to {width} digits, {len(pairs)} of them are known "
+            f"({u!r} → {full!r}): {where} lost its leading zeros (restore them "
+            f"with .astype(str).str.zfill({width}))"
+        )
+        fix = (
+            "read the ids as text so they keep their zeros (in Excel, format the "
+            f"column as Text before exporting), or zero-pad them to {width} digits "
+            "before loading"
+        )
+        return hint, fix
+    width = len(u)
+    other = ref if ref == "the referenced table" else f"the {ref} table"
+    hint = (
+        f"; {len(pairs)} of them are known without their leading zeros "
+        f"({u!r} → {full!r}): {other} lost the zeros of its ids (stored as "
+        "numbers, e.g. by Excel)"
     )
+    fix = (
+        f"read the ids of {other} as text so they keep their zeros (in Excel, "
+        f"format the column as Text before exporting), or zero-pad them to "
+        f"{width} digits (.astype(str).str.zfill({width})) before loading"
+    )
+    return hint, fix
 
 
 def _align_id_dtype(values: pd.Series, ids: pd.Index) -> pd.Series:
@@ -699,17 +833,18 @@ def clean_history(
         unknown = ~k.isin(ids)
         if unknown.any():
             shown = list(dict.fromkeys(_ids(k[unknown])))
-            zeros = _leading_zero_hint(shown, ids)
+            what = key.split("_")[0]
+            zeros, zero_fix = _leading_zeros(
+                shown, ids, table="history", ref=f"{what}s"
+            )
             raise DataValidationError(
                 table,
                 key,
-                f"{int(unknown.sum())} rows refer to {key.split('_')[0]}s that are not "
-                f"in the {key.split('_')[0]}s table{zeros}",
+                f"{int(unknown.sum())} rows refer to {what}s that are not "
+                f"in the {what}s table{zeros}",
                 rows=shown,
                 n_bad=len(shown),
-                fix=f"export {key} as text, or zero-pad it before loading"
-                if zeros
-                else f"add the missing {key.split('_')[0]}s or drop their history rows",
+                fix=zero_fix or f"add the missing {what}s or drop their history rows",
             )
         out[key] = k
     dup = out.duplicated([key, "period"], keep="first")

@@ -583,6 +583,23 @@ class FittedSalesForecaster:
         return self.summary() + f" ({self.fit.fit_seconds:.1f} s)"
 
 
+def _unit_potential(study: Any) -> pd.Series | None:
+    """The units' ``potential``, else ``sales``, for share-of-potential quotas.
+
+    Sales per unit come from :meth:`~terrakit.data.Study.unit_measures`, which
+    sums the accounts' ``annual_sales`` where the units table has no sales
+    column.  When those account sales have gaps, the forecast still fits and
+    no potential is kept (a quota then asks for ``potential=``).
+    """
+    units = study.units
+    if not {"potential", "sales"} & set(units.columns):
+        try:
+            units = study.unit_measures()
+        except DataValidationError:
+            return None
+    return next((units[c] for c in ("potential", "sales") if c in units.columns), None)
+
+
 class SalesForecaster:
     """Hierarchical Bayesian sales forecasts that add up along any alignment.
 
@@ -669,10 +686,7 @@ class SalesForecaster:
             sampler_config=self.sampler_config,
             seed=seed,
         )
-        units = study.units
-        pot = next(
-            (units[c] for c in ("potential", "sales") if c in units.columns), None
-        )
+        pot = _unit_potential(study)
         self._fitted = FittedSalesForecaster(fit, series_unit, level, pot)
         return self._fitted
 

@@ -176,8 +176,11 @@ def quota(
         pot = forecast.unit_potential if potential is None else potential
         if pot is None:
             raise SpecificationError(
-                "share_of_potential quotas need a potential per unit; the units "
-                "table has no 'potential' or 'sales' column. Pass potential=..."
+                "share_of_potential quotas need a potential per unit; the study's "
+                "units have no 'potential' or 'sales' column (and no accounts "
+                "with annual_sales to sum). Fix: pass potential=... (a Series by "
+                "unit_id, e.g. PotentialResult.to_frame('unit')['potential_mean']) "
+                "or use method='growth'"
             )
         if not isinstance(pot, pd.Series | Mapping):
             raise SpecificationError(

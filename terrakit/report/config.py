@@ -20,6 +20,8 @@ Example (paths are relative to the folder of the file)::
     history = "history.parquet"
     alignment = "alignment_current.csv"
     snap_m = 500              # optional: join polygons within 500 m
+    accounts_sheet = "Customers"  # optional: sheet of an Excel workbook (also
+                              # units_, reps_, history_, alignment_sheet)
 
     [columns.accounts]        # "name in your file" = "terrakit name"
     "Account ID" = "account_id"
@@ -30,6 +32,10 @@ Example (paths are relative to the folder of the file)::
     [realign]
     balance = { workload = 0.30 }
     max_moved = 0.10
+
+    [potential]
+    unit_covariates = ["population", "income"]   # units' columns (may be [])
+    unit_sales = "sales"      # units' sales (default: summed from the accounts)
 """
 
 from __future__ import annotations
@@ -266,6 +272,9 @@ class DataConfig:
         Per table, ``{"name in your file": "terrakit name"}``.
     units_layer
         Layer of a multi-layer units file (GeoPackage).
+    units_sheet, accounts_sheet, reps_sheet, history_sheet, alignment_sheet
+        Sheet (name) of an Excel workbook that holds the table (``None``: the
+        first sheet).
     crs
         CRS of unit coordinates when the file has none (e.g. ``"EPSG:4326"``).
     period_format
@@ -286,6 +295,11 @@ class DataConfig:
     alignment: Path | None = None
     columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     units_layer: str | None = None
+    units_sheet: str | None = None
+    accounts_sheet: str | None = None
+    reps_sheet: str | None = None
+    history_sheet: str | None = None
+    alignment_sheet: str | None = None
     crs: str | None = None
     period_format: str | None = None
     alignment_unit_column: str = "unit_id"
@@ -331,13 +345,20 @@ class SizingConfig:
 
 @dataclass(frozen=True)
 class PotentialConfig:
-    """Bayesian market potential (:class:`terrakit.potential.PotentialModel`)."""
+    """Bayesian market potential (:class:`terrakit.potential.PotentialModel`).
+
+    ``unit_covariates`` and ``unit_sales`` name the units' columns the
+    unit-level model reads (its ``model_config`` keys of the same names);
+    they are checked against the study before any step runs.
+    """
 
     enabled: bool = True
     level: str = "unit"
     method: str = "laplace"
     iterations: int = 20_000
     draws: int = 500
+    unit_covariates: tuple[str, ...] = ("population", "income")
+    unit_sales: str = "sales"
 
 
 @dataclass(frozen=True)
@@ -528,6 +549,7 @@ def _data(
     allowed = [
         *_TABLES,
         "units_layer",
+        *(f"{t}_sheet" for t in _TABLES),
         "crs",
         "period_format",
         "alignment_unit_column",
@@ -569,6 +591,19 @@ def _data(
                 f"give the path of the {t} file",
             )
         paths[t] = p.resolve()
+    for t in _TABLES:
+        tp = paths[t]
+        if data.get(f"{t}_sheet") is not None and (
+            tp is None or tp.suffix.lower() not in (".xlsx", ".xlsm", ".xls")
+        ):
+            _fail(
+                source,
+                "data",
+                f"{t}_sheet",
+                f"names a sheet, but the {t} file is "
+                + (f"{tp.name!r}, not an Excel workbook" if tp else "not given"),
+                f"remove {t}_sheet, or give {t} = an .xlsx workbook",
+            )
     _check_keys(columns, list(_TABLES), source, "columns")
     cols: dict[str, dict[str, str]] = {}
     for t, mapping in columns.items():
@@ -598,6 +633,7 @@ def _data(
                     f'write "{k}" = "terrakit_name"',
                 )
         cols[t] = {str(k): str(v) for k, v in mapping.items()}
+    _check_targets(cols, data, source)
     return DataConfig(
         units=paths["units"],  # type: ignore[arg-type]
         accounts=paths["accounts"],
@@ -606,6 +642,10 @@ def _data(
         alignment=paths["alignment"],
         columns=cols,
         units_layer=_str(data, "units_layer", None, source, "data"),
+        **{
+            f"{t}_sheet": _str(data, f"{t}_sheet", None, source, "data")
+            for t in _TABLES
+        },
         crs=_crs(data, source),
         period_format=_str(data, "period_format", None, source, "data"),
         alignment_unit_column=_str(
@@ -618,6 +658,37 @@ def _data(
         if data.get("snap_m") is None
         else _number(data, "snap_m", 500, source, "data", low=0, strict_low=True),
     )
+
+
+def _check_targets(
+    cols: Mapping[str, Mapping[str, str]], data: Mapping[str, Any], source: str
+) -> None:
+    """Refuse a mapping target that looks like a misspelt terrakit name: it
+    would be read as an extra column and the data under it silently unused."""
+    from terrakit.data.validation import misspelt_targets
+
+    for t, mapping in cols.items():
+        known: tuple[str, ...] = ()
+        if t == "alignment":
+            known = tuple(
+                str(data[k])
+                for k in ("alignment_unit_column", "alignment_territory_column")
+                if isinstance(data.get(k), str)
+            )
+        typos = misspelt_targets(t, mapping.values(), known)
+        if typos:
+            bad, close = typos[0]
+            src = next(k for k, v in mapping.items() if v == bad)
+            _fail(
+                source,
+                f"columns.{t}",
+                repr(src),
+                f"maps to {bad!r}, which is no column terrakit knows for the {t} "
+                f"table (did you mean {close!r}?); the column would be read as an "
+                "extra one and its data left unused",
+                f'write "{src}" = "{close}" (or, for an extra column of your own, '
+                f"a name less like {close!r})",
+            )
 
 
 def _crs(data: Mapping[str, Any], source: str) -> str | None:
@@ -705,6 +776,17 @@ def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
     s = "potential"
     d = PotentialConfig()
     _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    covariates = raw.get("unit_covariates", list(d.unit_covariates))
+    if not isinstance(covariates, list) or not all(
+        isinstance(c, str) and c for c in covariates
+    ):
+        _fail(
+            source,
+            s,
+            "unit_covariates",
+            f"must be a list of unit column names (may be empty), got {covariates!r}",
+            'e.g. unit_covariates = ["population", "income"]',
+        )
     return PotentialConfig(
         enabled=_bool(raw, "enabled", d.enabled, source, s),
         level=_str(raw, "level", d.level, source, s, choices=("unit", "account")),
@@ -720,6 +802,8 @@ def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
             raw, "iterations", d.iterations, source, s, low=1, integer=True
         ),
         draws=_number(raw, "draws", d.draws, source, s, low=1, integer=True),
+        unit_covariates=tuple(covariates),
+        unit_sales=_str(raw, "unit_sales", d.unit_sales, source, s),
     )
 
 

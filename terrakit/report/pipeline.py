@@ -177,7 +177,11 @@ def _read_alignment(d: DataConfig) -> Any:
     if suffix in (".csv", ".txt"):
         frame = pd.read_csv(p, dtype=str)
     elif suffix in (".xlsx", ".xlsm", ".xls"):
-        frame = pd.read_excel(p, dtype=str)
+        frame = pd.read_excel(
+            p,
+            sheet_name=0 if d.alignment_sheet is None else d.alignment_sheet,
+            dtype=str,
+        )
     elif suffix in (".parquet", ".pq"):
         frame = pd.read_parquet(p)
     else:
@@ -187,7 +191,42 @@ def _read_alignment(d: DataConfig) -> Any:
             f"cannot read {p.name!r}: unknown file type {suffix!r}",
             fix="give the current alignment as CSV, Excel or Parquet",
         )
-    frame = frame.rename(columns=dict(d.columns.get("alignment", {})))
+    import difflib
+
+    seen = [str(c) for c in frame.columns]
+    mapping = dict(d.columns.get("alignment", {}))
+    for src in mapping:
+        if src not in seen:
+            close = difflib.get_close_matches(src, seen, n=1)
+            raise DataValidationError(
+                "alignment",
+                src,
+                f"[columns.alignment] maps {src!r}, but {p.name} has no such column"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f" (columns seen: {seen[:15]})",
+                fix="correct the keys of [columns.alignment]: they are the names in "
+                "your file",
+            )
+    frame = frame.rename(columns=mapping)
+    renamed = [str(c) for c in frame.columns]
+    for key in ("alignment_unit_column", "alignment_territory_column"):
+        col = getattr(d, key)
+        if col not in renamed:
+            close = difflib.get_close_matches(col, renamed, n=1)
+            default = col == ("unit_id" if "unit" in key else "territory_id")
+            raise DataValidationError(
+                "alignment",
+                col,
+                f"{p.name} has no column {col!r} (the column [data] {key} names"
+                + (", by default" if default else "")
+                + ")"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + f" (columns seen: {renamed[:15]})",
+                fix=f'set [data] {key} = "{close[0]}"'
+                if close
+                else f'set [data] {key} = "your column" (or map it under '
+                f'[columns.alignment] as "your column" = "{col}")',
+            )
     return Alignment.from_frame(
         frame,
         unit_column=d.alignment_unit_column,
@@ -234,17 +273,29 @@ def load_study(config: StudyConfig) -> Any:
     units = step(
         "units",
         lambda: read_units(
-            d.units, columns=cols.get("units"), layer=d.units_layer, crs=d.crs
+            d.units,
+            columns=cols.get("units"),
+            layer=d.units_layer,
+            sheet=d.units_sheet,
+            crs=d.crs,
         ),
     )
     accounts = reps = history = None
     if (acc_path := d.accounts) is not None:
         accounts = step(
             "accounts",
-            lambda: read_accounts(acc_path, columns=cols.get("accounts"), units=units),
+            lambda: read_accounts(
+                acc_path,
+                columns=cols.get("accounts"),
+                sheet=d.accounts_sheet,
+                units=units,
+            ),
         )
     if (rep_path := d.reps) is not None:
-        reps = step("reps", lambda: read_reps(rep_path, columns=cols.get("reps")))
+        reps = step(
+            "reps",
+            lambda: read_reps(rep_path, columns=cols.get("reps"), sheet=d.reps_sheet),
+        )
     if (hist_path := d.history) is not None:
         history = step(
             "history",
@@ -252,6 +303,7 @@ def load_study(config: StudyConfig) -> Any:
                 hist_path,
                 columns=cols.get("history"),
                 period_format=d.period_format,
+                sheet=d.history_sheet,
                 accounts=accounts,
             ),
         )
@@ -268,10 +320,129 @@ def load_study(config: StudyConfig) -> Any:
     return study
 
 
-def _check_against_study(cfg: StudyConfig, study: Any) -> None:
+def _measure_source(measure: str, study: Any) -> str:
+    """Why the unit measure ``measure`` cannot be built, naming the columns."""
+    acc = study.accounts
+    acc_cols = [] if acc is None else [str(c) for c in acc.columns]
+    needs = {
+        "sales": ["annual_sales"],
+        "workload": ["calls_per_year", "call_minutes"],
+        "accounts": ["unit_id"],
+    }.get(measure)
+    if needs is None:
+        return f"the units have no {measure!r} column"
+    if acc is None:
+        return (
+            f"the units have no {measure!r} column and the study has no accounts "
+            "to sum it from. Fix: add the column to the units file (map it under "
+            f'[columns.units] as "Your column" = "{measure}") or give [data] accounts'
+        )
+    lacking = [c for c in needs if c not in acc_cols]
+    return (
+        f"the units have no {measure!r} column and the accounts have no "
+        f"{' / '.join(repr(c) for c in lacking)} column to sum it from (accounts "
+        f"columns: {acc_cols[:12]}). Fix: map your column under [columns.accounts] "
+        f'as "Your column" = "{lacking[0] if lacking else needs[0]}", or add '
+        f"{measure!r} to the units file"
+    )
+
+
+def _missing_column(
+    cfg: StudyConfig, key: str, value: str, have: list[str], fix: str
+) -> ConfigError:
+    import difflib
+
+    close = difflib.get_close_matches(value, have, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(
+        f"{cfg.source}: [potential] {key}: {value!r} is not a column of the "
+        f"study's units{hint}; they have {have}. Fix: {fix}"
+    )
+
+
+def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
+    """The unit-level potential model's columns, checked before any step runs.
+
+    The model reads ``unit_sales`` and ``unit_covariates`` from the units
+    table, or from :meth:`~terrakit.data.Study.unit_measures` (sales summed
+    from the accounts) where the table lacks the sales column.
+    """
+    p = cfg.potential
+    if not p.enabled or p.level != "unit":
+        return
+    units = study.units
+    cols = [str(c) for c in units.columns if c != units.geometry.name]
+    if p.unit_sales not in cols and study.accounts is not None:
+        cols = [c for c in have if c != "units"]
+    if p.unit_sales not in cols:
+        raise _missing_column(
+            cfg,
+            "unit_sales",
+            p.unit_sales,
+            cols,
+            "name the units' sales column in [potential] unit_sales (or map it "
+            f'under [columns.units] as "Your column" = "{p.unit_sales}"), give '
+            "[data] accounts with annual_sales to sum, or switch the step off "
+            "with [potential] enabled = false",
+        )
+    for c in p.unit_covariates:
+        if c not in cols:
+            rest = [x for x in p.unit_covariates if x != c]
+            raise _missing_column(
+                cfg,
+                "unit_covariates",
+                c,
+                cols,
+                f"add the column to the units file (or map it under [columns.units] "
+                f'as "Your column" = "{c}"), or leave it out with [potential] '
+                f"unit_covariates = {rest!r}".replace("'", '"'),
+            )
+
+
+def _check_quota(cfg: StudyConfig, study: Any, have: list[str]) -> None:
+    """``[forecast] quota = "share_of_potential"`` needs a potential per unit:
+    the unit-level potential step's, else the units' ``potential`` or
+    ``sales`` (summed from the accounts where the units lack it)."""
+    f = cfg.forecast
+    hist = study.history
+    if (
+        not f.enabled
+        or f.quota != "share_of_potential"
+        or hist is None
+        or not len(hist)
+    ):
+        return
+    p = cfg.potential
+    if p.enabled and p.level == "unit":
+        return
+    if "potential" in have or "sales" in have:
+        return
+    why = (
+        "the potential step is switched off ([potential] enabled = false or "
+        "--skip potential)"
+        if not p.enabled
+        else f'[potential] level = "{p.level}" gives no potential per unit'
+    )
+    raise ConfigError(
+        f'{cfg.source}: [forecast] quota: "share_of_potential" splits the target '
+        f"by each unit's potential, but {why} and the units have neither a "
+        "'potential' nor a 'sales' column (nor accounts with annual_sales to sum). "
+        'Fix: set [forecast] quota = "growth" (or "none"), run the potential step '
+        '([potential] enabled = true, level = "unit"), or add potential or sales '
+        "to the units file"
+    )
+
+
+def _check_against_study(cfg: StudyConfig, study: Any) -> list[str]:
     """Settings that name the study's columns or territories, checked once the
     study is loaded, before any long step runs (a typo must not cost a run).
     The design runs first and checks its own balance measures.
+
+    Returns
+    -------
+    list of str
+        Warnings for the run: a default report measure the study cannot
+        build (named with the column it lacks).
 
     Raises
     ------
@@ -282,6 +453,8 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> None:
     import difflib
 
     from terrakit.report.study import DEFAULT_MEASURES
+
+    notes: list[str] = []
 
     units = study.unit_measures()
     geom = units.geometry.name
@@ -341,6 +514,17 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> None:
         made = ("potential_model",) if makes_column else ()
         for m in cfg.report.measures:
             check("report", "measures", m, made)
+    else:
+        # the default measures are reported where the study has them: say
+        # which one is left out and for want of which column
+        for m in cfg.report.measures:
+            if m not in have:
+                notes.append(
+                    f"report: the measure {m!r} is left out of the balance tables: "
+                    f"{_measure_source(m, study)}"
+                )
+    _check_potential(cfg, study, have)
+    _check_quota(cfg, study, have)
     terr = cfg.routing.territory
     acc = study.accounts
     if (
@@ -361,6 +545,7 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> None:
                 f"{' ...' if len(known) > 10 else ''}. Fix: give one of those ids "
                 "or leave territory out (the typical territory is planned)"
             )
+    return notes
 
 
 # -- the pipeline ----------------------------------------------------------------------
@@ -506,7 +691,7 @@ def run_pipeline(
         study = run("load", lambda: load_study(cfg))
     else:
         bar.update(1)
-    _check_against_study(cfg, study)
+    caught.extend(_check_against_study(cfg, study))
     current = study.alignments.get("current")
     # the unit graph of the design and the realignment: None = from the geometry
     graph = None
@@ -633,9 +818,13 @@ def run_pipeline(
         }
 
         def potential() -> Any:
-            return tk.potential.PotentialModel(sampler_config=sampler).fit(
-                study, level=p_cfg.level, seed=seed
-            )
+            model = {
+                "unit_sales": p_cfg.unit_sales,
+                "unit_covariates": list(p_cfg.unit_covariates),
+            }
+            return tk.potential.PotentialModel(
+                model_config=model, sampler_config=sampler
+            ).fit(study, level=p_cfg.level, seed=seed)
 
         res["potential"] = run("potential", potential)
         if p_cfg.level == "unit":
@@ -726,8 +915,28 @@ def run_pipeline(
 
     # -- outputs
     rc = cfg.report
-    files: dict[str, Path] = {}
-    files["study"] = run("save study", lambda: study.save(outdir / rc.study_file))
+    # The three files are written under temporary names next to their final
+    # ones and swapped in only when all three are complete: a failed run
+    # leaves the previous run's files as they were, never a mix of two runs.
+    from terrakit.data.study import check_study_path
+    from terrakit.report.study import _output_path
+
+    final = {
+        "study": check_study_path(outdir / rc.study_file),
+        "html": _output_path(
+            outdir / rc.html_file, (".html", ".htm"), "report.html", "an HTML page"
+        ),
+        "excel": _output_path(
+            outdir / rc.excel_file,
+            (".xlsx", ".xlsm"),
+            "report.xlsx",
+            "an Excel workbook",
+        ),
+    }
+    token = f"{os.getpid()}-{time.time_ns()}"
+    staged = {
+        k: p.with_name(f".{p.stem}.partial-{token}{p.suffix}") for k, p in final.items()
+    }
     order = [
         study.alignments[n]
         for n in ("current", "designed", "rebalanced")
@@ -764,8 +973,16 @@ def run_pipeline(
             "skipped": dict(skipped),
         },
     )
-    files["html"] = run("html report", lambda: report.save(outdir / rc.html_file))
-    files["excel"] = run("excel", lambda: report.to_excel(outdir / rc.excel_file))
+    try:
+        run("save study", lambda: study.save(staged["study"]))
+        run("html report", lambda: report.save(staged["html"]))
+        run("excel", lambda: report.to_excel(staged["excel"]))
+        for k, tmp in staged.items():
+            os.replace(tmp, final[k])
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+    files = dict(final)
     bar.close()
     return PipelineResult(
         study=study,

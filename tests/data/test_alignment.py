@@ -112,3 +112,35 @@ def test_provenance_names_the_library_versions(monkeypatch):
     assert json.loads(json.dumps(prov))["versions"] == versions
     a = Alignment.from_mapping({"u1": "T1"}, name="a")
     assert a.provenance["versions"]["numpy"] == np.__version__
+
+
+def test_from_frame_missing_column_names_the_argument_and_close_match():
+    frame = pd.DataFrame({"FIPS": ["01001"], "Territory": ["T1"]})
+    with pytest.raises(DataValidationError) as err:
+        Alignment.from_frame(frame, unit_column="FIPS", territory_column="Territroy")
+    msg = str(err.value)
+    assert "(did you mean 'Territory'?)" in msg
+    assert "Fix: pass territory_column='Territory'" in msg
+    assert "Territroy_column" not in msg
+    with pytest.raises(DataValidationError, match="Fix: pass unit_column="):
+        Alignment.from_frame(frame, territory_column="Territory")
+
+
+def test_alignment_ids_that_lost_zeros_get_a_fix_that_restores_them():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data import Study
+
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["01001", "01003"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    ).set_index("unit_id")
+    al = Alignment.from_mapping(pd.Series({"1001": "T1", "1003": "T2"}), name="current")
+    with pytest.raises(DataValidationError) as err:
+        Study(units).with_alignment(al)
+    msg = str(err.value)
+    assert "the alignment file lost its leading zeros" in msg
+    assert "drop those units" not in msg
+    assert "Fix: read the ids as text" in msg

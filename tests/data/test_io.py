@@ -215,8 +215,8 @@ def test_excel_sheets_are_listed(tmp_path):
     with pytest.raises(
         DataValidationError,
         match=r"reps\.rep_id: the first sheet 'README' of reps\.xlsx has no "
-        r"'rep_id' column .*the workbook has the sheets \['README', 'Reps'\]\. "
-        r"Fix: pass sheet=",
+        r"'rep_id' column .*the workbook has the sheets \['README', 'Reps'\], "
+        r"and sheet 'Reps' has that column\. Fix: pass sheet='Reps'",
     ):
         read_reps(path)
     with pytest.raises(
@@ -330,10 +330,36 @@ def test_lost_leading_zeros_are_explained(tmp_path, crm_units):
     with pytest.raises(
         DataValidationError,
         match=r"zero-padded to 5 digits, 2 of them are known \('1001' → '01001'\): "
-        r"the file lost its leading zeros \(restore them with "
+        r"the accounts file lost its leading zeros \(restore them with "
         r"\.astype\(str\)\.str\.zfill\(5\)\)",
     ):
         read_accounts(tmp_path / "a.parquet", units=units)
+
+
+def test_zeros_lost_in_the_referenced_table_are_explained(tmp_path):
+    """The accounts' ids were stored as numbers (0000077 → 77) while the
+    invoices keep the zeros: the error says so, and its fix restores the
+    zeros instead of dropping every history row."""
+    accounts = pd.DataFrame(
+        {"account_id": ["77", "78"], "lon": [-84.0, -84.1], "lat": [33.0, 33.1]}
+    ).set_index("account_id")
+    pd.DataFrame(
+        {
+            "account_id": ["0000077", "0000078"],
+            "period": ["2024-01", "2024-01"],
+            "sales": [1.0, 2.0],
+        }
+    ).to_csv(tmp_path / "h.csv", index=False)
+    with pytest.raises(DataValidationError) as err:
+        read_history(tmp_path / "h.csv", accounts=accounts)
+    msg = str(err.value)
+    assert (
+        "2 of them are known without their leading zeros ('0000077' → '77'): "
+        "the accounts table lost the zeros of its ids" in msg
+    )
+    assert "drop their history rows" not in msg
+    assert "Fix: read the ids of the accounts table as text" in msg
+    assert ".str.zfill(7)" in msg
 
 
 @pytest.mark.parametrize(
@@ -738,3 +764,53 @@ def test_a_row_number_is_no_feature_id(tmp_path):
     (tmp_path / "u.geojson").write_text(json.dumps(fc))
     with pytest.raises(DataValidationError, match=r"no such column"):
         read_units(tmp_path / "u.geojson", columns={"id": "unit_id"})
+
+
+def test_mapping_columns_on_another_sheet_name_it(tmp_path):
+    # a CRM workbook whose first sheet is a cover page: the error names the
+    # sheets and the one that holds the mapped columns
+    acc = pd.DataFrame(
+        {"Customer ID": ["A1"], "Long": [-84.0], "Lat": [33.0], "Revenue": [5.0]}
+    )
+    path = tmp_path / "crm.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        pd.DataFrame({"Export": ["CRM export"]}).to_excel(
+            xw, sheet_name="Cover", index=False
+        )
+        acc.to_excel(xw, sheet_name="Customer List", index=False)
+    cols = {
+        "Customer ID": "account_id",
+        "Long": "lon",
+        "Lat": "lat",
+        "Revenue": "annual_sales",
+    }
+    with pytest.raises(
+        DataValidationError,
+        match=r"sheet 'Cover' of crm\.xlsx has no such column .*the workbook has "
+        r"the sheets \['Cover', 'Customer List'\], and sheet 'Customer List' holds "
+        r"these columns\. Fix: pass sheet='Customer List' \(\[data\] "
+        r"accounts_sheet",
+    ):
+        read_accounts(path, columns=cols)
+    got = read_accounts(path, columns=cols, sheet="Customer List")
+    assert got.loc["A1", "annual_sales"] == 5.0
+
+
+def test_misspelt_mapping_target_is_refused(tmp_path):
+    pd.DataFrame(
+        {"id": ["A1"], "lon": [-84.0], "lat": [33.0], "Revenue": [5.0], "Tier": [1]}
+    ).to_csv(tmp_path / "acc.csv", index=False)
+    with pytest.raises(
+        DataValidationError,
+        match=r"accounts\.anual_sales: the columns mapping maps 'Revenue' to "
+        r"'anual_sales', .*\(did you mean 'annual_sales'\?\)",
+    ):
+        read_accounts(
+            tmp_path / "acc.csv",
+            columns={"id": "account_id", "Revenue": "anual_sales"},
+        )
+    # a name far from every terrakit name is the client's own extra column
+    got = read_accounts(
+        tmp_path / "acc.csv", columns={"id": "account_id", "Tier": "tier_level"}
+    )
+    assert "tier_level" in got.columns

@@ -390,3 +390,19 @@ def test_advi_is_seeded_and_quiet_without_a_progress_bar(toy_study, caplog, caps
     out = capsys.readouterr()
     assert "Average Loss" not in out.out + out.err
     assert logging.getLogger("pymc").level == level  # restored
+
+
+def test_unit_potential_falls_back_on_the_accounts_sales(toy_grid_3x3):
+    """share_of_potential quotas take sales per unit from
+    study.unit_measures() (summed from the accounts) when the units table has
+    neither potential nor sales, as the rest of the package does."""
+    from terrakit.forecast.forecaster import _unit_potential
+
+    s = toy_grid_3x3
+    study = s.replace(units=s.units.drop(columns="potential"))
+    pot = _unit_potential(study)
+    assert pot is not None and pot.name == "sales"
+    expected = s.accounts.groupby("unit_id")["annual_sales"].sum()
+    assert pot.loc["u5"] == pytest.approx(expected.loc["u5"])
+    none = study.replace(accounts=s.accounts.drop(columns="annual_sales"))
+    assert _unit_potential(none) is None

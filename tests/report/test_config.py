@@ -285,3 +285,97 @@ def test_nan_in_the_shipped_example_is_refused_by_from_dict():
             f"study.toml: [{section}] {key}: must be a finite number, got {value!r}"
             in str(info.value)
         )
+
+
+@pytest.mark.parametrize(
+    ("table", "mapping", "message"),
+    [
+        (
+            "accounts",
+            '"Annual Revenue" = "anual_sales"',
+            "[columns.accounts] 'Annual Revenue': maps to 'anual_sales', which is "
+            "no column terrakit knows for the accounts table (did you mean "
+            "'annual_sales'?)",
+        ),
+        (
+            "units",
+            'Pop_2024 = "populaton"',
+            "(did you mean 'population'?)",
+        ),
+        (
+            "history",
+            'Amount = "Sales"',
+            "[columns.history] 'Amount': maps to 'Sales', which is no column "
+            "terrakit knows for the history table (did you mean 'sales'?)",
+        ),
+    ],
+)
+def test_misspelt_mapping_target_is_refused(tmp_path, table, mapping, message):
+    """The right side of a mapping is terrakit's name: a typo there used to
+    keep the column as an extra one, and its data vanished from the report."""
+    (tmp_path / f"{table}.csv").write_text("x\n1\n")
+    text = MINIMAL
+    if table != "units":
+        text += f'{table} = "{table}.csv"\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text + f"[columns.{table}]\n{mapping}\n"))
+    assert message in str(info.value) and "Fix: write" in str(info.value)
+
+
+def test_mapping_to_an_extra_column_of_ones_own_is_kept(tmp_path):
+    (tmp_path / "accounts.csv").write_text("x\n1\n")
+    text = MINIMAL + 'accounts = "accounts.csv"\n[columns.accounts]\nTier = "tier"\n'
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.data is not None
+    assert cfg.data.columns["accounts"] == {"Tier": "tier"}
+    # a name close to a terrakit one is no typo when another column supplies
+    # that one (a second segmentation beside the segment)
+    text = MINIMAL + (
+        'accounts = "accounts.csv"\n[columns.accounts]\n'
+        'Segment = "segment"\n"Old segment" = "segment2"\n'
+    )
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.data is not None
+    assert cfg.data.columns["accounts"]["Old segment"] == "segment2"
+
+
+def test_sheet_keys_of_the_data_section(tmp_path):
+    (tmp_path / "crm.xlsx").write_bytes(b"")
+    (tmp_path / "reps.csv").write_text("x\n1\n")
+    text = MINIMAL + 'accounts = "crm.xlsx"\naccounts_sheet = "Customer List"\n'
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.data is not None and cfg.data.accounts_sheet == "Customer List"
+    assert cfg.data.units_sheet is None
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            _write(tmp_path, MINIMAL + 'reps = "reps.csv"\nreps_sheet = "Reps"\n')
+        )
+    assert "[data] reps_sheet: names a sheet, but the reps file is 'reps.csv', " in (
+        str(info.value)
+    )
+
+
+def test_potential_columns_keys(tmp_path):
+    text = (
+        MINIMAL + '[potential]\nunit_covariates = ["population"]\nunit_sales = "rev"\n'
+    )
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.potential.unit_covariates == ("population",)
+    assert cfg.potential.unit_sales == "rev"
+    none = load_config(
+        _write(tmp_path, MINIMAL + "[potential]\nunit_covariates = []\n")
+    )
+    assert none.potential.unit_covariates == ()
+    with pytest.raises(
+        ConfigError, match=r"\[potential\] unit_covariates: must be a list"
+    ):
+        load_config(_write(tmp_path, MINIMAL + '[potential]\nunit_covariates = "x"\n'))
+
+
+def test_potential_defaults_are_the_models():
+    from terrakit.potential import DEFAULT_MODEL_CONFIG
+    from terrakit.report.config import PotentialConfig
+
+    d = PotentialConfig()
+    assert list(d.unit_covariates) == DEFAULT_MODEL_CONFIG["unit_covariates"]
+    assert d.unit_sales == DEFAULT_MODEL_CONFIG["unit_sales"]

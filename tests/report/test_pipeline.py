@@ -356,3 +356,168 @@ def test_potential_model_measure_of_a_study_that_has_the_column(toy_grid_3x3, tm
     )
     res = run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
     assert "potential_model" in res.files["html"].read_text(encoding="utf-8")
+
+
+def _all_off(**sections):
+    off = {"enabled": False}
+    raw = {"study": {"name": "checks"}}
+    raw.update({s: off for s in ("design", "realign", "sizing", "potential")})
+    raw.update({s: off for s in ("forecast", "routing")})
+    raw.update(sections)
+    return StudyConfig.from_dict(raw, require_data=False)
+
+
+def test_misspelt_mapping_target_fails_at_load(small_files):
+    text = DATA.replace(
+        'Owner = "rep_id"\n', 'Owner = "rep_id"\nannual_sales = "anual_sales"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(_config(small_files, text + QUICK, "target.toml"))
+    assert "(did you mean 'annual_sales'?)" in str(info.value)
+
+
+def test_a_default_measure_the_study_cannot_build_is_named(toy_grid_3x3, tmp_path):
+    """The default measures are shown where the study has them; one that is
+    left out (the accounts' sales column mapped to another name) is said, with
+    the column it lacks."""
+    s = toy_grid_3x3
+    study = s.replace(accounts=s.accounts.rename(columns={"annual_sales": "revenue"}))
+    res = run_pipeline(study, _all_off(), tmp_path, progress=False, fast=True)
+    said = [w for w in res.warnings if "'sales'" in w]
+    assert said and "the accounts have no 'annual_sales' column" in said[0]
+    assert "[columns.accounts]" in said[0]
+
+
+def test_a_failed_output_step_leaves_the_previous_outputs(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """The study file, the HTML page and the workbook are swapped in together:
+    a run failing after 'save study' left the folder mixing two runs."""
+    cfg = _all_off()
+    res = run_pipeline(toy_grid_3x3, cfg, tmp_path, progress=False, fast=True)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(before) == {p.name for p in res.files.values()}
+
+    def boom(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tk.report.StudyReport, "save", boom)
+    study = toy_grid_3x3.replace(
+        units=toy_grid_3x3.units.assign(workload=toy_grid_3x3.units["workload"] * 2)
+    )
+    with pytest.raises(OSError, match="No space left"):
+        run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # untouched, and no partial files left behind
+
+
+def test_potential_columns_are_checked_before_any_step(toy_grid_3x3, tmp_path):
+    """The unit model's covariates and sales column are [potential] keys,
+    checked against the units before the design runs."""
+    cfg = _all_off(design={"balance": {"workload": 0.5}}, potential={})
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(toy_grid_3x3, cfg, tmp_path / "out", progress=False, fast=True)
+    msg = str(info.value)
+    assert "[potential] unit_covariates: 'population' is not a column" in msg
+    assert '[potential] unit_covariates = ["income"]' in msg
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    cfg = _all_off(potential={"unit_covariates": [], "unit_sales": "salez"})
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(toy_grid_3x3, cfg, tmp_path / "out", progress=False, fast=True)
+    assert "[potential] unit_sales: 'salez' is not a column" in str(info.value)
+    assert "(did you mean 'sales'?)" in str(info.value)
+
+
+def test_potential_keys_reach_the_model(toy_grid_3x3, tmp_path, monkeypatch):
+    seen = {}
+
+    class Model:
+        def __init__(self, model_config=None, sampler_config=None):
+            seen.update(model_config)
+
+        def fit(self, *args, **kwargs):
+            raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tk.potential, "PotentialModel", Model)
+    cfg = _all_off(potential={"unit_covariates": [], "unit_sales": "potential"})
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_pipeline(toy_grid_3x3, cfg, tmp_path, progress=False, fast=True)
+    assert seen == {"unit_covariates": [], "unit_sales": "potential"}
+
+
+def test_share_of_potential_quota_without_potential_fails_before_any_step(
+    toy_grid_3x3, tmp_path
+):
+    s = toy_grid_3x3
+    study = s.replace(
+        units=s.units.drop(columns="potential"),
+        accounts=s.accounts.drop(columns="annual_sales"),
+    )
+    cfg = _all_off(forecast={"quota": "share_of_potential"})
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(study, cfg, tmp_path / "out", progress=False, fast=True)
+    msg = str(info.value)
+    assert "[forecast] quota:" in msg and "the potential step is switched off" in msg
+    assert 'Fix: set [forecast] quota = "growth"' in msg
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_accounts_on_another_sheet_load_with_accounts_sheet(small_files, tmp_path):
+    for name in ("units.gpkg", "reps.csv", "history.csv", "current.csv"):
+        (tmp_path / name).write_bytes((small_files / name).read_bytes())
+    acc = pd.read_csv(
+        small_files / "accounts.csv", dtype={"Account": str, "County": str}
+    )
+    with pd.ExcelWriter(tmp_path / "crm.xlsx") as xw:
+        pd.DataFrame({"Export": ["CRM"]}).to_excel(xw, sheet_name="Cover", index=False)
+        acc.to_excel(xw, sheet_name="Accounts", index=False)
+    text = DATA.replace(
+        'accounts = "accounts.csv"',
+        'accounts = "crm.xlsx"\naccounts_sheet = "Accounts"',
+    )
+    study = load_study(load_config(_config(tmp_path, text + QUICK)))
+    assert len(study.accounts) == len(acc)
+
+
+def test_alignment_mapping_key_absent_from_the_file(small_files):
+    """[columns.alignment] keys are checked like the other tables' keys."""
+    text = DATA.replace('Rep = "territory_id"\n', 'Rpe = "territory_id"\n')
+    with pytest.raises(DataValidationError) as info:
+        load_study(load_config(_config(small_files, text + QUICK, "al.toml")))
+    assert (
+        "[columns.alignment] maps 'Rpe', but current.csv has no such column "
+        "(did you mean 'Rep'?)" in str(info.value)
+    )
+
+
+def test_alignment_default_column_names_the_toml_key(small_files):
+    text = DATA.replace(
+        '[columns.alignment]\nCounty = "unit_id"\nRep = "territory_id"\n', ""
+    ).replace(
+        'alignment = "current.csv"\n',
+        'alignment = "current.csv"\nalignment_territory_column = "Rep"\n',
+    )
+    with pytest.raises(DataValidationError) as info:
+        load_study(load_config(_config(small_files, text + QUICK, "al.toml")))
+    msg = str(info.value)
+    assert (
+        "current.csv has no column 'unit_id' (the column [data] "
+        "alignment_unit_column names, by default)" in msg
+    )
+    assert "Fix: set [data] alignment_unit_column" in msg
+    assert "unit_column=" not in msg
+
+
+def test_alignment_column_typo_gets_did_you_mean(small_files):
+    text = DATA.replace(
+        '[columns.alignment]\nCounty = "unit_id"\nRep = "territory_id"\n', ""
+    )
+    text = text.replace(
+        'alignment = "current.csv"\n',
+        'alignment = "current.csv"\nalignment_unit_column = "Conty"\n'
+        'alignment_territory_column = "Rep"\n',
+    )
+    with pytest.raises(DataValidationError) as info:
+        load_study(load_config(_config(small_files, text + QUICK, "al2.toml")))
+    assert "did you mean 'County'?" in str(info.value)
+    assert 'Fix: set [data] alignment_unit_column = "County"' in str(info.value)
