@@ -40,8 +40,10 @@ class CallPlan:
     objective
         Σ expected sales of the plan.
     upper_bound
-        Optimum of the continuous (piecewise-linear) relaxation: no plan can
-        sell more (for concave curves).
+        No plan can sell more: for the greedy the optimum of the continuous
+        (piecewise-linear) relaxation of the concave envelope, for the MILP
+        the smaller of that and HiGHS's dual bound (equal to ``objective``
+        when proved optimal).
     status
         ``"optimal"`` (MILP proved optimal, or greedy with concave curves —
         every next call of an account gains no more than the one before,
@@ -263,6 +265,13 @@ def _upper_hull(row: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=int)
 
 
+#: HiGHS's relative MIP gap: its default (1e-4) stops at plans up to 0.01 %
+#: below the optimum and calls them optimal — on a few million of sales more
+#: than the greedy's one-call slack, so the "optimal" MILP could sell less
+#: than the greedy.  1e-9 proves optimality up to rounding.
+_MIP_REL_GAP = 1e-9
+
+
 def milp_knapsack(
     values: np.ndarray,
     weights: np.ndarray,
@@ -275,17 +284,39 @@ def milp_knapsack(
 
     One binary per (item, level) up to the item's ``max_level`` (default
     all ``K + 1`` levels; higher levels are not choices), one level per
-    item, Σ cost ≤ budget.
+    item, Σ cost ≤ budget; solved to a relative gap of 1e-9 (HiGHS's default
+    1e-4 accepts plans measurably worse than the greedy's).
 
     Returns
     -------
     levels, status, value
         Chosen levels, ``"optimal"`` or ``"time_limit"``, and the plan's
-        value (the optimum, hence a bound, only with ``"optimal"``).  At the
-        time limit the better of the solver's plan and
-        :func:`greedy_knapsack`'s is returned (the greedy one, with its
-        relaxation's bound as the value, when the solver has no plan yet);
-        :func:`allocate_calls` then takes the greedy relaxation as the bound.
+        value (the optimum, hence a bound, only with ``"optimal"``).  The
+        better of the solver's plan and :func:`greedy_knapsack`'s is
+        returned (the greedy one, with its relaxation's bound as the value,
+        when the solver stops at the time limit with no plan yet); the
+        proven upper bound is :attr:`CallPlan.upper_bound` of
+        :func:`allocate_calls`.
+    """
+    levels, status, value, _ = _milp_solve(
+        values, weights, budget, time_limit=time_limit, max_level=max_level
+    )
+    return levels, status, value
+
+
+def _milp_solve(
+    values: np.ndarray,
+    weights: np.ndarray,
+    budget: float,
+    *,
+    time_limit: float = 60,
+    max_level: np.ndarray | None = None,
+) -> tuple[np.ndarray, str, float, float]:
+    """:func:`milp_knapsack` plus an upper bound on any plan's value.
+
+    The bound is the smaller of HiGHS's dual bound and the greedy's
+    relaxation bound (both valid for any curve shape), and at least the
+    plan's value.
     """
     import pulp
 
@@ -302,6 +333,8 @@ def milp_knapsack(
         raise SpecificationError(f"budget must be hours >= 0, got {budget!r}")
     if (w <= 0).any():
         raise SpecificationError(f"step costs must be positive, got min {w.min():g}")
+    g_levels, relax = greedy_knapsack(v, w, budget, max_level=top)
+    g_obj = float(v[np.arange(n), g_levels].sum())
     prob = pulp.LpProblem("callplan", pulp.LpMaximize)
     new_var = getattr(prob, "add_variable", None)  # PuLP >= 3.3
     x = {
@@ -319,15 +352,14 @@ def milp_knapsack(
     prob += pulp.lpSum(
         float(w[i] * k) * xv for (i, k), xv in x.items() if k > 0
     ) <= float(budget)
-    solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit))
+    solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit), gapRel=_MIP_REL_GAP)
     prob.solve(solver)
     status = pulp.LpStatus[prob.status]
     if status == "Not Solved":
         # the time limit came before HiGHS found any plan: the greedy one is
         # the best known answer (within one call's gain of the optimum for
         # concave curves), with the relaxation's bound
-        levels, relax = greedy_knapsack(v, w, budget, max_level=top)
-        return levels, "time_limit", relax
+        return g_levels, "time_limit", relax, max(relax, g_obj)
     if status != "Optimal":
         raise SpecificationError(f"call allocation MILP ended with status {status!r}")
     sol = np.array(
@@ -340,12 +372,24 @@ def milp_knapsack(
     obj = float(v[np.arange(n), levels].sum())
     sol_status = getattr(prob, "sol_status", pulp.LpSolutionOptimal)
     st = "optimal" if sol_status == pulp.LpSolutionOptimal else "time_limit"
-    if st == "time_limit":  # an early incumbent can be worse than the greedy
-        g_levels, _ = greedy_knapsack(v, w, budget, max_level=top)
-        g_obj = float(v[np.arange(n), g_levels].sum())
-        if g_obj > obj:
-            return g_levels, st, g_obj
-    return levels, st, obj
+    bound = min(relax, _highs_dual_bound(prob))
+    if g_obj > obj:  # an early incumbent (or one within the gap) can be worse
+        levels, obj = g_levels, g_obj
+    return levels, st, obj, max(bound, obj)
+
+
+def _highs_dual_bound(prob: Any) -> float:
+    """HiGHS's proven bound on a maximisation's objective (``inf`` if unknown).
+
+    PuLP hands HiGHS the negated objective, so its dual (lower) bound on
+    the minimum is minus an upper bound on the maximum.
+    """
+    model = getattr(prob, "solverModel", None)
+    try:
+        b = float(model.getInfo().mip_dual_bound)  # type: ignore[union-attr]
+    except Exception:  # another PuLP back end, or no MIP info
+        return float("inf")
+    return -b if np.isfinite(b) else float("inf")
 
 
 def allocate_calls(
@@ -531,17 +575,14 @@ def allocate_calls(
         if not m.any():
             continue
         if use_milp:
-            lv, st, b = milp_knapsack(
+            lv, st, _, b = _milp_solve(
                 values[m],
                 hpc[m],
                 float(B),
                 time_limit=time_limit,
                 max_level=row_max[m],
             )
-            _, relax = greedy_knapsack(
-                values[m], hpc[m], float(B), max_level=row_max[m]
-            )
-            bound += relax if st != "optimal" else b
+            bound += b
         else:
             lv, b = greedy_knapsack(values[m], hpc[m], float(B), max_level=row_max[m])
             bound += b
@@ -579,12 +620,17 @@ def allocate_calls(
 
     prov = make_provenance(
         f"allocate_calls/{'milp/highs' if use_milp else 'greedy'}",
+        seed=rc.provenance.get("seed"),
         config={
             "n_reps": n_reps,
             "hours_per_rep": hours_per_rep,
             "max_calls": cmax.tolist(),
+            "travel": wl.travel,
+            "time_limit": time_limit if use_milp else None,
+            "segment": segment,
         },
         status=status,
+        curves=dict(rc.provenance),
     )
     plan = CallPlan(
         table=table,

@@ -230,11 +230,22 @@ class WorkloadResult:
         return float(self.table["calls"].sum())
 
     def hours_per_call(self) -> pd.Series:
-        """Mean hours per call (call + travel) by segment."""
+        """Mean hours per call (call + travel) by segment.
+
+        Weighted by each account's calls; a segment with no calls at all
+        (every ``calls_per_year`` 0, e.g. accounts not planned today) takes
+        the unweighted mean of its accounts' (call + travel minutes) / 60,
+        what a call would cost there, instead of 0 hours or NaN.
+        """
         seg = self.by_segment()
-        return (seg["hours"] / seg["calls"].where(seg["calls"] > 0)).rename(
-            "hours_per_call"
+        per_call = seg["hours"] / seg["calls"].where(seg["calls"] > 0)
+        t = self.table
+        plain = (
+            ((t["call_minutes"] + t["travel_minutes"]) / 60.0)
+            .groupby(t["segment"], sort=True)
+            .mean()
         )
+        return per_call.fillna(plain.reindex(per_call.index)).rename("hours_per_call")
 
     def reps_needed(
         self, hours_per_rep: float = 1_600, *, calls_per_rep: float | None = None

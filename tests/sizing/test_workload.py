@@ -188,3 +188,29 @@ def test_accounts_without_segment_are_refused(two_segment_study, judged_ab):
 def judged_ab():
     """CALLPLAN judgements of segments A and B (concave)."""
     return {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
+
+
+def test_hours_per_call_of_a_segment_without_calls(two_segment_study):
+    """A segment whose accounts all had calls_per_year 0 used to get NaN
+    hours per call (0 in the response curves, then an error blaming
+    call_minutes in headcount_curve); it now costs its accounts' unweighted
+    mean (call + travel minutes) / 60."""
+    from terrakit.sizing import ResponseModel, headcount_curve
+
+    acc = two_segment_study.accounts.copy()
+    acc.loc[acc["segment"] == "B", "calls_per_year"] = 0.0
+    acc.loc["b1", "call_minutes"] = 90.0  # B: 90, 30, 30, 30 -> mean 45 min
+    st = two_segment_study.replace(accounts=acc)
+    hpc = workload(st, travel=15.0).hours_per_call()
+    assert hpc["A"] == pytest.approx((60.0 + 15.0) / 60.0)
+    assert hpc["B"] == pytest.approx((45.0 + 15.0) / 60.0)
+    # the response curves' facts use it: headcount_curve runs
+    from terrakit.sizing.response import _segment_facts
+
+    facts = _segment_facts(st, 15.0, "calls_per_year", "segment")
+    assert facts.loc["B", "hours_per_call"] == pytest.approx(1.0)
+    ref = facts.assign(calls_per_year=[24.0, 6.0])
+    j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.6, 0.85, 1, 1.05, 1.1]}
+    rc = ResponseModel.from_judgement(j, reference=ref, n_draws=5)
+    assert rc.hours_per_call[1] == pytest.approx(1.0)
+    assert headcount_curve(rc, reps=range(1, 3)).sales.shape == (5, 2)
