@@ -968,7 +968,21 @@ def parse_periods(
     when the values cannot tell, the error asks for ``fmt``.
     """
     if isinstance(values.dtype, pd.PeriodDtype):
-        return values if values.dtype == pd.PeriodDtype("M") else values.dt.asfreq("M")
+        if values.dtype == pd.PeriodDtype("M"):
+            return values
+        # a quarter or a year relabelled as one month would be read as one
+        # month's sales and calls (a quarterly history's calls per year came
+        # out 3 times too high)
+        raise DataValidationError(
+            table,
+            "period",
+            f"the periods are {values.dtype}, not months "
+            f"(e.g. {str(values.iloc[0]) if len(values) else ''!r}): terrakit "
+            "reads one row per account and month",
+            fix="give monthly rows (split or re-aggregate the figures by month), "
+            "or, if the values are monthly, convert them with "
+            "values.dt.to_timestamp().dt.to_period('M')",
+        )
     if ptypes.is_datetime64_any_dtype(values.dtype):
         parsed = values
     else:

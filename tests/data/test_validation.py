@@ -395,3 +395,15 @@ def test_accounts_far_from_point_units_are_refused() -> None:
     assert "swapping lon and lat puts 1 of them near a unit" in msg
     with pytest.raises(DataValidationError, match=r"lon/lat"):
         Study(units, accounts=pd.concat([near, far]))
+
+
+def test_quarterly_periods_are_refused_not_relabelled():
+    """Quarters were relabelled as months (asfreq), so a quarterly history's
+    calls and sales were read as one month's: calls per year came out 3x."""
+    from terrakit.data.validation import parse_periods
+
+    quarters = pd.Series(pd.period_range("2024Q1", periods=4, freq="Q"))
+    with pytest.raises(DataValidationError, match=r"period\[Q-DEC\], not months"):
+        parse_periods(quarters)
+    months = pd.Series(pd.period_range("2024-01", periods=3, freq="M"))
+    assert parse_periods(months).tolist() == months.tolist()
