@@ -30,7 +30,7 @@ from terrakit.design.problem import (
     _check_draws_tolerance,
     _rid,
 )
-from terrakit.design.result import AlignmentResult
+from terrakit.design.result import AlignmentResult, relative_gap
 from terrakit.exceptions import (
     DataValidationError,
     InfeasibleError,
@@ -485,6 +485,48 @@ def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
     return arr
 
 
+def _id_hint(given: Any, known: Sequence[Hashable], what: str) -> str:
+    """The tail of an unknown-id error: the id of the same text but another
+    type (``13121`` for ``"13121"``), else the closest ids."""
+    same = [k for k in known if str(k) == str(given)]
+    if same:
+        return (
+            f"; the {what} ids are {type(same[0]).__name__} "
+            f"({same[0]!r}), not {type(given).__name__}: give {same[0]!r}"
+        )
+    folded = {str(k).casefold(): k for k in known}
+    close = [
+        folded[c]
+        for c in difflib.get_close_matches(str(given).casefold(), list(folded), n=3)
+    ]
+    if close:
+        return f"; did you mean {', '.join(repr(c) for c in close)}?"
+    shown = ", ".join(repr(k) for k in list(known)[:10])
+    more = f" and {len(known) - 10} more" if len(known) > 10 else ""
+    return f"; the {what} ids are {shown}{more}"
+
+
+def _home_units(units: Any, homes: np.ndarray, km: np.ndarray) -> np.ndarray:
+    """The unit of each home ``(lon, lat)``: the polygon containing it (the
+    nearest of several that do), else the unit whose representative point is
+    nearest (``km``: units × homes)."""
+    import geopandas as gpd
+
+    near = km.argmin(axis=0)
+    geom = units.geometry
+    if geom.crs is None or (geom.geom_type == "Point").all():
+        return near
+    pts = gpd.GeoSeries(
+        gpd.points_from_xy(homes[:, 0], homes[:, 1]), crs="EPSG:4326"
+    ).to_crs(geom.crs)
+    home, unit = geom.sindex.query(pts, predicate="within")
+    out = near.copy()
+    for j in np.unique(home):
+        inside = unit[home == j]
+        out[j] = inside[np.argmin(km[inside, j])]
+    return out
+
+
 def _table_minutes(
     tm: Any, unit_ids: pd.Index, center_ids: tuple[Hashable, ...], fixed: bool
 ) -> np.ndarray:
@@ -519,14 +561,7 @@ def _table_minutes(
                 fix=f"give TravelTimeModel.from_matrix a table of {shape}; check "
                 "the id type ('13121' is not 13121)",
             )
-    if fixed:
-        return np.asarray(tm.matrix(unit_ids, dest), dtype=float)
-    minutes = np.asarray(tm.matrix(unit_ids, dest), dtype=float)
-    if tm.stop_minutes:
-        # a unit to itself (its own center) takes no trip: no stop overhead
-        own = unit_ids.get_indexer(dest)
-        minutes[own, np.arange(len(dest))] -= tm.stop_minutes
-    return minutes
+    return np.asarray(tm.matrix(unit_ids, dest), dtype=float)
 
 
 def build_problem(
@@ -555,7 +590,9 @@ def build_problem(
     ``w`` the ``weight`` column (default: the first balanced activity);
     ``"travel"``: ``w_i · minutes_ij`` from the travel-time model
     (``travel_model``, default :class:`~terrakit.data.geo.TravelTimeModel`
-    ()); a model built with ``TravelTimeModel.from_matrix`` is looked up by
+    ()), its ``stop_minutes`` on every pair but a unit to the center it hosts
+    (a point to itself; chosen centers), for a formula or a table model
+    alike; a model built with ``TravelTimeModel.from_matrix`` is looked up by
     id: rows unit ids, columns rep ids (fixed centers) or unit ids (chosen
     centers: a unit × unit table), a :class:`DataValidationError` naming the
     missing ids otherwise.
@@ -628,9 +665,9 @@ def build_problem(
         k = len(reps)
         if "home_unit" in reps.columns and reps["home_unit"].notna().all():
             pos = pd.Index(units.index).get_indexer(reps["home_unit"])
-            center_units = np.where(pos >= 0, pos, km.argmin(axis=0))
+            center_units = np.where(pos >= 0, pos, _home_units(units, hp, km))
         else:
-            center_units = km.argmin(axis=0)
+            center_units = _home_units(units, hp, km)
         center_ids: tuple[Hashable, ...] = tuple(reps.index)
         tids: tuple[Hashable, ...] = center_ids
         mode: Literal["fixed", "choose"] = "fixed"
@@ -676,9 +713,14 @@ def build_problem(
     if objective == "travel":
         tm = travel_model or geo.TravelTimeModel()
         if getattr(tm, "table", None) is None:
-            minutes = tm.matrix(pts, centers_pts)
+            minutes = np.asarray(tm.matrix(pts, centers_pts), dtype=float)
         else:
             minutes = _table_minutes(tm, pd.Index(units.index), center_ids, fixed)
+        if not fixed and tm.stop_minutes:
+            # a unit to itself (the center it hosts) takes no trip, so no
+            # stop overhead (TravelTimeModel: every pair but a point to
+            # itself), whether the minutes come from distance or a table
+            minutes[center_units, np.arange(len(center_units))] -= tm.stop_minutes
         cost = w[:, None] * minutes
     else:
         cost = w[:, None] * km**2
@@ -731,14 +773,47 @@ def build_problem(
         terr, reason = _lock(uid, spec)
         pos = index.get_indexer([uid])[0]
         if pos < 0:
-            raise SpecificationError(f"locked unit {uid!r} is not among the units")
-        if terr not in center_ids:
             raise SpecificationError(
-                f"unit {uid!r} is locked to {terr!r}, which is not a center "
-                f"({'rep ids' if fixed else 'unit ids of candidate centers'})"
+                f"locked unit {uid!r} is not among the units"
+                + _id_hint(uid, list(index), "unit")
             )
-        lock_cols[int(pos)] = center_ids.index(terr)
+        if terr not in center_ids:
+            what = (
+                "a rep id"
+                if fixed
+                else "the unit id of a candidate center: with chosen centers "
+                "a lock names the unit that hosts the center"
+            )
+            raise SpecificationError(
+                f"unit {uid!r} is locked to {terr!r}, which is not a center; "
+                f"give {what}" + _id_hint(terr, list(center_ids), "center")
+            )
+        j = center_ids.index(terr)
+        if allowed is not None and not allowed[pos, j]:
+            raise SpecificationError(
+                f"unit {uid!r} is locked to {terr!r} beyond the maximum distance: "
+                f"it lies {km[pos, j]:.1f} km from "
+                f"{'the home of' if fixed else 'the center in unit'} {terr!r}, "
+                f"above max_distance_km={float(max_distance_km):g}; "  # type: ignore[arg-type]
+                f"raise max_distance_km to at least {km[pos, j]:.1f} or unlock it"
+            )
+        lock_cols[int(pos)] = j
         reasons[int(pos)] = reason
+    if fixed and contiguity and allowed is not None:
+        # each rep's root (home) unit must be in its territory
+        far_root = np.flatnonzero(~allowed[center_units, np.arange(k)])
+        if far_root.size:
+            j = int(far_root[0])
+            i = int(center_units[j])
+            rep = center_ids[j]
+            raise SpecificationError(
+                f"the home unit {_rid(ids[i])} of rep {_rid(rep)} (the root of its "
+                f"territory, which with contiguity it must hold) lies "
+                f"{km[i, j]:.1f} km from the home of {_rid(rep)}, beyond "
+                f"max_distance_km={float(max_distance_km):g}; "  # type: ignore[arg-type]
+                f"raise max_distance_km to at least {km[i, j]:.1f}, move the "
+                f"home_unit of {_rid(rep)}, or set contiguity=False"
+            )
     draws = None
     dtol = None
     if balance_on_draws is not None:
@@ -829,7 +904,11 @@ def align(
         heuristic path).
     locked
         ``{unit_id: territory}`` or ``{unit_id: (territory, reason)}``; reasons
-        are kept in the provenance.
+        are kept in the provenance.  The territory is a rep id with one
+        territory per rep; with chosen centers (``n_territories``) it is the
+        unit id of a candidate center: the unit joins the territory centered
+        there, so that center is chosen.  Ids are matched exactly
+        (``13121`` is not ``"13121"``).
     max_distance_km
         Units farther than this from a center cannot join it.
     balance_on_draws
@@ -991,6 +1070,42 @@ def align(
     )
 
 
+def _proved(err: Exception) -> bool:
+    """Whether a failed point of :func:`pareto` is proven impossible: a
+    pre-solve :class:`SpecificationError` or a solver's proof, not a search
+    that found no plan in the time (whose message says it is no proof)."""
+    text = str(err)
+    return isinstance(err, SpecificationError) or not (
+        "not a proof" in text or "did not prove" in text
+    )
+
+
+def _adopt_tighter_plans(rows: list[dict[str, Any]]) -> None:
+    """Give each tolerance the best plan of any tighter one when its own run
+    is worse or found none: a plan within ``±τ`` is within every looser band
+    too.  The adopted plan keeps its objective and deviation, takes the
+    looser point's own lower bound (its gap recomputed; NaN without one) and
+    records its tolerance in ``from_tolerance``."""
+    best: dict[str, Any] | None = None
+    for row in sorted(rows, key=lambda r: r["value"]):  # tightest first
+        own = math.isfinite(row["objective"])
+        if own and (best is None or row["objective"] <= best["objective"]):
+            best = row
+            continue
+        if best is None:
+            continue
+        lb = row["lower_bound"] if own else math.nan
+        gap = relative_gap(best["objective"], lb) if math.isfinite(lb) else math.nan
+        row.update(
+            objective=best["objective"],
+            max_deviation=best["max_deviation"],
+            gap=gap,
+            status="optimal" if gap <= 1e-4 else "feasible",
+            reason="",
+            from_tolerance=best["value"],
+        )
+
+
 def pareto(
     study: Any,
     vary: Literal["tolerance"] = "tolerance",
@@ -1013,10 +1128,19 @@ def pareto(
     Returns
     -------
     pandas.DataFrame
-        ``value, objective, lower_bound, max_deviation, status, gap, reason``:
-        a tolerance that cannot be met gets status ``"infeasible"``, NaNs and
-        the reason (the numbers of the :class:`SpecificationError` or
-        :class:`InfeasibleError`); plot with
+        ``value, objective, lower_bound, max_deviation, status, gap, reason,
+        from_tolerance``: a tolerance proven impossible (a
+        :class:`SpecificationError`, or a solver's proof) gets status
+        ``"infeasible"``, NaNs and the reason (the numbers of the error); one
+        whose search found no plan in its bands, without a proof, gets
+        ``"not_found"`` likewise.  A plan within a tighter tolerance is
+        within every looser one, so a tolerance whose own run found none or
+        a worse one takes the best plan of the tighter tolerances:
+        ``from_tolerance`` says whose plan a row holds (its own value
+        otherwise, NaN for a failed row), the row keeps its own lower bound
+        (the gap recomputed; NaN when its run gave none) and its status is
+        ``"optimal"`` or ``"feasible"`` by that gap.  The objective never
+        rises as the tolerance loosens.  Plot with
         :func:`terrakit.plot.pareto.plot_pareto`.
 
     Raises
@@ -1065,6 +1189,7 @@ def pareto(
                     "status": r.status,
                     "gap": r.gap,
                     "reason": "",
+                    "from_tolerance": float(v),
                 }
             )
         except (InfeasibleError, SpecificationError) as e:
@@ -1075,11 +1200,13 @@ def pareto(
                     "objective": math.nan,
                     "lower_bound": math.nan,
                     "max_deviation": math.nan,
-                    "status": "infeasible",
+                    "status": "infeasible" if _proved(e) else "not_found",
                     "gap": math.nan,
                     "reason": str(e),
+                    "from_tolerance": math.nan,
                 }
             )
+    _adopt_tighter_plans(rows)
     if len(errors) == len(values) and len({str(e) for e in errors}) == 1:
         raise errors[0]
     return pd.DataFrame(rows)

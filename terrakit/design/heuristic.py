@@ -106,7 +106,7 @@ from typing import Any
 import numpy as np
 
 from terrakit.design._core import Outcome, Spec, solve_graph, solve_location
-from terrakit.design.problem import DesignProblem
+from terrakit.design.problem import DesignProblem, _rid
 from terrakit.design.result import AlignmentResult
 from terrakit.exceptions import TimeLimitWarning
 
@@ -337,10 +337,19 @@ def solve_heuristic(
             problem, time_limit, seed, progress, max_iter, notes
         )
     else:
+        work, keep = _usable_candidates(problem)
+        if work is not problem:
+            spec, _ = _spec(work)
+            notes.append(
+                f"{problem.n_centers - keep.size} candidate center(s) left out: "
+                "their unit is locked to another center, and with contiguity a "
+                "center holds its own unit"
+            )
         out = solve_location(
             spec, time_limit=time_limit, seed=seed, progress=progress, max_iter=max_iter
         )
-        columns = _location_columns(spec, out)
+        columns = keep[_location_columns(spec, out)]
+    columns = _keep_locks(problem, columns, notes)
     seconds = time.perf_counter() - t0
     violations = problem.violations(columns)
     objective = problem.evaluate(columns)
@@ -409,6 +418,73 @@ def solve_heuristic(
         intervals=intervals,
         info=info,
     )
+
+
+def _usable_candidates(problem: DesignProblem) -> tuple[DesignProblem, np.ndarray]:
+    """Chosen centers with contiguity: the problem without the candidate
+    columns whose unit is locked to another center (a chosen center holds its
+    own unit, so no plan can choose them), and the kept columns.  The
+    problem itself, and every column, otherwise."""
+    every = np.arange(problem.n_centers)
+    if not (
+        problem.center_mode == "choose"
+        and problem.contiguity
+        and problem.locked
+        and problem.center_units is not None
+        and not problem.budgets
+    ):
+        return problem, every
+    cu = np.asarray(problem.center_units)
+    blocked = np.array(
+        [problem.locked.get(int(u), j) != j for j, u in enumerate(cu.tolist())]
+    )
+    keep = every[~blocked]
+    if not blocked.any() or keep.size < problem.n_territories:
+        return problem, every
+    pos = np.full(problem.n_centers, -1, dtype=np.int64)
+    pos[keep] = np.arange(keep.size)
+    cids = problem.center_ids or ()
+    work = problem.replace(
+        cost=np.asarray(problem.cost)[:, keep],
+        center_units=cu[keep],
+        center_ids=tuple(cids[j] for j in keep.tolist()),
+        locked={i: int(pos[j]) for i, j in problem.locked.items()},
+        allowed=None
+        if problem.allowed is None
+        else np.asarray(problem.allowed)[:, keep],
+    )
+    return work, keep
+
+
+def _keep_locks(
+    problem: DesignProblem, columns: np.ndarray, notes: list[str]
+) -> np.ndarray:
+    """``columns`` with every locked unit at its locked center.
+
+    A lock is hard: a plan in which the search moved a locked unit is put
+    back (a note names the units and centers by id), so the result keeps
+    every lock; what that breaks (a band, contiguity, one center too many)
+    is then reported by :meth:`DesignProblem.violations` with status
+    ``"infeasible"``.
+    """
+    cols = np.asarray(columns, dtype=np.int64)
+    moved = [(i, j) for i, j in problem.locked.items() if cols[i] != j]
+    if not moved:
+        return cols
+    cids = problem.center_ids or ()
+    ids = problem.unit_ids
+    shown = ", ".join(
+        f"{_rid(ids[i])} from {_rid(cids[cols[i]])} back to {_rid(cids[j])}"
+        for i, j in moved[:5]
+    )
+    cols = cols.copy()
+    for i, j in moved:
+        cols[i] = j
+    notes.append(
+        f"the search moved {len(moved)} locked unit(s); put back ({shown}), so "
+        "the plan keeps every lock"
+    )
+    return cols
 
 
 def _location_columns(spec: Spec, out: Outcome) -> np.ndarray:

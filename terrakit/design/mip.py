@@ -62,7 +62,12 @@ from scipy.sparse.csgraph import connected_components
 from terrakit.design._model import ArrayModel, SolveOutcome, solve_model
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status, relative_gap
-from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
+from terrakit.exceptions import (
+    InfeasibleError,
+    SpecificationError,
+    TerrakitWarning,
+    TimeLimitWarning,
+)
 
 __all__ = ["build_model", "solve_mip"]
 
@@ -672,6 +677,7 @@ def solve_mip(
     bound = out.bound
     if status == "optimal" and not math.isfinite(bound):
         bound = problem.evaluate(cols)
+    status = _audited(problem, cols, status, info, method)
     return AlignmentResult.from_columns(
         problem,
         cols,
@@ -684,6 +690,33 @@ def solve_mip(
         info=info,
         intervals=draw_intervals(problem, cols),
     )
+
+
+def _audited(
+    problem: DesignProblem,
+    cols: np.ndarray,
+    status: Status,
+    info: dict[str, Any],
+    method: str,
+) -> Status:
+    """``status``, or ``"infeasible"`` when the decoded plan breaks a rule of
+    the problem (:meth:`DesignProblem.violations`): the model and the rules
+    disagree, so the plan is no answer, whatever the solver said.  The
+    broken rules go to ``info["violations"]``, with a warning."""
+    # the solver's own feasibility tolerance (1e-7 on a row), not a rule broken
+    broken = problem.violations(cols, rtol=1e-6)
+    if not broken:
+        return status
+    info["violations"] = broken[:20]
+    info["n_violations"] = len(broken)
+    warnings.warn(
+        f"{method} returned a plan ({status}) that breaks {len(broken)} rule(s) "
+        f"of the problem: {'; '.join(broken[:3])}; it comes back with status "
+        "'infeasible'",
+        TerrakitWarning,
+        stacklevel=3,
+    )
+    return "infeasible"
 
 
 def _solve_pieces(
@@ -781,6 +814,8 @@ def _solve_pieces(
         "pieces": len(pieces),
         **dict(config or {}),
     }
+    info: dict[str, Any] = {"pieces": rows}
+    status = _audited(problem, cols, status, info, method)
     return AlignmentResult.from_columns(
         problem,
         cols,
@@ -790,7 +825,7 @@ def _solve_pieces(
         seconds=seconds,
         seed=kw.get("seed"),
         config=cfg,
-        info={"pieces": rows},
+        info=info,
         intervals=draw_intervals(problem, cols),
     )
 

@@ -623,9 +623,13 @@ class DesignProblem:
                         f"{a} of territory {names[t]} is {s[t]:.6g}, outside "
                         f"[{lo[t]:.6g}, {hi[t]:.6g}] ({rel}{how} the band)"
                     )
+        cids = self.center_ids or ()
         for i, j in self.locked.items():
             if cols[i] != j:
-                out.append(f"unit {_rid(self.unit_ids[i])} is locked to center {j}")
+                out.append(
+                    f"unit {_rid(self.unit_ids[i])} is locked to {_rid(cids[j])} "
+                    f"but assigned to {_rid(cids[cols[i]])}"
+                )
         if self.allowed is not None:
             bad = ~self.allowed[np.arange(n), cols]
             if bad.any():
@@ -652,7 +656,9 @@ class DesignProblem:
                 root = int(self.center_units[j])
                 if cols[root] != j:
                     out.append(
-                        f"center unit {_rid(self.unit_ids[root])} not in its territory"
+                        f"center unit {_rid(self.unit_ids[root])} (the root of "
+                        f"{_rid(cids[j])}) not in its territory: assigned to "
+                        f"{_rid(cids[cols[root]])}"
                     )
         return out
 
@@ -692,10 +698,13 @@ class DesignProblem:
         that the locks and allowed centers alone exceed; a banded
         activity whose total is 0; one unit above the upper band of every
         territory it may join; locked units already above a territory's upper
-        band; the total outside what the bands can hold; a unit with no
-        allowed center; with contiguity, a unit (island or detached piece)
-        whose connected component holds no center it may reach, and more
-        fixed centers than units in a component can host.
+        band; a fixed center whose allowed units and locks carry less than
+        its lower band; the total outside what the bands can hold; a unit
+        with no allowed center; with contiguity, a fixed center's root unit
+        (its home unit) locked to another center or beyond its own center's
+        maximum distance, a unit (island or detached piece) whose connected
+        component holds no center it may reach, and more fixed centers than
+        units in a component can host.
         """
         n, m, k = self.n_units, self.n_centers, self.n_territories
         if k > n:
@@ -728,6 +737,8 @@ class DesignProblem:
                     "with chosen centers every territory has the same band"
                 )
         allowed = np.ones((n, m), dtype=bool) if self.allowed is None else self.allowed
+        if self.contiguity and self.center_mode == "fixed":
+            self._check_roots(allowed)
         for i, j in self.locked.items():
             if not allowed[i, j]:
                 raise SpecificationError(
@@ -822,6 +833,27 @@ class DesignProblem:
                         f"its upper limit {hi[t]:.6g}; unlock some of them or "
                         "loosen the tolerance"
                     )
+            # what a center may reach (its allowed units and its locks)
+            # below its lower limit
+            if self.center_mode == "fixed" and (
+                self.allowed is not None or self.locked
+            ):
+                reach = np.where(allowed, np.maximum(v, 0.0)[:, None], 0.0).sum(axis=0)
+                short = np.flatnonzero(reach < lo * (1 - 1e-12) - 1e-12)
+                if short.size:
+                    j = int(short[np.argmax((lo - reach)[short])])
+                    tid = self.territory_ids[j]  # type: ignore[index]
+                    nr = int(allowed[:, j].sum())
+                    nl = sum(1 for c in self.locked.values() if c == j)
+                    raise SpecificationError(
+                        f"{band_txt} is impossible: {_rid(tid)} may reach only "
+                        f"{nr} units ({nl} of them locked to it) within the maximum "
+                        f"distance and the locks, carrying {reach[j]:.6g} {a} "
+                        f"({_pct(reach[j] / total) if total else '-'} of the total "
+                        f"{total:.6g}), below its lower limit {lo[j]:.6g}; raise "
+                        "max_distance_km, move its home, unlock units locked "
+                        "elsewhere or loosen the tolerance"
+                    )
             # can the bands hold the total at all?
             if self.center_mode == "fixed":
                 cap_hi, cap_lo = float(hi.sum()), float(lo.sum())
@@ -860,6 +892,31 @@ class DesignProblem:
                 )
         if self.contiguity:
             self._check_contiguity(allowed)
+
+    def _check_roots(self, allowed: np.ndarray) -> None:
+        """Fixed centers with contiguity: each center's root unit (its home
+        unit, ``center_units[j]``) must be in its territory, so it may be
+        neither locked to another center nor beyond its own center's maximum
+        distance."""
+        assert self.center_units is not None
+        cids = self.center_ids or ()
+        for j, i in enumerate(np.asarray(self.center_units).tolist()):
+            uid, rep = _rid(self.unit_ids[i]), _rid(cids[j])
+            other = self.locked.get(int(i), j)
+            if other != j:
+                raise SpecificationError(
+                    f"unit {uid} is locked to {_rid(cids[other])}, but it is the "
+                    f"home unit of {rep} (the root of its territory), which with "
+                    "contiguity must stay in that territory; lock it to "
+                    f"{rep}, move the home_unit of {rep}, or set contiguity=False"
+                )
+            if not allowed[i, j]:
+                raise SpecificationError(
+                    f"the home unit {uid} of {rep} (the root of its territory, "
+                    "which with contiguity it must hold) is beyond the maximum "
+                    f"distance from the center of {rep}; raise max_distance_km, "
+                    f"move the home_unit of {rep}, or set contiguity=False"
+                )
 
     def _check_contiguity(self, allowed: np.ndarray) -> None:
         assert self.adjacency is not None and self.center_units is not None

@@ -112,6 +112,7 @@ def test_pareto_frame(toy_grid_3x3):
         "status",
         "gap",
         "reason",
+        "from_tolerance",
     ]
     assert front.loc[0, "status"] == "infeasible"
     assert "±0 %" in front.loc[0, "reason"]  # the numbers of the failure kept
@@ -719,3 +720,131 @@ def test_mip_keywords_on_another_path_warn():
         warnings.simplefilter("error", TerrakitWarning)
         res = solve(problem, solver="mip", time_limit=5, mip_gap=0.5)
     assert res.method.startswith("mip")
+
+
+def test_lock_beyond_the_maximum_distance_gives_the_km(toy_grid_3x3):
+    # u1's centre is 28.3 km from R2's home (the centre of u9)
+    with pytest.raises(
+        SpecificationError,
+        match=r"unit 'u1' is locked to 'R2' beyond the maximum distance: it lies "
+        r"28.3 km from the home of 'R2', above max_distance_km=25",
+    ):
+        build_problem(toy_grid_3x3, locked={"u1": "R2"}, max_distance_km=25)
+
+
+def test_home_unit_beyond_the_maximum_distance_gives_the_km(toy_grid_3x3):
+    reps = toy_grid_3x3.reps.assign(home_unit=["u3", "u9"])  # u3: 22.3 km from R1
+    with pytest.raises(
+        SpecificationError,
+        match=r"the home unit 'u3' of rep 'R1' .* lies 22.3 km from the home of "
+        r"'R1', beyond max_distance_km=21; .* or set contiguity=False",
+    ):
+        build_problem(toy_grid_3x3.units, reps, max_distance_km=21)
+    build_problem(toy_grid_3x3.units, reps, max_distance_km=21, contiguity=False)
+
+
+def test_unknown_lock_ids_get_a_hint(toy_grid_3x3):
+    with pytest.raises(SpecificationError, match=r"did you mean 'R2'\?"):
+        build_problem(toy_grid_3x3, locked={"u1": "r2"})
+    units = toy_grid_3x3.units.set_axis(range(1, 10), axis=0)
+    with pytest.raises(
+        SpecificationError,
+        match=r"unit ids are int \(1\), not str: give 1",
+    ):
+        build_problem(units, toy_grid_3x3.reps, locked={"1": "R1"})
+    with pytest.raises(
+        SpecificationError,
+        match=r"with chosen centers a lock names the unit that hosts the center",
+    ):
+        build_problem(toy_grid_3x3, n_territories=3, locked={"u1": "R1"})
+
+
+def test_home_inside_a_large_unit_is_rooted_there():
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    geoms = {
+        "BIG": box(-84.0, 33.0, -83.6, 33.4),
+        "W1": box(-84.1, 33.2, -84.0, 33.3),
+        "W2": box(-84.1, 33.1, -84.0, 33.2),
+        "E1": box(-83.6, 33.0, -83.5, 33.4),
+    }
+    units = gpd.GeoDataFrame(
+        {"workload": [40.0, 10, 10, 40]},
+        geometry=list(geoms.values()),
+        index=pd.Index(list(geoms), name="unit_id"),
+        crs=4326,
+    )
+    # A lives inside BIG, nearer to W1's representative point than to BIG's
+    reps = pd.DataFrame(
+        {"home_lon": [-83.99, -83.55], "home_lat": [33.25, 33.2]},
+        index=pd.Index(["A", "B"], name="rep_id"),
+    )
+    p = build_problem(units, reps, balance={"workload": 0.5})
+    assert list(units.index[np.asarray(p.center_units)]) == ["BIG", "E1"]
+
+
+def test_pareto_looser_tolerance_takes_a_tighter_plan(toy_grid_3x3, monkeypatch):
+    """A plan within ±20 % is within ±40 % and ±60 %: a looser point whose own
+    run is worse (±40 %) or finds nothing (±60 %) takes it, and says so."""
+    import math
+
+    from terrakit.design.result import AlignmentResult
+
+    mod = __import__("terrakit.design.align", fromlist=["solve"])
+    real = mod.solve
+    current = toy_grid_3x3.alignments["current"].assignment.to_dict()
+
+    def fake(problem, **kw):
+        tol = problem.tolerance["workload"]
+        if tol < 0.3:
+            return real(problem, **kw)
+        if tol > 0.5:  # nothing found, nothing proven
+            cols = np.zeros(problem.n_units, dtype=np.int64)
+            status, lb = "infeasible", -math.inf
+        else:  # the hand-drawn plan with u5 moved to R2: in band, worse
+            cids = list(problem.center_ids)
+            plan = {**current, "u5": "R2"}
+            cols = np.array([cids.index(plan[u]) for u in problem.unit_ids])
+            status, lb = "feasible", 1.0
+        return AlignmentResult.from_columns(
+            problem, cols, status=status, lower_bound=lb, method="heuristic",
+            seconds=0.1, seed=0, info={"violations": problem.violations(cols)},
+        )  # fmt: skip
+
+    monkeypatch.setattr(mod, "solve", fake)
+    front = pareto(
+        toy_grid_3x3, values=[0.6, 0.2, 0.4], time_limit=10, solver="mip"
+    ).set_index("value")
+    tight = front.loc[0.2]
+    assert tight["status"] == "optimal" and tight["from_tolerance"] == 0.2
+    for v in (0.4, 0.6):
+        row = front.loc[v]
+        assert row["objective"] == tight["objective"]
+        assert row["from_tolerance"] == 0.2 and row["reason"] == ""
+        assert row["status"] == "feasible"
+    assert front.loc[0.4, "lower_bound"] == 1.0  # its own bound, gap recomputed
+    assert front.loc[0.4, "gap"] == pytest.approx(1 - 1 / tight["objective"])
+    assert math.isnan(front.loc[0.6, "gap"])
+
+
+def test_stop_minutes_same_for_formula_and_table_models(toy_grid_3x3):
+    """Chosen centers: a unit to the center it hosts takes no trip, so no
+    stop overhead, for a formula model as for a from_matrix table."""
+    import pandas as pd
+
+    from terrakit.data import geo
+
+    units = toy_grid_3x3.units
+    formula = geo.TravelTimeModel(stop_minutes=10)
+    minutes = geo.TravelTimeModel().matrix(units)  # no stop: the raw minutes
+    table = geo.TravelTimeModel.from_matrix(
+        pd.DataFrame(minutes, index=units.index, columns=units.index),
+        stop_minutes=10,
+    )
+    kw = dict(n_territories=3, balance={"workload": 0.5}, objective="travel")
+    c1 = build_problem(units, travel_model=formula, **kw).cost
+    c2 = build_problem(units, travel_model=table, **kw).cost
+    np.testing.assert_allclose(c1, c2, atol=1e-9)
+    assert np.allclose(np.diag(c1), 0.0)

@@ -68,23 +68,32 @@ def test_chosen_centers_with_max_distance_return_a_plan() -> None:
 
 
 def test_locks_with_the_home_unit_over_a_band_are_refused_before_solving() -> None:
-    """With contiguity each rep's home unit is in its own territory: a lock
-    that adds a unit to it is checked with the home unit counted (R01: home
-    Fulton 604.42 + locked Clayton 447.58 = 1052 > 955.435 at ±15 %)."""
+    """With contiguity each rep's home unit is in its own territory: locks
+    that add units to it are checked with the home unit counted (R01: home
+    Fulton 604.42 + locked 13063 260.92 and 13045 166.75 = 1032.09 >
+    955.435 at ±15 %)."""
     st = tk.load_sample("southeast")
     ga = st.unit_measures().loc[st.units.state == "GA"]
     reps = st.reps[st.reps.state == "GA"]
+    locked = {"13063": ("R01", "key"), "13045": ("R01", "key")}
     with pytest.raises(SpecificationError) as err:
-        align(ga, reps, balance={"workload": 0.15}, locked={"13089": ("R01", "key")},
+        align(ga, reps, balance={"workload": 0.15}, locked=locked,
               solver="mip", time_limit=4)  # fmt: skip
     msg = str(err.value)
-    assert "locked to territory 'R01' and its home unit already carry 1052" in msg
-    assert "('13089' 447.58 + '13121' 604.42 (home unit)), above its upper" in msg
+    assert "locked to territory 'R01' and its home unit already carry 1032.09" in msg
+    assert (
+        "('13063' 260.92 + '13045' 166.75 + '13121' 604.42 (home unit)), above its "
+        "upper" in msg
+    )
     # without contiguity the home unit is not forced in: allowed
     p = build_problem(
-        ga, reps, balance={"workload": 0.15}, locked={"13089": "R01"}, contiguity=False
+        ga, reps, balance={"workload": 0.15}, locked=locked, contiguity=False
     )
     p.check()
+    # a lock of another rep's home unit (DeKalb, R04's) is refused first
+    with pytest.raises(SpecificationError, match="it is the home unit of 'R04'"):
+        build_problem(ga, reps, balance={"workload": 0.15},
+                      locked={"13089": "R01"}).check()  # fmt: skip
 
 
 def test_pareto_keeps_a_closest_plan_off_the_front(
@@ -119,7 +128,8 @@ def test_pareto_keeps_a_closest_plan_off_the_front(
         front = align_pareto(toy_grid_3x3, values=[0.1, 0.3], solver="heuristic",
                              time_limit=5, max_iter=200)  # fmt: skip
     row = front.set_index("value").loc[0.1]
-    assert row["status"] == "infeasible" and math.isnan(row["objective"])
+    # no plan found, and none proven impossible
+    assert row["status"] == "not_found" and math.isnan(row["objective"])
     assert "the closest breaks 3 constraint(s): workload of territory" in row["reason"]
     assert front.set_index("value").loc[0.3, "status"] != "infeasible"
 

@@ -480,3 +480,15 @@ def test_diagnosis_tells_a_band_impossible_on_its_own_from_contiguity():
         assert str(err.value).endswith(
             "the band on 'workload' (±0 %) cannot be met on its own" + tail
         )
+
+
+def test_plan_that_breaks_a_rule_is_never_optimal(grid3x3_problem):
+    # unchecked, the home unit u0 of R1 locked to R2: the model's answer puts
+    # u0 in R2, which breaks the contiguity rule (its root must be in R1)
+    p = grid3x3_problem.replace(locked={0: 1})
+    with pytest.warns(UserWarning, match="breaks .* rule"):
+        res = solve_mip(p, time_limit=10, check=False)
+    assert res.status == "infeasible"
+    assert any("the root of 'R1'" in v for v in res.info["violations"])
+    with pytest.raises(SpecificationError, match="home unit of 'R1'"):
+        solve_mip(p, time_limit=10)

@@ -316,3 +316,61 @@ def test_draws_need_one_column_per_draw_and_a_row_per_unit():
         _line(4, draws=np.ones((3, 4)), draws_tolerance=0.1)
     p = _line(4, draws=np.ones((4, 3)), draws_tolerance="0.1", draws_share=1)
     assert p.draws_tolerance == 0.1 and p.draws_share == 1.0
+
+
+def _path(n: int, **kw) -> DesignProblem:
+    """``_line`` with contiguity on a path graph and rep ids ``A``/``B``."""
+    adj = sp.diags([np.ones(n - 1), np.ones(n - 1)], [-1, 1], format="csr")
+    kw.setdefault("center_ids", ("A", "B"))
+    return _line(n, adjacency=adj, contiguity=True, **kw)
+
+
+def test_home_unit_locked_to_another_rep_is_refused():
+    # unit 0 is the root of A; locked to B it can never be in A's territory
+    p = _path(6, locked={0: 1})
+    with pytest.raises(
+        SpecificationError,
+        match=r"unit 0 is locked to 'B', but it is the home unit of 'A' .*lock "
+        r"it to 'A', move the home_unit of 'A', or set contiguity=False",
+    ):
+        p.check()
+    p.replace(locked={0: 0}).check()
+    p.replace(contiguity=False).check()
+
+
+def test_home_unit_beyond_its_centers_distance_is_refused():
+    allowed = np.ones((6, 2), dtype=bool)
+    allowed[0, 0] = False  # A's own root unit is too far from A
+    p = _path(6, allowed=allowed)
+    with pytest.raises(
+        SpecificationError,
+        match=r"the home unit 0 of 'A' .* is beyond the maximum distance from the "
+        r"center of 'A'",
+    ):
+        p.check()
+    p.replace(contiguity=False).check()
+
+
+def test_too_little_reachable_activity_is_explained():
+    # A may reach units 0 and 1 only (2 workload); its lower limit is 2.7
+    allowed = np.ones((6, 2), dtype=bool)
+    allowed[2:, 0] = False
+    p = _line(6, allowed=allowed, center_ids=("A", "B"))
+    with pytest.raises(
+        SpecificationError,
+        match=r"±10 % workload balance is impossible: 'A' may reach only 2 units "
+        r"\(0 of them locked to it\) .* carrying 2 workload \(33.3 % of the total "
+        r"6\), below its lower limit 2.7",
+    ):
+        p.check()
+    allowed[2, 0] = True
+    p.replace(allowed=allowed).check()
+
+
+def test_violations_name_the_reps_not_columns():
+    p = _path(4, locked={1: 0})
+    bad = p.violations(np.array([1, 1, 1, 1]))
+    assert "unit 1 is locked to 'A' but assigned to 'B'" in bad
+    assert (
+        "center unit 0 (the root of 'A') not in its territory: assigned to 'B'" in bad
+    )
