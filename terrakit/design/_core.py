@@ -349,6 +349,8 @@ def _solve_location(
             "none",
             notes=["balance LP infeasible for these centers"],
         )
+    if lp.status == "time_limit" and max_iter is not None:
+        cut.append(True)  # the LP's time share stopped it: not the seed's answer
     if lp.status == "dual":
         notes.append("balance by Lagrangian dual ascent (large instance, no LP)")
     elif lp.status != "optimal":
@@ -382,6 +384,7 @@ def _solve_location(
             notes,
             deadline=time.perf_counter()
             + 0.5 * max(deadline - time.perf_counter(), 0.0),
+            clock_cut=None if max_iter is None else cut,
         )
         if spec.choose and spec.center_units is not None:
             # bands the boundary repairs cannot reach (heavy units, roots in
@@ -397,6 +400,7 @@ def _solve_location(
                 notes,
                 deadline=time.perf_counter()
                 + 0.5 * max(deadline - time.perf_counter(), 0.0),
+                clock_cut=None if max_iter is None else cut,
             )
             final_cost = cost_all[:, centers]
             space = space.replace(
@@ -471,15 +475,19 @@ def _solve_location(
             return space.total_violation(lab) > 1e-12
 
         def stop_at(share: float, until: float | None) -> float:
-            # ``share`` of the time left before ``until`` (default: the deadline)
-            now = time.perf_counter()
+            # ``share`` of the time left before ``until`` (default: the
+            # deadline); with max_iter all of it, the deadline a safety net
             end = deadline if until is None else until
-            return now + share * max(end - now, 0.0)
+            return _share(end, share, None if max_iter is None else cut)
 
         def boundary_lp(
             lab: np.ndarray, share: float, until: float | None = None
         ) -> np.ndarray:
-            return repair_bands_lp(lab, space, deadline=stop_at(share, until))
+            lab = repair_bands_lp(lab, space, deadline=stop_at(share, until))
+            _past(
+                deadline if until is None else until, None if max_iter is None else cut
+            )
+            return lab
 
         def recombine(
             lab: np.ndarray, share: float, until: float | None = None
@@ -585,7 +593,12 @@ def _solve_location(
                 notes=notes,
                 clock_cut=None if max_iter is None else cut,
             )
-        labels = _polish(labels, space, deadline=deadline)
+        labels = _polish(
+            labels,
+            space,
+            deadline=deadline,
+            clock_cut=None if max_iter is None else cut,
+        )
     else:
         labels = _improve_free(labels, space, deadline)
     viol = space.total_violation(labels)
@@ -1321,6 +1334,7 @@ def _regions_repair(
     notes: list[str],
     *,
     deadline: float,
+    clock_cut: list[bool] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Chosen centers, contiguity, bands still broken after the start.
 
@@ -1333,7 +1347,9 @@ def _regions_repair(
     falls.  Territories holding user-locked units (``spec.locked``) are not
     re-partitioned.  ``space`` gives the graph and bands; its cost, locks and
     roots follow the centers (``cost_all``, ``territory_locks``,
-    ``spec.center_units``).
+    ``spec.center_units``).  With ``clock_cut`` (a run with ``max_iter``)
+    each step runs to its own end, ``deadline`` a safety net as in
+    :func:`_contiguous_start`.
     """
     from terrakit.design._regions import repartition_regions
     from terrakit.design._search import repair_bands_lp
@@ -1350,10 +1366,12 @@ def _regions_repair(
     n_regions = 0
     stalled = 0
     for _ in range(12):
-        if now_v <= 1e-12 or time.perf_counter() > deadline or stalled >= 3:
+        if now_v <= 1e-12 or stalled >= 3:
+            break
+        if time.perf_counter() > deadline:
+            _past(deadline, clock_cut)
             break
         before = now_v
-        now = time.perf_counter()
         labels, centers, more = repartition_regions(
             labels,
             space,
@@ -1362,21 +1380,21 @@ def _regions_repair(
             centers,
             rng,
             frozen=frozen,
-            deadline=now + 0.6 * max(deadline - now, 0.0),
+            deadline=_share(deadline, 0.6, clock_cut),
         )
         n_regions += len(more)
         now_v = total(labels)
         if now_v > 1e-12:
-            now = time.perf_counter()
             at_centers = space.replace(
                 cost=cost_all[:, centers],
                 roots=cu[centers],
                 locked=territory_locks(centers),
             )
             labels = repair_bands_lp(
-                labels, at_centers, deadline=now + 0.5 * max(deadline - now, 0.0)
+                labels, at_centers, deadline=_share(deadline, 0.5, clock_cut)
             )
             now_v = total(labels)
+        _past(deadline, clock_cut)
         # the regions are drawn at random: one more round after a stall
         stalled = stalled + 1 if now_v >= before - 1e-12 else 0
     notes.append(
@@ -1393,6 +1411,26 @@ def _roots(spec: Spec, centers: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return np.argmin(cost, axis=0)
 
 
+def _share(end: float, share: float, clock_cut: list[bool] | None) -> float:
+    """``share`` of the time left before ``end``; with ``clock_cut`` (a run
+    with ``max_iter``) all of it: the step is no longer cut to a share of the
+    time, so its answer does not follow the clock (``end`` is a safety net
+    only, see :func:`_past`)."""
+    if clock_cut is not None:
+        return end
+    now = time.perf_counter()
+    return now + share * max(end - now, 0.0)
+
+
+def _past(end: float, clock_cut: list[bool] | None) -> None:
+    """With ``clock_cut`` (a run with ``max_iter``): append ``True`` when the
+    clock is past ``end``, the safety net of a step that runs to its own end
+    otherwise (it may have stopped there; the run is then reported as cut by
+    the clock, not as the seed's answer)."""
+    if clock_cut is not None and time.perf_counter() > end:
+        clock_cut.append(True)
+
+
 def _contiguous_start(
     labels: np.ndarray,
     space: SearchSpace,
@@ -1400,6 +1438,7 @@ def _contiguous_start(
     notes: list[str],
     *,
     deadline: float,
+    clock_cut: list[bool] | None = None,
 ) -> np.ndarray:
     """A contiguous, balanced start (each territory holding its root).
 
@@ -1426,6 +1465,11 @@ def _contiguous_start(
     violation, cost) is returned.  ``space`` carries the cost at the
     current centers, the territory locks and the roots; ``duals`` are the
     LP's band prices.
+
+    Without ``clock_cut`` the candidates share the time up to ``deadline``.
+    With it (a run with ``max_iter``) every candidate runs to its own end,
+    so the start depends only on the instance: ``deadline`` is a safety net,
+    and ``True`` is appended to ``clock_cut`` when the clock passes it.
     """
     from terrakit.design._search import repair_bands_lp
 
@@ -1452,13 +1496,11 @@ def _contiguous_start(
         # in cost, then the balancing LP over the boundary units; what they
         # leave goes to the flows on the territory graph, and what the
         # flows leave to the boundary LP and single moves again
-        now = time.perf_counter()
         if score(lab)[0] <= 0.5:
-            lab = repair(lab, now + 0.3 * max(end - now, 0.0))
+            lab = repair(lab, _share(end, 0.3, clock_cut))
             if score(lab)[0] == 0.0:
                 return lab
-            now = time.perf_counter()
-            lab = boundary_lp(lab, now + 0.3 * max(end - now, 0.0))
+            lab = boundary_lp(lab, _share(end, 0.3, clock_cut))
             if score(lab)[0] == 0.0:
                 return lab
         lab = balance_flow(lab, by_reduced, deadline=end)
@@ -1501,16 +1543,20 @@ def _contiguous_start(
     best: tuple[tuple[float, float], str, np.ndarray] | None = None
     for i, (name, make, always) in enumerate(cands):
         now = time.perf_counter()
-        if i > 0 and (
-            now > deadline or (not always and best is not None and best[0][0] == 0.0)
-        ):
+        if not always and best is not None and best[0][0] == 0.0:
+            continue
+        if i > 0 and now > deadline:
+            _past(deadline, clock_cut)
             continue
         end = now + (deadline - now) / (len(cands) - i)
+        if clock_cut is not None:
+            end = deadline
         lab = balance(make(), max(end, now + 1e-3))
         sc = score(lab)
         if sc[0] == 0.0:
             lab = _polish(lab, space, deadline=end)
             sc = score(lab)
+        _past(end, clock_cut)
         if best is None or sc < best[0]:
             best = (sc, name, lab)
     assert best is not None
@@ -1562,6 +1608,11 @@ def _recombination_search(
     joins.  Then ``steps`` of annealed recombination from the cheapest plan
     (bands stay hard); ``True`` is appended to ``clock_cut`` when the clock
     stops it before its ``steps``.  Without ``restart`` the descent alone.
+
+    With ``clock_cut`` (a run with ``max_iter``) the descents run to their
+    own ends (rounds, steps and patience of the recombination descent)
+    instead of a share of the time: the answer depends only on the seed, and
+    ``deadline`` is a safety net whose passing is appended to ``clock_cut``.
     """
     from terrakit.design._recom import recombine_cost
 
@@ -1574,11 +1625,19 @@ def _recombination_search(
         return float(cost[rows, lab].sum())
 
     def descend(lab: np.ndarray, end: float) -> np.ndarray:
+        if clock_cut is not None:
+            end = deadline
         c1 = total(lab)
         for _round in range(5):
-            lab = _polish(lab, space, deadline=end)
+            lab = _polish(lab, space, deadline=end, clock_cut=clock_cut)
             lab, got = recombine_cost(
-                lab, space, rng, deadline=end, trees=10, patience=600
+                lab,
+                space,
+                rng,
+                deadline=end,
+                trees=10,
+                patience=600,
+                clock_cut=clock_cut,
             )
             c2 = total(lab)
             if got == 0 or c2 > c1 - 1e-3 * abs(c1):
@@ -1631,12 +1690,19 @@ def _recombination_search(
     return best
 
 
-def _polish(labels: np.ndarray, space: SearchSpace, *, deadline: float) -> np.ndarray:
+def _polish(
+    labels: np.ndarray,
+    space: SearchSpace,
+    *,
+    deadline: float,
+    clock_cut: list[bool] | None = None,
+) -> np.ndarray:
     """Contiguous local search: single boundary moves that lower the cost and
     keep every band, then pairs of moves where bands bind; when neither
     helps, many boundary moves at once chosen by a small LP (ejection chains
     of any length, :func:`~terrakit.design._search.improve_flow`), and again,
-    until nothing helps (or ``deadline``)."""
+    until nothing helps (or ``deadline``).  ``True`` is appended to
+    ``clock_cut`` (when given) if the clock passed ``deadline``."""
     for _ in range(50):
         labels, _n_moves = improve_single_moves(labels, space, deadline=deadline)
         labels, n_pairs = improve_pairs(labels, space, deadline=deadline)
@@ -1646,6 +1712,7 @@ def _polish(labels: np.ndarray, space: SearchSpace, *, deadline: float) -> np.nd
             labels, n_flow = improve_flow(labels, space, deadline=deadline)
             if n_flow == 0:
                 break
+    _past(deadline, clock_cut)
     return labels
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -535,3 +536,83 @@ def test_chosen_centers_bound_is_the_seeds_alone_with_max_iter(
     assert c.lower_bound == a.lower_bound
     assert c.objective == a.objective
     assert a.info["cut_by_clock"] is False
+
+
+def test_a_lock_the_search_breaks_is_put_back(grid3x3_problem, monkeypatch):
+    """A lock is hard: a plan in which the search moved a locked unit comes
+    back with the unit at its locked center (a note names it by ids), and
+    what that breaks is reported, never the lock."""
+    import terrakit.design.heuristic as mod
+
+    real = mod._location_columns
+
+    def moved(spec, out):
+        cols = real(spec, out).copy()
+        cols[1] = 1  # u1, locked to R1, moved to R2
+        return cols
+
+    monkeypatch.setattr(mod, "_location_columns", moved)
+    p = grid3x3_problem.replace(locked={1: 0})
+    res = mod.solve_heuristic(p, time_limit=5, seed=0)
+    assert res.columns[1] == 0
+    assert not any("locked" in v for v in res.info.get("violations", []))
+    assert any("'u1' from 'R2' back to 'R1'" in x for x in res.info["notes"])
+
+
+def test_chosen_centers_skip_a_candidate_locked_elsewhere(monkeypatch):
+    """With contiguity a chosen center holds its own unit, so a candidate whose
+    unit is locked to another center can never be chosen: the search leaves
+    it out (and the plan keeps the lock)."""
+    import terrakit.design.heuristic as mod
+
+    xy = grid_xy(3, 3)
+    p = DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(9)]),
+        activities={"workload": np.ones(9)},
+        tolerance={"workload": 0.5},
+        n_territories=2,
+        cost=((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1),
+        center_mode="choose",
+        center_units=np.arange(9),
+        adjacency=grid_adjacency(3, 3),
+        contiguity=True,
+        locked={1: 8},  # u1 goes to the center in u8
+    )
+    seen = []
+    real = mod.solve_location
+
+    def spy(spec, **kw):
+        seen.append(spec.cost.shape[1])
+        return real(spec, **kw)
+
+    monkeypatch.setattr(mod, "solve_location", spy)
+    res = mod.solve_heuristic(p, time_limit=5, seed=0)
+    assert seen == [8]  # u1's column is not a candidate
+    assert res.columns[1] == 8 and 1 not in set(res.columns.tolist())
+    assert any("1 candidate center(s) left out" in x for x in res.info["notes"])
+
+
+def test_max_iter_answer_does_not_follow_the_time_limit() -> None:
+    """With ``max_iter`` the answer depends only on the seed unless the clock
+    stops a run (then status 'time_limit', ``cut_by_clock`` and a warning).
+    The recombination search's descents (boundary moves and recombination)
+    and the contiguous start used to run to a share of the time limit, so the
+    same seed gave 27,329 at time_limit=3 and 27,325 at 60 here (the sample
+    study: 76.80 M / 77.11 M / 76.43 M at 8 / 10 / 30 s), every run 'feasible'
+    and not cut by the clock."""
+    from terrakit.exceptions import TimeLimitWarning
+
+    p = _random_problem(4, nx=14, ny=14, k=6, tol=0.01)
+    long = solve_heuristic(p, time_limit=60, seed=1, max_iter=300)
+    assert long.info["cut_by_clock"] is False and long.status != "time_limit"
+    again = solve_heuristic(p, time_limit=30, seed=1, max_iter=300)
+    assert np.array_equal(np.asarray(again.columns), np.asarray(long.columns))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        short = solve_heuristic(p, time_limit=3, seed=1, max_iter=300)
+    if short.info["cut_by_clock"]:  # a loaded machine: said, not silent
+        assert short.status == "time_limit"
+        assert any(issubclass(w.category, TimeLimitWarning) for w in caught)
+    else:
+        assert np.array_equal(np.asarray(short.columns), np.asarray(long.columns))
+        assert short.objective == long.objective
