@@ -31,6 +31,7 @@ Failures
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import inspect
@@ -39,6 +40,7 @@ import json
 import logging
 import math
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -53,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit._runargs import check_seed, did_you_mean, is_count, is_tolerance
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -70,6 +72,18 @@ TaskName = Literal["design", "rebalance", "sizing"]
 _TASKS = ("design", "rebalance", "sizing")
 #: Columns every row has, after the scenario's parameters.
 _FIXED_COLUMNS = ("status", "error", "seconds", "seed", "key")
+#: the columns of a sweep's table in ``out``
+_STORE_COLUMNS = (
+    "key",
+    "task",
+    "status",
+    "error",
+    "seconds",
+    "seed",
+    "params",
+    "row",
+    "finished",
+)
 #: Keywords of the design task that change the problem only through
 #: ``DesignProblem.replace`` (one problem build serves all their values).
 _DESIGN_RUN_KEYS = {
@@ -636,6 +650,101 @@ def _study_fingerprint(study: Any, with_alignments: bool) -> tuple[str, str | No
     return data, ha.hexdigest()[:16]
 
 
+def _code_digest(h: Any, code: Any) -> None:
+    """Feed a code object (its bytecode, names and constants, nested code
+    objects included) to the hash ``h``."""
+    h.update(code.co_code)
+    h.update(repr(code.co_names).encode())
+    for c in code.co_consts:
+        if inspect.iscode(c):
+            _code_digest(h, c)
+        else:
+            h.update(repr(c).encode())
+
+
+def _task_digest(task: Any) -> str | None:
+    """A digest of a callable task's code (``None`` for the built-in tasks,
+    which the terrakit version covers).
+
+    The source text (:func:`inspect.getsource`), else the code object's
+    bytecode, names and constants, else the task's name alone; the arguments
+    a :func:`functools.partial` binds count too.  Stored with every row of
+    ``out`` so that resuming after the function changed runs its rows again.
+    """
+    if isinstance(task, str):
+        return None
+    h = hashlib.sha256()
+    fn = task
+    while isinstance(fn, functools.partial):
+        bound = repr((fn.args, sorted(fn.keywords.items())))
+        h.update(re.sub(r" at 0x[0-9a-fA-F]+", "", bound).encode())
+        fn = fn.func
+    try:
+        h.update(inspect.getsource(fn).encode())
+    except (OSError, TypeError):  # no source file (built in, compiled, exec)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            call = type(fn).__dict__.get("__call__")  # an instance's method
+            code = getattr(call, "__code__", None)
+        if code is not None:
+            _code_digest(h, code)
+        else:
+            h.update(_task_name(fn).encode())
+    return h.hexdigest()[:16]
+
+
+def _sweep_provenance(
+    name: str, task: Any, seed: int, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The sweep's own record: task (and its code digest), seed, shared
+    options, terrakit and library versions, time (see
+    :attr:`SweepResult.provenance`)."""
+    from terrakit import __version__
+    from terrakit._versions import library_versions
+
+    return _json_record(
+        {
+            "task": name,
+            "task_code": _task_digest(task),
+            "seed": int(seed),
+            "options": dict(options),
+            "terrakit_version": __version__,
+            "libraries": library_versions(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+
+
+def _stale(
+    row: Mapping[str, Any], meta: Mapping[str, Any] | None, now: Mapping[str, Any]
+) -> str | None:
+    """Why a stored row is not this sweep's result (``None``: it is).
+
+    ``meta``: the sweep record stored with the row (``None`` for rows stored
+    before sweeps kept one), ``now``: this sweep's record.
+    """
+    meta = meta or {}
+    made = row.get("provenance")
+    versions = {
+        v
+        for v in (
+            meta.get("terrakit_version"),
+            made.get("terrakit_version") if isinstance(made, Mapping) else None,
+        )
+        if v is not None
+    }
+    other = sorted(str(v) for v in versions - {now["terrakit_version"]})
+    if other:
+        this = now["terrakit_version"]
+        return f"written by terrakit {', '.join(other)} (this is {this})"
+    if now.get("task_code") is not None:
+        if meta.get("task_code") is None:
+            return "written without a record of the task's code"
+        if meta["task_code"] != now["task_code"]:
+            return "written by another version of the task's code"
+    return None
+
+
 def _task_parameters(name: str, task: Any) -> tuple[set[str] | None, bool]:
     """Parameter names a task takes (``None``: any) and whether it takes ``seed``."""
     if name == "design":
@@ -703,18 +812,36 @@ class _RowStore:
         self.table = _check_table_name(table)
         #: (data fingerprint, alignments fingerprint or None) written with each row
         self.study: tuple[str, str | None] = ("", None)
+        #: the sweep's record (:func:`_sweep_provenance`) written with each row
+        self.sweep: dict[str, Any] = {}
         if self.path.suffix.lower() != ".gpkg":
             raise SpecificationError(
                 f"out must be a GeoPackage path ending in .gpkg, got {self.path.name!r}"
             )
         exists = False
         if self.path.exists():
-            with contextlib.closing(sqlite3.connect(self.path)) as con:
-                exists = bool(
-                    con.execute(
-                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                        (table,),
-                    ).fetchone()
+            try:
+                with contextlib.closing(sqlite3.connect(self.path)) as con:
+                    columns = [
+                        r[1] for r in con.execute(f'PRAGMA table_info("{table}")')
+                    ]
+            except sqlite3.DatabaseError as err:
+                raise SpecificationError(
+                    f"out {str(self.path)!r} exists but is not a GeoPackage "
+                    f"(SQLite: {err}); the sweep's rows cannot be written into "
+                    "it. Fix: pass a new .gpkg path (it is created) or an "
+                    "existing GeoPackage"
+                ) from None
+            exists = bool(columns)
+            missing = [c for c in _STORE_COLUMNS if c not in columns]
+            if exists and missing:
+                shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
+                raise SpecificationError(
+                    f"table {table!r} of {self.path.name!r} is not a sweep table "
+                    f"(its columns: {shown}; a sweep table has "
+                    f"{', '.join(_STORE_COLUMNS)}); the sweep's rows would mix "
+                    "with its data. Fix: pass another table name (e.g. "
+                    "table='sweep') or another out file"
                 )
         if not exists:
             import pyogrio
@@ -747,10 +874,12 @@ class _RowStore:
         )
         out = {}
         self.studies: dict[str, tuple[Any, Any]] = {}
+        self.sweeps: dict[str, Any] = {}
         for key, status, error, seconds, seed, row in cur.fetchall():
             r = json.loads(row) if row else {}
             self.studies[key] = (r.pop("_study", None), r.pop("_alignments", None))
             r.update(status=status, error=error, seconds=seconds, seed=seed)
+            self.sweeps[key] = r.pop("_sweep", None)
             out[key] = r
         return out
 
@@ -782,6 +911,7 @@ class _RowStore:
         body["_study"], alignments = self.study
         if alignments is not None:
             body["_alignments"] = alignments
+        body["_sweep"] = self.sweep
         with self.con:  # one transaction: the row is written whole or not at all
             self.con.execute(
                 f'INSERT OR REPLACE INTO "{self.table}" '
@@ -844,6 +974,13 @@ class SweepResult:
         ``{key: provenance record}`` of the scenarios' alignments (stored
         with the rows, so a resumed sweep has them too); see
         :meth:`alignment`.
+    provenance
+        The sweep's own record (stored with every row of ``out`` too):
+        ``task``, ``task_code`` (a digest of a callable task's code, else
+        ``None``), ``seed``, ``options``, ``terrakit_version``,
+        ``libraries`` (:func:`terrakit._versions.library_versions`) and
+        ``created``.  A resumed row written by another terrakit version or
+        another version of the task's code is run again (with a warning).
     """
 
     table: pd.DataFrame
@@ -855,6 +992,7 @@ class SweepResult:
     out: str | None = None
     n_resumed: int = 0
     provenances: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [c for c in _FIXED_COLUMNS if c not in self.table.columns]
@@ -868,6 +1006,7 @@ class SweepResult:
         object.__setattr__(
             self, "provenances", MappingProxyType(dict(self.provenances))
         )
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
         object.__setattr__(self, "parameters", tuple(self.parameters))
 
     @property
@@ -1127,6 +1266,7 @@ def sweep(
             )
         first[key] = i
     seeds = [scenario_seed(seed, p) for p in merged]
+    record = _sweep_provenance(name, task, seed, base)
     store = None if out is None else _RowStore(out, table)
     rows: dict[int, dict[str, Any]] = {}
     n_resumed = 0
@@ -1134,12 +1274,29 @@ def sweep(
         if store is not None:
             study_fp = _study_fingerprint(study, name not in ("design", "sizing"))
             store.study = study_fp
+            store.sweep = record
             done = store.read()
             store.check_study(*study_fp)
+            stale: dict[str, int] = {}
             for i, key in enumerate(keys):
                 r = done.get(key)
-                if r is not None and r["status"] != "error":
+                if r is None or r["status"] == "error":
+                    continue
+                why = _stale(r, store.sweeps.get(key), record)
+                if why is None:
                     rows[i] = r
+                else:
+                    stale[why] = stale.get(why, 0) + 1
+            for why, count in stale.items():
+                warnings.warn(
+                    f"sweep: {count} stored row{'s' if count != 1 else ''} of "
+                    f"table {table!r} in {store.path.name!r} (task {name!r}) "
+                    f"{'were' if count != 1 else 'was'} {why}; "
+                    f"{'they are' if count != 1 else 'it is'} run again and "
+                    "replaced",
+                    TerrakitWarning,
+                    stacklevel=2,
+                )
             n_resumed = len(rows)
         todo = [i for i in range(len(scs)) if i not in rows]
         if todo:
@@ -1178,7 +1335,9 @@ def sweep(
     finally:
         if store is not None:
             store.close()
-    return _result(name, seed, scs, parameters, keys, rows, study, out, n_resumed)
+    return _result(
+        name, seed, scs, parameters, keys, rows, study, out, n_resumed, record
+    )
 
 
 def _execute(
@@ -1268,6 +1427,7 @@ def _result(
     study: Any,
     out: Any,
     n_resumed: int,
+    record: Mapping[str, Any],
 ) -> SweepResult:
     records = []
     assignments: dict[str, tuple[Any, ...]] = {}
@@ -1305,4 +1465,5 @@ def _result(
         out=None if out is None else str(out),
         n_resumed=n_resumed,
         provenances=provenances,
+        provenance=record,
     )

@@ -567,3 +567,113 @@ def test_resuming_into_the_table_of_another_study_is_refused(region40, tmp_path)
     res = sweep(other, grid, out=out, table="other", **kw)
     assert res.n_resumed == 0 and (res.to_frame()["n_units"] == 30).all()
     assert (first.to_frame()["n_units"] == 40).all()
+
+
+def test_resume_runs_the_rows_of_a_changed_task_function_again(region40, tmp_path):
+    """A task function fixed between two runs into the same file: its old rows
+    were returned as resumed results (no warning).  Each row now carries a
+    digest of the task's code; rows of another version are run again, with a
+    warning, and an unchanged task resumes silently."""
+    import warnings
+
+    from terrakit.exceptions import TerrakitWarning
+
+    out = tmp_path / "s.gpkg"
+    grid = {"hours": [1500.0, 1600.0]}
+    kw: dict[str, Any] = {"client": "serial", "progress": False, "out": out}
+
+    def reps(study: Any, *, seed: int, hours: float) -> dict[str, Any]:
+        return {"reps": float(study.units["workload"].sum() / 1000)}
+
+    sweep(region40, grid, task=reps, **kw)
+
+    def reps(study: Any, *, seed: int, hours: float) -> dict[str, Any]:
+        return {"reps": float(study.units["workload"].sum() / hours)}
+
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"2 stored rows of table 'sweep' in 's.gpkg' \(task '.*reps'\) were "
+        r"written by another version of the task's code; they are run again",
+    ):
+        res = sweep(region40, grid, task=reps, **kw)
+    total = float(region40.units["workload"].sum())
+    assert res.n_resumed == 0
+    assert res.table["reps"].tolist() == [total / 1500.0, total / 1600.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = sweep(region40, grid, task=reps, **kw)
+    assert again.n_resumed == 2
+    _same_rows(again.to_frame(), res.to_frame())
+
+
+def test_sweeps_carry_provenance_and_rows_of_another_version_run_again(
+    region40, tmp_path
+):
+    """A sizing sweep had no provenance (no terrakit or library versions), and
+    rows written by another terrakit version were resumed as this run's."""
+    import terrakit
+    from terrakit.exceptions import TerrakitWarning
+
+    out = tmp_path / "s.gpkg"
+    grid = {"hours_per_rep": [1500, 1600]}
+    kw: dict[str, Any] = {"task": "sizing", "client": "serial", "progress": False}
+    res = sweep(region40, grid, out=out, seed=7, options={"call_minutes": 30}, **kw)
+    assert (res.table["status"] == "ok").all()
+    prov = res.provenance
+    assert prov["terrakit_version"] == terrakit.__version__
+    assert prov["libraries"]["numpy"] == np.__version__
+    assert prov["seed"] == 7 and prov["options"] == {"call_minutes": 30}
+    assert prov["task"] == "sizing" and prov["task_code"] is None
+    assert prov["created"][:4].isdigit()
+    with sqlite3.connect(out) as con:
+        stored = [json.loads(r) for (r,) in con.execute('SELECT row FROM "sweep"')]
+    assert len(stored) == 2 and all(r["_sweep"] == dict(prov) for r in stored)
+    # the same version resumes; rows of another one are run again
+    assert (
+        sweep(
+            region40, grid, out=out, seed=7, options={"call_minutes": 30}, **kw
+        ).n_resumed
+        == 2
+    )
+    with sqlite3.connect(out) as con:
+        key, row = con.execute('SELECT key, row FROM "sweep"').fetchone()
+        r = json.loads(row)
+        r["_sweep"]["terrakit_version"] = "0.0.1"
+        r["reps"] = -1.0
+        con.execute('UPDATE "sweep" SET row=? WHERE key=?', (json.dumps(r), key))
+    with pytest.warns(
+        TerrakitWarning,
+        match=rf"1 stored row .* was written by terrakit 0\.0\.1 \(this is "
+        rf"{terrakit.__version__}\); it is run again",
+    ):
+        again = sweep(
+            region40, grid, out=out, seed=7, options={"call_minutes": 30}, **kw
+        )
+    assert again.n_resumed == 1
+    _same_rows(again.to_frame(), res.to_frame())
+
+
+def test_out_that_is_no_sweep_table_or_no_geopackage_is_explained(region40, tmp_path):
+    """A study layer as the table raised sqlite3.OperationalError, a text file
+    named .gpkg sqlite3.DatabaseError; neither file is touched."""
+    from terrakit.data import Study
+
+    path = region40.save(tmp_path / "study.gpkg")
+    kw: dict[str, Any] = {"task": "sizing", "client": "serial", "progress": False}
+    for layer in ("alignments", "units"):
+        with pytest.raises(
+            SpecificationError,
+            match=rf"table '{layer}' of 'study.gpkg' is not a sweep table \(its "
+            r"columns: fid, .*Fix: pass another table name",
+        ):
+            sweep(region40, {"hours_per_rep": [1600]}, out=path, table=layer, **kw)
+    assert Study.load(path).equals(region40)
+    notes = tmp_path / "notes.gpkg"
+    notes.write_text("not a database")
+    with pytest.raises(
+        SpecificationError,
+        match=r"notes.gpkg' exists but is not a GeoPackage \(SQLite: file is not a "
+        r"database\).*Fix: pass a new .gpkg path",
+    ):
+        sweep(region40, {"hours_per_rep": [1600]}, out=notes, **kw)
+    assert notes.read_text() == "not a database"

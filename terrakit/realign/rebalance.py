@@ -919,13 +919,10 @@ def _solve(
             status = "optimal"
         elif res.status == "optimal":
             status = "feasible"
-    seconds = time.perf_counter() - t0
+    broken: list[str] = []
     if not feasible:
         broken = problem.violations(cols) or list(res.info.get("violations", []))
-        text, category = _not_met(broken, moved, lb, setup, seconds, time_limit)
-        info.update(violations=broken, not_met=text)
-        if warn_not_met:
-            warnings.warn(text, category, stacklevel=3)
+        info.update(violations=broken)
     elif status == "time_limit" or any(
         issubclass(w.category, TimeLimitWarning) for w in caught
     ):
@@ -988,6 +985,22 @@ def _solve(
     )
     after = balance_table(units, new_al, measures, targets=setup.targets)
     territories = _territory_table(setup, problem, res, cols, units)
+    # the whole call, from its start to the result (setup and tables included)
+    seconds = time.perf_counter() - t0
+    if not feasible:
+        text, category = _not_met(
+            broken,
+            moved,
+            lb,
+            setup,
+            seconds,
+            time_limit,
+            max_moved,
+            stopped=bool(res.info.get("timed_out")),
+        )
+        info["not_met"] = text
+        if warn_not_met:
+            warnings.warn(text, category, stacklevel=3)
     return RebalanceResult(
         alignment=new_al,
         current=setup.current,
@@ -1018,14 +1031,29 @@ def _not_met(
     setup: _Setup,
     seconds: float,
     time_limit: float,
+    max_moved: float | None = None,
+    *,
+    stopped: bool = False,
 ) -> tuple[str, type[Warning]]:
     """The warning for a run that found no plan meeting every constraint (no
     proof that none exists) and returns the closest one with status
     ``"infeasible"``: its text and category (:class:`TimeLimitWarning` when
-    the time ran out)."""
+    the time ran out).  ``seconds``: the whole call so far; ``stopped``: the
+    clock stopped the search.  The fix names a longer ``time_limit`` only
+    when the time ran out (or the clock stopped the search) and
+    ``max_moved`` only when a cap was set."""
     count = len(broken)
     more = f"; and {count - 3} more" if count > 3 else ""
-    ran_out = seconds >= 0.9 * time_limit
+    ran_out = stopped or seconds >= 0.9 * time_limit
+    fixes = [
+        *(["raise time_limit"] if ran_out else []),
+        *(
+            [f"raise max_moved (now {_pct(max_moved)})"]
+            if max_moved is not None
+            else []
+        ),
+        "loosen the tolerance",
+    ]
     text = (
         "no alignment meeting every constraint was found in "
         f"{seconds:.1f} s of its {time_limit:g} s (this is not a proof that none "
@@ -1033,8 +1061,9 @@ def _not_met(
         f"{_pct(moved / setup.total)} of {setup.moved_measure} (lower bound "
         f"{_pct(lb / setup.total)}) and breaks {count} constraint"
         f"{'s' if count != 1 else ''}: {'; '.join(broken[:3])}{more}. Fix: "
-        + ("raise time_limit, " if ran_out else "")
-        + "raise max_moved or loosen the tolerance"
+        + ", ".join(fixes[:-1])
+        + (" or " if len(fixes) > 1 else "")
+        + fixes[-1]
     )
     return text, (TimeLimitWarning if ran_out else TerrakitWarning)
 
@@ -1245,7 +1274,8 @@ def _search_and_solve(
         method="local-search",
         seconds=time.perf_counter() - t0,
         seed=seed,
-        info={"violations": viol[:20]} if viol else {},
+        # the clock stopped the search: the warning then names time_limit
+        info={"violations": viol[:20], "timed_out": timed_out} if viol else {},
     )
     if not viol:
         best = cand

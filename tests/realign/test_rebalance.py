@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 import warnings
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -566,6 +568,64 @@ def test_no_plan_in_time_returns_the_closest_with_a_warning(
     assert "breaks 2 constraints" in msg and "this is not a proof" in msg
     assert not issubclass(rec[-1].category, TimeLimitWarning)  # time was left
     assert len(res.info["violations"]) == 2
+
+
+def test_no_plan_warning_counts_the_whole_call_and_names_only_set_options(
+    strip: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 'no plan' warning measures the whole call (the tables built after
+    the search included) and suggests ``max_moved`` only when a cap was set.
+    It used to say 'found in 8.8 s of its 10 s' for a 10.6-s call (a
+    TerrakitWarning without 'raise time_limit') and told the user to 'raise
+    max_moved' although no cap was set."""
+    import importlib
+
+    rb = importlib.import_module("terrakit.realign.rebalance")
+    stopped: dict[str, Any] = {}
+
+    def stuck(setup, problem, *, t0, time_limit, seed, **kw):
+        cols = np.asarray(setup.cur_col, dtype=np.int64)
+        res = AlignmentResult.from_columns(
+            problem,
+            cols,
+            status="infeasible",
+            lower_bound=-math.inf,
+            method="local-search",
+            seconds=0.1,
+            seed=seed,
+            info=stopped,
+        )
+        return res, [], [], -math.inf
+
+    slow_tables = rb._territory_table
+
+    def slow(*args, **kw):
+        time.sleep(1.2)  # building the result takes the rest of the time
+        return slow_tables(*args, **kw)
+
+    monkeypatch.setattr(rb, "_search_and_solve", stuck)
+    monkeypatch.setattr(rb, "_territory_table", slow)
+    t = time.perf_counter()
+    with pytest.warns(TimeLimitWarning) as rec:
+        res = rebalance(strip, balance={"workload": 0.0}, time_limit=1)
+    wall = time.perf_counter() - t
+    msg = str(rec[-1].message)
+    assert res.status == "infeasible"
+    assert "raise time_limit" in msg and "max_moved" not in msg
+    assert 1.2 <= res.seconds <= wall
+    assert f"found in {res.seconds:.1f} s of its 1 s" in msg
+    monkeypatch.setattr(rb, "_territory_table", slow_tables)
+    with pytest.warns(UserWarning) as rec:
+        rebalance(strip, balance={"workload": 0.0}, time_limit=20, max_moved=1.0)
+    msg = str(rec[-1].message)
+    assert "raise max_moved (now 100 %) or loosen the tolerance" in msg
+    assert "raise time_limit" not in msg
+    # the clock stopped the search before its end: time_limit is named
+    stopped["timed_out"] = True
+    with pytest.warns(TimeLimitWarning) as rec:
+        rebalance(strip, balance={"workload": 0.0}, time_limit=20)
+    msg = str(rec[-1].message)
+    assert msg.endswith("Fix: raise time_limit or loosen the tolerance")
 
 
 def test_a_plan_already_in_band_comes_back_unchanged() -> None:
