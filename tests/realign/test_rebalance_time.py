@@ -155,6 +155,18 @@ def test_a_short_time_limit_is_respected_and_warns(
             assert "was found in" in str(err) and "of its 1 s" in str(err)
             return
     wall = time.perf_counter() - t
+    if res.status == "infeasible":
+        # a loaded machine (CI with two workers) may find no plan in the band
+        # within 1 s: the closest plan comes back within the limit, with a
+        # time-limit warning that says more time would help
+        assert wall <= limit + 1.0, f"{wall:.2f} s for time_limit={limit}"
+        assert any(
+            issubclass(w.category, TimeLimitWarning)
+            and "raise time_limit" in str(w.message)
+            for w in caught
+        ), [str(w.message) for w in caught]
+        assert "R06" not in set(res.alignment.assignment)
+        return
     stopped = [
         w
         for w in caught
