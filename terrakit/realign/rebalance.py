@@ -55,7 +55,7 @@ FULL_PAIRS = 5_000
 
 #: Without contiguity the MIP is a generalised assignment problem that HiGHS
 #: solves quickly: up to this many unit–rep pairs it runs on all of them at
-#: once.  (Sample study, 370 units × 14 reps = 5,180 pairs, ±20 % workload:
+#: once.  (Sample study, 259 units × 20 reps = 5,180 pairs, ±20 % workload:
 #: optimal, 1.87 % of sales moved, in ~5 s; the candidates within 2 and 4
 #: steps stopped at 3.38 %.)
 FREE_FULL_PAIRS = 20_000
