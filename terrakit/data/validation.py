@@ -507,7 +507,6 @@ ACCOUNT_OUTSIDE_KM = 50.0
 #: :func:`point_unit_reach_km`
 POINT_REACH_SPACINGS = 5.0
 POINT_REACH_MIN_KM = 50.0
-_EARTH_KM = 6371.0088
 
 
 def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -519,7 +518,9 @@ def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def _chord_to_km(chord: np.ndarray) -> np.ndarray:
-    return 2.0 * _EARTH_KM * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))
+    from terrakit.data.geo import EARTH_RADIUS_KM
+
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))
 
 
 def _point_lonlat(units: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -540,17 +541,20 @@ def point_unit_reach_km(units: gpd.GeoDataFrame) -> float:
     another state or a swapped lon/lat lies much farther.  The distance is at
     least :data:`POINT_REACH_MIN_KM`, for a study of few or clustered units.
     """
-    spacing = _point_spacing_km(units)
+    return _reach_km(_point_spacing_km(*_point_lonlat(units)))
+
+
+def _reach_km(spacing: float | None) -> float:
+    """:func:`point_unit_reach_km` from the units' spacing (``None``: unknown)."""
     if spacing is None:
         return POINT_REACH_MIN_KM
     return max(POINT_REACH_SPACINGS * spacing, POINT_REACH_MIN_KM)
 
 
-def _point_spacing_km(units: gpd.GeoDataFrame) -> float | None:
+def _point_spacing_km(lon: np.ndarray, lat: np.ndarray) -> float | None:
     """Median distance (km) from a unit point to its nearest neighbour."""
     from scipy.spatial import cKDTree
 
-    lon, lat = _point_lonlat(units)
     ok = np.isfinite(lon) & np.isfinite(lat)
     xyz = _unit_vectors(lon[ok], lat[ok])
     if len(xyz) < 2:
@@ -572,8 +576,8 @@ def _check_near_points(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> None:
     if not has.any():
         return
     ulon, ulat = _point_lonlat(units)
-    reach = point_unit_reach_km(units)
-    between = _point_spacing_km(units)
+    between = _point_spacing_km(ulon, ulat)
+    reach = _reach_km(between)
     spacing = (
         f" (the unit points lie about {between:,.0f} km from their nearest neighbour)"
         if between is not None
