@@ -529,6 +529,28 @@ def test_design_start_tries_the_next_seed_while_time_is_left(
     assert seeds == []
 
 
+def _no_plan_found(info: dict[str, Any] | None = None) -> Any:
+    """A stand-in for rebalance's search that finds no plan in the band: the
+    current plan, with status infeasible;
+    ``info`` (read at each call) is the result's info."""
+
+    def search(setup, problem, *, t0, time_limit, seed, **kw):
+        cols = np.asarray(setup.cur_col, dtype=np.int64)
+        res = AlignmentResult.from_columns(
+            problem,
+            cols,
+            status="infeasible",
+            lower_bound=-math.inf,
+            method="local-search",
+            seconds=0.1,
+            seed=seed,
+            info={} if info is None else info,
+        )
+        return res, [], [], -math.inf
+
+    return search
+
+
 def test_no_plan_in_time_returns_the_closest_with_a_warning(
     strip: Study, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -544,20 +566,7 @@ def test_no_plan_in_time_returns_the_closest_with_a_warning(
     # the package exports the function under the module's name
     rb = importlib.import_module("terrakit.realign.rebalance")
 
-    def stuck(setup, problem, *, t0, time_limit, seed, **kw):
-        cols = np.asarray(setup.cur_col, dtype=np.int64)
-        res = AlignmentResult.from_columns(
-            problem,
-            cols,
-            status="infeasible",
-            lower_bound=-math.inf,
-            method="local-search",
-            seconds=0.1,
-            seed=seed,
-        )
-        return res, [], [], -math.inf
-
-    monkeypatch.setattr(rb, "_search_and_solve", stuck)
+    monkeypatch.setattr(rb, "_search_and_solve", _no_plan_found())
     with pytest.warns(TerrakitWarning) as rec:
         res = rebalance(strip, balance={"workload": 0.0}, time_limit=20)
     assert res.status == "infeasible" and not res.is_feasible()
@@ -583,27 +592,13 @@ def test_no_plan_warning_counts_the_whole_call_and_names_only_set_options(
     rb = importlib.import_module("terrakit.realign.rebalance")
     stopped: dict[str, Any] = {}
 
-    def stuck(setup, problem, *, t0, time_limit, seed, **kw):
-        cols = np.asarray(setup.cur_col, dtype=np.int64)
-        res = AlignmentResult.from_columns(
-            problem,
-            cols,
-            status="infeasible",
-            lower_bound=-math.inf,
-            method="local-search",
-            seconds=0.1,
-            seed=seed,
-            info=stopped,
-        )
-        return res, [], [], -math.inf
-
     slow_tables = rb._territory_table
 
     def slow(*args, **kw):
         time.sleep(1.2)  # building the result takes the rest of the time
         return slow_tables(*args, **kw)
 
-    monkeypatch.setattr(rb, "_search_and_solve", stuck)
+    monkeypatch.setattr(rb, "_search_and_solve", _no_plan_found(stopped))
     monkeypatch.setattr(rb, "_territory_table", slow)
     t = time.perf_counter()
     with pytest.warns(TimeLimitWarning) as rec:
