@@ -299,14 +299,10 @@ def _posterior_at(truth: dict[str, tuple[float, float, float]], n: int = 400):
     )
 
 
-def test_fitted_level_matches_the_data_at_the_observed_calls(
-    make_history_study, monkeypatch
-):
-    """The level used to be anchored at the curve at the *mean* calls, so by
-    Jensen (concave r: r(mean x) > mean r(x)) the curve lay 6-11 % below the
-    data at every call level; it is now anchored at the mean of r over the
-    recent account-months.  The shape is held at the truth (sampling
-    replaced) to test the anchor alone."""
+def _fit_with_true_shape(make_history_study, monkeypatch):
+    """``(truth, study, curves)``: two segments simulated from known curves and
+    fitted with the sampling replaced by the true shape, so that only the
+    level's anchor is estimated."""
     import warnings
 
     truth = {"A": (0.3, 3.0, 1.0), "B": (0.5, 1.5, 0.8)}
@@ -317,6 +313,18 @@ def test_fitted_level_matches_the_data_at_the_observed_calls(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rc = ResponseModel().fit(st, seed=0, travel=None)
+    return truth, st, rc
+
+
+def test_fitted_level_matches_the_data_at_the_observed_calls(
+    make_history_study, monkeypatch
+):
+    """The level used to be anchored at the curve at the *mean* calls, so by
+    Jensen (concave r: r(mean x) > mean r(x)) the curve lay 6-11 % below the
+    data at every call level; it is now anchored at the mean of r over the
+    recent account-months.  The shape is held at the truth (sampling
+    replaced) to test the anchor alone."""
+    truth, st, rc = _fit_with_true_shape(make_history_study, monkeypatch)
     h = st.history
     seg = st.accounts["segment"].reindex(h["account_id"]).to_numpy()
     for s in truth:
@@ -339,16 +347,7 @@ def test_interval_at_todays_calls_carries_the_anchor_uncertainty(
     """Every draw used to pass exactly through today's mean sales, so the
     credible interval there had zero width and headcount bands were
     overconfident; the anchor now varies by its standard error."""
-    import warnings
-
-    truth = {"A": (0.3, 3.0, 1.0), "B": (0.5, 1.5, 0.8)}
-    st = make_history_study(truth, n_accounts=200, months=24, seed=3)
-    monkeypatch.setattr(
-        ResponseModel, "_sample", lambda self, stats, seed: _posterior_at(truth)
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rc = ResponseModel().fit(st, seed=0, travel=None)
+    _, st, rc = _fit_with_true_shape(make_history_study, monkeypatch)
     g = st.accounts.groupby("segment")["annual_sales"]
     rel_se = (g.std() / np.sqrt(g.count()) / g.mean()).to_dict()
     for j, s in enumerate(rc.segments):
