@@ -565,6 +565,15 @@ def _point_spacing_km(lon: np.ndarray, lat: np.ndarray) -> float | None:
     return float(np.median(nn)) if len(nn) else None
 
 
+def _swap_hint(swapped: np.ndarray, where: str) -> str:
+    """``"; swapping lon and lat puts them <where>"`` (or "k of them") for the
+    accounts that swapping would put back in place, or ``""``."""
+    if not swapped.any():
+        return ""
+    who = "them" if swapped.all() else f"{int(swapped.sum())} of them"
+    return f"; swapping lon and lat puts {who} {where}"
+
+
 def _check_near_points(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> None:
     """Raise if accounts lie farther than the reach from their point unit."""
     from scipy.spatial import cKDTree
@@ -594,13 +603,7 @@ def _check_near_points(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> None:
     tree = cKDTree(_unit_vectors(ulon[ok], ulat[ok]))
     swapped_km = _chord_to_km(tree.query(_unit_vectors(lat[rows], lon[rows]), k=1)[0])
     swapped = swapped_km <= reach
-    hint = (
-        "; swapping lon and lat puts "
-        + ("them" if swapped.all() else f"{int(swapped.sum())} of them")
-        + " near a unit"
-        if swapped.any()
-        else ""
-    )
+    hint = _swap_hint(swapped, "near a unit")
     shown = ", ".join(
         f"{_ids([i])[0]!r}: {d:,.0f} km"
         for i, d in zip(accounts.index[rows][:5], km[bad][:5], strict=False)
@@ -672,13 +675,7 @@ def check_account_locations(
         return
     rows = np.flatnonzero(has)[bad_has]
     swapped = ~far(lat[has][bad_has], lon[has][bad_has], bounds[bad_has])
-    hint = (
-        "; swapping lon and lat puts "
-        + ("them" if swapped.all() else f"{int(swapped.sum())} of them")
-        + " in their units"
-        if swapped.any()
-        else ""
-    )
+    hint = _swap_hint(swapped, "in their units")
     raise DataValidationError(
         "accounts",
         "lon/lat",
