@@ -474,11 +474,13 @@ def load_sample(name: str = "southeast") -> Any:
 def _fresh(study: Any) -> Any:
     """A Study of its own for each caller, sharing the cached tables.
 
-    The tables are safe to share (a Study hands out copies of them), but the
-    nested dicts and lists of metadata and provenance could be changed in
-    place; each call gets its own copies of those, so an edit never reaches a
-    later :func:`load_sample`.  A shallow copy costs microseconds where
-    building the Study again (validation included) costs most of a second.
+    The tables are safe to share (a Study hands out copies of them), and so
+    are metadata and scenarios (``Study.metadata`` / ``.scenarios`` hand out
+    deep copies), but an alignment's provenance could be changed in place;
+    each call gets its own copies of the alignments' provenance, so an edit
+    never reaches a later :func:`load_sample`.  A shallow copy costs
+    microseconds where building the Study again (validation included) costs
+    most of a second.
     """
     from terrakit.data.alignment import Alignment
 
@@ -489,8 +491,6 @@ def _fresh(study: Any) -> Any:
         )
         for name, al in study._alignments.items()
     }
-    new._metadata = copy.deepcopy(study._metadata)
-    new._scenarios = copy.deepcopy(study._scenarios)
     return new
 
 
