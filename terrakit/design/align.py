@@ -30,7 +30,11 @@ from terrakit.design.problem import (
     _check_draws_tolerance,
     _rid,
 )
-from terrakit.design.result import AlignmentResult, relative_gap
+from terrakit.design.result import (
+    AlignmentResult,
+    relative_gap,
+    tighter_plan_sources,
+)
 from terrakit.exceptions import (
     DataValidationError,
     InfeasibleError,
@@ -1086,14 +1090,13 @@ def _adopt_tighter_plans(rows: list[dict[str, Any]]) -> None:
     too.  The adopted plan keeps its objective and deviation, takes the
     looser point's own lower bound (its gap recomputed; NaN without one) and
     records its tolerance in ``from_tolerance``."""
-    best: dict[str, Any] | None = None
-    for row in sorted(rows, key=lambda r: r["value"]):  # tightest first
+    order = sorted(rows, key=lambda r: r["value"])  # tightest first
+    sources = tighter_plan_sources([r["objective"] for r in order])
+    for row, src in zip(order, sources, strict=True):
+        if src is None:
+            continue
+        best = order[src]
         own = math.isfinite(row["objective"])
-        if own and (best is None or row["objective"] <= best["objective"]):
-            best = row
-            continue
-        if best is None:
-            continue
         lb = row["lower_bound"] if own else math.nan
         gap = relative_gap(best["objective"], lb) if math.isfinite(lb) else math.nan
         row.update(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from terrakit.design.problem import DesignProblem
 
-__all__ = ["AlignmentResult", "Status", "relative_gap"]
+__all__ = ["AlignmentResult", "Status", "relative_gap", "tighter_plan_sources"]
 
 Status = Literal["optimal", "feasible", "time_limit", "infeasible"]
 _STATUSES = ("optimal", "feasible", "time_limit", "infeasible")
@@ -35,6 +35,37 @@ def relative_gap(objective: float, lower_bound: float) -> float:
     if diff <= 1e-9 * max(1.0, abs(objective)):
         return 0.0
     return diff / max(abs(objective), 1e-12)
+
+
+def tighter_plan_sources(costs: Sequence[float]) -> list[int | None]:
+    """Which tighter point's plan each point of a tolerance front should take.
+
+    A plan within ``±τ`` is within every looser band too, so along a front a
+    point whose own plan costs more than a tighter point's (or that has no
+    plan) can take that one.
+
+    Parameters
+    ----------
+    costs
+        The points' own costs, tightest tolerance first; NaN (or inf) where
+        a point has no plan of its own.
+
+    Returns
+    -------
+    list
+        Per point, the index of the cheapest tighter plan to take instead of
+        its own, or ``None`` to keep its own (or when no tighter point has a
+        plan).  The costs after the swaps never rise as the tolerance loosens.
+    """
+    out: list[int | None] = []
+    best: int | None = None
+    for i, c in enumerate(costs):
+        if math.isfinite(c) and (best is None or c <= costs[best]):
+            best = i
+            out.append(None)
+        else:
+            out.append(best)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.design.result import relative_gap
+from terrakit.design.result import relative_gap, tighter_plan_sources
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
 from terrakit.realign.rebalance import (
     RebalanceResult,
@@ -141,16 +141,16 @@ def _adopt_tighter_plans(
 ) -> None:
     """Give each tolerance the best plan of any tighter one when that moves
     less (it meets the looser band too); ``rows`` are loosest first."""
-    best: tuple[float, RebalanceResult] | None = None
-    for row in reversed(rows):  # tightest first
-        t = row["tolerance"]
-        own = results.get(t)
-        if own is not None and (best is None or own.moved <= best[1].moved):
-            best = (t, own)
+    order = rows[::-1]  # tightest first
+    moved = [
+        results[r["tolerance"]].moved if r["tolerance"] in results else math.nan
+        for r in order
+    ]
+    for row, i in zip(order, tighter_plan_sources(moved), strict=True):
+        if i is None:
             continue
-        if best is None:
-            continue
-        src, r = best
+        t, src = row["tolerance"], order[i]["tolerance"]
+        r = results[src]
         lb = row["lower_bound_share"]  # the looser band's own bound holds
         gap = relative_gap(r.moved_share, lb) if r.moved_share > 0 else 0.0
         row.update(

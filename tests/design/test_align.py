@@ -848,3 +848,21 @@ def test_stop_minutes_same_for_formula_and_table_models(toy_grid_3x3):
     c2 = build_problem(units, travel_model=table, **kw).cost
     np.testing.assert_allclose(c1, c2, atol=1e-9)
     assert np.allclose(np.diag(c1), 0.0)
+
+
+def test_tighter_plan_sources_keep_the_front_from_rising():
+    """The rule pareto and disruption_front share: a point whose own plan
+    costs more than a tighter one's, or that has none, takes the cheapest
+    tighter plan; the first plan found stays its own."""
+    from terrakit.design.result import tighter_plan_sources
+
+    nan = float("nan")
+    assert tighter_plan_sources([5.0, nan, 6.0, 4.0, 7.0, 4.0]) == [
+        None,
+        0,
+        0,
+        None,
+        3,
+        None,
+    ]
+    assert tighter_plan_sources([nan, nan, 3.0]) == [None, None, None]
