@@ -315,22 +315,28 @@ def _solve_location(
                 print(f"  relocation {it}: cost {cur[1]:.6g}, violation {cur[0]:.3g}")
     lk = territory_locks(centers)
     cost = cost_all[:, centers]
-    # fixed centers at large scale: the Lagrangian dual by smoothed ascent
-    # (it watches the deadline) instead of the LP, minutes per HiGHS solve
-    assign = (
-        dual_lp if not spec.choose and n * k >= DUAL_MIN_PAIRS else solve_assignment_lp
-    )
-    lp = assign(
-        cost,
-        act,
-        spec.lower,
-        spec.upper,
-        q=q,
-        locked=lk,
-        # the LP gets most, not all, of the time left: a time-limited LP
-        # keeps its iterate and the repairs below still need time
-        time_limit=max(0.6 * (deadline - time.perf_counter()), 1),
-    )
+    # the LP gets most, not all, of the time left: a time-limited LP keeps
+    # its iterate and the repairs below still need time
+    lp_time = max(0.6 * (deadline - time.perf_counter()), 1)
+    if not spec.choose and n * k >= DUAL_MIN_PAIRS:
+        # fixed centers at large scale: the Lagrangian dual by smoothed ascent
+        # (it watches the deadline) instead of the LP, minutes per HiGHS
+        # solve; with ``max_iter`` its iteration budget decides and the
+        # deadline is a safety net (past it, the run is cut by the clock)
+        lp = dual_lp(
+            cost,
+            act,
+            spec.lower,
+            spec.upper,
+            locked=lk,
+            time_limit=lp_time,
+            deadline=None if max_iter is None else deadline,
+        )
+        _past(deadline, None if max_iter is None else cut)
+    else:
+        lp = solve_assignment_lp(
+            cost, act, spec.lower, spec.upper, q=q, locked=lk, time_limit=lp_time
+        )
     if lp.status == "infeasible":
         names = spec.activity_names
         if not spec.choose and (names is None or act.shape[1] <= len(names)):
@@ -616,19 +622,19 @@ def _solve_location(
             "(fixed centers; integrality and contiguity relaxed)"
         )
     else:
+        # the bound stops short of the limit: the result is built after it
+        end = max(t0 + 0.97 * time_limit, time.perf_counter() + 0.02 * time_limit)
         bound, method = _choose_bound(
             spec,
             cost_all,
             objective,
             labels,
             centers,
-            # the bound stops short of the limit: the result is built after it
-            deadline=max(
-                t0 + 0.97 * time_limit, time.perf_counter() + 0.02 * time_limit
-            ),
+            deadline=end,
             lp=bg_lp,
             steps=None if max_iter is None else _bound_steps(spec),
         )
+        _past(end, None if max_iter is None else cut)
     bound = min(max(bound, 0.0), objective)
     return Outcome(
         labels,
@@ -878,19 +884,24 @@ def _finish_free_choice(
     np.add.at(sums, labels, act)
     viol = float(violation(sums, spec.lower, spec.upper, scale).sum())
     objective = float(cost[np.arange(n), labels].sum())
+    left = t0 + 0.97 * time_limit - time.perf_counter()
+    # a quarter of the limit at most; with ``max_iter`` all that is left (a
+    # safety net: the step budget decides)
+    end = time.perf_counter() + max(
+        left if max_iter is not None else min(left, 0.25 * time_limit), 1.0
+    )
     bound, method = _choose_bound(
         spec,
         cost_all,
         objective,
         labels,
         centers,
-        deadline=time.perf_counter()
-        + max(
-            min(t0 + 0.97 * time_limit - time.perf_counter(), 0.25 * time_limit), 1.0
-        ),
+        deadline=end,
         lp=lp,
         steps=None if max_iter is None else _bound_steps(spec),
     )
+    cut: list[bool] = []
+    _past(end, None if max_iter is None else cut)
     return Outcome(
         labels,
         objective,
@@ -901,6 +912,7 @@ def _finish_free_choice(
         iterations=it,
         notes=notes,
         violation=viol,
+        clock_cut=bool(cut),
     )
 
 
@@ -1053,15 +1065,18 @@ def _choose_bound(
     at its duals is taken if higher.
 
     With ``steps`` (the heuristic's ``max_iter`` was given): every
-    subgradient run takes at most ``steps`` steps and ignores ``deadline``,
+    subgradient run takes at most ``steps`` steps and no share of the time,
     so the bound is the same on every run and machine (``lp`` is not used:
-    pass ``None``).
+    pass ``None``); ``deadline`` is then a safety net only, which a run
+    reaches on very large instances (the caller reports the run as cut by
+    the clock, see :func:`_past`).
     """
     n, k = spec.n, spec.k
-    # with a step budget the clock decides nothing: no deadline, no time shares
+    # with a step budget the clock decides nothing but the safety net: no
+    # time shares
     budget = 100_000 if steps is None else steps
     if steps is not None:
-        deadline, lp = math.inf, None
+        lp = None
     m = cost_all.shape[1]
     act = spec.activities
     banded, tried, own = _bound_activities(spec)
@@ -1170,9 +1185,11 @@ def _choose_bound(
         # one bound per banded activity (each keeps both bands of its own),
         # the time shared between them, the best kept; with several bands,
         # then every band at once, from the best one's multipliers
-        until = time.perf_counter() + (0.3 if multi else 1.0) * max(
-            deadline - time.perf_counter(), 0.0
-        )
+        until = deadline
+        if steps is None:
+            until = time.perf_counter() + (0.3 if multi else 1.0) * max(
+                deadline - time.perf_counter(), 0.0
+            )
         best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
         for i, a in enumerate(own.tolist()):
             cuts = cuts_for(a)
@@ -1182,7 +1199,11 @@ def _choose_bound(
                 a,
                 start=sol,
                 cuts=cuts,
-                deadline=now + max(until - now, 0.0) / (len(own) - i),
+                deadline=(
+                    until
+                    if steps is not None
+                    else now + max(until - now, 0.0) / (len(own) - i)
+                ),
                 info=info,
                 **({} if steps is None else {"iterations": steps}),
             )
@@ -1514,9 +1535,7 @@ def _contiguous_start(
     by_reduced = space.replace(cost=reduced)
 
     def corridors(step_cost: np.ndarray) -> np.ndarray:
-        lab = labels
-        if unique_roots:
-            lab = connect_roots(lab, space, step_cost)
+        lab = connect_roots(labels, space, step_cost, roots=unique_roots)
         return regrow_strays(lab, space, anchor, reduced)[0]
 
     def grown() -> np.ndarray:

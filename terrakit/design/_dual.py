@@ -333,11 +333,15 @@ def dual_lp(
     q: int = 8,
     locked: np.ndarray | None = None,
     time_limit: float = 60.0,
+    deadline: float | None = None,
 ) -> LPAssignment:
     """:func:`dual_assignment` with the call signature of
     :func:`~terrakit.design._assign.solve_assignment_lp` (``q`` unused);
     it stops after ``0.4 · time_limit`` seconds, leaving the rest of the
-    LP's share to the contiguity and band repairs."""
+    LP's share to the contiguity and band repairs.  A ``deadline``
+    (``time.perf_counter()`` value) replaces that share: a run with an
+    iteration budget (``max_iter``) passes its safety net, so that the
+    ascent's ``max_iter`` steps per temperature, not the clock, decide."""
     del q
     return dual_assignment(
         cost,
@@ -345,5 +349,7 @@ def dual_lp(
         lower,
         upper,
         locked=locked,
-        deadline=time.perf_counter() + 0.4 * time_limit,
+        deadline=time.perf_counter() + 0.4 * time_limit
+        if deadline is None
+        else deadline,
     )

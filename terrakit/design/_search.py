@@ -749,20 +749,23 @@ def grow_balanced(
 
 
 def connect_roots(
-    labels: np.ndarray, space: SearchSpace, cost: np.ndarray
+    labels: np.ndarray, space: SearchSpace, cost: np.ndarray, *, roots: bool = True
 ) -> np.ndarray:
-    """Join each root to the main piece of its territory by a cheap corridor.
+    """Join each root and locked unit to the main piece of its territory.
 
     A balanced assignment that ignores contiguity can leave a territory's root
-    (its rep's home) outside the region it serves, "boxed in" by a neighbour.
-    For every such territory ``t`` (root not in ``t``'s piece of largest
-    activity) the cheapest path from the root to that piece is given to
-    ``t``: a multi-source Dijkstra search whose node weight is the cost
-    increase ``max(cost[u, t] − cost[u, labels[u]], 0)`` plus a small
-    per-unit term; other roots and locked units are not crossed.  Pieces of
-    other territories the corridor cuts off are left for
-    :func:`regrow_strays`.  ``cost`` is given apart from ``space.cost``
-    (e.g. the LP's reduced costs).
+    (its rep's home) outside the region it serves, "boxed in" by a neighbour;
+    a unit locked to a territory far from it is left in a piece of its own
+    in the same way.  For every such unit of territory ``t`` (not in ``t``'s
+    piece of largest activity) the cheapest path from it to that piece is
+    given to ``t``: a Dijkstra search whose node weight is the cost increase
+    ``max(cost[u, t] − cost[u, labels[u]], 0)`` plus a small per-unit term;
+    other roots and locked units are not crossed.  Roots are joined first,
+    then locked units, each on the pieces the corridors before it left.
+    With ``roots=False`` only locked units are joined (roots shared by
+    several territories).  Pieces of other territories the corridor cuts off
+    are left for :func:`regrow_strays`.  ``cost`` is given apart from
+    ``space.cost`` (e.g. the LP's reduced costs).
     """
     import heapq
 
@@ -770,21 +773,24 @@ def connect_roots(
     activities = space.activities
     labels = labels.copy()
     n, k = cost.shape
-    roots = np.asarray(_roots_of(space), dtype=np.int64)
+    root_of = np.asarray(_roots_of(space), dtype=np.int64)
     blocked = np.zeros(n, dtype=bool)
-    blocked[roots] = True
+    blocked[root_of] = True
+    anchors: list[tuple[int, int]] = (
+        [(t, int(root_of[t])) for t in range(k)] if roots else []
+    )
     if locked is not None:
         blocked |= locked >= 0
+        anchors += [(int(locked[i]), int(i)) for i in np.flatnonzero(locked >= 0)]
     w = np.abs(activities).sum(axis=1)
     comp = territory_pieces(labels, adjacency)
-    for t in range(k):
-        r = int(roots[t])
+    for t, r in anchors:
         mine = np.flatnonzero(labels == t)
-        if len(mine) == 0:
+        if len(mine) == 0 or labels[r] != t:
             continue
         weight = np.bincount(comp[mine], weights=w[mine] + 1e-12)
         main = int(np.argmax(weight))
-        if comp[r] == main or labels[r] != t:
+        if comp[r] == main:
             continue
         target = comp == main
         rows = np.arange(n)

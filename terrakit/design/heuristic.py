@@ -254,7 +254,9 @@ def solve_heuristic(
           what is broken;
         - ``"time_limit"`` (with a ``TimeLimitWarning``) when the run ended
           after ``time_limit``, or when, with ``max_iter``, the clock stopped
-          an annealing run before its iteration budget (the answer may then
+          a step that runs to its own budget (an annealing run, the dual
+          ascent of large fixed-centers runs, the chosen-centers bound's
+          steps) before its budget was spent (the answer may then
           differ between machines and runs; ``info["cut_by_clock"]`` is
           true);
         - ``"feasible"`` otherwise.  Without ``max_iter`` the search is

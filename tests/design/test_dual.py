@@ -148,3 +148,33 @@ def test_heuristic_large_path_keeps_a_tiny_time_limit(
     assert cols.shape == (problem.n_units,) and cols.min() >= 0
     warned = any(issubclass(w.category, TimeLimitWarning) for w in caught)
     assert (res.status == "time_limit") == warned
+
+
+@pytest.mark.parametrize("max_iter", [None, 5_000])
+def test_heuristic_large_path_with_max_iter_is_not_cut_to_a_share(
+    max_iter: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``max_iter`` the dual ascent stops at its share of the time
+    (0.4 of the LP's 0.6 of the limit); with ``max_iter`` its iteration
+    budget decides and the run's deadline is only a safety net, so the
+    answer does not follow the time limit.  The ascent used to get the share
+    in both cases."""
+    import terrakit.design._dual as dual_mod
+
+    problem = _grid_problem(0)
+    monkeypatch.setattr(_core, "DUAL_MIN_PAIRS", 0)
+    given: list[float] = []
+    real = dual_mod.dual_assignment
+
+    def spy(*args, deadline, **kw):
+        given.append(deadline - time.perf_counter())
+        return real(*args, deadline=deadline, **kw)
+
+    monkeypatch.setattr(dual_mod, "dual_assignment", spy)
+    res = solve_heuristic(problem, time_limit=20, seed=0, max_iter=max_iter)
+    assert len(given) == 1
+    if max_iter is None:
+        assert given[0] <= 0.4 * 0.6 * 20 + 1e-6
+    else:
+        assert given[0] > 0.9 * 20 - 3  # all the time left, less the set-up
+    assert not problem.violations(np.asarray(res.columns))

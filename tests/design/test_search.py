@@ -105,6 +105,32 @@ def test_connect_roots_joins_a_boxed_in_home() -> None:
     assert np.array_equal(fixed[roots], [0, 1])
 
 
+def test_connect_roots_joins_a_locked_unit_to_its_territory() -> None:
+    """4×4 grid in two halves; unit 3 (bottom right) is locked to territory 0
+    (left half) and sits in the right half.  A corridor along the bottom row
+    joins it, crossing no root; with ``roots=False`` locked units are still
+    joined."""
+    nx = ny = 4
+    adj = grid_adjacency(nx, ny)
+    xy = grid_xy(nx, ny)
+    labels = (xy[:, 0] >= 2).astype(np.int64)
+    labels[3] = 0
+    roots = np.array([12, 15])
+    locked = np.full(nx * ny, -1)
+    locked[3] = 0
+    cost = np.zeros((nx * ny, 2))
+    act = np.ones((nx * ny, 1))
+    band = np.full((2, 1), np.inf)
+    space = SearchSpace.from_adjacency(
+        adj, act, -band, band, roots=roots, locked=locked
+    )
+    for kw in ({}, {"roots": False}):
+        joined = connect_roots(labels, space, cost, **kw)
+        comp = territory_pieces(joined, adj)
+        assert comp[3] == comp[0], kw  # the locked unit reaches its territory
+        assert joined[2] == 0 and np.array_equal(joined[roots], [0, 1])
+
+
 def _grid_case(seed: int) -> tuple:
     """10×10 grid, random workloads, 4 territories in quadrants, ±2 %."""
     rng = np.random.default_rng(seed)
