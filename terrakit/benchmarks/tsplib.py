@@ -117,6 +117,17 @@ def distance_matrix(coords: np.ndarray, kind: str) -> np.ndarray:
     )
 
 
+# The column-wise formats list a symmetric matrix's triangle column by column,
+# which is the other triangle listed row by row (column j of the upper triangle
+# holds d(0, j) ... d(j-1, j), the entries of row j of the lower one).
+_COL_AS_ROW = {
+    "UPPER_COL": "LOWER_ROW",
+    "LOWER_COL": "UPPER_ROW",
+    "UPPER_DIAG_COL": "LOWER_DIAG_ROW",
+    "LOWER_DIAG_COL": "UPPER_DIAG_ROW",
+}
+
+
 def _explicit(values: list[float], n: int, fmt: str) -> np.ndarray:
     fmt = fmt.upper()
     m = np.zeros((n, n), dtype=np.int64)
@@ -126,27 +137,21 @@ def _explicit(values: list[float], n: int, fmt: str) -> np.ndarray:
             for i in range(n):
                 for j in range(n):
                     m[i, j] = next(vals)
-            return m
-        # row formats; the *_COL formats are the transposed row formats
-        col = fmt.endswith("_COL")
-        base = fmt.replace("_COL", "_ROW")
-        for i in range(n):
-            if base == "UPPER_ROW":
-                js: Iterable[int] = range(i + 1, n)
-            elif base == "LOWER_ROW":
-                js = range(0, i)
-            elif base == "UPPER_DIAG_ROW":
-                js = range(i, n)
-            elif base == "LOWER_DIAG_ROW":
-                js = range(0, i + 1)
-            else:
-                raise ValueError(f"EDGE_WEIGHT_FORMAT {fmt!r} is not supported")
-            for j in js:
-                v = next(vals)
-                if col:
-                    m[j, i] = m[i, j] = v
+        else:
+            base = _COL_AS_ROW.get(fmt, fmt)
+            for i in range(n):
+                if base == "UPPER_ROW":
+                    js: Iterable[int] = range(i + 1, n)
+                elif base == "LOWER_ROW":
+                    js = range(0, i)
+                elif base == "UPPER_DIAG_ROW":
+                    js = range(i, n)
+                elif base == "LOWER_DIAG_ROW":
+                    js = range(0, i + 1)
                 else:
-                    m[i, j] = m[j, i] = v
+                    raise ValueError(f"EDGE_WEIGHT_FORMAT {fmt!r} is not supported")
+                for j in js:
+                    m[i, j] = m[j, i] = next(vals)
     except StopIteration:
         raise ValueError(
             f"EDGE_WEIGHT_SECTION too short for {n} nodes ({fmt}): "
@@ -157,6 +162,16 @@ def _explicit(values: list[float], n: int, fmt: str) -> np.ndarray:
             f"EDGE_WEIGHT_SECTION has {len(values)} entries, but {fmt} for {n} "
             f"nodes takes {_entries(n, fmt)}; is EDGE_WEIGHT_FORMAT right?"
         )
+    if fmt == "FULL_MATRIX":
+        off = np.argwhere(m != m.T)
+        if len(off):
+            i, j = (int(v) for v in off[0])
+            raise ValueError(
+                f"the FULL_MATRIX is not symmetric ({len(off) // 2} pair(s) differ, "
+                f"e.g. d({i + 1},{j + 1}) = {m[i, j]} but d({j + 1},{i + 1}) = "
+                f"{m[j, i]}); TYPE: TSP is a symmetric instance: fix the matrix, "
+                "or the file is an ATSP, which is not read"
+            )
     return m
 
 
@@ -167,21 +182,74 @@ def _entries(n: int, fmt: str) -> int:
     return n * (n + 1) // 2 if "DIAG" in fmt else n * (n - 1) // 2
 
 
+def _invalid(path: Path, what: str) -> ValueError:
+    return ValueError(f"{path}: not a valid tsplib instance: {what}")
+
+
+def _lines(path: Path) -> list[str]:
+    """The file's lines; a file that is not text is refused naming it."""
+    try:
+        return path.read_text().split("\n")
+    except UnicodeDecodeError as err:
+        raise _invalid(
+            path,
+            f"not a text file (byte {err.start} cannot be decoded as "
+            f"{err.encoding}); TSPLIB files are plain text",
+        ) from None
+
+
+def _dimension(path: Path, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise _invalid(path, f"DIMENSION {value!r} is not a whole number") from None
+
+
+def _weight(path: Path, lineno: int, line: str, token: str) -> float:
+    """One EDGE_WEIGHT_SECTION entry: a finite, non-negative whole number."""
+    where = f"line {lineno} of EDGE_WEIGHT_SECTION"
+    try:
+        v = float(token)
+    except ValueError:
+        raise _invalid(
+            path, f"{where} holds a value that is not a number: {line!r}"
+        ) from None
+    if not math.isfinite(v) or v < 0:
+        raise _invalid(
+            path,
+            f"{where} holds the weight {token!r}; weights are finite "
+            f"distances of 0 or more: {line!r}",
+        )
+    if v != round(v):
+        raise _invalid(
+            path,
+            f"{where} holds the weight {token!r}, which is not a whole number; "
+            f"TSPLIB edge weights are integers (round them in the file): {line!r}",
+        )
+    return v
+
+
 def read_instance(path: str | Path) -> TSPInstance:
     """Parse a TSPLIB95 ``.tsp`` file (symmetric TSP).
+
+    Coordinates are stored by node id, so the lines of ``NODE_COORD_SECTION``
+    may come in any order.
 
     Raises
     ------
     ValueError
-        For missing sections, a ``TYPE`` other than ``TSP`` (``ATSP``,
-        ``CVRP``...), unsupported weight types or a wrong number of entries
-        (too few or too many), with the file's name.
+        For a file that is not text, missing sections, a ``TYPE`` other than
+        ``TSP`` (``ATSP``, ``CVRP``...), unsupported weight types, a wrong
+        number of entries (too few or too many), node ids other than
+        ``1..n`` once each, non-finite coordinates, negative or fractional
+        weights or an asymmetric ``FULL_MATRIX``, with the file's name.
     """
     path = Path(path)
-    text = path.read_text().split("\n")
+    text = _lines(path)
     spec: dict[str, str] = {}
     section = None
-    coords: list[tuple[float, float]] = []
+    coords: dict[int, tuple[float, float]] = {}
+    coord_line: dict[int, int] = {}
     weights: list[float] = []
     for lineno, raw in enumerate(text, start=1):
         line = raw.strip()
@@ -201,48 +269,71 @@ def read_instance(path: str | Path) -> TSPInstance:
         if section == "NODE_COORD_SECTION":
             parts = line.split()
             try:
-                coords.append((float(parts[1]), float(parts[2])))
+                node = int(parts[0])
+                xy_node = (float(parts[1]), float(parts[2]))
             except (IndexError, ValueError):
-                raise ValueError(
-                    f"{path}: not a valid tsplib instance: line {lineno} of "
-                    f"NODE_COORD_SECTION is not 'id x y': {line!r}"
+                raise _invalid(
+                    path,
+                    f"line {lineno} of NODE_COORD_SECTION is not 'id x y' "
+                    f"(a whole-number id, then two numbers): {line!r}",
                 ) from None
+            if not all(math.isfinite(v) for v in xy_node):
+                raise _invalid(
+                    path,
+                    f"line {lineno} of NODE_COORD_SECTION has a coordinate "
+                    f"that is not a finite number: {line!r}",
+                )
+            if node in coords:
+                raise _invalid(
+                    path,
+                    f"line {lineno} of NODE_COORD_SECTION repeats node id {node} "
+                    f"(first given on line {coord_line[node]}); each node's "
+                    "coordinates are listed once",
+                )
+            coords[node] = xy_node
+            coord_line[node] = lineno
         elif section == "EDGE_WEIGHT_SECTION":
-            try:
-                weights.extend(float(v) for v in line.split())
-            except ValueError:
-                raise ValueError(
-                    f"{path}: not a valid tsplib instance: line {lineno} of "
-                    f"EDGE_WEIGHT_SECTION holds a value that is not a number: "
-                    f"{line!r}"
-                ) from None
+            weights.extend(_weight(path, lineno, line, v) for v in line.split())
 
     def bad(what: str) -> ValueError:
-        return ValueError(f"{path}: not a valid tsplib instance: {what}")
+        return _invalid(path, what)
 
     try:
-        n = int(spec["DIMENSION"])
+        n = _dimension(path, spec["DIMENSION"])
         kind = spec["EDGE_WEIGHT_TYPE"].upper()
     except KeyError as err:
         raise bad(f"header {err.args[0]} missing") from None
-    except ValueError:
-        raise bad(f"DIMENSION {spec['DIMENSION']!r} is not a whole number") from None
     tsp_type = (spec.get("TYPE") or "TSP").split()[0].upper()
     if tsp_type != "TSP":
         raise bad(
             f"TYPE is {spec['TYPE']!r}; only symmetric TSP instances (TYPE: TSP) "
             "are read (an ATSP matrix would be read as a symmetric one)"
         )
-    xy = np.array(coords) if coords else None
+    xy = None
+    if coords:
+        outside = sorted(k for k in coords if not 1 <= k <= n)
+        missing = sorted(set(range(1, n + 1)) - set(coords))
+        if outside or missing:
+            parts = []
+            if outside:
+                parts.append(
+                    f"ids outside 1..{n}: {_some(outside)} (line "
+                    f"{coord_line[outside[0]]} first)"
+                )
+            if missing:
+                parts.append(f"ids missing: {_some(missing)}")
+            raise bad(
+                f"NODE_COORD_SECTION must list node ids 1..{n} (DIMENSION) once "
+                f"each; {'; '.join(parts)}"
+            )
+        xy = np.array([coords[k] for k in range(1, n + 1)])
     try:
         if kind == "EXPLICIT":
             fmt = spec.get("EDGE_WEIGHT_FORMAT", "FULL_MATRIX")
             mat = _explicit(weights, n, fmt)
         else:
-            if xy is None or len(xy) != n:
-                raise ValueError(
-                    f"expected {n} coordinates, got {0 if xy is None else len(xy)}"
-                )
+            if xy is None:
+                raise ValueError(f"expected {n} coordinates, got 0")
             mat = distance_matrix(xy, kind)
     except ValueError as err:
         raise bad(str(err)) from None
@@ -250,6 +341,11 @@ def read_instance(path: str | Path) -> TSPInstance:
     return TSPInstance(
         name=path.stem, dimension=n, edge_weight_type=kind, matrix=mat, coords=xy
     )
+
+
+def _some(ids: list[int], k: int = 5) -> str:
+    shown = ", ".join(str(i) for i in ids[:k])
+    return shown + (f" and {len(ids) - k} more" if len(ids) > k else "")
 
 
 def tour_length(inst: TSPInstance, tour: Sequence[int]) -> int:
@@ -331,13 +427,20 @@ def solve_file(
 
 
 def find_instances(folder: str | Path) -> list[Path]:
-    """``*.tsp`` files of a folder, smallest dimension first (then by name)."""
+    """``*.tsp`` files of a folder, smallest dimension first (then by name).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, for one that is not text or whose ``DIMENSION`` is
+        not a whole number (as :func:`read_instance` does).
+    """
     files = list(Path(folder).glob("*.tsp"))
 
     def dim(p: Path) -> tuple[int, str]:
-        for line in p.read_text().splitlines()[:12]:
+        for line in _lines(p)[:12]:
             if line.upper().startswith("DIMENSION"):
-                return int(line.split(":")[1]), p.name
+                return _dimension(p, line.split(":", 1)[-1].strip()), p.name
         return 10**9, p.name
 
     return sorted(files, key=dim)

@@ -338,6 +338,11 @@ def _rep_of(
             "the study has no reps table",
             fix="add reps with home_lon/home_lat",
         )
+    if isinstance(rep, Mapping):
+        raise SpecificationError(
+            f"rep must be one rep id for territory {territory!r}, got a mapping; "
+            "a territory → rep mapping is taken by plan_all"
+        )
     if rep is None:
         if territory in reps.index:
             rep = territory
@@ -480,7 +485,7 @@ def plan_calls(
         Window ``(start, end)`` in hours in which the lunch break is taken,
         or ``None``.  The break lasts ``lunch_minutes`` (default: the whole
         window, i.e. a fixed break), taken wherever the rep is, never during
-        a visit.
+        a visit; ``lunch_minutes`` without a ``lunch`` window is refused.
     travel
         A :class:`~terrakit.data.geo.TravelTimeModel` (default: great-circle
         × 1.3 at 60 km/h), one built with ``TravelTimeModel.from_matrix`` (ids
@@ -544,6 +549,10 @@ def plan_calls(
         Before solving, when the visits need more hours (calls plus an
         estimate of driving) than the cycle's working days hold; the message
         gives both numbers (also in ``plan.workload`` and the summary).
+        After solving, when visits were dropped from overfull days although
+        that check found the territory not overloaded (the routes drove more
+        than estimated); the message gives the estimate and the actual
+        driving.
     TimeLimitWarning
         When some days' route searches ran out of time before their
         iteration cap (the plan holds the best routes found; the count is
@@ -568,7 +577,9 @@ def plan_calls(
         the working day without overlapping the lunch break (e.g. a window
         inside the fixed break), whatever the travel; travel matrices of
         the wrong size or with missing or negative minutes.  The accounts
-        are named.
+        are named.  A rep home more than a day's drive from every account
+        of the territory (e.g. ``home_lon``/``home_lat`` swapped), with the
+        distance in km.
     KeyError
         An unknown territory or ``rep``.
 
@@ -628,10 +639,47 @@ def plan_calls(
             stacklevel=2,
         )
     plan = _solve(prep)
+    text = _unforeseen_drops_text(plan)
+    if text:
+        warnings.warn(
+            f"{territory}: {text}; see plan.dropped (fix: fewer calls_per_year, "
+            "more days or hours, or rebalance the territories)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
     text = _time_limit_text(plan)
     if text:
         warnings.warn(f"{territory}: {text}", TimeLimitWarning, stacklevel=2)
     return plan
+
+
+def _unforeseen_drops_text(plan: CallPlan) -> str:
+    """Visits dropped from overfull days although the workload check before
+    solving found the territory not overloaded, with the numbers, or ``""``.
+
+    The check estimates driving; the routes give the actual figure, which can
+    be larger (e.g. accounts spread thinly, or time windows making detours).
+    """
+    w = plan.workload
+    if not w or w.get("overloaded"):
+        return ""
+    n_over = int(plan.dropped["reason"].str.startswith("day overfull").sum())
+    if not n_over:
+        return ""
+    planned = int(plan.schedule["visits"].sum())
+    return (
+        f"{n_over} of {planned} visits were dropped from overfull days although "
+        f"the workload check before solving found the territory not overloaded "
+        f"({w['needed_hours']:.1f} h needed: {w['service_hours']:.1f} h of calls "
+        f"+ about {w['drive_hours_estimate']:.1f} h of driving estimated, "
+        f"{w['available_hours']:.1f} h available); the routes drive "
+        f"{plan.drive_hours:.1f} h for the {plan.n_visits} visits routed"
+        + (
+            ", more than estimated"
+            if plan.drive_hours > w["drive_hours_estimate"]
+            else ""
+        )
+    )
 
 
 def _overran(prov: Mapping[str, Any]) -> bool:
@@ -773,6 +821,12 @@ def _check_settings(
             f"within 0..24, got {day_hours}"
         )
     if lunch is None:
+        if lunch_minutes is not None:
+            raise SpecificationError(
+                f"lunch_minutes={lunch_minutes!r} is given but lunch=None (no "
+                "lunch break); fix: give the window the break is taken in, e.g. "
+                "lunch=(12, 13), or leave lunch_minutes out"
+            )
         return n_weeks, day_list, d0, d1, None
     l0, l1 = float(lunch[0]) * 60, float(lunch[1]) * 60
     lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
@@ -969,6 +1023,54 @@ def _check_calls_fit_windows(
     )
 
 
+def _check_home_near(
+    territory: Hashable,
+    rep_id: Hashable,
+    hlon: float,
+    hlat: float,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    ctx: _DayContext,
+) -> None:
+    """Refuse a rep home more than a day's drive from every account.
+
+    Such a home is a data error (e.g. lon and lat swapped, or the wrong rep)
+    rather than a working day too short, so it is named with its distance in
+    km, and with where swapping its lon and lat would put it.
+    """
+    reach = np.ones(len(lon), dtype=bool) if ctx.reach is None else ctx.reach
+    there = ctx.tmat[0, 1:]
+    day = ctx.d1 - ctx.d0
+    if not reach.any() or not (there[reach] > day).all():
+        return
+    from terrakit.data.geo import haversine_matrix
+
+    km = haversine_matrix([hlon], [hlat], lon, lat)[0]
+    clon, clat = float(np.mean(lon)), float(np.mean(lat))
+    km_c = float(haversine_matrix([hlon], [hlat], [clon], [clat])[0, 0])
+    hint = ""
+    if abs(hlat) <= 180 and abs(hlon) <= 90:
+        km_sw = haversine_matrix([hlat], [hlon], lon, lat)[0]
+        if km_sw.min() < 0.1 * km.min():
+            hint = (
+                f"; swapping home_lon and home_lat puts the home "
+                f"{km_sw.min():,.0f} km from the nearest"
+            )
+    raise DataValidationError(
+        "reps",
+        "home_lon/home_lat",
+        f"the home of rep {rep_id!r} ({hlon:g}, {hlat:g}) lies {km.min():,.0f} km "
+        f"from the nearest of the {len(lon)} accounts of territory {territory!r} "
+        f"({km_c:,.0f} km from their centroid ({clon:.4g}, {clat:.4g})), more "
+        f"than a day's drive: the nearest is {there[reach].min():.0f} min away, "
+        f"the working day {_hhmm(ctx.d0)}-{_hhmm(ctx.d1)} lasts {day:.0f} "
+        f"min{hint}",
+        rows=[rep_id],
+        fix="correct home_lon/home_lat (longitude first, in degrees), or plan "
+        "the territory from another rep's home (rep=)",
+    )
+
+
 def _check_day_fits(
     territory: Hashable,
     ids: Sequence[Hashable],
@@ -1108,7 +1210,10 @@ def _prepare(
         d1=d1,
         lunch=lunch_min,
         reach=reach,
+        tw_open=_minutes_of(acc, "tw_start"),
+        tw_close=_minutes_of(acc, "tw_end"),
     )
+    _check_home_near(territory, rep_id, hlon, hlat, lon, lat, ctx)
     _check_day_fits(territory, ids, visits, ctx)
     workload = _workload(
         visits,
@@ -1151,6 +1256,13 @@ def _prepare(
         earliest_move=earliest_move,
         last_before=last_before,
     )
+
+
+def _minutes_of(acc: pd.DataFrame, col: str) -> np.ndarray:
+    """A checked time-window column in minutes (NaN where absent)."""
+    if col not in acc.columns:
+        return np.full(len(acc), np.nan)
+    return pd.to_numeric(acc[col], errors="coerce").to_numpy(dtype=float) * 60.0
 
 
 def _after_previous(
@@ -1445,7 +1557,9 @@ class _DayContext:
     ``win_lo``/``win_hi`` are the accounts' opening and closing times
     (clipped to the day): a call starts at ``win_lo`` or later and ends by
     ``win_hi``.  ``reach`` says whether the travel matrix has a route from
-    home to the account and back (default: all).
+    home to the account and back (default: all).  ``tw_open``/``tw_close``
+    are the opening and closing times as given, before clipping to the day
+    (minutes, NaN: none; default: none), for the reasons shown to the user.
     """
 
     tmat: np.ndarray
@@ -1457,6 +1571,8 @@ class _DayContext:
     d1: float
     lunch: tuple[float, float, float] | None
     reach: np.ndarray | None = None
+    tw_open: np.ndarray | None = None
+    tw_close: np.ndarray | None = None
     _alone: dict[int, bool] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -1503,26 +1619,64 @@ class _DayContext:
         return hit
 
     def alone_reason(self, k: int) -> str:
+        """Why account ``k`` cannot be served in a day on its own, in times.
+
+        Leaving home at the start of the day, the call starts at the
+        earliest on arrival or at opening time; the reason names that start,
+        the call's end, the return home and what they break (closing time,
+        end of the day or, when the visit fits without it, the lunch break).
+        """
         if not self.reachable(k):
             return (
                 "cannot be reached from home: no route from/to home in the "
                 "travel matrix (infinite minutes, also via the other accounts' "
                 "places)"
             )
-        lmin = self.lunch[2] if self.lunch else 0.0
-        need = self.tmat[0, k + 1] + self.minutes[k] + self.tmat[k + 1, 0] + lmin
-        why = (
-            "cannot be reached and served within working hours: needs "
-            f"{need:.0f} min from home and back, window "
-            f"{_hhmm(self.win_lo[k])}-{_hhmm(self.win_hi[k])}"
-        )
-        if self.lunch and self._fits_without_lunch(k):
+        there, back = float(self.tmat[0, k + 1]), float(self.tmat[k + 1, 0])
+        m = float(self.minutes[k])
+        arrive = self.d0 + there
+        start = max(arrive, float(self.win_lo[k]))
+        end = start + m
+        home = end + back
+        opened = self._raw(self.tw_open, k)
+        closes = self._raw(self.tw_close, k)
+        window = ""
+        if not (math.isnan(opened) and math.isnan(closes)):
+            window = (
+                f"window {_hhmm(opened) or 'any time'}-{_hhmm(closes) or 'any time'}"
+            )
+        if start > arrive + 1e-9:
+            first = f"the earliest start is {_hhmm(start)}, when it opens ({window})"
+        else:
+            first = (
+                f"the earliest start is {_hhmm(start)} (leaving home at "
+                f"{_hhmm(self.d0)}, {there:.0f} min drive"
+                f"{'; ' + window if window else ''})"
+            )
+        call = f"{first}; the {m:g}-min call ends at {_hhmm(end)}"
+        lead = "cannot be reached and served within working hours: "
+        if not math.isnan(closes) and end > closes + 1e-9:
+            return f"{lead}{call}, after it closes at {_hhmm(closes)}"
+        if end > self.d1 + 1e-9:
+            return f"{lead}{call}, after the day ends at {_hhmm(self.d1)}"
+        if home > self.d1 + 1e-9:
+            return (
+                f"{lead}{call} and the {back:.0f}-min drive home returns at "
+                f"{_hhmm(home)}, after the day ends at {_hhmm(self.d1)}"
+            )
+        why = f"{lead}{call} and the drive home returns at {_hhmm(home)}"
+        if self.lunch:
             l0, l1, lm = self.lunch
             why += (
-                f", and with the drive the call cannot be placed before or after "
-                f"the {lm:g}-min lunch break taken within {_hhmm(l0)}-{_hhmm(l1)}"
+                f" (the day ends at {_hhmm(self.d1)}), but with the drive the "
+                f"call cannot be placed before or after the {lm:g}-min lunch "
+                f"break taken within {_hhmm(l0)}-{_hhmm(l1)}"
             )
         return why
+
+    @staticmethod
+    def _raw(values: np.ndarray | None, k: int) -> float:
+        return math.nan if values is None else float(values[k])
 
 
 #: A day's route as tokens: ``("visit", k)`` for account ``k``, ``("lunch",
@@ -1662,18 +1816,18 @@ def _solve_day(
         if res is not None:
             tokens = res[0]
     used = {k for kind, k in tokens if kind == "visit"}
-    lmin = ctx.lunch[2] if ctx.lunch else 0.0
-    for k in feasible:
-        if k not in used:
-            dropped.append(
-                (
-                    k,
-                    "day overfull: the day's other visits and travel leave "
-                    f"no room ({sum(ctx.minutes[a] for a in accs):.0f} min of "
-                    f"visits planned in {ctx.d1 - ctx.d0 - lmin:.0f} working "
-                    "minutes)",
-                )
-            )
+    if len(used) < len(feasible):
+        lmin = ctx.lunch[2] if ctx.lunch else 0.0
+        info = _day_output(tokens, ctx)[1]
+        why = (
+            "day overfull: the day's other visits and travel leave no room "
+            f"({sum(ctx.minutes[a] for a in accs):.0f} min of visits planned "
+            f"in {ctx.d1 - ctx.d0 - lmin:.0f} working minutes; the route of "
+            f"the {len(used)} visits kept takes {info['service']:.0f} min of "
+            f"calls + {info['drive']:.0f} min of driving = "
+            f"{info['service'] + info['drive']:.0f} min)"
+        )
+        dropped.extend((k, why) for k in feasible if k not in used)
     return tokens, dropped
 
 
@@ -1962,6 +2116,24 @@ def _day_output(
 
 
 # -- all territories -----------------------------------------------------------------
+_PLANS_COLUMNS = [
+    "territory_id",
+    "rep_id",
+    "accounts",
+    "visits",
+    "dropped",
+    "service_hours",
+    "drive_hours",
+    "work_hours",
+    "drive_hours_year",
+    "work_hours_year",
+    "drive_share",
+    "needed_hours",
+    "available_hours",
+    "overloaded",
+]
+
+
 @dataclass(frozen=True, eq=False)
 class TerritoryPlans:
     """Call plans of every territory, with travel hours per rep.
@@ -2015,7 +2187,7 @@ class TerritoryPlans:
                     "overloaded": bool(p.workload.get("overloaded", False)),
                 }
             )
-        return pd.DataFrame(rows).set_index("territory_id")
+        return pd.DataFrame(rows, columns=_PLANS_COLUMNS).set_index("territory_id")
 
     def travel_hours(self, per: str = "year") -> pd.Series:
         """Driving hours per rep (``per="year"`` or ``"cycle"``), for sizing/design."""
@@ -2033,6 +2205,8 @@ class TerritoryPlans:
 
     def summary(self) -> str:
         df = self.to_frame()
+        if df.empty:
+            return f"Call plans: 0 territories, {self.weeks}-week cycle"
         lines = [
             f"Call plans: {len(df)} territories, {self.weeks}-week cycle",
             f"  visits {int(df['visits'].sum())}, dropped {int(df['dropped'].sum())}",
@@ -2053,6 +2227,75 @@ class TerritoryPlans:
 
     def __str__(self) -> str:
         return f"{self.summary()}\n  ({self.seconds:.1f} s)"
+
+
+def _reps_by_territory(
+    study: Study, terrs: list[Hashable], rep: Any
+) -> dict[Hashable, Hashable]:
+    """``plan_all``'s ``rep=``: one rep id for all, or a territory → rep mapping.
+
+    Returns the rep given for each territory (territories left out of a
+    mapping get their rep inferred, as :func:`plan_calls` does).
+    """
+    if rep is None:
+        return {}
+    if not isinstance(rep, Mapping):
+        return dict.fromkeys(terrs, rep)
+    planned = set(terrs)
+    unknown = [t for t in rep if t not in planned]
+    if unknown:
+        raise SpecificationError(
+            f"rep= names territories that are not planned: {unknown[:8]}"
+            f"{' ...' if len(unknown) > 8 else ''}; its keys must be territory "
+            f"ids among those planned ({terrs[:8]}{' ...' if len(terrs) > 8 else ''})"
+        )
+    known = set() if study.reps is None else set(study.reps.index)
+    bad = {}
+    for t, r in rep.items():
+        try:
+            ok = r in known
+        except TypeError:  # unhashable
+            ok = False
+        if not ok:
+            bad[t] = r
+    if bad:
+        listed = ", ".join(f"{t!r}: {r!r}" for t, r in list(bad.items())[:8])
+        shown = ", ".join(map(str, sorted(known, key=str)[:8]))
+        raise KeyError(
+            f"rep= maps {len(bad)} territor{'y' if len(bad) == 1 else 'ies'} to "
+            "reps that are not in the reps "
+            f"table ({listed}); reps: {shown}{' ...' if len(known) > 8 else ''}; "
+            "fix: map each territory to a rep id of the reps table"
+        )
+    return dict(rep)
+
+
+def _check_inferred_reps(
+    rep_of: Mapping[Hashable, Hashable], inferred: Sequence[Hashable]
+) -> None:
+    """Refuse a rep inferred for a territory that another territory also gets."""
+    by_rep: dict[Hashable, list[Hashable]] = {}
+    for t, r in rep_of.items():
+        by_rep.setdefault(r, []).append(t)
+    guessed = set(inferred)
+    shared = {
+        r: ts for r, ts in by_rep.items() if len(ts) > 1 and guessed.intersection(ts)
+    }
+    if not shared:
+        return
+    listed = "; ".join(
+        f"rep {r!r} for "
+        + ", ".join(f"{t!r}{'' if t in guessed else ' (given)'}" for t in ts)
+        for r, ts in shared.items()
+    )
+    example = ", ".join(f"{t!r}: ..." for t in next(iter(shared.values())))
+    raise SpecificationError(
+        f"one rep is inferred for several territories ({listed}): the rep whose "
+        "id is the territory id, else the accounts' most common owner; each "
+        "would be routed from the same home and travel_hours() would list the "
+        "rep more than once; fix: pass rep= a mapping naming each territory's "
+        f"rep, e.g. rep={{{example}}}"
+    )
 
 
 def plan_all(
@@ -2077,7 +2320,9 @@ def plan_all(
         Passed to :func:`plan_calls` (``weeks``, ``time_limit``, ``seed``...);
         ``previous`` is the :class:`TerritoryPlans` of the cycle before, each
         territory getting its own plan from it (none for a territory it
-        lacks).
+        lacks); ``rep`` is one rep id for every territory or a mapping
+        ``territory → rep id`` (territories it leaves out get their rep
+        inferred as :func:`plan_calls` does).
 
     Returns
     -------
@@ -2088,7 +2333,9 @@ def plan_all(
     -----
     TerrakitWarning
         Once, listing the territories whose visits need more hours than the
-        cycle holds (instead of one warning per territory).
+        cycle holds (instead of one warning per territory); once more,
+        listing those that dropped visits from overfull days although that
+        check found them not overloaded.
     TimeLimitWarning
         Once, listing the territories whose day routes ran out of time; once
         more, listing those whose rebalancing was cut short or whose plan
@@ -2098,7 +2345,11 @@ def plan_all(
     ------
     SpecificationError, DataValidationError, KeyError
         As :func:`plan_calls`, for any territory, before the first territory
-        is solved.
+        is solved; also for an empty ``territories``, a ``rep`` mapping with
+        keys that are not planned territories (SpecificationError) or values
+        that are not reps (KeyError), and one rep inferred for several
+        territories (SpecificationError naming them: pass ``rep`` as a
+        mapping).
     TypeError
         A keyword that :func:`plan_calls` does not take.
     """
@@ -2120,20 +2371,27 @@ def plan_all(
         )
     al = study._get_alignment(alignment)
     terrs = list(al.territories if territories is None else territories)
+    if not terrs:
+        raise SpecificationError(
+            f"territories is empty: there is nothing to plan; give territory ids "
+            f"of alignment {al.name!r}, or territories=None for all of them"
+        )
     prev = kwargs.pop("previous", None)
     if prev is not None and not isinstance(prev, TerritoryPlans):
         raise SpecificationError(
             f"previous must be the TerritoryPlans of the cycle before, got "
             f"{type(prev).__name__}"
         )
+    reps = _reps_by_territory(study, terrs, kwargs.pop("rep", None))
 
     def args(t: Hashable) -> dict[str, Any]:
-        return kwargs if prev is None else {**kwargs, "previous": prev.plans.get(t)}
+        out = {**kwargs, "rep": reps.get(t)}
+        return out if prev is None else {**out, "previous": prev.plans.get(t)}
 
     # every territory's data and settings are checked before the first is
     # solved, so that a bad account in the last territory costs no solving
-    for t in terrs:
-        _prepare(study, al, t, **args(t))
+    rep_of = {t: _prepare(study, al, t, **args(t)).rep_id for t in terrs}
+    _check_inferred_reps(rep_of, inferred=[t for t in terrs if reps.get(t) is None])
     plans = {}
     for t in tqdm(terrs, desc="call plans", disable=not progress):
         plans[t] = _solve(_prepare(study, al, t, **args(t)))
@@ -2148,6 +2406,18 @@ def plan_all(
             f"{len(over)} of {len(plans)} territories are overloaded: {listed}"
             f"{' ...' if len(over) > 8 else ''}; their plans drop visits (see "
             "to_frame()['overloaded'] and each plan's workload)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
+    unforeseen = [(t, _unforeseen_drops_text(p)) for t, p in plans.items()]
+    unforeseen = [(t, txt) for t, txt in unforeseen if txt]
+    if unforeseen:
+        warnings.warn(
+            f"{len(unforeseen)} of {len(plans)} territories dropped visits that "
+            "the workload check did not foresee: "
+            + "; ".join(f"{t}: {txt}" for t, txt in unforeseen[:3])
+            + f"{' ...' if len(unforeseen) > 3 else ''} (see to_frame()['dropped'] "
+            "and each plan's dropped)",
             TerrakitWarning,
             stacklevel=2,
         )

@@ -112,3 +112,146 @@ def test_reference_falls_back_to_the_generic_columns(tmp_path: Path) -> None:
     """A reference.csv with the generic columns serves tsplib (no KeyError)."""
     (tmp_path / "reference.csv").write_text("instance,optimal_value\nburma14,3323\n")
     assert tsplib.reference_values(tmp_path) == {"burma14": 3323.0}
+
+
+def _matrix_file(tmp_path: Path, n: int, fmt: str, values: list[int]) -> Path:
+    f = tmp_path / f"t_{fmt}.tsp"
+    f.write_text(
+        f"NAME: t\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
+        f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n"
+        f"{' '.join(map(str, values))}\nEOF\n"
+    )
+    return f
+
+
+_N5 = 5
+_D5 = np.zeros((_N5, _N5), dtype=int)
+for _k, (_i, _j) in enumerate((i, j) for i in range(_N5) for j in range(i + 1, _N5)):
+    _D5[_i, _j] = _D5[_j, _i] = 10 * (_k + 1)  # distinct distances
+
+
+@pytest.mark.parametrize(
+    ("fmt", "entries"),
+    [
+        # TSPLIB95 §1.1: *_COL lists a triangle column by column
+        ("UPPER_COL", [(i, j) for j in range(_N5) for i in range(0, j)]),
+        ("LOWER_COL", [(i, j) for j in range(_N5) for i in range(j + 1, _N5)]),
+        ("UPPER_DIAG_COL", [(i, j) for j in range(_N5) for i in range(0, j + 1)]),
+        ("LOWER_DIAG_COL", [(i, j) for j in range(_N5) for i in range(j, _N5)]),
+    ],
+)
+def test_column_formats_read_column_by_column(
+    tmp_path: Path, fmt: str, entries: list[tuple[int, int]]
+) -> None:
+    """A 5-node matrix with distinct distances written in each column format
+    reads back identical (it was read as the same-named row format)."""
+    inst = tsplib.read_instance(
+        _matrix_file(tmp_path, _N5, fmt, [int(_D5[i, j]) for i, j in entries])
+    )
+    np.testing.assert_array_equal(inst.matrix, _D5)
+
+
+def _coord_file(tmp_path: Path, body: str) -> Path:
+    f = tmp_path / "sq.tsp"
+    f.write_text(
+        "NAME: sq\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+        f"NODE_COORD_SECTION\n{body}EOF\n"
+    )
+    return f
+
+
+def test_coordinates_are_stored_by_node_id(tmp_path: Path) -> None:
+    """Lines of NODE_COORD_SECTION in another order give the same instance."""
+    shuffled = _coord_file(tmp_path, "2 10 0\n1 0 0\n4 0 10\n3 10 10\n")
+    inst = tsplib.read_instance(shuffled)
+    assert tsplib.tour_length(inst, [1, 2, 3, 4]) == 40
+    np.testing.assert_array_equal(inst.coords, [[0, 0], [10, 0], [10, 10], [0, 10]])
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (
+            "1 0 0\n1 10 0\n3 10 10\n4 0 10\n",
+            r"line 7 of NODE_COORD_SECTION repeats "
+            r"node id 1 \(first given on line 6\)",
+        ),
+        (
+            "1 0 0\n2 10 0\n5 10 10\n6 0 10\n",
+            r"node ids 1\.\.4 \(DIMENSION\) once "
+            r"each; ids outside 1\.\.4: 5, 6 \(line 8 first\); ids missing: 3, 4",
+        ),
+        (
+            "1 0 nan\n2 10 0\n3 10 10\n4 0 10\n",
+            r"line 6 of NODE_COORD_SECTION has a "
+            r"coordinate that is not a finite number: '1 0 nan'",
+        ),
+        ("1 0 0\n2 10 0\n3 10 inf\n4 0 10\n", r"line 8 .*not a finite number"),
+    ],
+)
+def test_node_ids_must_be_one_to_n_and_coordinates_finite(
+    tmp_path: Path, body: str, match: str
+) -> None:
+    with pytest.raises(ValueError, match=r"sq\.tsp: not a valid tsplib instance: "):
+        tsplib.read_instance(_coord_file(tmp_path, body))
+    with pytest.raises(ValueError, match=match):
+        tsplib.read_instance(_coord_file(tmp_path, body))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body", "match"),
+    [
+        (
+            "FULL_MATRIX",
+            "0 1 2 3 0 4 5 6 0",
+            r"FULL_MATRIX is not symmetric \(3 "
+            r"pair\(s\) differ, e\.g\. d\(1,2\) = 1 but d\(2,1\) = 3\)",
+        ),
+        (
+            "UPPER_ROW",
+            "1 -2 3",
+            r"line 7 of EDGE_WEIGHT_SECTION holds the weight "
+            r"'-2'; weights are finite distances of 0 or more",
+        ),
+        (
+            "UPPER_ROW",
+            "1.4 2.5 3.5",
+            r"weight '1\.4', which is not a whole number; "
+            r"TSPLIB edge weights are integers",
+        ),
+        ("UPPER_ROW", "1 nan 3", r"weight 'nan'; weights are finite"),
+    ],
+)
+def test_bad_weights_are_refused(
+    tmp_path: Path, fmt: str, body: str, match: str
+) -> None:
+    with pytest.raises(ValueError, match=r"t\.tsp: not a valid tsplib instance: "):
+        tsplib.read_instance(_explicit_file(tmp_path, fmt, body))
+    with pytest.raises(ValueError, match=match):
+        tsplib.read_instance(_explicit_file(tmp_path, fmt, body))
+    # whole numbers written with a decimal point are integers
+    f = _explicit_file(tmp_path, "UPPER_ROW", "1.0 2 3.00")
+    assert tsplib.read_instance(f).matrix[1, 2] == 3
+
+
+def test_a_binary_file_and_a_bad_dimension_name_the_file(tmp_path: Path) -> None:
+    """A file that is not text raised a bare UnicodeDecodeError; a DIMENSION
+    of 3.5 in a folder raised int()'s bare error from find_instances."""
+    binary = tmp_path / "bin.tsp"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(
+        ValueError, match=r"bin\.tsp: not a valid tsplib instance: not a text file"
+    ):
+        tsplib.read_instance(binary)
+    with pytest.raises(ValueError, match=r"bin\.tsp: .*not a text file"):
+        tsplib.find_instances(tmp_path)
+    binary.unlink()
+    (tmp_path / "dim.tsp").write_text(
+        "NAME: a\nTYPE: TSP\nDIMENSION: 3.5\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+        "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nEOF\n"
+    )
+    match = r"dim\.tsp: not a valid tsplib instance: DIMENSION '3\.5' is not a whole"
+    with pytest.raises(ValueError, match=match):
+        tsplib.find_instances(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        tsplib.run_family(tmp_path, time_limit=1)

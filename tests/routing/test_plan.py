@@ -313,6 +313,11 @@ def no_solving(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"days": "Mon"}, r"sequence of weekday names .*got the text 'Mon'"),
         ({"backend": "gurobi"}, r"unknown routing backend 'gurobi'"),
         ({"travel": "osrm"}, r"travel of type str is not understood"),
+        (
+            {"lunch": None, "lunch_minutes": 30},
+            r"lunch_minutes=30 is given but lunch=None \(no lunch break\); fix: "
+            r"give the window",
+        ),
     ],
 )
 def test_bad_settings_are_refused(
@@ -767,3 +772,214 @@ def test_route_search_at_time_limit_warns(monkeypatch: pytest.MonkeyPatch) -> No
     assert p.n_visits + len(p.dropped) == p.schedule["visits"].sum()
     with pytest.warns(TimeLimitWarning, match=r"1 of 1 territories stopped"):
         plan_all(study, "current", progress=False, weeks=1, time_limit=5)
+
+
+def _two_clusters_matrix() -> np.ndarray:
+    """Home + 6 accounts: two triangles of accounts 5 min apart, 200 min from
+    each other, each account 100 min from home."""
+    m = np.full((7, 7), 200.0)
+    m[0, :] = m[:, 0] = 100.0
+    for grp in ([1, 2, 3], [4, 5, 6]):
+        m[np.ix_(grp, grp)] = 5.0
+    np.fill_diagonal(m, 0.0)
+    return m
+
+
+def test_drops_the_workload_check_missed_warn_with_the_driving() -> None:
+    """The check estimates 6.8 h of calls and driving (nearest neighbours 5 min
+    apart, one 200-min home round trip) in an 8-h day: not overloaded; but
+    the two clusters are 200 min apart, so 3 visits are dropped.  That used
+    to pass without a warning, and the reason quoted only the call minutes."""
+    from terrakit.exceptions import TerrakitWarning
+
+    study = make_study(6, calls=(48.0,))
+    kw: dict[str, Any] = {
+        "weeks": 1,
+        "days": ("Mon",),
+        "travel": _two_clusters_matrix(),
+        "time_limit": 5,
+        "seed": 0,
+    }
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"R01: 3 of 6 visits were dropped from overfull days although the "
+        r"workload check before solving found the territory not overloaded "
+        r"\(6\.8 h needed: 3\.0 h of calls \+ about 3\.8 h of driving "
+        r"estimated, 8\.0 h available\); the routes drive 3\.5 h for the 3 "
+        r"visits routed; see plan\.dropped",
+    ):
+        p = plan_calls(study, "current", "R01", **kw)
+    assert not p.workload["overloaded"] and len(p.dropped) == 3
+    why = p.dropped["reason"].iloc[0]
+    assert why.startswith("day overfull")
+    assert (
+        "the route of the 3 visits kept takes 90 min of calls + 210 min of "
+        "driving = 300 min" in why
+    )
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"1 of 1 territories dropped visits that the workload check did not "
+        r"foresee: R01: 3 of 6 visits were dropped",
+    ):
+        plan_all(study, "current", progress=False, **kw)
+
+
+def test_alone_reason_gives_the_times() -> None:
+    """The reason used to quote the round trip with the lunch break ("needs
+    169 min from home and back") and the window clipped to the day; it now
+    gives the earliest start, the call's end, the return and what they pass."""
+    study = make_study(6, calls=(48.0,), call_minutes=40.0)
+    acc = study.accounts
+    acc["tw_start"] = [np.nan] * 4 + [8.0, 15.0]
+    acc["tw_end"] = [np.nan] * 4 + [9.0, 17.0]
+    m = np.full((7, 7), 20.0)
+    np.fill_diagonal(m, 0.0)
+    m[0, 5] = m[5, 0] = 50.0  # A004: arrives 08:50, call to 09:30
+    m[0, 6] = m[6, 0] = 35.0  # A005: 15:00 + 40 min, home at 16:15
+    p = plan_calls(
+        study.replace(accounts=acc),
+        "current",
+        "R01",
+        weeks=1,
+        days=("Mon",),
+        day_hours=(8, 16),
+        travel=m,
+        time_limit=5,
+    )
+    why = p.dropped.set_index("account_id")["reason"]
+    assert why["A004"] == (
+        "cannot be reached and served within working hours: the earliest start "
+        "is 08:50 (leaving home at 08:00, 50 min drive; window 08:00-09:00); the "
+        "40-min call ends at 09:30, after it closes at 09:00"
+    )
+    assert why["A005"] == (
+        "cannot be reached and served within working hours: the earliest start "
+        "is 15:00, when it opens (window 15:00-17:00); the 40-min call ends at "
+        "15:40 and the 35-min drive home returns at 16:15, after the day ends "
+        "at 16:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("home", "match"),
+    [
+        (
+            (33.75, -84.4),  # Atlanta typed lat, lon
+            r"reps\.home_lon/home_lat: the home of rep 'R01' \(33\.75, -84\.4\) "
+            r"lies 1\d,\d{3} km from the nearest of the 6 accounts of territory "
+            r"'R01' \(1\d,\d{3} km from their centroid .*\), more than a day's "
+            r"drive: the nearest is \d+ min away, the working day 08:00-17:00 "
+            r"lasts 540 min; swapping home_lon and home_lat puts the home \d+ km "
+            r"from the nearest",
+        ),
+        (
+            (2.35, 48.85),  # Paris
+            r"the home of rep 'R01' \(2\.35, 48\.85\) lies 7,\d{3} km .*lasts 540 "
+            r"min \(rows: 'R01'\)\. Fix: correct home_lon/home_lat",
+        ),
+    ],
+)
+def test_home_far_from_every_account_is_named(
+    home: tuple[float, float], match: str, no_solving: None
+) -> None:
+    """It used to be blamed on the working day, lunch or call length."""
+    from terrakit.exceptions import DataValidationError
+
+    study = make_study(6)
+    reps = study.reps
+    reps.loc["R01", ["home_lon", "home_lat"]] = home
+    with pytest.raises(DataValidationError, match=match):
+        plan_calls(study.replace(reps=reps), "current", "R01", weeks=1)
+
+
+def _split_study() -> Study:
+    """R01's units split into territories T1 and T2 (ids that are not reps)."""
+    from terrakit.data import Alignment
+
+    study = make_study(12)
+    al = Alignment.from_mapping(
+        {"u0": "T1", "u1": "T1", "u2": "T2", "u3": "T2"}, name="split"
+    )
+    return study.replace(alignments={"split": al})
+
+
+def test_plan_all_refuses_one_inferred_rep_for_several_territories(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both territories were routed from R01's home without a word, and
+    travel_hours() listed R01 twice."""
+    from terrakit.routing import plan as pl
+
+    study = _split_study()
+    solved: list[object] = []
+    monkeypatch.setattr(pl, "_solve", lambda prep: solved.append(prep))
+    with pytest.raises(
+        SpecificationError,
+        match=r"one rep is inferred for several territories \(rep 'R01' for 'T1', "
+        r"'T2'\).*fix: pass rep= a mapping naming each territory's rep, e\.g\. "
+        r"rep=\{'T1': \.\.\., 'T2': \.\.\.\}",
+    ):
+        plan_all(study, "split", progress=False, weeks=1)
+    with pytest.raises(SpecificationError, match=r"rep 'R01' for 'T1' \(given\), 'T2'"):
+        plan_all(study, "split", progress=False, weeks=1, rep={"T1": "R01"})
+    assert solved == []
+
+
+@pytest.mark.parametrize(
+    ("rep", "err", "match"),
+    [
+        (
+            {"T9": "R01"},
+            SpecificationError,
+            r"rep= names territories that are not planned: \['T9'\]; its keys "
+            r"must be territory ids",
+        ),
+        (
+            {"T1": "R99"},
+            KeyError,
+            r"rep= maps 1 territory to reps that are not in the reps table "
+            r"\('T1': 'R99'\); reps: R01",
+        ),
+        ({"T1": ["R01"]}, KeyError, r"\('T1': \['R01'\]\)"),
+    ],
+)
+def test_plan_all_rep_mapping_is_checked(
+    rep: dict[str, object], err: type[Exception], match: str, no_solving: None
+) -> None:
+    """A mapping used to raise a bare TypeError (unhashable type: 'dict')."""
+    with pytest.raises(err, match=match):
+        plan_all(_split_study(), "split", progress=False, weeks=1, rep=rep)
+
+
+def test_plan_all_takes_a_rep_per_territory() -> None:
+    study = _split_study()
+    plans = plan_all(
+        study,
+        "split",
+        progress=False,
+        weeks=1,
+        time_limit=2,
+        rep={"T1": "R01", "T2": "R01"},
+    )
+    assert plans.to_frame()["rep_id"].tolist() == ["R01", "R01"]
+    with pytest.raises(SpecificationError, match=r"a territory → rep mapping is "):
+        plan_calls(study, "split", "T1", rep={"T1": "R01"})  # type: ignore[arg-type]
+
+
+def test_plan_all_refuses_no_territories() -> None:
+    """territories=[] returned plans whose to_frame/summary/travel_hours raised
+    a bare KeyError."""
+    from terrakit.routing import TerritoryPlans
+
+    with pytest.raises(
+        SpecificationError,
+        match=r"territories is empty: there is nothing to plan; give territory "
+        r"ids of alignment 'current', or territories=None",
+    ):
+        plan_all(make_study(5), "current", territories=[], progress=False)
+    empty = TerritoryPlans(plans={}, weeks=1, weeks_per_year=48)
+    frame = empty.to_frame()
+    assert frame.empty and frame.index.name == "territory_id"
+    assert {"rep_id", "drive_hours_year", "overloaded"} <= set(frame.columns)
+    assert empty.travel_hours().empty
+    assert empty.summary() == "Call plans: 0 territories, 1-week cycle"
