@@ -237,8 +237,10 @@ class PotentialResult:
                 "unit_id",
                 f"none of the {len(idx)} accounts of this fit has a unit of the "
                 "study, so every unit potential would be 0",
-                fix="fit on accounts with a unit_id column (or lon/lat inside "
-                "the units), or ask for level='account'",
+                fix="give the accounts the unit_id of the unit they lie in and "
+                "fit again: study = study.replace(accounts=tk.data.io."
+                "join_to_units(study.accounts, study.units)) (from their "
+                "lon/lat), or ask for level='account'",
             )
         if lost.any():
             warnings.warn(

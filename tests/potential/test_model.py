@@ -378,6 +378,31 @@ def test_missing_covariate_names_the_fix(grid_with_island):
         ).fit(grid_with_island, level="unit")
 
 
+@pytest.mark.parametrize(
+    ("level", "key", "names", "match"),
+    [
+        ("account", "account_covariates", ["annual_sales"], "the sales column"),
+        ("account", "account_covariates", ["employees", "employees"], "more than"),
+        ("unit", "unit_covariates", ["population", "sales"], "the sales column"),
+        ("unit", "unit_covariates", ["income", "income"], "more than once"),
+    ],
+)
+def test_outcome_or_repeated_covariates_are_refused(
+    no_mcmc, grid_with_island, level, key, names, match
+):
+    """The sales column as its own covariate (buyers' potential collapses onto
+    their sales) and a covariate named twice were fitted silently."""
+    with pytest.raises(SpecificationError, match=match) as err:
+        PotentialModel(model_config={key: names}).fit(grid_with_island, level=level)
+    msg = str(err.value)
+    assert f"model_config[{key!r}]" in msg and "Fix:" in msg
+    # the columns that are allowed are listed, the sales column is not
+    if level == "account":
+        assert "numeric columns of the accounts table: ['employees']" in msg
+    else:
+        assert "table: ['population', 'income']" in msg
+
+
 def test_nan_covariate_lists_rows(grid_with_island):
     units = grid_with_island.units.copy()
     units.loc["u4", "income"] = np.nan
@@ -517,6 +542,60 @@ def test_unit_totals_of_accounts_without_units_are_refused(no_mcmc, grid_with_is
             match=r"accounts\.unit_id: none of the 20 accounts of this fit has a unit",
         ):
             ask()
+
+
+def _accounts_at_lonlat(study):
+    """The accounts of ``study`` with lon/lat at their unit's centre, no unit_id."""
+    centre = study.units.geometry.centroid.to_crs("EPSG:4326")
+    acc = study.accounts
+    return acc.drop(columns="unit_id").assign(
+        lon=centre.x.reindex(acc["unit_id"]).to_numpy(),
+        lat=centre.y.reindex(acc["unit_id"]).to_numpy(),
+    )
+
+
+def test_accounts_without_unit_id_are_caught_before_sampling(no_mcmc, grid_with_island):
+    """Accounts with lon/lat but no unit_id: the advice used to be
+    group_column=None, whose fit then failed on unit totals after sampling with
+    a hint ('lon/lat inside the units') that did not help."""
+    import terrakit as tk
+
+    study = grid_with_island.replace(accounts=_accounts_at_lonlat(grid_with_island))
+    with pytest.raises(DataValidationError, match="no unit_id column") as err:
+        PotentialModel().fit(study, level="account")
+    assert "tk.data.io.join_to_units(study.accounts, study.units)" in str(err.value)
+    # without the unit pooling: warned before sampling, with the same fix
+    with pytest.warns(TerrakitWarning, match="none of the 20 accounts lies in a unit"):
+        res = PotentialModel(model_config={"group_column": None}).fit(
+            study, level="account"
+        )
+    with pytest.raises(DataValidationError, match="join_to_units") as err:
+        res.draws("unit")
+    assert "lon/lat inside" not in str(err.value)
+    # the fix works: every account gets its unit back
+    joined = tk.data.io.join_to_units(study.accounts, study.units)
+    assert (joined["unit_id"] == grid_with_island.accounts["unit_id"]).all()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = PotentialModel().fit(study.replace(accounts=joined), level="account")
+    assert not [w for w in caught if "lies in a unit" in str(w.message)]
+    assert res.draws("unit").sizes["unit"] == 10
+
+
+def test_laplace_is_refused_at_account_level(no_mcmc, grid_with_island):
+    """A Gaussian at the joint mode of the hierarchical account model put
+    tau_group at 2.0 (truth 0.3) and prospects at ~6x their potential."""
+    m = PotentialModel(sampler_config={"method": "laplace"})
+    with pytest.raises(
+        SpecificationError, match="not available at level='account'"
+    ) as err:
+        m.fit(grid_with_island, level="account")
+    msg = str(err.value)
+    assert "tau_group" in msg and "'advi'" in msg and "'nutpie'" in msg
+    # the unit level keeps its (grid-integrated) Laplace path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        assert m.fit(grid_with_island, level="unit").method == "laplace"
 
 
 @pytest.mark.parametrize(
@@ -710,7 +789,6 @@ def test_buyers_with_equal_sales_are_refused(grid_with_island, method):
     units = grid_with_island.units.copy()
     units["sales"] = np.where(units["sales"] > 0, 1000.0, 0.0)
     study = grid_with_island.replace(units=units)
-    m = PotentialModel(sampler_config={"method": method})
     for spatial in ("bym2", "none"):
         with pytest.raises(DataValidationError, match="have the same sales") as err:
             PotentialModel(
@@ -723,8 +801,10 @@ def test_buyers_with_equal_sales_are_refused(grid_with_island, method):
         build_unit_model(study)  # the MCMC paths' model
     acc = grid_with_island.accounts.copy()
     acc["annual_sales"] = np.where(acc["annual_sales"] > 0, 250.0, 0.0)
+    # the account level has no 'laplace' (refused); the data fail first either way
+    m_acc = PotentialModel(sampler_config={"method": method.replace("laplace", "advi")})
     with pytest.raises(DataValidationError, match="accounts with sales have the same"):
-        m.fit(grid_with_island.replace(accounts=acc), level="account")
+        m_acc.fit(grid_with_island.replace(accounts=acc), level="account")
     # rounding noise is no spread; a real spread fits
     units["sales"] = np.where(
         units["sales"] > 0, 1000.0 * (1 + 1e-14 * np.arange(10)), 0
