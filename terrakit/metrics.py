@@ -234,7 +234,31 @@ def _measure(units: pd.DataFrame, name: str) -> pd.Series:
             fix="choose one of those columns, 'units' for unit counts, or add the "
             "column (accounts/workload/sales are derived from an accounts table)",
         )
-    vals = pd.to_numeric(units[name], errors="coerce")
+    col = units[name]
+    if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+        as_num = pd.to_numeric(col, errors="coerce")
+        text = col.notna() & as_num.isna()
+        if text.any():
+            num = [
+                str(c)
+                for c in units.columns
+                if c != "geometry"
+                and pd.api.types.is_numeric_dtype(units[c])
+                and not pd.api.types.is_bool_dtype(units[c])
+            ]
+            sample = col[text].iloc[0]
+            raise DataValidationError(
+                "units",
+                name,
+                f"measure {name!r} is a text column (e.g. {sample!r}), not "
+                f"numbers; a measure is summed per territory, so it must be "
+                f"numeric (numeric columns: {['units', *num][:13]})",
+                rows=list(units.index[text.to_numpy()]),
+                n_bad=int(text.sum()),
+                fix="choose one of those columns, 'units' for unit counts, or "
+                "convert the column to numbers first",
+            )
+    vals = pd.to_numeric(col, errors="coerce")
     if vals.isna().any():
         bad = vals.isna()
         raise DataValidationError(
@@ -357,7 +381,9 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     n = xs.size
     # Σ_i Σ_j |x_i - x_j| = 2 Σ_k (2k - n - 1) x_(k) for sorted x, k = 1..n
     k = np.arange(1, n + 1)
-    return float(2.0 * np.sum((2 * k - n - 1) * xs) / (2.0 * n * n * xs.mean()))
+    g = float(2.0 * np.sum((2 * k - n - 1) * xs) / (2.0 * n * n * xs.mean()))
+    # float rounding of equal values can give -1e-17: the coefficient is ≥ 0
+    return max(g, 0.0)
 
 
 # -- KPIs ----------------------------------------------------------------------

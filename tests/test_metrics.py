@@ -324,3 +324,24 @@ def test_gini_refuses_negative_values():
     b = metrics.balance_table({"change": np.array([-1.0, 2.0, 5.0])})
     assert np.isnan(b.loc["change", "gini"])
     assert b.loc["change", "mean"] == pytest.approx(2.0)
+
+
+def test_gini_of_equal_values_is_never_negative():
+    """Float rounding gave -3.1e-17 for 37 equal territories."""
+    x = np.full(37, 0.7)
+    assert metrics.gini(x / x.mean()) == 0.0
+    b = metrics.balance_table({"workload": x})
+    assert b.loc["workload", "gini"] >= 0.0
+
+
+def test_a_text_measure_is_called_text(toy_grid_3x3, current):
+    """A text column given as a measure was reported as 'values are missing or
+    not numbers ... fill them (0 if there is none)'."""
+    units = toy_grid_3x3.units.assign(state="GA")
+    study = toy_grid_3x3.replace(units=units)
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance(study, current, "state")
+    msg = str(err.value)
+    assert "measure 'state' is a text column (e.g. 'GA')" in msg
+    assert "'workload'" in msg and "'units'" in msg  # the numeric columns
+    assert "fill them" not in msg

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import matplotlib.pyplot as plt
 import pytest
@@ -126,3 +128,62 @@ def test_bad_settings_are_refused_before_a_figure_is_made(toy_grid_3x3):
     with pytest.raises(ValueError, match=r"it lacks \['objective', 'status'\]"):
         plot_pareto(pd.DataFrame({"value": [0.05]}))
     assert plt.get_fignums() == []
+
+
+def _label_overlaps(ax):
+    fig = ax.figure
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.get_xticklabels() if t.get_text()]
+    return sum(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+
+@pytest.mark.parametrize("n, long", [(6, True), (60, False)])
+def test_balance_chart_labels_never_overlap(toy_grid_3x3, n, long):
+    """Long names (or many territories) overlapped: the rotation was decided
+    by the number of territories, not by the labels' measured width."""
+    import pandas as pd
+
+    units = toy_grid_3x3.units
+    # 60 territories need 60 units: repeat the grid's units
+    idx = pd.Index([f"u{i}" for i in range(max(n, len(units)))])
+    geo = gpd.GeoDataFrame(
+        {"workload": range(1, len(idx) + 1)},
+        geometry=[units.geometry.iloc[i % len(units)] for i in range(len(idx))],
+        index=idx,
+        crs=units.crs,
+    )
+    name = "Atlanta Metro North & Upstate Key Accounts {}" if long else "T{:02d}"
+    al = Alignment(pd.Series([name.format(i % n) for i in range(len(idx))], index=idx))
+    ax = balance_chart(geo, al, "workload")
+    assert _label_overlaps(ax) == 0
+    _, ax2 = plt.subplots(figsize=(8, 3.6))
+    balance_chart(geo, al, "workload", ax=ax2)
+    assert _label_overlaps(ax2) == 0
+    # every territory is still named (wrapped or rotated, never cut)
+    shown = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    assert shown[0] == name.format(0)
+
+
+def test_user_text_with_dollars_is_not_mathtext(toy_grid_3x3):
+    """'$' in names was parsed as mathtext: dollars vanished or drawing failed."""
+    import pandas as pd
+
+    units = toy_grid_3x3.units.index
+    al = Alignment(
+        pd.Series(["East_$1M"] * 4 + ["West_$2M"] * (len(units) - 4), index=units),
+        name="Tier >$1M",
+    )
+    for ax in (
+        territory_map(toy_grid_3x3, al, labels=True, reps=False),
+        balance_chart(toy_grid_3x3, al),
+    ):
+        ax.figure.canvas.draw()  # used to raise ValueError (ParseException)
+        texts = [ax.get_title()] + [t.get_text() for t in ax.get_xticklabels()]
+        legend = ax.get_legend()
+        texts += [t.get_text() for t in legend.get_texts()] if legend else []
+        texts += [t.get_text() for t in ax.texts]
+        for t in texts:
+            if "$" in t:
+                assert not t.replace("\\$", "").count("$"), t
+        assert any("Tier >\\$1M" in t for t in texts)

@@ -60,12 +60,34 @@ class QuotaResult:
         return self.table.copy()
 
     def summary(self) -> str:
-        """Rounded, stable text."""
-        t = self.table.copy()
-        t["p_attain"] = t["p_attain"].round(2)
+        """Rounded, stable text.
+
+        Amounts are whole numbers with thousands separators; ``p_attain`` is a
+        percentage with one decimal (as in the study report's table).
+        """
+
+        def amount(x: Any) -> str:
+            if pd.isna(x):
+                return "–"
+            return f"{(round(float(x)) or 0):,.0f}"  # never '-0'
+
+        def percent(x: Any) -> str:
+            if pd.isna(x):
+                return "–"
+            return f"{(round(100 * float(x), 1) or 0.0):.1f} %"
+
+        t = pd.DataFrame(index=self.table.index)
+        for c in self.table.columns:
+            v = self.table[c]
+            if str(c).startswith("p_"):
+                t[c] = v.map(percent)
+            elif pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+                t[c] = v.map(amount)
+            else:
+                t[c] = v.astype(str)
         return (
             f"Quotas ({self.method}): company target {self.company_target:,.0f}\n"
-            + t.round(1).to_string()
+            + t.to_string()
         )
 
 

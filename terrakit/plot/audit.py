@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from terrakit.plot._text import plain
+
 __all__ = ["audit"]
 
 
@@ -69,9 +71,11 @@ def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) ->
                 textcoords="offset points",
                 fontsize=8,
             )
-        ax.set_yticks(pos, names)
+        ax.set_yticks(pos, [plain(n) for n in names])
         ax.set_xlabel("position in the ensemble's range (0 = lowest, 1 = highest)")
-        ax.set_title(f"{report.plan_name!r} against {report.n_plans} feasible plans")
+        ax.set_title(
+            plain(f"{report.plan_name!r} against {report.n_plans} feasible plans")
+        )
         ax.legend(frameon=False, loc="lower right")
         return ax
     if measure not in report.ordered:
@@ -94,14 +98,14 @@ def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) ->
     )
     for _, row in r[r["outlier"]].iterrows():
         ax.annotate(
-            str(row["territory_id"]),
+            plain(row["territory_id"]),
             (row["rank"], row["value"]),
             xytext=(4, 4),
             textcoords="offset points",
             fontsize=7,
         )
     ax.set_xlabel("territory rank (smallest to largest)")
-    ax.set_ylabel(measure)
-    ax.set_title(f"{measure} by territory rank: plan vs ensemble")
+    ax.set_ylabel(plain(measure))
+    ax.set_title(plain(f"{measure} by territory rank: plan vs ensemble"))
     ax.legend(frameon=False)
     return ax

@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment
+from terrakit.plot._text import plain
 
 __all__ = ["diff_map"]
 
@@ -79,7 +80,7 @@ def diff_map(
     if 0 < n_moved <= 40:
         pts = units.geometry[moved].representative_point()
         for p, t in zip(pts, b.to_numpy()[moved], strict=True):
-            ax.annotate(str(t), (p.x, p.y), ha="center", va="center", fontsize=7)
+            ax.annotate(plain(t), (p.x, p.y), ha="center", va="center", fontsize=7)
     if legend:
         ax.legend(
             handles=[
@@ -89,6 +90,8 @@ def diff_map(
             loc="best",
             fontsize=8,
         )
-    ax.set_title(title if title is not None else f"{b_al.name}: {n_moved} units moved")
+    ax.set_title(
+        plain(title if title is not None else f"{b_al.name}: {n_moved} units moved")
+    )
     ax.set_axis_off()
     return ax

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from terrakit.plot._text import plain
+
 if TYPE_CHECKING:
     from terrakit.realign.front import DisruptionFront
 
@@ -60,8 +62,8 @@ def disruption_front(front: DisruptionFront, ax: Axes | None = None) -> Axes:
     )
     for tol in t.loc[t["status"] == "infeasible", "tolerance"]:
         ax.axhline(100 * tol, color="#e45756", lw=0.8, ls=":")
-    ax.set_xlabel(f"{front.moved_measure} moved (% of total)")
-    ax.set_ylabel(f"max {front.measure} deviation (%)")
+    ax.set_xlabel(plain(f"{front.moved_measure} moved (% of total)"))
+    ax.set_ylabel(plain(f"max {front.measure} deviation (%)"))
     ax.set_title("Disruption front")
     ax.set_xlim(left=-0.5)
     ax.legend(frameon=False, fontsize=8)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from terrakit.plot._text import plain
+
 __all__ = ["forecast"]
 
 
@@ -72,7 +74,7 @@ def forecast(
     ax.fill_between(fut, q[0], q[3], color=color, alpha=0.18, lw=0, label="95 %")
     ax.fill_between(fut, q[1], q[2], color=color, alpha=0.35, lw=0, label="80 %")
     ax.plot(fut, d.mean(axis=0), color=color, lw=1.8, label="forecast mean")
-    ax.set_title(f"Sales forecast — territory {territory} ({tf.alignment_name})")
+    ax.set_title(plain(f"Sales forecast — territory {territory} ({tf.alignment_name})"))
     ax.set_ylabel("sales")
     ax.legend(loc="upper left", frameon=False)
     return ax

@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 
 from terrakit._runargs import is_count
 from terrakit.exceptions import SpecificationError
+from terrakit.plot._text import plain
 
 __all__ = ["potential_map", "whitespace"]
 
@@ -127,8 +128,8 @@ def whitespace(
         linewidth=0.8,
     )
     ax.set_yticks(y)
-    ax.set_yticklabels([str(i) for i in f.index])
+    ax.set_yticklabels([plain(i) for i in f.index])
     ax.axvline(0.0, color="#999999", linewidth=0.8)
     ax.set_xlabel("whitespace = potential − sales (90 % interval)")
-    ax.set_title(f"Top {len(f)} whitespace ({f.index.name or 'id'})")
+    ax.set_title(plain(f"Top {len(f)} whitespace ({f.index.name or 'id'})"))
     return ax

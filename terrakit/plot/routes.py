@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from terrakit.plot._text import plain
+
 __all__ = ["routes"]
 
 
@@ -77,7 +79,7 @@ def routes(
             color=color,
             lw=1.2,
             zorder=3,
-            label=d if len(days) <= 10 else None,
+            label=plain(d) if len(days) <= 10 else None,
         )
         v = s[s["kind"] == "visit"]
         ax.scatter(
@@ -119,7 +121,7 @@ def routes(
             s=80,
             c="black",
             zorder=6,
-            label=f"home ({plan.rep_id})",
+            label=plain(f"home ({plan.rep_id})"),
         )
     title = f"{plan.territory}: {day}" if day else f"{plan.territory}: all days"
     if day is not None:
@@ -127,7 +129,7 @@ def routes(
         title += (
             f" - {int(dt['visits'])} visits, {float(dt['drive_min']):.0f} min driving"
         )
-    ax.set_title(title)
+    ax.set_title(plain(title))
     ax.set_xlabel("lon")
     ax.set_ylabel("lat")
     ax.set_aspect(

@@ -15,6 +15,7 @@ from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment
 from terrakit.exceptions import DataValidationError
+from terrakit.plot._text import plain
 
 __all__ = ["territory_map"]
 
@@ -86,7 +87,7 @@ def territory_map(
             pts = diss.representative_point()
             for t, p in pts.items():
                 ax.annotate(
-                    str(t),
+                    plain(t),
                     (p.x, p.y),
                     ha="center",
                     va="center",
@@ -97,7 +98,7 @@ def territory_map(
         for t in terr:
             g = units.geometry[lab.to_numpy() == t]
             ax.annotate(
-                str(t),
+                plain(t),
                 (float(g.x.mean()), float(g.y.mean())),
                 ha="center",
                 va="center",
@@ -129,7 +130,7 @@ def territory_map(
             rep_table.index, np.atleast_1d(x), np.atleast_1d(y), strict=True
         ):
             ax.annotate(
-                str(rid),
+                plain(rid),
                 (xi, yi),
                 xytext=(4, 4),
                 textcoords="offset points",
@@ -140,7 +141,7 @@ def territory_map(
         legend = len(terr) <= 20
     if legend:
         handles = [
-            Patch(facecolor=color_of[t], edgecolor="0.15", label=str(t)) for t in terr
+            Patch(facecolor=color_of[t], edgecolor="0.15", label=plain(t)) for t in terr
         ]
         ax.legend(
             handles=handles,
@@ -150,7 +151,7 @@ def territory_map(
             title_fontsize=8,
             frameon=True,
         )
-    ax.set_title(f"{al.name}: {len(terr)} territories")
+    ax.set_title(plain(f"{al.name}: {len(terr)} territories"))
     ax.set_axis_off()
     return ax
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from terrakit.data.alignment import Alignment
 from terrakit.metrics import _alignment
+from terrakit.report.study import _balance_size, _table
 
 __all__ = ["kpi_report", "kpi_text"]
 
@@ -124,7 +125,7 @@ def kpi_report(
     plot.territory_map(study, alignment, ax=ax)
     map_png = _png(fig)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(max(9.0, _balance_size(alignment)[0]), 4))
     plot.balance_chart(
         study, alignment, measure=measures[0], tolerance=tolerance, ax=ax
     )
@@ -149,9 +150,9 @@ img {{ max-width: 100%; }}
 <h2 id="map">Map</h2><img alt="territory map" src="data:image/png;base64,{map_png}">
 <h2 id="balance">Balance</h2>
 <img alt="balance chart" src="data:image/png;base64,{bal_png}">
-{bal.round(3).to_html(classes="balance")}
+{_table(bal, max_rows=len(bal))}
 <h2 id="kpis">Territory KPIs</h2>
-{kpis.round(2).to_html(classes="kpis")}
+{_table(kpis, max_rows=len(kpis))}
 <h2 id="provenance">Provenance</h2><table>{prov}</table>
 </body></html>
 """

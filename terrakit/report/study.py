@@ -63,7 +63,7 @@ SECTIONS: dict[str, str] = {
 #: Measures a report shows by default (each where the study has it).
 DEFAULT_MEASURES: tuple[str, ...] = ("workload", "sales", "accounts")
 
-_PERCENT_HINTS = ("_share", "_dev", "_cv", "penetration", "growth", "p_attain", "gap")
+_PERCENT_HINTS = ("_share", "_dev", "_cv", "penetration", "growth", "gap")
 
 _CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --accent: #2f6f9f; }
@@ -161,26 +161,107 @@ def _figure(
     )
 
 
-def _fmt_number(x: float) -> str:
-    if not np.isfinite(x):
+def _missing(v: Any) -> bool:
+    """Whether one cell is missing (``None``, NaN, ``pd.NA``, ``NaT``)."""
+    if v is None:
+        return True
+    try:
+        return np.ndim(v) == 0 and bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_percent(name: Any) -> bool:
+    """Whether a column holds fractions shown as percentages (HTML and Excel).
+
+    Shares, deviations, coefficients of variation, penetration, growth, gaps
+    and probabilities (``p_*``); the Gini coefficient stays a coefficient.
+    """
+    n = str(name).lower()
+    return n == "cv" or n.startswith("p_") or any(h in n for h in _PERCENT_HINTS)
+
+
+def _decimals(values: np.ndarray) -> int:
+    """Decimals that show one column of numbers alike.
+
+    Chosen from the column's median magnitude (whole numbers: none; ≥ 100:
+    none; ≥ 1: two; below: three, or enough for three significant digits of
+    very small values); float noise below 1e-9 counts as zero.
+    """
+    v = np.asarray(values, dtype=float)
+    a = np.abs(v[np.isfinite(v)])
+    if not len(a) or np.all(a == np.round(a)):
+        return 0
+    a = a[a >= 1e-9]
+    if not len(a):
+        return 0
+    m = float(np.median(a))
+    if m >= 100:
+        return 0
+    if m >= 1:
+        return 2
+    if m >= 0.001:
+        return 3
+    return int(min(6, 2 - math.floor(math.log10(m))))
+
+
+def _balance_size(alignment: Alignment) -> tuple[float, float]:
+    """Figure size of a balance chart: wider with more (and longer) territory ids.
+
+    From 8 in (a dozen territories) up to 16 in; the chart rotates or wraps
+    what still does not fit (see :func:`terrakit.plot.balance_chart`).
+    """
+    from terrakit.plot.balance import chart_width
+
+    terr = pd.unique(alignment.assignment.to_numpy())
+    return (min(16.0, max(8.0, chart_width(list(terr)))), 3.6)
+
+
+def _fmt_number(x: float, decimals: int, *, percent: bool = False) -> str:
+    """One number with thousands separators and fixed decimals (never 'e').
+
+    Values that round to zero show as zero (never ``-0``); percentages are
+    shown with one decimal and `` %``.
+    """
+    if _missing(x) or not np.isfinite(x):
         return "–"
-    a = abs(x)
-    if a >= 100:
-        return f"{x:,.0f}"
-    if a >= 1:
-        return f"{x:,.2f}"
-    return f"{x:.3g}"
+    y = round(100.0 * float(x), 1) if percent else round(float(x), decimals)
+    if y == 0:
+        y = 0.0  # no '-0.0'
+    return f"{y:,.1f} %" if percent else f"{y:,.{decimals}f}"
 
 
 def _fmt_column(name: str, s: pd.Series) -> pd.Series:
+    """A column as text for reading: ``–`` where missing, numbers alike.
+
+    Integers get thousands separators; percentage columns (see
+    :func:`_is_percent`) one decimal and `` %``; other numbers the decimals
+    of :func:`_decimals`, the same for the whole column.
+    """
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        return s.map(lambda v: "–" if v is None or v is pd.NA else str(v))
+        return s.map(lambda v: "–" if _missing(v) else str(v))
     if pd.api.types.is_integer_dtype(s):
-        return s.map(lambda x: f"{x:,}")
+        return s.map(lambda x: "–" if _missing(x) else f"{int(x):,}")
     v = s.astype(float)
-    if any(h in str(name) for h in _PERCENT_HINTS):
-        return v.map(lambda x: "–" if not np.isfinite(x) else f"{100 * x:.1f} %")
-    return v.map(_fmt_number)
+    if _is_percent(name):
+        return v.map(partial(_fmt_number, decimals=1, percent=True))
+    return v.map(partial(_fmt_number, decimals=_decimals(v.to_numpy())))
+
+
+def _excel_format(name: str, s: pd.Series) -> str | None:
+    """The Excel number format of a column (``None``: not a number column).
+
+    The same rules as the HTML tables: percentages ``0.0%``, whole numbers
+    ``#,##0``, other numbers with the decimals of :func:`_decimals`.
+    """
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return None
+    if pd.api.types.is_integer_dtype(s):
+        return "#,##0"
+    if _is_percent(name):
+        return "0.0%"
+    d = _decimals(s.astype(float).to_numpy())
+    return "#,##0" if d == 0 else "#,##0." + "0" * d
 
 
 def _table(
@@ -871,7 +952,7 @@ class StudyReport:
                         ),
                         f"{m0} per territory, alignment {a.name} "
                         f"(band ±{100 * self.tolerance:.0f} % of the mean)",
-                        (8, 3.6),
+                        _balance_size(a),
                         dpi=90,
                     )
                 )
@@ -1035,8 +1116,12 @@ class StudyReport:
 
     def _quotas(self) -> str:
         q = self.quotas
-        head = _pre(q.summary()) if hasattr(q, "summary") else ""
-        return head + _table(q.to_frame())
+        # the table below is the summary's table: one header line, not both
+        total = getattr(q, "company_target", getattr(q, "total", None))
+        head = f"Method: {getattr(q, 'method', '?')}"
+        if total is not None and np.isfinite(total):
+            head += f"; company target {float(total):,.0f}"
+        return _p(head + ".") + _table(q.to_frame())
 
     def _routing(self) -> str:
         from terrakit import plot
@@ -1216,7 +1301,31 @@ class StudyReport:
                 for k, col in enumerate(out.columns, start=1):
                     width = min(40, max(10, len(str(col)) + 2))
                     ws.column_dimensions[ws.cell(1, k).column_letter].width = width
+                    fmt = _excel_format(str(col), out[col])
+                    cells = ws.iter_rows(
+                        min_row=2 if fmt else 1,
+                        max_row=len(out) + 1 if fmt else ws.max_row,
+                        min_col=k,
+                        max_col=k,
+                    )
+                    for (cell,) in cells:
+                        if fmt and cell.data_type == "n":
+                            cell.number_format = fmt
+                        _as_text(cell)
+                    _as_text(ws.cell(1, k))
         return p
+
+
+def _as_text(cell: Any) -> None:
+    """Keep a text cell text.
+
+    openpyxl stores a string that starts with ``=`` as a formula and one that
+    is an error code (``#N/A``) as an error: a segment ``=A`` would read back
+    empty and a name ``=HYPERLINK(...)`` would become a live link.  The report
+    writes data, never formulas, so such cells are stored as strings.
+    """
+    if isinstance(cell.value, str) and cell.data_type in ("f", "e"):
+        cell.data_type = "s"
 
 
 def _output_path(

@@ -152,7 +152,14 @@ def unit_assignments(
         Columns ``unit_id``, ``name``/``state`` where the units have them,
         one ``territory_<alignment>`` column per alignment, then
         ``territory_id``, ``rep_id`` and ``rep_name`` of the ``primary``
-        alignment (default: the last one).
+        alignment (default: the last one).  An alignment whose column would
+        take one of these names (an alignment named ``"id"``) gets
+        ``territory_<alignment>_alignment`` instead, with a warning.
+
+    Warns
+    -----
+    TerrakitWarning
+        When an alignment's column is renamed so as not to clash.
     """
     als = list(alignments)
     prim = als[-1] if primary is None else primary
@@ -161,8 +168,26 @@ def unit_assignments(
     for col in ("name", "state", "region"):
         if col in units.columns:
             out[col] = units[col].to_numpy()
-    for al in als:
-        out[f"territory_{al.name}"] = al.assignment.reindex(units.index).to_numpy()
+    primary_cols = ("territory_id", "rep_id", "rep_name")
+    planned = [f"territory_{al.name}" for al in als]
+    taken = set(out.columns) | set(primary_cols)
+    for al, col in zip(als, planned, strict=True):
+        if col in taken:
+            base = new = f"{col}_alignment"
+            k = 2
+            while new in taken or new in planned:
+                new, k = f"{base}_{k}", k + 1
+            warnings.warn(
+                f"unit assignments: the column of alignment {al.name!r} would be "
+                f"{col!r}, which the table uses for the primary alignment "
+                f"{prim.name!r}; it is named {new!r} instead (rename the "
+                "alignment with alignment.rename('...') to choose another)",
+                TerrakitWarning,
+                stacklevel=2,
+            )
+            col = new
+        taken.add(col)
+        out[col] = al.assignment.reindex(units.index).to_numpy()
     terr = prim.assignment.reindex(units.index)
     rep_id, rep_name = _rep_names(study, terr)
     out["territory_id"] = terr.to_numpy()

@@ -215,3 +215,29 @@ def test_growth_bases_do_not_read_unobserved_months_as_zero_sales():
     with pytest.warns(TerrakitWarning):
         q2 = quota(fc, al, method="growth", growth=0.05)
     np.testing.assert_allclose(q2.table["target"].to_numpy(), [2520.0, 1260.0, 1260.0])
+
+
+def test_summary_rounds_once_and_separates_thousands():
+    """p_attain was rounded to 2 decimals, then to 1 (0.015 showed 0.0), and
+    amounts printed as 5182590.0."""
+    import pandas as pd
+
+    from terrakit.forecast import QuotaResult
+
+    q = QuotaResult(
+        table=pd.DataFrame(
+            {
+                "target": [5182590.0, 3983485.9],
+                "forecast_mean": [5227635.5, 3744720.75],
+                "p_attain": [0.705, 0.015],
+            },
+            index=pd.Index(["R01", "R02"], name="territory_id"),
+        ),
+        method="share_of_potential",
+        company_target=9166075.9,
+    )
+    text = q.summary()
+    assert "company target 9,166,076" in text
+    assert "5,182,590" in text and "3,744,721" in text
+    assert "70.5 %" in text and "1.5 %" in text
+    assert "5182590" not in text

@@ -117,3 +117,53 @@ def test_kpi_sheets_name_their_alignment(small_study, tmp_path):
         assert df["alignment"].nunique() == 1
         names.append(df["alignment"].iloc[0])
     assert names == [a.name, b.name]
+
+
+def test_text_that_starts_with_equals_stays_text(small_study, tmp_path):
+    """'=A' or '=HYPERLINK(...)' in the data were written as live formulas:
+    the segment read back empty and the rep name became a link."""
+    reps = small_study.reps.copy()
+    rid = reps.index[0]
+    evil = '=HYPERLINK("http://evil.example","Dana")'
+    reps.loc[rid, "name"] = evil
+    acc = small_study.accounts.copy()
+    acc["segment"] = "=A"
+    study = small_study.replace(reps=reps, accounts=acc)
+    cur = study.alignments["current"].rename("=id")
+    path = to_excel(study, [cur], out=tmp_path / "f.xlsx")
+    wb = openpyxl.load_workbook(path)
+    formulas = [
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type in ("f", "e")
+    ]
+    assert formulas == []
+    back = pd.read_excel(path, sheet_name="Account assignments", dtype=str)
+    assert (back["segment"] == "=A").all()
+    kpis = pd.read_excel(path, sheet_name="KPIs =id", dtype=str)
+    assert (kpis["alignment"] == "=id").all()
+    assert evil in set(kpis["rep_name"])
+
+
+def test_numbers_carry_excel_formats(workbook):
+    """Fractions were bare numbers in 'General' format (24.4 % read 0.2436)."""
+    wb = openpyxl.load_workbook(workbook)
+
+    def fmt(sheet, col):
+        ws = wb[sheet]
+        header = [c.value for c in ws[1]]
+        return ws.cell(2, header.index(col) + 1).number_format
+
+    assert fmt("KPIs proposed", "penetration") == "0.0%"
+    assert fmt("KPIs proposed", "growth") == "0.0%"
+    assert fmt("Balance", "max_rel_dev") == "0.0%"
+    assert fmt("Balance", "cv") == "0.0%"
+    assert fmt("Comparison", "sales_moved_share") == "0.0%"
+    assert fmt("KPIs proposed", "units") == "#,##0"
+    assert fmt("KPIs proposed", "sales") == "#,##0"
+    assert fmt("KPIs proposed", "travel_to_center_km") in ("#,##0", "#,##0.00")
+    assert fmt("Balance", "gini") == "#,##0.000"
+    # text stays in General
+    assert fmt("KPIs proposed", "rep_name") == "General"

@@ -42,3 +42,27 @@ def test_one_measure_name_is_one_measure(toy_grid_3x3, tmp_path):
         toy_grid_3x3, "current", measures="workload", out=tmp_path / "k.html"
     )
     assert "workload" in path.read_text(encoding="utf-8")
+
+
+def test_kpi_report_formats_its_tables_like_the_study_report(toy_grid_3x3, tmp_path):
+    """kpi_report printed raw 'NaN'/'None', fractions and '-0' where the
+    study report shows '–', percentages and thousands separators."""
+    import re
+
+    import pandas as pd
+
+    from terrakit.data.alignment import Alignment
+
+    units = toy_grid_3x3.units.index
+    vacant = Alignment(
+        pd.Series(["NEW"] * 4 + ["R2"] * (len(units) - 4), index=units), name="v"
+    )
+    page = kpi_report(toy_grid_3x3, vacant, out=tmp_path / "k.html").read_text(
+        encoding="utf-8"
+    )
+    text = re.sub(r"<[^>]+>", " ", page.split("<h2", 1)[1])
+    assert re.search(r"\b(nan|NaN|None)\b", text) is None
+    assert re.search(r"\d\.?\d*e[+-]\d+", text) is None
+    assert " %" in text  # max_rel_dev and cv as percentages
+    row = re.search(r"<th>NEW</th>(.*?)</tr>", page, re.S)
+    assert row is not None and "<td>–</td>" in row.group(1)

@@ -440,3 +440,97 @@ def test_a_measure_that_totals_zero_gets_a_note_instead_of_a_chart(small_study):
     html = StudyReport(study, ["current"], measures=["potential"]).to_html()
     balance = _section_text(html, "balance")
     assert "No balance chart of current: measure 'potential' totals 0" in balance
+
+
+def test_number_columns_are_formatted_alike():
+    """Float noise printed as '1.2e-17', tiny negatives as '-0.0 %', and one
+    column mixed '166' with '58.81'; cv and p_* were formatted by name luck."""
+    from terrakit.report.study import _fmt_column
+
+    gini = _fmt_column("gini", pd.Series([1.2e-17, 0.25, -1e-12])).tolist()
+    assert gini == ["0.000", "0.250", "0.000"]
+    assert _fmt_column("growth", pd.Series([-0.0004, -1e-9, 0.05])).tolist() == [
+        "0.0 %",
+        "0.0 %",
+        "5.0 %",
+    ]
+    assert _fmt_column("drive_min", pd.Series([166.2, 58.81, 0.5])).tolist() == [
+        "166.20",
+        "58.81",
+        "0.50",
+    ]
+    assert _fmt_column("sales", pd.Series([1234567.8, 250.4])).tolist() == [
+        "1,234,568",
+        "250",
+    ]
+    assert _fmt_column("p_buy", pd.Series([0.961])).tolist() == ["96.1 %"]
+    assert _fmt_column("p_attain", pd.Series([0.961])).tolist() == ["96.1 %"]
+    assert _fmt_column("cv", pd.Series([0.2418])).tolist() == ["24.2 %"]
+    assert _fmt_column("workload_cv", pd.Series([0.2418])).tolist() == ["24.2 %"]
+    for text in _fmt_column("x", pd.Series([3e-05, 1e-7, 2e-05])):
+        assert "e" not in text
+
+
+def test_a_territory_without_a_rep_shows_a_dash(small_study):
+    """A vacant territory's rep_name showed 'nan'."""
+    cur = small_study.alignments["current"]
+    a = cur.assignment.copy()
+    a.iloc[:4] = "NEW-HIRE"
+    html = StudyReport(small_study, [tk.Alignment(a, name="vacancy")]).to_html()
+    row = re.search(r"<th>NEW-HIRE</th>\s*<td>([^<]*)</td>", html)
+    assert row is not None and row.group(1) == "–"
+    assert re.search(r"\bnan\b|\bNone\b", _section_text(html, "kpis")) is None
+
+
+def test_quotas_are_shown_once(small_study, small_quotas):
+    """The quota table was shown twice: a raw <pre> summary rounding p_attain
+    to 0.0 above the formatted table."""
+    html = StudyReport(small_study, ["current"], quotas=small_quotas).to_html()
+    body = re.search(r'<section id="quotas">(.*?)</section>', html, re.S).group(1)
+    assert "<pre>" not in body
+    assert body.count("<table") == 1
+    assert "company target" in body
+
+
+def test_names_with_dollars_are_drawn_as_text(small_study):
+    """A '$' in an alignment name was read as mathtext: the report crashed."""
+    cur = small_study.alignments["current"]
+    for name in ["East_$1M_West_$2M", "Tier#1 >$1M & #2 <$1M"]:
+        html = StudyReport(small_study, [cur.rename(name)]).to_html()
+        assert html.count("data:image/png;base64,") >= 2
+
+
+def test_balance_figure_grows_with_the_territories(sample_study):
+    """Sixty territories were squeezed into the 8 in of a dozen."""
+    from terrakit.report.study import _balance_size
+
+    units = sample_study.units.index
+    sixty = tk.Alignment(
+        pd.Series([f"T{i % 60:02d}" for i in range(len(units))], index=units),
+        name="sixty",
+    )
+    assert _balance_size(sample_study.alignments["current"])[0] >= 8
+    assert (
+        _balance_size(sixty)[0] > _balance_size(sample_study.alignments["current"])[0]
+    )
+
+
+def test_an_alignment_named_id_keeps_its_column(small_study, small_proposal):
+    """An alignment named 'id' got column territory_id, which the primary's
+    territory_id then overwrote."""
+    from terrakit.exceptions import TerrakitWarning
+    from terrakit.report.tables import unit_assignments
+
+    cur = small_study.alignments["current"].rename("id")
+    with pytest.warns(TerrakitWarning, match="'territory_id_alignment' instead"):
+        ua = unit_assignments(small_study, [cur, small_proposal])
+    assert list(ua.columns).count("territory_id") == 1
+    ids = ua.set_index("unit_id")
+    assert (
+        ids["territory_id_alignment"].to_numpy()
+        == cur.assignment.reindex(small_study.units.index).to_numpy()
+    ).all()
+    assert (
+        ids["territory_id"].to_numpy()
+        == small_proposal.assignment.reindex(small_study.units.index).to_numpy()
+    ).all()
