@@ -118,6 +118,29 @@ def _close(a: float, b: float, rtol: float) -> bool:
     return math.isclose(a, b, rel_tol=rtol, abs_tol=1e-9)
 
 
+def _rough(x: float) -> str:
+    """``|x|`` rounded to one significant figure (900, 30,000, 0.05)."""
+    x = abs(float(x))
+    if x == 0 or not math.isfinite(x):
+        return format(x, "g")
+    e = math.floor(math.log10(x))
+    r = round(x, -e)
+    return f"{r:,.0f}" if e >= 0 else f"{r:.{-e}f}"
+
+
+def _how_far(v: float, expected: float, units: str) -> str:
+    """``"too high by roughly 30 h, about 3 %"``: a direction, not the answer.
+
+    The difference is rounded to one significant figure, so the hint says
+    which way to look without handing over the expected value.
+    """
+    d = v - expected
+    way = "too high" if d > 0 else "too low"
+    rel = f", about {_rough(100 * d / expected)} %" if expected else ""
+    unit = f" {units}" if units else ""
+    return f"{way} by roughly {_rough(d)}{unit}{rel}"
+
+
 def _check_number(
     exercise: str,
     answer: Any,
@@ -127,8 +150,13 @@ def _check_number(
     fmt: str,
     rtol: float = RTOL,
     hints: Sequence[tuple[float, str]] = (),
+    units: str = "",
 ) -> Feedback:
-    """Compare a numeric answer; ``hints`` are (wrong value, explanation) pairs."""
+    """Compare a numeric answer; ``hints`` are (wrong value, explanation) pairs.
+
+    An answer that is neither right nor one of the ``hints`` is told which way
+    it is off and roughly by how much (in ``units``), never the expected value.
+    """
     if answer is None:
         return _unanswered(exercise, what)
     v = _number(answer)
@@ -144,10 +172,14 @@ def _check_number(
     for wrong, hint in hints:
         if math.isfinite(wrong) and _close(v, wrong, rtol):
             return Feedback(False, f"not quite: {hint}", exercise)
+    if expected and _close(-v, expected, rtol):
+        return Feedback(
+            False, "not quite: right size, wrong sign; check the signs", exercise
+        )
     return Feedback(
         False,
-        f"not quite: you gave {format(v, fmt)}, expected "
-        f"{format(expected, fmt)} ({what}, within {100 * rtol:g} %)",
+        f"not quite: {format(v, fmt)} is {_how_far(v, expected, units or '')}"
+        f" ({what}; answers within {100 * rtol:.2g} % count)",
         exercise,
     )
 
@@ -177,6 +209,7 @@ def check_mean_workload(
         what="hours per year per territory",
         fmt=",.1f",
         rtol=rtol,
+        units="h",
         hints=[
             (total, "that is the total workload; divide by the number of territories"),
             (
@@ -218,8 +251,18 @@ def check_max_rel_dev(
                 "farther from the mean — take the largest |x / mean - 1|",
             ),
             (
+                -expected,
+                "that is negative: a territory below the mean has the largest "
+                "deviation; take the absolute value |x / mean - 1| (.abs())",
+            ),
+            (
                 float(wl.max() - mean),
                 "that is a deviation in hours; divide by the mean",
+            ),
+            (
+                float((wl - mean).abs().max()),
+                "that is the largest deviation in hours; divide it by the mean "
+                "for a relative deviation",
             ),
         ],
     )
@@ -320,6 +363,7 @@ def check_total_calls(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedbac
         what="calls per year, all accounts",
         fmt=",.0f",
         rtol=rtol,
+        units="calls",
         hints=[
             (mean, "that is the mean per account; sum over all accounts"),
             (expected / 12, "that is per month; the exercise asks per year"),
@@ -328,11 +372,18 @@ def check_total_calls(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedbac
     )
 
 
-def check_call_hours(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedback:
-    """Face-to-face hours per year: Σ calls_per_year × call_minutes / 60."""
+def check_call_hours(
+    study: Any, answer: Any, *, travel_minutes: float = 20.0, rtol: float = RTOL
+) -> Feedback:
+    """Face-to-face hours per year: Σ calls_per_year × call_minutes / 60.
+
+    ``travel_minutes`` (the lesson's flat drive per call) only serves the hint
+    for an answer that already includes travel.
+    """
     from terrakit.sizing import workload
 
     expected = workload(study, travel=None).total_hours
+    with_travel = workload(study, travel=float(travel_minutes)).total_hours
     return _check_number(
         "call hours",
         answer,
@@ -340,8 +391,15 @@ def check_call_hours(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedback
         what="hours per year, without travel",
         fmt=",.0f",
         rtol=rtol,
+        units="h",
         hints=[
             (60 * expected, "that is in minutes; divide by 60 for hours"),
+            (
+                with_travel,
+                f"that includes {travel_minutes:g} minutes of travel per call; "
+                "this exercise asks for face-to-face hours only (travel comes "
+                "in exercise 2.3)",
+            ),
             (
                 float(
                     study.accounts["calls_per_year"].sum()
@@ -355,6 +413,11 @@ def check_call_hours(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedback
     )
 
 
+#: Whole numbers of reps are compared within this absolute tolerance, so a float
+#: such as 18.0000005 (the fractions of segments added up) counts as 18.
+_REPS_ATOL = 1e-6
+
+
 def check_reps_needed(
     study: Any,
     answer: Any,
@@ -366,12 +429,14 @@ def check_reps_needed(
 
     Expected: :func:`terrakit.sizing.workload` with ``travel=travel_minutes``,
     then ``reps_needed(hours_per_rep).reps`` (rounded up to whole reps).
+    Whole numbers are compared within 1e-6 (float sums of per-segment reps).
     """
     from terrakit.sizing import workload
 
     exercise = "reps needed"
     need = workload(study, travel=float(travel_minutes)).reps_needed(hours_per_rep)
-    no_travel = workload(study, travel=None).reps_needed(hours_per_rep)
+    no_travel_wl = workload(study, travel=None)
+    no_travel = no_travel_wl.reps_needed(hours_per_rep)
     if answer is None:
         return _unanswered(exercise, "a whole number of reps")
     v = _number(answer)
@@ -381,7 +446,11 @@ def check_reps_needed(
             f"not quite: expected a whole number of reps, got {answer!r:.60}",
             exercise,
         )
-    if v == need.reps:
+
+    def is_(x: float) -> bool:
+        return abs(v - x) <= _REPS_ATOL
+
+    if is_(need.reps):
         return Feedback(
             True,
             f"correct: {need.total:.2f} full-time reps of work -> hire {need.reps}",
@@ -394,15 +463,19 @@ def check_reps_needed(
             "fraction of a rep — round up",
             exercise,
         )
-    if v in (math.floor(need.total), round(need.total)) and v < need.total:
+    if any(is_(x) for x in (math.floor(need.total), round(need.total))) and (
+        v < need.total
+    ):
         return Feedback(
             False,
             "not quite: rounding down leaves work undone; round the fractional "
             "number of reps up",
             exercise,
         )
-    if v in (no_travel.reps, round(no_travel.total, 2)) or _close(
-        v, no_travel.total, 1e-3
+    if (
+        is_(no_travel.reps)
+        or is_(round(no_travel.total, 2))
+        or _close(v, no_travel.total, 1e-3)
     ):
         return Feedback(
             False,
@@ -410,10 +483,22 @@ def check_reps_needed(
             f"{travel_minutes:g} minutes of driving",
             exercise,
         )
+    once = (
+        no_travel_wl.total_hours + len(study.accounts) * float(travel_minutes) / 60.0
+    ) / float(hours_per_rep)
+    if is_(math.ceil(once)) or _close(v, once, 1e-3):
+        return Feedback(
+            False,
+            f"not quite: you charged {travel_minutes:g} travel minutes once per "
+            "account; every call costs a drive — add the travel minutes to each "
+            "call (calls × (call + travel minutes))",
+            exercise,
+        )
+    far = "too few" if v < need.reps else "too many"
     return Feedback(
         False,
-        f"not quite: you gave {v:g}; expected {need.reps} reps "
-        f"(hours = calls × (call + {travel_minutes:g} travel minutes) / 60, "
+        f"not quite: {v:g} reps is {far}, by roughly {_rough(v - need.reps)} "
+        f"reps (hours = calls × (call + {travel_minutes:g} travel minutes) / 60, "
         f"÷ {hours_per_rep:,.0f} h per rep, rounded up)",
         exercise,
     )
@@ -571,9 +656,28 @@ def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
 
 
 # -- lesson 4: forecasts by territory -----------------------------------------------
-def _territory_totals(forecast: Any, alignment: Any, territory: Hashable) -> np.ndarray:
+def _territory_draws(forecast: Any, alignment: Any, territory: Hashable) -> Any:
+    """``(draw, period)`` sales of ``territory``; a clear KeyError if unknown."""
     tf = forecast.by(alignment)
-    tot = tf.draws.sum("period").sel(territory=territory)
+    ids = list(tf.draws["territory"].to_numpy())
+    if territory not in ids:
+        near = [t for t in ids if str(t).lower() == str(territory).lower()]
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        shown = ids if len(ids) <= 30 else [*ids[:30], "..."]
+        raise KeyError(
+            f"no territory {territory!r} in alignment "
+            f"{getattr(alignment, 'name', 'alignment')!r}{hint}; its {len(ids)} "
+            f"territories are {[_plain(t) for t in shown]}"
+        )
+    return tf.draws.sel(territory=territory)
+
+
+def _plain(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _territory_totals(forecast: Any, alignment: Any, territory: Hashable) -> np.ndarray:
+    tot = _territory_draws(forecast, alignment, territory).sum("period")
     return np.asarray(tot.to_numpy(), dtype=float)
 
 
@@ -585,9 +689,26 @@ def check_territory_mean(
     *,
     rtol: float = RTOL,
 ) -> Feedback:
-    """Expected sales of one territory over the whole forecast horizon."""
+    """Expected sales of one territory over the whole forecast horizon.
+
+    Expected: the mean over draws of the territory's summed draws.  The
+    answer must be within one Monte Carlo standard error of that mean
+    (``sd / √n_draws``; ``rtol`` is only an upper bound): the student
+    averages the same draws, so a right answer differs by rounding only, while
+    a single draw, the median or a nearby quantile is typically a standard
+    error or more away (the posterior sd itself is ~√n_draws times wider than
+    that, so ``rtol`` = 1 % let a third of the single draws pass).
+
+    Raises
+    ------
+    KeyError
+        When ``territory`` is not a territory of ``alignment`` (the message
+        lists them).
+    """
     tot = _territory_totals(forecast, alignment, territory)
     expected = float(tot.mean())
+    se = float(tot.std(ddof=1)) / math.sqrt(len(tot)) if len(tot) > 1 else 0.0
+    tol = min(rtol, max(se / abs(expected), 1e-6)) if expected else rtol
     per_month = expected / float(forecast.horizon)
     return _check_number(
         "territory forecast",
@@ -595,11 +716,26 @@ def check_territory_mean(
         expected,
         what=f"sales of {territory} summed over {forecast.horizon} months",
         fmt=",.0f",
-        rtol=rtol,
+        rtol=tol,
+        units="",
         hints=[
             (per_month, "that is per month; sum over the whole horizon"),
         ],
     )
+
+
+def _end_tolerance(tot: np.ndarray, p: float, floor: float) -> float:
+    """How far an answer's ``p`` quantile may be from ``np.quantile(tot, p)``.
+
+    At least the spread of the order statistics around it,
+    ``max |q(p ± 2/n) − q(p)|``: the quantile definitions in use (numpy's
+    methods, Excel's PERCENTILE.EXC, ``sort(t)[int(p * n)]``) pick among
+    neighbouring order statistics, so they differ by about that much.
+    """
+    n = len(tot)
+    q = float(np.quantile(tot, p))
+    around = np.quantile(tot, [max(p - 2 / n, 0.0), min(p + 2 / n, 1.0)])
+    return max(floor, float(np.max(np.abs(around - q))))
 
 
 def check_territory_interval(
@@ -614,11 +750,22 @@ def check_territory_interval(
     """Central ``level`` interval (lo, hi) of a territory's horizon total.
 
     Expected: quantiles of the **summed draws** (each draw summed over the
-    territory's units and months).  Adding up the units' own interval ends
-    gives an interval that is too wide — the hint says so.  Each end must be
-    within ``rtol`` × the expected interval's width of the expected end (a
-    tolerance relative to the level would pass the too-wide answer: on the
-    sample its ends are only 1 % away from the right ones).
+    territory's units and months).  Adding up interval ends instead — the
+    units' intervals of the horizon total, the units' monthly intervals
+    (``forecast.to_frame()``) or the territory's monthly intervals
+    (``forecast.by(alignment).to_frame()``) — gives an interval that is too
+    wide; the hint says so.  Each end must be within ``rtol`` × the expected
+    interval's width of the expected end, or within the spread of the order
+    statistics around that quantile (``|q(p ± 2/n) − q(p)|``) where that is
+    wider, so that every standard quantile definition passes.  A tolerance
+    relative to the level would pass the too-wide answers: on the sample their
+    ends are only 1 % away from the right ones.
+
+    Raises
+    ------
+    KeyError
+        When ``territory`` is not a territory of ``alignment`` (the message
+        lists them).
     """
     exercise = "territory interval"
     if answer is None:
@@ -630,32 +777,53 @@ def check_territory_interval(
             False, f"not quite: expected a pair (lo, hi), got {answer!r:.60}", exercise
         )
     q = (0.5 - level / 2, 0.5 + level / 2)
-    tot = _territory_totals(forecast, alignment, territory)
+    terr = _territory_draws(forecast, alignment, territory)
+    tot = np.asarray(terr.sum("period").to_numpy(), dtype=float)
     lo, hi = (float(v) for v in np.quantile(tot, q))
-    tol = rtol * max(hi - lo, 1e-9)
+    floor = rtol * max(hi - lo, 1e-9)
+    tol_lo = _end_tolerance(tot, q[0], floor)
+    tol_hi = _end_tolerance(tot, q[1], floor)
 
-    def near(a: float, b: float) -> bool:
+    def near(a: float, b: float, tol: float) -> bool:
         return abs(a - b) <= tol
 
-    if near(lo_a, lo) and near(hi_a, hi):
+    if near(lo_a, lo, tol_lo) and near(hi_a, hi, tol_hi):
         return Feedback(True, f"correct: {lo:,.0f} – {hi:,.0f}", exercise)
     units = alignment.units_of(territory)
-    draws = forecast.draws.sum("period")
     mask = np.isin(np.asarray(forecast.series_unit), np.asarray(units))
-    per_series = np.quantile(draws.to_numpy()[:, mask], q, axis=0).sum(axis=1)
-    if near(lo_a, float(per_series[0])) and near(hi_a, float(per_series[1])):
-        return Feedback(
-            False,
-            "not quite: you added up the units' interval ends; sum the draws over "
-            "the territory first, then take quantiles (sums of quantiles are too "
-            "wide)",
-            exercise,
-        )
+    series = np.asarray(forecast.draws.to_numpy(), dtype=float)[:, mask, :]
+    summed_ends = [
+        ("the units' interval ends", np.quantile(series.sum(axis=2), q, axis=0)),
+        (
+            "the units' monthly interval ends (forecast.to_frame())",
+            np.quantile(series, q, axis=0),
+        ),
+        (
+            "the territory's monthly interval ends (forecast.by(alignment).to_frame())",
+            np.quantile(np.asarray(terr.to_numpy(), dtype=float), q, axis=0),
+        ),
+    ]
+    for what, ends in summed_ends:
+        s_lo, s_hi = (float(e.sum()) for e in ends)
+        if near(lo_a, s_lo, tol_lo) and near(hi_a, s_hi, tol_hi):
+            return Feedback(
+                False,
+                f"not quite: you added up {what}; sum the draws over the "
+                "territory and the months first, then take quantiles (sums of "
+                "quantiles are too wide)",
+                exercise,
+            )
     if hi_a < lo_a:
         return Feedback(False, "not quite: give (lo, hi) with lo < hi", exercise)
+    ends_said = []
+    for name, a, e, tol in (("lo", lo_a, lo, tol_lo), ("hi", hi_a, hi, tol_hi)):
+        ends_said.append(
+            f"{name} is right" if near(a, e, tol) else f"{name} is {_how_far(a, e, '')}"
+        )
     return Feedback(
         False,
-        f"not quite: expected about {lo:,.0f} – {hi:,.0f} (the {level:.0%} "
-        f"interval of the horizon total, quantiles {q[0]:.2f} and {q[1]:.2f})",
+        f"not quite: {'; '.join(ends_said)} (the {level:.0%} interval of the "
+        f"horizon total: quantiles {q[0]:.2f} and {q[1]:.2f} of the territory's "
+        "draws summed over the months)",
         exercise,
     )

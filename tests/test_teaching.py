@@ -99,7 +99,7 @@ def test_mean_workload(toy_grid_3x3):
     per_unit = teaching.check_mean_workload(toy_grid_3x3, 50.0)
     assert not per_unit and "mean per unit" in per_unit.message
     other = teaching.check_mean_workload(toy_grid_3x3, 300.0)
-    assert "expected 225.0 (hours per year per territory" in other.message
+    assert "300.0 is too high by roughly 80 h, about 30 %" in other.message
 
 
 def test_max_rel_dev(toy_grid_3x3):
@@ -149,7 +149,7 @@ def test_reps_needed(toy_calls):
     no_travel = teaching.check_reps_needed(toy_calls, 1.5, **kw)
     assert not no_travel and "left out travel" in no_travel.message
     far = teaching.check_reps_needed(toy_calls, 7, **kw)
-    assert not far and "expected 3 reps" in far.message
+    assert not far and "7 reps is too many, by roughly 4 reps" in far.message
     assert not teaching.check_reps_needed(toy_calls, None, **kw).answered
 
 
@@ -274,6 +274,169 @@ def test_territory_interval_tells_summed_unit_ends_at_a_realistic_level(toy_grid
     summed = teaching.check_territory_interval(f, al, "R1", tuple(q))
     assert not summed and "sums of quantiles are too wide" in summed.message
     assert teaching.check_territory_interval(f, al, "R1", (lo, hi))
+
+
+def test_territory_interval_takes_every_standard_quantile_definition(toy_grid_3x3):
+    """With 100-200 draws the quantile definitions (weibull = Excel PERCENTILE.EXC,
+    sort(t)[int(p * n)], lower/higher) differ by more than 2 % of the width:
+    right intervals were rejected; the summed unit ends must still be told."""
+    rng = np.random.default_rng(3)
+    units = [f"u{k}" for k in range(1, 10)]
+    draws = xr.DataArray(
+        rng.gamma(4.0, 2_500.0, size=(100, 9, 12)),
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(100), "series": units, "period": np.arange(12)},
+    )
+    history = xr.DataArray(
+        np.full((9, 1), 10_000.0),
+        dims=("series", "period"),
+        coords={"series": units, "period": [-1]},
+    )
+    f = SalesForecast(draws, history, pd.Series(units, index=pd.Index(units)))
+    al = toy_grid_3x3.alignments["current"]
+    t = f.by(al).draws.sum("period").sel(territory="R1").to_numpy().astype(float)
+    s, n = np.sort(t), len(t)
+    lo, hi = np.quantile(t, [0.1, 0.9])
+    answers = {
+        "weibull": tuple(np.quantile(t, [0.1, 0.9], method="weibull")),
+        "order statistics": (s[int(0.1 * n)], s[int(0.9 * n)]),
+        "lower/higher": (
+            np.quantile(t, 0.1, method="lower"),
+            np.quantile(t, 0.9, method="higher"),
+        ),
+        "nearest": tuple(np.quantile(t, [0.1, 0.9], method="nearest")),
+    }
+    # the test is only a test if some definition is off by more than 2 % of the width
+    assert max(max(abs(a - lo), abs(b - hi)) for a, b in answers.values()) > 0.02 * (
+        hi - lo
+    )
+    for name, answer in answers.items():
+        fb = teaching.check_territory_interval(f, al, "R1", answer)
+        assert fb, (name, fb.message)
+    per_unit = draws.sum("period").sel(series=["u1", "u2", "u4", "u5", "u7"])
+    q = np.quantile(per_unit.to_numpy(), [0.1, 0.9], axis=0).sum(axis=1)
+    summed = teaching.check_territory_interval(f, al, "R1", tuple(q))
+    assert not summed and "sums of quantiles are too wide" in summed.message
+
+
+def test_territory_interval_tells_every_way_of_summing_interval_ends(
+    toy_grid_3x3, toy_forecast
+):
+    """The lesson says the check recognises summed county intervals; summing
+    the monthly lo80/hi80 of to_frame() (counties or the territory) was
+    answered 'expected about ...'."""
+    al = toy_grid_3x3.alignments["current"]
+    r1 = ["u1", "u2", "u4", "u5", "u7"]
+    fr = toy_forecast.to_frame()
+    fr = fr[fr["series"].isin(r1)]
+    counties = teaching.check_territory_interval(
+        toy_forecast, al, "R1", (fr["lo80"].sum(), fr["hi80"].sum())
+    )
+    assert not counties and "sums of quantiles are too wide" in counties.message
+    assert "units' monthly interval ends" in counties.message
+    tfr = toy_forecast.by(al).to_frame().query("territory_id == 'R1'")
+    months = teaching.check_territory_interval(
+        toy_forecast, al, "R1", (tfr["lo80"].sum(), tfr["hi80"].sum())
+    )
+    assert not months and "sums of quantiles are too wide" in months.message
+    assert "territory's monthly interval ends" in months.message
+
+
+def test_territory_interval_does_not_give_the_answer_away(toy_grid_3x3, toy_forecast):
+    """A wrong pair was told 'expected about 960 – 1,041': the answer itself."""
+    al = toy_grid_3x3.alignments["current"]
+    tot = toy_forecast.by(al).draws.sum("period").sel(territory="R1").to_numpy()
+    lo, hi = np.quantile(tot, [0.1, 0.9])
+    fb = teaching.check_territory_interval(toy_forecast, al, "R1", (lo, hi + 300))
+    assert not fb
+    assert "lo is right; hi is too high by roughly 300" in fb.message
+    assert f"{hi:,.0f}" not in fb.message and f"{lo:,.0f}" not in fb.message
+    fb = teaching.check_territory_interval(toy_forecast, al, "R1", (0, 1))
+    assert "lo is too low by roughly" in fb.message
+    assert "hi is too low by roughly 1,000" in fb.message
+
+
+def test_territory_mean_takes_only_the_mean(toy_grid_3x3, toy_forecast):
+    """The tolerance was 1 % of the level (sd of R1's total: ~3 %): a single
+    draw or a 45 % / 60 % quantile passed as the mean."""
+    al = toy_grid_3x3.alignments["current"]
+    t = toy_forecast.by(al).draws.sum("period").sel(territory="R1").to_numpy()
+    t = t.astype(float)
+    m = t.mean()
+    se = t.std(ddof=1) / np.sqrt(len(t))
+    assert teaching.check_territory_mean(toy_forecast, al, "R1", round(m))
+    assert teaching.check_territory_mean(toy_forecast, al, "R1", np.float32(m))
+    # answers within 1 % of the mean but several standard errors away
+    near = t[(np.abs(t - m) > 3 * se) & (np.abs(t - m) < 0.009 * m)]
+    assert len(near) > 20
+    for wrong in [*near[:20], *np.quantile(t, [0.4, 0.6])]:
+        assert abs(wrong - m) < 0.01 * m
+        fb = teaching.check_territory_mean(toy_forecast, al, "R1", wrong)
+        assert not fb, (wrong, m, fb.message)
+        assert "too high" in fb.message or "too low" in fb.message
+        assert f"{m:,.0f}" not in fb.message
+
+
+def test_unrecognised_answers_get_a_direction_not_the_answer(toy_grid_3x3, toy_calls):
+    """'you gave 0.0, expected 225.0' handed over the answer; common mistakes
+    (a forgotten .abs(), deviation in hours, travel in 2.2, travel once per
+    account in 2.3) had no hint."""
+    zero = teaching.check_mean_workload(toy_grid_3x3, 0)
+    assert not zero and "0.0 is too low by roughly 200 h, about 100 %" in zero.message
+    assert "225" not in zero.message
+    # R1 190 h, R2 260 h, mean 225: (x / mean - 1).min() = -35/225
+    neg = teaching.check_max_rel_dev(toy_grid_3x3, -35 / 225)
+    assert not neg and ".abs()" in neg.message
+    kw = {"travel_minutes": 20.0, "hours_per_rep": 100.0}
+    # 150 call hours + 180 calls × 20 min = 210 h
+    travel = teaching.check_call_hours(toy_calls, 210.0)
+    assert not travel and "includes 20 minutes of travel per call" in travel.message
+    # travel once per account: 150 + 10 × 20 / 60 = 153.3 h → 1.53 → 2 reps
+    once = teaching.check_reps_needed(toy_calls, 1.5333, **kw)
+    assert not once and "once per account" in once.message
+    zero_reps = teaching.check_reps_needed(toy_calls, 0, **kw)
+    assert not zero_reps and "0 reps is too few, by roughly 3 reps" in (
+        zero_reps.message
+    )
+    assert "expected" not in zero_reps.message
+
+
+def test_max_rel_dev_names_an_absolute_deviation_below_the_mean(toy_grid_3x3):
+    """max |x − mean| in hours got 'you gave 140, expected 0.933' when the
+    lightest territory is the farthest (max − mean only named the heaviest)."""
+    # R1 = {u1}: 10 h; R2 = {u2, u3, u8, u9}: 220 h; R3 = the rest: 220 h; mean 150
+    terr = {"u1": "R1", "u2": "R2", "u3": "R2", "u8": "R2", "u9": "R2"}
+    al = Alignment.from_mapping(
+        {f"u{k}": terr.get(f"u{k}", "R3") for k in range(1, 10)}, name="light"
+    )
+    assert teaching.check_max_rel_dev(toy_grid_3x3, 140 / 150, al)
+    hours = teaching.check_max_rel_dev(toy_grid_3x3, 140.0, al)
+    assert not hours and "largest deviation in hours" in hours.message
+    neg = teaching.check_max_rel_dev(toy_grid_3x3, -140 / 150, al)
+    assert not neg and ".abs()" in neg.message
+
+
+def test_reps_needed_takes_a_float_a_hair_off_the_whole_number(toy_calls):
+    """18.0000005 (per-segment reps added up) got 'you gave 18; expected 18'."""
+    kw = {"travel_minutes": 20.0, "hours_per_rep": 100.0}
+    assert teaching.check_reps_needed(toy_calls, 3 + 5e-7, **kw)
+    assert teaching.check_reps_needed(toy_calls, 3 - 1e-9, **kw)
+    down = teaching.check_reps_needed(toy_calls, 2 + 1e-9, **kw)
+    assert not down and "rounding down" in down.message
+    assert not teaching.check_reps_needed(toy_calls, 3.01, **kw)
+
+
+@pytest.mark.parametrize("check", ["check_territory_mean", "check_territory_interval"])
+def test_unknown_territory_lists_the_ids(toy_grid_3x3, toy_forecast, check):
+    """A wrong TERRITORY was a bare xarray KeyError ('not all values found in
+    index')."""
+    al = toy_grid_3x3.alignments["current"]
+    with pytest.raises(
+        KeyError,
+        match=r"no territory 'r1' in alignment 'current' \(did you mean 'R1'\?\); "
+        r"its 2 territories are \['R1', 'R2'\]",
+    ):
+        getattr(teaching, check)(toy_forecast, al, "r1", (1.0, 2.0))
 
 
 # -- answers and arguments of the wrong kind ------------------------------------------
