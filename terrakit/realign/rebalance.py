@@ -108,8 +108,11 @@ class RebalanceResult:
         :func:`terrakit.metrics.balance` tables (index ``measure``) of the
         current and the new alignment.
     territories
-        Per rep: ``role`` (``kept``/``new``/``removed``), units and every
-        balanced activity before and after, the band and ``<a>_dev`` (after).
+        Per rep: ``role`` (``kept``/``new``/``removed``), the unit counts
+        ``units_before`` / ``units_after`` and every balanced activity
+        ``<a>_before`` and ``<a>`` (after), the band and ``<a>_dev`` (after).
+        When a balanced measure is named ``"units"`` its columns keep that
+        pattern and the unit counts are ``n_units_before`` / ``n_units_after``.
     locked
         ``{unit_id: reason}`` of every lock honoured (user locks and
         ``keep_top_accounts`` continuity).
@@ -1415,9 +1418,16 @@ def _territory_table(
     k = len(tids)
     cur = setup.cur_col
     before_units = np.bincount(cur[cur >= 0], minlength=k)[:k]
+    # unit counts are "units_before"/"units_after" unless a balanced measure is
+    # named "units" (its own "units_before" column): then "n_units_before"/...
+    n_before, n_after = (
+        ("n_units_before", "n_units_after")
+        if "units" in problem.tolerance
+        else ("units_before", "units_after")
+    )
     t.insert(0, "role", [setup.roles[r] for r in tids])
-    t.insert(1, "units_before", before_units)
-    t = t.rename(columns={"n_units": "units_after"})
+    t.insert(1, n_before, before_units)
+    t = t.rename(columns={"n_units": n_after})
     for a in problem.tolerance:
         v = np.asarray(problem.activities[a])
         t.insert(
@@ -1430,8 +1440,8 @@ def _territory_table(
         extra = []
         for r in setup.removed:
             sel = curv == r
-            row: dict[str, Any] = {"role": "removed", "units_before": int(sel.sum())}
-            row["units_after"] = 0
+            row: dict[str, Any] = {"role": "removed", n_before: int(sel.sum())}
+            row[n_after] = 0
             for a in problem.tolerance:
                 row[f"{a}_before"] = float(np.asarray(problem.activities[a])[sel].sum())
                 row[a] = 0.0

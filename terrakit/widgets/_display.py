@@ -6,14 +6,14 @@ front end.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.colors import to_hex
+from matplotlib.colors import hsv_to_rgb, to_hex, to_rgb
 
 from terrakit.data.geo import projected_crs
 
@@ -98,15 +98,158 @@ def leaflet_locations(geom: Any, digits: int = 5) -> list[Any]:
     )
 
 
-def territory_colors(territories: Sequence[Any], cmap: str = "tab20") -> dict[Any, str]:
-    """Hex colour per territory; qualitative maps are cycled."""
-    cm = colormaps[cmap]
-    n = getattr(cm, "N", 256)
-    if n < 256:
-        cols = [to_hex(cm(i % n)) for i in range(len(territories))]
-    else:
-        cols = [to_hex(cm(v)) for v in np.linspace(0, 1, max(len(territories), 1))]
-    return dict(zip(territories, cols, strict=False))
+def _palette(n: int) -> list[str]:
+    """``n`` distinct hex colours: tab20 (dark shades first), tab20b, tab20c,
+    then golden-angle hues."""
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(c: str) -> None:
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+
+    tab20 = colormaps["tab20"]
+    for i in [*range(0, 20, 2), *range(1, 20, 2)]:
+        add(to_hex(tab20(i)))
+    for name in ("tab20b", "tab20c"):
+        cm = colormaps[name]
+        for shade in range(4):
+            for hue in range(5):
+                add(to_hex(cm(4 * hue + shade)))
+    k = 0
+    while len(out) < n:
+        h = (k * 0.6180339887) % 1.0
+        sat = (0.75, 0.5, 0.9)[k % 3]
+        val = (0.85, 0.65, 0.95, 0.5)[(k // 3) % 4]
+        r, g, b = (float(v) for v in hsv_to_rgb((h, sat, val)))
+        add(to_hex((r, g, b)))
+        k += 1
+    return out[: max(n, 0)]
+
+
+def _color_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Perceptual ("redmean") distance between RGB rows ``a`` and ``b`` in [0, 1]."""
+    r = (a[..., 0] + b[..., 0]) / 2
+    d = a - b
+    return np.sqrt(
+        (2 + r) * d[..., 0] ** 2 + 4 * d[..., 1] ** 2 + (3 - r) * d[..., 2] ** 2
+    )
+
+
+def territory_colors(
+    territories: Sequence[Any],
+    neighbours: Iterable[tuple[Any, Any]] | None = None,
+) -> dict[Any, str]:
+    """A distinct hex colour per territory; neighbouring territories contrast.
+
+    Parameters
+    ----------
+    territories
+        Territory ids, in the order colours are handed out.
+    neighbours
+        Pairs of territory ids that touch (``None``: none known).
+
+    Returns
+    -------
+    dict
+        Territory → colour.  The colours are the first ``len(territories)``
+        of a fixed palette (tab20 with its dark shades first, tab20b, tab20c,
+        then generated hues), so no two territories share one.  Territories
+        are coloured in the given order: one without a coloured neighbour
+        takes the first free colour, one with coloured neighbours the free
+        colour farthest from theirs (ties: the first).  The result depends
+        only on the arguments.
+
+    Examples
+    --------
+    >>> c = territory_colors(["A", "B", "C"], neighbours=[("A", "B")])
+    >>> c["A"], len(set(c.values()))
+    ('#1f77b4', 3)
+    """
+    terr = list(territories)
+    pal = _palette(len(terr))
+    rgb = np.array([to_rgb(c) for c in pal]).reshape(-1, 3)
+    adj: dict[Any, set[Any]] = {t: set() for t in terr}
+    for a, b in neighbours or ():
+        if a != b and a in adj and b in adj:
+            adj[a].add(b)
+            adj[b].add(a)
+    free = np.ones(len(pal), dtype=bool)
+    out: dict[Any, str] = {}
+    for t in terr:
+        near = [pal.index(out[u]) for u in adj[t] if u in out]
+        cand = np.flatnonzero(free)
+        if near:
+            d = _color_distance(rgb[cand][:, None, :], rgb[near][None, :, :])
+            k = int(cand[int(np.argmax(d.min(axis=1)))])
+        else:
+            k = int(cand[0])
+        free[k] = False
+        out[t] = pal[k]
+    return _improve_contrast(terr, adj, out, rgb, {c: k for k, c in enumerate(pal)})
+
+
+def _improve_contrast(
+    terr: list[Any],
+    adj: dict[Any, set[Any]],
+    colors: dict[Any, str],
+    rgb: np.ndarray,
+    index: dict[str, int],
+    passes: int = 3,
+) -> dict[Any, str]:
+    """Swap colours between territories while that raises the smallest colour
+    distance between touching territories (the first territory keeps its)."""
+    n = len(terr)
+    pos = {t: k for k, t in enumerate(terr)}
+    nbrs = [sorted(pos[u] for u in adj[t]) for t in terr]
+    deg = max((len(v) for v in nbrs), default=0)
+    if n < 3 or deg == 0:
+        return dict(colors)
+    nb = np.full((n, deg), -1, dtype=np.int64)
+    for k, v in enumerate(nbrs):
+        nb[k, : len(v)] = v
+    has = nb >= 0
+    ci = np.array([index[colors[t]] for t in terr], dtype=np.int64)
+    dist = _color_distance(rgb[:, None, :], rgb[None, :, :])
+    np.fill_diagonal(dist, np.inf)
+
+    def worst(k: np.ndarray, c: np.ndarray, skip: int) -> np.ndarray:
+        """Smallest distance of colours ``c`` to the neighbours of ``k`` (other
+        than ``skip``, whose colour is counted as ``ci[skip]`` swapped)."""
+        w = nb[k]
+        d = np.where(
+            has[k] & (w != skip), dist[c[:, None], ci[np.where(w >= 0, w, 0)]], np.inf
+        )
+        return d.min(axis=1)
+
+    everyone = np.arange(n)
+    for _ in range(passes):
+        swapped = False
+        for t in range(1, n):
+            if not nbrs[t]:
+                continue
+            own = worst(np.array([t]), ci[[t]], -1)[0]
+            cur_u = worst(everyone, ci, -1)
+            before = np.minimum(own, cur_u)
+            # t takes u's colour; u takes t's; an edge t–u keeps its distance
+            vt = np.array(nbrs[t])
+            new_t = np.where(
+                everyone[:, None] == vt[None, :], np.inf, dist[ci[:, None], ci[vt]]
+            ).min(axis=1)
+            new_u = worst(everyone, np.full(n, ci[t]), t)
+            after = np.minimum(new_t, new_u)
+            edge = (nb == t).any(axis=1)
+            after = np.where(edge, np.minimum(after, dist[ci[t], ci]), after)
+            gain = np.where((everyone == 0) | (everyone == t), -np.inf, after - before)
+            u = int(np.argmax(gain))
+            if gain[u] > 1e-9:
+                ci[t], ci[u] = ci[u], ci[t]
+                swapped = True
+        if not swapped:
+            break
+    pal = {k: c for c, k in index.items()}
+    return {t: pal[int(ci[k])] for k, t in enumerate(terr)}
 
 
 def choropleth_classes(

@@ -378,14 +378,17 @@ class EditorState:
         """Lock units in their current territory, with a reason.
 
         The territory is recorded with the lock (:attr:`lock_codes`); locking
-        a locked unit again only changes its reason.  Returns the positions
-        whose lock state or reason changed.
+        a locked unit again only changes its reason, and an empty reason
+        keeps the one recorded (new locks without a reason get ``"locked in
+        the map"``).  Returns the positions whose lock state or reason
+        changed.
         """
-        reason = str(reason).strip() or "locked in the map"
+        text = str(reason).strip()
         pos = np.unique(self.positions(unit_ids))
-        changed = [int(p) for p in pos if self.locks.get(int(p)) != reason]
+        new = {int(p): text or self.locks.get(int(p), "locked in the map") for p in pos}
+        changed = [p for p, r in new.items() if self.locks.get(p) != r]
         for p in changed:
-            self.locks[p] = reason
+            self.locks[p] = new[p]
             self.lock_codes.setdefault(p, int(self.codes[p]))
         if changed:
             self._alignment = None  # its provenance lists the locks

@@ -64,7 +64,10 @@ class TerritoryMap(W.VBox):
     study
         A :class:`~terrakit.data.Study` with polygon units.
     alignment
-        The starting alignment or its name in the study.
+        The starting alignment or its name in the study.  Units its
+        provenance records as locked (``locked`` of a plan saved by
+        :meth:`save_as`, ``locked_reasons`` of a solver's result) are locked
+        again in their territory with their reasons; the status line says so.
     measures
         Unit columns to balance (default: ``workload`` when present, else
         ``units``); the first one is drawn in the balance panel.
@@ -99,6 +102,13 @@ class TerritoryMap(W.VBox):
     map : ipyleaflet.Map
     picker : ipywidgets.Dropdown
         The territory that clicked units move to.
+    save_overwrite : ipywidgets.Checkbox
+        Lets the "Save as…" button replace an alignment of the same name
+        (unticked again after each save).
+    colors : dict
+        Territory → colour, all distinct, touching territories contrasting
+        (see :func:`terrakit.widgets._display.territory_colors`); the map,
+        the balance panel's swatches and the rep home markers use it.
     panel : BalancePanel
 
     Examples
@@ -171,10 +181,13 @@ class TerritoryMap(W.VBox):
         self.last_result: Any = None
         self._units = units
         st = self.state
-        self.colors = territory_colors(st.territories)
         geom, self.simplify_m = display_geometry(units, simplify_m)
         rp = units.geometry.to_crs("EPSG:4326").representative_point()
         self._rep_points = _points(np.column_stack([rp.x, rp.y]))
+        self.colors = territory_colors(
+            st.territories, _touching_territories(st, rp.x.to_numpy(), rp.y.to_numpy())
+        )
+        restored = self._restore_locks(al)
         self._hover_text = self._unit_texts(units)
         # -- map layers: one polygon per unit -----------------------------------
         self._styles: list[Style] = [("", "", 0, None)] * st.n_units
@@ -276,8 +289,10 @@ class TerritoryMap(W.VBox):
             description="Colour by",
             layout=W.Layout(width="230px"),
         )
+        self._picker_quiet = False  # True while save_as replaces the options
         self.color_picker.observe(
-            lambda ch: self.set_color_by(ch["new"]), names="value"
+            lambda ch: None if self._picker_quiet else self.set_color_by(ch["new"]),
+            names="value",
         )
         self.method = W.Dropdown(
             options=["align", "rebalance"],
@@ -294,6 +309,12 @@ class TerritoryMap(W.VBox):
         self.save_name = W.Text(placeholder="save as…", layout=W.Layout(width="140px"))
         self.save_button = W.Button(description="Save as…", icon="save")
         self.save_button.on_click(lambda _: self._save_clicked())
+        self.save_overwrite = W.Checkbox(
+            value=False,
+            description="overwrite",
+            indent=False,
+            layout=W.Layout(width="90px"),
+        )
         self.status = W.HTML()
         self.panel = BalancePanel(st, self.colors)
         self.contiguity_box = W.HTML()
@@ -322,6 +343,7 @@ class TerritoryMap(W.VBox):
                 self.optimise_button,
                 self.progress,
                 self.save_name,
+                self.save_overwrite,
                 self.save_button,
             ]
         )
@@ -333,7 +355,7 @@ class TerritoryMap(W.VBox):
         self._say(
             f"{st.n_units} units, {len(st.territories)} territories; click a unit to "
             f"move it to the picked territory (draw a box or polygon to move "
-            f"several)."
+            f"several)." + restored
         )
 
     # -- public API ---------------------------------------------------------------
@@ -350,10 +372,25 @@ class TerritoryMap(W.VBox):
         return ch
 
     def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> None:
-        """Lock units in their current territory with a reason."""
-        pos = self.state.lock(unit_ids, reason)
+        """Lock units in their current territory with a reason.
+
+        An empty reason keeps the recorded reason of units already locked
+        (see :meth:`EditorState.lock`); the status line counts the newly
+        locked units and those whose reason changed.
+        """
+        st = self.state
+        ids = st.unit_ids[np.unique(st.positions(unit_ids))]
+        was = set(st.locks)
+        pos = st.lock(ids, reason)
         self._restyle(pos)
-        self._say(f"locked {len(pos)} unit(s)")
+        new = sum(1 for p in pos.tolist() if p not in was)
+        text = f"locked {new} unit(s)"
+        if len(pos) > new:
+            text += f"; new reason for {len(pos) - new} already locked"
+        kept = len(ids) - len(pos)
+        if kept:
+            text += f"; {kept} already locked, reason kept"
+        self._say(text)
 
     def unlock(self, unit_ids: Iterable[Hashable]) -> None:
         """Unlock units."""
@@ -572,7 +609,8 @@ class TerritoryMap(W.VBox):
         locks and, while an :meth:`optimise` step is applied (not undone),
         the solver's provenance of the latest such step as
         ``optimised_with``.  Returns the new study (also kept as
-        :attr:`study`).
+        :attr:`study`).  The colouring stays; a "change vs" view compares
+        with the study's alignment of that name as it is after saving.
 
         Raises
         ------
@@ -609,14 +647,57 @@ class TerritoryMap(W.VBox):
         opts = [o for o in self.color_picker.options if o[1] != f"change:{name}"]
         i = 1 + sum(1 for o in opts if o[1].startswith("change:"))
         opts.insert(i, (f"change vs {name}", f"change:{name}"))
-        self.color_picker.options = opts
-        self.color_picker.value = self._color_by
+        # new options reset the picker's value: keep the colouring, then
+        # re-apply it (a "change vs <name>" view re-reads the saved alignment)
+        current = self._color_by
+        self._picker_quiet = True
+        try:
+            with self.color_picker.hold_trait_notifications():
+                self.color_picker.options = opts
+                self.color_picker.value = current
+        finally:
+            self._picker_quiet = False
+        self.set_color_by(current)
         self._say(
             f"saved as {name!r} in m.study ({len(self.study.alignments)} alignments)"
         )
         return self.study
 
     # -- internals ----------------------------------------------------------------
+    def _restore_locks(self, al: Alignment) -> str:
+        """Lock again the units that ``al``'s provenance records as locked.
+
+        A plan saved by :meth:`save_as` records ``locked`` (unit id → reason),
+        a solver's result ``locked_reasons``; each such unit is locked in its
+        territory of ``al`` with its reason.  Returns the note for the status
+        line (empty when nothing was recorded).
+        """
+        prov = al.provenance
+        recorded: dict[str, Any] = {}
+        for key in ("locked_reasons", "locked"):  # the map's own record wins
+            rec = prov.get(key)
+            if isinstance(rec, dict):
+                recorded.update({str(u): r for u, r in rec.items()})
+        if not recorded:
+            return ""
+        st = self.state
+        by_text = {str(u): p for p, u in enumerate(st.unit_ids)}
+        unknown = [u for u in recorded if u not in by_text]
+        for u, r in recorded.items():
+            if u in by_text:
+                st.lock([st.unit_ids[by_text[u]]], "" if r is None else str(r))
+        n = len(recorded) - len(unknown)
+        note = (
+            f" {n} unit(s) locked again as recorded in {al.name!r}"
+            " (mode 'unlock' frees them)"
+        )
+        if unknown:
+            note += (
+                f"; {len(unknown)} recorded lock(s) not on the map: "
+                f"{_short(unknown, 5)}"
+            )
+        return note + "."
+
     def _check_rep_territories(self, name: str, reps: pd.DataFrame | None) -> None:
         """Refuse, before solving, a map whose territories are not rep ids."""
         if reps is None:
@@ -806,10 +887,25 @@ class TerritoryMap(W.VBox):
             self.optimise_button.disabled = False
 
     def _save_clicked(self) -> None:
+        name = self.save_name.value
+        overwrite = bool(self.save_overwrite.value)
+        if (
+            not overwrite
+            and isinstance(name, str)
+            and name.strip() in self.study.alignments
+        ):
+            self._say(
+                f"save failed: the study already has an alignment named "
+                f"{name.strip()!r}; type another name, or tick 'overwrite' to "
+                "replace it"
+            )
+            return
         try:
-            self.save_as(self.save_name.value)
+            self.save_as(name, overwrite=overwrite)
         except Exception as exc:
             self._say(f"save failed: {exc}")
+        else:
+            self.save_overwrite.value = False  # each overwrite is asked for
 
     def _run_with_progress(
         self, job: Callable[[], Any], time_limit: float, name: str
@@ -842,6 +938,36 @@ class TerritoryMap(W.VBox):
 
 
 _PROV_KEYS = {"method", "seed", "config", "terrakit_version", "versions", "created"}
+
+
+def _touching_territories(
+    st: EditorState, x: np.ndarray, y: np.ndarray
+) -> list[tuple[Any, Any]]:
+    """Pairs of territories of ``st`` that touch, for colouring.
+
+    From the unit graph when the state has one; else each territory's four
+    nearest territories by the mean of their units' points ``x``, ``y``.
+    """
+    t = st.territories
+    if st._adj_matrix is not None:
+        coo = st._adj_matrix.tocoo()
+        a, b = st.codes[coo.row], st.codes[coo.col]
+        keep = a != b
+        return sorted(
+            {(t[i], t[j]) for i, j in zip(a[keep], b[keep], strict=True)}, key=str
+        )
+    n = len(t)
+    cnt = np.bincount(st.codes, minlength=n).astype(float)
+    own = np.flatnonzero(cnt > 0)
+    cx = np.bincount(st.codes, weights=x, minlength=n)[own] / cnt[own]
+    cy = np.bincount(st.codes, weights=y, minlength=n)[own] / cnt[own]
+    d = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
+    np.fill_diagonal(d, np.inf)
+    pairs = []
+    for i in range(len(own)):
+        for j in np.argsort(d[i], kind="stable")[: min(4, len(own) - 1)]:
+            pairs.append((t[own[i]], t[own[j]]))
+    return pairs
 
 
 def _short(ids: Sequence[Any], n: int = 10) -> str:

@@ -220,6 +220,38 @@ def test_removed_rep_gives_up_every_unit() -> None:
     assert res.moved >= 8.0
 
 
+def test_a_measure_named_units_keeps_apart_from_the_unit_counts() -> None:
+    """Balancing a unit column named ``units`` (the map's default without
+    workload) once crashed on its own ``units_before`` count column."""
+    cur = {
+        _uid(c, r): ("R3" if c == 3 else ("R2" if c == 2 else "R1"))
+        for c in range(4)
+        for r in range(2)
+    }
+    study = strip_study(reps=("R1", "R2"), current=cur)
+    units = study.units
+    units["units"] = 2.0  # e.g. housing units: not the unit count
+    study = study.replace(units=units)
+    res = rebalance(study, balance={"units": 0.0}, time_limit=20)
+    t = res.territories
+    assert list(t.columns[:5]) == [
+        "role",
+        "n_units_before",
+        "n_units_after",
+        "units_before",
+        "units",
+    ]
+    assert t.loc["R1", "n_units_before"] == 4
+    assert t.loc["R1", "units_before"] == 8.0
+    assert t.loc["R3", "n_units_before"] == 2
+    assert t.loc["R3", "n_units_after"] == 0
+    assert t.loc["R3", "units_before"] == 4.0
+    assert t.loc[["R1", "R2"], "units"].tolist() == [8.0, 8.0]
+    # other measures keep the usual names
+    plain = rebalance(study, balance={"workload": 0.0}, time_limit=20).territories
+    assert {"units_before", "units_after", "workload_before"} <= set(plain.columns)
+
+
 def test_new_hire_gets_a_contiguous_territory() -> None:
     study = strip_study(reps=("R1", "R2", "R3"))
     res = rebalance(study, balance={"workload": 0.3}, time_limit=20)

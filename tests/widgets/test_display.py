@@ -63,7 +63,28 @@ def test_choropleth_classes_are_quantiles():
     assert set(same.tolist()) == {0} and len(colors1) == 1
 
 
-def test_territory_colors_cycle_qualitative_maps():
-    c = territory_colors([f"T{k}" for k in range(25)])
-    assert c["T0"] == c["T20"] == "#1f77b4"
-    assert len(set(c.values())) == 20
+def test_territory_colors_are_distinct_and_neighbours_contrast():
+    """Colours repeated after 20 territories (tab20 cycled), so touching
+    territories could share one and look merged."""
+    terr = [f"T{k:02d}" for k in range(70)]
+    plain = territory_colors(terr[:25])
+    assert len(set(plain.values())) == 25
+    assert plain["T00"] == "#1f77b4" and plain["T01"] == "#ff7f0e"
+
+    from matplotlib.colors import to_rgb
+
+    from terrakit.widgets._display import _color_distance
+
+    ring = [(terr[k], terr[(k + 1) % 70]) for k in range(70)]
+    ring += [(terr[k], terr[(k + 2) % 70]) for k in range(70)]
+    c = territory_colors(terr, neighbours=ring)
+    assert len(set(c.values())) == 70
+    assert c["T00"] == "#1f77b4"  # the first territory keeps tab20's first colour
+    assert territory_colors(terr, neighbours=ring) == c  # deterministic
+
+    def dist(a: str, b: str) -> float:
+        return float(_color_distance(np.array(to_rgb(c[a])), np.array(to_rgb(c[b]))))
+
+    # touching territories get clearly different colours: the palette in
+    # order, blind to the neighbours, puts two pairs 0.10 apart on this ring
+    assert min(dist(a, b) for a, b in ring) > 0.6

@@ -212,3 +212,17 @@ def test_lock_records_its_territory_and_refreshes_the_provenance(state):
     assert state.locked() == {"u5": ("R2", "another reason")}
     state.unlock(["u5"])
     assert state.lock_codes == {} and state.alignment.provenance["locked"] == {}
+
+
+def test_locking_again_without_a_reason_keeps_the_recorded_one(state):
+    """An empty reason box replaced a locked unit's reason by the default."""
+    state.lock(["u5"], "key account")
+    changed = state.lock(["u5", "u9"], "  ")
+    assert changed.tolist() == [8]  # only u9 is new; u5 is untouched
+    assert state.locked() == {
+        "u5": ("R1", "key account"),
+        "u9": ("R2", "locked in the map"),
+    }
+    assert state.lock(["u5"], "").tolist() == []
+    assert state.lock(["u5"], "signed contract").tolist() == [4]
+    assert state.locked()["u5"] == ("R1", "signed contract")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -398,3 +399,142 @@ def test_balance_panel_header_shows_the_band_to_a_tenth(toy_grid_3x3):
     m = TerritoryMap(toy_grid_3x3, "current", tolerance=0.025, contiguity=False)
     assert "band ±2.5 % of the mean" in m.panel.header.value
     assert "(band ±2.5 %)" in m.state.summary()
+
+
+def test_optimise_rebalance_balances_unit_counts(toy_grid_3x3):
+    """With measures=["units"] rebalance crashed: 'cannot insert units_before,
+    already exists' (its count column clashed with the measure's)."""
+    skewed = toy_grid_3x3.alignments["current"].replace(
+        {"u3": "R1", "u8": "R1"}, name="skewed"
+    )
+    study = toy_grid_3x3.with_alignment(skewed)
+    m = TerritoryMap(study, "skewed", measures=["units"], tolerance=0.15)
+    m.optimise("rebalance", time_limit=10, seed=0)
+    assert sorted(m.alignment.sizes().tolist()) == [4, 5]
+    t = m.last_result.territories
+    assert t["n_units_after"].tolist() == t["units"].tolist()
+    assert "units" not in m.study.units.columns
+
+
+def test_save_as_keeps_the_colouring_and_refreshes_the_change_view(tmap):
+    """Save as with a new name switched the view to territory colours; an
+    overwrite left 'change vs <name>' comparing with the old plan."""
+    tmap.set_color_by("change:current")
+    tmap.move(["u5"], "R2")
+    with record_messages() as sent:  # no detour through territory colours
+        tmap.save_as("plan")
+    assert not [m for m in sent if "fill_color" in m.data.get("state", {})]
+    assert tmap.color_by == tmap.color_picker.value == "change:current"
+    fills = [lay.fill_color for lay in tmap.unit_layers]
+    assert fills.count(UNCHANGED) == 8 and "<b>1</b> units" in tmap.legend.value
+    tmap.set_color_by("change:plan")
+    tmap.move(["u1"], "R2")
+    assert "<b>1</b> units" in tmap.legend.value
+    tmap.save_as("plan", overwrite=True)
+    assert tmap.color_by == tmap.color_picker.value == "change:plan"
+    assert "<b>0</b> units" in tmap.legend.value and "plan" in tmap.legend.value
+    assert {lay.fill_color for lay in tmap.unit_layers} == {UNCHANGED}
+    tmap.set_color_by("kpi:workload")
+    tmap.save_as("again")
+    assert tmap.color_by == "kpi:workload" and "workload" in tmap.legend.value
+
+
+def test_reopening_a_saved_plan_restores_its_locks(tmap):
+    """The locks a plan records in its provenance were lost on reopening, so
+    Optimise could move those units."""
+    tmap.lock(["u1"], "home county")
+    tmap.lock(["u9"], "signed contract")
+    study = tmap.save_as("workshop")
+    m = TerritoryMap(study, "workshop", tolerance=0.10, time_limit=10)
+    assert m.state.locked() == {
+        "u1": ("R1", "home county"),
+        "u9": ("R2", "signed contract"),
+    }
+    status = html.unescape(m.status.value)
+    assert "2 unit(s) locked again as recorded in 'workshop'" in status
+    i = m.state.unit_ids.get_loc("u9")
+    assert m.unit_layers[i].dash_array is not None  # drawn as locked
+    m.optimise("align", time_limit=10, seed=0)
+    assert m.alignment["u1"] == "R1" and m.alignment["u9"] == "R2"
+    assert m.save_as("again").alignments["again"].provenance["locked"] == {
+        "u1": "home county",
+        "u9": "signed contract",
+    }
+    # a solver's record of its locks counts as well; unknown ids are named
+    solved = Alignment(
+        study.alignments["current"].assignment,
+        name="solved",
+        provenance={"locked_reasons": {"u5": "key account", "u99": "gone"}},
+    )
+    m2 = TerritoryMap(study.with_alignment(solved), "solved", contiguity=False)
+    assert m2.state.locked() == {"u5": ("R1", "key account")}
+    assert "1 recorded lock(s) not on the map: ['u99']" in html.unescape(
+        m2.status.value
+    )
+    fresh = TerritoryMap(study, "current", contiguity=False)
+    assert fresh.state.locks == {} and "locked again" not in fresh.status.value
+
+
+def test_locking_again_with_an_empty_reason_keeps_the_reason(tmap):
+    """A lock box with an empty reason replaced the recorded reason, and the
+    status counted the already locked unit as locked."""
+    tmap.lock(["u5"], "key-account headquarters")
+    tmap.mode.value = "lock"
+    tmap.reason.value = ""
+    tmap.select(["u5", "u6"])
+    assert tmap.state.locked() == {
+        "u5": ("R1", "key-account headquarters"),
+        "u6": ("R2", "locked in the map"),
+    }
+    status = re.sub("<[^>]+>", "", tmap.status.value)
+    assert status == "locked 1 unit(s); 1 already locked, reason kept"
+    tmap.lock(["u5"], "moved HQ")
+    assert "locked 0 unit(s); new reason for 1 already locked" in tmap.status.value
+
+
+def test_touching_territories_get_distinct_colours_everywhere():
+    """Colours repeated after 20 territories, so touching territories could
+    share one; swatches and home markers follow the map's colours."""
+    import terrakit as tk
+
+    s = tk.datasets.synthetic_region(n_units=80, n_reps=22, seed=0)
+    m = TerritoryMap(s, "current")
+    st = m.state
+    assert len(st.territories) == 22
+    assert len(set(m.colors.values())) == 22
+    coo = st._adj_matrix.tocoo()
+    t = st.territories
+    touching = {
+        (t[a], t[b])
+        for a, b in zip(st.codes[coo.row], st.codes[coo.col], strict=True)
+        if a != b
+    }
+    assert touching and all(m.colors[a] != m.colors[b] for a, b in touching)
+    for k, lay in enumerate(m.unit_layers):
+        assert lay.fill_color == m.colors[t[st.codes[k]]]
+    for tid, row in m.panel.rows.items():
+        assert f"background:{m.colors[tid]};flex:none" in row.value
+    homes = {lay.name: lay.fill_color for lay in m.homes_layer.layers}
+    assert homes == {f"home {r}": m.colors[r] for r in s.reps.index}
+
+
+def test_save_button_overwrites_only_when_ticked(tmap):
+    """The button's error said 'pass overwrite=True', which the UI cannot do."""
+    tmap.move(["u5"], "R2")
+    tmap.save_name.value = "workshop"
+    tmap.save_button.click()
+    tmap.move(["u1"], "R2")
+    tmap.save_button.click()
+    status = html.unescape(re.sub("<[^>]+>", "", tmap.status.value))
+    assert status == (
+        "save failed: the study already has an alignment named 'workshop'; "
+        "type another name, or tick 'overwrite' to replace it"
+    )
+    assert "overwrite=True" not in status
+    assert tmap.study.alignments["workshop"]["u1"] == "R1"
+    assert tmap.save_overwrite in tmap.children[2].children
+    tmap.save_overwrite.value = True
+    tmap.save_button.click()
+    assert "saved as" in tmap.status.value
+    assert tmap.study.alignments["workshop"]["u1"] == "R2"
+    assert tmap.save_overwrite.value is False  # the next overwrite is asked again
