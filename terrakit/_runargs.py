@@ -16,6 +16,7 @@ import numpy as np
 from terrakit.exceptions import SpecificationError
 
 __all__ = [
+    "MAX_SEED",
     "as_number",
     "check_seed",
     "check_time_limit",
@@ -44,12 +45,20 @@ def check_time_limit(time_limit: Any) -> float:
     return seconds
 
 
+#: The largest seed: the solvers' random generators (pyvrp, HiGHS) take 32 bits.
+MAX_SEED = 2**32 - 1
+
+
 def check_seed(seed: Any) -> int:
-    """``seed`` as a non-negative int, or a :class:`SpecificationError`."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+    """``seed`` as an int in ``[0, 2**32 - 1]``, or a :class:`SpecificationError`."""
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= seed <= MAX_SEED
+    ):
         raise SpecificationError(
-            f"seed must be a non-negative integer, got {seed!r}; the same seed "
-            "gives the same answer"
+            f"seed must be a non-negative integer, got {seed!r}; seeds run from 0 "
+            f"to {MAX_SEED} (2**32 - 1), and the same seed gives the same answer"
         )
     return int(seed)
 

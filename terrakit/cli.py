@@ -143,12 +143,15 @@ def _error(err: BaseException) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``terrakit`` command; returns the exit status.
 
-    Exit status 0 on success, 2 for a bad command line or configuration file,
-    1 when a step of the study fails (the message names the step).
+    Exit status 0 on success, 2 for a bad command line, configuration file
+    or input data (an error found before any step of the study runs: in the
+    configuration, the output paths or the data files it names), 1 when a
+    step of the study fails (the message names the step).
     """
     from terrakit import __version__
     from terrakit.exceptions import TerrakitError
     from terrakit.report.config import STEPS, ConfigError
+    from terrakit.report.pipeline import LOAD_FAILED
 
     parser = argparse.ArgumentParser(
         prog="terrakit",
@@ -219,7 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (TerrakitError, ValueError, RuntimeError, OSError) as err:
         _error(err)
-        return 1
+        # the data failed their checks at the door: no step of the study ran
+        return 2 if LOAD_FAILED in getattr(err, "__notes__", ()) else 1
     _print_result(args.command, result, time.perf_counter() - t0)
     return 0
 

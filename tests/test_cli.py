@@ -134,3 +134,92 @@ def test_run_the_shipped_example_fast(tmp_path, capsys):
     html = (out / "report.html").read_text(encoding="utf-8")
     for sid in ("potential", "forecast", "quotas", "routing", "sizing"):
         assert f'<section id="{sid}">' in html
+
+
+def _sample_config(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text.replace("SAMPLE/", f"{SAMPLE_TOML.parent}/"), encoding="utf-8")
+    return p
+
+
+SAMPLE_DATA = (
+    '[data]\nunits = "SAMPLE/units.gpkg"\naccounts = "SAMPLE/accounts.csv"\n'
+    'reps = "SAMPLE/reps.csv"\nalignment = "SAMPLE/alignment_current.csv"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (
+            '[columns.accounts]\n"Account Number" = "account_id"\n',
+            "Fix: correct the keys of [columns.accounts]: they are the names in "
+            "your file",
+        ),
+        (
+            'units_layer = "unitz"\n',
+            "Fix: set [data] units_layer = one of these names",
+        ),
+    ],
+)
+def test_a_data_mistake_at_load_exits_2_in_the_files_terms(
+    tmp_path, capsys, extra, said
+):
+    """Was exit 1, explained in Python-API terms ('columns={...}', 'pass
+    layer='), with an empty --out folder left behind."""
+    cfg = _sample_config(tmp_path, SAMPLE_DATA + extra)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("terrakit: error: ")
+    assert said in err and "columns={" not in err and "pass layer" not in err
+    assert not out.exists()
+
+
+def test_a_study_with_no_alignment_exits_2_before_any_step(tmp_path, capsys):
+    """No alignment and no reps: was a bare StopIteration after the steps."""
+    cfg = _sample_config(
+        tmp_path,
+        '[data]\nunits = "SAMPLE/units.gpkg"\naccounts = "SAMPLE/accounts.csv"\n',
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "the study has no alignment" in err
+    assert "Fix: give [data] alignment or reps" in err
+    assert "StopIteration" not in err and not out.exists()
+
+
+def test_an_output_over_an_input_exits_2_before_any_step(tmp_path, capsys):
+    """--out the data folder, whose units file is study.gpkg: the clash was
+    found only after every step had run, naming no [report] key."""
+    units = tmp_path / "study.gpkg"
+    units.write_bytes((SAMPLE_TOML.parent / "units.gpkg").read_bytes())
+    cfg = _sample_config(
+        tmp_path,
+        SAMPLE_DATA.replace('"SAMPLE/units.gpkg"', '"study.gpkg"')
+        + "[report]\nstudy_file = 'study.gpkg'\n",
+    )
+    assert main(["run", str(cfg), "--out", str(tmp_path), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert "[report] study_file = 'study.gpkg' in the output folder" in captured.err
+    assert "(--out) is the [data] units input file" in captured.err
+    assert "load" not in captured.out  # no step ran
+    assert units.read_bytes() == (SAMPLE_TOML.parent / "units.gpkg").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("# ±10 %\n".encode("cp1252"), "(line 1)"),
+        ("# ±10 %\n".encode("utf-16"), "starts like UTF-16"),
+    ],
+)
+def test_a_config_not_in_utf8_exits_2(tmp_path, capsys, raw, said):
+    """Was a bare codec error and exit 1."""
+    cfg = tmp_path / "study.toml"
+    cfg.write_bytes(raw)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("terrakit: error: study.toml: not UTF-8 text: byte ")
+    assert said in err and "Fix: save it as UTF-8" in err

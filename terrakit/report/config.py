@@ -67,6 +67,9 @@ __all__ = [
     "load_config",
 ]
 
+#: The largest ``[study] seed``: the solvers' random generators take 32 bits.
+MAX_SEED = 2**32 - 1
+
 #: The optional steps of the pipeline, in the order they run.
 STEPS = ("design", "realign", "sizing", "potential", "forecast", "routing")
 
@@ -349,7 +352,9 @@ class PotentialConfig:
 
     ``unit_covariates`` and ``unit_sales`` name the units' columns the
     unit-level model reads (its ``model_config`` keys of the same names);
-    they are checked against the study before any step runs.
+    they are checked against the study before any step runs.  ``method``
+    defaults to ``"laplace"`` at ``level = "unit"`` and to ``"advi"`` at
+    ``level = "account"``, where ``"laplace"`` is refused.
     """
 
     enabled: bool = True
@@ -460,7 +465,18 @@ class StudyConfig:
         study = raw.get("study", {})
         _check_keys(study, ["name", "seed"], source, "study")
         name = _str(study, "name", "study", source, "study")
-        seed = _number(study, "seed", 0, source, "study", low=0, integer=True)
+        seed = _number(
+            study,
+            "seed",
+            0,
+            source,
+            "study",
+            low=0,
+            high=MAX_SEED,
+            integer=True,
+            fix=f"use a whole number from 0 to {MAX_SEED} (2**32 - 1), e.g. seed = 0; "
+            "the same seed gives the same answer",
+        )
         data = _data(raw, base, source, require_data)
         return cls(
             name=name,
@@ -787,17 +803,31 @@ def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
             f"must be a list of unit column names (may be empty), got {covariates!r}",
             'e.g. unit_covariates = ["population", "income"]',
         )
-    return PotentialConfig(
-        enabled=_bool(raw, "enabled", d.enabled, source, s),
-        level=_str(raw, "level", d.level, source, s, choices=("unit", "account")),
-        method=_str(
-            raw,
-            "method",
-            d.method,
+    level = _str(raw, "level", d.level, source, s, choices=("unit", "account"))
+    # the account model has no Laplace path (terrakit.potential refuses it):
+    # there the default method is ADVI
+    method = _str(
+        raw,
+        "method",
+        "advi" if level == "account" else d.method,
+        source,
+        s,
+        choices=("laplace", "advi", "nutpie", "pymc"),
+    )
+    if level == "account" and method == "laplace":
+        _fail(
             source,
             s,
-            choices=("laplace", "advi", "nutpie", "pymc"),
-        ),
+            "method",
+            '"laplace" is not available with level = "account" (a Gaussian at '
+            "the mode misjudges the account model's pooling scales)",
+            'method = "advi" (the default at account level) or "nutpie", or '
+            'level = "unit"',
+        )
+    return PotentialConfig(
+        enabled=_bool(raw, "enabled", d.enabled, source, s),
+        level=level,
+        method=method,
         iterations=_number(
             raw, "iterations", d.iterations, source, s, low=1, integer=True
         ),
@@ -940,7 +970,8 @@ def load_config(path: str | os.PathLike[str]) -> StudyConfig:
     FileNotFoundError
         When there is no file at ``path``.
     ConfigError
-        When the file is not valid TOML, or a key is unknown, missing or has
+        When the file is not UTF-8 text (a byte-order mark is fine) or not
+        valid TOML, or a key is unknown, missing or has
         a bad value (the message names the section, the key and the fix).
 
     Examples
@@ -955,8 +986,25 @@ def load_config(path: str | os.PathLike[str]) -> StudyConfig:
             f"no study configuration at {str(p)!r}; give the path of a study.toml "
             "(an example: data/samples/southeast/study.toml)"
         )
+    data = p.read_bytes()
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad and Excel save UTF-8 with a byte-order mark
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        raise ConfigError(
+            f"{p.name}: not UTF-8 text: byte {err.start} (line {line}) is "
+            f"{data[err.start : err.start + 1]!r}"
+            + (
+                ", and the file starts like UTF-16"
+                if utf16
+                else " (saved as Windows-1252 / Latin-1?)"
+            )
+            + ". Fix: save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(
             f"{p.name}: not valid TOML ({err}). Fix: check quotes, '=' signs and "

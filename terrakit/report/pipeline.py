@@ -12,6 +12,7 @@ with the reason recorded, never silently.
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from terrakit.report.config import (
+    _TABLES,
     STEPS,
     ConfigError,
     DataConfig,
@@ -29,7 +31,14 @@ from terrakit.report.config import (
     load_config,
 )
 
-__all__ = ["DEMO_CONFIG", "PipelineResult", "demo_config", "load_study", "run_pipeline"]
+__all__ = [
+    "DEMO_CONFIG",
+    "LOAD_FAILED",
+    "PipelineResult",
+    "demo_config",
+    "load_study",
+    "run_pipeline",
+]
 
 #: The sample study's settings; ``data/samples/southeast/study.toml`` holds the
 #: same values (a test keeps them equal).  The greenfield design and the
@@ -236,6 +245,63 @@ def _read_alignment(d: DataConfig) -> Any:
     )
 
 
+def _in_config_terms(text: str, key: str) -> str:
+    """A loader's message, which speaks of the Python API (``columns={...}``,
+    ``pass layer=``), in the terms of the configuration file: the
+    ``[columns.<table>]`` section and the ``[data]`` keys."""
+    layer = (
+        (r"pass layer= ?", "set [data] units_layer = ")
+        if key == "units"
+        else (
+            r"pass layer=.*",
+            f"save the table as the first layer of the {key} file (study.toml "
+            "chooses a layer only for the units: [data] units_layer)",
+        )
+    )
+    rules = [
+        (
+            r"write ('[^']*'): ('[^']*') in columns=\{\.\.\.\}",
+            rf"write \1 = \2 under [columns.{key}]",
+        ),
+        (r"columns=\{\.\.\.\}", f"[columns.{key}]"),
+        (r"the columns mapping", f"[columns.{key}]"),
+        (
+            r"pass sheet=('[^']*') \(\[data\] (\w+) in study\.toml\)",
+            r"set [data] \2 = \1",
+        ),
+        (
+            r"pass sheet='\.\.\.' \(\[data\] (\w+) in study\.toml\)",
+            r"set [data] \1 = '...'",
+        ),
+        (r"pass sheet= ?", f"set [data] {key}_sheet = "),
+        layer,
+        (r"\bcrs=(\S+) was passed", r"[data] crs = \1 was given"),
+        (r"drop crs=\.\.\.", "remove [data] crs"),
+    ]
+    for pattern, repl in rules:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
+def _config_terms(err: Exception, key: str) -> Exception:
+    """``err`` again, its problem and fix in the configuration file's terms
+    (:func:`_in_config_terms`); ``err`` itself when it says nothing of the API."""
+    from terrakit.exceptions import DataValidationError
+
+    if not isinstance(err, DataValidationError):
+        return err
+    problem = _in_config_terms(err.problem, key)
+    fix = _in_config_terms(err.fix, key)
+    if (problem, fix) == (err.problem, err.fix):
+        return err
+    new = DataValidationError(
+        err.table, err.column, problem, rows=err.rows, fix=fix, n_bad=err.n_bad
+    )
+    for note in getattr(err, "__notes__", []):
+        new.add_note(note)
+    return new.with_traceback(err.__traceback__)
+
+
 def load_study(config: StudyConfig) -> Any:
     """Read the study described by ``config.data`` (with its column mappings).
 
@@ -246,8 +312,10 @@ def load_study(config: StudyConfig) -> Any:
     ConfigError
         When the configuration has no ``[data]`` section.
     DataValidationError
-        From the loaders, naming the table, column, rows and fix; a note says
-        which ``[data]`` entry of the configuration file was being read.
+        From the loaders, naming the table, column, rows and fix in the
+        configuration file's terms (``[columns.accounts]``, ``[data]
+        units_layer``); a note says which ``[data]`` entry of the
+        configuration file was being read.
     """
     from terrakit.data.io import read_accounts, read_history, read_reps, read_units
     from terrakit.data.study import Study
@@ -264,11 +332,14 @@ def load_study(config: StudyConfig) -> Any:
         try:
             return fn()
         except Exception as err:
-            err.add_note(
+            said = _config_terms(err, key)
+            said.add_note(
                 f"while reading [data] {key} = {str(getattr(d, key))!r} of "
                 f"{config.source}"
             )
-            raise
+            if said is err:
+                raise
+            raise said from None
 
     units = step(
         "units",
@@ -548,7 +619,127 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> list[str]:
     return notes
 
 
+def _check_alignment_source(cfg: StudyConfig, study: Any = None) -> None:
+    """Refuse a study that can have no alignment, before any step runs.
+
+    The forecast, the routing and the report are by territory: the study
+    needs today's alignment (``[data] alignment``) or a design, which needs
+    reps (one territory per rep).  Without ``study`` the configuration's
+    ``[data]`` files are judged, else the loaded study.
+    """
+    if study is None:
+        if cfg.data is None:
+            return
+        has_current = cfg.data.alignment is not None
+        has_reps = cfg.data.reps is not None
+    else:
+        has_current = bool(study.alignments)
+        has_reps = study.reps is not None
+    if has_current or (has_reps and cfg.design.enabled):
+        return
+    why = (
+        "the design step, which would make one, is switched off ([design] "
+        "enabled = false or --skip design)"
+        if has_reps
+        else "no reps for the design to make one from (one territory per rep)"
+    )
+    fix = (
+        "switch the design on, or give [data] alignment"
+        if has_reps
+        else "give [data] alignment or reps"
+    )
+    raise ConfigError(
+        f"{cfg.source}: the study has no alignment: [data] gives no current "
+        f"alignment and there are {why}; the forecast, the routing and the report "
+        f"are by territory. Fix: {fix} ([data] alignment = "
+        '"alignment.csv", a table of unit_id and territory_id; [data] reps = '
+        '"reps.csv")'
+    )
+
+
+def _output_files(cfg: StudyConfig, outdir: Path) -> dict[str, Path]:
+    """The final paths of the three outputs, checked before any step runs.
+
+    Nothing is created.  Refused: a path that is an input file of ``[data]``
+    (writing the output would destroy it), a folder, a path whose folder is
+    a file, and a study file path holding a GeoPackage that is no terrakit
+    study file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the ``[report]`` key, the output folder (``--out``), the
+        input it would overwrite and the fix.
+    """
+    from terrakit.data.study import check_study_path
+
+    rc = cfg.report
+    keys = {"study": "study_file", "html": "html_file", "excel": "excel_file"}
+    final = {k: outdir / getattr(rc, key) for k, key in keys.items()}
+    inputs = {}
+    if cfg.data is not None:
+        inputs = {t: p for t in _TABLES if (p := getattr(cfg.data, t)) is not None}
+    for k, path in final.items():
+        key = keys[k]
+        where = (
+            f"{cfg.source}: [report] {key} = {path.name!r} in the output folder "
+            f"{str(outdir)!r} (--out)"
+        )
+        fix = (
+            f'Fix: set [report] {key} = "another{path.suffix}", or choose another '
+            "output folder (--out)"
+        )
+        for table, src in inputs.items():
+            if path.exists() and os.path.samefile(path, src):
+                raise ConfigError(
+                    f"{where} is the [data] {table} input file {str(src)!r}: "
+                    f"writing the output would overwrite it. {fix}"
+                )
+        problem = None
+        if path.is_dir():
+            problem = "is a folder"
+        elif path.parent.exists() and not path.parent.is_dir():
+            problem = f"cannot be written: {str(path.parent)!r} is a file"
+        elif k == "study":
+            try:
+                check_study_path(path)
+            except (OSError, ValueError) as err:
+                problem = f"cannot be written: {err}"
+        if problem is not None:
+            raise ConfigError(f"{where} {problem}. {fix}")
+    return final
+
+
 # -- the pipeline ----------------------------------------------------------------------
+#: The note :func:`run_pipeline` adds to an error of its load step: the input
+#: data (or the configuration's ``[data]`` and ``[columns]``) failed their checks
+#: before any step of the study ran (``terrakit run`` exits with status 2).
+LOAD_FAILED = "terrakit pipeline: the study's data failed their checks; no step ran"
+
+
+def _designed(result: Any) -> Any:
+    """The design's alignment, named ``designed``, its provenance holding how
+    good it is: ``method``, ``status``, ``objective``, ``lower_bound`` and
+    ``gap`` (``None`` where not finite, e.g. no bound) for the study file,
+    the report's provenance and the workbook's Provenance sheet."""
+    import math
+
+    from terrakit.data.alignment import Alignment
+
+    def finite(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    prov = dict(result.alignment.provenance)
+    prov.update(
+        method=result.method,
+        status=result.status,
+        objective=finite(result.objective),
+        lower_bound=finite(result.lower_bound),
+        gap=finite(result.gap),
+    )
+    return Alignment(result.alignment.assignment, name="designed", provenance=prov)
+
+
 def _is_fast(fast: bool | None) -> bool:
     if fast is None:
         return os.environ.get("TERRAKIT_FAST") == "1"
@@ -589,7 +780,8 @@ def run_pipeline(
         A :class:`StudyConfig`, the path of a ``study.toml``, or ``None`` for
         the sample study's settings (:data:`DEMO_CONFIG`).
     out
-        Output folder (created).
+        Output folder (created when the outputs are written, after the
+        last step).
     progress
         Show a progress bar over the steps and each step's time when done.
     fast
@@ -603,10 +795,14 @@ def run_pipeline(
     Raises
     ------
     ConfigError
-        A bad configuration (file, section and key named).
+        A bad configuration (file, section and key named), found before any
+        step runs: also an output path that is a ``[data]`` input file or
+        cannot be written, and a study that can have no alignment (no
+        ``[data] alignment`` and no design).
     DataValidationError, SpecificationError, InfeasibleError
         From the step that failed; a note names the step and the
-        configuration section to change.
+        configuration section to change (for the load step also
+        :data:`LOAD_FAILED`).
 
     Notes
     -----
@@ -643,7 +839,11 @@ def run_pipeline(
     is_fast = _is_fast(fast)
     seed = cfg.seed
     outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
+    # every check that needs no data, before any work: a clash must not cost
+    # a run, and a bad configuration leaves no output folder behind
+    final = _output_files(cfg, outdir)
+    if study is None:
+        _check_alignment_source(cfg)
 
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -651,358 +851,366 @@ def run_pipeline(
     res: dict[str, Any] = {}
     names = ["load", *STEPS, "save study", "html report", "excel"]
     bar = tqdm(total=len(names), desc="terrakit", unit="step", disable=not progress)
-
-    def run(name: str, fn: Callable[[], Any]) -> Any:
-        bar.set_postfix_str(name)
-        t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as ws:
-            warnings.simplefilter("always")
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            warnings.filterwarnings("ignore", message=".*BLAS.*")
-            try:
-                value = fn()
-            except Exception as err:
-                section = (
-                    f" (settings: [{name}] in {cfg.source})" if name in STEPS else ""
-                )
-                err.add_note(f"terrakit pipeline: step {name!r} failed{section}")
-                bar.close()
-                raise
-        for w in ws:
-            text = f"{name}: {w.category.__name__}: {w.message}"
-            if text not in caught:
-                caught.append(text)
-        timings[name] = time.perf_counter() - t0
-        if progress:
-            bar.write(f"  {name:<12} {timings[name]:7.1f} s")
-        bar.update(1)
-        return value
-
-    def skip(name: str, why: str) -> None:
-        skipped[name] = why
-        bar.update(1)
-
-    # -- load
-    if study is None and cfg.data is None:
-        # no [data]: the settings are a sample study's (``terrakit demo``)
-        study = run("load", lambda: tk.load_sample(cfg.name))
-    elif study is None:
-        study = run("load", lambda: load_study(cfg))
-    else:
-        bar.update(1)
-    caught.extend(_check_against_study(cfg, study))
-    current = study.alignments.get("current")
-    # the unit graph of the design and the realignment: None = from the geometry
-    graph = None
-    if cfg.data is not None and cfg.data.snap_m is not None:
-        from terrakit.data.geo import adjacency
-
-        graph = adjacency(study.units, snap_m=cfg.data.snap_m, warn=False)
-
-    # -- design
-    if not cfg.design.enabled:
-        skip("design", "switched off")
-    elif study.reps is None:
-        skip("design", "the study has no reps (one territory per rep)")
-    else:
-        d = cfg.design
-        tl = min(d.time_limit, FAST_LIMITS["time_limit"]) if is_fast else d.time_limit
-
-        def design() -> Any:
-            r = tk.design.align(
-                study,
-                balance=dict(d.balance),
-                contiguity=d.contiguity,
-                time_limit=tl,
-                seed=seed,
-                solver=d.solver,  # type: ignore[arg-type]
-                adjacency=graph,
-            )
-            return r
-
-        res["design"] = run("design", design)
-        study = study.with_alignment(res["design"].alignment.rename("designed"))
-
-    # -- realign
-    r_cfg = cfg.realign
-    if not r_cfg.enabled:
-        skip("realign", "switched off")
-    elif current is None:
-        skip("realign", "the study has no 'current' alignment to start from")
-    elif study.reps is None:
-        skip("realign", "the study has no reps")
-    else:
-        tl = (
-            min(r_cfg.time_limit, FAST_LIMITS["time_limit"])
-            if is_fast
-            else r_cfg.time_limit
-        )
-
-        def realign() -> Any:
-            from terrakit.realign import rebalance
-
-            return rebalance(
-                study,
-                current,
-                balance=dict(r_cfg.balance),
-                max_moved=r_cfg.max_moved,
-                moved_measure=r_cfg.moved_measure,
-                adjacency=graph,
-                time_limit=tl,
-                seed=seed,
-            )
-
-        res["rebalance"] = run("realign", realign)
-        study = study.with_alignment(res["rebalance"].alignment.rename("rebalanced"))
-
-    # -- sizing
-    s_cfg = cfg.sizing
-    acc = study.accounts
-    if not s_cfg.enabled:
-        skip("sizing", "switched off")
-    elif acc is None or not {"calls_per_year", "call_minutes"} <= set(acc.columns):
-        skip("sizing", "the accounts have no calls_per_year / call_minutes")
-    else:
-        hist = study.history
-        fit_curves = (
-            s_cfg.response_curves
-            and hist is not None
-            and "calls" in hist.columns
-            and "account_id" in hist.columns
-        )
-
-        def sizing() -> tuple[Any, Any]:
-            wl = tk.sizing.workload(study)
-            curve = None
-            if fit_curves:
-                n = FAST_LIMITS["response_draws"] if is_fast else 1000
-                rc = tk.sizing.ResponseModel(
-                    draws=int(n), tune=int(n), chains=2, progressbar=False
-                ).fit(study, seed=seed)
-                curve = tk.sizing.headcount_curve(
-                    rc,
-                    reps=range(s_cfg.min_reps, s_cfg.max_reps + 1, s_cfg.step),
-                    cost_per_rep=s_cfg.cost_per_rep,
-                    margin=s_cfg.margin,
-                    hours_per_rep=s_cfg.hours_per_rep,
-                )
-            return wl, curve
-
-        res["workload"], res["headcount"] = run("sizing", sizing)
-        if not fit_curves and s_cfg.response_curves:
-            caught.append(
-                "sizing: no response curves / headcount curve: the history has no "
-                "per-account calls column"
-            )
-
-    # -- potential
-    p_cfg = cfg.potential
-    if not p_cfg.enabled:
-        skip("potential", "switched off")
-    elif p_cfg.level == "account" and acc is None:
-        skip("potential", "account level needs accounts")
-    else:
-        it = p_cfg.iterations
-        dr = p_cfg.draws
-        if is_fast:
-            it = min(it, int(FAST_LIMITS["potential_iterations"]))
-            dr = min(dr, int(FAST_LIMITS["potential_draws"]))
-        sampler = {
-            "method": p_cfg.method,
-            "progressbar": False,
-            "vi_iterations": it,
-            "vi_draws": dr,
-            "draws": dr,
-            "tune": dr,
-        }
-
-        def potential() -> Any:
-            model = {
-                "unit_sales": p_cfg.unit_sales,
-                "unit_covariates": list(p_cfg.unit_covariates),
-            }
-            return tk.potential.PotentialModel(
-                model_config=model, sampler_config=sampler
-            ).fit(study, level=p_cfg.level, seed=seed)
-
-        res["potential"] = run("potential", potential)
-        if p_cfg.level == "unit":
-            units = study.units.copy()
-            mean = res["potential"].to_frame()["potential_mean"]
-            units["potential_model"] = mean.reindex(units.index).to_numpy(float)
-            study = study.replace(units=units)
-
-    primary = next(
-        study.alignments[n]
-        for n in ("rebalanced", "designed", "current", *study.alignments)
-        if n in study.alignments
-    )
-
-    # -- forecast
-    f_cfg = cfg.forecast
-    if not f_cfg.enabled:
-        skip("forecast", "switched off")
-    elif study.history is None or len(study.history) == 0:
-        skip("forecast", "the study has no sales history")
-    else:
-        draws, tune = f_cfg.draws, f_cfg.tune
-        if is_fast:
-            draws = min(draws, int(FAST_LIMITS["forecast_draws"]))
-            tune = min(tune, int(FAST_LIMITS["forecast_tune"]))
-
-        def forecast() -> tuple[Any, Any]:
-            sampler = {
-                "method": f_cfg.method,
-                "draws": draws,
-                "tune": tune,
-                "progressbar": False,
-            }
-            fitted = tk.forecast.SalesForecaster(sampler_config=sampler).fit(
-                study, level="unit", seed=seed
-            )
-            fc = fitted.predict(horizon=f_cfg.horizon)
-            quotas = None
-            if f_cfg.quota != "none":
-                pot = study.units.get("potential_model")
-                quotas = tk.forecast.quota(
-                    fc,
-                    primary,
-                    method=f_cfg.quota,  # type: ignore[arg-type]
-                    potential=pot,
-                )
-            return fc.by(primary), quotas
-
-        res["forecast"], res["quotas"] = run("forecast", forecast)
-
-    # -- routing
-    ro = cfg.routing
-    if not ro.enabled:
-        skip("routing", "switched off")
-    elif acc is None or study.reps is None:
-        skip("routing", "routing needs accounts and reps")
-    elif not {"calls_per_year", "call_minutes"} <= set(acc.columns):
-        skip("routing", "the accounts have no calls_per_year / call_minutes")
-    else:
-        terr: Any = ro.territory
-        if terr is not None:
-            # the file gives text; territory ids may be numbers (rep_id = 7)
-            terr = next((t for t in primary.territories if str(t) == terr), terr)
-        if terr is not None and terr not in primary.territories:
-            raise ConfigError(
-                f"{cfg.source}: [routing] territory: {terr!r} is not a territory of "
-                f"the {primary.name!r} alignment (it has "
-                f"{[str(t) for t in primary.territories[:10]]}...). Fix: give one "
-                "of those ids or leave territory out (the typical territory is "
-                "planned)"
-            )
-        if terr is None:
-            terr = _typical_territory(study, primary)
-        weeks = (
-            min(ro.weeks, int(FAST_LIMITS["routing_weeks"])) if is_fast else ro.weeks
-        )
-        tl = (
-            min(ro.time_limit, FAST_LIMITS["routing_time_limit"])
-            if is_fast
-            else ro.time_limit
-        )
-        res["call_plan"] = run(
-            "routing",
-            lambda: tk.routing.plan_calls(
-                study, primary, terr, weeks=weeks, time_limit=tl, seed=seed
-            ),
-        )
-
-    # -- outputs
-    rc = cfg.report
-    # The three files are written under temporary names next to their final
-    # ones and swapped in only when all three are complete: a failed run
-    # leaves the previous run's files as they were, never a mix of two runs.
-    from terrakit.data.study import check_study_path
-    from terrakit.report.study import _output_path
-
-    final = {
-        "study": check_study_path(outdir / rc.study_file),
-        "html": _output_path(
-            outdir / rc.html_file, (".html", ".htm"), "report.html", "an HTML page"
-        ),
-        "excel": _output_path(
-            outdir / rc.excel_file,
-            (".xlsx", ".xlsm"),
-            "report.xlsx",
-            "an Excel workbook",
-        ),
-    }
-    token = f"{os.getpid()}-{time.time_ns()}"
-    staged = {
-        k: p.with_name(f".{p.stem}.partial-{token}{p.suffix}") for k, p in final.items()
-    }
-    order = [
-        study.alignments[n]
-        for n in ("current", "designed", "rebalanced")
-        if n in study.alignments
-    ]
-    order += [a for n, a in study.alignments.items() if a not in order]
-    order.remove(primary)
-    order.append(primary)
-    notes = {}
-    if caught:
-        notes["Warnings during the run"] = "; ".join(caught)
-    if is_fast:
-        notes["Fast mode"] = (
-            "This report was made in fast mode (fewer draws and iterations, "
-            "shorter time limits): use it to check the set-up, not for decisions."
-        )
-    report = tk.report.StudyReport(
-        study,
-        order,
-        title=rc.title,
-        measures=rc.measures,
-        tolerance=rc.tolerance,
-        workload=res.get("workload"),
-        hours_per_rep=cfg.sizing.hours_per_rep,
-        headcount=res.get("headcount"),
-        potential=res.get("potential"),
-        forecast=res.get("forecast"),
-        quotas=res.get("quotas"),
-        call_plan=res.get("call_plan"),
-        notes=notes,
-        provenance={
-            "config": cfg.to_dict(),
-            "fast": is_fast,
-            "skipped": dict(skipped),
-        },
-    )
     try:
-        run("save study", lambda: study.save(staged["study"]))
-        run("html report", lambda: report.save(staged["html"]))
-        run("excel", lambda: report.to_excel(staged["excel"]))
-        for k, tmp in staged.items():
-            os.replace(tmp, final[k])
-    finally:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-    files = dict(final)
-    bar.close()
-    return PipelineResult(
-        study=study,
-        files=files,
-        timings=timings,
-        skipped=skipped,
-        warnings=tuple(caught),
-        config=cfg,
-        fast=is_fast,
-        **{
-            k: res.get(k)
-            for k in (
-                "design",
-                "rebalance",
-                "workload",
-                "headcount",
-                "potential",
-                "forecast",
-                "quotas",
-                "call_plan",
+
+        def run(name: str, fn: Callable[[], Any]) -> Any:
+            bar.set_postfix_str(name)
+            t0 = time.perf_counter()
+            with warnings.catch_warnings(record=True) as ws:
+                warnings.simplefilter("always")
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                warnings.filterwarnings("ignore", message=".*BLAS.*")
+                try:
+                    value = fn()
+                except Exception as err:
+                    section = (
+                        f" (settings: [{name}] in {cfg.source})"
+                        if name in STEPS
+                        else ""
+                    )
+                    err.add_note(f"terrakit pipeline: step {name!r} failed{section}")
+                    if name == "load":
+                        # the input data failed its checks: no step of the study ran
+                        err.add_note(LOAD_FAILED)
+                    raise
+            for w in ws:
+                text = f"{name}: {w.category.__name__}: {w.message}"
+                if text not in caught:
+                    caught.append(text)
+            timings[name] = time.perf_counter() - t0
+            if progress:
+                bar.write(f"  {name:<12} {timings[name]:7.1f} s")
+            bar.update(1)
+            return value
+
+        def skip(name: str, why: str) -> None:
+            skipped[name] = why
+            bar.update(1)
+
+        # -- load
+        if study is None and cfg.data is None:
+            # no [data]: the settings are a sample study's (``terrakit demo``)
+            study = run("load", lambda: tk.load_sample(cfg.name))
+        elif study is None:
+            study = run("load", lambda: load_study(cfg))
+        else:
+            bar.update(1)
+        _check_alignment_source(cfg, study)
+        caught.extend(_check_against_study(cfg, study))
+        current = study.alignments.get("current")
+        # the unit graph of the design and the realignment: None = from the geometry
+        graph = None
+        if cfg.data is not None and cfg.data.snap_m is not None:
+            from terrakit.data.geo import adjacency
+
+            graph = adjacency(study.units, snap_m=cfg.data.snap_m, warn=False)
+
+        # -- design
+        if not cfg.design.enabled:
+            skip("design", "switched off")
+        elif study.reps is None:
+            skip("design", "the study has no reps (one territory per rep)")
+        else:
+            d = cfg.design
+            tl = (
+                min(d.time_limit, FAST_LIMITS["time_limit"])
+                if is_fast
+                else d.time_limit
             )
-        },
-    )
+
+            def design() -> Any:
+                r = tk.design.align(
+                    study,
+                    balance=dict(d.balance),
+                    contiguity=d.contiguity,
+                    time_limit=tl,
+                    seed=seed,
+                    solver=d.solver,  # type: ignore[arg-type]
+                    adjacency=graph,
+                )
+                return r
+
+            res["design"] = run("design", design)
+            study = study.with_alignment(_designed(res["design"]))
+
+        # -- realign
+        r_cfg = cfg.realign
+        if not r_cfg.enabled:
+            skip("realign", "switched off")
+        elif current is None:
+            skip("realign", "the study has no 'current' alignment to start from")
+        elif study.reps is None:
+            skip("realign", "the study has no reps")
+        else:
+            tl = (
+                min(r_cfg.time_limit, FAST_LIMITS["time_limit"])
+                if is_fast
+                else r_cfg.time_limit
+            )
+
+            def realign() -> Any:
+                from terrakit.realign import rebalance
+
+                return rebalance(
+                    study,
+                    current,
+                    balance=dict(r_cfg.balance),
+                    max_moved=r_cfg.max_moved,
+                    moved_measure=r_cfg.moved_measure,
+                    adjacency=graph,
+                    time_limit=tl,
+                    seed=seed,
+                )
+
+            res["rebalance"] = run("realign", realign)
+            study = study.with_alignment(
+                res["rebalance"].alignment.rename("rebalanced")
+            )
+
+        # -- sizing
+        s_cfg = cfg.sizing
+        acc = study.accounts
+        if not s_cfg.enabled:
+            skip("sizing", "switched off")
+        elif acc is None or not {"calls_per_year", "call_minutes"} <= set(acc.columns):
+            skip("sizing", "the accounts have no calls_per_year / call_minutes")
+        else:
+            hist = study.history
+            fit_curves = (
+                s_cfg.response_curves
+                and hist is not None
+                and "calls" in hist.columns
+                and "account_id" in hist.columns
+            )
+
+            def sizing() -> tuple[Any, Any]:
+                wl = tk.sizing.workload(study)
+                curve = None
+                if fit_curves:
+                    n = FAST_LIMITS["response_draws"] if is_fast else 1000
+                    rc = tk.sizing.ResponseModel(
+                        draws=int(n), tune=int(n), chains=2, progressbar=False
+                    ).fit(study, seed=seed)
+                    curve = tk.sizing.headcount_curve(
+                        rc,
+                        reps=range(s_cfg.min_reps, s_cfg.max_reps + 1, s_cfg.step),
+                        cost_per_rep=s_cfg.cost_per_rep,
+                        margin=s_cfg.margin,
+                        hours_per_rep=s_cfg.hours_per_rep,
+                    )
+                return wl, curve
+
+            res["workload"], res["headcount"] = run("sizing", sizing)
+            if not fit_curves and s_cfg.response_curves:
+                caught.append(
+                    "sizing: no response curves / headcount curve: the history has no "
+                    "per-account calls column"
+                )
+
+        # -- potential
+        p_cfg = cfg.potential
+        if not p_cfg.enabled:
+            skip("potential", "switched off")
+        elif p_cfg.level == "account" and acc is None:
+            skip("potential", "account level needs accounts")
+        else:
+            it = p_cfg.iterations
+            dr = p_cfg.draws
+            if is_fast:
+                it = min(it, int(FAST_LIMITS["potential_iterations"]))
+                dr = min(dr, int(FAST_LIMITS["potential_draws"]))
+            sampler = {
+                "method": p_cfg.method,
+                "progressbar": False,
+                "vi_iterations": it,
+                "vi_draws": dr,
+                "draws": dr,
+                "tune": dr,
+            }
+
+            def potential() -> Any:
+                model = {
+                    "unit_sales": p_cfg.unit_sales,
+                    "unit_covariates": list(p_cfg.unit_covariates),
+                }
+                return tk.potential.PotentialModel(
+                    model_config=model, sampler_config=sampler
+                ).fit(study, level=p_cfg.level, seed=seed)
+
+            res["potential"] = run("potential", potential)
+            if p_cfg.level == "unit":
+                units = study.units.copy()
+                mean = res["potential"].to_frame()["potential_mean"]
+                units["potential_model"] = mean.reindex(units.index).to_numpy(float)
+                study = study.replace(units=units)
+
+        # _check_alignment_source made sure there is one
+        primary = next(
+            study.alignments[n]
+            for n in ("rebalanced", "designed", "current", *study.alignments)
+            if n in study.alignments
+        )
+
+        # -- forecast
+        f_cfg = cfg.forecast
+        if not f_cfg.enabled:
+            skip("forecast", "switched off")
+        elif study.history is None or len(study.history) == 0:
+            skip("forecast", "the study has no sales history")
+        else:
+            draws, tune = f_cfg.draws, f_cfg.tune
+            if is_fast:
+                draws = min(draws, int(FAST_LIMITS["forecast_draws"]))
+                tune = min(tune, int(FAST_LIMITS["forecast_tune"]))
+
+            def forecast() -> tuple[Any, Any]:
+                sampler = {
+                    "method": f_cfg.method,
+                    "draws": draws,
+                    "tune": tune,
+                    "progressbar": False,
+                }
+                fitted = tk.forecast.SalesForecaster(sampler_config=sampler).fit(
+                    study, level="unit", seed=seed
+                )
+                fc = fitted.predict(horizon=f_cfg.horizon)
+                quotas = None
+                if f_cfg.quota != "none":
+                    pot = study.units.get("potential_model")
+                    quotas = tk.forecast.quota(
+                        fc,
+                        primary,
+                        method=f_cfg.quota,  # type: ignore[arg-type]
+                        potential=pot,
+                    )
+                return fc.by(primary), quotas
+
+            res["forecast"], res["quotas"] = run("forecast", forecast)
+
+        # -- routing
+        ro = cfg.routing
+        if not ro.enabled:
+            skip("routing", "switched off")
+        elif acc is None or study.reps is None:
+            skip("routing", "routing needs accounts and reps")
+        elif not {"calls_per_year", "call_minutes"} <= set(acc.columns):
+            skip("routing", "the accounts have no calls_per_year / call_minutes")
+        else:
+            terr: Any = ro.territory
+            if terr is not None:
+                # the file gives text; territory ids may be numbers (rep_id = 7)
+                terr = next((t for t in primary.territories if str(t) == terr), terr)
+            if terr is not None and terr not in primary.territories:
+                raise ConfigError(
+                    f"{cfg.source}: [routing] territory: {terr!r} is not a territory "
+                    f"of the {primary.name!r} alignment (it has "
+                    f"{[str(t) for t in primary.territories[:10]]}...). Fix: give one "
+                    "of those ids or leave territory out (the typical territory is "
+                    "planned)"
+                )
+            if terr is None:
+                terr = _typical_territory(study, primary)
+            weeks = (
+                min(ro.weeks, int(FAST_LIMITS["routing_weeks"]))
+                if is_fast
+                else ro.weeks
+            )
+            tl = (
+                min(ro.time_limit, FAST_LIMITS["routing_time_limit"])
+                if is_fast
+                else ro.time_limit
+            )
+            res["call_plan"] = run(
+                "routing",
+                lambda: tk.routing.plan_calls(
+                    study, primary, terr, weeks=weeks, time_limit=tl, seed=seed
+                ),
+            )
+
+        # -- outputs
+        rc = cfg.report
+        # The three files are written under temporary names next to their final
+        # ones and swapped in only when all three are complete: a failed run
+        # leaves the previous run's files as they were, never a mix of two runs.
+        # The paths were checked before the first step; again now, as the files
+        # may have changed while the steps ran.
+        final = _output_files(cfg, outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        token = f"{os.getpid()}-{time.time_ns()}"
+        staged = {
+            k: p.with_name(f".{p.stem}.partial-{token}{p.suffix}")
+            for k, p in final.items()
+        }
+        order = [
+            study.alignments[n]
+            for n in ("current", "designed", "rebalanced")
+            if n in study.alignments
+        ]
+        order += [a for n, a in study.alignments.items() if a not in order]
+        order.remove(primary)
+        order.append(primary)
+        notes = {}
+        if caught:
+            notes["Warnings during the run"] = "; ".join(caught)
+        if is_fast:
+            notes["Fast mode"] = (
+                "This report was made in fast mode (fewer draws and iterations, "
+                "shorter time limits): use it to check the set-up, not for decisions."
+            )
+        report = tk.report.StudyReport(
+            study,
+            order,
+            title=rc.title,
+            measures=rc.measures,
+            tolerance=rc.tolerance,
+            workload=res.get("workload"),
+            hours_per_rep=cfg.sizing.hours_per_rep,
+            headcount=res.get("headcount"),
+            potential=res.get("potential"),
+            forecast=res.get("forecast"),
+            quotas=res.get("quotas"),
+            call_plan=res.get("call_plan"),
+            notes=notes,
+            provenance={
+                "config": cfg.to_dict(),
+                "fast": is_fast,
+                "skipped": dict(skipped),
+            },
+            # contiguity compared on the graph the design and realign used
+            adjacency=graph,
+        )
+        try:
+            run("save study", lambda: study.save(staged["study"]))
+            run("html report", lambda: report.save(staged["html"]))
+            run("excel", lambda: report.to_excel(staged["excel"]))
+            for k, tmp in staged.items():
+                os.replace(tmp, final[k])
+        finally:
+            for tmp in staged.values():
+                tmp.unlink(missing_ok=True)
+        files = dict(final)
+        return PipelineResult(
+            study=study,
+            files=files,
+            timings=timings,
+            skipped=skipped,
+            warnings=tuple(caught),
+            config=cfg,
+            fast=is_fast,
+            **{
+                k: res.get(k)
+                for k in (
+                    "design",
+                    "rebalance",
+                    "workload",
+                    "headcount",
+                    "potential",
+                    "forecast",
+                    "quotas",
+                    "call_plan",
+                )
+            },
+        )
+    finally:
+        bar.close()

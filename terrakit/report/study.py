@@ -468,6 +468,11 @@ class StudyReport:
         Extra method notes ``{heading: text}`` (e.g. the data sources).
     provenance
         Extra facts for the provenance section (e.g. the run configuration).
+    adjacency
+        The unit graph the alignments were made on, on which the comparison
+        counts territories in more than one piece (e.g.
+        ``tk.data.geo.adjacency(units, snap_m=500)`` when the design snapped
+        gaps between units); default: the graph of the units as they touch.
 
     Raises
     ------
@@ -502,6 +507,7 @@ class StudyReport:
     call_plan: Any = None
     notes: Mapping[str, str] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    adjacency: Any = None
 
     def __post_init__(self) -> None:
         study = self.study
@@ -741,7 +747,11 @@ class StudyReport:
         from terrakit.report.tables import compare_alignments
 
         return compare_alignments(
-            self.study, self.aligned, self.measures, baseline=self.baseline
+            self.study,
+            self.aligned,
+            self.measures,
+            baseline=self.baseline,
+            adjacency=self.adjacency,
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -43,6 +43,7 @@ def compare_alignments(
     *,
     baseline: Alignment | None = None,
     weight: str | None = "workload",
+    adjacency: Any = None,
 ) -> pd.DataFrame:
     """Side-by-side key figures of several alignments of one study.
 
@@ -59,6 +60,11 @@ def compare_alignments(
         Alignment that disruption is measured against (default: the first).
     weight
         Activity weighting compactness and travel (``None``: every unit 1).
+    adjacency
+        The unit graph contiguity is counted on: the one the alignments were
+        made on, e.g. ``tk.data.geo.adjacency(units, snap_m=500)`` when the
+        design snapped gaps between units (default: the graph of the units'
+        geometry as they touch).
 
     Returns
     -------
@@ -84,7 +90,7 @@ def compare_alignments(
     see there for the formulas.
     """
     from terrakit import metrics
-    from terrakit.data.geo import adjacency
+    from terrakit.data import geo
 
     als = list(alignments)
     if not als:
@@ -104,12 +110,14 @@ def compare_alignments(
     base = als[0] if baseline is None else baseline
     units = study.unit_measures() if hasattr(study, "unit_measures") else study
     w = weight if weight is not None and weight in units.columns else None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TerrakitWarning)
-            adj: Any = adjacency(study.units)
-    except Exception:  # pragma: no cover - odd geometries: leave contiguity out
-        adj = None
+    adj: Any = adjacency
+    if adj is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TerrakitWarning)
+                adj = geo.adjacency(study.units)
+        except Exception:  # pragma: no cover - odd geometries: no contiguity
+            adj = None
     rows: dict[str, dict[str, float]] = {}
     for al in als:
         row: dict[str, float] = {"territories": float(al.n_territories)}

@@ -379,3 +379,64 @@ def test_potential_defaults_are_the_models():
     d = PotentialConfig()
     assert list(d.unit_covariates) == DEFAULT_MODEL_CONFIG["unit_covariates"]
     assert d.unit_sales == DEFAULT_MODEL_CONFIG["unit_sales"]
+
+
+def test_a_seed_beyond_32_bits_is_refused(tmp_path):
+    """Was accepted, and the routing died with a bare TypeError from pyvrp."""
+    from terrakit._runargs import check_seed
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, "[study]\nseed = 4294967296\n" + MINIMAL))
+    msg = str(info.value)
+    assert "[study] seed: must be in [0, 4294967295], got 4294967296" in msg
+    assert "Fix: use a whole number from 0 to 4294967295 (2**32 - 1)" in msg
+    cfg = load_config(_write(tmp_path, "[study]\nseed = 4294967295\n" + MINIMAL))
+    assert cfg.seed == 2**32 - 1
+    # the API's check has the same bound
+    assert check_seed(2**32 - 1) == 2**32 - 1
+    with pytest.raises(SpecificationError, match=r"from 0 to 4294967295 \(2\*\*32"):
+        check_seed(2**32)
+
+
+def test_a_byte_order_mark_is_read(tmp_path):
+    """Notepad's and Excel's 'UTF-8' start with a BOM: was 'not valid TOML'."""
+    p = _write(tmp_path, "")
+    p.write_bytes(b"\xef\xbb\xbf" + ("# ±10 %\n" + MINIMAL).encode("utf-8"))
+    assert load_config(p).data.units == (tmp_path / "units.gpkg").resolve()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "where"),
+    [("cp1252", "byte 30 (line 3) is b'\\xb1'"), ("utf-16", "starts like UTF-16")],
+)
+def test_a_file_not_in_utf8_is_a_config_error(tmp_path, encoding, where):
+    """Was a bare UnicodeDecodeError naming neither the file nor the fix."""
+    p = _write(tmp_path, "")
+    p.write_bytes((MINIMAL + "# ±10 %\n").encode(encoding))
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    msg = str(info.value)
+    assert msg.startswith("study.toml: not UTF-8 text: ")
+    assert where in msg and "Fix: save it as UTF-8" in msg
+
+
+def test_account_level_potential_takes_advi_not_laplace(tmp_path):
+    """The account model refuses Laplace (its pooling scales come out several
+    times too wide); a study file with level = "account" got the unit level's
+    default "laplace" and failed at the potential step, after the design."""
+    cfg = load_config(_write(tmp_path, MINIMAL + '[potential]\nlevel = "account"\n'))
+    assert cfg.potential.method == "advi"
+    unit = load_config(_write(tmp_path, MINIMAL + "[potential]\nenabled = true\n"))
+    assert unit.potential.method == "laplace"
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            _write(
+                tmp_path,
+                MINIMAL + '[potential]\nlevel = "account"\nmethod = "laplace"\n',
+            )
+        )
+    assert str(info.value).startswith(
+        'study.toml: [potential] method: "laplace" is not available with '
+        'level = "account"'
+    )

@@ -204,9 +204,24 @@ def test_a_failing_step_is_named(small_files, tmp_path, monkeypatch):
     assert "step 'design' failed (settings: [design] in typo.toml)" in notes
 
 
-def test_snap_m_gives_design_and_realign_the_snapped_graph(small_files, tmp_path):
+def test_snap_m_gives_design_and_realign_the_snapped_graph(
+    small_files, tmp_path, monkeypatch
+):
     """``[data] snap_m`` builds the unit graph once with snapping; the design
-    records it in its provenance, and both plans are contiguous on it."""
+    records it in its provenance, and both plans are contiguous on it.  The
+    report counts pieces on that graph too: it used the touching graph, and
+    on the sample with ``snap_m = 500`` called 2 designed and 1 rebalanced
+    territories broken."""
+    from terrakit.report import study as study_report
+
+    given = []
+    real = study_report.StudyReport
+
+    def spy(*args, **kw):
+        given.append(kw.get("adjacency"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tk.report, "StudyReport", spy)
     text = DATA.replace(
         'alignment = "current.csv"\n', 'alignment = "current.csv"\nsnap_m = 500\n'
     )
@@ -229,6 +244,15 @@ def test_snap_m_gives_design_and_realign_the_snapped_graph(small_files, tmp_path
     for name in ("designed", "rebalanced"):
         pieces = tk.metrics.contiguity(res.study, name, adjacency=graph)
         assert (pieces == 1).all(), name
+    # the report counts pieces on that graph too (it used the touching graph
+    # and called 2 designed and 1 rebalanced territories broken on the sample)
+    comp = pd.read_excel(
+        res.files["excel"], sheet_name="Comparison", index_col="alignment"
+    )
+    assert comp.loc["designed", "noncontiguous"] == 0
+    assert comp.loc["rebalanced", "noncontiguous"] == 0
+    assert len(given) == 1 and given[0] is not None
+    assert given[0].kind == graph.kind and (given[0].matrix != graph.matrix).nnz == 0
 
 
 @pytest.mark.parametrize(
@@ -269,7 +293,7 @@ def test_settings_that_name_the_data_fail_before_any_step(
     with pytest.raises(ConfigError) as info:
         run_pipeline(None, cfg, tmp_path / "out", progress=False, fast=True)
     assert message in str(info.value) and "Fix:" in str(info.value)
-    assert not list((tmp_path / "out").iterdir())  # nothing ran, nothing written
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
 
 
 def test_routing_territory_matches_number_ids(toy_grid_3x3, tmp_path):
@@ -305,7 +329,7 @@ def test_routing_territory_matches_number_ids(toy_grid_3x3, tmp_path):
     ("potential", "message"),
     [
         (
-            {"level": "account", "method": "laplace"},
+            {"level": "account", "method": "advi"},
             "[report] measures: 'potential_model' is a unit column made only by "
             'the unit-level potential step, but [potential] level = "account": an '
             "account-level fit adds no unit column. Fix: set [potential] level = "
@@ -336,7 +360,7 @@ def test_potential_model_measure_needs_the_unit_level_potential(
     with pytest.raises(ConfigError) as info:
         run_pipeline(toy_grid_3x3, cfg, tmp_path / "out", progress=False, fast=True)
     assert message in str(info.value)
-    assert not list((tmp_path / "out").iterdir())  # nothing ran, nothing written
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
 
 
 def test_potential_model_measure_of_a_study_that_has_the_column(toy_grid_3x3, tmp_path):
@@ -521,3 +545,145 @@ def test_alignment_column_typo_gets_did_you_mean(small_files):
         load_study(load_config(_config(small_files, text + QUICK, "al2.toml")))
     assert "did you mean 'County'?" in str(info.value)
     assert 'Fix: set [data] alignment_unit_column = "County"' in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (
+            'Account = "account_id"\n',
+            '"Account Number" = "account_id"\n',
+            "Fix: correct the keys of [columns.accounts]: they are the names in "
+            "your file",
+        ),
+        (
+            'units_layer = "counties"',
+            'units_layer = "countys"',
+            "Fix: set [data] units_layer = one of these names",
+        ),
+    ],
+)
+def test_load_errors_speak_of_the_config_file(small_files, old, new, said):
+    """Were explained in Python-API terms: 'correct the keys of columns={...}',
+    'pass layer= one of these names'."""
+    assert old in DATA
+    cfg = load_config(_config(small_files, DATA.replace(old, new) + QUICK, "t.toml"))
+    with pytest.raises(DataValidationError) as info:
+        load_study(cfg)
+    msg = str(info.value)
+    assert said in msg
+    assert "columns={" not in msg and "pass layer" not in msg
+    assert "while reading [data]" in " ".join(info.value.__notes__)
+
+
+def test_api_terms_become_config_terms():
+    from terrakit.report.pipeline import _in_config_terms
+
+    said = _in_config_terms(
+        "pass sheet='Accounts' ([data] accounts_sheet in study.toml)", "accounts"
+    )
+    assert said == "set [data] accounts_sheet = 'Accounts'"
+    said = _in_config_terms("write 'Rev': 'sales' in columns={...} (or", "history")
+    assert said == "write 'Rev' = 'sales' under [columns.history] (or"
+    said = _in_config_terms("drop crs=... (the file has its own)", "units")
+    assert said == "remove [data] crs (the file has its own)"
+
+
+def test_a_load_error_is_marked_as_found_before_any_step(small_files):
+    from terrakit.report.pipeline import LOAD_FAILED
+
+    text = DATA.replace('Owner = "rep_id"\n', 'Ownr = "rep_id"\n')
+    cfg = load_config(_config(small_files, text + QUICK, "mark.toml"))
+    with pytest.raises(DataValidationError) as info:
+        run_pipeline(None, cfg, small_files / "mark_out", progress=False)
+    assert LOAD_FAILED in info.value.__notes__
+    assert not (small_files / "mark_out").exists()
+
+
+@pytest.mark.parametrize("has_reps", [True, False])
+def test_a_study_without_any_alignment_fails_before_any_step(
+    toy_grid_3x3, tmp_path, has_reps
+):
+    """No current alignment and no design (no reps, or the design off): was a
+    bare StopIteration after sizing, potential and forecast had run."""
+    s = toy_grid_3x3
+    if has_reps:
+        study = tk.Study(s.units, accounts=s.accounts, reps=s.reps)
+        cfg = _all_off()  # the design is off
+        fix = "switch the design on, or give [data] alignment"
+    else:
+        study = tk.Study(s.units, accounts=s.accounts.drop(columns="rep_id"))
+        cfg = _all_off(design={})  # on, but there are no reps to design for
+        fix = "give [data] alignment or reps"
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(study, cfg, tmp_path / "out", progress=False, fast=True)
+    msg = str(info.value)
+    assert "the study has no alignment: [data] gives no current alignment" in msg
+    assert f"Fix: {fix}" in msg
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_that_is_an_input_file_is_refused_before_any_step(
+    small_files, tmp_path, monkeypatch
+):
+    """A CRM export named report.xlsx, with --out its folder, was overwritten
+    by the workbook."""
+    for name in ("units.gpkg", "reps.csv", "current.csv"):
+        (tmp_path / name).write_bytes((small_files / name).read_bytes())
+    crm = tmp_path / "report.xlsx"
+    crm.write_bytes(b"the client's CRM export")
+    text = DATA.replace('accounts = "accounts.csv"', 'accounts = "report.xlsx"')
+    text = text.replace('history = "history.csv"\n', "")
+    text = (
+        text.split("[columns.accounts]")[0]
+        + "[columns.alignment]"
+        + text.split("[columns.alignment]")[1]
+    )
+    cfg = load_config(_config(tmp_path, text))
+    called = []
+    monkeypatch.setattr(tk.data.io, "read_units", lambda *a, **k: called.append(1))
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(None, cfg, tmp_path, progress=False, fast=True)
+    msg = str(info.value)
+    assert "[report] excel_file = 'report.xlsx' in the output folder" in msg
+    assert "(--out) is the [data] accounts input file" in msg
+    assert 'Fix: set [report] excel_file = "another.xlsx", or choose another' in msg
+    assert not called  # refused before the data were read
+    assert crm.read_bytes() == b"the client's CRM export"
+
+
+def test_a_foreign_study_file_is_refused_before_any_step(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """A GeoPackage of one's own at the study file's path was found only after
+    every step had run."""
+    out = tmp_path / "out"
+    out.mkdir()
+    toy_grid_3x3.units.to_file(out / "study.gpkg")
+    called = []
+    monkeypatch.setattr(tk.design, "align", lambda *a, **k: called.append(1))
+    cfg = _all_off(design={"balance": {"workload": 0.5}})
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(toy_grid_3x3, cfg, out, progress=False, fast=True)
+    msg = str(info.value)
+    assert "[report] study_file = 'study.gpkg' in the output folder" in msg
+    assert "is not a terrakit study file" in msg and "(--out)" in msg
+    assert not called
+
+
+def test_the_design_bound_and_gap_reach_every_output(toy_grid_3x3, tmp_path):
+    """The design's lower bound, gap and status were in none of the outputs."""
+    cfg = _all_off(design={"balance": {"workload": 0.5}, "time_limit": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline(toy_grid_3x3, cfg, tmp_path, progress=False, fast=True)
+    d = res.design
+    prov = res.study.alignments["designed"].provenance
+    assert prov["method"] == d.method and prov["status"] == d.status
+    assert prov["lower_bound"] == pytest.approx(d.lower_bound)
+    assert prov["gap"] == pytest.approx(d.gap)
+    saved = tk.Study.load(res.files["study"]).alignments["designed"].provenance
+    assert saved["gap"] == pytest.approx(d.gap)
+    sheet = pd.read_excel(res.files["excel"], sheet_name="Provenance")
+    keys = sheet[sheet.source == "alignment designed"].key.tolist()
+    assert {"method", "status", "lower_bound", "gap"} <= set(keys)

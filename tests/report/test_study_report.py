@@ -534,3 +534,26 @@ def test_an_alignment_named_id_keeps_its_column(small_study, small_proposal):
         ids["territory_id"].to_numpy()
         == small_proposal.assignment.reindex(small_study.units.index).to_numpy()
     ).all()
+
+
+def test_comparison_counts_pieces_on_the_graph_the_design_used(toy_grid_3x3):
+    """With snapped gaps (``[data] snap_m``) the design works on a graph where
+    more units touch than in the geometry; the comparison counted pieces on
+    the geometry's graph and called such a plan broken.  Here u1 (a corner)
+    is moved to R2, whose other units are on the far side: 1 territory in 2
+    pieces on the touching graph, none on a graph in which every unit touches
+    every other."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from terrakit.data.geo import Adjacency
+
+    study = toy_grid_3x3
+    split = study.alignments["current"].replace({"u1": "R2"}).rename("split")
+    ids = study.units.index
+    n = len(ids)
+    everyone = Adjacency(ids, sp.csr_array(np.ones((n, n)) - np.eye(n)))
+    plain = StudyReport(study, ["current", split]).comparison_table()
+    snapped = StudyReport(study, ["current", split], adjacency=everyone)
+    assert plain.loc["split", "noncontiguous"] == 1
+    assert snapped.comparison_table().loc["split", "noncontiguous"] == 0
