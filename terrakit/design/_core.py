@@ -1837,13 +1837,17 @@ def _repair_bands_free(
     labels: np.ndarray, space: SearchSpace, max_rounds: int = 200
 ) -> np.ndarray:
     """Band repair with any unit movable to any territory (no contiguity;
-    ``space``'s graph is not used)."""
+    ``space``'s graph is not used).  A broken territory with no movable unit
+    (empty, or only locked units) takes a unit from another territory
+    instead of giving one away, and so does one that no unit it gives away
+    brings closer to its band (a territory short of its lower band)."""
     assert space.cost is not None
     cost, act, locked, scale = space.cost, space.activities, space.locked, space.scale
     lower, upper = space.lower, space.upper
     labels = labels.copy()
     k = cost.shape[1]
     sums = space.sums(labels)
+    movable = np.ones(labels.size, dtype=bool) if locked is None else locked < 0
     for _ in range(max_rounds):
         viol = violation(sums, lower, upper, scale)
         bad = np.flatnonzero(viol > 1e-12)
@@ -1854,8 +1858,12 @@ def _repair_bands_free(
             members = np.flatnonzero(labels == t)
             if locked is not None:
                 members = members[locked[members] < 0]
-            nbr_t = np.argsort(cost[members].min(axis=0))[: min(k, 12)]
             best = (0.0, -1, -1, 0.0)
+            nbr_t = (
+                np.argsort(cost[members].min(axis=0))[: min(k, 12)]
+                if members.size
+                else np.zeros(0, dtype=np.int64)
+            )
             for b in nbr_t.tolist():
                 if b == t:
                     continue
@@ -1878,6 +1886,31 @@ def _repair_bands_free(
                 sums[t] -= act[i]
                 sums[b] += act[i]
                 labels[i] = b
+                viol = violation(sums, lower, upper, scale)
+                improved = True
+                continue
+            # no unit of t to give away helps (t is short, empty or holds
+            # only locked units): take the unit from another territory that
+            # lowers the violation most (then costs least)
+            cand = np.flatnonzero(movable & (labels != t) & (labels >= 0))
+            if cand.size == 0:
+                continue
+            src = labels[cand]
+            a = act[cand]
+            d = (
+                violation(sums[t] + a, lower[t], upper[t], scale)
+                + violation(sums[src] - a, lower[src], upper[src], scale)
+                - viol[t]
+                - viol[src]
+            )
+            extra = cost[cand, t] - cost[cand, src]
+            d = np.where(np.isfinite(extra), d, np.inf)
+            j = int(np.lexsort((extra, d))[0])
+            if d[j] < -1e-12:
+                u, b = int(cand[j]), int(src[j])
+                sums[b] -= act[u]
+                sums[t] += act[u]
+                labels[u] = t
                 viol = violation(sums, lower, upper, scale)
                 improved = True
         if not improved:

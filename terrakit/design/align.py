@@ -129,6 +129,12 @@ def _target_shares(
     else:
         keyed = None
     if keyed is None:
+        if isinstance(targets, (str, bytes)) or np.ndim(targets) == 0:
+            raise SpecificationError(
+                f"targets must be a mapping {{territory: share}}, a pandas Series "
+                f"indexed by territory or a list of {k} shares (one per "
+                f"territory), not {type(targets).__name__} {targets!r}; {what}"
+            )
         values = list(targets)
         return _shares(values, [f"position {i}" for i in range(len(values))])
     unknown = [t for t in keyed if t not in tids]
@@ -461,6 +467,17 @@ def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
     if hasattr(draws, "dims") and hasattr(draws, "to_pandas"):
         draws = draws.to_pandas()
     if isinstance(draws, pd.DataFrame):
+        twice = draws.index[draws.index.duplicated()]
+        if len(twice):
+            shown = list(dict.fromkeys(twice))
+            raise DataValidationError(
+                "balance_on_draws",
+                "index",
+                f"{len(shown)} unit ids have more than one row of draws",
+                rows=shown,
+                fix="give one row of draws per unit id (draws of several model "
+                "runs go side by side as columns, not stacked as rows)",
+            )
         missing = unit_ids.difference(draws.index)
         if len(missing):
             raise DataValidationError(
@@ -920,7 +937,14 @@ def align(
         the units' order, or a DataFrame / DataArray indexed by unit id: the band
         (``balance["potential"]`` or the widest tolerance) must hold in at
         least ``draws_share`` of draws; per-territory intervals are reported in
-        ``result.intervals``.  At least one draw; a plain array must be
+        ``result.intervals``.  The share is joint: a draw counts when every
+        territory is within the band in that draw
+        (``result.info["draws_met"]`` of ``result.info["draws_needed"]``).
+        The exact MIP enforces every draw; the heuristic enforces the band as
+        a hard band in a subset of at most 200 draws at a time (the draws its
+        plans come closest to breaking), checks the plan on all draws and, if
+        the share is not met, adds the broken draws and solves again while
+        time allows.  At least one draw; a plain array must be
         ``(n_units, n_draws)``.  With chosen centers (``n_territories``) only
         the heuristic balances on draws: ``solver="auto"`` runs it (a note in
         ``result.info["notes"]`` says so) and ``solver="mip"`` raises

@@ -113,11 +113,34 @@ from terrakit.exceptions import TimeLimitWarning
 __all__ = ["solve_heuristic"]
 
 
+#: most draws whose band the engine enforces as hard bands at once (each is
+#: one more activity column); more draws are thinned or worked through in
+#: rounds (:func:`_solve_with_draws`)
+MAX_DRAW_BANDS = 200
+
+
+#: most rounds of draws added to the enforced set (:func:`_solve_with_draws`)
+_MAX_DRAW_ROUNDS = 8
+
+
+def _thin(draws: np.ndarray, cap: int | None = None) -> np.ndarray:
+    """At most ``cap`` (default :data:`MAX_DRAW_BANDS`) of the indices
+    ``draws``, evenly spread over their order (the first and the last kept);
+    all of them when they fit."""
+    cap = MAX_DRAW_BANDS if cap is None else cap
+    draws = np.asarray(draws, dtype=np.int64)
+    if draws.size <= cap:
+        return draws
+    pick = np.unique(np.round(np.linspace(0, draws.size - 1, cap)).astype(np.int64))
+    return draws[pick]
+
+
 def _spec(
     problem: DesignProblem, draw_subset: np.ndarray | None = None
 ) -> tuple[Spec, list[str]]:
     """Engine arrays of ``problem``.  ``draw_subset``: indices of the draws
-    whose band is enforced as a hard band (``None``: every draw, up to 200)."""
+    whose band is enforced as a hard band (``None``: every draw, or
+    :data:`MAX_DRAW_BANDS` of them evenly spread when there are more)."""
     notes: list[str] = []
     n, k, m = problem.n_units, problem.n_territories, problem.n_centers
     cols: list[np.ndarray] = []
@@ -134,19 +157,29 @@ def _spec(
         # subset of at least ceil(share · S) draws implies the chance constraint
         dlo, dhi = problem.draw_limits()
         draws = np.asarray(problem.draws)
-        subset = np.arange(draws.shape[1]) if draw_subset is None else draw_subset
-        if len(subset) <= 200:
-            for s in np.asarray(subset, dtype=np.int64).tolist():
-                cols.append(draws[:, s])
-                los.append(dlo[s])
-                his.append(dhi[s])
-            if len(subset):
-                notes.append(
-                    f"draw bands enforced in {len(subset)} of {draws.shape[1]} "
-                    "draws (conservative)"
+        subset = (
+            _thin(np.arange(draws.shape[1]))
+            if draw_subset is None
+            else np.asarray(draw_subset, dtype=np.int64)
+        )
+        if len(subset) > MAX_DRAW_BANDS:
+            raise ValueError(
+                f"at most {MAX_DRAW_BANDS} draw bands at once, got {len(subset)}"
+            )
+        for s in subset.tolist():
+            cols.append(draws[:, s])
+            los.append(dlo[s])
+            his.append(dhi[s])
+        if len(subset):
+            notes.append(
+                f"draw bands enforced in {len(subset)} of {draws.shape[1]} "
+                "draws (conservative)"
+                + (
+                    f"; at most {MAX_DRAW_BANDS} at once, evenly spread"
+                    if draw_subset is None and len(subset) < draws.shape[1]
+                    else ""
                 )
-        else:
-            notes.append("more than 200 draws: draw bands not enforced")
+            )
     if not cols:
         cols = [np.zeros(n)]
         los = [np.full(k, -np.inf)]
@@ -506,6 +539,21 @@ def _location_columns(spec: Spec, out: Outcome) -> np.ndarray:
     return centers[np.where(labels >= 0, labels, nearest)]
 
 
+def _draw_margin(problem: DesignProblem, cols: np.ndarray) -> np.ndarray:
+    """Per draw (S,), how far the plan ``cols`` is inside the draw band: the
+    smallest slack to a limit over the territories, relative to the upper
+    limit; negative where the band is broken in that draw."""
+    terr, used = problem.territory_index(cols)
+    draws = np.asarray(problem.draws)
+    k = problem.n_territories
+    sums = np.zeros((max(k, len(used)), draws.shape[1]))
+    np.add.at(sums, terr, draws)
+    sums = sums[:k]
+    lo, hi = problem.draw_limits()
+    slack = np.minimum(hi.T - sums, sums - lo.T) / np.maximum(np.abs(hi.T), 1e-300)
+    return np.asarray(slack.min(axis=0))
+
+
 def _solve_with_draws(
     problem: DesignProblem,
     time_limit: float,
@@ -518,11 +566,20 @@ def _solve_with_draws(
 
     1. Solve with the point bands only (no draw band): its lower bound is
        valid for the problem with draws (dropping constraints relaxes it).
-    2. If fewer than ``ceil(share · S)`` draws meet the draw band, keep the
-       ``ceil(share · S)`` draws in which that solution comes closest to the
-       band, enforce the band in each of them (a restriction of the chance
-       constraint) and solve again; the better solution (feasible first,
-       then cost) is returned, with the bound of step 1.
+    2. If fewer than ``need = ceil(share · S)`` draws meet the draw band,
+       enforce the band as a hard band in a working set of draws (a
+       restriction of the chance constraint): the ``need`` draws in which
+       that solution comes closest to the band, or, when ``need`` is above
+       :data:`MAX_DRAW_BANDS`, that many of them evenly spread over their
+       ranking.
+    3. Check the plan on *all* draws.  While the band holds in fewer than
+       ``need`` of them and time is left, add the broken draws among the
+       ``need`` that the plan comes closest to (cutting planes; when the set
+       would exceed :data:`MAX_DRAW_BANDS`, the enforced draws with the most
+       slack make room) and solve again.
+
+    The best solution (feasible first, then cost) is returned, with the
+    bound of step 1.
     """
     t0 = time.perf_counter()
     draws = np.asarray(problem.draws)
@@ -542,31 +599,71 @@ def _solve_with_draws(
     if good0 >= need or not (out0.labels >= 0).all():
         notes.append(f"point-band solution meets the draw band in {good0} draws")
         return out0, cols0
-    terr, _ = problem.territory_index(cols0)
-    k = problem.n_territories
-    sums = np.zeros((k, n_draws))
-    np.add.at(sums, terr, draws)
-    lo, hi = problem.draw_limits()
-    excess = np.maximum(sums - hi.T, 0.0) + np.maximum(lo.T - sums, 0.0)
-    closeness = (excess / np.maximum(hi.T, 1e-300)).sum(axis=0)
-    subset = np.sort(np.argsort(closeness, kind="stable")[:need])
-    spec1, notes1 = _spec(problem, draw_subset=subset)
-    left = max(time_limit - (time.perf_counter() - t0), 0.1 * time_limit)
-    out1 = solve_location(
-        spec1, time_limit=left, seed=seed, progress=progress, max_iter=max_iter
-    )
-    cols1 = _location_columns(spec1, out1)
 
     def rank(cols: np.ndarray) -> tuple[int, float]:
         return (len(problem.violations(cols)), problem.evaluate(cols))
 
-    notes.extend(notes1 + list(out1.notes))
-    # either run stopped by the clock before max_iter: the answer is the clock's
-    out0.clock_cut = out1.clock_cut = out0.clock_cut or out1.clock_cut
-    if (out1.labels >= 0).all() and rank(cols1) < rank(cols0):
+    best_out, best_cols, best_rank = out0, cols0, rank(cols0)
+    clock_cut = out0.clock_cut
+    margin = _draw_margin(problem, cols0)
+    work = _thin(np.argsort(-margin, kind="stable")[:need])
+    rounds = most = 0
+    while True:
+        elapsed = time.perf_counter() - t0
+        left = time_limit - elapsed
+        if rounds >= _MAX_DRAW_ROUNDS:
+            break
+        if rounds and left < 0.05 * time_limit:
+            # with max_iter the rounds are the budget: the clock cut them
+            clock_cut = clock_cut or max_iter is not None
+            break
+        most = max(most, int(work.size))
+        spec1, _ = _spec(problem, draw_subset=np.sort(work))
+        out1 = solve_location(
+            spec1,
+            time_limit=max(
+                left if rounds == 0 and need <= MAX_DRAW_BANDS else 0.5 * left,
+                0.1 * time_limit,
+            ),
+            seed=seed,
+            progress=progress,
+            max_iter=max_iter,
+        )
+        rounds += 1
+        clock_cut = clock_cut or out1.clock_cut
+        cols1 = _location_columns(spec1, out1)
+        notes.extend(x for x in out1.notes if x not in notes)
+        if (out1.labels >= 0).all():
+            r1 = rank(cols1)
+            if r1 < best_rank:
+                best_out, best_cols, best_rank = out1, cols1, r1
+        if problem.draws_met(cols1)[0] >= need:
+            break
+        # cutting planes: the broken draws among the ``need`` the plan comes
+        # closest to, not yet enforced
+        margin = _draw_margin(problem, cols1)
+        target = np.argsort(-margin, kind="stable")[:need]
+        new = target[(margin[target] < 0) & ~np.isin(target, work)]
+        if new.size == 0:
+            break
+        new = new[np.argsort(-margin[new], kind="stable")][: MAX_DRAW_BANDS // 2]
+        room = MAX_DRAW_BANDS - new.size
+        if work.size > room:
+            # keep the enforced draws with the least slack in this plan
+            work = work[np.argsort(margin[work], kind="stable")[:room]]
+        work = np.concatenate([work, new])
+    best_good, _ = problem.draws_met(best_cols)
+    notes.append(
+        f"draw bands enforced as hard bands in {most} of {n_draws} draws"
+        + (f" (at most {MAX_DRAW_BANDS} at once)" if n_draws > MAX_DRAW_BANDS else "")
+        + f", {rounds} round(s), conservative; the plan meets the band in "
+        f"{best_good} of {n_draws} draws (need {need})"
+    )
+    # any run stopped by the clock before max_iter: the answer is the clock's
+    best_out.clock_cut = clock_cut
+    if best_out is not out0:
         # the bound of the point-band problem stays valid; the one of the
         # restricted problem would not be
-        out1.lower_bound = out0.lower_bound
-        out1.bound_method = out0.bound_method + " (point bands; draw bands dropped)"
-        return out1, cols1
-    return out0, cols0
+        best_out.lower_bound = out0.lower_bound
+        best_out.bound_method = out0.bound_method + " (point bands; draw bands dropped)"
+    return best_out, best_cols

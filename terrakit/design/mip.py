@@ -888,7 +888,12 @@ def _fallback(
 def _diagnose(
     problem: DesignProblem, backend: str, time_limit: float, seed: int
 ) -> str:
-    """Name the band that cannot be met (each band alone, then contiguity)."""
+    """Name the band that cannot be met (each band alone, then contiguity).
+
+    A band "can be met" only when its sub-solve found a plan; a sub-solve
+    that ran out of time without a plan or a proof decides nothing and is
+    named as not decided in its time limit.
+    """
     names = problem.banded + (["__draws__"] if problem.draws is not None else [])
     names += [f"budget:{b}" for b in problem.budgets]
     limit = max(1.0, min(10.0, time_limit / 4))
@@ -909,7 +914,7 @@ def _diagnose(
 
     def what(a: str) -> str:
         if a == "__draws__":
-            return "the scenario balance on draws"
+            return "the balance on draws"
         if a.startswith("budget:"):
             return f"the budget {a[7:]!r}"
         tol = problem.tolerance.get(a)
@@ -918,13 +923,33 @@ def _diagnose(
         )
 
     locks = " and the locks" if problem.locked else ""
+    # sub-solves that ended without a plan and without a proof: nothing can
+    # be said of them ("can be met" needs a plan)
+    open_: list[str] = []
+
+    def undecided(out: SolveOutcome, label: str) -> None:
+        if out.status != "infeasible" and out.values is None:
+            open_.append(label)
+
+    def tail() -> str:
+        if not open_:
+            return ""
+        return (
+            f"; could not be decided in {limit:.3g} s: {', '.join(open_)} (raise "
+            "time_limit to let the diagnosis finish)"
+        )
+
     # each band alone, first without contiguity: a band that cannot be met
     # on its own is not contiguity's fault
     free = problem.replace(contiguity=False) if problem.contiguity else problem
+    alone_ok: list[str] = []
     for a in names:
         others = tuple(b for b in names if b != a)
         layout = build_model(free, skip_bands=others)
         out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
+        undecided(out, f"{what(a)} on its own")
+        if out.values is not None:
+            alone_ok.append(a)
         if out.status == "infeasible":
             held = [
                 *(["the locks"] if problem.locked else []),
@@ -942,16 +967,39 @@ def _diagnose(
                 layout.model, backend="highs", time_limit=limit, seed=seed
             )
             if out.status == "infeasible":
-                return f"{what(a)} cannot be met together with contiguity{locks}"
+                if a in alone_ok:
+                    return f"{what(a)} cannot be met together with contiguity{locks}"
+                return (
+                    f"{what(a)} cannot be met with contiguity{locks}; whether it "
+                    f"can be met without contiguity could not be decided in "
+                    f"{limit:.3g} s"
+                )
+            undecided(out, f"{what(a)} with contiguity")
     if problem.contiguity:
         p2 = problem.replace(contiguity=False)
         layout = build_model(p2)
         out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
-        if out.status != "infeasible":
+        if out.values is not None:
             return (
                 "the bands can be met, but not with contiguous territories; loosen "
                 "the tolerances or set contiguity=False"
             )
-    if len(names) > 1:
-        return f"each band alone can be met, but not all together ({', '.join(names)})"
-    return "no alignment meets all constraints"
+        if out.status == "infeasible":
+            if len(names) > 1 and len(alone_ok) == len(names):
+                return (
+                    "each band alone can be met, but not all together ("
+                    + ", ".join(what(a) for a in names)
+                    + "), even without contiguity"
+                )
+            return "no alignment meets all constraints, even without contiguity" + (
+                tail()
+            )
+        undecided(out, "all bands together without contiguity")
+    if len(names) > 1 and len(alone_ok) == len(names):
+        return (
+            "each band alone can be met, but not all together ("
+            + ", ".join(what(a) for a in names)
+            + ")"
+            + tail()
+        )
+    return "no alignment meets all constraints" + tail()

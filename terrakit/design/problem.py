@@ -803,7 +803,9 @@ class DesignProblem:
                 )
             # locked units already above a band (with contiguity each
             # territory also holds its center's unit, the root of its flow)
-            if self.locked and self.center_mode == "fixed":
+            if self.center_mode == "fixed" and (
+                self.locked or (self.contiguity and self.center_units is not None)
+            ):
                 pinned = dict(self.locked)
                 roots: set[int] = set()
                 if self.contiguity and self.center_units is not None:
@@ -825,13 +827,23 @@ class DesignProblem:
                         + (" (home unit)" if i in roots else "")
                         for i in mine
                     )
+                    if nl:
+                        who = f"the {nl} units locked to territory {_rid(tid)}" + (
+                            " and its home unit" if home else ""
+                        )
+                        fix = "unlock some of them or loosen the tolerance"
+                    else:
+                        who = f"the home unit of territory {_rid(tid)}"
+                        fix = (
+                            "with contiguity a territory holds its home unit; "
+                            "raise its target, loosen the tolerance, move its "
+                            "home or set contiguity=False"
+                        )
                     raise SpecificationError(
-                        f"{band_txt} is impossible: the {nl} units locked to "
-                        f"territory {_rid(tid)}"
-                        + (" and its home unit" if home else "")
-                        + f" already carry {sums[t]:.6g} {a} ({parts}), above "
-                        f"its upper limit {hi[t]:.6g}; unlock some of them or "
-                        "loosen the tolerance"
+                        f"{band_txt} is impossible: {who} already carr"
+                        + ("ies" if len(mine) == 1 else "y")
+                        + f" {sums[t]:.6g} {a} ({parts}), above its upper limit "
+                        f"{hi[t]:.6g}; {fix}"
                     )
             # what a center may reach (its allowed units and its locks)
             # below its lower limit
@@ -853,6 +865,35 @@ class DesignProblem:
                         f"{total:.6g}), below its lower limit {lo[j]:.6g}; raise "
                         "max_distance_km, move its home, unlock units locked "
                         "elsewhere or loosen the tolerance"
+                    )
+            # a territory whose lower limit is above 0 but which no unit it
+            # may take fits under its upper limit (or whose fitting units
+            # carry too little together)
+            if self.center_mode == "fixed":
+                fits = allowed & (v[:, None] <= hi[None, :] * (1 + 1e-12) + 1e-12)
+                reach_fit = np.where(fits, np.maximum(v, 0.0)[:, None], 0.0).sum(axis=0)
+                short = np.flatnonzero(reach_fit < lo * (1 - 1e-12) - 1e-12)
+                if short.size:
+                    j = int(short[0])
+                    tid = self.territory_ids[j]  # type: ignore[index]
+                    cand = np.flatnonzero(allowed[:, j])
+                    i = int(cand[np.argmin(v[cand])])
+                    smallest = (
+                        f"the smallest unit it may take, {_rid(self.unit_ids[i])}, "
+                        f"carries {v[i]:.6g}"
+                    )
+                    if not (fits[:, j] & (v > 0)).any():
+                        why = f"no unit fits in it: {smallest}"
+                    else:
+                        why = (
+                            f"the units that fit under its upper limit carry only "
+                            f"{reach_fit[j]:.6g} together ({smallest})"
+                        )
+                    raise SpecificationError(
+                        f"{band_txt} is impossible: territory {_rid(tid)} must "
+                        f"hold between {lo[j]:.6g} and {hi[j]:.6g} {a}, but {why}; "
+                        "raise its target, loosen the tolerance or use fewer "
+                        "territories"
                     )
             # can the bands hold the total at all?
             if self.center_mode == "fixed":

@@ -198,6 +198,14 @@ class AlignmentResult:
         if math.isfinite(lb) and lb > obj:
             lb = obj
         table = territory_table(problem, cols, tids, center_of)
+        info = dict(info or {})
+        if problem.draws is not None and problem.draws_tolerance is not None:
+            # the joint share that draws_share constrains: draws in which
+            # every territory is within the band at once
+            good, need = problem.draws_met(cols)
+            info.setdefault("draws_met", good)
+            info.setdefault("draws_needed", need)
+            info.setdefault("n_draws", int(np.asarray(problem.draws).shape[1]))
         return cls(
             alignment=alignment,
             status=status,
@@ -214,7 +222,7 @@ class AlignmentResult:
             columns=cols,
             objective_kind=problem.objective,
             intervals=intervals,
-            info=dict(info or {}),
+            info=info,
         )
 
     # -- views ------------------------------------------------------------------------
@@ -243,6 +251,13 @@ class AlignmentResult:
             f"  territories: {len(self.territories)}   units: {len(self.alignment)}",
             f"  max deviation from target: {100 * self.max_deviation:.2f} %",
         ]
+        if "draws_met" in self.info and "draws_needed" in self.info:
+            n_draws = self.info.get("n_draws", "?")
+            lines.append(
+                f"  band on draws holds in {int(self.info['draws_met'])} of "
+                f"{n_draws} draws (need {int(self.info['draws_needed'])}; every "
+                "territory in band in the same draw)"
+            )
         broken = list(self.info.get("violations", []))
         if broken:
             count = int(self.info.get("n_violations", len(broken)))

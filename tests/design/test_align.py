@@ -866,3 +866,29 @@ def test_tighter_plan_sources_keep_the_front_from_rising():
         None,
     ]
     assert tighter_plan_sources([nan, nan, 3.0]) == [None, None, None]
+
+
+def test_duplicated_draw_ids_and_scalar_targets_are_refused(toy_grid_3x3):
+    """Draws with a unit id twice (two runs stacked) name the ids; a scalar
+    ``targets`` says what targets must be (both were bare pandas/Python
+    errors)."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+
+    ids = toy_grid_3x3.units.index
+    draws = pd.DataFrame(np.random.default_rng(0).uniform(1, 2, (9, 4)), index=ids)
+    twice = pd.concat([draws, draws.loc[["u4", "u6"]]])
+    kw = {"balance": {"potential": 0.25}, "contiguity": False}
+    with pytest.raises(
+        DataValidationError,
+        match=r"balance_on_draws.index: 2 unit ids have more than one row of "
+        r"draws \(rows: 'u4', 'u6'\)",
+    ):
+        build_problem(toy_grid_3x3, balance_on_draws=twice, **kw)
+    with pytest.raises(
+        SpecificationError,
+        match=r"targets must be a mapping \{territory: share\}, a pandas Series "
+        r"indexed by territory or a list of 2 shares .*not float 0.3",
+    ):
+        build_problem(toy_grid_3x3, targets=0.3, **kw)

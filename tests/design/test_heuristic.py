@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import warnings
@@ -675,3 +676,109 @@ def test_max_iter_answer_does_not_follow_the_time_limit() -> None:
     else:
         assert np.array_equal(np.asarray(short.columns), np.asarray(long.columns))
         assert short.objective == long.objective
+
+
+def _draws_region(n_draws: int):
+    """60 units, 3 chosen centers, ``n_draws`` gamma draws of potential."""
+    import terrakit as tk
+
+    s = tk.datasets.synthetic_region(n_units=60, n_reps=4, seed=3)
+    um = s.unit_measures()
+    rng = np.random.default_rng(1)
+    draws = um["potential"].to_numpy()[:, None] * rng.gamma(40, 0.025, (60, 400))
+    return s, draws[:, :n_draws]
+
+
+def test_more_than_200_draws_are_still_enforced() -> None:
+    """Regression: with more than 200 draws the heuristic dropped the draw
+    bands and came back 'infeasible' (the same posterior as 150 draws was
+    met).  It now enforces at most 200 draws at once and checks the plan on
+    all of them."""
+    from terrakit.design import align
+
+    s, draws = _draws_region(300)
+    res = align(
+        s,
+        n_territories=3,
+        balance={"workload": 0.1, "potential": 0.12},
+        balance_on_draws=draws,
+        draws_share=0.9,
+        contiguity=True,
+        time_limit=4,
+        seed=0,
+        solver="heuristic",
+    )
+    assert res.status != "infeasible"
+    assert res.info["draws_met"] >= res.info["draws_needed"] == 270
+    assert not any("not enforced" in x for x in res.info["notes"])
+    assert any(
+        "of 300 draws (at most 200 at once)" in x and "(need 270)" in x
+        for x in res.info["notes"]
+    )
+
+
+def test_draws_broken_by_a_plan_are_added_and_solved_again(monkeypatch) -> None:
+    """The cutting-plane loop: when the plan of the enforced draws misses the
+    share on all draws, the broken draws join the enforced set (at most
+    MAX_DRAW_BANDS at once) and the problem is solved again.  The first
+    restricted solve is made to ignore its draw bands, so it must fail."""
+    import terrakit.design.heuristic as heur
+    from terrakit.design import build_problem
+
+    s, draws = _draws_region(300)
+    p = build_problem(
+        s,
+        n_territories=3,
+        balance={"workload": 0.1, "potential": 0.12},
+        balance_on_draws=draws,
+        draws_share=0.9,
+        contiguity=False,
+    )
+    monkeypatch.setattr(heur, "MAX_DRAW_BANDS", 40)
+    real = heur.solve_location
+    enforced: list[int] = []
+    n_point = len(p.banded)
+
+    def fake(spec, **kw):
+        enforced.append(spec.activities.shape[1] - n_point)
+        if len(enforced) == 2:  # the first restricted solve: no draw band
+            spec = dataclasses.replace(
+                spec,
+                activities=spec.activities[:, :n_point],
+                lower=spec.lower[:, :n_point],
+                upper=spec.upper[:, :n_point],
+                activity_names=spec.activity_names[:n_point],
+            )
+        return real(spec, **kw)
+
+    monkeypatch.setattr(heur, "solve_location", fake)
+    res = solve_heuristic(p, time_limit=6, seed=0)
+    assert enforced[0] == 0 and enforced[1] == 40  # point bands, then 40 draws
+    assert len(enforced) >= 3 and max(enforced) <= 40
+    assert res.status != "infeasible"
+    assert res.info["draws_met"] >= res.info["draws_needed"] == 270
+    assert any(f"{len(enforced) - 1} round(s)" in x for x in res.info["notes"])
+
+
+def test_band_repair_fills_an_empty_territory() -> None:
+    """A territory with no movable unit (empty, or only locked units) below
+    its lower band takes units from the others (the repair crashed with a
+    bare ValueError on the minimum of an empty cost slice)."""
+    from terrakit.design._core import _repair_bands_free
+    from terrakit.design._search import SearchSpace
+
+    act = np.ones((5, 1))
+    lower = np.full((2, 1), 1.5)
+    upper = np.full((2, 1), 5.0)
+    cost = np.abs(np.subtract.outer(np.arange(5.0), [0.0, 4.0]))
+    space = SearchSpace.from_adjacency(
+        sp.csr_matrix((5, 5)), act, lower, upper, cost=cost
+    )
+    fixed = _repair_bands_free(np.zeros(5, dtype=np.int64), space)
+    assert space.total_violation(fixed) == 0.0
+    assert fixed.tolist() == [0, 0, 0, 1, 1]  # the units nearest to center 1
+    # territory 1 holds only a locked unit: it cannot give, it takes
+    locked = np.array([-1, -1, -1, -1, 1])
+    start = np.array([0, 0, 0, 0, 1])
+    fixed = _repair_bands_free(start, space.replace(locked=locked))
+    assert fixed.tolist() == [0, 0, 0, 1, 1]

@@ -492,3 +492,86 @@ def test_plan_that_breaks_a_rule_is_never_optimal(grid3x3_problem):
     assert any("the root of 'R1'" in v for v in res.info["violations"])
     with pytest.raises(SpecificationError, match="home unit of 'R1'"):
         solve_mip(p, time_limit=10)
+
+
+def _line_with_draws(**kw) -> DesignProblem:
+    """8 units on a line (path graph), reps at both ends, ±10 % workload and
+    a balance on 6 draws of it."""
+    xy = np.array([[float(i), 0.0] for i in range(8)])
+    work = np.array([3.0, 5, 2, 4, 6, 1, 5, 4])
+    centers = np.array([0, 7])
+    cost = ((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1)
+    draws = work[:, None] * np.random.default_rng(5).lognormal(0, 0.3, (8, 6))
+    adj = sp.diags([np.ones(7), np.ones(7)], [-1, 1], format="csr")
+    return DesignProblem(
+        unit_ids=np.arange(8),
+        activities={"workload": work},
+        tolerance={"workload": 0.1},
+        n_territories=2,
+        cost=cost,
+        center_units=centers,
+        center_ids=("A", "B"),
+        adjacency=adj,
+        draws=draws,
+        draws_tolerance=0.1,
+        draws_share=0.5,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("contiguity", [False, True])
+def test_diagnosis_says_undecided_when_a_sub_solve_runs_out_of_time(
+    monkeypatch, contiguity
+) -> None:
+    """A sub-solve of the diagnosis that ends without a plan and without a
+    proof decides nothing: the diagnosis used to count it as 'can be met'
+    (and advise contiguity=False, or blame 'all together'), and it showed the
+    internal name '__draws__'."""
+    import terrakit.design.mip as mip
+    from terrakit.design._model import SolveOutcome
+
+    def undecided(model, **kw):
+        return SolveOutcome("no_solution", None, math.inf, -math.inf, 0.0, 0.0)
+
+    monkeypatch.setattr(mip, "solve_model", undecided)
+    msg = mip._diagnose(_line_with_draws(contiguity=contiguity), "highs", 4.0, 0)
+    assert "__draws__" not in msg
+    assert "can be met" not in msg and "contiguity=False" not in msg
+    assert msg.startswith(
+        "no alignment meets all constraints; could not be decided in 1 s: the "
+        "band on 'workload' (±10 %) on its own, the balance on draws on its own"
+    )
+
+
+def test_diagnosis_names_the_balance_on_draws_in_words(monkeypatch) -> None:
+    """Each band alone met (a plan found), all together not: the draws are
+    'the balance on draws', not '__draws__'."""
+    import terrakit.design.mip as mip
+
+    real = mip.solve_model
+
+    def alone_ok(model, **kw):
+        out = real(model, **kw)
+        assert out.values is not None  # every sub-solve here finds a plan
+        return out
+
+    monkeypatch.setattr(mip, "solve_model", alone_ok)
+    msg = mip._diagnose(_line_with_draws(contiguity=False), "highs", 4.0, 0)
+    assert msg == (
+        "each band alone can be met, but not all together (the band on "
+        "'workload' (±10 %), the balance on draws)"
+    )
+
+
+def test_mip_reports_the_joint_share_of_draws() -> None:
+    """The MIP path reports the joint share that draws_share constrains
+    (every territory in band in the same draw) in info and in summary()."""
+    p = _line_with_draws(contiguity=False)
+    res = solve_mip(p, time_limit=20)
+    good, need = p.draws_met(np.asarray(res.columns))
+    assert (res.info["draws_met"], res.info["draws_needed"]) == (good, need)
+    assert res.info["n_draws"] == 6 and good >= need == 3
+    assert (
+        f"band on draws holds in {good} of 6 draws (need 3; every territory in "
+        "band in the same draw)" in res.summary()
+    )

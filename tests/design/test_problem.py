@@ -374,3 +374,37 @@ def test_violations_name_the_reps_not_columns():
     assert (
         "center unit 0 (the root of 'A') not in its territory: assigned to 'B'" in bad
     )
+
+
+def test_home_unit_above_its_band_is_caught_without_locks():
+    """With contiguity each territory holds its home unit, so a home unit
+    above its territory's upper limit makes the bands impossible even with
+    no lock (the check used to run only with locks)."""
+    p = _path(6, activities={"workload": np.array([5.0, 1, 1, 1, 1, 1])})
+    p = p.replace(targets=[0.4, 0.6])  # A's upper limit 1.1 × 0.4 × 10 = 4.4
+    with pytest.raises(
+        SpecificationError,
+        match=r"±10 % workload balance is impossible: the home unit of territory "
+        r"'A' already carries 5 workload \(0 5 \(home unit\)\), above its upper "
+        r"limit 4.4; with contiguity a territory holds its home unit",
+    ):
+        p.check()
+    p.replace(contiguity=False).check()
+
+
+def test_territory_that_no_unit_fits_is_caught_with_the_numbers():
+    """Targets that leave a territory no possible unit: every unit is above
+    its upper limit while its lower limit is above 0."""
+    p = _line(
+        4,
+        activities={"workload": np.array([10.0, 10, 10, 10])},
+        targets=[0.95, 0.05],  # B: [1.8, 2.2], every unit carries 10
+        center_ids=("A", "B"),
+    )
+    with pytest.raises(
+        SpecificationError,
+        match=r"±10 % workload balance is impossible: territory 'B' must hold "
+        r"between 1.8 and 2.2 workload, but no unit fits in it: the smallest "
+        r"unit it may take, 0, carries 10; raise its target",
+    ):
+        p.check()
