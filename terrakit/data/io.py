@@ -88,6 +88,25 @@ _THOUSANDS_COMMA = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+def excel_text(cell: Any) -> None:
+    """Keep an openpyxl text cell text.
+
+    openpyxl stores a string that starts with ``=`` as a formula and one that
+    is an error code (``#N/A``) as an error: a segment ``=A`` would read back
+    empty and a name ``=HYPERLINK(...)`` would become a live link.  terrakit
+    writes data, never formulas, so such cells are stored as strings.
+    """
+    if isinstance(cell.value, str) and cell.data_type in ("f", "e"):
+        cell.data_type = "s"
+
+
+def excel_sheet_as_text(ws: Any) -> None:
+    """:func:`excel_text` on every cell of an openpyxl worksheet."""
+    for row in ws.iter_rows():
+        for cell in row:
+            excel_text(cell)
+
+
 def _did_you_mean(name: str, choices: list[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
     lower = {c.lower(): c for c in choices}

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment
+from terrakit.data.io import excel_text
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -1321,21 +1322,9 @@ class StudyReport:
                     for (cell,) in cells:
                         if fmt and cell.data_type == "n":
                             cell.number_format = fmt
-                        _as_text(cell)
-                    _as_text(ws.cell(1, k))
+                        excel_text(cell)
+                    excel_text(ws.cell(1, k))
         return p
-
-
-def _as_text(cell: Any) -> None:
-    """Keep a text cell text.
-
-    openpyxl stores a string that starts with ``=`` as a formula and one that
-    is an error code (``#N/A``) as an error: a segment ``=A`` would read back
-    empty and a name ``=HYPERLINK(...)`` would become a live link.  The report
-    writes data, never formulas, so such cells are stored as strings.
-    """
-    if isinstance(cell.value, str) and cell.data_type in ("f", "e"):
-        cell.data_type = "s"
 
 
 def _output_path(

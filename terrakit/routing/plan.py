@@ -21,6 +21,7 @@ import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, check_time_limit
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.io import excel_sheet_as_text
 from terrakit.data.study import Study
 from terrakit.data.validation import check_measures
 from terrakit.exceptions import (
@@ -277,6 +278,9 @@ class CallPlan:
             self.schedule.to_excel(xw, sheet_name="schedule")
             self.routes.to_excel(xw, sheet_name="routes", index=False)
             self.dropped.to_excel(xw, sheet_name="dropped", index=False)
+            # account names such as '=Smith & Co' stay text, never formulas
+            for ws in xw.sheets.values():
+                excel_sheet_as_text(ws)
         return path
 
 

@@ -983,3 +983,23 @@ def test_plan_all_refuses_no_territories() -> None:
     assert {"rep_id", "drive_hours_year", "overloaded"} <= set(frame.columns)
     assert empty.travel_hours().empty
     assert empty.summary() == "Call plans: 0 territories, 1-week cycle"
+
+
+def test_excel_keeps_text_that_looks_like_a_formula(
+    plan: CallPlan, tmp_path: Path
+) -> None:
+    """A territory or account named like '=HYPERLINK(...)' was stored as a
+    live formula (openpyxl's rule for strings starting with '=')."""
+    import dataclasses
+
+    import openpyxl
+
+    evil = '=HYPERLINK("http://example.invalid","x")'
+    routes = plan.routes.assign(account_id=evil)
+    out = dataclasses.replace(plan, routes=routes).to_excel(tmp_path / "p.xlsx")
+    ws = openpyxl.load_workbook(out)["routes"]
+    col = [c.value for c in ws[1]].index("account_id") + 1
+    cells = [ws.cell(r, col) for r in range(2, ws.max_row + 1)]
+    assert cells and all(c.data_type == "s" and c.value == evil for c in cells)
+    back = pd.read_excel(out, sheet_name="routes")
+    assert (back["account_id"] == evil).all()
