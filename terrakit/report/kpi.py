@@ -60,10 +60,10 @@ def kpi_text(
         f"{len(alignment)} units",
         "",
         "Balance (max deviation from the mean, coefficient of variation, Gini):",
-        bal.round(3).to_string(),
+        bal.round(3).astype(object).where(bal.notna(), "–").to_string(),
         "",
         "Territory KPIs:",
-        kpis.round(2).to_string(),
+        kpis.round(2).astype(object).where(kpis.notna(), "–").to_string(),
     ]
     return "\n".join(lines)
 

@@ -66,3 +66,20 @@ def test_kpi_report_formats_its_tables_like_the_study_report(toy_grid_3x3, tmp_p
     assert " %" in text  # max_rel_dev and cv as percentages
     row = re.search(r"<th>NEW</th>(.*?)</tr>", page, re.S)
     assert row is not None and "<td>–</td>" in row.group(1)
+
+
+def test_kpi_text_shows_a_vacancy_as_a_dash(toy_grid_3x3):
+    """The console text printed 'NaN' for a territory without a rep."""
+    import re
+
+    import pandas as pd
+
+    from terrakit.data.alignment import Alignment
+
+    units = toy_grid_3x3.units.index
+    vacant = Alignment(
+        pd.Series(["NEW"] * 4 + ["R2"] * (len(units) - 4), index=units), name="v"
+    )
+    text = kpi_text(toy_grid_3x3, vacant)
+    new = next(line for line in text.splitlines() if line.startswith("NEW"))
+    assert "–" in new and re.search(r"\b(nan|NaN|None)\b", text) is None
