@@ -205,6 +205,13 @@ def _reduced(
     return keep_j, keep_pairs, val
 
 
+#: A p-median run whose reduced MIP stopped unproven, or that used at least
+#: this share of its time limit without a proof, ended at the limit (status
+#: ``time_limit``, a warning); one that ended earlier, unproven, without the
+#: MIP, is ``feasible`` and says why in ``info["unproven"]``.
+TIME_USED_SHARE = 0.95
+
+
 def solve_pmedian(
     problem: DesignProblem,
     *,
@@ -235,7 +242,12 @@ def solve_pmedian(
     Returns
     -------
     AlignmentResult
-        ``method="pmedian"`` (or ``"pmedian+mip/highs"`` when the MIP ran).
+        ``method="pmedian"`` (or ``"pmedian+mip/highs"`` when the MIP ran);
+        ``status`` ``"optimal"`` (bound met), ``"time_limit"`` (with a
+        ``TimeLimitWarning``: the limit stopped the search or the reduced
+        MIP), or ``"feasible"``: unproven with time left, because the reduced
+        MIP was too large for the time left or ``exact=False`` (the reason in
+        ``info["unproven"]``).
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -351,13 +363,28 @@ def solve_pmedian(
         info["mip_status"] = out.status
     if status != "optimal" and best_val - lb < tol(best_val):
         status = "optimal"
-    if status == "feasible":
+    elapsed = time.perf_counter() - t0
+    mip_stopped = info.get("mip_status", "optimal") != "optimal"
+    if status != "optimal" and (mip_stopped or elapsed >= TIME_USED_SHARE * time_limit):
+        # the clock stopped the reduced MIP or the search
         status = "time_limit"
         warnings.warn(
-            f"p-median search used its {time_limit:g} s without proving optimality: "
-            f"best {best_val:.6g}, Lagrangian bound {lb:.6g}",
+            f"p-median search stopped at its {time_limit:g}-s limit ({elapsed:.1f} s) "
+            f"without proving optimality: best {best_val:.6g}, bound {lb:.6g}",
             TimeLimitWarning,
             stacklevel=2,
+        )
+    elif status != "optimal":
+        # ended with time left, unproven: the reduced MIP did not run; more
+        # time may prove it
+        why = info.get("mip_skipped") or (
+            "exact=False (no reduced MIP)"
+            if not exact
+            else "under 2 s were left for the reduced MIP"
+        )
+        status = "feasible"
+        info["unproven"] = (
+            f"ended after {elapsed:.1f} of {time_limit:g} s without a proof: {why}"
         )
     return AlignmentResult.from_columns(
         problem,
