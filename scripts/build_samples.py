@@ -12,7 +12,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from terrakit.data.samples import DEFAULT_SEED, build_southeast
+from terrakit.data.samples import DEFAULT_SEED, build_southeast, check_seed
+
+
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: a whole number >= 0."""
+    try:
+        return check_seed(int(text), "--seed")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number >= 0 (numpy seeds cannot be negative), "
+            f"got {text!r}; the committed sample uses {DEFAULT_SEED}"
+        ) from None
 
 
 def main() -> None:
@@ -26,9 +37,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=DEFAULT_SEED,
-        help="random seed (default: %(default)s)",
+        help="random seed, a whole number >= 0 (default: %(default)s)",
     )
     args = parser.parse_args()
     files = build_southeast(args.out / "southeast", seed=args.seed)

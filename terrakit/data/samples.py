@@ -56,7 +56,11 @@ What is synthetic (seeded)
   nudged towards balance only until the largest workload deviation from the
   mean falls to 50 % (the best of at most 200 rounds is kept), so the
   alignment is plausible and contiguous but visibly unbalanced, like real
-  ones: Atlanta's four reps carry more than the rural reps.
+  ones: against a mean of 867 hours a year, Greenville NC (``R19``) carries
+  1,283 h (+48 %) and Augusta (``R06``) 441 h (−49 %).  Atlanta's four reps
+  carry 1,013 h on average against 831 h for the other sixteen, but not
+  each of them more: Lawrenceville (``R03``, 868 h) carries less than eight
+  reps outside Atlanta.
 
 Notes
 -----
@@ -86,9 +90,11 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +103,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+
+from terrakit.exceptions import TerrakitWarning
 
 __all__ = [
     "DEFAULT_SEED",
@@ -116,6 +124,17 @@ BUILDER_VERSION = 2
 # Fixed "created" stamp of the sample's alignment provenance (the date this
 # builder version was written), so that rebuilding changes no value.
 _BUILDER_DATE = "2026-11-23T00:00:00+00:00"
+# The libraries the build computes with; their versions at build time are
+# recorded in metadata.json (``alignment.versions``).
+_USED_LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "libpysal",
+)
 
 _FIRST, _LAST = "2023-01", "2025-12"
 _N_ACCOUNTS = 6000
@@ -446,12 +465,21 @@ def load_sample(name: str = "southeast") -> Any:
     ValueError
         For an unknown sample name.
 
+    Warns
+    -----
+    TerrakitWarning
+        When a cached copy was built by another builder version or from
+        another seed, and is rebuilt.
+
     Notes
     -----
     The files are read from ``data/samples/<name>/`` of a source checkout.
     Where that folder is missing (an installed wheel) they are built once into
     ``~/.cache/terrakit/samples/<name>`` (or ``$TERRAKIT_CACHE_DIR``), which
-    needs no network.
+    needs no network.  A cached copy whose ``metadata.json`` records another
+    builder version than :data:`BUILDER_VERSION` or another seed than
+    :data:`DEFAULT_SEED` (left by an older terrakit) is rebuilt, with a
+    warning.
 
     Examples
     --------
@@ -468,6 +496,17 @@ def load_sample(name: str = "southeast") -> Any:
         folder = cache / "samples" / name
         if not _complete(folder):
             _build_atomically(folder)
+        else:
+            stale = _stale(folder)
+            if stale:
+                warnings.warn(
+                    f"load_sample: the cached sample in {folder} {stale}; "
+                    "rebuilding it (no network needed)",
+                    TerrakitWarning,
+                    stacklevel=2,
+                )
+                _build_atomically(folder)
+                _load_cached.cache_clear()
     return _fresh(_load_cached(str(folder)))
 
 
@@ -507,8 +546,11 @@ def read_southeast(folder: str | os.PathLike[str]) -> Any:
     reps = read_reps(folder / "reps.csv")
     history = read_history(folder / "history.parquet")
     frame = pd.read_csv(folder / "alignment_current.csv", dtype=str)
+    # the versions recorded at build time (none in files built before they
+    # were recorded), not those of the session that reads the files
+    prov = {"versions": {}, **meta["alignment"]}
     current = Alignment.from_frame(
-        frame, name="current", provenance=make_provenance(**meta["alignment"])
+        frame, name="current", provenance=make_provenance(**prov)
     )
     return Study(
         units,
@@ -530,13 +572,20 @@ def build_southeast(
     out_dir
         Folder to write (created if needed; the sample's files are replaced).
     seed
-        Seed of every random draw; the same seed gives the same files, value
-        for value.
+        Seed of every random draw, a whole number >= 0; the same seed gives
+        the same files, value for value (``metadata.json`` also records the
+        versions of the libraries the build used, ``alignment.versions``,
+        which differ between environments).
 
     Returns
     -------
     dict
         File name → path of each file written.
+
+    Raises
+    ------
+    ValueError
+        For a seed that is not a whole number >= 0.
 
     Examples
     --------
@@ -544,6 +593,7 @@ def build_southeast(
     >>> sorted(files)  # doctest: +SKIP
     ['README.md', 'accounts.csv', 'alignment_current.csv', ...]
     """
+    seed = check_seed(seed, "build_southeast")
     tables = _build_tables(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -579,8 +629,56 @@ def _check_name(name: str) -> None:
         raise ValueError(f"unknown sample {name!r}; available samples: {list(SAMPLES)}")
 
 
+def check_seed(seed: Any, where: str) -> int:
+    """``seed`` as an int >= 0 (whole-number floats pass), else a ValueError.
+
+    Parameters
+    ----------
+    seed
+        The seed to check.
+    where
+        Who asks, for the message (``"build_southeast"``).
+
+    Returns
+    -------
+    int
+    """
+    ok = not isinstance(seed, (bool, np.bool_)) and (
+        isinstance(seed, (int, np.integer))
+        or (
+            isinstance(seed, (float, np.floating))
+            and math.isfinite(seed)
+            and float(seed).is_integer()
+        )
+    )
+    if not ok or seed < 0:
+        raise ValueError(
+            f"{where}: seed must be a whole number >= 0 (numpy seeds cannot be "
+            f"negative or fractional), got {seed!r}; the committed sample uses "
+            f"{DEFAULT_SEED}"
+        )
+    return int(seed)
+
+
 def _complete(folder: Path) -> bool:
     return all((folder / f).exists() for f in _FILES)
+
+
+def _stale(folder: Path) -> str:
+    """Why ``folder`` holds no sample of this builder and seed ("" if it does)."""
+    try:
+        study = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))[
+            "study"
+        ]
+        version, seed = study.get("builder_version"), study.get("seed")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "has an unreadable metadata.json"
+    if version != BUILDER_VERSION or seed != DEFAULT_SEED:
+        return (
+            f"was built by builder version {version} with seed {seed}, not "
+            f"version {BUILDER_VERSION} with seed {DEFAULT_SEED}"
+        )
+    return ""
 
 
 def _build_atomically(folder: Path) -> None:
@@ -678,6 +776,7 @@ def _build_tables(seed: int) -> dict[str, Any]:
                 "contiguity_repair": True,
             },
             "created": _BUILDER_DATE,
+            "versions": _build_versions(),
             **align_info,
         },
     }
@@ -689,6 +788,13 @@ def _build_tables(seed: int) -> dict[str, Any]:
         "alignment": alignment,
         "metadata": metadata,
     }
+
+
+def _build_versions() -> dict[str, str]:
+    """Versions of the libraries the build computed with (all imported by now)."""
+    from terrakit._versions import library_versions
+
+    return {k: v for k, v in library_versions().items() if k in _USED_LIBRARIES}
 
 
 def _area_km2(geoms: gpd.GeoSeries) -> np.ndarray:

@@ -7,11 +7,16 @@ builds 100,000 units in seconds.  :func:`toy_grid` makes tiny square grids
 whose numbers can be checked by hand.
 
 Everything random comes from ``numpy.random.default_rng(seed)``: the same
-arguments give the same study.
+arguments give the same study (:meth:`~terrakit.data.Study.equals`), provenance
+included: the alignment's ``created`` is the fixed date of this generator
+version and its ``versions`` are those of the libraries the generator uses,
+whatever else the session has imported.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -24,6 +29,7 @@ from scipy.spatial import cKDTree
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.samples import _INDUSTRIES  # one list for sample and synthetic
 from terrakit.data.study import Study
+from terrakit.exceptions import TerrakitWarning
 
 __all__ = ["synthetic_region", "toy_grid"]
 
@@ -33,6 +39,12 @@ _SEGMENTS = {
     "B": (0.30, (12, 12), (20, 30), 60_000.0),
     "C": (0.60, (4, 6), (15, 20), 12_000.0),
 }
+# Fixed "created" stamp of the generated alignments' provenance (the date this
+# generator version was written), so that equal arguments give equal studies.
+_GENERATOR_DATE = "2026-11-23T00:00:00+00:00"
+# The libraries the generators compute with; their versions (and only theirs)
+# are recorded in the provenance, whatever else the session has imported.
+_USED_LIBRARIES = ("numpy", "pandas", "scipy", "geopandas", "shapely", "pyproj")
 # ADBUDG/Hill response of monthly sales to monthly calls (as in the samples)
 _RESPONSE = {"A": (0.50, 2.0, 1.5), "B": (0.60, 1.0, 1.5), "C": (0.70, 0.6, 1.2)}
 
@@ -45,7 +57,7 @@ def synthetic_region(
     *,
     bbox: tuple[float, float, float, float] = (-84.5, 33.0, -80.5, 36.0),
     clusters: int = 8,
-    rural_share: float = 0.25,
+    rural_share: float | None = None,
     history_months: int = 0,
     capacity_hours: float = 1600.0,
 ) -> Study:
@@ -67,11 +79,13 @@ def synthetic_region(
         Number of Gaussian "cities"; their sizes follow Zipf's law.
     rural_share
         Share of unit seeds drawn uniformly over the region (the rest come
-        from the cities), in [0, 1].
+        from the cities), in [0, 1]; default 0.25, and 1.0 when
+        ``clusters=0`` (with no city every unit is rural: another value
+        warns and is recorded as 1.0).
     history_months
         Months of account history ending 2025-12; 0 (default) for none.
     capacity_hours
-        Yearly capacity of every rep (FTE 1.0).
+        Yearly capacity of every rep (FTE 1.0), a number > 0.
 
     Returns
     -------
@@ -83,7 +97,12 @@ def synthetic_region(
     Raises
     ------
     ValueError
-        For sizes or a bounding box that make no sense.
+        For sizes, shares, capacities or a bounding box that make no sense.
+
+    Warns
+    -----
+    TerrakitWarning
+        For ``clusters=0`` with a ``rural_share`` below 1 (it cannot apply).
 
     Notes
     -----
@@ -109,18 +128,44 @@ def synthetic_region(
     >>> sorted(study.alignments["current"].territories)
     ['R01', 'R02', 'R03', 'R04']
     """
-    n_units = _whole("n_units", n_units)
-    n_reps = _whole("n_reps", n_reps)
-    seed = _whole("seed", seed)
-    clusters = _whole("clusters", clusters)
-    history_months = _whole("history_months", history_months)
-    n_accounts = 5 * n_units if n_accounts is None else _whole("n_accounts", n_accounts)
+    n_units = _whole("n_units", n_units, minimum=2)
+    n_reps = _whole("n_reps", n_reps, minimum=1)
+    seed = _whole("seed", seed, minimum=0)
+    clusters = _whole("clusters", clusters, minimum=0)
+    history_months = _whole("history_months", history_months, minimum=0)
+    n_accounts = (
+        5 * n_units
+        if n_accounts is None
+        else _whole("n_accounts", n_accounts, minimum=0)
+    )
     bbox = _bbox(bbox)
     if seed < 0:
         raise ValueError(f"synthetic_region: seed must be >= 0, got {seed}")
-    _check_args(
-        n_units, n_accounts, n_reps, bbox, clusters, rural_share, history_months
+    given_share = rural_share is not None
+    rural_share = _number(
+        "rural_share", 0.25 if rural_share is None else rural_share, "in [0, 1]"
     )
+    capacity_hours = _number("capacity_hours", capacity_hours, "> 0")
+    _check_args(
+        n_units,
+        n_accounts,
+        n_reps,
+        bbox,
+        clusters,
+        rural_share,
+        history_months,
+        capacity_hours,
+    )
+    if clusters == 0:
+        if given_share and rural_share != 1.0:
+            warnings.warn(
+                f"synthetic_region: clusters=0 draws no city, so every unit is "
+                f"rural; rural_share={rural_share} cannot apply and is recorded "
+                "as 1.0. Pass clusters >= 1 for cities, or leave rural_share out",
+                TerrakitWarning,
+                stacklevel=2,
+            )
+        rural_share = 1.0
     rng = np.random.default_rng(seed)
     min_lon, min_lat, max_lon, max_lat = bbox
     lon0, lat0 = (min_lon + max_lon) / 2.0, (min_lat + max_lat) / 2.0
@@ -198,7 +243,7 @@ def synthetic_region(
             "home_lon": shapely.get_x(home_pt),
             "home_lat": shapely.get_y(home_pt),
             "home_unit": unit_ids[home_idx],
-            "capacity_hours": np.full(n_reps, float(capacity_hours)),
+            "capacity_hours": np.full(n_reps, capacity_hours),
             "fte": np.ones(n_reps),
         },
         index=pd.Index(rep_ids, name="rep_id"),
@@ -261,11 +306,12 @@ def synthetic_region(
         "clusters": clusters,
         "rural_share": rural_share,
         "history_months": history_months,
+        "capacity_hours": capacity_hours,
     }
     current = Alignment.from_mapping(
         pd.Series(rep_ids[lab], index=units.index),
         name="current",
-        provenance=make_provenance("synthetic/nearest-rep", seed=seed, config=config),
+        provenance=_provenance(seed, config),
     )
     return Study(
         units,
@@ -394,10 +440,8 @@ def toy_grid(
     current = Alignment.from_mapping(
         pd.Series(rep_ids[lab], index=units.index),
         name="current",
-        provenance=make_provenance(
-            "synthetic/nearest-rep",
-            seed=seed,
-            config={"n_rows": n_rows, "n_cols": n_cols, "n_reps": n_reps},
+        provenance=_provenance(
+            seed, {"n_rows": n_rows, "n_cols": n_cols, "n_reps": n_reps}
         ),
     )
     return Study(
@@ -411,25 +455,66 @@ def toy_grid(
 
 
 # -- helpers ------------------------------------------------------------------------
-def _whole(name: str, value: Any) -> int:
-    """``value`` as an int: ints and whole-number floats (``2e2``) pass."""
+def _provenance(seed: int, config: dict[str, Any]) -> dict[str, Any]:
+    """The provenance of a generated alignment: equal arguments, equal record.
+
+    ``created`` is the fixed date of this generator version and ``versions``
+    lists only the libraries the generator computes with (all imported by
+    this module), not whatever else the session happens to have imported.
+    """
+    from terrakit._versions import library_versions
+
+    used = library_versions()
+    return make_provenance(
+        "synthetic/nearest-rep",
+        seed=seed,
+        config=config,
+        created=_GENERATOR_DATE,
+        versions={k: v for k, v in used.items() if k in _USED_LIBRARIES},
+    )
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int: ints and whole-number floats (``2e2``) pass.
+
+    A fractional number gets the nearest whole numbers >= ``minimum`` as the
+    suggested fix (the range itself is checked by :func:`_check_args`).
+    """
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(
             f"synthetic_region: {name} must be a whole number, got {value!r}"
         )
     if isinstance(value, (int, np.integer)):
         return int(value)
+    hint = ""
     if isinstance(value, (float, np.floating)) and np.isfinite(value):
         if float(value).is_integer():
             return int(value)
-    raise ValueError(
-        f"synthetic_region: {name} must be a whole number, got {value!r}"
-        + (
-            f"; pass {name}={int(value)} or {name}={int(value) + 1}"
-            if isinstance(value, (float, np.floating)) and np.isfinite(value)
-            else ""
+        near = [c for c in (math.floor(value), math.ceil(value)) if c >= minimum]
+        hint = (
+            "; pass " + " or ".join(f"{name}={c}" for c in near)
+            if near
+            else f"; it must be at least {minimum}"
         )
+    raise ValueError(
+        f"synthetic_region: {name} must be a whole number, got {value!r}{hint}"
     )
+
+
+def _number(name: str, value: Any, wanted: str) -> float:
+    """``value`` as a finite float, or a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise ValueError(
+            f"synthetic_region: {name} must be a number {wanted}, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if not np.isfinite(value):
+        raise ValueError(
+            f"synthetic_region: {name} must be a finite number {wanted}, got {value!r}"
+        )
+    return float(value)
 
 
 def _bbox(bbox: Any) -> tuple[float, float, float, float]:
@@ -456,6 +541,7 @@ def _check_args(
     clusters: int,
     rural_share: float,
     history_months: int,
+    capacity_hours: float,
 ) -> None:
     problems = []
     if n_units < 2:
@@ -470,6 +556,11 @@ def _check_args(
         problems.append(f"rural_share must be in [0, 1], got {rural_share}")
     if history_months < 0:
         problems.append(f"history_months must be >= 0, got {history_months}")
+    if not capacity_hours > 0:
+        problems.append(
+            f"capacity_hours (every rep's yearly hours) must be > 0, "
+            f"got {capacity_hours:g}"
+        )
     x0, y0, x1, y1 = bbox
     if not (
         -180 <= x0 < x1 <= 180

@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 from terrakit.data.samples import (
+    BUILDER_VERSION,
     DEFAULT_SEED,
     TRUE_PARAMETERS,
     build_southeast,
@@ -164,6 +165,11 @@ def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
     new, old = _read_all(tmp_path), _read_all(COMMITTED)
     for name in ("accounts", "reps", "history", "alignment"):
         pd.testing.assert_frame_equal(new[name], old[name], check_exact=True)
+    # the library versions of the build are recorded, and differ between
+    # environments; every other value is reproduced
+    versions = new["metadata"]["alignment"].pop("versions")
+    assert {"numpy", "pandas", "libpysal", "shapely"} <= set(versions)
+    old["metadata"]["alignment"].pop("versions", None)
     assert new["metadata"] == old["metadata"]
     assert new["readme"] == old["readme"]
     nu, ou = new["units"], old["units"]
@@ -215,3 +221,138 @@ def test_load_sample_hands_out_its_own_copy() -> None:
     assert t.alignments["current"].provenance["config"]["same_state"] is True
     assert "2099-12" not in t.metadata["periods"]
     assert t.equals(load_sample("southeast"))
+
+
+def _installed(tmp_path: Path, monkeypatch) -> list[Path]:
+    """Pretend to be a wheel install: no data/samples, a cache in tmp_path."""
+    import shutil
+
+    from terrakit.data import samples
+
+    built: list[Path] = []
+
+    def fake_build(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
+        built.append(Path(out_dir))
+        shutil.copytree(COMMITTED, out_dir, dirs_exist_ok=True)
+        return {}
+
+    monkeypatch.setattr(samples, "sample_dir", lambda name: tmp_path / "missing")
+    monkeypatch.setattr(samples, "build_southeast", fake_build)
+    monkeypatch.setenv("TERRAKIT_CACHE_DIR", str(tmp_path / "cache"))
+    return built
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("builder_version", 1, "built by builder version 1 with seed 20261123"),
+        ("seed", 7, "with seed 7, not version"),
+    ],
+)
+def test_stale_cache_is_rebuilt(tmp_path: Path, monkeypatch, key, value, match) -> None:
+    """An installed copy kept serving a cache built by an older builder (or
+    from another seed): only the files' existence was checked."""
+    import shutil
+
+    from terrakit.data import samples
+    from terrakit.exceptions import TerrakitWarning
+
+    built = _installed(tmp_path, monkeypatch)
+    cache = tmp_path / "cache" / "samples" / "southeast"
+    shutil.copytree(COMMITTED, cache)
+    meta = json.loads((cache / "metadata.json").read_text())
+    meta["study"][key] = value
+    (cache / "metadata.json").write_text(json.dumps(meta))
+    with pytest.warns(TerrakitWarning, match=f"cached sample in .*{match}.*rebuilding"):
+        study = samples.load_sample("southeast")
+    assert len(built) == 1
+    assert study.metadata["builder_version"] == BUILDER_VERSION
+    assert study.metadata["seed"] == DEFAULT_SEED
+    samples.load_sample("southeast")
+    assert len(built) == 1  # rebuilt once, then current
+
+
+def test_build_seed_is_checked() -> None:
+    """build_southeast(seed=1.5) or seed=-1 ended in a bare numpy traceback."""
+    for bad in (-1, 1.5, True, "7", float("nan")):
+        with pytest.raises(
+            ValueError, match=r"^build_southeast: seed must be a whole number >= 0"
+        ):
+            build_southeast("/nonexistent/never-written", seed=bad)  # type: ignore[arg-type]
+
+
+def test_build_script_rejects_a_negative_seed(tmp_path: Path) -> None:
+    """scripts/build_samples.py --seed -1 ended in a numpy traceback."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "build_samples.py"
+    r = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path), "--seed", "-1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert "argument --seed: must be a whole number >= 0" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "southeast").exists()
+
+
+def test_sample_provenance_records_the_build_versions(tmp_path: Path) -> None:
+    """The sample's 'current' provenance listed the loading session's libraries
+    (pulp, never used), not those of the build (libpysal)."""
+    import shutil
+
+    from terrakit.data.samples import read_southeast
+
+    committed = read_southeast(COMMITTED)  # files that record no versions
+    assert committed.alignments["current"].provenance["versions"] == {}
+    shutil.copytree(COMMITTED, tmp_path / "s")
+    meta = json.loads((tmp_path / "s" / "metadata.json").read_text())
+    meta["alignment"]["versions"] = {"numpy": "1.0", "libpysal": "4.0"}
+    (tmp_path / "s" / "metadata.json").write_text(json.dumps(meta))
+    prov = read_southeast(tmp_path / "s").alignments["current"].provenance
+    assert prov["versions"] == {"numpy": "1.0", "libpysal": "4.0"}
+
+
+def test_docstring_workload_numbers(southeast: Study) -> None:
+    """The module docstring said 'Atlanta's four reps carry more than the rural
+    reps'; R19 (Greenville NC) is the most loaded and R03 (Atlanta) carries
+    less than eight reps elsewhere.  The numbers it gives now are checked."""
+    from terrakit.data import samples
+
+    units = southeast.units
+    terr = southeast.alignments["current"].assignment.reindex(units.index)
+    w = units["workload"].groupby(terr).sum()
+    atlanta = ["R01", "R02", "R03", "R04"]
+    doc = " ".join((samples.__doc__ or "").split())
+    assert "carry more than the rural reps" not in doc
+    assert (
+        w.idxmax() == "R19"
+        and f"{w.max():,.0f} h (+{w.max() / w.mean() - 1:.0%}".replace("%", " %") in doc
+    )
+    assert (
+        w.idxmin() == "R06"
+        and f"{w.min():,.0f} h (−{1 - w.min() / w.mean():.0%}".replace("%", " %") in doc
+    )
+    assert f"mean of {w.mean():,.0f} hours" in doc
+    assert (
+        f"{w[atlanta].mean():,.0f} h on average against {w.drop(atlanta).mean():,.0f} h"
+        in doc
+    )
+    assert f"R03``, {w['R03']:,.0f} h) carries less than eight" in doc
+    assert (w.drop(atlanta) > w["R03"]).sum() == 8
+
+
+def test_study_toml_says_it_keeps_no_sample_metadata() -> None:
+    """`terrakit run study.toml` keeps no seed, sources or true_parameters,
+    unlike `terrakit demo`; the header comment claimed 'the same pipeline'."""
+    header = []
+    for line in (COMMITTED / "study.toml").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line.lstrip("# "))
+    text = " ".join(" ".join(header).split())
+    assert "keeps no seed, sources or true_parameters" in text
+    assert 'tk.load_sample("southeast")' in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import shapely
 
 from terrakit.data.study import Study
 from terrakit.data.synthetic import synthetic_region, toy_grid
+from terrakit.exceptions import TerrakitWarning
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +156,87 @@ def test_arguments_are_checked_up_front() -> None:
         args = {"n_units": 20, "n_reps": 2, "seed": 1, **kw}
         with pytest.raises(ValueError, match=match):
             synthetic_region(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"rural_share": "0.3"},
+            r"rural_share must be a number in \[0, 1\], got '0.3'",
+        ),
+        ({"rural_share": float("nan")}, r"rural_share must be a finite number"),
+        ({"capacity_hours": -100}, r"capacity_hours \(every rep's yearly hours\)"),
+        ({"capacity_hours": 0}, r"capacity_hours .* must be > 0, got 0"),
+        ({"capacity_hours": float("nan")}, r"capacity_hours must be a finite number"),
+        ({"capacity_hours": "1600"}, r"capacity_hours must be a number > 0"),
+    ],
+)
+def test_share_and_capacity_checked_up_front(kwargs: dict, match: str) -> None:
+    """rural_share='0.3' was a bare TypeError; capacity_hours=-100 or NaN was
+    blamed on a 'reps' table the caller never passed, with 'drop the rows'."""
+    with pytest.raises(ValueError, match=r"^synthetic_region: ") as err:
+        synthetic_region(n_units=20, n_reps=2, seed=1, **kwargs)
+    assert err.match(match)
+    assert "reps." not in str(err.value) and "drop the rows" not in str(err.value)
+
+
+def test_fractional_sizes_suggest_only_valid_numbers() -> None:
+    """n_units=-2.5 suggested 'pass n_units=-2 or n_units=-1'."""
+    with pytest.raises(ValueError, match="n_units must be a whole number") as err:
+        synthetic_region(n_units=-2.5, n_reps=1, seed=1)
+    assert "n_units=-" not in str(err.value)
+    assert err.match("at least 2")
+    with pytest.raises(ValueError, match=r"got 1\.5; pass n_units=2$"):
+        synthetic_region(n_units=1.5, n_reps=1, seed=1)
+    with pytest.raises(ValueError, match=r"pass n_reps=2 or n_reps=3$"):
+        synthetic_region(n_units=20, n_reps=2.5, seed=1)
+
+
+def test_no_clusters_records_the_real_rural_share() -> None:
+    """clusters=0 with rural_share=0.0 gave an all-rural region, silently,
+    while recording rural_share 0.0."""
+    with pytest.warns(TerrakitWarning, match="clusters=0 draws no city"):
+        s = synthetic_region(n_units=60, n_reps=2, seed=1, clusters=0, rural_share=0.0)
+    assert (s.units["city"] == -1).all()
+    assert s.metadata["config"]["rural_share"] == 1.0
+    assert s.alignments["current"].provenance["config"]["rural_share"] == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default share: nothing to warn about
+        t = synthetic_region(n_units=60, n_reps=2, seed=1, clusters=0)
+    assert t.metadata["config"]["rural_share"] == 1.0
+    default = synthetic_region(n_units=60, n_reps=2, seed=1)
+    assert default.metadata["config"]["rural_share"] == 0.25
+    assert default.equals(
+        synthetic_region(n_units=60, n_reps=2, seed=1, rural_share=None)
+    )
+
+
+def test_capacity_hours_is_recorded() -> None:
+    """capacity_hours changed the reps but neither metadata nor provenance."""
+    a = synthetic_region(n_units=30, n_reps=2, seed=1, capacity_hours=1600)
+    b = synthetic_region(n_units=30, n_reps=2, seed=1, capacity_hours=800)
+    assert a.metadata["config"]["capacity_hours"] == 1600.0
+    assert b.metadata["config"]["capacity_hours"] == 800.0
+    assert b.alignments["current"].provenance["config"]["capacity_hours"] == 800.0
+    assert (b.reps["capacity_hours"] == 800.0).all()
+    assert not a.equals(b)
+
+
+def test_same_arguments_equal_studies_provenance_included(monkeypatch) -> None:
+    """Study.equals was False for equal arguments: provenance 'created' was the
+    clock and 'versions' listed whatever the session had imported since."""
+    import terrakit._versions as versions_mod
+
+    a = synthetic_region(n_units=30, n_reps=2, seed=4)
+    ta = toy_grid(2, 2, n_reps=2, seed=4)
+    real = versions_mod.library_versions
+    monkeypatch.setattr(
+        versions_mod, "library_versions", lambda: {**real(), "pulp": "9.9"}
+    )
+    b = synthetic_region(n_units=30, n_reps=2, seed=4)
+    assert a.equals(b)
+    assert toy_grid(2, 2, n_reps=2, seed=4).equals(ta)
+    prov = b.alignments["current"].provenance
+    assert "pulp" not in prov["versions"] and "numpy" in prov["versions"]
+    assert prov["created"] == a.alignments["current"].provenance["created"]
