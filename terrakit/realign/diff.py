@@ -56,7 +56,12 @@ def unit_labels(units_index: pd.Index, al: Alignment, what: str) -> pd.Series:
             fix="drop those units from the alignment or add them to the study "
             "(check the id type: '13121' is not 13121)",
         )
-    return s.reindex(units_index)
+    out = s.reindex(units_index)
+    if out.dtype != s.dtype:
+        # units left unassigned: keep the territory ids' own type (101, not
+        # 101.0) instead of letting the NaN turn integers into floats
+        out = s.astype(object).reindex(units_index)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
@@ -59,7 +60,9 @@ class LeadAssignment:
     headroom
         Per rep: ``capacity``, ``workload`` (territory workload before the
         leads), ``lead_hours`` (hours of the leads assigned),
-        ``headroom_after``.
+        ``headroom_after``.  Filled whenever the reps have
+        ``capacity_hours`` and the units ``workload``, whatever the rules;
+        NaN otherwise (and for territories without a rep).
     rules
         The rules applied, in order.
     provenance
@@ -97,11 +100,18 @@ class LeadAssignment:
         lines.append(
             "  leads per rep: " + ", ".join(f"{k} {v}" for k, v in counts.items())
         )
-        over = self.headroom.index[self.headroom["headroom_after"] < 0]
-        lines.append(
-            f"  reps over capacity after assignment: {len(over)}"
-            + (f" ({', '.join(map(str, over))})" if len(over) else "")
-        )
+        after = self.headroom["headroom_after"]
+        if after.notna().any():
+            over = self.headroom.index[after < 0]
+            lines.append(
+                f"  reps over capacity after assignment: {len(over)}"
+                + (f" ({', '.join(map(str, over))})" if len(over) else "")
+            )
+        else:
+            lines.append(
+                "  reps over capacity after assignment: unknown (no rep "
+                "capacity_hours or no unit workload)"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -171,6 +181,17 @@ def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFram
             f"the leads have neither lon/lat nor unit_id (columns: {list(df.columns)})",
             fix="add the lead's position (lon, lat in degrees) or its unit_id",
         )
+    if not has_xy and df["unit_id"].isna().any():
+        bad_uid = df["unit_id"].isna().to_numpy()
+        raise DataValidationError(
+            "leads",
+            "unit_id",
+            f"{int(bad_uid.sum())} leads have no unit_id and there are no lon/lat "
+            "columns to place them",
+            rows=list(df.index[bad_uid]),
+            n_bad=int(bad_uid.sum()),
+            fix="give unit_id or lon/lat (degrees) for every lead",
+        )
     if has_xy:
         lon = pd.to_numeric(df["lon"], errors="coerce")
         lat = pd.to_numeric(df["lat"], errors="coerce")
@@ -206,13 +227,23 @@ def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFram
     return df
 
 
-def _locate(df: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.Series:
-    """Unit of every lead (given unit_id first, else point in polygon)."""
+def _locate(
+    df: pd.DataFrame, units: gpd.GeoDataFrame
+) -> tuple[pd.Series, dict[Hashable, tuple[list[Hashable], bool]]]:
+    """Unit of every lead (given unit_id first, else point in polygon).
+
+    Returns the unit of every lead (NaN where none contains it; the first hit
+    where several do) and, for the leads that lie in more than one unit, the
+    units hit (in the order of the units table) and whether the lead lies
+    inside more than one of them (overlapping polygons) rather than on their
+    shared border.
+    """
     unit = (
         df["unit_id"].astype(object).copy()
         if "unit_id" in df.columns
         else pd.Series([None] * len(df), index=df.index, dtype=object)
     )
+    hits: dict[Hashable, tuple[list[Hashable], bool]] = {}
     todo = unit.isna().to_numpy()
     if todo.any():
         pts = gpd.GeoSeries(
@@ -231,10 +262,97 @@ def _locate(df: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.Series:
                 fix="give each lead the unit_id it belongs to",
             )
         left, right = units.sindex.query(pts.to_numpy(), predicate="intersects")
+        order = np.lexsort((right, left))
+        left, right = left[order], right[order]
         found = pd.Series(units.index.to_numpy()[right], index=pts.index[left])
-        found = found[~found.index.duplicated()]
-        unit.loc[found.index] = found.to_numpy()
-    return unit
+        first = ~found.index.duplicated()
+        unit.loc[found.index[first]] = found.to_numpy()[first]
+        multi = found.index[found.index.duplicated()].unique()
+        geoms = units.geometry.to_numpy()
+        pt_arr = pts.to_numpy()
+        for lid in multi:
+            sel = found.index == lid
+            k = int(left[sel][0])
+            hit = right[sel]
+            inside = shapely.contains_properly(geoms[hit], pt_arr[k])
+            hits[lid] = ([units.index[j] for j in hit], int(inside.sum()) > 1)
+    return unit, hits
+
+
+def _check_adjacency(adjacency: Any, units: gpd.GeoDataFrame) -> None:
+    """Raise unless ``adjacency`` is a graph over exactly the study's units."""
+    if not (hasattr(adjacency, "ids") and hasattr(adjacency, "matrix")):
+        raise SpecificationError(
+            f"assign_leads(adjacency=...) must be an Adjacency (e.g. "
+            f"terrakit.data.geo.adjacency(study.units)), got "
+            f"{type(adjacency).__name__}"
+        )
+    ids = pd.Index(adjacency.ids)
+    extra = ids.difference(units.index, sort=False)
+    missing = units.index.difference(ids, sort=False)
+    if len(extra) or len(missing):
+
+        def _some(ix: pd.Index) -> str:
+            shown = ", ".join(map(repr, list(ix[:5])))
+            return shown + (f" and {len(ix) - 5} more" if len(ix) > 5 else "")
+
+        parts = []
+        if len(extra):
+            parts.append(
+                f"{len(extra)} of its units are not in the study ({_some(extra)})"
+            )
+        if len(missing):
+            parts.append(
+                f"{len(missing)} of the study's units are not in it ({_some(missing)})"
+            )
+        raise DataValidationError(
+            "adjacency",
+            "unit_id",
+            f"the adjacency has {len(ids)} units, the study {len(units)}: "
+            + "; ".join(parts),
+            fix="build the adjacency from the study's units "
+            "(terrakit.data.geo.adjacency(study.units)) or leave adjacency=None",
+        )
+
+
+def _pick_unit(
+    cands: list[Hashable],
+    overlap: bool,
+    labels: pd.Series,
+    rep_home: dict[Hashable, tuple[float, float]],
+    x: float,
+    y: float,
+) -> tuple[Hashable, str]:
+    """Unit of a lead that lies in several units, and the reason's first part.
+
+    The unit whose territory's rep lives nearest the lead wins; ties (same
+    territory, no rep, no home) go to the lowest unit id.
+    """
+
+    def dist(u: Hashable) -> float:
+        t = labels[u]
+        if t in rep_home:
+            hx, hy = rep_home[t]
+            return float(haversine_matrix([x], [y], [hx], [hy])[0, 0])
+        return float("inf")
+
+    try:
+        by_id = sorted(cands)  # type: ignore[type-var]
+    except TypeError:
+        by_id = sorted(cands, key=str)
+    rank = {u: k for k, u in enumerate(by_id)}
+    d = {u: dist(u) for u in cands}
+    best = min(cands, key=lambda u: (d[u], rank[u]))
+    others = [d[u] for u in cands if u != best]
+    nearest = np.isfinite(d[best]) and all(o > d[best] for o in others)
+    named = [f"{u} ({labels[u]})" for u in by_id]
+    listed = ", ".join(named[:-1]) + " and " + named[-1]
+    how = f"rep {labels[best]}'s home is nearest" if nearest else "lowest unit id"
+    text = (
+        f"lies {'in the overlap' if overlap else 'on the border'} of units "
+        f"{listed}; placed in unit {best} of territory {labels[best]} ({how})"
+    )
+    return best, text
 
 
 def assign_leads(
@@ -277,13 +395,19 @@ def assign_leads(
         (sharing a unit border).  A rule that would leave no candidate is
         skipped and the reason says so.  Among the remaining candidates the
         home territory wins, else the rep whose home is nearest the lead.
+
+        A lead that lies in more than one unit (on a shared border, or where
+        unit polygons overlap) is placed in the unit whose territory's rep
+        lives nearest the lead; ties (same territory, no rep or no rep home)
+        go to the lowest unit id.  The reason names all the units.
     hours_per_sales
         Hours of yearly workload per unit of sales, for leads without
         ``hours``; default the study's ``Σ workload / Σ sales``.
     max_load
         Share of a rep's ``capacity_hours`` that may be filled (1.0 = all).
     adjacency
-        Unit graph; default queen contiguity of the units (built once and
+        Unit graph over exactly the study's units (used when there is more
+        than one rule); default queen contiguity of the units (built once and
         memoised).
 
     Returns
@@ -295,8 +419,10 @@ def assign_leads(
     DataValidationError
         Bad leads (missing columns, repeated ids, bad coordinates, unknown
         units), leads that lie outside every territory (the message lists
-        them), a capacity rule without ``capacity_hours`` or ``workload``, an
-        expertise rule without ``industry`` or ``skills``.
+        them), leads with neither ``unit_id`` nor ``lon``/``lat``, a capacity
+        rule without ``capacity_hours`` or ``workload``, an expertise rule
+        without ``industry`` or ``skills``, an ``adjacency`` built on other
+        units (the message lists the extra and missing ids).
     SpecificationError
         ``rules`` not a rule name or a sequence of them (e.g. ``None``),
         unknown or repeated rules, or ``"territory"`` not first.
@@ -354,7 +480,9 @@ def assign_leads(
     al = _alignment(study, alignment)
     labels = _labels(units.index, al)
     df = _validate_leads(leads, units)
-    unit = _locate(df, units)
+    if adjacency is not None and len(rules) > 1:
+        _check_adjacency(adjacency, units)
+    unit, hits = _locate(df, units)
     outside = unit.isna().to_numpy()
     if outside.any():
         raise DataValidationError(
@@ -366,6 +494,24 @@ def assign_leads(
             n_bad=int(outside.sum()),
             fix="check that lon/lat are not swapped, drop leads outside the study "
             "area, or give them a unit_id",
+        )
+    rep_home: dict[Hashable, tuple[float, float]] = {}
+    if reps is not None and {"home_lon", "home_lat"} <= set(reps.columns):
+        rep_home = {
+            r: (float(x), float(y))
+            for r, x, y in zip(
+                reps.index, reps["home_lon"], reps["home_lat"], strict=True
+            )
+        }
+    where: dict[Hashable, str] = {}
+    for lid, (cands, overlap) in hits.items():
+        unit[lid], where[lid] = _pick_unit(
+            cands,
+            overlap,
+            labels,
+            rep_home,
+            float(df.at[lid, "lon"]),
+            float(df.at[lid, "lat"]),
         )
     home = unit.map(labels)
     # hours
@@ -398,7 +544,12 @@ def assign_leads(
     # capacity
     need_cap = "capacity" in rules
     cap = pd.Series(np.nan, index=pd.Index(terr_ids, dtype=object))
-    load = pd.Series(0.0, index=cap.index)
+    load = pd.Series(np.nan, index=cap.index)
+    has_cap = (
+        reps is not None
+        and "capacity_hours" in reps.columns
+        and "workload" in units.columns
+    )
     if need_cap:
         if reps is None or "capacity_hours" not in reps.columns:
             raise DataValidationError(
@@ -414,10 +565,14 @@ def assign_leads(
                 "the capacity rule needs unit workloads",
                 fix="add a workload column (hours/year) or account calls",
             )
+    if has_cap:
+        # the headroom table is filled whenever the data allow; only the
+        # routing depends on the capacity rule
         load = units["workload"].groupby(labels).sum().reindex(cap.index).fillna(0.0)
         for t in terr_ids:
             if t in rep_ids:
-                cap[t] = float(reps.loc[t, "capacity_hours"]) * max_load
+                c = reps.loc[t, "capacity_hours"]
+                cap[t] = (float(c) if need_cap else _as_float(c)) * max_load
     skills: dict[Hashable, set[str]] = {}
     if "expertise" in rules:
         if "industry" not in df.columns:
@@ -459,14 +614,6 @@ def assign_leads(
         llon, llat = np.full(len(df), np.nan), np.full(len(df), np.nan)
     ulon, ulat = lonlat(units)
     upos = pd.Series(np.arange(len(units)), index=units.index)
-    rep_home: dict[Hashable, tuple[float, float]] = {}
-    if reps is not None and {"home_lon", "home_lat"} <= set(reps.columns):
-        rep_home = {
-            r: (float(x), float(y))
-            for r, x, y in zip(
-                reps.index, reps["home_lon"], reps["home_lat"], strict=True
-            )
-        }
     assigned = pd.Series(0.0, index=cap.index)
     rows = []
     for k, lid in enumerate(df.index):
@@ -477,7 +624,7 @@ def assign_leads(
         if not np.isfinite(x):
             x, y = ulon[upos[u]], ulat[upos[u]]
         pool = [t0] + (neighbours.get(t0, []) if len(rules) > 1 else [])
-        notes = [f"lies in unit {u} of territory {t0}"]
+        notes = [where.get(lid, f"lies in unit {u} of territory {t0}")]
         for rule in rules[1:]:
             if rule == "capacity":
                 room = {t: cap[t] - load[t] - assigned[t] for t in pool}
@@ -549,7 +696,7 @@ def assign_leads(
     head = pd.DataFrame(
         {
             "capacity": cap,
-            "workload": load if need_cap else np.nan,
+            "workload": load,
             "lead_hours": table["hours"]
             .astype(float)
             .groupby(table["territory_id"])

@@ -328,8 +328,10 @@ class Scenario:
     without any re-balancing) is valid for the edited reps and is a useful
     baseline.  The base alignment stays in the edited study unchanged, so
     disruption is always measured against it; :meth:`solve` re-aligns from it.
-    A new rep whose home unit is then locked to another territory starts
-    without units.
+    A new rep whose home unit is locked to another territory (before or
+    after the ``add_rep``) starts without units.  Removing a rep that units
+    are locked to, or adding a rep whose home lies in the unit that seeds an
+    earlier new rep, is an error: the edits would undo each other.
 
     Examples
     --------
@@ -558,6 +560,10 @@ class Scenario:
             :data:`HOME_MARGIN_KM` km (or a quarter of the study's extent)
             from the nearest one, an unknown or non-numeric column, a filter
             that matches no unit.
+        SpecificationError
+            Edits in an order that undoes an earlier one: removing a rep that
+            units are locked to, or a new rep whose home lies in the unit that
+            seeds an earlier new rep of the scenario.
         """
         st = self._study(study)
         base = _base_alignment(st, self.base)
@@ -565,18 +571,25 @@ class Scenario:
         reps = st.reps
         accounts = st.accounts
         terr = base.assignment.astype(object).copy()
+        # the locks so far and the new reps' seed units so far
+        # ({unit: (territory or rep, edit index)}), to catch edits that undo
+        # an earlier one
+        locks: dict[Hashable, tuple[Hashable, int]] = {}
+        seeds: dict[Hashable, tuple[Hashable, int]] = {}
         for i, e in enumerate(self.edits):
             where = f"edit {i} ({e.op})"
             if isinstance(e, RemoveRep):
                 reps, accounts, terr = _remove_rep(
-                    e, where, units, reps, accounts, terr
+                    e, where, units, reps, accounts, terr, locks
                 )
             elif isinstance(e, AddRep):
-                reps, terr = _add_rep(e, where, units, reps, terr)
+                reps, terr, seed = _add_rep(e, where, units, reps, terr, locks, seeds)
+                seeds[seed] = (e.rep_id, i)
             elif isinstance(e, ScaleMeasure):
                 units = _scale(e, where, units)
             elif isinstance(e, LockUnits):
                 terr = _lock(e, where, units, reps, terr)
+                locks.update({u: (e.territory, i) for u in e.units})
         accounts = _reown_accounts(accounts, reps, base.assignment, terr)
         start = Alignment(
             terr,
@@ -728,6 +741,7 @@ def _remove_rep(
     reps: pd.DataFrame | None,
     accounts: pd.DataFrame | None,
     terr: pd.Series,
+    locks: Mapping[Hashable, tuple[Hashable, int]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.Series]:
     reps = _need_reps(reps, where)
     if e.rep_id not in reps.index:
@@ -738,6 +752,19 @@ def _remove_rep(
             rows=[e.rep_id],
             fix=f"remove one of the study's reps ({', '.join(map(str, reps.index[:5]))}"
             ", ...)",
+        )
+    held = {u: i for u, (t, i) in (locks or {}).items() if t == e.rep_id}
+    if held:
+        names = list(held)
+        shown = ", ".join(map(repr, names[:5])) + (
+            f" and {len(names) - 5} more" if len(names) > 5 else ""
+        )
+        edits = ", ".join(str(i) for i in sorted(set(held.values())))
+        raise SpecificationError(
+            f"{where}: rep {e.rep_id!r} leaves, but {len(names)} units are locked "
+            f"to {e.rep_id!r} (edit {edits}: {shown}); handing them to another rep "
+            f"would break the lock. Fix: remove the lock, or lock them to another "
+            f"rep before remove_rep({e.rep_id!r})"
         )
     rest = reps.drop(index=e.rep_id)
     if rest.empty:
@@ -792,7 +819,9 @@ def _add_rep(
     units: gpd.GeoDataFrame,
     reps: pd.DataFrame | None,
     terr: pd.Series,
-) -> tuple[pd.DataFrame, pd.Series]:
+    locks: Mapping[Hashable, tuple[Hashable, int]] | None = None,
+    seeds: Mapping[Hashable, tuple[Hashable, int]] | None = None,
+) -> tuple[pd.DataFrame, pd.Series, Hashable]:
     reps = _need_reps(reps, where)
     if e.rep_id in reps.index:
         raise DataValidationError(
@@ -820,6 +849,20 @@ def _add_rep(
         d = haversine_matrix([lon], [lat], ulon, ulat)[0]
         home_unit = units.index[int(d.argmin())]
         _check_home_near(e, where, float(d.min()), ulon, ulat)
+    locks = locks or {}
+    earlier, at = (seeds or {}).get(home_unit, (None, -1))
+    if (
+        earlier is not None
+        and earlier in reps.index
+        and terr.get(home_unit) == earlier
+        and home_unit not in locks
+    ):
+        raise SpecificationError(
+            f"{where}: the home of new rep {e.rep_id!r} lies in unit "
+            f"{home_unit!r}, which already seeds new rep {earlier!r} (edit {at}); "
+            f"{earlier!r} would start without units. Fix: give {e.rep_id!r} a "
+            "home in another unit"
+        )
     row: dict[str, Any] = {}
     for col in reps.columns:
         row[col] = None if reps[col].dtype == object else np.nan
@@ -844,11 +887,20 @@ def _add_rep(
     new = pd.DataFrame([row], index=pd.Index([e.rep_id], name=reps.index.name))
     out = pd.concat([reps, new])
     for col in reps.columns:
-        # keep the table's dtypes where the new row has a value
+        # keep the table's dtypes where the new row has a value and nothing
+        # is lost (fte 0.5 in an integer column stays 0.5: the column widens)
         if out[col].notna().all() and out[col].dtype != reps[col].dtype:
-            out[col] = out[col].astype(reps[col].dtype)
-    terr.loc[home_unit] = e.rep_id
-    return out, terr
+            try:
+                cast = out[col].astype(reps[col].dtype)
+                same = bool((cast == out[col]).all())
+            except (TypeError, ValueError):
+                continue
+            if same:
+                out[col] = cast
+    if home_unit not in locks:
+        # a locked home unit stays in its locked territory
+        terr.loc[home_unit] = e.rep_id
+    return out, terr, home_unit
 
 
 def _check_home_near(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from terrakit.data.alignment import Alignment
@@ -71,3 +72,20 @@ def test_the_readme_name_diff_is_the_function(grid6x4, moved_one) -> None:
     from terrakit.realign.diff import AlignmentDiff
 
     assert isinstance(d, AlignmentDiff)
+
+
+def test_integer_territory_ids_stay_integers_with_a_partial_before(grid6x4) -> None:
+    """A 'before' alignment that leaves units out turned 101 into 101.0."""
+    ids = {"R1": 101, "R2": 102, "R3": 103, "R4": 104}
+    a = grid6x4.alignments["current"].assignment.map(ids)
+    before = Alignment(a.iloc[:8], name="before_partial")
+    d = diff_alignments(grid6x4, before, Alignment(a, name="after"))
+    assert d.per_territory.index.dtype.kind == "i"
+    assert sorted(d.per_territory.index.tolist()) == [101, 102, 103, 104]
+    assert d.moves["to"].tolist() == a.iloc[8:].tolist()
+    assert all(type(v) is not float for v in d.moves["to"])
+    moved = before.assignment.copy()
+    moved.iloc[0] = 102
+    d = diff_alignments(grid6x4, Alignment(moved, name="b"), Alignment(a, name="after"))
+    assert d.moves.loc[moved.index[0], "from"] == 102
+    assert isinstance(d.moves.loc[moved.index[0], "from"], (int, np.integer))

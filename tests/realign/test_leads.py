@@ -260,3 +260,120 @@ def test_rules_that_are_not_rule_names_say_what_rules_look_like(
         ),
     ):
         assign_leads(lead_at([(0, 0, "Retail")]), grid6x4, rules=rules)
+
+
+def test_a_lead_without_unit_id_or_position_is_named(grid6x4):
+    """Leads by unit_id (no lon/lat columns) with one unit_id missing was a
+    bare ``KeyError: 'lon'``."""
+    leads = pd.DataFrame(
+        {"lead_id": ["A", "B"], "unit_id": ["c0r0", None], "size": [10.0, 10.0]}
+    )
+    with pytest.raises(DataValidationError) as err:
+        assign_leads(leads, grid6x4, rules=["territory"])
+    msg = str(err.value)
+    assert msg.startswith("leads.unit_id: 1 leads have no unit_id and there are no")
+    assert "(rows: 'B')" in msg and "Fix: give unit_id or lon/lat" in msg
+    assert err.value.rows == ["B"]
+
+
+def test_an_adjacency_of_other_units_is_refused(grid6x4, make_grid, lead_at):
+    """An adjacency built on another units table was a bare ``KeyError(nan)``
+    (more units) or silently lost neighbours (fewer units)."""
+    from terrakit.data.geo import adjacency
+
+    leads = lead_at([(3, 0, "Retail")])
+    bigger = adjacency(make_grid(n_cols=7).units)
+    with pytest.raises(DataValidationError) as err:
+        assign_leads(leads, grid6x4, rules=["territory", "capacity"], adjacency=bigger)
+    msg = str(err.value)
+    assert "adjacency.unit_id: the adjacency has 28 units, the study 24: " in msg
+    assert "4 of its units are not in the study ('c6r0'" in msg
+    assert "Fix: build the adjacency from the study's units" in msg
+    smaller = adjacency(grid6x4.units.drop(index=["c2r0"]))
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape("1 of the study's units are not in it ('c2r0')"),
+    ):
+        assign_leads(leads, grid6x4, rules=["territory", "capacity"], adjacency=smaller)
+    same = adjacency(grid6x4.units)
+    res = assign_leads(leads, grid6x4, rules=["territory", "capacity"], adjacency=same)
+    assert res.to_frame().loc["L0", "rep_id"] == "R1"
+
+
+def test_headroom_is_filled_whatever_the_rules(grid6x4, lead_at):
+    """With rules=['territory'] the headroom table was all NaN and the summary
+    said 0 reps over capacity although R2 and R4 are 200 h over."""
+    leads = lead_at([(0, 0, "Retail")])
+    res = assign_leads(leads, grid6x4, rules=["territory"])
+    h = res.headroom
+    assert h.loc["R2", "capacity"] == pytest.approx(700.0)
+    assert h.loc["R2", "workload"] == pytest.approx(900.0)
+    assert h.loc["R1", "headroom_after"] == pytest.approx(700 - 600 - 31.25)
+    assert "reps over capacity after assignment: 2 (R2, R4)" in res.summary()
+    with_rule = assign_leads(leads, grid6x4, rules=["territory", "capacity"])
+    pd.testing.assert_frame_equal(h, with_rule.headroom)
+    # without capacity data the summary does not claim a number
+    no_cap = grid6x4.replace(reps=grid6x4.reps.drop(columns="capacity_hours"))
+    res = assign_leads(leads, no_cap, rules=["territory"])
+    assert res.headroom["headroom_after"].isna().all()
+    assert "reps over capacity after assignment: unknown" in res.summary()
+
+
+def test_a_lead_on_a_border_goes_to_the_nearest_rep_whatever_the_unit_order(
+    grid6x4,
+):
+    """A lead on a shared border went to the first spatial-index hit, silently.
+
+    Units in degrees, so the corner is exactly on both squares.  c2r0 (R1) and
+    c3r0 (R2) share the corner at the bottom; R2 lives in c3r0, R1 two cells
+    further west.  c0r0 and c1r0 are both R1's: the lowest unit id wins.
+    """
+    import shapely
+
+    units = grid6x4.units.to_crs(4326)
+    corner = [
+        tuple(c)
+        for c in shapely.get_coordinates(units.geometry["c2r0"].exterior)
+        if shapely.Point(c).intersects(units.geometry["c3r0"])
+    ]
+    west = [
+        tuple(c)
+        for c in shapely.get_coordinates(units.geometry["c0r0"].exterior)
+        if shapely.Point(c).intersects(units.geometry["c1r0"])
+    ]
+    (x, y) = min(corner, key=lambda c: c[1])
+    (wx, wy) = min(west, key=lambda c: c[1])
+    leads = pd.DataFrame(
+        {"lead_id": ["L0", "L1"], "lon": [x, wx], "lat": [y, wy], "size": [10.0] * 2}
+    )
+    for order in (units.index, units.index[::-1]):
+        st = grid6x4.replace(units=units.loc[order])
+        t = assign_leads(leads, st, rules=["territory"]).to_frame()
+        assert t.loc["L0", "unit_id"] == "c3r0" and t.loc["L0", "rep_id"] == "R2"
+        assert t.loc["L0", "reason"] == (
+            "lies on the border of units c2r0 (R1) and c3r0 (R2); placed in unit "
+            "c3r0 of territory R2 (rep R2's home is nearest); stays with R2"
+        )
+        assert t.loc["L1", "unit_id"] == "c0r0"
+        assert t.loc["L1", "reason"].startswith(
+            "lies on the border of units c0r0 (R1) and c1r0 (R1); placed in unit "
+            "c0r0 of territory R1 (lowest unit id)"
+        )
+
+
+def test_a_lead_in_overlapping_units_says_so(grid6x4, cell_lonlat):
+    """Overlapping polygons (as in county samples): the lead lies inside both."""
+    from shapely.geometry import box
+
+    units = grid6x4.units.copy()
+    # widen c3r0 (R2) 2 km west, over c2r0 (R1)
+    x0, y0, x1, y1 = units.geometry["c3r0"].bounds
+    units.loc["c3r0", "geometry"] = box(x0 - 2_000, y0, x1, y1)
+    st = grid6x4.replace(units=units)
+    lon, lat = cell_lonlat(2.4, 0)  # 1 km west of the old border
+    leads = pd.DataFrame({"lead_id": ["L0"], "lon": [lon], "lat": [lat], "size": [1.0]})
+    t = assign_leads(leads, st, rules=["territory"]).to_frame()
+    assert t.loc["L0", "rep_id"] == "R2"
+    assert t.loc["L0", "reason"].startswith(
+        "lies in the overlap of units c2r0 (R1) and c3r0 (R2); placed in unit c3r0"
+    )

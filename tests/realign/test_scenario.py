@@ -366,3 +366,83 @@ def test_a_hire_without_a_positive_fte_is_refused(grid6x4, cell_lonlat, fte):
         Scenario.from_study(grid6x4, name="bad").add_rep(
             "R5", home=cell_lonlat(5, 3), fte=fte
         )
+
+
+def test_a_hire_keeps_its_fte_and_hours_in_integer_columns(grid6x4, cell_lonlat):
+    """Integer fte / capacity_hours columns (as read from a CRM export) cast
+    the hire's fte=0.5 to 0 and 1234.7 h to 1234."""
+    reps = grid6x4.reps.assign(fte=1, capacity_hours=700)
+    st = grid6x4.replace(reps=reps)
+    home = cell_lonlat(5, 3)
+    out = (
+        Scenario.from_study(st)
+        .add_rep("R5", home=home, fte=0.5, capacity_hours=1234.7)
+        .apply()
+        .reps
+    )
+    assert out.loc["R5", "fte"] == 0.5
+    assert out.loc["R5", "capacity_hours"] == pytest.approx(1234.7)
+    assert out.loc["R1", "fte"] == 1 and out.loc["R1", "capacity_hours"] == 700
+    default = Scenario.from_study(st).add_rep("R5", home=home, fte=0.5).apply().reps
+    assert default.loc["R5", ["fte", "capacity_hours"]].tolist() == [0.5, 350.0]
+    # nothing lost: the table keeps its integer dtypes
+    whole = Scenario.from_study(st).add_rep("R5", home=home).apply().reps
+    assert whole["fte"].dtype == np.int64
+    assert whole["capacity_hours"].dtype == np.int64
+    assert whole.loc["R5", "capacity_hours"] == 700
+
+
+def test_removing_a_rep_that_units_are_locked_to_is_refused(grid6x4):
+    """lock(["c0r0"], "R2") then remove_rep("R2") handed c0r0 to another rep
+    in the start alignment while locked() still said R2."""
+    s = Scenario.from_study(grid6x4, name="s").lock(
+        ["c0r0", "c1r0"], "R2", reason="key account"
+    )
+    with pytest.raises(SpecificationError) as err:
+        s.remove_rep("R2").apply()
+    msg = str(err.value)
+    assert msg.startswith(
+        "edit 1 (remove_rep): rep 'R2' leaves, but 2 units are locked to 'R2' "
+        "(edit 0: 'c0r0', 'c1r0')"
+    )
+    assert "Fix: remove the lock, or lock them to another rep before" in msg
+    # re-locked to another rep first: fine
+    ok = s.lock(["c0r0", "c1r0"], "R1", reason="key account").remove_rep("R2")
+    assert ok.apply().alignments["s:start"].assignment["c0r0"] == "R1"
+
+
+def test_a_second_hire_in_the_seed_unit_of_the_first_is_refused(grid6x4, cell_lonlat):
+    """Two new reps whose homes fall in the same unit: the first silently
+    started without units."""
+    lon, lat = cell_lonlat(5, 3)
+    s = Scenario.from_study(grid6x4, name="s").add_rep("R5", home=(lon, lat))
+    with pytest.raises(SpecificationError) as err:
+        s.add_rep("R6", home=(lon + 0.001, lat)).apply()
+    msg = str(err.value)
+    assert msg.startswith(
+        "edit 1 (add_rep): the home of new rep 'R6' lies in unit 'c5r3', which "
+        "already seeds new rep 'R5' (edit 0)"
+    )
+    assert "Fix: give 'R6' a home in another unit" in msg
+    # replacing the first hire is fine
+    ok = s.remove_rep("R5").add_rep("R6", home=(lon, lat)).apply()
+    assert ok.alignments["s:start"].assignment["c5r3"] == "R6"
+
+
+def test_a_locked_home_unit_keeps_its_lock_whatever_the_order(grid6x4, cell_lonlat):
+    """A lock before the hire was overwritten by the hire's seed unit."""
+    home = cell_lonlat(5, 3)
+    lock_first = (
+        Scenario.from_study(grid6x4, name="a")
+        .lock(["c5r3"], "R4", reason="key account")
+        .add_rep("R5", home=home)
+    )
+    hire_first = (
+        Scenario.from_study(grid6x4, name="b")
+        .add_rep("R5", home=home)
+        .lock(["c5r3"], "R4", reason="key account")
+    )
+    for s in (lock_first, hire_first):
+        ed = s.apply()
+        assert ed.alignments[s.start_name].assignment["c5r3"] == "R4"
+        assert "R5" in ed.reps.index
