@@ -736,7 +736,7 @@ def test_mip_without_contiguity_is_not_stuck_in_the_candidate_pairs(
             balance={"workload": 0.2},
             contiguity=False,
             solver="mip",
-            time_limit=10,
+            time_limit=20,  # done in 4-6 s; the rest is for a loaded machine
             seed=0,
         )
     assert res.balance_after.loc["workload", "max_rel_dev"] <= 0.2 + 1e-9
