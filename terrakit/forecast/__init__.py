@@ -5,7 +5,7 @@
     fitted = tk.forecast.SalesForecaster().fit(study, level="unit", seed=0)
     f = fitted.predict(horizon=12)
     f.by(study.alignments["current"]).to_frame()
-    tk.forecast.backtest(study, horizon=6, folds=3).table()
+    tk.forecast.backtest(study, horizon=6, folds=2).table()  # needs 24 + 6 × 2 months
     tk.forecast.quota(f, study.alignments["current"], method="growth")
 """
 

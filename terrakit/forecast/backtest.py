@@ -14,7 +14,7 @@ import pandas as pd
 
 from terrakit._runargs import check_seed, is_count
 from terrakit.data.alignment import make_provenance
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast.model import Panel, fit_panel, merge_configs, simulate_paths
 
 __all__ = [
@@ -182,6 +182,10 @@ def baseline_forecasts(
     short for a method (statsforecast's ETS refuses "tiny datasets", a
     seasonal model needs a full season) gets statsforecast's ``Naive``
     forecast through its ``fallback_model`` hook, as a forecaster would.
+    Sales cannot be negative: point forecasts and interval bounds are
+    clipped at 0 (a trending ETS or ARIMA forecast may run below 0), so the
+    point forecast stays inside its intervals, as terrakit's own forecasts
+    (simulated paths clipped at 0) do.
 
     Returns
     -------
@@ -198,8 +202,13 @@ def baseline_forecasts(
         first = int(np.argmax(np.isfinite(train[i])))
         y = np.nan_to_num(train[i, first:], nan=0.0)
         rows.append(pd.DataFrame({"unique_id": i, "ds": np.arange(first, t_n), "y": y}))
-    df = pd.concat(rows, ignore_index=True)
     out: dict[str, tuple[dict[str, np.ndarray], float]] = {}
+    if not rows:  # no series is observed at the end of train
+        names = ("mean", "lo80", "hi80", "lo95", "hi95")
+        for method in methods:
+            out[method] = ({k: np.full((s_n, horizon), np.nan) for k in names}, 0.0)
+        return out
+    df = pd.concat(rows, ignore_index=True)
     naive: dict[str, np.ndarray] | None = None
     for method in methods:
         t0 = time.perf_counter()
@@ -251,7 +260,9 @@ def _sf_arrays(
     ):
         a = np.full((s_n, horizon), np.nan)
         a[ids, steps] = fc[col].to_numpy(dtype=float)
-        arrays[name] = np.maximum(a, 0.0) if name != "mean" else a
+        # sales cannot be negative: the point forecast is clipped at 0 like
+        # its interval (so it stays inside it), as terrakit's own draws are
+        arrays[name] = np.maximum(a, 0.0)
     return arrays
 
 
@@ -285,14 +296,19 @@ def backtest_panel(
     panel: Panel,
     *,
     horizon: int,
-    folds: int = 3,
+    folds: int = 2,
     methods: Sequence[str] = ("terrakit", *BASELINES),
     model_config: Mapping[str, Any] | None = None,
     sampler_config: Mapping[str, Any] | None = None,
     seed: int = 0,
     step: int | None = None,
 ) -> BacktestResult:
-    """Rolling-origin backtest on a panel (see :func:`backtest`)."""
+    """Rolling-origin backtest on a panel (see :func:`backtest`).
+
+    Origins move forward by ``step`` periods (default: the horizon), so the
+    panel needs ``2 × season_length + horizon + step × (folds - 1)``
+    periods: two years before the first origin, then the folds.
+    """
     methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
     if step is not None and not is_count(step, 1):
         raise SpecificationError(
@@ -325,6 +341,7 @@ def backtest_panel(
             f"has {t_n} ({panel.periods[0]}..{panel.periods[-1]}): {can}. "
             "Use fewer folds or a shorter horizon"
         )
+    _check_fold_data(panel, first_end, horizon, step, folds)
     rows: list[dict[str, Any]] = []
     frames: list[pd.DataFrame] = []
     for k in range(folds):
@@ -395,10 +412,65 @@ def backtest_panel(
     )
 
 
+def _check_fold_data(
+    panel: Panel, first_end: int, horizon: int, step: int, folds: int
+) -> None:
+    """Refuse folds that no series can be scored on, before anything is fitted.
+
+    A fold scores the series observed at its origin and throughout its test
+    window; a month with no row for any series there (a lost extract) leaves
+    none, and the baselines would have nothing to fit.
+    """
+    problems: list[str] = []
+    empty: list[str] = []
+    for k in range(folds):
+        end = first_end + k * step
+        origin = panel.periods[end - 1]
+        window = f"{panel.periods[end]}..{panel.periods[end + horizon - 1]}"
+        seen = np.isfinite(panel.values[:, end - 1 : end + horizon])
+        if seen.all(axis=1).any():
+            continue
+        months = panel.periods[end - 1 : end + horizon]
+        gone = [str(p) for p in months[~seen.any(axis=0)]]
+        empty += [p for p in gone if p not in empty]
+        if gone:
+            verb = "has" if len(gone) == 1 else "have"
+            what = f"{', '.join(gone)} {verb} no sales row for any series"
+        else:
+            what = "every series misses one of these months"
+        problems.append(
+            f"fold {k + 1} (origin {origin}, test window {window}) would score "
+            f"no series: {what}"
+        )
+    if not problems:
+        return
+    if empty:
+        fix = (
+            f"if nothing was sold in {', '.join(empty)}, add a row with sales 0 "
+            "for each active series and month; otherwise choose other origins "
+            "(a different horizon or number of folds) whose origin and test "
+            "months avoid them"
+        )
+    else:
+        fix = (
+            "fill the missing months of the series (sales 0 where nothing was "
+            "sold), or choose other origins (a different horizon or number of "
+            "folds)"
+        )
+    raise DataValidationError(
+        "history",
+        "period",
+        "; ".join(problems)
+        + " (a fold scores the series observed at its origin and in every "
+        "month of its test window)",
+        fix=fix,
+    )
+
+
 def backtest(
     study: Any,
     horizon: int = 6,
-    folds: int = 3,
+    folds: int = 2,
     *,
     level: Level = "unit",
     methods: Sequence[str] = ("terrakit", *BASELINES),
@@ -420,7 +492,10 @@ def backtest(
     horizon
         Months ahead per fold.
     folds
-        Number of forecast origins.
+        Number of forecast origins.  The history needs two years before the
+        first origin, so ``24 + horizon × folds`` months in all: the
+        defaults (2 folds × 6 months) fit a 36-month history; 3 folds of 6
+        months need 42, 3 folds of 4 months need 36.
     level
         ``"unit"`` or ``"account"`` series (as in :class:`SalesForecaster`).
     methods
@@ -438,6 +513,11 @@ def backtest(
     ------
     SpecificationError
         For a bad horizon or fold count, or a history too short for them.
+    DataValidationError
+        When a fold would score no series: a month at its origin or in its
+        test window has no sales row for any series (a lost extract).  The
+        message names the folds and months; add rows with sales 0 for them,
+        or choose other origins.  This is checked before anything is fitted.
 
     Notes
     -----
@@ -446,7 +526,11 @@ def backtest(
     averages over series; sMAPE is :math:`200 |y - \\hat y| / (|y| + |\\hat
     y|)` (0 when both are 0); coverage is the share of actuals inside the
     central 80 % / 95 % interval.  Only series observed at the origin and
-    throughout the test window are scored.
+    throughout the test window are scored.  Sales cannot be negative, so
+    every forecast is clipped at 0: terrakit's simulated paths, and the
+    baselines' point forecasts as well as their intervals (a trending ETS or
+    ARIMA forecast can run below 0; clipped, the point forecast stays inside
+    its intervals).
     """
     from terrakit.forecast.forecaster import study_panel
 

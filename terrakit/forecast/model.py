@@ -320,8 +320,9 @@ def make_panel(
             "history",
             value,
             f"{int(bad.sum())} sales values are negative or not finite "
-            f"(e.g. {y[bad][0]!r})",
-            rows=list(long.loc[bad, key].head(5)),
+            f"(e.g. {float(y[bad][0]):g}; series "
+            f"{', '.join(map(str, dict.fromkeys(long.loc[bad, key].head(5))))})",
+            rows=list(long.index[bad]),
             n_bad=int(bad.sum()),
             fix="net returns into the month's sales and drop or fill missing values",
         )

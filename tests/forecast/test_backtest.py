@@ -119,3 +119,105 @@ def test_one_method_by_name_and_provenance(toy_study):
     assert bt.provenance["methods"] == ["naive"]
     assert bt.provenance["origins"] == ["2025-09"]
     assert bt.provenance["seed"] is None  # no random step
+
+
+def test_default_design_fits_a_36_month_history(toy_study):
+    """The documented defaults (3 folds × 6) needed 42 months: the sample has 36."""
+    bt = backtest(toy_study, methods="naive")
+    assert (bt.folds, bt.horizon) == (2, 6)
+    assert bt.provenance["origins"] == ["2024-12", "2025-06"]
+
+
+def _panel_without(month: str):
+    """Three monthly series over 2021-01..2023-12 with ``month`` lost for all."""
+    import pandas as pd
+
+    from terrakit.forecast import make_panel
+
+    per = pd.period_range("2021-01", periods=36, freq="M")
+    rng = np.random.default_rng(0)
+    long = pd.DataFrame(
+        {
+            "k": np.repeat(["a", "b", "c"], 36),
+            "period": np.tile(per, 3),
+            "sales": rng.uniform(10, 20, 108),
+        }
+    )
+    with pytest.warns(UserWarning, match="no row for any series|no sales row"):
+        return make_panel(long[long.period != pd.Period(month, "M")], key="k")
+
+
+@pytest.mark.parametrize(
+    ("month", "methods"),
+    [
+        ("2023-06", ["naive"]),  # the origin of fold 1: "No objects to concatenate"
+        ("2023-06", ["seasonal_naive", "ets"]),
+        ("2023-09", ["naive", "seasonal_naive"]),  # test window: NaN scores, 0 series
+    ],
+)
+def test_a_month_lost_for_every_series_is_named_with_its_fold(month, methods):
+    from terrakit.exceptions import DataValidationError
+    from terrakit.forecast import backtest_panel
+
+    panel = _panel_without(month)
+    with pytest.raises(
+        DataValidationError,
+        match=rf"history\.period: fold 1 \(origin 2023-06, test window "
+        rf"2023-07..2023-12\) would score no series: {month} has no sales row for "
+        rf"any series .*Fix: if nothing was sold in {month}, add a row with sales 0",
+    ):
+        backtest_panel(panel, horizon=6, folds=1, methods=methods)
+    # folds that avoid the month still run
+    bt = backtest_panel(panel, horizon=2, folds=1, methods=["naive"])
+    assert bt.scores["n_series"].tolist() == [3]
+
+
+def test_baselines_with_no_series_at_the_origin_are_nan():
+    """``pd.concat([])`` used to raise "No objects to concatenate"."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    train = np.full((2, 30), 5.0)
+    train[:, -1] = np.nan
+    out = baseline_forecasts(train, 3, 12, ["naive", "ets"])
+    assert set(out) == {"naive", "ets"}
+    for arrays, _ in out.values():
+        assert arrays["mean"].shape == (2, 3)
+        assert np.isnan(arrays["mean"]).all() and np.isnan(arrays["hi95"]).all()
+
+
+def test_baseline_point_forecasts_are_clipped_at_zero_inside_their_intervals():
+    """A declining series: ETS's point forecast ran to -26 under an interval at 0."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    rng = np.random.default_rng(0)
+    t = np.arange(36)
+    train = np.maximum(200 - 5.5 * t + rng.normal(0, 3, (3, 36)), 0)
+    out = baseline_forecasts(train[:, :34], 6, 12, ["ets", "arima"])
+    for arrays, _ in out.values():
+        mean = arrays["mean"]
+        assert (mean >= 0).all()
+        assert (arrays["lo95"] <= mean).all() and (mean <= arrays["hi95"]).all()
+        assert (arrays["lo80"] <= mean).all() and (mean <= arrays["hi80"]).all()
+
+
+def test_a_fold_where_every_series_misses_some_month_is_refused():
+    """No month is lost for all, but no series is complete in the fold."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+    from terrakit.forecast import backtest_panel, make_panel
+
+    per = pd.period_range("2021-01", periods=36, freq="M")
+    long = pd.DataFrame(
+        {"k": np.repeat(["a", "b"], 36), "period": np.tile(per, 2), "sales": 5.0}
+    )
+    lost = ((long.k == "a") & (long.period == per[-2])) | (
+        (long.k == "b") & (long.period == per[-1])
+    )
+    panel = make_panel(long[~lost], key="k")
+    with pytest.raises(
+        DataValidationError,
+        match=r"fold 1 \(origin 2023-09, .*every series misses one of these months"
+        r".*Fix: fill the missing months",
+    ):
+        backtest_panel(panel, horizon=3, folds=1, methods=["naive"])

@@ -117,6 +117,20 @@ def test_duplicated_series_periods_are_refused_not_summed():
         make_panel(long, key="s")
 
 
+def test_negative_sales_name_row_labels_and_series():
+    """The series ids used to be listed as "rows", with ``np.float64(-2.0)``."""
+    p = pd.period_range("2024-01", periods=2, freq="M")
+    long = _long(["x", "x", "y", "y"], [p[0], p[1], p[0], p[1]], [5.0, -2, -1, 3])
+    long.index = [101, 102, 103, 104]
+    with pytest.raises(DataValidationError) as err:
+        make_panel(long, key="s")
+    msg = str(err.value)
+    assert "np.float64" not in msg
+    assert "2 sales values are negative or not finite (e.g. -2; series x, y)" in msg
+    assert "(rows: 102, 103)" in msg
+    assert err.value.rows == [102, 103]
+
+
 def test_groups_that_match_no_series_are_refused_and_partial_ones_named():
     """A groups Series indexed by something else used to make every series
     'unknown' silently."""
