@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import difflib
 import json
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,81 @@ def _json_default(obj: Any) -> Any:
     )
 
 
+class ProvenanceRecord(Mapping[str, Any]):
+    """A read-only provenance record that shares nothing with its caller.
+
+    The record is deep-copied on the way in, and every value is handed out
+    as a deep copy, so ``alignment.provenance["config"]["balance"] = 0.5``
+    changes a copy only: neither this alignment, nor one derived from it
+    with :meth:`Alignment.replace`, nor a study holding it, nor what the
+    study saves.  ``dict(record)`` is a deep copy to edit freely (e.g. to
+    pass as the ``provenance=`` of a new alignment).
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = copy.deepcopy(dict(data or {}))
+
+    def __getitem__(self, key: str) -> Any:
+        return copy.deepcopy(self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ProvenanceRecord):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ProvenanceRecord({self._data!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ProvenanceRecord, (self._data,))
+
+
+def _id_types(ids: Any) -> list[str]:
+    return sorted(
+        {type(v.item() if isinstance(v, np.generic) else v).__name__ for v in ids}
+    )
+
+
+def _fit_dtype(values: pd.Series, like: Any) -> pd.Series:
+    """``values`` (object) in the dtype ``like`` when every value fits it
+    (``int64`` territories stay ``int64`` after moving a unit to territory
+    ``3``), else as they are."""
+    if ptypes.is_object_dtype(like):
+        return values
+    kind = ptypes.infer_dtype(values.to_numpy(), skipna=False)
+    fits = (
+        (ptypes.is_bool_dtype(like) and kind == "boolean")
+        or (ptypes.is_integer_dtype(like) and kind == "integer")
+        or (
+            ptypes.is_float_dtype(like)
+            and kind in ("floating", "integer", "mixed-integer-float")
+        )
+        or (
+            isinstance(like, pd.CategoricalDtype)
+            and bool(values.isin(like.categories).all())
+        )
+        or (ptypes.is_string_dtype(like) and kind == "string")
+    )
+    if not fits:
+        return values
+    try:
+        return values.astype(like)
+    except (TypeError, ValueError, OverflowError):
+        return values
+
+
 @dataclass(frozen=True, eq=False)
 class Alignment:
     """An immutable mapping ``unit_id → territory_id`` with its provenance.
@@ -92,7 +167,9 @@ class Alignment:
     name
         A short name (``"current"``, ``"proposed"``...).
     provenance
-        How the alignment was made (see :func:`make_provenance`).
+        How the alignment was made (see :func:`make_provenance`); kept as a
+        :class:`ProvenanceRecord`, a deep copy that hands out deep copies, so
+        no caller can change another's record.
 
     Examples
     --------
@@ -147,9 +224,7 @@ class Alignment:
             s = pd.Series(arr, index=s.index, name="territory_id", copy=False)
         object.__setattr__(self, "assignment", s)
         object.__setattr__(self, "name", str(self.name))
-        object.__setattr__(
-            self, "provenance", MappingProxyType(dict(self.provenance or {}))
-        )
+        object.__setattr__(self, "provenance", ProvenanceRecord(self.provenance))
 
     # -- constructors -------------------------------------------------------------
     @classmethod
@@ -247,11 +322,15 @@ class Alignment:
         return hash((self.name, tuple(self.assignment.items())))
 
     def same_assignment(self, other: Alignment) -> bool:
-        """``True`` when both alignments put every unit in the same territory."""
+        """``True`` when both alignments put every unit in the same territory.
+
+        Units are matched by id, whatever their order (ids of mixed types
+        are matched too: nothing is sorted).
+        """
         a, b = self.assignment, other.assignment
-        if len(a) != len(b) or not a.index.sort_values().equals(b.index.sort_values()):
+        if len(a) != len(b) or not a.index.isin(b.index).all():
             return False
-        return bool((a.sort_index().to_numpy() == b.sort_index().to_numpy()).all())
+        return bool((a.to_numpy() == b.reindex(a.index).to_numpy()).all())
 
     @property
     def unit_ids(self) -> pd.Index:
@@ -279,11 +358,23 @@ class Alignment:
         mask = self.assignment.to_numpy() == territory
         if not mask.any():
             terr = self.territories
-            close = difflib.get_close_matches(str(territory), list(map(str, terr)), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            by_text = {str(t): t for t in terr}
+            close = difflib.get_close_matches(str(territory), list(by_text), n=1)
+            kinds = {type(t) for t in terr}
+            typed = kinds != {type(territory)}
+
+            def show(v: Any) -> str:
+                return f"{v!r} ({type(v).__name__})" if typed else repr(v)
+
+            hint = ""
+            if close:
+                hint = f" (did you mean {show(by_text[close[0]])}?"
+                if typed:
+                    hint += " territory ids keep their type: '1' is not 1"
+                hint += ")"
             raise KeyError(
-                f"alignment {self.name!r} has no territory {territory!r}{hint}; its "
-                f"territories are {terr[:10]}{' ...' if len(terr) > 10 else ''}"
+                f"alignment {self.name!r} has no territory {show(territory)}{hint}; "
+                f"its territories are {terr[:10]}{' ...' if len(terr) > 10 else ''}"
             )
         return self.assignment.index[mask]
 
@@ -302,12 +393,25 @@ class Alignment:
     # -- derived alignments --------------------------------------------------------
     def replace(
         self,
-        changes: Mapping[Hashable, Hashable] | None = None,
+        changes: Mapping[Hashable, Hashable] | pd.Series | None = None,
         *,
         name: str | None = None,
         provenance: Mapping[str, Any] | None = None,
     ) -> Alignment:
         """A new alignment with some units moved (``{unit_id: new_territory}``).
+
+        Parameters
+        ----------
+        changes
+            Any mapping, or a Series indexed by unit id, of new territories.
+            The territory dtype is kept when the new territories fit it
+            (``int64`` stays ``int64`` when units move to integer
+            territories), else it becomes ``object``.
+        name
+            The new alignment's name (default: this one's).
+        provenance
+            Its provenance (default: this one's, with ``edits`` counting the
+            units moved).
 
         Raises
         ------
@@ -315,7 +419,25 @@ class Alignment:
             If a unit in ``changes`` is not part of this alignment.
         """
         s = self.assignment.copy()
-        if changes:
+        if changes is None:
+            changes = {}
+        elif isinstance(changes, pd.Series):
+            if changes.index.has_duplicates:
+                dup = changes.index[changes.index.duplicated()]
+                raise DataValidationError(
+                    "alignment",
+                    "unit_id",
+                    f"{len(dup)} units are moved more than once",
+                    rows=list(dict.fromkeys(dup)),
+                    fix="give every unit to move one new territory",
+                )
+            changes = dict(changes.items())
+        elif not isinstance(changes, Mapping):
+            raise TypeError(
+                "changes must be a mapping or a Series {unit_id: new_territory}, "
+                f"got {type(changes).__name__}"
+            )
+        if len(changes):
             unknown = [u for u in changes if u not in s.index]
             if unknown:
                 raise DataValidationError(
@@ -329,8 +451,9 @@ class Alignment:
             s = s.astype(object)
             for u, t in changes.items():
                 s.loc[u] = t
+            s = _fit_dtype(s, self.assignment.dtype)
         if provenance is None:
-            moved = len(changes or {})
+            moved = len(changes)
             provenance = dict(self.provenance)
             provenance["edits"] = int(provenance.get("edits", 0)) + moved
         return Alignment(
@@ -341,11 +464,53 @@ class Alignment:
         return Alignment(self.assignment, name=name, provenance=self.provenance)
 
     def moved_units(self, other: Alignment) -> pd.Index:
-        """Units whose territory differs between ``self`` and ``other``."""
-        common = self.assignment.index.intersection(other.assignment.index)
-        a = self.assignment.loc[common].to_numpy()
-        b = other.assignment.loc[common].to_numpy()
-        return common[a != b]
+        """Units whose territory differs between ``self`` and ``other``.
+
+        Raises
+        ------
+        DataValidationError
+            If the two alignments do not cover the same units (a unit only
+            one of them has cannot be said to have moved or stayed); the
+            extra and missing ids are named, with the id types when they
+            differ ('13121' is not 13121).
+        """
+        mine, theirs = self.assignment.index, other.assignment.index
+        only_self = mine[~mine.isin(theirs)]
+        only_other = theirs[~theirs.isin(mine)]
+        if len(only_self) or len(only_other):
+            one, two = (
+                (repr(self.name), repr(other.name))
+                if self.name != other.name
+                else ("this alignment", "the other")
+            )
+            parts = []
+            if len(only_self):
+                parts.append(f"{len(only_self)} only in {one}")
+            if len(only_other):
+                parts.append(f"{len(only_other)} only in {two}")
+            t_self, t_other = _id_types(mine), _id_types(theirs)
+            typed = t_self != t_other
+            if typed:
+                parts.append(
+                    f"ids are {'/'.join(t_self)} in {one} but "
+                    f"{'/'.join(t_other)} in {two}"
+                )
+            raise DataValidationError(
+                "alignment",
+                "unit_id",
+                f"alignments {self.name!r} and {other.name!r} do not cover the same "
+                f"units ({'; '.join(parts)})",
+                rows=[*only_self[:3], *only_other[:3]],
+                n_bad=len(only_self) + len(only_other),
+                fix="make the id types agree ('13121' is not 13121), e.g. "
+                "Alignment.from_mapping({str(k): v for k, v in a.to_dict().items()})"
+                if typed
+                else "compare alignments of the same units (restrict both to the "
+                "common units, or assign the missing ones)",
+            )
+        a = self.assignment.to_numpy()
+        b = other.assignment.reindex(mine).to_numpy()
+        return mine[a != b]
 
     def __repr__(self) -> str:
         return (

@@ -29,6 +29,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from terrakit.data.validation import check_geometries
 from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 __all__ = [
@@ -89,6 +90,22 @@ def _lonlat_bounds(
     return minx, miny, maxx, maxy
 
 
+#: Projection methods whose metres grow with latitude (``1/cos(lat)`` for the
+#: Mercator family and the equidistant cylindrical): a "metre" there is 2 real
+#: metres at 60° N, so distances in them are not distances on the ground.
+_LATITUDE_STRETCHED = ("mercator", "equidistant cylindrical", "miller")
+
+
+def _stretches_with_latitude(crs: pyproj.CRS) -> bool:
+    """``True`` for Web/World Mercator and other cylindrical projections whose
+    scale is ``1/cos(lat)`` (transverse and oblique Mercator are fine)."""
+    op = crs.coordinate_operation
+    method = (op.method_name if op is not None else "").lower()
+    if "transverse" in method or "oblique" in method:
+        return False
+    return any(word in method for word in _LATITUDE_STRETCHED)
+
+
 def projected_crs(
     obj: gpd.GeoDataFrame | gpd.GeoSeries | Sequence[float] | np.ndarray,
 ) -> pyproj.CRS:
@@ -99,7 +116,11 @@ def projected_crs(
     obj
         A GeoDataFrame/GeoSeries with a CRS, or lon/lat bounds
         ``(min_lon, min_lat, max_lon, max_lat)``.  A GeoDataFrame that is
-        already in a projected CRS measured in metres keeps its CRS.
+        already in a projected CRS measured in metres keeps its CRS, unless
+        that CRS stretches with latitude (Web Mercator EPSG:3857, World
+        Mercator, the equidistant cylindrical...: a metre there is
+        ``1/cos(lat)`` metres on the ground, two at 60° N); those get a CRS
+        fitted to their lon/lat extent, as geographic data does.
 
     Returns
     -------
@@ -132,6 +153,7 @@ def projected_crs(
             crs.is_projected
             and crs.axis_info
             and all(ax.unit_name in ("metre", "meter") for ax in crs.axis_info)
+            and not _stretches_with_latitude(crs)
         ):
             return crs
     minx, miny, maxx, maxy = _lonlat_bounds(obj)
@@ -175,7 +197,9 @@ def lonlat(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarra
     Raises
     ------
     DataValidationError
-        If ``gdf`` has no CRS or empty geometries.
+        If ``gdf`` has no CRS, missing or empty geometries, NaN or infinite
+        coordinates, or points that fall outside lon/lat once reprojected
+        (coordinates outside the CRS's reach).
     """
     geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if geom.crs is None:
@@ -186,19 +210,52 @@ def lonlat(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarra
             fix="set it with gdf.set_crs('EPSG:4326') (lon/lat) or the CRS the "
             "coordinates are in",
         )
-    empty = geom.isna().to_numpy() | geom.is_empty.to_numpy()
-    if empty.any():
-        raise DataValidationError(
-            "units",
-            "geometry",
-            f"{int(empty.sum())} geometries are empty",
-            rows=list(geom.index[empty]),
-            fix="drop them or supply their shapes",
-        )
+    check_geometries(geom, "units")
     if not (geom.geom_type == "Point").all():
         geom = geom.to_crs(projected_crs(geom)).representative_point()
     pts = geom.to_crs("EPSG:4326")
-    return pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+    lon, lat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+    _check_lonlat_values(lon, lat, geom.index, "units", ("geometry", "geometry"))
+    return lon, lat
+
+
+def _check_lonlat_values(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    labels: pd.Index | None,
+    table: str,
+    columns: tuple[str, str],
+) -> None:
+    """Raise if a lon/lat is NaN, infinite or outside [-180, 180] × [-90, 90]."""
+    rows = pd.RangeIndex(len(lon)) if labels is None else pd.Index(labels)
+    for col, vals, lim in ((columns[0], lon, 180.0), (columns[1], lat, 90.0)):
+        name = "longitude" if lim == 180.0 else "latitude"
+        nan = ~np.isfinite(vals)
+        if nan.any():
+            raise DataValidationError(
+                table,
+                col,
+                f"{int(nan.sum())} points have a missing (NaN) or infinite {name}",
+                rows=[f"row {i}" for i in np.flatnonzero(nan)]
+                if labels is None
+                else list(rows[nan]),
+                n_bad=int(nan.sum()),
+                fix="geocode these points or drop them",
+            )
+        out = np.abs(vals) > lim
+        if out.any():
+            raise DataValidationError(
+                table,
+                col,
+                f"{int(out.sum())} {name}s outside [-{lim:g}, {lim:g}] "
+                f"(e.g. {vals[out][0]:g}); coordinates must be WGS84 degrees",
+                rows=[f"row {i}" for i in np.flatnonzero(out)]
+                if labels is None
+                else list(rows[out]),
+                n_bad=int(out.sum()),
+                fix="convert projected coordinates to lon/lat degrees, or check "
+                "whether lon and lat are swapped",
+            )
 
 
 def _points(obj: PointsLike) -> tuple[pd.Index | None, np.ndarray, np.ndarray]:
@@ -214,11 +271,10 @@ def _points(obj: PointsLike) -> tuple[pd.Index | None, np.ndarray, np.ndarray]:
             ("x", "y"),
         ):
             if cx in obj.columns and cy in obj.columns:
-                return (
-                    obj.index,
-                    obj[cx].to_numpy(dtype=float),
-                    obj[cy].to_numpy(dtype=float),
-                )
+                lon = _numbers(obj[cx], cx)
+                lat = _numbers(obj[cy], cy)
+                _check_lonlat_values(lon, lat, obj.index, "points", (cx, cy))
+                return obj.index, lon, lat
         raise DataValidationError(
             "points",
             None,
@@ -231,7 +287,25 @@ def _points(obj: PointsLike) -> tuple[pd.Index | None, np.ndarray, np.ndarray]:
             f"points must be an (n, 2) array of lon/lat, got shape {arr.shape}; "
             "a GeoDataFrame or a DataFrame with lon/lat columns also works"
         )
-    return None, arr[:, 0].copy(), arr[:, 1].copy()
+    lon, lat = arr[:, 0].copy(), arr[:, 1].copy()
+    _check_lonlat_values(lon, lat, None, "points", ("lon (column 0)", "lat (column 1)"))
+    return None, lon, lat
+
+
+def _numbers(col: pd.Series, name: str) -> np.ndarray:
+    """A coordinate column as floats; text that is not a number is named."""
+    conv = pd.to_numeric(col, errors="coerce")
+    bad = conv.isna().to_numpy() & col.notna().to_numpy()
+    if bad.any():
+        raise DataValidationError(
+            "points",
+            name,
+            f"{int(bad.sum())} coordinates are not numbers (e.g. {col[bad].iloc[0]!r})",
+            rows=list(col.index[bad]),
+            n_bad=int(bad.sum()),
+            fix="remove text from the coordinate column (degrees as plain numbers)",
+        )
+    return conv.to_numpy(dtype=float, na_value=np.nan)
 
 
 # -- distances -----------------------------------------------------------------
@@ -441,7 +515,10 @@ class TravelTimeModel:
     def minutes(self, km: np.ndarray | float) -> Any:
         """Minutes for great-circle kilometres (ignores any external table).
 
-        A float for a number, an array for an array.
+        A float for a number, an array for an array.  Every trip is charged
+        ``stop_minutes``, 0 km included (a distance does not say whether
+        the two ends are one point); :meth:`matrix` knows the points and
+        leaves the stop off a point to itself.
         """
         out = (
             np.asarray(km, dtype=float) * self.circuity / self.speed_kmh * 60.0
@@ -467,17 +544,28 @@ class TravelTimeModel:
         -------
         numpy.ndarray
             ``(n, m)`` minutes.  O(n·m) memory, as :func:`haversine_matrix`.
+            ``stop_minutes`` is added to every pair except a point to itself:
+            identical lon/lat, or with a table the same id as origin and
+            destination (an id names one place, whichever axis it is looked
+            up on; give a unit and a rep different ids).  Whether
+            ``destinations`` is omitted or repeats the origins, the answer is
+            the same.
 
         Raises
         ------
         DataValidationError
-            If an id is missing from the external table (the ids are named).
+            If an id is missing from the external table (the ids are named),
+            or a coordinate is NaN, infinite or not lon/lat degrees.
         """
         same = destinations is None
         if self.table is not None:
             o = _ids_of(origins)
             d = o if destinations is None else _ids_of(destinations)
             out = _lookup(self.table, o, d)
+            if not self.stop_minutes:
+                return out
+            # ids name places: the same id on both sides is a place to itself
+            itself = _same_ids(o, d)
         else:
             _, lon1, lat1 = _points(origins)
             if destinations is None:
@@ -486,11 +574,12 @@ class TravelTimeModel:
                 _, lon2, lat2 = _points(destinations)
             km = haversine_matrix(lon1, lat1, lon2, lat2)
             out = km * (self.circuity / self.speed_kmh * 60.0)
-        if self.stop_minutes:
-            out = out + self.stop_minutes
+            if not self.stop_minutes:
+                return out
+            itself = (lon1[:, None] == lon2[None, :]) & (lat1[:, None] == lat2[None, :])
             if same:
-                np.fill_diagonal(out, 0.0)
-        return out
+                np.fill_diagonal(itself, True)
+        return out + np.where(itself, 0.0, self.stop_minutes)
 
 
 def _check_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -506,7 +595,22 @@ def _check_table(df: pd.DataFrame) -> pd.DataFrame:
                 rows=list(dict.fromkeys(dup)),
                 fix="give every row/column one id",
             )
-    vals = df.to_numpy(dtype=float, na_value=np.nan)
+    num = df.apply(pd.to_numeric, errors="coerce")
+    text = num.isna().to_numpy() & df.notna().to_numpy()
+    if text.any():
+        r, c = np.nonzero(text)
+        cols = list(dict.fromkeys(df.columns[c]))
+        raise DataValidationError(
+            "travel_matrix",
+            str(cols[0]),
+            f"{int(text.sum())} entries are not numbers (e.g. "
+            f"{df.iat[r[0], c[0]]!r} from {df.index[r[0]]!r} to {df.columns[c[0]]!r}"
+            f"; destination columns {cols[:5]})",
+            rows=list(dict.fromkeys(df.index[r])),
+            n_bad=len(set(r.tolist())),
+            fix="give minutes as plain numbers (numpy.inf for unreachable pairs)",
+        )
+    vals = num.to_numpy(dtype=float, na_value=np.nan)
     bad = np.isnan(vals) | (vals < 0)
     if bad.any():
         r = np.flatnonzero(bad.any(axis=1))
@@ -521,6 +625,13 @@ def _check_table(df: pd.DataFrame) -> pd.DataFrame:
         )
     out = pd.DataFrame(vals, index=df.index.copy(), columns=df.columns.copy())
     return out
+
+
+def _same_ids(o: pd.Index, d: pd.Index) -> np.ndarray:
+    """``(len(o), len(d))`` booleans: origin id equals destination id, by the
+    rule the table lookup uses (the text '1' is not the integer 1)."""
+    codes, _ = pd.factorize(pd.Index(o).append(pd.Index(d)), use_na_sentinel=False)
+    return codes[: len(o), None] == codes[None, len(o) :]
 
 
 def _ids_of(obj: Any) -> pd.Index:
@@ -834,7 +945,8 @@ def adjacency(
     Raises
     ------
     DataValidationError
-        Duplicate ids, mixed point/polygon geometries, or a missing CRS for
+        Duplicate ids, missing or empty geometries, NaN or infinite
+        coordinates, mixed point/polygon geometries, or a missing CRS for
         points.
 
     Notes
@@ -873,6 +985,9 @@ def adjacency(
             fix="make unit ids unique before building the adjacency",
         )
     n = len(geom)
+    # a missing or empty shape would be a silent island, a NaN vertex a
+    # silent wrong edge (or a bare GEOS/libpysal error): refuse them
+    check_geometries(geom, "units", labels)
     types = set(geom.geom_type.dropna())
     is_points = types <= {"Point"} and bool(types)
     if not is_points and "Point" in types:

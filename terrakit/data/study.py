@@ -63,13 +63,18 @@ class Study:
         Optional tables (DESIGN.md §2).  Accounts must point to known units,
         history to known accounts (or units).
     alignments
-        Named :class:`Alignment` objects; each must cover every unit exactly once.
+        Named :class:`Alignment` objects; each must cover every unit exactly
+        once.  The key is the alignment's name in the study: an alignment
+        stored under another key than its own ``name`` is renamed to the key
+        (as :meth:`with_alignment` does), so that the name it has here is the
+        one :meth:`save` and :meth:`load` keep.  Keys are text (``2024``
+        becomes ``"2024"``); two keys that read the same are refused.
     metadata
         JSON-able facts about the study (client, date, sources, ...).
     scenarios
         Named what-if scenarios as JSON-able records (what
         :meth:`terrakit.realign.Scenario.to_dict` returns); saved with the
-        study.
+        study.  Names are text; two names that read the same are refused.
 
     Raises
     ------
@@ -129,7 +134,9 @@ class Study:
                 unit_ids,
             )
         aligned: dict[str, Alignment] = {}
-        for name, al in (alignments or {}).items():
+        alignments = alignments or {}
+        _check_distinct_names(alignments, "alignments")
+        for name, al in alignments.items():
             aligned[str(name)] = _check_alignment(al, unit_ids, str(name))
         try:
             # a deep copy through JSON: what load() returns (tuples become lists)
@@ -541,7 +548,8 @@ class Study:
         return "<" + self.summary().replace("\n  ", "; ") + ">"
 
     def equals(self, other: Study) -> bool:
-        """Exact equality of every table, alignment and the metadata."""
+        """Exact equality of every table, alignment (its name, assignment and
+        provenance), the metadata and the scenarios."""
         if not isinstance(other, Study):
             return False
         for name in _TABLES:
@@ -559,15 +567,39 @@ class Study:
             return False
         for k, al in self._alignments.items():
             o = other._alignments[k]
-            if not al.same_assignment(o) or dict(al.provenance) != dict(o.provenance):
+            if (
+                al.name != o.name
+                or not al.same_assignment(o)
+                or dict(al.provenance) != dict(o.provenance)
+            ):
                 return False
         return self._metadata == other._metadata and self._scenarios == other._scenarios
+
+
+def _check_distinct_names(named: Mapping[Any, Any], table: str) -> None:
+    """Raise if two keys are the same text (``2024`` and ``"2024"``): the
+    study keys by text, so one would silently replace the other."""
+    by_text: dict[str, list[Any]] = {}
+    for key in named:
+        by_text.setdefault(str(key), []).append(key)
+    clash = [keys for keys in by_text.values() if len(keys) > 1]
+    if clash:
+        shown = "; ".join(" and ".join(repr(k) for k in keys) for keys in clash)
+        raise DataValidationError(
+            table,
+            None,
+            f"names collide once made text ({shown}): the study "
+            "names them by text, so one would replace the other",
+            rows=[k for keys in clash for k in keys],
+            fix="give each a distinct name (e.g. '2024' and '2024_v2')",
+        )
 
 
 def _check_scenarios(
     scenarios: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
+    _check_distinct_names(scenarios or {}, "scenarios")
     for name, rec in (scenarios or {}).items():
         if not isinstance(rec, Mapping):
             raise DataValidationError(
@@ -599,6 +631,9 @@ def _check_alignment(al: Alignment, unit_ids: pd.Index, name: str) -> Alignment:
             f"alignment {name!r} is a {type(al).__name__}, not an Alignment",
             fix="wrap a dict with tk.Alignment.from_mapping(...)",
         )
+    if al.name != name:
+        # the key is the alignment's name in the study (as with_alignment)
+        al = al.rename(name)
     idx = al.assignment.index
     if idx.dtype != unit_ids.dtype:
         conv = _align_id_dtype(pd.Series(idx), unit_ids)

@@ -196,6 +196,8 @@ def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
             n_bad=len(bad),
             fix="give every row an id",
         )
+    if idx.dtype == object:
+        _check_id_kinds(idx, table, id_name)
     if ptypes.is_float_dtype(idx.dtype):
         frac = idx.to_numpy() != np.round(idx.to_numpy())
         if frac.any():
@@ -210,6 +212,40 @@ def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
         df = df.set_axis(idx)
     check_unique_ids(df, table, id_name)
     return df
+
+
+def _id_kind(v: Any) -> str:
+    if isinstance(v, (str, np.str_)):
+        return "text"
+    if isinstance(v, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(v, (int, float, np.number)):
+        return "number"
+    return type(v).__name__
+
+
+def _check_id_kinds(idx: pd.Index, table: str, id_name: str) -> None:
+    """Raise if ids mix text and numbers (an Excel column with some cells
+    stored as numbers): ``13121`` and ``'13121'`` are different ids, and
+    mixed ids cannot be sorted or saved and read back reliably."""
+    kinds = pd.Series([_id_kind(v) for v in idx], dtype=object)
+    counts = kinds.value_counts()
+    if len(counts) < 2:
+        return
+    common = str(counts.index[0])
+    odd = (kinds != common).to_numpy()
+    seen = ", ".join(f"{int(n)} {k}" for k, n in counts.items())
+    raise DataValidationError(
+        table,
+        id_name,
+        f"ids mix kinds ({seen}), and 13121 is not '13121'; the rows listed "
+        f"are not {common}",
+        rows=_ids(idx[odd]),
+        n_bad=int(odd.sum()),
+        fix=f"make every id text, e.g. df.index = df.index.astype(str) (or "
+        f"df['{id_name}'].astype(str) before set_index); read the file with "
+        f"dtype={{'{id_name}': str}} to keep leading zeros",
+    )
 
 
 def check_unique_ids(df: pd.DataFrame, table: str, id_name: str) -> None:
@@ -336,13 +372,67 @@ def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
             )
 
 
+def check_geometries(
+    geom: gpd.GeoSeries, table: str, labels: Sequence[Any] | pd.Index | None = None
+) -> None:
+    """Raise if a geometry is missing, empty, or has a NaN or infinite coordinate.
+
+    Parameters
+    ----------
+    geom
+        The geometries.
+    table
+        The table they belong to, for the message.
+    labels
+        Row labels for the message (default: ``geom.index``).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the rows.  A NaN vertex (often an empty cell of the table the
+        polygons or points were built from) makes every geometric operation
+        fail or answer NaN, so it is refused here rather than deep inside
+        GEOS or libpysal.
+    """
+    import shapely
+
+    rows = pd.Index(geom.index if labels is None else labels)
+    missing = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+    if missing.any():
+        raise DataValidationError(
+            table,
+            "geometry",
+            f"{int(missing.sum())} rows have no geometry (missing or empty)",
+            rows=_ids(rows[missing]),
+            n_bad=int(missing.sum()),
+            fix="drop these rows or supply their polygons/points",
+        )
+    xy, at = shapely.get_coordinates(geom.to_numpy(), return_index=True)
+    bad_vertex = ~np.isfinite(xy).all(axis=1)
+    if bad_vertex.any():
+        bad = np.zeros(len(geom), dtype=bool)
+        bad[at[bad_vertex]] = True
+        raise DataValidationError(
+            table,
+            "geometry",
+            f"{int(bad.sum())} geometries have a missing (NaN) or infinite "
+            f"coordinate ({int(bad_vertex.sum())} such vertices in all)",
+            rows=_ids(rows[bad]),
+            n_bad=int(bad.sum()),
+            fix="repair or drop these rows (a NaN coordinate usually comes from an "
+            "empty cell in the table the shapes were built from)",
+        )
+
+
 def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Validate the units table and return a normalised copy.
 
     Checks: a GeoDataFrame with a CRS; ``unit_id`` index (or column), unique;
     no empty or missing geometries; invalid polygons are repaired with
-    ``make_valid`` (they are common in exported shapefiles); coordinates inside
-    the CRS's area of use; numeric attribute columns numeric and non-negative.
+    ``make_valid`` (they are common in exported shapefiles); no NaN or
+    infinite coordinates (checked before the repair, which cannot handle
+    them); coordinates inside the CRS's area of use; numeric attribute
+    columns numeric and non-negative.
     """
     table = "units"
     if not isinstance(units, gpd.GeoDataFrame):
@@ -381,6 +471,8 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             n_bad=int(missing.sum()),
             fix="drop these units or supply their polygons/points",
         )
+    # before make_valid, which GEOS cannot do on a NaN vertex
+    check_geometries(geom, table)
     _check_crs_extent(units, table)
     attrs = [c for c in units.columns if c != units.geometry.name and c in NON_NEGATIVE]
     units = _check_numeric(units, table, attrs, required=False)

@@ -737,11 +737,9 @@ def build_problem(
             minutes = np.asarray(tm.matrix(pts, centers_pts), dtype=float)
         else:
             minutes = _table_minutes(tm, pd.Index(units.index), center_ids, fixed)
-        if not fixed and tm.stop_minutes:
-            # a unit to itself (the center it hosts) takes no trip, so no
-            # stop overhead (TravelTimeModel: every pair but a point to
-            # itself), whether the minutes come from distance or a table
-            minutes[center_units, np.arange(len(center_units))] -= tm.stop_minutes
+        # a unit to the center it hosts is a point to itself: the model
+        # leaves the stop off (same lon/lat, or the same id in a unit × unit
+        # table)
         cost = w[:, None] * minutes
     else:
         cost = w[:, None] * km**2

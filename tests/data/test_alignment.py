@@ -144,3 +144,70 @@ def test_alignment_ids_that_lost_zeros_get_a_fix_that_restores_them():
     assert "the alignment file lost its leading zeros" in msg
     assert "drop those units" not in msg
     assert "Fix: read the ids as text" in msg
+
+
+def test_provenance_is_not_shared_or_mutable_through_views():
+    a = Alignment.from_mapping(
+        {"u1": 1, "u2": 1, "u3": 2},
+        name="cur",
+        provenance=make_provenance("mip/highs", seed=1, config={"balance": 0.05}),
+    )
+    b = a.replace({"u3": 1}, name="prop")
+    b.provenance["config"]["balance"] = 0.5
+    assert a.provenance["config"] == {"balance": 0.05}
+    assert b.provenance["config"] == {"balance": 0.05}
+    cfg = {"nested": {"x": [1, 2]}}
+    c = Alignment.from_mapping({"u1": 1}, provenance=make_provenance("m", config=cfg))
+    cfg["nested"]["x"].append(3)
+    dict(c.provenance)["config"]["nested"]["x"].append(4)
+    assert c.provenance["config"] == {"nested": {"x": [1, 2]}}
+    with pytest.raises(TypeError):
+        c.provenance["method"] = "edited"  # type: ignore[index]
+
+
+def test_moved_units_refuses_alignments_of_other_units():
+    cur = Alignment.from_mapping({13121: "T1", 13089: "T1"}, name="current")
+    new = Alignment.from_mapping({"13121": "T1", "13089": "T2"}, name="csv")
+    with pytest.raises(
+        DataValidationError,
+        match=r"alignments 'current' and 'csv' do not cover the same units \(2 only "
+        r"in 'current'; 2 only in 'csv'; ids are int in 'current' but str in "
+        r"'csv'\).*Fix: make the id types agree",
+    ):
+        cur.moved_units(new)
+    part = Alignment.from_mapping({1: "A", 2: "A"}, name="part")
+    full = Alignment.from_mapping({1: "A", 2: "A", 3: "B", 4: "B"}, name="full")
+    with pytest.raises(
+        DataValidationError, match=r"\(2 only in 'full'\) \(rows: 3, 4\)"
+    ):
+        full.moved_units(part)
+    # same units in another order
+    shuffled = Alignment.from_mapping({2: "B", 1: "A", 4: "B", 3: "B"})
+    assert list(full.moved_units(shuffled)) == [2]
+
+
+def test_replace_takes_a_series_and_keeps_the_territory_dtype():
+    cur = Alignment.from_mapping({13121: "T1", 13089: "T1", 13067: "T2"})
+    moved = cur.replace(pd.Series({13067: "T1"}))
+    assert moved.to_dict() == {13121: "T1", 13089: "T1", 13067: "T1"}
+    assert moved.provenance["edits"] == 1
+    assert cur.replace(pd.Series(dtype=object)).same_assignment(cur)
+    ints = Alignment.from_mapping({"u1": 1, "u2": 2})
+    assert ints.replace({"u2": 1}).assignment.dtype == "int64"
+    assert ints.replace({"u2": "T9"}).assignment.dtype == object
+    with pytest.raises(
+        KeyError,
+        match=r"no territory '1' \(str\) \(did you mean 1 "
+        r"\(int\)\? territory ids keep their type",
+    ):
+        ints.units_of("1")
+
+
+def test_same_assignment_with_ids_of_mixed_types():
+    a = Alignment.from_mapping({13121: "T1", "13089": "T1", "013067": "T2"})
+    b = Alignment.from_mapping({"013067": "T2", 13121: "T1", "13089": "T1"})
+    assert a.same_assignment(b) and b.same_assignment(a)
+    assert not a.same_assignment(a.replace({"13089": "T2"}))
+    assert not a.same_assignment(
+        Alignment.from_mapping({"13121": "T1", "13089": "T1", "013067": "T2"})
+    )

@@ -332,3 +332,137 @@ def test_adjacency_of_a_weights_matrix_keeps_every_edge():
         Adjacency(pd.Index(["a", "b"]), np.array([[0, 0.5], [0.0, 0]]))
     with pytest.raises(ValueError, match="NaN or infinite"):
         Adjacency(pd.Index(["a", "b"]), np.array([[0, np.nan], [np.nan, 0]]))
+
+
+# -- bad coordinates and geometries -----------------------------------------------
+def _three(geoms) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"workload": [1.0, 2.0, 3.0]},
+        geometry=geoms,
+        index=pd.Index(["u1", "u2", "u3"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_nan_and_missing_geometries_are_named_not_library_errors():
+    from shapely.geometry import Polygon
+
+    nan_point = _three([Point(-84, 33), Point(np.nan, np.nan), Point(-83, 34)])
+    nan_vertex = _three(
+        [
+            box(-84, 33, -83, 34),
+            Polygon([(-83, 33), (np.nan, 33), (-82, 34)]),
+            box(-82, 33, -81, 34),
+        ]
+    )
+    for units in (nan_point, nan_vertex):
+        for call in (lambda u: adjacency(u, warn=False), lonlat):
+            with pytest.raises(
+                DataValidationError,
+                match=r"units\.geometry: 1 geometries have a missing \(NaN\) or "
+                r"infinite coordinate .*rows: 'u2'.*Fix: repair or drop",
+            ):
+                call(units)
+    none = _three([None, box(1, 0, 2, 1), box(2, 0, 3, 1)])
+    empty = _three([Polygon(), box(1, 0, 2, 1), box(2, 0, 3, 1)])
+    for units in (none, empty):
+        with pytest.raises(
+            DataValidationError,
+            match=r"units\.geometry: 1 rows have no geometry .*rows: 'u1'",
+        ):
+            adjacency(units, warn=False)
+
+
+def test_points_with_nan_or_out_of_range_coordinates_are_named():
+    pts = pd.DataFrame(
+        {"lon": [-84.4, np.nan, -80.8], "lat": [33.7, 35.0, 35.2]},
+        index=["a", "b", "c"],
+    )
+    for call in (
+        lambda: distance_matrix(pts),
+        lambda: distance_matrix(pts, metric="euclidean"),
+        lambda: TravelTimeModel().matrix(pts),
+        lambda: distance_matrix(pts.iloc[[0]], pts),
+    ):
+        with pytest.raises(
+            DataValidationError,
+            match=r"points\.lon: 1 points have a missing \(NaN\) or infinite "
+            r"longitude \(rows: 'b'\)",
+        ):
+            call()
+    with pytest.raises(
+        DataValidationError, match=r"points\.lat: 1 latitudes outside \[-90, 90\]"
+    ):
+        distance_matrix(pd.DataFrame({"lon": [0, 1], "lat": [95, 0]}))
+    with pytest.raises(
+        DataValidationError, match=r"points\.lat \(column 1\): .*rows: 'row 1'"
+    ):
+        distance_matrix(np.array([[0.0, 0.0], [1.0, np.inf]]))
+    with pytest.raises(
+        DataValidationError,
+        match=r"points\.lat: 1 coordinates are not numbers \(e\.g\. 'n/a'\).*'b'",
+    ):
+        distance_matrix(
+            pd.DataFrame({"lon": [0, 1], "lat": [1, "n/a"]}, index=["a", "b"])
+        )
+
+
+def test_travel_table_with_text_cells_names_row_and_column():
+    table = pd.DataFrame([["0", "1"], ["1", "x"]], index=["a", "b"], columns=["a", "b"])
+    with pytest.raises(
+        DataValidationError,
+        match=r"travel_matrix\.b: 1 entries are not numbers \(e\.g\. 'x' from 'b' "
+        r"to 'b'.*rows: 'b'",
+    ):
+        TravelTimeModel.from_matrix(table)
+    # numbers stored as text are read as numbers
+    ok = TravelTimeModel.from_matrix(table.replace("x", "0"))
+    assert ok.matrix(["a", "b"]).tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+# -- snapping in real metres --------------------------------------------------------
+def test_web_mercator_is_not_taken_as_a_metric_crs():
+    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=3857)).to_epsg() != 3857
+    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=3395)).to_epsg() != 3395
+    # UTM and other metric CRSs are kept
+    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=32616)).to_epsg() == 32616
+    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=5070)).to_epsg() == 5070
+    # at 60° N a Web-Mercator metre is two metres: a real 95 m gap is 190 "m"
+    y = pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(10, 60)[1]
+    g = gpd.GeoDataFrame(
+        geometry=[
+            box(1e6, y, 1e6 + 1000, y + 1000),
+            box(1e6 + 1190, y, 1e6 + 2190, y + 1000),
+        ],
+        index=pd.Index(["a", "b"], name="unit_id"),
+        crs=3857,
+    )
+    assert adjacency(g, snap_m=100, warn=False).n_edges == 1
+    assert adjacency(g.to_crs(4326), snap_m=100, warn=False).n_edges == 1
+    assert adjacency(g, snap_m=80, warn=False).n_edges == 0
+
+
+# -- stop minutes -------------------------------------------------------------------
+def test_stop_minutes_never_charged_on_a_point_to_itself():
+    pts = pd.DataFrame(
+        {"lon": [-84.39, -83.38], "lat": [33.75, 33.95]}, index=["atl", "ath"]
+    )
+    tm = TravelTimeModel(stop_minutes=5)
+    own = tm.matrix(pts)
+    np.testing.assert_array_equal(tm.matrix(pts, pts), own)
+    np.testing.assert_array_equal(np.diag(own), [0.0, 0.0])
+    assert (own[~np.eye(2, dtype=bool)] > 5).all()
+    np.testing.assert_array_equal(
+        distance_matrix(pts, pts.iloc[::-1], metric="travel", model=tm),
+        own[:, ::-1],
+    )
+    table = pd.DataFrame(
+        [[0, 70], [72, 0]], index=["atl", "ath"], columns=["atl", "ath"], dtype=float
+    )
+    tt = TravelTimeModel.from_matrix(table, stop_minutes=5)
+    want = [[0.0, 75.0], [77.0, 0.0]]
+    assert tt.matrix(["atl", "ath"]).tolist() == want
+    assert tt.matrix(["atl", "ath"], ["atl", "ath"]).tolist() == want
+    assert tt.matrix(["atl"], ["atl"]).tolist() == [[0.0]]
+    assert tt.matrix(["ath"], ["atl", "ath"]).tolist() == [[77.0, 0.0]]

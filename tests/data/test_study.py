@@ -547,3 +547,59 @@ def test_reserved_and_case_clashing_column_names_round_trip(tmp_path):
     back = Study.load(path)
     _assert_same(study, back)
     assert list(back.units.columns) == list(units.columns)
+
+
+def test_names_that_collide_as_text_are_refused(one_unit_study):
+    units = one_unit_study.units
+    uid = units.index[0]
+    a = Alignment.from_mapping({uid: "T1"}, name="plan_2024")
+    b = Alignment.from_mapping({uid: "T2"}, name="plan_2024_v2")
+    with pytest.raises(
+        DataValidationError,
+        match=r"alignments: names collide once made text \(2024 and '2024'\)",
+    ):
+        Study(units, alignments={2024: a, "2024": b})
+    with pytest.raises(
+        DataValidationError,
+        match=r"scenarios: names collide once made text \(1 and '1'\)",
+    ):
+        Study(units, scenarios={1: {"kind": "a"}, "1": {"kind": "b"}})
+
+
+def test_alignment_takes_its_key_as_name_through_save_and_load(
+    one_unit_study, tmp_path
+):
+    units = one_unit_study.units
+    al = Alignment.from_mapping({units.index[0]: "T1"}, name="mip_2025_03")
+    s = Study(units, alignments={"proposed": al})
+    assert s.alignments["proposed"].name == "proposed"
+    back = Study.load(s.save(tmp_path / "s.gpkg"))
+    assert back.alignments["proposed"] == s.alignments["proposed"]
+    assert back.equals(s)
+
+
+def test_equals_compares_alignment_names(one_unit_study):
+    units = one_unit_study.units
+    al = Alignment.from_mapping({units.index[0]: "T1"}, name="a")
+    s = Study(units, alignments={"a": al})
+    twin = Alignment(al.assignment, name="a", provenance=al.provenance)
+    other = Study(units, alignments={"a": twin})
+    assert s.equals(other)
+    # a study keeps names equal to keys; only a forced edit can make them differ
+    object.__setattr__(twin, "name", "b")
+    assert not s.equals(other)
+
+
+def test_study_alignment_provenance_cannot_be_edited_through_the_view(
+    one_unit_study, tmp_path
+):
+    units = one_unit_study.units
+    prov = make_provenance("mip", config={"target_max_deviation": 0.5})
+    s = Study(
+        units,
+        alignments={"a": Alignment.from_mapping({units.index[0]: 1}, provenance=prov)},
+    )
+    s.alignments["a"].provenance["config"]["target_max_deviation"] = 0.01
+    assert s.alignments["a"].provenance["config"] == {"target_max_deviation": 0.5}
+    back = Study.load(s.save(tmp_path / "p.gpkg"))
+    assert back.alignments["a"].provenance["config"] == {"target_max_deviation": 0.5}

@@ -407,3 +407,48 @@ def test_quarterly_periods_are_refused_not_relabelled():
         parse_periods(quarters)
     months = pd.Series(pd.period_range("2024-01", periods=3, freq="M"))
     assert parse_periods(months).tolist() == months.tolist()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_nan_coordinates_are_named_before_make_valid():
+    from shapely.geometry import Polygon
+
+    idx = pd.Index(["u1", "u2", "u3"], name="unit_id")
+    for shapes in (
+        [Point(-84, 33), Point(np.nan, np.nan), Point(-83, 34)],
+        [
+            box(-84, 33, -83, 34),
+            Polygon([(-83, 33), (np.nan, 33), (-82, 34)]),
+            box(-82, 33, -81, 34),
+        ],
+    ):
+        units = gpd.GeoDataFrame(geometry=shapes, index=idx, crs="EPSG:4326")
+        with pytest.raises(
+            DataValidationError,
+            match=r"units\.geometry: 1 geometries have a missing \(NaN\) or infinite "
+            r"coordinate .*\(rows: 'u2'\)\. Fix: repair or drop",
+        ):
+            Study(units)
+
+
+def test_ids_mixing_numbers_and_text_are_refused(two_units):
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 2.0, 3.0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        index=pd.Index([13121, "13089", "013067"], dtype=object, name="unit_id"),
+        crs="EPSG:4326",
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"units\.unit_id: ids mix kinds \(2 text, 1 number\).*\(rows: 13121\)"
+        r"\. Fix: make every id text, e\.g\. df\.index = df\.index\.astype\(str\)",
+    ):
+        Study(units)
+    fixed = units.set_axis(units.index.astype(str))
+    assert list(Study(fixed).unit_ids) == ["13121", "13089", "013067"]
+    acc = pd.DataFrame(
+        {"unit_id": ["u1", "u2"], "revenue": [1.0, 2.0]},
+        index=pd.Index([1, "a2"], dtype=object, name="account_id"),
+    )
+    with pytest.raises(DataValidationError, match=r"accounts\.account_id: ids mix"):
+        Study(two_units, accounts=acc)
