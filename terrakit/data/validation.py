@@ -340,9 +340,24 @@ def _check_numeric(
                     f"{col} cannot be below 0",
                     rows=_ids(s.index[neg]),
                     n_bad=int(neg.sum()),
-                    fix="correct the sign or drop the rows",
+                    fix=_negative_fix(table, col),
                 )
     return out
+
+
+def _negative_fix(table: str, col: str) -> str:
+    """The fix for negative values: in sales history they are usually returns
+    or credit notes, which belong netted into their account's month (dropping
+    them, or flipping their sign, would overstate the sales)."""
+    if table == "history" and col == "sales":
+        return (
+            "if they are returns or credit notes, net them into their account's "
+            "month: history = history.groupby(['account_id', 'period'], "
+            "as_index=False)['sales'].sum() (a month that is still negative "
+            "after netting needs a look at the source); otherwise correct the "
+            "sign. Dropping them would overstate the sales"
+        )
+    return "correct the sign or drop the rows"
 
 
 def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
@@ -1080,6 +1095,20 @@ def parse_periods(
         parsed = values
     else:
         text = values.astype("string")
+        quarters = text.str.fullmatch(_QUARTER, case=False).fillna(False)
+        if bool(quarters.any()):
+            # '2024Q2' parses as April: a quarter's figures would be read as
+            # one month's (a forecast came out about 3 times too high)
+            first = str(text[quarters].iloc[0])
+            raise DataValidationError(
+                table,
+                "period",
+                f"{int(quarters.sum())} periods are quarters, not months (e.g. "
+                f"{first!r}): terrakit reads one row per account and month",
+                rows=[f"row {i}" for i in values.index[quarters][:20]],
+                n_bad=int(quarters.sum()),
+                fix="give monthly rows (split or re-aggregate the figures by month)",
+            )
         months = _months_of_a_b_year(text, table, fmt)
         if months is not None:
             text = text.where(months.isna(), months)
@@ -1116,4 +1145,37 @@ def parse_periods(
         )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
-    return parsed.dt.to_period("M")
+    out = parsed.dt.to_period("M")
+    _warn_quarter_starts(out, table)
+    return out
+
+
+#: A quarter written as text: '2024Q2', '2024-Q2', 'Q2 2024', 'Q2/2024'.
+_QUARTER = r"\s*(\d{4}\s*[-/ ]?\s*Q[1-4]|Q[1-4]\s*[-/ ]?\s*\d{4})\s*"
+
+
+def _warn_quarter_starts(periods: pd.Series, table: str) -> None:
+    """Warn when every period is a quarter's first month over a year or more:
+    quarterly figures dated at the quarter's start are read as one month's
+    (a monthly history with rows in every month never looks like this)."""
+    import warnings
+
+    from terrakit.exceptions import TerrakitWarning
+
+    distinct = pd.PeriodIndex(periods.dropna().unique(), freq="M")
+    if len(distinct) < 4:
+        return
+    if not np.isin(distinct.month, (1, 4, 7, 10)).all():
+        return
+    span = (distinct.max() - distinct.min()).n
+    if span < 12:
+        return
+    warnings.warn(
+        f"{table}.period: all {len(distinct)} months are the first month of a "
+        f"quarter ({distinct.min()} to {distinct.max()}): if these rows are "
+        "quarterly figures, each is read as one month's sales and calls "
+        "(about 3 times too high per month). Fix: give monthly rows; ignore this "
+        "if the history really has sales only in those months",
+        TerrakitWarning,
+        stacklevel=3,
+    )

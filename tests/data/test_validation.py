@@ -452,3 +452,41 @@ def test_ids_mixing_numbers_and_text_are_refused(two_units):
     )
     with pytest.raises(DataValidationError, match=r"accounts\.account_id: ids mix"):
         Study(two_units, accounts=acc)
+
+
+@pytest.mark.parametrize("text", ["2024Q2", "2024-Q2", "Q2 2024", "q2/2024"])
+def test_quarters_written_as_text_are_refused(text):
+    """'2024Q2' parsed as April 2024: a quarter's sales were read as one
+    month's, and a 12-month forecast came out about 3 times too high."""
+    from terrakit.data.validation import parse_periods
+
+    with pytest.raises(DataValidationError, match="periods are quarters, not months"):
+        parse_periods(pd.Series(["2024-01", text]))
+
+
+def test_quarter_start_dates_over_a_year_warn():
+    import warnings
+
+    from terrakit.data.validation import parse_periods
+    from terrakit.exceptions import TerrakitWarning
+
+    starts = pd.Series(pd.date_range("2023-01-01", periods=6, freq="QS"))
+    with pytest.warns(TerrakitWarning, match="first month of a quarter"):
+        out = parse_periods(starts)
+    assert out.dt.month.tolist() == [1, 4, 7, 10, 1, 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        parse_periods(pd.Series(pd.date_range("2023-01-01", periods=15, freq="MS")))
+        parse_periods(pd.Series(["2023-01", "2023-04", "2023-07"]))  # under a year
+
+
+def test_negative_history_sales_suggest_netting_credit_notes():
+    """The fix said 'correct the sign or drop the rows': for a credit note
+    either overstates the net sales (by 120 or 240 in the QA's case)."""
+    from terrakit.data.validation import _check_numeric
+
+    hist = pd.DataFrame({"sales": [342.89, -120.0]}, index=[101, 102])
+    with pytest.raises(DataValidationError) as info:
+        _check_numeric(hist, "history", ["sales"], required=True)
+    assert "net them into their account's month" in str(info.value)
+    assert "groupby(['account_id', 'period']" in str(info.value)
