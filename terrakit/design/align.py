@@ -585,6 +585,46 @@ def _table_minutes(
     return np.asarray(tm.matrix(unit_ids, dest), dtype=float)
 
 
+def _check_routes(
+    reach: np.ndarray,
+    ids: np.ndarray,
+    center_ids: tuple[Hashable, ...],
+    fixed: bool,
+    contiguity: bool,
+    center_units: np.ndarray,
+) -> None:
+    """Units the travel table gives no route to any center, and (with
+    contiguity and fixed centers) homes with no route to their own unit, are
+    named; other unreachable pairs are simply not allowed."""
+    what = "rep home" if fixed else "candidate center"
+    none = np.flatnonzero(~reach.any(axis=1))
+    if none.size:
+        raise DataValidationError(
+            "travel_model",
+            "table",
+            f"objective='travel': {none.size} units have no route (infinite "
+            f"minutes) to any {what}",
+            rows=[ids[i] for i in none],
+            fix="give each unit finite minutes to at least one "
+            + ("rep" if fixed else "candidate unit")
+            + " (infinite minutes mean unreachable)",
+        )
+    if fixed and contiguity:
+        cut = np.flatnonzero(~reach[center_units, np.arange(len(center_ids))])
+        if cut.size:
+            j = int(cut[0])
+            raise DataValidationError(
+                "travel_model",
+                "table",
+                f"rep {_rid(center_ids[j])} has no route (infinite minutes) to "
+                f"its own home unit {_rid(ids[int(center_units[j])])}, which with "
+                "contiguity its territory must hold",
+                rows=[center_ids[int(c)] for c in cut],
+                fix="give the minutes from each rep's home unit to the rep, or set "
+                "contiguity=False",
+            )
+
+
 def build_problem(
     study_or_units: Any,
     reps: pd.DataFrame | None = None,
@@ -743,6 +783,12 @@ def build_problem(
         cost = w[:, None] * minutes
     else:
         cost = w[:, None] * km**2
+    # pairs with no route (infinite minutes in a travel table, which
+    # TravelTimeModel.from_matrix takes for unreachable) are forbidden pairs
+    reach = np.isfinite(cost)
+    if not reach.all():
+        _check_routes(reach, ids, center_ids, fixed, contiguity, center_units)
+        cost = np.where(reach, cost, 0.0)
     if max_distance_km is not None and not float(max_distance_km) > 0:
         raise SpecificationError(
             f"max_distance_km must be a positive distance, got {max_distance_km!r}; "
@@ -774,7 +820,8 @@ def build_problem(
             )
         unit_km = geo.haversine_matrix(lon, lat, lon, lat)
     adj_matrix = None
-    if contiguity or objective == "cut_edges":
+    # the diameter search moves units along the graph even without contiguity
+    if contiguity or objective in ("cut_edges", "diameter"):
         if adjacency is None:
             adj_matrix = geo.adjacency(units, warn=False).matrix
         else:
@@ -816,6 +863,12 @@ def build_problem(
                 f"above max_distance_km={float(max_distance_km):g}; "  # type: ignore[arg-type]
                 f"raise max_distance_km to at least {km[pos, j]:.1f} or unlock it"
             )
+        if not reach[pos, j]:
+            raise SpecificationError(
+                f"unit {uid!r} is locked to {terr!r}, but the travel table has no "
+                f"route between them (infinite minutes); give the pair finite "
+                "minutes or unlock it"
+            )
         lock_cols[int(pos)] = j
         reasons[int(pos)] = reason
     if fixed and contiguity and allowed is not None:
@@ -855,7 +908,9 @@ def build_problem(
         contiguity=bool(contiguity),
         locked=lock_cols,
         lock_reasons=reasons,
-        allowed=allowed,
+        allowed=allowed
+        if reach.all()
+        else (reach if allowed is None else allowed & reach),
         objective=objective,
         unit_distance=unit_km,
         coords=pts,

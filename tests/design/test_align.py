@@ -683,6 +683,70 @@ def test_travel_table_model_is_looked_up_by_unit_and_rep_ids(toy_grid_3x3):
         build_problem(toy_grid_3x3, objective="travel", travel_model=no_r2)
 
 
+def test_unreachable_pairs_in_a_travel_table_are_forbidden(toy_grid_3x3):
+    """``TravelTimeModel.from_matrix`` takes infinite minutes for unreachable
+    pairs (its own fix for NaN says so); align then refused the table with
+    "cost matrix has non-finite entries", naming nothing.  Such pairs are now
+    forbidden like pairs beyond max_distance_km; a unit with no route to any
+    rep, or a lock across a missing route, is named."""
+    import pandas as pd
+
+    from terrakit.data.geo import TravelTimeModel
+    from terrakit.exceptions import DataValidationError, SpecificationError
+
+    units = list(toy_grid_3x3.units.index)
+    table = pd.DataFrame(30.0, index=units, columns=["R1", "R2"])
+    table.loc["u1", "R1"] = np.inf  # u1 can only be served by R2
+    tm = TravelTimeModel.from_matrix(table)
+    p = build_problem(toy_grid_3x3, objective="travel", travel_model=tm)
+    assert np.isfinite(p.cost).all()
+    assert p.allowed is not None and not p.allowed[units.index("u1"), 0]
+    for solver in ("mip", "heuristic"):
+        res = align(
+            toy_grid_3x3,
+            balance={"workload": 0.3},
+            objective="travel",
+            travel_model=tm,
+            contiguity=False,
+            solver=solver,
+            time_limit=5,
+            seed=0,
+        )
+        assert res.alignment.assignment["u1"] == "R2", solver
+    with pytest.raises(SpecificationError, match="no route between them"):
+        build_problem(
+            toy_grid_3x3, objective="travel", travel_model=tm, locked={"u1": "R1"}
+        )
+    table.loc["u1", "R2"] = np.inf
+    with pytest.raises(
+        DataValidationError,
+        match=r"1 units have no route \(infinite minutes\) to any rep home "
+        r"\(rows: 'u1'\)",
+    ):
+        build_problem(
+            toy_grid_3x3,
+            objective="travel",
+            travel_model=TravelTimeModel.from_matrix(table),
+            contiguity=False,
+        )
+
+
+def test_diameter_without_contiguity_gets_its_graph(toy_grid_3x3):
+    """The diameter search moves units along the unit graph; without
+    contiguity none was built and align failed with a bare AssertionError."""
+    res = align(
+        toy_grid_3x3,
+        balance={"workload": 0.3},
+        objective="diameter",
+        contiguity=False,
+        time_limit=5,
+        seed=0,
+        max_iter=2_000,
+    )
+    assert res.status in ("feasible", "optimal")
+    assert res.objective > 0
+
+
 def _pmedian_problem():
     from terrakit.design.problem import DesignProblem
 
