@@ -9,8 +9,9 @@ Backends turn the same arrays into a solver model:
   ``getInfo().mip_dual_bound``);
 - ``"pulp-highs"`` and ``"cbc"``: a :mod:`pulp` problem whose expressions are
   built from prebuilt ``(variable, coefficient)`` lists per row
-  (``LpAffineExpression``), solved by ``pulp.HiGHS`` or ``pulp.PULP_CBC_CMD``
-  (CBC's best bound read from the "Lower bound" line of its log);
+  (``LpAffineExpression``), solved by ``pulp.HiGHS`` or PuLP's CBC binary,
+  run under a wall clock of its own (killed shortly past the time left; CBC's
+  best bound read from the "Lower bound" line of its log);
 - ``"cpsat"``: OR-Tools CP-SAT with integer-scaled coefficients.
 """
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
+import sys
 import tempfile
 import time
 import warnings
@@ -212,7 +215,6 @@ def _solve_highs_once(
     from terrakit.design._highs import new_highs
 
     h = new_highs()
-    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", int(seed))
     if threads is not None:
@@ -225,6 +227,8 @@ def _solve_highs_once(
         val = np.fromiter(start.values(), dtype=float, count=len(start))
         h.setSolution(len(start), idx, val)
     build = time.perf_counter() - t0
+    # the copy into HiGHS counts against the limit
+    h.setOptionValue("time_limit", float(max(time_limit - build, 0.01)))
     t1 = time.perf_counter()
     # kError (e.g. threads clashing with HiGHS's running scheduler) leaves
     # mip_dual_bound at 0.0, which is no bound
@@ -265,7 +269,26 @@ def _solve_highs_once(
 
 
 # -- PuLP (HiGHS or CBC) ------------------------------------------------------
-def _to_pulp(model: ArrayModel) -> tuple[Any, list[Any]]:
+class _OutOfTime(Exception):
+    """The time limit passed while a backend was still building its model."""
+
+
+#: rows between two looks at the clock while a model is built row by row
+_CLOCK_EVERY = 2000
+
+
+def _check_clock(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise _OutOfTime
+
+
+def _to_pulp(model: ArrayModel, deadline: float | None = None) -> tuple[Any, list[Any]]:
+    """The PuLP problem of ``model``; :class:`_OutOfTime` past ``deadline``.
+
+    PuLP builds one object per row and registers its variables row by row
+    (about 20 s per million nonzeros), so a large model can take longer to
+    build than the time limit: the clock is read every few thousand rows.
+    """
     import pulp
 
     prob = pulp.LpProblem("design", pulp.LpMinimize)
@@ -286,6 +309,8 @@ def _to_pulp(model: ArrayModel) -> tuple[Any, list[Any]]:
     a, rlo, rhi = model.matrix()
     ind, ptr, dat = a.indices.tolist(), a.indptr.tolist(), a.data.tolist()
     for r in range(a.shape[0]):
+        if r % _CLOCK_EVERY == 0:
+            _check_clock(deadline)
         terms = [(xs[ind[p]], dat[p]) for p in range(ptr[r], ptr[r + 1])]
         lo, hi = float(rlo[r]), float(rhi[r])
         if math.isfinite(lo) and math.isfinite(hi) and lo == hi:
@@ -341,6 +366,111 @@ def _cbc_bound(log: str) -> float:
     return float(d - Decimal(5).scaleb(exponent - 1))
 
 
+def _no_time(build: float, info: dict[str, Any] | None = None) -> SolveOutcome:
+    """The outcome when the time limit passed before the solver could run
+    (or while it ran and had to be stopped): no plan, no bound."""
+    return SolveOutcome(
+        "no_solution",
+        None,
+        math.inf,
+        -math.inf,
+        build,
+        0.0,
+        {"stopped_before_solve": True, **(info or {})},
+    )
+
+
+def _cbc_grace(left: float) -> float:
+    """Seconds CBC gets past its ``-sec`` limit (``left``) to stop and write
+    its solution before it is killed: a run that ignores ``-sec`` (its root
+    LP, its preprocessing) must not run on past the caller's time limit."""
+    return 1.0 + 0.1 * left
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the CBC child gets SIGKILL when Python dies (no orphan)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_cbc(
+    prob: Any,
+    *,
+    deadline: float,
+    mip_gap: float,
+    seed: int,
+    warm: bool,
+    threads: int | None,
+    log_path: str,
+) -> bool:
+    """Solve ``prob`` with PuLP's CBC binary under a wall clock of our own.
+
+    PuLP's ``PULP_CBC_CMD`` waits on the CBC process without a timeout, and
+    CBC honours ``-sec`` only once its branch and bound runs; here the
+    process is killed ``_cbc_grace`` seconds past the time left (and when
+    Python stops while it runs).  Returns ``False`` when no solution could
+    be read (killed, or the time was gone after writing the model).
+    """
+    import subprocess
+
+    import pulp
+
+    with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled CBC
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cmd: Any = pulp.PULP_CBC_CMD(msg=False, warmStart=warm)
+    if not cmd.executable(cmd.path):
+        raise pulp.PulpSolverError(f"Pulp: cannot execute {cmd.path}")
+    tmp_mps, tmp_sol, tmp_mst = cmd.create_tmp_files(prob.name, "mps", "sol", "mst")
+    try:
+        vs, vnames, cnames, _ = prob.writeMPS(tmp_mps, rename=1)
+        args = [cmd.path, tmp_mps]
+        if warm:
+            cmd.writesol(tmp_mst, prob, vs, vnames, cnames)
+            args += ["-mips", tmp_mst]
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return False
+        args += ["-sec", f"{left:.3f}", "-timeMode", "elapsed", "-ratio", f"{mip_gap}"]
+        if threads is not None:
+            args += ["-threads", str(int(threads))]
+        args += ["-randomSeed", str(int(seed) + 1), "-solve"]
+        args += ["-printingOptions", "all", "-solution", tmp_sol]
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+            try:
+                code = proc.wait(timeout=left + _cbc_grace(left))
+            except subprocess.TimeoutExpired:
+                return False
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        if code != 0 or not os.path.exists(tmp_sol):
+            raise pulp.PulpSolverError(
+                f"Pulp: CBC ({cmd.path}) stopped with exit code {code}"
+            )
+        status, values, _dj, _pi, _slack, sol_status = cmd.readsol_MPS(
+            tmp_sol, prob, vs, vnames, cnames
+        )
+        prob.assignVarsVals(values)
+        prob.assignStatus(status, sol_status)
+        return True
+    finally:
+        for path in (tmp_mps, tmp_sol, tmp_mst):
+            if os.path.exists(path):
+                os.unlink(path)
+
+
 def _solve_pulp(
     model: ArrayModel,
     *,
@@ -351,47 +481,71 @@ def _solve_pulp(
     start: dict[int, float] | None,
     threads: int | None,
 ) -> SolveOutcome:
+    """PuLP with HiGHS or CBC; the model build (PuLP's, then the MPS file
+    CBC reads, or HiGHS's copy) counts against ``time_limit``."""
     import pulp
 
     t0 = time.perf_counter()
-    prob, xs = _to_pulp(model)
+    deadline = t0 + time_limit
+    try:
+        prob, xs = _to_pulp(model, deadline)
+    except _OutOfTime:
+        return _no_time(time.perf_counter() - t0)
     if start:
         for j, v in start.items():
             xs[j].setInitialValue(v)
-    log_path = None
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    log = ""
     if backend == "cbc":
         fd, log_path = tempfile.mkstemp(prefix="terrakit-cbc-", suffix=".log")
         os.close(fd)
-        with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled CBC
-            warnings.simplefilter("ignore", DeprecationWarning)
-            solver: Any = pulp.PULP_CBC_CMD(
-                msg=False,
-                timeLimit=max(1, math.ceil(time_limit)),
-                gapRel=mip_gap,
-                warmStart=bool(start),
+        try:
+            solved = _run_cbc(
+                prob,
+                deadline=deadline,
+                mip_gap=mip_gap,
+                seed=seed,
+                warm=bool(start),
                 threads=threads,
-                options=[f"randomSeed {int(seed) + 1}"],
-                logPath=log_path,
+                log_path=log_path,
             )
+            with open(log_path, encoding="utf-8", errors="replace") as fh:
+                log = fh.read()
+        finally:
+            os.unlink(log_path)
+        if not solved:
+            return _no_time(build, {"cbc_stopped": True})
     else:
-        solver = pulp.HiGHS(
+
+        class _HiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined,unused-ignore]
+            """``pulp.HiGHS`` that runs for the time left after PuLP's copy
+            of the model into HiGHS, and not at all when none is left."""
+
+            def actualSolve(self, lp: Any) -> Any:
+                self.createAndConfigureSolver(lp)
+                self.buildSolverModel(lp)
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    lp.solverModel = None  # not run: no bound to read
+                    lp.assignStatus(
+                        pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+                    )
+                    return pulp.LpStatusNotSolved
+                lp.solverModel.setOptionValue("time_limit", float(left))
+                self.callSolver(lp)
+                status, sol_status = self.findSolutionValues(lp)
+                lp.assignStatus(status, sol_status)
+                return status
+
+        solver = _HiGHS(
             msg=False,
             timeLimit=time_limit,
             gapRel=mip_gap,
             threads=threads,
             random_seed=int(seed),
         )
-    build = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    try:
         prob.solve(solver)
-        log = ""
-        if log_path is not None:
-            with open(log_path, encoding="utf-8", errors="replace") as fh:
-                log = fh.read()
-    finally:
-        if log_path is not None:
-            os.unlink(log_path)
     solve = time.perf_counter() - t1
     st = pulp.LpStatus[prob.status]
     sol_st = prob.sol_status
@@ -447,6 +601,7 @@ def _solve_cpsat(
     from ortools.sat.python import cp_model
 
     t0 = time.perf_counter()
+    deadline = t0 + time_limit
     m = cp_model.CpModel()
     lb, ub = model.lb, model.ub
     big = 10**9
@@ -460,11 +615,21 @@ def _solve_cpsat(
     ]
     a, rlo, rhi = model.matrix()
     ind, ptr = a.indices, a.indptr
+    # rows whose coefficients and finite limits are whole numbers need no
+    # scale (most rows): found at once rather than row by row
+    rowof = np.repeat(np.arange(a.shape[0]), np.diff(ptr))
+    frac = np.zeros(a.shape[0], dtype=bool)
+    frac[rowof[a.data != np.round(a.data)]] = True
+    for lim in (rlo, rhi):
+        fin = np.isfinite(lim)
+        frac[fin] |= lim[fin] != np.round(lim[fin])
     for r in range(a.shape[0]):
+        if r % _CLOCK_EVERY == 0 and time.perf_counter() > deadline:
+            return _no_time(time.perf_counter() - t0)
         sl = slice(ptr[r], ptr[r + 1])
         coef = a.data[sl]
         lo, hi = float(rlo[r]), float(rhi[r])
-        s = _int_scale(np.concatenate([coef, [lo, hi]]))
+        s = _int_scale(np.concatenate([coef, [lo, hi]])) if frac[r] else 1.0
         ic = np.round(coef * s).astype(np.int64)
         expr = cp_model.LinearExpr.weighted_sum([xs[j] for j in ind[sl]], ic.tolist())
         ilo = math.ceil(lo * s - 1e-9) if math.isfinite(lo) else None
@@ -484,7 +649,11 @@ def _solve_cpsat(
         for j, v in start.items():
             m.add_hint(xs[j], round(v))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(max(time_limit, 0.01))
+    # the conversion above counts against the limit: CP-SAT gets what is left
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return _no_time(time.perf_counter() - t0)
+    solver.parameters.max_time_in_seconds = float(max(left, 0.01))
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(threads or 2)
     solver.parameters.relative_gap_limit = float(mip_gap)

@@ -259,8 +259,10 @@ class _Pairs:
             ca, cb = cost[nodes, a], cost[nodes, b]
             no_b |= ~np.isfinite(cb)
             no_a |= ~np.isfinite(ca)
+            # the change only where both places are open: a unit barred from
+            # one side is kept off it by no_a / no_b (inf - inf is no change)
             both = np.isfinite(ca) & np.isfinite(cb)
-            delta = np.where(both, cb - ca, 0.0)
+            delta[both] = cb[both] - ca[both]
         vals = np.column_stack([space.activities[nodes], no_b, no_a, delta])
         return nodes, sub, ra, rb, vals
 
@@ -496,9 +498,18 @@ def recombine_cost(
         ca = cost[nodes, a]
         cb = cost[nodes, b]
         # against the cuts' baseline: every unit in ``a`` that may be there
-        now = float(
-            np.where(in_a, ca, cb).sum() - np.where(np.isfinite(ca), ca, cb).sum()
-        )
+        base = np.where(np.isfinite(ca), ca, cb)
+        here = np.where(in_a, ca, cb)
+        if not np.isfinite(base).all():
+            # a unit that may be in neither territory: no cut is admissible
+            # (pairs.trees finds none), so the pair stays as it is
+            now = 0.0
+        elif not np.isfinite(here).all():
+            # units sit where they may not be (infinite cost); every
+            # admissible cut puts each where it may be: an infinite gain
+            now = math.inf
+        else:
+            now = float(here.sum() - base.sum())
         best: tuple[float, np.ndarray, np.ndarray, int] | None = None
         for order, pred, pv, sb, dc in pairs.trees(merged, rng, trees):
             sa = whole - sb
@@ -513,7 +524,7 @@ def recombine_cost(
         if best is None:
             continue
         delta = best[0] - now
-        if delta >= -1e-9 * max(abs(now), 1.0):
+        if not _lower(best[0], now):
             if temperature <= 0:
                 continue
             done = max(
@@ -524,14 +535,26 @@ def recombine_cost(
             if delta <= 0 or temp <= 0 or rng.random() >= np.exp(-delta / temp):
                 continue
         pairs.apply(labels, merged, best[1:], a, b)
-        current += delta
+        if math.isfinite(delta):
+            current += delta
+        else:  # units left a place they may not be: count afresh
+            current = float(cost[rows, labels].sum())
         changed += 1
         if temperature <= 0:
             idle = 0
-        elif current < best_cost - 1e-9 * max(abs(best_cost), 1.0):
+        elif _lower(current, best_cost):
             best_cost, best_labels = current, labels.copy()
             idle = 0
     return (labels if temperature <= 0 else best_labels), changed
+
+
+def _lower(new: float, old: float) -> bool:
+    """``new`` is below ``old`` by more than the rounding of ``old`` (an
+    infinite ``old``, a plan with a unit where it may not be, is beaten by
+    any finite ``new``)."""
+    if not math.isfinite(old):
+        return new < old
+    return new < old - 1e-9 * max(abs(old), 1.0)
 
 
 @numba.njit(cache=True)

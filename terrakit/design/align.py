@@ -219,10 +219,10 @@ def solve(
         Passed to the solver; ``backend`` is the MIP backend (``"highs"``,
         ``"pulp-highs"``, ``"cbc"``, ``"cpsat"``).
     **kw
-        Further keywords for :func:`terrakit.design.mip.solve_mip`, except
-        ``max_iter``: an iteration budget for the heuristic path, which makes
-        its answer independent of machine speed and load (the time limit
-        still applies).
+        Further keywords for :func:`terrakit.design.mip.solve_mip`, and
+        ``max_iter``: an iteration budget for the heuristic path and for the
+        MIP's heuristic start and fallback, which makes their answers
+        independent of machine speed and load (the time limit still applies).
 
     Returns
     -------
@@ -275,7 +275,7 @@ def _solve_path(
         name
         for name, par in inspect.signature(solve_mip).parameters.items()
         if par.kind is inspect.Parameter.KEYWORD_ONLY
-        and name not in ("time_limit", "seed", "backend")
+        and name not in ("time_limit", "seed", "backend", "max_iter")
     ]
     unknown = [k for k in kw if k != "max_iter" and k not in mip_only]
     if unknown:
@@ -338,7 +338,14 @@ def _solve_path(
             notes = [note, *res.info.get("notes", [])]
             res = dataclasses.replace(res, info={**res.info, "notes": notes})
         return res
-    return solve_mip(problem, time_limit=time_limit, seed=seed, backend=backend, **kw)
+    return solve_mip(
+        problem,
+        time_limit=time_limit,
+        seed=seed,
+        backend=backend,
+        max_iter=max_iter,
+        **kw,
+    )
 
 
 #: other spellings ``backend=`` accepts for the MIP backends of
@@ -1018,7 +1025,9 @@ def align(
         the answer no longer depends on machine speed or load, only on
         ``seed``, as long as the time limit does not stop a run before its
         budget (then the status is ``"time_limit"``, with a
-        :class:`TimeLimitWarning`).  Ignored by the exact paths.
+        :class:`TimeLimitWarning`).  The MIP path gives it to its heuristic
+        start and fallback (a MIP stopped by its time limit may still depend on
+        timing); the p-median paths ignore it.
     **kw
         Passed to :func:`build_problem` (``weight``, a numeric column of the
         units; ``travel_model``; ``draws_tolerance``, the ``±`` band of

@@ -79,6 +79,9 @@ DRAWS_NEED_FIXED_CENTERS = (
     '"auto"), which balances on draws with chosen centers'
 )
 
+#: the ways the MIP models contiguity (``solve_mip(contiguity_method=...)``)
+_CONTIGUITY_METHODS = ("auto", "flow", "cuts")
+
 _METHOD = {
     "highs": "mip/highs",
     "pulp-highs": "mip/pulp-highs",
@@ -425,6 +428,7 @@ def solve_mip(
     diagnose: bool = True,
     config: Mapping[str, Any] | None = None,
     heuristic_start: bool | None = None,
+    max_iter: int | None = None,
 ) -> AlignmentResult:
     """Solve a :class:`DesignProblem` exactly (within ``mip_gap``) or to the time limit.
 
@@ -466,6 +470,12 @@ def solve_mip(
         to find (the sample study at ±5 %: none in 480 s without it).
         Connected pieces solved apart (:meth:`DesignProblem.pieces`) each
         get their own start.
+    max_iter
+        Iteration budget of each annealing run of the heuristic that gives
+        the start and the fallback (:func:`~terrakit.design.heuristic.solve_heuristic`).
+        With it, a fixed seed gives the same start and fallback on any
+        machine (when the heuristic's time share does not cut its budget);
+        without it their schedules follow the clock.
 
     Returns
     -------
@@ -474,7 +484,7 @@ def solve_mip(
     Raises
     ------
     SpecificationError
-        From the pre-solve checks.
+        From the pre-solve checks, or an unknown ``contiguity_method``.
     InfeasibleError
         The solver proved infeasibility (the message names the band: one
         that cannot be met on its own, or only together with contiguity);
@@ -493,6 +503,11 @@ def solve_mip(
         when it does not — infeasibility was not proved).
     """
     t_start = time.perf_counter()
+    if contiguity_method not in _CONTIGUITY_METHODS:
+        raise SpecificationError(
+            f"contiguity_method must be one of "
+            f"{', '.join(map(repr, _CONTIGUITY_METHODS))}, got {contiguity_method!r}"
+        )
     if check:
         problem.check()
     method = _METHOD.get(backend)
@@ -535,6 +550,7 @@ def solve_mip(
             diagnose=diagnose,
             config=config,
             heuristic_start=heuristic_start,
+            max_iter=max_iter,
         )
     if heuristic_start is None:
         heuristic_start = problem.contiguity and problem.center_mode == "fixed"
@@ -545,7 +561,7 @@ def solve_mip(
     if start is None and heuristic_start:
         t_h = time.perf_counter()
         start, start_info, first_res = _heuristic_start(
-            problem, 0.25 * time_limit, seed
+            problem, 0.25 * time_limit, seed, max_iter
         )
         first = (first_res, time.perf_counter() - t_h)
     cm = contiguity_method
@@ -562,10 +578,15 @@ def solve_mip(
     out: SolveOutcome
     while True:
         left = time_limit - (time.perf_counter() - t_start)
+        if left <= 0:
+            # the heuristic start and the build used the time: no solve,
+            # the fallback answers as on a time limit
+            out = SolveOutcome("no_solution", None, math.inf, -math.inf, 0.0, 0.0, {})
+            break
         out = solve_model(
             layout.model,
             backend=backend,
-            time_limit=max(left, 0.05),
+            time_limit=left,
             mip_gap=mip_gap,
             seed=seed,
             start=warm,
@@ -623,13 +644,14 @@ def solve_mip(
             # the heuristic gets the time the MIP left, and at least a tenth
             # of the limit, so the call ends near its time limit
             left = max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
-            fallback = _fallback(problem, left, seed)
+            fallback = _fallback(problem, left, seed, max_iter)
         if fallback is not None and fallback.status == "infeasible":
             # neither found a plan in the bands, and neither proved there is
             # none: the heuristic's closest plan, with what it breaks
             broken = "; ".join(fallback.info.get("violations", [])[:3])
             warnings.warn(
-                f"{method} found no feasible alignment within {time_limit:g} s and "
+                f"{method} found no feasible alignment within {time_limit:g} s (it "
+                f"stopped after {seconds:.3g} s) and "
                 "did not prove infeasibility, and the heuristic found none in "
                 f"{left:.3g} s; its closest plan comes back with status "
                 f"'infeasible' and breaks: {broken}. Fix: raise time_limit or "
@@ -640,7 +662,8 @@ def solve_mip(
             return fallback
         if fallback is not None:
             warnings.warn(
-                f"{method} found no feasible alignment within {time_limit:g} s; "
+                f"{method} found no feasible alignment within {time_limit:g} s (it "
+                f"stopped after {seconds:.3g} s); "
                 f"returning the heuristic's answer (run for {left:.3g} s)",
                 TimeLimitWarning,
                 stacklevel=2,
@@ -660,17 +683,25 @@ def solve_mip(
                 )
             return fallback
         raise InfeasibleError(
-            f"{method} found no feasible alignment within {time_limit:g} s and "
+            f"{method} found no feasible alignment within {time_limit:g} s (it "
+            f"stopped after {seconds:.3g} s) and "
             "did not prove infeasibility; raise time_limit or use "
             'solver="heuristic"'
         )
     cols = _decode(layout, out.values, problem.n_units)
+    if out.status != "optimal" and first is not None and start is not None:
+        # a solver that takes the start as a hint only (CP-SAT) may stop at
+        # a worse plan than the start: the start, which meets every band,
+        # stands then (and a fixed seed and max_iter give it back each time)
+        if problem.evaluate(start) < problem.evaluate(cols):
+            cols = np.asarray(start, dtype=np.int64)
+            info["kept_heuristic_start"] = True
     status: Status = "optimal" if out.status == "optimal" else "time_limit"
     if status == "time_limit":
         warnings.warn(
-            f"{method} stopped at the time limit ({time_limit:g} s); returning the "
-            f"best alignment found (objective {problem.evaluate(cols):.6g}, "
-            f"bound {out.bound:.6g})",
+            f"{method} stopped at the time limit ({time_limit:g} s, after "
+            f"{seconds:.3g} s); returning the best alignment found (objective "
+            f"{problem.evaluate(cols):.6g}, bound {out.bound:.6g})",
             TimeLimitWarning,
             stacklevel=2,
         )
@@ -855,20 +886,26 @@ def draw_intervals(problem: DesignProblem, cols: np.ndarray) -> pd.DataFrame | N
 
 
 def _heuristic_start(
-    problem: DesignProblem, time_limit: float, seed: int
+    problem: DesignProblem,
+    time_limit: float,
+    seed: int,
+    max_iter: int | None = None,
 ) -> tuple[np.ndarray | None, dict[str, Any], AlignmentResult | None]:
     """The heuristic's plan as a MIP start, when it meets every band, and
     the heuristic's result itself (its closest plan when it does not)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TimeLimitWarning)
-        res = _fallback(problem, time_limit, seed)
+        res = _fallback(problem, time_limit, seed, max_iter)
     if res is None or res.columns is None or problem.violations(res.columns):
         return None, {"heuristic_start": None}, res
     return np.asarray(res.columns), {"heuristic_start": float(res.objective)}, res
 
 
 def _fallback(
-    problem: DesignProblem, time_limit: float, seed: int
+    problem: DesignProblem,
+    time_limit: float,
+    seed: int,
+    max_iter: int | None = None,
 ) -> AlignmentResult | None:
     try:
         from terrakit.design.heuristic import solve_heuristic
@@ -876,7 +913,7 @@ def _fallback(
         return None
     try:
         res: AlignmentResult = solve_heuristic(
-            problem, time_limit=time_limit, seed=seed
+            problem, time_limit=time_limit, seed=seed, max_iter=max_iter
         )
     except InfeasibleError:
         raise  # the heuristic's balance LP proved it: no alignment exists

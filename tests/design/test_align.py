@@ -956,3 +956,26 @@ def test_duplicated_draw_ids_and_scalar_targets_are_refused(toy_grid_3x3):
         r"indexed by territory or a list of 2 shares .*not float 0.3",
     ):
         build_problem(toy_grid_3x3, targets=0.3, **kw)
+
+
+def test_max_iter_reaches_the_mip_path(toy_grid_3x3, monkeypatch):
+    """align(solver="mip", max_iter=...) dropped max_iter, so the MIP's
+    heuristic start and fallback followed the clock and a fixed seed gave
+    three plans in three calls (QA round 8)."""
+    import terrakit.design.mip as mip
+
+    seen = []
+    real = mip.solve_mip
+
+    def spy(problem, **kw):
+        seen.append(kw.get("max_iter"))
+        return real(problem, **kw)
+
+    monkeypatch.setattr(mip, "solve_mip", spy)
+    align(toy_grid_3x3, balance={"workload": 0.3}, solver="mip", max_iter=50)
+    assert seen == [50]
+    from terrakit.design.align import solve
+
+    with pytest.raises(TypeError) as info:
+        solve(build_problem(toy_grid_3x3), solver="mip", max_iterr=5)
+    assert str(info.value).count("'max_iter'") == 2  # listed once, and suggested

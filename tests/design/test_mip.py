@@ -77,7 +77,8 @@ def test_nothing_found_in_time_says_infeasibility_was_not_proved(
     monkeypatch.setattr(mip, "_fallback", lambda *args: None)
     with pytest.raises(
         InfeasibleError,
-        match=r"found no feasible alignment within 1 s and did not prove "
+        match=r"found no feasible alignment within 1 s \(it stopped after .* s\) "
+        r"and did not prove "
         r'infeasibility; raise time_limit or use solver="heuristic"',
     ):
         solve_mip(grid3x3_problem, time_limit=1)
@@ -255,9 +256,9 @@ def _mip_without_incumbent(monkeypatch, *, sleep: bool) -> list[float]:
     given: list[float] = []
     real = heuristic.solve_heuristic
 
-    def recording(problem, *, time_limit, seed):
+    def recording(problem, *, time_limit, seed, max_iter=None):
         given.append(time_limit)
-        return real(problem, time_limit=time_limit, seed=seed)
+        return real(problem, time_limit=time_limit, seed=seed, max_iter=max_iter)
 
     monkeypatch.setattr(mip, "solve_model", no_incumbent)
     monkeypatch.setattr(heuristic, "solve_heuristic", recording)
@@ -430,7 +431,7 @@ def test_fallback_keeps_the_bound_the_mip_proved(grid3x3_problem, monkeypatch):
     def stopped(*args, **kwargs):
         return SolveOutcome("time_limit", None, math.inf, 13.99, 0.0, 1.0)
 
-    def weak(problem, time_limit, seed):
+    def weak(problem, time_limit, seed, max_iter=None):
         r = solve_heuristic(problem, time_limit=time_limit, seed=seed)
         return dataclasses.replace(r, status="feasible", lower_bound=5.0, gap=0.6)
 
@@ -575,3 +576,114 @@ def test_mip_reports_the_joint_share_of_draws() -> None:
         f"band on draws holds in {good} of 6 draws (need 3; every territory in "
         "band in the same draw)" in res.summary()
     )
+
+
+@pytest.mark.parametrize("method", ["cutz", "Flow", ""])
+def test_unknown_contiguity_method_is_refused(grid3x3_problem, method):
+    """A misspelt contiguity_method is an error naming the choices, not a
+    model without contiguity."""
+    with pytest.raises(SpecificationError, match="'auto', 'flow', 'cuts'"):
+        solve_mip(grid3x3_problem, time_limit=5, contiguity_method=method)
+
+
+@pytest.mark.parametrize("backend", ["pulp-highs", "cbc"])
+def test_pulp_build_counts_against_the_time_limit(
+    grid3x3_problem, backend, monkeypatch
+):
+    """A PuLP model that takes longer to build than the limit is not solved
+    past it: no plan, at once."""
+    import terrakit.design._model as _model
+    from terrakit.design.mip import build_model
+
+    real = _model._to_pulp
+
+    def slow(*args, **kwargs):
+        time.sleep(1.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_model, "_to_pulp", slow)
+    layout = build_model(grid3x3_problem, contiguity_method="flow")
+    t0 = time.perf_counter()
+    out = _model.solve_model(layout.model, backend=backend, time_limit=1.0)
+    assert out.status == "no_solution" and out.values is None
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_cbc_is_stopped_at_the_time_limit(grid3x3_problem, tmp_path, monkeypatch):
+    """A CBC that runs on past its -sec (its root LP, its preprocessing) is
+    killed shortly after the time left: no plan, no hang, no orphan."""
+    import pulp
+
+    import terrakit.design._model as _model
+    from terrakit.design.mip import build_model
+
+    fake = tmp_path / "cbc"
+    fake.write_text("#!/bin/sh\nsleep 6\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(pulp.PULP_CBC_CMD, "pulp_cbc_path", str(fake))
+    layout = build_model(grid3x3_problem, contiguity_method="flow")
+    t0 = time.perf_counter()
+    out = _model.solve_model(layout.model, backend="cbc", time_limit=1.0)
+    assert out.status == "no_solution" and out.values is None
+    assert time.perf_counter() - t0 < 4.0
+
+
+def test_max_iter_reaches_the_heuristic_start_and_fallback(
+    grid3x3_problem, monkeypatch
+):
+    """max_iter goes to every heuristic run of the MIP path (the start and
+    the fallback), so that a fixed seed gives them back each time."""
+    import terrakit.design.heuristic as heuristic
+    import terrakit.design.mip as mip
+    from terrakit.design._model import SolveOutcome
+
+    seen: list[object] = []
+    real = heuristic.solve_heuristic
+
+    def spy(problem, **kwargs):
+        seen.append(kwargs.get("max_iter"))
+        return real(problem, **kwargs)
+
+    monkeypatch.setattr(heuristic, "solve_heuristic", spy)
+    monkeypatch.setattr(
+        mip,
+        "solve_model",
+        lambda *a, **k: SolveOutcome("time_limit", None, math.inf, -math.inf, 0, 0),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        solve_mip(grid3x3_problem, time_limit=2, heuristic_start=True, max_iter=40)
+        solve_mip(grid3x3_problem, time_limit=2, heuristic_start=False, max_iter=40)
+    assert seen == [40, 40]
+
+
+def test_mip_plan_worse_than_the_start_gives_way(grid3x3_problem, monkeypatch):
+    """A solver that takes the start as a hint (CP-SAT) and stops at a worse
+    plan: the heuristic's start, which meets every band, comes back."""
+    import terrakit.design.mip as mip
+    from terrakit.design._model import SolveOutcome
+
+    real_decode = mip._decode
+    worse: list[np.ndarray] = []
+
+    def stopped(model, **kwargs):
+        return SolveOutcome(
+            "time_limit", np.zeros(model.n_cols), 0.0, -math.inf, 0.0, 0.0
+        )
+
+    def decode(layout, values, n):
+        # all x at 0: every unit to the first center, worse than the start
+        cols = real_decode(layout, values, n)
+        worse.append(cols)
+        return cols
+
+    monkeypatch.setattr(mip, "solve_model", stopped)
+    monkeypatch.setattr(mip, "_decode", decode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_mip(grid3x3_problem, time_limit=5, heuristic_start=True, seed=0)
+    start_obj = res.info.get("heuristic_start")
+    assert start_obj is not None and worse
+    assert grid3x3_problem.evaluate(worse[0]) > start_obj
+    assert res.objective == pytest.approx(start_obj)
+    assert res.info.get("kept_heuristic_start") is True

@@ -434,3 +434,58 @@ def test_recombination_with_a_step_budget_says_when_the_clock_stopped_it():
     cut = []
     recombine_bands(start, space, rng, deadline=past, clock_cut=cut)
     assert cut == []
+
+
+def test_max_distance_with_contiguity_raises_no_runtime_warning():
+    """Units that may be in neither territory of a pair (max_distance_km)
+    and a plan with a unit where it may not be: the cost changes are taken
+    on finite entries only (no inf - inf), and the answer is the optimum."""
+    import warnings
+
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    import terrakit as tk
+
+    rng = np.random.default_rng(1)
+    nx, ny, size = 4, 3, 0.2
+    geoms = [
+        box(-84 + x * size, 33 + y * size, -84 + (x + 1) * size, 33 + (y + 1) * size)
+        for y in range(ny)
+        for x in range(nx)
+    ]
+    units = gpd.GeoDataFrame(
+        {
+            "workload": rng.integers(5, 30, nx * ny).astype(float),
+            "sales": rng.integers(50, 300, nx * ny).astype(float),
+        },
+        index=pd.Index([f"U{i:02d}" for i in range(nx * ny)], name="unit_id"),
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+    c = units.geometry.representative_point()
+    pick = rng.choice(nx * ny, 3, replace=False)
+    reps = pd.DataFrame(
+        {
+            "home_lon": c.x.values[pick] + 0.01,
+            "home_lat": c.y.values[pick] + 0.01,
+            "capacity_hours": 1600.0,
+        },
+        index=pd.Index([f"R{i}" for i in range(3)], name="rep_id"),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = tk.design.align(
+            units,
+            reps,
+            balance={"workload": 0.15},
+            contiguity=True,
+            max_distance_km=45,
+            solver="mip",
+            time_limit=20,
+            seed=0,
+        )
+    assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(170755.72, rel=1e-6)
