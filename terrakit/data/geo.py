@@ -29,7 +29,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit.data.validation import check_geometries
+from terrakit.data.validation import check_geometries, check_lonlat_values
 from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 __all__ = [
@@ -226,36 +226,14 @@ def _check_lonlat_values(
     table: str,
     columns: tuple[str, str],
 ) -> None:
-    """Raise if a lon/lat is NaN, infinite or outside [-180, 180] × [-90, 90]."""
-    rows = pd.RangeIndex(len(lon)) if labels is None else pd.Index(labels)
-    for col, vals, lim in ((columns[0], lon, 180.0), (columns[1], lat, 90.0)):
-        name = "longitude" if lim == 180.0 else "latitude"
-        nan = ~np.isfinite(vals)
-        if nan.any():
-            raise DataValidationError(
-                table,
-                col,
-                f"{int(nan.sum())} points have a missing (NaN) or infinite {name}",
-                rows=[f"row {i}" for i in np.flatnonzero(nan)]
-                if labels is None
-                else list(rows[nan]),
-                n_bad=int(nan.sum()),
-                fix="geocode these points or drop them",
-            )
-        out = np.abs(vals) > lim
-        if out.any():
-            raise DataValidationError(
-                table,
-                col,
-                f"{int(out.sum())} {name}s outside [-{lim:g}, {lim:g}] "
-                f"(e.g. {vals[out][0]:g}); coordinates must be WGS84 degrees",
-                rows=[f"row {i}" for i in np.flatnonzero(out)]
-                if labels is None
-                else list(rows[out]),
-                n_bad=int(out.sum()),
-                fix="convert projected coordinates to lon/lat degrees, or check "
-                "whether lon and lat are swapped",
-            )
+    """:func:`~terrakit.data.validation.check_lonlat_values` with the points'
+    labels, or ``row i`` when they have none."""
+    rows = (
+        pd.Index([f"row {i}" for i in range(len(lon))])
+        if labels is None
+        else pd.Index(labels)
+    )
+    check_lonlat_values(lon, lat, table, columns, rows)
 
 
 def _points(obj: PointsLike) -> tuple[pd.Index | None, np.ndarray, np.ndarray]:

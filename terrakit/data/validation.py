@@ -361,26 +361,42 @@ def _negative_fix(table: str, col: str) -> str:
 
 
 def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
-    for col, lim in ((lon, 180.0), (lat, 90.0)):
-        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-        nan = np.isnan(vals)
-        if nan.any():
+    values = [
+        pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in (lon, lat)
+    ]
+    check_lonlat_values(values[0], values[1], table, (lon, lat), df.index)
+
+
+def check_lonlat_values(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    table: str,
+    columns: tuple[str, str],
+    rows: pd.Index,
+) -> None:
+    """Raise if a lon/lat is missing, infinite or outside [-180, 180] ×
+    [-90, 90] (``rows``: the points' labels, named in the error)."""
+    for col, vals, lim in ((columns[0], lon, 180.0), (columns[1], lat, 90.0)):
+        vals = np.asarray(vals, dtype=float)
+        bad = ~np.isfinite(vals)
+        if bad.any():
             raise DataValidationError(
                 table,
                 col,
-                f"{int(nan.sum())} coordinates are missing or not numbers",
-                rows=_ids(df.index[nan]),
-                n_bad=int(nan.sum()),
+                f"{int(bad.sum())} coordinates are missing, infinite or not numbers",
+                rows=_ids(rows[bad]),
+                n_bad=int(bad.sum()),
                 fix="geocode these rows or drop them",
             )
         out = np.abs(vals) > lim
         if out.any():
+            name = "longitude" if lim == 180.0 else "latitude"
             raise DataValidationError(
                 table,
                 col,
-                f"{int(out.sum())} values outside [-{lim:g}, {lim:g}] "
+                f"{int(out.sum())} {name}s outside [-{lim:g}, {lim:g}] "
                 f"(e.g. {vals[out][0]:g}); coordinates must be WGS84 degrees",
-                rows=_ids(df.index[out]),
+                rows=_ids(rows[out]),
                 n_bad=int(out.sum()),
                 fix="convert projected coordinates to lon/lat degrees, or check "
                 "whether lon and lat are swapped",

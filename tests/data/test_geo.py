@@ -387,8 +387,8 @@ def test_points_with_nan_or_out_of_range_coordinates_are_named():
     ):
         with pytest.raises(
             DataValidationError,
-            match=r"points\.lon: 1 points have a missing \(NaN\) or infinite "
-            r"longitude \(rows: 'b'\)",
+            match=r"points\.lon: 1 coordinates are missing, infinite or not "
+            r"numbers \(rows: 'b'\)",
         ):
             call()
     with pytest.raises(
