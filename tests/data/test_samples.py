@@ -183,20 +183,9 @@ def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
 
 def test_installed_package_builds_into_cache(tmp_path: Path, monkeypatch) -> None:
     """Without data/samples (a wheel install) the sample is built into the cache."""
-    import shutil
-
     from terrakit.data import samples
 
-    built: list[Path] = []
-
-    def fake_build(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
-        built.append(Path(out_dir))
-        shutil.copytree(COMMITTED, out_dir, dirs_exist_ok=True)
-        return {}
-
-    monkeypatch.setattr(samples, "sample_dir", lambda name: tmp_path / "missing")
-    monkeypatch.setattr(samples, "build_southeast", fake_build)
-    monkeypatch.setenv("TERRAKIT_CACHE_DIR", str(tmp_path / "cache"))
+    built = _installed(tmp_path, monkeypatch)
     study = samples.load_sample("southeast")
     assert len(built) == 1
     assert (tmp_path / "cache" / "samples" / "southeast" / "units.gpkg").exists()
