@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from terrakit.exceptions import TerrakitWarning
+
 __all__ = ["ArrayModel", "SolveOutcome", "solve_model"]
 
 
@@ -233,6 +235,21 @@ def _solve_highs_once(
     # kError (e.g. threads clashing with HiGHS's running scheduler) leaves
     # mip_dual_bound at 0.0, which is no bound
     run_ok = h.run() != highspy.HighsStatus.kError
+    threads_note = None
+    if not run_ok and threads is not None:
+        # HiGHS fixes its thread count when its scheduler first starts in a
+        # process; another count later is an error, not a setting (the run
+        # did nothing).  Run again with the scheduler's own count.
+        threads_note = (
+            f"threads={int(threads)} was not applied: HiGHS's scheduler in this "
+            "process already runs with the thread count of its first run "
+            "(threads only applies to a process's first HiGHS run)"
+        )
+        warnings.warn(threads_note, TerrakitWarning, stacklevel=4)
+        h.setOptionValue("threads", 0)
+        left = time_limit - (time.perf_counter() - t0)
+        h.setOptionValue("time_limit", float(max(left, 0.01)))
+        run_ok = h.run() != highspy.HighsStatus.kError
     solve = time.perf_counter() - t1
     st = h.getModelStatus()
     info = h.getInfo()
@@ -263,6 +280,8 @@ def _solve_highs_once(
     else:
         status = "no_solution"
     extra: dict[str, Any] = {"nodes": int(getattr(info, "mip_node_count", 0) or 0)}
+    if threads_note is not None:
+        extra["threads_ignored"] = threads_note
     if relax and st == ms.kOptimal:
         extra.update(extra_relax)
     return SolveOutcome(status, values, obj, bound, build, solve, extra)

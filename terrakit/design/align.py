@@ -442,6 +442,43 @@ def _closest_numeric(units: pd.DataFrame, name: Any) -> list[str]:
     return difflib.get_close_matches(str(name), cols, n=len(cols), cutoff=0.0)
 
 
+def _split_keywords(kw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``align``'s extra keywords: those of :func:`build_problem`, and the
+    MIP's own settings (keyword-only parameters of
+    :func:`~terrakit.design.mip.solve_mip` that ``align`` does not take
+    itself); anything else is a ``TypeError`` naming what is taken (it was
+    "build_problem() got an unexpected keyword argument", a function the
+    caller never called, even for ``threads``)."""
+    import inspect
+
+    from terrakit._runargs import did_you_mean
+    from terrakit.design.mip import solve_mip
+
+    own = set(inspect.signature(align).parameters)
+    build = [
+        n
+        for n, p in inspect.signature(build_problem).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in own
+    ]
+    mip = [
+        n
+        for n, p in inspect.signature(solve_mip).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in own
+    ]
+    unknown = [k for k in kw if k not in build and k not in mip]
+    if unknown:
+        known = sorted(own - {"study_or_units", "reps", "kw"}) + build + mip
+        raise TypeError(
+            f"align() got unknown keyword(s) {unknown}; besides its own "
+            f"parameters it takes build_problem's {build} and the MIP's {mip}"
+            + did_you_mean(unknown, known)
+        )
+    return (
+        {k: v for k, v in kw.items() if k in build},
+        {k: v for k, v in kw.items() if k in mip},
+    )
+
+
 def _check_max_iter(max_iter: Any) -> None:
     """``max_iter`` is ``None`` or a whole number ≥ 1; a clear error otherwise."""
     if max_iter is not None and not is_count(max_iter):
@@ -1032,7 +1069,10 @@ def align(
         Passed to :func:`build_problem` (``weight``, a numeric column of the
         units; ``travel_model``; ``draws_tolerance``, the ``±`` band of
         ``balance_on_draws``, a number in ``[0, 1)``; ``adjacency``,
-        ``candidates``).
+        ``candidates``), or, for the MIP's own settings (``threads``,
+        ``mip_gap``, ``contiguity_method`` ...), to
+        :func:`terrakit.design.mip.solve_mip` through :func:`solve`.  Any
+        other keyword is a ``TypeError`` that lists the ones taken.
 
     Returns
     -------
@@ -1074,6 +1114,7 @@ def align(
     """
     t0 = time.perf_counter()
     _check_max_iter(max_iter)
+    kw, mip_kw = _split_keywords(kw)
     units, reps = _tables(study_or_units, reps)
     problem = build_problem(
         units,
@@ -1103,6 +1144,7 @@ def align(
         seed=seed,
         backend=backend,
         **({} if max_iter is None else {"max_iter": max_iter}),
+        **mip_kw,
     )
     if progress:
         print(f"terrakit.design: {res.status} in {res.seconds:.1f} s", flush=True)
@@ -1132,6 +1174,12 @@ def align(
         "backend": backend,
         "time_limit": time_limit,
         "max_iter": max_iter,
+        # the MIP's own settings given to align (scalars; a start is a plan)
+        "mip": {
+            k: (v if isinstance(v, (bool, int, float, str)) or v is None else "given")
+            for k, v in mip_kw.items()
+        }
+        or None,
         # the build_problem settings that change the answer
         "weight": kw.get("weight"),
         "draws_tolerance": None

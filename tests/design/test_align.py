@@ -979,3 +979,40 @@ def test_max_iter_reaches_the_mip_path(toy_grid_3x3, monkeypatch):
     with pytest.raises(TypeError) as info:
         solve(build_problem(toy_grid_3x3), solver="mip", max_iterr=5)
     assert str(info.value).count("'max_iter'") == 2  # listed once, and suggested
+
+
+def test_align_passes_mip_settings_and_names_unknown_keywords(
+    toy_grid_3x3, monkeypatch
+):
+    """align(threads=1) failed with "build_problem() got an unexpected keyword
+    argument 'threads'", a function the caller never called; the MIP's own
+    settings now reach solve_mip (and the provenance), and an unknown keyword
+    lists what align takes, with the close name."""
+    import functools
+
+    import terrakit.design.mip as mip
+
+    seen = []
+    real = mip.solve_mip
+
+    @functools.wraps(real)  # keeps solve_mip's signature, which align reads
+    def spy(problem, **kw):
+        seen.append({k: kw.get(k) for k in ("threads", "mip_gap")})
+        return real(problem, **kw)
+
+    monkeypatch.setattr(mip, "solve_mip", spy)
+    res = align(
+        toy_grid_3x3,
+        balance={"workload": 0.3},
+        solver="mip",
+        threads=1,
+        mip_gap=0.01,
+        weight="workload",
+    )
+    assert seen == [{"threads": 1, "mip_gap": 0.01}]
+    assert res.alignment.provenance["config"]["mip"] == {"threads": 1, "mip_gap": 0.01}
+    with pytest.raises(TypeError) as info:
+        align(toy_grid_3x3, threadz=2)
+    msg = str(info.value)
+    assert msg.startswith("align() got unknown keyword(s) ['threadz']")
+    assert "did you mean 'threads' for 'threadz'?" in msg and "'weight'" in msg
