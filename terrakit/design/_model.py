@@ -240,15 +240,7 @@ def _solve_highs_once(
         # HiGHS fixes its thread count when its scheduler first starts in a
         # process; another count later is an error, not a setting (the run
         # did nothing).  Run again with the scheduler's own count.
-        threads_note = (
-            f"threads={int(threads)} was not applied: HiGHS's scheduler in this "
-            "process already runs with the thread count of its first run "
-            "(threads only applies to a process's first HiGHS run)"
-        )
-        warnings.warn(threads_note, TerrakitWarning, stacklevel=4)
-        h.setOptionValue("threads", 0)
-        left = time_limit - (time.perf_counter() - t0)
-        h.setOptionValue("time_limit", float(max(left, 0.01)))
+        threads_note = _threads_not_applied(h, threads, t0 + time_limit)
         run_ok = h.run() != highspy.HighsStatus.kError
     solve = time.perf_counter() - t1
     st = h.getModelStatus()
@@ -285,6 +277,25 @@ def _solve_highs_once(
     if relax and st == ms.kOptimal:
         extra.update(extra_relax)
     return SolveOutcome(status, values, obj, bound, build, solve, extra)
+
+
+def _threads_not_applied(h: Any, threads: int, deadline: float) -> str:
+    """Warn that ``threads`` could not be applied and set ``h`` up to run
+    again with the running scheduler's count until ``deadline``.
+
+    HiGHS fixes its thread count when its scheduler first starts in a
+    process; a run asking for another count later returns an error and does
+    nothing (the MIP took that for "no feasible alignment").
+    """
+    note = (
+        f"threads={int(threads)} was not applied: HiGHS's scheduler in this "
+        "process already runs with the thread count of its first run "
+        "(threads only applies to a process's first HiGHS run)"
+    )
+    warnings.warn(note, TerrakitWarning, stacklevel=5)
+    h.setOptionValue("threads", 0)
+    h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.01)))
+    return note
 
 
 # -- PuLP (HiGHS or CBC) ------------------------------------------------------
@@ -536,6 +547,7 @@ def _solve_pulp(
         if not solved:
             return _no_time(build, {"cbc_stopped": True})
     else:
+        import highspy
 
         class _HiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined,unused-ignore]
             """``pulp.HiGHS`` that runs for the time left after PuLP's copy
@@ -553,6 +565,12 @@ def _solve_pulp(
                     return pulp.LpStatusNotSolved
                 lp.solverModel.setOptionValue("time_limit", float(left))
                 self.callSolver(lp)
+                ms = lp.solverModel.getModelStatus()
+                if threads is not None and ms == highspy.HighsModelStatus.kNotset:
+                    # the run returned an error: threads clashing with the
+                    # scheduler HiGHS already runs in this process
+                    _threads_not_applied(lp.solverModel, threads, deadline)
+                    self.callSolver(lp)
                 status, sol_status = self.findSolutionValues(lp)
                 lp.assignStatus(status, sol_status)
                 return status

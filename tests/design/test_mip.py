@@ -689,7 +689,10 @@ def test_mip_plan_worse_than_the_start_gives_way(grid3x3_problem, monkeypatch):
     assert res.info.get("kept_heuristic_start") is True
 
 
-def test_threads_after_the_scheduler_started_is_said_not_a_failure(grid3x3_problem):
+@pytest.mark.parametrize("backend", ["highs", "pulp-highs"])
+def test_threads_after_the_scheduler_started_is_said_not_a_failure(
+    grid3x3_problem, backend
+):
     """HiGHS fixes its thread count when its scheduler first starts in a
     process; a later run asking for another count returned an error that the
     MIP took for 'no feasible alignment' and fell back to the heuristic.  It
@@ -699,6 +702,6 @@ def test_threads_after_the_scheduler_started_is_said_not_a_failure(grid3x3_probl
 
     solve_mip(grid3x3_problem, time_limit=10)  # the scheduler is running now
     with pytest.warns(TerrakitWarning, match=r"threads=7 was not applied"):
-        res = solve_mip(grid3x3_problem, time_limit=10, threads=7)
-    assert res.status == "optimal" and res.method == "mip/highs"
+        res = solve_mip(grid3x3_problem, time_limit=10, threads=7, backend=backend)
+    assert res.status == "optimal" and res.method == f"mip/{backend}"
     assert res.objective == pytest.approx(14.0)
