@@ -94,7 +94,12 @@ class ProvenanceRecord(Mapping[str, Any]):
     __slots__ = ("_data",)
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = copy.deepcopy(dict(data or {}))
+        if isinstance(data, ProvenanceRecord):
+            # read-only on both sides: sharing is safe (``dict(data)`` would
+            # deep-copy every value only for the line below to copy it again)
+            self._data: dict[str, Any] = data._data
+        else:
+            self._data = copy.deepcopy(dict(data or {}))
 
     def __getitem__(self, key: str) -> Any:
         return copy.deepcopy(self._data[key])

@@ -104,6 +104,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from terrakit._runargs import is_count
 from terrakit.exceptions import TerrakitWarning
 
 __all__ = [
@@ -643,15 +644,13 @@ def check_seed(seed: Any, where: str) -> int:
     -------
     int
     """
-    ok = not isinstance(seed, (bool, np.bool_)) and (
-        isinstance(seed, (int, np.integer))
-        or (
-            isinstance(seed, (float, np.floating))
-            and math.isfinite(seed)
-            and float(seed).is_integer()
-        )
-    )
-    if not ok or seed < 0:
+    if (
+        isinstance(seed, (float, np.floating))
+        and math.isfinite(seed)
+        and float(seed).is_integer()
+    ):
+        seed = int(seed)
+    if not is_count(seed, low=0):
         raise ValueError(
             f"{where}: seed must be a whole number >= 0 (numpy seeds cannot be "
             f"negative or fractional), got {seed!r}; the committed sample uses "
