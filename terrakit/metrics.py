@@ -770,20 +770,10 @@ def contiguity(
     al = _alignment(units, alignment)
     labels = _labels(u.index, al)
     terr = _territory_order(labels)
-    adj = build_adjacency(u) if adjacency is None else adjacency
-    pos = adj.ids.get_indexer(u.index)
-    if (pos < 0).any() or len(adj.ids) != len(u):
-        missing = u.index[pos < 0]
-        raise DataValidationError(
-            "adjacency",
-            "unit_id",
-            f"the adjacency has {len(adj.ids)} units, the table {len(u)}; "
-            f"{len(missing)} units of the table are not in it",
-            rows=list(missing),
-            n_bad=len(missing),
-            fix="build the adjacency from the same units table",
-        )
-    m = adj.matrix[pos][:, pos]
+    if adjacency is None:
+        m = build_adjacency(u).on_units(u.index).matrix
+    else:
+        m = adjacency.on_units(u.index).matrix
     lab = labels.to_numpy()
     # keep only edges inside a territory, then count components per territory
     coo = sp.coo_array(m)

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from shapely.geometry import Point
 
 from terrakit import metrics
@@ -175,8 +176,21 @@ def test_contiguity_rook_vs_queen_corner_touch(toy_grid_3x3):
 
 def test_contiguity_rejects_foreign_adjacency(toy_grid_3x3, current):
     adj = adjacency(toy_grid_3x3.units.iloc[:4])
-    with pytest.raises(DataValidationError, match="5 units of the table are not in"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"the adjacency has 4 units, the units table 9: 5 units of the units "
+        r"table are not in it \('",
+    ):
         metrics.contiguity(toy_grid_3x3, current, adj)
+    bigger = adjacency(toy_grid_3x3.units).with_links([])
+    more = type(bigger)(
+        bigger.ids.append(pd.Index(["extra"])),
+        sp.block_diag([bigger.matrix, sp.csr_array((1, 1))], format="csr"),
+    )
+    with pytest.raises(
+        DataValidationError, match=r"1 of its units is not in the units table \('extra'\)"
+    ):
+        metrics.contiguity(toy_grid_3x3, current, more)
 
 
 # -- disruption ----------------------------------------------------------------

@@ -831,6 +831,59 @@ class Adjacency:
             )
         return Adjacency(sel, self.matrix[pos][:, pos], kind=self.kind)
 
+    def on_units(
+        self,
+        ids: Iterable[Hashable],
+        *,
+        name: str = "the units table",
+        fix: str = "build the adjacency from the same units table "
+        "(terrakit.data.geo.adjacency(units))",
+    ) -> Adjacency:
+        """The graph over exactly ``ids``, in their order.
+
+        Unlike :meth:`subgraph`, the adjacency must hold no other unit: a graph
+        built on another table (a unit more, a unit fewer, renamed ids) is refused,
+        naming the ids on each side. ``name`` says what ``ids`` come from in the
+        message (``"the study"``).
+
+        Raises
+        ------
+        DataValidationError
+            When ``ids`` and the adjacency's nodes differ.
+        """
+        sel = pd.Index(list(ids))
+        extra = self.ids.difference(sel, sort=False)
+        missing = sel.difference(self.ids, sort=False)
+        if len(extra) or len(missing):
+
+            def _some(ix: pd.Index) -> str:
+                shown = ", ".join(map(repr, list(ix[:5])))
+                return shown + (f" and {len(ix) - 5} more" if len(ix) > 5 else "")
+
+            parts = []
+            if len(extra):
+                parts.append(
+                    f"{len(extra)} of its units "
+                    f"{'is' if len(extra) == 1 else 'are'} not in {name} "
+                    f"({_some(extra)})"
+                )
+            if len(missing):
+                parts.append(
+                    f"{len(missing)} {'unit' if len(missing) == 1 else 'units'} of "
+                    f"{name} {'is' if len(missing) == 1 else 'are'} not in it "
+                    f"({_some(missing)})"
+                )
+            raise DataValidationError(
+                "adjacency",
+                "unit_id",
+                f"the adjacency has {self.n_units} units, {name} {len(sel)}: "
+                + "; ".join(parts),
+                fix=fix,
+            )
+        if self.ids.equals(sel):
+            return self
+        return self.subgraph(sel)
+
     def with_links(self, pairs: Iterable[tuple[Hashable, Hashable]]) -> Adjacency:
         """A new graph with extra edges (e.g. ferry or bridge links to islands)."""
         pairs = list(pairs)

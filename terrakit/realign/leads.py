@@ -287,32 +287,12 @@ def _check_adjacency(adjacency: Any, units: gpd.GeoDataFrame) -> None:
             f"terrakit.data.geo.adjacency(study.units)), got "
             f"{type(adjacency).__name__}"
         )
-    ids = pd.Index(adjacency.ids)
-    extra = ids.difference(units.index, sort=False)
-    missing = units.index.difference(ids, sort=False)
-    if len(extra) or len(missing):
-
-        def _some(ix: pd.Index) -> str:
-            shown = ", ".join(map(repr, list(ix[:5])))
-            return shown + (f" and {len(ix) - 5} more" if len(ix) > 5 else "")
-
-        parts = []
-        if len(extra):
-            parts.append(
-                f"{len(extra)} of its units are not in the study ({_some(extra)})"
-            )
-        if len(missing):
-            parts.append(
-                f"{len(missing)} of the study's units are not in it ({_some(missing)})"
-            )
-        raise DataValidationError(
-            "adjacency",
-            "unit_id",
-            f"the adjacency has {len(ids)} units, the study {len(units)}: "
-            + "; ".join(parts),
-            fix="build the adjacency from the study's units "
-            "(terrakit.data.geo.adjacency(study.units)) or leave adjacency=None",
-        )
+    adjacency.on_units(
+        units.index,
+        name="the study",
+        fix="build the adjacency from the study's units "
+        "(terrakit.data.geo.adjacency(study.units)) or leave adjacency=None",
+    )
 
 
 def _pick_unit(

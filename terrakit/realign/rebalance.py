@@ -264,14 +264,13 @@ def _adjacency_matrix(units: Any, adjacency: Any) -> sp.csr_matrix:
         adj = geo.adjacency(units, warn=False)
         return sp.csr_matrix(adj.matrix, dtype=float)
     if hasattr(adjacency, "matrix") and hasattr(adjacency, "ids"):
-        pos = pd.Index(adjacency.ids).get_indexer(units.index)
-        if (pos < 0).any() or len(adjacency.ids) != len(units):
-            raise SpecificationError(
-                f"the adjacency has {len(adjacency.ids)} units, the study "
-                f"{len(units)}; build it from the study's units"
-            )
-        m = sp.csr_matrix(adjacency.matrix, dtype=float)
-        return sp.csr_matrix(m[pos][:, pos])
+        on = adjacency.on_units(
+            units.index,
+            name="the study",
+            fix="build it from the study's units "
+            "(terrakit.data.geo.adjacency(study.units))",
+        )
+        return sp.csr_matrix(on.matrix, dtype=float)
     m = sp.csr_matrix(adjacency, dtype=float)
     if m.shape != (len(units), len(units)):
         raise SpecificationError(

@@ -173,16 +173,12 @@ class EditorState:
         self.adjacency = adjacency
         self._adj_matrix: sp.csr_array | None = None
         if adjacency is not None:
-            pos = adjacency.ids.get_indexer(self.unit_ids)
-            if (pos < 0).any() or len(adjacency.ids) != len(self.unit_ids):
-                raise DataValidationError(
-                    "adjacency",
-                    "unit_id",
-                    "the adjacency is not built on the same units",
-                    rows=list(self.unit_ids[pos < 0]),
+            m = sp.csr_array(
+                adjacency.on_units(
+                    self.unit_ids,
                     fix="build it with terrakit.data.geo.adjacency(units)",
-                )
-            m = sp.csr_array(adjacency.matrix)[pos][:, pos]
+                ).matrix
+            )
             self._adj_matrix = sp.csr_array(sp.triu(m, k=1))
         self._alignment: Alignment | None = None
         self._pos = pd.Series(np.arange(len(self.unit_ids)), index=self.unit_ids)

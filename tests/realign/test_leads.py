@@ -292,7 +292,7 @@ def test_an_adjacency_of_other_units_is_refused(grid6x4, make_grid, lead_at):
     smaller = adjacency(grid6x4.units.drop(index=["c2r0"]))
     with pytest.raises(
         DataValidationError,
-        match=re.escape("1 of the study's units are not in it ('c2r0')"),
+        match=re.escape("1 unit of the study is not in it ('c2r0')"),
     ):
         assign_leads(leads, grid6x4, rules=["territory", "capacity"], adjacency=smaller)
     same = adjacency(grid6x4.units)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import time
 import warnings
 from typing import Any
@@ -746,3 +747,20 @@ def test_mip_without_contiguity_is_not_stuck_in_the_candidate_pairs(
         assert [(r["hops"], r["pairs"]) for r in mips] == [(math.inf, 5180)]
     else:
         assert len(mips) > 1 and mips[-1]["hops"] > 2
+
+
+def test_adjacency_on_other_units_names_them(strip: Study) -> None:
+    """An adjacency built on another table was refused without saying which units
+    differ; it now names them on each side (the check all graph users share)."""
+    from terrakit.data.geo import adjacency
+    from terrakit.exceptions import DataValidationError
+
+    fewer = adjacency(strip.units.drop(index=["c3r1"]))
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "the adjacency has 7 units, the study 8: 1 unit of the study is not in it "
+            "('c3r1')"
+        ),
+    ):
+        rebalance(strip, balance={"workload": 0.0}, adjacency=fewer, time_limit=5)
