@@ -188,7 +188,8 @@ def test_contiguity_rejects_foreign_adjacency(toy_grid_3x3, current):
         sp.block_diag([bigger.matrix, sp.csr_array((1, 1))], format="csr"),
     )
     with pytest.raises(
-        DataValidationError, match=r"1 of its units is not in the units table \('extra'\)"
+        DataValidationError,
+        match=r"1 of its units is not in the units table \('extra'\)",
     ):
         metrics.contiguity(toy_grid_3x3, current, more)
 
