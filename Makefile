@@ -11,7 +11,7 @@ CONFIG ?= data/samples/southeast/study.toml
 JOBS   ?= 2
 LINTED := terrakit tests $(wildcard benchmarks scripts notebooks)
 
-.PHONY: demo study test test-fast test-slow lint format notebooks samples clean help
+.PHONY: demo study test test-slow lint format notebooks samples clean help
 
 help:
 	@echo "make demo    - install terrakit with all extras into .venv and run the sample study into $(OUT)/"
@@ -19,6 +19,7 @@ help:
 	@echo "make test    - install into .venv if needed and run the whole test suite (pytest + nbval notebooks)"
 	@echo "make lint    - ruff + mypy"
 	@echo "make samples - rebuild data/samples/ deterministically"
+	@echo "make notebooks - re-run the curated notebooks in full mode and store their outputs"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
+
+notebooks: $(STAMP)
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python scripts/run_notebooks.py
 
 samples: $(STAMP)
 	$(BIN)/python scripts/build_samples.py
