@@ -220,9 +220,10 @@ def solve(
         ``"pulp-highs"``, ``"cbc"``, ``"cpsat"``).
     **kw
         Further keywords for :func:`terrakit.design.mip.solve_mip`, and
-        ``max_iter``: an iteration budget for the heuristic path and for the
-        MIP's heuristic start and fallback, which makes their answers
-        independent of machine speed and load (the time limit still applies).
+        ``max_iter``: an iteration budget for the heuristic path, the
+        capacitated p-median path and the MIP's heuristic start and fallback,
+        which makes their answers independent of machine speed and load (the
+        time limit still applies; the uncapacitated p-median path ignores it).
 
     Returns
     -------
@@ -314,7 +315,11 @@ def _solve_path(
         return solve_pmedian(problem, time_limit=time_limit, seed=seed, backend=backend)
     if path == "capacitated":
         return solve_capacitated(
-            problem, time_limit=time_limit, seed=seed, backend=backend
+            problem,
+            time_limit=time_limit,
+            seed=seed,
+            backend=backend,
+            max_iter=max_iter,
         )
     if path == "heuristic":
         heur = _heuristic()
@@ -1064,7 +1069,8 @@ def align(
         budget (then the status is ``"time_limit"``, with a
         :class:`TimeLimitWarning`).  The MIP path gives it to its heuristic
         start and fallback (a MIP stopped by its time limit may still depend on
-        timing); the p-median paths ignore it.
+        timing). The capacitated p-median path uses it for its searches and
+        its Lagrangian bound; the uncapacitated p-median path ignores it.
     **kw
         Passed to :func:`build_problem` (``weight``, a numeric column of the
         units; ``travel_model``; ``draws_tolerance``, the ``±`` band of

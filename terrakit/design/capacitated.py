@@ -77,6 +77,7 @@ def is_capacitated_pmedian(problem: DesignProblem) -> bool:
         or problem.draws is not None
         or problem.objective not in ("compactness", "travel")
         or problem.locked
+        or problem.budgets
         or len(problem.banded) != 1
     ):
         return False
@@ -105,6 +106,7 @@ def solve_capacitated(
     time_limit: float = 60.0,
     seed: int = 0,
     backend: str = "highs",
+    max_iter: int | None = None,
 ) -> AlignmentResult:
     """Solve a CPMP-shaped :class:`DesignProblem` (see the module doc).
 
@@ -119,13 +121,27 @@ def solve_capacitated(
         Seed of the local search's random choices.
     backend
         MIP backend for the fallback when no capacity-feasible start is found.
+    max_iter
+        Optional iteration budget: each local search stops after
+        ``max_iter`` rounds without improvement and the Lagrangian after
+        ``max_iter`` subgradient steps, instead of at shares of the time
+        limit, and the reduced MIP is gated on ``time_limit`` rather than on
+        the time left.  A fixed seed then gives the same answer on any
+        machine, as long as the time limit stops none of these steps first
+        (then the status is ``"time_limit"``, with a warning).
 
     Returns
     -------
     AlignmentResult
         ``method="cpmp-ils+lagrangian"`` (``+mip/highs`` when the reduced MIP
         ran); ``status="optimal"`` when the bound meets the incumbent or the
-        reduced MIP closes.
+        reduced MIP closes (with integral costs the bound is then rounded up
+        to the objective); otherwise ``"time_limit"`` (with a
+        ``TimeLimitWarning``), or ``"feasible"`` with ``max_iter`` when the
+        clock stopped no step.  ``info["cut_by_clock"]``: whether the clock
+        stopped a step, so that the answer depends on timing (without
+        ``max_iter``, an unproven run's last local search always runs to
+        the time limit).
     """
     from terrakit.design._cpmp import (
         cpmp_mip,
@@ -158,9 +174,18 @@ def solve_capacitated(
         return ub - lb < (1.0 - 1e-9 if integral else 1e-7 * max(1.0, abs(ub)))
 
     info: dict[str, Any] = {}
+    budgeted = max_iter is not None
+    cut: list[str] = []  # the steps the clock stopped
+
+    def clock(step: str, limit: float) -> None:
+        if time.perf_counter() >= limit:
+            cut.append(step)
+
     # 1. start: uncapacitated p-median centers, assignment repaired
     nb = _neighbours(c, NEIGHBOURS)
-    open0, _ = interchange(c, greedy(c, k), deadline=t0 + 0.05 * time_limit)
+    start_deadline = deadline if budgeted else t0 + 0.05 * time_limit
+    open0, _ = interchange(c, greedy(c, k), deadline=start_deadline)
+    clock("start", start_deadline)
     centers = np.asarray(open0, dtype=np.int64)
     pos, ub = repair_assignment(
         c[:, centers], d, q, np.argmin(c[:, centers], axis=1), nb=None
@@ -178,21 +203,24 @@ def solve_capacitated(
             seed=seed,
             backend=backend,
             check=False,
+            max_iter=max_iter,
         )
     info["start_value"] = ub
     # 2. iterated local search
+    ils_deadline = deadline if budgeted else t0 + 0.4 * time_limit
     centers, pos, ub, rounds = iterated_swaps(
         c,
         d,
         q,
         centers,
         pos,
-        deadline=t0 + 0.4 * time_limit,
+        deadline=ils_deadline,
         seed=seed,
         width=WIDTH,
         nb=nb,
-        stall=50 + 2 * k,
+        stall=50 + 2 * k if max_iter is None else min(50 + 2 * k, max_iter),
     )
+    clock("local search", ils_deadline)
     info["ils_rounds"] = rounds
     info["ils_seconds"] = time.perf_counter() - t0
     # 3. Lagrangian bound, subgradient steps towards the incumbent
@@ -204,6 +232,8 @@ def solve_capacitated(
         max(time.perf_counter() + 0.1 * time_limit, t0 + 0.6 * time_limit),
         deadline - 0.05 * time_limit,
     )
+    if budgeted:
+        lag_deadline = deadline - 0.05 * time_limit
     while True:
         it += 1
         val, _s, items, _rho, _ex = lagrangian(c, d, q, k, u, exact=exact)
@@ -214,7 +244,12 @@ def solve_capacitated(
             if stall >= 20:
                 lam, stall = lam / 2, 0
         history.append(lb)
-        if closed(ub, lb) or lam < 1e-3 or time.perf_counter() > lag_deadline:
+        if closed(ub, lb) or lam < 1e-3:
+            break
+        if max_iter is not None and it >= max_iter:
+            break
+        if time.perf_counter() > lag_deadline:
+            cut.append("Lagrangian bound")
             break
         if it > 80 and lb - history[-80] < 1e-5 * max(1.0, abs(lb)):
             break  # the bound has stopped moving
@@ -240,7 +275,9 @@ def solve_capacitated(
         left = deadline - time.perf_counter()
         info.update(reduced_candidates=int(keep.any(axis=0).sum()), reduced_pairs=pairs)
         ncand = info["reduced_candidates"]
-        if pairs <= PAIRS_PER_SECOND * 0.5 * left and (
+        # with max_iter the gate does not depend on the time left
+        room = 0.4 * time_limit if budgeted else left
+        if pairs <= PAIRS_PER_SECOND * 0.5 * room and (
             ncand <= MAX_REDUCED_CENTERS * k or pairs <= SMALL_REDUCED_PAIRS
         ):
             mcols, mv, mb, mst = cpmp_mip(
@@ -255,6 +292,8 @@ def solve_capacitated(
             )
             method += "+mip/highs"
             info["mip_status"] = mst
+            if mst != "optimal" and mcols is not None:
+                cut.append("reduced MIP")
             if mcols is not None and mv < ub - 1e-9 * max(1.0, abs(ub)):
                 ub = mv
                 centers = np.unique(mcols)
@@ -264,7 +303,8 @@ def solve_capacitated(
             if mst == "optimal" or closed(ub, lb):
                 lb = max(lb, ub) if mst == "optimal" else lb
                 status = "optimal"
-    # 5. local search until the time limit when not proven
+    # 5. local search until the time limit (or max_iter rounds without
+    # improvement) when not proven
     if status != "optimal" and time.perf_counter() < deadline:
         centers, pos, ub, r2 = iterated_swaps(
             c,
@@ -277,16 +317,37 @@ def solve_capacitated(
             width=WIDTH,
             nb=nb,
             target=lb,
+            stall=max_iter,
         )
         info["ils_rounds"] += r2
         if closed(ub, lb):
             status = "optimal"
+        else:
+            clock("final local search", deadline)
+    elif status != "optimal":
+        cut.append("final local search")
     best_cols = centers[pos]
     info["heuristic_value"] = ub
+    if status == "optimal" and integral:
+        # closed through integrality (ub - lb < 1 and every plan's value is
+        # an integer, c being integral): the bound is ceil(lb)
+        lb = max(lb, float(math.ceil(lb - 1e-9)))
+    info["cut_by_clock"] = bool(cut) and status != "optimal"
+    if info["cut_by_clock"]:
+        info["clock_stopped"] = list(dict.fromkeys(cut))
+    if status == "time_limit" and budgeted and not cut:
+        status = "feasible"  # every step ran to its budget: unproven, not cut
     if status == "time_limit":
+        why = (
+            f"; the clock stopped the {', '.join(dict.fromkeys(cut))} before "
+            f"the iteration budget max_iter={max_iter}, so the answer may differ "
+            "between machines and runs. Fix: raise time_limit or lower max_iter"
+            if budgeted
+            else ""
+        )
         warnings.warn(
             f"capacitated p-median stopped at the time limit ({time_limit:g} s): "
-            f"best {ub:.6g}, bound {lb:.6g}",
+            f"best {ub:.6g}, bound {lb:.6g}{why}",
             TimeLimitWarning,
             stacklevel=2,
         )
@@ -298,7 +359,7 @@ def solve_capacitated(
         method=method,
         seconds=time.perf_counter() - t0,
         seed=seed,
-        config={"time_limit": time_limit},
+        config={"time_limit": time_limit, "max_iter": max_iter},
         info=info,
     )
 

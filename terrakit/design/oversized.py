@@ -50,7 +50,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from terrakit._runargs import is_count, is_tolerance
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["OversizedSplit", "split_blocking", "split_oversized", "stuck_units"]
 
@@ -120,8 +120,10 @@ class OversizedSplit:
             Part/unit id → territory id (``result.alignment.assignment``).
         """
         a = pd.Series(assignment)
-        part_to_unit = self.parts["unit_id"]
-        orig = a.index.map(lambda i: part_to_unit.get(i, i))
+        # a dict, not the Series: Series.get falls back to positions for
+        # integer keys, which mapped unit 0 to the unit of part 0
+        part_to_unit = self.parts["unit_id"].to_dict()
+        orig = [part_to_unit.get(i, i) for i in a.index]
         out = a.groupby(np.asarray(orig, dtype=object), sort=False).agg(
             lambda s: tuple(sorted(dict.fromkeys(s.tolist()), key=str))
         )
@@ -224,8 +226,13 @@ def split_oversized(
     Raises
     ------
     SpecificationError
-        Unknown or negative activity, ``n_territories < 1`` or ``tolerance``
-        outside ``[0, 1)``, or a non-unique index.
+        Unknown activity, ``n_territories < 1``, ``tolerance`` outside
+        ``[0, 1)`` or a ``max_part`` that is not positive.
+    DataValidationError
+        An empty table, a non-unique index, an activity value that is not a
+        number (numbers stored as text, ``"10"``, are read as numbers),
+        missing, infinite or negative, or an activity total of 0; the
+        message names the rows.
 
     Notes
     -----
@@ -235,10 +242,7 @@ def split_oversized(
     """
     from terrakit.data.geo import Adjacency
 
-    if activity not in units.columns:
-        raise SpecificationError(
-            f"no {activity!r} column to split on; columns: {list(units.columns)}"
-        )
+    _require_activity(units, activity)
     if not is_count(n_territories):
         raise SpecificationError(
             f"n_territories must be a whole number of at least 1, got {n_territories!r}"
@@ -249,13 +253,8 @@ def split_oversized(
             f"tolerance must be a number in [0, 1) (0.05 is ±5 %), got {tolerance!r}"
         )
     tau = float(tolerance)
-    if units.index.has_duplicates:
-        raise SpecificationError("unit ids (the index) must be unique to split units")
+    units = _checked_units(units, activity)
     v = units[activity].to_numpy(dtype=float)
-    if not np.all(np.isfinite(v)) or (v < 0).any():
-        raise SpecificationError(
-            f"{activity!r} must be finite and non-negative to split units"
-        )
     limit = (1.0 + tau) * float(v.sum()) / k
     part = limit if max_part is None else float(max_part)
     if not part > 0:
@@ -309,6 +308,49 @@ def split_oversized(
         tolerance=tau,
         upper_limit=limit,
     )
+
+
+def _require_activity(units: Any, activity: str) -> None:
+    """Raise :class:`SpecificationError` when ``units`` has no ``activity``."""
+    if activity not in units.columns:
+        raise SpecificationError(
+            f"no {activity!r} column to split on; columns: {list(units.columns)}"
+        )
+
+
+def _checked_units(units: Any, activity: str) -> Any:
+    """The units with the ``activity`` column checked for splitting.
+
+    Raises :class:`DataValidationError` naming the rows for an empty table,
+    duplicated ids, an activity value that is not a number, missing,
+    infinite or negative, or an activity total of 0.  Returns ``units`` (a
+    copy with numbers where the column held numbers as text, which would
+    otherwise be copied whole into every part instead of divided).
+    """
+    from terrakit.data.validation import check_measures, check_unique_ids
+
+    id_name = str(units.index.name or "unit_id")
+    if len(units) == 0:
+        raise DataValidationError(
+            "units",
+            None,
+            "the table has no rows: there is no unit to split",
+            fix="pass the units the design runs on",
+        )
+    check_unique_ids(units, "units", id_name)
+    units = check_measures(units, "units", [activity])
+    v = units[activity].to_numpy(dtype=float)
+    if not v.sum() > 0:
+        raise DataValidationError(
+            "units",
+            activity,
+            f"every one of the {len(v)} units has {activity} 0, so the band "
+            f"(1 ± τ) · total / k is 0 and there is nothing to split",
+            rows=list(units.index),
+            fix=f"fill the {activity} column, or split on an activity with "
+            "positive values",
+        )
+    return units
 
 
 def _connected_sets(
@@ -404,11 +446,33 @@ def stuck_units(
         largest total under ``lower`` and its units), ``best_above`` /
         ``set_above`` (the smallest total over ``upper``, one unit beyond a
         checked set, and its units).
+
+    Raises
+    ------
+    DataValidationError
+        A unit of ``adjacency`` without a value, a duplicated id in
+        ``values``, or a value that is not a number, missing, infinite or
+        negative; the message names the rows.
     """
+    from terrakit.data.validation import check_measures, check_unique_ids
+
     ids = pd.Index(adjacency.ids)
-    v = pd.Series(values).reindex(ids).to_numpy(dtype=float)
-    if np.isnan(v).any() or (v < 0).any():
-        raise SpecificationError("values must be non-negative for every unit")
+    vals = pd.Series(values)
+    col = "values" if vals.name is None else str(vals.name)
+    missing = ids[~ids.isin(vals.index)]
+    if len(missing):
+        raise DataValidationError(
+            "units",
+            col,
+            f"{len(missing)} units of the adjacency have no value",
+            rows=list(missing),
+            fix="pass a value for every unit of the adjacency (0 for a unit "
+            "that carries nothing)",
+        )
+    frame = vals.to_frame(col)
+    check_unique_ids(frame, "units", str(vals.index.name or "unit_id"))
+    frame = check_measures(frame, "units", [col])
+    v = frame[col].reindex(ids).to_numpy(dtype=float)
     m = adjacency.matrix
     nbrs = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in range(len(ids))]
     if candidates is None:
@@ -463,18 +527,23 @@ def split_blocking(
         The split and the stuck units found before the first split (the
         evidence that the unsplit specification is impossible).
     """
-    v = units[activity].to_numpy(dtype=float)
-    k = int(n_territories)
-    mean = float(v.sum()) / k
+    first = split_oversized(
+        units, activity, n_territories, tolerance, adjacency=adjacency
+    )
+    # the checked table (numbers stored as text read as numbers)
+    units = _checked_units(units, activity)
+    k, tolerance = first.n_territories, first.tolerance
+    mean = float(units[activity].to_numpy(dtype=float).sum()) / k
     lo, hi = (1 - tolerance) * mean, (1 + tolerance) * mean
-    first = split_oversized(units, activity, k, tolerance, adjacency=adjacency)
     stuck0 = stuck_units(
         first.units[activity], first.adjacency, lo, hi, max_sets=max_sets
     )
     also: set[Hashable] = set()
     stuck = stuck0
     split = first
-    part_of = first.parts["unit_id"]
+    # a dict, not the Series: Series.get falls back to positions for
+    # integer keys, which mapped a stuck unit 0 to the unit of part 0
+    part_of = first.parts["unit_id"].to_dict()
     for _ in range(rounds):
         new = {part_of.get(i, i) for i in stuck.index} - also
         if not new:
@@ -489,7 +558,7 @@ def split_blocking(
             max_part=2 * tolerance * mean,
             also=sorted(also, key=str),
         )
-        part_of = split.parts["unit_id"]
+        part_of = split.parts["unit_id"].to_dict()
         stuck = stuck_units(
             split.units[activity], split.adjacency, lo, hi, max_sets=max_sets
         )

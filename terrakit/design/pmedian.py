@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status
-from terrakit.exceptions import TimeLimitWarning
+from terrakit.exceptions import SpecificationError, TimeLimitWarning
 
 __all__ = ["interchange", "is_pmedian", "lagrangian", "solve_pmedian"]
 
@@ -56,6 +56,8 @@ PAIRS_PER_SECOND = 2_500
 PRESOLVE_OFF_PAIRS = 10_000
 #: below this many pairs the reduced MIP runs as soon as the first bound is in
 SMALL_REDUCED_PAIRS = 5_000
+#: the reduced MIP runs only with at least this many seconds left
+MIP_RESERVE = 2.0
 
 
 def is_pmedian(problem: DesignProblem) -> bool:
@@ -65,6 +67,7 @@ def is_pmedian(problem: DesignProblem) -> bool:
         and not problem.banded
         and not problem.contiguity
         and problem.draws is None
+        and not problem.budgets
         and problem.objective in ("compactness", "travel")
     )
 
@@ -247,7 +250,15 @@ def solve_pmedian(
         ``TimeLimitWarning``: the limit stopped the search or the reduced
         MIP), or ``"feasible"``: unproven with time left, because the reduced
         MIP was too large for the time left or ``exact=False`` (the reason in
-        ``info["unproven"]``).
+        ``info["unproven"]``).  With ``integral`` costs an optimal answer's
+        bound is rounded up to the objective.  When the plan found puts a
+        unit at a center it may not use (``allowed``), the exact MIP of
+        :func:`terrakit.design.mip.solve_mip` decides instead.
+
+    Raises
+    ------
+    SpecificationError
+        Units locked to more distinct centers than ``n_territories``.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -259,6 +270,14 @@ def solve_pmedian(
     if integral is None:
         integral = bool(np.all(np.asarray(problem.cost) == np.round(problem.cost)))
     forced = np.unique(np.fromiter(problem.locked.values(), dtype=np.int64))
+    if forced.size > k:
+        cids = problem.center_ids or tuple(range(m))
+        shown = ", ".join(str(cids[j]) for j in forced[:5])
+        raise SpecificationError(
+            f"units are locked to {forced.size} different centers ({shown}"
+            f"{' ...' if forced.size > 5 else ''}) but only {k} territories are "
+            f"chosen; unlock units or use n_territories ≥ {forced.size}"
+        )
     # 1. upper bound: greedy + interchange, then perturb and repeat
     h_budget = t0 + 0.45 * time_limit
     best_open, best_val = interchange(
@@ -270,11 +289,19 @@ def solve_pmedian(
         return 1.0 - 1e-9 if integral else 1e-7 * max(1.0, abs(v))
 
     lb, u = lagrangian(c, k, best_val, deadline=t0 + 0.25 * time_limit)
-    if exact and best_val - lb >= tol(best_val):
-        # a small reduced MIP closes the gap faster than more perturbations
+    mip_next = False
+    # a small reduced MIP closes the gap faster than more perturbations, but
+    # only when it will run: it needs MIP_RESERVE seconds left (with less,
+    # the perturbations are the only search left)
+    if (
+        exact
+        and best_val - lb >= tol(best_val)
+        and time.perf_counter() < deadline - MIP_RESERVE - 0.1
+    ):
         thr0 = best_val - (1.0 if integral else 0.0) + (1e-9 if integral else 1e-7)
         if int(_reduced(c, k, u, thr0)[1].sum()) <= SMALL_REDUCED_PAIRS:
             h_budget = time.perf_counter()
+            mip_next = True
     while time.perf_counter() < h_budget and best_val - lb >= tol(best_val):
         cand = best_open.copy()
         free = np.flatnonzero(~np.isin(cand, forced))
@@ -288,7 +315,8 @@ def solve_pmedian(
         restarts += 1
         if val < best_val - 1e-9:
             best_open, best_val = np.sort(cand), val
-    if best_val - lb >= tol(best_val):
+    if best_val - lb >= tol(best_val) and not mip_next:
+        # (with mip_next the incumbent is unchanged: the MIP runs at once)
         lb2, u2 = lagrangian(c, k, best_val, deadline=t0 + 0.6 * time_limit)
         if lb2 > lb:
             lb, u = lb2, u2
@@ -298,7 +326,7 @@ def solve_pmedian(
     _, i1, _ = _two_nearest(c, best_open)
     cols = best_open[i1]
     keep_j = keep_pairs = None
-    if status != "optimal" and exact and time.perf_counter() < deadline - 2.0:
+    if status != "optimal" and exact and time.perf_counter() < deadline - MIP_RESERVE:
         # every solution better than the incumbent survives the fixing; the
         # incumbent's own pairs are added back so the reduced MIP is feasible
         thr = best_val - (1.0 if integral else 0.0) + (1e-9 if integral else 1e-7)
@@ -363,6 +391,24 @@ def solve_pmedian(
         info["mip_status"] = out.status
     if status != "optimal" and best_val - lb < tol(best_val):
         status = "optimal"
+    if problem.allowed is not None and not np.all(
+        np.asarray(problem.allowed)[np.arange(n), cols]
+    ):
+        # no k centers found within every unit's maximum distance: the exact
+        # MIP decides (it finds them or proves there are none)
+        from terrakit.design.mip import solve_mip
+
+        return solve_mip(
+            problem,
+            time_limit=max(deadline - time.perf_counter(), 1.0),
+            seed=seed,
+            backend=backend,
+            check=False,
+        )
+    if status == "optimal" and integral:
+        # proven through integrality (best - bound < 1, every plan's value an
+        # integer): the bound is ceil(bound)
+        lb = max(lb, float(math.ceil(lb - 1e-9)))
     elapsed = time.perf_counter() - t0
     mip_stopped = info.get("mip_status", "optimal") != "optimal"
     if status != "optimal" and (mip_stopped or elapsed >= TIME_USED_SHARE * time_limit):
@@ -380,7 +426,7 @@ def solve_pmedian(
         why = info.get("mip_skipped") or (
             "exact=False (no reduced MIP)"
             if not exact
-            else "under 2 s were left for the reduced MIP"
+            else f"under {MIP_RESERVE:g} s were left for the reduced MIP"
         )
         status = "feasible"
         info["unproven"] = (

@@ -790,16 +790,30 @@ class DesignProblem:
             if over.any():
                 i = int(np.argmax(np.where(over, v / np.maximum(hi_unit, 1e-300), -1)))
                 mean = total / k
+                explicit = a in self.upper
                 limit = (
                     f"the {1 + tau:.4g} × mean limit ({hi_unit[i]:.6g})"
-                    if tau is not None and self.targets is None
+                    if tau is not None and self.targets is None and not explicit
                     else f"the largest upper band {hi_unit[i]:.6g}"
+                )
+                # an explicit capacity is absolute: no tolerance to loosen, and
+                # it does not grow with fewer territories
+                fix = (
+                    f"raise the capacity (upper) to ≥ {v[i]:.6g}"
+                    + (
+                        " for a territory it may join"
+                        if self.center_mode == "fixed"
+                        else ""
+                    )
+                    + " or split the unit"
+                    if explicit
+                    else "loosen the tolerance, split the unit or use fewer territories"
                 )
                 raise SpecificationError(
                     f"{band_txt} is impossible: unit {_rid(self.unit_ids[i])} alone "
                     f"carries {v[i]:.6g} {a} ({_pct(v[i] / total) if total else '-'} "
                     f"of the total, {v[i] / mean:.4g} × the mean), above {limit}; "
-                    "loosen the tolerance, split the unit or use fewer territories"
+                    f"{fix}"
                 )
             # locked units already above a band (with contiguity each
             # territory also holds its center's unit, the root of its flow)

@@ -11,7 +11,7 @@ import shapely
 from terrakit.data.geo import adjacency
 from terrakit.design import align, split_oversized
 from terrakit.design.oversized import split_blocking, stuck_units
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 
 
 @pytest.fixture
@@ -125,3 +125,110 @@ def test_split_errors(strip_6: gpd.GeoDataFrame) -> None:
         SpecificationError, match=r"whole number of at least 1, got 2\.5"
     ):
         split_oversized(strip_6, "population", 2.5, 0.1)
+
+
+def _strip(values, ids) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"population": values},
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(len(values))],
+        index=pd.Index(ids, name="unit_id"),
+        crs="EPSG:3857",
+    )
+
+
+def test_integer_unit_ids_map_to_their_own_unit() -> None:
+    """Integer ids: part ids are looked up as labels, never as positions
+    (``Series.get(0)`` used to return the unit of part 0)."""
+    s = split_oversized(
+        _strip([10.0, 10, 10, 10, 10, 80], range(6)), "population", 3, 0.1
+    )
+    a = pd.Series(
+        {0: "T01", 1: "T02", 2: "T03", 3: "T03", 4: "T01", "5#1": "T01", "5#2": "T02"}
+    )
+    served = s.unit_territories(a)
+    assert served.to_dict() == {
+        0: ("T01",),
+        1: ("T02",),
+        2: ("T03",),
+        3: ("T03",),
+        4: ("T01",),
+        5: ("T01", "T02"),
+    }
+
+
+def test_split_blocking_splits_stuck_integer_units() -> None:
+    """The same strip with text and integer ids splits the same units."""
+    vals = [60.0, 50, 50, 40, 150]
+    got = []
+    for ids in (list("abcde"), [0, 1, 2, 3, 4]):
+        u = _strip(vals, ids)
+        split, stuck0 = split_blocking(
+            u, "population", 3, 0.05, adjacency=adjacency(u, warn=False)
+        )
+        assert stuck0.index.tolist() == ids[:3]
+        got.append(sorted(split.parts["unit_id"].unique().tolist(), key=str))
+    assert got == [["a", "b", "c", "e"], [0, 1, 2, 4]]
+
+
+def test_numbers_stored_as_text_are_divided() -> None:
+    s = split_oversized(_strip(["10", "2", "3"], list("abc")), "population", 2, 0.05)
+    assert s.units["population"].tolist() == [5.0, 5.0, 2.0, 3.0]
+    assert s.units["population"].sum() == 15.0
+
+
+@pytest.mark.parametrize(
+    ("values", "ids", "message"),
+    [
+        (
+            [0.0, 0.0, 0.0],
+            None,
+            "units.population: every one of the 3 units has population 0, so the "
+            "band (1 ± τ) · total / k is 0 and there is nothing to split (rows: "
+            "'u0', 'u1', 'u2'). Fix: fill the population column, or split on an "
+            "activity with positive values",
+        ),
+        (
+            [],
+            None,
+            "units: the table has no rows: there is no unit to split. Fix: pass "
+            "the units the design runs on",
+        ),
+        (
+            [1.0, np.nan, 3.0],
+            None,
+            "units.population: 1 values are missing (NaN) (rows: 'u1'). Fix: fill "
+            "the missing values (0 if there is none)",
+        ),
+        (
+            [1.0, 2.0, 3.0],
+            ["a", "a", "b"],
+            "units.unit_id: 1 ids occur more than once (rows: 'a'). Fix: make "
+            "unit_id unique (merge or rename the duplicated rows)",
+        ),
+        (
+            ["1,000", "2", "3"],
+            None,
+            "units.population: 1 values are not numbers (e.g. '1,000') (rows: "
+            "'u0'). Fix: remove text such as units or thousands separators from "
+            "the column",
+        ),
+    ],
+)
+def test_split_data_errors_name_the_rows(values, ids, message) -> None:
+    u = _strip(values, ids or [f"u{i}" for i in range(len(values))])
+    with pytest.raises(DataValidationError) as err:
+        split_oversized(u, "population", 2, 0.05)
+    assert str(err.value) == message
+
+
+def test_stuck_units_names_a_missing_unit() -> None:
+    u = _strip([1.0, 2.0, 3.0], ["u0", "u1", "u2"])
+    with pytest.raises(DataValidationError) as err:
+        stuck_units(
+            pd.Series([1.0, 3.0], index=["u0", "u2"]), adjacency(u, warn=False), 2, 3
+        )
+    assert str(err.value) == (
+        "units.values: 1 units of the adjacency have no value (rows: 'u1'). Fix: "
+        "pass a value for every unit of the adjacency (0 for a unit that carries "
+        "nothing)"
+    )

@@ -133,3 +133,128 @@ def test_reduced_mip_stopped_by_the_clock_warns(
         res = solve_pmedian(euclid100_k10, time_limit=10, seed=0)
     assert res.status == "time_limit" and res.info["mip_status"] == "time_limit"
     assert res.lower_bound < res.objective
+
+
+@pytest.mark.parametrize("capacity", [None, 16.0])
+def test_budgets_keep_the_plain_mip(capacity):
+    """A disruption budget is a constraint only the MIP models: neither
+    special path takes the problem (solver='mip' returned a p-median plan
+    of 176 using 10 of a budget of 2; the optimum is 260)."""
+    from terrakit.exceptions import InfeasibleError
+
+    rng = np.random.default_rng(0)
+    n, k = 10, 3
+    xy = rng.uniform(0, 100, size=(n, 2))
+    d = rng.integers(1, 10, n).astype(float)
+    bcost = np.ones((n, n))
+    bcost[:, 0] = 0.0
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"demand": d},
+        n_territories=k,
+        cost=np.round(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))),
+        center_mode="choose",
+        center_units=np.arange(n),
+        budgets={"disruption": (bcost, 2.0)},
+        upper={} if capacity is None else {"demand": np.full(k, capacity)},
+    )
+    assert not is_pmedian(p) and not is_capacitated_pmedian(p)
+    assert choose_solver(p, 3) == "mip"
+    if capacity is None:
+        res = solve(p, solver="mip", time_limit=10)
+        assert res.method == "mip/highs" and res.status == "optimal"
+        assert res.objective == 260.0 and p.violations(res.columns) == []
+    else:
+        with pytest.raises(InfeasibleError, match="the budget 'disruption'"):
+            solve(p, solver="mip", time_limit=10)
+
+
+def test_no_k_centers_within_reach_goes_to_the_mip():
+    """Unit 0 may only use center 0, unit 3 only center 3, one territory:
+    no plan exists (the p-median path returned one, 'optimal', with a
+    unit at a forbidden center)."""
+    from terrakit.exceptions import InfeasibleError
+
+    n = 4
+    allowed = np.ones((n, n), dtype=bool)
+    allowed[0, 1:] = False
+    allowed[3, :3] = False
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"d": np.ones(n)},
+        n_territories=1,
+        cost=np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float),
+        center_mode="choose",
+        center_units=np.arange(n),
+        allowed=allowed,
+    )
+    with pytest.raises(InfeasibleError, match=r"\(mip/highs\)"):
+        solve_pmedian(p, time_limit=5)
+
+
+def test_locks_to_more_centers_than_territories():
+    from terrakit.exceptions import SpecificationError
+
+    n = 4
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"d": np.ones(n)},
+        n_territories=1,
+        cost=np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float),
+        center_mode="choose",
+        center_units=np.arange(n),
+        locked={0: 0, 3: 3},
+    )
+    with pytest.raises(SpecificationError) as err:
+        solve_pmedian(p, time_limit=5)
+    assert str(err.value) == (
+        "units are locked to 2 different centers (0, 3) but only 1 territories "
+        "are chosen; unlock units or use n_territories ≥ 2"
+    )
+
+
+@pytest.mark.parametrize("time_limit", [1.0, 2.0])
+def test_short_limit_still_searches(time_limit):
+    """Under 2 s the reduced MIP cannot run, so the perturbations must (both
+    were skipped: 523.85 against the optimum 513.84, worse than exact=False)."""
+    import itertools
+
+    rng = np.random.default_rng(9)
+    n = int(rng.integers(8, 15))
+    k = int(rng.integers(2, 5))
+    xy = rng.uniform(0, 100, size=(n, 2))
+    w = rng.integers(1, 9, n)
+    c = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) * w[:, None]
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"demand": w.astype(float)},
+        n_territories=k,
+        cost=c,
+        center_mode="choose",
+        center_units=np.arange(n),
+    )
+    opt = min(c[:, list(s)].min(1).sum() for s in itertools.combinations(range(n), k))
+    res = solve_pmedian(p, time_limit=time_limit, seed=0, exact=True)
+    assert res.objective == pytest.approx(opt)
+    assert res.status == "optimal"
+
+
+def test_bound_closed_by_integrality_is_rounded_up():
+    """Integer costs, objective 10, Lagrangian bound 9.5: optimal because no
+    integer lies between, so the bound reported is 10 (it was 9.5, a 5 %
+    gap beside status 'optimal')."""
+    rng = np.random.default_rng(25)
+    n, k = int(rng.integers(8, 25)), int(rng.integers(2, 5))
+    xy = rng.uniform(0, 100, size=(n, 2))
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"d": np.ones(n)},
+        n_territories=k,
+        cost=np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) / 25),
+        center_mode="choose",
+        center_units=np.arange(n),
+    )
+    res = solve_pmedian(p, time_limit=5, seed=0)
+    assert res.method == "pmedian" and res.status == "optimal"
+    assert res.info["lagrangian_bound"] < 9.6
+    assert (res.objective, res.lower_bound, res.gap) == (10.0, 10.0, 0.0)

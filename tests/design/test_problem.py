@@ -408,3 +408,25 @@ def test_territory_that_no_unit_fits_is_caught_with_the_numbers():
         r"unit it may take, 0, carries 10; raise its target",
     ):
         p.check()
+
+
+def test_unit_above_an_explicit_capacity_names_the_capacity_fix():
+    """An explicit upper (a capacity) has no tolerance and does not grow with
+    fewer territories: the fix is raising it or splitting the unit."""
+    n, k = 6, 3
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"demand": np.array([3.0, 4, 5, 25, 2, 1])},
+        n_territories=k,
+        cost=np.ones((n, n)),
+        center_mode="choose",
+        center_units=np.arange(n),
+        upper={"demand": np.full(k, 20.0)},
+    )
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "demand band is impossible: unit 3 alone carries 25 demand (62.5 % of "
+        "the total, 1.875 × the mean), above the largest upper band 20; raise "
+        "the capacity (upper) to ≥ 25 or split the unit"
+    )
