@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["AuditReport", "audit", "plan_metrics"]
 
 #: Two-sided outlier threshold: a plan below the 2.5th or above the 97.5th
-#: percentile of the ensemble is flagged.
+#: percentile of the ensemble (the ``p2_5`` and ``p97_5`` columns of the
+#: report) is flagged.
 OUTLIER_LEVEL = 0.025
 
 #: Distinct plans an ensemble needs before a percentile as extreme as
@@ -118,6 +119,19 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
+def _outside(x: float, low: float, high: float) -> bool:
+    """Whether ``x`` lies outside ``[low, high]`` (beyond a 1e-9 relative
+    tolerance, so that a plan equal to a quantile is not flagged by rounding)."""
+    tol = 1e-9 * max(1.0, abs(x))
+    return bool(x < low - tol or x > high + tol)
+
+
+def _band(values: np.ndarray) -> tuple[float, float, float]:
+    """The ensemble's ``p2_5``, ``p50`` and ``p97_5`` of ``values``."""
+    lo, mid, hi = np.quantile(values, [OUTLIER_LEVEL, 0.5, 1 - OUTLIER_LEVEL])
+    return float(lo), float(mid), float(hi)
+
+
 def _percentile(values: np.ndarray, x: float) -> float:
     """Share of ``values`` below ``x``, ties counted half (mid-rank)."""
     v = np.asarray(values, dtype=float)
@@ -139,12 +153,18 @@ class AuditReport:
         Name of the audited alignment.
     metrics
         Index ``metric``: ``plan`` (its value), ``mean``, ``p2_5``, ``p50``,
-        ``p97_5`` (ensemble quantiles), ``percentile`` (share of members below
-        the plan, ties half) and ``outlier`` (outside the central 95 %).
+        ``p97_5`` (ensemble quantiles, numpy's linear interpolation),
+        ``percentile`` (share of members below the plan, ties half) and
+        ``outlier``: the plan lies outside ``[p2_5, p97_5]`` (below ``p2_5``
+        or above ``p97_5`` of the same row).  The flag reads the quantile
+        columns, not ``percentile``: a plan tied with members at the edge can
+        show a ``percentile`` of 0.975 and be flagged, or one of 0.97 and be
+        flagged when it lies above the interpolated ``p97_5``.
     reps
         One row per (measure, territory of the plan): ``value``, ``rank``
         (1 = smallest), the ensemble's ``p2_5``/``p50``/``p97_5`` of the
-        territory of that rank, ``percentile`` and ``outlier``.
+        territory of that rank, ``percentile`` and ``outlier`` (``value``
+        outside ``[p2_5, p97_5]``, as for ``metrics``).
     distributions
         The ensemble's members' metric values (one row per member).
     ordered
@@ -183,7 +203,7 @@ class AuditReport:
 
     @property
     def outliers(self) -> list[str]:
-        """Metrics (and ``measure:territory`` pairs) outside the central 95 %."""
+        """Metrics (and ``measure:territory`` pairs) outside ``[p2_5, p97_5]``."""
         m = self.metrics.index[self.metrics["outlier"]].tolist()
         r = self.reps[self.reps["outlier"]]
         return [
@@ -250,6 +270,40 @@ def _noncontiguous(ens: Ensemble, lab: np.ndarray, terr: list[Any]) -> tuple[Any
     return tuple(terr[int(t)] for t in pieces.index[pieces.to_numpy() > 1])
 
 
+def _on_units(
+    s: pd.Series, unit_ids: pd.Index, what: str, where: str, fix: str
+) -> pd.Series:
+    """``s`` (unit_id → territory) in the order of ``unit_ids``, or an error.
+
+    Shared by :func:`audit` and :func:`~terrakit.design.ensemble.ensemble`
+    (``start=``), so that both refuse the same plans: a unit id given more
+    than once or a unit with no territory (:class:`DataValidationError`, as
+    :class:`~terrakit.data.Alignment` refuses them), ids that are not units
+    of ``unit_ids`` and units of ``unit_ids`` that ``s`` misses
+    (:class:`SpecificationError`).  ``what`` names the plan, ``where`` the
+    units (``"the study"``), ``fix`` what to do.
+    """
+    from terrakit.data.alignment import Alignment
+
+    s = Alignment(s).assignment  # repeated unit ids, units with no territory
+    units = pd.Index(unit_ids)
+    extra = s.index.difference(units, sort=False)
+    if len(extra):
+        raise SpecificationError(
+            f"{what} names {len(extra)} units that are not in {where} "
+            f"(e.g. {list(extra[:5])}); {fix} (check the id type: '13121' is not "
+            "13121)"
+        )
+    s = s.reindex(units)
+    if s.isna().any():
+        missing = list(units[s.isna().to_numpy()][:5])
+        raise SpecificationError(
+            f"{what} misses {int(s.isna().sum())} units of {where} "
+            f"(e.g. {missing}); {fix}"
+        )
+    return s
+
+
 def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]]:
     """Territory index per unit (in the ensemble's unit order) and the labels."""
     if hasattr(al, "assignment"):
@@ -261,20 +315,13 @@ def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]
             f"{what} must be an Alignment or a Series unit_id → territory, got "
             f"{type(al).__name__}"
         )
-    extra = s.index.difference(pd.Index(ens.unit_ids), sort=False)
-    if len(extra):
-        raise SpecificationError(
-            f"{what} names {len(extra)} units that are not in the ensemble's study "
-            f"(e.g. {list(extra[:5])}); audit a plan of the same study (check the "
-            "id type: '13121' is not 13121)"
-        )
-    s = s.reindex(pd.Index(ens.unit_ids))
-    if s.isna().any():
-        missing = list(pd.Index(ens.unit_ids)[s.isna().to_numpy()][:5])
-        raise SpecificationError(
-            f"{what} misses {int(s.isna().sum())} units of the ensemble "
-            f"(e.g. {missing}); audit a plan of the same study"
-        )
+    s = _on_units(
+        s,
+        pd.Index(ens.unit_ids),
+        what,
+        "the ensemble's study",
+        "audit a plan of the same study",
+    )
     terr = sorted(pd.unique(s.to_numpy()), key=str)
     return pd.Index(terr).get_indexer(s.to_numpy()).astype(np.int64), terr
 
@@ -312,9 +359,11 @@ def audit(
     Raises
     ------
     SpecificationError
-        The plan misses units of the ensemble or has a different number of
-        territories; an unknown measure; every member of the ensemble is the
-        same plan.
+        The plan misses units of the ensemble, names units that are not in
+        its study or has a different number of territories; an unknown
+        measure; every member of the ensemble is the same plan.
+    DataValidationError
+        The plan (a Series) gives a unit more than one territory, or none.
 
     Warns
     -----
@@ -326,8 +375,11 @@ def audit(
     Notes
     -----
     Percentile :math:`q = (\\#\\{m: x_m < x\\} + \\tfrac12\\#\\{m: x_m = x\\})
-    / M` over the :math:`M` members; the plan is flagged when
-    :math:`q < 0.025` or :math:`q > 0.975`.  Territories are compared by rank
+    / M` over the :math:`M` members.  The plan is flagged (``outlier``) when
+    its value lies below ``p2_5`` or above ``p97_5``, the ensemble's 2.5th and
+    97.5th percentiles (``numpy.quantile``, linear interpolation) shown in the
+    same row, so the flag always agrees with those columns; :math:`q` is the
+    plan's position for reading, not the rule.  Territories are compared by rank
     because ensemble labels are arbitrary: the :math:`r`-th smallest
     territory total of the plan against the :math:`r`-th smallest of every
     member.
@@ -406,15 +458,16 @@ def audit(
     rows = {}
     for c in dist.columns:
         v = dist[c].to_numpy()
-        q = _percentile(v, float(own[c]))
+        x = float(own[c])
+        lo, mid, hi = _band(v)
         rows[c] = {
-            "plan": float(own[c]),
+            "plan": x,
             "mean": float(v.mean()),
-            "p2_5": float(np.quantile(v, 0.025)),
-            "p50": float(np.quantile(v, 0.5)),
-            "p97_5": float(np.quantile(v, 0.975)),
-            "percentile": q,
-            "outlier": bool(q < OUTLIER_LEVEL or q > 1 - OUTLIER_LEVEL),
+            "p2_5": lo,
+            "p50": mid,
+            "p97_5": hi,
+            "percentile": _percentile(v, x),
+            "outlier": _outside(x, lo, hi),
         }
     metrics = pd.DataFrame.from_dict(rows, orient="index")
     metrics.index.name = "metric"
@@ -428,18 +481,19 @@ def audit(
         ranks = np.argsort(np.argsort(mine, kind="stable"), kind="stable")
         for t in range(k):
             same_rank = ens_sorted[:, ranks[t]]
-            q = _percentile(same_rank, float(mine[t]))
+            x = float(mine[t])
+            lo, mid, hi = _band(same_rank)
             rep_rows.append(
                 {
                     "measure": m,
                     "territory_id": terr[t],
-                    "value": float(mine[t]),
+                    "value": x,
                     "rank": int(ranks[t]) + 1,
-                    "p2_5": float(np.quantile(same_rank, 0.025)),
-                    "p50": float(np.quantile(same_rank, 0.5)),
-                    "p97_5": float(np.quantile(same_rank, 0.975)),
-                    "percentile": q,
-                    "outlier": bool(q < OUTLIER_LEVEL or q > 1 - OUTLIER_LEVEL),
+                    "p2_5": lo,
+                    "p50": mid,
+                    "p97_5": hi,
+                    "percentile": _percentile(same_rank, x),
+                    "outlier": _outside(x, lo, hi),
                 }
             )
     reps = pd.DataFrame(

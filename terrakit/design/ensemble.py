@@ -85,6 +85,8 @@ from terrakit.exceptions import SpecificationError, TerrakitWarning
 if TYPE_CHECKING:
     from distributed import Client
 
+    from terrakit.data.geo import Adjacency
+
 __all__ = ["Ensemble", "RecomRun", "ensemble", "recom_chain"]
 
 Method = Literal["recom", "restarts"]
@@ -174,7 +176,10 @@ def recom_chain(
     Raises
     ------
     SpecificationError
-        If the start plan breaks a band or a territory is not connected.
+        If an activity is not finite (NaN), a band has ``lower > upper``, the
+        start plan breaks a band or a territory is not connected, or no edge
+        joins two territories (one territory, or every territory an island of
+        the graph): no move exists.
 
     Examples
     --------
@@ -206,6 +211,26 @@ def recom_chain(
         raise SpecificationError(
             f"lower/upper need one value per activity ({act.shape[1]})"
         )
+    nonfinite = np.flatnonzero(~np.isfinite(act).all(axis=1))
+    if len(nonfinite):
+        shown = nonfinite[:5].tolist()
+        more = len(nonfinite) - len(shown)
+        raise SpecificationError(
+            f"activities are not finite (NaN or infinite) for {len(nonfinite)} "
+            f"units (indices {shown}{f' and {more} more' if more > 0 else ''}): "
+            "no band can be checked on them; fill the missing values (0 if there "
+            "is none)"
+        )
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()) or np.any(lo > hi):
+        bad_band = [
+            f"activity {a}: [{lo[a]:.6g}, {hi[a]:.6g}]"
+            for a in range(len(lo))
+            if not (math.isfinite(lo[a]) and math.isfinite(hi[a]) and lo[a] <= hi[a])
+        ]
+        raise SpecificationError(
+            f"every band needs finite limits with lower <= upper; got "
+            f"{'; '.join(bad_band)}"
+        )
     if n_steps < 1 or burn_in < 0 or thin < 1 or max_attempts < 1:
         raise SpecificationError(
             f"need n_steps >= 1, burn_in >= 0, thin >= 1, max_attempts >= 1; got "
@@ -227,6 +252,22 @@ def recom_chain(
     rng = np.random.default_rng(seed)
     coo = sp.triu(adj, k=1).tocoo()
     e0, e1 = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    if not np.any(labels[e0] != labels[e1]):
+        # a move merges two territories joined by an edge; every move keeps
+        # such an edge, so a chain that starts with one never runs out
+        raise SpecificationError(
+            f"no ReCom move exists: no edge of the adjacency joins two different "
+            f"territories (the start plan has {k} territor"
+            f"{'y' if k == 1 else 'ies'}"
+            + (
+                ""
+                if k == 1
+                else ", each a whole island of the graph with no neighbour in "
+                "another territory"
+            )
+            + "); use 2 or more territories, and link islands to the mainland "
+            "(terrakit.data.geo.Adjacency.with_links) so that territories touch"
+        )
     indptr, indices = adj.indptr.astype(np.int64), adj.indices.astype(np.int64)
     local = np.full(n, -1, dtype=np.int64)
     kept = []
@@ -461,10 +502,11 @@ class Ensemble:
         """Rounded, stable text (no timings)."""
         m = self.metrics()
         bands = ", ".join(f"{a} ±{100 * t:g} %" for a, t in self.balance.items())
+        contiguous = self.provenance.get("config", {}).get("contiguity", True)
         lines = [
             f"Ensemble ({self.method}): {self.n_plans} plans of "
             f"{self.n_territories} territories over {len(self.unit_ids)} units",
-            f"  bands: {bands}; contiguous: yes",
+            f"  bands: {bands}; contiguous: {'yes' if contiguous else 'no'}",
             f"  chains {self.chains}, burn-in {self.burn_in}, thin {self.thin}, "
             f"seed {self.seed}",
         ]
@@ -518,6 +560,20 @@ def _check_start(
 
 
 _OPPORTUNITY = ("workload", "potential", "accounts", "sales")
+
+
+def _one_territory(what: str, method: str) -> str:
+    """Why an ensemble of one-territory plans is refused."""
+    why = (
+        "ReCom has no move (a move recombines two neighbouring territories)"
+        if method == "recom"
+        else "every restart would return that plan"
+    )
+    return (
+        f"{what}: one territory holds every unit, so there is exactly one plan "
+        f"and nothing to sample — {why}, and audit needs 2 or more distinct "
+        "plans; use n_territories >= 2"
+    )
 
 
 def _chain_task(
@@ -646,6 +702,7 @@ def ensemble(
     contiguity: bool = True,
     n_territories: int | None = None,
     start: Any = None,
+    adjacency: Adjacency | None = None,
     method: Method = "recom",
     chains: int = 4,
     burn_in: int | None = None,
@@ -673,13 +730,25 @@ def ensemble(
         Must be true for ``method="recom"`` (its moves keep every territory
         connected); ``"restarts"`` honours either value.
     n_territories
-        Territories per plan; default: the start plan's, else the number of
-        reps.
+        Territories per plan, 2 or more; default: the start plan's, else the
+        number of reps.  One territory is refused for both methods: it holds
+        every unit, so there is exactly one plan — ReCom has no move (a move
+        recombines two neighbouring territories) and restarts would return
+        that plan every time.
     start
         The chain's start: an Alignment, the name of one of the study's
-        alignments, or ``None`` — a plan from the design heuristic
-        (rep-home centers when ``n_territories`` equals the number of reps).
-        It must meet the bands and be contiguous.
+        alignments, a Series unit_id → territory, or ``None`` — a plan from
+        the design heuristic (rep-home centers when ``n_territories`` equals
+        the number of reps).  It must give each unit of the study exactly one
+        territory, name no other unit (the checks of
+        :func:`~terrakit.design.audit.audit`), meet the bands and be
+        contiguous.
+    adjacency
+        A :class:`~terrakit.data.geo.Adjacency` over the study's units used
+        instead of the one computed from the geometry, e.g. with ferry links
+        to islands from ``Adjacency.with_links``: ReCom moves only between
+        territories that touch, so territories that are each a whole island
+        need such links.
     method
         ``"recom"`` or ``"restarts"`` (see the module notes; restarts warn
         when they give fewer distinct plans than ``n``).
@@ -712,8 +781,12 @@ def ensemble(
     ------
     SpecificationError
         Unknown activity, a band that no plan can meet (a unit above the upper
-        band), a start plan that breaks a band or is not contiguous,
-        ``contiguity=False`` with ReCom, or bad counts.
+        band), a start plan that breaks a band, is not contiguous, misses
+        units of the study or names others, ``contiguity=False`` with ReCom,
+        one territory, no two territories touching (ReCom: no move exists),
+        or bad counts.
+    DataValidationError
+        A start plan that gives a unit more than one territory, or none.
 
     Notes
     -----
@@ -748,6 +821,13 @@ def ensemble(
             raise SpecificationError(
                 f"{key} must be a whole number >= {low}, got {v!r}"
             )
+    if n_territories is not None and not is_count(n_territories):
+        raise SpecificationError(
+            "n_territories must be a whole number of territories (2 or more), got "
+            f"{n_territories!r}; leave it None for one territory per rep"
+        )
+    if n_territories == 1:
+        raise SpecificationError(_one_territory("n_territories=1", method))
     check_time_limit(time_limit)
     check_seed(seed)
     if isinstance(start, str):
@@ -792,7 +872,22 @@ def ensemble(
     )
     measures = {m: units[m].to_numpy(dtype=float) for m in names}
     ids = pd.Index(units.index)
-    adj_obj = geo.adjacency(units, warn=False)
+    links = adjacency
+    if links is None:
+        adj_obj = geo.adjacency(units, warn=False)
+    elif isinstance(links, geo.Adjacency):
+        adj_obj = links.on_units(
+            ids,
+            name="the study",
+            fix="build the adjacency on the study's units "
+            "(terrakit.data.geo.adjacency(study.units))",
+        )
+    else:
+        raise SpecificationError(
+            "adjacency must be a terrakit.data.geo.Adjacency over the study's units "
+            f"(e.g. geo.adjacency(study.units).with_links(...)) or None, got "
+            f"{type(links).__name__}"
+        )
     pos = adj_obj.ids.get_indexer(ids)
     adjacency = sp.csr_matrix(adj_obj.matrix)[pos][:, pos]
     proj = units.geometry.to_crs(geo.projected_crs(units)).representative_point()
@@ -802,13 +897,15 @@ def ensemble(
 
     # -- the start plan
     if start_al is not None:
-        lab_s = start_al.assignment.reindex(ids)
-        if lab_s.isna().any():
-            missing = list(ids[lab_s.isna().to_numpy()][:5])
-            raise SpecificationError(
-                f"the start alignment misses {int(lab_s.isna().sum())} units of "
-                f"the study (e.g. {missing}); give every unit a territory"
-            )
+        from terrakit.design.audit import _on_units
+
+        lab_s = _on_units(
+            start_al.assignment,
+            ids,
+            "the start alignment",
+            "the study",
+            "give every unit of the study one territory, and no other id",
+        )
         tids = tuple(pd.unique(lab_s.to_numpy()))
         tids = tuple(sorted(tids, key=str))
         start_lab = pd.Index(tids).get_indexer(lab_s.to_numpy()).astype(np.int64)
@@ -831,6 +928,7 @@ def ensemble(
                 balance=balance,
                 contiguity=contiguity,
                 weight=weight,
+                adjacency=links,
             )
         problem.check()
         from terrakit.design.heuristic import solve_heuristic
@@ -864,6 +962,10 @@ def ensemble(
             start_lab = lab.astype(np.int64)
             tids = tuple(res.territories.index)
     k = len(tids)
+    if k == 1:
+        raise SpecificationError(
+            _one_territory("the start plan has 1 territory", method)
+        )
     act = np.column_stack([measures[a] for a in balance])
     tot = act.sum(axis=0)
     lower = (1 - np.array(list(balance.values()))) * tot / k
@@ -886,6 +988,17 @@ def ensemble(
             study.alignments["current"].assignment.reindex(ids).to_numpy(dtype=object)
         )
 
+    if method == "recom" and not np.any(
+        start_lab[edges[:, 0]] != start_lab[edges[:, 1]]
+    ):
+        raise SpecificationError(
+            f"no ReCom move exists: none of the start plan's {k} territories "
+            "touches another (no edge of the unit adjacency joins two territories: "
+            "each is a whole island), and a move recombines two neighbouring "
+            "territories; link the islands to the mainland, e.g. "
+            "adjacency=terrakit.data.geo.adjacency(study.units).with_links("
+            "[(island_unit, mainland_unit), ...])"
+        )
     if method == "recom":
         chains = min(chains, n)
         per = [n // chains + (1 if c < n % chains else 0) for c in range(chains)]
@@ -922,6 +1035,7 @@ def ensemble(
                     balance=balance,
                     contiguity=contiguity,
                     weight=weight,
+                    adjacency=links,
                 )
         seeds = np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32)
         jobs2 = [(problem, int(s), time_limit, 5_000, RESTART_NOISE) for s in seeds]
@@ -960,6 +1074,7 @@ def ensemble(
             "thin": thin,
             "max_attempts": max_attempts,
             "contiguity": contiguity,
+            **({} if links is None else {"adjacency": str(adj_obj.kind)}),
         },
     )
     return Ensemble(

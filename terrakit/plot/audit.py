@@ -13,6 +13,15 @@ from terrakit.plot._text import plain
 __all__ = ["audit"]
 
 
+def _ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th`` ... ``11th``, ``12th``, ``13th``,
+    ``21st``, ``22nd``, ``101st``, ``111th``."""
+    if n % 100 in (11, 12, 13):
+        return f"{n}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) -> Axes:
     """Draw an :class:`~terrakit.design.audit.AuditReport`.
 
@@ -65,7 +74,7 @@ def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) ->
         for p, m, name in zip(pos, marks, names, strict=True):
             q = 100 * float(report.metrics.loc[name, "percentile"])
             ax.annotate(
-                f"{q:.0f}th pct",
+                f"{_ordinal(round(q))} pct" if np.isfinite(q) else "no pct",
                 (m, p),
                 xytext=(6, 6),
                 textcoords="offset points",

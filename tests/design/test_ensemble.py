@@ -496,3 +496,189 @@ def test_audit_names_extra_units_takes_one_measure_and_flags_pieces(region36, en
         f"not contiguous: 1 territories in several pieces ({terr}); the ensemble's "
         "plans are all contiguous" in rep.summary()
     )
+
+
+# -- round 9: refusals that were numpy/pandas errors or silent -------------------------
+def _two_islands():
+    """Two 3 x 2 blocks of unit squares with a gap between them: two islands."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data import Study
+
+    geoms, ids = [], []
+    for x0 in (0.0, 0.1):
+        for r in range(2):
+            for c in range(3):
+                x = (-84 + x0 + c * 0.01, -84 + x0 + (c + 1) * 0.01)
+                y = (34 + r * 0.01, 34 + (r + 1) * 0.01)  # shared vertices exact
+                geoms.append(box(x[0], y[0], x[1], y[1]))
+                ids.append(f"U{len(ids):02d}")
+    units = gpd.GeoDataFrame(
+        {"workload": np.ones(12)},
+        geometry=geoms,
+        index=pd.Index(ids, name="unit_id"),
+        crs="EPSG:4326",
+    )
+    return Study(units)
+
+
+def test_no_recom_move_without_two_touching_territories(region36):
+    """Were numpy's bare ``ValueError: high <= 0`` from the first step."""
+    path = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6)).tocsr()
+    with pytest.raises(
+        SpecificationError,
+        match=r"^no ReCom move exists: no edge of the adjacency joins two different "
+        r"territories \(the start plan has 1 territory\); use 2 or more territories",
+    ):
+        recom_chain(path, np.ones(6), [6], [6], np.zeros(6, dtype=int), 5)
+    two = sp.block_diag([path[:3, :3], path[:3, :3]]).tocsr()  # two separate paths
+    with pytest.raises(
+        SpecificationError,
+        match=r"the start plan has 2 territories, each a whole island of the graph "
+        r"with no neighbour in another territory\); use 2 or more territories, and "
+        r"link islands to the mainland \(terrakit\.data\.geo\.Adjacency\.with_links\)",
+    ):
+        recom_chain(two, np.ones(6), [3], [3], np.array([0, 0, 0, 1, 1, 1]), 5)
+    one = (
+        r"^n_territories=1: one territory holds every unit, so there is exactly one "
+        r"plan and nothing to sample — {}, and audit needs 2 or more distinct plans; "
+        r"use n_territories >= 2$"
+    )
+    recom_why = r"ReCom has no move \(a move recombines two neighbouring territories\)"
+    with pytest.raises(SpecificationError, match=one.format(recom_why)):
+        ensemble(region36, n=10, n_territories=1, progress=False)
+    with pytest.raises(
+        SpecificationError, match=one.format("every restart would return that plan")
+    ):
+        ensemble(region36, n=10, n_territories=1, method="restarts", progress=False)
+    single = pd.Series("T", index=region36.units.index)
+    with pytest.raises(
+        SpecificationError, match=r"^the start plan has 1 territory: one territory"
+    ):
+        ensemble(region36, n=10, start=single, progress=False)
+    islands = _two_islands()
+    kw = {"n": 20, "balance": {"workload": 0.0}, "progress": False, "time_limit": 3}
+    with pytest.raises(
+        SpecificationError,
+        match=r"^no ReCom move exists: none of the start plan's 2 territories touches "
+        r"another .*adjacency=terrakit\.data\.geo\.adjacency\(study\.units\)"
+        r"\.with_links\(\[\(island_unit, mainland_unit\), \.\.\.\]\)$",
+    ):
+        ensemble(islands, n_territories=2, **kw)
+    # the suggested fix works: linked islands give a chain that moves
+    from terrakit.data import geo
+
+    links = geo.adjacency(islands.units).with_links([("U02", "U06"), ("U05", "U09")])
+    ens = ensemble(islands, n_territories=2, adjacency=links, seed=0, **kw)
+    assert ens.n_distinct > 1 and ens.accepted > 0
+    assert ens.provenance["config"]["adjacency"] == "queen+links"
+    assert (
+        "adjacency" not in ensemble(region36, n=2, progress=False).provenance["config"]
+    )
+    with pytest.raises(SpecificationError, match="adjacency must be a terrakit"):
+        ensemble(islands, n_territories=2, adjacency=links.matrix, **kw)
+
+
+def test_summary_prints_the_configured_contiguity(ens36):
+    """Was "contiguous: yes" whatever the ensemble was sampled with."""
+    assert "  bands: workload ±10 %; contiguous: yes" in ens36.summary().splitlines()
+    config = {**ens36.provenance["config"], "contiguity": False}
+    free = dataclasses.replace(ens36, provenance={**ens36.provenance, "config": config})
+    assert "  bands: workload ±10 %; contiguous: no" in free.summary().splitlines()
+
+
+def test_audit_refuses_repeated_units_and_units_with_no_territory(ens36):
+    """A repeated unit id crashed in pandas' reindex; a NaN territory was reported
+    as a unit the plan misses."""
+    from terrakit.exceptions import DataValidationError
+
+    s = ens36.alignment(7).assignment
+    other = "R02" if s.iloc[0] != "R02" else "R01"
+    dup = pd.concat([s, pd.Series([other], index=s.index[:1])])
+    with pytest.raises(
+        DataValidationError,
+        match=r"^alignment\.unit_id: 1 units are assigned more than once "
+        r"\(rows: 'P00001'\)\. Fix: give every unit exactly one territory$",
+    ):
+        audit(dup, ens36)
+    gap = s.copy()
+    gap.iloc[2] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=r"^alignment\.territory_id: 1 units have no territory "
+        rf"\(rows: '{s.index[2]}'\)",
+    ):
+        audit(gap, ens36)
+
+
+@pytest.mark.parametrize("bad", [0, False, 2.5, -3])
+def test_ensemble_n_territories_must_be_a_count(region36, bad):
+    """0 and False were replaced silently by the number of reps."""
+    with pytest.raises(
+        SpecificationError,
+        match=rf"^n_territories must be a whole number of territories \(2 or more\), "
+        rf"got {bad!r}; leave it None for one territory per rep$",
+    ):
+        ensemble(region36, n=6, n_territories=bad, progress=False)
+
+
+def test_start_and_audit_refuse_the_same_foreign_unit_ids(region36, ens36):
+    """ensemble(start=Series) dropped ids that are not units of the study."""
+    s = ens36.alignment(3).assignment.copy()
+    s.loc["P99999"] = s.iloc[0]
+    s.loc["p00002"] = s.iloc[1]
+    ids = r"\(e\.g\. \['P99999', 'p00002'\]\)"
+    with pytest.raises(
+        SpecificationError,
+        match=rf"^the start alignment names 2 units that are not in the study {ids}; "
+        r"give every unit of the study one territory, and no other id \(check the "
+        r"id type: '13121' is not 13121\)$",
+    ):
+        ensemble(region36, n=6, start=s, balance={"workload": 0.1}, progress=False)
+    with pytest.raises(
+        SpecificationError,
+        match=rf"^the plan names 2 units that are not in the ensemble's study {ids}; "
+        "audit a plan of the same study",
+    ):
+        audit(s, ens36)
+
+
+def test_chain_refuses_non_finite_activities_and_inverted_bands():
+    """A NaN activity passed the band check (NaN < lower is False): frozen chain."""
+    path = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6)).tocsr()
+    start = np.array([0, 0, 0, 1, 1, 1])
+    act = np.array([1, np.nan, 1, 1, np.inf, 1.0])
+    with pytest.raises(
+        SpecificationError,
+        match=r"^activities are not finite \(NaN or infinite\) for 2 units "
+        r"\(indices \[1, 4\]\): no band can be checked on them",
+    ):
+        recom_chain(path, act, [2], [4], start, 20, seed=0)
+    with pytest.raises(
+        SpecificationError,
+        match=r"^every band needs finite limits with lower <= upper; got "
+        r"activity 0: \[4, 2\]$",
+    ):
+        recom_chain(path, np.ones(6), [4], [2], start, 20, seed=0)
+
+
+def test_outlier_flag_agrees_with_the_quantile_columns(region36, ens36):
+    """The flag read the mid-rank percentile: a plan above p97_5 went unflagged
+    (q = 0.975 exactly), a territory equal to p2_5 was flagged (q = 0.021)."""
+    ens60 = ensemble(
+        region36, n=60, balance={"workload": 0.10}, chains=3, seed=1, progress=False
+    )
+    r = audit(ens60.alignment(7), ens60).metrics.loc["units_moved_share"]
+    assert r["percentile"] == pytest.approx(0.975)
+    assert r["plan"] > r["p97_5"] and bool(r["outlier"]) is True
+    row = audit(ens36.alignment(114), ens36).reps.iloc[0]
+    assert row["percentile"] == pytest.approx(1 / 48)
+    assert row["value"] == row["p2_5"] and bool(row["outlier"]) is False
+    for i in (0, 7, 60, 114):
+        rep = audit(ens36.alignment(i), ens36)
+        m, t = rep.metrics, rep.reps
+        outside = (m["plan"] < m["p2_5"]) | (m["plan"] > m["p97_5"])
+        assert m["outlier"].tolist() == outside.tolist()
+        outside = (t["value"] < t["p2_5"]) | (t["value"] > t["p97_5"])
+        assert t["outlier"].tolist() == outside.tolist()
