@@ -187,3 +187,57 @@ def test_user_text_with_dollars_is_not_mathtext(toy_grid_3x3):
             if "$" in t:
                 assert not t.replace("\\$", "").count("$"), t
         assert any("Tier >\\$1M" in t for t in texts)
+
+
+def test_diff_map_explains_territory_ids_of_different_types(toy_grid_3x3):
+    """Regression: int territory ids in one alignment and str ids in the other
+    made every unit look moved ('after: 9 units moved')."""
+    from terrakit.exceptions import DataValidationError
+    from terrakit.plot.compare import diff_map
+
+    cur = toy_grid_3x3.alignments["current"].assignment
+    as_int = Alignment(cur.map({"R1": 1, "R2": 2}), name="ints")
+    as_str = Alignment(cur.map({"R1": "1", "R2": "2"}), name="texts")
+    with pytest.raises(DataValidationError) as err:
+        diff_map(toy_grid_3x3, as_int, as_str)
+    assert str(err.value) == (
+        "alignment.territory_id: no territory id of 'texts' is a territory id of "
+        "'ints', but 2 are equal as text (e.g. '1' (str) in 'texts' and 1 (int) "
+        "in 'ints'): territory ids keep their type: '1' is not 1 (rows: '1', '2'). "
+        "Fix: give both alignments territory ids of one type, e.g. "
+        "Alignment(al.assignment.astype(str), name=al.name)"
+    )
+    back = Alignment(as_str.assignment.astype(int), name="back")
+    assert diff_map(toy_grid_3x3, as_int, back).get_title() == "back: 0 units moved"
+
+
+def test_audit_percentiles_have_correct_ordinals():
+    """plot.audit wrote "1th", "2th", "3th", "82th", "93th"."""
+    import numpy as np
+    import pandas as pd
+
+    from terrakit.design.audit import AuditReport
+    from terrakit.plot.audit import audit as plot_audit
+
+    q = [0.01, 0.02, 0.03, 0.04, 0.11, 0.12, 0.13, 0.21, 0.22, 0.23, 0.82, 0.93]
+    names = [f"m{i}" for i in range(len(q))]
+    metrics = pd.DataFrame(
+        {"plan": 0.5, "percentile": q, "outlier": False}, index=names
+    )
+    dist = pd.DataFrame({n: np.linspace(0, 1, 11) for n in names})
+    report = AuditReport("plan", metrics, pd.DataFrame(), dist, n_plans=11)
+    ax = plot_audit(report)
+    assert [t.get_text() for t in ax.texts] == [
+        "1st pct",
+        "2nd pct",
+        "3rd pct",
+        "4th pct",
+        "11th pct",
+        "12th pct",
+        "13th pct",
+        "21st pct",
+        "22nd pct",
+        "23rd pct",
+        "82nd pct",
+        "93rd pct",
+    ]

@@ -51,16 +51,26 @@ def diff_map(
     -------
     matplotlib.axes.Axes
 
+    Raises
+    ------
+    DataValidationError
+        The two alignments' territory ids differ only in type ('1' and 1):
+        every unit would look moved.
+
     Examples
     --------
     >>> ax = diff_map(study, "current", result.alignment)  # doctest: +SKIP
     """
     from terrakit.metrics import _alignment, _is_study, _labels
+    from terrakit.realign.impact import check_territory_ids
 
     units: gpd.GeoDataFrame = study.units if _is_study(study) else study
-    a = _labels(units.index, _alignment(study, before), "before alignment")
+    a_al = _alignment(study, before)
+    a = _labels(units.index, a_al, "before alignment")
     b_al = _alignment(study, after)
     b = _labels(units.index, b_al, "after alignment")
+    # '1' and 1 would make every unit look moved
+    check_territory_ids(a_al.territories, b_al.territories, a_al.name, b_al.name)
     moved = a.to_numpy() != b.to_numpy()
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))

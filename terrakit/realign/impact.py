@@ -3,7 +3,10 @@
 :func:`impact` compares the monthly sales of the territories whose units
 changed at a realignment (treated) with those of territories that kept their
 units (controls), before and after the change date, and returns the effect
-with an interval and the sampler diagnostics.
+with an interval and the sampler diagnostics.  Territories are matched by
+their set of units, not by their ids: a territory that was only renamed
+(the same units under a new id) is a control (see
+:func:`treated_territories`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign._panel import (
     check_interval,
     check_positive,
@@ -46,18 +49,83 @@ _VARS = [
 MIN_MONTHS = 2
 
 
+def check_territory_ids(
+    before_ids: Any, after_ids: Any, before_name: Any, after_name: Any
+) -> None:
+    """Refuse two alignments whose territory ids differ only in type.
+
+    When no territory id of ``after`` is one of ``before`` but some are
+    equal as text (``'1'`` and ``1``: one alignment read from a file, one
+    built in Python), every territory would look changed.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the ids that match only as text and their types.
+    """
+    then, now = set(before_ids), set(after_ids)
+    if then & now:
+        return
+    by_text = {str(t): t for t in then}
+    same = sorted((t for t in now if str(t) in by_text), key=str)
+    if not same:
+        return
+    t = same[0]
+    o = by_text[str(t)]
+    raise DataValidationError(
+        "alignment",
+        "territory_id",
+        f"no territory id of {after_name!r} is a territory id of {before_name!r}, "
+        f"but {len(same)} are equal as text (e.g. {t!r} ({type(t).__name__}) in "
+        f"{after_name!r} and {o!r} ({type(o).__name__}) in {before_name!r}): "
+        "territory ids keep their type: '1' is not 1",
+        rows=same,
+        fix="give both alignments territory ids of one type, e.g. "
+        "Alignment(al.assignment.astype(str), name=al.name)",
+    )
+
+
 def treated_territories(before: Alignment, after: Alignment) -> pd.Series:
     """``True`` for every territory of ``after`` whose set of units changed.
 
-    A territory of ``after`` is a control when it holds exactly the units it
-    held under ``before`` (same id, same units); otherwise it is treated.
+    Territories are matched by their set of units, not by their ids: a
+    territory of ``after`` is a control when some territory of ``before``
+    held exactly its units (under the same id, or under another one: a
+    territory that was only renamed sells what it sold before); otherwise
+    it is treated.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed by the territories of ``after``; ``attrs["renamed"]``
+        maps the id under ``before`` to the id under ``after`` of every
+        control that was renamed.
+
+    Raises
+    ------
+    DataValidationError
+        The two alignments' territory ids differ only in type ('1' and 1).
     """
-    out = {}
+    check_territory_ids(before.territories, after.territories, before.name, after.name)
+
+    def unit_sets(al: Alignment) -> dict[Any, frozenset[Any]]:
+        s = al.assignment
+        groups: dict[Any, set[Any]] = {}
+        for u, t in zip(s.index.tolist(), s.tolist(), strict=True):
+            groups.setdefault(t, set()).add(u)
+        return {t: frozenset(us) for t, us in groups.items()}
+
+    held_by = {units: t for t, units in unit_sets(before).items()}
+    now = unit_sets(after)
+    out, renamed = {}, {}
     for t in after.territories:
-        now = set(after.units_of(t))
-        then = set(before.units_of(t)) if t in set(before.territories) else set()
-        out[t] = now != then
-    return pd.Series(out, name="treated").rename_axis("territory_id")
+        old = held_by.get(now[t])
+        out[t] = old is None
+        if old is not None and old != t:
+            renamed[old] = t
+    res = pd.Series(out, name="treated", dtype=bool).rename_axis("territory_id")
+    res.attrs["renamed"] = renamed
+    return res
 
 
 def build_impact_model(
@@ -129,7 +197,10 @@ class ImpactResult:
     interval
         Probability mass of the intervals.
     treated, controls
-        Territory ids in each group.
+        Territory ids in each group (ids of ``after``).
+    renamed
+        ``{id under before: id under after}`` of the controls that were only
+        renamed (the same units under a new id).
     change_date
         First month after the realignment ('YYYY-MM').
     window
@@ -160,6 +231,7 @@ class ImpactResult:
     idata: Any = field(repr=False)
     diagnostics: Diagnostics = field(repr=False)
     provenance: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    renamed: Mapping[Any, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.effect_lo <= self.effect_mean <= self.effect_hi:
@@ -237,17 +309,24 @@ def impact(
     SpecificationError
         No treated or no control territory, or the change date leaves fewer
         than :data:`MIN_MONTHS` months before or after it in the window; a
-        window that ends before it starts; a bad ``seed`` or ``interval``.
+        window that ends before it starts; a bad ``seed`` or ``interval``;
+        a ``change_date`` or ``window`` month that is not one month (a bare
+        year, a quarter, a month name without a year, a date such as
+        '1/7/2025' that can be read day-first or month-first).
     DataValidationError
-        Months without history, territories with months without sales.
+        Months without history (outside it, or in a gap inside it),
+        territories with months without sales, territory ids of the two
+        alignments that differ only in type ('1' and 1).
 
     Notes
     -----
     Territories are those of ``after``, each with a fixed set of units over
     the whole window, so the sales series compare like with like.  Territory
-    :math:`t` is *treated* (:math:`D_t = 1`) when its units differ from those
-    it had under ``before``.  With :math:`y_{tm}` the log sales of territory
-    :math:`t` in month :math:`m` and :math:`P_m = 1` from ``change_date`` on:
+    :math:`t` is *treated* (:math:`D_t = 1`) when no territory of ``before``
+    held exactly its units; a territory that kept its units, under its id or
+    a new one (a rename, listed in ``renamed``), is a control.  With
+    :math:`y_{tm}` the log sales of territory :math:`t` in month :math:`m`
+    and :math:`P_m = 1` from ``change_date`` on:
 
     .. math::
 
@@ -331,7 +410,16 @@ def impact(
             f"changed their units and {n_c} kept them. Fix: compare alignments "
             "that differ in some territories but not all"
         )
-    panel = territory_panel(hist, labels, months)
+    renamed = dict(treated.attrs["renamed"])
+    # without a window the months are the history's own: only gaps can miss
+    panel = territory_panel(
+        hist,
+        labels,
+        months,
+        span=f"the window {w0}..{w1}",
+        outside_fix="choose a window inside the history",
+        avoid="a window=(first, last)",
+    )
     check_positive(panel, "impact")
     d = treated.reindex(panel.index).to_numpy(bool)
     y = np.log(panel.to_numpy())
@@ -368,6 +456,7 @@ def impact(
         },
         before=a0.name,
         after=a1.name,
+        renamed=[[old, new] for old, new in renamed.items()],
     )
     return ImpactResult(
         effect_mean=float(delta.mean()),
@@ -387,4 +476,5 @@ def impact(
         idata=run.idata,
         diagnostics=diag,
         provenance=prov,
+        renamed=renamed,
     )

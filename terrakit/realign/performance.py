@@ -25,6 +25,7 @@ from terrakit.realign._panel import (
     check_interval,
     check_positive,
     month_range,
+    months_text,
     quantiles,
     territory_panel,
     unit_history,
@@ -262,10 +263,13 @@ def performance(
     Raises
     ------
     DataValidationError
-        No history, months without history, territories with months without
-        sales, quotas missing or not positive for some territories.
+        No history, months without history (outside it, or in a gap inside
+        it; the default prior period included), territories with months
+        without sales, quotas missing or not positive for some territories.
     SpecificationError
-        Periods of different length, an empty period, an unknown ``rank_by``.
+        Periods of different length, an empty period, an unknown ``rank_by``,
+        a month that is not one month (a bare year, a quarter, a date such as
+        '1/7/2025' that can be read day-first or month-first).
 
     Warns
     -----
@@ -318,12 +322,32 @@ def performance(
     months = pd.period_range(p0, p1, freq="M")
     L = len(months)
     hist = unit_history(study)
+    h0, h1 = hist["period"].min(), hist["period"].max()
     if prior is None:
         q0, q1 = p0 - L, p0 - 1
-        if L < 12 and hist["period"].min() <= p0 - 12:
+        default = f"the {months_text(L)} before the period"
+        if L < 12 and h0 <= p0 - 12:
             q0, q1 = p0 - 12, p1 - 12  # year over year: same calendar months
+            default = "the same months a year earlier"
+        prior_span = f"the prior period {q0}..{q1} (default: {default} {p0}..{p1})"
+        # the default prior ends right before the period: a prior outside the
+        # history starts before it, and so would any other prior of L months
+        room = (p0 - h0).n
+        prior_fix = (
+            f"choose a later period: from {h0 + L} on, the {months_text(L)} "
+            "before it are in the history"
+            + (
+                f"; or a shorter period of at most {months_text(room)} from {p0}"
+                if 0 < room < L
+                else ""
+            )
+            + f" (an explicit prior=(first, last) of {months_text(L)} before "
+            f"{p0} cannot help: the history starts at {h0})"
+        )
     else:
         q0, q1 = month_range(prior, "prior")
+        prior_span = f"the prior period {q0}..{q1}"
+        prior_fix = f"choose a prior period inside the history ({h0}..{h1})"
     prior_months = pd.period_range(q0, q1, freq="M")
     if len(prior_months) != L:
         raise SpecificationError(
@@ -352,8 +376,22 @@ def performance(
             TerrakitWarning,
             stacklevel=2,
         )
-    cur = territory_panel(hist, labels, months)
-    pri = territory_panel(hist, labels, prior_months)
+    cur = territory_panel(
+        hist,
+        labels,
+        months,
+        span=f"the period {p0}..{p1}",
+        outside_fix=f"choose a period inside the history ({h0}..{h1})",
+        avoid="a period",
+    )
+    pri = territory_panel(
+        hist,
+        labels,
+        prior_months,
+        span=prior_span,
+        outside_fix=prior_fix,
+        avoid="a prior=(first, last)",
+    )
     check_positive(cur, "performance")
     check_positive(pri, "performance")
     terr = list(cur.index)

@@ -165,9 +165,14 @@ def test_bad_inputs(sim):
         SpecificationError, match="40 territories changed their units and 0 kept them"
     ):
         impact(sim.with_alignment(moved_all), "before", "all", "2025-07")
-    with pytest.raises(DataValidationError, match="is not a month"):
+    with pytest.raises(SpecificationError, match="change_date='next spring' is not"):
         impact(sim, "before", "after", "next spring")
-    with pytest.raises(DataValidationError, match="months of the analysis window"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"history.period: 12 months of the window 2023-01..2025-12 lie outside "
+        r"the history \(history covers 2024-01..2025-12\) \(rows: '2023-01', .*"
+        "Fix: choose a window inside the history",
+    ):
         impact(sim, "before", "after", "2025-07", window=("2023-01", "2025-12"))
     with pytest.raises(SpecificationError, match="interval must be in"):
         impact(sim, "before", "after", "2025-07", interval=1.5)
@@ -198,7 +203,7 @@ def test_bad_dates_and_settings_are_refused_before_sampling(sim, monkeypatch):
         raise AssertionError("sampled although the input was bad")
 
     monkeypatch.setattr(impact_mod, "sample", no_sampling)
-    with pytest.raises(DataValidationError, match="change_date None is not a month"):
+    with pytest.raises(SpecificationError, match="change_date=None is not a month"):
         impact(sim, "before", "after", None)
     with pytest.raises(SpecificationError, match=r"window ends \(2025-01\) before"):
         impact(sim, "before", "after", "2025-07", window=("2025-12", "2025-01"))
@@ -290,3 +295,158 @@ def test_territory_trends_are_not_taken_for_an_effect(effect):
     )
     assert res.effect_lo <= effect <= res.effect_hi
     assert res.effect_hi - res.effect_lo < 0.15
+
+
+def _renamed(st: Study, names: dict[str, str]) -> Study:
+    """``st`` whose 'after' alignment renames territories (same units)."""
+    after = st.alignments["after"].assignment.replace(names)
+    return st.with_alignment(Alignment(after, name="after"))
+
+
+def test_a_renamed_territory_is_a_control(sim):
+    """Regression: a territory that was only renamed (the same units under a
+    new id) counted as treated and pulled the estimate towards 0."""
+    st = _renamed(
+        sim, {"T10": "North-10", "T11": "North-11", "T12": "T13", "T13": "T12"}
+    )
+    t = treated_territories(st.alignments["before"], st.alignments["after"])
+    assert sorted(t.index[t]) == ["T00", "T01", "T02", "T03", "T04", "T05"]
+    assert not t["North-10"] and not t["North-11"] and not t["T12"]
+    assert t.attrs["renamed"] == {
+        "T10": "North-10",
+        "T11": "North-11",
+        "T12": "T13",
+        "T13": "T12",
+    }
+    # a territory that changed its units and its id is treated
+    st2 = _renamed(sim, {"T00": "South-0"})
+    t2 = treated_territories(st2.alignments["before"], st2.alignments["after"])
+    assert bool(t2["South-0"]) and t2.attrs["renamed"] == {}
+
+
+def test_impact_reports_the_renamed_controls(sim, monkeypatch, fake_run):
+    monkeypatch.setattr(
+        impact_mod,
+        "sample",
+        lambda m, c=None, seed=0, var_names=None: fake_run(
+            m, {"effect": 0.1}, spread=0.01
+        ),
+    )
+    st = _renamed(sim, {"T10": "North-10", "T11": "North-11"})
+    res = impact(st, "before", "after", "2025-07")
+    assert res.treated == ("T00", "T01", "T02", "T03", "T04", "T05")
+    assert len(res.controls) == 14 and "North-10" in res.controls
+    assert res.renamed == {"T10": "North-10", "T11": "North-11"}
+    assert res.provenance["renamed"] == [["T10", "North-10"], ["T11", "North-11"]]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"change_date": "1/7/2025"},
+            "change_date='1/7/2025' can be read day-first (2025-07) or month-first "
+            "(2025-01). Fix: write the month as 'YYYY-MM': '2025-07' or '2025-01'",
+        ),
+        (
+            {"change_date": "July"},
+            "change_date='July' has no year. Fix: write the month as 'YYYY-MM', "
+            "e.g. '2025-07' for July 2025",
+        ),
+        (
+            {"change_date": "2025"},
+            "change_date='2025' is a year, not a month. Fix: write the month as "
+            "'YYYY-MM', e.g. '2025-01' for January 2025",
+        ),
+        (
+            {"change_date": "2025Q3"},
+            "change_date='2025Q3' is a quarter, not a month. Fix: write the month "
+            "as 'YYYY-MM', e.g. '2025-07' for the first month of 2025Q3",
+        ),
+        (
+            {"change_date": "2025-07", "window": ("2024", "2025-12")},
+            "window=('2024', '2025-12'): its start '2024' is a year, not a month. "
+            "Fix: write the month as 'YYYY-MM', e.g. '2024-01' for January 2024",
+        ),
+        (
+            {"change_date": "2025-07", "window": ("2024-01", "12/1/2025")},
+            "window=('2024-01', '12/1/2025'): its end '12/1/2025' can be read "
+            "day-first (2025-01) or month-first (2025-12)",
+        ),
+    ],
+)
+def test_months_are_read_like_the_history_and_the_argument_is_named(
+    sim, monkeypatch, kw, message
+):
+    """Regression: '1/7/2025' was read as January, 'July' as July of year 1
+    and '2025' as January 2025, silently."""
+
+    def no_sampling(*args, **kw):
+        raise AssertionError("sampled although the month was bad")
+
+    monkeypatch.setattr(impact_mod, "sample", no_sampling)
+    with pytest.raises(SpecificationError) as err:
+        impact(sim, "before", "after", **kw)
+    assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"),
+    [
+        (
+            ["2024-06"],
+            "history.period: the history has a gap: 1 month between 2024-01 and "
+            "2025-12 has no rows at all (rows: '2024-06'). Fix: add the sales of "
+            "that month to the history (0 where a unit sold nothing), or choose a "
+            "window=(first, last) that avoids it",
+        ),
+        (
+            ["2024-06", "2024-09"],
+            "history.period: the history has a gap: 2 months between 2024-01 and "
+            "2025-12 have no rows at all (rows: '2024-06', '2024-09'). Fix: add the "
+            "sales of those months to the history (0 where a unit sold nothing), or "
+            "choose a window=(first, last) that avoids them",
+        ),
+    ],
+)
+def test_a_gap_in_the_history_is_called_a_gap(sim, drop, message):
+    """Regression: a month missing inside the history was reported as months
+    'of the analysis window' with the fix 'choose a window inside the
+    history', although no window was given."""
+    h = sim.history
+    st = sim.replace(history=h[~h["period"].astype(str).isin(drop)])
+    with pytest.raises(DataValidationError) as err:
+        impact(st, "before", "after", "2025-07")
+    assert str(err.value) == message
+    # a window that avoids the gap works
+    assert impact_mod.territory_panel(
+        impact_mod.unit_history(st),
+        st.alignments["after"].assignment,
+        pd.period_range("2024-10", "2025-12", freq="M"),
+    ).shape == (20, 15)
+
+
+def test_territory_ids_of_different_types_are_explained(sim):
+    """Regression: with int territory ids in one alignment and str ids in the
+    other, every territory looked changed."""
+    num = {f"T{k:02d}": k for k in range(20)}
+    before = Alignment(sim.alignments["before"].assignment.map(num), name="before")
+    after = Alignment(
+        sim.alignments["after"].assignment.map(num).astype(str), name="after"
+    )
+    message = (
+        "alignment.territory_id: no territory id of 'after' is a territory id of "
+        "'before', but 20 are equal as text (e.g. '0' (str) in 'after' and 0 (int) "
+        "in 'before'): territory ids keep their type: '1' is not 1 (rows: '0', "
+        "'1', '10', '11', '12' and 15 more). Fix: give both alignments territory "
+        "ids of one type, e.g. Alignment(al.assignment.astype(str), name=al.name)"
+    )
+    with pytest.raises(DataValidationError) as err:
+        treated_territories(before, after)
+    assert str(err.value) == message
+    st = sim.with_alignment(before).with_alignment(after)
+    with pytest.raises(DataValidationError, match="'1' is not 1"):
+        impact(st, "before", "after", "2025-07")
+    # ids of one type: fine
+    t = treated_territories(before, Alignment(after.assignment.astype(int)))
+    assert int(t.sum()) == 6

@@ -134,9 +134,14 @@ def test_bad_inputs(grid6x4, fixed_posterior):
         performance(
             grid6x4, period=("2025-01", "2025-12"), prior=("2024-01", "2024-06")
         )
-    with pytest.raises(DataValidationError, match="12 months of the analysis window"):
+    with pytest.raises(
+        DataValidationError, match=r"12 months of the period 2026-01\.\.2026-12 lie"
+    ):
         performance(grid6x4, period=("2026-01", "2026-12"))
-    with pytest.raises(DataValidationError, match="is not a month"):
+    with pytest.raises(
+        SpecificationError,
+        match=r"period=\('soon', '2025-12'\): its start 'soon' is not a month",
+    ):
         performance(grid6x4, period=("soon", "2025-12"))
     with pytest.raises(DataValidationError, match="1 territories have no positive"):
         performance(grid6x4, quota={"R1": 1.0, "R2": 1.0, "R3": 1.0})
@@ -270,3 +275,55 @@ def test_model_gives_prior_months_their_own_season():
         y0, y0 + 0.1, np.arange(6, 12), ["a", "b", "c", "d"], np.arange(6)
     )
     assert m.coords["month_of_year"] == tuple(range(1, 13))
+
+
+@pytest.mark.filterwarnings("ignore:the prior period .* shares no calendar month")
+def test_a_default_prior_outside_the_history_is_named(grid6x4, fixed_posterior):
+    """Regression: the default prior period before the history was called 'the
+    analysis window', with the fix 'choose a window inside the history',
+    although the period given lay inside the history."""
+    with pytest.raises(DataValidationError) as err:
+        performance(grid6x4, period=("2024-01", "2024-12"))
+    assert str(err.value) == (
+        "history.period: 12 months of the prior period 2023-01..2023-12 (default: "
+        "the 12 months before the period 2024-01..2024-12) lie outside the history "
+        "(history covers 2024-01..2025-12) (rows: '2023-01', '2023-02', '2023-03', "
+        "'2023-04', '2023-05' and 7 more). Fix: choose a later period: from "
+        "2025-01 on, the 12 months before it are in the history (an explicit "
+        "prior=(first, last) of 12 months before 2024-01 cannot help: the history "
+        "starts at 2024-01)"
+    )
+    with pytest.raises(DataValidationError) as err:
+        performance(grid6x4, period=("2024-03", "2024-08"))
+    assert str(err.value).startswith(
+        "history.period: 4 months of the prior period 2023-09..2024-02 (default: "
+        "the 6 months before the period 2024-03..2024-08) lie outside the history"
+    )
+    assert str(err.value).endswith(
+        "Fix: choose a later period: from 2024-07 on, the 6 months before it are "
+        "in the history; or a shorter period of at most 2 months from 2024-03 (an "
+        "explicit prior=(first, last) of 6 months before 2024-03 cannot help: the "
+        "history starts at 2024-01)"
+    )
+    with pytest.raises(DataValidationError) as err:
+        performance(grid6x4, prior=("2023-07", "2024-06"))
+    assert str(err.value).endswith(
+        "6 months of the prior period 2023-07..2024-06 lie outside the history "
+        "(history covers 2024-01..2025-12) (rows: '2023-07', '2023-08', '2023-09', "
+        "'2023-10', '2023-11' and 1 more). Fix: choose a prior period inside the "
+        "history (2024-01..2025-12)"
+    )
+
+
+def test_a_gap_in_the_prior_period_is_called_a_gap(grid6x4, fixed_posterior):
+    h = grid6x4.history
+    st = grid6x4.replace(history=h[h["period"].astype(str) != "2024-06"])
+    with pytest.raises(DataValidationError) as err:
+        performance(st, period=("2025-01", "2025-12"))
+    assert str(err.value) == (
+        "history.period: the history has a gap: 1 month between 2024-01 and "
+        "2025-12 has no rows at all (rows: '2024-06'). Fix: add the sales of that "
+        "month to the history (0 where a unit sold nothing), or choose a "
+        "prior=(first, last) that avoids it"
+    )
+    performance(st, period=("2025-07", "2025-12"), prior=("2024-07", "2024-12"))
