@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._versions import library_versions
 from terrakit.routing.vrp import (
     Backend,
     RoutingProblem,
@@ -264,7 +265,11 @@ def solve_instance(
     seed: int = 0,
     backend: Backend = "auto",
 ) -> dict[str, Any]:
-    """Solve one instance (distance only) and check the answer exactly."""
+    """Solve one instance (distance only) and check the answer exactly.
+
+    The row records the run's ``seed``, ``time_limit`` and ``versions`` (the
+    numerical libraries loaded, the solver's among them).
+    """
     t0 = time.perf_counter()
     sol = solve_routing(
         inst.problem(), backend=backend, time_limit=time_limit, seed=seed
@@ -285,6 +290,9 @@ def solve_instance(
         "seconds": secs,
         "status": status,
         "solution": {"routes": routes},
+        "seed": sol.seed,
+        "time_limit": sol.time_limit,
+        "versions": sol.versions,
     }
 
 
@@ -418,7 +426,15 @@ def run_family(
         ``reference``: like with like; ``gap_trunc1_pct`` is the same),
         ``gap_exact_pct`` (exact ``value`` vs ``reference``: conservative, the
         exact length exceeds the truncated one by about 0.2-0.3 %),
-        ``bks_vehicles``, ``bks_distance``, ``gap_bks_pct``.
+        ``bks_vehicles``, ``bks_distance``, ``gap_bks_pct``.  Every row also
+        has ``seed``, ``time_limit`` and ``versions`` (library versions);
+        ``df.attrs`` holds the same run settings (``seed``, ``time_limit``,
+        ``backend``, ``versions``).
+
+    Raises
+    ------
+    SpecificationError
+        No instance files: an empty list, or a folder without ``*.txt`` files.
     """
     from tqdm.auto import tqdm
 
@@ -427,17 +443,36 @@ def run_family(
     rows = []
     for f in tqdm(files, desc="solomon", disable=not progress):
         rows.append(solve_file(f, time_limit=time_limit, seed=seed, backend=backend))
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs.update(
+        seed=seed,
+        time_limit=time_limit,
+        backend=backend,
+        versions=rows[-1]["versions"] if rows else library_versions(),
+    )
+    return df
 
 
 def _expand(paths: Iterable[str | Path] | str | Path) -> list[Path]:
+    """Instance files of ``paths`` (folders globbed); raise when there are none."""
+    from terrakit.exceptions import SpecificationError
+
     if isinstance(paths, (str, Path)):
-        p = Path(paths)
-        return find_instances(p) if p.is_dir() else [p]
+        paths = [paths]
     out: list[Path] = []
     for q in paths:
         p = Path(q)
-        out.extend(find_instances(p) if p.is_dir() else [p])
+        if p.is_dir():
+            found = find_instances(p)
+            if not found:
+                raise SpecificationError(
+                    f"{p}: no Solomon instance files (*.txt) in this folder; "
+                    "fix: pass the folder that holds the instances (e.g. "
+                    "shared/benchmarks/solomon) or the files themselves"
+                )
+            out.extend(found)
+        else:
+            out.append(p)
     if not out:
-        raise ValueError("no Solomon instance files given")
+        raise SpecificationError("no Solomon instance files given")
     return out

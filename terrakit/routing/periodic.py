@@ -12,7 +12,7 @@ Steps (all deterministic for a given seed):
    this cycle.  Fractions rotate over cycles: an account called 4 times a
    year in a 48-week year with 4-week cycles gets ``1/3`` visit per cycle, so
    one visit in every third cycle; which cycle is set by a phase spread
-   evenly over the accounts (so each cycle carries its share).
+   evenly over the accounts of that rate (so each cycle carries its share).
 2. :func:`patterns` lists the evenly spaced visit-day patterns for ``n``
    visits in ``D`` working days (day ``s + round(k·D/n) mod D``).
 3. :func:`day_seeds` sweeps the accounts by angle around the rep's home and
@@ -32,6 +32,7 @@ Steps (all deterministic for a given seed):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ __all__ = [
     "local_xy",
     "patterns",
     "visits_per_cycle",
+    "window_groups",
 ]
 
 
@@ -80,8 +82,9 @@ def visits_per_cycle(
     cycle
         Which cycle of the year to plan.
     order
-        A permutation of the accounts (e.g. by angle around home); fractional
-        frequencies get phases spread evenly along it.
+        A permutation of the accounts (e.g. by angle around home); the
+        accounts of each rate get phases spread evenly along it (ranked
+        within their rate), so every cycle carries its share of each rate.
 
     Returns
     -------
@@ -97,8 +100,15 @@ def visits_per_cycle(
     cpy = np.nan_to_num(np.asarray(calls_per_year, dtype=float), nan=0.0)
     rate = np.clip(cpy, 0.0, None) * weeks / weeks_per_year
     n = len(rate)
+    # phases are spread within each group of equal rate, in ``order``: the
+    # accounts called 4 times a year fall due evenly over the cycles even
+    # when they all lie in one sector of the sweep
+    order = np.asarray(order, dtype=np.int64)
+    key = np.round(rate, 9)[order]
     phase = np.empty(n)
-    phase[np.asarray(order, dtype=np.int64)] = (np.arange(n) + 0.5) / max(n, 1)
+    for r in np.unique(key):
+        members = order[key == r]
+        phase[members] = (np.arange(len(members)) + 0.5) / len(members)
     eps = 1e-9
     visits = (
         np.floor((cycle + 1) * rate + phase + eps)
@@ -191,6 +201,7 @@ def assign_patterns(
     tolerance: float = 0.1,
     time_limit: float = 5.0,
     earliest: np.ndarray | None = None,
+    windows: Sequence[tuple[Sequence[int], Sequence[float], float]] = (),
 ) -> PatternAssignment:
     """Pick one evenly spaced pattern per account (small MIP vs greedy, best kept).
 
@@ -214,6 +225,14 @@ def assign_patterns(
         before); patterns that start earlier are left out, unless no pattern
         starts late enough: then only the latest-starting patterns remain.
         ``None`` (default) or values ``<= 0``: no limit.
+    windows
+        Time-window groups ``(accounts, minutes per visit, minutes)``: the
+        accounts whose calls must all fall within one window, what a visit
+        of each takes of it and how much the window holds on a day (see
+        :func:`window_groups`).  A day's minutes of a group beyond what it
+        holds are penalised like work beyond the daily band, so accounts
+        with the same narrow window are spread over the days instead of
+        stacked on one.
 
     Returns
     -------
@@ -228,12 +247,14 @@ def assign_patterns(
 
         \\min \\sum c_{ip} x_{ip} + λ \\sum_d (o_d + u_d)
         \\quad\\text{s.t.}\\quad \\sum_p x_{ip} = 1,\\;
-        W_d - o_d \\le \\min(U, C),\\; W_d + u_d \\ge L
+        W_d - o_d \\le \\min(U, C),\\; W_d + u_d \\ge L,\\;
+        \\sum_{i∈g,\\,p∋d} w_i x_{ip} - v_{gd} \\le M_g
 
     with ``U, L = (1 ± τ)·mean`` (widened to ``mean ± max_i w_i`` when that
     band is narrower than one visit, which whole visits could not meet) and
-    ``C`` the day capacity; ``λ`` is large (a minute of imbalance costs more
-    than any detour in km).
+    ``C`` the day capacity, ``M_g`` the minutes of window group ``g`` (its
+    overflow ``v_{gd}`` costs ``λ`` as well); ``λ`` is large (a minute of
+    imbalance costs more than any detour in km).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
@@ -267,7 +288,22 @@ def assign_patterns(
     cost = np.array([dist[i, list(p)].sum() for i, p in pats])
     lam = 10.0 * (float(dist.max()) + 1.0) * max(1.0, float(visits.max()))
     n_x = len(pats)
-    c = np.concatenate([cost, np.full(2 * n_days, lam)])
+    # window groups: {account: minutes of the window a visit takes}, minutes
+    groups = [
+        (
+            {
+                int(i): float(w)
+                for i, w in zip(g, ws, strict=True)
+                if visits[int(i)] > 0
+            },
+            m,
+        )
+        for g, ws, m in windows
+    ]
+    groups = [(g, float(m)) for g, m in groups if g]
+    n_g = len(groups)
+    n_v = 2 * n_days + n_g * n_days  # slack columns after the patterns
+    c = np.concatenate([cost, np.full(n_v, lam)])
     rows, cols, vals = [], [], []
     row_of = {a: k for k, a in enumerate(acc)}
     by_acc: dict[int, list[int]] = {}
@@ -286,7 +322,7 @@ def assign_patterns(
         rows.append(r0 + d)
         cols.append(n_x + d)
         vals.append(-1.0)
-    a_main = coo_array((vals, (rows, cols)), shape=(r0 + n_days, n_x + 2 * n_days))
+    a_main = coo_array((vals, (rows, cols)), shape=(r0 + n_days, n_x + n_v))
     # lower-band rows: W_d + u_d >= lower
     lr, lc, lv = [], [], []
     for j, (i, p) in enumerate(pats):
@@ -298,7 +334,7 @@ def assign_patterns(
         lr.append(d)
         lc.append(n_x + n_days + d)
         lv.append(1.0)
-    a_low = coo_array((lv, (lr, lc)), shape=(n_days, n_x + 2 * n_days))
+    a_low = coo_array((lv, (lr, lc)), shape=(n_days, n_x + n_v))
     cons = [
         LinearConstraint(
             a_main.tocsr(),
@@ -307,22 +343,45 @@ def assign_patterns(
         ),
         LinearConstraint(a_low.tocsr(), np.full(n_days, lower), np.inf),
     ]
-    integrality = np.concatenate([np.ones(n_x), np.zeros(2 * n_days)])
+    if n_g:  # window rows: a group's work on day d - v_gd <= its minutes
+        wr, wc, wv = [], [], []
+        for j, (i, p) in enumerate(pats):
+            for g, (members, _) in enumerate(groups):
+                if i in members:
+                    for d in p:
+                        wr.append(g * n_days + d)
+                        wc.append(j)
+                        wv.append(members[i])
+        for r in range(n_g * n_days):
+            wr.append(r)
+            wc.append(n_x + 2 * n_days + r)
+            wv.append(-1.0)
+        a_win = coo_array((wv, (wr, wc)), shape=(n_g * n_days, n_x + n_v))
+        caps = np.repeat([m for _, m in groups], n_days)
+        cons.append(LinearConstraint(a_win.tocsr(), -np.inf, caps))
+    integrality = np.concatenate([np.ones(n_x), np.zeros(n_v)])
     bounds = Bounds(
-        np.zeros(n_x + 2 * n_days),
-        np.concatenate([np.ones(n_x), np.full(2 * n_days, np.inf)]),
+        np.zeros(n_x + n_v),
+        np.concatenate([np.ones(n_x), np.full(n_v, np.inf)]),
     )
 
     def objective(ch: dict[int, tuple[int, ...]]) -> float:
         ld = np.zeros(n_days)
+        wl = np.zeros((n_g, n_days))
         tot = 0.0
         for i, p in ch.items():
             ld[list(p)] += work[i]
+            for g, (members, _) in enumerate(groups):
+                if i in members:
+                    wl[g, list(p)] += members[i]
             tot += float(dist[i, list(p)].sum())
         pen = np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
+        pen += _window_excess(wl, groups)
         return tot + lam * float(pen)
 
-    greedy = _greedy(acc, pats, by_acc, visits, work, dist, n_days, upper, lower, lam)
+    greedy = _greedy(
+        acc, pats, by_acc, visits, work, dist, n_days, upper, lower, lam, groups
+    )
     res = milp(
         c,
         constraints=cons,
@@ -364,15 +423,30 @@ def _greedy(
     upper: float,
     lower: float,
     lam: float,
+    groups: Sequence[tuple[dict[int, float], float]] = (),
 ) -> dict[int, tuple[int, ...]]:
     """Deterministic construction (largest work first) plus relocation passes."""
     load = np.zeros(n_days)
     chosen: dict[int, tuple[int, ...]] = {}
+    # work of every window group per day, and the groups of each account
+    wload = np.zeros((len(groups), n_days))
+    mine: dict[int, list[tuple[int, float]]] = {}
+    for g, (members, _) in enumerate(groups):
+        for i, w in members.items():
+            mine.setdefault(i, []).append((g, w))
 
     def pen(ld: np.ndarray) -> float:
         return float(
             np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
         )
+
+    def with_visits(
+        wl: np.ndarray, i: int, p: tuple[int, ...], sign: float
+    ) -> np.ndarray:
+        out = wl.copy()
+        for g, w in mine.get(i, ()):
+            out[g, list(p)] += sign * w
+        return out
 
     for i in sorted(acc, key=lambda i: (-visits[i] * work[i], i)):
         best_p, best_v = None, math.inf
@@ -383,32 +457,113 @@ def _greedy(
             v = lam * float(np.maximum(ld - upper, 0.0).sum()) + float(
                 dist[i, list(p)].sum()
             )
+            if i in mine:
+                v += lam * _window_excess(with_visits(wload, i, p, 1.0), groups)
             if v < best_v - 1e-12:
                 best_p, best_v = p, v
         assert best_p is not None
         chosen[i] = best_p
         load[list(best_p)] += work[i]
+        wload = with_visits(wload, i, best_p, 1.0)
     for _ in range(3):  # relocate accounts to better patterns
         improved = False
         for i in acc:
             cur = chosen[i]
             base = load.copy()
             base[list(cur)] -= work[i]
-            cur_v = lam * pen(load) + float(dist[i, list(cur)].sum())
+            wbase = with_visits(wload, i, cur, -1.0)
+            cur_v = lam * (pen(load) + _window_excess(wload, groups)) + float(
+                dist[i, list(cur)].sum()
+            )
             for j in by_acc[i]:
                 p = pats[j][1]
                 if p == cur:
                     continue
                 ld = base.copy()
                 ld[list(p)] += work[i]
-                v = lam * pen(ld) + float(dist[i, list(p)].sum())
+                wl = with_visits(wbase, i, p, 1.0)
+                v = lam * (pen(ld) + _window_excess(wl, groups)) + float(
+                    dist[i, list(p)].sum()
+                )
                 if v < cur_v - 1e-9:
-                    cur, cur_v, load = p, v, ld
+                    cur, cur_v, load, wload = p, v, ld, wl
                     improved = True
             chosen[i] = cur
         if not improved:
             break
     return chosen
+
+
+def _window_excess(
+    wload: np.ndarray, groups: Sequence[tuple[dict[int, float], float]]
+) -> float:
+    """Work of window groups beyond their minutes, summed over groups and days."""
+    if not len(groups):
+        return 0.0
+    caps = np.array([m for _, m in groups], dtype=float)[:, None]
+    return float(np.maximum(wload - caps, 0.0).sum())
+
+
+def window_groups(
+    win_lo: np.ndarray,
+    win_hi: np.ndarray,
+    has_window: np.ndarray,
+    minutes: np.ndarray,
+    travel: np.ndarray,
+    *,
+    lunch: tuple[float, float, float] | None = None,
+) -> list[tuple[list[int], np.ndarray, float]]:
+    """Groups of accounts whose calls must share one time window on a day.
+
+    For every distinct window ``[a, b]`` of an account with a window, the
+    group is the accounts with a window inside ``[a, b]``: on a day their
+    calls and the drives between them must fit in ``L = b − a`` minutes
+    (less the part of the lunch break that cannot avoid the window).  Each
+    member's visit takes its call plus ``t_i``, the drive to the nearest other
+    member; the group holds ``L + min t_i`` of those minutes (one drive fewer
+    than calls), which is exact for two accounts.  Only groups whose members
+    together exceed that (a day could be overfilled) are returned.
+
+    Parameters
+    ----------
+    win_lo, win_hi
+        Earliest start and latest end of each account's call (minutes).
+    has_window
+        Whether the account has a time window of its own.
+    minutes
+        Call minutes.
+    travel
+        ``(n, n)`` driving minutes between the accounts.
+    lunch
+        The lunch window and minutes ``(start, end, minutes)``, or ``None``.
+
+    Returns
+    -------
+    list of (accounts, minutes per visit, minutes of the window)
+        For :func:`assign_patterns`'s ``windows``.
+    """
+    lo = np.asarray(win_lo, dtype=float)
+    hi = np.asarray(win_hi, dtype=float)
+    own = np.flatnonzero(np.asarray(has_window, dtype=bool))
+    mins = np.asarray(minutes, dtype=float)
+    out: list[tuple[list[int], np.ndarray, float]] = []
+    for a, b in sorted({(float(lo[i]), float(hi[i])) for i in own}):
+        members = [int(i) for i in own if lo[i] >= a - 1e-9 and hi[i] <= b + 1e-9]
+        if len(members) < 2:
+            continue
+        forced = 0.0
+        if lunch is not None:  # the break cannot avoid the window entirely
+            l0, l1, lm = lunch
+            forced = max(0.0, lm - max(a - l0, 0.0, l1 - b))
+        length = b - a - forced
+        t = np.asarray(travel, dtype=float)[np.ix_(members, members)]
+        t = np.maximum(t, t.T) + np.diag(np.full(len(members), np.inf))
+        drive = np.minimum(t.min(axis=1), length)
+        weights = mins[members] + drive
+        cap = length + float(drive.min())
+        if float(weights.sum()) > cap + 1e-9:
+            out.append((members, weights, cap))
+    return out
 
 
 def frequency_label(rate: float, weeks: int) -> str:

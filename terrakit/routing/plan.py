@@ -7,6 +7,7 @@ number that sizing and design need.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -36,6 +37,7 @@ from terrakit.routing.periodic import (
     frequency_label,
     local_xy,
     visits_per_cycle,
+    window_groups,
 )
 from terrakit.routing.vrp import (
     Backend,
@@ -635,6 +637,11 @@ def plan_calls(
         time_limit=time_limit,
         seed=seed,
     )
+    text = _cycles_text(weeks, weeks_per_year)
+    if text:
+        warnings.warn(text, TerrakitWarning, stacklevel=2)
+    for note in prep.notes:
+        warnings.warn(f"{territory}: {note}", TerrakitWarning, stacklevel=2)
     if prep.workload["overloaded"]:
         warnings.warn(
             f"{territory}: {prep.workload['reason']}; expect dropped visits (fix: "
@@ -651,10 +658,30 @@ def plan_calls(
             TerrakitWarning,
             stacklevel=2,
         )
+    text = _window_drops_text(plan)
+    if text:
+        warnings.warn(f"{territory}: {text}", TerrakitWarning, stacklevel=2)
     text = _time_limit_text(plan)
     if text:
         warnings.warn(f"{territory}: {text}", TimeLimitWarning, stacklevel=2)
     return plan
+
+
+def _window_drops_text(plan: CallPlan) -> str:
+    """Visits dropped by clashing time windows on days with room, or ``""``."""
+    if not len(plan.dropped):
+        return ""
+    hit = plan.dropped[plan.dropped["reason"].str.startswith(WINDOW_CONFLICT)]
+    if not len(hit):
+        return ""
+    accounts = list(dict.fromkeys(hit["account_id"]))
+    return (
+        f"{len(hit)} visits ({', '.join(map(str, accounts[:5]))}"
+        f"{' ...' if len(accounts) > 5 else ''}) were dropped by time-window "
+        "conflicts: their days had time, but their calls clash with other calls "
+        "bound to the same window; see plan.dropped (fix: widen the windows or "
+        "shorten the calls)"
+    )
 
 
 def _unforeseen_drops_text(plan: CallPlan) -> str:
@@ -761,6 +788,8 @@ class _Prepared:
     earliest: np.ndarray | None = None
     earliest_move: np.ndarray | None = None
     last_before: np.ndarray | None = None
+    #: warnings to give before solving (the territory is prefixed)
+    notes: tuple[str, ...] = ()
 
 
 def _check_settings(
@@ -807,6 +836,12 @@ def _check_settings(
             f"weeks_per_year must be a positive number of working weeks, got "
             f"{weeks_per_year!r}; e.g. 48 (52 weeks less holidays)"
         )
+    if wpy < n_weeks:
+        raise SpecificationError(
+            f"weeks_per_year={weeks_per_year!r} is shorter than one cycle of "
+            f"weeks={n_weeks}: a year must hold at least one whole cycle; fix: "
+            "the working weeks of a year, e.g. weeks_per_year=48"
+        )
     n_cycle = _whole(cycle)
     if n_cycle is None or n_cycle < 0:
         raise SpecificationError(
@@ -840,6 +875,23 @@ def _check_settings(
             f"{day_hours} and last at most the window"
         )
     return n_weeks, day_list, d0, d1, (l0, l1, lmin)
+
+
+def _cycles_text(weeks: Any, weeks_per_year: Any) -> str:
+    """Why a year of ``weeks_per_year`` is no whole number of cycles, or ``""``."""
+    n, wpy = as_number(weeks), as_number(weeks_per_year)
+    if not (math.isfinite(n) and math.isfinite(wpy) and n >= 1 and wpy >= n):
+        return ""
+    k = wpy / n
+    if abs(k - round(k)) < 1e-9:
+        return ""
+    lo, hi = math.floor(k) * n, math.ceil(k) * n
+    return (
+        f"weeks_per_year={weeks_per_year:g} is not a whole number of {n:g}-week "
+        f"cycles ({wpy:g} / {n:g} = {k:.3g} cycles a year): the visits of whole "
+        "cycles cannot add up to the accounts' calls_per_year in a year; fix: "
+        f"a multiple of weeks, e.g. weeks_per_year={lo:g} or {hi:g}"
+    )
 
 
 def _whole(value: Any) -> int | None:
@@ -1180,6 +1232,32 @@ def _prepare(
     )
     over = np.maximum(visits - n_days, 0)
     visits = np.minimum(visits, n_days)
+    notes: list[str] = []
+    if not len(ids):
+        notes.append(
+            "the territory has no accounts: the plan is empty (check the "
+            "alignment, or the accounts' unit_id)"
+        )
+    elif not (cpy > 0).any():
+        notes.append(
+            f"none of the territory's {len(ids)} accounts has calls_per_year > 0: "
+            "the plan is empty"
+        )
+    busy = np.flatnonzero(rate > n_days + 1e-9)
+    if len(busy):
+        listed = ", ".join(
+            f"{ids[a]} ({cpy[a]:g} calls a year = {rate[a]:.1f} visits per "
+            f"{n_days}-day cycle)"
+            for a in busy[:5]
+        )
+        notes.append(
+            f"{len(busy)} account{'s are' if len(busy) > 1 else ' is'} due more "
+            f"than once per working day: "
+            f"{listed}{' ...' if len(busy) > 5 else ''}; at most one visit a day "
+            f"is planned, the other {int(over.sum())} visits of this cycle are "
+            "dropped and left out of the workload check (fix: check "
+            "calls_per_year, e.g. 500 typed for 50)"
+        )
     last_before, earliest, earliest_move = _after_previous(
         previous,
         territory,
@@ -1216,6 +1294,7 @@ def _prepare(
         reach=reach,
         tw_open=_minutes_of(acc, "tw_start"),
         tw_close=_minutes_of(acc, "tw_end"),
+        ids=tuple(ids),
     )
     _check_home_near(territory, rep_id, hlon, hlat, lon, lat, ctx)
     _check_day_fits(territory, ids, visits, ctx)
@@ -1259,6 +1338,7 @@ def _prepare(
         earliest=earliest,
         earliest_move=earliest_move,
         last_before=last_before,
+        notes=tuple(notes),
     )
 
 
@@ -1364,6 +1444,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         tolerance=prep.tolerance,
         time_limit=t_pat,
         earliest=prep.earliest,
+        windows=_window_groups(ctx),
     )
     route_rows: list[dict[str, Any]] = []
     day_rows: list[dict[str, Any]] = []
@@ -1549,6 +1630,27 @@ def _solve(prep: _Prepared) -> CallPlan:
     )
 
 
+def _has_window(ctx: _DayContext) -> np.ndarray:
+    """Whether each account has a time window of its own (opening or closing)."""
+    n = len(ctx.minutes)
+    opened = np.full(n, np.nan) if ctx.tw_open is None else ctx.tw_open
+    closes = np.full(n, np.nan) if ctx.tw_close is None else ctx.tw_close
+    return ~(np.isnan(opened) & np.isnan(closes))
+
+
+def _window_groups(ctx: _DayContext) -> list[tuple[list[int], np.ndarray, float]]:
+    """The time-window groups the visit days must respect (see
+    :func:`terrakit.routing.periodic.window_groups`)."""
+    return window_groups(
+        ctx.win_lo,
+        ctx.win_hi,
+        _has_window(ctx),
+        ctx.minutes,
+        ctx.tmat[1:, 1:],
+        lunch=ctx.lunch,
+    )
+
+
 def _iterations(backend: str, n_nodes: int) -> int:
     base, per = DAY_ITERATIONS.get(backend, (100, 25))
     return base + per * n_nodes
@@ -1563,7 +1665,8 @@ class _DayContext:
     ``win_hi``.  ``reach`` says whether the travel matrix has a route from
     home to the account and back (default: all).  ``tw_open``/``tw_close``
     are the opening and closing times as given, before clipping to the day
-    (minutes, NaN: none; default: none), for the reasons shown to the user.
+    (minutes, NaN: none; default: none), and ``ids`` the account ids, for the
+    reasons shown to the user.
     """
 
     tmat: np.ndarray
@@ -1577,6 +1680,7 @@ class _DayContext:
     reach: np.ndarray | None = None
     tw_open: np.ndarray | None = None
     tw_close: np.ndarray | None = None
+    ids: tuple[Hashable, ...] = ()
     _alone: dict[int, bool] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -1822,17 +1926,120 @@ def _solve_day(
     used = {k for kind, k in tokens if kind == "visit"}
     if len(used) < len(feasible):
         lmin = ctx.lunch[2] if ctx.lunch else 0.0
-        info = _day_output(tokens, ctx)[1]
+        day_min = ctx.d1 - ctx.d0 - lmin
+        stops, info = _day_output(tokens, ctx)
+        kept = (
+            f"the route of the {len(used)} visits kept takes "
+            f"{info['service']:.0f} min of calls + {info['drive']:.0f} min of "
+            f"driving = {info['service'] + info['drive']:.0f} min"
+        )
         why = (
             "day overfull: the day's other visits and travel leave no room "
             f"({sum(ctx.minutes[a] for a in accs):.0f} min of visits planned "
-            f"in {ctx.d1 - ctx.d0 - lmin:.0f} working minutes; the route of "
-            f"the {len(used)} visits kept takes {info['service']:.0f} min of "
-            f"calls + {info['drive']:.0f} min of driving = "
-            f"{info['service'] + info['drive']:.0f} min)"
+            f"in {day_min:.0f} working minutes; {kept})"
         )
-        dropped.extend((k, why) for k in feasible if k not in used)
+        free = day_min - info["service"] - info["drive"]
+        has = _has_window(ctx)
+        relaxed = None
+        if has[[*used, *feasible]].any():
+            # the same day with every window opened to the working hours
+            relaxed = dataclasses.replace(
+                ctx,
+                win_lo=np.full_like(ctx.win_lo, ctx.d0),
+                win_hi=np.full_like(ctx.win_hi, ctx.d1),
+            )
+        for k in feasible:
+            if k in used:
+                continue
+            if (
+                relaxed is not None
+                and free >= ctx.minutes[k] - 1e-9
+                and _try_insert(tokens, k, relaxed) is not None
+            ):
+                # the day has room for the call: only the windows are in the way
+                dropped.append((k, _window_conflict(k, stops, ctx, free, kept)))
+            else:
+                dropped.append((k, why))
     return tokens, dropped
+
+
+#: How a visit dropped although its day had room for it is reported (and
+#: recognised by rebalancing and the warnings).
+WINDOW_CONFLICT = "time-window conflict"
+
+
+def _window_conflict(
+    k: int, stops: list[dict[str, Any]], ctx: _DayContext, free: float, kept: str
+) -> str:
+    """Why account ``k``'s call found no place in a day that had time for it.
+
+    Names the kept calls with windows of their own that overlap ``k``'s
+    window (else every call and the lunch break held in it), with their
+    times, and the minutes of calls and driving against the window's.
+    """
+    lo, hi = float(ctx.win_lo[k]), float(ctx.latest_start(k) + ctx.minutes[k])
+    has = _has_window(ctx)
+    m = float(ctx.minutes[k])
+    inside = [
+        s_
+        for s_ in stops
+        if s_["kind"] in ("visit", "lunch")
+        and s_["start"] < hi - 1e-9
+        and s_["depart"] > lo + 1e-9
+    ]
+    # the calls bound to this window like k's (the clash), else all held in it
+    bound = [
+        s_
+        for s_ in stops
+        if s_["kind"] == "visit"
+        and has[s_["acc"]]
+        and ctx.win_lo[s_["acc"]] < hi - 1e-9
+        and ctx.win_hi[s_["acc"]] > lo + 1e-9
+    ]
+
+    def name(s_: dict[str, Any]) -> str:
+        when = f"{_hhmm(s_['start'])}-{_hhmm(s_['depart'])}"
+        if s_["kind"] == "lunch":
+            return f"the lunch break ({when})"
+        a = s_["acc"]
+        w = f", window {_hhmm(ctx.win_lo[a])}-{_hhmm(ctx.win_hi[a])}" if has[a] else ""
+        who = ctx.ids[a] if ctx.ids else f"account {a}"
+        return f"{who} ({ctx.minutes[a]:g} min{w}, {when})"
+
+    own = f"window {_hhmm(lo)}-{_hhmm(hi)}" if has[k] else "working hours"
+    text = (
+        f"{WINDOW_CONFLICT}: the {m:g}-min call must fall within its {own} "
+        f"({hi - lo:.0f} min)"
+    )
+    if bound:
+        calls = [m, *(float(ctx.minutes[s_["acc"]]) for s_ in bound)]
+        t = ctx.tmat
+        drive = min(
+            min(float(t[k + 1, s_["acc"] + 1]), float(t[s_["acc"] + 1, k + 1]))
+            for s_ in bound
+        )
+        text += (
+            f", as must {', '.join(name(s_) for s_ in bound)}: "
+            f"{' + '.join(f'{c:g}' for c in calls)} = {sum(calls):.0f} min of "
+            f"calls + at least {drive:.0f} min of driving between them = "
+            f"{sum(calls) + drive:.0f} min"
+        )
+        if sum(calls) + drive > hi - lo + 1e-9:
+            text += f" > the {hi - lo:.0f}-min window"
+        else:
+            text += " (with the other stops around them no gap is left)"
+    elif inside:
+        busy = sum(min(s_["depart"], hi) - max(s_["start"], lo) for s_ in inside)
+        text += (
+            f", where {', '.join(name(s_) for s_ in inside)} take {busy:.0f} min "
+            f"and the drives between them leave no {m:g}-min gap"
+        )
+    else:
+        text += ", but the route's fixed times leave no gap for it there"
+    return (
+        f"{text}; the day has {free:.0f} min free ({kept}); fix: visit one of "
+        "these accounts on another day, or widen the windows"
+    )
 
 
 def _try_insert(
@@ -1931,7 +2138,7 @@ def _rebalance(
         (d, k)
         for d in range(n_days)
         for k, why in day_dropped[d]
-        if why.startswith("day overfull")
+        if why.startswith(("day overfull", WINDOW_CONFLICT))
     ]
     queue.sort(key=lambda dk: (-ctx.cpy[dk[1]], ctx.minutes[dk[1]], dk[0], dk[1]))
 
@@ -2396,9 +2603,15 @@ def plan_all(
     # solved, so that a bad account in the last territory costs no solving
     rep_of = {t: _prepare(study, al, t, **args(t)).rep_id for t in terrs}
     _check_inferred_reps(rep_of, inferred=[t for t in terrs if reps.get(t) is None])
+    text = _cycles_text(kwargs.get("weeks", 4), kwargs.get("weeks_per_year", 48))
+    if text:
+        warnings.warn(text, TerrakitWarning, stacklevel=2)
     plans = {}
     for t in tqdm(terrs, desc="call plans", disable=not progress):
-        plans[t] = _solve(_prepare(study, al, t, **args(t)))
+        prep = _prepare(study, al, t, **args(t))
+        for note in prep.notes:
+            warnings.warn(f"{t}: {note}", TerrakitWarning, stacklevel=2)
+        plans[t] = _solve(prep)
     over = [(t, p.workload) for t, p in plans.items() if p.workload.get("overloaded")]
     if over:
         listed = ", ".join(
@@ -2410,6 +2623,17 @@ def plan_all(
             f"{len(over)} of {len(plans)} territories are overloaded: {listed}"
             f"{' ...' if len(over) > 8 else ''}; their plans drop visits (see "
             "to_frame()['overloaded'] and each plan's workload)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
+    clashes = [(t, _window_drops_text(p)) for t, p in plans.items()]
+    clashes = [(t, txt) for t, txt in clashes if txt]
+    if clashes:
+        warnings.warn(
+            f"{len(clashes)} of {len(plans)} territories dropped visits by "
+            "time-window conflicts: "
+            + "; ".join(f"{t}: {txt}" for t, txt in clashes[:3])
+            + f"{' ...' if len(clashes) > 3 else ''}",
             TerrakitWarning,
             stacklevel=2,
         )

@@ -36,7 +36,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from terrakit._runargs import check_seed, check_time_limit
+from terrakit._runargs import check_seed, check_time_limit, is_count
+from terrakit._versions import library_versions
 from terrakit.exceptions import SpecificationError
 from terrakit.routing.tsp import improve, is_symmetric
 
@@ -131,12 +132,25 @@ class RoutingProblem:
         cost = dur if self.cost is None else np.asarray(self.cost, dtype=float)
         if cost.shape != (n, n) or not np.isfinite(cost).all():
             raise ValueError("cost must be a finite matrix shaped like duration")
+        service = vec(self.service, 0.0, "service")
         early = vec(self.early, 0.0, "early")
         late = vec(self.late, np.inf, "late")
+        demand = vec(self.demand, 0.0, "demand")
+        for name, arr in (("service", service), ("early", early), ("demand", demand)):
+            bad = np.flatnonzero(~(np.isfinite(arr) & (arr >= 0))).tolist()
+            if bad:
+                raise SpecificationError(
+                    f"{name} must be finite and >= 0; nodes {bad[:5]} have "
+                    f"{arr[bad[:5]].tolist()}"
+                )
+        bad = np.flatnonzero(np.isnan(late)).tolist()
+        if bad:
+            raise SpecificationError(
+                f"late must be a number (inf for no limit); nodes {bad[:5]} are NaN"
+            )
         if (late < early).any():
             bad = np.flatnonzero(late < early).tolist()[:5]
             raise ValueError(f"late < early at nodes {bad}")
-        demand = vec(self.demand, 0.0, "demand")
         penalty = vec(self.penalty, np.inf, "penalty")
         groups = tuple(tuple(int(i) for i in g) for g in self.groups)
         for g in groups:
@@ -145,7 +159,7 @@ class RoutingProblem:
         for name, arr in (
             ("duration", dur),
             ("cost", cost),
-            ("service", vec(self.service, 0.0, "service")),
+            ("service", service),
             ("early", early),
             ("late", late),
             ("demand", demand),
@@ -157,6 +171,11 @@ class RoutingProblem:
         object.__setattr__(self, "groups", groups)
         if self.n_vehicles < 1:
             raise ValueError(f"n_vehicles must be >= 1, got {self.n_vehicles}")
+        if self.capacity is not None and not is_count(self.capacity, low=0):
+            raise SpecificationError(
+                f"capacity must be a non-negative whole number or None, got "
+                f"{self.capacity!r}"
+            )
 
     @property
     def n_nodes(self) -> int:
@@ -245,11 +264,15 @@ def evaluate_routes(
         if delay > 0:
             arr, st, end = _forward(p, r, depart)
         for i, s_ in zip(r, st, strict=True):
-            if s_ > p.late[i] + tol:
+            if not math.isfinite(s_):
+                viol.append(f"route {k} starts node {i} at {s_} (not a finite time)")
+            elif s_ > p.late[i] + tol:
                 viol.append(
                     f"route {k} starts node {i} at {s_:.4f} > late {p.late[i]:.4f}"
                 )
-        if end > p.late[0] + tol:
+        if not math.isfinite(end):
+            viol.append(f"route {k} returns at {end} (not a finite time)")
+        elif end > p.late[0] + tol:
             viol.append(f"route {k} returns at {end:.4f} > depot late {p.late[0]:.4f}")
         arrivals.append(tuple(arr))
         starts.append(tuple(st))
@@ -324,6 +347,12 @@ class RoutingSolution:
     time_limit_reached
         Whether the search ran until ``time_limit`` (rather than stopping at
         ``max_iterations``): the routes are the best found in that time.
+    seed, time_limit, max_iterations
+        The search settings the routes were found with (``None`` when not
+        recorded).
+    versions
+        Versions of the numerical libraries loaded when solving (the solver's
+        among them), from :func:`terrakit._versions.library_versions`.
     """
 
     routes: tuple[tuple[int, ...], ...]
@@ -335,6 +364,10 @@ class RoutingSolution:
     seconds: float
     check: RouteCheck = field(repr=False)
     time_limit_reached: bool = False
+    seed: int | None = None
+    time_limit: float | None = None
+    max_iterations: int | None = None
+    versions: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 def resolve_backend(backend: str) -> Literal["pyvrp", "ortools"]:
@@ -402,6 +435,12 @@ def solve_routing(
     secs = time.perf_counter() - t0
     # both searches stop at the earlier of time_limit and max_iterations
     at_limit = problem.n_nodes > 1 and secs >= 0.95 * time_limit
+    run: dict[str, Any] = {
+        "seed": seed,
+        "time_limit": time_limit,
+        "max_iterations": max_iterations,
+        "versions": library_versions(),
+    }
     if routes is None:
         chk = evaluate_routes(problem, [])
         return RoutingSolution(
@@ -414,6 +453,7 @@ def solve_routing(
             secs,
             chk,
             at_limit,
+            **run,
         )
     chk = evaluate_routes(problem, routes)
     return RoutingSolution(
@@ -426,6 +466,7 @@ def solve_routing(
         seconds=secs,
         check=chk,
         time_limit_reached=at_limit,
+        **run,
     )
 
 

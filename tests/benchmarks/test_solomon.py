@@ -131,3 +131,24 @@ def test_generic_reference_file_is_no_key_error(tmp_path: Path) -> None:
     assert solomon.reference_values(tmp_path) == {"C101": 827.3}
     row = solomon.solve_file(f, time_limit=1, seed=0)
     assert row["status"] == "feasible" and "bks_distance" not in row
+
+
+def test_rows_record_seed_time_limit_and_versions() -> None:
+    """Each row and the table's attrs carry the run settings and versions."""
+    df = solomon.run_family([FOLDER / "C101.txt"], time_limit=1, seed=7)
+    row = df.iloc[0]
+    assert (row["seed"], row["time_limit"]) == (7, 1.0)
+    assert "numpy" in row["versions"]
+    assert df.attrs["seed"] == 7 and df.attrs["time_limit"] == 1
+    assert df.attrs["versions"] == row["versions"]
+
+
+def test_folder_without_instances_is_refused(tmp_path: Path) -> None:
+    """A folder holding no *.txt is an error, like an empty list of files."""
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError) as err:
+        solomon.run_family(tmp_path, time_limit=1)
+    assert str(err.value).startswith(
+        f"{tmp_path}: no Solomon instance files (*.txt) in this folder"
+    )

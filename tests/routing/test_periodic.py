@@ -79,3 +79,50 @@ def test_frequency_label() -> None:
     assert frequency_label(2, 4) == "every 2 weeks"
     assert frequency_label(1, 4) == "every 4 weeks"
     assert frequency_label(1 / 3, 4) == "every 12 weeks"
+
+
+def test_phases_spread_within_each_rate() -> None:
+    """Ten 4-a-year accounts in one sector fall due evenly, not all together.
+
+    The phases used to be spread over all 30 accounts by angle, so the ten
+    accounts of rate 1/3 (first in the sweep) all had phases below 1/3 and
+    fell due in every third cycle together: ``[0, 0, 10, 0, 0, 10, ...]``.
+    """
+    cpy = np.full(30, 48.0)
+    cpy[:10] = 4.0
+    order = np.arange(30)
+    per_cycle, weekly = [], []
+    for c in range(12):
+        v, _ = visits_per_cycle(cpy, weeks=4, weeks_per_year=48, cycle=c, order=order)
+        per_cycle.append(int(v[:10].sum()))
+        weekly.append(v[10:].tolist())
+    assert per_cycle == [3, 4, 3, 3, 4, 3, 3, 4, 3, 3, 4, 3]
+    assert sum(per_cycle) == 40  # the yearly total stays exact
+    assert all(w == [4] * 20 for w in weekly)  # integer rates unchanged
+
+
+def test_accounts_sharing_a_window_are_spread_over_days() -> None:
+    """Two 50-min calls bound to 14:00-16:00, 21 min apart, need 121 min: the
+    visit days put them on different days (they used to share the nearer one)."""
+    from terrakit.routing.periodic import window_groups
+
+    travel = np.array([[0.0, 21.0], [21.0, 0.0]])
+    groups = window_groups(
+        np.array([840.0, 840.0]),
+        np.array([960.0, 960.0]),
+        np.array([True, True]),
+        np.array([50.0, 50.0]),
+        travel,
+        lunch=(720.0, 780.0, 60.0),
+    )
+    assert [(g, w.tolist(), c) for g, w, c in groups] == [([0, 1], [71.0, 71.0], 141.0)]
+    args = (
+        np.array([1, 1]),
+        np.array([60.0, 60.0]),
+        np.zeros(2),
+        np.zeros(2),
+        np.array([[0.0, 0.0], [100.0, 0.0]]),
+    )
+    kw = {"capacity": 480.0, "tolerance": 0.99}
+    assert assign_patterns(*args, **kw).days == ((0,), (0,))
+    assert assign_patterns(*args, **kw, windows=groups).days == ((0,), (1,))

@@ -1003,3 +1003,65 @@ def test_excel_keeps_text_that_looks_like_a_formula(
     assert cells and all(c.data_type == "s" and c.value == evil for c in cells)
     back = pd.read_excel(out, sheet_name="routes")
     assert (back["account_id"] == evil).all()
+
+
+def test_window_clash_is_spread_and_named() -> None:
+    """Accounts with one 14-16 window: no 'day overfull' on days with room, and
+    no warning blaming driving; the reason names the clashing account."""
+    import warnings
+
+    st = make_study(45, calls=(48.0, 24.0, 12.0), call_minutes=50, seed=7, windows=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        p = plan_calls(st, "current", "R01", time_limit=12, seed=0, backend="ortools")
+    texts = [str(x.message) for x in w]
+    assert not any("driving" in t and "overfull" in t for t in texts)
+    assert any("dropped by time-window conflicts" in t for t in texts)
+    assert p.n_visits == 99
+    assert p.dropped["reason"].str.startswith("time-window conflict").all()
+    a024 = p.dropped[p.dropped.account_id == "A024"].reason.iloc[0]
+    assert "as must A012 (50 min, window 14:00-16:00" in a024
+    assert (
+        "50 + 50 = 100 min of calls + at least 21 min of driving between them = "
+        "121 min > the 120-min window" in a024
+    )
+
+
+def test_more_than_one_visit_a_day_warns_before_solving() -> None:
+    st = make_study(10, seed=2)
+    a = st.accounts.copy()
+    a.loc["A000", "calls_per_year"] = 500.0
+    st = Study(st.units, a, st.reps, alignments=st.alignments)
+    with pytest.warns(UserWarning) as rec:
+        plan_calls(st, "current", "R01", time_limit=3, backend="ortools")
+    assert (
+        "R01: 1 account is due more than once per working day: A000 (500 calls a "
+        "year = 41.7 visits per 20-day cycle); at most one visit a day is planned, "
+        "the other 22 visits of this cycle are dropped"
+    ) in str(rec[0].message)
+
+
+def test_year_shorter_than_a_cycle_or_not_whole_cycles() -> None:
+    st = make_study(6, calls=(23.0,), seed=1)
+    with pytest.raises(SpecificationError, match=r"weeks_per_year=3 is shorter"):
+        plan_calls(st, "current", "R01", weeks=4, weeks_per_year=3, time_limit=2)
+    with pytest.warns(UserWarning) as rec:
+        plan_calls(st, "current", "R01", weeks_per_year=46, time_limit=2)
+    assert str(rec[0].message) == (
+        "weeks_per_year=46 is not a whole number of 4-week cycles (46 / 4 = 11.5 "
+        "cycles a year): the visits of whole cycles cannot add up to the "
+        "accounts' calls_per_year in a year; fix: a multiple of weeks, e.g. "
+        "weeks_per_year=44 or 48"
+    )
+
+
+def test_territory_without_accounts_warns() -> None:
+    st = make_study(10, seed=2)
+    st0 = Study(st.units, st.accounts.iloc[:0], st.reps, alignments=st.alignments)
+    with pytest.warns(UserWarning) as rec:
+        p = plan_calls(st0, "current", "R01", time_limit=2, backend="ortools")
+    assert p.n_visits == 0
+    assert str(rec[0].message) == (
+        "R01: the territory has no accounts: the plan is empty (check the "
+        "alignment, or the accounts' unit_id)"
+    )

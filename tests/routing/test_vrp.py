@@ -181,3 +181,67 @@ def test_drop_penalty_exceeds_the_cost_of_serving() -> None:
     serve = 2 * 30 + (1020 - 480) * 60  # two legs of 0.5 min + the whole day
     assert d["penalty"][1] > serve and d["penalty"][2] == 5000 * 60
     assert d["big"][0] > d["penalty"][1:].sum() + serve
+
+
+def test_negative_capacity_is_refused_before_the_solver() -> None:
+    """capacity=-1 used to abort the whole process inside OR-Tools (CHECK)."""
+    from terrakit.exceptions import SpecificationError
+
+    d = np.array([[0, 5, 5], [5, 0, 5], [5, 5, 0]], float)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(SpecificationError) as err:
+            RoutingProblem(duration=d, demand=[0, 1, 1], capacity=bad)
+        assert str(err.value) == (
+            f"capacity must be a non-negative whole number or None, got {bad!r}"
+        )
+    assert RoutingProblem(duration=d, demand=[0, 0, 0], capacity=0).capacity == 0
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"service": [0, np.nan, 5, 5]},
+            "service must be finite and >= 0; nodes [1] have [nan]",
+        ),
+        (
+            {"service": [0, -5, 0, 0]},
+            "service must be finite and >= 0; nodes [1] have [-5.0]",
+        ),
+        (
+            {"early": [0, 0, -1, np.inf]},
+            "early must be finite and >= 0; nodes [2, 3] have [-1.0, inf]",
+        ),
+        (
+            {"demand": [0, np.nan, 1, 1], "capacity": 2},
+            "demand must be finite and >= 0; nodes [1] have [nan]",
+        ),
+        (
+            {"late": [100, np.nan, 1, 1]},
+            "late must be a number (inf for no limit); nodes [1] are NaN",
+        ),
+    ],
+)
+def test_nan_and_negative_node_data_are_refused(kw: dict, message: str) -> None:
+    """NaN / negative service, early, demand and NaN late are named by node."""
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError) as err:
+        RoutingProblem(duration=square().duration, **kw)
+    assert str(err.value) == message
+
+
+def test_non_finite_schedule_is_not_feasible() -> None:
+    """evaluate_routes does not call a schedule with NaN start times feasible."""
+    p = RoutingProblem(duration=square().duration, late=[100, 10, 10, 10])
+    object.__setattr__(p, "service", np.array([0, np.nan, 5, 5]))  # bypass checks
+    chk = evaluate_routes(p, [[1, 2, 3]])
+    assert not chk.feasible
+    assert chk.violations[0] == "route 0 starts node 2 at nan (not a finite time)"
+
+
+def test_solution_records_run_settings() -> None:
+    """RoutingSolution keeps seed, time limit, iterations and library versions."""
+    s = solve_routing(square(), backend="ortools", seed=7, time_limit=1)
+    assert (s.seed, s.time_limit, s.max_iterations) == (7, 1.0, None)
+    assert "ortools" in s.versions and "numpy" in s.versions
