@@ -286,7 +286,9 @@ class SalesForecast:
         Raises
         ------
         DataValidationError
-            When units that carry forecasts are missing from the alignment.
+            When units that carry forecasts are missing from the alignment,
+            or when draws are NaN or infinite (summed by territory, one such
+            draw would turn that draw of every territory into NaN).
         TypeError
             When ``alignment`` is not an :class:`~terrakit.data.Alignment`
             (e.g. its name).
@@ -314,6 +316,7 @@ class SalesForecast:
                 f"by() takes an Alignment, got {type(alignment).__name__} "
                 f"{alignment!r}; {hint}"
             )
+        check_finite_draws(self)
         units = self.series_unit.to_numpy()
         terr = alignment.assignment.reindex(pd.Index(units))
         missing = terr.isna().to_numpy()
@@ -382,6 +385,50 @@ class SalesForecast:
             f"{self.draws.sizes['draw']} draws\n"
             f"total {tot.mean():,.1f} (80 % interval {lo:,.1f} – {hi:,.1f})"
         )
+
+
+def check_finite_draws(forecast: SalesForecast) -> None:
+    """Refuse a forecast whose draws hold NaN or infinite sales.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the series (with their units), the periods and how many draws
+        are affected.  Summed by territory, one NaN turned that draw of every
+        territory into NaN (0 × NaN), and the summaries then skipped it, so
+        every target and P(attain) changed without a word.
+    """
+    a = np.asarray(forecast.draws.to_numpy(), dtype=float)
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return
+    series = forecast.draws["series"].to_numpy()
+    periods = forecast.draws["period"].to_numpy()
+    units = forecast.series_unit.to_numpy()
+    s_bad = np.flatnonzero(bad.any(axis=(0, 2)))
+    p_bad = [str(periods[j]) for j in np.flatnonzero(bad.any(axis=(0, 1)))]
+    n_draws = int(bad.any(axis=(1, 2)).sum())
+    rows = [
+        _plain(series[i])
+        if forecast.level == "unit" or series[i] == units[i]
+        else f"{_plain(series[i])} (unit {_plain(units[i])})"
+        for i in s_bad
+    ]
+    what = "NaN" if np.isnan(a).any() and not np.isinf(a).any() else "NaN or infinite"
+    raise DataValidationError(
+        "forecast",
+        "draws",
+        f"{n_draws} of {a.shape[0]} draws hold {what} sales, in "
+        f"{len(s_bad)} of {a.shape[1]} series and {len(p_bad)} of "
+        f"{a.shape[2]} periods ({', '.join(p_bad[:5])}"
+        f"{' ...' if len(p_bad) > 5 else ''}); summed by territory, they would "
+        "make that draw of every territory NaN",
+        rows=rows,
+        n_bad=len(s_bad),
+        fix="predict again (check the fit's diagnostics), or drop the draws "
+        "that are not finite: dataclasses.replace(forecast, "
+        "draws=forecast.draws.where(np.isfinite(forecast.draws)).dropna('draw'))",
+    )
 
 
 def _plain(x: Any) -> Any:

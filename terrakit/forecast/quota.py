@@ -17,7 +17,7 @@ from terrakit.exceptions import (
     SpecificationError,
     TerrakitWarning,
 )
-from terrakit.forecast.forecaster import SalesForecast
+from terrakit.forecast.forecaster import SalesForecast, check_finite_draws
 
 __all__ = ["QuotaResult", "quota"]
 
@@ -118,9 +118,9 @@ def quota(
         Company target for ``share_of_potential`` (default: the forecast's
         mean company total over the horizon).
     growth
-        Growth rate for ``"growth"`` (default: the forecast's mean company
-        growth over the same months a year earlier, like for like: computed
-        from the series observed in every base month).
+        Growth rate for ``"growth"``, a fraction in (-1, 1) (default: the
+        forecast's mean company growth over the same months a year earlier,
+        like for like: computed from the series observed in every base month).
     potential
         Potential per unit (overrides the study's column).
 
@@ -132,19 +132,26 @@ def quota(
     ------
     SpecificationError
         For an unknown method, a ``total`` that is not a positive number, a
-        ``growth`` that is not a rate above -1, either given with the method
-        that does not use it, a missing potential, or a growth quota without
-        sales a year before the horizon.
+        ``growth`` that is not a rate in (-1, 1) (``growth=5`` asks whether
+        0.05 was meant), either given with the method that does not use it,
+        a missing potential, or a growth quota without sales a year before
+        the horizon.
     DataValidationError
-        When the alignment misses units (see :meth:`SalesForecast.by`), or a
-        unit's potential is missing, not numeric or negative.
+        When the forecast's draws hold NaN or infinite sales, the alignment
+        misses units (see :meth:`SalesForecast.by`), a unit's potential is
+        missing, not numeric or negative, a unit id appears twice in the
+        potential, or the potential of every unit is 0.
 
     Warns
     -----
     TerrakitWarning
         For ``"growth"``, when series have unobserved months in the base
         year; the warning names their territories and series with how many
-        months were observed.
+        months were observed.  For ``"share_of_potential"``, when territories
+        that sell have a potential of 0, or one below their sales of the
+        last year (checked when the potential's total is at least the
+        sales'), naming them with both numbers: their target would be 0 or a
+        cut and their P(attain) near 1.
 
     Notes
     -----
@@ -190,8 +197,19 @@ def quota(
             raise SpecificationError(
                 f"growth must be a rate above -1 (0.05 = +5 %), got {growth!r}"
             )
+        if growth >= 1:
+            from terrakit.sizing.quotas import percent_as_fraction
+
+            raise SpecificationError(
+                f"growth must be a rate below 1 (0.05 = +5 %), got {growth!r}; "
+                f"did you mean {percent_as_fraction(growth)}? For a target of double "
+                "last year's sales or more, use method='share_of_potential' "
+                "with total=..."
+            )
+    check_finite_draws(forecast)
     tf = forecast.by(alignment)
-    tot_draws = tf.draws.sum("period").to_numpy()  # (D, K)
+    # skipna=False: a NaN must never drop out of a sum (see check_finite_draws)
+    tot_draws = tf.draws.sum("period", skipna=False).to_numpy()  # (D, K)
     terr = tf.draws["territory"].to_numpy()
     mean = tot_draws.mean(axis=0)
     if method == "share_of_potential":
@@ -211,6 +229,15 @@ def quota(
                 "PotentialResult.to_frame('unit')['potential_mean']"
             )
         pot = pd.to_numeric(pd.Series(pot), errors="coerce").astype(float)
+        dup = pot.index[pot.index.duplicated()].unique()
+        if len(dup):
+            raise DataValidationError(
+                "potential",
+                None,
+                f"the potential lists {len(dup)} unit id(s) more than once",
+                rows=list(dup),
+                fix="give one potential per unit_id",
+            )
         assign = alignment.assignment
         missing = assign.index.difference(pot.index)
         if len(missing):
@@ -236,7 +263,17 @@ def quota(
         by_t = pot.groupby(assign.to_numpy()).sum()
         share = by_t.reindex(terr).fillna(0.0).to_numpy()
         if share.sum() <= 0:
-            raise SpecificationError("the total potential is 0; shares are undefined")
+            raise DataValidationError(
+                "potential",
+                None,
+                f"the potential of all {len(pot)} units of alignment "
+                f"{alignment.name!r} is 0, so it gives no shares to split the "
+                "company target by",
+                fix="pass the units' potential (e.g. potential="
+                "PotentialResult.to_frame('unit')['potential_mean']), or use "
+                "method='growth'",
+            )
+        _warn_potential_below_sales(tf, terr, share)
         company = float(mean.sum()) if total is None else float(total)
         target = company * share / share.sum()
     elif method == "growth":
@@ -328,7 +365,9 @@ def _growth_base(
     y = np.where(seen, hist, 0.0)
     n_seen = seen.sum(axis=1)
     full = n_seen == h
-    fmean = forecast.draws.sum("period").to_numpy().astype(float).mean(axis=0)
+    fmean = (
+        forecast.draws.sum("period", skipna=False).to_numpy().astype(float).mean(axis=0)
+    )
     units = forecast.series_unit.to_numpy()
     code = pd.Index(terr).get_indexer(
         alignment.assignment.reindex(pd.Index(units)).to_numpy()
@@ -384,6 +423,42 @@ def _growth_base(
             stacklevel=3,
         )
     return base, growth
+
+
+def _warn_potential_below_sales(tf: Any, terr: np.ndarray, pot: np.ndarray) -> None:
+    """Warn about territories whose potential is 0, or below their sales of the
+    last year, while they sell: their target would be 0 (or a cut) and their
+    P(attain) near 1.
+
+    Potential below sales is only flagged when the potential as a whole is on
+    the scale of sales (its total at least the total sales); a potential index
+    on another scale gives shares alone.
+    """
+    hist = np.nan_to_num(np.asarray(tf.history.to_numpy(), dtype=float))
+    periods = tf.history["period"].to_numpy()
+    quarterly = len(periods) and getattr(periods[-1], "freqstr", "M").startswith("Q")
+    m = 4 if quarterly else 12
+    sales = hist[:, -m:].sum(axis=1)
+    low = (sales > 0) & (pot <= 0)
+    if pot.sum() >= sales.sum():
+        low |= (sales > 0) & (pot < sales)
+    if not low.any():
+        return
+    named = ", ".join(
+        f"{terr[i]} (potential {pot[i]:,.0f} vs sales {sales[i]:,.0f})"
+        for i in np.flatnonzero(low)[:5]
+    )
+    more = f" and {int(low.sum()) - 5} more" if low.sum() > 5 else ""
+    warnings.warn(
+        "share_of_potential: territories with a potential of 0 or below their "
+        f"sales of the last {m} {'quarters' if m == 4 else 'months'} "
+        f"({int(low.sum())} of {len(terr)}): {named}{more}; their targets "
+        "are a cut on what they sell (0 for no potential) and their P(attain) "
+        "near 1. Check the potential (a missing estimate filled with 0?) or use "
+        "method='growth'",
+        TerrakitWarning,
+        stacklevel=3,
+    )
 
 
 def _finite(v: Any) -> bool:

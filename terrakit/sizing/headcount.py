@@ -69,26 +69,60 @@ def check_hours_per_rep(value: Any) -> float:
     return h
 
 
+def _per_segment_values(
+    name: str, given: Any, segments: Sequence[str], example: str
+) -> dict[str, float]:
+    """A per-segment setting (a mapping for some segments, or a sequence with
+    one value per segment) as ``{segment: float}``, or a
+    :class:`SpecificationError` naming the segment and giving ``example``."""
+    if isinstance(given, Mapping):
+        _per_segment(name, given, segments)
+        return {
+            str(k): _real(f"{name}[{str(k)!r}]", v, f"e.g. {name}={example}")
+            for k, v in given.items()
+        }
+    if isinstance(given, str) or not isinstance(given, Iterable):
+        raise SpecificationError(
+            f"{name} must be a mapping by segment or one value per segment "
+            f"{list(segments)}, got {given!r}; e.g. {name}={example}"
+        )
+    values = list(np.asarray(given, dtype=object).ravel())
+    if np.ndim(np.asarray(given, dtype=object)) != 1 or len(values) != len(segments):
+        raise SpecificationError(
+            f"{name} must have one value per segment {list(segments)} "
+            f"({len(segments)} values), got {len(values)}: {given!r}; give a mapping "
+            f"for some segments instead, e.g. {name}={example}"
+        )
+    return {
+        s: _real(f"{name}[{s!r}]", v, f"e.g. {name}={example}")
+        for s, v in zip(segments, values, strict=True)
+    }
+
+
 def _max_calls(
     rc: ResponseCurves, max_calls: float | Mapping[str, float] | np.ndarray | None
 ) -> np.ndarray:
+    example = f"{{{rc.segments[0]!r}: 40}}" if len(rc.segments) else "{'A': 40}"
+    if isinstance(max_calls, np.ndarray) and max_calls.ndim == 0:
+        max_calls = max_calls.item()
     if max_calls is None:
         out = np.maximum(4.0 * rc.current_calls, 1.0)
-    elif (
-        isinstance(max_calls, np.ndarray) and max_calls.shape == rc.current_calls.shape
-    ):
-        out = max_calls.astype(float)
-    elif isinstance(max_calls, Mapping):
-        _per_segment("max_calls", max_calls, rc.segments)
-        given = {str(k): v for k, v in max_calls.items()}
+    elif isinstance(max_calls, numbers.Real) and not isinstance(max_calls, bool):
+        out = np.full(len(rc.segments), float(max_calls))
+    elif isinstance(max_calls, Mapping | np.ndarray | list | tuple):
+        given = _per_segment_values("max_calls", max_calls, rc.segments, example)
         out = np.array(
             [
-                float(given.get(s, 4.0 * c))
+                given.get(s, 4.0 * c)
                 for s, c in zip(rc.segments, rc.current_calls, strict=True)
             ]
         )
     else:
-        out = np.full(len(rc.segments), float(max_calls))
+        raise SpecificationError(
+            f"max_calls must be one number, a mapping by segment or one value "
+            f"per segment {list(rc.segments)}, got {max_calls!r}; e.g. "
+            f"max_calls=40 or max_calls={example}"
+        )
     if not np.isfinite(out).all() or (out <= 0).any():
         raise SpecificationError(f"max_calls must be positive, got {out.tolist()}")
     return out
@@ -167,14 +201,8 @@ def frontier(
     own = _own_hours(rc, hours_per_call)
     t = np.array([rc.hours_per_call[j] if o else np.nan for j, o in enumerate(own)])
     if hours_per_call is not None:
-        given = (
-            {str(k): v for k, v in hours_per_call.items()}
-            if isinstance(hours_per_call, Mapping)
-            else dict(zip(rc.segments, np.asarray(hours_per_call, float), strict=True))
-        )
-        t = np.array(
-            [float(given[s]) if s in given else t[j] for j, s in enumerate(rc.segments)]
-        )
+        given = _hours_per_call(rc, hours_per_call)
+        t = np.array([given.get(s, t[j]) for j, s in enumerate(rc.segments)])
     if not np.isfinite(t).all() or (t <= 0).any():
         raise SpecificationError(
             f"hours per call must be positive for every segment, got {t.tolist()}; "
@@ -294,24 +322,23 @@ def _fill(
     return sales, calls
 
 
+def _hours_per_call(
+    rc: ResponseCurves, hours_per_call: np.ndarray | Mapping[str, float]
+) -> dict[str, float]:
+    """``hours_per_call`` as ``{segment: hours}`` (a mapping for some segments
+    or one value per segment), or a :class:`SpecificationError`."""
+    example = f"{{{rc.segments[0]!r}: 1.5}}" if len(rc.segments) else "{'A': 1.5}"
+    return _per_segment_values("hours_per_call", hours_per_call, rc.segments, example)
+
+
 def _own_hours(
     rc: ResponseCurves, hours_per_call: np.ndarray | Mapping[str, float] | None
 ) -> np.ndarray:
     """Per segment, whether the curves' own hours (and classes) are used."""
-    S = len(rc.segments)
     if hours_per_call is None:
-        return np.ones(S, dtype=bool)
-    if isinstance(hours_per_call, Mapping):
-        _per_segment("hours_per_call", hours_per_call, rc.segments)
-        given = {str(k) for k in hours_per_call}
-        return np.array([s not in given for s in rc.segments])
-    t = np.asarray(hours_per_call, float)
-    if t.shape != (S,):
-        raise SpecificationError(
-            f"hours_per_call must have one value per segment {list(rc.segments)}, "
-            f"got {t.tolist()}"
-        )
-    return np.zeros(S, dtype=bool)
+        return np.ones(len(rc.segments), dtype=bool)
+    given = _hours_per_call(rc, hours_per_call)
+    return np.array([s not in given for s in rc.segments])
 
 
 @dataclass(frozen=True)
@@ -467,9 +494,11 @@ def headcount_curve(
     hours_per_rep
         Selling hours of one rep per year.
     hours_per_call
-        Hours per call by segment, overriding ``rc.hours_per_call``.
+        Hours per call by segment (a mapping for some segments, or one value
+        per segment), overriding ``rc.hours_per_call``.
     max_calls
-        Most calls per account and year (default 4 × today's calls).
+        Most calls per account and year (default 4 × today's calls): one
+        number, a mapping by segment or one value per segment.
 
     Returns
     -------
@@ -482,7 +511,9 @@ def headcount_curve(
         negative costs, a margin outside (0, 1], zero, negative or
         missing hours, an empty/negative ``reps`` or one that is not whole
         numbers, or ``hours_per_call`` / ``max_calls`` naming segments the
-        curves do not have.
+        curves do not have, holding values that are not numbers (e.g.
+        ``'1,5'``; the error names the segment), or given as an array whose
+        length is not the number of segments.
 
     Notes
     -----
@@ -525,13 +556,9 @@ def headcount_curve(
     H = check_hours_per_rep(hours_per_rep)
     t = rc.hours_per_call.copy()
     if hours_per_call is not None:
-        _per_segment("hours_per_call", hours_per_call, rc.segments)
-        hours_per_call = {str(k): v for k, v in hours_per_call.items()}
+        hours_per_call = _hours_per_call(rc, hours_per_call)
         t = np.array(
-            [
-                float(hours_per_call.get(s, tt))
-                for s, tt in zip(rc.segments, t, strict=True)
-            ]
+            [hours_per_call.get(s, tt) for s, tt in zip(rc.segments, t, strict=True)]
         )
     cmax = _max_calls(rc, max_calls)
     sales, calls = frontier(rc, r * H, hours_per_call=hours_per_call, max_calls=cmax)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -9,8 +10,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, is_count
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit._runargs import as_number, check_seed, is_count
+from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
 
 __all__ = ["QuotaResult", "quotas"]
 
@@ -130,6 +131,15 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
             "PotentialResult, a Series per unit or a units × draws DataFrame"
         )
     pot = pot.apply(pd.to_numeric, errors="coerce").astype(float)
+    dup = pot.index[pot.index.duplicated()].unique()
+    if len(dup):
+        raise DataValidationError(
+            "potential",
+            None,
+            f"the potential lists {len(dup)} unit id(s) more than once",
+            rows=list(dup),
+            fix="give one potential per unit_id",
+        )
     missing = ids[~ids.isin(pot.index)]
     if len(missing):
         raise DataValidationError(
@@ -208,10 +218,12 @@ def quotas(
         Weight of the potential share in ``"blend"`` and in the attainable
         share (see Notes).
     sales_cv
-        Relative sd of a territory's yearly sales around its expectation
-        (default: estimated from year-on-year changes of monthly sales).
+        Relative sd of a territory's yearly sales around its expectation, a
+        fraction in [0, 1] (0.10 = 10 %; default: estimated from
+        year-on-year changes of monthly sales).
     n_draws, seed
-        Monte-Carlo draws for P(attain).
+        Monte-Carlo draws for P(attain), used only when ``potential`` has
+        draws (see Notes); with a point potential P(attain) is exact.
 
     Returns
     -------
@@ -221,11 +233,22 @@ def quotas(
     ------
     SpecificationError
         For a non-positive total, an unknown method, a weight outside
-        [0, 1], a potential method without potential, a sales-based method
-        when the territories have no sales, or ``seed`` / ``n_draws`` that
-        are not whole numbers (``n_draws`` >= 1).
+        [0, 1], a ``sales_cv`` outside [0, 1] (``sales_cv=10`` asks whether
+        0.10 was meant), a potential method without potential, a sales-based
+        method when the territories have no sales, or ``seed`` / ``n_draws``
+        that are not whole numbers (``n_draws`` >= 1).
     DataValidationError
-        For potential that is missing, negative, or sums to zero.
+        For potential that is missing, negative, given twice for a unit, or
+        sums to zero (over all units, or in some of its draws).
+
+    Warns
+    -----
+    TerrakitWarning
+        When territories that sell have a potential of 0, or one below their
+        yearly sales (checked when the potential's total is at least the
+        sales'), naming them with both numbers: the potential share would
+        give them a quota below what they sell (0 for no potential) and a
+        P(attain) near 1.
 
     Notes
     -----
@@ -245,13 +268,29 @@ def quotas(
     (:math:`Q_t` the quantile function of :math:`A_t`) and sets
     :math:`q_t = Q_t(1 - p)`: quotas that are equally hard everywhere.
 
+    **How P(attain) is computed.**  With a point potential (a Series, a
+    units column, a one-column DataFrame) or none, :math:`\\pi_t` is fixed and
+    :math:`P(\\text{attain}) = 1 - \\Phi\\big((\\ln(q_t / (T\\pi_t)) +
+    \\sigma^2/2) / \\sigma\\big)` exactly (``provenance["config"]["p_attain"]``
+    is ``"closed form"``; ``n_draws`` and ``seed`` are not used).  Then
+    ``"blend"`` and ``"equal_chance"`` set :math:`q_t = T\\pi_t` (for
+    ``"equal_chance"`` because every :math:`A_t` is :math:`T\\pi_t` times a
+    log-normal factor of one law, whose quantiles at one level sum to
+    :math:`T` only at that level's factor 1), so every territory has the same
+    :math:`P(\\text{attain}) = \\Phi(-\\sigma/2)`, just under one half (1 at
+    :math:`\\sigma = 0`, where sales meet the quota exactly).  With
+    potential draws (a ``PotentialResult``, a units × draws DataFrame) it is a
+    Monte-Carlo estimate over ``n_draws`` draws of the potential posterior
+    and :math:`z` (``"Monte Carlo"``), with standard error
+    :math:`\\sqrt{p(1-p)/n} \\le 0.5/\\sqrt{n}` (0.011 at 2,000 draws;
+    the largest is ``provenance["config"]["p_attain_se"]``).
+
     **What P(attain) is and is not.**  It is the probability of
-    :math:`A_t \\ge q_t` under this stated predictive model, by Monte Carlo
-    over the potential posterior and :math:`z`; it is exact for that model.
-    It is not a fitted forecast of each territory: its centre assumes the
-    company hits the total :math:`T` in expectation, and only the split
-    between territories (potential uncertainty) and a common year-to-year
-    drift :math:`\\sigma` are uncertain.  Where a Bayesian sales forecast per
+    :math:`A_t \\ge q_t` under this stated predictive model.  It is not a
+    fitted forecast of each territory: its centre assumes the company hits
+    the total :math:`T` in expectation, and only the split between
+    territories (potential uncertainty) and a common year-to-year drift
+    :math:`\\sigma` are uncertain.  Where a Bayesian sales forecast per
     territory is available, its posterior predictive of next year's sales is
     the better :math:`A_t`.
     """
@@ -288,6 +327,7 @@ def quotas(
             f"n_draws must be a whole number >= 1, got {n_draws!r}; e.g. 2_000 "
             "Monte-Carlo draws for P(attain)"
         )
+    sig = _check_sales_cv(sales_cv)
     pot = _potential_draws(study, potential)
     if pot is None and method in ("potential_share", "blend"):
         raise SpecificationError(
@@ -309,6 +349,9 @@ def quotas(
     sales_share = (
         np.zeros(len(territories)) if no_sales else (sales_t / sales_t.sum()).to_numpy()
     )
+    # a point potential (or none) fixes the attainable share: P(attain) has a
+    # closed form; potential draws need Monte Carlo over them
+    exact = pot is None or pot.shape[1] == 1
     if pot is not None:
         pt = (
             pot.groupby(terr.reindex(pot.index).to_numpy())
@@ -319,38 +362,37 @@ def quotas(
         )  # (n_terr, n_pot)
         pot_total = pt.sum(axis=0)
         if not (pot_total > 0).all():
-            zero = np.flatnonzero(~(pot_total > 0))
-            raise DataValidationError(
-                "potential",
-                None,
-                f"potential sums to 0 over all units in {len(zero)} of "
-                f"{len(pot_total)} draws, so it gives no shares to split the "
-                "total by",
-                rows=[str(pot.columns[j]) for j in zero],
-                n_bad=len(zero),
-                fix="check the potential estimates, or use method='sales_share'",
-            )
+            _zero_potential(pot, potential, pot_total)
         shares = pt / pot_total[None, :]
-        pick = rng.integers(0, shares.shape[1], n_draws)
         wp = 1.0 if no_sales else w
-        pi = wp * shares[:, pick] + (1.0 - wp) * sales_share[:, None]
         pot_mean = pt.mean(axis=1)
         pot_share = pot_mean / pot_mean.sum()
+        if method != "sales_share" or wp > 0:
+            _warn_potential_below_sales(territories, pot_mean, sales_t.to_numpy(float))
+        if exact:
+            pi = wp * shares[:, 0] + (1.0 - wp) * sales_share
+        else:
+            pick = rng.integers(0, shares.shape[1], n_draws)
+            pi = wp * shares[:, pick] + (1.0 - wp) * sales_share[:, None]
     else:
-        pi = np.repeat(sales_share[:, None], n_draws, axis=1)
+        pi = sales_share
         pot_mean = np.full(len(territories), np.nan)
         pot_share = np.full(len(territories), np.nan)
-    sig = _sales_cv(study, terr) if sales_cv is None else float(sales_cv)
-    if not np.isfinite(sig) or sig < 0:
-        raise SpecificationError(f"sales_cv must be >= 0, got {sales_cv!r}")
-    z = rng.standard_normal((len(territories), n_draws))
-    attain = T * pi * np.exp(sig * z - sig**2 / 2.0)
+    if sig is None:
+        sig = _sales_cv(study, terr)
+    if not exact:
+        z = rng.standard_normal((len(territories), n_draws))
+        attain = T * pi * np.exp(sig * z - sig**2 / 2.0)
     if method == "potential_share":
         share = pot_share
     elif method == "sales_share":
         share = sales_share
     elif method == "blend":
         share = w * pot_share + (1.0 - w) * sales_share
+    elif exact:
+        # every A_t is T pi_t times a log-normal factor of one law, so the
+        # quantiles at one level sum to T only where that factor is 1
+        share = pi / pi.sum()
     else:
         lo, hi = 0.0, 1.0
         for _ in range(60):
@@ -360,7 +402,12 @@ def quotas(
         qv = np.quantile(attain, 1.0 - 0.5 * (lo + hi), axis=1)
         share = qv / qv.sum()
     quota = T * share
-    p_att = (attain >= quota[:, None]).mean(axis=1)
+    if exact:
+        p_att = _p_attain_exact(T * pi, quota, sig)
+        se = 0.0
+    else:
+        p_att = (attain >= quota[:, None]).mean(axis=1)
+        se = float(np.sqrt(p_att * (1.0 - p_att) / n_draws).max())
     table = pd.DataFrame(
         {
             "sales": sales_t.to_numpy(float),
@@ -387,6 +434,118 @@ def quotas(
             "weight": w,
             "sales_cv": sig,
             "n_draws": int(n_draws),
+            "p_attain": "closed form" if exact else "Monte Carlo",
+            "p_attain_se": se,
         },
     )
     return QuotaResult(table=table, total=T, method=method, provenance=prov)
+
+
+def percent_as_fraction(value: float) -> str:
+    """``value`` read as a percentage, written as a fraction (5 -> ``'0.05'``,
+    10 -> ``'0.10'``, 12.5 -> ``'0.125'``): the "did you mean" of a rate given
+    in percent."""
+    text = f"{value / 100:.2f}"
+    return text if float(text) == value / 100 else f"{value / 100:g}"
+
+
+def _check_sales_cv(sales_cv: Any) -> float | None:
+    """``sales_cv`` as a float in [0, 1] (``None`` stays ``None``: estimate it),
+    or a :class:`SpecificationError`; 10 asks whether 0.10 was meant."""
+    if sales_cv is None:
+        return None
+    sig = as_number(sales_cv)
+    if isinstance(sales_cv, bool) or not np.isfinite(sig) or sig < 0:
+        raise SpecificationError(
+            f"sales_cv must be in [0, 1], got {sales_cv!r}; 0.10 means a "
+            "territory's yearly sales spread 10 % around their expectation"
+        )
+    if sig > 1:
+        raise SpecificationError(
+            f"sales_cv must be in [0, 1], got {sales_cv!r}; did you mean "
+            f"{percent_as_fraction(sig)}? 0.10 means a territory's yearly sales "
+            "spread 10 % around their expectation"
+        )
+    return sig
+
+
+def _zero_potential(pot: pd.DataFrame, potential: Any, pot_total: np.ndarray) -> None:
+    """Raise the error for potential that sums to 0 (in every draw, or some)."""
+    zero = np.flatnonzero(~(pot_total > 0))
+    if pot.shape[1] == 1:
+        column = (
+            potential
+            if isinstance(potential, str)
+            else "potential"
+            if potential is None
+            else None
+        )
+        raise DataValidationError(
+            "units" if column else "potential",
+            column,
+            f"the potential of all {len(pot)} units is 0, so it gives no shares "
+            "to split the total by",
+            fix="check the potential estimates (missing ones filled with 0?), "
+            "or use method='sales_share'",
+        )
+    labels = [str(pot.columns[j]) for j in zero[:5]]
+    raise DataValidationError(
+        "potential",
+        None,
+        f"the potential sums to 0 over all {len(pot)} units in {len(zero)} of "
+        f"{len(pot_total)} draws ({', '.join(labels)}"
+        f"{' ...' if len(zero) > 5 else ''}), which give no shares to split "
+        "the total by",
+        fix="check the potential draws, drop the all-zero ones, or use "
+        "method='sales_share'",
+    )
+
+
+def _warn_potential_below_sales(
+    territories: pd.Index, pot: np.ndarray, sales: np.ndarray
+) -> None:
+    """Warn about selling territories whose potential is 0, or below their
+    yearly sales: their potential share is too small (0 for no potential),
+    so their quota is a cut on what they sell and their P(attain) near 1.
+
+    Potential below sales is only flagged when the potential as a whole is on
+    the scale of sales (its total at least the total sales); a potential index
+    on another scale gives shares alone.
+    """
+    low = (sales > 0) & (pot <= 0)
+    if pot.sum() >= sales.sum():
+        low |= (sales > 0) & (pot < sales)
+    if not low.any():
+        return
+    named = ", ".join(
+        f"{territories[i]} (potential {pot[i]:,.0f} vs sales {sales[i]:,.0f})"
+        for i in np.flatnonzero(low)[:5]
+    )
+    more = f" and {int(low.sum()) - 5} more" if low.sum() > 5 else ""
+    warnings.warn(
+        f"quotas: territories with a potential of 0 or below their yearly sales "
+        f"({int(low.sum())} of {len(territories)}): {named}{more}; the "
+        "potential share gives them a quota below what they sell (0 for no "
+        "potential) and a P(attain) near 1. Check the potential (a missing "
+        "estimate filled with 0?) or use method='sales_share' or 'blend'",
+        TerrakitWarning,
+        stacklevel=3,
+    )
+
+
+def _p_attain_exact(mean: np.ndarray, quota: np.ndarray, sig: float) -> np.ndarray:
+    """:math:`P(m\\,e^{\\sigma z - \\sigma^2/2} \\ge q)` for :math:`z \\sim N(0, 1)`:
+    :math:`1 - \\Phi((\\ln(q/m) + \\sigma^2/2)/\\sigma)` (1 where ``q <= 0``,
+    0 where ``m <= 0 < q``; with :math:`\\sigma = 0`, 1 where ``m >= q``)."""
+    from scipy.special import ndtr
+
+    mean = np.asarray(mean, dtype=float)
+    quota = np.asarray(quota, dtype=float)
+    pos = (mean > 0) & (quota > 0)
+    if sig > 0:
+        x = np.log(np.where(pos, quota, 1.0) / np.where(pos, mean, 1.0))
+        p = ndtr(-(x + sig**2 / 2.0) / sig)
+    else:
+        p = (mean >= quota * (1.0 - 1e-9)).astype(float)
+    p = np.where(quota <= 0, 1.0, np.where(mean <= 0, 0.0, p))
+    return np.clip(p, 0.0, 1.0)

@@ -406,3 +406,42 @@ def test_unit_potential_falls_back_on_the_accounts_sales(toy_grid_3x3):
     assert pot.loc["u5"] == pytest.approx(expected.loc["u5"])
     none = study.replace(accounts=s.accounts.drop(columns="annual_sales"))
     assert _unit_potential(none) is None
+
+
+def test_by_refuses_draws_that_are_not_finite(toy_study, account_forecast):
+    """One NaN draw of one account used to turn that draw of every territory
+    into NaN (0 × NaN in the territory sum), and the summaries then skipped
+    it: every territory's forecast changed without a word."""
+    import dataclasses
+
+    from terrakit.exceptions import DataValidationError
+
+    a = account_forecast.draws.to_numpy().copy()
+    a[5, 2, 3] = np.nan  # draw 5, account a3 (unit u2), 2026-04
+    a[9, 2, 0] = np.nan
+    bad = dataclasses.replace(
+        account_forecast, draws=account_forecast.draws.copy(data=a)
+    )
+    al = toy_study.alignments["current"]
+    with pytest.raises(DataValidationError) as err:
+        bad.by(al)
+    assert str(err.value) == (
+        "forecast.draws: 2 of 200 draws hold NaN sales, in 1 of 8 series and 2 "
+        "of 6 periods (2026-01, 2026-04); summed by territory, they would make "
+        "that draw of every territory NaN (rows: 'a3 (unit u2)'). Fix: predict "
+        "again (check the fit's diagnostics), or drop the draws that are not "
+        "finite: dataclasses.replace(forecast, draws=forecast.draws.where("
+        "np.isfinite(forecast.draws)).dropna('draw'))"
+    )
+    # the fix as written works: 198 clean draws, the other territory untouched
+    forecast = bad
+    fixed = dataclasses.replace(
+        forecast, draws=forecast.draws.where(np.isfinite(forecast.draws)).dropna("draw")
+    )
+    tf = fixed.by(al)
+    assert tf.draws.sizes["draw"] == 198 and np.isfinite(tf.draws).all()
+    a[..., 0] = np.inf
+    with pytest.raises(DataValidationError, match=r"200 of 200 draws hold NaN or inf"):
+        dataclasses.replace(
+            account_forecast, draws=account_forecast.draws.copy(data=a)
+        ).by(al)

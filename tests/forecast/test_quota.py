@@ -241,3 +241,86 @@ def test_summary_rounds_once_and_separates_thousands():
     assert "5,182,590" in text and "3,744,721" in text
     assert "70.5 %" in text and "1.5 %" in text
     assert "5182590" not in text
+
+
+def test_a_nan_draw_is_refused_not_spread_to_every_territory(toy_study, unit_forecast):
+    """One NaN in one unit's draw made that draw NaN for every territory, and
+    the sums skipped it: every target and P(attain) changed silently."""
+    import dataclasses
+
+    a = unit_forecast.draws.to_numpy().copy()
+    a[3, 1, 2] = np.nan  # draw 3, unit u2 (T1), 2026-03
+    bad = dataclasses.replace(unit_forecast, draws=unit_forecast.draws.copy(data=a))
+    for method in ("share_of_potential", "growth"):
+        with pytest.raises(DataValidationError) as err:
+            quota(bad, toy_study.alignments["current"], method=method)
+        assert str(err.value).startswith(
+            "forecast.draws: 1 of 200 draws hold NaN sales, in 1 of 4 series and "
+            "1 of 12 periods (2026-03); summed by territory, they would make that "
+            "draw of every territory NaN (rows: 'u2'). Fix: predict again"
+        )
+
+
+def test_a_unit_given_twice_in_the_potential_is_named(toy_study, unit_forecast):
+    """It was pandas' bare 'cannot reindex on an axis with duplicate labels'."""
+    import pandas as pd
+
+    pot = toy_study.units["potential"]
+    pot = pd.concat([pot, pot.iloc[1:2]])
+    with pytest.raises(DataValidationError) as err:
+        quota(unit_forecast, toy_study.alignments["current"], potential=pot)
+    assert str(err.value) == (
+        "potential: the potential lists 1 unit id(s) more than once (rows: 'u2'). "
+        "Fix: give one potential per unit_id"
+    )
+
+
+def test_zero_potential_is_explained_and_a_territory_without_it_warned(
+    toy_study, unit_forecast
+):
+    """All-zero potential said 'the total potential is 0; shares are
+    undefined' with no fix; a selling territory with potential 0 silently got
+    a target of 0 and P(attain) 1."""
+    from terrakit.exceptions import TerrakitWarning
+
+    al = toy_study.alignments["current"]
+    pot = toy_study.units["potential"] * 0.0
+    with pytest.raises(DataValidationError) as err:
+        quota(unit_forecast, al, potential=pot)
+    assert str(err.value) == (
+        "potential: the potential of all 4 units of alignment 'current' is 0, so "
+        "it gives no shares to split the company target by. Fix: pass the units' "
+        "potential (e.g. potential=PotentialResult.to_frame('unit')"
+        "['potential_mean']), or use method='growth'"
+    )
+    pot = toy_study.units["potential"].copy()
+    pot[["u1", "u2"]] = 0.0  # T1
+    with pytest.warns(TerrakitWarning) as rec:
+        q = quota(unit_forecast, al, potential=pot)
+    msg = str(rec[0].message)
+    sales = unit_forecast.by(al).history.isel(period=slice(-12, None)).sum("period")
+    assert msg == (
+        "share_of_potential: territories with a potential of 0 or below their "
+        "sales of the last 12 months (1 of 2): T1 (potential 0 vs sales "
+        f"{float(sales.sel(territory='T1')):,.0f}); their targets are a cut on "
+        "what they sell (0 for no potential) and their P(attain) near 1. Check "
+        "the potential (a missing estimate filled with 0?) or use method='growth'"
+    )
+    assert q.table.loc["T1", "target"] == 0.0
+    # potential on another scale (an index) gives shares alone: no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        quota(unit_forecast, al)
+
+
+def test_growth_in_percent_is_refused(toy_study, unit_forecast):
+    """growth=5 (meant 5 %) was taken as +500 %: P(attain) 0 everywhere."""
+    with pytest.raises(SpecificationError) as err:
+        quota(unit_forecast, toy_study.alignments["current"], method="growth", growth=5)
+    assert str(err.value) == (
+        "growth must be a rate below 1 (0.05 = +5 %), got 5; did you mean 0.05? "
+        "For a target of double last year's sales or more, use "
+        "method='share_of_potential' with total=..."
+    )

@@ -192,3 +192,60 @@ def test_frontier_spends_hours_on_cheap_calls_first_like_a_plan():
     diff = (curve.sales[:, 0] - per_draw) / per_draw
     assert np.mean(diff >= -1e-4) >= 0.95, np.quantile(diff, [0, 0.05, 0.5])
     assert np.median(diff) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        # a bare TypeError: only 0-dimensional arrays can be converted ...
+        (
+            {"max_calls": np.array([40.0])},
+            "max_calls must have one value per segment ['A', 'B'] (2 values), got "
+            "1: array([40.]); give a mapping for some segments instead, e.g. "
+            "max_calls={'A': 40}",
+        ),
+        # bare ValueErrors: could not convert string to float
+        (
+            {"hours_per_call": {"A": "1,5"}},
+            "hours_per_call['A'] must be a number, got '1,5'; e.g. "
+            "hours_per_call={'A': 1.5}",
+        ),
+        (
+            {"max_calls": {"B": "x"}},
+            "max_calls['B'] must be a number, got 'x'; e.g. max_calls={'A': 40}",
+        ),
+        (
+            {"hours_per_call": [1.0]},
+            "hours_per_call must have one value per segment ['A', 'B'] (2 values), "
+            "got 1: [1.0]; give a mapping for some segments instead, e.g. "
+            "hours_per_call={'A': 1.5}",
+        ),
+        (
+            {"max_calls": "40"},
+            "max_calls must be one number, a mapping by segment or one value per "
+            "segment ['A', 'B'], got '40'; e.g. max_calls=40 or max_calls={'A': 40}",
+        ),
+    ],
+)
+def test_bad_per_segment_settings_name_the_segment(kw, msg):
+    rc = _curves([1.0, 1.0], [2.0, 2.0], [1.0, 1.0], [1.0, 1.0], [1, 1], [1.0, 1.0])
+    with pytest.raises(SpecificationError) as err:
+        headcount_curve(rc, reps=range(1, 5), **kw)
+    assert str(err.value) == msg
+
+
+def test_per_segment_settings_as_arrays_still_work():
+    rc = _curves([1.0, 1.0], [2.0, 2.0], [1.0, 1.0], [1.0, 1.0], [1, 1], [1.0, 1.0])
+    a = headcount_curve(
+        rc, reps=range(1, 5), max_calls=np.array([30.0, 20.0]), hours_per_call=[2, 1]
+    )
+    b = headcount_curve(
+        rc,
+        reps=range(1, 5),
+        max_calls={"A": 30, "B": 20.0},
+        hours_per_call={"A": 2.0, "B": np.float32(1.0)},
+    )
+    np.testing.assert_allclose(a.sales, b.sales)
+    assert a.provenance["config"]["max_calls"] == {"A": 30.0, "B": 20.0}
+    c = headcount_curve(rc, reps=range(1, 5), max_calls=np.float64(25.0))
+    assert c.provenance["config"]["max_calls"] == {"A": 25.0, "B": 25.0}

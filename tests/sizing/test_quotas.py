@@ -133,10 +133,24 @@ def test_zero_potential_or_sales_explain(two_segment_study):
 
     units = two_segment_study.units
     units["potential"] = 0.0
-    with pytest.raises(
-        DataValidationError, match=r"potential: potential sums to 0 over all units"
-    ):
+    # it named the column as a row ('potential') and spoke of "1 of 1 draws"
+    with pytest.raises(DataValidationError) as err:
         quotas(two_segment_study.replace(units=units), "current")
+    assert str(err.value) == (
+        "units.potential: the potential of all 2 units is 0, so it gives no "
+        "shares to split the total by. Fix: check the potential estimates "
+        "(missing ones filled with 0?), or use method='sales_share'"
+    )
+    draws = pd.DataFrame(
+        [[3.0, 0.0, 1.0], [1.0, 0.0, 1.0]], index=pd.Index(["u1", "u2"])
+    )
+    with pytest.raises(DataValidationError) as err:
+        quotas(two_segment_study, "current", potential=draws)
+    assert str(err.value) == (
+        "potential: the potential sums to 0 over all 2 units in 1 of 3 draws (1), "
+        "which give no shares to split the total by. Fix: check the potential "
+        "draws, drop the all-zero ones, or use method='sales_share'"
+    )
     acc = two_segment_study.accounts
     acc["annual_sales"] = 0.0
     no_sales = two_segment_study.replace(accounts=acc)
@@ -153,3 +167,99 @@ def test_zero_potential_or_sales_explain(two_segment_study):
     q = quotas(no_sales, "current", total=1e6).to_frame()  # potential alone
     assert q["quota"].tolist() == pytest.approx([750_000, 250_000])
     assert q["p_attain"].between(0.3, 0.7).all()
+
+
+def test_a_unit_given_twice_in_the_potential_is_named(two_segment_study):
+    """It was pandas' bare 'cannot reindex on an axis with duplicate labels'."""
+    from terrakit.exceptions import DataValidationError
+
+    pot = two_segment_study.units["potential"]
+    pot = pd.concat([pot, pot.iloc[:1]])
+    with pytest.raises(DataValidationError) as err:
+        quotas(two_segment_study, "current", potential=pot)
+    assert str(err.value) == (
+        "potential: the potential lists 1 unit id(s) more than once (rows: 'u1'). "
+        "Fix: give one potential per unit_id"
+    )
+
+
+def test_potential_of_zero_or_below_sales_warns(two_segment_study):
+    """A selling territory with potential 0 silently got quota 0, growth
+    -100 % and P(attain) 1.0."""
+    import warnings
+
+    from terrakit.exceptions import TerrakitWarning
+
+    pot = pd.Series([300_000.0, 0.0], index=["u1", "u2"])
+    with pytest.warns(TerrakitWarning) as rec:
+        q = quotas(two_segment_study, "current", potential=pot, total=280_000)
+    assert str(rec[0].message) == (
+        "quotas: territories with a potential of 0 or below their yearly sales "
+        "(1 of 2): R2 (potential 0 vs sales 80,000); the potential share gives "
+        "them a quota below what they sell (0 for no potential) and a P(attain) "
+        "near 1. Check the potential (a missing estimate filled with 0?) or use "
+        "method='sales_share' or 'blend'"
+    )
+    assert q.table.loc["R2", "quota"] == 0.0
+    with pytest.warns(
+        TerrakitWarning, match=r"R2 \(potential 50,000 vs sales 80,000\)"
+    ):
+        quotas(two_segment_study, "current", potential=pot.replace(0.0, 50_000.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        # a potential index on another scale: only its shares count
+        quotas(two_segment_study, "current", potential=pot.replace(0.0, 1.0) / 1e5)
+        # potential that is not used at all (sales shares, weight 0)
+        quotas(
+            two_segment_study, "current", potential=pot, method="sales_share", weight=0
+        )
+
+
+@pytest.mark.parametrize("method", ["blend", "equal_chance", "potential_share"])
+def test_p_attain_is_exact_with_a_point_potential(two_segment_study, method):
+    """With a point potential the attainable share is fixed and P(attain) has
+    a closed form; it was a Monte-Carlo estimate called "exact" (0.4755 to
+    0.5155 on the sample study where every territory has Phi(-sigma/2))."""
+    from scipy.stats import norm
+
+    cv = 0.1
+    q = quotas(two_segment_study, "current", method=method, sales_cv=cv, total=300_000)
+    t = q.to_frame()
+    pi = 0.5 * t["potential_share"] + 0.5 * t["sales_share"]
+    expect = norm.sf((np.log(t["quota"] / (300_000 * pi)) + cv**2 / 2) / cv)
+    np.testing.assert_allclose(t["p_attain"], expect, rtol=1e-12)
+    if method != "potential_share":
+        np.testing.assert_allclose(t["p_attain"], norm.cdf(-cv / 2), rtol=1e-12)
+        np.testing.assert_allclose(t["quota"], 300_000 * pi, rtol=1e-12)
+    cfg = q.provenance["config"]
+    assert (cfg["p_attain"], cfg["p_attain_se"]) == ("closed form", 0.0)
+
+
+def test_p_attain_with_potential_draws_is_monte_carlo_with_its_error(
+    two_segment_study,
+):
+    draws = pd.DataFrame(
+        np.random.default_rng(0).lognormal(
+            [[np.log(3e5)], [np.log(1e5)]], 0.3, (2, 50)
+        ),
+        index=pd.Index(["u1", "u2"], name="unit_id"),
+    )
+    q = quotas(two_segment_study, "current", potential=draws, n_draws=400)
+    p = q.to_frame()["p_attain"].to_numpy()
+    cfg = q.provenance["config"]
+    assert cfg["p_attain"] == "Monte Carlo"
+    assert cfg["p_attain_se"] == pytest.approx(np.sqrt(p * (1 - p) / 400).max())
+
+
+def test_sales_cv_in_percent_is_refused(two_segment_study):
+    """sales_cv=10 (meant 10 %) was taken as 1,000 %: P(attain) 0 everywhere."""
+    with pytest.raises(SpecificationError) as err:
+        quotas(two_segment_study, "current", sales_cv=10)
+    assert str(err.value) == (
+        "sales_cv must be in [0, 1], got 10; did you mean 0.10? 0.10 means a "
+        "territory's yearly sales spread 10 % around their expectation"
+    )
+    with pytest.raises(
+        SpecificationError, match=r"sales_cv must be in \[0, 1\], got -1;"
+    ):
+        quotas(two_segment_study, "current", sales_cv=-1)
