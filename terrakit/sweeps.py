@@ -10,7 +10,8 @@ row per scenario.
 
 Reproducibility
     Every scenario has a *key*: the canonical JSON of the task, its merged
-    parameters and the sweep seed.  Its own seed is derived from the sweep
+    parameters and the sweep seed (whole-number floats written as ints, so
+    ``30.0`` and ``30`` are one scenario).  Its own seed is derived from the sweep
     seed and a SHA-256 hash of the parameters, so it depends neither on the
     order of the grid nor on which worker runs it: a serial run
     (``client="serial"``) and a parallel one give identical rows, except for
@@ -24,8 +25,14 @@ Resuming
 Failures
     A scenario whose task raises is reported with status ``"error"`` and the
     error text while the others complete; error rows are run again on resume.
-    A worker that dies mid-sweep has its scenarios re-run by the scheduler on
-    the other workers.
+    A worker process that dies mid-sweep (out of memory, a crash) has its
+    scenarios run again by the scheduler on the workers left or restarted
+    (the study travels to the workers as the result of a task, which the
+    scheduler computes again if every worker holding it died); a scenario
+    whose worker dies on every attempt (Dask's
+    ``distributed.scheduler.allowed-failures`` + 1) gets status ``"error"``
+    and the text "the worker running this scenario died (memory/crash) ...",
+    and the other scenarios complete.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,7 +62,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, did_you_mean, is_count, is_tolerance
+from terrakit._runargs import (
+    as_number,
+    check_seed,
+    did_you_mean,
+    is_count,
+    is_tolerance,
+)
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 if TYPE_CHECKING:
@@ -127,9 +141,22 @@ def _plain(v: Any) -> Any:
     )
 
 
+def _key_form(v: Any) -> Any:
+    """``v`` (plain JSON types) with whole-number floats as ints, so that
+    ``30`` and ``30.0`` name the same scenario (and get the same seed)."""
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return int(v)
+    if isinstance(v, dict):
+        return {k: _key_form(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_key_form(x) for x in v]
+    return v
+
+
 def _canonical(obj: Any) -> str:
+    """Canonical JSON of ``obj``: sorted keys, whole-number floats as ints."""
     return json.dumps(
-        _plain(obj), sort_keys=True, separators=(",", ":"), allow_nan=True
+        _key_form(_plain(obj)), sort_keys=True, separators=(",", ":"), allow_nan=True
     )
 
 
@@ -169,7 +196,8 @@ def scenarios(
     Raises
     ------
     SpecificationError
-        An empty grid, a parameter without values, or scenarios repeated.
+        An empty grid, a parameter without values, or scenarios repeated (a
+        whole number is one value however written: ``30`` and ``30.0``).
 
     Examples
     --------
@@ -213,8 +241,15 @@ def scenarios(
     for i, sc in enumerate(out):
         c = _canonical(sc)
         if c in seen:
+            j = seen[c]
+            spelt = (
+                f" ({out[j]} and {sc} are the same: a whole number counts "
+                "alike with or without '.0')"
+                if repr(out[j]) != repr(sc)
+                else ""
+            )
             raise SpecificationError(
-                f"scenario {i} repeats scenario {seen[c]} ({c}); each scenario once"
+                f"scenario {i} repeats scenario {j} ({c}){spelt}; each scenario once"
             )
         seen[c] = i
     return out
@@ -430,8 +465,16 @@ def _design_row(
             backend=str(params.get("backend", "highs")),
         )
     terr = res.territories
+    # the clock stopped the run before its iteration budget was spent (the
+    # heuristic's flag) or before the MIP finished: the row may differ
+    # between machines and runs
+    cut = bool(res.info.get("cut_by_clock", res.status == "time_limit"))
+    # a result comes back 'infeasible' only from a search that found no plan
+    # in the bands (a proof raises InfeasibleError): no proof, as in pareto
+    status = "not_found" if res.status == "infeasible" else res.status
     row: dict[str, Any] = {
-        "status": res.status,
+        "status": status,
+        "cut_by_clock": cut,
         "method": res.method,
         "objective": res.objective,
         "lower_bound": res.lower_bound,
@@ -452,6 +495,8 @@ def _design_row(
     prov = dict(res.alignment.provenance)
     if path == "heuristic":  # the default budget is not among the parameters
         prov["config"] = {**dict(prov.get("config") or {}), "max_iter": max_iter}
+    prov["status"] = status
+    prov["cut_by_clock"] = cut
     row["provenance"] = prov
     return row
 
@@ -662,18 +707,45 @@ def _code_digest(h: Any, code: Any) -> None:
             h.update(repr(c).encode())
 
 
-def _task_digest(task: Any) -> str | None:
-    """A digest of a callable task's code (``None`` for the built-in tasks,
-    which the terrakit version covers).
+def _module_source(fn: Any) -> bytes | None:
+    """The source of the module that defines ``fn`` (its file's bytes, else
+    :func:`inspect.getsource` of the module), ``None`` when there is none
+    (a notebook cell, ``exec``, a compiled module)."""
+    module = inspect.getmodule(fn)
+    if module is None:
+        return None
+    file = getattr(module, "__file__", None)
+    if file and str(file).endswith(".py"):
+        try:
+            return Path(file).read_bytes()
+        except OSError:
+            pass
+    try:
+        return inspect.getsource(module).encode()
+    except (OSError, TypeError):
+        return None
 
-    The source text (:func:`inspect.getsource`), else the code object's
-    bytecode, names and constants, else the task's name alone; the arguments
-    a :func:`functools.partial` binds count too.  Stored with every row of
-    ``out`` so that resuming after the function changed runs its rows again.
+
+def _task_digest(task: Any, version: str | int | None = None) -> str | None:
+    """A digest of a callable task's code (``None`` for the built-in tasks,
+    which the terrakit version covers, unless ``version`` is given).
+
+    The task's source text (:func:`inspect.getsource`), else the code
+    object's bytecode, names and constants, else the task's name alone;
+    plus the source of the whole module that defines it (so that a changed
+    helper function or constant of that module counts), the arguments a
+    :func:`functools.partial` binds and the user's ``version``.  Code the
+    module imports from other modules is not covered.  Stored with every row
+    of ``out`` so that resuming after the code changed runs its rows again.
     """
-    if isinstance(task, str):
+    if isinstance(task, str) and version is None:
         return None
     h = hashlib.sha256()
+    if version is not None:
+        h.update(f"version={version!r}".encode())
+    if isinstance(task, str):
+        h.update(task.encode())
+        return h.hexdigest()[:16]
     fn = task
     while isinstance(fn, functools.partial):
         bound = repr((fn.args, sorted(fn.keywords.items())))
@@ -690,22 +762,30 @@ def _task_digest(task: Any) -> str | None:
             _code_digest(h, code)
         else:
             h.update(_task_name(fn).encode())
+    module = _module_source(fn)
+    if module is not None:
+        h.update(b"module:" + module)
     return h.hexdigest()[:16]
 
 
 def _sweep_provenance(
-    name: str, task: Any, seed: int, options: Mapping[str, Any]
+    name: str,
+    task: Any,
+    seed: int,
+    options: Mapping[str, Any],
+    task_version: str | int | None = None,
 ) -> dict[str, Any]:
-    """The sweep's own record: task (and its code digest), seed, shared
-    options, terrakit and library versions, time (see
-    :attr:`SweepResult.provenance`)."""
+    """The sweep's own record: task (its code digest and the user's
+    ``task_version``), seed, shared options, terrakit and library versions,
+    time (see :attr:`SweepResult.provenance`)."""
     from terrakit import __version__
     from terrakit._versions import library_versions
 
     return _json_record(
         {
             "task": name,
-            "task_code": _task_digest(task),
+            "task_code": _task_digest(task, task_version),
+            "task_version": task_version,
             "seed": int(seed),
             "options": dict(options),
             "terrakit_version": __version__,
@@ -737,6 +817,11 @@ def _stale(
     if other:
         this = now["terrakit_version"]
         return f"written by terrakit {', '.join(other)} (this is {this})"
+    if meta.get("task_version") != now.get("task_version"):
+        return (
+            f"written for task_version={meta.get('task_version')!r} (this is "
+            f"{now.get('task_version')!r})"
+        )
     if now.get("task_code") is not None:
         if meta.get("task_code") is None:
             return "written without a record of the task's code"
@@ -768,6 +853,45 @@ def _task_parameters(name: str, task: Any) -> tuple[set[str] | None, bool]:
         p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     }
     return (names - {"seed"}) | extra, "seed" in names
+
+
+#: Parameters of the built-in tasks that take a number only (text is refused:
+#: ``"0.1"`` would be a second scenario beside ``0.1``)
+_NUMERIC_KEYS = {
+    "n_territories",
+    "tolerance",
+    "time_limit",
+    "max_iter",
+    "max_distance_km",
+    "hours_per_rep",
+    "calls_per_rep",
+    "calls_per_day",
+    "max_moved",
+}
+
+
+def _refuse_numeric_text(
+    name: str,
+    merged: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    options: Mapping[str, Any],
+) -> None:
+    """Refuse a number written as text (``"0.1"``) for a numeric parameter of
+    a built-in task: it would run as a second scenario beside ``0.1``, with
+    another seed.  (Text that is no number is left to the task's own check.)"""
+    if name not in _TASKS:
+        return
+    for p, key in zip(merged, keys, strict=True):
+        for param in sorted(_NUMERIC_KEYS & set(p)):
+            v = p[param]
+            number = as_number(v) if isinstance(v, str | bytes) else math.nan
+            if math.isfinite(number):
+                where = " (from options)" if param in options else ""
+                raise SpecificationError(
+                    f"scenario {key}: {param}={v!r}{where} is text, not a "
+                    f"number. Fix: write {param}={_key_form(number)!r} (as text it "
+                    "would run as a second scenario beside the number)"
+                )
 
 
 def _check_parameters(
@@ -949,9 +1073,16 @@ class SweepResult:
     table
         Index ``scenario`` (grid order); the scenario's parameters, then
         ``status``, ``error``, ``seconds``, ``seed`` (the scenario's own seed),
-        ``key``, then the task's results (design: ``objective``,
-        ``lower_bound``, ``gap``, ``max_deviation``, ``<activity>_min``,
-        ``_max``, ``_cv``, ``cut_edges``, ``method``; sizing:
+        ``key``, then the task's results (design: ``method``,
+        ``cut_by_clock``, ``objective``, ``lower_bound``, ``gap``,
+        ``max_deviation``, ``<activity>_min``, ``_max``, ``_cv``,
+        ``cut_edges``; a design ``status`` is that of
+        :func:`~terrakit.design.align`, except that a search that found no
+        plan within the bands is ``"not_found"`` (no proof that none exists;
+        a proof is an ``"error"`` row with the solver's reason), as in
+        :func:`~terrakit.design.pareto`; ``cut_by_clock`` is true when the
+        clock stopped the run before its iteration budget (or the MIP before
+        it finished), so the row may differ between machines and runs; sizing:
         ``total_calls``, ``total_hours``, ``reps_fractional``, ``reps``;
         rebalance: ``status``, ``method``, ``moved``, ``moved_share``,
         ``lower_bound``, ``gap``, ``max_deviation``,
@@ -976,11 +1107,14 @@ class SweepResult:
         :meth:`alignment`.
     provenance
         The sweep's own record (stored with every row of ``out`` too):
-        ``task``, ``task_code`` (a digest of a callable task's code, else
-        ``None``), ``seed``, ``options``, ``terrakit_version``,
-        ``libraries`` (:func:`terrakit._versions.library_versions`) and
-        ``created``.  A resumed row written by another terrakit version or
-        another version of the task's code is run again (with a warning).
+        ``task``, ``task_code`` (a digest of a callable task's code and of
+        the module defining it, and of ``task_version``; ``None`` for a
+        built-in task without ``task_version``), ``task_version``, ``seed``,
+        ``options``, ``terrakit_version``, ``libraries``
+        (:func:`terrakit._versions.library_versions`) and ``created``.  A
+        resumed row written by another terrakit version, another
+        ``task_version`` or another version of the task's code is run again
+        (with a warning).
     """
 
     table: pd.DataFrame
@@ -1163,6 +1297,7 @@ def sweep(
     progress: bool = True,
     retries: int = 1,
     on_row: Callable[[int, Mapping[str, Any]], None] | None = None,
+    task_version: str | int | None = None,
 ) -> SweepResult:
     """Run a grid of scenarios in parallel; one result row per scenario.
 
@@ -1207,10 +1342,19 @@ def sweep(
     progress
         Show a progress bar.
     retries
-        Extra attempts the scheduler makes when a worker dies under a task.
+        Extra attempts the scheduler makes when a scenario's task fails
+        outside the task's own code (an error the task raises is reported in
+        its row instead).  A worker process that dies under a scenario is
+        handled by the scheduler itself: the scenario runs again, up to
+        Dask's ``distributed.scheduler.allowed-failures`` times (default 3).
     on_row
         Called in this process as ``on_row(scenario_index, row)`` after each
         finished row is stored.
+    task_version
+        Your own version label of the task (e.g. ``"2"`` or a date), stored
+        with every row of ``out``: rows stored under another label are run
+        again on resume.  Change it when code the task depends on changes
+        outside the module that defines it (see Notes).
 
     Returns
     -------
@@ -1229,8 +1373,17 @@ def sweep(
     workers; each scenario only changes ``n_territories``, the bands and the
     solver settings through ``DesignProblem.replace``.  The heuristic runs
     with an iteration budget so its result does not depend on the machine's
-    load; as long as no scenario reaches its ``time_limit`` a parallel sweep
-    equals a serial one row by row (except ``seconds``).
+    load; as long as no scenario reaches its ``time_limit`` (column
+    ``cut_by_clock`` false) a parallel sweep equals a serial one row by row
+    (except ``seconds``).
+
+    On resume, stored rows written by another terrakit version, with another
+    ``task_version`` or (for a callable task) by other code are run again,
+    with a warning.  A callable task's code is its own source plus the
+    source of the whole module that defines it, so changing a helper function
+    or a constant of that module counts; code it imports from other modules
+    (your own package, a library, a data file it reads) is not covered:
+    give ``task_version=`` a new value when that changes.
 
     Examples
     --------
@@ -1256,6 +1409,7 @@ def sweep(
     merged = [{**base, **sc} for sc in scs]
     _check_parameters(name, task, merged, base)
     keys = [scenario_key(name, p, seed) for p in merged]
+    _refuse_numeric_text(name, merged, keys, base)
     first: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key in first:
@@ -1266,7 +1420,17 @@ def sweep(
             )
         first[key] = i
     seeds = [scenario_seed(seed, p) for p in merged]
-    record = _sweep_provenance(name, task, seed, base)
+    if task_version is not None and (
+        isinstance(task_version, bool)
+        or not isinstance(task_version, str | int)
+        or task_version == ""
+    ):
+        raise SpecificationError(
+            f"task_version must be a non-empty string or a whole number that "
+            f"labels the version of the task's code, got {task_version!r}; e.g. "
+            "task_version='2024-06-01'"
+        )
+    record = _sweep_provenance(name, task, seed, base, task_version)
     store = None if out is None else _RowStore(out, table)
     rows: dict[int, dict[str, Any]] = {}
     n_resumed = 0
@@ -1369,7 +1533,18 @@ def _execute(
         own = client is None
         cl = _local_client(None) if own else client
         try:
-            data = cl.scatter(payload, broadcast=True, hash=False)
+            # The payload travels as the result of a task, not as scattered
+            # data: the scheduler keeps the task and computes it again when
+            # every worker holding its result has died, whereas scattered
+            # data is lost with its holders (and with it every scenario).
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sending large graph")
+                data = cl.submit(
+                    _payload_task,
+                    payload,
+                    key=f"terrakit-sweep-payload-{token}",
+                    pure=False,
+                )
             futures: dict[Any, int] = {}
             for i, params, s, key in jobs:
                 fkey = (
@@ -1397,7 +1572,7 @@ def _execute(
                     except Exception as err:  # the worker died too often
                         row = {
                             "status": "error",
-                            "error": f"{type(err).__name__}: {err}",
+                            "error": _lost_scenario_text(err),
                             "seconds": math.nan,
                         }
                         stored = False
@@ -1407,6 +1582,7 @@ def _execute(
             finally:
                 if futures:  # interrupted: do not leave work running on the cluster
                     cl.cancel(list(futures))
+                data.release()
         finally:
             if own:
                 cluster = cl.cluster
@@ -1415,6 +1591,32 @@ def _execute(
                     cluster.close()
     finally:
         bar.close()
+
+
+def _payload_task(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The sweep's payload, as a task result the scheduler can compute again."""
+    return payload
+
+
+def _lost_scenario_text(err: BaseException) -> str:
+    """The error text of a scenario the cluster gave up on (its task never
+    returned a row: the worker process running it died every time)."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(err, KilledWorker):
+        tries = err.allowed_failures + 1
+        return (
+            "the worker running this scenario died (memory/crash) on each of "
+            f"its {tries} attempts; run it alone (client='serial') to see why, "
+            "or give the workers more memory"
+        )
+    if isinstance(err, CancelledError):
+        return (
+            "the cluster dropped this scenario (most likely the worker running "
+            "it died (memory/crash), or the cluster was shut down): "
+            f"{type(err).__name__}: {err}"
+        )
+    return f"{type(err).__name__}: {err}"
 
 
 def _result(

@@ -104,6 +104,37 @@ def test_key_is_canonical_and_seed_depends_on_params_not_order():
     assert len(seeds) == 90
 
 
+def test_one_scenario_written_two_ways_is_a_repeat(region40):
+    """30 and 30.0, or 0.1 and "0.1", ran as two scenarios with two seeds."""
+    with pytest.raises(SpecificationError) as err:
+        scenarios({"call_minutes": [30, 30.0]})
+    assert str(err.value) == (
+        'scenario 1 repeats scenario 0 ({"call_minutes":30}) '
+        "({'call_minutes': 30} and {'call_minutes': 30.0} are the same: a whole "
+        "number counts alike with or without '.0'); each scenario once"
+    )
+    assert scenario_key("sizing", {"call_minutes": 30.0}, 0) == scenario_key(
+        "sizing", {"call_minutes": 30}, 0
+    )
+    assert scenario_seed(0, {"n": 30.0, "b": {"w": 2.0}}) == scenario_seed(
+        0, {"n": 30, "b": {"w": 2}}
+    )
+    with pytest.raises(SpecificationError) as err:
+        sweep(
+            region40,
+            {"tolerance": [0.1, "0.1"]},
+            options=DESIGN_OPTS,
+            client="serial",
+            progress=False,
+        )
+    assert str(err.value) == (
+        'scenario {"params":{"max_iter":2000,"solver":"heuristic","time_limit":20,'
+        '"tolerance":"0.1"},"seed":0,"task":"design"}: tolerance=\'0.1\' is text, '
+        "not a number. Fix: write tolerance=0.1 (as text it would run as a second "
+        "scenario beside the number)"
+    )
+
+
 def test_bad_task_client_and_out_are_explained(region40, tmp_path):
     with pytest.raises(SpecificationError, match="task must be one of"):
         sweep(region40, {"x": [1]}, task="routing", client="serial")
@@ -233,7 +264,37 @@ def test_failed_scenario_is_reported_while_others_complete(region40):
         progress=False,
     )
     row = res2.to_frame().iloc[0]
-    assert row["status"] in ("error", "infeasible")
+    assert row["status"] in ("error", "not_found")
+
+
+def test_a_design_row_cut_by_the_clock_says_so_and_is_no_proof(region40):
+    """A heuristic run the clock stopped before its iteration budget came back
+    'infeasible', and nothing in the row said the clock stopped it (the
+    warning is silenced in the workers).  The row now has ``cut_by_clock``
+    (also in its alignment's provenance) and, as in design.pareto, a search
+    that found no plan is 'not_found', not a proven 'infeasible'."""
+    res = sweep(
+        region40,
+        {"tolerance": [0.0001]},
+        options={"solver": "heuristic", "time_limit": 0.3, "max_iter": 10**7},
+        client="serial",
+        progress=False,
+    )
+    t = res.to_frame()
+    assert t["status"].tolist() == ["not_found"]
+    assert t["cut_by_clock"].tolist() == [True]
+    prov = res.alignment(0).provenance
+    assert prov["cut_by_clock"] is True and prov["status"] == "not_found"
+    # a run that spends its whole budget is not cut
+    done = sweep(
+        region40,
+        {"tolerance": [0.15]},
+        options=DESIGN_OPTS,
+        client="serial",
+        progress=False,
+    )
+    assert done.to_frame()["cut_by_clock"].tolist() == [False]
+    assert done.alignment(0).provenance["cut_by_clock"] is False
 
 
 def test_sizing_sweep_matches_the_workload_build_up(region40):
@@ -417,6 +478,68 @@ def test_killed_worker_loses_no_scenario(region40, cluster_client, tmp_path):
     with sqlite3.connect(out) as con:
         n = con.execute('SELECT COUNT(*), COUNT(DISTINCT key) FROM "sweep"').fetchone()
     assert n == (12, 12)
+
+
+def _dying_task(marker_dir: str):
+    """f(study, seed, x): x == 3 kills its worker process once (a transient
+    crash, e.g. out of memory), x == 6 every time; the others take 0.2 s."""
+
+    def dying(study: Any, *, seed: int, x: float) -> dict[str, Any]:
+        marker = os.path.join(marker_dir, f"died_{x:g}")
+        if x == 6 or (x == 3 and not os.path.exists(marker)):
+            open(marker, "w").close()
+            os._exit(3)
+        time.sleep(0.2)
+        return {"n": len(study.units) * x}
+
+    return dying
+
+
+def test_a_dying_worker_loses_only_its_own_scenario(region40, tmp_path):
+    """One worker (so it is the only one holding the study): its death while
+    running a scenario lost the scattered study and with it every scenario
+    still to run ('FutureCancelledError: ... already forgotten').  The study
+    now travels as a task result the scheduler computes again: a scenario
+    whose worker died once runs again, one that kills its worker every time
+    is reported as such, and the healthy ones complete."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    import dask
+
+    with dask.config.set(
+        {
+            "distributed.scheduler.allowed-failures": 1,
+            # one task at a time on the worker: its death hits only that one
+            "distributed.scheduler.worker-saturation": 1.0,
+        }
+    ):
+        cluster = distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+    try:
+        with distributed.Client(cluster) as client:
+            res = sweep(
+                region40,
+                {"x": [0.0, 3.0, 4.0, 6.0, 5.0]},
+                task=_dying_task(str(tmp_path)),
+                client=client,
+                progress=False,
+            )
+    finally:
+        cluster.close()
+    t = res.to_frame()
+    assert t["status"].tolist() == ["ok", "ok", "ok", "error", "ok"]
+    assert t["n"].tolist()[:3] == [0.0, 120.0, 160.0] and t["n"][4] == 200.0
+    assert t.loc[3, "error"] == (
+        "the worker running this scenario died (memory/crash) on each of its 2 "
+        "attempts; run it alone (client='serial') to see why, or give the "
+        "workers more memory"
+    )
 
 
 def test_tk_sweep_is_the_function_after_the_module_is_imported(region40):
@@ -604,6 +727,61 @@ def test_resume_runs_the_rows_of_a_changed_task_function_again(region40, tmp_pat
         again = sweep(region40, grid, task=reps, **kw)
     assert again.n_resumed == 2
     _same_rows(again.to_frame(), res.to_frame())
+
+
+def test_resume_runs_again_when_a_helper_of_the_task_changed(
+    region40, tmp_path, monkeypatch
+):
+    """Only the task function's own source was hashed: after a helper function
+    (or a constant) of its module changed, the stale rows were resumed
+    silently.  The digest now covers the task's whole module; code elsewhere
+    is covered by the user's task_version label."""
+    import importlib
+    import sys
+    import warnings
+
+    from terrakit.exceptions import TerrakitWarning
+
+    src = "def price(x):\n    return {f} * x\n\n\ndef task(study, *, seed, x):\n"
+    src += "    return {{'value': price(x)}}\n"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    kw: dict[str, Any] = {"client": "serial", "progress": False}
+    out = tmp_path / "h.gpkg"
+    values = []
+    for factor in (1, 100):
+        (tmp_path / "sweephelper.py").write_text(src.format(f=factor))
+        importlib.invalidate_caches()
+        sys.modules.pop("sweephelper", None)
+        mod = importlib.import_module("sweephelper")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = sweep(region40, {"x": [1, 2]}, task=mod.task, out=out, **kw)
+        values.append((res.table["value"].tolist(), res.n_resumed))
+    sys.modules.pop("sweephelper", None)
+    assert values == [([1, 2], 0), ([100, 200], 0)]
+    assert [str(w.message) for w in caught] == [
+        "sweep: 2 stored rows of table 'sweep' in 'h.gpkg' (task "
+        "'sweephelper.task') were written by another version of the task's "
+        "code; they are run again and replaced"
+    ]
+    # the user's label: rows of another task_version run again
+    grid = {"hours_per_rep": [1500]}
+    kw.update(task="sizing", out=tmp_path / "v.gpkg")
+    first = sweep(region40, grid, task_version="1", **kw)
+    assert first.provenance["task_version"] == "1"
+    assert sweep(region40, grid, task_version="1", **kw).n_resumed == 1
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"1 stored row of table 'sweep' in 'v.gpkg' \(task 'sizing'\) was "
+        r"written for task_version='1' \(this is 2\); it is run again",
+    ):
+        assert sweep(region40, grid, task_version=2, **kw).n_resumed == 0
+    with pytest.raises(
+        SpecificationError,
+        match=r"task_version must be a non-empty string or a whole number .*, "
+        r"got 1\.5",
+    ):
+        sweep(region40, grid, task_version=1.5, **kw)
 
 
 def test_sweeps_carry_provenance_and_rows_of_another_version_run_again(

@@ -14,7 +14,7 @@ import difflib
 import math
 import time
 import warnings
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -1214,6 +1214,23 @@ def align(
     )
 
 
+def _tolerance_list(values: Any, name: str) -> list[Any]:
+    """``values`` as a list when it is a collection of tolerances, else a
+    :class:`SpecificationError` (text such as ``"0.05"`` would be split into
+    characters, a single number or ``None`` is no list).  Shared by
+    :func:`pareto` and :func:`terrakit.realign.disruption_front`."""
+    if (
+        isinstance(values, str | bytes | Mapping)
+        or not isinstance(values, Iterable)
+        or (isinstance(values, np.ndarray) and values.ndim != 1)
+    ):
+        raise SpecificationError(
+            f"{name} must be a list of balance tolerances such as "
+            f"[0.2, 0.1, 0.05], got {values!r}"
+        )
+    return list(values)
+
+
 def _proved(err: Exception) -> bool:
     """Whether a failed point of :func:`pareto` is proven impossible: a
     pre-solve :class:`SpecificationError` or a solver's proof, not a search
@@ -1289,8 +1306,10 @@ def pareto(
     Raises
     ------
     SpecificationError
-        A value outside ``[0, 1)``, or when every value fails for the same
-        reason (then the reason is not the tolerance: e.g. a misspelt column).
+        ``values`` that is no list of numbers (text, a single number,
+        ``None``), a value outside ``[0, 1)``, or when every value fails for
+        the same reason (then the reason is not the tolerance: e.g. a misspelt
+        column).
     """
     if vary != "tolerance":
         raise ValueError(
@@ -1298,7 +1317,7 @@ def pareto(
             "against the tolerance of a realignment use "
             "tk.realign.disruption_front(study, current, tolerances=[...])"
         )
-    values = list(values)
+    values = _tolerance_list(values, "values")
     bad = [v for v in values if not 0.0 <= as_number(v) < 1.0 or isinstance(v, bool)]
     if not values or bad:
         raise SpecificationError(

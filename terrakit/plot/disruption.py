@@ -38,7 +38,8 @@ def disruption_front(front: DisruptionFront, ax: Axes | None = None) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.8))
     t = front.table
-    ok = t[t["status"] != "infeasible"]
+    # tolerances without a plan: proven impossible, or none found in time
+    ok = t[~t["status"].isin(["infeasible", "not_found"])]
     x = 100 * ok["moved_share"]
     y = 100 * ok["max_deviation"]
     ax.plot(x, y, marker="o", color="#4c78a8", label="rebalanced")
@@ -60,8 +61,19 @@ def disruption_front(front: DisruptionFront, ax: Axes | None = None) -> Axes:
         zorder=3,
         label="current plan",
     )
-    for tol in t.loc[t["status"] == "infeasible", "tolerance"]:
-        ax.axhline(100 * tol, color="#e45756", lw=0.8, ls=":")
+    marks = {
+        "infeasible": ("#e45756", ":", "impossible (proven)"),
+        "not_found": ("#f58518", "--", "no plan found in time"),
+    }
+    for status, (colour, style, label) in marks.items():
+        for i, tol in enumerate(t.loc[t["status"] == status, "tolerance"]):
+            ax.axhline(
+                100 * tol,
+                color=colour,
+                lw=0.8,
+                ls=style,
+                label=label if i == 0 else None,
+            )
     ax.set_xlabel(plain(f"{front.moved_measure} moved (% of total)"))
     ax.set_ylabel(plain(f"max {front.measure} deviation (%)"))
     ax.set_title("Disruption front")

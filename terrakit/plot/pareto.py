@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
 __all__ = ["plot_pareto"]
 
+#: How a tolerance without a plan is marked: proven impossible, or none found
+#: in the time (no proof; any other status without a plan is drawn so too).
+_NO_PLAN: dict[str, dict[str, Any]] = {
+    "infeasible": {
+        "color": "#e45756",
+        "lw": 0.8,
+        "ls": ":",
+        "label": "infeasible (proven)",
+    },
+    "not_found": {
+        "color": "#f58518",
+        "lw": 0.8,
+        "ls": "--",
+        "label": "no plan found in time",
+    },
+}
+
 
 def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Plot a :func:`terrakit.design.pareto` frame: objective against tolerance.
+
+    The tolerances are drawn in increasing order whatever the order of the
+    rows.  A tolerance without a plan (NaN objective) is a vertical line:
+    dotted red when proven ``"infeasible"``, dashed orange when the search
+    found none in its time (``"not_found"``, no proof).
 
     Parameters
     ----------
@@ -37,7 +61,9 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
-    ok = front[front["status"] != "infeasible"]
+    t = front.sort_values("value", kind="stable")  # one line, tight to loose
+    has_plan = t["objective"].notna()
+    ok = t[has_plan]
     ax.plot(100 * ok["value"], ok["objective"], marker="o", label="alignment")
     if "lower_bound" in ok:
         ax.plot(
@@ -48,9 +74,15 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
             color="grey",
             label="lower bound",
         )
-    bad = front[front["status"] == "infeasible"]
-    for v in bad["value"]:
-        ax.axvline(100 * v, color="#e45756", lw=0.8, ls=":")
+    labelled: set[str] = set()
+    failed = t[~has_plan]
+    for v, status in zip(failed["value"], failed["status"], strict=True):
+        kind = "infeasible" if status == "infeasible" else "not_found"
+        style = dict(_NO_PLAN[kind])
+        if kind in labelled:
+            style.pop("label")
+        labelled.add(kind)
+        ax.axvline(100 * v, **style)
     ax.set_xlabel("balance tolerance (± % of mean)")
     ax.set_ylabel("objective (lower is more compact)")
     ax.set_title("Compactness vs balance tolerance")

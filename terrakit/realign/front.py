@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.design.align import _proved, _tolerance_list
 from terrakit.design.result import relative_gap, tighter_plan_sources
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
 from terrakit.realign.rebalance import (
@@ -37,6 +37,9 @@ _COLUMNS = (
     "units_moved",
     "status",
 )
+#: Statuses of a tolerance without a plan: proven impossible, or none found in
+#: the time (no proof), as in :func:`terrakit.design.pareto`.
+_FAILED = ("infeasible", "not_found")
 #: The table's columns: the required ones and where each row's plan comes from.
 _TABLE_COLUMNS = (*_COLUMNS, "from_tolerance")
 
@@ -52,10 +55,16 @@ class DisruptionFront:
         ``moved`` (total moved measure), ``moved_share``,
         ``lower_bound_share`` (proven lower bound on the share moved),
         ``gap``, ``max_deviation`` (achieved largest relative deviation from
-        target), ``units_moved``, ``status`` (``"infeasible"`` rows have
-        NaN values; the reason is in ``reasons``) and ``from_tolerance``
+        target), ``units_moved``, ``status`` and ``from_tolerance``
         (the tolerance whose solve found the row's plan: the row's own, or a
         tighter one whose plan moves less, see :func:`disruption_front`).
+        ``status`` is the rebalance's (``"optimal"``, ``"feasible"``,
+        ``"time_limit"``) for a row with a plan; a row without one has NaN
+        values, its reason in ``reasons`` and status ``"infeasible"`` when
+        the band is proven impossible (a solver's proof, or a specification
+        that cannot be met) or ``"not_found"`` when the search found no plan
+        in the band in its time (no proof that none exists: more time, or
+        ``solver="mip"``, may find one), as in :func:`terrakit.design.pareto`.
     measure
         The balanced activity.
     moved_measure
@@ -66,7 +75,8 @@ class DisruptionFront:
         The :class:`~terrakit.realign.RebalanceResult` per feasible tolerance
         (that of ``from_tolerance``).
     reasons
-        ``{tolerance: message}`` for infeasible tolerances.
+        ``{tolerance: message}`` for the tolerances without a plan
+        (``"infeasible"`` and ``"not_found"`` rows).
     provenance
         :func:`~terrakit.data.alignment.make_provenance` record.
     """
@@ -83,7 +93,7 @@ class DisruptionFront:
         missing = [c for c in _COLUMNS if c not in self.table.columns]
         if missing:
             raise ValueError(f"front table misses columns {missing}")
-        ok = self.table[self.table["status"] != "infeasible"]
+        ok = self.table[~self.table["status"].isin(_FAILED)]
         if (ok["moved_share"] + 1e-9 < ok["lower_bound_share"]).any():
             raise ValueError("a moved share lies below its lower bound")
         object.__setattr__(self, "results", MappingProxyType(dict(self.results)))
@@ -226,7 +236,8 @@ def disruption_front(
     is non-increasing in :math:`\\tau` (a looser band admits every
     alignment of a tighter one); the proven lower bounds trace the same
     curve from below.  A tolerance whose bands cannot be met (within
-    ``max_moved``) is reported as ``"infeasible"`` with the reason, not
+    ``max_moved``) is reported as ``"infeasible"`` with the reason, one for
+    which no plan was found in the time as ``"not_found"``; neither is
     dropped.  The problem (adjacency, locks, disruption costs) is built once.
 
     Each solve stops at its time limit, so a looser tolerance can come back
@@ -241,14 +252,8 @@ def disruption_front(
     >>> front = disruption_front(study, "current", [0.2, 0.1, 0.05])  # doctest: +SKIP
     >>> front.to_frame()[["tolerance", "moved_share", "status"]]  # doctest: +SKIP
     """
-    if isinstance(tolerances, (str, bytes)) or not isinstance(
-        tolerances, Sequence | np.ndarray
-    ):
-        raise SpecificationError(
-            f"tolerances must be a list of balance tolerances such as "
-            f"[0.2, 0.1, 0.05], got {tolerances!r}"
-        )
-    if not len(tolerances):
+    tolerances = _tolerance_list(tolerances, "tolerances")
+    if not tolerances:
         raise SpecificationError("give at least one tolerance")
     tols_in: list[float] = []
     for t in tolerances:
@@ -290,6 +295,7 @@ def disruption_front(
     results: dict[float, RebalanceResult] = {}
     reasons: dict[float, str] = {}
     for t in tols:
+        proved = True  # an error the solve raises: a proof unless it says not
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", TimeLimitWarning)
@@ -306,11 +312,14 @@ def disruption_front(
                     warn_not_met=False,
                 )
             if not r.is_feasible():
-                # no plan in the band in time: the front keeps feasible
-                # points only, and the reason says what the closest breaks
+                # no plan in the band in time (no proof that none exists): the
+                # front keeps plans in their band only, and the reason says
+                # what the closest breaks
+                proved = False
                 raise InfeasibleError(str(r.info.get("not_met", "no plan found")))
         except (InfeasibleError, SpecificationError) as err:
             reasons[t] = str(err)
+            proved = proved and _proved(err)
             rows.append(
                 {
                     "tolerance": t,
@@ -320,7 +329,7 @@ def disruption_front(
                     "gap": math.nan,
                     "max_deviation": math.nan,
                     "units_moved": math.nan,
-                    "status": "infeasible",
+                    "status": "infeasible" if proved else "not_found",
                     "from_tolerance": math.nan,
                 }
             )

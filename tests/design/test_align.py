@@ -1016,3 +1016,15 @@ def test_align_passes_mip_settings_and_names_unknown_keywords(
     msg = str(info.value)
     assert msg.startswith("align() got unknown keyword(s) ['threadz']")
     assert "did you mean 'threads' for 'threadz'?" in msg and "'weight'" in msg
+
+
+@pytest.mark.parametrize("bad", ["0.05", 0.05, None])
+def test_pareto_values_that_are_no_list_are_explained(toy_grid_3x3, bad):
+    """values='0.05' was split into characters ("got ['.', '5']"), 0.05 and
+    None raised bare TypeErrors; the message is disruption_front's."""
+    with pytest.raises(SpecificationError) as err:
+        pareto(toy_grid_3x3, values=bad, time_limit=5)
+    assert str(err.value) == (
+        "values must be a list of balance tolerances such as [0.2, 0.1, 0.05], "
+        f"got {bad!r}"
+    )

@@ -38,7 +38,7 @@ def test_front_matches_the_known_optima(strip: Study) -> None:
 def test_front_is_monotone_and_bounds_lie_below(strip: Study) -> None:
     front = disruption_front(strip, tolerances=[0.5, 0.25, 0.1, 0.0], time_limit=20)
     t = front.table
-    ok = t[t["status"] != "infeasible"]
+    ok = t[~t["status"].isin(["infeasible", "not_found"])]
     assert ok["moved_share"].is_monotonic_increasing
     assert (ok["lower_bound_share"] <= ok["moved_share"] + 1e-9).all()
 
@@ -123,7 +123,9 @@ def test_a_tolerance_without_a_plan_in_time_is_a_reason_not_a_point(
 ) -> None:
     """A tolerance at which the search returns no plan in the band (made so
     here: it returns today's alignment) is left out of the front with the
-    closest plan's breaches as its reason, and no warning escapes."""
+    closest plan's breaches as its reason, and no warning escapes.  It is
+    'not_found' (no proof that none exists), as in design.pareto: it was
+    labelled 'infeasible' although its reason says it is not a proof."""
     import importlib
     import warnings
 
@@ -149,9 +151,24 @@ def test_a_tolerance_without_a_plan_in_time_is_a_reason_not_a_point(
         warnings.simplefilter("error")
         front = disruption_front(strip, tolerances=(0.5, 0.0), time_limit=10)
     row = front.table.set_index("tolerance").loc[0.0]
-    assert row["status"] == "infeasible" and math.isnan(row["moved"])
+    assert row["status"] == "not_found" and math.isnan(row["moved"])
     assert "breaks 2 constraints" in front.reasons[0.0]
+    assert front.table["status"].tolist() == ["optimal", "not_found"]
     assert 0.0 not in front.results and 0.5 in front.results
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from terrakit.plot.disruption import disruption_front as plot_front
+
+    ax = plot_front(front)
+    # the line holds the one plan; the tolerance without one is a marked level
+    assert len(ax.get_lines()[0].get_xdata()) == 1
+    marked = [ln for ln in ax.get_lines() if ln.get_label() == "no plan found in time"]
+    assert len(marked) == 1 and marked[0].get_ydata()[0] == 0.0
+    plt.close(ax.figure)
 
 
 def test_a_looser_tolerance_takes_a_tighter_plan_that_moves_less(
@@ -184,3 +201,23 @@ def test_a_looser_tolerance_takes_a_tighter_plan_that_moves_less(
     assert t.loc[0.5, "lower_bound_share"] == 0.0  # its own bound, still valid
     assert front.alignment(0.5).same_assignment(front.alignment(0.25))
     assert "from_%" in front.summary()
+
+
+@pytest.mark.parametrize("bad", ["0.05", b"0.1", 0.05, None, {"workload": 0.1}])
+def test_a_tolerance_list_that_is_no_list_is_refused_alike_by_pareto(
+    strip: Study, bad: object
+) -> None:
+    """disruption_front and design.pareto share one check: text was split into
+    characters by pareto, a number or None gave a bare TypeError there."""
+    from terrakit.design import pareto
+
+    for call, name in (
+        (lambda: disruption_front(strip, tolerances=bad), "tolerances"),
+        (lambda: pareto(strip, values=bad), "values"),
+    ):
+        with pytest.raises(SpecificationError) as err:
+            call()
+        assert str(err.value) == (
+            f"{name} must be a list of balance tolerances such as "
+            f"[0.2, 0.1, 0.05], got {bad!r}"
+        )
