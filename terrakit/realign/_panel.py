@@ -48,9 +48,9 @@ def _not_a_month(value: Any) -> tuple[str, str]:
         return "is a quarter, not a month", _MONTH_FORM + example
     a_b = _A_B_YEAR.match(text)
     if a_b is not None and max(int(a_b.group(1)), int(a_b.group(2))) <= 12:
-        year = _year_of(a_b.group(3))
-        day_first = f"{year:04d}-{int(a_b.group(2)):02d}"
-        month_first = f"{year:04d}-{int(a_b.group(1)):02d}"
+        yyyy = _year_of(a_b.group(3))
+        day_first = f"{yyyy:04d}-{int(a_b.group(2)):02d}"
+        month_first = f"{yyyy:04d}-{int(a_b.group(1)):02d}"
         return (
             f"can be read day-first ({day_first}) or month-first ({month_first})",
             f"{_MONTH_FORM}: '{day_first}' or '{month_first}'",

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -201,7 +202,7 @@ def assign_patterns(
     tolerance: float = 0.1,
     time_limit: float = 5.0,
     earliest: np.ndarray | None = None,
-    windows: Sequence[tuple[Sequence[int], Sequence[float], float]] = (),
+    windows: Sequence[tuple[Sequence[int], Any, float]] = (),
 ) -> PatternAssignment:
     """Pick one evenly spaced pattern per account (small MIP vs greedy, best kept).
 

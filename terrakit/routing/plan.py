@@ -1928,7 +1928,7 @@ def _solve_day(
         lmin = ctx.lunch[2] if ctx.lunch else 0.0
         day_min = ctx.d1 - ctx.d0 - lmin
         stops, info = _day_output(tokens, ctx)
-        kept = (
+        kept_text = (
             f"the route of the {len(used)} visits kept takes "
             f"{info['service']:.0f} min of calls + {info['drive']:.0f} min of "
             f"driving = {info['service'] + info['drive']:.0f} min"
@@ -1936,7 +1936,7 @@ def _solve_day(
         why = (
             "day overfull: the day's other visits and travel leave no room "
             f"({sum(ctx.minutes[a] for a in accs):.0f} min of visits planned "
-            f"in {day_min:.0f} working minutes; {kept})"
+            f"in {day_min:.0f} working minutes; {kept_text})"
         )
         free = day_min - info["service"] - info["drive"]
         has = _has_window(ctx)
@@ -1957,7 +1957,7 @@ def _solve_day(
                 and _try_insert(tokens, k, relaxed) is not None
             ):
                 # the day has room for the call: only the windows are in the way
-                dropped.append((k, _window_conflict(k, stops, ctx, free, kept)))
+                dropped.append((k, _window_conflict(k, stops, ctx, free, kept_text)))
             else:
                 dropped.append((k, why))
     return tokens, dropped
