@@ -320,6 +320,15 @@ def _one_id(answer: Any, ids: Sequence[Hashable]) -> tuple[Any, str | None]:
     return item, None
 
 
+def _id_level(study: Any, answer: Any) -> str:
+    """``"account"`` or ``"unit"`` when ``answer`` is such an id, else ``""``."""
+    tables = (("account", getattr(study, "accounts", None)), ("unit", study.units))
+    for level, table in tables:
+        if table is not None and str(answer) in set(map(str, table.index)):
+            return level
+    return ""
+
+
 def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Feedback:
     """Id of the territory with the highest workload.
 
@@ -351,12 +360,15 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
             exercise,
         )
     if str(answer) not in {str(t) for t in wl.index}:
-        return Feedback(
-            False,
-            f"not quite: {answer!r} is not a territory id; ids look like "
-            f"{list(wl.index[:3])}",
-            exercise,
+        level = _id_level(study, answer)
+        why = (
+            f"that is the id of one {level}, not of a territory: sum the "
+            f"{level}s' workload per territory first (groupby the territory), "
+            "then take the largest"
+            if level
+            else f"{answer!r} is not a territory id; ids look like {list(wl.index[:3])}"
         )
+        return Feedback(False, f"not quite: {why}", exercise)
     value = wl[next(t for t in wl.index if str(t) == str(answer))]
     return Feedback(
         False,

@@ -647,3 +647,18 @@ def test_teacher_arguments_are_named(toy_grid_3x3):
         SpecificationError, match="n_territories must be a whole number >= 1, got 0"
     ):
         teaching.check_tightest_band(toy_grid_3x3, 0.1, n_territories=0)
+
+
+def test_most_loaded_names_an_account_or_unit_id(toy_grid_3x3):
+    """``accounts['workload'].idxmax()`` gives an account id; it was called
+    'not a territory id' with no word on what went wrong."""
+    acc = toy_grid_3x3.accounts
+    heaviest = acc["workload"].idxmax() if "workload" in acc else acc.index[0]
+    got = teaching.check_most_loaded(toy_grid_3x3, heaviest)
+    assert not got
+    assert got.message.startswith(
+        "not quite: that is the id of one account, not of a territory: sum the "
+        "accounts' workload per territory first"
+    )
+    unit = teaching.check_most_loaded(toy_grid_3x3, toy_grid_3x3.units.index[0])
+    assert "that is the id of one unit, not of a territory" in unit.message
