@@ -223,3 +223,76 @@ def test_a_config_not_in_utf8_exits_2(tmp_path, capsys, raw, said):
     err = capsys.readouterr().err
     assert err.startswith("terrakit: error: study.toml: not UTF-8 text: byte ")
     assert said in err and "Fix: save it as UTF-8" in err
+
+
+def _today_as_t(tmp_path: Path) -> Path:
+    """The sample study with today's territories renamed T01..T20 (the reps
+    stay R01..R20), routing asked for today's 'T05', the design on."""
+    import pandas as pd
+
+    a = pd.read_csv(SAMPLE_TOML.parent / "alignment_current.csv", dtype=str)
+    a["territory_id"] = a["territory_id"].str.replace("R", "T")
+    a.to_csv(tmp_path / "alignment.csv", index=False)
+    return _sample_config(
+        tmp_path,
+        SAMPLE_DATA.replace('"SAMPLE/alignment_current.csv"', '"alignment.csv"')
+        + '[design]\ntime_limit = 5\n[routing]\nterritory = "T05"\n',
+    )
+
+
+SKIP_LONG = ["--skip", "realign", "--skip", "sizing", "--skip", "potential"]
+
+
+def test_a_routing_territory_not_of_the_primary_alignment_exits_2_before_any_step(
+    tmp_path, capsys, monkeypatch
+):
+    """'T05' is today's territory, but the routing plans the designed
+    alignment (rep ids): the check before the first step accepted it (reps or
+    today's territories), so the design ran and the run ended with exit 2 and
+    no step named."""
+    import terrakit as tk
+
+    def no_design(*args, **kw):
+        raise AssertionError("the design ran")
+
+    monkeypatch.setattr(tk.design, "align", no_design)
+    cfg = _today_as_t(tmp_path)
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--out", str(out), "--no-progress", "--fast"]
+    assert main([*args, *SKIP_LONG]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "terrakit: error: study.toml: [routing] territory: 'T05' is not a "
+        "territory of the 'designed' alignment, which the routing plans (the "
+        "design step makes it: one territory per rep id) (did you mean 'R05'?); "
+        "it has ['R01', 'R02', 'R03', 'R04', 'R05', 'R06', 'R07', 'R08', 'R09', "
+        "'R10'] ...; 'T05' is a territory of the 'current' alignment, but the "
+        "routing plans the primary one: 'rebalanced' when the realign step runs, "
+        "else 'designed' when the design step runs, else 'current'. Fix: give "
+        "one of those ids or leave territory out"
+    )
+    assert not out.exists()
+
+
+def test_the_late_routing_territory_check_names_the_step_and_exits_1(
+    tmp_path, capsys, monkeypatch
+):
+    """The check after the steps stays as a safety net: a step failure (exit
+    1, the routing step named), no longer a configuration error (exit 2,
+    documented as 'before any step')."""
+    from terrakit.report import pipeline
+
+    monkeypatch.setattr(pipeline, "_check_against_study", lambda cfg, study: [])
+    cfg = _today_as_t(tmp_path)
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--out", str(out), "--no-progress", "--fast"]
+    assert main([*args, *SKIP_LONG, "--skip", "forecast"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "terrakit: error: study.toml: [routing] territory: 'T05' is not a "
+        "territory of the 'designed' alignment, which the routing plans; it has "
+        "['R01', 'R02', 'R03', 'R04', 'R05', 'R06', 'R07', 'R08', 'R09', 'R10'] "
+        "and 10 more. Fix: give one of those ids or leave territory out (the "
+        "typical territory is planned)\n"
+    )
+    assert "(terrakit pipeline: step 'routing' failed (settings: [routing] in " in err

@@ -208,8 +208,11 @@ def quota(
             )
     check_finite_draws(forecast)
     tf = forecast.by(alignment)
-    # skipna=False: a NaN must never drop out of a sum (see check_finite_draws)
-    tot_draws = tf.draws.sum("period", skipna=False).to_numpy()  # (D, K)
+    # skipna=False: a NaN must never drop out of a sum (see check_finite_draws).
+    # The horizon sums as TerritoryForecast.total() makes them, then float64:
+    # a float32 mean over the draws was off by up to 1.5 on millions, so the
+    # report's forecast and quota tables showed different whole numbers.
+    tot_draws = tf.draws.sum("period", skipna=False).to_numpy().astype(float)  # (D, K)
     terr = tf.draws["territory"].to_numpy()
     mean = tot_draws.mean(axis=0)
     if method == "share_of_potential":

@@ -15,7 +15,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,67 @@ FAST_LIMITS: dict[str, float] = {
     "routing_time_limit": 5.0,
     "routing_weeks": 2,
 }
+
+
+#: ``(section, key)`` of a setting → the :data:`FAST_LIMITS` entry that caps it.
+_CAPPED: dict[tuple[str, str], str] = {
+    ("design", "time_limit"): "time_limit",
+    ("realign", "time_limit"): "time_limit",
+    ("potential", "iterations"): "potential_iterations",
+    ("potential", "draws"): "potential_draws",
+    ("forecast", "draws"): "forecast_draws",
+    ("forecast", "tune"): "forecast_tune",
+    ("routing", "weeks"): "routing_weeks",
+    ("routing", "time_limit"): "routing_time_limit",
+}
+
+
+def _used_settings(cfg: StudyConfig, fast: bool) -> dict[tuple[str, str], Any]:
+    """The settings :data:`FAST_LIMITS` caps, as the steps use them.
+
+    In fast mode each is the smaller of the configured value and its cap
+    (counts as whole numbers, time limits in seconds); otherwise the
+    configured value.  The steps read them from here and the report's
+    provenance records them, so the two cannot disagree.
+    """
+    out: dict[tuple[str, str], Any] = {}
+    for (section, key), cap in _CAPPED.items():
+        value = getattr(getattr(cfg, section), key)
+        if fast:
+            limit = FAST_LIMITS[cap]
+            value = min(value, limit if "time_limit" in cap else int(limit))
+        out[section, key] = value
+    return out
+
+
+def _fast_note(
+    cfg: StudyConfig, used: Mapping[tuple[str, str], Any], ran: Collection[str]
+) -> str:
+    """The report's "Fast mode" note: the caps' values and the settings of
+    the steps that ran (``ran``) they lowered (configured → used)."""
+    f = FAST_LIMITS
+    lowered = [
+        f"[{section}] {key} {getattr(getattr(cfg, section), key):g} → {v:g}"
+        for (section, key), v in used.items()
+        if section in ran and v != getattr(getattr(cfg, section), key)
+    ]
+    return (
+        "This report was made in fast mode (fewer draws and iterations, "
+        "shorter time limits): use it to check the set-up, not for decisions. "
+        f"The caps (FAST_LIMITS): design and realignment time limit "
+        f"{f['time_limit']:g} s; response curves {f['response_draws']:g} draws and "
+        f"tune; potential {f['potential_iterations']:g} iterations and "
+        f"{f['potential_draws']:g} draws; forecast {f['forecast_draws']:g} draws "
+        f"and {f['forecast_tune']:g} tune; routing {f['routing_weeks']:g} weeks "
+        f"and {f['routing_time_limit']:g} s. "
+        + (
+            "Settings lowered (configured → used): " + ", ".join(lowered) + ". "
+            if lowered
+            else "No setting was above its cap. "
+        )
+        + "The run's config in the provenance holds the values used; "
+        "fast_limits holds the caps."
+    )
 
 
 def demo_config() -> StudyConfig:
@@ -604,19 +665,67 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> list[str]:
         and acc is not None
         and reps is not None
     ):
-        known = [str(r) for r in reps.index]
-        if current is not None:
-            known += [str(t) for t in current.territories if str(t) not in known]
+        name, made_by = _primary_name(cfg, study)
+        if made_by is None:
+            known = [str(t) for t in study.alignments[name].territories]
+            made_note = ""
+        else:
+            # the design and the realignment make one territory per rep
+            known = [str(r) for r in reps.index]
+            made_note = f" (the {made_by} step makes it: one territory per rep id)"
         if terr not in known:
             close = difflib.get_close_matches(terr, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            elsewhere = [
+                n
+                for n, a in study.alignments.items()
+                if n != name and terr in {str(t) for t in a.territories}
+            ]
+            also = (
+                f"; {terr!r} is a territory of the {elsewhere[0]!r} alignment, but "
+                "the routing plans the primary one: 'rebalanced' when the realign "
+                "step runs, else 'designed' when the design step runs, else "
+                "'current'"
+                if elsewhere
+                else ""
+            )
             raise ConfigError(
-                f"{cfg.source}: [routing] territory: {terr!r} is neither a rep nor "
-                f"a territory of the study{hint}; it has {known[:10]}"
-                f"{' ...' if len(known) > 10 else ''}. Fix: give one of those ids "
-                "or leave territory out (the typical territory is planned)"
+                f"{cfg.source}: [routing] territory: {terr!r} is not a territory of "
+                f"the {name!r} alignment, which the routing plans{made_note}{hint}; it "
+                f"has {known[:10]}"
+                f"{' ...' if len(known) > 10 else ''}{also}. Fix: give one of "
+                "those ids or leave territory out (the typical territory is "
+                "planned)"
             )
     return notes
+
+
+def _primary_name(cfg: StudyConfig, study: Any) -> tuple[str, str | None]:
+    """The name of the alignment :func:`run_pipeline` will take as primary
+    (the one the forecast and the routing use), judged before any step runs.
+
+    ``rebalanced`` when the realign step will run (on, with a ``current``
+    alignment and reps), else ``designed`` when the design step will run (on,
+    with reps), else the first of ``rebalanced``, ``designed``, ``current``
+    and the study's other alignments that the study already has.
+
+    Returns
+    -------
+    tuple
+        The name, and the step that makes it (``"realign"``, ``"design"``) or
+        ``None`` for an alignment the study already has.
+    """
+    has_reps = study.reps is not None
+    if cfg.realign.enabled and has_reps and "current" in study.alignments:
+        return "rebalanced", "realign"
+    if cfg.design.enabled and has_reps:
+        return "designed", "design"
+    name = next(
+        n
+        for n in ("rebalanced", "designed", "current", *study.alignments)
+        if n in study.alignments
+    )
+    return name, None
 
 
 def _check_alignment_source(cfg: StudyConfig, study: Any = None) -> None:
@@ -829,6 +938,7 @@ def run_pipeline(
     from tqdm.auto import tqdm
 
     import terrakit as tk
+    from terrakit.exceptions import SpecificationError
 
     if config is None:
         cfg = demo_config()
@@ -837,6 +947,7 @@ def run_pipeline(
     else:
         cfg = load_config(config)
     is_fast = _is_fast(fast)
+    used = _used_settings(cfg, is_fast)
     seed = cfg.seed
     outdir = Path(out)
     # every check that needs no data, before any work: a clash must not cost
@@ -913,11 +1024,7 @@ def run_pipeline(
             skip("design", "the study has no reps (one territory per rep)")
         else:
             d = cfg.design
-            tl = (
-                min(d.time_limit, FAST_LIMITS["time_limit"])
-                if is_fast
-                else d.time_limit
-            )
+            tl = used["design", "time_limit"]
 
             def design() -> Any:
                 r = tk.design.align(
@@ -943,11 +1050,7 @@ def run_pipeline(
         elif study.reps is None:
             skip("realign", "the study has no reps")
         else:
-            tl = (
-                min(r_cfg.time_limit, FAST_LIMITS["time_limit"])
-                if is_fast
-                else r_cfg.time_limit
-            )
+            tl = used["realign", "time_limit"]
 
             def realign() -> Any:
                 from terrakit.realign import rebalance
@@ -1015,11 +1118,8 @@ def run_pipeline(
         elif p_cfg.level == "account" and acc is None:
             skip("potential", "account level needs accounts")
         else:
-            it = p_cfg.iterations
-            dr = p_cfg.draws
-            if is_fast:
-                it = min(it, int(FAST_LIMITS["potential_iterations"]))
-                dr = min(dr, int(FAST_LIMITS["potential_draws"]))
+            it = used["potential", "iterations"]
+            dr = used["potential", "draws"]
             sampler = {
                 "method": p_cfg.method,
                 "progressbar": False,
@@ -1059,10 +1159,7 @@ def run_pipeline(
         elif study.history is None or len(study.history) == 0:
             skip("forecast", "the study has no sales history")
         else:
-            draws, tune = f_cfg.draws, f_cfg.tune
-            if is_fast:
-                draws = min(draws, int(FAST_LIMITS["forecast_draws"]))
-                tune = min(tune, int(FAST_LIMITS["forecast_tune"]))
+            draws, tune = used["forecast", "draws"], used["forecast", "tune"]
 
             def forecast() -> tuple[Any, Any]:
                 sampler = {
@@ -1102,25 +1199,27 @@ def run_pipeline(
                 # the file gives text; territory ids may be numbers (rep_id = 7)
                 terr = next((t for t in primary.territories if str(t) == terr), terr)
             if terr is not None and terr not in primary.territories:
-                raise ConfigError(
-                    f"{cfg.source}: [routing] territory: {terr!r} is not a territory "
-                    f"of the {primary.name!r} alignment (it has "
-                    f"{[str(t) for t in primary.territories[:10]]}...). Fix: give one "
-                    "of those ids or leave territory out (the typical territory is "
-                    "planned)"
-                )
+                # the check before the first step judged the primary alignment
+                # to come; a safety net, should the two ever disagree
+                known = [str(t) for t in primary.territories]
+                bad = terr
+
+                def refuse() -> None:
+                    raise SpecificationError(
+                        f"{cfg.source}: [routing] territory: {bad!r} is not a "
+                        f"territory of the {primary.name!r} alignment, which the "
+                        f"routing plans; it has {known[:10]}"
+                        f"{f' and {len(known) - 10} more' if len(known) > 10 else ''}"
+                        ". Fix: give one of "
+                        "those ids or leave territory out (the typical territory "
+                        "is planned)"
+                    )
+
+                run("routing", refuse)
             if terr is None:
                 terr = _typical_territory(study, primary)
-            weeks = (
-                min(ro.weeks, int(FAST_LIMITS["routing_weeks"]))
-                if is_fast
-                else ro.weeks
-            )
-            tl = (
-                min(ro.time_limit, FAST_LIMITS["routing_time_limit"])
-                if is_fast
-                else ro.time_limit
-            )
+            weeks = used["routing", "weeks"]
+            tl = used["routing", "time_limit"]
             res["call_plan"] = run(
                 "routing",
                 lambda: tk.routing.plan_calls(
@@ -1154,10 +1253,11 @@ def run_pipeline(
         if caught:
             notes["Warnings during the run"] = "; ".join(caught)
         if is_fast:
-            notes["Fast mode"] = (
-                "This report was made in fast mode (fewer draws and iterations, "
-                "shorter time limits): use it to check the set-up, not for decisions."
-            )
+            notes["Fast mode"] = _fast_note(cfg, used, timings)
+        # the settings the steps used: in fast mode after the caps
+        ran_with = cfg.to_dict()
+        for (section, key), value in used.items():
+            ran_with[section][key] = value
         report = tk.report.StudyReport(
             study,
             order,
@@ -1173,8 +1273,9 @@ def run_pipeline(
             call_plan=res.get("call_plan"),
             notes=notes,
             provenance={
-                "config": cfg.to_dict(),
+                "config": ran_with,
                 "fast": is_fast,
+                **({"fast_limits": dict(FAST_LIMITS)} if is_fast else {}),
                 "skipped": dict(skipped),
             },
             # contiguity compared on the graph the design and realign used

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import stat
 import sys
@@ -77,19 +78,25 @@ header p { margin: 0; opacity: .9; }
 nav { padding: .6em 2em; border-bottom: 1px solid var(--line); font-size: .92em; }
 nav a { color: var(--accent); margin-right: 1.1em; text-decoration: none; }
 main { padding: 0 2em 3em 2em; max-width: 1200px; }
+@media (max-width: 600px) { main, nav, header { padding-left: 1em;
+  padding-right: 1em; } }
 section { margin-top: 2.2em; }
 h2 { border-bottom: 2px solid var(--accent); padding-bottom: .2em; }
 h3 { margin-bottom: .3em; color: var(--muted); font-size: 1.05em; }
 table { border-collapse: collapse; margin: .6em 0 1.2em 0; font-size: .86em; }
-th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: right; }
+.table-scroll { overflow-x: auto; max-width: 100%; margin: .6em 0 1.2em 0; }
+.table-scroll > table { margin: 0 0 .3em 0; }
+th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: right;
+  white-space: nowrap; }
 th { background: #f0f4f8; }
-td.text, th.text { text-align: left; }
+td.text, th.text, tbody th { text-align: left; }
+td.long { white-space: normal; overflow-wrap: anywhere; min-width: 24em; }
 pre { background: #f5f7fa; padding: .8em; overflow-x: auto; font-size: .85em; }
 figure { margin: .6em 0 1.2em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: .88em; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
-  gap: 1em; }
+.grid { display: grid;
+  grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr)); gap: 1em; }
 .note { color: var(--muted); font-size: .92em; }
 details summary { cursor: pointer; color: var(--accent); }
 @media print { nav { display: none; } section { break-inside: avoid-page; } }
@@ -266,11 +273,19 @@ def _excel_format(name: str, s: pd.Series) -> str | None:
 
 
 def _table(
-    df: pd.DataFrame, *, index: bool = True, max_rows: int = 60, transpose: bool = False
+    df: pd.DataFrame,
+    *,
+    index: bool = True,
+    max_rows: int = 60,
+    transpose: bool = False,
+    text_class: bool = False,
 ) -> str:
-    """An HTML table with numbers formatted for reading (not for computing).
+    """An HTML table with numbers formatted for reading (not for computing),
+    in a container that scrolls sideways when the table is wider than the page.
 
     ``transpose`` formats by column first, then shows the columns as rows.
+    ``text_class`` gives the text columns' cells ``class="text"`` (see
+    :func:`_mark_text_columns`) for a page whose CSS aligns those left.
     """
     shown = df.head(max_rows)
     out = pd.DataFrame(
@@ -279,13 +294,76 @@ def _table(
     if transpose:
         out = out.T
     text = out.to_html(index=index, border=0, escape=True, na_rep="–")
+    if text_class and not transpose:
+        text = _mark_text_columns(text, shown, out)
     more = (
         f'<p class="note">First {max_rows} of {len(df)} rows; the Excel workbook '
         "has them all.</p>"
         if len(df) > max_rows
         else ""
     )
-    return text + more
+    return _scroll(text) + more
+
+
+#: Where a text column's cells may wrap: above this many characters.
+_LONG_TEXT = 40
+
+
+def _scroll(table: str) -> str:
+    """``table`` in a container that scrolls sideways when the table is wider
+    than the page (the page itself never does); the inline style keeps it so
+    on pages with their own CSS."""
+    return f'<div class="table-scroll" style="overflow-x: auto">{table}</div>'
+
+
+def _mark_text_columns(text: str, raw: pd.DataFrame, shown: pd.DataFrame) -> str:
+    """Give the header and the cells of the text columns of ``raw``
+    ``class="text"`` (left-aligned; the CSS aligns numbers right), and
+    ``class="text long"`` where a value is longer than :data:`_LONG_TEXT`
+    (those may wrap).
+
+    ``text`` is ``shown.to_html(...)``, ``shown`` being ``raw`` formatted by
+    :func:`_fmt_column`: data cells are the ``<td>`` of each body row, in
+    column order; the column headers are the last ``<th>`` of the first
+    header row.
+    """
+    kinds: list[str | None] = []
+    for c in raw.columns:
+        col = raw[c]
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            kinds.append(None)
+            continue
+        width = int(shown[c].astype(str).str.len().max()) if len(shown) else 0
+        kinds.append("text long" if width > _LONG_TEXT else "text")
+    if not any(kinds):
+        return text
+    head, sep, body = text.partition("<tbody>")
+    if sep:
+
+        def cells(row: re.Match[str]) -> str:
+            k = iter(kinds)
+            return re.sub(
+                r"<td>",
+                lambda _: f'<td class="{c}">' if (c := next(k, None)) else "<td>",
+                row.group(0),
+            )
+
+        body = re.sub(r"<tr>.*?</tr>", cells, body, flags=re.S)
+    first = re.search(r"<tr[^>]*>(.*?)</tr>", head, re.S)
+    ths = [] if first is None else list(re.finditer(r"<th(?=[ >])", first.group(1)))
+    if first is not None and len(ths) >= len(kinds):
+        row = first.group(1)
+        cols = ths[len(ths) - len(kinds) :]
+        for m, kind in reversed(list(zip(cols, kinds, strict=True))):
+            if kind:
+                row = row[: m.start()] + '<th class="text"' + row[m.end() :]
+        head = head[: first.start(1)] + row + head[first.end(1) :]
+    return head + sep + body
+
+
+def _report_table(df: pd.DataFrame, **kw: Any) -> str:
+    """:func:`_table` for the study report, whose CSS aligns text columns left."""
+    return _table(df, text_class=True, **kw)
 
 
 def _pre(text: str) -> str:
@@ -924,10 +1002,14 @@ class StudyReport:
                 f"{self.forecast.draws.sizes['period']} months: median {med:,.0f} "
                 f"(80 % interval {lo:,.0f} to {hi:,.0f}).</li>"
             )
-        return f"<table>{head}</table><ul>{''.join(bullets)}</ul>" + _p(
-            "Figures are rounded for reading; the Excel workbook holds the "
-            "full tables and the account assignments ready to load into a CRM.",
-            "note",
+        return (
+            _scroll(f"<table>{head}</table>")
+            + f"<ul>{''.join(bullets)}</ul>"
+            + _p(
+                "Figures are rounded for reading; the Excel workbook holds the "
+                "full tables and the account assignments ready to load into a CRM.",
+                "note",
+            )
         )
 
     def _maps(self) -> str:
@@ -976,7 +1058,7 @@ class StudyReport:
                 "cv the coefficient of variation; gini the Gini coefficient "
                 "(0 = perfectly even)."
             )
-            + _table(bal)
+            + _report_table(bal)
             + f'<div class="grid">{"".join(figs)}</div>'
         )
 
@@ -1002,12 +1084,12 @@ class StudyReport:
         body = (
             self._kpi_note(list(first.columns))
             + f"<h3>{_esc(self.primary.name)}</h3>"
-            + _table(first)
+            + _report_table(first)
         )
         for a in self.aligned[:-1]:
             body += (
                 f"<details><summary>KPIs of {_esc(a.name)}</summary>"
-                + _table(self.kpi_table(a))
+                + _report_table(self.kpi_table(a))
                 + "</details>"
             )
         return body
@@ -1019,7 +1101,7 @@ class StudyReport:
             "balance, compactness (moment of inertia: lower is more compact; "
             "Polsby–Popper: 1 is a disc), territories in more than one piece, "
             "mean distance to the rep's home and what moves."
-        ) + _table(df, transpose=True)
+        ) + _report_table(df, transpose=True)
 
     def _sizing(self) -> str:
         from terrakit import plot
@@ -1030,13 +1112,13 @@ class StudyReport:
             body += (
                 "<h3>Workload build-up</h3>"
                 + _p(f"Travel per call: {self.workload.travel}.")
-                + _table(self.workload.by_segment())
+                + _report_table(self.workload.by_segment())
                 + _p(
                     f"At {self.hours_per_rep:,.0f} selling hours per rep the "
                     f"workload needs {need.total:.1f} full-time reps "
                     f"({need.reps} when rounded up)."
                 )
-                + _table(need.to_frame())
+                + _report_table(need.to_frame())
             )
         if self.headcount is not None:
             hc = self.headcount
@@ -1056,7 +1138,7 @@ class StudyReport:
             df = hc.to_frame()
             step = max(1, len(df) // 12)
             cols = [c for c in ("sales", "profit", "profit_10%", "profit_90%")]
-            body += _table(df.iloc[::step][cols])
+            body += _report_table(df.iloc[::step][cols])
         return body
 
     def _potential(self) -> str:
@@ -1084,7 +1166,9 @@ class StudyReport:
             units = self.study.units
             if "name" in units.columns and top.index.isin(units.index).all():
                 top.insert(0, "name", units.loc[top.index, "name"].to_numpy())
-            body += "<h3>Largest whitespace (potential − sales)</h3>" + _table(top)
+            body += "<h3>Largest whitespace (potential − sales)</h3>" + _report_table(
+                top
+            )
         return body
 
     def _forecast(self) -> str:
@@ -1122,7 +1206,7 @@ class StudyReport:
                 "posterior quantiles of the summed draws."
             )
             + figs
-            + _table(tot)
+            + _report_table(tot)
         )
 
     def _quotas(self) -> str:
@@ -1132,7 +1216,7 @@ class StudyReport:
         head = f"Method: {getattr(q, 'method', '?')}"
         if total is not None and np.isfinite(total):
             head += f"; company target {float(total):,.0f}"
-        return _p(head + ".") + _table(q.to_frame())
+        return _p(head + ".") + _report_table(q.to_frame())
 
     def _routing(self) -> str:
         from terrakit import plot
@@ -1147,7 +1231,7 @@ class StudyReport:
             )
             + _pre(plan.summary())
             + "<h3>Days of the cycle</h3>"
-            + _table(plan.day_table)
+            + _report_table(plan.day_table)
         )
 
     def _methods(self) -> str:
@@ -1238,7 +1322,7 @@ class StudyReport:
 
     def _provenance(self) -> str:
         now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-        return _p(f"Report generated {now}.") + _table(
+        return _p(f"Report generated {now}.") + _report_table(
             self.provenance_table(), index=False, max_rows=500
         )
 

@@ -324,3 +324,45 @@ def test_growth_in_percent_is_refused(toy_study, unit_forecast):
         "For a target of double last year's sales or more, use "
         "method='share_of_potential' with total=..."
     )
+
+
+def test_forecast_mean_is_the_forecast_tables_mean_on_float32_draws():
+    """The mean over the draws was taken in float32: on sales in the millions
+    the quota table's forecast_mean was up to 1.5 off the forecast table's
+    (TerritoryForecast.total()), and the targets did not sum to the forecast
+    total (74,810,288 against 74,810,289.1 on the sample)."""
+    import pandas as pd
+    import xarray as xr
+
+    from terrakit.data import Alignment
+    from terrakit.forecast import SalesForecast
+
+    rng = np.random.default_rng(0)
+    units = [f"u{i}" for i in range(6)]
+    past = pd.period_range("2024-01", periods=24, freq="M")
+    fut = pd.period_range("2026-01", periods=12, freq="M")
+    draws = rng.gamma(50, 6e3, size=(1000, 6, 12)).astype(np.float32)
+    fc = SalesForecast(
+        xr.DataArray(
+            draws,
+            dims=("draw", "series", "period"),
+            coords={"draw": range(1000), "series": units, "period": fut},
+        ),
+        xr.DataArray(
+            np.full((6, 24), 3e5),
+            dims=("series", "period"),
+            coords={"series": units, "period": past},
+        ),
+        pd.Series(units, index=pd.Index(units, name="series")),
+        "unit",
+        {"seed": 0},
+    )
+    al = Alignment.from_mapping({u: "ABC"[i // 2] for i, u in enumerate(units)})
+    tf = fc.by(al)
+    assert tf.draws.dtype == np.float32
+    total = tf.total()["mean"]
+    q = quota(fc, al, potential=pd.Series(1.0, index=pd.Index(units, name="unit_id")))
+    np.testing.assert_allclose(
+        q.table["forecast_mean"].to_numpy(), total.to_numpy(), rtol=1e-9, atol=0
+    )
+    assert q.table["target"].sum() == pytest.approx(total.sum(), rel=1e-12)

@@ -112,6 +112,9 @@ def check_in_browser(page_path: Path, shot: Path) -> None:
             )
             assert len(sizes) >= 7
             assert all(done and w > 100 for done, w in sizes), sizes
+            # no table widens the page: wide ones scroll inside their container
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1280, width
             # the navigation links jump to the sections
             page.click("nav a[href='#comparison']")
             assert page.evaluate("location.hash") == "#comparison"
@@ -124,6 +127,46 @@ def check_in_browser(page_path: Path, shot: Path) -> None:
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(png) > 200_000  # a long page of maps, charts and tables
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [1280, 390])
+def test_wide_tables_scroll_inside_the_page(small_study, tmp_path, viewport):
+    """Wide tables overflowed the page (the KPI table was cut at the screen's
+    edge and the whole page scrolled sideways, at 1280 px and on a phone):
+    each table now scrolls in its own container, a long value without spaces
+    (a file path) wraps, and the page keeps the viewport's width."""
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    path = "/data/" + "/".join(f"folder_{k:02d}" for k in range(40)) + "/units.gpkg"
+    report = StudyReport(small_study, ["current"], provenance={"units_file": path})
+    page_path = report.save(tmp_path / "report.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": viewport, "height": 900})
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_load_state("load")
+            got = page.evaluate(
+                """() => ({
+                  page: document.documentElement.scrollWidth,
+                  view: document.documentElement.clientWidth,
+                  tables: document.querySelectorAll('table').length,
+                  scrolling: [...document.querySelectorAll('table')].filter(
+                    t => getComputedStyle(t.parentElement).overflowX === 'auto'
+                  ).length,
+                  widest: Math.max(...[...document.querySelectorAll('table')].map(
+                    t => t.getBoundingClientRect().width)),
+                })"""
+            )
+        finally:
+            browser.close()
+    assert got["view"] == viewport
+    if viewport == 390:
+        assert got["widest"] > viewport  # the KPI table is wider than the phone
+    assert got["page"] <= viewport, got
+    assert got["scrolling"] == got["tables"] > 0, got
 
 
 @pytest.mark.slow

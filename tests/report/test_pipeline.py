@@ -273,8 +273,9 @@ def test_snap_m_gives_design_and_realign_the_snapped_graph(
         (
             'territory = "R08"',
             'territory = "R8"',
-            "[routing] territory: 'R8' is neither a rep nor a territory of the "
-            "study (did you mean 'R08'?)",
+            "[routing] territory: 'R8' is not a territory of the 'rebalanced' "
+            "alignment, which the routing plans (the realign step makes it: one "
+            "territory per rep id) (did you mean 'R08'?)",
         ),
         (
             'title = "South Georgia"',
@@ -687,3 +688,52 @@ def test_the_design_bound_and_gap_reach_every_output(toy_grid_3x3, tmp_path):
     sheet = pd.read_excel(res.files["excel"], sheet_name="Provenance")
     keys = sheet[sheet.source == "alignment designed"].key.tolist()
     assert {"method", "status", "lower_bound", "gap"} <= set(keys)
+
+
+def test_a_fast_run_records_the_capped_settings_it_used(toy_grid_3x3, tmp_path):
+    """The run's provenance recorded the configured settings (time limit 60 s,
+    4 weeks, 30 s) although fast mode ran with the caps (10 s, 2 weeks, 5 s),
+    and the report named no cap."""
+    import json
+
+    s = toy_grid_3x3
+    study = s.replace(accounts=s.accounts.assign(calls_per_year=12, call_minutes=30))
+    off = {"enabled": False}
+    cfg = StudyConfig.from_dict(
+        {
+            "study": {"name": "capped"},
+            "design": {"balance": {"workload": 0.5}, "time_limit": 60},
+            **{step: off for step in ("realign", "sizing", "potential", "forecast")},
+            "routing": {"territory": "R1", "weeks": 4, "time_limit": 30},
+        },
+        require_data=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    assert res.call_plan.provenance["config"]["weeks"] == 2
+    pv = pd.read_excel(res.files["excel"], sheet_name="Provenance")
+    run = pv[pv["source"] == "run"].set_index("key")["value"]
+    used = json.loads(run["config"])
+    assert used["design"]["time_limit"] == 10
+    assert (used["routing"]["weeks"], used["routing"]["time_limit"]) == (2, 5)
+    assert (used["forecast"]["draws"], used["forecast"]["tune"]) == (100, 150)
+    assert json.loads(run["fast_limits"]) == {
+        "time_limit": 10.0,
+        "response_draws": 200,
+        "potential_iterations": 3000,
+        "potential_draws": 200,
+        "forecast_draws": 100,
+        "forecast_tune": 150,
+        "routing_time_limit": 5.0,
+        "routing_weeks": 2,
+    }
+    html = res.files["html"].read_text(encoding="utf-8")
+    assert (
+        "The caps (FAST_LIMITS): design and realignment time limit 10 s; response "
+        "curves 200 draws and tune; potential 3000 iterations and 200 draws; "
+        "forecast 100 draws and 150 tune; routing 2 weeks and 5 s. Settings "
+        "lowered (configured → used): [design] time_limit 60 → 10, [routing] "
+        "weeks 4 → 2, [routing] time_limit 30 → 5. The run&#x27;s config in the "
+        "provenance holds the values used; fast_limits holds the caps." in html
+    )

@@ -477,7 +477,7 @@ def test_a_territory_without_a_rep_shows_a_dash(small_study):
     a = cur.assignment.copy()
     a.iloc[:4] = "NEW-HIRE"
     html = StudyReport(small_study, [tk.Alignment(a, name="vacancy")]).to_html()
-    row = re.search(r"<th>NEW-HIRE</th>\s*<td>([^<]*)</td>", html)
+    row = re.search(r"<th>NEW-HIRE</th>\s*<td class=\"text\">([^<]*)</td>", html)
     assert row is not None and row.group(1) == "–"
     assert re.search(r"\bnan\b|\bNone\b", _section_text(html, "kpis")) is None
 
@@ -557,3 +557,33 @@ def test_comparison_counts_pieces_on_the_graph_the_design_used(toy_grid_3x3):
     snapped = StudyReport(study, ["current", split], adjacency=everyone)
     assert plain.loc["split", "noncontiguous"] == 1
     assert snapped.comparison_table().loc["split", "noncontiguous"] == 0
+
+
+def test_tables_scroll_in_a_container_and_text_columns_align_left(small_study):
+    """Wide tables overflowed the page (no scroll container) and rep_name was
+    right-aligned like the numbers, wrapping in its cell."""
+    html = StudyReport(
+        small_study, ["current"], provenance={"note": "x" * 50}
+    ).to_html()
+    assert ".table-scroll { overflow-x: auto;" in html
+    assert "td.text, th.text, tbody th { text-align: left; }" in html
+    wrap = '<div class="table-scroll" style="overflow-x: auto"><table'
+    assert html.count("<table") == html.count(wrap) == 4
+
+    def section(sid: str) -> str:
+        return re.search(rf'<section id="{sid}">(.*?)</section>', html, re.S).group(1)
+
+    kpis = section("kpis")
+    head = re.search(r"<thead>.*?</thead>", kpis, re.S).group(0)
+    assert re.findall(r'<th class="text">(\w+)</th>', head) == ["rep_name", "rep_id"]
+    assert "<th>units</th>" in head and "<th>sales</th>" in head
+    row = re.search(r"<th>R08</th>(.*?)</tr>", kpis, re.S).group(1)
+    cells = re.findall(r"<td([^>]*)>([^<]*)</td>", row)
+    rep_name = small_study.reps.loc["R08", "name"]
+    assert cells[0] == (' class="text"', rep_name)
+    assert cells[-1] == (' class="text"', "R08")
+    assert all(attrs == "" for attrs, _ in cells[1:-1])  # the numbers
+    # a long value may wrap; the provenance's source and key columns are text
+    prov = section("provenance")
+    assert f'<td class="text long">"{"x" * 50}"</td>' in prov
+    assert '<th class="text">source</th>' in prov
