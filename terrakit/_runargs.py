@@ -35,6 +35,14 @@ def as_number(value: Any) -> float:
         return math.nan
 
 
+def percent_as_fraction(value: float) -> str:
+    """``value`` read as a percentage, written as a fraction (5 -> ``'0.05'``,
+    10 -> ``'0.10'``, 12.5 -> ``'0.125'``): the "did you mean" of a rate given
+    in percent."""
+    text = f"{value / 100:.2f}"
+    return text if float(text) == value / 100 else f"{value / 100:g}"
+
+
 def check_time_limit(time_limit: Any) -> float:
     """``time_limit`` as positive finite seconds, or a :class:`SpecificationError`."""
     seconds = as_number(time_limit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -1194,4 +1195,49 @@ def _warn_quarter_starts(periods: pd.Series, table: str) -> None:
         "if the history really has sales only in those months",
         TerrakitWarning,
         stacklevel=3,
+    )
+
+
+def warn_potential_below_sales(
+    territories: Sequence[Any] | np.ndarray | pd.Index,
+    potential: np.ndarray,
+    sales: np.ndarray,
+    *,
+    who: str,
+    sales_of: str,
+    effect: str,
+    advice: str,
+    stacklevel: int = 3,
+) -> None:
+    """Warn about selling territories whose potential is 0 or below their sales.
+
+    Targets split by potential give such a territory a target below what it
+    sells (0 for no potential).  Potential below sales is only flagged when
+    the potential as a whole is on the scale of sales (its total at least the
+    total sales); a potential index on another scale gives shares alone.
+    ``who`` starts the message, ``sales_of`` names the sales compared
+    (``"their yearly sales"``), ``effect`` says what follows and ``advice``
+    what else to use; ``stacklevel`` points the warning at the user's call
+    (3: the caller's caller).
+    """
+    from terrakit.exceptions import TerrakitWarning
+
+    pot = np.asarray(potential, dtype=float)
+    sold = np.asarray(sales, dtype=float)
+    low = (sold > 0) & (pot <= 0)
+    if pot.sum() >= sold.sum():
+        low |= (sold > 0) & (pot < sold)
+    if not low.any():
+        return
+    named = ", ".join(
+        f"{territories[i]} (potential {pot[i]:,.0f} vs sales {sold[i]:,.0f})"
+        for i in np.flatnonzero(low)[:5]
+    )
+    more = f" and {int(low.sum()) - 5} more" if low.sum() > 5 else ""
+    warnings.warn(
+        f"{who}: territories with a potential of 0 or below {sales_of} "
+        f"({int(low.sum())} of {len(pot)}): {named}{more}; {effect}. Check the "
+        f"potential (a missing estimate filled with 0?) or {advice}",
+        TerrakitWarning,
+        stacklevel=stacklevel,
     )

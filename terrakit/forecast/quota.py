@@ -198,7 +198,7 @@ def quota(
                 f"growth must be a rate above -1 (0.05 = +5 %), got {growth!r}"
             )
         if growth >= 1:
-            from terrakit.sizing.quotas import percent_as_fraction
+            from terrakit._runargs import percent_as_fraction
 
             raise SpecificationError(
                 f"growth must be a rate below 1 (0.05 = +5 %), got {growth!r}; "
@@ -431,36 +431,24 @@ def _growth_base(
 def _warn_potential_below_sales(tf: Any, terr: np.ndarray, pot: np.ndarray) -> None:
     """Warn about territories whose potential is 0, or below their sales of the
     last year, while they sell: their target would be 0 (or a cut) and their
-    P(attain) near 1.
+    P(attain) near 1 (see
+    :func:`terrakit.data.validation.warn_potential_below_sales`)."""
+    from terrakit.data.validation import warn_potential_below_sales
 
-    Potential below sales is only flagged when the potential as a whole is on
-    the scale of sales (its total at least the total sales); a potential index
-    on another scale gives shares alone.
-    """
     hist = np.nan_to_num(np.asarray(tf.history.to_numpy(), dtype=float))
     periods = tf.history["period"].to_numpy()
     quarterly = len(periods) and getattr(periods[-1], "freqstr", "M").startswith("Q")
     m = 4 if quarterly else 12
-    sales = hist[:, -m:].sum(axis=1)
-    low = (sales > 0) & (pot <= 0)
-    if pot.sum() >= sales.sum():
-        low |= (sales > 0) & (pot < sales)
-    if not low.any():
-        return
-    named = ", ".join(
-        f"{terr[i]} (potential {pot[i]:,.0f} vs sales {sales[i]:,.0f})"
-        for i in np.flatnonzero(low)[:5]
-    )
-    more = f" and {int(low.sum()) - 5} more" if low.sum() > 5 else ""
-    warnings.warn(
-        "share_of_potential: territories with a potential of 0 or below their "
-        f"sales of the last {m} {'quarters' if m == 4 else 'months'} "
-        f"({int(low.sum())} of {len(terr)}): {named}{more}; their targets "
-        "are a cut on what they sell (0 for no potential) and their P(attain) "
-        "near 1. Check the potential (a missing estimate filled with 0?) or use "
-        "method='growth'",
-        TerrakitWarning,
-        stacklevel=3,
+    warn_potential_below_sales(
+        terr,
+        pot,
+        hist[:, -m:].sum(axis=1),
+        who="share_of_potential",
+        sales_of=f"their sales of the last {m} {'quarters' if m == 4 else 'months'}",
+        effect="their targets are a cut on what they sell (0 for no potential) "
+        "and their P(attain) near 1",
+        advice="use method='growth'",
+        stacklevel=4,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -10,8 +9,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, is_count
-from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
+from terrakit._runargs import as_number, check_seed, is_count, percent_as_fraction
+from terrakit.data.validation import warn_potential_below_sales
+from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["QuotaResult", "quotas"]
 
@@ -368,7 +368,16 @@ def quotas(
         pot_mean = pt.mean(axis=1)
         pot_share = pot_mean / pot_mean.sum()
         if method != "sales_share" or wp > 0:
-            _warn_potential_below_sales(territories, pot_mean, sales_t.to_numpy(float))
+            warn_potential_below_sales(
+                territories,
+                pot_mean,
+                sales_t.to_numpy(float),
+                who="quotas",
+                sales_of="their yearly sales",
+                effect="the potential share gives them a quota below what they "
+                "sell (0 for no potential) and a P(attain) near 1",
+                advice="use method='sales_share' or 'blend'",
+            )
         if exact:
             pi = wp * shares[:, 0] + (1.0 - wp) * sales_share
         else:
@@ -441,14 +450,6 @@ def quotas(
     return QuotaResult(table=table, total=T, method=method, provenance=prov)
 
 
-def percent_as_fraction(value: float) -> str:
-    """``value`` read as a percentage, written as a fraction (5 -> ``'0.05'``,
-    10 -> ``'0.10'``, 12.5 -> ``'0.125'``): the "did you mean" of a rate given
-    in percent."""
-    text = f"{value / 100:.2f}"
-    return text if float(text) == value / 100 else f"{value / 100:g}"
-
-
 def _check_sales_cv(sales_cv: Any) -> float | None:
     """``sales_cv`` as a float in [0, 1] (``None`` stays ``None``: estimate it),
     or a :class:`SpecificationError`; 10 asks whether 0.10 was meant."""
@@ -498,38 +499,6 @@ def _zero_potential(pot: pd.DataFrame, potential: Any, pot_total: np.ndarray) ->
         "the total by",
         fix="check the potential draws, drop the all-zero ones, or use "
         "method='sales_share'",
-    )
-
-
-def _warn_potential_below_sales(
-    territories: pd.Index, pot: np.ndarray, sales: np.ndarray
-) -> None:
-    """Warn about selling territories whose potential is 0, or below their
-    yearly sales: their potential share is too small (0 for no potential),
-    so their quota is a cut on what they sell and their P(attain) near 1.
-
-    Potential below sales is only flagged when the potential as a whole is on
-    the scale of sales (its total at least the total sales); a potential index
-    on another scale gives shares alone.
-    """
-    low = (sales > 0) & (pot <= 0)
-    if pot.sum() >= sales.sum():
-        low |= (sales > 0) & (pot < sales)
-    if not low.any():
-        return
-    named = ", ".join(
-        f"{territories[i]} (potential {pot[i]:,.0f} vs sales {sales[i]:,.0f})"
-        for i in np.flatnonzero(low)[:5]
-    )
-    more = f" and {int(low.sum()) - 5} more" if low.sum() > 5 else ""
-    warnings.warn(
-        f"quotas: territories with a potential of 0 or below their yearly sales "
-        f"({int(low.sum())} of {len(territories)}): {named}{more}; the "
-        "potential share gives them a quota below what they sell (0 for no "
-        "potential) and a P(attain) near 1. Check the potential (a missing "
-        "estimate filled with 0?) or use method='sales_share' or 'blend'",
-        TerrakitWarning,
-        stacklevel=3,
     )
 
 
