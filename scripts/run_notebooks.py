@@ -42,7 +42,8 @@ def strip(nb: nbformat.NotebookNode) -> None:
         cell.execution_count = None
         kept = []
         for out in cell.outputs:
-            out.pop("execution_count", None)
+            if "execution_count" in out:
+                out["execution_count"] = None  # required on execute_result
             data = out.get("data", {})
             # ipywidgets' views point at a kernel that no longer exists
             data.pop("application/vnd.jupyter.widget-view+json", None)
