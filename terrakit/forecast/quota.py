@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment
+from terrakit.data.validation import check_unique_ids, warn_potential_below_sales
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -232,15 +233,7 @@ def quota(
                 "PotentialResult.to_frame('unit')['potential_mean']"
             )
         pot = pd.to_numeric(pd.Series(pot), errors="coerce").astype(float)
-        dup = pot.index[pot.index.duplicated()].unique()
-        if len(dup):
-            raise DataValidationError(
-                "potential",
-                None,
-                f"the potential lists {len(dup)} unit id(s) more than once",
-                rows=list(dup),
-                fix="give one potential per unit_id",
-            )
+        check_unique_ids(pot, "potential", "unit_id")
         assign = alignment.assignment
         missing = assign.index.difference(pot.index)
         if len(missing):
@@ -433,7 +426,6 @@ def _warn_potential_below_sales(tf: Any, terr: np.ndarray, pot: np.ndarray) -> N
     last year, while they sell: their target would be 0 (or a cut) and their
     P(attain) near 1 (see
     :func:`terrakit.data.validation.warn_potential_below_sales`)."""
-    from terrakit.data.validation import warn_potential_below_sales
 
     hist = np.nan_to_num(np.asarray(tf.history.to_numpy(), dtype=float))
     periods = tf.history["period"].to_numpy()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, is_count, percent_as_fraction
-from terrakit.data.validation import warn_potential_below_sales
+from terrakit.data.validation import check_unique_ids, warn_potential_below_sales
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["QuotaResult", "quotas"]
@@ -131,15 +131,7 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
             "PotentialResult, a Series per unit or a units × draws DataFrame"
         )
     pot = pot.apply(pd.to_numeric, errors="coerce").astype(float)
-    dup = pot.index[pot.index.duplicated()].unique()
-    if len(dup):
-        raise DataValidationError(
-            "potential",
-            None,
-            f"the potential lists {len(dup)} unit id(s) more than once",
-            rows=list(dup),
-            fix="give one potential per unit_id",
-        )
+    check_unique_ids(pot, "potential", "unit_id")
     missing = ids[~ids.isin(pot.index)]
     if len(missing):
         raise DataValidationError(

@@ -178,8 +178,8 @@ def test_a_unit_given_twice_in_the_potential_is_named(two_segment_study):
     with pytest.raises(DataValidationError) as err:
         quotas(two_segment_study, "current", potential=pot)
     assert str(err.value) == (
-        "potential: the potential lists 1 unit id(s) more than once (rows: 'u1'). "
-        "Fix: give one potential per unit_id"
+        "potential.unit_id: 1 ids occur more than once (rows: 'u1'). "
+        "Fix: make unit_id unique (merge or rename the duplicated rows)"
     )
 
 
