@@ -5,8 +5,9 @@ draws, shorter time limits) and checks only that it runs. The outputs stored in
 the repository are what a reader sees on GitHub and what the prose describes, so
 they come from the full mode: this script unsets ``TERRAKIT_FAST``, runs each
 notebook top to bottom in a fresh kernel, and saves it without the volatile
-parts (execution counts, timings, widget state), so a re-run changes only what
-the results change.
+parts (timings, widget state), so a re-run changes only what the results
+change.  Execution counts are kept, numbered 1, 2, ... in cell order: nbval
+skips the output check of a cell without one ("unrun reference cell").
 
 Usage::
 
@@ -34,16 +35,18 @@ def strip(nb: nbformat.NotebookNode) -> None:
     """Drop what changes on every run but says nothing about the results."""
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
+    count = 0
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
+        count += 1
+        cell.execution_count = count
         kept = []
         for out in cell.outputs:
             if "execution_count" in out:
-                out["execution_count"] = None  # required on execute_result
+                out["execution_count"] = count
             data = out.get("data", {})
             # ipywidgets' views point at a kernel that no longer exists
             data.pop("application/vnd.jupyter.widget-view+json", None)
