@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -37,7 +38,7 @@ from scipy.sparse.csgraph import connected_components
 from terrakit.data.alignment import Alignment
 from terrakit.data.geo import Adjacency, lonlat, projected_crs
 from terrakit.data.geo import adjacency as build_adjacency
-from terrakit.exceptions import DataValidationError
+from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 __all__ = [
     "balance",
@@ -214,7 +215,15 @@ def _labels(units_index: pd.Index, al: Alignment, what: str = "alignment") -> pd
 
 
 def _territory_order(labels: pd.Series) -> list[Any]:
-    return sorted(pd.unique(labels.to_numpy()).tolist(), key=str)
+    """The territories of ``labels``, sorted: numerically when every id is a
+    number (1, 2, …, 10, not 1, 10, 2), as text otherwise (mixed types)."""
+    ids = pd.unique(labels.to_numpy()).tolist()
+    if all(
+        isinstance(t, int | float | np.number) and not isinstance(t, bool | np.bool_)
+        for t in ids
+    ):
+        return sorted(ids)
+    return sorted(ids, key=str)
 
 
 def _measure(units: pd.DataFrame, name: str) -> pd.Series:
@@ -387,6 +396,39 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
 
 
 # -- KPIs ----------------------------------------------------------------------
+def _potential_sums(
+    units: pd.DataFrame, labels: pd.Series, terr: list[Any]
+) -> pd.Series:
+    """Sum of the units' ``potential`` per territory; NaN (with a warning naming
+    the units) for a territory with a unit whose potential is missing — an
+    unknown potential is not 0, and counting it as 0 would inflate penetration.
+    Text in the column is refused as for any measure."""
+    miss = units["potential"].isna().to_numpy()
+    if not miss.any():
+        return _measure(units, "potential").groupby(labels).sum().reindex(terr)
+    known = _measure(units.loc[~miss], "potential")
+    sums = known.groupby(labels[~miss]).sum().reindex(terr)
+    gone = pd.unique(labels[miss].to_numpy()).tolist()
+    sums[sums.index.isin(gone)] = np.nan
+    bad = list(units.index[miss])
+    shown = ", ".join(map(repr, bad[:5])) + (
+        f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    )
+    hit = [t for t in terr if t in set(gone)]
+    hit_shown = ", ".join(map(str, hit[:10])) + (
+        f" and {len(hit) - 10} more" if len(hit) > 10 else ""
+    )
+    warnings.warn(
+        f"units.potential: {len(bad)} of {len(units)} units have no value "
+        f"({shown}); potential and penetration are NaN for territories "
+        f"{hit_shown}. An unknown potential is not 0: fill them only with real "
+        "figures",
+        TerrakitWarning,
+        stacklevel=3,
+    )
+    return sums
+
+
 def territory_kpis(
     study: Any,
     alignment: AlignmentLike,
@@ -448,8 +490,13 @@ def territory_kpis(
     terr = _territory_order(labels)
     out = pd.DataFrame(index=pd.Index(terr, name="territory_id"))
     out["units"] = labels.value_counts().reindex(terr).astype(np.int64)
-    for col in ("accounts", "workload", "sales", "potential", *(measures or ())):
-        if col in units.columns or col in (measures or ()):
+    cols = dict.fromkeys(
+        ("accounts", "workload", "sales", "potential", *(measures or ()))
+    )
+    for col in cols:
+        if col == "potential" and col in units.columns:
+            out[col] = _potential_sums(units, labels, terr)
+        elif col in units.columns or col in (measures or ()):
             out[col] = _measure(units, col).groupby(labels).sum().reindex(terr)
         else:
             out[col] = np.nan

@@ -360,3 +360,81 @@ def test_a_text_measure_is_called_text(toy_grid_3x3, current):
     assert "measure 'state' is a text column (e.g. 'GA')" in msg
     assert "'workload'" in msg and "'units'" in msg  # the numeric columns
     assert "fill them" not in msg
+
+
+def test_missing_potential_is_nan_not_an_error_nor_zero(toy_grid_3x3, current):
+    """Two units without a potential stopped territory_kpis (and the whole KPI
+    report, even when only workload was balanced) with the advice "fill them
+    (0 if there is none)", which inflates penetration. A territory with a unit
+    whose potential is unknown now has NaN potential and penetration, and a
+    warning names the units."""
+    from terrakit.exceptions import TerrakitWarning
+
+    s = toy_grid_3x3
+    units = s.units.copy()
+    units.loc[["u8", "u9"], "potential"] = np.nan  # both in R2
+    study = s.replace(units=units)
+    msg = (
+        r"units\.potential: 2 of 9 units have no value \('u8', 'u9'\); potential "
+        r"and penetration are NaN for territories R2\. An unknown potential is "
+        r"not 0: fill them only with real figures"
+    )
+    with pytest.warns(TerrakitWarning, match=msg):
+        k = metrics.territory_kpis(study, "current")
+    assert k.loc["R1", "potential"] == 50_000.0
+    assert k.loc["R1", "penetration"] == pytest.approx(0.39)
+    assert np.isnan(k.loc["R2", "potential"])
+    assert np.isnan(k.loc["R2", "penetration"])
+    # the other columns are the full figures
+    assert k["workload"].tolist() == [190.0, 260.0]
+    assert k["sales"].tolist() == [19_500.0, 26_000.0]
+    # asked for as an extra measure too: the same NaN, not an error
+    with pytest.warns(TerrakitWarning, match=msg):
+        k2 = metrics.territory_kpis(study, "current", ["potential"])
+    pd.testing.assert_frame_equal(k, k2)
+    # the other measures' checks are unchanged: a missing workload is refused
+    units.loc["u1", "workload"] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=r"units\.workload: 1 values are missing or not numbers \(rows: 'u1'\)",
+    ):
+        metrics.territory_kpis(s.replace(units=units), "current")
+
+
+def test_potential_as_text_is_still_refused(toy_grid_3x3, current):
+    units = toy_grid_3x3.units.copy()
+    units["potential"] = units["potential"].astype(object)
+    units.loc["u2", "potential"] = "n/a"
+    units.loc["u3", "potential"] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=r"units\.potential: measure 'potential' is a text column "
+        r"\(e\.g\. 'n/a'\)",
+    ):  # text is refused before missing values are looked at
+        metrics.territory_kpis(units, current)
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        ([10, 2, 1, 20, 3], [1, 2, 3, 10, 20]),
+        ([2.5, 10.0, 1.0], [1.0, 2.5, 10.0]),
+        ([np.int64(11), np.int64(9)], [9, 11]),
+        (["R10", "R2", "R1"], ["R1", "R10", "R2"]),  # text: as text
+        ([10, "R2", 2], [10, 2, "R2"]),  # mixed types: as text
+        ([True, False, 2], [2, False, True]),  # bools are not numbers here
+    ],
+)
+def test_territory_order_numeric_ids_sort_as_numbers(ids, expected):
+    """Integer territory ids listed 1, 10, 11, …, 2, 20 (sorted as text)."""
+    labels = pd.Series(ids, dtype=object)
+    assert metrics._territory_order(labels) == expected
+
+
+def test_integer_territories_in_numeric_order(toy_grid_3x3):
+    s = toy_grid_3x3
+    cur = s.alignments["current"].assignment
+    ids = cur.map({"R1": 10, "R2": 2})
+    k = metrics.territory_kpis(s, Alignment(ids, name="ints"))
+    assert list(k.index) == [2, 10]
+    assert k["workload"].tolist() == [260.0, 190.0]

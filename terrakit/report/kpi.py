@@ -14,7 +14,7 @@ import pandas as pd
 
 from terrakit.data.alignment import Alignment
 from terrakit.metrics import _alignment
-from terrakit.report.study import _balance_size, _table
+from terrakit.report.study import _balance_size, _scroll, _table
 
 __all__ = ["kpi_report", "kpi_text"]
 
@@ -85,7 +85,9 @@ def kpi_report(
 ) -> Path:
     """Write a self-contained HTML page: map, balance chart, balance and KPI tables.
 
-    Images are embedded (base64 PNG), so the file can be mailed as it is.
+    Images are embedded (base64 PNG), so the file can be mailed as it is. The
+    page fits the screen's width (a phone's too): each table scrolls sideways
+    in its own container when it is wider.
 
     Parameters
     ----------
@@ -137,7 +139,9 @@ def kpi_report(
     )
     name = html.escape(title or f"Territory KPIs — {alignment.name}")
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{name}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{name}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
@@ -153,7 +157,8 @@ img {{ max-width: 100%; }}
 {_table(bal, max_rows=len(bal))}
 <h2 id="kpis">Territory KPIs</h2>
 {_table(kpis, max_rows=len(kpis))}
-<h2 id="provenance">Provenance</h2><table>{prov}</table>
+<h2 id="provenance">Provenance</h2>
+{_scroll(f"<table>{prov}</table>")}
 </body></html>
 """
     path = Path(out)

@@ -48,6 +48,19 @@ class _OpenSlider(W.FloatSlider):
         return v
 
 
+#: Range of the cost slider when the starting cost is 0 (2 × 0 is no range).
+_COST_FALLBACK_MAX = 500_000.0
+_COST_FALLBACK_STEP = 1_000.0
+
+
+def _cost_range(start: float) -> tuple[float, float]:
+    """``(max, step)`` of the cost slider: 0 to twice the start in 100 steps
+    (at least 1), or 0 to 500,000 in steps of 1,000 when the start is 0."""
+    if start <= 0:
+        return _COST_FALLBACK_MAX, _COST_FALLBACK_STEP
+    return max(2.0 * start, 1.0), max(start / 100.0, 1.0)
+
+
 class HeadcountExplorer(W.VBox):
     """Explore how the profit-maximising sales-force size reacts to the economics.
 
@@ -65,7 +78,12 @@ class HeadcountExplorer(W.VBox):
     reps
         Sales-force sizes on the curve.
     cost_per_rep, margin, hours_per_rep
-        Starting slider values.
+        Starting slider values. The cost slider spans 0 to twice the start
+        (0 to 500,000 in steps of 1,000 when the start is 0), the margin
+        slider 1 % to 100 % and the hours slider a quarter of the start (at
+        least 1) to twice the start; a range widens to take in a starting
+        value below it (a margin of 0.5 %, hours below 1), which is always
+        the value of the first curve.
     max_calls
         Passed to :func:`~terrakit.sizing.headcount_curve`.
 
@@ -135,12 +153,23 @@ class HeadcountExplorer(W.VBox):
         self.max_calls = max_calls
         style = {"description_width": "110px"}
         lay = W.Layout(width="420px")
+        # Every range includes its starting value: traitlets validates value,
+        # min and max in an order that depends on the hash seed, and a default
+        # min above a valid start (a margin of 0.5 % against the 1 % minimum)
+        # would clamp the value in some orders and not in others.
+        cost0, margin0, hours0 = (
+            float(cost_per_rep),
+            float(margin),
+            float(hours_per_rep),
+        )
+        cost_hi, cost_step = _cost_range(cost0)
+        hours_hi = 2.0 * hours0
         self.cost = _OpenSlider(
             check=check_cost_per_rep,
-            value=float(cost_per_rep),
+            value=cost0,
             min=0.0,
-            max=max(2.0 * float(cost_per_rep), 1.0),
-            step=max(float(cost_per_rep) / 100.0, 1.0),
+            max=cost_hi,
+            step=cost_step,
             description="cost per rep",
             readout_format=",.0f",
             continuous_update=False,
@@ -149,24 +178,25 @@ class HeadcountExplorer(W.VBox):
         )
         self.margin = _OpenSlider(
             check=check_margin,
-            value=float(margin),
-            min=0.01,
+            value=margin0,
+            min=min(0.01, margin0),
             max=1.0,
-            step=0.01,
+            step=0.01 if margin0 >= 0.01 else 0.001,
             description="margin",
-            readout_format=".0%",
+            readout_format=".0%" if margin0 >= 0.01 else ".1%",
             continuous_update=False,
             style=style,
             layout=lay,
         )
         self.hours = _OpenSlider(
             check=check_hours_per_rep,
-            value=float(hours_per_rep),
-            min=max(float(hours_per_rep) / 4.0, 1.0),
-            max=2.0 * float(hours_per_rep),
-            step=10.0,
+            value=hours0,
+            min=min(max(hours0 / 4.0, 1.0), hours0),
+            max=hours_hi,
+            # below 1 hour the range is the start to twice it: 10 h would not move
+            step=10.0 if hours0 >= 1 else hours_hi / 100.0,
             description="hours per rep",
-            readout_format=",.0f",
+            readout_format=",.0f" if hours0 >= 1 else ",.2f",
             continuous_update=False,
             style=style,
             layout=lay,

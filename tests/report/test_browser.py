@@ -185,3 +185,47 @@ def test_demo_report_in_browser(tmp_path, capsys):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert all(f'<section id="{s}">' in html for s in SECTIONS)
     check_in_browser(out / "report.html", tmp_path / "demo.png")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [1280, 390])
+def test_kpi_page_keeps_the_viewport_width(sample_study, tmp_path, viewport):
+    """The KPI page had no viewport tag (a phone laid it out 980 px wide) and
+    its provenance table sat outside any scroll container: at 390 px the page
+    was 435 px wide. Every table now scrolls in its own container."""
+    from terrakit.report import kpi_report
+
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    page_path = kpi_report(sample_study, "current", out=tmp_path / "kpi.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            # a phone's layout honours the viewport tag (is_mobile)
+            context = browser.new_context(
+                viewport={"width": viewport, "height": 900},
+                is_mobile=viewport < 500,
+            )
+            page = context.new_page()
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_load_state("load")
+            got = page.evaluate(
+                """() => ({
+                  page: document.documentElement.scrollWidth,
+                  view: document.documentElement.clientWidth,
+                  tables: document.querySelectorAll('table').length,
+                  scrolling: [...document.querySelectorAll('table')].filter(
+                    t => getComputedStyle(t.parentElement).overflowX === 'auto'
+                  ).length,
+                  provenance: [...document.querySelectorAll('table')].pop()
+                    .getBoundingClientRect().width,
+                })"""
+            )
+        finally:
+            browser.close()
+    assert got["view"] == viewport, got
+    assert got["page"] <= viewport, got
+    assert got["scrolling"] == got["tables"] == 3, got
+    if viewport == 390:
+        assert got["provenance"] > viewport, got  # scrolls inside its container

@@ -83,3 +83,38 @@ def test_kpi_text_shows_a_vacancy_as_a_dash(toy_grid_3x3):
     text = kpi_text(toy_grid_3x3, vacant)
     new = next(line for line in text.splitlines() if line.startswith("NEW"))
     assert "–" in new and re.search(r"\b(nan|NaN|None)\b", text) is None
+
+
+def test_missing_potential_does_not_stop_the_report(toy_grid_3x3, tmp_path):
+    """NaN potential in two units stopped kpi_text and kpi_report (even with
+    only workload balanced); the territory's potential and penetration are now
+    shown as unknown ('–') and a warning names the units."""
+    import numpy as np
+
+    from terrakit.exceptions import TerrakitWarning
+
+    units = toy_grid_3x3.units.copy()
+    units.loc[["u8", "u9"], "potential"] = np.nan
+    study = toy_grid_3x3.replace(units=units)
+    with pytest.warns(TerrakitWarning, match=r"2 of 9 units have no value"):
+        text = kpi_text(study, "current", measures=["workload"])
+    row = next(line for line in text.splitlines() if line.startswith("R2 "))
+    assert row.split()[5:7] == ["–", "–"]  # potential, penetration
+    row1 = next(line for line in text.splitlines() if line.startswith("R1 "))
+    assert row1.split()[5:7] == ["50000.0", "0.39"]
+    with pytest.warns(TerrakitWarning, match=r"territories R2\."):
+        kpi_report(study, "current", measures="workload", out=tmp_path / "k.html")
+
+
+def test_kpi_page_fits_a_phone(toy_grid_3x3, tmp_path):
+    """The page had no viewport tag and its provenance table was outside the
+    scroll container (the page was 435 px wide on a 390 px phone); the
+    browser check is in tests/report/test_browser.py."""
+    page = kpi_report(toy_grid_3x3, "current", out=tmp_path / "k.html").read_text(
+        encoding="utf-8"
+    )
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
+        page
+    )
+    assert page.count("<table") == 3
+    assert page.count('<div class="table-scroll" style="overflow-x: auto"><table') == 3
