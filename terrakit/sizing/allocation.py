@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,9 +46,10 @@ class CallPlan:
         the smaller of that and HiGHS's dual bound (equal to ``objective``
         when proved optimal).
     status
-        ``"optimal"`` (MILP proved optimal, or greedy with concave curves —
+        ``"optimal"`` (MILP proved optimal, greedy with concave curves —
         every next call of an account gains no more than the one before,
-        up to its cap — and equal hours per call in every pool),
+        up to its cap — and exactly equal hours per call in every pool, or
+        any plan that meets its bound),
         ``"greedy"`` (greedy with concave curves but unequal hours per call:
         within one call's gain of the optimum, see :func:`greedy_knapsack`),
         ``"feasible"`` (greedy with a non-concave, e.g. S-shaped, curve: a
@@ -161,8 +163,9 @@ def greedy_knapsack(
     is the relaxation optimum — returned as ``bound``.  For integer levels
     the greedy (which goes on filling the rest of the budget with steps that
     still fit) is within one step's gain of the optimum, and exactly optimal
-    when all weights are equal and the budget is a multiple of them (then
-    the best :math:`B/w` steps are taken).
+    when all weights are exactly equal (no plan takes more than
+    :math:`\\lfloor B/w \\rfloor` steps, and the greedy takes the best that
+    many).
 
     Non-concave rows (S-shaped Hill curves, :math:`\\gamma > 1`) are first
     replaced by their upper concave envelope: steps run between the
@@ -177,11 +180,9 @@ def greedy_knapsack(
     ``"feasible"``.  To prove optimality at whole calls for any shape use
     :func:`milp_knapsack`.
     """
-    v = _cap_levels(np.asarray(values, dtype=float), max_level)
-    w = np.asarray(weights, dtype=float)
+    v, w, budget, top = _check_knapsack(values, weights, budget, max_level)
+    v = _cap_levels(v, top)
     n, k1 = v.shape
-    if (w <= 0).any():
-        raise SpecificationError(f"step costs must be positive, got min {w.min():g}")
     if k1 < 2:
         return np.zeros(n, dtype=int), float(v[:, 0].sum())
     # Upper concave envelope of every row (rows that share a curve share the
@@ -223,6 +224,68 @@ def greedy_knapsack(
         levels[it[q]] = st[q]
         rem -= ww[q]
     return levels, max(bound, float(v[np.arange(n), levels].sum()))
+
+
+def _check_knapsack(
+    values: Any, weights: Any, budget: Any, max_level: Any
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+    """The knapsack inputs as arrays, or a :class:`SpecificationError`.
+
+    ``values`` a finite ``(n, K + 1)`` table, ``weights`` ``n`` finite costs
+    > 0, ``budget`` a finite number >= 0 and ``max_level`` (if given) ``n``
+    whole levels >= 0: shared by :func:`greedy_knapsack` and
+    :func:`milp_knapsack`.
+    """
+    try:
+        v = np.asarray(values, dtype=float)
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise SpecificationError(
+            f"values and weights must be numbers ({exc}); give values as an "
+            "(items, levels) array and weights as one cost per item"
+        ) from None
+    if v.ndim != 2 or v.shape[1] < 1:
+        raise SpecificationError(
+            f"values must be an (items, levels) array, got shape {v.shape}"
+        )
+    n = v.shape[0]
+    if w.shape != (n,):
+        raise SpecificationError(
+            f"weights must hold one cost per item: {n} items (rows of values), "
+            f"got weights of shape {w.shape}"
+        )
+    if not np.isfinite(v).all():
+        bad = np.flatnonzero(~np.isfinite(v).all(axis=1))
+        raise SpecificationError(
+            f"values must be finite; items {bad[:10].tolist()} hold NaN or inf"
+        )
+    if not (np.isfinite(w) & (w > 0)).all():
+        bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+        raise SpecificationError(
+            f"weights (cost of one level step) must be finite and > 0; items "
+            f"{bad[:10].tolist()} have {w[bad[:10]].tolist()}"
+        )
+    if isinstance(budget, (bool, np.bool_)) or not isinstance(
+        budget, (int, float, np.integer, np.floating)
+    ):
+        raise SpecificationError(
+            f"budget must be a number >= 0 (total cost allowed), got {budget!r}"
+        )
+    b = float(budget)
+    if not np.isfinite(b) or b < 0:
+        raise SpecificationError(
+            f"budget must be a finite number >= 0 (total cost allowed), got {budget!r}"
+        )
+    top = None
+    if max_level is not None:
+        ml = np.asarray(max_level, dtype=float)
+        if ml.shape != (n,) or not (np.isfinite(ml) & (ml >= 0)).all():
+            raise SpecificationError(
+                f"max_level must hold one level >= 0 per item ({n} items), got "
+                f"shape {ml.shape}"
+            )
+        top = np.floor(ml).astype(int)
+    return v, w, b, top
 
 
 def _cap_levels(v: np.ndarray, max_level: np.ndarray | None) -> np.ndarray:
@@ -280,7 +343,7 @@ def milp_knapsack(
     time_limit: float = 60,
     max_level: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str, float]:
-    """Exact multiple-choice knapsack with PuLP/HiGHS (any curve shape).
+    """Exact multiple-choice knapsack with HiGHS (highspy) (any curve shape).
 
     One binary per (item, level) up to the item's ``max_level`` (default
     all ``K + 1`` levels; higher levels are not choices), one level per
@@ -311,85 +374,168 @@ def _milp_solve(
     *,
     time_limit: float = 60,
     max_level: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray, str, float, float]:
     """:func:`milp_knapsack` plus an upper bound on any plan's value.
 
     The bound is the smaller of HiGHS's dual bound and the greedy's
     relaxation bound (both valid for any curve shape), and at least the
-    plan's value.
+    plan's value.  ``deadline`` (a :func:`time.perf_counter` time, default
+    now + ``time_limit``) bounds the whole call, the model's build
+    included: HiGHS gets only the time left, and runs in a child process,
+    killed ``_kill_grace`` seconds past it, when the model has more than
+    :data:`_MILP_MAX_CHOICES` choices (HiGHS's setup of such a model — its
+    clique table, its feasibility jump — ignores its own time limit: 20 to
+    40 s on 90,000 choices with a limit of 1 s).  With no time left, or
+    no plan from HiGHS in time, the greedy plan is returned with status
+    ``"time_limit"`` — or ``"optimal"`` whenever a plan meets the bound.
     """
-    import pulp
-
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    n, k1 = v.shape
-    top = (
-        np.full(n, k1 - 1, dtype=int)
-        if max_level is None
-        else np.clip(np.asarray(max_level, dtype=int), 0, k1 - 1)
-    )
+    t0 = time.perf_counter()
     time_limit = check_time_limit(time_limit)
-    if not np.isfinite(budget) or budget < 0:
-        raise SpecificationError(f"budget must be hours >= 0, got {budget!r}")
-    if (w <= 0).any():
-        raise SpecificationError(f"step costs must be positive, got min {w.min():g}")
+    if deadline is None:
+        deadline = t0 + time_limit
+    v, w, budget, top0 = _check_knapsack(values, weights, budget, max_level)
+    n, k1 = v.shape
+    top = np.full(n, k1 - 1, dtype=int) if top0 is None else np.minimum(top0, k1 - 1)
     g_levels, relax = greedy_knapsack(v, w, budget, max_level=top)
     g_obj = float(v[np.arange(n), g_levels].sum())
-    prob = pulp.LpProblem("callplan", pulp.LpMaximize)
-    new_var = getattr(prob, "add_variable", None)  # PuLP >= 3.3
-    x = {
-        (i, k): (
-            new_var(f"x_{i}_{k}", cat="Binary")
-            if new_var is not None
-            else pulp.LpVariable(f"x_{i}_{k}", cat="Binary")
-        )
-        for i in range(n)
-        for k in range(top[i] + 1)
-    }
-    prob += pulp.lpSum(float(v[i, k]) * xv for (i, k), xv in x.items())
-    for i in range(n):
-        prob += pulp.lpSum(x[i, k] for k in range(top[i] + 1)) == 1
-    prob += pulp.lpSum(
-        float(w[i] * k) * xv for (i, k), xv in x.items() if k > 0
-    ) <= float(budget)
-    solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit), gapRel=_MIP_REL_GAP)
-    prob.solve(solver)
-    status = pulp.LpStatus[prob.status]
-    if status == "Not Solved":
+    if _meets(g_obj, relax):  # the greedy plan meets its bound: nothing to prove
+        return g_levels, "optimal", g_obj, max(relax, g_obj)
+    arrays = _highs_arrays(v, w, budget, top)
+    left = deadline - time.perf_counter()
+    if left <= 0:  # no time left for HiGHS: the greedy plan, not proved
+        return g_levels, "time_limit", relax, max(relax, g_obj)
+    out: dict[str, Any] | None
+    if len(arrays["cost"]) <= _MILP_MAX_CHOICES:
+        out = _run_highs(arrays, left)
+    else:
+        out = _run_highs_child(arrays, deadline)
+    if out is None or out["x"] is None:
         # the time limit came before HiGHS found any plan: the greedy one is
         # the best known answer (within one call's gain of the optimum for
         # concave curves), with the relaxation's bound
         return g_levels, "time_limit", relax, max(relax, g_obj)
-    if status != "Optimal":
-        raise SpecificationError(f"call allocation MILP ended with status {status!r}")
-    sol = np.array(
-        [
-            [(x[i, k].value() or 0.0) if k <= top[i] else 0.0 for k in range(k1)]
-            for i in range(n)
-        ]
-    )
+    if out["status"] not in ("optimal", "time_limit"):
+        raise SpecificationError(
+            f"call allocation MILP ended with status {out['status']!r}"
+        )
+    sol = np.zeros((n, k1))
+    cols = arrays["level"]
+    sol[arrays["item"], cols] = out["x"]
     levels = np.argmax(sol, axis=1)
     obj = float(v[np.arange(n), levels].sum())
-    sol_status = getattr(prob, "sol_status", pulp.LpSolutionOptimal)
-    st = "optimal" if sol_status == pulp.LpSolutionOptimal else "time_limit"
-    bound = min(relax, _highs_dual_bound(prob))
+    st = out["status"]
+    dual = out["bound"]
+    bound = min(relax, dual if np.isfinite(dual) else np.inf)
     if g_obj > obj:  # an early incumbent (or one within the gap) can be worse
         levels, obj = g_levels, g_obj
-    return levels, st, obj, max(bound, obj)
+    bound = max(bound, obj)
+    if st == "time_limit" and _meets(obj, bound):  # proved optimal after all
+        st = "optimal"
+    return levels, st, obj, bound
 
 
-def _highs_dual_bound(prob: Any) -> float:
-    """HiGHS's proven bound on a maximisation's objective (``inf`` if unknown).
+def _meets(obj: float, bound: float) -> bool:
+    """Whether a plan's value reaches the bound (up to :data:`_MIP_REL_GAP`)."""
+    return bool(obj >= bound - _MIP_REL_GAP * max(1.0, abs(bound)))
 
-    PuLP hands HiGHS the negated objective, so its dual (lower) bound on
-    the minimum is minus an upper bound on the maximum.
+
+def _highs_arrays(
+    v: np.ndarray, w: np.ndarray, budget: float, top: np.ndarray
+) -> dict[str, Any]:
+    """The multiple-choice knapsack in column form for HiGHS.
+
+    One binary per (item, level <= top): rows ``0..n-1`` take one level per
+    item, row ``n`` keeps Σ weight · level within the budget.
     """
-    model = getattr(prob, "solverModel", None)
-    try:
-        b = float(model.getInfo().mip_dual_bound)  # type: ignore[union-attr]
-    except Exception:  # another PuLP back end, or no MIP info
-        return float("inf")
-    return -b if np.isfinite(b) else float("inf")
+    n = len(w)
+    item = np.repeat(np.arange(n), top + 1)
+    level = np.arange(len(item)) - np.repeat(np.cumsum(top + 1) - (top + 1), top + 1)
+    nz = level > 0
+    per = 1 + nz.astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(per)]).astype(np.int32)
+    index = np.empty(start[-1], dtype=np.int32)
+    value = np.empty(start[-1])
+    index[start[:-1]] = item
+    value[start[:-1]] = 1.0
+    index[start[:-1][nz] + 1] = n
+    value[start[:-1][nz] + 1] = (w[item] * level)[nz]
+    return {
+        "item": item,
+        "level": level,
+        "cost": v[item, level],
+        "start": start,
+        "index": index,
+        "value": value,
+        "row_lower": np.concatenate([np.ones(n), [-np.inf]]),
+        "row_upper": np.concatenate([np.ones(n), [float(budget)]]),
+    }
+
+
+def _run_highs(arrays: dict[str, Any], left: float) -> dict[str, Any]:
+    """HiGHS in this process, for the time ``left`` (small models)."""
+    from terrakit.sizing._highs_child import solve_arrays
+
+    return solve_arrays(arrays, left, _MIP_REL_GAP)
+
+
+def _child_script() -> str:
+    """The script the HiGHS child process runs (:mod:`._highs_child`)."""
+    from terrakit.sizing import _highs_child
+
+    return str(_highs_child.__file__)
+
+
+def _kill_grace(left: float) -> float:
+    """Seconds past the time left before the HiGHS child is killed."""
+    from terrakit.design._model import _cbc_grace
+
+    return _cbc_grace(left)
+
+
+def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] | None:
+    """HiGHS in a child process killed ``_kill_grace`` seconds past the
+    deadline (and when Python stops while it runs); ``None`` when it gave no
+    answer in time."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from terrakit.design._model import _die_with_parent
+
+    with tempfile.TemporaryDirectory(prefix="terrakit-callplan-") as tmp:
+        src, dst = os.path.join(tmp, "model.npz"), os.path.join(tmp, "out.npz")
+        np.savez(src, **arrays)
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return None
+        args = [sys.executable, _child_script(), src, dst, repr(time.time() + left)]
+        args.append(repr(_MIP_REL_GAP))
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        try:
+            _, err = proc.communicate(timeout=left + _kill_grace(left))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return None
+        if proc.returncode != 0 or not os.path.exists(dst):
+            raise RuntimeError(
+                f"the HiGHS process stopped with exit code {proc.returncode}: "
+                f"{err.decode(errors='replace')[-500:]}"
+            )
+        with np.load(dst) as res:
+            return {
+                "status": str(res["status"]),
+                "bound": float(res["bound"]),
+                "x": res["x"] if bool(res["has_plan"]) else None,
+            }
 
 
 def allocate_calls(
@@ -425,7 +571,7 @@ def allocate_calls(
         with equal hours per call, within one call's gain of the optimum for
         concave curves, no guarantee for S-shaped ones — see
         :class:`CallPlan` ``status`` and :func:`greedy_knapsack`),
-        ``"milp"`` (exact for any curve at whole calls, PuLP/HiGHS) or
+        ``"milp"`` (exact for any curve at whole calls, HiGHS) or
         ``"auto"`` (the MILP, whatever the curve shape, when accounts ×
         call levels is at most 20,000; the greedy above that).
     max_calls
@@ -436,7 +582,12 @@ def allocate_calls(
     travel
         Travel estimate per call (see :func:`~terrakit.sizing.workload`).
     time_limit
-        Seconds for the MILP.
+        Seconds for the whole call with the MILP (the model's build
+        included; HiGHS gets the time left).  Above 20,000 choices (accounts
+        × call levels) of a pool HiGHS runs in a child process killed
+        shortly past the limit, as its setup of such models ignores the
+        limit; a pool with no plan from HiGHS in time gets the greedy plan
+        (status ``"time_limit"``).
 
     Returns
     -------
@@ -446,17 +597,18 @@ def allocate_calls(
     ------
     SpecificationError
         For zero or negative hours or reps, a time limit that is not a
-        positive number, an unknown method, or segments the curves lack
-        (in the accounts or in ``max_calls``).
+        positive number, an unknown method, or segments the curves lack in
+        ``max_calls``.
     DataValidationError
-        When call data are missing.
+        When call data are missing, accounts are in segments the curves
+        lack, or (per-rep budgets) accounts have no ``rep_id``.
 
     Warns
     -----
     TimeLimitWarning
-        When the MILP stops at ``time_limit``; the best plan found is
-        returned (status ``"time_limit"``, its gap to the bound in the
-        message).
+        When the MILP stops at ``time_limit`` short of proving its plan
+        optimal; the best plan found is returned (status ``"time_limit"``,
+        the seconds taken and its gap to the bound in the message).
 
     Notes
     -----
@@ -479,7 +631,9 @@ def allocate_calls(
     from terrakit.sizing.headcount import _max_calls
     from terrakit.sizing.workload import _require_call_minutes, workload
 
+    t_start = time.perf_counter()
     time_limit = check_time_limit(time_limit)
+    deadline = t_start + time_limit
     if method not in ("auto", "greedy", "milp"):
         raise SpecificationError(f"method must be auto, greedy or milp, got {method!r}")
     acc = study.accounts
@@ -499,9 +653,16 @@ def allocate_calls(
     seg = t["segment"].astype(str).to_numpy()
     unknown = sorted(set(seg) - set(rc.segments))
     if unknown:
-        raise SpecificationError(
-            f"the response curves have no segment {unknown}; they cover "
-            f"{list(rc.segments)}"
+        bad = t.index[~np.isin(seg, list(rc.segments))]
+        raise DataValidationError(
+            "accounts",
+            segment,
+            f"{len(bad)} accounts are in segments the response curves do not "
+            f"cover: {unknown} (the curves cover {list(rc.segments)})",
+            rows=list(bad),
+            n_bad=len(bad),
+            fix=f"recode them to one of {list(rc.segments)}, or calibrate curves "
+            f"for {unknown}",
         )
     if n_reps is not None:
         n = float(n_reps)
@@ -518,11 +679,23 @@ def allocate_calls(
         pool = np.full(len(t), "all", dtype=object)
         budgets = pd.Series({"all": n * hrs}, name="hours")
     else:
-        if "rep_id" not in acc.columns or acc["rep_id"].isna().any():
+        if "rep_id" not in acc.columns:
             raise DataValidationError(
                 "accounts",
                 "rep_id",
-                "per-rep budgets need an owner for every account",
+                "per-rep budgets need an owner for every account, and the "
+                "accounts have no rep_id column",
+                fix="pass n_reps=... for one shared pool, or add rep_id",
+            )
+        if acc["rep_id"].isna().any():
+            bad = acc.index[acc["rep_id"].isna()]
+            raise DataValidationError(
+                "accounts",
+                "rep_id",
+                f"per-rep budgets need an owner for every account; {len(bad)} "
+                "accounts have none",
+                rows=list(bad),
+                n_bad=len(bad),
                 fix="pass n_reps=... for one shared pool, or fill rep_id",
             )
         pool = acc["rep_id"].reindex(t.index).to_numpy(dtype=object)
@@ -581,16 +754,22 @@ def allocate_calls(
                 float(B),
                 time_limit=time_limit,
                 max_level=row_max[m],
+                deadline=deadline,
             )
             bound += b
         else:
             lv, b = greedy_knapsack(values[m], hpc[m], float(B), max_level=row_max[m])
             bound += b
+            obj_p = float(values[m][np.arange(int(m.sum())), lv].sum())
+            # proved optimal: concave curves with exactly equal hours per
+            # call (see greedy_knapsack), or a plan that meets its bound
             st = (
-                "feasible"
+                "optimal"
+                if _meets(obj_p, b)
+                else "feasible"
                 if not _concave_rows(values[m], row_max[m])
                 else "optimal"
-                if np.allclose(hpc[m], hpc[m][0])
+                if (hpc[m] == hpc[m][0]).all()
                 else "greedy"
             )
         chosen[m] = lv
@@ -645,8 +824,10 @@ def allocate_calls(
         n_hit = statuses.count("time_limit")
         warnings.warn(
             f"the call-allocation MILP stopped at its time limit of {time_limit:g} s "
-            f"in {n_hit} of {len(statuses)} budget pools; the plan returned is the "
-            f"best found, within {plan.gap:.2%} of the bound (raise time_limit, "
+            f"(after {time.perf_counter() - t_start:.1f} s, the model's build "
+            f"included) in {n_hit} of {len(statuses)} budget pools; the plan "
+            f"returned is the best found (the greedy one where HiGHS had no plan "
+            f"in time), within {plan.gap:.2%} of the bound (raise time_limit, "
             "or use method='greedy')",
             TimeLimitWarning,
             stacklevel=2,

@@ -28,7 +28,13 @@ Travel: TypeAlias = (
 )
 
 
-def _positive(name: str, value: float, fix: str) -> float:
+def _positive(name: str, value: Any, fix: str) -> float:
+    """``value`` as a positive finite float; None, bools and strings (even
+    numeric ones such as ``"1600"``) are refused with the same message."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise SpecificationError(
+            f"{name} must be a positive number, got {value!r}; {fix}"
+        )
     v = float(value)
     if not np.isfinite(v) or v <= 0:
         raise SpecificationError(
@@ -199,7 +205,17 @@ class WorkloadResult:
             },
             index=pd.Index(num.index.astype(str)),
         )
-        return cls(table, travel="fixed minutes per call")
+        from terrakit.data.alignment import make_provenance
+
+        prov = make_provenance(
+            "workload/from_segments",
+            config={
+                "segments": list(table.index),
+                "call_minutes": call_minutes,
+                "travel_minutes": travel_minutes,
+            },
+        )
+        return cls(table, travel="fixed minutes per call", provenance=prov)
 
     # -- aggregates -----------------------------------------------------------
     def by_segment(self) -> pd.DataFrame:
@@ -278,7 +294,8 @@ class WorkloadResult:
             cap = _positive(
                 "hours_per_rep",
                 hours_per_rep,
-                "give one rep's selling hours per year, e.g. 1_600",
+                "give one rep's selling hours per year, e.g. 1_600 (or "
+                "calls_per_rep=... for the calls one rep makes)",
             )
             reps = seg["hours"] / cap
             basis = "hours"
@@ -626,6 +643,7 @@ def workload(
             "call_minutes": str(call_minutes),
             "travel": how,
             "calls_per_day": k,
+            "segment": segment,
         },
     )
     return WorkloadResult(table, travel=how, provenance=prov)

@@ -136,26 +136,30 @@ def test_milp_at_time_limit_returns_best_plan_with_warning(
 ):
     """A MILP stopped before it found a plan used to raise SpecificationError;
     now the greedy plan comes back with a TimeLimitWarning."""
-    import pulp
-
     from terrakit.exceptions import TimeLimitWarning
+    from terrakit.sizing import allocation
 
-    monkeypatch.setattr(pulp.LpProblem, "solve", lambda self, solver=None: 0)
+    monkeypatch.setattr(
+        allocation,
+        "_run_highs",
+        lambda arrays, left: {"status": "time_limit", "x": None, "bound": np.inf},
+    )
     with pytest.warns(
         TimeLimitWarning,
-        match=r"MILP stopped at its time limit of 5 s in 2 of 2 budget pools",
+        match=r"MILP stopped at its time limit of 5 s \(after \d+\.\d s, the "
+        r"model's build included\) in 2 of 2 budget pools",
     ):
-        plan = allocate_calls(
+        plan = allocate_calls(  # budgets leave part of a call: not proved
             judged,
             two_segment_study,
-            hours_per_rep=None,
+            hours_per_rep=2.25,
             travel=None,
             method="milp",
             time_limit=5,
         )
     assert plan.status == "time_limit"
     greedy = allocate_calls(
-        judged, two_segment_study, hours_per_rep=None, travel=None, method="greedy"
+        judged, two_segment_study, hours_per_rep=2.25, travel=None, method="greedy"
     )
     assert plan.objective == pytest.approx(greedy.objective)
     assert plan.objective <= plan.upper_bound + 1e-6
@@ -277,3 +281,225 @@ def test_provenance_records_travel_time_limit_and_the_curves(two_segment_study, 
     assert p_fix.provenance["config"]["time_limit"] == 7.0
     assert p_fix.provenance["seed"] == judged.provenance["seed"]
     assert p_fix.provenance["curves"]["method"] == "response/judgement"
+
+
+# -- round 10 fixes ------------------------------------------------------------
+
+
+def _judged_southeast():
+    import terrakit as tk
+
+    st = tk.load_sample("southeast")
+    judgement = {
+        "A": [0.05, 0.2, 1.0, 1.3, 1.4],
+        "B": [0.05, 0.3, 1.0, 1.2, 1.3],
+        "C": [0.1, 0.3, 1.0, 1.2, 1.25],
+    }
+    return st, ResponseModel.from_judgement(judgement, study=st, n_draws=100, seed=1)
+
+
+def test_milp_time_limit_holds_on_a_large_model():
+    """90,000 choices with unequal hours per call: time_limit=1 used to take
+    18-30 s (5 s building the PuLP model, then HiGHS's setup ignoring its
+    limit) and warn of "its time limit of 1 s"."""
+    import time
+    import warnings
+
+    st, rc = _judged_southeast()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = allocate_calls(
+            rc,
+            st,
+            hours_per_rep=1600,
+            n_reps=22,
+            method="milp",
+            max_calls=14,
+            time_limit=1,
+            travel="model",
+        )
+    wall = time.perf_counter() - t0
+    assert wall <= 1 + 2.1  # the kill grace (1.1 s) and the child's answer
+    assert plan.status in ("time_limit", "optimal")
+    if plan.status == "time_limit":
+        (w,) = [w for w in caught if "time limit" in str(w.message)]
+        assert "MILP stopped at its time limit of 1 s (after " in str(w.message)
+    assert plan.objective <= plan.upper_bound + 1e-6
+    assert (plan.table["hours"].sum()) <= plan.budgets.sum() + 1e-6
+
+
+def _slow_child(monkeypatch, tmp_path):
+    """Every MILP runs in the child process, and the child never answers."""
+    from terrakit.sizing import allocation
+
+    monkeypatch.setattr(allocation, "_MILP_MAX_CHOICES", 0)
+    script = tmp_path / "sleeper.py"
+    script.write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setattr(allocation, "_child_script", lambda: str(script))
+
+
+def test_milp_child_process_is_killed_past_the_limit(
+    small_knapsack, monkeypatch, tmp_path
+):
+    import time
+
+    values, w = small_knapsack
+    _slow_child(monkeypatch, tmp_path)
+    t0 = time.perf_counter()
+    lv, status, _ = milp_knapsack(values, w, 7.0, time_limit=0.5)
+    assert time.perf_counter() - t0 < 0.5 + 1.05 + 1.0
+    assert status == "time_limit"
+    greedy, _ = greedy_knapsack(values, w, 7.0)
+    assert lv.tolist() == greedy.tolist()
+
+
+@pytest.mark.parametrize("budget", [2.0, 4.5, 7.0])
+def test_milp_child_process_solves_exactly(small_knapsack, budget, monkeypatch):
+    from terrakit.sizing import allocation
+
+    values, w = small_knapsack
+    monkeypatch.setattr(allocation, "_MILP_MAX_CHOICES", 0)
+    lv, status, obj = milp_knapsack(values, w, budget, time_limit=30)
+    assert status == "optimal"
+    assert obj == pytest.approx(_brute(values, w, budget))
+    assert (lv * w).sum() <= budget + 1e-9
+
+
+def test_milp_reports_optimal_when_the_plan_meets_the_bound():
+    """A plan equal to the proven bound (gap 0) used to be reported as
+    'time_limit' with a TimeLimitWarning."""
+    import warnings
+
+    st, rc = _judged_southeast()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = allocate_calls(
+            rc,
+            st,
+            hours_per_rep=1600,
+            n_reps=22,
+            method="milp",
+            max_calls=8,
+            time_limit=1,
+            travel=None,
+        )
+    assert plan.status == "optimal"
+    assert plan.gap == 0.0
+
+
+def test_milp_stopped_with_a_plan_at_the_bound_is_optimal(small_knapsack, monkeypatch):
+    from terrakit.sizing import allocation
+
+    real = allocation._run_highs
+
+    def stopped(arrays, left):
+        out = real(arrays, left)
+        return {**out, "status": "time_limit"}
+
+    monkeypatch.setattr(allocation, "_run_highs", stopped)
+    values, w = small_knapsack
+    _, status, obj = milp_knapsack(values, w, 7.0)  # greedy short of its bound
+    assert status == "optimal"
+    assert obj == pytest.approx(_brute(values, w, 7.0))
+
+
+def test_greedy_optimal_needs_exactly_equal_hours_per_call(two_segment_study):
+    """1.000000 vs 1.000005 hours per call passed np.allclose and a plan
+    selling 12.346 (optimum 19.608) was labelled 'optimal'."""
+    import pandas as pd
+
+    from terrakit.sizing import ResponseCurves
+
+    acc = two_segment_study.accounts.iloc[[0, 2]].copy()
+    acc["call_minutes"] = 60.0
+    small = two_segment_study.replace(accounts=acc, history=None)
+    rc = ResponseCurves(
+        segments=("A", "B"),
+        draws={
+            "lo": np.array([[0.0, 0.0]]),
+            "hi": np.array([[1000.0, 1000.0]]),
+            "c50": np.array([[100.0, 80.0]]),
+            "gamma": np.array([[1.0, 1.0]]),
+        },
+        n_accounts=[1, 1],
+        current_calls=[1, 1],
+        current_sales=[10, 12],
+        hours_per_call=[1, 1],
+        method="judgement",
+    )
+    travel = pd.Series([0.0, 0.0003], index=acc.index)
+    kw = {"hours_per_rep": 2.0, "n_reps": 1, "max_calls": 3, "travel": travel}
+    greedy = allocate_calls(rc, small, method="greedy", **kw)
+    milp = allocate_calls(rc, small, method="milp", **kw)
+    assert round(greedy.objective, 3) == 12.346
+    assert round(milp.objective, 3) == 19.608
+    assert greedy.status == "greedy"
+    assert milp.status == "optimal"
+
+
+def test_unknown_segment_and_unowned_accounts_name_their_rows(
+    two_segment_study, judged
+):
+    from terrakit.exceptions import DataValidationError
+
+    acc = two_segment_study.accounts.copy()
+    acc.loc[acc.index[[1, 4]], "segment"] = "a"
+    st = two_segment_study.replace(accounts=acc, history=None)
+    with pytest.raises(DataValidationError) as e:
+        allocate_calls(judged, st, hours_per_rep=100, n_reps=1, travel=None)
+    assert e.value.table == "accounts" and e.value.column == "segment"
+    assert list(e.value.rows) == [acc.index[1], acc.index[4]]
+    assert (
+        "2 accounts are in segments the response curves do not cover: ['a'] "
+        "(the curves cover ['A', 'B'])" in str(e.value)
+    )
+    assert "recode them to one of ['A', 'B'], or calibrate curves for ['a']" in str(
+        e.value
+    )
+    acc2 = two_segment_study.accounts.copy()
+    acc2.loc[acc2.index[[0, 3]], "rep_id"] = None
+    st2 = two_segment_study.replace(accounts=acc2, history=None)
+    with pytest.raises(DataValidationError) as e:
+        allocate_calls(judged, st2, hours_per_rep=100, travel=None)
+    assert e.value.column == "rep_id"
+    assert list(e.value.rows) == [acc2.index[0], acc2.index[3]]
+    assert "2 accounts have none" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("weights", "budget", "message"),
+    [
+        (
+            [1.0, 2.0],
+            -1.0,
+            "budget must be a finite number >= 0 (total cost allowed), got -1.0",
+        ),
+        (
+            [1.0, 2.0],
+            np.nan,
+            "budget must be a finite number >= 0 (total cost allowed), got nan",
+        ),
+        (
+            [1.0, np.nan],
+            3.0,
+            "weights (cost of one level step) must be finite "
+            "and > 0; items [1] have [nan]",
+        ),
+        (
+            [1.0],
+            3.0,
+            "weights must hold one cost per item: 2 items (rows of "
+            "values), got weights of shape (1,)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("solver", ["greedy", "milp"])
+def test_knapsacks_validate_their_input(weights, budget, message, solver):
+    """The greedy accepted budgets of -1 and NaN and NaN weights, and raised
+    IndexError on mis-shaped weights; the MILP leaked PulpError on NaN."""
+    v = np.array([[0, 5, 8, 9], [0, 4, 7, 9.0]])
+    fn = greedy_knapsack if solver == "greedy" else milp_knapsack
+    with pytest.raises(SpecificationError) as e:
+        fn(v, np.array(weights), budget)
+    assert str(e.value) == message

@@ -214,3 +214,26 @@ def test_hours_per_call_of_a_segment_without_calls(two_segment_study):
     rc = ResponseModel.from_judgement(j, reference=ref, n_draws=5)
     assert rc.hours_per_call[1] == pytest.approx(1.0)
     assert headcount_curve(rc, reps=range(1, 3)).sales.shape == (5, 2)
+
+
+@pytest.mark.parametrize("bad", [None, "1600", True])
+def test_reps_needed_refuses_none_strings_and_bools(two_segment_study, bad):
+    """None raised a bare TypeError; "1600" was accepted silently."""
+    wl = workload(two_segment_study, travel=None)
+    with pytest.raises(SpecificationError) as e:
+        wl.reps_needed(hours_per_rep=bad)
+    assert str(e.value) == (
+        f"hours_per_rep must be a positive number, got {bad!r}; give one rep's "
+        "selling hours per year, e.g. 1_600 (or calls_per_rep=... for the calls "
+        "one rep makes)"
+    )
+
+
+def test_workload_provenance_from_segments_and_segment_column(two_segment_study):
+    wl = WorkloadResult.from_segments(
+        {"A": {"accounts": 1000, "calls_per_year": 36}},
+    )
+    assert wl.provenance["method"] == "workload/from_segments"
+    assert wl.provenance["config"]["segments"] == ["A"]
+    w2 = workload(two_segment_study, travel=None, segment="segment")
+    assert w2.provenance["config"]["segment"] == "segment"
