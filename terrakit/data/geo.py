@@ -17,6 +17,7 @@ terrakit measures distance and neighbourhood the same way.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from terrakit._runargs import as_number
 from terrakit.data.validation import check_geometries, check_lonlat_values
 from terrakit.exceptions import DataValidationError, TerrakitWarning
 
@@ -885,10 +887,30 @@ class Adjacency:
         return self.subgraph(sel)
 
     def with_links(self, pairs: Iterable[tuple[Hashable, Hashable]]) -> Adjacency:
-        """A new graph with extra edges (e.g. ferry or bridge links to islands)."""
+        """A new graph with extra edges (e.g. ferry or bridge links to islands).
+
+        ``pairs``: a list of ``(a, b)`` unit-id pairs, e.g.
+        ``[("isle", "mainland")]`` (one pair too goes in a list).
+        """
         pairs = list(pairs)
         if not pairs:
             return self
+        odd = [
+            p
+            for p in pairs
+            if isinstance(p, str | bytes)
+            or not isinstance(p, Sequence | np.ndarray)
+            or len(p) != 2
+        ]
+        if odd:
+            raise DataValidationError(
+                "adjacency",
+                "unit_id",
+                f"{len(odd)} of {len(pairs)} links are not (a, b) pairs of unit ids",
+                rows=odd,
+                fix="give a list of pairs: [(a, b)], e.g. "
+                "with_links([('isle', 'mainland')]) for one link",
+            )
         a = self.ids.get_indexer([p[0] for p in pairs])
         b = self.ids.get_indexer([p[1] for p in pairs])
         bad = [p for p, i, j in zip(pairs, a, b, strict=True) if i < 0 or j < 0]
@@ -959,7 +981,9 @@ def adjacency(
         shared vertices; needed when neighbouring polygons do not share
         vertex coordinates exactly.
     snap_m
-        Polygons only: units whose polygons come within this many metres of
+        Polygons only (with points it is ignored, with a
+        :class:`~terrakit.exceptions.TerrakitWarning`): units whose polygons
+        come within this many metres of
         each other are neighbours too (fuzzy contiguity, measured in
         :func:`projected_crs`).  For polygons digitised separately, e.g. two
         states' counties from different sources, whose shared border leaves
@@ -991,6 +1015,13 @@ def adjacency(
 
     if kind not in ("queen", "rook"):
         raise ValueError(f"kind must be 'queen' or 'rook', got {kind!r}")
+    if snap_m is not None:
+        snap = math.nan if isinstance(snap_m, bool) else as_number(snap_m)
+        if not (math.isfinite(snap) and snap > 0):
+            raise ValueError(
+                f"snap_m must be a positive distance, got {snap_m!r}; give metres "
+                "as a number (e.g. snap_m=500), or None for exact contiguity"
+            )
     geom = units.geometry if isinstance(units, gpd.GeoDataFrame) else units
     if ids is None:
         labels = pd.Index(geom.index)
@@ -1034,6 +1065,15 @@ def adjacency(
         m = sp.csr_array((n, n), dtype=np.int8)
         built: str = kind
     elif is_points:
+        if snap_m is not None:
+            warnings.warn(
+                f"snap_m={snap_m!r} is ignored: it joins polygons that come "
+                "within snap_m metres, and these units are points, whose "
+                "neighbours come from their Voronoi cells; drop snap_m (or "
+                "link units by hand with Adjacency.with_links)",
+                TerrakitWarning,
+                stacklevel=2,
+            )
         m = _point_graph(geo, rook=(kind == "rook"))
         built = f"voronoi-{kind}"
     else:
@@ -1041,8 +1081,6 @@ def adjacency(
         m = _graph_matrix(g, n)
         built = kind
         if snap_m is not None:
-            if not float(snap_m) > 0:
-                raise ValueError(f"snap_m must be a positive distance, got {snap_m!r}")
             metric = geo.to_crs(projected_crs(geo))
             fuzzy = Graph.build_fuzzy_contiguity(metric, buffer=float(snap_m) / 2)
             m = sp.csr_array(((m + _graph_matrix(fuzzy, n)) > 0).astype(np.int8))

@@ -212,8 +212,14 @@ def _solve_location(
     max_iter: int | None,
     t0: float,
     bg_lp: _BackgroundLP | None,
+    start: np.ndarray | None = None,
 ) -> Outcome:
-    """The body of :func:`solve_location` (``t0``: its start)."""
+    """The body of :func:`solve_location` (``t0``: its start).
+
+    ``start``: the chosen centers to begin with (columns) instead of the
+    seeded ones; given when a retry after forbidden pairs found centers
+    within reach of every unit (:func:`_centers_in_reach`).
+    """
     # chosen centers: keep the last 20 % of the time for the lower bound
     deadline = t0 + (0.8 if spec.choose else 1.0) * time_limit
     rng = np.random.default_rng(seed)
@@ -235,7 +241,9 @@ def _solve_location(
         np.isfinite(spec.upper).any(axis=0) | np.isfinite(spec.lower).any(axis=0)
     )
     flows = spec.choose and act.shape[1] == 1 and len(band_cols) == 1
-    if spec.choose:
+    if spec.choose and start is not None:
+        centers = np.asarray(start, dtype=np.int64)
+    elif spec.choose:
         a_seed = act[:, band_cols[0]] if len(band_cols) else None
         centers = _initial_centers(cost_all, k, rng, pinned, a_seed)
     else:
@@ -346,6 +354,49 @@ def _solve_location(
             raise InfeasibleError(
                 _infeasible_bands(spec, cost, lk, q, deadline - time.perf_counter())
             )
+        if spec.choose and spec.allowed is not None and start is None:
+            # forbidden pairs (max_distance_km): the seeded centers leave
+            # units out of reach (or too much activity near too few
+            # centers); look for centers that reach every unit within the
+            # limit and start over from them, once, in the time left
+            col = int(band_cols[0]) if len(band_cols) else 0
+            reach_cut: list[bool] = []
+            reach_centers, reach_rounds = _centers_in_reach(
+                cost_all,
+                act[:, col],
+                spec.lower[:, col],
+                spec.upper[:, col],
+                centers,
+                territory_locks,
+                {int(np.flatnonzero(centers == j)[0]): j for j in pinned},
+                q=q,
+                rng=rng,
+                deadline=deadline,
+                clock_cut=None if max_iter is None else reach_cut,
+            )
+            if reach_centers is not None:
+                out = _solve_location(
+                    spec,
+                    time_limit=time_limit,
+                    seed=seed,
+                    progress=progress,
+                    max_iter=max_iter,
+                    t0=t0,
+                    bg_lp=bg_lp,
+                    start=reach_centers,
+                )
+                out.notes[:0] = [
+                    *notes,
+                    "balance LP infeasible for the first centers (max_distance_km "
+                    f"or no route); centers within reach of every unit after "
+                    f"{reach_rounds} rounds of penalised flows",
+                ]
+                out.clock_cut = out.clock_cut or bool(cut) or bool(reach_cut)
+                return out
+            notes.append(
+                f"no centers within reach of every unit found ({reach_rounds} rounds "
+                "of penalised flows)"
+            )
         return Outcome(
             np.full(n, -1),
             math.inf,
@@ -353,7 +404,8 @@ def _solve_location(
             False,
             centers,
             "none",
-            notes=["balance LP infeasible for these centers"],
+            notes=["balance LP infeasible for these centers", *notes],
+            clock_cut=bool(cut),
         )
     if lp.status == "time_limit" and max_iter is not None:
         cut.append(True)  # the LP's time share stopped it: not the seed's answer
@@ -531,7 +583,10 @@ def _solve_location(
         # 6 of 6 runs with 12 s, 3 of 6 with 6 s; benchmarks/README.md)
         left = max(deadline - time.perf_counter(), 1e-9)
         labels = recombine(
-            boundary_lp(labels, 0.2), max(0.5, min(0.7, _REPAIR_SECONDS / left))
+            boundary_lp(labels, 0.2),
+            _SMALL_REPAIR_SHARE
+            if n <= _SMALL_REPAIR_UNITS
+            else max(0.5, min(0.7, _REPAIR_SECONDS / left)),
         )
         sa_ok = not violated(labels)
         if space.roots is not None:
@@ -550,7 +605,8 @@ def _solve_location(
             if restart is not None and max_iter is None:
                 # the recombination again from the same start, before the
                 # penalised annealing (which met no ±5 % sample band measured)
-                lab = restart(time.perf_counter() + 0.6 * left)
+                share = _SMALL_REPAIR_SHARE if n <= _SMALL_REPAIR_UNITS else 0.6
+                lab = restart(time.perf_counter() + share * left)
                 notes.append(
                     f"band repair round {attempt + 1}: recombination from the "
                     f"start, feasible={lab is not None}"
@@ -814,6 +870,99 @@ def _relocate_by_flows(
     assert best is not None
     notes.append(f"centers relocated on balanced flows: {it} rounds")
     return best[1], best[2], it
+
+
+#: Rounds of :func:`_centers_in_reach` (flow, then medoids or a swap each):
+#: 53 Georgia counties, k = 3, 110 km took up to 66; the 259 sample
+#: counties, k = 12, 197 km, 1 or 2.
+_REACH_ROUNDS = 300
+
+
+def _centers_in_reach(
+    cost_all: np.ndarray,
+    a: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    centers: np.ndarray,
+    territory_locks: Callable[[np.ndarray], np.ndarray],
+    keep_cols: dict[int, int],
+    *,
+    q: int,
+    rng: np.random.Generator,
+    deadline: float,
+    max_rounds: int = _REACH_ROUNDS,
+    clock_cut: list[bool] | None = None,
+) -> tuple[np.ndarray | None, int]:
+    """Chosen centers for which the balanced flow of ``a`` exists although
+    some pairs are forbidden (``inf`` in ``cost_all``: ``max_distance_km``).
+
+    Forbidden pairs get a penalty above any allowed cost (per unit of ``a``
+    ``1000 ×`` the largest allowed cost per unit), so the balanced flow
+    (:func:`~terrakit.design._choose.flow_assign`) uses them only where the
+    centers leave it no choice, and the medoids of that flow move the
+    centers toward the units they must reach.  When the medoids stop moving
+    (or come back to centers already tried) while forbidden pairs are still
+    used, a unit on one of them (drawn by ``rng``, by its ``a``) gets a
+    center: its territory's center moves to the candidate that reaches it
+    with the least penalised cost over the territory.  Territories in
+    ``keep_cols`` (locks) keep their column.
+
+    Returns the centers (``None`` when none were found: the bands cannot be
+    met even without the forbidden pairs, no candidate reaches a unit, or
+    ``max_rounds`` / ``deadline`` came first) and the rounds run.  The
+    rounds, not the clock, decide with a fixed ``rng``: ``deadline`` is a
+    safety net whose passing is appended to ``clock_cut`` (when given).
+    """
+    fin = np.isfinite(cost_all)
+    n = cost_all.shape[0]
+    k = len(centers)
+    rows = np.arange(n)
+    a_pos = np.maximum(np.asarray(a, dtype=float), 0.0)
+    finite_cost = np.where(fin, cost_all, 0.0)
+    per = finite_cost / np.maximum(a_pos, 1e-300)[:, None]
+    per_max = float(per[fin & (a_pos > 0)[:, None]].max(initial=0.0)) or 1.0
+    pen = np.maximum(1e3 * per_max * a_pos, 10.0 * finite_cost.max(axis=1) + 1.0)
+    pc = np.where(fin, cost_all, pen[:, None])
+    free_t = [t for t in range(k) if t not in keep_cols]
+    tried: set[tuple[int, ...]] = set()
+    for r in range(1, max_rounds + 1):
+        if time.perf_counter() > deadline:
+            if clock_cut is not None:
+                clock_cut.append(True)
+            return None, r - 1
+        fa = flow_assign(pc[:, centers], a, lower, upper, territory_locks(centers), q=q)
+        if not fa.feasible:
+            return None, r  # the bands alone cannot be met
+        lab = fa.labels
+        bad = ~fin[rows, centers[lab]]
+        if not bad.any():
+            real = flow_assign(
+                cost_all[:, centers], a, lower, upper, territory_locks(centers), q=q
+            )
+            if real.feasible:
+                return centers, r
+        key = tuple(sorted(centers.tolist()))
+        new = _medoids(pc, lab, k, keep_cols)
+        if key in tried or tuple(sorted(new.tolist())) in tried | {key}:
+            # stuck: a center for a unit still on a forbidden pair
+            far = np.flatnonzero(bad) if bad.any() else rows
+            w = a_pos[far]
+            i = int(rng.choice(far, p=w / w.sum()) if w.sum() > 0 else rng.choice(far))
+            t = int(lab[i])
+            if t in keep_cols:
+                if not free_t:
+                    return None, r
+                t = int(rng.choice(free_t))
+            reach = np.flatnonzero(fin[i])
+            reach = reach[~np.isin(reach, new)]
+            if reach.size == 0:
+                return None, r
+            tot = pc[lab == t][:, reach].sum(axis=0)
+            new = new.copy()
+            new[t] = int(reach[np.argmin(tot)])
+        tried.add(key)
+        centers = new
+    return None, max_rounds
 
 
 def _finish_free_choice(
@@ -1506,6 +1655,11 @@ def _contiguous_start(
     def score(lab: np.ndarray) -> tuple[float, float]:
         return (round(space.total_violation(lab), 9), float(cost[rows, lab].sum()))
 
+    def pieces(lab: np.ndarray) -> int:
+        # pieces beyond one per territory: a unit locked away from its
+        # territory that a grown start left stranded (band moves keep it so)
+        return max(0, len(np.unique(territory_pieces(lab, space.adjacency))) - k)
+
     def repair(lab: np.ndarray, end: float) -> np.ndarray:
         return repair_bands(lab, space, deadline=end)
 
@@ -1546,11 +1700,18 @@ def _contiguous_start(
             np.where(np.isfinite(upper), upper, act.sum(axis=0) / k),
         )
         lab = grow_balanced(space, reduced, target)
-        return regrow_strays(lab, space, anchor, cost)[0]
+        return regrow_strays(join_locked(lab), space, anchor, cost)[0]
 
     def grown_prices() -> np.ndarray:
         lab = grow_with_prices(space, reduced)
-        return regrow_strays(lab, space, anchor, cost)[0]
+        return regrow_strays(join_locked(lab), space, anchor, cost)[0]
+
+    def join_locked(lab: np.ndarray) -> np.ndarray:
+        # growth from the roots can strand a unit locked to a territory
+        # grown elsewhere: a corridor joins it, as for the LP's plan
+        if not (locked >= 0).any():
+            return lab
+        return connect_roots(lab, space, cost, roots=False)
 
     cands: list[tuple[str, Callable[[], np.ndarray], bool]] = [
         ("LP assignment, corridors by reduced cost", lambda: corridors(reduced), True),
@@ -1559,10 +1720,13 @@ def _contiguous_start(
     if unique_roots:
         cands.append(("growth from the roots, least loaded first", grown, False))
         cands.append(("growth from the roots along reduced costs", grown_prices, False))
-    best: tuple[tuple[float, float], str, np.ndarray] | None = None
+    # ranked by (extra pieces, band violation, cost): a split start stays
+    # split under the band repairs that follow, a contiguous one off its
+    # bands may still be repaired
+    best: tuple[tuple[int, float, float], str, np.ndarray] | None = None
     for i, (name, make, always) in enumerate(cands):
         now = time.perf_counter()
-        if not always and best is not None and best[0][0] == 0.0:
+        if not always and best is not None and best[0][:2] == (0, 0.0):
             continue
         if i > 0 and now > deadline:
             _past(deadline, clock_cut)
@@ -1576,8 +1740,9 @@ def _contiguous_start(
             lab = _polish(lab, space, deadline=end)
             sc = score(lab)
         _past(end, clock_cut)
-        if best is None or sc < best[0]:
-            best = (sc, name, lab)
+        ranked = (pieces(lab), *sc)
+        if best is None or ranked < best[0]:
+            best = (ranked, name, lab)
     assert best is not None
     notes.append(f"start: {best[1]}")
     return best[2]
@@ -1601,6 +1766,13 @@ _RESTARTS = 8
 _REPAIR_SECONDS = 20.0
 _ANNEAL_STEPS_PER_UNIT = 200
 _ANNEAL_TEMPERATURE = 0.2
+#: up to this many units the recombination band repairs (first and repeated)
+#: get this share of the time left, not 50-70 %: the penalised annealing
+#: after them then has the time (12 units, 3 reps, a lock keeping a 3-way
+#: rotation out of pairwise recombination: 4 of 8 runs met the bands with
+#: 3-8 s at 50-70 %, 8 of 8 at 10 %)
+_SMALL_REPAIR_UNITS = 100
+_SMALL_REPAIR_SHARE = 0.1
 
 
 def _recombination_search(

@@ -289,6 +289,7 @@ def _solve_path(
     if solver not in ("auto", "mip", "heuristic"):
         raise ValueError(f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}")
     backend = _check_run(time_limit, seed, backend)
+    time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     _check_max_iter(max_iter)
     path = choose_solver(problem, time_limit) if solver == "auto" else solver
     if path == "mip" and _draws_need_heuristic(problem):
@@ -674,6 +675,24 @@ def _check_routes(
             )
 
 
+def _check_max_distance(max_distance_km: Any) -> float | None:
+    """``max_distance_km`` as positive km (``None``: no limit), or a
+    :class:`SpecificationError` (text such as ``"200"`` too: give a number)."""
+    if max_distance_km is None:
+        return None
+    km = (
+        math.nan
+        if isinstance(max_distance_km, bool | str | bytes)
+        else as_number(max_distance_km)
+    )
+    if not km > 0:  # NaN (text, None inside...) fails too; inf: no limit
+        raise SpecificationError(
+            f"max_distance_km must be a positive distance in km (a number such as "
+            f"200), got {max_distance_km!r}; None means no limit"
+        )
+    return km
+
+
 def build_problem(
     study_or_units: Any,
     reps: pd.DataFrame | None = None,
@@ -724,6 +743,22 @@ def build_problem(
 
     units, reps = _tables(study_or_units, reps)
     balance = _balance_columns(units, balance, {"workload": 0.03})
+    max_km = _check_max_distance(max_distance_km)
+    if adjacency is not None and not isinstance(adjacency, geo.Adjacency):
+        raise SpecificationError(
+            "adjacency must be a terrakit.data.geo.Adjacency over the units, got "
+            f"{type(adjacency).__module__}.{type(adjacency).__name__}; build it "
+            "with terrakit.data.geo.adjacency(units) (add links to islands with "
+            ".with_links([(a, b), ...])) or leave adjacency None"
+        )
+    if travel_model is not None and objective != "travel":
+        warnings.warn(
+            f"travel_model is used only with objective='travel'; with "
+            f"objective={objective!r} it is ignored (pass objective='travel' to "
+            "minimise travel minutes, or drop travel_model)",
+            TerrakitWarning,
+            stacklevel=3,
+        )
     # the settings of the balance on draws, checked before any work
     draws_share = _check_draws_share(draws_share)
     if draws_tolerance is not None:
@@ -838,12 +873,7 @@ def build_problem(
     if not reach.all():
         _check_routes(reach, ids, center_ids, fixed, contiguity, center_units)
         cost = np.where(reach, cost, 0.0)
-    if max_distance_km is not None and not float(max_distance_km) > 0:
-        raise SpecificationError(
-            f"max_distance_km must be a positive distance, got {max_distance_km!r}; "
-            "None means no limit"
-        )
-    allowed = None if max_distance_km is None else km <= float(max_distance_km)
+    allowed = None if max_km is None else km <= max_km
     if allowed is not None and not allowed.any(axis=1).all():
         # units beyond the limit from every center: name them, with the km
         near = km.min(axis=1)
@@ -853,7 +883,7 @@ def build_problem(
             f"{_rid(units.index[i])} {near[i]:.1f} km" for i in far[:5]
         ) + (f" and {far.size - 5} more" if far.size > 5 else "")
         raise SpecificationError(
-            f"max_distance_km={max_distance_km:g} leaves {far.size} units "
+            f"max_distance_km={max_km:g} leaves {far.size} units "
             f"beyond every {'rep home' if fixed else 'candidate center'} (nearest: "
             f"{shown}); raise max_distance_km to at least {near.max():.1f} or "
             + ("add reps near them" if fixed else "add candidates near them")
@@ -909,7 +939,7 @@ def build_problem(
                 f"unit {uid!r} is locked to {terr!r} beyond the maximum distance: "
                 f"it lies {km[pos, j]:.1f} km from "
                 f"{'the home of' if fixed else 'the center in unit'} {terr!r}, "
-                f"above max_distance_km={float(max_distance_km):g}; "  # type: ignore[arg-type]
+                f"above max_distance_km={max_km:g}; "
                 f"raise max_distance_km to at least {km[pos, j]:.1f} or unlock it"
             )
         if not reach[pos, j]:
@@ -931,7 +961,7 @@ def build_problem(
                 f"the home unit {_rid(ids[i])} of rep {_rid(rep)} (the root of its "
                 f"territory, which with contiguity it must hold) lies "
                 f"{km[i, j]:.1f} km from the home of {_rid(rep)}, beyond "
-                f"max_distance_km={float(max_distance_km):g}; "  # type: ignore[arg-type]
+                f"max_distance_km={max_km:g}; "
                 f"raise max_distance_km to at least {km[i, j]:.1f}, move the "
                 f"home_unit of {_rid(rep)}, or set contiguity=False"
             )
@@ -1120,6 +1150,7 @@ def align(
     """
     t0 = time.perf_counter()
     _check_max_iter(max_iter)
+    time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     kw, mip_kw = _split_keywords(kw)
     units, reps = _tables(study_or_units, reps)
     problem = build_problem(
@@ -1171,7 +1202,7 @@ def align(
             str(problem.unit_ids[i]): str(problem.center_ids[j])  # type: ignore[index]
             for i, j in problem.locked.items()
         },
-        "max_distance_km": max_distance_km,
+        "max_distance_km": _check_max_distance(max_distance_km),
         "adjacency": None
         if problem.adjacency is None
         else str(getattr(kw.get("adjacency"), "kind", "queen")),
@@ -1194,8 +1225,9 @@ def align(
         "candidates": None
         if kw.get("candidates") is None
         else [str(c) for c in kw["candidates"]],
+        # recorded only where it was used (build_problem warns otherwise)
         "travel_model": None
-        if kw.get("travel_model") is None
+        if kw.get("travel_model") is None or objective != "travel"
         else repr(kw["travel_model"]),
     }
     prov = dict(res.provenance)

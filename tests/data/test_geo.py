@@ -466,3 +466,42 @@ def test_stop_minutes_never_charged_on_a_point_to_itself():
     assert tt.matrix(["atl", "ath"], ["atl", "ath"]).tolist() == want
     assert tt.matrix(["atl"], ["atl"]).tolist() == [[0.0]]
     assert tt.matrix(["ath"], ["atl", "ath"]).tolist() == [[77.0, 0.0]]
+
+
+def test_with_links_wants_a_list_of_pairs(toy_grid_3x3):
+    """One pair not in a list used to be split into its ids' characters (or
+    gave a bare IndexError / TypeError)."""
+    units = toy_grid_3x3.units
+    adj = adjacency(units, warn=False)
+    a, b = units.index[0], units.index[8]
+    fix = "give a list of pairs: [(a, b)], e.g. with_links([('isle', 'mainland')])"
+    for given, rows, count in (
+        ((a, b), f"{a!r}, {b!r}", "2 of 2"),
+        ([(a,)], f"({a!r},)", "1 of 1"),
+        ([(a, b), (1, 2, 3)], "(1, 2, 3)", "1 of 2"),
+    ):
+        with pytest.raises(DataValidationError) as err:
+            adj.with_links(given)
+        assert str(err.value) == (
+            f"adjacency.unit_id: {count} links are not (a, b) pairs of unit ids "
+            f"(rows: {rows}). Fix: {fix} for one link"
+        )
+    linked = adj.with_links([(a, b)])
+    assert linked.n_edges == adj.n_edges + 1
+
+
+def test_snap_m_checked_first_and_ignored_for_points(toy_grid_3x3, grid_points):
+    msg = (
+        "snap_m must be a positive distance, got {}; give metres as a number "
+        "(e.g. snap_m=500), or None for exact contiguity"
+    )
+    for bad in (-5, 0, "abc", True, float("nan")):
+        for units in (toy_grid_3x3.units, grid_points):
+            with pytest.raises(ValueError) as err:
+                adjacency(units, snap_m=bad, warn=False)
+            assert str(err.value) == msg.format(repr(bad))
+    with pytest.warns(
+        TerrakitWarning, match=r"^snap_m=5 is ignored: it joins polygons that come"
+    ):
+        snapped = adjacency(grid_points, snap_m=5, warn=False)
+    assert snapped.n_edges == adjacency(grid_points, warn=False).n_edges

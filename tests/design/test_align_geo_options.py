@@ -90,3 +90,153 @@ def test_too_many_candidates_asks_for_a_subset() -> None:
         build_problem(
             pts, n_territories=3, balance={"population": 0.1}, contiguity=False
         )
+
+
+def _island_grid() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """A 3 × 4 grid of 0.1° cells less (1, 1), an island east of g03, and
+    reps at g00, g03, g23 (the QA case of a lock the grown starts strand)."""
+    ids, boxes = [], []
+    x = [10 + 0.1 * c for c in range(6)]  # shared edges: the same floats
+    y = [45 + 0.1 * r for r in range(4)]
+    for r in range(3):
+        for c in range(4):
+            if (r, c) != (1, 1):
+                ids.append(f"g{r}{c}")
+                boxes.append(shapely.box(x[c], y[r], x[c + 1], y[r + 1]))
+    ids.append("isl")
+    boxes.append(shapely.box(10.7, 45.0, 10.8, 45.1))
+    w = [27.0, 23.0, 5.0, 5.0, 22.0, 5.0, 16.0, 19.0, 11.0, 19.0, 13.0, 10.0]
+    units = gpd.GeoDataFrame(
+        {"workload": w},
+        geometry=boxes,
+        index=pd.Index(ids, name="unit_id"),
+        crs="EPSG:4326",
+    )
+    pts = units.geometry.to_crs(3035).representative_point().to_crs(4326)
+    homes = ["g00", "g03", "g23"]
+    reps = pd.DataFrame(
+        {"home_lon": pts[homes].x.to_numpy(), "home_lat": pts[homes].y.to_numpy()},
+        index=pd.Index(["R1", "R2", "R3"], name="rep_id"),
+    )
+    return units, reps
+
+
+def test_max_distance_km_must_be_a_number() -> None:
+    """Text is refused before the work (it used to pass the check and crash
+    the unreachable-unit message with "Unknown format code 'g'"); a number
+    is recorded as a float."""
+    units, reps = _island_grid()
+    with pytest.raises(
+        SpecificationError,
+        match=r"^max_distance_km must be a positive distance in km \(a number such "
+        r"as 200\), got '200'; None means no limit$",
+    ):
+        align(units, reps, balance={"workload": 0.5}, max_distance_km="200")
+    adj = adjacency(units, warn=False).with_links([("isl", "g03")])
+    with pytest.raises(SpecificationError, match=r"^max_distance_km=1 leaves 9 units"):
+        build_problem(units, reps, balance={"workload": 0.5}, max_distance_km=1)
+    res = align(
+        units,
+        reps,
+        balance={"workload": 0.5},
+        adjacency=adj,
+        max_distance_km=np.int64(200),
+        time_limit=5,
+        seed=0,
+    )
+    got = res.provenance["config"]["max_distance_km"]
+    assert got == 200.0 and type(got) is float
+
+
+def test_travel_model_without_travel_objective_warns() -> None:
+    from terrakit.data.geo import TravelTimeModel
+    from terrakit.exceptions import TerrakitWarning
+
+    units, reps = _island_grid()
+    adj = adjacency(units, warn=False).with_links([("isl", "g03")])
+    tm = TravelTimeModel(circuity=1.25, speed_kmh=50, stop_minutes=15)
+    kw = dict(balance={"workload": 0.5}, adjacency=adj, travel_model=tm, time_limit=5)
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^travel_model is used only with objective='travel'; with "
+        r"objective='compactness' it is ignored",
+    ):
+        res = align(units, reps, **kw)
+    assert res.provenance["config"]["travel_model"] is None
+    used = align(units, reps, objective="travel", **kw)
+    assert used.provenance["config"]["travel_model"] == repr(tm)
+
+
+@pytest.mark.parametrize("kind", ["matrix", "frame"])
+def test_adjacency_of_another_type_is_refused(kind: str) -> None:
+    units, reps = _island_grid()
+    adj = adjacency(units, warn=False)
+    given = adj.matrix if kind == "matrix" else adj.to_frame()
+    name = type(given).__module__ + "." + type(given).__name__
+    with pytest.raises(SpecificationError) as err:
+        align(units, reps, balance={"workload": 0.5}, adjacency=given)
+    assert str(err.value) == (
+        f"adjacency must be a terrakit.data.geo.Adjacency over the units, got "
+        f"{name}; build it with terrakit.data.geo.adjacency(units) (add links to "
+        "islands with .with_links([(a, b), ...])) or leave adjacency None"
+    )
+
+
+def test_chosen_centers_retried_when_the_limit_leaves_units_unreached() -> None:
+    """53 Georgia counties, 3 chosen centers, 110 km: the seeded centers
+    leave a county beyond 110 km of all of them, so their balance LP is
+    infeasible; the heuristic used to stop there (0.2 s, a plan 100 % off
+    its bands) although the MIP proves 12,247,562.  Centers in reach of
+    every county are now found by penalised flows and the run goes on."""
+    import terrakit as tk
+
+    u = tk.load_sample("southeast").units
+    ga = u[u.region.isin(["GA-North", "GA-Metro"])].copy()
+    res = align(
+        ga,
+        n_territories=3,
+        balance={"workload": 0.03},
+        max_distance_km=110,
+        time_limit=12,
+        seed=3,
+        solver="heuristic",
+        max_iter=2000,
+    )
+    assert res.status == "feasible"
+    assert any("centers within reach of every unit" in n for n in res.info["notes"])
+    assert 12_247_562 <= res.objective <= 1.05 * 12_247_562
+    p = build_problem(
+        ga, n_territories=3, balance={"workload": 0.03}, max_distance_km=110
+    )
+    cols = [p.center_ids.index(res.centers[t]) for t in res.alignment.assignment]
+    assert p.allowed[np.arange(len(ga)), cols].all()
+
+
+def test_heuristic_joins_a_locked_unit_stranded_by_growth() -> None:
+    """12 units, a lock and targets: the start grown from the roots left
+    the locked unit g12 apart from R1 (band met, 2 pieces) and was kept; the
+    heuristic returned 'infeasible' in 0.5 s of 8 s.  Enumeration and the MIP
+    give the optimum."""
+    units, reps = _island_grid()
+    adj = adjacency(units, warn=False).with_links([("isl", "g03")])
+    kw = dict(
+        balance={"workload": 0.2},
+        adjacency=adj,
+        targets={"R1": 0.4, "R2": 0.3, "R3": 0.3},
+        locked={"g12": ("R1", "key account")},
+        time_limit=5,
+    )
+    res = align(units, reps, solver="heuristic", seed=0, **kw)
+    mip = align(units, reps, solver="mip", **kw)
+    assert (res.status, mip.status) == ("feasible", "optimal")
+    assert mip.objective == pytest.approx(39086.985, abs=1e-3)
+    assert res.objective <= mip.objective * (1 + 1e-6)
+
+
+def test_time_limit_as_text_is_used_as_checked(toy_grid_3x3):
+    """check_time_limit takes "5" (as the other entry points do), but align
+    then compared the text with numbers and died in choose_solver."""
+    from terrakit.design import align
+
+    res = align(toy_grid_3x3, balance={"workload": 0.5}, time_limit="5", max_iter=50)
+    assert res.provenance["config"]["time_limit"] == 5.0
