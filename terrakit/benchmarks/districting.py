@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import is_count
+from terrakit._runargs import check_seed, check_time_limit, is_count
 from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
@@ -317,10 +317,24 @@ def solve_file(
     ``n_districts`` (default: ``k_districts`` of the ``reference.csv`` beside
     the file) is passed to :func:`read_instance`; it is needed for a graph
     without a reference row.
+
+    Raises
+    ------
+    SpecificationError
+        ``time_limit`` is not a positive finite number of seconds, or
+        ``seed`` not an int in ``[0, 2**32 - 1]`` (before the file is read).
+
+    Warns
+    -----
+    TimeLimitWarning
+        The status is ``"time_limit"`` or ``"no_solution"``
+        (:func:`~terrakit.design.cutedges.solve_districting`).
     """
     from terrakit.benchmarks._graphs import to_problem
     from terrakit.design.cutedges import solve_districting
 
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     inst = read_instance(path, n_districts=n_districts, contiguity=contiguity)
     out = solve_districting(
         to_problem(inst),

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import shortest_path
 
-from terrakit._runargs import is_count, is_tolerance
+from terrakit._runargs import check_seed, check_time_limit, is_count, is_tolerance
 from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
@@ -285,13 +285,25 @@ def solve_file(
     :func:`terrakit.design.heuristic.solve_heuristic`.
 
     ``value`` is recomputed by :func:`check_solution`; the lower bound is the
-    heuristic's (weak) graph bound.  ``cpu_seconds`` (this process) and
-    ``load_1min`` (the machine's load average at the end) tell how much of a
-    shared machine the run had.
+    heuristic's (weak) graph bound.  ``status`` is the heuristic's
+    (``"optimal"``, ``"time_limit"``, ``"feasible"``) for a feasible plan and
+    ``"no_solution"`` when the run ended without one (the heuristic proves
+    nothing: this is not ``"infeasible"``); ``problems`` then lists what the
+    closest plan breaks (the first five).  ``cpu_seconds`` (this process)
+    and ``load_1min`` (the machine's load average at the end) tell how much
+    of a shared machine the run had.
+
+    Raises
+    ------
+    SpecificationError
+        ``time_limit`` is not a positive finite number of seconds, or
+        ``seed`` not an int in ``[0, 2**32 - 1]`` (before the file is read).
     """
     from terrakit.benchmarks._graphs import territory_labels, to_problem
     from terrakit.design.heuristic import solve_heuristic
 
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     cpu0 = time.process_time()
     inst = read_instance(path, n_districts=n_districts, delta=delta)
     dist = shortest_path_lengths(inst)
@@ -309,9 +321,10 @@ def solve_file(
         "instance": inst.name,
         "value": float(value),
         "lower_bound": float(res.lower_bound),
-        "status": "infeasible" if violations else res.status,
+        "status": "no_solution" if violations else res.status,
         "solution": solution,
         "feasible": not violations,
+        "problems": "; ".join(violations[:5]),
         "n_nodes": inst.n_nodes,
         # the machine may be shared: CPU seconds of this process and the load
         "cpu_seconds": time.process_time() - cpu0,

@@ -264,7 +264,9 @@ def check_file(path: str | Path, *, region: Region = "states") -> None:
     """Check one ``"geo"`` family file before any solve, cheaply.
 
     ``.csv``: the columns of the ZCTA table (its header only); ``.geojson``:
-    a readable GeoJSON with its county population file beside it.
+    the property names of its first feature (the county FIPS: a feature
+    ``id`` or ``STATE`` and ``COUNTY``, as :func:`us_counties` reads them)
+    and the county population file beside it.
 
     Raises
     ------
@@ -282,6 +284,19 @@ def check_file(path: str | Path, *, region: Region = "states") -> None:
             raise ValueError(f"{f}: not a valid geo instance: {err}") from None
         _check_zcta_columns(f, columns)
     elif f.name.endswith(".geojson"):
+        try:
+            first = gpd.read_file(f, rows=1).columns
+        except Exception as err:  # pyogrio / fiona errors have no common base
+            raise ValueError(
+                f"{f}: not a valid geo instance: not readable as GeoJSON: {err}"
+            ) from None
+        if "id" not in first and not {"STATE", "COUNTY"} <= set(first):
+            raise ValueError(
+                f"{f}: not a valid geo instance: the county polygons need the "
+                "county FIPS, as a feature 'id' or the properties 'STATE' and "
+                f"'COUNTY'; its first feature has {list(first)[:10]}; pass "
+                f"{COUNTY_FILE} or {ZCTA_FILE}"
+            )
         if not (f.parent / COUNTY_POPULATION_FILE).is_file():
             raise FileNotFoundError(
                 f"{f.parent / COUNTY_POPULATION_FILE} not found: the county "
@@ -488,7 +503,11 @@ def solve_file(
         ``instance, value, lower_bound, status, solution`` (``{"territory":
         {unit_id: territory}}``, parts named ``"<fips>#<p>"``), ``units``,
         ``territories``, ``max_deviation``, ``contiguous``, ``split_units``,
-        ``links``, ``build_seconds``, ``notes`` (the engine's).
+        ``links``, ``build_seconds``, ``notes`` (the engine's).  ``status`` is
+        the engine's for a plan within the band and ``"no_solution"`` for its
+        closest plan that breaks it (the engine's ``"infeasible"``: it raises
+        when it proves that no plan exists, so this is no proof); ``feasible``
+        tells which.
     """
     import time
 
@@ -562,7 +581,9 @@ def solve_file(
         "value": res.objective,
         "lower_bound": res.lower_bound,
         "gap": res.gap,
-        "status": res.status,
+        # align's "infeasible" is the closest plan, not a proof (a proof raises)
+        "status": "no_solution" if res.status == "infeasible" else res.status,
+        "feasible": res.status != "infeasible",
         "solution": {"territory": {str(u): str(t) for u, t in assign.items()}},
         "units": len(design_units),
         "territories": int(assign.nunique()),

@@ -130,7 +130,11 @@ def value_of(inst: PMedInstance, medians: list[int]) -> float:
 def solve_file(
     path: str | Path, *, time_limit: float = 30.0, seed: int = 0, **kw: Any
 ) -> dict[str, Any]:
-    """Solve one instance file; a row for :func:`terrakit.benchmarks.run`."""
+    """Solve one instance file; a row for :func:`terrakit.benchmarks.run`.
+
+    ``unproven`` is the engine's reason when a run ends without a proof
+    (``info["unproven"]``; no key otherwise).
+    """
     from terrakit.design.align import solve
 
     inst = read_instance(path)
@@ -144,4 +148,5 @@ def solve_file(
         "status": res.status,
         "method": res.method,
         "solution": {"medians": medians, "assignment": (cols + 1).tolist()},
+        **({"unproven": str(res.info["unproven"])} if "unproven" in res.info else {}),
     }

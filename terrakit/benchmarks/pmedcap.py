@@ -167,7 +167,14 @@ def reference_values(folder: str | Path) -> dict[str, float]:
 def solve_file(
     path: str | Path, *, time_limit: float = 60.0, seed: int = 0, **kw: Any
 ) -> dict[str, Any]:
-    """Solve one instance file; a row for :func:`terrakit.benchmarks.run`."""
+    """Solve one instance file; a row for :func:`terrakit.benchmarks.run`.
+
+    ``status`` is the engine's for a plan that meets every capacity, and
+    ``"no_solution"`` (no proof that none exists) when the plan returned
+    breaks one (``problems`` says how); ``unproven`` is the engine's reason
+    why a feasible plan is not proven optimal, where it gives one
+    (``info["unproven"]``; no key otherwise).
+    """
     from terrakit.design.align import solve
 
     inst = read_instance(path)
@@ -180,8 +187,12 @@ def solve_file(
         "instance": inst.name,
         "value": value,
         "lower_bound": res.lower_bound,
-        "status": res.status if not problems else "infeasible",
+        # a plan that breaks a capacity is no proof that none meets them all
+        # (the engine raises InfeasibleError when it proves that)
+        "status": res.status if not problems else "no_solution",
         "method": res.method,
         "problems": "; ".join(problems),
+        # why a feasible plan is not proven optimal, where the engine says
+        **({"unproven": str(res.info["unproven"])} if "unproven" in res.info else {}),
         "solution": {"medians": medians, "assignment": assignment},
     }

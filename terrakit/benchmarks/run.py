@@ -12,7 +12,13 @@ it is used:
     carry its own ``reference`` (``None``: none known) when the reference
     depends on the run's options (the districting variant), and its own
     ``gap_pct`` when the reference uses another convention than ``value``
-    (Solomon's truncated distances); the runner then keeps them.
+    (Solomon's truncated distances); the runner then keeps them.  ``status``
+    is one of ``"optimal"``, ``"time_limit"``, ``"feasible"`` (a feasible
+    plan, proven optimal / cut by the clock / unproven), ``"infeasible"``
+    (proven: no plan exists) or ``"no_solution"`` (no feasible plan found in
+    the time, no proof); a row whose plan is not feasible gets ``gap_pct``
+    NaN.  A row may carry ``unproven``: the engine's reason why a feasible
+    row is not proven optimal (its ``info["unproven"]``).
 ``reference(folder) -> dict[str, float]``
     Reference value per instance name from the ``reference.csv`` in
     ``folder`` (``None``: the generic reader below), for rows without their
@@ -42,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 
+from terrakit._runargs import check_seed, check_time_limit
 from terrakit.exceptions import SpecificationError
 
 __all__ = [
@@ -331,9 +338,9 @@ def run(
         patterns: ``pmedcap`` takes ``pmedcap*.txt`` and the SJC ``SJC*.dat``
         files, so pass the ``sjc`` folder for the SJC set).
     time_limit
-        Seconds per instance.
+        Seconds per instance (positive, finite).
     seed
-        Seed passed to the solver.
+        Seed passed to the solver (an int in ``[0, 2**32 - 1]``).
     progress
         Print one line per instance as it finishes.
     **kw
@@ -348,12 +355,29 @@ def run(
         both in the reference's convention: the ``no_contiguity`` districting
         optimum when ``contiguity=False``; for Solomon the routes measured
         with the reference's truncated distances, see
-        :mod:`terrakit.benchmarks.solomon`).
+        :mod:`terrakit.benchmarks.solomon`; NaN for a row whose status is
+        ``"no_solution"`` or ``"infeasible"``), ``seed`` and ``time_limit``
+        (the run's), and the family's own columns (``unproven``: why a
+        feasible row is not proven optimal, where the engine says).
+
+        ``status`` is ``"optimal"`` (value = proven bound), ``"time_limit"``
+        (feasible, cut by the clock), ``"feasible"`` (feasible, unproven),
+        ``"infeasible"`` (proven: no plan meets the family's constraints) or
+        ``"no_solution"`` (no feasible plan found in the time; no proof).
+
+        ``df.attrs["provenance"]`` holds the run's record
+        (:func:`terrakit.data.alignment.make_provenance`: ``method``
+        ``"benchmarks.run/<family>"``, ``seed``, ``config`` with the family,
+        the time limit, the files and the options passed in ``**kw``,
+        ``terrakit_version``, library versions and the time it was made).
 
     Raises
     ------
     KeyError
         Unknown family.
+    SpecificationError
+        ``time_limit`` is not a positive finite number of seconds, or
+        ``seed`` not an int in ``[0, 2**32 - 1]`` (checked first).
     FileNotFoundError
         A path that does not exist (checked before any instance is solved).
     SpecificationError
@@ -370,6 +394,8 @@ def run(
         raise KeyError(
             f"unknown benchmark family {family!r}; known: {sorted(FAMILIES)}"
         )
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     fam = FAMILIES[family]
     solve = _resolve(fam.solve)
     ref_reader = _resolve(fam.reference) if fam.reference else generic_reference
@@ -387,7 +413,7 @@ def run(
         row = dict(solve(path, time_limit=time_limit, seed=seed, **kw))
         seconds = time.perf_counter() - t0
         row.setdefault("seconds", seconds)
-        row = {"family": family, **row}
+        row = {"family": family, **row, "seed": seed, "time_limit": time_limit}
         if "reference" in row:  # the family's own, for this run's options
             ref = row.pop("reference")
         else:
@@ -398,7 +424,11 @@ def run(
             row.setdefault(
                 "gap_pct",
                 100.0 * (v - ref) / abs(ref)
-                if v is not None and math.isfinite(v) and ref
+                if v is not None
+                and math.isfinite(v)
+                and ref
+                and row.get("status") not in _NOT_FEASIBLE
+                and bool(row.get("feasible", True))
                 else math.nan,
             )
         rows.append(row)
@@ -422,4 +452,41 @@ def run(
         if c not in df.columns:
             df[c] = None
     rest = [c for c in df.columns if c not in cols]
-    return df[cols + rest]
+    out = df[cols + rest]
+    out.attrs["provenance"] = _provenance(family, files, time_limit, seed, kw)
+    return out
+
+
+#: statuses of a row without a feasible plan: no gap is computed for them
+_NOT_FEASIBLE = ("no_solution", "infeasible")
+
+
+def _provenance(
+    family: str,
+    files: list[Path],
+    time_limit: float,
+    seed: int,
+    kw: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The run's provenance record (``df.attrs["provenance"]``)."""
+    import json
+
+    from terrakit.data.alignment import make_provenance
+
+    def jsonable(value: Any) -> Any:
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return repr(value)
+        return value
+
+    return make_provenance(
+        f"benchmarks.run/{family}",
+        seed=seed,
+        config={
+            "family": family,
+            "time_limit": time_limit,
+            "files": [str(f) for f in files],
+            "options": {k: jsonable(v) for k, v in kw.items()},
+        },
+    )

@@ -531,6 +531,7 @@ def solve_districting(
     root_set_share: float = 0.45,
     tree_share: float = 0.35,
     recom_share: float = 0.5,
+    warn: bool = True,
     **heuristic_kw: Any,
 ) -> CutEdgeOutcome:
     """Cut-edge districting: good partitions first, then a proof.
@@ -598,6 +599,9 @@ def solve_districting(
     recom_share
         On graphs above ``exact_nodes``: share of the time after the tree
         splits given to the recombination; the heuristic gets the rest.
+    warn
+        Issue the :class:`~terrakit.exceptions.TimeLimitWarning` below
+        (``False``: the caller says it, as :func:`solve_as_result`'s does).
     **heuristic_kw
         Passed to :func:`~terrakit.design.heuristic.solve_heuristic`
         (e.g. ``max_iter``).
@@ -613,15 +617,35 @@ def solve_districting(
 
     Raises
     ------
+    SpecificationError
+        ``time_limit`` is not a positive finite number of seconds, or
+        ``seed`` not an int in ``[0, 2**32 - 1]``.
     ValueError
         ``bound`` is not ``"cg"`` or ``"mip"``, or the problem is not a plain
         cut-edge districting problem.
+
+    Warns
+    -----
+    TimeLimitWarning
+        With ``warn``: the status is ``"time_limit"`` (a partition, the exact
+        bound cut by the clock) or ``"no_solution"`` (no partition found in
+        the time; no proof that none exists); the message says which.
+
+    Notes
+    -----
+    On a graph of at most ``exact_nodes`` units where neither the tree
+    splits nor the heuristic found a partition, the rooted exact model gets
+    all the time left (no second tree search, no reserve): it finds a
+    partition or proves that none exists.
     """
     import warnings
 
+    from terrakit._runargs import check_seed, check_time_limit
     from terrakit.design._cutedges_cg import column_generation_bound
     from terrakit.design.heuristic import solve_heuristic
 
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     if bound not in ("cg", "mip"):
         raise ValueError(f"bound must be 'cg' or 'mip', got {bound!r}")
     if not applies(problem):
@@ -693,7 +717,11 @@ def solve_districting(
                 labels = lab
                 plans.insert(0, lab)
     status = "feasible" if labels is not None else "no_solution"
-    if labels is None:
+    # a small graph without a plan: the rooted exact model gets all the time
+    # left (it finds a partition or proves there is none), not what the
+    # reserve below leaves of it (ME counties at 3 s: none, nothing found)
+    no_plan_exact = use_exact and labels is None
+    if labels is None and not no_plan_exact:
         # a second, longer tree search before giving up on feasibility
         left = time_limit - (time.perf_counter() - t0)
         again = tree_partitions(
@@ -771,8 +799,10 @@ def solve_districting(
             use_mip = _cut(problem, labels) > lower + 1e-9
     if use_mip:
         # HiGHS can run a few seconds past its limit on a loaded machine
-        left = 0.9 * (time_limit - (time.perf_counter() - t0)) - 1.0
-        if left > 1:
+        left = 0.9 * (time_limit - (time.perf_counter() - t0))
+        if not no_plan_exact:
+            left -= 1.0
+        if left > (0.0 if no_plan_exact else 1.0):
             out = solve_cut_edges(
                 problem,
                 time_limit=left,
@@ -793,13 +823,49 @@ def solve_districting(
             if labels is not None:
                 status = "time_limit"
     info["method"] = method
+    seconds = time.perf_counter() - t0
     if labels is None:
+        if warn:
+            _warn_status(status, time_limit, seconds, lower, None)
         return CutEdgeOutcome(None, math.inf, lower, status, info)
     labels = np.unique(labels, return_inverse=True)[1].astype(np.int64)
     objective = _cut(problem, labels)
     if objective <= lower + 1e-9:
         status = "optimal"
+    if warn:
+        _warn_status(status, time_limit, seconds, lower, objective)
     return CutEdgeOutcome(labels, objective, min(lower, objective), status, info)
+
+
+def _warn_status(
+    status: str,
+    time_limit: float,
+    seconds: float,
+    lower: float,
+    objective: float | None,
+) -> None:
+    """The :class:`~terrakit.exceptions.TimeLimitWarning` of a
+    :func:`solve_districting` run that ended ``"time_limit"`` or
+    ``"no_solution"``."""
+    import warnings
+
+    from terrakit.exceptions import TimeLimitWarning
+
+    if status == "no_solution":
+        text = (
+            f"status 'no_solution': no partition meeting every band was found in "
+            f"{seconds:.3g} s of the {time_limit:g} s time limit (this is not a "
+            "proof that none exists). Fix: raise time_limit"
+        )
+    elif status == "time_limit":
+        text = (
+            f"status 'time_limit': the exact bound stopped at the {time_limit:g} s "
+            f"time limit; the best partition's cut is {objective:g}, the proven lower "
+            f"bound {lower:g}. Fix: raise time_limit for a proof"
+        )
+    else:
+        return
+    warnings.warn(text, TimeLimitWarning, stacklevel=3)
 
 
 def _columns(problem: DesignProblem, root_of: np.ndarray) -> np.ndarray:
@@ -972,6 +1038,7 @@ def solve_as_result(
         exact_nodes=problem.n_units,
         start_labels=labels0,
         mip_gap=mip_gap,
+        warn=False,  # solve_mip warns for a time_limit run; None falls back
     )
     if out.status == "infeasible":
         raise InfeasibleError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,54 @@ def test_solve_file_passes_n_districts_and_delta_to_the_reader(
         tk.benchmarks.run(
             "dtdp", [FOLDER / "planar500_G0.graphml"], time_limit=1, delta=1.5
         )
+
+
+def _write_path_graphml(path: Path, workloads: list[int]) -> Path:
+    """A path graph 0-1-2-... whose three activities all equal ``workloads``."""
+    keys = "".join(
+        f'<key id="{a}" for="node" attr.name="{a}" attr.type="int"/>'
+        for a in dtdp.ACTIVITIES
+    )
+    nodes = "".join(
+        f'<node id="{i}">'
+        + "".join(f'<data key="{a}">{w}</data>' for a in dtdp.ACTIVITIES)
+        + "</node>"
+        for i, w in enumerate(workloads)
+    )
+    edges = "".join(
+        f'<edge source="{i}" target="{i + 1}"/>' for i in range(len(workloads) - 1)
+    )
+    path.write_text(
+        '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/'
+        f'xmlns">{keys}<graph edgedefault="undirected">{nodes}{edges}</graph>'
+        "</graphml>"
+    )
+    return path
+
+
+def test_a_run_without_a_feasible_plan_is_no_solution(tmp_path: Path) -> None:
+    """Regression (QA round 9): a heuristic run that found no feasible plan
+    was labelled "infeasible" (which needs a proof).  Path 1-3-1-1, two
+    districts of exactly 3: only {0, 2, 3} | {1} balances, and it is not
+    connected."""
+    f = _write_path_graphml(tmp_path / "path4.graphml", [1, 3, 1, 1])
+    row = dtdp.solve_file(f, time_limit=1, seed=0, n_districts=2)
+    assert row["feasible"] is False
+    assert row["status"] == "no_solution"
+    assert "outside ±5% of 3.0" in row["problems"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"time_limit": -1}, "time_limit must be a positive number of seconds, got -1"),
+        ({"seed": None}, "seed must be a non-negative integer, got None"),
+    ],
+)
+def test_solve_file_checks_time_limit_and_seed_first(
+    tmp_path: Path, kw: dict, message: str
+) -> None:
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match="^" + re.escape(message)):
+        dtdp.solve_file(tmp_path / "never_read.graphml", **kw)

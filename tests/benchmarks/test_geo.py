@@ -137,3 +137,64 @@ def test_a_csv_without_the_zcta_columns_is_named(tmp_path: Path) -> None:
         bg.check_file(f)
     with pytest.raises(ValueError, match=msg):
         bg.solve_file(f, time_limit=1)
+
+
+def test_a_geojson_without_the_county_fips_is_named_before_any_solve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (QA round 9): austin_tx_zipcodes.geojson passed check_file
+    and the run died in us_counties with a bare KeyError 'STATE'."""
+    import json
+
+    import terrakit as tk
+
+    monkeypatch.setattr(bg, "solve_file", lambda *a, **k: pytest.fail("solved"))
+    f = tmp_path / "us_zipcodes.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {"zipcode": "78754", "name": "AUSTIN"},
+        "geometry": {"type": "Point", "coordinates": [-97.6, 30.4]},
+    }
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    (tmp_path / bg.COUNTY_POPULATION_FILE).write_text("GEOID\tPOP10\n")
+    msg = (
+        f"{f}: not a valid geo instance: the county polygons need the county "
+        "FIPS, as a feature 'id' or the properties 'STATE' and 'COUNTY'; its "
+        "first feature has ['zipcode', 'name', 'geometry']; pass "
+        "us_counties_fips.geojson or zcta_2010_pop_area_centroid.csv"
+    )
+    with pytest.raises(ValueError) as err:
+        tk.benchmarks.run("geo", [f], time_limit=1)
+    assert str(err.value) == msg
+    # the real county file passes
+    bg.check_file(FOLDER / bg.COUNTY_FILE)
+
+
+def test_a_plan_outside_the_band_is_no_solution(
+    counties: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's "infeasible" is its closest plan, not a proof (a proof
+    raises): the row says "no_solution", as run() documents."""
+    from types import SimpleNamespace
+
+    import terrakit.design
+
+    def fake(units, **kw):
+        assign = pd.Series(0, index=units.index)
+        return SimpleNamespace(
+            alignment=SimpleNamespace(assignment=assign),
+            objective=1.0,
+            lower_bound=0.0,
+            gap=1.0,
+            status="infeasible",
+            max_deviation=0.5,
+            seconds=0.1,
+            method="heuristic",
+            info={},
+        )
+
+    monkeypatch.setattr(terrakit.design, "align", fake)
+    row = bg.solve_file(
+        FOLDER / bg.COUNTY_FILE, time_limit=5, contiguity=False, split="none"
+    )
+    assert (row["status"], row["feasible"]) == ("no_solution", False)

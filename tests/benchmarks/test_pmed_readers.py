@@ -128,3 +128,55 @@ def test_pmedcap_reference_falls_back_to_the_generic_columns(tmp_path):
     serves pmedcap too, instead of a KeyError after the solve."""
     (tmp_path / "reference.csv").write_text("instance,optimal_value\npmedcap01,713\n")
     assert pmedcap.reference_values(tmp_path) == {"pmedcap01": 713.0}
+
+
+def test_pmedcap_plan_over_capacity_is_no_solution_and_unproven_passes(
+    tmp_path, monkeypatch
+):
+    """Regression (QA round 9): a plan that breaks a capacity was labelled
+    "infeasible" (the engine raises InfeasibleError when it proves that), and
+    the engine's info["unproven"] was dropped."""
+    import importlib
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    align = importlib.import_module("terrakit.design.align")  # the module
+
+    f = tmp_path / "pmedcap99.txt"
+    f.write_text("1 0\n3 1 5\n1 0 0 3\n2 1 0 3\n3 5 0 3\n")
+    res = SimpleNamespace(
+        columns=np.zeros(3, dtype=int),
+        lower_bound=1.0,
+        status="infeasible",
+        method="heuristic",
+        info={"unproven": "the local search stopped"},
+    )
+    monkeypatch.setattr(align, "solve", lambda problem, **kw: res)
+    row = pmedcap.solve_file(f, time_limit=1)
+    assert row["status"] == "no_solution"
+    assert row["problems"] == "capacity exceeded: load 9 > 5"
+    assert row["unproven"] == "the local search stopped"
+
+
+def test_pmed_row_passes_the_engines_unproven_reason(tmp_path, monkeypatch):
+    """A pmed run stopped without a proof said only 'feasible' (QA round 10):
+    the engine's info["unproven"] was dropped by pmed.solve_file."""
+    import importlib
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    align = importlib.import_module("terrakit.design.align")  # the module
+    res = SimpleNamespace(
+        columns=np.zeros(200, dtype=int),
+        lower_bound=1.0,
+        status="feasible",
+        method="pmedian",
+        info={"unproven": "ended after 2.0 of 2 s without a proof"},
+    )
+    monkeypatch.setattr(align, "solve", lambda problem, **kw: res)
+    row = pmed.solve_file(SHARED / "pmed" / "pmed1.txt", time_limit=2)
+    assert row["unproven"] == "ended after 2.0 of 2 s without a proof"
+    res.info = {}
+    assert "unproven" not in pmed.solve_file(SHARED / "pmed" / "pmed1.txt")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from terrakit.benchmarks import run
@@ -112,3 +114,104 @@ def test_generic_reference_prefers_the_family_column(tmp_path):
     # another family's references (no value column known): none, no error
     f.write_text("instance,n_customers\na,100\n")
     assert generic_reference(tmp_path) == {}
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"time_limit": float("nan")},
+            "time_limit must be a positive number of seconds, got nan",
+        ),
+        ({"time_limit": -1}, "time_limit must be a positive number of seconds, got -1"),
+        (
+            {"seed": 1.5},
+            "seed must be a non-negative integer, got 1.5; seeds run "
+            "from 0 to 4294967295",
+        ),
+        ({"seed": None}, "seed must be a non-negative integer, got None"),
+    ],
+)
+@pytest.mark.parametrize("family", ["districting", "dtdp", "pmed"])
+def test_time_limit_and_seed_are_checked_before_any_solve(
+    tmp_path, monkeypatch, family, kw, message
+):
+    """Regression (QA round 9): NaN ran until killed, -1 gave "no_solution" or
+    a bare AssertionError, seed=None ran dtdp unseeded."""
+    _no_solving(monkeypatch)
+    kw = {"time_limit": 1, "seed": 0, **kw}
+    with pytest.raises(SpecificationError, match="^" + re.escape(message)):
+        run(family, [tmp_path / "never_read.txt"], **kw)
+
+
+def _fake_pmed_rows(monkeypatch, rows):
+    """pmed's solve returns the given rows in turn (the reader still runs)."""
+    from terrakit.benchmarks import pmed
+
+    it = iter(rows)
+    monkeypatch.setattr(pmed, "solve_file", lambda path, **kw: dict(next(it)))
+
+
+def test_rows_carry_seed_time_limit_and_the_run_provenance(tmp_path, monkeypatch):
+    import terrakit as tk
+
+    for i in (1, 2):
+        (tmp_path / f"pmed{i}.txt").write_text("3 2 1\n1 2 5\n2 3 1\n")
+    (tmp_path / "reference.csv").write_text("instance,optimal_value\np1,10\np2,10\n")
+    base = {"lower_bound": 1.0, "solution": {}}
+    _fake_pmed_rows(
+        monkeypatch,
+        [
+            {
+                **base,
+                "instance": "p1",
+                "value": 11.0,
+                "status": "feasible",
+                "unproven": "the reduced MIP did not run",
+            },
+            {**base, "instance": "p2", "value": 12.0, "status": "time_limit"},
+        ],
+    )
+    df = run("pmed", tmp_path, time_limit="2.5", seed=7, note=True)
+    assert df["seed"].tolist() == [7, 7]
+    assert df["time_limit"].tolist() == [2.5, 2.5]
+    assert df["gap_pct"].tolist() == pytest.approx([10.0, 20.0])
+    assert df["unproven"].iloc[0] == "the reduced MIP did not run"
+    prov = df.attrs["provenance"]
+    assert prov["method"] == "benchmarks.run/pmed"
+    assert prov["seed"] == 7
+    assert prov["terrakit_version"] == tk.__version__
+    assert prov["config"] == {
+        "family": "pmed",
+        "time_limit": 2.5,
+        "files": [str(tmp_path / "pmed1.txt"), str(tmp_path / "pmed2.txt")],
+        "options": {"note": True},
+    }
+
+
+def test_rows_without_a_feasible_plan_get_no_gap(tmp_path, monkeypatch):
+    """Regression (QA round 9): a dtdp row without a feasible plan got
+    gap_pct 162.68 % against the best known feasible value."""
+    for i in (1, 2, 3):
+        (tmp_path / f"pmed{i}.txt").write_text("3 2 1\n1 2 5\n2 3 1\n")
+    (tmp_path / "reference.csv").write_text(
+        "instance,optimal_value\np1,10\np2,10\np3,10\n"
+    )
+    base = {"lower_bound": 1.0, "solution": {}}
+    _fake_pmed_rows(
+        monkeypatch,
+        [
+            {**base, "instance": "p1", "value": 26.268, "status": "no_solution"},
+            {**base, "instance": "p2", "value": 26.0, "status": "infeasible"},
+            {
+                **base,
+                "instance": "p3",
+                "value": 15.0,
+                "status": "feasible",
+                "feasible": False,
+            },
+        ],
+    )
+    df = run("pmed", tmp_path, time_limit=1)
+    assert df["reference"].tolist() == [10.0, 10.0, 10.0]
+    assert df["gap_pct"].isna().all()

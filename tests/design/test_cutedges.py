@@ -973,3 +973,55 @@ def test_large_graph_path_recombines_then_moves_units() -> None:
     assert out.labels is not None
     assert_valid(p, out.labels)
     assert out.objective == cut(adj, out.labels) <= out.info["recom_value"]
+
+
+def test_no_solution_warns_and_says_it_is_no_proof() -> None:
+    """Path 1-2-2-2-1 in two parts of exactly 4: no contiguous plan exists;
+    without an exact bound (exact_nodes=0) nothing proves it, so the status
+    is "no_solution" with a TimeLimitWarning that says so (there was none)."""
+    import re
+
+    from terrakit.design.cutedges import solve_districting
+    from terrakit.exceptions import TimeLimitWarning
+
+    p = districting_problem(
+        grid_adjacency(5, 1), np.array([1.0, 2.0, 2.0, 2.0, 1.0]), 2, 4.0, 4.0
+    )
+    with pytest.warns(TimeLimitWarning) as seen:
+        out = solve_districting(p, time_limit=1, seed=0, exact_nodes=0)
+    assert out.status == "no_solution" and out.labels is None
+    texts = [str(w.message) for w in seen if w.category is TimeLimitWarning]
+    assert len(texts) == 1
+    assert re.fullmatch(
+        r"status 'no_solution': no partition meeting every band was found in "
+        r"[0-9.]+ s of the 1 s time limit \(this is not a proof that none "
+        r"exists\)\. Fix: raise time_limit",
+        texts[0],
+    )
+    # the exact model, given the time on this small graph, proves it
+    out = solve_districting(p, time_limit=5, seed=0)
+    assert out.status == "infeasible"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"time_limit": float("nan")},
+            "time_limit must be a positive number of seconds, got nan",
+        ),
+        ({"time_limit": 0}, "time_limit must be a positive number of seconds, got 0"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"seed": None}, "seed must be a non-negative integer, got None"),
+    ],
+)
+def test_solve_districting_checks_time_limit_and_seed(
+    grid4x4_k4: DesignProblem, kw: dict, message: str
+) -> None:
+    import re
+
+    from terrakit.design.cutedges import solve_districting
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match="^" + re.escape(message)):
+        solve_districting(grid4x4_k4, **kw)
