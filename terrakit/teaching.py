@@ -133,8 +133,11 @@ def _size(v: float, expected: float) -> str:
     return next((name for top, name in _SIZE_CLASSES if r <= top), "far")
 
 
-def _how_far(v: float, expected: float) -> str:
-    """``"clearly too high"``: a direction and a coarse size, never a number.
+def _how_far(
+    v: float, expected: float, low: str = "too low", high: str = "too high"
+) -> str:
+    """``"clearly too high"``: a direction (``low``/``high``) and a coarse
+    size, never a number.
 
     The size is a class of the relative error (see :data:`_SIZE_CLASSES`):
     *a little* within 10 %, *clearly* 10–50 %, *far* beyond.  A hint with the
@@ -142,7 +145,7 @@ def _how_far(v: float, expected: float) -> str:
     it to the wrong answer passed the 1 % tolerance.  A class says which way to
     look and how far, but there is nothing to add.
     """
-    way = "too high" if v > expected else "too low"
+    way = high if v > expected else low
     size = _size(v, expected)
     return f"{size} {way}" if size else way
 
@@ -522,9 +525,7 @@ def check_reps_needed(
             "call (calls × (call + travel minutes))",
             exercise,
         )
-    way = "too few" if v < need.reps else "too many"
-    size = _size(v, need.reps)
-    way = f"{size} {way}" if size else way
+    way = _how_far(v, need.reps, low="too few", high="too many")
     return Feedback(
         False,
         f"not quite: {v:g} reps is {way} (hours = calls × "

@@ -720,12 +720,15 @@ def _primary_name(cfg: StudyConfig, study: Any) -> tuple[str, str | None]:
         return "rebalanced", "realign"
     if cfg.design.enabled and has_reps:
         return "designed", "design"
-    name = next(
-        n
-        for n in ("rebalanced", "designed", "current", *study.alignments)
-        if n in study.alignments
+    return _primary_of(study.alignments), None
+
+
+def _primary_of(alignments: Any) -> str:
+    """The primary among a study's alignment names: the first of
+    ``rebalanced``, ``designed``, ``current`` and the others it has."""
+    return next(
+        n for n in ("rebalanced", "designed", "current", *alignments) if n in alignments
     )
-    return name, None
 
 
 def _check_alignment_source(cfg: StudyConfig, study: Any = None) -> None:
@@ -1146,11 +1149,7 @@ def run_pipeline(
                 study = study.replace(units=units)
 
         # _check_alignment_source made sure there is one
-        primary = next(
-            study.alignments[n]
-            for n in ("rebalanced", "designed", "current", *study.alignments)
-            if n in study.alignments
-        )
+        primary = study.alignments[_primary_of(study.alignments)]
 
         # -- forecast
         f_cfg = cfg.forecast

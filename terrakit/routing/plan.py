@@ -11,7 +11,7 @@ import dataclasses
 import math
 import time
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -665,6 +665,25 @@ def plan_calls(
     if text:
         warnings.warn(f"{territory}: {text}", TimeLimitWarning, stacklevel=2)
     return plan
+
+
+def _warn_territories(
+    plans: Mapping[Hashable, CallPlan],
+    text_of: Callable[[CallPlan], str],
+    what: str,
+    tail: str = "",
+) -> None:
+    """One warning for the territories whose plan has a ``text_of`` text
+    (the first three quoted), from :func:`plan_all`."""
+    found = [(t, txt) for t, p in plans.items() if (txt := text_of(p))]
+    if found:
+        warnings.warn(
+            f"{len(found)} of {len(plans)} territories {what}: "
+            + "; ".join(f"{t}: {txt}" for t, txt in found[:3])
+            + f"{' ...' if len(found) > 3 else ''}{tail}",
+            TerrakitWarning,
+            stacklevel=3,
+        )
 
 
 def _window_drops_text(plan: CallPlan) -> str:
@@ -2626,29 +2645,15 @@ def plan_all(
             TerrakitWarning,
             stacklevel=2,
         )
-    clashes = [(t, _window_drops_text(p)) for t, p in plans.items()]
-    clashes = [(t, txt) for t, txt in clashes if txt]
-    if clashes:
-        warnings.warn(
-            f"{len(clashes)} of {len(plans)} territories dropped visits by "
-            "time-window conflicts: "
-            + "; ".join(f"{t}: {txt}" for t, txt in clashes[:3])
-            + f"{' ...' if len(clashes) > 3 else ''}",
-            TerrakitWarning,
-            stacklevel=2,
-        )
-    unforeseen = [(t, _unforeseen_drops_text(p)) for t, p in plans.items()]
-    unforeseen = [(t, txt) for t, txt in unforeseen if txt]
-    if unforeseen:
-        warnings.warn(
-            f"{len(unforeseen)} of {len(plans)} territories dropped visits that "
-            "the workload check did not foresee: "
-            + "; ".join(f"{t}: {txt}" for t, txt in unforeseen[:3])
-            + f"{' ...' if len(unforeseen) > 3 else ''} (see to_frame()['dropped'] "
-            "and each plan's dropped)",
-            TerrakitWarning,
-            stacklevel=2,
-        )
+    _warn_territories(
+        plans, _window_drops_text, "dropped visits by time-window conflicts"
+    )
+    _warn_territories(
+        plans,
+        _unforeseen_drops_text,
+        "dropped visits that the workload check did not foresee",
+        tail=" (see to_frame()['dropped'] and each plan's dropped)",
+    )
     limited = [t for t, p in plans.items() if p.provenance["days_at_time_limit"]]
     if limited:
         listed = "; ".join(

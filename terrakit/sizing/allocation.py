@@ -383,9 +383,10 @@ def _milp_solve(
     plan's value.  ``deadline`` (a :func:`time.perf_counter` time, default
     now + ``time_limit``) bounds the whole call, the model's build
     included: HiGHS gets only the time left, and runs in a child process,
-    killed ``_kill_grace`` seconds past it, when the model has more than
-    :data:`_MILP_MAX_CHOICES` choices (HiGHS's setup of such a model — its
-    clique table, its feasibility jump — ignores its own time limit: 20 to
+    killed a grace past it (the CBC runner's, 1 s + 10 % of the time left),
+    when the model has more than :data:`_MILP_MAX_CHOICES` choices
+    (HiGHS's setup of such a model — its clique table, its feasibility
+    jump — ignores its own time limit: 20 to
     40 s on 90,000 choices with a limit of 1 s).  With no time left, or
     no plan from HiGHS in time, the greedy plan is returned with status
     ``"time_limit"`` — or ``"optimal"`` whenever a plan meets the bound.
@@ -486,15 +487,8 @@ def _child_script() -> str:
     return str(_highs_child.__file__)
 
 
-def _kill_grace(left: float) -> float:
-    """Seconds past the time left before the HiGHS child is killed."""
-    from terrakit.design._model import _cbc_grace
-
-    return _cbc_grace(left)
-
-
 def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] | None:
-    """HiGHS in a child process killed ``_kill_grace`` seconds past the
+    """HiGHS in a child process killed ``_cbc_grace`` seconds past the
     deadline (and when Python stops while it runs); ``None`` when it gave no
     answer in time."""
     import os
@@ -502,7 +496,7 @@ def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] 
     import sys
     import tempfile
 
-    from terrakit.design._model import _die_with_parent
+    from terrakit.design._model import _cbc_grace, _die_with_parent
 
     with tempfile.TemporaryDirectory(prefix="terrakit-callplan-") as tmp:
         src, dst = os.path.join(tmp, "model.npz"), os.path.join(tmp, "out.npz")
@@ -520,7 +514,7 @@ def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] 
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         try:
-            _, err = proc.communicate(timeout=left + _kill_grace(left))
+            _, err = proc.communicate(timeout=left + _cbc_grace(left))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
