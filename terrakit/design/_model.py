@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from terrakit._child import die_with_parent, kill_grace
 from terrakit.exceptions import TerrakitWarning
 
 __all__ = ["ArrayModel", "SolveOutcome", "solve_model"]
@@ -410,23 +410,6 @@ def _no_time(build: float, info: dict[str, Any] | None = None) -> SolveOutcome:
     )
 
 
-def _cbc_grace(left: float) -> float:
-    """Seconds CBC gets past its ``-sec`` limit (``left``) to stop and write
-    its solution before it is killed: a run that ignores ``-sec`` (its root
-    LP, its preprocessing) must not run on past the caller's time limit."""
-    return 1.0 + 0.1 * left
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the CBC child gets SIGKILL when Python dies (no orphan)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
 def _run_cbc(
     prob: Any,
     *,
@@ -441,7 +424,7 @@ def _run_cbc(
 
     PuLP's ``PULP_CBC_CMD`` waits on the CBC process without a timeout, and
     CBC honours ``-sec`` only once its branch and bound runs; here the
-    process is killed ``_cbc_grace`` seconds past the time left (and when
+    process is killed ``kill_grace`` seconds past the time left (and when
     Python stops while it runs).  Returns ``False`` when no solution could
     be read (killed, or the time was gone after writing the model).
     """
@@ -475,10 +458,10 @@ def _run_cbc(
                 stdout=log,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
             try:
-                code = proc.wait(timeout=left + _cbc_grace(left))
+                code = proc.wait(timeout=left + kill_grace(left))
             except subprocess.TimeoutExpired:
                 return False
             finally:

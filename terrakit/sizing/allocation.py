@@ -488,7 +488,7 @@ def _child_script() -> str:
 
 
 def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] | None:
-    """HiGHS in a child process killed ``_cbc_grace`` seconds past the
+    """HiGHS in a child process killed ``kill_grace`` seconds past the
     deadline (and when Python stops while it runs); ``None`` when it gave no
     answer in time."""
     import os
@@ -496,7 +496,7 @@ def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] 
     import sys
     import tempfile
 
-    from terrakit.design._model import _cbc_grace, _die_with_parent
+    from terrakit._child import die_with_parent, kill_grace
 
     with tempfile.TemporaryDirectory(prefix="terrakit-callplan-") as tmp:
         src, dst = os.path.join(tmp, "model.npz"), os.path.join(tmp, "out.npz")
@@ -511,10 +511,10 @@ def _run_highs_child(arrays: dict[str, Any], deadline: float) -> dict[str, Any] 
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         try:
-            _, err = proc.communicate(timeout=left + _cbc_grace(left))
+            _, err = proc.communicate(timeout=left + kill_grace(left))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
