@@ -924,7 +924,7 @@ def _report(raw: Mapping[str, Any], source: str) -> ReportConfig:
     suffixes = {
         "study_file": (".gpkg",),
         "html_file": (".html", ".htm"),
-        "excel_file": (".xlsx", ".xlsm"),
+        "excel_file": (".xlsx",),
     }
     for key, ok in suffixes.items():
         v = _str(raw, key, getattr(d, key), source, s)

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import datetime as _dt
 import difflib
+import errno
 import html
 import io
 import json
@@ -65,7 +66,15 @@ SECTIONS: dict[str, str] = {
 #: Measures a report shows by default (each where the study has it).
 DEFAULT_MEASURES: tuple[str, ...] = ("workload", "sales", "accounts")
 
-_PERCENT_HINTS = ("_share", "_dev", "_cv", "penetration", "growth", "gap")
+#: Columns of the report's tables that hold fractions (shown as percentages):
+#: balance (``max_rel_dev``, ``cv``), KPIs (``penetration``,
+#: ``penetration_model``, ``growth``), quotas (``growth``).
+_PERCENT_COLUMNS = frozenset(
+    {"max_rel_dev", "cv", "penetration", "penetration_model", "growth"}
+)
+#: Endings of the report's fraction columns: ``<measure>_max_dev`` and
+#: ``<measure>_cv`` of the comparison, ``*_moved_share`` and the quota shares.
+_PERCENT_SUFFIXES = ("_share", "_max_dev", "_cv")
 
 _CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --accent: #2f6f9f; }
@@ -182,11 +191,17 @@ def _missing(v: Any) -> bool:
 def _is_percent(name: Any) -> bool:
     """Whether a column holds fractions shown as percentages (HTML and Excel).
 
-    Shares, deviations, coefficients of variation, penetration, growth, gaps
-    and probabilities (``p_*``); the Gini coefficient stays a coefficient.
+    Decided by the names the report's own tables use, exactly (not by a word
+    anywhere in the name, which a column named from user data can contain):
+    those of :data:`_PERCENT_COLUMNS`, names ending in one of
+    :data:`_PERCENT_SUFFIXES` (shares, ``<measure>_max_dev``,
+    ``<measure>_cv``) and probabilities (``p_*``).  The Gini coefficient
+    stays a coefficient.  Columns named from user data that are not fractions
+    (a headcount curve's ``calls_<segment>``) are excluded by the caller (see
+    :meth:`StudyReport.to_excel`).
     """
-    n = str(name).lower()
-    return n == "cv" or n.startswith("p_") or any(h in n for h in _PERCENT_HINTS)
+    n = str(name)
+    return n in _PERCENT_COLUMNS or n.startswith("p_") or n.endswith(_PERCENT_SUFFIXES)
 
 
 def _decimals(values: np.ndarray) -> int:
@@ -256,17 +271,21 @@ def _fmt_column(name: str, s: pd.Series) -> pd.Series:
     return v.map(partial(_fmt_number, decimals=_decimals(v.to_numpy())))
 
 
-def _excel_format(name: str, s: pd.Series) -> str | None:
+def _excel_format(
+    name: str, s: pd.Series, *, percent: bool | None = None
+) -> str | None:
     """The Excel number format of a column (``None``: not a number column).
 
     The same rules as the HTML tables: percentages ``0.0%``, whole numbers
     ``#,##0``, other numbers with the decimals of :func:`_decimals`.
+    ``percent`` overrides :func:`_is_percent` (``False`` for a column named
+    from user data).
     """
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return None
     if pd.api.types.is_integer_dtype(s):
         return "#,##0"
-    if _is_percent(name):
+    if _is_percent(name) if percent is None else percent:
         return "0.0%"
     d = _decimals(s.astype(float).to_numpy())
     return "#,##0" if d == 0 else "#,##0." + "0" * d
@@ -376,7 +395,16 @@ def _p(text: str, cls: str | None = None) -> str:
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31]
+    """A sheet name Excel accepts, unique (ignoring case) among ``taken``.
+
+    ``[]:*?/\\`` become ``_``, control characters are dropped, the name is cut
+    to 31 characters and loses a leading or trailing apostrophe (Excel
+    refuses those); a name taken already gets `` (2)``, `` (3)``, ...
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)
+    clean = ILLEGAL_CHARACTERS_RE.sub("", clean)[:31].strip("'") or "Sheet"
     base, k = clean, 2
     while clean.lower() in taken:
         suffix = f" ({k})"
@@ -745,18 +773,41 @@ class StudyReport:
 
     def summary(self) -> str:
         """Rounded, stable text: what the report holds (no timings, no dates)."""
-        s = self.study
+        f = dict(self._summary_items())
         lines = [
-            f"StudyReport: {self.page_title}",
-            f"  {len(s.units)} units, "
-            f"{0 if s.accounts is None else len(s.accounts)} accounts, "
-            f"{0 if s.reps is None else len(s.reps)} reps",
+            f"StudyReport: {f['title']}",
+            f"  {f['units']} units, {f['accounts']} accounts, {f['reps']} reps",
             "  alignments: "
             + ", ".join(f"{a.name} ({a.n_territories})" for a in self.aligned),
-            f"  primary: {self.primary.name}; baseline: {self.baseline.name}",
-            "  sections: " + ", ".join(self.section_ids()),
+            f"  primary: {f['primary alignment']}; baseline: {f['baseline alignment']}",
+            f"  sections: {f['sections']}",
         ]
         return "\n".join(lines)
+
+    def _summary_items(self) -> list[tuple[str, Any]]:
+        """What :meth:`summary` states, as ``(item, value)`` pairs.
+
+        ``title``, ``units``, ``accounts``, ``reps`` (counts, 0 where the
+        study has no such table), ``alignments`` (names with their number of
+        territories), ``primary alignment``, ``baseline alignment`` and
+        ``sections``; the Summary sheet of :meth:`to_excel`.
+        """
+        s = self.study
+        return [
+            ("title", self.page_title),
+            ("units", len(s.units)),
+            ("accounts", 0 if s.accounts is None else len(s.accounts)),
+            ("reps", 0 if s.reps is None else len(s.reps)),
+            (
+                "alignments",
+                ", ".join(
+                    f"{a.name} ({a.n_territories} territories)" for a in self.aligned
+                ),
+            ),
+            ("primary alignment", self.primary.name),
+            ("baseline alignment", self.baseline.name),
+            ("sections", ", ".join(self.section_ids())),
+        ]
 
     # -- tables (shared by HTML and Excel) ---------------------------------------------
     def balance_table(self) -> pd.DataFrame:
@@ -840,9 +891,8 @@ class StudyReport:
         s = self.study
         out: dict[str, pd.DataFrame] = {}
         out["Summary"] = pd.DataFrame(
-            {"item": ["title", *self.summary().splitlines()[1:]], "value": ""}
+            self._summary_items(), columns=["item", "value"], dtype=object
         )
-        out["Summary"].loc[0, "value"] = self.page_title
         if s.accounts is not None and "unit_id" in s.accounts.columns:
             prev = self.baseline if self.primary is not self.baseline else None
             out["Account assignments"] = account_assignments(
@@ -870,10 +920,8 @@ class StudyReport:
             out["Potential"] = self.potential.to_frame().reset_index()
         if self.forecast is not None:
             out["Forecast totals"] = self.forecast.total().reset_index()
-            fr = self.forecast.to_frame()
-            if "period" in fr.columns:
-                fr["period"] = fr["period"].astype(str)
-            out["Forecast monthly"] = fr
+            # months stay periods: the workbook writes them as dates (yyyy-mm)
+            out["Forecast monthly"] = self.forecast.to_frame()
         if self.quotas is not None:
             out["Quotas"] = self.quotas.to_frame().reset_index()
         if self.call_plan is not None:
@@ -1371,32 +1419,55 @@ class StudyReport:
 
         The ``Account assignments`` sheet (one row per account: ``account_id``,
         ``unit_id``, ``territory_id``, ``rep_id``, ``rep_name``, the current
-        owner and whether it changes) is ready to load into a CRM.  The
-        workbook is written to a temporary file and moved into place when
-        complete, so a failure never leaves a half-written workbook.
+        owner and whether it changes) is ready to load into a CRM.  Months
+        (the forecast's ``period``) are Excel dates, the first of the month,
+        shown ``yyyy-mm``.  The workbook is written to a temporary file and
+        moved into place when complete, so a failure never leaves a
+        half-written workbook.
 
         Raises
         ------
         ValueError
-            When ``path`` does not end in ``.xlsx`` (or ``.xlsm``).
+            When ``path`` does not end in ``.xlsx`` (a ``.xlsm`` workbook
+            must hold macros, and the report has none).
+        PermissionError
+            When the folder of ``path`` is not writable.
+
+        Warns
+        -----
+        TerrakitWarning
+            When a text holds characters a workbook cannot store (control
+            characters such as a vertical tab pasted from a CRM export):
+            they are removed, and the warning names the sheet, the column
+            and the first rows.
         """
-        p = _output_path(path, (".xlsx", ".xlsm"), "report.xlsx", "an Excel workbook")
+        p = Path(path)
+        if p.suffix.lower() == ".xlsm":
+            raise ValueError(
+                f"the report workbook has no macros, and Excel refuses to open a "
+                f"macro-free workbook named .xlsm; got {p.name!r}: use a .xlsx "
+                f"path (e.g. {str(p.with_suffix('.xlsx'))!r})"
+            )
+        p = _output_path(path, (".xlsx",), "report.xlsx", "an Excel workbook")
         tables = self.tables()
+        plain = self._user_named_columns()
         taken: set[str] = set()
         with _replacing(p) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             for name, df in tables.items():
                 sheet = _sheet_name(name, taken)
-                out = df.copy()
-                for c in out.columns:
-                    if isinstance(out[c].dtype, pd.PeriodDtype):
-                        out[c] = out[c].astype(str)
+                out, dates = _excel_frame(df, sheet)
                 out.to_excel(xw, sheet_name=sheet, index=False)
                 ws = xw.sheets[sheet]
                 ws.freeze_panes = "A2"
-                for k, col in enumerate(out.columns, start=1):
+                for k, orig in enumerate(df.columns, start=1):
+                    col = out.columns[k - 1]
                     width = min(40, max(10, len(str(col)) + 2))
                     ws.column_dimensions[ws.cell(1, k).column_letter].width = width
-                    fmt = _excel_format(str(col), out[col])
+                    fmt = dates.get(k - 1) or _excel_format(
+                        str(orig),
+                        out.iloc[:, k - 1],
+                        percent=False if orig in plain.get(name, ()) else None,
+                    )
                     cells = ws.iter_rows(
                         min_row=2 if fmt else 1,
                         max_row=len(out) + 1 if fmt else ws.max_row,
@@ -1404,11 +1475,97 @@ class StudyReport:
                         max_col=k,
                     )
                     for (cell,) in cells:
-                        if fmt and cell.data_type == "n":
+                        if fmt and cell.data_type in ("n", "d"):
                             cell.number_format = fmt
                         excel_text(cell)
                     excel_text(ws.cell(1, k))
         return p
+
+    def _user_named_columns(self) -> dict[str, frozenset[Any]]:
+        """Number columns named from user data that are not fractions, by table.
+
+        The headcount curve's ``calls_<segment>`` (calls a year per segment):
+        a segment named e.g. ``Growth`` or ``cv`` must not make them
+        percentages (see :func:`_is_percent`).
+        """
+        out: dict[str, frozenset[Any]] = {}
+        if self.headcount is not None:
+            out["Headcount curve"] = frozenset(
+                f"calls_{s}" for s in self.headcount.segments
+            )
+        return out
+
+
+#: Excel number formats of dates by period frequency (default ``yyyy-mm-dd``).
+_PERIOD_FORMATS = {"M": "yyyy-mm", "Y": "yyyy", "A": "yyyy"}
+
+#: How many rows a warning about removed characters names.
+_SHOWN_ROWS = 5
+
+
+def _excel_frame(df: pd.DataFrame, sheet: str) -> tuple[pd.DataFrame, dict[int, str]]:
+    """``df`` as written to a sheet, and the date formats of its period columns.
+
+    Period columns become timestamps (the start of each period) with the
+    format of :data:`_PERIOD_FORMATS` (by position of the column).  Text
+    that a workbook cannot store (control characters, see
+    ``openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE``) is removed from cells and
+    column names, with a :class:`~terrakit.exceptions.TerrakitWarning`
+    naming the sheet, the column and the first rows (Excel row numbers and
+    the ids of the sheet's first ``*_id`` column, or of its first column).
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as bad
+
+    out = df.copy()
+    dates: dict[int, str] = {}
+    names = list(out.columns)
+    cols = [str(c) for c in df.columns]
+    key = next((k for k, c in enumerate(cols) if c == "id" or c.endswith("_id")), 0)
+    fix = (
+        "; clean the input table (e.g. a vertical tab pasted from a CRM export) "
+        "to keep the text as it is"
+    )
+    for k, c in enumerate(df.columns):
+        col = out.iloc[:, k]
+        if isinstance(col.dtype, pd.PeriodDtype):
+            code = col.dtype.freq.freqstr.lstrip("0123456789")[:1]
+            dates[k] = _PERIOD_FORMATS.get(code, "yyyy-mm-dd")
+            out.isetitem(k, col.dt.to_timestamp(how="start"))
+            continue
+        if isinstance(c, str) and bad.search(c):
+            names[k] = bad.sub("", c)
+            warnings.warn(
+                f"Excel workbook, sheet {sheet!r}: the column name {c!r} holds "
+                "control characters a workbook cannot store; it is written as "
+                f"{names[k]!r}" + fix,
+                TerrakitWarning,
+                stacklevel=3,
+            )
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        vals = col.astype(object)
+        hit = vals.map(lambda v: isinstance(v, str) and bad.search(v) is not None)
+        if not hit.any():
+            continue
+        out.isetitem(k, vals.map(lambda v: bad.sub("", v) if isinstance(v, str) else v))
+        pos = np.flatnonzero(hit.to_numpy(dtype=bool))
+        shown = pos[:_SHOWN_ROWS]
+        rows = ", ".join(str(i + 2) for i in shown)
+        if k != key:
+            ids = ", ".join(repr(df.iloc[i, key]) for i in shown)
+            rows += f": {cols[key]} {ids}"
+        more = f", and {len(pos) - len(shown)} more" if len(pos) > len(shown) else ""
+        chars = sorted({ch for v in vals[hit] for ch in bad.findall(v)})
+        warnings.warn(
+            f"Excel workbook, sheet {sheet!r}, column {c!r}: removed control "
+            f"characters a workbook cannot store ({', '.join(map(repr, chars))}) "
+            f"from {len(pos)} cell{'s' if len(pos) > 1 else ''} "
+            f"(row{'s' if len(pos) > 1 else ''} {rows}{more})" + fix,
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    out.columns = pd.Index(names)
+    return out, dates
 
 
 def _output_path(
@@ -1448,6 +1605,22 @@ def _new_temp_file(path: Path) -> Path:
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
+        except PermissionError as exc:
+            # the error names the hidden temporary file: name the user's path
+            raise PermissionError(
+                exc.errno,
+                f"cannot write {str(path)!r}: its folder {str(path.parent)!r} is "
+                "not writable; write to another folder (or get write access to "
+                "this one)",
+            ) from None
+        except OSError as exc:
+            if exc.errno != errno.EROFS:
+                raise
+            raise OSError(
+                exc.errno,
+                f"cannot write {str(path)!r}: its folder {str(path.parent)!r} is "
+                "on a read-only file system; write to another folder",
+            ) from None
         os.close(fd)
         return tmp
     raise FileExistsError(f"no free temporary file name in {str(path.parent)!r}")
@@ -1465,7 +1638,15 @@ def _replacing(path: Path) -> Iterator[Path]:
         yield tmp
         with contextlib.suppress(FileNotFoundError):
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except PermissionError as exc:
+            raise PermissionError(
+                exc.errno,
+                f"cannot replace {str(path)!r}: it is open in another program "
+                "(e.g. Excel) or may not be overwritten; close it, or write to "
+                "another file",
+            ) from None
     finally:
         if tmp.exists():
             tmp.unlink()

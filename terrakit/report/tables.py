@@ -36,6 +36,16 @@ def _rep_names(study: Any, territories: pd.Series) -> tuple[pd.Series, pd.Series
     return rep_id, rep_name
 
 
+def _differs(before: pd.Series, after: pd.Series) -> pd.Series:
+    """Where ``after`` differs from ``before``, missing on both sides being equal.
+
+    (``None != None`` and ``NaN != NaN`` would call an account without an
+    owner before and after a change.)
+    """
+    gone = before.isna().to_numpy() & after.isna().to_numpy()
+    return (before.astype(object) != after.astype(object)) & ~gone
+
+
 def compare_alignments(
     study: Any,
     alignments: Sequence[Alignment],
@@ -226,7 +236,8 @@ def account_assignments(
         accounts' ``rep_id`` column, where present), ``previous_territory_id``
         and ``changed`` (with ``previous``); ``changed`` is true where the new
         owner differs from the current owner (or, without owners, where the
-        territory changes).
+        territory changes); an account without an owner before and after
+        (a vacant territory that stays vacant) has not changed.
 
     Raises
     ------
@@ -257,13 +268,13 @@ def account_assignments(
     if "rep_id" in acc.columns:
         cur = acc["rep_id"].astype(object)
         out["current_rep_id"] = cur.to_numpy()
-        changed = cur.where(cur.notna(), None) != rep_id
+        changed = _differs(cur, rep_id)
     if previous is not None:
         prev = previous.assignment.reindex(acc["unit_id"].to_numpy())
         prev.index = acc.index
         out["previous_territory_id"] = prev.to_numpy()
         if changed is None:
-            changed = prev != terr
+            changed = _differs(prev, terr)
     if changed is not None:
         out["changed"] = changed.to_numpy(dtype=bool)
     return out.reset_index(drop=True)

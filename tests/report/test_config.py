@@ -184,7 +184,7 @@ def test_unknown_step_to_skip(tmp_path):
         ),
         (
             MINIMAL + "[report]\nexcel_file = 'report.csv'\n",
-            "[report] excel_file: must end in .xlsx or .xlsm, got 'report.csv'",
+            "[report] excel_file: must end in .xlsx, got 'report.csv'",
         ),
         (
             MINIMAL + "[report]\nhtml_file = 'report.pdf'\n",

@@ -167,3 +167,174 @@ def test_numbers_carry_excel_formats(workbook):
     assert fmt("Balance", "gini") == "#,##0.000"
     # text stays in General
     assert fmt("KPIs proposed", "rep_name") == "General"
+
+
+def _judged_headcount(segments):
+    """A headcount curve over judgement-calibrated segments (no MCMC)."""
+    from terrakit.sizing import ResponseModel, headcount_curve
+
+    judgement = {
+        "zero": 0.4,
+        "minus50": 0.8,
+        "current": 1.0,
+        "plus50": 1.1,
+        "saturation": 1.2,
+    }
+    ref = {
+        s: {
+            "accounts": 100 * (k + 1),
+            "calls_per_year": 12,
+            "annual_sales": 50_000,
+            "hours_per_call": 1.5,
+        }
+        for k, s in enumerate(segments)
+    }
+    rc = ResponseModel.from_judgement({s: judgement for s in segments}, reference=ref)
+    return headcount_curve(rc, reps=range(1, 6))
+
+
+def test_columns_named_from_user_data_are_not_percentages(small_study, tmp_path):
+    """Percent formatting was chosen by a word anywhere in the name: the
+    headcount curve's calls_Develop and calls_Growth (1.9 calls) showed as
+    190.0 %."""
+    from terrakit.report.study import _fmt_column, _is_percent
+
+    hc = _judged_headcount(["Maintain", "Develop", "Growth", "cv"])
+    path = to_excel(small_study, ["current"], out=tmp_path / "hc.xlsx", headcount=hc)
+    ws = openpyxl.load_workbook(path)["Headcount curve"]
+    header = [c.value for c in ws[1]]
+    formats = {
+        col: ws.cell(2, header.index(col) + 1).number_format
+        for col in ("calls_Maintain", "calls_Develop", "calls_Growth", "calls_cv")
+    }
+    assert formats == dict.fromkeys(formats, "#,##0.00")
+    # the HTML tables follow the same rule
+    assert _fmt_column("calls_Develop", pd.Series([1.9])).tolist() == ["1.90"]
+    # the report's own fraction columns, and only those, are percentages
+    for name in (
+        "max_rel_dev",
+        "cv",
+        "penetration",
+        "penetration_model",
+        "growth",
+        "workload_max_dev",
+        "sales_cv",
+        "accounts_moved_share",
+        "quota_share",
+        "p_attain",
+        "p_buy",
+    ):
+        assert _is_percent(name), name
+    for name in ("calls_Develop", "calls_Growth", "sales_gap", "revenue_growth_k"):
+        assert not _is_percent(name), name
+
+
+def test_accounts_without_an_owner_before_and_after_have_not_changed(small_study):
+    """A vacant territory that stays vacant flagged all its 376 accounts
+    'changed' (None != None): 387 flagged where 11 accounts moved."""
+    cur = small_study.alignments["current"]
+    vacant_units = cur.units_of("R10")
+    today = cur.replace({u: "VACANT" for u in vacant_units}).rename("today")
+    acc = small_study.accounts.copy()
+    acc.loc[acc["unit_id"].isin(vacant_units), "rep_id"] = float("nan")
+    study = small_study.replace(accounts=acc)
+    proposal = today.replace({today.units_of("R09")[0]: "R08"}).rename("proposal")
+    df = account_assignments(study, proposal, previous=today)
+    vacant = df["territory_id"] == "VACANT"
+    assert int(vacant.sum()) == 376 and int(df.loc[vacant, "changed"].sum()) == 0
+    moved = df["territory_id"] != df["previous_territory_id"]
+    assert int(moved.sum()) == 11
+    assert df["changed"].equals(moved)
+    # without owners the territory decides, missing on both sides is no change
+    no_owner = study.replace(accounts=acc.drop(columns="rep_id"))
+    df = account_assignments(no_owner, proposal, previous=today)
+    assert int(df["changed"].sum()) == 11
+
+
+def test_sheet_names_never_start_or_end_with_an_apostrophe(small_study, tmp_path):
+    """'KPIs ' + a name cut to 31 characters ended in an apostrophe, which
+    Excel refuses."""
+    from terrakit.report.study import _sheet_name
+
+    a = small_study.alignments["current"].rename("2024/Q3 [baseline]: today's map")
+    path = to_excel(small_study, [a], out=tmp_path / "q.xlsx")
+    names = openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert names[4] == "KPIs 2024_Q3 _baseline__ today"
+    taken: set[str] = set()
+    assert _sheet_name("'quoted'", taken) == "quoted"
+    assert _sheet_name("quoted", taken) == "quoted (2)"
+    assert _sheet_name("'''", taken) == "Sheet"
+    assert _sheet_name("a\x0bb", taken) == "ab"
+
+
+def test_control_characters_are_removed_with_a_warning(small_study, tmp_path):
+    """A vertical tab in a rep name (pasted from a CRM export) crashed the
+    workbook with openpyxl's IllegalCharacterError."""
+    reps = small_study.reps.copy()
+    reps.loc["R08", "name"] = "Walt\x0bPruitt"
+    study = small_study.replace(reps=reps)
+    with pytest.warns(tk.exceptions.TerrakitWarning) as record:
+        path = to_excel(study, ["current"], out=tmp_path / "c.xlsx")
+    texts = [str(w.message) for w in record]
+    assert (
+        "Excel workbook, sheet 'KPIs current', column 'rep_name': removed control "
+        "characters a workbook cannot store ('\\x0b') from 1 cell (row 2: "
+        "territory_id 'R08'); clean the input table (e.g. a vertical tab pasted "
+        "from a CRM export) to keep the text as it is"
+    ) in texts
+    acc = [t for t in texts if "'Account assignments', column 'rep_name'" in t]
+    assert len(acc) == 1 and "from 219 cells (rows 224, 225, 226, 227, 228: " in acc[0]
+    assert "account_id 'ACC00446', 'ACC00447'" in acc[0] and "and 214 more" in acc[0]
+    kpis = pd.read_excel(path, sheet_name="KPIs current", index_col="territory_id")
+    assert kpis.loc["R08", "rep_name"] == "WaltPruitt"
+
+
+def test_a_macro_enabled_name_is_refused(toy_grid_3x3, tmp_path):
+    """A .xlsm path got a plain workbook's content type: Excel refused to open it."""
+    with pytest.raises(ValueError) as err:
+        to_excel(toy_grid_3x3, out=tmp_path / "r.xlsm")
+    assert str(err.value) == (
+        "the report workbook has no macros, and Excel refuses to open a macro-free "
+        "workbook named .xlsm; got 'r.xlsm': use a .xlsx path (e.g. "
+        f"{str(tmp_path / 'r.xlsx')!r})"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_forecast_months_are_excel_dates(workbook, small_study, small_forecast):
+    """Months were written as the text '2026-01'."""
+    from terrakit.report import StudyReport
+    from terrakit.report.study import _fmt_column
+
+    ws = openpyxl.load_workbook(workbook)["Forecast monthly"]
+    assert ws["B1"].value == "period"
+    cell = ws["B2"]
+    assert cell.is_date and cell.number_format == "yyyy-mm"
+    assert cell.value == pd.Timestamp("2026-01-01").to_pydatetime()
+    back = pd.read_excel(workbook, sheet_name="Forecast monthly")
+    expect = small_forecast.to_frame()["period"].dt.to_timestamp()
+    assert back["period"].tolist() == expect.tolist()
+    # the table itself keeps the months, shown '2026-01' in HTML tables
+    table = StudyReport(small_study, ["current"], forecast=small_forecast).tables()
+    months = table["Forecast monthly"]["period"]
+    assert _fmt_column("period", months.head(2)).tolist() == ["2026-01", "2026-02"]
+
+
+def test_summary_sheet_has_items_and_values(workbook):
+    """The summary's text lines were pasted into 'item', 'value' left empty."""
+    ws = openpyxl.load_workbook(workbook)["Summary"]
+    assert list(ws.iter_rows(values_only=True)) == [
+        ("item", "value"),
+        ("title", "Territory study — south-georgia"),
+        ("units", 67),
+        ("accounts", 928),
+        ("reps", 3),
+        ("alignments", "current (3 territories), proposed (3 territories)"),
+        ("primary alignment", "proposed"),
+        ("baseline alignment", "current"),
+        (
+            "sections",
+            "summary, maps, balance, kpis, comparison, sizing, forecast, "
+            "methods, provenance",
+        ),
+    ]

@@ -587,3 +587,49 @@ def test_tables_scroll_in_a_container_and_text_columns_align_left(small_study):
     prov = section("provenance")
     assert f'<td class="text long">"{"x" * 50}"</td>' in prov
     assert '<th class="text">source</th>' in prov
+
+
+def test_an_unwritable_folder_is_named_not_the_temporary_file(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """A PermissionError named the hidden temporary file
+    ('/sys/.tmp-....xlsx'), not the path asked for."""
+    import errno
+
+    import terrakit.report.study as report_mod
+
+    real_open, real_replace = os.open, os.replace
+
+    def denied_temp_files(path, *args, **kwargs):
+        if os.path.basename(path).startswith(".tmp-"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    report = StudyReport(toy_grid_3x3)
+    monkeypatch.setattr(os, "open", denied_temp_files)
+    for name in ("r.xlsx", "r.html"):
+        with pytest.raises(PermissionError) as err:
+            report_mod._new_temp_file(tmp_path / name)
+        assert str(err.value) == (
+            f"[Errno 13] cannot write {str(tmp_path / name)!r}: its folder "
+            f"{str(tmp_path)!r} is not writable; write to another folder (or get "
+            "write access to this one)"
+        )
+    with pytest.raises(PermissionError, match=r"cannot write '.*r\.xlsx': its folder"):
+        report.to_excel(tmp_path / "r.xlsx")
+    monkeypatch.setattr(os, "open", real_open)
+
+    def locked(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied", str(src), None, dst)
+
+    monkeypatch.setattr(os, "replace", locked)
+    with pytest.raises(PermissionError) as err:
+        with report_mod._replacing(tmp_path / "r.html") as tmp:
+            tmp.write_text("page")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert str(err.value) == (
+        f"[Errno 13] cannot replace {str(tmp_path / 'r.html')!r}: it is open in "
+        "another program (e.g. Excel) or may not be overwritten; close it, or "
+        "write to another file"
+    )
+    assert list(tmp_path.iterdir()) == []
