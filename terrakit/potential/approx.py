@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 from scipy.special import expit
 
-from terrakit.exceptions import ConvergenceWarning
+from terrakit.exceptions import ConvergenceWarning, SpecificationError
 
 if TYPE_CHECKING:
     from terrakit.potential.model import PreparedData
@@ -430,6 +430,33 @@ def _newton(
 #: At most this many grid steps from the mode along an axis.
 _MAX_STEPS = 40
 
+#: The search for the mode starts at no smaller ``sigma`` than this fraction
+#: of the prior's scale (below it the conditional precision is rounding noise).
+_MIN_START = 1e-6
+
+
+def _no_mode_error(prob: UnitProblem, what: str) -> SpecificationError:
+    """The approximate fit cannot place its grid: why, with the counts."""
+    n_obs, n_coef = int(prob.obs.sum()), prob.design.shape[1]
+    if n_obs <= n_coef:
+        cause = (
+            f"with {n_obs} units with sales and {n_coef} coefficients (intercept "
+            f"+ {n_coef - 1} covariates) the regression fits the sales exactly, "
+            "so the data say nothing about the sales scale sigma"
+        )
+    else:
+        cause = (
+            f"the sales of the {n_obs} units with sales are (nearly) an exact "
+            f"function of the {n_coef - 1} covariates"
+        )
+    return SpecificationError(
+        f"the approximate fit (method='laplace') found no usable posterior mode "
+        f"of (sigma, rho): {what}. Likely cause: {cause}. Fix: fit with "
+        "sampler_config={'method': 'nutpie'}, use fewer covariates "
+        "(model_config['unit_covariates']) or add units with sales"
+    )
+
+
 #: Keep the factorisations of the grid points for the draws while their LU
 #: factors hold fewer non-zeros than this (about 12 bytes each).
 _KEEP_NNZ = 30_000_000
@@ -441,7 +468,9 @@ def _grid(
     """Mode of ``log π(u | y)``, then the INLA grid around it.
 
     Returns the grid points, their log densities, their conditionals (kept
-    within a memory budget, else ``None``) and a description.
+    within a memory budget, else ``None``) and a description.  Raises
+    :class:`~terrakit.exceptions.SpecificationError` when the log density is
+    not finite at the start or around the mode (no grid can be laid).
     """
     cache: dict[bytes, float] = {}
     kept: dict[bytes, _Conditional] = {}
@@ -463,19 +492,46 @@ def _grid(
                     nnz[0] += size
         return cache[key]
 
-    # start: residual scale of least squares on the buyers, rho = 1/2
-    obs = prob.obs
-    coef, *_ = np.linalg.lstsq(prob.design[obs], prob.y[obs], rcond=None)
-    s0 = float(np.std(prob.y[obs] - prob.design[obs] @ coef)) or 1.0
     d = prob.n_hyper
-    u0 = np.r_[np.log(s0), 0.0][:d]
-    if d == 2:  # a coarse scan of logit rho first: the log density is flat-ish
-        scan = [np.r_[u0[0], r] for r in (-6.0, -3.0, 0.0, 3.0)]
-        u0 = max(scan, key=logpost)
+
+    def start(sigma: float) -> np.ndarray:
+        u = np.r_[np.log(sigma), 0.0][:d]
+        if d == 2:  # a coarse scan of logit rho first: the log density is flat-ish
+            scan = [np.r_[u[0], r] for r in (-6.0, -3.0, 0.0, 3.0)]
+            u = max(scan, key=logpost)
+        return u
+
+    # start: residual scale of least squares on the buyers, rho = 1/2.  With
+    # no more buyers than coefficients the fit is exact (residuals of rounding
+    # noise, ~1e-16): start at the prior's scale instead
+    obs = prob.obs
+    n_obs, n_coef = int(obs.sum()), prob.design.shape[1]
+    coef, *_ = np.linalg.lstsq(prob.design[obs], prob.y[obs], rcond=None)
+    s0 = float(np.std(prob.y[obs] - prob.design[obs] @ coef))
+    if n_obs <= n_coef or not np.isfinite(s0):
+        s0 = prob.prior_sigma
+    s0 = max(s0, _MIN_START * prob.prior_sigma)
+    u0 = start(s0)
+    if not np.isfinite(logpost(u0)):
+        u0 = start(prob.prior_sigma)
+    if not np.isfinite(logpost(u0)):
+        raise _no_mode_error(prob, "the log posterior is not finite at the start")
     # finite-difference steps ~ 1/2 posterior SD: log sigma ~ 1/sqrt(2 n)
-    h0 = np.r_[0.5 / np.sqrt(2.0 * max(int(obs.sum()), 1)), 0.25][:d]
+    h0 = np.r_[0.5 / np.sqrt(2.0 * max(n_obs, 1)), 0.25][:d]
     mode, hess, converged = _newton(logpost, u0, h0)
+    # a local peak (e.g. in rounding noise at a tiny sigma) can hold Newton:
+    # where the prior's scale is better, search again from there; keep the
+    # higher of the two modes
+    alt = np.r_[np.log(prob.prior_sigma), mode[1:]]
+    if logpost(alt) > logpost(mode):
+        other = _newton(logpost, alt, h0)
+        if logpost(other[0]) > logpost(mode):
+            mode, hess, converged = other
     top = logpost(mode)
+    if not (np.isfinite(top) and np.all(np.isfinite(hess))):
+        raise _no_mode_error(
+            prob, "the curvature of the log posterior at its mode is not finite"
+        )
     lam, vec = np.linalg.eigh(hess)
     lam = np.where(np.isfinite(lam) & (lam > 0), lam, 1.0)
     axes = vec / np.sqrt(lam)[None, :]  # u = mode + axes @ t
@@ -501,6 +557,8 @@ def _grid(
                 k += 1
 
     walk([])
+    if not points:
+        raise _no_mode_error(prob, "no grid point around the mode has a finite density")
     info = {
         "mode": mode,
         "hessian": hess,
@@ -563,6 +621,14 @@ def sample_unit_posterior(
         InferenceData with one chain holding ``alpha``, ``beta``, ``sigma``,
         ``rho``, ``phi``, ``log_sales_missing``, ``h_alpha``, ``h_beta`` as
         the MCMC paths do (``rho`` and ``phi`` only with a spatial effect).
+
+    Raises
+    ------
+    SpecificationError
+        When no usable mode of :math:`\theta` exists (a log posterior that is
+        not finite at the start or around the mode, e.g. with as many
+        coefficients as units with sales); the message suggests
+        ``method="nutpie"`` or fewer covariates.
 
     Notes
     -----

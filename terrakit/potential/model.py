@@ -40,7 +40,7 @@ from terrakit.exceptions import (
     SpecificationError,
     TerrakitWarning,
 )
-from terrakit.potential.spatial import SpatialGraph, _graph_key, bym2_graph
+from terrakit.potential.spatial import SpatialGraph, bym2_graph
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -167,11 +167,16 @@ def _graph_record(adjacency: Adjacency, source: str) -> dict[str, Any]:
     dict
         ``source``, ``kind`` (how the graph was built, e.g. ``"queen"`` or
         ``"rook+links"``), ``n_units``, ``n_edges``, ``n_islands``,
-        ``n_components`` and ``edge_hash`` (a hash of the edges as unit-id
-        pairs).
+        ``n_components`` and ``edge_hash`` (a hash of the unit ids and of
+        the edges as unit-id pairs, both sorted: the row order of the units
+        does not change it).
     """
-    ids = "\x1f".join(str(i) for i in adjacency.ids).encode()
-    edges = _graph_key(adjacency.matrix).encode()
+    ids = "\x1f".join(sorted(str(i) for i in adjacency.ids))
+    pairs = sorted(
+        (min(a, b), max(a, b))
+        for a, b in ((str(i), str(j)) for i, j in adjacency.edges())
+    )
+    edges = "\x1f".join(f"{a}\x1d{b}" for a, b in pairs)
     return {
         "source": source,
         "kind": adjacency.kind,
@@ -179,7 +184,7 @@ def _graph_record(adjacency: Adjacency, source: str) -> dict[str, Any]:
         "n_edges": adjacency.n_edges,
         "n_islands": len(adjacency.islands),
         "n_components": adjacency.n_components,
-        "edge_hash": hashlib.sha256(ids + b"\x1e" + edges).hexdigest()[:16],
+        "edge_hash": hashlib.sha256(f"{ids}\x1e{edges}".encode()).hexdigest()[:16],
     }
 
 
@@ -700,7 +705,9 @@ def prepare_unit_data(
         When the adjacency leaves units without neighbours (islands): they get
         no spatial smoothing; when it has no edges at all, the BYM2 model has
         no spatial part.  :attr:`PreparedData.graph_record` holds the graph's
-        counts either way.
+        counts either way.  When no more units have sales than the sales
+        model has coefficients (intercept + covariates): ``sigma`` then comes
+        from its prior alone.
     """
     adjacency = _check_adjacency(adjacency, "unit")
     units = study.units
@@ -716,6 +723,7 @@ def prepare_unit_data(
         bool(cfg["log_covariates"]),
         col,
     )
+    _warn_few_buyers(col, sales, list(cfg["unit_covariates"]))
     ids = pd.Index(units.index, name="unit_id")
     graph = None
     record = None
@@ -855,6 +863,29 @@ def _check_method(level: str, method: str) -> None:
             "{'method': 'nutpie'} (full MCMC), or level='unit' with 'laplace' "
             "(its hyperparameters are integrated on a grid)"
         )
+
+
+def _warn_few_buyers(column: str, sales: np.ndarray, covariates: list[str]) -> None:
+    """Warn when the units with sales are no more than the sales coefficients.
+
+    The regression of the log-sales (intercept + covariates) then fits the
+    buyers exactly: the data hold no information on the residual scale
+    ``sigma``, which its prior alone sets.
+    """
+    n_buy, n_coef = int((sales > 0).sum()), 1 + len(covariates)
+    if n_buy > n_coef:
+        return
+    warnings.warn(
+        f"units[{column!r}]: only {n_buy} of {len(sales)} units have sales, no "
+        f"more than the {n_coef} coefficients of the sales model (intercept + "
+        f"{len(covariates)} covariates {covariates}): the regression fits their "
+        "sales exactly, so the sales scale sigma comes from its prior "
+        "(model_config['prior_sigma']) alone and the potentials carry wide "
+        "intervals. Fix: add units with sales, or use fewer covariates "
+        "(model_config['unit_covariates'])",
+        TerrakitWarning,
+        stacklevel=4,
+    )
 
 
 def _warn_islands(adj: Adjacency, record: Mapping[str, Any]) -> None:
@@ -1402,7 +1433,8 @@ class PotentialModel:
             When R-hat, ESS or divergences are poor (MCMC methods).
         TerrakitWarning
             When the adjacency leaves units without neighbours (they get no
-            spatial smoothing) or has no edges at all (no spatial part).
+            spatial smoothing) or has no edges at all (no spatial part); when
+            no more units have sales than the unit model has coefficients.
         """
         from terrakit import __version__
         from terrakit.potential.result import PotentialResult, _constant_data

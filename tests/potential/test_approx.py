@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.stats import multivariate_normal
 
 from terrakit.exceptions import TerrakitWarning
@@ -281,3 +282,114 @@ def test_fast_path_same_seed_same_draws(grid_with_island):
         x = a.idata.posterior[name].to_numpy()
         assert np.array_equal(x, b.idata.posterior[name].to_numpy()), name
         assert not np.array_equal(x, c.idata.posterior[name].to_numpy()), name
+
+
+def _three_buyers():
+    """12 units on a 3 × 4 grid, 3 with sales: as many buyers as coefficients."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data.study import Study
+
+    rng = np.random.default_rng(0)
+    s = 10_000.0
+    cells = [(r, c) for r in range(3) for c in range(4)]
+    sales = np.zeros(12)
+    sales[[0, 3, 10]] = [5200.0, 800.0, 2100.0]
+    units = gpd.GeoDataFrame(
+        {
+            "population": rng.integers(2_000, 50_000, 12).astype(float),
+            "income": rng.integers(30_000, 60_000, 12).astype(float),
+            "sales": sales,
+        },
+        geometry=[box(c * s, r * s, (c + 1) * s, (r + 1) * s) for r, c in cells],
+        crs="EPSG:32617",
+        index=pd.Index([f"u{k}" for k in range(12)], name="unit_id"),
+    )
+    return Study(units)
+
+
+def test_exact_fit_of_few_buyers_finds_the_true_mode_of_sigma():
+    """3 buyers, intercept + 2 covariates: least squares fits them exactly.
+
+    The residual SD is rounding noise (~4e-16); started there, Newton used to
+    settle on a spurious peak at sigma ~3e-16 (38 nats below the mode) and
+    give the buyers zero-width intervals.  The mode must match a brute-force
+    scan of log sigma, and the draws of sigma stay far from 0.
+    """
+    from terrakit.potential.approx import _grid
+
+    study = _three_buyers()
+    cfg = _merge_model_config({"spatial": "none"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        prob = UnitProblem.from_data(prepare_unit_data(study, cfg), cfg)
+    grid = np.linspace(-4.0, 2.0, 601)
+    lp = [
+        _Conditional(prob, np.array([v])).log_marginal() + prob.log_prior(np.array([v]))
+        for v in grid
+    ]
+    _, _, _, info = _grid(prob)
+    assert info["optimizer_success"]
+    assert abs(info["mode"][0] - grid[int(np.argmax(lp))]) < 0.02, info["mode"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        res = PotentialModel(
+            model_config={"spatial": "none"},
+            sampler_config={"method": "laplace", "vi_draws": 500, "progressbar": False},
+        ).fit(study, level="unit", seed=0)
+    assert float(res.idata.posterior["sigma"].min()) > 1e-3
+    frame = res.to_frame().loc[["u0", "u3", "u10"]]
+    assert (frame["potential_q95"] / frame["potential_q05"] > 2.0).all(), frame
+
+
+def test_bym2_fit_of_few_buyers_runs():
+    """The same data with the BYM2 effect (default): it used to crash with
+    numpy's 'zero-size array to reduction operation maximum'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        res = PotentialModel(
+            sampler_config={"method": "laplace", "vi_draws": 500, "progressbar": False}
+        ).fit(_three_buyers(), level="unit", seed=0)
+    post = res.idata.posterior
+    assert post.attrs["laplace_converged"] == 1
+    assert float(post["sigma"].min()) > 1e-3
+    assert np.isfinite(res.to_frame()["potential_mean"]).all()
+
+
+_NO_MODE = (
+    "the approximate fit (method='laplace') found no usable posterior mode of "
+    "(sigma, rho): {what}. Likely cause: with 3 units with sales and 3 "
+    "coefficients (intercept + 2 covariates) the regression fits the sales "
+    "exactly, so the data say nothing about the sales scale sigma. Fix: fit with "
+    "sampler_config={{'method': 'nutpie'}}, use fewer covariates "
+    "(model_config['unit_covariates']) or add units with sales"
+)
+
+
+def test_unusable_log_posterior_is_a_specification_error(monkeypatch):
+    """No finite density at the start, or a non-finite curvature at the mode:
+    a SpecificationError that names the cause and the fix (no numpy error)."""
+    import re
+
+    import terrakit.potential.approx as ap
+    from terrakit.exceptions import SpecificationError
+
+    cfg = _merge_model_config(None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        prob = UnitProblem.from_data(prepare_unit_data(_three_buyers(), cfg), cfg)
+    with monkeypatch.context() as mp:
+        mp.setattr(ap._Conditional, "log_marginal", lambda self: -np.inf)
+        what = "the log posterior is not finite at the start"
+        with pytest.raises(
+            SpecificationError, match=re.escape(_NO_MODE.format(what=what))
+        ):
+            ap._grid(prob)
+    with monkeypatch.context() as mp:
+        mp.setattr(ap, "_newton", lambda f, u, h: (u, np.full((2, 2), np.inf), True))
+        what = "the curvature of the log posterior at its mode is not finite"
+        with pytest.raises(
+            SpecificationError, match=re.escape(_NO_MODE.format(what=what))
+        ):
+            ap._grid(prob)

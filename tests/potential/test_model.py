@@ -715,6 +715,48 @@ def test_given_adjacency_is_recorded_in_attrs_and_hash(no_mcmc, grid_with_island
     assert quiet.config_hash == built.config_hash
 
 
+def test_graph_hash_ignores_the_row_order_of_the_units(no_mcmc, grid_with_island):
+    """The same units and edges in another row order: the same edge_hash and
+    config_hash (the edges as sorted unit-id pairs); one edge less, another."""
+    import scipy.sparse as sp
+
+    from terrakit.data.geo import Adjacency, adjacency
+
+    units = grid_with_island.units
+    built, _ = _fit_warns(grid_with_island)
+    flipped, _ = _fit_warns(grid_with_island.replace(units=units.iloc[::-1]))
+    assert list(flipped.to_frame().index) == list(units.index[::-1])
+    assert flipped.adjacency == built.adjacency
+    assert flipped.config_hash == built.config_hash
+    queen = adjacency(units, warn=False)
+    w = sp.lil_array(queen.matrix)
+    w[0, 1] = w[1, 0] = 0  # u1 - u2
+    fewer = Adjacency(queen.ids, sp.csr_array(w), kind="queen")
+    less, _ = _fit_warns(grid_with_island, adjacency=fewer)
+    assert less.adjacency["edge_hash"] != built.adjacency["edge_hash"]
+
+
+def test_no_more_buyers_than_coefficients_warns(no_mcmc, grid_with_island):
+    """3 units with sales, intercept + 2 covariates: the regression fits them
+    exactly and sigma comes from its prior; the warning says so, with the
+    counts and the fix.  4 buyers: no warning."""
+    units = grid_with_island.units.copy()
+    units.loc[["u4", "u5", "u6", "u7", "u8", "u9"], "sales"] = 0.0
+    _, msgs = _fit_warns(grid_with_island.replace(units=units, accounts=None))
+    few = [m for m in msgs if "coefficients" in m]
+    assert few == [
+        "units['sales']: only 3 of 10 units have sales, no more than the 3 "
+        "coefficients of the sales model (intercept + 2 covariates ['population', "
+        "'income']): the regression fits their sales exactly, so the sales scale "
+        "sigma comes from its prior (model_config['prior_sigma']) alone and the "
+        "potentials carry wide intervals. Fix: add units with sales, or use fewer "
+        "covariates (model_config['unit_covariates'])"
+    ]
+    units.loc["u4", "sales"] = 400.0
+    _, msgs = _fit_warns(grid_with_island.replace(units=units, accounts=None))
+    assert not [m for m in msgs if "coefficients" in m]
+
+
 @pytest.mark.parametrize("form", ["csr", "ndarray", "edges", "dict", "libpysal"])
 def test_adjacency_of_another_type_names_the_fix(grid_with_island, form):
     import scipy.sparse as sp
