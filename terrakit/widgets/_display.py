@@ -137,119 +137,76 @@ def _color_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
+#: Touching territories whose colours are closer than this ("redmean"
+#: distance, see :func:`_color_distance`) are said to clash.
+CLASH_DISTANCE = 0.6
+
+
 def territory_colors(
     territories: Sequence[Any],
     neighbours: Iterable[tuple[Any, Any]] | None = None,
 ) -> dict[Any, str]:
-    """A distinct hex colour per territory; neighbouring territories contrast.
+    """A distinct hex colour per territory; touching territories contrast.
 
     Parameters
     ----------
     territories
-        Territory ids, in the order colours are handed out.
+        Territory ids; the ``k``-th prefers the ``k``-th colour of a fixed
+        palette.  Pass them in an order that does not depend on the plan
+        (e.g. sorted), so that maps of related plans with the same
+        territories colour them alike.
     neighbours
         Pairs of territory ids that touch (``None``: none known).
 
     Returns
     -------
     dict
-        Territory → colour.  The colours are the first ``len(territories)``
-        of a fixed palette (tab20 with its dark shades first, tab20b, tab20c,
-        then generated hues), so no two territories share one.  Territories
-        are coloured in the given order: one without a coloured neighbour
-        takes the first free colour, one with coloured neighbours the free
-        colour farthest from theirs (ties: the first).  The result depends
-        only on the arguments.
+        Territory → colour, no two alike.  The palette is tab20 with its dark
+        shades first, tab20b, tab20c, then generated hues.  Each territory
+        keeps its preferred colour unless that colour clashes (``redmean``
+        distance below :data:`CLASH_DISTANCE`) with a touching territory
+        earlier in the order; such a territory takes the first spare colour
+        (from the palette beyond the ``len(territories)`` preferred ones)
+        that clashes with none of its neighbours' colours, or, when every
+        spare clashes, the spare farthest from them.  So a territory's colour
+        changes between two plans only when its clashes do, and the result
+        depends only on the arguments.
 
     Examples
     --------
     >>> c = territory_colors(["A", "B", "C"], neighbours=[("A", "B")])
-    >>> c["A"], len(set(c.values()))
-    ('#1f77b4', 3)
+    >>> c["A"], c["B"], len(set(c.values()))
+    ('#1f77b4', '#ff7f0e', 3)
     """
     terr = list(territories)
-    pal = _palette(len(terr))
+    n = len(terr)
+    pal = _palette(2 * n)  # n preferred colours, then n spares
     rgb = np.array([to_rgb(c) for c in pal]).reshape(-1, 3)
+    rank = {t: k for k, t in enumerate(terr)}
     adj: dict[Any, set[Any]] = {t: set() for t in terr}
     for a, b in neighbours or ():
         if a != b and a in adj and b in adj:
             adj[a].add(b)
             adj[b].add(a)
-    free = np.ones(len(pal), dtype=bool)
-    out: dict[Any, str] = {}
-    for t in terr:
-        near = [pal.index(out[u]) for u in adj[t] if u in out]
-        cand = np.flatnonzero(free)
-        if near:
-            d = _color_distance(rgb[cand][:, None, :], rgb[near][None, :, :])
-            k = int(cand[int(np.argmax(d.min(axis=1)))])
-        else:
-            k = int(cand[0])
-        free[k] = False
-        out[t] = pal[k]
-    return _improve_contrast(terr, adj, out, rgb, {c: k for k, c in enumerate(pal)})
-
-
-def _improve_contrast(
-    terr: list[Any],
-    adj: dict[Any, set[Any]],
-    colors: dict[Any, str],
-    rgb: np.ndarray,
-    index: dict[str, int],
-    passes: int = 3,
-) -> dict[Any, str]:
-    """Swap colours between territories while that raises the smallest colour
-    distance between touching territories (the first territory keeps its)."""
-    n = len(terr)
-    pos = {t: k for k, t in enumerate(terr)}
-    nbrs = [sorted(pos[u] for u in adj[t]) for t in terr]
-    deg = max((len(v) for v in nbrs), default=0)
-    if n < 3 or deg == 0:
-        return dict(colors)
-    nb = np.full((n, deg), -1, dtype=np.int64)
-    for k, v in enumerate(nbrs):
-        nb[k, : len(v)] = v
-    has = nb >= 0
-    ci = np.array([index[colors[t]] for t in terr], dtype=np.int64)
-    dist = _color_distance(rgb[:, None, :], rgb[None, :, :])
-    np.fill_diagonal(dist, np.inf)
-
-    def worst(k: np.ndarray, c: np.ndarray, skip: int) -> np.ndarray:
-        """Smallest distance of colours ``c`` to the neighbours of ``k`` (other
-        than ``skip``, whose colour is counted as ``ci[skip]`` swapped)."""
-        w = nb[k]
-        d = np.where(
-            has[k] & (w != skip), dist[c[:, None], ci[np.where(w >= 0, w, 0)]], np.inf
-        )
-        return d.min(axis=1)
-
-    everyone = np.arange(n)
-    for _ in range(passes):
-        swapped = False
-        for t in range(1, n):
-            if not nbrs[t]:
-                continue
-            own = worst(np.array([t]), ci[[t]], -1)[0]
-            cur_u = worst(everyone, ci, -1)
-            before = np.minimum(own, cur_u)
-            # t takes u's colour; u takes t's; an edge t–u keeps its distance
-            vt = np.array(nbrs[t])
-            new_t = np.where(
-                everyone[:, None] == vt[None, :], np.inf, dist[ci[:, None], ci[vt]]
-            ).min(axis=1)
-            new_u = worst(everyone, np.full(n, ci[t]), t)
-            after = np.minimum(new_t, new_u)
-            edge = (nb == t).any(axis=1)
-            after = np.where(edge, np.minimum(after, dist[ci[t], ci]), after)
-            gain = np.where((everyone == 0) | (everyone == t), -np.inf, after - before)
-            u = int(np.argmax(gain))
-            if gain[u] > 1e-9:
-                ci[t], ci[u] = ci[u], ci[t]
-                swapped = True
-        if not swapped:
-            break
-    pal = {k: c for c, k in index.items()}
-    return {t: pal[int(ci[k])] for k, t in enumerate(terr)}
+    color = list(range(n))  # palette index per territory: the preferred one
+    spare = np.ones(len(pal), dtype=bool)
+    spare[:n] = False
+    for k, t in enumerate(terr):
+        earlier = [color[rank[u]] for u in adj[t] if rank[u] < k]
+        if not earlier:
+            continue
+        if _color_distance(rgb[k], rgb[earlier]).min() >= CLASH_DISTANCE:
+            continue
+        # the clash is resolved by a spare colour; the neighbours not coloured
+        # yet count with their preferred colour, so they rarely clash in turn
+        near = [color[rank[u]] for u in adj[t]]
+        cand = np.flatnonzero(spare)
+        d = _color_distance(rgb[cand][:, None, :], rgb[near][None, :, :]).min(axis=1)
+        ok = np.flatnonzero(d >= CLASH_DISTANCE)
+        j = int(cand[ok[0]]) if len(ok) else int(cand[int(np.argmax(d))])
+        spare[j] = False
+        color[k] = j
+    return {t: pal[color[k]] for k, t in enumerate(terr)}
 
 
 def choropleth_classes(

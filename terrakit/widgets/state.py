@@ -8,7 +8,7 @@ nor a browser, which keeps its tests fast.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +26,22 @@ __all__ = ["Change", "EditorState"]
 
 #: Unit columns shown in the KPI table when present (summed per territory).
 KPI_COLUMNS = ("accounts", "workload", "sales", "potential")
+
+#: What an observer of an :class:`EditorState` is called with: the kind of
+#: change (``"move"``, ``"set_alignment"``, ``"undo"``, ``"redo"``, ``"lock"``
+#: or ``"unlock"``) and the row positions of the units it touched.
+Observer = Callable[[str, np.ndarray], None]
+
+
+def check_adjacency(adjacency: Any, what: str = "adjacency") -> None:
+    """Raise TypeError unless ``adjacency`` is ``None`` or an Adjacency."""
+    if adjacency is not None and not isinstance(adjacency, Adjacency):
+        raise TypeError(
+            f"{what} must be a terrakit.data.geo.Adjacency over the units, got "
+            f"{type(adjacency).__module__}.{type(adjacency).__name__}; build it "
+            "with tk.data.geo.adjacency(units) (add links to islands with "
+            ".with_links([(a, b), ...])) or leave it None"
+        )
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,15 @@ class EditorState:
         The fix named when an unknown territory is asked for (a widget built
         on the state replaces it with its own).
 
+    Notes
+    -----
+    Every change of the assignment or the locks (:meth:`move`,
+    :meth:`set_alignment`, :meth:`undo`, :meth:`redo`, :meth:`lock`,
+    :meth:`unlock`) calls the observers registered with :meth:`subscribe`
+    once, after the state has changed, so a view on the state (the
+    :class:`~terrakit.widgets.TerritoryMap` drawing it) stays current
+    whoever edits it.
+
     Raises
     ------
     DataValidationError
@@ -101,6 +126,8 @@ class EditorState:
         not numeric.
     SpecificationError
         For a tolerance outside (0, 1) or an empty measure list.
+    TypeError
+        If ``adjacency`` is not a :class:`~terrakit.data.geo.Adjacency`.
 
     Examples
     --------
@@ -142,6 +169,7 @@ class EditorState:
                 f"tolerance must be in (0, 1), got {tolerance!r}; 0.05 means ±5 % "
                 "of the mean"
             )
+        check_adjacency(adjacency)
         from terrakit.metrics import _labels, _measure
 
         self.unit_ids: pd.Index = pd.Index(units.index, name="unit_id")
@@ -182,19 +210,56 @@ class EditorState:
             self._adj_matrix = sp.csr_array(sp.triu(m, k=1))
         self._alignment: Alignment | None = None
         self._pos = pd.Series(np.arange(len(self.unit_ids)), index=self.unit_ids)
+        self._observers: list[Observer] = []
+
+    # -- change notification ----------------------------------------------------------
+    def subscribe(self, callback: Observer) -> None:
+        """Call ``callback(kind, positions)`` after every change of the state.
+
+        ``kind`` is the method that changed it (``"move"``,
+        ``"set_alignment"``, ``"undo"``, ``"redo"``, ``"lock"``,
+        ``"unlock"``), ``positions`` the row positions of the units whose
+        territory (or lock) changed.  A call that changes nothing calls no
+        observer, except :meth:`undo` / :meth:`redo` that took a step off
+        their stack.  Subscribing a callback twice has no effect.
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        if callback not in self._observers:
+            self._observers.append(callback)
+
+    def unsubscribe(self, callback: Observer) -> None:
+        """Stop calling ``callback`` (no effect when it was not subscribed)."""
+        if callback in self._observers:
+            self._observers.remove(callback)
+
+    def _notify(self, kind: str, positions: np.ndarray) -> None:
+        pos = np.asarray(positions, dtype=np.int64)
+        for cb in list(self._observers):
+            cb(kind, pos)
 
     # -- lookups ----------------------------------------------------------------------
     @property
     def n_units(self) -> int:
         return len(self.unit_ids)
 
-    def positions(self, unit_ids: Iterable[Hashable]) -> np.ndarray:
+    def positions(self, unit_ids: Any) -> np.ndarray:
         """Row positions of ``unit_ids``; unknown ids raise DataValidationError.
 
-        One id (``"13121"``) is one unit, not a sequence of characters.
+        ``unit_ids`` is one id (``"13121"`` is one unit, not a sequence of
+        characters), a sequence of ids, a selection of the units table (a
+        DataFrame: its index) or a boolean mask: a Series indexed by unit ids
+        (``units["workload"] > 2000``; the ids where it is True) or an array
+        with one value per unit, in the order of the units table.
+
+        Raises
+        ------
+        DataValidationError
+            For unknown ids, a boolean array whose length is not the number
+            of units, or a boolean Series indexed by something else than
+            unit ids.
         """
-        one = isinstance(unit_ids, str | bytes) or not isinstance(unit_ids, Iterable)
-        ids = [unit_ids] if one else list(unit_ids)
+        ids = self._ids_of(unit_ids)
         pos = self.unit_ids.get_indexer(ids)
         if (pos < 0).any():
             bad = [u for u, p in zip(ids, pos, strict=True) if p < 0]
@@ -207,6 +272,47 @@ class EditorState:
                 "'13121' is not 13121)",
             )
         return np.asarray(pos, dtype=np.int64)
+
+    def _ids_of(self, unit_ids: Any) -> list[Any]:
+        """The unit ids that :meth:`positions` looks up (masks resolved)."""
+        if isinstance(unit_ids, pd.DataFrame):
+            return list(unit_ids.index)
+        if isinstance(unit_ids, pd.Series) and pd.api.types.is_bool_dtype(unit_ids):
+            idx = unit_ids.index
+            bad = idx[self.unit_ids.get_indexer(idx) < 0]
+            if len(bad):
+                raise DataValidationError(
+                    "units",
+                    "unit_id",
+                    f"the boolean mask is indexed by {len(bad)} values that are "
+                    "not unit ids of the map",
+                    rows=list(bad),
+                    fix="build the mask from the study's units table, e.g. "
+                    "units['workload'] > 2000, whose index is the unit ids",
+                )
+            return list(idx[unit_ids.to_numpy(dtype=bool, na_value=False)])
+        one = isinstance(unit_ids, str | bytes) or not isinstance(unit_ids, Iterable)
+        if one:
+            return [unit_ids]
+        if isinstance(unit_ids, np.ndarray):
+            ids = list(unit_ids)
+            mask = unit_ids.dtype == bool and unit_ids.ndim == 1
+        else:
+            ids = list(unit_ids)
+            mask = bool(ids) and all(isinstance(u, bool | np.bool_) for u in ids)
+        if mask:
+            arr = np.asarray(ids, dtype=bool)
+            if len(arr) != self.n_units:
+                raise DataValidationError(
+                    "units",
+                    "unit_id",
+                    f"a boolean mask has one value per unit, but this one has "
+                    f"{len(arr)} values for {self.n_units} units",
+                    fix="build the mask from the study's units table (units["
+                    "'workload'] > 2000) or pass unit ids",
+                )
+            return list(self.unit_ids[arr])
+        return list(ids)
 
     def code(self, territory: Hashable) -> int:
         """Integer code of a territory id (SpecificationError if unknown)."""
@@ -238,7 +344,8 @@ class EditorState:
         Parameters
         ----------
         unit_ids
-            Units to move.
+            Units to move: ids, a selection of the units table or a boolean
+            mask (see :meth:`positions`).
         territory
             Receiving territory id.
 
@@ -264,6 +371,7 @@ class EditorState:
             self._apply(pos, change.after)
             self.undo_stack.append(change)
             self.redo_stack.clear()
+            self._notify("move", pos)
         return change
 
     def set_alignment(
@@ -303,6 +411,7 @@ class EditorState:
             self._apply(pos, change.after)
             self.undo_stack.append(change)
             self.redo_stack.clear()
+            self._notify("set_alignment", pos)
         return change
 
     def _replay(self, ch: Change, codes: np.ndarray) -> Change:
@@ -350,6 +459,7 @@ class EditorState:
         done = self._replay(ch, ch.before)
         if len(done.positions):
             self.redo_stack.append(done)
+        self._notify("undo", done.positions)
         return done
 
     def redo(self) -> Change | None:
@@ -367,6 +477,7 @@ class EditorState:
         done = self._replay(ch, ch.after)
         if len(done.positions):
             self.undo_stack.append(done)
+        self._notify("redo", done.positions)
         return done
 
     # -- locks ------------------------------------------------------------------------
@@ -386,9 +497,11 @@ class EditorState:
         for p in changed:
             self.locks[p] = new[p]
             self.lock_codes.setdefault(p, int(self.codes[p]))
+        out = np.array(changed, dtype=np.int64)
         if changed:
             self._alignment = None  # its provenance lists the locks
-        return np.array(changed, dtype=np.int64)
+            self._notify("lock", out)
+        return out
 
     def unlock(self, unit_ids: Iterable[Hashable]) -> np.ndarray:
         """Remove locks; returns the positions that were locked."""
@@ -397,9 +510,11 @@ class EditorState:
         for p in changed:
             del self.locks[p]
             self.lock_codes.pop(p, None)
+        out = np.array(changed, dtype=np.int64)
         if changed:
             self._alignment = None
-        return np.array(changed, dtype=np.int64)
+            self._notify("unlock", out)
+        return out
 
     def locked(self) -> dict[Hashable, tuple[Any, str]]:
         """``{unit_id: (territory, reason)}`` — the form ``tk.design.align`` takes.

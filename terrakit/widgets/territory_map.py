@@ -34,7 +34,12 @@ from terrakit.widgets._display import (
     territory_colors,
 )
 from terrakit.widgets.panel import BalancePanel, _fmt
-from terrakit.widgets.state import KPI_COLUMNS, Change, EditorState
+from terrakit.widgets.state import (
+    KPI_COLUMNS,
+    Change,
+    EditorState,
+    check_adjacency,
+)
 
 __all__ = ["TerritoryMap"]
 
@@ -84,19 +89,24 @@ class TerritoryMap(W.VBox):
         ``False`` (default): no tiles, nothing is downloaded; ``True``:
         OpenStreetMap tiles, fetched by the browser.
     contiguity
-        Show contiguity warnings (builds the queen adjacency once).
+        Show contiguity warnings (builds the queen adjacency once, unless
+        ``adjacency`` is given).
     adjacency
-        The unit graph for those warnings and for "Optimise" instead of the
-        queen adjacency: e.g. ``tk.data.geo.adjacency(units, snap_m=500)``
-        when the study's polygons come from different sources, or one with
-        island links (``Adjacency.with_links``).
+        A :class:`~terrakit.data.geo.Adjacency`: the unit graph for
+        "Optimise" (whatever ``contiguity`` is) and, with ``contiguity=True``,
+        for the warnings, instead of the queen adjacency: e.g.
+        ``tk.data.geo.adjacency(units, snap_m=500)`` when the study's polygons
+        come from different sources, or one with island links
+        (``Adjacency.with_links``).
     time_limit
         Seconds for the "Optimise" button.
 
     Attributes
     ----------
     state : EditorState
-        The editing state (alignment codes, undo/redo, locks, totals).
+        The editing state (alignment codes, undo/redo, locks, totals).  The
+        map observes it: edits made through it (``m.state.move(...)``,
+        ``m.state.undo()``) are drawn like those of the map's own methods.
     study : Study
         The study, including alignments saved with :meth:`save_as`.
     map : ipyleaflet.Map
@@ -108,7 +118,11 @@ class TerritoryMap(W.VBox):
     colors : dict
         Territory → colour, all distinct, touching territories contrasting
         (see :func:`terrakit.widgets._display.territory_colors`); the map,
-        the balance panel's swatches and the rep home markers use it.
+        the balance panel's swatches and the rep home markers use it.  Each
+        territory prefers the colour of its rank among the sorted territory
+        ids, so a map of a related plan (e.g. one saved with :meth:`save_as`
+        and opened again) colours the territories alike; the colours do not
+        change while editing.
     panel : BalancePanel
 
     Examples
@@ -144,6 +158,7 @@ class TerritoryMap(W.VBox):
         from terrakit._runargs import check_time_limit
 
         check_time_limit(time_limit)
+        check_adjacency(adjacency)
         self.study = study
         units = study.unit_measures() if study.accounts is not None else study.units
         al = _alignment(study, alignment)
@@ -154,8 +169,9 @@ class TerritoryMap(W.VBox):
         extra = [r for r in rep_ids if r not in set(al.assignment.to_numpy())]
         rep_like = set(rep_ids) & set(al.assignment.to_numpy())
         adj = None
-        if contiguity and adjacency is not None:
-            adj = adjacency.subgraph(units.index)
+        given = None if adjacency is None else adjacency.subgraph(units.index)
+        if contiguity and given is not None:
+            adj = given
         elif contiguity:
             import warnings
 
@@ -177,6 +193,8 @@ class TerritoryMap(W.VBox):
             "they are rep ids, every rep of study.reps; add the rep to the "
             "study's reps table (study.replace(reps=...)) and build the map again"
         )
+        #: the unit graph "Optimise" gives the solver (None: the solver's own)
+        self._solver_adjacency = given if given is not None else adj
         self.time_limit = float(time_limit)
         self.last_result: Any = None
         self._units = units
@@ -351,6 +369,7 @@ class TerritoryMap(W.VBox):
         self.add_class("tk-territory-map")
         if color_by != "territory":
             self.set_color_by(color_by)  # explains an unknown value
+        st.subscribe(self._on_state_change)  # edits via m.state redraw too
         self._refresh_panels()
         self._say(
             f"{st.n_units} units, {len(st.territories)} territories; click a unit to "
@@ -365,9 +384,12 @@ class TerritoryMap(W.VBox):
         return self.state.alignment
 
     def move(self, unit_ids: Iterable[Hashable], territory: Hashable) -> Change:
-        """Move units to ``territory`` (one undoable step) and redraw what changed."""
+        """Move units to ``territory`` (one undoable step) and redraw what changed.
+
+        ``unit_ids``: ids, a selection of the units table or a boolean mask
+        (see :meth:`EditorState.positions`).
+        """
         ch = self.state.move(unit_ids, territory)
-        self._after_change(ch.positions)
         self._say(ch.label + _locked_note(ch.skipped, "not moved"))
         return ch
 
@@ -381,8 +403,7 @@ class TerritoryMap(W.VBox):
         st = self.state
         ids = st.unit_ids[np.unique(st.positions(unit_ids))]
         was = set(st.locks)
-        pos = st.lock(ids, reason)
-        self._restyle(pos)
+        pos = st.lock(ids, reason)  # the state's observer redraws
         new = sum(1 for p in pos.tolist() if p not in was)
         text = f"locked {new} unit(s)"
         if len(pos) > new:
@@ -395,7 +416,6 @@ class TerritoryMap(W.VBox):
     def unlock(self, unit_ids: Iterable[Hashable]) -> None:
         """Unlock units."""
         pos = self.state.unlock(unit_ids)
-        self._restyle(pos)
         self._say(f"unlocked {len(pos)} unit(s)")
 
     def undo(self) -> Change | None:
@@ -406,7 +426,6 @@ class TerritoryMap(W.VBox):
         """
         ch = self.state.undo()
         if ch is not None:
-            self._after_change(ch.positions)
             self._say(f"undone: {ch.label}" + _locked_note(ch.skipped, "kept in place"))
         else:
             self._say("nothing to undo")
@@ -420,7 +439,6 @@ class TerritoryMap(W.VBox):
         """
         ch = self.state.redo()
         if ch is not None:
-            self._after_change(ch.positions)
             self._say(f"redone: {ch.label}" + _locked_note(ch.skipped, "kept in place"))
         else:
             self._say("nothing to redo")
@@ -429,9 +447,11 @@ class TerritoryMap(W.VBox):
     def select(self, unit_ids: Iterable[Hashable]) -> None:
         """Apply the current mode (move / lock / unlock) to ``unit_ids``.
 
-        This is what a click or a drawn box does.
+        This is what a click or a drawn box does.  ``unit_ids`` as for
+        :meth:`move`.
         """
-        ids = list(unit_ids)
+        st = self.state
+        ids = st.unit_ids[np.unique(st.positions(unit_ids))].tolist()
         if not ids:
             return
         mode = self.mode.value
@@ -441,6 +461,43 @@ class TerritoryMap(W.VBox):
             self.lock(ids, self.reason.value)
         else:
             self.unlock(ids)
+
+    def set_alignment(
+        self, alignment: Alignment | str, label: str | None = None
+    ) -> Change:
+        """Load another plan as one undoable step and redraw what changed.
+
+        Parameters
+        ----------
+        alignment
+            An :class:`~terrakit.data.Alignment` over the map's units, or the
+            name of one in :attr:`study`; its territories must be the map's.
+        label
+            The step's label (default ``"load <alignment name>"``).
+
+        Returns
+        -------
+        Change
+            The step (:meth:`undo` brings the previous plan back).
+
+        Raises
+        ------
+        DataValidationError
+            If the alignment does not cover the units or moves a locked unit
+            (unlock it first).
+        KeyError
+            For a name that is not an alignment of :attr:`study`.
+        SpecificationError
+            For a territory the map does not have.
+        """
+        from terrakit.metrics import _alignment
+
+        al = _alignment(self.study, alignment)
+        ch = self.state.set_alignment(
+            al, label=f"load {al.name}" if label is None else str(label)
+        )
+        self._say(f"{ch.label}: {ch.n_units} units changed territory")
+        return ch
 
     @property
     def color_by(self) -> str:
@@ -578,8 +635,9 @@ class TerritoryMap(W.VBox):
         kwargs = _accepted(
             fn, {"balance": balance, "locked": locked, "time_limit": tl, "seed": seed}
         )
-        if name in ("align", "rebalance") and st.adjacency is not None:
-            kwargs.setdefault("adjacency", st.adjacency)  # the warnings' graph
+        if name in ("align", "rebalance") and self._solver_adjacency is not None:
+            # the map's graph: the one given, else the warnings' queen graph
+            kwargs.setdefault("adjacency", self._solver_adjacency)
         kwargs.update(kw)
         result = self._run_with_progress(lambda: fn(*args, **kwargs), tl, name)
         new = result if isinstance(result, Alignment) else result.alignment
@@ -597,7 +655,6 @@ class TerritoryMap(W.VBox):
             label=f"optimise ({name})",
             record=None if solver is None else dict(solver),
         )
-        self._after_change(ch.positions)
         status = getattr(result, "status", "done")
         self._say(f"optimise ({name}): {status}; {ch.n_units} units changed territory")
         return ch
@@ -811,6 +868,13 @@ class TerritoryMap(W.VBox):
                 if new[3] != old[3]:
                     lay.dash_array = new[3]
             self._styles[i] = new
+
+    def _on_state_change(self, kind: str, positions: np.ndarray) -> None:
+        """Observer of :attr:`state`: redraw after any change, once."""
+        if kind in ("lock", "unlock"):
+            self._restyle(positions)
+        else:
+            self._after_change(positions)
 
     def _after_change(self, positions: np.ndarray) -> None:
         if self._moved_ref is not None and self._ref is not None and len(positions):

@@ -88,3 +88,18 @@ def test_territory_colors_are_distinct_and_neighbours_contrast():
     # touching territories get clearly different colours: the palette in
     # order, blind to the neighbours, puts two pairs 0.10 apart on this ring
     assert min(dist(a, b) for a, b in ring) > 0.6
+
+
+def test_territory_colors_keep_the_preferred_colour_unless_it_clashes():
+    """Colours depended on the whole touching graph, so a related plan (a few
+    moves apart) recoloured almost every territory."""
+    terr = [f"T{k}" for k in range(10)]
+    plain = territory_colors(terr)
+    # T0 (blue) and T9 (cyan) are 0.59 apart: T9 takes the first spare colour
+    c = territory_colors(terr, neighbours=[("T0", "T9"), ("T0", "T1")])
+    assert c == {**plain, "T9": "#aec7e8"}
+    # another touching pair that does not clash changes nothing
+    c2 = territory_colors(terr, neighbours=[("T0", "T9"), ("T3", "T4")])
+    assert c2 == c
+    # the territory later in the order gives way
+    assert territory_colors(terr, neighbours=[("T9", "T0")]) == c

@@ -226,3 +226,80 @@ def test_locking_again_without_a_reason_keeps_the_recorded_one(state):
     assert state.lock(["u5"], "").tolist() == []
     assert state.lock(["u5"], "signed contract").tolist() == [4]
     assert state.locked()["u5"] == ("R1", "signed contract")
+
+
+def test_positions_accept_a_table_selection_and_boolean_masks(state, toy_grid_3x3):
+    """A DataFrame selection reported its column names as unknown unit ids,
+    a boolean mask its True/False values."""
+    units = toy_grid_3x3.units
+    assert state.positions(units.loc[["u5", "u2"]]).tolist() == [4, 1]
+    assert state.positions(units.index.isin(["u2", "u9"])).tolist() == [1, 8]
+    assert state.positions([False] * 8 + [True]).tolist() == [8]
+    mask = pd.Series(units.index.isin(["u3"]), index=units.index)
+    assert state.positions(mask).tolist() == [2]
+    assert state.positions(mask.iloc[::-1]).tolist() == [2]  # aligned by id
+    ch = state.move(units[units.index == "u5"], "R2")
+    assert ch.label == "move 1 unit to R2"
+    with pytest.raises(DataValidationError) as e:
+        state.positions(np.array([True, False]))
+    assert str(e.value) == (
+        "units.unit_id: a boolean mask has one value per unit, but this one has 2 "
+        "values for 9 units. Fix: build the mask from the study's units table "
+        "(units['workload'] > 2000) or pass unit ids"
+    )
+    with pytest.raises(DataValidationError) as e:
+        state.lock(mask.reset_index(drop=True), "x")
+    assert str(e.value).startswith(
+        "units.unit_id: the boolean mask is indexed by 9 values that are not unit "
+        "ids of the map (rows: 0, 1, 2, 3, 4 and 4 more). Fix: build the mask"
+    )
+
+
+def test_observers_are_called_once_per_change(state):
+    """Edits through the state had no notification, so a map drawing it
+    went stale."""
+    seen = []
+
+    def cb(kind, pos):
+        seen.append((kind, pos.tolist()))
+
+    state.subscribe(cb)
+    state.subscribe(cb)  # twice: still one call per change
+    state.move(["u5", "u6"], "R2")  # u6 is in R2 already
+    state.move(["u5"], "R2")  # nothing changes: no call
+    state.lock(["u1"], "HQ")
+    state.lock(["u1"], "HQ")  # same reason: no change
+    state.undo()
+    state.redo()
+    state.unlock(["u1"])
+    state.set_alignment(state.base, label="reset")
+    state.unsubscribe(cb)
+    state.undo()
+    assert seen == [
+        ("move", [4]),
+        ("lock", [0]),
+        ("undo", [4]),
+        ("redo", [4]),
+        ("unlock", [0]),
+        ("set_alignment", [4]),
+    ]
+    with pytest.raises(TypeError, match="callback must be callable, got str"):
+        state.subscribe("refresh")
+
+
+def test_wrong_adjacency_type_is_a_type_error(toy_grid_3x3):
+    """A scipy matrix gave AttributeError: 'csr_matrix' ... 'on_units'."""
+    import scipy.sparse as sp
+
+    units = toy_grid_3x3.unit_measures()
+    with pytest.raises(TypeError) as e:
+        EditorState(
+            units,
+            toy_grid_3x3.alignments["current"],
+            adjacency=sp.identity(9, format="csr"),
+        )
+    assert str(e.value) == (
+        "adjacency must be a terrakit.data.geo.Adjacency over the units, got "
+        "scipy.sparse._csr.csr_matrix; build it with tk.data.geo.adjacency(units) "
+        "(add links to islands with .with_links([(a, b), ...])) or leave it None"
+    )

@@ -6,6 +6,7 @@ import html
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("ipyleaflet")
@@ -538,3 +539,136 @@ def test_save_button_overwrites_only_when_ticked(tmap):
     assert "saved as" in tmap.status.value
     assert tmap.study.alignments["workshop"]["u1"] == "R2"
     assert tmap.save_overwrite.value is False  # the next overwrite is asked again
+
+
+def test_optimise_uses_the_given_adjacency_without_contiguity(
+    toy_grid_3x3, monkeypatch
+):
+    """contiguity=False dropped a given adjacency, so Optimise ran on the
+    queen graph and ignored the island links the docstring promises."""
+    import terrakit.design
+    from terrakit.data.geo import adjacency
+
+    adj = adjacency(toy_grid_3x3.units).with_links([("u1", "u9")])
+    seen = {}
+
+    def spy(study, **kw):
+        seen.update(kw)
+        return study.alignments["current"]
+
+    monkeypatch.setattr(terrakit.design, "align", spy)
+    m = TerritoryMap(toy_grid_3x3, "current", adjacency=adj, contiguity=False)
+    assert m.state.adjacency is None  # no contiguity warnings
+    assert m.contiguity_box.value == ""
+    m.optimise("align", time_limit=5)
+    got = seen.get("adjacency")
+    assert got is not None, "Optimise did not get the given adjacency"
+    assert bool(got.subgraph(["u1", "u9"]).matrix[0, 1])  # the island link
+
+
+def test_edits_through_state_redraw_the_map(tmap):
+    """Edits through the public m.state left colours, panel, lock outlines
+    and the undo/redo buttons stale."""
+    from terrakit.widgets._display import LOCK_COLOR
+
+    i1 = tmap.state.unit_ids.get_loc("u5")
+    i2 = tmap.state.unit_ids.get_loc("u6")
+    tmap.state.move(["u5"], "R2")
+    assert totals(tmap) == {"R1": 140.0, "R2": 310.0}
+    assert tmap.unit_layers[i1].fill_color == tmap.colors["R2"]
+    assert tmap.undo_button.disabled is False
+    tmap.state.lock(["u6"], "HQ")
+    assert tmap.unit_layers[i2].color == LOCK_COLOR
+    tmap.state.unlock(["u6"])
+    assert tmap.unit_layers[i2].color == "#ffffff"
+    tmap.state.undo()
+    assert totals(tmap) == {"R1": 190.0, "R2": 260.0}
+    assert tmap.unit_layers[i1].fill_color == tmap.colors["R1"]
+    assert tmap.undo_button.disabled is True
+    assert tmap.redo_button.disabled is False
+    tmap.state.redo()
+    assert totals(tmap) == {"R1": 140.0, "R2": 310.0}
+
+
+def test_map_methods_redraw_once(tmap, monkeypatch):
+    """The map's own edits go through the state's notification: one refresh
+    of the panels per step, not two."""
+    calls = []
+    orig = tmap._refresh_panels
+    monkeypatch.setattr(tmap, "_refresh_panels", lambda: (calls.append(1), orig()))
+    tmap.move(["u5"], "R2")
+    assert len(calls) == 1
+    tmap.undo()
+    tmap.redo()
+    assert len(calls) == 3
+    tmap.move(["u5"], "R2")  # already there: nothing to redraw
+    assert len(calls) == 3
+
+
+def test_set_alignment_loads_a_plan_as_one_undoable_step(tmap):
+    """There was no widget-level set_alignment to load an external plan."""
+    base = tmap.alignment
+    plan = Alignment(base.assignment.where(base.assignment.index != "u5", "R2"), "p")
+    ch = tmap.set_alignment(plan)
+    assert ch.label == "load p" and ch.n_units == 1
+    assert totals(tmap) == {"R1": 140.0, "R2": 310.0}
+    i = tmap.state.unit_ids.get_loc("u5")
+    assert tmap.unit_layers[i].fill_color == tmap.colors["R2"]
+    status = html.unescape(re.sub("<[^>]+>", "", tmap.status.value))
+    assert status == "load p: 1 units changed territory"
+    tmap.undo()
+    assert tmap.alignment.same_assignment(base)
+    ch = tmap.set_alignment("current", label="back")  # a name in the study
+    assert ch.label == "back" and ch.n_units == 0  # already that plan
+    assert len(tmap.state.redo_stack) == 1  # an empty step is not recorded
+
+
+def test_move_accepts_a_selection_of_the_units_table(tmap, toy_grid_3x3):
+    """A GeoDataFrame selection reported its column names as unknown unit ids,
+    a boolean mask True/False."""
+    units = toy_grid_3x3.units
+    ch = tmap.move(units.loc[["u5", "u1"]], "R2")
+    assert ch.label == "move 2 units to R2"
+    assert tmap.alignment["u1"] == tmap.alignment["u5"] == "R2"
+    tmap.undo()
+    ch = tmap.move(units.index.isin(["u5"]), "R2")
+    assert ch.label == "move 1 unit to R2"
+    tmap.mode.value = "lock"
+    tmap.select(pd.Series(units.index == "u1", index=units.index))
+    assert list(tmap.state.locked()) == ["u1"]
+
+
+def test_wrong_adjacency_type_says_how_to_build_one(toy_grid_3x3):
+    """A str or a scipy matrix gave a bare AttributeError ('subgraph')."""
+    import scipy.sparse as sp
+
+    for bad, name in [("queen", "builtins.str"), (sp.identity(9), "scipy.sparse")]:
+        with pytest.raises(TypeError) as e:
+            TerritoryMap(toy_grid_3x3, "current", adjacency=bad)
+        msg = str(e.value)
+        assert msg.startswith(
+            "adjacency must be a terrakit.data.geo.Adjacency over the units, "
+            f"got {name}"
+        )
+        assert msg.endswith(
+            "; build it with tk.data.geo.adjacency(units) (add links to islands "
+            "with .with_links([(a, b), ...])) or leave it None"
+        )
+
+
+def test_reopened_plan_keeps_its_colours():
+    """Colours depended on the touching-territories graph of the plan, so
+    reopening a saved plan after a few moves recoloured most territories."""
+    import terrakit as tk
+
+    s = tk.datasets.synthetic_region(n_units=80, n_reps=22, seed=0)
+    m = TerritoryMap(s, "current")
+    before = dict(m.colors)
+    ids = m.state.unit_ids
+    m.move([ids[3]], m.state.territories[5])
+    m.move([ids[10], ids[40]], m.state.territories[0])
+    assert m.colors == before  # stable while editing
+    m2 = TerritoryMap(m.save_as("edited"), "edited")
+    diff = [t for t in m.colors if m.colors[t] != m2.colors[t]]
+    assert diff == []
+    assert m.colors[m.state.territories[0]] == "#1f77b4"
