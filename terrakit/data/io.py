@@ -18,8 +18,17 @@ Delimited text (CSV / TXT / TSV) is read the way spreadsheets write it:
   unambiguously (a comma followed by other than three digits, or a ``.``
   grouping thousands before it).  Where every such number could also be a
   comma grouping thousands (``1,234``), or the file has both kinds, the loader
-  asks for ``decimal=","`` or ``decimal="."``.  Comma-separated files are read
-  with a decimal point, as before.
+  asks for ``decimal=","`` or ``decimal="."``.  A dot followed by three
+  digits (``1.250``) is a decimal point when another number shows one
+  (``12.5``, ``3.14159``; a coordinate such as ``-84.388``) and groups
+  thousands when another shows that (``1.250.000``, or a decimal comma);
+  otherwise the loader asks too.  ``decimal="."`` reads commas grouping
+  thousands (``1,600``), ``decimal=","`` dots grouping them (``1.600``).
+  Comma-separated files are read with a decimal point, as before.
+* A workbook whose header row is a title (``Sales reps 2025`` above the
+  column names) is refused naming the row that holds the column names: delete
+  the rows above it.  There is no ``header=``/``skiprows`` option, so that the
+  sheet read is the sheet seen.
 * Leading and trailing spaces around ids (``"R09 "``), in every format, are
   removed with a warning naming the table, the column and the rows, so that
   the tables still match each other.
@@ -86,6 +95,13 @@ _DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?")
 _THOUSANDS_COMMA = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 # A number with a decimal point or none: '-84.3', '1600', '.5', '1e3'.
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# A number whose one dot may be a decimal point or group thousands: '1.250'.
+_DOT_EITHER = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
+# A number whose dots can only group thousands: '1.250.000'.
+_DOT_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,}")
+#: terrakit's coordinate columns: read with a dot grouping thousands, '-84.388'
+#: would be -84388 degrees, so their dots are decimal points
+_COORDINATES = {"lon", "lat", "home_lon", "home_lat"}
 
 
 def excel_text(cell: Any) -> None:
@@ -169,30 +185,54 @@ def _filled(col: pd.Series) -> pd.Series:
 
 
 def _number_examples(
-    raw: pd.DataFrame, skip: set[str]
-) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """By column, an example of a number with a decimal comma (``'-84,3'``), one
-    with a comma grouping thousands (``'1,234,567'``) and one that reads either
-    way (``'1,234'``); only columns whose every value is a number count."""
-    decimal: dict[str, str] = {}
-    thousands: dict[str, str] = {}
-    either: dict[str, str] = {}
+    raw: pd.DataFrame, skip: set[str], mapping: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    """By kind of number, an example by column; only columns whose every value
+    is a number count.
+
+    The kinds: ``"decimal"``, a decimal comma (``'-84,3'``); ``"thousands"``, a
+    comma grouping thousands (``'1,234,567'``); ``"either"``, a comma that
+    reads either way (``'1,234'``); ``"dot_groups"``, dots that can only group
+    thousands (``'1.250.000'``); ``"dot_decimal"``, a dot that can only be a
+    decimal point (``'12.5'``, ``'0.250'``, or ``'-84.388'`` in a coordinate
+    column); ``"dot_either"``, a dot that reads either way (``'1.250'``).
+    """
+    found: dict[str, dict[str, str]] = {
+        k: {}
+        for k in (
+            "decimal",
+            "thousands",
+            "either",
+            "dot_groups",
+            "dot_decimal",
+            "dot_either",
+        )
+    }
     for col in raw.columns:
-        if col in skip:
+        if col in skip or mapping.get(col, col) == "period":
             continue
         s = _filled(raw[col])
         dec = s.str.fullmatch(_DECIMAL_COMMA.pattern)
         thou = s.str.fullmatch(_THOUSANDS_COMMA.pattern)
-        if s.empty or not (dec | thou | s.str.fullmatch(_PLAIN.pattern)).all():
+        plain = s.str.fullmatch(_PLAIN.pattern)
+        if s.empty or not (dec | thou | plain).all():
             continue
-        for found, mask in (
-            (decimal, dec & ~thou & s.str.contains(",", regex=False)),
-            (thousands, thou & ~dec),
-            (either, dec & thou),
+        comma = s.str.contains(",", regex=False)
+        dot = s.str.contains(".", regex=False)
+        coordinate = mapping.get(col, col) in _COORDINATES
+        dot_either = s.str.fullmatch(_DOT_EITHER.pattern) & (not coordinate)
+        dot_groups = s.str.fullmatch(_DOT_GROUPS.pattern)
+        for kind, mask in (
+            ("decimal", dec & ~thou & comma),
+            ("thousands", thou & ~dec),
+            ("either", dec & thou),
+            ("dot_groups", dot_groups),
+            ("dot_decimal", plain & dot & ~dot_either),
+            ("dot_either", dot_either),
         ):
             if mask.any():
-                found[str(col)] = str(s[mask].iloc[0])
-    return decimal, thousands, either
+                found[kind][str(col)] = str(s[mask].iloc[0])
+    return found
 
 
 def _decimal_mark(
@@ -204,16 +244,25 @@ def _decimal_mark(
 ) -> tuple[Decimal, str | None]:
     """The decimal mark and thousands separator the numbers of a file show.
 
+    A dot followed by exactly three digits (``'1.250'``) is a decimal point
+    only when another number of the file says so (``'12.5'``), and groups
+    thousands when another does (``'1.250.000'``, or a decimal comma).
+
     Raises
     ------
     DataValidationError
         When the file has both kinds of numbers, or only numbers that read
-        either way, such as ``'1,234'``.
+        either way, such as ``'1,234'`` or ``'1.234'``.
     """
-    dec, thou, either = _number_examples(raw, skip)
+    ex = _number_examples(raw, skip, mapping)
+    dec, thou, either = ex["decimal"], ex["thousands"], ex["either"]
     fix = (
         'pass decimal="," (a decimal comma, as Excel writes ;-separated files) '
         'or decimal="." (the comma groups thousands) to the loader'
+    )
+    dot_fix = (
+        'pass decimal="." (a decimal point) or decimal="," (the dot groups '
+        "thousands, as Excel writes ;-separated files) to the loader"
     )
     if dec and thou:
         (dc, dv), (tc, tv) = next(iter(dec.items())), next(iter(thou.items()))
@@ -240,7 +289,45 @@ def _decimal_mark(
             "tells which",
             fix=fix,
         )
+    groups, points = ex["dot_groups"], ex["dot_decimal"]
+    if groups and points:
+        (gc, gv), (pc, pv) = next(iter(groups.items())), next(iter(points.items()))
+        raise DataValidationError(
+            table,
+            mapping.get(gc, gc),
+            f"{name} has numbers whose thousands are grouped by dots ({gv!r} in "
+            f"column {gc!r}) and numbers with a decimal point ({pv!r} in column "
+            f"{pc!r})",
+            fix=dot_fix + ", or export the file again with one number format",
+        )
+    if groups:
+        # dots group thousands: read as a decimal-comma file (none has a comma)
+        return ",", None
+    if ex["dot_either"] and not points:
+        col, v = next(iter(ex["dot_either"].items()))
+        raise DataValidationError(
+            table,
+            mapping.get(col, col),
+            f"numbers such as {v!r} in column {col!r} of {name} read as {v} with "
+            f"a decimal point or as {v.replace('.', '')} with a dot grouping "
+            "thousands, and no other number in the file tells which",
+            fix=dot_fix,
+        )
     return ".", None
+
+
+def _grouped_by_commas(raw: pd.DataFrame, skip: set[str]) -> list[str]:
+    """The columns of numbers with a decimal point some of which have commas
+    grouping thousands (``'1,600'``, ``'1,234.5'``)."""
+    cols = []
+    for c in raw.columns:
+        s = _filled(raw[c])
+        if c in skip or s.empty:
+            continue
+        thou = s.str.fullmatch(_THOUSANDS_COMMA.pattern)
+        if thou.any() and (thou | s.str.fullmatch(_PLAIN.pattern)).all():
+            cols.append(c)
+    return cols
 
 
 def _from_decimal_comma(col: pd.Series) -> pd.Series:
@@ -267,16 +354,24 @@ def _read_delimited(
         "encoding": encoding,
         "keep_default_na": True,
     }
-    if decimal == "." or (
-        decimal is None and (sep or _sniff_delimiter(p, encoding)) in {",", None}
-    ):
+    comma_separated = (sep or _sniff_delimiter(p, encoding)) in {",", None}
+    if comma_separated and decimal != ",":
         return pd.read_csv(p, dtype=text_ids, **kw)
     raw = pd.read_csv(p, dtype=str, **kw)
     skip = set(text_ids)
     if decimal is None:
         decimal, thousands = _decimal_mark(raw, skip, table, p.name, mapping)
-        if decimal == ".":
-            return pd.read_csv(p, dtype=text_ids, thousands=thousands, **kw)
+        if decimal == "." and thousands is None:
+            return pd.read_csv(p, dtype=text_ids, **kw)
+    if decimal == ".":
+        # the comma groups thousands ('1,600'), as decimal="." says: only in
+        # columns of well-grouped numbers ('1,5' stays text and is refused)
+        grouped = _grouped_by_commas(raw, skip)
+        df = pd.read_csv(p, dtype={**text_ids, **dict.fromkeys(grouped, str)}, **kw)
+        for c in grouped:
+            s = df[c].astype("string").str.strip().str.replace(",", "", regex=False)
+            df[c] = pd.to_numeric(s.mask(s == "").astype(object))
+        return df
     cols = [
         c
         for c in raw.columns
@@ -494,6 +589,53 @@ def _restore_long_names(
         )
 
 
+def _refuse_title_rows(
+    p: Path,
+    table: str,
+    df: pd.DataFrame,
+    sheets: list[str],
+    sheet: str | int | None,
+    column: str,
+    names: list[str],
+) -> None:
+    """Raise when the header read from a workbook is a title row (most columns
+    ``'Unnamed: k'``) and the column names ``names`` (the first: the id, named
+    ``column`` in terrakit) stand in a lower row.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the sheet, the row of the column names and the fix (delete the
+        rows above it).
+    """
+    cols = [str(c) for c in df.columns]
+    if not cols or 2 * sum(c.startswith("Unnamed: ") for c in cols) < len(cols):
+        return
+    read = sheet if sheet is not None else 0
+    name = sheets[read] if isinstance(read, int) else read
+    try:
+        top = pd.read_excel(p, sheet_name=name, header=None, nrows=30, dtype=str)
+    except (ValueError, OSError):
+        return
+    wanted = list(dict.fromkeys(names))
+    for i, row in enumerate(top.itertuples(index=False)):
+        cells = {str(v).strip() for v in row if pd.notna(v)}
+        if wanted[0] in cells:
+            found = [str(v).strip() for v in row if pd.notna(v)]
+            raise DataValidationError(
+                table,
+                column,
+                f"the header of sheet {name!r} of {p.name} looks like a title, "
+                f"not column names (columns seen: {cols[:8]}"
+                f"{' ...' if len(cols) > 8 else ''}); the column names "
+                f"({found[:8]}{' ...' if len(found) > 8 else ''}) are in row "
+                f"{i + 1} of the sheet",
+                fix=f"delete the row(s) above row {i + 1} (titles, notes, blank "
+                "rows) so that the column names are in the sheet's first row, "
+                "then read it again",
+            )
+
+
 def _read(
     path: PathLike,
     table: str,
@@ -515,6 +657,15 @@ def _read(
             None,
             f"{str(p)!r} is a folder, not a file",
             fix=f"give the path of the {table} file inside it",
+        )
+    if p.stat().st_size == 0:
+        # as an empty CSV, whatever the format says (pandas and GDAL only say
+        # that they cannot tell the format)
+        raise DataValidationError(
+            table,
+            None,
+            f"{p.name} is empty (no header, no rows)",
+            fix=f"export the {table} table again; the file holds nothing",
         )
     suffix = p.suffix.lower()
     source: str | Path = p
@@ -574,7 +725,16 @@ def _read(
                 p, table, text_ids, mapping, decimal=decimal, encoding=encoding
             )
         elif suffix in {".xlsx", ".xlsm", ".xls"}:
-            sheets = _sheet_names(p)
+            try:
+                sheets = _sheet_names(p)
+            except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
+                raise DataValidationError(
+                    table,
+                    None,
+                    f"cannot read {p.name} as an Excel workbook ({err})",
+                    fix="check that the file is complete and is a workbook (open "
+                    "it in Excel), or export it again",
+                ) from None
             if isinstance(sheet, str) and sheet not in sheets:
                 raise DataValidationError(
                     table,
@@ -693,6 +853,11 @@ def _read(
             fix="check that the file is complete and of the type its name says "
             "(open it in QGIS), or export it again",
         ) from None
+    id_name = inverse.get(id_columns[0], id_columns[0])
+    if sheets and id_name not in df.columns:
+        _refuse_title_rows(
+            p, table, df, sheets, sheet, id_columns[0], [id_name, *mapping]
+        )
     missing = [src for src in mapping if src not in df.columns]
     if missing:
         seen = list(map(str, df.columns))
@@ -865,15 +1030,7 @@ def read_units(
                 fix="drop crs=... (the file has its own) or reproject the file",
             )
     elif "geometry" in df.columns:
-        try:
-            geom = gpd.GeoSeries(df["geometry"].map(_wkt.loads))
-        except Exception as err:  # shapely raises its own error types
-            raise DataValidationError(
-                "units",
-                "geometry",
-                f"the geometry column is not WKT text ({err})",
-                fix="export geometries as WKT, or give lon/lat columns",
-            ) from None
+        geom = _parse_wkt(df)
         gdf = gpd.GeoDataFrame(
             df.drop(columns="geometry"), geometry=geom.values, crs=crs
         )
@@ -896,6 +1053,40 @@ def read_units(
         )
     require_columns(gdf, "units", ["unit_id"])
     return clean_units(gdf)
+
+
+def _parse_wkt(df: pd.DataFrame) -> gpd.GeoSeries:
+    """The WKT ``geometry`` column of a units table as shapes; an empty cell is
+    a missing shape, which :func:`clean_units` reports with its row.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the rows whose text is not WKT, with the first parser error.
+    """
+    labels = df["unit_id"] if "unit_id" in df.columns else pd.Series(df.index)
+    shapes: list[Any] = []
+    bad: list[Any] = []
+    first = ""
+    for i, (label, v) in enumerate(zip(labels, df["geometry"], strict=True)):
+        if v is None or (not isinstance(v, str) and pd.isna(v)) or not str(v).strip():
+            shapes.append(None)
+            continue
+        try:
+            shapes.append(_wkt.loads(v))
+        except Exception as err:  # shapely raises its own error types
+            shapes.append(None)
+            bad.append(f"row {i}" if pd.isna(label) else label)
+            first = first or f"{str(v)[:40]!r}: {err}"
+    if bad:
+        raise DataValidationError(
+            "units",
+            "geometry",
+            f"{len(bad)} values of the geometry column are not WKT text ({first})",
+            rows=bad,
+            fix="export geometries as WKT, or give lon/lat columns",
+        )
+    return gpd.GeoSeries(shapes, index=df.index)
 
 
 def read_accounts(

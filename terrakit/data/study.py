@@ -340,7 +340,9 @@ class Study:
         tmp = Path(tmp_name)
         try:
             schema: dict[str, Any] = {}
-            units_store, schema["units"] = _encode_table(self._units, "unit_id")
+            units_store, schema["units"] = _encode_table(
+                self._units, "unit_id", "units"
+            )
             geom_types = set(units_store.geometry.geom_type.dropna())
             pyogrio.write_dataframe(
                 units_store,
@@ -358,7 +360,7 @@ class Study:
                 df = getattr(self, f"_{name}")
                 if df is None:
                     continue
-                store, schema[name] = _encode_table(df, id_name)
+                store, schema[name] = _encode_table(df, id_name, name)
                 _write_attributes(store, tmp, name)
             align_meta = []
             if self._alignments:
@@ -382,7 +384,7 @@ class Study:
                     long["territory_id"] = pd.Series(
                         [str(v) for v in everything], dtype=object
                     )
-                store, schema["alignments"] = _encode_table(long, None)
+                store, schema["alignments"] = _encode_table(long, None, "alignments")
                 # unit ids keep the units' dtype
                 schema["alignments"]["columns"][1] = {
                     "name": "unit_id",
@@ -481,7 +483,7 @@ class Study:
                 f"{FORMAT_VERSION} and older",
                 fix="upgrade terrakit (pip install -U terrakit)",
             )
-        units_raw = pyogrio.read_dataframe(path, layer="units")
+        units_raw = _read_layer(path, "units", schema["units"])
         units = _decode_table(units_raw, schema["units"])
         if meta.get("crs"):
             units = units.set_crs(
@@ -490,7 +492,7 @@ class Study:
         tables: dict[str, Any] = {"units": units}
         for name in ("accounts", "reps", "history"):
             tables[name] = (
-                _decode_table(pyogrio.read_dataframe(path, layer=name), schema[name])
+                _decode_table(_read_layer(path, name, schema[name]), schema[name])
                 if name in schema
                 else None
             )
@@ -909,6 +911,9 @@ def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
         return {"dtype": str(dt), "encoding": "datetime", "tz": str(dt.tz)}
     if ptypes.is_datetime64_dtype(dt):
         return {"dtype": str(dt), "encoding": "datetime"}
+    if isinstance(dt, np.dtype) and dt.kind == "m":
+        # int64 counts of the dtype's unit (ns for timedelta64[ns]), NaT as null
+        return {"dtype": str(dt), "encoding": "timedelta"}
     if ptypes.is_object_dtype(dt):
         vals = pd.Series(s).dropna()
         if all(isinstance(v, str) for v in vals):
@@ -930,6 +935,10 @@ def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         return s.astype(str).where(s.notna(), None)
     if spec.get("encoding") == "datetime":
         return s.astype(object).where(s.notna(), None) if "tz" in spec else s
+    if spec.get("encoding") == "timedelta":
+        counts = pd.array(s.to_numpy().view(np.int64), dtype="Int64")
+        counts[s.isna().to_numpy()] = pd.NA
+        return pd.Series(counts, index=s.index)
     if spec.get("encoding") == "json":
         return s.map(
             lambda v: None if v is None else json.dumps(v, default=_json_default)
@@ -949,6 +958,7 @@ def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         "UInt64",
         "Float32",
         "Float64",
+        "float16",
     ):
         return s.astype("float64")
     if kind in ("string", "string[python]", "string[pyarrow]", "str"):
@@ -978,6 +988,11 @@ def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         if "tz" in spec:
             return pd.to_datetime(s, utc=True).dt.tz_convert(spec["tz"]).astype(kind)
         return s.astype(kind)
+    if spec.get("encoding") == "timedelta":
+        counts = pd.array(s, dtype="Int64").to_numpy(
+            dtype=np.int64, na_value=np.iinfo(np.int64).min
+        )
+        return pd.Series(counts.view(kind), index=s.index)  # int64 min is NaT
     if spec.get("encoding") == "json":
         return s.map(
             lambda v: None if v is None or v is np.nan else json.loads(v)
@@ -989,9 +1004,72 @@ def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
     return s.astype(kind)
 
 
+def _stored_array(values: pd.Series) -> Any:
+    """The values to write: nullable integers (durations) stay an ``Int64``
+    array, which GDAL stores as an integer field with nulls; the rest as numpy
+    arrays."""
+    if isinstance(values.dtype, pd.Int64Dtype):
+        return values.array
+    return values.to_numpy()
+
+
+def _storable(dt: Any) -> bool:
+    """Whether the codec stores a column of dtype ``dt`` (and reads it back)."""
+    if isinstance(dt, pd.SparseDtype):
+        return _storable(dt.subtype)
+    if isinstance(dt, pd.IntervalDtype) or ptypes.is_complex_dtype(dt):
+        return False
+    return bool(
+        isinstance(dt, (pd.CategoricalDtype, pd.PeriodDtype, pd.DatetimeTZDtype))
+        or ptypes.is_bool_dtype(dt)
+        or ptypes.is_integer_dtype(dt)
+        or ptypes.is_float_dtype(dt)
+        or ptypes.is_string_dtype(dt)
+        or ptypes.is_datetime64_dtype(dt)
+        or (isinstance(dt, np.dtype) and dt.kind in "mO")
+    )
+
+
+def _check_storable(s: pd.Series | pd.Index, table: str, column: str) -> None:
+    """Raise if the study file cannot hold column ``column`` of ``table``."""
+    dt = s.dtype
+    if not _storable(dt):
+        raise DataValidationError(
+            table,
+            column,
+            f"a column of dtype {dt} cannot be saved in a study file (it holds "
+            "numbers, text, booleans, dates, durations, categories and periods)",
+            fix=f"convert it before saving (e.g. df[{column!r}].astype(str), or "
+            "split complex numbers into .real and .imag columns), or drop it",
+        )
+    if isinstance(dt, np.dtype) and dt == np.uint64 and len(s):
+        big = np.asarray(s) > np.iinfo(np.int64).max
+        if big.any():
+            raise DataValidationError(
+                table,
+                column,
+                f"{int(big.sum())} values are above {np.iinfo(np.int64).max} "
+                "(the largest integer a GeoPackage holds)",
+                fix=f"store them as text (df[{column!r}].astype(str)) or floats",
+            )
+
+
 def _encode_table(
-    df: pd.DataFrame, id_name: str | None
+    df: pd.DataFrame, id_name: str | None, table: str = "study"
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table as stored and its schema; ``table`` names it in errors.
+
+    Raises
+    ------
+    DataValidationError
+        A column (or the index) of a dtype the file cannot hold (complex,
+        interval...), naming ``table`` and the column.
+    """
+    for col in df.columns:
+        if not isinstance(df, gpd.GeoDataFrame) or col != df.geometry.name:
+            _check_storable(df[col], table, str(col))
+    if id_name is not None:
+        _check_storable(df.index, table, id_name)
     schema: dict[str, Any] = {"columns": []}
     is_geo = isinstance(df, gpd.GeoDataFrame)
     geom_name = df.geometry.name if is_geo else None
@@ -999,9 +1077,9 @@ def _encode_table(
     if id_name is not None:
         spec = _dtype_spec(df.index)
         schema["index"] = {"name": id_name, "dtype_spec": spec}
-        out[id_name] = _encode_values(
-            pd.Series(df.index, index=df.index), spec
-        ).to_numpy()
+        out[id_name] = _stored_array(
+            _encode_values(pd.Series(df.index, index=df.index), spec)
+        )
     # A GeoPackage keeps its own ``fid`` and ``geom`` columns and compares
     # column names ignoring case, so a column named like those, or two names
     # equal but for case (``Region`` / ``region``, ``UNIT_ID`` next to the
@@ -1031,7 +1109,7 @@ def _encode_table(
             entry["stored_as"] = stored
         taken.add(stored.lower())
         schema["columns"].append(entry)
-        out[stored] = _encode_values(df[col], spec).to_numpy()
+        out[stored] = _stored_array(_encode_values(df[col], spec))
     store = pd.DataFrame(out)
     # the stored layer puts the geometry last: keep where it was
     schema["column_order"] = [str(c) for c in df.columns]
@@ -1064,6 +1142,38 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
     else:
         df = df.reset_index(drop=True)
     return df
+
+
+def _read_layer(path: Path, layer: str, schema: dict[str, Any]) -> pd.DataFrame:
+    """A stored layer; its duration columns read exactly.
+
+    GDAL gives an integer field with nulls as floats, exact only below 2**53
+    (about 104 days in nanoseconds): a duration column (int64, NaT stored as
+    null) is read again through Arrow, whose nullable integers are exact.
+    """
+    raw = pyogrio.read_dataframe(path, layer=layer)
+    exact = [
+        c.get("stored_as", c["name"])
+        for c in schema["columns"]
+        if c.get("encoding") == "timedelta"
+    ]
+    index = schema.get("index")
+    if index is not None and index["dtype_spec"].get("encoding") == "timedelta":
+        exact.append(index["name"])
+    if exact and any(raw[c].dtype.kind == "f" for c in exact):
+        import pyarrow as pa
+
+        ints = pyogrio.read_dataframe(
+            path,
+            layer=layer,
+            columns=exact,
+            read_geometry=False,
+            use_arrow=True,
+            arrow_to_pandas_kwargs={"types_mapper": {pa.int64(): pd.Int64Dtype()}.get},
+        )
+        for c in exact:
+            raw[c] = ints[c].to_numpy(dtype=object)
+    return raw
 
 
 def _write_attributes(df: pd.DataFrame, path: Path, layer: str) -> None:

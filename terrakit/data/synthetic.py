@@ -345,11 +345,17 @@ def toy_grid(
     Parameters
     ----------
     n_rows, n_cols
-        Grid size.
+        Grid size, whole numbers >= 1.
     n_reps
-        Number of reps, at most ``n_rows * n_cols``.
+        Number of reps, from 1 to ``n_rows * n_cols``.
     seed
-        Seed of the random draws.
+        Seed of the random draws, a whole number >= 0 (``None`` is refused:
+        the grid would differ on every call).
+
+    Raises
+    ------
+    ValueError
+        For an argument that is not a whole number (naming it) or out of range.
 
     Returns
     -------
@@ -361,12 +367,19 @@ def toy_grid(
     >>> len(s.units), s.alignments["current"].n_territories
     (6, 2)
     """
+    # the checks synthetic_region makes: whole numbers (2.0 passes), named
+    n_rows = _whole("n_rows", n_rows, minimum=1, who="toy_grid")
+    n_cols = _whole("n_cols", n_cols, minimum=1, who="toy_grid")
+    n_reps = _whole("n_reps", n_reps, minimum=1, who="toy_grid")
+    seed = _whole("seed", seed, minimum=0, who="toy_grid")
     n = n_rows * n_cols
     if n_rows < 1 or n_cols < 1 or not 1 <= n_reps <= n:
         raise ValueError(
             f"toy_grid needs n_rows, n_cols >= 1 and 1 <= n_reps <= n_rows*n_cols; "
             f"got {n_rows}×{n_cols} with n_reps={n_reps}"
         )
+    if seed < 0:
+        raise ValueError(f"toy_grid: seed must be >= 0, got {seed}")
     rng = np.random.default_rng(seed)
     x0, y0, s = 500_000.0, 3_700_000.0, 10_000.0
     col = np.tile(np.arange(n_cols), n_rows)
@@ -474,16 +487,15 @@ def _provenance(seed: int, config: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _whole(name: str, value: Any, minimum: int) -> int:
+def _whole(name: str, value: Any, minimum: int, who: str = "synthetic_region") -> int:
     """``value`` as an int: ints and whole-number floats (``2e2``) pass.
 
     A fractional number gets the nearest whole numbers >= ``minimum`` as the
-    suggested fix (the range itself is checked by :func:`_check_args`).
+    suggested fix (the range itself is checked by :func:`_check_args`, or by
+    the caller); ``who`` names the generator in the message.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(
-            f"synthetic_region: {name} must be a whole number, got {value!r}"
-        )
+        raise ValueError(f"{who}: {name} must be a whole number, got {value!r}")
     if isinstance(value, (int, np.integer)):
         return int(value)
     hint = ""
@@ -496,9 +508,7 @@ def _whole(name: str, value: Any, minimum: int) -> int:
             if near
             else f"; it must be at least {minimum}"
         )
-    raise ValueError(
-        f"synthetic_region: {name} must be a whole number, got {value!r}{hint}"
-    )
+    raise ValueError(f"{who}: {name} must be a whole number, got {value!r}{hint}")
 
 
 def _number(name: str, value: Any, wanted: str) -> float:

@@ -303,7 +303,8 @@ def _check_numeric(
                     f"(e.g. {s[bad].iloc[0]!r})",
                     rows=_ids(s.index[bad]),
                     n_bad=int(bad.sum()),
-                    fix="remove text such as units or thousands separators from "
+                    fix=_decimal_comma_hint(s[bad])
+                    or "remove text such as units or thousands separators from "
                     "the column",
                 )
             if out is df:
@@ -361,10 +362,51 @@ def _negative_fix(table: str, col: str) -> str:
     return "correct the sign or drop the rows"
 
 
+#: A number written with a decimal comma (``'-86,6'``, ``'1.234,5'``), and one
+#: whose comma may as well group thousands (``'1,600'``).
+_DECIMAL_COMMA_TEXT = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+")
+_COMMA_THREE_DIGITS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
+
+
+def _decimal_comma_hint(values: pd.Series) -> str:
+    """The fix for text numbers that look written with a decimal comma
+    (``'-86,6'``: every one of ``values`` reads so), or ``""``."""
+    text = values.astype(str).str.strip()
+    if text.empty or not text.str.fullmatch(_DECIMAL_COMMA_TEXT.pattern).all():
+        return ""
+    if text.str.fullmatch(_COMMA_THREE_DIGITS.pattern).all():
+        return (
+            'if the comma is the decimal mark, pass decimal="," to the loader '
+            "(tk.data.read_...); if it groups thousands, remove the separators"
+        )
+    return (
+        'these numbers have a decimal comma: pass decimal="," to the loader '
+        "(tk.data.read_...), or write them with a decimal point"
+    )
+
+
 def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
-    values = [
-        pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in (lon, lat)
-    ]
+    values = []
+    for c in (lon, lat):
+        conv = pd.to_numeric(df[c], errors="coerce")
+        text = conv.isna() & df[c].notna()
+        if ptypes.is_object_dtype(df[c].dtype) or ptypes.is_string_dtype(df[c].dtype):
+            # blank text is a missing coordinate, reported below
+            text &= df[c].astype(str).str.strip() != ""
+        if text.any():
+            bad = df[c][text]
+            raise DataValidationError(
+                table,
+                c,
+                f"{int(text.sum())} coordinates are text, not numbers "
+                f"(e.g. {bad.iloc[0]!r})",
+                rows=_ids(df.index[text.to_numpy()]),
+                n_bad=int(text.sum()),
+                fix=_decimal_comma_hint(bad)
+                or "write them as numbers in degrees (e.g. -84.39), without "
+                "letters or symbols such as 'W' or '°'",
+            )
+        values.append(conv.to_numpy(dtype=float))
     check_lonlat_values(values[0], values[1], table, (lon, lat), df.index)
 
 
@@ -460,7 +502,8 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Validate the units table and return a normalised copy.
 
     Checks: a GeoDataFrame with a CRS; ``unit_id`` index (or column), unique;
-    no empty or missing geometries; invalid polygons are repaired with
+    no empty or missing geometries; all polygons (or multipolygons) or all
+    points, never a mix nor lines; invalid polygons are repaired with
     ``make_valid`` (they are common in exported shapefiles); no NaN or
     infinite coordinates (checked before the repair, which cannot handle
     them); coordinates inside the CRS's area of use; numeric attribute
@@ -505,6 +548,7 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         )
     # before make_valid, which GEOS cannot do on a NaN vertex
     check_geometries(geom, table)
+    _check_geometry_kinds(geom, table)
     _check_crs_extent(units, table)
     attrs = [c for c in units.columns if c != units.geometry.name and c in NON_NEGATIVE]
     units = _check_numeric(units, table, attrs, required=False)
@@ -513,6 +557,81 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         units = units.copy()
         units.loc[invalid, units.geometry.name] = units.geometry[invalid].make_valid()
     return units
+
+
+def _geometry_kinds(geom: gpd.GeoSeries) -> np.ndarray:
+    """Per geometry ``"polygon"`` (Polygon, MultiPolygon, or a collection
+    holding a polygon, as ``make_valid`` may return), ``"point"`` (Point), or
+    its geometry type (``"LineString"``, ``"MultiPoint"``...)."""
+    import shapely
+
+    types = geom.geom_type.to_numpy(dtype=object)
+    kinds = types.copy()
+    kinds[np.isin(types, ("Polygon", "MultiPolygon"))] = "polygon"
+    kinds[types == "Point"] = "point"
+    for i in np.flatnonzero(types == "GeometryCollection"):
+        parts = shapely.get_parts(geom.iloc[i])
+        if np.isin(shapely.get_type_id(parts), (3, 6)).any():
+            kinds[i] = "polygon"
+    return kinds
+
+
+def _check_geometry_kinds(geom: gpd.GeoSeries, table: str) -> None:
+    """Raise unless the units are all polygons or all points.
+
+    A point among polygons makes the adjacency fail later without naming it,
+    and a line (no area, no shared border) becomes a silent island; the error
+    names the rows of the odd or minority kind and the fix.
+    """
+    kinds = _geometry_kinds(geom)
+    counts = pd.Series(kinds).value_counts()
+    if set(counts.index) <= {"polygon"} or set(counts.index) <= {"point"}:
+        return
+    seen = ", ".join(f"{int(n)} {k}" for k, n in counts.items())
+    odd = ~np.isin(kinds, ("polygon", "point"))
+    if odd.any():
+        others = sorted(set(kinds[odd]))
+        if set(others) <= {"MultiPoint"}:
+            fix = (
+                "give each of these units one point (e.g. "
+                "units.geometry.representative_point()) or its polygon"
+            )
+        else:
+            fix = (
+                "drop these rows, or replace them by the polygons of the areas "
+                "they stand for: a line has no area and borders no unit, so it "
+                "would be an island no territory can reach"
+            )
+        problem = (
+            f"units must all be polygons or all be points, but {int(odd.sum())} "
+            f"are {', '.join(others)} ({seen})"
+        )
+        bad = odd
+    else:
+        n_poly, n_point = int(counts["polygon"]), int(counts["point"])
+        minority = "point" if n_point <= n_poly else "polygon"
+        bad = kinds == minority
+        problem = (
+            f"units mix polygons ({n_poly}) and points ({n_point}); they must all "
+            f"be one or the other, and the rows listed are the {minority}s"
+        )
+        fix = (
+            "supply the polygons of these units (or buffer their points in a "
+            "projected CRS, in metres), or give every unit as a point "
+            "(units.geometry.representative_point())"
+            if minority == "point"
+            else "use the representative points of these polygons "
+            "(geometry.representative_point()) so that every unit is a point, or "
+            "supply polygons for the point units"
+        )
+    raise DataValidationError(
+        table,
+        "geometry",
+        problem,
+        rows=_ids(geom.index[bad]),
+        n_bad=int(bad.sum()),
+        fix=fix,
+    )
 
 
 def _check_crs_extent(gdf: gpd.GeoDataFrame, table: str) -> None:
@@ -586,14 +705,37 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
         u = accounts["unit_id"]
         if u.isna().any():
             bad = u.isna()
+            located = {"lon", "lat"} <= set(accounts.columns)
+            if not located:
+                # no coordinates: no spatial join was made, nothing "lies" anywhere
+                problem = f"{int(bad.sum())} accounts have no unit_id"
+                fix = (
+                    "fill unit_id for these accounts, or give accounts lon/lat "
+                    "columns and load them with tk.data.read_accounts(path, "
+                    "units=units) to join them to the unit they lie in"
+                )
+            elif unit_ids is None:
+                problem = (
+                    f"{int(bad.sum())} accounts have no unit_id, and no units were "
+                    "given to join them by their lon/lat"
+                )
+                fix = (
+                    "pass units= to tk.data.read_accounts(path, units=units) to "
+                    "join them to the unit they lie in, or fill unit_id"
+                )
+            else:
+                problem = f"{int(bad.sum())} accounts lie in no unit"
+                fix = (
+                    "check their coordinates (outside the study area?) or add the "
+                    "missing units"
+                )
             raise DataValidationError(
                 table,
                 "unit_id",
-                f"{int(bad.sum())} accounts lie in no unit",
+                problem,
                 rows=_ids(accounts.index[bad.to_numpy()]),
                 n_bad=int(bad.sum()),
-                fix="check their coordinates (outside the study area?) or add the "
-                "missing units",
+                fix=fix,
             )
         if unit_ids is not None:
             u = _align_id_dtype(u, unit_ids)

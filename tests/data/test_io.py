@@ -814,3 +814,172 @@ def test_misspelt_mapping_target_is_refused(tmp_path):
         tmp_path / "acc.csv", columns={"id": "account_id", "Tier": "tier_level"}
     )
     assert "tier_level" in got.columns
+
+
+# -- round 11: dots that may group thousands, decimal=".", empty and title rows --
+def test_dot_followed_by_three_digits_asks_for_the_decimal_mark(tmp_path):
+    """'1.250' in a ;-separated file was read as 1.25 (1000x too small) while
+    '1,250' asked for decimal=."""
+    head = "account_id;unit_id;annual_sales;calls_per_year\n"
+    path = tmp_path / "acc.csv"
+    path.write_text(head + "A1;01001;1.250;12\nA2;01003;12.345;6\nA3;01003;2.500;4\n")
+    with pytest.raises(DataValidationError) as info:
+        read_accounts(path)
+    assert str(info.value) == (
+        "accounts.annual_sales: numbers such as '1.250' in column 'annual_sales' "
+        "of acc.csv read as 1.250 with a decimal point or as 1250 with a dot "
+        "grouping thousands, and no other number in the file tells which. Fix: "
+        'pass decimal="." (a decimal point) or decimal="," (the dot groups '
+        "thousands, as Excel writes ;-separated files) to the loader"
+    )
+    assert read_accounts(path, decimal=",")["annual_sales"].tolist() == [
+        1250,
+        12345,
+        2500,
+    ]
+    assert read_accounts(path, decimal=".")["annual_sales"].tolist() == [
+        1.25,
+        12.345,
+        2.5,
+    ]
+
+    def sales(body: str, name: str = "acc.csv", head: str = head) -> list[float]:
+        (tmp_path / name).write_text(head + body)
+        return read_accounts(tmp_path / name)["annual_sales"].tolist()
+
+    # another number settles it: dots grouping thousands, or a decimal point
+    assert sales("A1;01001;1.250.000;12\nA2;01003;12.345;6\n") == [1250000, 12345]
+    assert sales("A1;01001;1.250;12\nA2;01003;12.5;6\n") == [1.25, 12.5]
+    assert sales("A1;01001;1.250;12\nA2;01003;3.14159;6\n") == [1.25, 3.14159]
+    assert sales("A1;01001;0.250;12\n") == [0.25]
+    # a coordinate with three decimals is no thousands: its dot is decimal
+    coords = "account_id;unit_id;annual_sales;lon;lat\n"
+    assert sales("A1;01001;1.250;-84.388;33.749\n", head=coords) == [1.25]
+    # a tab-separated file alike
+    tsv = head.replace(";", "\t")
+    with pytest.raises(DataValidationError, match=r"numbers such as '1\.250'"):
+        sales("A1\t01001\t1.250\t12\n", name="acc.tsv", head=tsv)
+    with pytest.raises(DataValidationError) as info:
+        sales("A1;01001;1.250.000;12\nA2;01003;3.5;6\n")
+    assert info.value.problem == (
+        "acc.csv has numbers whose thousands are grouped by dots ('1.250.000' in "
+        "column 'annual_sales') and numbers with a decimal point ('3.5' in column "
+        "'annual_sales')"
+    )
+
+
+def test_decimal_point_reads_commas_grouping_thousands(tmp_path):
+    """The error's own fix, decimal=".", still refused '1,600' in a ; file."""
+    path = tmp_path / "reps.csv"
+    path.write_text(
+        "rep_id;home_lon;home_lat;capacity_hours\nR1;-84.3;33.7;1,600\n"
+        "R2;-80.8;35.2;1,500\n"
+    )
+    with pytest.raises(DataValidationError, match=r"numbers such as '1,600'"):
+        read_reps(path)
+    reps = read_reps(path, decimal=".")
+    assert reps["capacity_hours"].tolist() == [1600, 1500]
+    assert reps["home_lon"].tolist() == [-84.3, -80.8]
+    # decimal="," reads dots grouping thousands
+    path.write_text("rep_id;home_lon;home_lat;capacity_hours\nR1;-84,3;33,7;1.600\n")
+    assert read_reps(path, decimal=",")["capacity_hours"].tolist() == [1600]
+    # '1,5' is no comma grouping thousands: refused, not read as 15
+    path.write_text("rep_id;home_lon;home_lat;capacity_hours\nR1;-84.3;33.7;1,5\n")
+    with pytest.raises(DataValidationError) as info:
+        read_reps(path, decimal=".")
+    assert str(info.value) == (
+        "reps.capacity_hours: 1 values are not numbers (e.g. '1,5') (rows: 'R1'). "
+        'Fix: these numbers have a decimal comma: pass decimal="," to the loader '
+        "(tk.data.read_...), or write them with a decimal point"
+    )
+
+
+def test_text_coordinates_with_decimal_commas_are_not_missing(tmp_path):
+    """Quoted '-86,6' in a comma-separated file was 'missing ... geocode'."""
+    path = tmp_path / "units.csv"
+    path.write_text('unit_id,lon,lat\n01001,"-86,6","32,5"\n01003,"-87,7","30,7"\n')
+    with pytest.raises(DataValidationError) as info:
+        read_units(path)
+    assert str(info.value) == (
+        "units.lon: 2 coordinates are text, not numbers (e.g. '-86,6') (rows: "
+        "'01001', '01003'). Fix: these numbers have a decimal comma: pass "
+        'decimal="," to the loader (tk.data.read_...), or write them with a '
+        "decimal point"
+    )
+    units = read_units(path, decimal=",")
+    assert units[["lon", "lat"]].to_numpy().tolist() == [[-86.6, 32.5], [-87.7, 30.7]]
+
+
+def test_empty_workbook_is_named(tmp_path):
+    """A 0-byte .xlsx gave pandas' 'Excel file format cannot be determined'."""
+    (tmp_path / "reps.xlsx").write_bytes(b"")
+    with pytest.raises(DataValidationError) as info:
+        read_reps(tmp_path / "reps.xlsx")
+    assert str(info.value) == (
+        "reps: reps.xlsx is empty (no header, no rows). Fix: export the reps "
+        "table again; the file holds nothing"
+    )
+    (tmp_path / "bad.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(
+        DataValidationError, match=r"^reps: cannot read bad\.xlsx as an Excel workbook"
+    ):
+        read_reps(tmp_path / "bad.xlsx")
+
+
+def test_empty_wkt_cell_is_a_missing_geometry(tmp_path):
+    """An empty WKT cell gave 'Expected bytes or string, got float', naming no
+    row."""
+    path = tmp_path / "units.csv"
+    path.write_text(
+        'unit_id,geometry\n01001,"POLYGON((-86 32,-85 32,-85 33,-86 33,-86 32))"\n'
+        '01003,\n01005,"POLYGON((-85 32,-84 32,-84 33,-85 33,-85 32))"\n'
+    )
+    with pytest.raises(DataValidationError) as info:
+        read_units(path, crs=4326)
+    assert str(info.value) == (
+        "units.geometry: 1 units have no geometry (rows: '01003'). Fix: drop these "
+        "units or supply their polygons/points"
+    )
+    path.write_text(
+        'unit_id,geometry\n01001,"POLYGON((-86 32,-85 32,-85 33,-86 33,-86 32))"\n'
+        '01003,"POLYGON((-86 32"\n'
+    )
+    with pytest.raises(DataValidationError) as info:
+        read_units(path, crs=4326)
+    assert info.value.rows == ["01003"]
+    assert info.value.problem.startswith(
+        "1 values of the geometry column are not WKT text ('POLYGON((-86 32': "
+    )
+
+
+def test_title_row_above_a_workbook_header_is_named(tmp_path):
+    """A merged title row above the header blamed the column names and
+    suggested columns={...}, which cannot help."""
+    import openpyxl
+
+    path = tmp_path / "reps.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Reps"
+    ws.append(["Sales reps 2025"])
+    ws.merge_cells("A1:D1")
+    ws.append([])
+    ws.append(["rep_id", "home_lon", "home_lat", "capacity_hours"])
+    ws.append(["R1", -84.3, 33.7, 1600])
+    wb.save(path)
+    with pytest.raises(DataValidationError) as info:
+        read_reps(path)
+    assert str(info.value) == (
+        "reps.rep_id: the header of sheet 'Reps' of reps.xlsx looks like a title, "
+        "not column names (columns seen: ['Sales reps 2025', 'Unnamed: 1', "
+        "'Unnamed: 2', 'Unnamed: 3']); the column names (['rep_id', 'home_lon', "
+        "'home_lat', 'capacity_hours']) are in row 3 of the sheet. Fix: delete the "
+        "row(s) above row 3 (titles, notes, blank rows) so that the column names "
+        "are in the sheet's first row, then read it again"
+    )
+    # with a mapping, the id's name in the file is looked for
+    with pytest.raises(DataValidationError, match=r"are in row 3 of the sheet"):
+        read_reps(path, columns={"rep_id": "rep_id", "home_lon": "home_lon"})
+    ws.delete_rows(1, 2)
+    wb.save(path)
+    assert read_reps(path)["capacity_hours"].tolist() == [1600]

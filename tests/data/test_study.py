@@ -603,3 +603,69 @@ def test_study_alignment_provenance_cannot_be_edited_through_the_view(
     assert s.alignments["a"].provenance["config"] == {"target_max_deviation": 0.5}
     back = Study.load(s.save(tmp_path / "p.gpkg"))
     assert back.alignments["a"].provenance["config"] == {"target_max_deviation": 0.5}
+
+
+def test_durations_round_trip_exactly(three_unit_study, tmp_path):
+    """A timedelta column was accepted by Study and save() died inside pyogrio
+    (NotImplementedError: field type is not supported timedelta64[ns])."""
+    s = three_unit_study
+    units = s.units.assign(
+        drive=pd.to_timedelta([12, None, 25], unit="min"),
+        # beyond 2**53 ns (104 days), where a float would round
+        long=pd.to_timedelta([2**62 + 1, -7, None], unit="ns"),
+        coarse=pd.to_timedelta([3, 4, 5], unit="D").astype("timedelta64[s]"),
+    )
+    accounts = s.accounts.assign(wait=pd.to_timedelta([None, 2.5], unit="h"))
+    t = s.replace(units=units, accounts=accounts)
+    back = Study.load(t.save(tmp_path / "s.gpkg"))
+    _assert_same(t, back)
+    assert back.units["long"].to_numpy().view(np.int64)[:2].tolist() == [
+        2**62 + 1,
+        -7,
+    ]
+    assert back.units["coarse"].dtype == "timedelta64[s]"
+    # stored as integer nanoseconds, NaT as null: what QGIS shows
+    raw = pyogrio.read_dataframe(tmp_path / "s.gpkg", layer="units")
+    assert raw["drive"].tolist()[0] == 12 * 60 * 10**9 and np.isnan(raw["drive"][1])
+    # float16 is stored too
+    h = s.replace(units=s.units.assign(h=np.array([1.5, 2, 3], dtype=np.float16)))
+    _assert_same(h, Study.load(h.save(tmp_path / "h.gpkg")))
+
+
+@pytest.mark.parametrize(
+    ("table", "values", "dtype"),
+    [
+        ("units", np.array([1 + 2j, 3, 4]), "complex128"),
+        (
+            "accounts",
+            pd.arrays.IntervalArray.from_breaks([0, 1, 2]),
+            "interval[int64, right]",
+        ),
+    ],
+)
+def test_unsupported_dtypes_are_refused_at_save(
+    three_unit_study, tmp_path, table, values, dtype
+):
+    """A complex column died inside pyogrio; an interval column was saved and
+    then could not be loaded.  The error names the table and the column, and
+    no file is left (an existing study stays as it was)."""
+    s = three_unit_study
+    path = s.save(tmp_path / "s.gpkg")
+    before = path.read_bytes()
+    bad = s.replace(**{table: getattr(s, table).assign(odd=values)})
+    with pytest.raises(DataValidationError) as info:
+        bad.save(path)
+    assert str(info.value) == (
+        f"{table}.odd: a column of dtype {dtype} cannot be saved in a study file "
+        "(it holds numbers, text, booleans, dates, durations, categories and "
+        "periods). Fix: convert it before saving (e.g. df['odd'].astype(str), or "
+        "split complex numbers into .real and .imag columns), or drop it"
+    )
+    assert info.value.table == table and info.value.column == "odd"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.gpkg"]
+    with pytest.raises(DataValidationError, match=r"^units\.odd: a column of dtype"):
+        s.replace(units=s.units.assign(odd=np.array([1j, 2, 3]))).save(
+            tmp_path / "new.gpkg"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.gpkg"]

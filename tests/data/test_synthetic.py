@@ -159,6 +159,33 @@ def test_arguments_are_checked_up_front() -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((3, 3, 2), {"seed": None}, "toy_grid: seed must be a whole number, got None"),
+        (
+            (2.5, 3, 2),
+            {},
+            "toy_grid: n_rows must be a whole number, got 2.5; pass n_rows=2 or "
+            "n_rows=3",
+        ),
+        ((3, 3, 2, -1), {}, "toy_grid: seed must be >= 0, got -1"),
+        ((3, "3", 2), {}, "toy_grid: n_cols must be a whole number, got '3'"),
+        ((3, 3, True), {}, "toy_grid: n_reps must be a whole number, got True"),
+    ],
+)
+def test_toy_grid_arguments_are_checked_like_synthetic_region(
+    args: tuple, kwargs: dict, message: str
+) -> None:
+    """seed=None made a different grid on every call (provenance seed None);
+    n_rows=2.5 or seed=-1 failed inside numpy naming no argument."""
+    with pytest.raises(ValueError) as info:
+        toy_grid(*args, **kwargs)
+    assert str(info.value) == message
+    # whole-number floats pass, as for synthetic_region
+    assert toy_grid(3.0, 3, 2.0, seed=1).equals(toy_grid(3, 3, 2, seed=1))
+
+
+@pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         (

@@ -490,3 +490,110 @@ def test_negative_history_sales_suggest_netting_credit_notes():
         _check_numeric(hist, "history", ["sales"], required=True)
     assert "net them into their account's month" in str(info.value)
     assert "groupby(['account_id', 'period']" in str(info.value)
+
+
+def test_units_mixing_geometry_kinds_are_refused_naming_the_rows(two_units):
+    """A point among polygons failed later, in the adjacency, naming no row; a
+    line became a silent island (no area, no border)."""
+    from shapely.geometry import LineString, MultiPoint, Polygon
+
+    three = pd.concat(
+        [
+            two_units,
+            gpd.GeoDataFrame(
+                {"workload": [1.0]},
+                geometry=[Point(2.5, 0.5)],
+                index=pd.Index(["u3"], name="unit_id"),
+                crs=two_units.crs,
+            ),
+        ]
+    )
+    e = _err(Study, three)
+    assert str(e) == (
+        "units.geometry: units mix polygons (2) and points (1); they must all be "
+        "one or the other, and the rows listed are the points (rows: 'u3'). Fix: "
+        "supply the polygons of these units (or buffer their points in a "
+        "projected CRS, in metres), or give every unit as a point "
+        "(units.geometry.representative_point())"
+    )
+    # a polygon among points: the polygon is the odd one
+    points = three.set_geometry([Point(0.5, 0.5), Point(1.5, 0.5), box(2, 0, 3, 1)])
+    e = _err(Study, points)
+    assert e.rows == ["u3"]
+    assert e.problem.endswith("the rows listed are the polygons")
+    assert e.fix.startswith("use the representative points of these polygons")
+    line = three.set_geometry(
+        [box(0, 0, 1, 1), box(1, 0, 2, 1), LineString([(2, 0.2), (2, 0.8)])]
+    )
+    e = _err(Study, line)
+    assert str(e) == (
+        "units.geometry: units must all be polygons or all be points, but 1 are "
+        "LineString (2 polygon, 1 LineString) (rows: 'u3'). Fix: drop these rows, "
+        "or replace them by the polygons of the areas they stand for: a line has "
+        "no area and borders no unit, so it would be an island no territory can "
+        "reach"
+    )
+    multi = three.set_geometry(
+        [Point(0.5, 0.5), Point(1.5, 0.5), MultiPoint([(2.5, 0.5), (2.6, 0.5)])]
+    )
+    e = _err(Study, multi)
+    assert e.rows == ["u3"] and "1 are MultiPoint" in e.problem
+    assert e.fix.startswith("give each of these units one point")
+    # all points, or all polygons, pass; so does a polygon make_valid repairs
+    # into a collection (a polygon and its spike), when it is cleaned again
+    Study(points.set_geometry([Point(0.5, 0.5), Point(1.5, 0.5), Point(2.5, 0.5)]))
+    spike = Polygon([(0, 0), (1, 0), (1, 1), (1.5, 1), (1, 1), (0, 1)])
+    repaired = Study(two_units.set_geometry([spike, box(1, 0, 2, 1)])).units
+    assert repaired.geom_type.tolist() == ["GeometryCollection", "Polygon"]
+    assert Study(repaired).units.geom_type.tolist() == ["GeometryCollection", "Polygon"]
+
+
+def test_accounts_with_no_unit_id_and_no_coordinates(two_units, accounts):
+    """'lie in no unit ... check their coordinates' was said of accounts that
+    have no coordinates at all (no spatial join was made)."""
+    acc = accounts.drop(columns=["lon", "lat"]).assign(unit_id=["u1", None, "u2"])
+    e = _err(Study, two_units, acc)
+    assert str(e) == (
+        "accounts.unit_id: 1 accounts have no unit_id (rows: 'a2'). Fix: fill "
+        "unit_id for these accounts, or give accounts lon/lat columns and load "
+        "them with tk.data.read_accounts(path, units=units) to join them to the "
+        "unit they lie in"
+    )
+    from terrakit.data.validation import clean_accounts
+
+    # coordinates but no units to join them to
+    e = _err(clean_accounts, accounts.assign(unit_id=["u1", None, "u2"]), None)
+    assert e.problem == (
+        "1 accounts have no unit_id, and no units were given to join them by "
+        "their lon/lat"
+    )
+    # after a join (units known), they lie in no unit, as before
+    e = _err(Study, two_units, accounts.assign(unit_id=["u1", None, "u2"]))
+    assert e.problem == "1 accounts lie in no unit" and e.rows == ["a2"]
+
+
+def test_text_numbers_with_a_decimal_comma_suggest_decimal(two_units, accounts):
+    """'-86,6' as a coordinate was reported as missing ('geocode these rows');
+    '1600,5' as a number only said to remove units or thousands separators."""
+    acc = accounts.astype({"lon": object}).assign(lon=["0,5", "1,5", 1.6])
+    e = _err(Study, two_units, acc)
+    assert str(e) == (
+        "accounts.lon: 2 coordinates are text, not numbers (e.g. '0,5') (rows: "
+        "'a1', 'a2'). Fix: these numbers have a decimal comma: pass decimal=\",\" "
+        "to the loader (tk.data.read_...), or write them with a decimal point"
+    )
+    e = _err(Study, two_units, accounts.assign(lon=["0.5 W", "1.5", "1.6"]))
+    assert e.problem == "1 coordinates are text, not numbers (e.g. '0.5 W')"
+    assert e.fix.startswith("write them as numbers in degrees")
+    # blank and missing coordinates are still missing
+    e = _err(Study, two_units, accounts.assign(lon=["", "1.5", "1.6"]))
+    assert e.problem == "1 coordinates are missing, infinite or not numbers"
+    e = _err(Study, two_units, accounts.assign(annual_sales=["1600,5", "2", "3"]))
+    assert e.fix.startswith("these numbers have a decimal comma: pass decimal=")
+    e = _err(Study, two_units, accounts.assign(annual_sales=["1,600", "2", "3"]))
+    assert e.fix == (
+        'if the comma is the decimal mark, pass decimal="," to the loader '
+        "(tk.data.read_...); if it groups thousands, remove the separators"
+    )
+    e = _err(Study, two_units, accounts.assign(annual_sales=["12 EUR", "2", "3"]))
+    assert e.fix == "remove text such as units or thousands separators from the column"
