@@ -12,10 +12,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, is_count
+from terrakit._runargs import check_seed
 from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
-from terrakit.forecast.model import Panel, fit_panel, merge_configs, simulate_paths
+from terrakit.forecast.model import (
+    Panel,
+    as_count,
+    check_horizon,
+    fit_panel,
+    merge_configs,
+    simulate_paths,
+)
 
 __all__ = [
     "BASELINES",
@@ -308,14 +315,22 @@ def backtest_panel(
     Origins move forward by ``step`` periods (default: the horizon), so the
     panel needs ``2 × season_length + horizon + step × (folds - 1)``
     periods: two years before the first origin, then the folds.
+
+    ``seed`` seeds both the sampler of every fold's fit and its simulated
+    noise; the provenance records it as ``seed``, ``fit_seed`` and
+    ``noise_seed`` (all three ``None`` when ``"terrakit"`` is not among the
+    methods: the baselines are deterministic), the keys a
+    :class:`~terrakit.forecast.SalesForecast`'s provenance has.
     """
     methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
-    if step is not None and not is_count(step, 1):
+    horizon, folds = _check_horizon(horizon), _check_folds(folds)
+    count = horizon if step is None else as_count(step)
+    if count is None or count < 1:
         raise SpecificationError(
             f"step must be a whole number of periods ≥ 1 between origins, got "
             f"{step!r}; leave it out to move by the horizon"
         )
-    step = horizon if step is None else int(step)
+    step = count
     m = panel.season_length
     t_n = panel.values.shape[1]
     first_end = t_n - horizon - step * (folds - 1)
@@ -392,9 +407,13 @@ def backtest_panel(
     if "terrakit" in methods:
         mcfg, scfg = merge_configs(model_config, sampler_config)
         config = {"model": mcfg, "sampler": json.loads(json.dumps(scfg, default=str))}
+    # one seed serves every fold's sampler and its simulated noise
+    used = int(seed) if "terrakit" in methods else None
     prov = make_provenance(
         "forecast/backtest",
-        seed=int(seed) if "terrakit" in methods else None,
+        seed=used,
+        fit_seed=used,
+        noise_seed=used,
         config=config,
         methods=list(methods),
         horizon=int(horizon),
@@ -502,7 +521,8 @@ def backtest(
         Any of ``"terrakit"``, ``"naive"``, ``"seasonal_naive"``, ``"ets"``,
         ``"arima"``.
     model_config, sampler_config, seed
-        Passed to the terrakit model.
+        Passed to the terrakit model; ``seed`` seeds both its sampler and
+        its simulated noise (recorded as ``fit_seed`` and ``noise_seed``).
 
     Returns
     -------
@@ -558,8 +578,7 @@ def _check_design(
 ) -> list[str]:
     """Check a backtest's settings before any data is read; the methods as a list."""
     _check_horizon(horizon)
-    if not is_count(folds, 1):
-        raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
+    _check_folds(folds)
     chosen = [methods] if isinstance(methods, str) else list(methods)
     known = ["terrakit", *BASELINES]
     unknown = [x for x in chosen if x not in known]
@@ -573,13 +592,14 @@ def _check_design(
     return list(dict.fromkeys(chosen))
 
 
-def _check_horizon(horizon: Any) -> None:
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
-        raise SpecificationError(
-            f"horizon must be a whole number of periods, got {horizon!r}"
-        )
-    if horizon < 1:
-        raise SpecificationError(
-            f"horizon must be at least 1 period, got {horizon}; "
-            "ask for e.g. horizon=12 months"
-        )
+def _check_horizon(horizon: Any) -> int:
+    """``horizon`` as an int ≥ 1 (``12.0`` is 12, as ``draws=500.0`` is 500)."""
+    return check_horizon(horizon)
+
+
+def _check_folds(folds: Any) -> int:
+    """``folds`` as an int ≥ 1 (``2.0`` is 2; ``1.5`` and ``True`` are refused)."""
+    count = as_count(folds)
+    if count is None or count < 1:
+        raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
+    return count

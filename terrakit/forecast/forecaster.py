@@ -497,7 +497,10 @@ class FittedSalesForecaster:
         n_draws
             Posterior draws to use (default: all).
         seed
-            Seed of the simulated noise (default: the fit's seed).
+            Seed of the simulated noise and of the choice of posterior
+            draws (default: the fit's seed).  The posterior itself was
+            drawn with the fit's seed (:meth:`SalesForecaster.fit`); both
+            are recorded in the provenance.
         ended_after
             A series with no row in the history's last ``ended_after``
             periods has ended (default: the season length, 12 months).
@@ -510,11 +513,19 @@ class FittedSalesForecaster:
         Returns
         -------
         SalesForecast
-            Its ``provenance`` holds the seed, configuration, config hash,
+            Its ``provenance`` holds the seeds, configuration, config hash,
             horizon, number of draws, the ended series (``ended_series``:
             id and last period of each, ``ended_after``,
             ``forecast_ended``) and the versions of terrakit and the
-            libraries it used.
+            libraries it used; an ADVI fit adds ``advi_check``, whether
+            its loss had flattened
+            (:func:`~terrakit.forecast.model.advi_convergence`; ``None`` for
+            NUTS).  The seeds: ``fit_seed``, the sampler's
+            seed (the posterior), ``noise_seed``, this call's ``seed`` (the
+            simulated noise), and ``seed``, equal to ``noise_seed`` (kept
+            for readers of older provenance); the same ``fit_seed`` and
+            ``noise_seed`` on the same data and configuration give the same
+            draws.
 
         Raises
         ------
@@ -539,6 +550,7 @@ class FittedSalesForecaster:
             forecast_ended=forecast_ended,
             stacklevel=3,
         )
+        horizon = int(draws.sizes["period"])  # checked: 12.0 is 12
         panel = self.fit.panel
         n_hist = len(panel.periods)
         if horizon > n_hist:
@@ -560,6 +572,8 @@ class FittedSalesForecaster:
         prov = make_provenance(
             "forecast/hierarchical-ar1",
             seed=s,
+            fit_seed=int(self.fit.seed),
+            noise_seed=int(s),
             config={
                 "model": dict(self.fit.model_config),
                 "sampler": json.loads(
@@ -571,6 +585,10 @@ class FittedSalesForecaster:
             n_draws=int(draws.sizes["draw"]),
             config_hash=self.fit.idata.attrs.get("config_hash")
             if self.fit.idata is not None
+            else None,
+            # method="advi": did its loss flatten (model.advi_convergence)?
+            advi_check=json.loads(self.fit.idata.attrs["advi_check"])
+            if self.fit.idata is not None and "advi_check" in self.fit.idata.attrs
             else None,
             ended_after=int(
                 panel.season_length if ended_after is None else ended_after
@@ -591,7 +609,9 @@ class FittedSalesForecaster:
 
         R-hat needs at least two chains: with ``chains=1`` its column is
         NaN and only ESS and divergences are checked.  ADVI fits have no
-        MCMC diagnostics (an all-NaN table).
+        MCMC diagnostics (an all-NaN table); their ``problems`` say when
+        ADVI's loss had not flattened by its last iteration
+        (:func:`~terrakit.forecast.model.advi_convergence`).
 
         Parameters
         ----------

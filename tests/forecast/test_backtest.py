@@ -221,3 +221,56 @@ def test_a_fold_where_every_series_misses_some_month_is_refused():
         r".*Fix: fill the missing months",
     ):
         backtest_panel(panel, horizon=3, folds=1, methods=["naive"])
+
+
+# the stand-in posterior of seed 7 has an R-hat of 1.057: irrelevant here
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.ConvergenceWarning")
+def test_backtest_provenance_names_the_seed_of_the_fits_and_the_noise(
+    toy_study, mock_sampling
+):
+    """One seed serves both the folds' samplers and their simulated noise;
+    the provenance says so with the keys a forecast's provenance has."""
+    bt = backtest(
+        toy_study,
+        horizon=3,
+        folds=2,
+        methods=("terrakit", "naive"),
+        sampler_config=mock_sampling,
+        seed=7,
+    )
+    prov = bt.provenance
+    assert (prov["seed"], prov["fit_seed"], prov["noise_seed"]) == (7, 7, 7)
+    base = backtest(toy_study, horizon=3, folds=2, methods=("naive",), seed=7)
+    p = base.provenance
+    assert (p["seed"], p["fit_seed"], p["noise_seed"]) == (None, None, None)
+
+
+def test_whole_float_horizon_folds_and_step_are_counts(toy_study):
+    """horizon=3.0 was refused as "not a whole number of periods" while every
+    config count takes 500.0 as 500; 1.5 and True are still refused."""
+    from terrakit.forecast.backtest import _check_horizon, backtest_panel
+    from terrakit.forecast.forecaster import study_panel
+
+    assert _check_horizon(12.0) == 12 and type(_check_horizon(12.0)) is int
+    bt = backtest(toy_study, horizon=3.0, folds=2.0, methods=("naive",))
+    ref = backtest(toy_study, horizon=3, folds=2, methods=("naive",))
+    assert (bt.horizon, bt.folds) == (3, 2)
+    assert bt.provenance["origins"] == ref.provenance["origins"]
+    panel, _ = study_panel(toy_study, level="unit")
+    stepped = backtest_panel(panel, horizon=3.0, folds=2, methods=("naive",), step=2.0)
+    assert stepped.provenance["step"] == 2
+    for bad, match in [
+        (1.5, r"^horizon must be a whole number of periods, got 1\.5"),
+        (True, r"^horizon must be a whole number of periods, got True"),
+        (0.0, r"^horizon must be at least 1 period, got 0\.0"),
+    ]:
+        with pytest.raises(SpecificationError, match=match):
+            backtest(toy_study, horizon=bad, folds=2, methods=("naive",))
+    with pytest.raises(
+        SpecificationError, match=r"^folds must be a whole number ≥ 1, got 1\.5"
+    ):
+        backtest(toy_study, horizon=3, folds=1.5, methods=("naive",))
+    with pytest.raises(
+        SpecificationError, match=r"^step must be a whole number .* got 1\.5"
+    ):
+        backtest_panel(panel, horizon=3, folds=2, methods=("naive",), step=1.5)

@@ -188,7 +188,7 @@ def test_make_panel_checks_sales_and_frequency():
     per = pd.period_range("2020Q1", periods=8, freq="Q")
     long = pd.DataFrame({"k": "s", "period": per, "sales": np.arange(8.0)})
     assert make_panel(long, key="k").season_length == 4
-    with pytest.raises(DataValidationError, match="negative or not finite"):
+    with pytest.raises(DataValidationError, match="8 sales values are negative"):
         make_panel(long.assign(sales=-1.0), key="k")
     weekly = long.assign(period=pd.period_range("2020-01-01", periods=8, freq="W"))
     with pytest.raises(DataValidationError, match="monthly or quarterly"):
@@ -365,6 +365,9 @@ def test_forecasts_carry_their_provenance(toy_study, account_forecast):
     assert tf.provenance["alignment"] == "current"
 
 
+# 300 iterations are too few on purpose (speed): the ConvergenceWarning that says
+# so is tested in test_model.py
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.ConvergenceWarning")
 def test_advi_is_seeded_and_quiet_without_a_progress_bar(toy_study, caplog, capsys):
     """The mean-field ADVI path (real, not mocked): the same seed gives the
     same draws, and with the progress bar off nothing is printed or logged
@@ -445,3 +448,27 @@ def test_by_refuses_draws_that_are_not_finite(toy_study, account_forecast):
         dataclasses.replace(
             account_forecast, draws=account_forecast.draws.copy(data=a)
         ).by(al)
+
+
+def test_forecast_provenance_records_the_fit_seed_and_the_noise_seed(
+    toy_study, mock_sampling
+):
+    """Forecasts from fits with seeds 0 and 5, both predicted with seed 5,
+    used to carry the same provenance (``seed: 5``): the sampler's seed was
+    lost."""
+    fits = {
+        s: SalesForecaster(sampler_config=mock_sampling).fit(
+            toy_study, level="unit", seed=s
+        )
+        for s in (0, 5)
+    }
+    a, b = (fits[s].predict(3, seed=5).provenance for s in (0, 5))
+    assert (a["fit_seed"], a["noise_seed"], a["seed"]) == (0, 5, 5)
+    assert (b["fit_seed"], b["noise_seed"], b["seed"]) == (5, 5, 5)
+    # predict's seed defaults to the fit's
+    c = fits[0].predict(3).provenance
+    assert (c["fit_seed"], c["noise_seed"], c["seed"]) == (0, 0, 0)
+    # kept through the territory sums; NUTS/mocked fits have no ADVI check
+    tf = fits[0].predict(3, seed=5).by(toy_study.alignments["current"])
+    assert (tf.provenance["fit_seed"], tf.provenance["noise_seed"]) == (0, 5)
+    assert a["advi_check"] is None

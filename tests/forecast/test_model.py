@@ -4,6 +4,7 @@ settings out of range, broken panels, ended series, one-chain diagnostics."""
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -126,7 +127,7 @@ def test_negative_sales_name_row_labels_and_series():
         make_panel(long, key="s")
     msg = str(err.value)
     assert "np.float64" not in msg
-    assert "2 sales values are negative or not finite (e.g. -2; series x, y)" in msg
+    assert "2 sales values are negative (e.g. -2, min -2; series x, y)" in msg
     assert "(rows: 102, 103)" in msg
     assert err.value.rows == [102, 103]
 
@@ -392,3 +393,160 @@ def test_the_model_evaluates_on_one_flat_parameter_vector(grouped):
     assert np.isfinite(lp) and np.isfinite(g).all()
     # the same log density as PyMC's own evaluation
     assert float(lp) == pytest.approx(float(model.compile_logp()(point)), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("sales", "problem", "fix"),
+    [
+        (
+            ["1,234.5", "980", "n/a"],
+            r"2 sales values are text that does not read as a number "
+            r"\(e\.g\. '1,234\.5', 'n/a'; series x\) \(rows: 0, 2\)",
+            r"Fix: remove thousands separators and units \(e\.g\. "
+            r"long\['sales'\]\.str\.replace\(',', ''\) for '1,234\.5'\), or pass "
+            r'decimal="," when reading a file',
+        ),
+        (
+            ["86,6", "90,1", "3"],
+            r"2 sales values are text that does not read as a number "
+            r"\(e\.g\. '86,6', '90,1'; series x\)",
+            r'Fix: these numbers have a decimal comma: pass decimal=","',
+        ),
+        (
+            [5.0, np.nan, 3.0],
+            r"1 sales values are missing \(NaN; series x\) \(rows: 1\)",
+            r"Fix: drop those rows \(a period without a row is unobserved, not 0 "
+            r"sales\) or fill them with 0 where nothing was sold",
+        ),
+        (
+            [5.0, np.inf, 3.0],
+            r"1 sales values are infinite \(e\.g\. inf; series x\)",
+            r"Fix: replace them by the period's real sales",
+        ),
+        (
+            [5.0, -2.0, -4.0],
+            r"2 sales values are negative \(e\.g\. -2, min -4; series x\)",
+            r"Fix: net returns and credit notes into their period's sales \(one "
+            r"row per s and period: long\.groupby\(\['s', 'period'\], "
+            r"as_index=False\)\['sales'\]\.sum\(\)\)",
+        ),
+    ],
+    ids=["text", "decimal-comma", "nan", "inf", "negative"],
+)
+def test_bad_sales_values_each_get_their_own_fix(sales, problem, fix):
+    """Text such as '1,234.5' or 'n/a' used to be reported as "negative or not
+    finite (e.g. nan)" with the fix "net returns"."""
+    p = pd.period_range("2024-01", periods=3, freq="M")
+    long = _long(["x"] * 3, p, pd.Series(sales, dtype=object))
+    with pytest.raises(DataValidationError) as err:
+        make_panel(long, key="s")
+    msg = str(err.value)
+    assert msg.startswith("history.sales: ")
+    assert re.search(problem, msg), msg
+    assert re.search(fix, msg), msg
+
+
+def test_advi_convergence_judges_the_last_tenth_of_the_loss():
+    """The median loss of the last 10 % of the iterations against the 10 %
+    before, per observed value: a loss falling by 1 per iteration moves 100
+    in 100 iterations, 0.1 per value of 1000 (flat enough), 0.1001 of 999."""
+    from terrakit.forecast.model import advi_convergence
+
+    loss = -np.arange(1000.0)
+    ok = advi_convergence(loss, 1000)
+    assert ok == {
+        "iterations": 1000,
+        "window": 100,
+        "loss_before": -849.5,
+        "loss_last": -949.5,
+        "change_per_value": 0.1,
+        "max_change": 0.1,
+        "converged": True,
+    }
+    assert not advi_convergence(loss, 999)["converged"]
+    # a rising loss has not settled either; noise around a flat loss has
+    assert not advi_convergence(-loss, 999)["converged"]
+    rng = np.random.default_rng(0)
+    flat = 50.0 * np.exp(-np.arange(4000) / 200) + rng.normal(0, 30, 4000)
+    assert advi_convergence(flat, 100)["converged"]
+    assert not advi_convergence(flat[:400], 100)["converged"]
+    # one iteration cannot be judged
+    one = advi_convergence(np.array([5.0]), 10)
+    assert one["change_per_value"] is None and not one["converged"]
+
+
+def test_advi_cut_short_warns_and_records_the_check(toy_study):
+    """Real ADVI, stopped after 300 iterations: its loss is still falling.
+    The fit used to skip every check (an 8,000-iteration fit on 30 series
+    forecast 20 % high with 80 % coverage 1.0, silently)."""
+    cfg = {
+        "method": "advi",
+        "advi_iterations": 300,
+        "advi_draws": 20,
+        "progressbar": False,
+    }
+    with pytest.warns(ConvergenceWarning) as rec:
+        fitted = SalesForecaster(sampler_config=cfg).fit(
+            toy_study, level="unit", seed=0
+        )
+    msg = str(rec[0].message)
+    check = json.loads(fitted.idata.attrs["advi_check"])
+    assert check["iterations"] == 300 and check["window"] == 30
+    assert not check["converged"] and abs(check["change_per_value"]) > 0.1
+    assert msg.startswith(
+        "the forecast posterior may be unreliable: ADVI stopped at its "
+        "iteration cap (advi_iterations=300) before its loss (the negative "
+        "ELBO) flattened: the median loss of the last 10% of the iterations is "
+        f"{abs(check['change_per_value']):.3f} per observed value "
+    )
+    assert msg.endswith(
+        "Fix: raise sampler_config['advi_iterations'] (e.g. to 30000), or "
+        "sample with method='nutpie' (NUTS, checked by R-hat and ESS)"
+    )
+    d = fitted.diagnostics(warn=False)
+    assert not d.ok and d.problems[0].startswith("ADVI stopped at its iteration cap")
+    with pytest.warns(ConvergenceWarning, match=r"advi_iterations=300\)"):
+        fitted.diagnostics()
+    assert fitted.predict(2).provenance["advi_check"] == check
+
+
+@pytest.mark.parametrize(
+    ("horizon", "n_draws", "shape"),
+    [(3.0, None, (200, 8, 3)), (3, 50.0, (50, 8, 3)), (np.float64(2.0), 7, (7, 8, 2))],
+)
+def test_whole_float_horizons_and_draws_count_like_config_counts(
+    toy_study, mock_sampling, horizon, n_draws, shape
+):
+    """horizon=12.0 was refused as "not a whole number" while draws=500.0
+    (every config count) is accepted."""
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+        toy_study, level="account", seed=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)  # the ended account
+        fc = fitted.predict(horizon, n_draws=n_draws)
+        paths = simulate_paths(fitted.fit, horizon, n_draws=n_draws)
+    assert fc.draws.shape == shape and paths.shape == shape
+    assert fc.horizon == shape[2] and fc.provenance["horizon"] == shape[2]
+    assert type(fc.provenance["horizon"]) is int
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"horizon": 1.5}, r"^horizon must be a whole number of periods, got 1\.5"),
+        ({"horizon": True}, r"^horizon must be a whole number of periods, got True"),
+        ({"horizon": "12"}, r"^horizon must be a whole number of periods, got '12'"),
+        ({"horizon": 0.0}, r"^horizon must be at least 1 period, got 0\.0"),
+        ({"n_draws": 2.5}, r"^n_draws must be a whole number ≥ 1, got 2\.5"),
+        ({"n_draws": True}, r"^n_draws must be a whole number ≥ 1, got True"),
+        ({"ended_after": 1.5}, r"^ended_after must be a whole number of periods"),
+    ],
+)
+def test_counts_that_are_not_whole_are_still_refused(
+    toy_study, mock_sampling, kwargs, match
+):
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(toy_study, seed=0)
+    args = {"horizon": 3} | kwargs
+    with pytest.raises(SpecificationError, match=match):
+        fitted.predict(**args)
