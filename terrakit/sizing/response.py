@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import as_number, check_seed, did_you_mean
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
     NotFittedError,
     SpecificationError,
+    TerrakitWarning,
 )
 
 __all__ = ["JUDGEMENT_KEYS", "ResponseCurves", "ResponseModel", "hill"]
@@ -49,16 +50,24 @@ def hill(
 ) -> np.ndarray:
     """ADBUDG / Hill response ``lo + (hi - lo) c^γ / (c50^γ + c^γ)``.
 
+    The curve is defined for ``calls >= 0`` (``lo`` at 0 calls, ``hi`` as
+    calls grow without bound).  NaN calls give NaN, and so do negative calls
+    (outside the curve): neither is read as zero calls.
+
     Examples
     --------
     >>> float(hill(10.0, lo=100.0, hi=300.0, c50=10.0, gamma=1.0))
     200.0
+    >>> float(hill(float("nan"), lo=100.0, hi=300.0, c50=10.0, gamma=1.0))
+    nan
     """
     c = np.asarray(calls, dtype=float)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         x = np.where(c > 0, np.power(np.maximum(c, 1e-300) / c50, gamma), 0.0)
         frac = np.where(np.isinf(x), 1.0, x / (1.0 + x))
-    return np.asarray(lo + (np.asarray(hi) - lo) * frac, dtype=float)
+        out = lo + (np.asarray(hi) - lo) * frac
+    # NaN or negative calls: NaN, not the zero-call floor ``lo``
+    return np.asarray(np.where(np.isnan(c) | (c < 0), np.nan, out), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -170,9 +179,15 @@ class ResponseCurves:
         Returns
         -------
         numpy.ndarray
-            ``(n_draws, *calls.shape)``.
+            ``(n_draws, *calls.shape)``; NaN where ``calls`` is NaN (an
+            unknown number of calls has unknown sales, as in :func:`hill`).
+
+        Raises
+        ------
+        SpecificationError
+            When ``calls`` has negative values (calls are counts >= 0).
         """
-        c = np.asarray(calls, dtype=float)
+        c = _check_calls(calls)
         if segment is not None:
             j = self._index(segment)
             p = [
@@ -189,7 +204,11 @@ class ResponseCurves:
         return hill(c[None], *p)
 
     def expected_sales(self, calls: np.ndarray | float, segment: str) -> np.ndarray:
-        """Posterior-mean annual sales per account of ``segment`` at ``calls``."""
+        """Posterior-mean annual sales per account of ``segment`` at ``calls``.
+
+        NaN where ``calls`` is NaN; negative ``calls`` raise a
+        :class:`~terrakit.exceptions.SpecificationError` (see :meth:`sales`).
+        """
         return np.asarray(self.sales(calls, segment).mean(axis=0))
 
     def _index(self, segment: str) -> int:
@@ -237,6 +256,20 @@ class ResponseCurves:
 
     def __str__(self) -> str:
         return f"{self.summary()}\n  fitted in {self.seconds:.1f} s"
+
+
+def _check_calls(calls: np.ndarray | float) -> np.ndarray:
+    """``calls`` as a float array, or a :class:`SpecificationError` if any is
+    negative (NaN passes: it gives NaN sales)."""
+    c = np.asarray(calls, dtype=float)
+    neg = c < 0
+    if neg.any():
+        raise SpecificationError(
+            f"calls must be >= 0 (calls per account and year), got {int(neg.sum())} "
+            f"negative value(s), e.g. {float(c[neg].flat[0])!r}; clip them at 0 or "
+            "drop them"
+        )
+    return c
 
 
 # -- study facts ------------------------------------------------------------------
@@ -631,8 +664,12 @@ class ResponseModel:
                 "draws": self.draws,
                 "tune": self.tune,
                 "chains": self.chains,
+                "sampler": self.sampler,
+                "target_accept": self.target_accept,
                 "priors": {k: list(map(float, v)) for k, v in self.priors.items()},
                 "travel": _travel_label(travel),
+                "calls_per_year": calls_per_year,
+                "segment": segment,
             },
             periods_per_year=ppy,
             anchor={
@@ -737,14 +774,16 @@ class ResponseModel:
     @classmethod
     def from_judgement(
         cls,
-        judgements: Mapping[str, Mapping[str, float] | Sequence[float]],
+        judgements: Mapping[Any, Mapping[str, float] | Sequence[float]],
         *,
         study: Any = None,
-        reference: pd.DataFrame | Mapping[str, Mapping[str, float]] | None = None,
+        reference: pd.DataFrame | Mapping[Any, Mapping[str, float]] | None = None,
         uncertainty: float = 0.1,
         n_draws: int = 1_000,
         seed: int = 0,
         travel: Any = "model",
+        calls_per_year: str = "calls_per_year",
+        segment: str = "segment",
     ) -> ResponseCurves:
         """Calibrate curves from managers' judgements (CALLPLAN).
 
@@ -753,16 +792,20 @@ class ResponseModel:
         judgements
             Per segment, sales at ``zero`` effort, at ``minus50`` (half of
             today's calls), ``current``, ``plus50`` (1.5 × today's calls) and
-            ``saturation`` — a mapping with those keys or a sequence in that
-            order.  Absolute values or indices (current = 1) both work: they
-            are divided by ``current``.
+            ``saturation`` — a mapping with exactly those keys or a sequence of
+            five numbers in that order.  Absolute values or indices (current
+            = 1) both work: they are divided by ``current``.  Segment labels
+            are compared as text, as the study's segments are (``1`` and
+            ``"1"`` are the same segment; the curves' ``segments`` are text).
         study
             Supplies, per segment, the accounts, today's mean calls and sales
             and the hours per call (call time + ``travel``, as
-            :func:`~terrakit.sizing.workload` counts them).
+            :func:`~terrakit.sizing.workload` counts them).  Only the judged
+            segments are used and checked.
         reference
-            Instead of ``study``: index segment, columns ``accounts``,
-            ``calls_per_year``, ``annual_sales``, ``hours_per_call``.
+            Instead of ``study`` (not both): index segment, columns
+            ``accounts``, ``calls_per_year``, ``annual_sales``,
+            ``hours_per_call``.
         uncertainty
             Log-scale standard deviation of each judged index (0.1 ≈ ±10 %).
         n_draws, seed
@@ -772,6 +815,8 @@ class ResponseModel:
             :func:`~terrakit.sizing.workload`): ``"model"`` (default, as in
             :meth:`fit` and :func:`~terrakit.sizing.allocate_calls`) or
             ``None`` to count call time only.  Ignored with ``reference``.
+        calls_per_year, segment
+            Accounts columns of ``study`` (as in :meth:`fit`).
 
         Returns
         -------
@@ -782,12 +827,26 @@ class ResponseModel:
         DataValidationError
             When ``study`` lacks the ``call_minutes`` column (the hours per
             call need call time, as in :func:`~terrakit.sizing.allocate_calls`;
-            or pass ``reference``), or has segments without sales or calls.
+            or pass ``reference``), or a judged segment has no sales today
+            (``annual_sales`` missing or 0) or no calls today
+            (``calls_per_year`` 0).
         SpecificationError
             When judgements are not increasing (zero < −50 % < current <
-            +50 % < saturation), keys are missing, no segment is judged, no
-            reference is given, or ``n_draws`` / ``seed`` are not whole
-            numbers (``n_draws`` >= 1, ``seed`` >= 0).
+            +50 % < saturation), are not numbers, keys are missing or unknown,
+            no segment is judged, both or neither of ``study`` and
+            ``reference`` are given, ``uncertainty`` is not a number >= 0, or
+            ``n_draws`` / ``seed`` are not whole numbers (``n_draws`` >= 1,
+            ``seed`` >= 0).
+
+        Warns
+        -----
+        TerrakitWarning
+            When the fitted curve misses a judged −50 % or +50 % point by more
+            than 5 % (relative), or its shape :math:`\\gamma` sits at a bound
+            of its search range: no curve of this family through the judged
+            zero, today and saturation fits those judgements; revisit them.
+            The fit (shape, fitted points and residuals per segment) is in
+            ``provenance["config"]["fit"]`` either way.
 
         Notes
         -----
@@ -814,21 +873,28 @@ class ResponseModel:
                 "judgements must map each segment to its five judged sales "
                 f"({list(JUDGEMENT_KEYS)}), got {judgements!r}"
             )
-        ref = _reference(study, reference, travel)
-        rng = np.random.default_rng(seed)
-        u = float(uncertainty)
-        if not np.isfinite(u) or u < 0:
-            raise SpecificationError(f"uncertainty must be >= 0, got {uncertainty!r}")
-        segments = tuple(str(s) for s in judgements)
-        missing_ref = [s for s in segments if s not in ref.index]
-        if missing_ref:
+        judged = _judgement_map(judgements)
+        segments = tuple(judged)
+        if study is not None and reference is not None:
             raise SpecificationError(
-                f"no reference calls/sales for segments {missing_ref}; the reference "
-                f"has {list(ref.index)}"
+                "from_judgement takes study=... or reference=..., not both: the "
+                "reference would replace the study's calls, sales and accounts; "
+                "drop one of them"
             )
+        u = as_number(uncertainty)
+        if isinstance(uncertainty, bool) or not np.isfinite(u) or u < 0:
+            raise SpecificationError(
+                f"uncertainty must be a number >= 0 (the log-scale standard "
+                f"deviation of each judged index, 0.1 ≈ ±10 %), got {uncertainty!r}"
+            )
+        index = {s: _judged_index(s, judged[s]) for s in segments}
+        ref = _reference(study, reference, travel, segments, calls_per_year, segment)
+        rng = np.random.default_rng(seed)
         draws = {k: np.empty((n_draws, len(segments))) for k in _PARAMS}
+        fit: dict[str, dict[str, Any]] = {}
         for j, s in enumerate(segments):
-            r = _judged_index(s, judgements[s])
+            r = index[s]
+            fit[s] = _judgement_fit(s, r)
             sim = np.tile(r, (n_draws, 1))
             if u > 0:
                 todo = np.ones(n_draws, bool)
@@ -840,13 +906,9 @@ class ResponseModel:
                     sim[todo, 2] = 1.0
                     todo = ~_ordered(sim)
                 sim[todo] = r
-            r0, rh, rl, rsat = sim[:, 0], sim[:, 3], sim[:, 1], sim[:, 4]
+            r0, rsat = sim[:, 0], sim[:, 4]
             delta = (rsat - 1.0) / (1.0 - r0)
-            grid = np.exp(np.linspace(np.log(0.05), np.log(10.0), 400))
-            err = (_adbudg(0.5, grid, r0, rsat, delta) - rl[:, None]) ** 2 + (
-                _adbudg(1.5, grid, r0, rsat, delta) - rh[:, None]
-            ) ** 2
-            gam = grid[np.argmin(err, axis=1)]
+            gam = _gamma_fit(r0, sim[:, 1], sim[:, 3], rsat)
             c0 = float(ref.loc[s, "calls_per_year"])
             s0 = float(ref.loc[s, "annual_sales"])
             draws["lo"][:, j] = r0 * s0
@@ -861,13 +923,12 @@ class ResponseModel:
             config={
                 "uncertainty": u,
                 "n_draws": int(n_draws),
-                "judgements": {
-                    s: list(map(float, _judged_index(s, judgements[s])))
-                    for s in segments
-                },
+                "judgements": {s: list(map(float, index[s])) for s in segments},
                 "source": "reference" if reference is not None else "study",
                 # travel shapes the hours per call only when read from the study
                 "travel": None if reference is not None else _travel_label(travel),
+                "calls_per_year": None if reference is not None else calls_per_year,
+                "segment": None if reference is not None else segment,
                 "reference": {
                     s: {
                         c: float(ref.loc[s, c])
@@ -880,6 +941,7 @@ class ResponseModel:
                     }
                     for s in segments
                 },
+                "fit": fit,
             },
         )
         sub = ref.loc[list(segments)]
@@ -988,39 +1050,169 @@ def _ordered(sim: np.ndarray) -> np.ndarray:
     return np.all(np.diff(sim, axis=1) > 0, axis=1) & (sim[:, 0] >= 0)
 
 
-def _judged_index(segment: str, j: Mapping[str, float] | Sequence[float]) -> np.ndarray:
+def _judgement_map(judgements: Mapping[Any, Any]) -> dict[str, Any]:
+    """``judgements`` keyed by segment label as text (as the study's segments
+    and the curves' ``segments`` are), refusing two keys with the same text."""
+    out: dict[str, Any] = {}
+    given: dict[str, list[Any]] = {}
+    for k, v in judgements.items():
+        s = str(k)
+        given.setdefault(s, []).append(k)
+        out[s] = v
+    twice = {s: ks for s, ks in given.items() if len(ks) > 1}
+    if twice:
+        s, ks = next(iter(twice.items()))
+        raise SpecificationError(
+            f"judgements name segment {s!r} more than once ({ks}); segment labels "
+            "are compared as text, as in the study: give each segment once"
+        )
+    return out
+
+
+def _judged_index(segment: str, j: Any) -> np.ndarray:
+    """The five judgements of ``segment`` as indices (current = 1), checked."""
     keys = list(JUDGEMENT_KEYS)
+    example = f"{{{segment!r}: [0.5, 0.8, 1.0, 1.1, 1.2]}}"
     if isinstance(j, Mapping):
+        unknown = [k for k in j if k not in JUDGEMENT_KEYS]
+        if unknown:
+            raise SpecificationError(
+                f"judgement for segment {segment!r} has unknown keys {unknown}; give "
+                f"only the five judgements {keys}"
+                + did_you_mean([str(k) for k in unknown], keys)
+            )
         missing = [k for k in keys if k not in j]
         if missing:
             raise SpecificationError(
                 f"judgement for segment {segment!r} lacks {missing}; give sales at "
                 f"{keys}"
             )
-        vals = np.array([float(j[k]) for k in keys])
+        raw = [(k, j[k]) for k in keys]
+    elif isinstance(j, str | bytes) or not isinstance(j, Iterable):
+        raise SpecificationError(
+            f"judgement for segment {segment!r} must be a mapping with keys {keys} "
+            f"or a sequence of five numbers in that order, got {j!r}; e.g. "
+            f"{example}"
+        )
     else:
-        vals = np.asarray(list(j), dtype=float)
-        if vals.shape != (5,):
+        values = list(j)
+        if len(values) != 5:
             raise SpecificationError(
                 f"judgement for segment {segment!r} must have 5 values ({keys}), got "
-                f"{vals.size}"
+                f"{len(values)}"
             )
-    if not np.isfinite(vals).all() or vals[2] <= 0:
+        raw = list(zip(keys, values, strict=True))
+    vals, bad = [], []
+    for k, v in raw:
+        x = np.nan if isinstance(v, bool) else as_number(v)
+        if np.isnan(x) and not (isinstance(v, float | np.floating) and np.isnan(v)):
+            bad.append((k, v))
+        vals.append(x)
+    if bad:
+        comma = any(isinstance(v, str) and "," in v for _, v in bad)
+        raise SpecificationError(
+            f"judgement for segment {segment!r}: "
+            + ", ".join(f"{k} is {v!r}" for k, v in bad)
+            + ", not a number; give numbers"
+            + (" with a decimal point (0.5, not '0,5')" if comma else "")
+            + f", e.g. {example}"
+        )
+    arr = np.array(vals, dtype=float)
+    if not np.isfinite(arr).all() or arr[2] <= 0:
         raise SpecificationError(
             f"judgement for segment {segment!r} needs finite values and current > 0, "
-            f"got {vals.tolist()}"
+            f"got {arr.tolist()}"
         )
-    r = vals / vals[2]
+    r = arr / arr[2]
     if not _ordered(r[None])[0]:
         raise SpecificationError(
             f"judgement for segment {segment!r} must increase with effort (zero < "
             f"minus50 < current < plus50 < saturation, zero >= 0), got "
-            f"{vals.tolist()}; sales cannot fall when calls rise"
+            f"{arr.tolist()}; sales cannot fall when calls rise"
         )
     return r
 
 
-def _reference(study: Any, reference: Any, travel: Any) -> pd.DataFrame:
+#: Shapes γ searched by :meth:`ResponseModel.from_judgement` (least squares).
+_GAMMA_GRID = np.exp(np.linspace(np.log(0.05), np.log(10.0), 400))
+#: Relative miss of a judged ±50 % point above which from_judgement warns.
+_JUDGEMENT_MISS = 0.05
+
+
+def _gamma_fit(
+    r0: np.ndarray, rl: np.ndarray, rh: np.ndarray, rsat: np.ndarray
+) -> np.ndarray:
+    """Per row, the grid γ whose ADBUDG curve through (0, r0), (1, 1) and
+    saturation rsat best fits (least squares) the judged −50 % ``rl`` and
+    +50 % ``rh`` indices."""
+    delta = (rsat - 1.0) / (1.0 - r0)
+    err = (_adbudg(0.5, _GAMMA_GRID, r0, rsat, delta) - rl[:, None]) ** 2 + (
+        _adbudg(1.5, _GAMMA_GRID, r0, rsat, delta) - rh[:, None]
+    ) ** 2
+    return np.asarray(_GAMMA_GRID[np.argmin(err, axis=1)], dtype=float)
+
+
+def _judgement_fit(segment: str, r: np.ndarray) -> dict[str, Any]:
+    """How the curve fitted to the judged indices ``r`` meets the −50 % and
+    +50 % judgements (for provenance); warns when it misses one by more than
+    :data:`_JUDGEMENT_MISS` or its γ sits at a bound of the grid."""
+    r0, rsat = r[[0]], r[[4]]
+    g = _gamma_fit(r0, r[[1]], r[[3]], rsat)
+    delta = (rsat - 1.0) / (1.0 - r0)
+    judged = {"minus50": float(r[1]), "plus50": float(r[3])}
+    fitted = {
+        k: float(_adbudg(x, g, r0, rsat, delta)[0, 0])
+        for k, x in (("minus50", 0.5), ("plus50", 1.5))
+    }
+    miss = {k: fitted[k] / judged[k] - 1.0 for k in judged}
+    gamma = float(g[0])
+    at_bound = bool(gamma <= _GAMMA_GRID[0] or gamma >= _GAMMA_GRID[-1])
+    misses = [
+        f"{k} judged {judged[k]:.3f}, fitted {fitted[k]:.3f} ({miss[k]:+.1%})"
+        for k in judged
+        if abs(miss[k]) > _JUDGEMENT_MISS
+    ]
+    problems = []
+    if misses:
+        problems.append(
+            f"misses judged points by more than {_JUDGEMENT_MISS:.0%} (indices of "
+            f"today's sales): {'; '.join(misses)}: no ADBUDG curve through the "
+            "judged zero, today and saturation sales meets them"
+        )
+    if at_bound:
+        problems.append(
+            f"has its shape gamma at the bound {gamma:.3g} of the search range "
+            f"[{_GAMMA_GRID[0]:g}, {_GAMMA_GRID[-1]:g}]"
+            + (" (a near step at today's calls)" if gamma > 1 else " (near flat)")
+        )
+    if problems:
+        warnings.warn(
+            f"the response curve judged for segment {segment!r} (gamma "
+            f"{gamma:.2f}) {', and '.join(problems)}; revisit the -50 % / +50 % "
+            "judgements against zero and saturation",
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    return {
+        "gamma": gamma,
+        "gamma_at_bound": at_bound,
+        "judged": judged,
+        "fitted": fitted,
+        "residuals": {k: fitted[k] - judged[k] for k in judged},
+        "relative_miss": miss,
+    }
+
+
+def _reference(
+    study: Any,
+    reference: Any,
+    travel: Any,
+    segments: Sequence[str],
+    calls_per_year: str = "calls_per_year",
+    segment: str = "segment",
+) -> pd.DataFrame:
+    """Accounts, calls, sales and hours per call of the judged ``segments``
+    (index: segment labels as text), from ``reference`` or ``study``."""
     if reference is not None:
         ref = (
             pd.DataFrame(reference).T
@@ -1037,20 +1229,83 @@ def _reference(study: Any, reference: Any, travel: Any) -> pd.DataFrame:
             raise SpecificationError(
                 f"reference values must be positive numbers, got\n{ref}"
             )
+        missing_ref = [s for s in segments if s not in ref.index]
+        if missing_ref:
+            raise SpecificationError(
+                f"no reference calls/sales for segments {missing_ref}; the reference "
+                f"has {list(ref.index)}"
+            )
         return ref
     if study is None:
         raise SpecificationError(
             "from_judgement needs study=... or reference=... for today's calls, "
             "sales and accounts per segment"
         )
-    facts = _segment_facts(study, travel, "calls_per_year", "segment")
-    bad = facts["annual_sales"].isna() | (facts["calls_per_year"] <= 0)
-    if bad.any():
+    facts = _segment_facts(study, travel, calls_per_year, segment)
+    missing_seg = [s for s in segments if s not in facts.index]
+    if missing_seg:
+        raise SpecificationError(
+            f"no accounts of the judged segments {missing_seg} in the study; its "
+            f"accounts' {segment!r} column has {list(facts.index)}"
+        )
+    acc = study.accounts
+    seg_of = acc[segment].astype(str)
+    sub = facts.loc[list(segments)]
+
+    def refuse(column: str, bad: pd.Index, problem: str, fix: str) -> None:
+        rows = seg_of.isin(list(bad))
         raise DataValidationError(
             "accounts",
+            column,
+            problem,
+            rows=list(acc.index[rows]),
+            n_bad=int(rows.sum()),
+            fix=fix,
+        )
+
+    no_sales = sub.index[sub["annual_sales"].isna()]
+    if "annual_sales" not in acc.columns:
+        refuse(
             "annual_sales",
-            f"segments without sales or calls today: {list(facts.index[bad])}",
-            fix="fill annual_sales and calls_per_year, or pass reference=...",
+            no_sales,
+            "no annual_sales column: the judged indices scale today's sales of "
+            f"each segment {list(segments)}",
+            "add annual_sales (today's yearly sales per account), or pass "
+            "reference=...",
+        )
+    if len(no_sales):
+        refuse(
+            "annual_sales",
+            no_sales,
+            f"judged segments without annual_sales today: {list(no_sales)} (no "
+            "account has a number)",
+            "fill annual_sales for their accounts, leave the segments out of the "
+            "judgements, or pass reference=...",
+        )
+    zero_sales = sub.index[sub["annual_sales"] <= 0]
+    if len(zero_sales):
+        means = ", ".join(
+            f"{s!r} {sub.loc[s, 'annual_sales']:,.0f}" for s in zero_sales
+        )
+        refuse(
+            "annual_sales",
+            zero_sales,
+            f"judged segments with no sales today (mean annual_sales per account: "
+            f"{means}); the judgements are indices of today's sales, so the curve "
+            "would be flat at 0",
+            "fill annual_sales for their accounts, leave the segments out of the "
+            "judgements, or pass reference=... with their annual_sales",
+        )
+    no_calls = sub.index[sub["calls_per_year"] <= 0]
+    if len(no_calls):
+        refuse(
+            calls_per_year,
+            no_calls,
+            f"judged segments with no calls today: {list(no_calls)} "
+            f"({calls_per_year} is 0 on every account); the judged efforts "
+            "(-50 %, +50 %) are relative to today's calls",
+            f"fill {calls_per_year} for their accounts, leave the segments out of "
+            "the judgements, or pass reference=... with their calls_per_year",
         )
     return facts
 
