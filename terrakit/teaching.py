@@ -114,6 +114,17 @@ def _number(answer: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _rounding_step(v: float) -> float:
+    """The place value ``v`` is rounded to: ``1000.0`` for 4,723,000, ``1.0``
+    for 4,723,007, ``0.01`` for 4,723,007.12; ``0.0`` when it has more than
+    six decimals (not rounded) or is 0."""
+    for k in range(15, -7, -1):
+        step = 10.0**k
+        if abs(v) >= step and abs(v - round(v / step) * step) <= 1e-12 * abs(v):
+            return step
+    return 0.0
+
+
 def _close(a: float, b: float, rtol: float, atol: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=rtol, abs_tol=max(atol, 1e-9))
 
@@ -293,21 +304,28 @@ def _one_id(answer: Any, ids: Sequence[Hashable]) -> tuple[Any, str | None]:
     """The one territory id an answer holds, or ``(None, what it is instead)``.
 
     A 0-d array is its value; a one-row Series or DataFrame (``nlargest(1)``)
-    is its index label — for a Series the value when only that is an id; any
-    other one-element container is its element.
+    is its index label — when that is not an id, the row's value that is one
+    (a Series' value; a DataFrame's ``territory_id`` column after
+    ``reset_index()``); any other one-element container is its element.
+    Numpy scalars come back as plain Python values.
     """
     import pandas as pd
 
     known = {str(t) for t in ids}
     if isinstance(answer, np.ndarray) and answer.ndim == 0:
-        return answer.item(), None
+        return _plain(answer.item()), None
     if isinstance(answer, (pd.Series, pd.DataFrame)):
         kind = "Series" if isinstance(answer, pd.Series) else "DataFrame"
         if len(answer) != 1:
             return None, f"a {kind} of {len(answer)} rows"
-        label = answer.index[0]
-        if isinstance(answer, pd.Series) and str(label) not in known:
-            return answer.iloc[0], None
+        label = _plain(answer.index[0])
+        if str(label) not in known:
+            row = [answer.iloc[0]] if kind == "Series" else list(answer.iloc[0])
+            in_row = [_plain(x) for x in row if _hashable_str(x) in known]
+            if in_row:
+                return in_row[0], None
+            if kind == "Series":
+                return _plain(answer.iloc[0]), None
         return label, None
     if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__"):
         return answer, None
@@ -320,7 +338,12 @@ def _one_id(answer: Any, ids: Sequence[Hashable]) -> tuple[Any, str | None]:
     item = items[0]
     if isinstance(item, np.ndarray) and item.ndim == 0:
         item = item.item()
-    return item, None
+    return _plain(item), None
+
+
+def _hashable_str(x: Any) -> str | None:
+    """``str(x)`` for a scalar (a possible id), ``None`` for anything else."""
+    return None if isinstance(x, (list, dict, set, np.ndarray)) else str(x)
 
 
 def _id_level(study: Any, answer: Any) -> str:
@@ -336,12 +359,20 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
     """Id of the territory with the highest workload.
 
     The answer is one id (a string, a 0-d array, a one-element list) or a
-    one-row Series or DataFrame indexed by territory (``nlargest(1)``).
+    one-row Series or DataFrame (``nlargest(1)``, also after
+    ``reset_index()``).  Named mistakes: the lightest territory, the
+    territory with the most accounts (when it is not the most loaded), the
+    most loaded territory of another alignment of the study (the KPIs of the
+    wrong alignment), an account or unit id, the largest workload itself and
+    its position (``.argmax()``) instead of the id.
     """
+    from terrakit.metrics import territory_kpis
+
     exercise = "most loaded territory"
     if answer is None:
         return _unanswered(exercise, "a territory id such as 'R07'")
-    wl = _territory_workload(study, alignment)
+    kpis = territory_kpis(study, alignment)
+    wl = kpis["workload"]
     expected = wl.idxmax()
     answer, got = _one_id(answer, list(wl.index))
     if got is not None:
@@ -362,15 +393,49 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
             "not quite: that is the lightest territory; look for the max",
             exercise,
         )
+    if "accounts" in kpis and str(answer) == str(kpis["accounts"].idxmax()):
+        return Feedback(
+            False,
+            "not quite: that is the territory with the most accounts; accounts "
+            "differ in calls and call length, so take the largest workload",
+            exercise,
+        )
+    other = _other_alignments_most_loaded(study, alignment)
+    if str(answer) in other:
+        return Feedback(
+            False,
+            f"not quite: that is the most loaded territory of alignment "
+            f"{other[str(answer)]!r}; compute the KPIs of the alignment asked "
+            f"({getattr(alignment, 'name', alignment)!r})",
+            exercise,
+        )
     if str(answer) not in {str(t) for t in wl.index}:
         level = _id_level(study, answer)
-        why = (
-            f"that is the id of one {level}, not of a territory: sum the "
-            f"{level}s' workload per territory first (groupby the territory), "
-            "then take the largest"
-            if level
-            else f"{answer!r} is not a territory id; ids look like {list(wl.index[:3])}"
-        )
+        v = _number(answer)
+        if level:
+            why = (
+                f"that is the id of one {level}, not of a territory: sum the "
+                f"{level}s' workload per territory first (groupby the "
+                "territory), then take the largest"
+            )
+        elif v is not None and _close(v, float(wl.max()), RTOL):
+            why = (
+                "that is the workload, not the territory id; use .idxmax() "
+                "(not .max()) for the id of the largest"
+            )
+        elif (
+            v is not None
+            and v == int(v)
+            and 0 <= v < len(wl)
+            and (str(wl.index[int(v)]) == str(expected))
+        ):
+            why = (
+                "that is the position of the territory in the table, not its "
+                "id; use .idxmax() (not .argmax()) for the id"
+            )
+        else:
+            ids = [_plain(t) for t in wl.index[:3]]
+            why = f"{_plain(answer)!r} is not a territory id; ids look like {ids}"
         return Feedback(False, f"not quite: {why}", exercise)
     value = wl[next(t for t in wl.index if str(t) == str(answer))]
     return Feedback(
@@ -379,6 +444,26 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
         f"carries more (sort the workload column)",
         exercise,
     )
+
+
+def _other_alignments_most_loaded(study: Any, alignment: Any) -> dict[str, str]:
+    """``{id: name}`` of the most loaded territory of every other alignment of
+    the study whose most loaded territory differs from ``alignment``'s."""
+    alignments = getattr(study, "alignments", None) or {}
+    asked = alignment if isinstance(alignment, str) else None
+    mine = str(_territory_workload(study, alignment).idxmax())
+    found: dict[str, str] = {}
+    for name, al in alignments.items():
+        if (
+            name == asked
+            or al is alignment
+            or (not isinstance(alignment, str) and al == alignment)
+        ):
+            continue
+        top = str(_territory_workload(study, al).idxmax())
+        if top != mine:
+            found.setdefault(top, str(name))
+    return found
 
 
 # -- lesson 2: workload build-up sizing ---------------------------------------------
@@ -448,6 +533,11 @@ def check_call_hours(
 #: such as 18.0000005 (the fractions of segments added up) counts as 18.
 _REPS_ATOL = 1e-6
 
+#: A fractional answer that rounds up to the right reps and lies within 0.5 %
+#: of the workload in reps is that workload, printed with fewer decimals
+#: (17.1 for 17.07): "almost, round up".
+_ALMOST_REPS_RTOL = 0.005
+
 
 def check_reps_needed(
     study: Any,
@@ -487,7 +577,12 @@ def check_reps_needed(
             f"correct: {need.total:.2f} full-time reps of work -> hire {need.reps}",
             exercise,
         )
-    if _close(v, need.total, 1e-3):
+    fractional = abs(v - round(v)) > _REPS_ATOL
+    if _close(v, need.total, 1e-3) or (
+        fractional
+        and math.ceil(v) == need.reps
+        and _close(v, need.total, _ALMOST_REPS_RTOL)
+    ):
         return Feedback(
             False,
             f"almost: {need.total:.2f} is the workload in reps; you cannot hire a "
@@ -779,9 +874,16 @@ def check_territory_mean(
     answer must be within one Monte Carlo standard error of that mean
     (``sd / √n_draws``; ``rtol`` is only an upper bound): the student
     averages the same draws, so a right answer differs by rounding only, while
-    a single draw, the median or a nearby quantile is typically a standard
-    error or more away (the posterior sd itself is ~√n_draws times wider than
-    that, so ``rtol`` = 1 % let a third of the single draws pass).
+    a single draw or a 40 % / 60 % quantile is typically several standard
+    errors away (the posterior sd itself is ~√n_draws times wider than that,
+    so ``rtol`` = 1 % let a third of the single draws pass).
+
+    The median is not: for symmetric draws it lies only ~0.76 standard errors
+    from the mean, inside that tolerance in most forecasts.  So an answer
+    closer to the median than to the mean is told that it is the median
+    whenever the two differ by more than the answer's rounding
+    (:func:`_rounding_step`: 1,000 for ``4,723,000``); the mean rounded as
+    printed, or to thousands, is always closer to the mean and passes.
 
     Raises
     ------
@@ -794,6 +896,22 @@ def check_territory_mean(
     se = float(tot.std(ddof=1)) / math.sqrt(len(tot)) if len(tot) > 1 else 0.0
     tol = min(rtol, max(se / abs(expected), 1e-6)) if expected else rtol
     per_month = expected / float(forecast.horizon)
+    v = _number(answer)
+    if v is not None:
+        median = float(np.median(tot))
+        step = _rounding_step(v)
+        near_median = abs(v - median) <= max(tol * abs(expected), step / 2)
+        if (
+            abs(median - expected) > step
+            and abs(v - median) < abs(v - expected)
+            and near_median
+        ):
+            return Feedback(
+                False,
+                "not quite: that is the median of the draws; the expected sales "
+                "are their mean — average the summed draws (.mean())",
+                "territory forecast",
+            )
     return _check_number(
         "territory forecast",
         answer,
@@ -837,10 +955,17 @@ def check_territory_interval(
     units' intervals of the horizon total, the units' monthly intervals
     (``forecast.to_frame()``) or the territory's monthly intervals
     (``forecast.by(alignment).to_frame()``) — gives an interval that is too
-    wide; the hint says so.  Each end must be within ``rtol`` × the expected
-    interval's width of the expected end, or within the spread of the order
-    statistics around that quantile (``|q(p ± 2/n) − q(p)|``) where that is
-    wider, so that every standard quantile definition passes.  A tolerance
+    wide; the hint says so when the answer is near such sums and
+    :data:`_SUMMED_ENDS_MARGIN` times closer to them than to any other reading
+    of the draws (quantile and normal ``mean ± z sd`` intervals at the usual
+    levels, :func:`_other_readings`): on the sample the units' summed ends
+    nearly coincide with the normal 90 % interval.  Any other interval wider
+    (narrower) than the right one at both ends is told "too wide" ("too
+    narrow"), with each end's direction and size class, never a number.
+    Each end must be within ``rtol`` × the expected interval's width of the
+    expected end, or within the spread of the order statistics around that
+    quantile (``|q(p ± 2/n) − q(p)|``) where that is wider, so that every
+    standard quantile definition passes.  A tolerance
     relative to the level would pass the too-wide answers: on the sample their
     ends are only 1 % away from the right ones.
 
@@ -886,9 +1011,22 @@ def check_territory_interval(
             np.quantile(np.asarray(terr.to_numpy(), dtype=float), q, axis=0),
         ),
     ]
-    for what, ends in summed_ends:
-        s_lo, s_hi = (float(e.sum()) for e in ends)
-        if near(lo_a, s_lo, tol_lo) and near(hi_a, s_hi, tol_hi):
+    readings = [
+        (what, tuple(float(e.sum()) for e in ends)) for what, ends in summed_ends
+    ]
+    readings += _other_readings(tot, level)
+    readings.append(("right", (lo, hi)))
+
+    def gap(ends: tuple[float, ...]) -> float:
+        return max(abs(lo_a - ends[0]), abs(hi_a - ends[1]))
+
+    for i, (what, (s_lo, s_hi)) in enumerate(readings[: len(summed_ends)]):
+        others = min(gap(e) for j, (_, e) in enumerate(readings) if j != i)
+        if (
+            near(lo_a, s_lo, tol_lo)
+            and near(hi_a, s_hi, tol_hi)
+            and _SUMMED_ENDS_MARGIN * gap((s_lo, s_hi)) <= others
+        ):
             return Feedback(
                 False,
                 f"not quite: you added up {what}; sum the draws over the "
@@ -903,10 +1041,46 @@ def check_territory_interval(
         ends_said.append(
             f"{name} is right" if near(a, e, tol) else f"{name} is {_how_far(a, e)}"
         )
-    return Feedback(
-        False,
-        f"not quite: {'; '.join(ends_said)} (the {level:.0%} interval of the "
-        f"horizon total: quantiles {q[0]:.2f} and {q[1]:.2f} of the territory's "
-        "draws summed over the months)",
-        exercise,
+    where = (
+        f"the {level:.0%} interval of the horizon total: quantiles {q[0]:.2f} and "
+        f"{q[1]:.2f} of the territory's draws summed over the months"
     )
+    wide = lo_a < lo - tol_lo and hi_a > hi + tol_hi
+    narrow = lo_a > lo + tol_lo and hi_a < hi - tol_hi
+    if wide or narrow:
+        return Feedback(
+            False,
+            f"not quite: that interval is too {'wide' if wide else 'narrow'} "
+            f"({'; '.join(ends_said)}); check the level and the quantiles — "
+            f"{where}",
+            exercise,
+        )
+    return Feedback(False, f"not quite: {'; '.join(ends_said)} ({where})", exercise)
+
+
+#: A too-wide interval is said to be summed interval ends only when it is this
+#: many times closer to those sums than to any other reading of the draws
+#: (:func:`_other_readings`, the right interval, the other sums): on the
+#: sample the units' summed ends lie within 0.5 % of the width of the normal
+#: 90 % interval ``mean ± 1.645 sd``, which no one adds up.
+_SUMMED_ENDS_MARGIN = 3.0
+
+
+def _other_readings(
+    tot: np.ndarray, level: float
+) -> list[tuple[str, tuple[float, float]]]:
+    """Intervals a student may give instead of the right one: central
+    quantile intervals of the summed draws at other usual levels and the
+    normal ``mean ± z sd`` intervals at the level and those levels."""
+    from statistics import NormalDist
+
+    m = float(tot.mean())
+    sd = float(tot.std(ddof=1)) if len(tot) > 1 else 0.0
+    out: list[tuple[str, tuple[float, float]]] = []
+    for lev in (0.5, 0.8, 0.9, 0.95, 0.99):
+        q = np.quantile(tot, [0.5 - lev / 2, 0.5 + lev / 2])
+        if not math.isclose(lev, level):
+            out.append((f"quantiles {lev:.0%}", (float(q[0]), float(q[1]))))
+        z = NormalDist().inv_cdf(0.5 + lev / 2)
+        out.append((f"normal {lev:.0%}", (m - z * sd, m + z * sd)))
+    return out

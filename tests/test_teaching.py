@@ -662,3 +662,150 @@ def test_most_loaded_names_an_account_or_unit_id(toy_grid_3x3):
     )
     unit = teaching.check_most_loaded(toy_grid_3x3, toy_grid_3x3.units.index[0])
     assert "that is the id of one unit, not of a territory" in unit.message
+
+
+# -- round 11: the median, one-row tables, most accounts, wide intervals, 17.1 --------
+def _normal_forecast(seed: int, mean: float, sd: float, n_draws: int = 200):
+    """Toy-grid units selling N(mean, sd²) a month for 12 months, independently."""
+    rng = np.random.default_rng(seed)
+    units = [f"u{k}" for k in range(1, 10)]
+    draws = xr.DataArray(
+        rng.normal(mean, sd, size=(n_draws, 9, 12)),
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(n_draws), "series": units, "period": np.arange(12)},
+    )
+    history = xr.DataArray(
+        np.full((9, 1), mean),
+        dims=("series", "period"),
+        coords={"series": units, "period": [-1]},
+    )
+    return SalesForecast(draws, history, pd.Series(units, index=pd.Index(units)))
+
+
+def test_territory_mean_names_the_median(toy_grid_3x3):
+    """The median of symmetric draws lies ~0.76 standard errors from the mean,
+    inside the one-standard-error tolerance: it passed as the expected sales in
+    31 of 40 forecasts.  The mean rounded as printed or to thousands passes."""
+    al = toy_grid_3x3.alignments["current"]
+    for seed in range(10):
+        f = _normal_forecast(seed, 150_000.0, 30_000.0)
+        t = f.by(al).draws.sum("period").sel(territory="R1").to_numpy()
+        m, med = float(t.mean()), float(np.median(t))
+        for answer in (m, round(m), round(m, -3)):
+            assert teaching.check_territory_mean(f, al, "R1", answer), (seed, answer)
+        for answer in (med, round(med)):
+            fb = teaching.check_territory_mean(f, al, "R1", answer)
+            assert not fb, (seed, answer)
+            assert fb.message == (
+                "not quite: that is the median of the draws; the expected sales "
+                "are their mean — average the summed draws (.mean())"
+            )
+
+
+def test_most_loaded_takes_a_reset_index_row_and_names_the_workload(toy_grid_3x3):
+    """A one-row table of kpis.reset_index() was 'np.int64(1) is not a
+    territory id'; wl.max() got the same about a number never typed."""
+    from terrakit.metrics import territory_kpis
+
+    flat = territory_kpis(toy_grid_3x3, "current").reset_index()
+    assert teaching.check_most_loaded(toy_grid_3x3, flat.nlargest(1, "workload"))
+    top = flat.sort_values("workload", ascending=False).head(1)
+    assert teaching.check_most_loaded(toy_grid_3x3, top)
+    wl = flat["workload"]
+    value = teaching.check_most_loaded(toy_grid_3x3, wl.max())
+    assert value.message == (
+        "not quite: that is the workload, not the territory id; use .idxmax() "
+        "(not .max()) for the id of the largest"
+    )
+    position = teaching.check_most_loaded(toy_grid_3x3, wl.to_numpy().argmax())
+    assert position.message == (
+        "not quite: that is the position of the territory in the table, not its "
+        "id; use .idxmax() (not .argmax()) for the id"
+    )
+    other = teaching.check_most_loaded(toy_grid_3x3, np.int64(7))
+    assert other.message == (
+        "not quite: 7 is not a territory id; ids look like ['R1', 'R2']"
+    )
+
+
+def test_most_loaded_names_the_most_accounts_and_another_alignment(toy_grid_3x3):
+    """On the sample the territory with most accounts was also the most loaded,
+    so 'sorted by accounts' passed; a territory with most accounts that is not
+    the most loaded got only 'another territory carries more'."""
+    # R1 {u1,u2,u5}: 80 h, 4 accounts; R2 {u8,u9}: 170 h; R3 {u3,u6,u7}: 160 h;
+    # R4 {u4}: 40 h (the lightest)
+    terr = {"u1": "R1", "u2": "R1", "u5": "R1", "u8": "R2", "u9": "R2", "u4": "R4"}
+    al = Alignment.from_mapping(
+        {f"u{k}": terr.get(f"u{k}", "R3") for k in range(1, 10)}, name="proposal"
+    )
+    assert teaching.check_most_loaded(toy_grid_3x3, "R2", al)
+    acc = teaching.check_most_loaded(toy_grid_3x3, "R1", al)
+    assert acc.message == (
+        "not quite: that is the territory with the most accounts; accounts "
+        "differ in calls and call length, so take the largest workload"
+    )
+    # R1 {u7,u8,u9}: 240 h; R2 {u6}: 60 h; R3 {u1,u2,u3,u5}: 110 h, 5 accounts;
+    # R4 {u4}: 40 h.  "R2" is the most loaded of the study's "current"
+    terr = {"u7": "R1", "u8": "R1", "u9": "R1", "u6": "R2", "u4": "R4"}
+    al = Alignment.from_mapping(
+        {f"u{k}": terr.get(f"u{k}", "R3") for k in range(1, 10)}, name="proposal"
+    )
+    assert teaching.check_most_loaded(toy_grid_3x3, "R1", al)
+    stale = teaching.check_most_loaded(toy_grid_3x3, "R2", al)
+    assert stale.message == (
+        "not quite: that is the most loaded territory of alignment 'current'; "
+        "compute the KPIs of the alignment asked ('proposal')"
+    )
+
+
+def test_territory_interval_tells_summed_ends_only_when_they_are_the_answer(
+    toy_grid_3x3,
+):
+    """Units sharing a common factor: their summed 80 % ends lie within 0.01 sd
+    of the normal 90 % interval mean ± 1.645 sd, which was told 'you added up
+    the units' interval ends'.  It gets a generic 'too wide' instead; the
+    summed ends themselves are still named."""
+    rng = np.random.default_rng(0)
+    units = [f"u{k}" for k in range(1, 10)]
+    common = rng.normal(0.0, 100.0, size=(2000, 1, 1))
+    draws = xr.DataArray(
+        10_000.0 + common + rng.normal(0.0, 100.0, size=(2000, 9, 1)),
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(2000), "series": units, "period": [0]},
+    )
+    history = xr.DataArray(
+        np.full((9, 1), 10_000.0),
+        dims=("series", "period"),
+        coords={"series": units, "period": [-1]},
+    )
+    f = SalesForecast(draws, history, pd.Series(units, index=pd.Index(units)))
+    al = toy_grid_3x3.alignments["current"]
+    t = f.by(al).draws.sum("period").sel(territory="R1").to_numpy()
+    m, sd = t.mean(), t.std(ddof=1)
+    wide = teaching.check_territory_interval(
+        f, al, "R1", (m - 1.645 * sd, m + 1.645 * sd)
+    )
+    assert not wide
+    assert wide.message.startswith(
+        "not quite: that interval is too wide (lo is a little too low; hi is a "
+        "little too high); check the level and the quantiles — the 80% interval"
+    )
+    per_unit = draws.sum("period").sel(series=["u1", "u2", "u4", "u5", "u7"])
+    q = np.quantile(per_unit.to_numpy(), [0.1, 0.9], axis=0).sum(axis=1)
+    summed = teaching.check_territory_interval(f, al, "R1", tuple(q))
+    assert not summed and "you added up the units' interval ends" in summed.message
+
+
+def test_reps_needed_calls_the_workload_printed_with_one_decimal_almost(toy_calls):
+    """210 h ÷ 12.3 h = 17.07 reps: 17.07 was 'almost: round up', 17.1 (the
+    same number with one decimal) 'a little too few'."""
+    kw = {"travel_minutes": 20.0, "hours_per_rep": 12.3}
+    for answer in (210 / 12.3, 17.07, 17.1):
+        fb = teaching.check_reps_needed(toy_calls, answer, **kw)
+        assert fb.message == (
+            "almost: 17.07 is the workload in reps; you cannot hire a fraction "
+            "of a rep — round up"
+        ), answer
+    assert teaching.check_reps_needed(toy_calls, 18, **kw)
+    far = teaching.check_reps_needed(toy_calls, 17.5, **kw)
+    assert far.message.startswith("not quite: 17.5 reps is a little too few")
