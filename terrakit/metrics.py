@@ -105,19 +105,7 @@ def _unit_measures(
     units = units.copy()
     if accounts is None or "unit_id" not in accounts.columns:
         return units
-    uid = accounts["unit_id"]
-    unknown = ~uid.isin(units.index)
-    if unknown.any():
-        raise DataValidationError(
-            "accounts",
-            "unit_id",
-            f"{int(unknown.sum())} accounts point to units that are not in the units "
-            "table",
-            rows=list(accounts.index[unknown.to_numpy()]),
-            n_bad=int(unknown.sum()),
-            fix="pass the units table the accounts were joined to (check the id "
-            "type: '13121' is not 13121)",
-        )
+    uid = _account_units(accounts, units.index)
     from terrakit.data.study import _refuse_missing_inputs
 
     derive_workload = "workload" not in units.columns and {
@@ -149,6 +137,42 @@ def _unit_measures(
             .reindex(units.index, fill_value=0.0)
         )
     return units
+
+
+def _account_units(accounts: pd.DataFrame, units_index: pd.Index) -> pd.Series:
+    """``accounts.unit_id`` in the dtype of the units' ids; every one a unit.
+
+    Integer ids written as text (or text ids read as integers) are matched
+    when that loses nothing, as the Study does when it loads accounts.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the accounts whose unit is not in the units table (a missing
+        ``unit_id`` included): counted nowhere, they would silently drop out
+        of every figure summed per unit.
+    """
+    from terrakit.data.validation import _align_id_dtype, _ids, _leading_zeros
+
+    uid = _align_id_dtype(accounts["unit_id"], units_index)
+    unknown = ~uid.isin(units_index)
+    if unknown.any():
+        distinct = list(dict.fromkeys(_ids(uid[unknown])))
+        zeros, zero_fix = _leading_zeros(
+            distinct, units_index, table="accounts", ref="units"
+        )
+        raise DataValidationError(
+            "accounts",
+            "unit_id",
+            f"{int(unknown.sum())} accounts point to units that are not in the units "
+            f"table (unknown unit ids: {distinct[:5]}){zeros}",
+            rows=list(accounts.index[unknown.to_numpy()]),
+            n_bad=int(unknown.sum()),
+            fix=zero_fix
+            or "pass the units table the accounts were joined to (check the id "
+            "type: '13121' is not 13121)",
+        )
+    return uid
 
 
 def _alignment(obj: Any, alignment: AlignmentLike) -> Alignment:
@@ -281,10 +305,47 @@ def _measure(units: pd.DataFrame, name: str) -> pd.Series:
     return vals.astype(float)
 
 
+def _check_weights(index: pd.Index, w: np.ndarray, name: str) -> None:
+    """Refuse negative or infinite weights, naming the column and the units.
+
+    A weight is an amount of activity: a negative one would push the center
+    away from its unit, make a moment of inertia negative and a weighted
+    mean distance exceed every distance.
+    """
+    w = np.asarray(w, dtype=float)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise DataValidationError(
+            "units",
+            name,
+            f"{int(bad.sum())} weights are negative or infinite (e.g. "
+            f"{w[bad][0]:g}); a weight is an amount of activity and must be "
+            ">= 0",
+            rows=list(index[bad]),
+            n_bad=int(bad.sum()),
+            fix="weight by a non-negative column, or weight=None for 1 per unit",
+        )
+
+
+def _weights(units: pd.DataFrame, name: str) -> np.ndarray:
+    """The unit column ``name`` as weights (see :func:`_check_weights`)."""
+    w = _measure(units, name).to_numpy()
+    _check_weights(units.index, w, name)
+    return w
+
+
 def _centroids(
-    units: gpd.GeoDataFrame, labels: pd.Series, w: np.ndarray
+    units: gpd.GeoDataFrame,
+    labels: pd.Series,
+    w: np.ndarray,
+    weight: str | None = None,
 ) -> pd.DataFrame:
-    """Weighted centroid (lon, lat) per territory, computed in a projected CRS."""
+    """Weighted centroid (lon, lat) per territory, computed in a projected CRS.
+
+    ``weight`` names the column of ``w`` in the message refusing negative
+    weights.
+    """
+    _check_weights(units.index, w, weight or "weight")
     lon, lat = lonlat(units)
     crs = projected_crs(units)
     fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -303,12 +364,17 @@ def _centroids(
 
 
 def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
+    cols = ("lon", "lat")
     if isinstance(centers, pd.DataFrame):
         for cx, cy in (("lon", "lat"), ("home_lon", "home_lat")):
             if {cx, cy} <= set(centers.columns):
                 tab = pd.DataFrame(
-                    {"lon": centers[cx].astype(float), "lat": centers[cy].astype(float)}
-                )
+                    {
+                        "lon": pd.to_numeric(centers[cx], errors="coerce"),
+                        "lat": pd.to_numeric(centers[cy], errors="coerce"),
+                    }
+                ).astype(float)
+                cols = (cx, cy)
                 break
         else:
             raise DataValidationError(
@@ -342,6 +408,12 @@ def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
             fix="give a (lon, lat) center for every territory, or "
             "centers=None for weighted centroids",
         )
+    from terrakit.data.validation import check_lonlat_values
+
+    used = tab.loc[list(territories)]
+    check_lonlat_values(
+        used["lon"].to_numpy(), used["lat"].to_numpy(), "centers", cols, used.index
+    )
     return tab
 
 
@@ -366,8 +438,9 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     Raises
     ------
     ValueError
-        When a value is negative or NaN (the coefficient is defined for
-        non-negative values only; a negative one used to give 1.0).
+        When a value is negative, NaN or infinite (the coefficient is defined
+        for finite non-negative values only; a negative one used to give
+        1.0), or when ``values`` is not one-dimensional.
 
     Examples
     --------
@@ -377,12 +450,18 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     0.6666666666666666
     """
     x = np.asarray(values, dtype=float)
-    bad = np.isnan(x) | (x < 0)
+    if x.ndim != 1:
+        raise ValueError(
+            f"gini takes a one-dimensional sequence of values (e.g. one total per "
+            f"territory), got an array of shape {x.shape}; pass one row, or "
+            "np.ravel(values) to pool them"
+        )
+    bad = ~np.isfinite(x) | (x < 0)
     if bad.any():
         raise ValueError(
-            f"gini is defined for non-negative values; got {int(bad.sum())} "
-            f"negative or NaN (e.g. {x[bad][:3].tolist()}); shift or drop them, "
-            "or measure spread with the coefficient of variation"
+            f"gini is defined for finite, non-negative values; got {int(bad.sum())} "
+            f"negative, NaN or infinite (e.g. {x[bad][:3].tolist()}); shift or drop "
+            "them, or measure spread with the coefficient of variation"
         )
     if x.size == 0 or x.mean() == 0:
         return float("nan")
@@ -455,7 +534,7 @@ def territory_kpis(
         Tables for the plain-table form (override the study's when given).
     weight
         Activity that weights ``travel_to_center_km``; ``None`` or a missing
-        column weighs every unit equally.
+        column weighs every unit equally.  Its values must be >= 0.
 
     Returns
     -------
@@ -480,6 +559,14 @@ def territory_kpis(
       geodesic (WGS84 ellipsoid) distance from the unit's representative
       point to the territory's rep home — the rep whose ``rep_id`` equals the territory
       id — or, without such a rep, to the territory's weighted centroid.
+
+    Raises
+    ------
+    DataValidationError
+        Among others: negative weights; a rep home that is missing or not
+        lon/lat degrees; history rows whose ``unit_id``/``account_id`` is
+        not in the units/accounts table, or whose ``sales`` of the latest 24
+        months are missing (an unknown sale is not 0).
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -508,18 +595,31 @@ def territory_kpis(
     out["growth"] = _growth(tabs, labels).reindex(terr)
     # travel to center
     if weight is not None and weight in units.columns:
-        w = _measure(units, weight).to_numpy()
+        w = _weights(units, weight)
     else:
         w = np.ones(len(units))
     lon, lat = lonlat(units)
-    cent = _centroids(units, labels, w)
+    cent = _centroids(units, labels, w, weight)
     rep_of = pd.Series([None] * len(terr), index=terr, dtype=object)
     if tabs.reps is not None and {"home_lon", "home_lat"} <= set(tabs.reps.columns):
-        for t in terr:
-            if t in tabs.reps.index:
-                rep_of[t] = t
-                cent.loc[t, "lon"] = float(tabs.reps.loc[t, "home_lon"])
-                cent.loc[t, "lat"] = float(tabs.reps.loc[t, "home_lat"])
+        from terrakit.data.validation import check_lonlat_values
+
+        used = [t for t in terr if t in tabs.reps.index]
+        home = tabs.reps.loc[used, ["home_lon", "home_lat"]].apply(
+            pd.to_numeric, errors="coerce"
+        )
+        # a missing or impossible home would make the travel NaN silently
+        check_lonlat_values(
+            home["home_lon"].to_numpy(dtype=float),
+            home["home_lat"].to_numpy(dtype=float),
+            "reps",
+            ("home_lon", "home_lat"),
+            pd.Index(used),
+        )
+        for t in used:
+            rep_of[t] = t
+            cent.loc[t, "lon"] = float(home.loc[t, "home_lon"])
+            cent.loc[t, "lat"] = float(home.loc[t, "home_lat"])
     lab = labels.to_numpy()
     travel = {}
     for t in terr:
@@ -538,9 +638,16 @@ def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
     if h is None or len(h) == 0 or "period" not in h.columns:
         return empty
     if "unit_id" in h.columns:
-        unit = h["unit_id"]
-    elif "account_id" in h.columns and tabs.accounts is not None:
-        unit = h["account_id"].map(tabs.accounts["unit_id"])
+        unit = _history_ids(h, "unit_id", labels.index, "units")
+    elif (
+        "account_id" in h.columns
+        and tabs.accounts is not None
+        and "unit_id" in tabs.accounts.columns
+    ):
+        acc_unit = _account_units(tabs.accounts, labels.index)
+        unit = _history_ids(h, "account_id", tabs.accounts.index, "accounts").map(
+            acc_unit
+        )
     else:
         return empty
     per = h["period"]
@@ -553,6 +660,22 @@ def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
     recent = (per > last - 12).to_numpy()
     prev = ((per <= last - 12) & (per > last - 24)).to_numpy()
     s = h["sales"].astype(float)
+    gap = s.isna().to_numpy() & (recent | prev)
+    if gap.any():  # NaN is not 0: summed as 0, it would fake a fall in sales
+        hit = [t for t in _territory_order(terr[gap]) if pd.notna(t)]
+        shown = ", ".join(map(str, hit[:10])) + (
+            f" and {len(hit) - 10} more" if len(hit) > 10 else ""
+        )
+        raise DataValidationError(
+            "history",
+            "sales",
+            f"{int(gap.sum())} rows of the latest 24 months have no sales (NaN), "
+            f"so the growth of territories {shown} cannot be computed (summed as "
+            "0, a missing month would look like a fall in sales)",
+            rows=list(h.index[gap]),
+            n_bad=int(gap.sum()),
+            fix="fill history.sales (0 only where nothing was sold) or drop those rows",
+        )
     s_last = s[recent].groupby(terr[recent]).sum()
     s_prev = s[prev].groupby(terr[prev]).sum()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -562,6 +685,34 @@ def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
             - 1.0
         )
     return g
+
+
+def _history_ids(h: pd.DataFrame, key: str, ids: pd.Index, what: str) -> pd.Series:
+    """``h[key]`` in the dtype of ``ids``; every value one of ``ids``.
+
+    As :func:`terrakit.data.validation.clean_history` does on load: a history
+    row of an unknown unit or account would silently leave its sales out of
+    the growth of every territory.
+    """
+    from terrakit.data.validation import _align_id_dtype, _ids, _leading_zeros
+
+    k = _align_id_dtype(h[key], ids)
+    unknown = ~k.isin(ids)
+    if unknown.any():
+        shown = list(dict.fromkeys(_ids(k[unknown])))
+        zeros, zero_fix = _leading_zeros(shown, ids, table="history", ref=what)
+        raise DataValidationError(
+            "history",
+            key,
+            f"{int(unknown.sum())} rows refer to {what} that are not in the "
+            f"{what} table{zeros}; their sales would be left out of the growth",
+            rows=shown,
+            n_bad=len(shown),
+            fix=zero_fix
+            or f"pass the {what} table the history belongs to, or drop those "
+            "rows (check the id type: '13121' is not 13121)",
+        )
+    return k
 
 
 # -- balance -------------------------------------------------------------------
@@ -599,12 +750,14 @@ def balance(
     -----
     With territory totals :math:`x_t` and mean :math:`\\bar x`:
     ``max_rel_dev`` :math:`= \\max_t |x_t/\\bar x - 1|`,
-    ``cv`` :math:`= \\sigma / \\bar x` (population standard deviation,
-    ``ddof=0``), ``gini`` as :func:`gini` (NaN for a measure with negative
-    totals, where it is undefined).  With targets :math:`s_t`, the
+    ``cv`` :math:`= \\sigma / |\\bar x|` (population standard deviation,
+    ``ddof=0``; the absolute mean keeps the spread of a falling measure,
+    whose totals are negative, a positive number), ``gini`` as :func:`gini`
+    (NaN when a territory total is negative, where it is undefined).  All
+    three are NaN when the mean is 0.  With targets :math:`s_t`, the
     three dispersion measures use the attainment ratios
     :math:`r_t = x_t / (s_t \\sum_u x_u)` instead (``max |r_t - 1|``,
-    ``σ(r)/mean(r)``, Gini of ``r``), so an allocation exactly on target
+    ``σ(r)/|mean(r)|``, Gini of ``r``), so an allocation exactly on target
     scores 0.
     """
     tabs = _tables(study_or_units, accounts)
@@ -637,12 +790,15 @@ def balance_table(
     ``share`` (optional, summing to 1) gives each territory's target share;
     without it every territory's target is the mean.  Widgets and reports
     that hold totals already (e.g. with empty territories) use this directly.
+    The columns are those of :func:`balance` (see its Notes: ``cv`` divides
+    by the absolute mean; ``gini`` is NaN when a total is negative).
     """
     rows = {}
     for m, x in totals.items():
         x = np.asarray(x, dtype=float)
         mean = float(x.mean())
-        r = x / mean if share is None else x / (share * x.sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = x / mean if share is None else x / (share * x.sum())
         if mean == 0:
             r = np.full_like(x, np.nan)
         rows[m] = {
@@ -650,9 +806,15 @@ def balance_table(
             "min": float(x.min()),
             "max": float(x.max()),
             "max_rel_dev": float(np.max(np.abs(r - 1.0))),
-            "cv": float(np.std(r) / np.mean(r)) if mean else float("nan"),
-            # undefined for negative totals (e.g. a falling measure)
-            "gini": gini(r) if mean and (r >= 0).all() else float("nan"),
+            "cv": float(np.std(r) / abs(np.mean(r))) if mean else float("nan"),
+            # undefined when a total is negative (e.g. a falling measure): the
+            # totals are tested, not r = x / mean, whose signs turn when the
+            # mean is negative
+            "gini": (
+                gini(r)
+                if mean and np.isfinite(r).all() and (x >= 0).all()
+                else float("nan")
+            ),
         }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "measure"
@@ -730,7 +892,8 @@ def compactness(
     alignment
         The alignment (or its name in the study).
     weight
-        Activity column weighting the moment of inertia (``None``: 1 per unit).
+        Activity column weighting the moment of inertia (``None``: 1 per unit);
+        its values must be >= 0.
     centers
         Optional center per territory: a mapping ``territory → (lon, lat)`` or
         a DataFrame indexed by territory with ``lon``/``lat`` or
@@ -761,9 +924,9 @@ def compactness(
     al = _alignment(units, alignment)
     labels = _labels(u.index, al)
     terr = _territory_order(labels)
-    w = np.ones(len(u)) if weight is None else _measure(u, weight).to_numpy()
+    w = np.ones(len(u)) if weight is None else _weights(u, weight)
     if centers is None:
-        cent = _centroids(u, labels, w)
+        cent = _centroids(u, labels, w, weight)
     else:
         cent = _center_table(centers, terr)
     lon, lat = lonlat(u)
@@ -878,7 +1041,11 @@ def disruption(
     ------
     DataValidationError
         When ``accounts.annual_sales`` has missing values (the moved share
-        of sales cannot be computed).
+        of sales cannot be computed), when an account's ``unit_id`` is not a
+        unit of the table (integer ids given as text, or the reverse, are
+        matched), or when the two alignments' territory ids differ only in
+        type (``'1'`` and ``1``), as :func:`terrakit.plot.diff_map` refuses
+        them.
 
     Notes
     -----
@@ -898,8 +1065,13 @@ def disruption(
         if accounts is not None
         else (study.accounts if _is_study(study) else None)
     )
-    a = _labels(units.index, _alignment(study, before), "before alignment")
-    b = _labels(units.index, _alignment(study, after), "after alignment")
+    a_al, b_al = _alignment(study, before), _alignment(study, after)
+    from terrakit.realign.impact import check_territory_ids
+
+    # '1' and 1 would count every unit as moved
+    check_territory_ids(a_al.territories, b_al.territories, a_al.name, b_al.name)
+    a = _labels(units.index, a_al, "before alignment")
+    b = _labels(units.index, b_al, "after alignment")
     moved = a.to_numpy() != b.to_numpy()
     moved_units = units.index[moved]
     out: dict[str, float] = {
@@ -907,7 +1079,8 @@ def disruption(
         "units_moved_share": float(moved.mean()) if len(moved) else float("nan"),
     }
     if acc is not None and "unit_id" in acc.columns:
-        am = acc["unit_id"].isin(moved_units).to_numpy()
+        # int ids against text ids matched nothing: 0 accounts moved, silently
+        am = _account_units(acc, units.index).isin(moved_units).to_numpy()
         out["accounts_moved"] = float(am.sum())
         out["accounts_moved_share"] = float(am.mean()) if len(am) else float("nan")
         if "annual_sales" in acc.columns:

@@ -9,6 +9,8 @@ scale factor (≈ 0.9996 on the central meridian), hence ``rel=1e-3``.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -438,3 +440,189 @@ def test_integer_territories_in_numeric_order(toy_grid_3x3):
     k = metrics.territory_kpis(s, Alignment(ids, name="ints"))
     assert list(k.index) == [2, 10]
     assert k["workload"].tolist() == [260.0, 190.0]
+
+
+# -- round 12: ids, NaN history, weights, signs, coordinates, numerics ---------
+def _text_digit_ids(s):
+    """The toy grid with unit ids '101'..'109' (digits as text, as read from a
+    file that keeps them as strings)."""
+    ren = {f"u{k}": str(100 + k) for k in range(1, 10)}
+    units = s.units.rename(index=ren)
+    acc = s.accounts.assign(unit_id=s.accounts["unit_id"].map(ren))
+    cur = Alignment(
+        s.alignments["current"].assignment.rename(index=ren), name="current"
+    )
+    return units, acc, cur
+
+
+def test_disruption_matches_account_unit_ids_by_value_and_refuses_unknown(
+    toy_grid_3x3,
+):
+    """Integer account unit_ids against text unit ids matched nothing: 0
+    accounts and 0 % of sales moved, silently; an unknown unit_id was ignored."""
+    units, acc, cur = _text_digit_ids(toy_grid_3x3)
+    after = cur.replace({"105": "R2", "103": "R1"})
+    as_text = metrics.disruption(units, cur, after, accounts=acc)
+    acc_int = acc.assign(unit_id=acc["unit_id"].astype(int))
+    as_int = metrics.disruption(units, cur, after, accounts=acc_int)
+    assert as_int["accounts_moved"] == 3 and as_int["sales_moved"] == 8_500.0
+    pd.testing.assert_series_equal(as_int, as_text)
+    # territory_kpis derives the same unit figures from them (it refused them)
+    k = metrics.territory_kpis(units, cur, accounts=acc_int)
+    assert k["sales"].tolist() == [19_500.0, 26_000.0]
+    typo = acc.copy()
+    typo.loc["a3", "unit_id"] = "999"
+    msg = (
+        "accounts.unit_id: 1 accounts point to units that are not in the units "
+        "table (unknown unit ids: ['999']) (rows: 'a3'). Fix: pass the units "
+        "table the accounts were joined to"
+    )
+    for f in (metrics.disruption, metrics.territory_kpis):
+        with pytest.raises(DataValidationError, match=re.escape(msg)):
+            f(units, cur, after, accounts=typo)
+
+
+def test_disruption_refuses_territory_ids_that_differ_only_in_type(
+    toy_grid_3x3, current
+):
+    """1 and '1' counted every unit as moved; diff_map refuses them."""
+    ints = Alignment(current.assignment.map({"R1": 1, "R2": 2}), name="ints")
+    text = Alignment(current.assignment.map({"R1": "1", "R2": "2"}), name="text")
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "alignment.territory_id: no territory id of 'text' is a territory id "
+            "of 'ints', but 2 are equal as text (e.g. '1' (str) in 'text' and 1 "
+            "(int) in 'ints'): territory ids keep their type: '1' is not 1"
+        ),
+    ):
+        metrics.disruption(toy_grid_3x3, ints, text)
+    relabelled = Alignment(current.assignment.map({"R1": "A", "R2": "B"}), name="x")
+    assert metrics.disruption(toy_grid_3x3, current, relabelled)["units_moved"] == 9
+
+
+def test_growth_refuses_missing_sales_and_unknown_history_ids(toy_grid_3x3, current):
+    """NaN history sales were summed as 0 (a fall in sales that never happened)
+    and history ids that matched nothing gave NaN growth, both silently."""
+    s = toy_grid_3x3
+    h = s.history.copy()
+    gap = (h["account_id"] == "a1") & (h["period"] >= pd.Period("2024-07", "M"))
+    h.loc[gap, "sales"] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "history.sales: 6 rows of the latest 24 months have no sales (NaN), "
+            "so the growth of territories R1 cannot be computed (summed as 0, a "
+            "missing month would look like a fall in sales)"
+        ),
+    ):
+        metrics.territory_kpis(s, current, history=h)
+    upper = s.history.assign(account_id=s.history["account_id"].str.upper())
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "history.account_id: 240 rows refer to accounts that are not in the "
+            "accounts table; their sales would be left out of the growth (rows: "
+            "'A1', 'A2', 'A3'"
+        ),
+    ):
+        metrics.territory_kpis(s, current, history=upper)
+    # by unit: integer ids against the units' text ids are matched
+    units, acc, cur = _text_digit_ids(s)
+    by_unit = s.history.assign(
+        unit_id=s.history["account_id"].map(acc["unit_id"]).astype(int)
+    ).drop(columns="account_id")
+    k = metrics.territory_kpis(units, cur, accounts=acc, history=by_unit)
+    assert k["growth"].tolist() == pytest.approx([0.10, -0.05])
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "history.unit_id: 24 rows refer to units that are not in the units "
+            "table; their sales would be left out of the growth (rows: '999')"
+        ),
+    ):
+        metrics.territory_kpis(
+            units,
+            cur,
+            accounts=acc,
+            history=by_unit.assign(
+                unit_id=by_unit["unit_id"].astype(str).replace("101", "999")
+            ),
+        )
+
+
+def test_negative_weights_are_refused(toy_grid_3x3, current):
+    """A negative weight gave a negative moment of inertia and a travel
+    distance beyond every unit's distance."""
+    units = toy_grid_3x3.units.assign(margin=[1.0, -2, 1, 1, 1, 1, 1, -0.5, 1])
+    msg = re.escape(
+        "units.margin: 2 weights are negative or infinite (e.g. -2); a weight is "
+        "an amount of activity and must be >= 0 (rows: 'u2', 'u8'). Fix: weight "
+        "by a non-negative column, or weight=None for 1 per unit"
+    )
+    with pytest.raises(DataValidationError, match=msg):
+        metrics.compactness(units, current, weight="margin")
+    with pytest.raises(DataValidationError, match=msg):
+        metrics.compactness(units, current, "margin", centers=toy_grid_3x3.reps)
+    with pytest.raises(DataValidationError, match=msg):
+        metrics.territory_kpis(units, current, weight="margin")
+
+
+def test_balance_of_negative_totals_has_no_gini_and_a_positive_cv():
+    """gini was computed on x / mean, whose signs turn for a negative mean."""
+    x = np.array([-4.0, -14.0, -24.0])
+    b = metrics.balance_table({"change": x}).loc["change"]
+    assert np.isnan(b["gini"])
+    assert b["cv"] == pytest.approx(x.std() / 14.0)  # σ / |mean|
+    assert b["max_rel_dev"] == pytest.approx(10 / 14)
+
+
+def test_centers_and_rep_homes_must_be_lon_lat(toy_grid_3x3, current):
+    """Impossible or missing centre coordinates gave NaN silently."""
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "centers.lon: 1 longitudes outside [-180, 180] (e.g. -184); "
+            "coordinates must be WGS84 degrees (rows: 'R1')"
+        ),
+    ):
+        metrics.compactness(
+            toy_grid_3x3, current, centers={"R1": (-184.0, 33.5), "R2": (-81, 33.5)}
+        )
+    reps = toy_grid_3x3.reps.copy()
+    reps.loc["R2", "home_lat"] = np.nan
+    msg = "home_lat: 1 coordinates are missing, infinite or not numbers (rows: 'R2')"
+    with pytest.raises(DataValidationError, match=re.escape("centers." + msg)):
+        metrics.compactness(toy_grid_3x3, current, centers=reps)
+    with pytest.raises(DataValidationError, match=re.escape("reps." + msg)):
+        metrics.territory_kpis(toy_grid_3x3.units, current, reps=reps)
+
+
+def test_gini_refuses_infinite_and_multidimensional_values():
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "gini is defined for finite, non-negative values; got 1 negative, NaN "
+            "or infinite (e.g. [inf])"
+        ),
+    ):
+        metrics.gini([1, np.inf])
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "gini takes a one-dimensional sequence of values (e.g. one total per "
+            "territory), got an array of shape (2, 2)"
+        ),
+    ):
+        metrics.gini([[1, 2], [3, 4]])
+
+
+def test_balance_of_an_all_zero_measure_warns_nothing(toy_grid_3x3, current):
+    """numpy's 'invalid value encountered in divide' leaked out."""
+    units = toy_grid_3x3.units.assign(workload=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = metrics.balance(units, current)
+        t = metrics.balance_table({"w": np.zeros(2)}, np.array([0.5, 0.5]))
+    for row in (b.loc["workload"], t.loc["w"]):
+        assert row[["max_rel_dev", "cv", "gini"]].isna().all()

@@ -241,3 +241,34 @@ def test_audit_percentiles_have_correct_ordinals():
         "82nd pct",
         "93rd pct",
     ]
+
+
+def test_territory_map_colours_follow_the_territory_id(toy_grid_3x3):
+    """Colours followed each alignment's sorted position: with R1 dissolved
+    into R2, R2 took R1's colour in the "after" panel."""
+    from matplotlib.colors import to_rgba
+
+    from terrakit.widgets._display import territory_colors
+
+    def legend_colours(ax):
+        lg = ax.get_legend()
+        return {
+            t.get_text(): tuple(h.get_facecolor())
+            for t, h in zip(lg.get_texts(), lg.legend_handles, strict=True)
+        }
+
+    s = toy_grid_3x3
+    cur = s.alignments["current"]
+    after = cur.replace({u: "R2" for u in s.units.index})
+    _, (a, b) = plt.subplots(1, 2)
+    before = legend_colours(territory_map(s, cur, ax=a))
+    now = legend_colours(territory_map(s, after, ax=b))
+    assert list(now) == ["R2"] and now["R2"] == before["R2"]
+    palette = territory_colors(["R1", "R2"])  # the interactive map's palette
+    assert before == {t: to_rgba(c) for t, c in palette.items()}
+    ax = territory_map(s, after, colors={"R2": "black", "Rx": "red"})
+    assert legend_colours(ax) == {"R2": (0.0, 0.0, 0.0, 1.0)}
+    with pytest.raises(
+        ValueError, match=r"colors\['R2'\] = 'nope' is not a matplotlib"
+    ):
+        territory_map(s, after, colors={"R2": "nope"})

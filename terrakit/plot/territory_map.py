@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 from matplotlib.axes import Axes
-from matplotlib.colors import Colormap, ListedColormap
+from matplotlib.colors import Colormap, ListedColormap, to_rgba
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment
@@ -26,9 +27,10 @@ def territory_map(
     ax: Axes | None = None,
     reps: bool | pd.DataFrame = True,
     labels: bool = False,
-    cmap: str | Colormap = "tab20",
+    cmap: str | Colormap | None = None,
     *,
     legend: bool | None = None,
+    colors: Mapping[Hashable, Any] | None = None,
 ) -> Axes:
     """Draw the units coloured by territory, territory borders and rep homes.
 
@@ -48,9 +50,26 @@ def territory_map(
         Write the territory id inside every territory.
     cmap
         Colormap; qualitative maps (``tab20``) are cycled when there are more
-        territories than colours.
+        territories than colours.  ``None`` (default): the palette of the
+        interactive map (:func:`terrakit.widgets._display.territory_colors`:
+        tab20 with its dark shades first, then more distinct colours).
     legend
         One legend entry per territory; default only up to 20 territories.
+    colors
+        Territory → colour (any matplotlib colour), overriding the default
+        for the territories it names; ids of other alignments are ignored, so
+        one mapping serves several maps.
+
+    Notes
+    -----
+    A territory's colour depends on its id, not on its rank among the
+    territories of ``alignment``: the k-th id of the sorted union of the
+    territory ids of every alignment of the study, of ``alignment`` and (when
+    the territories are rep ids) of the study's reps takes the k-th colour.
+    So before/after maps of one study drawn side by side colour a territory
+    alike, even when the other plan dissolves or adds territories.  For
+    alignments outside the study that add territories, pass ``colors=`` to
+    fix the colours.
 
     Returns
     -------
@@ -66,11 +85,11 @@ def territory_map(
     al = _alignment(study, alignment)
     lab = _labels(units.index, al)
     terr = _territory_order(lab)
-    colors = _colors(cmap, len(terr))  # an unknown cmap fails before a figure
+    # an unknown cmap or colour fails before a figure
+    color_of = _territory_colors(study, terr, cmap, colors)
     rep_table = _rep_table(study, reps)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))
-    color_of = dict(zip(terr, colors, strict=True))
     unit_colors = [color_of[t] for t in lab.to_numpy()]
     is_points = bool((units.geometry.geom_type == "Point").all())
     if is_points:
@@ -154,6 +173,48 @@ def territory_map(
     ax.set_title(plain(f"{al.name}: {len(terr)} territories"))
     ax.set_axis_off()
     return ax
+
+
+def _territory_colors(
+    study: Any,
+    terr: list[Any],
+    cmap: str | Colormap | None,
+    colors: Mapping[Hashable, Any] | None,
+) -> dict[Any, tuple[float, float, float, float]]:
+    """RGBA colour of every territory of ``terr``, keyed on the territory id
+    (see the Notes of :func:`territory_map`)."""
+    from terrakit.metrics import _is_study, _territory_order
+    from terrakit.widgets._display import territory_colors
+
+    if colors is not None and not isinstance(colors, Mapping | pd.Series):
+        raise TypeError(
+            f"colors must map territory id → colour, got {type(colors).__name__}; "
+            "e.g. colors={'R01': 'tab:blue', 'R02': '#ff7f0e'}"
+        )
+    ids = set(terr)
+    if _is_study(study):
+        for al in getattr(study, "alignments", {}).values():
+            ids.update(al.territories)
+        rep_ids = getattr(getattr(study, "reps", None), "index", None)
+        if rep_ids is not None and ids & set(rep_ids):
+            ids.update(rep_ids)
+    keys = _territory_order(pd.Series(list(ids), dtype=object))
+    if cmap is None:
+        default: dict[Any, Any] = territory_colors(keys)
+    else:
+        default = dict(zip(keys, _colors(cmap, len(keys)), strict=True))
+    out = {}
+    given = dict(colors.items()) if colors is not None else {}
+    for t in terr:
+        c = given.get(t, default[t])
+        try:
+            out[t] = to_rgba(c)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"colors[{t!r}] = {c!r} is not a matplotlib colour; give a name "
+                "('tab:blue'), a hex string ('#1f77b4') or an RGB(A) tuple"
+            ) from None
+    return out
 
 
 def _colors(cmap: str | Colormap, n: int) -> list[tuple[float, ...]]:
