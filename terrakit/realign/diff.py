@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import did_you_mean
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.validation import _align_id_dtype
 from terrakit.exceptions import DataValidationError, SpecificationError
@@ -24,9 +25,14 @@ def _as_alignment(study: Any, a: Alignment | str, what: str) -> Alignment:
         return a
     if isinstance(a, str):
         if a not in study.alignments:
-            raise KeyError(
-                f"{what}: no alignment named {a!r}; the study has "
-                f"{sorted(study.alignments)}"
+            names = sorted(study.alignments)
+            raise DataValidationError(
+                "alignment",
+                None,
+                f"the study has no alignment {a!r} to use as the {what} alignment "
+                f"(it has {names})",
+                fix=f"pass one of {names} or an Alignment, or add one with "
+                f"study.with_alignment(...){did_you_mean([a], names)}",
             )
         al: Alignment = study.alignments[a]
         return al
@@ -193,8 +199,8 @@ def diff_alignments(
         A requested measure is not a numeric column of the units, or
         ``measures`` is empty (a single name may be given as a string).
     DataValidationError
-        An alignment names units the study does not have, or ``after`` leaves
-        units unassigned.
+        A name is not an alignment of the study, an alignment names units the
+        study does not have, or ``after`` leaves units unassigned.
 
     Notes
     -----

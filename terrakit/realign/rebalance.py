@@ -4,7 +4,9 @@
 left, some may be new) and balance bands into a
 :class:`~terrakit.design.problem.DesignProblem` whose cost is the business
 that changes hands, proves a lower bound on the disruption with the LP
-relaxation of the *unrestricted* problem, and solves it with a
+relaxation over every unit–rep pair (no contiguity; with contiguity, on small
+instances, raised by the MIP over every pair, in which each rep keeps its
+root unit), and solves it with a
 least-disruption local search (an LP-planned transport of load along the
 territory graph, band repair and improvement, then kicks:
 :mod:`terrakit.realign._search`) followed, on small instances, by the exact
@@ -83,18 +85,27 @@ class RebalanceResult:
         The alignment it started from.
     status
         ``"optimal"`` (the disruption meets the proven lower bound within
-        ``1e-4``), ``"feasible"`` (every constraint met, a gap remains),
-        ``"time_limit"`` (best answer when time ran out) or ``"infeasible"``
-        (the heuristic found no alignment meeting every constraint; the
-        closest one is returned and ``info["violations"]`` says what is
-        broken).
+        ``1e-4``; with contiguity that bound may hold each rep's root unit,
+        see ``lower_bound``), ``"feasible"`` (every constraint met, a gap
+        remains), ``"time_limit"`` (best answer when time ran out) or
+        ``"infeasible"`` (the heuristic found no alignment meeting every
+        constraint; the closest one is returned and ``info["violations"]``
+        says what is broken).
     moved
         Total ``moved_measure`` of the units that change territory.
     moved_share
         ``moved`` as a share of the measure's total.
     lower_bound
-        A proven lower bound on ``moved`` (LP relaxation of the full problem,
-        without contiguity, over every unit–rep pair).
+        A proven lower bound on ``moved``: the larger of (a) the LP
+        relaxation over every unit–rep pair, without contiguity, with the
+        locks but every unit free to leave (root units included), which
+        bounds every alignment that meets the bands and the locks, and
+        (b) with contiguity, on instances small enough for the MIP over
+        every pair, that MIP's bound, in which every territory is contiguous
+        and each rep keeps its root unit (its home unit, or the unit of its
+        current territory nearest its home; ``info["roots"]``), which bounds
+        only the alignments that keep every root.  ``info["bound"]`` names
+        the one reported.
     gap
         ``(moved − lower_bound) / moved`` (0 when nothing moves).
     moved_measure
@@ -106,7 +117,10 @@ class RebalanceResult:
         The balance bands ``{activity: τ}``.
     balance_before, balance_after
         :func:`terrakit.metrics.balance` tables (index ``measure``) of the
-        current and the new alignment.
+        current and the new alignment.  When the current alignment leaves
+        units without a territory (new units, placed by the plan and counted
+        as newly assigned, not moved), ``balance_before`` is over the units
+        it assigns and ``info["unassigned_before"]`` counts the others.
     territories
         Per rep: ``role`` (``kept``/``new``/``removed``), the unit counts
         ``units_before`` / ``units_after`` and every balanced activity
@@ -123,7 +137,10 @@ class RebalanceResult:
     provenance
         :func:`~terrakit.data.alignment.make_provenance` record.
     info
-        Solver facts: candidate rounds, pairs, bound method...
+        Solver facts: candidate rounds, pairs, ``bound`` (which bound
+        ``lower_bound`` is), ``roots`` (with contiguity: ``{rep_id:
+        unit_id}``, the unit each territory keeps), ``unassigned_before``
+        (units the current alignment left without a territory, when any)...
     study
         The study (kept for :meth:`diff`; not compared, not shown).
     """
@@ -212,7 +229,7 @@ class RebalanceResult:
             f"({100 * self.moved_share:.2f} %, cap {cap})",
             f"  lower bound: {lb}   gap: {gap}",
             f"  max deviation: {100 * self.max_deviation_before:.2f} % before, "
-            f"{100 * self.max_deviation:.2f} % after",
+            f"{100 * self.max_deviation:.2f} % after{self._before_note()}",
             f"  units moved: {self.info.get('units_moved', 0)} of "
             f"{len(self.alignment)}   locks honoured: {len(self.locked)}",
         ]
@@ -221,6 +238,18 @@ class RebalanceResult:
         t[num] = t[num].round(4)
         lines.append(t.to_string())
         return "\n".join(lines)
+
+    def _before_note(self) -> str:
+        """`` (before: over 8 of 12 units; 4 new units unassigned)`` when the
+        current alignment left units without a territory, else ``""``."""
+        new = int(self.info.get("unassigned_before", 0))
+        if not new:
+            return ""
+        n = len(self.alignment)
+        return (
+            f" (before: over {n - new} of {n} units; {new} new unit"
+            f"{'s' if new != 1 else ''} unassigned)"
+        )
 
     def __str__(self) -> str:
         return f"{self.summary()}\n  solved in {self.seconds:.2f} s"
@@ -721,7 +750,9 @@ def _lp_bound(
 ) -> tuple[float, np.ndarray | None, str]:
     """A lower bound on the disruption from an LP relaxation over all pairs.
 
-    The plain LP relaxation (no contiguity, units may be split).  With
+    The plain LP relaxation (no contiguity, units may be split; the locks
+    hold but the reps' root units do not: contiguity's roots are free, so it
+    bounds every alignment meeting the bands and the locks).  With
     ``neighbour_cuts`` and contiguity, each unit
     that joins a territory other than its root's needs a neighbour in that
     territory (:math:`x_{ij} \\le \\sum_{v \\in N(i)} x_{vj}`, valid for any
@@ -744,7 +775,11 @@ def _lp_bound(
     n, k = problem.n_units, problem.n_territories
     xid = np.full((n, k), -1, dtype=np.int64)
     xid[layout.ii, layout.jj] = layout.x0 + np.arange(layout.ii.size)
-    name = "lp relaxation (all pairs)"
+    name = (
+        "lp relaxation (all pairs, without contiguity; root units free)"
+        if problem.contiguity
+        else "lp relaxation (all pairs)"
+    )
     if neighbour_cuts and problem.contiguity and problem.adjacency is not None:
         adj = sp.csr_matrix(problem.adjacency)
         root = np.zeros((n, k), dtype=bool)
@@ -874,6 +909,9 @@ def _solve(
         time_limit=max(0.05, min(0.25 * time_limit, _left(t0, time_limit) - 0.1)),
     )
     info: dict[str, Any] = {"bound": bound_name}
+    roots = _roots(problem)
+    if roots is not None:
+        info["roots"] = roots
     res, rounds, caught, mip_bound = _search_and_solve(
         setup,
         problem,
@@ -886,15 +924,7 @@ def _solve(
         bound=lb,
     )
     if math.isinf(mip_bound) and mip_bound > 0:
-        bands = ", ".join(f"±{_pct(t)} {a}" for a, t in balance.items())
-        cap = "" if max_moved is None else f" within max_moved = {_pct(max_moved)}"
-        raise InfeasibleError(
-            f"no alignment meets {bands}{cap}"
-            f"{' with contiguous territories' if problem.contiguity else ''}: the "
-            "MIP over every unit–rep pair proves it (the LP bound without "
-            f"contiguity is {_pct(lb / setup.total)} of {setup.moved_measure}); "
-            "raise max_moved, loosen the tolerance or set contiguity=False"
-        )
+        raise InfeasibleError(_mip_infeasible(setup, problem, balance, max_moved, lb))
     if res is None:
         bands = ", ".join(f"±{_pct(t)} {a}" for a, t in balance.items())
         cap = "" if max_moved is None else f" within max_moved = {_pct(max_moved)}"
@@ -912,7 +942,9 @@ def _solve(
     feasible = res.is_feasible()
     if mip_bound > lb:
         lb = mip_bound
-        info["bound"] = "mip (all pairs, with contiguity)"
+        info["bound"] = (
+            "mip (all pairs, with contiguity, each rep keeping its root unit)"
+        )
     lb = min(lb, moved)
     gap = relative_gap(moved, lb) if moved > 0 else 0.0
     status: Status = res.status
@@ -982,10 +1014,23 @@ def _solve(
     new_al = Alignment(labels, name=name, provenance=prov)
     measures = list(dict.fromkeys([*balance, setup.moved_measure]))
     measures = [m for m in measures if m == "units" or m in units.columns]
-    before = balance_table(
-        units, setup.current, measures, targets=_current_targets(setup)
-    )
     after = balance_table(units, new_al, measures, targets=setup.targets)
+    # units without a current territory (new units waiting to be placed) are
+    # assigned by the plan, not moved; the current balance is over the others
+    had = setup.cur_col != -1
+    if had.all():
+        before = balance_table(
+            units, setup.current, measures, targets=_current_targets(setup)
+        )
+    else:
+        info["unassigned_before"] = int((~had).sum())
+        before = (
+            balance_table(
+                units[had], setup.current, measures, targets=_current_targets(setup)
+            )
+            if had.any()
+            else pd.DataFrame(math.nan, index=after.index, columns=after.columns)
+        )
     territories = _territory_table(setup, problem, res, cols, units)
     # the whole call, from its start to the result (setup and tables included)
     seconds = time.perf_counter() - t0
@@ -1023,6 +1068,61 @@ def _solve(
         provenance=prov,
         info=info,
         study=setup.study,
+    )
+
+
+def _roots(problem: DesignProblem) -> dict[Hashable, Hashable] | None:
+    """``{rep_id: unit_id}``: the unit each contiguous territory keeps (its
+    rep's home unit, or the unit of its current territory nearest its home),
+    or ``None`` without contiguity."""
+    if not problem.contiguity or problem.center_units is None:
+        return None
+    ids = np.asarray(problem.unit_ids, dtype=object)
+    return {
+        t: ids[int(u)]
+        for t, u in zip(problem.territory_ids or (), problem.center_units, strict=True)
+    }
+
+
+def _mip_infeasible(
+    setup: _Setup,
+    problem: DesignProblem,
+    balance: Mapping[str, float],
+    max_moved: float | None,
+    lb: float,
+) -> str:
+    """The InfeasibleError text when the MIP over every pair proves that no
+    alignment meets the bands (and the cap): with contiguity, that proof holds
+    each rep's root unit, so the fixes name moving a rep's home."""
+    bands = ", ".join(f"±{_pct(t)} {a}" for a, t in balance.items())
+    cap = "" if max_moved is None else f" within max_moved = {_pct(max_moved)}"
+    locks = " and the locks" if problem.locked else ""
+    fixes = [
+        *(["raise max_moved"] if max_moved is not None else []),
+        "loosen the tolerance",
+        *(["unlock units"] if problem.locked else []),
+    ]
+    roots = _roots(problem)
+    if roots is None:
+        return (
+            f"no alignment meets {bands}{locks}{cap}: the MIP over every unit–rep "
+            f"pair proves it (the LP bound is {_pct(lb / setup.total)} of "
+            f"{setup.moved_measure}); " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
+        )
+    shown = ", ".join(f"{t!r}: {u!r}" for t, u in list(roots.items())[:5])
+    more = f", ... ({len(roots)} reps)" if len(roots) > 5 else ""
+    fixes += [
+        "move a rep's home (reps' home_lon/home_lat) to another unit of its "
+        "territory to change its root unit",
+        "set contiguity=False",
+    ]
+    return (
+        f"no alignment meets {bands}{locks}{cap} with contiguous territories, "
+        f"each rep keeping its root unit ({{{shown}{more}}}: its home unit or "
+        "the nearest unit of its current territory): the MIP over "
+        "every unit–rep pair proves it (the LP bound, without contiguity and "
+        f"with the root units free to move, is {_pct(lb / setup.total)} of "
+        f"{setup.moved_measure}); " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
     )
 
 
@@ -1482,7 +1582,9 @@ def rebalance(
         gives up all its units; a rep without units (new hire) gets some.
     current
         Today's alignment (an Alignment or its name; default the study's
-        ``"current"``).  Territory ids are rep ids.
+        ``"current"``).  Territory ids are rep ids.  Units it leaves without
+        a territory (new units) are placed by the plan: their assignment
+        moves nothing, and ``balance_before`` covers the other units.
     balance
         ``{activity: τ}``: every rep's total within ``±τ`` of its target
         (default ``{"workload": 0.05}``).
@@ -1502,9 +1604,10 @@ def rebalance(
         Per-rep target shares (``{rep_id: share}`` or a sequence); default
         equal shares.
     contiguity
-        Every territory one connected piece of the unit adjacency (rooted at
-        the rep's home unit, or the unit of its current territory nearest to
-        its home when the home lies elsewhere).
+        Every territory one connected piece of the unit adjacency, rooted at
+        a unit it keeps (``info["roots"]``): the rep's home unit, or the unit
+        of its current territory nearest to its home when the home lies
+        elsewhere.  The MIP's lower bound holds these roots (see Notes).
     adjacency
         A prebuilt :class:`~terrakit.data.geo.Adjacency` (or sparse matrix in
         the units' order) to save building it.
@@ -1550,9 +1653,14 @@ def rebalance(
         An impossible specification explained with the numbers before solving
         (removed reps' units alone above ``max_moved``, a unit above a band,
         a lock to an unknown rep, a lock that contradicts continuity...).
+    DataValidationError
+        ``current`` is a name that is not an alignment of the study, or the
+        alignment names units the study does not have.
     InfeasibleError
         The LP relaxation proves the bands (with the locks) cannot be met, or
-        not within ``max_moved``; the message gives the least disruption.
+        not within ``max_moved``; the message gives the least disruption.  Or
+        the MIP over every unit–rep pair proves it; with contiguity that MIP
+        keeps each rep's root unit, and the message names the roots.
 
     Warns
     -----
@@ -1583,14 +1691,27 @@ def rebalance(
     reps have :math:`m_i [j \\ne c(i)] = m_i` for every :math:`j`; the
     tie-break :math:`\\epsilon d_{ij}^2` (squared km to rep *j*'s home,
     scaled by ``tie_break``) only orders alignments of equal disruption.
+    With contiguity each territory is rooted at a unit it keeps
+    (:math:`x_{r_j j} = 1`, ``info["roots"]``): the rep's home unit, or the
+    unit of its current territory nearest its home (a new rep: its home
+    unit or the nearest free one).
     The MIP runs on the candidate pairs within ``hops`` adjacency steps of
-    each rep's current territory; the reported lower bound is the LP
-    relaxation of the problem over *all* pairs without contiguity and
-    without the tie-break, so it bounds the disruption of every alignment
-    meeting the bands, and the gap is honest.  It is weak when contiguity
-    binds: the units of a removed rep may, in the relaxation, go straight
-    to any rep short of load, whereas contiguous territories must pass the
-    load on from neighbour to neighbour, each hop moving business.
+    each rep's current territory.  The reported lower bound
+    (``info["bound"]`` names it) is the larger of two bounds, both without
+    the tie-break:
+
+    * the LP relaxation over *all* pairs without contiguity, with the locks
+      but with the root units free to move: it bounds the disruption of
+      every alignment meeting the bands and the locks.  It is weak when
+      contiguity binds: the units of a removed rep may, in the relaxation,
+      go straight to any rep short of load, whereas contiguous territories
+      must pass the load on from neighbour to neighbour, each hop moving
+      business;
+    * with contiguity, when the MIP runs over all pairs (small instances),
+      its bound: contiguous territories, each rep keeping its root unit.
+      It bounds only the alignments that keep every root; a contiguous
+      alignment in the bands that hands a root unit to another rep may move
+      less.  Moving a rep's home can change its root.
 
     The search (:mod:`terrakit.realign._search`) plans that passing-on with
     a transshipment LP on the territory graph (nodes: reps and the pieces of

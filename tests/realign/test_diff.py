@@ -89,3 +89,27 @@ def test_integer_territory_ids_stay_integers_with_a_partial_before(grid6x4) -> N
     d = diff_alignments(grid6x4, Alignment(moved, name="b"), Alignment(a, name="after"))
     assert d.moves.loc[moved.index[0], "from"] == 102
     assert isinstance(d.moves.loc[moved.index[0], "from"], (int, np.integer))
+
+
+def test_a_mistyped_alignment_name_is_a_data_validation_error(grid6x4) -> None:
+    """Was a bare KeyError with a repr-quoted message; now the same error as
+    Scenario.from_study for the same mistake, with a did-you-mean."""
+    from terrakit.exceptions import DataValidationError
+    from terrakit.realign import rebalance
+
+    with pytest.raises(DataValidationError) as err:
+        diff_alignments(grid6x4, "current", "plan")
+    assert str(err.value) == (
+        "alignment: the study has no alignment 'plan' to use as the after "
+        "alignment (it has ['current']). Fix: pass one of ['current'] or an "
+        "Alignment, or add one with study.with_alignment(...)"
+    )
+    assert err.value.table == "alignment" and err.value.column is None
+    with pytest.raises(DataValidationError) as err:
+        rebalance(grid6x4, "currnet", time_limit=5)
+    assert str(err.value) == (
+        "alignment: the study has no alignment 'currnet' to use as the current "
+        "alignment (it has ['current']). Fix: pass one of ['current'] or an "
+        "Alignment, or add one with study.with_alignment(...); did you mean "
+        "'current' for 'currnet'?"
+    )

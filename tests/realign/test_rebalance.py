@@ -764,3 +764,156 @@ def test_adjacency_on_other_units_names_them(strip: Study) -> None:
         ),
     ):
         rebalance(strip, balance={"workload": 0.0}, adjacency=fewer, time_limit=5)
+
+
+# -- round 12 --------------------------------------------------------------------
+def _grid_4x3_study() -> Study:
+    """QA's 4 × 3 grid (seed 0): random workload 5–19 per unit, 1–3 accounts
+    per unit with random sales, current alignment in vertical strips
+    (R1: columns 0–1, R2: column 2, R3: column 3), homes in each strip's
+    first unit."""
+    rng = np.random.default_rng(0)
+    ids, geoms, cells = [], [], []
+    for r in range(3):
+        for c in range(4):
+            ids.append(f"u{c}{r}")
+            cells.append((c, r))
+            geoms.append(
+                box(_X0 + c * _S, _Y0 + r * _S, _X0 + (c + 1) * _S, _Y0 + (r + 1) * _S)
+            )
+    work = rng.integers(5, 20, 12).astype(float)
+    nacc = rng.integers(1, 4, 12)
+    units = gpd.GeoDataFrame(
+        {"workload": work},
+        geometry=geoms,
+        index=pd.Index(ids, name="unit_id"),
+        crs="EPSG:32617",
+    ).to_crs("EPSG:4326")
+    rows = [
+        (f"a{u}_{a}", u, float(rng.integers(1, 50)))
+        for i, u in enumerate(ids)
+        for a in range(nacc[i])
+    ]
+    acc = pd.DataFrame(rows, columns=["account_id", "unit_id", "annual_sales"])
+    cur = {
+        u: f"R{1 + min(2, c * 3 // 4)}" for u, (c, _r) in zip(ids, cells, strict=True)
+    }
+    homes = {"R1": (0, 0), "R2": (2, 0), "R3": (3, 0)}
+    reps = pd.DataFrame(
+        {
+            "name": [f"Rep {r}" for r in homes],
+            "home_lon": [_center(*h)[0] for h in homes.values()],
+            "home_lat": [_center(*h)[1] for h in homes.values()],
+            "fte": 1.0,
+        },
+        index=pd.Index(list(homes), name="rep_id"),
+    )
+    return Study(
+        units,
+        accounts=acc.set_index("account_id"),
+        reps=reps,
+        alignments={"current": Alignment.from_mapping(cur, name="current")},
+    )
+
+
+def test_new_units_without_a_current_territory_are_placed() -> None:
+    """A current alignment that leaves units without a territory (new units) is
+    supported by the setup, but the call ran the whole search and MIP and then
+    raised DataValidationError tabulating the current balance ("alignment
+    'part' leaves 4 of 12 units without a territory").  The current balance is
+    now over the 8 assigned units and the summary says so."""
+    study = _grid_4x3_study()
+    part = Alignment(study.alignments["current"].assignment.iloc[:8], name="part")
+    new = ["u02", "u12", "u22", "u32"]
+    assert sorted(set(study.units.index) - set(part.assignment.index)) == new
+    res = rebalance(study, part, balance={"workload": 0.25}, time_limit=10, seed=0)
+    assert res.is_feasible()
+    plan = res.alignment.assignment
+    assert plan.reindex(study.units.index).notna().all() and len(plan) == 12
+    assert res.max_deviation <= 0.25 + 1e-9
+    assert res.info["unassigned_before"] == 4
+    # before: R1 45, R2 18, R3 14 over the 8 assigned units
+    assert res.balance_before.loc["workload", "max_rel_dev"] == pytest.approx(
+        45 / (77 / 3) - 1
+    )
+    assert re.search(
+        r"max deviation: 75\.32 % before, \d+\.\d\d % after \(before: over 8 of 12 "
+        r"units; 4 new units unassigned\)",
+        res.summary(),
+    )
+    # the 4 are newly assigned, never counted as moved
+    d = res.diff()
+    assert sorted(d.moves.index[d.moves["from"].isna()]) == new
+    assert d.moved("sales") == pytest.approx(res.moved)
+    assert not res.to_frame().loc[new, "moved"].any()
+
+
+def test_a_current_alignment_without_units_places_every_unit() -> None:
+    """No unit assigned yet: every unit is placed and the before balance is NaN."""
+    study = _grid_4x3_study()
+    empty = Alignment(study.alignments["current"].assignment.iloc[:0], name="none")
+    res = rebalance(study, empty, balance={"workload": 0.25}, time_limit=10, seed=0)
+    assert res.is_feasible() and res.moved == 0.0
+    assert len(res.alignment) == 12 and res.max_deviation <= 0.25 + 1e-9
+    assert res.balance_before.isna().all().all()
+    assert "(before: over 0 of 12 units; 12 new units unassigned)" in res.summary()
+
+
+def test_the_mip_bound_holds_each_reps_root_unit() -> None:
+    """With R1's home in ``c2r0`` that unit is R1's root: the MIP over all pairs
+    (contiguity, each rep keeping its root) proves 8, yet the contiguous plan
+    that hands ``c2r0`` and ``c1r0`` to R2 meets the band moving 6.  The bound
+    was documented as the LP relaxation "without contiguity" bounding "every
+    alignment meeting the bands"; info['bound'] and the docs now say which
+    bound it is and that it holds the roots (info['roots'])."""
+    study = strip_study(homes={"R1": (2, 0), "R2": (3, 0)})
+    res = rebalance(
+        study, balance={"workload": 0.0}, tie_break=0.0, time_limit=20, seed=0
+    )
+    assert res.moved == pytest.approx(8.0) and res.lower_bound == pytest.approx(8.0)
+    assert res.info["bound"] == (
+        "mip (all pairs, with contiguity, each rep keeping its root unit)"
+    )
+    assert res.info["roots"] == {"R1": "c2r0", "R2": "c3r0"}
+    # a contiguous plan in the band that moves R1's root moves less than the bound
+    alt = study.alignments["current"].replace({"c2r0": "R2", "c1r0": "R2"}, name="alt")
+    assert is_contiguous(study, alt)
+    assert alt.sizes().to_dict() == {"R1": 4, "R2": 4}
+    assert float(disruption(study, "current", alt)["sales_moved"]) == 6.0 < 8.0
+    assert "each rep keeps its root unit" in (RebalanceResult.__doc__ or "")
+    # without contiguity the bound is the LP relaxation's, which holds no root
+    free = rebalance(
+        study,
+        balance={"workload": 0.0},
+        contiguity=False,
+        tie_break=0.0,
+        time_limit=20,
+        seed=0,
+    )
+    assert "roots" not in free.info
+
+
+def test_the_mip_proof_of_infeasibility_names_the_roots_and_the_home_fix() -> None:
+    """The same study with max_moved = 25 % (7 of 28 sales): the plan moving 6
+    exists, but not with R1 keeping its root; the message said "the MIP over
+    every unit–rep pair proves it" with no word of the roots."""
+    study = strip_study(homes={"R1": (2, 0), "R2": (3, 0)})
+    with pytest.raises(InfeasibleError) as err:
+        rebalance(
+            study,
+            balance={"workload": 0.0},
+            max_moved=0.25,
+            tie_break=0.0,
+            time_limit=20,
+            seed=0,
+        )
+    assert str(err.value) == (
+        "no alignment meets ±0 % workload within max_moved = 25 % with contiguous "
+        "territories, each rep keeping its root unit ({'R1': 'c2r0', 'R2': "
+        "'c3r0'}: its home unit or the nearest unit of its current territory): "
+        "the MIP over every unit–rep pair proves it (the LP bound, without "
+        "contiguity and with the root units free to move, is 7.14 % of sales); "
+        "raise max_moved, loosen the tolerance, move a rep's home (reps' "
+        "home_lon/home_lat) to another unit of its territory to change its root "
+        "unit or set contiguity=False"
+    )
