@@ -35,6 +35,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from terrakit._runargs import did_you_mean
 from terrakit.data.alignment import Alignment
 from terrakit.data.geo import Adjacency, lonlat, projected_crs
 from terrakit.data.geo import adjacency as build_adjacency
@@ -175,6 +176,13 @@ def _account_units(accounts: pd.DataFrame, units_index: pd.Index) -> pd.Series:
     return uid
 
 
+class _UnknownAlignment(DataValidationError, KeyError):
+    """An alignment name the study does not have: a data error that is also
+    the KeyError a lookup by name (``study.alignments[name]``) gives."""
+
+    __str__ = Exception.__str__  # not KeyError's quoted text
+
+
 def _alignment(obj: Any, alignment: AlignmentLike) -> Alignment:
     if isinstance(alignment, Alignment):
         return alignment
@@ -182,14 +190,20 @@ def _alignment(obj: Any, alignment: AlignmentLike) -> Alignment:
         if _is_study(obj) and alignment in getattr(obj, "alignments", {}):
             al: Alignment = obj.alignments[alignment]
             return al
-        have = sorted(getattr(obj, "alignments", {})) if _is_study(obj) else []
-        raise KeyError(
-            f"no alignment named {alignment!r}"
-            + (
-                f"; the study has {have}"
-                if _is_study(obj)
-                else "; pass an Alignment object when working on plain tables"
+        if not _is_study(obj):
+            raise _UnknownAlignment(
+                "alignment",
+                None,
+                f"no alignment named {alignment!r}: plain tables hold no alignments",
+                fix="pass an Alignment object (or a mapping unit_id → territory_id)",
             )
+        have = sorted(obj.alignments)
+        raise _UnknownAlignment(
+            "alignment",
+            None,
+            f"no alignment named {alignment!r}; the study has {have}",
+            fix=f"pass one of {have} or an Alignment, or add one with "
+            f"study.with_alignment(...){did_you_mean([alignment], have)}",
         )
     if isinstance(alignment, (pd.Series, Mapping)):
         return Alignment.from_mapping(

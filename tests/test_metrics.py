@@ -258,8 +258,16 @@ def test_integer_ids_given_as_text_are_matched():
 
 
 def test_unknown_alignment_name(toy_grid_3x3):
-    with pytest.raises(KeyError, match="the study has"):
-        metrics.balance(toy_grid_3x3, "proposed")
+    """A mistyped name was a bare KeyError; it is a data error naming the
+    fix (and still a KeyError, as a lookup by name)."""
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance(toy_grid_3x3, "curent")
+    assert isinstance(err.value, KeyError)
+    assert str(err.value) == (
+        "alignment: no alignment named 'curent'; the study has ['current']. Fix: "
+        "pass one of ['current'] or an Alignment, or add one with "
+        "study.with_alignment(...); did you mean 'current' for 'curent'?"
+    )
 
 
 def test_targets_for_territories_without_units_are_refused(toy_grid_3x3, current):
