@@ -1034,10 +1034,13 @@ def _finish_free_choice(
     viol = float(violation(sums, spec.lower, spec.upper, scale).sum())
     objective = float(cost[np.arange(n), labels].sum())
     left = t0 + 0.97 * time_limit - time.perf_counter()
-    # a quarter of the limit at most; with ``max_iter`` all that is left (a
-    # safety net: the step budget decides)
-    end = time.perf_counter() + max(
-        left if max_iter is not None else min(left, 0.25 * time_limit), 1.0
+    # a quarter of the limit at most, ending by 97 % of it (at least 2 % of
+    # it, as in _solve_location); with ``max_iter`` all that is left, at least
+    # 1 s (a safety net: the step budget decides)
+    end = time.perf_counter() + (
+        max(left, 1.0)
+        if max_iter is not None
+        else max(min(left, 0.25 * time_limit), 0.02 * time_limit)
     )
     bound, method = _choose_bound(
         spec,
@@ -1230,6 +1233,14 @@ def _choose_bound(
     act = spec.activities
     banded, tried, own = _bound_activities(spec)
     nearest = float(np.min(cost_all, axis=1).sum())
+    if not math.isfinite(objective):
+        # the solution uses a forbidden pair (max_distance_km): its cost
+        # without the limit is the subgradient's step target (the bounds
+        # only take it as such; they stay valid for any target)
+        rows = np.arange(n)
+        objective = float(
+            np.asarray(spec.cost)[rows, np.asarray(centers)[labels]].sum()
+        )
     if len(banded) and n * m <= BANDED_BOUND_CELLS:
         sol = np.asarray(cost_all)[np.arange(n), np.asarray(centers)[labels]]
         names = spec.activity_names or ()
@@ -1239,12 +1250,22 @@ def _choose_bound(
         ups = np.max(spec.upper, axis=0)
         multi = len(tried) > 1 and n * m * (len(tried) - 1) <= MULTI_BAND_CELLS
 
-        def cuts_for(a: int) -> RegionCuts | None:
-            # the region cuts of activity ``a``'s band (both sides needed)
+        def cuts_for(a: int, until: float) -> RegionCuts | None:
+            # the region cuts of activity ``a``'s band (both sides needed),
+            # with at most half the time to ``until`` (the bound needs the
+            # rest; no cuts is always valid)
             if not (np.isfinite(lows[a]) and np.isfinite(ups[a])):
                 return None
+            # (with ``steps`` all of it: the deadline is a safety net then)
+            now = time.perf_counter()
+            share = 0.5 if steps is None else 1.0
             return region_cuts(
-                cost_all, act[:, a], float(lows[a]), float(ups[a]), objective
+                cost_all,
+                act[:, a],
+                float(lows[a]),
+                float(ups[a]),
+                objective,
+                deadline=now + share * max(until - now, 0.0),
             )
 
         def every_band(rest: np.ndarray, **more: Any) -> dict[str, Any]:
@@ -1276,7 +1297,7 @@ def _choose_bound(
             a0 = int(own[0])
             rest = tried[tried != a0]
             pos = {int(b): i for i, b in enumerate(tried.tolist())}
-            cuts = cuts_for(a0)
+            cuts = cuts_for(a0, until)
             every: dict[str, Any] = {}
             if len(rest):
                 start_prices = alpha_lp[:, [pos[int(b)] for b in rest]]
@@ -1341,18 +1362,19 @@ def _choose_bound(
             )
         best, best_a, best_cuts, best_info = -math.inf, int(own[0]), None, {}
         for i, a in enumerate(own.tolist()):
-            cuts = cuts_for(a)
             now = time.perf_counter()
+            until_a = (
+                until
+                if steps is not None
+                else now + max(until - now, 0.0) / (len(own) - i)
+            )
+            cuts = cuts_for(a, until_a)
             info: dict[str, object] = {}
             bound = keeping(
                 a,
                 start=sol,
                 cuts=cuts,
-                deadline=(
-                    until
-                    if steps is not None
-                    else now + max(until - now, 0.0) / (len(own) - i)
-                ),
+                deadline=until_a,
                 info=info,
                 **({} if steps is None else {"iterations": steps}),
             )

@@ -147,6 +147,16 @@ class _Polyak:
         return self.lam * max(ub - value, 1e-9 * max(abs(ub), 1.0)) / gg
 
 
+def _finite_target(cost_t: np.ndarray) -> float:
+    """A finite step target when no feasible objective is known (the
+    heuristic's solution uses a forbidden pair): each unit at its costliest
+    allowed candidate (``cost_t``: ``(m, n)``, ``inf`` = forbidden).  It only
+    sets the Polyak step length, never the bound's validity."""
+    fin = np.isfinite(cost_t)
+    worst = np.max(cost_t, axis=0, initial=0.0, where=fin) if cost_t.size else 0.0
+    return max(float(np.sum(worst)), 1.0)
+
+
 def _knapsack_rho(
     i: np.ndarray,
     j: np.ndarray,
@@ -232,7 +242,16 @@ def pmedian_lagrangian_bound(
     # the nearest-candidate bound Σ_i min_j c_ij is L(u) at u_i = min_j c_ij
     # (every reduced cost non-negative): a valid start, never negative
     nearest = pc.min(axis=1)
-    u = nearest.copy() if start is None else np.minimum(np.asarray(start, float), cap_u)
+    if start is None:
+        u = nearest.copy()
+    else:
+        # a non-finite start entry (a unit on a forbidden pair): its nearest
+        u = np.asarray(start, float)
+        u = np.minimum(np.where(np.isfinite(u), u, nearest), cap_u)
+    if not math.isfinite(upper_bound):
+        # no feasible objective known: a finite step target (the costliest
+        # kept pair of each unit)
+        upper_bound = _finite_target(np.where(pc < big, pc, np.inf).T)
     rows = np.repeat(np.arange(n), kk)
     cols = pj.ravel()
     cvals = pc.ravel()
@@ -789,6 +808,7 @@ def region_cuts(
     n_links: int = 8,
     max_regions: int = 16,
     min_share: float = 1e-3,
+    deadline: float = math.inf,
 ) -> RegionCuts | None:
     """Regions (islands, remote states) where the band forces activity across.
 
@@ -805,7 +825,9 @@ def region_cuts(
     of clusters is kept by the largest ``gap × merge weight`` (a tree
     dynamic programme), those above ``min_share × upper_bound``.  The choice
     only affects the bound's strength, never its validity.  ``None`` when
-    no region qualifies.
+    no region qualifies, or when the clock passes ``deadline`` (a
+    ``time.perf_counter()`` value, read between blocks of units and between
+    regions) before the regions are found: no cuts is always valid.
     """
     n, m = cost.shape
     a = np.maximum(np.asarray(activity, dtype=float), 0.0)
@@ -820,6 +842,8 @@ def region_cuts(
     ew: list[np.ndarray] = []
     step = max(1, 2_000_000 // m)
     for s0 in range(0, n, step):
+        if time.perf_counter() > deadline:
+            return None
         w_blk = np.where(pos[s0 : s0 + step], a[s0 : s0 + step], 1.0)
         b = np.asarray(cost[s0 : s0 + step], dtype=float) / w_blk[:, None]
         b = np.where(np.isfinite(b), b, np.inf)
@@ -865,6 +889,8 @@ def region_cuts(
     if len(roots) > 1:
         # separate components: the exact cheapest crossing per unit of activity
         for root in roots:
+            if time.perf_counter() > deadline:
+                return None
             inside = np.zeros(m, dtype=bool)
             inside[leaves(root)] = True
             up_w[root] = _crossing_price(cost, a, near, inside)
@@ -892,6 +918,8 @@ def region_cuts(
     # crossing pair per unit of activity, for the kept regions
     price = np.empty(len(chosen))
     for r, x in enumerate(chosen):
+        if time.perf_counter() > deadline:
+            return None
         inside = np.zeros(m, dtype=bool)
         inside[leaves(x)] = True
         price[r] = _crossing_price(cost, a, near, inside)
@@ -998,16 +1026,21 @@ def banded_kmedian_bound(
     Parameters
     ----------
     cost
-        ``(n, m)`` assignment costs (``inf`` = forbidden pair).
+        ``(n, m)`` assignment costs (``inf`` = forbidden pair: no option of
+        any knapsack; a center that cannot gather the lower band from its
+        allowed units has ``ρ_j = inf``).
     k
         Number of centers to open.
     upper_bound
-        Objective of a feasible solution (sets the Polyak step length).
+        Objective of a feasible solution (sets the Polyak step length; when
+        not finite, e.g. the solution uses a forbidden pair, each unit's
+        costliest allowed pair stands in).
     activity, lower, upper
         The banded activity ``(n,)`` and the band every territory must meet
         (use the loosest band over territories when they differ).
     start
-        Multipliers to start from (``(n,)``).
+        Multipliers to start from (``(n,)``; a non-finite entry starts at
+        that unit's nearest allowed cost).
     cuts
         Regions of :func:`region_cuts` (``None``: no cuts).
     others, others_lower, others_upper
@@ -1023,18 +1056,25 @@ def banded_kmedian_bound(
         (``(m, p)``, e.g. the band duals of :func:`banded_kmedian_lp`;
         default 0).
     deadline
-        ``time.perf_counter()`` value at which to stop.
+        ``time.perf_counter()`` value at which to stop.  The clock is read
+        between blocks of centers of every knapsack pass (the geometric
+        start, each start's value, each step), so the run ends within one
+        block (about 250,000 pairs) of it; a pass it cuts short is dropped.
     mu_start, beta
         The cuts' multipliers start at ``mu_start × price``; ``β`` above.
     info
         If given, receives ``steps`` (subgradient steps taken), ``start``
-        (``"solution"`` or ``"radius"``), and ``u`` and ``mu``: the
+        (``"solution"``, ``"radius"``, or ``"nearest"`` when the deadline
+        came before any start was evaluated), and ``u`` and ``mu``: the
         multipliers of the best value (to start another run from).
 
     Returns
     -------
     float
-        The best :math:`\\mathcal{L}(u, μ)` seen (``-inf`` if none was finite).
+        The best :math:`\\mathcal{L}(u, μ)` seen (``-inf`` if none was
+        finite); the "every unit at its nearest candidate" bound
+        :math:`\\sum_i \\min_j c_{ij}` when the deadline came before any
+        start was evaluated.
     """
     n, m = cost.shape
     k = min(k, m)
@@ -1070,44 +1110,87 @@ def banded_kmedian_bound(
         o_hi = np.where(np.isfinite(o_hi), o_hi, np.maximum(oth, 0.0).sum(axis=0))
         alpha = np.zeros((m, p))
 
-    def value_at(u: np.ndarray) -> tuple[float, np.ndarray]:
-        if others is None:
-            rho = _banded_rho(ct, u, a, ru, rc, mu, lo, hi, theta, take)
-        else:
-            rho = _multi_rho(
-                ct,
-                u,
-                a,
-                ru,
-                rc,
-                mu,
-                lo,
-                hi,
-                oth,
-                o_lo,
-                o_hi,
-                o_scale,
-                alpha,
-                MULTI_BAND_EVALS,
-            )
+    # the "every unit at its nearest candidate" bound Σ_i min_j c_ij: L at
+    # u_i = min_j c_ij, μ = 0 (every reduced cost ≥ 0), computed without a
+    # knapsack; returned when the clock allows nothing more.  A unit without
+    # an allowed candidate (the problem is then infeasible) adds 0.
+    cmin = ct.min(axis=0) if m else np.full(n, np.inf)
+    cmin = np.where(np.isfinite(cmin), cmin, 0.0)
+    cheap = float(cmin.sum())
+    # a forbidden pair (``inf``) is no option of its knapsack; the multipliers
+    # stay finite so that no ``inf − inf`` arises: non-finite start entries
+    # become the nearest cost, and the step's target a finite one
+    if not math.isfinite(upper_bound):
+        upper_bound = _finite_target(ct)
+    # centers per block of a knapsack pass: the clock is read between blocks,
+    # so a pass past the deadline stops within one block (~250,000 pairs)
+    block = max(1, 250_000 // max(n, 1))
+
+    def rho_at(
+        u: np.ndarray,
+        ru_: np.ndarray,
+        rc_: np.ndarray,
+        mu_: np.ndarray,
+        th: np.ndarray,
+        tk: np.ndarray,
+        multi: bool,
+    ) -> np.ndarray | None:
+        # ρ_j of every center, block by block (regions ``ru_``/``rc_``, their
+        # multipliers ``mu_``); ``None`` once past the deadline
+        rho = np.empty(m)
+        for s in range(0, m, block):
+            if time.perf_counter() > deadline:
+                return None
+            e = min(s + block, m)
+            if not multi:
+                rho[s:e] = _banded_rho(
+                    ct[s:e], u, a, ru_, rc_[s:e], mu_, lo, hi, th[s:e], tk[s:e]
+                )
+            else:
+                rho[s:e] = _multi_rho(
+                    ct[s:e],
+                    u,
+                    a,
+                    ru_,
+                    rc_[s:e],
+                    mu_,
+                    lo,
+                    hi,
+                    oth,
+                    o_lo,
+                    o_hi,
+                    o_scale,
+                    alpha[s:e],
+                    MULTI_BAND_EVALS,
+                )
+        return rho
+
+    def value_at(u: np.ndarray) -> tuple[float, np.ndarray] | None:
+        # L(u, μ) and the centers it opens; ``None`` when the deadline cut
+        # the pass short.  ρ_j = inf (center j cannot gather the lower band
+        # from its allowed units) is never among the k chosen unless fewer
+        # than k centers can: the problem is then infeasible, and inf valid.
+        rho = rho_at(u, ru, rc, mu, theta, take, others is not None)
+        if rho is None:
+            return None
         chosen = np.argpartition(rho, k - 1)[:k] if k < m else np.arange(m)
-        return float(u.sum() + mu @ gap + rho[chosen].sum()), chosen
+        with np.errstate(invalid="ignore", over="ignore"):
+            value = float(u.sum() + mu @ gap + rho[chosen].sum())
+        # u and μ are finite, ρ_j > −inf: a NaN cannot arise; guard anyway
+        return (value if not math.isnan(value) else -math.inf), chosen
+
+    def unstarted() -> float:
+        # the clock ran out before any knapsack pass: the nearest bound
+        if info is not None:
+            info.update(steps=0, start="nearest", u=cmin.copy(), mu=mu[1:].copy())
+        return cheap
 
     # the geometric start: θ_j at u = 0 (no regions), its cheapest candidate's
     theta0 = np.full(m, np.inf)
     z = np.zeros(1)
-    _banded_rho(
-        ct,
-        np.zeros(n),
-        a,
-        np.zeros(n, np.int64),
-        np.zeros(m, np.int64),
-        z,
-        lo,
-        hi,
-        theta0,
-        np.empty(m),
-    )
+    no_u, no_c = np.zeros(n, np.int64), np.zeros(m, np.int64)
+    if rho_at(np.zeros(n), no_u, no_c, z, theta0, np.empty(m), False) is None:
+        return unstarted()
     nearest = ct.argmin(axis=0)
     th_near = np.where(np.isfinite(theta0[nearest]), theta0[nearest], 0.0)
     starts = [beta * a * th_near]
@@ -1135,13 +1218,15 @@ def banded_kmedian_bound(
         pm = price / (max(mean_as, 1e-300) * np.maximum(cuts.activity, mean_a))
         pm[0] = 0.0
     if start is not None:
-        starts.append(np.asarray(start, dtype=float).copy())
+        # e.g. the solution's costs: a unit on a forbidden pair starts at its
+        # nearest allowed cost
+        s_given = np.asarray(start, dtype=float)
+        starts.append(np.where(np.isfinite(s_given), s_given, cmin))
     else:
-        cmin = np.where(np.isfinite(ct), ct, np.inf).min(axis=0)
-        starts.append(np.where(np.isfinite(cmin), cmin, 0.0))
+        starts.append(cmin.copy())
     u = starts[0]
     best_start = -math.inf
-    picked = 0
+    picked = -1
     alpha0 = None
     if others is not None:
         alpha0 = np.zeros((m, p))
@@ -1154,11 +1239,15 @@ def banded_kmedian_bound(
             # the given start comes with its band prices (the radius start
             # with none)
             alpha[:] = alpha0 if which == 1 else 0.0
-        v0, _ = value_at(s0)
-        if v0 > best_start:
-            best_start, u, picked = v0, s0, which
+        got = value_at(s0)
+        if got is None:  # past the deadline: the starts evaluated so far
+            break
+        if got[0] > best_start or picked < 0:
+            best_start, u, picked = got[0], s0, which
             if others is not None:
                 best_alpha = alpha.copy()
+    if picked < 0:
+        return unstarted()
     theta[:] = np.inf
     if others is not None:
         alpha[:] = best_alpha
@@ -1169,8 +1258,11 @@ def banded_kmedian_bound(
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
+        got = value_at(u)
+        if got is None:  # the deadline came during the pass
+            break
         taken += 1
-        value, chosen = value_at(u)
+        value, chosen = got
         if value > best_value:
             best_u, best_mu, best_value = u, mu, value
         if not math.isfinite(value) or not steps.record(value):

@@ -175,25 +175,79 @@ def choose_solver(problem: DesignProblem, time_limit: float) -> str:
     - otherwise the MIP when ``n × m ≤ AUTO_MIP_MAX_PAIRS`` (``/ 4`` with
       contiguity or ``cut_edges``, ``× 2`` when ``time_limit ≥ 300``), else
       the heuristic (the MIP when the heuristic is not installed).
+
+    :func:`solve` records the decision and the rule that made it in the
+    result's ``provenance["config"]["auto"]`` (``path``, ``rule``, ``pairs``
+    = ``n × m``, ``limit``: the pairs threshold of the size rule; :func:`align`
+    keeps it under ``provenance["config"]["solver_config"]["auto"]``) and as
+    the first of ``info["notes"]``.
     """
+    return str(_auto_choice(problem, time_limit)["path"])
+
+
+def _auto_choice(problem: DesignProblem, time_limit: float) -> dict[str, Any]:
+    """The decision of :func:`choose_solver`, JSON-able: ``path``, ``rule``
+    (why, in words), ``pairs`` (``n_units × n_centers``) and ``limit`` (the
+    pairs threshold of the size rule, with its adjustments)."""
     from terrakit.design.capacitated import is_capacitated_pmedian
     from terrakit.design.pmedian import is_pmedian
 
-    if is_pmedian(problem):
-        return "pmedian"
-    if is_capacitated_pmedian(problem):
-        return "capacitated"
-    if problem.objective == "diameter":
-        return "heuristic"
-    if _draws_need_heuristic(problem) and _heuristic() is not None:
-        return "heuristic"
+    pairs = int(problem.n_units * problem.n_centers)
     limit = AUTO_MIP_MAX_PAIRS * (2 if time_limit >= 300 else 1)
+    why = [f"AUTO_MIP_MAX_PAIRS = {AUTO_MIP_MAX_PAIRS:,}"]
+    if time_limit >= 300:
+        why.append("× 2 with time_limit ≥ 300 s")
     if problem.contiguity or problem.objective == "cut_edges":
         limit //= 4
-    pairs = problem.n_units * problem.n_centers
-    if pairs <= limit or _heuristic() is None:
-        return "mip"
-    return "heuristic"
+        why.append("/ 4 with contiguity" if problem.contiguity else "/ 4 for cut_edges")
+
+    def decide(path: str, rule: str) -> dict[str, Any]:
+        return {"path": path, "rule": rule, "pairs": pairs, "limit": int(limit)}
+
+    if is_pmedian(problem):
+        return decide(
+            "pmedian", "p-median shape (chosen centers, no band, no contiguity)"
+        )
+    if is_capacitated_pmedian(problem):
+        return decide(
+            "capacitated", "capacitated p-median shape (one integer capacity band)"
+        )
+    if problem.objective == "diameter":
+        return decide("heuristic", 'objective="diameter" is not modelled by the MIP')
+    if _draws_need_heuristic(problem) and _heuristic() is not None:
+        return decide(
+            "heuristic",
+            "balance_on_draws with chosen centers is not modelled by the MIP",
+        )
+    size = f"n_units × n_centers = {pairs:,}"
+    rule = f"{limit:,} ({', '.join(why)})"
+    if pairs <= limit:
+        return decide("mip", f"{size} ≤ {rule}")
+    if _heuristic() is None:
+        return decide(
+            "mip", f"{size} > {rule}, but terrakit.design.heuristic is not available"
+        )
+    return decide("heuristic", f"{size} > {rule}")
+
+
+def _record_auto(res: AlignmentResult, choice: Mapping[str, Any]) -> AlignmentResult:
+    """``res`` with the ``solver="auto"`` decision recorded: in
+    ``provenance["config"]["auto"]`` (result and alignment) and as the first
+    of ``info["notes"]``."""
+    label = {
+        "mip": "MIP",
+        "heuristic": "heuristic",
+        "pmedian": "p-median path",
+        "capacitated": "capacitated p-median path",
+    }.get(str(choice["path"]), str(choice["path"]))
+    note = f'solver="auto" ran the {label}: {choice["rule"]}'
+    prov = dict(res.provenance)
+    prov["config"] = {**dict(prov.get("config") or {}), "auto": dict(choice)}
+    alignment = dataclasses.replace(res.alignment, provenance=prov)
+    notes = [note, *res.info.get("notes", [])]
+    return dataclasses.replace(
+        res, alignment=alignment, provenance=prov, info={**res.info, "notes": notes}
+    )
 
 
 def solve(
@@ -267,9 +321,7 @@ def _solve_path(
     import inspect
 
     from terrakit._runargs import did_you_mean
-    from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
     from terrakit.design.mip import solve_mip
-    from terrakit.design.pmedian import is_pmedian, solve_pmedian
 
     # the keywords of solve_mip beyond the run settings every path takes
     mip_only = [
@@ -291,7 +343,34 @@ def _solve_path(
     backend = _check_run(time_limit, seed, backend)
     time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     _check_max_iter(max_iter)
-    path = choose_solver(problem, time_limit) if solver == "auto" else solver
+    choice = _auto_choice(problem, time_limit) if solver == "auto" else None
+    res = _run_path(
+        problem,
+        path=solver if choice is None else str(choice["path"]),
+        time_limit=time_limit,
+        seed=seed,
+        backend=backend,
+        max_iter=max_iter,
+        **kw,
+    )
+    return res if choice is None else _record_auto(res, choice)
+
+
+def _run_path(
+    problem: DesignProblem,
+    *,
+    path: str,
+    time_limit: float,
+    seed: int,
+    backend: str,
+    max_iter: int | None,
+    **kw: Any,
+) -> AlignmentResult:
+    """Run ``path`` (checked settings) on ``problem``."""
+    from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
+    from terrakit.design.mip import solve_mip
+    from terrakit.design.pmedian import is_pmedian, solve_pmedian
+
     if path == "mip" and _draws_need_heuristic(problem):
         from terrakit.design.mip import DRAWS_NEED_FIXED_CENTERS
 
@@ -310,7 +389,7 @@ def _solve_path(
             f"{sorted(kw)} only apply to the MIP (solve_mip); the {path} path "
             'ignores them; pass solver="mip" to use them',
             TerrakitWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of solve()
         )
     if path == "pmedian":
         return solve_pmedian(problem, time_limit=time_limit, seed=seed, backend=backend)
@@ -336,13 +415,6 @@ def _solve_path(
             res = heur(problem, time_limit=time_limit, seed=seed, max_iter=max_iter)
         if res.status == "infeasible":
             _warn_not_met(res, time_limit)
-        if solver == "auto" and _draws_need_heuristic(problem):
-            note = (
-                'solver="auto" ran the heuristic: balance_on_draws with chosen '
-                "centers is not modelled by the MIP"
-            )
-            notes = [note, *res.info.get("notes", [])]
-            res = dataclasses.replace(res, info={**res.info, "notes": notes})
         return res
     return solve_mip(
         problem,
@@ -392,7 +464,7 @@ def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
         + "widen the tolerance named, or, on a small problem, use solver='mip', "
         "which finds a plan or proves that none exists",
         TimeLimitWarning if ran_out else TerrakitWarning,
-        stacklevel=3,
+        stacklevel=4,  # the caller of solve()
     )
 
 

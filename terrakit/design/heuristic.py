@@ -81,7 +81,14 @@ Lower bounds (always valid for the problem as stated)
       regions (islands, remote states) whose activity fits no whole number
       of territories relaxed too, started from the better of each unit's
       cost in the solution found and a local-radius start, by subgradient
-      steps for at most a quarter of the time limit; above 80 million
+      steps in the time the search leaves: at most a quarter of the time
+      limit, ending by 97 % of it, after the exact balanced flows (one
+      activity, no contiguity); otherwise from the search's end (80 % of
+      the limit) to 97 % of it; at least 2 % of the limit.  The clock is read
+      within every knapsack pass and the region cuts, so the bound ends by
+      that deadline (the "every unit at its nearest candidate" bound when
+      the time is up before any multipliers are evaluated); with
+      ``max_iter`` the step budget decides instead.  Above 80 million
       unit–candidate pairs only the upper band (capacity) is kept and the
       evaluation is sparse, from the "every unit at its nearest candidate"
       multipliers.  A bound from the assignment LP *given the final

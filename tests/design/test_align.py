@@ -102,6 +102,54 @@ def test_auto_rule(toy_grid_3x3):
     assert choose_solver(p, 60) == "mip"
 
 
+def test_auto_records_why_it_chose_the_mip(toy_grid_3x3):
+    """D3: solver="auto" records the rule behind its path (n × m against the
+    threshold) in the provenance and the notes; an explicit solver records
+    no auto decision."""
+    res = align(toy_grid_3x3, balance={"workload": 0.2}, time_limit=20, seed=0)
+    rule = (
+        "n_units × n_centers = 18 ≤ 5,000 (AUTO_MIP_MAX_PAIRS = 20,000, / 4 "
+        "with contiguity)"
+    )
+    auto = {"path": "mip", "rule": rule, "pairs": 18, "limit": 5000}
+    assert res.method == "mip/highs"
+    assert res.provenance["config"]["solver"] == "auto"
+    assert res.provenance["config"]["solver_config"]["auto"] == auto
+    assert res.alignment.provenance["config"]["solver_config"]["auto"] == auto
+    assert res.info["notes"][0] == f'solver="auto" ran the MIP: {rule}'
+    p = build_problem(toy_grid_3x3, balance={"workload": 0.2})
+    assert solve(p, time_limit=20).provenance["config"]["auto"] == auto
+    long = solve(p, time_limit=300).provenance["config"]["auto"]
+    assert long["limit"] == 10_000 and long["rule"] == (
+        "n_units × n_centers = 18 ≤ 10,000 (AUTO_MIP_MAX_PAIRS = 20,000, × 2 with "
+        "time_limit ≥ 300 s, / 4 with contiguity)"
+    )
+    mip = solve(p, solver="mip", time_limit=20)
+    assert "auto" not in mip.provenance["config"]
+    assert not any("auto" in n for n in mip.info.get("notes", []))
+
+
+def test_auto_records_why_it_chose_the_heuristic(toy_grid_3x3, monkeypatch):
+    """D3: above the pairs threshold (lowered here to 8, so 18 pairs exceed
+    8 / 4 = 2) the heuristic runs, and the rule says so with the numbers."""
+    import sys
+
+    # the module (terrakit.design.align is also the name of the function)
+    monkeypatch.setattr(sys.modules["terrakit.design.align"], "AUTO_MIP_MAX_PAIRS", 8)
+    res = align(
+        toy_grid_3x3, balance={"workload": 0.2}, time_limit=20, seed=0, max_iter=200
+    )
+    rule = "n_units × n_centers = 18 > 2 (AUTO_MIP_MAX_PAIRS = 8, / 4 with contiguity)"
+    assert res.method == "heuristic"
+    assert res.provenance["config"]["solver_config"]["auto"] == {
+        "path": "heuristic",
+        "rule": rule,
+        "pairs": 18,
+        "limit": 2,
+    }
+    assert res.info["notes"][0] == f'solver="auto" ran the heuristic: {rule}'
+
+
 def test_pareto_frame(toy_grid_3x3):
     front = pareto(toy_grid_3x3, values=[0.0, 0.2, 0.4], time_limit=10, solver="mip")
     assert list(front.columns) == [
@@ -614,6 +662,12 @@ def test_balance_on_draws_with_chosen_centers_runs_the_heuristic(toy_grid_3x3):
     assert res.info["notes"][0] == (
         'solver="auto" ran the heuristic: balance_on_draws with chosen centers is '
         "not modelled by the MIP"
+    )
+    # the same rule in the provenance, as for every auto decision
+    auto = res.provenance["config"]["solver_config"]["auto"]
+    assert (auto["path"], auto["rule"]) == (
+        "heuristic",
+        "balance_on_draws with chosen centers is not modelled by the MIP",
     )
     good, need = p.draws_met(res.columns)
     assert res.status in ("feasible", "optimal") and good >= need

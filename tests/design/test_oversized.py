@@ -209,8 +209,9 @@ def test_numbers_stored_as_text_are_divided() -> None:
             ["1,000", "2", "3"],
             None,
             "units.population: 1 values are not numbers (e.g. '1,000') (rows: "
-            "'u0'). Fix: remove text such as units or thousands separators from "
-            "the column",
+            "'u0'). Fix: if the comma is the decimal mark, pass decimal=\",\" to the "
+            "loader (tk.data.read_...); if it groups thousands, remove the "
+            "separators",
         ),
     ],
 )

@@ -172,3 +172,212 @@ def test_banded_bound_with_cuts_below_the_mip_on_random_instances(seed: int) -> 
         cost, k, mip, activity=a, lower=lo, upper=hi, cuts=cuts, iterations=2000
     )
     assert bound <= mip * (1 + 1e-9)
+
+
+# -- the clock and forbidden pairs (round 11) ----------------------------------
+def _points(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` random units in a square, each a candidate: activity ``a`` and
+    the cost ``a_i × distance``; also the distances."""
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2)) * 100.0
+    a = rng.integers(1, 10, n).astype(float)
+    dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    return a, a[:, None] * dist, dist
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, clock: dict | None = None) -> list:
+    """Count the knapsack passes of banded_kmedian_bound (``_banded_rho``
+    calls); with ``clock``, the module's clock jumps to ``clock["after"]``
+    once the first pass is done."""
+    import types
+
+    from terrakit.design import _pmedian_bound as pb
+
+    calls: list[int] = []
+    real = pb._banded_rho
+
+    def counted(*args):
+        calls.append(1)
+        out = real(*args)
+        if clock is not None:
+            clock["now"] = clock["after"]
+        return out
+
+    monkeypatch.setattr(pb, "_banded_rho", counted)
+    if clock is not None:
+        monkeypatch.setattr(
+            pb, "time", types.SimpleNamespace(perf_counter=lambda: clock["now"])
+        )
+    return calls
+
+
+def test_banded_bound_past_its_deadline_runs_no_knapsack(monkeypatch) -> None:
+    """D1: a deadline already past costs no knapsack pass (before, the
+    geometric start and both starts ran whatever the clock said: three full
+    passes, ~1.3 s each on 3,000 × 3,000); the bound is then the "every unit
+    at its nearest candidate" one, Σ_i min_j c_ij."""
+    import time
+
+    a, cost, _ = _points(40, 0)
+    cost = cost + 1.0  # a unit's own candidate costs 1, not 0
+    calls = _counting(monkeypatch)
+    info: dict = {}
+    value = banded_kmedian_bound(
+        cost, 4, float(cost.sum()), activity=a, lower=0.9 * a.sum() / 4,
+        upper=1.1 * a.sum() / 4, deadline=time.perf_counter() - 1.0, info=info,
+    )  # fmt: skip
+    assert len(calls) == 0
+    assert value == pytest.approx(40.0, rel=1e-12)  # Σ_i min_j c_ij
+    assert info["steps"] == 0 and info["start"] == "nearest"
+
+
+def test_banded_bound_checks_the_clock_before_each_start(monkeypatch) -> None:
+    """D1: the clock passes the deadline during the geometric start: neither
+    start is evaluated (before: both were, one full pass each), and the
+    bound is the nearest-candidate one."""
+    a, cost, _ = _points(40, 1)
+    cost = cost + 1.0
+    clock = {"now": 0.0, "after": 10.0}
+    calls = _counting(monkeypatch, clock)
+    info: dict = {}
+    value = banded_kmedian_bound(
+        cost, 4, float(cost.sum()), activity=a, lower=0.9 * a.sum() / 4,
+        upper=1.1 * a.sum() / 4, deadline=5.0, info=info,
+    )  # fmt: skip
+    assert len(calls) == 1  # the geometric start alone
+    assert value == pytest.approx(40.0, rel=1e-12)
+    assert info["start"] == "nearest"
+
+
+def test_region_cuts_stop_at_their_deadline() -> None:
+    """D1: region_cuts reads the clock (it took 1.4 s on 3,000 × 3,000
+    regardless): past its deadline it returns no cuts, which is valid."""
+    import time
+
+    cost, a, k, lo, hi = _island(0)
+    ub = float(cost.sum()) / k
+    assert region_cuts(cost, a, lo, hi, upper_bound=ub) is not None
+    late = region_cuts(cost, a, lo, hi, upper_bound=ub, deadline=time.perf_counter())
+    assert late is None
+
+
+def test_chosen_bound_returns_by_its_deadline_on_a_large_instance() -> None:
+    """D1: the chosen-centers bound (region cuts, geometric start, two
+    starts, steps) on 3,000 × 3,000 pairs with 0.2 s left returns within a
+    generous second of its deadline; it overran by seconds before (every
+    pass before the first step ignored the clock)."""
+    import time
+
+    from terrakit.design._core import Spec, _choose_bound
+
+    n, k = 3_000, 20
+    a, cost, _ = _points(n, 2)
+    mean = a.sum() / k
+    spec = Spec(
+        activities=a[:, None], lower=np.full((k, 1), 0.97 * mean),
+        upper=np.full((k, 1), 1.03 * mean), cost=cost, choose=True,
+        activity_names=("workload",),
+    )  # fmt: skip
+    centers = np.arange(0, n, n // k)[:k]
+    labels = np.argmin(cost[:, centers], axis=1)
+    objective = float(cost[np.arange(n), centers[labels]].sum())
+    banded_kmedian_bound(  # compile first (a first load from numba's cache is slow)
+        cost[:50, :50], 2, 1.0, activity=a[:50], lower=0.0, upper=a.sum(),
+        iterations=2,
+    )  # fmt: skip
+    deadline = time.perf_counter() + 0.2
+    bound, _ = _choose_bound(spec, cost, objective, labels, centers, deadline=deadline)
+    late = time.perf_counter() - deadline
+    assert late < 1.0, f"returned {late:.2f} s after its deadline"
+    assert 0.0 <= bound <= objective
+
+
+def _brute_force(
+    cost: np.ndarray, a: np.ndarray, k: int, lo: float, hi: float
+) -> float:
+    """Exact optimum of the banded k-median (``inf`` = forbidden pair) by
+    enumerating the center sets and the assignments (tiny instances)."""
+    import itertools
+
+    n, m = cost.shape
+    best = np.inf
+    for cs in itertools.combinations(range(m), k):
+        sub = cost[:, cs]
+        for lab in itertools.product(range(k), repeat=n):
+            lab = np.asarray(lab)
+            c = sub[np.arange(n), lab].sum()
+            if not c < best:
+                continue
+            sums = np.bincount(lab, weights=a, minlength=k)
+            if (sums >= lo - 1e-9).all() and (sums <= hi + 1e-9).all():
+                best = c
+    return float(best)
+
+
+@pytest.mark.parametrize("seed", [10, 11, 15, 18, 22, 25])  # feasible instances
+def test_banded_bound_with_forbidden_pairs_is_valid_and_quiet(seed: int) -> None:
+    """D2: with max_distance_km the forbidden pairs cost inf; a heuristic
+    solution on a forbidden pair gives an inf start and objective.  Before,
+    ``u.sum() + ρ`` became inf − inf (RuntimeWarnings, a NaN value, the
+    ascent stopped); now a forbidden pair is simply no option: no warning,
+    the bound is at most the exact optimum (enumerated) and above the
+    nearest-candidate bound."""
+    import warnings
+
+    n, k = 7, 2
+    a, cost, dist = _points(n, seed)
+    cost = cost + 1.0
+    limit = np.quantile(dist, 0.45)
+    cost = np.where(dist <= limit, cost, np.inf)
+    lo, hi = 0.8 * a.sum() / k, 1.2 * a.sum() / k
+    optimum = _brute_force(cost, a, k, lo, hi)
+    assert np.isfinite(optimum)
+    start = np.min(cost, axis=1) * 3.0
+    start[0] = np.inf  # a unit of the heuristic's solution on a forbidden pair
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bound = banded_kmedian_bound(
+            cost, k, np.inf, activity=a, lower=lo, upper=hi, start=start
+        )
+    nearest = float(np.min(cost, axis=1).sum())
+    assert nearest < bound <= optimum * (1 + 1e-9)
+
+
+def test_chosen_bound_with_a_solution_on_a_forbidden_pair() -> None:
+    """D2 through the engine's entry: the heuristic's solution uses a
+    forbidden pair, so its objective is inf (the Polyak target) and a start
+    entry too.  Before: RuntimeWarnings ('invalid value encountered') and a
+    collapsed ascent; now no warning, a finite target (the solution's cost
+    without the limit), a bound within [nearest, exact optimum]."""
+    import time
+    import warnings
+
+    from terrakit.design._core import Spec, _choose_bound
+
+    n, k = 7, 2
+    a, cost, dist = _points(n, 10)
+    cost = cost + 1.0
+    allowed = dist <= np.quantile(dist, 0.45)
+    cost_all = np.where(allowed, cost, np.inf)
+    lo, hi = 0.8 * a.sum() / k, 1.2 * a.sum() / k
+    spec = Spec(
+        activities=a[:, None], lower=np.full((k, 1), lo), upper=np.full((k, 1), hi),
+        cost=cost, choose=True, allowed=allowed, activity_names=("workload",),
+    )  # fmt: skip
+    centers = np.array([0, 1])
+    labels = np.argmin(cost[:, centers], axis=1)
+    bad = ~allowed[np.arange(n), centers[labels]]
+    if not bad.any():  # put one unit on a forbidden pair
+        i = int(np.flatnonzero(~allowed[:, centers].all(axis=1))[0])
+        labels[i] = int(np.flatnonzero(~allowed[i, centers])[0])
+    objective = float(cost_all[np.arange(n), centers[labels]].sum())
+    assert objective == np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bound, method = _choose_bound(
+            spec, cost_all, objective, labels, centers,
+            deadline=time.perf_counter() + 5.0,
+        )  # fmt: skip
+    nearest = float(np.min(cost_all, axis=1).sum())
+    assert nearest < bound <= _brute_force(cost_all, a, k, lo, hi) * (1 + 1e-9)
+    assert method.startswith("Lagrangian relaxation of the assignment rows")
