@@ -151,3 +151,138 @@ def test_advi_of_the_shared_sampler_is_quiet_without_a_progress_bar(caplog, caps
     out = capsys.readouterr()
     assert "Average Loss" not in out.out + out.err
     assert logging.getLogger("pymc").level == level  # restored
+
+
+def test_a_sampler_config_that_is_not_a_dict_is_refused_with_an_example():
+    """``sampler_config="advi"`` crashed in ``dict(user)`` with "dictionary
+    update sequence element #0 has length 1; 2 is required"."""
+    for user, shown in (("advi", "'advi' (str)"), ([("method", "advi")], None)):
+        with pytest.raises(SpecificationError) as err:
+            sampling.merge_sampler_config(user)
+        assert str(err.value) == (
+            f"sampler_config must be a dict of settings, got "
+            f"{shown or repr(user)}. Fix: pass e.g. sampler_config={{'method': "
+            "'advi', 'vi_iterations': 20000}, or leave it out for the defaults "
+            "(method 'nutpie')"
+        )
+
+
+def _trace(n: int, mean, sd: float = 1.0) -> dict:
+    """Snapshots as :class:`sampling.AdviTracker` keeps them: every 5th of
+    the last 20 % of ``n`` iterations, one parameter."""
+    it = np.arange(n - 2 * n // 10 + 5, n + 1, 5)
+    m = np.asarray(mean(it), dtype=float).reshape(-1, 1)
+    return {"iteration": it, "mean": m, "sd": np.full_like(m, sd), "names": ["x"]}
+
+
+def test_advi_convergence_tests_the_parameters_not_only_the_loss():
+    """The loss of a 300-iteration potential fit moved -0.02 per value
+    (passed as flat) while its total potential was 7x the truth: the
+    approximation's own parameters are checked too."""
+    rng = np.random.default_rng(0)
+    flat = rng.normal(100.0, 1.0, 1000)  # a flat, noisy loss
+    loss_only = sampling.advi_convergence(flat, 100)
+    assert set(loss_only) == {
+        "iterations",
+        "window",
+        "loss_before",
+        "loss_last",
+        "change_per_value",
+        "max_change",
+        "converged",
+    }
+    assert loss_only["converged"]
+    # noise about a fixed point: drift near 1, jitter 0.1 of the sd
+    still = sampling.advi_convergence(
+        flat, 100, _trace(1000, lambda it: 0.1 * rng.standard_normal(len(it)))
+    )
+    assert (
+        still["converged"]
+        and still["drift"] < 3
+        and still["drift_at"]
+        in (
+            "mean of x",
+            "sd of x",
+        )
+    )
+    assert still["jitter"] == pytest.approx(0.1, abs=0.04)
+    # a mean still travelling (0.001 per iteration, noise 0.01): the loss is
+    # flat, the parameter is not
+    drifting = sampling.advi_convergence(
+        flat,
+        100,
+        _trace(1000, lambda it: 1e-3 * it + 0.01 * rng.standard_normal(len(it))),
+    )
+    assert not drifting["converged"]
+    assert drifting["drift"] > 5 and drifting["drift_at"] == "mean of x"
+    # a mean jumping 5 sds about: too large a step
+    jumping = sampling.advi_convergence(
+        flat, 100, _trace(1000, lambda it: 5.0 * rng.standard_normal(len(it)))
+    )
+    assert not jumping["converged"] and jumping["max_jitter"] == 2.5
+    assert jumping["jitter"] == pytest.approx(5.0, rel=0.4)
+    # too few snapshots per window cannot be judged
+    short = sampling.advi_convergence(flat[:20], 100, _trace(20, lambda it: 0 * it))
+    assert short["drift"] is None and not short["converged"]
+    assert sampling._advi_problems(short) == [
+        "ADVI's convergence cannot be judged after 20 iteration(s) (too few to "
+        "compare the last two 10% windows), or its loss was not finite"
+    ]
+
+
+def test_advi_records_its_check_and_diagnose_judges_it():
+    """A real ADVI run: converged after 3,000 iterations (no warning); a mean
+    that must travel from 0 to 50 at the default learning rate has not
+    converged after 300, and :func:`diagnose` says so (it used to report
+    nothing for variational fits)."""
+    import json
+    import warnings
+
+    import pymc as pm
+
+    from terrakit.exceptions import ConvergenceWarning
+
+    with pm.Model() as model:
+        pm.Normal("x", 0.0, 1.0)
+    cfg = {"method": "advi", "vi_draws": 20, "progressbar": False}
+    run = sampling.sample(model, cfg | {"vi_iterations": 3000}, seed=0)
+    assert json.loads(run.idata.attrs["advi_check"]) == run.advi_check
+    assert run.advi_check["converged"] and run.advi_check["learning_rate"] == 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        diag = sampling.diagnose(
+            run.idata, method="advi", advi_check=run.idata.attrs["advi_check"]
+        )
+    assert diag.ok and diag.advi_check == run.advi_check
+    assert diag.summary().startswith(
+        "Diagnostics (advi): variational approximation, 20 draws; no MCMC "
+        "diagnostics; converged in 3000 iterations (loss change "
+    )
+
+    with pm.Model() as far:
+        pm.Normal("x", 50.0, 1.0)
+    run = sampling.sample(far, cfg | {"vi_iterations": 300}, seed=0)
+    check = run.advi_check
+    assert not check["converged"] and check["drift"] > 3
+    assert check["drift_at"] == "mean of x"
+    problem = (
+        "ADVI stopped at its iteration cap (vi_iterations=300) while its "
+        f"approximation was still moving: the mean of x moved {check['drift']:.3g} "
+        "times its wobble about its trend between the last two windows of 10% "
+        "of the iterations (at most 3 is taken as settled)"
+    )
+    with pytest.warns(ConvergenceWarning) as rec:
+        diag = sampling.diagnose(run.idata, method="advi", advi_check=check)
+    assert str(rec[0].message).startswith(f"the posterior may be unreliable: {problem}")
+    assert str(rec[0].message).endswith(
+        ". The approximation had not converged, so its estimates and intervals "
+        "can be far off. Fix: raise sampler_config['vi_iterations'] (e.g. to "
+        "20000), or sample with method='nutpie' (NUTS, checked by R-hat and ESS)"
+    )
+    assert not diag.ok
+    assert diag.summary() == (
+        "Diagnostics (advi): variational approximation, 20 draws; no MCMC "
+        f"diagnostics -> POOR: {problem}"
+    )
+    # without the check (impact, performance) nothing changes
+    assert sampling.diagnose(run.idata, method="advi").ok

@@ -189,6 +189,13 @@ def _graph_record(adjacency: Adjacency, source: str) -> dict[str, Any]:
 
 
 def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
+    if user is not None and not isinstance(user, Mapping):
+        raise SpecificationError(
+            f"model_config must be a dict of settings, got {user!r} "
+            f"({type(user).__name__}). Fix: pass e.g. "
+            "model_config={'potential_quantile': 0.9, 'account_covariates': "
+            "['employees']}, or leave it out for the defaults"
+        )
     cfg = DEFAULT_MODEL_CONFIG | dict(user or {})
     unknown = sorted(set(cfg) - set(DEFAULT_MODEL_CONFIG))
     if unknown:
@@ -1370,11 +1377,11 @@ class PotentialModel:
         model_config: Mapping[str, Any] | None = None,
         sampler_config: Mapping[str, Any] | None = None,
     ) -> None:
+        # checked now, so that a typo fails before any data is read
+        _merge_model_config(model_config)
+        merge_sampler_config(sampler_config)
         self.model_config = dict(model_config or {})
         self.sampler_config = dict(sampler_config or {})
-        # checked now, so that a typo fails before any data is read
-        _merge_model_config(self.model_config)
-        merge_sampler_config(self.sampler_config)
 
     def build_model(
         self, study: Study, level: Level = "account", adjacency: Adjacency | None = None
@@ -1425,12 +1432,20 @@ class PotentialModel:
         SpecificationError
             Bad configuration, an ``adjacency`` that is not an ``Adjacency``,
             or one given for ``level="account"``; ``method="laplace"`` with
-            ``level="account"`` (use ``"advi"`` or ``"nutpie"``).
+            ``level="account"`` (use ``"advi"`` or ``"nutpie"``); an ADVI run
+            whose approximation became NaN (``vi_learning_rate`` too large).
 
         Warns
         -----
         ConvergenceWarning
-            When R-hat, ESS or divergences are poor (MCMC methods).
+            When R-hat, ESS or divergences are poor (MCMC methods); with
+            ``method="advi"``, when the approximation had not converged by
+            the last of the ``vi_iterations`` (still drifting, or jumping
+            about with too large a ``vi_learning_rate``; see
+            :func:`terrakit._sampling.advi_convergence`).  The check is
+            recorded in ``idata.attrs["advi_check"]``
+            (:attr:`PotentialResult.advi_check`) and in
+            :meth:`PotentialResult.diagnostics`.
         TerrakitWarning
             When the adjacency leaves units without neighbours (they get no
             spatial smoothing) or has no edges at all (no spatial part); when
@@ -1511,6 +1526,7 @@ class PotentialModel:
             ess_min=float(scfg["ess_min"]),
             warn=True,
             stacklevel=3,
+            advi_check=run.advi_check,
         )
         return PotentialResult(
             idata=idata,

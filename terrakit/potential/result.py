@@ -132,7 +132,9 @@ class PotentialResult:
         (``level``, ``model_config``, ``sampler_config``, ``config_hash``,
         ``terrakit_version``, ``versions`` — JSON of the versions of
         numpy, pandas, pymc, pytensor, nutpie, arviz... that made it —,
-        ``seed``, ``method``, ``log_center``).
+        ``seed``, ``method``, ``log_center`` and, for ``method="advi"``,
+        ``advi_check``: its convergence check as JSON text, see
+        :attr:`advi_check`).
     level
         ``"account"`` or ``"unit"``.
     compile_seconds, sample_seconds, fit_seconds
@@ -196,6 +198,17 @@ class PotentialResult:
     @property
     def method(self) -> str:
         return str(self.idata.attrs.get("method", "nutpie"))
+
+    @property
+    def advi_check(self) -> dict[str, Any] | None:
+        """``method="advi"``: whether the approximation had converged
+        (:func:`terrakit._sampling.advi_convergence`: ``converged``, the
+        loss ``change_per_value``, the parameters' ``drift`` and ``jitter``
+        with the worst parameter and the thresholds, ``iterations``,
+        ``learning_rate``); ``None`` for the other methods and for results
+        saved before it was recorded."""
+        text = self.idata.attrs.get("advi_check")
+        return None if text is None else dict(json.loads(text))
 
     @property
     def seed(self) -> int:
@@ -388,7 +401,9 @@ class PotentialResult:
         return df
 
     def diagnostics(self, warn: bool = True) -> Diagnostics:
-        """R-hat, bulk/tail ESS and divergences of the model parameters.
+        """R-hat, bulk/tail ESS and divergences of the model parameters; for
+        ``method="advi"``, whether the approximation had converged
+        (:attr:`advi_check`).
 
         Warns
         -----
@@ -404,6 +419,7 @@ class PotentialResult:
             ess_min=float(scfg.get("ess_min", 100.0)),
             warn=warn,
             stacklevel=3,
+            advi_check=self.idata.attrs.get("advi_check"),
         )
 
     def summary(self) -> str:

@@ -432,6 +432,7 @@ def impact(
         rhat_max=float(cfg["rhat_max"]),
         ess_min=float(cfg["ess_min"]),
         stacklevel=3,
+        advi_check=run.advi_check,
     )
     delta = np.asarray(run.idata.posterior["effect"].values, dtype=float).ravel()
     lo, hi = quantiles(delta, interval)

@@ -360,7 +360,7 @@ def performance(
             f"{p0}..{p1} starts, so growth would compare a period with itself or "
             f"with a later one; give an earlier prior, e.g. ({p0 - L}, {p0 - 1})"
         )
-    cfg = merge_sampler_config(DEFAULT_SAMPLER_OVERRIDES | dict(sampler_config or {}))
+    cfg = merge_sampler_config(sampler_config, DEFAULT_SAMPLER_OVERRIDES)
     al = _alignment(study, alignment)
     units = study.unit_measures()
     labels = _labels(units.index, al)
@@ -437,6 +437,7 @@ def performance(
         rhat_max=float(cfg["rhat_max"]),
         ess_min=float(cfg["ess_min"]),
         stacklevel=3,
+        advi_check=run.advi_check,
     )
     post = run.idata.posterior
 

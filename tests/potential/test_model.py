@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -16,6 +17,7 @@ from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
     SpecificationError,
+    TerrakitError,
     TerrakitWarning,
 )
 from terrakit.potential import (
@@ -330,6 +332,106 @@ def test_diagnostics_warn_on_disagreeing_chains(no_mcmc, grid_with_island):
     with pytest.warns(ConvergenceWarning, match="R-hat"):
         bad = res.diagnostics()
     assert not bad.ok and "alpha" in bad.summary()
+
+
+def _advi(study, **sampler):
+    cfg = {"method": "advi", "vi_draws": 100, "progressbar": False} | sampler
+    return PotentialModel(sampler_config=cfg).fit(study, level="account", seed=0)
+
+
+_NOT_CONVERGED = (
+    r". The approximation had not converged, so its estimates and intervals "
+    r"can be far off. Fix: "
+)
+_OR_NUTS = r", or sample with method='nutpie' \(NUTS, checked by R-hat and ESS\)"
+
+
+def test_advi_cut_short_warns_and_records_the_check(grid_with_island, tmp_path):
+    """300 ADVI iterations: on 200 simulated accounts the total potential
+    was 7x the truth and the 90 % intervals 24x too wide, with no warning
+    and ``diagnostics().ok`` True (the loss looked flat: -0.02 per value).
+    The approximation's parameters were still travelling."""
+    drifted = (
+        r"ADVI stopped at its iteration cap \(vi_iterations=300\) while its "
+        r"approximation was still moving: the (mean|sd) of [a-z_]+(\[\d+\])? "
+        r"moved [\d.]+ times its wobble about its trend between the last two "
+        r"windows of 10% of the iterations \(at most 3 is taken as settled\)"
+    )
+    message = (
+        r"the posterior may be unreliable: "
+        + drifted
+        + _NOT_CONVERGED
+        + r"raise sampler_config\['vi_iterations'\] \(e.g. to 20000\)"
+        + _OR_NUTS
+    )
+    with pytest.warns(ConvergenceWarning) as rec:
+        res = _advi(grid_with_island, vi_iterations=300)
+    said = [str(w.message) for w in rec if w.category is ConvergenceWarning]
+    assert len(said) == 1 and re.fullmatch(message, said[0]), said
+    check = res.advi_check
+    assert check["iterations"] == 300 and check["learning_rate"] == 0.01
+    assert not check["converged"] and check["drift"] > 3 and check["max_drift"] == 3
+    assert check["drift_at"] in said[0]
+    diag = res.diagnostics(warn=False)
+    assert not diag.ok and len(diag.problems) == 1
+    assert re.fullmatch(drifted, diag.problems[0])
+    assert diag.summary().startswith(
+        "Diagnostics (advi): variational approximation, 100 draws; no MCMC "
+        "diagnostics -> POOR: ADVI stopped at its iteration cap"
+    )
+    with pytest.warns(ConvergenceWarning, match=r"vi_iterations=300\)"):
+        res.diagnostics()
+    # saved and loaded, the check is still there
+    back = PotentialResult.load(res.save(tmp_path / "advi.nc"))
+    assert back.advi_check == check and not back.diagnostics(warn=False).ok
+
+
+def test_advi_learning_rate_too_large_warns_or_stops(grid_with_island):
+    """``vi_learning_rate=1.0`` gave 28 % coverage of 90 % intervals
+    silently; ``50`` crashed with PyMC's FloatingPointError "NaN occurred in
+    optimization"."""
+    with pytest.warns(ConvergenceWarning) as rec:
+        res = _advi(grid_with_island, vi_iterations=500, vi_learning_rate=1.0)
+    said = [str(w.message) for w in rec if w.category is ConvergenceWarning]
+    assert len(said) == 1 and re.fullmatch(
+        r"the posterior may be unreliable: ADVI's approximation did not settle: "
+        r"over the last 10% of the iterations the mean of [a-z_]+(\[\d+\])? "
+        r"wobbled by [\d.]+ times its own sd \(at most 2.5 is taken as settled\), "
+        r"the mark of too large a step \(vi_learning_rate=1\)"
+        + _NOT_CONVERGED
+        + r"lower sampler_config\['vi_learning_rate'\] \(e.g. to the default "
+        r"0.01\)" + _OR_NUTS,
+        said[0],
+    ), said
+    assert res.advi_check["jitter"] > 2.5 and not res.diagnostics(warn=False).ok
+    with pytest.raises(TerrakitError) as err:
+        _advi(grid_with_island, vi_iterations=300, vi_learning_rate=50.0)
+    assert str(err.value) == (
+        "ADVI diverged: its approximation became NaN during the optimisation "
+        "with sampler_config['vi_learning_rate']=50 (PyMC: NaN occurred in "
+        "optimization.). The model was not fitted. Fix: lower "
+        "sampler_config['vi_learning_rate'] (e.g. to the default 0.01), or "
+        "sample with method='nutpie'"
+    )
+
+
+def test_configs_that_are_not_dicts_are_refused_with_an_example():
+    """``sampler_config="advi"`` crashed with "dictionary update sequence
+    element #0 has length 1; 2 is required"."""
+    with pytest.raises(SpecificationError) as err:
+        PotentialModel(sampler_config="advi")
+    assert str(err.value) == (
+        "sampler_config must be a dict of settings, got 'advi' (str). Fix: pass "
+        "e.g. sampler_config={'method': 'advi', 'vi_iterations': 20000}, or "
+        "leave it out for the defaults (method 'nutpie')"
+    )
+    with pytest.raises(SpecificationError) as err:
+        PotentialModel(model_config="employees")
+    assert str(err.value) == (
+        "model_config must be a dict of settings, got 'employees' (str). Fix: "
+        "pass e.g. model_config={'potential_quantile': 0.9, "
+        "'account_covariates': ['employees']}, or leave it out for the defaults"
+    )
 
 
 def xr_chain_shift(post):

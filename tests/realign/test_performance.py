@@ -327,3 +327,10 @@ def test_a_gap_in_the_prior_period_is_called_a_gap(grid6x4, fixed_posterior):
         "prior=(first, last) that avoids it"
     )
     performance(st, period=("2025-07", "2025-12"), prior=("2024-07", "2024-12"))
+
+
+def test_a_sampler_config_that_is_not_a_dict_is_refused(make_grid):
+    """sampler_config='advi' crashed in dict() before any check."""
+    st = _seasonal_study(make_grid)
+    with pytest.raises(SpecificationError, match="sampler_config must be a dict"):
+        performance(st, period=("2025-07", "2025-12"), sampler_config="advi")
