@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from terrakit.cli import _check_out
 from terrakit.data.samples import DEFAULT_SEED, build_southeast, check_seed
 
 
@@ -42,6 +43,11 @@ def main() -> None:
         help="random seed, a whole number >= 0 (default: %(default)s)",
     )
     args = parser.parse_args()
+    try:  # out, and out/southeast inside it: folders, or makeable
+        for path in (args.out, args.out / "southeast"):
+            _check_out(path, what="the sample", example="data/samples")
+    except OSError as err:
+        parser.error(str(err))  # one line, exit status 2
     files = build_southeast(args.out / "southeast", seed=args.seed)
     for name, path in files.items():
         print(f"{name:24s} {path.stat().st_size / 1024:8.1f} KiB")

@@ -107,16 +107,23 @@ def _print_result(command: str, result: Any, seconds: float) -> None:
         print(f"  {name:6s} {path}")
 
 
-def _check_out(out: str | os.PathLike[str]) -> None:
+def _check_out(
+    out: str | os.PathLike[str],
+    *,
+    what: str = "the study file and the reports",
+    example: str = "out",
+) -> None:
     """Refuse an output folder that cannot be made, before any work starts.
 
     Nothing is created here (a bad configuration must leave no folder behind).
+    ``what`` (what goes into the folder) and ``example`` (an ``--out`` value)
+    word the messages; ``scripts/build_samples.py`` uses them too.
     """
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(
             f"--out {str(out)!r} is a file, not a folder; give a folder to write "
-            "the study file and the reports into (e.g. --out out)"
+            f"{what} into (e.g. --out {example})"
         )
     parent = path.absolute().parent
     while not parent.exists():
@@ -124,7 +131,7 @@ def _check_out(out: str | os.PathLike[str]) -> None:
     if not parent.is_dir():
         raise NotADirectoryError(
             f"--out {str(out)!r} cannot be made: {str(parent)!r} is a file, not a "
-            "folder; give a folder path (e.g. --out out)"
+            f"folder; give a folder path (e.g. --out {example})"
         )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PermissionError(

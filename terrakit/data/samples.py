@@ -88,6 +88,7 @@ month on.  ``annual_sales`` is the account's 2025 total and the units'
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import functools
 import json
 import math
@@ -125,6 +126,13 @@ BUILDER_VERSION = 2
 # Fixed "created" stamp of the sample's alignment provenance (the date this
 # builder version was written), so that rebuilding changes no value.
 _BUILDER_DATE = "2026-11-23T00:00:00+00:00"
+# The same date as GDAL's OGR_CURRENT_DATE (the GeoPackage's
+# gpkg_contents.last_change), so that rebuilding changes no byte of units.gpkg.
+_GPKG_DATE = (
+    _dt.datetime.fromisoformat(_BUILDER_DATE)
+    .astimezone(_dt.UTC)
+    .strftime("%Y-%m-%dT%H:%M:%S.000Z")
+)
 # The libraries the build computes with; their versions at build time are
 # recorded in metadata.json (``alignment.versions``).
 _USED_LIBRARIES = (
@@ -465,12 +473,16 @@ def load_sample(name: str = "southeast") -> Any:
     ------
     ValueError
         For an unknown sample name.
+    OSError
+        When the cache folder cannot be used (``TERRAKIT_CACHE_DIR`` names a
+        file or a folder that cannot be written, or the home folder is
+        read-only), or a damaged cached copy cannot be rebuilt.
 
     Warns
     -----
     TerrakitWarning
         When a cached copy was built by another builder version or from
-        another seed, and is rebuilt.
+        another seed, or cannot be read, and is rebuilt.
 
     Notes
     -----
@@ -479,8 +491,8 @@ def load_sample(name: str = "southeast") -> Any:
     ``~/.cache/terrakit/samples/<name>`` (or ``$TERRAKIT_CACHE_DIR``), which
     needs no network.  A cached copy whose ``metadata.json`` records another
     builder version than :data:`BUILDER_VERSION` or another seed than
-    :data:`DEFAULT_SEED` (left by an older terrakit) is rebuilt, with a
-    warning.
+    :data:`DEFAULT_SEED` (left by an older terrakit), or whose files cannot
+    be read (damaged), is rebuilt, with a warning.
 
     Examples
     --------
@@ -490,25 +502,46 @@ def load_sample(name: str = "southeast") -> Any:
     """
     _check_name(name)
     folder = sample_dir(name)
+    if _complete(folder):
+        return _fresh(_load_cached(str(folder)))
+    cache = Path(
+        os.environ.get("TERRAKIT_CACHE_DIR", Path.home() / ".cache" / "terrakit")
+    )
+    folder = cache / "samples" / name
     if not _complete(folder):
-        cache = Path(
-            os.environ.get("TERRAKIT_CACHE_DIR", Path.home() / ".cache" / "terrakit")
-        )
-        folder = cache / "samples" / name
-        if not _complete(folder):
+        _build_atomically(folder)
+    else:
+        stale = _stale(folder)
+        if stale:
+            warnings.warn(
+                f"load_sample: the cached sample in {folder} {stale}; "
+                "rebuilding it (no network needed)",
+                TerrakitWarning,
+                stacklevel=2,
+            )
             _build_atomically(folder)
-        else:
-            stale = _stale(folder)
-            if stale:
-                warnings.warn(
-                    f"load_sample: the cached sample in {folder} {stale}; "
-                    "rebuilding it (no network needed)",
-                    TerrakitWarning,
-                    stacklevel=2,
-                )
-                _build_atomically(folder)
-                _load_cached.cache_clear()
-    return _fresh(_load_cached(str(folder)))
+            _load_cached.cache_clear()
+    try:
+        study = _load_cached(str(folder))
+    except Exception as err:  # a damaged cached copy: any failure to read it
+        warnings.warn(
+            f"load_sample: the cached sample in {folder} cannot be read "
+            f"({type(err).__name__}: {err}); rebuilding it (no network needed)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
+        try:
+            _build_atomically(folder)
+            _load_cached.cache_clear()
+            study = _load_cached(str(folder))
+        except Exception as again:
+            raise OSError(
+                f"load_sample: the cached sample in {folder} cannot be read and "
+                f"rebuilding it failed ({type(again).__name__}: {again}); delete "
+                "that folder and try again, or set TERRAKIT_CACHE_DIR to another "
+                "folder you can write to"
+            ) from again
+    return _fresh(study)
 
 
 def _fresh(study: Any) -> Any:
@@ -547,9 +580,10 @@ def read_southeast(folder: str | os.PathLike[str]) -> Any:
     reps = read_reps(folder / "reps.csv")
     history = read_history(folder / "history.parquet")
     frame = pd.read_csv(folder / "alignment_current.csv", dtype=str)
-    # the versions recorded at build time (none in files built before they
-    # were recorded), not those of the session that reads the files
-    prov = {"versions": {}, **meta["alignment"]}
+    # the terrakit and library versions recorded at build time (none in files
+    # built before they were recorded), not those of the session that reads
+    # the files
+    prov = {"versions": {}, "terrakit_version": None, **meta["alignment"]}
     current = Alignment.from_frame(
         frame, name="current", provenance=make_provenance(**prov)
     )
@@ -575,8 +609,10 @@ def build_southeast(
     seed
         Seed of every random draw, a whole number >= 0; the same seed gives
         the same files, value for value (``metadata.json`` also records the
-        versions of the libraries the build used, ``alignment.versions``,
-        which differ between environments).
+        versions of terrakit and of the libraries the build used,
+        ``alignment.terrakit_version`` and ``alignment.versions``, which
+        differ between environments), and, with the same GDAL, byte for byte
+        (``units.gpkg``'s ``last_change`` stamp is the builder's pinned date).
 
     Returns
     -------
@@ -600,10 +636,7 @@ def build_southeast(
     out.mkdir(parents=True, exist_ok=True)
     paths = {f: out / f for f in _FILES}
     units = tables["units"]
-    gpkg = paths["units.gpkg"]
-    if gpkg.exists():
-        gpkg.unlink()
-    units.reset_index().to_file(gpkg, layer="units", driver="GPKG")
+    _write_gpkg(units.reset_index(), paths["units.gpkg"])
     tables["accounts"].reset_index().to_csv(
         paths["accounts.csv"], index=False, lineterminator="\n"
     )
@@ -659,6 +692,25 @@ def check_seed(seed: Any, where: str) -> int:
     return int(seed)
 
 
+def _write_gpkg(units: gpd.GeoDataFrame, path: Path) -> None:
+    """Write layer ``units`` to ``path``, stamped with the builder's date.
+
+    GDAL stamps ``gpkg_contents.last_change`` with the time of writing unless
+    its ``OGR_CURRENT_DATE`` option is set; it is set to :data:`_BUILDER_DATE`
+    for the write and restored afterwards.
+    """
+    import pyogrio
+
+    if path.exists():
+        path.unlink()
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
+    try:
+        units.to_file(path, layer="units", driver="GPKG", engine="pyogrio")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+
+
 def _complete(folder: Path) -> bool:
     return all((folder / f).exists() for f in _FILES)
 
@@ -681,8 +733,20 @@ def _stale(folder: Path) -> str:
 
 
 def _build_atomically(folder: Path) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
+    except OSError as err:
+        # same OSError subclass (PermissionError, NotADirectoryError...), a
+        # message that names the folder and the fix
+        why = err.strerror or str(err)
+        if err.filename is not None:
+            why += f": {str(err.filename)!r}"
+        raise type(err)(
+            f"load_sample: cannot use the cache folder {str(folder.parent)!r} "
+            f"for the sample ({why}); set TERRAKIT_CACHE_DIR to a folder you can "
+            "write to (e.g. TERRAKIT_CACHE_DIR=/tmp/terrakit-cache)"
+        ) from err
     try:
         build_southeast(tmp)
         if folder.exists():
@@ -775,6 +839,7 @@ def _build_tables(seed: int) -> dict[str, Any]:
                 "contiguity_repair": True,
             },
             "created": _BUILDER_DATE,
+            "terrakit_version": _terrakit_version(),
             "versions": _build_versions(),
             **align_info,
         },
@@ -787,6 +852,13 @@ def _build_tables(seed: int) -> dict[str, Any]:
         "alignment": alignment,
         "metadata": metadata,
     }
+
+
+def _terrakit_version() -> str:
+    """Version of the terrakit that builds the files."""
+    from terrakit import __version__
+
+    return __version__
 
 
 def _build_versions() -> dict[str, str]:

@@ -159,17 +159,28 @@ def _read_all(folder: Path) -> dict[str, object]:
     }
 
 
-def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample rebuilt with the default seed into a temporary folder."""
+    out = tmp_path_factory.mktemp("rebuilt")
+    build_southeast(out, seed=DEFAULT_SEED)
+    return out
+
+
+def test_rebuild_reproduces_committed_files(rebuilt: Path) -> None:
     """Rebuilding with the default seed gives the committed files, value for value."""
-    build_southeast(tmp_path, seed=DEFAULT_SEED)
-    new, old = _read_all(tmp_path), _read_all(COMMITTED)
+    import terrakit as tk
+
+    new, old = _read_all(rebuilt), _read_all(COMMITTED)
     for name in ("accounts", "reps", "history", "alignment"):
         pd.testing.assert_frame_equal(new[name], old[name], check_exact=True)
-    # the library versions of the build are recorded, and differ between
-    # environments; every other value is reproduced
+    # the terrakit and library versions of the build are recorded, and differ
+    # between environments; every other value is reproduced
     versions = new["metadata"]["alignment"].pop("versions")
     assert {"numpy", "pandas", "libpysal", "shapely"} <= set(versions)
     old["metadata"]["alignment"].pop("versions", None)
+    assert new["metadata"]["alignment"].pop("terrakit_version") == tk.__version__
+    old["metadata"]["alignment"].pop("terrakit_version", None)
     assert new["metadata"] == old["metadata"]
     assert new["readme"] == old["readme"]
     nu, ou = new["units"], old["units"]
@@ -346,3 +357,184 @@ def test_study_toml_says_it_keeps_no_sample_metadata() -> None:
     text = " ".join(" ".join(header).split())
     assert "keeps no seed, sources or true_parameters" in text
     assert 'tk.load_sample("southeast")' in text
+
+
+def _last_change(gpkg: Path) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)
+    try:
+        return con.execute("select last_change from gpkg_contents").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_rebuild_is_byte_identical(rebuilt: Path, tmp_path: Path) -> None:
+    """units.gpkg got other bytes on every rebuild (GDAL stamped
+    gpkg_contents.last_change with the time of writing), so `make samples`
+    changed a committed file though no value changed."""
+    import pyogrio
+
+    from terrakit.data.samples import _FILES
+
+    # a GDAL option set by the caller is restored after the build
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+    try:
+        build_southeast(tmp_path, seed=DEFAULT_SEED)
+        after = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    assert after == "2000-01-01T00:00:00.000Z"
+    for name in _FILES:
+        assert (tmp_path / name).read_bytes() == (rebuilt / name).read_bytes(), name
+    # the builder's pinned date (_BUILDER_DATE), in the shipped file too
+    for folder in (rebuilt, COMMITTED):
+        assert _last_change(folder / "units.gpkg") == "2026-11-23T00:00:00.000Z"
+
+
+def test_sample_provenance_records_the_build_terrakit_version(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The sample's provenance took terrakit_version from the reading session
+    while versions and created came from the build."""
+    import shutil
+
+    import terrakit
+    from terrakit.data.samples import read_southeast
+
+    meta = json.loads((COMMITTED / "metadata.json").read_text())
+    built_with = meta["alignment"]["terrakit_version"]
+    monkeypatch.setattr(terrakit, "__version__", "9.9.9")  # a later reader
+    prov = read_southeast(COMMITTED).alignments["current"].provenance
+    assert prov["terrakit_version"] == built_with != "9.9.9"
+    # files built before the version was recorded: unknown, not the reader's
+    shutil.copytree(COMMITTED, tmp_path / "s")
+    del meta["alignment"]["terrakit_version"]
+    (tmp_path / "s" / "metadata.json").write_text(json.dumps(meta))
+    prov = read_southeast(tmp_path / "s").alignments["current"].provenance
+    assert prov["terrakit_version"] is None
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_unusable_cache_folder_is_named(tmp_path: Path, monkeypatch, under) -> None:
+    """TERRAKIT_CACHE_DIR naming a file (or a folder under a file) ended in a
+    bare NotADirectoryError that neither named the cache nor the fix."""
+    from terrakit.data import samples
+
+    built = _installed(tmp_path, monkeypatch)
+    blocker = tmp_path / "cachefile"
+    blocker.write_text("")
+    cache = blocker / under if under else blocker
+    monkeypatch.setenv("TERRAKIT_CACHE_DIR", str(cache))
+    with pytest.raises(NotADirectoryError) as info:
+        samples.load_sample("southeast")
+    folder = cache / "samples"
+    assert str(info.value) == (
+        f"load_sample: cannot use the cache folder {str(folder)!r} for the sample "
+        f"(Not a directory: {str(folder)!r}); set "
+        "TERRAKIT_CACHE_DIR to a folder you can write to (e.g. "
+        "TERRAKIT_CACHE_DIR=/tmp/terrakit-cache)"
+    )
+    assert built == []
+
+
+def _damage(tmp_path: Path) -> Path:
+    import shutil
+
+    cache = tmp_path / "cache" / "samples" / "southeast"
+    shutil.copytree(COMMITTED, cache)
+    (cache / "units.gpkg").write_bytes(b"x")
+    return cache
+
+
+def test_damaged_cache_is_rebuilt(tmp_path: Path, monkeypatch) -> None:
+    """A damaged cached units.gpkg gave 'open it in QGIS, or export it again'
+    advice about a file the user never made; it is rebuilt, with a warning."""
+    from terrakit.data import samples
+    from terrakit.exceptions import TerrakitWarning
+
+    built = _installed(tmp_path, monkeypatch)
+    cache = _damage(tmp_path)
+    with pytest.warns(
+        TerrakitWarning,
+        match=rf"^load_sample: the cached sample in {cache} cannot be read "
+        r"\(DataValidationError: units: cannot read units\.gpkg .*\); rebuilding "
+        r"it \(no network needed\)$",
+    ):
+        study = samples.load_sample("southeast")
+    assert len(built) == 1
+    assert len(study.units) == 259
+    assert (cache / "units.gpkg").read_bytes() == (
+        COMMITTED / "units.gpkg"
+    ).read_bytes()
+
+
+def test_damaged_cache_that_cannot_be_rebuilt(tmp_path: Path, monkeypatch) -> None:
+    """When the rebuilt copy cannot be read either, the error names the cache
+    folder and the fix."""
+    import shutil
+
+    from terrakit.data import samples
+    from terrakit.exceptions import TerrakitWarning
+
+    _installed(tmp_path, monkeypatch)
+    cache = _damage(tmp_path)
+
+    def broken_build(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
+        shutil.copytree(cache, out_dir, dirs_exist_ok=True)  # damaged again
+        return {}
+
+    monkeypatch.setattr(samples, "build_southeast", broken_build)
+    with (
+        pytest.warns(TerrakitWarning, match="cannot be read"),
+        pytest.raises(OSError) as info,
+    ):
+        samples.load_sample("southeast")
+    msg = str(info.value)
+    assert msg.startswith(
+        f"load_sample: the cached sample in {cache} cannot be read and rebuilding "
+        "it failed (DataValidationError: units: cannot read units.gpkg"
+    )
+    assert msg.endswith(
+        "; delete that folder and try again, or set TERRAKIT_CACHE_DIR to another "
+        "folder you can write to"
+    )
+
+
+def test_build_script_refuses_a_file_as_out(tmp_path: Path) -> None:
+    """scripts/build_samples.py --out <a file> built the whole sample, then
+    died with a NotADirectoryError traceback."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "build_samples.py"
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "southeast").write_text("")
+    for out, bad in [(afile, afile), (afile / "x", afile), (tmp_path / "dir", None)]:
+        r = subprocess.run(
+            [sys.executable, str(script), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert r.returncode == 2, r.stderr
+        assert "Traceback" not in r.stderr and r.stdout == ""
+        last = r.stderr.strip().splitlines()[-1]
+        if bad is None:
+            expected = (
+                f"--out {str(out / 'southeast')!r} is a file, not a folder; give a "
+                "folder to write the sample into (e.g. --out data/samples)"
+            )
+        elif bad == out:
+            expected = (
+                f"--out {str(out)!r} is a file, not a folder; give a folder to "
+                "write the sample into (e.g. --out data/samples)"
+            )
+        else:
+            expected = (
+                f"--out {str(out)!r} cannot be made: {str(bad)!r} is a file, not "
+                "a folder; give a folder path (e.g. --out data/samples)"
+            )
+        assert last == f"build_samples.py: error: {expected}"
