@@ -272,3 +272,50 @@ def test_territory_map_colours_follow_the_territory_id(toy_grid_3x3):
         ValueError, match=r"colors\['R2'\] = 'nope' is not a matplotlib"
     ):
         territory_map(s, after, colors={"R2": "nope"})
+
+
+def test_routes_others_include_accounts_without_a_visit_this_cycle():
+    """plot.routes(others=True) drew the grey 'other accounts' from visit rows
+    only, so accounts not due this cycle vanished (18 of the 22 expected dots
+    on W1-Mon).  They now come from the plan's schedule and, for accounts no
+    route reaches, the study; without the study a warning names them."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    import numpy as np
+
+    from terrakit.exceptions import TerrakitWarning
+    from terrakit.plot.routes import routes
+    from terrakit.routing import plan_calls
+
+    sys.path.insert(0, str(Path(__file__).parent / "routing"))
+    from toy_studies import make_study
+
+    study = make_study(24, windows=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_calls(study, "current", "R01", weeks=2, time_limit=5.0, seed=0)
+    idle = plan.schedule.index[plan.schedule["visits"] == 0].tolist()
+    assert idle == ["A008", "A011", "A017", "A020"]
+    day = plan.days[0]
+    r = plan.routes
+    on_day = set(r.loc[(r["day"] == day) & (r["kind"] == "visit"), "account_id"])
+
+    def grey(ax):  # type: ignore[no-untyped-def]
+        (dots,) = [c for c in ax.collections if c.get_label() == "other accounts"]
+        return np.asarray(dots.get_offsets())
+
+    dots = grey(routes(plan, study, day=day))
+    assert len(dots) == len(plan.schedule) - len(on_day) == 22
+    want = study.accounts.loc[idle, ["lon", "lat"]].to_numpy(dtype=float)
+    assert all(np.isclose(dots, p).all(axis=1).any() for p in want)
+    assert len(grey(routes(plan, study))) == 4  # every day: only the idle ones
+    with pytest.warns(TerrakitWarning) as rec:
+        dots = grey(routes(plan, day=day))
+    assert len(dots) == 18
+    assert str(rec[0].message) == (
+        "4 of the territory's 24 accounts are not drawn: no route of the plan "
+        "reaches them and their places are unknown (A008, A011, A017, A020); "
+        "fix: pass the study (routes(plan, study, ...)) to draw every account"
+    )

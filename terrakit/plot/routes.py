@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 
+from terrakit.exceptions import TerrakitWarning
 from terrakit.plot._text import plain
 
 __all__ = ["routes"]
@@ -37,7 +40,13 @@ def routes(
     numbers
         Number the stops of a single day in visit order.
     others
-        Show the territory's accounts not visited that day as grey dots.
+        Show the territory's accounts not visited that day (or, with
+        ``day=None``, on any day) as grey dots: every account of the plan's
+        ``schedule``, those without a visit this cycle too.  Their places come
+        from the plan's routes and, for accounts the routes never reach, from
+        ``study`` (its accounts' ``lon``/``lat``, else their units' points);
+        without ``study`` such accounts cannot be placed and a
+        :class:`~terrakit.exceptions.TerrakitWarning` names them.
 
     Returns
     -------
@@ -62,7 +71,8 @@ def routes(
     if others:
         vis = r[r["kind"] == "visit"]
         on = set(vis.loc[vis["day"].isin(days), "account_id"])
-        rest = vis[~vis["account_id"].isin(on)].drop_duplicates("account_id")
+        pts = _account_points(plan, study)
+        rest = pts[~pts.index.isin(on)]
         ax.scatter(
             rest["lon"], rest["lat"], s=8, c="0.75", zorder=2, label="other accounts"
         )
@@ -153,3 +163,43 @@ def _backdrop(ax: Axes, plan: Any, study: Any) -> None:
         sub.to_crs("EPSG:4326").plot(
             ax=ax, color="0.95", edgecolor="0.8", linewidth=0.5, zorder=1
         )
+
+
+def _account_points(plan: Any, study: Any) -> pd.DataFrame:
+    """``lon``/``lat`` of every account of ``plan.schedule`` that can be placed.
+
+    From the plan's routes (visits, and lunch breaks at an account's place),
+    then ``study.accounts`` (``lon``/``lat``), then the representative point of
+    the account's unit; accounts still without a place are left out with a
+    warning.
+    """
+    ids = pd.Index(plan.schedule.index)
+    pts = pd.DataFrame(np.nan, index=ids, columns=["lon", "lat"])
+    r = plan.routes
+    known = r[r["account_id"].notna()].drop_duplicates("account_id")
+    known = known.set_index("account_id")[["lon", "lat"]]
+    pts = pts.fillna(known.reindex(ids))
+    acc = getattr(study, "accounts", None) if study is not None else None
+    if acc is not None and pts.isna().any(axis=None):
+        sub = acc.reindex(ids)
+        if {"lon", "lat"} <= set(acc.columns):
+            pts = pts.fillna(sub[["lon", "lat"]].astype(float))
+        if "unit_id" in acc.columns and pts.isna().any(axis=None):
+            from terrakit.data.geo import lonlat
+
+            lon, lat = lonlat(study.units)
+            unit = pd.DataFrame({"lon": lon, "lat": lat}, index=study.units.index)
+            at = unit.reindex(sub["unit_id"].to_numpy())
+            pts = pts.fillna(at.set_axis(ids))
+    missing = pts.index[pts.isna().any(axis=1)].tolist()
+    if missing:
+        warnings.warn(
+            f"{len(missing)} of the territory's {len(ids)} accounts are not drawn: "
+            f"no route of the plan reaches them and their places are unknown "
+            f"({', '.join(map(str, missing[:5]))}"
+            f"{' ...' if len(missing) > 5 else ''}); fix: pass the study "
+            "(routes(plan, study, ...)) to draw every account",
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    return pts.dropna()

@@ -1911,13 +1911,17 @@ def _solve_day(
     if not feasible:
         return [], dropped
     prob, _, lunch_acc = _day_problem(feasible, ctx)
-    sol = solve_routing(
-        prob,
-        backend=backend,  # type: ignore[arg-type]
-        time_limit=time_limit,
-        seed=seed,
-        max_iterations=_iterations(backend, prob.n_nodes),
-    )
+    with warnings.catch_warnings():
+        # a day stopped by its time limit is counted (at_limit) and reported
+        # once for the whole plan (_time_limit_text)
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        sol = solve_routing(
+            prob,
+            backend=backend,  # type: ignore[arg-type]
+            time_limit=time_limit,
+            seed=seed,
+            max_iterations=_iterations(backend, prob.n_nodes),
+        )
     if at_limit is not None:
         at_limit.append(sol.time_limit_reached)
     order: list[int] = []

@@ -30,15 +30,16 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from terrakit._runargs import check_seed, check_time_limit, is_count
+from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit._versions import library_versions
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import SpecificationError, TimeLimitWarning
 from terrakit.routing.tsp import improve, is_symmetric
 
 __all__ = [
@@ -73,7 +74,8 @@ class RoutingProblem:
     duration
         ``(n, n)`` travel times (any time unit, the same as the windows).
     cost
-        ``(n, n)`` travel costs minimised by the solver (default: ``duration``).
+        ``(n, n)`` travel costs minimised by the solver, finite and >= 0
+        (default: ``duration``).
     service
         ``(n,)`` service time at each node (depot: 0).
     early, late
@@ -82,19 +84,27 @@ class RoutingProblem:
     demand
         ``(n,)`` integer demand; with ``capacity`` the vehicle load limit.
     n_vehicles
-        Vehicles available (all identical).
+        Vehicles available (all identical), a whole number >= 1.
     penalty
-        ``(n,)`` cost of leaving a node out (``inf``: required).  Node 0 is
-        ignored.
+        ``(n,)`` cost of leaving a node out, >= 0 (``inf``: required; NaN is
+        refused).  Node 0 is ignored.
     groups
         Lists of nodes of which exactly one must be visited (e.g. lunch break
         options); these nodes must have an infinite ``penalty`` entry and are
-        treated as optional individually.
+        treated as optional individually.  A node may be in one group only.
     scale
-        Multiplier applied before rounding to integers for the solvers.
+        Multiplier applied before rounding to integers for the solvers (> 0).
     duration_cost
         Integer weight of each route's duration (return − departure, waiting
         included) added to the travel cost; 0 = travel cost only.
+
+    Raises
+    ------
+    SpecificationError
+        For entries that are not numbers (``'2,5'``), NaN, infinite or
+        negative travel times and costs, bad node data, windows with
+        ``late < early``, a node in two groups, and the settings above out of
+        range, naming the nodes or cells and their values.
     """
 
     # optional arrays are ``None`` on input and arrays after __post_init__
@@ -112,26 +122,33 @@ class RoutingProblem:
     duration_cost: int = 0
 
     def __post_init__(self) -> None:
-        dur = np.asarray(self.duration, dtype=float)
-        n = dur.shape[0]
+        dur = _float_array(self.duration, "duration")
+        n = dur.shape[0] if dur.ndim >= 1 else 0
         if dur.ndim != 2 or dur.shape != (n, n) or n < 1:
-            raise ValueError(f"duration must be a square matrix, got {dur.shape}")
-        if not np.isfinite(dur).all() or (dur < 0).any():
-            raise ValueError("duration must be finite and non-negative")
-
-        def vec(v: np.ndarray | None, default: float, name: str) -> np.ndarray:
-            a = (
-                np.full(n, default, dtype=float)
-                if v is None
-                else np.asarray(v, dtype=float).copy()
+            raise SpecificationError(
+                f"duration must be a square (n, n) matrix of travel times, got "
+                f"shape {dur.shape}"
             )
+        _check_cells(dur, "duration")
+
+        def vec(v: Any, default: float, name: str) -> np.ndarray:
+            a = np.full(n, default, dtype=float) if v is None else _float_array(v, name)
             if a.shape != (n,):
-                raise ValueError(f"{name} must have {n} entries, got {a.shape}")
+                raise SpecificationError(
+                    f"{name} must have {n} entries (one per node), got shape {a.shape}"
+                )
             return a
 
-        cost = dur if self.cost is None else np.asarray(self.cost, dtype=float)
-        if cost.shape != (n, n) or not np.isfinite(cost).all():
-            raise ValueError("cost must be a finite matrix shaped like duration")
+        if self.cost is None:
+            cost = dur
+        else:
+            cost = _float_array(self.cost, "cost")
+            if cost.shape != (n, n):
+                raise SpecificationError(
+                    f"cost must be a matrix shaped like duration {(n, n)}, got "
+                    f"shape {cost.shape}"
+                )
+            _check_cells(cost, "cost")
         service = vec(self.service, 0.0, "service")
         early = vec(self.early, 0.0, "early")
         late = vec(self.late, np.inf, "late")
@@ -150,12 +167,55 @@ class RoutingProblem:
             )
         if (late < early).any():
             bad = np.flatnonzero(late < early).tolist()[:5]
-            raise ValueError(f"late < early at nodes {bad}")
+            raise SpecificationError(
+                f"late < early at nodes {bad}: early {early[bad].tolist()}, late "
+                f"{late[bad].tolist()} (fix: a window's latest start must not come "
+                "before its earliest)"
+            )
         penalty = vec(self.penalty, np.inf, "penalty")
+        bad = [i for i in range(1, n) if not penalty[i] >= 0]
+        if bad:
+            raise SpecificationError(
+                f"penalty must be >= 0 (the cost of leaving a node out) or inf "
+                f"(required); nodes {bad[:5]} have {penalty[bad[:5]].tolist()}"
+            )
         groups = tuple(tuple(int(i) for i in g) for g in self.groups)
-        for g in groups:
+        where: dict[int, int] = {}
+        for gi, g in enumerate(groups):
             if not g or min(g) < 1 or max(g) >= n:
-                raise ValueError(f"group {g} must name visit nodes 1..{n - 1}")
+                raise SpecificationError(f"group {g} must name visit nodes 1..{n - 1}")
+            for i in g:
+                if g.count(i) > 1:
+                    raise SpecificationError(f"group {gi} {g} names node {i} twice")
+                if i in where:
+                    raise SpecificationError(
+                        f"node {i} is in group {where[i]} {groups[where[i]]} and "
+                        f"group {gi} {g}; a node may be in one group only"
+                    )
+                where[i] = gi
+        bad = sorted(i for i in where if not math.isinf(penalty[i]))
+        if bad:
+            raise SpecificationError(
+                f"grouped nodes must have an infinite penalty (each group is "
+                f"required, its options optional one by one); nodes {bad[:5]} have "
+                f"{penalty[bad[:5]].tolist()} (fix: set them to numpy.inf)"
+            )
+        scale = as_number(self.scale)
+        if isinstance(self.scale, bool) or not (math.isfinite(scale) and scale > 0):
+            raise SpecificationError(
+                f"scale must be a positive finite number (the multiplier applied "
+                f"before rounding to the solvers' integers, e.g. 1000), got "
+                f"{self.scale!r}"
+            )
+        if not is_count(self.n_vehicles, low=1):
+            raise SpecificationError(
+                f"n_vehicles must be a whole number >= 1, got {self.n_vehicles!r}"
+            )
+        if not is_count(self.duration_cost, low=0):
+            raise SpecificationError(
+                f"duration_cost must be a whole number >= 0 (the weight of each "
+                f"route's duration; 0: travel cost only), got {self.duration_cost!r}"
+            )
         for name, arr in (
             ("duration", dur),
             ("cost", cost),
@@ -169,8 +229,9 @@ class RoutingProblem:
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "groups", groups)
-        if self.n_vehicles < 1:
-            raise ValueError(f"n_vehicles must be >= 1, got {self.n_vehicles}")
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "n_vehicles", int(self.n_vehicles))
+        object.__setattr__(self, "duration_cost", int(self.duration_cost))
         if self.capacity is not None and not is_count(self.capacity, low=0):
             raise SpecificationError(
                 f"capacity must be a non-negative whole number or None, got "
@@ -184,6 +245,60 @@ class RoutingProblem:
     @property
     def grouped(self) -> set[int]:
         return {i for g in self.groups for i in g}
+
+
+def _float_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a new float array, or a :class:`SpecificationError` naming
+    the first entries that are not numbers (text such as ``'2,5'``)."""
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        try:
+            obj = np.asarray(value, dtype=object)
+        except ValueError:
+            obj = np.empty(0, dtype=object)
+        bad: list[tuple[tuple[int, ...], Any]] = []
+        for idx in np.ndindex(obj.shape):
+            v = obj[idx]
+            if math.isnan(as_number(v)) and not (
+                isinstance(v, float | np.floating) and math.isnan(v)
+            ):
+                bad.append((idx, v))
+                if len(bad) == 5:
+                    break
+        if not bad or any(isinstance(v, list | tuple | np.ndarray) for _, v in bad):
+            raise SpecificationError(
+                f"{name} must be a rectangular array of numbers (rows of equal "
+                f"length): {err}"
+            ) from None
+        what = "cells" if obj.ndim == 2 else "nodes"
+        at = [idx if obj.ndim == 2 else idx[0] for idx, _ in bad]
+        comma = any(isinstance(v, str) and "," in v for _, v in bad)
+        raise SpecificationError(
+            f"{name} must hold numbers; {what} {at} have {[v for _, v in bad]}"
+            + (
+                " (fix: write numbers with a decimal point, 2.5 not '2,5')"
+                if comma
+                else ""
+            )
+        ) from None
+
+
+def _check_cells(m: np.ndarray, name: str) -> None:
+    """A :class:`SpecificationError` naming the first cells of the matrix ``m``
+    that are NaN, infinite or negative."""
+    bad = np.argwhere(~(np.isfinite(m) & (m >= 0)))
+    if len(bad):
+        cells = [(int(i), int(j)) for i, j in bad[:5]]
+        raise SpecificationError(
+            f"{name} must be finite and >= 0; "
+            + (
+                f"{len(bad)} cells are not, the first {len(cells)}: {cells} have "
+                if len(bad) > 1
+                else f"cell {cells[0]} has "
+            )
+            + f"{[float(m[c]) for c in cells]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -408,7 +523,9 @@ def solve_routing(
         search), or ``"auto"`` (:data:`AUTO_BACKEND`, chosen from the
         benchmarks; falls back to OR-Tools when PyVRP is not installed).
     time_limit
-        Wall-clock seconds for the search.
+        Wall-clock seconds for the whole run (model, start solution and
+        search; PyVRP's exhaustive search of the start is skipped when it
+        would take much of a short limit, see :func:`_pyvrp_search`).
     seed
         Random seed (PyVRP); OR-Tools' search is deterministic by itself.
     max_iterations
@@ -420,32 +537,74 @@ def solve_routing(
     Returns
     -------
     RoutingSolution
+        ``dropped`` lists only optional nodes left out; a required node a
+        search could not place is a violation (``check.violations``, status
+        ``"infeasible"`` or ``"no_solution"``).
+
+    Raises
+    ------
+    SpecificationError
+        For bad run settings (``max_iterations`` not a whole number >= 1, ...)
+        and, before solving, for a problem that has no solution node by node
+        (:func:`_explain_impossible`: a required node whose demand exceeds the
+        capacity or that cannot be reached and served within the windows and
+        the depot's hours, a group no node of which can be, required demand
+        above ``n_vehicles × capacity``).
+
+    Warns
+    -----
+    TimeLimitWarning
+        When the search stopped at ``time_limit`` (``time_limit_reached``),
+        with the limit and the seconds it ran.
     """
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
     name = resolve_backend(backend)
+    if max_iterations is not None and not is_count(max_iterations, low=1):
+        raise SpecificationError(
+            f"max_iterations must be a whole number >= 1 or None (no cap), got "
+            f"{max_iterations!r}"
+        )
+    _explain_impossible(problem)
     t0 = time.perf_counter()
     if problem.n_nodes == 1:
         routes: list[list[int]] | None = []
-        dropped: list[int] = []
     elif name == "pyvrp":
-        routes, dropped = _solve_pyvrp(problem, time_limit, seed, max_iterations)
+        routes = _solve_pyvrp(problem, time_limit, seed, max_iterations)
     else:
-        routes, dropped = _solve_ortools(problem, time_limit, max_iterations)
+        routes = _solve_ortools(problem, time_limit, max_iterations)
     secs = time.perf_counter() - t0
     # both searches stop at the earlier of time_limit and max_iterations
     at_limit = problem.n_nodes > 1 and secs >= 0.95 * time_limit
+    if at_limit:
+        warnings.warn(
+            f"the {name} route search stopped at its time limit: it ran "
+            f"{secs:.2f} s of time_limit={time_limit:g} s; the routes are the best "
+            "found in that time and may differ from run to run (fix: raise "
+            "time_limit, or set max_iterations to stop after a fixed number of "
+            "iterations)",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
     run: dict[str, Any] = {
         "seed": seed,
         "time_limit": time_limit,
         "max_iterations": max_iterations,
         "versions": library_versions(),
     }
+    # only optional nodes are "dropped"; a required node left out is a violation
+    visited = {v for r in routes or () for v in r}
+    grouped = problem.grouped
+    dropped = tuple(
+        i
+        for i in range(1, problem.n_nodes)
+        if i not in visited and i not in grouped and math.isfinite(problem.penalty[i])
+    )
+    chk = evaluate_routes(problem, routes or [])
     if routes is None:
-        chk = evaluate_routes(problem, [])
         return RoutingSolution(
             (),
-            tuple(range(1, problem.n_nodes)),
+            dropped,
             math.nan,
             False,
             "no_solution",
@@ -455,10 +614,9 @@ def solve_routing(
             at_limit,
             **run,
         )
-    chk = evaluate_routes(problem, routes)
     return RoutingSolution(
         routes=tuple(tuple(r) for r in routes),
-        dropped=tuple(sorted(dropped)),
+        dropped=dropped,
         cost=chk.cost,
         feasible=chk.feasible,
         status="feasible" if chk.feasible else "infeasible",
@@ -468,6 +626,127 @@ def solve_routing(
         time_limit_reached=at_limit,
         **run,
     )
+
+
+def _fastest(w: np.ndarray) -> np.ndarray:
+    """Shortest-path lengths from node 0 over the non-negative arc weights ``w``
+    (dense Dijkstra, ``O(n²)``)."""
+    n = w.shape[0]
+    dist = np.full(n, np.inf)
+    dist[0] = 0.0
+    done = np.zeros(n, dtype=bool)
+    for _ in range(n):
+        u = int(np.argmin(np.where(done, np.inf, dist)))
+        if done[u] or not math.isfinite(dist[u]):
+            break
+        done[u] = True
+        dist = np.minimum(dist, dist[u] + w[u])
+    return dist
+
+
+def _alone(p: RoutingProblem) -> list[str]:
+    """Why each node cannot be served even on a route of its own (``""``: it can).
+
+    Lower bounds with exact times: a node is reached at the earliest at the
+    depot's opening plus the fastest way there (through other nodes too,
+    their service counted, waiting not), served from ``max(arrival, early)``,
+    and the vehicle is back at the earliest after its service and the fastest
+    way home.  Capacity: the node's demand alone.
+    """
+    n = p.n_nodes
+    why = [""] * n
+    e0, l0 = float(p.early[0]), float(p.late[0])
+    tol = 1e-6
+    if np.isfinite(p.late).any():
+        svc = p.service.copy()
+        svc[0] = 0.0
+        # out: arc a -> b costs travel + service at a; back: travel + service at b
+        there = _fastest(p.duration + svc[:, None])
+        home = _fastest((p.duration + svc[None, :]).T)
+        for i in range(1, n):
+            arrive = e0 + there[i]
+            if arrive > p.late[i] + tol:
+                why[i] = (
+                    f"node {i} cannot be reached before its window closes: late "
+                    f"{p.late[i]:g} < the earliest arrival {arrive:g} (depot opens "
+                    f"at {e0:g}, the fastest way there takes {there[i]:g})"
+                )
+                continue
+            start = max(arrive, float(p.early[i]))
+            back = start + p.service[i] + home[i]
+            if back > l0 + tol:
+                why[i] = (
+                    f"node {i} cannot be served within the depot's hours: its "
+                    f"service starts at {start:g} at the earliest and with "
+                    f"{p.service[i]:g} of service and {home[i]:g} of travel back "
+                    f"ends at {back:g} > depot late {l0:g}"
+                )
+    if p.capacity is not None:
+        for i in np.flatnonzero(p.demand > p.capacity + 1e-9).tolist():
+            if i > 0 and not why[i]:
+                why[i] = (
+                    f"node {i} demand {p.demand[i]:g} > capacity {p.capacity} of "
+                    "a vehicle"
+                )
+    return why
+
+
+def _explain_impossible(problem: RoutingProblem) -> None:
+    """Raise a :class:`SpecificationError` when ``problem`` has no solution
+    that a node-by-node check can show.
+
+    Checked before solving (:func:`solve_routing`): a *required* node (an
+    infinite penalty, not in a group) that cannot be served even on a route of
+    its own (its demand above the capacity, its window closing before it can
+    be reached from the depot, or its service and the way back ending after
+    the depot's latest return), a group none of whose nodes can be, and
+    required demand (with the smallest demand of every group) above
+    ``n_vehicles × capacity``.  Optional nodes that cannot be served are
+    simply left out (``RoutingSolution.dropped``).
+    """
+    p = problem
+    if p.n_nodes < 2:
+        return
+    why = _alone(p)
+    grouped = p.grouped
+    required = [
+        i for i in range(1, p.n_nodes) if i not in grouped and math.isinf(p.penalty[i])
+    ]
+    reasons = [why[i] for i in required if why[i]]
+    for gi, g in enumerate(p.groups):
+        if all(why[i] for i in g):
+            reasons.append(
+                f"no node of group {gi} {list(g)[:5]} can be served: "
+                + "; ".join(why[i] for i in g[:2])
+            )
+    if p.capacity is not None:
+        need = float(p.demand[required].sum()) + sum(
+            float(p.demand[list(g)].min()) for g in p.groups
+        )
+        room = p.n_vehicles * p.capacity
+        if need > room + 1e-9:
+            reasons.append(
+                f"the required demand {need:g} is more than {p.n_vehicles} "
+                f"vehicles x capacity {p.capacity} = {room:g}"
+                + (
+                    f" (at least {math.ceil(need / p.capacity - 1e-9)} vehicles "
+                    "are needed)"
+                    if p.capacity > 0
+                    else ""
+                )
+            )
+    if reasons:
+        more = (
+            f" ({len(reasons)} problems, the first 5 shown)" if len(reasons) > 5 else ""
+        )
+        raise SpecificationError(
+            "the routing problem has no solution"
+            + more
+            + ": "
+            + "; ".join(reasons[:5])
+            + " (fix: make such nodes optional with a finite penalty, widen the "
+            "windows or the depot's hours, or raise capacity or n_vehicles)"
+        )
 
 
 # -- integer data ----------------------------------------------------------------------
@@ -571,7 +850,7 @@ def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
 # -- PyVRP ------------------------------------------------------------------------
 def _solve_pyvrp(
     p: RoutingProblem, time_limit: float, seed: int, max_iterations: int | None
-) -> tuple[list[list[int]], list[int]]:
+) -> list[list[int]]:
     try:
         import pyvrp
     except ImportError as err:  # pragma: no cover - optional extra
@@ -620,10 +899,7 @@ def _solve_pyvrp(
     dur_mats: list[Any] = [dur]
     data = pyvrp.ProblemData(locs, clients, [depot], [vt], dist_mats, dur_mats, groups)
     sol = _pyvrp_search(data, p, time_limit, seed, max_iterations)
-    routes = [[int(a.idx) + 1 for a in r if a.is_client()] for r in sol.routes()]
-    visited = {v for r in routes for v in r}
-    dropped = [i for i in range(1, n) if i not in visited and i not in grouped]
-    return routes, dropped
+    return [[int(a.idx) + 1 for a in r if a.is_client()] for r in sol.routes()]
 
 
 def _pyvrp_search(
@@ -637,12 +913,20 @@ def _pyvrp_search(
 
     ``pyvrp.solve`` starts its clock after building and improving the initial
     solution, which takes a second or more on 300 nodes; here the clock starts
-    first.  A single vehicle without windows (a TSP) starts from the
-    nearest-neighbour tour instead of a random one; on a *symmetric* TSP the
-    search after PyVRP's local search is :func:`terrakit.routing.tsp.improve`
-    (2-opt and Lin–Kernighan-style 3-opt chains on alpha-nearness neighbour
-    lists, local double-bridge kicks), because PyVRP 0.14 has no
-    intra-route 2-opt and stalls on tours with crossings (pr264: 12.5 %).
+    first.  PyVRP's exhaustive local search of the start solution has no
+    clock of its own (4 s on a 1,000-node tour): it is skipped when it is
+    expected to take more than :data:`START_SEARCH_SHARE` of ``time_limit``
+    (:func:`_start_search_seconds`, from the problem's size alone so that the
+    choice does not depend on the machine's load), and the search then starts
+    from the unimproved start.
+
+    A single vehicle without windows (a TSP) starts from the
+    nearest-neighbour tour instead of a random one; on a *symmetric* TSP, and
+    on any TSP of at most 8 nodes, the search after PyVRP's local search is
+    :func:`terrakit.routing.tsp.improve` (2-opt and Lin–Kernighan-style 3-opt
+    chains on alpha-nearness neighbour lists, local double-bridge kicks; all
+    tours of at most 8 nodes), because PyVRP 0.14 has no intra-route 2-opt
+    and stalls on tours with crossings (pr264: 12.5 %).
     """
     import pyvrp
     from pyvrp import IteratedLocalSearch, PenaltyManager, SolveParams
@@ -656,11 +940,6 @@ def _pyvrp_search(
     t0 = time.perf_counter()
     params = SolveParams()
     rng = pyvrp.RandomNumberGenerator(seed=int(seed))
-    neighbours = compute_neighbours(data, params.neighbourhood)
-    ls = LocalSearch(data, rng, neighbours, PerturbationManager(params.perturbation))
-    for op in params.operators:
-        if op.supports(data):
-            ls.add_operator(op(data))
     pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
     tsp = (
         p.n_vehicles == 1
@@ -669,13 +948,27 @@ def _pyvrp_search(
         and not (p.early > 0).any()
         and np.isinf(p.penalty[1:]).all()
     )
-    sym = tsp and p.n_nodes > 4 and is_symmetric(p.cost)
+    sym = tsp and (
+        2 < p.n_nodes <= EXACT_TSP_NODES or (p.n_nodes > 4 and is_symmetric(p.cost))
+    )
     if tsp and p.n_nodes > 2:
         first = _nearest_neighbour(p.cost)
         start = pyvrp.Solution(data, [[i - 1 for i in first]])
     else:
         start = pyvrp.Solution.make_random(data, rng)
-    init = ls(start, pm.max_cost_evaluator(), exhaustive=True)
+    exhaustive = _start_search_seconds(p) <= max(
+        START_SEARCH_SHARE * time_limit, START_SEARCH_FLOOR
+    )
+    ls: Any = None
+    if exhaustive or not sym or TSP_PYVRP_SHARE > 0:
+        neighbours = compute_neighbours(data, params.neighbourhood)
+        ls = LocalSearch(
+            data, rng, neighbours, PerturbationManager(params.perturbation)
+        )
+        for op in params.operators:
+            if op.supports(data):
+                ls.add_operator(op(data))
+    init = ls(start, pm.max_cost_evaluator(), exhaustive=True) if exhaustive else start
     if not sym:
         left = max(0.01, time_limit - (time.perf_counter() - t0))
         stop: Any = MaxRuntime(left)
@@ -709,6 +1002,37 @@ def _pyvrp_search(
 #: (pr264: 0 % gap with share 0, 6 % with 0.25), see benchmarks/README.md.
 TSP_PYVRP_SHARE = 0.0
 
+#: TSPs of at most this many nodes (depot included) are solved exactly by
+#: :func:`terrakit.routing.tsp.improve` (all ``(n-1)!`` tours, ≤ 5,040).
+EXACT_TSP_NODES = 8
+
+#: Seconds per node × node of a route that PyVRP's exhaustive local search
+#: of the start solution was seen to take: 9.7 s on a random 1,000-node tour
+#: (4.3 s from the nearest-neighbour tour, 0.25 s for 1,000 clients in ~50
+#: routes of capacity), on the two shared cores of the development machine.
+START_SEARCH_SECONDS = 1e-5
+#: The start's exhaustive search is skipped when it is expected to take more
+#: than this share of ``time_limit`` and more than
+#: :data:`START_SEARCH_FLOOR` seconds (small problems always get it: a day's
+#: route of ~40 nodes takes a few milliseconds).
+START_SEARCH_SHARE = 0.25
+START_SEARCH_FLOOR = 0.1
+
+
+def _start_search_seconds(p: RoutingProblem) -> float:
+    """Expected seconds of PyVRP's exhaustive search of a start solution.
+
+    It grows with the number of nodes times the length of a route: one route
+    with a single vehicle, else as many routes as the capacity needs at
+    least (one when the capacity does not bind).
+    """
+    n = p.n_nodes
+    routes = 1
+    if p.n_vehicles > 1 and p.capacity:
+        need = math.ceil(float(p.demand[1:].sum()) / p.capacity - 1e-9)
+        routes = max(1, min(p.n_vehicles, need))
+    return START_SEARCH_SECONDS * n * n / routes
+
 
 def _nearest_neighbour(cost: np.ndarray) -> list[int]:
     """Nearest-neighbour tour from node 0 (node 0 omitted)."""
@@ -728,7 +1052,7 @@ def _nearest_neighbour(cost: np.ndarray) -> list[int]:
 # -- OR-Tools --------------------------------------------------------------------------
 def _solve_ortools(
     p: RoutingProblem, time_limit: float, max_iterations: int | None
-) -> tuple[list[list[int]] | None, list[int]]:
+) -> list[list[int]] | None:
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     d = _int_data(p)
@@ -799,15 +1123,18 @@ def _solve_ortools(
     if max_iterations is not None:
         params.solution_limit = int(max_iterations)
     params.log_search = False
+    t0 = time.perf_counter()
     sol = routing.SolveWithParameters(params)
-    if sol is None:
-        # retry from a plainer first solution
+    left = time_limit - (time.perf_counter() - t0)
+    if sol is None and left > 0.001:
+        # retry from a plainer first solution, in the time that is left
         params.first_solution_strategy = (
             routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
         )
+        params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
         sol = routing.SolveWithParameters(params)
     if sol is None:
-        return None, []
+        return None
     routes: list[list[int]] = []
     for v in range(m):
         idx = routing.Start(v)
@@ -818,6 +1145,4 @@ def _solve_ortools(
             idx = sol.Value(routing.NextVar(idx))
         if r:
             routes.append(r)
-    visited = {v for r in routes for v in r}
-    dropped = [i for i in range(1, n) if i not in visited and i not in grouped]
-    return routes, dropped
+    return routes

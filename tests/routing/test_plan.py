@@ -1065,3 +1065,31 @@ def test_territory_without_accounts_warns() -> None:
         "R01: the territory has no accounts: the plan is empty (check the "
         "alignment, or the accounts' unit_id)"
     )
+
+
+def test_days_at_their_time_limit_warn_once_for_the_plan(monkeypatch) -> None:
+    """solve_routing warns when its search stops at the time limit; a plan
+    counts its days that did and warns once, not once more per day."""
+    import time as _time
+    import warnings
+
+    from terrakit.exceptions import TimeLimitWarning
+    from terrakit.routing import vrp
+
+    real = vrp._solve_pyvrp
+
+    def slow(p, time_limit, seed, max_iterations):  # type: ignore[no-untyped-def]
+        out = real(p, time_limit, seed, max_iterations)
+        _time.sleep(time_limit)  # the search ran to its limit
+        return out
+
+    monkeypatch.setattr(vrp, "_solve_pyvrp", slow)
+    study = make_study(12)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        p = plan_calls(study, "current", "R01", weeks=1, time_limit=1, seed=0)
+    texts = [str(w.message) for w in rec if w.category is TimeLimitWarning]
+    busy = int((p.day_table["visits"] > 0).sum())
+    assert p.provenance["days_at_time_limit"] == busy > 0
+    assert len(texts) == 1
+    assert texts[0].startswith(f"R01: the routes of {busy} of 5 days stopped")

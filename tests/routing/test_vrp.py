@@ -242,6 +242,236 @@ def test_non_finite_schedule_is_not_feasible() -> None:
 
 def test_solution_records_run_settings() -> None:
     """RoutingSolution keeps seed, time limit, iterations and library versions."""
-    s = solve_routing(square(), backend="ortools", seed=7, time_limit=1)
+    from terrakit.exceptions import TimeLimitWarning
+
+    with pytest.warns(TimeLimitWarning, match="the ortools route search stopped"):
+        s = solve_routing(square(), backend="ortools", seed=7, time_limit=1)
     assert (s.seed, s.time_limit, s.max_iterations) == (7, 1.0, None)
     assert "ortools" in s.versions and "numpy" in s.versions
+
+
+def test_large_tsp_stays_near_its_time_limit_and_warns(monkeypatch) -> None:
+    """A 1,000-node TSP with time_limit=1 used to take 3-6 s: PyVRP's
+    exhaustive search of the start tour (no clock, ~4 s) ran first and the
+    2-opt / 3-opt search got 0.005 s.  It is now skipped when it would take
+    more than a share of the limit, and a TimeLimitWarning gives the numbers."""
+    import re
+
+    import terrakit.routing.vrp as vrp
+    from terrakit.exceptions import TimeLimitWarning
+
+    given: list[float] = []
+    real = vrp.improve
+
+    def spy(*a, **k):  # type: ignore[no-untyped-def]
+        given.append(k["time_limit"])
+        return real(*a, **k)
+
+    monkeypatch.setattr(vrp, "improve", spy)
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1000, (1000, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    with pytest.warns(TimeLimitWarning) as rec:
+        sol = solve_routing(RoutingProblem(d), time_limit=1, seed=0)
+    assert sol.backend == "pyvrp" and sol.feasible and sol.time_limit_reached
+    assert given and given[0] > 0.5  # the tour search gets most of the time
+    assert sol.seconds < 2.5
+    assert len(rec) == 1
+    assert re.fullmatch(
+        r"the pyvrp route search stopped at its time limit: it ran \d+\.\d\d s of "
+        r"time_limit=1 s; the routes are the best found in that time and may "
+        r"differ from run to run \(fix: raise time_limit, or set max_iterations "
+        r"to stop after a fixed number of iterations\)",
+        str(rec[0].message),
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"demand": [0, 5, 20, 5], "capacity": 10, "n_vehicles": 3},
+            "node 2 demand 20 > capacity 10 of a vehicle",
+        ),
+        (
+            {"service": [0, 50, 0, 0], "late": [20, 100, 100, 100]},
+            "node 1 cannot be served within the depot's hours: its service starts "
+            "at 3 at the earliest and with 50 of service and 3 of travel back "
+            "ends at 56 > depot late 20",
+        ),
+        (
+            {"late": [100, 100, 100, 1]},
+            "node 3 cannot be reached before its window closes: late 1 < the "
+            "earliest arrival 7.07107 (depot opens at 0, the fastest way there "
+            "takes 7.07107)",
+        ),
+        (
+            {"demand": [0, 6, 6, 6], "capacity": 10, "n_vehicles": 1},
+            "the required demand 18 is more than 1 vehicles x capacity 10 = 10 "
+            "(at least 2 vehicles are needed)",
+        ),
+        (
+            {"late": [100, 100, 1, 1], "groups": ((2, 3),)},
+            "no node of group 0 [2, 3] can be served: node 2 cannot be reached "
+            "before its window closes: late 1 < the earliest arrival 4 (depot "
+            "opens at 0, the fastest way there takes 4); node 3 cannot be reached "
+            "before its window closes: late 1 < the earliest arrival 7.07107 "
+            "(depot opens at 0, the fastest way there takes 7.07107)",
+        ),
+    ],
+)
+def test_impossible_problem_is_explained_before_solving(
+    backend: str, kw: dict, message: str
+) -> None:
+    """A required node that no route can serve used to reach the solvers:
+    OR-Tools then listed every customer as 'dropped', PyVRP returned a route
+    breaking the rule.  Now a SpecificationError names the node and numbers."""
+    from terrakit.exceptions import SpecificationError
+
+    xy = np.array([[0, 0], [3, 0], [0, 4], [5, 5]], float)
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    with pytest.raises(SpecificationError) as err:
+        solve_routing(RoutingProblem(d, **kw), backend=backend, time_limit=1)
+    assert str(err.value) == (
+        f"the routing problem has no solution: {message} (fix: make such nodes "
+        "optional with a finite penalty, widen the windows or the depot's hours, "
+        "or raise capacity or n_vehicles)"
+    )
+
+
+def test_required_nodes_are_never_listed_as_dropped() -> None:
+    """Each node fits alone but not all together: OR-Tools finds no solution.
+    Only the optional node 3 is 'dropped'; the required 1 and 2 missing are a
+    violation (they used to be listed in dropped, documented as optional)."""
+    d = np.full((4, 4), 10.0)
+    np.fill_diagonal(d, 0.0)
+    prob = RoutingProblem(d, late=[100, 10, 10, 10], penalty=[0, np.inf, np.inf, 5])
+    sol = solve_routing(prob, backend="ortools", time_limit=1, max_iterations=50)
+    assert sol.status == "no_solution"
+    assert sol.dropped == (3,)
+    assert sol.check.violations == ("2 required nodes not visited: [1, 2]",)
+
+
+_D3 = np.array([[0, 50, 1], [50, 0, 50], [1, 50, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"scale": 0},
+            "scale must be a positive finite number (the multiplier applied before "
+            "rounding to the solvers' integers, e.g. 1000), got 0",
+        ),
+        (
+            {"scale": -1000.0},
+            "scale must be a positive finite number (the multiplier applied before "
+            "rounding to the solvers' integers, e.g. 1000), got -1000.0",
+        ),
+        (
+            {"penalty": [0, np.nan, np.inf]},
+            "penalty must be >= 0 (the cost of leaving a node out) or inf "
+            "(required); nodes [1] have [nan]",
+        ),
+        (
+            {"penalty": [0, -5.0, np.inf]},
+            "penalty must be >= 0 (the cost of leaving a node out) or inf "
+            "(required); nodes [1] have [-5.0]",
+        ),
+        (
+            {"cost": -_D3},
+            "cost must be finite and >= 0; 6 cells are not, the first 5: [(0, 1), "
+            "(0, 2), (1, 0), (1, 2), (2, 0)] have [-50.0, -1.0, -50.0, -50.0, -1.0]",
+        ),
+        ({"n_vehicles": 2.5}, "n_vehicles must be a whole number >= 1, got 2.5"),
+        (
+            {"penalty": [0, 5.0, np.inf], "groups": ((1, 2),)},
+            "grouped nodes must have an infinite penalty (each group is required, "
+            "its options optional one by one); nodes [1] have [5.0] (fix: set "
+            "them to numpy.inf)",
+        ),
+    ],
+)
+def test_invalid_settings_are_refused(kw: dict, message: str) -> None:
+    """scale <= 0 (a tour 14 % too long with OR-Tools), a NaN or negative
+    penalty (silently 'required'), negative costs, 2.5 vehicles and finite
+    penalties on grouped nodes used to be accepted."""
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError) as err:
+        RoutingProblem(_D3, **kw)
+    assert str(err.value) == message
+
+
+def _d4(**kw: object) -> RoutingProblem:
+    return RoutingProblem(kw.pop("duration", _D3), **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: _d4(duration=np.where(np.eye(3) > 0, 0, np.nan)),
+            "duration must be finite and >= 0; 6 cells are not, the first 5: "
+            "[(0, 1), (0, 2), (1, 0), (1, 2), (2, 0)] have [nan, nan, nan, nan, nan]",
+        ),
+        (
+            lambda: _d4(
+                duration=np.where(np.arange(9).reshape(3, 3) == 5, np.nan, _D3)
+            ),
+            "duration must be finite and >= 0; cell (1, 2) has [nan]",
+        ),
+        (
+            lambda: _d4(duration=[["0", "2,5"], ["2,5", "0"]]),
+            "duration must hold numbers; cells [(0, 1), (1, 0)] have ['2,5', "
+            "'2,5'] (fix: write numbers with a decimal point, 2.5 not '2,5')",
+        ),
+        (
+            lambda: _d4(service=["0", "10", "x"]),
+            "service must hold numbers; nodes [2] have ['x']",
+        ),
+        (
+            lambda: _d4(n_vehicles="3"),
+            "n_vehicles must be a whole number >= 1, got '3'",
+        ),
+        (
+            lambda: _d4(early=[0, 10, 0], late=[100, 5, 100]),
+            "late < early at nodes [1]: early [10.0], late [5.0] (fix: a window's "
+            "latest start must not come before its earliest)",
+        ),
+        (
+            lambda: _d4(groups=((1, 2), (2,))),
+            "node 2 is in group 0 (1, 2) and group 1 (2,); a node may be in one "
+            "group only",
+        ),
+        (
+            lambda: _d4(duration_cost=-1),
+            "duration_cost must be a whole number >= 0 (the weight of each route's "
+            "duration; 0: travel cost only), got -1",
+        ),
+        (
+            lambda: solve_routing(_d4(), max_iterations=-3, time_limit=1),
+            "max_iterations must be a whole number >= 1 or None (no cap), got -3",
+        ),
+        (
+            lambda: solve_routing(_d4(), max_iterations=0, time_limit=1),
+            "max_iterations must be a whole number >= 1 or None (no cap), got 0",
+        ),
+        (
+            lambda: solve_routing(_d4(), max_iterations="5", time_limit=1),
+            "max_iterations must be a whole number >= 1 or None (no cap), got '5'",
+        ),
+    ],
+)
+def test_bad_input_names_the_entries(make, message: str) -> None:  # type: ignore[no-untyped-def]
+    """Bad entries used to give bare errors ('duration must be finite and
+    non-negative', "could not convert string to float: '2,5'", a TypeError
+    for n_vehicles='3') or PyVRP's internal ones ('Group references client not
+    in group.', 'max_iterations < 0 not understood.', 'unit_duration_cost must
+    be >= 0.')."""
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError) as err:
+        make()
+    assert str(err.value) == message
