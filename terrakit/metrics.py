@@ -153,27 +153,14 @@ def _account_units(accounts: pd.DataFrame, units_index: pd.Index) -> pd.Series:
         ``unit_id`` included): counted nowhere, they would silently drop out
         of every figure summed per unit.
     """
-    from terrakit.data.validation import _align_id_dtype, _ids, _leading_zeros
+    from terrakit.data.validation import account_units
 
-    uid = _align_id_dtype(accounts["unit_id"], units_index)
-    unknown = ~uid.isin(units_index)
-    if unknown.any():
-        distinct = list(dict.fromkeys(_ids(uid[unknown])))
-        zeros, zero_fix = _leading_zeros(
-            distinct, units_index, table="accounts", ref="units"
-        )
-        raise DataValidationError(
-            "accounts",
-            "unit_id",
-            f"{int(unknown.sum())} accounts point to units that are not in the units "
-            f"table (unknown unit ids: {distinct[:5]}){zeros}",
-            rows=list(accounts.index[unknown.to_numpy()]),
-            n_bad=int(unknown.sum()),
-            fix=zero_fix
-            or "pass the units table the accounts were joined to (check the id "
-            "type: '13121' is not 13121)",
-        )
-    return uid
+    return account_units(
+        accounts["unit_id"],
+        units_index,
+        fix="pass the units table the accounts were joined to (check the id "
+        "type: '13121' is not 13121)",
+    )
 
 
 class _UnknownAlignment(DataValidationError, KeyError):

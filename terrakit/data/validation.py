@@ -738,28 +738,49 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
                 fix=fix,
             )
         if unit_ids is not None:
-            u = _align_id_dtype(u, unit_ids)
-            unknown = ~u.isin(unit_ids)
-            if unknown.any():
-                distinct = list(dict.fromkeys(_ids(u[unknown])))
-                zeros, zero_fix = _leading_zeros(
-                    distinct, unit_ids, table="accounts", ref="units"
-                )
-                raise DataValidationError(
-                    table,
-                    "unit_id",
-                    f"{int(unknown.sum())} accounts point to units that are not in "
-                    f"the units table (unknown unit ids: {distinct[:5]}){zeros}",
-                    rows=_ids(accounts.index[unknown.to_numpy()]),
-                    n_bad=int(unknown.sum()),
-                    fix=zero_fix
-                    or "add the units, or correct unit_id (check leading zeros: "
-                    "'01001' is not '1001')",
-                )
+            u = account_units(
+                u,
+                unit_ids,
+                table=table,
+                fix="add the units, or correct unit_id (check leading zeros: "
+                "'01001' is not '1001')",
+            )
             if u.dtype != accounts["unit_id"].dtype:
                 accounts = accounts.copy()
                 accounts["unit_id"] = u
     return accounts
+
+
+def account_units(
+    unit_id: pd.Series, units_index: pd.Index, *, table: str = "accounts", fix: str
+) -> pd.Series:
+    """The accounts' ``unit_id`` in the type of the units' ids (``1001`` read
+    from a CSV against text ids ``'1001'``, when nothing is lost).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the accounts whose unit is not in ``units_index`` (a missing
+        ``unit_id`` included) and the unknown ids; ``fix`` is the advice
+        unless the ids differ only by leading zeros, which is named instead.
+    """
+    uid = _align_id_dtype(unit_id, units_index)
+    unknown = ~uid.isin(units_index)
+    if unknown.any():
+        distinct = list(dict.fromkeys(_ids(uid[unknown])))
+        zeros, zero_fix = _leading_zeros(
+            distinct, units_index, table="accounts", ref="units"
+        )
+        raise DataValidationError(
+            table,
+            "unit_id",
+            f"{int(unknown.sum())} accounts point to units that are not in the "
+            f"units table (unknown unit ids: {distinct[:5]}){zeros}",
+            rows=_ids(unit_id.index[unknown.to_numpy()]),
+            n_bad=int(unknown.sum()),
+            fix=zero_fix or fix,
+        )
+    return uid
 
 
 #: how far (km) beyond its unit's bounding box an account may lie before the
