@@ -29,13 +29,13 @@ def test_bad_config_exits_2_with_the_key_named(tmp_path, capsys):
     cfg = tmp_path / "client.toml"
     cfg.write_text(
         f'[data]\nunits = "{SAMPLE_TOML.parent / "units.gpkg"}"\n'
-        "[routing]\nweeks = 4\nday_hours = 9\n",
+        "[routing]\nweeks = 4\nday_start = 9\n",
         encoding="utf-8",
     )
     assert main(["run", str(cfg), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("terrakit: error: client.toml: [routing]: unknown key")
-    assert "'day_hours'; allowed keys are enabled, territory, weeks, time_limit" in err
+    assert "'day_start'; allowed keys are enabled, territory, weeks, time_limit" in err
     assert not (tmp_path / "out").exists()  # nothing started
 
 

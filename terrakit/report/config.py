@@ -386,6 +386,13 @@ class RoutingConfig:
     territory: str | None = None
     weeks: int = 4
     time_limit: float = 30.0
+    #: leave home no earlier than the first hour, be back by the second
+    day_hours: tuple[float, float] = (8, 17)
+    #: the window the lunch break is taken in (hours); ``None``: no break
+    #: (``lunch = false`` in the file)
+    lunch: tuple[float, float] | None = (12, 13)
+    #: how long the break lasts (default: the whole window)
+    lunch_minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -875,6 +882,36 @@ def _routing(raw: Mapping[str, Any], source: str) -> RoutingConfig:
             f"must be a territory id, got {terr!r}",
             'e.g. territory = "R01"',
         )
+    day = _hours(raw, "day_hours", d.day_hours, source, s)
+    lunch = (
+        None if raw.get("lunch") is False else _hours(raw, "lunch", d.lunch, source, s)
+    )
+    minutes = raw.get("lunch_minutes")
+    if minutes is not None:
+        if lunch is None:
+            _fail(
+                source,
+                s,
+                "lunch_minutes",
+                f"is {minutes!r} but lunch = false (no lunch break)",
+                "give the window the break is taken in, e.g. lunch = [12, 13], "
+                "or remove lunch_minutes",
+            )
+        minutes = _number(raw, "lunch_minutes", 60, source, s, low=0, strict_low=True)
+    if lunch is not None:
+        length = 60 * (lunch[1] - lunch[0]) if minutes is None else minutes
+        if not (day[0] <= lunch[0] and lunch[1] <= day[1]) or length > 60 * (
+            lunch[1] - lunch[0]
+        ):
+            _fail(
+                source,
+                s,
+                "lunch",
+                f"the lunch break {list(lunch)} of {length:g} minutes must lie "
+                f"within day_hours {list(day)} and last at most its window",
+                "move the window inside day_hours, shorten lunch_minutes, or "
+                "write lunch = false for no break",
+            )
     return RoutingConfig(
         enabled=_bool(raw, "enabled", d.enabled, source, s),
         territory=None if terr is None else str(terr),
@@ -882,7 +919,44 @@ def _routing(raw: Mapping[str, Any], source: str) -> RoutingConfig:
         time_limit=_number(
             raw, "time_limit", d.time_limit, source, s, low=0, strict_low=True
         ),
+        day_hours=day,
+        lunch=lunch,
+        lunch_minutes=minutes,
     )
+
+
+def _hours(
+    raw: Mapping[str, Any],
+    key: str,
+    default: tuple[float, float] | None,
+    source: str,
+    section: str,
+) -> tuple[float, float]:
+    """Read a ``[start, end]`` pair of hours of the day, ``0 <= start < end <= 24``."""
+    v = raw.get(key, default)
+    example = f"e.g. {key} = [{', '.join(f'{h:g}' for h in (default or (8, 17)))}]"
+    if (
+        not isinstance(v, (list, tuple))
+        or len(v) != 2
+        or any(isinstance(h, bool) or not isinstance(h, (int, float)) for h in v)
+    ):
+        _fail(
+            source,
+            section,
+            key,
+            f"must be [start, end] in hours of the day, got {v!r}",
+            f"write two numbers, {example}",
+        )
+    start, end = v[0], v[1]
+    if not (0 <= start < end <= 24):
+        _fail(
+            source,
+            section,
+            key,
+            f"must be [start, end] with 0 <= start < end <= 24, got {list(v)!r}",
+            f"write the hours in order, {example}",
+        )
+    return start, end
 
 
 def _tolerance(raw: Mapping[str, Any], default: float, source: str, s: str) -> float:

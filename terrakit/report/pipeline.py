@@ -11,6 +11,7 @@ with the reason recorded, never silently.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -967,7 +968,9 @@ def run_pipeline(
     bar = tqdm(total=len(names), desc="terrakit", unit="step", disable=not progress)
     try:
 
-        def run(name: str, fn: Callable[[], Any]) -> Any:
+        def run(name: str, fn: Callable[[], Any], *, done: bool = True) -> Any:
+            # done=False: a first part of the step (its time adds to the step's,
+            # the progress bar moves when the step is done)
             bar.set_postfix_str(name)
             t0 = time.perf_counter()
             with warnings.catch_warnings(record=True) as ws:
@@ -992,7 +995,9 @@ def run_pipeline(
                 text = f"{name}: {w.category.__name__}: {w.message}"
                 if text not in caught:
                     caught.append(text)
-            timings[name] = time.perf_counter() - t0
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+            if not done:
+                return value
             if progress:
                 bar.write(f"  {name:<12} {timings[name]:7.1f} s")
             bar.update(1)
@@ -1222,7 +1227,15 @@ def run_pipeline(
             res["call_plan"] = run(
                 "routing",
                 lambda: tk.routing.plan_calls(
-                    study, primary, terr, weeks=weeks, time_limit=tl, seed=seed
+                    study,
+                    primary,
+                    terr,
+                    weeks=weeks,
+                    day_hours=ro.day_hours,
+                    lunch=ro.lunch,
+                    lunch_minutes=ro.lunch_minutes,
+                    time_limit=tl,
+                    seed=seed,
                 ),
             )
 
@@ -1248,11 +1261,6 @@ def run_pipeline(
         order += [a for n, a in study.alignments.items() if a not in order]
         order.remove(primary)
         order.append(primary)
-        notes = {}
-        if caught:
-            notes["Warnings during the run"] = "; ".join(caught)
-        if is_fast:
-            notes["Fast mode"] = _fast_note(cfg, used, timings)
         # the settings the steps used: in fast mode after the caps
         ran_with = cfg.to_dict()
         for (section, key), value in used.items():
@@ -1270,7 +1278,6 @@ def run_pipeline(
             forecast=res.get("forecast"),
             quotas=res.get("quotas"),
             call_plan=res.get("call_plan"),
-            notes=notes,
             provenance={
                 "config": ran_with,
                 "fast": is_fast,
@@ -1282,6 +1289,16 @@ def run_pipeline(
         )
         try:
             run("save study", lambda: study.save(staged["study"]))
+            # what the workbook cannot store (control characters in a rep name)
+            # is warned about before the page is written, so the page lists it;
+            # the same warnings from the excel step itself are not listed twice
+            run("excel", report._excel_sheets, done=False)
+            notes = {}
+            if caught:
+                notes["Warnings during the run"] = "; ".join(caught)
+            if is_fast:
+                notes["Fast mode"] = _fast_note(cfg, used, timings)
+            report = dataclasses.replace(report, notes=notes)
             run("html report", lambda: report.save(staged["html"]))
             run("excel", lambda: report.to_excel(staged["excel"]))
             for k, tmp in staged.items():

@@ -154,7 +154,61 @@ def _potential_method(res: Any) -> str:
     return (
         f"A hierarchical Bayesian model (PyMC) of {on}, with a hurdle for "
         f"non-buyers. Potential is {pct} of the peer group's sales, per "
-        f"posterior draw; fitted with {getattr(res, 'method', '?')}."
+        f"posterior draw; {_fitted_with(res)}."
+    )
+
+
+def _advi_check(res: Any) -> dict[str, Any] | None:
+    """The ADVI convergence check of a potential fit (``None``: not ADVI, or
+    not recorded)."""
+    if getattr(res, "method", None) != "advi":
+        return None
+    check = getattr(res, "advi_check", None)
+    return dict(check) if isinstance(check, Mapping) else None
+
+
+def _fitted_with(res: Any) -> str:
+    """How a potential fit was made, saying plainly when ADVI had not converged
+    (:func:`terrakit._sampling.advi_convergence`)."""
+    method = getattr(res, "method", "?")
+    check = _advi_check(res)
+    if check is None:
+        return f"fitted with {method}"
+    n = f"{int(check.get('iterations', 0)):,} iterations"
+    if check.get("converged"):
+        return f"fitted with ADVI, which had converged in {n}"
+    change, drift, jitter = (
+        check.get("change_per_value"),
+        check.get("drift"),
+        check.get("jitter"),
+    )
+    fix = "raise vi_iterations or use nutpie"
+    if change is None or ("drift" in check and (drift is None or jitter is None)):
+        why = "too few iterations to judge"
+    elif jitter is not None and not jitter <= check.get("max_jitter", math.inf):
+        why = "its parameters kept jumping: too large a learning rate"
+        fix = "lower vi_learning_rate or use nutpie"
+    else:
+        moving = []
+        if drift is not None and not drift <= check.get("max_drift", math.inf):
+            moving.append("its parameters were still moving")
+        if not abs(change) <= check.get("max_change", math.inf):
+            moving.append(f"its loss was still {'falling' if change > 0 else 'rising'}")
+        why = " and ".join(moving) or "see the run's warnings"
+    return (
+        f"fitted with ADVI, which had NOT converged at {n} ({why}): treat the "
+        f"potentials as rough; {fix}"
+    )
+
+
+def _compact_json(check: Mapping[str, Any]) -> str:
+    """``check`` as one short line of JSON (floats to 4 significant digits)."""
+
+    def short(v: Any) -> Any:
+        return float(f"{v:.4g}") if isinstance(v, float) and math.isfinite(v) else v
+
+    return json.dumps(
+        {k: short(v) for k, v in check.items()}, sort_keys=True, separators=(",", ":")
     )
 
 
@@ -962,6 +1016,9 @@ class StudyReport:
                 v = getattr(p, k, None)
                 if v is not None:
                     rows.append(("potential", k, _json(v)))
+            check = _advi_check(p)
+            if check is not None:
+                rows.append(("potential", "advi_check", _compact_json(check)))
         if self.forecast is not None:
             rows.append(("forecast", "alignment", str(self.forecast.alignment_name)))
             rows.append(("forecast", "draws", str(self.forecast.draws.sizes["draw"])))
@@ -1449,13 +1506,10 @@ class StudyReport:
                 f"path (e.g. {str(p.with_suffix('.xlsx'))!r})"
             )
         p = _output_path(path, (".xlsx",), "report.xlsx", "an Excel workbook")
-        tables = self.tables()
+        sheets = self._excel_sheets()
         plain = self._user_named_columns()
-        taken: set[str] = set()
         with _replacing(p) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for name, df in tables.items():
-                sheet = _sheet_name(name, taken)
-                out, dates = _excel_frame(df, sheet)
+            for name, sheet, df, out, dates in sheets:
                 out.to_excel(xw, sheet_name=sheet, index=False)
                 ws = xw.sheets[sheet]
                 ws.freeze_panes = "A2"
@@ -1480,6 +1534,24 @@ class StudyReport:
                         excel_text(cell)
                     excel_text(ws.cell(1, k))
         return p
+
+    def _excel_sheets(
+        self,
+    ) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame, dict[int, str]]]:
+        """The workbook's sheets as :meth:`to_excel` writes them, without writing.
+
+        One ``(table name, sheet name, table, frame as written, date formats)``
+        per table of :meth:`tables` (see :func:`_excel_frame`); it warns, as
+        :meth:`to_excel` does, about text a workbook cannot store, so a caller
+        (``terrakit run``) can list those warnings in the report before it is
+        written.
+        """
+        taken: set[str] = set()
+        out = []
+        for name, df in self.tables().items():
+            sheet = _sheet_name(name, taken)
+            out.append((name, sheet, df, *_excel_frame(df, sheet)))
+        return out
 
     def _user_named_columns(self) -> dict[str, frozenset[Any]]:
         """Number columns named from user data that are not fractions, by table.
@@ -1539,7 +1611,7 @@ def _excel_frame(df: pd.DataFrame, sheet: str) -> tuple[pd.DataFrame, dict[int, 
                 "control characters a workbook cannot store; it is written as "
                 f"{names[k]!r}" + fix,
                 TerrakitWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             continue
@@ -1562,7 +1634,7 @@ def _excel_frame(df: pd.DataFrame, sheet: str) -> tuple[pd.DataFrame, dict[int, 
             f"from {len(pos)} cell{'s' if len(pos) > 1 else ''} "
             f"(row{'s' if len(pos) > 1 else ''} {rows}{more})" + fix,
             TerrakitWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     out.columns = pd.Index(names)
     return out, dates

@@ -1047,18 +1047,20 @@ def _check_calls_fit_windows(
             return
         k = int(np.flatnonzero(bad)[0])
         windowed = bool(has_window[bad].any())
+        n = int(bad.sum())
+        accounts = f"{n} account's" if n == 1 else f"{n} accounts'"
         raise DataValidationError(
             "accounts",
             "tw_start/tw_end" if windowed else "call_minutes",
-            what.format(count=int(bad.sum()), example=example(k)),
+            what.format(accounts=accounts, example=example(k)),
             rows=list(acc.index[bad]),
-            n_bad=int(bad.sum()),
+            n_bad=n,
             fix=fixes[0] if windowed else fixes[1],
         )
 
     refuse(
         due & (s0 > d1 - m + 1e-9),
-        f"{{count}} accounts' calls cannot end by {_hhmm(d1)}, the end of the "
+        f"{{accounts}} calls cannot end by {_hhmm(d1)}, the end of the "
         f"working day (e.g. {{example}} ends after {_hhmm(d1)})",
         (
             "open their windows earlier, shorten call_minutes, or widen day_hours",
@@ -1067,7 +1069,7 @@ def _check_calls_fit_windows(
     )
     refuse(
         due & (s0 > s1 + 1e-9),
-        "{count} accounts' calls cannot be held within their window: the "
+        "{accounts} calls cannot be held within their window: the "
         "call must end by tw_end, the closing time (e.g. {example} ends after "
         "the window closes)",
         (
@@ -1087,7 +1089,7 @@ def _check_calls_fit_windows(
         brk = f"the {lm:g}-min lunch break taken within {_hhmm(l0)}-{_hhmm(l1)}"
     refuse(
         due & (s0 > b0 + 1e-9) & (s1 < b1 - 1e-9),
-        f"{{count}} accounts' calls cannot be held outside {brk} (e.g. "
+        f"{{accounts}} calls cannot be held outside {brk} (e.g. "
         "{example} always overlaps the break)",
         (
             "widen their tw_start/tw_end beyond the break, or move the break "

@@ -440,3 +440,52 @@ def test_account_level_potential_takes_advi_not_laplace(tmp_path):
         'study.toml: [potential] method: "laplace" is not available with '
         'level = "account"'
     )
+
+
+def test_routing_takes_the_working_day_and_the_lunch_break(tmp_path):
+    """The routing error's fix says "widen day_hours", which [routing] refused
+    as an unknown key."""
+    cfg = load_config(
+        _write(tmp_path, MINIMAL + "[routing]\nday_hours = [7, 19.5]\nlunch = false\n")
+    )
+    assert (cfg.routing.day_hours, cfg.routing.lunch) == ((7, 19.5), None)
+    cfg = load_config(
+        _write(tmp_path, MINIMAL + "[routing]\nlunch = [11, 14]\nlunch_minutes = 45\n")
+    )
+    assert cfg.routing.lunch == (11, 14) and cfg.routing.lunch_minutes == 45
+    assert cfg.routing.day_hours == (8, 17)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "day_hours = [17, 8]",
+            "[routing] day_hours: must be [start, end] with 0 <= start < end <= "
+            "24, got [17, 8]. Fix: write the hours in order, e.g. day_hours = "
+            "[8, 17]",
+        ),
+        (
+            "day_hours = 9",
+            "[routing] day_hours: must be [start, end] in hours of the day, got 9. "
+            "Fix: write two numbers, e.g. day_hours = [8, 17]",
+        ),
+        (
+            "day_hours = [9, 17]\nlunch = [8, 9]",
+            "[routing] lunch: the lunch break [8, 9] of 60 minutes must lie within "
+            "day_hours [9, 17] and last at most its window. Fix: move the window "
+            "inside day_hours, shorten lunch_minutes, or write lunch = false for "
+            "no break",
+        ),
+        (
+            "lunch = false\nlunch_minutes = 30",
+            "[routing] lunch_minutes: is 30 but lunch = false (no lunch break). "
+            "Fix: give the window the break is taken in, e.g. lunch = [12, 13], "
+            "or remove lunch_minutes",
+        ),
+    ],
+)
+def test_routing_hours_mistakes_are_named(tmp_path, text, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, MINIMAL + "[routing]\n" + text + "\n"))
+    assert str(info.value).endswith(message)

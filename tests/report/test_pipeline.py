@@ -737,3 +737,59 @@ def test_a_fast_run_records_the_capped_settings_it_used(toy_grid_3x3, tmp_path):
         "weeks 4 → 2, [routing] time_limit 30 → 5. The run&#x27;s config in the "
         "provenance holds the values used; fast_limits holds the caps." in html
     )
+
+
+def test_warnings_of_the_excel_step_are_listed_in_the_report(toy_grid_3x3, tmp_path):
+    """Control characters removed while writing the workbook were warned
+    about after the page was written: the page never listed them, though the
+    CLI says the warnings are "also listed in the report"."""
+    import html as H
+
+    reps = toy_grid_3x3.reps.copy()
+    reps.loc["R1", "name"] = "Rep\x0bOne"
+    study = toy_grid_3x3.replace(reps=reps)
+    res = run_pipeline(study, _all_off(), tmp_path, progress=False, fast=True)
+    kpis = (
+        "excel: TerrakitWarning: Excel workbook, sheet 'KPIs current', column "
+        "'rep_name': removed control characters a workbook cannot store ('\\x0b') "
+        "from 1 cell (row 2: territory_id 'R1'); clean the input table (e.g. a "
+        "vertical tab pasted from a CRM export) to keep the text as it is"
+    )
+    assert res.warnings.count(kpis) == 1
+    page = H.unescape(res.files["html"].read_text(encoding="utf-8"))
+    note = re.search(r"Warnings during the run.*?</(?:p|li|dd|div)>", page, re.S)
+    assert note is not None
+    assert note.group(0).count(kpis) == 1
+    assert page.count("sheet 'KPIs current', column 'rep_name'") == 1
+
+
+def test_routing_day_hours_and_lunch_reach_plan_calls(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """The routing error's fix says "widen day_hours", which [routing] refused."""
+    seen = {}
+
+    def plan_calls(*args, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tk.routing, "plan_calls", plan_calls)
+    acc = toy_grid_3x3.accounts.assign(calls_per_year=12, call_minutes=30)
+    study = toy_grid_3x3.replace(accounts=acc)
+    routing = {"day_hours": [7, 19.5], "lunch": [11, 14], "lunch_minutes": 45}
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_pipeline(study, _all_off(routing=routing), tmp_path, progress=False)
+    assert (seen["day_hours"], seen["lunch"], seen["lunch_minutes"]) == (
+        (7, 19.5),
+        (11, 14),
+        45,
+    )
+    seen.clear()
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_pipeline(study, _all_off(routing={}), tmp_path, progress=False)
+    # the defaults are plan_calls' own
+    assert (seen["day_hours"], seen["lunch"], seen["lunch_minutes"]) == (
+        (8, 17),
+        (12, 13),
+        None,
+    )

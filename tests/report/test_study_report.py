@@ -633,3 +633,63 @@ def test_an_unwritable_folder_is_named_not_the_temporary_file(
         "write to another file"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_advi_fit_that_had_not_converged_is_said_so(small_study):
+    """An ADVI potential flagged as not converged (``advi_check``) went
+    unmentioned in the provenance, the method note and the workbook."""
+    import json
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.potential.PotentialModel(
+            model_config={"spatial": "none"},
+            sampler_config={"method": "laplace", "progressbar": False, "draws": 50},
+        ).fit(small_study, level="unit", seed=0)
+    check = {
+        "iterations": 3000,
+        "window": 300,
+        "loss_before": 292.7431,
+        "loss_last": 292.0,
+        "change_per_value": 0.0014163,
+        "max_change": 0.1,
+        "drift": 35.7712,
+        "drift_at": "mean of h_alpha",
+        "max_drift": 3.0,
+        "jitter": 0.2113,
+        "jitter_at": "sigma_log__",
+        "max_jitter": 2.5,
+        "converged": False,
+        "learning_rate": 0.01,
+    }
+    res.idata.attrs["method"] = "advi"
+    res.idata.attrs["advi_check"] = json.dumps(check)
+    report = StudyReport(small_study, ["current"], potential=res)
+    methods = _section_text(report.to_html(), "methods")
+    assert (
+        "fitted with ADVI, which had NOT converged at 3,000 iterations (its "
+        "parameters were still moving): treat the potentials as rough; raise "
+        "vi_iterations or use nutpie." in methods
+    )
+    prov = report.provenance_table().set_index(["source", "key"])["value"]
+    assert prov["potential", "advi_check"] == (
+        '{"change_per_value":0.001416,"converged":false,"drift":35.77,'
+        '"drift_at":"mean of h_alpha","iterations":3000,"jitter":0.2113,'
+        '"jitter_at":"sigma_log__","learning_rate":0.01,"loss_before":292.7,'
+        '"loss_last":292.0,"max_change":0.1,"max_drift":3.0,"max_jitter":2.5,'
+        '"window":300}'
+    )
+    # the workbook's Provenance sheet is this table
+    assert report.tables()["Provenance"].equals(report.provenance_table())
+    # a converged run says so; a Laplace fit has no check
+    res.idata.attrs["advi_check"] = json.dumps({**check, "converged": True})
+    methods = _section_text(
+        StudyReport(small_study, ["current"], potential=res).to_html(), "methods"
+    )
+    assert "fitted with ADVI, which had converged in 3,000 iterations." in methods
+    res.idata.attrs["method"] = "laplace"
+    report = StudyReport(small_study, ["current"], potential=res)
+    assert "fitted with laplace." in _section_text(report.to_html(), "methods")
+    prov = report.provenance_table()
+    assert prov[prov["key"] == "advi_check"].empty

@@ -1093,3 +1093,19 @@ def test_days_at_their_time_limit_warn_once_for_the_plan(monkeypatch) -> None:
     assert p.provenance["days_at_time_limit"] == busy > 0
     assert len(texts) == 1
     assert texts[0].startswith(f"R01: the routes of {busy} of 5 days stopped")
+
+
+def test_one_account_that_cannot_fit_is_named_in_the_singular(
+    no_solving: None,
+) -> None:
+    """The count read "1 accounts' calls cannot end by 17:00"."""
+    from terrakit.exceptions import DataValidationError
+
+    bad = _with_window(make_study(6), ["A003"], (16.75, 17.0))
+    with pytest.raises(DataValidationError) as err:
+        plan_calls(bad, "current", "R01", weeks=1)
+    assert str(err.value).startswith(
+        "accounts.tw_start/tw_end: 1 account's calls cannot end by 17:00, the end "
+        "of the working day (e.g. window 16:45-17:00: a 30-min call starting then "
+        "ends after 17:00) (rows: 'A003')"
+    )
