@@ -59,7 +59,8 @@ def _grid_study(side: int, seed: int) -> Study:
         {
             "population": np.round(np.exp(rng.normal(8.0, 0.8, n))),
             "income": np.round(np.exp(rng.normal(10.5, 0.3, n))),
-            "sales": np.ones(n),
+            # placeholder sales, replaced by _simulate (equal sales are refused)
+            "sales": np.round(np.exp(rng.normal(10.0, 1.0, n))),
         },
         geometry=geoms,
         crs="EPSG:32617",
