@@ -909,9 +909,10 @@ class Diagnostics:
         return self.summary()
 
 
-def _advi_problems(check: Mapping[str, Any]) -> list[str]:
+def _advi_problems(check: Mapping[str, Any], key: str = "vi_iterations") -> list[str]:
     """What :func:`advi_convergence` found wrong, in words (``[]`` when it
-    converged)."""
+    converged); ``key`` is the sampler setting of the iteration cap (the
+    forecast's is ``advi_iterations``)."""
     if check["converged"]:
         return []
     n = check["iterations"]
@@ -939,7 +940,7 @@ def _advi_problems(check: Mapping[str, Any]) -> list[str]:
     out = []
     if drift is not None and not drift <= check["max_drift"]:
         out.append(
-            f"ADVI stopped at its iteration cap (vi_iterations={n}) while its "
+            f"ADVI stopped at its iteration cap ({key}={n}) while its "
             f"approximation was still moving: the {check['drift_at']} moved "
             f"{drift:.3g} times its wobble about its trend between the last "
             f"two windows of {share} of the iterations (at most "
@@ -947,7 +948,7 @@ def _advi_problems(check: Mapping[str, Any]) -> list[str]:
         )
     if not abs(change) <= check["max_change"]:
         out.append(
-            f"ADVI stopped at its iteration cap (vi_iterations={n}) before its "
+            f"ADVI stopped at its iteration cap ({key}={n}) before its "
             f"loss (the negative ELBO) flattened: the median loss of the last "
             f"{share} of the iterations is {abs(change):.3f} per observed value "
             f"{'below' if change > 0 else 'above'} that of the {share} before "
@@ -968,16 +969,22 @@ def _lower_rate(rate: float) -> str:
     )
 
 
-def _advi_fix(check: Mapping[str, Any]) -> str:
-    """The fix for a run that :func:`advi_convergence` failed."""
+def _advi_fix(
+    check: Mapping[str, Any], key: str = "vi_iterations", default: int | None = None
+) -> str:
+    """The fix for a run that :func:`advi_convergence` failed; ``key`` and
+    ``default`` are the setting of the iteration cap and its default (the
+    potential's ``vi_iterations`` unless given)."""
     n = int(check["iterations"])
     rate = check.get("learning_rate")
     jitter = check.get("jitter")
     nuts = ", or sample with method='nutpie' (NUTS, checked by R-hat and ESS)"
     if rate is not None and jitter is not None and not jitter <= check["max_jitter"]:
         return _lower_rate(float(rate)) + nuts
-    more = max(2 * n, int(DEFAULT_SAMPLER_CONFIG["vi_iterations"]))
-    return f"raise sampler_config['vi_iterations'] (e.g. to {more})" + nuts
+    if default is None:
+        default = int(DEFAULT_SAMPLER_CONFIG[key])
+    more = max(2 * n, default)
+    return f"raise sampler_config[{key!r}] (e.g. to {more})" + nuts
 
 
 def diagnose(

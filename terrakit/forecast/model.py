@@ -26,6 +26,8 @@ import xarray as xr
 from terrakit._runargs import check_seed
 from terrakit._sampling import (
     Diagnostics,
+    _advi_fix,
+    _advi_problems,
     advi_convergence,
     config_count,
     config_flag,
@@ -1471,38 +1473,27 @@ def _advi_diagnostics(
     idata: Any, diag: Diagnostics, *, warn: bool, stacklevel: int
 ) -> Diagnostics:
     """``diag`` with the problem of an ADVI loss that has not flattened
-    (:func:`advi_convergence`, recorded in ``idata.attrs["advi_check"]``)."""
+    (:func:`advi_convergence`, recorded in ``idata.attrs["advi_check"]``), in
+    the words of :func:`terrakit._sampling.diagnose` for this model's
+    ``advi_iterations``."""
     text = idata.attrs.get("advi_check")
     if text is None:  # fitted before the check was recorded
         return diag
     check = json.loads(text)
-    if check["converged"]:
+    problems = _advi_problems(check, key="advi_iterations")
+    if not problems:
         return diag
-    n = check["iterations"]
-    change = check["change_per_value"]
-    if change is None:
-        problem = (
-            f"ADVI's loss (the negative ELBO) cannot be judged after {n} "
-            "iteration(s), or was not finite"
-        )
-    else:
-        share = f"{check['window'] / n:.0%}"
-        problem = (
-            f"ADVI stopped at its iteration cap (advi_iterations={n}) before "
-            f"its loss (the negative ELBO) flattened: the median loss of the "
-            f"last {share} of the iterations is {abs(change):.3f} per observed "
-            f"value {'below' if change > 0 else 'above'} that of the {share} "
-            f"before ({check['loss_before']:.1f} -> {check['loss_last']:.1f}; "
-            f"at most {check['max_change']:g} is taken as flat)"
-        )
-    diag = dataclasses.replace(diag, problems=(*diag.problems, problem))
+    diag = dataclasses.replace(diag, problems=(*diag.problems, *problems))
     if warn:
+        fix = _advi_fix(
+            check,
+            key="advi_iterations",
+            default=int(DEFAULT_SAMPLER_CONFIG["advi_iterations"]),
+        )
         warnings.warn(
-            f"the forecast posterior may be unreliable: {problem}. The "
-            "approximation was still moving, so its forecast and intervals can "
-            "be far off. Fix: raise sampler_config['advi_iterations'] (e.g. to "
-            f"{max(2 * n, DEFAULT_SAMPLER_CONFIG['advi_iterations'])}), or "
-            "sample with method='nutpie' (NUTS, checked by R-hat and ESS)",
+            f"the forecast posterior may be unreliable: {'; '.join(problems)}. "
+            "The approximation was still moving, so its forecast and intervals "
+            f"can be far off. Fix: {fix}",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )

@@ -136,32 +136,9 @@ def test_wide_tables_scroll_inside_the_page(small_study, tmp_path, viewport):
     edge and the whole page scrolled sideways, at 1280 px and on a phone):
     each table now scrolls in its own container, a long value without spaces
     (a file path) wraps, and the page keeps the viewport's width."""
-    chromium = _chromium()
-    from playwright.sync_api import sync_playwright
-
     path = "/data/" + "/".join(f"folder_{k:02d}" for k in range(40)) + "/units.gpkg"
     report = StudyReport(small_study, ["current"], provenance={"units_file": path})
-    page_path = report.save(tmp_path / "report.html")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": viewport, "height": 900})
-            page.goto(page_path.resolve().as_uri())
-            page.wait_for_load_state("load")
-            got = page.evaluate(
-                """() => ({
-                  page: document.documentElement.scrollWidth,
-                  view: document.documentElement.clientWidth,
-                  tables: document.querySelectorAll('table').length,
-                  scrolling: [...document.querySelectorAll('table')].filter(
-                    t => getComputedStyle(t.parentElement).overflowX === 'auto'
-                  ).length,
-                  widest: Math.max(...[...document.querySelectorAll('table')].map(
-                    t => t.getBoundingClientRect().width)),
-                })"""
-            )
-        finally:
-            browser.close()
+    got = _layout(report.save(tmp_path / "report.html"), viewport)
     assert got["view"] == viewport
     if viewport == 390:
         assert got["widest"] > viewport  # the KPI table is wider than the phone
@@ -195,37 +172,47 @@ def test_kpi_page_keeps_the_viewport_width(sample_study, tmp_path, viewport):
     was 435 px wide. Every table now scrolls in its own container."""
     from terrakit.report import kpi_report
 
-    chromium = _chromium()
-    from playwright.sync_api import sync_playwright
-
     page_path = kpi_report(sample_study, "current", out=tmp_path / "kpi.html")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            # a phone's layout honours the viewport tag (is_mobile)
-            context = browser.new_context(
-                viewport={"width": viewport, "height": 900},
-                is_mobile=viewport < 500,
-            )
-            page = context.new_page()
-            page.goto(page_path.resolve().as_uri())
-            page.wait_for_load_state("load")
-            got = page.evaluate(
-                """() => ({
-                  page: document.documentElement.scrollWidth,
-                  view: document.documentElement.clientWidth,
-                  tables: document.querySelectorAll('table').length,
-                  scrolling: [...document.querySelectorAll('table')].filter(
-                    t => getComputedStyle(t.parentElement).overflowX === 'auto'
-                  ).length,
-                  provenance: [...document.querySelectorAll('table')].pop()
-                    .getBoundingClientRect().width,
-                })"""
-            )
-        finally:
-            browser.close()
+    # a phone's layout honours the viewport tag (is_mobile)
+    got = _layout(page_path, viewport, mobile=viewport < 500)
     assert got["view"] == viewport, got
     assert got["page"] <= viewport, got
     assert got["scrolling"] == got["tables"] == 3, got
     if viewport == 390:
-        assert got["provenance"] > viewport, got  # scrolls inside its container
+        assert got["last"] > viewport, got  # the provenance table scrolls inside
+
+
+def _layout(page_path, viewport: int, *, mobile: bool = False) -> dict:
+    """Widths of a page in Chromium at ``viewport`` px: ``page`` (scroll
+    width), ``view`` (client width), ``tables``, ``scrolling`` (tables in a
+    container that scrolls sideways), ``widest`` and ``last`` (table widths)."""
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(
+                viewport={"width": viewport, "height": 900}, is_mobile=mobile
+            )
+            page = context.new_page()
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_load_state("load")
+            return page.evaluate(
+                """() => {
+                  const tables = [...document.querySelectorAll('table')];
+                  const widths = tables.map(t => t.getBoundingClientRect().width);
+                  return {
+                    page: document.documentElement.scrollWidth,
+                    view: document.documentElement.clientWidth,
+                    tables: tables.length,
+                    scrolling: tables.filter(
+                      t => getComputedStyle(t.parentElement).overflowX === 'auto'
+                    ).length,
+                    widest: Math.max(...widths),
+                    last: widths[widths.length - 1],
+                  };
+                }"""
+            )
+        finally:
+            browser.close()
