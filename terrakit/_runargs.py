@@ -80,6 +80,24 @@ def is_count(value: Any, low: int = 1) -> bool:
     )
 
 
+def whole_number(value: Any) -> int | None:
+    """``value`` as an ``int`` when it is a whole number: an ``int``, or a
+    finite float with an integer value (``500.0`` is 500); ``None`` for
+    ``True``, ``2.7``, ``"10"``, NaN and ``None``, which are refused rather
+    than converted (``int(2.7)`` would silently give 2)."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if (
+        isinstance(value, float | np.floating)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    ):
+        return int(value)
+    return None
+
+
 def is_tolerance(value: Any) -> bool:
     """Whether ``value`` is a balance tolerance: a number in ``[0, 1)`` (0.05
     is ±5 %; text that reads as one counts, a bool does not)."""

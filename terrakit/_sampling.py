@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import whole_number
 from terrakit.exceptions import (
     ConvergenceWarning,
     SpecificationError,
@@ -102,22 +103,15 @@ def config_count(
     range and the fix.
     """
     value = cfg[key]
-    ok = not isinstance(value, bool | np.bool_) and (
-        isinstance(value, int | np.integer)
-        or (
-            isinstance(value, float | np.floating)
-            and math.isfinite(value)
-            and float(value).is_integer()
-        )
-    )
-    if not ok or int(value) < low:
+    count = whole_number(value)
+    if count is None or count < low:
         example = max(low, 1) if default is None else default
         raise SpecificationError(
             f"{table}[{key!r}] must be a whole number ≥ {low}, got "
             f"{_shown(value)}. Fix: pass an integer such as {key}={example}"
             + ("" if default is None else " (the default)")
         )
-    return int(value)
+    return count
 
 
 def config_number(

@@ -12,12 +12,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, whole_number
 from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast.model import (
     Panel,
-    as_count,
     check_horizon,
     fit_panel,
     merge_configs,
@@ -324,7 +323,7 @@ def backtest_panel(
     """
     methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
     horizon, folds = _check_horizon(horizon), _check_folds(folds)
-    count = horizon if step is None else as_count(step)
+    count = horizon if step is None else whole_number(step)
     if count is None or count < 1:
         raise SpecificationError(
             f"step must be a whole number of periods ≥ 1 between origins, got "
@@ -599,7 +598,7 @@ def _check_horizon(horizon: Any) -> int:
 
 def _check_folds(folds: Any) -> int:
     """``folds`` as an int ≥ 1 (``2.0`` is 2; ``1.5`` and ``True`` are refused)."""
-    count = as_count(folds)
+    count = whole_number(folds)
     if count is None or count < 1:
         raise SpecificationError(f"folds must be a whole number ≥ 1, got {folds!r}")
     return count

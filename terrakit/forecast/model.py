@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from terrakit._runargs import check_seed
+from terrakit._runargs import check_seed, whole_number
 from terrakit._sampling import (
     Diagnostics,
     _advi_fix,
@@ -1587,7 +1587,7 @@ def ended_series(panel: Panel, ended_after: int | None = None) -> pd.Series:
     >>> ended_series(make_panel(long, key="k")).to_dict()
     {'b': Period('2023-10', 'M')}
     """
-    after = as_count(panel.season_length if ended_after is None else ended_after)
+    after = whole_number(panel.season_length if ended_after is None else ended_after)
     if after is None or after < 1:
         raise SpecificationError(
             f"ended_after must be a whole number of periods ≥ 1, got "
@@ -1607,23 +1607,10 @@ def ended_series(panel: Panel, ended_after: int | None = None) -> pd.Series:
     )
 
 
-def as_count(value: Any) -> int | None:
-    """``value`` as an ``int`` when it is a whole number by the rule of the
-    configuration counts (:func:`terrakit._sampling.config_count`): an
-    ``int``, or a float with an integer value (``12.0`` is 12); ``None`` for
-    ``True``, ``1.5``, ``"12"``, NaN or ``None``, which are refused rather
-    than converted."""
-    try:
-        # the lowest bound any int passes: only the type rule applies here
-        return config_count({"value": value}, "value", low=-(2**63))
-    except (SpecificationError, OverflowError):
-        return None
-
-
 def check_horizon(horizon: Any) -> int:
     """``horizon`` as an ``int`` ≥ 1 (``12.0`` is 12), or a
     :class:`SpecificationError` (for ``0``, ``1.5``, ``True``, ``"12"``)."""
-    count = as_count(horizon)
+    count = whole_number(horizon)
     if count is None:
         raise SpecificationError(
             f"horizon must be a whole number of periods, got {horizon!r}; "
@@ -1713,7 +1700,7 @@ def _simulate_paths(
     horizon = check_horizon(horizon)
     seed = check_seed(seed)
     if n_draws is not None:
-        count = as_count(n_draws)
+        count = whole_number(n_draws)
         if count is None or count < 1:
             raise SpecificationError(
                 f"n_draws must be a whole number ≥ 1, got {n_draws!r}; leave it "

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, check_time_limit
+from terrakit._runargs import as_number, check_seed, check_time_limit, whole_number
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.io import excel_sheet_as_text
 from terrakit.data.study import Study
@@ -843,7 +843,7 @@ def _check_settings(
         raise SpecificationError(
             f"days names {twice} more than once; give each working weekday once"
         )
-    n_weeks = _whole(weeks)
+    n_weeks = whole_number(weeks)
     if n_weeks is None or n_weeks < 1:
         raise SpecificationError(
             f"weeks must be a whole number of weeks >= 1 (the cycle length), "
@@ -861,7 +861,7 @@ def _check_settings(
             f"weeks={n_weeks}: a year must hold at least one whole cycle; fix: "
             "the working weeks of a year, e.g. weeks_per_year=48"
         )
-    n_cycle = _whole(cycle)
+    n_cycle = whole_number(cycle)
     if n_cycle is None or n_cycle < 0:
         raise SpecificationError(
             f"cycle must be a whole number >= 0 (0 = the year's first cycle), "
@@ -911,17 +911,6 @@ def _cycles_text(weeks: Any, weeks_per_year: Any) -> str:
         "cycles cannot add up to the accounts' calls_per_year in a year; fix: "
         f"a multiple of weeks, e.g. weeks_per_year={lo:g} or {hi:g}"
     )
-
-
-def _whole(value: Any) -> int | None:
-    """``value`` as an int when it is a whole number (``4`` or ``4.0``), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return int(value)
-    return None
 
 
 def _check_call_data(

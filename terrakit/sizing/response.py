@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, did_you_mean
+from terrakit._runargs import as_number, check_seed, did_you_mean, whole_number
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -961,15 +961,12 @@ class ResponseModel:
 
 def _count(name: str, value: Any, least: int, example: str) -> int:
     """``value`` as an int >= ``least``, or a :class:`SpecificationError`."""
-    ok = not isinstance(value, bool) and (
-        isinstance(value, int | np.integer)
-        or (isinstance(value, float) and value.is_integer())
-    )
-    if not ok or int(value) < least:
+    count = whole_number(value)
+    if count is None or count < least:
         raise SpecificationError(
             f"{name} must be a whole number >= {least}, got {value!r}; {example}"
         )
-    return int(value)
+    return count
 
 
 def _adbudg(
