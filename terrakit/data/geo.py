@@ -32,7 +32,11 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
 from terrakit.data.validation import check_geometries, check_lonlat_values
-from terrakit.exceptions import DataValidationError, TerrakitWarning
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -952,6 +956,29 @@ class Adjacency:
 
     def __repr__(self) -> str:
         return f"<{self.summary()}>"
+
+
+def require_adjacency(
+    obj: Any,
+    *,
+    what: str = "adjacency",
+    over: str = "the units",
+    build: str = "tk.data.geo.adjacency(units)",
+    error: type[Exception] = SpecificationError,
+) -> None:
+    """Raise ``error`` unless ``obj`` is ``None`` or an :class:`Adjacency`.
+
+    The one wording of this refusal: the type that came, and how to build
+    the graph (``build``) and link islands.  Callers choose the exception
+    (``SpecificationError`` in the solvers, ``TypeError`` in the widgets).
+    """
+    if obj is None or isinstance(obj, Adjacency):
+        return
+    raise error(
+        f"{what} must be a terrakit.data.geo.Adjacency over {over}, got "
+        f"{type(obj).__module__}.{type(obj).__name__}; build it with {build} "
+        "(add links to islands with .with_links([(a, b), ...])) or leave it None"
+    )
 
 
 def adjacency(

@@ -816,13 +816,7 @@ def build_problem(
     units, reps = _tables(study_or_units, reps)
     balance = _balance_columns(units, balance, {"workload": 0.03})
     max_km = _check_max_distance(max_distance_km)
-    if adjacency is not None and not isinstance(adjacency, geo.Adjacency):
-        raise SpecificationError(
-            "adjacency must be a terrakit.data.geo.Adjacency over the units, got "
-            f"{type(adjacency).__module__}.{type(adjacency).__name__}; build it "
-            "with terrakit.data.geo.adjacency(units) (add links to islands with "
-            ".with_links([(a, b), ...])) or leave adjacency None"
-        )
+    geo.require_adjacency(adjacency)
     if travel_model is not None and objective != "travel":
         warnings.warn(
             f"travel_model is used only with objective='travel'; with "

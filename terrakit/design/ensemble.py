@@ -883,10 +883,8 @@ def ensemble(
             "(terrakit.data.geo.adjacency(study.units))",
         )
     else:
-        raise SpecificationError(
-            "adjacency must be a terrakit.data.geo.Adjacency over the study's units "
-            f"(e.g. geo.adjacency(study.units).with_links(...)) or None, got "
-            f"{type(links).__name__}"
+        geo.require_adjacency(
+            links, over="the study's units", build="tk.data.geo.adjacency(study.units)"
         )
     pos = adj_obj.ids.get_indexer(ids)
     adjacency = sp.csr_matrix(adj_obj.matrix)[pos][:, pos]

@@ -240,7 +240,7 @@ def split_oversized(
     and objective of the design then refer to the split instance (each part
     is weighted by its share of the unit at the unit's location).
     """
-    from terrakit.data.geo import Adjacency
+    from terrakit.data.geo import Adjacency, require_adjacency
 
     _require_activity(units, activity)
     if not is_count(n_territories):
@@ -289,8 +289,7 @@ def split_oversized(
     ).set_index("part_id")
     adj_out = None
     if adjacency is not None:
-        if not isinstance(adjacency, Adjacency):
-            raise TypeError("adjacency must be a terrakit.data.geo.Adjacency")
+        require_adjacency(adjacency, error=TypeError)
         base = adjacency.subgraph(units.index).matrix
         expand = sp.csr_array(
             (np.ones(len(pos)), (np.arange(len(pos)), pos)), shape=(len(pos), len(v))

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
+from terrakit.data.geo import Adjacency, haversine_matrix, lonlat, require_adjacency
 from terrakit.data.validation import _align_id_dtype
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.scenario import cached_adjacency
@@ -281,12 +281,12 @@ def _locate(
 
 def _check_adjacency(adjacency: Any, units: gpd.GeoDataFrame) -> None:
     """Raise unless ``adjacency`` is a graph over exactly the study's units."""
-    if not (hasattr(adjacency, "ids") and hasattr(adjacency, "matrix")):
-        raise SpecificationError(
-            f"assign_leads(adjacency=...) must be an Adjacency (e.g. "
-            f"terrakit.data.geo.adjacency(study.units)), got "
-            f"{type(adjacency).__name__}"
-        )
+    require_adjacency(
+        adjacency,
+        what="assign_leads(adjacency=...)",
+        over="the study's units",
+        build="tk.data.geo.adjacency(study.units)",
+    )
     adjacency.on_units(
         units.index,
         name="the study",

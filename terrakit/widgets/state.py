@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.geo import Adjacency
+from terrakit.data.geo import Adjacency, require_adjacency
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["Change", "EditorState"]
@@ -35,13 +35,7 @@ Observer = Callable[[str, np.ndarray], None]
 
 def check_adjacency(adjacency: Any, what: str = "adjacency") -> None:
     """Raise TypeError unless ``adjacency`` is ``None`` or an Adjacency."""
-    if adjacency is not None and not isinstance(adjacency, Adjacency):
-        raise TypeError(
-            f"{what} must be a terrakit.data.geo.Adjacency over the units, got "
-            f"{type(adjacency).__module__}.{type(adjacency).__name__}; build it "
-            "with tk.data.geo.adjacency(units) (add links to islands with "
-            ".with_links([(a, b), ...])) or leave it None"
-        )
+    require_adjacency(adjacency, what=what, error=TypeError)
 
 
 @dataclass(frozen=True)

@@ -177,8 +177,8 @@ def test_adjacency_of_another_type_is_refused(kind: str) -> None:
         align(units, reps, balance={"workload": 0.5}, adjacency=given)
     assert str(err.value) == (
         f"adjacency must be a terrakit.data.geo.Adjacency over the units, got "
-        f"{name}; build it with terrakit.data.geo.adjacency(units) (add links to "
-        "islands with .with_links([(a, b), ...])) or leave adjacency None"
+        f"{name}; build it with tk.data.geo.adjacency(units) (add links to "
+        "islands with .with_links([(a, b), ...])) or leave it None"
     )
 
 

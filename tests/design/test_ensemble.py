@@ -576,8 +576,14 @@ def test_no_recom_move_without_two_touching_territories(region36):
     assert (
         "adjacency" not in ensemble(region36, n=2, progress=False).provenance["config"]
     )
-    with pytest.raises(SpecificationError, match="adjacency must be a terrakit"):
+    with pytest.raises(SpecificationError) as err:
         ensemble(islands, n_territories=2, adjacency=links.matrix, **kw)
+    assert str(err.value) == (
+        "adjacency must be a terrakit.data.geo.Adjacency over the study's units, "
+        "got scipy.sparse._csr.csr_array; build it with "
+        "tk.data.geo.adjacency(study.units) (add links to islands with "
+        ".with_links([(a, b), ...])) or leave it None"
+    )
 
 
 def test_summary_prints_the_configured_contiguity(ens36):

@@ -125,6 +125,16 @@ def test_split_errors(strip_6: gpd.GeoDataFrame) -> None:
         SpecificationError, match=r"whole number of at least 1, got 2\.5"
     ):
         split_oversized(strip_6, "population", 2.5, 0.1)
+    # the refusal said what was wrong but not how to build the graph
+    with pytest.raises(TypeError) as err:
+        split_oversized(
+            strip_6, "population", 4, 0.1, adjacency=adjacency(strip_6).to_frame()
+        )
+    assert str(err.value) == (
+        "adjacency must be a terrakit.data.geo.Adjacency over the units, got "
+        "pandas.core.frame.DataFrame; build it with tk.data.geo.adjacency(units) "
+        "(add links to islands with .with_links([(a, b), ...])) or leave it None"
+    )
 
 
 def _strip(values, ids) -> gpd.GeoDataFrame:

@@ -298,6 +298,17 @@ def test_an_adjacency_of_other_units_is_refused(grid6x4, make_grid, lead_at):
     same = adjacency(grid6x4.units)
     res = assign_leads(leads, grid6x4, rules=["territory", "capacity"], adjacency=same)
     assert res.to_frame().loc["L0", "rep_id"] == "R1"
+    # a bare matrix was refused without saying how to build the graph
+    with pytest.raises(SpecificationError) as err:
+        assign_leads(
+            leads, grid6x4, rules=["territory", "capacity"], adjacency=same.matrix
+        )
+    assert str(err.value) == (
+        "assign_leads(adjacency=...) must be a terrakit.data.geo.Adjacency over the "
+        "study's units, got scipy.sparse._csr.csr_array; build it with "
+        "tk.data.geo.adjacency(study.units) (add links to islands with "
+        ".with_links([(a, b), ...])) or leave it None"
+    )
 
 
 def test_headroom_is_filled_whatever_the_rules(grid6x4, lead_at):
