@@ -277,13 +277,16 @@ def test_territory_map_colours_follow_the_territory_id(toy_grid_3x3):
 def test_routes_others_include_accounts_without_a_visit_this_cycle():
     """plot.routes(others=True) drew the grey 'other accounts' from visit rows
     only, so accounts not due this cycle vanished (18 of the 22 expected dots
-    on W1-Mon).  They now come from the plan's schedule and, for accounts no
-    route reaches, the study; without the study a warning names them."""
+    on W1-Mon).  They now come from the plan's schedule, which carries every
+    account's lon/lat; a schedule without them (built by hand) is completed
+    from the study, and without the study a warning names the missing."""
+    import dataclasses
     import sys
     import warnings
     from pathlib import Path
 
     import numpy as np
+    from numpy.testing import assert_allclose
 
     from terrakit.exceptions import TerrakitWarning
     from terrakit.plot.routes import routes
@@ -311,8 +314,25 @@ def test_routes_others_include_accounts_without_a_visit_this_cycle():
     want = study.accounts.loc[idle, ["lon", "lat"]].to_numpy(dtype=float)
     assert all(np.isclose(dots, p).all(axis=1).any() for p in want)
     assert len(grey(routes(plan, study))) == 4  # every day: only the idle ones
-    with pytest.warns(TerrakitWarning) as rec:
+    # the schedule carries every account's place, so the study is not needed
+    # (without it the idle accounts were left out with a warning)
+    assert_allclose(
+        plan.schedule[["lon", "lat"]].to_numpy(dtype=float),
+        study.accounts.loc[plan.schedule.index, ["lon", "lat"]].to_numpy(dtype=float),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         dots = grey(routes(plan, day=day))
+    assert len(dots) == 22
+    assert all(np.isclose(dots, p).all(axis=1).any() for p in want)
+    # a schedule built by hand without lon/lat: the accounts no route reaches
+    # cannot be placed without the study, and a warning names them
+    bare = dataclasses.replace(
+        plan, schedule=plan.schedule.drop(columns=["lon", "lat"])
+    )
+    assert len(grey(routes(bare, study, day=day))) == 22
+    with pytest.warns(TerrakitWarning) as rec:
+        dots = grey(routes(bare, day=day))
     assert len(dots) == 18
     assert str(rec[0].message) == (
         "4 of the territory's 24 accounts are not drawn: no route of the plan "

@@ -42,11 +42,11 @@ def routes(
     others
         Show the territory's accounts not visited that day (or, with
         ``day=None``, on any day) as grey dots: every account of the plan's
-        ``schedule``, those without a visit this cycle too.  Their places come
-        from the plan's routes and, for accounts the routes never reach, from
-        ``study`` (its accounts' ``lon``/``lat``, else their units' points);
-        without ``study`` such accounts cannot be placed and a
-        :class:`~terrakit.exceptions.TerrakitWarning` names them.
+        ``schedule``, those without a visit this cycle too, at the schedule's
+        ``lon``/``lat``.  A schedule without those columns (a plan built by
+        hand) is completed from the plan's routes and ``study`` (its accounts'
+        ``lon``/``lat``, else their units' points); accounts still without a
+        place are named in a :class:`~terrakit.exceptions.TerrakitWarning`.
 
     Returns
     -------
@@ -168,13 +168,16 @@ def _backdrop(ax: Axes, plan: Any, study: Any) -> None:
 def _account_points(plan: Any, study: Any) -> pd.DataFrame:
     """``lon``/``lat`` of every account of ``plan.schedule`` that can be placed.
 
-    From the plan's routes (visits, and lunch breaks at an account's place),
-    then ``study.accounts`` (``lon``/``lat``), then the representative point of
-    the account's unit; accounts still without a place are left out with a
-    warning.
+    From the schedule's own ``lon``/``lat``, then the plan's routes (visits,
+    and lunch breaks at an account's place), then ``study.accounts``
+    (``lon``/``lat``), then the representative point of the account's unit;
+    accounts still without a place are left out with a warning.
     """
-    ids = pd.Index(plan.schedule.index)
+    sched = plan.schedule
+    ids = pd.Index(sched.index)
     pts = pd.DataFrame(np.nan, index=ids, columns=["lon", "lat"])
+    if {"lon", "lat"} <= set(sched.columns):
+        pts = pts.fillna(sched[["lon", "lat"]].astype(float))
     r = plan.routes
     known = r[r["account_id"].notna()].drop_duplicates("account_id")
     known = known.set_index("account_id")[["lon", "lat"]]

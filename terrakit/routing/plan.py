@@ -107,7 +107,8 @@ class CallPlan:
         (visits that did not fit) and ``last_visit`` (working day of the
         account's last routed visit so far, counted from the first day of
         cycle 0, ``cycle × len(days) + day``; carried over from the
-        ``previous`` plan when this cycle routes none; NaN when unknown).
+        ``previous`` plan when this cycle routes none; NaN when unknown), and
+        ``lon``/``lat`` (where the plan placed the account, visited or not).
     routes
         One row per stop, in visit order per day: ``day``, ``stop`` (0 = leave
         home), ``kind`` (``home``, ``visit``, ``lunch``), ``account_id``,
@@ -1582,6 +1583,8 @@ def _solve(prep: _Prepared) -> CallPlan:
             "visits": visits + over,
             "days": [";".join(labels[dd] for dd in sorted(p)) for p in final_days],
             "moved": moved,
+            "lon": lon,
+            "lat": lat,
         },
         index=pd.Index(ids, name="account_id"),
     )
