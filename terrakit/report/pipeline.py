@@ -1289,10 +1289,10 @@ def run_pipeline(
         )
         try:
             run("save study", lambda: study.save(staged["study"]))
-            # what the workbook cannot store (control characters in a rep name)
-            # is warned about before the page is written, so the page lists it;
-            # the same warnings from the excel step itself are not listed twice
-            run("excel", report._excel_sheets, done=False)
+            # the workbook's sheets are built before the page is written, so the
+            # page lists what they cannot store (control characters in a rep
+            # name); the workbook is written from these sheets afterwards
+            sheets = run("excel", report._excel_sheets, done=False)
             notes = {}
             if caught:
                 notes["Warnings during the run"] = "; ".join(caught)
@@ -1300,7 +1300,7 @@ def run_pipeline(
                 notes["Fast mode"] = _fast_note(cfg, used, timings)
             report = dataclasses.replace(report, notes=notes)
             run("html report", lambda: report.save(staged["html"]))
-            run("excel", lambda: report.to_excel(staged["excel"]))
+            run("excel", lambda: report._write_excel(staged["excel"], sheets))
             for k, tmp in staged.items():
                 os.replace(tmp, final[k])
         finally:

@@ -1506,7 +1506,14 @@ class StudyReport:
                 f"path (e.g. {str(p.with_suffix('.xlsx'))!r})"
             )
         p = _output_path(path, (".xlsx",), "report.xlsx", "an Excel workbook")
-        sheets = self._excel_sheets()
+        return self._write_excel(p, self._excel_sheets())
+
+    def _write_excel(
+        self,
+        p: Path,
+        sheets: list[tuple[str, str, pd.DataFrame, pd.DataFrame, dict[int, str]]],
+    ) -> Path:
+        """Write the sheets of :meth:`_excel_sheets` to the checked path ``p``."""
         plain = self._user_named_columns()
         with _replacing(p) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             for name, sheet, df, out, dates in sheets:
