@@ -21,7 +21,10 @@ Resuming
     ``table`` of that file in its own SQLite transaction (a row is either
     fully written or absent).  Running the same sweep again skips the keys
     already there and only runs what is missing, so an interrupted sweep
-    loses nothing but the scenarios that were in flight.
+    loses nothing but the scenarios that were in flight.  Rows stored for
+    another study, or for this one before its tables, alignments or (for the
+    tasks that receive the whole study: a callable, rebalance) its metadata
+    changed, are refused rather than read back.
 Failures
     A scenario whose task raises is reported with status ``"error"`` and the
     error text while the others complete; error rows are run again on resume.
@@ -66,8 +69,8 @@ from terrakit._runargs import (
     as_number,
     check_seed,
     did_you_mean,
-    is_count,
     is_tolerance,
+    whole_number,
 )
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 
@@ -86,6 +89,9 @@ TaskName = Literal["design", "rebalance", "sizing"]
 _TASKS = ("design", "rebalance", "sizing")
 #: Columns every row has, after the scenario's parameters.
 _FIXED_COLUMNS = ("status", "error", "seconds", "seed", "key")
+#: The fixed columns a task's result may not name (``status`` it may: a
+#: callable task's own status replaces the default ``"ok"``)
+_RESERVED_RESULTS = ("error", "seconds", "seed", "key")
 #: the columns of a sweep's table in ``out``
 _STORE_COLUMNS = (
     "key",
@@ -338,7 +344,7 @@ def _design_balance(params: Mapping[str, Any]) -> dict[str, float]:
 def _design_group(params: Mapping[str, Any], n_reps: int | None) -> str:
     """Canonical JSON of what the problem build depends on."""
     k = params.get("n_territories")
-    fixed = n_reps is not None and (k is None or int(k) == n_reps)
+    fixed = n_reps is not None and (k is None or whole_number(k) == n_reps)
     bal = _design_balance(params)
     build = {key: params[key] for key in sorted(_DESIGN_BUILD_KEYS) if key in params}
     return _canonical(
@@ -375,7 +381,7 @@ def _check_design_params(key: str, p: Mapping[str, Any]) -> None:
                 "e.g. {'workload': 0.05}",
             )
     k = p.get("n_territories")
-    if k is not None and not is_count(k, 1):
+    if k is not None and ((w := whole_number(k)) is None or w < 1):
         raise bad("n_territories", "a whole number ≥ 1", "e.g. 18, or leave it out")
 
 
@@ -418,7 +424,7 @@ def _prepare_design(
             warnings.simplefilter("ignore")
             problems[g] = build_problem(
                 study,
-                n_territories=None if k0 is None else int(k0),
+                n_territories=None if k0 is None else whole_number(k0),
                 balance=bal,
                 contiguity=any(bool(m.get("contiguity", True)) for m in members),
                 **build,
@@ -440,7 +446,8 @@ def _design_row(
     }
     k = params.get("n_territories")
     if base.center_mode == "choose":
-        k = int(k)  # type: ignore[arg-type]
+        k = whole_number(k)  # 18.0 is 18 (checked by _check_design_params)
+        assert k is not None
         changes["n_territories"] = k
         changes["territory_ids"] = tuple(f"T{t + 1:02d}" for t in range(k))
     problem = base.replace(**changes)
@@ -476,7 +483,8 @@ def _design_row(
         "status": status,
         "cut_by_clock": cut,
         "method": res.method,
-        "objective": res.objective,
+        # not "objective": that is a build parameter of the task (its name)
+        "objective_value": res.objective,
         "lower_bound": res.lower_bound,
         "gap": res.gap,
         "max_deviation": res.max_deviation,
@@ -613,6 +621,7 @@ def _run_one(
                         )
                     row = {str(k): _plain(v) for k, v in out.items()}
                     row.setdefault("status", "ok")
+            _refuse_clashing_results(row, params)
             if "assignment" in row:
                 row["provenance"] = _scenario_provenance(
                     task, params, seed, row, row.get("provenance")
@@ -622,6 +631,36 @@ def _run_one(
         row = {"status": "error", "error": f"{type(err).__name__}: {err}"}
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+def _clashing_results(
+    results: Iterable[str], params: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """The result names that would overwrite a column of the sweep's table:
+    those of the scenario's parameters, and those of the fixed columns a task
+    may not set (:data:`_RESERVED_RESULTS`)."""
+    names = set(results)
+    return sorted(names & set(params)), sorted(names & set(_RESERVED_RESULTS))
+
+
+def _refuse_clashing_results(row: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+    """Refuse a result named like a parameter or a fixed column of the table
+    (the scenario's row gets the error): it would overwrite that column, or
+    stand beside it as a second column of the same name."""
+    named_params, named_fixed = _clashing_results(row, params)
+    if not (named_params or named_fixed):
+        return
+    what = []
+    if named_params:
+        what.append(f"the scenario's parameters {named_params}")
+    if named_fixed:
+        what.append(f"the sweep table's own columns {named_fixed}")
+    first = (named_params or named_fixed)[0]
+    raise SpecificationError(
+        f"the task returned results named like {' and '.join(what)}; a result "
+        "may not replace those columns of the table. Fix: rename these keys of "
+        f"the dict the task returns (e.g. {first!r} -> {first + '_result'!r})"
+    )
 
 
 def _scenario_provenance(
@@ -674,8 +713,32 @@ def _frame_digest(h: Any, frame: Any) -> None:
         h.update(frame.to_json(date_format="iso", default_handler=str).encode())
 
 
-def _study_fingerprint(study: Any, with_alignments: bool) -> tuple[str, str | None]:
-    """Digests of the study's tables and (for tasks reading them) alignments.
+def _stable_form(v: Any) -> Any:
+    """``v`` as plain JSON types that are the same in every process: numpy
+    values as numbers and lists, sets sorted, dates as ISO text, anything
+    else as its text without memory addresses."""
+    if isinstance(v, np.generic):
+        item = v.item()
+        return repr(v) if isinstance(item, np.generic) else _stable_form(item)
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, Mapping):
+        return {str(k): _stable_form(x) for k, x in v.items()}
+    if isinstance(v, np.ndarray):
+        return _stable_form(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return [_stable_form(x) for x in v]
+    if isinstance(v, (set, frozenset)):
+        return sorted((_stable_form(x) for x in v), key=_canonical)
+    if hasattr(v, "isoformat"):  # datetime, date, pandas Timestamp
+        return str(v.isoformat())
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(v))
+
+
+def _study_fingerprint(study: Any, whole: bool) -> tuple[str, str | None, str | None]:
+    """Digests of the study's tables and, for tasks that receive the whole
+    study (``whole``: a callable task, rebalance), of its alignments and of
+    its metadata (the canonical JSON of ``study.metadata``).
 
     Stored with every row of ``out`` so that resuming into a table written for
     another study (or for this study before its data changed) is refused
@@ -686,13 +749,15 @@ def _study_fingerprint(study: Any, with_alignments: bool) -> tuple[str, str | No
         h.update(name.encode())
         _frame_digest(h, getattr(study, name, None))
     data = h.hexdigest()[:16]
-    if not with_alignments:
-        return data, None
+    if not whole:
+        return data, None, None
     ha = hashlib.sha256()
     for name, al in sorted(getattr(study, "alignments", {}).items()):
         ha.update(str(name).encode())
         _frame_digest(ha, al.assignment.to_frame())
-    return data, ha.hexdigest()[:16]
+    meta = _canonical(_stable_form(dict(getattr(study, "metadata", None) or {})))
+    hm = hashlib.sha256(meta.encode()).hexdigest()[:16]
+    return data, ha.hexdigest()[:16], hm
 
 
 def _code_digest(h: Any, code: Any) -> None:
@@ -934,8 +999,9 @@ class _RowStore:
     def __init__(self, path: str | os.PathLike[str], table: str) -> None:
         self.path = Path(path)
         self.table = _check_table_name(table)
-        #: (data fingerprint, alignments fingerprint or None) written with each row
-        self.study: tuple[str, str | None] = ("", None)
+        #: (data, alignments, metadata fingerprints; the last two None for
+        #: tasks that do not receive them) written with each row
+        self.study: tuple[str, str | None, str | None] = ("", None, None)
         #: the sweep's record (:func:`_sweep_provenance`) written with each row
         self.sweep: dict[str, Any] = {}
         if self.path.suffix.lower() != ".gpkg":
@@ -997,31 +1063,45 @@ class _RowStore:
             f'SELECT key, status, error, seconds, seed, row FROM "{self.table}"'
         )
         out = {}
-        self.studies: dict[str, tuple[Any, Any]] = {}
+        self.studies: dict[str, tuple[Any, Any, Any]] = {}
         self.sweeps: dict[str, Any] = {}
         for key, status, error, seconds, seed, row in cur.fetchall():
             r = json.loads(row) if row else {}
-            self.studies[key] = (r.pop("_study", None), r.pop("_alignments", None))
+            self.studies[key] = (
+                r.pop("_study", None),
+                r.pop("_alignments", None),
+                r.pop("_metadata", None),  # None: stored before sweeps kept it
+            )
             r.update(status=status, error=error, seconds=seconds, seed=seed)
             self.sweeps[key] = r.pop("_sweep", None)
             out[key] = r
         return out
 
-    def check_study(self, data: str, alignments: str | None) -> None:
+    def check_study(
+        self, data: str, alignments: str | None, metadata: str | None
+    ) -> None:
         """Refuse a table written for another study (or changed data)."""
-        foreign = [
-            k
-            for k, (d, a) in self.studies.items()
-            if (d is not None and d != data)
-            or (a is not None and alignments is not None and a != alignments)
-        ]
+        now = (data, alignments, metadata)
+        parts = (
+            "tables (units, accounts, reps, history)",
+            "alignments",
+            "metadata",
+        )
+        foreign: set[str] = set()
+        differ: set[int] = set()
+        for k, stored in self.studies.items():
+            for j, (then, this) in enumerate(zip(stored, now, strict=True)):
+                if then is not None and this is not None and then != this:
+                    foreign.add(k)
+                    differ.add(j)
         if foreign:
             raise SpecificationError(
                 f"table {self.table!r} of {self.path.name!r} holds {len(foreign)} "
                 f"of {len(self.studies)} rows of another study (or of this study "
-                "before its data changed); resuming would report them as this "
-                "study's results. Fix: write this sweep to another table "
-                "(table='...') or another file"
+                "before its data changed: its "
+                f"{' and '.join(parts[j] for j in sorted(differ))} differ); "
+                "resuming would report them as this study's results. Fix: write "
+                "this sweep to another table (table='...') or another file"
             )
 
     def write(
@@ -1032,9 +1112,11 @@ class _RowStore:
             for k, v in row.items()
             if k not in ("status", "error", "seconds", "seed", "key")
         }
-        body["_study"], alignments = self.study
+        body["_study"], alignments, metadata = self.study
         if alignments is not None:
             body["_alignments"] = alignments
+        if metadata is not None:
+            body["_metadata"] = metadata
         body["_sweep"] = self.sweep
         with self.con:  # one transaction: the row is written whole or not at all
             self.con.execute(
@@ -1074,7 +1156,8 @@ class SweepResult:
         Index ``scenario`` (grid order); the scenario's parameters, then
         ``status``, ``error``, ``seconds``, ``seed`` (the scenario's own seed),
         ``key``, then the task's results (design: ``method``,
-        ``cut_by_clock``, ``objective``, ``lower_bound``, ``gap``,
+        ``cut_by_clock``, ``objective_value`` (the plan's value of the
+        ``objective`` parameter), ``lower_bound``, ``gap``,
         ``max_deviation``, ``<activity>_min``, ``_max``, ``_cv``,
         ``cut_edges``; a design ``status`` is that of
         :func:`~terrakit.design.align`, except that a search that found no
@@ -1086,7 +1169,10 @@ class SweepResult:
         ``total_calls``, ``total_hours``, ``reps_fractional``, ``reps``;
         rebalance: ``status``, ``method``, ``moved``, ``moved_share``,
         ``lower_bound``, ``gap``, ``max_deviation``,
-        ``max_deviation_before``).
+        ``max_deviation_before``; a callable task: the keys of the dict it
+        returns).  A result named like a parameter of the scenario or a fixed
+        column other than ``status`` is refused (the scenario's row gets the
+        error) rather than overwriting that column.
     task
         ``"design"``, ``"rebalance"``, ``"sizing"`` or the callable's name.
     seed
@@ -1321,7 +1407,11 @@ def sweep(
         ``terrakit.realign.rebalance(study, seed=..., **params)`` (a
         ``tolerance`` parameter applies to every balanced activity; the unit
         adjacency is built once and passed on); or any
-        picklable callable ``f(study, *, seed, **params) -> dict``.
+        picklable callable ``f(study, *, seed, **params) -> dict``, whose
+        keys become columns of the table (a ``status`` key replaces the
+        default ``"ok"``; keys named like the scenario's parameters or like
+        ``error``, ``seconds``, ``seed`` or ``key`` make the scenario an
+        error row: rename them).
     options
         Parameters shared by every scenario (a scenario's own value wins),
         e.g. ``{"solver": "heuristic", "time_limit": 10}``.
@@ -1363,8 +1453,12 @@ def sweep(
     Raises
     ------
     SpecificationError
-        An empty or malformed grid, an unknown task or task parameter, an
-        ``out`` that is not a ``.gpkg`` path.
+        An empty or malformed grid, an unknown task or task parameter, a
+        parameter named like a fixed column (``status``, ``error``,
+        ``seconds``, ``seed``, ``key``), an ``out`` that is not a ``.gpkg``
+        path, an ``out`` table holding rows of another study (or of this
+        study before its tables, alignments or — for a callable or rebalance
+        task, which receive it — its metadata changed).
 
     Notes
     -----
@@ -1390,7 +1484,7 @@ def sweep(
     >>> res = sweep(study, {"n_territories": [18, 20], "tolerance": [0.05, 0.1]},
     ...             options={"solver": "heuristic", "time_limit": 10},
     ...             out="sweep.gpkg", seed=0)  # doctest: +SKIP
-    >>> res.to_frame()[["n_territories", "status", "objective"]]  # doctest: +SKIP
+    >>> res.to_frame()[["n_territories", "status", "objective_value"]]  # doctest: +SKIP
     """
     name = _task_name(task)
     seed = check_seed(seed)
@@ -1406,6 +1500,13 @@ def sweep(
         )
     base = dict(options or {})
     parameters = tuple(dict.fromkeys(k for sc in scs for k in sc))
+    fixed = [c for c in (*parameters, *base) if c in _FIXED_COLUMNS]
+    if fixed:
+        raise SpecificationError(
+            f"parameters {sorted(set(fixed))} are named like columns every sweep "
+            f"row has ({', '.join(_FIXED_COLUMNS)}; the task gets its seed from "
+            "the sweep); rename them"
+        )
     merged = [{**base, **sc} for sc in scs]
     _check_parameters(name, task, merged, base)
     keys = [scenario_key(name, p, seed) for p in merged]
@@ -1446,7 +1547,20 @@ def sweep(
                 r = done.get(key)
                 if r is None or r["status"] == "error":
                     continue
-                why = _stale(r, store.sweeps.get(key), record)
+                if name == "design" and "objective_value" not in r:
+                    # stored before the design result was renamed
+                    r = {
+                        ("objective_value" if c == "objective" else c): v
+                        for c, v in r.items()
+                    }
+                clash, _ = _clashing_results(
+                    (c for c in r if c not in _FIXED_COLUMNS), merged[i]
+                )
+                why = (
+                    f"holding results named like its parameters {clash}"
+                    if clash
+                    else _stale(r, store.sweeps.get(key), record)
+                )
                 if why is None:
                     rows[i] = r
                 else:

@@ -855,3 +855,149 @@ def test_out_that_is_no_sweep_table_or_no_geopackage_is_explained(region40, tmp_
     ):
         sweep(region40, {"hours_per_rep": [1600]}, out=notes, **kw)
     assert notes.read_text() == "not a database"
+
+
+# -- results named like parameters, whole-number floats, metadata ------------------
+def test_a_design_objective_parameter_keeps_its_column(region40, tmp_path):
+    """The design result ``objective`` overwrote the build parameter of that
+    name: two ``objective`` columns, both numeric, and summary() crashed."""
+    out = tmp_path / "s.gpkg"
+    kw: dict[str, Any] = {"options": DESIGN_OPTS, "client": "serial", "progress": False}
+    grid = {"objective": ["compactness", "cut_edges"]}
+    res = sweep(region40, grid, out=out, **kw)
+    t = res.table
+    assert not t.columns.duplicated().any()
+    assert t["objective"].tolist() == ["compactness", "cut_edges"]
+    assert (t["status"] == "feasible").all()
+    assert t["objective_value"].dtype == float and (t["objective_value"] > 0).all()
+    assert t["objective_value"][1] == t["cut_edges"][1]  # the cut-edges objective
+    assert "compactness" in res.summary()
+    # a row stored before the rename resumes under the new name
+    with sqlite3.connect(out) as con:
+        key, row = con.execute('SELECT key, row FROM "sweep"').fetchone()
+        r = {
+            ("objective" if c == "objective_value" else c): v
+            for c, v in json.loads(row).items()
+        }
+        con.execute('UPDATE "sweep" SET row=? WHERE key=?', (json.dumps(r), key))
+    again = sweep(region40, grid, out=out, **kw)
+    assert again.n_resumed == 2
+    _same_rows(again.table, t)
+
+
+def test_callable_results_named_like_a_parameter_or_seed_are_refused(
+    region40, tmp_path
+):
+    """A task's ``x`` result replaced the parameter x and its ``seed`` result
+    was silently replaced by the scenario's seed."""
+    from terrakit.exceptions import TerrakitWarning
+
+    def clash(study: Any, *, seed: int, x: int) -> dict[str, Any]:
+        return {"x": 100 * x, "seed": 5} if x == 1 else {"value": 100 * x}
+
+    res = sweep(region40, {"x": [1, 2]}, task=clash, client="serial", progress=False)
+    t = res.table
+    assert not t.columns.duplicated().any() and t["x"].tolist() == [1, 2]
+    assert t["status"].tolist() == ["error", "ok"] and t["value"][1] == 200
+    assert t["error"][0] == (
+        "SpecificationError: the task returned results named like the scenario's "
+        "parameters ['x'] and the sweep table's own columns ['seed']; a result may "
+        "not replace those columns of the table. Fix: rename these keys of the "
+        "dict the task returns (e.g. 'x' -> 'x_result')"
+    )
+    assert "scenario 0: SpecificationError" in res.summary()
+    # a row stored with such a result (before they were refused) is run again
+    out = tmp_path / "s.gpkg"
+    kw: dict[str, Any] = {"task": _noisy_task(), "client": "serial", "out": out}
+    first = sweep(region40, {"x": [1.0]}, **kw)
+    with sqlite3.connect(out) as con:
+        key, row = con.execute('SELECT key, row FROM "sweep"').fetchone()
+        r = {**json.loads(row), "x": 7.0}
+        con.execute('UPDATE "sweep" SET row=? WHERE key=?', (json.dumps(r), key))
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"1 stored row .* was holding results named like its parameters "
+        r"\['x'\]; it is run again and replaced",
+    ):
+        again = sweep(region40, {"x": [1.0]}, **kw)
+    assert again.n_resumed == 0
+    _same_rows(again.table, first.table)
+
+    def anything(study: Any, *, seed: int, **params: Any) -> dict[str, Any]:
+        return {"value": 1}
+
+    with pytest.raises(
+        SpecificationError,
+        match=r"^parameters \['key'\] are named like columns every sweep row has",
+    ):
+        sweep(region40, {"key": [1]}, task=anything, client="serial")
+
+
+def test_design_n_territories_may_be_a_whole_float(region40):
+    """4.0 was refused as "not a whole number", though it is the key of 4."""
+    kw: dict[str, Any] = {"options": DESIGN_OPTS, "client": "serial", "progress": False}
+    as_float = sweep(region40, {"n_territories": [np.float64(4.0)]}, **kw)
+    as_int = sweep(region40, {"n_territories": [4]}, **kw)
+    assert as_float.table["status"][0] == "feasible"
+    assert as_float.table["key"][0] == as_int.table["key"][0]
+    assert as_float.alignment(0).assignment.nunique() == 4
+    assert as_float.alignment(0).assignment.equals(as_int.alignment(0).assignment)
+    with pytest.raises(SpecificationError, match=r"n_territories=4\.5 is not a whole"):
+        sweep(region40, {"n_territories": [4.5]}, **kw)
+
+
+def test_resume_after_the_study_metadata_changed_is_refused(region40, tmp_path):
+    """The metadata travels to a callable task but was not in the study's
+    fingerprint: rows computed with the old metadata came back silently."""
+    from terrakit.data import Study
+
+    def task(study: Any, *, seed: int, x: float) -> dict[str, Any]:
+        return {"v": x * float(study.metadata.get("hours_factor", 1))}
+
+    out = tmp_path / "s.gpkg"
+    kw: dict[str, Any] = {"task": task, "client": "serial", "progress": False}
+    sweep(region40, {"x": [1.0, 2.0]}, out=out, **kw)
+    changed = Study(
+        region40.units,
+        accounts=region40.accounts,
+        reps=region40.reps,
+        history=region40.history,
+        alignments=dict(region40.alignments),
+        metadata={**dict(region40.metadata), "hours_factor": 10},
+    )
+    with pytest.raises(SpecificationError) as err:
+        sweep(changed, {"x": [1.0, 2.0]}, out=out, **kw)
+    assert str(err.value) == (
+        "table 'sweep' of 's.gpkg' holds 2 of 2 rows of another study (or of this "
+        "study before its data changed: its metadata differ); resuming would report "
+        "them as this study's results. Fix: write this sweep to another table "
+        "(table='...') or another file"
+    )
+    assert sweep(region40, {"x": [1.0, 2.0]}, out=out, **kw).n_resumed == 2
+    res = sweep(changed, {"x": [1.0, 2.0]}, out=out, table="changed", **kw)
+    assert res.table["v"].tolist() == [10.0, 20.0]
+
+
+def test_metadata_fingerprint_is_stable_for_numpy_values_dates_and_sets(region40):
+    from types import SimpleNamespace
+
+    from terrakit.sweeps import _study_fingerprint
+
+    def fingerprint(metadata: dict[str, Any]) -> str | None:
+        study = SimpleNamespace(
+            units=region40.units,
+            accounts=None,
+            reps=None,
+            history=None,
+            alignments={},
+            metadata=metadata,
+        )
+        return _study_fingerprint(study, True)[2]
+
+    when = pd.Timestamp("2024-05-01T08:00", tz="UTC")
+    a = fingerprint({"n": np.int64(2), "at": when, "tags": {"b", "a"}, "w": 1.0})
+    b = fingerprint({"w": np.float64(1.0), "tags": {"a", "b"}, "at": when, "n": 2})
+    assert a == b and a is not None
+    assert fingerprint({"n": 3, "at": when, "tags": {"a", "b"}, "w": 1.0}) != a
+    assert fingerprint({"n": 2, "at": when, "tags": {"a"}, "w": 1.0}) != a
+    assert _study_fingerprint(region40, False)[1:] == (None, None)

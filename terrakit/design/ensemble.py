@@ -78,7 +78,13 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit._runargs import check_seed, check_time_limit, is_count, is_tolerance
+from terrakit._runargs import (
+    check_seed,
+    check_time_limit,
+    is_count,
+    is_tolerance,
+    whole_number,
+)
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 
@@ -156,12 +162,16 @@ def recom_chain(
     lower, upper
         ``(A,)`` band of every territory's activity total.
     start
-        ``(n,)`` territory index ``0..k-1`` per unit: a plan meeting every
-        band with every territory connected.
+        ``(n,)`` territory index ``0..k-1`` per unit (whole numbers ≥ 0;
+        ``2.0`` is 2): a plan meeting every band with every territory
+        connected.
     n_steps
-        Steps after the burn-in; ``n_steps // thin`` plans are kept.
+        Steps after the burn-in; ``n_steps // thin`` plans are kept.  It,
+        ``burn_in``, ``thin`` and ``max_attempts`` are whole numbers (``5.0``
+        is 5).
     seed
-        Seed (or ``SeedSequence``) of the chain.
+        Seed (an int in ``[0, 2**32 - 1]``, a ``SeedSequence`` or ``None``)
+        of the chain.
     burn_in
         Steps run and dropped first.
     thin
@@ -176,8 +186,10 @@ def recom_chain(
     Raises
     ------
     SpecificationError
-        If an activity is not finite (NaN), a band has ``lower > upper``, the
-        start plan breaks a band or a territory is not connected, or no edge
+        If a start label is negative or not a whole number, a count is not a
+        whole number in its range, the seed is not one, an activity is not
+        finite (NaN), a band has ``lower > upper``, the start plan breaks a
+        band or a territory is not connected, or no edge
         joins two territories (one territory, or every territory an island of
         the graph): no move exists.
 
@@ -201,12 +213,41 @@ def recom_chain(
         act = act[:, None]
     lo = np.asarray(lower, dtype=float).reshape(-1)
     hi = np.asarray(upper, dtype=float).reshape(-1)
-    labels = np.asarray(start, dtype=np.int64).copy()
-    if act.shape[0] != n or labels.shape != (n,):
+    raw = np.asarray(start)
+    if act.shape[0] != n or raw.shape != (n,):
         raise SpecificationError(
-            f"activities ({act.shape[0]} rows) and start ({labels.size}) must have "
+            f"activities ({act.shape[0]} rows) and start ({raw.size}) must have "
             f"one entry per unit of the adjacency ({n})"
         )
+    values = raw.tolist()
+    index = [whole_number(v) for v in values]
+    wrong = [i for i, w in enumerate(index) if w is None or w < 0]
+    if wrong:
+        listed = ", ".join(f"unit {i}: {values[i]!r}" for i in wrong[:5])
+        extra = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        raise SpecificationError(
+            f"start must give each unit a territory index 0..k-1 (a whole "
+            f"number >= 0), got {listed}{extra}; number the territories 0, 1, ... "
+            "(e.g. pandas.factorize(territory_ids)[0])"
+        )
+    labels = np.array(index, dtype=np.int64)
+    counts: dict[str, int] = {}
+    for key, v, low in (
+        ("n_steps", n_steps, 1),
+        ("burn_in", burn_in, 0),
+        ("thin", thin, 1),
+        ("max_attempts", max_attempts, 1),
+    ):
+        w = whole_number(v)
+        if w is None or w < low:
+            raise SpecificationError(
+                f"{key} must be a whole number >= {low}, got {v!r}"
+            )
+        counts[key] = w
+    n_steps, burn_in, thin = counts["n_steps"], counts["burn_in"], counts["thin"]
+    max_attempts = counts["max_attempts"]
+    if not (seed is None or isinstance(seed, np.random.SeedSequence)):
+        seed = check_seed(seed)
     if lo.shape != (act.shape[1],) or hi.shape != (act.shape[1],):
         raise SpecificationError(
             f"lower/upper need one value per activity ({act.shape[1]})"
@@ -230,11 +271,6 @@ def recom_chain(
         raise SpecificationError(
             f"every band needs finite limits with lower <= upper; got "
             f"{'; '.join(bad_band)}"
-        )
-    if n_steps < 1 or burn_in < 0 or thin < 1 or max_attempts < 1:
-        raise SpecificationError(
-            f"need n_steps >= 1, burn_in >= 0, thin >= 1, max_attempts >= 1; got "
-            f"{n_steps}, {burn_in}, {thin}, {max_attempts}"
         )
     k = int(labels.max()) + 1
     bad = _band_violations(labels, act, lo, hi, k)
@@ -340,7 +376,9 @@ class Ensemble:
         The units, in column order of ``plans``.
     territory_ids
         Label of each territory index, inherited from the start plan (rep ids
-        when it is rep-based).  ReCom moves carry labels along but do not keep
+        when it is rep-based; with ``method="restarts"`` and a start labelled
+        by rep, in the order of the study's reps, as the restarts'
+        territories are).  ReCom moves carry labels along but do not keep
         a rep's home inside its territory: compare territories by rank, as
         :func:`~terrakit.design.audit.audit` does, not by label.
     measures
@@ -1035,6 +1073,17 @@ def ensemble(
                     weight=weight,
                     adjacency=links,
                 )
+            if problem.center_mode == "fixed" and set(
+                problem.territory_ids or ()
+            ) == set(tids):
+                # a restart's territory t is the problem's territory t (a rep,
+                # in the reps' order, its home the center): the start's labels
+                # (sorted above) are put in that order too, so that start and
+                # members name each rep's territory alike
+                order = tuple(problem.territory_ids or ())
+                by_label = np.asarray(tids, dtype=object)[start_lab]
+                start_lab = pd.Index(order).get_indexer(by_label).astype(np.int64)
+                tids = order
         seeds = np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32)
         jobs2 = [(problem, int(s), time_limit, 5_000, RESTART_NOISE) for s in seeds]
         got = _map(_restart_task, jobs2, client, progress, "restarts")

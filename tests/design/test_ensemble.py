@@ -688,3 +688,100 @@ def test_outlier_flag_agrees_with_the_quantile_columns(region36, ens36):
         assert m["outlier"].tolist() == outside.tolist()
         outside = (t["value"] < t["p2_5"]) | (t["value"] > t["p97_5"])
         assert t["outlier"].tolist() == outside.tolist()
+
+
+@pytest.mark.filterwarnings("ignore:restarts gave:terrakit.exceptions.TerrakitWarning")
+def test_restarts_from_a_start_keep_each_rep_home_in_its_own_territory(region36):
+    """With the reps out of id order (R03, R01, R02) the start's labels were
+    sorted by text while the restarts' plans follow the reps' order: every
+    member gave each rep's home unit to another rep's territory."""
+    from terrakit.data import Study
+    from terrakit.design.align import build_problem
+
+    st = Study(
+        region36.units,
+        accounts=region36.accounts,
+        reps=region36.reps.iloc[[2, 0, 1]],
+        history=region36.history,
+        alignments=dict(region36.alignments),
+    )
+    assert list(st.reps.index) == ["R03", "R01", "R02"]
+    bal = {"workload": 0.3}
+    ens = ensemble(
+        st,
+        n=2,
+        method="restarts",
+        start="current",
+        balance=bal,
+        seed=0,
+        progress=False,
+        time_limit=5,
+    )
+    problem = build_problem(st, balance=bal)
+    centers = st.units.index[list(problem.center_units)]
+    homes = dict(zip(problem.territory_ids, centers, strict=True))
+    start = pd.Series(
+        np.asarray(ens.territory_ids, dtype=object)[ens.start], index=ens.unit_ids
+    )
+    assert start.equals(st.alignments["current"].assignment.reindex(start.index))
+    assert {r: start[h] for r, h in homes.items()} == {r: r for r in homes}
+    assert ens.n_plans == 2
+    for i in range(ens.n_plans):
+        a = ens.alignment(i).assignment
+        assert {r: a[h] for r, h in homes.items()} == {r: r for r in homes}
+
+
+@pytest.mark.parametrize(
+    ("start", "kw", "message"),
+    [
+        (
+            [-1, -1, -1, 0, 0, 0],
+            {},
+            "start must give each unit a territory index 0..k-1 (a whole number "
+            ">= 0), got unit 0: -1, unit 1: -1, unit 2: -1; number the territories "
+            "0, 1, ... (e.g. pandas.factorize(territory_ids)[0])",
+        ),
+        (
+            [0.6, 0.6, 0.6, 1.6, 1.6, 1.6],
+            {},
+            "start must give each unit a territory index 0..k-1 (a whole number "
+            ">= 0), got unit 0: 0.6, unit 1: 0.6, unit 2: 0.6, unit 3: 1.6, unit 4: "
+            "1.6 and 1 more; number the territories 0, 1, ... "
+            "(e.g. pandas.factorize(territory_ids)[0])",
+        ),
+        (
+            [0, 0, 0, 1, 1, 1],
+            {"n_steps": 5.5},
+            "n_steps must be a whole number >= 1, got 5.5",
+        ),
+        (
+            [0, 0, 0, 1, 1, 1],
+            {"thin": 0},
+            "thin must be a whole number >= 1, got 0",
+        ),
+        (
+            [0, 0, 0, 1, 1, 1],
+            {"seed": -1},
+            "seed must be a non-negative integer, got -1; seeds run from 0 to "
+            "4294967295 (2**32 - 1), and the same seed gives the same answer",
+        ),
+    ],
+)
+def test_chain_refuses_bad_labels_counts_and_seeds_naming_the_argument(
+    start, kw, message
+):
+    """A label -1 or a seed -1 raised a bare numpy ValueError, n_steps=5.0 a
+    bare TypeError, and labels 0.6/1.6 were truncated to 0/1 silently."""
+    path = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6)).tocsr()
+    args = {"n_steps": 5, **kw}
+    n_steps = args.pop("n_steps")
+    with pytest.raises(SpecificationError) as err:
+        recom_chain(path, np.ones(6), [3], [3], np.array(start), n_steps, **args)
+    assert str(err.value) == message
+
+
+def test_chain_takes_whole_number_floats_as_counts():
+    path = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6)).tocsr()
+    start = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    run = recom_chain(path, np.ones(6), [3], [3], start, 5.0, seed=0, thin=1.0)
+    assert run.plans.shape == (5, 6) and run.plans[-1].tolist() == [0, 0, 0, 1, 1, 1]
