@@ -26,6 +26,7 @@ __all__ = [
     "KNOWN_COLUMNS",
     "REP_COLUMNS",
     "check_account_locations",
+    "check_given_ids",
     "check_measures",
     "check_unique_ids",
     "clean_accounts",
@@ -1403,4 +1404,76 @@ def warn_potential_below_sales(
         f"potential (a missing estimate filled with 0?) or {advice}",
         TerrakitWarning,
         stacklevel=stacklevel,
+    )
+
+
+def check_given_ids(
+    keys: pd.Index,
+    ids: pd.Index,
+    *,
+    table: str,
+    what: str,
+    values: pd.Series | None = None,
+) -> None:
+    """Refuse keys of a table given by the user (``potential`` per unit,
+    ``travel`` per account) that are not ids of the study.
+
+    Such an entry would be left out in silence, and with it, e.g., a share of
+    the potential.  Keys that are the study's ids in the other type (``1``
+    given for ``'1'``, or ``'1'`` for ``1``) are named as such with the
+    conversion that fixes them, keys that lost (or gained) leading zeros as
+    that (:func:`account_units` does the same for the
+    accounts' ``unit_id``); ``values`` (per key), when given, tell how much of
+    their total the unknown keys hold.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the unknown keys (``table``; ``what`` is ``"unit"`` or
+        ``"account"``).
+    """
+    unknown = keys[~keys.isin(ids)]
+    if not len(unknown):
+        return
+    shown = list(dict.fromkeys(_ids(unknown)))
+    as_ids = _align_id_dtype(pd.Series(unknown, dtype=unknown.dtype), ids)
+    typed = as_ids.isin(ids).to_numpy()
+    if typed.any():
+        first = int(np.flatnonzero(typed)[0])
+        key, same = _ids([unknown[first], as_ids.iloc[first]])
+        n = int(typed.sum())
+        kinds = [_id_kind(v) for v in (key, same)]
+        given, study_kind = (k + "s" if k == "number" else k for k in kinds)
+        to = "str" if kinds[1] == "text" else repr(ids.dtype.name)
+        raise DataValidationError(
+            table,
+            None,
+            f"{'its' if n == len(keys) else f'{n} of its'} {len(keys)} {what} "
+            f"ids are {given} (e.g. {key!r}) where the study's {what} ids are "
+            f"{study_kind} (e.g. {same!r}): {key!r} is not {same!r}, so they "
+            f"match no {what}",
+            rows=_ids(unknown[typed]),
+            n_bad=n,
+            fix=f"convert the ids first: {table}.index = {table}.index.astype({to})",
+        )
+    held = ""
+    if values is not None:
+        total = float(np.nansum(values.to_numpy(dtype=float)))
+        part = float(np.nansum(values.reindex(unknown).to_numpy(dtype=float)))
+        if total > 0:
+            held = f" ({100 * part / total:.0f} % of the {table} given)"
+    zeros, zero_fix = _leading_zeros(shown, ids, table=table, ref=f"{what}s")
+    one = len(shown) == 1
+    raise DataValidationError(
+        table,
+        None,
+        f"{table} is given for {len(shown)} {what}{'' if one else 's'} that the "
+        f"study does not have{held}; {'it' if one else 'they'} would be left "
+        f"out in silence{zeros}",
+        rows=shown,
+        n_bad=len(shown),
+        fix=zero_fix
+        or f"drop {'it' if one else 'them'} from {table}, or pass the study "
+        f"{'it belongs' if one else 'they belong'} to (check the id type: "
+        "'13121' is not 13121)",
     )

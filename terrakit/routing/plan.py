@@ -114,14 +114,18 @@ class CallPlan:
         home), ``kind`` (``home``, ``visit``, ``lunch``), ``account_id``,
         ``lon``, ``lat``, ``arrive``, ``start``, ``depart`` (minutes after
         midnight), ``drive_min`` (driving to this stop), and the times as
-        ``HH:MM`` text.
+        ``HH:MM`` text.  ``account_id`` keeps the ids' values and kind
+        (integer ids as the nullable ``Int64``, text as objects), missing on
+        the ``home`` and ``lunch`` rows.
     day_table
         One row per day: ``visits``, ``service_min``, ``drive_min``,
         ``start``/``end`` (minutes), ``work_min`` (end − start − lunch),
         ``dropped``.
     dropped
         Visits that could not be fitted, with ``day`` and ``reason``; never
-        left out silently.
+        left out silently.  A reason starting ``time limit up`` marks a visit
+        that the time limit left no time to try again (see ``time_limit`` of
+        :func:`plan_calls`).
     workload
         The check made before solving: ``visits``, ``service_hours``,
         ``drive_hours_estimate``, ``needed_hours``, ``available_hours``,
@@ -272,19 +276,45 @@ class CallPlan:
         return out[cols]
 
     def to_excel(self, path: str | Path) -> Path:
-        """Write summary, days, schedule, routes and dropped visits, one sheet each."""
+        """Write summary, days, schedule, routes and dropped visits, one sheet each.
+
+        Integer account ids of more than 15 digits (an Excel number's
+        precision) are written as text, which keeps every digit.
+        """
         path = Path(path)
         summ = pd.DataFrame({"summary": self.summary().splitlines()})
+        schedule = self.schedule.set_axis(_excel_ids(self.schedule.index))
+        routes, dropped = self.routes.copy(), self.dropped.copy()
+        for df in (routes, dropped):
+            df["account_id"] = _excel_ids(pd.Index(df["account_id"]))
         with pd.ExcelWriter(path, engine="openpyxl") as xw:
             summ.to_excel(xw, sheet_name="summary", index=False)
             self.day_table.to_excel(xw, sheet_name="days")
-            self.schedule.to_excel(xw, sheet_name="schedule")
-            self.routes.to_excel(xw, sheet_name="routes", index=False)
-            self.dropped.to_excel(xw, sheet_name="dropped", index=False)
+            schedule.to_excel(xw, sheet_name="schedule")
+            routes.to_excel(xw, sheet_name="routes", index=False)
+            dropped.to_excel(xw, sheet_name="dropped", index=False)
             # account names such as '=Smith & Co' stay text, never formulas
             for ws in xw.sheets.values():
                 excel_sheet_as_text(ws)
         return path
+
+
+#: Significant digits an Excel number holds: longer integer ids are written as
+#: text, or Excel would round them (100000000000000001 to 1E+17).
+_EXCEL_DIGITS = 15
+
+
+def _excel_ids(ids: pd.Index) -> pd.Index:
+    """``ids`` as :meth:`CallPlan.to_excel` writes them: integer ids with more
+    than :data:`_EXCEL_DIGITS` digits as text (missing ones left empty)."""
+    if not pd.api.types.is_integer_dtype(ids.dtype):
+        return ids
+    known = ids[ids.notna()]
+    if not len(known) or int(abs(known).max()) < 10**_EXCEL_DIGITS:
+        return ids
+    return pd.Index(
+        [None if pd.isna(v) else str(v) for v in ids], dtype=object, name=ids.name
+    )
 
 
 # -- input preparation -------------------------------------------------------------
@@ -487,12 +517,14 @@ def plan_calls(
         Cycle length in weeks and working days of a week.
     day_hours
         Leave home no earlier than ``day_hours[0]`` and be back by
-        ``day_hours[1]`` (hours).
+        ``day_hours[1]`` (hours as numbers, e.g. ``(8.5, 17)`` for
+        08:30-17:00; text such as ``"8:30"`` is refused).
     lunch
-        Window ``(start, end)`` in hours in which the lunch break is taken,
-        or ``None``.  The break lasts ``lunch_minutes`` (default: the whole
-        window, i.e. a fixed break), taken wherever the rep is, never during
-        a visit; ``lunch_minutes`` without a ``lunch`` window is refused.
+        Window ``(start, end)`` in hours (numbers, as ``day_hours``) in which
+        the lunch break is taken, or ``None``.  The break lasts
+        ``lunch_minutes`` (default: the whole window, i.e. a fixed break),
+        taken wherever the rep is, never during a visit; ``lunch_minutes``
+        without a ``lunch`` window is refused.
     travel
         A :class:`~terrakit.data.geo.TravelTimeModel` (default: great-circle
         × 1.3 at 60 km/h), one built with ``TravelTimeModel.from_matrix`` (ids
@@ -526,7 +558,7 @@ def plan_calls(
         Plan a horizon cycle by cycle, each with the one before.
     tolerance
         Daily work beyond ``±tolerance`` of the mean is penalised when the
-        visit days are chosen.
+        visit days are chosen; a number in ``[0, 1)``.
     rebalance
         Move visits dropped from an overfull day to a nearby day with room,
         as far as the account's visit spacing allows (see Notes).
@@ -540,9 +572,13 @@ def plan_calls(
         the visit days gets up to 20 % (at least :data:`MIN_PATTERN_SECONDS`),
         each day's route search an equal share of the time left (less 5 %
         kept for rebalancing) and also stops after a fixed number of iterations,
-        so that plans reproduce for a seed when the time is ample.  A day's
-        search gets at least :data:`MIN_DAY_SECONDS`; when that floor makes
-        the plan take longer than ``time_limit`` it warns with the numbers.
+        so that plans reproduce for a seed when the time is ample.  The
+        visits a day's search left out are tried again by insertion within
+        the same share; those the time leaves untried are dropped with the
+        reason ``time limit up``.  A day's search, and its insertion, get at
+        least :data:`MIN_DAY_SECONDS` each; when a step takes longer than its
+        share (or that floor makes the plan take longer than ``time_limit``)
+        it warns with the numbers.
     seed
         Seed of the routing search.
 
@@ -563,15 +599,21 @@ def plan_calls(
     TimeLimitWarning
         When some days' route searches ran out of time before their
         iteration cap (the plan holds the best routes found; the count is
-        ``plan.provenance["days_at_time_limit"]``), when rebalancing stopped
-        at the deadline, or when the plan took longer than ``time_limit``
-        (``plan.provenance["overrun_seconds"]``), saying why: e.g. a day's
-        search needs at least :data:`MIN_DAY_SECONDS`.
+        ``plan.provenance["days_at_time_limit"]``), when visits that the
+        searches left out were dropped untried
+        (``plan.provenance["repair_stopped"]``), when rebalancing stopped at
+        the deadline, or when the plan took longer than ``time_limit``
+        (``plan.provenance["overrun_seconds"]``), saying which steps ran over
+        their share and by how much (``plan.provenance["step_seconds"]`` and
+        ``["step_allotted"]``), e.g. choosing the visit days, or the days'
+        searches, which need at least :data:`MIN_DAY_SECONDS` each.
 
     Raises
     ------
     SpecificationError
-        Before any solving: working hours shorter than the lunch break,
+        Before any solving: ``day_hours`` or ``lunch`` that are not two
+        numbers of hours, a ``tolerance`` that is not a number in ``[0, 1)``,
+        working hours shorter than the lunch break,
         unknown or repeated weekday names, ``weeks`` / ``cycle`` not whole
         numbers, ``weeks_per_year`` not positive, an unknown backend, a
         ``travel`` of an unknown kind, and a working day too short to hold
@@ -751,27 +793,74 @@ def _time_limit_text(plan: CallPlan) -> str:
             f"of time_limit={limit:g} s) before the search's iteration cap; each "
             "is the best route found, but the plan may differ from run to run"
         )
+    if prov.get("repair_stopped"):
+        parts.append(
+            f"on {prov['repair_stopped_days']} days the time ran out before "
+            f"{prov['repair_stopped']} visits that the route search left out were "
+            f"tried again by insertion; they are dropped ({TIME_UP!r} in "
+            "plan.dropped)"
+        )
     if prov["rebalance_stopped"]:
         parts.append(
             f"rebalancing stopped at the time limit with "
             f"{prov['rebalance_stopped']} dropped visits not tried on other days"
         )
     if _overran(prov):
-        why = "the checks, visit days, routes and rebalancing ran over"
-        if prov["days_at_minimum"]:
-            need = prov["busy_days"] * prov["min_seconds_per_day"]
-            why = (
-                f"its {prov['busy_days']} days with visits need at least "
-                f"{prov['min_seconds_per_day']:g} s each for their route search "
-                f"({need:.2g} s in all), more than time_limit={limit:g} s left them"
-            )
         parts.append(
             f"the plan needed {prov['overrun_seconds']:.2g} s more than "
-            f"time_limit={limit:g} s: {why}"
+            f"time_limit={limit:g} s: {_overrun_why(prov, limit)}"
         )
     if not parts:
         return ""
     return "; ".join(parts) + " (fix: raise time_limit)"
+
+
+def _overrun_why(prov: Mapping[str, Any], limit: float) -> str:
+    """The steps of a plan that ran past the time they were given, with the
+    seconds, largest overrun first (see :func:`_time_limit_text`)."""
+    used = prov.get("step_seconds", {})
+    given = prov.get("step_allotted", {})
+    slack = max(OVERRUN_SLACK, 0.05 * limit) / 2
+    over = {k: used[k] - given.get(k, limit) for k in used}
+    why = []
+    for step in sorted(over, key=lambda k: -over[k]):
+        if over[step] <= slack:
+            continue
+        u, g = used[step], given.get(step, limit)
+        if step == "checks":
+            why.append(f"the checks before solving took {u:.2g} s")
+        elif step == "visit_days":
+            why.append(
+                f"choosing the visit days took {u:.2g} s, {g:.2g} s were set "
+                "aside for it"
+            )
+        elif (
+            step == "routes"
+            and prov["busy_days"] * prov["min_seconds_per_day"] > g + slack
+        ):
+            need = prov["busy_days"] * prov["min_seconds_per_day"]
+            why.append(
+                f"its {prov['busy_days']} days with visits need at least "
+                f"{prov['min_seconds_per_day']:g} s each for their route search "
+                f"({need:.2g} s in all), more than time_limit={limit:g} s left them"
+            )
+        elif step == "routes":
+            why.append(
+                f"routing the {prov['busy_days']} days with visits took {u:.2g} s, "
+                f"{g:.2g} s were left for it"
+                + (
+                    f" (a day's route search, and the insertion of the visits it "
+                    f"left out, get at least {prov['min_seconds_per_day']:g} s each)"
+                    if prov["days_at_minimum"]
+                    else ""
+                )
+            )
+        else:
+            why.append(f"rebalancing took {u:.2g} s, {g:.2g} s were left for it")
+    return (
+        ", and ".join(why)
+        or "the checks, visit days, routes and rebalancing ran over together"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -868,12 +957,12 @@ def _check_settings(
             f"cycle must be a whole number >= 0 (0 = the year's first cycle), "
             f"got {cycle!r}"
         )
-    if not 0.0 <= float(tolerance) < 1.0:
+    if not (_is_real(tolerance) and 0.0 <= float(tolerance) < 1.0):
         raise SpecificationError(
             f"tolerance must be in [0, 1) (0.1: days within ±10 % of the mean), "
             f"got {tolerance!r}"
         )
-    d0, d1 = float(day_hours[0]) * 60, float(day_hours[1]) * 60
+    d0, d1 = (60.0 * h for h in _hours_pair(day_hours, "day_hours", "(8, 17)"))
     if not 0 <= d0 < d1 <= 24 * 60:
         raise SpecificationError(
             f"day_hours must be (start, end) with start < end "
@@ -887,7 +976,9 @@ def _check_settings(
                 "lunch=(12, 13), or leave lunch_minutes out"
             )
         return n_weeks, day_list, d0, d1, None
-    l0, l1 = float(lunch[0]) * 60, float(lunch[1]) * 60
+    l0, l1 = (
+        60.0 * h for h in _hours_pair(lunch, "lunch", "(12, 13), or None for no break")
+    )
     lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
     if not (d0 <= l0 and l0 + lmin <= l1 <= d1) or lmin <= 0:
         raise SpecificationError(
@@ -895,6 +986,42 @@ def _check_settings(
             f"{day_hours} and last at most the window"
         )
     return n_weeks, day_list, d0, d1, (l0, l1, lmin)
+
+
+def _is_real(value: Any) -> bool:
+    """Whether ``value`` is a real number (an int or float, not a bool or text)."""
+    return not isinstance(value, bool | np.bool_) and isinstance(
+        value, int | float | np.integer | np.floating
+    )
+
+
+def _hours_pair(value: Any, name: str, example: str) -> tuple[float, float]:
+    """``value`` as ``(start, end)`` hours, or a :class:`SpecificationError`
+    naming the setting ``name`` and the accepted form (``example``).
+
+    Two real numbers are accepted (a tuple, list or array); text such as
+    ``"8:00"``, a single number and ``None`` are refused (``day_hours=None``
+    used to raise a bare ``TypeError``).  Their order and range are checked
+    by the caller.
+    """
+    pair = (
+        list(value)
+        if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str)
+        else None
+    )
+    if pair is None or len(pair) != 2 or not all(_is_real(h) for h in pair):
+        texts = isinstance(pair, list) and any(isinstance(h, str) for h in pair)
+        raise SpecificationError(
+            f"{name} must be (start, end) in hours, e.g. {example}; got "
+            f"{value!r}"
+            + (" (fix: give hours as numbers, 8.5 for 8:30)" if texts else "")
+        )
+    start, end = float(pair[0]), float(pair[1])
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise SpecificationError(
+            f"{name} must be (start, end) in hours, e.g. {example}; got {value!r}"
+        )
+    return start, end
 
 
 def _cycles_text(weeks: Any, weeks_per_year: Any) -> str:
@@ -1438,6 +1565,10 @@ def _solve(prep: _Prepared) -> CallPlan:
     lmin = ctx.lunch[2] if ctx.lunch else 0.0
     # one deadline for the whole plan (checks and visit days included)
     deadline = t0 + float(time_limit)
+    # seconds each step took and was given, for the warning when it overran
+    used: dict[str, float] = {"checks": prep.seconds}
+    given: dict[str, float] = {}
+    t_step = time.perf_counter()
     seeds = day_seeds(
         prep.x, prep.y, visits * prep.work, n_weekdays=len(prep.days), weeks=prep.weeks
     )
@@ -1457,6 +1588,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         earliest=prep.earliest,
         windows=_window_groups(ctx),
     )
+    used["visit_days"], given["visit_days"] = time.perf_counter() - t_step, t_pat
     route_rows: list[dict[str, Any]] = []
     day_rows: list[dict[str, Any]] = []
     drop_rows: list[dict[str, Any]] = []
@@ -1464,7 +1596,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         for _ in range(int(over[a])):
             drop_rows.append(
                 {
-                    "account_id": ids[a],
+                    "account_id": a,  # a position: the ids are put in below
                     "day": "",
                     "reason": "frequency above one visit per day: "
                     f"{rate[a]:.1f} visits per {n_days}-day cycle",
@@ -1474,9 +1606,9 @@ def _solve(prep: _Prepared) -> CallPlan:
     for i, p in enumerate(pa.days):
         for d in p:
             on_day[d].append(i)
-    # each day's search gets an equal share of what is left of the time (less
-    # a share kept for rebalancing), but never less than the minimum a search
-    # needs
+    # each day's search and the insertion of the visits it left out get an
+    # equal share of what is left of the time (less a share kept for
+    # rebalancing), but never less than the minimum a search needs
     reserve = REBALANCE_SHARE * float(time_limit) if prep.rebalance else 0.0
     n_busy = sum(1 for d in range(n_days) if on_day[d])
     day_tokens: list[list[Token]] = []
@@ -1484,26 +1616,38 @@ def _solve(prep: _Prepared) -> CallPlan:
     at_limit: list[bool] = []
     allotted: list[float] = []
     at_floor = False
+    t_step = time.perf_counter()
+    given["routes"] = max(0.0, deadline - reserve - t_step)
     for d in range(n_days):
+        t_day = time.perf_counter()
         if on_day[d]:
             left = n_busy - len(allotted)
-            share = (deadline - reserve - time.perf_counter()) / left
+            share = (deadline - reserve - t_day) / left
             at_floor |= share < MIN_DAY_SECONDS
             allotted.append(max(MIN_DAY_SECONDS, share))
+        day_limit = allotted[-1] if on_day[d] else MIN_DAY_SECONDS
         tokens, dropped = _solve_day(
             on_day[d],
             ctx,
             backend=name,
-            time_limit=allotted[-1] if on_day[d] else MIN_DAY_SECONDS,
+            time_limit=day_limit,
             seed=seed + d,
             at_limit=at_limit,
+            deadline=t_day + day_limit,
         )
         day_tokens.append(tokens)
         day_dropped.append(dropped)
+    used["routes"] = time.perf_counter() - t_step
+    repair_cut = [
+        sum(1 for _, why in dd if why.startswith(TIME_UP)) for dd in day_dropped
+    ]
     final_days = [list(p) for p in pa.days]
     moved = np.zeros(n, dtype=np.int64)
     rebalance_cut = 0
     if prep.rebalance:
+        t_step = time.perf_counter()
+        reb_deadline = max(deadline, t_step + MIN_REBALANCE_SECONDS)
+        given["rebalance"] = reb_deadline - t_step
         rebalance_cut = _rebalance(
             day_tokens,
             day_dropped,
@@ -1512,9 +1656,10 @@ def _solve(prep: _Prepared) -> CallPlan:
             visits,
             ctx,
             labels,
-            deadline=max(deadline, time.perf_counter() + MIN_REBALANCE_SECONDS),
+            deadline=reb_deadline,
             earliest=prep.earliest_move,
         )
+        used["rebalance"] = time.perf_counter() - t_step
     for d, label in enumerate(labels):
         stops, info = _day_output(day_tokens[d], ctx)
         for s_ in stops:
@@ -1524,7 +1669,7 @@ def _solve(prep: _Prepared) -> CallPlan:
                     "day": label,
                     "stop": s_["stop"],
                     "kind": s_["kind"],
-                    "account_id": ids[k] if k >= 0 else None,
+                    "account_id": k,  # a position (-1: none), as above
                     "lon": lon[s_["loc"] - 1] if s_["loc"] > 0 else hlon,
                     "lat": lat[s_["loc"] - 1] if s_["loc"] > 0 else hlat,
                     "arrive": s_["arrive"],
@@ -1536,7 +1681,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         for k, why in day_dropped[d]:
             if workload["overloaded"] and why.startswith("day overfull"):
                 why = f"{why}; {workload['reason']}"
-            drop_rows.append({"account_id": ids[k], "day": label, "reason": why})
+            drop_rows.append({"account_id": k, "day": label, "reason": why})
         day_rows.append(
             {
                 "day": label,
@@ -1564,12 +1709,18 @@ def _solve(prep: _Prepared) -> CallPlan:
             "drive_min",
         ],
     )
+    route_pos = routes["account_id"].to_numpy(dtype=np.int64)
+    routes["account_id"] = _ids_at(acc.index, route_pos)
     for c in ("arrive", "start", "depart"):
         routes[c + "_hhmm"] = routes[c].map(_hhmm)
     day_table = pd.DataFrame(day_rows).set_index("day")
     day_table["start_hhmm"] = day_table["start"].map(_hhmm)
     day_table["end_hhmm"] = day_table["end"].map(_hhmm)
     dropped_df = pd.DataFrame(drop_rows, columns=["account_id", "day", "reason"])
+    # the ids themselves, in the index's dtype (also when no visit is dropped)
+    dropped_df["account_id"] = acc.index.take(
+        dropped_df["account_id"].to_numpy(dtype=np.int64)
+    ).array
     nd = (
         dropped_df.groupby("account_id").size()
         if len(dropped_df)
@@ -1586,17 +1737,15 @@ def _solve(prep: _Prepared) -> CallPlan:
             "lon": lon,
             "lat": lat,
         },
-        index=pd.Index(ids, name="account_id"),
+        index=acc.index.rename("account_id"),
     )
     schedule["dropped"] = nd.reindex(schedule.index, fill_value=0).astype(np.int64)
     # the last routed visit so far (working days from cycle 0's first day)
     last = np.full(n, np.nan) if prep.last_before is None else prep.last_before.copy()
     base = int(prep.cycle) * n_days
-    visited = routes[routes["kind"] == "visit"]
+    is_visit = (routes["kind"] == "visit").to_numpy()
     day_no = {lab: d for d, lab in enumerate(labels)}
-    row_of = {a: i for i, a in enumerate(ids)}
-    for a, lab in zip(visited["account_id"], visited["day"], strict=True):
-        i = row_of[a]
+    for i, lab in zip(route_pos[is_visit], routes["day"][is_visit], strict=True):
         v = base + day_no[lab]
         if not v <= last[i]:  # NaN or earlier
             last[i] = v
@@ -1626,7 +1775,11 @@ def _solve(prep: _Prepared) -> CallPlan:
         busy_days=n_busy,
         days_at_time_limit=int(sum(at_limit)),
         days_at_minimum=bool(at_floor),
+        repair_stopped=int(sum(repair_cut)),
+        repair_stopped_days=int(sum(1 for c in repair_cut if c)),
         rebalance_stopped=int(rebalance_cut),
+        step_seconds=used,
+        step_allotted=given,
         overrun_seconds=max(0.0, time.perf_counter() - t0 - float(time_limit)),
     )
     return CallPlan(
@@ -1641,6 +1794,25 @@ def _solve(prep: _Prepared) -> CallPlan:
         provenance=prov,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _ids_at(index: pd.Index, pos: np.ndarray) -> Any:
+    """The ids of ``index`` at positions ``pos`` (-1: no account), for a column.
+
+    The ids keep their values and kind: integer ids become the matching
+    nullable integer dtype (``Int64``, ``UInt64``, ...) with ``<NA>`` where
+    there is no account, never floats (which merged ids above 2**53 such as
+    18-digit account numbers, and turned 103 into 103.0); object ids (text)
+    stay objects with ``None``; other kinds use their own missing value.
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    if index.dtype.kind in "iub":
+        return pd.array(index.to_numpy()).take(pos, allow_fill=True)
+    if index.dtype == object:
+        vals = index.to_numpy()
+        column = [vals[k] if k >= 0 else None for k in pos]
+        return pd.Series(column, dtype=object).to_numpy()
+    return index.array.take(pos, allow_fill=True)
 
 
 def _has_window(ctx: _DayContext) -> np.ndarray:
@@ -1888,11 +2060,15 @@ def _solve_day(
     time_limit: float,
     seed: int,
     at_limit: list[bool] | None = None,
+    deadline: float = math.inf,
 ) -> tuple[list[Token], list[tuple[int, str]]]:
     """Route one day; returns the route tokens and dropped (account, reason).
 
     ``at_limit``, when given, gets whether the search stopped at its time
-    limit appended.
+    limit appended.  The visits the search left out are inserted until
+    ``deadline`` (``time.perf_counter()`` seconds; at least
+    :data:`MIN_DAY_SECONDS` after the search); those not tried by then are
+    dropped with a :data:`TIME_UP` reason.
     """
     dropped: list[tuple[int, str]] = []
     feasible: list[int] = []
@@ -1936,7 +2112,15 @@ def _solve_day(
         (k for k in feasible if k not in kept and k not in order),
         key=lambda k: (-ctx.cpy[k], ctx.minutes[k], k),
     )
-    for k in order:
+    # (each insertion tries every place of the route: on an overfull day of
+    # many visits this takes longer than the search, so it stops at the
+    # deadline, given at least the least time a day's search gets)
+    deadline = max(deadline, time.perf_counter() + MIN_DAY_SECONDS)
+    untried: set[int] = set()
+    for q, k in enumerate(order):
+        if time.perf_counter() > deadline:
+            untried = set(order[q:])
+            break
         res = _try_insert(tokens, k, ctx)
         if res is not None:
             tokens = res[0]
@@ -1968,9 +2152,29 @@ def _solve_day(
         for k in feasible:
             if k in used:
                 continue
-            if (
-                relaxed is not None
-                and free >= ctx.minutes[k] - 1e-9
+            if k in untried:
+                dropped.append(
+                    (
+                        k,
+                        f"{TIME_UP}: the day's route search left it out and the "
+                        f"day's {time_limit:.2g} s share of time_limit ran out "
+                        f"before it was tried again by insertion ({kept_text}); "
+                        "fix: raise time_limit",
+                    )
+                )
+                continue
+            windows = relaxed is not None and free >= ctx.minutes[k] - 1e-9
+            if windows and time.perf_counter() > deadline:
+                dropped.append(
+                    (
+                        k,
+                        f"{why}; whether time windows were in the way was not "
+                        "checked: the time limit was up",
+                    )
+                )
+            elif (
+                windows
+                and relaxed is not None
                 and _try_insert(tokens, k, relaxed) is not None
             ):
                 # the day has room for the call: only the windows are in the way
@@ -1983,6 +2187,10 @@ def _solve_day(
 #: How a visit dropped although its day had room for it is reported (and
 #: recognised by rebalancing and the warnings).
 WINDOW_CONFLICT = "time-window conflict"
+#: How a visit is reported that the day's route search left out and the time
+#: limit left no time to insert again (counted in the plan's provenance as
+#: ``repair_stopped``; never moved to another day by rebalancing).
+TIME_UP = "time limit up"
 
 
 def _window_conflict(

@@ -10,7 +10,11 @@ import numpy as np
 import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, is_count, percent_as_fraction
-from terrakit.data.validation import check_unique_ids, warn_potential_below_sales
+from terrakit.data.validation import (
+    check_given_ids,
+    check_unique_ids,
+    warn_potential_below_sales,
+)
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["QuotaResult", "quotas"]
@@ -132,6 +136,9 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
         )
     pot = pot.apply(pd.to_numeric, errors="coerce").astype(float)
     check_unique_ids(pot, "potential", "unit_id")
+    check_given_ids(
+        pot.index, ids, table="potential", what="unit", values=pot.mean(axis=1)
+    )
     missing = ids[~ids.isin(pot.index)]
     if len(missing):
         raise DataValidationError(
@@ -231,7 +238,11 @@ def quotas(
         that are not whole numbers (``n_draws`` >= 1).
     DataValidationError
         For potential that is missing, negative, given twice for a unit, or
-        sums to zero (over all units, or in some of its draws).
+        sums to zero (over all units, or in some of its draws); given for
+        units the study does not have (it would be left out in silence; the
+        message says what share of the potential they hold); or keyed by the
+        units' ids in the other type (``1`` for ``'1'``), which is named with
+        the conversion that fixes it.
 
     Warns
     -----

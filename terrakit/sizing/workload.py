@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from terrakit.data.geo import EARTH_RADIUS_KM, TravelTimeModel
+from terrakit.data.validation import check_given_ids
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["RepsNeeded", "WorkloadResult", "workload"]
@@ -509,7 +510,9 @@ def workload(
         When call data are missing or negative, accounts have no segment
         (NaN), a named column (other than the default ``"segment"``) is not
         in the accounts, or travel needs coordinates or reps that the study
-        lacks.
+        lacks.  A ``travel`` Series must give minutes >= 0 for every account
+        and for no account the study lacks; one keyed by the account ids in
+        the other type (``1`` for ``'1'``) is named so, with the conversion.
     SpecificationError
         When ``calls_per_day`` is below 1.
 
@@ -582,6 +585,7 @@ def workload(
         tmin = pd.Series(0.0, index=acc.index)
         how = "none"
     elif isinstance(travel, pd.Series):
+        check_given_ids(travel.index, acc.index, table="travel", what="account")
         tmin = pd.to_numeric(travel.reindex(acc.index), errors="coerce")
         bad = tmin.isna() | (tmin < 0)
         if bad.any():

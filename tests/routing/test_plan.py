@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -1109,3 +1110,131 @@ def test_one_account_that_cannot_fit_is_named_in_the_singular(
         "of the working day (e.g. window 16:45-17:00: a 30-min call starting then "
         "ends after 17:00) (rows: 'A003')"
     )
+
+
+def test_integer_account_ids_keep_their_values(tmp_path: Path) -> None:
+    """Integer ids became floats in ``routes`` (ints beside the None of the
+    home rows): 18-digit ids merged into one (1e+17), so ``last_visit`` was
+    looked up by the wrong keys, and 103 read 103.0."""
+    study = make_study(6, seed=1)
+    acc = study.accounts.copy()
+    ids = [10**17 + k for k in range(6)]
+    acc.index = pd.Index(ids, name="account_id")
+    st = Study(study.units, acc, study.reps, alignments=study.alignments)
+    p = plan_calls(st, "current", "R01", weeks=2, time_limit=5, seed=0)
+    r = p.routes
+    assert r["account_id"].dtype == "Int64"
+    assert r.loc[r["kind"] != "visit", "account_id"].isna().all()
+    v = r[r["kind"] == "visit"]
+    assert v["account_id"].value_counts().to_dict() == {
+        a: n for a, n in p.schedule["visits"].items() if n
+    }
+    day_no = {d: k for k, d in enumerate(p.days)}
+    last = v.groupby("account_id")["day"].agg(lambda d: max(map(day_no.get, d)))
+    seen = p.schedule["last_visit"].dropna()
+    assert seen.to_dict() == {a: float(d) for a, d in last.items()}
+    assert p.schedule.index.tolist() == ids
+    assert p.to_frame()["account_id"].tolist() == v["account_id"].tolist()
+    # Excel holds 15 digits: longer ids are written as text, every digit kept
+    out = p.to_excel(tmp_path / "plan.xlsx")
+    sheet = pd.read_excel(out, sheet_name="routes", dtype={"account_id": str})
+    shown = sheet.loc[sheet["kind"] == "visit", "account_id"]
+    assert shown.tolist() == [str(a) for a in v["account_id"]]
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        (
+            {"day_hours": ("8:00", "17:00")},
+            r"day_hours must be \(start, end\) in hours, e\.g\. \(8, 17\); got "
+            r"\('8:00', '17:00'\) \(fix: give hours as numbers, 8\.5 for 8:30\)",
+        ),
+        (
+            {"day_hours": (8,)},
+            r"day_hours must be \(start, end\) in hours, e\.g\. \(8, 17\); got \(8,\)",
+        ),
+        ({"day_hours": None}, r"day_hours must be \(start, end\) .*; got None"),
+        (
+            {"lunch": 12},
+            r"lunch must be \(start, end\) in hours, e\.g\. \(12, 13\), or None "
+            r"for no break; got 12",
+        ),
+        ({"lunch": (12,)}, r"lunch must be \(start, end\) .*; got \(12,\)"),
+        ({"tolerance": None}, r"tolerance must be in \[0, 1\) .*got None"),
+        ({"tolerance": "0.1"}, r"tolerance must be in \[0, 1\) .*got '0\.1'"),
+    ],
+)
+def test_malformed_hours_and_tolerance_are_named(
+    kw: dict[str, object], msg: str, no_solving: None
+) -> None:
+    """They raised bare ValueError ('could not convert string to float'),
+    IndexError or TypeError, naming neither the setting nor its form."""
+    with pytest.raises(SpecificationError, match=msg):
+        plan_calls(make_study(6), "current", "R01", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore:R01. territory overloaded")
+def test_insertion_of_left_out_visits_stops_at_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On an overfull day every visit the search left out was tried again at
+    every place of the route with no deadline (d2: 11 s at time_limit=3).
+    Each insertion takes 1 s here (simulated clock): a day stops after its
+    share, and the visits not tried are dropped saying so."""
+    from terrakit.exceptions import TimeLimitWarning
+    from terrakit.routing import plan as pl
+
+    clock = _Clock()
+    real = pl._try_insert
+    tried: list[int] = []
+
+    def slow_insert(tokens, k, ctx):  # type: ignore[no-untyped-def]
+        tried.append(k)
+        clock.extra += 1.0
+        return real(tokens, k, ctx)
+
+    monkeypatch.setattr(pl, "time", clock)
+    monkeypatch.setattr(pl, "_try_insert", slow_insert)
+    study = make_study(24, calls=(48.0,), call_minutes=120.0, spread_deg=0.1)
+    with pytest.warns(
+        TimeLimitWarning,
+        match=r"on \d days the time ran out before \d+ visits that the route search "
+        r"left out were tried again by insertion; they are dropped \('time limit "
+        r"up' in plan\.dropped\)",
+    ):
+        p = plan_calls(
+            study, "current", "R01", weeks=1, time_limit=3, rebalance=False, seed=0
+        )
+    busy = int((p.day_table["visits"] + p.day_table["dropped"] > 0).sum())
+    assert len(tried) <= busy  # one insertion a day, then the deadline
+    late = p.dropped[p.dropped["reason"].str.startswith("time limit up: ")]
+    assert len(late) == p.provenance["repair_stopped"] > 0
+    assert late["reason"].str.contains("fix: raise time_limit").all()
+    assert p.n_visits + len(p.dropped) == p.schedule["visits"].sum()
+
+
+def test_overrun_names_the_step_that_ran_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Choosing the visit days took 5 s of a 2-s plan (simulated clock); the
+    warning blamed the days' minimum search time (0.1 s in all) instead."""
+    from terrakit.exceptions import TimeLimitWarning
+    from terrakit.routing import plan as pl
+
+    clock = _Clock()
+    real = pl.assign_patterns
+
+    def slow_patterns(*args, **kw):  # type: ignore[no-untyped-def]
+        clock.extra += 5.0
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pl, "time", clock)
+    monkeypatch.setattr(pl, "assign_patterns", slow_patterns)
+    with pytest.warns(TimeLimitWarning) as rec:
+        p = plan_calls(make_study(12), "current", "R01", weeks=1, time_limit=2)
+    text = str(rec[-1].message)
+    assert re.search(
+        r"the plan needed \d(\.\d)? s more than time_limit=2 s: choosing the visit "
+        r"days took 5(\.\d)? s, 0\.4 s were set aside for it",
+        text,
+    ), text
+    assert p.provenance["step_seconds"]["visit_days"] >= 5.0

@@ -263,3 +263,61 @@ def test_sales_cv_in_percent_is_refused(two_segment_study):
         SpecificationError, match=r"sales_cv must be in \[0, 1\], got -1;"
     ):
         quotas(two_segment_study, "current", sales_cv=-1)
+
+
+def _digit_ids_study():
+    """2 units with text ids '1', '2' (u '1' sells 100, '2' 50), one account
+    each, territories T1, T2: ids that read as numbers."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data.alignment import Alignment
+    from terrakit.data.study import Study
+
+    units = gpd.GeoDataFrame(
+        {"x": [0, 0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=pd.Index(["1", "2"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    acc = pd.DataFrame(
+        {
+            "unit_id": ["1", "2"],
+            "lon": [0.5, 1.5],
+            "lat": [0.5, 0.5],
+            "annual_sales": [100.0, 50.0],
+            "calls_per_year": [12.0, 6.0],
+            "call_minutes": [30.0, 30.0],
+        },
+        index=pd.Index(["10", "20"], name="account_id"),
+    )
+    al = Alignment.from_mapping({"1": "T1", "2": "T2"}, name="cur")
+    return Study(units, accounts=acc, alignments={"cur": al})
+
+
+def test_potential_for_ids_of_another_type_or_other_units_is_refused():
+    """Keys 1, 2 for unit ids '1', '2' read '2 units have no potential',
+    without a word on the type; a unit the study lacks (here holding 60 % of
+    the potential given) was dropped in silence."""
+    from terrakit.exceptions import DataValidationError
+
+    st = _digit_ids_study()
+    with pytest.raises(DataValidationError) as err:
+        quotas(st, "cur", potential=pd.Series({1: 300.0, 2: 100.0}), total=1000)
+    assert str(err.value) == (
+        "potential: its 2 unit ids are numbers (e.g. 1) where the study's unit "
+        "ids are text (e.g. '1'): 1 is not '1', so they match no unit (rows: 1, "
+        "2). Fix: convert the ids first: potential.index = "
+        "potential.index.astype(str)"
+    )
+    extra = pd.Series({"1": 300.0, "2": 100.0, "3": 600.0})
+    with pytest.raises(DataValidationError) as err:
+        quotas(st, "cur", potential=extra, total=1000)
+    assert str(err.value) == (
+        "potential: potential is given for 1 unit that the study does not have "
+        "(60 % of the potential given); it would be left out in silence (rows: "
+        "'3'). Fix: drop it from potential, or pass the study it belongs to "
+        "(check the id type: '13121' is not 13121)"
+    )
+    q = quotas(st, "cur", potential=extra.iloc[:2], total=1000)
+    assert q.table["quota"].to_dict() == pytest.approx({"T1": 750.0, "T2": 250.0})

@@ -237,3 +237,35 @@ def test_workload_provenance_from_segments_and_segment_column(two_segment_study)
     assert wl.provenance["config"]["segments"] == ["A"]
     w2 = workload(two_segment_study, travel=None, segment="segment")
     assert w2.provenance["config"]["segment"] == "segment"
+
+
+def test_travel_for_ids_of_another_type_or_other_accounts_is_refused(
+    two_segment_study,
+):
+    """Keys 1..6 for account ids '1'..'6' read '6 accounts have no travel
+    minutes' without a word on the type; minutes for an account the study
+    lacks were dropped in silence."""
+    from terrakit.exceptions import DataValidationError
+
+    acc = two_segment_study.accounts.copy()
+    acc.index = pd.Index([str(k) for k in range(1, 7)], name="account_id")
+    st = two_segment_study.replace(accounts=acc)
+    with pytest.raises(DataValidationError) as err:
+        workload(st, travel=pd.Series(5.0, index=range(1, 7)))
+    assert str(err.value) == (
+        "travel: its 6 account ids are numbers (e.g. 1) where the study's "
+        "account ids are text (e.g. '1'): 1 is not '1', so they match no account "
+        "(rows: 1, 2, 3, 4, 5 and 1 more). Fix: convert the ids first: "
+        "travel.index = travel.index.astype(str)"
+    )
+    extra = pd.Series(5.0, index=[*acc.index, "99"])
+    with pytest.raises(DataValidationError) as err:
+        workload(st, travel=extra)
+    assert str(err.value) == (
+        "travel: travel is given for 1 account that the study does not have; it "
+        "would be left out in silence (rows: '99'). Fix: drop it from travel, or "
+        "pass the study it belongs to (check the id type: '13121' is not 13121)"
+    )
+    assert workload(st, travel=extra.iloc[:6]).total_hours == pytest.approx(
+        60.0 + 2 * 24 * 5 / 60 + 4 * 6 * 5 / 60
+    )
