@@ -8,6 +8,7 @@ against the base alignment.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,8 @@ class Comparison:
     def diff_map(self, which: int | str, ax: Any = None, **kw: Any) -> Any:
         """Map of the units that scenario ``which`` moves away from its base.
 
-        ``which`` is a position or a scenario name; ``**kw`` go to
+        ``which`` is a position (any integer, ``numpy.int64`` included) or
+        a scenario name; ``**kw`` go to
         :func:`terrakit.plot.compare.diff_map`.
         """
         from terrakit.plot.compare import diff_map
@@ -103,7 +105,8 @@ class Comparison:
         return fig
 
     def _get(self, which: int | str) -> ScenarioResult:
-        if isinstance(which, int):
+        if isinstance(which, numbers.Integral) and not isinstance(which, bool):
+            which = int(which)
             if not -len(self.results) <= which < len(self.results):
                 raise KeyError(
                     f"no scenario at position {which}; compared "

@@ -12,7 +12,7 @@ import pandas as pd
 
 from terrakit._runargs import did_you_mean
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.validation import _align_id_dtype
+from terrakit.data.validation import _align_id_dtype, _check_numeric
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["AlignmentDiff", "diff_alignments"]
@@ -200,7 +200,11 @@ def diff_alignments(
         ``measures`` is empty (a single name may be given as a string).
     DataValidationError
         A name is not an alignment of the study, an alignment names units the
-        study does not have, or ``after`` leaves units unassigned.
+        study does not have, ``after`` leaves units unassigned, the two
+        alignments' territory ids differ only in type (``'1'`` and ``1``: every
+        unit would count as moved), or a requested measure (or the units'
+        ``accounts``, which continuity counts) has missing or infinite
+        values, as :func:`terrakit.metrics.disruption` refuses them.
 
     Notes
     -----
@@ -217,9 +221,13 @@ def diff_alignments(
     >>> d.moved_share("accounts")  # doctest: +SKIP
     0.04
     """
+    from terrakit.realign.impact import check_territory_ids
+
     units = study.unit_measures()
     b_al = _as_alignment(study, before, "before")
     a_al = _as_alignment(study, after, "after")
+    # '1' and 1 would count every unit as moved (as in metrics.disruption)
+    check_territory_ids(b_al.territories, a_al.territories, b_al.name, a_al.name)
     b = unit_labels(units.index, b_al, "before")
     a = unit_labels(units.index, a_al, "after")
     if a.isna().any():
@@ -243,17 +251,30 @@ def diff_alignments(
             "diff_alignments(measures=[]): give at least one measure, e.g. "
             "measures=['units', 'sales'] (or None for the default ones)"
         )
-    vals: dict[str, np.ndarray] = {}
     for m in measures:
-        if m == "units":
-            vals[m] = np.ones(len(units))
-        elif m in units.columns and pd.api.types.is_numeric_dtype(units[m]):
-            vals[m] = units[m].to_numpy(dtype=float)
-        else:
+        if m != "units" and not (
+            m in units.columns and pd.api.types.is_numeric_dtype(units[m])
+        ):
             raise SpecificationError(
                 f"measure {m!r} is not a numeric column of the units; available: "
                 f"{['units', *units.select_dtypes('number').columns]}"
             )
+    has_accounts = "accounts" in units.columns and pd.api.types.is_numeric_dtype(
+        units["accounts"]
+    )
+    # a missing value would make a total NaN while the per-territory sums
+    # skipped it as 0: refuse it, naming the rows (continuity sums accounts)
+    summed = [m for m in measures if m != "units"]
+    _check_numeric(
+        units,
+        "units",
+        dict.fromkeys([*summed, *(["accounts"] if has_accounts else [])]),
+        required=True,
+    )
+    vals: dict[str, np.ndarray] = {
+        m: np.ones(len(units)) if m == "units" else units[m].to_numpy(dtype=float)
+        for m in measures
+    }
     bv = b.to_numpy(dtype=object)
     av = a.to_numpy(dtype=object)
     has_b = b.notna().to_numpy()
@@ -286,7 +307,7 @@ def diff_alignments(
         per[f"{m}_lost"] = s[moved].groupby(bv[moved]).sum().reindex(tidx).fillna(0)
     table = pd.DataFrame(per, index=tidx)
     # continuity counts accounts (units without accounts), whatever the measures
-    if "accounts" in units.columns and pd.api.types.is_numeric_dtype(units["accounts"]):
+    if has_accounts:
         cont = units["accounts"].to_numpy(dtype=float)
     else:
         cont = np.ones(len(units))

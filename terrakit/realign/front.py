@@ -53,7 +53,12 @@ class DisruptionFront:
     table
         One row per tolerance (sorted loosest first): ``tolerance``,
         ``moved`` (total moved measure), ``moved_share``,
-        ``lower_bound_share`` (proven lower bound on the share moved),
+        ``lower_bound_share`` (proven lower bound on the share moved; with
+        ``contiguity``, on instances small enough for the MIP over every
+        pair, the bound may be that MIP's, which holds only for plans in
+        which each rep keeps its root unit, as ``lower_bound`` of
+        :class:`~terrakit.realign.RebalanceResult` says;
+        ``results[τ].info["bound"]`` names the one reported),
         ``gap``, ``max_deviation`` (achieved largest relative deviation from
         target), ``units_moved``, ``status`` and ``from_tolerance``
         (the tolerance whose solve found the row's plan: the row's own, or a
@@ -62,15 +67,22 @@ class DisruptionFront:
         ``"time_limit"``) for a row with a plan; a row without one has NaN
         values, its reason in ``reasons`` and status ``"infeasible"`` when
         the band is proven impossible (a solver's proof, or a specification
-        that cannot be met) or ``"not_found"`` when the search found no plan
-        in the band in its time (no proof that none exists: more time, or
-        ``solver="mip"``, may find one), as in :func:`terrakit.design.pareto`.
+        that cannot be met; with ``contiguity`` a proof by the MIP over every
+        pair holds for the plans in which each rep keeps its root unit, its
+        home unit or the unit of its current territory nearest its home,
+        not for plans that give a root away) or ``"not_found"`` when the
+        search found no plan in the band in its time (no proof that none
+        exists: more time, or ``solver="mip"``, may find one), as in
+        :func:`terrakit.design.pareto`.
     measure
         The balanced activity.
     moved_measure
         What disruption counts.
     current_deviation
-        Largest relative deviation of the current alignment (moving nothing).
+        Largest relative deviation of the current alignment (moving nothing);
+        when it leaves units without a territory (new units, placed by every
+        plan), over the units it assigns, as ``balance_before`` of
+        :func:`~terrakit.realign.rebalance` (NaN when it assigns none).
     results
         The :class:`~terrakit.realign.RebalanceResult` per feasible tolerance
         (that of ``from_tolerance``).
@@ -201,7 +213,9 @@ def disruption_front(
     Parameters
     ----------
     study, current
-        As for :func:`~terrakit.realign.rebalance`.
+        As for :func:`~terrakit.realign.rebalance` (units the current
+        alignment leaves without a territory are placed by every plan, not
+        counted as moved, and left out of ``current_deviation``).
     tolerances
         Balance tolerances ``τ`` on ``measure`` to try (any order; the table
         is sorted loosest first).
@@ -235,10 +249,13 @@ def disruption_front(
     ``balance={measure: τ}``: the least moved measure :math:`D^*(\\tau)`
     is non-increasing in :math:`\\tau` (a looser band admits every
     alignment of a tighter one); the proven lower bounds trace the same
-    curve from below.  A tolerance whose bands cannot be met (within
-    ``max_moved``) is reported as ``"infeasible"`` with the reason, one for
-    which no plan was found in the time as ``"not_found"``; neither is
-    dropped.  The problem (adjacency, locks, disruption costs) is built once.
+    curve from below (with ``contiguity``, a bound or a proof of
+    impossibility from the MIP over every pair covers the plans in which each
+    rep keeps its root unit, see :func:`~terrakit.realign.rebalance`).  A
+    tolerance whose bands cannot be met (within ``max_moved``) is reported
+    as ``"infeasible"`` with the reason, one for which no plan was found in
+    the time as ``"not_found"``; neither is dropped.  The problem
+    (adjacency, locks, disruption costs) is built once.
 
     Each solve stops at its time limit, so a looser tolerance can come back
     with a plan that moves more than that of a tighter one.  Since the
@@ -286,10 +303,17 @@ def disruption_front(
     from terrakit.metrics import balance as balance_table
 
     units = study.unit_measures() if study.accounts is not None else study.units
-    cur_dev = float(
-        balance_table(
-            units, setup.current, [measure], targets=_current_targets(setup)
-        ).loc[measure, "max_rel_dev"]
+    # units without a current territory (new units, placed by the plan) are
+    # left out of the current balance, as in rebalance's balance_before
+    had = setup.cur_col != -1
+    cur_dev = (
+        float(
+            balance_table(
+                units[had], setup.current, [measure], targets=_current_targets(setup)
+            ).loc[measure, "max_rel_dev"]
+        )
+        if had.any()
+        else math.nan
     )
     rows = []
     results: dict[float, RebalanceResult] = {}

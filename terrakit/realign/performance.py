@@ -20,6 +20,7 @@ import pandas as pd
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.validation import _id_kind, check_unique_ids
 from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
 from terrakit.realign._panel import (
     check_interval,
@@ -123,7 +124,8 @@ class PerformanceResult:
         ``penetration`` (annualised expected sales / potential) and
         ``attainment`` (expected sales / quota, NaN without quotas);
         ``rank_mean``, ``rank_lo``, ``rank_hi`` (1 = best on ``rank_by``) and
-        ``p_top`` (posterior probability of rank 1).
+        ``p_top`` (posterior probability of rank 1); NaN for a territory whose
+        ``rank_by`` KPI is not a number (penetration without potential).
     period, prior
         ``(first, last)`` months of the analysis and the comparison period.
     rank_by
@@ -192,13 +194,16 @@ class PerformanceResult:
 
 
 def _quota_series(quota: Any) -> pd.Series:
-    """``quota`` as a float Series by territory; values must be numbers."""
+    """``quota`` as a float Series by territory; values must be numbers and
+    territory ids unique."""
     if not isinstance(quota, pd.Series | Mapping):
         raise SpecificationError(
             f"quota must map territory ids to quotas ({{'R01': 250000, ...}} or a "
             f"Series), got a {type(quota).__name__}"
         )
     qs = pd.Series(quota, dtype=object) if isinstance(quota, Mapping) else quota
+    # a territory entered twice (a revised row appended) has no one quota
+    check_unique_ids(qs.to_frame(), "quota", "territory_id")
     num = pd.to_numeric(qs, errors="coerce").astype(float)
     bad = num.isna() & qs.notna()
     if bad.any():
@@ -211,6 +216,93 @@ def _quota_series(quota: Any) -> pd.Series:
             fix="give every territory's quota as a number of sales for the period",
         )
     return num
+
+
+def _check_quota_ids(quota_ids: pd.Index, terr: list[Hashable]) -> None:
+    """Refuse quota ids that match territories of the alignment only as text
+    (``'101'`` read from a file for the territory ``101``)."""
+    by_text = {str(k): k for k in quota_ids}
+    known = set(quota_ids)
+    same = [t for t in terr if t not in known and str(t) in by_text]
+    if not same:
+        return
+    t = same[0]
+    k = by_text[str(t)]
+    kind = _id_kind(t)
+    cast = {"number": "int", "text": "str"}.get(kind, type(t).__name__)
+    raise DataValidationError(
+        "quota",
+        "territory_id",
+        f"{len(same)} of the {len(terr)} territories match a quota id only as "
+        f"text (e.g. territory {t!r} ({kind}) and quota id {k!r} "
+        f"({_id_kind(k)})): territory ids keep their type, '101' is not 101",
+        rows=same,
+        fix=f"give the quotas the alignment's id type: quota.index = "
+        f"quota.index.astype({cast})",
+    )
+
+
+def _short_history_fix(p0: pd.Period, L: int, h0: pd.Period, h1: pd.Period) -> str:
+    """The fix for a period of ``L`` months from ``p0`` whose default prior
+    starts before the history ``h0..h1``: only periods that fit, with their
+    ``L`` months before them, in the history (``h0 + 2L - 1 <= h1``)."""
+    fixes = []
+    first, last = h0 + L, h1 - L + 1  # the starts of L-month periods that fit
+    if first <= last:
+        fixes.append(
+            f"choose a later period starting from {first} to {last}: it and "
+            f"the {months_text(L)} before it are in the history"
+            if first < last
+            else f"choose the later period {first}..{h1}: it and the "
+            f"{months_text(L)} before it are in the history"
+        )
+    room = (p0 - h0).n
+    if 0 < room < L:
+        fixes.append(
+            f"choose a shorter period of at most {months_text(room)} from {p0}"
+        )
+    half = ((h1 - h0).n + 1) // 2  # the longest period whose prior fits too
+    if first > last and half > max(room, 0):
+        fixes.append(
+            f"choose a period of at most {months_text(half)} (half the "
+            f"history), such as {h1 - half + 1}..{h1} with the prior "
+            f"{h1 - 2 * half + 1}..{h1 - half}"
+        )
+    fixes.append(f"add the history of {p0 - L}..{h0 - 1}")
+    return (
+        "; or ".join(fixes) + f" (an explicit prior=(first, last) of "
+        f"{months_text(L)} before {p0} cannot help: the history starts at {h0})"
+    )
+
+
+def _ranks(key: np.ndarray, terr: list[Hashable], rank_by: str) -> np.ndarray:
+    """Ranks within each draw (1 = highest ``key``) of the territories whose
+    KPI is a number in every draw; NaN, with a warning naming them, for the
+    others (a penetration without potential is unknown, not the worst)."""
+    ok = np.isfinite(key).all(axis=0)
+    ranks = np.full(key.shape, np.nan)
+    ranks[:, ok] = (-key[:, ok]).argsort(axis=1).argsort(axis=1) + 1.0
+    if not ok.all():
+        off = [terr[i] for i in np.flatnonzero(~ok)]
+        shown = ", ".join(map(repr, off[:10])) + (
+            f" and {len(off) - 10} more" if len(off) > 10 else ""
+        )
+        why, fix = "", f"rank_by another KPI than {rank_by!r}"
+        if rank_by == "penetration":
+            why = " (their potential is 0 or missing)"
+            fix = (
+                "give their units a potential > 0 (units.potential), or "
+                "rank_by='growth' or 'sales'"
+            )
+        warnings.warn(
+            f"performance: the {rank_by} of {len(off)} of {len(terr)} territories "
+            f"is not a number ({shown}){why}, so they are not ranked: their "
+            f"rank_mean, rank_lo, rank_hi and p_top are NaN and the other "
+            f"{int(ok.sum())} are ranked among themselves. Fix: {fix}",
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    return ranks
 
 
 def performance(
@@ -264,8 +356,11 @@ def performance(
     ------
     DataValidationError
         No history, months without history (outside it, or in a gap inside
-        it; the default prior period included), territories with months
-        without sales, quotas missing or not positive for some territories.
+        it; the default prior period included: the fix names only periods
+        that fit in the history with their prior), territories with months
+        without sales, quotas missing or not positive for some territories,
+        a territory given two quotas, quota ids that match the territories
+        only as text (``'101'`` for ``101``).
     SpecificationError
         Periods of different length, an empty period, an unknown ``rank_by``,
         a month that is not one month (a bare year, a quarter, a date such as
@@ -276,7 +371,13 @@ def performance(
     TerrakitWarning
         The prior and the analysis period share no calendar month, so the
         seasons of their months are not separable from growth (growth
-        intervals then rest on the prior of the season effects).
+        intervals then rest on the prior of the season effects); units
+        without a ``potential`` (NaN): their territories' penetration is NaN,
+        as in :func:`terrakit.metrics.territory_kpis` (an unknown potential
+        is not 0); territories whose ``rank_by`` KPI is not a number (a
+        penetration without potential) are not ranked: their ``rank_mean``,
+        ``rank_lo``, ``rank_hi`` and ``p_top`` are NaN and the others are
+        ranked among themselves.
 
     Notes
     -----
@@ -314,7 +415,7 @@ def performance(
     >>> res = performance(study, "current", ("2025-01", "2025-12"))  # doctest: +SKIP
     >>> res.to_frame()[["growth_mean", "growth_lo", "growth_hi"]]  # doctest: +SKIP
     """
-    from terrakit.metrics import _alignment, _labels
+    from terrakit.metrics import _alignment, _labels, _potential_sums
 
     interval = check_interval(interval)
     seed = check_seed(seed)
@@ -332,18 +433,7 @@ def performance(
         prior_span = f"the prior period {q0}..{q1} (default: {default} {p0}..{p1})"
         # the default prior ends right before the period: a prior outside the
         # history starts before it, and so would any other prior of L months
-        room = (p0 - h0).n
-        prior_fix = (
-            f"choose a later period: from {h0 + L} on, the {months_text(L)} "
-            "before it are in the history"
-            + (
-                f"; or a shorter period of at most {months_text(room)} from {p0}"
-                if 0 < room < L
-                else ""
-            )
-            + f" (an explicit prior=(first, last) of {months_text(L)} before "
-            f"{p0} cannot help: the history starts at {h0})"
-        )
+        prior_fix = _short_history_fix(p0, L, h0, h1)
     else:
         q0, q1 = month_range(prior, "prior")
         prior_span = f"the prior period {q0}..{q1}"
@@ -399,6 +489,7 @@ def performance(
     q = None
     if quota is not None:
         qs = _quota_series(quota)
+        _check_quota_ids(qs.index, terr)
         bad = [t for t in terr if t not in qs.index or not qs.get(t, np.nan) > 0]
         if bad:
             raise DataValidationError(
@@ -420,8 +511,11 @@ def performance(
         raise SpecificationError("rank_by='attainment' needs quota=...")
     pot = None
     if "potential" in units.columns:
-        pot = units["potential"].astype(float).groupby(labels).sum().reindex(terr)
-        pot = pot.where(pot > 0).to_numpy()
+        # a territory with a unit of unknown potential gets NaN (with a
+        # warning), as in metrics.territory_kpis: counted as 0, it would
+        # overstate the penetration
+        sums = _potential_sums(units, labels, terr)
+        pot = sums.where(sums > 0).to_numpy(dtype=float)
     if rank_by == "penetration" and pot is None:
         raise SpecificationError(
             "rank_by='penetration' needs a potential column on the units"
@@ -462,8 +556,7 @@ def performance(
         if q is not None
         else np.full_like(sales, np.nan),
     }
-    key = kpis[rank_by]
-    ranks = (-np.nan_to_num(key, nan=-np.inf)).argsort(axis=1).argsort(axis=1) + 1.0
+    ranks = _ranks(kpis[rank_by], terr, str(rank_by))
     table = pd.DataFrame(index=pd.Index(terr, name="territory_id"))
     table["sales"] = cur.sum(axis=1)
     table["prior_sales"] = pri.sum(axis=1)
@@ -477,7 +570,7 @@ def performance(
     table["rank_mean"] = ranks.mean(axis=0)
     table["rank_lo"] = np.floor(rlo)
     table["rank_hi"] = np.ceil(rhi)
-    table["p_top"] = (ranks == 1).mean(axis=0)
+    table["p_top"] = np.where(np.isnan(ranks).any(axis=0), np.nan, (ranks == 1).mean(0))
     table = table.sort_values(["rank_mean", "sales"], ascending=[True, False])
     draws = {k: pd.DataFrame(v, columns=pd.Index(terr)) for k, v in kpis.items()}
     draws["rank"] = pd.DataFrame(ranks, columns=pd.Index(terr))

@@ -121,3 +121,18 @@ def test_compare_wants_a_list(solved):
         compare(None)  # type: ignore[arg-type]
     with pytest.raises(KeyError, match=r"no scenario at position 5; compared 3"):
         compare(solved).diff_map(5)
+
+
+def test_a_numpy_integer_position_picks_a_scenario(solved):
+    """diff_map(np.int64(0)) (a position from numpy, e.g. np.argmin of a
+    table row) raised KeyError 'no scenario 0'; a bool is no position."""
+    cmp = compare(solved)
+    assert cmp._get(np.int64(1)) is solved[1]
+    assert cmp._get(np.int32(-1)) is solved[2]
+    ax = cmp.diff_map(np.int64(1))
+    assert ax.get_title() == "leave"
+    plt.close("all")
+    with pytest.raises(KeyError, match=r"no scenario at position 3; compared 3"):
+        cmp._get(np.int64(3))
+    with pytest.raises(KeyError, match="no scenario True"):
+        cmp._get(True)

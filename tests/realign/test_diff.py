@@ -113,3 +113,52 @@ def test_a_mistyped_alignment_name_is_a_data_validation_error(grid6x4) -> None:
         "Alignment, or add one with study.with_alignment(...); did you mean "
         "'current' for 'currnet'?"
     )
+
+
+def test_territory_ids_that_match_only_as_text_are_refused(grid6x4) -> None:
+    """The same plan with ids 1 (built in Python) and '1' (read from a CSV)
+    was reported as 100 % moved; metrics.disruption refuses it, and so does
+    the diff now, with the same message."""
+    from terrakit.exceptions import DataValidationError
+    from terrakit.metrics import disruption
+
+    cur = grid6x4.alignments["current"].assignment
+    ids = {"R1": 1, "R2": 2, "R3": 3, "R4": 4}
+    before = Alignment(cur.map(ids).astype("int64"), name="before_int")
+    after = Alignment(cur.map(lambda r: str(ids[r])), name="after_text")
+    with pytest.raises(DataValidationError) as err:
+        diff_alignments(grid6x4, before, after)
+    assert str(err.value) == (
+        "alignment.territory_id: no territory id of 'after_text' is a territory "
+        "id of 'before_int', but 4 are equal as text (e.g. '1' (str) in "
+        "'after_text' and 1 (int) in 'before_int'): territory ids keep their "
+        "type: '1' is not 1 (rows: '1', '2', '3', '4'). Fix: give both alignments "
+        "territory ids of one type, e.g. Alignment(al.assignment.astype(str), "
+        "name=al.name)"
+    )
+    with pytest.raises(DataValidationError) as same:
+        disruption(grid6x4, before, after)
+    assert str(same.value) == str(err.value)
+    # one type on both sides: nothing moves
+    d = diff_alignments(grid6x4, before, Alignment(cur.map(ids), name="again"))
+    assert d.n_moved == 0 and d.continuity_kept == 1.0
+
+
+def test_a_missing_measure_value_is_refused_with_its_rows(grid6x4, moved_one) -> None:
+    """A NaN potential made the total NaN while the per-territory sums skipped
+    it as 0; each requested measure is now checked like metrics' measures."""
+    from terrakit.exceptions import DataValidationError
+
+    units = grid6x4.units.copy()
+    units.loc["c3r2", "potential"] = np.nan
+    st = grid6x4.replace(units=units)
+    with pytest.raises(DataValidationError) as err:
+        diff_alignments(st, "current", moved_one, measures=["units", "potential"])
+    assert str(err.value) == (
+        "units.potential: 1 values are missing (NaN) (rows: 'c3r2'). Fix: fill "
+        "the missing values (0 if there is none)"
+    )
+    assert err.value.table == "units" and err.value.column == "potential"
+    # a measure not asked for is not checked; the totals stay numbers
+    d = diff_alignments(st, "current", moved_one, measures=["units", "sales"])
+    assert np.isfinite(d.totals.to_numpy(float)).all()

@@ -221,3 +221,29 @@ def test_a_tolerance_list_that_is_no_list_is_refused_alike_by_pareto(
             f"{name} must be a list of balance tolerances such as "
             f"[0.2, 0.1, 0.05], got {bad!r}"
         )
+
+
+def test_new_units_without_a_current_territory_are_placed(strip: Study) -> None:
+    """The docstring says 'study, current: as for rebalance', and rebalance
+    places units the current alignment leaves without a territory; the front
+    refused them while tabulating the current balance.  The current deviation
+    is now over the placed units, as rebalance's ``balance_before``."""
+    from terrakit.data.alignment import Alignment
+    from terrakit.realign import rebalance
+
+    cur = strip.alignments["current"].assignment
+    part = Alignment(cur.drop(["c3r1"]), name="part")  # a new unit of R2's column
+    front = disruption_front(strip, part, [0.5], time_limit=10, contiguity=False)
+    r = rebalance(
+        strip, part, balance={"workload": 0.5}, time_limit=10, contiguity=False
+    )
+    # placed: R1 60 h, R2 10 h, mean 35 h
+    assert front.current_deviation == pytest.approx(60 / 35 - 1)
+    assert front.current_deviation == pytest.approx(r.max_deviation_before)
+    row = front.table.iloc[0]
+    assert row["status"] == "optimal" and row["moved"] == pytest.approx(r.moved)
+    assert front.alignment(0.5).assignment["c3r1"] == "R2"  # placed, not moved
+    empty = Alignment(cur.iloc[:0], name="none")
+    front = disruption_front(strip, empty, [0.5], time_limit=10, contiguity=False)
+    assert math.isnan(front.current_deviation)
+    assert front.table["moved"].tolist() == [0.0]

@@ -11,6 +11,7 @@ import importlib
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from terrakit.exceptions import (
@@ -288,10 +289,10 @@ def test_a_default_prior_outside_the_history_is_named(grid6x4, fixed_posterior):
         "history.period: 12 months of the prior period 2023-01..2023-12 (default: "
         "the 12 months before the period 2024-01..2024-12) lie outside the history "
         "(history covers 2024-01..2025-12) (rows: '2023-01', '2023-02', '2023-03', "
-        "'2023-04', '2023-05' and 7 more). Fix: choose a later period: from "
-        "2025-01 on, the 12 months before it are in the history (an explicit "
-        "prior=(first, last) of 12 months before 2024-01 cannot help: the history "
-        "starts at 2024-01)"
+        "'2023-04', '2023-05' and 7 more). Fix: choose the later period "
+        "2025-01..2025-12: it and the 12 months before it are in the history; or "
+        "add the history of 2023-01..2023-12 (an explicit prior=(first, last) of "
+        "12 months before 2024-01 cannot help: the history starts at 2024-01)"
     )
     with pytest.raises(DataValidationError) as err:
         performance(grid6x4, period=("2024-03", "2024-08"))
@@ -300,8 +301,9 @@ def test_a_default_prior_outside_the_history_is_named(grid6x4, fixed_posterior):
         "the 6 months before the period 2024-03..2024-08) lie outside the history"
     )
     assert str(err.value).endswith(
-        "Fix: choose a later period: from 2024-07 on, the 6 months before it are "
-        "in the history; or a shorter period of at most 2 months from 2024-03 (an "
+        "Fix: choose a later period starting from 2024-07 to 2025-07: it and the "
+        "6 months before it are in the history; or choose a shorter period of at "
+        "most 2 months from 2024-03; or add the history of 2023-09..2023-12 (an "
         "explicit prior=(first, last) of 6 months before 2024-03 cannot help: the "
         "history starts at 2024-01)"
     )
@@ -334,3 +336,173 @@ def test_a_sampler_config_that_is_not_a_dict_is_refused(make_grid):
     st = _seasonal_study(make_grid)
     with pytest.raises(SpecificationError, match="sampler_config must be a dict"):
         performance(st, period=("2025-07", "2025-12"), sampler_config="advi")
+
+
+def _periods_of_the_fix(text: str) -> list[tuple[tuple[str, str], tuple | None]]:
+    """Every ``(period, prior)`` the "Fix:" of a short-history error proposes
+    (prior None: the default), the ends of every range it names included."""
+    import re
+
+    fix = text[text.index("Fix:") :]
+    out: list[tuple[tuple[str, str], tuple | None]] = []
+    month = pd.Period
+
+    m = re.search(
+        r"later period starting from (\S+) to (\S+):.*? (\d+) months? befor", fix
+    )
+    if m:
+        n = int(m.group(3))
+        for start in (m.group(1), m.group(2)):
+            out.append(((start, str(month(start, "M") + n - 1)), None))
+    m = re.search(r"the later period (\S+)\.\.(\S+):", fix)
+    if m:
+        out.append(((m.group(1), m.group(2)), None))
+    m = re.search(r"shorter period of at most (\d+) months? from (\S+?)[;( ]", fix)
+    if m:
+        start = m.group(2)
+        out.append(((start, str(month(start, "M") + int(m.group(1)) - 1)), None))
+    m = re.search(r"such as (\S+)\.\.(\S+) with the prior (\S+)\.\.([^;( ]+)", fix)
+    if m:
+        out.append(((m.group(1), m.group(2)), None))
+        out.append(((m.group(1), m.group(2)), (m.group(3), m.group(4))))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:the prior period .* shares no calendar month")
+@pytest.mark.parametrize(
+    ("first", "period", "n_fixes"),
+    [
+        # 12 months of history: no 12-month period fits with its prior
+        ("2025-01", ("2025-01", "2025-12"), 2),
+        # 8 months from 2025-05: a later start would run past 2025-12
+        ("2025-01", ("2025-05", "2025-12"), 3),
+        # 24 months of history: later 6-month periods fit
+        ("2024-01", ("2024-03", "2024-08"), 3),
+    ],
+)
+def test_the_fix_for_a_short_history_names_periods_that_work(
+    grid6x4, fixed_posterior, first, period, n_fixes
+):
+    """The fix for a default prior before the history proposed 'from 2026-01
+    on' for a history ending 2025-12: every period it names now fits, with
+    its prior, in the history, and running it works."""
+    h = grid6x4.history
+    st = grid6x4.replace(history=h[h["period"] >= first])
+    with pytest.raises(DataValidationError, match="lie outside the history") as err:
+        performance(st, period=period)
+    fixes = _periods_of_the_fix(str(err.value))
+    assert len(fixes) == n_fixes, str(err.value)
+    for p, prior in fixes:
+        res = performance(st, period=p, prior=prior)
+        assert res.period == p
+    if period == ("2025-01", "2025-12"):
+        assert str(err.value).endswith(
+            "Fix: choose a period of at most 6 months (half the history), such as "
+            "2025-07..2025-12 with the prior 2025-01..2025-06; or add the history "
+            "of 2024-01..2024-12 (an explicit prior=(first, last) of 12 months "
+            "before 2025-01 cannot help: the history starts at 2025-01)"
+        )
+        # adding the history it names works too
+        performance(grid6x4, period=period)
+
+
+def test_a_missing_potential_makes_its_territory_penetration_nan(
+    grid6x4, fixed_posterior
+):
+    """A NaN potential was summed as 0, overstating R1's penetration by 20 %
+    silently; now R1's penetration is NaN with a warning naming the unit, as
+    in metrics.territory_kpis."""
+    units = grid6x4.units.copy()
+    units.loc["c0r0", "potential"] = np.nan  # a unit of R1
+    st = grid6x4.replace(units=units)
+    with pytest.warns(TerrakitWarning) as rec:
+        res = performance(st, period=("2025-01", "2025-12"))
+    texts = [str(w.message) for w in rec]
+    assert (
+        "units.potential: 1 of 24 units have no value ('c0r0'); potential and "
+        "penetration are NaN for territories R1. An unknown potential is not 0: "
+        "fill them only with real figures"
+    ) in texts
+    assert all(w.filename == __file__ for w in rec)
+    t = res.to_frame()
+    assert np.isnan(t.loc["R1", "penetration_mean"])
+    assert np.isnan(res.draws["penetration"]["R1"]).all()
+    exp_sales = 12 * np.exp(LEVEL + GROWTH)
+    np.testing.assert_allclose(
+        t.loc[["R2", "R3", "R4"], "penetration_mean"], exp_sales[1:] / 60_000
+    )
+    assert t["rank_mean"].notna().all()  # ranked by growth: all ranked
+
+
+def test_a_territory_without_potential_is_not_ranked_on_penetration(
+    grid6x4, fixed_posterior
+):
+    """A zero potential (penetration NaN) ranked certainly last, [4, 4]."""
+    units = grid6x4.units.copy()
+    a = grid6x4.alignments["current"].assignment
+    units.loc[a.index[a == "R2"], "potential"] = 0.0
+    st = grid6x4.replace(units=units)
+    with pytest.warns(TerrakitWarning) as rec:
+        res = performance(st, period=("2025-01", "2025-12"), rank_by="penetration")
+    assert [str(w.message) for w in rec] == [
+        "performance: the penetration of 1 of 4 territories is not a number "
+        "('R2') (their potential is 0 or missing), so they are not ranked: their "
+        "rank_mean, rank_lo, rank_hi and p_top are NaN and the other 3 are ranked "
+        "among themselves. Fix: give their units a potential > 0 "
+        "(units.potential), or rank_by='growth' or 'sales'"
+    ]
+    assert rec[0].filename == __file__
+    t = res.to_frame()
+    assert t.loc["R2", ["rank_mean", "rank_lo", "rank_hi", "p_top"]].isna().all()
+    # penetration ∝ exp(level + growth): R4 4,000, R3 3,664, R1 1,105
+    assert list(t.index) == ["R4", "R3", "R1", "R2"]
+    assert t.loc[["R4", "R3", "R1"], "rank_mean"].tolist() == [1.0, 2.0, 3.0]
+    assert t["p_top"].sum() == pytest.approx(1.0)
+    ranks = res.draws["rank"]
+    assert ranks["R2"].isna().all()
+    assert (ranks[["R1", "R3", "R4"]].sum(axis=1) == 6).all()
+    assert "R2       rank  nan [nan, nan]" in res.summary()
+
+
+def test_a_territory_given_two_quotas_is_named(grid6x4, fixed_posterior):
+    """A territory entered twice (a revised row appended) crashed in pandas
+    ('truth value of a Series is ambiguous')."""
+    quota = pd.Series([1e4, 1e4, 1e4, 1e4, 2e4], index=["R1", "R2", "R3", "R4", "R4"])
+    with pytest.raises(DataValidationError) as err:
+        performance(grid6x4, period=("2025-01", "2025-12"), quota=quota)
+    assert str(err.value) == (
+        "quota.territory_id: 1 ids occur more than once (rows: 'R4'). Fix: make "
+        "territory_id unique (merge or rename the duplicated rows)"
+    )
+
+
+def test_quota_ids_that_match_only_as_text_are_explained(grid6x4, fixed_posterior):
+    """Quota ids '101' (read as text) for territories 101 were called 'no
+    positive quota', although every quota was positive."""
+    from terrakit.data.alignment import Alignment
+
+    ids = {"R1": 101, "R2": 102, "R3": 103, "R4": 104}
+    cur = grid6x4.alignments["current"].assignment
+    num = Alignment(cur.map(ids).astype("int64"), name="num")
+    text = pd.Series([1e4] * 4, index=["101", "102", "103", "104"])
+    with pytest.raises(DataValidationError) as err:
+        performance(grid6x4, num, ("2025-01", "2025-12"), quota=text)
+    assert str(err.value) == (
+        "quota.territory_id: 4 of the 4 territories match a quota id only as "
+        "text (e.g. territory 101 (number) and quota id '101' (text)): territory "
+        "ids keep their type, '101' is not 101 (rows: 101, 102, 103, 104). Fix: "
+        "give the quotas the alignment's id type: quota.index = "
+        "quota.index.astype(int)"
+    )
+    # following the fix works; text territories get the reverse advice
+    text.index = text.index.astype(int)
+    res = performance(grid6x4, num, ("2025-01", "2025-12"), quota=text)
+    assert sorted(res.table.index) == [101, 102, 103, 104]
+    with pytest.raises(DataValidationError, match=r"quota\.index\.astype\(str\)"):
+        performance(
+            grid6x4.replace(
+                alignments={"current": Alignment(cur.map(lambda r: r[1:]))}
+            ),
+            period=("2025-01", "2025-12"),
+            quota={1: 1e4, 2: 1e4, 3: 1e4, 4: 1e4},
+        )
