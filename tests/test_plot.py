@@ -339,3 +339,323 @@ def test_routes_others_include_accounts_without_a_visit_this_cycle():
         "reaches them and their places are unknown (A008, A011, A017, A020); "
         "fix: pass the study (routes(plan, study, ...)) to draw every account"
     )
+
+
+def _forecast_with_gaps():
+    """TerritoryForecast of T1 (u1, u2) and T2 (u3) over five months: no row
+    of either T1 unit in 2025-02, none of u1 in 2025-04 (u1 sells 10, u2 20)."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from terrakit.forecast import SalesForecast
+
+    nan = np.nan
+    y = [[10.0, nan, 10.0, nan, 10.0], [20.0, nan, 20.0, 20.0, 20.0], [5.0] * 5]
+    series = ["u1", "u2", "u3"]
+    draws = xr.DataArray(
+        np.random.default_rng(0).gamma(5.0, 6.0, (50, 3, 2)),
+        dims=("draw", "series", "period"),
+        coords={
+            "draw": np.arange(50),
+            "series": series,
+            "period": pd.period_range("2025-06", periods=2, freq="M"),
+        },
+    )
+    history = xr.DataArray(
+        np.array(y),
+        dims=("series", "period"),
+        coords={
+            "series": series,
+            "period": pd.period_range("2025-01", periods=5, freq="M"),
+        },
+    )
+    f = SalesForecast(draws, history, pd.Series(series, index=series))
+    al = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"}, name="now")
+    return f, f.by(al)
+
+
+def test_forecast_breaks_the_history_line_at_unobserved_months():
+    """Months without any history row of the territory were drawn as 0 sales
+    (6054, 0, 0, 0, 4712 for a three-month CRM outage); the line now breaks
+    there, and a month with only some series observed is marked."""
+    import numpy as np
+
+    from terrakit.plot import forecast
+
+    _, tf = _forecast_with_gaps()
+    ax = forecast(tf, "T1", history_periods=None)
+    (hist,) = [ln for ln in ax.lines if ln.get_label() == "history"]
+    np.testing.assert_array_equal(hist.get_ydata(), [30.0, np.nan, 30.0, 20.0, 30.0])
+    (part,) = [ln for ln in ax.lines if ln.get_label().startswith("partly")]
+    assert part.get_label() == "partly observed (1 period)"
+    assert list(part.get_ydata()) == [20.0]
+    assert str(part.get_xdata()[0])[:7] == "2025-04"
+    ax2 = forecast(tf, "T2", history_periods=None)  # fully observed: no mark
+    assert not [ln for ln in ax2.lines if ln.get_label().startswith("partly")]
+
+
+@pytest.mark.parametrize("bad", [2.5, "3", True, -1, float("nan")])
+def test_forecast_refuses_history_periods_before_a_figure(bad):
+    """2.5 drew 2 periods, "3" was a bare TypeError, and every refused call
+    left a figure open."""
+    from terrakit.plot import forecast
+
+    _, tf = _forecast_with_gaps()
+    plt.close("all")
+    with pytest.raises(
+        ValueError,
+        match=r"history_periods must be a whole number of periods ≥ 0 or None "
+        r"\(all\), got ",
+    ):
+        forecast(tf, "T1", history_periods=bad)
+    assert plt.get_fignums() == []
+    ax = forecast(tf, "T1", history_periods=3.0)  # a whole number as a float
+    assert len(ax.lines[0].get_xdata()) == 3
+
+
+def test_related_objects_get_a_type_error_naming_the_fix():
+    """The neighbour of the expected object crashed inside terrakit with a
+    bare AttributeError or KeyError, after a figure was opened."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    import pandas as pd
+
+    from terrakit import plot
+    from terrakit.routing import TerritoryPlans, plan_calls
+
+    sys.path.insert(0, str(Path(__file__).parent / "routing"))
+    from toy_studies import make_study
+
+    study = make_study(6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_calls(study, "current", "R01", weeks=1, time_limit=1.0, seed=0)
+    f, _ = _forecast_with_gaps()
+    frame = pd.DataFrame({"x": [1.0]})
+    plt.close("all")
+    cases = [
+        (
+            lambda: plot.routes(TerritoryPlans({"R01": plan}, 1, 48.0), study),
+            "tk.plot.routes takes one territory's CallPlan (tk.routing.plan_calls), "
+            "got TerritoryPlans; it holds the plans of 1 territory ('R01'); draw "
+            "one of them: pass plans.plans['R01']",
+        ),
+        (
+            lambda: plot.forecast(f, "u1"),
+            "tk.plot.forecast takes a TerritoryForecast, got SalesForecast; this "
+            "forecast is per unit: sum it by territory first, e.g. tk.plot."
+            "forecast(f.by(study.alignments['current']), territory)",
+        ),
+        (
+            lambda: plot.headcount_curve(frame),
+            "tk.plot.headcount_curve takes a HeadcountCurve (tk.sizing."
+            "headcount_curve), got DataFrame; pass the HeadcountCurve itself, not "
+            "its to_frame() table",
+        ),
+        (
+            lambda: plot.audit(None),
+            "tk.plot.audit takes an AuditReport (tk.design.audit), got None; make "
+            "one with tk.design.audit(plan, ensemble)",
+        ),
+        (
+            lambda: plot.disruption_front(frame),
+            "tk.plot.disruption_front takes a DisruptionFront (tk.realign."
+            "disruption_front), got DataFrame; pass the DisruptionFront itself, "
+            "not its table",
+        ),
+        (
+            lambda: plot.whitespace(frame),
+            "tk.plot.whitespace takes a PotentialResult (tk.potential."
+            "PotentialModel().fit), got DataFrame; pass the PotentialResult "
+            "itself, not its to_frame() table",
+        ),
+        (
+            lambda: plot.potential_map(study, study),
+            "tk.plot.potential_map takes a PotentialResult (tk.potential."
+            "PotentialModel().fit), got Study; pass the fit first: "
+            "tk.plot.potential_map(result, ...)",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(TypeError) as err:
+            call()
+        assert str(err.value) == message
+    assert plt.get_fignums() == []
+    with pytest.raises(KeyError, match="no day 'W9-Mon'"):
+        plot.routes(plan, day="W9-Mon")
+    assert plt.get_fignums() == []
+
+
+def _whisker_ends(ax, pos, horizontal):
+    """(low, high) ends of the whiskers of the box at ``pos``."""
+    import numpy as np
+
+    ends = []
+    for ln in ax.lines:
+        x, y = np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)
+        along, across = (x, y) if horizontal else (y, x)
+        if len(x) == 2 and np.allclose(across, pos) and along[0] != along[1]:
+            ends += list(along)
+    return min(ends), max(ends)
+
+
+def test_audit_whiskers_end_at_the_reports_95_percent_bounds():
+    """whis=(2.5, 97.5) ended each whisker at the last member inside the
+    percentile, short of the report's p2_5 / p97_5: a plan between them was
+    drawn outside the whisker but not flagged as an outlier."""
+    import numpy as np
+    import pandas as pd
+
+    from terrakit.design.audit import AuditReport
+    from terrakit.plot.audit import audit as plot_audit
+
+    rng = np.random.default_rng(0)
+    dist = pd.DataFrame({"a": rng.gamma(2.0, 1.0, 40), "b": rng.normal(0, 1, 40)})
+    plan = {"a": 3.0, "b": -2.5}
+    rows = {}
+    for c in dist:
+        lo, mid, hi = np.quantile(dist[c], [0.025, 0.5, 0.975])
+        rows[c] = {"plan": plan[c], "p2_5": lo, "p50": mid, "p97_5": hi}
+    metrics = pd.DataFrame.from_dict(rows, orient="index")
+    metrics["percentile"], metrics["outlier"] = 0.5, False
+    ordered = np.sort(rng.gamma(3.0, 10.0, (40, 3)), axis=1)
+    reps = pd.DataFrame(
+        {
+            "measure": "workload",
+            "territory_id": ["A", "B", "C"],
+            "value": [10.0, 30.0, 50.0],
+            "rank": [1, 2, 3],
+            "p2_5": np.quantile(ordered, 0.025, axis=0),
+            "p50": np.quantile(ordered, 0.5, axis=0),
+            "p97_5": np.quantile(ordered, 0.975, axis=0),
+            "percentile": 0.5,
+            "outlier": False,
+        }
+    )
+    report = AuditReport("plan", metrics, reps, dist, {"workload": ordered}, n_plans=40)
+    ax = plot_audit(report)
+    for name, pos in zip(["a", "b"], [1, 0], strict=True):
+        v = dist[name].to_numpy()
+        lo, hi = min(v.min(), plan[name]), max(v.max(), plan[name])
+        got = np.array(_whisker_ends(ax, pos, horizontal=True)) * (hi - lo) + lo
+        want = metrics.loc[name, ["p2_5", "p97_5"]].to_numpy(float)
+        np.testing.assert_allclose(got, want)
+        # the last member inside (what was drawn) differs from the quantile
+        assert v[v <= want[1]].max() < want[1]
+    ax = plot_audit(report, measure="workload")
+    for rank in (1, 2, 3):
+        row = reps.loc[rank - 1]
+        np.testing.assert_allclose(
+            _whisker_ends(ax, rank, horizontal=False), [row["p2_5"], row["p97_5"]]
+        )
+
+
+def test_diff_map_names_before_and_after_when_the_names_are_equal(toy_grid_3x3):
+    """Two from_mapping alignments (both named 'alignment'): the message said
+    'no territory id of 'alignment' is a territory id of 'alignment''."""
+    from terrakit.exceptions import DataValidationError
+    from terrakit.plot.compare import diff_map
+
+    cur = toy_grid_3x3.alignments["current"].assignment
+    before = cur.map({"R1": 1, "R2": 2}).to_dict()
+    after = cur.map({"R1": "1", "R2": "2"}).to_dict()
+    with pytest.raises(DataValidationError) as err:
+        diff_map(toy_grid_3x3, before, after)
+    assert str(err.value).startswith(
+        "alignment.territory_id: no territory id of 'after' is a territory id of "
+        "'before', but 2 are equal as text (e.g. '1' (str) in 'after' and 1 (int) "
+        "in 'before')"
+    )
+
+
+@pytest.fixture
+def potential_study(toy_grid_3x3):
+    """toy_grid_3x3 with the potential model's covariates, and no account in u9."""
+    import numpy as np
+
+    s = toy_grid_3x3
+    k = np.arange(1, 10)
+    acc = s.accounts[s.accounts["unit_id"] != "u9"]
+    acc = acc.assign(
+        employees=3 * k, segment=["A", "B", "C"] * 3, industry=["R", "H", "R"] * 3
+    )
+    units = s.units.assign(population=1000.0 * k, income=30_000.0 + 1000.0 * k)
+    return s.replace(units=units, accounts=acc, history=None)
+
+
+def _fake_fit(monkeypatch, study, level):
+    """A potential fit of ``study`` with the fake sampler (no MCMC)."""
+    import warnings
+
+    import terrakit.potential.model as m
+    from terrakit.potential import PotentialModel
+
+    from .potential.conftest import fake_sample
+
+    monkeypatch.setattr(m, "sample", fake_sample)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return PotentialModel().fit(study, level=level, seed=1)
+
+
+def test_potential_map_greys_units_without_an_account_of_an_account_fit(
+    potential_study, monkeypatch
+):
+    """u9 holds no account: its summed potential is 0 (q05 = q95 = 0), and
+    the map coloured it as the lowest potential, though units the fit does
+    not cover are documented as grey."""
+    import numpy as np
+
+    from terrakit.plot import potential_map
+
+    res = _fake_fit(monkeypatch, potential_study, "account")
+    frame = res.to_frame("unit")
+    assert frame.loc["u9", "potential_mean"] == 0.0  # to_frame is unchanged
+    ax = potential_map(res, potential_study)
+    grey, coloured = ax.collections
+    assert len(grey.get_paths()) == 1 and grey.get_array() is None
+    assert (
+        len(coloured.get_array()) == 8 and (np.asarray(coloured.get_array()) > 0).all()
+    )
+    (label,) = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert label == "1 units with no account in the fit"
+
+
+def test_potential_map_refuses_unit_ids_of_another_type(potential_study, monkeypatch):
+    """Fit on text ids ('u1'...), study with the same units under other ids:
+    the map was all grey under a potential title, without a word."""
+    import pandas as pd
+
+    from terrakit.data import Study
+    from terrakit.exceptions import DataValidationError, TerrakitWarning
+    from terrakit.plot import potential_map
+
+    units = potential_study.units.assign(sales=[1000.0 * k for k in range(1, 10)])
+    units = units.set_axis(pd.Index([f"{k}" for k in range(1, 10)], name="unit_id"))
+    res = _fake_fit(monkeypatch, Study(units), "unit")
+    as_int = Study(units.set_axis(units.index.astype(int)))  # read back as numbers
+    plt.close("all")
+    with pytest.raises(DataValidationError) as err:
+        potential_map(res, as_int)
+    assert str(err.value) == (
+        "units.unit_id: none of the fit's 9 unit ids is a unit id of the study "
+        "(9 units), so the map would be all grey; 9 of them are equal as text: "
+        "the fit's ids are text ('1', '2', '3' ...) and the study's are numbers "
+        "(1, 2, 3 ...), and unit ids keep their type: '13001' is not 13001 "
+        "(rows: '1', '2', '3', '4', '5' and 4 more). Fix: give the study's units "
+        "ids of the fit's type (text), e.g. units.index = units.index.astype(str) "
+        "before building the study (read the file with dtype={'unit_id': str} "
+        "to keep text ids), or pass the study the fit was made on"
+    )
+    assert plt.get_fignums() == []
+    some = units.set_axis(pd.Index([*"123", *"abcdef"], name="unit_id"))
+    with pytest.warns(TerrakitWarning) as rec:
+        ax = potential_map(res, Study(some))
+    assert str(rec[0].message) == (
+        "6 of the fit's 9 units are not units of the study and are not drawn "
+        "(e.g. '4', '5', '6' ...); fix: pass the study the fit was made on"
+    )
+    assert sum(len(c.get_paths()) for c in ax.collections) == 9

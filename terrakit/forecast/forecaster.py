@@ -173,18 +173,27 @@ class TerritoryForecast:
         ``(draw, territory, period)`` DataArray of territory sales — sums of
         the series' draws, so intervals are exact for any alignment.
     history
-        ``(territory, period)`` DataArray of past sales (for plots, quotas).
+        ``(territory, period)`` DataArray of past sales (for plots, quotas):
+        the sum of the territory's observed series; NaN in a period in which
+        none of them was observed (no history row), never 0 sales.
     alignment_name
         The alignment the series were summed by.
     provenance
         The series forecast's provenance (seed, configuration, versions)
         with the alignment's name and provenance added.
+    history_observed
+        ``(territory, period)`` DataArray: how many of the territory's series
+        were observed in each period, with the territory's number of series
+        as the coordinate ``n_series``.  Where it is above 0 and below
+        ``n_series``, ``history`` is a partial total (the observed series
+        only).  ``None`` when not known (a forecast built by hand).
     """
 
     draws: xr.DataArray
     history: xr.DataArray
     alignment_name: str = "alignment"
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    history_observed: xr.DataArray | None = None
 
     def __post_init__(self) -> None:
         if self.draws.dims != ("draw", "territory", "period"):
@@ -213,6 +222,35 @@ class TerritoryForecast:
             index=pd.Index(tot["territory"].to_numpy(), name="territory_id"),
         )
         return out
+
+    def combined(self, name: Any = "all") -> TerritoryForecast:
+        """The company as one territory ``name``: draws and history summed.
+
+        Draws are summed draw by draw, so the intervals are exact.  A month in
+        which no territory was observed stays unobserved (NaN), not 0 sales;
+        ``history_observed`` (when known) counts the observed series of every
+        territory, so a partial total is told apart as in :meth:`by`.
+        """
+        seen = self.history_observed
+        if seen is not None:
+            n_all = int(seen["n_series"].sum())
+            seen = (
+                seen.drop_vars("n_series")
+                .sum("territory")
+                .expand_dims(territory=[name])
+                .assign_coords(n_series=("territory", [n_all]))
+            )
+        return TerritoryForecast(
+            draws=self.draws.sum("territory")
+            .expand_dims(territory=[name])
+            .transpose("draw", "territory", "period"),
+            history=self.history.sum("territory", min_count=1).expand_dims(
+                territory=[name]
+            ),
+            alignment_name=self.alignment_name,
+            provenance=self.provenance,
+            history_observed=seen,
+        )
 
     def summary(self) -> str:
         """Rounded, stable text: horizon totals per territory."""
@@ -282,6 +320,12 @@ class SalesForecast:
         Returns
         -------
         TerritoryForecast
+            Its ``history`` sums the observed series of each territory: a
+            period in which none of them was observed (no history row: before
+            a series starts, a gap in the data) is NaN, not 0 sales; one in
+            which only some were is the sum of those, and
+            ``history_observed`` counts them so that it can be told apart
+            (the fan chart marks it).
 
         Raises
         ------
@@ -360,19 +404,31 @@ class SalesForecast:
             },
             name="sales",
         )
-        hist = ind.T @ np.nan_to_num(self.history.to_numpy())
+        # an unobserved series-month (NaN: no history row) is not 0 sales: a
+        # territory none of whose series was observed has no history that
+        # month (NaN); one with some observed gets their sum, and the count of
+        # observed series says it is partial
+        y = np.asarray(self.history.to_numpy(), dtype=float)
+        seen = ~np.isnan(y)
+        member = ind.T.astype(np.int64)
+        n_seen = member @ seen.astype(np.int64)
+        hist = np.where(n_seen > 0, ind.T @ np.where(seen, y, 0.0), np.nan)
+        past = {"territory": names, "period": self.history["period"].to_numpy()}
         history = xr.DataArray(
-            hist,
+            hist, dims=("territory", "period"), coords=past, name="sales"
+        )
+        observed = xr.DataArray(
+            n_seen,
             dims=("territory", "period"),
-            coords={"territory": names, "period": self.history["period"].to_numpy()},
-            name="sales",
+            coords=past | {"n_series": ("territory", member.sum(axis=1))},
+            name="observed_series",
         )
         prov = dict(
             self.provenance,
             alignment=alignment.name,
             alignment_provenance=dict(alignment.provenance),
         )
-        return TerritoryForecast(draws, history, alignment.name, prov)
+        return TerritoryForecast(draws, history, alignment.name, prov, observed)
 
     def summary(self) -> str:
         """Rounded, stable text: totals over the horizon."""

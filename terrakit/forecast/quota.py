@@ -345,15 +345,16 @@ def _growth_base(
 ) -> tuple[np.ndarray, float]:
     """Like-for-like year-ago base per territory, and the company growth.
 
-    Works on the series (not the territory sums, where an unobserved month
-    reads as 0 sales).  A series observed in every base month contributes its
-    sales; a series observed in some of them has its observed sales scaled up
-    by the share of the base year's sales that the series observed in every
-    month made in those months (by the number of months when no series is
-    complete); a series with no observed base month has a base of 0.  The
-    company growth is the forecast over the base of the complete series
-    (of every series when none is complete).  Territories whose base holds
-    unobserved months are named in a :class:`TerrakitWarning`.
+    Works on the series (not the territory sums, which hold the observed series
+    only: a partial total where some series were not observed).  A series
+    observed in every base month contributes its sales; a series observed in
+    some of them has its observed sales scaled up by the share of the base
+    year's sales that the series observed in every month made in those months
+    (by the number of months when no series is complete); a series with no
+    observed base month has a base of 0.  The company growth is the forecast
+    over the base of the complete series (of every series when none is
+    complete).  Territories whose base holds unobserved months are named in a
+    :class:`TerrakitWarning`.
     """
     h = len(pos)
     hist = np.asarray(forecast.history.to_numpy(), dtype=float)[:, pos]

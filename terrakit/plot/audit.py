@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from terrakit.plot._check import expect, is_a
 from terrakit.plot._text import plain
 
 __all__ = ["audit"]
@@ -22,6 +23,32 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def _box(values: np.ndarray, lo: float, mid: float, hi: float) -> dict[str, Any]:
+    """Box statistics for :meth:`~matplotlib.axes.Axes.bxp`: quartiles of
+    ``values``, the median ``mid`` and whiskers at ``lo`` and ``hi``."""
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    return {
+        "med": mid,
+        "q1": float(q1),
+        "q3": float(q3),
+        "whislo": lo,
+        "whishi": hi,
+        "fliers": [],
+    }
+
+
+def _bounds(table: Any, values: np.ndarray) -> tuple[float, float, float]:
+    """The report's ``p2_5``, ``p50`` and ``p97_5`` of a row; computed from
+    ``values`` as :func:`terrakit.design.audit.audit` does where the row lacks
+    them (a report built by hand)."""
+    if all(c in table for c in ("p2_5", "p50", "p97_5")):
+        return float(table["p2_5"]), float(table["p50"]), float(table["p97_5"])
+    from terrakit.design.audit import OUTLIER_LEVEL
+
+    lo, mid, hi = np.quantile(values, [OUTLIER_LEVEL, 0.5, 1 - OUTLIER_LEVEL])
+    return float(lo), float(mid), float(hi)
+
+
 def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) -> Axes:
     """Draw an :class:`~terrakit.design.audit.AuditReport`.
 
@@ -33,40 +60,68 @@ def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) ->
         Axes to draw on (a new figure if ``None``).
     measure
         ``None``: one row per metric — the ensemble's distribution as a box
-        (central 95 % whiskers) on a common scale (each metric's ensemble
-        range mapped to [0, 1]) with the plan as a red diamond and its
-        percentile written beside it.  A measure name (``"potential"``,
-        ``"workload"``): boxes of the ensemble's territory totals by rank
-        (smallest to largest) with the plan's territories as red diamonds.
+        on a common scale (each metric's ensemble range mapped to [0, 1])
+        with the plan as a red diamond and its percentile written beside it.
+        A measure name (``"potential"``, ``"workload"``): boxes of the
+        ensemble's territory totals by rank (smallest to largest) with the
+        plan's territories as red diamonds.
 
     Returns
     -------
     matplotlib.axes.Axes
+        Boxes span the quartiles with a line at the report's ``p50``; the
+        whiskers end at the report's ``p2_5`` and ``p97_5`` (the central 95 %
+        that flags outliers), so a plan drawn beyond a whisker is one the
+        report flags.
 
     Raises
     ------
+    TypeError
+        If ``report`` is not an :class:`~terrakit.design.audit.AuditReport`.
     KeyError
         If ``measure`` is not one of the report's measures.
+
+    Both are raised before a figure is made.
     """
+    if is_a(report, "terrakit.design.ensemble", "Ensemble"):
+        hint = "audit a plan against it first: tk.design.audit(plan, ensemble)"
+    else:
+        hint = "make one with tk.design.audit(plan, ensemble)"
+    expect(
+        report,
+        "terrakit.design.audit",
+        "AuditReport",
+        func="tk.plot.audit",
+        wanted="an AuditReport (tk.design.audit)",
+        hint=hint,
+    )
     if measure is None:
         dist = report.distributions
         names = list(report.metrics.index)
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 0.55 * len(names) + 1.2))
-        data, marks = [], []
+        stats, marks = [], []
         for name in names:
             v = dist[name].to_numpy(dtype=float)
-            x = float(report.metrics.loc[name, "plan"])
+            row = report.metrics.loc[name]
+            x = float(row["plan"])
             lo, hi = float(min(v.min(), x)), float(max(v.max(), x))
             span = hi - lo if hi > lo else 1.0
-            data.append((v - lo) / span)
+            p_lo, p_mid, p_hi = _bounds(row, v)
+            stats.append(
+                _box(
+                    (v - lo) / span,
+                    (p_lo - lo) / span,
+                    (p_mid - lo) / span,
+                    (p_hi - lo) / span,
+                )
+            )
             marks.append((x - lo) / span)
         pos = np.arange(len(names))[::-1]
-        ax.boxplot(
-            data,
+        ax.bxp(
+            stats,
             positions=pos,
             orientation="horizontal",
-            whis=(2.5, 97.5),
             widths=0.5,
             showfliers=False,
         )
@@ -93,15 +148,16 @@ def audit(report: Any, ax: Axes | None = None, *, measure: str | None = None) ->
         )
     ordered = report.ordered[measure]
     k = ordered.shape[1]
+    r = report.reps[report.reps["measure"] == measure]
+    by_rank = r.set_index("rank")
+    stats = []
+    for rank in range(1, k + 1):
+        v = ordered[:, rank - 1]
+        row = by_rank.loc[rank] if rank in by_rank.index else {}
+        stats.append(_box(v, *_bounds(row, v)))
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5, 0.35 * k + 2), 3.5))
-    ax.boxplot(
-        [ordered[:, r] for r in range(k)],
-        positions=np.arange(1, k + 1),
-        whis=(2.5, 97.5),
-        showfliers=False,
-    )
-    r = report.reps[report.reps["measure"] == measure]
+    ax.bxp(stats, positions=np.arange(1, k + 1), showfliers=False)
     ax.scatter(
         r["rank"], r["value"], marker="D", color="#d62728", zorder=3, label="plan"
     )

@@ -55,7 +55,8 @@ def diff_map(
     ------
     DataValidationError
         The two alignments' territory ids differ only in type ('1' and 1):
-        every unit would look moved.
+        every unit would look moved.  The message names the alignments, or
+        ``'before'`` and ``'after'`` when they have the same name.
 
     Examples
     --------
@@ -69,8 +70,15 @@ def diff_map(
     a = _labels(units.index, a_al, "before alignment")
     b_al = _alignment(study, after)
     b = _labels(units.index, b_al, "after alignment")
-    # '1' and 1 would make every unit look moved
-    check_territory_ids(a_al.territories, b_al.territories, a_al.name, b_al.name)
+    # '1' and 1 would make every unit look moved; alignments with one name
+    # (two from_mapping defaults) are told apart by their argument names
+    same = a_al.name == b_al.name
+    check_territory_ids(
+        a_al.territories,
+        b_al.territories,
+        "before" if same else a_al.name,
+        "after" if same else b_al.name,
+    )
     moved = a.to_numpy() != b.to_numpy()
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.axes import Axes
 
+from terrakit.plot._check import expect
 from terrakit.plot._text import plain
 
 if TYPE_CHECKING:
@@ -34,7 +36,25 @@ def disruption_front(front: DisruptionFront, ax: Axes | None = None) -> Axes:
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError
+        If ``front`` is not a :class:`~terrakit.realign.DisruptionFront` (e.g.
+        its ``table``), before a figure is made.
     """
+    expect(
+        front,
+        "terrakit.realign.front",
+        "DisruptionFront",
+        func="tk.plot.disruption_front",
+        wanted="a DisruptionFront (tk.realign.disruption_front)",
+        hint=(
+            "pass the DisruptionFront itself, not its table"
+            if isinstance(front, pd.DataFrame)
+            else "make one with tk.realign.disruption_front(study, tolerances=...)"
+        ),
+    )
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.8))
     t = front.table

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from terrakit.plot._check import expect, is_a
 
 
 def headcount_curve(curve: Any, ax: Any = None, *, show_sales: bool = False) -> Any:
@@ -24,9 +27,29 @@ def headcount_curve(curve: Any, ax: Any = None, *, show_sales: bool = False) -> 
     matplotlib.axes.Axes
         Profit mean line, 80 % and 95 % bands, and the best size with its 80 %
         interval shaded.
+
+    Raises
+    ------
+    TypeError
+        If ``curve`` is not a :class:`~terrakit.sizing.HeadcountCurve` (e.g.
+        its ``best()`` or its ``to_frame()``), before a figure is made.
     """
     import matplotlib.pyplot as plt
 
+    if is_a(curve, "terrakit.sizing.headcount", "BestHeadcount"):
+        hint = "pass the curve itself: curve.best() is only its best size"
+    elif isinstance(curve, pd.DataFrame):
+        hint = "pass the HeadcountCurve itself, not its to_frame() table"
+    else:
+        hint = "make one with tk.sizing.headcount_curve(response_curves, reps=...)"
+    expect(
+        curve,
+        "terrakit.sizing.headcount",
+        "HeadcountCurve",
+        func="tk.plot.headcount_curve",
+        wanted="a HeadcountCurve (tk.sizing.headcount_curve)",
+        hint=hint,
+    )
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     df = curve.to_frame()

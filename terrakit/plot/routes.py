@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from terrakit.exceptions import TerrakitWarning
+from terrakit.plot._check import expect, is_a
 from terrakit.plot._text import plain
 
 __all__ = ["routes"]
@@ -54,17 +55,23 @@ def routes(
 
     Raises
     ------
+    TypeError
+        If ``plan`` is not a :class:`~terrakit.routing.CallPlan` (e.g. the
+        :class:`~terrakit.routing.TerritoryPlans` of every territory).
     KeyError
         If ``day`` is not a day of the plan.
+
+    Both are raised before a figure is made.
     """
+    _check_plan(plan)
+    if day is not None and day not in plan.days:
+        raise KeyError(f"no day {day!r}; days are {plan.days[0]}..{plan.days[-1]}")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 7))
     if study is not None:
         _backdrop(ax, plan, study)
     r = plan.routes
     if day is not None:
-        if day not in plan.days:
-            raise KeyError(f"no day {day!r}; days are {plan.days[0]}..{plan.days[-1]}")
         days = [day]
     else:
         days = [d for d in plan.days if (r["day"] == d).any()]
@@ -149,6 +156,35 @@ def routes(
     )
     ax.legend(loc="best", fontsize=8)
     return ax
+
+
+def _check_plan(plan: Any) -> None:
+    """A :class:`TypeError` naming the fix unless ``plan`` is a routing CallPlan."""
+    if is_a(plan, "terrakit.routing.plan", "TerritoryPlans"):
+        terrs = list(plan.plans)
+        first = repr(terrs[0]) if terrs else "'R01'"
+        hint = (
+            f"it holds the plans of {len(terrs)} "
+            f"territor{'y' if len(terrs) == 1 else 'ies'} "
+            f"({', '.join(map(repr, terrs[:5]))}{' ...' if len(terrs) > 5 else ''}); "
+            f"draw one of them: pass plans.plans[{first}]"
+        )
+    elif is_a(plan, "terrakit.sizing.allocation", "CallPlan"):
+        hint = (
+            "that is tk.sizing.allocate_calls's allocation of calls per account, "
+            "with no routes; plan the routes with tk.routing.plan_calls(study, "
+            "'current', territory)"
+        )
+    else:
+        hint = "make one with tk.routing.plan_calls(study, 'current', territory)"
+    expect(
+        plan,
+        "terrakit.routing.plan",
+        "CallPlan",
+        func="tk.plot.routes",
+        wanted="one territory's CallPlan (tk.routing.plan_calls)",
+        hint=hint,
+    )
 
 
 def _backdrop(ax: Axes, plan: Any, study: Any) -> None:

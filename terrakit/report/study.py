@@ -1278,16 +1278,10 @@ class StudyReport:
 
     def _forecast(self) -> str:
         from terrakit import plot
-        from terrakit.forecast import TerritoryForecast
 
         tf = self.forecast
-        total = TerritoryForecast(
-            draws=tf.draws.sum("territory")
-            .expand_dims(territory=["all"])
-            .transpose("draw", "territory", "period"),
-            history=tf.history.sum("territory").expand_dims(territory=["all"]),
-            alignment_name=tf.alignment_name,
-        )
+        # a month no territory was observed in stays unobserved, not 0 sales
+        total = tf.combined("all")
         tot = tf.total()
         big = tot["mean"].idxmax()
         figs = (

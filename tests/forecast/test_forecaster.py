@@ -18,6 +18,7 @@ from terrakit.exceptions import (
 from terrakit.forecast import (
     DEFAULT_MODEL_CONFIG,
     SalesForecaster,
+    TerritoryForecast,
     make_panel,
     study_panel,
 )
@@ -472,3 +473,82 @@ def test_forecast_provenance_records_the_fit_seed_and_the_noise_seed(
     tf = fits[0].predict(3, seed=5).by(toy_study.alignments["current"])
     assert (tf.provenance["fit_seed"], tf.provenance["noise_seed"]) == (0, 5)
     assert a["advi_check"] is None
+
+
+def _gappy_forecast():
+    """Unit forecast of u1, u2 (T1) and u3 (T2), five months of history with
+    holes: neither T1 unit has a row in month 1, u1 none in month 3, u3 none
+    in month 0.  Sales: u1 10/month, u2 20, u3 5."""
+    import xarray as xr
+
+    from terrakit.forecast import SalesForecast
+
+    nan = np.nan
+    y = np.array(
+        [
+            [10.0, nan, 10.0, nan, 10.0],
+            [20.0, nan, 20.0, 20.0, 20.0],
+            [nan, 5.0, 5.0, 5.0, 5.0],
+        ]
+    )
+    series = ["u1", "u2", "u3"]
+    past = pd.period_range("2025-01", periods=5, freq="M")
+    future = pd.period_range("2025-06", periods=2, freq="M")
+    draws = xr.DataArray(
+        np.ones((4, 3, 2)),
+        dims=("draw", "series", "period"),
+        coords={"draw": np.arange(4), "series": series, "period": future},
+    )
+    history = xr.DataArray(
+        y, dims=("series", "period"), coords={"series": series, "period": past}
+    )
+    al = Alignment.from_mapping({"u1": "T1", "u2": "T1", "u3": "T2"}, name="now")
+    return SalesForecast(draws, history, pd.Series(series, index=series)), al
+
+
+def test_by_keeps_unobserved_months_unobserved():
+    """A month without a history row for any series of a territory was summed
+    as 0 sales (np.nan_to_num), so the fan chart drew a CRM outage as a
+    collapse of sales.  It is NaN now; a month with only some series observed
+    is their sum, and history_observed counts them."""
+    f, al = _gappy_forecast()
+    tf = f.by(al)
+    nan = np.nan
+    np.testing.assert_array_equal(
+        tf.history.sel(territory="T1").to_numpy(), [30.0, nan, 30.0, 20.0, 30.0]
+    )
+    np.testing.assert_array_equal(
+        tf.history.sel(territory="T2").to_numpy(), [nan, 5.0, 5.0, 5.0, 5.0]
+    )
+    obs = tf.history_observed
+    assert obs is not None and obs.dims == ("territory", "period")
+    assert obs["n_series"].to_numpy().tolist() == [2, 1]
+    assert obs.sel(territory="T1").to_numpy().tolist() == [2, 0, 2, 1, 2]
+    assert obs.sel(territory="T2").to_numpy().tolist() == [0, 1, 1, 1, 1]
+    # the company as one territory (the report's total chart): a month no
+    # territory was observed in is NaN, and the observed series are counted
+    tot = tf.combined()
+    assert tot.territories == ["all"]
+    np.testing.assert_allclose(
+        tot.draws.sel(territory="all").to_numpy(), tf.draws.sum("territory")
+    )
+    np.testing.assert_array_equal(
+        tot.history.sel(territory="all").to_numpy(), [30.0, 5.0, 35.0, 25.0, 35.0]
+    )
+    assert tot.history_observed.sel(territory="all").to_numpy().tolist() == [
+        2,
+        1,
+        3,
+        2,
+        3,
+    ]
+    assert tot.history_observed["n_series"].to_numpy().tolist() == [3]
+    dark = TerritoryForecast(
+        tf.draws, tf.history.where(tf.history["period"] != tf.history["period"][1])
+    ).combined()
+    assert np.isnan(dark.history.to_numpy()[0, 1])  # was 0 sales
+    assert dark.history_observed is None
+    # summed over the territories where observed: what the history holds
+    np.testing.assert_allclose(
+        tf.history.sum("territory").to_numpy(), np.nansum(f.history, axis=0)
+    )
