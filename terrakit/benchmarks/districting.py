@@ -121,8 +121,9 @@ def read_instance(
     ValueError
         If ``n_districts`` is not given and not in ``reference.csv``, or the
         file is not an undirected adjacency-data graph (truncated JSON,
-        missing ``nodes`` / ``adjacency`` / ``TOTPOP``, a neighbour that is
-        not a node): ``"<file>: not a valid districting instance: ..."``.
+        missing ``nodes`` / ``adjacency`` / ``TOTPOP``, a ``TOTPOP`` that is
+        not a whole number of 0 or more, a neighbour that is not a node):
+        ``"<file>: not a valid districting instance: ..."``.
     """
     path = Path(path)
 
@@ -147,12 +148,21 @@ def read_instance(
         raise bad(f"{len(nodes)} nodes but {len(data['adjacency'])} adjacency lists")
     try:
         ids = [nd["id"] for nd in nodes]
-        pop = np.array([int(nd["TOTPOP"]) for nd in nodes], dtype=np.int64)
+        totpop = [nd["TOTPOP"] for nd in nodes]
         coords = np.array(
             [[float(nd.get("C_X", 0.0)), float(nd.get("C_Y", 0.0))] for nd in nodes]
         )
     except (KeyError, TypeError, ValueError) as err:
         raise bad(f"every node needs an 'id' and a whole 'TOTPOP' ({err!r})") from None
+    pop = np.zeros(len(nodes), dtype=np.int64)
+    for i, v in enumerate(totpop):
+        whole = _whole(v)
+        if whole is None:
+            raise bad(
+                f"node {ids[i]!r} has TOTPOP {v!r}; a population is a whole "
+                "number of 0 or more (0, 1, 2, ...)"
+            )
+        pop[i] = whole
     index = {nid: i for i, nid in enumerate(ids)}
     pairs = set()
     for i, nbrs in enumerate(data["adjacency"]):
@@ -210,6 +220,17 @@ def read_instance(
         contiguity=contiguity,
         reference=reference,
     )
+
+
+def _whole(v: Any) -> int | None:
+    """``v`` as a whole number ≥ 0 (``12``, ``12.0``, ``"12"``), else ``None``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        return None
+    try:
+        x = Fraction(v)
+    except (ValueError, OverflowError, ZeroDivisionError):  # text, NaN, inf
+        return None
+    return int(x) if x.denominator == 1 and x >= 0 else None
 
 
 def cut_edges(instance: GraphInstance, labels: np.ndarray) -> int:

@@ -17,8 +17,20 @@ it is used:
     plan, proven optimal / cut by the clock / unproven), ``"infeasible"``
     (proven: no plan exists) or ``"no_solution"`` (no feasible plan found in
     the time, no proof); a row whose plan is not feasible gets ``gap_pct``
-    NaN.  A row may carry ``unproven``: the engine's reason why a feasible
-    row is not proven optimal (its ``info["unproven"]``).
+    and every other ``gap_*_pct`` column NaN, whatever the family returned.
+    A row may carry ``unproven``: the engine's reason why a feasible row is
+    not proven optimal (its ``info["unproven"]``).
+
+    A solve that raises :class:`~terrakit.exceptions.SpecificationError`
+    (the engine's checks before solving, with the numbers: a proof that no
+    plan exists) or :class:`~terrakit.exceptions.InfeasibleError` (a
+    solver's proof, or a search that found no plan and says it is no proof)
+    gives its instance a row with status ``"infeasible"`` (proven) or
+    ``"no_solution"`` (not proven) and the error, naming the file, in
+    ``message``; the run goes on.  A family's solve therefore raises
+    ``ValueError`` or ``TypeError``, not these, for a bad option (a solver or
+    backend name): that is raised by :func:`run`, like the engine's checks of
+    the options it is passed (``"<option> must be ..., got <value>"``).
 ``reference(folder) -> dict[str, float]``
     Reference value per instance name from the ``reference.csv`` in
     ``folder`` (``None``: the generic reader below), for rows without their
@@ -26,10 +38,15 @@ it is used:
 ``read(path, **kw)``
     Optional: read one instance file without solving it, raising
     ``ValueError`` (``"<file>: not a valid <family> instance: ..."``) for a
-    file that is not one; ``kw`` are the options of :func:`run` that the
-    reader takes (e.g. ``n_districts``).  :func:`run` reads every file, and
-    every folder's references, before it solves the first instance, so a bad
-    file costs no solve and loses no row.
+    file that is not one, and
+    :class:`~terrakit.exceptions.SpecificationError` (naming the file, with
+    the numbers) for a valid file of an instance that has no plan (a pmed
+    graph with more connected pieces than medians); ``kw`` are the options
+    of :func:`run` that the reader takes (e.g. ``n_districts``).  :func:`run`
+    reads every file, and every folder's references, before it solves the
+    first instance, so a bad file costs no solve and loses no row; an
+    impossible instance is not solved and gets a row with status
+    ``"infeasible"`` and the reason in ``message``.
 
 Add a family with :func:`register_family` or by adding an entry to
 :data:`FAMILIES` in this file (helper D: ``"districting"`` and ``"dtdp"``).
@@ -40,6 +57,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +67,7 @@ from typing import Any
 import pandas as pd
 
 from terrakit._runargs import check_seed, check_time_limit
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import InfeasibleError, SpecificationError
 
 __all__ = [
     "FAMILIES",
@@ -224,30 +242,85 @@ def _checked(
 
 def _read_all(
     family: str, read: Callable[..., Any], files: list[Path], kw: Mapping[str, Any]
-) -> None:
+) -> dict[Path, SpecificationError]:
     """Read every instance file with the family's reader, before any solve.
 
     The reader gets the options of ``kw`` it takes by name; an error that
-    does not name its file is raised again with the file's name.
+    does not name its file is raised again with the file's name.  A
+    :class:`SpecificationError` (a valid file whose instance has no plan) is
+    not raised: it is returned per file, and that file is not solved.
     """
     import inspect
 
     params = inspect.signature(read).parameters
     given = {k: v for k, v in kw.items() if k in params}
+    impossible: dict[Path, SpecificationError] = {}
     for path in files:
         try:
             read(path, **given)
+        except SpecificationError as err:
+            if _bad_setting(err):  # an option, not the instance
+                raise
+            impossible[path] = err
         except Exception as err:
-            if str(path) in str(err) or path.name in str(err):
+            if _names(path, err):
                 raise
             raise ValueError(
                 f"{path}: not a valid {family} instance: {type(err).__name__}: {err}"
             ) from err
+    return impossible
+
+
+def _names(path: Path, err: BaseException) -> bool:
+    """Whether the message of ``err`` names the file ``path``."""
+    return str(path) in str(err) or path.name in str(err)
+
+
+def _stem(path: Path) -> str:
+    """The instance name of a file: its name less the extension(s) (a
+    compressed ``ME_tract.json.gz`` is ``ME_tract``)."""
+    name = path.name
+    for packed in (".gz", ".bz2", ".xz", ".zip"):
+        name = name.removesuffix(packed)
+    return Path(name).stem
+
+
+#: the engine's checks of a setting read "<setting> must be ..., got <value>"
+#: or "unknown <kind> backend ...": a bad option, the same for every instance
+_SETTING = re.compile(r"\bmust\b[^;]*\bgot\b|^unknown \S+ backend", re.DOTALL)
+
+
+def _bad_setting(err: Exception) -> bool:
+    """Whether ``err`` is a check of an option passed to the engine (e.g.
+    ``max_iter``) rather than of the instance."""
+    return isinstance(err, SpecificationError) and bool(_SETTING.search(str(err)))
+
+
+def _unsolved_row(path: Path, err: Exception) -> dict[str, Any]:
+    """The row of an instance whose solve (or reader) raised ``err``.
+
+    ``"infeasible"`` when ``err`` is a proof that no plan exists (a
+    :class:`SpecificationError` from the checks before solving, or an
+    :class:`InfeasibleError` that does not say it is no proof), else
+    ``"no_solution"``; the message names the file.
+    """
+    text = str(err)
+    # the rule of terrakit.design.align.pareto: a search that found nothing
+    # says so ("not a proof", "did not prove"); anything else is a proof
+    proved = isinstance(err, SpecificationError) or not (
+        "not a proof" in text or "did not prove" in text
+    )
+    return {
+        "instance": _stem(path),
+        "value": math.nan,
+        "lower_bound": math.nan,
+        "status": "infeasible" if proved else "no_solution",
+        "solution": None,
+        "message": text if _names(path, err) else f"{path}: {text}",
+    }
 
 
 def _natural(p: Path) -> tuple[Any, ...]:
-    import re
-
     parts = re.split(r"(\d+)", p.name)
     return tuple(int(x) if x.isdigit() else x for x in parts)
 
@@ -355,15 +428,27 @@ def run(
         both in the reference's convention: the ``no_contiguity`` districting
         optimum when ``contiguity=False``; for Solomon the routes measured
         with the reference's truncated distances, see
-        :mod:`terrakit.benchmarks.solomon`; NaN for a row whose status is
-        ``"no_solution"`` or ``"infeasible"``), ``seed`` and ``time_limit``
-        (the run's), and the family's own columns (``unproven``: why a
-        feasible row is not proven optimal, where the engine says).
+        :mod:`terrakit.benchmarks.solomon`; NaN, like every other
+        ``gap_*_pct`` column, for a row whose status is ``"no_solution"`` or
+        ``"infeasible"`` or whose ``feasible`` is false), ``seed`` and
+        ``time_limit`` (the run's), and the family's own columns
+        (``unproven``: why a feasible row is not proven optimal, where the
+        engine says).
 
         ``status`` is ``"optimal"`` (value = proven bound), ``"time_limit"``
         (feasible, cut by the clock), ``"feasible"`` (feasible, unproven),
         ``"infeasible"`` (proven: no plan meets the family's constraints) or
         ``"no_solution"`` (no feasible plan found in the time; no proof).
+
+        An instance that cannot be solved does not stop the run: when its
+        reader or its solve raises
+        :class:`~terrakit.exceptions.SpecificationError` (checks before
+        solving, with the numbers: a proof that no plan exists) its row has
+        status ``"infeasible"``; an
+        :class:`~terrakit.exceptions.InfeasibleError` gives ``"infeasible"``
+        when it is a solver's proof and ``"no_solution"`` when its message
+        says it is no proof.  Such a row has ``value``, ``lower_bound`` NaN,
+        ``solution`` ``None`` and the error, naming the file, in ``message``.
 
         ``df.attrs["provenance"]`` holds the run's record
         (:func:`terrakit.data.alignment.make_provenance`: ``method``
@@ -388,7 +473,12 @@ def run(
         valid <family> instance: ..."``).
 
     All of these are raised before the first instance is solved: every file
-    and every folder's references are read first.
+    and every folder's references are read first.  A bad option of the
+    family (``ValueError`` or ``TypeError``, e.g. an unknown solver or
+    backend) is raised by the first solve, and so is a
+    :class:`~terrakit.exceptions.SpecificationError` of the engine's checks
+    of an option passed in ``**kw`` (its message reads ``"<option> must be
+    ..., got <value>"``, e.g. ``max_iter=-1``).
     """
     if family not in FAMILIES:
         raise KeyError(
@@ -405,12 +495,21 @@ def run(
     refs: dict[Path, Mapping[str, float]] = {
         folder: ref_reader(folder) for folder in dict.fromkeys(p.parent for p in files)
     }
+    impossible: dict[Path, SpecificationError] = {}
     if fam.read is not None:
-        _read_all(family, _resolve(fam.read), files, kw)
+        impossible = _read_all(family, _resolve(fam.read), files, kw)
     rows = []
     for path in files:
         t0 = time.perf_counter()
-        row = dict(solve(path, time_limit=time_limit, seed=seed, **kw))
+        if path in impossible:  # the reader proved it: nothing to solve
+            row = _unsolved_row(path, impossible[path])
+        else:
+            try:
+                row = dict(solve(path, time_limit=time_limit, seed=seed, **kw))
+            except (SpecificationError, InfeasibleError) as err:
+                if _bad_setting(err):  # the options, not the instance
+                    raise
+                row = _unsolved_row(path, err)
         seconds = time.perf_counter() - t0
         row.setdefault("seconds", seconds)
         row = {"family": family, **row, "seed": seed, "time_limit": time_limit}
@@ -418,19 +517,22 @@ def run(
             ref = row.pop("reference")
         else:
             ref = refs[path.parent].get(str(row["instance"]))
+        has_plan = row.get("status") not in _NOT_FEASIBLE and bool(
+            row.get("feasible", True)
+        )
         if ref is not None and not (isinstance(ref, float) and math.isnan(ref)):
             row["reference"] = ref
             v = row.get("value")
             row.setdefault(
                 "gap_pct",
                 100.0 * (v - ref) / abs(ref)
-                if v is not None
-                and math.isfinite(v)
-                and ref
-                and row.get("status") not in _NOT_FEASIBLE
-                and bool(row.get("feasible", True))
+                if v is not None and math.isfinite(v) and ref and has_plan
                 else math.nan,
             )
+        if not has_plan:  # the family's own gaps too: no plan, no gap
+            for c in row:
+                if c == "gap_pct" or (c.startswith("gap_") and c.endswith("_pct")):
+                    row[c] = math.nan
         rows.append(row)
         if progress:
             print(

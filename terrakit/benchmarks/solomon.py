@@ -269,8 +269,20 @@ def solve_instance(
 ) -> dict[str, Any]:
     """Solve one instance (distance only) and check the answer exactly.
 
-    The row records the run's ``seed``, ``time_limit`` and ``versions`` (the
-    numerical libraries loaded, the solver's among them).
+    ``status`` is ``"feasible"`` (every customer served once, every window,
+    capacity and the fleet size kept: a plan, not proven optimal) or
+    ``"no_solution"`` when the solver's plan breaks a constraint (no proof
+    that none exists; ``problems`` says what it breaks).  The row records the
+    run's ``seed``, ``time_limit`` and ``versions`` (the numerical libraries
+    loaded, the solver's among them).
+
+    Raises
+    ------
+    SpecificationError
+        Before solving, when a customer cannot be served at all (its demand
+        above the capacity, its window closed before a vehicle can reach it,
+        total demand above the fleet's capacity): a proof, with the numbers,
+        that no plan exists (:func:`terrakit.routing.vrp.solve_routing`).
     """
     t0 = time.perf_counter()
     with warnings.catch_warnings():  # a fixed-time run: the row has the seconds
@@ -282,8 +294,12 @@ def solve_instance(
     routes = [[int(inst.ids[i]) for i in r] for r in sol.routes]
     chk = check_solution(inst, routes)
     served = {c for r in routes for c in r}
-    complete = len(served) == inst.n_customers
-    status = "feasible" if chk["feasible"] and complete else "infeasible"
+    problems = list(chk["violations"])
+    if len(served) != inst.n_customers and not problems:
+        problems.append(f"{inst.n_customers - len(served)} customer(s) not served")
+    # a plan that breaks a constraint is no proof that none exists
+    status = "no_solution" if problems else "feasible"
+    extra = {"problems": _some(problems)} if problems else {}
     return {
         "family": "solomon",
         "instance": inst.name,
@@ -297,7 +313,14 @@ def solve_instance(
         "seed": sol.seed,
         "time_limit": sol.time_limit,
         "versions": sol.versions,
+        **extra,
     }
+
+
+def _some(problems: Sequence[str], k: int = 3) -> str:
+    """The first ``k`` problems, and how many more."""
+    more = f" and {len(problems) - k} more" if len(problems) > k else ""
+    return f"{len(problems)} broken: " + "; ".join(problems[:k]) + more
 
 
 #: the distance-only optimum (trunc-1 distances) of ``reference.csv``
@@ -357,7 +380,23 @@ def solve_file(
     classes, ``reference`` (the distance-only optimum, trunc-1 distances),
     ``gap_pct`` = ``gap_trunc1_pct`` (``value_trunc1`` vs ``reference``: like
     with like) and ``gap_exact_pct`` (exact ``value`` vs ``reference``).
+    Every gap is NaN unless ``status`` is ``"feasible"``: a plan that breaks
+    a constraint (``"no_solution"``) is compared with nothing.
+
+    Raises
+    ------
+    ValueError
+        ``backend`` is not ``"auto"``, ``"pyvrp"`` or ``"ortools"`` (checked
+        before the file is read), or the file is not a Solomon instance.
+    SpecificationError
+        A customer that cannot be served at all (see :func:`solve_instance`).
     """
+    if backend not in ("auto", "pyvrp", "ortools"):
+        # a ValueError, not SpecificationError: tk.benchmarks.run records an
+        # instance's SpecificationError as its proof of infeasibility
+        raise ValueError(
+            f"backend must be 'auto', 'pyvrp' or 'ortools', got {backend!r}"
+        )
     path = Path(path)
     row = solve_instance(
         read_instance(path), time_limit=time_limit, seed=seed, backend=backend
@@ -384,6 +423,10 @@ def solve_file(
             row["gap_bks_pct"] = (
                 100.0 * (row["value"] - row["bks_distance"]) / row["bks_distance"]
             )
+    if row["status"] != "feasible":  # no plan: no gap to any reference
+        for key in row:
+            if key.startswith("gap_"):
+                row[key] = math.nan
     return row
 
 

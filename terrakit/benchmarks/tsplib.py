@@ -201,10 +201,18 @@ def _lines(path: Path) -> list[str]:
 
 
 def _dimension(path: Path, value: str) -> int:
+    """The DIMENSION header: the number of nodes, a whole number ≥ 1."""
     try:
-        return int(value)
+        n = int(value)
     except ValueError:
-        raise _invalid(path, f"DIMENSION {value!r} is not a whole number") from None
+        n = 0
+    if n < 1:
+        raise _invalid(
+            path,
+            f"DIMENSION {value!r} is not a whole number of 1 or more (the "
+            "number of nodes)",
+        )
+    return n
 
 
 def _weight(path: Path, lineno: int, line: str, token: str) -> float:
@@ -375,7 +383,11 @@ def solve_instance(
     seed: int = 0,
     backend: Backend = "auto",
 ) -> dict[str, Any]:
-    """Solve one instance as a one-vehicle routing problem from node 1."""
+    """Solve one instance as a one-vehicle routing problem from node 1.
+
+    ``status`` is ``"feasible"`` for a tour of every node, ``"no_solution"``
+    (``value`` NaN) when the solver's answer is not one.
+    """
     t0 = time.perf_counter()
     prob = RoutingProblem(duration=inst.matrix.astype(float), scale=1.0)
     with warnings.catch_warnings():  # a fixed-time run: the row has the seconds
@@ -386,8 +398,8 @@ def solve_instance(
     try:
         value: float = tour_length(inst, tour)
         status = "feasible"
-    except ValueError:
-        value, status = math.nan, "infeasible"
+    except ValueError:  # not a tour: no plan, and no proof that none exists
+        value, status = math.nan, "no_solution"
     return {
         "family": "tsplib",
         "instance": inst.name,
@@ -424,7 +436,20 @@ def solve_file(
     seed: int = 0,
     backend: Backend = "auto",
 ) -> dict[str, Any]:
-    """Solve one ``.tsp`` file; the row :func:`terrakit.benchmarks.run` expects."""
+    """Solve one ``.tsp`` file; the row :func:`terrakit.benchmarks.run` expects.
+
+    Raises
+    ------
+    ValueError
+        ``backend`` is not ``"auto"``, ``"pyvrp"`` or ``"ortools"`` (checked
+        before the file is read), or the file is not a TSPLIB instance.
+    """
+    if backend not in ("auto", "pyvrp", "ortools"):
+        # a ValueError, not SpecificationError: tk.benchmarks.run records an
+        # instance's SpecificationError as its proof of infeasibility
+        raise ValueError(
+            f"backend must be 'auto', 'pyvrp' or 'ortools', got {backend!r}"
+        )
     return solve_instance(
         read_instance(path), time_limit=time_limit, seed=seed, backend=backend
     )

@@ -208,3 +208,31 @@ def test_solve_file_checks_time_limit_and_seed_first(
 
     with pytest.raises(SpecificationError, match="^" + re.escape(message)):
         districting.solve_file(tmp_path / "never_read.json", **kw)
+
+
+@pytest.mark.parametrize("totpop", [1.5, 99.9, -5, "12.7", True, float("nan"), None])
+def test_totpop_must_be_a_whole_number_of_zero_or_more(
+    tmp_path: Path, totpop: object
+) -> None:
+    """Regression (QA round 14): TOTPOP 1.5 was read as 1 and -5 as -5 (int()
+    of a number), while the text "12.7" was refused."""
+    g = tmp_path / "XX_county.json"
+    nodes = [{"id": "a", "TOTPOP": 10}, {"id": "b", "TOTPOP": totpop}]
+    adjacency = [[{"id": "b"}], [{"id": "a"}]]
+    g.write_text(json.dumps({"nodes": nodes, "adjacency": adjacency}))
+    with pytest.raises(ValueError) as err:
+        districting.read_instance(g, n_districts=1)
+    assert str(err.value) == (
+        f"{g}: not a valid districting instance: node 'b' has TOTPOP {totpop!r}; "
+        "a population is a whole number of 0 or more (0, 1, 2, ...)"
+    )
+
+
+@pytest.mark.parametrize("totpop", [12, 12.0, "12", 0])
+def test_whole_totpop_is_read_exactly(tmp_path: Path, totpop: object) -> None:
+    g = tmp_path / "XX_county.json"
+    nodes = [{"id": "a", "TOTPOP": 10}, {"id": "b", "TOTPOP": totpop}]
+    adjacency = [[{"id": "b"}], [{"id": "a"}]]
+    g.write_text(json.dumps({"nodes": nodes, "adjacency": adjacency}))
+    inst = districting.read_instance(g, n_districts=1)
+    assert inst.activities[:, 0].tolist() == [10.0, float(int(float(totpop)))]

@@ -180,3 +180,40 @@ def test_pmed_row_passes_the_engines_unproven_reason(tmp_path, monkeypatch):
     assert row["unproven"] == "ended after 2.0 of 2 s without a proof"
     res.info = {}
     assert "unproven" not in pmed.solve_file(SHARED / "pmed" / "pmed1.txt")
+
+
+def test_pmed_reader_refuses_a_negative_edge_cost(tmp_path):
+    """Regression (QA round 14): an edge cost of -3 (a sign typo) made the
+    shortest-path step run forever, whatever the time limit."""
+    f = tmp_path / "pmed9.txt"
+    f.write_text("3 3 1\n1 2 4\n\n1 2 -3\n2 3 -5\n")
+    with pytest.raises(ValueError) as err:
+        pmed.read_instance(f)
+    assert str(err.value) == (
+        f"{f}: not a valid pmed instance: edge 2 '1 2 -3' (line 4) has a negative "
+        "cost, and 1 more edge(s); edge costs are lengths of 0 or more (a sign "
+        "typo?)"
+    )
+
+
+def test_pmed_graph_in_pieces(tmp_path):
+    """Regression (QA round 14): a graph of two pieces stopped the run with
+    "cost matrix has non-finite entries", naming no file; with p = 2 it has
+    a plan (medians 1 and 3: 5 + 7 = 12), with three pieces it has none."""
+    from terrakit.exceptions import SpecificationError
+
+    two = tmp_path / "pmed2.txt"
+    two.write_text("4 2 2\n1 2 5\n3 4 7\n")
+    row = pmed.solve_file(two, time_limit=2)
+    assert (row["value"], row["status"]) == (12.0, "optimal")
+    assert row["solution"]["medians"] in ([1, 3], [1, 4], [2, 3], [2, 4])
+    three = tmp_path / "pmed3.txt"
+    three.write_text("4 1 2\n1 2 5\n")
+    with pytest.raises(SpecificationError) as err:
+        pmed.read_instance(three)
+    assert str(err.value) == (
+        f"{three}: the graph has 3 connected pieces but p = 2 medians, so the "
+        "vertices of at least 1 piece(s) cannot reach any median (the smallest "
+        "piece: vertices [3]); no plan exists. Fix: add the missing edges or "
+        "raise p"
+    )

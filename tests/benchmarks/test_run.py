@@ -215,3 +215,79 @@ def test_rows_without_a_feasible_plan_get_no_gap(tmp_path, monkeypatch):
     df = run("pmed", tmp_path, time_limit=1)
     assert df["reference"].tolist() == [10.0, 10.0, 10.0]
     assert df["gap_pct"].isna().all()
+
+
+def test_an_impossible_instance_is_a_row_and_the_run_goes_on(tmp_path, monkeypatch):
+    """Regression (QA round 14): an instance the engine proves impossible
+    raised a SpecificationError from the middle of the run, naming no file,
+    and the rows already solved were lost.  Now: a proof (the reader's, or a
+    SpecificationError of the checks before solving, or a solver's
+    InfeasibleError) is a row with status "infeasible"; a search that found
+    nothing and says it is no proof is "no_solution"; the file is named."""
+    from terrakit.benchmarks import pmed
+    from terrakit.exceptions import InfeasibleError
+
+    files = [tmp_path / f"pmed{i}.txt" for i in (1, 2, 3, 4, 5)]
+    for f in files:
+        f.write_text("3 2 1\n1 2 5\n2 3 1\n")
+    files[1].write_text("3 1 1\n1 2 5\n")  # 2 pieces, 1 median: the reader proves
+    (tmp_path / "reference.csv").write_text(
+        "instance,optimal_value\n" + "".join(f"pmed{i},6\n" for i in range(1, 6))
+    )
+    raised = {
+        "pmed3": SpecificationError("the bands are impossible: 7 > 5"),
+        "pmed4": InfeasibleError("the design problem 'x' is infeasible (mip)"),
+        "pmed5": InfeasibleError("no plan found in 1 s (not a proof)"),
+    }
+    solved = []
+
+    def solve_file(path, **kw):
+        solved.append(path.stem)
+        if path.stem in raised:
+            raise raised[path.stem]
+        return {"instance": path.stem, "value": 6.0, "status": "optimal"}
+
+    monkeypatch.setattr(pmed, "solve_file", solve_file)
+    df = run("pmed", tmp_path, time_limit=1)
+    assert solved == ["pmed1", "pmed3", "pmed4", "pmed5"]  # pmed2: not solved
+    assert df["instance"].tolist() == [f"pmed{i}" for i in range(1, 6)]
+    assert df["status"].tolist() == [
+        "optimal",
+        "infeasible",
+        "infeasible",
+        "infeasible",
+        "no_solution",
+    ]
+    assert df["gap_pct"].iloc[0] == 0.0 and df["gap_pct"].iloc[1:].isna().all()
+    assert df["value"].iloc[1:].isna().all() and df["solution"].iloc[1:].isna().all()
+    msg = df["message"].tolist()
+    assert msg[1].startswith(f"{files[1]}: the graph has 2 connected pieces but p = 1")
+    assert msg[2:] == [f"{files[i]}: {raised[f'pmed{i + 1}']}" for i in (2, 3, 4)]
+
+
+def test_a_bad_engine_option_is_raised_not_a_row(tmp_path):
+    """The engine checks its options with a SpecificationError too ("max_iter
+    must be ..., got -1"): a bad option is no proof about an instance."""
+    (tmp_path / "pmed1.txt").write_text("3 2 1\n1 2 5\n2 3 1\n")
+    with pytest.raises(SpecificationError, match=r"^max_iter must be .*, got -1"):
+        run("pmed", tmp_path, time_limit=1, max_iter=-1)
+
+
+def test_family_gaps_of_a_row_without_a_plan_are_nan(tmp_path, monkeypatch):
+    """Regression (QA round 14): run() kept the gaps a family computed itself
+    (Solomon's gap_pct, gap_bks_pct) for a row without a feasible plan."""
+    (tmp_path / "pmed1.txt").write_text("3 2 1\n1 2 5\n2 3 1\n")
+    (tmp_path / "pmed2.txt").write_text("3 2 1\n1 2 5\n2 3 1\n")
+    own = {"gap_pct": 0.9, "gap_bks_pct": 0.4, "gap_exact_pct": 1.2, "gaps": 3}
+    base = {"lower_bound": 1.0, "solution": {}, "value": 10.0, **own}
+    _fake_pmed_rows(
+        monkeypatch,
+        [
+            {**base, "instance": "p1", "status": "no_solution"},
+            {**base, "instance": "p2", "status": "feasible"},
+        ],
+    )
+    df = run("pmed", tmp_path, time_limit=1)
+    gaps = ["gap_pct", "gap_bks_pct", "gap_exact_pct"]
+    assert df[gaps].iloc[0].isna().all() and df["gaps"].iloc[0] == 3
+    assert df[gaps].iloc[1].tolist() == [0.9, 0.4, 1.2]

@@ -152,3 +152,83 @@ def test_folder_without_instances_is_refused(tmp_path: Path) -> None:
     assert str(err.value).startswith(
         f"{tmp_path}: no Solomon instance files (*.txt) in this folder"
     )
+
+
+def _tiny(tmp_path: Path, name: str, vehicles: int, customers: list[str]) -> Path:
+    """A Solomon file of a few customers around a depot at (0, 0), open
+    0..1000, capacity 100, with a ``reference.csv`` row (optimum 40.0, BKS
+    40.0 with 1 vehicle) so that every gap column is computed."""
+    f = tmp_path / f"{name}.txt"
+    rows = ["0 0 0 0 0 1000 0", *customers]
+    f.write_text(
+        f"{name}\n\nVEHICLE\nNUMBER CAPACITY\n{vehicles} 100\n\nCUSTOMER\n"
+        "CUST NO. XCOORD. YCOORD. DEMAND READY DUE SERVICE\n" + "\n".join(rows) + "\n"
+    )
+    ref = tmp_path / "reference.csv"
+    if not ref.exists():
+        ref.write_text(
+            "instance,n_customers,bks_vehicles,bks_distance,"
+            "opt_distance_min_dist_trunc1\n"
+        )
+    with ref.open("a") as fh:
+        fh.write(f"{name},{len(customers)},1,40.0,40.0\n")
+    return f
+
+
+#: three customers 10 away, each to be served at time 10..12: one vehicle can
+#: reach each of them alone, never all three (no plan; no pre-solve proof)
+_CROWDED = ["1 10 0 1 10 12 0", "2 -10 0 1 10 12 0", "3 0 10 1 10 12 0"]
+
+
+@pytest.mark.filterwarnings("ignore:(?s).*penalty parameter has reached")
+def test_a_plan_that_breaks_windows_is_no_solution_without_gaps(
+    tmp_path: Path,
+) -> None:
+    """Regression (QA round 14): R101 with the fleet cut to 12 came back
+    'infeasible' (which means proven: no plan) with gap_pct 0.94 % and
+    gap_bks_pct 0.42 % for routes with 61 late arrivals."""
+    f = _tiny(tmp_path, "T1", 1, _CROWDED)
+    row = solomon.solve_file(f, time_limit=1, seed=0)
+    assert row["status"] == "no_solution"
+    chk = solomon.check_solution(solomon.read_instance(f), row["solution"]["routes"])
+    assert not chk["feasible"] and row["problems"].startswith(
+        f"{len(chk['violations'])} broken: "
+    )
+    gaps = ["gap_pct", "gap_trunc1_pct", "gap_exact_pct", "gap_bks_pct"]
+    assert row["reference"] == 40.0 and all(np.isnan(row[g]) for g in gaps)
+    # three vehicles can: the same instance is feasible, its gaps numbers
+    ok = solomon.solve_file(_tiny(tmp_path, "T3", 3, _CROWDED), time_limit=1)
+    assert ok["status"] == "feasible" and "problems" not in ok
+    assert ok["gap_pct"] == pytest.approx(100 * (ok["value_trunc1"] - 40) / 40)
+
+
+def test_run_keeps_going_past_an_impossible_customer(tmp_path: Path) -> None:
+    """Regression (QA round 14): a customer whose window closes before any
+    vehicle can reach it raised a SpecificationError from the middle of
+    tk.benchmarks.run, naming no file; now its row says so and the run goes
+    on."""
+    import terrakit as tk
+
+    bad = _tiny(tmp_path, "T1", 1, ["1 10 0 1 0 1 0"])
+    good = _tiny(tmp_path, "T2", 1, ["1 10 0 1 0 100 0", "2 -10 0 1 0 100 0"])
+    df = tk.benchmarks.run("solomon", [bad, good], time_limit=1, seed=0)
+    assert df["status"].tolist() == ["infeasible", "feasible"]
+    first = df.iloc[0]
+    assert first["message"].startswith(
+        f"{bad}: the routing problem has no solution: node 1 cannot be reached "
+        "before its window closes: late 1 < the earliest arrival 10"
+    )
+    assert np.isnan(first["value"]) and np.isnan(first["gap_pct"])
+    assert df.iloc[1]["value"] == pytest.approx(40.0)
+
+
+def test_an_unknown_backend_is_an_error_not_a_row(tmp_path: Path) -> None:
+    """tk.benchmarks.run records an instance's SpecificationError as its
+    proof of infeasibility, so a bad backend is a ValueError, raised."""
+    import terrakit as tk
+
+    f = _tiny(tmp_path, "T1", 1, ["1 10 0 1 0 100 0"])
+    with pytest.raises(
+        ValueError, match=r"^backend must be 'auto', 'pyvrp' or 'ortools', got 'x'$"
+    ):
+        tk.benchmarks.run("solomon", f, time_limit=1, backend="x")

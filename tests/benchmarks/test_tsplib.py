@@ -255,3 +255,36 @@ def test_a_binary_file_and_a_bad_dimension_name_the_file(tmp_path: Path) -> None
         tsplib.find_instances(tmp_path)
     with pytest.raises(ValueError, match=match):
         tsplib.run_family(tmp_path, time_limit=1)
+
+
+@pytest.mark.parametrize("dim", ["0", "-3"])
+def test_dimension_must_be_positive(tmp_path: Path, dim: str) -> None:
+    """Regression (QA round 14): DIMENSION 0 said "expected 0 coordinates,
+    got 0", DIMENSION -3 "expected -3 coordinates"."""
+    f = tmp_path / "d.tsp"
+    f.write_text(
+        f"NAME: a\nTYPE: TSP\nDIMENSION: {dim}\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+        "NODE_COORD_SECTION\nEOF\n"
+    )
+    with pytest.raises(ValueError) as err:
+        tsplib.read_instance(f)
+    assert str(err.value) == (
+        f"{f}: not a valid tsplib instance: DIMENSION {dim!r} is not a whole "
+        "number of 1 or more (the number of nodes)"
+    )
+
+
+def test_an_answer_that_is_no_tour_is_no_solution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A solver answer that misses a node is no plan, and no proof that none
+    exists: "no_solution", not "infeasible" (which run() reads as proven)."""
+    from types import SimpleNamespace
+
+    answer = SimpleNamespace(routes=[[1, 2]], backend="stub")  # node 4 missing
+    monkeypatch.setattr(tsplib, "solve_routing", lambda *a, **kw: answer)
+    inst = tsplib.read_instance(
+        _coord_file(tmp_path, "1 0 0\n2 10 0\n3 10 10\n4 0 10\n")
+    )
+    row = tsplib.solve_instance(inst, time_limit=1)
+    assert row["status"] == "no_solution" and np.isnan(row["value"])
