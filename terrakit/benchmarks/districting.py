@@ -343,7 +343,10 @@ def solve_file(
     ------
     SpecificationError
         ``time_limit`` is not a positive finite number of seconds, or
-        ``seed`` not an int in ``[0, 2**32 - 1]`` (before the file is read).
+        ``seed`` not an int in ``[0, 2**32 - 1]`` (before the file is read);
+        ``mip_nodes`` is not a whole number >= 0 or ``mip_share`` not in
+        ``[0, 1]`` (named as the engine's ``exact_nodes`` /
+        ``exact_share``).
 
     Warns
     -----

@@ -54,7 +54,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from terrakit.design._model import ArrayModel, SolveOutcome, solve_model
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status
-from terrakit.exceptions import InfeasibleError
+from terrakit.exceptions import InfeasibleError, SpecificationError
 
 __all__ = [
     "applies",
@@ -517,6 +517,19 @@ def recombine(
     return out
 
 
+def _whole_setting(key: str, value: Any, low: int = 0) -> int:
+    """``value`` as a whole number >= ``low`` (``100.0`` is 100), or a
+    :class:`SpecificationError` naming the setting."""
+    from terrakit._runargs import whole_number
+
+    w = whole_number(value)
+    if w is None or w < low:
+        raise SpecificationError(
+            f"{key} must be a whole number >= {low}, got {value!r}"
+        )
+    return w
+
+
 def solve_districting(
     problem: DesignProblem,
     *,
@@ -618,8 +631,10 @@ def solve_districting(
     Raises
     ------
     SpecificationError
-        ``time_limit`` is not a positive finite number of seconds, or
-        ``seed`` not an int in ``[0, 2**32 - 1]``.
+        ``time_limit`` is not a positive finite number of seconds,
+        ``seed`` not an int in ``[0, 2**32 - 1]``, ``exact_nodes`` not a
+        whole number >= 0, a ``*_share`` outside ``[0, 1]`` or ``mip_gap``
+        negative (each named, with the value given).
     ValueError
         ``bound`` is not ``"cg"`` or ``"mip"``, or the problem is not a plain
         cut-edge districting problem.
@@ -640,7 +655,7 @@ def solve_districting(
     """
     import warnings
 
-    from terrakit._runargs import check_seed, check_time_limit
+    from terrakit._runargs import as_number, check_seed, check_time_limit
     from terrakit.design._cutedges_cg import column_generation_bound
     from terrakit.design.heuristic import solve_heuristic
 
@@ -648,6 +663,24 @@ def solve_districting(
     seed = check_seed(seed)
     if bound not in ("cg", "mip"):
         raise ValueError(f"bound must be 'cg' or 'mip', got {bound!r}")
+    exact_nodes = _whole_setting("exact_nodes", exact_nodes)
+    shares = {
+        "exact_share": exact_share,
+        "no_contiguity_share": no_contiguity_share,
+        "root_set_share": root_set_share,
+        "tree_share": tree_share,
+        "recom_share": recom_share,
+    }
+    for key, v in shares.items():
+        if isinstance(v, bool) or not 0.0 <= as_number(v) <= 1.0:
+            raise SpecificationError(
+                f"{key} must be a share of the time in [0, 1], got {v!r}"
+            )
+    if isinstance(mip_gap, bool) or not 0.0 <= as_number(mip_gap) < math.inf:
+        raise SpecificationError(
+            f"mip_gap must be a relative gap >= 0 (1e-6: proven within 0.0001 %), "
+            f"got {mip_gap!r}"
+        )
     if not applies(problem):
         raise ValueError("solve_districting needs a plain cut-edge districting problem")
     t0 = time.perf_counter()

@@ -244,6 +244,59 @@ def test_solve_districting_rejects_an_unknown_bound(grid4x4_k4: DesignProblem) -
         solve_districting(grid4x4_k4, time_limit=1, bound="lp")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("exact_nodes", -1, "exact_nodes must be a whole number >= 0, got -1"),
+        ("exact_nodes", 2.5, "exact_nodes must be a whole number >= 0, got 2.5"),
+        (
+            "exact_share",
+            -3,
+            "exact_share must be a share of the time in [0, 1], got -3",
+        ),
+        (
+            "tree_share",
+            1.5,
+            "tree_share must be a share of the time in [0, 1], got 1.5",
+        ),
+        (
+            "recom_share",
+            "half",
+            "recom_share must be a share of the time in [0, 1], got 'half'",
+        ),
+        (
+            "mip_gap",
+            -1,
+            "mip_gap must be a relative gap >= 0 (1e-6: proven within 0.0001 %), "
+            "got -1",
+        ),
+    ],
+)
+def test_solve_districting_names_a_setting_out_of_range(
+    grid4x4_k4: DesignProblem,
+    tmp_path: Path,
+    setting: str,
+    value: object,
+    message: str,
+) -> None:
+    """mip_share=-3 or mip_nodes=-1 quietly gave 'no_solution' (no exact
+    step, or a negative heuristic share); a negative mip_gap was passed on."""
+    import re
+
+    from terrakit.benchmarks import districting
+    from terrakit.design.cutedges import solve_districting
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match=re.escape(message)):
+        solve_districting(grid4x4_k4, time_limit=1, **{setting: value})
+    if setting in ("exact_nodes", "exact_share"):
+        # the benchmark reader's mip_nodes / mip_share are these settings
+        given = {"exact_nodes": "mip_nodes", "exact_share": "mip_share"}[setting]
+        path = _write_instance(tmp_path, "P", [1, 1], 2)
+        with pytest.raises(SpecificationError, match=re.escape(message)):
+            districting.solve_file(path, time_limit=1, **{given: value})
+
+
 def test_solve_mip_names_proven_infeasibility() -> None:
     from terrakit.design.mip import solve_mip
     from terrakit.exceptions import InfeasibleError
