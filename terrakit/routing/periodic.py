@@ -26,12 +26,14 @@ Steps (all deterministic for a given seed):
    outside ``±tolerance`` of the mean, by a small MIP (SciPy's HiGHS
    interface, node- and time-limited) and by a deterministic greedy
    construction with relocation passes; the better answer is kept (the
-   plan's provenance says which: ``optimal``, ``limit`` or ``heuristic``).
+   plan's provenance says which: ``optimal``, ``limit`` or ``heuristic``,
+   followed by what the clock cut short when ``time_limit`` ran out).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,16 @@ import numpy as np
 #: Branch-and-bound nodes for the pattern MIP; a node limit (not the time
 #: limit) ends the search on typical territories, so plans reproduce.
 NODE_LIMIT = 300
+#: Relocation passes of the greedy in :func:`assign_patterns` (fewer when a
+#: pass changes nothing, or when the time is up).
+RELOCATION_PASSES = 3
+#: Time :func:`assign_patterns` keeps for the relocation passes, in multiples
+#: of the greedy construction's time (a pass takes one to two): the MIP gets
+#: the time left after the construction less this, but at least half of it.
+RELOCATION_RESERVE = 6.0
+#: Least seconds worth starting the MIP with (HiGHS takes about this long to
+#: set up even a small model).
+_MIN_MIP_SECONDS = 0.01
 _DISP = False
 
 __all__ = [
@@ -184,11 +196,20 @@ def day_seeds(
 
 @dataclass(frozen=True)
 class PatternAssignment:
-    """Chosen visit days per account and how the day loads came out."""
+    """Chosen visit days per account and how the day loads came out.
+
+    ``status`` is ``"optimal"`` or ``"limit"`` (the MIP's answer was kept,
+    solved or stopped at a limit), ``"heuristic"`` (the greedy's) or
+    ``"empty"`` (no visits); when the time limit cut a step short
+    (``cut_by_clock``) it goes on with what was cut and the seconds, e.g.
+    ``"heuristic (time_limit=0.6 s: no time left for the MIP; relocation
+    stopped in pass 2 of 3, after 120 of 300 accounts)"``.
+    """
 
     days: tuple[tuple[int, ...], ...]
     load: np.ndarray
     status: str
+    cut_by_clock: bool = False
 
 
 def assign_patterns(
@@ -206,6 +227,10 @@ def assign_patterns(
 ) -> PatternAssignment:
     """Pick one evenly spaced pattern per account (small MIP vs greedy, best kept).
 
+    Every account always gets a pattern: the greedy construction runs to its
+    end whatever the clock says; only the MIP and the relocation passes stop
+    at ``time_limit``.
+
     Parameters
     ----------
     visits
@@ -219,7 +244,14 @@ def assign_patterns(
     tolerance
         Daily work beyond ``(1 ± tolerance) × mean`` is penalised.
     time_limit
-        Seconds for the MIP.
+        Seconds for the whole step: the greedy construction first (always
+        completed), then the MIP (the time left, less
+        :data:`RELOCATION_RESERVE` constructions' time for the relocation
+        passes, but at least half of it; skipped when none is left), then
+        the relocation passes until the time is up.  When the time is ample
+        (the MIP stops at its gap or :data:`NODE_LIMIT`, the passes at
+        :data:`RELOCATION_PASSES` or when nothing moves) the answer does not
+        depend on it.
     earliest
         Per account, the first day of the cycle its first visit may take
         (e.g. so that it stays far enough from its last visit in the cycle
@@ -238,6 +270,9 @@ def assign_patterns(
     Returns
     -------
     PatternAssignment
+        With ``cut_by_clock`` and a ``status`` that says what was cut (and
+        the seconds, including a construction that alone took longer than
+        ``time_limit``) when the time ran out.
 
     Notes
     -----
@@ -257,8 +292,11 @@ def assign_patterns(
     overflow ``v_{gd}`` costs ``λ`` as well); ``λ`` is large (a minute of
     imbalance costs more than any detour in km).
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import coo_array
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit)
+    # SciPy's first import can take most of a second: it counts against the
+    # time, but not as the construction's in the estimates below
+    import scipy.optimize  # noqa: F401
 
     n_days = len(seeds)
     acc: list[int] = np.flatnonzero(visits > 0).tolist()
@@ -303,13 +341,105 @@ def assign_patterns(
     ]
     groups = [(g, float(m)) for g, m in groups if g]
     n_g = len(groups)
+    by_acc: dict[int, list[int]] = {}
+    for j, (i, _) in enumerate(pats):
+        by_acc.setdefault(i, []).append(j)
+
+    def objective(ch: dict[int, tuple[int, ...]]) -> float:
+        ld = np.zeros(n_days)
+        wl = np.zeros((n_g, n_days))
+        tot = 0.0
+        for i, p in ch.items():
+            ld[list(p)] += work[i]
+            for g, (members, _) in enumerate(groups):
+                if i in members:
+                    wl[g, list(p)] += members[i]
+            tot += float(dist[i, list(p)].sum())
+        pen = np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
+        pen += _window_excess(wl, groups)
+        return tot + lam * float(pen)
+
+    # the construction always runs to its end: every account gets a pattern
+    t_start = time.perf_counter()
+    greedy = _Greedy(
+        acc, pats, by_acc, visits, work, cost, n_days, upper, lower, lam, groups
+    )
+    t_built = time.perf_counter()
+    cut: list[str] = []
+    if t_built > deadline:
+        cut.append(
+            f"the greedy construction of {len(acc)} accounts took "
+            f"{t_built - t_start:.2g} s, the setting up before it "
+            f"{t_start - t0:.2g} s (SciPy's first import included)"
+        )
+    # the MIP gets the time left but what the relocation passes likely need
+    # (at least half of it); the passes then get what the MIP leaves
+    left = max(0.0, deadline - t_built)
+    reserve = RELOCATION_RESERVE * (t_built - t_start)
+    mip_end = t_built + max(0.5 * left, left - reserve)
+    res = None
+    if mip_end - t_built >= _MIN_MIP_SECONDS:
+        res = _solve_mip(
+            pats, acc, work, cost, lam, groups, n_days, upper, lower, mip_end
+        )
+    t_mip = time.perf_counter() - t_built
+    chosen: dict[int, tuple[int, ...]] = {}
+    if res is None:
+        status = "heuristic"
+        cut.append("no time left for the MIP")
+    else:
+        status = "optimal" if res.status == 0 else "limit"
+        if res.status != 0 and "time limit" in str(res.message).lower():
+            cut.append(f"the MIP stopped after {t_mip:.2g} s")
+        if res.x is not None:
+            xv = res.x[:n_x]
+            for a in acc:
+                js = by_acc[a]
+                best = max(js, key=lambda j: xv[j])
+                if xv[best] > 0.5:
+                    chosen[a] = pats[best][1]
+    greedy.relocate(deadline)
+    if greedy.stopped is not None:
+        k, done = greedy.stopped
+        cut.append(
+            f"relocation stopped in pass {k} of {RELOCATION_PASSES}, after "
+            f"{done} of {len(acc)} accounts"
+        )
+    if len(chosen) < len(acc) or objective(greedy.chosen) < objective(chosen) - 1e-9:
+        chosen, status = greedy.chosen, "heuristic"
+    if cut:
+        status += f" (time_limit={float(time_limit):.2g} s: {'; '.join(cut)})"
+    load = np.zeros(n_days)
+    for i, p in chosen.items():
+        out_days[i] = p
+        load[list(p)] += work[i]
+    return PatternAssignment(tuple(out_days), load, status, cut_by_clock=bool(cut))
+
+
+def _solve_mip(
+    pats: list[tuple[int, tuple[int, ...]]],
+    acc: list[int],
+    work: np.ndarray,
+    cost: np.ndarray,
+    lam: float,
+    groups: Sequence[tuple[dict[int, float], float]],
+    n_days: int,
+    upper: float,
+    lower: float,
+    deadline: float,
+) -> Any:
+    """The pattern MIP of :func:`assign_patterns` until ``deadline``, as
+    :func:`scipy.optimize.milp` returns it (``None``: no time left once the
+    model was built)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
+
+    n_x = len(pats)
+    n_g = len(groups)
     n_v = 2 * n_days + n_g * n_days  # slack columns after the patterns
     c = np.concatenate([cost, np.full(n_v, lam)])
     rows, cols, vals = [], [], []
     row_of = {a: k for k, a in enumerate(acc)}
-    by_acc: dict[int, list[int]] = {}
-    for j, (i, _) in enumerate(pats):
-        by_acc.setdefault(i, []).append(j)
     for j, (i, p) in enumerate(pats):
         rows.append(row_of[i])
         cols.append(j)
@@ -365,134 +495,133 @@ def assign_patterns(
         np.zeros(n_x + n_v),
         np.concatenate([np.ones(n_x), np.full(n_v, np.inf)]),
     )
-
-    def objective(ch: dict[int, tuple[int, ...]]) -> float:
-        ld = np.zeros(n_days)
-        wl = np.zeros((n_g, n_days))
-        tot = 0.0
-        for i, p in ch.items():
-            ld[list(p)] += work[i]
-            for g, (members, _) in enumerate(groups):
-                if i in members:
-                    wl[g, list(p)] += members[i]
-            tot += float(dist[i, list(p)].sum())
-        pen = np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
-        pen += _window_excess(wl, groups)
-        return tot + lam * float(pen)
-
-    greedy = _greedy(
-        acc, pats, by_acc, visits, work, dist, n_days, upper, lower, lam, groups
-    )
-    res = milp(
+    left = deadline - time.perf_counter()
+    if left < _MIN_MIP_SECONDS:
+        return None
+    return milp(
         c,
         constraints=cons,
         integrality=integrality,
         bounds=bounds,
         options={
-            "time_limit": float(time_limit),
+            "time_limit": float(left),
             "mip_rel_gap": 0.02,
             "node_limit": NODE_LIMIT,
             "disp": _DISP,
         },
     )
-    chosen: dict[int, tuple[int, ...]] = {}
-    status = "optimal" if res.status == 0 else "limit"
-    if res.x is not None:
-        xv = res.x[:n_x]
-        for a in acc:
-            js = by_acc[a]
-            best = max(js, key=lambda j: xv[j])
-            if xv[best] > 0.5:
-                chosen[a] = pats[best][1]
-    if len(chosen) < len(acc) or objective(greedy) < objective(chosen) - 1e-9:
-        chosen, status = greedy, "heuristic"
-    load = np.zeros(n_days)
-    for i, p in chosen.items():
-        out_days[i] = p
-        load[list(p)] += work[i]
-    return PatternAssignment(tuple(out_days), load, status)
 
 
-def _greedy(
-    acc: list[int],
-    pats: list[tuple[int, tuple[int, ...]]],
-    by_acc: dict[int, list[int]],
-    visits: np.ndarray,
-    work: np.ndarray,
-    dist: np.ndarray,
-    n_days: int,
-    upper: float,
-    lower: float,
-    lam: float,
-    groups: Sequence[tuple[dict[int, float], float]] = (),
-) -> dict[int, tuple[int, ...]]:
-    """Deterministic construction (largest work first) plus relocation passes."""
-    load = np.zeros(n_days)
-    chosen: dict[int, tuple[int, ...]] = {}
-    # work of every window group per day, and the groups of each account
-    wload = np.zeros((len(groups), n_days))
-    mine: dict[int, list[tuple[int, float]]] = {}
-    for g, (members, _) in enumerate(groups):
-        for i, w in members.items():
-            mine.setdefault(i, []).append((g, w))
+class _Greedy:
+    """Deterministic construction (largest work first) plus relocation passes.
 
-    def pen(ld: np.ndarray) -> float:
-        return float(
-            np.maximum(ld - upper, 0.0).sum() + np.maximum(lower - ld, 0.0).sum()
-        )
+    The construction runs in ``__init__`` and always completes;
+    :meth:`relocate` then moves one account at a time to a better pattern
+    until a deadline, so ``chosen`` holds one pattern per account whenever
+    it stops.
+    """
 
-    def with_visits(
-        wl: np.ndarray, i: int, p: tuple[int, ...], sign: float
-    ) -> np.ndarray:
+    def __init__(
+        self,
+        acc: list[int],
+        pats: list[tuple[int, tuple[int, ...]]],
+        by_acc: dict[int, list[int]],
+        visits: np.ndarray,
+        work: np.ndarray,
+        cost: np.ndarray,
+        n_days: int,
+        upper: float,
+        lower: float,
+        lam: float,
+        groups: Sequence[tuple[dict[int, float], float]] = (),
+    ) -> None:
+        self.acc, self.pats, self.by_acc, self.work = acc, pats, by_acc, work
+        self.cost, self.upper, self.lower, self.lam = cost, upper, lower, lam
+        self.groups = groups
+        #: where the clock stopped the passes: (pass, accounts done in it)
+        self.stopped: tuple[int, int] | None = None
+        self.idx = [np.array(p, dtype=np.int64) for _, p in pats]
+        self.load = np.zeros(n_days)
+        # work of every window group per day, and the groups of each account
+        self.wload = np.zeros((len(groups), n_days))
+        self.mine: dict[int, list[tuple[int, float]]] = {}
+        for g, (members, _) in enumerate(groups):
+            for i, w in members.items():
+                self.mine.setdefault(i, []).append((g, w))
+        self.pick: dict[int, int] = {}  # account -> its pattern's column
+        load, wload = self.load, self.wload
+        self.order = sorted(acc, key=lambda i: (-visits[i] * work[i], i))
+        for i in self.order:
+            best_j, best_v = -1, math.inf
+            for j in by_acc[i]:
+                ld = load.copy()
+                ld[self.idx[j]] += work[i]
+                v = lam * float(np.maximum(ld - upper, 0.0).sum()) + float(cost[j])
+                if i in self.mine:
+                    v += lam * _window_excess(self._with(wload, i, j, 1.0), groups)
+                if v < best_v - 1e-12:
+                    best_j, best_v = j, v
+            assert best_j >= 0
+            self.pick[i] = best_j
+            load[self.idx[best_j]] += work[i]
+            wload = self._with(wload, i, best_j, 1.0)
+        self.wload = wload
+
+    @property
+    def chosen(self) -> dict[int, tuple[int, ...]]:
+        """The pattern of every account (in the order of the construction)."""
+        return {i: self.pats[self.pick[i]][1] for i in self.order}
+
+    def _with(self, wl: np.ndarray, i: int, j: int, sign: float) -> np.ndarray:
+        """``wl`` with account ``i``'s visits on pattern ``j`` added (``sign``
+        1) or taken off (-1)."""
         out = wl.copy()
-        for g, w in mine.get(i, ()):
-            out[g, list(p)] += sign * w
+        for g, w in self.mine.get(i, ()):
+            out[g, self.idx[j]] += sign * w
         return out
 
-    for i in sorted(acc, key=lambda i: (-visits[i] * work[i], i)):
-        best_p, best_v = None, math.inf
-        for j in by_acc[i]:
-            p = pats[j][1]
-            ld = load.copy()
-            ld[list(p)] += work[i]
-            v = lam * float(np.maximum(ld - upper, 0.0).sum()) + float(
-                dist[i, list(p)].sum()
-            )
-            if i in mine:
-                v += lam * _window_excess(with_visits(wload, i, p, 1.0), groups)
-            if v < best_v - 1e-12:
-                best_p, best_v = p, v
-        assert best_p is not None
-        chosen[i] = best_p
-        load[list(best_p)] += work[i]
-        wload = with_visits(wload, i, best_p, 1.0)
-    for _ in range(3):  # relocate accounts to better patterns
-        improved = False
-        for i in acc:
-            cur = chosen[i]
-            base = load.copy()
-            base[list(cur)] -= work[i]
-            wbase = with_visits(wload, i, cur, -1.0)
-            cur_v = lam * (pen(load) + _window_excess(wload, groups)) + float(
-                dist[i, list(cur)].sum()
-            )
-            for j in by_acc[i]:
-                p = pats[j][1]
-                if p == cur:
-                    continue
-                ld = base.copy()
-                ld[list(p)] += work[i]
-                wl = with_visits(wbase, i, p, 1.0)
-                v = lam * (pen(ld) + _window_excess(wl, groups)) + float(
-                    dist[i, list(p)].sum()
+    def _pen(self, ld: np.ndarray) -> float:
+        return float(
+            np.maximum(ld - self.upper, 0.0).sum()
+            + np.maximum(self.lower - ld, 0.0).sum()
+        )
+
+    def relocate(self, deadline: float) -> None:
+        """Up to :data:`RELOCATION_PASSES` passes moving each account to its
+        best pattern given the others, stopping early when a pass moves
+        nothing or, before any account, when ``deadline`` has passed
+        (``stopped`` then says where)."""
+        work, cost, lam, groups = self.work, self.cost, self.lam, self.groups
+        load, wload = self.load, self.wload
+        for k in range(1, RELOCATION_PASSES + 1):
+            improved = False
+            for done, i in enumerate(self.acc):
+                if time.perf_counter() >= deadline:
+                    self.load, self.wload, self.stopped = load, wload, (k, done)
+                    return
+                cur = self.pick[i]
+                base = load.copy()
+                base[self.idx[cur]] -= work[i]
+                wbase = self._with(wload, i, cur, -1.0)
+                cur_v = lam * (self._pen(load) + _window_excess(wload, groups)) + float(
+                    cost[cur]
                 )
-                if v < cur_v - 1e-9:
-                    cur, cur_v, load, wload = p, v, ld, wl
-                    improved = True
-            chosen[i] = cur
-        if not improved:
-            break
-    return chosen
+                for j in self.by_acc[i]:
+                    if j == cur:
+                        continue
+                    ld = base.copy()
+                    ld[self.idx[j]] += work[i]
+                    wl = self._with(wbase, i, j, 1.0)
+                    v = lam * (self._pen(ld) + _window_excess(wl, groups)) + float(
+                        cost[j]
+                    )
+                    if v < cur_v - 1e-9:
+                        cur, cur_v, load, wload = j, v, ld, wl
+                        improved = True
+                self.pick[i] = cur
+            if not improved:
+                break
+        self.load, self.wload = load, wload
 
 
 def _window_excess(

@@ -830,9 +830,13 @@ def _overrun_why(prov: Mapping[str, Any], limit: float) -> str:
         if step == "checks":
             why.append(f"the checks before solving took {u:.2g} s")
         elif step == "visit_days":
+            how = str(prov.get("patterns", ""))
+            # the step's own account of what the clock cut ("heuristic
+            # (time_limit=...: ...)"), where it gives one
+            said = how[how.index("(") :] if "(" in how else ""
             why.append(
                 f"choosing the visit days took {u:.2g} s, {g:.2g} s were set "
-                "aside for it"
+                f"aside for it{' ' + said if said else ''}"
             )
         elif (
             step == "routes"

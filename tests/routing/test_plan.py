@@ -1238,3 +1238,16 @@ def test_overrun_names_the_step_that_ran_over(monkeypatch: pytest.MonkeyPatch) -
         text,
     ), text
     assert p.provenance["step_seconds"]["visit_days"] >= 5.0
+    # the step's own account of what its clock cut is quoted
+    import dataclasses
+
+    said = "(time_limit=0.4 s: no time left for the MIP)"
+
+    def cut_patterns(*args, **kw):  # type: ignore[no-untyped-def]
+        clock.extra += 5.0
+        return dataclasses.replace(real(*args, **kw), status=f"heuristic {said}")
+
+    monkeypatch.setattr(pl, "assign_patterns", cut_patterns)
+    with pytest.warns(TimeLimitWarning) as rec:
+        plan_calls(make_study(12), "current", "R01", weeks=1, time_limit=2)
+    assert f"0.4 s were set aside for it {said}" in str(rec[-1].message)
