@@ -12,7 +12,11 @@ Backends turn the same arrays into a solver model:
   (``LpAffineExpression``), solved by ``pulp.HiGHS`` or PuLP's CBC binary,
   run under a wall clock of its own (killed shortly past the time left; CBC's
   best bound read from the "Lower bound" line of its log);
-- ``"cpsat"``: OR-Tools CP-SAT with integer-scaled coefficients.
+- ``"cpsat"``: OR-Tools CP-SAT on coefficients scaled to whole numbers,
+  with the rounding accounted for so that its bound, status and
+  infeasibility hold for the real numbers (see ``_solve_cpsat``); one
+  worker unless ``threads`` asks for more, so a fixed seed gives the same
+  answer every run.
 """
 
 from __future__ import annotations
@@ -596,17 +600,95 @@ def _solve_pulp(
 
 
 # -- CP-SAT -----------------------------------------------------------------------
-def _int_scale(values: np.ndarray, digits: int = 6) -> float:
-    """A power of ten making ``values`` integral (exact if already close)."""
+#: the largest activity (sum of |coefficient| × |variable bound|) a row or the
+#: objective is scaled up to for CP-SAT: 2**53, as CP-SAT scales a floating
+#: objective itself (``mip_max_activity_exponent``); it keeps every sum far
+#: inside int64 and whole numbers exact in float64
+_CPSAT_MAX_ACTIVITY = 2.0**53
+
+#: variable bound CP-SAT gets for an infinite one
+_CPSAT_BIG = 10**9
+
+
+def _exact_scale(values: np.ndarray, digits: int = 6) -> float | None:
+    """The least power of ten up to ``10**digits`` that makes every value
+    whole (but for float round-off) without rounding a nonzero value to 0;
+    ``None`` when there is none (e.g. squared km)."""
     v = np.abs(values[np.isfinite(values)])
     v = v[v > 0]
     if v.size == 0:
         return 1.0
     for p in range(0, digits + 1):
         s = 10.0**p
-        if np.allclose(v * s, np.round(v * s), rtol=0, atol=1e-9 * s):
+        vs = v * s
+        r = np.round(vs)
+        if np.all(r >= 1) and np.all(np.abs(vs - r) <= 1e-9 + 1e-15 * vs):
             return s
-    return 10.0 ** max(0, digits - math.ceil(math.log10(v.max())))
+    return None
+
+
+def _int_scale(coef: np.ndarray, bound: np.ndarray) -> float:
+    """The power of ten CP-SAT's whole coefficients ``round(coef · s)`` are
+    taken at, for variables bounded by ``±bound``.
+
+    Decimal coefficients (cents, one decimal of an hour...) get the scale
+    that makes them whole, when it fits.  Others get the largest power of
+    ten that keeps the activity ``Σ |coef|·bound · s`` within
+    :data:`_CPSAT_MAX_ACTIVITY`: each coefficient is then exact to about
+    ``1e-15`` of the activity, whatever the spread of the values (a scale
+    tied to the largest coefficient, kept to six digits, rounded the small
+    ones to whole units; see the callers for how what is left of the
+    rounding is accounted for).
+    """
+    act = float(np.abs(coef) @ bound)
+    if not act > 0:
+        return 1.0
+    room = _CPSAT_MAX_ACTIVITY / act
+    s = _exact_scale(coef)
+    if s is not None and s <= room:
+        return s
+    return 10.0 ** math.floor(math.log10(room))
+
+
+def _rounding_floor(
+    err: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    a: sp.csr_matrix,
+    rlo: np.ndarray,
+    rhi: np.ndarray,
+) -> float:
+    """A lower bound on ``Σ err_j x_j`` over the integer points of the
+    bounds ``lo ≤ x ≤ hi`` that meet the rows ``a``: the objective's
+    rounding error at its worst.
+
+    Rows ``Σ_{j∈R} x_j ≤ 1`` over 0/1 columns (a unit's assignment) let at
+    most one ``x_j`` of ``R`` be 1, so they add ``min(0, min_R err)`` (just
+    ``min_R err`` when the row is ``= 1``): a unit errs at most by its worst
+    pair, not by the sum of its pairs.  A column outside such rows adds the
+    worst of ``err_j lo_j`` and ``err_j hi_j``.
+    """
+    err = np.where(err == 0, 0.0, err)
+    if not np.any(err):
+        return 0.0
+    binary = (lo >= 0) & (hi <= 1)
+    ind, ptr = a.indices, a.indptr
+    rowof = np.repeat(np.arange(a.shape[0]), np.diff(ptr))
+    bad = (a.data != 1.0) | ~binary[ind]
+    cand = (np.bincount(rowof[bad], minlength=a.shape[0]) == 0) & (rhi <= 1)
+    cand &= np.diff(ptr) > 0
+    covered = np.zeros(err.size, dtype=bool)
+    total = 0.0
+    for r in np.flatnonzero(cand):
+        cols = ind[ptr[r] : ptr[r + 1]]
+        if covered[cols].any():
+            continue  # rows used must not share a column
+        covered[cols] = True
+        worst = float(err[cols].min())
+        total += worst if rlo[r] >= 1 else min(worst, 0.0)
+    rest = ~covered
+    total += float(np.minimum(err[rest] * lo[rest], err[rest] * hi[rest]).sum())
+    return total
 
 
 def _solve_cpsat(
@@ -618,42 +700,75 @@ def _solve_cpsat(
     start: dict[int, float] | None,
     threads: int | None,
 ) -> SolveOutcome:
+    """CP-SAT on whole-number coefficients, its answer checked on the real ones.
+
+    - Rows: coefficients are scaled by :func:`_int_scale` and rounded; the
+      limits are widened outward by the most the rounding can move the row
+      over the variables' bounds (then to the whole numbers within, as the
+      row is a whole number), so no plan that meets the real row is cut
+      off: CP-SAT's "infeasible" is a proof for the real numbers.  A plan
+      CP-SAT returns may lie outside a real limit by round-off (about 1e-11
+      of the row's activity);
+      :func:`terrakit.design.mip.solve_mip` audits every plan on the real
+      problem.
+    - Objective: scaled and rounded likewise; the objective reported is
+      recomputed on the real costs, and CP-SAT's bound is lowered by the most
+      the rounding can lower any plan's cost (:func:`_rounding_floor`;
+      ``info["cost_rounding"]``), so it is a bound for the real costs.  The
+      status is ``"optimal"`` only when that bound is within ``mip_gap`` of
+      the objective (else ``"time_limit"``, with ``info["cpsat_note"]``);
+      CP-SAT is asked for a gap a little under ``mip_gap`` when the costs
+      were rounded, to leave room for the rounding.
+    - Search: one worker with ``threads=None`` (the default), which makes a
+      fixed ``seed`` give the same answer every run (when the solve ends
+      before the time limit); ``threads=n`` runs CP-SAT's parallel
+      portfolio of ``n`` workers, faster on hard problems but not
+      reproducible.
+    """
     from ortools.sat.python import cp_model
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     m = cp_model.CpModel()
     lb, ub = model.lb, model.ub
-    big = 10**9
-    xs = [
-        m.new_int_var(
-            math.ceil(lb[j]) if math.isfinite(lb[j]) else -big,
-            math.floor(ub[j]) if math.isfinite(ub[j]) else big,
-            f"v{j}",
-        )
-        for j in range(model.n_cols)
-    ]
+    dlo = np.where(np.isfinite(lb), np.ceil(lb), -_CPSAT_BIG)
+    dhi = np.where(np.isfinite(ub), np.floor(ub), _CPSAT_BIG)
+    xs = [m.new_int_var(int(dlo[j]), int(dhi[j]), f"v{j}") for j in range(model.n_cols)]
+    bnd = np.maximum(np.abs(dlo), np.abs(dhi))
     a, rlo, rhi = model.matrix()
     ind, ptr = a.indices, a.indptr
-    # rows whose coefficients and finite limits are whole numbers need no
-    # scale (most rows): found at once rather than row by row
+    # rows of whole coefficients (most rows) need no scale: found at once
+    # rather than row by row
     rowof = np.repeat(np.arange(a.shape[0]), np.diff(ptr))
     frac = np.zeros(a.shape[0], dtype=bool)
     frac[rowof[a.data != np.round(a.data)]] = True
-    for lim in (rlo, rhi):
-        fin = np.isfinite(lim)
-        frac[fin] |= lim[fin] != np.round(lim[fin])
+    act = abs(a) @ bnd if a.shape[0] else np.zeros(0)
+    frac |= act > _CPSAT_MAX_ACTIVITY
     for r in range(a.shape[0]):
         if r % _CLOCK_EVERY == 0 and time.perf_counter() > deadline:
             return _no_time(time.perf_counter() - t0)
         sl = slice(ptr[r], ptr[r + 1])
+        cols = ind[sl]
         coef = a.data[sl]
         lo, hi = float(rlo[r]), float(rhi[r])
-        s = _int_scale(np.concatenate([coef, [lo, hi]])) if frac[r] else 1.0
-        ic = np.round(coef * s).astype(np.int64)
-        expr = cp_model.LinearExpr.weighted_sum([xs[j] for j in ind[sl]], ic.tolist())
-        ilo = math.ceil(lo * s - 1e-9) if math.isfinite(lo) else None
-        ihi = math.floor(hi * s + 1e-9) if math.isfinite(hi) else None
+        if frac[r]:
+            s = _int_scale(coef, bnd[cols])
+            ic = np.round(coef * s)
+            # the rounding moves the row by d·x: at least dmin, at most dmax;
+            # the limits widen by as much (and by the float round-off of
+            # these sums), so no plan that meets the real row is cut off
+            d = ic - coef * s
+            dmin = float(np.minimum(d * dlo[cols], d * dhi[cols]).sum())
+            dmax = float(np.maximum(d * dlo[cols], d * dhi[cols]).sum())
+            tol = 1e-9 + 1e-11 * float(np.abs(ic) @ bnd[cols])
+        else:
+            s, ic, dmin, dmax, tol = 1.0, coef, 0.0, 0.0, 1e-9
+        expr = cp_model.LinearExpr.weighted_sum(
+            [xs[j] for j in cols], ic.astype(np.int64).tolist()
+        )
+        # the row is a whole number: Σ ≥ 4.3 is Σ ≥ 5, Σ ≤ 5.7 is Σ ≤ 5
+        ilo = math.ceil(lo * s + dmin - tol) if math.isfinite(lo) else None
+        ihi = math.floor(hi * s + dmax + tol) if math.isfinite(hi) else None
         if ilo is not None and ihi is not None:
             m.add_linear_constraint(expr, ilo, ihi)
         elif ilo is not None:
@@ -661,10 +776,16 @@ def _solve_cpsat(
         elif ihi is not None:
             m.add(expr <= ihi)
     cost = model.cost
-    cs = _int_scale(cost)
-    nz = np.flatnonzero(cost)
-    icost = np.round(cost[nz] * cs).astype(np.int64)
-    m.minimize(cp_model.LinearExpr.weighted_sum([xs[j] for j in nz], icost.tolist()))
+    cs = _int_scale(cost, bnd)
+    icost = np.round(cost * cs)
+    nz = np.flatnonzero(icost)
+    # what the rounding can take off any plan's cost, at most
+    floor_err = _rounding_floor(cost - icost / cs, dlo, dhi, a, rlo, rhi)
+    m.minimize(
+        cp_model.LinearExpr.weighted_sum(
+            [xs[j] for j in nz], icost[nz].astype(np.int64).tolist()
+        )
+    )
     if start:
         for j, v in start.items():
             m.add_hint(xs[j], round(v))
@@ -675,24 +796,40 @@ def _solve_cpsat(
         return _no_time(time.perf_counter() - t0)
     solver.parameters.max_time_in_seconds = float(max(left, 0.01))
     solver.parameters.random_seed = int(seed)
-    solver.parameters.num_workers = int(threads or 2)
-    solver.parameters.relative_gap_limit = float(mip_gap)
+    # one worker: deterministic for a fixed seed; the parallel portfolio
+    # (num_workers > 1) is not
+    solver.parameters.num_workers = int(threads or 1)
+    # a little under mip_gap when the costs were rounded: room for the rounding
+    solver.parameters.relative_gap_limit = float(mip_gap) * (
+        0.999 if floor_err < 0 else 1.0
+    )
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
     st = solver.solve(m)
     solve = time.perf_counter() - t1
+    info: dict[str, Any] = {"cost_scale": cs, "cost_rounding": -floor_err}
     if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.value(x) for x in xs], dtype=float)
         obj = float(values @ cost)
-        bound = float(solver.best_objective_bound) / cs
-        status = "optimal" if st == cp_model.OPTIMAL else "time_limit"
-        if status == "optimal":
-            bound = min(bound, obj)
+        bound = min(float(solver.best_objective_bound) / cs + floor_err, obj)
+        status = "time_limit"
+        if st == cp_model.OPTIMAL:
+            diff = obj - bound
+            if diff <= 1e-9 * max(1.0, abs(obj)) or diff <= mip_gap * abs(obj):
+                status = "optimal"
+            else:
+                # proved on the rounded costs only: the rounding leaves
+                # more than mip_gap between the plan and the bound
+                info["cpsat_note"] = (
+                    "optimal on the rounded costs, but the rounding leaves a "
+                    f"gap of {diff / max(abs(obj), 1e-12):.3g} > mip_gap "
+                    f"{mip_gap:g} on the real costs"
+                )
     elif st == cp_model.INFEASIBLE:
         values, obj, bound, status = None, math.inf, math.inf, "infeasible"
     else:
         values, obj, bound, status = None, math.inf, -math.inf, "no_solution"
-    return SolveOutcome(status, values, obj, bound, build, solve, {"cost_scale": cs})
+    return SolveOutcome(status, values, obj, bound, build, solve, info)
 
 
 def solve_model(

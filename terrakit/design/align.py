@@ -289,7 +289,8 @@ def solve(
     ------
     SpecificationError
         A bad run setting (``time_limit``, ``seed``, ``backend``,
-        ``max_iter``), before any work.
+        ``max_iter``), or ``solver="mip"`` for ``objective="diameter"``
+        (which the MIP does not model), before any work.
     TypeError
         A keyword that is neither a run setting nor one of
         :func:`~terrakit.design.mip.solve_mip`'s (the closest is named).
@@ -371,6 +372,7 @@ def _run_path(
     from terrakit.design.mip import solve_mip
     from terrakit.design.pmedian import is_pmedian, solve_pmedian
 
+    _refuse_mip_diameter(path, problem.objective)
     if path == "mip" and _draws_need_heuristic(problem):
         from terrakit.design.mip import DRAWS_NEED_FIXED_CENTERS
 
@@ -470,6 +472,9 @@ def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
 
 # -- the geo path -------------------------------------------------------------------
 def _tables(study_or_units: Any, reps: pd.DataFrame | None) -> tuple[Any, Any]:
+    """The units and reps tables of :func:`align`, checked at the door: units
+    a GeoDataFrame with unique ids and at least one row, reps (when given) a
+    DataFrame with unique rep ids."""
     import geopandas as gpd
 
     from terrakit.data.validation import check_unique_ids
@@ -477,18 +482,87 @@ def _tables(study_or_units: Any, reps: pd.DataFrame | None) -> tuple[Any, Any]:
     if hasattr(study_or_units, "unit_measures") and hasattr(study_or_units, "reps"):
         study = study_or_units
         units = study.unit_measures() if study.accounts is not None else study.units
-        return units, study.reps if reps is None else reps
-    if not isinstance(study_or_units, gpd.GeoDataFrame):
+        reps = study.reps if reps is None else reps
+    else:
+        if not isinstance(study_or_units, gpd.GeoDataFrame):
+            raise DataValidationError(
+                "units",
+                None,
+                "expected a Study or a units GeoDataFrame, got "
+                f"{type(study_or_units).__name__}",
+                fix="pass the Study, or units with polygons or points "
+                "(tk.data.read_units(path), or geopandas.GeoDataFrame(..., "
+                "geometry=...))",
+            )
+        units = study_or_units
+        check_unique_ids(units, "units", "unit_id")
+    if len(units) == 0:
         raise DataValidationError(
             "units",
             None,
-            "expected a Study or a units GeoDataFrame, got "
-            f"{type(study_or_units).__name__}",
-            fix="pass the Study, or units with polygons or points "
-            "(tk.data.read_units(path), or geopandas.GeoDataFrame(..., geometry=...))",
+            "the table has no rows: there is nothing to align",
+            fix="pass the units to align (a filter that kept none, e.g. a "
+            "region or state that matches no unit, gives an empty table)",
         )
-    check_unique_ids(study_or_units, "units", "unit_id")
-    return study_or_units, reps
+    if reps is not None:
+        if not isinstance(reps, pd.DataFrame):
+            raise DataValidationError(
+                "reps",
+                None,
+                f"expected a DataFrame, got {type(reps).__name__}",
+                fix="pass a DataFrame indexed by rep_id with home_lon and home_lat "
+                "(tk.data.read_reps(path)), or n_territories without reps",
+            )
+        # two rows of one rep would be two territories of one name
+        check_unique_ids(reps, "reps", "rep_id")
+    return units, reps
+
+
+def _rep_homes(reps: pd.DataFrame, unit_ids: pd.Index) -> pd.DataFrame:
+    """The reps table of one territory per rep, checked: at least one rep,
+    ``home_lon`` and ``home_lat`` given for every rep in degrees, and every
+    ``home_unit`` given a unit id (where empty, the unit containing or
+    nearest to the home is used)."""
+    from terrakit.data.study import _check_home_units
+    from terrakit.data.validation import check_lonlat_values, require_columns
+
+    if len(reps) == 0:
+        raise DataValidationError(
+            "reps",
+            None,
+            "the table has no rows: one territory per rep needs at least one rep",
+            fix="pass the reps, or n_territories (without reps) to choose the "
+            "centers among the units",
+        )
+    require_columns(
+        reps,
+        "reps",
+        ["home_lon", "home_lat"],
+        hint="each rep's territory is centred at the rep's home: give home_lon "
+        "and home_lat in degrees (WGS84), or pass n_territories (without reps) "
+        "to choose the centers among the units",
+    )
+    check_lonlat_values(
+        pd.to_numeric(reps["home_lon"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(reps["home_lat"], errors="coerce").to_numpy(dtype=float),
+        "reps",
+        ("home_lon", "home_lat"),
+        reps.index,
+    )
+    if "home_unit" in reps.columns:
+        reps = _check_home_units(reps, unit_ids)
+    return reps
+
+
+def _refuse_mip_diameter(solver: Any, objective: Any) -> None:
+    """``solver="mip"`` with ``objective="diameter"``, refused before any
+    work (the MIP does not model it; it used to be refused only after the
+    MIP's heuristic start had run)."""
+    if solver == "mip" and objective == "diameter":
+        raise SpecificationError(
+            'the MIP does not model objective="diameter"; use solver="heuristic" '
+            '(solver="auto" runs it for this objective)'
+        )
 
 
 def _balance_columns(
@@ -797,8 +871,9 @@ def build_problem(
     id: rows unit ids, columns rep ids (fixed centers) or unit ids (chosen
     centers: a unit × unit table), a :class:`DataValidationError` naming the
     missing ids otherwise.
-    Centers: the reps' homes (``home_lon``/``home_lat``; the unit containing
-    or nearest to the home is the center's root) when ``n_territories`` is
+    Centers: the reps' homes (``home_lon``/``home_lat``; the rep's
+    ``home_unit`` where given, else the unit containing or nearest to the
+    home, is the center's root) when ``n_territories`` is
     ``None`` or the number of reps; otherwise ``n_territories`` centers
     chosen among the units (all of them, or the ``candidates``).
 
@@ -871,14 +946,17 @@ def build_problem(
         )
     if fixed:
         assert reps is not None
-        hp = reps[["home_lon", "home_lat"]].to_numpy(dtype=float)
+        reps = _rep_homes(reps, pd.Index(units.index))
+        hp = reps[["home_lon", "home_lat"]].apply(pd.to_numeric).to_numpy(float)
         km = geo.haversine_matrix(lon, lat, hp[:, 0], hp[:, 1])
         k = len(reps)
-        if "home_unit" in reps.columns and reps["home_unit"].notna().all():
-            pos = pd.Index(units.index).get_indexer(reps["home_unit"])
-            center_units = np.where(pos >= 0, pos, _home_units(units, hp, km))
-        else:
-            center_units = _home_units(units, hp, km)
+        center_units = _home_units(units, hp, km)
+        if "home_unit" in reps.columns:
+            # a rep's home_unit, where given (a unit id, checked above), roots
+            # its territory; the others are located from the home
+            given = reps["home_unit"].notna().to_numpy()
+            pos = pd.Index(units.index).get_indexer(reps["home_unit"][given])
+            center_units[given] = pos
         center_ids: tuple[Hashable, ...] = tuple(reps.index)
         tids: tuple[Hashable, ...] = center_ids
         mode: Literal["fixed", "choose"] = "fixed"
@@ -1096,8 +1174,10 @@ def align(
         with homes) or a units GeoDataFrame (then pass ``reps`` or
         ``n_territories``).
     reps
-        Reps table (index ``rep_id``, ``home_lon``, ``home_lat``); default: the
-        study's.
+        Reps table (index ``rep_id``, unique; ``home_lon``, ``home_lat`` in
+        degrees; optional ``home_unit``, the unit id that roots the rep's
+        territory, where empty the unit containing or nearest the home);
+        default: the study's.
     n_territories
         ``None``: one territory per rep, centered at the rep's home.  A number
         different from the number of reps: centers chosen among the units.
@@ -1155,7 +1235,10 @@ def align(
         ``"auto"`` (see :func:`choose_solver`), ``"mip"`` or ``"heuristic"``.
     backend
         MIP backend: ``"highs"`` (default), ``"pulp-highs"``, ``"cbc"``,
-        ``"cpsat"``.
+        ``"cpsat"``.  CP-SAT runs one worker, so a fixed ``seed`` gives the
+        same answer every run (when it ends before the time limit);
+        ``threads=n`` runs its parallel portfolio of ``n`` workers, faster on
+        hard problems but not reproducible.
     progress
         Print what is being done.
     max_iter
@@ -1193,8 +1276,14 @@ def align(
 
     Raises
     ------
+    DataValidationError
+        A units table that is empty or has repeated ids; a reps table with
+        repeated rep ids, no rows, a missing or bad home (``home_lon``,
+        ``home_lat``) or a ``home_unit`` that is not a unit.
     SpecificationError
-        An impossible specification, explained with the numbers.
+        An impossible specification, explained with the numbers (also
+        ``objective="diameter"`` with ``solver="mip"``, which the MIP does
+        not model, before any work).
     InfeasibleError
         The solver proved that no alignment meets the bands.
 
@@ -1218,6 +1307,7 @@ def align(
     _check_max_iter(max_iter)
     time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     kw, mip_kw = _split_keywords(kw)
+    _refuse_mip_diameter(solver, objective)
     units, reps = _tables(study_or_units, reps)
     problem = build_problem(
         units,

@@ -1084,3 +1084,111 @@ def test_pareto_values_that_are_no_list_are_explained(toy_grid_3x3, bad):
         "values must be a list of balance tolerances such as [0.2, 0.1, 0.05], "
         f"got {bad!r}"
     )
+
+
+def test_duplicate_rep_ids_are_refused(toy_grid_3x3):
+    """Two reps both labelled R1 were taken as two territories of one name:
+    every unit went to "R1", the territory table had two R1 rows and
+    to_geodataframe crashed."""
+    from terrakit.exceptions import DataValidationError
+
+    reps = toy_grid_3x3.reps.set_axis(["R1", "R1"], axis=0).rename_axis("rep_id")
+    with pytest.raises(
+        DataValidationError,
+        match=r"^reps\.rep_id: 1 ids occur more than once \(rows: 'R1'\)\. Fix: "
+        r"make rep_id unique",
+    ):
+        align(toy_grid_3x3.units, reps, solver="mip", time_limit=5)
+
+
+@pytest.mark.parametrize(
+    ("change", "contiguity", "message"),
+    [
+        # no travel model: was an error about travel_model.table
+        (
+            lambda r: r.assign(home_lon=[np.nan, r.home_lon.iloc[1]]),
+            True,
+            r"^reps\.home_lon: 1 coordinates are missing, infinite or not numbers "
+            r"\(rows: 'R1'\)",
+        ),
+        # was an error about a maximum distance that was never given
+        (
+            lambda r: r.assign(home_lon=[np.nan, r.home_lon.iloc[1]]),
+            False,
+            r"^reps\.home_lon: 1 coordinates are missing",
+        ),
+        # was a bare KeyError
+        (
+            lambda r: r.drop(columns="home_lat"),
+            True,
+            r"^reps\.home_lat: required column\(s\) \['home_lat'\] missing .* Fix: "
+            r"each rep's territory is centred at the rep's home",
+        ),
+        # was rooted at the unit nearest the home, silently
+        (
+            lambda r: r.assign(home_unit=["u33", "u9"]),
+            True,
+            r"^reps\.home_unit: 1 reps have a home_unit that is not in the units "
+            r"table \(unknown: \['u33'\]\) \(rows: 'R1'\)",
+        ),
+        (
+            lambda r: r.iloc[:0],
+            True,
+            r"^reps: the table has no rows: one territory per rep needs at least "
+            r"one rep",
+        ),
+    ],
+    ids=["nan-home", "nan-home-no-contiguity", "no-home-lat", "home-typo", "no-reps"],
+)
+def test_reps_table_checked_at_the_door(toy_grid_3x3, change, contiguity, message):
+    from terrakit.exceptions import DataValidationError
+
+    reps = change(toy_grid_3x3.reps)
+    with pytest.raises(DataValidationError, match=message):
+        align(
+            toy_grid_3x3.units,
+            reps,
+            contiguity=contiguity,
+            solver="mip",
+            time_limit=5,
+        )
+
+
+def test_empty_units_table_is_refused(toy_grid_3x3):
+    """An empty units table was a numpy ``argmin`` error."""
+    from terrakit.exceptions import DataValidationError
+
+    with pytest.raises(
+        DataValidationError, match=r"^units: the table has no rows: there is nothing"
+    ):
+        align(toy_grid_3x3.units.iloc[:0], toy_grid_3x3.reps, time_limit=5)
+
+
+def test_a_given_home_unit_roots_its_rep_when_another_is_empty(toy_grid_3x3):
+    """A rep's home_unit is used where given, the others located from their
+    homes (R1 lives in u4, R2 in u9); one empty home_unit used to discard
+    them all."""
+    units = toy_grid_3x3.units
+    reps = toy_grid_3x3.reps.assign(home_unit=["u1", None])
+    p = build_problem(units, reps, balance={"workload": 0.5})
+    assert list(units.index[np.asarray(p.center_units)]) == ["u1", "u9"]
+    p = build_problem(units, reps.assign(home_unit=None), balance={"workload": 0.5})
+    assert list(units.index[np.asarray(p.center_units)]) == ["u4", "u9"]
+
+
+def test_diameter_with_the_mip_is_refused_before_any_work(toy_grid_3x3, monkeypatch):
+    """objective="diameter" with solver="mip" was refused by the MIP's model
+    build, after its heuristic start had run (a quarter of time_limit)."""
+    import terrakit.design.mip as mip
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the MIP path ran")
+
+    monkeypatch.setattr(mip, "_heuristic_start", no_work)
+    monkeypatch.setattr(mip, "solve_mip", no_work)
+    msg = r'^the MIP does not model objective="diameter"; use solver="heuristic"'
+    with pytest.raises(SpecificationError, match=msg):
+        align(toy_grid_3x3, objective="diameter", solver="mip", time_limit=30)
+    p = build_problem(toy_grid_3x3, objective="diameter", balance={"workload": 0.2})
+    with pytest.raises(SpecificationError, match=msg):
+        solve(p, solver="mip", time_limit=30)
