@@ -8,7 +8,11 @@ of ``sjc/`` (:func:`reference_values`).  The reader builds
 a :class:`~terrakit.design.problem.DesignProblem` that chooses ``p`` centers
 among all customers with an upper band (the capacity ``Q``) and no lower
 band on the activity ``demand``, and calls the same engine as every
-territory design (:func:`terrakit.design.solve`).
+territory design (:func:`terrakit.design.solve`).  As in the model the
+references come from (Osman & Christofides 1994; Lorena & Senne 2004,
+``x_jj = y_j``), a median serves itself: it belongs to its own cluster
+(the engine keeps every chosen center in its own territory, and
+:func:`check_solution` flags a plan that does not).
 """
 
 from __future__ import annotations
@@ -132,7 +136,13 @@ def to_problem(inst: CPMPInstance) -> DesignProblem:
 def check_solution(
     inst: CPMPInstance, medians: list[int], assignment: list[int]
 ) -> tuple[float, list[str]]:
-    """The README's objective (Σ distance to the assigned median) and problems."""
+    """The README's objective (Σ distance to the assigned median) and problems.
+
+    ``medians`` and ``assignment`` are 1-based customer ids.  Problems: the
+    number of medians, a customer assigned to a non-median, a median not
+    assigned to itself (in the CPMP of the references, ``x_jj = y_j``: a
+    median belongs to its own cluster), a load above the capacity.
+    """
     a = np.asarray(assignment, dtype=np.int64) - 1
     med = set(int(j) - 1 for j in medians)
     problems = []
@@ -140,6 +150,13 @@ def check_solution(
         problems.append(f"{len(med)} medians, expected {inst.p}")
     if not set(a.tolist()) <= med:
         problems.append("a customer is assigned to a non-median")
+    away = [j for j in sorted(med) if 0 <= j < inst.n and a[j] != j]
+    if away:
+        j = away[0]
+        problems.append(
+            f"{len(away)} median(s) not assigned to themselves, first: median "
+            f"{j + 1} assigned to {a[j] + 1} (a median serves itself, x_jj = y_j)"
+        )
     load = np.bincount(a, weights=inst.demand, minlength=inst.n)
     if load.max() > inst.capacity + 1e-9:
         problems.append(f"capacity exceeded: load {load.max():g} > {inst.capacity:g}")

@@ -3,6 +3,11 @@
 Everything here works on plain arrays: ``c`` (n × m assignment costs, unit
 ``i`` to candidate center ``j``), ``d`` (n integer demands), ``q`` (the
 capacity of every center, an integer) and ``k`` (the number of centers).
+``home`` (m unit indices, or None): the unit each candidate center sits in.
+An open center serves its own unit (``x_{home_j, j} = y_j``, the CPMP's
+``x_jj = y_j`` of Osman & Christofides 1994 and Lorena & Senne 2004: a median
+belongs to its own cluster); every kernel keeps that rule when ``home`` is
+given, and ``-1`` entries (a center outside the units) are free of it.
 
 - :func:`knapsacks`, :func:`fractional_knapsacks`, :func:`lagrangian` — the
   Lagrangian subproblem: one 0-1 knapsack per candidate center,
@@ -10,11 +15,14 @@ capacity of every center, an integer) and ``k`` (the number of centers).
   by a dynamic program over capacities, vectorised across centers, with only
   the items of negative reduced cost in each column; the fractional (LP)
   knapsack bounds every column first, so that the program runs only where a
-  column can enter the ``k`` smallest.
+  column can enter the ``k`` smallest.  With ``home``, column ``j`` holds its
+  home unit: ``ρ_j(u) = c_{h_j j} − u_{h_j}`` plus the knapsack of the other
+  units in the capacity ``q − d_{h_j}`` left (a stronger bound, still valid).
 - :func:`repair_assignment` — a compiled (numba) local search that makes an
   assignment to fixed centers capacity-feasible and locally optimal (unit
-  shifts and neighbour swaps); :func:`swap_search` and
-  :func:`iterated_swaps` — the center-swap local search built on it.
+  shifts and neighbour swaps), the centers' home units fixed at their
+  centers; :func:`swap_search` and :func:`iterated_swaps` — the center-swap
+  local search built on it.
 - :func:`solve_gap` — the exact re-assignment of every unit to fixed centers
   (a generalised assignment problem) by HiGHS.
 - :func:`cpmp_mip` — the CPMP MIP on a reduced set of centers and pairs.
@@ -54,6 +62,7 @@ def knapsacks(
     cols: np.ndarray | None = None,
     *,
     items: bool = False,
+    home: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Exact 0-1 knapsack values of the columns ``cols`` of ``w``.
 
@@ -61,7 +70,11 @@ def knapsacks(
     Only items with ``w_ij < 0`` can help, so column ``j`` runs its own list
     of them; the lists are processed in lockstep (step ``t`` takes the
     ``t``-th item of every column), which vectorises the dynamic program
-    across columns with depth ``max_j #{i : w_ij < 0}``.
+    across columns with depth ``max_j #{i : w_ij < 0}``.  ``home`` (one unit
+    per column of ``w``, ``-1`` for none): item ``home[j]`` is forced into
+    column ``j`` (an open center serves its own unit), the others share the
+    capacity ``q − d[home[j]]`` left; ``inf`` when the home unit alone is
+    above ``q``.
 
     Returns
     -------
@@ -73,11 +86,29 @@ def knapsacks(
     cols = np.arange(m) if cols is None else np.asarray(cols, dtype=np.int64)
     wc = w[:, cols]
     mask = (wc < 0) & (d <= q)[:, None]
+    mc = cols.size
+    cap = np.full(mc, q, dtype=np.int64)
+    base = np.zeros(mc)
+    hs = np.zeros(0, dtype=np.int64)
+    ar_h = np.zeros(0, dtype=np.int64)
+    if home is not None:
+        hc = np.asarray(home, dtype=np.int64)[cols]
+        ar_h = np.flatnonzero(hc >= 0)
+        hs = hc[ar_h]
+        mask[hs, ar_h] = False  # the home unit is in, not a choice
+        cap[ar_h] = q - np.asarray(d, dtype=np.int64)[hs]
+        base[ar_h] = wc[hs, ar_h]
+    over = cap < 0  # the home unit alone is above the capacity
+    cap = np.maximum(cap, 0)
     counts = mask.sum(axis=0)
     depth = int(counts.max()) if counts.size else 0
-    mc = cols.size
     if depth == 0:
-        return np.zeros(mc), (np.zeros((n, mc), dtype=bool) if items else None)
+        vals0 = np.where(over, np.inf, base)
+        if not items:
+            return vals0, None
+        chosen0 = np.zeros((n, mc), dtype=bool)
+        chosen0[hs, ar_h] = True
+        return vals0, chosen0
     order = np.argsort(~mask, axis=0, kind="stable")[:depth]  # depth × mc
     valid = np.arange(depth)[:, None] < counts[None, :]
     wt = np.where(valid, np.take_along_axis(wc, order, axis=0), 0.0)
@@ -95,15 +126,17 @@ def knapsacks(
             take[t] = better
         v = np.where(better, cand, v)
     chosen = None
+    ar = np.arange(mc)
+    value = np.where(over, np.inf, v[ar, cap] + base)
     if take is not None:
         chosen = np.zeros((n, mc), dtype=bool)
-        cap = np.full(mc, q)
-        ar = np.arange(mc)
+        chosen[hs, ar_h] = True
+        left = cap.copy()
         for t in range(depth - 1, -1, -1):
-            tk = take[t, ar, cap]
+            tk = take[t, ar, left]
             chosen[order[t, tk], ar[tk]] = True
-            cap = cap - dd[t] * tk
-    return v[:, q], chosen
+            left = left - dd[t] * tk
+    return value, chosen
 
 
 @dataclass(frozen=True)
@@ -126,6 +159,7 @@ def solve_gap(
     start: np.ndarray | None = None,
     seed: int = 0,
     cutoff: float | None = None,
+    home: np.ndarray | None = None,
 ) -> GapResult:
     """Assign every unit to one of ``centers`` within capacity, at least cost.
 
@@ -133,6 +167,8 @@ def solve_gap(
     ``i`` may only use its ``nearest`` closest centers (plus its center in
     ``start``): a heuristic restriction.  ``cutoff``: stop early when the
     assignment cannot beat this value (HiGHS ``objective_bound``).
+    ``home`` (the unit of every candidate column of ``c``, ``-1`` for none):
+    each center's home unit is assigned to it.
     """
     centers = np.asarray(centers, dtype=np.int64)
     n = c.shape[0]
@@ -152,6 +188,11 @@ def solve_gap(
             allow[np.arange(n), pos] = True
         else:
             pos = None
+    if home is not None:
+        hc = np.asarray(home, dtype=np.int64)[centers]
+        ts = np.flatnonzero(hc >= 0)
+        allow[hc[ts], :] = False  # an open center serves its own unit
+        allow[hc[ts], ts] = True
     ii, jj = np.nonzero(allow)
     mdl = ArrayModel()
     mdl.add_vars(ii.size, cost=cs[ii, jj])
@@ -196,12 +237,15 @@ def cpmp_mip(
     threads: int | None = None,
     multipliers: list[np.ndarray] | None = None,
     options: dict | None = None,
+    home: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, float, float, str]:
     """The CPMP MIP on the pairs ``keep`` (n × m bool), by HiGHS.
 
     ``x_ij`` for kept pairs, ``y_j`` for centers with a kept pair;
     ``Σ_j x_ij = 1``, ``Σ_j y_j = k``, ``Σ_i d_i x_ij ≤ q y_j`` and
-    ``x_ij ≤ y_j``.  ``threads``: leave None in a process that has run HiGHS
+    ``x_ij ≤ y_j``; with ``home`` (unit per column, ``-1`` for none) also
+    ``x_{home_j, j} = y_j`` (a center whose own pair is not kept stays
+    closed).  ``threads``: leave None in a process that has run HiGHS
     with its default (HiGHS keeps one thread pool per process and refuses a
     different size later).  ``start``: a warm start (center column per unit), used
     when all its pairs are kept.  ``multipliers``: for each ``u``, the
@@ -215,6 +259,12 @@ def cpmp_mip(
     """
     n, m = c.shape
     t0 = time.perf_counter()
+    hm = None if home is None else np.asarray(home, dtype=np.int64)
+    if hm is not None:
+        has = hm >= 0
+        own = np.zeros(m, dtype=bool)
+        own[has] = keep[hm[has], np.flatnonzero(has)] & (d[hm[has]] <= q)
+        keep = keep & (own | ~has)[None, :]
     js = np.flatnonzero(keep.any(axis=0))
     jpos = np.full(m, -1)
     jpos[js] = np.arange(js.size)
@@ -247,10 +297,24 @@ def cpmp_mip(
         -math.inf,
         0.0,
     )
+    # an open center serves its own unit: x_{home_j, j} − y_j = 0
+    hj = None if hm is None else hm[js]
+    if hj is not None and (hj >= 0).any():
+        ts = np.flatnonzero(hj >= 0)
+        xpos = np.full((n, ny), -1, dtype=np.int64)
+        xpos[ii, jj] = ax
+        mdl.add_rows(
+            ts.size,
+            np.repeat(np.arange(ts.size), 2),
+            np.column_stack([xpos[hj[ts], ts], nx + ts]).ravel(),
+            np.tile([1.0, -1.0], ts.size),
+            0.0,
+            0.0,
+        )
     # Lagrangian cuts: Σ_i (c_ij − u_i) x_ij ≥ ρ_j(u) y_j for each multiplier u
     for u in multipliers or []:
         w = np.where(keep, c - u[:, None], np.inf)[:, js]
-        rho, _ = knapsacks(np.where(np.isfinite(w), w, 0.0), d, int(q))
+        rho, _ = knapsacks(np.where(np.isfinite(w), w, 0.0), d, int(q), home=hj)
         mdl.add_rows(
             ny,
             np.concatenate([jj, np.arange(ny)]),
@@ -294,6 +358,7 @@ def _repair_kernel(
     nb: np.ndarray,
     cn: np.ndarray,
     max_moves: int,
+    fixed: np.ndarray,
 ) -> float:  # pragma: no cover - compiled
     n, k = cs.shape
     width = nb.shape[1]
@@ -308,6 +373,8 @@ def _repair_kernel(
         bi = -1
         bj = -1
         for i in range(n):
+            if fixed[i]:  # a center's own unit stays with it
+                continue
             a = pos[i]
             ci = cs[i, a]
             la = load[a]
@@ -331,7 +398,7 @@ def _repair_kernel(
             for t in range(width):
                 h = nb[i, t]
                 b = pos[h]
-                if b == a:
+                if b == a or fixed[h]:
                     continue
                 dd = d[h] - d[i]
                 lb = load[b]
@@ -383,6 +450,7 @@ def repair_assignment(
     *,
     nb: np.ndarray | None = None,
     max_moves: int = 1000,
+    home: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, float]:
     """Local search on an assignment to fixed centers (columns of ``cs``).
 
@@ -391,18 +459,29 @@ def repair_assignment(
     per unit of overload; ``pos`` may start overloaded.  A unit shifts only
     to its :data:`SHIFT_CENTERS` nearest centers.  ``nb`` (n × L unit
     indices): unit ``i`` only trades places with the units ``nb[i]`` (its
-    neighbours); default: with every unit.  Compiled with numba.
+    neighbours); default: with every unit.  ``home`` (the unit of each
+    column of ``cs``, ``-1`` for none): each center's own unit is put at it
+    and never moves (an open center serves itself).  Compiled with numba.
 
-    Returns ``(positions, cost)``; positions None when overload remains.
+    Returns ``(positions, cost)``; positions None when overload remains (or
+    two centers sit in the same unit).
     """
     n, k = cs.shape
+    p = np.array(pos, dtype=np.int64)
+    fixed = np.zeros(n, dtype=np.bool_)
+    if home is not None:
+        hc = np.asarray(home, dtype=np.int64)
+        ts = np.flatnonzero(hc >= 0)
+        if np.unique(hc[ts]).size < ts.size:
+            return None, math.inf
+        p[hc[ts]] = ts
+        fixed[hc[ts]] = True
     if nb is None:
         nb = np.broadcast_to(np.arange(n), (n, n))
     if k > SHIFT_CENTERS:
         cn = np.argpartition(cs, SHIFT_CENTERS - 1, axis=1)[:, :SHIFT_CENTERS]
     else:
         cn = np.broadcast_to(np.arange(k), (n, k))
-    p = np.array(pos, dtype=np.int64)
     v = _repair_kernel(
         np.ascontiguousarray(cs, dtype=np.float64),
         np.ascontiguousarray(d, dtype=np.float64),
@@ -411,10 +490,26 @@ def repair_assignment(
         np.ascontiguousarray(nb, dtype=np.int64),
         np.ascontiguousarray(cn, dtype=np.int64),
         int(max_moves),
+        fixed,
     )
     if not math.isfinite(v):
         return None, math.inf
     return p, float(v)
+
+
+def _locations(c: np.ndarray, home: np.ndarray | None) -> np.ndarray:
+    """The unit where each candidate center sits: its home unit, else the
+    unit nearest to it."""
+    loc = np.argmin(c, axis=0)
+    if home is None:
+        return loc
+    hm = np.asarray(home, dtype=np.int64)
+    return np.where(hm >= 0, hm, loc)
+
+
+def _at(home: np.ndarray | None, centers: np.ndarray) -> np.ndarray | None:
+    """The home units of ``centers`` (None without homes)."""
+    return None if home is None else np.asarray(home, dtype=np.int64)[centers]
 
 
 def swap_search(
@@ -429,9 +524,11 @@ def swap_search(
     width: int = 10,
     nb: np.ndarray | None = None,
     active: np.ndarray | None = None,
+    home: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Center swaps (close ``centers[t]``, open ``b``) with the assignment
-    repaired by :func:`repair_assignment`.
+    repaired by :func:`repair_assignment` (``home``: the unit of every
+    candidate column, which an open center keeps; see there).
 
     For each ``t``, the ``width`` candidates ``b`` that are best without
     capacities are tried and the best repaired one is taken if it improves
@@ -446,7 +543,7 @@ def swap_search(
     pos = np.asarray(pos, dtype=np.int64).copy()
     value = float(c[ar, centers[pos]].sum())
     k = centers.size
-    loc = np.argmin(c, axis=0)  # the unit where each candidate center sits
+    loc = _locations(c, home)
     act = np.ones(k, dtype=bool) if active is None else active.copy()
     wake = min(k, 4)
     while time.perf_counter() < deadline and act.any():
@@ -464,7 +561,9 @@ def swap_search(
             new_c[t] = b
             start = pos.copy()
             start[mine] = np.argmin(c[np.ix_(mine, new_c)], axis=1)
-            p, v = repair_assignment(c[:, new_c], d, q, start, nb=nb)
+            p, v = repair_assignment(
+                c[:, new_c], d, q, start, nb=nb, home=_at(home, new_c)
+            )
             if p is not None and v < best_v - 1e-9 * max(1.0, abs(best_v)):
                 best_v, best_c, best_p = v, new_c, p
         if best_c is None or best_p is None:
@@ -493,16 +592,26 @@ def iterated_swaps(
     target: float = -math.inf,
     nb: np.ndarray | None = None,
     stall: int | None = None,
+    home: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, int]:
     """:func:`swap_search` restarted from random double swaps of the best
     answer (iterated local search) until ``deadline``, ``target`` or ``stall``
-    rounds in a row without improvement.  Returns ``(centers, positions,
-    value, rounds)``."""
+    rounds in a row without improvement.  ``home``: as in
+    :func:`swap_search`.  Returns ``(centers, positions, value, rounds)``."""
     rng = np.random.default_rng(seed)
     m = c.shape[1]
-    loc = np.argmin(c, axis=0)  # the unit where each candidate center sits
+    loc = _locations(c, home)
     centers, pos, value = swap_search(
-        c, d, q, centers, pos, deadline=deadline, rng=rng, width=width, nb=nb
+        c,
+        d,
+        q,
+        centers,
+        pos,
+        deadline=deadline,
+        rng=rng,
+        width=width,
+        nb=nb,
+        home=home,
     )
     best = (value, centers, pos)
     rounds = 0
@@ -520,7 +629,7 @@ def iterated_swaps(
         p0 = best[2].copy()
         moved = np.isin(p0, t)
         p0[moved] = np.argmin(c[np.ix_(moved, cen)], axis=1)
-        p, v = repair_assignment(c[:, cen], d, q, p0, nb=nb)
+        p, v = repair_assignment(c[:, cen], d, q, p0, nb=nb, home=_at(home, cen))
         if p is None:
             continue
         act = np.zeros(k, dtype=bool)
@@ -538,6 +647,7 @@ def iterated_swaps(
             width=width,
             nb=nb,
             active=act,
+            home=home,
         )
         if v < best[0] - 1e-9 * max(1.0, abs(best[0])):
             best = (v, cen, p)
@@ -545,12 +655,26 @@ def iterated_swaps(
     return best[1], best[2], best[0], rounds
 
 
-def fractional_knapsacks(w: np.ndarray, d: np.ndarray, q: float) -> np.ndarray:
+def fractional_knapsacks(
+    w: np.ndarray, d: np.ndarray, q: float, home: np.ndarray | None = None
+) -> np.ndarray:
     """LP relaxation of every column's knapsack (a lower bound of
     :func:`knapsacks`): items by increasing ``w_ij / d_i``, the last one
-    fractional."""
-    neg = w < 0
+    fractional.  ``home``: as in :func:`knapsacks` (the home unit forced in,
+    the others in the capacity it leaves)."""
     dd = np.asarray(d, dtype=float)
+    m = w.shape[1]
+    qq = np.full(m, float(q))
+    head = np.zeros(m)
+    if home is not None:
+        hm = np.asarray(home, dtype=np.int64)
+        ar = np.flatnonzero(hm >= 0)
+        hs = hm[ar]
+        head[ar] = w[hs, ar]
+        w = w.copy()
+        w[hs, ar] = 0.0  # in already, not a choice
+        qq[ar] = q - dd[hs]
+    neg = w < 0
     free = neg & (dd == 0)[:, None]
     base = np.where(free, w, 0.0).sum(axis=0)
     use = neg & (dd > 0)[:, None]
@@ -560,9 +684,9 @@ def fractional_knapsacks(w: np.ndarray, d: np.ndarray, q: float) -> np.ndarray:
     ds = np.where(np.take_along_axis(use, order, axis=0), dd[order], 0.0)
     cum = np.cumsum(ds, axis=0)
     prev = cum - ds
-    frac = np.clip((q - prev) / np.where(ds > 0, ds, 1.0), 0.0, 1.0)
+    frac = np.clip((qq[None, :] - prev) / np.where(ds > 0, ds, 1.0), 0.0, 1.0)
     frac = np.where(ds > 0, frac, 0.0)
-    return base + (ws * frac).sum(axis=0)
+    return np.where(qq < 0, np.inf, head + base + (ws * frac).sum(axis=0))
 
 
 def lagrangian(
@@ -574,28 +698,33 @@ def lagrangian(
     *,
     chunk: int = 16,
     exact: bool = True,
+    home: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The Lagrangian bound ``Σ u + Σ_{k smallest} ρ_j(u)`` at ``u``.
 
     Every column gets the cheap fractional bound; the exact knapsack is
     computed, in chunks and in increasing order of that bound, only until no
-    column left can enter the ``k`` smallest.  Returns ``(value, S, items,
-    rho, exact)``: the chosen columns, their items (n × k bool), the per-column
-    lower bounds used (exact where ``exact``).
+    column left can enter the ``k`` smallest.  ``home``: each column's own
+    unit, forced into its knapsack (:func:`knapsacks`).  Returns ``(value,
+    S, items, rho, exact)``: the chosen columns, their items (n × k bool),
+    the per-column lower bounds used (exact where ``exact``).
     """
     m = c.shape[1]
     w = c - u[:, None]
-    rho = fractional_knapsacks(w, d, q)
+    rho = fractional_knapsacks(w, d, q, home)
     if not exact:  # the LP bound only (capacities too large for the table)
         s = np.argsort(rho, kind="stable")[:k]
         items = (w[:, s] < 0) & (np.asarray(d)[:, None] <= q)
+        hs = _at(home, s)
+        if hs is not None:
+            items[hs[hs >= 0], np.flatnonzero(hs >= 0)] = True
         return float(u.sum() + rho[s].sum()), s, items, rho, np.zeros(m, bool)
     is_exact = np.zeros(m, dtype=bool)
     order = np.argsort(rho, kind="stable")
     done = 0
     while done < m:
         cols = order[done : done + max(chunk, k)]
-        vals, _ = knapsacks(w, d, q, cols)
+        vals, _ = knapsacks(w, d, q, cols, home=home)
         rho[cols] = np.maximum(vals, rho[cols])
         is_exact[cols] = True
         done += cols.size
@@ -605,7 +734,7 @@ def lagrangian(
             if kth <= rho[order[done]]:
                 break
     s = np.argsort(rho, kind="stable")[:k]
-    _, items = knapsacks(w, d, q, s, items=True)
+    _, items = knapsacks(w, d, q, s, items=True, home=home)
     assert items is not None
     # the k smallest are exact: no inexact column is below the k-th exact one
     return float(u.sum() + rho[s].sum()), s, items, rho, is_exact

@@ -3,9 +3,16 @@
 When ``center_mode="choose"``, the only band is an upper limit (capacity
 ``Q``, the same for every center) on one activity with integer values, there
 is no contiguity and the objective is a sum of assignment costs, the design
-problem is the capacitated p-median problem (CPMP).  The plain MIP's LP bound
-is weak on it (a few per cent on Osman–Christofides instances) and its search
-slow, so :func:`solve_capacitated` combines (kernels in
+problem is the capacitated p-median problem (CPMP).  When the candidates sit
+in units (``center_units``), an open center serves its own unit,
+:math:`x_{h_j j} = y_j` (the CPMP of Osman & Christofides 1994 and Lorena &
+Senne 2004, :math:`x_{jj} = y_j`: a median belongs to its own cluster), in
+every step below: the start, the moves of the local search (a center's own
+unit never leaves it), the knapsacks of the bound (the home unit forced in,
+the others in the capacity it leaves: a valid and stronger bound), the
+fixing and the MIP.  The plain MIP's LP bound is weak on it (a few per cent
+on Osman–Christofides instances) and its search slow, so
+:func:`solve_capacitated` combines (kernels in
 :mod:`terrakit.design._cpmp`):
 
 1. **Start** — the uncapacitated p-median centers (greedy + interchange),
@@ -166,6 +173,12 @@ def solve_capacitated(
     if problem.allowed is not None:
         c[~np.asarray(problem.allowed)] = big
     c[d > q, :] = big
+    # the unit of each candidate center, which an open center serves
+    home = (
+        None
+        if problem.center_units is None
+        else np.asarray(problem.center_units, dtype=np.int64)
+    )
     integral = bool(np.all(c == np.round(c)))
 
     def closed(ub: float, lb: float) -> bool:
@@ -188,10 +201,17 @@ def solve_capacitated(
     clock("start", start_deadline)
     centers = np.asarray(open0, dtype=np.int64)
     pos, ub = repair_assignment(
-        c[:, centers], d, q, np.argmin(c[:, centers], axis=1), nb=None
+        c[:, centers],
+        d,
+        q,
+        np.argmin(c[:, centers], axis=1),
+        nb=None,
+        home=None if home is None else home[centers],
     )
     if pos is None:
-        g = solve_gap(c, d, q, centers, time_limit=0.1 * time_limit, seed=seed)
+        g = solve_gap(
+            c, d, q, centers, time_limit=0.1 * time_limit, seed=seed, home=home
+        )
         if g.columns is not None:
             where = {int(j): t for t, j in enumerate(centers.tolist())}
             pos = np.array([where[int(j)] for j in g.columns], dtype=np.int64)
@@ -219,6 +239,7 @@ def solve_capacitated(
         width=WIDTH,
         nb=nb,
         stall=50 + 2 * k if max_iter is None else min(50 + 2 * k, max_iter),
+        home=home,
     )
     clock("local search", ils_deadline)
     info["ils_rounds"] = rounds
@@ -236,7 +257,7 @@ def solve_capacitated(
         lag_deadline = deadline - 0.05 * time_limit
     while True:
         it += 1
-        val, _s, items, _rho, _ex = lagrangian(c, d, q, k, u, exact=exact)
+        val, _s, items, _rho, _ex = lagrangian(c, d, q, k, u, exact=exact, home=home)
         if val > lb + 1e-9 * max(1.0, abs(val)):
             lb, best_u, stall = val, u.copy(), 0
         else:
@@ -268,7 +289,7 @@ def solve_capacitated(
     status: Status = "optimal" if closed(ub, lb) else "time_limit"
     # 4. reduced-cost fixing and the exact MIP on what is left
     if status != "optimal" and time.perf_counter() < deadline - 0.5:
-        keep = _reduced_pairs(c, d, q, k, best_u, ub, integral, exact, big)
+        keep = _reduced_pairs(c, d, q, k, best_u, ub, integral, exact, big, home)
         cols_inc = centers[pos]
         keep[np.arange(n), cols_inc] = True
         pairs = int(keep.sum())
@@ -289,6 +310,7 @@ def solve_capacitated(
                 time_limit=(0.8 if ncand <= MAX_REDUCED_CENTERS * k else 0.5) * left,
                 start=cols_inc,
                 seed=seed,
+                home=home,
             )
             method += "+mip/highs"
             info["mip_status"] = mst
@@ -318,6 +340,7 @@ def solve_capacitated(
             nb=nb,
             target=lb,
             stall=max_iter,
+            home=home,
         )
         info["ils_rounds"] += r2
         if closed(ub, lb):
@@ -374,22 +397,24 @@ def _reduced_pairs(
     integral: bool,
     exact: bool,
     big: float,
+    home: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pairs (unit, center) that may lie in a solution better than ``ub``.
 
     With the knapsack lower bounds ``ρ_j(u)`` (exact or fractional), forcing
     center ``j`` open gives the bound ``L − ρ_(k) + ρ_j`` (``j`` outside the
     ``k`` smallest; ``L`` otherwise), and forcing unit ``i`` onto it adds at
-    least ``max(0, c_ij − u_i)``.  Solutions at most ``ub − 1`` (integral
-    costs) or ``ub`` remain.
+    least ``max(0, c_ij − u_i)`` — nothing for the center's own unit
+    ``home[j]``, which ``ρ_j`` already holds.  Solutions at most ``ub − 1``
+    (integral costs) or ``ub`` remain.
     """
     from terrakit.design._cpmp import fractional_knapsacks, knapsacks
 
     w = c - u[:, None]
     if exact:
-        rho, _ = knapsacks(w, d, q)
+        rho, _ = knapsacks(w, d, q, home=home)
     else:
-        rho = fractional_knapsacks(w, d, q)
+        rho = fractional_knapsacks(w, d, q, home)
     order = np.argsort(rho, kind="stable")
     lval = float(u.sum() + rho[order[:k]].sum())
     kth = rho[order[k - 1]]
@@ -397,5 +422,9 @@ def _reduced_pairs(
     in_s[order[:k]] = True
     forced = np.where(in_s, lval, lval - kth + rho)
     thr = ub - (1.0 if integral else 0.0) + 1e-7 * max(1.0, abs(ub))
-    pair = forced[None, :] + np.maximum(w, 0.0)
+    extra = np.maximum(w, 0.0)
+    if home is not None:
+        js = np.flatnonzero(home >= 0)
+        extra[home[js], js] = 0.0  # in ρ_j already
+    pair = forced[None, :] + extra
     return np.asarray((pair <= thr) & (forced <= thr)[None, :] & (c < big))

@@ -57,6 +57,14 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        needed the repair of step 4, the repair runs again from the same start
        while half the time lasts (not with ``max_iter``), each plan gets the
        descent, and annealed recombination continues from the cheapest.
+    6. *Centers in their own units* (chosen centers with ``center_units``):
+       an open center serves its own unit, as in the MIP (Hess model,
+       :math:`x_{jj} = y_j`).  The search does not hold that rule without
+       contiguity (a band can push a center's unit into a neighbour), so a
+       territory whose center's unit lies elsewhere is given, as its center,
+       the candidate among its units with the least total cost to them (or,
+       with no such candidate, the center's unit back); the bound, of the
+       problem without the rule, stays valid.
 
 Cut edges / diameter (graph families)
     Grown random contiguous starts (or farthest-point seeds and the balanced
@@ -392,6 +400,7 @@ def solve_heuristic(
         )
         columns = keep[_location_columns(spec, out)]
     columns = _keep_locks(problem, columns, notes)
+    columns = _own_units(problem, columns, notes)
     seconds = time.perf_counter() - t0
     violations = problem.violations(columns)
     objective = problem.evaluate(columns)
@@ -526,6 +535,75 @@ def _keep_locks(
         f"the search moved {len(moved)} locked unit(s); put back ({shown}), so "
         "the plan keeps every lock"
     )
+    return cols
+
+
+def _own_units(
+    problem: DesignProblem, columns: np.ndarray, notes: list[str]
+) -> np.ndarray:
+    """Chosen centers in units: ``columns`` with every open center serving
+    its own unit (``center_units[j]`` in the territory of ``j``, as in the
+    MIP, :func:`terrakit.design.mip.build_model`).
+
+    The search places centers by cost and assigns units to them without
+    that rule (without contiguity a band can push a center's unit into a
+    neighbour).  A territory whose center's unit lies elsewhere gets, as its
+    center, the candidate among its own units with the least total cost to
+    them (allowed for all of them, not open elsewhere): the units stay
+    where they are, so every band still holds.  A territory with no such
+    candidate, or one that a locked unit ties to its center, takes the
+    center's unit back instead (unless that unit is locked elsewhere); a band
+    this breaks is then reported by the result's violations.  The lower bound
+    (of the problem without the rule, a relaxation) stays valid.
+    """
+    cols = np.asarray(columns, dtype=np.int64)
+    if problem.center_mode != "choose" or problem.center_units is None:
+        return cols
+    cu = np.asarray(problem.center_units, dtype=np.int64)
+    off = [int(j) for j in np.unique(cols) if cols[cu[j]] != j]
+    if not off:
+        return cols
+    cols = cols.copy()
+    cost = np.asarray(problem.cost, dtype=float)
+    allowed = None if problem.allowed is None else np.asarray(problem.allowed)
+    pinned = set(problem.locked.values())
+    used = set(np.unique(cols).tolist())
+    at_unit: dict[int, list[int]] = {}
+    for j, u in enumerate(cu.tolist()):
+        at_unit.setdefault(u, []).append(j)
+    cids = problem.center_ids or ()
+    moved: list[str] = []
+    for j in off:
+        members = np.flatnonzero(cols == j)
+        h = int(cu[j])
+        if members.size == 0 or cols[h] == j:
+            continue
+        cand = (
+            []
+            if j in pinned
+            else [
+                j2
+                for i in members.tolist()
+                for j2 in at_unit.get(i, [])
+                if j2 not in used
+                and (allowed is None or bool(allowed[members, j2].all()))
+            ]
+        )
+        if cand:
+            tot = cost[np.ix_(members, np.asarray(cand, dtype=np.int64))].sum(axis=0)
+            j2 = cand[int(np.argmin(tot))]
+            cols[members] = j2
+            used.discard(j)
+            used.add(j2)
+            moved.append(f"{_rid(cids[j])} → {_rid(cids[j2])}")
+        elif h not in problem.locked and cu[cols[h]] != h:
+            moved.append(f"unit {_rid(problem.unit_ids[h])} back to {_rid(cids[j])}")
+            cols[h] = j
+    if moved:
+        notes.append(
+            f"{len(moved)} chosen center(s) did not serve their own unit; moved "
+            f"to a unit of their territory or given it back ({', '.join(moved[:5])})"
+        )
     return cols
 
 

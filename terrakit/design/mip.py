@@ -18,8 +18,12 @@ chosen, :math:`y_j` (center *j* opened):
     x_{ij} \\le y_j, \\qquad \\sum_j y_j = k, \\qquad
     L_{ja} y_j \\le \\sum_i a_{ia} x_{ij} \\le U_{ja} y_j
 
-(with :math:`y_j \\equiv 1` for fixed centers).  Locks fix :math:`x_{ij} = 1`;
-the maximum distance and "a unit alone above a band" remove pairs.
+(with :math:`y_j \\equiv 1` for fixed centers).  A chosen center whose
+column sits in a unit (``center_units``, :math:`r_j`) serves that unit:
+:math:`x_{r_j j} = y_j` (Hess et al. 1965; the CPMP's :math:`x_{jj} = y_j`),
+with or without contiguity, so an open center is a unit of its own
+territory.  Locks fix :math:`x_{ij} = 1`; the maximum distance and "a unit
+alone above a band" remove pairs.
 
 *Contiguity* (``contiguity_method="flow"``, Shirabe 2009): per center *j* an
 integer flow :math:`f_{uvj} \\ge 0` on both directions of every adjacency edge
@@ -175,8 +179,10 @@ def build_model(
         v = np.tile([1.0, -1.0], npair)
         model.add_rows(npair, r, c, v, -np.inf, 0.0)
         model.add_rows(1, np.zeros(m, int), y0 + np.arange(m), 1.0, k, k)
-        # a center that cannot serve itself in any way (no pair) stays closed
-        if problem.center_units is not None and problem.contiguity:
+        # a chosen center serves its own unit, x_{c_j j} = y_j (Hess model;
+        # the CPMP's x_jj = y_j), with or without contiguity: a center whose
+        # unit cannot be assigned to it (no pair) stays closed
+        if problem.center_units is not None:
             cu = np.asarray(problem.center_units)
             ok = xid[cu, np.arange(m)] >= 0
             closed = np.flatnonzero(~ok)

@@ -325,6 +325,12 @@ def solve_pmedian(
     info: dict[str, Any] = {"restarts": restarts, "lagrangian_bound": lb}
     _, i1, _ = _two_nearest(c, best_open)
     cols = best_open[i1]
+    if problem.center_units is not None:
+        # a median serves its own unit: of tied nearest medians (duplicate
+        # points, zero-cost edges) its own, at no cost
+        cu = np.asarray(problem.center_units)[best_open]
+        own = c[cu, best_open] <= c[cu, cols[cu]]
+        cols[cu[own]] = best_open[own]
     keep_j = keep_pairs = None
     if status != "optimal" and exact and time.perf_counter() < deadline - MIP_RESERVE:
         # every solution better than the incumbent survives the fixing; the

@@ -34,9 +34,11 @@ cost : float array (n, m)
     (``"travel"``).  Also used to seed and order heuristics for the graph
     objectives.
 center_units : int array (m,) or None
-    The unit each center column sits in (its root for contiguity; a unit that
-    hosts a center must belong to that center's territory when contiguity is
-    on).  Required when ``contiguity`` is true.
+    The unit each center column sits in (its root for contiguity).  A unit
+    that hosts an open center belongs to that center's territory when
+    contiguity is on, and always with chosen centers (``"choose"``: an open
+    center serves its own unit, :math:`x_{jj} = y_j`).  Required when
+    ``contiguity`` is true.
 center_ids : tuple (m,)
     Labels of the center columns (rep ids, or unit ids of candidates).
 territory_ids : tuple (k,) or None
@@ -647,16 +649,22 @@ class DesignProblem:
                 )
         if self.contiguity:
             assert self.adjacency is not None and self.center_units is not None
-            for t, j in enumerate(used):
+            for t in range(len(used)):
                 idx = np.flatnonzero(terr == t)
                 sub = self.adjacency[idx][:, idx]
                 nc, _ = connected_components(sub, directed=False)
                 if nc > 1:
                     out.append(f"territory {names[t]} has {nc} pieces")
+        if self.center_units is not None and (
+            self.contiguity or self.center_mode == "choose"
+        ):
+            # the root of a contiguous territory; a chosen center serves its unit
+            what = "the root" if self.contiguity else "the chosen center"
+            for j in used:
                 root = int(self.center_units[j])
                 if cols[root] != j:
                     out.append(
-                        f"center unit {_rid(self.unit_ids[root])} (the root of "
+                        f"center unit {_rid(self.unit_ids[root])} ({what} of "
                         f"{_rid(cids[j])}) not in its territory: assigned to "
                         f"{_rid(cids[cols[root]])}"
                     )

@@ -201,3 +201,168 @@ def test_solve_passes_max_iter_to_the_capacitated_path():
     assert res.method.startswith("cpmp")
     assert res.provenance["config"]["max_iter"] == 10
     assert res.info["cut_by_clock"] is False
+
+
+# --- a chosen center serves its own unit (CPMP: x_jj = y_j) -----------------
+
+
+def _brute_cpmp(dist: np.ndarray, dem: np.ndarray, k: int, cap: float) -> float:
+    """Brute-force CPMP optimum, each median serving itself (x_jj = y_j)."""
+    n = len(dem)
+    best = np.inf
+    for med in itertools.combinations(range(n), k):
+        meds = np.array(med)
+        free = [i for i in range(n) if i not in med]
+        for a in itertools.product(range(k), repeat=len(free)):
+            lab = np.empty(n, dtype=np.int64)
+            lab[free] = a
+            lab[meds] = np.arange(k)
+            if np.bincount(lab, weights=dem, minlength=k).max() <= cap:
+                best = min(best, float(dist[np.arange(n), meds[lab]].sum()))
+    return best
+
+
+def _cpmp(xy: np.ndarray, dem: np.ndarray, k: int, cap: float) -> DesignProblem:
+    dist = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)))
+    n = len(dem)
+    return DesignProblem(
+        unit_ids=np.arange(1, n + 1),
+        activities={"demand": np.asarray(dem, dtype=float)},
+        n_territories=k,
+        cost=dist,
+        center_mode="choose",
+        center_units=np.arange(n),
+        upper={"demand": np.full(k, float(cap))},
+        objective="travel",
+    )
+
+
+#: QA round 14's 6-customer Osman–Christofides-format instance (p = 2, Q = 9):
+#: opening median 4 (id) but assigning it to median 1 costs 32; with every
+#: median serving itself the optimum is 33
+D4_XY = np.array([[18, 3], [18, 3], [6, 19], [9, 13], [13, 3], [14, 6]], float)
+D4_DEMAND = np.array([2, 2, 2, 2, 3, 7], float)
+
+
+def _tiny(seed: int) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """7 customers, 2 or 3 medians, 5 % capacity slack (seed 10: the rule
+    binds, 41 with it against 40 without)."""
+    rng = np.random.default_rng(seed)
+    k = 2 + seed % 2
+    xy = rng.integers(0, 20, (7, 2)).astype(float)
+    dem = rng.choice([1, 2, 3, 8], 7).astype(float)
+    return xy, dem, k, float(np.ceil(dem.sum() / k * 1.05))
+
+
+def _serves_itself(p: DesignProblem, columns: np.ndarray) -> bool:
+    cols = np.asarray(columns)
+    cu = np.asarray(p.center_units)
+    return all(cols[cu[j]] == j for j in np.unique(cols))
+
+
+def test_d4_medians_serve_themselves_capacitated_and_mip():
+    """The capacitated path and the exact MIP give 33 (they gave 32,
+    'optimal', with median 4 in the cluster of median 1)."""
+    p = _cpmp(D4_XY, D4_DEMAND, 2, 9)
+    dist = np.asarray(p.cost)
+    assert _brute_cpmp(dist, D4_DEMAND, 2, 9) == 33
+    # compile (or load) the numba kernel outside the solve: the time limit
+    # is for the search, a cold compile could take it all
+    repair_assignment(np.ones((2, 1)), np.ones(2), 2.0, np.zeros(2, dtype=np.int64))
+    res = solve_capacitated(p, time_limit=30, seed=0)
+    assert res.status == "optimal"
+    assert res.objective == 33 and res.lower_bound <= 33
+    assert _serves_itself(p, res.columns)
+    exact = solve_mip(p, time_limit=20, mip_gap=1e-9)
+    assert exact.status == "optimal" and exact.objective == 33
+    assert _serves_itself(p, exact.columns)
+
+
+@pytest.mark.parametrize("seed", [10, 0, 1, 3])
+def test_tiny_cpmp_matches_brute_force_with_self_service(seed):
+    xy, dem, k, cap = _tiny(seed)
+    p = _cpmp(xy, dem, k, cap)
+    best = _brute_cpmp(np.asarray(p.cost), dem, k, cap)
+    repair_assignment(np.ones((2, 1)), np.ones(2), 2.0, np.zeros(2, dtype=np.int64))
+    res = solve_capacitated(p, time_limit=30, seed=0)
+    assert res.objective == best
+    assert res.lower_bound <= best + 1e-9
+    assert _serves_itself(p, res.columns)
+    assert p.violations(res.columns) == []
+
+
+def test_knapsack_with_home_forces_the_home_unit():
+    """``home``: the column's own unit is in, the rest share what it leaves."""
+    rng = np.random.default_rng(4)
+    n, m, q = 8, 5, 11
+    w = rng.normal(size=(n, m)) * 5
+    d = rng.integers(0, 6, size=n)
+    home = np.array([0, 3, -1, 7, 2])
+    d[2] = q + 1  # column 4's home unit alone is above the capacity
+    vals, items = knapsacks(w, d, q, items=True, home=home)
+    assert items is not None
+    for j in range(m):
+        h = int(home[j])
+        subsets = (
+            sub
+            for r in range(n + 1)
+            for sub in itertools.combinations(range(n), r)
+            if (h < 0 or h in sub) and sum(d[i] for i in sub) <= q
+        )
+        best = min((sum(w[i, j] for i in sub) for sub in subsets), default=np.inf)
+        assert vals[j] == pytest.approx(best)
+        if np.isfinite(best):
+            assert d[items[:, j]].sum() <= q and (h < 0 or items[h, j])
+            assert w[items[:, j], j].sum() == pytest.approx(best)
+    assert np.all(fractional_knapsacks(w, d, q, home) <= vals + 1e-9)
+    assert vals[4] == np.inf
+
+
+def test_lagrangian_with_home_is_a_stronger_valid_bound():
+    p = _cpmp(D4_XY, D4_DEMAND, 2, 9)
+    c = np.asarray(p.cost)
+    d = D4_DEMAND.astype(np.int64)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        u = rng.uniform(0, 15, size=6)
+        plain = lagrangian(c, d, 9, 2, u)[0]
+        val, s, items, _rho, _ex = lagrangian(c, d, 9, 2, u, home=np.arange(6))
+        assert plain - 1e-9 <= val <= 33 + 1e-9
+        assert items[s, np.arange(2)].all()  # each center holds its own unit
+
+
+def test_repair_keeps_each_center_at_its_home_unit():
+    rng = np.random.default_rng(3)
+    cs = rng.uniform(0, 10, size=(30, 3))
+    home = np.array([4, 11, 20])
+    cs[home, :] = 0.0
+    cs[home, np.arange(3)] = 9.0  # each home unit would rather go elsewhere
+    d = rng.integers(1, 5, size=30)
+    q = float(np.ceil(d.sum() / 3 * 1.1))
+    pos, _ = repair_assignment(cs, d, q, np.zeros(30, dtype=np.int64), home=home)
+    assert pos is not None
+    assert pos[home].tolist() == [0, 1, 2]
+    assert np.bincount(pos, weights=d, minlength=3).max() <= q
+
+
+def test_check_solution_flags_a_median_outside_its_cluster(tmp_path):
+    from terrakit.benchmarks import pmedcap
+
+    f = tmp_path / "pmedcap99.txt"
+    f.write_text(
+        " 99 0\n 6 2 9\n"
+        + "".join(
+            f" {i + 1} {x:g} {y:g} {q:g}\n"
+            for i, ((x, y), q) in enumerate(zip(D4_XY, D4_DEMAND, strict=True))
+        )
+    )
+    inst = pmedcap.read_instance(f)
+    value, problems = pmedcap.check_solution(inst, [1, 4], [1, 1, 4, 1, 1, 4])
+    assert value == 32
+    assert problems == [
+        "1 median(s) not assigned to themselves, first: median 4 assigned to 1 "
+        "(a median serves itself, x_jj = y_j)"
+    ]
+    repair_assignment(np.ones((2, 1)), np.ones(2), 2.0, np.zeros(2, dtype=np.int64))
+    row = pmedcap.solve_file(f, time_limit=30, seed=0)
+    assert (row["value"], row["status"], row["problems"]) == (33.0, "optimal", "")

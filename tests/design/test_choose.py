@@ -566,3 +566,33 @@ def test_banded_kmedian_lp_stops_when_told() -> None:
     assert banded_kmedian_lp(cost, k, act, lo, hi, deadline=far, stop=stop) is None
     out = banded_kmedian_lp(cost, k, act, lo, hi, deadline=far, stop=threading.Event())
     assert out is not None and out[2] > 0
+
+
+def test_heuristic_chosen_centers_serve_their_own_unit() -> None:
+    """8 units, 3 chosen centers, ±50 % bands, no contiguity: the bands
+    pushed a center's unit into a neighbour (center 5 outside its own
+    territory).  Every chosen
+    center is now a unit of its own territory (x_jj = y_j, as in the MIP),
+    and the bound stays below the MIP's optimum under that rule."""
+    xy = np.array(
+        [[4, 1], [11, 5], [2, 13], [8, 11], [7, 11], [6, 10], [19, 7], [6, 19]], float
+    )
+    w = np.array([2, 3, 3, 1, 15, 2, 9, 2], float)
+    cost = w[:, None] * ((xy[:, None] - xy[None]) ** 2).sum(-1)
+    p = DesignProblem(
+        unit_ids=np.arange(8),
+        activities={"w": w},
+        n_territories=3,
+        cost=cost,
+        tolerance={"w": 0.5},
+        center_mode="choose",
+        center_units=np.arange(8),
+        center_ids=tuple(range(8)),
+    )
+    res = solve_heuristic(p, time_limit=2, seed=0)
+    cols = np.asarray(res.columns)
+    assert [int(cols[j]) for j in np.unique(cols)] == np.unique(cols).tolist()
+    assert p.violations(cols) == []
+    exact = solve_mip(p, time_limit=20, mip_gap=1e-9)
+    assert exact.status == "optimal" and exact.objective == pytest.approx(526)
+    assert res.lower_bound <= exact.objective + 1e-9 <= res.objective + 2e-9

@@ -258,3 +258,27 @@ def test_bound_closed_by_integrality_is_rounded_up():
     assert res.method == "pmedian" and res.status == "optimal"
     assert res.info["lagrangian_bound"] < 9.6
     assert (res.objective, res.lower_bound, res.gap) == (10.0, 10.0, 0.0)
+
+
+@pytest.mark.parametrize(("n_dup", "k"), [(3, 4), (4, 6), (5, 8)])
+def test_medians_at_duplicate_points_serve_themselves(n_dup: int, k: int) -> None:
+    """Two medians at one point are both nearest (distance 0) to each other's
+    unit; the nearest-median rule gave both units to the first, so a median
+    served nobody and the plan had fewer than k territories (3 of 4)."""
+    xy = np.array([[0.0, 0.0]] * n_dup + [[100.0, 0.0]] * n_dup + [[50.0, 80.0]])
+    n = len(xy)
+    d = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)))
+    p = DesignProblem(
+        unit_ids=np.arange(1, n + 1),
+        activities={"demand": np.ones(n)},
+        n_territories=k,
+        cost=d,
+        center_mode="choose",
+        center_units=np.arange(n),
+    )
+    res = solve_pmedian(p, time_limit=5, seed=0)
+    cols = np.asarray(res.columns)
+    medians = np.unique(cols)
+    assert res.objective == 0.0 and len(medians) == k
+    assert all(cols[j] == j for j in medians)
+    assert p.violations(cols) == []
