@@ -750,17 +750,7 @@ def prepare_unit_data(
             # islands are reported below, in the terms of the model
             adjacency = build_adjacency(units, kind=cfg["adjacency"], warn=False)
             source = "built"
-        missing = ids[adjacency.ids.get_indexer(ids) < 0]
-        if len(missing):
-            raise DataValidationError(
-                "units",
-                "unit_id",
-                f"{len(missing)} units are not nodes of the adjacency",
-                rows=list(missing),
-                n_bad=len(missing),
-                fix="build the adjacency on study.units "
-                "(terrakit.data.geo.adjacency(study.units))",
-            )
+        _check_adjacency_ids(adjacency, ids)
         sub = adjacency.subgraph(ids)
         graph = bym2_graph(
             sub,
@@ -783,6 +773,67 @@ def prepare_unit_data(
         unit_index=np.arange(len(ids), dtype=np.int64),
         graph=graph,
         graph_record=record,
+    )
+
+
+def _check_adjacency_ids(adjacency: Adjacency, ids: pd.Index) -> None:
+    """Refuse an adjacency that lacks units of the study.
+
+    Ids that are the units' ids in another type (``'1'`` for ``1``, e.g. an
+    edge list read from a CSV as text) are named as such with the conversion
+    that fixes them, ids that lost (or gained) leading zeros as that.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the units that are not nodes of the adjacency.
+    """
+    from terrakit.data.validation import _id_kind, _leading_zeros
+
+    missing = ids[adjacency.ids.get_indexer(ids) < 0]
+    if not len(missing):
+        return
+    n = len(missing)
+    build = (
+        "build the adjacency on study.units (terrakit.data.geo.adjacency(study.units))"
+    )
+    problem = f"{n} units are not nodes of the adjacency"
+    fix = build
+    as_text = {str(v): v for v in adjacency.ids}
+    typed = [u for u in missing if str(u) in as_text]
+    if typed:
+        unit = typed[0]
+        node = as_text[str(unit)]
+        unit = unit.item() if isinstance(unit, np.generic) else unit
+        node = node.item() if isinstance(node, np.generic) else node
+        node_kind, unit_kind = (
+            k + "s" if k == "number" else k for k in (_id_kind(node), _id_kind(unit))
+        )
+        if isinstance(unit, str):
+            to = "str"
+        elif isinstance(unit, int):
+            to = "'int64'"
+        else:
+            to = "'float64'"
+        share = "they" if len(typed) == n else f"{len(typed)} of them"
+        problem += (
+            f": {share} differ from a node only in type, the adjacency's ids are "
+            f"{node_kind} (e.g. {node!r}) where the study's unit ids are "
+            f"{unit_kind} (e.g. {unit!r}), and {node!r} is not {unit!r}"
+        )
+        fix = (
+            "convert the adjacency's ids to the type of the unit ids: adj = "
+            f"Adjacency(adj.ids.astype({to}), adj.matrix, kind=adj.kind); or " + build
+        )
+    else:
+        zeros, zero_fix = _leading_zeros(
+            list(missing), adjacency.ids, table="units", ref="adjacency"
+        )
+        if zeros:
+            problem += zeros
+            fix = f"{zero_fix}; or {build}"
+    raise DataValidationError(
+        "units", "unit_id", problem, rows=list(missing), n_bad=n, fix=fix
     )
 
 

@@ -16,6 +16,7 @@ from scipy.special import expit, ndtri
 
 from terrakit._runargs import check_seed, is_count
 from terrakit._sampling import Diagnostics, diagnose
+from terrakit.data.validation import _id_kind
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -63,10 +64,138 @@ def _constant_data(data: PreparedData) -> xr.Dataset:
 
 
 def _coord(ids: pd.Index) -> np.ndarray:
-    arr = np.asarray(ids)
+    """Ids as a coordinate, in the study's own type.
+
+    Integer ids stay integers, text stays text and ids held as Python objects
+    (ints or floats in an object index) stay those objects, so that the
+    result's tables (:meth:`PotentialResult.to_frame`, :meth:`draws`) join
+    back onto the study.  Only :meth:`PotentialResult.save` converts them, to
+    what netCDF stores (see :func:`_storable`).
+    """
+    arr = ids.to_numpy()
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64)
-    return arr.astype(str)
+    if arr.dtype.kind in "fUSMm":
+        return arr
+    return arr.astype(object)
+
+
+# key of ``idata.attrs`` under which :meth:`PotentialResult.save` records the
+# type of the ids it converted for netCDF (popped again by ``load``)
+_ID_TYPES = "id_types"
+_KIND_CODE = {"int": "i", "float": "f", "text": "s"}
+_CODE_KIND = {c: k for k, c in _KIND_CODE.items()}
+
+
+def _value_kind(v: Any) -> str:
+    """``"int"``, ``"float"``, ``"text"`` or another word for one id."""
+    kind = _id_kind(v)
+    if kind == "number":
+        if isinstance(v, int | np.integer):
+            return "int"
+        if isinstance(v, float | np.floating):
+            return "float"
+        return type(v).__name__
+    return kind
+
+
+def _storable(idata: Any) -> Any:
+    """A copy of ``idata`` whose object-dtype coordinates netCDF can store.
+
+    Ids held as Python objects (the study's ids in an object index) are
+    written as int64 (ints), float64 (floats) or text, and their type is
+    recorded in ``attrs["id_types"]`` (``"group/coordinate"`` → ``"int"``,
+    ``"float"``, ``"text"``, or for ids of mixed types ``"mixed:"`` and one
+    code per id, ``i``/``f``/``s``) so that :func:`_restored` gives the same
+    ids back.
+
+    Raises
+    ------
+    DataValidationError
+        Ids of a type other than whole numbers, floats or text.
+    """
+    import arviz as az
+
+    types: dict[str, str] = {}
+    groups: dict[str, Any] = {}
+    for g in idata.groups():
+        ds = idata[g]
+        new: dict[str, np.ndarray] = {}
+        for name, c in ds.coords.items():
+            arr = c.to_numpy()
+            if arr.dtype != object:
+                continue
+            kinds = [_value_kind(v) for v in arr.ravel()]
+            odd = sorted(set(kinds) - set(_KIND_CODE))
+            if odd:
+                first = next(
+                    v for v, k in zip(arr.ravel(), kinds, strict=True) if k in odd
+                )
+                raise DataValidationError(
+                    "potential",
+                    str(name),
+                    f"the {name!r} ids of this result ({g}) include "
+                    f"{', '.join(odd)} values (e.g. {first!r}), which a netCDF "
+                    "file cannot store; only whole numbers, floats and text can "
+                    "be saved",
+                    fix="give the study ids that are whole numbers or text "
+                    "(e.g. units.index = units.index.astype(str)) and fit again",
+                )
+            uniq = set(kinds)
+            if uniq == {"int"}:
+                kind = "int"
+                try:
+                    stored = arr.astype(np.int64)
+                except OverflowError:  # beyond int64: kept exact as text
+                    stored = np.array([str(v) for v in arr.ravel()]).reshape(arr.shape)
+            elif uniq == {"float"}:
+                kind, stored = "float", arr.astype(np.float64)
+            else:  # text (or no ids), or ids of mixed types: text and their codes
+                kind = (
+                    "text"
+                    if uniq <= {"text"}
+                    else "mixed:" + "".join(_KIND_CODE[k] for k in kinds)
+                )
+                stored = np.array([str(v) for v in arr.ravel()], dtype=str).reshape(
+                    arr.shape
+                )
+            types[f"{g}/{name}"] = kind
+            new[str(name)] = stored
+        groups[g] = ds.assign_coords(new) if new else ds
+    attrs = dict(idata.attrs)
+    if types:
+        attrs[_ID_TYPES] = json.dumps(types, sort_keys=True)
+    return az.InferenceData(attrs=attrs, **groups)
+
+
+def _restored(idata: Any) -> Any:
+    """``idata`` read from a file, with the ids :func:`_storable` converted
+    back to their recorded type (files without the record are left as they
+    are: results saved before it give text ids for ids that were held as
+    Python objects)."""
+    import arviz as az
+
+    attrs = dict(idata.attrs)
+    types = json.loads(attrs.pop(_ID_TYPES, "{}"))
+    groups = {g: idata[g] for g in idata.groups()}
+    for key, kind in types.items():
+        g, name = key.split("/", 1)
+        if g not in groups or name not in groups[g].coords:
+            continue
+        arr = groups[g][name].to_numpy()
+        flat = arr.ravel()
+        if kind.startswith("mixed:"):
+            kinds = [_CODE_KIND[c] for c in kind[len("mixed:") :]]
+        else:
+            kinds = [kind] * flat.size
+        conv = {"int": int, "float": float, "text": str}
+        vals = np.empty(flat.size, dtype=object)
+        vals[:] = [
+            conv[k](v.item() if isinstance(v, np.generic) else v)
+            for k, v in zip(kinds, flat, strict=True)
+        ]
+        groups[g] = groups[g].assign_coords({name: vals.reshape(arr.shape)})
+    return az.InferenceData(attrs=attrs, **groups)
 
 
 def _stack(post: xr.Dataset, name: str) -> np.ndarray:
@@ -220,6 +349,8 @@ class PotentialResult:
 
     @property
     def ids(self) -> pd.Index:
+        """The ids of the fitted accounts (units), as the study has them
+        (``101`` stays ``101``, not ``'101'``), so tables join back onto it."""
         ent = self.level
         return pd.Index(self.idata.constant_data[ent].to_numpy(), name=f"{ent}_id")
 
@@ -464,14 +595,32 @@ class PotentialResult:
 
     # -- storage ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the InferenceData (with config, version and hash) to netCDF."""
+        """Write the InferenceData (with config, version and hash) to netCDF.
+
+        Ids that netCDF cannot store as they are (the study's ids held as
+        Python ints, floats or text in an object index) are written as int64,
+        float64 or text, and their type is recorded in the file, so that
+        :meth:`load` gives the same ids back (int ids as Python ints in an
+        object index, float ids as floats, ids of mixed types each in its
+        own type).
+
+        Raises
+        ------
+        DataValidationError
+            Ids that are neither whole numbers, floats nor text (they cannot
+            be stored).
+        """
         p = Path(path)
-        self.idata.to_netcdf(str(p), engine="h5netcdf")
+        _storable(self.idata).to_netcdf(str(p), engine="h5netcdf")
         return p
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PotentialResult:
         """Read a result written by :meth:`save`.
+
+        The ids come back in the type they had in the fit (files saved
+        before terrakit recorded it give ids that were Python objects in an
+        object index as text).
 
         Raises
         ------
@@ -482,6 +631,7 @@ class PotentialResult:
 
         idata = az.from_netcdf(str(path), engine="h5netcdf")
         idata.load()
+        idata = _restored(idata)
         level = idata.attrs.get("level")
         if level not in ("account", "unit") or "config_hash" not in idata.attrs:
             raise DataValidationError(

@@ -58,10 +58,20 @@ _EIGH_CACHE_SIZE = 4
 _SCALE_CACHE: OrderedDict[str, float] = OrderedDict()
 
 
+def _edges(matrix: sp.sparray | np.ndarray) -> sp.csr_array:
+    """The 0/1 (int8) matrix of the edges: every non-zero entry is an edge,
+    its weight ignored (as :class:`~terrakit.data.geo.Adjacency` does)."""
+    m = sp.csr_array(matrix)
+    out = sp.csr_array(m != 0, dtype=np.int8)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
 def _graph_key(sub: sp.sparray | np.ndarray) -> str:
-    """A hash of the edges of a 0/1 adjacency matrix."""
-    sub = sp.csr_array(sub, dtype=np.int8)
-    sub.sort_indices()
+    """A hash of the edges of an adjacency matrix (its non-zero pattern: the
+    cached results are computed from that pattern, never from weights)."""
+    sub = _edges(sub)
     return hashlib.sha1(
         np.asarray(sub.shape, dtype=np.int64).tobytes()
         + sub.indptr.astype(np.int64).tobytes()
@@ -70,8 +80,9 @@ def _graph_key(sub: sp.sparray | np.ndarray) -> str:
 
 
 def _laplacian_eigh(sub: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending) and eigenvectors of ``D - W`` of a component."""
-    sub = sp.csr_array(sub, dtype=np.int8)
+    """Eigenvalues (ascending) and eigenvectors of ``D - W`` of a component
+    (``W`` its 0/1 edges)."""
+    sub = _edges(sub)
     key = _graph_key(sub)
     hit = _EIGH_CACHE.get(key)
     if hit is not None:
@@ -280,6 +291,45 @@ def _selected_inverse_diag(lu: Any, seed: int = 0) -> np.ndarray | None:
     return out
 
 
+def _check_component(edges: sp.csr_array) -> None:
+    """Refuse a 0/1 matrix that is not one symmetric connected component of
+    two or more nodes (:func:`icar_scaling_factor`)."""
+    n_row, n_col = edges.shape
+    if n_row != n_col:
+        raise ValueError(
+            "the adjacency matrix must be square (a row and a column per "
+            f"node), got shape {n_row} × {n_col}"
+        )
+    if n_row < 2:
+        raise ValueError("a scaling factor needs a component of at least 2 nodes")
+    # +1 where i → j is an edge but j → i is not
+    one_way = sp.coo_array(edges.astype(np.int16) - edges.T.astype(np.int16))
+    fwd = one_way.data > 0
+    if fwd.any():
+        i, j = int(one_way.row[fwd][0]), int(one_way.col[fwd][0])
+        raise ValueError(
+            f"the adjacency matrix is not symmetric: {int(fwd.sum())} edges are "
+            f"listed in one direction only (e.g. {i} → {j} but not {j} → {i}); "
+            "an ICAR needs every edge both ways. If each edge is listed once "
+            "(np.triu of the matrix, a one-sided edge list), pass "
+            "matrix + matrix.T"
+        )
+    n_comp, labels = connected_components(edges, directed=False)
+    if n_comp > 1:
+        sizes = np.sort(np.bincount(labels))[::-1]
+        shown = ", ".join(str(int(k)) for k in sizes[:5])
+        more = f" and {n_comp - 5} more" if n_comp > 5 else ""
+        n_iso = int((sizes == 1).sum())
+        iso = f", {n_iso} of them isolated nodes" if n_iso else ""
+        raise ValueError(
+            f"the graph is not connected: it has {n_comp} connected components "
+            f"(sizes {shown}{more}{iso}), and a scaling factor is defined per "
+            "connected component. Use bym2_graph(adjacency), which scales "
+            "every component separately and gives isolated nodes (islands) no "
+            "ICAR effect, or pass one component: matrix[members][:, members]"
+        )
+
+
 def icar_scaling_factor(
     matrix: sp.sparray | np.ndarray,
     *,
@@ -291,8 +341,11 @@ def icar_scaling_factor(
     Parameters
     ----------
     matrix
-        Symmetric 0/1 adjacency of ONE connected component with at least two
-        nodes.
+        Symmetric adjacency of ONE connected component with at least two
+        nodes.  Every non-zero entry is an edge and its value is ignored (as
+        in :class:`~terrakit.data.geo.Adjacency`): the ICAR of BYM2 is
+        defined on the 0/1 graph, so a weighted or row-standardised matrix
+        gives the factor of its 0/1 pattern.
     seed
         Seed of the node subsample used for components with more than
         ``max_nodes`` nodes.
@@ -308,6 +361,15 @@ def icar_scaling_factor(
         ``exp(mean(log(diag(Q⁺))))`` with ``Q = D − W`` and ``Q⁺`` its
         generalised inverse (the covariance under the sum-to-zero constraint).
 
+    Raises
+    ------
+    ValueError
+        A matrix that is not square or not symmetric (an edge listed in one
+        direction only, e.g. ``np.triu`` of the adjacency: pass
+        ``matrix + matrix.T``), fewer than two nodes, or a graph of more
+        than one connected component (:func:`bym2_graph` scales each
+        component of a disconnected graph separately).
+
     Notes
     -----
     The last node is grounded (its row and column removed): the reduced
@@ -322,18 +384,16 @@ def icar_scaling_factor(
     >>> round(icar_scaling_factor(np.array([[0, 1], [1, 0]])), 4)
     0.25
     """
-    w = sp.csc_array(matrix, dtype=float)
+    edges = _edges(matrix)
+    _check_component(edges)
+    w = sp.csc_array(edges, dtype=float)
     n = w.shape[0]
-    if n < 2:
-        raise ValueError("a scaling factor needs a component of at least 2 nodes")
     exact = max_nodes is None or n <= max_nodes
-    key = _graph_key(w) if exact else ""
+    key = _graph_key(edges) if exact else ""
     if exact and key in _SCALE_CACHE:
         _SCALE_CACHE.move_to_end(key)
         return _SCALE_CACHE[key]
     deg = np.asarray(w.sum(axis=1)).ravel()
-    if (deg == 0).any():
-        raise ValueError("the component has isolated nodes; it is not connected")
     # ground the last node: the reduced Laplacian is positive definite, and
     # the sum-to-zero covariance is C = (I - J/n) G (I - J/n), G padded by 0
     q = sp.csc_array(sp.diags_array(deg) - w)[: n - 1, : n - 1]

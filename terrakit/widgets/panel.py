@@ -132,9 +132,16 @@ class BalancePanel(W.VBox):
             f"per territory, band ±{100 * st.tolerance:.1f} % of the mean "
             f"({_fmt(mean)})</div>"
         )
-        worst = float(np.nanmax(np.abs(tab["rel_dev"].to_numpy())))
+        dev = np.abs(tab["rel_dev"].to_numpy(dtype=float))
+        if mean == 0 and not tot.any():
+            # every total 0: equal, and no mean to measure a deviation from
+            worst = f"nothing to balance, every {html.escape(self.measure)} total is 0"
+        elif np.isfinite(dev).any():
+            worst = f"largest deviation {100 * float(np.nanmax(dev)):.1f} %"
+        else:
+            worst = "largest deviation –"
         self.footer.value = (
             f'<div class="tk-balance-footer" data-out="{n_out}" '
             f'style="font:12px sans-serif">{n_out} of {len(tab)} outside the band; '
-            f"largest deviation {100 * worst:.1f} %</div>"
+            f"{worst}</div>"
         )

@@ -566,11 +566,17 @@ class EditorState:
 
         The mean is over all territories of the map (a territory emptied by
         edits counts with 0).  ``in_band`` is ``|total / mean - 1| <=
-        tolerance``.
+        tolerance``.  When the mean is 0 (every total 0: there is nothing to
+        balance) the territories with total 0 are equal, so their
+        ``rel_dev`` is 0 and they are in the band; any other total gets a
+        NaN ``rel_dev`` and is outside it.
         """
         x = self.totals(measure)
         mean = float(x.mean())
-        dev = x / mean - 1.0 if mean else x * np.nan
+        if mean:
+            dev = x / mean - 1.0
+        else:
+            dev = pd.Series(np.where(x == 0, 0.0, np.nan), index=x.index, name=x.name)
         return pd.DataFrame(
             {
                 "total": x,

@@ -310,6 +310,100 @@ def test_save_and_load_round_trip(no_mcmc, grid_with_island, tmp_path):
     pd.testing.assert_frame_equal(back.to_frame(), res.to_frame(), check_dtype=False)
 
 
+def _with_ids(study, unit_ids, account_ids=None):
+    """``study`` with its units renamed to ``unit_ids`` (held in an object
+    index, as pandas keeps ids read from a mixed source), the accounts'
+    ``unit_id`` following, and the accounts renamed to ``account_ids``."""
+    rename = dict(zip(study.units.index, unit_ids, strict=True))
+    units = study.units.set_axis(pd.Index(unit_ids, dtype=object, name="unit_id"))
+    acc = study.accounts.copy()
+    acc["unit_id"] = pd.array([rename[u] for u in acc["unit_id"]], dtype=object)
+    if account_ids is not None:
+        acc.index = pd.Index(account_ids, dtype=object, name="account_id")
+    return study.replace(units=units, accounts=acc)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [list(range(101, 111)), [k + 0.5 for k in range(10)], [f"u{k}" for k in range(10)]],
+    ids=["int", "float", "text"],
+)
+def test_unit_results_keep_the_study_ids_in_memory_and_on_disk(
+    no_mcmc, grid_with_island, tmp_path, ids
+):
+    """Ids come back as the study has them (101, not '101'), so the potentials
+    join back onto every unit, before and after save/load."""
+    study = _with_ids(grid_with_island, ids)
+    res = _fit(study, "unit")
+    back = PotentialResult.load(res.save(tmp_path / "ids.nc"))
+    for r in (res, back):
+        f = r.to_frame()
+        assert f.index.tolist() == ids
+        assert [type(v) for v in f.index] == [type(v) for v in ids]
+        joined = study.units.join(f[["potential_mean"]])
+        assert joined["potential_mean"].notna().all()
+        assert r.ids.tolist() == ids and r.draws().indexes["unit"].tolist() == ids
+    pd.testing.assert_frame_equal(back.to_frame(), res.to_frame())
+
+
+def test_account_results_keep_the_study_ids_in_memory_and_on_disk(
+    no_mcmc, grid_with_island, tmp_path
+):
+    units = list(range(101, 111))
+    accounts = list(range(1, 21))
+    study = _with_ids(grid_with_island, units, accounts)
+    res = _fit(study, "account")
+    back = PotentialResult.load(res.save(tmp_path / "acc.nc"))
+    for r in (res, back):
+        f = r.to_frame()
+        assert f.index.tolist() == accounts and type(f.index[0]) is int
+        assert f["unit_id"].tolist() == study.accounts["unit_id"].tolist()
+        fu = r.to_frame("unit")
+        assert fu.index.tolist() == units and type(fu.index[0]) is int
+        assert study.units.join(fu[["potential_mean"]])["potential_mean"].notna().all()
+        assert r.draws("unit").indexes["unit"].tolist() == units
+        assert r.draws("account").indexes["account"].tolist() == accounts
+    pd.testing.assert_frame_equal(back.to_frame("unit"), res.to_frame("unit"))
+
+
+def test_ids_of_mixed_types_are_saved_and_read_back_as_they_were(
+    no_mcmc, grid_with_island, tmp_path
+):
+    """An industry column with 1 and 'Retail' keeps both types in the file."""
+    acc = grid_with_island.accounts.copy()
+    acc["industry"] = pd.array([1, "Retail"] * 10, dtype=object)
+    res = _fit(grid_with_island.replace(accounts=acc), "account")
+    back = PotentialResult.load(res.save(tmp_path / "mixed.nc"))
+    for r in (res, back):
+        assert r.idata.constant_data["industry_level"].to_numpy().tolist() == [
+            1,
+            "Retail",
+        ]
+    assert "id_types" not in back.idata.attrs
+
+
+def test_ids_that_netcdf_cannot_store_are_refused_at_save(
+    no_mcmc, grid_with_island, tmp_path
+):
+    import arviz as az
+
+    res = _fit(grid_with_island, "unit")
+    groups = {g: res.idata[g] for g in res.idata.groups()}
+    odd = np.empty(10, dtype=object)
+    odd[:] = [(k, "a") for k in range(10)]
+    groups["constant_data"] = groups["constant_data"].assign_coords(unit=odd)
+    bad = PotentialResult(az.InferenceData(attrs=res.idata.attrs, **groups), "unit")
+    with pytest.raises(DataValidationError) as err:
+        bad.save(tmp_path / "odd.nc")
+    assert str(err.value) == (
+        "potential.unit: the 'unit' ids of this result (constant_data) include "
+        "tuple values (e.g. (0, 'a')), which a netCDF file cannot store; only "
+        "whole numbers, floats and text can be saved. Fix: give the study ids "
+        "that are whole numbers or text (e.g. units.index = "
+        "units.index.astype(str)) and fit again"
+    )
+
+
 def test_load_refuses_foreign_files(tmp_path):
     import arviz as az
 
@@ -909,6 +1003,49 @@ def test_adjacency_of_another_type_names_the_fix(grid_with_island, form):
     else:
         built = Adjacency(units.index, given)  # type: ignore[arg-type]
     assert built.edges() == adj.edges()
+
+
+def test_adjacency_with_the_unit_ids_as_text_names_the_type(grid_with_island):
+    """Unit ids 1..10 (numbers), adjacency ids '1'..'10' (text, as read from a
+    CSV edge list): the error says they differ only in type, and its
+    conversion works."""
+    from terrakit.data.geo import Adjacency, adjacency
+
+    units = grid_with_island.units.set_axis(pd.Index(range(1, 11), name="unit_id"))
+    study = grid_with_island.replace(units=units, accounts=None)
+    adj = adjacency(units, warn=False)
+    text = Adjacency(pd.Index([str(i) for i in adj.ids]), adj.matrix, kind="manual")
+    m = PotentialModel(sampler_config={"method": "laplace"})
+    with pytest.raises(DataValidationError) as err:
+        m.fit(study, level="unit", adjacency=text)
+    assert str(err.value) == (
+        "units.unit_id: 10 units are not nodes of the adjacency: they differ "
+        "from a node only in type, the adjacency's ids are text (e.g. '1') where "
+        "the study's unit ids are numbers (e.g. 1), and '1' is not 1 (rows: 1, "
+        "2, 3, 4, 5 and 5 more). Fix: convert the adjacency's ids to the type of "
+        "the unit ids: adj = Adjacency(adj.ids.astype('int64'), adj.matrix, "
+        "kind=adj.kind); or build the adjacency on study.units "
+        "(terrakit.data.geo.adjacency(study.units))"
+    )
+    fixed = Adjacency(text.ids.astype("int64"), text.matrix, kind=text.kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        res = m.fit(study, level="unit", adjacency=fixed)
+    assert res.adjacency is not None and res.adjacency["n_edges"] == 20
+
+
+def test_adjacency_whose_ids_lost_leading_zeros_says_so(grid_with_island):
+    from terrakit.data.geo import Adjacency, adjacency
+
+    ids = [f"{k:02d}" for k in range(1, 11)]
+    units = grid_with_island.units.set_axis(pd.Index(ids, name="unit_id"))
+    study = grid_with_island.replace(units=units, accounts=None)
+    adj = adjacency(units, warn=False)
+    short = Adjacency(pd.Index([i.lstrip("0") for i in ids]), adj.matrix)
+    with pytest.raises(DataValidationError, match="without their leading zeros"):
+        PotentialModel(sampler_config={"method": "laplace"}).fit(
+            study, level="unit", adjacency=short
+        )
 
 
 def test_adjacency_outside_the_bym2_model_is_refused_or_warned(

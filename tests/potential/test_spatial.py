@@ -40,6 +40,57 @@ def test_scaling_factor_rejects_disconnected_input():
         icar_scaling_factor(np.zeros((3, 3)))
 
 
+def _path(n: int) -> np.ndarray:
+    w = np.zeros((n, n))
+    for i in range(n - 1):
+        w[i, i + 1] = w[i + 1, i] = 1.0
+    return w
+
+
+def test_scaling_factor_ignores_weights_whatever_was_called_before():
+    """Weighted input gives the factor of its 0/1 graph, in either call order
+    (the cache once answered for the weights of the previous call)."""
+    from terrakit.potential import spatial
+
+    w = _path(5)
+    want = _pinv_scale(w)
+    for first, second in [(0.5 * w, w), (w, 0.5 * w)]:
+        spatial._SCALE_CACHE.clear()
+        assert icar_scaling_factor(first) == pytest.approx(want, rel=1e-9)
+        assert icar_scaling_factor(second) == pytest.approx(want, rel=1e-9)
+    row_std = w / w.sum(axis=1, keepdims=True)  # not even symmetric as values
+    assert icar_scaling_factor(row_std) == pytest.approx(want, rel=1e-9)
+
+
+def test_scaling_factor_names_a_disconnected_graph():
+    w = np.zeros((6, 6))
+    w[:3, :3] = _path(3)
+    w[3:, 3:] = _path(3)
+    with pytest.raises(ValueError) as err:
+        icar_scaling_factor(w)
+    assert str(err.value) == (
+        "the graph is not connected: it has 2 connected components (sizes 3, 3), "
+        "and a scaling factor is defined per connected component. Use "
+        "bym2_graph(adjacency), which scales every component separately and "
+        "gives isolated nodes (islands) no ICAR effect, or pass one component: "
+        "matrix[members][:, members]"
+    )
+
+
+def test_scaling_factor_names_edges_listed_in_one_direction():
+    w = _path(4)
+    with pytest.raises(ValueError) as err:
+        icar_scaling_factor(np.triu(w))
+    assert str(err.value) == (
+        "the adjacency matrix is not symmetric: 3 edges are listed in one "
+        "direction only (e.g. 0 → 1 but not 1 → 0); an ICAR needs every edge "
+        "both ways. If each edge is listed once (np.triu of the matrix, a "
+        "one-sided edge list), pass matrix + matrix.T"
+    )
+    half = np.triu(w)
+    assert icar_scaling_factor(half + half.T) == pytest.approx(_pinv_scale(w))
+
+
 def test_bym2_graph_handles_components_and_islands():
     """a-b-c path, d-e pair, f island: two scaled components and one island."""
     ids = pd.Index(list("abcdef"))

@@ -303,3 +303,18 @@ def test_wrong_adjacency_type_is_a_type_error(toy_grid_3x3):
         "scipy.sparse._csr.csr_matrix; build it with tk.data.geo.adjacency(units) "
         "(add links to islands with .with_links([(a, b), ...])) or leave it None"
     )
+
+
+def test_balance_of_a_measure_that_is_zero_everywhere(toy_grid_3x3):
+    """All totals 0: equal, so in the band with deviation 0 (not NaN and out)."""
+    units = toy_grid_3x3.unit_measures().assign(new_sales=0.0)
+    st = EditorState(
+        units,
+        toy_grid_3x3.alignments["current"],
+        measures=["workload", "new_sales"],
+        tolerance=0.10,
+    )
+    tab = st.balance_table("new_sales")
+    assert tab["total"].tolist() == [0.0, 0.0]
+    assert tab["rel_dev"].tolist() == [0.0, 0.0]
+    assert tab["in_band"].all()
