@@ -300,35 +300,57 @@ def check_max_rel_dev(
     )
 
 
-def _one_id(answer: Any, ids: Sequence[Hashable]) -> tuple[Any, str | None]:
+def _one_id(answer: Any, ids: Any) -> tuple[Any, str | None]:
     """The one territory id an answer holds, or ``(None, what it is instead)``.
 
-    A 0-d array is its value; a one-row Series or DataFrame (``nlargest(1)``)
-    is its index label — when that is not an id, the row's value that is one
-    (a Series' value; a DataFrame's ``territory_id`` column after
-    ``reset_index()``); any other one-element container is its element.
-    Numpy scalars come back as plain Python values.
+    A 0-d array is its value.  A one-row Series or DataFrame (``nlargest(1)``)
+    is, in this order: the value under the name of ``ids`` (the index of the
+    territory KPIs, ``territory_id``: a DataFrame's column after
+    ``reset_index()``, or a Series of that name) when its own index is not so
+    named; its index label when that is an id, unless the index is an
+    unnamed ``RangeIndex`` (positions, as after ``reset_index()``, which with
+    integer ids 0..k−1 would pass for ids); the first cell of its row that is
+    an id, each cell with its column's dtype (``list(df.iloc[0])`` turns an
+    integer id into a float when the other columns are floats); a Series'
+    value, a DataFrame's index label.  Any other one-element container is its
+    element.  The result is the id itself when it is one (:func:`_find_id`),
+    else a plain Python value.
     """
     import pandas as pd
 
-    known = {str(t) for t in ids}
+    id_name = getattr(ids, "name", None)
     if isinstance(answer, np.ndarray) and answer.ndim == 0:
-        return _plain(answer.item()), None
+        return _as_id(answer.item(), ids), None
     if isinstance(answer, (pd.Series, pd.DataFrame)):
         kind = "Series" if isinstance(answer, pd.Series) else "DataFrame"
         if len(answer) != 1:
             return None, f"a {kind} of {len(answer)} rows"
         label = _plain(answer.index[0])
-        if str(label) not in known:
-            row = [answer.iloc[0]] if kind == "Series" else list(answer.iloc[0])
-            in_row = [_plain(x) for x in row if _hashable_str(x) in known]
-            if in_row:
-                return in_row[0], None
-            if kind == "Series":
-                return _plain(answer.iloc[0]), None
+        if kind == "Series":
+            row = [answer.iloc[0]]
+            named = [answer.iloc[0]] if answer.name == id_name else []
+        else:
+            row = [answer.iloc[0, j] for j in range(answer.shape[1])]
+            named = [
+                answer.iloc[0, j]
+                for j, c in enumerate(answer.columns)
+                if id_name is not None and c == id_name
+            ]
+        if id_name is not None and answer.index.name != id_name and named:
+            return _as_id(named[0], ids), None
+        positions = isinstance(answer.index, pd.RangeIndex) and (
+            answer.index.name is None
+        )
+        if not positions and _find_id(label, ids) is not None:
+            return _as_id(label, ids), None
+        in_row = [x for x in row if _find_id(x, ids) is not None]
+        if in_row:
+            return _as_id(in_row[0], ids), None
+        if kind == "Series":
+            return _plain(answer.iloc[0]), None
         return label, None
     if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__"):
-        return answer, None
+        return _as_id(answer, ids), None
     try:
         items = list(answer)
     except Exception:  # a check never raises: describe what it got
@@ -338,12 +360,33 @@ def _one_id(answer: Any, ids: Sequence[Hashable]) -> tuple[Any, str | None]:
     item = items[0]
     if isinstance(item, np.ndarray) and item.ndim == 0:
         item = item.item()
-    return _plain(item), None
+    return _as_id(item, ids), None
 
 
-def _hashable_str(x: Any) -> str | None:
-    """``str(x)`` for a scalar (a possible id), ``None`` for anything else."""
-    return None if isinstance(x, (list, dict, set, np.ndarray)) else str(x)
+def _find_id(x: Any, ids: Any) -> Any:
+    """The id among ``ids`` that ``x`` is, or ``None``.
+
+    ``x`` is an id when its text is (``np.str_('R2')``, ``np.int64(7)``) or,
+    for numeric ids, when it equals one by value (``19.0`` for ``19``).
+    """
+    if isinstance(x, (list, dict, set, tuple, np.ndarray)):
+        return None
+    x = _plain(x)
+    for t in ids:
+        if str(_plain(t)) == str(x):
+            return _plain(t)
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+        for t in ids:
+            t = _plain(t)
+            if isinstance(t, (int, float)) and not isinstance(t, bool) and t == x:
+                return t
+    return None
+
+
+def _as_id(x: Any, ids: Any) -> Any:
+    """The id ``x`` is (:func:`_find_id`), else ``x`` as a plain value."""
+    found = _find_id(x, ids)
+    return _plain(x) if found is None else found
 
 
 def _id_level(study: Any, answer: Any) -> str:
@@ -364,23 +407,27 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
     territory with the most accounts (when it is not the most loaded), the
     most loaded territory of another alignment of the study (the KPIs of the
     wrong alignment), an account or unit id, the largest workload itself and
-    its position (``.argmax()``) instead of the id.
+    its position (``.argmax()``) instead of the id.  Numeric ids match by
+    value (``19.0`` is territory ``19``).  Where a message shows an example
+    id, it is the lightest territory, never the answer.
     """
     from terrakit.metrics import territory_kpis
 
     exercise = "most loaded territory"
-    if answer is None:
-        return _unanswered(exercise, "a territory id such as 'R07'")
     kpis = territory_kpis(study, alignment)
     wl = kpis["workload"]
     expected = wl.idxmax()
-    answer, got = _one_id(answer, list(wl.index))
+    # an example id that is never the answer: the lightest territory
+    lightest = wl.idxmin()
+    such_as = "" if lightest == expected else f" such as {_plain(lightest)!r}"
+    if answer is None:
+        return _unanswered(exercise, f"a territory id{such_as}")
+    answer, got = _one_id(answer, wl.index)
     if got is not None:
         return Feedback(
             False,
-            f"not quite: expected one territory id such as "
-            f"{str(wl.index[0])!r}, got {got}; .idxmax() of the workload column "
-            "gives the id of the largest",
+            f"not quite: expected one territory id{such_as}, got {got}; "
+            ".idxmax() of the workload column gives the id of the largest",
             exercise,
         )
     if str(answer) == str(expected):
@@ -652,13 +699,28 @@ def check_tightest_band(
     Named hints: a percentage, the ratio ``max_unit / m`` (not minus 1), the
     mean per unit instead of per territory, the number of reps instead of
     ``n_territories`` territories, and a negative τ.
+
+    ``n_territories`` defaults to one territory per rep of the study's reps
+    table; a study without reps needs it given.
+
+    Raises
+    ------
+    SpecificationError
+        When ``n_territories`` is not a whole number >= 1, or is not given for
+        a study without reps.
     """
     from terrakit._runargs import is_count
     from terrakit.exceptions import SpecificationError
     from terrakit.metrics import _measure
 
     units = study.unit_measures()
-    n_reps = len(study.reps)
+    reps = getattr(study, "reps", None)
+    n_reps = 0 if reps is None else len(reps)
+    if n_territories is None and not n_reps:
+        raise SpecificationError(
+            "check_tightest_band needs the number of territories: the study has "
+            "no reps to count them by; pass n_territories=..."
+        )
     k = n_reps if n_territories is None else n_territories
     if not is_count(k, 1):
         raise SpecificationError(
@@ -727,7 +789,17 @@ def check_gap(
     A percentage (within 5 %), the gap divided by the bound and the absolute
     gap get their own hint; an answer that is exactly the gap divided by the
     bound is told so even when that lies within ``atol`` (small gaps).
+
+    Expected: :func:`terrakit.design.result.relative_gap` (0 for a proven
+    optimum, also one whose objective and bound are both 0).  A result
+    without a plan (infinite objective) or without a bound has no gap: any
+    answer gets "not quite" with the reason.
     """
+    from terrakit.design.result import relative_gap
+
+    what = "a fraction, e.g. 0.12 for 12 %"
+    if answer is None:
+        return _unanswered("gap", what)
     if not (hasattr(result, "objective") and hasattr(result, "lower_bound")):
         return Feedback(
             False,
@@ -738,11 +810,23 @@ def check_gap(
         )
     obj = float(result.objective)
     lb = float(result.lower_bound)
-    expected = (obj - lb) / abs(obj) if math.isfinite(lb) and obj else math.inf
-    if not math.isfinite(expected):
+    status = getattr(result, "status", None)
+    status = f", status {status!r}" if isinstance(status, str) else ""
+    if not math.isfinite(obj):
         return Feedback(
-            False, "this result has no lower bound, so no gap can be computed", "gap"
+            False,
+            f"not quite: this result has no plan (objective {obj}{status}), so no "
+            "gap can be computed",
+            "gap",
         )
+    if not math.isfinite(lb):
+        return Feedback(
+            False,
+            f"not quite: this result has no lower bound (lower_bound {lb}"
+            f"{status}), so no gap can be computed",
+            "gap",
+        )
+    expected = relative_gap(obj, lb)
     by_bound = (obj - lb) / abs(lb) if lb else math.inf
     by_bound_hint = "divide by the objective (the plan you have), not by the bound"
     v = _number(answer)
@@ -757,7 +841,7 @@ def check_gap(
         "gap",
         answer,
         expected,
-        what="a fraction, e.g. 0.12 for 12 %",
+        what=what,
         fmt=".4f",
         rtol=max(rtol, 1e-6),
         atol=atol,
@@ -769,8 +853,16 @@ def check_gap(
     )
 
 
+#: A count is compared as the whole number within this absolute tolerance, so a
+#: float such as 18.000000000000004 (shares of the territories added up) is 18.
+_COUNT_ATOL = 1e-6
+
+
 def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
     """Number of territories of ``alignment`` that are one connected piece.
+
+    A number within 1e-6 of a whole number is that whole number (a float sum
+    of shares); a number that is not whole is shown as it is (``18.3``).
 
     Typical wrong answers get their own hint: the number of territories, the
     total number of pieces and the number of split territories.  When every
@@ -796,6 +888,10 @@ def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
             f"{type(answer).__name__} {answer!r:.60}",
             exercise,
         )
+    whole = abs(v - round(v)) <= _COUNT_ATOL
+    if whole:
+        v = float(round(v))  # 18.000000000000004 from a float sum is the count 18
+    shown = f"{v:.0f}" if whole else repr(v)
     if v == expected:
         return Feedback(True, f"correct: {expected} of {n} are contiguous", exercise)
     hints = [
@@ -818,16 +914,16 @@ def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
     for wrong, hint in hints:
         if v == wrong:
             return Feedback(False, f"not quite: {hint}", exercise)
-    if not (0 <= v <= n and v == int(v)):
+    if not (whole and 0 <= v <= n):
         return Feedback(
             False,
-            f"not quite: {v:g} cannot be a count of the {n} territories; count "
+            f"not quite: {shown} cannot be a count of the {n} territories; count "
             "those with tk.metrics.contiguity(study.units, alignment) == 1",
             exercise,
         )
     return Feedback(
         False,
-        f"not quite: {v:g} is not the number of territories in one piece; "
+        f"not quite: {shown} is not the number of territories in one piece; "
         "tk.metrics.contiguity gives the number of pieces of each territory: "
         "count the territories that have exactly one",
         exercise,
@@ -967,7 +1063,8 @@ def check_territory_interval(
     quantile (``|q(p ± 2/n) − q(p)|``) where that is wider, so that every
     standard quantile definition passes.  A tolerance
     relative to the level would pass the too-wide answers: on the sample their
-    ends are only 1 % away from the right ones.
+    ends are only 1 % away from the right ones.  A NaN or infinite end is
+    refused as not a number, not judged as far too low or high.
 
     Raises
     ------
@@ -983,6 +1080,13 @@ def check_territory_interval(
     except (TypeError, ValueError):
         return Feedback(
             False, f"not quite: expected a pair (lo, hi), got {answer!r:.60}", exercise
+        )
+    if not (math.isfinite(lo_a) and math.isfinite(hi_a)):
+        return Feedback(
+            False,
+            f"not quite: expected a pair of finite numbers (lo, hi), got "
+            f"({lo_a!r}, {hi_a!r})",
+            exercise,
         )
     q = (0.5 - level / 2, 0.5 + level / 2)
     terr = _territory_draws(forecast, alignment, territory)

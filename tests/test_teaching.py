@@ -809,3 +809,166 @@ def test_reps_needed_calls_the_workload_printed_with_one_decimal_almost(toy_call
     assert teaching.check_reps_needed(toy_calls, 18, **kw)
     far = teaching.check_reps_needed(toy_calls, 17.5, **kw)
     assert far.message.startswith("not quite: 17.5 reps is a little too few")
+
+
+# -- round 15: no reps, integer ids, float counts, NaN ends, zero gaps, example ids ---
+def test_tightest_band_without_reps_needs_n_territories(toy_grid_3x3):
+    """A study without reps raised a bare TypeError (len(None)), even with
+    n_territories given, where τ needs no reps."""
+    from terrakit.exceptions import SpecificationError
+
+    study = toy_grid_3x3.replace(reps=None)
+    assert study.reps is None
+    right = teaching.check_tightest_band(study, 0.8, n_territories=9)
+    assert right and right.message.startswith("correct: 0.800")
+    ratio = teaching.check_tightest_band(study, 1.8, n_territories=9)
+    assert not ratio and "minus 1" in ratio.message
+    with pytest.raises(SpecificationError) as err:
+        teaching.check_tightest_band(study, 0.8)
+    assert str(err.value) == (
+        "check_tightest_band needs the number of territories: the study has no "
+        "reps to count them by; pass n_territories=..."
+    )
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_most_loaded_matches_integer_ids_by_value(toy_grid_3x3, first):
+    """With integer territory ids a one-row table after reset_index() came back
+    as floats (2 -> 2.0), did not match the id '2' as text, and the check
+    judged the row's position label 0: 'that is the lightest territory' (ids
+    0, 1) or '0 is not a territory id' (ids 1, 2)."""
+    from terrakit.metrics import territory_kpis
+
+    terr = toy_grid_3x3.alignments["current"].assignment
+    al = Alignment(terr.map({"R1": first, "R2": first + 1}), name="numbered")
+    kpis = territory_kpis(toy_grid_3x3, al)
+    assert kpis["workload"].idxmax() == first + 1  # R2, 260 h
+    top = kpis[["workload"]].nlargest(1, "workload")
+    answers = {
+        "[['workload']].nlargest(1)": top,
+        "[['workload']].nlargest(1).reset_index()": top.reset_index(),
+        "nlargest(1).reset_index()": kpis.nlargest(1, "workload").reset_index(),
+        "reset_index().nlargest(1)": kpis.reset_index().nlargest(1, "workload"),
+        "territory_id column": kpis.reset_index().nlargest(1, "workload")[
+            "territory_id"
+        ],
+        "pd.Series([id])": pd.Series([first + 1]),
+        "float id": float(first + 1),
+        "np.float64 id": np.float64(first + 1),
+        "[float id]": [float(first + 1)],
+    }
+    for name, answer in answers.items():
+        fb = teaching.check_most_loaded(toy_grid_3x3, answer, al)
+        assert fb.message == f"correct: {first + 1} carries 260 h per year", name
+    light = teaching.check_most_loaded(
+        toy_grid_3x3, kpis.nsmallest(1, "workload").reset_index(), al
+    )
+    assert light.message == (
+        "not quite: that is the lightest territory; look for the max"
+    )
+
+
+def test_contiguous_count_takes_a_float_a_hair_off_the_count(toy_grid_3x3):
+    """18.000000000000004 (shares added up) was '18 cannot be a count of the
+    20 territories' while 18 was right: the count was compared with ==, and
+    printed with {:g}, which hid the difference."""
+    # R1 = {u1, u9}, R2 = {u3, u7}: 2 pieces each; R3 = the rest, 1 piece
+    two = {"u1": "R1", "u9": "R1", "u3": "R2", "u7": "R2"}
+    al = Alignment.from_mapping(
+        {f"u{k}": two.get(f"u{k}", "R3") for k in range(1, 10)}, name="split"
+    )
+    share = sum([0.1] * 10)  # 0.9999999999999999
+    assert share != 1
+    right = teaching.check_contiguous_count(toy_grid_3x3, share, al)
+    assert right.message == "correct: 1 of 3 are contiguous"
+    assert teaching.check_contiguous_count(toy_grid_3x3, 1 + 4e-16, al)
+    n = teaching.check_contiguous_count(toy_grid_3x3, 0.1 * 3 * 10, al)
+    assert 0.1 * 3 * 10 != 3
+    assert n.message.startswith("not quite: that is the number of territories")
+    for answer, said in [
+        (2.00001234, "2.00001234 cannot be a count of the 3 territories"),
+        (1.25, "1.25 cannot be a count of the 3 territories"),
+        (-1.0, "-1 cannot be a count of the 3 territories"),
+        (1e-9, "0 is not the number of territories in one piece"),
+    ]:
+        fb = teaching.check_contiguous_count(toy_grid_3x3, answer, al)
+        assert not fb and fb.message.startswith(f"not quite: {said};"), fb.message
+
+
+def test_territory_interval_refuses_a_nan_or_infinite_end(toy_grid_3x3, toy_forecast):
+    """(nan, hi) was 'lo is far too low; hi is right': a missing end judged as
+    a number, while every scalar check refuses NaN as not a number."""
+    al = toy_grid_3x3.alignments["current"]
+    t = toy_forecast.by(al).draws.sum("period").sel(territory="R1").to_numpy()
+    lo, hi = (float(v) for v in np.quantile(t, [0.1, 0.9]))
+    assert teaching.check_territory_interval(toy_forecast, al, "R1", (lo, hi))
+    for answer, got in [
+        ((np.nan, hi), f"(nan, {hi!r})"),
+        ((np.float64(np.nan), np.nan), "(nan, nan)"),
+        ((lo, np.inf), f"({lo!r}, inf)"),
+        ([-np.inf, hi], f"(-inf, {hi!r})"),
+    ]:
+        fb = teaching.check_territory_interval(toy_forecast, al, "R1", answer)
+        assert not fb and fb.answered
+        assert fb.message == (
+            f"not quite: expected a pair of finite numbers (lo, hi), got {got}"
+        )
+
+
+def test_gap_of_a_zero_optimum_a_blank_and_no_plan_or_bound():
+    """Objective = bound = 0 (proven optimal, gap 0) was 'this result has no
+    lower bound'; a blank answer got that too and counted as answered."""
+    zero = types.SimpleNamespace(objective=0.0, lower_bound=0.0, status="optimal")
+    assert teaching.check_gap(zero, 0.0).message == (
+        "correct: 0.0000 (a fraction, e.g. 0.12 for 12 %)"
+    )
+    assert teaching.check_gap(zero, 0)
+    far = teaching.check_gap(zero, 0.5)
+    assert not far and far.message.startswith("not quite: 0.5000 is too high")
+    nobound = types.SimpleNamespace(objective=120.0, lower_bound=-np.inf)
+    noplan = types.SimpleNamespace(
+        objective=np.inf, lower_bound=90.0, status="time_limit"
+    )
+    for res in (zero, nobound, noplan):
+        blank = teaching.check_gap(res, None)
+        assert not blank and not blank.answered
+        assert blank.message == (
+            "not answered yet: replace None with your answer (a fraction, e.g. "
+            "0.12 for 12 %)"
+        )
+    assert teaching.check_gap(nobound, 0.1).message == (
+        "not quite: this result has no lower bound (lower_bound -inf), so no gap "
+        "can be computed"
+    )
+    assert teaching.check_gap(noplan, 0.1).message == (
+        "not quite: this result has no plan (objective inf, status 'time_limit'), "
+        "so no gap can be computed"
+    )
+
+
+def test_most_loaded_example_id_is_never_the_answer(toy_grid_3x3):
+    """The blank text always said "such as 'R07'" and the wrong-shape hint named
+    the first territory id: the answer itself when that one is the most
+    loaded.  The example is the lightest territory."""
+    # R1 {u7,u8,u9}: 240 h (the most loaded, and the first id); R2 {u6}: 60 h;
+    # R3 {u1,u2,u3,u5}: 110 h; R4 {u4}: 40 h (the lightest)
+    terr = {"u7": "R1", "u8": "R1", "u9": "R1", "u6": "R2", "u4": "R4"}
+    al = Alignment.from_mapping(
+        {f"u{k}": terr.get(f"u{k}", "R3") for k in range(1, 10)}, name="proposal"
+    )
+    blank = teaching.check_most_loaded(toy_grid_3x3, None, al)
+    assert blank.message == (
+        "not answered yet: replace None with your answer (a territory id such as 'R4')"
+    )
+    shape = teaching.check_most_loaded(toy_grid_3x3, ["R1", "R3"], al)
+    assert shape.message == (
+        "not quite: expected one territory id such as 'R4', got a list of 2 "
+        "values; .idxmax() of the workload column gives the id of the largest"
+    )
+    # one territory: the lightest is the answer, so no example at all
+    one = Alignment.from_mapping({f"u{k}": "T" for k in range(1, 10)}, name="one")
+    blank = teaching.check_most_loaded(toy_grid_3x3, None, one)
+    assert blank.message == (
+        "not answered yet: replace None with your answer (a territory id)"
+    )
+    assert "'T'" not in teaching.check_most_loaded(toy_grid_3x3, [1, 2], one).message
