@@ -462,7 +462,9 @@ def solve_mip(
     start
         Optional warm start: a center column per unit.
     threads
-        Solver threads (``None``: the solver's default).
+        Solver threads (``None``: the solver's default; for CP-SAT one
+        worker, so that a fixed ``seed`` reproduces — ``threads=n`` runs
+        ``n`` workers, which is not reproducible).
     check
         Run :meth:`DesignProblem.check` first.
     diagnose
@@ -509,6 +511,11 @@ def solve_mip(
         when it does not — infeasibility was not proved).
     """
     t_start = time.perf_counter()
+    if problem.objective == "diameter":
+        # refused before the heuristic start runs (it took 2-15 s)
+        raise SpecificationError(
+            'the MIP does not model objective="diameter"; use solver="heuristic"'
+        )
     if contiguity_method not in _CONTIGUITY_METHODS:
         raise SpecificationError(
             f"contiguity_method must be one of "
@@ -704,9 +711,16 @@ def solve_mip(
             info["kept_heuristic_start"] = True
     status: Status = "optimal" if out.status == "optimal" else "time_limit"
     if status == "time_limit":
-        warnings.warn(
+        why = (
             f"{method} stopped at the time limit ({time_limit:g} s, after "
-            f"{seconds:.3g} s); returning the best alignment found (objective "
+            f"{seconds:.3g} s)"
+            if "cpsat_note" not in info
+            # CP-SAT proved its plan optimal on integer-scaled costs, but the
+            # scaling's rounding leaves more than mip_gap on the real ones
+            else f"{method} proved no optimum within mip_gap: {info['cpsat_note']}"
+        )
+        warnings.warn(
+            f"{why}; returning the best alignment found (objective "
             f"{problem.evaluate(cols):.6g}, bound {out.bound:.6g})",
             TimeLimitWarning,
             stacklevel=2,

@@ -1192,3 +1192,7 @@ def test_diameter_with_the_mip_is_refused_before_any_work(toy_grid_3x3, monkeypa
     p = build_problem(toy_grid_3x3, objective="diameter", balance={"workload": 0.2})
     with pytest.raises(SpecificationError, match=msg):
         solve(p, solver="mip", time_limit=30)
+    monkeypatch.undo()
+    monkeypatch.setattr(mip, "_heuristic_start", no_work)
+    with pytest.raises(SpecificationError, match=msg):  # called directly
+        mip.solve_mip(p, time_limit=30)

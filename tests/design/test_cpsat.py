@@ -89,8 +89,13 @@ def test_coarse_rounding_gives_a_valid_bound_and_no_false_optimal(monkeypatch):
     p = DesignProblem.from_cost_matrix(
         cost, {"workload": w}, tolerance={"workload": 0.2}
     )
-    with pytest.warns(TimeLimitWarning):
+    with pytest.warns(TimeLimitWarning) as rec:
         res = solve(p, solver="mip", backend="cpsat", time_limit=20)
+    # the warning gives the real reason, not "stopped at the time limit"
+    assert str(rec[0].message).startswith(
+        "cpsat proved no optimum within mip_gap: optimal on the "
+        "rounded costs, but the rounding leaves a gap of"
+    ), str(rec[0].message)
     assert res.lower_bound <= best
     assert res.info["cost_rounding"] > 0
     assert res.status == "time_limit" and res.gap > 1e-4
