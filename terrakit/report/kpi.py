@@ -14,7 +14,14 @@ import pandas as pd
 
 from terrakit.data.alignment import Alignment
 from terrakit.metrics import _alignment
-from terrakit.report.study import _balance_size, _scroll, _table
+from terrakit.report.study import (
+    _balance_size,
+    _edits,
+    _plural,
+    _scroll,
+    _table,
+    _territories,
+)
 
 __all__ = ["kpi_report", "kpi_text"]
 
@@ -56,8 +63,8 @@ def kpi_text(
     alignment = _alignment(study, alignment)  # a name → the study's alignment
     kpis, bal = _tables(study, alignment, measures)
     lines = [
-        f"Alignment {alignment.name!r}: {alignment.n_territories} territories, "
-        f"{len(alignment)} units",
+        f"Alignment {alignment.name!r}: {_territories(alignment.n_territories)}, "
+        f"{_plural(len(alignment), 'unit')}",
         "",
         "Balance (max deviation from the mean, coefficient of variation, Gini):",
         bal.round(3).astype(object).where(bal.notna(), "–").to_string(),
@@ -87,7 +94,10 @@ def kpi_report(
 
     Images are embedded (base64 PNG), so the file can be mailed as it is. The
     page fits the screen's width (a phone's too): each table scrolls sideways
-    in its own container when it is wider.
+    in its own container when it is wider.  For a hand edit
+    (:meth:`Alignment.replace`, whose provenance is its parent's with
+    ``edits`` counted) the page says that the provenance entries are those
+    of the alignment as designed.
 
     Parameters
     ----------
@@ -137,6 +147,16 @@ def kpi_report(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
         for k, v in alignment.provenance.items()
     )
+    edits = _edits(alignment)
+    # a hand edit keeps its parent's provenance: say whose the entries are
+    prov_note = (
+        f"<p>{html.escape(alignment.name)} was edited by hand "
+        f"({_plural(edits, 'edit')}): the entries below, except edits, are "
+        "those of the alignment it was made from, as designed (its measured "
+        "figures are not this alignment's; the balance table above is).</p>"
+        if edits
+        else ""
+    )
     name = html.escape(title or f"Territory KPIs — {alignment.name}")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -150,7 +170,7 @@ th {{ background: #f3f3f3; }}
 img {{ max-width: 100%; }}
 </style></head><body>
 <h1>{name}</h1>
-<p>{alignment.n_territories} territories, {len(alignment)} units.</p>
+<p>{_territories(alignment.n_territories)}, {_plural(len(alignment), "unit")}.</p>
 <h2 id="map">Map</h2><img alt="territory map" src="data:image/png;base64,{map_png}">
 <h2 id="balance">Balance</h2>
 <img alt="balance chart" src="data:image/png;base64,{bal_png}">
@@ -158,7 +178,7 @@ img {{ max-width: 100%; }}
 <h2 id="kpis">Territory KPIs</h2>
 {_table(kpis, max_rows=len(kpis))}
 <h2 id="provenance">Provenance</h2>
-{_scroll(f"<table>{prov}</table>")}
+{prov_note}{_scroll(f"<table>{prov}</table>")}
 </body></html>
 """
     path = Path(out)

@@ -126,6 +126,24 @@ def _esc(x: Any) -> str:
     return html.escape(str(x))
 
 
+def _plural(
+    n: int, word: str, plural: str | None = None, *, thousands: bool = False
+) -> str:
+    """``n`` and ``word``, singular for one (``1 unit``, ``2 units``).
+
+    ``plural`` is the plural form where it is not ``word + "s"``
+    (``_plural(n, "territory", "territories")``); ``thousands`` writes
+    ``n`` with thousands separators (``1,234 units``).
+    """
+    count = f"{n:,}" if thousands else f"{n}"
+    return f"{count} {word if n == 1 else (plural or word + 's')}"
+
+
+def _territories(n: int) -> str:
+    """``1 territory``, ``3 territories``."""
+    return _plural(n, "territory", "territories")
+
+
 def _fig_uri(fig: Any, dpi: int = 100) -> str:
     import matplotlib.pyplot as plt
 
@@ -209,6 +227,32 @@ def _compact_json(check: Mapping[str, Any]) -> str:
 
     return json.dumps(
         {k: short(v) for k, v in check.items()}, sort_keys=True, separators=(",", ":")
+    )
+
+
+def _edits(alignment: Alignment) -> int:
+    """How many hand edits the alignment's provenance records (0: none).
+
+    :meth:`Alignment.replace` keeps the provenance of the alignment it edits
+    and counts the units it moved under ``edits``.
+    """
+    try:
+        return max(0, int(alignment.provenance.get("edits", 0) or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _method(alignment: Alignment) -> str:
+    """How an alignment was made, for the method notes: its provenance's
+    ``method``, or for a hand edit whose provenance is its parent's, that it
+    is hand edits of an alignment made so."""
+    method = str(alignment.provenance.get("method", "manual"))
+    edits = _edits(alignment)
+    if not edits:
+        return method
+    return (
+        f"hand edits of {method} ({alignment.name}: "
+        f"{_plural(edits, 'edit')} after the design)"
     )
 
 
@@ -581,6 +625,91 @@ def _check_results(report: StudyReport) -> None:
         )
 
 
+def _territory_ids(report: StudyReport, arg: str) -> list[Any]:
+    """The territory ids of the forecast (``arg="forecast"``) or the quotas,
+    in order, each once."""
+    if arg == "forecast":
+        ids = report.forecast.draws["territory"].to_numpy().tolist()
+    else:
+        ids = report.quotas.to_frame().index.tolist()
+    return list(dict.fromkeys(ids))
+
+
+def _owners(report: StudyReport, ids: Sequence[Any]) -> list[Alignment]:
+    """The reported alignments that have every one of ``ids`` as a territory."""
+    return [
+        a for a in report.aligned if set(ids) <= set(a.assignment.unique().tolist())
+    ]
+
+
+def _check_territories(report: StudyReport) -> None:
+    """Refuse a forecast or quotas made for another alignment.
+
+    Their territory ids are compared with those of the reported alignments
+    (all of them: a forecast of the baseline, not the primary, is fine).
+
+    Raises
+    ------
+    DataValidationError
+        When none of the forecast's (or the quotas') territories is a
+        territory of a reported alignment, naming the ids on both sides.
+
+    Warns
+    -----
+    TerrakitWarning
+        When only some of them are not (e.g. a forecast of the study's
+        current alignment beside a proposal that closes a territory), naming
+        those ids: their rows are shown as they are.
+    """
+    names = [a.name for a in report.aligned]
+    have: dict[Any, None] = {}
+    for a in report.aligned:
+        have.update(dict.fromkeys(a.assignment.unique().tolist()))
+    fixes = {
+        "forecast": "pass forecast=fitted.predict(...).by(alignment) of one of the "
+        "reported alignments, or report the alignment it was made for",
+        "quotas": "pass quotas set for one of the reported alignments "
+        "(tk.forecast.quota(forecast, alignment) or tk.sizing.quotas(study, "
+        "alignment)), or report the alignment they were set for",
+    }
+    for arg, fix in fixes.items():
+        if getattr(report, arg) is None:
+            continue
+        ids = _territory_ids(report, arg)
+        outside = [t for t in ids if t not in have]
+        if not outside:
+            continue
+        column = "territory" if arg == "forecast" else "territory_id"
+        what = "the forecast" if arg == "forecast" else "the quotas"
+        shown = sorted(have, key=str)[:6]
+        theirs = ", ".join(repr(t) for t in shown) + (" ..." if len(have) > 6 else "")
+        if len(outside) == len(ids):
+            of = (
+                f" (of {report.forecast.alignment_name!r})" if arg == "forecast" else ""
+            )
+            raise DataValidationError(
+                arg,
+                column,
+                f"{what}{of} {'is' if arg == 'forecast' else 'are'} for "
+                f"{_territories(len(ids))}, none of which the reported alignments "
+                f"{names} have (their territories: {theirs}): "
+                f"{'it was' if arg == 'forecast' else 'they were'} made for "
+                "another alignment",
+                rows=outside,
+                fix=fix,
+            )
+        listed = ", ".join(repr(t) for t in outside[:5])
+        more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+        warnings.warn(
+            f"{len(outside)} of the {_territories(len(ids))} of {what} "
+            f"({listed}{more}) {'is' if len(outside) == 1 else 'are'} in none of "
+            f"the reported alignments {names}; {what} may be for another "
+            f"alignment. Fix: {fix}",
+            TerrakitWarning,
+            stacklevel=4,
+        )
+
+
 # -- the report ----------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class StudyReport:
@@ -616,10 +745,14 @@ class StudyReport:
         beside the units' input column ``potential``; see
         :meth:`kpi_table`).
     forecast
-        A :class:`~terrakit.forecast.TerritoryForecast` (``f.by(alignment)``).
+        A :class:`~terrakit.forecast.TerritoryForecast` (``f.by(alignment)``)
+        of one of the reported alignments (usually the primary, or the
+        baseline): its territories are checked against theirs.
     quotas
         A :class:`~terrakit.forecast.QuotaResult` (``tk.forecast.quota``) or
-        a :class:`~terrakit.sizing.QuotaResult` (``tk.sizing.quotas``).
+        a :class:`~terrakit.sizing.QuotaResult` (``tk.sizing.quotas``) of one
+        of the reported alignments, checked likewise; the Quotas section
+        names the alignment.
     call_plan
         A :class:`~terrakit.routing.CallPlan` of one territory
         (``tk.routing.plan_calls``).  A call allocation
@@ -640,13 +773,29 @@ class StudyReport:
     DataValidationError
         When an alignment is unknown to the study, does not cover its units,
         or two alignments share a name; when ``alignments`` is empty; when a
-        measure is not a unit column.
+        measure is not a unit column; when none of the territories of
+        ``forecast`` or ``quotas`` is a territory of a reported alignment
+        (they were made for another alignment).
     TypeError
         When a result is not of the type named above (e.g. a
         :class:`terrakit.sizing.CallPlan` as ``call_plan``).
     ValueError
         When ``tolerance`` is not in (0, 1) or ``hours_per_rep`` is not a
         positive finite number.
+
+    Warns
+    -----
+    TerrakitWarning
+        When only some territories of ``forecast`` or ``quotas`` are in none
+        of the reported alignments (named in the warning).
+
+    Notes
+    -----
+    A hand edit (:meth:`Alignment.replace`) keeps the provenance of the
+    alignment it was made from and counts its ``edits``; the provenance
+    table then lists those inherited entries under ``alignment <name> as
+    designed, before N edits`` (they describe the parent, not the edit), and
+    the method notes call it hand edits of that method.
 
     Examples
     --------
@@ -703,7 +852,8 @@ class StudyReport:
                 raise DataValidationError(
                     "alignment",
                     "unit_id",
-                    f"alignment {a.name!r} leaves {len(missing)} units of the study "
+                    f"alignment {a.name!r} leaves {_plural(len(missing), 'unit')} "
+                    "of the study "
                     "without a territory",
                     rows=list(missing),
                     fix="report alignments made for this study's units",
@@ -783,6 +933,7 @@ class StudyReport:
         object.__setattr__(self, "measures", measures)
         object.__setattr__(self, "notes", dict(self.notes))
         object.__setattr__(self, "provenance", dict(self.provenance))
+        _check_territories(self)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -830,7 +981,8 @@ class StudyReport:
         f = dict(self._summary_items())
         lines = [
             f"StudyReport: {f['title']}",
-            f"  {f['units']} units, {f['accounts']} accounts, {f['reps']} reps",
+            f"  {_plural(f['units'], 'unit')}, {_plural(f['accounts'], 'account')}, "
+            f"{_plural(f['reps'], 'rep')}",
             "  alignments: "
             + ", ".join(f"{a.name} ({a.n_territories})" for a in self.aligned),
             f"  primary: {f['primary alignment']}; baseline: {f['baseline alignment']}",
@@ -855,7 +1007,7 @@ class StudyReport:
             (
                 "alignments",
                 ", ".join(
-                    f"{a.name} ({a.n_territories} territories)" for a in self.aligned
+                    f"{a.name} ({_territories(a.n_territories)})" for a in self.aligned
                 ),
             ),
             ("primary alignment", self.primary.name),
@@ -938,6 +1090,12 @@ class StudyReport:
             adjacency=self.adjacency,
         )
 
+    def _has_account_assignments(self) -> bool:
+        """Whether the workbook has an ``Account assignments`` sheet (a study
+        with accounts joined to units)."""
+        acc = self.study.accounts
+        return acc is not None and "unit_id" in acc.columns
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the report, by sheet name (what :meth:`to_excel` writes)."""
         from terrakit.report.tables import account_assignments, unit_assignments
@@ -947,7 +1105,7 @@ class StudyReport:
         out["Summary"] = pd.DataFrame(
             self._summary_items(), columns=["item", "value"], dtype=object
         )
-        if s.accounts is not None and "unit_id" in s.accounts.columns:
+        if self._has_account_assignments():
             prev = self.baseline if self.primary is not self.baseline else None
             out["Account assignments"] = account_assignments(
                 s, self.primary, previous=prev
@@ -985,7 +1143,13 @@ class StudyReport:
         return out
 
     def provenance_table(self) -> pd.DataFrame:
-        """Where every number came from: ``source``, ``key``, ``value``."""
+        """Where every number came from: ``source``, ``key``, ``value``.
+
+        An alignment's provenance is under ``alignment <name>``; for a hand
+        edit whose provenance records ``edits``, everything but ``edits`` is
+        the parent's and is under ``alignment <name> as designed, before N
+        edits``.
+        """
         from terrakit import __version__
 
         rows: list[tuple[str, str, str]] = [
@@ -999,8 +1163,17 @@ class StudyReport:
                 continue
             rows.append(("study metadata", str(k), _json(v)))
         for a in self.aligned:
+            own = f"alignment {a.name}"
+            edits = _edits(a)
+            # a hand edit keeps the provenance of the alignment it was made
+            # from: those entries (method, measured balance, ...) are the
+            # parent's as designed, not this alignment's
+            parent = (
+                f"{own} as designed, before {_plural(edits, 'edit')}" if edits else own
+            )
             for k, v in a.provenance.items():
-                rows.append((f"alignment {a.name}", str(k), _json(v)))
+                src = own if k == "edits" else parent
+                rows.append((src, str(k), _json(v)))
         for label, obj in (
             ("workload", self.workload),
             ("headcount curve", self.headcount),
@@ -1073,14 +1246,14 @@ class StudyReport:
         for a in self.aligned:
             b = metrics.balance(s, a, measures=[m0])
             bullets.append(
-                f"<li><b>{_esc(a.name)}</b>: {a.n_territories} territories; "
+                f"<li><b>{_esc(a.name)}</b>: {_territories(a.n_territories)}; "
                 f"largest {_esc(m0)} deviation from the mean "
                 f"{100 * float(b.loc[m0, 'max_rel_dev']):.1f} %.</li>"
             )
         if self.primary is not self.baseline:
             d = metrics.disruption(s, self.baseline, self.primary)
             share = d.get("accounts_moved_share", np.nan)
-            txt = f"{int(d['units_moved'])} units"
+            txt = _plural(int(d["units_moved"]), "unit")
             if np.isfinite(share):
                 txt += f" ({100 * share:.1f} % of the accounts)"
             bullets.append(
@@ -1102,17 +1275,24 @@ class StudyReport:
         if self.forecast is not None:
             tot = self.forecast.draws.sum(("territory", "period")).to_numpy()
             lo, med, hi = np.quantile(tot, [0.1, 0.5, 0.9])
+            h = int(self.forecast.draws.sizes["period"])
+            months = "month" if h == 1 else f"{h} months"
             bullets.append(
-                f"<li>Forecast sales over the next "
-                f"{self.forecast.draws.sizes['period']} months: median {med:,.0f} "
+                f"<li>Forecast sales over the next {months}: median {med:,.0f} "
                 f"(80 % interval {lo:,.0f} to {hi:,.0f}).</li>"
             )
+        # the account assignments are promised only where the workbook has them
+        crm = (
+            " and the account assignments ready to load into a CRM"
+            if self._has_account_assignments()
+            else ""
+        )
         return (
             _scroll(f"<table>{head}</table>")
             + f"<ul>{''.join(bullets)}</ul>"
             + _p(
                 "Figures are rounded for reading; the Excel workbook holds the "
-                "full tables and the account assignments ready to load into a CRM.",
+                f"full tables{crm}.",
                 "note",
             )
         )
@@ -1125,7 +1305,7 @@ class StudyReport:
             figs.append(
                 _figure(
                     partial(plot.territory_map, self.study, a),
-                    f"Alignment {a.name}: {a.n_territories} territories",
+                    f"Alignment {a.name}: {_territories(a.n_territories)}",
                     (7, 6),
                     dpi=90,
                 )
@@ -1149,7 +1329,7 @@ class StudyReport:
                             tolerance=self.tolerance,
                         ),
                         f"{m0} per territory, alignment {a.name} "
-                        f"(band ±{100 * self.tolerance:.0f} % of the mean)",
+                        f"(band ±{100 * self.tolerance:g} % of the mean)",
                         _balance_size(a),
                         dpi=90,
                     )
@@ -1241,9 +1421,12 @@ class StudyReport:
                 + _p(best.summary())
             )
             df = hc.to_frame()
+            # about a dozen sizes, always with the best and the largest tried
             step = max(1, len(df) // 12)
+            rows = set(range(0, len(df), step)) | {len(df) - 1}
+            rows |= set(np.flatnonzero(df.index == best.reps).tolist())
             cols = [c for c in ("sales", "profit", "profit_10%", "profit_90%")]
-            body += _report_table(df.iloc[::step][cols])
+            body += _report_table(df.iloc[sorted(rows)][cols])
         return body
 
     def _potential(self) -> str:
@@ -1312,10 +1495,37 @@ class StudyReport:
         q = self.quotas
         # the table below is the summary's table: one header line, not both
         total = getattr(q, "company_target", getattr(q, "total", None))
-        head = f"Method: {getattr(q, 'method', '?')}"
+        head = f"{self._quota_owner()} Method: {getattr(q, 'method', '?')}"
         if total is not None and np.isfinite(total):
             head += f"; company target {float(total):,.0f}"
         return _p(head + ".") + _report_table(q.to_frame())
+
+    def _quota_owner(self) -> str:
+        """Which alignment's territories the quotas are for, in a sentence.
+
+        The alignment the quotas record (``provenance["alignment"]``, as
+        :func:`terrakit.forecast.quota` writes it), else the reported
+        alignments whose territories they are.
+        """
+        prov = getattr(self.quotas, "provenance", None)
+        recorded = prov.get("alignment") if isinstance(prov, Mapping) else None
+        if isinstance(recorded, str) and recorded:
+            return f"Quotas per territory of alignment {recorded!r}."
+        ids = _territory_ids(self, "quotas")
+        owners = [a.name for a in _owners(self, ids)]
+        if len(owners) == 1:
+            return f"Quotas per territory of alignment {owners[0]!r}."
+        if owners:
+            listed = ", ".join(repr(n) for n in owners[:-1])
+            return (
+                f"Quotas per territory of alignments {listed} and {owners[-1]!r} "
+                "(the same territory ids; the quotas do not record which "
+                "alignment they were set for)."
+            )
+        return (
+            "Quotas per territory; some of their territories are in none of the "
+            "reported alignments."
+        )
 
     def _routing(self) -> str:
         from terrakit import plot
@@ -1354,9 +1564,7 @@ class StudyReport:
                 "representative point to the rep's home.",
             )
         ]
-        methods = sorted(
-            {str(a.provenance.get("method", "manual")) for a in self.aligned}
-        )
+        methods = sorted({_method(a) for a in self.aligned})
         notes.append(
             (
                 "Alignments",
@@ -1436,7 +1644,8 @@ class StudyReport:
         )
         title = _esc(self.page_title)
         sub = _esc(
-            f"{len(self.study.units):,} units · "
+            _plural(len(self.study.units), "unit", thousands=True)
+            + " · "
             + ", ".join(a.name for a in self.aligned)
         )
         return (

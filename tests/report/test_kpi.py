@@ -118,3 +118,37 @@ def test_kpi_page_fits_a_phone(toy_grid_3x3, tmp_path):
     )
     assert page.count("<table") == 3
     assert page.count('<div class="table-scroll" style="overflow-x: auto"><table') == 3
+
+
+def test_one_territory_is_singular(toy_grid_3x3, tmp_path):
+    """A one-territory alignment read '1 territories' in the text and the page."""
+    import pandas as pd
+
+    from terrakit.data.alignment import Alignment
+
+    solo = Alignment(pd.Series("R1", index=toy_grid_3x3.units.index), name="solo")
+    assert kpi_text(toy_grid_3x3, solo).startswith(
+        "Alignment 'solo': 1 territory, 9 units"
+    )
+    page = kpi_report(toy_grid_3x3, solo, out=tmp_path / "k.html").read_text(
+        encoding="utf-8"
+    )
+    assert "<p>1 territory, 9 units.</p>" in page
+
+
+def test_a_hand_edit_s_provenance_is_labelled_as_its_parent_s(toy_grid_3x3, tmp_path):
+    """The page listed the provenance a hand edit keeps from the alignment it
+    was made from (its measured balance, its method) as the edit's own."""
+    cur = toy_grid_3x3.alignments["current"]
+    edited = cur.replace({"u5": "R2", "u2": "R2"}).rename("edited")
+    page = kpi_report(toy_grid_3x3, edited, out=tmp_path / "k.html").read_text(
+        encoding="utf-8"
+    )
+    assert (
+        "<p>edited was edited by hand (2 edits): the entries below, except "
+        "edits, are those of the alignment it was made from, as designed" in page
+    )
+    page = kpi_report(toy_grid_3x3, cur, out=tmp_path / "c.html").read_text(
+        encoding="utf-8"
+    )
+    assert "edited by hand" not in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import warnings
 
 import pandas as pd
 import pytest
@@ -693,3 +694,209 @@ def test_an_advi_fit_that_had_not_converged_is_said_so(small_study):
     assert "fitted with laplace." in _section_text(report.to_html(), "methods")
     prov = report.provenance_table()
     assert prov[prov["key"] == "advi_check"].empty
+
+
+def _forecast_of(territories, periods=12, name="current"):
+    """A TerritoryForecast of ``territories`` from seeded lognormal draws."""
+    import numpy as np
+    import xarray as xr
+
+    from terrakit.forecast import TerritoryForecast
+
+    future = list(pd.period_range("2025-01", periods=periods, freq="M"))
+    past = list(pd.period_range("2024-11", periods=2, freq="M"))
+    rng = np.random.default_rng(0)
+    n = len(territories)
+    return TerritoryForecast(
+        draws=xr.DataArray(
+            rng.lognormal(7.0, 0.1, (50, n, periods)),
+            dims=("draw", "territory", "period"),
+            coords={"territory": list(territories), "period": future},
+        ),
+        history=xr.DataArray(
+            np.full((n, 2), 1_000.0),
+            dims=("territory", "period"),
+            coords={"territory": list(territories), "period": past},
+        ),
+        alignment_name=name,
+    )
+
+
+def _quotas_of(territories):
+    """Hand-written quotas (target 100 each) for ``territories``."""
+    n = len(territories)
+    return tk.forecast.QuotaResult(
+        table=pd.DataFrame(
+            {"target": [100.0] * n, "forecast_mean": [90.0] * n, "p_attain": [0.5] * n},
+            index=pd.Index(list(territories), name="territory_id"),
+        ),
+        method="share_of_potential",
+        company_target=100.0 * n,
+    )
+
+
+def test_balance_caption_keeps_the_tolerance_as_given(toy_grid_3x3):
+    """tolerance=0.025 was captioned 'band ±2 %' (rounded to a whole
+    percent) while the chart itself says ±2.5 %."""
+    html = StudyReport(toy_grid_3x3, ["current"], tolerance=0.025).to_html()
+    caps = re.findall(r"<figcaption>([^<]*band[^<]*)</figcaption>", html)
+    assert caps == [
+        "workload per territory, alignment current (band ±2.5 % of the mean)"
+    ]
+
+
+def test_one_of_something_is_singular(toy_grid_3x3):
+    """'changes the territory of 1 units', '1 territories' and 'over the next
+    1 months' on the page and the Summary sheet."""
+    from terrakit.data.alignment import Alignment
+
+    cur = toy_grid_3x3.alignments["current"]
+    one = cur.replace({"u5": "R2"}).rename("one_move")
+    summary = _section_text(StudyReport(toy_grid_3x3, [cur, one]).to_html(), "summary")
+    assert "changes the territory of 1 unit (" in summary
+    solo = Alignment.from_mapping(
+        pd.Series("R1", index=toy_grid_3x3.units.index), name="solo"
+    )
+    report = StudyReport(
+        toy_grid_3x3, [solo], forecast=_forecast_of(["R1"], periods=1, name="solo")
+    )
+    html = report.to_html()
+    summary = _section_text(html, "summary")
+    assert "solo : 1 territory;" in summary
+    assert "Forecast sales over the next month: median" in summary
+    assert "<figcaption>Alignment solo: 1 territory</figcaption>" in html
+    sheet = report.tables()["Summary"].set_index("item")["value"]
+    assert sheet["alignments"] == "solo (1 territory)"
+    assert "9 units, 10 accounts, 2 reps" in report.summary()
+    assert re.search(r"\b1 (territories|units|months)\b", html) is None
+
+
+def test_headcount_table_keeps_the_best_and_the_last_size(toy_grid_3x3):
+    """The thinned table (every 2nd of 30 sizes) left out both the best size
+    (5) that the text above it names and the largest size tried (31)."""
+    from terrakit.sizing import ResponseModel, headcount_curve
+
+    rc = ResponseModel.from_judgement(
+        {
+            "A": {
+                "zero": 0.4,
+                "minus50": 0.8,
+                "current": 1.0,
+                "plus50": 1.1,
+                "saturation": 1.2,
+            }
+        },
+        reference={
+            "A": {
+                "accounts": 300,
+                "calls_per_year": 12,
+                "annual_sales": 50_000,
+                "hours_per_call": 1.5,
+            }
+        },
+    )
+    hc = headcount_curve(rc, reps=range(2, 32))
+    best = hc.best().reps
+    html = StudyReport(toy_grid_3x3, ["current"], headcount=hc).to_html()
+    body = re.search(r'<section id="sizing">(.*?)</section>', html, re.S).group(1)
+    shown = [int(x) for x in re.findall(r"<tr>\s*<th>(\d+)</th>", body)]
+    assert best == 5 and best in shown and 31 in shown
+    assert shown == sorted(set(shown)) and len(shown) < 20  # still thinned
+    assert set(range(2, 32, 2)) <= set(shown)
+
+
+def test_a_forecast_or_quotas_of_another_alignment_are_refused(toy_grid_3x3):
+    """A forecast and quotas of territories R1/R2 were reported silently
+    beside an alignment whose territories are T1/T2."""
+    from terrakit.data.alignment import Alignment
+
+    cur = toy_grid_3x3.alignments["current"]
+    other = Alignment.from_mapping(
+        cur.assignment.map({"R1": "T1", "R2": "T2"}), name="renamed"
+    )
+    with pytest.raises(DataValidationError) as err:
+        StudyReport(toy_grid_3x3, [other], forecast=_forecast_of(["R1", "R2"]))
+    assert str(err.value) == (
+        "forecast.territory: the forecast (of 'current') is for 2 territories, "
+        "none of which the reported alignments ['renamed'] have (their "
+        "territories: 'T1', 'T2'): it was made for another alignment (rows: "
+        "'R1', 'R2'). Fix: pass forecast=fitted.predict(...).by(alignment) of "
+        "one of the reported alignments, or report the alignment it was made for"
+    )
+    with pytest.raises(DataValidationError) as err:
+        StudyReport(toy_grid_3x3, [other], quotas=_quotas_of(["R1", "R2"]))
+    assert str(err.value).startswith(
+        "quotas.territory_id: the quotas are for 2 territories, none of which "
+        "the reported alignments ['renamed'] have"
+    )
+    assert err.value.rows == ["R1", "R2"]
+    # a forecast and quotas of the baseline beside a renamed proposal are fine,
+    # and the quota section says whose territories they are
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = StudyReport(
+            toy_grid_3x3,
+            [cur, other],
+            forecast=_forecast_of(["R1", "R2"]),
+            quotas=_quotas_of(["R1", "R2"]),
+        )
+    assert (
+        "Quotas per territory of alignment 'current'. Method: share_of_potential"
+        in _section_text(report.to_html(), "quotas")
+    )
+    # some territories in no reported alignment: a warning naming them
+    with pytest.warns(
+        tk.exceptions.TerrakitWarning,
+        match=r"^1 of the 3 territories of the forecast \('R3'\) is in none of "
+        r"the reported alignments \['current'\]",
+    ):
+        StudyReport(toy_grid_3x3, [cur], forecast=_forecast_of(["R1", "R2", "R3"]))
+
+
+def test_the_crm_sheet_is_promised_only_when_there_is_one(toy_grid_3x3):
+    """A study without accounts was told its workbook held 'the account
+    assignments ready to load into a CRM'; it has no such sheet."""
+    units_only = tk.Study(
+        toy_grid_3x3.units, alignments={"current": toy_grid_3x3.alignments["current"]}
+    )
+    report = StudyReport(units_only, ["current"])
+    assert "Account assignments" not in report.tables()
+    summary = _section_text(report.to_html(), "summary")
+    assert "the Excel workbook holds the full tables." in summary
+    assert "CRM" not in summary
+    report = StudyReport(toy_grid_3x3, ["current"])
+    assert "Account assignments" in report.tables()
+    assert (
+        "the Excel workbook holds the full tables and the account assignments "
+        "ready to load into a CRM." in _section_text(report.to_html(), "summary")
+    )
+
+
+def test_a_hand_edit_does_not_claim_its_parent_s_provenance(toy_grid_3x3):
+    """A hand edit (Alignment.replace keeps the provenance) showed its parent's
+    measured workload_max_deviation and method as its own, contradicting the
+    balance table of the same page."""
+    from terrakit.data.alignment import Alignment, make_provenance
+
+    cur = toy_grid_3x3.alignments["current"]
+    designed = Alignment.from_mapping(
+        cur.assignment,
+        name="designed",
+        provenance=make_provenance("mip/highs", workload_max_deviation=0.1556),
+    )
+    edited = designed.replace({"u5": "R2"}).rename("edited")
+    report = StudyReport(toy_grid_3x3, [designed, edited])
+    prov = report.provenance_table()
+    mine = prov[prov["source"] == "alignment edited"]
+    assert mine[["key", "value"]].values.tolist() == [["edits", "1"]]
+    parent = prov[prov["source"] == "alignment edited as designed, before 1 edit"]
+    assert parent.set_index("key").loc["workload_max_deviation", "value"] == "0.1556"
+    assert set(parent["key"]) == set(designed.provenance)
+    # the unedited alignment keeps its own label
+    own = prov[prov["source"] == "alignment designed"]
+    assert own.set_index("key").loc["workload_max_deviation", "value"] == "0.1556"
+    methods = _section_text(report.to_html(), "methods")
+    assert (
+        "Methods of the reported alignments: hand edits of mip/highs (edited: "
+        "1 edit after the design), mip/highs." in methods
+    )
