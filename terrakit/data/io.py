@@ -962,8 +962,13 @@ def read_units(
         study) is read, else the first: with a warning naming the others
         when it holds the ids, else an error listing them.
     crs
-        The CRS of the coordinates when the file has none (CSV files: lon/lat
-        default to EPSG:4326).  Raises if the file has a different one.
+        The CRS of the coordinates when the file has none; raises if the
+        file has a different one.  For a WKT ``geometry`` column and for
+        ``lon``/``lat`` columns alike (the latter default to EPSG:4326): with
+        a projected CRS (``crs=32616``) the two columns hold its x and y
+        (e.g. UTM metres), checked as numbers but not as degrees; with a
+        geographic one they must be degrees.  A projected CRS whose
+        coordinates all lie within ±180 × ±90 is refused: they are degrees.
     decimal
         Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
         a ``;``- or tab-separated file is read with a decimal comma when its
@@ -1036,7 +1041,11 @@ def read_units(
         )
     elif {"lon", "lat"} <= set(df.columns):
         idx_df = df.set_index("unit_id") if "unit_id" in df.columns else df
-        _check_lonlat(idx_df, "units", "lon", "lat")
+        # crs= says what the two columns hold: degrees unless it is projected
+        # (then x, y in its units; clean_units refuses numbers that all fit
+        # in ±180 × ±90, which are degrees)
+        degrees = crs is None or not crs.is_projected
+        _check_lonlat(idx_df, "units", "lon", "lat", degrees=degrees)
         if crs is None:
             crs = "EPSG:4326"
         gdf = gpd.GeoDataFrame(
@@ -1087,6 +1096,25 @@ def _parse_wkt(df: pd.DataFrame) -> gpd.GeoSeries:
             fix="export geometries as WKT, or give lon/lat columns",
         )
     return gpd.GeoSeries(shapes, index=df.index)
+
+
+def _points_in_lonlat(pts: gpd.GeoSeries, crs: Any, table: str) -> gpd.GeoSeries:
+    """The points of a spatial file (CRS ``crs``) read as accounts or reps,
+    in EPSG:4326.
+
+    A file without a CRS is taken as lon/lat, with a
+    :class:`~terrakit.exceptions.CRSWarning` saying so (the reader's caller
+    is named).
+    """
+    if crs is None:
+        warnings.warn(
+            f"{table}: the file has no CRS; assuming lon/lat (EPSG:4326)",
+            CRSWarning,
+            stacklevel=3,
+        )
+    elif not pyproj.CRS(crs).equals("EPSG:4326"):
+        pts = gpd.GeoSeries(pts, crs=crs).to_crs("EPSG:4326")
+    return pts
 
 
 def read_accounts(
@@ -1158,8 +1186,7 @@ def read_accounts(
                 TerrakitWarning,
                 stacklevel=2,
             )
-        if df.crs is not None and not df.crs.equals("EPSG:4326"):
-            pts = pts.to_crs("EPSG:4326")
+        pts = _points_in_lonlat(pts, df.crs, "accounts")
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
         if not {"lon", "lat"} <= set(df.columns):
             df["lon"], df["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
@@ -1337,15 +1364,7 @@ def read_reps(
         encoding=encoding,
     )
     if isinstance(df, gpd.GeoDataFrame):
-        pts = df.geometry
-        if df.crs is None:
-            warnings.warn(
-                "reps: the file has no CRS; assuming lon/lat (EPSG:4326)",
-                CRSWarning,
-                stacklevel=2,
-            )
-        elif not df.crs.equals("EPSG:4326"):
-            pts = pts.to_crs("EPSG:4326")
+        pts = _points_in_lonlat(df.geometry, df.crs, "reps")
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
         if not {"home_lon", "home_lat"} <= set(df.columns):
             df["home_lon"], df["home_lat"] = pts.x.to_numpy(), pts.y.to_numpy()

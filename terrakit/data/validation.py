@@ -386,7 +386,12 @@ def _decimal_comma_hint(values: pd.Series) -> str:
     )
 
 
-def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
+def _check_lonlat(
+    df: pd.DataFrame, table: str, lon: str, lat: str, *, degrees: bool = True
+) -> None:
+    """Raise if a coordinate is text, missing or infinite, or (``degrees``)
+    outside [-180, 180] × [-90, 90]; ``degrees=False`` for coordinates in a
+    projected CRS (metres), whose range the CRS check of the table judges."""
     values = []
     for c in (lon, lat):
         conv = pd.to_numeric(df[c], errors="coerce")
@@ -408,7 +413,9 @@ def _check_lonlat(df: pd.DataFrame, table: str, lon: str, lat: str) -> None:
                 "letters or symbols such as 'W' or '°'",
             )
         values.append(conv.to_numpy(dtype=float))
-    check_lonlat_values(values[0], values[1], table, (lon, lat), df.index)
+    check_lonlat_values(
+        values[0], values[1], table, (lon, lat), df.index, degrees=degrees
+    )
 
 
 def check_lonlat_values(
@@ -417,9 +424,12 @@ def check_lonlat_values(
     table: str,
     columns: tuple[str, str],
     rows: pd.Index,
+    *,
+    degrees: bool = True,
 ) -> None:
     """Raise if a lon/lat is missing, infinite or outside [-180, 180] ×
-    [-90, 90] (``rows``: the points' labels, named in the error)."""
+    [-90, 90] (``rows``: the points' labels, named in the error; the range
+    only with ``degrees``)."""
     for col, vals, lim in ((columns[0], lon, 180.0), (columns[1], lat, 90.0)):
         vals = np.asarray(vals, dtype=float)
         bad = ~np.isfinite(vals)
@@ -433,7 +443,7 @@ def check_lonlat_values(
                 fix="geocode these rows or drop them",
             )
         out = np.abs(vals) > lim
-        if out.any():
+        if degrees and out.any():
             name = "longitude" if lim == 180.0 else "latitude"
             raise DataValidationError(
                 table,
@@ -651,26 +661,22 @@ def _check_crs_extent(gdf: gpd.GeoDataFrame, table: str) -> None:
                 fix="set the CRS the coordinates are in with "
                 "gdf.set_crs(..., allow_override=True), or reproject with to_crs",
             )
-    elif crs is not None and crs.area_of_use is not None:
-        if (
-            -180 <= minx <= 180
-            and -180 <= maxx <= 180
-            and -90 <= miny <= 90
-            and -90 <= maxy <= 90
-            and (maxx - minx) < 360
-        ):
-            # Projected CRS but the numbers look like degrees.
-            span = max(maxx - minx, maxy - miny)
-            if span < 50:  # metres would make an extent of 50 m, not plausible
-                raise DataValidationError(
-                    table,
-                    "geometry",
-                    f"the CRS is projected ({crs.to_string()}) but all coordinates "
-                    f"lie within [{minx:.4g}, {maxx:.4g}] × [{miny:.4g}, {maxy:.4g}]: "
-                    "they look like lon/lat degrees, so the CRS does not match",
-                    fix="use set_crs('EPSG:4326', allow_override=True) if the "
-                    "coordinates are lon/lat",
-                )
+    elif crs is not None and crs.is_projected:
+        # Every coordinate within ±180 × ±90: as metres the units would all
+        # lie in a 360 m × 180 m box at the CRS's false origin (for a UTM
+        # zone, 500 km west of its central meridian, on the equator), which
+        # no territory study does; as degrees they are a place on the map.
+        if max(abs(minx), abs(maxx)) <= 180.0 and max(abs(miny), abs(maxy)) <= 90.0:
+            raise DataValidationError(
+                table,
+                "geometry",
+                f"the CRS is projected ({crs.to_string()}) but all coordinates "
+                f"lie within [{minx:.4g}, {maxx:.4g}] × [{miny:.4g}, {maxy:.4g}]: "
+                "they look like lon/lat degrees, so the CRS does not match",
+                fix="if they are lon/lat degrees, declare EPSG:4326: "
+                "gdf.set_crs('EPSG:4326', allow_override=True), or read the file "
+                "without crs= (lon/lat columns are taken as EPSG:4326)",
+            )
 
 
 def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.DataFrame:

@@ -425,9 +425,10 @@ def test_travel_table_with_text_cells_names_row_and_column():
 def test_web_mercator_is_not_taken_as_a_metric_crs():
     assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=3857)).to_epsg() != 3857
     assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=3395)).to_epsg() != 3395
-    # UTM and other metric CRSs are kept
-    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=32616)).to_epsg() == 32616
-    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=5070)).to_epsg() == 5070
+    # metric CRSs too give the CRS of their lon/lat extent (a UTM zone here)
+    utm = gpd.GeoSeries([box(500_000, 3_700_000, 510_000, 3_710_000)], crs=32616)
+    assert projected_crs(utm).to_epsg() == 32616
+    assert projected_crs(utm.to_crs(5070)).to_epsg() == 32616
     # at 60° N a Web-Mercator metre is two metres: a real 95 m gap is 190 "m"
     y = pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(10, 60)[1]
     g = gpd.GeoDataFrame(

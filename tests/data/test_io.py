@@ -983,3 +983,70 @@ def test_title_row_above_a_workbook_header_is_named(tmp_path):
     ws.delete_rows(1, 2)
     wb.save(path)
     assert read_reps(path)["capacity_hours"].tolist() == [1600]
+
+
+# -- QA round 16: crs= for lon/lat columns, files without a CRS -----------------------
+def test_lon_lat_columns_follow_a_projected_crs(tmp_path):
+    """crs=32616 with UTM metres in the lon/lat columns was refused as 'must be
+    WGS84 degrees' (crs= ignored); degrees with that wrong crs= were taken as
+    metres near (0, 0) without a word."""
+    import numpy as np
+    import pyproj
+
+    from terrakit.data.geo import lonlat
+
+    lon, lat = np.array([-84.4, -84.3, -84.2]), np.array([33.7, 33.8, 33.9])
+    x, y = pyproj.Transformer.from_crs(4326, 32616, always_xy=True).transform(lon, lat)
+    pd.DataFrame({"unit_id": list("abc"), "lon": x, "lat": y}).to_csv(
+        tmp_path / "utm.csv", index=False
+    )
+    units = read_units(tmp_path / "utm.csv", crs=32616)
+    assert units.crs.to_epsg() == 32616
+    np.testing.assert_allclose(np.column_stack(lonlat(units)), np.c_[lon, lat])
+    # degrees declared as UTM metres
+    pd.DataFrame(
+        {"unit_id": list("abc"), "lon": [-124.0, -100.0, -67.0], "lat": [47, 35, 45]}
+    ).to_csv(tmp_path / "deg.csv", index=False)
+    with pytest.raises(DataValidationError) as err:
+        read_units(tmp_path / "deg.csv", crs=32616)
+    assert str(err.value) == (
+        "units.geometry: the CRS is projected (EPSG:32616) but all coordinates lie "
+        "within [-124, -67] × [35, 47]: they look like lon/lat degrees, so the CRS "
+        "does not match. Fix: if they are lon/lat degrees, declare EPSG:4326: "
+        "gdf.set_crs('EPSG:4326', allow_override=True), or read the file without "
+        "crs= (lon/lat columns are taken as EPSG:4326)"
+    )
+    assert read_units(tmp_path / "deg.csv").crs.to_epsg() == 4326
+    # a geographic crs= still wants degrees
+    with pytest.raises(DataValidationError, match="3 longitudes outside"):
+        read_units(tmp_path / "utm.csv", crs=4269)
+
+
+def test_accounts_file_without_a_crs_warns_as_reps_do(tmp_path):
+    """A CRS-less accounts GeoPackage was taken as lon/lat silently, while
+    reps warned."""
+    from terrakit.exceptions import CRSWarning
+
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
+    ).set_index("unit_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gpd.GeoDataFrame(
+            {"account_id": ["x", "y"]}, geometry=[Point(0.5, 0.5), Point(1.5, 0.5)]
+        ).to_file(tmp_path / "acc.gpkg")
+        gpd.GeoDataFrame({"rep_id": ["r1"]}, geometry=[Point(0.5, 0.5)]).to_file(
+            tmp_path / "reps.gpkg"
+        )
+    out = {}
+    for table, read in (
+        ("accounts", lambda: read_accounts(tmp_path / "acc.gpkg", units=units)),
+        ("reps", lambda: read_reps(tmp_path / "reps.gpkg")),
+    ):
+        with pytest.warns(CRSWarning) as rec:
+            out[table] = read()
+        msgs = [str(w.message) for w in rec if w.category is CRSWarning]
+        assert msgs == [f"{table}: the file has no CRS; assuming lon/lat (EPSG:4326)"]
+        assert rec[0].filename == __file__
+    assert out["accounts"]["unit_id"].tolist() == ["a", "b"]
+    assert out["reps"].index.tolist() == ["r1"]
