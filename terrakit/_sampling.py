@@ -18,6 +18,8 @@ import contextlib
 import json
 import logging
 import math
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,10 +48,12 @@ __all__ = [
     "Diagnostics",
     "SampleRun",
     "advi_convergence",
+    "check_draws",
     "config_count",
     "config_flag",
     "config_number",
     "diagnose",
+    "interruptible",
     "laplace_approximation",
     "merge_sampler_config",
     "sample",
@@ -493,6 +497,116 @@ def quiet_pymc(progress: bool) -> Iterator[None]:
         log.setLevel(level)
 
 
+class _Interrupts:
+    """What :func:`interruptible` yields: ``caught`` turns true when a
+    Ctrl-C arrived in its block."""
+
+    caught: bool = False
+
+    def stop(self, **_: Any) -> None:
+        """A :func:`pymc.sample` callback: raise ``KeyboardInterrupt`` again
+        at the next draw once a Ctrl-C was caught (PyMC swallows it in each
+        chain, so chains run one after another would carry on)."""
+        if self.caught:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptible(what: str = "sampling") -> Iterator[_Interrupts]:
+    """Raise ``KeyboardInterrupt`` after a block in which a Ctrl-C was
+    swallowed.
+
+    nutpie (``sampler.abort()``), PyMC's NUTS and ADVI catch the
+    ``KeyboardInterrupt`` of a Ctrl-C and return the draws they had, so a
+    run would carry on with a truncated posterior.  For the block, SIGINT's
+    handler is wrapped: it records the signal and calls the previous handler
+    (which raises ``KeyboardInterrupt`` in the sampler, so the sampler stops
+    as it would); the previous handler is restored on exit, and
+    ``KeyboardInterrupt`` is raised again after the block (also in place of
+    an error the truncated result caused inside it).
+
+    Only in the main thread (signals are delivered there) and when SIGINT
+    has a Python handler; elsewhere the block runs unchanged.
+
+    Parameters
+    ----------
+    what
+        What the block does, for the ``KeyboardInterrupt``'s message.
+    """
+    state = _Interrupts()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):
+        yield state
+        return
+
+    def record(signum: int, frame: Any) -> None:
+        try:
+            previous(signum, frame)
+        except KeyboardInterrupt:
+            state.caught = True
+            raise
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        yield state
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        if state.caught:
+            raise KeyboardInterrupt(f"interrupted during {what}") from exc
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if state.caught:
+        raise KeyboardInterrupt(f"interrupted during {what}")
+
+
+def check_draws(
+    idata: Any,
+    draws: int,
+    chains: int | None,
+    what: str,
+    fix: str = "run again; if it stops early again, sample with "
+    "sampler_config={'method': 'pymc'} (PyMC's own NUTS)",
+) -> None:
+    """Refuse a posterior with fewer chains or draws per chain than asked for.
+
+    A sampler that stopped early (an interrupt it swallowed, a failed
+    thread) returns the draws it had: nutpie pads the shorter chains with
+    NaN, which count as missing here (a draw whose every value is NaN).
+
+    Raises
+    ------
+    TerrakitError
+        Naming the sampler, the draws it returned per chain and the draws
+        asked for.
+    """
+    post = idata.posterior
+    n_chain, n_draw = int(post.sizes.get("chain", 0)), int(post.sizes.get("draw", 0))
+    missing = None
+    for var in post.data_vars.values():
+        if not np.issubdtype(var.dtype, np.floating) or var.size == 0:
+            continue
+        values = var.transpose("chain", "draw", ...).values
+        nan = np.isnan(values.reshape(n_chain, n_draw, -1)).all(axis=2)
+        missing = nan if missing is None else missing & nan
+    got = np.full(n_chain, n_draw) - (0 if missing is None else missing.sum(axis=1))
+    if (chains is None or n_chain >= chains) and n_chain and got.min() >= draws:
+        return
+    counts = [str(int(g)) for g in got]
+    held = " and ".join(
+        [", ".join(counts[:-1]), *counts[-1:]] if counts[:-1] else counts
+    )
+    asked = chains if chains is not None else n_chain
+    raise TerrakitError(
+        f"{what} stopped early: it returned {n_chain} chain(s) holding "
+        f"{held or 'no'} draws where {asked} chains of {draws} draws were asked "
+        f"for, so its posterior is incomplete and was not used. Fix: {fix}"
+    )
+
+
 def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
     """``nutpie.sample`` with one retry when a sampler thread panics.
 
@@ -505,29 +619,47 @@ def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
     :class:`~terrakit.exceptions.TerrakitWarning`; a second panic, or any
     other error, propagates.
 
+    nutpie answers a Ctrl-C by stopping its chains and returning the draws
+    it had; here the interrupt is raised again (:func:`interruptible`), and
+    a result with fewer chains or draws than ``chains``/``draws`` is refused
+    (:func:`check_draws`).
+
     Raises
     ------
+    KeyboardInterrupt
+        When Ctrl-C was pressed while nutpie sampled.
     TerrakitError
         When nutpie cannot start: every jittered initial point gave an error
         or a non-finite log density or gradient ("All initialization points
         failed").  Retrying with the same compiled model fails the same way,
         so the message names the failure and the way round it (PyMC's own
-        NUTS, ``sampler_config={"method": "pymc"}``).
+        NUTS, ``sampler_config={"method": "pymc"}``).  Also when nutpie
+        returned fewer draws than asked for (:func:`check_draws`).
     """
     import nutpie
 
-    try:
-        return _nutpie_sample_once(nutpie, compiled, kwargs)
-    except BaseException as exc:  # pyo3's PanicException is a BaseException
-        if type(exc).__name__ != "PanicException":
-            raise
-        warnings.warn(
-            f"nutpie's sampler thread panicked ({str(exc)[:120]}); retrying once "
-            "with the chains run one after another (cores=1, same seed)",
-            TerrakitWarning,
-            stacklevel=2,
+    with interruptible("nutpie sampling"):
+        try:
+            idata = _nutpie_sample_once(nutpie, compiled, kwargs)
+        except BaseException as exc:  # pyo3's PanicException is a BaseException
+            if type(exc).__name__ != "PanicException":
+                raise
+            warnings.warn(
+                f"nutpie's sampler thread panicked ({str(exc)[:120]}); retrying "
+                "once with the chains run one after another (cores=1, same seed)",
+                TerrakitWarning,
+                stacklevel=2,
+            )
+            idata = _nutpie_sample_once(nutpie, compiled, kwargs | {"cores": 1})
+    if "draws" in kwargs:
+        chains = kwargs.get("chains")
+        check_draws(
+            idata,
+            int(kwargs["draws"]),
+            None if chains is None else int(chains),
+            "nutpie",
         )
-        return _nutpie_sample_once(nutpie, compiled, kwargs | {"cores": 1})
+    return idata
 
 
 def _nutpie_sample_once(nutpie: Any, compiled: Any, kwargs: dict[str, Any]) -> Any:
@@ -588,10 +720,21 @@ def sample(
     TerrakitError
         ``"advi"``: when the approximation became NaN (PyMC's "NaN occurred
         in optimization", typically too large a ``vi_learning_rate``); the
-        message names the setting and a smaller value.
+        message names the setting and a smaller value.  Also when the
+        sampler returned fewer draws (``"nutpie"``, ``"pymc"``) or ADVI ran
+        fewer iterations than asked for.
+    KeyboardInterrupt
+        When Ctrl-C was pressed while nutpie, PyMC or ADVI ran (they catch
+        it and return what they had: see Notes).
 
     Notes
     -----
+    nutpie, PyMC's NUTS and ADVI catch the ``KeyboardInterrupt`` of a Ctrl-C
+    and return what they had drawn so far; here the interrupt is raised
+    again once the sampler has returned (:func:`interruptible`), and a
+    posterior with fewer draws (or ADVI with fewer iterations) than asked for
+    is refused, so a truncated posterior is never used.
+
     With ``"advi"`` the run's convergence is checked by
     :func:`advi_convergence` (its loss and, through :class:`AdviTracker`,
     the approximation's parameters over the last 20 % of the iterations),
@@ -633,22 +776,25 @@ def sample(
             model.compile_logp()
             model.compile_dlogp()
             t1 = time.perf_counter()
-            idata = pm.sample(
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                cores=int(cfg["cores"]),
-                random_seed=seed,
-                progressbar=progress,
-                target_accept=float(cfg["target_accept"]),
-                compute_convergence_checks=False,
-                return_inferencedata=True,
-            )
+            with interruptible("PyMC sampling") as ctrl_c:
+                idata = pm.sample(
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    cores=int(cfg["cores"]),
+                    random_seed=seed,
+                    progressbar=progress,
+                    target_accept=float(cfg["target_accept"]),
+                    compute_convergence_checks=False,
+                    return_inferencedata=True,
+                    callback=ctrl_c.stop,
+                )
+        check_draws(idata, draws, chains, "PyMC's NUTS", fix="run again")
     elif method == "advi":
         t1 = time.perf_counter()
         n_iter, rate = int(cfg["vi_iterations"]), float(cfg["vi_learning_rate"])
         tracker = AdviTracker(n_iter)
-        with model, quiet_pymc(progress):
+        with model, quiet_pymc(progress), interruptible("ADVI"):
             try:
                 approx = pm.fit(
                     n=n_iter,
@@ -667,6 +813,15 @@ def sample(
                     "with method='nutpie'"
                 ) from exc
             idata = approx.sample(int(cfg["vi_draws"]), random_seed=seed)
+        done = len(approx.hist)
+        if done < n_iter:
+            # PyMC stops at a KeyboardInterrupt (or a callback's StopIteration)
+            # and returns the approximation as it was
+            raise TerrakitError(
+                f"ADVI stopped early, after {done:,} of the {n_iter:,} iterations "
+                "asked for (sampler_config['vi_iterations']), so its "
+                "approximation is unfinished and was not used. Fix: run again"
+            )
         n_obs = sum(
             int(np.size(model.rvs_to_values[rv].data)) for rv in model.observed_RVs
         )
@@ -686,7 +841,7 @@ def sample(
                 "for the fast approximate path"
             ) from err
         t1 = time.perf_counter()
-        with model:
+        with model, interruptible("Pathfinder"):
             idata = pmx.fit(
                 method="pathfinder",
                 num_draws=int(cfg["vi_draws"]),

@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,12 +154,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status 0 on success, 2 for a bad command line, configuration file
     or input data (an error found before any step of the study runs: in the
     configuration, the output paths or the data files it names), 1 when a
-    step of the study fails (the message names the step).
+    step of the study fails (the message names the step), 130 when the run
+    was interrupted (Ctrl-C): the outputs are swapped in only once all are
+    complete, so an interrupted run leaves nothing written (a previous
+    run's files as they were, no output folder it created), which it says.
+
+    An error terrakit did not expect (a bug: its checks should have caught
+    the cause) is shown with its traceback, then a line saying so.
     """
     from terrakit import __version__
     from terrakit.exceptions import TerrakitError
     from terrakit.report.config import STEPS, ConfigError
-    from terrakit.report.pipeline import LOAD_FAILED
+    from terrakit.report.pipeline import LOAD_FAILED, WRITTEN
 
     parser = argparse.ArgumentParser(
         prog="terrakit",
@@ -231,7 +238,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(err)
         # the data failed their checks at the door: no step of the study ran
         return 2 if LOAD_FAILED in getattr(err, "__notes__", ()) else 1
-    _print_result(args.command, result, time.perf_counter() - t0)
+    except KeyboardInterrupt as err:
+        written = [n for n in getattr(err, "__notes__", ()) if n.startswith(WRITTEN)]
+        if written:
+            files = written[0].split(": ", 1)[-1]
+            print(f"terrakit: interrupted after writing {files}", file=sys.stderr)
+        else:
+            print("terrakit: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except Exception as err:
+        # not an error terrakit foresaw: a bug; keep its traceback
+        traceback.print_exc()
+        step = next(
+            (
+                n.split("step ", 1)[1].split(" failed")[0]
+                for n in getattr(err, "__notes__", ())
+                if n.startswith("terrakit pipeline: step ")
+            ),
+            None,
+        )
+        where = f" in step {step}" if step else ""
+        print(
+            f"terrakit: internal error{where}: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}\n  (an unexpected "
+            "error, a bug in terrakit: please report it with the traceback above)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        _print_result(args.command, result, time.perf_counter() - t0)
+    except KeyboardInterrupt:
+        print("terrakit: interrupted; the files were written", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -296,3 +296,58 @@ def test_the_late_routing_territory_check_names_the_step_and_exits_1(
         "typical territory is planned)\n"
     )
     assert "(terrakit pipeline: step 'routing' failed (settings: [routing] in " in err
+
+
+ALL_BUT_DESIGN = [
+    *("--skip", "realign", "--skip", "sizing", "--skip", "potential"),
+    *("--skip", "forecast", "--skip", "routing"),
+]
+
+
+def test_ctrl_c_exits_130_and_says_nothing_was_written(tmp_path, capsys, monkeypatch):
+    """nutpie and PyMC catch the KeyboardInterrupt of a Ctrl-C and return a
+    truncated posterior: the run carried on and ended in a bare IndexError
+    traceback (or wrote a report from it)."""
+    import signal
+
+    import terrakit as tk
+
+    def sampler_swallowing_ctrl_c(*args, **kwargs):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        raise IndexError("index -1 is out of bounds for axis 0 with size 0")
+
+    monkeypatch.setattr(tk.design, "align", sampler_swallowing_ctrl_c)
+    cfg = _sample_config(tmp_path, SAMPLE_DATA)
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--out", str(out), "--no-progress", "--fast"]
+    assert main([*args, *ALL_BUT_DESIGN]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "terrakit: interrupted; nothing written\n"
+    assert "Wrote:" not in captured.out and not out.exists()
+
+
+def test_an_unexpected_error_keeps_its_traceback_and_says_it_is_a_bug(
+    tmp_path, capsys, monkeypatch
+):
+    """An error terrakit did not foresee came out as a bare traceback."""
+    import terrakit as tk
+
+    def broken(*args, **kwargs):
+        raise IndexError("index -1 is out of bounds for axis 0 with size 0")
+
+    monkeypatch.setattr(tk.design, "align", broken)
+    cfg = _sample_config(tmp_path, SAMPLE_DATA)
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--out", str(out), "--no-progress", "--fast"]
+    assert main([*args, *ALL_BUT_DESIGN]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert err.endswith(
+        "\nterrakit: internal error in step 'design': IndexError: index -1 is out "
+        "of bounds for axis 0 with size 0\n  (an unexpected error, a bug in "
+        "terrakit: please report it with the traceback above)\n"
+    )
+    assert not out.exists()

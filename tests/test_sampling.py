@@ -3,6 +3,9 @@ and the diagnostics of empty variables."""
 
 from __future__ import annotations
 
+import signal
+import warnings
+
 import arviz as az
 import numpy as np
 import pytest
@@ -28,13 +31,156 @@ def _fake_sample(outcomes: list):
     return sample, calls
 
 
+def _posterior(chains: int, draws: int, padded: dict[int, int] | None = None):
+    """A posterior of ``chains`` x ``draws`` draws of ``x`` (3 values) and
+    ``n`` (an int), chain c's last ``padded[c]`` draws NaN, as nutpie pads
+    the chains it stopped early."""
+    x = np.random.default_rng(0).standard_normal((chains, draws, 3))
+    for c, k in (padded or {}).items():
+        x[c, draws - k :] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "more chains than draws"
+        return az.from_dict(
+            posterior={"x": x, "n": np.ones((chains, draws), dtype=int)},
+            dims={"x": ["k"]},
+        )
+
+
+def _swallow_ctrl_c() -> None:
+    """A Ctrl-C as nutpie and PyMC take it: caught, sampling stopped."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+
+
+def test_a_ctrl_c_the_block_swallowed_is_raised_again():
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match="interrupted during nutpie sampling"):
+        with sampling.interruptible("nutpie sampling"):
+            _swallow_ctrl_c()
+    assert signal.getsignal(signal.SIGINT) is before
+    # the error a truncated result causes later in the block gives way to it
+    with pytest.raises(KeyboardInterrupt) as info:
+        with sampling.interruptible():
+            _swallow_ctrl_c()
+            raise IndexError("index -1 is out of bounds for axis 0 with size 0")
+    assert isinstance(info.value.__cause__, IndexError)
+    assert signal.getsignal(signal.SIGINT) is before
+    with sampling.interruptible():  # no Ctrl-C: nothing happens
+        pass
+
+
+def test_nutpie_interrupted_by_ctrl_c_raises_keyboard_interrupt(monkeypatch):
+    """nutpie catches the KeyboardInterrupt (sampler.abort()) and returns the
+    draws it had: `terrakit run` carried on with 0 or 78 draws per chain and
+    failed later with a bare IndexError or a misleading message."""
+    nutpie = pytest.importorskip("nutpie")
+
+    def sample(compiled, **kwargs):
+        _swallow_ctrl_c()
+        return _posterior(chains=2, draws=0)
+
+    monkeypatch.setattr(nutpie, "sample", sample)
+    with pytest.raises(KeyboardInterrupt):
+        sampling.nutpie_sample("model", draws=500, chains=2, cores=2)
+
+
+@pytest.mark.parametrize(
+    ("idata", "said"),
+    [
+        (_posterior(2, 78), "it returned 2 chain(s) holding 78 and 78"),
+        (_posterior(2, 500, {1: 422}), "it returned 2 chain(s) holding 500 and 78"),
+        (_posterior(1, 500), "it returned 1 chain(s) holding 500"),
+    ],
+)
+def test_a_truncated_nutpie_posterior_is_refused(monkeypatch, idata, said):
+    """Without a Ctrl-C seen (a failed sampler thread, another thread's run):
+    the draws are counted, nutpie's NaN padding as missing."""
+    nutpie = pytest.importorskip("nutpie")
+    monkeypatch.setattr(nutpie, "sample", lambda compiled, **kw: idata)
+    with pytest.raises(TerrakitError) as info:
+        sampling.nutpie_sample("model", draws=500, chains=2, cores=2)
+    assert str(info.value) == (
+        f"nutpie stopped early: {said} draws where 2 chains of 500 draws were asked "
+        "for, so its posterior is incomplete and was not used. Fix: run again; "
+        "if it stops early again, sample with sampler_config={'method': "
+        "'pymc'} (PyMC's own NUTS)"
+    )
+    full = _posterior(2, 500)
+    monkeypatch.setattr(nutpie, "sample", lambda compiled, **kw: full)
+    assert sampling.nutpie_sample("model", draws=500, chains=2) is full
+
+
+def _tiny_model():
+    import pymc as pm
+
+    with pm.Model() as model:
+        x = pm.Normal("x", 0.0, 1.0)
+        pm.Normal("y", x, 1.0, observed=np.zeros(5))
+    return model
+
+
+def test_advi_interrupted_raises_or_is_refused(monkeypatch):
+    """PyMC's ADVI stops at a KeyboardInterrupt and returns the approximation
+    as it was; sample() used it."""
+    calls = []
+
+    def interrupt_at_50(self, approx, hist, i):
+        calls.append(i)
+        if i == 50:
+            if signal_it:
+                signal.raise_signal(signal.SIGINT)
+            raise KeyboardInterrupt  # as a Ctrl-C that missed the handler
+
+    monkeypatch.setattr(sampling.AdviTracker, "__call__", interrupt_at_50)
+    cfg = {"method": "advi", "vi_iterations": 300, "progressbar": False}
+    signal_it = False
+    with pytest.raises(TerrakitError) as info:
+        sampling.sample(_tiny_model(), cfg, seed=0)
+    # PyMC keeps the loss of the iterations before the interrupted one
+    assert str(info.value) == (
+        f"ADVI stopped early, after {calls[-1] - 1} of the 300 iterations asked "
+        "for (sampler_config['vi_iterations']), so its approximation is "
+        "unfinished and was not used. Fix: run again"
+    )
+    signal_it = True
+    with pytest.raises(KeyboardInterrupt, match="interrupted during ADVI"):
+        sampling.sample(_tiny_model(), cfg, seed=0)
+    assert max(calls) == 50
+
+
+def test_pymc_nuts_interrupted_raises_and_stops_the_next_chain(monkeypatch):
+    """PyMC swallows the KeyboardInterrupt in each chain; chains sampled one
+    after another went on with the next one."""
+    import pymc as pm
+
+    seen = {}
+
+    def fake_sample(**kwargs):
+        _swallow_ctrl_c()  # chain 0 stops, as PyMC's _sample does
+        with pytest.raises(KeyboardInterrupt):  # chain 1 stops at its first draw
+            kwargs["callback"](trace=None, draw=None)
+        seen["ran"] = True
+        return _posterior(2, 3)
+
+    monkeypatch.setattr(pm, "sample", fake_sample)
+    with pytest.raises(KeyboardInterrupt, match="interrupted during PyMC sampling"):
+        sampling.sample(_tiny_model(), {"method": "pymc", "progressbar": False})
+    assert seen == {"ran": True}
+    monkeypatch.setattr(pm, "sample", lambda **kw: _posterior(2, 3))
+    with pytest.raises(TerrakitError, match="PyMC's NUTS stopped early: it returned"):
+        sampling.sample(_tiny_model(), {"method": "pymc", "progressbar": False})
+
+
 def test_a_panic_is_retried_once_with_sequential_chains(monkeypatch):
     nutpie = pytest.importorskip("nutpie")
-    sample, calls = _fake_sample([PanicException("expand error -2"), "idata"])
+    idata = _posterior(chains=4, draws=10)
+    sample, calls = _fake_sample([PanicException("expand error -2"), idata])
     monkeypatch.setattr(nutpie, "sample", sample)
     with pytest.warns(TerrakitWarning, match="retrying once with the chains run"):
         out = sampling.nutpie_sample("model", draws=10, cores=2, seed=3)
-    assert out == "idata"
+    assert out is idata
     assert calls == [
         {"draws": 10, "cores": 2, "seed": 3},
         {"draws": 10, "cores": 1, "seed": 3},

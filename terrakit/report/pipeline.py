@@ -11,18 +11,22 @@ with the reason recorded, never silently.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from terrakit._sampling import interruptible
 from terrakit.report.config import (
     _TABLES,
     STEPS,
@@ -35,6 +39,7 @@ from terrakit.report.config import (
 __all__ = [
     "DEMO_CONFIG",
     "LOAD_FAILED",
+    "WRITTEN",
     "PipelineResult",
     "demo_config",
     "load_study",
@@ -498,7 +503,10 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
 
     The model reads ``unit_sales`` and ``unit_covariates`` from the units
     table, or from :meth:`~terrakit.data.Study.unit_measures` (sales summed
-    from the accounts) where the table lacks the sales column.
+    from the accounts) where the table lacks the sales column.  Each must
+    be a column of numbers: a column holding text (a state code) is refused
+    here, naming the key, the column and values, not after the steps before
+    the potential have run.
     """
     p = cfg.potential
     if not p.enabled or p.level != "unit":
@@ -506,7 +514,9 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
     units = study.units
     cols = [str(c) for c in units.columns if c != units.geometry.name]
     if p.unit_sales not in cols and study.accounts is not None:
-        cols = [c for c in have if c != "units"]
+        # the model reads unit_measures(): the units' columns and the
+        # measures summed from the accounts
+        cols += [c for c in have if c != "units" and c not in cols]
     if p.unit_sales not in cols:
         raise _missing_column(
             cfg,
@@ -519,17 +529,55 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
             "with [potential] enabled = false",
         )
     for c in p.unit_covariates:
+        rest = [x for x in p.unit_covariates if x != c]
+        leave_out = f"leave it out with [potential] unit_covariates = {rest!r}".replace(
+            "'", '"'
+        )
         if c not in cols:
-            rest = [x for x in p.unit_covariates if x != c]
             raise _missing_column(
                 cfg,
                 "unit_covariates",
                 c,
                 cols,
                 f"add the column to the units file (or map it under [columns.units] "
-                f'as "Your column" = "{c}"), or leave it out with [potential] '
-                f"unit_covariates = {rest!r}".replace("'", '"'),
+                f'as "Your column" = "{c}"), or {leave_out}',
             )
+        _check_numbers(
+            cfg,
+            "unit_covariates",
+            c,
+            units.get(c),
+            f"encode it as numbers in the units file (e.g. a 0/1 column per "
+            f"category), or {leave_out}",
+        )
+    _check_numbers(
+        cfg,
+        "unit_sales",
+        p.unit_sales,
+        units.get(p.unit_sales),
+        "name the units' sales column (numbers) in [potential] unit_sales",
+    )
+
+
+def _check_numbers(
+    cfg: StudyConfig, key: str, column: str, values: pd.Series | None, fix: str
+) -> None:
+    """Refuse a units column named by ``[potential] key`` that holds text:
+    the model reads numbers (text that reads as a number is taken, as the
+    model takes it; missing values are the model's to report).  ``None``: a
+    column summed from the accounts, numbers by construction."""
+    if values is None or pd.api.types.is_numeric_dtype(values):
+        return
+    given = values.dropna().astype(object)
+    bad = given[pd.to_numeric(given, errors="coerce").isna()]
+    if bad.empty:
+        return
+    shown = ", ".join(repr(v) for v in list(dict.fromkeys(map(str, bad)))[:3])
+    raise ConfigError(
+        f"{cfg.source}: [potential] {key}: {column!r} is a text column of the "
+        f"study's units ({len(bad)} of {len(values)} values are not numbers, "
+        f"e.g. {shown}); the potential model needs numbers. Fix: {fix}"
+    )
 
 
 def _check_quota(cfg: StudyConfig, study: Any, have: list[str]) -> None:
@@ -618,8 +666,10 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> list[str]:
         for m in cfg.design.balance:
             check("design", f"balance.{m}", m, units=False)
     if cfg.realign.enabled and current is not None and reps is not None:
+        # rebalance balances numeric columns only (as the design); 'units'
+        # (how many units moved) is a moved_measure
         for m in cfg.realign.balance:
-            check("realign", f"balance.{m}", m)
+            check("realign", f"balance.{m}", m, units=False)
         check("realign", "moved_measure", cfg.realign.moved_measure)
     if tuple(cfg.report.measures) != DEFAULT_MEASURES:
         # the potential step adds the unit column potential_model only at unit
@@ -699,6 +749,49 @@ def _check_against_study(cfg: StudyConfig, study: Any) -> list[str]:
                 "planned)"
             )
     return notes
+
+
+def _response_curves_missing(study: Any) -> str | None:
+    """Why the sizing step cannot fit response curves to the study, or
+    ``None``.
+
+    :class:`~terrakit.sizing.ResponseModel` fits one curve per segment of
+    the accounts from the history's calls per account, anchored at each
+    segment's sales today: it needs history with ``account_id`` and
+    ``calls``, and accounts with ``segment`` and ``annual_sales`` (numbers
+    in every segment).  Where one is missing the step sizes the workload
+    only and the run says why (a warning), as it skips the whole step for
+    accounts without ``calls_per_year`` / ``call_minutes``.
+    """
+    hist, acc = study.history, study.accounts
+    if hist is None or not {"calls", "account_id"} <= set(hist.columns):
+        return "the history has no per-account calls column"
+    if acc is None:
+        return None  # the step is skipped: no accounts to size
+    off = "or set [sizing] response_curves = false"
+    if "segment" not in acc.columns:
+        return (
+            "the accounts have no 'segment' column (one curve is fitted per "
+            "segment). Fix: map your segment column under [columns.accounts] "
+            f'(e.g. "Tier" = "segment"), {off}'
+        )
+    if "annual_sales" not in acc.columns:
+        return (
+            "the accounts have no 'annual_sales' column (each segment's curve "
+            "is anchored at its sales today). Fix: map your yearly sales column "
+            f'under [columns.accounts] (e.g. "Revenue" = "annual_sales"), {off}'
+        )
+    sales = pd.to_numeric(acc["annual_sales"], errors="coerce")
+    seg = acc["segment"]
+    given = sales.notna().groupby(seg[seg.notna()].astype(str)).sum()
+    empty = sorted(given.index[given == 0])
+    if empty:
+        return (
+            f"no account of the segment(s) {empty} has an annual_sales value "
+            "(each segment's curve is anchored at its sales today). Fix: fill "
+            f"annual_sales (today's yearly sales per account), {off}"
+        )
+    return None
 
 
 def _primary_name(cfg: StudyConfig, study: Any) -> tuple[str, str | None]:
@@ -830,6 +923,33 @@ def _output_files(cfg: StudyConfig, outdir: Path) -> dict[str, Path]:
 LOAD_FAILED = "terrakit pipeline: the study's data failed their checks; no step ran"
 
 
+#: The note :func:`run_pipeline` adds to a ``KeyboardInterrupt`` that arrived
+#: after the outputs were swapped in (before it, nothing was written and a
+#: previous run's files are as they were).
+WRITTEN = "terrakit pipeline: the outputs were written before the interrupt"
+
+
+@contextlib.contextmanager
+def _interrupt_held() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block is done, then raise it (only in
+    the main thread, where signals arrive, and when SIGINT has a Python
+    handler)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):
+        yield
+        return
+    held: list[tuple[int, Any]] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        previous(*held[0])
+
+
 def _designed(result: Any) -> Any:
     """The design's alignment, named ``designed``, its provenance holding how
     good it is: ``method``, ``status``, ``objective``, ``lower_bound`` and
@@ -853,10 +973,29 @@ def _designed(result: Any) -> Any:
     return Alignment(result.alignment.assignment, name="designed", provenance=prov)
 
 
+#: The values of ``TERRAKIT_FAST`` understood (case-insensitive); unset or
+#: empty is full mode.
+_FAST_VALUES = {"1": True, "true": True, "yes": True}
+_FAST_VALUES |= {"0": False, "false": False, "no": False, "": False}
+
+
 def _is_fast(fast: bool | None) -> bool:
-    if fast is None:
-        return os.environ.get("TERRAKIT_FAST") == "1"
-    return bool(fast)
+    """``fast``, or with ``None`` the ``TERRAKIT_FAST`` environment variable:
+    ``1``/``true``/``yes`` or ``0``/``false``/``no`` (any case); another
+    value is a :class:`ConfigError` (``TERRAKIT_FAST=on`` must not run the
+    full mode silently)."""
+    if fast is not None:
+        return bool(fast)
+    raw = os.environ.get("TERRAKIT_FAST", "")
+    value = _FAST_VALUES.get(raw.strip().lower())
+    if value is None:
+        raise ConfigError(
+            f"the environment variable TERRAKIT_FAST={raw!r} is not understood; "
+            "it is 1, true or yes for fast mode (fewer draws, shorter time "
+            "limits) and 0, false or no for full mode. Fix: set TERRAKIT_FAST=1 "
+            "or TERRAKIT_FAST=0, or unset it"
+        )
+    return value
 
 
 def _typical_territory(study: Any, alignment: Any) -> Any:
@@ -961,6 +1100,7 @@ def run_pipeline(
         _check_alignment_source(cfg)
 
     timings: dict[str, float] = {}
+    written = False  # the outputs swapped in
     skipped: dict[str, str] = {}
     caught: list[str] = []
     res: dict[str, Any] = {}
@@ -978,19 +1118,24 @@ def run_pipeline(
                 warnings.filterwarnings("ignore", category=DeprecationWarning)
                 warnings.filterwarnings("ignore", category=FutureWarning)
                 warnings.filterwarnings("ignore", message=".*BLAS.*")
-                try:
-                    value = fn()
-                except Exception as err:
-                    section = (
-                        f" (settings: [{name}] in {cfg.source})"
-                        if name in STEPS
-                        else ""
-                    )
-                    err.add_note(f"terrakit pipeline: step {name!r} failed{section}")
-                    if name == "load":
-                        # the input data failed its checks: no step of the study ran
-                        err.add_note(LOAD_FAILED)
-                    raise
+                # a Ctrl-C that a sampler swallowed (PyMC's NUTS and ADVI in the
+                # forecast and the response curves) stops the run here
+                with interruptible(f"the {name} step"):
+                    try:
+                        value = fn()
+                    except Exception as err:
+                        section = (
+                            f" (settings: [{name}] in {cfg.source})"
+                            if name in STEPS
+                            else ""
+                        )
+                        err.add_note(
+                            f"terrakit pipeline: step {name!r} failed{section}"
+                        )
+                        if name == "load":
+                            # the input data failed its checks: no step ran
+                            err.add_note(LOAD_FAILED)
+                        raise
             for w in ws:
                 text = f"{name}: {w.category.__name__}: {w.message}"
                 if text not in caught:
@@ -1017,6 +1162,9 @@ def run_pipeline(
             bar.update(1)
         _check_alignment_source(cfg, study)
         caught.extend(_check_against_study(cfg, study))
+        # why the sizing step cannot fit response curves (None: it can), judged
+        # before the first step: the step then sizes the workload only
+        no_curves = _response_curves_missing(study)
         current = study.alignments.get("current")
         # the unit graph of the design and the realignment: None = from the geometry
         graph = None
@@ -1087,13 +1235,7 @@ def run_pipeline(
         elif acc is None or not {"calls_per_year", "call_minutes"} <= set(acc.columns):
             skip("sizing", "the accounts have no calls_per_year / call_minutes")
         else:
-            hist = study.history
-            fit_curves = (
-                s_cfg.response_curves
-                and hist is not None
-                and "calls" in hist.columns
-                and "account_id" in hist.columns
-            )
+            fit_curves = s_cfg.response_curves and no_curves is None
 
             def sizing() -> tuple[Any, Any]:
                 wl = tk.sizing.workload(study)
@@ -1115,8 +1257,7 @@ def run_pipeline(
             res["workload"], res["headcount"] = run("sizing", sizing)
             if not fit_curves and s_cfg.response_curves:
                 caught.append(
-                    "sizing: no response curves / headcount curve: the history has no "
-                    "per-account calls column"
+                    f"sizing: no response curves / headcount curve: {no_curves}"
                 )
 
         # -- potential
@@ -1247,6 +1388,9 @@ def run_pipeline(
         # The paths were checked before the first step; again now, as the files
         # may have changed while the steps ran.
         final = _output_files(cfg, outdir)
+        # the folders this run creates, deepest first: removed again (when
+        # empty) if the run fails or is interrupted before the swap
+        made = [d for d in (outdir, *outdir.absolute().parents) if not d.exists()]
         outdir.mkdir(parents=True, exist_ok=True)
         token = f"{os.getpid()}-{time.time_ns()}"
         staged = {
@@ -1301,11 +1445,20 @@ def run_pipeline(
             report = dataclasses.replace(report, notes=notes)
             run("html report", lambda: report.save(staged["html"]))
             run("excel", lambda: report._write_excel(staged["excel"], sheets))
-            for k, tmp in staged.items():
-                os.replace(tmp, final[k])
+            # all three or none: a Ctrl-C is held back until they are swapped
+            with _interrupt_held():
+                for k, tmp in staged.items():
+                    os.replace(tmp, final[k])
+                written = True
         finally:
             for tmp in staged.values():
                 tmp.unlink(missing_ok=True)
+            if not written:
+                for folder in made:
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
         files = dict(final)
         return PipelineResult(
             study=study,
@@ -1329,5 +1482,10 @@ def run_pipeline(
                 )
             },
         )
+    except KeyboardInterrupt as exc:
+        # what ``terrakit`` says: nothing written, or the files
+        if written:
+            exc.add_note(f"{WRITTEN}: {', '.join(str(p) for p in final.values())}")
+        raise
     finally:
         bar.close()

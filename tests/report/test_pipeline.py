@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import warnings
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 import terrakit as tk
 from terrakit.exceptions import DataValidationError, SpecificationError
-from terrakit.report import load_config, run_pipeline
+from terrakit.report import load_config, pipeline, run_pipeline
 from terrakit.report.config import ConfigError, StudyConfig
 from terrakit.report.pipeline import load_study
 
@@ -793,3 +795,231 @@ def test_routing_day_hours_and_lunch_reach_plan_calls(
         (12, 13),
         None,
     )
+
+
+def test_potential_columns_holding_text_are_refused_before_any_step(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """A text column of the units named in [potential] unit_covariates or
+    unit_sales passed the check before the first step; the potential step
+    then failed after the design had run, in Python-API terms
+    ("model_config['unit_covariates']")."""
+
+    def no_design(*args, **kwargs):
+        raise AssertionError("the design ran")
+
+    monkeypatch.setattr(tk.design, "align", no_design)
+    s = toy_grid_3x3
+    units = s.units.assign(
+        state=["GA"] * 5 + ["FL"] * 4, income=range(9), region="south"
+    )
+    study = s.replace(units=units)
+    cfg = _all_off(
+        design={"balance": {"workload": 0.5}},
+        potential={"unit_covariates": ["income", "state"], "unit_sales": "sales"},
+    )
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(study, cfg, tmp_path / "out", progress=False, fast=True)
+    assert str(info.value) == (
+        "<config>: [potential] unit_covariates: 'state' is a text column of the "
+        "study's units (9 of 9 values are not numbers, e.g. 'GA', 'FL'); the "
+        "potential model needs numbers. Fix: encode it as numbers in the units "
+        "file (e.g. a 0/1 column per category), or leave it out with "
+        '[potential] unit_covariates = ["income"]'
+    )
+    cfg = _all_off(potential={"unit_covariates": [], "unit_sales": "region"})
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(study, cfg, tmp_path / "out", progress=False, fast=True)
+    assert str(info.value).startswith(
+        "<config>: [potential] unit_sales: 'region' is a text column of the study's "
+        "units (9 of 9 values are not numbers, e.g. 'south')"
+    )
+    assert not (tmp_path / "out").exists()
+    # numbers stored as text are numbers to the model: not refused
+    study = s.replace(units=units.assign(income=units["income"].astype(str)))
+    cfg = _all_off(potential={"unit_covariates": ["income"]})
+    assert pipeline._check_against_study(cfg, study) == []
+
+
+def test_realign_balance_on_units_is_refused_before_any_step(toy_grid_3x3):
+    """rebalance() balances numeric columns only, as align(): 'units' under
+    [realign] balance passed the check and failed in the realign step."""
+    cfg = _all_off(realign={"balance": {"units": 0.1}})
+    with pytest.raises(ConfigError) as info:
+        pipeline._check_against_study(cfg, toy_grid_3x3)
+    assert str(info.value).startswith(
+        "<config>: [realign] balance.units: 'units' is not a numeric column of "
+        "the study's units (did you mean 'accounts'?); they have ['workload', "
+        "'potential', 'accounts', 'sales']"
+    )
+    # the share of units moved stays a moved_measure
+    ok = _all_off(realign={"balance": {"workload": 0.1}, "moved_measure": "units"})
+    assert pipeline._check_against_study(ok, toy_grid_3x3) == []
+
+
+@pytest.fixture
+def toy_with_calls(toy_grid_3x3):
+    """toy_grid_3x3 with what the sizing step's response curves read: calls
+    per account and year, minutes per call, a segment (A: a1-a5, B: a6-a10)
+    and calls in the history, account coordinates, and the units' own sales."""
+    s = toy_grid_3x3
+    where = s.units.geometry.to_crs("EPSG:4326").centroid
+    acc = s.accounts.assign(
+        calls_per_year=12.0,
+        call_minutes=30.0,
+        segment=["A"] * 5 + ["B"] * 5,
+        lon=where.x.reindex(s.accounts["unit_id"]).to_numpy(),
+        lat=where.y.reindex(s.accounts["unit_id"]).to_numpy(),
+    )
+    # the units' own sales: the potential's measure needs no annual_sales
+    units = s.units.assign(sales=1000.0)
+    return s.replace(units=units, accounts=acc, history=s.history.assign(calls=1.0))
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            lambda a: a.drop(columns="segment"),
+            "the accounts have no 'segment' column (one curve is fitted per "
+            "segment). Fix: map your segment column under [columns.accounts] "
+            '(e.g. "Tier" = "segment"), or set [sizing] response_curves = false',
+        ),
+        (
+            lambda a: a.drop(columns="annual_sales"),
+            "the accounts have no 'annual_sales' column (each segment's curve is "
+            "anchored at its sales today). Fix: map your yearly sales column under "
+            '[columns.accounts] (e.g. "Revenue" = "annual_sales"), or set [sizing] '
+            "response_curves = false",
+        ),
+        (
+            lambda a: a.assign(annual_sales=[1.0] * 5 + [float("nan")] * 5),
+            "no account of the segment(s) ['B'] has an annual_sales value (each "
+            "segment's curve is anchored at its sales today). Fix: fill "
+            "annual_sales (today's yearly sales per account), or set [sizing] "
+            "response_curves = false",
+        ),
+    ],
+    ids=["no segment", "no annual_sales", "a segment without sales"],
+)
+def test_response_curves_without_segment_or_sales_are_skipped_with_the_reason(
+    toy_with_calls, tmp_path, monkeypatch, change, said
+):
+    """Accounts without segment or annual_sales passed every check; the
+    design and realignment ran, then the sizing step died with "pass
+    segment=<column>", which study.toml cannot express.  As for a history
+    without calls, the step sizes the workload and says why there are no
+    curves."""
+
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("the response curves were fitted")
+
+    monkeypatch.setattr(tk.sizing.ResponseModel, "fit", no_fit)
+    s = toy_with_calls
+    study = s.replace(accounts=change(s.accounts))
+    res = run_pipeline(study, _all_off(sizing={}), tmp_path, progress=False)
+    assert res.workload is not None and res.headcount is None
+    assert f"sizing: no response curves / headcount curve: {said}" in res.warnings
+
+
+def test_a_ctrl_c_a_step_swallowed_stops_the_run_and_writes_nothing(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """PyMC's NUTS and ADVI (the forecast's, the response curves') catch the
+    KeyboardInterrupt and return what they had; the run carried on and
+    failed later, or wrote a report from a truncated posterior."""
+
+    def design_then_ctrl_c(*args, **kwargs):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass  # swallowed, as by the sampler
+        raise IndexError("index -1 is out of bounds for axis 0 with size 0")
+
+    monkeypatch.setattr(tk.design, "align", design_then_ctrl_c)
+    out = tmp_path / "new" / "out"
+    cfg = _all_off(design={"balance": {"workload": 0.5}})
+    with pytest.raises(KeyboardInterrupt) as info:
+        run_pipeline(toy_grid_3x3, cfg, out, progress=False, fast=True)
+    assert pipeline.WRITTEN not in "".join(getattr(info.value, "__notes__", []))
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_interrupted_output_step_removes_the_folder_it_made(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """The output folder is made for the files: a run interrupted (or failed)
+    while writing them left it behind, empty."""
+
+    def ctrl_c(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tk.report.StudyReport, "save", ctrl_c)
+    out = tmp_path / "a" / "b"
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(toy_grid_3x3, _all_off(), out, progress=False, fast=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_ctrl_c_while_the_outputs_are_swapped_in_waits_for_all_three(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """The three files are swapped in together; a Ctrl-C between two renames
+    left the folder mixing two runs.  It is held until all three are in, and
+    the KeyboardInterrupt then says the files were written."""
+    cfg = _all_off()
+    run_pipeline(toy_grid_3x3, cfg, tmp_path, progress=False, fast=True)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    replace = os.replace
+    done = []
+
+    def replace_then_ctrl_c(src, dst):
+        replace(src, dst)
+        if Path(dst).name in before:  # the swap (the writers rename too)
+            done.append(dst)
+            if len(done) == 1:
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    study = toy_grid_3x3.replace(
+        units=toy_grid_3x3.units.assign(workload=toy_grid_3x3.units["workload"] * 2)
+    )
+    with pytest.raises(KeyboardInterrupt) as info:
+        run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    assert len(done) == 3
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(after) == set(before)  # no partial files
+    assert all(after[n] != before[n] for n in before)  # all three new
+    assert any(n.startswith(pipeline.WRITTEN) for n in info.value.__notes__)
+
+
+@pytest.mark.parametrize(
+    ("value", "fast"),
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("", False),
+    ],
+)
+def test_terrakit_fast_reads_the_usual_words(monkeypatch, value, fast):
+    """TERRAKIT_FAST=true ran the full mode without a word."""
+    monkeypatch.setenv("TERRAKIT_FAST", value)
+    assert pipeline._is_fast(None) is fast
+    assert pipeline._is_fast(not fast) is (not fast)  # the argument wins
+
+
+def test_terrakit_fast_with_another_value_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("TERRAKIT_FAST", "on")
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(None, _all_off(), tmp_path / "out", progress=False)
+    assert str(info.value) == (
+        "the environment variable TERRAKIT_FAST='on' is not understood; it is 1, "
+        "true or yes for fast mode (fewer draws, shorter time limits) and 0, "
+        "false or no for full mode. Fix: set TERRAKIT_FAST=1 or TERRAKIT_FAST=0, "
+        "or unset it"
+    )
+    assert not (tmp_path / "out").exists()
