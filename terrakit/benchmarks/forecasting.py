@@ -11,19 +11,23 @@ very model that :class:`terrakit.forecast.SalesForecaster` uses
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from terrakit._runargs import check_seed, did_you_mean
+from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast.model import (
     Panel,
     fit_panel,
     make_panel,
+    merge_configs,
     simulate_paths,
     summarise_draws,
 )
@@ -388,12 +392,21 @@ class ForecastBenchmark:
         fitted on the aggregated series.
     fit_seconds
         Wall time of each terrakit fit (one per fold).
+    provenance
+        How the benchmark was run (also ``bottom.provenance``): ``seed``
+        (of every fold's sampler and simulated noise, also as ``fit_seed``
+        and ``noise_seed``), ``config`` (the merged ``model`` and
+        ``sampler`` configurations the fits ran with), ``panel``,
+        ``methods``, ``horizon``, ``folds``, ``step``, ``origins``,
+        ``total_levels``, ``summary`` (how terrakit's draws were
+        summarised), ``terrakit_version`` and the library ``versions``.
     """
 
     name: str
     bottom: Any
     totals: pd.DataFrame
     fit_seconds: tuple[float, ...]
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def totals_table(self) -> pd.DataFrame:
         g = self.totals.groupby(["level", "method"], sort=False)
@@ -416,8 +429,8 @@ def benchmark_forecast_panel(
     horizon: int,
     folds: int = 3,
     seed: int = 0,
-    baselines: tuple[str, ...] = ("naive", "seasonal_naive", "ets", "arima"),
-    total_levels: tuple[str, ...] | None = None,
+    baselines: Sequence[str] = ("naive", "seasonal_naive", "ets", "arima"),
+    total_levels: Sequence[str] | None = None,
     model_config: Mapping[str, Any] | None = None,
     sampler_config: Mapping[str, Any] | None = None,
 ) -> ForecastBenchmark:
@@ -428,24 +441,93 @@ def benchmark_forecast_panel(
     ``total_levels`` (default: the panel's ``State`` key, plus ``national``)
     the terrakit draws are summed (coherent) and compared with AutoETS
     fitted directly on the aggregated series.
+
+    Parameters
+    ----------
+    name, path
+        The panel (a key of :data:`FORECAST_PANELS`) and its CSV.
+    horizon, folds
+        Periods ahead per fold and number of origins (whole numbers ≥ 1;
+        ``8.0`` is 8); origins move forward by the horizon.
+    seed
+        Seed of every fold's sampler and simulated noise.
+    baselines
+        Any of :data:`terrakit.forecast.backtest.BASELINES`.
+    total_levels
+        Key columns of the panel to sum the series by, and ``"national"``.
+    model_config, sampler_config
+        Merged on top of the panel's own settings
+        (:func:`panel_model_config`, :func:`panel_sampler_config`).
+
+    Returns
+    -------
+    ForecastBenchmark
+        With its :attr:`~ForecastBenchmark.provenance` (also on ``bottom``).
+
+    Raises
+    ------
+    SpecificationError
+        For a bad horizon, fold count, seed, baseline, total level or
+        configuration (checked before anything is fitted), or a training
+        window too short for the folds.
+    DataValidationError
+        When a method's forecast of a scored series is NaN or infinite (a
+        failed fit or simulation), naming the method, fold and series.
     """
     import time
 
     from terrakit.forecast.backtest import (
+        BASELINES,
         BacktestResult,
+        _check_folds,
+        _check_forecast,
         _check_horizon,
         baseline_forecasts,
         score,
     )
 
-    _check_horizon(horizon)
+    # every setting is checked before the panel is read or anything fitted
+    horizon, folds = _check_horizon(horizon), _check_folds(folds)
+    seed = check_seed(seed)
+    chosen = [baselines] if isinstance(baselines, str) else list(baselines)
+    unknown = [b for b in chosen if b not in BASELINES]
+    if unknown:
+        raise SpecificationError(
+            f"unknown baselines {unknown}; choose from {list(BASELINES)}"
+            + did_you_mean(unknown, BASELINES)
+        )
+    baselines = tuple(dict.fromkeys(chosen))
+    if name not in FORECAST_PANELS:
+        raise SpecificationError(
+            f"unknown forecasting panel {name!r}; choose from {sorted(FORECAST_PANELS)}"
+        )
+    mcfg, scfg = merge_configs(
+        panel_model_config(name, model_config),
+        panel_sampler_config(name, sampler_config),
+    )
+    panel_keys = tuple(FORECAST_PANELS[name]["keys"])
+    if total_levels is None:
+        levels: tuple[str, ...] = (
+            *tuple(k for k in ("State",) if k in panel_keys),
+            "national",
+        )
+    else:
+        levels = (
+            (total_levels,) if isinstance(total_levels, str) else tuple(total_levels)
+        )
+        known = [*panel_keys, "national"]
+        bad = [lv for lv in levels if lv not in known]
+        if bad:
+            raise SpecificationError(
+                f"unknown total_levels {bad} for the {name} panel; choose from "
+                f"{known} (its key columns, or 'national' for the grand total)"
+                + did_you_mean(bad, known)
+            )
+        levels = tuple(dict.fromkeys(levels))
     fp = read_forecast_panel(name, path)
     panel = fp.panel
     m = panel.season_length
     keys = fp.series_keys().reindex(panel.series)
-    levels = total_levels
-    if levels is None:
-        levels = (*tuple(k for k in ("State",) if k in fp.keys), "national")
     t_n = panel.values.shape[1]
     first_end = t_n - horizon * folds
     if first_end < 2 * m:
@@ -479,6 +561,12 @@ def benchmark_forecast_panel(
         results.update(baseline_forecasts(train.values, horizon, m, baselines))
         for method, (arrays, s) in results.items():
             sub = {c: v[ok] for c, v in arrays.items()}
+            _check_forecast(
+                f"{method} forecast",
+                sub,
+                where=f" of fold {k + 1} (origin {panel.periods[end - 1]})",
+                labels=list(panel.series[ok]),
+            )
             rows.append(
                 {
                     "method": method,
@@ -529,11 +617,31 @@ def benchmark_forecast_panel(
                         "n_series": n_g,
                     }
                 )
+    # as backtest_panel records it: one seed serves every fold's sampler and
+    # its simulated noise
+    prov = make_provenance(
+        "benchmarks/forecasting",
+        seed=seed,
+        fit_seed=seed,
+        noise_seed=seed,
+        config={"model": mcfg, "sampler": json.loads(json.dumps(scfg, default=str))},
+        panel=name,
+        methods=["terrakit", *baselines],
+        horizon=int(horizon),
+        folds=int(folds),
+        step=int(horizon),
+        origins=[str(panel.periods[first_end + k * horizon - 1]) for k in range(folds)],
+        total_levels=list(levels),
+        summary=summary,
+    )
     bottom = BacktestResult(
         pd.DataFrame(rows),
         int(horizon),
         int(folds),
         m,
         pd.concat(frames, ignore_index=True),
+        prov,
     )
-    return ForecastBenchmark(name, bottom, pd.DataFrame(tot_rows), tuple(fit_secs))
+    return ForecastBenchmark(
+        name, bottom, pd.DataFrame(tot_rows), tuple(fit_secs), prov
+    )

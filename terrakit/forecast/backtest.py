@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -112,6 +113,9 @@ class BacktestResult:
 
 
 # -- metrics -----------------------------------------------------------------------
+_FORECAST_ARRAYS: tuple[str, ...] = ("mean", "lo80", "hi80", "lo95", "hi95")
+
+
 def score(
     actual: np.ndarray,
     forecast: Mapping[str, np.ndarray],
@@ -125,7 +129,8 @@ def score(
     actual
         ``(S, H)`` actuals (all finite).
     forecast
-        ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` arrays ``(S, H)``.
+        ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` arrays ``(S, H)``
+        (all finite).
     train
         ``(S, T)`` training values (NaN allowed) for the MASE scale: the mean
         absolute seasonal difference in sample.
@@ -138,7 +143,24 @@ def score(
         ``mase`` (mean over series with a non-zero scale), ``smape`` (in %,
         0 where actual and forecast are both 0), ``coverage80``,
         ``coverage95`` (fractions).
+
+    Raises
+    ------
+    DataValidationError
+        When an actual or a forecast (point or interval bound) is NaN or
+        infinite: a missing forecast cannot be scored (its sMAPE term would
+        read 0, a perfect forecast, and its interval would count as a
+        miss), so it is refused rather than left out silently.  Score only
+        the series that every method forecast, or fill the gaps (a series
+        too short for a method: see :func:`baseline_forecasts`).
     """
+    _check_finite(
+        "actual",
+        {"actual": actual},
+        why="score needs every actual",
+        fix="score only the series observed throughout the test window",
+    )
+    _check_forecast("forecast", forecast)
     m = season_length
     diff = np.abs(train[:, m:] - train[:, :-m])
     with warnings.catch_warnings():
@@ -157,6 +179,56 @@ def score(
         "coverage80": float(cov80),
         "coverage95": float(cov95),
     }
+
+
+def _check_finite(
+    table: str,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    why: str,
+    fix: str,
+    where: str = "",
+    labels: Sequence[Any] | None = None,
+) -> None:
+    """Refuse NaN or infinite entries of ``(S, H)`` arrays, naming the series
+    (by ``labels``, else by row number)."""
+    for name, a in arrays.items():
+        bad = ~np.isfinite(np.asarray(a, dtype=float))
+        if not bad.any():
+            continue
+        idx = np.flatnonzero(bad.any(axis=1))
+        rows = idx.tolist() if labels is None else [labels[int(i)] for i in idx]
+        raise DataValidationError(
+            table,
+            name,
+            f"{int(bad.sum())} of {bad.size} entries are NaN or infinite in "
+            f"{len(idx)} of {bad.shape[0]} series{where}; {why}",
+            rows=rows,
+            fix=fix,
+        )
+
+
+def _check_forecast(
+    table: str,
+    forecast: Mapping[str, np.ndarray],
+    *,
+    where: str = "",
+    labels: Sequence[Any] | None = None,
+) -> None:
+    """Refuse a forecast with a NaN or infinite point or interval bound."""
+    _check_finite(
+        table,
+        {k: forecast[k] for k in _FORECAST_ARRAYS},
+        why="a missing forecast cannot be scored (its sMAPE term would read 0 %, "
+        "a perfect forecast, and its intervals a miss)",
+        fix="a NaN or infinite forecast is a failed fit or simulation (for "
+        "terrakit, check the fit's convergence: more tuning steps or ADVI "
+        "iterations) or a series the method could not forecast; score only the "
+        "series every method forecast, or fill the gaps (baseline_forecasts "
+        "gives a series too short for a method the naive forecast)",
+        where=where,
+        labels=labels,
+    )
 
 
 # -- baselines ---------------------------------------------------------------------
@@ -185,9 +257,15 @@ def baseline_forecasts(
     Each series is fitted from its first observation; holes inside a series
     are filled with 0 (statsforecast needs regular series).  Series with no
     observation at the end of ``train`` get NaN forecasts.  A series too
-    short for a method (statsforecast's ETS refuses "tiny datasets", a
-    seasonal model needs a full season) gets statsforecast's ``Naive``
-    forecast through its ``fallback_model`` hook, as a forecaster would.
+    short for a method gets the ``Naive`` forecast for its whole horizon, as
+    a forecaster would: statsforecast's ETS refuses "tiny datasets" (an
+    error), its seasonal naive returns NaN for the steps more than a season
+    beyond a series shorter than a season (and zero-width intervals for the
+    others), so any series whose forecast has a NaN entry is forecast by
+    ``Naive`` instead.  Every other series keeps the method's own forecast.
+    (statsforecast's ``fallback_model`` hook is not used: it writes the
+    fallback's interval bounds in the fallback's column order, so an ETS
+    fallback came back with its 80 % and 95 % lower bounds swapped.)
     Sales cannot be negative: point forecasts and interval bounds are
     clipped at 0 (a trending ETS or ARIMA forecast may run below 0), so the
     point forecast stays inside its intervals, as terrakit's own forecasts
@@ -197,79 +275,80 @@ def baseline_forecasts(
     -------
     dict
         method → (arrays ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` of
-        shape ``(S, horizon)``, seconds).
+        shape ``(S, horizon)``, seconds).  Every series observed at the end
+        of ``train`` has finite forecasts with
+        ``lo95 ≤ lo80 ≤ mean ≤ hi80 ≤ hi95``.
     """
-    from statsforecast.models import Naive
-
-    s_n, t_n = train.shape
-    rows = []
+    s_n = train.shape[0]
     usable = np.isfinite(train[:, -1])
+    series: list[tuple[int, np.ndarray]] = []
     for i in np.flatnonzero(usable):
         first = int(np.argmax(np.isfinite(train[i])))
-        y = np.nan_to_num(train[i, first:], nan=0.0)
-        rows.append(pd.DataFrame({"unique_id": i, "ds": np.arange(first, t_n), "y": y}))
+        series.append((int(i), np.nan_to_num(train[i, first:], nan=0.0)))
     out: dict[str, tuple[dict[str, np.ndarray], float]] = {}
-    if not rows:  # no series is observed at the end of train
-        names = ("mean", "lo80", "hi80", "lo95", "hi95")
-        for method in methods:
-            out[method] = ({k: np.full((s_n, horizon), np.nan) for k in names}, 0.0)
-        return out
-    df = pd.concat(rows, ignore_index=True)
     naive: dict[str, np.ndarray] | None = None
     for method in methods:
         t0 = time.perf_counter()
-        fallback = None if method == "naive" else Naive(alias=method)
-        arrays = _sf_arrays(df, method, season_length, horizon, s_n, t_n, fallback)
-        gaps = usable & np.isnan(arrays["mean"]).all(axis=1)
-        if method != "naive" and gaps.any():
-            # statsforecast's seasonal naive returns NaN instead of raising
-            # for a series shorter than a season: use the naive forecast too
+        arrays = _sf_arrays(series, method, season_length, horizon, s_n)
+        failed = usable & ~np.isfinite(np.stack(list(arrays.values()))).all(axis=(0, 2))
+        if method != "naive" and failed.any():
+            # too short for the method (ETS raised, seasonal naive gave NaN
+            # steps): the whole series gets the naive forecast
             if naive is None:
-                naive = _sf_arrays(df, "naive", season_length, horizon, s_n, t_n)
+                naive = _sf_arrays(series, "naive", season_length, horizon, s_n)
             for name in arrays:
-                arrays[name][gaps] = naive[name][gaps]
+                arrays[name][failed] = naive[name][failed]
+        _check_nested(arrays, method, usable)
         out[method] = (arrays, time.perf_counter() - t0)
     return out
 
 
 def _sf_arrays(
-    df: pd.DataFrame,
+    series: Sequence[tuple[int, np.ndarray]],
     method: str,
     season_length: int,
     horizon: int,
     s_n: int,
-    t_n: int,
-    fallback: Any = None,
 ) -> dict[str, np.ndarray]:
-    """One statsforecast method on ``df`` → arrays ``(S, horizon)`` by name."""
-    from statsforecast import StatsForecast
+    """One statsforecast method per series → arrays ``(S, horizon)`` by name.
 
-    sf = StatsForecast(
-        models=_sf_models([method], season_length),
-        freq=1,
-        n_jobs=1,
-        fallback_model=fallback,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc = sf.forecast(df=df, h=horizon, level=[80, 95])
-    fc = fc.sort_values(["unique_id", "ds"])
-    ids = fc["unique_id"].to_numpy().astype(int)
-    steps = (fc["ds"].to_numpy() - t_n).astype(int)
-    arrays: dict[str, np.ndarray] = {}
-    for name, col in (
-        ("mean", method),
-        ("lo80", f"{method}-lo-80"),
-        ("hi80", f"{method}-hi-80"),
-        ("lo95", f"{method}-lo-95"),
-        ("hi95", f"{method}-hi-95"),
-    ):
-        a = np.full((s_n, horizon), np.nan)
-        a[ids, steps] = fc[col].to_numpy(dtype=float)
-        # sales cannot be negative: the point forecast is clipped at 0 like
-        # its interval (so it stays inside it), as terrakit's own draws are
-        arrays[name] = np.maximum(a, 0.0)
-    return arrays
+    The model's own ``forecast`` (what ``StatsForecast.forecast`` calls for
+    each series), read by key; a series the model refuses gets NaN.
+    """
+    model = _sf_models([method], season_length)[0]
+    arrays = {name: np.full((s_n, horizon), np.nan) for name in _FORECAST_ARRAYS}
+    keys = {"mean": "mean", "lo80": "lo-80", "hi80": "hi-80"}
+    keys |= {"lo95": "lo-95", "hi95": "hi-95"}
+    for i, y in series:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                res = model.forecast(y=y, h=horizon, level=[80, 95])
+            except Exception:  # e.g. ETS on a "tiny dataset": naive fills it
+                continue
+        for name, key in keys.items():
+            arrays[name][i] = np.asarray(res[key], dtype=float)
+    # sales cannot be negative: the point forecast is clipped at 0 like its
+    # interval (so it stays inside it), as terrakit's own draws are
+    return {name: np.maximum(a, 0.0) for name, a in arrays.items()}
+
+
+def _check_nested(
+    arrays: Mapping[str, np.ndarray], method: str, rows: np.ndarray
+) -> None:
+    """``lo95 ≤ lo80 ≤ mean ≤ hi80 ≤ hi95`` on ``rows``, or a RuntimeError."""
+    names = ("lo95", "lo80", "mean", "hi80", "hi95")
+    for lo, hi in pairwise(names):
+        a, b = arrays[lo][rows], arrays[hi][rows]
+        bad = ~(a <= b + 1e-9 * np.maximum(1.0, np.abs(b)))
+        if bad.any():
+            s, h = np.argwhere(bad)[0]
+            raise RuntimeError(
+                f"the {method} baseline's forecast is not nested (lo95 ≤ lo80 ≤ "
+                f"mean ≤ hi80 ≤ hi95) in {int(bad.any(axis=1).sum())} series: "
+                f"first at series row {int(np.flatnonzero(rows)[s])}, step "
+                f"{int(h) + 1}, {lo} = {a[s, h]:.6g} > {hi} = {b[s, h]:.6g}"
+            )
 
 
 def _terrakit_forecast(
@@ -375,6 +454,12 @@ def backtest_panel(
         for method in methods:
             arrays, secs = results[method]
             sub = {k2: v[ok] for k2, v in arrays.items()}
+            _check_forecast(
+                f"{method} forecast",
+                sub,
+                where=f" of fold {k + 1} (origin {panel.periods[end - 1]})",
+                labels=list(panel.series[ok]),
+            )
             sc = score(actual[ok], sub, train.values[ok], m)
             rows.append(
                 {
@@ -537,6 +622,9 @@ def backtest(
         test window has no sales row for any series (a lost extract).  The
         message names the folds and months; add rows with sales 0 for them,
         or choose other origins.  This is checked before anything is fitted.
+        Also when a method's forecast of a scored series is NaN or infinite
+        (a failed fit or simulation): it is never scored as a perfect one.
+        The message names the method, fold and series.
 
     Notes
     -----
@@ -545,7 +633,10 @@ def backtest(
     averages over series; sMAPE is :math:`200 |y - \\hat y| / (|y| + |\\hat
     y|)` (0 when both are 0); coverage is the share of actuals inside the
     central 80 % / 95 % interval.  Only series observed at the origin and
-    throughout the test window are scored.  Sales cannot be negative, so
+    throughout the test window are scored, and every method forecasts each
+    of them: a series too short for a baseline (ETS, or a seasonal model
+    with less than a season of history) gets the naive forecast, see
+    :func:`baseline_forecasts`.  Sales cannot be negative, so
     every forecast is clipped at 0: terrakit's simulated paths, and the
     baselines' point forecasts as well as their intervals (a trending ETS or
     ARIMA forecast can run below 0; clipped, the point forecast stays inside

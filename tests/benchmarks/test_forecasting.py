@@ -102,3 +102,109 @@ def test_run_forecast_columns(mock_sampling):
 def test_unknown_panel():
     with pytest.raises(SpecificationError, match="unknown forecasting panel"):
         read_forecast_panel("m5", "x.csv")
+
+
+@pytest.fixture
+def tiny_tourism_csv(tmp_path: Path) -> Path:
+    """A tourism-format CSV: 4 series (2 Regions in 2 States × 2 Purposes),
+    16 quarters 2010Q1..2013Q4 of positive trips with a seasonal pattern."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    quarters = [f"{y} Q{q}" for y in range(2010, 2014) for q in range(1, 5)]
+    rows = []
+    for region, state in (("Adelaide", "South Australia"), ("Hobart", "Tasmania")):
+        for purpose in ("Business", "Holiday"):
+            season = np.tile([1.2, 0.9, 0.8, 1.1], 4)
+            trips = 100 * season * rng.lognormal(0.0, 0.1, 16)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "Quarter": quarters,
+                        "Region": region,
+                        "State": state,
+                        "Purpose": purpose,
+                        "Trips": trips,
+                    }
+                )
+            )
+    path = tmp_path / "tiny_tourism.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"folds": 0}, r"^folds must be a whole number ≥ 1, got 0$"),
+        ({"folds": 1.5}, r"^folds must be a whole number ≥ 1, got 1\.5$"),
+        ({"horizon": 0}, r"^horizon must be at least 1 period, got 0"),
+        ({"seed": -1}, r"^seed must be a non-negative integer, got -1"),
+        (
+            {"baselines": ("ets", "prophet", "snaive")},
+            r"^unknown baselines \['prophet', 'snaive'\]; choose from \['naive', "
+            r"'seasonal_naive', 'ets', 'arima'\]; did you mean 'naive' for "
+            r"'snaive'\?$",
+        ),
+        (
+            {"total_levels": ("state", "national")},
+            r"^unknown total_levels \['state'\] for the tourism panel; choose from "
+            r"\['Region', 'State', 'Purpose', 'national'\] \(its key columns, or "
+            r"'national' for the grand total\); did you mean 'State' for 'state'\?$",
+        ),
+        ({"sampler_config": {"draw": 10}}, r"unknown sampler_config keys \['draw'\]"),
+    ],
+)
+def test_benchmark_settings_are_checked_before_reading_or_fitting(kwargs, match):
+    """folds=0 raised pandas' "No objects to concatenate", folds=1.5 a
+    TypeError, an unknown baseline or total level a KeyError after every fit:
+    now a SpecificationError before the panel is read (the path does not
+    exist) or anything fitted."""
+    from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+
+    args = {"horizon": 2, "folds": 1} | kwargs
+    with pytest.raises(SpecificationError, match=match):
+        benchmark_forecast_panel("tourism", "no_such_panel.csv", **args)
+
+
+def test_benchmark_takes_whole_float_counts_and_records_provenance(
+    tiny_tourism_csv, mock_sampling
+):
+    """horizon=2.0 raised a TypeError after the fit (the checked horizon was
+    thrown away); the results carried no provenance."""
+    from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+    from terrakit.forecast.backtest import backtest_panel
+
+    bench = benchmark_forecast_panel(
+        "tourism",
+        tiny_tourism_csv,
+        horizon=2.0,
+        folds=2.0,
+        seed=7,
+        baselines=("naive", "ets"),
+        total_levels=("State",),
+        sampler_config=mock_sampling,
+    )
+    assert (bench.bottom.horizon, bench.bottom.folds) == (2, 2)
+    assert list(bench.bottom.table().index) == ["terrakit", "naive", "ets"]
+    assert set(bench.totals["level"]) == {"State"}
+    prov = bench.provenance
+    assert bench.bottom.provenance == prov
+    assert (prov["seed"], prov["fit_seed"], prov["noise_seed"]) == (7, 7, 7)
+    assert prov["panel"] == "tourism"
+    assert prov["methods"] == ["terrakit", "naive", "ets"]
+    assert (prov["horizon"], prov["folds"], prov["step"]) == (2, 2, 2)
+    assert prov["origins"] == ["2012Q4", "2013Q2"]
+    assert prov["total_levels"] == ["State"]
+    assert prov["config"]["sampler"]["draws"] == mock_sampling["draws"]
+    assert prov["config"]["model"]["residual"]  # the merged model config
+    assert "statsforecast" in prov["versions"] and prov["terrakit_version"]
+    # the same folds and keys as backtest_panel's provenance
+    ref = backtest_panel(
+        read_forecast_panel("tourism", tiny_tourism_csv).panel,
+        horizon=2,
+        folds=2,
+        methods=["naive"],
+    ).provenance
+    assert prov["origins"] == ref["origins"]
+    assert set(ref) - {"method"} <= set(prov)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import itertools
+
 import numpy as np
 import pytest
 
@@ -274,3 +277,120 @@ def test_whole_float_horizon_folds_and_step_are_counts(toy_study):
         SpecificationError, match=r"^step must be a whole number .* got 1\.5"
     ):
         backtest_panel(panel, horizon=3, folds=2, methods=("naive",), step=1.5)
+
+
+def _gamma_panel_values(lengths: list[int], t_n: int = 30, seed: int = 0):
+    """``(len(lengths), t_n)`` positive sales (gamma(5, 20), mean 100); series
+    ``i`` is observed in its last ``lengths[i]`` periods only (NaN before)."""
+    rng = np.random.default_rng(seed)
+    train = rng.gamma(5.0, 20.0, (len(lengths), t_n))
+    for i, n in enumerate(lengths):
+        train[i, : t_n - n] = np.nan
+    return train
+
+
+def test_a_series_shorter_than_a_season_gets_the_naive_forecast_throughout():
+    """statsforecast's seasonal naive gave NaN for steps 1-4 of an 8-month
+    series (the steps with no value a year back) and a zero-width interval
+    for steps 5-6; only all-NaN rows fell back, and score() read the NaN
+    forecasts as perfect (sMAPE 0)."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    train = _gamma_panel_values([30, 30, 8])
+    out = baseline_forecasts(train, 6, 12, ["naive", "seasonal_naive"])
+    naive, snaive = out["naive"][0], out["seasonal_naive"][0]
+    for k in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        assert np.isfinite(snaive[k]).all()
+        np.testing.assert_array_equal(snaive[k][2], naive[k][2])
+    # the full series keep their own forecast: a year back
+    np.testing.assert_allclose(snaive["mean"][:2], train[:2, 18:24])
+
+
+def test_score_refuses_a_nan_forecast():
+    """A NaN point forecast used to score sMAPE 0 (a perfect forecast)."""
+    from terrakit.exceptions import DataValidationError
+
+    train = _gamma_panel_values([30, 30])
+    actual = np.array([[100.0, 110.0], [90.0, 95.0]])
+    fc = {k: np.full((2, 2), 100.0) for k in ("mean", "lo80", "hi80")}
+    fc["lo95"], fc["hi95"] = fc["lo80"] - 50, fc["hi80"] + 50
+    fc["lo80"], fc["hi80"] = fc["lo80"] - 20, fc["hi80"] + 20
+    assert score(actual, fc, train, 12)["smape"] > 0
+    fc["mean"][1, 0] = np.nan
+    with pytest.raises(
+        DataValidationError,
+        match=r"^forecast\.mean: 1 of 4 entries are NaN or infinite in 1 of 2 "
+        r"series; a missing forecast cannot be scored \(its sMAPE term would read "
+        r"0 %, a perfect forecast, and its intervals a miss\) \(rows: 1\)\. Fix: ",
+    ):
+        score(actual, fc, train, 12)
+
+
+def test_ets_on_a_tiny_series_gets_naive_intervals_in_order():
+    """ETS refuses 3 points; statsforecast's fallback_model wrote Naive's
+    bounds in Naive's column order (lo80, lo95) under ETS's (lo95, lo80), so
+    the fallback series had lo95 > lo80."""
+    from terrakit.forecast.backtest import BASELINES, baseline_forecasts
+
+    train = _gamma_panel_values([30, 30, 3])
+    out = baseline_forecasts(train, 3, 12, BASELINES)
+    naive = out["naive"][0]
+    ets = out["ets"][0]
+    for k in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        np.testing.assert_array_equal(ets[k][2], naive[k][2])
+    assert (naive["lo95"][2, 0] < naive["lo80"][2, 0]) and naive["lo95"][2, 0] > 0
+    for arrays, _ in out.values():
+        chain = [arrays[k] for k in ("lo95", "lo80", "mean", "hi80", "hi95")]
+        for lo, hi in itertools.pairwise(chain):
+            assert (lo <= hi).all()
+
+
+def test_baseline_intervals_out_of_order_are_refused(monkeypatch):
+    """The nesting guard: a model whose lower bounds come back swapped."""
+    bt = importlib.import_module("terrakit.forecast.backtest")
+
+    class Swapped:
+        def forecast(self, y, h, level):
+            last = float(y[-1])
+            return {
+                "mean": np.full(h, last),
+                "lo-80": np.full(h, last - 20),
+                "lo-95": np.full(h, last - 10),
+                "hi-80": np.full(h, last + 20),
+                "hi-95": np.full(h, last + 40),
+            }
+
+    monkeypatch.setattr(bt, "_sf_models", lambda methods, m: [Swapped()])
+    train = np.full((2, 30), 100.0)
+    with pytest.raises(
+        RuntimeError,
+        match=r"^the ets baseline's forecast is not nested \(lo95 ≤ lo80 ≤ mean ≤ "
+        r"hi80 ≤ hi95\) in 2 series: first at series row 0, step 1, lo95 = 90 > "
+        r"lo80 = 80$",
+    ):
+        bt.baseline_forecasts(train, 2, 12, ["ets"])
+
+
+def test_a_nan_terrakit_forecast_is_named_with_its_method_fold_and_series(
+    monkeypatch,
+):
+    """A failed simulation (an infinite draw) scored NaN or, as NaN, 0 %."""
+    from terrakit.exceptions import DataValidationError
+
+    from .conftest import small_panel
+
+    bt = importlib.import_module("terrakit.forecast.backtest")
+
+    def broken(panel, horizon, *args):
+        fc = {k: np.full((panel.n_series, horizon), 50.0) for k in bt._FORECAST_ARRAYS}
+        fc["mean"][1, 2] = np.inf
+        return fc, 0.0
+
+    monkeypatch.setattr(bt, "_terrakit_forecast", broken)
+    with pytest.raises(
+        DataValidationError,
+        match=r"^terrakit forecast\.mean: 1 of 9 entries are NaN or infinite in 1 "
+        r"of 3 series of fold 1 \(origin 2022-09\); .* \(rows: 's1'\)\. Fix: a NaN "
+        r"or infinite forecast is a failed fit or simulation",
+    ):
+        bt.backtest_panel(small_panel(36), horizon=3, folds=1)
