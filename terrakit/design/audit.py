@@ -304,6 +304,14 @@ def _on_units(
     return s
 
 
+def _name_of(al: Any, default: str) -> str:
+    """The name to report: an Alignment's own, else ``default`` (a Series'
+    ``name`` is a column name, ``'territory_id'`` or ``None``, not a plan's)."""
+    from terrakit.data.alignment import Alignment
+
+    return al.name if isinstance(al, Alignment) and al.name else default
+
+
 def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]]:
     """Territory index per unit (in the ensemble's unit order) and the labels."""
     if hasattr(al, "assignment"):
@@ -404,6 +412,7 @@ def audit(
             TerrakitWarning,
             stacklevel=2,
         )
+    plan_name = _name_of(plan, "plan")
     if isinstance(plan, str):
         # a name, as baseline= takes: the ensemble knows its study's current plan
         if plan != "current" or ensemble.reference is None:
@@ -414,6 +423,7 @@ def audit(
                 + f"; pass the alignment itself, e.g. study.alignments[{plan!r}]"
             )
         plan = pd.Series(ensemble.reference, index=pd.Index(ensemble.unit_ids))
+        plan_name = "current"
     lab, terr = _labels_of(plan, ensemble, "the plan")
     k = ensemble.n_territories
     if len(terr) != k:
@@ -445,7 +455,7 @@ def audit(
             base_name = "current"
         else:
             blab, _ = _labels_of(baseline, ensemble, "the baseline")
-            base_name = str(getattr(baseline, "name", "baseline"))
+            base_name = _name_of(baseline, "baseline")
         if np.array_equal(blab, lab) or _same_partition(blab, lab):
             base_name = None  # the plan is the baseline: nothing moved, by definition
     if base_name is not None:
@@ -516,7 +526,7 @@ def audit(
             if ensemble.provenance.get("config", {}).get("contiguity", True)
             else ()
         ),
-        plan_name=str(getattr(plan, "name", "plan")),
+        plan_name=plan_name,
         metrics=metrics,
         reps=reps,
         distributions=dist,

@@ -12,9 +12,12 @@ Rule
     replaced by ``r_i = ⌈v_i / ((1 + τ) · mean)⌉`` equal *parts*, the fewest
     that each fit under the limit.  Every part keeps the unit's geometry and
     location; every numeric column is treated as additive and divided by
-    ``r_i``.  Parts are neighbours of each other and of every neighbour of the
-    unit, so contiguity is unchanged.  ``k`` stays the same: each territory is
-    still one rep's worth (``±τ``) of the activity.
+    ``r_i``, except the coordinate columns (``lon``, ``lat``, ``home_lon``,
+    ``home_lat``) and the columns named in ``keep=`` (a density, a rate, a
+    numeric code), which every part keeps as they are.  Parts are neighbours
+    of each other and of every neighbour of the unit, so contiguity is
+    unchanged.  ``k`` stays the same: each territory is still one rep's
+    worth (``±τ``) of the activity.
 
 Reading the answer
     A territory that holds a part of an oversized unit shares that unit with
@@ -41,7 +44,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +53,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from terrakit._runargs import is_count, is_tolerance
+from terrakit.data.io import _COORDINATES
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["OversizedSplit", "split_blocking", "split_oversized", "stuck_units"]
@@ -193,6 +197,7 @@ def split_oversized(
     adjacency: Any = None,
     max_part: float | None = None,
     also: Any = (),
+    keep: str | Iterable[str] = (),
 ) -> OversizedSplit:
     """Replace every unit above one territory's upper band by equal parts.
 
@@ -210,12 +215,18 @@ def split_oversized(
         Optional :class:`~terrakit.data.geo.Adjacency` of ``units`` (e.g. with
         island links); it is expanded to the parts.
     max_part
-        Largest part (default: the upper limit ``(1 + τ) · mean``, i.e. the
-        fewest parts).  :func:`split_blocking` uses ``2τ · mean`` so parts
-        can fill any gap of the band.
+        Largest part, at most the upper limit (the default, ``(1 + τ) ·
+        mean``, i.e. the fewest parts): a larger one would leave an
+        oversized unit whole, so it is refused.  :func:`split_blocking` uses
+        ``2τ · mean`` so parts can fill any gap of the band.
     also
         Further unit ids to split into parts of at most ``max_part`` (e.g.
-        the :func:`stuck_units`).
+        the :func:`stuck_units`); one id or several.
+    keep
+        Numeric columns that every part keeps whole instead of dividing
+        (one name or several), e.g. a density or a numeric code.  The
+        coordinate columns ``lon``, ``lat``, ``home_lon`` and ``home_lat``
+        are always kept; every other numeric column is divided.
 
     Returns
     -------
@@ -227,12 +238,14 @@ def split_oversized(
     ------
     SpecificationError
         Unknown activity, ``n_territories < 1``, ``tolerance`` outside
-        ``[0, 1)`` or a ``max_part`` that is not positive.
+        ``[0, 1)``, a ``max_part`` that is not positive or is above the
+        upper limit, or a ``keep`` column that is not in ``units`` or is the
+        activity.
     DataValidationError
         An empty table, a non-unique index, an activity value that is not a
         number (numbers stored as text, ``"10"``, are read as numbers),
         missing, infinite or negative, or an activity total of 0; the
-        message names the rows.
+        message names the rows.  An ``also`` id that is not a unit.
 
     Notes
     -----
@@ -253,14 +266,24 @@ def split_oversized(
             f"tolerance must be a number in [0, 1) (0.05 is ±5 %), got {tolerance!r}"
         )
     tau = float(tolerance)
+    kept = _kept_columns(units, activity, keep)
     units = _checked_units(units, activity)
     v = units[activity].to_numpy(dtype=float)
     limit = (1.0 + tau) * float(v.sum()) / k
     part = limit if max_part is None else float(max_part)
     if not part > 0:
         raise SpecificationError(f"max_part must be positive, got {max_part}")
+    if part > limit * (1 + 1e-12):
+        raise SpecificationError(
+            f"max_part {part:.6g} is above the upper limit {limit:.6g} = (1 + "
+            f"{tau:g}) × {float(v.sum()):.6g} / {k} territories: parts that large "
+            f"could leave a unit above the limit whole; pass a max_part of at "
+            f"most {limit:.6g}, or leave it None (the limit)"
+        )
+    also_ids = _as_ids(also)
+    _require_known(also_ids, units.index, setting="also", of="the units")
     reps = np.ones(len(v), dtype=np.int64)
-    over = (v > limit * (1 + 1e-12)) | units.index.isin(list(also))
+    over = (v > limit * (1 + 1e-12)) | _isin(units.index, also_ids)
     reps[over] = [max(1, math.ceil(x / part - 1e-12)) for x in v[over]]
     pos = np.repeat(np.arange(len(v)), reps)
     out = units.iloc[pos].copy()
@@ -280,7 +303,7 @@ def split_oversized(
         raise SpecificationError(
             "a part id '<unit>#<p>' collides with an existing unit id; rename units"
         )
-    num = out.select_dtypes("number").columns
+    num = out.select_dtypes("number").columns.difference(kept, sort=False)
     div = reps[pos].astype(float)
     for c in num:
         out[c] = out[c].to_numpy(dtype=float) / div
@@ -306,6 +329,79 @@ def split_oversized(
         n_territories=k,
         tolerance=tau,
         upper_limit=limit,
+    )
+
+
+def _kept_columns(units: Any, activity: str, keep: Any) -> list[Hashable]:
+    """The columns the parts keep whole: the coordinates and ``keep``."""
+    names = [keep] if isinstance(keep, str) else list(keep)
+    unknown = [c for c in names if c not in units.columns]
+    if unknown:
+        raise SpecificationError(
+            f"keep= names {unknown}, which are not columns of the units; "
+            f"columns: {list(units.columns)}"
+        )
+    if activity in names:
+        raise SpecificationError(
+            f"keep= names the activity {activity!r}: the split divides it into "
+            f"equal parts (that is what makes them fit); drop it from keep"
+        )
+    return [c for c in units.columns if c in _COORDINATES or c in names]
+
+
+def _as_ids(ids: Any) -> list[Hashable]:
+    """A list of ids: one id (text, a number) or an iterable of them."""
+    if ids is None:
+        return []
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        return [ids]
+    return list(ids)
+
+
+def _isin(index: pd.Index, ids: list[Hashable]) -> np.ndarray:
+    """``index.isin(ids)`` without ``pd.Index`` reading tuples as levels."""
+    return np.asarray(index.isin(pd.Index(ids, dtype=object, tupleize_cols=False)))
+
+
+def _require_known(
+    given: list[Hashable], ids: pd.Index, *, setting: str, of: str
+) -> None:
+    """Refuse ids in ``given`` (the ``setting=`` argument) that are not ``ids``.
+
+    Such an id was left out in silence (``also=``) or read as the last unit
+    (``candidates=``).  Ids that are units in the other type (``13001`` for
+    ``'13001'``) are named as such.
+    """
+    from terrakit.data.validation import _align_id_dtype, _id_kind, _ids
+
+    known = _isin(pd.Index(given, dtype=object, tupleize_cols=False), ids)
+    unknown = [g for g, ok in zip(given, known, strict=True) if not ok]
+    if not unknown:
+        return
+    n = len(unknown)
+    ids_text = f"{n} {'id is' if n == 1 else 'ids are'} not in {of}"
+    as_ids = _align_id_dtype(pd.Series(unknown), ids)
+    typed = np.asarray(as_ids.isin(ids))
+    if typed.any():
+        first = int(np.flatnonzero(typed)[0])
+        key, same = _ids([unknown[first], as_ids.iloc[first]])
+        kinds = [_id_kind(v) for v in (key, same)]
+        given_kind, unit_kind = (k + "s" if k == "number" else k for k in kinds)
+        raise DataValidationError(
+            setting,
+            None,
+            f"{ids_text}: {setting}= gives {given_kind} (e.g. {key!r}) where the "
+            f"units' ids are {unit_kind} (e.g. {same!r}), and {key!r} is not "
+            f"{same!r}",
+            rows=_ids(unknown),
+            fix=f"pass the ids as the units have them, e.g. {same!r} for {key!r}",
+        )
+    raise DataValidationError(
+        setting,
+        None,
+        ids_text,
+        rows=_ids(unknown),
+        fix=f"pass ids of {of} (check the id type: '13121' is not 13121)",
     )
 
 
@@ -429,10 +525,11 @@ def stuck_units(
     adjacency
         :class:`~terrakit.data.geo.Adjacency` over the same ids.
     lower, upper
-        One territory's band.
+        One territory's band (finite, ``lower <= upper``).
     candidates
-        Unit ids to check (default: units worth at least a quarter of
-        ``lower``; small units in sparse areas have countless sets).
+        Unit ids of ``adjacency`` to check, one or several (default: units
+        worth at least a quarter of ``lower``; small units in sparse areas
+        have countless sets).
     max_sets
         Enumeration budget per unit; a unit whose sets exceed it is
         ``"undecided"`` and not reported.
@@ -451,10 +548,17 @@ def stuck_units(
     DataValidationError
         A unit of ``adjacency`` without a value, a duplicated id in
         ``values``, or a value that is not a number, missing, infinite or
-        negative; the message names the rows.
+        negative; a ``candidates`` id that is not a unit of ``adjacency``
+        (``13001`` is not ``'13001'``); the message names the rows.
+    SpecificationError
+        A band that is not finite or has ``lower > upper``.
+    TypeError
+        ``adjacency`` is not an :class:`~terrakit.data.geo.Adjacency`.
     """
     from terrakit.data.validation import check_measures, check_unique_ids
 
+    _need_adjacency(adjacency, "stuck_units")
+    lower, upper = _band(lower, upper)
     ids = pd.Index(adjacency.ids)
     vals = pd.Series(values)
     col = "values" if vals.name is None else str(vals.name)
@@ -477,7 +581,9 @@ def stuck_units(
     if candidates is None:
         roots = np.flatnonzero(v >= 0.25 * lower)
     else:
-        roots = ids.get_indexer(list(candidates))
+        given = _as_ids(candidates)
+        _require_known(given, ids, setting="candidates", of="the adjacency")
+        roots = ids.get_indexer(pd.Index(given, dtype=object, tupleize_cols=False))
     rows = []
     for r in roots.tolist():
         if not v[r] < lower:
@@ -501,6 +607,38 @@ def stuck_units(
     return pd.DataFrame(rows, columns=["unit_id", *cols]).set_index("unit_id")
 
 
+def _band(lower: Any, upper: Any) -> tuple[float, float]:
+    """``(lower, upper)`` as floats; refuse a band that is not finite or
+    inverted (every unit below an empty band was reported stuck)."""
+    try:
+        lo, hi = float(lower), float(upper)
+        shown = f"lower={lo:.6g}, upper={hi:.6g}"
+    except (TypeError, ValueError):
+        lo = hi = math.nan
+        shown = f"lower={lower!r}, upper={upper!r}"
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise SpecificationError(
+            f"the band must be two finite numbers with lower <= upper, got "
+            f"{shown}; pass one territory's band, e.g. (1 - τ) · mean and "
+            "(1 + τ) · mean"
+        )
+    return lo, hi
+
+
+def _need_adjacency(adjacency: Any, func: str) -> None:
+    """Refuse a missing or wrong ``adjacency``: the check runs on the graph."""
+    from terrakit.data.geo import require_adjacency
+
+    if adjacency is None:
+        raise TypeError(
+            f"{func} needs the adjacency of the units (a stuck unit is one that "
+            "no connected set of neighbours fits into the band), got None; build "
+            "it with tk.data.geo.adjacency(units) (add links to islands with "
+            ".with_links([(a, b), ...]))"
+        )
+    require_adjacency(adjacency, error=TypeError)
+
+
 def split_blocking(
     units: Any,
     activity: str,
@@ -510,6 +648,7 @@ def split_blocking(
     adjacency: Any,
     rounds: int = 5,
     max_sets: int = 20_000,
+    keep: str | Iterable[str] = (),
 ) -> tuple[OversizedSplit, pd.DataFrame]:
     """Split the oversized units and the :func:`stuck_units` until none is stuck.
 
@@ -520,19 +659,44 @@ def split_blocking(
     runs again on the result, up to ``rounds`` times.  Passing the local
     check is necessary, not sufficient, for a feasible design.
 
+    Parameters are those of :func:`split_oversized` (``keep``: numeric
+    columns the parts keep whole, besides the coordinates), with
+    ``adjacency`` required and ``tolerance > 0``; ``rounds`` and
+    ``max_sets`` (see :func:`stuck_units`) bound the search.
+
     Returns
     -------
     (OversizedSplit, pandas.DataFrame)
         The split and the stuck units found before the first split (the
         evidence that the unsplit specification is impossible).
+
+    Raises
+    ------
+    TypeError
+        ``adjacency`` is missing (``None``) or not an
+        :class:`~terrakit.data.geo.Adjacency`.
+    SpecificationError
+        ``tolerance`` 0: a band of zero width cannot be filled by parts;
+        and the refusals of :func:`split_oversized`.
+    DataValidationError
+        As :func:`split_oversized`.
     """
+    _need_adjacency(adjacency, "split_blocking")
     first = split_oversized(
-        units, activity, n_territories, tolerance, adjacency=adjacency
+        units, activity, n_territories, tolerance, adjacency=adjacency, keep=keep
     )
     # the checked table (numbers stored as text read as numbers)
     units = _checked_units(units, activity)
     k, tolerance = first.n_territories, first.tolerance
     mean = float(units[activity].to_numpy(dtype=float).sum()) / k
+    if tolerance == 0:
+        raise SpecificationError(
+            f"split_blocking needs a band of positive width: with tolerance 0 "
+            f"every territory must hold exactly total / k = {mean:.6g} "
+            f"{activity}, and parts of at most the band's width 2τ · mean = 0 "
+            "cannot fill it; pass a tolerance above 0 (0.05 is ±5 %), or use "
+            "split_oversized"
+        )
     lo, hi = (1 - tolerance) * mean, (1 + tolerance) * mean
     stuck0 = stuck_units(
         first.units[activity], first.adjacency, lo, hi, max_sets=max_sets
@@ -556,6 +720,7 @@ def split_blocking(
             adjacency=adjacency,
             max_part=2 * tolerance * mean,
             also=sorted(also, key=str),
+            keep=keep,
         )
         part_of = split.parts["unit_id"].to_dict()
         stuck = stuck_units(

@@ -349,6 +349,26 @@ def test_audit_flags_the_unbalanced_current_plan(region36, ens36):
         audit("proposal", ens36)
 
 
+def test_audit_names_series_plans_and_baselines_plan_and_baseline(region36, ens36):
+    """A Series' name is no plan name: an unnamed plan was reported as 'None',
+    a baseline Series as its column name 'territory_id', the plan 'current'
+    given by name as 'None'."""
+    from terrakit.data import Alignment
+
+    plan = pd.Series(ens36.plans[5], index=list(ens36.unit_ids))  # no name
+    base = region36.alignments["current"].assignment  # named 'territory_id'
+    rep = audit(plan, ens36, baseline=base)
+    assert (rep.plan_name, rep.baseline) == ("plan", "baseline")
+    assert rep.summary().splitlines()[0] == (
+        "Audit of 'plan' against 120 plans (recom); disruption vs 'baseline'"
+    )
+    named = audit(
+        Alignment(plan, name="edited"), ens36, baseline=region36.alignments["current"]
+    )
+    assert (named.plan_name, named.baseline) == ("edited", "current")
+    assert audit("current", ens36).plan_name == "current"
+
+
 def test_a_member_is_not_an_outlier_of_its_own_ensemble(region36, ens36):
     member = ens36.alignment(60)
     rep = audit(member, ens36)

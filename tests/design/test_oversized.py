@@ -243,3 +243,111 @@ def test_stuck_units_names_a_missing_unit() -> None:
         "pass a value for every unit of the adjacency (0 for a unit that carries "
         "nothing)"
     )
+
+
+def test_parts_keep_their_coordinates_and_the_kept_columns() -> None:
+    """Parts stated their location at half the coordinates: every numeric
+    column was divided, ``lon``/``lat`` included."""
+    lon, lat = [-84.39, -84.20, -84.00], [33.75, 33.80, 33.85]
+    units = gpd.GeoDataFrame(
+        {
+            "lon": lon,
+            "lat": lat,
+            "population": [900.0, 100.0, 100.0],
+            "density": [50.0, 5.0, 5.0],
+            "area": [18.0, 20.0, 20.0],
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        index=pd.Index(list("abc"), name="unit_id"),
+        crs="EPSG:4326",
+    )
+    parts = split_oversized(units, "population", 2, 0.05).units.loc[["a#1", "a#2"]]
+    assert parts["lon"].tolist() == [-84.39, -84.39]
+    assert parts["lat"].tolist() == [33.75, 33.75]
+    assert parts["population"].tolist() == [450.0, 450.0]
+    assert parts["area"].tolist() == [9.0, 9.0]  # divided: additive
+    assert parts["density"].tolist() == [25.0, 25.0]  # divided unless kept
+    s = split_oversized(units, "population", 2, 0.05, keep="density")
+    parts = s.units.loc[["a#1", "a#2"]]
+    assert parts["density"].tolist() == [50.0, 50.0]
+    assert parts["lon"].tolist() == [-84.39, -84.39]
+    with pytest.raises(SpecificationError) as err:
+        split_oversized(units, "population", 2, 0.05, keep=["densty"])
+    assert str(err.value) == (
+        "keep= names ['densty'], which are not columns of the units; columns: "
+        "['lon', 'lat', 'population', 'density', 'area', 'geometry']"
+    )
+    with pytest.raises(SpecificationError, match="keep= names the activity"):
+        split_oversized(units, "population", 2, 0.05, keep="population")
+
+
+def test_max_part_above_the_limit_and_unknown_also_ids_are_refused() -> None:
+    """max_part 100 left the unit of 10 whole (limit 6.695) while summary()
+    said no unit was above the limit; also=['u9'] was ignored; also='u1' was
+    read as the ids 'u' and '1'."""
+    u = _strip([10.0, 1.0, 1.0, 1.0], ["u0", "u1", "u2", "u3"])
+    with pytest.raises(SpecificationError) as err:
+        split_oversized(u, "population", 2, 0.03, max_part=100)
+    assert str(err.value) == (
+        "max_part 100 is above the upper limit 6.695 = (1 + 0.03) × 13 / 2 "
+        "territories: parts that large could leave a unit above the limit whole; "
+        "pass a max_part of at most 6.695, or leave it None (the limit)"
+    )
+    with pytest.raises(DataValidationError) as err:
+        split_oversized(u, "population", 2, 0.03, also=["u9"])
+    assert str(err.value) == (
+        "also: 1 id is not in the units (rows: 'u9'). Fix: pass ids of the "
+        "units (check the id type: '13121' is not 13121)"
+    )
+    s = split_oversized(u, "population", 2, 0.03, also="u1", max_part=5.0)
+    assert s.units.index.tolist() == ["u0#1", "u0#2", "u1", "u2", "u3"]
+    s = split_oversized(u, "population", 2, 0.03, also="u1", max_part=0.5)
+    assert s.parts.loc["u1#2", "unit_id"] == "u1"
+    assert s.units.loc[["u1#1", "u1#2"], "population"].tolist() == [0.5, 0.5]
+
+
+def test_stuck_units_refuses_unknown_candidates_and_an_inverted_band() -> None:
+    """candidates=[13001] for the unit '13001' checked and reported the last
+    unit (get_indexer's -1); lower > upper reported every small unit stuck."""
+    u = _strip([1.0, 1.0, 1.0, 3.0], ["13001", "13003", "13005", "13007"])
+    adj = adjacency(u, warn=False)
+    with pytest.raises(DataValidationError) as err:
+        stuck_units(u["population"], adj, 3.5, 3.6, candidates=[13001])
+    assert str(err.value) == (
+        "candidates: 1 id is not in the adjacency: candidates= gives numbers "
+        "(e.g. 13001) where the units' ids are text (e.g. '13001'), and 13001 is "
+        "not '13001' (rows: 13001). Fix: pass the ids as the units have them, "
+        "e.g. '13001' for 13001"
+    )
+    one = stuck_units(u["population"], adj, 3.5, 3.6, candidates="13001")
+    assert one.index.tolist() == ["13001"]
+    with pytest.raises(SpecificationError) as err:
+        stuck_units(u["population"], adj, 5.0, 4.0)
+    assert str(err.value) == (
+        "the band must be two finite numbers with lower <= upper, got lower=5, "
+        "upper=4; pass one territory's band, e.g. (1 - τ) · mean and (1 + τ) · mean"
+    )
+
+
+def test_split_blocking_refuses_zero_tolerance_and_a_missing_adjacency() -> None:
+    """tolerance 0 was refused as 'max_part must be positive, got 0.0' (a
+    setting never passed); adjacency=None crashed with an AttributeError."""
+    u = _strip([3.0, 2.0, 1.0, 2.0], list("abcd"))
+    with pytest.raises(SpecificationError) as err:
+        split_blocking(u, "population", 2, 0.0, adjacency=adjacency(u, warn=False))
+    assert str(err.value) == (
+        "split_blocking needs a band of positive width: with tolerance 0 every "
+        "territory must hold exactly total / k = 4 population, and parts of at "
+        "most the band's width 2τ · mean = 0 cannot fill it; pass a tolerance "
+        "above 0 (0.05 is ±5 %), or use split_oversized"
+    )
+    with pytest.raises(TypeError) as err:
+        split_blocking(u, "population", 2, 0.05, adjacency=None)
+    assert str(err.value) == (
+        "split_blocking needs the adjacency of the units (a stuck unit is one "
+        "that no connected set of neighbours fits into the band), got None; build "
+        "it with tk.data.geo.adjacency(units) (add links to islands with "
+        ".with_links([(a, b), ...]))"
+    )
+    with pytest.raises(TypeError, match="adjacency must be a terrakit"):
+        split_blocking(u, "population", 2, 0.05, adjacency=pd.DataFrame())
