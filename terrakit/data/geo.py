@@ -1032,19 +1032,22 @@ def require_adjacency(
     over: str = "the units",
     build: str = "tk.data.geo.adjacency(units)",
     error: type[Exception] = SpecificationError,
+    optional: bool = True,
 ) -> None:
-    """Raise ``error`` unless ``obj`` is ``None`` or an :class:`Adjacency`.
+    """Raise ``error`` unless ``obj`` is an :class:`Adjacency` (or ``None``,
+    when ``optional``).
 
     The one wording of this refusal: the type that came, and how to build
     the graph (``build``) and link islands.  Callers choose the exception
     (``SpecificationError`` in the solvers, ``TypeError`` in the widgets).
     """
-    if obj is None or isinstance(obj, Adjacency):
+    if isinstance(obj, Adjacency) or (optional and obj is None):
         return
+    got = "None" if obj is None else f"{type(obj).__module__}.{type(obj).__name__}"
     raise error(
-        f"{what} must be a terrakit.data.geo.Adjacency over {over}, got "
-        f"{type(obj).__module__}.{type(obj).__name__}; build it with {build} "
-        "(add links to islands with .with_links([(a, b), ...])) or leave it None"
+        f"{what} must be a terrakit.data.geo.Adjacency over {over}, got {got}; "
+        f"build it with {build} (add links to islands with "
+        f".with_links([(a, b), ...])){' or leave it None' if optional else ''}"
     )
 
 

@@ -99,9 +99,10 @@ _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DOT_EITHER = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
 # A number whose dots can only group thousands: '1.250.000'.
 _DOT_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,}")
-#: terrakit's coordinate columns: read with a dot grouping thousands, '-84.388'
-#: would be -84388 degrees, so their dots are decimal points
-_COORDINATES = {"lon", "lat", "home_lon", "home_lat"}
+#: terrakit's coordinate columns: numbers that locate a row, never summed or
+#: divided; read with a dot grouping thousands, '-84.388' would be -84388
+#: degrees, so their dots are decimal points
+COORDINATE_COLUMNS = frozenset({"lon", "lat", "home_lon", "home_lat"})
 
 
 def excel_text(cell: Any) -> None:
@@ -219,7 +220,7 @@ def _number_examples(
             continue
         comma = s.str.contains(",", regex=False)
         dot = s.str.contains(".", regex=False)
-        coordinate = mapping.get(col, col) in _COORDINATES
+        coordinate = mapping.get(col, col) in COORDINATE_COLUMNS
         dot_either = s.str.fullmatch(_DOT_EITHER.pattern) & (not coordinate)
         dot_groups = s.str.fullmatch(_DOT_GROUPS.pattern)
         for kind, mask in (

@@ -53,7 +53,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from terrakit._runargs import is_count, is_tolerance
-from terrakit.data.io import _COORDINATES
+from terrakit.data.io import COORDINATE_COLUMNS
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["OversizedSplit", "split_blocking", "split_oversized", "stuck_units"]
@@ -346,7 +346,7 @@ def _kept_columns(units: Any, activity: str, keep: Any) -> list[Hashable]:
             f"keep= names the activity {activity!r}: the split divides it into "
             f"equal parts (that is what makes them fit); drop it from keep"
         )
-    return [c for c in units.columns if c in _COORDINATES or c in names]
+    return [c for c in units.columns if c in COORDINATE_COLUMNS or c in names]
 
 
 def _as_ids(ids: Any) -> list[Hashable]:
@@ -629,14 +629,10 @@ def _need_adjacency(adjacency: Any, func: str) -> None:
     """Refuse a missing or wrong ``adjacency``: the check runs on the graph."""
     from terrakit.data.geo import require_adjacency
 
-    if adjacency is None:
-        raise TypeError(
-            f"{func} needs the adjacency of the units (a stuck unit is one that "
-            "no connected set of neighbours fits into the band), got None; build "
-            "it with tk.data.geo.adjacency(units) (add links to islands with "
-            ".with_links([(a, b), ...]))"
-        )
-    require_adjacency(adjacency, error=TypeError)
+    # a stuck unit is one that no connected set of neighbours fits into the band
+    require_adjacency(
+        adjacency, what=f"{func}(adjacency=...)", error=TypeError, optional=False
+    )
 
 
 def split_blocking(

@@ -874,7 +874,8 @@ def _routing(raw: Mapping[str, Any], source: str) -> RoutingConfig:
     d = RoutingConfig()
     _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
     terr = raw.get("territory")
-    if terr is not None and not isinstance(terr, (str, int)):
+    # a TOML bool is no id (territory = true was read as "True")
+    if terr is not None and (isinstance(terr, bool) or not isinstance(terr, str | int)):
         _fail(
             source,
             s,

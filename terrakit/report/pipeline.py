@@ -1323,7 +1323,7 @@ def run_pipeline(
                     quotas = tk.forecast.quota(
                         fc,
                         primary,
-                        method=f_cfg.quota,  # type: ignore[arg-type]
+                        method=f_cfg.quota,
                         potential=pot,
                     )
                 return fc.by(primary), quotas

@@ -344,10 +344,15 @@ def test_split_blocking_refuses_zero_tolerance_and_a_missing_adjacency() -> None
     with pytest.raises(TypeError) as err:
         split_blocking(u, "population", 2, 0.05, adjacency=None)
     assert str(err.value) == (
-        "split_blocking needs the adjacency of the units (a stuck unit is one "
-        "that no connected set of neighbours fits into the band), got None; build "
-        "it with tk.data.geo.adjacency(units) (add links to islands with "
+        "split_blocking(adjacency=...) must be a terrakit.data.geo.Adjacency over "
+        "the units, got None; build it with tk.data.geo.adjacency(units) (add "
+        "links to islands with .with_links([(a, b), ...]))"
+    )
+    with pytest.raises(TypeError) as err:
+        split_blocking(u, "population", 2, 0.05, adjacency=pd.DataFrame())
+    # None is not allowed here, so the advice does not offer it
+    assert str(err.value).endswith(
+        "got pandas.core.frame.DataFrame; build it with "
+        "tk.data.geo.adjacency(units) (add links to islands with "
         ".with_links([(a, b), ...]))"
     )
-    with pytest.raises(TypeError, match="adjacency must be a terrakit"):
-        split_blocking(u, "population", 2, 0.05, adjacency=pd.DataFrame())

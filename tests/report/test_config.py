@@ -489,3 +489,12 @@ def test_routing_hours_mistakes_are_named(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, MINIMAL + "[routing]\n" + text + "\n"))
     assert str(info.value).endswith(message)
+
+
+def test_a_bool_territory_is_refused(tmp_path):
+    """territory = true was read as the territory id "True"."""
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, MINIMAL + "[routing]\nterritory = true\n"))
+    assert "[routing] territory: must be a territory id, got True" in str(info.value)
+    cfg = load_config(_write(tmp_path, MINIMAL + "[routing]\nterritory = 5\n"))
+    assert cfg.routing.territory == "5"
