@@ -552,9 +552,13 @@ def _own_units(
     them (allowed for all of them, not open elsewhere): the units stay
     where they are, so every band still holds.  A territory with no such
     candidate, or one that a locked unit ties to its center, takes the
-    center's unit back instead (unless that unit is locked elsewhere); a band
-    this breaks is then reported by the result's violations.  The lower bound
-    (of the problem without the rule, a relaxation) stays valid.
+    center's unit back instead (unless that unit is locked elsewhere), and
+    gives the territory that held it, in exchange, one to three units of its
+    own whose move keeps every band of both (:func:`_swap_for`; the
+    cheapest such);
+    when none does, a band this breaks is reported by the result's
+    violations.  The lower bound (of the problem without the rule, a
+    relaxation) stays valid.
     """
     cols = np.asarray(columns, dtype=np.int64)
     if problem.center_mode != "choose" or problem.center_units is None:
@@ -597,7 +601,17 @@ def _own_units(
             used.add(j2)
             moved.append(f"{_rid(cids[j])} → {_rid(cids[j2])}")
         elif h not in problem.locked and cu[cols[h]] != h:
-            moved.append(f"unit {_rid(problem.unit_ids[h])} back to {_rid(cids[j])}")
+            given = _swap_for(problem, cols, h, j, cu[list(used)], cost, allowed)
+            if given is not None:
+                moved.append(
+                    f"unit {_rid(problem.unit_ids[h])} back to {_rid(cids[j])} "
+                    f"for {', '.join(_rid(problem.unit_ids[u]) for u in given)}"
+                )
+                cols[given] = cols[h]
+            else:
+                moved.append(
+                    f"unit {_rid(problem.unit_ids[h])} back to {_rid(cids[j])}"
+                )
             cols[h] = j
     if moved:
         notes.append(
@@ -605,6 +619,74 @@ def _own_units(
             f"to a unit of their territory or given it back ({', '.join(moved[:5])})"
         )
     return cols
+
+
+def _swap_for(
+    problem: DesignProblem,
+    cols: np.ndarray,
+    h: int,
+    j: int,
+    center_units: np.ndarray,
+    cost: np.ndarray,
+    allowed: np.ndarray | None,
+) -> list[int] | None:
+    """Units of center ``j``'s territory to give the territory holding
+    ``j``'s own unit ``h`` when ``h`` comes back to ``j``: the cheapest set
+    of one to :data:`_SWAP_MAX_UNITS` units whose exchange with ``h`` leaves
+    no band of the two territories further out of its band than before
+    (``None`` when there is none).  Units that are centers' own units,
+    locked, or not allowed at the other center are not offered."""
+    import itertools
+    import math
+
+    j2 = int(cols[h])
+    members = np.flatnonzero(cols == j)
+    keep = ~np.isin(members, center_units)
+    if problem.locked:
+        keep &= ~np.isin(members, np.fromiter(problem.locked, dtype=np.int64))
+    if allowed is not None:
+        keep &= allowed[members, j2]
+    cand = members[keep]
+    if cand.size == 0 or (allowed is not None and not allowed[h, j]):
+        return None
+    bands = [
+        (np.asarray(vals, dtype=float), (float(lo[0]), float(hi[0])))
+        for _, vals, lo, hi in problem.bands()  # equal bands with chosen centers
+    ]
+    delta = cost[cand, j2] - cost[cand, j]
+    for size in range(1, _SWAP_MAX_UNITS + 1):
+        n_sets = math.comb(cand.size, size)
+        if n_sets == 0 or n_sets > _SWAP_MAX_SETS:
+            break
+        combos = itertools.combinations(range(cand.size), size)
+        sets = np.fromiter(
+            itertools.chain.from_iterable(combos),
+            dtype=np.int64,
+            count=n_sets * size,
+        ).reshape(n_sets, size)
+        ok = np.ones(n_sets, dtype=bool)
+        for v, band in bands:
+            slack = 1e-9 * max(1.0, abs(band[1]))
+            s1, s2 = float(v[cols == j].sum()), float(v[cols == j2].sum())
+            given = v[cand][sets].sum(axis=1)
+            ok &= _outside(s1 + v[h] - given, band) <= _outside(s1, band) + slack
+            ok &= _outside(s2 - v[h] + given, band) <= _outside(s2, band) + slack
+        if ok.any():
+            price = delta[sets[ok]].sum(axis=1)
+            best = sets[ok][int(np.argmin(price))]
+            return [int(u) for u in cand[best]]
+    return None
+
+
+#: The most units :func:`_swap_for` gives in exchange for a center's unit,
+#: and the most sets of one size it weighs.
+_SWAP_MAX_UNITS = 3
+_SWAP_MAX_SETS = 200_000
+
+
+def _outside(total: Any, band: tuple[float, float]) -> Any:
+    """How far ``total`` (a number or an array) lies outside ``band``."""
+    return np.maximum(np.maximum(band[0] - total, total - band[1]), 0.0)
 
 
 def _location_columns(spec: Spec, out: Outcome) -> np.ndarray:

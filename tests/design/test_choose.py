@@ -596,3 +596,40 @@ def test_heuristic_chosen_centers_serve_their_own_unit() -> None:
     exact = solve_mip(p, time_limit=20, mip_gap=1e-9)
     assert exact.status == "optimal" and exact.objective == pytest.approx(526)
     assert res.lower_bound <= exact.objective + 1e-9 <= res.objective + 2e-9
+
+
+def test_a_center_given_back_its_unit_gives_units_in_exchange() -> None:
+    """Chosen centers only at units 0 and 5; the search left unit 0 (center
+    0's own) in center 5's territory, and no candidate lies among center 0's
+    units.  Taking unit 0 back alone breaks both bands (ZCTAs: 3 of 300
+    territories 13 % off); the territory gives the cheapest unit whose move
+    keeps every band (unit 2) in exchange."""
+    from terrakit.design.heuristic import _own_units
+    from terrakit.design.problem import DesignProblem
+
+    x = np.arange(6.0)
+    centers = np.array([0, 5])
+    w = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 2.0])  # 8 in all: 4 each
+    p = DesignProblem(
+        unit_ids=np.arange(6),
+        activities={"w": w},
+        n_territories=2,
+        cost=(x[:, None] - x[centers][None, :]) ** 2,
+        center_mode="choose",
+        center_units=centers,
+        lower={"w": np.full(2, 4.0)},
+        upper={"w": np.full(2, 4.0)},
+    )
+    cols = np.array([1, 0, 0, 0, 1, 1])  # {1, 2, 3} = 4 | {0, 4, 5} = 4
+    assert p.violations(cols) == [
+        "center unit 0 (the chosen center of 0) not in its territory: assigned to 5"
+    ]
+    notes: list[str] = []
+    out = _own_units(p, cols, notes)
+    # unit 1 would cost 16 - 1 = 15 more, unit 2 only 9 - 4 = 5
+    assert out.tolist() == [0, 0, 1, 0, 1, 1]
+    assert p.violations(out) == []
+    assert notes == [
+        "1 chosen center(s) did not serve their own unit; moved to a unit of "
+        "their territory or given it back (unit 0 back to 0 for 2)"
+    ]
