@@ -102,12 +102,11 @@ def small_forecast(small_study):
     )
 
 
-@pytest.fixture(scope="session")
-def small_headcount():
-    """A headcount curve from judgement-calibrated response curves (no MCMC)."""
-    from terrakit.sizing import ResponseModel, headcount_curve
+def judged_response():
+    """Response curves of one segment from judgement (no MCMC)."""
+    from terrakit.sizing import ResponseModel
 
-    rc = ResponseModel.from_judgement(
+    return ResponseModel.from_judgement(
         {
             "A": {
                 "zero": 0.4,
@@ -126,7 +125,14 @@ def small_headcount():
             }
         },
     )
-    return headcount_curve(rc, reps=range(1, 11))
+
+
+@pytest.fixture(scope="session")
+def small_headcount():
+    """A headcount curve from judgement-calibrated response curves (no MCMC)."""
+    from terrakit.sizing import headcount_curve
+
+    return headcount_curve(judged_response(), reps=range(1, 11))
 
 
 @pytest.fixture(scope="session")

@@ -774,27 +774,11 @@ def test_one_of_something_is_singular(toy_grid_3x3):
 def test_headcount_table_keeps_the_best_and_the_last_size(toy_grid_3x3):
     """The thinned table (every 2nd of 30 sizes) left out both the best size
     (5) that the text above it names and the largest size tried (31)."""
-    from terrakit.sizing import ResponseModel, headcount_curve
+    from terrakit.sizing import headcount_curve
 
-    rc = ResponseModel.from_judgement(
-        {
-            "A": {
-                "zero": 0.4,
-                "minus50": 0.8,
-                "current": 1.0,
-                "plus50": 1.1,
-                "saturation": 1.2,
-            }
-        },
-        reference={
-            "A": {
-                "accounts": 300,
-                "calls_per_year": 12,
-                "annual_sales": 50_000,
-                "hours_per_call": 1.5,
-            }
-        },
-    )
+    from .conftest import judged_response
+
+    rc = judged_response()
     hc = headcount_curve(rc, reps=range(2, 32))
     best = hc.best().reps
     html = StudyReport(toy_grid_3x3, ["current"], headcount=hc).to_html()
