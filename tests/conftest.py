@@ -145,3 +145,27 @@ def toy_grid_3x3():
         history=history,
         alignments={"current": current},
     )
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint_handler():
+    """Every test starts and ends with Python's own SIGINT handler.
+
+    Tests that raise SIGINT (the Ctrl-C of terrakit run, of sampling) need
+    it to raise KeyboardInterrupt; a handler another test or library left
+    behind (or SIG_DFL, which would kill the pytest worker) must not leak.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(
+            signal.SIGINT, before if callable(before) else signal.default_int_handler
+        )
