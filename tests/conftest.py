@@ -37,6 +37,19 @@ def sample_run(model, post: dict, *, chains: int, draws: int):  # type: ignore[n
     return SampleRun(idata, "nutpie", 0.0, 0.0)
 
 
+def swallow_ctrl_c() -> None:
+    """A Ctrl-C as nutpie and PyMC take it: SIGINT raised, caught, sampling stopped.
+
+    Shared by the Ctrl-C tests of sampling, the pipeline and ``terrakit run``.
+    """
+    import signal
+
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--run-slow",

@@ -10,6 +10,8 @@ import pytest
 from terrakit import Study
 from terrakit.cli import main
 
+from .conftest import swallow_ctrl_c
+
 SAMPLE_TOML = Path(__file__).resolve().parents[1] / "data/samples/southeast/study.toml"
 
 
@@ -308,15 +310,10 @@ def test_ctrl_c_exits_130_and_says_nothing_was_written(tmp_path, capsys, monkeyp
     """nutpie and PyMC catch the KeyboardInterrupt of a Ctrl-C and return a
     truncated posterior: the run carried on and ended in a bare IndexError
     traceback (or wrote a report from it)."""
-    import signal
-
     import terrakit as tk
 
     def sampler_swallowing_ctrl_c(*args, **kwargs):
-        try:
-            signal.raise_signal(signal.SIGINT)
-        except KeyboardInterrupt:
-            pass
+        swallow_ctrl_c()  # as the sampler does
         raise IndexError("index -1 is out of bounds for axis 0 with size 0")
 
     monkeypatch.setattr(tk.design, "align", sampler_swallowing_ctrl_c)

@@ -13,6 +13,8 @@ import pytest
 import terrakit._sampling as sampling
 from terrakit.exceptions import SpecificationError, TerrakitError, TerrakitWarning
 
+from .conftest import swallow_ctrl_c
+
 
 class PanicException(BaseException):
     """Stands in for pyo3's ``PanicException`` (a ``BaseException``)."""
@@ -46,24 +48,16 @@ def _posterior(chains: int, draws: int, padded: dict[int, int] | None = None):
         )
 
 
-def _swallow_ctrl_c() -> None:
-    """A Ctrl-C as nutpie and PyMC take it: caught, sampling stopped."""
-    try:
-        signal.raise_signal(signal.SIGINT)
-    except KeyboardInterrupt:
-        pass
-
-
 def test_a_ctrl_c_the_block_swallowed_is_raised_again():
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt, match="interrupted during nutpie sampling"):
         with sampling.interruptible("nutpie sampling"):
-            _swallow_ctrl_c()
+            swallow_ctrl_c()
     assert signal.getsignal(signal.SIGINT) is before
     # the error a truncated result causes later in the block gives way to it
     with pytest.raises(KeyboardInterrupt) as info:
         with sampling.interruptible():
-            _swallow_ctrl_c()
+            swallow_ctrl_c()
             raise IndexError("index -1 is out of bounds for axis 0 with size 0")
     assert isinstance(info.value.__cause__, IndexError)
     assert signal.getsignal(signal.SIGINT) is before
@@ -78,7 +72,7 @@ def test_nutpie_interrupted_by_ctrl_c_raises_keyboard_interrupt(monkeypatch):
     nutpie = pytest.importorskip("nutpie")
 
     def sample(compiled, **kwargs):
-        _swallow_ctrl_c()
+        swallow_ctrl_c()
         return _posterior(chains=2, draws=0)
 
     monkeypatch.setattr(nutpie, "sample", sample)
@@ -158,7 +152,7 @@ def test_pymc_nuts_interrupted_raises_and_stops_the_next_chain(monkeypatch):
     seen = {}
 
     def fake_sample(**kwargs):
-        _swallow_ctrl_c()  # chain 0 stops, as PyMC's _sample does
+        swallow_ctrl_c()  # chain 0 stops, as PyMC's _sample does
         with pytest.raises(KeyboardInterrupt):  # chain 1 stops at its first draw
             kwargs["callback"](trace=None, draw=None)
         seen["ran"] = True

@@ -17,6 +17,8 @@ from terrakit.report import load_config, pipeline, run_pipeline
 from terrakit.report.config import ConfigError, StudyConfig
 from terrakit.report.pipeline import load_study
 
+from ..conftest import swallow_ctrl_c
+
 #: settings of the quick pipeline: no MCMC steps, short time limits
 QUICK = """
 [study]
@@ -930,10 +932,7 @@ def test_a_ctrl_c_a_step_swallowed_stops_the_run_and_writes_nothing(
     failed later, or wrote a report from a truncated posterior."""
 
     def design_then_ctrl_c(*args, **kwargs):
-        try:
-            signal.raise_signal(signal.SIGINT)
-        except KeyboardInterrupt:
-            pass  # swallowed, as by the sampler
+        swallow_ctrl_c()  # as the sampler does
         raise IndexError("index -1 is out of bounds for axis 0 with size 0")
 
     monkeypatch.setattr(tk.design, "align", design_then_ctrl_c)
