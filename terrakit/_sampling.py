@@ -48,6 +48,7 @@ __all__ = [
     "Diagnostics",
     "SampleRun",
     "advi_convergence",
+    "advi_fit",
     "check_draws",
     "config_count",
     "config_flag",
@@ -56,6 +57,7 @@ __all__ = [
     "interruptible",
     "laplace_approximation",
     "merge_sampler_config",
+    "pymc_sample",
     "sample",
 ]
 
@@ -607,6 +609,70 @@ def check_draws(
     )
 
 
+def pymc_sample(model: Any, *, draws: int, chains: int, **kwargs: Any) -> Any:
+    """PyMC's NUTS (:func:`pymc.sample`) that a Ctrl-C stops and that never
+    returns a truncated posterior.
+
+    PyMC catches the ``KeyboardInterrupt`` in each chain and returns the
+    draws it had; here the interrupt is raised again (:func:`interruptible`,
+    whose callback also stops chains run one after another), and a
+    posterior with fewer draws than asked for is refused
+    (:func:`check_draws`).  ``kwargs`` go to :func:`pymc.sample`.
+    """
+    import pymc as pm
+
+    with model, interruptible("PyMC sampling") as ctrl_c:
+        idata = pm.sample(
+            draws=draws,
+            chains=chains,
+            compute_convergence_checks=False,
+            return_inferencedata=True,
+            callback=ctrl_c.stop,
+            **kwargs,
+        )
+    check_draws(idata, draws, chains, "PyMC's NUTS", fix="run again")
+    return idata
+
+
+def advi_fit(
+    model: Any,
+    n: int,
+    *,
+    seed: int,
+    progressbar: bool,
+    setting: str,
+    **kwargs: Any,
+) -> Any:
+    """Mean-field ADVI (:func:`pymc.fit`) that a Ctrl-C stops and that never
+    returns an unfinished approximation.
+
+    PyMC stops at a ``KeyboardInterrupt`` (or a callback's
+    ``StopIteration``) and returns the approximation as it was; here the
+    interrupt is raised again (:func:`interruptible`) and an approximation
+    with fewer than ``n`` iterations is refused, naming ``setting`` (the
+    option that sets ``n``).  ``kwargs`` go to :func:`pymc.fit`.
+
+    Raises
+    ------
+    TerrakitError
+        When ADVI ran fewer iterations than asked for.
+    """
+    import pymc as pm
+
+    with model, quiet_pymc(progressbar), interruptible("ADVI"):
+        approx = pm.fit(
+            n=n, method="advi", random_seed=seed, progressbar=progressbar, **kwargs
+        )
+    done = len(approx.hist)
+    if done < n:
+        raise TerrakitError(
+            f"ADVI stopped early, after {done:,} of the {n:,} iterations asked "
+            f"for ({setting}), so its approximation is unfinished and was not "
+            "used. Fix: run again"
+        )
+    return approx
+
+
 def nutpie_sample(compiled: Any, **kwargs: Any) -> Any:
     """``nutpie.sample`` with one retry when a sampler thread panics.
 
@@ -776,31 +842,28 @@ def sample(
             model.compile_logp()
             model.compile_dlogp()
             t1 = time.perf_counter()
-            with interruptible("PyMC sampling") as ctrl_c:
-                idata = pm.sample(
-                    draws=draws,
-                    tune=tune,
-                    chains=chains,
-                    cores=int(cfg["cores"]),
-                    random_seed=seed,
-                    progressbar=progress,
-                    target_accept=float(cfg["target_accept"]),
-                    compute_convergence_checks=False,
-                    return_inferencedata=True,
-                    callback=ctrl_c.stop,
-                )
-        check_draws(idata, draws, chains, "PyMC's NUTS", fix="run again")
+            idata = pymc_sample(
+                model,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=int(cfg["cores"]),
+                random_seed=seed,
+                progressbar=progress,
+                target_accept=float(cfg["target_accept"]),
+            )
     elif method == "advi":
         t1 = time.perf_counter()
         n_iter, rate = int(cfg["vi_iterations"]), float(cfg["vi_learning_rate"])
         tracker = AdviTracker(n_iter)
-        with model, quiet_pymc(progress), interruptible("ADVI"):
+        with model:
             try:
-                approx = pm.fit(
-                    n=n_iter,
-                    method="advi",
-                    random_seed=seed,
+                approx = advi_fit(
+                    model,
+                    n_iter,
+                    seed=seed,
                     progressbar=progress,
+                    setting="sampler_config['vi_iterations']",
                     obj_optimizer=pm.adam(learning_rate=rate),
                     callbacks=[tracker],
                 )
@@ -813,15 +876,6 @@ def sample(
                     "with method='nutpie'"
                 ) from exc
             idata = approx.sample(int(cfg["vi_draws"]), random_seed=seed)
-        done = len(approx.hist)
-        if done < n_iter:
-            # PyMC stops at a KeyboardInterrupt (or a callback's StopIteration)
-            # and returns the approximation as it was
-            raise TerrakitError(
-                f"ADVI stopped early, after {done:,} of the {n_iter:,} iterations "
-                "asked for (sampler_config['vi_iterations']), so its "
-                "approximation is unfinished and was not used. Fix: run again"
-            )
         n_obs = sum(
             int(np.size(model.rvs_to_values[rv].data)) for rv in model.observed_RVs
         )

@@ -167,6 +167,73 @@ def test_pymc_nuts_interrupted_raises_and_stops_the_next_chain(monkeypatch):
         sampling.sample(_tiny_model(), {"method": "pymc", "progressbar": False})
 
 
+def test_the_forecast_and_response_curves_samplers_stop_at_ctrl_c(monkeypatch):
+    """The forecast (PyMC NUTS, ADVI) and the response curves (PyMC NUTS)
+    called pm.sample / pm.fit themselves: a Ctrl-C they swallowed let the
+    run carry on with a truncated posterior or an unfinished ADVI."""
+    from types import SimpleNamespace
+
+    import pymc as pm
+
+    from terrakit.forecast.model import _sample as forecast_sample
+    from terrakit.sizing.response import ResponseModel
+
+    def swallowing_sample(**kwargs):
+        swallow_ctrl_c()
+        return _posterior(2, 3)
+
+    monkeypatch.setattr(pm, "sample", swallowing_sample)
+    scfg = {
+        "method": "pymc",
+        "draws": 50,
+        "tune": 50,
+        "chains": 2,
+        "cores": 1,
+        "progressbar": False,
+    }
+    with pytest.raises(KeyboardInterrupt, match="interrupted during PyMC sampling"):
+        forecast_sample(_tiny_model(), scfg, 0)
+    curves = SimpleNamespace(
+        build_model=lambda stats: _tiny_model(),
+        sampler="pymc",
+        draws=50,
+        tune=50,
+        chains=2,
+        progressbar=False,
+        target_accept=0.9,
+    )
+    with pytest.raises(KeyboardInterrupt, match="interrupted during PyMC sampling"):
+        ResponseModel._sample(curves, [], 0)
+    # no Ctrl-C, but fewer draws than asked for: refused
+    monkeypatch.setattr(pm, "sample", lambda **kw: _posterior(2, 3))
+    with pytest.raises(TerrakitError, match="PyMC's NUTS stopped early: it returned"):
+        ResponseModel._sample(curves, [], 0)
+
+    def short_fit(n, **kwargs):
+        if ctrl_c:
+            swallow_ctrl_c()
+        return SimpleNamespace(hist=np.zeros(n // 2))
+
+    monkeypatch.setattr(pm, "fit", short_fit)
+    scfg = {
+        "method": "advi",
+        "advi_iterations": 400,
+        "advi_draws": 10,
+        "progressbar": False,
+    }
+    ctrl_c = True
+    with pytest.raises(KeyboardInterrupt, match="interrupted during ADVI"):
+        forecast_sample(_tiny_model(), scfg, 0)
+    ctrl_c = False
+    with pytest.raises(TerrakitError) as info:
+        forecast_sample(_tiny_model(), scfg, 0)
+    assert str(info.value) == (
+        "ADVI stopped early, after 200 of the 400 iterations asked for "
+        "(sampler_config['advi_iterations']), so its approximation is "
+        "unfinished and was not used. Fix: run again"
+    )
+
+
 def test_a_panic_is_retried_once_with_sequential_chains(monkeypatch):
     nutpie = pytest.importorskip("nutpie")
     idata = _posterior(chains=4, draws=10)

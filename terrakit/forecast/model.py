@@ -29,11 +29,12 @@ from terrakit._sampling import (
     _advi_fix,
     _advi_problems,
     advi_convergence,
+    advi_fit,
     config_count,
     config_flag,
     config_number,
     diagnose,
-    quiet_pymc,
+    pymc_sample,
 )
 from terrakit._versions import library_versions
 from terrakit.data.validation import _decimal_comma_hint
@@ -1291,8 +1292,6 @@ def fit_panel(
 
 
 def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
-    import pymc as pm
-
     method = scfg["method"]
     keep = [
         "level",
@@ -1343,24 +1342,23 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
                 low_rank_modified_mass_matrix=bool(scfg.get("low_rank_mass", False)),
             )
     elif method == "pymc":
-        with model:
-            idata = pm.sample(
-                draws=int(scfg["draws"]),
-                tune=int(scfg["tune"]),
-                chains=int(scfg["chains"]),
-                cores=int(scfg["cores"]),
-                random_seed=int(seed),
-                progressbar=bool(scfg["progressbar"]),
-                compute_convergence_checks=False,
-            )
+        idata = pymc_sample(
+            model,
+            draws=int(scfg["draws"]),
+            tune=int(scfg["tune"]),
+            chains=int(scfg["chains"]),
+            cores=int(scfg["cores"]),
+            random_seed=int(seed),
+            progressbar=bool(scfg["progressbar"]),
+        )
     else:
-        with model, quiet_pymc(bool(scfg["progressbar"])):
-            approx = pm.fit(
-                n=int(scfg["advi_iterations"]),
-                method="advi",
-                random_seed=int(seed),
-                progressbar=bool(scfg["progressbar"]),
-            )
+        approx = advi_fit(
+            model,
+            int(scfg["advi_iterations"]),
+            seed=int(seed),
+            progressbar=bool(scfg["progressbar"]),
+            setting="sampler_config['advi_iterations']",
+        )
         with model:
             idata = approx.sample(int(scfg["advi_draws"]), random_seed=int(seed))
         n_obs = sum(

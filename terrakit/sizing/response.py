@@ -756,19 +756,18 @@ class ResponseModel:
                 progress_bar=self.progressbar,
                 target_accept=self.target_accept,
             )
-        import pymc as pm
+        from terrakit._sampling import pymc_sample
 
-        with model:
-            return pm.sample(
-                draws=self.draws,
-                tune=self.tune,
-                chains=self.chains,
-                cores=1,
-                random_seed=seed,
-                progressbar=self.progressbar,
-                target_accept=self.target_accept,
-                compute_convergence_checks=False,
-            )
+        return pymc_sample(
+            model,
+            draws=self.draws,
+            tune=self.tune,
+            chains=self.chains,
+            cores=1,
+            random_seed=seed,
+            progressbar=self.progressbar,
+            target_accept=self.target_accept,
+        )
 
     # -- judgement -------------------------------------------------------------------
     @classmethod
