@@ -471,14 +471,18 @@ def benchmark_forecast_panel(
         configuration (checked before anything is fitted), or a training
         window too short for the folds.
     DataValidationError
-        When a method's forecast of a scored series is NaN or infinite (a
-        failed fit or simulation), naming the method, fold and series.
+        Before anything is fitted, when a fold would score no series (a
+        month without a sales row for any series at its origin or in its
+        test window); and when a method's forecast of a scored series is
+        NaN or infinite (a failed fit or simulation), naming the method,
+        fold and series.
     """
     import time
 
     from terrakit.forecast.backtest import (
         BASELINES,
         BacktestResult,
+        _check_fold_data,
         _check_folds,
         _check_forecast,
         _check_horizon,
@@ -535,6 +539,7 @@ def benchmark_forecast_panel(
             f"{folds} folds × horizon {horizon} leave only {first_end} periods "
             f"before the first origin; at least {2 * m} are needed"
         )
+    _check_fold_data(panel, first_end, horizon, horizon, folds)
     rows: list[dict[str, Any]] = []
     tot_rows: list[dict[str, Any]] = []
     frames: list[pd.DataFrame] = []

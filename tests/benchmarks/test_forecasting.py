@@ -208,3 +208,35 @@ def test_benchmark_takes_whole_float_counts_and_records_provenance(
     ).provenance
     assert prov["origins"] == ref["origins"]
     assert set(ref) - {"method"} <= set(prov)
+
+
+def test_benchmark_refuses_folds_no_series_can_be_scored_before_fitting(
+    tiny_tourism_csv, monkeypatch
+):
+    """A quarter without a row for any series (a lost extract) in a fold's
+    test window: backtest_panel refused it before fitting, the benchmark fit
+    every fold first."""
+    import pandas as pd
+
+    import terrakit.benchmarks.forecasting as bf
+    from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+    from terrakit.exceptions import DataValidationError, TerrakitWarning
+
+    df = pd.read_csv(tiny_tourism_csv)
+    df[df["Quarter"] != "2013 Q3"].to_csv(tiny_tourism_csv, index=False)
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before the folds were checked")
+
+    monkeypatch.setattr(bf, "fit_panel", no_fit)
+    with (
+        pytest.warns(TerrakitWarning, match=r"\(2013Q3\); they are treated as unobs"),
+        pytest.raises(DataValidationError) as info,
+    ):
+        benchmark_forecast_panel(
+            "tourism", tiny_tourism_csv, horizon=2, folds=1, baselines=("naive",)
+        )
+    assert str(info.value).startswith(
+        "history.period: fold 1 (origin 2013Q2, test window 2013Q3..2013Q4) would "
+        "score no series: 2013Q3 has no sales row for any series"
+    )
