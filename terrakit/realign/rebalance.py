@@ -29,7 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from terrakit._runargs import as_number
+from terrakit._runargs import as_number, is_tolerance
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.design.align import _check_run
 from terrakit.design.problem import DesignProblem
@@ -94,7 +94,10 @@ class RebalanceResult:
     moved
         Total ``moved_measure`` of the units that change territory.
     moved_share
-        ``moved`` as a share of the measure's total.
+        ``moved`` as a share of the measure's total over the units that had
+        a territory in ``current`` (``info["moved_total"]``; new units are
+        placed, not moved), as :func:`~terrakit.realign.diff_alignments`
+        measures it.
     lower_bound
         A proven lower bound on ``moved``: the larger of (a) the LP
         relaxation over every unit–rep pair, without contiguity, with the
@@ -105,9 +108,12 @@ class RebalanceResult:
         and each rep keeps its root unit (its home unit, or the unit of its
         current territory nearest its home; ``info["roots"]``), which bounds
         only the alignments that keep every root.  ``info["bound"]`` names
-        the one reported.
+        the one reported.  With status ``"infeasible"`` it is the bound on
+        the plans that meet every constraint, and may exceed ``moved`` of
+        the closest plan returned, which breaks some.
     gap
-        ``(moved − lower_bound) / moved`` (0 when nothing moves).
+        ``(moved − lower_bound) / moved`` (0 when nothing moves; NaN for an
+        ``"infeasible"`` plan that moves less than the bound).
     moved_measure
         What disruption counts: ``"sales"``, ``"accounts"``, ``"workload"``,
         ``"units"`` or another unit column.
@@ -139,8 +145,9 @@ class RebalanceResult:
     info
         Solver facts: candidate rounds, pairs, ``bound`` (which bound
         ``lower_bound`` is), ``roots`` (with contiguity: ``{rep_id:
-        unit_id}``, the unit each territory keeps), ``unassigned_before``
-        (units the current alignment left without a territory, when any)...
+        unit_id}``, the unit each territory keeps), ``moved_total`` (the
+        denominator of ``moved_share``), ``unassigned_before`` (units the
+        current alignment left without a territory, when any)...
     study
         The study (kept for :meth:`diff`; not compared, not shown).
     """
@@ -171,7 +178,13 @@ class RebalanceResult:
         if not isinstance(self.alignment, Alignment):
             raise TypeError("alignment must be an Alignment")
         lb, mv = float(self.lower_bound), float(self.moved)
-        if math.isfinite(lb) and lb > mv + 1e-6 * max(1.0, abs(mv)):
+        # the closest plan of an "infeasible" result breaks a constraint: it
+        # may move less than the bound on the plans that meet them all
+        if (
+            self.status != "infeasible"
+            and math.isfinite(lb)
+            and lb > mv + 1e-6 * max(1.0, abs(mv))
+        ):
             raise ValueError(f"lower bound {lb} above the disruption {mv}")
         for name in ("moved", "moved_share", "lower_bound", "gap", "seconds"):
             object.__setattr__(self, name, float(getattr(self, name)))
@@ -195,7 +208,11 @@ class RebalanceResult:
 
     @property
     def lower_bound_share(self) -> float:
-        """``lower_bound`` as a share of the measure's total."""
+        """``lower_bound`` as a share of the measure's total (that of
+        ``moved_share``)."""
+        total = self.info.get("moved_total")
+        if total is not None and math.isfinite(self.lower_bound):
+            return self.lower_bound / total if total > 0 else 0.0
         if self.moved == 0 or self.moved_share == 0:
             return 0.0 if self.lower_bound <= 0 else math.nan
         return self.lower_bound * self.moved_share / self.moved
@@ -228,6 +245,7 @@ class RebalanceResult:
             f"  {self.moved_measure} moved: {self.moved:.6g} "
             f"({100 * self.moved_share:.2f} %, cap {cap})",
             f"  lower bound: {lb}   gap: {gap}",
+            *self._roots_note(),
             f"  max deviation: {100 * self.max_deviation_before:.2f} % before, "
             f"{100 * self.max_deviation:.2f} % after{self._before_note()}",
             f"  units moved: {self.info.get('units_moved', 0)} of "
@@ -238,6 +256,22 @@ class RebalanceResult:
         t[num] = t[num].round(4)
         lines.append(t.to_string())
         return "\n".join(lines)
+
+    def _roots_note(self) -> list[str]:
+        """With contiguity, the line saying that the plan (and the MIP's bound,
+        when it is the one reported) keeps each rep's root unit; else none."""
+        roots = self.info.get("roots")
+        if not roots:
+            return []
+        if str(self.info.get("bound", "")).startswith("mip"):
+            return [
+                "  bound and gap: over plans in which every rep keeps its root "
+                "(home) unit, info['roots']"
+            ]
+        return [
+            "  plan: every rep keeps its root (home) unit, info['roots']; the "
+            "bound holds for every plan"
+        ]
 
     def _before_note(self) -> str:
         """`` (before: over 8 of 12 units; 4 new units unassigned)`` when the
@@ -275,6 +309,9 @@ class _Setup:
     problem: DesignProblem  # tie-break cost, contiguity, locks; no budget
     disruption: np.ndarray  # (n, k) pure moved measure
     measure: np.ndarray  # (n,)
+    # the measure over the units with a current territory: the denominator
+    # of moved_share and of the max_moved cap, as in diff_alignments (new
+    # units are placed, not moved)
     total: float
     cur_col: np.ndarray  # (n,) rep column, -1 unassigned, -2 removed rep
     hops: np.ndarray  # (n, k) hop distance to each rep's current units
@@ -284,6 +321,11 @@ class _Setup:
     moved_measure: str
     targets: Any
     config: dict[str, Any]
+
+    def share(self, x: float) -> float:
+        """``x`` as a share of :attr:`total` (0 when the units with a current
+        territory carry none of the measure: then nothing can move)."""
+        return x / self.total if self.total > 0 else 0.0
 
 
 def _adjacency_matrix(units: Any, adjacency: Any) -> sp.csr_matrix:
@@ -536,6 +578,8 @@ def _setup(
     own = cur_col >= 0
     disruption[np.flatnonzero(own), cur_col[own]] = 0.0
     disruption[cur_col == -1, :] = 0.0
+    # shares of the measure are over the units that had a territory
+    had_total = float(meas[cur_col != -1].sum())
     # tie-break: squared km to the rep's home, scaled so that moving an average
     # unit a typical distance costs `tie_break` × its measure
     lon, lat = geo.lonlat(units)
@@ -625,7 +669,7 @@ def _setup(
         problem=problem,
         disruption=disruption,
         measure=meas,
-        total=total,
+        total=had_total,
         cur_col=cur_col,
         hops=hops,
         roles=roles,
@@ -656,7 +700,8 @@ def _check_settings(
 
 
 def _balance_spec(balance: Any) -> dict[str, float]:
-    """``balance`` as ``{activity: τ}`` (default ``{"workload": 0.05}``)."""
+    """``balance`` as ``{activity: τ}`` with float tolerances in ``[0, 1)``
+    (default ``{"workload": 0.05}``); a :class:`SpecificationError` otherwise."""
     if balance is None:
         return {"workload": 0.05}
     if not isinstance(balance, Mapping) or not balance:
@@ -665,7 +710,15 @@ def _balance_spec(balance: Any) -> dict[str, float]:
             f"{{'workload': 0.05}}, got {balance!r}"
             + ("; rebalancing needs at least one band" if balance == {} else "")
         )
-    return dict(balance)
+    # text that reads as a number (a config file, a widget) becomes the number
+    # here, so the result holds floats; the rule is the design problem's
+    for a, t in balance.items():
+        if not is_tolerance(t):
+            raise SpecificationError(
+                f"tolerance for {a!r} must be a number in [0, 1) (0.05 is ±5 %), "
+                f"got {t!r}"
+            )
+    return {str(a): as_number(t) for a, t in balance.items()}
 
 
 def _current_targets(setup: _Setup) -> dict[Hashable, float] | None:
@@ -726,17 +779,17 @@ def _check_cap(setup: _Setup, max_moved: float | None) -> None:
         parts.append(
             f"the {n_orphan} units of removed "
             f"rep{'s' if len(setup.removed) > 1 else ''} {who} carry "
-            f"{orphan_m:.6g} ({_pct(orphan_m / setup.total)}) and must all move"
+            f"{orphan_m:.6g} ({_pct(setup.share(orphan_m))}) and must all move"
         )
     if n_away:
         parts.append(
             f"{n_away} units locked away from their current rep (or hosting a new "
-            f"rep's home) carry {away:.6g} ({_pct(away / setup.total)})"
+            f"rep's home) carry {away:.6g} ({_pct(setup.share(away))})"
         )
     raise SpecificationError(
         f"max_moved = {_pct(max_moved)} of {setup.moved_measure} "
         f"({cap:.6g}) is impossible: {'; '.join(parts)}; raise max_moved to at "
-        f"least {_pct(forced / setup.total)} or unlock units"
+        f"least {_pct(setup.share(forced))} or unlock units"
     )
 
 
@@ -810,9 +863,9 @@ def _lp_bound(
     if max_moved is not None and lb > max_moved * setup.total * (1 + 1e-6) + 1e-9:
         raise InfeasibleError(
             f"{bands} balance needs at least {lb:.6g} {setup.moved_measure} moved "
-            f"({_pct(lb / setup.total)} of the total, {name} bound), above "
+            f"({_pct(setup.share(lb))} of the total, {name} bound), above "
             f"max_moved = {_pct(max_moved)}; raise max_moved to at least "
-            f"{_pct(lb / setup.total)} or loosen the tolerance"
+            f"{_pct(setup.share(lb))} or loosen the tolerance"
         )
     x = np.zeros((n, k))
     x[layout.ii, layout.jj] = out.values[layout.x0 : layout.x0 + layout.ii.size]
@@ -908,7 +961,7 @@ def _solve(
         seed,
         time_limit=max(0.05, min(0.25 * time_limit, _left(t0, time_limit) - 0.1)),
     )
-    info: dict[str, Any] = {"bound": bound_name}
+    info: dict[str, Any] = {"bound": bound_name, "moved_total": setup.total}
     roots = _roots(problem)
     if roots is not None:
         info["roots"] = roots
@@ -933,7 +986,7 @@ def _solve(
             f"{' with contiguous territories' if problem.contiguity else ''} "
             f"in {time.perf_counter() - t0:.1f} s of its {time_limit:g} s (lower "
             "bound on the disruption: "
-            f"{_pct(lb / setup.total)} of {setup.moved_measure}); raise time_limit, "
+            f"{_pct(setup.share(lb))} of {setup.moved_measure}); raise time_limit, "
             "loosen the tolerance or set contiguity=False"
         )
     cols = np.asarray(res.columns)
@@ -945,8 +998,14 @@ def _solve(
         info["bound"] = (
             "mip (all pairs, with contiguity, each rep keeping its root unit)"
         )
-    lb = min(lb, moved)
-    gap = relative_gap(moved, lb) if moved > 0 else 0.0
+    if feasible:
+        lb = min(lb, moved)  # the solvers' tolerances aside, lb <= moved
+    # else the bound holds for the plans that meet every constraint; the
+    # closest plan breaks some and may move less: the proven bound stays
+    if moved < lb:
+        gap = math.nan
+    else:
+        gap = relative_gap(moved, lb) if moved > 0 else 0.0
     status: Status = res.status
     if res.is_feasible():
         if gap <= 1e-4:
@@ -966,8 +1025,8 @@ def _solve(
             status = "time_limit"
             warnings.warn(
                 f"rebalance stopped at the time limit ({time_limit:g} s); returning "
-                f"the best alignment found ({_pct(moved / setup.total)} of "
-                f"{setup.moved_measure} moved, lower bound {_pct(lb / setup.total)})",
+                f"the best alignment found ({_pct(setup.share(moved))} of "
+                f"{setup.moved_measure} moved, lower bound {_pct(setup.share(lb))})",
                 TimeLimitWarning,
                 stacklevel=3,
             )
@@ -1053,7 +1112,7 @@ def _solve(
         current=setup.current,
         status=status,
         moved=moved,
-        moved_share=moved / setup.total,
+        moved_share=setup.share(moved),
         lower_bound=lb,
         gap=gap,
         moved_measure=setup.moved_measure,
@@ -1106,7 +1165,7 @@ def _mip_infeasible(
     if roots is None:
         return (
             f"no alignment meets {bands}{locks}{cap}: the MIP over every unit–rep "
-            f"pair proves it (the LP bound is {_pct(lb / setup.total)} of "
+            f"pair proves it (the LP bound is {_pct(setup.share(lb))} of "
             f"{setup.moved_measure}); " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
         )
     shown = ", ".join(f"{t!r}: {u!r}" for t, u in list(roots.items())[:5])
@@ -1121,7 +1180,7 @@ def _mip_infeasible(
         f"each rep keeping its root unit ({{{shown}{more}}}: its home unit or "
         "the nearest unit of its current territory): the MIP over "
         "every unit–rep pair proves it (the LP bound, without contiguity and "
-        f"with the root units free to move, is {_pct(lb / setup.total)} of "
+        f"with the root units free to move, is {_pct(setup.share(lb))} of "
         f"{setup.moved_measure}); " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
     )
 
@@ -1160,8 +1219,8 @@ def _not_met(
         "no alignment meeting every constraint was found in "
         f"{seconds:.1f} s of its {time_limit:g} s (this is not a proof that none "
         "exists); the closest one, returned with status 'infeasible', moves "
-        f"{_pct(moved / setup.total)} of {setup.moved_measure} (lower bound "
-        f"{_pct(lb / setup.total)}) and breaks {count} constraint"
+        f"{_pct(setup.share(moved))} of {setup.moved_measure} (lower bound "
+        f"{_pct(setup.share(lb))}) and breaks {count} constraint"
         f"{'s' if count != 1 else ''}: {'; '.join(broken[:3])}{more}. Fix: "
         + ", ".join(fixes[:-1])
         + (" or " if len(fixes) > 1 else "")
@@ -1590,7 +1649,9 @@ def rebalance(
         (default ``{"workload": 0.05}``).
     max_moved
         Hard cap on the share of ``moved_measure`` that changes rep (0.10 =
-        at most 10 %); ``None``: no cap.
+        at most 10 %), of the units that have a territory in ``current``
+        (as :func:`~terrakit.realign.diff_alignments` measures it: new units
+        are placed, not moved); ``None``: no cap.
     moved_measure
         What disruption counts: ``"sales"`` (default), ``"accounts"``,
         ``"workload"``, ``"units"`` or another numeric unit column.
@@ -1684,10 +1745,13 @@ def rebalance(
 
     .. math::
 
-        \\sum_{ij} m_i [j \\ne c(i)]\\, x_{ij} \\le \\mu \\sum_i m_i,
+        \\sum_{ij} m_i [j \\ne c(i)]\\, x_{ij} \\le \\mu \\sum_{i \\in C} m_i,
         \\qquad x_{i\\ell(i)} = 1 \\text{ for locked units},
 
-    plus the flow contiguity of :mod:`terrakit.design.mip`.  Units of removed
+    plus the flow contiguity of :mod:`terrakit.design.mip`, with :math:`C`
+    the units that have a current territory (new units cost nothing to place
+    and are not in the cap's total, as in
+    :func:`~terrakit.realign.diff_alignments`).  Units of removed
     reps have :math:`m_i [j \\ne c(i)] = m_i` for every :math:`j`; the
     tie-break :math:`\\epsilon d_{ij}^2` (squared km to rep *j*'s home,
     scaled by ``tie_break``) only orders alignments of equal disruption.

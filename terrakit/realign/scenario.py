@@ -659,7 +659,17 @@ class Scenario:
         if isinstance(kw.get("targets"), str) and kw["targets"] == "fte":
             kw["targets"] = _fte_targets(edited.reps)
         locked: dict[Hashable, Any] = dict(self.locked())
-        locked.update(kw.pop("locked", None) or {})
+        given = kw.pop("locked", None)
+        if isinstance(given, pd.Series):
+            given = given.to_dict()  # unit_id → rep, as the solvers take it
+        if given is not None and not isinstance(given, Mapping):
+            raise SpecificationError(
+                f"Scenario.solve(locked=...) must map unit ids to reps "
+                f"({{unit_id: rep_id}}, {{unit_id: (rep_id, reason)}} or a "
+                f"Series), got a {type(given).__name__}: {given!r:.80}"
+            )
+        if given is not None:
+            locked.update(given)
         solved: Any
         if method == "rebalance":
             from terrakit.realign.rebalance import rebalance

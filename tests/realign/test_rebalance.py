@@ -917,3 +917,96 @@ def test_the_mip_proof_of_infeasibility_names_the_roots_and_the_home_fix() -> No
         "home_lon/home_lat) to another unit of its territory to change its root "
         "unit or set contiguity=False"
     )
+
+
+# -- QA round 17 --------------------------------------------------------------------
+def test_a_tolerance_given_as_text_is_read_as_a_number(strip: Study) -> None:
+    """``balance={"workload": "0.25"}`` (text, as a config file or a widget
+    gives it) solved, but the result kept ``'0.25'`` and ``summary()`` crashed
+    with "Unknown format code 'g' for object of type 'str'"."""
+    res = rebalance(strip, balance={"workload": "0.25"}, time_limit=20)
+    assert dict(res.tolerance) == {"workload": 0.25}
+    assert type(res.tolerance["workload"]) is float
+    assert "  balance: workload ±25 %" in res.summary().splitlines()
+    assert res.provenance["config"]["balance"] == {"workload": 0.25}
+    with pytest.raises(SpecificationError) as err:
+        rebalance(strip, balance={"workload": "lots"}, time_limit=5)
+    assert str(err.value) == (
+        "tolerance for 'workload' must be a number in [0, 1) (0.05 is ±5 %), got 'lots'"
+    )
+
+
+def test_moved_share_and_the_cap_count_only_units_that_had_a_territory(
+    strip: Study,
+) -> None:
+    """``c3r1`` (sales 4) has no territory yet: R2 needs it and the two
+    column-1 units (sales 1 each) for exact balance without contiguity, so 2
+    of the 24 sales that had a territory move (8.33 %).  moved_share and the
+    cap divided by all 28 sales (7.14 %) while diff() divides by 24: a cap of
+    8 % let the plan through that diff() puts at 8.33 %."""
+    part = Alignment(
+        strip.alignments["current"].assignment.drop(index=["c3r1"]), name="part"
+    )
+    kw: dict[str, Any] = {
+        "balance": {"workload": 0.0},
+        "contiguity": False,
+        "tie_break": 0.0,
+        "time_limit": 20,
+    }
+    res = rebalance(strip, part, max_moved=0.09, **kw)
+    assert res.moved == pytest.approx(2.0)
+    assert res.moved_share == pytest.approx(2 / 24)
+    assert res.moved_share == pytest.approx(res.diff().moved_share("sales"))
+    assert res.lower_bound_share == pytest.approx(2 / 24)
+    assert "  sales moved: 2 (8.33 %, cap 9 %)" in res.summary().splitlines()
+    with pytest.raises(InfeasibleError) as err:
+        rebalance(strip, part, max_moved=0.08, **kw)
+    assert str(err.value) == (
+        "±0 % workload balance needs at least 2 sales moved (8.33 % of the total, "
+        "lp relaxation (all pairs) bound), above max_moved = 8 %; raise max_moved "
+        "to at least 8.33 % or loosen the tolerance"
+    )
+
+
+def test_no_plan_found_keeps_the_proven_lower_bound(
+    strip: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The LP proves that 2 sales (7.14 %) must move for exact balance; when
+    the search returns the closest plan (today's, moving 0), the bound was cut
+    to that plan's disruption: lower_bound 0 and 'lower bound 0 %' in the
+    warning."""
+    rb = importlib.import_module("terrakit.realign.rebalance")
+    monkeypatch.setattr(rb, "_search_and_solve", _no_plan_found())
+    with pytest.warns(UserWarning) as rec:
+        res = rebalance(
+            strip, balance={"workload": 0.0}, contiguity=False, time_limit=20
+        )
+    assert res.status == "infeasible" and res.moved == 0.0
+    assert res.lower_bound == pytest.approx(2.0)
+    assert res.lower_bound_share == pytest.approx(2 / 28)
+    assert math.isnan(res.gap)
+    assert "moves 0 % of sales (lower bound 7.14 %)" in str(rec[-1].message)
+    assert "  lower bound: 2 (7.14 %)   gap: unknown" in res.summary().splitlines()
+
+
+def test_the_summary_says_that_a_contiguous_plan_keeps_the_roots() -> None:
+    """With contiguity the plan keeps each rep's root unit, and so does the
+    MIP's bound: summary() showed that bound and its gap without saying so,
+    although plans that move a root can move less (6 < 8 here)."""
+    study = strip_study(homes={"R1": (2, 0), "R2": (3, 0)})
+    kw: dict[str, Any] = {"tie_break": 0.0, "time_limit": 20, "seed": 0}
+    tight = rebalance(study, balance={"workload": 0.0}, **kw)
+    assert tight.info["bound"].startswith("mip")
+    assert (
+        "  bound and gap: over plans in which every rep keeps its root (home) "
+        "unit, info['roots']"
+    ) in tight.summary().splitlines()
+    # the LP bound (the search met it) holds for every plan
+    loose = rebalance(study, balance={"workload": 0.5}, **kw)
+    assert loose.info["bound"].startswith("lp")
+    assert (
+        "  plan: every rep keeps its root (home) unit, info['roots']; the bound "
+        "holds for every plan"
+    ) in loose.summary().splitlines()
+    free = rebalance(study, balance={"workload": 0.0}, contiguity=False, **kw)
+    assert "info['roots']" not in free.summary()

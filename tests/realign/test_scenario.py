@@ -446,3 +446,25 @@ def test_a_locked_home_unit_keeps_its_lock_whatever_the_order(grid6x4, cell_lonl
         ed = s.apply()
         assert ed.alignments[s.start_name].assignment["c5r3"] == "R4"
         assert "R5" in ed.reps.index
+
+
+def test_solve_takes_locks_as_a_series_and_a_tolerance_as_text(grid6x4):
+    """rebalance takes ``locked=`` as a Series, but Scenario.solve crashed on
+    one ("The truth value of a Series is ambiguous"); a tolerance given as
+    text was kept as text and the solver's summary() crashed."""
+    s = Scenario.from_study(grid6x4, name="x").lock(["c0r3"], "R3", reason="key")
+    res = s.solve(
+        balance={"workload": "0.3"},
+        locked=pd.Series({"c3r0": "R1"}),
+        time_limit=20,
+    )
+    plan = res.alignment.assignment
+    assert plan["c3r0"] == "R1" and plan["c0r3"] == "R3"
+    assert dict(res.solver_result.tolerance) == {"workload": 0.3}
+    assert "  balance: workload ±30 %" in res.solver_result.summary().splitlines()
+    with pytest.raises(SpecificationError) as err:
+        s.solve(locked=[("c3r0", "R1")], time_limit=5)
+    assert str(err.value) == (
+        "Scenario.solve(locked=...) must map unit ids to reps ({unit_id: rep_id}, "
+        "{unit_id: (rep_id, reason)} or a Series), got a list: [('c3r0', 'R1')]"
+    )
