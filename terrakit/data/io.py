@@ -45,7 +45,7 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,6 +103,29 @@ _DOT_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,}")
 #: divided; read with a dot grouping thousands, '-84.388' would be -84388
 #: degrees, so their dots are decimal points
 COORDINATE_COLUMNS = frozenset({"lon", "lat", "home_lon", "home_lat"})
+#: What pandas reads as a missing value by default (``read_csv``'s
+#: ``na_values``): kept in every column but the ids (:func:`_missing_markers`)
+_NA_TEXT = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 
 
 def excel_text(cell: Any) -> None:
@@ -338,37 +361,54 @@ def _from_decimal_comma(col: pd.Series) -> pd.Series:
     return pd.to_numeric(s.mask(s == "").astype(object))
 
 
+def _missing_markers(columns: Iterable[Any], ids: Collection[Any]) -> dict[Any, Any]:
+    """``na_values=`` for pandas' readers, with ``keep_default_na=False``.
+
+    In id columns only an empty cell is missing, so that ids such as ``'NA'``
+    (Namibia), ``'NULL'`` or ``'None'`` stay ids, as they do in a GeoPackage;
+    the other columns keep pandas' markers of a missing value.
+    """
+    return {c: [""] if c in ids else _NA_TEXT for c in columns}
+
+
 def _read_delimited(
     p: Path,
     table: str,
-    text_ids: Mapping[str, type],
+    as_text: Mapping[str, type],
+    ids: Collection[str],
     mapping: Mapping[str, str],
     *,
     decimal: Decimal | None,
     encoding: str,
 ) -> pd.DataFrame:
-    """Read CSV / TXT / TSV; numbers with a decimal comma as numbers."""
+    """Read CSV / TXT / TSV; numbers with a decimal comma as numbers.
+
+    The columns of ``as_text`` are read as text; in the ``ids`` columns only
+    an empty cell is missing (:func:`_missing_markers`).
+    """
     sep = "\t" if p.suffix.lower() == ".tsv" else None
     kw: dict[str, Any] = {
         "sep": sep,
         "engine": "python" if sep is None else "c",
         "encoding": encoding,
-        "keep_default_na": True,
     }
+    header = pd.read_csv(p, nrows=0, **kw).columns
+    kw["keep_default_na"] = False
+    kw["na_values"] = _missing_markers(header, ids)
     comma_separated = (sep or _sniff_delimiter(p, encoding)) in {",", None}
     if comma_separated and decimal != ",":
-        return pd.read_csv(p, dtype=text_ids, **kw)
+        return pd.read_csv(p, dtype=as_text, **kw)
     raw = pd.read_csv(p, dtype=str, **kw)
-    skip = set(text_ids)
+    skip = set(as_text)
     if decimal is None:
         decimal, thousands = _decimal_mark(raw, skip, table, p.name, mapping)
         if decimal == "." and thousands is None:
-            return pd.read_csv(p, dtype=text_ids, **kw)
+            return pd.read_csv(p, dtype=as_text, **kw)
     if decimal == ".":
         # the comma groups thousands ('1,600'), as decimal="." says: only in
         # columns of well-grouped numbers ('1,5' stays text and is refused)
         grouped = _grouped_by_commas(raw, skip)
-        df = pd.read_csv(p, dtype={**text_ids, **dict.fromkeys(grouped, str)}, **kw)
+        df = pd.read_csv(p, dtype={**as_text, **dict.fromkeys(grouped, str)}, **kw)
         for c in grouped:
             s = df[c].astype("string").str.strip().str.replace(",", "", regex=False)
             df[c] = pd.to_numeric(s.mask(s == "").astype(object))
@@ -380,7 +420,7 @@ def _read_delimited(
         and len(s := _filled(raw[c]))
         and s.str.fullmatch(_DECIMAL_COMMA.pattern).all()
     ]
-    df = pd.read_csv(p, dtype={**text_ids, **dict.fromkeys(cols, str)}, **kw)
+    df = pd.read_csv(p, dtype={**as_text, **dict.fromkeys(cols, str)}, **kw)
     for c in cols:
         df[c] = _from_decimal_comma(df[c])
     return df
@@ -389,7 +429,8 @@ def _read_delimited(
 def _read_text(
     p: Path,
     table: str,
-    text_ids: Mapping[str, type],
+    as_text: Mapping[str, type],
+    ids: Collection[str],
     mapping: Mapping[str, str],
     *,
     decimal: Decimal | None,
@@ -407,7 +448,8 @@ def _read_text(
         return _read_delimited(
             p,
             table,
-            text_ids,
+            as_text,
+            ids,
             mapping,
             decimal=decimal,
             encoding=encoding or _text_encoding(p),
@@ -424,7 +466,13 @@ def _read_text(
         not_utf8 = _bad_byte(err)
     try:
         df = _read_delimited(
-            p, table, text_ids, mapping, decimal=decimal, encoding=_FALLBACK_ENCODING
+            p,
+            table,
+            as_text,
+            ids,
+            mapping,
+            decimal=decimal,
+            encoding=_FALLBACK_ENCODING,
         )
     except UnicodeDecodeError:
         raise DataValidationError(
@@ -647,8 +695,14 @@ def _read(
     layer: str | int | None,
     decimal: Decimal | None = None,
     encoding: str | None = None,
+    text_columns: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Read any supported file into a (Geo)DataFrame and apply the column mapping."""
+    """Read any supported file into a (Geo)DataFrame and apply the column mapping.
+
+    ``id_columns`` (terrakit names) are read as text from CSV and Excel, where
+    only an empty cell is a missing id; so are ``text_columns`` (history's
+    ``period``), which would otherwise be read as numbers.
+    """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{table}: no file at {str(p)!r}")
@@ -688,6 +742,7 @@ def _read(
                         layer=layer,
                         decimal=decimal,
                         encoding=encoding,
+                        text_columns=text_columns,
                     )
                 except DataValidationError as err:
                     raise DataValidationError(
@@ -716,14 +771,23 @@ def _read(
             fix=f"write {src!r}: {close!r} in columns={{...}} (or, for an extra "
             f"column of your own, a name less like {close!r})",
         )
-    # Read id columns as text from text formats, so '01001' keeps its zero.
+    # Read id columns as text from text formats, so '01001' keeps its zero
+    # and 'NA' (Namibia) stays an id; history's period too, so that '2024.10'
+    # is October (as a number, 2024.1: January) and '09.2020' is not 9.202.
     inverse = {v: k for k, v in mapping.items()}
-    text_ids = {inverse.get(c, c): str for c in id_columns}
+    ids = [inverse.get(c, c) for c in id_columns]
+    texts = [inverse.get(c, c) for c in text_columns]
     sheets: list[str] = []
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
             df = _read_text(
-                p, table, text_ids, mapping, decimal=decimal, encoding=encoding
+                p,
+                table,
+                dict.fromkeys([*ids, *texts], str),
+                ids,
+                mapping,
+                decimal=decimal,
+                encoding=encoding,
             )
         elif suffix in {".xlsx", ".xlsm", ".xls"}:
             try:
@@ -752,9 +816,18 @@ def _read(
                     f"sheet={sheet}",
                     fix="pass sheet= a name or position (0 = first) of these sheets",
                 )
-            df = pd.read_excel(
-                p, sheet_name=0 if sheet is None else sheet, dtype=text_ids
-            )
+            # text cells of the text columns stay text ('2024.10'); their date
+            # cells stay dates (dtype=object), which parse_periods reads as such
+            dtypes = {**dict.fromkeys(texts, object), **dict.fromkeys(ids, str)}
+            with pd.ExcelFile(p) as xl:
+                which = 0 if sheet is None else sheet
+                header = xl.parse(which, nrows=0).columns
+                df = xl.parse(
+                    which,
+                    dtype=dtypes,
+                    keep_default_na=False,
+                    na_values=_missing_markers(header, ids),
+                )
         elif suffix in {".parquet", ".pq"}:
             import pyarrow.parquet as pq
 
@@ -1417,6 +1490,7 @@ def read_history(
         layer=layer,
         decimal=decimal,
         encoding=encoding,
+        text_columns=("period",),
     )
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))

@@ -119,7 +119,7 @@ class Study:
             if "home_unit" in reps.columns:
                 reps = _check_home_units(reps, unit_ids)
         if accounts is not None and reps is not None and "rep_id" in accounts.columns:
-            _known_refs(
+            owners = _known_refs(
                 accounts,
                 "rep_id",
                 reps.index,
@@ -127,6 +127,10 @@ class Study:
                 what="accounts are owned by reps that are not in the reps table",
                 fix="add the reps or leave rep_id empty for unowned accounts",
             )
+            if owners.dtype != accounts["rep_id"].dtype:
+                # '7' read from a CSV is rep 7 of a Parquet reps table: kept
+                # as 7, so that the owners match reps.index downstream
+                accounts = accounts.assign(rep_id=owners)
         if history is not None:
             history = clean_history(
                 history,
@@ -922,6 +926,13 @@ def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
     return {"dtype": str(dt)}
 
 
+#: pandas' nullable integer dtypes: stored as int64 with nulls, read back
+#: exactly (:func:`_read_layer`)
+_NULLABLE_INTS = frozenset(
+    ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64")
+)
+
+
 def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
     kind = spec["dtype"]
     if kind == "category":
@@ -947,19 +958,11 @@ def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         return s.astype(object).where(s.notna(), None)
     if kind in ("boolean",):
         return s.astype("float64")
-    if kind in (
-        "Int8",
-        "Int16",
-        "Int32",
-        "Int64",
-        "UInt8",
-        "UInt16",
-        "UInt32",
-        "UInt64",
-        "Float32",
-        "Float64",
-        "float16",
-    ):
+    if kind in _NULLABLE_INTS:
+        # exactly, as integers with nulls (as floats, 2**53 + 1 came back
+        # 2**53 and 18-digit ids collided); UInt64 above int64 is refused
+        return s.astype("Int64")
+    if kind in ("Float32", "Float64", "float16"):
         return s.astype("float64")
     if kind in ("string", "string[python]", "string[pyarrow]", "str"):
         return s.astype(object).where(s.notna(), None)
@@ -980,10 +983,11 @@ def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
             )
         return s.astype(pd.CategoricalDtype(cats, ordered=spec["ordered"]))
     if kind == "period":
-        return pd.Series(
-            pd.PeriodIndex(s.where(s.notna(), None), dtype=spec["period_dtype"]),
-            index=s.index,
-        )
+        # parse each distinct month once (a history repeats a few dozen
+        # months over its rows), missing ones as NaT
+        codes, months = pd.factorize(s, use_na_sentinel=True)
+        parsed = pd.PeriodIndex(months, dtype=spec["period_dtype"]).array
+        return pd.Series(parsed.take(codes, allow_fill=True), index=s.index)
     if spec.get("encoding") == "datetime":
         if "tz" in spec:
             return pd.to_datetime(s, utc=True).dt.tz_convert(spec["tz"]).astype(kind)
@@ -1042,8 +1046,31 @@ def _check_storable(s: pd.Series | pd.Index, table: str, column: str) -> None:
             fix=f"convert it before saving (e.g. df[{column!r}].astype(str), or "
             "split complex numbers into .real and .imag columns), or drop it",
         )
-    if isinstance(dt, np.dtype) and dt == np.uint64 and len(s):
-        big = np.asarray(s) > np.iinfo(np.int64).max
+    if ptypes.is_object_dtype(dt) and _dtype_spec(s).get("encoding") == "json":
+        # objects other than text are stored as JSON: a value JSON cannot hold
+        # (a Decimal among floats, an object of some class) is named here
+        values = np.asarray(s, dtype=object)
+        bad = np.array(
+            [v is not None and not _json_able(v) for v in values], dtype=bool
+        )
+        if bad.any():
+            first = values[bad][0]
+            labels = s if isinstance(s, pd.Index) else s.index
+            raise DataValidationError(
+                table,
+                column,
+                f"{int(bad.sum())} values cannot be saved in a study file, e.g. "
+                f"{first!r} of type {type(first).__name__} (it holds numbers, "
+                "text, booleans, dates, durations, categories and periods)",
+                rows=_ids(labels[bad]),
+                n_bad=int(bad.sum()),
+                fix=f"convert them before saving (e.g. df[{column!r}].astype(float) "
+                "or .astype(str)), or drop the column",
+            )
+    if str(dt) in ("uint64", "UInt64") and len(s):
+        big = (
+            np.asarray(pd.Series(s).dropna(), dtype=np.uint64) > np.iinfo(np.int64).max
+        )
         if big.any():
             raise DataValidationError(
                 table,
@@ -1144,21 +1171,26 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+def _stored_as_int64(spec: dict[str, Any]) -> bool:
+    """Whether a column of ``spec`` is stored as int64 with nulls: durations
+    and nullable integers."""
+    return spec.get("encoding") == "timedelta" or spec["dtype"] in _NULLABLE_INTS
+
+
 def _read_layer(path: Path, layer: str, schema: dict[str, Any]) -> pd.DataFrame:
-    """A stored layer; its duration columns read exactly.
+    """A stored layer; its duration and nullable integer columns read exactly.
 
     GDAL gives an integer field with nulls as floats, exact only below 2**53
     (about 104 days in nanoseconds): a duration column (int64, NaT stored as
-    null) is read again through Arrow, whose nullable integers are exact.
+    null) or a nullable integer one is read again through Arrow, whose
+    nullable integers are exact.
     """
     raw = pyogrio.read_dataframe(path, layer=layer)
     exact = [
-        c.get("stored_as", c["name"])
-        for c in schema["columns"]
-        if c.get("encoding") == "timedelta"
+        c.get("stored_as", c["name"]) for c in schema["columns"] if _stored_as_int64(c)
     ]
     index = schema.get("index")
-    if index is not None and index["dtype_spec"].get("encoding") == "timedelta":
+    if index is not None and _stored_as_int64(index["dtype_spec"]):
         exact.append(index["name"])
     if exact and any(raw[c].dtype.kind == "f" for c in exact):
         import pyarrow as pa

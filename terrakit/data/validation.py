@@ -7,6 +7,7 @@ their input; the ``clean_*`` functions return new, normalised copies.
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import re
 import warnings
@@ -154,6 +155,63 @@ def _ids(values: Iterable[Any]) -> list[Any]:
     out = []
     for v in values:
         out.append(v.item() if isinstance(v, np.generic) else v)
+    return out
+
+
+def _holds_decimals(values: pd.Series | pd.Index) -> bool:
+    """Whether ``values`` are :class:`decimal.Decimal` objects (missing ones
+    aside): what pandas reads from a Parquet ``decimal128`` column (SQL
+    ``NUMERIC`` / ``NUMBER`` exported from a database)."""
+    if not ptypes.is_object_dtype(values.dtype):
+        return False
+    vals = np.asarray(values, dtype=object)
+    present = vals[pd.notna(vals)]
+    return (
+        len(present) > 0
+        and isinstance(present[0], decimal.Decimal)
+        and ptypes.infer_dtype(present, skipna=True) == "decimal"
+    )
+
+
+def _from_decimals(values: pd.Series, *, is_id: bool) -> pd.Series:
+    """Decimals as numbers a study holds (and saves): ids that are whole
+    numbers as int64 (nullable ``Int64`` where some are missing), every other
+    column as floats."""
+    vals = values.to_numpy(dtype=object)
+    present = pd.notna(vals)
+    whole = [
+        int(v) for v in vals[present] if v.is_finite() and v == v.to_integral_value()
+    ]
+    int64 = np.iinfo(np.int64)
+    if (
+        is_id
+        and len(whole) == int(present.sum())
+        and all(int64.min <= v <= int64.max for v in whole)
+    ):
+        if present.all():
+            return pd.Series(np.array(whole, dtype=np.int64), index=values.index)
+        out = pd.array([None] * len(vals), dtype="Int64")
+        out[present] = whole
+        return pd.Series(out, index=values.index)
+    return values.astype(np.float64)
+
+
+def _without_decimals(df: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
+    """``df`` (a copy where anything changes) with its columns and index of
+    :class:`decimal.Decimal` values converted by :func:`_from_decimals`; the
+    index and the ``ids`` columns are ids."""
+    out = df
+    id_columns = set(ids)
+    for col in df.columns:
+        if _holds_decimals(df[col]):
+            if out is df:
+                out = df.copy()
+            out[col] = _from_decimals(df[col], is_id=col in id_columns)
+    if _holds_decimals(df.index):
+        idx = _from_decimals(pd.Series(df.index, index=df.index), is_id=True)
+        out = out.set_axis(
+            pd.Index(idx.to_numpy(), dtype=idx.dtype, name=df.index.name)
+        )
     return out
 
 
@@ -545,7 +603,7 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             fix="set it with units.set_crs('EPSG:4326') (lon/lat) or the CRS the "
             "file was made in, or pass crs=... to tk.data.read_units",
         )
-    units = _check_index(units, table, "unit_id")
+    units = _without_decimals(_check_index(units, table, "unit_id"), ())
     geom = units.geometry
     missing = geom.isna() | geom.is_empty
     if missing.any():
@@ -689,7 +747,9 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
             f"expected a DataFrame, got {type(accounts).__name__}",
             fix="read accounts with tk.data.read_accounts(path)",
         )
-    accounts = _check_index(accounts, table, "account_id")
+    accounts = _without_decimals(
+        _check_index(accounts, table, "account_id"), ("unit_id", "rep_id")
+    )
     if "unit_id" not in accounts.columns and not {"lon", "lat"} <= set(
         accounts.columns
     ):
@@ -1080,7 +1140,7 @@ def clean_reps(reps: pd.DataFrame) -> pd.DataFrame:
             f"expected a DataFrame, got {type(reps).__name__}",
             fix="read reps with tk.data.read_reps(path)",
         )
-    reps = _check_index(reps, table, "rep_id")
+    reps = _without_decimals(_check_index(reps, table, "rep_id"), ("home_unit",))
     require_columns(reps, table, ["home_lon", "home_lat"])
     _check_lonlat(reps, table, "home_lon", "home_lat")
     reps = _check_numeric(
@@ -1117,7 +1177,7 @@ def clean_history(
         "columns; map yours with columns={...}",
     )
     history = history.reset_index(drop=True) if history.index.name else history
-    out = history.copy()
+    out = _without_decimals(history, ("account_id", "unit_id")).copy()
     out["period"] = parse_periods(out["period"], table, period_format)
     out = _check_numeric(
         out, table, ["sales", *(["calls"] if "calls" in out else [])], required=True
@@ -1260,7 +1320,15 @@ def parse_periods(
 
     Dates written ``dd/mm/yyyy`` or ``mm/dd/yyyy`` are read with one order for
     the whole column, taken from the values (a field above 12 is the day);
-    when the values cannot tell, the error asks for ``fmt``.
+    when the values cannot tell, the error asks for ``fmt``.  Dates stored as
+    dates (an Excel column of date cells) are read as dates, whatever ``fmt``.
+
+    Raises
+    ------
+    DataValidationError
+        Values that are not months: quarters (``'2024Q2'``, or a quarterly
+        Period dtype), years (``'2024'``, unless ``fmt`` says how to read
+        four digits), text that does not parse.
     """
     if isinstance(values.dtype, pd.PeriodDtype):
         if values.dtype == pd.PeriodDtype("M"):
@@ -1280,6 +1348,12 @@ def parse_periods(
         )
     if ptypes.is_datetime64_any_dtype(values.dtype):
         parsed = values
+    elif ptypes.is_object_dtype(values.dtype) and ptypes.infer_dtype(
+        values, skipna=True
+    ) in ("datetime", "datetime64", "date"):
+        # date cells of a workbook, read as objects so that its text cells
+        # stay text: dates, as a column of datetimes would be
+        parsed = pd.to_datetime(values)
     else:
         text = values.astype("string")
         quarters = text.str.fullmatch(_QUARTER, case=False).fillna(False)
@@ -1295,6 +1369,22 @@ def parse_periods(
                 rows=[f"row {i}" for i in values.index[quarters][:20]],
                 n_bad=int(quarters.sum()),
                 fix="give monthly rows (split or re-aggregate the figures by month)",
+            )
+        years = text.str.fullmatch(_YEAR).fillna(False)
+        if fmt is None and bool(years.any()):
+            # '2024' parses as January 2024: a year's figures would be read as
+            # one month's (12 times too high per month)
+            first = str(text[years].iloc[0])
+            raise DataValidationError(
+                table,
+                "period",
+                f"{int(years.sum())} periods are years, not months (e.g. "
+                f"{first!r}): terrakit reads one row per account and month",
+                rows=[f"row {i}" for i in values.index[years][:20]],
+                n_bad=int(years.sum()),
+                fix="give monthly rows (split or re-aggregate the figures by "
+                "month); if the four digits are a month (e.g. '0124', January "
+                "2024), pass period_format='%m%y' to the loader",
             )
         months = _months_of_a_b_year(text, table, fmt)
         if months is not None:
@@ -1339,6 +1429,8 @@ def parse_periods(
 
 #: A quarter written as text: '2024Q2', '2024-Q2', 'Q2 2024', 'Q2/2024'.
 _QUARTER = r"\s*(\d{4}\s*[-/ ]?\s*Q[1-4]|Q[1-4]\s*[-/ ]?\s*\d{4})\s*"
+#: A year alone: '2024'.
+_YEAR = r"\s*\d{4}\s*"
 
 
 def _warn_quarter_starts(periods: pd.Series, table: str) -> None:

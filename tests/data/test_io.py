@@ -1050,3 +1050,150 @@ def test_accounts_file_without_a_crs_warns_as_reps_do(tmp_path):
         assert rec[0].filename == __file__
     assert out["accounts"]["unit_id"].tolist() == ["a", "b"]
     assert out["reps"].index.tolist() == ["r1"]
+
+
+# -- QA round 17: periods and ids read as text ------------------------------------
+def test_periods_are_read_as_text_not_numbers(tmp_path):
+    """The period column was read as numbers first: '2024.10' became 2024.1,
+    January, and '09.2020' became 9.202, refused even with period_format.
+    Text cells of a workbook alike; its date cells stay dates."""
+    (tmp_path / "dot.csv").write_text(
+        "account_id,period,sales\nA1,2024.09,5\nA1,2024.10,7\nA2,2024.11,3\n"
+    )
+    h = read_history(tmp_path / "dot.csv")
+    assert h["period"].astype(str).tolist() == ["2024-09", "2024-10", "2024-11"]
+    (tmp_path / "sap.csv").write_text(
+        "Konto;Monat;Umsatz\nA1;09.2020;5,5\nA1;10.2020;7\nA2;11.2020;3\n"
+    )
+    h = read_history(
+        tmp_path / "sap.csv",
+        {"Konto": "account_id", "Monat": "period", "Umsatz": "sales"},
+        period_format="%m.%Y",
+    )
+    assert h["period"].astype(str).tolist() == ["2020-09", "2020-10", "2020-11"]
+    assert h["sales"].tolist() == [5.5, 7.0, 3.0]
+    pd.DataFrame(
+        {"account_id": ["A1", "A1"], "period": ["2024.09", "2024.10"], "sales": 1}
+    ).to_excel(tmp_path / "h.xlsx", index=False)
+    h = read_history(tmp_path / "h.xlsx")
+    assert h["period"].astype(str).tolist() == ["2024-09", "2024-10"]
+    # date cells are dates, whatever period_format says of text
+    pd.DataFrame(
+        {
+            "account_id": ["A1", "A1"],
+            "period": pd.to_datetime(["2024-09-01", "2024-10-01"]),
+            "sales": 1,
+        }
+    ).to_excel(tmp_path / "d.xlsx", index=False)
+    h = read_history(tmp_path / "d.xlsx", period_format="%m/%Y")
+    assert h["period"].astype(str).tolist() == ["2024-09", "2024-10"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_text_ids_like_na_stay_ids(tmp_path, fmt):
+    """'NA' (Namibia), 'NULL', 'None' in an id column were read as missing:
+    unit 'NA' had "no id", an account of unit 'NA' "no unit_id", and an
+    account of rep 'NA' silently no owner.  Only an empty cell is a missing
+    id; in other columns 'NA' stays missing."""
+
+    def write(df: pd.DataFrame, name: str) -> Path:
+        path = tmp_path / f"{name}.{fmt}"
+        if fmt == "csv":
+            df.to_csv(path, index=False)
+        else:
+            df.to_excel(path, index=False)
+        return path
+
+    units = read_units(
+        write(
+            pd.DataFrame(
+                {
+                    "unit_id": ["ZA", "NA", "NULL"],
+                    "lon": [24.7, 17.1, 24.7],
+                    "lat": [-29.0, -22.6, -22.3],
+                    "population": ["5", "NA", "7"],
+                }
+            ),
+            "units",
+        )
+    )
+    assert units.index.tolist() == ["ZA", "NA", "NULL"]
+    assert units["population"].isna().tolist() == [False, True, False]
+    acc = read_accounts(
+        write(
+            pd.DataFrame(
+                {
+                    "account_id": ["A1", "A2", "A3"],
+                    "unit_id": ["ZA", "NA", "NULL"],
+                    "rep_id": ["NA", "None", None],
+                    "annual_sales": [10, 20, 30],
+                }
+            ),
+            "acc",
+        ),
+        units=units,
+    )
+    assert acc["unit_id"].tolist() == ["ZA", "NA", "NULL"]
+    assert acc["rep_id"].tolist()[:2] == ["NA", "None"]
+    assert pd.isna(acc["rep_id"].iloc[2])  # an empty cell: unowned
+    reps = read_reps(
+        write(
+            pd.DataFrame(
+                {
+                    "rep_id": ["NA", "None"],
+                    "home_lon": [17.1, 24.7],
+                    "home_lat": [-22.6, -29.0],
+                    "home_unit": ["NA", None],
+                }
+            ),
+            "reps",
+        )
+    )
+    assert reps.index.tolist() == ["NA", "None"]
+    assert reps["home_unit"].tolist()[0] == "NA" and pd.isna(reps["home_unit"].iloc[1])
+    study = Study(units, accounts=acc, reps=reps)
+    assert study.accounts["rep_id"].isin(study.reps.index).tolist() == [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_decimal_columns_from_sql_exports_are_numbers(tmp_path):
+    """A Parquet file of SQL NUMBER(38,0) ids and NUMERIC(12,2) sales held
+    Decimal objects: the study was built, and save() then died with a
+    TypeError blaming a 'provenance value'."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    D = decimal.Decimal
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 2.0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=pd.Index([1001, 1003], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    big = 100000000000000001
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": pa.array([D(1), D(2), D(big)], pa.decimal128(38, 0)),
+                "unit_id": pa.array([D(1001), D(1003), D(1003)], pa.decimal128(38, 0)),
+                "rep_id": pa.array([D(7), None, D(7)], pa.decimal128(38, 0)),
+                "annual_sales": pa.array(
+                    [D("10.50"), D("20.25"), None], pa.decimal128(12, 2)
+                ),
+            }
+        ),
+        tmp_path / "acc.parquet",
+    )
+    acc = read_accounts(tmp_path / "acc.parquet", units=units)
+    assert acc.index.dtype == "int64" and acc.index.tolist() == [1, 2, big]
+    assert acc["unit_id"].dtype == "int64"
+    assert acc["rep_id"].dtype == "Int64" and acc["rep_id"].tolist()[0] == 7
+    assert acc["annual_sales"].dtype == "float64"
+    assert acc["annual_sales"].tolist()[:2] == [10.5, 20.25]
+    s = Study(units, accounts=acc)
+    assert Study.load(s.save(tmp_path / "s.gpkg")).equals(s)

@@ -669,3 +669,121 @@ def test_unsupported_dtypes_are_refused_at_save(
             tmp_path / "new.gpkg"
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.gpkg"]
+
+
+# -- QA round 17 ------------------------------------------------------------------
+def test_account_owners_take_the_type_of_the_rep_ids(three_unit_study):
+    """Owners read as text ('7', as read_accounts reads rep_id) were checked
+    against integer rep ids after conversion, but kept as text: no account's
+    rep_id was in reps.index, so every account looked re-assigned."""
+    s = three_unit_study
+    reps = s.reps.set_axis(pd.Index([7, 8], name="rep_id"))
+    acc = s.accounts.assign(rep_id=["7", "8"])
+    study = Study(s.units, accounts=acc, reps=reps)
+    assert study.accounts["rep_id"].dtype == "int64"
+    assert study.accounts["rep_id"].tolist() == [7, 8]
+    assert study.accounts["rep_id"].isin(study.reps.index).all()
+    assert acc["rep_id"].tolist() == ["7", "8"]  # the caller's table unchanged
+
+
+def test_nullable_integers_round_trip_exactly(three_unit_study, tmp_path):
+    """Int64 columns and ids were stored as floats: 2**53 + 1 came back 2**53,
+    and 18-digit account ids collided, so the saved study could not be
+    loaded ('ids occur more than once')."""
+    s = three_unit_study
+    units = s.units.assign(
+        code=pd.array([2**53 + 1, None, -(2**62)], dtype="Int64"),
+        small=pd.array([1, None, 3], dtype="UInt8"),
+        mid=pd.array([None, 2**31 - 1, 0], dtype="Int32"),
+        whole=pd.array([1, 2, 3], dtype="Int64"),
+    )
+    ids = pd.Index(
+        pd.array([100000000000000001, 100000000000000002], dtype="Int64"),
+        name="account_id",
+    )
+    t = s.replace(units=units, accounts=s.accounts.set_axis(ids))
+    back = Study.load(t.save(tmp_path / "s.gpkg"))
+    _assert_same(t, back)
+    assert back.units["code"].tolist()[0] == 2**53 + 1
+    assert back.accounts.index.tolist() == [100000000000000001, 100000000000000002]
+    assert str(back.units["small"].dtype) == "UInt8"
+    # stored as integers (with nulls) that QGIS shows as such
+    info = pyogrio.read_info(tmp_path / "s.gpkg", layer="units")
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert [types[c] for c in ("code", "small", "mid", "whole")] == ["int64"] * 4
+
+
+def test_nullable_uint64_above_int64_is_refused_at_save(three_unit_study, tmp_path):
+    s = three_unit_study
+    big = s.replace(units=s.units.assign(u=pd.array([2**63, None, 1], dtype="UInt64")))
+    with pytest.raises(DataValidationError) as info:
+        big.save(tmp_path / "s.gpkg")
+    assert str(info.value) == (
+        "units.u: 1 values are above 9223372036854775807 (the largest integer a "
+        "GeoPackage holds). Fix: store them as text (df['u'].astype(str)) or floats"
+    )
+
+
+def test_decimals_are_numbers_at_the_door(three_unit_study, tmp_path):
+    """Decimal values (Parquet decimal128, from SQL NUMERIC columns) were
+    accepted, and save() then died with "provenance value Decimal('1') ...
+    is not JSON-able": whole-number ids become int64, other columns floats."""
+    from decimal import Decimal as D
+
+    s = three_unit_study
+    units = s.units.set_axis(
+        pd.Index([D(1), D(2), D(3)], dtype=object, name="unit_id")
+    ).assign(income=[D("1.5"), None, D("2.25")])
+    acc = s.accounts.set_axis(
+        pd.Index([D(10), D(11)], dtype=object, name="account_id")
+    ).assign(unit_id=[D(1), D(3)], annual_sales=[D("1.10"), D(2)])
+    t = Study(units, accounts=acc)
+    assert t.units.index.dtype == "int64" and t.units.index.tolist() == [1, 2, 3]
+    assert t.units["income"].dtype == "float64"
+    assert t.units["income"].isna().tolist() == [False, True, False]
+    assert t.accounts.index.tolist() == [10, 11]
+    assert t.accounts["unit_id"].tolist() == [1, 3]
+    assert t.accounts["annual_sales"].tolist() == [1.1, 2.0]
+    _assert_same(t, Study.load(t.save(tmp_path / "s.gpkg")))
+
+
+def test_values_json_cannot_hold_are_refused_at_save(three_unit_study, tmp_path):
+    """A column mixing Decimals and floats stays objects: save() named a
+    'provenance value' in a bare TypeError; now the table, column and rows."""
+    from decimal import Decimal as D
+
+    s = three_unit_study
+    bad = s.replace(accounts=s.accounts.assign(odd=[D("1.5"), 2.0]))
+    with pytest.raises(DataValidationError) as info:
+        bad.save(tmp_path / "s.gpkg")
+    assert str(info.value) == (
+        "accounts.odd: 1 values cannot be saved in a study file, e.g. "
+        "Decimal('1.5') of type Decimal (it holds numbers, text, booleans, dates, "
+        "durations, categories and periods) (rows: 'a1'). Fix: convert them before "
+        "saving (e.g. df['odd'].astype(float) or .astype(str)), or drop the column"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stored_periods_are_restored_with_missing_months():
+    """Periods are parsed once per distinct month (Study.load parsed ~200k
+    history strings one by one); the result, NaT included, is unchanged."""
+    from terrakit.data.study import _restore_dtype
+
+    stored = pd.Series(
+        ["2024-01", None, "2023-12", "2024-01", np.nan, "2023-12"],
+        index=[5, 4, 3, 2, 1, 0],
+        dtype=object,
+    )
+    got = _restore_dtype(stored, {"dtype": "period", "period_dtype": "period[M]"})
+    expected = pd.Series(
+        pd.PeriodIndex(
+            ["2024-01", None, "2023-12", "2024-01", None, "2023-12"], freq="M"
+        ),
+        index=[5, 4, 3, 2, 1, 0],
+    )
+    pd.testing.assert_series_equal(got, expected)
+    empty = _restore_dtype(
+        pd.Series([], dtype=object), {"dtype": "period", "period_dtype": "period[M]"}
+    )
+    assert str(empty.dtype) == "period[M]" and empty.empty

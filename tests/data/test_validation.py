@@ -597,3 +597,24 @@ def test_text_numbers_with_a_decimal_comma_suggest_decimal(two_units, accounts):
     )
     e = _err(Study, two_units, accounts.assign(annual_sales=["12 EUR", "2", "3"]))
     assert e.fix == "remove text such as units or thousands separators from the column"
+
+
+@pytest.mark.parametrize("years", [["2023", "2024"], [2023, 2024]])
+def test_years_are_refused_not_read_as_january(years):
+    """'2024' parsed as January 2024: a year's sales were read as one month's
+    (12 times too high per month), with no error and, under four years, no
+    warning; quarters were already refused."""
+    from terrakit.data.validation import parse_periods
+
+    with pytest.raises(DataValidationError) as info:
+        parse_periods(pd.Series(["2022-12", *years]))
+    assert str(info.value) == (
+        "history.period: 2 periods are years, not months (e.g. '2023'): terrakit "
+        "reads one row per account and month (rows: 'row 1', 'row 2'). Fix: give "
+        "monthly rows (split or re-aggregate the figures by month); if the four "
+        "digits are a month (e.g. '0124', January 2024), pass period_format='%m%y' "
+        "to the loader"
+    )
+    # four digits read with a format the user gives are months
+    got = parse_periods(pd.Series(["0124", "0224"]), fmt="%m%y")
+    assert got.astype(str).tolist() == ["2024-01", "2024-02"]
