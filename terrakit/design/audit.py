@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -254,6 +255,35 @@ class AuditReport:
         return "\n".join(lines)
 
 
+#: The opportunity measures :func:`audit` compares when given none (those of
+#: them the ensemble carries).
+_DEFAULT_MEASURES = ("potential", "workload")
+
+
+def _audit_measures(
+    measures: str | Sequence[str] | None, ensemble: Ensemble
+) -> tuple[str, ...]:
+    """The measures :func:`audit` compares: the ones given, each carried by the
+    ensemble, or (``None``) those of ``_DEFAULT_MEASURES`` it carries."""
+    carried = sorted(ensemble.measures)
+    if measures is None:
+        chosen = tuple(m for m in _DEFAULT_MEASURES if m in ensemble.measures)
+        if not chosen:
+            raise SpecificationError(
+                "the ensemble carries neither 'potential' nor 'workload' (the "
+                f"measures audit compares by default); it carries {carried}: "
+                f"pass measures=, e.g. measures={carried[0]!r}"
+            )
+        return chosen
+    chosen = (measures,) if isinstance(measures, str) else tuple(measures)
+    unknown = [m for m in chosen if m not in ensemble.measures]
+    if unknown:
+        raise SpecificationError(
+            f"measures {unknown} are not carried by the ensemble; available: {carried}"
+        )
+    return chosen
+
+
 def _noncontiguous(ens: Ensemble, lab: np.ndarray, terr: list[Any]) -> tuple[Any, ...]:
     """Territories of the plan in several pieces over the ensemble's unit graph."""
     import scipy.sparse as sp
@@ -339,7 +369,7 @@ def audit(
     ensemble: Ensemble,
     *,
     baseline: Any = "current",
-    measures: str | tuple[str, ...] = ("potential", "workload"),
+    measures: str | Sequence[str] | None = None,
 ) -> AuditReport:
     """Place a plan in the distributions of an ensemble of feasible plans.
 
@@ -357,8 +387,10 @@ def audit(
         disruption rows).  When the plan is the baseline (the same
         partition) the disruption rows are left out.
     measures
-        Opportunity measures compared rank by rank per territory (those the
-        ensemble carries); one name or several.
+        Opportunity measures compared rank by rank per territory; one name or
+        several, each carried by the ensemble (:attr:`Ensemble.measures
+        <terrakit.design.ensemble.Ensemble.measures>`).  ``None`` (default):
+        those of ``"potential"`` and ``"workload"`` that the ensemble carries.
 
     Returns
     -------
@@ -368,8 +400,10 @@ def audit(
     ------
     SpecificationError
         The plan misses units of the ensemble, names units that are not in
-        its study or has a different number of territories; an unknown
-        measure; every member of the ensemble is the same plan.
+        its study or has a different number of territories; a measure given
+        that the ensemble does not carry, or (``measures=None``) an ensemble
+        that carries neither ``"potential"`` nor ``"workload"``; every member
+        of the ensemble is the same plan.
     DataValidationError
         The plan (a Series) gives a unit more than one territory, or none.
 
@@ -392,8 +426,6 @@ def audit(
     territory total of the plan against the :math:`r`-th smallest of every
     member.
     """
-    if isinstance(measures, str):
-        measures = (measures,)
     distinct = ensemble.n_distinct
     if distinct < 2:
         raise SpecificationError(
@@ -431,12 +463,7 @@ def audit(
             f"the plan has {len(terr)} territories, the ensemble's plans {k}; "
             "sample an ensemble with n_territories equal to the plan's"
         )
-    unknown = [m for m in measures if m not in ensemble.measures]
-    if unknown:
-        raise SpecificationError(
-            f"measures {unknown} are not carried by the ensemble; available: "
-            f"{sorted(ensemble.measures)}"
-        )
+    chosen = _audit_measures(measures, ensemble)
     dist = plan_metrics(ensemble, ensemble.plans)
     own = plan_metrics(ensemble, lab[None, :]).iloc[0]
     base_name: str | None = None
@@ -483,7 +510,7 @@ def audit(
     metrics.index.name = "metric"
     rep_rows = []
     ordered: dict[str, np.ndarray] = {}
-    for m in measures:
+    for m in chosen:
         vals = ensemble.measures[m]
         ens_sorted = np.sort(_sums(ensemble.plans, vals, k), axis=1)
         ordered[m] = ens_sorted

@@ -86,7 +86,7 @@ from terrakit._runargs import (
     whole_number,
 )
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
-from terrakit.exceptions import SpecificationError, TerrakitWarning
+from terrakit.exceptions import SpecificationError, TerrakitWarning, TimeLimitWarning
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -411,7 +411,10 @@ class Ensemble:
     seconds
         Wall time.
     provenance
-        Seed, method and settings.
+        Seed, method and settings (``config``, with ``time_limit``), and
+        ``time_limit_stops``: the design heuristic runs (the start plan's,
+        the restarts) that stopped at the time limit — their plans depend on
+        the clock, not only on the seed.
     """
 
     plans: np.ndarray
@@ -485,6 +488,9 @@ class Ensemble:
     def alignment(self, i: int) -> Any:
         """Member ``i`` as an :class:`~terrakit.data.Alignment`.
 
+        Territory ids are in the dtype of :attr:`territory_ids` (``int64``
+        when they are whole numbers, as the start plan's or the reps' were).
+
         Raises
         ------
         SpecificationError
@@ -493,6 +499,7 @@ class Ensemble:
             If ``i`` is outside ``-n_plans .. n_plans - 1``.
         """
         from terrakit.data import Alignment
+        from terrakit.data.alignment import _fit_dtype
 
         n = self.n_plans
         valid = f"0 to {n - 1}, or -{n} to -1 from the end" if n else "none"
@@ -508,9 +515,14 @@ class Ensemble:
                 "alignment(-1) for the last member"
             )
         member = int(i) % n  # -1: the last member, named by its position
-        labels = np.array(self.territory_ids, dtype=object)[self.plans[member]]
+        labels = pd.Series(
+            np.array(self.territory_ids, dtype=object)[self.plans[member]],
+            index=pd.Index(self.unit_ids, name="unit_id"),
+            dtype=object,
+        )
         return Alignment(
-            pd.Series(labels, index=pd.Index(self.unit_ids, name="unit_id")),
+            # the ids' own dtype (int64 rep ids stay int64, as in the start plan)
+            _fit_dtype(labels, pd.Index(self.territory_ids).dtype),
             name=f"ensemble_{member}",
             provenance={**dict(self.provenance), "member": member},
         )
@@ -555,6 +567,12 @@ class Ensemble:
                 f"{self.trees / max(self.steps, 1):.2f}"
             )
         lines.append(f"  distinct plans: {self.n_distinct}")
+        stops = int(self.provenance.get("time_limit_stops", 0))
+        if stops:
+            lines.append(
+                f"  heuristic runs stopped at the time limit: {stops} (the members "
+                "may differ between runs of the same seed; raise time_limit)"
+            )
         q = m.quantile([0.05, 0.5, 0.95]).T
         q.columns = ["p5", "p50", "p95"]
         lines.append(q.map(lambda v: f"{v:.4g}").to_string())
@@ -647,11 +665,25 @@ def _chain_task(
 RESTART_NOISE = 0.3
 
 
+def _stopped_at_time_limit(res: Any, caught: list[warnings.WarningMessage]) -> bool:
+    """Whether a design heuristic run ended at its time limit: its status says
+    so, or it warned (:class:`~terrakit.exceptions.TimeLimitWarning`)."""
+    return res.status == "time_limit" or any(
+        issubclass(w.category, TimeLimitWarning) for w in caught
+    )
+
+
 def _restart_task(
     problem: Any, seed: int, time_limit: float, max_iter: int, noise: float
-) -> np.ndarray:
+) -> tuple[np.ndarray, bool]:
     """One restart: the heuristic on seeded, perturbed costs, then single
-    boundary moves on the true costs.  ``-1`` everywhere when it failed."""
+    boundary moves on the true costs.
+
+    Returns the territory index per unit (``-1`` everywhere when it failed)
+    and whether the clock ended the run (the heuristic at ``time_limit``, or
+    the moves at what was left of it): its plan then depends on the clock,
+    not only on ``seed``.
+    """
     from terrakit.design.heuristic import solve_heuristic
 
     failed = np.full(problem.n_units, -1, dtype=np.int32)
@@ -663,21 +695,25 @@ def _restart_task(
             cost=cost * np.exp(noise * rng.standard_normal(cost.shape))
         )
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        # recorded, not shown: ensemble() warns once, with the count
+        warnings.simplefilter("always")
         res = solve_heuristic(
             noisy, time_limit=time_limit, seed=seed, max_iter=max_iter
         )
+    stopped = _stopped_at_time_limit(res, caught)
     if res.columns is None or problem.violations(res.columns):
-        return failed
+        return failed, stopped
     columns = np.asarray(res.columns, dtype=np.int64)
     if noisy is not problem:
         deadline = time.perf_counter() + max(
             time_limit - (time.perf_counter() - t0), 0.1
         )
         columns = _descend(problem, columns, deadline)
+        # the moves stop at the deadline when they have not run out first
+        stopped = stopped or time.perf_counter() > deadline
     lab, _ = problem.territory_index(columns)
-    return lab.astype(np.int32)
+    return lab.astype(np.int32), stopped
 
 
 def _descend(problem: Any, columns: np.ndarray, deadline: float) -> np.ndarray:
@@ -807,7 +843,10 @@ def ensemble(
     seed
         Seed of everything random.
     time_limit
-        Seconds per design heuristic run (start plan, restarts).
+        Seconds per design heuristic run (start plan, restarts).  Each run
+        has an iteration budget, so for a seed it gives the same plan on any
+        machine when it ends within ``time_limit``; a run that the clock
+        ends first is counted and warned about (below).
     progress
         Show a progress bar over chains / restarts.
 
@@ -825,6 +864,17 @@ def ensemble(
         or bad counts.
     DataValidationError
         A start plan that gives a unit more than one territory, or none.
+
+    Warns
+    -----
+    TimeLimitWarning
+        Once, with the count, when design heuristic runs (the start plan's,
+        restarts) stopped at ``time_limit``: the members may then differ
+        between runs with the same seed.  The count is kept as
+        ``provenance["time_limit_stops"]`` and shown by
+        :meth:`Ensemble.summary`.
+    TerrakitWarning
+        When restarts give fewer distinct plans than ``n``.
 
     Notes
     -----
@@ -883,6 +933,8 @@ def ensemble(
             f"{type(start).__name__}"
         )
     t0 = time.perf_counter()
+    start_stopped = False  # the design heuristic's start plan ended at time_limit
+    restarts_stopped = 0  # restarts that ended at time_limit
     units = study.unit_measures() if study.accounts is not None else study.units
     empty = isinstance(balance, Mapping) and not balance  # {}: the default
     spec = _balance_columns(units, None if empty else balance, {"workload": 0.05})
@@ -969,11 +1021,13 @@ def ensemble(
         problem.check()
         from terrakit.design.heuristic import solve_heuristic
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            # recorded, not shown: one warning below counts every run cut short
+            warnings.simplefilter("always")
             res = solve_heuristic(
                 problem, time_limit=time_limit, seed=seed, max_iter=5_000
             )
+        start_stopped = _stopped_at_time_limit(res, caught)
         tree = None
         if (res.status == "infeasible" or res.columns is None) and contiguity:
             # narrow bands: recursive spanning-tree splits often find a start
@@ -1087,7 +1141,8 @@ def ensemble(
         seeds = np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32)
         jobs2 = [(problem, int(s), time_limit, 5_000, RESTART_NOISE) for s in seeds]
         got = _map(_restart_task, jobs2, client, progress, "restarts")
-        plans = np.vstack(got)
+        plans = np.vstack([labels for labels, _ in got])
+        restarts_stopped = sum(bool(stopped) for _, stopped in got)
         ok = (plans >= 0).all(axis=1)
         if not ok.any():
             raise SpecificationError("no restart of the heuristic met the bands")
@@ -1108,6 +1163,26 @@ def ensemble(
         trees = 0
         chains = 0
         burn = 0
+    stops = int(start_stopped) + restarts_stopped
+    if stops:
+        who = " and ".join(
+            ([f"{restarts_stopped} of the {n} restarts"] if restarts_stopped else [])
+            + (
+                ["the design heuristic that built the start plan"]
+                if start_stopped
+                else []
+            )
+        )
+        warnings.warn(
+            f"{who} stopped at the time limit (time_limit={time_limit:g} s per "
+            "run) before their search was done: where the clock, not the seed, "
+            "ends a run, the members may differ between runs with the same seed "
+            f"(seed={seed}). Fix: raise time_limit so that every run ends on its "
+            "own iteration budget"
+            + (", or pass a feasible start alignment" if start_stopped else ""),
+            TimeLimitWarning,
+            stacklevel=2,
+        )
     from terrakit.data.alignment import make_provenance
 
     prov = make_provenance(
@@ -1121,8 +1196,10 @@ def ensemble(
             "thin": thin,
             "max_attempts": max_attempts,
             "contiguity": contiguity,
+            "time_limit": time_limit,
             **({} if links is None else {"adjacency": str(adj_obj.kind)}),
         },
+        time_limit_stops=stops,
     )
     return Ensemble(
         plans=plans.astype(np.int32),

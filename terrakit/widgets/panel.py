@@ -18,7 +18,7 @@ from terrakit.widgets.state import EditorState
 __all__ = ["BalancePanel"]
 
 _ROW = (
-    '<div class="tk-balance-row" data-territory="{tid}" data-total="{total:.6g}" '
+    '<div class="tk-balance-row" data-territory="{tid}" data-total="{total}" '
     'style="display:flex;align-items:center;gap:6px;font:12px sans-serif;'
     'height:17px">'
     '<span style="width:10px;height:10px;background:{swatch};flex:none"></span>'
@@ -62,7 +62,9 @@ class BalancePanel(W.VBox):
     The scale is fixed when the panel is built (the larger of the largest
     total and the band's upper edge, plus 25 %) and widened only when a total
     outgrows it, so ordinary moves leave the other rows untouched.  Rows carry
-    ``data-territory`` and ``data-total`` attributes for scripted checks.
+    ``data-territory`` and ``data-total`` attributes for scripted checks;
+    ``data-total`` is the exact total (``repr`` of the float: ``float()`` of it
+    gives the total back, bit for bit).
     """
 
     def __init__(
@@ -115,7 +117,7 @@ class BalancePanel(W.VBox):
             )
             self.rows[t].value = _ROW.format(
                 tid=html.escape(str(t), quote=True),
-                total=float(row["total"]),
+                total=repr(float(row["total"])),
                 swatch=self.colors.get(t, "#999"),
                 label=html.escape(str(t)),
                 width=self.width,

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
-from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.alignment import Alignment, _fit_dtype, make_provenance
 from terrakit.data.geo import Adjacency, require_adjacency
 from terrakit.exceptions import DataValidationError, SpecificationError
 
@@ -524,9 +524,21 @@ class EditorState:
     # -- views ------------------------------------------------------------------------
     @property
     def alignment(self) -> Alignment:
-        """The current state as an :class:`~terrakit.data.Alignment`."""
+        """The current state as an :class:`~terrakit.data.Alignment`.
+
+        Territory ids keep the base alignment's dtype when every id fits it
+        (``int64`` ids stay ``int64``, as :meth:`Alignment.replace` keeps
+        them), so an unedited state equals its base.
+        """
         if self._alignment is None:
-            labels = np.array(self.territories, dtype=object)[self.codes]
+            labels = _fit_dtype(
+                pd.Series(
+                    np.array(self.territories, dtype=object)[self.codes],
+                    index=self.unit_ids,
+                    dtype=object,
+                ),
+                self.base.assignment.dtype,
+            )
             moved = int((self.codes != self._base_codes).sum())
             prov = make_provenance(
                 "manual/widget",
@@ -541,7 +553,7 @@ class EditorState:
                 locked={str(u): r for u, (_, r) in self.locked().items()},
             )
             self._alignment = Alignment(
-                pd.Series(labels, index=self.unit_ids),
+                labels,
                 name=f"{self.base.name} (edited)",
                 provenance=prov,
             )

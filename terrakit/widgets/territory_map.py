@@ -577,7 +577,10 @@ class TerritoryMap(W.VBox):
             seed=...)`` returning an Alignment or a result with
             ``.alignment``.  ``"align"`` and ``"rebalance"`` name the
             territories by rep id, so they need a map whose territories are
-            the study's reps.
+            the study's reps.  ``"rebalance"`` counts the ``sales`` moved
+            (its ``moved_measure`` default) when the units carry sales, else
+            this map's first measure (e.g. ``workload`` or ``units``); pass
+            ``moved_measure=`` to choose.
         time_limit, seed
             Passed to the solver (default ``time_limit``: the map's).
         **kw
@@ -635,6 +638,10 @@ class TerritoryMap(W.VBox):
         kwargs = _accepted(
             fn, {"balance": balance, "locked": locked, "time_limit": tl, "seed": seed}
         )
+        if name == "rebalance" and not _has_sales(study):
+            # rebalance's default moved_measure='sales' would fail: count the
+            # map's own balanced measure moved instead
+            kwargs.setdefault("moved_measure", st.measures[0])
         if name in ("align", "rebalance") and self._solver_adjacency is not None:
             # the map's graph: the one given, else the warnings' queen graph
             kwargs.setdefault("adjacency", self._solver_adjacency)
@@ -1047,6 +1054,14 @@ def _locked_note(skipped: Sequence[Hashable], what: str) -> str:
         return ""
     ids = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
     return f"; {len(skipped)} locked unit(s) {what}: {ids}"
+
+
+def _has_sales(study: Any) -> bool:
+    """Whether the units that :func:`terrakit.realign.rebalance` reads (with
+    the accounts' aggregates) have a numeric ``sales`` column, its default
+    ``moved_measure``."""
+    units = study.unit_measures() if study.accounts is not None else study.units
+    return "sales" in units.columns and pd.api.types.is_numeric_dtype(units["sales"])
 
 
 def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit.design.audit import audit, plan_metrics
 from terrakit.design.ensemble import _pieces, ensemble, recom_chain
-from terrakit.exceptions import SpecificationError, TerrakitWarning
+from terrakit.exceptions import SpecificationError, TerrakitWarning, TimeLimitWarning
 
 from .conftest import grid_adjacency
 
@@ -805,3 +806,142 @@ def test_chain_takes_whole_number_floats_as_counts():
     start = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     run = recom_chain(path, np.ones(6), [3], [3], start, 5.0, seed=0, thin=1.0)
     assert run.plans.shape == (5, 6) and run.plans[-1].tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def _cut_by_the_clock(monkeypatch):
+    """Make every design heuristic run end as one stopped at its time limit
+    (status 'time_limit' and a TimeLimitWarning), whatever the machine."""
+    import terrakit.design.heuristic as heuristic
+
+    real = heuristic.solve_heuristic
+
+    def cut(problem, **kw):
+        res = real(problem, **kw)
+        warnings.warn(
+            "heuristic stopped at the time limit", TimeLimitWarning, stacklevel=2
+        )
+        return dataclasses.replace(res, status="time_limit")
+
+    monkeypatch.setattr(heuristic, "solve_heuristic", cut)
+
+
+def _time_limit_warnings(record) -> list[str]:
+    return [str(w.message) for w in record if w.category is TimeLimitWarning]
+
+
+def test_heuristic_runs_stopped_by_the_clock_are_counted_and_warned(
+    region36, monkeypatch
+):
+    """The restarts' (and the start plan's) TimeLimitWarnings were silenced:
+    members cut by the clock differ between runs of one seed, unsaid."""
+    _cut_by_the_clock(monkeypatch)
+    kw = {"balance": {"workload": 0.1}, "seed": 0, "progress": False}
+    with pytest.warns(TimeLimitWarning) as record:
+        ens = ensemble(region36, n=2, method="restarts", time_limit=5, **kw)
+    assert _time_limit_warnings(record) == [
+        "2 of the 2 restarts and the design heuristic that built the start plan "
+        "stopped at the time limit (time_limit=5 s per run) before their search "
+        "was done: where the clock, not the seed, ends a run, the members may "
+        "differ between runs with the same seed (seed=0). Fix: raise time_limit "
+        "so that every run ends on its own iteration budget, or pass a feasible "
+        "start alignment"
+    ]
+    assert ens.provenance["time_limit_stops"] == 3
+    assert ens.provenance["config"]["time_limit"] == 5
+    assert (
+        "  heuristic runs stopped at the time limit: 3 (the members may differ "
+        "between runs of the same seed; raise time_limit)"
+    ) in ens.summary()
+    # restarts from a given start: no start plan to build, the restarts counted
+    with pytest.warns(TimeLimitWarning) as record:
+        ens = ensemble(
+            region36, n=2, method="restarts", time_limit=5, start=ens.alignment(0), **kw
+        )
+    assert _time_limit_warnings(record) == [
+        "2 of the 2 restarts stopped at the time limit (time_limit=5 s per run) "
+        "before their search was done: where the clock, not the seed, ends a run, "
+        "the members may differ between runs with the same seed (seed=0). Fix: "
+        "raise time_limit so that every run ends on its own iteration budget"
+    ]
+    assert ens.provenance["time_limit_stops"] == 2
+    # ReCom: the chains start from the heuristic's plan
+    with pytest.warns(TimeLimitWarning) as record:
+        ens = ensemble(region36, n=5, chains=1, time_limit=5, **kw)
+    [text] = _time_limit_warnings(record)
+    assert text.startswith(
+        "the design heuristic that built the start plan stopped at the time limit"
+    )
+    assert ens.provenance["time_limit_stops"] == 1
+
+
+def test_no_time_limit_stop_no_warning_and_nothing_in_the_summary(ens36):
+    assert ens36.provenance["time_limit_stops"] == 0
+    assert "stopped at the time limit" not in ens36.summary()
+
+
+def test_audit_default_measures_are_those_the_ensemble_carries(region36, ens36):
+    """The default measures=('potential', 'workload') raised on an ensemble
+    without 'potential' although it carries 'workload'."""
+    no_potential = dataclasses.replace(
+        ens36, measures={m: v for m, v in ens36.measures.items() if m != "potential"}
+    )
+    plan = region36.alignments["current"]
+    rep = audit(plan, no_potential)
+    assert rep.reps["measure"].unique().tolist() == ["workload"]
+    assert set(rep.ordered) == {"workload"}
+    assert audit(plan, ens36).reps["measure"].unique().tolist() == [
+        "potential",
+        "workload",
+    ]
+    # a name the caller gives must be carried
+    with pytest.raises(SpecificationError) as err:
+        audit(plan, no_potential, measures=("potential", "workload"))
+    assert str(err.value) == (
+        "measures ['potential'] are not carried by the ensemble; available: "
+        "['accounts', 'sales', 'workload']"
+    )
+
+
+@pytest.mark.filterwarnings("ignore:the ensemble holds only")
+def test_audit_says_when_the_ensemble_carries_no_default_measure(region36):
+    units = region36.units.drop(columns=["workload", "potential"])
+    study = region36.replace(units=units, accounts=None, history=None)
+    ens = ensemble(
+        study, n=40, balance={"accounts": 0.2}, chains=2, seed=0, progress=False
+    )
+    assert sorted(ens.measures) == ["accounts", "sales"]
+    plan = ens.alignment(0)
+    with pytest.raises(SpecificationError) as err:
+        audit(plan, ens)
+    assert str(err.value) == (
+        "the ensemble carries neither 'potential' nor 'workload' (the measures "
+        "audit compares by default); it carries ['accounts', 'sales']: pass "
+        "measures=, e.g. measures='accounts'"
+    )
+    assert audit(plan, ens, measures="accounts").reps["measure"].unique().tolist() == [
+        "accounts"
+    ]
+
+
+def test_members_keep_integer_territory_ids(region36, ens36):
+    """Ensemble.alignment(i) gave integer territory ids as object: a member
+    was never equal to the same plan loaded with int64 ids."""
+    number = {t: i + 1 for i, t in enumerate(ens36.territory_ids)}
+    start = ens36.alignment(0).assignment.map(number).astype("int64")
+    from terrakit.data.alignment import Alignment
+
+    ens = ensemble(
+        region36,
+        n=4,
+        balance={"workload": 0.10},
+        start=Alignment(start, name="numbered"),
+        chains=1,
+        seed=0,
+        progress=False,
+    )
+    assert ens.territory_ids == (1, 2, 3)
+    member = ens.alignment(0).assignment
+    assert member.dtype == np.dtype("int64")
+    assert set(member) == {1, 2, 3}
+    # text ids stay text
+    assert ens36.alignment(0).assignment.dtype == object

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from terrakit import metrics
+from terrakit.data.alignment import Alignment
 from terrakit.data.geo import adjacency
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.widgets.state import EditorState
@@ -318,3 +319,27 @@ def test_balance_of_a_measure_that_is_zero_everywhere(toy_grid_3x3):
     assert tab["total"].tolist() == [0.0, 0.0]
     assert tab["rel_dev"].tolist() == [0.0, 0.0]
     assert tab["in_band"].all()
+
+
+def test_integer_territory_ids_keep_their_dtype():
+    """Integer territory ids came back as object, so an unedited state's
+    alignment was not equal to its base (the exported plan != the loaded one);
+    a move keeps int64 as Alignment.replace does."""
+    units = pd.DataFrame(
+        {"workload": [1.0, 2.0, 3.0, 4.0]},
+        index=pd.Index([101, 102, 103, 104], name="unit_id"),
+    )
+    base = Alignment(
+        pd.Series([1, 1, 2, 2], index=units.index, dtype="int64"), name="current"
+    )
+    st = EditorState(units, base, tolerance=0.5)
+    assert st.alignment.assignment.dtype == np.dtype("int64")
+    assert st.alignment.assignment.equals(base.assignment)
+    st.move([102], 2)
+    assert st.alignment.assignment.dtype == np.dtype("int64")
+    assert st.alignment.assignment.equals(base.replace(changes={102: 2}).assignment)
+    # text ids stay text; ids that no longer fit the base's dtype stay object
+    st2 = EditorState(units, base, tolerance=0.5, territories=["new"])
+    st2.move([101], "new")
+    assert st2.alignment.assignment.dtype == object
+    assert st2.alignment.assignment.tolist() == ["new", 1, 2, 2]

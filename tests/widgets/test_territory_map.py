@@ -417,6 +417,59 @@ def test_optimise_rebalance_balances_unit_counts(toy_grid_3x3):
     assert "units" not in m.study.units.columns
 
 
+def test_optimise_button_rebalances_units_without_sales(toy_grid_3x3):
+    """The Optimise button with 'rebalance' failed on every study whose units
+    carry no sales: rebalance's default moved_measure='sales' was not a
+    column.  The map now counts its own measure moved (workload here); with
+    sales (from the accounts) rebalance keeps its default."""
+    pytest.importorskip("terrakit.realign.rebalance")
+    plain = toy_grid_3x3.replace(accounts=None, history=None)
+    assert "sales" not in plain.units.columns
+    m = TerritoryMap(plain, "current", tolerance=0.10, time_limit=10)
+    m.method.value = "rebalance"
+    m._optimise_clicked()  # what clicking "Optimise" does
+    assert "optimise (rebalance): " in m.status.value
+    assert "failed" not in m.status.value
+    assert m.last_result.moved_measure == "workload"
+    assert m.state.balance_table()["in_band"].all()  # R1 190 / R2 260 before
+    with_sales = TerritoryMap(toy_grid_3x3, "current", tolerance=0.10, time_limit=10)
+    with_sales.optimise("rebalance", seed=0)
+    assert with_sales.last_result.moved_measure == "sales"
+    # a measure given by the caller wins
+    m.undo()
+    m.optimise("rebalance", seed=0, moved_measure="units")
+    assert m.last_result.moved_measure == "units"
+
+
+def test_integer_territory_ids_survive_the_map_and_save_as(toy_grid_3x3):
+    """With int64 territory ids the map's alignment and the saved plan came
+    back as object: the exported plan was not equal to the loaded one."""
+    ints = toy_grid_3x3.alignments["current"].assignment.map({"R1": 1, "R2": 2})
+    study = toy_grid_3x3.with_alignment(Alignment(ints, name="numbered"))
+    m = TerritoryMap(study, "numbered", tolerance=0.10)
+    loaded = study.alignments["numbered"].assignment
+    assert loaded.dtype == np.dtype("int64")
+    assert m.alignment.assignment.equals(loaded)  # no edit: the same plan
+    m.move(["u5"], 2)
+    saved = m.save_as("copy").alignments["copy"].assignment
+    assert saved.dtype == np.dtype("int64")
+    assert saved.equals(loaded.where(loaded.index != "u5", 2))
+
+
+def test_panel_data_total_is_the_exact_total(toy_grid_3x3):
+    """data-total was written to 6 significant digits: 1,111,110.3 read back
+    as 1.11111e+06, so scripted checks of the panel failed above a million."""
+    units = toy_grid_3x3.units.assign(workload=[250_000.07] * 9)
+    study = toy_grid_3x3.replace(units=units)
+    m = TerritoryMap(study, "current", tolerance=0.10)
+    m.move(["u5"], "R2")  # R2: 5 units, 1,250,000.35
+    shown = totals(m)
+    exact = m.state.totals()
+    assert shown == exact.to_dict()  # bit for bit
+    assert shown["R2"] == pytest.approx(1_250_000.35, abs=1e-6)
+    assert f'data-total="{float(exact["R2"])!r}"' in m.panel.rows["R2"].value
+
+
 def test_save_as_keeps_the_colouring_and_refreshes_the_change_view(tmap):
     """Save as with a new name switched the view to territory colours; an
     overwrite left 'change vs <name>' comparing with the old plan."""
