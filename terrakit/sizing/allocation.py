@@ -78,10 +78,12 @@ class CallPlan:
 
     @property
     def gap(self) -> float:
-        """Relative gap to the upper bound."""
-        return max(
-            0.0, (self.upper_bound - self.objective) / max(abs(self.upper_bound), 1e-12)
-        )
+        """Relative gap to the upper bound (0 when they differ by rounding
+        noise only: sums of the same sales in another order)."""
+        diff = self.upper_bound - self.objective
+        if diff <= 1e-9 * max(1.0, abs(self.upper_bound)):
+            return 0.0
+        return diff / max(abs(self.upper_bound), 1e-12)
 
     def by_segment(self) -> pd.DataFrame:
         """Accounts, mean calls now and planned, hours and expected sales."""

@@ -17,6 +17,34 @@ from terrakit.sizing.response import ResponseCurves, hill
 __all__ = ["BestHeadcount", "HeadcountCurve", "frontier", "headcount_curve"]
 
 _GRID = 200
+#: Above the default cap, the ratio of consecutive call levels evaluated.
+_CALL_RATIO = 1.02
+
+
+def _call_levels(rc: ResponseCurves, cmax: np.ndarray, grid: int) -> np.ndarray:
+    """Call levels ``(n_segments, K + 1)`` at which :func:`frontier` evaluates
+    each segment's curve; rows padded with their last level.
+
+    Per segment, a fixed set of levels that depends on the curves only --
+    ``grid`` equal steps from 0 to the default cap ``max(4 × today's calls,
+    1)``, then steps of :data:`_CALL_RATIO` -- cut at the segment's cap,
+    plus the cap.  A looser cap therefore keeps every level below the tighter
+    one and only adds levels above it.  (``grid`` points from 0 to the cap,
+    as before, made the grid coarser as the cap grew: at a cap of 10,000
+    calls a year the bend of the curves fell between the first two points
+    and the sales at 20 reps fell by 30 %.)  With the default cap the levels
+    are ``grid`` equal steps to it.
+    """
+    base = np.maximum(4.0 * rc.current_calls, 1.0)
+    rows = []
+    for b, cap in zip(base, cmax, strict=True):
+        levels = b * np.linspace(0.0, 1.0, grid + 1)
+        if cap > b:
+            n = int(np.ceil(np.log(cap / b) / np.log(_CALL_RATIO)))
+            levels = np.concatenate([levels, b * _CALL_RATIO ** np.arange(1, n + 1)])
+        rows.append(np.append(levels[levels < cap], cap))
+    width = max(len(r) for r in rows)
+    return np.array([np.pad(r, (0, width - len(r)), mode="edge") for r in rows])
 
 
 def _per_segment(name: str, given: Mapping[str, Any], segments: Sequence[str]) -> None:
@@ -153,7 +181,9 @@ def frontier(
         Most calls per account and year (default 4 × today's calls): one
         number, a mapping by segment or an array in the curves' segment order.
     grid
-        Grid points per segment between 0 and ``max_calls``.
+        Grid points per segment between 0 and the default cap, 4 × today's
+        calls (at least 1); above it the grid goes on in steps of 2 % up to
+        ``max_calls`` (see Notes).
 
     Returns
     -------
@@ -173,6 +203,11 @@ def frontier(
     segments are sorted by sales per hour, and their running sums trace the
     optimal sales-versus-budget frontier (greedy by ratio solves the
     continuous concave knapsack exactly; see :func:`allocate_calls`).
+    The grid of a segment does not depend on its cap: ``grid`` equal steps
+    from 0 to 4 × today's calls, then steps of 2 %, cut at the cap (which is
+    added).  A looser cap keeps the grid below the tighter one, so the
+    sales do not fall when a cap is loosened (up to the 2 % step's chord
+    where the tighter cap bound the calls).
 
     Each segment is split into its classes of accounts with similar hours
     per call (:attr:`ResponseCurves.hours_classes`, up to 16 quantile bins):
@@ -228,9 +263,9 @@ def frontier(
     S0 = len(rc.segments)
     S, D = len(cseg), rc.n_draws
     t = np.concatenate(cls_t)
-    frac = np.linspace(0.0, 1.0, grid + 1)
     # envelope increments per account, once per segment (D, S0, K)
-    c = cmax[:, None] * frac[None, :]  # (S0, K+1)
+    c = _call_levels(rc, cmax, grid)  # (S0, K+1)
+    grid = c.shape[1] - 1  # K: steps per segment, above the default cap too
     p = [np.asarray(rc.draws[k])[:, :, None] for k in ("lo", "hi", "c50", "gamma")]
     v = hill(c[None], *p)  # (D, S0, K+1) sales per account
     avg = (v[:, :, 1:] - v[:, :, :1]) / c[None, :, 1:]

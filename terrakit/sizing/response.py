@@ -10,6 +10,7 @@ parameters of every segment, in **annual sales per account** against
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -77,7 +78,10 @@ class ResponseCurves:
     Attributes
     ----------
     segments
-        Segment labels, in the order of the last axis of every draw array.
+        Segment labels, in the order of the last axis of every draw array,
+        each once.  Stored as text (``1`` becomes ``"1"``), as the study's
+        segments are, so that a lookup by ``1`` or ``"1"`` finds the same
+        segment.
     draws
         ``lo``, ``hi``, ``c50``, ``gamma``: arrays ``(n_draws, n_segments)``.
         Annual sales of one account with ``c`` calls a year is
@@ -121,7 +125,25 @@ class ResponseCurves:
     )
 
     def __post_init__(self) -> None:
-        s = len(self.segments)
+        given = self.segments
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise SpecificationError(
+                f"segments must be a sequence of segment labels, got {given!r}; "
+                "e.g. ('A', 'B', 'C')"
+            )
+        # labels are text, as the study's segments and every lookup by segment
+        # (expected_sales, max_calls / hours_per_call mappings) compare them
+        segments = tuple(str(x) for x in given)
+        twice = list(dict.fromkeys(x for x in segments if segments.count(x) > 1))
+        if twice:
+            raise SpecificationError(
+                f"segments name {twice} more than once (given {list(given)!r}); "
+                "segment labels are compared as text (1 and '1' are the same "
+                "segment), and each column of the draws is one segment: give each "
+                "segment once"
+            )
+        object.__setattr__(self, "segments", segments)
+        s = len(segments)
         if s == 0:
             raise ValueError("ResponseCurves needs at least one segment")
         for k in _PARAMS:
@@ -378,7 +400,12 @@ class ResponseModel:
     ----------
     priors
         Overrides of the default priors (merged, ``defaults | priors``); see
-        :meth:`fit` Notes.
+        :meth:`fit` Notes.  Each is two finite numbers: ``floor`` the
+        ``(alpha, beta)`` of a Beta (both > 0), ``c50_rel`` and ``gamma`` the
+        ``(mu, sigma)`` of a LogNormal (sigma > 0), ``sigma`` the scale of a
+        HalfNormal (> 0; the second number is unused).  Checked here, with a
+        :class:`~terrakit.exceptions.SpecificationError` naming the prior, not
+        after minutes of compiling in :meth:`fit`.
     sampler
         ``"nutpie"`` (default, compiled with numba) or ``"pymc"`` (PyMC NUTS).
     draws, tune, chains
@@ -414,12 +441,19 @@ class ResponseModel:
         progressbar: bool = False,
         target_accept: float = 0.95,
     ) -> None:
+        if priors is not None and not isinstance(priors, Mapping):
+            raise SpecificationError(
+                f"priors must be a mapping of prior name to its two parameters, got "
+                f"{priors!r}; e.g. priors={{'gamma': (0.0, 0.5)}}"
+            )
         unknown = set(priors or {}) - set(_DEFAULT_PRIORS)
         if unknown:
             raise SpecificationError(
                 f"unknown priors {sorted(unknown)}; known: {sorted(_DEFAULT_PRIORS)}"
             )
-        self.priors = _DEFAULT_PRIORS | dict(priors or {})
+        self.priors = _DEFAULT_PRIORS | {
+            k: _check_prior(k, v) for k, v in (priors or {}).items()
+        }
         if sampler not in ("nutpie", "pymc"):
             raise SpecificationError(
                 f"sampler must be 'nutpie' or 'pymc', got {sampler!r}"
@@ -479,7 +513,10 @@ class ResponseModel:
         ------
         DataValidationError
             When the history is missing, has no ``calls`` column, lacks
-            variation in calls, or its accounts have no segment, no
+            variation in calls (a segment with fewer than two accounts whose
+            calls vary from period to period: fixed call schedules, or one
+            period per account, leave the curve's shape to the prior alone),
+            or its accounts have no segment, no
             ``annual_sales`` or no ``call_minutes`` column (the hours per call
             need call time; all checked before sampling).
         SpecificationError
@@ -621,7 +658,31 @@ class ResponseModel:
                     fix="add more history, or use "
                     "ResponseModel.from_judgement(...) for this study",
                 )
-            stats.append(_within_stats(hs))
+            # the likelihood sees only each account's own changes in calls (its
+            # level is removed): without them it is flat in floor, c50 and
+            # gamma, and the "fitted" curve would be the prior
+            distinct = (
+                hs["calls"].round(6).groupby(hs["account_id"], sort=False).nunique()
+            )
+            flat = distinct.index[distinct < 2]
+            n_vary = len(distinct) - len(flat)
+            st = _within_stats(hs) if n_vary >= 2 else None
+            if st is None or st["dof"] <= 0 or not np.abs(st["M"]).max() > 1e-9:
+                raise DataValidationError(
+                    "history",
+                    "calls",
+                    f"segment {s!r}: {n_vary} of {len(distinct)} accounts have calls "
+                    "that vary from period to period (2 or more distinct call "
+                    "counts in their periods with sales; the segment has "
+                    f"{hs['calls'].nunique()} distinct call counts across "
+                    "accounts); the curve is learnt from each account's own "
+                    "changes in calls, so it needs at least 2 such accounts",
+                    rows=list(flat),
+                    n_bad=len(flat),
+                    fix="give history in which accounts' calls vary over time, or "
+                    "calibrate the curves with ResponseModel.from_judgement(...)",
+                )
+            stats.append(st)
             recent = h[(h["segment"] == s) & last]
             xr = (recent if len(recent) else hs)["calls"].to_numpy(float)
             recent_calls.append(xr)
@@ -806,7 +867,12 @@ class ResponseModel:
             ``accounts``, ``calls_per_year``, ``annual_sales``,
             ``hours_per_call``.
         uncertainty
-            Log-scale standard deviation of each judged index (0.1 ≈ ±10 %).
+            Relative uncertainty of each step between consecutive judgements:
+            each step in log sales (zero → −50 % → current → +50 % →
+            saturation) is multiplied by :math:`e^{N(0, u^2)}`, so 0.1 makes
+            each step, e.g. the headroom from today to the next judgement,
+            about ±10 % of its size (1 sd).  The draws' medians lie on the
+            judgements and every draw keeps their order (see Notes).
         n_draws, seed
             Monte-Carlo draws of the calibration.
         travel
@@ -859,11 +925,18 @@ class ResponseModel:
         saturation sales, :math:`\\delta` makes the curve pass through today
         (:math:`r(1) = 1`), and :math:`\\gamma` is the least-squares fit to the
         −50 % and +50 % judgements (grid over :math:`[0.05, 10]`).  Judgement
-        uncertainty: each index is multiplied by
-        :math:`\\exp(N(0, u^2))` (draws breaking the order are redrawn) and
-        the curve refitted, giving ``n_draws`` curves.  In annual terms
-        :math:`c_{50} = c_{today}\\,\\delta^{1/\\gamma}`, :math:`\\ell =
-        r_0 S_{today}`, :math:`h = r_\\infty S_{today}`.
+        uncertainty: with the judged indices :math:`r_0 < r_{-} < 1 < r_{+} <
+        r_\\infty` the four steps :math:`\\log r_{-} - \\log r_0`,
+        :math:`-\\log r_{-}`, :math:`\\log r_{+}` and :math:`\\log r_\\infty -
+        \\log r_{+}` (all positive) are each multiplied by an independent
+        :math:`e^{\\varepsilon}`, :math:`\\varepsilon \\sim N(0, u^2)`, and the
+        indices rebuilt from today's :math:`r(1) = 1`; the curve is refitted
+        to each of the ``n_draws`` draws.  So every draw keeps the judged
+        order (a judged zero of 0 stays 0), and the draws' medians lie on the
+        judgements (each step's median is the judged step; zero and
+        saturation, sums of two steps, within a fraction of a percent).  In
+        annual terms :math:`c_{50} = c_{today}\\,\\delta^{1/\\gamma}`,
+        :math:`\\ell = r_0 S_{today}`, :math:`h = r_\\infty S_{today}`.
         """
         seed = check_seed(seed)
         n_draws = _count("n_draws", n_draws, 1, "e.g. 1_000 draws")
@@ -883,8 +956,9 @@ class ResponseModel:
         u = as_number(uncertainty)
         if isinstance(uncertainty, bool) or not np.isfinite(u) or u < 0:
             raise SpecificationError(
-                f"uncertainty must be a number >= 0 (the log-scale standard "
-                f"deviation of each judged index, 0.1 ≈ ±10 %), got {uncertainty!r}"
+                "uncertainty must be a number >= 0 (the relative uncertainty of "
+                "each step between consecutive judgements, 0.1 ≈ ±10 % of the "
+                f"step), got {uncertainty!r}"
             )
         index = {s: _judged_index(s, judged[s]) for s in segments}
         ref = _reference(study, reference, travel, segments, calls_per_year, segment)
@@ -894,17 +968,11 @@ class ResponseModel:
         for j, s in enumerate(segments):
             r = index[s]
             fit[s] = _judgement_fit(s, r)
-            sim = np.tile(r, (n_draws, 1))
-            if u > 0:
-                todo = np.ones(n_draws, bool)
-                for _ in range(200):
-                    k = int(todo.sum())
-                    if k == 0:
-                        break
-                    sim[todo] = r * np.exp(rng.normal(0.0, u, size=(k, 5)))
-                    sim[todo, 2] = 1.0
-                    todo = ~_ordered(sim)
-                sim[todo] = r
+            sim = (
+                _judgement_draws(r, u, n_draws, rng)
+                if u > 0
+                else np.tile(r, (n_draws, 1))
+            )
             r0, rsat = sim[:, 0], sim[:, 4]
             delta = (rsat - 1.0) / (1.0 - r0)
             gam = _gamma_fit(r0, sim[:, 1], sim[:, 3], rsat)
@@ -956,6 +1024,42 @@ class ResponseModel:
             provenance=prov,
             hours_classes={s: c for s, c in classes.items() if s in segments},
         )
+
+
+#: Per prior: its two parameters and distribution, which of the two must be
+#: positive, and that condition in words.
+_PRIOR_FORMS: dict[str, tuple[str, tuple[bool, bool], str]] = {
+    "floor": ("(alpha, beta) of a Beta(alpha, beta)", (True, True), "both > 0"),
+    "c50_rel": ("(mu, sigma) of a LogNormal(mu, sigma)", (False, True), "sigma > 0"),
+    "gamma": ("(mu, sigma) of a LogNormal(mu, sigma)", (False, True), "sigma > 0"),
+    "sigma": ("(sigma, unused) of a HalfNormal(sigma)", (True, False), "sigma > 0"),
+}
+
+
+def _check_prior(name: str, value: Any) -> tuple[float, float]:
+    """The prior ``name``'s two parameters as floats, or a
+    :class:`SpecificationError` naming the prior, the value and the fix."""
+    form, positive, need = _PRIOR_FORMS[name]
+    vals: list[Any] = []
+    if not isinstance(value, str | bytes | Mapping) and isinstance(value, Iterable):
+        vals = list(value)
+    ok = (
+        len(vals) == 2
+        and all(
+            isinstance(v, numbers.Real)
+            and not isinstance(v, bool)
+            and np.isfinite(float(v))
+            for v in vals
+        )
+        and all(float(v) > 0 for v, pos in zip(vals, positive, strict=True) if pos)
+    )
+    if not ok:
+        raise SpecificationError(
+            f"prior {name!r} must be two finite numbers {form} with {need}, "
+            f"got {value!r}; e.g. priors={{{name!r}: "
+            f"{_DEFAULT_PRIORS[name]}}} (the default)"
+        )
+    return float(vals[0]), float(vals[1])
 
 
 def _count(name: str, value: Any, least: int, example: str) -> int:
@@ -1040,6 +1144,29 @@ def _travel_label(travel: Any) -> Any:
     if isinstance(travel, pd.DataFrame):
         return f"minutes matrix {travel.shape[0]}x{travel.shape[1]}"
     return type(travel).__name__
+
+
+def _judgement_draws(
+    r: np.ndarray, u: float, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` draws of the five judged indices ``r`` (today = 1) with judgement
+    uncertainty ``u`` (see :meth:`ResponseModel.from_judgement` Notes).
+
+    Each of the four steps between consecutive judgements in log index
+    (``log r[k+1] - log r[k]``, all positive) is multiplied by its own
+    ``exp(N(0, u²))``, and the draws are rebuilt outwards from today's
+    ``log 1 = 0``: every draw keeps the judged order (and a judged zero of 0
+    stays 0), and the median of each step is the judged one, so the draws'
+    medians lie on the judgements (the outer ones within a fraction of a
+    percent: a sum of two steps).  Redrawing the draws that broke the order,
+    as before, truncated the noise and pushed the median saturation up.
+    """
+    with np.errstate(divide="ignore"):
+        steps = np.diff(np.log(r))  # +inf after a judged zero of 0
+    noisy = steps * np.exp(rng.normal(0.0, u, size=(n, 4)))
+    below = -np.cumsum(noisy[:, 1::-1], axis=1)[:, ::-1]  # log r0, log r1
+    above = np.cumsum(noisy[:, 2:], axis=1)  # log r3, log r4
+    return np.asarray(np.exp(np.hstack([below, np.zeros((n, 1)), above])), dtype=float)
 
 
 def _ordered(sim: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -167,8 +169,11 @@ def test_frontier_spends_hours_on_cheap_calls_first_like_a_plan():
     """The frontier used to cost every call of a segment its call-weighted
     mean hours, so a concrete allocate_calls plan of the same size sold more
     than the frontier in every draw (1.2 % on the sample study); with the
-    segment split into classes of hours per call it is at least the plan
-    in (nearly) every draw, and not far above it."""
+    segment split into classes of hours per call it is at least the plan,
+    up to 0.1 %, in (nearly) every draw, and not far above it.  (The classes'
+    mean hours leave the frontier 0.07 % below this greedy plan when the
+    draws are one curve, uncertainty 0; judgement draws that were too wide
+    used to hide that behind the plan's loss on each draw.)"""
     import terrakit as tk
     from terrakit.data import Study
     from terrakit.sizing import ResponseModel, allocate_calls, workload
@@ -190,7 +195,7 @@ def test_frontier_spends_hours_on_cheap_calls_first_like_a_plan():
     )
     curve = headcount_curve(rc, reps=[1], hours_per_rep=hours, cost_per_rep=0)
     diff = (curve.sales[:, 0] - per_draw) / per_draw
-    assert np.mean(diff >= -1e-4) >= 0.95, np.quantile(diff, [0, 0.05, 0.5])
+    assert np.mean(diff >= -1e-3) >= 0.95, np.quantile(diff, [0, 0.05, 0.5])
     assert np.median(diff) < 0.01
 
 
@@ -249,3 +254,42 @@ def test_per_segment_settings_as_arrays_still_work():
     assert a.provenance["config"]["max_calls"] == {"A": 30.0, "B": 20.0}
     c = headcount_curve(rc, reps=range(1, 5), max_calls=np.float64(25.0))
     assert c.provenance["config"]["max_calls"] == {"A": 25.0, "B": 25.0}
+
+
+def test_a_looser_cap_never_lowers_the_sales():
+    """The curves were evaluated at 200 points from 0 to max_calls, so a looser
+    cap made the grid coarser and lowered the sales: at 20 reps 70.6 M with a
+    cap of 100 calls, 67.4 M at 1,000 and 49.3 M at 10,000 (the bend of the
+    curves fell between the first two points)."""
+    from terrakit.sizing import ResponseModel
+
+    ref = {
+        "A": {"accounts": 600, "calls_per_year": 18, "annual_sales": 62_000},
+        "B": {"accounts": 1800, "calls_per_year": 7, "annual_sales": 13_000},
+        "C": {"accounts": 3600, "calls_per_year": 2.5, "annual_sales": 2_800},
+    }
+    for s, h in zip("ABC", (1.3, 0.9, 0.8), strict=True):
+        ref[s]["hours_per_call"] = h
+    j = {s: [0.3, 0.75, 1, 1.15, 1.3] for s in ref}
+    rc = ResponseModel.from_judgement(
+        j, reference=ref, uncertainty=0, n_draws=1, seed=0
+    )
+    reps = range(5, 41)
+    sales = [
+        headcount_curve(rc, reps=reps, cost_per_rep=120_000, max_calls=cap).sales[0]
+        for cap in (None, 100, 365, 1_000, 10_000)
+    ]
+    for tight, loose in itertools.pairwise(sales):
+        assert (loose >= tight * (1 - 1e-12)).all(), (tight - loose).max()
+    assert sales[4][15] / sales[1][15] == pytest.approx(1.0, abs=1e-9)  # 20 reps
+    # the default cap (4 x today's calls) keeps its 200 equal steps; a looser
+    # cap adds steps of 2 % above it
+    from terrakit.sizing.headcount import _call_levels
+
+    levels = _call_levels(rc, np.array([72.0, 1_000.0, 10.0]), 200)
+    assert levels[0, :201] == pytest.approx(np.linspace(0, 72, 201))
+    assert levels[2, :201] == pytest.approx(np.linspace(0, 10, 201))
+    assert (levels[[0, 2], 201:] == [[72.0], [10.0]]).all()  # padded
+    above = levels[1, 201:]
+    assert above[-1] == 1_000.0
+    assert above[:-1] / np.r_[28.0, above[:-2]] == pytest.approx(1.02)

@@ -501,8 +501,9 @@ KEYS = "['zero', 'minus50', 'current', 'plus50', 'saturation']"
         ),
         (
             {"judgements": {"A": J5}, "uncertainty": None},
-            "uncertainty must be a number >= 0 (the log-scale standard deviation of "
-            "each judged index, 0.1 ≈ ±10 %), got None",
+            "uncertainty must be a number >= 0 (the relative uncertainty of each "
+            "step between consecutive judgements, 0.1 ≈ ±10 % of the step), got "
+            "None",
         ),
         (
             {
@@ -640,3 +641,209 @@ def test_judgement_warns_when_the_curve_misses_the_judgements():
         for m in f["relative_miss"].values()
     ]
     assert max(misses) < 0.015
+
+
+# -- round 17 (QA sizing d2-d5) ----------------------------------------------------
+def _two_curves(segments):
+    """Two concave curves (lo 100/50, hi 300/80, c50 10/5, gamma 1), 3 draws."""
+    from terrakit.sizing import ResponseCurves
+
+    d = {
+        k: np.tile(np.asarray(v, float), (3, 1))
+        for k, v in zip(
+            ("lo", "hi", "c50", "gamma"),
+            ([100, 50], [300, 80], [10, 5], [1, 1]),
+            strict=True,
+        )
+    }
+    return ResponseCurves(
+        segments=segments,
+        draws=d,
+        n_accounts=[10, 20],
+        current_calls=[10, 5],
+        current_sales=[200, 60],
+        hours_per_call=[1, 1],
+        method="judgement",
+    )
+
+
+def test_curves_segment_labels_are_text_and_given_once():
+    """Numeric labels were kept as numbers, so expected_sales(5, 1) raised
+    "KeyError: no segment 1; the curves have [1, 2]"; duplicate labels were
+    accepted and HeadcountCurve.to_frame() lost one segment's calls column."""
+    from terrakit.sizing import headcount_curve
+
+    rc = _two_curves((1, 2))
+    assert rc.segments == ("1", "2")
+    assert float(rc.expected_sales(10.0, 1)) == pytest.approx(200.0)
+    assert float(rc.expected_sales(10.0, "1")) == pytest.approx(200.0)
+    cur = headcount_curve(rc, reps=[0, 1, 2], hours_per_rep=100, max_calls={2: 8})
+    assert cur.provenance["config"]["max_calls"] == {"1": 40.0, "2": 8.0}
+    assert [c for c in cur.to_frame().columns if c.startswith("calls_")] == [
+        "calls_1",
+        "calls_2",
+    ]
+    for given, shown in ((("A", "A"), "['A', 'A']"), ((1, "1"), "[1, '1']")):
+        with pytest.raises(SpecificationError) as err:
+            _two_curves(given)
+        assert str(err.value) == (
+            f"segments name ['{given[1]}'] more than once (given {shown}); segment "
+            "labels are compared as text (1 and '1' are the same segment), and "
+            "each column of the draws is one segment: give each segment once"
+        )
+
+
+def _flat_history(st, keep_varying=0):
+    """``st`` with each account's calls fixed at its rounded mean, except the
+    first ``keep_varying`` accounts."""
+    h = st.history.copy()
+    fixed = h.groupby("account_id")["calls"].transform(lambda x: round(x.mean()))
+    vary = h["account_id"].isin(sorted(h["account_id"].unique())[:keep_varying])
+    h["calls"] = h["calls"].where(vary, fixed)
+    return st.replace(history=h)
+
+
+def test_fit_refuses_history_without_calls_varying_within_accounts(
+    make_history_study, monkeypatch
+):
+    """Calls that never change within an account (fixed call schedules, or one
+    month per account) leave the within-account likelihood flat in floor, c50
+    and gamma: fit used to sample the prior and return it as 'history' curves."""
+
+    class Sampled(Exception):
+        pass
+
+    def sampled(self, stats, seed):
+        raise Sampled
+
+    monkeypatch.setattr(ResponseModel, "_sample", sampled)
+    st = make_history_study({"A": (0.5, 2.0, 1.5)}, n_accounts=6, months=12)
+    fix = (
+        ". Fix: give history in which accounts' calls vary over time, or calibrate "
+        "the curves with ResponseModel.from_judgement(...)"
+    )
+
+    def problem(n_vary, n_distinct):
+        return (
+            f"history.calls: segment 'A': {n_vary} of 6 accounts have calls that "
+            "vary from period to period (2 or more distinct call counts in their "
+            f"periods with sales; the segment has {n_distinct} distinct call "
+            "counts across accounts); the curve is learnt from each account's own "
+            "changes in calls, so it needs at least 2 such accounts"
+        )
+
+    for keep, rows in (
+        (0, "'A000', 'A001', 'A002', 'A003', 'A004' and 1 more"),
+        (1, "'A001', 'A002', 'A003', 'A004', 'A005'"),
+    ):
+        flat = _flat_history(st, keep_varying=keep)
+        with pytest.raises(DataValidationError) as err:
+            ResponseModel().fit(flat, travel=None)
+        n_distinct = flat.history["calls"].nunique()
+        assert n_distinct >= 2  # the old check (distinct counts) let it through
+        assert str(err.value) == f"{problem(keep, n_distinct)} (rows: {rows}){fix}"
+    # one month per account: no account can vary
+    last = st.history[st.history["period"] == st.history["period"].max()]
+    with pytest.raises(DataValidationError, match=r"'A': 0 of 6 accounts have"):
+        ResponseModel().fit(st.replace(history=last), travel=None)
+    # two accounts whose calls vary are enough to reach the sampler
+    with pytest.raises(Sampled):
+        ResponseModel().fit(_flat_history(st, keep_varying=2), travel=None)
+
+
+@pytest.mark.parametrize(
+    ("priors", "msg"),
+    [
+        (
+            {"gamma": (0.0, -0.5)},
+            "prior 'gamma' must be two finite numbers (mu, sigma) of a "
+            "LogNormal(mu, sigma) with sigma > 0, got (0.0, -0.5); e.g. "
+            "priors={'gamma': (0.0, 0.5)} (the default)",
+        ),
+        (
+            {"floor": (0, 2)},
+            "prior 'floor' must be two finite numbers (alpha, beta) of a "
+            "Beta(alpha, beta) with both > 0, got (0, 2); e.g. priors={'floor': "
+            "(2.0, 2.0)} (the default)",
+        ),
+        (
+            {"gamma": "wide"},
+            "prior 'gamma' must be two finite numbers (mu, sigma) of a "
+            "LogNormal(mu, sigma) with sigma > 0, got 'wide'; e.g. "
+            "priors={'gamma': (0.0, 0.5)} (the default)",
+        ),
+        (
+            {"sigma": (float("nan"), 0)},
+            "prior 'sigma' must be two finite numbers (sigma, unused) of a "
+            "HalfNormal(sigma) with sigma > 0, got (nan, 0); e.g. "
+            "priors={'sigma': (0.5, 0.0)} (the default)",
+        ),
+        (
+            {"c50_rel": (0,)},
+            "prior 'c50_rel' must be two finite numbers (mu, sigma) of a "
+            "LogNormal(mu, sigma) with sigma > 0, got (0,); e.g. "
+            "priors={'c50_rel': (0.0, 1.0)} (the default)",
+        ),
+        (
+            [("gamma", (0.0, 0.5))],
+            "priors must be a mapping of prior name to its two parameters, got "
+            "[('gamma', (0.0, 0.5))]; e.g. priors={'gamma': (0.0, 0.5)}",
+        ),
+    ],
+    ids=["negative-sigma", "beta-zero", "text", "nan", "one-number", "not-a-mapping"],
+)
+def test_prior_values_are_checked_at_construction(priors, msg):
+    """Only the prior names were checked: a negative sigma, Beta(0, 2) or text
+    failed in fit, after compiling (10-90 s), as PyMC's SamplingError or a bare
+    NotImplementedError."""
+    with pytest.raises(SpecificationError) as err:
+        ResponseModel(priors=priors)
+    assert str(err.value) == msg
+
+
+def test_prior_values_as_numpy_numbers_are_accepted():
+    m = ResponseModel(priors={"gamma": np.array([0.0, 0.3]), "floor": (1, 3)})
+    assert m.priors["gamma"] == (0.0, 0.3) and m.priors["floor"] == (1.0, 3.0)
+    assert m.priors["sigma"] == (0.5, 0.0)  # the default kept
+
+
+@pytest.mark.parametrize("u", [0.1, 0.2])
+def test_judgement_uncertainty_is_centred_on_the_judgements(u):
+    """Draws that broke the judged order were redrawn, truncating the noise:
+    at uncertainty 0.1 the median saturation was 1.169 for a judged 1.1 (the
+    headroom +69 %), and the best headcount grew with the uncertainty."""
+    judged = [0.7, 0.9, 1.0, 1.05, 1.1]
+    calls = np.array([0.0, 6.0, 12.0, 18.0, 1e12])
+    one = ResponseModel.from_judgement(
+        {"A": judged}, reference=REF, uncertainty=0.0, n_draws=1
+    )
+    rc = ResponseModel.from_judgement(
+        {"A": judged}, reference=REF, uncertainty=u, n_draws=4000, seed=0
+    )
+    med = np.median(rc.sales(calls, "A"), axis=0)
+    # zero, today and saturation on the judgements; the +-50 % points on the
+    # curve fitted to the judgements themselves
+    expected = one.sales(calls, "A")[0]
+    assert expected[[0, 2, 4]] / 50_000 == pytest.approx(judged[::2])
+    assert med == pytest.approx(expected, rel=0.01)
+    # the judged order holds in every draw: zero < today < saturation
+    assert (rc.draws["lo"] < 50_000).all() and (rc.draws["hi"] > 50_000).all()
+    lo, hi = np.quantile(rc.draws["hi"][:, 0] / 50_000, [0.1, 0.9])
+    assert lo < 1.1 < hi
+
+
+def test_judgement_draws_keep_the_order_by_construction():
+    """Each step between judgements is scaled by exp(N(0, u^2)), so every draw
+    is ordered, medians stay on the judgements, and a judged zero of 0 stays 0."""
+    from terrakit.sizing.response import _judgement_draws, _ordered
+
+    rng = np.random.default_rng(0)
+    for r in ([0.0, 0.5, 1.0, 1.1, 1.2], [0.49, 0.5, 1.0, 1.0001, 3.0]):
+        for u in (0.1, 0.2, 1.0):
+            sim = _judgement_draws(np.array(r), u, 20_000, rng)
+            assert _ordered(sim).all()
+            assert (sim[:, 2] == 1.0).all()
+            if u <= 0.2:
+                assert np.median(sim, axis=0) == pytest.approx(r, rel=0.01)
+        if r[0] == 0:
+            assert (sim[:, 0] == 0).all()
