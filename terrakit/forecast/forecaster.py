@@ -15,6 +15,7 @@ import xarray as xr
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.validation import _align_id_dtype, _id_kind
 from terrakit.exceptions import (
     DataValidationError,
     NotFittedError,
@@ -31,6 +32,7 @@ from terrakit.forecast.model import (
     merge_configs,
     summarise_draws,
 )
+from terrakit.metrics import _territory_order
 
 __all__ = [
     "FittedSalesForecaster",
@@ -253,14 +255,16 @@ class TerritoryForecast:
         )
 
     def summary(self) -> str:
-        """Rounded, stable text: horizon totals per territory."""
+        """Rounded, stable text: horizon totals per territory (one decimal,
+        thousands separated)."""
         p = self.draws["period"].to_numpy()
         head = (
             f"Territory forecast ({self.alignment_name}): "
             f"{len(self.territories)} territories, {p[0]}..{p[-1]}, "
             f"{self.draws.sizes['draw']} draws"
         )
-        return head + "\n" + self.total().round(1).to_string()
+        tot = self.total().map(lambda x: f"{(round(float(x), 1) or 0.0):,.1f}")
+        return head + "\n" + tot.to_string()
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,11 @@ class SalesForecast:
         dependence between series that the posterior carries (shared
         parameters), and are never the (wrong) sum of the series' intervals.
         """
+        return self._by(alignment, stacklevel=3)
+
+    def _by(self, alignment: Alignment, *, stacklevel: int) -> TerritoryForecast:
+        """:meth:`by`, its warnings ``stacklevel`` frames up (the user's line
+        when called through :func:`~terrakit.forecast.quota`)."""
         if not isinstance(alignment, Alignment):
             hint = (
                 f"pass the alignment itself, e.g. study.alignments[{alignment!r}]"
@@ -362,7 +371,8 @@ class SalesForecast:
             )
         check_finite_draws(self)
         units = self.series_unit.to_numpy()
-        terr = alignment.assignment.reindex(pd.Index(units))
+        assignment = _unit_keyed(alignment.assignment, pd.Index(units))
+        terr = assignment.reindex(pd.Index(units))
         missing = terr.isna().to_numpy()
         if missing.any():
             bad = list(dict.fromkeys(units[missing]))
@@ -371,25 +381,26 @@ class SalesForecast:
                 "unit_id",
                 f"{len(bad)} units with a sales forecast are not in alignment "
                 f"{alignment.name!r}",
-                rows=bad,
+                rows=[_plain(u) for u in bad],
                 n_bad=len(bad),
-                fix="use an alignment that covers every unit of the study",
+                fix="use an alignment that covers every unit of the study"
+                + _id_type_hint(assignment.index, pd.Index(units), "the alignment"),
             )
-        codes, names = pd.factorize(terr.to_numpy(), sort=True)
+        # territories in terrakit.metrics' order: numbers numerically, ids of
+        # mixed types (101, 102, 'vacant') as text, which sorting could not
+        names = pd.Index(_territory_order(assignment))
+        codes = names.get_indexer(terr.to_numpy())
         # territories whose units have no sales history carry no series: they
         # are kept with zero sales (left out, a quota table would lack them)
-        every = pd.Index(pd.unique(alignment.assignment.to_numpy())).sort_values()
-        empty = every.difference(pd.Index(names))
+        empty = list(names[np.bincount(codes, minlength=len(names)) == 0])
         if len(empty):
             warnings.warn(
-                f"{len(empty)} of the {len(every)} territories of alignment "
+                f"{len(empty)} of the {len(names)} territories of alignment "
                 f"{alignment.name!r} have no unit with a sales history (e.g. "
-                f"{list(empty[:5])}); their forecast is 0",
+                f"{[_plain(t) for t in empty[:5]]}); their forecast is 0",
                 TerrakitWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
-            names = pd.Index(names).append(empty).sort_values()
-            codes = names.get_indexer(terr.to_numpy())
         k = len(names)
         ind = np.zeros((len(units), k), dtype=np.float32)
         ind[np.arange(len(units)), codes] = 1.0
@@ -484,6 +495,39 @@ def check_finite_draws(forecast: SalesForecast) -> None:
         fix="predict again (check the fit's diagnostics), or drop the draws "
         "that are not finite: dataclasses.replace(forecast, "
         "draws=forecast.draws.where(np.isfinite(forecast.draws)).dropna('draw'))",
+    )
+
+
+def _unit_keyed(values: pd.Series, unit_ids: pd.Index) -> pd.Series:
+    """``values`` (indexed by unit id) with ids of another type that are the
+    same ids (``'13121'`` for ``13121``) turned into the type of ``unit_ids``,
+    as :mod:`terrakit.metrics` reads an alignment; other ids are kept as given.
+    """
+    idx = values.index
+    if idx.dtype != unit_ids.dtype and len(idx.intersection(unit_ids)) == 0:
+        conv = _align_id_dtype(pd.Series(idx), unit_ids)
+        values = pd.Series(
+            values.to_numpy(),
+            index=pd.Index(conv, name=idx.name),
+            name=values.name,
+        )
+    return values
+
+
+def _id_type_hint(given: pd.Index, unit_ids: pd.Index, what: str) -> str:
+    """`` (check the id type: ...)`` when ``given`` holds ids of another type
+    than ``unit_ids`` (text for numbers), else ``""``."""
+    if not len(given) or not len(unit_ids):
+        return ""
+    g, u = _plain(given[0]), _plain(unit_ids[0])
+    kind, unit_kind = (
+        "numbers" if k == "number" else k for k in (_id_kind(g), _id_kind(u))
+    )
+    if kind == unit_kind:
+        return ""
+    return (
+        f" (check the id type: {what}'s unit ids are {kind} (e.g. {g!r}), the "
+        f"forecast's are {unit_kind} (e.g. {u!r}), and {g!r} is not {u!r})"
     )
 
 

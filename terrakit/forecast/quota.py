@@ -18,7 +18,13 @@ from terrakit.exceptions import (
     SpecificationError,
     TerrakitWarning,
 )
-from terrakit.forecast.forecaster import SalesForecast, check_finite_draws
+from terrakit.forecast.forecaster import (
+    SalesForecast,
+    _id_type_hint,
+    _plain,
+    _unit_keyed,
+    check_finite_draws,
+)
 
 __all__ = ["QuotaResult", "quota"]
 
@@ -34,14 +40,19 @@ class QuotaResult:
     table
         Index ``territory_id``; columns ``target``, ``forecast_mean``,
         ``forecast_lo80``, ``forecast_hi80`` and ``p_attain`` (posterior
-        probability that the territory's sales reach its target).
+        probability that the territory's sales reach its target); growth
+        quotas add ``base`` first, the year-ago sales the target is
+        ``base × (1 + growth)`` of.
     method
         ``"share_of_potential"`` or ``"growth"``.
     company_target
         The sum of the targets.
     provenance
         The forecast's provenance (seed, configuration, versions) with the
-        alignment and the quota settings added.
+        alignment and the quota settings added: ``provenance["quota"]``
+        holds ``method``, ``total``, ``potential`` and, for growth quotas,
+        ``growth`` (the rate applied, given or the default) and
+        ``growth_from`` (``"given"`` or ``"forecast"``).
     """
 
     table: pd.DataFrame
@@ -64,7 +75,8 @@ class QuotaResult:
         """Rounded, stable text.
 
         Amounts are whole numbers with thousands separators; ``p_attain`` is a
-        percentage with one decimal (as in the study report's table).
+        percentage with one decimal (as in the study report's table).  Growth
+        quotas also give the growth rate applied to the base.
         """
 
         def amount(x: Any) -> str:
@@ -86,9 +98,17 @@ class QuotaResult:
                 t[c] = v.map(amount)
             else:
                 t[c] = v.astype(str)
+        quota = self.provenance.get("quota")
+        g = quota.get("growth") if isinstance(quota, Mapping) else None
+        rate = (
+            f"; growth {(round(100 * float(g), 1) or 0.0):+.1f} % on the base "
+            f"{amount(self.table['base'].sum())}"
+            if self.method == "growth" and g is not None and "base" in self.table
+            else ""
+        )
         return (
-            f"Quotas ({self.method}): company target {self.company_target:,.0f}\n"
-            + t.to_string()
+            f"Quotas ({self.method}): company target {self.company_target:,.0f}"
+            f"{rate}\n" + t.to_string()
         )
 
 
@@ -106,15 +126,17 @@ def quota(
     Parameters
     ----------
     forecast
-        Series-level forecast (:meth:`FittedSalesForecaster.predict`).
+        Series-level forecast (:meth:`FittedSalesForecaster.predict`), not
+        the :class:`TerritoryForecast` that ``forecast.by(alignment)`` gives.
     alignment
         The alignment whose territories get targets.
     method
         ``"share_of_potential"``: the company target is split in proportion to
         each territory's potential (units' ``potential``, else ``sales``);
         ``"growth"``: each territory's sales in the same months one year
-        earlier (its *base*), times ``1 + growth``; see Notes for series
-        with unobserved base months.
+        earlier (its *base*), times ``1 + growth``, for a horizon of at most
+        12 months (4 quarters); see Notes for series with unobserved base
+        months.
     total
         Company target for ``share_of_potential`` (default: the forecast's
         mean company total over the horizon).
@@ -123,20 +145,30 @@ def quota(
         forecast's mean company growth over the same months a year earlier,
         like for like: computed from the series observed in every base month).
     potential
-        Potential per unit (overrides the study's column).
+        Potential per unit for ``share_of_potential`` (overrides the study's
+        column).  Unit ids of another type that are the same ids
+        (``'13121'`` for ``13121``) are read as the forecast's, as
+        :mod:`terrakit.metrics` reads them.
 
     Returns
     -------
     QuotaResult
+        Growth quotas add a ``base`` column, and record the growth rate
+        applied (given or the default) in ``provenance["quota"]["growth"]``
+        and in :meth:`QuotaResult.summary`.
 
     Raises
     ------
+    TypeError
+        When ``forecast`` is not a :class:`SalesForecast` (e.g. the
+        :class:`TerritoryForecast` of ``forecast.by(alignment)``).
     SpecificationError
         For an unknown method, a ``total`` that is not a positive number, a
         ``growth`` that is not a rate in (-1, 1) (``growth=5`` asks whether
-        0.05 was meant), either given with the method that does not use it,
-        a missing potential, or a growth quota without sales a year before
-        the horizon.
+        0.05 was meant), ``total``, ``growth`` or ``potential`` given with
+        the method that does not use it, a missing potential, a growth quota
+        over a horizon longer than 12 months (4 quarters), or one without
+        sales a year before the horizon.
     DataValidationError
         When the forecast's draws hold NaN or infinite sales, the alignment
         misses units (see :meth:`SalesForecast.by`), a unit's potential is
@@ -146,10 +178,11 @@ def quota(
     Warns
     -----
     TerrakitWarning
-        For ``"growth"``, when series have unobserved months in the base
-        year; the warning names their territories and series with how many
-        months were observed.  For ``"share_of_potential"``, when territories
-        that sell have a potential of 0, or one below their sales of the
+        For ``"growth"``, when series that have not ended have unobserved
+        months in the base year; the warning names their territories and
+        series with how many months were observed.  For
+        ``"share_of_potential"``, when territories that sell have a
+        potential of 0, or one below their sales of the
         last year (checked when the potential's total is at least the
         sales'), naming them with both numbers: their target would be 0 or a
         cut and their P(attain) near 1.
@@ -167,11 +200,29 @@ def quota(
     series observed in some of them has its observed sales divided by the
     share of the base-year sales that the fully observed series made in those
     months (by the number of base months over the observed ones when no
-    series is fully observed); a series with no observed base month (an ended series,
-    forecast at 0) has a base of 0.  The default ``growth`` is the forecast
+    series is fully observed); a series with no observed base month has a
+    base of 0.  An ended series forecast at 0 (a lost account, listed in the
+    forecast's ``provenance["ended_series"]``, unless predicted with
+    ``forecast_ended=True``) contributes the sales it made in the base
+    months, never scaled up: its unobserved months are those after it was
+    lost, and scaling them up put up to a year of sales it never made into
+    its territory's target.  The default ``growth`` is the forecast
     of the fully observed series over their base (of all series when none
     is), so new or patchy series do not inflate it.
     """
+    if not isinstance(forecast, SalesForecast):
+        got = type(forecast).__name__
+        hint = {
+            "TerritoryForecast": "that is a forecast already summed by territory "
+            "(forecast.by(alignment)); pass the forecast before .by(): "
+            "quota(forecast, alignment)",
+            "FittedSalesForecaster": "that is the fitted model; pass its "
+            "forecast: quota(fitted.predict(horizon=12), alignment)",
+        }.get(got, "pass e.g. quota(fitted.predict(horizon=12), alignment)")
+        raise TypeError(
+            "quota() takes the series-level SalesForecast "
+            f"(fitted.predict(horizon=12)), got {got}; {hint}"
+        )
     if method not in ("share_of_potential", "growth"):
         raise SpecificationError(
             f"method must be 'share_of_potential' or 'growth', got {method!r}"
@@ -207,8 +258,14 @@ def quota(
                 "last year's sales or more, use method='share_of_potential' "
                 "with total=..."
             )
+    if potential is not None and method != "share_of_potential":
+        raise SpecificationError(
+            "potential=... is only used by method='share_of_potential'; growth "
+            "quotas are last year's sales × (1 + growth) and take no potential: "
+            "drop potential=, or use method='share_of_potential'"
+        )
     check_finite_draws(forecast)
-    tf = forecast.by(alignment)
+    tf = forecast._by(alignment, stacklevel=3)
     # skipna=False: a NaN must never drop out of a sum (see check_finite_draws).
     # The horizon sums as TerritoryForecast.total() makes them, then float64:
     # a float32 mean over the draws was off by up to 1.5 on millions, so the
@@ -216,6 +273,8 @@ def quota(
     tot_draws = tf.draws.sum("period", skipna=False).to_numpy().astype(float)  # (D, K)
     terr = tf.draws["territory"].to_numpy()
     mean = tot_draws.mean(axis=0)
+    columns: dict[str, np.ndarray] = {}  # growth quotas: the base first
+    applied: float | None = None  # the growth rate applied
     if method == "share_of_potential":
         pot = forecast.unit_potential if potential is None else potential
         if pot is None:
@@ -234,15 +293,20 @@ def quota(
             )
         pot = pd.to_numeric(pd.Series(pot), errors="coerce").astype(float)
         check_unique_ids(pot, "potential", "unit_id")
-        assign = alignment.assignment
+        # unit ids as the forecast has them ('13121' for 13121, as by() and
+        # terrakit.metrics read them)
+        unit_ids = pd.Index(forecast.series_unit.to_numpy())
+        assign = _unit_keyed(alignment.assignment, unit_ids)
+        pot = _unit_keyed(pot, assign.index)
         missing = assign.index.difference(pot.index)
         if len(missing):
             raise DataValidationError(
                 "units",
                 "potential",
                 f"{len(missing)} units of the alignment have no potential",
-                rows=list(missing),
-                fix="give every unit a potential (0 if none)",
+                rows=[_plain(u) for u in missing],
+                fix="give every unit a potential (0 if none)"
+                + _id_type_hint(pot.index, assign.index, "the potential"),
             )
         pot = pot.reindex(assign.index)
         bad = ~np.isfinite(pot.to_numpy()) | (pot.to_numpy() < 0)
@@ -256,7 +320,7 @@ def quota(
                 n_bad=int(bad.sum()),
                 fix="give every unit a potential ≥ 0 (0 if none)",
             )
-        by_t = pot.groupby(assign.to_numpy()).sum()
+        by_t = pot.groupby(assign.to_numpy(), sort=False).sum()
         share = by_t.reindex(terr).fillna(0.0).to_numpy()
         if share.sum() <= 0:
             raise DataValidationError(
@@ -277,12 +341,24 @@ def quota(
         first_future = tf.draws["period"].to_numpy()[0]
         past = tf.history["period"].to_numpy()
         m = 4 if getattr(first_future, "freqstr", "M").startswith("Q") else 12
+        unit = "months" if m == 12 else "quarters"
+        last_future = tf.draws["period"].to_numpy()[-1]
+        if h > m:
+            # the year-ago months of the forecast's last months are its own
+            # first months: forecast, never history, however long the history
+            raise SpecificationError(
+                f"growth quotas compare the forecast with the same {unit} a year "
+                f"earlier, so they need a horizon of at most {m} {unit}; the "
+                f"forecast's {h} {unit} ({first_future}..{last_future}) would "
+                f"compare {first_future + m}..{last_future} with "
+                f"{first_future}..{last_future - m}, the forecast's own first "
+                f"{unit}, not history. Fix: predict(horizon={m}) for growth "
+                "quotas, or use method='share_of_potential'"
+            )
         # the same months one year earlier
         want = [first_future - m + i for i in range(h)]
         pos = pd.Index(past).get_indexer(want)
         if (pos < 0).any():
-            unit = "months" if m == 12 else "quarters"
-            last_future = tf.draws["period"].to_numpy()[-1]
             lacking = [str(p) for p, i in zip(want, pos, strict=True) if i < 0]
             span = (
                 f"{past[0]}..{past[-1]} ({len(past)} {unit})"
@@ -305,13 +381,15 @@ def quota(
                 f"the {len(terr)} territories sold {float(base.sum()):g} then; "
                 "use method='share_of_potential'"
             )
-        g = company_growth if growth is None else float(growth)
-        target = base * (1.0 + g)
+        applied = company_growth if growth is None else float(growth)
+        target = base * (1.0 + applied)
         company = float(target.sum())
+        columns = {"base": base}
     p_attain = (tot_draws >= target[None, :]).mean(axis=0)
     q = np.quantile(tot_draws, [0.1, 0.9], axis=0)
     table = pd.DataFrame(
-        {
+        columns
+        | {
             "target": target,
             "forecast_mean": mean,
             "forecast_lo80": q[0],
@@ -325,7 +403,11 @@ def quota(
         quota={
             "method": method,
             "total": None if total is None else float(total),
-            "growth": None if growth is None else float(growth),
+            # the rate applied: given, or the forecast's like-for-like growth
+            "growth": applied,
+            "growth_from": None
+            if applied is None
+            else ("given" if growth is not None else "forecast"),
             "potential": None
             if method == "growth"
             else ("given" if potential is not None else "study units"),
@@ -351,10 +433,13 @@ def _growth_base(
     some of them has its observed sales scaled up by the share of the base
     year's sales that the series observed in every month made in those months
     (by the number of months when no series is complete); a series with no
-    observed base month has a base of 0.  The company growth is the forecast
+    observed base month has a base of 0.  An ended series forecast at 0 (a
+    lost account: ``provenance["ended_series"]`` without ``forecast_ended``)
+    contributes its observed sales only, never scaled up: its unobserved
+    months are months after it was lost.  The company growth is the forecast
     over the base of the complete series (of every series when none is
-    complete).  Territories whose base holds unobserved months are named in a
-    :class:`TerrakitWarning`.
+    complete).  Territories whose base holds unobserved months of series
+    that are not ended are named in a :class:`TerrakitWarning`.
     """
     h = len(pos)
     hist = np.asarray(forecast.history.to_numpy(), dtype=float)[:, pos]
@@ -362,16 +447,27 @@ def _growth_base(
     y = np.where(seen, hist, 0.0)
     n_seen = seen.sum(axis=1)
     full = n_seen == h
+    series = forecast.draws["series"].to_numpy()
+    prov = forecast.provenance
+    lost = [
+        e["series"]
+        for e in prov.get("ended_series") or ()
+        if isinstance(e, Mapping) and "series" in e
+    ]
+    ended = (
+        pd.Index(series).isin(lost)
+        if lost and not prov.get("forecast_ended", False)
+        else np.zeros(len(series), dtype=bool)
+    )
     fmean = (
         forecast.draws.sum("period", skipna=False).to_numpy().astype(float).mean(axis=0)
     )
     units = forecast.series_unit.to_numpy()
-    code = pd.Index(terr).get_indexer(
-        alignment.assignment.reindex(pd.Index(units)).to_numpy()
-    )
+    assign = _unit_keyed(alignment.assignment, pd.Index(units))
+    code = pd.Index(terr).get_indexer(assign.reindex(pd.Index(units)).to_numpy())
     profile = y[full].sum(axis=0)  # base-month sales of the complete series
     base_s = y.sum(axis=1)
-    partial = np.flatnonzero(~full)
+    partial = np.flatnonzero(~full & ~ended)
     for i in partial:
         if n_seen[i] == 0:
             continue
@@ -390,7 +486,6 @@ def _growth_base(
     )
     base = np.bincount(code, weights=base_s, minlength=len(terr))
     if len(partial):
-        series = forecast.draws["series"].to_numpy()
         by_t: dict[Any, list[str]] = {}
         for i in partial:
             by_t.setdefault(terr[code[i]], []).append(

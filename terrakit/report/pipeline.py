@@ -1319,7 +1319,12 @@ def run_pipeline(
                 fc = fitted.predict(horizon=f_cfg.horizon)
                 quotas = None
                 if f_cfg.quota != "none":
-                    pot = study.units.get("potential_model")
+                    # growth quotas take no potential (quota() refuses one)
+                    pot = (
+                        study.units.get("potential_model")
+                        if f_cfg.quota == "share_of_potential"
+                        else None
+                    )
                     quotas = tk.forecast.quota(
                         fc,
                         primary,

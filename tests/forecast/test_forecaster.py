@@ -552,3 +552,86 @@ def test_by_keeps_unobserved_months_unobserved():
     np.testing.assert_allclose(
         tf.history.sum("territory").to_numpy(), np.nansum(f.history, axis=0)
     )
+
+
+def _hand_forecast(units, *, value: float = 10.0, months: int = 6):
+    """A forecast built by hand: one series per unit of ``units``, selling
+    ``value`` a month over 12 months of history and ``months`` ahead."""
+    import xarray as xr
+
+    from terrakit.forecast import SalesForecast
+
+    past = pd.period_range("2025-01", periods=12, freq="M")
+    fut = pd.period_range("2026-01", periods=months, freq="M")
+    n = len(units)
+    return SalesForecast(
+        xr.DataArray(
+            np.full((4, n, months), value),
+            dims=("draw", "series", "period"),
+            coords={"draw": range(4), "series": units, "period": fut},
+        ),
+        xr.DataArray(
+            np.full((n, 12), value),
+            dims=("series", "period"),
+            coords={"series": units, "period": past},
+        ),
+        pd.Series(units, index=pd.Index(units, name="series")),
+    )
+
+
+def test_by_orders_territories_of_mixed_types_as_metrics_does(toy_study):
+    """Rep ids 101, 102 and a 'vacant' territory (ids Alignment accepts and
+    terrakit.metrics sorts as text) crashed by() with a bare TypeError."""
+    import terrakit as tk
+
+    fc = _hand_forecast(["u1", "u2", "u3", "u4"])
+    mixed = Alignment.from_mapping(
+        {"u1": 101, "u2": 101, "u3": 102, "u4": "vacant"}, name="mixed"
+    )
+    tf = fc.by(mixed)
+    assert tf.territories == [101, 102, "vacant"]
+    assert tf.territories == tk.metrics.territory_kpis(toy_study, mixed).index.tolist()
+    np.testing.assert_allclose(tf.draws.sum("period")[0], [120.0, 60.0, 60.0])
+    numbers = Alignment.from_mapping({"u1": 10, "u2": 2, "u3": 1, "u4": 1})
+    assert fc.by(numbers).territories == [1, 2, 10]
+
+
+def test_by_reads_unit_ids_given_as_text_as_metrics_does():
+    """Integer unit ids given as text ('1' for 1), which terrakit.metrics
+    matches, were refused as 'not in alignment' with rows np.int64(1) and no
+    word about the id type."""
+    fc = _hand_forecast([1, 2, 3, 4])
+    as_int = Alignment.from_mapping({1: "A", 2: "A", 3: "B", 4: "B"})
+    as_text = Alignment.from_mapping({"1": "A", "2": "A", "3": "B", "4": "B"})
+    np.testing.assert_allclose(fc.by(as_text).draws, fc.by(as_int).draws)
+    other = Alignment.from_mapping({f"u{i}": "A" for i in range(1, 5)}, name="other")
+    with pytest.raises(DataValidationError) as err:
+        fc.by(other)
+    assert str(err.value) == (
+        "alignment.unit_id: 4 units with a sales forecast are not in alignment "
+        "'other' (rows: 1, 2, 3, 4). Fix: use an alignment that covers every unit "
+        "of the study (check the id type: the alignment's unit ids are text "
+        "(e.g. 'u1'), the forecast's are numbers (e.g. 1), and 'u1' is not 1)"
+    )
+
+
+def test_territory_summary_separates_thousands_of_billions():
+    """Totals of 1e9 or more printed in scientific notation (1.082996e+09)."""
+    import xarray as xr
+
+    tf = TerritoryForecast(
+        xr.DataArray(
+            np.full((10, 2, 12), 1e8),
+            dims=("draw", "territory", "period"),
+            coords={
+                "territory": ["T1", "T2"],
+                "period": pd.period_range("2026-01", periods=12, freq="M"),
+            },
+        ),
+        xr.DataArray(np.ones((2, 2)), dims=("territory", "period")),
+    )
+    lines = tf.combined().summary().splitlines()
+    assert lines[0] == (
+        "Territory forecast (alignment): 1 territories, 2026-01..2026-12, 10 draws"
+    )
+    assert lines[-1].split() == ["all"] + ["2,400,000,000.0"] * 5

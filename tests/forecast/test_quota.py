@@ -366,3 +366,229 @@ def test_forecast_mean_is_the_forecast_tables_mean_on_float32_draws():
         q.table["forecast_mean"].to_numpy(), total.to_numpy(), rtol=1e-9, atol=0
     )
     assert q.table["target"].sum() == pytest.approx(total.sum(), rel=1e-12)
+
+
+def _hand_forecast(units, *, months: int = 12):
+    """A unit-level forecast built by hand: unit ``i`` (0-based) sells
+    ``10 (i + 1)`` a month over 2023-01..2025-12, forecast at the same."""
+    import pandas as pd
+    import xarray as xr
+
+    from terrakit.forecast import SalesForecast
+
+    past = pd.period_range("2023-01", periods=36, freq="M")
+    fut = pd.period_range("2026-01", periods=months, freq="M")
+    level = 10.0 * np.arange(1, len(units) + 1)
+    return SalesForecast(
+        xr.DataArray(
+            np.broadcast_to(level[None, :, None], (4, len(units), months)).copy(),
+            dims=("draw", "series", "period"),
+            coords={"draw": range(4), "series": units, "period": fut},
+        ),
+        xr.DataArray(
+            np.broadcast_to(level[:, None], (len(units), 36)).copy(),
+            dims=("series", "period"),
+            coords={"series": units, "period": past},
+        ),
+        pd.Series(units, index=pd.Index(units, name="series")),
+        "unit",
+        {"seed": 0},
+    )
+
+
+def test_territories_of_mixed_types_get_quotas():
+    """Territory ids 101, 102 and 'vacant' crashed quota() with a bare
+    TypeError from sorting."""
+    import pandas as pd
+
+    from terrakit.data import Alignment
+
+    fc = _hand_forecast(["u1", "u2", "u3", "u4"])
+    al = Alignment.from_mapping({"u1": 101, "u2": 101, "u3": 102, "u4": "vacant"})
+    pot = pd.Series([10.0, 20.0, 30.0, 40.0], index=["u1", "u2", "u3", "u4"])
+    q = quota(fc, al, potential=pot)
+    assert q.table.index.tolist() == [101, 102, "vacant"]
+    # forecast total 12 × (10 + 20 + 30 + 40) split 30 : 30 : 40
+    np.testing.assert_allclose(q.table["target"], [360.0, 360.0, 480.0])
+    g = quota(fc, al, method="growth")
+    np.testing.assert_allclose(g.table["base"], [360.0, 360.0, 480.0])
+
+
+def test_unit_ids_given_as_text_are_read_as_the_forecasts():
+    """Integer unit ids given as text ('1' for 1) in the alignment or the
+    potential, which terrakit.metrics matches, were refused as missing."""
+    import pandas as pd
+
+    from terrakit.data import Alignment
+
+    fc = _hand_forecast([1, 2, 3, 4])
+    al = Alignment.from_mapping({1: "A", 2: "A", 3: "B", 4: "B"})
+    as_text = Alignment.from_mapping({"1": "A", "2": "A", "3": "B", "4": "B"})
+    pot = pd.Series([10.0, 20.0, 30.0, 40.0], index=[1, 2, 3, 4])
+    text_pot = pd.Series([10.0, 20.0, 30.0, 40.0], index=["1", "2", "3", "4"])
+    want = quota(fc, al, potential=pot).table
+    np.testing.assert_allclose(want["target"], [360.0, 840.0])
+    for a, p in [(as_text, pot), (al, text_pot), (as_text, text_pot)]:
+        pd.testing.assert_frame_equal(quota(fc, a, potential=p).table, want)
+    np.testing.assert_allclose(
+        quota(fc, as_text, method="growth").table["base"], [360.0, 840.0]
+    )
+    other = pd.Series([10.0, 20.0, 30.0, 40.0], index=["u1", "u2", "u3", "u4"])
+    with pytest.raises(DataValidationError) as err:
+        quota(fc, al, potential=other)
+    assert str(err.value) == (
+        "units.potential: 4 units of the alignment have no potential (rows: 1, "
+        "2, 3, 4). Fix: give every unit a potential (0 if none) (check the id "
+        "type: the potential's unit ids are text (e.g. 'u1'), the forecast's are "
+        "numbers (e.g. 1), and 'u1' is not 1)"
+    )
+
+
+def test_growth_quotas_record_the_base_and_the_growth_applied(toy_study, unit_forecast):
+    """With the default growth the rate applied (target / base − 1) was
+    recorded nowhere: provenance said growth None, and neither the table nor
+    the summary showed the base or the rate."""
+    al = toy_study.alignments["current"]
+    last_year = (
+        unit_forecast.by(al).history.isel(period=slice(-12, None)).sum("period")
+    ).to_numpy()
+    q = quota(unit_forecast, al, method="growth")
+    t = q.table
+    assert t.columns.tolist() == [
+        "base",
+        "target",
+        "forecast_mean",
+        "forecast_lo80",
+        "forecast_hi80",
+        "p_attain",
+    ]
+    np.testing.assert_allclose(t["base"], last_year)
+    g = q.provenance["quota"]["growth"]
+    # every unit is observed throughout: the company's forecast growth
+    assert g == pytest.approx(t["forecast_mean"].sum() / last_year.sum() - 1)
+    np.testing.assert_allclose(t["target"] / t["base"] - 1, g, rtol=1e-12)
+    assert q.provenance["quota"]["growth_from"] == "forecast"
+    assert q.summary().splitlines()[0] == (
+        f"Quotas (growth): company target {q.company_target:,.0f}; growth "
+        f"{100 * g:+.1f} % on the base {last_year.sum():,.0f}"
+    )
+    given = quota(unit_forecast, al, method="growth", growth=0.05)
+    assert given.provenance["quota"]["growth"] == 0.05
+    assert given.provenance["quota"]["growth_from"] == "given"
+    assert "; growth +5.0 % on the base" in given.summary()
+    share = quota(unit_forecast, al)
+    assert "base" not in share.table.columns
+    assert share.provenance["quota"]["growth"] is None
+    assert share.provenance["quota"]["growth_from"] is None
+
+
+def test_growth_over_a_horizon_beyond_a_year_names_the_real_fix():
+    """An 18-month forecast was told to fit on a history reaching back to
+    2025-01, which it already did: the missing base months are the forecast's
+    own first months."""
+    from terrakit.data import Alignment
+
+    fc = _hand_forecast(["u1", "u2"], months=18)
+    al = Alignment.from_mapping({"u1": "A", "u2": "B"})
+    with pytest.raises(SpecificationError) as err:
+        quota(fc, al, method="growth")
+    assert str(err.value) == (
+        "growth quotas compare the forecast with the same months a year "
+        "earlier, so they need a horizon of at most 12 months; the forecast's "
+        "18 months (2026-01..2027-06) would compare 2027-01..2027-06 with "
+        "2026-01..2026-06, the forecast's own first months, not history. Fix: "
+        "predict(horizon=12) for growth quotas, or use "
+        "method='share_of_potential'"
+    )
+
+
+def test_a_territory_forecast_is_refused_with_the_fix(toy_study, unit_forecast):
+    """quota(forecast.by(alignment), ...) was a bare AttributeError ('no
+    attribute by')."""
+    al = toy_study.alignments["current"]
+    with pytest.raises(TypeError) as err:
+        quota(unit_forecast.by(al), al)
+    assert str(err.value) == (
+        "quota() takes the series-level SalesForecast "
+        "(fitted.predict(horizon=12)), got TerritoryForecast; that is a forecast "
+        "already summed by territory (forecast.by(alignment)); pass the forecast "
+        "before .by(): quota(forecast, alignment)"
+    )
+
+
+def test_potential_with_growth_is_refused(toy_study, unit_forecast):
+    """potential= was silently ignored by method='growth' (total= was
+    refused)."""
+    with pytest.raises(SpecificationError) as err:
+        quota(
+            unit_forecast,
+            toy_study.alignments["current"],
+            method="growth",
+            potential=toy_study.units["potential"],
+        )
+    assert str(err.value) == (
+        "potential=... is only used by method='share_of_potential'; growth "
+        "quotas are last year's sales × (1 + growth) and take no potential: "
+        "drop potential=, or use method='share_of_potential'"
+    )
+
+
+def test_a_lost_accounts_base_is_its_observed_sales(toy_study, mock_sampling):
+    """Account a1 (T1) stops 8 months before the end: ended, forecast at 0.
+    Its 4 observed base months used to be scaled up to a year, so T1's
+    target held ~3 times what a1 bought (target 6,116 on a base of 5,157,
+    P(attain) 0.00)."""
+    import warnings
+
+    import pandas as pd
+
+    from terrakit.exceptions import TerrakitWarning
+
+    h = toy_study.history
+    h = h[~((h.account_id == "a1") & (h.period > pd.Period("2025-04", "M")))]
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+        toy_study.replace(history=h), level="account", seed=0
+    )
+    al = toy_study.alignments["current"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)  # a1 is forecast at 0
+        fc = fitted.predict(12, ended_after=6)
+    assert [e["series"] for e in fc.provenance["ended_series"]] == ["a1"]
+    base_t1 = float(
+        h[
+            h.account_id.isin(["a1", "a2", "a3", "a4"]) & (h.period >= "2025-01")
+        ].sales.sum()
+    )
+    with pytest.warns(TerrakitWarning) as rec:
+        q = quota(fc, al, method="growth", growth=0.0)
+    assert q.table.loc["T1", "target"] == pytest.approx(base_t1, rel=1e-9)
+    assert q.table.loc["T1", "base"] == pytest.approx(base_t1, rel=1e-9)
+    msg = str(rec[0].message)
+    assert "of 1 of the 2 territories has unobserved months: T2 (a7: 6 of 12" in msg
+    assert "a1" not in msg
+    # forecast like the others, a1 is a series with unobserved months again
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        active = fitted.predict(12, ended_after=6, forecast_ended=True)
+    with pytest.warns(TerrakitWarning, match=r"T1 \(a1: 4 of 12 observed\)"):
+        q2 = quota(active, al, method="growth", growth=0.0)
+    assert q2.table.loc["T1", "target"] > base_t1 + 500
+
+
+def test_warnings_of_by_point_at_the_callers_line(toy_study, mock_sampling):
+    """by()'s warning about territories without history pointed into
+    quota.py when quota() called it."""
+    from terrakit.exceptions import TerrakitWarning
+
+    hist = toy_study.history
+    only_t1 = toy_study.replace(history=hist[hist.account_id.isin(["a1", "a3"])])
+    fc = (
+        SalesForecaster(sampler_config=mock_sampling)
+        .fit(only_t1, level="unit", seed=0)
+        .predict(3)
+    )
+    with pytest.warns(
+        TerrakitWarning, match="have no unit with a sales history"
+    ) as rec:
+        quota(fc, toy_study.alignments["current"])
+    assert [w.filename for w in rec] == [__file__] * len(rec)

@@ -1022,3 +1022,42 @@ def test_terrakit_fast_with_another_value_is_refused(monkeypatch, tmp_path):
         "or unset it"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "given"), [("growth", False), ("share_of_potential", True)]
+)
+def test_quota_gets_the_potential_only_for_share_of_potential(
+    toy_grid_3x3, tmp_path, monkeypatch, method, given
+):
+    """The forecast step passed the units' potential_model to every quota;
+    growth quotas ignored it, and now refuse it."""
+    seen = {}
+
+    class Fitted:
+        def predict(self, horizon):
+            return "forecast"
+
+    class Forecaster:
+        def __init__(self, sampler_config=None):
+            pass
+
+        def fit(self, *args, **kwargs):
+            return Fitted()
+
+    def quota(forecast, alignment, method, *, potential=None):
+        seen.update(method=method, potential=potential)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tk.forecast, "SalesForecaster", Forecaster)
+    monkeypatch.setattr(tk.forecast, "quota", quota)
+    units = toy_grid_3x3.units.assign(potential_model=10_000.0)
+    cfg = _all_off(forecast={"quota": method})
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_pipeline(
+            toy_grid_3x3.replace(units=units), cfg, tmp_path, progress=False, fast=True
+        )
+    assert seen["method"] == method
+    assert (seen["potential"] is not None) is given
+    if given:
+        assert (seen["potential"] == 10_000.0).all()
