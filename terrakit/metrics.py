@@ -36,8 +36,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import did_you_mean
-from terrakit.data.alignment import Alignment
-from terrakit.data.geo import Adjacency, lonlat, projected_crs
+from terrakit.data.alignment import Alignment, _sorted_territories
+from terrakit.data.geo import Adjacency, lonlat, projected_crs, require_adjacency
 from terrakit.data.geo import adjacency as build_adjacency
 from terrakit.exceptions import DataValidationError, TerrakitWarning
 
@@ -91,7 +91,18 @@ def _tables(
             f"expected a Study or a units GeoDataFrame, got {type(obj).__name__}",
             fix="pass study or study.units (with accounts=..., reps=... as needed)",
         )
+    _check_unit_ids(obj.index)
     return _Tables(_unit_measures(obj, accounts), accounts, reps, history)
+
+
+def _check_unit_ids(index: pd.Index) -> None:
+    """Refuse a units table whose ids repeat, naming them, as the Study does
+    when it loads the units (and :func:`contiguity` when it builds the
+    adjacency): a repeated unit would count twice in every sum per territory.
+    """
+    from terrakit.data.validation import check_unique_ids
+
+    check_unique_ids(pd.DataFrame(index=index), "units", "unit_id")
 
 
 def _unit_measures(
@@ -203,7 +214,9 @@ def _alignment(obj: Any, alignment: AlignmentLike) -> Alignment:
 
 
 def _labels(units_index: pd.Index, al: Alignment, what: str = "alignment") -> pd.Series:
-    """Territory of every unit, in the order of ``units_index``; checks coverage."""
+    """Territory of every unit, in the order of ``units_index``; checks that
+    the unit ids are unique and that the alignment covers them."""
+    _check_unit_ids(units_index)
     s = al.assignment
     idx = s.index
     if idx.dtype != units_index.dtype and len(idx.intersection(units_index)) == 0:
@@ -241,14 +254,9 @@ def _labels(units_index: pd.Index, al: Alignment, what: str = "alignment") -> pd
 
 def _territory_order(labels: pd.Series) -> list[Any]:
     """The territories of ``labels``, sorted: numerically when every id is a
-    number (1, 2, …, 10, not 1, 10, 2), as text otherwise (mixed types)."""
-    ids = pd.unique(labels.to_numpy()).tolist()
-    if all(
-        isinstance(t, int | float | np.number) and not isinstance(t, bool | np.bool_)
-        for t in ids
-    ):
-        return sorted(ids)
-    return sorted(ids, key=str)
+    number (1, 2, …, 10, not 1, 10, 2), as text otherwise (mixed types): the
+    order of :attr:`~terrakit.data.alignment.Alignment.territories`."""
+    return _sorted_territories(pd.unique(labels.to_numpy()).tolist())
 
 
 def _measure(units: pd.DataFrame, name: str) -> pd.Series:
@@ -567,7 +575,10 @@ def territory_kpis(
         Among others: negative weights; a rep home that is missing or not
         lon/lat degrees; history rows whose ``unit_id``/``account_id`` is
         not in the units/accounts table, or whose ``sales`` of the latest 24
-        months are missing (an unknown sale is not 0).
+        months are missing (an unknown sale is not 0); history periods that
+        are not months (quarters, days: as
+        :func:`terrakit.data.validation.parse_periods` refuses them); unit
+        ids that occur more than once.
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -651,9 +662,10 @@ def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
         )
     else:
         return empty
-    per = h["period"]
-    if not isinstance(per.dtype, pd.PeriodDtype):
-        per = pd.PeriodIndex(pd.to_datetime(per), freq="M").to_series(index=h.index)
+    from terrakit.data.validation import parse_periods
+
+    # months, as the Study reads a history: 12 quarters or 12 days are no year
+    per = parse_periods(h["period"], "history")
     last = per.max()
     if per.min() > last - 23:
         return empty
@@ -788,15 +800,32 @@ def balance_table(
 ) -> pd.DataFrame:
     """The :func:`balance` table from per-territory totals, one array per measure.
 
-    ``share`` (optional, summing to 1) gives each territory's target share;
-    without it every territory's target is the mean.  Widgets and reports
-    that hold totals already (e.g. with empty territories) use this directly.
-    The columns are those of :func:`balance` (see its Notes: ``cv`` divides
-    by the absolute mean; ``gini`` is NaN when a total is negative).
+    ``share`` (optional) gives each territory's target share, in the order of
+    the totals: positive numbers, normalised to sum 1 as :func:`balance`'s
+    ``targets`` are (FTE ``[1.0, 1.5]`` is ``[0.4, 0.6]``); without it every
+    territory's target is the mean.  Widgets and reports that hold totals
+    already (e.g. with empty territories) use this directly.  The columns are
+    those of :func:`balance` (see its Notes: ``cv`` divides by the absolute
+    mean; ``gini`` is NaN when a total is negative).
+
+    Raises
+    ------
+    DataValidationError
+        When ``share`` has not one value per territory (the lengths named),
+        or a share is not a positive number.
     """
+    share = None if share is None else _positive_shares(share)
     rows = {}
     for m, x in totals.items():
         x = np.asarray(x, dtype=float)
+        if share is not None and x.shape != share.shape:
+            raise DataValidationError(
+                "share",
+                None,
+                f"share has {share.size} values for {x.size} territories (the "
+                f"totals of {m!r}): one target share per territory is needed",
+                fix="give one share per territory, in the order of the totals",
+            )
         mean = float(x.mean())
         with np.errstate(divide="ignore", invalid="ignore"):
             r = x / mean if share is None else x / (share * x.sum())
@@ -820,6 +849,31 @@ def balance_table(
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "measure"
     return out
+
+
+def _positive_shares(share: Any) -> np.ndarray:
+    """``share`` (one per territory, positive) normalised to sum 1."""
+    raw = np.asarray(share, dtype=object)
+    if raw.ndim != 1:
+        raise DataValidationError(
+            "share",
+            None,
+            f"share must be one value per territory, got an array of shape {raw.shape}",
+            fix="give one share per territory, in the order of the totals",
+        )
+    v = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(v) & (v > 0))
+    if bad.any():
+        raise DataValidationError(
+            "share",
+            None,
+            f"{int(bad.sum())} target shares are not positive numbers (e.g. "
+            f"{raw[bad][0]!r})",
+            rows=[f"position {i}" for i in np.flatnonzero(bad)],
+            n_bad=int(bad.sum()),
+            fix="use positive shares (they are normalised to sum 1)",
+        )
+    return np.asarray(v / v.sum(), dtype=float)
 
 
 def _target_shares(
@@ -918,10 +972,21 @@ def compactness(
     * Polsby–Popper :math:`4\\pi A / P^2` of the dissolved territory in the
       projected CRS: 1 for a disc, about 0.785 for a square, towards 0 for
       elongated or ragged shapes.  A territory in several pieces uses their
-      total area and perimeter.
+      total area and perimeter.  The units are merged in the projected CRS,
+      where an edge drawn straight in another CRS (lon/lat above all) is a
+      chord of the curve its neighbour's extra vertices follow: the slivers
+      this leaves between units (metres wide; they would split a territory
+      and add their length twice to its perimeter) are closed, as is any
+      gap narrower than :math:`2 r`, with :math:`r` the most an edge of the
+      territory's units bows between lon/lat and the projected CRS (at
+      least 0.5 m).  The result does not depend on the CRS the units are
+      stored in.
+    * Invalid polygons (a self-intersecting ring, common in exported
+      shapefiles) are repaired with ``make_valid``, as the Study does when
+      it loads units.
     """
     tabs = _tables(units, accounts)
-    u = tabs.units
+    u = _valid_polygons(tabs.units)
     al = _alignment(units, alignment)
     labels = _labels(u.index, al)
     terr = _territory_order(labels)
@@ -943,15 +1008,98 @@ def compactness(
     if (geom.geom_type == "Point").all():
         out["polsby_popper"] = np.nan
     else:
-        proj = gpd.GeoDataFrame(
-            {"territory_id": lab}, geometry=geom.to_numpy(), crs=u.crs
-        ).to_crs(projected_crs(u))
-        diss = proj.dissolve(by="territory_id")
+        diss = _dissolve(geom, lab, terr)
         area, per = diss.area, diss.length
-        out["polsby_popper"] = (
-            (4.0 * np.pi * area / per**2).where(per > 0).reindex(terr)
-        )
+        out["polsby_popper"] = (4.0 * np.pi * area / per**2).where(per > 0)
     return out
+
+
+#: The least radius (m) of the closing that merges units: rounding of
+#: coordinates (6 decimals of a degree is ~0.1 m) leaves slivers this thin.
+_MIN_SLIVER_M = 0.5
+
+
+def _dissolve(geom: gpd.GeoSeries, lab: np.ndarray, terr: list[Any]) -> gpd.GeoSeries:
+    """The territories' merged polygons in :func:`projected_crs`, slivers closed.
+
+    The units' vertices are projected and their union per territory is
+    closed (buffered out, then in, with mitred corners, which keeps corners
+    and holes wider than twice the radius) with radius the territory's
+    largest :func:`_edge_bows_m` (at least ``_MIN_SLIVER_M``): gaps left
+    by edges that bow differently in the CRS the units were drawn in close,
+    whatever CRS they are stored in.
+    """
+    import shapely
+
+    proj = geom.to_crs(projected_crs(geom))
+    bows = _edge_bows_m(proj)
+    parts = proj.to_numpy()
+    merged = []
+    for t in terr:
+        sel = lab == t
+        r = max(_MIN_SLIVER_M, float(bows[sel].max()))
+        union = shapely.union_all(parts[sel])
+        merged.append(
+            shapely.buffer(
+                shapely.buffer(union, r, join_style="mitre"), -r, join_style="mitre"
+            )
+        )
+    return gpd.GeoSeries(
+        merged, index=pd.Index(terr, name="territory_id"), crs=proj.crs
+    )
+
+
+def _edge_bows_m(proj: gpd.GeoSeries) -> np.ndarray:
+    """Per polygon of ``proj``, the most (m) one of its edges bows between
+    being drawn straight in the CRS of ``proj`` and straight in lon/lat.
+
+    That is the width of the sliver between a unit drawn in lon/lat with two
+    vertices on a shared edge and its neighbour with more (a T-junction:
+    ~4.5 m for an edge of 18.5 km at 34° N, growing as the square of the
+    edge's length), or the reverse.  Edges shorter than 1 km (which bow
+    less than ~1 cm) are skipped; points bow 0.
+    """
+    import shapely
+
+    out = np.zeros(len(proj))
+    parts, unit = shapely.get_parts(proj.to_numpy(), return_index=True)
+    poly = shapely.get_type_id(parts) == 3  # make_valid may give collections
+    rings, ring_part = shapely.get_rings(parts[poly], return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[:-1] == ring[1:]
+    a, b = xy[:-1][same], xy[1:][same]
+    long = np.hypot(*(b - a).T) > 1_000.0
+    if not long.any():
+        return out
+    a, b = a[long], b[long]
+    edge_unit = unit[poly][ring_part][ring[:-1][same][long]]
+    inv = pyproj.Transformer.from_crs(proj.crs, "EPSG:4326", always_xy=True)
+    fwd = pyproj.Transformer.from_crs("EPSG:4326", proj.crs, always_xy=True)
+    lon_a, lat_a = inv.transform(a[:, 0], a[:, 1])
+    lon_b, lat_b = inv.transform(b[:, 0], b[:, 1])
+    dlon = (np.asarray(lon_b) - lon_a + 180.0) % 360.0 - 180.0  # antimeridian
+    mx, my = fwd.transform(lon_a + dlon / 2.0, (np.asarray(lat_a) + lat_b) / 2.0)
+    bow = np.hypot(mx - (a[:, 0] + b[:, 0]) / 2.0, my - (a[:, 1] + b[:, 1]) / 2.0)
+    np.maximum.at(out, edge_unit, np.nan_to_num(bow, nan=0.0, posinf=0.0))
+    return out
+
+
+def _valid_polygons(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``units`` with invalid polygons (a self-intersecting ring, common in
+    exported shapefiles) repaired by ``make_valid``, as
+    :func:`terrakit.data.validation.clean_units` does at the Study's door;
+    NaN or infinite vertices, which GEOS cannot repair, are refused first
+    (:func:`~terrakit.data.validation.check_geometries`)."""
+    from terrakit.data.validation import check_geometries
+
+    geom = units.geometry
+    check_geometries(geom, "units")
+    invalid = ~geom.is_valid.to_numpy()
+    if not invalid.any():
+        return units
+    units = units.copy()
+    units.loc[invalid, geom.name] = geom[invalid].make_valid()
+    return units
 
 
 # -- contiguity ----------------------------------------------------------------
@@ -976,7 +1124,14 @@ def contiguity(
     -------
     pandas.Series
         ``components`` per territory, indexed by ``territory_id``.
+
+    Raises
+    ------
+    TypeError
+        When ``adjacency`` is neither ``None`` nor an
+        :class:`~terrakit.data.geo.Adjacency`.
     """
+    require_adjacency(adjacency, error=TypeError)
     u = units.units if _is_study(units) else units
     al = _alignment(units, alignment)
     labels = _labels(u.index, al)

@@ -634,3 +634,203 @@ def test_balance_of_an_all_zero_measure_warns_nothing(toy_grid_3x3, current):
         t = metrics.balance_table({"w": np.zeros(2)}, np.array([0.5, 0.5]))
     for row in (b.loc["workload"], t.loc["w"]):
         assert row[["max_rel_dev", "cv", "gini"]].isna().all()
+
+
+# -- round 17: repeated ids, non-monthly history, shares, slivers, repairs -----
+DUP_MSG = (
+    "units.unit_id: 1 ids occur more than once (rows: 'u1'). Fix: make unit_id "
+    "unique (merge or rename the duplicated rows)"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda u, al: metrics.balance(u, al),
+        lambda u, al: metrics.territory_kpis(u, al),
+        lambda u, al: metrics.compactness(u, al),
+        lambda u, al: metrics.disruption(u, al, al.replace({"u1": "R2"})),
+        lambda u, al: metrics.contiguity(u, al),
+    ],
+    ids=["balance", "territory_kpis", "compactness", "disruption", "contiguity"],
+)
+def test_repeated_unit_ids_are_refused_by_every_metric(toy_grid_3x3, current, call):
+    """A unit twice in a plain units table (a bad concat) counted twice: R1's
+    workload 200 instead of 190, 2 units moved instead of 1; only contiguity
+    refused it."""
+    units = toy_grid_3x3.units
+    twice = pd.concat([units, units.iloc[[0]]])
+    with pytest.raises(DataValidationError) as err:
+        call(twice, current)
+    assert str(err.value) == DUP_MSG
+
+
+@pytest.mark.parametrize(
+    ("freq", "dtype"), [("Q", "period[Q-DEC]"), ("D", "period[D]")]
+)
+def test_growth_refuses_a_history_that_is_not_monthly(
+    toy_grid_3x3, current, freq, dtype
+):
+    """A quarterly history gave the last 12 quarters over the 12 before
+    (growth 0.033 for a true +10 %), a daily one the last 12 days: growth is
+    12 months over 12 months, so periods must be months, as at the Study door."""
+    s = toy_grid_3x3
+    per = pd.period_range("2018Q1", "2024Q4", freq="Q")
+    h = pd.DataFrame(
+        [
+            (uid, p, 110.0 if p.year == 2024 else 100.0)
+            for uid in s.units.index
+            for p in per
+        ],
+        columns=["unit_id", "period", "sales"],
+    )
+    h["period"] = h["period"].dt.asfreq(freq, how="end")
+    with pytest.raises(DataValidationError) as err:
+        metrics.territory_kpis(s.units, current, history=h)
+    first = str(h["period"].iloc[0])
+    assert str(err.value) == (
+        f"history.period: the periods are {dtype}, not months (e.g. {first!r}): "
+        "terrakit reads one row per account and month. Fix: give monthly rows "
+        "(split or re-aggregate the figures by month), or, if the values are "
+        "monthly, convert them with values.dt.to_timestamp().dt.to_period('M')"
+    )
+    # the same sales by month: 2024 over 2023 is +10 %
+    monthly = h.assign(period=h["period"].dt.asfreq("M", how="end"))
+    k = metrics.territory_kpis(s.units, current, history=monthly)
+    assert k["growth"].tolist() == pytest.approx([0.10, 0.10])
+
+
+def test_balance_table_normalises_shares_and_checks_their_length():
+    """Shares as FTE (1.0, 1.5), which balance() normalises, scored an
+    allocation exactly on target 60 % off; a share of the wrong length was a
+    bare numpy broadcasting error."""
+    totals = {"workload": np.array([180.0, 270.0])}  # exactly 1.0 : 1.5
+    fte = metrics.balance_table(totals, np.array([1.0, 1.5]))
+    norm = metrics.balance_table(totals, np.array([0.4, 0.6]))
+    assert fte.loc["workload", ["max_rel_dev", "cv", "gini"]].tolist() == (
+        pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    )
+    pd.testing.assert_frame_equal(fte, norm)
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance_table(totals, np.array([0.4, 0.3, 0.3]))
+    assert str(err.value) == (
+        "share: share has 3 values for 2 territories (the totals of 'workload'): "
+        "one target share per territory is needed. Fix: give one share per "
+        "territory, in the order of the totals"
+    )
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance_table(totals, [1.0, np.nan])
+    assert str(err.value) == (
+        "share: 1 target shares are not positive numbers (e.g. nan) (rows: "
+        "'position 1'). Fix: use positive shares (they are normalised to sum 1)"
+    )
+    with pytest.raises(DataValidationError, match=r"\(e\.g\. 0\.0\)"):
+        metrics.balance_table(totals, [0.0, 1.0])
+
+
+def _t_junction_cells():
+    """Two 0.2° cells near Atlanta, one above the other, drawn in lon/lat; the
+    lower one has 5 extra vertices on the shared edge (a T-junction)."""
+    from shapely.geometry import Polygon, box
+
+    x0, y0, s = -84.4, 33.6, 0.2
+    xs = np.linspace(x0, x0 + s, 7)
+    bottom = Polygon(
+        [(x0, y0), (x0 + s, y0), (x0 + s, y0 + s)]
+        + [(x, y0 + s) for x in xs[::-1][1:-1]]
+        + [(x0, y0 + s)]
+    )
+    top = box(x0, y0 + s, x0 + s, y0 + 2 * s)
+    return gpd.GeoDataFrame(
+        {"workload": [1.0, 1.0]},
+        geometry=[bottom, top],
+        index=pd.Index(["a", "b"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:5070", "EPSG:32617", "EPSG:3857"])
+def test_polsby_popper_closes_reprojection_slivers(crs):
+    """Merged after reprojection, the lower cell's extra vertices on the
+    curved parallel and the upper cell's straight chord left a 4.5 m sliver:
+    the territory became two pieces and its Polsby-Popper fell from 0.653 to
+    0.390, while contiguity saw one piece."""
+    units = _t_junction_cells()
+    # truth: merge where the edges were drawn (lon/lat), then project
+    merged = gpd.GeoSeries([units.union_all()], crs=units.crs)
+    proj = merged.to_crs(metrics.projected_crs(units))
+    truth = 4 * math.pi * proj.area.iloc[0] / proj.length.iloc[0] ** 2
+    assert truth == pytest.approx(0.6527, abs=1e-4)
+    pp = metrics.compactness(units.to_crs(crs), {"a": "T", "b": "T"})
+    assert pp.loc["T", "polsby_popper"] == pytest.approx(truth, rel=1e-9)
+
+
+def test_polsby_popper_of_an_l_shape_and_a_ring_is_unchanged(toy_grid_3x3):
+    """Closing the slivers keeps corners and holes: the L-shape (500 km²,
+    perimeter 100 km) and the ring of 8 squares around u5 (800 km², outer
+    perimeter 120 km + hole 40 km)."""
+    units = toy_grid_3x3.units
+    al = Alignment.from_mapping(
+        {u: ("hole" if u == "u5" else "ring") for u in units.index}
+    )
+    pp = metrics.compactness(units, al)["polsby_popper"]
+    assert pp["ring"] == pytest.approx(4 * math.pi * 800 / 160**2, rel=1e-9)
+    assert round(pp["ring"], 4) == 0.3927
+    assert pp["hole"] == pytest.approx(math.pi / 4, rel=1e-9)
+    lshape = metrics.compactness(units, toy_grid_3x3.alignments["current"])
+    assert lshape.loc["R1", "polsby_popper"] == pytest.approx(
+        4 * math.pi * 500 / 100**2, rel=1e-9
+    )
+    assert round(lshape.loc["R1", "polsby_popper"], 4) == 0.6283
+
+
+def test_compactness_repairs_invalid_polygons_as_the_study_does():
+    """A self-intersecting (bow-tie) polygon in a plain units table was a bare
+    GEOSException 'side location conflict'; the Study make_valid()s it."""
+    from shapely.geometry import Polygon, box
+
+    x0, y0, s = 500_000.0, 3_700_000.0, 10_000.0
+    bow = Polygon([(x0, y0), (x0 + s, y0 + s), (x0 + s, y0), (x0, y0 + s)])
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 1.0]},
+        geometry=[bow, box(x0 + s, y0, x0 + 2 * s, y0 + s)],
+        index=pd.Index(["a", "b"], name="unit_id"),
+        crs="EPSG:32617",
+    )
+    al = {"a": "T", "b": "T"}
+    got = metrics.compactness(units, al)
+    pd.testing.assert_frame_equal(
+        got, metrics.compactness(units.set_geometry(units.make_valid()), al)
+    )
+    # two triangles of 25 km² (touching at their tips) and a 100 km² square
+    # the right triangle leans on: perimeter 40 + 20·√2 km
+    area, per = 150.0, 40 + 20 * math.sqrt(2)
+    assert got.loc["T", "polsby_popper"] == pytest.approx(
+        4 * math.pi * area / per**2, rel=1e-4
+    )
+
+
+def test_contiguity_refuses_an_adjacency_of_the_wrong_type(toy_grid_3x3, current):
+    """A numpy matrix as adjacency was a bare AttributeError ('numpy.ndarray'
+    object has no attribute 'on_units')."""
+    with pytest.raises(TypeError) as err:
+        metrics.contiguity(toy_grid_3x3.units, current, adjacency=np.ones((9, 9)))
+    assert str(err.value) == (
+        "adjacency must be a terrakit.data.geo.Adjacency over the units, got "
+        "numpy.ndarray; build it with tk.data.geo.adjacency(units) (add links to "
+        "islands with .with_links([(a, b), ...])) or leave it None"
+    )
+    with pytest.raises(TypeError, match=r"got numpy\.ndarray"):
+        metrics.is_contiguous(toy_grid_3x3, current, np.ones((9, 9)))
+
+
+def test_metrics_order_territories_as_the_alignment_does(toy_grid_3x3):
+    """Alignment.territories sorted integer ids as text ([1, 10, 5]) while
+    the metrics sorted them as numbers ([1, 5, 10])."""
+    units = toy_grid_3x3.units
+    al = Alignment.from_mapping(
+        {f"u{k}": 1 if k <= 4 else (10 if k <= 7 else 5) for k in range(1, 10)}
+    )
+    k = metrics.territory_kpis(units, al)
+    assert list(k.index) == al.territories == [1, 5, 10]
+    assert k["units"].tolist() == al.sizes().tolist() == [4, 2, 3]

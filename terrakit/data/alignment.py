@@ -6,7 +6,7 @@ import copy
 import datetime as _dt
 import difflib
 import json
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +135,11 @@ def _id_types(ids: Any) -> list[str]:
 def _fit_dtype(values: pd.Series, like: Any) -> pd.Series:
     """``values`` (object) in the dtype ``like`` when every value fits it
     (``int64`` territories stay ``int64`` after moving a unit to territory
-    ``3``), else as they are."""
+    ``3``), else as they are.
+
+    ``like`` is a numpy dtype: an alignment holds no extension dtype (see
+    :meth:`Alignment.from_mapping`).
+    """
     if ptypes.is_object_dtype(like):
         return values
     kind = ptypes.infer_dtype(values.to_numpy(), skipna=False)
@@ -146,11 +150,6 @@ def _fit_dtype(values: pd.Series, like: Any) -> pd.Series:
             ptypes.is_float_dtype(like)
             and kind in ("floating", "integer", "mixed-integer-float")
         )
-        or (
-            isinstance(like, pd.CategoricalDtype)
-            and bool(values.isin(like.categories).all())
-        )
-        or (ptypes.is_string_dtype(like) and kind == "string")
     )
     if not fits:
         return values
@@ -158,6 +157,22 @@ def _fit_dtype(values: pd.Series, like: Any) -> pd.Series:
         return values.astype(like)
     except (TypeError, ValueError, OverflowError):
         return values
+
+
+def _sorted_territories(ids: Iterable[Any]) -> list[Any]:
+    """Territory ids sorted: numerically when every id is a number (1, 2, …,
+    10, not 1, 10, 2), as text otherwise (mixed types).
+
+    The one order of territories: :attr:`Alignment.territories`,
+    :meth:`Alignment.sizes` and the tables of :mod:`terrakit.metrics`.
+    """
+    ids = list(ids)
+    if all(
+        isinstance(t, int | float | np.number) and not isinstance(t, bool | np.bool_)
+        for t in ids
+    ):
+        return sorted(ids)
+    return sorted(ids, key=str)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +183,8 @@ class Alignment:
     ----------
     assignment
         Series indexed by ``unit_id`` whose values are territory ids.  Every
-        unit appears once; missing territories are not allowed.
+        unit appears once; missing territories are not allowed.  Extension
+        dtypes become numpy ones (see :meth:`from_mapping`).
     name
         A short name (``"current"``, ``"proposed"``...).
     provenance
@@ -222,11 +238,10 @@ class Alignment:
         s.name = "territory_id"
         s.flags.allows_duplicate_labels = True
         # Freeze the values: a caller cannot change an alignment in place.
-        arr = s.to_numpy()
-        if isinstance(arr, np.ndarray):
-            arr = arr.copy()
-            arr.setflags(write=False)
-            s = pd.Series(arr, index=s.index, name="territory_id", copy=False)
+        # Extension dtypes become numpy ones here (see from_mapping).
+        arr = s.to_numpy().copy()
+        arr.setflags(write=False)
+        s = pd.Series(arr, index=s.index, name="territory_id", copy=False)
         object.__setattr__(self, "assignment", s)
         object.__setattr__(self, "name", str(self.name))
         object.__setattr__(self, "provenance", ProvenanceRecord(self.provenance))
@@ -242,12 +257,29 @@ class Alignment:
     ) -> Alignment:
         """Build an alignment from a dict or Series ``unit_id → territory_id``.
 
-        A Series keeps its dtype.  The territory ids of a dict get the dtype
-        that fits them all: ``int64`` for integers, ``float64`` for floats,
-        ``bool`` for booleans, ``object`` otherwise (text, or a mix of kinds,
-        which is kept as given: ``{"u1": 1, "u2": 2.5}`` stays ``1`` and
-        ``2.5``), so that a dict and the Series or table it came from make
-        the same alignment.
+        A Series keeps its numpy dtype (``int64``, ``float64``, ``bool``,
+        ``object``).  An alignment holds no pandas extension dtype: a
+        categorical Series becomes its categories' values (``object`` for
+        text, ``int64`` for integers; its unused categories are not kept, so
+        a declared but still empty territory is no territory of the
+        alignment), a pandas ``"string"`` Series becomes ``object`` (Python
+        ``str``), and a nullable ``Int64``/``Float64``/``boolean`` one
+        becomes ``int64``/``float64``/``bool``.  The territory ids of a dict
+        get the dtype that fits them all: ``int64`` for integers,
+        ``float64`` for floats, ``bool`` for booleans, ``object`` otherwise
+        (text, or a mix of kinds, which is kept as given: ``{"u1": 1, "u2":
+        2.5}`` stays ``1`` and ``2.5``), so that a dict and the Series or
+        table it came from make the same alignment.
+
+        Examples
+        --------
+        >>> cat = pd.Series(
+        ...     pd.Categorical(["R1", "R2", "R1"], categories=["R1", "R2", "R3"]),
+        ...     index=["u1", "u2", "u3"],
+        ... )
+        >>> a = Alignment.from_mapping(cat)
+        >>> a.assignment.dtype, a.territories
+        (dtype('O'), ['R1', 'R2'])
         """
         if isinstance(mapping, pd.Series):
             s = mapping.copy()
@@ -324,7 +356,9 @@ class Alignment:
         return self.same_assignment(other) and self.name == other.name
 
     def __hash__(self) -> int:
-        return hash((self.name, tuple(self.assignment.items())))
+        # what __eq__ compares: the name and the unit → territory pairs, in
+        # any order (same_assignment matches units by id); not the provenance
+        return hash((self.name, frozenset(self.assignment.items())))
 
     def same_assignment(self, other: Alignment) -> bool:
         """``True`` when both alignments put every unit in the same territory.
@@ -344,8 +378,10 @@ class Alignment:
 
     @property
     def territories(self) -> list[Any]:
-        """Sorted list of territory ids."""
-        return sorted(pd.unique(self.assignment.to_numpy()).tolist(), key=str)
+        """Sorted list of territory ids: numerically when every id is a
+        number (``[1, 2, 10]``), as text otherwise; the order of the rows of
+        :mod:`terrakit.metrics` tables."""
+        return _sorted_territories(pd.unique(self.assignment.to_numpy()).tolist())
 
     @property
     def n_territories(self) -> int:

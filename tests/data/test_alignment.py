@@ -211,3 +211,74 @@ def test_same_assignment_with_ids_of_mixed_types():
     assert not a.same_assignment(
         Alignment.from_mapping({"13121": "T1", "13089": "T1", "013067": "T2"})
     )
+
+
+def test_equal_alignments_hash_equal_whatever_the_unit_order():
+    """__eq__ matches units by id but __hash__ hashed the pairs in order: two
+    equal alignments were two keys of a dict (a KeyError) or a set."""
+    a = Alignment.from_mapping({"u1": "T1", "u2": "T2", "u3": "T1"}, name="plan")
+    b = Alignment.from_mapping({"u3": "T1", "u2": "T2", "u1": "T1"}, name="plan")
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b}) == 1 and {a: 1}[b] == 1
+    # the provenance is not compared, so it is not hashed either
+    c = Alignment(b.assignment, name="plan", provenance=make_provenance("mip"))
+    assert c == a and hash(c) == hash(a)
+    # the name is compared, and hashed
+    assert a != a.rename("other") and len({a, a.rename("other")}) == 2
+    # 1 == 1.0: equal territory ids of two dtypes
+    ints = Alignment.from_mapping({"u1": 1, "u2": 2})
+    floats = Alignment.from_mapping({"u2": 2.0, "u1": 1.0})
+    assert ints == floats and hash(ints) == hash(floats)
+
+
+def test_integer_territories_sort_as_numbers_in_the_alignment_and_metrics():
+    """territories and sizes() sorted integer ids as text ([1, 10, 5]), the
+    metrics as numbers ([1, 5, 10]): two tables of one alignment in two
+    orders."""
+    from terrakit import metrics
+
+    al = Alignment.from_mapping(
+        {f"u{k}": 1 if k <= 4 else (10 if k <= 7 else 5) for k in range(1, 10)}
+    )
+    assert al.territories == [1, 5, 10]
+    assert al.sizes().to_dict() == {1: 4, 5: 2, 10: 3}
+    assert list(al.sizes().index) == [1, 5, 10]
+    assert metrics._territory_order(al.assignment) == al.territories
+    assert Alignment.from_mapping({"a": 2.5, "b": 10.0}).territories == [2.5, 10.0]
+    assert Alignment.from_mapping({"a": "R10", "b": "R2"}).territories == [
+        "R10",
+        "R2",
+    ]  # text: as text
+    assert Alignment.from_mapping({"a": 10, "b": "R2", "c": 2}).territories == [
+        10,
+        2,
+        "R2",
+    ]  # mixed: as text
+
+
+def test_extension_dtypes_become_numpy_as_documented():
+    """from_mapping said 'A Series keeps its dtype', but a categorical or
+    pandas 'string' Series became object at construction; the docstring now
+    says so, and that a categorical's unused categories are not kept."""
+    idx = pd.Index(["u1", "u2", "u3"], name="unit_id")
+    cat = pd.Series(
+        pd.Categorical(["R1", "R2", "R1"], categories=["R1", "R2", "R3"]), index=idx
+    )
+    a = Alignment.from_mapping(cat)
+    assert a.assignment.dtype == object
+    assert a.territories == ["R1", "R2"]  # R3, declared but empty, is not kept
+    assert a.to_dict() == {"u1": "R1", "u2": "R2", "u3": "R1"}
+    txt = Alignment.from_mapping(
+        pd.Series(pd.array(["R1", "R2", "R1"], dtype="string"), index=idx)
+    )
+    assert txt.assignment.dtype == object
+    assert [type(v) for v in txt.assignment] == [str, str, str]
+    assert txt == a and txt.replace({"u2": "R1"}).assignment.dtype == object
+    ints = Alignment.from_mapping(pd.Series(pd.Categorical([10, 5, 10]), index=idx))
+    assert ints.assignment.dtype == "int64"
+    assert ints.replace({"u2": 10}).assignment.dtype == "int64"
+    nullable = Alignment.from_mapping(pd.Series(pd.array([1, 2, 1], "Int64"), idx))
+    assert nullable.assignment.dtype == "int64"
+    doc = Alignment.from_mapping.__doc__ or ""
+    assert "A Series keeps its dtype." not in doc
+    assert "unused categories are not kept" in " ".join(doc.split())
