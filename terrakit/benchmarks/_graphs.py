@@ -10,7 +10,8 @@ from the instance alone, so they stay independent of any solver.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +112,15 @@ class GraphInstance:
                 for nid, k in zip(self.node_ids, labels, strict=True)
             }
         }
+
+
+def repeated_ids(ids: Sequence[Hashable]) -> str:
+    """``""`` when every node id is given once, else the repeated ones for a
+    reader's message (``"'4', '7' and 3 more"``): a repeated id would merge
+    two nodes in the id → index map and rewire the graph."""
+    repeated = [nid for nid, c in Counter(ids).items() if c > 1]
+    more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+    return ", ".join(map(repr, repeated[:5])) + more
 
 
 def _plain(value: Any) -> Any:

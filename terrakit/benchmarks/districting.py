@@ -42,6 +42,7 @@ from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
     district_components,
+    repeated_ids,
 )
 
 __all__ = [
@@ -122,7 +123,8 @@ def read_instance(
         If ``n_districts`` is not given and not in ``reference.csv``, or the
         file is not an undirected adjacency-data graph (truncated JSON,
         missing ``nodes`` / ``adjacency`` / ``TOTPOP``, a ``TOTPOP`` that is
-        not a whole number of 0 or more, a neighbour that is not a node):
+        not a whole number of 0 or more, repeated node ids, a neighbour that
+        is not a node):
         ``"<file>: not a valid districting instance: ..."``.
     """
     path = Path(path)
@@ -154,6 +156,12 @@ def read_instance(
         )
     except (KeyError, TypeError, ValueError) as err:
         raise bad(f"every node needs an 'id' and a whole 'TOTPOP' ({err!r})") from None
+    repeated = repeated_ids(ids)
+    if repeated:
+        raise bad(
+            f"repeated node ids {repeated}; each "
+            "node needs its own 'id' (the adjacency lists name nodes by id)"
+        )
     pop = np.zeros(len(nodes), dtype=np.int64)
     for i, v in enumerate(totpop):
         whole = _whole(v)

@@ -38,6 +38,7 @@ from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
     district_components,
+    repeated_ids,
 )
 
 __all__ = [
@@ -103,8 +104,9 @@ def read_instance(
     ------
     ValueError
         ``"<file>: not a valid dtdp instance: ..."``: not well-formed XML
-        (e.g. truncated), no ``<graph>``, a directed graph, a node without
-        the three whole activities, an edge to an unknown node; or
+        (e.g. truncated), no ``<graph>``, a directed graph, repeated node
+        ids, a node without the three whole activities, an edge to an
+        unknown node; or
         ``n_districts`` / ``delta`` out of range.
     """
     path = Path(path)
@@ -141,6 +143,12 @@ def read_instance(
     for node in graph.iter(f"{_NS}node"):
         ids.append(str(node.get("id")))
         attrs.append(data_of(node))
+    repeated = repeated_ids(ids)
+    if repeated:
+        raise bad(
+            f"repeated node ids {repeated}; each "
+            "<node> needs its own id (the edges name their ends by id)"
+        )
     index = {nid: i for i, nid in enumerate(ids)}
     lengths: dict[tuple[int, int], float] = {}
     for edge in graph.iter(f"{_NS}edge"):

@@ -1,10 +1,11 @@
 """Local search for the graph objectives: cut edges and largest diameter.
 
 - ``cut_edges`` (districting): simulated annealing over boundary moves (a unit
-  joins the territory of one of its neighbours), with the band violation as a
-  penalty whose weight grows during the run, territories kept connected (local
-  articulation check), and the best *feasible* labelling (zero violation)
-  kept.
+  joins the territory of one of its neighbours; without contiguity also any
+  other territory, so units with no neighbour move too), with the band
+  violation as a penalty whose weight grows during the run, territories kept
+  connected (local articulation check), and the best *feasible* labelling
+  (zero violation) kept.
 - ``diameter`` (dtdp: the largest whole-graph shortest-path distance between
   two units of the same territory): :func:`diameter_search`, a tabu search on
   a shrinking threshold — units farther apart than the threshold conflict,
@@ -110,7 +111,12 @@ def anneal(
     """Simulated annealing on ``objective + penalty · violation``.
 
     Moves: a unit joins the territory at the other end of one of
-    ``space.edges`` (units with ``space.locked >= 0`` stay).
+    ``space.edges`` (units with ``space.locked >= 0`` stay).  For
+    ``objective="cut_edges"`` without ``contiguity`` a unit may also join any
+    other territory (a *free* move: a unit with no neighbour has no edge
+    move, and a territory rooted on such a unit could never grow): a share
+    ``0.1 + 0.9 ×`` (share of units with no neighbour) of the steps, all of
+    them on a graph with no edges.
     ``violation`` is measured in multiples of each band's width, so a unit of
     violation is comparable across activities.  The temperature falls
     geometrically from ``t_start`` to ``t_end`` (in objective units: cut edges,
@@ -143,6 +149,11 @@ def anneal(
     frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
     ei, ej = edges[:, 0], edges[:, 1]
     n_edges = len(edges)
+    # free moves (any unit to any territory): cut edges without contiguity
+    p_free = 0.0
+    if objective == "cut_edges" and not contiguity and k > 1:
+        isolated = sum(1 for v in nbrs if len(v) == 0) / max(n, 1)
+        p_free = 1.0 if n_edges == 0 else 0.1 + 0.9 * isolated
 
     if objective == "cost":
         if cost is None:
@@ -171,10 +182,29 @@ def anneal(
     by_iter = max_iter < 10**9  # an iteration budget makes runs reproducible
     clock_cut = False
     temp = t_start
-    batch = rng.integers(0, n_edges, size=4096)
-    unif = rng.random(4096)
-    bpos = 0
+
+    def draw() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Next 4096 moves: an edge (or ``-1``: a free move), a uniform number
+        and, with free moves, the unit ``u`` and territory shift ``d`` of
+        each (unit ``u`` joins territory ``(label + d) % k``) as ``u * k + d``."""
+        edge = (
+            rng.integers(0, n_edges, size=4096)
+            if n_edges
+            else np.full(4096, -1, dtype=np.int64)
+        )
+        if p_free <= 0.0:
+            return edge, rng.random(4096), None
+        free = rng.random(4096) < p_free
+        edge[free] = -1
+        pick = rng.integers(0, n, size=4096) * k + rng.integers(1, k, size=4096)
+        return edge, rng.random(4096), pick
+
     it = 0
+    if n_edges == 0 and p_free <= 0.0:
+        max_iter = 0  # no move exists (no edge, and no free move)
+    else:
+        batch, unif, picks = draw()
+    bpos = 0
     while it < max_iter:
         it += 1
         if it % 256 == 0:
@@ -186,22 +216,27 @@ def anneal(
             temp = t_start * (t_end / t_start) ** frac
             pen = penalty * (1.0 + 9.0 * frac)
         if bpos >= 4096:
-            batch = rng.integers(0, n_edges, size=4096)
-            unif = rng.random(4096)
+            batch, unif, picks = draw()
             bpos = 0
         e = int(batch[bpos])
         u01 = float(unif[bpos])
         bpos += 1
-        a_, b_ = int(ei[e]), int(ej[e])
-        la, lb = labels[a_], labels[b_]
-        if la == lb:
-            continue
-        if u01 < 0.5:
-            i, src, dst = a_, int(la), int(lb)
+        if e < 0:
+            assert picks is not None
+            i, shift = divmod(int(picks[bpos - 1]), k)
+            src = int(labels[i])
+            dst = (src + shift) % k
         else:
-            i, src, dst = b_, int(lb), int(la)
-            u01 -= 0.5
-        u01 *= 2.0
+            a_, b_ = int(ei[e]), int(ej[e])
+            la, lb = labels[a_], labels[b_]
+            if la == lb:
+                continue
+            if u01 < 0.5:
+                i, src, dst = a_, int(la), int(lb)
+            else:
+                i, src, dst = b_, int(lb), int(la)
+                u01 -= 0.5
+            u01 *= 2.0
         if frozen[i] or counts[src] <= 1:
             continue
         ai = activities[i]
@@ -349,9 +384,10 @@ def diameter_search(
     whose territories hold no conflicting pair has every diameter below ``D``.
     The search minimises ``weighted conflicts + w · band violation`` over
     boundary moves (a unit joins a neighbouring territory; moving it back is
-    tabu for a while; territories stay connected).  Each time it reaches a
-    labelling with no conflict and no violation, that labelling is the new
-    best and ``D`` drops to its largest diameter.
+    tabu for a while; territories stay connected; without ``contiguity`` a
+    unit may join any other territory, units with no neighbour too).  Each
+    time it reaches a labelling with no conflict and no violation, that
+    labelling is the new best and ``D`` drops to its largest diameter.
 
     - Conflicts weigh 1; pairs within ``margin · D`` below the threshold weigh
       up to ``alpha`` (a pull towards round territories with slack); once no
@@ -381,7 +417,8 @@ def diameter_search(
         Random source, ``time.perf_counter()`` deadline and iteration budget
         (with a budget that binds first, a fixed seed gives the same answer).
     contiguity
-        Keep territories connected.
+        Keep territories connected (moves to neighbouring territories only);
+        without it, moves to any territory.
 
     Returns
     -------
@@ -401,6 +438,9 @@ def diameter_search(
     frozen = np.zeros(n, dtype=bool) if locked is None else locked >= 0
     ea = np.concatenate([edges[:, 0], edges[:, 1]]).astype(np.int64)
     eb = np.concatenate([edges[:, 1], edges[:, 0]]).astype(np.int64)
+    # without contiguity, every unit may join every other territory
+    any_i = np.repeat(ar, k - 1)
+    any_shift = np.tile(np.arange(1, k, dtype=np.int64), n)
     sums = np.zeros((k, m))
     np.add.at(sums, lab, act)
     counts = np.bincount(lab, minlength=k).astype(np.int64)
@@ -507,9 +547,14 @@ def diameter_search(
         own0 = ct0[lab, ar]
         conflicted = np.bincount(lab, weights=own0, minlength=k) > 0
         # candidate moves: unit ci leaves cs for the neighbouring territory cd
-        cross = lab[ea] != lab[eb]
-        ci = ea[cross]
-        cd = lab[eb[cross]]
+        # (without contiguity: for any other territory)
+        if contiguity:
+            cross = lab[ea] != lab[eb]
+            ci = ea[cross]
+            cd = lab[eb[cross]]
+        else:
+            ci = any_i
+            cd = (lab[any_i] + any_shift) % k
         cs = lab[ci]
         broken = vt > 1e-9
         bad = broken | conflicted

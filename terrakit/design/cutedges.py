@@ -1046,18 +1046,23 @@ def solve_as_result(
     seed: int = 0,
     start: np.ndarray | None = None,
     mip_gap: float = 1e-6,
+    diagnose: bool = True,
 ) -> AlignmentResult | None:
     """:func:`solve_districting` as an :class:`AlignmentResult` (for ``solve_mip``).
 
     ``start`` is a center column per unit (``solve_mip``'s warm start).  The
     exact bound always runs: the set-partitioning bound by column generation
     on graphs of at most 100 units, the rooted model above.  ``None`` when no
-    partition meeting the bands was found in time.
+    partition meeting the bands was found in time.  ``diagnose``: on
+    infeasibility, name the band that cannot be met, as ``solve_mip`` does
+    for the other objectives (each band alone, then contiguity).
 
     Raises
     ------
     InfeasibleError
-        The model proved that no contiguous partition meets the bands.
+        The model proved that no partition (contiguous, with contiguity)
+        meets the bands; the message names the band that cannot be met
+        when the diagnosis finds it.
     """
     t0 = time.perf_counter()
     labels0 = None
@@ -1074,11 +1079,20 @@ def solve_as_result(
         warn=False,  # solve_mip warns for a time_limit run; None falls back
     )
     if out.status == "infeasible":
+        why = ""
+        if diagnose:
+            # the same diagnosis as solve_mip's location model (imported here:
+            # mip imports this module)
+            from terrakit.design.mip import _diagnose
+
+            why = _diagnose(problem, "highs", time_limit, seed)
+            why = "" if why == "no alignment meets all constraints" else f"; {why}"
         raise InfeasibleError(
             f"the design problem {problem.name!r} is infeasible (mip/highs, rooted "
             "cut-edge model): no partition into "
             f"{problem.n_territories} territories meets every band"
             + (" with contiguous territories" if problem.contiguity else "")
+            + why
         )
     if out.labels is None:
         return None

@@ -535,7 +535,11 @@ def solve_mip(
 
         if cutedges.applies(problem):
             rooted = cutedges.solve_as_result(
-                problem, time_limit=time_limit, seed=seed, start=start
+                problem,
+                time_limit=time_limit,
+                seed=seed,
+                start=start,
+                diagnose=diagnose,
             )
             if rooted is not None:
                 if rooted.status == "time_limit":

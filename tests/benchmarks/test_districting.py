@@ -236,3 +236,21 @@ def test_whole_totpop_is_read_exactly(tmp_path: Path, totpop: object) -> None:
     g.write_text(json.dumps({"nodes": nodes, "adjacency": adjacency}))
     inst = districting.read_instance(g, n_districts=1)
     assert inst.activities[:, 0].tolist() == [10.0, float(int(float(totpop)))]
+
+
+def test_repeated_node_ids_are_refused(tmp_path: Path) -> None:
+    """Regression (QA round 17): a repeated id rewired the graph (the last
+    node of that id took every edge naming it: 9 edges read for a 2x3 grid's
+    7) and check_solution always found a node unassigned."""
+    g = tmp_path / "XX_county.json"
+    ids = [0, 1, 2, 3, 4, 4, 6, 6, 7, 8, 9, 10, 10, 11, 11, 12, 12, 13, 13]
+    nodes = [{"id": i, "TOTPOP": 100} for i in ids]
+    adjacency: list[list[dict]] = [[] for _ in ids]
+    g.write_text(json.dumps({"nodes": nodes, "adjacency": adjacency}))
+    with pytest.raises(ValueError) as err:
+        districting.read_instance(g, n_districts=2)
+    assert str(err.value) == (
+        f"{g}: not a valid districting instance: repeated node ids 4, 6, 10, 11, "
+        "12 and 1 more; each node needs its own 'id' (the adjacency lists name "
+        "nodes by id)"
+    )

@@ -149,3 +149,31 @@ def test_solve_file_checks_time_limit_and_seed_first(
 
     with pytest.raises(SpecificationError, match="^" + re.escape(message)):
         dtdp.solve_file(tmp_path / "never_read.graphml", **kw)
+
+
+def test_repeated_node_ids_are_refused(tmp_path: Path) -> None:
+    """Regression (QA round 17): a repeated id rewired the graph (an edge of
+    the first node of that id went to the last one, and one edge was lost)."""
+    g = tmp_path / "planar6_G0.graphml"
+    data = "".join(
+        f'<data key="d{i}">{v}</data>' for i, v in enumerate((5, 1, 10, 0.0, 0.0))
+    )
+    keys = "".join(
+        f'<key id="d{i}" for="node" attr.name="{a}" attr.type="double"/>'
+        for i, a in enumerate(("workload", "n_customers", "demand", "x", "y"))
+    )
+    nodes = "".join(f'<node id="{i}">{data}</node>' for i in "012344")
+    edges = "".join(
+        f'<edge source="{a}" target="{b}"/>' for a, b in ("01", "12", "34", "03")
+    )
+    g.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<graphml xmlns="http://graphml.graphdrawing.org/xmlns">{keys}'
+        f'<graph edgedefault="undirected">{nodes}{edges}</graph></graphml>'
+    )
+    with pytest.raises(ValueError) as err:
+        dtdp.read_instance(g, n_districts=2)
+    assert str(err.value) == (
+        f"{g}: not a valid dtdp instance: repeated node ids '4'; each <node> "
+        "needs its own id (the edges name their ends by id)"
+    )

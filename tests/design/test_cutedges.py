@@ -307,6 +307,49 @@ def test_solve_mip_names_proven_infeasibility() -> None:
         solve_mip(p, time_limit=20, seed=0)
 
 
+@pytest.mark.parametrize(
+    ("pop", "lo", "hi", "contiguity", "why"),
+    [
+        # {0, 2} and {1, 3} hold 400 each; no contiguous split holds 398-402
+        (
+            [100, 100, 300, 300],
+            398.0,
+            402.0,
+            True,
+            " with contiguous territories; the band on 'pop' cannot be met "
+            "together with contiguity",
+        ),
+        # no set of 2, 2, 2, 3 sums to 4.4-4.6
+        ([2, 2, 2, 3], 4.4, 4.6, False, "; the band on 'pop' cannot be met on its own"),
+        (
+            [2, 2, 2, 3],
+            4.4,
+            4.6,
+            True,
+            " with contiguous territories; the band on 'pop' cannot be met on its "
+            "own, even without contiguity",
+        ),
+    ],
+)
+def test_proven_infeasibility_names_the_band(
+    pop: list[int], lo: float, hi: float, contiguity: bool, why: str
+) -> None:
+    """Regression (QA round 17): the rooted cut-edge model's infeasibility
+    named no band, while solve_mip's other objectives are diagnosed."""
+    from terrakit.design.mip import solve_mip
+    from terrakit.exceptions import InfeasibleError
+
+    p = districting_problem(
+        grid_adjacency(4, 1), np.array(pop, float), 2, lo, hi, contiguity=contiguity
+    )
+    with pytest.raises(InfeasibleError) as err:
+        solve_mip(p, time_limit=20, seed=0)
+    assert str(err.value) == (
+        "the design problem 'toy' is infeasible (mip/highs, rooted cut-edge model): "
+        "no partition into 2 territories meets every band" + why
+    )
+
+
 def _banded_labellings(
     adj: sp.csr_matrix, pop: np.ndarray, k: int, lo: float, hi: float
 ) -> tuple[np.ndarray, np.ndarray]:

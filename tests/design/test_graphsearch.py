@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from terrakit.design._graphsearch import (
 )
 from terrakit.design._search import SearchSpace, edge_list, neighbour_lists
 
-from .conftest import grid_adjacency
+from .conftest import grid_adjacency, grid_xy
 
 
 def _connected(labels: np.ndarray, adj: sp.csr_matrix) -> bool:
@@ -214,3 +215,153 @@ def test_a_run_with_an_iteration_budget_says_when_the_clock_stopped_it() -> None
             start, space, objective, rng, time.perf_counter() + 60, max_iter=300, **kw
         )
         assert not full.clock_cut
+
+
+def _brute_force(
+    act: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    value: Callable[[np.ndarray], float],
+    locked: np.ndarray | None = None,
+) -> float:
+    """Least ``value`` over every 2-territory labelling within the bands
+    (and the locks); ``inf`` when none is."""
+    import itertools
+
+    n = act.shape[0]
+    best = np.inf
+    for lab in itertools.product((0, 1), repeat=n):
+        labels = np.array(lab)
+        if locked is not None and np.any(labels[locked >= 0] != locked[locked >= 0]):
+            continue
+        sums = np.stack([act[labels == t].sum(axis=0) for t in (0, 1)])
+        if np.all(sums >= lower) and np.all(sums <= upper):
+            best = min(best, value(labels))
+    return best
+
+
+def test_cut_edges_on_a_graph_without_edges() -> None:
+    """Regression (QA round 17): no edge (one unit, or islands only) crashed
+    the annealing with numpy's bare 'high <= 0'.  Without contiguity units
+    still move to any territory (every plan cuts 0 edges); with contiguity
+    nothing can move and the start comes back."""
+    act = np.array([[5.0], [1.0], [1.0], [1.0], [1.0], [1.0]])
+    space = SearchSpace(
+        [[] for _ in range(6)],
+        np.zeros((0, 2), np.int64),
+        act,
+        np.full((2, 1), 4.5),
+        np.full((2, 1), 5.5),
+    )
+    start = np.array([0, 0, 0, 1, 1, 1])
+    for _ in range(2):  # deterministic for a seed and a budget
+        out = anneal(
+            start,
+            space,
+            "cut_edges",
+            np.random.default_rng(0),
+            time.perf_counter() + 60,
+            contiguity=False,
+            max_iter=2000,
+        )
+        # 5 | 1+1+1+1+1 is the only split within 4.5-5.5
+        assert out.feasible and out.value == 0.0 and out.iterations == 2000
+        assert np.flatnonzero(out.labels == out.labels[0]).tolist() == [0]
+    stuck = anneal(
+        start,
+        space,
+        "cut_edges",
+        np.random.default_rng(0),
+        time.perf_counter() + 60,
+        contiguity=True,
+        max_iter=2000,
+    )
+    assert stuck.labels.tolist() == start.tolist()
+    assert (stuck.feasible, stuck.iterations) == (False, 0)
+    one = SearchSpace(
+        [[]],
+        np.zeros((0, 2), np.int64),
+        np.ones((1, 1)),
+        np.ones((1, 1)),
+        np.ones((1, 1)),
+    )
+    out = anneal(
+        np.zeros(1, np.int64),
+        one,
+        "cut_edges",
+        np.random.default_rng(0),
+        time.perf_counter() + 60,
+        contiguity=False,
+    )
+    assert (out.feasible, out.value, out.iterations) == (True, 0.0, 0)
+
+
+def test_without_contiguity_an_island_territory_grows() -> None:
+    """Regression (QA round 17): moves went only to a neighbour's territory,
+    so territory 1, locked on the island unit 6 of a 4×3 grid, never grew
+    and the ±30 % band was never met ("infeasible").  The annealing now
+    reaches the brute-force optimum."""
+    adj = grid_adjacency(4, 3, skip=(6,))
+    nbrs = neighbour_lists(adj, 12)
+    act = np.array([8, 26, 10, 14, 24, 6, 14, 14, 2, 2, 32, 4], float)[:, None]
+    mean = act.sum() / 2
+    lower, upper = np.full((2, 1), 0.7 * mean), np.full((2, 1), 1.3 * mean)
+    locked = np.full(12, -1)
+    locked[[0, 6]] = [0, 1]
+    space = SearchSpace(nbrs, edge_list(adj), act, lower, upper, locked=locked)
+    edges = edge_list(adj)
+
+    def cut(labels: np.ndarray) -> float:
+        return float(np.count_nonzero(labels[edges[:, 0]] != labels[edges[:, 1]]))
+
+    optimum = _brute_force(act, lower, upper, cut, locked)
+    assert optimum == 2.0
+    start = np.zeros(12, dtype=np.int64)
+    start[6] = 1
+    runs = [
+        anneal(
+            start,
+            space,
+            "cut_edges",
+            np.random.default_rng(1),
+            time.perf_counter() + 60,
+            contiguity=False,
+            max_iter=20_000,
+        )
+        for _ in range(2)
+    ]
+    assert runs[0].labels.tolist() == runs[1].labels.tolist()
+    out = runs[0]
+    assert out.feasible and out.value == optimum == cut(out.labels)
+    assert out.labels[[0, 6]].tolist() == [0, 1]
+
+
+def test_diameter_without_contiguity_on_islands() -> None:
+    """Regression (QA round 17): with no edge at all (every unit an island)
+    the search found no move and gave up at once ("infeasible"), though 770
+    of the 4096 splits meet ±10 %.  It now reaches the brute-force optimum."""
+    xy = grid_xy(4, 3)
+    dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    act = np.array([8, 26, 10, 14, 24, 6, 14, 14, 2, 2, 32, 4], float)[:, None]
+    mean = act.sum() / 2
+    lower, upper = np.full((2, 1), 0.9 * mean), np.full((2, 1), 1.1 * mean)
+    space = SearchSpace(
+        [[] for _ in range(12)], np.zeros((0, 2), np.int64), act, lower, upper
+    )
+    optimum = _brute_force(
+        act, lower, upper, lambda lab: float(_diameters(lab, dist, 2).max())
+    )
+    start = np.array([0] * 6 + [1] * 6)
+    out = diameter_search(
+        start,
+        space,
+        dist,
+        np.random.default_rng(0),
+        time.perf_counter() + 60,
+        contiguity=False,
+        max_iter=3000,
+    )
+    assert out.feasible
+    assert out.value == pytest.approx(optimum)
+    sums = np.stack([act[out.labels == t].sum(axis=0) for t in (0, 1)])
+    assert np.all(sums >= lower) and np.all(sums <= upper)
