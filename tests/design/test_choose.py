@@ -633,3 +633,84 @@ def test_a_center_given_back_its_unit_gives_units_in_exchange() -> None:
         "1 chosen center(s) did not serve their own unit; moved to a unit of "
         "their territory or given it back (unit 0 back to 0 for 2)"
     ]
+
+
+def test_chosen_centers_move_to_the_medoids_of_their_final_territories() -> None:
+    """6 units, 3 chosen centers, one band, no contiguity (the exact-flow
+    path).  The rounding and the band search move units after the centers
+    were placed for the fractional flow, and the centers were never moved
+    again: 245.62 where the same territories centered on their medoids cost
+    197.52, the optimum (the second instance: 97.98 with an outlier center,
+    optimum 36.71).  Each center now moves to the best unit of its final
+    territory and the assignment runs again for it while the cost falls."""
+    cases = [
+        (
+            [4, 3, 3, 5, 1, 4],
+            [[0.94, 9.76], [7.61, 7.86], [1.28, 4.5], [3.71, 9.27], [6.44, 8.23]],
+            [4.43, 2.27],
+            0.1,
+            197.5174,
+        ),
+        (
+            [2, 2, 4, 5, 1, 1],
+            [[3.58, 5.72], [3.22, 5.94], [3.38, 3.92], [8.9, 2.27], [6.23, 0.84]],
+            [8.33, 7.87],
+            0.3,
+            36.7148,
+        ),
+    ]
+    for case, (w_, xy_, last, tol, optimum) in enumerate(cases):
+        w, xy = np.array(w_, dtype=float), np.array([*xy_, last])
+        cost = w[:, None] * ((xy[:, None] - xy[None]) ** 2).sum(-1)
+        p = DesignProblem(
+            unit_ids=np.arange(6),
+            activities={"workload": w},
+            tolerance={"workload": tol},
+            n_territories=3,
+            cost=cost,
+            center_mode="choose",
+            center_units=np.arange(6),
+            center_ids=tuple(range(6)),
+        )
+        res = solve_heuristic(p, time_limit=2, seed=0)
+        cols = np.asarray(res.columns)
+        assert p.violations(cols) == []
+        assert res.objective == pytest.approx(optimum, rel=1e-6)
+        for j in np.unique(cols):
+            # every center is the best unit of its territory
+            members = np.flatnonzero(cols == j)
+            best = cost[np.ix_(members, members)].sum(axis=0).min()
+            assert cost[members, j].sum() == pytest.approx(best)
+        if case == 0:
+            assert (
+                "centers moved to the medoids of their territories: 1 round(s), "
+                "cost 245.616 -> 197.517"
+            ) in res.info["notes"]
+
+
+def test_own_medoids_keep_candidates_forbidden_pairs_and_locks() -> None:
+    """Units 0..5 on a line in territories {0, 1, 2} and {3, 4, 5}; candidate
+    columns at units 0, 2, 1, 5 and 4; centers at units 0 and 5.  Each
+    territory's center moves to its cheapest candidate inside it (u1, u4),
+    but not to a column forbidden for one of its units, not when a locked
+    unit ties the territory to its column, and not on a tie; a center whose
+    unit lies in another territory moves even to a dearer candidate."""
+    from terrakit.design._core import _own_medoids
+
+    x = np.arange(6.0)
+    cu = np.array([0, 2, 1, 5, 4])
+    cost = (x[:, None] - x[cu][None, :]) ** 2
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    centers = np.array([0, 3])
+    assert _own_medoids(cost, labels, centers, cu, {}).tolist() == [2, 4]
+    forbid = cost.copy()
+    forbid[0, 2] = np.inf  # u1's column may not serve unit 0
+    # u2's column costs 5, as much as u0's: no move
+    assert _own_medoids(forbid, labels, centers, cu, {}).tolist() == [0, 4]
+    assert _own_medoids(cost, labels, centers, cu, {1: 3}).tolist() == [2, 3]
+    # unit 5 (the center of territory 1) rounded into territory 0: territory
+    # 1 ({3, 4}) takes u4's column although u5's costs it nothing
+    cheap = cost.copy()
+    cheap[[3, 4], 3] = 0.0
+    moved = _own_medoids(cheap, np.array([0, 0, 0, 1, 1, 0]), centers, cu, {})
+    assert moved[1] == 4
