@@ -133,7 +133,7 @@ import numpy as np
 from terrakit.design._core import Outcome, Spec, solve_graph, solve_location
 from terrakit.design.problem import DesignProblem, _rid
 from terrakit.design.result import AlignmentResult
-from terrakit.exceptions import TimeLimitWarning
+from terrakit.exceptions import SpecificationError, TimeLimitWarning
 
 __all__ = ["solve_heuristic"]
 
@@ -235,8 +235,45 @@ def _spec(
     return spec, notes
 
 
-def _graph_columns(problem: DesignProblem, spec: Spec, out: Outcome) -> np.ndarray:
-    """Center column per unit for a graph-objective labelling."""
+def _graph_locks(spec: Spec) -> tuple[np.ndarray | None, np.ndarray]:
+    """Chosen centers: the locks to center columns as territory labels.
+
+    The graph searches label units by territory (0..k-1); a unit locked to
+    a candidate center goes to the territory of that center: the ``m``
+    distinct locked columns (sorted) become territories ``0..m-1``, and the
+    center's own unit is held there too (a chosen center serves its own
+    unit).  Returns the labels (``-1``: free; ``None``: no lock) and the
+    locked columns, which :func:`_graph_columns` makes those territories'
+    centers.
+    """
+    assert spec.locked is not None
+    fix = spec.locked >= 0
+    cols = np.unique(spec.locked[fix])
+    if not fix.any():
+        return None, cols
+    if cols.size > spec.k:
+        raise SpecificationError(
+            f"units are locked to {cols.size} different centers, more than the "
+            f"{spec.k} territories; lock units to at most {spec.k} centers"
+        )
+    labels = np.full(spec.n, -1, dtype=np.int64)
+    labels[fix] = np.searchsorted(cols, spec.locked[fix])
+    if spec.center_units is not None:
+        own = np.asarray(spec.center_units)[cols]
+        free = labels[own] < 0
+        labels[own[free]] = np.flatnonzero(free)
+    return labels, cols
+
+
+def _graph_columns(
+    problem: DesignProblem,
+    spec: Spec,
+    out: Outcome,
+    pinned: np.ndarray | None = None,
+) -> np.ndarray:
+    """Center column per unit for a graph-objective labelling; with chosen
+    centers, territory ``t < len(pinned)`` has center ``pinned[t]`` (the
+    column its locked units are locked to, :func:`_graph_locks`)."""
     labels = out.labels
     k = problem.n_territories
     if problem.center_mode == "fixed":
@@ -245,7 +282,12 @@ def _graph_columns(problem: DesignProblem, spec: Spec, out: Outcome) -> np.ndarr
     cu = None if problem.center_units is None else np.asarray(problem.center_units)
     centers = np.full(k, -1, dtype=np.int64)
     used: set[int] = set()
+    for t, j in enumerate([] if pinned is None else pinned.tolist()):
+        centers[t] = int(j)
+        used.add(int(j))
     for t in range(k):
+        if centers[t] >= 0:
+            continue
         members = np.flatnonzero(labels == t)
         if cu is not None:
             own = np.flatnonzero(np.isin(cu, members))
@@ -383,6 +425,10 @@ def solve_heuristic(
             )
             lk[spec.center_units] = np.arange(spec.k)
             spec.locked = lk
+        pinned = None
+        if problem.center_mode != "fixed" and spec.locked is not None:
+            # the search's labels are territories 0..k-1, not center columns
+            spec.locked, pinned = _graph_locks(spec)
         out = solve_graph(
             spec,
             time_limit=time_limit,
@@ -391,7 +437,7 @@ def solve_heuristic(
             progress=progress,
             max_iter=max_iter,
         )
-        columns = _graph_columns(problem, spec, out)
+        columns = _graph_columns(problem, spec, out, pinned)
     elif problem.draws is not None:
         out, columns = _solve_with_draws(
             problem, time_limit, seed, progress, max_iter, notes

@@ -933,3 +933,34 @@ def test_band_repair_fills_an_empty_territory() -> None:
     start = np.array([0, 0, 0, 0, 1])
     fixed = _repair_bands_free(start, space.replace(locked=locked))
     assert fixed.tolist() == [0, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("objective", ["diameter", "cut_edges"])
+def test_graph_objectives_with_chosen_centers_keep_a_lock_with_its_center(objective):
+    """With chosen centers the graph searches label units by territory, but a
+    lock holds a center column: the column was written as a territory label
+    (IndexError: index 7 is out of bounds for axis 0 with size 2), and the
+    center of the locked unit's territory was chosen without the lock."""
+    import warnings
+
+    import terrakit as tk
+    from terrakit.data.synthetic import toy_grid
+
+    study = toy_grid(2, 6, n_reps=3, seed=0)  # 2 territories for 3 reps: chosen
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tk.TimeLimitWarning)
+        res = tk.design.align(
+            study,
+            n_territories=2,
+            balance={"workload": 0.3},
+            objective=objective,
+            locked={"u9": "u8"},
+            solver="heuristic",
+            time_limit=3,
+            seed=0,
+        )
+    assert res.is_feasible()  # "feasible", or "time_limit" on a busy machine
+    a = res.alignment.assignment
+    assert a["u9"] == a["u8"]
+    assert res.centers[a["u8"]] == "u8"
+    assert sorted(a.unique()) == sorted(res.centers.index)
