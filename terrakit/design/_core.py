@@ -69,8 +69,7 @@ class Spec:
     - ``"diameter"``: largest ``dist`` between two units of a territory.
 
     ``locked[i]`` is a column (``-1``: free); ``center_units[j]`` the unit of
-    column ``j`` (kept in its territory when ``contiguity``, and when
-    ``choose``: a chosen center serves its own unit).
+    column ``j`` (kept in its territory when ``contiguity``).
     """
 
     activities: np.ndarray
@@ -250,26 +249,13 @@ def _solve_location(
     else:
         centers = np.arange(k)
 
-    def unit_locks(centers: np.ndarray) -> np.ndarray:
-        # the territory of each locked unit (-1: free)
+    def territory_locks(centers: np.ndarray) -> np.ndarray:
         col_to_t = np.full(m, -1, dtype=np.int64)
         col_to_t[centers] = np.arange(k)
-        return np.where(locked_col >= 0, col_to_t[np.maximum(locked_col, 0)], -1)
-
-    def territory_locks(centers: np.ndarray) -> np.ndarray:
-        # the locked units; with contiguity each root, and with chosen
-        # centers each center's own unit (x_jj = y_j, as in the MIP), is
-        # locked to its territory too, so that every assignment, rounding
-        # and search below keeps it there
-        lk = unit_locks(centers)
-        if spec.center_units is not None and (spec.contiguity or spec.choose):
+        lk = np.where(locked_col >= 0, col_to_t[np.maximum(locked_col, 0)], -1)
+        if spec.contiguity and spec.center_units is not None:
             cu = np.asarray(spec.center_units)[centers]
-            if spec.contiguity:
-                lk[cu] = np.arange(k)
-            else:
-                # a unit locked to another center stays there (the caller
-                # leaves such candidates out where it can)
-                lk[cu] = np.where(locked_col[cu] >= 0, lk[cu], np.arange(k))
+            lk[cu] = np.arange(k)
         return lk
 
     q = min(k, 8)
@@ -300,9 +286,7 @@ def _solve_location(
                 cost_all,
                 centers,
                 labels,
-                territory_locks,
-                unit_locks,
-                keep_cols,
+                territory_locks(centers),
                 t0=t0,
                 time_limit=time_limit,
                 deadline=deadline,
@@ -489,45 +473,24 @@ def _solve_location(
             # heavy units on several bands: single moves cannot reach the
             # bands; the assignment MIP for these centers often can, in
             # seconds (sample, 10 chosen centers, two bands: benchmarks/README)
+            left = max(deadline - time.perf_counter(), 0.0)
             mip_seed = 0 if seed is None else seed
-            # chosen centers in units: heavy units that are centers' own can
-            # leave no plan in band for these centers, so the MIP first holds
-            # the locked units alone and each territory's center then moves
-            # to a unit of it (the medoid among them); where a territory
-            # holds no candidate, the MIP again with every center's unit held
-            own_rule = spec.choose and spec.center_units is not None
-            lab = None
-            for locks in [unit_locks(centers), lk] if own_rule else [lk]:
-                left = max(deadline - time.perf_counter(), 0.0)
-                lab = round_by_mip(
-                    final_cost,
-                    act,
-                    spec.lower,
-                    spec.upper,
-                    rounded,  # the fewest moves from the LP's plan
-                    q=q,
-                    locked=locks,
-                    # chosen centers: the cost is improved with relocated centers
-                    time_limit=(0.4 if spec.choose else 0.8) * left,
-                    seed=mip_seed,
-                    polish=not spec.choose,
-                    # chosen centers: no polish follows, so the fewest moves
-                    # are weighed against their cost
-                    move_cost=CHOSEN_MOVE_COST if spec.choose else 0.0,
-                )
-                if lab is None or locks is lk:
-                    break
-                keep = {int(np.flatnonzero(centers == j)[0]): j for j in pinned}
-                inside = _own_medoids(cost_all, lab, centers, spec.center_units, keep)
-                cu = np.asarray(spec.center_units)
-                if (lab[cu[inside]] == np.arange(k)).all():
-                    centers = inside
-                    break
-                notes.append(
-                    "band repair by the assignment MIP: a territory holds no "
-                    "candidate center; again with every center's unit held"
-                )
-                lab = None
+            lab = round_by_mip(
+                final_cost,
+                act,
+                spec.lower,
+                spec.upper,
+                rounded,  # the fewest moves from the LP's plan
+                q=q,
+                locked=lk,
+                # chosen centers: the cost is improved with relocated centers
+                time_limit=(0.4 if spec.choose else 0.8) * left,
+                seed=mip_seed,
+                polish=not spec.choose,
+                # chosen centers: no polish follows, so the fewest moves
+                # are weighed against their cost
+                move_cost=CHOSEN_MOVE_COST if spec.choose else 0.0,
+            )
             notes.append(
                 f"band repair by the assignment MIP: feasible={lab is not None}"
             )
@@ -546,7 +509,6 @@ def _solve_location(
                         centers,
                         pinned,
                         territory_locks,
-                        center_units=spec.center_units,
                         q=q,
                         seed=mip_seed,
                         deadline=time.perf_counter()
@@ -810,7 +772,6 @@ def _relocate_by_mip(
     pinned: list[int],
     territory_locks: Callable[[np.ndarray], np.ndarray],
     *,
-    center_units: np.ndarray | None = None,
     q: int,
     seed: int,
     deadline: float,
@@ -819,11 +780,7 @@ def _relocate_by_mip(
     its medoid (the cost cannot rise), then the assignment MIP for the new
     centers improves the plan from there (the bands do not depend on the
     centers, so the plan stays in them); repeated while the centers change
-    and time is left.  With ``center_units`` the medoid is among the
-    candidates in the territory (:func:`_own_medoids`): a chosen center
-    serves its own unit, so the plan keeps that rule also where the MIP
-    finds nothing better.  Returns labels, centers and a summary of the
-    rounds.
+    and time is left.  Returns labels, centers and a summary of the rounds.
     """
     n, k = labels.size, centers.size
     rows = np.arange(n)
@@ -837,11 +794,7 @@ def _relocate_by_mip(
         if left < 1.0:
             break
         keep = {int(np.flatnonzero(centers == j)[0]): j for j in pinned}
-        new = (
-            _medoids(cost_all, labels, k, keep)
-            if center_units is None
-            else _own_medoids(cost_all, labels, centers, center_units, keep)
-        )
+        new = _medoids(cost_all, labels, k, keep)
         stable = bool(np.array_equal(new, centers))
         if stable and not moved and full:
             break  # the MIP for these centers had all the time and kept the plan
@@ -1017,9 +970,7 @@ def _finish_free_choice(
     cost_all: np.ndarray,
     centers: np.ndarray,
     labels: np.ndarray,
-    territory_locks: Callable[[np.ndarray], np.ndarray],
-    unit_locks: Callable[[np.ndarray], np.ndarray],
-    keep_cols: dict[int, int],
+    lk: np.ndarray,
     *,
     t0: float,
     time_limit: float,
@@ -1033,87 +984,50 @@ def _finish_free_choice(
     """Chosen centers without contiguity, one banded activity: the rounded
     flow's band breaks repaired and the cost improved by
     :func:`~terrakit.design._bandsearch.band_search` (chains of moves,
-    swaps), the centers moved to the medoids of their territories and the
-    assignment run again for them while the cost falls
-    (:func:`_recenter_free`), then the chosen-centers lower bound.
-
-    Every open center serves its own unit (``territory_locks`` locks it to
-    its territory).  Where that leaves bands broken (heavy centers' units
-    that no other unit can balance), the rounding runs again with only the
-    locked units held (``unit_locks``) and each territory's center moves to
-    its best candidate among its units (:func:`_own_medoids`); that plan is
-    kept when it is closer to the bands and every center then serves its
-    own unit."""
+    swaps), then the chosen-centers lower bound."""
     n, k = spec.n, spec.k
     act = spec.activities
-    cut: list[bool] = []
-    lo1, hi1 = spec.lower[:, 0], spec.upper[:, 0]
-    a1 = act[:, 0]
-
-    def assign(
-        cen: np.ndarray, end: float, first: bool, own: bool = True
-    ) -> np.ndarray:
-        # ``own``: each center's own unit held in its territory
-        return _round_in_band(
-            cost_all[:, cen],
-            a1,
-            lo1,
-            hi1,
-            (territory_locks if own else unit_locks)(cen),
-            q=q,
-            deadline=end,
-            notes=notes if first else None,
-        )
-
-    def outside(lab: np.ndarray) -> float:
-        sums = np.bincount(lab, weights=a1, minlength=k)
-        return float((np.maximum(sums - hi1, 0.0) + np.maximum(lo1 - sums, 0.0)).sum())
-
-    end = max(deadline - 0.3 * time_limit, time.perf_counter() + 1.0)
-    labels = assign(centers, end, True)
-    if spec.center_units is not None and outside(labels) > _band_eps(a1, k):
-        # heavy units that are centers' own units can leave no balanced plan
-        # for these centers: round with the locked units alone, then give
-        # each territory a center among its units
-        free = assign(centers, end, False, own=False)
-        moved = _own_medoids(cost_all, free, centers, spec.center_units, keep_cols)
-        served = free[np.asarray(spec.center_units)[moved]] == np.arange(k)
-        before, after = outside(labels), outside(free)
-        better = bool(served.all()) and after < before
-        notes.append(
-            "bands broken with every center in its own unit (outside by "
-            f"{before:.6g}); rounded again with the locked units alone and the "
-            f"centers moved to units of their territories: outside by {after:.6g}, "
-            + (
-                "kept"
-                if better
-                else "not kept"
-                + (
-                    ""
-                    if served.all()
-                    else f" ({int((~served).sum())} without a candidate)"
-                )
-            )
-        )
-        if better:
-            labels, centers = free, moved
-    labels, centers, rounds = _recenter_free(
-        cost_all,
-        act[:, 0],
-        lo1,
-        hi1,
-        labels,
-        centers,
-        spec.center_units,
-        territory_locks,
-        keep_cols,
-        assign=lambda c: assign(c, deadline, False),
-        q=q,
-        deadline=deadline,
-        clock_cut=None if max_iter is None else cut,
-        notes=notes,
-    )
     cost = cost_all[:, centers]
+    lo1, hi1 = spec.lower[:, 0], spec.upper[:, 0]
+    half = (hi1 - lo1) / 2
+    thr = float(half.min()) if np.isfinite(half).all() else np.inf
+    lo_s, hi_s = lo1.copy(), hi1.copy()
+    best: tuple[float, float, np.ndarray] | None = None
+    rows = np.arange(n)
+    for attempt in range(4):
+        # rounding left a few territories just outside: shrink only their
+        # violated side by twice the violation and round again
+        labels, more = round_heavy(
+            cost,
+            act[:, 0],
+            lo_s,
+            hi_s,
+            lk,
+            threshold=thr,
+            deadline=max(deadline - 0.3 * time_limit, time.perf_counter() + 1.0),
+            q=q,
+        )
+        labels = band_search(
+            cost, act[:, 0], lo1, hi1, labels, lk, q=q, reach=3 * -(-n // k)
+        )
+        sums1 = np.bincount(labels, weights=act[:, 0], minlength=k)
+        over = np.maximum(sums1 - hi1, 0.0)
+        under = np.maximum(lo1 - sums1, 0.0)
+        score = (float((over + under).sum()), float(cost[rows, labels].sum()))
+        if best is None or score < best[:2]:
+            best = (score[0], score[1], labels)
+            if attempt == 0:
+                notes.extend(more)
+        if score[0] == 0.0 or time.perf_counter() > deadline - 0.3 * time_limit:
+            break
+        notes.append(
+            f"rounding attempt {attempt + 1}: {int(((over + under) > 0).sum())} "
+            "territories outside their band; their bands shrunk"
+        )
+        hi_s = np.maximum(hi_s - 2 * over, (lo1 + hi1) / 2)
+        lo_s = np.minimum(lo_s + 2 * under, (lo1 + hi1) / 2)
+    assert best is not None
+    labels = best[2]
     scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
     sums = np.zeros((k, act.shape[1]))
     np.add.at(sums, labels, act)
@@ -1138,6 +1052,7 @@ def _finish_free_choice(
         lp=lp,
         steps=None if max_iter is None else _bound_steps(spec),
     )
+    cut: list[bool] = []
     _past(end, None if max_iter is None else cut)
     return Outcome(
         labels,
@@ -1146,220 +1061,11 @@ def _finish_free_choice(
         viol <= 1e-9,
         centers,
         method,
-        iterations=it + rounds,
+        iterations=it,
         notes=notes,
         violation=viol,
         clock_cut=bool(cut),
     )
-
-
-def _round_in_band(
-    cost: np.ndarray,
-    a: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    lk: np.ndarray,
-    *,
-    q: int,
-    deadline: float,
-    notes: list[str] | None,
-) -> np.ndarray:
-    """Labels for fixed centers (``cost`` ``(n, k)``, one banded activity
-    ``a``): the balanced flow rounded
-    (:func:`~terrakit.design._choose.round_heavy`), its band breaks repaired
-    and its cost improved by :func:`~terrakit.design._bandsearch.band_search`;
-    when bands stay broken, the flow again with only the violated sides
-    shrunk (up to four attempts, the plan closest to the bands, then the
-    cheapest, kept).  ``lk``: the territory of locked units.  A flow that
-    the shrunk bands make infeasible leaves units unassigned: they go to
-    their cheapest allowed territory (:func:`_fill_unassigned`).  ``notes``
-    (when given) receive the rounding's notes."""
-    n, k = cost.shape
-    half = (upper - lower) / 2
-    thr = float(half.min()) if np.isfinite(half).all() else np.inf
-    eps = _band_eps(a, k)
-    lo_s, hi_s = lower.copy(), upper.copy()
-    best: tuple[float, float, np.ndarray] | None = None
-    rows = np.arange(n)
-    for attempt in range(4):
-        # rounding left a few territories just outside: shrink only their
-        # violated side by twice the violation and round again
-        labels, more = round_heavy(
-            cost, a, lo_s, hi_s, lk, threshold=thr, deadline=deadline, q=q
-        )
-        labels = _fill_unassigned(labels, cost)
-        labels = band_search(
-            cost, a, lower, upper, labels, lk, q=q, reach=3 * -(-n // k)
-        )
-        sums1 = np.bincount(labels, weights=a, minlength=k)
-        over = np.maximum(sums1 - upper, 0.0)
-        under = np.maximum(lower - sums1, 0.0)
-        score = (float((over + under).sum()), float(cost[rows, labels].sum()))
-        if best is None or score < best[:2]:
-            best = (score[0], score[1], labels)
-            if attempt == 0 and notes is not None:
-                notes.extend(more)
-        if score[0] <= eps or time.perf_counter() > deadline:
-            break
-        if notes is not None:
-            notes.append(
-                f"rounding attempt {attempt + 1}: {int(((over + under) > 0).sum())} "
-                "territories outside their band; their bands shrunk"
-            )
-        hi_s = np.maximum(hi_s - 2 * over, (lower + upper) / 2)
-        lo_s = np.minimum(lo_s + 2 * under, (lower + upper) / 2)
-    assert best is not None
-    return best[2]
-
-
-def _band_eps(a: np.ndarray, k: int) -> float:
-    """How far outside its bands a plan of activity ``a`` in ``k``
-    territories may be and still count as in them (rounding of the sums)."""
-    return 1e-9 * max(float(np.abs(a).sum()) / max(k, 1), 1.0)
-
-
-def _fill_unassigned(labels: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """``labels`` with every unit left unassigned (``-1``: an infeasible
-    flow) at its cheapest allowed territory (``cost`` ``(n, k)``, ``inf``
-    forbidden), as :func:`terrakit.design.heuristic._location_columns` does
-    for the engine's result: the closest plan is then a real one, whose
-    broken bands the search and the result's violations report."""
-    labels = np.asarray(labels, dtype=np.int64)
-    free = np.flatnonzero(labels < 0)
-    if free.size == 0:
-        return labels
-    c = np.asarray(cost, dtype=float)[free]
-    labels = labels.copy()
-    labels[free] = np.argmin(np.where(np.isnan(c), np.inf, c), axis=1)
-    return labels
-
-
-#: Most rounds of :func:`_recenter_free` (centers to medoids, assignment again).
-_RECENTER_ROUNDS = 20
-
-
-def _recenter_free(
-    cost_all: np.ndarray,
-    a: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    labels: np.ndarray,
-    centers: np.ndarray,
-    center_units: np.ndarray | None,
-    territory_locks: Callable[[np.ndarray], np.ndarray],
-    keep_cols: dict[int, int],
-    *,
-    assign: Callable[[np.ndarray], np.ndarray],
-    q: int,
-    deadline: float,
-    clock_cut: list[bool] | None,
-    notes: list[str],
-    max_rounds: int = _RECENTER_ROUNDS,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Chosen centers without contiguity, a rounded plan: each territory's
-    center moves to its medoid among the candidates in it
-    (:func:`_own_medoids`; the units stay, so every band holds and the cost
-    falls), then the assignment runs again for the new centers, from the
-    plan (:func:`~terrakit.design._bandsearch.band_search`) and afresh
-    (``assign``), and the cheaper result is kept if it is no further out of
-    the bands; repeated while the centers move, at most ``max_rounds``
-    times, until ``deadline`` (with ``clock_cut``, a run with ``max_iter``,
-    the rounds decide and the clock is a safety net whose passing is
-    appended there).  The relocation before the rounding moved the centers
-    for the fractional flow; the rounding and the band search then move
-    units, so a center can end far from its territory's middle.  Returns
-    labels, centers and the rounds that moved the centers."""
-    n, k = labels.size, centers.size
-    rows = np.arange(n)
-
-    def score(lab: np.ndarray, cen: np.ndarray) -> tuple[float, float]:
-        sums = np.bincount(lab, weights=a, minlength=k)
-        out = np.maximum(sums - upper, 0.0) + np.maximum(lower - sums, 0.0)
-        return float(out.sum()), float(cost_all[rows, cen[lab]].sum())
-
-    eps = _band_eps(a, k)
-    cur = score(labels, centers)
-    start = cur[1]
-    rounds = 0
-    while rounds < max_rounds:
-        new = _own_medoids(cost_all, labels, centers, center_units, keep_cols)
-        if np.array_equal(new, centers):
-            break
-        if time.perf_counter() > deadline:
-            if clock_cut is not None:
-                clock_cut.append(True)
-            break
-        rounds += 1
-        centers = new
-        cur = score(labels, centers)
-        lk = territory_locks(centers)
-        searched = band_search(
-            cost_all[:, centers],
-            a,
-            lower,
-            upper,
-            labels,
-            lk,
-            q=q,
-            reach=3 * -(-n // k),
-        )
-        for lab in (searched, assign(centers)):
-            s = score(lab, centers)
-            tol = 1e-9 * max(abs(cur[1]), 1.0)
-            if s[0] < cur[0] - eps or (s[0] <= cur[0] + eps and s[1] < cur[1] - tol):
-                labels, cur = lab, s
-    if rounds:
-        notes.append(
-            f"centers moved to the medoids of their territories: {rounds} "
-            f"round(s), cost {start:.6g} -> {cur[1]:.6g}"
-        )
-    return labels, centers, rounds
-
-
-def _own_medoids(
-    cost_all: np.ndarray,
-    labels: np.ndarray,
-    centers: np.ndarray,
-    center_units: np.ndarray | None,
-    keep_cols: dict[int, int],
-) -> np.ndarray:
-    """Each territory's center moved to the candidate column with the least
-    total cost to its units, among the candidates whose unit lies in the
-    territory (a chosen center serves its own unit; any column without
-    ``center_units``), allowed for all of them (finite cost) and not taken
-    by another territory; only where that is cheaper than the current
-    center, or where the current center's unit lies in another territory
-    (a plan rounded without the rule).  Territories in ``keep_cols`` (a
-    locked unit's center) keep their column.  The units do not move: every
-    band still holds."""
-    n, k = labels.size, centers.size
-    m = cost_all.shape[1]
-    ind = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(k, n))
-    tot = np.asarray(ind @ cost_all)
-    tot = np.where(np.isfinite(tot), tot, np.inf)
-    unit_t = None if center_units is None else labels[np.asarray(center_units)]
-    new = np.array(centers, dtype=np.int64)
-    taken = np.zeros(m, dtype=bool)
-    taken[new] = True
-    for t in range(k):
-        if t in keep_cols:
-            continue
-        cand = np.arange(m) if unit_t is None else np.flatnonzero(unit_t == t)
-        cand = cand[~taken[cand]]
-        if cand.size == 0:
-            continue
-        j = int(cand[int(np.argmin(tot[t, cand]))])
-        # a center whose unit lies in another territory moves in any case
-        here = (
-            float(tot[t, new[t]]) if unit_t is None or unit_t[new[t]] == t else np.inf
-        )
-        if tot[t, j] < here - 1e-12 * max(abs(here), 1.0) or (
-            not np.isfinite(here) and np.isfinite(tot[t, j])
-        ):
-            taken[new[t]] = False
-            taken[j] = True
-            new[t] = j
-    return new
 
 
 #: Chosen centers, bands the repairs could not meet: the weight of a unit's

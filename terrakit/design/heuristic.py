@@ -17,10 +17,8 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        the final flow is rounded without breaking bands: heavy split units
        are fixed and the flow re-solved around them, and the light ones are
        repaired by chains of moves and improved by shifts and swaps
-       (:mod:`terrakit.design._bandsearch`); then each center moves to the
-       medoid of its final territory (among the candidates in it) and the
-       assignment runs again for the new centers, while the cost falls; the
-       LP of step 2 is then not needed.
+       (:mod:`terrakit.design._bandsearch`); the LP of step 2 is then not
+       needed.
     2. *Balanced assignment for fixed centers*: the transportation-type LP
        (one band row per territory and activity) solved by HiGHS on each
        unit's 8 cheapest centers (more when that is infeasible); a basic
@@ -32,8 +30,7 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        broken (heavy units on several bands) go to the assignment MIP that
        moves the fewest units (:func:`terrakit.design._assign.round_by_mip`);
        with chosen centers the centers then move to the medoids of that
-       plan (among the units of each territory) and the MIP lowers the cost
-       for them, while it falls.
+       plan and the MIP lowers the cost for them, while it falls.
     3. *Contiguity*: a root (the rep's home unit, or the chosen center unit)
        that the LP left outside its territory's main piece ("boxed in" by a
        neighbour) is joined to that piece by the cheapest corridor (priced by
@@ -62,18 +59,11 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        descent, and annealed recombination continues from the cheapest.
     6. *Centers in their own units* (chosen centers with ``center_units``):
        an open center serves its own unit, as in the MIP (Hess model,
-       :math:`x_{jj} = y_j`).  Candidates whose unit is locked to another
-       center or beyond their ``max_distance`` are left out, and every
-       assignment, rounding and search above holds each open center's unit
-       in its territory (a territory lock, as the roots under contiguity).
-       Where heavy units that are centers' own leave no plan in band, the
-       flow is rounded again (one banded activity), or the band-repair MIP
-       of step 2 runs (several), with the locked units alone, and each
-       center moves to the medoid among the units of its territory.  A plan
-       that still breaks the rule (a safety net: locks, duplicate center
-       units) gets, as a territory's center, the candidate among its units
-       with the least total cost to them (or, with no such candidate, the
-       center's unit back, for units in exchange); the bound, of the
+       :math:`x_{jj} = y_j`).  The search does not hold that rule without
+       contiguity (a band can push a center's unit into a neighbour), so a
+       territory whose center's unit lies elsewhere is given, as its center,
+       the candidate among its units with the least total cost to them (or,
+       with no such candidate, the center's unit back); the bound, of the
        problem without the rule, stays valid.
 
 Cut edges / diameter (graph families)
@@ -448,8 +438,8 @@ def solve_heuristic(
             spec, _ = _spec(work)
             notes.append(
                 f"{problem.n_centers - keep.size} candidate center(s) left out: "
-                "a chosen center serves its own unit, and theirs is locked to "
-                "another center or beyond their max_distance"
+                "their unit is locked to another center, and with contiguity a "
+                "center holds its own unit"
             )
         out = solve_location(
             spec, time_limit=time_limit, seed=seed, progress=progress, max_iter=max_iter
@@ -528,26 +518,23 @@ def solve_heuristic(
 
 
 def _usable_candidates(problem: DesignProblem) -> tuple[DesignProblem, np.ndarray]:
-    """Chosen centers in units: the problem without the candidate columns
-    that no plan can open, since an open center serves its own unit (as in
-    the MIP, :func:`terrakit.design.mip.build_model`): those whose unit is
-    locked to another center or not allowed at them (``max_distance``), and
-    the kept columns.  The problem itself, and every column, otherwise (or
-    when fewer than ``n_territories`` would be left)."""
+    """Chosen centers with contiguity: the problem without the candidate
+    columns whose unit is locked to another center (a chosen center holds its
+    own unit, so no plan can choose them), and the kept columns.  The
+    problem itself, and every column, otherwise."""
     every = np.arange(problem.n_centers)
     if not (
         problem.center_mode == "choose"
+        and problem.contiguity
+        and problem.locked
         and problem.center_units is not None
         and not problem.budgets
     ):
         return problem, every
     cu = np.asarray(problem.center_units)
     blocked = np.array(
-        [problem.locked.get(int(u), j) != j for j, u in enumerate(cu.tolist())],
-        dtype=bool,
+        [problem.locked.get(int(u), j) != j for j, u in enumerate(cu.tolist())]
     )
-    if problem.allowed is not None:
-        blocked |= ~np.asarray(problem.allowed)[cu, every]
     keep = every[~blocked]
     if not blocked.any() or keep.size < problem.n_territories:
         return problem, every
@@ -604,19 +591,20 @@ def _own_units(
     its own unit (``center_units[j]`` in the territory of ``j``, as in the
     MIP, :func:`terrakit.design.mip.build_model`).
 
-    The search holds that rule (each open center's unit is locked to its
-    territory); this is a safety net for plans that still break it (a unit
-    locked to another center, two candidates in one unit).  A territory
-    whose center's unit lies elsewhere gets, as its center, the candidate
-    among its own units with the least total cost to them (allowed for all
-    of them, not open elsewhere): the units stay where they are, so every
-    band still holds.  A territory with no such candidate, or one that a
-    locked unit ties to its center, takes the center's unit back instead
-    (unless that unit is locked elsewhere), and gives the territory that
-    held it, in exchange, one to three units of its own whose move keeps
-    every band of both (:func:`_swap_for`; the cheapest such); when none
-    does, a band this breaks is reported by the result's violations.  The
-    lower bound (of the problem without the rule, a relaxation) stays valid.
+    The search places centers by cost and assigns units to them without
+    that rule (without contiguity a band can push a center's unit into a
+    neighbour).  A territory whose center's unit lies elsewhere gets, as its
+    center, the candidate among its own units with the least total cost to
+    them (allowed for all of them, not open elsewhere): the units stay
+    where they are, so every band still holds.  A territory with no such
+    candidate, or one that a locked unit ties to its center, takes the
+    center's unit back instead (unless that unit is locked elsewhere), and
+    gives the territory that held it, in exchange, one to three units of its
+    own whose move keeps every band of both (:func:`_swap_for`; the
+    cheapest such);
+    when none does, a band this breaks is reported by the result's
+    violations.  The lower bound (of the problem without the rule, a
+    relaxation) stays valid.
     """
     cols = np.asarray(columns, dtype=np.int64)
     if problem.center_mode != "choose" or problem.center_units is None:
