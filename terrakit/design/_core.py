@@ -965,6 +965,18 @@ def _centers_in_reach(
     return None, max_rounds
 
 
+def _fill_unassigned(cost: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Units a rounding left without a territory (``-1``: its flow was
+    infeasible under shrunk bands) go to their cheapest allowed center, so
+    that the plan is whole; a band this breaks is reported as a violation."""
+    gone = np.flatnonzero(labels < 0)
+    if gone.size == 0:
+        return labels
+    out = labels.copy()
+    out[gone] = np.argmin(cost[gone], axis=1)  # forbidden pairs cost inf
+    return out
+
+
 def _finish_free_choice(
     spec: Spec,
     cost_all: np.ndarray,
@@ -1007,6 +1019,7 @@ def _finish_free_choice(
             deadline=max(deadline - 0.3 * time_limit, time.perf_counter() + 1.0),
             q=q,
         )
+        labels = _fill_unassigned(cost, labels)
         labels = band_search(
             cost, act[:, 0], lo1, hi1, labels, lk, q=q, reach=3 * -(-n // k)
         )

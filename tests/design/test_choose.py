@@ -633,3 +633,33 @@ def test_a_center_given_back_its_unit_gives_units_in_exchange() -> None:
         "1 chosen center(s) did not serve their own unit; moved to a unit of "
         "their territory or given it back (unit 0 back to 0 for 2)"
     ]
+
+
+def test_chosen_centers_unassigned_units_give_a_plan_not_an_error() -> None:
+    """toy_grid 3×3, 3 chosen centers among u1, u2, u4 and u9, ±2 % workload
+    (no plan meets it), no contiguity.  A rounding whose shrunk bands left
+    the flow infeasible returned units without a territory, and the
+    heuristic failed with numpy's bare "'list' argument must have no
+    negative elements".  Those units now go to their cheapest center, and
+    the closest plan comes back as "infeasible" with the band it breaks."""
+    import terrakit as tk
+    from terrakit.data.synthetic import toy_grid
+    from terrakit.exceptions import TerrakitWarning
+
+    study = toy_grid(3, 3, n_reps=2, seed=1)
+    with pytest.warns(TerrakitWarning, match="the heuristic found no alignment"):
+        res = tk.design.align(
+            study,
+            n_territories=3,
+            balance={"workload": 0.02},
+            contiguity=False,
+            candidates=["u1", "u2", "u4", "u9"],
+            solver="heuristic",
+            time_limit=3,
+            seed=0,
+        )
+    assert res.status == "infeasible"
+    assert res.alignment.assignment.notna().all()
+    assert res.alignment.assignment.nunique() == 3
+    assert res.info["violations"]
+    assert all(v.startswith("workload of territory") for v in res.info["violations"])
