@@ -63,8 +63,11 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        contiguity (a band can push a center's unit into a neighbour), so a
        territory whose center's unit lies elsewhere is given, as its center,
        the candidate among its units with the least total cost to them (or,
-       with no such candidate, the center's unit back); the bound, of the
-       problem without the rule, stays valid.
+       with no such candidate, the center's unit back, with up to three
+       units given in exchange); when that breaks a band the search's plan
+       met, the balanced assignment of step 2 runs again for the same
+       centers with each center's unit held.  The bound, of the problem
+       without the rule, stays valid.
 
 Cut edges / diameter (graph families)
     Grown random contiguous starts (or farthest-point seeds and the balanced
@@ -446,7 +449,27 @@ def solve_heuristic(
         )
         columns = keep[_location_columns(spec, out)]
     columns = _keep_locks(problem, columns, notes)
+    searched = columns
     columns = _own_units(problem, columns, notes)
+    if (
+        problem.center_mode == "choose"
+        and problem.objective in ("compactness", "travel")
+        and problem.draws is None
+        and not problem.budgets
+        and problem.violations(columns)
+        # the search's plan broke nothing but the own-unit rule
+        and all(v.startswith("center unit ") for v in problem.violations(searched))
+    ):
+        # serving their own units broke a plan in band: keep the centers,
+        # hold their units and assign the rest again around them
+        columns = _fixed_centers_again(
+            problem,
+            searched,
+            columns,
+            given_limit - (time.perf_counter() - t0),
+            seed,
+            notes,
+        )
     seconds = time.perf_counter() - t0
     violations = problem.violations(columns)
     objective = problem.evaluate(columns)
@@ -665,6 +688,53 @@ def _own_units(
             f"to a unit of their territory or given it back ({', '.join(moved[:5])})"
         )
     return cols
+
+
+def _fixed_centers_again(
+    problem: DesignProblem,
+    searched: np.ndarray,
+    columns: np.ndarray,
+    left: float,
+    seed: int | None,
+    notes: list[str],
+) -> np.ndarray:
+    """Chosen centers whose own units, given back (:func:`_own_units`), broke
+    the bands of the plan the search found: the balanced assignment for the
+    search's centers again, each center's unit held in its territory (as
+    the MIP's :math:`x_{jj} = y_j`).  ``columns`` when that plan is no closer
+    to the bands."""
+    open_ = np.unique(searched)
+    cu = np.asarray(problem.center_units, dtype=np.int64)[open_]
+    pos = np.full(problem.n_centers, -1, dtype=np.int64)
+    pos[open_] = np.arange(open_.size)
+    if open_.size != problem.n_territories or any(
+        pos[j] < 0 for j in problem.locked.values()
+    ):
+        return columns
+    locked = {i: int(pos[j]) for i, j in problem.locked.items()}
+    if any(locked.setdefault(int(u), t) != t for t, u in enumerate(cu.tolist())):
+        return columns  # a center's unit is locked to another center
+    cids = problem.center_ids or tuple(range(problem.n_centers))
+    fixed = problem.replace(
+        center_mode="fixed",
+        cost=np.asarray(problem.cost)[:, open_],
+        center_units=cu,
+        center_ids=tuple(cids[j] for j in open_.tolist()),
+        locked=locked,
+        allowed=None
+        if problem.allowed is None
+        else np.asarray(problem.allowed)[:, open_],
+    )
+    spec, _ = _spec(fixed)
+    out = solve_location(spec, time_limit=max(left, 1.0), seed=seed)
+    again = open_[_location_columns(spec, out)]
+    if len(problem.violations(again)) >= len(problem.violations(columns)):
+        return columns
+    notes.append(
+        "centers' own units given back broke the bands: the units were assigned "
+        "again to the same centers with each center's unit held"
+    )
+    return again
 
 
 def _swap_for(
