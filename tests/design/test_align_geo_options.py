@@ -216,7 +216,9 @@ def test_heuristic_joins_a_locked_unit_stranded_by_growth() -> None:
     """12 units, a lock and targets: the start grown from the roots left
     the locked unit g12 apart from R1 (band met, 2 pieces) and was kept; the
     heuristic returned 'infeasible' in 0.5 s of 8 s.  Enumeration and the MIP
-    give the optimum."""
+    give the optimum.  The annealed band repair is bounded by the clock: with
+    5 s it met the band in about 2 of 3 fresh runs (so this test failed now
+    and then), with 20 s in 4 of 4 (about 14 s used)."""
     units, reps = _island_grid()
     adj = adjacency(units, warn=False).with_links([("isl", "g03")])
     kw = dict(
@@ -226,7 +228,7 @@ def test_heuristic_joins_a_locked_unit_stranded_by_growth() -> None:
         locked={"g12": ("R1", "key account")},
         time_limit=5,
     )
-    res = align(units, reps, solver="heuristic", seed=0, **kw)
+    res = align(units, reps, solver="heuristic", seed=0, **{**kw, "time_limit": 20})
     mip = align(units, reps, solver="mip", **kw)
     assert (res.status, mip.status) == ("feasible", "optimal")
     assert mip.objective == pytest.approx(39086.985, abs=1e-3)
