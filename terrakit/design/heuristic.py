@@ -566,19 +566,25 @@ def _usable_candidates(problem: DesignProblem) -> tuple[DesignProblem, np.ndarra
     keep = every[~blocked]
     if not blocked.any() or keep.size < problem.n_territories:
         return problem, every
+    return _on_columns(problem, keep), keep
+
+
+def _on_columns(problem: DesignProblem, keep: np.ndarray) -> DesignProblem:
+    """``problem`` with only the candidate columns ``keep`` (their costs,
+    units, ids and allowed pairs; locks renumbered, ``-1`` for a lock to a
+    column left out)."""
     pos = np.full(problem.n_centers, -1, dtype=np.int64)
     pos[keep] = np.arange(keep.size)
-    cids = problem.center_ids or ()
-    work = problem.replace(
+    cids = problem.center_ids or tuple(range(problem.n_centers))
+    return problem.replace(
         cost=np.asarray(problem.cost)[:, keep],
-        center_units=cu[keep],
+        center_units=np.asarray(problem.center_units)[keep],
         center_ids=tuple(cids[j] for j in keep.tolist()),
         locked={i: int(pos[j]) for i, j in problem.locked.items()},
         allowed=None
         if problem.allowed is None
         else np.asarray(problem.allowed)[:, keep],
     )
-    return work, keep
 
 
 def _keep_locks(
@@ -610,6 +616,37 @@ def _keep_locks(
         "the plan keeps every lock"
     )
     return cols
+
+
+def _columns_at_units(center_units: np.ndarray) -> dict[int, list[int]]:
+    """The candidate columns in each unit (``{unit: [column, ...]}``)."""
+    at_unit: dict[int, list[int]] = {}
+    for j, u in enumerate(np.asarray(center_units).tolist()):
+        at_unit.setdefault(int(u), []).append(j)
+    return at_unit
+
+
+def _cheapest_own_center(
+    members: np.ndarray,
+    at_unit: dict[int, list[int]],
+    used: set[int],
+    cost: np.ndarray,
+    allowed: np.ndarray | None,
+) -> tuple[int, float] | None:
+    """The candidate column in one of ``members``' units (not in ``used``,
+    allowed for every member) with the least total cost to them, and that
+    cost; ``None`` when there is none."""
+    cand = [
+        j2
+        for i in members.tolist()
+        for j2 in at_unit.get(i, [])
+        if j2 not in used and (allowed is None or bool(allowed[members, j2].all()))
+    ]
+    if not cand:
+        return None
+    tot = cost[np.ix_(members, np.asarray(cand, dtype=np.int64))].sum(axis=0)
+    best = int(np.argmin(tot))
+    return cand[best], float(tot[best])
 
 
 def _own_units(
@@ -646,9 +683,7 @@ def _own_units(
     allowed = None if problem.allowed is None else np.asarray(problem.allowed)
     pinned = set(problem.locked.values())
     used = set(np.unique(cols).tolist())
-    at_unit: dict[int, list[int]] = {}
-    for j, u in enumerate(cu.tolist()):
-        at_unit.setdefault(u, []).append(j)
+    at_unit = _columns_at_units(cu)
     cids = problem.center_ids or ()
     moved: list[str] = []
     for j in off:
@@ -656,20 +691,13 @@ def _own_units(
         h = int(cu[j])
         if members.size == 0 or cols[h] == j:
             continue
-        cand = (
-            []
+        best = (
+            None
             if j in pinned
-            else [
-                j2
-                for i in members.tolist()
-                for j2 in at_unit.get(i, [])
-                if j2 not in used
-                and (allowed is None or bool(allowed[members, j2].all()))
-            ]
+            else _cheapest_own_center(members, at_unit, used, cost, allowed)
         )
-        if cand:
-            tot = cost[np.ix_(members, np.asarray(cand, dtype=np.int64))].sum(axis=0)
-            j2 = cand[int(np.argmin(tot))]
+        if best is not None:
+            j2 = best[0]
             cols[members] = j2
             used.discard(j)
             used.add(j2)
@@ -719,8 +747,7 @@ def _medoid_centers(
     cost = np.asarray(problem.cost)
     allowed = None if problem.allowed is None else np.asarray(problem.allowed)
     pinned = set(problem.locked.values())
-    at_unit = np.full(problem.n_units, -1, dtype=np.int64)
-    at_unit[cu[::-1]] = np.arange(cu.size)[::-1]  # the first column in a unit
+    at_unit = _columns_at_units(cu)
     used = set(np.unique(cols).tolist())
     out = cols.copy()
     saved = 0.0
@@ -729,22 +756,14 @@ def _medoid_centers(
         if j in pinned:
             continue
         members = np.flatnonzero(cols == j)
-        cand = at_unit[members]
-        cand = np.unique(cand[(cand >= 0) & (cand != j)])
-        cand = np.array([c for c in cand.tolist() if c not in used], dtype=np.int64)
-        if allowed is not None and cand.size:
-            cand = cand[allowed[np.ix_(members, cand)].all(axis=0)]
-        if cand.size == 0:
-            continue
-        tot = cost[np.ix_(members, cand)].sum(axis=0)
+        best = _cheapest_own_center(members, at_unit, used, cost, allowed)
         now = float(cost[members, j].sum())
-        best = int(np.argmin(tot))
-        if tot[best] < now - 1e-9 * max(abs(now), 1.0):
-            j2 = int(cand[best])
+        if best is not None and best[1] < now - 1e-9 * max(abs(now), 1.0):
+            j2 = best[0]
             out[members] = j2
             used.discard(j)
             used.add(j2)
-            saved += now - float(tot[best])
+            saved += now - best[1]
             moved += 1
     if moved:
         notes.append(
@@ -768,28 +787,16 @@ def _fixed_centers_again(
     the MIP's :math:`x_{jj} = y_j`).  ``columns`` when that plan is no closer
     to the bands."""
     open_ = np.unique(searched)
-    cu = np.asarray(problem.center_units, dtype=np.int64)[open_]
-    pos = np.full(problem.n_centers, -1, dtype=np.int64)
-    pos[open_] = np.arange(open_.size)
-    if open_.size != problem.n_territories or any(
-        pos[j] < 0 for j in problem.locked.values()
-    ):
+    if open_.size != problem.n_territories:
         return columns
-    locked = {i: int(pos[j]) for i, j in problem.locked.items()}
+    sub = _on_columns(problem, open_)
+    locked = dict(sub.locked)
+    if any(t < 0 for t in locked.values()):
+        return columns  # a unit locked to a center the search did not open
+    cu = np.asarray(sub.center_units, dtype=np.int64)
     if any(locked.setdefault(int(u), t) != t for t, u in enumerate(cu.tolist())):
         return columns  # a center's unit is locked to another center
-    cids = problem.center_ids or tuple(range(problem.n_centers))
-    fixed = problem.replace(
-        center_mode="fixed",
-        cost=np.asarray(problem.cost)[:, open_],
-        center_units=cu,
-        center_ids=tuple(cids[j] for j in open_.tolist()),
-        locked=locked,
-        allowed=None
-        if problem.allowed is None
-        else np.asarray(problem.allowed)[:, open_],
-    )
-    spec, _ = _spec(fixed)
+    spec, _ = _spec(sub.replace(center_mode="fixed", locked=locked))
     out = solve_location(spec, time_limit=max(left, 1.0), seed=seed)
     again = open_[_location_columns(spec, out)]
     if len(problem.violations(again)) >= len(problem.violations(columns)):
