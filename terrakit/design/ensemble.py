@@ -1031,10 +1031,14 @@ def ensemble(
         tree = None
         if (res.status == "infeasible" or res.columns is None) and contiguity:
             # narrow bands: recursive spanning-tree splits often find a start
-            # where annealing from a grown plan does not
+            # where annealing from a grown plan does not.  The first plan
+            # found, not the best of those found before the clock ran out, so
+            # the start depends on the seed alone
             from terrakit.design.cutedges import tree_partition
 
-            tree = tree_partition(problem, seed=seed, time_limit=time_limit)
+            tree = tree_partition(
+                problem, seed=seed, time_limit=time_limit, max_plans=1
+            )
         if tree is not None:
             start_lab = np.asarray(tree, dtype=np.int64)
             tids = tuple(
@@ -1044,8 +1048,14 @@ def ensemble(
         elif res.status == "infeasible" or res.columns is None:
             raise SpecificationError(
                 "the design heuristic found no plan meeting the bands "
-                f"({'; '.join(res.info.get('violations', [])[:2])}); widen the "
-                "tolerance or pass a feasible start alignment"
+                f"({'; '.join(res.info.get('violations', [])[:2])})"
+                + (
+                    f", nor did spanning-tree splits within {time_limit:g} s"
+                    if contiguity
+                    else ""
+                )
+                + "; widen the tolerance, raise time_limit or pass a feasible "
+                "start alignment"
             )
         else:
             lab, _ = problem.territory_index(res.columns)

@@ -429,6 +429,49 @@ def test_start_falls_back_to_spanning_tree_splits(region36, monkeypatch):
         assert np.all(s >= lo - 1e-6) and np.all(s <= hi + 1e-6)
 
 
+def test_spanning_tree_start_depends_on_the_seed_not_the_clock(region36, monkeypatch):
+    """The fallback start was the best of the tree plans found before the
+    clock ran out, so a slower machine gave other members for the same seed.
+    A fake clock in the tree search that runs out after 2 or after 12 plans
+    must give the same ensemble."""
+    import types
+
+    import terrakit.design.cutedges as cutedges
+    import terrakit.design.heuristic as heuristic
+
+    real = heuristic.solve_heuristic
+
+    def no_start(problem, **kw):
+        res = real(problem, **kw)
+        return dataclasses.replace(res, status="infeasible")
+
+    monkeypatch.setattr(heuristic, "solve_heuristic", no_start)
+
+    def fake_clock(step: float):
+        now = [0.0]
+
+        def perf_counter() -> float:
+            now[0] += step
+            return now[0]
+
+        return types.SimpleNamespace(perf_counter=perf_counter)
+
+    plans = []
+    for step in (5.0, 0.8):  # time_limit 10: about 2, then about 12 plans
+        monkeypatch.setattr(cutedges, "time", fake_clock(step))
+        ens = ensemble(
+            region36,
+            n=10,
+            balance={"workload": 0.10},
+            chains=1,
+            seed=3,
+            time_limit=10,
+            progress=False,
+        )
+        plans.append(ens.plans)
+    np.testing.assert_array_equal(plans[0], plans[1])
+
+
 def _far_move(ens, member: int):
     """Member ``member`` with one unit moved into a territory it does not touch:
     that territory is then in two pieces.  Returns (assignment, territory)."""
