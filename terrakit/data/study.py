@@ -834,10 +834,11 @@ def _known_refs(
     if unknown.any():
         bad = list(dict.fromkeys(refs[unknown]))
         zeros, zero_fix = _leading_zeros(bad, ids, table=table)
+        given = list(dict.fromkeys(df.loc[unknown.to_numpy(), column]))
         raise DataValidationError(
             table,
             column,
-            f"{int(unknown.sum())} {what} (unknown: {bad[:5]}){zeros}",
+            f"{int(unknown.sum())} {what} (unknown: {given[:5]}){zeros}",
             rows=list(df.index[unknown.to_numpy()]),
             n_bad=int(unknown.sum()),
             fix=zero_fix or fix,

@@ -1119,14 +1119,34 @@ def _leading_zeros(
 
 
 def _align_id_dtype(values: pd.Series, ids: pd.Index) -> pd.Series:
-    """Bring foreign-key values to the id dtype when that loses nothing."""
+    """Bring foreign-key values to the id dtype when that loses nothing.
+
+    Empty cells stay empty: integer ids given as text with some cells empty
+    become floats (as a CSV column of integers with empty cells reads), and
+    whole-number floats against text ids become their digits.
+    """
+    given = values.notna().to_numpy()
     if ptypes.is_integer_dtype(ids.dtype) and not ptypes.is_integer_dtype(values.dtype):
         conv = pd.to_numeric(values, errors="coerce")
-        if conv.notna().all() and (conv == np.round(conv)).all():
+        whole = bool((conv[given] == np.round(conv[given])).all())
+        if conv.notna().all() and whole:
             return conv.astype(ids.dtype)
+        if (
+            not ptypes.is_float_dtype(values.dtype)
+            and conv[given].notna().all()
+            and whole
+            and bool((conv[given].abs() < 2**53).all())
+        ):
+            return conv.astype(np.float64)
     if ptypes.is_object_dtype(ids.dtype) or ptypes.is_string_dtype(ids.dtype):
         if ptypes.is_integer_dtype(values.dtype):
             return values.astype(str).astype(object)
+        if ptypes.is_float_dtype(values.dtype) and given.any():
+            part = values[given]
+            if bool((part == np.round(part)).all()):
+                out = pd.Series(np.nan, index=values.index, dtype=object)
+                out[given] = [str(int(v)) for v in part]
+                return out
     return values
 
 

@@ -686,6 +686,32 @@ def test_account_owners_take_the_type_of_the_rep_ids(three_unit_study):
     assert acc["rep_id"].tolist() == ["7", "8"]  # the caller's table unchanged
 
 
+def test_owners_as_text_with_empty_cells_match_integer_rep_ids(
+    three_unit_study, tmp_path
+):
+    """Owners read as text with an empty cell ('7', '' as read_accounts reads
+    a CSV) against integer rep ids were refused as "owned by reps that are not
+    in the reps table (unknown: ['7'])"; whole-number owners against text rep
+    ids (7.0) likewise."""
+    s = three_unit_study
+    reps = s.reps.set_axis(pd.Index([7, 8], name="rep_id"))
+    acc = s.accounts.assign(rep_id=pd.Series(["7", None], dtype=object).to_numpy())
+    study = Study(s.units, accounts=acc, reps=reps)
+    owners = study.accounts["rep_id"]
+    assert owners.isna().tolist() == [False, True]
+    assert owners.iloc[0] == 7 and owners.iloc[0] in study.reps.index
+    study.save(tmp_path / "s.gpkg")
+    back = Study.load(tmp_path / "s.gpkg").accounts["rep_id"]
+    assert back.isna().tolist() == [False, True] and back.iloc[0] == 7
+    with pytest.raises(DataValidationError, match=r"unknown: \['9'\]"):
+        Study(s.units, accounts=acc.assign(rep_id=["9", None]), reps=reps)
+
+    text_reps = s.reps.set_axis(pd.Index(["7", "8"], name="rep_id"))
+    study = Study(s.units, accounts=acc.assign(rep_id=[7.0, np.nan]), reps=text_reps)
+    assert study.accounts["rep_id"].iloc[0] == "7"
+    assert study.accounts["rep_id"].isna().tolist() == [False, True]
+
+
 def test_nullable_integers_round_trip_exactly(three_unit_study, tmp_path):
     """Int64 columns and ids were stored as floats: 2**53 + 1 came back 2**53,
     and 18-digit account ids collided, so the saved study could not be
