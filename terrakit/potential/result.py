@@ -528,7 +528,7 @@ class PotentialResult:
         if lv == "account":
             idx = cd["unit_index"].to_numpy()
             units = cd["all_unit"].to_numpy()
-            df.insert(0, "unit_id", np.where(idx >= 0, units[np.maximum(idx, 0)], None))
+            df.insert(0, "unit_id", _unit_ids(units, idx))
         return df
 
     def diagnostics(self, warn: bool = True) -> Diagnostics:
@@ -653,13 +653,26 @@ def _sig(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _unit_ids(units: np.ndarray, idx: np.ndarray) -> Any:
+    """Each account's unit id (``idx`` −1: none) in the dtype of the study's
+    ids: integers stay integers (nullable ``Int64`` where an account has no
+    unit), not Python ints in an object column."""
+    if (idx >= 0).all():
+        return units[idx]
+    if np.issubdtype(units.dtype, np.integer):
+        return pd.array([None if i < 0 else units[i] for i in idx], dtype="Int64")
+    return np.where(idx >= 0, units[np.maximum(idx, 0)], None)
+
+
 def posterior_predictive_check(
     res: PotentialResult, n_draws: int = 200, seed: int = 0
 ) -> pd.DataFrame:
     """Compare data statistics with their posterior predictive distribution.
 
     Replicated data sets are simulated from the fitted hurdle model (who buys,
-    then log-sales of the buyers) for ``n_draws`` posterior draws.
+    then log-sales of the buyers) for ``n_draws`` posterior draws (drawn
+    without replacement; when ``n_draws`` exceeds the posterior's draws, each
+    draw serves ``n_draws / draws`` replicates, give or take one).
 
     Parameters
     ----------
@@ -694,7 +707,10 @@ def posterior_predictive_check(
     rng = np.random.default_rng(seed)
     mu, sd, p = _predictors(res.idata)
     n_samp = mu.shape[0]
-    take = rng.choice(n_samp, min(n_draws, n_samp), replace=n_draws > n_samp)
+    if n_draws <= n_samp:
+        take = rng.choice(n_samp, n_draws, replace=False)
+    else:  # more replicates than draws: every draw as evenly as can be
+        take = np.resize(rng.permutation(n_samp), n_draws)
     c = float(res.idata.attrs["log_center"])
 
     def stats(buy: np.ndarray, logy: np.ndarray) -> np.ndarray:

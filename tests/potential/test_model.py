@@ -13,6 +13,7 @@ from scipy.stats import norm
 
 from terrakit import __version__
 from terrakit._sampling import merge_sampler_config
+from terrakit.data import Study
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -550,6 +551,24 @@ def test_posterior_predictive_check_table(no_mcmc, grid_with_island):
     assert ppc["p_value"].between(0, 1).all()
     assert ppc.loc["share_buyers", "observed"] == pytest.approx(16 / 20)
     assert ppc.equals(posterior_predictive_check(res, n_draws=50, seed=1))
+    # more replicates than the 200 posterior draws: n_draws were capped at
+    # the draws (then 1000 and 2000 gave the same table)
+    many = posterior_predictive_check(res, n_draws=1000, seed=1)
+    assert not many.equals(posterior_predictive_check(res, n_draws=2000, seed=1))
+    assert ((many["p_value"] * 1000).round(9) % 1 == 0).all()
+
+
+def test_account_table_keeps_integer_unit_ids(no_mcmc, grid_with_island):
+    """Integer unit ids came back as Python ints in an object column."""
+    s = grid_with_island
+    to_int = {f"u{k}": 100 + k for k in range(1, 11)}
+    study = Study(
+        s.units.rename(index=to_int),
+        accounts=s.accounts.assign(unit_id=s.accounts["unit_id"].map(to_int)),
+    )
+    f = _fit(study, "account").to_frame()
+    assert f["unit_id"].dtype == np.int64
+    assert f["unit_id"].equals(study.accounts["unit_id"].loc[f.index])
 
 
 def test_p_buy_is_the_hurdle(no_mcmc, grid_with_island):
