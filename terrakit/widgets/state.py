@@ -8,6 +8,7 @@ nor a browser, which keeps its tests fast.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,9 +19,18 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
-from terrakit.data.alignment import Alignment, _fit_dtype, make_provenance
+from terrakit.data.alignment import (
+    Alignment,
+    _fit_dtype,
+    _sorted_territories,
+    make_provenance,
+)
 from terrakit.data.geo import Adjacency, require_adjacency
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 __all__ = ["Change", "EditorState"]
 
@@ -31,6 +41,35 @@ KPI_COLUMNS = ("accounts", "workload", "sales", "potential")
 #: change (``"move"``, ``"set_alignment"``, ``"undo"``, ``"redo"``, ``"lock"``
 #: or ``"unlock"``) and the row positions of the units it touched.
 Observer = Callable[[str, np.ndarray], None]
+
+
+def _shown_values(units: pd.DataFrame, column: str) -> np.ndarray:
+    """A KPI column that is shown but not balanced, with missing values as NaN.
+
+    An unknown value is not 0: the territories holding a unit without one
+    get a NaN total (a warning names the units).  Text in the column is
+    refused as for a balanced measure.
+    """
+    from terrakit.metrics import _measure
+
+    miss = units[column].isna().to_numpy()
+    out = np.full(len(units), np.nan)
+    out[~miss] = _measure(units[~miss], column).to_numpy(dtype=float)
+    if miss.any():
+        bad = list(units.index[miss])
+        shown = ", ".join(map(repr, bad[:5])) + (
+            f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        )
+        pen = " (and penetration)" if column in ("sales", "potential") else ""
+        warnings.warn(
+            f"units.{column}: {len(bad)} of {len(units)} units have no value "
+            f"({shown}); {column}{pen} is NaN for every territory that holds "
+            f"one of them. An unknown {column} is not 0: fill them only with real "
+            "figures",
+            TerrakitWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def check_adjacency(adjacency: Any, what: str = "adjacency") -> None:
@@ -78,7 +117,9 @@ class EditorState:
     ----------
     units
         Units table (index ``unit_id``) with the numeric measure columns, e.g.
-        ``study.unit_measures()``.
+        ``study.unit_measures()``.  The KPI columns it has of ``accounts``,
+        ``workload``, ``sales`` and ``potential`` are loaded too, for
+        :meth:`kpis`; those that are not balanced may have missing values.
     alignment
         The starting alignment; it must cover exactly the units.
     measures
@@ -116,12 +157,19 @@ class EditorState:
     Raises
     ------
     DataValidationError
-        If the alignment does not cover the units or a measure is missing or
-        not numeric.
+        If the alignment does not cover the units, a balanced measure is not
+        a column, has missing values or is not numeric, or a KPI column holds
+        text.
     SpecificationError
         For a tolerance outside (0, 1) or an empty measure list.
     TypeError
         If ``adjacency`` is not a :class:`~terrakit.data.geo.Adjacency`.
+
+    Warns
+    -----
+    TerrakitWarning
+        When a KPI column that is not balanced has missing values, naming the
+        units; its totals are NaN for the territories that hold them.
 
     Examples
     --------
@@ -172,7 +220,7 @@ class EditorState:
         for t in territories or ():
             if t not in terr:
                 terr.append(t)
-        self.territories: list[Any] = sorted(terr, key=str)
+        self.territories: list[Any] = _sorted_territories(terr)
         self._code_of = {t: k for k, t in enumerate(self.territories)}
         self.base = alignment
         self.codes = np.array(
@@ -181,12 +229,10 @@ class EditorState:
         self._base_codes = self.codes.copy()
         self.measures = measures
         self.tolerance = tol
-        cols = list(dict.fromkeys([*measures, *KPI_COLUMNS]))
-        self.values = {
-            c: _measure(units, c).to_numpy(dtype=float)
-            for c in cols
-            if c in measures or c in units.columns
-        }
+        self.values = {c: _measure(units, c).to_numpy(dtype=float) for c in measures}
+        for c in KPI_COLUMNS:
+            if c not in self.values and c in units.columns:
+                self.values[c] = _shown_values(units, c)
         self.locks: dict[int, str] = {}
         self.lock_codes: dict[int, int] = {}
         self.territory_fix = "pass territories=[...] to add one that owns no unit yet"
@@ -560,7 +606,11 @@ class EditorState:
         return self._alignment
 
     def totals(self, measure: str | None = None) -> pd.Series:
-        """Sum of ``measure`` (default: the first balanced one) per territory."""
+        """Sum of ``measure`` (default: the first balanced one) per territory.
+
+        NaN for a territory holding a unit without a value of ``measure`` (a
+        KPI column that is not balanced may have missing values).
+        """
         m = self.measures[0] if measure is None else measure
         if m not in self.values:
             raise SpecificationError(
@@ -610,7 +660,11 @@ class EditorState:
 
     def kpis(self) -> pd.DataFrame:
         """Per territory: ``units``, the KPI columns present, ``penetration``
-        (sales / potential), ``pieces`` (contiguity; NaN without adjacency)."""
+        (sales / potential), ``pieces`` (contiguity; NaN without adjacency).
+
+        A KPI (and so ``penetration``) is NaN for a territory holding a unit
+        whose value is missing: an unknown value is not 0.
+        """
         n = np.bincount(self.codes, minlength=len(self.territories))
         out = pd.DataFrame(
             {"units": n}, index=pd.Index(self.territories, name="territory_id")
@@ -641,7 +695,10 @@ class EditorState:
         _, comp = connected_components(inner, directed=False)
         pieces = pd.Series(comp).groupby(self.codes).nunique()
         return (
-            pd.Series(pieces.to_numpy(), index=np.array(self.territories)[pieces.index])
+            pd.Series(
+                pieces.to_numpy(),
+                index=np.array(self.territories, dtype=object)[pieces.index],
+            )
             .reindex(idx, fill_value=0)
             .astype(np.int64)
             .rename("pieces")
@@ -655,10 +712,22 @@ class EditorState:
         ]
 
     def moved_from(self, other: Alignment) -> np.ndarray:
-        """Boolean per unit: is its current territory different from ``other``'s?"""
+        """Boolean per unit: is its current territory different from ``other``'s?
+
+        Raises
+        ------
+        DataValidationError
+            If ``other`` does not cover the units, or its territory ids equal
+            the map's only as text (``'1'`` and ``1``: every unit would look
+            moved).
+        """
         from terrakit.metrics import _labels
+        from terrakit.realign.impact import check_territory_ids
 
         ref = _labels(self.unit_ids, other, what="reference alignment").to_numpy()
+        check_territory_ids(
+            self.territories, other.territories, self.base.name, other.name
+        )
         cur = np.array(self.territories, dtype=object)[self.codes]
         return np.asarray(ref != cur, dtype=bool)
 

@@ -309,7 +309,7 @@ class TerritoryMap(W.VBox):
         )
         self._picker_quiet = False  # True while save_as replaces the options
         self.color_picker.observe(
-            lambda ch: None if self._picker_quiet else self.set_color_by(ch["new"]),
+            lambda ch: None if self._picker_quiet else self._color_picked(ch["new"]),
             names="value",
         )
         self.method = W.Dropdown(
@@ -505,7 +505,16 @@ class TerritoryMap(W.VBox):
         return self._color_by
 
     def set_color_by(self, value: str) -> None:
-        """Recolour the map (see :attr:`color_by`); unknown values raise."""
+        """Recolour the map (see :attr:`color_by`); unknown values raise.
+
+        Raises
+        ------
+        SpecificationError
+            For an unknown colouring, alignment or column.
+        DataValidationError
+            For ``"change:<name>"`` when that alignment's territory ids equal
+            the map's only as text (``'1'`` and ``1``); the colouring is kept.
+        """
         if not isinstance(value, str):
             raise SpecificationError(
                 f"color_by must be 'territory', 'change:<alignment>' or "
@@ -521,8 +530,9 @@ class TerritoryMap(W.VBox):
                     f"no alignment named {name!r} to compare with; the study has "
                     f"{sorted(self.study.alignments)}"
                 )
-            self._ref = self.study.alignments[name]
-            self._moved_ref = self.state.moved_from(self._ref)
+            ref = self.study.alignments[name]
+            moved = self.state.moved_from(ref)  # may refuse: change nothing first
+            self._ref, self._moved_ref = ref, moved
             self._kpi_fill = None
         elif value.startswith("kpi:"):
             col = value.split(":", 1)[1]
@@ -815,7 +825,8 @@ class TerritoryMap(W.VBox):
             if names is not None:
                 head = f"<b>{html.escape(names[k])}</b> ({head})"
             body = "".join(
-                f"<br>{html.escape(c)} {_fmt(v[k])}" for c, v in vals.items()
+                f"<br>{html.escape(c)} {_fmt(v[k]) if np.isfinite(v[k]) else '–'}"
+                for c, v in vals.items()
             )
             out.append(head + body)
         return out
@@ -956,6 +967,19 @@ class TerritoryMap(W.VBox):
             self._say(f"optimise failed: {type(exc).__name__}: {exc}")
         finally:
             self.optimise_button.disabled = False
+
+    def _color_picked(self, value: str) -> None:
+        """Apply the picker's colouring; a refusal is shown and the picker
+        goes back to the colouring in use."""
+        try:
+            self.set_color_by(value)
+        except Exception as exc:  # shown in the widget, not lost in a callback
+            self._say(f"colour by failed: {exc}")
+            self._picker_quiet = True
+            try:
+                self.color_picker.value = self._color_by
+            finally:
+                self._picker_quiet = False
 
     def _save_clicked(self) -> None:
         name = self.save_name.value

@@ -9,7 +9,11 @@ import pytest
 from terrakit import metrics
 from terrakit.data.alignment import Alignment
 from terrakit.data.geo import adjacency
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 from terrakit.widgets.state import EditorState
 
 
@@ -343,3 +347,89 @@ def test_integer_territory_ids_keep_their_dtype():
     st2.move([101], "new")
     assert st2.alignment.assignment.dtype == object
     assert st2.alignment.assignment.tolist() == ["new", 1, 2, 2]
+
+
+def test_pieces_with_territory_ids_of_mixed_types(toy_grid_3x3):
+    """Ids 101, 102 and 'vacant' became a text array: the pieces were filed
+    under '101'/'102', so 101 and 102 showed 0 pieces and no warning."""
+    units = toy_grid_3x3.unit_measures()
+    m = {f"u{k}": 101 if k in (1, 9) else 102 for k in range(1, 10)}
+    m["u5"] = "vacant"  # u1 and u9 (opposite corners) are apart
+    st = EditorState(units, Alignment.from_mapping(m), adjacency=adjacency(units))
+    assert st.pieces().to_dict() == {101: 2, 102: 1, "vacant": 1}
+    assert st.kpis()["pieces"].to_dict() == {101: 2, 102: 1, "vacant": 1}
+    assert st.contiguity_warnings() == ["101 is in 2 pieces"]
+    ref = metrics.contiguity(units, st.alignment, st.adjacency)
+    assert st.pieces().to_dict() == ref.to_dict()
+
+
+def test_moved_from_refuses_ids_equal_only_as_text(toy_grid_3x3):
+    """A reference with ids '1'/'2' against a map with 1/2 marked every unit
+    moved, silently (tk.plot.diff_map refuses the same pair)."""
+    units = toy_grid_3x3.unit_measures()
+    ints = Alignment.from_mapping(
+        {f"u{k}": 1 if k <= 5 else 2 for k in range(1, 10)}, name="ints"
+    )
+    texts = Alignment(ints.assignment.astype(str), name="texts")
+    st = EditorState(units, ints)
+    with pytest.raises(DataValidationError) as e:
+        st.moved_from(texts)
+    assert str(e.value) == (
+        "alignment.territory_id: no territory id of 'texts' is a territory id of "
+        "'ints', but 2 are equal as text (e.g. '1' (str) in 'texts' and 1 (int) in "
+        "'ints'): territory ids keep their type: '1' is not 1 (rows: '1', '2'). "
+        "Fix: give both alignments territory ids of one type, e.g. "
+        "Alignment(al.assignment.astype(str), name=al.name)"
+    )
+    st.move(["u5"], 2)
+    assert st.moved_from(ints).tolist() == [False] * 4 + [True] + [False] * 4
+
+
+def test_territories_follow_the_package_order(toy_grid_3x3):
+    """Integer ids were sorted as text (1, 10, 11, 12, 2, ...), so the tables,
+    the balance panel and the map colours disagreed with Alignment.territories
+    and tk.plot.territory_map."""
+    units = toy_grid_3x3.unit_measures()
+    al = Alignment.from_mapping({f"u{k}": 3 * k for k in range(1, 10)})
+    st = EditorState(units, al, territories=[30, 12])
+    want = [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    assert st.territories == want
+    assert st.totals().index.tolist() == want
+    assert st.kpis().index.tolist() == want
+    assert st.balance_table().index.tolist() == want
+    assert st.territories[:9] == al.territories
+    assert st.code(12) == 3
+
+
+def test_a_missing_value_in_a_kpi_column_that_is_not_balanced(toy_grid_3x3):
+    """A NaN potential (no estimate yet) refused the whole editor, with the
+    fix 'fill them (0 if there is none)', which would falsify the KPI."""
+    units = toy_grid_3x3.unit_measures()
+    units.loc["u1", "potential"] = np.nan
+    al = toy_grid_3x3.alignments["current"]
+    with pytest.warns(TerrakitWarning) as w:
+        st = EditorState(units, al, measures=["workload"], tolerance=0.10)
+    assert [str(x.message) for x in w] == [
+        "units.potential: 1 of 9 units have no value ('u1'); potential (and "
+        "penetration) is NaN for every territory that holds one of them. An "
+        "unknown potential is not 0: fill them only with real figures"
+    ]
+    k = st.kpis()
+    assert np.isnan(k.loc["R1", "potential"]) and np.isnan(k.loc["R1", "penetration"])
+    assert k.loc["R2", "potential"] == 40_000.0
+    assert st.totals().to_dict() == {"R1": 190.0, "R2": 260.0}
+    st.move(["u1"], "R2")  # the unknown value goes with its unit
+    k = st.kpis()
+    assert k.loc["R1", "potential"] == 40_000.0 and np.isnan(k.loc["R2", "potential"])
+    assert "workload: max deviation" in st.summary()
+    # a balanced measure must be complete; text in a KPI column is refused
+    with pytest.raises(DataValidationError) as e:
+        EditorState(units, al, measures=["workload", "potential"])
+    assert str(e.value) == (
+        "units.potential: 1 values are missing or not numbers (rows: 'u1'). "
+        "Fix: fill them (0 if there is none)"
+    )
+    units["sales"] = units["sales"].astype(object)
+    units.loc["u2", "sales"] = "n/a"
+    with pytest.raises(DataValidationError, match="measure 'sales' is a text column"):
+        EditorState(units, al)

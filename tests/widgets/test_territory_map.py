@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("ipyleaflet")
 
 from terrakit.data.alignment import Alignment
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.widgets import TerritoryMap
 from terrakit.widgets._display import UNCHANGED
 from terrakit.widgets._measure import record_messages
@@ -725,3 +725,62 @@ def test_reopened_plan_keeps_its_colours():
     diff = [t for t in m.colors if m.colors[t] != m2.colors[t]]
     assert diff == []
     assert m.colors[m.state.territories[0]] == "#1f77b4"
+
+
+def test_a_missing_potential_shows_as_a_dash(toy_grid_3x3):
+    """A NaN potential (a KPI that is not balanced) refused to open the map."""
+    from terrakit.exceptions import TerrakitWarning
+
+    units = toy_grid_3x3.units.copy()
+    units.loc["u1", "potential"] = np.nan
+    study = toy_grid_3x3.replace(units=units)
+    with pytest.warns(TerrakitWarning, match=r"units.potential: 1 of 9 units"):
+        m = TerritoryMap(study, "current", tolerance=0.10)
+    rows = dict(re.findall(r'<tr data-territory="(R\d)">(.*?)</tr>', m.kpi_table.value))
+    head = re.findall(r"<th>(\w+)</th>", m.kpi_table.value)
+    cells = {t: re.findall(r"<td[^>]*>([^<]*)</td>", r) for t, r in rows.items()}
+    col = {c: k for k, c in enumerate(head[1:])}  # after "territory"
+    assert cells["R1"][col["potential"]] == "–"
+    assert cells["R1"][col["penetration"]] == "–"
+    assert cells["R2"][col["potential"]] == "40.0 k"
+    assert m._hover_text[0].endswith("potential –")
+    assert totals(m) == {"R1": 190.0, "R2": 260.0}
+    m.set_color_by("kpi:potential")
+    assert m.unit_layers[0].fill_color == UNCHANGED  # no value: no class
+    m.move(["u1"], "R2")
+    assert m.state.kpis()["potential"].isna().tolist() == [False, True]
+
+
+def test_colour_by_change_refuses_ids_equal_only_as_text(toy_grid_3x3):
+    """'change vs' an alignment with ids '1'/'2' on a map with 1/2 showed
+    every unit as moved."""
+    ints = toy_grid_3x3.alignments["current"].assignment.map({"R1": 1, "R2": 2})
+    study = toy_grid_3x3.with_alignment(Alignment(ints, name="numbered"))
+    study = study.with_alignment(Alignment(ints.astype(str), name="texts"))
+    m = TerritoryMap(study, "numbered", tolerance=0.10)
+    m.set_color_by("change:numbered")
+    with pytest.raises(DataValidationError, match="no territory id of 'texts' is a"):
+        m.set_color_by("change:texts")
+    assert m.color_by == "change:numbered" and m._ref.name == "numbered"
+    m.color_picker.value = "change:texts"  # the picker says so and goes back
+    assert m.color_by == m.color_picker.value == "change:numbered"
+    assert "colour by failed: alignment.territory_id: no territory id of" in (
+        html.unescape(m.status.value)
+    )
+    m.move(["u5"], 2)  # the change view still follows the edits
+    i = m.state.unit_ids.get_loc("u5")
+    assert m.unit_layers[i].fill_color == m.colors[2]
+    assert "<b>1</b> units" in m.legend.value
+
+
+def test_panel_and_kpi_rows_follow_the_numeric_order(toy_grid_3x3):
+    """Ids 5, 10, 20 were listed as text: 10, 20, 5."""
+    ids = toy_grid_3x3.alignments["current"].assignment.index
+    al = Alignment(pd.Series([5, 5, 10, 10, 20, 20, 5, 10, 20], index=ids), name="n")
+    m = TerritoryMap(toy_grid_3x3.with_alignment(al), "n", tolerance=0.10)
+    assert list(m.panel.rows) == [5, 10, 20]
+    assert re.findall(r'<tr data-territory="(\d+)">', m.kpi_table.value) == [
+        "5",
+        "10",
+        "20",
+    ]
