@@ -376,7 +376,8 @@ def solve_file(
 
     Besides ``instance, value, vehicles, seconds, status, solution`` the row
     has ``value_trunc1`` and, when a ``reference.csv`` sits beside the file,
-    ``bks_vehicles``, ``bks_distance``, ``gap_bks_pct`` and, for the type-1
+    ``bks_vehicles``, ``bks_distance``, ``gap_bks_pct`` (when its row gives
+    both best-known values; empty cells add none of them) and, for the type-1
     classes, ``reference`` (the distance-only optimum, trunc-1 distances),
     ``gap_pct`` = ``gap_trunc1_pct`` (``value_trunc1`` vs ``reference``: like
     with like) and ``gap_exact_pct`` (exact ``value`` vs ``reference``).
@@ -418,11 +419,13 @@ def solve_file(
             ref.columns
         ):
             r = ref.loc[path.stem]
-            row["bks_vehicles"] = int(r["bks_vehicles"])
-            row["bks_distance"] = float(r["bks_distance"])
-            row["gap_bks_pct"] = (
-                100.0 * (row["value"] - row["bks_distance"]) / row["bks_distance"]
-            )
+            veh, dist = float(r["bks_vehicles"]), float(r["bks_distance"])
+            # empty cells (an instance with no best-known solution yet): no
+            # BKS columns, as without the file
+            if math.isfinite(veh) and math.isfinite(dist):
+                row["bks_vehicles"] = int(veh)
+                row["bks_distance"] = dist
+                row["gap_bks_pct"] = 100.0 * (row["value"] - dist) / dist
     if row["status"] != "feasible":  # no plan: no gap to any reference
         for key in row:
             if key.startswith("gap_"):

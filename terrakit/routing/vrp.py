@@ -23,6 +23,13 @@ windows' latest starts down, earliest starts up) so that every schedule that
 is feasible for the solver is feasible with the exact times as well.  With
 ``scale=1000`` on Solomon data the rounding moves a route's cost by at most
 ``0.0005`` per arc.  Reported values are recomputed from the exact matrices.
+
+The solvers measure time from an origin of their own: the depot's opening,
+or an earlier window's latest start (:func:`_time_origin`), so that windows
+given as Unix timestamps in seconds fit their integers at ``scale=1000``.
+Windows opening before the origin open at it (no service starts before
+the depot opens), so the shift changes no schedule; reported times are in
+the problem's own clock.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -41,6 +48,9 @@ from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit._versions import library_versions
 from terrakit.exceptions import SpecificationError, TimeLimitWarning
 from terrakit.routing.tsp import improve, is_symmetric
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AUTO_BACKEND",
@@ -77,12 +87,17 @@ class RoutingProblem:
         ``(n, n)`` travel costs minimised by the solver, finite and >= 0
         (default: ``duration``).
     service
-        ``(n,)`` service time at each node (depot: 0).
+        ``(n,)`` service time at each node; the depot's must be 0 (add time
+        spent there to the travel times out of it).
     early, late
         ``(n,)`` earliest / latest *start of service*; for the depot, the
-        vehicle's earliest departure and latest return.
+        vehicle's earliest departure and latest return.  Any origin (e.g.
+        Unix timestamps): the solvers see times measured from the earliest
+        that matters (see Notes of the module).
     demand
-        ``(n,)`` integer demand; with ``capacity`` the vehicle load limit.
+        ``(n,)`` demand, whole numbers when ``capacity`` is given (count it
+        in a smaller unit otherwise, and the capacity alike); the depot's
+        must be 0.  With ``capacity`` the vehicle load limit.
     n_vehicles
         Vehicles available (all identical), a whole number >= 1.
     penalty
@@ -102,7 +117,8 @@ class RoutingProblem:
     ------
     SpecificationError
         For entries that are not numbers (``'2,5'``), NaN, infinite or
-        negative travel times and costs, bad node data, windows with
+        negative travel times and costs, bad node data, a depot with service
+        or demand, demand that is not whole with a ``capacity``, windows with
         ``late < early``, a node in two groups, and the settings above out of
         range, naming the nodes or cells and their values.
     """
@@ -160,6 +176,21 @@ class RoutingProblem:
                     f"{name} must be finite and >= 0; nodes {bad[:5]} have "
                     f"{arr[bad[:5]].tolist()}"
                 )
+        # the depot is where routes start and end: both backends and
+        # evaluate_routes serve nothing there (OR-Tools would count it)
+        if service[0] != 0:
+            raise SpecificationError(
+                f"service[0] must be 0: node 0 is the depot, where no service "
+                f"is scheduled; got {service[0]:g} (fix: set it to 0 and add the "
+                "time spent at the depot to the travel times out of it, "
+                "duration[0, 1:])"
+            )
+        if demand[0] != 0:
+            raise SpecificationError(
+                f"demand[0] must be 0: node 0 is the depot, where the vehicles "
+                f"load what the visits need; got {demand[0]:g} (fix: set it to 0 "
+                "and lower capacity by what a vehicle carries all day)"
+            )
         bad = np.flatnonzero(np.isnan(late)).tolist()
         if bad:
             raise SpecificationError(
@@ -237,6 +268,8 @@ class RoutingProblem:
                 f"capacity must be a non-negative whole number or None, got "
                 f"{self.capacity!r}"
             )
+        if self.capacity is not None:
+            _check_whole_demand(demand, int(self.capacity))
 
     @property
     def n_nodes(self) -> int:
@@ -284,6 +317,37 @@ def _float_array(value: Any, name: str) -> np.ndarray:
         ) from None
 
 
+def _check_whole_demand(demand: np.ndarray, capacity: int) -> None:
+    """A :class:`SpecificationError` naming the first nodes whose demand is not
+    a whole number (the solvers count loads in integers; rounding 0.4 to 0
+    packed routes by the rounded loads), with a unit that makes them whole."""
+    bad = np.flatnonzero(demand != np.floor(demand)).tolist()
+    if not bad:
+        return
+    fix = "count demand in a smaller unit so that it is whole, and capacity alike"
+    for k in range(1, 7):
+        f = 10**k
+        scaled = demand * f
+        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-9 * np.maximum(scaled, 1)):
+            v = float(demand[bad[0]])
+            fix += (
+                f", e.g. x{f}: {v:g} -> {round(v * f):d} and capacity "
+                f"{capacity} -> {capacity * f}"
+            )
+            break
+    shown = bad[:5]
+    raise SpecificationError(
+        "demand must hold whole numbers when a capacity is given (the solvers "
+        "count loads in integers); "
+        + (
+            f"{len(bad)} nodes are not, the first 5: {shown} have "
+            if len(bad) > 5
+            else f"nodes {shown} have "
+        )
+        + f"{demand[shown].tolist()} (fix: {fix})"
+    )
+
+
 def _check_cells(m: np.ndarray, name: str) -> None:
     """A :class:`SpecificationError` naming the first cells of the matrix ``m``
     that are NaN, infinite or negative."""
@@ -303,7 +367,12 @@ def _check_cells(m: np.ndarray, name: str) -> None:
 
 @dataclass(frozen=True)
 class RouteCheck:
-    """Exact schedule and feasibility of routes (see :func:`evaluate_routes`)."""
+    """Exact schedule and feasibility of routes (see :func:`evaluate_routes`).
+
+    ``arrival``, ``start`` and ``load`` have one tuple per route and one entry
+    per stop (``load``: the demand served on the route so far, this stop
+    included); ``depart`` and ``back`` one entry per route.
+    """
 
     cost: float
     duration: float
@@ -313,6 +382,7 @@ class RouteCheck:
     start: tuple[tuple[float, ...], ...]
     depart: tuple[float, ...]
     back: tuple[float, ...]
+    load: tuple[tuple[float, ...], ...] = ()
 
 
 def evaluate_routes(
@@ -351,6 +421,7 @@ def evaluate_routes(
     starts: list[tuple[float, ...]] = []
     departs: list[float] = []
     backs: list[float] = []
+    loads: list[tuple[float, ...]] = []
     seen: dict[int, int] = {}
     routes = [list(r) for r in routes if len(r)]
     if len(routes) > p.n_vehicles:
@@ -393,6 +464,7 @@ def evaluate_routes(
         starts.append(tuple(st))
         departs.append(depart)
         backs.append(end)
+        loads.append(tuple(np.cumsum(p.demand[r]).tolist()))
         dur_total += end - depart
     for i, c in seen.items():
         if c > 1:
@@ -418,6 +490,7 @@ def evaluate_routes(
         start=tuple(starts),
         depart=tuple(departs),
         back=tuple(backs),
+        load=tuple(loads),
     )
 
 
@@ -483,6 +556,52 @@ class RoutingSolution:
     time_limit: float | None = None
     max_iterations: int | None = None
     versions: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def summary(self) -> str:
+        """Rounded, stable text: status, cost, routes (no run times)."""
+        stops = sum(len(r) for r in self.routes)
+        lines = [
+            f"Routing solution ({self.backend}): {self.status}, "
+            f"{len(self.routes)} route{'' if len(self.routes) == 1 else 's'}, "
+            f"{stops} stop{'' if stops == 1 else 's'}, {len(self.dropped)} dropped",
+            "  no routes found"
+            if self.status == "no_solution"
+            else f"  cost {self.cost:.2f}, duration {self.check.duration:.2f}",
+        ]
+        if self.dropped:
+            more = len(self.dropped) - 10
+            lines.append(
+                f"  dropped nodes: {', '.join(map(str, self.dropped[:10]))}"
+                + (f" and {more} more" if more > 0 else "")
+            )
+        viol = self.check.violations
+        for v in viol[:3]:
+            lines.append(f"  broken: {v}")
+        if len(viol) > 3:
+            lines.append(f"  ... and {len(viol) - 3} more broken rules")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n  ({self.seconds:.1f} s)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per stop: ``vehicle`` (route number from 0), ``stop`` (its
+        order on the route from 1), ``node``, ``arrival`` and ``start`` of
+        service (exact times, from :attr:`check`) and ``load`` (the demand
+        served on the route so far, this stop included)."""
+        import pandas as pd
+
+        c = self.check
+        rows = [
+            (v, k + 1, node, c.arrival[v][k], c.start[v][k], c.load[v][k])
+            for v, r in enumerate(self.routes)
+            for k, node in enumerate(r)
+        ]
+        df = pd.DataFrame(
+            rows, columns=["vehicle", "stop", "node", "arrival", "start", "load"]
+        )
+        ints = dict.fromkeys(["vehicle", "stop", "node"], "int64")
+        return df.astype(ints | dict.fromkeys(["arrival", "start", "load"], "float64"))
 
 
 def resolve_backend(backend: str) -> Literal["pyvrp", "ortools"]:
@@ -759,7 +878,12 @@ _MAX_TOTAL = 2**62
 
 
 def _serve_bounds(
-    p: RoutingProblem, cost: np.ndarray, dur: np.ndarray, service: np.ndarray
+    p: RoutingProblem,
+    cost: np.ndarray,
+    dur: np.ndarray,
+    service: np.ndarray,
+    early: np.ndarray,
+    late: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Upper bounds (scaled integers) on what serving a node adds to the objective.
 
@@ -769,17 +893,17 @@ def _serve_bounds(
     (waiting included): the depot window when it is finite, else the latest
     window opening plus all service and the longest way out of every node.
     Arcs longer than ``H`` cannot lie on any route and are ignored (e.g.
-    stand-ins for unreachable pairs).  Returns the bounds per node and a
-    bound on the cost of all routes together.
+    stand-ins for unreachable pairs).  ``early`` and ``late`` are the windows
+    from the solvers' time origin (:func:`_time_origin`), unscaled.  Returns
+    the bounds per node and a bound on the cost of all routes together.
     """
     n = p.n_nodes
-    e0 = int(np.ceil(p.early[0] * p.scale - 1e-9))
-    if np.isfinite(p.late[0]):
-        horizon = max(0, int(np.floor(p.late[0] * p.scale + 1e-9)) - e0)
+    e0 = int(np.ceil(early[0] * p.scale - 1e-9))
+    if np.isfinite(late[0]):
+        horizon = max(0, int(np.floor(late[0] * p.scale + 1e-9)) - e0)
         usable = dur <= horizon
     else:
-        fin = np.isfinite(p.early)
-        opens = int(np.ceil(float(p.early[fin].max()) * p.scale)) if fin.any() else 0
+        opens = int(np.ceil(float(early.max()) * p.scale))
         horizon = max(0, opens - e0) + int(service.sum()) + int(dur.max(axis=1).sum())
         usable = np.ones((n, n), dtype=bool)
     np.fill_diagonal(usable, False)
@@ -791,6 +915,19 @@ def _serve_bounds(
     m = p.n_vehicles
     routes = int(out_max[1:].sum()) + m * (int(out_max[0]) + dc * horizon)
     return serve.astype(np.int64), routes
+
+
+def _time_origin(p: RoutingProblem) -> float:
+    """The time the solvers count from: the depot's opening ``early[0]``, or
+    the earliest finite ``late`` when a window closes before it.
+
+    No service starts before the depot opens, so an ``early`` before the
+    origin is the origin (clipped to 0 after the shift) and every ``late``
+    stays >= 0: shifting loses nothing, whatever the clock (Unix timestamps
+    in seconds × ``scale=1000`` exceed :data:`_INF_TIME` unshifted).
+    """
+    fin = np.isfinite(p.late)
+    return float(min(p.early[0], p.late[fin].min())) if fin.any() else float(p.early[0])
 
 
 def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
@@ -808,13 +945,35 @@ def _int_data(p: RoutingProblem) -> dict[str, np.ndarray]:
     cost = np.rint(p.cost * s).astype(np.int64)
     dur = np.ceil(p.duration * s - 1e-9).astype(np.int64)
     service = np.ceil(p.service * s - 1e-9).astype(np.int64)
-    early = np.ceil(p.early * s - 1e-9).astype(np.int64)
-    late = np.where(
-        np.isfinite(p.late), np.floor(np.minimum(p.late, 1e15) * s + 1e-9), _INF_TIME
-    )
-    late = np.minimum(late, _INF_TIME).astype(np.int64)
+    origin = _time_origin(p)
+    early_f = np.maximum(p.early - origin, 0.0)
+    late_f = p.late - origin  # inf stays inf
+    fin = np.isfinite(late_f)
+    i = int(np.argmax(early_f))
+    if early_f[i] * s >= _INF_TIME:
+        first = (
+            f"the depot opens at {origin:.12g}"
+            if origin == p.early[0]
+            else f"node {int(np.argmin(p.late))}'s window closes at {origin:.12g}"
+        )
+        raise SpecificationError(
+            f"time windows too long for the solvers' integers: node {i} has early "
+            f"{p.early[i]:.12g}, {early_f[i]:.12g} after the earliest time that "
+            f"matters ({first}), {early_f[i] * s:.4g} once scaled by {s:g}, at "
+            f"or above their limit {_INF_TIME:.0e}; fix: give all times on one "
+            "clock starting near the depot's opening (e.g. seconds since the "
+            "first day's midnight), use a coarser time unit, or lower scale"
+        )
+    early = np.ceil(early_f * s - 1e-9).astype(np.int64)
+    # a window that closes after the solvers' horizon is as good as open
+    late = np.full(p.n_nodes, _INF_TIME, dtype=np.int64)
+    late[fin] = np.minimum(
+        np.floor(np.minimum(late_f[fin], 1e15) * s + 1e-9), _INF_TIME
+    ).astype(np.int64)
+    # demand is whole (RoutingProblem refuses fractions with a capacity) and
+    # unused by the solvers without one
     demand = np.rint(p.demand).astype(np.int64)
-    serve, routes = _serve_bounds(p, cost, dur, service)
+    serve, routes = _serve_bounds(p, cost, dur, service, early_f, late_f)
     fin = np.isfinite(p.penalty)
     fin[0] = False
     scaled = np.where(fin, p.penalty * s, 0.0)
@@ -920,7 +1079,8 @@ def _pyvrp_search(
     choice does not depend on the machine's load), and the search then starts
     from the unimproved start.
 
-    A single vehicle without windows (a TSP) starts from the
+    A single vehicle without windows (a TSP, its arc weights ``cost +
+    duration_cost × duration``) starts from the
     nearest-neighbour tour instead of a random one; on a *symmetric* TSP, and
     on any TSP of at most 8 nodes, the search after PyVRP's local search is
     :func:`terrakit.routing.tsp.improve` (2-opt and Lin–Kernighan-style 3-opt
@@ -948,11 +1108,14 @@ def _pyvrp_search(
         and not (p.early > 0).any()
         and np.isinf(p.penalty[1:]).all()
     )
+    # a route without windows lasts its travel time plus the service, the
+    # same on every tour: the TSP's arc weight is cost + duration_cost × time
+    weight = p.cost + p.duration_cost * p.duration if p.duration_cost else p.cost
     sym = tsp and (
-        2 < p.n_nodes <= EXACT_TSP_NODES or (p.n_nodes > 4 and is_symmetric(p.cost))
+        2 < p.n_nodes <= EXACT_TSP_NODES or (p.n_nodes > 4 and is_symmetric(weight))
     )
     if tsp and p.n_nodes > 2:
-        first = _nearest_neighbour(p.cost)
+        first = _nearest_neighbour(weight)
         start = pyvrp.Solution(data, [[i - 1 for i in first]])
     else:
         start = pyvrp.Solution.make_random(data, rng)
@@ -991,7 +1154,7 @@ def _pyvrp_search(
     routes = found.routes()
     tour = np.array([0, *[int(a.idx) + 1 for a in routes[0] if a.is_client()]])
     left = max(0.005, time_limit - (time.perf_counter() - t0))
-    tour = improve(p.cost, tour, time_limit=left, seed=seed, max_kicks=n_kicks)
+    tour = improve(weight, tour, time_limit=left, seed=seed, max_kicks=n_kicks)
     return pyvrp.Solution(data, [[int(i) - 1 for i in tour[1:]]])
 
 
@@ -1062,11 +1225,15 @@ def _solve_ortools(
     routing = pywrapcp.RoutingModel(manager)
     cost_cb = routing.RegisterTransitMatrix(d["cost"].tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
-    # time: travel + service at the origin
-    has_tw = bool(
-        np.isfinite(p.late).any() or (p.early > 0).any() or (p.service > 0).any()
+    # time: travel + service at the origin; also without windows when the
+    # routes' durations are priced (duration_cost: the span cost below)
+    timed = bool(
+        np.isfinite(p.late).any()
+        or (p.early > 0).any()
+        or (p.service > 0).any()
+        or p.duration_cost > 0
     )
-    if has_tw:
+    if timed:
         tmat = d["dur"] + d["service"][:, None]
         horizon = int(
             min(

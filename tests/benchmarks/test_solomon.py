@@ -232,3 +232,27 @@ def test_an_unknown_backend_is_an_error_not_a_row(tmp_path: Path) -> None:
         ValueError, match=r"^backend must be 'auto', 'pyvrp' or 'ortools', got 'x'$"
     ):
         tk.benchmarks.run("solomon", f, time_limit=1, backend="x")
+
+
+def test_empty_best_known_cells_add_no_bks_columns(tmp_path: Path) -> None:
+    """Regression (QA round 18): a reference.csv row without best-known values
+    yet (empty bks_vehicles, bks_distance) crashed solve_file after solving
+    with a bare 'cannot convert float NaN to integer'; now the row has no BKS
+    columns, as without the file, and run() keeps the family's results."""
+    import terrakit as tk
+
+    f = tmp_path / "T5.txt"
+    f.write_text(
+        "T5\n\nVEHICLE\nNUMBER CAPACITY\n3 20\n\nCUSTOMER\n"
+        "CUST NO. XCOORD. YCOORD. DEMAND READY DUE SERVICE\n"
+        "0 0 0 0 0 1000 0\n1 10 0 10 0 500 10\n2 -10 0 5 0 500 10\n"
+    )
+    (tmp_path / "reference.csv").write_text(
+        "instance,n_customers,bks_vehicles,bks_distance,opt_distance_min_dist_trunc1\n"
+        "T5,2,,,\n"
+    )
+    row = solomon.solve_file(f, time_limit=1, seed=0)
+    assert row["status"] == "feasible" and row["value"] == pytest.approx(40.0)
+    assert not {"bks_vehicles", "bks_distance", "gap_bks_pct"} & set(row)
+    df = tk.benchmarks.run("solomon", [f], time_limit=1, seed=0)
+    assert df["status"].tolist() == ["feasible"]

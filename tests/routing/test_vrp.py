@@ -475,3 +475,197 @@ def test_bad_input_names_the_entries(make, message: str) -> None:  # type: ignor
     with pytest.raises(SpecificationError) as err:
         make()
     assert str(err.value) == message
+
+
+def _two_matrices() -> tuple[np.ndarray, np.ndarray]:
+    """9 nodes whose travel cost (km) and travel time (min) come from two
+    unrelated layouts, so the cheapest tour is not the fastest."""
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0, 100, (9, 2)), rng.uniform(0, 100, (9, 2))
+    cost = np.hypot(*(a[:, None] - a[None]).transpose(2, 0, 1)).round(1)
+    time = np.hypot(*(b[:, None] - b[None]).transpose(2, 0, 1)).round(1)
+    return cost, time
+
+
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.TimeLimitWarning")
+@pytest.mark.parametrize(
+    ("backend", "n_vehicles"), [("pyvrp", 1), ("ortools", 1), ("ortools", 3)]
+)
+def test_duration_cost_is_priced_without_windows(backend: str, n_vehicles: int) -> None:
+    """Regression (QA round 18): without windows, PyVRP's TSP search (one
+    vehicle) and OR-Tools (its time dimension, hence the span cost, only built
+    with windows) minimised the travel cost alone: 4770.7 instead of the
+    optimum 3360.8 of cost + 10 x duration (all 8! tours enumerated)."""
+    import itertools
+
+    cost, time = _two_matrices()
+    w = cost + 10 * time
+    tours = np.array(list(itertools.permutations(range(1, 9))))
+    paths = np.hstack(
+        [np.zeros((len(tours), 1), int), tours, np.zeros((len(tours), 1), int)]
+    )
+    best = float(w[paths[:, :-1], paths[:, 1:]].sum(axis=1).min())
+    assert best == pytest.approx(3360.8)
+    p = RoutingProblem(
+        duration=time, cost=cost, duration_cost=10, n_vehicles=n_vehicles
+    )
+    sol = solve_routing(p, backend=backend, time_limit=1, seed=0)
+    assert sol.feasible
+    assert sol.cost + 10 * sol.check.duration == pytest.approx(best)
+
+
+def test_fractional_demand_is_refused() -> None:
+    """Regression (QA round 18): demand 0.4 was rounded to 0 for the solvers,
+    which packed all 8 stops (load 3.2) into one vehicle of capacity 1 and
+    returned an 'infeasible' plan although 2 stops per vehicle fit."""
+    from terrakit.exceptions import SpecificationError
+
+    d = np.ones((9, 9)) - np.eye(9)
+    with pytest.raises(SpecificationError) as err:
+        RoutingProblem(d, demand=np.r_[0, np.full(8, 0.4)], capacity=1, n_vehicles=4)
+    assert str(err.value) == (
+        "demand must hold whole numbers when a capacity is given (the solvers "
+        "count loads in integers); 8 nodes are not, the first 5: [1, 2, 3, 4, 5] "
+        "have [0.4, 0.4, 0.4, 0.4, 0.4] (fix: count demand in a smaller unit so "
+        "that it is whole, and capacity alike, e.g. x10: 0.4 -> 4 and capacity 1 "
+        "-> 10)"
+    )
+    with pytest.raises(SpecificationError) as err:
+        RoutingProblem(d[:3, :3], demand=[0, 1, 1 / 3], capacity=2)
+    assert str(err.value) == (
+        "demand must hold whole numbers when a capacity is given (the solvers "
+        "count loads in integers); nodes [2] have [0.3333333333333333] (fix: "
+        "count demand in a smaller unit so that it is whole, and capacity alike)"
+    )
+    # scaled as the message says, the plan is feasible; without a capacity
+    # demand is not used and may be fractional
+    p = RoutingProblem(d, demand=np.r_[0, np.full(8, 4.0)], capacity=10, n_vehicles=4)
+    assert solve_routing(p, time_limit=1, seed=0, max_iterations=200).feasible
+    assert RoutingProblem(d, demand=np.r_[0, np.full(8, 0.4)]).demand[1] == 0.4
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"service": [30, 5, 5], "late": [200, 50, 200]},
+            "service[0] must be 0: node 0 is the depot, where no service is "
+            "scheduled; got 30 (fix: set it to 0 and add the time spent at the "
+            "depot to the travel times out of it, duration[0, 1:])",
+        ),
+        (
+            {"demand": [3, 1, 1], "capacity": 2},
+            "demand[0] must be 0: node 0 is the depot, where the vehicles load "
+            "what the visits need; got 3 (fix: set it to 0 and lower capacity by "
+            "what a vehicle carries all day)",
+        ),
+    ],
+)
+def test_depot_service_and_demand_are_refused(kw: dict, message: str) -> None:
+    """Regression (QA round 18): the depot's service and demand were accepted;
+    OR-Tools counted them (no_solution) while PyVRP and evaluate_routes did
+    not (feasible): the backends disagreed on one input."""
+    from terrakit.exceptions import SpecificationError
+
+    d = np.array([[0, 40, 40], [40, 0, 10], [40, 10, 0.0]])
+    with pytest.raises(SpecificationError) as err:
+        RoutingProblem(d, **kw)
+    assert str(err.value) == message
+
+
+def _timestamped(base: float) -> RoutingProblem:
+    """6 nodes, travel in seconds, windows from ``base`` (e.g. a Unix time):
+    the depot open 10 h, every customer from 1 h to 2 h after opening."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 10000, (6, 2))
+    d = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) / 10
+    return RoutingProblem(
+        duration=d,
+        early=base + np.r_[0.0, np.full(5, 3600.0)],
+        late=base + np.r_[36000.0, np.full(5, 7200.0)],
+        service=np.r_[0, np.full(5, 300.0)],
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unix_timestamp_windows_are_solved_exactly(backend: str) -> None:
+    """Regression (QA round 18): windows as Unix timestamps in seconds
+    (1.7e9 x scale 1000 above the solvers' time cap 1e12) crashed PyVRP
+    ('tw_early must be <= tw_late.') and OR-Tools ('CP Solver fail').  The
+    solvers now count from the depot's opening: same routes as from 0, and
+    the reported times are the exact ones on the given clock."""
+    from terrakit.routing.vrp import _int_data
+
+    base = 1_700_000_000.0
+    at0, unix = _timestamped(0.0), _timestamped(base)
+    for key in ("early", "late", "dur", "service", "cost"):
+        assert (_int_data(unix)[key] == _int_data(at0)[key]).all()
+    s0 = solve_routing(at0, backend=backend, time_limit=1, seed=0, max_iterations=50)
+    s1 = solve_routing(unix, backend=backend, time_limit=1, seed=0, max_iterations=50)
+    assert s1.feasible and s1.routes == s0.routes
+    assert s1.check.start[0] == tuple(base + t for t in s0.check.start[0])
+    assert s1.check.depart[0] == base + s0.check.depart[0]
+
+
+def test_windows_too_long_for_the_solvers_are_refused() -> None:
+    """A depot opening at 0 and customers at Unix times: no shift helps, the
+    error names the node, its time and the fix (was a bare solver error)."""
+    from terrakit.exceptions import SpecificationError
+
+    d = np.array([[0, 40, 40], [40, 0, 10], [40, 10, 0.0]])
+    p = RoutingProblem(d, early=[0, 1.7e9, 1.7e9 + 60])
+    for backend in BACKENDS:
+        with pytest.raises(SpecificationError) as err:
+            solve_routing(p, backend=backend, time_limit=1)
+        assert str(err.value) == (
+            "time windows too long for the solvers' integers: node 2 has early "
+            "1700000060, 1700000060 after the earliest time that matters (the "
+            "depot opens at 0), 1.7e+12 once scaled by 1000, at or above their "
+            "limit 1e+12; fix: give all times on one clock starting near the "
+            "depot's opening (e.g. seconds since the first day's midnight), use a "
+            "coarser time unit, or lower scale"
+        )
+
+
+def test_solution_summary_and_to_frame() -> None:
+    """RoutingSolution has summary() (stable, no run time) and to_frame()
+    (one row per stop), like every terrakit result (DESIGN.md §4)."""
+    p = RoutingProblem(
+        square().duration,
+        demand=[0, 1, 2, 3],
+        capacity=3,
+        n_vehicles=3,
+        service=[0, 1, 1, 1],
+    )
+    sol = solve_routing(p, backend="pyvrp", time_limit=1, seed=0, max_iterations=50)
+    # depot -> 3 -> depot (load 3) and depot -> 2 -> 1 -> depot (load 2 + 1)
+    assert sorted(sol.routes) == [(2, 1), (3,)]
+    assert sol.summary() == (
+        "Routing solution (pyvrp): feasible, 2 routes, 3 stops, 0 dropped\n"
+        "  cost 5.41, duration 8.41"
+    )
+    assert str(sol).startswith(sol.summary() + "\n  (")
+    df = sol.to_frame().sort_values(["node"]).reset_index(drop=True)
+    assert list(df.columns) == ["vehicle", "stop", "node", "arrival", "start", "load"]
+    assert df["node"].tolist() == [1, 2, 3]
+    assert df["stop"].tolist() == [2, 1, 1]
+    assert df["load"].tolist() == [3.0, 2.0, 3.0]
+    assert df["arrival"].tolist() == pytest.approx([np.sqrt(2) + 2, np.sqrt(2), 1.0])
+    v = dict(zip(df["node"], df["vehicle"], strict=True))
+    assert v[1] == v[2] != v[3]
+    none = solve_routing(
+        RoutingProblem(
+            np.full((3, 3), 10.0) - 10 * np.eye(3),
+            late=[100, 10, 15],
+            penalty=[0, np.inf, np.inf],
+        ),
+        backend="ortools",
+        time_limit=1,
+        max_iterations=20,
+    )
+    assert none.status == "no_solution" and none.to_frame().empty
+    assert none.summary() == (
+        "Routing solution (ortools): no_solution, 0 routes, 0 stops, 0 dropped\n"
+        "  no routes found\n"
+        "  broken: 2 required nodes not visited: [1, 2]"
+    )
