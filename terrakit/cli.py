@@ -126,6 +126,15 @@ def _check_out(
             f"--out {str(out)!r} is a file, not a folder; give a folder to write "
             f"{what} into (e.g. --out {example})"
         )
+    if path.is_dir():
+        # an existing folder: the files are written into it, whatever its parent
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(
+                f"--out {str(out)!r} is a folder you have no permission to write "
+                "in; choose a folder you can write to"
+            )
+        return
+    # a folder still to make: it is made inside the nearest folder that exists
     parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent

@@ -81,6 +81,46 @@ def test_out_that_is_a_file_exits_2_before_any_work(tmp_path, capsys, where):
     assert blocker.read_text(encoding="utf-8") == "not a folder"
 
 
+def test_out_permission_is_judged_on_the_folder_itself(tmp_path, capsys, monkeypatch):
+    """An existing --out was judged by its parent's permission: a writable
+    output folder inside a read-only one (a shared drive) was refused, a
+    read-only --out inside a writable folder passed and the run failed only
+    when writing, after every step.  (Tests may run as root, who may write
+    anywhere: os.access says what a user without the folders' rights hears.)"""
+    import os
+
+    from terrakit import cli
+
+    shared, mine = tmp_path / "shared", tmp_path / "mine"
+    (shared / "out").mkdir(parents=True)
+    (mine / "locked").mkdir(parents=True)
+    no_write = {shared, mine / "locked"}
+    monkeypatch.setattr(
+        cli.os, "access", lambda path, mode: Path(path).absolute() not in no_write
+    )
+    cli._check_out(shared / "out")  # writable, in a read-only folder: accepted
+    cli._check_out(mine / "new" / "deeper")  # made inside mine, writable
+    with pytest.raises(PermissionError) as info:
+        cli._check_out(mine / "locked")
+    assert str(info.value) == (
+        f"--out {str(mine / 'locked')!r} is a folder you have no permission to "
+        "write in; choose a folder you can write to"
+    )
+    # a folder still to make is judged by the nearest folder that exists
+    with pytest.raises(PermissionError) as info:
+        cli._check_out(shared / "new" / "deeper")
+    assert str(info.value) == (
+        f"--out {str(shared / 'new' / 'deeper')!r} cannot be made: no permission "
+        f"to write in {str(shared)!r}; choose a folder you can write to"
+    )
+    assert main(["run", str(SAMPLE_TOML), "--out", str(mine / "locked")]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"terrakit: error: --out {str(mine / 'locked')!r} is a folder you have no "
+        "permission to write in"
+    )
+    assert os.listdir(mine / "locked") == []
+
+
 def test_python_dash_m_terrakit_is_the_command():
     """``python -m terrakit`` was 'No module named terrakit.__main__'."""
     import subprocess
@@ -175,6 +215,31 @@ def test_a_data_mistake_at_load_exits_2_in_the_files_terms(
     err = capsys.readouterr().err
     assert err.startswith("terrakit: error: ")
     assert said in err and "columns={" not in err and "pass layer" not in err
+    assert not out.exists()
+
+
+def test_account_potential_without_employees_exits_2_before_any_step(tmp_path, capsys):
+    """[potential] level = "account" on accounts without 'employees' (the
+    account model's default covariate): was exit 1 in the potential step,
+    after the steps before it, with a fix in Python terms (model_config=...),
+    and account_covariates = [] was refused as an unknown key."""
+    import pandas as pd
+
+    acc = pd.read_csv(SAMPLE_TOML.parent / "accounts.csv", dtype=str)
+    acc.drop(columns="employees").to_csv(tmp_path / "accounts.csv", index=False)
+    data = SAMPLE_DATA.replace("SAMPLE/accounts.csv", "accounts.csv")
+    cfg = _sample_config(tmp_path, data + '[potential]\nlevel = "account"\n')
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "terrakit: error: study.toml: [potential] account_covariates: 'employees' "
+        "is not a column of the study's accounts; they have ["
+    )
+    assert err.rstrip().endswith(
+        "or leave it out with [potential] account_covariates = []"
+    )
+    assert "step 'potential' failed" not in err and "model_config" not in err
     assert not out.exists()
 
 

@@ -20,8 +20,9 @@ Example (paths are relative to the folder of the file)::
     history = "history.parquet"
     alignment = "alignment_current.csv"
     snap_m = 500              # optional: join polygons within 500 m
-    accounts_sheet = "Customers"  # optional: sheet of an Excel workbook (also
-                              # units_, reps_, history_, alignment_sheet)
+    accounts_sheet = "Customers"  # optional: sheet of an Excel workbook, by
+                              # name or position (0 = first); also units_,
+                              # reps_, history_, alignment_sheet
 
     [columns.accounts]        # "name in your file" = "terrakit name"
     "Account ID" = "account_id"
@@ -36,6 +37,10 @@ Example (paths are relative to the folder of the file)::
     [potential]
     unit_covariates = ["population", "income"]   # units' columns (may be [])
     unit_sales = "sales"      # units' sales (default: summed from the accounts)
+    # level = "account": the accounts' columns the account model reads
+    account_covariates = ["employees"]           # (may be [])
+    segment_column = "segment"                   # false: no segment effects
+    industry_column = "industry"                 # false: no industry pooling
 """
 
 from __future__ import annotations
@@ -276,8 +281,8 @@ class DataConfig:
     units_layer
         Layer of a multi-layer units file (GeoPackage).
     units_sheet, accounts_sheet, reps_sheet, history_sheet, alignment_sheet
-        Sheet (name) of an Excel workbook that holds the table (``None``: the
-        first sheet).
+        Sheet of an Excel workbook that holds the table: its name, or its
+        position (``0`` = first); ``None``: the first sheet.
     crs
         CRS of unit coordinates when the file has none (e.g. ``"EPSG:4326"``).
     period_format
@@ -298,11 +303,11 @@ class DataConfig:
     alignment: Path | None = None
     columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     units_layer: str | None = None
-    units_sheet: str | None = None
-    accounts_sheet: str | None = None
-    reps_sheet: str | None = None
-    history_sheet: str | None = None
-    alignment_sheet: str | None = None
+    units_sheet: str | int | None = None
+    accounts_sheet: str | int | None = None
+    reps_sheet: str | int | None = None
+    history_sheet: str | int | None = None
+    alignment_sheet: str | int | None = None
     crs: str | None = None
     period_format: str | None = None
     alignment_unit_column: str = "unit_id"
@@ -351,8 +356,11 @@ class PotentialConfig:
     """Bayesian market potential (:class:`terrakit.potential.PotentialModel`).
 
     ``unit_covariates`` and ``unit_sales`` name the units' columns the
-    unit-level model reads (its ``model_config`` keys of the same names);
-    they are checked against the study before any step runs.  ``method``
+    unit-level model reads, ``account_covariates``, ``segment_column`` and
+    ``industry_column`` the accounts' columns the account-level model reads
+    (``None``: no segment effects / industry pooling; ``false`` in the
+    file): its ``model_config`` keys of the same names, with its defaults.
+    They are checked against the study before any step runs.  ``method``
     defaults to ``"laplace"`` at ``level = "unit"`` and to ``"advi"`` at
     ``level = "account"``, where ``"laplace"`` is refused.
     """
@@ -364,6 +372,9 @@ class PotentialConfig:
     draws: int = 500
     unit_covariates: tuple[str, ...] = ("population", "income")
     unit_sales: str = "sales"
+    account_covariates: tuple[str, ...] = ("employees",)
+    segment_column: str | None = "segment"
+    industry_column: str | None = "industry"
 
 
 @dataclass(frozen=True)
@@ -665,10 +676,7 @@ def _data(
         alignment=paths["alignment"],
         columns=cols,
         units_layer=_str(data, "units_layer", None, source, "data"),
-        **{
-            f"{t}_sheet": _str(data, f"{t}_sheet", None, source, "data")
-            for t in _TABLES
-        },
+        **{f"{t}_sheet": _sheet(data, f"{t}_sheet", source) for t in _TABLES},
         crs=_crs(data, source),
         period_format=_str(data, "period_format", None, source, "data"),
         alignment_unit_column=_str(
@@ -712,6 +720,24 @@ def _check_targets(
                 f'write "{src}" = "{close}" (or, for an extra column of your own, '
                 f"a name less like {close!r})",
             )
+
+
+def _sheet(data: Mapping[str, Any], key: str, source: str) -> str | int | None:
+    """A ``[data] *_sheet``: a sheet's name (text) or position (a whole
+    number, ``0`` = first, ``-1`` = last), as the loaders' ``sheet=``."""
+    v = data.get(key)
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool) or not isinstance(v, int):
+        _fail(
+            source,
+            "data",
+            key,
+            f"must be a sheet's name (text) or position (a whole number, 0 = "
+            f"first), got {v!r}",
+            f'write {key} = "Sheet name" or {key} = 0 (the first sheet)',
+        )
+    return v
 
 
 def _crs(data: Mapping[str, Any], source: str) -> str | None:
@@ -799,17 +825,10 @@ def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
     s = "potential"
     d = PotentialConfig()
     _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
-    covariates = raw.get("unit_covariates", list(d.unit_covariates))
-    if not isinstance(covariates, list) or not all(
-        isinstance(c, str) and c for c in covariates
-    ):
-        _fail(
-            source,
-            s,
-            "unit_covariates",
-            f"must be a list of unit column names (may be empty), got {covariates!r}",
-            'e.g. unit_covariates = ["population", "income"]',
-        )
+    covariates = _names(raw, "unit_covariates", d.unit_covariates, "unit", source)
+    account_covariates = _names(
+        raw, "account_covariates", d.account_covariates, "account", source
+    )
     level = _str(raw, "level", d.level, source, s, choices=("unit", "account"))
     # the account model has no Laplace path (terrakit.potential refuses it):
     # there the default method is ADVI
@@ -839,9 +858,54 @@ def _potential(raw: Mapping[str, Any], source: str) -> PotentialConfig:
             raw, "iterations", d.iterations, source, s, low=1, integer=True
         ),
         draws=_number(raw, "draws", d.draws, source, s, low=1, integer=True),
-        unit_covariates=tuple(covariates),
+        unit_covariates=covariates,
         unit_sales=_str(raw, "unit_sales", d.unit_sales, source, s),
+        account_covariates=account_covariates,
+        segment_column=_column_or_off(raw, "segment_column", d.segment_column, source),
+        industry_column=_column_or_off(
+            raw, "industry_column", d.industry_column, source
+        ),
     )
+
+
+def _names(
+    raw: Mapping[str, Any],
+    key: str,
+    default: tuple[str, ...],
+    table: str,
+    source: str,
+) -> tuple[str, ...]:
+    """A ``[potential]`` list of column names (may be empty)."""
+    v = raw.get(key, list(default))
+    if not isinstance(v, list) or not all(isinstance(c, str) and c for c in v):
+        example = ", ".join(f'"{c}"' for c in default)
+        _fail(
+            source,
+            "potential",
+            key,
+            f"must be a list of {table} column names (may be empty), got {v!r}",
+            f"e.g. {key} = [{example}]",
+        )
+    return tuple(v)
+
+
+def _column_or_off(
+    raw: Mapping[str, Any], key: str, default: str | None, source: str
+) -> str | None:
+    """A ``[potential]`` grouping column of the accounts, or ``false`` for
+    none (``None``; TOML has no null)."""
+    v = raw.get(key, default)
+    if v is False:
+        return None
+    if not isinstance(v, str) or not v:
+        _fail(
+            source,
+            "potential",
+            key,
+            f"must be a column name of the accounts, or false for none, got {v!r}",
+            f'e.g. {key} = "{default}", or {key} = false (no quotes)',
+        )
+    return str(v)
 
 
 def _forecast(raw: Mapping[str, Any], source: str) -> ForecastConfig:

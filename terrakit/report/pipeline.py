@@ -243,34 +243,63 @@ class PipelineResult:
 
 
 # -- loading ---------------------------------------------------------------------------
-def _read_alignment(d: DataConfig) -> Any:
+#: The file types of ``[data] alignment``: the tables terrakit.data.io reads.
+_ALIGNMENT_SUFFIXES = (
+    ".csv",
+    ".txt",
+    ".tsv",
+    ".xlsx",
+    ".xlsm",
+    ".xls",
+    ".parquet",
+    ".pq",
+)
+
+
+def _read_alignment(d: DataConfig, rep_ids: pd.Index | None = None) -> Any:
+    """Today's alignment, ``[data] alignment``, as ``current``.
+
+    Read by terrakit.data.io's reader, as the other tables: the delimiter
+    and encoding of delimited text found, a sheet checked by name or
+    position, spaces around ids removed (with a warning) and the ids text
+    from every format (a Parquet file's numbers too).  Territory ids are
+    then brought to the reps' id type where that loses nothing (``'7'``
+    for rep ``7``), as the accounts' owners are.
+    """
+    import difflib
+
     from terrakit.data.alignment import Alignment, make_provenance
+    from terrakit.data.io import _read
+    from terrakit.data.validation import _align_id_dtype
     from terrakit.exceptions import DataValidationError
 
     p = d.alignment
     assert p is not None
     suffix = p.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        frame = pd.read_csv(p, dtype=str)
-    elif suffix in (".xlsx", ".xlsm", ".xls"):
-        frame = pd.read_excel(
-            p,
-            sheet_name=0 if d.alignment_sheet is None else d.alignment_sheet,
-            dtype=str,
-        )
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(p)
-    else:
+    if suffix not in _ALIGNMENT_SUFFIXES:
         raise DataValidationError(
             "alignment",
             None,
             f"cannot read {p.name!r}: unknown file type {suffix!r}",
-            fix="give the current alignment as CSV, Excel or Parquet",
+            fix="give the current alignment as CSV (.csv, .txt, .tsv), Excel or "
+            "Parquet",
         )
-    import difflib
-
-    seen = [str(c) for c in frame.columns]
     mapping = dict(d.columns.get("alignment", {}))
+    inverse = {v: k for k, v in mapping.items()}
+    # the id columns by their names in the file: the mapping is applied below
+    ids = tuple(
+        inverse.get(c, c)
+        for c in (d.alignment_unit_column, d.alignment_territory_column)
+    )
+    frame = _read(
+        p, "alignment", None, id_columns=ids, sheet=d.alignment_sheet, layer=None
+    )
+    text = pd.Index([], dtype=object)
+    for c in ids:
+        if c in frame.columns:
+            # CSV and Excel ids are read as text; a Parquet file keeps numbers
+            frame[c] = _align_id_dtype(frame[c], text)
+    seen = [str(c) for c in frame.columns]
     for src in mapping:
         if src not in seen:
             close = difflib.get_close_matches(src, seen, n=1)
@@ -303,6 +332,9 @@ def _read_alignment(d: DataConfig) -> Any:
                 else f'set [data] {key} = "your column" (or map it under '
                 f'[columns.alignment] as "your column" = "{col}")',
             )
+    if rep_ids is not None:
+        col = d.alignment_territory_column
+        frame[col] = _align_id_dtype(frame[col], rep_ids)
     return Alignment.from_frame(
         frame,
         unit_column=d.alignment_unit_column,
@@ -339,6 +371,10 @@ def _in_config_terms(text: str, key: str) -> str:
         (
             r"pass sheet='\.\.\.' \(\[data\] (\w+) in study\.toml\)",
             r"set [data] \1 = '...'",
+        ),
+        (
+            r"so there is no sheet=(-?\d+)",
+            rf"so there is no sheet at position \1 ([data] {key}_sheet = \1)",
         ),
         (r"pass sheet= ?", f"set [data] {key}_sheet = "),
         layer,
@@ -453,7 +489,8 @@ def load_study(config: StudyConfig) -> Any:
         metadata={"name": config.name, "config": config.source},
     )
     if d.alignment is not None:
-        current = step("alignment", lambda: _read_alignment(d))
+        rep_ids = None if reps is None else reps.index
+        current = step("alignment", lambda: _read_alignment(d, rep_ids))
         study = step("alignment", lambda: study.with_alignment(current))
     return study
 
@@ -486,7 +523,12 @@ def _measure_source(measure: str, study: Any) -> str:
 
 
 def _missing_column(
-    cfg: StudyConfig, key: str, value: str, have: list[str], fix: str
+    cfg: StudyConfig,
+    key: str,
+    value: str,
+    have: list[str],
+    fix: str,
+    table: str = "units",
 ) -> ConfigError:
     import difflib
 
@@ -494,22 +536,26 @@ def _missing_column(
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ConfigError(
         f"{cfg.source}: [potential] {key}: {value!r} is not a column of the "
-        f"study's units{hint}; they have {have}. Fix: {fix}"
+        f"study's {table}{hint}; they have {have}. Fix: {fix}"
     )
 
 
 def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
-    """The unit-level potential model's columns, checked before any step runs.
+    """The potential model's columns, checked before any step runs (at
+    ``level = "account"`` by :func:`_check_account_potential`).
 
-    The model reads ``unit_sales`` and ``unit_covariates`` from the units
-    table, or from :meth:`~terrakit.data.Study.unit_measures` (sales summed
-    from the accounts) where the table lacks the sales column.  Each must
-    be a column of numbers: a column holding text (a state code) is refused
-    here, naming the key, the column and values, not after the steps before
-    the potential have run.
+    The unit-level model reads ``unit_sales`` and ``unit_covariates`` from
+    the units table, or from :meth:`~terrakit.data.Study.unit_measures`
+    (sales summed from the accounts) where the table lacks the sales column.
+    Each must be a column of numbers: a column holding text (a state code)
+    is refused here, naming the key, the column and values, not after the
+    steps before the potential have run.
     """
     p = cfg.potential
-    if not p.enabled or p.level != "unit":
+    if not p.enabled:
+        return
+    if p.level == "account":
+        _check_account_potential(cfg, study)
         return
     units = study.units
     cols = [str(c) for c in units.columns if c != units.geometry.name]
@@ -559,13 +605,81 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
     )
 
 
+def _check_account_potential(cfg: StudyConfig, study: Any) -> None:
+    """The account-level potential model's columns, checked before any step
+    runs: the accounts' ``annual_sales`` (the outcome), the columns of
+    ``[potential] account_covariates`` (numbers) and the grouping columns
+    ``segment_column`` and ``industry_column`` unless switched off.
+    Without accounts the step is skipped, so there is nothing to check."""
+    p = cfg.potential
+    acc = study.accounts
+    if acc is None:
+        return
+    cols = [str(c) for c in acc.columns]
+    if "annual_sales" not in cols:
+        raise ConfigError(
+            f'{cfg.source}: [potential] level: "account" fits each account\'s '
+            "sales, 'annual_sales', which is not a column of the study's "
+            f"accounts; they have {cols}. Fix: map your yearly sales column "
+            '(numbers) under [columns.accounts] as "Your column" = '
+            '"annual_sales", or set [potential] level = "unit"'
+        )
+    for c in p.account_covariates:
+        rest = [x for x in p.account_covariates if x != c]
+        leave_out = (
+            f"leave it out with [potential] account_covariates = {rest!r}".replace(
+                "'", '"'
+            )
+        )
+        if c not in cols:
+            raise _missing_column(
+                cfg,
+                "account_covariates",
+                c,
+                cols,
+                "add the column to the accounts file (or map it under "
+                f'[columns.accounts] as "Your column" = "{c}"), or {leave_out}',
+                table="accounts",
+            )
+        _check_numbers(
+            cfg,
+            "account_covariates",
+            c,
+            acc[c],
+            f"encode it as numbers in the accounts file (e.g. a 0/1 column per "
+            f"category), or {leave_out}",
+            table="accounts",
+        )
+    for key, what in (
+        ("segment_column", "segment effects"),
+        ("industry_column", "industry pooling"),
+    ):
+        col = getattr(p, key)
+        if col is not None and col not in cols:
+            raise _missing_column(
+                cfg,
+                key,
+                col,
+                cols,
+                f"name the accounts' column in [potential] {key} (or map it under "
+                f'[columns.accounts] as "Your column" = "{col}"), or fit without '
+                f"{what} with [potential] {key} = false",
+                table="accounts",
+            )
+
+
 def _check_numbers(
-    cfg: StudyConfig, key: str, column: str, values: pd.Series | None, fix: str
+    cfg: StudyConfig,
+    key: str,
+    column: str,
+    values: pd.Series | None,
+    fix: str,
+    table: str = "units",
 ) -> None:
-    """Refuse a units column named by ``[potential] key`` that holds text:
-    the model reads numbers (text that reads as a number is taken, as the
-    model takes it; missing values are the model's to report).  ``None``: a
-    column summed from the accounts, numbers by construction."""
+    """Refuse a column of ``table`` named by ``[potential] key`` that holds
+    text: the model reads numbers (text that reads as a number is taken, as
+    the model takes it; missing values are the model's to report).
+    ``None``: a column summed from the accounts, numbers by construction."""
     if values is None or pd.api.types.is_numeric_dtype(values):
         return
     given = values.dropna().astype(object)
@@ -575,7 +689,7 @@ def _check_numbers(
     shown = ", ".join(repr(v) for v in list(dict.fromkeys(map(str, bad)))[:3])
     raise ConfigError(
         f"{cfg.source}: [potential] {key}: {column!r} is a text column of the "
-        f"study's units ({len(bad)} of {len(values)} values are not numbers, "
+        f"study's {table} ({len(bad)} of {len(values)} values are not numbers, "
         f"e.g. {shown}); the potential model needs numbers. Fix: {fix}"
     )
 
@@ -1279,10 +1393,19 @@ def run_pipeline(
             }
 
             def potential() -> Any:
-                model = {
-                    "unit_sales": p_cfg.unit_sales,
-                    "unit_covariates": list(p_cfg.unit_covariates),
-                }
+                # the level's columns ([potential] keys of the same names)
+                model: dict[str, Any] = (
+                    {
+                        "account_covariates": list(p_cfg.account_covariates),
+                        "segment_column": p_cfg.segment_column,
+                        "industry_column": p_cfg.industry_column,
+                    }
+                    if p_cfg.level == "account"
+                    else {
+                        "unit_sales": p_cfg.unit_sales,
+                        "unit_covariates": list(p_cfg.unit_covariates),
+                    }
+                )
                 return tk.potential.PotentialModel(
                     model_config=model, sampler_config=sampler
                 ).fit(study, level=p_cfg.level, seed=seed)

@@ -379,6 +379,69 @@ def test_potential_defaults_are_the_models():
     d = PotentialConfig()
     assert list(d.unit_covariates) == DEFAULT_MODEL_CONFIG["unit_covariates"]
     assert d.unit_sales == DEFAULT_MODEL_CONFIG["unit_sales"]
+    assert list(d.account_covariates) == DEFAULT_MODEL_CONFIG["account_covariates"]
+    assert d.segment_column == DEFAULT_MODEL_CONFIG["segment_column"]
+    assert d.industry_column == DEFAULT_MODEL_CONFIG["industry_column"]
+
+
+def test_potential_account_columns_keys(tmp_path):
+    """level = "account" reads the accounts' 'employees' (and 'segment',
+    'industry'), which the file could neither name nor drop:
+    account_covariates = [] was refused as an unknown key."""
+    text = (
+        MINIMAL + '[potential]\nlevel = "account"\naccount_covariates = []\n'
+        'segment_column = false\nindustry_column = "Branche"\n'
+    )
+    p = load_config(_write(tmp_path, text)).potential
+    assert p.account_covariates == ()
+    assert p.segment_column is None and p.industry_column == "Branche"
+    both = load_config(
+        _write(tmp_path, MINIMAL + '[potential]\naccount_covariates = ["staff"]\n')
+    ).potential
+    assert both.account_covariates == ("staff",)
+    assert both.segment_column == "segment" and both.industry_column == "industry"
+    for line, said in [
+        (
+            'account_covariates = "staff"',
+            "study.toml: [potential] account_covariates: must be a list of account "
+            "column names (may be empty), got 'staff'. Fix: e.g. account_covariates "
+            '= ["employees"]',
+        ),
+        (
+            "segment_column = true",
+            "study.toml: [potential] segment_column: must be a column name of the "
+            "accounts, or false for none, got True. Fix: e.g. segment_column = "
+            '"segment", or segment_column = false (no quotes)',
+        ),
+        (
+            'industry_column = ""',
+            "study.toml: [potential] industry_column: must be a column name of the "
+            "accounts, or false for none, got ''. Fix: e.g. industry_column = "
+            '"industry", or industry_column = false (no quotes)',
+        ),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            load_config(_write(tmp_path, MINIMAL + f"[potential]\n{line}\n"))
+        assert str(info.value) == said
+
+
+def test_sheet_keys_take_a_name_or_a_position(tmp_path):
+    """The loaders' fix for a wrong sheet offers "its position, 0 = first",
+    which the file refused ("must be text")."""
+    (tmp_path / "reps.xlsx").write_bytes(b"")
+    base = MINIMAL + 'reps = "reps.xlsx"\n'
+    for value, read in [("0", 0), ("-1", -1), ('"Reps"', "Reps")]:
+        cfg = load_config(_write(tmp_path, base + f"reps_sheet = {value}\n"))
+        assert cfg.data is not None and cfg.data.reps_sheet == read
+    for value in ("1.5", "true"):
+        with pytest.raises(ConfigError) as info:
+            load_config(_write(tmp_path, base + f"reps_sheet = {value}\n"))
+        shown = {"1.5": "1.5", "true": "True"}[value]
+        assert str(info.value) == (
+            "study.toml: [data] reps_sheet: must be a sheet's name (text) or "
+            f"position (a whole number, 0 = first), got {shown}. Fix: write "
+            'reps_sheet = "Sheet name" or reps_sheet = 0 (the first sheet)'
+        )
 
 
 def test_a_seed_beyond_32_bits_is_refused(tmp_path):

@@ -7,6 +7,7 @@ import re
 import signal
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -550,6 +551,255 @@ def test_alignment_column_typo_gets_did_you_mean(small_files):
         load_study(load_config(_config(small_files, text + QUICK, "al2.toml")))
     assert "did you mean 'County'?" in str(info.value)
     assert 'Fix: set [data] alignment_unit_column = "County"' in str(info.value)
+
+
+def test_account_potential_columns_are_checked_before_any_step(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """[potential] level = "account" read the accounts' 'employees', 'segment'
+    and 'industry' (the model's defaults), which study.toml could neither name
+    nor drop; a study without them failed in the potential step, after the
+    steps before it had run, with a fix in Python terms (model_config=...)."""
+
+    def no_design(*args, **kwargs):
+        raise AssertionError("the design ran")
+
+    monkeypatch.setattr(tk.design, "align", no_design)
+    s = toy_grid_3x3
+    cols = "['unit_id', 'annual_sales', 'rep_id']"
+
+    def refused(study, **potential):
+        cfg = _all_off(
+            design={"balance": {"workload": 0.5}},
+            potential={"level": "account", **potential},
+        )
+        with pytest.raises(ConfigError) as info:
+            run_pipeline(study, cfg, tmp_path / "out", progress=False, fast=True)
+        assert not (tmp_path / "out").exists()
+        return str(info.value)
+
+    assert refused(s) == (
+        "<config>: [potential] account_covariates: 'employees' is not a column of "
+        f"the study's accounts; they have {cols}. Fix: add the column to the "
+        'accounts file (or map it under [columns.accounts] as "Your column" = '
+        '"employees"), or leave it out with [potential] account_covariates = []'
+    )
+    assert refused(s, account_covariates=[]) == (
+        "<config>: [potential] segment_column: 'segment' is not a column of the "
+        f"study's accounts; they have {cols}. Fix: name the accounts' column in "
+        "[potential] segment_column (or map it under [columns.accounts] as "
+        '"Your column" = "segment"), or fit without segment effects with '
+        "[potential] segment_column = false"
+    )
+    assert refused(s, account_covariates=[], segment_column=False) == (
+        "<config>: [potential] industry_column: 'industry' is not a column of the "
+        f"study's accounts; they have {cols}. Fix: name the accounts' column in "
+        "[potential] industry_column (or map it under [columns.accounts] as "
+        '"Your column" = "industry"), or fit without industry pooling with '
+        "[potential] industry_column = false"
+    )
+    sized = s.replace(
+        accounts=s.accounts.assign(size=["1-10"] * 5 + ["11-50"] * 5, staff=1.0)
+    )
+    assert refused(sized, account_covariates=["staff", "size"]) == (
+        "<config>: [potential] account_covariates: 'size' is a text column of the "
+        "study's accounts (10 of 10 values are not numbers, e.g. '1-10', '11-50'); "
+        "the potential model needs numbers. Fix: encode it as numbers in the "
+        "accounts file (e.g. a 0/1 column per category), or leave it out with "
+        '[potential] account_covariates = ["staff"]'
+    )
+    no_sales = s.replace(accounts=s.accounts.drop(columns="annual_sales"))
+    assert refused(no_sales, account_covariates=[]) == (
+        '<config>: [potential] level: "account" fits each account\'s sales, '
+        "'annual_sales', which is not a column of the study's accounts; they have "
+        "['unit_id', 'rep_id']. Fix: map your yearly sales column (numbers) under "
+        '[columns.accounts] as "Your column" = "annual_sales", or set [potential] '
+        'level = "unit"'
+    )
+    cfg = _all_off(
+        potential={
+            "level": "account",
+            "account_covariates": ["staff"],
+            "segment_column": False,
+            "industry_column": False,
+        }
+    )
+    assert pipeline._check_against_study(cfg, sized) == []
+
+
+def test_account_potential_keys_reach_the_model(toy_grid_3x3, tmp_path, monkeypatch):
+    """[potential] account_covariates, segment_column and industry_column are
+    the account model's model_config keys (false: None)."""
+    seen = {}
+
+    class Model:
+        def __init__(self, model_config=None, sampler_config=None):
+            seen.update(model_config)
+
+        def fit(self, *args, **kwargs):
+            raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tk.potential, "PotentialModel", Model)
+    s = toy_grid_3x3
+    study = s.replace(accounts=s.accounts.assign(sector=["a", "b"] * 5))
+    cfg = _all_off(
+        potential={
+            "level": "account",
+            "account_covariates": [],
+            "segment_column": False,
+            "industry_column": "sector",
+        }
+    )
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    assert seen == {
+        "account_covariates": [],
+        "segment_column": None,
+        "industry_column": "sector",
+    }
+
+
+def _alignment_folder(small_files: Path, folder: Path) -> None:
+    for name in ("units.gpkg", "accounts.csv", "reps.csv", "history.csv"):
+        (folder / name).write_bytes((small_files / name).read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "warned"),
+    [
+        ("semicolon.csv", lambda c, p: c.to_csv(p, sep=";", index=False), None),
+        ("tab.tsv", lambda c, p: c.to_csv(p, sep="\t", index=False), None),
+        (
+            "cp1252.csv",
+            lambda c, p: c.assign(Région="Géorgie").to_csv(
+                p, index=False, encoding="cp1252"
+            ),
+            "alignment: cp1252.csv is not UTF-8 text (byte 0xe9 is not UTF-8), so "
+            "it was read as Windows-1252",
+        ),
+        (
+            "utf16.csv",
+            lambda c, p: c.to_csv(p, index=False, encoding="utf-16"),
+            None,
+        ),
+        (
+            "spaces.csv",
+            lambda c, p: c.assign(Rep=c["Rep"] + " ").to_csv(p, index=False),
+            "alignment.Rep: ",
+        ),
+    ],
+)
+def test_the_alignment_is_read_like_the_other_tables(
+    small_files, small_study, tmp_path, name, write, warned
+):
+    """[data] alignment was read with a bare pd.read_csv: ';'- and
+    tab-delimited files were refused ('no column County'), .tsv was an
+    unknown file type, Windows-1252 and UTF-16 files raised a bare
+    UnicodeDecodeError, and ids with spaces around them matched no rep."""
+    _alignment_folder(small_files, tmp_path)
+    write(pd.read_csv(small_files / "current.csv", dtype=str), tmp_path / name)
+    text = DATA.replace('alignment = "current.csv"', f'alignment = "{name}"')
+    cfg = load_config(_config(tmp_path, text + QUICK))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study = load_study(cfg)
+    said = [str(w.message) for w in caught]
+    if warned is None:
+        assert not said
+    else:
+        assert len(said) == 1 and said[0].startswith(warned)
+    current = study.alignments["current"]
+    assert current.same_assignment(small_study.alignments["current"])
+    assert set(current.territories) == {"R08", "R09", "R10"} == set(study.reps.index)
+
+
+@pytest.mark.parametrize(
+    ("reps_as", "alignment_as", "ids"),
+    [
+        ("csv", "parquet", ["8", "9", "10"]),
+        ("parquet", "parquet", [8, 9, 10]),
+        ("parquet", "csv", [8, 9, 10]),
+    ],
+)
+def test_numeric_territory_ids_match_the_reps_in_any_format(
+    small_files, tmp_path, reps_as, alignment_as, ids
+):
+    """A Parquet alignment kept its numeric territory ids while the reps' ids
+    from a CSV were text, so the realignment found none of its territories a
+    rep ('every rep left'); the same alignment as CSV worked.  The ids are
+    now text from every format, and territory ids take the reps' id type
+    where that loses nothing."""
+    _alignment_folder(small_files, tmp_path)
+
+    def number(s: pd.Series) -> pd.Series:  # a CRM's numeric rep ids: R08 -> 8
+        return s.str[1:].astype(int)
+
+    reps = pd.read_csv(small_files / "reps.csv", dtype=str)
+    reps["Rep"] = number(reps["Rep"])
+    reps["capacity_hours"] = reps["capacity_hours"].astype(float)
+    reps[["home_lon", "home_lat"]] = reps[["home_lon", "home_lat"]].astype(float)
+    getattr(reps, f"to_{reps_as}")(tmp_path / f"reps.{reps_as}", index=False)
+    acc = pd.read_csv(small_files / "accounts.csv", dtype=str)
+    acc["Owner"] = number(acc["Owner"])
+    acc.to_csv(tmp_path / "accounts.csv", index=False)
+    cur = pd.read_csv(small_files / "current.csv", dtype=str)
+    cur["Rep"] = number(cur["Rep"])
+    getattr(cur, f"to_{alignment_as}")(
+        tmp_path / f"current.{alignment_as}", index=False
+    )
+    text = DATA.replace('"reps.csv"', f'"reps.{reps_as}"').replace(
+        '"current.csv"', f'"current.{alignment_as}"'
+    )
+    study = load_study(load_config(_config(tmp_path, text + QUICK)))
+    territories = sorted(study.alignments["current"].territories, key=str)
+    assert territories == sorted(ids, key=str)
+    assert set(territories) == set(study.reps.index)
+
+
+def test_the_alignment_sheet_is_checked_like_the_other_tables(small_files, tmp_path):
+    """A misspelt [data] alignment_sheet gave pandas' bare "Worksheet named
+    'Alignmnt' not found"; a workbook whose alignment is not on its first
+    sheet was read from the cover sheet.  The fix offers a sheet's position,
+    which [data] *_sheet now takes."""
+    _alignment_folder(small_files, tmp_path)
+    cur = pd.read_csv(small_files / "current.csv", dtype=str)
+    with pd.ExcelWriter(tmp_path / "current.xlsx") as xw:
+        pd.DataFrame({"Export": ["CRM"]}).to_excel(xw, sheet_name="Cover", index=False)
+        cur.to_excel(xw, sheet_name="Alignment", index=False)
+    base = DATA.replace('alignment = "current.csv"', 'alignment = "current.xlsx"')
+
+    def load(extra: str) -> Any:
+        text = base.replace(
+            'alignment = "current.xlsx"\n', f'alignment = "current.xlsx"\n{extra}'
+        )
+        return load_study(load_config(_config(tmp_path, text + QUICK)))
+
+    with pytest.raises(DataValidationError) as info:
+        load('alignment_sheet = "Alignmnt"\n')
+    assert str(info.value) == (
+        "alignment: current.xlsx has no sheet 'Alignmnt' (did you mean "
+        "'Alignment'?); its sheets are ['Cover', 'Alignment']. Fix: set [data] "
+        "alignment_sheet = one of these names (or its position, 0 = first)"
+    )
+    assert "while reading [data] alignment" in " ".join(info.value.__notes__)
+    with pytest.raises(DataValidationError) as info:
+        load("")
+    assert str(info.value) == (
+        "alignment.County: the first sheet 'Cover' of current.xlsx has no 'County' "
+        "column (columns seen: ['Export']); the workbook has the sheets ['Cover', "
+        "'Alignment'], and sheet 'Alignment' has that column. Fix: set [data] "
+        "alignment_sheet = 'Alignment'"
+    )
+    with pytest.raises(DataValidationError) as info:
+        load("alignment_sheet = 2\n")
+    assert str(info.value) == (
+        "alignment: current.xlsx has 2 sheet(s) ['Cover', 'Alignment'], so there "
+        "is no sheet at position 2 ([data] alignment_sheet = 2). Fix: set [data] "
+        "alignment_sheet = a name or position (0 = first) of these sheets"
+    )
+    for extra in ('alignment_sheet = "Alignment"\n', "alignment_sheet = 1\n"):
+        study = load(extra)
+        assert set(study.alignments["current"].territories) == {"R08", "R09", "R10"}
 
 
 @pytest.mark.parametrize(
