@@ -31,7 +31,11 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
-from terrakit.data.validation import check_geometries, check_lonlat_values
+from terrakit.data.validation import (
+    _check_geometry_kinds,
+    check_geometries,
+    check_lonlat_values,
+)
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -112,6 +116,7 @@ def _lonlat_bounds(
         import shapely
 
         geom = obj.geometry if isinstance(obj, gpd.GeoDataFrame) else obj
+        _check_degrees(geom)
         if obj.crs.equals(pyproj.CRS("EPSG:4326")):
             minx, miny, maxx, maxy = geom.total_bounds
             if maxx - minx <= 180.0:
@@ -149,6 +154,39 @@ def _lonlat_bounds(
     if minx > maxx:  # across the antimeridian, as a GeoJSON bbox (RFC 7946)
         maxx += 360.0
     return minx, miny, maxx, maxy
+
+
+def _check_degrees(geom: gpd.GeoSeries, table: str = "units") -> None:
+    """Refuse geometries in a geographic CRS (EPSG:4326...) whose vertices
+    are not degrees: metres labelled lon/lat (a wrong or missing ``.prj``)
+    met a bare ``pyproj`` error when the metric CRS was fitted to them, or a
+    call to geocode rows that have coordinates.  Names the rows; the wording
+    is that of the Study's check of the CRS."""
+    import shapely
+
+    crs = geom.crs
+    if crs is None or not crs.is_geographic:
+        return
+    minx, miny, maxx, maxy = geom.total_bounds
+    if not (max(abs(minx), abs(maxx)) > 180.0 or max(abs(miny), abs(maxy)) > 90.0):
+        return
+    xy, row = shapely.get_coordinates(geom.to_numpy(), return_index=True)
+    out = (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
+    bad = np.zeros(len(geom), dtype=bool)
+    bad[row[out]] = True
+    x, y = xy[out][0]
+    raise DataValidationError(
+        table,
+        "geometry",
+        f"the CRS is geographic ({crs.to_string()}) but {int(bad.sum())} of "
+        f"{len(geom)} units have coordinates outside [-180, 180] × [-90, 90] "
+        f"(e.g. x={x:.6g}, y={y:.6g}): they look projected (metres), so the CRS "
+        "does not match the data",
+        rows=list(geom.index[bad]),
+        n_bad=int(bad.sum()),
+        fix="set the CRS the coordinates are in with gdf.set_crs(..., "
+        "allow_override=True) (a wrong or missing .prj file is the usual cause)",
+    )
 
 
 def projected_crs(
@@ -585,9 +623,10 @@ class TravelTimeModel:
         origins, destinations
             Without an external table: GeoDataFrames, DataFrames with lon/lat
             (or home_lon/home_lat) columns, or ``(n, 2)`` lon/lat arrays.
-            With a table: the ids to look up — a sequence of ids, or a
-            (Geo)DataFrame whose index holds them.  ``destinations`` defaults
-            to the origins.
+            With a table: the ids to look up — a sequence of ids (a list,
+            an Index, or a Series such as ``stops["unit_id"]``, whose values
+            are the ids), or a (Geo)DataFrame or GeoSeries whose index holds
+            them.  ``destinations`` defaults to the origins.
 
         Returns
         -------
@@ -684,8 +723,14 @@ def _same_ids(o: pd.Index, d: pd.Index) -> np.ndarray:
 
 
 def _ids_of(obj: Any) -> pd.Index:
-    if isinstance(obj, (pd.DataFrame, pd.Series)):
+    """The ids to look up: the index of a table or of geometries, or the
+    values of anything else (a list, an Index, a Series such as
+    ``stops["unit_id"]``: its values, not its index, which was read and gave
+    the minutes of other places)."""
+    if isinstance(obj, (pd.DataFrame, gpd.GeoSeries)):
         return obj.index
+    if isinstance(obj, pd.Series):
+        return pd.Index(obj.to_numpy())
     if isinstance(obj, np.ndarray) and obj.ndim == 2:
         raise DataValidationError(
             "travel_matrix",
@@ -1100,11 +1145,19 @@ def adjacency(
     ------
     DataValidationError
         Duplicate ids, missing or empty geometries, NaN or infinite
-        coordinates, mixed point/polygon geometries, or a missing CRS for
-        points.
+        coordinates, units that are not all polygons or all points (a mix,
+        lines, multipoints; the rows are named), coordinates outside
+        [-180, 180] × [-90, 90] in a geographic CRS (metres labelled
+        lon/lat), an invalid polygon with no area once repaired, or a
+        missing CRS for points.
 
     Notes
     -----
+    Invalid polygons (a self-intersecting ring, common in exported
+    shapefiles) are repaired with ``make_valid`` first, as the Study does
+    when it loads units; a collection it gives (a polygon and its spike)
+    counts as its polygons.
+
     Built with :meth:`libpysal.graph.Graph.build_contiguity` (polygons) and
     :meth:`libpysal.graph.Graph.build_triangulation` with
     ``method="voronoi"`` (points; duplicated locations become cliques).
@@ -1171,17 +1224,15 @@ def adjacency(
     # a missing or empty shape would be a silent island, a NaN vertex a
     # silent wrong edge (or a bare GEOS/libpysal error): refuse them
     check_geometries(geom, "units", labels)
-    types = set(geom.geom_type.dropna())
-    is_points = types <= {"Point"} and bool(types)
-    if not is_points and "Point" in types:
-        raise DataValidationError(
-            "units",
-            "geometry",
-            f"units mix points and polygons ({sorted(types)})",
-            fix="use one kind of geometry (e.g. buffer points or use "
-            "representative points of polygons)",
-        )
+    named = gpd.GeoSeries(geom.to_numpy(), index=labels, crs=geom.crs)
+    # all polygons or all points, as the Study asks: a multipoint met a bare
+    # libpysal error, a point among multipoints was called a polygon
+    _check_geometry_kinds(named, "units")
+    _check_degrees(named)
+    is_points = n > 0 and bool((geom.geom_type == "Point").all())
     geo = gpd.GeoSeries(geom.to_numpy(), index=pd.RangeIndex(n), crs=geom.crs)
+    if not is_points:
+        geo = _valid_polygons(geo, labels)
     pg: _PointGraph | None = None
     if n < 2:
         m = sp.csr_array((n, n), dtype=np.int8)
@@ -1226,6 +1277,43 @@ def adjacency(
                 stacklevel=2,
             )
     return adj
+
+
+def _valid_polygons(geo: gpd.GeoSeries, labels: pd.Index) -> gpd.GeoSeries:
+    """Polygons libpysal can join: invalid ones (a self-intersecting ring,
+    common in exported shapefiles) repaired with ``make_valid``, as the
+    Study and the metrics do, and collections (what ``make_valid`` may give:
+    a polygon and its spike) reduced to their polygons.
+
+    Unrepaired, a bowtie lost its real neighbours with ``strict=True``, and
+    a collection met a bare libpysal error.  A unit left without any area
+    (a polygon collapsed to a line) is refused, naming the rows.
+    """
+    import shapely
+
+    arr = geo.to_numpy().copy()
+    invalid = ~shapely.is_valid(arr)
+    if invalid.any():
+        arr[invalid] = shapely.make_valid(arr[invalid])
+    for i in np.flatnonzero(shapely.get_type_id(arr) == 7):  # collections
+        parts = shapely.get_parts(shapely.get_parts(arr[i]))
+        polys = parts[shapely.get_type_id(parts) == 3]
+        if len(polys):
+            arr[i] = shapely.multipolygons(polys)
+    flat = ~np.isin(shapely.get_type_id(arr), (3, 6))
+    if flat.any():
+        names = ", ".join(sorted({g.geom_type for g in arr[flat]}))
+        raise DataValidationError(
+            "units",
+            "geometry",
+            f"{int(flat.sum())} polygons are invalid and have no area once "
+            f"repaired with make_valid (they collapse to {names})",
+            rows=list(labels[flat]),
+            n_bad=int(flat.sum()),
+            fix="drop these rows, or supply the polygons of the areas they "
+            "stand for: a unit without area borders no unit",
+        )
+    return gpd.GeoSeries(arr, index=geo.index, crs=geo.crs)
 
 
 def _warn_long_links(adj: Adjacency, pg: _PointGraph) -> None:

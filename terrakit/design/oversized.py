@@ -19,6 +19,14 @@ Rule
     unchanged.  ``k`` stays the same: each territory is still one rep's
     worth (``±τ``) of the activity.
 
+Ids
+    A part of unit ``u`` is ``"u#p"``, text.  When a unit is split and the
+    ids are not all text (integer ids, ``13121``), every id is turned into
+    text (``"13121"``), so that the ids of the units are of one kind as the
+    Study asks; :attr:`OversizedSplit.unit_ids` maps them back, and
+    :meth:`OversizedSplit.unit_territories` and
+    :meth:`OversizedSplit.groups` give the original ids.
+
 Reading the answer
     A territory that holds a part of an oversized unit shares that unit with
     the territories holding its other parts.  :meth:`OversizedSplit.groups`
@@ -50,6 +58,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandas.api.types as ptypes
 import scipy.sparse as sp
 
 from terrakit._runargs import is_count, is_tolerance
@@ -79,6 +88,10 @@ class OversizedSplit:
         The band the split was made for.
     upper_limit
         ``(1 + τ) · total / k``: the most one territory may hold.
+    unit_ids
+        The original unit id of every row of ``units`` (index: the ids of
+        ``units``).  They differ only for the parts, and where a split
+        turned the ids into text (integer ids: ``"0"`` for ``0``).
     """
 
     units: Any
@@ -88,6 +101,17 @@ class OversizedSplit:
     n_territories: int
     tolerance: float
     upper_limit: float
+    unit_ids: pd.Series
+
+    @property
+    def ids_as_text(self) -> bool:
+        """Whether the split turned the unit ids into text (see the module
+        doc): the ids of the unsplit units are then not the original ids."""
+        return any(
+            isinstance(d, str) and not isinstance(o, str)
+            for d, o in self.unit_ids.items()
+            if d not in self.parts.index
+        )
 
     @property
     def n_split(self) -> int:
@@ -113,7 +137,24 @@ class OversizedSplit:
                 f"  {uid}: {v:.6g} = {v / self.upper_limit:.3f} × limit -> {r} parts "
                 f"of {v / r:.6g}"
             )
+        if self.ids_as_text:
+            lines.append(
+                "unit ids turned into text (0 -> '0'), of one kind with the part "
+                "ids; unit_territories() and groups() give the original ids"
+            )
         return "\n".join(lines)
+
+    def _assignment(self, assignment: pd.Series) -> pd.Series:
+        """``assignment`` indexed by the ids of ``units``; an unsplit unit
+        may also be given by its original id (``0`` for ``"0"``)."""
+        a = pd.Series(assignment)
+        if not self.ids_as_text:
+            return a
+        design = set(self.units.index)
+        parts = set(self.parts.index)
+        back = {o: d for d, o in self.unit_ids.items() if d not in parts}
+        idx = [i if i in design else back.get(i, i) for i in a.index]
+        return a.set_axis(pd.Index(idx, dtype=object, tupleize_cols=False))
 
     def unit_territories(self, assignment: pd.Series) -> pd.Series:
         """Original unit → tuple of the territories that serve it.
@@ -122,12 +163,18 @@ class OversizedSplit:
         ----------
         assignment
             Part/unit id → territory id (``result.alignment.assignment``).
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by the original unit ids (integers where the units had
+            integer ids, see the module doc).
         """
-        a = pd.Series(assignment)
+        a = self._assignment(assignment)
         # a dict, not the Series: Series.get falls back to positions for
         # integer keys, which mapped unit 0 to the unit of part 0
-        part_to_unit = self.parts["unit_id"].to_dict()
-        orig = [part_to_unit.get(i, i) for i in a.index]
+        to_unit = self.unit_ids.to_dict()
+        orig = [to_unit.get(i, i) for i in a.index]
         out = a.groupby(np.asarray(orig, dtype=object), sort=False).agg(
             lambda s: tuple(sorted(dict.fromkeys(s.tolist()), key=str))
         )
@@ -144,9 +191,10 @@ class OversizedSplit:
             One row per group with more than one territory: ``territories``
             (tuple), ``reps`` (how many), ``units`` (the split units shared),
             ``<activity>`` (the group's total) and ``per_rep_dev`` (its
-            deviation from ``reps × mean``).
+            deviation from ``reps × mean``); ``units`` holds the original
+            ids (see the module doc).
         """
-        a = pd.Series(assignment)
+        a = self._assignment(assignment)
         values = self.units[self.activity].reindex(a.index).to_numpy(dtype=float)
         sums = pd.Series(values, index=a.index).groupby(a.to_numpy()).sum()
         parent: dict[Hashable, Hashable] = {t: t for t in sums.index}
@@ -224,15 +272,19 @@ def split_oversized(
         the :func:`stuck_units`); one id or several.
     keep
         Numeric columns that every part keeps whole instead of dividing
-        (one name or several), e.g. a density or a numeric code.  The
-        coordinate columns ``lon``, ``lat``, ``home_lon`` and ``home_lat``
-        are always kept; every other numeric column is divided.
+        (one name or several), e.g. a density or a numeric code (also one
+        stored as text, ``"01001"``).  The coordinate columns ``lon``,
+        ``lat``, ``home_lon`` and ``home_lat`` are always kept; every other
+        numeric column is divided.
 
     Returns
     -------
     OversizedSplit
         ``.units`` to pass to :func:`~terrakit.design.align` (with
         ``adjacency=split.adjacency``); see the module doc for the rule.
+        When a unit is split, ids that are not all text (integer ids) are
+        all turned into text (``0`` -> ``"0"``, beside the part ``"5#1"``),
+        so the ids are of one kind; ``.unit_ids`` maps them back.
 
     Raises
     ------
@@ -245,7 +297,10 @@ def split_oversized(
         An empty table, a non-unique index, an activity value that is not a
         number (numbers stored as text, ``"10"``, are read as numbers),
         missing, infinite or negative, or an activity total of 0; the
-        message names the rows.  An ``also`` id that is not a unit.
+        message names the rows.  An ``also`` id that is not a unit.  When a
+        unit is split, another column of numbers stored as text (``"10"``):
+        the parts would copy it whole, not divide it; convert it with
+        ``pd.to_numeric``, or name it in ``keep`` (a code).
 
     Notes
     -----
@@ -285,6 +340,12 @@ def split_oversized(
     reps = np.ones(len(v), dtype=np.int64)
     over = (v > limit * (1 + 1e-12)) | _isin(units.index, also_ids)
     reps[over] = [max(1, math.ceil(x / part - 1e-12)) for x in v[over]]
+    if (reps > 1).any():
+        _refuse_text_numbers(units, [activity, *kept], units.index[reps > 1])
+    # part ids are text: then every id is, or the ids would mix kinds
+    as_text = bool((reps > 1).any()) and not all(
+        isinstance(u, str) for u in units.index
+    )
     pos = np.repeat(np.arange(len(v)), reps)
     out = units.iloc[pos].copy()
     ids: list[Hashable] = []
@@ -292,7 +353,7 @@ def split_oversized(
     for i, uid in enumerate(units.index.tolist()):
         r = int(reps[i])
         if r == 1:
-            ids.append(uid)
+            ids.append(str(uid) if as_text else uid)
             continue
         for p in range(1, r + 1):
             pid = f"{uid}#{p}"
@@ -303,6 +364,9 @@ def split_oversized(
         raise SpecificationError(
             "a part id '<unit>#<p>' collides with an existing unit id; rename units"
         )
+    unit_ids = pd.Series(
+        units.index[pos].to_numpy(), index=out.index, name=units.index.name
+    )
     num = out.select_dtypes("number").columns.difference(kept, sort=False)
     div = reps[pos].astype(float)
     for c in num:
@@ -329,6 +393,54 @@ def split_oversized(
         n_territories=k,
         tolerance=tau,
         upper_limit=limit,
+        unit_ids=unit_ids,
+    )
+
+
+def _refuse_text_numbers(units: Any, skip: list[Hashable], split: pd.Index) -> None:
+    """Refuse columns of numbers stored as text (``"10"``, an Excel export)
+    that the parts of the ``split`` units would copy whole: the design reads
+    them as numbers (a balance on them converts the text), so a split unit
+    counted once per part.  Converting them here could divide a code
+    (``"01001"``), so the user says which they are."""
+    cols = []
+    for c in units.columns:
+        col = units[c]
+        if c in skip or not (
+            ptypes.is_object_dtype(col.dtype) or ptypes.is_string_dtype(col.dtype)
+        ):
+            continue
+        given = col.notna().to_numpy()
+        conv = pd.to_numeric(col, errors="coerce").notna().to_numpy()
+        if given.any() and (conv == given).all():
+            cols.append(c)
+    if not cols:
+        return
+    first = cols[0]
+    example = units[first].dropna().iloc[0]
+    if len(cols) == 1:
+        column, what, it = (
+            str(first),
+            f"numbers stored as text (e.g. {example!r})",
+            "it",
+        )
+        convert = f"units[{first!r}] = pd.to_numeric(units[{first!r}])"
+    else:
+        column, it = None, "them"
+        what = (
+            f"columns {', '.join(repr(c) for c in cols)} hold numbers stored as "
+            f"text (e.g. {example!r} in {first!r})"
+        )
+        convert = f"units[{cols!r}] = units[{cols!r}].apply(pd.to_numeric)"
+    raise DataValidationError(
+        "units",
+        column,
+        f"{what}, which every part of the split units listed would copy whole "
+        "instead of dividing",
+        rows=list(split),
+        fix=f"convert {it} to numbers to divide {it} among the parts: {convert}; "
+        f"or name {it} in keep= if every part keeps the value whole (a code, "
+        "such as a FIPS or ZIP code)",
     )
 
 
@@ -664,7 +776,9 @@ def split_blocking(
     -------
     (OversizedSplit, pandas.DataFrame)
         The split and the stuck units found before the first split (the
-        evidence that the unsplit specification is impossible).
+        evidence that the unsplit specification is impossible), by their
+        ids after the oversized units were split (text where that split
+        turned integer ids into text, see :func:`split_oversized`).
 
     Raises
     ------
@@ -701,8 +815,9 @@ def split_blocking(
     stuck = stuck0
     split = first
     # a dict, not the Series: Series.get falls back to positions for
-    # integer keys, which mapped a stuck unit 0 to the unit of part 0
-    part_of = first.parts["unit_id"].to_dict()
+    # integer keys, which mapped a stuck unit 0 to the unit of part 0; every
+    # id, as a split turns integer ids into text ('0' is unit 0)
+    part_of = first.unit_ids.to_dict()
     for _ in range(rounds):
         new = {part_of.get(i, i) for i in stuck.index} - also
         if not new:
@@ -718,7 +833,7 @@ def split_blocking(
             also=sorted(also, key=str),
             keep=keep,
         )
-        part_of = split.parts["unit_id"].to_dict()
+        part_of = split.unit_ids.to_dict()
         stuck = stuck_units(
             split.units[activity], split.adjacency, lo, hi, max_sets=max_sets
         )

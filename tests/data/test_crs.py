@@ -8,6 +8,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
 from scipy.spatial import Delaunay
@@ -227,3 +228,49 @@ def test_haversine_error_bound_is_as_documented():
         errs.append(abs(h - t) / t * 100)
     assert 0.5 < max(errs) < 0.6
     assert "within about 0.6 %" in " ".join(geo.haversine_matrix.__doc__.split())
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:4269"])
+def test_metres_labelled_lonlat_are_refused_as_projected(crs):
+    """UTM metres carrying a geographic CRS (a wrong or missing .prj): polygons
+    met a bare pyproj CRSError, or align's 'coordinates are missing ...
+    geocode these rows'."""
+    from shapely.geometry import box
+
+    from terrakit.design import align
+    from terrakit.exceptions import DataValidationError
+
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 2.0, 1.0, 3.0]},
+        geometry=[
+            box(500_000 + 1000 * i, 3_700_000, 501_000 + 1000 * i, 3_701_000)
+            for i in range(4)
+        ],
+        index=pd.Index(list("abcd"), name="unit_id"),
+        crs=crs,
+    )
+    # one vertex of 'c' in degrees would still be refused: 'a', 'b', 'd' named
+    units.loc["c", "geometry"] = box(-84.0, 33.0, -83.99, 33.01)
+    msg = (
+        f"units.geometry: the CRS is geographic ({crs}) but 3 of 4 units have "
+        "coordinates outside [-180, 180] × [-90, 90] (e.g. x=501000, y=3.7e+06): "
+        "they look projected (metres), so the CRS does not match the data (rows: "
+        "'a', 'b', 'd'). Fix: set the CRS the coordinates are in with "
+        "gdf.set_crs(..., allow_override=True) (a wrong or missing .prj file is "
+        "the usual cause)"
+    )
+    for call in (
+        lambda: lonlat(units),
+        lambda: projected_crs(units),
+        lambda: projected_crs(units.geometry),
+        lambda: distance_matrix(units),
+        lambda: adjacency(units, warn=False),
+        lambda: adjacency(units, snap_m=10, warn=False),
+        lambda: align(units, n_territories=2, balance={"workload": 0.5}, time_limit=3),
+    ):
+        with pytest.raises(DataValidationError) as err:
+            call()
+        assert str(err.value) == msg
+    # the same metres in their own CRS are fine
+    utm = units.drop("c").set_crs(32616, allow_override=True)
+    assert projected_crs(utm).to_epsg() == 32616

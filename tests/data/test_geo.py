@@ -291,8 +291,15 @@ def test_adjacency_ids_and_errors(toy_grid_3x3):
             ),
         ]
     )
-    with pytest.raises(DataValidationError, match="mix points and polygons"):
+    with pytest.raises(DataValidationError) as err:
         adjacency(mixed)
+    assert str(err.value) == (
+        "units.geometry: units mix polygons (2) and points (1); they must all be "
+        "one or the other, and the rows listed are the points (rows: 'p'). Fix: "
+        "supply the polygons of these units (or buffer their points in a "
+        "projected CRS, in metres), or give every unit as a point "
+        "(units.geometry.representative_point())"
+    )
     with pytest.raises(ValueError, match="kind must be"):
         adjacency(units, "bishop")  # type: ignore[arg-type]
 
@@ -506,3 +513,70 @@ def test_snap_m_checked_first_and_ignored_for_points(toy_grid_3x3, grid_points):
     ):
         snapped = adjacency(grid_points, snap_m=5, warn=False)
     assert snapped.n_edges == adjacency(grid_points, warn=False).n_edges
+
+
+def test_travel_table_looks_up_a_series_of_ids_by_its_values():
+    """A Series of ids (``stops["unit_id"]``) was looked up by its index
+    0, 1, 2, not its values: the minutes of other places, silently."""
+    minutes = np.array([[0, 5, 9], [5, 0, 7], [9, 7, 0]], dtype=float)
+    m = TravelTimeModel.from_matrix(minutes, ids=[0, 1, 2])
+    ids = pd.Series([2, 0, 1], name="unit_id")
+    want = [[0.0, 9.0, 7.0], [9.0, 0.0, 5.0], [7.0, 5.0, 0.0]]
+    assert m.matrix(ids).tolist() == want
+    assert distance_matrix(ids, metric="travel", model=m).tolist() == want
+    assert m.matrix(ids, pd.Series([1], index=[7])).tolist() == [[7.0], [5.0], [0.0]]
+    # a table still gives its index
+    assert m.matrix(pd.DataFrame(index=[2, 0]), [1]).tolist() == [[7.0], [5.0]]
+
+
+def test_adjacency_repairs_invalid_polygons():
+    """With strict=True a bowtie (self-intersecting ring) lost its real
+    neighbour; a collection make_valid gives (a polygon and its spike, as the
+    Study stores it) met a bare libpysal error."""
+    from shapely.geometry import Polygon
+
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    units = _three([bowtie, box(1, 0, 2, 1), box(2, 0, 3, 1)])
+    assert not units.is_valid.iloc[0]
+    for strict in (False, True):
+        adj = adjacency(units, "rook", strict=strict, warn=False)
+        assert adj.edges() == [("u1", "u2"), ("u2", "u3")]
+    spike = Polygon([(0, 0), (1, 0), (1, 1), (1.5, 1), (1, 1), (0, 1)])
+    repaired = _three([spike, box(1, 0, 2, 1), box(2, 0, 3, 1)]).make_valid()
+    assert repaired.geom_type.iloc[0] == "GeometryCollection"
+    for strict in (False, True):
+        adj = adjacency(repaired, "rook", strict=strict, warn=False)
+        assert adj.edges() == [("u1", "u2"), ("u2", "u3")]
+    flat = Polygon([(1, 0), (2, 0), (3, 0), (1, 0)])  # no area
+    with pytest.raises(DataValidationError) as err:
+        adjacency(_three([box(0, 0, 1, 1), flat, box(3, 0, 4, 1)]), warn=False)
+    assert str(err.value) == (
+        "units.geometry: 1 polygons are invalid and have no area once repaired "
+        "with make_valid (they collapse to MultiLineString) (rows: 'u2'). Fix: "
+        "drop these rows, or supply the polygons of the areas they stand for: a "
+        "unit without area borders no unit"
+    )
+
+
+def test_adjacency_refuses_multipoints_naming_the_rows():
+    """Multipoints met a bare libpysal ValueError; a point/multipoint mix was
+    called 'points and polygons'."""
+    from shapely.geometry import MultiPoint
+
+    mp = [MultiPoint([(0, 0), (0.1, 0.1)]), MultiPoint([(1, 1), (1.1, 1)])]
+    fix = (
+        "Fix: give each of these units one point (e.g. "
+        "units.geometry.representative_point()) or its polygon"
+    )
+    with pytest.raises(DataValidationError) as err:
+        adjacency(_three([*mp, MultiPoint([(0, 1), (0, 1.1)])]))
+    assert str(err.value) == (
+        "units.geometry: units must all be polygons or all be points, but 3 are "
+        f"MultiPoint (3 MultiPoint) (rows: 'u1', 'u2', 'u3'). {fix}"
+    )
+    with pytest.raises(DataValidationError) as err:
+        adjacency(_three([Point(0, 0), mp[1], Point(0, 1)]), ids=["a", "b", "c"])
+    assert str(err.value) == (
+        "units.geometry: units must all be polygons or all be points, but 1 are "
+        f"MultiPoint (2 point, 1 MultiPoint) (rows: 'b'). {fix}"
+    )

@@ -175,7 +175,8 @@ def test_split_blocking_splits_stuck_integer_units() -> None:
         split, stuck0 = split_blocking(
             u, "population", 3, 0.05, adjacency=adjacency(u, warn=False)
         )
-        assert stuck0.index.tolist() == ids[:3]
+        # by the ids of the first split, text where it split integer ids
+        assert stuck0.index.tolist() == [str(i) for i in ids[:3]]
         got.append(sorted(split.parts["unit_id"].unique().tolist(), key=str))
     assert got == [["a", "b", "c", "e"], [0, 1, 2, 4]]
 
@@ -356,3 +357,84 @@ def test_split_blocking_refuses_zero_tolerance_and_a_missing_adjacency() -> None
         "tk.data.geo.adjacency(units) (add links to islands with "
         ".with_links([(a, b), ...]))"
     )
+
+
+def test_numbers_stored_as_text_in_other_columns_are_refused() -> None:
+    """A workload of "10" (an Excel export) was copied whole into both parts
+    of the split unit: read as numbers, as the design reads it, the total
+    went from 20 to 30."""
+    u = _strip([10.0, 1, 1, 2, 3, 3], list("abcdef")).assign(
+        workload=["10", "1", "1", "2", "3", "3"], fips=["01001"] * 6, name="x"
+    )
+    with pytest.raises(DataValidationError) as err:
+        split_oversized(u, "population", 3, 0.3, keep="fips")
+    assert str(err.value) == (
+        "units.workload: numbers stored as text (e.g. '10'), which every part of "
+        "the split units listed would copy whole instead of dividing (rows: 'a'). "
+        "Fix: convert it to numbers to divide it among the parts: "
+        "units['workload'] = pd.to_numeric(units['workload']); or name it in "
+        "keep= if every part keeps the value whole (a code, such as a FIPS or ZIP "
+        "code)"
+    )
+    with pytest.raises(DataValidationError) as err:
+        split_oversized(u, "population", 3, 0.3)
+    assert str(err.value).startswith(
+        "units: columns 'workload', 'fips' hold numbers stored as text (e.g. '10' "
+        "in 'workload'), which every part"
+    )
+    assert "units[['workload', 'fips']] = units[['workload', 'fips']].apply(" in (
+        str(err.value)
+    )
+    fixed = u.assign(workload=pd.to_numeric(u["workload"]))
+    s = split_oversized(fixed, "population", 3, 0.3, keep="fips")
+    assert s.units["workload"].tolist() == [5.0, 5.0, 1, 1, 2, 3, 3]
+    assert s.units["fips"].tolist() == ["01001"] * 7  # a code, kept whole
+    kept = split_oversized(u, "population", 3, 0.3, keep=["workload", "fips"])
+    assert kept.units.loc[["a#1", "a#2"], "workload"].tolist() == ["10", "10"]
+    # nothing split, nothing copied: the table comes back as it was
+    assert split_oversized(u, "population", 1, 0.3).units.equals(u)
+
+
+def test_integer_ids_become_text_when_a_unit_is_split() -> None:
+    """Integer ids beside the part ids '0#1' mixed kinds, which the Study
+    refuses; the original ids still come back from the split's methods."""
+    from terrakit.data.study import Study
+
+    u = gpd.GeoDataFrame(
+        {"population": [10.0, 1, 1, 2, 3, 3]},
+        geometry=[
+            shapely.box(-84 + i / 100, 33, -84 + (i + 1) / 100, 33.01) for i in range(6)
+        ],
+        index=pd.Index(range(6), name="unit_id"),
+        crs="EPSG:4326",
+    )
+    adj = adjacency(u, warn=False)
+    s = split_oversized(Study(units=u).units, "population", 3, 0.3, adjacency=adj)
+    assert s.units.index.tolist() == ["0#1", "0#2", "1", "2", "3", "4", "5"]
+    assert s.units.index.name == "unit_id"
+    assert Study(units=s.units).units.index.equals(s.units.index)
+    assert s.unit_ids.tolist() == [0, 0, 1, 2, 3, 4, 5]
+    assert s.ids_as_text and s.parts["unit_id"].tolist() == [0, 0]
+    assert s.adjacency.ids.equals(s.units.index)
+    assert sorted(s.adjacency.neighbors["0#1"]) == ["0#2", "1"]
+    assert s.summary().splitlines()[-1] == (
+        "unit ids turned into text (0 -> '0'), of one kind with the part ids; "
+        "unit_territories() and groups() give the original ids"
+    )
+    a = pd.Series(["T1", "T2", "T1", "T2", "T3", "T3", "T3"], index=s.units.index)
+    assert s.unit_territories(a).to_dict() == {
+        0: ("T1", "T2"),
+        1: ("T1",),
+        2: ("T2",),
+        3: ("T3",),
+        4: ("T3",),
+        5: ("T3",),
+    }
+    g = s.groups(a)
+    assert g["units"].tolist() == [(0,)] and g["population"].tolist() == [12.0]
+    # the original id of an unsplit unit is read as its text id
+    assert s.groups(a.rename({"1": 1, "2": 2})).equals(g)
+    # nothing split: the ids stay integers
+    none = split_oversized(u, "population", 1, 0.3)
+    assert none.units.index.tolist() == list(range(6)) and not none.ids_as_text
+    assert "turned into text" not in none.summary()
