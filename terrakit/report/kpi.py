@@ -15,9 +15,13 @@ import pandas as pd
 from terrakit.data.alignment import Alignment
 from terrakit.metrics import _alignment
 from terrakit.report.study import (
+    DEFAULT_MEASURES,
     _balance_size,
     _edits,
+    _output_path,
     _plural,
+    _replacing,
+    _report_measures,
     _scroll,
     _table,
     _territories,
@@ -32,16 +36,14 @@ def _tables(
     from terrakit import metrics
 
     kpis = metrics.territory_kpis(study, alignment)
-    # one name is one measure (list("workload") would be its letters)
-    names = [measures] if isinstance(measures, str) else list(measures)
-    bal = metrics.balance(study, alignment, measures=names)
+    bal = metrics.balance(study, alignment, measures=list(measures))
     return kpis, bal
 
 
 def kpi_text(
     study: Any,
     alignment: Alignment | str,
-    measures: Sequence[str] = ("workload", "sales", "accounts"),
+    measures: Sequence[str] | str = DEFAULT_MEASURES,
 ) -> str:
     """Rounded, stable text: balance per measure and the KPI table.
 
@@ -52,16 +54,21 @@ def kpi_text(
     alignment
         An alignment, or the name of one of the study's alignments.
     measures
-        Unit columns whose balance is shown.
+        Unit columns whose balance is shown (one name: one measure).  Of the
+        default measures, those the study lacks are skipped; a measure you
+        name that the units do not have is an error (as in
+        :class:`~terrakit.report.StudyReport`).
 
     Raises
     ------
     KeyError
         When ``alignment`` names no alignment of the study (the message lists
         the names it has).
+    DataValidationError
+        When a measure named is not a unit column.
     """
     alignment = _alignment(study, alignment)  # a name → the study's alignment
-    kpis, bal = _tables(study, alignment, measures)
+    kpis, bal = _tables(study, alignment, _report_measures(study, measures))
     lines = [
         f"Alignment {alignment.name!r}: {_territories(alignment.n_territories)}, "
         f"{_plural(len(alignment), 'unit')}",
@@ -86,7 +93,7 @@ def kpi_report(
     alignment: Alignment | str,
     out: str | os.PathLike[str],
     *,
-    measures: Sequence[str] = ("workload", "sales", "accounts"),
+    measures: Sequence[str] | str = DEFAULT_MEASURES,
     tolerance: float = 0.05,
     title: str | None = None,
 ) -> Path:
@@ -106,9 +113,14 @@ def kpi_report(
     alignment
         An alignment, or the name of one of the study's alignments.
     out
-        The HTML file to write.
+        The HTML file to write (``.html`` or ``.htm``).  It is written to a
+        temporary file next to it and moved into place when complete, so a
+        failure leaves an existing page as it was.
     measures
-        Unit columns whose balance is shown (the chart shows the first).
+        Unit columns whose balance is shown (the chart shows the first; one
+        name: one measure).  Of the default measures, those the study lacks
+        are skipped; a measure you name that the units do not have is an
+        error (as in :class:`~terrakit.report.StudyReport`).
     tolerance
         Half-width of the band on the balance chart (0.05 = ±5 %).
     title
@@ -124,23 +136,28 @@ def kpi_report(
     KeyError
         When ``alignment`` names no alignment of the study (the message lists
         the names it has).
+    DataValidationError
+        When a measure named is not a unit column.
+    ValueError
+        When ``out`` does not end in ``.html`` (or ``.htm``): the page would
+        replace another kind of file (a workbook, the study's ``.gpkg``).
+    IsADirectoryError
+        When ``out`` is a folder.
     """
     import matplotlib.pyplot as plt
 
     from terrakit import plot
 
     alignment = _alignment(study, alignment)  # a name → the study's alignment
-    if isinstance(measures, str):
-        measures = [measures]  # one name is one measure
-    kpis, bal = _tables(study, alignment, measures)
+    names = _report_measures(study, measures)
+    path = _output_path(out, (".html", ".htm"), "kpi.html", "an HTML page")
+    kpis, bal = _tables(study, alignment, names)
     fig, ax = plt.subplots(figsize=(8, 7))
     plot.territory_map(study, alignment, ax=ax)
     map_png = _png(fig)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(max(9.0, _balance_size(alignment)[0]), 4))
-    plot.balance_chart(
-        study, alignment, measure=measures[0], tolerance=tolerance, ax=ax
-    )
+    plot.balance_chart(study, alignment, measure=names[0], tolerance=tolerance, ax=ax)
     bal_png = _png(fig)
     plt.close(fig)
     prov = "".join(
@@ -181,7 +198,6 @@ img {{ max-width: 100%; }}
 {prov_note}{_scroll(f"<table>{prov}</table>")}
 </body></html>
 """
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    with _replacing(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path

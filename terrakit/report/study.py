@@ -605,6 +605,52 @@ _RESULTS: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {
 }
 
 
+def _report_measures(study: Any, measures: Sequence[str] | str) -> tuple[str, ...]:
+    """The measures a report shows: those named, or the defaults the study has.
+
+    One name is one measure.  Of :data:`DEFAULT_MEASURES`, those the study's
+    units lack are skipped (a study without sales reports its workload); a
+    measure named otherwise must be a unit column (or ``"units"``).  With
+    none left, the report shows ``"units"`` (unit counts).
+
+    Raises
+    ------
+    DataValidationError
+        When a measure named (not the defaults) is not a unit column, with
+        the closest column's name.
+    """
+    units = study.unit_measures() if hasattr(study, "unit_measures") else study
+    cols = set(units.columns) | {"units"}
+    requested = (measures,) if isinstance(measures, str) else tuple(measures)
+    unknown = [m for m in requested if m not in cols]
+    if unknown and requested != DEFAULT_MEASURES:
+        geometry = getattr(units, "geometry", None)
+        numeric = [
+            str(c)
+            for c in units.columns
+            if c != getattr(geometry, "name", None)
+            and pd.api.types.is_numeric_dtype(units[c])
+        ]
+        close = difflib.get_close_matches(str(unknown[0]), numeric, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DataValidationError(
+            "units",
+            str(unknown[0]),
+            f"measures {unknown} are not columns of the study's units{hint}; "
+            f"its numeric columns are {['units', *numeric]}",
+            fix="pass measures= from these columns (or add the column to the "
+            "units table)",
+        )
+    # the default measures are reported where the study has them
+    return tuple(m for m in requested if m in cols) or ("units",)
+
+
+def _provenance_of(result: Any) -> Mapping[str, Any]:
+    """The ``provenance`` mapping of a result (empty without one)."""
+    prov = getattr(result, "provenance", None)
+    return prov if result is not None and isinstance(prov, Mapping) else {}
+
+
 def _check_results(report: StudyReport) -> None:
     """Refuse a result of the wrong type before any section is drawn.
 
@@ -710,6 +756,142 @@ def _check_territories(report: StudyReport) -> None:
         )
 
 
+def _recorded_alignment(result: Any) -> str | None:
+    """The alignment a result records in ``provenance["alignment"]`` (or ``None``)."""
+    name = _provenance_of(result).get("alignment")
+    return name if isinstance(name, str) and name else None
+
+
+def _quota_sales_mismatch(report: StudyReport, alignment: Alignment) -> str | None:
+    """Where the quotas' sales per territory are not ``alignment``'s, in words.
+
+    Quotas of :func:`terrakit.sizing.quotas` hold each territory's sales of
+    the last 12 months, summed from the study's units under the alignment
+    they were set for: summed under ``alignment`` they must be the same.
+    ``None`` when they are, or when that cannot be checked (quotas without
+    a ``sales`` column, a study without sales).
+    """
+    q = report.quotas
+    if not _is_instance(q, "terrakit.sizing:QuotaResult"):
+        return None
+    theirs = q.to_frame()
+    if "sales" not in theirs.columns:
+        return None
+    from terrakit.sizing.quotas import _unit_sales
+
+    try:
+        per_unit = _unit_sales(report.study)
+    except DataValidationError:
+        return None
+    labels = alignment.assignment.reindex(per_unit.index).to_numpy()
+    mine = per_unit.groupby(labels).sum().reindex(theirs.index)
+    given = theirs["sales"].astype(float)
+    seen = mine.notna().to_numpy()  # ids of other alignments are checked apart
+    close = np.isclose(given.to_numpy(), mine.to_numpy(dtype=float), rtol=1e-6)
+    bad = np.flatnonzero(seen & ~close)
+    if not len(bad):
+        return None
+    t = theirs.index[bad[0]]
+    more = (
+        f"; {len(bad) - 1} more {'territory differs' if len(bad) == 2 else 'differ'}"
+        if len(bad) > 1
+        else ""
+    )
+    return (
+        f"{t!r}: sales {given.iloc[bad[0]]:,.0f} in the quotas, "
+        f"{mine.iloc[bad[0]]:,.0f} under {alignment.name!r}{more}"
+    )
+
+
+def _quota_alignment(report: StudyReport) -> tuple[str, str | None]:
+    """Whose territories the quotas are: a sentence, and what is wrong (or ``None``).
+
+    The alignment the quotas record (``provenance["alignment"]``, which
+    :func:`terrakit.forecast.quota` and :func:`terrakit.sizing.quotas`
+    write) names them; without a record, the reported alignments whose
+    territory ids they have.  Quotas of :func:`terrakit.sizing.quotas` are
+    also checked against that alignment's sales per territory (see
+    :func:`_quota_sales_mismatch`).  What is wrong: the recorded alignment
+    is not reported (the quotas' figures are not those of the KPI tables),
+    or the sales disagree.
+    """
+    names = [a.name for a in report.aligned]
+    fix = (
+        "report the alignment the quotas were set for, or pass quotas set for "
+        "one of the reported alignments (tk.sizing.quotas(study, alignment) or "
+        "tk.forecast.quota(forecast, alignment))"
+    )
+    recorded = _recorded_alignment(report.quotas)
+    if recorded is not None and recorded not in names:
+        return (
+            f"Quotas per territory of alignment {recorded!r}, which this report "
+            "does not show: their sales, potential and quotas per territory are "
+            f"those of {recorded!r}, not of the reported alignments.",
+            f"the quotas were set for alignment {recorded!r} (their provenance "
+            f"records it), which is not one of the reported alignments {names}: "
+            f"their figures per territory are those of {recorded!r}, not of the "
+            f"report's KPI tables. Fix: {fix}",
+        )
+    if recorded is not None:
+        al = report.aligned[names.index(recorded)]
+        off = _quota_sales_mismatch(report, al)
+        if off is None:
+            return f"Quotas per territory of alignment {recorded!r}.", None
+        return (
+            f"Quotas per territory of an alignment named {recorded!r}, whose "
+            f"sales per territory are not those of the reported {recorded!r}.",
+            f"the quotas record alignment {recorded!r}, but their sales per "
+            f"territory are not those of the reported alignment {recorded!r} "
+            f"({off}): they were set for another alignment (or study) of that "
+            f"name. Fix: {fix}",
+        )
+    owners = _owners(report, _territory_ids(report, "quotas"))
+    matching = [a.name for a in owners if _quota_sales_mismatch(report, a) is None]
+    if owners and not matching:
+        off = _quota_sales_mismatch(report, owners[0])
+        listed = [a.name for a in owners]
+        return (
+            "Quotas per territory of an alignment this report does not show: "
+            f"their sales per territory are not those of {listed}.",
+            f"the quotas have the territory ids of {listed} but not their sales "
+            f"per territory ({off}): they were set for another alignment (the "
+            f"quotas do not record which). Fix: {fix}",
+        )
+    if len(matching) == 1:
+        return f"Quotas per territory of alignment {matching[0]!r}.", None
+    if matching:
+        listed_s = ", ".join(repr(n) for n in matching[:-1])
+        return (
+            f"Quotas per territory of alignments {listed_s} and {matching[-1]!r} "
+            "(the same territory ids; the quotas do not record which "
+            "alignment they were set for).",
+            None,
+        )
+    return (
+        "Quotas per territory; some of their territories are in none of the "
+        "reported alignments.",
+        None,
+    )
+
+
+def _check_quota_alignment(report: StudyReport) -> None:
+    """Warn when quotas are reported beside alignments they were not set for.
+
+    Warns
+    -----
+    TerrakitWarning
+        When the quotas record an alignment that is not reported, or their
+        sales per territory are not those of the alignment they name (or,
+        without a record, of any reported alignment with their territory
+        ids); see :func:`_quota_alignment`.
+    """
+    if report.quotas is None:
+        return
+    _, problem = _quota_alignment(report)
+    if problem is not None:
+        warnings.warn(problem, TerrakitWarning, stacklevel=4)
+
+
 # -- the report ----------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class StudyReport:
@@ -752,7 +934,7 @@ class StudyReport:
         A :class:`~terrakit.forecast.QuotaResult` (``tk.forecast.quota``) or
         a :class:`~terrakit.sizing.QuotaResult` (``tk.sizing.quotas``) of one
         of the reported alignments, checked likewise; the Quotas section
-        names the alignment.
+        names the alignment (the one the quotas record, see Warns).
     call_plan
         A :class:`~terrakit.routing.CallPlan` of one territory
         (``tk.routing.plan_calls``).  A call allocation
@@ -787,7 +969,12 @@ class StudyReport:
     -----
     TerrakitWarning
         When only some territories of ``forecast`` or ``quotas`` are in none
-        of the reported alignments (named in the warning).
+        of the reported alignments (named in the warning); when the quotas
+        were set for an alignment that is not reported (their
+        ``provenance["alignment"]``), or their sales per territory are not
+        those of the alignment they name (or, without that record, of any
+        reported alignment with their territory ids): the Quotas section
+        then says whose they are.
 
     Notes
     -----
@@ -903,37 +1090,13 @@ class StudyReport:
                 f"a year, got {hours!r}; e.g. hours_per_rep=1600"
             )
         _check_results(self)
-        units = study.unit_measures()
-        cols = set(units.columns) | {"units"}
-        requested = (
-            (self.measures,) if isinstance(self.measures, str) else tuple(self.measures)
-        )
-        unknown = [m for m in requested if m not in cols]
-        if unknown and requested != DEFAULT_MEASURES:
-            numeric = [
-                str(c)
-                for c in units.columns
-                if c != units.geometry.name and pd.api.types.is_numeric_dtype(units[c])
-            ]
-            close = difflib.get_close_matches(str(unknown[0]), numeric, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise DataValidationError(
-                "units",
-                str(unknown[0]),
-                f"measures {unknown} are not columns of the study's units{hint}; "
-                f"its numeric columns are {['units', *numeric]}",
-                fix="pass measures= from these columns (or add the column to the "
-                "units table)",
-            )
-        # the default measures are reported where the study has them
-        measures = tuple(m for m in requested if m in cols)
-        if not measures:
-            measures = ("units",)
+        measures = _report_measures(study, self.measures)
         object.__setattr__(self, "alignments", tuple(als))
         object.__setattr__(self, "measures", measures)
         object.__setattr__(self, "notes", dict(self.notes))
         object.__setattr__(self, "provenance", dict(self.provenance))
         _check_territories(self)
+        _check_quota_alignment(self)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -1040,12 +1203,15 @@ class StudyReport:
         ``potential_model``).  Columns without any data are left out.
         """
         from terrakit import metrics
+        from terrakit.report.tables import _rep_names
 
         al = self.primary if alignment is None else alignment
         k = metrics.territory_kpis(self.study, al)
         reps = self.study.reps
         if reps is not None and "name" in reps.columns:
-            k.insert(0, "rep_name", k.index.map(reps["name"]).astype(object))
+            # territory '7' is rep 7's, as in the assignment sheets
+            _, names = _rep_names(self.study, pd.Series(k.index, index=k.index))
+            k.insert(0, "rep_name", names.astype(object))
         k = k.drop(columns=[c for c in k.columns if k[c].isna().all()])
         model = self._model_potential(al)
         if model is not None:
@@ -1145,10 +1311,16 @@ class StudyReport:
     def provenance_table(self) -> pd.DataFrame:
         """Where every number came from: ``source``, ``key``, ``value``.
 
-        An alignment's provenance is under ``alignment <name>``; for a hand
-        edit whose provenance records ``edits``, everything but ``edits`` is
-        the parent's and is under ``alignment <name> as designed, before N
-        edits``.
+        ``report`` rows give the versions and the report's own settings
+        (``measures``, ``tolerance`` and, with a workload, the
+        ``hours_per_rep`` of the Reps needed table).  An alignment's
+        provenance is under ``alignment <name>``; for a hand edit whose
+        provenance records ``edits``, everything but ``edits`` is the
+        parent's and is under ``alignment <name> as designed, before N
+        edits``.  The provenance of every result (workload, headcount curve,
+        forecast, quotas, call plan: seed, configuration, versions) is
+        copied under its name; the potential fit's method, seed, level and
+        config hash under ``potential``.
         """
         from terrakit import __version__
 
@@ -1157,7 +1329,12 @@ class StudyReport:
             ("report", "python", platform.python_version()),
             ("report", "numpy", np.__version__),
             ("report", "pandas", pd.__version__),
+            # the settings the report's own figures depend on
+            ("report", "measures", _json(list(self.measures))),
+            ("report", "tolerance", _json(float(self.tolerance))),
         ]
+        if self.workload is not None:  # it sets the Reps needed table
+            rows.append(("report", "hours_per_rep", _json(float(self.hours_per_rep))))
         for k, v in self.study.metadata.items():
             if k in ("true_parameters",):
                 continue
@@ -1179,10 +1356,8 @@ class StudyReport:
             ("headcount curve", self.headcount),
             ("call plan", self.call_plan),
         ):
-            prov = getattr(obj, "provenance", None)
-            if obj is not None and isinstance(prov, Mapping):
-                for k, v in prov.items():
-                    rows.append((label, str(k), _json(v)))
+            for k, v in _provenance_of(obj).items():
+                rows.append((label, str(k), _json(v)))
         if self.potential is not None:
             p = self.potential
             for k in ("method", "seed", "level", "config_hash"):
@@ -1193,8 +1368,16 @@ class StudyReport:
             if check is not None:
                 rows.append(("potential", "advi_check", _compact_json(check)))
         if self.forecast is not None:
-            rows.append(("forecast", "alignment", str(self.forecast.alignment_name)))
-            rows.append(("forecast", "draws", str(self.forecast.draws.sizes["draw"])))
+            tf = self.forecast
+            rows.append(("forecast", "alignment", str(tf.alignment_name)))
+            rows.append(("forecast", "draws", str(tf.draws.sizes["draw"])))
+            for k, v in _provenance_of(tf).items():
+                if k == "alignment" and v == tf.alignment_name:
+                    continue  # the row above
+                rows.append(("forecast", str(k), _json(v)))
+        if self.quotas is not None:
+            for k, v in _provenance_of(self.quotas).items():
+                rows.append(("quotas", str(k), _json(v)))
         for k, v in self.provenance.items():
             rows.append(("run", str(k), _json(v)))
         return pd.DataFrame(rows, columns=["source", "key", "value"])
@@ -1245,10 +1428,16 @@ class StudyReport:
         bullets = []
         for a in self.aligned:
             b = metrics.balance(s, a, measures=[m0])
+            dev = float(b.loc[m0, "max_rel_dev"])
+            # NaN where the mean is 0: no deviation from it can be stated
+            said = (
+                _fmt_number(dev, 1, percent=True)
+                if np.isfinite(dev)
+                else f"undefined ({m0} totals 0)"
+            )
             bullets.append(
                 f"<li><b>{_esc(a.name)}</b>: {_territories(a.n_territories)}; "
-                f"largest {_esc(m0)} deviation from the mean "
-                f"{100 * float(b.loc[m0, 'max_rel_dev']):.1f} %.</li>"
+                f"largest {_esc(m0)} deviation from the mean {_esc(said)}.</li>"
             )
         if self.primary is not self.baseline:
             d = metrics.disruption(s, self.baseline, self.primary)
@@ -1504,28 +1693,11 @@ class StudyReport:
         """Which alignment's territories the quotas are for, in a sentence.
 
         The alignment the quotas record (``provenance["alignment"]``, as
-        :func:`terrakit.forecast.quota` writes it), else the reported
-        alignments whose territories they are.
+        :func:`terrakit.forecast.quota` and :func:`terrakit.sizing.quotas`
+        write it), else the reported alignments whose territories they are;
+        see :func:`_quota_alignment`.
         """
-        prov = getattr(self.quotas, "provenance", None)
-        recorded = prov.get("alignment") if isinstance(prov, Mapping) else None
-        if isinstance(recorded, str) and recorded:
-            return f"Quotas per territory of alignment {recorded!r}."
-        ids = _territory_ids(self, "quotas")
-        owners = [a.name for a in _owners(self, ids)]
-        if len(owners) == 1:
-            return f"Quotas per territory of alignment {owners[0]!r}."
-        if owners:
-            listed = ", ".join(repr(n) for n in owners[:-1])
-            return (
-                f"Quotas per territory of alignments {listed} and {owners[-1]!r} "
-                "(the same territory ids; the quotas do not record which "
-                "alignment they were set for)."
-            )
-        return (
-            "Quotas per territory; some of their territories are in none of the "
-            "reported alignments."
-        )
+        return _quota_alignment(self)[0]
 
     def _routing(self) -> str:
         from terrakit import plot

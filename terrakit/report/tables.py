@@ -6,6 +6,7 @@ whichever step made them (design, realignment, a hand-made scenario).
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -19,18 +20,59 @@ from terrakit.exceptions import DataValidationError, TerrakitWarning
 __all__ = ["account_assignments", "compare_alignments", "unit_assignments"]
 
 
+def _as_text(v: Any) -> str:
+    """An id as text, a whole-number float as its digits (``7.0`` → ``'7'``)."""
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and v == int(v):
+        return str(int(v))
+    return str(v)
+
+
+def _rep_of(territories: pd.Series, rep_ids: pd.Index) -> pd.Series:
+    """The rep id of every territory id (``None`` where there is no such rep).
+
+    A territory id is its rep's id.  One that is no rep id but equals exactly
+    one rep id as text (``'7'`` for rep ``7``: an alignment read from a CSV
+    beside reps with integer ids, or the other way round) is matched to that
+    rep, as the :class:`~terrakit.data.Study` matches the accounts' owners:
+    the conversion loses nothing, and without it every account would lose
+    its owner and look changed.
+    """
+    t = territories.astype(object)
+    known = t.isin(rep_ids)
+    rep_id = t.where(known, None).astype(object)
+    if known.all() or not len(rep_ids):
+        return rep_id
+    by_text: dict[str, Any] = {}
+    clash: set[str] = set()
+    for r in rep_ids.tolist():
+        key = _as_text(r)
+        if key in by_text:
+            clash.add(key)  # two rep ids alike as text: no match by text
+        by_text[key] = r
+    for k in clash:
+        del by_text[k]
+    missing = ~known & t.notna()
+    matched = t[missing].map(lambda v: by_text.get(_as_text(v)))
+    rep_id[missing] = matched.to_numpy(dtype=object)
+    return rep_id
+
+
 def _rep_names(study: Any, territories: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Rep id and rep name of every territory id (empty where no such rep)."""
+    """Rep id and rep name of every territory id (empty where no such rep).
+
+    Territory ids are matched to rep ids as :func:`_rep_of` does (``'7'``
+    finds rep ``7``).
+    """
     reps = study.reps
     t = territories.astype(object)
     if reps is None:
         empty = pd.Series([None] * len(t), index=t.index, dtype=object)
         return empty, empty.copy()
-    known = t.isin(reps.index)
-    rep_id = t.where(known, None).astype(object)
+    rep_id = _rep_of(t, reps.index)
+    known = rep_id.notna()
     if "name" in reps.columns:
         names = reps["name"].astype(object)
-        rep_name = t.map(names).where(known, None).astype(object)
+        rep_name = rep_id.map(names).where(known, None).astype(object)
     else:
         rep_name = pd.Series([None] * len(t), index=t.index, dtype=object)
     return rep_id, rep_name
@@ -46,13 +88,56 @@ def _differs(before: pd.Series, after: pd.Series) -> pd.Series:
     return (before.astype(object) != after.astype(object)) & ~gone
 
 
+#: The weight :func:`compare_alignments` uses by default (where the units have it).
+DEFAULT_WEIGHT = "workload"
+
+
+def _weight(units: pd.DataFrame, weight: str | None) -> str | None:
+    """The activity column weighting compactness and travel (``None``: 1 per unit).
+
+    The default :data:`DEFAULT_WEIGHT` is used where the units have it and
+    skipped where they do not; any other name must be a column of the units
+    (``"units"``: 1 per unit).
+
+    Raises
+    ------
+    DataValidationError
+        When a weight other than the default is not a column of the units,
+        with the closest numeric column's name.
+    """
+    if weight is None or weight == "units":
+        return None
+    if weight in units.columns:
+        return weight
+    if weight == DEFAULT_WEIGHT:
+        return None
+    geometry = getattr(units, "geometry", None)
+    skip = getattr(geometry, "name", None)
+    numeric = [
+        str(c)
+        for c in units.columns
+        if c != skip
+        and pd.api.types.is_numeric_dtype(units[c])
+        and not pd.api.types.is_bool_dtype(units[c])
+    ]
+    close = difflib.get_close_matches(str(weight), numeric, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise DataValidationError(
+        "units",
+        str(weight),
+        f"weight {weight!r} is not a column of the study's units{hint}; its "
+        f"numeric columns are {numeric}",
+        fix="pass weight= one of these columns, or weight=None to count every unit 1",
+    )
+
+
 def compare_alignments(
     study: Any,
     alignments: Sequence[Alignment],
-    measures: Sequence[str] = ("workload", "sales", "accounts"),
+    measures: Sequence[str] | str = ("workload", "sales", "accounts"),
     *,
     baseline: Alignment | None = None,
-    weight: str | None = "workload",
+    weight: str | None = DEFAULT_WEIGHT,
     adjacency: Any = None,
 ) -> pd.DataFrame:
     """Side-by-side key figures of several alignments of one study.
@@ -65,11 +150,13 @@ def compare_alignments(
         The alignments to compare (their names label the rows; names must be
         unique).
     measures
-        Unit columns whose balance is compared.
+        Unit columns whose balance is compared (one name: one measure).
     baseline
         Alignment that disruption is measured against (default: the first).
     weight
         Activity weighting compactness and travel (``None``: every unit 1).
+        The default ``"workload"`` is skipped (every unit 1) where the units
+        have no such column; a name you give must be a unit column.
     adjacency
         The unit graph contiguity is counted on: the one the alignments were
         made on, e.g. ``tk.data.geo.adjacency(units, snap_m=500)`` when the
@@ -91,7 +178,8 @@ def compare_alignments(
     Raises
     ------
     DataValidationError
-        For an empty list or two alignments with the same name.
+        For an empty list or two alignments with the same name, or a
+        ``weight`` (other than the default) that is not a unit column.
 
     Notes
     -----
@@ -119,7 +207,9 @@ def compare_alignments(
         )
     base = als[0] if baseline is None else baseline
     units = study.unit_measures() if hasattr(study, "unit_measures") else study
-    w = weight if weight is not None and weight in units.columns else None
+    # one name is one measure (list("sales") would be its letters)
+    measure_names = [measures] if isinstance(measures, str) else list(measures)
+    w = _weight(units, weight)
     adj: Any = adjacency
     if adj is None:
         try:
@@ -131,8 +221,8 @@ def compare_alignments(
     rows: dict[str, dict[str, float]] = {}
     for al in als:
         row: dict[str, float] = {"territories": float(al.n_territories)}
-        bal = metrics.balance(study, al, measures=list(measures))
-        for m in measures:
+        bal = metrics.balance(study, al, measures=measure_names)
+        for m in measure_names:
             row[f"{m}_max_dev"] = float(bal.loc[m, "max_rel_dev"])
             row[f"{m}_cv"] = float(bal.loc[m, "cv"])
         comp = metrics.compactness(study, al, weight=w)

@@ -37,6 +37,10 @@ class QuotaResult:
         Σ quotas.
     method
         How quotas were set.
+    provenance
+        ``method`` (``"quotas"``), ``seed``, ``config`` (the settings),
+        ``alignment`` (the name of the alignment whose territories get the
+        quotas), versions and the time it was made.
     """
 
     table: pd.DataFrame
@@ -227,6 +231,7 @@ def quotas(
     Returns
     -------
     QuotaResult
+        Its ``provenance["alignment"]`` names the alignment used.
 
     Raises
     ------
@@ -440,6 +445,8 @@ def quotas(
     prov = make_provenance(
         "quotas",
         seed=seed,
+        # whose territories these are (as tk.forecast.quota records it)
+        alignment=al.name,
         config={
             "method": method,
             "total": T,

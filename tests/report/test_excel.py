@@ -338,3 +338,53 @@ def test_summary_sheet_has_items_and_values(workbook):
             "methods, provenance",
         ),
     ]
+
+
+def _integer_reps(study):
+    """``study`` with reps 1 and 2 for R1 and R2 (integer ids, as from a CSV)."""
+    from terrakit.data.alignment import Alignment
+
+    ids = {"R1": 1, "R2": 2}
+    cur = study.alignments["current"].assignment.map(ids).astype("int64")
+    return tk.Study(
+        study.units,
+        accounts=study.accounts.assign(rep_id=study.accounts["rep_id"].map(ids)),
+        reps=study.reps.rename(index=ids),
+        history=study.history,
+        alignments={"current": Alignment(cur, name="current")},
+    )
+
+
+def test_territory_ids_as_text_find_their_integer_reps(toy_grid_3x3):
+    """Territory ids '1', '2' (text, from a CSV) beside reps 1, 2 left every
+    account without rep_id and rep_name and flagged it changed, silently,
+    though the plan was today's alignment."""
+    from terrakit.data.alignment import Alignment
+    from terrakit.report import StudyReport, unit_assignments
+
+    study = _integer_reps(toy_grid_3x3)
+    cur = study.alignments["current"]
+    as_text = Alignment(cur.assignment.astype(str), name="text")
+    df = account_assignments(study, as_text, previous=cur)
+    assert df["territory_id"].tolist() == [str(r) for r in df["current_rep_id"]]
+    assert df["rep_id"].tolist() == df["current_rep_id"].tolist()
+    assert set(df["rep_name"]) == {"Rep One", "Rep Two"}
+    assert not df["changed"].any()
+    units = unit_assignments(study, [cur, as_text])
+    assert units["rep_name"].notna().all()
+    kpis = StudyReport(study, [as_text]).kpi_table()
+    assert kpis["rep_name"].to_dict() == {"1": "Rep One", "2": "Rep Two"}
+    # a vacant territory stays without a rep; text reps find integer ids too
+    vacant = Alignment(
+        cur.assignment.astype(str).where(cur.assignment == 1, "NEW"), name="v"
+    )
+    df = account_assignments(study, vacant)
+    new = df["territory_id"] == "NEW"
+    assert df.loc[new, "rep_id"].isna().all() and df.loc[new, "changed"].all()
+    assert (df.loc[~new, "rep_id"] == 1).all() and not df.loc[~new, "changed"].any()
+    text_reps = tk.Study(
+        study.units, accounts=study.accounts, reps=study.reps.rename(index=str)
+    )
+    df = account_assignments(text_reps, cur)
+    assert df["rep_id"].tolist() == df["current_rep_id"].tolist()
+    assert set(df["rep_id"]) == {"1", "2"} and not df["changed"].any()

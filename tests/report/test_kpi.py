@@ -152,3 +152,50 @@ def test_a_hand_edit_s_provenance_is_labelled_as_its_parent_s(toy_grid_3x3, tmp_
         encoding="utf-8"
     )
     assert "edited by hand" not in page
+
+
+def test_kpi_report_writes_only_an_html_page(toy_grid_3x3, tmp_path):
+    """kpi_report(study, 'current', 'client_study.gpkg') wrote its HTML over
+    the study file; StudyReport.save refuses such a path."""
+    gpkg = tmp_path / "client_study.gpkg"
+    toy_grid_3x3.save(gpkg)
+    before = gpkg.read_bytes()
+    with pytest.raises(ValueError) as err:
+        kpi_report(toy_grid_3x3, "current", gpkg)
+    assert str(err.value) == (
+        "the file is an HTML page: use a .html path, got 'client_study.gpkg' "
+        f"(e.g. {str(tmp_path / 'client_study.html')!r})"
+    )
+    assert gpkg.read_bytes() == before
+    with pytest.raises(IsADirectoryError) as err:
+        kpi_report(toy_grid_3x3, "current", tmp_path)
+    assert str(err.value) == (
+        f"{str(tmp_path)!r} is a folder; give the file's name, e.g. "
+        f"{str(tmp_path / 'kpi.html')!r}"
+    )
+    page = kpi_report(toy_grid_3x3, "current", tmp_path / "kpi.htm")
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_default_measures_the_study_lacks_are_skipped(toy_grid_3x3, tmp_path):
+    """A workload-only study failed with the default measures ("measure
+    'sales' is not a column"), though StudyReport skips the missing ones."""
+    from terrakit import Study
+    from terrakit.exceptions import DataValidationError
+
+    cur = toy_grid_3x3.alignments["current"]
+    study = Study(toy_grid_3x3.units[["workload", "geometry"]], alignments={"c": cur})
+    text = kpi_text(study, "c")
+    assert text == kpi_text(study, "c", measures="workload")
+    balance = text.split("Territory KPIs:")[0]
+    assert "workload" in balance and "sales" not in balance
+    page = kpi_report(study, "c", tmp_path / "k.html").read_text(encoding="utf-8")
+    assert "<th>workload</th>" in page
+    with pytest.raises(DataValidationError) as err:
+        kpi_text(study, "c", measures=["workload", "sales"])
+    assert str(err.value) == (
+        "units.sales: measures ['sales'] are not columns of the study's units; "
+        "its numeric columns are ['units', 'workload']. Fix: pass measures= "
+        "from these columns (or add the column to the units table)"
+    )

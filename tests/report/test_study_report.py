@@ -884,3 +884,162 @@ def test_a_hand_edit_does_not_claim_its_parent_s_provenance(toy_grid_3x3):
         "Methods of the reported alignments: hand edits of mip/highs (edited: "
         "1 edit after the design), mip/highs." in methods
     )
+
+
+def test_the_provenance_holds_every_result_s_and_the_report_s_settings(
+    toy_grid_3x3,
+):
+    """The quotas' provenance (seed, method, weight) was left out, and the
+    forecast's seed and config hash; hours_per_rep (which sets the Reps needed
+    table), the tolerance and the measures were not recorded at all."""
+    import dataclasses
+    import json
+
+    study = toy_grid_3x3.replace(
+        accounts=toy_grid_3x3.accounts.assign(calls_per_year=12.0, call_minutes=30.0)
+    )
+    cur = study.alignments["current"]
+    q = tk.sizing.quotas(study, cur, method="blend", weight=0.3, seed=7)
+    tf = dataclasses.replace(
+        _forecast_of(["R1", "R2"]),
+        provenance={"seed": 123, "config_hash": "abc123", "alignment": "current"},
+    )
+    report = StudyReport(
+        study,
+        [cur],
+        quotas=q,
+        forecast=tf,
+        workload=tk.sizing.workload(study, travel=None),
+        hours_per_rep=1_500,
+        tolerance=0.1,
+    )
+    prov = report.provenance_table()
+    value = prov.set_index(["source", "key"])["value"]
+    assert value["report", "measures"] == '["workload", "sales", "accounts"]'
+    assert value["report", "tolerance"] == "0.1"
+    assert value["report", "hours_per_rep"] == "1500.0"
+    assert value["quotas", "seed"] == "7"
+    assert value["quotas", "alignment"] == '"current"'
+    cfg = json.loads(value["quotas", "config"])
+    assert (cfg["method"], cfg["weight"]) == ("blend", 0.3)
+    assert value["forecast", "seed"] == "123"
+    assert value["forecast", "config_hash"] == '"abc123"'
+    # the forecast's alignment is one row, not two
+    forecast = prov[prov["source"] == "forecast"]
+    assert forecast["key"].tolist() == ["alignment", "draws", "seed", "config_hash"]
+    assert prov.duplicated(["source", "key"]).sum() == 0
+    # without a workload, hours_per_rep sets nothing and is not listed
+    keys = StudyReport(study, [cur]).provenance_table()["key"]
+    assert "hours_per_rep" not in set(keys) and "tolerance" in set(keys)
+
+
+def test_a_first_measure_that_totals_zero_is_not_nan_percent(toy_grid_3x3):
+    """The summary said 'largest new_products deviation from the mean nan %'."""
+    units = toy_grid_3x3.units.copy()
+    units["new_products"] = 0.0
+    study = toy_grid_3x3.replace(units=units)
+    report = StudyReport(study, None, measures=["new_products", "workload"])
+    summary = _section_text(report.to_html(), "summary")
+    assert (
+        "current : 2 territories; largest new_products deviation from the mean "
+        "undefined (new_products totals 0)." in summary
+    )
+    assert "nan" not in summary.lower()
+
+
+def _without_alignment_record(quotas):
+    """``quotas`` as made before tk.sizing.quotas recorded its alignment."""
+    import dataclasses
+
+    prov = {k: v for k, v in quotas.provenance.items() if k != "alignment"}
+    return dataclasses.replace(quotas, provenance=prov)
+
+
+def test_quotas_of_an_alignment_not_reported_are_not_claimed_by_another(
+    toy_grid_3x3,
+):
+    """Quotas set for a proposal were reported beside today's alignment only,
+    under 'Quotas per territory of alignment current', though their sales and
+    potential per territory were the proposal's (the KPI table disagreed)."""
+    from terrakit.exceptions import TerrakitWarning
+
+    cur = toy_grid_3x3.alignments["current"]
+    proposed = cur.replace({"u5": "R2"}, name="proposed")
+    q = tk.sizing.quotas(toy_grid_3x3, proposed)
+    fix = (
+        " Fix: report the alignment the quotas were set for, or pass quotas set "
+        "for one of the reported alignments (tk.sizing.quotas(study, alignment) "
+        "or tk.forecast.quota(forecast, alignment))"
+    )
+    with pytest.warns(TerrakitWarning) as rec:
+        report = StudyReport(toy_grid_3x3, [cur], quotas=q)
+    assert [str(w.message) for w in rec] == [
+        "the quotas were set for alignment 'proposed' (their provenance records "
+        "it), which is not one of the reported alignments ['current']: their "
+        "figures per territory are those of 'proposed', not of the report's KPI "
+        "tables." + fix
+    ]
+    assert (
+        " Quotas per territory of alignment 'proposed', which this report does "
+        "not show: their sales, potential and quotas per territory are those of "
+        "'proposed', not of the reported alignments. Method: potential_share"
+        in _section_text(report.to_html(), "quotas")
+    )
+    # reported with the proposal: named, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = StudyReport(toy_grid_3x3, [cur, proposed], quotas=q)
+    assert report._quota_owner() == "Quotas per territory of alignment 'proposed'."
+    # quotas that do not record it: their sales per territory tell
+    # (R1 sold 6 x 1,320 under current; without u5's two accounts 4 x 1,320)
+    old = _without_alignment_record(q)
+    with pytest.warns(TerrakitWarning) as rec:
+        report = StudyReport(toy_grid_3x3, [cur], quotas=old)
+    assert [str(w.message) for w in rec] == [
+        "the quotas have the territory ids of ['current'] but not their sales "
+        "per territory ('R1': sales 5,280 in the quotas, 7,920 under 'current'; "
+        "1 more territory differs): they were set for another alignment (the "
+        "quotas do not record which)." + fix
+    ]
+    assert report._quota_owner() == (
+        "Quotas per territory of an alignment this report does not show: their "
+        "sales per territory are not those of ['current']."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = StudyReport(toy_grid_3x3, [cur, proposed], quotas=old)
+    assert report._quota_owner() == "Quotas per territory of alignment 'proposed'."
+
+
+def test_a_misspelt_weight_is_refused(toy_grid_3x3):
+    """weight='Sales' (no such column) was taken silently as weight=None."""
+    cur = toy_grid_3x3.alignments["current"]
+    proposed = cur.replace({"u5": "R2"}, name="proposed")
+    with pytest.raises(DataValidationError) as err:
+        compare_alignments(toy_grid_3x3, [cur, proposed], weight="Sales")
+    assert str(err.value) == (
+        "units.Sales: weight 'Sales' is not a column of the study's units (did "
+        "you mean 'sales'?); its numeric columns are ['workload', 'potential', "
+        "'accounts', 'sales']. Fix: pass weight= one of these columns, or "
+        "weight=None to count every unit 1"
+    )
+    named = compare_alignments(toy_grid_3x3, [cur, proposed], weight="sales")
+    plain = compare_alignments(toy_grid_3x3, [cur, proposed], weight=None)
+    assert not named["moment_of_inertia"].equals(plain["moment_of_inertia"])
+    # the default weight is skipped where the units have no workload
+    units = toy_grid_3x3.units.drop(columns=["workload"])
+    study = tk.Study(units, alignments={"current": cur})
+    pd.testing.assert_frame_equal(
+        compare_alignments(study, [cur, proposed], measures=["units"]),
+        compare_alignments(study, [cur, proposed], measures=["units"], weight=None),
+    )
+
+
+def test_one_measure_name_is_one_measure_in_the_comparison(toy_grid_3x3):
+    """measures='sales' was split into letters ("measure 's' is not a column")."""
+    cur = toy_grid_3x3.alignments["current"]
+    proposed = cur.replace({"u5": "R2"}, name="proposed")
+    pd.testing.assert_frame_equal(
+        compare_alignments(toy_grid_3x3, [cur, proposed], measures="sales"),
+        compare_alignments(toy_grid_3x3, [cur, proposed], measures=["sales"]),
+    )

@@ -321,3 +321,12 @@ def test_potential_for_ids_of_another_type_or_other_units_is_refused():
     )
     q = quotas(st, "cur", potential=extra.iloc[:2], total=1000)
     assert q.table["quota"].to_dict() == pytest.approx({"T1": 750.0, "T2": 250.0})
+
+
+def test_quotas_record_their_alignment(two_segment_study):
+    """The quotas did not say whose territories they were (tk.forecast.quota
+    records it), so a report named the wrong alignment for them."""
+    q = quotas(two_segment_study, "current", method="sales_share")
+    assert q.provenance["alignment"] == "current"
+    renamed = two_segment_study.alignments["current"].rename("plan B")
+    assert quotas(two_segment_study, renamed).provenance["alignment"] == "plan B"
