@@ -567,7 +567,8 @@ def territory_kpis(
     * ``travel_to_center_km = Σ w_i d_i / Σ w_i``, with ``d_i`` the
       geodesic (WGS84 ellipsoid) distance from the unit's representative
       point to the territory's rep home — the rep whose ``rep_id`` equals the territory
-      id — or, without such a rep, to the territory's weighted centroid.
+      id (as text where no rep id equals it: territory ``'7'`` is rep ``7``'s)
+      — or, without such a rep, to the territory's weighted centroid.
 
     Raises
     ------
@@ -614,9 +615,14 @@ def territory_kpis(
     cent = _centroids(units, labels, w, weight)
     rep_of = pd.Series([None] * len(terr), index=terr, dtype=object)
     if tabs.reps is not None and {"home_lon", "home_lat"} <= set(tabs.reps.columns):
-        from terrakit.data.validation import check_lonlat_values
+        from terrakit.data.validation import check_lonlat_values, rep_of_territories
 
-        used = [t for t in terr if t in tabs.reps.index]
+        # territory '7' is rep 7's too (an alignment read from a CSV)
+        found = rep_of_territories(
+            pd.Series(terr, index=terr, dtype=object), tabs.reps.index
+        )
+        found = found[found.notna()]
+        used = list(dict.fromkeys(found.to_numpy()))
         home = tabs.reps.loc[used, ["home_lon", "home_lat"]].apply(
             pd.to_numeric, errors="coerce"
         )
@@ -628,10 +634,10 @@ def territory_kpis(
             ("home_lon", "home_lat"),
             pd.Index(used),
         )
-        for t in used:
-            rep_of[t] = t
-            cent.loc[t, "lon"] = float(home.loc[t, "home_lon"])
-            cent.loc[t, "lat"] = float(home.loc[t, "home_lat"])
+        for t, r in found.items():
+            rep_of[t] = r
+            cent.loc[t, "lon"] = float(home.loc[r, "home_lon"])
+            cent.loc[t, "lat"] = float(home.loc[r, "home_lat"])
     lab = labels.to_numpy()
     travel = {}
     for t in terr:

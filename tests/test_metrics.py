@@ -50,6 +50,28 @@ def test_territory_kpis_by_hand(toy_grid_3x3):
     assert k["travel_to_center_km"].tolist() == pytest.approx([r1, r2], rel=HAND)
 
 
+def test_territory_ids_as_text_find_their_integer_reps(toy_grid_3x3, current):
+    """Territory '1' (an alignment read from a CSV) beside rep 1 measured the
+    travel to the territory's centroid instead of the rep's home."""
+    s = toy_grid_3x3
+    as_int = {"R1": 1, "R2": 2}
+    reps = s.reps.rename(index=as_int)
+
+    def relabel(mapping):
+        return Alignment.from_mapping(current.assignment.map(mapping).to_dict())
+
+    want = metrics.territory_kpis(
+        s.units, relabel(as_int), accounts=s.accounts, reps=reps
+    )
+    got = metrics.territory_kpis(
+        s.units, relabel({"R1": "1", "R2": "2"}), accounts=s.accounts, reps=reps
+    )
+    assert got["rep_id"].tolist() == [1, 2]
+    assert got["travel_to_center_km"].tolist() == pytest.approx(
+        want["travel_to_center_km"].tolist(), rel=1e-12
+    )
+
+
 def test_territory_kpis_on_plain_tables_and_without_reps(toy_grid_3x3, current):
     s = toy_grid_3x3
     k = metrics.territory_kpis(

@@ -35,6 +35,7 @@ __all__ = [
     "clean_reps",
     "clean_units",
     "misspelt_targets",
+    "rep_of_territories",
     "require_columns",
 ]
 
@@ -1148,6 +1149,43 @@ def _align_id_dtype(values: pd.Series, ids: pd.Index) -> pd.Series:
                 out[given] = [str(int(v)) for v in part]
                 return out
     return values
+
+
+def _as_text(v: Any) -> str:
+    """An id as text, a whole-number float as its digits (``7.0`` → ``'7'``)."""
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and v == int(v):
+        return str(int(v))
+    return str(v)
+
+
+def rep_of_territories(territories: pd.Series, rep_ids: pd.Index) -> pd.Series:
+    """The rep id of every territory id (``None`` where there is no such rep).
+
+    A territory id is its rep's id.  One that is no rep id but equals exactly
+    one rep id as text (``'7'`` for rep ``7``: an alignment read from a CSV
+    beside reps with integer ids, or the other way round) is matched to that
+    rep, as the :class:`~terrakit.data.Study` matches the accounts' owners:
+    the conversion loses nothing, and without it every account would lose
+    its owner and look changed.
+    """
+    t = territories.astype(object)
+    known = t.isin(rep_ids)
+    rep_id = t.where(known, None).astype(object)
+    if known.all() or not len(rep_ids):
+        return rep_id
+    by_text: dict[str, Any] = {}
+    clash: set[str] = set()
+    for r in rep_ids.tolist():
+        key = _as_text(r)
+        if key in by_text:
+            clash.add(key)  # two rep ids alike as text: no match by text
+        by_text[key] = r
+    for k in clash:
+        del by_text[k]
+    missing = ~known & t.notna()
+    matched = t[missing].map(lambda v: by_text.get(_as_text(v)))
+    rep_id[missing] = matched.to_numpy(dtype=object)
+    return rep_id
 
 
 def clean_reps(reps: pd.DataFrame) -> pd.DataFrame:

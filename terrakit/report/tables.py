@@ -15,52 +15,17 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment
+from terrakit.data.validation import rep_of_territories
 from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 __all__ = ["account_assignments", "compare_alignments", "unit_assignments"]
 
 
-def _as_text(v: Any) -> str:
-    """An id as text, a whole-number float as its digits (``7.0`` → ``'7'``)."""
-    if isinstance(v, (float, np.floating)) and np.isfinite(v) and v == int(v):
-        return str(int(v))
-    return str(v)
-
-
-def _rep_of(territories: pd.Series, rep_ids: pd.Index) -> pd.Series:
-    """The rep id of every territory id (``None`` where there is no such rep).
-
-    A territory id is its rep's id.  One that is no rep id but equals exactly
-    one rep id as text (``'7'`` for rep ``7``: an alignment read from a CSV
-    beside reps with integer ids, or the other way round) is matched to that
-    rep, as the :class:`~terrakit.data.Study` matches the accounts' owners:
-    the conversion loses nothing, and without it every account would lose
-    its owner and look changed.
-    """
-    t = territories.astype(object)
-    known = t.isin(rep_ids)
-    rep_id = t.where(known, None).astype(object)
-    if known.all() or not len(rep_ids):
-        return rep_id
-    by_text: dict[str, Any] = {}
-    clash: set[str] = set()
-    for r in rep_ids.tolist():
-        key = _as_text(r)
-        if key in by_text:
-            clash.add(key)  # two rep ids alike as text: no match by text
-        by_text[key] = r
-    for k in clash:
-        del by_text[k]
-    missing = ~known & t.notna()
-    matched = t[missing].map(lambda v: by_text.get(_as_text(v)))
-    rep_id[missing] = matched.to_numpy(dtype=object)
-    return rep_id
-
-
 def _rep_names(study: Any, territories: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Rep id and rep name of every territory id (empty where no such rep).
 
-    Territory ids are matched to rep ids as :func:`_rep_of` does (``'7'``
+    Territory ids are matched to rep ids as
+    :func:`~terrakit.data.validation.rep_of_territories` does (``'7'``
     finds rep ``7``).
     """
     reps = study.reps
@@ -68,7 +33,7 @@ def _rep_names(study: Any, territories: pd.Series) -> tuple[pd.Series, pd.Series
     if reps is None:
         empty = pd.Series([None] * len(t), index=t.index, dtype=object)
         return empty, empty.copy()
-    rep_id = _rep_of(t, reps.index)
+    rep_id = rep_of_territories(t, reps.index)
     known = rep_id.notna()
     if "name" in reps.columns:
         names = reps["name"].astype(object)
