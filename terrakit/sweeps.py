@@ -24,10 +24,15 @@ Resuming
     loses nothing but the scenarios that were in flight.  Rows stored for
     another study, or for this one before its tables, alignments or (for the
     tasks that receive the whole study: a callable, rebalance) its metadata
-    changed, are refused rather than read back.
+    or saved what-if scenarios changed, are refused rather than read back.
 Failures
     A scenario whose task raises is reported with status ``"error"`` and the
     error text while the others complete; error rows are run again on resume.
+    For ``task="design"`` that includes a problem that cannot be built (e.g.
+    a ``max_distance_km`` that leaves units beyond every center): the
+    scenarios sharing that build get error rows, the others run.  (A
+    parameter value that cannot be right, such as ``tolerance=1.5`` or
+    ``max_iter=0``, is refused before any scenario runs.)
     A worker process that dies mid-sweep (out of memory, a crash) has its
     scenarios run again by the scheduler on the workers left or restarted
     (the study travels to the workers as the result of a task, which the
@@ -68,6 +73,7 @@ import pandas as pd
 from terrakit._runargs import (
     as_number,
     check_seed,
+    check_time_limit,
     did_you_mean,
     is_tolerance,
     whole_number,
@@ -126,6 +132,20 @@ _DESIGN_BUILD_KEYS = {
 #: Default iteration budget of the design heuristic in a sweep: with it the
 #: annealing schedules follow the iteration count, not the clock.
 DESIGN_MAX_ITER = 5_000
+#: The run settings a design scenario that leaves them out runs with.
+_DESIGN_DEFAULTS: dict[str, Any] = {
+    "contiguity": True,
+    "time_limit": 60.0,
+    "solver": "auto",
+    "backend": "highs",
+    "max_iter": DESIGN_MAX_ITER,
+}
+#: The bands of a rebalance scenario that gives neither ``balance`` nor
+#: ``tolerance`` (those of :func:`terrakit.realign.rebalance`).
+_REBALANCE_BALANCE = {"workload": 0.05}
+#: What :attr:`SweepResult.table` shows for a parameter a scenario leaves out
+#: when the task has no single default value for it.
+DEFAULT_MARKER = "(default)"
 
 
 # -- scenarios, keys and seeds -----------------------------------------------------
@@ -293,7 +313,8 @@ def scenario_seed(seed: int, params: Mapping[str, Any]) -> int:
 
 # -- what travels to the workers ----------------------------------------------------
 def _study_payload(study: Any) -> dict[str, Any]:
-    """Plain, picklable tables of a Study (a Study itself holds mapping proxies)."""
+    """Plain, picklable parts of a Study (a Study itself holds mapping
+    proxies): its tables, alignments, metadata and saved scenarios."""
     return {
         "units": study.units,
         "accounts": study.accounts,
@@ -304,6 +325,7 @@ def _study_payload(study: Any) -> dict[str, Any]:
             for n, al in study.alignments.items()
         },
         "metadata": dict(study.metadata),
+        "scenarios": {n: dict(rec) for n, rec in study.scenarios.items()},
     }
 
 
@@ -326,6 +348,7 @@ def _study_from_payload(token: str, payload: Mapping[str, Any]) -> Any:
             for n, (s, p) in payload["alignments"].items()
         },
         metadata=payload["metadata"],
+        scenarios=payload["scenarios"],
     )
     _WORKER_CACHE.clear()  # keep one study per process
     _WORKER_CACHE[token] = study
@@ -383,12 +406,36 @@ def _check_design_params(key: str, p: Mapping[str, Any]) -> None:
     k = p.get("n_territories")
     if k is not None and ((w := whole_number(k)) is None or w < 1):
         raise bad("n_territories", "a whole number ≥ 1", "e.g. 18, or leave it out")
+    # the run settings as terrakit.design.align checks them (a whole-number
+    # float, 2000.0 from np.linspace, is the key of 2000 and runs as 2000)
+    from terrakit.design.align import _check_max_iter
+
+    try:
+        if "time_limit" in p:
+            check_time_limit(p["time_limit"])
+        if "max_iter" in p:
+            _check_max_iter(_whole_or_as_given(p["max_iter"]))
+    except SpecificationError as err:
+        raise SpecificationError(f"scenario {key}: {err}") from None
+
+
+def _whole_or_as_given(value: Any) -> Any:
+    """``value`` as an ``int`` when it is a whole number (``2000.0``), else
+    unchanged (``True``, ``2.5`` and ``None`` stay what they are)."""
+    w = whole_number(value)
+    return value if w is None else w
 
 
 def _prepare_design(
     study: Any, todo: Sequence[tuple[str, dict[str, Any], int]]
-) -> dict[str, Any]:
-    """One DesignProblem per build group (the adjacency is built once per group)."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One DesignProblem per build group (the adjacency is built once per group).
+
+    Returns the payload for the workers and, by scenario key, the error text
+    of the scenarios whose group's problem cannot be built (e.g. a
+    ``max_distance_km`` that leaves units beyond every center): those become
+    error rows, while the other groups run.
+    """
     from terrakit.design.align import build_problem
 
     unknown = sorted(
@@ -404,32 +451,37 @@ def _prepare_design(
             f"task='design' does not know the parameters {unknown}; it takes "
             f"{sorted(_DESIGN_RUN_KEYS | _DESIGN_BUILD_KEYS)}"
         )
+    n_reps = None if study.reps is None else len(study.reps)
     for key, p, _ in todo:
         _check_design_params(key, p)
-    n_reps = None if study.reps is None else len(study.reps)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for _, p, _ in todo:
-        groups.setdefault(_design_group(p, n_reps), []).append(p)
-    problems: dict[str, Any] = {}
-    for g, members in groups.items():
-        p0 = members[0]
-        bal = _design_balance(p0)
-        k0 = p0.get("n_territories")
-        if n_reps is None and k0 is None:
+        if n_reps is None and p.get("n_territories") is None:
             raise SpecificationError(
-                "task='design' needs n_territories when the study has no reps"
+                f"scenario {key}: task='design' needs n_territories when the "
+                "study has no reps. Fix: give n_territories (in the grid or in "
+                "options)"
             )
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, p, _ in todo:
+        groups.setdefault(_design_group(p, n_reps), []).append((key, p))
+    problems: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for g, members in groups.items():
+        p0 = members[0][1]
+        k0 = p0.get("n_territories")
         build = {key: p0[key] for key in _DESIGN_BUILD_KEYS if key in p0}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            problems[g] = build_problem(
-                study,
-                n_territories=None if k0 is None else whole_number(k0),
-                balance=bal,
-                contiguity=any(bool(m.get("contiguity", True)) for m in members),
-                **build,
-            )
-    return {"problems": problems, "n_reps": n_reps}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                problems[g] = build_problem(
+                    study,
+                    n_territories=None if k0 is None else whole_number(k0),
+                    balance=_design_balance(p0),
+                    contiguity=any(bool(p.get("contiguity", True)) for _, p in members),
+                    **build,
+                )
+        except Exception as err:  # this group's rows report it, the rest run
+            failed.update((key, f"{type(err).__name__}: {err}") for key, _ in members)
+    return {"problems": problems, "n_reps": n_reps}, failed
 
 
 def _design_row(
@@ -440,10 +492,8 @@ def _design_row(
 
     base = prepared["problems"][_design_group(params, prepared["n_reps"])]
     bal = _design_balance(params)
-    changes: dict[str, Any] = {
-        "tolerance": bal,
-        "contiguity": bool(params.get("contiguity", True)),
-    }
+    run = {**_DESIGN_DEFAULTS, **params}
+    changes: dict[str, Any] = {"tolerance": bal, "contiguity": bool(run["contiguity"])}
     k = params.get("n_territories")
     if base.center_mode == "choose":
         k = whole_number(k)  # 18.0 is 18 (checked by _check_design_params)
@@ -451,17 +501,15 @@ def _design_row(
         changes["n_territories"] = k
         changes["territory_ids"] = tuple(f"T{t + 1:02d}" for t in range(k))
     problem = base.replace(**changes)
-    time_limit = float(params.get("time_limit", 60.0))
-    solver = str(params.get("solver", "auto"))
+    time_limit = float(run["time_limit"])
+    solver = str(run["solver"])
     path = choose_solver(problem, time_limit) if solver == "auto" else solver
-    max_iter = params.get("max_iter", DESIGN_MAX_ITER)
+    # None or a whole number ≥ 1 (checked by _check_design_params)
+    max_iter = _whole_or_as_given(run["max_iter"])
     if path == "heuristic":
         problem.check()
         res = solve_heuristic(
-            problem,
-            time_limit=time_limit,
-            seed=seed,
-            max_iter=None if max_iter is None else int(max_iter),
+            problem, time_limit=time_limit, seed=seed, max_iter=max_iter
         )
     else:
         res = solve(
@@ -469,7 +517,7 @@ def _design_row(
             solver=solver,
             time_limit=time_limit,
             seed=seed,
-            backend=str(params.get("backend", "highs")),
+            backend=str(run["backend"]),
         )
     terr = res.territories
     # the clock stopped the run before its iteration budget was spent (the
@@ -577,8 +625,8 @@ def _rebalance_row(
         ) from None
     kw = dict(params)
     if "tolerance" in kw:
-        tol = float(kw.pop("tolerance"))
-        kw["balance"] = {a: tol for a in (kw.get("balance") or {"workload": 0.05})}
+        kw.pop("tolerance")
+        kw["balance"] = _rebalance_balance(params)
     if adjacency is not None and "adjacency" not in kw:
         kw["adjacency"] = adjacency
     res = rebalance(study, seed=seed, **kw)
@@ -589,6 +637,17 @@ def _rebalance_row(
         row["assignment"] = [_plain(t) for t in al.assignment.tolist()]
         row["provenance"] = dict(getattr(al, "provenance", None) or {})
     return row
+
+
+def _rebalance_balance(params: Mapping[str, Any]) -> dict[str, float]:
+    """The bands of a rebalance scenario: ``balance`` (default
+    :data:`_REBALANCE_BALANCE`) with ``tolerance``, where given, applied to
+    every balanced activity."""
+    bal = dict(params.get("balance") or _REBALANCE_BALANCE)
+    if "tolerance" in params:
+        tol = float(params["tolerance"])
+        bal = {a: tol for a in bal}
+    return bal
 
 
 def _run_one(
@@ -619,7 +678,14 @@ def _run_one(
                             f"a sweep task must return a dict of results, got "
                             f"{type(out).__name__}"
                         )
-                    row = {str(k): _plain(v) for k, v in out.items()}
+                    row = {
+                        str(k): (
+                            _assignment_in_unit_order(v, study.units.index)
+                            if str(k) == "assignment"
+                            else _plain(v)
+                        )
+                        for k, v in out.items()
+                    }
                     row.setdefault("status", "ok")
             _refuse_clashing_results(row, params)
             if "assignment" in row:
@@ -631,6 +697,71 @@ def _run_one(
         row = {"status": "error", "error": f"{type(err).__name__}: {err}"}
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+def _some(ids: Sequence[Any]) -> str:
+    """Up to five ids, then how many more (``"'u3', 'u4' and 6 more"``)."""
+    shown = ", ".join(
+        repr(i.item() if isinstance(i, np.generic) else i) for i in ids[:5]
+    )
+    return shown + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def _assignment_in_unit_order(value: Any, units: pd.Index) -> list[Any]:
+    """The ``assignment`` a callable task returned, as territory ids in the
+    order of ``study.units`` (what :attr:`SweepResult.assignments` holds).
+
+    Accepted: a Series or mapping ``unit_id → territory`` (e.g.
+    ``alignment.assignment`` or its ``to_dict()``) naming every unit of the
+    study and no other, or a list (tuple, array) of exactly one territory per
+    unit in the order of ``study.units``.  Anything else raises a
+    :class:`SpecificationError` (the scenario's row gets the error) rather
+    than giving an alignment of wrong territories (a dict's keys) or one
+    that fails later.
+    """
+    fix = (
+        "Fix: return 'assignment' as a Series or dict {unit_id: territory} "
+        "covering every unit (e.g. alignment.assignment), or a list of "
+        f"{len(units)} territories in the order of study.units"
+    )
+    if isinstance(value, pd.Series | Mapping):
+        s = (
+            value
+            if isinstance(value, pd.Series)
+            else pd.Series(list(value.values()), index=list(value.keys()), dtype=object)
+        )
+        twice = list(dict.fromkeys(s.index[s.index.duplicated()]))
+        if twice:
+            raise SpecificationError(
+                f"the task's 'assignment' gives {len(twice)} units more than "
+                f"one territory ({_some(twice)}). {fix}"
+            )
+        unknown = s.index[~s.index.isin(units)].tolist()
+        if unknown:
+            raise SpecificationError(
+                f"the task's 'assignment' names {len(unknown)} units that are "
+                f"not in study.units ({_some(unknown)}). {fix}"
+            )
+        values = s.reindex(units).tolist()
+    elif isinstance(value, list | tuple | np.ndarray | pd.Index):
+        values = list(value.tolist() if hasattr(value, "tolist") else value)
+        if len(values) != len(units):
+            raise SpecificationError(
+                f"the task's 'assignment' holds {len(values)} territories but "
+                f"the study has {len(units)} units. {fix}"
+            )
+    else:
+        raise SpecificationError(
+            f"the task's 'assignment' is a {type(value).__name__} "
+            f"({value!r:.60}), not one territory per unit. {fix}"
+        )
+    missing = units[pd.isna(pd.Series(values, dtype=object)).to_numpy()].tolist()
+    if missing:
+        raise SpecificationError(
+            f"the task's 'assignment' gives no territory to {len(missing)} of "
+            f"the study's {len(units)} units ({_some(missing)}). {fix}"
+        )
+    return [_plain(t) for t in values]
 
 
 def _clashing_results(
@@ -732,13 +863,67 @@ def _stable_form(v: Any) -> Any:
         return sorted((_stable_form(x) for x in v), key=_canonical)
     if hasattr(v, "isoformat"):  # datetime, date, pandas Timestamp
         return str(v.isoformat())
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(v))
+    return _no_address(repr(v))
 
 
-def _study_fingerprint(study: Any, whole: bool) -> tuple[str, str | None, str | None]:
+def _no_address(text: str) -> str:
+    """``text`` without memory addresses (``" at 0x7f..."``), which differ
+    from process to process."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
+
+
+def _stable_text(v: Any) -> str:
+    """``v`` as short text that is the same in every process (see
+    :func:`_stable_form`); a long form is replaced by its type and a digest."""
+    form = _stable_form(v)
+    text = form if isinstance(form, str) and not isinstance(v, str) else repr(form)
+    if len(text) > 120:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return f"<{type(v).__name__} {digest}>"
+    return text
+
+
+def _bound_arguments(task: functools.partial[Any]) -> str:
+    """The arguments a :func:`functools.partial` binds, as text that is the
+    same in every process: positional ones in order, then the keywords
+    sorted by name (``"2, scale=2.0"``)."""
+    args = [_stable_text(a) for a in task.args]
+    args += [f"{k}={_stable_text(v)}" for k, v in sorted(task.keywords.items())]
+    return ", ".join(args)
+
+
+def _callable_name(fn: Any) -> str:
+    """The name of a callable task, the same in every process (no memory
+    address): ``module.qualname`` of a function, method or class;
+    ``functools.partial(<function>, <bound arguments>)``; for an instance
+    with a ``__call__`` method, ``module.Class(<its attributes>)``."""
+    if isinstance(fn, functools.partial):
+        bound = _bound_arguments(fn)
+        return f"functools.partial({_callable_name(fn.func)}{bound and ', '}{bound})"
+    qualname = getattr(fn, "__qualname__", None)
+    if isinstance(qualname, str):  # a function, method, class or builtin
+        return f"{getattr(fn, '__module__', None) or '?'}.{qualname}"
+    cls = type(fn)
+    attrs = sorted((getattr(fn, "__dict__", None) or {}).items())
+    state = ", ".join(f"{k}={_stable_text(v)}" for k, v in attrs)
+    return f"{cls.__module__}.{cls.__qualname__}({state})"
+
+
+#: Digests of a study: its tables, then (``None`` for tasks that do not
+#: receive them) its alignments, metadata and saved scenarios.
+_Fingerprint = tuple[str, str | None, str | None, str | None]
+
+
+def _json_digest(obj: Any) -> str:
+    """A digest of the canonical JSON of ``obj`` (see :func:`_stable_form`)."""
+    return hashlib.sha256(_canonical(_stable_form(obj)).encode()).hexdigest()[:16]
+
+
+def _study_fingerprint(study: Any, whole: bool) -> _Fingerprint:
     """Digests of the study's tables and, for tasks that receive the whole
-    study (``whole``: a callable task, rebalance), of its alignments and of
-    its metadata (the canonical JSON of ``study.metadata``).
+    study (``whole``: a callable task, rebalance), of its alignments, of its
+    metadata (the canonical JSON of ``study.metadata``) and of its saved
+    what-if scenarios (``study.scenarios``).
 
     Stored with every row of ``out`` so that resuming into a table written for
     another study (or for this study before its data changed) is refused
@@ -750,14 +935,14 @@ def _study_fingerprint(study: Any, whole: bool) -> tuple[str, str | None, str | 
         _frame_digest(h, getattr(study, name, None))
     data = h.hexdigest()[:16]
     if not whole:
-        return data, None, None
+        return data, None, None, None
     ha = hashlib.sha256()
     for name, al in sorted(getattr(study, "alignments", {}).items()):
         ha.update(str(name).encode())
         _frame_digest(ha, al.assignment.to_frame())
-    meta = _canonical(_stable_form(dict(getattr(study, "metadata", None) or {})))
-    hm = hashlib.sha256(meta.encode()).hexdigest()[:16]
-    return data, ha.hexdigest()[:16], hm
+    meta = _json_digest(dict(getattr(study, "metadata", None) or {}))
+    scenarios = _json_digest(dict(getattr(study, "scenarios", None) or {}))
+    return data, ha.hexdigest()[:16], meta, scenarios
 
 
 def _code_digest(h: Any, code: Any) -> None:
@@ -813,8 +998,7 @@ def _task_digest(task: Any, version: str | int | None = None) -> str | None:
         return h.hexdigest()[:16]
     fn = task
     while isinstance(fn, functools.partial):
-        bound = repr((fn.args, sorted(fn.keywords.items())))
-        h.update(re.sub(r" at 0x[0-9a-fA-F]+", "", bound).encode())
+        h.update(f"partial({_bound_arguments(fn)})".encode())
         fn = fn.func
     try:
         h.update(inspect.getsource(fn).encode())
@@ -999,9 +1183,9 @@ class _RowStore:
     def __init__(self, path: str | os.PathLike[str], table: str) -> None:
         self.path = Path(path)
         self.table = _check_table_name(table)
-        #: (data, alignments, metadata fingerprints; the last two None for
-        #: tasks that do not receive them) written with each row
-        self.study: tuple[str, str | None, str | None] = ("", None, None)
+        #: (data, alignments, metadata, scenarios fingerprints; the last
+        #: three None for tasks that do not receive them) written with each row
+        self.study: _Fingerprint = ("", None, None, None)
         #: the sweep's record (:func:`_sweep_provenance`) written with each row
         self.sweep: dict[str, Any] = {}
         if self.path.suffix.lower() != ".gpkg":
@@ -1063,7 +1247,7 @@ class _RowStore:
             f'SELECT key, status, error, seconds, seed, row FROM "{self.table}"'
         )
         out = {}
-        self.studies: dict[str, tuple[Any, Any, Any]] = {}
+        self.studies: dict[str, tuple[Any, Any, Any, Any]] = {}
         self.sweeps: dict[str, Any] = {}
         for key, status, error, seconds, seed, row in cur.fetchall():
             r = json.loads(row) if row else {}
@@ -1071,6 +1255,7 @@ class _RowStore:
                 r.pop("_study", None),
                 r.pop("_alignments", None),
                 r.pop("_metadata", None),  # None: stored before sweeps kept it
+                r.pop("_scenarios", None),  # likewise
             )
             r.update(status=status, error=error, seconds=seconds, seed=seed)
             self.sweeps[key] = r.pop("_sweep", None)
@@ -1078,14 +1263,19 @@ class _RowStore:
         return out
 
     def check_study(
-        self, data: str, alignments: str | None, metadata: str | None
+        self,
+        data: str,
+        alignments: str | None,
+        metadata: str | None,
+        scenarios: str | None,
     ) -> None:
         """Refuse a table written for another study (or changed data)."""
-        now = (data, alignments, metadata)
+        now = (data, alignments, metadata, scenarios)
         parts = (
             "tables (units, accounts, reps, history)",
             "alignments",
             "metadata",
+            "scenarios",
         )
         foreign: set[str] = set()
         differ: set[int] = set()
@@ -1112,11 +1302,13 @@ class _RowStore:
             for k, v in row.items()
             if k not in ("status", "error", "seconds", "seed", "key")
         }
-        body["_study"], alignments, metadata = self.study
+        body["_study"], alignments, metadata, scenarios = self.study
         if alignments is not None:
             body["_alignments"] = alignments
         if metadata is not None:
             body["_metadata"] = metadata
+        if scenarios is not None:
+            body["_scenarios"] = scenarios
         body["_sweep"] = self.sweep
         with self.con:  # one transaction: the row is written whole or not at all
             self.con.execute(
@@ -1173,8 +1365,29 @@ class SweepResult:
         returns).  A result named like a parameter of the scenario or a fixed
         column other than ``status`` is refused (the scenario's row gets the
         error) rather than overwriting that column.
+
+        A parameter cell always says what the scenario ran with: a
+        parameter the scenario leaves out shows the value from ``options``,
+        else the task's default (design: ``n_territories`` the number of
+        reps, ``balance`` the bands applied and ``tolerance`` their width
+        where all are alike, ``weight`` the first balanced activity,
+        ``contiguity=True``, ``time_limit=60.0``, ``solver="auto"``,
+        ``backend="highs"``, ``max_iter`` :data:`DESIGN_MAX_ITER`, and
+        :func:`~terrakit.design.align`'s defaults for the build parameters;
+        sizing: those of :func:`~terrakit.sizing.workload` and
+        ``reps_needed``, e.g. ``travel="model"``; rebalance and a callable:
+        the defaults in their signatures), or :data:`DEFAULT_MARKER`
+        (``"(default)"``) where the task has no single default (a callable
+        taking ``**params``, bands of different widths).  A parameter given
+        as ``None`` stays ``None`` (NaN in a numeric column): sizing
+        ``travel=None`` is no travel time, not the left-out ``"model"``.
     task
-        ``"design"``, ``"rebalance"``, ``"sizing"`` or the callable's name.
+        ``"design"``, ``"rebalance"``, ``"sizing"`` or the callable's name,
+        the same in every process (no memory address, so that a resumed
+        sweep finds its keys): ``module.qualname`` of a function;
+        ``functools.partial(module.qualname, <bound arguments>)``;
+        ``module.Class(<its attributes>)`` for an instance with a
+        ``__call__`` method.
     seed
         The sweep seed.
     parameters
@@ -1328,9 +1541,7 @@ def _task_name(task: Any) -> str:
             )
         return task
     if callable(task):
-        return (
-            f"{getattr(task, '__module__', '?')}.{getattr(task, '__qualname__', task)}"
-        )
+        return _callable_name(task)
     raise SpecificationError(
         f"task must be one of {_TASKS} or a callable, got {task!r}"
     )
@@ -1350,6 +1561,7 @@ def _local_client(n_workers: int | None) -> Client:
             "'terrakit[distributed]' (or pass client='serial')"
         ) from None
     import dask
+    import dask.system
 
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that
     # glibc hands freed memory back to the OS at once.  The design and
@@ -1361,7 +1573,9 @@ def _local_client(n_workers: int | None) -> Client:
         {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": _TRIM_BYTES}
     ):
         cluster = LocalCluster(
-            n_workers=n_workers or os.cpu_count() or 1,
+            # the cores this process may use (CPU affinity, cgroup quota: a
+            # Slurm job, a container, taskset), not all of the host's
+            n_workers=n_workers or dask.system.CPU_COUNT or 1,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
@@ -1411,15 +1625,24 @@ def sweep(
         keys become columns of the table (a ``status`` key replaces the
         default ``"ok"``; keys named like the scenario's parameters or like
         ``error``, ``seconds``, ``seed`` or ``key`` make the scenario an
-        error row: rename them).
+        error row: rename them).  An ``assignment`` key makes the
+        scenario's alignment (:meth:`SweepResult.alignment`): a Series or
+        dict ``{unit_id: territory}`` covering every unit of the study
+        (e.g. ``alignment.assignment``), or a list of one territory per unit
+        in the order of ``study.units``; any other form, a unit left out or
+        one not in the study makes the scenario an error row saying so.
+        The task receives the whole study, saved what-if scenarios
+        (``study.scenarios``) included.
     options
         Parameters shared by every scenario (a scenario's own value wins),
         e.g. ``{"solver": "heuristic", "time_limit": 10}``.
     client
         A ``distributed.Client`` (e.g. ``Client("tcp://scheduler:8786")``);
         ``None`` starts a local cluster with one single-threaded worker
-        process per core for the duration of the call; ``"serial"`` runs in
-        this process.
+        process per core this process may use (``dask.system.CPU_COUNT``:
+        CPU affinity and cgroup quotas count, as in a Slurm job or a
+        container) for the duration of the call; ``"serial"`` runs in this
+        process.
     seed
         Sweep seed; each scenario's seed is :func:`scenario_seed`.
     out
@@ -1458,7 +1681,7 @@ def sweep(
         ``seconds``, ``seed``, ``key``), an ``out`` that is not a ``.gpkg``
         path, an ``out`` table holding rows of another study (or of this
         study before its tables, alignments or — for a callable or rebalance
-        task, which receive it — its metadata changed).
+        task, which receive it — its metadata or saved scenarios changed).
 
     Notes
     -----
@@ -1577,29 +1800,35 @@ def sweep(
                 )
             n_resumed = len(rows)
         todo = [i for i in range(len(scs)) if i not in rows]
-        if todo:
-            if name == "design":
-                payload: dict[str, Any] = _prepare_design(
-                    study, [(keys[i], merged[i], seeds[i]) for i in todo]
-                )
-            else:
-                payload = _study_payload(study)
-                if name == "rebalance":
-                    from terrakit.data import geo
 
-                    payload["adjacency"] = geo.adjacency(study.units, warn=False)
+        def finish(i: int, row: dict[str, Any], store_it: bool = True) -> None:
+            row["seed"] = seeds[i]
+            if store is not None and store_it:
+                store.write(keys[i], name, merged[i], row)
+            rows[i] = row
+            if on_row is not None:
+                on_row(i, row)
+
+        payload: dict[str, Any] = {}
+        if todo and name == "design":
+            payload, failed = _prepare_design(
+                study, [(keys[i], merged[i], seeds[i]) for i in todo]
+            )
+            for i in todo:  # no problem could be built: the row says why
+                if keys[i] in failed:  # (its task never ran: no seconds)
+                    row = {"status": "error", "error": failed[keys[i]]}
+                    finish(i, {**row, "seconds": math.nan})
+            todo = [i for i in todo if keys[i] not in failed]
+        elif todo:
+            payload = _study_payload(study)
+            if name == "rebalance":
+                from terrakit.data import geo
+
+                payload["adjacency"] = geo.adjacency(study.units, warn=False)
+        if todo:
             token = hashlib.sha256(
                 (name + str(id(study)) + str(time.time_ns())).encode()
             ).hexdigest()[:16]
-
-            def finish(i: int, row: dict[str, Any], store_it: bool = True) -> None:
-                row["seed"] = seeds[i]
-                if store is not None and store_it:
-                    store.write(keys[i], name, merged[i], row)
-                rows[i] = row
-                if on_row is not None:
-                    on_row(i, row)
-
             _execute(
                 task if callable(task) else name,
                 token,
@@ -1614,7 +1843,17 @@ def sweep(
         if store is not None:
             store.close()
     return _result(
-        name, seed, scs, parameters, keys, rows, study, out, n_resumed, record
+        name,
+        task,
+        seed,
+        merged,
+        parameters,
+        keys,
+        rows,
+        study,
+        out,
+        n_resumed,
+        record,
     )
 
 
@@ -1733,10 +1972,63 @@ def _lost_scenario_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+def _signature_defaults(fn: Any) -> dict[str, Any]:
+    """The defaults of ``fn``'s keyword parameters (``{}`` without a signature;
+    a :func:`functools.partial`'s bound keywords count as defaults)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {
+        p.name: p.default
+        for p in params
+        if p.default is not p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def _task_defaults(
+    name: str, task: Any, study: Any, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values a scenario with ``params`` runs with for the parameters it
+    leaves out, where the task has one (see :attr:`SweepResult.table`)."""
+    bal: dict[str, float] | None = None
+    if name == "design":
+        from terrakit.design.align import build_problem
+
+        build = _signature_defaults(build_problem)
+        out = {k: v for k, v in build.items() if k in _DESIGN_BUILD_KEYS}
+        out.update(_DESIGN_DEFAULTS)
+        bal = _design_balance(params)
+        out.update(balance=bal, weight=next(iter(bal), None))
+        if study.reps is not None:  # one territory per rep
+            out["n_territories"] = len(study.reps)
+    elif name == "sizing":
+        from terrakit.sizing.workload import WorkloadResult, workload
+
+        both = {
+            **_signature_defaults(workload),
+            **_signature_defaults(WorkloadResult.reps_needed),
+        }
+        out = {k: v for k, v in both.items() if k in _SIZING_KEYS}
+    elif name == "rebalance":
+        fn = getattr(importlib.import_module("terrakit.realign"), "rebalance", None)
+        out = _signature_defaults(fn)
+        with contextlib.suppress(TypeError, ValueError):  # an error row's values
+            bal = _rebalance_balance(params)
+            out["balance"] = bal
+    else:
+        out = _signature_defaults(task)
+    if bal and len(set(bal.values())) == 1:  # one band for every activity
+        out["tolerance"] = next(iter(bal.values()))
+    return out
+
+
 def _result(
     name: str,
+    task: Any,
     seed: int,
-    scs: list[dict[str, Any]],
+    merged: list[dict[str, Any]],
     parameters: tuple[str, ...],
     keys: list[str],
     rows: Mapping[int, Mapping[str, Any]],
@@ -1749,7 +2041,7 @@ def _result(
     assignments: dict[str, tuple[Any, ...]] = {}
     provenances: dict[str, dict[str, Any]] = {}
     extra: list[str] = []
-    for i, sc in enumerate(scs):
+    for i, params in enumerate(merged):
         r = dict(rows[i])
         assign = r.pop("assignment", None)
         prov = r.pop("provenance", None)
@@ -1757,7 +2049,16 @@ def _result(
             assignments[keys[i]] = tuple(assign)
             if isinstance(prov, Mapping):
                 provenances[keys[i]] = dict(prov)
-        rec: dict[str, Any] = {p: sc.get(p) for p in parameters}
+        # a parameter the scenario leaves out: the value it ran with (from
+        # options, else the task's default), so that it differs from an
+        # explicit None (e.g. sizing travel=None: no travel; left out: the
+        # travel-time model)
+        left_out = [p for p in parameters if p not in params]
+        ran = _task_defaults(name, task, study, params) if left_out else {}
+        rec: dict[str, Any] = {
+            p: params[p] if p in params else ran.get(p, DEFAULT_MARKER)
+            for p in parameters
+        }
         for c in _FIXED_COLUMNS:
             rec[c] = r.pop(c, None)
         rec["key"] = keys[i]

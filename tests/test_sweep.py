@@ -1000,4 +1000,328 @@ def test_metadata_fingerprint_is_stable_for_numpy_values_dates_and_sets(region40
     assert a == b and a is not None
     assert fingerprint({"n": 3, "at": when, "tags": {"a", "b"}, "w": 1.0}) != a
     assert fingerprint({"n": 2, "at": when, "tags": {"a"}, "w": 1.0}) != a
-    assert _study_fingerprint(region40, False)[1:] == (None, None)
+    assert _study_fingerprint(region40, False)[1:] == (None, None, None)
+
+
+# -- QA round 18 ------------------------------------------------------------------
+def test_a_design_problem_that_cannot_be_built_is_an_error_row(region40, tmp_path):
+    """max_distance_km=1 (no unit within 1 km of a rep home) raised from the
+    problem build and stopped the whole sweep: the 100000 km scenario got no
+    row.  The scenarios of a build group that cannot be built are error rows
+    (stored, and run again on resume); the other groups run."""
+    from terrakit.design.align import build_problem
+
+    with pytest.raises(SpecificationError) as info:
+        build_problem(region40, balance={"workload": 0.03}, max_distance_km=1)
+    out = tmp_path / "s.gpkg"
+    grid = {"max_distance_km": [1, 100_000], "tolerance": [0.1, 0.15]}
+    kw: dict[str, Any] = {"options": DESIGN_OPTS, "client": "serial"}
+    res = sweep(region40, grid, out=out, progress=False, **kw)
+    t = res.to_frame()
+    bad = t["max_distance_km"] == 1
+    assert t.loc[bad, "error"].tolist() == [f"SpecificationError: {info.value}"] * 2
+    assert t.loc[bad, "status"].tolist() == ["error", "error"]
+    assert t.loc[bad, "seconds"].isna().all()
+    assert t.loc[~bad, "status"].tolist() == ["feasible", "feasible"]
+    assert res.alignment(2).n_territories == 3
+    with sqlite3.connect(out) as con:
+        stored = con.execute('SELECT status, COUNT(*) FROM "sweep" GROUP BY status')
+        assert dict(stored.fetchall()) == {"error": 2, "feasible": 2}
+    ran: list[int] = []
+    again = sweep(region40, grid, out=out, on_row=lambda i, r: ran.append(i), **kw)
+    assert again.n_resumed == 2 and sorted(ran) == [0, 1]
+    # a study without reps needs n_territories: refused naming the scenario
+    no_reps = region40.replace(reps=None, alignments={})
+    with pytest.raises(SpecificationError) as err:
+        sweep(no_reps, {"tolerance": [0.1]}, progress=False, **kw)
+    key = scenario_key("design", {**DESIGN_OPTS, "tolerance": 0.1}, 0)
+    assert str(err.value) == (
+        f"scenario {key}: task='design' needs n_territories when the study has "
+        "no reps. Fix: give n_territories (in the grid or in options)"
+    )
+
+
+def _score(study: Any, *, seed: int, a: float, scale: float = 1.0) -> dict[str, Any]:
+    """A module-level task for the names of partials."""
+    return {"value": a * scale + len(study.units)}
+
+
+class _Scorer:
+    """A callable instance with state."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def __call__(self, study: Any, *, seed: int, a: float) -> dict[str, Any]:
+        return {"value": a * self.scale}
+
+
+def test_partial_and_callable_instance_tasks_have_names_without_addresses(
+    region40, tmp_path, monkeypatch
+):
+    """The name of a functools.partial or a callable instance was its repr,
+    with a memory address ('<function score at 0x7f...>'): the keys differed
+    in every process, so a sweep into ``out`` never resumed and piled up
+    duplicate rows."""
+    import functools
+    import subprocess
+    import sys
+    import textwrap
+
+    kw: dict[str, Any] = {"client": "serial", "progress": False}
+    mod = _score.__module__
+    res = sweep(region40, {"a": [1.0]}, task=functools.partial(_score, scale=2.0), **kw)
+    assert res.task == f"functools.partial({mod}._score, scale=2.0)"
+    assert json.loads(res.table["key"][0])["task"] == res.task
+    assert res.table["value"][0] == 42.0
+    inst = sweep(region40, {"a": [1.0]}, task=_Scorer(3.0), **kw)
+    assert inst.task == f"{mod}._Scorer(scale=3.0)"
+    assert sweep(region40, {"a": [1.0]}, task=_Scorer(4.0), **kw).task != inst.task
+    # a second process finds the rows of the first
+    (tmp_path / "sweep_task_qa18.py").write_text(
+        textwrap.dedent(
+            """
+            def score(study, *, seed, a, scale=1.0):
+                return {"value": a * scale + len(study.units)}
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sweep_task_qa18
+
+    out = tmp_path / "s.gpkg"
+    grid = {"a": [1.0, 2.0]}
+    first = sweep(
+        region40,
+        grid,
+        task=functools.partial(sweep_task_qa18.score, scale=2.0),
+        out=out,
+        **kw,
+    )
+    assert first.n_resumed == 0
+    code = textwrap.dedent(
+        f"""
+        import functools, sys, warnings
+        warnings.simplefilter("ignore")
+        sys.path.insert(0, {str(tmp_path)!r})
+        import sweep_task_qa18
+        from terrakit.data.synthetic import synthetic_region
+        from terrakit.sweeps import sweep
+        study = synthetic_region(n_units=40, n_reps=3, seed=3)
+        task = functools.partial(sweep_task_qa18.score, scale=2.0)
+        res = sweep(study, {grid!r}, task=task, client="serial", progress=False,
+                    out={str(out)!r})
+        print(res.n_resumed)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["2"], done.stderr[-2000:]
+    with sqlite3.connect(out) as con:
+        assert con.execute('SELECT COUNT(*) FROM "sweep"').fetchone() == (2,)
+    del sys.modules["sweep_task_qa18"]
+
+
+def test_a_callable_task_sees_the_study_scenarios_and_resume_checks_them(
+    region40, tmp_path
+):
+    """The study rebuilt for the task lacked study.scenarios (Scenario.load
+    failed in every row), and the resume fingerprint ignored them (rows
+    computed with other scenarios were read back)."""
+    from terrakit.realign.scenario import Scenario
+
+    study = region40
+    for rep in ["R01", "R02"]:
+        what = Scenario.from_study(study, name=f"{rep}_leaves").remove_rep(rep)
+        study = what.save_to(study)
+
+    def what_if(study: Any, *, seed: int, scenario: str) -> dict[str, Any]:
+        edits = Scenario.load(study, scenario).to_dict().get("edits", [])
+        return {"edits": len(edits), "saved": ",".join(sorted(study.scenarios))}
+
+    out = tmp_path / "s.gpkg"
+    grid = {"scenario": ["R01_leaves", "R02_leaves"]}
+    kw: dict[str, Any] = {"task": what_if, "client": "serial", "progress": False}
+    res = sweep(study, grid, out=out, **kw)
+    assert res.table["status"].tolist() == ["ok", "ok"]
+    assert res.table["edits"].tolist() == [1, 1]
+    assert res.table["saved"].tolist() == ["R01_leaves,R02_leaves"] * 2
+    fewer = study.replace(scenarios={"R01_leaves": study.scenarios["R01_leaves"]})
+    with pytest.raises(SpecificationError) as err:
+        sweep(fewer, grid, out=out, **kw)
+    assert str(err.value) == (
+        "table 'sweep' of 's.gpkg' holds 2 of 2 rows of another study (or of this "
+        "study before its data changed: its scenarios differ); resuming would "
+        "report them as this study's results. Fix: write this sweep to another "
+        "table (table='...') or another file"
+    )
+    assert sweep(study, grid, out=out, **kw).n_resumed == 2
+
+
+def test_a_callable_task_assignment_is_checked_against_the_units(region40):
+    """A dict {unit_id: territory} kept only its keys (the territories became
+    unit ids) and a list of the wrong length was an 'ok' row whose
+    alignment() failed with a bare pandas error."""
+    cur = region40.alignments["current"].assignment
+    units = list(region40.units.index)
+
+    def returns(study: Any, *, seed: int, form: str) -> dict[str, Any]:
+        forms: dict[str, Any] = {
+            "dict": cur.to_dict(),
+            "series": cur.iloc[::-1],
+            "list": cur.tolist(),
+            "short": cur.tolist()[:3],
+            "missing": cur.drop(units[:2]).to_dict(),
+            "unknown": {**cur.to_dict(), "X1": "R01"},
+            "text": "R01",
+            "nan": cur.where(cur.index != units[5]),
+        }
+        return {"assignment": forms[form]}
+
+    res = sweep(
+        region40,
+        {
+            "form": [
+                "dict",
+                "series",
+                "list",
+                "short",
+                "missing",
+                "unknown",
+                "text",
+                "nan",
+            ]
+        },
+        task=returns,
+        client="serial",
+        progress=False,
+    )
+    t = res.to_frame()
+    assert t["status"].tolist() == ["ok"] * 3 + ["error"] * 5
+    for i in range(3):
+        assert res.alignment(i).assignment.equals(cur.rename("territory_id"))
+    fix = (
+        "Fix: return 'assignment' as a Series or dict {unit_id: territory} "
+        "covering every unit (e.g. alignment.assignment), or a list of 40 "
+        "territories in the order of study.units"
+    )
+    assert t["error"][3:].tolist() == [
+        "SpecificationError: the task's 'assignment' holds 3 territories but the "
+        f"study has 40 units. {fix}",
+        "SpecificationError: the task's 'assignment' gives no territory to 2 of "
+        f"the study's 40 units ({units[0]!r}, {units[1]!r}). {fix}",
+        "SpecificationError: the task's 'assignment' names 1 units that are not "
+        f"in study.units ('X1'). {fix}",
+        "SpecificationError: the task's 'assignment' is a str ('R01'), not one "
+        f"territory per unit. {fix}",
+        "SpecificationError: the task's 'assignment' gives no territory to 1 of "
+        f"the study's 40 units ({units[5]!r}). {fix}",
+    ]
+    with pytest.raises(KeyError, match="scenario 3 has no alignment"):
+        res.alignment(3)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_iter", 2333.33), ("max_iter", 0), ("max_iter", True), ("time_limit", -5)],
+)
+def test_design_run_settings_are_checked_as_align_checks_them(region40, setting, value):
+    """max_iter=2333.33 (np.linspace) ran as 2333 while the row said 2333.33;
+    max_iter=0 or True and time_limit=-5 ran as result rows, though align()
+    refuses each of them."""
+    from terrakit._runargs import check_time_limit
+    from terrakit.design.align import _check_max_iter
+
+    check = _check_max_iter if setting == "max_iter" else check_time_limit
+    with pytest.raises(SpecificationError) as refused:
+        check(value)
+    ran: list[int] = []
+    params = {**DESIGN_OPTS, setting: value}
+    with pytest.raises(SpecificationError) as err:
+        sweep(
+            region40,
+            [{setting: value}],
+            options=DESIGN_OPTS,
+            client="serial",
+            progress=False,
+            on_row=lambda i, r: ran.append(i),
+        )
+    key = scenario_key("design", params, 0)
+    assert str(err.value) == f"scenario {key}: {refused.value}" and ran == []
+
+
+def test_design_max_iter_may_be_a_whole_float(region40):
+    """2000.0 (from np.linspace) is the key of 2000 and runs as 2000."""
+    kw: dict[str, Any] = {"client": "serial", "progress": False}
+    opts = {"solver": "heuristic", "time_limit": 20}
+    as_float = sweep(region40, {"max_iter": [np.float64(300.0)]}, options=opts, **kw)
+    as_int = sweep(region40, {"max_iter": [300]}, options=opts, **kw)
+    assert as_float.alignment(0).provenance["config"]["max_iter"] == 300
+    assert as_float.alignment(0).assignment.equals(as_int.alignment(0).assignment)
+
+
+def test_a_left_out_parameter_shows_what_the_scenario_ran_with(region40):
+    """A parameter left out (sizing travel: the travel-time model) and the
+    same parameter given as None (no travel) were both shown as None: two
+    rows with the same parameter cells and different results."""
+    kw: dict[str, Any] = {"client": "serial", "progress": False}
+    sizing = sweep(
+        region40,
+        [{"hours_per_rep": 1600, "travel": None}, {"call_minutes": 30}],
+        task="sizing",
+        **kw,
+    ).to_frame()
+    assert sizing["travel"].tolist() == [None, "model"]
+    assert sizing["hours_per_rep"].tolist() == [1600, 1600]
+    assert sizing["call_minutes"].tolist() == ["call_minutes", 30]
+    assert sizing["total_hours"][0] != sizing["total_hours"][1]
+    # the design defaults: one territory per rep, the default band, budget
+    design = sweep(
+        region40,
+        [{"n_territories": 4, "max_iter": 300}, {"tolerance": 0.15}],
+        options={"solver": "heuristic", "time_limit": 1},
+        **kw,
+    ).to_frame()
+    assert design["n_territories"].tolist() == [4, 3]
+    assert design["tolerance"].tolist() == [0.03, 0.15]
+    assert design["max_iter"].tolist() == [300, 5000]
+
+    def task(study: Any, *, seed: int, x: float, y: Any = 7.0) -> dict[str, Any]:
+        return {"v": x + (y or 0.0)}
+
+    def open_task(study: Any, *, seed: int, **params: Any) -> dict[str, Any]:
+        return {"v": sum(params.values())}
+
+    # a callable's own default; a value from options; no single default
+    own = sweep(region40, [{"x": 1.0, "y": None}, {"x": 2.0}], task=task, **kw)
+    # (None in a numeric column is pandas' NaN there; in text columns None)
+    assert own.table["y"].isna().tolist() == [True, False] and own.table["y"][1] == 7
+    assert own.table["v"].tolist() == [1.0, 9.0]
+    grid = [{"x": 1.0, "y": 1.0}, {"x": 2.0}]
+    opts = sweep(region40, grid, options={"y": 5.0}, task=task, **kw)
+    assert opts.table["y"].tolist() == [1.0, 5.0]
+    free = sweep(region40, [{"x": 1.0, "z": 1.0}, {"x": 2.0}], task=open_task, **kw)
+    assert free.table["z"].tolist() == [1.0, "(default)"]
+
+
+def test_the_local_cluster_has_a_worker_per_usable_core(monkeypatch):
+    """The local cluster started one worker per host core (os.cpu_count()),
+    not per core this process may use (affinity, cgroup quota: a Slurm job,
+    a container, taskset)."""
+    distributed = pytest.importorskip("distributed")
+    import dask.system
+
+    from terrakit.sweeps import _local_client
+
+    seen: dict[str, Any] = {}
+
+    def cluster(**kw: Any) -> str:
+        seen.update(kw)
+        return "cluster"
+
+    monkeypatch.setattr(distributed, "LocalCluster", cluster)
+    monkeypatch.setattr(distributed, "Client", lambda c: ("client", c))
+    monkeypatch.setattr(dask.system, "CPU_COUNT", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert _local_client(None) == ("client", "cluster")
+    assert seen["n_workers"] == 1
+    assert _local_client(3) and seen["n_workers"] == 3
