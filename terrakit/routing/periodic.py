@@ -223,6 +223,7 @@ def assign_patterns(
     tolerance: float = 0.1,
     time_limit: float = 5.0,
     earliest: np.ndarray | None = None,
+    latest: np.ndarray | None = None,
     windows: Sequence[tuple[Sequence[int], Any, float]] = (),
 ) -> PatternAssignment:
     """Pick one evenly spaced pattern per account (small MIP vs greedy, best kept).
@@ -252,12 +253,15 @@ def assign_patterns(
         (the MIP stops at its gap or :data:`NODE_LIMIT`, the passes at
         :data:`RELOCATION_PASSES` or when nothing moves) the answer does not
         depend on it.
-    earliest
-        Per account, the first day of the cycle its first visit may take
-        (e.g. so that it stays far enough from its last visit in the cycle
-        before); patterns that start earlier are left out, unless no pattern
-        starts late enough: then only the latest-starting patterns remain.
-        ``None`` (default) or values ``<= 0``: no limit.
+    earliest, latest
+        Per account, the first and the last day of the cycle its first visit
+        may take (e.g. so that it stays neither too close to nor too far from
+        its last visit in the cycle before); patterns that start outside are
+        left out, unless none starts inside: then only the patterns starting
+        nearest to it remain (the latest-starting ones when none starts late
+        enough, the earliest-starting ones when none starts early enough,
+        e.g. ``latest < 0``).  ``None`` (default), ``earliest <= 0`` or
+        ``latest >=`` the number of days: no limit.
     windows
         Time-window groups ``(accounts, minutes per visit, minutes)``: the
         accounts whose calls must all fall within one window, what a visit
@@ -292,22 +296,25 @@ def assign_patterns(
     overflow ``v_{gd}`` costs ``λ`` as well); ``λ`` is large (a minute of
     imbalance costs more than any detour in km).
     """
-    t0 = time.perf_counter()
-    deadline = t0 + float(time_limit)
-    # SciPy's first import can take most of a second: it counts against the
-    # time, but not as the construction's in the estimates below
+    # SciPy's first import can take most of a second: before the clock
+    # starts, so that it takes no step's time (a first call in a process
+    # would otherwise choose other days than the next ones)
     import scipy.optimize  # noqa: F401
 
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit)
     n_days = len(seeds)
     acc: list[int] = np.flatnonzero(visits > 0).tolist()
     pats: list[tuple[int, tuple[int, ...]]] = []
     for a in acc:
         ps = patterns(int(visits[a]), n_days)
-        if earliest is not None and earliest[a] > 0:
-            # keep the first visit away from the cycle before (the latest
-            # start when none is late enough)
-            lo = min(int(earliest[a]), max(p[0] for p in ps))
-            ps = [p for p in ps if p[0] >= lo]
+        if earliest is not None or latest is not None:
+            # the first visit neither too close to nor too far from the cycle
+            # before: the patterns starting in [lo, hi], else nearest to it
+            lo = 0 if earliest is None else int(earliest[a])
+            hi = n_days if latest is None else int(latest[a])
+            off = [max(lo - p[0], 0, p[0] - hi) for p in ps]
+            ps = [p for p, o in zip(ps, off, strict=True) if o == min(off)]
         for p in ps:
             pats.append((a, p))
     n_acc = len(visits)
@@ -370,7 +377,7 @@ def assign_patterns(
         cut.append(
             f"the greedy construction of {len(acc)} accounts took "
             f"{t_built - t_start:.2g} s, the setting up before it "
-            f"{t_start - t0:.2g} s (SciPy's first import included)"
+            f"{t_start - t0:.2g} s"
         )
     # the MIP gets the time left but what the relocation passes likely need
     # (at least half of it); the passes then get what the MIP leaves

@@ -41,6 +41,7 @@ from terrakit.routing.periodic import (
 )
 from terrakit.routing.vrp import (
     Backend,
+    RouteCheck,
     RoutingProblem,
     evaluate_routes,
     resolve_backend,
@@ -77,9 +78,10 @@ _DROP_PENALTY_DAYS = 3.0
 _UNREACHABLE = 1e6  # minutes standing in for an infinite travel time
 #: Across a cycle boundary (``previous``), the visit days are chosen so that
 #: an account's first visit lies at least this share of its nominal interval
-#: (working days between calls) after its last visit, the ±50 % that
-#: rebalancing keeps within a cycle; rebalancing may then move that visit by
-#: up to a quarter spacing, as within a cycle, but not below half this share.
+#: (working days between calls) after its last visit and at most ``2 −`` this
+#: share of it, the ±50 % that rebalancing keeps within a cycle; rebalancing
+#: may then move that visit by up to a quarter spacing, as within a cycle,
+#: but not below half this share nor beyond ``2 −`` half of it.
 MIN_GAP_SHARE = 0.5
 
 
@@ -116,10 +118,13 @@ class CallPlan:
         midnight), ``drive_min`` (driving to this stop), and the times as
         ``HH:MM`` text.  ``account_id`` keeps the ids' values and kind
         (integer ids as the nullable ``Int64``, text as objects), missing on
-        the ``home`` and ``lunch`` rows.
+        the ``home`` and ``lunch`` rows.  A day that ends before the lunch
+        window or starts after it has no ``lunch`` row: the break is taken
+        at home, outside the working day.
     day_table
         One row per day: ``visits``, ``service_min``, ``drive_min``,
-        ``start``/``end`` (minutes), ``work_min`` (end − start − lunch),
+        ``start``/``end`` (minutes: leaving home and coming back),
+        ``work_min`` (end − start − the lunch break when taken in between),
         ``dropped``.
     dropped
         Visits that could not be fitted, with ``day`` and ``reason``; never
@@ -404,7 +409,8 @@ def _travel_matrix(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minutes between home (first) and the accounts, checked.
 
-    Missing (NaN) or negative minutes are refused with the ids named.
+    Missing (NaN) or negative minutes are refused with the ids named, and a
+    matrix given in seconds by the speed it implies (:func:`_check_minutes`).
     Infinite minutes (no direct road, as ``TravelTimeModel.from_matrix``
     allows) become the quickest chain of finite legs through other places of
     the matrix (home and the accounts), since a rep can drive through them
@@ -420,6 +426,10 @@ def _travel_matrix(
     if isinstance(travel, pd.DataFrame):
         travel = TravelTimeModel.from_matrix(travel)
     n = len(ids)
+    # a matrix given by the user (not minutes computed from coordinates)
+    given = isinstance(travel, np.ndarray) or (
+        isinstance(travel, TravelTimeModel) and travel.table is not None
+    )
     if isinstance(travel, np.ndarray):
         m = np.asarray(travel, dtype=float)
         if m.shape != (n, n):
@@ -456,9 +466,57 @@ def _travel_matrix(
             fix="fill unreachable pairs with numpy.inf and check the units "
             "(minutes, not seconds)",
         )
+    if given:
+        _check_minutes(m, ids, lon, lat)
     m = _fill_unreachable(m)
     reach = np.isfinite(m[0, 1:]) & np.isfinite(m[1:, 0])
     return np.where(np.isinf(m), _UNREACHABLE, m), reach
+
+
+#: Straight-line speed (km/h) that a travel matrix's median over places at
+#: least :data:`_SPEED_MIN_KM` apart must reach: walking pace.  Road minutes
+#: imply about 15-80 km/h; seconds taken for minutes (OSRM's table service
+#: returns seconds) imply 60 times less, 0.3-1.3 km/h.
+_SLOWEST_KMH = 5.0
+_SPEED_MIN_KM = 1.0
+
+
+def _check_minutes(
+    m: np.ndarray, ids: Sequence[Hashable], lon: np.ndarray, lat: np.ndarray
+) -> None:
+    """Refuse a travel matrix whose times are too long to be minutes.
+
+    The median straight-line speed it implies over the pairs of places at
+    least :data:`_SPEED_MIN_KM` apart (great-circle km of their lon/lat)
+    below :data:`_SLOWEST_KMH` is a matrix in seconds, which would otherwise
+    be blamed on the rep's home (:func:`_check_home_near`) or drop the
+    visits as out of reach.
+    """
+    from terrakit.data.geo import haversine_matrix
+
+    km = haversine_matrix(lon, lat)
+    use = (km >= _SPEED_MIN_KM) & np.isfinite(m)
+    if not use.any():
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kmh = np.where(use, km / np.maximum(m, 0.0) * 60.0, np.nan)
+    speed = float(np.nanmedian(kmh))
+    if speed >= _SLOWEST_KMH:
+        return
+    # the pair whose speed is the median's, as the example
+    i, j = (int(v) for v in np.unravel_index(np.nanargmin(abs(kmh - speed)), km.shape))
+    raise DataValidationError(
+        "travel_matrix",
+        None,
+        f"the travel times look like seconds, not minutes: over the "
+        f"{int(use.sum())} pairs of places at least {_SPEED_MIN_KM:g} km apart "
+        f"they imply a median straight-line speed of {speed:.2g} km/h, slower "
+        f"than walking ({_SLOWEST_KMH:g} km/h); e.g. {ids[i]!r} to {ids[j]!r}: "
+        f"{km[i, j]:.1f} km in {m[i, j]:.0f} min ({m[i, j] / 60:.1f} min if "
+        "these are seconds)",
+        fix="divide the matrix by 60 (OSRM's table service returns seconds), "
+        "or check its ids and the places' lon/lat",
+    )
 
 
 def _fill_unreachable(m: np.ndarray) -> np.ndarray:
@@ -514,7 +572,10 @@ def plan_calls(
     territory
         The territory to plan.
     weeks, days
-        Cycle length in weeks and working days of a week.
+        Cycle length in weeks and working days of a week, taken in calendar
+        order whatever order they are given in (``("Fri", "Mon")`` plans
+        Mondays, then Fridays: the day labels and the visit spacing follow
+        the calendar).
     day_hours
         Leave home no earlier than ``day_hours[0]`` and be back by
         ``day_hours[1]`` (hours as numbers, e.g. ``(8.5, 17)`` for
@@ -548,14 +609,19 @@ def plan_calls(
         The plan of the cycle before (same territory, ``weeks``, ``days``
         and ``weeks_per_year``; its ``cycle`` one less), to keep the spacing
         across the boundary: an account's first visit in this cycle then
-        is planned at least half its nominal interval (:data:`MIN_GAP_SHARE`;
-        ``5 · weeks_per_year / calls_per_year`` working days in a 5-day
-        week) after its last visit routed so far (``schedule["last_visit"]``
-        of ``previous``), as far as the cycle allows, and rebalancing keeps
-        it at least a quarter of the interval after it.  Without it (default)
-        the cycle's visit days are chosen on their own: the spacing holds
-        within the cycle, not across the boundary with the cycle before.
-        Plan a horizon cycle by cycle, each with the one before.
+        is planned at least half its nominal interval and at most one and a
+        half (:data:`MIN_GAP_SHARE`; ``5 · weeks_per_year / calls_per_year``
+        working days in a 5-day week) after its last visit routed so far
+        (``schedule["last_visit"]`` of ``previous``), as far as the cycle
+        allows, and rebalancing keeps it within a quarter to one and three
+        quarters of the interval after it.  An account whose last visit lies
+        so far back that this cycle starts after the latest day (e.g. a
+        dropped visit, or an account called less than once a cycle) gets its
+        first visit as early as its spacing allows, with a warning.  Without
+        it (default) the cycle's visit days are chosen on their own: the
+        spacing holds within the cycle, not across the boundary with the
+        cycle before.  Plan a horizon cycle by cycle, each with the one
+        before.
     tolerance
         Daily work beyond ``±tolerance`` of the mean is penalised when the
         visit days are chosen; a number in ``[0, 1)``.
@@ -601,7 +667,10 @@ def plan_calls(
         iteration cap (the plan holds the best routes found; the count is
         ``plan.provenance["days_at_time_limit"]``), when visits that the
         searches left out were dropped untried
-        (``plan.provenance["repair_stopped"]``), when rebalancing stopped at
+        (``plan.provenance["repair_stopped"]``), when the clock cut short
+        the choice of the visit days (its MIP or relocation passes;
+        ``plan.provenance["patterns_cut"]``, what was cut in
+        ``["patterns"]``), when rebalancing stopped at
         the deadline, or when the plan took longer than ``time_limit``
         (``plan.provenance["overrun_seconds"]``), saying which steps ran over
         their share and by how much (``plan.provenance["step_seconds"]`` and
@@ -625,10 +694,11 @@ def plan_calls(
         ``day_hours``; calls that cannot be held within their window and
         the working day without overlapping the lunch break (e.g. a window
         inside the fixed break), whatever the travel; travel matrices of
-        the wrong size or with missing or negative minutes.  The accounts
-        are named.  A rep home more than a day's drive from every account
-        of the territory (e.g. ``home_lon``/``home_lat`` swapped), with the
-        distance in km.
+        the wrong size, with missing or negative minutes, or in seconds
+        (their median straight-line speed between places at least 1 km
+        apart below walking pace, 5 km/h).  The accounts are named.  A rep
+        home more than a day's drive from every account of the territory
+        (e.g. ``home_lon``/``home_lat`` swapped), with the distance in km.
     KeyError
         An unknown territory or ``rep``.
 
@@ -645,7 +715,12 @@ def plan_calls(
     break as a group of break options, one at home and one at each visit's
     location, of which exactly one is taken (duration ``lunch_minutes``,
     start within the lunch window).  The solver minimises driving time plus the
-    length of the working day (so idle waiting is avoided as well).
+    length of the working day (so idle waiting is avoided as well).  A break
+    at home before the first call or after the last lies outside the working
+    day: the rep leaves home after it, as late as the calls allow, or is
+    done on coming home, and waiting for it is no work (the route search
+    itself counts such waiting in the day's length; the insertion of visits,
+    the free time of a day and the reported hours do not).
 
     Rebalancing: a visit dropped from an overfull day is inserted (cheapest
     feasible place, exact times) into another day of the cycle within
@@ -800,6 +875,16 @@ def _time_limit_text(plan: CallPlan) -> str:
             f"tried again by insertion; they are dropped ({TIME_UP!r} in "
             "plan.dropped)"
         )
+    if prov.get("patterns_cut"):
+        how = str(prov["patterns"])
+        # the step's own account of what the clock cut, after "(time_limit=..: "
+        said = how[how.find("(") + 1 : how.rfind(")")].split(": ", 1)[-1]
+        given = prov.get("step_allotted", {}).get("visit_days", math.nan)
+        parts.append(
+            f"choosing the visit days was cut short in its {given:.2g} s share of "
+            f"time_limit={limit:g} s ({said}); the visit days may differ from run "
+            "to run"
+        )
     if prov["rebalance_stopped"]:
         parts.append(
             f"rebalancing stopped at the time limit with "
@@ -900,6 +985,8 @@ class _Prepared:
     seconds: float
     earliest: np.ndarray | None = None
     earliest_move: np.ndarray | None = None
+    latest: np.ndarray | None = None
+    latest_move: np.ndarray | None = None
     last_before: np.ndarray | None = None
     #: warnings to give before solving (the territory is prefixed)
     notes: tuple[str, ...] = ()
@@ -937,6 +1024,9 @@ def _check_settings(
         raise SpecificationError(
             f"days names {twice} more than once; give each working weekday once"
         )
+    # the visit spacing counts working days in list order: in calendar order
+    # whatever order they are given in (("Fri", "Mon") is Mon, Fri)
+    day_list.sort(key=WEEKDAYS.index)
     n_weeks = whole_number(weeks)
     if n_weeks is None or n_weeks < 1:
         raise SpecificationError(
@@ -1335,6 +1425,12 @@ def _prepare(
     seed: int = 0,
 ) -> _Prepared:
     """Every check of :func:`plan_calls` and the numbers it needs, before solving."""
+    # SciPy's first import (for the visit days' MIP) can take most of a
+    # second: done before the clock starts, so that the first plan of a
+    # process gets the same time for its steps, and so the same plan, as
+    # the next ones
+    import scipy.optimize  # noqa: F401
+
     t0 = time.perf_counter()
     n_weeks, day_list, d0, d1, lunch_min = _check_settings(
         weeks=weeks,
@@ -1400,7 +1496,7 @@ def _prepare(
             "dropped and left out of the workload check (fix: check "
             "calls_per_year, e.g. 500 typed for 50)"
         )
-    last_before, earliest, earliest_move = _after_previous(
+    last_before, earliest, earliest_move, latest, latest_move = _after_previous(
         previous,
         territory,
         ids,
@@ -1410,6 +1506,18 @@ def _prepare(
         weeks_per_year=float(weeks_per_year),
         cycle=int(cycle),
     )
+    if latest is not None and last_before is not None:
+        text = _overdue_text(
+            ids,
+            visits,
+            last_before,
+            latest,
+            per_year=len(day_list) * float(weeks_per_year),
+            calls=cpy,
+            first_day=int(cycle) * n_days,
+        )
+        if text:
+            notes.append(text)
     # work per visit: service + the travel it adds (half the way to and from
     # its nearest neighbours, a standard estimate for dense routes)
     n = len(ids)
@@ -1479,6 +1587,8 @@ def _prepare(
         seconds=time.perf_counter() - t0,
         earliest=earliest,
         earliest_move=earliest_move,
+        latest=latest,
+        latest_move=latest_move,
         last_before=last_before,
         notes=tuple(notes),
     )
@@ -1501,18 +1611,23 @@ def _after_previous(
     days: list[str],
     weeks_per_year: float,
     cycle: int,
-) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Last visits so far and the earliest first day in this cycle, per account.
+) -> tuple[np.ndarray | None, ...]:
+    """Last visits so far and the first day's range in this cycle, per account.
 
-    Returns ``(last, earliest, earliest_move)``, all ``None`` without
-    ``previous``.  ``earliest`` (for choosing the visit days) keeps the first
-    visit at least :data:`MIN_GAP_SHARE` of the account's nominal interval
-    (``len(days) · weeks_per_year / calls_per_year`` working days) after its
-    last visit, ``earliest_move`` (for rebalancing) half that; both are 0 (no
-    limit) for accounts never visited.
+    Returns ``(last, earliest, earliest_move, latest, latest_move)``, all
+    ``None`` without ``previous``.  With ``I`` an account's nominal interval
+    (``len(days) · weeks_per_year / calls_per_year`` working days) and ``s``
+    :data:`MIN_GAP_SHARE`, ``earliest`` and ``latest`` (for choosing the
+    visit days) keep its first visit between ``s · I`` and ``(2 − s) · I``
+    after its last visit, ``earliest_move`` and ``latest_move`` (for
+    rebalancing) between ``s/2 · I`` and ``(2 − s/2) · I``.  Days count from
+    this cycle's first day: ``earliest`` is at least 0, ``latest`` is
+    negative when the cycle starts after it (the account is overdue), and
+    for accounts never visited they are 0 and ``len(days) · weeks`` (no
+    limit).
     """
     if previous is None:
-        return None, None, None
+        return None, None, None, None, None
     if not isinstance(previous, CallPlan):
         raise SpecificationError(
             f"previous must be the CallPlan of the cycle before, got "
@@ -1544,13 +1659,63 @@ def _after_previous(
     n_days = weeks * len(days)
     with np.errstate(divide="ignore"):
         interval = np.where(cpy > 0, len(days) * weeks_per_year / cpy, np.inf)
+    known = np.isfinite(last) & np.isfinite(interval)
 
     def first_day(share: float) -> np.ndarray:
-        gap = np.ceil(share * interval - 1e-9)
-        day = np.where(np.isfinite(last) & np.isfinite(gap), last + gap, 0.0)
+        gap = np.where(known, np.ceil(share * interval - 1e-9), 0.0)
+        day = np.where(known, last + gap, 0.0)
         return np.maximum(day - cycle * n_days, 0.0).astype(np.int64)
 
-    return last, first_day(MIN_GAP_SHARE), first_day(MIN_GAP_SHARE / 2)
+    def last_day(share: float) -> np.ndarray:
+        gap = np.where(known, np.floor((2.0 - share) * interval + 1e-9), 0.0)
+        day = np.where(known, last + gap - cycle * n_days, n_days)
+        return np.minimum(day, n_days).astype(np.int64)
+
+    return (
+        last,
+        first_day(MIN_GAP_SHARE),
+        first_day(MIN_GAP_SHARE / 2),
+        last_day(MIN_GAP_SHARE),
+        last_day(MIN_GAP_SHARE / 2),
+    )
+
+
+def _overdue_text(
+    ids: Sequence[Hashable],
+    visits: np.ndarray,
+    last: np.ndarray,
+    latest: np.ndarray,
+    *,
+    per_year: float,
+    calls: np.ndarray,
+    first_day: int,
+) -> str:
+    """The accounts visited this cycle whose first visit cannot come within
+    ``2 − MIN_GAP_SHARE`` intervals of their last (the cycle starts after
+    that day, see :func:`_after_previous`), with the numbers, or ``""``.
+
+    ``per_year`` is the working days of a year, ``calls`` the calls per year
+    and ``first_day`` this cycle's first working day from cycle 0's.
+    """
+    late = np.flatnonzero((visits > 0) & (latest < 0))
+    if not len(late):
+        return ""
+    n = len(late)
+    listed = "; ".join(
+        f"{ids[a]} (last visit on day {last[a]:.0f}, every "
+        f"{per_year / calls[a]:.3g} working days: due by day "
+        f"{first_day + latest[a]})"
+        for a in late[:5]
+    )
+    return (
+        f"{n} account{'s' if n > 1 else ''} due before this cycle's first day "
+        f"(working day {first_day}, counted from cycle 0's first day) cannot "
+        f"have {'their' if n > 1 else 'its'} first visit within "
+        f"{2.0 - MIN_GAP_SHARE:g}× the interval of the last visit: "
+        f"{listed}{' ...' if n > 5 else ''}; the first visit is planned as early "
+        "as the spacing allows (an earlier visit was dropped, or the account is "
+        "called less than once a cycle and the cycle before had no visit of it)"
+    )
 
 
 def _solve(prep: _Prepared) -> CallPlan:
@@ -1590,6 +1755,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         tolerance=prep.tolerance,
         time_limit=t_pat,
         earliest=prep.earliest,
+        latest=prep.latest,
         windows=_window_groups(ctx),
     )
     used["visit_days"], given["visit_days"] = time.perf_counter() - t_step, t_pat
@@ -1662,6 +1828,7 @@ def _solve(prep: _Prepared) -> CallPlan:
             labels,
             deadline=reb_deadline,
             earliest=prep.earliest_move,
+            latest=prep.latest_move,
         )
         used["rebalance"] = time.perf_counter() - t_step
     for d, label in enumerate(labels):
@@ -1774,6 +1941,7 @@ def _solve(prep: _Prepared) -> CallPlan:
         territory=str(territory),
         rep_id=str(rep_id),
         patterns=pa.status,
+        patterns_cut=bool(pa.cut_by_clock),
         seconds_per_day=float(np.mean(allotted)) if allotted else 0.0,
         min_seconds_per_day=MIN_DAY_SECONDS,
         busy_days=n_busy,
@@ -2279,8 +2447,8 @@ def _try_insert(
     Every position is tried with the exact schedule (with the lunch break where
     it was, or just before or after the new visit, at its place or the
     previous one); the cheapest
-    (driving plus day length) feasible route is returned with its cost, or
-    ``None`` when ``k`` fits nowhere.
+    (driving plus working time, :func:`_working_day`) feasible route is
+    returned with its cost, or ``None`` when ``k`` fits nowhere.
     """
     if not ctx.fits_alone(k):
         return None
@@ -2290,6 +2458,7 @@ def _try_insert(
     prob, _, lunch_acc = _day_problem(accs, ctx, lunch_at)
     base = [t for t in tokens if t[0] == "visit"]
     lunches: list[Token] = [t for t in tokens if t[0] == "lunch"]
+    lmin = ctx.lunch[2] if ctx.lunch else 0.0
     best: tuple[list[Token], float] | None = None
     for pos in range(len(base) + 1):
         seq = [*base[:pos], ("visit", k), *base[pos:]]
@@ -2316,10 +2485,14 @@ def _try_insert(
         else:
             options = [seq]
         for cand in options:
-            chk = evaluate_routes(prob, [_nodes_of(cand, accs, lunch_acc)])
+            nodes = _nodes_of(cand, accs, lunch_acc)
+            chk = evaluate_routes(prob, [nodes])
             if not chk.feasible:
                 continue
-            value = chk.cost + chk.duration
+            # driving plus the working day (no waiting for a break at home
+            # before leaving or after coming back, see _working_day)
+            _, _, _, start, end, lunch_in = _working_day(cand, prob, nodes, chk)
+            value = chk.cost + end - start - (lmin if lunch_in else 0.0)
             if best is None or value < best[1] - 1e-9:
                 best = (cand, value)
     return best
@@ -2336,6 +2509,7 @@ def _rebalance(
     *,
     deadline: float = math.inf,
     earliest: np.ndarray | None = None,
+    latest: np.ndarray | None = None,
 ) -> int:
     """Move visits dropped from overfull days to nearby days that have room.
 
@@ -2344,7 +2518,9 @@ def _rebalance(
     weeks: 2; every 4 weeks: 5), and never closer than ``⌈s/2⌉`` days to the
     account's other visits, so gaps stay within ±50 % of the spacing, and
     never before the account's ``earliest`` day (the least gap to its last
-    visit in the cycle before, see :data:`MIN_GAP_SHARE`).
+    visit in the cycle before, see :data:`MIN_GAP_SHARE`), nor so that its
+    first visit falls after its ``latest`` day (the largest gap; or after
+    its planned first day, where that is later).
     Candidate days are tried nearest first; a visit is inserted at the
     cheapest feasible place of the day's route (exact times, windows, lunch).
     Higher-frequency accounts go first.  Changes the lists in place; visits
@@ -2386,11 +2562,14 @@ def _rebalance(
         shift = int(spacing // 4)
         others = [e for e in final_days[k] if e != d]
         near = math.ceil(spacing / 2)
+        lo = 0 if earliest is None else int(earliest[k])
+        hi = n_days if latest is None else max(int(latest[k]), min(final_days[k]))
         cands = [
             d2
             for off in range(1, shift + 1)
             for d2 in (d - off, d + off)
-            if (0 if earliest is None else int(earliest[k])) <= d2 < n_days
+            if lo <= d2 < n_days
+            and min([*others, d2]) <= hi
             and d2 not in final_days[k]
             and all(abs(d2 - e) >= near for e in others)
         ]
@@ -2474,10 +2653,57 @@ def _workload(
     return out
 
 
+def _working_day(
+    tokens: Sequence[Token],
+    prob: RoutingProblem,
+    route: Sequence[int],
+    chk: RouteCheck,
+) -> tuple[list[int], list[float], list[float], float, float, bool]:
+    """The working day of a routed day: its stops and their times.
+
+    A lunch break at home first or last in the route lies outside the
+    working day: the rep has it at home before leaving, and then leaves as
+    late as the calls allow (no waiting at the first account), or after
+    coming back (no waiting at home for the lunch window, which a day of
+    morning calls had to do before).  Returns the positions in ``tokens`` of
+    the day's stops, their arrival and start times, the departure from home,
+    the return home and whether the lunch break falls in the day.
+    """
+    arr, st = list(chk.arrival[0]), list(chk.start[0])
+    keep = list(range(len(tokens)))
+    start, end = float(chk.depart[0]), float(chk.back[0])
+    home: Token = ("lunch", -1)
+    if not tokens or home not in (tokens[0], tokens[-1]):
+        return keep, arr, st, start, end, any(k == "lunch" for k, _ in tokens)
+    if tokens[-1] == home:  # back home before the break: the day ends there
+        return keep[:-1], arr[:-1], st[:-1], start, float(arr[-1]), False
+    # the break at home first: leave after it, later by the waiting that the
+    # calls allow (the forward time slack, as evaluate_routes does)
+    leave = float(st[0] + prob.service[route[0]])
+    nodes = list(route[1:])
+    waits = np.maximum(np.subtract(st[1:], arr[1:]), 0.0)
+    cum = np.cumsum(waits)
+    slack = [c + prob.late[j] - s_ for c, j, s_ in zip(cum, nodes, st[1:], strict=True)]
+    delay = max(0.0, min([*slack, float(cum[-1]), cum[-1] + prob.late[0] - end]))
+    t, prev = leave + delay, 0  # home and the break at home: the same place
+    arr, st = [], []
+    for j in nodes:
+        arr.append(float(t + prob.duration[prev, j]))
+        st.append(max(arr[-1], float(prob.early[j])))
+        t, prev = st[-1] + float(prob.service[j]), j
+    return keep[1:], arr, st, leave + delay, float(t + prob.duration[prev, 0]), False
+
+
 def _day_output(
     tokens: list[Token], ctx: _DayContext
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Stops (with exact times) and totals of a routed day."""
+    """Stops (with exact times) and totals of a routed day.
+
+    The day runs from leaving home to coming back (:func:`_working_day`: a
+    lunch break at home before the first call or after the last lies
+    outside it and is no stop); ``work`` is that time less the lunch break
+    taken in it.
+    """
     info = {
         "visits": 0,
         "service": 0.0,
@@ -2486,15 +2712,16 @@ def _day_output(
         "end": math.nan,
         "work": 0.0,
     }
-    if not tokens:
-        return [], info
     accs = [k for kind, k in tokens if kind == "visit"]
+    if not accs:
+        return [], info
     lunch_at = [k for kind, k in tokens if kind == "lunch"]
     prob, nodes_loc, lunch_acc = _day_problem(accs, ctx, lunch_at)
     route = _nodes_of(tokens, accs, lunch_acc)
     chk = evaluate_routes(prob, [route])
     if not chk.feasible:  # pragma: no cover - guarded by the solver and inserts
         raise RuntimeError(f"internal error: infeasible day route {chk.violations}")
+    keep, arrive, begin, start, end, lunch_in = _working_day(tokens, prob, route, chk)
     dur = prob.duration
     stops: list[dict[str, Any]] = [
         {
@@ -2504,15 +2731,14 @@ def _day_output(
             "loc": 0,
             "arrive": math.nan,
             "start": math.nan,
-            "depart": chk.depart[0],
+            "depart": start,
             "drive": 0.0,
         }
     ]
     prev = 0
     drive = 0.0
-    for s, (node, tok, arr, st) in enumerate(
-        zip(route, tokens, chk.arrival[0], chk.start[0], strict=True), start=1
-    ):
+    for s, (i, arr, st) in enumerate(zip(keep, arrive, begin, strict=True), start=1):
+        node, tok = route[i], tokens[i]
         dmin = float(dur[prev, node])
         drive += dmin
         stops.append(
@@ -2532,25 +2758,24 @@ def _day_output(
     drive += back
     stops.append(
         {
-            "stop": len(route) + 1,
+            "stop": len(keep) + 1,
             "kind": "home",
             "acc": -1,
             "loc": 0,
-            "arrive": chk.back[0],
+            "arrive": end,
             "start": math.nan,
             "depart": math.nan,
             "drive": back,
         }
     )
-    has_lunch = any(kind == "lunch" for kind, _ in tokens)
-    lmin = ctx.lunch[2] if (ctx.lunch and has_lunch) else 0.0
+    lmin = ctx.lunch[2] if (ctx.lunch and lunch_in) else 0.0
     info = {
         "visits": len(accs),
         "service": float(sum(ctx.minutes[k] for k in accs)),
         "drive": drive,
-        "start": chk.depart[0],
-        "end": chk.back[0],
-        "work": chk.back[0] - chk.depart[0] - lmin,
+        "start": start,
+        "end": end,
+        "work": end - start - lmin,
     }
     return stops, info
 
@@ -2600,9 +2825,11 @@ class TerritoryPlans:
     def to_frame(self) -> pd.DataFrame:
         """One row per territory: visits, dropped, hours per cycle and per year.
 
-        ``needed_hours`` / ``available_hours`` / ``overloaded`` are the
-        workload check made before solving (calls plus estimated driving
-        against the cycle's working hours).
+        ``drive_share`` is driving hours over work hours, NaN for a
+        territory without work (no visits routed).  ``needed_hours`` /
+        ``available_hours`` / ``overloaded`` are the workload check made
+        before solving (calls plus estimated driving against the cycle's
+        working hours).
         """
         f = self.weeks_per_year / self.weeks
         rows = []
@@ -2619,9 +2846,10 @@ class TerritoryPlans:
                     "work_hours": p.work_hours,
                     "drive_hours_year": p.drive_hours * f,
                     "work_hours_year": p.work_hours * f,
+                    # no work, no share (NaN, not 0 %: left out of means)
                     "drive_share": p.drive_hours / p.work_hours
                     if p.work_hours
-                    else 0.0,
+                    else np.nan,
                     "needed_hours": p.workload.get("needed_hours", np.nan),
                     "available_hours": p.workload.get("available_hours", np.nan),
                     "overloaded": bool(p.workload.get("overloaded", False)),
@@ -2630,16 +2858,21 @@ class TerritoryPlans:
         return pd.DataFrame(rows, columns=_PLANS_COLUMNS).set_index("territory_id")
 
     def travel_hours(self, per: str = "year") -> pd.Series:
-        """Driving hours per rep (``per="year"`` or ``"cycle"``), for sizing/design."""
+        """Driving hours per rep (``per="year"`` or ``"cycle"``), for sizing/design.
+
+        One row per rep, in the order the reps first appear: a rep who works
+        several territories (``plan_all(rep=...)``) gets their sum.
+        """
         if per not in ("year", "cycle"):
             raise SpecificationError(
                 f"per must be 'year' or 'cycle' ({self.weeks} weeks), got {per!r}"
             )
         df = self.to_frame()
         col = "drive_hours_year" if per == "year" else "drive_hours"
+        hours = df.groupby("rep_id", sort=False)[col].sum()
         return pd.Series(
-            df[col].to_numpy(),
-            index=pd.Index(df["rep_id"], name="rep_id"),
+            hours.to_numpy(dtype=float),
+            index=pd.Index(hours.index, name="rep_id"),
             name=f"travel_hours_{per}",
         )
 
@@ -2647,15 +2880,26 @@ class TerritoryPlans:
         df = self.to_frame()
         if df.empty:
             return f"Call plans: 0 territories, {self.weeks}-week cycle"
+        per_rep = self.travel_hours("year")
+        idle = int(df["drive_share"].isna().sum())
         lines = [
             f"Call plans: {len(df)} territories, {self.weeks}-week cycle",
             f"  visits {int(df['visits'].sum())}, dropped {int(df['dropped'].sum())}",
             f"  driving per rep and year: mean "
-            f"{df['drive_hours_year'].mean():.0f} h, range "
-            f"{df['drive_hours_year'].min():.0f}-"
-            f"{df['drive_hours_year'].max():.0f} h",
-            f"  driving share of work time: mean "
-            f"{100 * df['drive_share'].mean():.0f} %",
+            f"{per_rep.mean():.0f} h, range "
+            f"{per_rep.min():.0f}-{per_rep.max():.0f} h",
+            "  driving share of work time: "
+            + (
+                "none (no work)"
+                if idle == len(df)
+                else f"mean {100 * df['drive_share'].mean():.0f} %"
+                + (
+                    f" (of the {len(df) - idle} "
+                    f"territor{'y' if len(df) - idle == 1 else 'ies'} with work)"
+                    if idle
+                    else ""
+                )
+            ),
         ]
         over = df.index[df["overloaded"]].tolist()
         if over:
@@ -2778,8 +3022,9 @@ def plan_all(
         check found them not overloaded.
     TimeLimitWarning
         Once, listing the territories whose day routes ran out of time; once
-        more, listing those whose rebalancing was cut short or whose plan
-        took longer than ``time_limit`` (each territory gets ``time_limit``).
+        more, listing those whose choice of visit days or rebalancing was cut
+        short or whose plan took longer than ``time_limit`` (each territory
+        gets ``time_limit``).
 
     Raises
     ------
@@ -2882,7 +3127,9 @@ def plan_all(
     late = [
         (t, _time_limit_text(p))
         for t, p in plans.items()
-        if _overran(p.provenance) or p.provenance["rebalance_stopped"]
+        if _overran(p.provenance)
+        or p.provenance["rebalance_stopped"]
+        or p.provenance.get("patterns_cut")
     ]
     if late:
         warnings.warn(

@@ -208,7 +208,7 @@ def test_deadline_already_passed_keeps_the_construction(
     assert pa.cut_by_clock
     assert re.fullmatch(
         r"heuristic \(time_limit=0 s: the greedy construction of 6 accounts took "
-        r"\S+ s, the setting up before it \S+ s \(SciPy's first import included\); "
+        r"\S+ s, the setting up before it \S+ s; "
         r"no time left for the MIP; relocation stopped in pass 1 of 3, after 0 of "
         r"6 accounts\)",
         pa.status,
@@ -264,3 +264,40 @@ def test_relocation_passes_stop_at_the_clock(
     assert m is not None and int(m[1]) < 6, pa.status
     assert pa.cut_by_clock and clock.now < 12
     _assert_valid(pa, np.ones(6, dtype=np.int64), 3)
+
+
+def test_assignment_keeps_the_first_day_in_its_range() -> None:
+    """``latest`` (QA round 18: across cycles the gap to the last visit was
+    bounded only from below) removes the patterns that start too late; with
+    ``earliest`` the first day stays in the range; when none starts early
+    enough (``latest < 0``: the account is overdue) the earliest start is
+    taken, when none starts late enough the latest."""
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-10, 10, 12), rng.uniform(-10, 10, 12)
+    visits = np.array([1, 2, 1, 2, 4, 1, 1, 2, 1, 1, 4, 1])
+    work = np.full(12, 30.0)
+    seeds = day_seeds(x, y, visits * work, n_weekdays=5, weeks=4)
+    earliest = np.zeros(12, dtype=np.int64)
+    latest = np.full(12, 20, dtype=np.int64)
+    latest[[0, 1, 2]] = [3, 1, -4]
+    earliest[[5, 6]] = [8, 12]
+    latest[[5, 6]] = [9, 12]
+    earliest[3], latest[3] = 12, 30  # two visits 10 days apart start by day 9
+    pa = assign_patterns(
+        visits,
+        work,
+        x,
+        y,
+        seeds,
+        capacity=480,
+        time_limit=2,
+        earliest=earliest,
+        latest=latest,
+    )
+    assert pa.days[0][0] <= 3
+    assert pa.days[1][0] <= 1
+    assert pa.days[2] == (0,)
+    assert pa.days[5][0] in (8, 9)
+    assert pa.days[6] == (12,)
+    assert pa.days[3] == (9, 19)
+    assert [len(p) for p in pa.days] == visits.tolist()

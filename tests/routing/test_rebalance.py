@@ -217,3 +217,77 @@ def test_call_ends_by_the_closing_time() -> None:
     stops, _ = pl._day_output(tokens, ctx)
     visit = next(s for s in stops if s["kind"] == "visit")
     assert 780.0 - 1e-9 <= visit["start"] and visit["depart"] <= 900.0 + 1e-9
+
+
+def windowed(lo: float, hi: float) -> pl._DayContext:
+    """One account 10 min from home, a 30-min call, open ``lo``-``hi``
+    (minutes); 08:00-17:00, lunch 12:00-13:00."""
+    return dataclasses.replace(
+        context(1, 30.0), win_lo=np.array([lo]), win_hi=np.array([hi])
+    )
+
+
+def test_break_at_home_before_or_after_the_day_is_no_work() -> None:
+    """QA round 18: a morning call (open 08:00-10:00) then the break at home
+    counted the wait at home until 12:00 as work (160 min for a 30-min call
+    and 20 min of driving); the break at home first, then an afternoon call
+    (open 15:00-17:00), counted the wait at the account from 13:10."""
+    ctx = windowed(480.0, 600.0)
+    stops, info = pl._day_output([("visit", 0), ("lunch", -1)], ctx)
+    assert [s["kind"] for s in stops] == ["home", "visit", "home"]
+    assert stops[0]["depart"] == pytest.approx(560.0)  # 09:20
+    assert stops[1]["start"] == pytest.approx(570.0)
+    assert stops[2]["arrive"] == pytest.approx(610.0)  # home 10:10
+    assert (info["start"], info["end"]) == pytest.approx((560.0, 610.0))
+    assert info["work"] == pytest.approx(50.0) and info["drive"] == pytest.approx(20.0)
+    ctx = windowed(900.0, 1020.0)
+    stops, info = pl._day_output([("lunch", -1), ("visit", 0)], ctx)
+    assert [s["kind"] for s in stops] == ["home", "visit", "home"]
+    assert stops[1]["arrive"] == pytest.approx(900.0) == stops[1]["start"]
+    assert (info["start"], info["end"]) == pytest.approx((890.0, 940.0))
+    assert info["work"] == pytest.approx(50.0) and info["drive"] == pytest.approx(20.0)
+    # a break taken during the day is still left out of the work
+    _, info = pl._day_output([("visit", 0), ("lunch", 0)], windowed(480.0, 1020.0))
+    assert info["work"] == pytest.approx(info["end"] - info["start"] - 60.0)
+
+
+def test_insertion_costs_no_waiting_for_a_break_at_home() -> None:
+    """The insertion cost is driving plus the working day: 20 + 50 min for a
+    morning call with the break at home after it (it used to count the wait
+    for the break: 20 + 220)."""
+    res = pl._try_insert([], 0, windowed(480.0, 600.0))
+    assert res is not None
+    assert res[0] == [("visit", 0), ("lunch", -1)]
+    assert res[1] == pytest.approx(70.0)
+
+
+def test_moved_first_visit_stays_within_its_latest_day() -> None:
+    """A dropped visit that is its account's first of the cycle is not moved
+    past its ``latest`` day (the largest gap to the last visit of the cycle
+    before); within it, it moves as before."""
+    ctx = context(3, 150.0)
+    tokens0, dropped0 = overfull_day(ctx, [0, 1, 2])
+    k = dropped0[0][0]
+    n_days = 20
+    for latest, day in ((0, None), (1, 1)):
+        day_tokens = [list(tokens0)] + [[] for _ in range(n_days - 1)]
+        day_dropped = [list(dropped0)] + [[] for _ in range(n_days - 1)]
+        final = [[0], [0], [0]]
+        moved = np.zeros(3, dtype=np.int64)
+        pl._rebalance(
+            day_tokens,
+            day_dropped,
+            final,
+            moved,
+            np.ones(3, int),
+            ctx,
+            labels(n_days),
+            latest=np.full(3, latest),
+        )
+        if day is None:
+            assert moved[k] == 0 and final[k] == [0]
+            assert day_dropped[0][0][1].endswith(
+                "no day within ±5 days of D0 had room (0 tried)"
+            )
+        else:
+            assert moved[k] == 1 and final[k] == [day] and day_dropped[0] == []
