@@ -239,9 +239,12 @@ def disruption_front(
     ------
     SpecificationError
         A specification that fails for every tolerance alike (unknown
-        measure, lock to an unknown rep...), and bad run settings (``seed``,
+        measure, lock to an unknown rep, targets that are not positive shares
+        summing to 1...), and bad run settings (``seed``,
         ``time_limit``, ``solver``, ``backend``, ``hops``, ``max_moved``),
-        checked before any work.
+        checked before any work; and the error when every tolerance fails
+        with the same :class:`SpecificationError` (e.g. a ``measure`` that
+        totals 0 over the units), as :func:`terrakit.design.pareto` does.
 
     Notes
     -----
@@ -300,6 +303,11 @@ def disruption_front(
         adjacency=adjacency,
         tie_break=tie_break,
     )
+    # what every tolerance shares (targets, locks, roots) is checked once,
+    # before any work: targets that do not sum to 1 are no proof that each band
+    # is impossible (they were 'infeasible' rows); the band checks, which
+    # depend on the tolerance, stay with each solve
+    setup.problem.replace(tolerance={}).check()
     from terrakit.metrics import balance as balance_table
 
     units = study.unit_measures() if study.accounts is not None else study.units
@@ -318,6 +326,7 @@ def disruption_front(
     rows = []
     results: dict[float, RebalanceResult] = {}
     reasons: dict[float, str] = {}
+    spec_errors: list[SpecificationError] = []
     for t in tols:
         proved = True  # an error the solve raises: a proof unless it says not
         try:
@@ -342,6 +351,8 @@ def disruption_front(
                 proved = False
                 raise InfeasibleError(str(r.info.get("not_met", "no plan found")))
         except (InfeasibleError, SpecificationError) as err:
+            if isinstance(err, SpecificationError):
+                spec_errors.append(err)
             reasons[t] = str(err)
             proved = proved and _proved(err)
             rows.append(
@@ -372,6 +383,10 @@ def disruption_front(
                 "from_tolerance": t,
             }
         )
+    if len(spec_errors) == len(tols) and len({str(e) for e in spec_errors}) == 1:
+        # the same reason for every tolerance is not the tolerance (e.g. a
+        # balanced measure that totals 0), as in terrakit.design.pareto
+        raise spec_errors[0]
     _adopt_tighter_plans(rows, results, reasons)
     table = pd.DataFrame(rows, columns=list(_TABLE_COLUMNS))
     prov = make_provenance(

@@ -20,7 +20,7 @@ import shapely
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.geo import Adjacency, haversine_matrix, lonlat, require_adjacency
-from terrakit.data.validation import _align_id_dtype
+from terrakit.data.validation import _align_id_dtype, rep_of_territories
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.scenario import cached_adjacency
 
@@ -42,8 +42,29 @@ def _as_float(x: Any) -> float:
         return float("nan")
 
 
+def _numbers(col: pd.Series) -> pd.Series:
+    """``col`` as floats; NaN where a cell is no number (text that reads as
+    one counts; True/False do not, they are no size or hours)."""
+    is_bool = col.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+    out = pd.to_numeric(col.astype(object).where(~is_bool), errors="coerce")
+    return out.astype(float)
+
+
 def _norm_skill(s: Any) -> str:
     return re.sub(r"[\s_]+", "-", str(s).strip().lower())
+
+
+def _skill_set(cell: Any) -> set[str]:
+    """The skills in a ``reps.skills`` cell: semicolon-separated text, or a
+    list (tuple, set, array) of skills as :meth:`Scenario.add_rep` takes them;
+    an empty cell has none."""
+    if isinstance(cell, list | tuple | set | frozenset | np.ndarray | pd.Series):
+        items = [s for s in cell if not (pd.api.types.is_scalar(s) and pd.isna(s))]
+    elif pd.api.types.is_scalar(cell) and pd.isna(cell):
+        return set()
+    else:
+        items = str(cell).split(";")
+    return {_norm_skill(s) for s in items if str(s).strip()}
 
 
 @dataclass(frozen=True)
@@ -162,8 +183,8 @@ def _validate_leads(leads: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFram
             f"required column is missing (columns seen: {list(df.columns)})",
             fix="add 'size' = expected yearly sales of the lead",
         )
-    size = pd.to_numeric(df["size"], errors="coerce")
-    bad = df.index[(~np.isfinite(size.astype(float)) | (size < 0)).to_numpy()]
+    size = _numbers(df["size"])
+    bad = df.index[(~np.isfinite(size) | (size < 0)).to_numpy()]
     if len(bad):
         raise DataValidationError(
             "leads",
@@ -357,10 +378,12 @@ def assign_leads(
         arrival order): earlier leads use up headroom first.
     study
         The study (units with ``workload``, reps with ``capacity_hours`` and
-        ``skills``).
+        ``skills``: semicolon-separated text or a list of skills per rep).
     alignment
         The alignment (or its name in the study).  Territory ids that are rep
-        ids are served by that rep.
+        ids are served by that rep; so is one that equals a rep id only as
+        text (territory ``'2'`` of rep ``2``, an alignment read from a CSV),
+        as :func:`~terrakit.data.validation.rep_of_territories` matches them.
     rules
         Rules in priority order; ``"territory"`` must come first:
 
@@ -382,7 +405,8 @@ def assign_leads(
         go to the lowest unit id.  The reason names all the units.
     hours_per_sales
         Hours of yearly workload per unit of sales, for leads without
-        ``hours``; default the study's ``Σ workload / Σ sales``.
+        ``hours``; default the study's ``Σ workload / Σ sales`` (refused when
+        the units' sales total 0).
     max_load
         Share of a rep's ``capacity_hours`` that may be filled (1.0 = all).
     adjacency
@@ -398,8 +422,10 @@ def assign_leads(
     ------
     DataValidationError
         Bad leads (missing columns, repeated ids, bad coordinates, unknown
-        units), leads that lie outside every territory (the message lists
-        them), leads with neither ``unit_id`` nor ``lon``/``lat``, a capacity
+        units, a ``size`` or ``hours`` that is no number ≥ 0, True/False
+        included), leads that lie outside every territory (the message lists
+        them), leads with neither ``unit_id`` nor ``lon``/``lat``, lead hours
+        to estimate from units whose sales total 0 (or are missing), a capacity
         rule without ``capacity_hours`` or ``workload``, an expertise rule
         without ``industry`` or ``skills``, an ``adjacency`` built on other
         units (the message lists the extra and missing ids).
@@ -475,13 +501,19 @@ def assign_leads(
             fix="check that lon/lat are not swapped, drop leads outside the study "
             "area, or give them a unit_id",
         )
+    terr_ids = al.territories
+    # the rep of each territory: territory '2' is rep 2's too (an alignment
+    # read from a CSV), as in metrics.territory_kpis and the report tables
+    rep_of: dict[Hashable, Hashable] = {}
+    if reps is not None:
+        found = rep_of_territories(pd.Series(terr_ids, dtype=object), reps.index)
+        rep_of = {t: r for t, r in zip(terr_ids, found, strict=True) if r is not None}
+    # rep homes by territory
     rep_home: dict[Hashable, tuple[float, float]] = {}
     if reps is not None and {"home_lon", "home_lat"} <= set(reps.columns):
         rep_home = {
-            r: (float(x), float(y))
-            for r, x, y in zip(
-                reps.index, reps["home_lon"], reps["home_lat"], strict=True
-            )
+            t: (float(reps.at[r, "home_lon"]), float(reps.at[r, "home_lat"]))
+            for t, r in rep_of.items()
         }
     where: dict[Hashable, str] = {}
     for lid, (cands, overlap) in hits.items():
@@ -493,16 +525,24 @@ def assign_leads(
             float(df.at[lid, "lon"]),
             float(df.at[lid, "lat"]),
         )
+    # the study's own unit ids (a unit_id column made float by an empty cell
+    # gave 101.0 for unit 101)
+    unit = pd.Series(
+        units.index[units.index.get_indexer(unit.to_numpy(dtype=object))],
+        index=unit.index,
+        dtype=object,
+    )
     home = unit.map(labels)
     # hours
     if "hours" in df.columns:
-        hours = pd.to_numeric(df["hours"], errors="coerce")
-        bad = df.index[(~np.isfinite(hours.astype(float)) | (hours < 0)).to_numpy()]
+        hours = _numbers(df["hours"])
+        bad = df.index[(~np.isfinite(hours) | (hours < 0)).to_numpy()]
         if len(bad):
             raise DataValidationError(
                 "leads",
                 "hours",
-                f"{len(bad)} leads have missing or negative hours (or infinite)",
+                f"{len(bad)} leads have missing, non-numeric, infinite or negative "
+                "hours",
                 rows=list(bad),
                 fix="give hours >= 0 or drop the column to estimate them from size",
             )
@@ -516,11 +556,20 @@ def assign_leads(
                     "workload and sales",
                     fix="pass hours_per_sales=... or give the leads an 'hours' column",
                 )
-            hours_per_sales = float(units["workload"].sum() / units["sales"].sum())
+            work, sales = float(units["workload"].sum()), float(units["sales"].sum())
+            if not (np.isfinite(work) and np.isfinite(sales) and sales > 0):
+                # Σ workload / Σ sales would be inf or NaN hours, silently
+                raise DataValidationError(
+                    "units",
+                    "sales",
+                    "cannot estimate the hours of a lead from its size: the "
+                    f"units' sales total {sales:g} (workload {work:g}), so "
+                    "hours per unit of sales (Σ workload / Σ sales) is undefined",
+                    fix="pass hours_per_sales=... or give the leads an hours column",
+                )
+            hours_per_sales = work / sales
         hours = df["size"] * float(hours_per_sales)
     hours = hours.astype(float)
-    terr_ids = al.territories
-    rep_ids = set() if reps is None else set(reps.index)
     # capacity
     need_cap = "capacity" in rules
     cap = pd.Series(np.nan, index=pd.Index(terr_ids, dtype=object))
@@ -549,10 +598,9 @@ def assign_leads(
         # the headroom table is filled whenever the data allow; only the
         # routing depends on the capacity rule
         load = units["workload"].groupby(labels).sum().reindex(cap.index).fillna(0.0)
-        for t in terr_ids:
-            if t in rep_ids:
-                c = reps.loc[t, "capacity_hours"]
-                cap[t] = (float(c) if need_cap else _as_float(c)) * max_load
+        for t, r in rep_of.items():
+            c = reps.at[r, "capacity_hours"]
+            cap[t] = (float(c) if need_cap else _as_float(c)) * max_load
     skills: dict[Hashable, set[str]] = {}
     if "expertise" in rules:
         if "industry" not in df.columns:
@@ -570,12 +618,8 @@ def assign_leads(
                 fix="add skills (semicolon-separated industries) to the reps or "
                 "drop 'expertise' from rules",
             )
-        for r, txt in reps["skills"].items():
-            skills[r] = (
-                {_norm_skill(s) for s in str(txt).split(";") if s.strip()}
-                if pd.notna(txt)
-                else set()
-            )
+        for t, r in rep_of.items():
+            skills[t] = _skill_set(reps.at[r, "skills"])
     # territory graph
     neighbours: dict[Hashable, list[Hashable]] = {t: [] for t in terr_ids}
     if len(rules) > 1:
@@ -664,7 +708,7 @@ def assign_leads(
             {
                 "lead_id": lid,
                 "territory_id": chosen,
-                "rep_id": chosen if chosen in rep_ids else np.nan,
+                "rep_id": rep_of.get(chosen, np.nan),
                 "home_territory": t0,
                 "unit_id": u,
                 "hours": h,

@@ -247,3 +247,57 @@ def test_new_units_without_a_current_territory_are_placed(strip: Study) -> None:
     front = disruption_front(strip, empty, [0.5], time_limit=10, contiguity=False)
     assert math.isnan(front.current_deviation)
     assert front.table["moved"].tolist() == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (
+            {"R1": 1, "R2": 1},
+            "targets must sum to 1 (they are shares of the total), they sum to 2; "
+            "divide them by their sum",
+        ),
+        (
+            {"R1": 1.5, "R2": -0.5},
+            "targets must be finite positive shares; 'R2' has -0.5",
+        ),
+    ],
+)
+def test_bad_targets_raise_before_any_solve_instead_of_infeasible_rows(
+    strip: Study, monkeypatch, targets, message
+) -> None:
+    """Targets summing to 2 came back as a front whose every row read
+    'infeasible' (proven impossible); a negative target got the balance
+    table's message, which says shares are normalised to sum 1 (the solver
+    refuses them unless they sum to 1).  Now the error rebalance raises."""
+    import importlib
+
+    from terrakit.realign import rebalance
+
+    with pytest.raises(SpecificationError) as err:
+        rebalance(strip, balance={"workload": 0.5}, targets=targets, time_limit=5)
+    assert str(err.value) == message
+    front_module = importlib.import_module("terrakit.realign.front")
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("solved although the specification is wrong")
+
+    monkeypatch.setattr(front_module, "_solve", no_solve)
+    with pytest.raises(SpecificationError) as err:
+        disruption_front(strip, tolerances=[0.5, 0.0], targets=targets, time_limit=5)
+    assert str(err.value) == message
+
+
+def test_the_same_specification_error_at_every_tolerance_is_raised(
+    strip: Study,
+) -> None:
+    """A balanced measure that totals 0 fails every tolerance alike: raised, as
+    design.pareto does, not one 'infeasible' row per tolerance."""
+    study = strip.replace(units=strip.units.assign(potential=0.0))
+    with pytest.raises(SpecificationError) as err:
+        disruption_front(
+            study, tolerances=[0.5, 0.0], measure="potential", time_limit=5
+        )
+    assert str(err.value) == (
+        "balance on 'potential' is meaningless: its total over all units is 0"
+    )

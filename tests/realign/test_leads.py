@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from terrakit.data.alignment import Alignment
+from terrakit.data.study import Study
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.leads import LeadAssignment, assign_leads
 
@@ -156,7 +158,7 @@ def test_lead_outside_every_territory_is_a_clear_error(grid6x4, lead_at):
         (lambda d: d.drop(columns=["lon", "lat"]), "neither lon/lat nor unit_id"),
         (lambda d: d.assign(unit_id=["zz", None]), "name units that are not in"),
         (lambda d: d.drop(columns="industry"), "expertise rule needs the leads' indus"),
-        (lambda d: d.assign(hours=[None, 1.0]), "missing or negative hours"),
+        (lambda d: d.assign(hours=[None, 1.0]), "missing, non-numeric, infinite or"),
     ],
 )
 def test_bad_leads(grid6x4, lead_at, change, fragment):
@@ -174,7 +176,8 @@ def test_bad_leads(grid6x4, lead_at, change, fragment):
         ),
         (
             lambda d: d.assign(hours=[float("inf"), 1.0]),
-            "leads.hours: 1 leads have missing or negative hours (or infinite)",
+            "leads.hours: 1 leads have missing, non-numeric, infinite or negative "
+            "hours",
         ),
     ],
 )
@@ -388,3 +391,149 @@ def test_a_lead_in_overlapping_units_says_so(grid6x4, cell_lonlat):
     assert t.loc["L0", "reason"].startswith(
         "lies in the overlap of units c2r0 (R1) and c3r0 (R2); placed in unit c3r0"
     )
+
+
+def test_territory_ids_that_are_rep_ids_as_text_keep_their_reps(grid6x4, lead_at):
+    """Reps 1..4 with an alignment of territories '1'..'4' (read from a CSV):
+    every territory was repless, so the capacity and expertise rules were
+    silently off (rep_id NaN, capacity NaN, the lead stayed in over-capacity
+    '2').  Routed as with ids 'R1'..'R4'."""
+    m = {"R1": 1, "R2": 2, "R3": 3, "R4": 4}
+    cur = grid6x4.alignments["current"].assignment
+    study = Study(
+        grid6x4.units,
+        accounts=grid6x4.accounts.assign(rep_id=grid6x4.accounts["rep_id"].map(m)),
+        reps=grid6x4.reps.rename(index=m),
+        history=grid6x4.history,
+        alignments={"current": Alignment(cur.map(lambda t: str(m[t])), name="current")},
+    )
+    leads = lead_at([(3, 0, "Retail"), (0, 0, "Healthcare")])
+    t = assign_leads(leads, study).to_frame()
+    ref = assign_leads(leads, grid6x4).to_frame()
+    assert ref["rep_id"].tolist() == ["R1", "R3"]
+    assert t["territory_id"].tolist() == ["1", "3"]
+    assert t["rep_id"].tolist() == [1, 3]
+    assert t.loc["L0", "reason"] == (
+        "lies in unit c3r0 of territory 2; 2 lacks headroom (-200.0 h left, lead "
+        "needs 31.2 h); routed to adjacent territory 1 (rep home 30 km away)"
+    )
+    for lid in t.index:  # the same reasons, with ids '1'..'4' for 'R1'..'R4'
+        assert t.loc[lid, "reason"] == re.sub(
+            r"\bR(\d)\b", r"\1", ref.loc[lid, "reason"]
+        )
+    h = assign_leads(leads, study).headroom
+    assert h["capacity"].tolist() == pytest.approx([700.0] * 4)
+    assert h.loc["1", "headroom_after"] == pytest.approx(700 - 600 - 31.25)
+
+
+def test_lead_hours_are_refused_when_the_units_have_no_sales(grid6x4, lead_at):
+    """Σ sales = 0 made hours_per_sales inf: lead hours inf / NaN, the capacity
+    rule skipped for each lead and headroom -inf, silently."""
+    no_sales = Study(
+        grid6x4.units.assign(sales=0.0),
+        accounts=grid6x4.accounts.assign(annual_sales=0.0),
+        reps=grid6x4.reps,
+        history=grid6x4.history,
+        alignments=dict(grid6x4.alignments),
+    )
+    leads = lead_at([(1, 1, "Retail"), (1, 1, "Retail")])
+    with pytest.raises(DataValidationError) as err:
+        assign_leads(leads, no_sales)
+    assert str(err.value) == (
+        "units.sales: cannot estimate the hours of a lead from its size: the "
+        "units' sales total 0 (workload 3000), so hours per unit of sales "
+        "(Σ workload / Σ sales) is undefined. Fix: pass hours_per_sales=... or "
+        "give the leads an hours column"
+    )
+    # either way out works
+    res = assign_leads(leads, no_sales, hours_per_sales=0.01)
+    assert res.to_frame()["hours"].tolist() == pytest.approx([10.0, 10.0])
+    res = assign_leads(leads.assign(hours=[5.0, 6.0]), no_sales)
+    assert res.to_frame()["hours"].tolist() == pytest.approx([5.0, 6.0])
+
+
+@pytest.mark.parametrize(
+    ("skills", "retail"),
+    [
+        (
+            [["retail"], ["healthcare"], ["healthcare", "retail"], ["logistics"]],
+            "R1, R3 know 'Retail'; ",
+        ),
+        (
+            [("Retail",), {" HealthCare "}, np.array(["healthcare", "retail"]), []],
+            "R1, R3 know 'Retail'; ",
+        ),
+        (
+            [["retail"], ["healthcare"], ["healthcare"], ["logistics"]],
+            "R1 knows 'Retail'; ",
+        ),
+    ],
+)
+def test_skills_given_as_lists_are_read(grid6x4, lead_at, skills, retail):
+    """List-valued skills (as Scenario.add_rep takes them) were a bare
+    'truth value of an array is ambiguous' ValueError (two skills) or the
+    text "['retail']" as one skill (one skill each: nothing matched, the
+    expertise rule silently skipped)."""
+    reps = grid6x4.reps.copy()
+    reps["skills"] = pd.Series(skills, index=reps.index, dtype=object)
+    study = grid6x4.replace(reps=reps)
+    leads = lead_at([(1, 1, "Healthcare"), (1, 1, "Retail")])
+    t = assign_leads(leads, study, rules=["territory", "expertise"]).to_frame()
+    assert t["rep_id"].tolist() == ["R3", "R1"]
+    assert t.loc["L0", "reason"] == (
+        "lies in unit c1r1 of territory R1; R2, R3 know 'Healthcare'; routed to "
+        "adjacent territory R3 (rep home 14 km away)"
+    )
+    assert t.loc["L1", "reason"] == (
+        f"lies in unit c1r1 of territory R1; {retail}stays with R1"
+    )
+
+
+def test_a_unit_id_column_made_float_by_an_empty_cell_gives_the_study_ids(
+    make_grid, cell_lonlat
+):
+    """unit_id [101.0, NaN] (a CSV column of integers with an empty cell):
+    the table said 101.0 and 110.0 for units 101 and 110."""
+    st = make_grid()
+    num = {u: 100 + i for i, u in enumerate(st.units.index)}
+    cur = st.alignments["current"].assignment
+    study = st.replace(
+        units=st.units.rename(index=num),
+        accounts=st.accounts.assign(unit_id=st.accounts["unit_id"].map(num)),
+        history=None,
+        alignments={"current": Alignment(cur.rename(index=num), name="current")},
+    )
+    lon, lat = cell_lonlat(4, 1)
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "unit_id": [101.0, np.nan],
+            "lon": [np.nan, lon],
+            "lat": [np.nan, lat],
+            "size": [1.0, 2.0],
+        }
+    )
+    t = assign_leads(leads, study, rules=["territory"]).to_frame()
+    assert t["unit_id"].tolist() == [num["c1r0"], num["c4r1"]]
+    assert t["unit_id"].dtype == np.int64
+    assert t.loc["a", "reason"] == "lies in unit 101 of territory R1; stays with R1"
+
+
+@pytest.mark.parametrize("column", ["size", "hours"])
+def test_true_is_no_size_or_hours(grid6x4, lead_at, column):
+    """size=True / hours=True were taken as 1.0."""
+    leads = lead_at([(0, 0, "Retail"), (1, 1, "Retail")]).assign(hours=1.0)
+    leads[column] = pd.Series([True, 2.0], dtype=object)
+    with pytest.raises(DataValidationError) as err:
+        assign_leads(leads, grid6x4)
+    what = (
+        "a missing, non-numeric, infinite or negative size"
+        if column == "size"
+        else "missing, non-numeric, infinite or negative hours"
+    )
+    assert str(err.value).startswith(
+        f"leads.{column}: 1 leads have {what} (rows: 'L0')"
+    )
+    leads[column] = [False, True]  # a bool column alike
+    with pytest.raises(DataValidationError, match=f"2 leads have {what}"):
+        assign_leads(leads, grid6x4)
