@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import types
 
 import numpy as np
 import pytest
@@ -394,3 +395,178 @@ def test_a_nan_terrakit_forecast_is_named_with_its_method_fold_and_series(
         r"or infinite forecast is a failed fit or simulation",
     ):
         bt.backtest_panel(small_panel(36), horizon=3, folds=1)
+
+
+def _score_inputs():
+    """Two series (sales ~10 and ~100), horizon 3, four training months."""
+    actual = np.array([[10.0, 10.0, 10.0], [100.0, 100.0, 100.0]])
+    train = np.array([[9.0, 11.0, 10.0, 12.0], [90.0, 110.0, 95.0, 105.0]])
+    fc = {
+        k: np.vstack([np.full(3, 10.0), np.full(3, 100.0)])
+        for k in "mean lo80 hi80".split()
+    }
+    fc["lo95"], fc["hi95"] = fc["lo80"] - 1, fc["hi80"] + 1
+    return actual, fc, train
+
+
+_SHAPES = (
+    r"^score needs actual and every forecast array \(mean, lo80, hi80, lo95, "
+    r"hi95\) of one shape \(S, H\), S series × H steps, and train of shape "
+    r"\(S, T\) for the same S series: {}\.  Pass one row per series in each, in "
+    r"the same order \(one series as a 1 × H array, a\[None, :\]\); a forecast "
+    r"is never broadcast over the series$"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        # a forecast of ONE series was broadcast over both (MASE 3.0, no error)
+        (
+            lambda a, f, t: (a, {k: v[0] for k, v in f.items()}, t),
+            r"forecast mean, lo80, hi80, lo95, hi95 are \(3,\), not actual's "
+            r"\(2, 3\)",
+        ),
+        (
+            lambda a, f, t: (a, f | {"hi95": f["hi95"][:, :2]}, t),
+            r"forecast hi95 is \(2, 2\), not actual's \(2, 3\)",
+        ),
+        # numpy's bare "IndexError: boolean index did not match"
+        (
+            lambda a, f, t: (a, f, t[:1]),
+            r"train is \(1, 4\): 1 row for the 2 series of actual",
+        ),
+        (lambda a, f, t: (a, f, t[0]), r"train is \(4,\), not 2-D"),
+        (
+            lambda a, f, t: (a[0], {k: v[0] for k, v in f.items()}, t),
+            r"actual is \(3,\), not 2-D",
+        ),
+        (
+            lambda a, f, t: (a, {k: v for k, v in f.items() if k != "lo95"}, t),
+            r"forecast lacks \['lo95'\]",
+        ),
+    ],
+)
+def test_score_refuses_arrays_of_different_shapes(change, problem):
+    actual, fc, train = change(*_score_inputs())
+    with pytest.raises(SpecificationError, match=_SHAPES.format(problem)):
+        score(actual, fc, train, 1)
+
+
+@pytest.mark.parametrize("season_length", [0, -12, 1.5, True, None])
+def test_score_refuses_a_season_length_that_is_not_a_count(season_length):
+    """0 gave numpy's bare "operands could not be broadcast together"."""
+    actual, fc, train = _score_inputs()
+    with pytest.raises(
+        SpecificationError,
+        match=r"^season_length must be a whole number of periods ≥ 1, got "
+        rf"{season_length}; it is the lag of the MASE scale \(12 for monthly data, "
+        r"4 for quarterly, 1 for no season\)$",
+    ):
+        score(actual, fc, train, season_length)
+    # a whole float is a count, as everywhere
+    assert score(actual, fc, train, 1.0) == score(actual, fc, train, 1)
+
+
+def test_baseline_seconds_leave_out_the_import_and_compilation(monkeypatch):
+    """statsforecast's lazy import and numba compilation were charged to the
+    first baseline timed (a naive forecast of 4 series: 3.7 s in fold 1,
+    0.009 s in fold 2), and the naive fallback's to the method it served.
+    A stand-in clock: each forecast takes 1 s, a model's first one 100 s more."""
+    bt = importlib.import_module("terrakit.forecast.backtest")
+    now = [0.0]
+    compiled: set[str] = set()
+
+    class Model:
+        def __init__(self, method):
+            self.method = method
+
+        def forecast(self, y, h, level):
+            if self.method not in compiled:
+                compiled.add(self.method)
+                now[0] += 100.0
+            now[0] += 1.0
+            if self.method == "ets" and len(y) < 5:
+                raise ValueError("tiny datasets")
+            last = float(y[-1])
+            return {
+                "mean": np.full(h, last),
+                "lo-80": np.full(h, last - 1),
+                "hi-80": np.full(h, last + 1),
+                "lo-95": np.full(h, last - 2),
+                "hi-95": np.full(h, last + 2),
+            }
+
+    monkeypatch.setattr(
+        bt, "_sf_models", lambda methods, m: [Model(k) for k in methods]
+    )
+    monkeypatch.setattr(bt, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(bt, "_WARM", set(), raising=False)
+    train = _gamma_panel_values([30, 3])  # the second is too short for ETS
+    out = bt.baseline_forecasts(train, 2, 12, ["ets", "seasonal_naive"])
+    # ETS: 2 series (one refused), then naive on both for the refused one
+    assert out["ets"][1] == 4.0
+    assert out["seasonal_naive"][1] == 2.0
+    np.testing.assert_array_equal(out["ets"][0]["mean"][1], np.full(2, train[1, -1]))
+    # warmed up once per process: a second call is not charged either
+    now[0] = 0.0
+    assert bt.baseline_forecasts(train, 2, 12, ["ets"])["ets"][1] == 4.0
+
+
+def test_a_month_missing_inside_a_series_is_interpolated_for_the_baselines():
+    """It was filled with 0 sales: seasonal naive forecast 0 a year later for
+    an actual of 190 (MASE 0.68 → 1.56), while terrakit's model treats the
+    month as unobserved."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    train = _gamma_panel_values([30, 30, 20])
+    train[0, 20] = np.nan  # a year before the first forecast step (t = 32)
+    train[1, 22:24] = np.nan  # two months in a row
+    out = baseline_forecasts(train, 6, 12, ["seasonal_naive"])["seasonal_naive"][0]
+    expected = train[:, 18:24].copy()
+    expected[0, 2] = (train[0, 19] + train[0, 21]) / 2
+    expected[1, 4:] = (
+        train[1, 21] + (train[1, 24] - train[1, 21]) * np.array([1, 2]) / 3
+    )
+    np.testing.assert_allclose(out["mean"], expected)
+    # the series that starts late is fitted from its first row, as before
+    short = baseline_forecasts(train[2:, 10:], 6, 12, ["seasonal_naive"])
+    np.testing.assert_array_equal(out["mean"][2], short["seasonal_naive"][0]["mean"][0])
+
+
+def test_a_backtest_counts_the_months_filled_for_the_baselines():
+    """``scores["filled"]``: holes in the scored series' training windows."""
+    import pandas as pd
+
+    from terrakit.forecast import backtest_panel, make_panel
+
+    per = pd.period_range("2020-01", periods=36, freq="M")
+    rng = np.random.default_rng(0)
+    long = pd.DataFrame(
+        {
+            "k": np.repeat(["a", "b", "c"], 36),
+            "period": np.tile(per, 3),
+            "sales": rng.uniform(150, 250, 108),
+        }
+    )
+    lost = (
+        ((long.k == "a") & long.period.isin(per[[18, 19]]))  # both folds
+        | ((long.k == "b") & (long.period == per[27]))  # fold 2 only
+        | ((long.k == "c") & (long.period < per[5]))  # a late start: not a hole
+    )
+    bt = backtest_panel(
+        make_panel(long[~lost], key="k"),
+        horizon=6,
+        folds=2,
+        methods=["naive", "seasonal_naive"],
+    )
+    got = bt.scores.set_index(["method", "fold"])["filled"]
+    assert got.to_dict() == {
+        ("naive", 1): 2,
+        ("seasonal_naive", 1): 2,
+        ("naive", 2): 3,
+        ("seasonal_naive", 2): 3,
+    }
+    f = bt.forecasts
+    a = f[(f.method == "seasonal_naive") & (f.fold == 2) & (f.series == "a")]
+    assert (a["mean"] > 100).all()  # 2021-07 and -08 were read as 0 sales
