@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from collections.abc import Mapping
@@ -146,7 +147,8 @@ def greedy_knapsack(
     Returns
     -------
     levels, bound
-        Chosen level per item, and the optimum of the continuous relaxation.
+        Chosen level per item, and the optimum of the continuous relaxation
+        (no items: an empty plan and a bound of 0).
 
     Notes
     -----
@@ -172,7 +174,9 @@ def greedy_knapsack(
     Non-concave rows (S-shaped Hill curves, :math:`\\gamma > 1`) are first
     replaced by their upper concave envelope: steps run between the
     envelope's vertices (for a Hill curve one composite step from 0 to the
-    tangent point, then unit steps), each a real point of the curve.  The
+    tangent point, then unit steps), each a real point of the curve; every
+    level on a straight part of the envelope counts as a vertex, so a
+    concave row, linear parts included, keeps its unit steps.  The
     argument above holds with those steps as items; ``bound`` bounds the
     envelope problem and hence the original.  But a composite step is taken
     whole or not at all, so the greedy is then only within one *composite*
@@ -185,24 +189,31 @@ def greedy_knapsack(
     v, w, budget, top = _check_knapsack(values, weights, budget, max_level)
     v = _cap_levels(v, top)
     n, k1 = v.shape
+    if n == 0:  # nothing to choose: an empty plan worth nothing
+        return np.zeros(0, dtype=int), 0.0
     if k1 < 2:
         return np.zeros(n, dtype=int), float(v[:, 0].sum())
     # Upper concave envelope of every row (rows that share a curve share the
     # work): steps between consecutive hull vertices, gains per call falling.
     uniq, inv = np.unique(v, axis=0, return_inverse=True)
     hulls = [_upper_hull(row) for row in uniq]
-    parts_i, parts_f, parts_t = [], [], []
+    parts_i, parts_f, parts_t, parts_r = [], [], [], []
     for u, hull in enumerate(hulls):
         rows = np.flatnonzero(inv.ravel() == u)
+        # gain per level of each step, made non-increasing along the row: the
+        # steps of a straight part have equal gains up to rounding, and the
+        # sort below must still take them in order
+        slope = np.minimum.accumulate(np.diff(uniq[u, hull]) / np.diff(hull))
         parts_i.append(np.repeat(rows, len(hull) - 1))
         parts_f.append(np.tile(hull[:-1], len(rows)))
         parts_t.append(np.tile(hull[1:], len(rows)))
+        parts_r.append(np.tile(slope, len(rows)))
     item = np.concatenate(parts_i)
     frm = np.concatenate(parts_f)
     to = np.concatenate(parts_t)
     gain = v[item, to] - v[item, frm]
     cost = (to - frm) * w[item]
-    order = np.lexsort((to, -gain / cost))
+    order = np.lexsort((to, -np.concatenate(parts_r) / w[item]))
     it, fr, st, g, ww = item[order], frm[order], to[order], gain[order], cost[order]
     cw = np.cumsum(ww)
     fits = (cw <= budget + 1e-9) & (g > 0)
@@ -311,13 +322,23 @@ def _concave_rows(values: np.ndarray, max_level: np.ndarray) -> bool:
 
 
 def _upper_hull(row: np.ndarray) -> np.ndarray:
-    """Levels that are vertices of the upper concave hull of ``row`` (from 0)."""
+    """Levels on the upper concave hull of ``row`` (from 0).
+
+    Levels *on* a straight part of the hull are kept (each a unit step of
+    its own): merged into one composite step, a linear row was taken whole
+    or not at all (0 of 3 calls with room for 2).  A level is dropped only
+    when it lies below the chord of its neighbours by more than rounding
+    (the tolerance of :func:`_concave_rows`, per level of the chord).
+    """
+    tol = 1e-9 * (1.0 + float(np.abs(row).max(initial=0.0)))
     hull: list[int] = []
     for k in range(len(row)):
         while len(hull) >= 2:
             a, b = hull[-2], hull[-1]
-            # drop b if it lies on or below the chord from a to k
-            if (row[b] - row[a]) * (k - a) <= (row[k] - row[a]) * (b - a):
+            # drop b if it lies below the chord from a to k (by more than tol
+            # per level), times (k - a)
+            below = (row[k] - row[a]) * (b - a) - (row[b] - row[a]) * (k - a)
+            if below > tol * (k - a) ** 2:
                 hull.pop()
             else:
                 break
@@ -592,9 +613,10 @@ def allocate_calls(
     Raises
     ------
     SpecificationError
-        For zero or negative hours or reps, a time limit that is not a
-        positive number, an unknown method, or segments the curves lack in
-        ``max_calls``.
+        For hours or reps that are not numbers (``"30"``, ``True``), zero
+        or negative, ``n_reps`` that is not a whole number, a time limit
+        that is not a positive number, an unknown method, or segments the
+        curves lack in ``max_calls``.
     DataValidationError
         When call data are missing, accounts are in segments the curves
         lack, or (per-rep budgets) accounts have no ``rep_id``.
@@ -624,7 +646,7 @@ def allocate_calls(
     --------
     >>> plan = allocate_calls(rc, study, n_reps=22)  # doctest: +SKIP
     """
-    from terrakit.sizing.headcount import _max_calls
+    from terrakit.sizing.headcount import _max_calls, check_hours_per_rep
     from terrakit.sizing.workload import _require_call_minutes, workload
 
     t_start = time.perf_counter()
@@ -661,17 +683,21 @@ def allocate_calls(
             f"for {unknown}",
         )
     if n_reps is not None:
+        if (
+            isinstance(n_reps, bool | np.bool_)
+            or not isinstance(n_reps, numbers.Real)
+            or not np.isfinite(float(n_reps))
+            or not float(n_reps).is_integer()
+            or n_reps <= 0
+        ):
+            raise SpecificationError(
+                f"n_reps must be a positive whole number of reps, got {n_reps!r}; "
+                "e.g. n_reps=22, or None for every current rep's own hours"
+            )
         n = float(n_reps)
-        if not np.isfinite(n) or n <= 0:
-            raise SpecificationError(f"n_reps must be positive, got {n_reps!r}")
         if hours_per_rep is None:
             raise SpecificationError("n_reps needs hours_per_rep (hours of one rep)")
-        hrs = float(hours_per_rep)
-        if not np.isfinite(hrs) or hrs <= 0:
-            raise SpecificationError(
-                f"hours_per_rep must be positive, got {hours_per_rep!r}; give one "
-                "rep's selling hours per year, e.g. 1_600"
-            )
+        hrs = check_hours_per_rep(hours_per_rep)
         pool = np.full(len(t), "all", dtype=object)
         budgets = pd.Series({"all": n * hrs}, name="hours")
     else:
@@ -711,12 +737,7 @@ def allocate_calls(
                 .fillna(0.0)
             )
         else:
-            hrs = float(hours_per_rep)
-            if not np.isfinite(hrs) or hrs <= 0:
-                raise SpecificationError(
-                    f"hours_per_rep must be positive, got {hours_per_rep!r}; give "
-                    "one rep's selling hours per year, e.g. 1_600"
-                )
+            hrs = check_hours_per_rep(hours_per_rep)
             budgets = pd.Series(hrs, index=pd.unique(pool))
         if (budgets <= 0).any():
             raise SpecificationError(

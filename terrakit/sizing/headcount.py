@@ -133,17 +133,16 @@ def _max_calls(
     example = f"{{{rc.segments[0]!r}: 40}}" if len(rc.segments) else "{'A': 40}"
     if isinstance(max_calls, np.ndarray) and max_calls.ndim == 0:
         max_calls = max_calls.item()
+    default = np.maximum(4.0 * rc.current_calls, 1.0)
     if max_calls is None:
-        out = np.maximum(4.0 * rc.current_calls, 1.0)
+        out = default
     elif isinstance(max_calls, numbers.Real) and not isinstance(max_calls, bool):
         out = np.full(len(rc.segments), float(max_calls))
     elif isinstance(max_calls, Mapping | np.ndarray | list | tuple):
+        # segments not named keep the default cap, max(4 x today's calls, 1)
         given = _per_segment_values("max_calls", max_calls, rc.segments, example)
         out = np.array(
-            [
-                given.get(s, 4.0 * c)
-                for s, c in zip(rc.segments, rc.current_calls, strict=True)
-            ]
+            [given.get(s, d) for s, d in zip(rc.segments, default, strict=True)]
         )
     else:
         raise SpecificationError(
@@ -178,12 +177,13 @@ def frontier(
         accounts (``rc.hours_classes``, else ``rc.hours_per_call``); a
         segment given here is one class at the value given.
     max_calls
-        Most calls per account and year (default 4 × today's calls): one
-        number, a mapping by segment or an array in the curves' segment order.
+        Most calls per account and year (default 4 × today's calls, at least
+        1): one number, a mapping by segment (segments not named keep the
+        default) or an array in the curves' segment order.
     grid
-        Grid points per segment between 0 and the default cap, 4 × today's
-        calls (at least 1); above it the grid goes on in steps of 2 % up to
-        ``max_calls`` (see Notes).
+        Grid steps per segment between 0 and the default cap, 4 × today's
+        calls (at least 1); a whole number >= 2.  Above the default cap the
+        grid goes on in steps of 2 % up to ``max_calls`` (see Notes).
 
     Returns
     -------
@@ -192,6 +192,14 @@ def frontier(
         the concave envelope of the sales per account (see Notes);
         ``calls`` ``(n_draws, n_budgets, n_segments)`` average calls per
         account and year of that allocation.
+
+    Raises
+    ------
+    SpecificationError
+        When ``budgets`` is not a 1-d array of hours >= 0, ``grid`` is not a
+        whole number >= 2 (one step would replace every curve by its chord
+        from 0 to the cap), or ``hours_per_call`` / ``max_calls`` are not
+        positive numbers for segments of the curves.
 
     Notes
     -----
@@ -229,10 +237,27 @@ def frontier(
     calls.  The curves describe the segment's average account.
     """
     budgets = np.asarray(budgets, dtype=float)
+    if budgets.ndim != 1:
+        raise SpecificationError(
+            f"budgets must be a 1-d array of selling hours, one per sales-force "
+            f"size, got an array of shape {budgets.shape}; pass e.g. "
+            "np.array([16_000.0, 32_000.0]) for 10 and 20 reps of 1,600 h"
+        )
     if not np.isfinite(budgets).all() or (budgets < 0).any():
         raise SpecificationError(
             f"budgets must be selling hours >= 0, got {budgets.tolist()[:10]}"
         )
+    if (
+        isinstance(grid, bool | np.bool_)
+        or not isinstance(grid, numbers.Integral)
+        or grid < 2
+    ):
+        raise SpecificationError(
+            f"grid must be a whole number of steps per segment >= 2 (default "
+            f"{_GRID}), got {grid!r}; with fewer steps each curve becomes its "
+            "chord from 0 to the cap"
+        )
+    grid = int(grid)
     own = _own_hours(rc, hours_per_call)
     t = np.array([rc.hours_per_call[j] if o else np.nan for j, o in enumerate(own)])
     if hours_per_call is not None:
@@ -532,8 +557,9 @@ def headcount_curve(
         Hours per call by segment (a mapping for some segments, or one value
         per segment), overriding ``rc.hours_per_call``.
     max_calls
-        Most calls per account and year (default 4 × today's calls): one
-        number, a mapping by segment or one value per segment.
+        Most calls per account and year (default 4 × today's calls, at least
+        1): one number, a mapping by segment (segments not named keep the
+        default) or one value per segment.
 
     Returns
     -------

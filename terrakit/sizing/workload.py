@@ -44,6 +44,20 @@ def _positive(name: str, value: Any, fix: str) -> float:
     return v
 
 
+def _minutes(name: str, value: Any, *, column: bool = False) -> float:
+    """``value`` as minutes: a finite float >= 0; bools, None and strings are
+    refused (``column``: a string, handled by the caller, names a column)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        also = " (or the accounts column that holds them)" if column else ""
+        raise SpecificationError(
+            f"{name} must be a number of minutes >= 0{also}, got {value!r}"
+        )
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise SpecificationError(f"{name} must be >= 0, got {value!r}")
+    return v
+
+
 @dataclass(frozen=True)
 class RepsNeeded:
     """Reps required by a workload, in total and by segment.
@@ -155,6 +169,17 @@ class WorkloadResult:
         call_minutes, travel_minutes
             Defaults for segments without those columns.
 
+        Raises
+        ------
+        DataValidationError
+            When ``accounts`` or ``calls_per_year`` is missing, a value is not
+            a finite number >= 0 (the column and the segments named), or two
+            segment labels are the same as text (``1`` and ``'1'``; the table
+            keys segments by their text).
+        SpecificationError
+            When the default ``call_minutes`` or ``travel_minutes`` is not a
+            finite number >= 0.
+
         Examples
         --------
         Talley's case: 1,000 accounts × 36 calls + 2,000 × 12, 1,000 calls
@@ -180,31 +205,58 @@ class WorkloadResult:
                     fix="give one row per segment with accounts and calls_per_year",
                 )
         if "call_minutes" not in df.columns:
-            df["call_minutes"] = call_minutes
+            df["call_minutes"] = _minutes("call_minutes", call_minutes)
         if "travel_minutes" not in df.columns:
-            df["travel_minutes"] = travel_minutes
-        num = df[["accounts", "calls_per_year", "call_minutes", "travel_minutes"]]
-        num = num.apply(pd.to_numeric, errors="coerce").astype(float)
-        bad = num.isna().any(axis=1) | (num < 0).any(axis=1)
-        if bad.any():
+            df["travel_minutes"] = _minutes("travel_minutes", travel_minutes)
+        cols = ["accounts", "calls_per_year", "call_minutes", "travel_minutes"]
+        num = df[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+        for col in cols:
+            x = num[col].to_numpy()
+            bad = ~(np.isfinite(x) & (x >= 0))
+            if bad.any():
+                raise DataValidationError(
+                    "segments",
+                    col,
+                    f"{int(bad.sum())} segment{'s have' if bad.sum() > 1 else ' has'} "
+                    f"{col} that is not a finite number >= 0: "
+                    f"{df[col].to_numpy()[bad][:5].tolist()}",
+                    rows=list(df.index[bad]),
+                    fix=f"give {col} as a number >= 0 for every segment",
+                )
+        # the table keys segments by their text: different labels equal as
+        # text (1 and '1') would be taken for one segment (a label repeated as
+        # such is rows of one segment, which by_segment sums)
+        labels = pd.Index([str(k) for k in df.index])
+        given: dict[str, list[Any]] = {}
+        for text, key in zip(labels, df.index, strict=True):
+            keys = given.setdefault(text, [])
+            if not any(key == k for k in keys):
+                keys.append(key)
+        same = np.array([len(given[text]) > 1 for text in labels], dtype=bool)
+        if same.any():
             raise DataValidationError(
                 "segments",
                 None,
-                "accounts, calls and minutes must be numbers >= 0",
-                rows=list(num.index[bad]),
-                fix="correct the segment table",
+                f"{int(same.sum())} segment labels differ but are the same as "
+                f"text ({sorted(set(labels[same]))}); segments are keyed by their "
+                "text, so they would be taken for one segment",
+                rows=list(df.index[same]),
+                fix="give different segments labels that differ as text, or one "
+                "segment the same label throughout",
             )
-        calls = num["accounts"] * num["calls_per_year"]
+        acc_n, cpy = num["accounts"].to_numpy(), num["calls_per_year"].to_numpy()
+        cmin, tmin = num["call_minutes"].to_numpy(), num["travel_minutes"].to_numpy()
+        calls = acc_n * cpy
         table = pd.DataFrame(
             {
-                "segment": num.index.astype(str),
-                "accounts": num["accounts"],
+                "segment": labels.to_numpy(),
+                "accounts": acc_n,
                 "calls": calls,
-                "call_minutes": num["call_minutes"],
-                "travel_minutes": num["travel_minutes"],
-                "hours": calls * (num["call_minutes"] + num["travel_minutes"]) / 60.0,
+                "call_minutes": cmin,
+                "travel_minutes": tmin,
+                "hours": calls * (cmin + tmin) / 60.0,
             },
-            index=pd.Index(num.index.astype(str)),
+            index=labels,
         )
         from terrakit.data.alignment import make_provenance
 
@@ -281,8 +333,13 @@ class WorkloadResult:
         ------
         SpecificationError
             When the capacity is zero, negative or not a number.
+        DataValidationError
+            When a segment is named ``"total"``: the name of the total row,
+            which would overwrite that segment's row.
         """
         seg = self.by_segment()
+        if "total" in seg.index:
+            self._refuse_total_segment()
         if calls_per_rep is not None:
             cap = _positive(
                 "calls_per_rep",
@@ -304,6 +361,29 @@ class WorkloadResult:
         out["reps"] = reps
         out.loc["total"] = out.sum()
         return RepsNeeded(out, basis, cap)
+
+    def _refuse_total_segment(self) -> None:
+        """The error for a segment named ``"total"`` (see :meth:`reps_needed`)."""
+        t = self.table
+        rows = list(t.index[(t["segment"] == "total").to_numpy()])
+        if self.provenance.get("method") == "workload/from_segments":
+            table, col = "segments", None
+            fix = "rename the segment in the segment table, e.g. to 'Total'"
+        else:
+            table = "accounts"
+            col = str(self.provenance.get("config", {}).get("segment", "segment"))
+            fix = (
+                f"rename the segment, e.g. accounts[{col!r}] = "
+                f"accounts[{col!r}].replace({{'total': 'Total'}})"
+            )
+        raise DataValidationError(
+            table,
+            col,
+            "a segment is named 'total', as is the total row of reps_needed(), "
+            "which would overwrite the segment's own row",
+            rows=rows,
+            fix=fix,
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -511,10 +591,13 @@ def workload(
         (NaN), a named column (other than the default ``"segment"``) is not
         in the accounts, or travel needs coordinates or reps that the study
         lacks.  A ``travel`` Series must give minutes >= 0 for every account
-        and for no account the study lacks; one keyed by the account ids in
-        the other type (``1`` for ``'1'``) is named so, with the conversion.
+        and for no account the study lacks, once per account (an id given
+        twice is named, with the fix: aggregate per account); one keyed by
+        the account ids in the other type (``1`` for ``'1'``) is named so,
+        with the conversion.
     SpecificationError
-        When ``calls_per_day`` is below 1.
+        When ``calls_per_day`` is below 1, or ``call_minutes`` is neither a
+        column name nor a finite number >= 0 (``True`` is refused).
 
     Notes
     -----
@@ -569,9 +652,7 @@ def workload(
     if isinstance(call_minutes, str):
         minutes = _account_column(acc, call_minutes, "call_minutes")
     else:
-        m = float(call_minutes)
-        if not np.isfinite(m) or m < 0:
-            raise SpecificationError(f"call_minutes must be >= 0, got {call_minutes!r}")
+        m = _minutes("call_minutes", call_minutes, column=True)
         minutes = pd.Series(m, index=acc.index)
     k = _positive("calls_per_day", calls_per_day, "e.g. 5 calls per field day")
     if k < 1:
@@ -586,6 +667,20 @@ def workload(
         how = "none"
     elif isinstance(travel, pd.Series):
         check_given_ids(travel.index, acc.index, table="travel", what="account")
+        twice = travel.index.duplicated(keep=False)
+        if twice.any():
+            ids = list(dict.fromkeys(travel.index[twice]))
+            raise DataValidationError(
+                "travel",
+                None,
+                f"{len(ids)} account id{'s appear' if len(ids) > 1 else ' appears'} "
+                f"more than once ({int(twice.sum())} rows): travel must give one "
+                "number of minutes per call for each account",
+                rows=ids,
+                n_bad=len(ids),
+                fix="aggregate per account first, e.g. "
+                "travel.groupby(level=0).mean() for minutes taken from a visit log",
+            )
         tmin = pd.to_numeric(travel.reindex(acc.index), errors="coerce")
         bad = tmin.isna() | (tmin < 0)
         if bad.any():

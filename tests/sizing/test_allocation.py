@@ -117,7 +117,7 @@ def test_allocate_calls_bad_input(two_segment_study, judged):
         allocate_calls(
             judged, two_segment_study, hours_per_rep=0, n_reps=3, travel=None
         )
-    with pytest.raises(SpecificationError, match="n_reps must be positive, got -2"):
+    with pytest.raises(SpecificationError, match="n_reps must be a positive whole"):
         allocate_calls(judged, two_segment_study, n_reps=-2, travel=None)
 
 
@@ -506,3 +506,144 @@ def test_knapsacks_validate_their_input(weights, budget, message, solver):
     with pytest.raises(SpecificationError) as e:
         fn(v, np.array(weights), budget)
     assert str(e.value) == message
+
+
+def test_greedy_takes_the_calls_of_a_straight_curve_one_at_a_time():
+    """Points on the chord were dropped from the envelope, so a linear curve
+    became one step of 3 calls, taken whole or not at all: 0 calls with room
+    for 2 (optimum 10), and 4 instead of 10 beside a second account."""
+    v = np.array([[0.0, 5.0, 10.0, 15.0]])
+    lv, bound = greedy_knapsack(v, np.ones(1), 2.0)
+    assert lv.tolist() == [2] and bound == 10.0
+    v2 = np.array([[0.0, 5.0, 10.0, 15.0], [0.0, 4.0, 4.0, 4.0]])
+    lv2, bound2 = greedy_knapsack(v2, np.ones(2), 2.0)
+    assert lv2.tolist() == [2, 0] and bound2 == 10.0
+    # a straight part after a bend, with gains equal only up to rounding
+    v3 = np.array([[0.0, 0.3, 0.4, 0.5, 0.6, 0.7]])
+    assert greedy_knapsack(v3, np.ones(1), 3.0)[0].tolist() == [3]
+
+
+def _envelope_step(row):
+    """Largest gain of a step between consecutive upper-hull vertices (brute)."""
+    K = len(row)
+    on = [
+        k
+        for k in range(K)
+        if not any(
+            row[k] < row[i] + (row[j] - row[i]) * (k - i) / (j - i) - 1e-12
+            for i in range(k)
+            for j in range(k + 1, K)
+        )
+    ]
+    return max([row[b] - row[a] for a, b in itertools.pairwise(on)] + [0.0])
+
+
+def test_greedy_guarantees_hold_on_small_instances_with_straight_parts():
+    """Brute force over small knapsacks whose gains repeat (straight parts):
+    the plan fits, the bound bounds the optimum, the greedy is exact for
+    concave rows with equal weights, within one step's gain for concave
+    rows, and within one envelope step's gain otherwise."""
+    from terrakit.sizing.allocation import _concave_rows
+
+    rng = np.random.default_rng(7)
+    checked = {"equal": 0, "concave": 0, "other": 0}
+    for _ in range(250):
+        n, K = int(rng.integers(1, 4)), int(rng.integers(2, 5))
+        if rng.random() < 0.6:  # concave: non-increasing gains, many equal
+            g = -np.sort(-rng.integers(0, 4, size=(n, K)).astype(float), axis=1)
+        else:
+            g = rng.integers(0, 6, size=(n, K)).astype(float)
+        if rng.random() < 0.3:
+            g *= 0.1  # equal gains only up to rounding in the sums
+        v = np.hstack([np.zeros((n, 1)), g]).cumsum(axis=1)
+        equal = rng.random() < 0.5
+        w = np.ones(n) if equal else rng.choice([0.7, 1.0, 1.5, 2.0], size=n)
+        for budget in np.arange(0.0, float((K * w).sum()) + 1.0, 0.5):
+            lv, bound = greedy_knapsack(v, w, float(budget))
+            got = v[np.arange(n), lv].sum()
+            opt = _brute(v, w, budget)
+            assert (lv * w).sum() <= budget + 1e-9
+            assert bound >= opt - 1e-9
+            if _concave_rows(v, np.full(n, K)):
+                if equal:
+                    assert got == pytest.approx(opt, abs=1e-9), (v, budget)
+                    checked["equal"] += 1
+                else:
+                    assert opt - got <= np.diff(v, axis=1).max() + 1e-9
+                    checked["concave"] += 1
+            else:
+                assert opt - got <= max(_envelope_step(r) for r in v) + 1e-9
+                checked["other"] += 1
+    assert min(checked.values()) > 200, checked
+
+
+@pytest.mark.parametrize("solver", ["greedy", "milp"])
+def test_knapsacks_with_no_items_return_an_empty_plan(solver):
+    """0 items ended in numpy's 'need at least one array to concatenate'."""
+    v, w = np.zeros((0, 4)), np.zeros(0)
+    if solver == "greedy":
+        lv, bound = greedy_knapsack(v, w, 5.0)
+        assert lv.tolist() == [] and lv.dtype.kind == "i" and bound == 0.0
+    else:
+        lv, status, value = milp_knapsack(v, w, 5.0, max_level=np.zeros(0))
+        assert lv.tolist() == [] and status == "optimal" and value == 0.0
+
+
+def test_a_max_calls_mapping_keeps_the_floor_of_1_for_rare_segments(
+    two_segment_study,
+):
+    """Naming segment A in max_calls capped B at 4 x today's 0.125 calls =
+    0.5 (the default is at least 1): every B account lost its call."""
+    acc = two_segment_study.accounts.copy()
+    acc["calls_per_year"] = [6.0, 6.0, 0.5, 0.0, 0.0, 0.0]
+    st = two_segment_study.replace(accounts=acc)
+    j = {"A": [0.5, 0.8, 1, 1.1, 1.2], "B": [0.2, 0.6, 1, 1.3, 1.6]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TerrakitWarning)
+        rc = ResponseModel.from_judgement(j, study=st, n_draws=20, seed=0, travel=None)
+    kw = {"n_reps": 1, "hours_per_rep": 200, "travel": None, "method": "milp"}
+    default = allocate_calls(rc, st, **kw)
+    named = allocate_calls(rc, st, max_calls={"A": 24.0}, **kw)
+    assert named.provenance["config"]["max_calls"] == [24.0, 1.0]
+    assert default.provenance["config"]["max_calls"] == [24.0, 1.0]
+    b = named.table["segment"] == "B"
+    assert named.table.loc[b, "calls"].tolist() == [1.0] * 4
+    assert named.objective == pytest.approx(default.objective)
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        *(
+            (
+                {"n_reps": bad},
+                f"n_reps must be a positive whole number of reps, got {bad!r}; "
+                "e.g. n_reps=22, or None for every current rep's own hours",
+            )
+            for bad in (True, 2.5, "2", -2, 0, np.nan)
+        ),
+        *(
+            (
+                {"n_reps": n, "hours_per_rep": "30"},
+                "hours_per_rep must be a number, got '30'; one rep's selling "
+                "hours per year, e.g. 1_600",
+            )
+            for n in (2, None)
+        ),
+        (
+            {"hours_per_rep": True},
+            "hours_per_rep must be a number, got True; one rep's selling hours "
+            "per year, e.g. 1_600",
+        ),
+    ],
+)
+def test_allocate_calls_refuses_bool_fractional_or_text_reps_and_hours(
+    two_segment_study, judged, kw, msg
+):
+    """n_reps=True (1 rep), n_reps=2.5 and hours_per_rep='30' were accepted,
+    where workload and headcount_curve refuse them."""
+    with pytest.raises(SpecificationError) as e:
+        allocate_calls(judged, two_segment_study, travel=None, **kw)
+    assert str(e.value) == msg
+    whole = allocate_calls(judged, two_segment_study, n_reps=2.0, travel=None)
+    assert whole.budgets["all"] == 3_200.0

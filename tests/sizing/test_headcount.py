@@ -293,3 +293,80 @@ def test_a_looser_cap_never_lowers_the_sales():
     above = levels[1, 201:]
     assert above[-1] == 1_000.0
     assert above[:-1] / np.r_[28.0, above[:-2]] == pytest.approx(1.02)
+
+
+def test_a_max_calls_mapping_keeps_the_default_cap_of_the_others():
+    """Naming one segment in max_calls gave the others 4 x today's calls
+    without the floor of 1 of the default: a segment called 0.2 times a year
+    went from a cap of 1 to 0.8 (0 whole calls in allocate_calls)."""
+    rc = _curves(
+        [10.0, 2.0],
+        [20.0, 4.0],
+        [6.0, 1.0],
+        [1.0, 1.0],
+        [4, 10],
+        [1.0, 1.0],
+        calls=[6.0, 0.2],
+    )
+    default = headcount_curve(rc, reps=range(1, 3)).provenance["config"]
+    named = headcount_curve(rc, reps=range(1, 3), max_calls={"A": 24.0})
+    assert default["max_calls"] == {"A": 24.0, "B": 1.0}
+    assert named.provenance["config"]["max_calls"] == {"A": 24.0, "B": 1.0}
+    assert headcount_curve(rc, reps=range(1, 3), max_calls={"B": 2.0}).provenance[
+        "config"
+    ]["max_calls"] == {"A": 24.0, "B": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        *(
+            (
+                {"grid": g},
+                f"grid must be a whole number of steps per segment >= 2 (default "
+                f"200), got {g!r}; with fewer steps each curve becomes its chord "
+                "from 0 to the cap",
+            )
+            for g in (0, 1, True, -3, 2.5, "200")
+        ),
+        (
+            {"budgets": np.array([[10.0, 100.0]])},
+            "budgets must be a 1-d array of selling hours, one per sales-force "
+            "size, got an array of shape (1, 2); pass e.g. "
+            "np.array([16_000.0, 32_000.0]) for 10 and 20 reps of 1,600 h",
+        ),
+        (
+            {"budgets": 10.0},
+            "budgets must be a 1-d array of selling hours, one per sales-force "
+            "size, got an array of shape (); pass e.g. "
+            "np.array([16_000.0, 32_000.0]) for 10 and 20 reps of 1,600 h",
+        ),
+    ],
+)
+def test_frontier_refuses_a_grid_below_two_steps_and_budgets_not_1d(kw, msg):
+    """grid=0 or True replaced every curve by its chord from 0 to the cap
+    (sales 35 % low at 10 h) in silence; grid=-3 and 2-D budgets ended in
+    bare numpy errors."""
+    rc = _curves(
+        [10.0, 10.0],
+        [100.0, 100.0],
+        [5.0, 5.0],
+        [0.8, 0.8],
+        [10, 20],
+        [1.0, 2.0],
+        calls=[5.0, 2.0],
+        n_draws=2,
+    )
+    budgets = kw.pop("budgets", np.array([10.0]))
+    with pytest.raises(SpecificationError) as e:
+        frontier(rc, budgets, **kw)
+    assert str(e.value) == msg
+
+
+def test_frontier_takes_any_whole_grid_of_two_steps_or_more():
+    rc = _curves([10.0], [100.0], [5.0], [1.0], [10], [1.0], calls=[5.0])
+    fine = frontier(rc, np.array([0.0, 50.0, 1e6]))[0]
+    for g in (2, np.int64(50)):
+        s = frontier(rc, np.array([0.0, 50.0, 1e6]), grid=g)[0]
+        assert s[0, 0] == fine[0, 0] and s[0, 2] == pytest.approx(fine[0, 2])
+        assert s[0, 1] <= fine[0, 1] + 1e-9  # a coarser grid sells no more

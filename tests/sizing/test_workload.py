@@ -269,3 +269,132 @@ def test_travel_for_ids_of_another_type_or_other_accounts_is_refused(
     assert workload(st, travel=extra.iloc[:6]).total_hours == pytest.approx(
         60.0 + 2 * 24 * 5 / 60 + 4 * 6 * 5 / 60
     )
+
+
+def test_segments_coded_as_numbers_keep_their_numbers():
+    """Segments coded 1, 2 (CRM exports) were re-indexed onto the labels '1',
+    '2', matched nothing and became NaN: 0 hours and 0 reps, no error."""
+    df = pd.DataFrame({"accounts": [1000, 2000], "calls_per_year": [36, 12]}, [1, 2])
+    wl = WorkloadResult.from_segments(df, call_minutes=60)
+    assert wl.table["segment"].tolist() == ["1", "2"]
+    assert wl.table["calls"].tolist() == [36_000.0, 24_000.0]
+    assert wl.total_hours == 60_000.0
+    need = wl.reps_needed(calls_per_rep=1_000)
+    assert need.total == 60.0
+    assert need.by_segment.loc["1", "reps"] == 36.0
+    as_mapping = WorkloadResult.from_segments(TALLEY)
+    assert as_mapping.table["calls"].tolist() == [36_000.0, 24_000.0]
+    # a label repeated as such is rows of one segment, summed by segment
+    rows = pd.DataFrame({"accounts": [10, 5], "calls_per_year": [12, 10]}, [1, 1])
+    one = WorkloadResult.from_segments(rows).reps_needed(calls_per_rep=100)
+    assert one.by_segment.loc["1", "calls"] == 170.0 and one.total == 1.7
+
+
+@pytest.mark.parametrize(
+    ("segments", "kw", "error", "msg"),
+    [
+        (
+            pd.DataFrame({"accounts": [10, 5], "calls_per_year": [12, 10]}, [1, "1"]),
+            {},
+            DataValidationError,
+            "segments: 2 segment labels differ but are the same as text (['1']); "
+            "segments are keyed by their text, so they would be taken for one "
+            "segment (rows: 1, '1'). Fix: give different segments labels that "
+            "differ as text, or one segment the same label throughout",
+        ),
+        (
+            {"A": {"accounts": 10, "calls_per_year": np.inf}},
+            {},
+            DataValidationError,
+            "segments.calls_per_year: 1 segment has calls_per_year that is not "
+            "a finite number >= 0: [inf] (rows: 'A'). Fix: give calls_per_year "
+            "as a number >= 0 for every segment",
+        ),
+        (
+            {
+                "A": {"accounts": 10, "calls_per_year": 3, "call_minutes": -1},
+                "B": {"accounts": 10, "calls_per_year": 3, "call_minutes": "x"},
+            },
+            {},
+            DataValidationError,
+            "segments.call_minutes: 2 segments have call_minutes that is not a "
+            "finite number >= 0: [-1, 'x'] (rows: 'A', 'B'). Fix: give "
+            "call_minutes as a number >= 0 for every segment",
+        ),
+        (
+            TALLEY,
+            {"travel_minutes": np.inf},
+            SpecificationError,
+            "travel_minutes must be >= 0, got inf",
+        ),
+        (
+            TALLEY,
+            {"call_minutes": True},
+            SpecificationError,
+            "call_minutes must be a number of minutes >= 0, got True",
+        ),
+    ],
+)
+def test_segment_tables_refuse_labels_equal_as_text_and_infinite_values(
+    segments, kw, error, msg
+):
+    """Labels 1 and '1' overwrote each other's numbers; calls_per_year=inf
+    was accepted (a bare OverflowError in reps_needed().reps)."""
+    with pytest.raises(error) as e:
+        WorkloadResult.from_segments(segments, **kw)
+    assert str(e.value) == msg
+
+
+def test_travel_given_twice_for_an_account_is_refused(two_segment_study):
+    """Minutes from a visit log (one row per visit) ended in pandas' bare
+    'cannot reindex on an axis with duplicate labels'."""
+    ids = ["a1", "a2", "b1", "b2", "b3", "b4", "a1", "b2", "b2"]
+    travel = pd.Series(5.0, index=ids)
+    with pytest.raises(DataValidationError) as e:
+        workload(two_segment_study, travel=travel)
+    assert str(e.value) == (
+        "travel: 2 account ids appear more than once (5 rows): travel must give "
+        "one number of minutes per call for each account (rows: 'a1', 'b2'). "
+        "Fix: aggregate per account first, e.g. travel.groupby(level=0).mean() "
+        "for minutes taken from a visit log"
+    )
+    once = workload(two_segment_study, travel=travel.groupby(level=0).mean())
+    assert once.total_hours == pytest.approx(60.0 + 72 * 5 / 60)
+
+
+def test_a_segment_named_total_is_refused_by_reps_needed(two_segment_study):
+    """reps_needed() wrote its total row over the row of a segment named
+    'total': that segment vanished from the table and the summary."""
+    acc = two_segment_study.accounts.copy()
+    acc.loc[["b1", "b2"], "segment"] = "total"
+    wl = workload(two_segment_study.replace(accounts=acc), travel=None)
+    assert wl.by_segment().loc["total", "accounts"] == 2.0  # the workload is kept
+    with pytest.raises(DataValidationError) as e:
+        wl.reps_needed(hours_per_rep=1_600)
+    assert str(e.value) == (
+        "accounts.segment: a segment is named 'total', as is the total row of "
+        "reps_needed(), which would overwrite the segment's own row (rows: 'b1', "
+        "'b2'). Fix: rename the segment, e.g. accounts['segment'] = "
+        "accounts['segment'].replace({'total': 'Total'})"
+    )
+    seg = {"total": {"accounts": 10, "calls_per_year": 3}}
+    with pytest.raises(DataValidationError) as e:
+        WorkloadResult.from_segments(seg).reps_needed(calls_per_rep=1_000)
+    assert str(e.value) == (
+        "segments: a segment is named 'total', as is the total row of "
+        "reps_needed(), which would overwrite the segment's own row (rows: "
+        "'total'). Fix: rename the segment in the segment table, e.g. to 'Total'"
+    )
+
+
+@pytest.mark.parametrize("bad", [True, None, np.nan, -1.0])
+def test_call_minutes_true_or_missing_is_refused(two_segment_study, bad):
+    """call_minutes=True was read as 1 minute per call."""
+    with pytest.raises(SpecificationError) as e:
+        workload(two_segment_study, call_minutes=bad, travel=None)
+    assert str(e.value) == (
+        "call_minutes must be a number of minutes >= 0 (or the accounts column "
+        f"that holds them), got {bad!r}"
+        if bad is True or bad is None
+        else f"call_minutes must be >= 0, got {bad!r}"
+    )
