@@ -162,6 +162,18 @@ def read_instance(
             f"repeated node ids {repeated}; each "
             "node needs its own 'id' (the adjacency lists name nodes by id)"
         )
+    # a solution names nodes by id, read back as text after a JSON round trip
+    # (decode_solution): ids that differ only by type (1 and "1") would merge
+    by_text: dict[str, list[Any]] = {}
+    for nid in ids:
+        by_text.setdefault(str(nid), []).append(nid)
+    same = [v for v in by_text.values() if len(v) > 1]
+    if same:
+        raise bad(
+            f"node ids {' and '.join(map(repr, same[0]))} are the same text "
+            f"({len(same)} such group(s)); a solution names nodes by id and "
+            "reads them as text (JSON keys): give every node an id of its own"
+        )
     pop = np.zeros(len(nodes), dtype=np.int64)
     for i, v in enumerate(totpop):
         whole = _whole(v)

@@ -97,7 +97,9 @@ def read_instance(
     -------
     GraphInstance
         Activities ``ACTIVITIES`` with integer bands, edge lengths
-        ``distance``, coordinates ``(x, y)``, objective ``"diameter"``; the
+        ``distance`` (an edge without one takes its key's ``<default>``, or
+        1.0 where the key has none: an unweighted graph), coordinates
+        ``(x, y)``, objective ``"diameter"``; the
         instance's ``reference.csv`` row (when present) in ``reference``.
 
     Raises
@@ -106,7 +108,8 @@ def read_instance(
         ``"<file>: not a valid dtdp instance: ..."``: not well-formed XML
         (e.g. truncated), no ``<graph>``, a directed graph, repeated node
         ids, a node without the three whole activities, an edge to an
-        unknown node; or
+        unknown node, an edge ``distance`` that is negative, NaN, infinite
+        or not a number; or
         ``n_districts`` / ``delta`` out of range.
     """
     path = Path(path)
@@ -126,14 +129,23 @@ def read_instance(
     keys: dict[str | None, str] = {
         k.get("id"): str(k.get("attr.name")) for k in root.iter(f"{_NS}key")
     }
+    # a key's <default> holds for every element of its domain without a <data>
+    defaults: dict[str, dict[str, str]] = {"node": {}, "edge": {}}
+    for k in root.iter(f"{_NS}key"):
+        dflt = k.find(f"{_NS}default")
+        domain = k.get("for", "all")
+        if dflt is not None:
+            for dom in defaults if domain == "all" else (domain,):
+                if dom in defaults:
+                    defaults[dom][str(k.get("attr.name"))] = dflt.text or ""
     graph = root.find(f"{_NS}graph")
     if graph is None:
         raise bad("no <graph> element")
     if graph.get("edgedefault", "undirected") != "undirected":
         raise bad("expected an undirected graph")
 
-    def data_of(el: ET.Element) -> dict[str, str]:
-        return {
+    def data_of(el: ET.Element, domain: str) -> dict[str, str]:
+        return defaults[domain] | {
             keys.get(d.get("key"), str(d.get("key"))): (d.text or "")
             for d in el.iter(f"{_NS}data")
         }
@@ -142,7 +154,7 @@ def read_instance(
     attrs: list[dict[str, str]] = []
     for node in graph.iter(f"{_NS}node"):
         ids.append(str(node.get("id")))
-        attrs.append(data_of(node))
+        attrs.append(data_of(node, "node"))
     repeated = repeated_ids(ids)
     if repeated:
         raise bad(
@@ -151,6 +163,7 @@ def read_instance(
         )
     index = {nid: i for i, nid in enumerate(ids)}
     lengths: dict[tuple[int, int], float] = {}
+    wrong: list[str] = []  # edges whose distance is not a length ≥ 0
     for edge in graph.iter(f"{_NS}edge"):
         ends = (str(edge.get("source")), str(edge.get("target")))
         if not all(e in index for e in ends):
@@ -158,8 +171,20 @@ def read_instance(
         i, j = index[ends[0]], index[ends[1]]
         if i == j:
             continue
-        data = data_of(edge)
-        lengths[(min(i, j), max(i, j))] = float(data.get("distance", 1.0))
+        text = data_of(edge, "edge").get("distance", "1.0")
+        try:
+            length = float(text)
+        except ValueError:
+            length = math.nan
+        if not 0 <= length < math.inf:
+            wrong.append(f"{ends[0]}–{ends[1]} ({text.strip()!r})")
+        lengths[(min(i, j), max(i, j))] = length
+    if wrong:
+        more = f", and {len(wrong) - 1} more edge(s)" if len(wrong) > 1 else ""
+        raise bad(
+            f"edge {wrong[0]} has a distance that is not a finite number ≥ 0{more}; "
+            "edge distances are lengths of 0 or more (a sign typo?)"
+        )
     if len(ids) < n_districts:
         raise bad(f"{len(ids)} nodes for {n_districts} districts")
     pairs = sorted(lengths)

@@ -501,7 +501,9 @@ def solve_file(
     -------
     dict
         ``instance, value, lower_bound, status, solution`` (``{"territory":
-        {unit_id: territory}}``, parts named ``"<fips>#<p>"``), ``units``,
+        {unit_id: territory}, "centers": {territory: unit_id}}``, parts named
+        ``"<fips>#<p>"``; ``value`` is the engine's objective, Σ population ·
+        km² from each unit to its territory's center), ``units``,
         ``territories``, ``max_deviation``, ``contiguous``, ``split_units``,
         ``links``, ``build_seconds``, ``notes`` (the engine's).  ``status`` is
         the engine's for a plan within the band and ``"no_solution"`` for its
@@ -584,7 +586,11 @@ def solve_file(
         # align's "infeasible" is the closest plan, not a proof (a proof raises)
         "status": "no_solution" if res.status == "infeasible" else res.status,
         "feasible": res.status != "infeasible",
-        "solution": {"territory": {str(u): str(t) for u, t in assign.items()}},
+        "solution": {
+            "territory": {str(u): str(t) for u, t in assign.items()},
+            # the unit each territory's cost is measured to (value: Σ pop · km²)
+            "centers": {str(t): str(c) for t, c in res.centers.items()},
+        },
         "units": len(design_units),
         "territories": int(assign.nunique()),
         "max_deviation": res.max_deviation,

@@ -38,7 +38,12 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class CPMPInstance:
-    """A capacitated p-median instance."""
+    """A capacitated p-median instance.
+
+    ``ids`` are the customers' ids in row order: the file's id column
+    (Osman–Christofides) or ``1..n`` (SJC, whose rows carry no id); a
+    solution names customers by these ids.
+    """
 
     name: str
     n: int
@@ -47,6 +52,7 @@ class CPMPInstance:
     xy: np.ndarray
     demand: np.ndarray
     truncate: bool
+    ids: np.ndarray
 
     @property
     def distance(self) -> np.ndarray:
@@ -63,7 +69,10 @@ def read_instance(path: str | Path) -> CPMPInstance:
     ValueError
         When the file is not a capacitated p-median instance: a header that
         is not ``n p`` (SJC) or ``id best`` then ``n p capacity``
-        (Osman–Christofides), or not exactly ``n`` rows of 4 numbers after it.
+        (Osman–Christofides), not exactly ``n`` rows of 4 numbers after it,
+        a negative demand, SJC rows whose capacities differ (the model has
+        one capacity ``Q`` for every median), or Osman–Christofides ids that
+        are not distinct whole numbers (the solution is given in these ids).
     """
     path = Path(path)
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
@@ -109,16 +118,72 @@ def read_instance(path: str | Path) -> CPMPInstance:
         raise bad(
             f"a customer row ({layout}) holds a value that is not a number"
         ) from None
-    if sjc:
-        return CPMPInstance(
-            path.stem, n, p, float(rows[0, 2]), rows[:, :2], rows[:, 3], truncate=False
+    if not np.isfinite(rows).all():
+        k = int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
+        raise bad(
+            f"customer row {k + 1} {' '.join(body[k])!r} holds a value that is "
+            "not a finite number"
         )
-    return CPMPInstance(path.stem, n, p, q, rows[:, 1:3], rows[:, 3], truncate=True)
+    demand = rows[:, 3]
+    neg = np.flatnonzero(demand < 0)
+    if neg.size:
+        raise bad(
+            f"{neg.size} customer row(s) have a negative demand, first: row "
+            f"{neg[0] + 1} {' '.join(body[neg[0]])!r} (line {head + neg[0] + 1}); "
+            "demands are 0 or more (a sign typo?)"
+        )
+    if sjc:
+        cap = rows[:, 2]
+        other = np.flatnonzero(cap != cap[0])
+        if other.size:
+            k = int(other[0])
+            raise bad(
+                f"the capacity column differs between rows: row 1 has {cap[0]:g}, "
+                f"row {k + 1} has {cap[k]:g} ({other.size} row(s) differ from row 1, "
+                f"rows {_rows(other)}); the capacitated p-median model has one "
+                "capacity Q for every median, so give every row the same capacity"
+            )
+        return CPMPInstance(
+            path.stem,
+            n,
+            p,
+            float(cap[0]),
+            rows[:, :2],
+            demand,
+            truncate=False,
+            ids=np.arange(1, n + 1),
+        )
+    idcol = rows[:, 0]
+    frac = np.flatnonzero(idcol != np.round(idcol))
+    if frac.size:
+        raise bad(
+            f"customer ids are whole numbers; row {frac[0] + 1} "
+            f"{' '.join(body[frac[0]])!r} has id {body[frac[0]][0]}"
+        )
+    ids = idcol.astype(np.int64)
+    uniq, count = np.unique(ids, return_counts=True)
+    if (count > 1).any():
+        j = int(uniq[count > 1][0])
+        where = np.flatnonzero(ids == j)
+        raise bad(
+            f"customer id {j} is repeated on rows {_rows(where)} "
+            f"({int((count > 1).sum())} id(s) repeated); each customer needs "
+            "its own id (the solution names customers by id)"
+        )
+    return CPMPInstance(
+        path.stem, n, p, q, rows[:, 1:3], demand, truncate=True, ids=ids
+    )
+
+
+def _rows(idx: np.ndarray, most: int = 5) -> str:
+    """``"2, 3"`` or ``"2, 3, 4, 5, 6, … (9 in all)"`` for 0-based ``idx``."""
+    shown = ", ".join(str(int(k) + 1) for k in idx[:most])
+    return shown if idx.size <= most else f"{shown}, … ({idx.size} in all)"
 
 
 def to_problem(inst: CPMPInstance) -> DesignProblem:
     """Choose ``p`` centers; capacity = upper band on ``demand``, no lower band."""
-    ids = np.arange(1, inst.n + 1)
+    ids = inst.ids
     return DesignProblem(
         unit_ids=ids,
         activities={"demand": inst.demand},
@@ -138,24 +203,38 @@ def check_solution(
 ) -> tuple[float, list[str]]:
     """The README's objective (Σ distance to the assigned median) and problems.
 
-    ``medians`` and ``assignment`` are 1-based customer ids.  Problems: the
-    number of medians, a customer assigned to a non-median, a median not
-    assigned to itself (in the CPMP of the references, ``x_jj = y_j``: a
-    median belongs to its own cluster), a load above the capacity.
+    ``medians`` and ``assignment`` are customer ids (``inst.ids``: the
+    file's id column, or ``1..n`` for SJC); ``assignment`` in row order.
+    Problems: an id not in the file, the number of medians, a customer
+    assigned to a non-median, a median not assigned to itself (in the CPMP
+    of the references, ``x_jj = y_j``: a median belongs to its own cluster),
+    a load above the capacity.
     """
-    a = np.asarray(assignment, dtype=np.int64) - 1
-    med = set(int(j) - 1 for j in medians)
+    ids = inst.ids
+    row = {int(c): k for k, c in enumerate(ids)}
+    unknown = sorted(
+        {int(j) for j in list(medians) + list(assignment)} - set(row), key=int
+    )
+    if unknown or len(assignment) != inst.n:
+        what = (
+            f"id(s) {unknown[:5]} are not customers of the file"
+            if unknown
+            else f"{len(assignment)} assignments for {inst.n} customers"
+        )
+        return math.nan, [what]
+    a = np.array([row[int(j)] for j in assignment], dtype=np.int64)
+    med = set(row[int(j)] for j in medians)
     problems = []
     if len(med) != inst.p:
         problems.append(f"{len(med)} medians, expected {inst.p}")
     if not set(a.tolist()) <= med:
         problems.append("a customer is assigned to a non-median")
-    away = [j for j in sorted(med) if 0 <= j < inst.n and a[j] != j]
+    away = [j for j in sorted(med) if a[j] != j]
     if away:
         j = away[0]
         problems.append(
             f"{len(away)} median(s) not assigned to themselves, first: median "
-            f"{j + 1} assigned to {a[j] + 1} (a median serves itself, x_jj = y_j)"
+            f"{ids[j]} assigned to {ids[a[j]]} (a median serves itself, x_jj = y_j)"
         )
     load = np.bincount(a, weights=inst.demand, minlength=inst.n)
     if load.max() > inst.capacity + 1e-9:
@@ -186,7 +265,9 @@ def solve_file(
 ) -> dict[str, Any]:
     """Solve one instance file; a row for :func:`terrakit.benchmarks.run`.
 
-    ``status`` is the engine's for a plan that meets every capacity, and
+    ``solution`` names customers by their ids (:attr:`CPMPInstance.ids`):
+    ``medians`` sorted, ``assignment`` the median of each customer in row
+    order.  ``status`` is the engine's for a plan that meets every capacity, and
     ``"no_solution"`` (no proof that none exists) when the plan returned
     breaks one (``problems`` says how); ``unproven`` is the engine's reason
     why a feasible plan is not proven optimal, where it gives one
@@ -197,8 +278,10 @@ def solve_file(
     inst = read_instance(path)
     res = solve(to_problem(inst), time_limit=time_limit, seed=seed, **kw)
     cols = np.asarray(res.columns)
-    medians = sorted(int(j) + 1 for j in np.unique(cols))
-    assignment = (cols + 1).tolist()
+    ids = inst.ids
+    # the solution in the file's customer ids (row k has id ids[k])
+    medians = sorted(int(ids[j]) for j in np.unique(cols))
+    assignment = [int(ids[j]) for j in cols]
     value, problems = check_solution(inst, medians, assignment)
     return {
         "instance": inst.name,

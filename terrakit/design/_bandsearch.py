@@ -14,15 +14,32 @@ large ``P``, applies
   without raising the violation.
 
 Compiled with numba; moves only to each unit's option list (its current
-territory is always one of its options).
+territory is always one of its options).  One pass can be long (with few
+territories every unit lists most of them, and a chain scans the entrants of
+two territories), so the kernel reads the clock (in object mode, after
+about ``_CHECK_EVERY`` candidate moves) and stops at ``deadline``: a search
+the clock does not stop does exactly the same moves as one without one.
 """
 
 from __future__ import annotations
+
+import time
 
 import numba
 import numpy as np
 
 __all__ = ["band_search"]
+
+# candidate moves between two readings of the clock (counted per scan of a
+# territory's entrants, outside the innermost loops): about a millisecond
+_CHECK_EVERY = 1 << 16
+
+
+@numba.njit(cache=True)
+def _now() -> float:  # pragma: no cover - compiled
+    with numba.objmode(t="float64"):
+        t = time.perf_counter()
+    return t
 
 
 @numba.njit(cache=True)
@@ -53,7 +70,9 @@ def _kernel(
     ent: np.ndarray,
     pen: float,
     max_passes: int,
-) -> int:  # pragma: no cover - compiled
+    deadline: float,
+) -> tuple[int, bool]:  # pragma: no cover - compiled
+    """``(moves, stopped by the clock)``; ``labels`` changed in place."""
     n, q = opts.shape
     k = lo.shape[0]
     load = np.zeros(k)
@@ -63,6 +82,9 @@ def _kernel(
     for i in range(n):
         cur[i] = _opt_cost(opts, oc, i, labels[i])
     moves = 0
+    work = 0  # candidate moves scanned; the clock is read past ``check``
+    check = _CHECK_EVERY
+    late = False
     # -- repair ---------------------------------------------------------------
     for _ in range(max_passes):
         changed = False
@@ -113,6 +135,14 @@ def _kernel(
                         best, bi, bb, bj, bc = d, i, dst, -1, -1
                     # chain: the other end passes a unit j on
                     mid = s
+                    work += ent_start[mid + 1] - ent_start[mid]
+                    if work > check:
+                        check = work + _CHECK_EVERY
+                        if _now() > deadline:
+                            # the best move found so far still lowers
+                            # cost + P · violation: it is applied below
+                            late = True
+                            break
                     for e2 in range(ent_start[mid], ent_start[mid + 1]):
                         j = ent[e2]
                         if j == i or not movable[j]:
@@ -181,7 +211,11 @@ def _kernel(
                             d2 = dc2 + pen * (v1b - v0b)
                             if d2 < best:
                                 best, bi, bb, bj, bc = d2, i, t, j, s
+                if late:
+                    break
             if bi < 0:
+                if late:
+                    break
                 continue
             # apply: i → bb, then (chain) j → bc
             src_i = labels[bi]
@@ -197,10 +231,12 @@ def _kernel(
                 cur[bj] = _opt_cost(opts, oc, bj, bc)
             moves += 1
             changed = True
-        if not changed:
+            if late:
+                break
+        if not changed or late:
             break
     # -- improvement: shifts and swaps that keep the violation ----------------
-    for _ in range(max_passes):
+    for _ in range(0 if late else max_passes):
         changed = False
         for i in range(n):
             if not movable[i]:
@@ -227,6 +263,12 @@ def _kernel(
                 if dc >= 0.0:
                     # a swap must win back dc from a unit of b moving to t
                     pass
+                work += ent_start[t + 1] - ent_start[t]
+                if work > check:
+                    check = work + _CHECK_EVERY
+                    if _now() > deadline:
+                        late = True
+                        break
                 for e in range(ent_start[t], ent_start[t + 1]):
                     j = ent[e]
                     if labels[j] != b or not movable[j]:
@@ -250,9 +292,11 @@ def _kernel(
                         break
                 if labels[i] != t:
                     break
-        if not changed:
+            if late:
+                break
+        if not changed or late:
             break
-    return moves
+    return moves, late
 
 
 def band_search(
@@ -267,6 +311,8 @@ def band_search(
     reach: int = 0,
     extra: int = 2,
     max_passes: int = 50,
+    deadline: float | None = None,
+    clock_cut: list[bool] | None = None,
 ) -> np.ndarray:
     """Repair, then improve, ``labels`` (see the module docstring).
 
@@ -274,7 +320,10 @@ def band_search(
     activity, ``lower``/``upper`` ``(k,)``, ``locked[i] >= 0`` keeps unit
     ``i`` where it is.  Options: each unit's ``q`` cheapest territories, plus
     up to ``extra`` territories that count the unit among their ``reach``
-    cheapest units.  Returns new labels (the input is not changed).
+    cheapest units.  ``deadline`` (a :func:`time.perf_counter` time; ``None``:
+    none) stops the search with the moves made so far, each of which lowered
+    ``cost + P · violation``; ``True`` is then appended to ``clock_cut``
+    (where given).  Returns new labels (the input is not changed).
     """
     n, k = cost.shape
     lab = np.array(labels, dtype=np.int64)
@@ -330,7 +379,7 @@ def band_search(
     hi = np.ascontiguousarray(
         np.where(np.isfinite(upper), upper, 1e300), dtype=np.float64
     )
-    _kernel(
+    _, late = _kernel(
         lab,
         aa,
         opts,
@@ -342,5 +391,8 @@ def band_search(
         ent,
         pen,
         int(max_passes),
+        np.inf if deadline is None else float(deadline),
     )
+    if late and clock_cut is not None:
+        clock_cut.append(True)
     return lab

@@ -996,10 +996,14 @@ def _finish_free_choice(
     """Chosen centers without contiguity, one banded activity: the rounded
     flow's band breaks repaired and the cost improved by
     :func:`~terrakit.design._bandsearch.band_search` (chains of moves,
-    swaps), then the chosen-centers lower bound."""
+    swaps), then the chosen-centers lower bound.  The search stops at
+    ``deadline`` (one of its passes can take minutes with few territories)."""
     n, k = spec.n, spec.k
     act = spec.activities
     cost = cost_all[:, centers]
+    # with ``max_iter``: a step the clock stopped (the run is then reported
+    # as cut by the clock, see :func:`_past`)
+    cut: list[bool] = []
     lo1, hi1 = spec.lower[:, 0], spec.upper[:, 0]
     half = (hi1 - lo1) / 2
     thr = float(half.min()) if np.isfinite(half).all() else np.inf
@@ -1021,7 +1025,16 @@ def _finish_free_choice(
         )
         labels = _fill_unassigned(cost, labels)
         labels = band_search(
-            cost, act[:, 0], lo1, hi1, labels, lk, q=q, reach=3 * -(-n // k)
+            cost,
+            act[:, 0],
+            lo1,
+            hi1,
+            labels,
+            lk,
+            q=q,
+            reach=3 * -(-n // k),
+            deadline=deadline,
+            clock_cut=None if max_iter is None else cut,
         )
         sums1 = np.bincount(labels, weights=act[:, 0], minlength=k)
         over = np.maximum(sums1 - hi1, 0.0)
@@ -1065,7 +1078,6 @@ def _finish_free_choice(
         lp=lp,
         steps=None if max_iter is None else _bound_steps(spec),
     )
-    cut: list[bool] = []
     _past(end, None if max_iter is None else cut)
     return Outcome(
         labels,

@@ -322,7 +322,10 @@ def prove_root_sets(
     info["root_sets_proved"] = float(proved.sum())
     info["root_set_seconds"] = time.perf_counter() - t0
     bound = min(float(target), float(lower.min()))
-    bound = float(math.ceil(bound - 1e-6))
+    if math.isfinite(bound):
+        bound = float(math.ceil(bound - 1e-6))
+    # else: a set without any bound (no pricing call recorded one, and its
+    # model not solved in time) leaves the trivial bound -inf
     if found:
         value, labels = min(found, key=lambda f: f[0])
         return RootSetProof(min(bound, value), labels.astype(np.int64), value, info)

@@ -254,3 +254,21 @@ def test_repeated_node_ids_are_refused(tmp_path: Path) -> None:
         "12 and 1 more; each node needs its own 'id' (the adjacency lists name "
         "nodes by id)"
     )
+
+
+def test_node_ids_that_differ_only_by_type_are_refused(tmp_path: Path) -> None:
+    """Regression (QA round 18): ids 1 and "1" are two nodes of the file but
+    one key once a solution went through JSON, so decode_solution put both
+    in one district and reported the other unassigned."""
+    g = tmp_path / "XX_county.json"
+    ids = [0, 1, "1", 2]
+    nodes = [{"id": i, "TOTPOP": 100} for i in ids]
+    adjacency: list[list[dict]] = [[] for _ in ids]
+    g.write_text(json.dumps({"nodes": nodes, "adjacency": adjacency}))
+    with pytest.raises(ValueError) as err:
+        districting.read_instance(g, n_districts=2)
+    assert str(err.value) == (
+        f"{g}: not a valid districting instance: node ids 1 and '1' are the same "
+        "text (1 such group(s)); a solution names nodes by id and reads them as "
+        "text (JSON keys): give every node an id of its own"
+    )

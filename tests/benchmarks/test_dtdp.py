@@ -177,3 +177,77 @@ def test_repeated_node_ids_are_refused(tmp_path: Path) -> None:
         f"{g}: not a valid dtdp instance: repeated node ids '4'; each <node> "
         "needs its own id (the edges name their ends by id)"
     )
+
+
+def _write_graphml(path: Path, keys: str, nodes: str, edges: str) -> Path:
+    path.write_text(
+        '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/'
+        f'xmlns">{keys}<graph edgedefault="undirected">{nodes}{edges}</graph>'
+        "</graphml>"
+    )
+    return path
+
+
+_ACT_KEYS = "".join(
+    f'<key id="{a}" for="node" attr.name="{a}" attr.type="int"/>'
+    for a in dtdp.ACTIVITIES
+)
+_NODES4 = "".join(
+    f'<node id="{i}">'
+    + "".join(f'<data key="{a}">10</data>' for a in dtdp.ACTIVITIES)
+    + "</node>"
+    for i in range(4)
+)
+
+
+@pytest.mark.parametrize("bad", ["-2.0", "nan", "inf", "far"])
+def test_a_negative_or_nan_distance_is_refused(tmp_path: Path, bad: str) -> None:
+    """Regression (QA round 18): a negative or NaN edge distance was read,
+    and the shortest paths then ran forever whatever the time limit."""
+    keys = _ACT_KEYS + '<key id="d5" for="edge" attr.name="distance"/>'
+    edges = "".join(
+        f'<edge source="{i}" target="{i + 1}"><data key="d5">{d}</data></edge>'
+        for i, d in enumerate(("1", bad, bad))
+    )
+    f = _write_graphml(tmp_path / "neg.graphml", keys, _NODES4, edges)
+    with pytest.raises(ValueError) as err:
+        dtdp.read_instance(f, n_districts=2)
+    assert str(err.value) == (
+        f"{f}: not a valid dtdp instance: edge 1–2 ({bad!r}) has a distance that "
+        "is not a finite number ≥ 0, and 1 more edge(s); edge distances are "
+        "lengths of 0 or more (a sign typo?)"
+    )
+
+
+def test_graphml_key_defaults_hold_where_an_element_has_no_data(
+    tmp_path: Path,
+) -> None:
+    """Regression (QA round 18): a key's <default> was ignored, so an edge
+    without a distance got 1.0 instead of the file's default (2.5), and a
+    node without a workload was refused although the key gives one."""
+    keys = (
+        '<key id="d5" for="edge" attr.name="distance" attr.type="double">'
+        "<default>2.5</default></key>"
+        '<key id="w" for="node" attr.name="workload" attr.type="int">'
+        "<default>7</default></key>"
+        + "".join(
+            f'<key id="{a}" for="node" attr.name="{a}" attr.type="int"/>'
+            for a in ("n_customers", "demand")
+        )
+    )
+    nodes = "".join(
+        f'<node id="{i}"><data key="n_customers">1</data><data key="demand">2'
+        "</data>" + ('<data key="w">3</data>' if i == 0 else "") + "</node>"
+        for i in range(3)
+    )
+    edges = (
+        '<edge source="0" target="1"/>'
+        '<edge source="1" target="2"><data key="d5">4</data></edge>'
+    )
+    f = _write_graphml(tmp_path / "dflt.graphml", keys, nodes, edges)
+    inst = dtdp.read_instance(f, n_districts=2)
+    assert inst.edge_length.tolist() == [2.5, 4.0]
+    assert inst.activities[:, 0].tolist() == [3.0, 7.0, 7.0]
+    # no <default>: an edge without a distance is 1.0, as before
+    g = _write_path_graphml(tmp_path / "path3.graphml", [1, 1, 1])
+    assert dtdp.read_instance(g, n_districts=2).edge_length.tolist() == [1.0, 1.0]

@@ -183,6 +183,7 @@ def test_a_plan_outside_the_band_is_no_solution(
         assign = pd.Series(0, index=units.index)
         return SimpleNamespace(
             alignment=SimpleNamespace(assignment=assign),
+            centers=pd.Series([units.index[0]], index=[0]),
             objective=1.0,
             lower_bound=0.0,
             gap=1.0,
@@ -198,3 +199,30 @@ def test_a_plan_outside_the_band_is_no_solution(
         FOLDER / bg.COUNTY_FILE, time_limit=5, contiguity=False, split="none"
     )
     assert (row["status"], row["feasible"]) == ("no_solution", False)
+
+
+@pytest.mark.filterwarnings("ignore::terrakit.exceptions.TimeLimitWarning")
+def test_the_solution_names_each_territorys_center(tmp_path: Path) -> None:
+    """Regression (QA round 18): the row held only the territory of each unit,
+    not the centers its value (Σ population · km² to the territory's center)
+    is measured to, so the value could not be checked.  Los Angeles (ZCTAs
+    900xx), 5 territories: the value is recomputed from the row alone."""
+    from terrakit.data import geo
+
+    f = tmp_path / bg.ZCTA_FILE
+    lines = (FOLDER / bg.ZCTA_FILE).read_text().splitlines()
+    f.write_text(
+        "\n".join([lines[0]] + [x for x in lines[1:] if "90000" <= x[:5] < "91000"])
+    )
+    row = bg.solve_file(f, time_limit=5, n_territories=5, n_candidates=50)
+    sol = row["solution"]
+    assert sorted(sol["centers"]) == sorted(set(sol["territory"].values()))
+    z = bg.us_zctas(f)
+    ids = [str(u) for u in z.index]
+    assert set(sol["centers"].values()) <= set(ids)
+    ll = z.to_crs(4326).geometry
+    km = geo.haversine_matrix(ll.x, ll.y, ll.x, ll.y)
+    at = {u: i for i, u in enumerate(ids)}
+    center = [at[sol["centers"][sol["territory"][u]]] for u in ids]
+    value = float((z["population"].to_numpy() * km[range(len(ids)), center] ** 2).sum())
+    assert value == pytest.approx(row["value"], rel=1e-9)

@@ -217,3 +217,65 @@ def test_pmed_graph_in_pieces(tmp_path):
         "piece: vertices [3]); no plan exists. Fix: add the missing edges or "
         "raise p"
     )
+
+
+def test_sjc_reader_refuses_capacities_that_differ(tmp_path):
+    """Regression (QA round 18): only row 1's capacity was kept, so a file
+    whose rows give 10, 100, 100 was 'proven' infeasible (demand 15 > 10)
+    although median 2 (capacity 100) serves everyone.  The model has one
+    capacity Q for every median: the file is refused, naming the rows."""
+    f = tmp_path / "SJCx.dat"
+    f.write_text("3 1\n0 0 10 5\n10 0 100 5\n20 0 100 5\n")
+    with pytest.raises(ValueError) as err:
+        pmedcap.read_instance(f)
+    assert str(err.value) == (
+        f"{f}: not a valid pmedcap instance: the capacity column differs between "
+        "rows: row 1 has 10, row 2 has 100 (2 row(s) differ from row 1, rows 2, "
+        "3); the capacitated p-median model has one capacity Q for every median, "
+        "so give every row the same capacity"
+    )
+
+
+def test_pmedcap_solution_uses_the_files_customer_ids(tmp_path):
+    """Regression (QA round 18): the id column was ignored and the solution
+    given in row numbers.  Ids 3, 1, 2 at x = 0, 10, 20 (p = 1): the best
+    median is the middle customer, id 1; its cluster is everyone (cost 20)."""
+    f = tmp_path / "pmedcapX.txt"
+    f.write_text("1 20\n3 1 120\n3 0 0 10\n1 10 0 10\n2 20 0 10\n")
+    inst = pmedcap.read_instance(f)
+    assert inst.ids.tolist() == [3, 1, 2]
+    row = pmedcap.solve_file(f, time_limit=2)
+    assert row["solution"] == {"medians": [1], "assignment": [1, 1, 1]}
+    assert (row["value"], row["problems"]) == (20.0, "")
+    # the checker reads the same ids: median 3 (x = 0) costs 10 + 20 = 30
+    assert pmedcap.check_solution(inst, [3], [3, 3, 3]) == (30.0, [])
+    assert pmedcap.check_solution(inst, [4], [4, 4, 4])[1] == [
+        "id(s) [4] are not customers of the file"
+    ]
+
+
+def test_pmedcap_reader_refuses_repeated_ids_and_negative_demands(tmp_path):
+    """Regression (QA round 18): ids 1, 1, 1 and a demand of -10 were read
+    without a word."""
+    dup = tmp_path / "pmedcapD.txt"
+    dup.write_text("1 20\n3 1 120\n1 0 0 10\n2 10 0 10\n1 20 0 10\n")
+    with pytest.raises(ValueError) as err:
+        pmedcap.read_instance(dup)
+    assert str(err.value) == (
+        f"{dup}: not a valid pmedcap instance: customer id 1 is repeated on rows "
+        "1, 3 (1 id(s) repeated); each customer needs its own id (the solution "
+        "names customers by id)"
+    )
+    neg = tmp_path / "pmedcapN.txt"
+    neg.write_text("1 20\n3 1 120\n1 0 0 10\n2 10 0 -10\n3 20 0 10\n")
+    with pytest.raises(ValueError) as err:
+        pmedcap.read_instance(neg)
+    assert str(err.value) == (
+        f"{neg}: not a valid pmedcap instance: 1 customer row(s) have a negative "
+        "demand, first: row 2 '2 10 0 -10' (line 4); demands are 0 or more (a "
+        "sign typo?)"
+    )
+    sjc = tmp_path / "SJCn.dat"
+    sjc.write_text("2 1\n0 0 10 -1\n1 0 10 3\n")
+    with pytest.raises(ValueError, match=r"row 1 '0 0 10 -1' \(line 2\)"):
+        pmedcap.read_instance(sjc)

@@ -371,3 +371,78 @@ def test_search_space_shapes_and_replace() -> None:
         improve_flow(labels, space.replace(cost=None))
     with pytest.raises(ValueError, match="needs the territories' roots"):
         connect_roots(labels, space, cost)
+
+
+def _band_case(n: int, k: int, seed: int):
+    """``n`` weighted random points, ``k`` random centers, squared-distance
+    cost times the weight, bands ±1 % of the mean: the nearest-center
+    labels break most bands."""
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2))
+    a = rng.integers(1, 100, n).astype(float)
+    cost = ((xy[:, None] - xy[rng.choice(n, k, replace=False)][None]) ** 2).sum(-1)
+    cost *= a[:, None]
+    m = a.sum() / k
+    lab = np.argmin(cost, axis=1)
+    return cost, a, np.full(k, 0.99 * m), np.full(k, 1.01 * m), lab, np.full(n, -1)
+
+
+def test_band_search_stops_at_its_deadline() -> None:
+    """Regression (QA round 18): with few territories every unit lists most
+    of them and one pass of chains scans millions of pairs (3,000 units in 20
+    territories: over a minute; the ZCTA benchmark with 20 territories ran
+    159 s at time_limit=10), all inside one numba call that had no deadline.
+    It stops at its deadline now, with the moves made so far."""
+    from terrakit.design._bandsearch import band_search
+
+    cost, a, lo, hi, lab, lk = _band_case(3000, 20, 0)
+    band_search(cost[:50], a[:50], lo, hi, lab[:50], lk[:50])  # compiled
+    cut: list[bool] = []
+    t = time.perf_counter()
+    out = band_search(
+        cost, a, lo, hi, lab, lk, reach=450, deadline=t + 0.2, clock_cut=cut
+    )
+    assert time.perf_counter() - t < 0.2 + 3.0
+    assert cut == [True]
+    assert out.shape == lab.shape and set(out.tolist()) <= set(range(20))
+
+
+def test_band_search_does_the_same_moves_when_the_clock_does_not_bind() -> None:
+    """A deadline that is never reached changes nothing (same labels as
+    without one), and nothing is appended to ``clock_cut``."""
+    from terrakit.design._bandsearch import band_search
+
+    cost, a, lo, hi, lab, lk = _band_case(400, 30, 1)
+    free = band_search(cost, a, lo, hi, lab, lk, reach=40)
+    cut: list[bool] = []
+    timed = band_search(
+        cost,
+        a,
+        lo,
+        hi,
+        lab,
+        lk,
+        reach=40,
+        deadline=time.perf_counter() + 600,
+        clock_cut=cut,
+    )
+    assert cut == []
+    assert np.array_equal(free, timed) and not np.array_equal(free, lab)
+
+
+def test_prove_root_sets_without_any_bound_keeps_minus_infinity() -> None:
+    """Regression (QA round 18): a root set with no bound (no pricing call
+    recorded one, and no time to solve it) left ``lower`` at -inf and
+    ``math.ceil`` raised a bare OverflowError that aborted the districting
+    run; the bound is the trivial -inf instead."""
+    import dataclasses
+
+    from terrakit.design._cutedges_sets import prove_root_sets
+
+    from .test_cutedges import _root_sets_case
+
+    _adj, _pop, _lo, _hi, p, ok, _g, _pi, state = _root_sets_case(0)
+    empty = dataclasses.replace(state, history=[])
+    proof = prove_root_sets(p, ok, empty, 10.0, time_limit=0.01)
+    assert proof.bound == -np.inf
+    assert proof.labels is None
