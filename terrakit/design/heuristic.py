@@ -129,7 +129,7 @@ import numpy as np
 from terrakit.design._core import Outcome, Spec, solve_graph, solve_location
 from terrakit.design.problem import DesignProblem, _rid
 from terrakit.design.result import AlignmentResult
-from terrakit.exceptions import SpecificationError, TimeLimitWarning
+from terrakit.exceptions import TimeLimitWarning
 
 __all__ = ["solve_heuristic"]
 
@@ -240,18 +240,15 @@ def _graph_locks(spec: Spec) -> tuple[np.ndarray | None, np.ndarray]:
     center's own unit is held there too (a chosen center serves its own
     unit).  Returns the labels (``-1``: free; ``None``: no lock) and the
     locked columns, which :func:`_graph_columns` makes those territories'
-    centers.
+    centers.  :meth:`DesignProblem.check` has refused locks to more than
+    ``k`` centers and a center's own unit locked to another center.
     """
     assert spec.locked is not None
     fix = spec.locked >= 0
     cols = np.unique(spec.locked[fix])
     if not fix.any():
         return None, cols
-    if cols.size > spec.k:
-        raise SpecificationError(
-            f"units are locked to {cols.size} different centers, more than the "
-            f"{spec.k} territories; lock units to at most {spec.k} centers"
-        )
+    assert cols.size <= spec.k
     labels = np.full(spec.n, -1, dtype=np.int64)
     labels[fix] = np.searchsorted(cols, spec.locked[fix])
     if spec.center_units is not None:

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status
-from terrakit.exceptions import SpecificationError, TimeLimitWarning
+from terrakit.exceptions import TimeLimitWarning
 
 __all__ = ["interchange", "is_pmedian", "lagrangian", "solve_pmedian"]
 
@@ -258,7 +258,8 @@ def solve_pmedian(
     Raises
     ------
     SpecificationError
-        Units locked to more distinct centers than ``n_territories``.
+        From :meth:`DesignProblem.check`, e.g. units locked to more distinct
+        centers than ``n_territories``.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -269,15 +270,8 @@ def solve_pmedian(
     k = problem.n_territories
     if integral is None:
         integral = bool(np.all(np.asarray(problem.cost) == np.round(problem.cost)))
+    # at most k of them: DesignProblem.check refuses more
     forced = np.unique(np.fromiter(problem.locked.values(), dtype=np.int64))
-    if forced.size > k:
-        cids = problem.center_ids or tuple(range(m))
-        shown = ", ".join(str(cids[j]) for j in forced[:5])
-        raise SpecificationError(
-            f"units are locked to {forced.size} different centers ({shown}"
-            f"{' ...' if forced.size > 5 else ''}) but only {k} territories are "
-            f"chosen; unlock units or use n_territories ≥ {forced.size}"
-        )
     # 1. upper bound: greedy + interchange, then perturb and repeat
     h_budget = t0 + 0.45 * time_limit
     best_open, best_val = interchange(

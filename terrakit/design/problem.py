@@ -702,10 +702,13 @@ class DesignProblem:
         """Raise :class:`SpecificationError` when the problem is impossible on its face.
 
         Checks, each with the numbers in the message: more territories than
-        units (or candidate centers); target shares not summing to 1; a budget
+        units (or candidate centers); target shares not summing to 1; with
+        chosen centers, locks to more distinct centers than territories or
+        a locked-to center whose own unit is locked elsewhere; a budget
         that the locks and allowed centers alone exceed; a banded
         activity whose total is 0; one unit above the upper band of every
-        territory it may join; locked units already above a territory's upper
+        territory it may join (naming its lock or the maximum distance when
+        they restrict it); locked units already above a territory's upper
         band; a fixed center whose allowed units and locks carry less than
         its lower band; the total outside what the bands can hold; a unit
         with no allowed center; with contiguity, a fixed center's root unit
@@ -744,6 +747,8 @@ class DesignProblem:
                     "unequal targets need fixed centers (one per territory); "
                     "with chosen centers every territory has the same band"
                 )
+        if self.center_mode == "choose" and self.locked:
+            self._check_chosen_locks()
         allowed = np.ones((n, m), dtype=bool) if self.allowed is None else self.allowed
         if self.contiguity and self.center_mode == "fixed":
             self._check_roots(allowed)
@@ -817,6 +822,38 @@ class DesignProblem:
                     if explicit
                     else "loosen the tolerance, split the unit or use fewer territories"
                 )
+                may = np.flatnonzero(allowed[i])
+                if self.center_mode == "fixed" and may.size < m:
+                    # a lock or the maximum distance leaves it fewer territories
+                    # than all: name them and the way to widen them
+                    tids = self.territory_ids or ()
+                    if i in self.locked:
+                        t = self.locked[i]
+                        limit = (
+                            f"the upper limit {hi[t]:.6g} of territory "
+                            f"{_rid(tids[t])}, to which it is locked"
+                        )
+                        widen = "unlock it"
+                    elif may.size == 1:
+                        t = int(may[0])
+                        limit = (
+                            f"the upper limit {hi[t]:.6g} of territory "
+                            f"{_rid(tids[t])}, the only one within the maximum "
+                            "distance"
+                        )
+                        widen = "raise max_distance_km"
+                    else:
+                        limit = (
+                            f"the largest upper limit {hi_unit[i]:.6g} of the "
+                            f"{may.size} territories within the maximum distance"
+                        )
+                        widen = "raise max_distance_km"
+                    fix = (
+                        f"{widen}, raise the capacity (upper) to ≥ {v[i]:.6g} or "
+                        "split the unit"
+                        if explicit
+                        else f"{widen}, loosen the tolerance or split the unit"
+                    )
                 raise SpecificationError(
                     f"{band_txt} is impossible: unit {_rid(self.unit_ids[i])} alone "
                     f"carries {v[i]:.6g} {a} ({_pct(v[i] / total) if total else '-'} "
@@ -955,6 +992,39 @@ class DesignProblem:
                 )
         if self.contiguity:
             self._check_contiguity(allowed)
+
+    def _check_chosen_locks(self) -> None:
+        """Chosen centers: a lock to a center column opens that center, so the
+        locks may name at most ``n_territories`` distinct centers, and an open
+        center serves its own unit (``center_units[j]``), which therefore may
+        not be locked to another center."""
+        k = self.n_territories
+        cids = self.center_ids or ()
+        forced = sorted(set(self.locked.values()))
+        if len(forced) > k:
+            shown = ", ".join(str(cids[j]) for j in forced[:5])
+            raise SpecificationError(
+                f"units are locked to {len(forced)} different centers ({shown}"
+                f"{' ...' if len(forced) > 5 else ''}) but only {k} territories are "
+                f"chosen; unlock units or use n_territories ≥ {len(forced)}"
+            )
+        if self.center_units is None:
+            return
+        cu = np.asarray(self.center_units)
+        for j in forced:
+            home = int(cu[j])
+            other = self.locked.get(home, j)
+            if other == j:
+                continue
+            i = next(i for i, c in self.locked.items() if c == j and i != home)
+            uid, hid = _rid(self.unit_ids[i]), _rid(self.unit_ids[home])
+            raise SpecificationError(
+                f"the locks contradict each other: unit {uid} is locked to center "
+                f"{_rid(cids[j])}, which sits in unit {hid}, but {hid} is locked to "
+                f"center {_rid(cids[other])}; a chosen center serves its own unit: "
+                f"unlock {uid}, or lock {hid} to {_rid(cids[j])} instead of "
+                f"{_rid(cids[other])}"
+            )
 
     def _check_roots(self, allowed: np.ndarray) -> None:
         """Fixed centers with contiguity: each center's root unit (its home

@@ -174,3 +174,34 @@ def test_chosen_centers_that_cannot_reach_every_unit_blame_the_distance() -> Non
     ):
         align(units, n_territories=3, balance={"workload": 0.9}, contiguity=False,
               max_distance_km=20, solver="mip", time_limit=10)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("solver", "balance"),
+    [("auto", {}), ("mip", {"workload": 0.5}), ("heuristic", {"workload": 0.5})],
+)
+def test_chosen_center_locks_are_refused_before_any_solver(solver, balance) -> None:
+    """Locks to three chosen centers with two territories: every path says so
+    (the heuristic raised a bare IndexError, the MIP blamed the band); a
+    center's own unit locked to another center is refused naming both locks
+    (the MIP blamed the band or max_distance_km)."""
+    from terrakit.data import synthetic
+
+    units = synthetic.toy_grid(4, 4, n_reps=2, seed=5).units
+    kw = dict(contiguity=False, solver=solver, time_limit=3)
+    with pytest.raises(SpecificationError) as err:
+        align(units, n_territories=2, balance=balance,
+              locked={"u1": "u1", "u8": "u8", "u16": "u16"}, **kw)  # fmt: skip
+    assert str(err.value) == (
+        "units are locked to 3 different centers (u1, u8, u16) but only 2 "
+        "territories are chosen; unlock units or use n_territories ≥ 3"
+    )
+    with pytest.raises(SpecificationError) as err:
+        align(units, n_territories=3, balance=balance,
+              locked={"u1": "u3", "u3": "u11"}, **kw)  # fmt: skip
+    assert str(err.value) == (
+        "the locks contradict each other: unit 'u1' is locked to center 'u3', "
+        "which sits in unit 'u3', but 'u3' is locked to center 'u11'; a chosen "
+        "center serves its own unit: unlock 'u1', or lock 'u3' to 'u3' instead "
+        "of 'u11'"
+    )

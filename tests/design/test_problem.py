@@ -430,3 +430,91 @@ def test_unit_above_an_explicit_capacity_names_the_capacity_fix():
         "the total, 1.875 × the mean), above the largest upper band 20; raise "
         "the capacity (upper) to ≥ 25 or split the unit"
     )
+
+
+def _chosen(n: int, k: int, locked: dict[int, int]) -> DesignProblem:
+    """``n`` units on a line, each a candidate center, ``k`` chosen."""
+    x = np.arange(n, dtype=float)
+    return DesignProblem(
+        unit_ids=np.array([f"u{i + 1}" for i in range(n)]),
+        activities={"workload": np.ones(n)},
+        tolerance={"workload": 0.5},
+        n_territories=k,
+        cost=(x[:, None] - x[None, :]) ** 2,
+        center_mode="choose",
+        center_units=np.arange(n),
+        locked=locked,
+    )
+
+
+def test_locks_to_more_chosen_centers_than_territories_are_refused():
+    """Locks open their centers: three locked centers cannot fit two chosen
+    territories (the heuristic raised IndexError, the MIP blamed the band)."""
+    p = _chosen(6, 2, {0: 0, 3: 3, 5: 5})
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "units are locked to 3 different centers (u1, u4, u6) but only 2 "
+        "territories are chosen; unlock units or use n_territories ≥ 3"
+    )
+    p.replace(n_territories=3).check()
+
+
+def test_a_chosen_centers_own_unit_locked_elsewhere_is_refused():
+    """u2 locked to the center in u4 opens it, and an open center serves its
+    own unit; u4 locked to the center in u6 contradicts that (the MIP blamed
+    the band or max_distance_km)."""
+    p = _chosen(6, 3, {1: 3, 3: 5})
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "the locks contradict each other: unit 'u2' is locked to center 'u4', "
+        "which sits in unit 'u4', but 'u4' is locked to center 'u6'; a chosen "
+        "center serves its own unit: unlock 'u2', or lock 'u4' to 'u4' instead "
+        "of 'u6'"
+    )
+    p.replace(locked={1: 3, 3: 3}).check()
+
+
+def test_unit_alone_above_the_band_of_the_territory_it_is_locked_to():
+    """A lock leaves the unit one territory: the message quotes that
+    territory's upper limit 4.4 (it was called 'the largest upper band';
+    B's 6.6 would hold the unit) and names the lock."""
+    p = _line(
+        6,
+        activities={"workload": np.array([1.0, 1, 5, 1, 1, 1])},
+        targets=[0.4, 0.6],  # upper limits 4.4 and 6.6
+        center_ids=("A", "B"),
+        locked={2: 0},
+    )
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "±10 % workload balance is impossible: unit 2 alone carries 5 workload "
+        "(50 % of the total, 1 × the mean), above the upper limit 4.4 of "
+        "territory 'A', to which it is locked; unlock it, loosen the tolerance "
+        "or split the unit"
+    )
+    p.replace(locked={}).check()
+
+
+def test_unit_alone_above_the_band_of_the_only_territory_in_reach():
+    """The maximum distance leaves the unit one territory: the message names
+    it and the fix is raising max_distance_km."""
+    allowed = np.ones((6, 2), dtype=bool)
+    allowed[2, 1] = False
+    p = _line(
+        6,
+        activities={"workload": np.array([1.0, 1, 5, 1, 1, 1])},
+        targets=[0.4, 0.6],
+        center_ids=("A", "B"),
+        allowed=allowed,
+    )
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "±10 % workload balance is impossible: unit 2 alone carries 5 workload "
+        "(50 % of the total, 1 × the mean), above the upper limit 4.4 of "
+        "territory 'A', the only one within the maximum distance; raise "
+        "max_distance_km, loosen the tolerance or split the unit"
+    )
