@@ -470,26 +470,40 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
                 "that is the workload, not the territory id; use .idxmax() "
                 "(not .max()) for the id of the largest"
             )
-        elif (
-            v is not None
-            and v == int(v)
-            and 0 <= v < len(wl)
-            and (str(wl.index[int(v)]) == str(expected))
-        ):
-            why = (
-                "that is the position of the territory in the table, not its "
-                "id; use .idxmax() (not .argmax()) for the id"
-            )
+        elif _is_position_of(answer, wl.index, expected):
+            why = _POSITION_NOT_ID
         else:
             ids = [_plain(t) for t in wl.index[:3]]
             why = f"{_plain(answer)!r} is not a territory id; ids look like {ids}"
         return Feedback(False, f"not quite: {why}", exercise)
+    # with ids 1..k the position (.argmax()) is also an id
+    if _is_position_of(answer, wl.index, expected):
+        return Feedback(False, f"not quite: {_POSITION_NOT_ID}", exercise)
     value = wl[next(t for t in wl.index if str(t) == str(answer))]
     return Feedback(
         False,
         f"not quite: {answer} carries {value:,.0f} h, but another territory "
         f"carries more (sort the workload column)",
         exercise,
+    )
+
+
+_POSITION_NOT_ID = (
+    "that is the position of the territory in the table, not its id; use "
+    ".idxmax() (not .argmax()) for the id"
+)
+
+
+def _is_position_of(answer: Any, index: Any, expected: Any) -> bool:
+    """Whether ``answer`` is the position of ``expected`` in ``index`` (the
+    ``.argmax()`` mistake) rather than the id ``expected`` itself."""
+    v = _number(answer)
+    return (
+        v is not None
+        and v == int(v)
+        and 0 <= v < len(index)
+        and str(index[int(v)]) == str(expected)
+        and str(_plain(answer)) != str(expected)
     )
 
 

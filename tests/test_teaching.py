@@ -972,3 +972,38 @@ def test_most_loaded_example_id_is_never_the_answer(toy_grid_3x3):
         "not answered yet: replace None with your answer (a territory id)"
     )
     assert "'T'" not in teaching.check_most_loaded(toy_grid_3x3, [1, 2], one).message
+
+
+def test_most_loaded_names_the_position_when_the_ids_are_1_to_k(toy_grid_3x3):
+    """With territory ids 1..k the .argmax() position is itself an id, so the
+    position test never ran: 'another territory carries more'."""
+    from terrakit.metrics import territory_kpis
+
+    # 1 {u4}: 40 h (the lightest); 2 {u7}: 70 h; 3 {u8,u9}: 170 h (the most
+    # loaded, at position 2); 4 {u1,u2,u3,u5}: 110 h, 5 accounts (the most);
+    # 5 {u6}: 60 h
+    terr = {"u4": 1, "u7": 2, "u8": 3, "u9": 3, "u6": 5}
+    al = Alignment.from_mapping(
+        {f"u{k}": terr.get(f"u{k}", 4) for k in range(1, 10)}, name="numbered"
+    )
+    wl = territory_kpis(toy_grid_3x3, al)["workload"]
+    assert list(wl.index) == [1, 2, 3, 4, 5]
+    assert teaching.check_most_loaded(toy_grid_3x3, 3, al)
+    assert teaching.check_most_loaded(toy_grid_3x3, wl.idxmax(), al)
+    for position in (wl.argmax(), 2, 2.0, "2"):
+        fb = teaching.check_most_loaded(toy_grid_3x3, position, al)
+        assert fb.message == (
+            "not quite: that is the position of the territory in the table, not "
+            "its id; use .idxmax() (not .argmax()) for the id"
+        )
+    light = teaching.check_most_loaded(toy_grid_3x3, 1, al)
+    assert (
+        light.message == "not quite: that is the lightest territory; look for the max"
+    )
+    acc = teaching.check_most_loaded(toy_grid_3x3, 4, al)
+    assert acc.message.startswith("not quite: that is the territory with the most")
+    other = teaching.check_most_loaded(toy_grid_3x3, 5, al)
+    assert other.message == (
+        "not quite: 5 carries 60 h, but another territory carries more (sort the "
+        "workload column)"
+    )
