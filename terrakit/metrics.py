@@ -893,6 +893,16 @@ def _target_shares(
             fix="e.g. targets={'R01': 1.0, 'R02': 0.5} (or reps['fte'])",
         )
     raw = pd.Series(targets) if not isinstance(targets, pd.Series) else targets
+    repeated = raw.index[raw.index.duplicated()].unique().tolist()
+    if repeated:
+        raise DataValidationError(
+            "targets",
+            None,
+            f"{len(repeated)} territories have more than one target (e.g. "
+            "reps['fte'] indexed by territory, with two reps sharing one)",
+            rows=repeated,
+            fix="sum them: targets.groupby(level=0).sum()",
+        )
     t = pd.to_numeric(raw, errors="coerce").astype(float)
     bad_text = [k for k in raw.index if pd.isna(t[k]) and not pd.isna(raw[k])]
     if bad_text:

@@ -856,3 +856,25 @@ def test_metrics_order_territories_as_the_alignment_does(toy_grid_3x3):
     k = metrics.territory_kpis(units, al)
     assert list(k.index) == al.territories == [1, 5, 10]
     assert k["units"].tolist() == al.sizes().tolist() == [4, 2, 3]
+
+
+def test_targets_with_a_repeated_territory_are_refused(toy_grid_3x3, current):
+    """targets = reps.set_index('territory')['fte'] with a job share repeats a
+    territory id: a bare pandas 'truth value of a Series is ambiguous'."""
+    from terrakit.plot import balance_chart
+
+    targets = pd.Series([1.0, 0.5, 0.5], index=["R1", "R2", "R2"])
+    msg = (
+        "targets: 1 territories have more than one target (e.g. reps['fte'] "
+        "indexed by territory, with two reps sharing one) (rows: 'R2'). "
+        "Fix: sum them: targets.groupby(level=0).sum()"
+    )
+    for call in (metrics.balance, balance_chart):
+        with pytest.raises(DataValidationError) as e:
+            call(toy_grid_3x3, current, targets=targets)
+        assert str(e.value) == msg
+    summed = metrics.balance(
+        toy_grid_3x3, current, targets=targets.groupby(level=0).sum()
+    )
+    want = metrics.balance(toy_grid_3x3, current, targets={"R1": 1.0, "R2": 1.0})
+    pd.testing.assert_frame_equal(summed, want)

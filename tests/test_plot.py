@@ -659,3 +659,153 @@ def test_potential_map_refuses_unit_ids_of_another_type(potential_study, monkeyp
         "(e.g. '4', '5', '6' ...); fix: pass the study the fit was made on"
     )
     assert sum(len(c.get_paths()) for c in ax.collections) == 9
+
+
+def test_routes_lunch_legend_entry_when_the_first_day_has_no_lunch():
+    """The 'lunch' legend entry was only given to the first drawn day's lunch
+    stars: a plan whose first day has no lunch break drew orange stars with
+    no legend entry."""
+    import dataclasses
+    import warnings
+
+    from terrakit.data.synthetic import toy_grid
+    from terrakit.plot.routes import routes
+    from terrakit.routing import plan_calls
+
+    study = toy_grid(4, 4, 2, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_calls(study, "current", "R1", weeks=2, time_limit=1.0, seed=0)
+    r = plan.routes
+    first = next(d for d in plan.days if (r["day"] == d).any())
+    r = r[~((r["day"] == first) & (r["kind"] == "lunch"))]
+    assert (r["kind"] == "lunch").any()  # a later day still has one
+    ax = routes(dataclasses.replace(plan, routes=r), study)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels.count("lunch") == 1
+    (stars,) = [c for c in ax.collections if c.get_label() == "lunch"]
+    assert stars.get_facecolor()[0].tolist() == [1.0, 0.6470588235294118, 0.0, 1.0]
+
+
+def test_territory_map_refuses_colors_keyed_by_ids_as_text(toy_grid_3x3):
+    """colors={'1': ...} on territories 1, 2, 3 was silently ignored: the map
+    came out in the default colours."""
+    from terrakit.exceptions import DataValidationError
+
+    u = toy_grid_3x3.units
+    al = Alignment.from_mapping(
+        {uid: (i % 3) + 1 for i, uid in enumerate(u.index)}, name="num"
+    )
+    plt.close("all")
+    with pytest.raises(DataValidationError) as e:
+        territory_map(u, al, reps=False, colors={"1": "red", "2": "black", "X": "b"})
+    assert str(e.value) == (
+        "colors: no key of colors is a territory id, but 2 are equal as text "
+        "(e.g. '1' (str) in colors and territory 1 (int)), so every colour would "
+        "be silently ignored: territory ids keep their type: '1' is not 1 "
+        "(rows: '1', '2'). Fix: key colors by the territory ids, e.g. "
+        "colors={1: 'red'}"
+    )
+    assert plt.get_fignums() == []
+    # one key that is a territory id: the others may name other maps' ids
+    ax = territory_map(u, al, reps=False, colors={1: "red", "2": "black"})
+    (h1, *_) = ax.get_legend().legend_handles
+    assert tuple(h1.get_facecolor()) == (1.0, 0.0, 0.0, 1.0)
+
+
+def test_territory_map_refuses_reps_without_a_home(toy_grid_3x3):
+    """A rep with a NaN home_lon was silently left off the map."""
+    import numpy as np
+
+    from terrakit.exceptions import DataValidationError
+
+    s = toy_grid_3x3
+    reps = s.reps.copy()
+    reps.loc["R1", "home_lon"] = np.nan
+    plt.close("all")
+    with pytest.raises(DataValidationError) as e:
+        territory_map(s.units, s.alignments["current"], reps=reps)
+    assert str(e.value) == (
+        "reps.home_lon: 1 coordinates are missing, infinite or not numbers "
+        "(rows: 'R1'). Fix: geocode these rows or drop them"
+    )
+    reps.loc["R1", "home_lon"] = s.reps.loc["R1", "home_lon"]
+    reps = reps.astype({"home_lat": object})
+    reps.loc["R2", "home_lat"] = "n/a"
+    with pytest.raises(DataValidationError, match=r"reps.home_lat: .*\(rows: 'R2'\)"):
+        territory_map(s.units, s.alignments["current"], reps=reps)
+    assert plt.get_fignums() == []
+
+
+def test_territory_map_colours_do_not_depend_on_the_hash_seed():
+    """With alignments of ids 1/2 and '1'/'2' in one study, the colour order
+    came from a set sorted by str: ties 1 / '1' followed the hash seed, so the
+    colours changed between runs of the same notebook."""
+    import os
+    import subprocess
+    import sys
+
+    child = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import matplotlib.colors as mc\n"
+        "from terrakit.data.alignment import Alignment\n"
+        "from terrakit.data.synthetic import toy_grid\n"
+        "from terrakit.plot import territory_map\n"
+        "s = toy_grid(3, 3, 2, seed=1)\n"
+        "ids = list(s.units.index)\n"
+        "a = Alignment.from_mapping({u: i % 2 + 1 for i, u in enumerate(ids)},"
+        " name='solver')\n"
+        "b = Alignment.from_mapping({u: str(i % 2 + 1) for i, u in enumerate(ids)},"
+        " name='csv')\n"
+        "s = s.with_alignment(a).with_alignment(b)\n"
+        "for name in ('solver', 'csv'):\n"
+        "    lg = territory_map(s, name, reps=False).get_legend()\n"
+        "    print([mc.to_hex(h.get_facecolor()) for h in lg.legend_handles])\n"
+    )
+    out = set()
+    for seed in ("1", "8", "29"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, MPLBACKEND="Agg")
+        run = subprocess.run(
+            [sys.executable, "-c", child],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        out.add(run.stdout)
+    assert len(out) == 1
+    # ids equal as text keep the order of the study's alignments: 'solver'
+    # (1, 2) before 'csv' ('1', '2'), after 'current' (R1, R2)
+    from matplotlib.colors import to_hex
+
+    from terrakit.widgets._display import territory_colors
+
+    pal = territory_colors([1, "1", 2, "2", "R1", "R2"])
+    (text,) = out
+    assert text.splitlines() == [
+        str([to_hex(pal[1]), to_hex(pal[2])]),
+        str([to_hex(pal["1"]), to_hex(pal["2"])]),
+    ]
+
+
+@pytest.mark.parametrize("bad", [True, "1", 3])
+def test_forecast_refuses_a_territory_not_in_it_before_a_figure(bad):
+    """territory=True passed the check (True == 1), then failed inside xarray
+    with a bare KeyError after a figure was opened."""
+    import numpy as np
+
+    from terrakit.plot import forecast
+
+    f, _ = _forecast_with_gaps()
+    tf = f.by(Alignment.from_mapping({"u1": 1, "u2": 1, "u3": 2}, name="num"))
+    plt.close("all")
+    with pytest.raises(KeyError) as e:
+        forecast(tf, bad)
+    assert e.value.args[0] == (
+        f"territory {bad!r} is not in this forecast; it has [1, 2]"
+    )
+    assert plt.get_fignums() == []
+    ax = forecast(tf, np.int64(1))
+    assert ax.get_title() == "Sales forecast — territory 1 (num)"

@@ -60,7 +60,8 @@ def forecast(
     ValueError
         When ``history_periods`` is not a whole number ≥ 0 or ``None``.
 
-    All are raised before a figure is made.
+    All are raised before a figure is made.  Territories are matched by
+    exact label: ``True`` is not territory ``1``.
     """
     import matplotlib.pyplot as plt
 
@@ -83,12 +84,7 @@ def forecast(
         wanted="a TerritoryForecast",
         hint=hint,
     )
-    terrs = list(tf.draws["territory"].to_numpy())
-    if territory not in terrs:
-        raise KeyError(
-            f"territory {territory!r} is not in this forecast; it has "
-            f"{terrs[:10]}{' ...' if len(terrs) > 10 else ''}"
-        )
+    territory = _label(tf.draws["territory"].to_numpy().tolist(), territory)
     n_shown = None if history_periods is None else whole_number(history_periods)
     if history_periods is not None and (n_shown is None or n_shown < 0):
         raise ValueError(
@@ -143,3 +139,24 @@ def forecast(
     ax.set_ylabel("sales")
     ax.legend(loc="upper left", frameon=False)
     return ax
+
+
+def _label(terrs: list[Any], territory: Any) -> Any:
+    """The forecast's own label for ``territory``, matched exactly: a bool is
+    not a number (``True == 1``), which ``.sel`` would then fail to find."""
+
+    def is_bool(v: Any) -> bool:
+        return isinstance(v, bool | np.bool_)
+
+    try:
+        found = [
+            t for t in terrs if t == territory and is_bool(t) == is_bool(territory)
+        ]
+    except (TypeError, ValueError):  # an array-like: not one label
+        found = []
+    if not found:
+        raise KeyError(
+            f"territory {territory!r} is not in this forecast; it has "
+            f"{terrs[:10]}{' ...' if len(terrs) > 10 else ''}"
+        )
+    return found[0]

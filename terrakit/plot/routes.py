@@ -84,6 +84,7 @@ def routes(
             rest["lon"], rest["lat"], s=8, c="0.75", zorder=2, label="other accounts"
         )
     cmap = plt.get_cmap("tab20")
+    lunch_labelled = False
     for k, d in enumerate(days):
         s = r[r["day"] == d]
         if s.empty:
@@ -117,8 +118,10 @@ def routes(
                 s=90,
                 c="orange",
                 zorder=5,
-                label="lunch" if k == 0 else None,
+                # one legend entry, on the first day that has a lunch stop
+                label=None if lunch_labelled else "lunch",
             )
+            lunch_labelled = True
         if numbers and len(days) == 1:
             for n, (x, y) in enumerate(zip(v["lon"], v["lat"], strict=True), 1):
                 ax.annotate(

@@ -14,7 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Colormap, ListedColormap, to_rgba
 from matplotlib.patches import Patch
 
-from terrakit.data.alignment import Alignment
+from terrakit.data.alignment import Alignment, _sorted_territories
+from terrakit.data.validation import check_lonlat_values
 from terrakit.exceptions import DataValidationError
 from terrakit.plot._text import plain
 
@@ -45,7 +46,8 @@ def territory_map(
     reps
         ``True``: mark the study's rep homes (a marker and the rep id);
         a DataFrame with ``home_lon``/``home_lat``: mark those (a table
-        without them is refused); ``False``: none.
+        without them, or with a rep whose home is missing or not a number,
+        is refused); ``False``: none.
     labels
         Write the territory id inside every territory.
     cmap
@@ -58,7 +60,8 @@ def territory_map(
     colors
         Territory → colour (any matplotlib colour), overriding the default
         for the territories it names; ids of other alignments are ignored, so
-        one mapping serves several maps.
+        one mapping serves several maps.  A mapping none of whose keys is a
+        territory id but some equal one as text (``'1'`` for ``1``) is refused.
 
     Notes
     -----
@@ -67,13 +70,27 @@ def territory_map(
     territory ids of every alignment of the study, of ``alignment`` and (when
     the territories are rep ids) of the study's reps takes the k-th colour.
     So before/after maps of one study drawn side by side colour a territory
-    alike, even when the other plan dissolves or adds territories.  For
+    alike, even when the other plan dissolves or adds territories.  Ids equal
+    as text (``1`` and ``'1'``) keep the order in which the study's
+    alignments list them, so the colours are the same in every run.  For
     alignments outside the study that add territories, pass ``colors=`` to
     fix the colours.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    DataValidationError
+        When ``reps`` is a table without ``home_lon``/``home_lat`` or with a
+        rep whose home is missing, infinite or outside lon/lat degrees, or when
+        ``colors`` names the territories only as text (``'1'`` for ``1``).
+    TypeError, ValueError
+        When ``colors`` is not a mapping or holds a value that is not a
+        matplotlib colour.
+
+    All are raised before a figure is made.
 
     Examples
     --------
@@ -183,7 +200,7 @@ def _territory_colors(
 ) -> dict[Any, tuple[float, float, float, float]]:
     """RGBA colour of every territory of ``terr``, keyed on the territory id
     (see the Notes of :func:`territory_map`)."""
-    from terrakit.metrics import _is_study, _territory_order
+    from terrakit.metrics import _is_study
     from terrakit.widgets._display import territory_colors
 
     if colors is not None and not isinstance(colors, Mapping | pd.Series):
@@ -191,14 +208,21 @@ def _territory_colors(
             f"colors must map territory id → colour, got {type(colors).__name__}; "
             "e.g. colors={'R01': 'tab:blue', 'R02': '#ff7f0e'}"
         )
-    ids = set(terr)
+    # ids gathered in a fixed order (the study's alignments, this one, the
+    # reps): the sort below is stable, so ids equal as text (1 and '1') keep
+    # this order rather than a set's, which follows the hash seed
+    ids: dict[Any, None] = {}
     if _is_study(study):
         for al in getattr(study, "alignments", {}).values():
-            ids.update(al.territories)
+            ids.update(dict.fromkeys(al.territories))
+    ids.update(dict.fromkeys(terr))
+    if _is_study(study):
         rep_ids = getattr(getattr(study, "reps", None), "index", None)
-        if rep_ids is not None and ids & set(rep_ids):
-            ids.update(rep_ids)
-    keys = _territory_order(pd.Series(list(ids), dtype=object))
+        if rep_ids is not None and not set(ids).isdisjoint(rep_ids):
+            ids.update(dict.fromkeys(rep_ids))
+    keys = _sorted_territories(ids)
+    if colors is not None:
+        _check_color_keys(colors, keys)
     if cmap is None:
         default: dict[Any, Any] = territory_colors(keys)
     else:
@@ -215,6 +239,32 @@ def _territory_colors(
                 "('tab:blue'), a hex string ('#1f77b4') or an RGB(A) tuple"
             ) from None
     return out
+
+
+def _check_color_keys(colors: Mapping[Hashable, Any], ids: list[Any]) -> None:
+    """Refuse ``colors`` none of whose keys is a territory id when some are
+    equal to one as text (``'1'`` for territory ``1``): every colour would be
+    silently ignored.  Keys that name territories of other alignments are
+    fine (one mapping serves several maps)."""
+    given = list(colors.keys())
+    if not given or not set(given).isdisjoint(ids):
+        return
+    by_text = {str(t): t for t in ids}
+    same = sorted((k for k in given if str(k) in by_text), key=str)
+    if not same:
+        return
+    k = same[0]
+    t = by_text[str(k)]
+    raise DataValidationError(
+        "colors",
+        None,
+        f"no key of colors is a territory id, but {len(same)} are equal as "
+        f"text (e.g. {k!r} ({type(k).__name__}) in colors and territory {t!r} "
+        f"({type(t).__name__})), so every colour would be silently ignored: "
+        "territory ids keep their type: '1' is not 1",
+        rows=same,
+        fix=f"key colors by the territory ids, e.g. colors={{{t!r}: {colors[k]!r}}}",
+    )
 
 
 def _colors(cmap: str | Colormap, n: int) -> list[tuple[float, ...]]:
@@ -254,4 +304,12 @@ def _rep_table(study: Any, reps: bool | pd.DataFrame) -> pd.DataFrame | None:
         return None
     if table is None or not {"home_lon", "home_lat"} <= set(table.columns):
         return None
+    # a rep without a home would be silently left off the map
+    check_lonlat_values(
+        pd.to_numeric(table["home_lon"], errors="coerce").to_numpy(float),
+        pd.to_numeric(table["home_lat"], errors="coerce").to_numpy(float),
+        "reps",
+        ("home_lon", "home_lat"),
+        table.index,
+    )
     return table
