@@ -658,34 +658,35 @@ def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
     A DataFrame (or a 2-D xarray ``DataArray``, e.g. ``potential.draws(...)``)
     is matched to the units by its index; a plain array is taken in the units'
     order.  A shape other than ``(n_units, n_draws ≥ 1)`` is refused, and
+    so are a DataArray of more than two dims (a posterior's ``chain, draw``
+    not yet stacked), a DataFrame laid out draws × units (the unit ids in its
+    columns), index entries that are not units, non-numeric columns, and
     missing, non-finite and negative draws by unit.
     """
     if hasattr(draws, "dims") and hasattr(draws, "to_pandas"):
+        if len(draws.dims) > 2:
+            raise DataValidationError(
+                "balance_on_draws",
+                None,
+                f"a DataArray of {len(draws.dims)} dims {tuple(draws.dims)}; "
+                "expected 2 (unit, draw)",
+                fix=_stack_hint(tuple(draws.dims)),
+            )
         draws = draws.to_pandas()
     if isinstance(draws, pd.DataFrame):
-        twice = draws.index[draws.index.duplicated()]
-        if len(twice):
-            shown = list(dict.fromkeys(twice))
+        draws = _frame_by_unit(draws, unit_ids)
+        arr = draws.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        try:
+            arr = np.asarray(draws, dtype=float)
+        except (TypeError, ValueError) as err:
             raise DataValidationError(
                 "balance_on_draws",
-                "index",
-                f"{len(shown)} unit ids have more than one row of draws",
-                rows=shown,
-                fix="give one row of draws per unit id (draws of several model "
-                "runs go side by side as columns, not stacked as rows)",
-            )
-        missing = unit_ids.difference(draws.index)
-        if len(missing):
-            raise DataValidationError(
-                "balance_on_draws",
-                "index",
-                f"{len(missing)} units have no draws",
-                rows=list(missing),
-                fix="give one row of draws per unit id (the index of "
-                "potential.draws(...).to_pandas())",
-            )
-        draws = draws.reindex(unit_ids)
-    arr = np.asarray(draws, dtype=float)
+                None,
+                f"the draws are not all numbers ({err})",
+                fix="pass numeric draws of a non-negative activity (e.g. "
+                "potential.draws(...)), one row per unit",
+            ) from None
     _check_draws_shape(arr, len(unit_ids), "balance_on_draws")
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
@@ -700,6 +701,102 @@ def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
             fix="pass draws of a non-negative activity (e.g. potential) for every unit",
         )
     return arr
+
+
+def _stack_hint(dims: tuple[Hashable, ...]) -> str:
+    """The fix for a DataArray of draws with more than two dims."""
+    rest = [d for d in dims if d not in ("chain", "draw")]
+    if "chain" in dims and "draw" in dims and len(rest) == 1:
+        return (
+            "stack chain and draw into one dim, units first: "
+            f"draws.stack(sample=('chain', 'draw')).transpose({rest[0]!r}, "
+            "'sample'), or use PotentialResult.draws(), which does this"
+        )
+    return (
+        "give a 2-D (unit, draw) array, e.g. PotentialResult.draws(), or stack "
+        "the other dims into one with .stack(...)"
+    )
+
+
+def _frame_by_unit(draws: pd.DataFrame, unit_ids: pd.Index) -> pd.DataFrame:
+    """A DataFrame of draws, its rows matched to ``unit_ids`` (checked)."""
+    twice = draws.index[draws.index.duplicated()]
+    if len(twice):
+        shown = list(dict.fromkeys(twice))
+        raise DataValidationError(
+            "balance_on_draws",
+            "index",
+            f"{len(shown)} unit ids have more than one row of draws",
+            rows=shown,
+            fix="give one row of draws per unit id (draws of several model "
+            "runs go side by side as columns, not stacked as rows)",
+        )
+    extra = draws.index.difference(unit_ids, sort=False)
+    missing = unit_ids.difference(draws.index, sort=False)
+    text = {str(u) for u in unit_ids}
+    # index entries that are unit ids of another type ("1" for 1)
+    typed = [e for e in extra if str(e) in text]
+    in_rows = len(draws.index) - len(extra) + len(typed)
+    in_cols = int(draws.columns.isin(unit_ids).sum())
+    # draws × units: more unit ids among the columns than among the rows,
+    # or as many but a purer match (draw numbers 0..S-1 against ids 1..n)
+    if in_cols and (
+        in_cols > in_rows
+        or in_cols / len(draws.columns) > in_rows / max(len(draws.index), 1)
+    ):
+        raise DataValidationError(
+            "balance_on_draws",
+            None,
+            f"the draws are laid out draws × units: {in_cols} of "
+            f"{len(unit_ids)} unit ids are among its columns, {in_rows} among its "
+            "index "
+            f"(shape {draws.shape})",
+            fix="transpose it: .T, one row per unit id and one column per draw",
+        )
+    if len(missing):
+        hint = _id_hint(typed[0], list(unit_ids), "unit") if typed else ""
+        raise DataValidationError(
+            "balance_on_draws",
+            "index",
+            f"{len(missing)} units have no draws{hint}",
+            rows=list(missing),
+            fix="give one row of draws per unit id (the index of "
+            "potential.draws(...).to_pandas())",
+        )
+    if len(extra):
+        raise DataValidationError(
+            "balance_on_draws",
+            "index",
+            f"{len(extra)} rows are not units of the study and would be dropped",
+            rows=list(extra),
+            fix="give draws for the study's units only (draws.loc[units.index]), "
+            "and check that the index holds unit ids, not draw numbers",
+        )
+    draws = draws.reindex(unit_ids)
+    text_cols = []
+    for col in draws.columns:
+        values = draws[col]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        num = pd.to_numeric(values, errors="coerce")
+        wrong = num.isna() & values.notna()
+        if wrong.any():
+            text_cols.append((col, values[wrong]))
+    if text_cols:
+        col, wrong = text_cols[0]
+        more = f" and {len(text_cols) - 5} more"
+        raise DataValidationError(
+            "balance_on_draws",
+            str(col),
+            f"{len(text_cols)} column{'s' if len(text_cols) > 1 else ''} "
+            f"not numeric: {', '.join(repr(c) for c, _ in text_cols[:5])}"
+            f"{more if len(text_cols) > 5 else ''} "
+            f"({wrong.iloc[0]!r} in unit {wrong.index[0]!r})",
+            rows=list(wrong.index),
+            fix="drop the columns that are not draws (draws.drop(columns=[...])): "
+            "every column must be one numeric draw",
+        )
+    return draws
 
 
 def _id_hint(given: Any, known: Sequence[Hashable], what: str) -> str:
@@ -1213,7 +1310,8 @@ def align(
     balance_on_draws
         ``units × draws`` (e.g. posterior draws of potential): an array in
         the units' order, or a DataFrame / DataArray indexed by unit id: the band
-        (``balance["potential"]`` or the widest tolerance) must hold in at
+        (``draws_tolerance``; by default ``balance["potential"]``, else the
+        widest tolerance, else ±5 % when ``balance`` is empty) must hold in at
         least ``draws_share`` of draws; per-territory intervals are reported in
         ``result.intervals``.  The share is joint: a draw counts when every
         territory is within the band in that draw
@@ -1253,7 +1351,8 @@ def align(
     **kw
         Passed to :func:`build_problem` (``weight``, a numeric column of the
         units; ``travel_model``; ``draws_tolerance``, the ``±`` band of
-        ``balance_on_draws``, a number in ``[0, 1)``; ``adjacency``,
+        ``balance_on_draws``, a number in ``[0, 1)`` (default: see
+        ``balance_on_draws``); ``adjacency``,
         ``candidates``), or, for the MIP's own settings (``threads``,
         ``mip_gap``, ``contiguity_method`` ...), to
         :func:`terrakit.design.mip.solve_mip` through :func:`solve`.  Any

@@ -714,6 +714,18 @@ def solve_mip(
             cols = np.asarray(start, dtype=np.int64)
             info["kept_heuristic_start"] = True
     status: Status = "optimal" if out.status == "optimal" else "time_limit"
+    bound = out.bound
+    if status == "optimal" and not math.isfinite(bound):
+        bound = problem.evaluate(cols)
+    if first is not None and first[0] is not None:
+        # the heuristic start's bound holds for this problem too; a solver
+        # stopped early may prove less (-inf, or a root bound far below it),
+        # as in the fallback branch: keep the better one, at most the objective
+        hb = float(first[0].lower_bound)
+        if math.isfinite(hb) and hb > bound:
+            bound = min(hb, problem.evaluate(cols))
+            how = first[0].info.get("bound")
+            info["bound"] = f"heuristic start ({how})" if how else "heuristic start"
     if status == "time_limit":
         why = (
             f"{method} stopped at the time limit ({time_limit:g} s, after "
@@ -725,13 +737,10 @@ def solve_mip(
         )
         warnings.warn(
             f"{why}; returning the best alignment found (objective "
-            f"{problem.evaluate(cols):.6g}, bound {out.bound:.6g})",
+            f"{problem.evaluate(cols):.6g}, bound {bound:.6g})",
             TimeLimitWarning,
             stacklevel=2,
         )
-    bound = out.bound
-    if status == "optimal" and not math.isfinite(bound):
-        bound = problem.evaluate(cols)
     status = _audited(problem, cols, status, info, method)
     return AlignmentResult.from_columns(
         problem,
@@ -896,7 +905,10 @@ def draw_intervals(problem: DesignProblem, cols: np.ndarray) -> pd.DataFrame | N
     sums = np.zeros((k, draws.shape[1]))
     np.add.at(sums, terr, draws)
     lo, hi = problem.draw_limits()
-    within = ((sums >= lo.T - 1e-9) & (sums <= hi.T + 1e-9)).mean(axis=1)
+    # the edge allowance of DesignProblem.draws_met (relative to the band's
+    # upper edge), so that a territory on the edge is in band in both
+    slack = 1e-9 * np.maximum(1.0, np.abs(hi.T))
+    within = ((sums >= lo.T - slack) & (sums <= hi.T + slack)).mean(axis=1)
     tids = problem.territory_ids or tuple(range(k))
     return pd.DataFrame(
         {
@@ -975,7 +987,9 @@ def _diagnose(
 
     def what(a: str) -> str:
         if a == "__draws__":
-            return "the balance on draws"
+            tau = 100 * float(problem.draws_tolerance or 0.0)
+            share = 100 * problem.draws_share
+            return f"the balance on draws (±{tau:.3g} % in {share:.3g} % of draws)"
         if a.startswith("budget:"):
             return f"the budget {a[7:]!r}"
         tol = problem.tolerance.get(a)
@@ -1017,8 +1031,14 @@ def _diagnose(
                 *(["max_distance_km"] if problem.allowed is not None else []),
             ]
             given = f" (given {' and '.join(held)})" if held else ""
-            return f"{what(a)} cannot be met on its own{given}" + (
-                ", even without contiguity" if problem.contiguity else ""
+            return (
+                f"{what(a)} cannot be met on its own{given}"
+                + (", even without contiguity" if problem.contiguity else "")
+                + (
+                    "; loosen draws_tolerance or lower draws_share"
+                    if a == "__draws__"
+                    else ""
+                )
             )
     if problem.contiguity:
         for a in names:

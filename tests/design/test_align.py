@@ -6,6 +6,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from terrakit.design import align, build_problem, choose_solver, pareto, solve
@@ -1196,3 +1197,147 @@ def test_diameter_with_the_mip_is_refused_before_any_work(toy_grid_3x3, monkeypa
     monkeypatch.setattr(mip, "_heuristic_start", no_work)
     with pytest.raises(SpecificationError, match=msg):  # called directly
         mip.solve_mip(p, time_limit=30)
+
+
+def _int_id_tables(toy_grid_3x3):
+    """The toy grid's units with integer ids 1..9 (as read from a CSV)."""
+    import pandas as pd
+
+    units = toy_grid_3x3.units.set_axis(pd.Index(range(1, 10), name="unit_id"))
+    reps = toy_grid_3x3.reps.drop(columns=["home_unit"], errors="ignore")
+    return units, reps
+
+
+@pytest.mark.parametrize(
+    ("n_draws", "seen"),
+    [
+        # draw numbers 0..19 hold every unit id 1..9: reindexing picked draw
+        # rows 1..9 as the units' draws, silently
+        (
+            20,
+            "9 of 9 unit ids are among its columns, 9 among its index (shape (20, 9))",
+        ),
+        # draw numbers 0..3 hold unit ids 1..3: "6 units have no draws"
+        (4, "9 of 9 unit ids are among its columns, 3 among its index (shape (4, 9))"),
+    ],
+)
+def test_draws_frame_laid_out_draws_by_units_is_refused(toy_grid_3x3, n_draws, seen):
+    """A DataFrame of draws × units (unit ids in the columns) with integer
+    unit ids is refused with the transpose fix, whether or not its draw
+    numbers collide with unit ids."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+
+    units, reps = _int_id_tables(toy_grid_3x3)
+    rng = np.random.default_rng(1)
+    good = pd.DataFrame(
+        10_000 * rng.lognormal(0, 0.1, size=(9, n_draws)), index=units.index
+    )
+    kw = {"balance": {"workload": 0.3, "potential": 0.2}, "contiguity": False}
+    right = build_problem(units, reps, balance_on_draws=good, **kw)
+    np.testing.assert_array_equal(right.draws, good.to_numpy())
+    with pytest.raises(DataValidationError) as err:
+        build_problem(units, reps, balance_on_draws=good.T, **kw)
+    assert str(err.value) == (
+        f"balance_on_draws: the draws are laid out draws × units: {seen}. Fix: "
+        "transpose it: .T, one row per unit id and one column per draw"
+    )
+
+
+def test_draws_rows_that_are_not_units_are_refused(toy_grid_3x3):
+    """Rows of draws for ids that are not units were dropped without a word."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+
+    ids = toy_grid_3x3.units.index
+    draws = pd.DataFrame(np.random.default_rng(0).uniform(1, 2, (9, 4)), index=ids)
+    more = pd.concat([draws, draws.loc[["u4", "u6"]].set_axis(["u10", "u11"])])
+    with pytest.raises(DataValidationError) as err:
+        build_problem(toy_grid_3x3, balance={"potential": 0.25}, balance_on_draws=more)
+    assert str(err.value) == (
+        "balance_on_draws.index: 2 rows are not units of the study and would be "
+        "dropped (rows: 'u10', 'u11'). Fix: give draws for the study's units "
+        "only (draws.loc[units.index]), and check that the index holds unit "
+        "ids, not draw numbers"
+    )
+
+
+def test_draws_with_text_ids_name_the_id_type(toy_grid_3x3):
+    """Draws indexed by "1".."9" where the unit ids are 1..9 (read back from
+    a CSV): the units-without-draws error says int, not str."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+
+    units, reps = _int_id_tables(toy_grid_3x3)
+    draws = pd.DataFrame(
+        np.random.default_rng(0).uniform(1, 2, (9, 4)),
+        index=units.index.astype(str),
+    )
+    with pytest.raises(DataValidationError) as err:
+        build_problem(units, reps, balance={"potential": 0.25}, balance_on_draws=draws)
+    assert str(err.value) == (
+        "balance_on_draws.index: 9 units have no draws; the unit ids are int "
+        "(1), not str: give 1 (rows: 1, 2, 3, 4, 5 and 4 more). Fix: give one "
+        "row of draws per unit id (the index of potential.draws(...).to_pandas())"
+    )
+
+
+def _posterior(draws):
+    """Draws (9 units × 10) as a posterior DataArray (chain, draw, unit_id)."""
+    import xarray as xr
+
+    return xr.DataArray(
+        draws.to_numpy().T.reshape(2, 5, 9),
+        dims=("chain", "draw", "unit_id"),
+        coords={"unit_id": draws.index},
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            _posterior,
+            "balance_on_draws: a DataArray of 3 dims ('chain', 'draw', "
+            "'unit_id'); expected 2 (unit, draw). Fix: stack chain and draw "
+            "into one dim, units first: draws.stack(sample=('chain', 'draw'))"
+            ".transpose('unit_id', 'sample'), or use PotentialResult.draws(), "
+            "which does this",
+        ),
+        (
+            lambda d: d.assign(city="Atlanta"),
+            "balance_on_draws.city: 1 column not numeric: 'city' ('Atlanta' in "
+            "unit 'u1') (rows: 'u1', 'u2', 'u3', 'u4', 'u5' and 4 more). Fix: "
+            "drop the columns that are not draws (draws.drop(columns=[...])): "
+            "every column must be one numeric draw",
+        ),
+        (
+            lambda d: d.astype("Float64").mask(
+                (d.index == "u4")[:, None] & (np.arange(10) == 2), pd.NA
+            ),
+            "balance_on_draws: 1 draws are missing, infinite or negative (in 1 "
+            "units) (rows: 'u4'). Fix: pass draws of a non-negative activity "
+            "(e.g. potential) for every unit",
+        ),
+    ],
+    ids=["posterior-chain-draw-unit", "text-column", "Float64-NA"],
+)
+def test_draws_of_the_wrong_kind_are_named(toy_grid_3x3, make, message):
+    """A posterior DataArray (chain, draw, unit), a text column and a
+    nullable-Float64 pd.NA were bare xarray / numpy errors."""
+    from terrakit.exceptions import DataValidationError
+
+    ids = toy_grid_3x3.units.index
+    rng = np.random.default_rng(1)
+    draws = pd.DataFrame(10_000 * rng.lognormal(0, 0.1, size=(9, 10)), index=ids)
+    with pytest.raises(DataValidationError) as err:
+        build_problem(
+            toy_grid_3x3,
+            balance={"workload": 0.3, "potential": 0.2},
+            balance_on_draws=make(draws),
+            contiguity=False,
+        )
+    assert str(err.value) == message

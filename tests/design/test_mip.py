@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 import warnings
 
@@ -540,7 +541,8 @@ def test_diagnosis_says_undecided_when_a_sub_solve_runs_out_of_time(
     assert "can be met" not in msg and "contiguity=False" not in msg
     assert msg.startswith(
         "no alignment meets all constraints; could not be decided in 1 s: the "
-        "band on 'workload' (±10 %) on its own, the balance on draws on its own"
+        "band on 'workload' (±10 %) on its own, the balance on draws (±10 % in "
+        "50 % of draws) on its own"
     )
 
 
@@ -560,7 +562,7 @@ def test_diagnosis_names_the_balance_on_draws_in_words(monkeypatch) -> None:
     msg = mip._diagnose(_line_with_draws(contiguity=False), "highs", 4.0, 0)
     assert msg == (
         "each band alone can be met, but not all together (the band on "
-        "'workload' (±10 %), the balance on draws)"
+        "'workload' (±10 %), the balance on draws (±10 % in 50 % of draws))"
     )
 
 
@@ -705,3 +707,89 @@ def test_threads_after_the_scheduler_started_is_said_not_a_failure(
         res = solve_mip(grid3x3_problem, time_limit=10, threads=7, backend=backend)
     assert res.status == "optimal" and res.method == f"mip/{backend}"
     assert res.objective == pytest.approx(14.0)
+
+
+@pytest.mark.parametrize(("mip_bound", "start_bound"), [(-math.inf, 13.5), (3.0, 13.0)])
+def test_mip_plan_at_the_time_limit_keeps_the_heuristic_starts_bound(
+    grid3x3_problem, monkeypatch, mip_bound, start_bound
+):
+    """The solver stops at its limit with its own plan (here the start, of
+    objective 14) and a weak bound (-inf, or a root bound of 3): the bound the
+    heuristic start already computed stands, at most the objective, as in the
+    fallback branch (the MIP path reported a gap of ~100 %)."""
+    import dataclasses
+
+    import terrakit.design.mip as mip
+    from terrakit.design._model import SolveOutcome
+    from terrakit.design.heuristic import solve_heuristic
+
+    def start_with_bound(problem, time_limit, seed, max_iter=None):
+        r = solve_heuristic(problem, time_limit=time_limit, seed=seed)
+        info = {**r.info, "bound": "lp"}
+        return dataclasses.replace(r, lower_bound=start_bound, info=info)
+
+    def stopped(model, **kwargs):
+        values = np.zeros(model.n_cols)
+        for p, v in kwargs["start"].items():
+            values[p] = v
+        return SolveOutcome("time_limit", values, 14.0, mip_bound, 0.0, 0.0)
+
+    monkeypatch.setattr(mip, "_fallback", start_with_bound)
+    monkeypatch.setattr(mip, "solve_model", stopped)
+    with pytest.warns(TimeLimitWarning, match=r"objective 14, bound 13\.?5?\)"):
+        res = solve_mip(grid3x3_problem, time_limit=5, heuristic_start=True, seed=0)
+    assert res.method == "mip/highs" and res.status == "time_limit"
+    assert res.objective == pytest.approx(14.0)
+    assert res.lower_bound == pytest.approx(min(start_bound, 14.0))
+    assert res.gap == pytest.approx((14.0 - min(start_bound, 14.0)) / 14.0)
+    assert res.info["bound"] == "heuristic start (lp)"
+
+
+def test_share_within_band_counts_a_territory_on_the_edge_as_draws_met_does():
+    """A territory whose drawn sum is on the band's upper edge (115 M against
+    1.15 × 100 M, which rounds to 114999999.99999999) is in band for
+    draws_met (relative allowance) and now in share_within_band too: the
+    joint share was 1.0 and a territory's share 0.5."""
+    from terrakit.design.mip import draw_intervals
+
+    draws = np.array([[60e6, 50e6], [55e6, 50e6], [45e6, 50e6], [40e6, 50e6]])
+    p = DesignProblem(
+        unit_ids=np.array(["a", "b", "c", "d"]),
+        activities={"workload": np.ones(4)},
+        tolerance={"workload": 0.5},
+        n_territories=2,
+        cost=np.zeros((4, 2)),
+        center_units=np.array([0, 3]),
+        draws=draws,
+        draws_tolerance=0.15,
+        draws_share=0.5,
+    )
+    cols = np.array([0, 0, 1, 1])
+    assert p.draws_met(cols) == (2, 1)
+    iv = draw_intervals(p, cols)
+    assert iv is not None
+    assert iv["share_within_band"].tolist() == [1.0, 1.0]
+    just_out = p.replace(draws=draws + np.array([[1.0, 0], [0, 0], [0, 0], [0, 0]]))
+    assert just_out.draws_met(cols) == (1, 1)
+    iv = draw_intervals(just_out, cols)
+    assert iv is not None
+    assert iv["share_within_band"].tolist() == [0.5, 0.5]
+
+
+def test_diagnosis_gives_the_band_and_share_of_draws_that_cannot_be_met():
+    """A draw of 4, 4, ..., 4, 1 (total 29) cannot be split within ±10 % of
+    14.5 (sums 12, 13, 16 or 17): the diagnosis names the ±band and the share
+    of draws, and the fix (it said only 'the balance on draws cannot be met on
+    its own')."""
+    import terrakit.design.mip as mip
+
+    p = _line_with_draws(contiguity=False)
+    fours = np.array([[4.0]] * 7 + [[1.0]])
+    p = p.replace(draws=np.hstack([np.asarray(p.draws), fours]), draws_share=1.0)
+    msg = mip._diagnose(p, "highs", 4.0, 0)
+    assert msg == (
+        "the balance on draws (±10 % in 100 % of draws) cannot be met on its "
+        "own; loosen draws_tolerance or lower draws_share"
+    )
+    with pytest.raises(InfeasibleError, match=re.escape(msg)):
+        solve_mip(p, time_limit=20)
