@@ -34,6 +34,7 @@ __all__ = [
     "clean_history",
     "clean_reps",
     "clean_units",
+    "ids_equal_only_as_text",
     "misspelt_targets",
     "rep_of_territories",
     "require_columns",
@@ -1156,6 +1157,21 @@ def _as_text(v: Any) -> str:
     if isinstance(v, (float, np.floating)) and np.isfinite(v) and v == int(v):
         return str(int(v))
     return str(v)
+
+
+def ids_equal_only_as_text(known: Any, given: Any) -> list[tuple[Any, Any]]:
+    """``(given id, known id)`` pairs equal as text (``'1'`` and ``1``) when
+    no id of ``given`` is one of ``known`` — one side read from a file, the
+    other built in Python — sorted by the given id as text; ``[]`` when some
+    id matches exactly or none matches as text."""
+    known_ids, given_ids = set(known), list(dict.fromkeys(given))
+    if not given_ids or not known_ids.isdisjoint(given_ids):
+        return []
+    by_text = {str(t): t for t in known_ids}
+    return [
+        (t, by_text[str(t)])
+        for t in sorted((t for t in given_ids if str(t) in by_text), key=str)
+    ]
 
 
 def rep_of_territories(territories: pd.Series, rep_ids: pd.Index) -> pd.Series:

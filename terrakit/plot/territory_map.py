@@ -15,7 +15,7 @@ from matplotlib.colors import Colormap, ListedColormap, to_rgba
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment, _sorted_territories
-from terrakit.data.validation import check_lonlat_values
+from terrakit.data.validation import check_lonlat_values, ids_equal_only_as_text
 from terrakit.exceptions import DataValidationError
 from terrakit.plot._text import plain
 
@@ -246,15 +246,11 @@ def _check_color_keys(colors: Mapping[Hashable, Any], ids: list[Any]) -> None:
     equal to one as text (``'1'`` for territory ``1``): every colour would be
     silently ignored.  Keys that name territories of other alignments are
     fine (one mapping serves several maps)."""
-    given = list(colors.keys())
-    if not given or not set(given).isdisjoint(ids):
+    pairs = ids_equal_only_as_text(ids, colors.keys())
+    if not pairs:
         return
-    by_text = {str(t): t for t in ids}
-    same = sorted((k for k in given if str(k) in by_text), key=str)
-    if not same:
-        return
-    k = same[0]
-    t = by_text[str(k)]
+    same = [g for g, _ in pairs]
+    k, t = pairs[0]
     raise DataValidationError(
         "colors",
         None,

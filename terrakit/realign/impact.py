@@ -63,15 +63,13 @@ def check_territory_ids(
     DataValidationError
         Naming the ids that match only as text and their types.
     """
-    then, now = set(before_ids), set(after_ids)
-    if then & now:
+    from terrakit.data.validation import ids_equal_only_as_text
+
+    pairs = ids_equal_only_as_text(before_ids, after_ids)
+    if not pairs:
         return
-    by_text = {str(t): t for t in then}
-    same = sorted((t for t in now if str(t) in by_text), key=str)
-    if not same:
-        return
-    t = same[0]
-    o = by_text[str(t)]
+    same = [g for g, _ in pairs]
+    t, o = pairs[0]
     raise DataValidationError(
         "alignment",
         "territory_id",
