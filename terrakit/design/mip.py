@@ -899,16 +899,11 @@ def draw_intervals(problem: DesignProblem, cols: np.ndarray) -> pd.DataFrame | N
     of draws within the band."""
     if problem.draws is None:
         return None
-    terr, _ = problem.territory_index(cols)
     k = problem.n_territories
-    draws = np.asarray(problem.draws)
-    sums = np.zeros((k, draws.shape[1]))
-    np.add.at(sums, terr, draws)
-    lo, hi = problem.draw_limits()
-    # the edge allowance of DesignProblem.draws_met (relative to the band's
-    # upper edge), so that a territory on the edge is in band in both
-    slack = 1e-9 * np.maximum(1.0, np.abs(hi.T))
-    within = ((sums >= lo.T - slack) & (sums <= hi.T + slack)).mean(axis=1)
+    # the sums and band test of DesignProblem.draws_met, so that a territory
+    # on the band's edge is in band in both
+    sums, ok = problem.draw_sums(cols)
+    within = ok.mean(axis=1)
     tids = problem.territory_ids or tuple(range(k))
     return pd.DataFrame(
         {

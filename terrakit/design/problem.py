@@ -675,18 +675,26 @@ class DesignProblem:
         band, and how many ``draws_share`` requires (``(0, 0)`` without draws)."""
         if self.draws is None or self.draws_tolerance is None:
             return 0, 0
+        _, ok = self.draw_sums(columns, rtol=rtol)
+        need = int(np.ceil(self.draws_share * ok.shape[1] - 1e-9))
+        return int(ok.all(axis=0).sum()), need
+
+    def draw_sums(
+        self, columns: np.ndarray, *, rtol: float = 1e-9
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(sums, within)``, both ``(n_territories, draws)``: each
+        territory's drawn activity per draw, and whether it lies in the draw
+        band (with an allowance of ``rtol`` relative to the band's upper
+        edge).  Requires draws."""
         terr, used = self.territory_index(np.asarray(columns, dtype=np.int64))
         draws = np.asarray(self.draws)
         k = max(self.n_territories, len(used))
         sums = np.zeros((k, draws.shape[1]))
         np.add.at(sums, terr, draws)
+        sums = sums[: self.n_territories]
         lo, hi = self.draw_limits()
         slack = rtol * np.maximum(1.0, np.abs(hi.T))
-        ok = (sums[: self.n_territories] >= lo.T - slack) & (
-            sums[: self.n_territories] <= hi.T + slack
-        )
-        need = int(np.ceil(self.draws_share * draws.shape[1] - 1e-9))
-        return int(ok.all(axis=0).sum()), need
+        return sums, (sums >= lo.T - slack) & (sums <= hi.T + slack)
 
     def budget_use(self, columns: np.ndarray) -> list[tuple[str, float, float]]:
         """``(name, used, cap)`` of every budget for a solution."""
