@@ -83,7 +83,8 @@ def synthetic_region(
         ``clusters=0`` (with no city every unit is rural: another value
         warns and is recorded as 1.0).
     history_months
-        Months of account history ending 2025-12; 0 (default) for none.
+        Months of account history ending 2025-12; 0 (default) for none.  The
+        accounts' 2025 months sum to their ``annual_sales``.
     capacity_hours
         Yearly capacity of every rep (FTE 1.0), a number > 0.
 
@@ -712,14 +713,22 @@ def _rep_homes(
 def _history(
     accounts: pd.DataFrame, months: int, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Monthly sales and calls ending 2025-12 (trend, season, ADBUDG response)."""
-    periods = pd.period_range(end="2025-12", periods=months, freq="M")
+    """Monthly sales and calls ending 2025-12 (trend, season, ADBUDG response).
+
+    The year 2025 is always simulated, also when fewer months are kept, and each
+    account's level is set so that its 2025 sales sum to its ``annual_sales``
+    (to the cent, before rounding each month): ``annual_sales`` is the 2025
+    total, as in the southeast sample.  Within an account, sales follow the
+    month's calls through the segment's response curve.
+    """
+    span = max(months, 12)
+    periods = pd.period_range(end="2025-12", periods=span, freq="M")
     n = len(accounts)
-    t = np.arange(months, dtype=float)
+    t = np.arange(span, dtype=float)
     season = 1.0 + 0.12 * np.cos(2 * np.pi * (periods.month.to_numpy() - 10) / 12)
     growth = rng.normal(0.04, 0.06, n)
     lam = accounts["calls_per_year"].to_numpy(float) / 12.0
-    calls = rng.poisson(lam[:, None] * np.ones(months)[None, :])
+    calls = rng.poisson(lam[:, None] * np.ones(span)[None, :])
     seg = accounts["segment"].to_numpy()
     c = np.select(
         [seg == "A", seg == "B"],
@@ -738,16 +747,12 @@ def _history(
     )
     xh = calls ** h[:, None]
     resp = c[:, None] + (1 - c[:, None]) * xh / (k[:, None] ** h[:, None] + xh)
-    level = accounts["annual_sales"].to_numpy(float) / 12.0
     trend = (1.0 + growth[:, None]) ** ((t - t[-1])[None, :] / 12.0)
-    sales = (
-        level[:, None]
-        * trend
-        * season[None, :]
-        * resp
-        / resp.mean(axis=1, keepdims=True)
-        * np.exp(rng.normal(0.0, 0.15, (n, months)) - 0.01125)
-    )
+    shape = trend * season[None, :] * resp * np.exp(rng.normal(0.0, 0.15, (n, span)))
+    level = accounts["annual_sales"].to_numpy(float) / shape[:, -12:].sum(axis=1)
+    sales = (level[:, None] * shape)[:, span - months :]
+    calls = calls[:, span - months :]
+    periods = periods[span - months :]
     return pd.DataFrame(
         {
             "account_id": np.repeat(accounts.index.to_numpy(), months),

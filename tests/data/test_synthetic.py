@@ -267,3 +267,33 @@ def test_same_arguments_equal_studies_provenance_included(monkeypatch) -> None:
     prov = b.alignments["current"].provenance
     assert "pulp" not in prov["versions"] and "numpy" in prov["versions"]
     assert prov["created"] == a.alignments["current"].provenance["created"]
+
+
+@pytest.mark.parametrize("months", [12, 30])
+def test_history_2025_sums_to_annual_sales(months: int) -> None:
+    """Each account's 2025 months sum to its annual_sales (they fell ~2 % short:
+    the level was a December run-rate); the units' sales sum the same totals."""
+    s = synthetic_region(
+        n_units=60, n_accounts=240, n_reps=3, seed=3, history_months=months
+    )
+    h = s.history
+    y2025 = h[h["period"].dt.year == 2025].groupby("account_id")["sales"].sum()
+    want = s.accounts["annual_sales"]
+    np.testing.assert_allclose(y2025.reindex(want.index), want, atol=0.07)
+    assert len(h) == months * len(s.accounts)
+    g = toy_grid(3, 4, n_reps=3, seed=0)
+    tot = g.history.groupby("account_id")["sales"].sum()
+    want = g.accounts["annual_sales"]
+    np.testing.assert_allclose(tot.reindex(want.index), want, atol=0.07)
+
+
+def test_short_history_is_the_end_of_2025() -> None:
+    """Six months keep the last half of the simulated 2025, which falls short of
+    the year's total by the January-June months."""
+    s = synthetic_region(n_units=60, n_accounts=240, n_reps=3, seed=3, history_months=6)
+    h = s.history
+    assert sorted(h["period"].astype(str).unique()) == [
+        f"2025-{m:02d}" for m in range(7, 13)
+    ]
+    share = h["sales"].sum() / s.accounts["annual_sales"].sum()
+    assert 0.4 < share < 0.65
