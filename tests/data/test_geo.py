@@ -12,6 +12,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from terrakit.data.geo import (
+    EARTH_RADIUS_KM,
     Adjacency,
     TravelTimeModel,
     adjacency,
@@ -97,6 +98,28 @@ def test_haversine_matrix_shape_symmetry_and_blocks(monkeypatch):
     np.testing.assert_allclose(
         haversine_matrix(lon, lat, lon[:4], lat[:4]), full[:, :4]
     )
+
+
+def test_haversine_matches_the_textbook_formula_worldwide():
+    """The per-point sines (angle-difference identities) give the textbook
+    haversine's kilometres, from millimetres to antipodes, across the antimeridian."""
+    rng = np.random.default_rng(3)
+    lon = np.r_[rng.uniform(-180, 180, 40), 179.9999, -179.9999, 10.0, 10.0 + 1e-8]
+    lat = np.r_[rng.uniform(-89.9, 89.9, 40), 0.0, 0.0, 45.0, 45.0]
+    lo, la = np.radians(lon), np.radians(lat)
+    dla = la[None, :] - la[:, None]
+    dlo = lo[None, :] - lo[:, None]
+    h = (
+        np.sin(dla / 2) ** 2
+        + np.cos(la)[:, None] * np.cos(la)[None, :] * np.sin(dlo / 2) ** 2
+    )
+    want = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    got = haversine_matrix(lon, lat)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    assert got[40, 41] == pytest.approx(
+        0.0002 * np.pi / 180 * EARTH_RADIUS_KM, rel=1e-6
+    )
+    assert np.diag(got).max() == 0.0
 
 
 def test_haversine_rejects_mismatched_lengths():
