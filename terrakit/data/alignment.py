@@ -494,7 +494,10 @@ class Alignment:
                 s.loc[u] = t
             s = _fit_dtype(s, self.assignment.dtype)
         if provenance is None:
-            moved = len(changes)
+            # the units whose territory changed: a unit given its own
+            # territory (or the whole assignment passed back) is no edit
+            old = self.assignment
+            moved = int(((s != old) & ~(s.isna() & old.isna())).sum())
             provenance = dict(self.provenance)
             provenance["edits"] = int(provenance.get("edits", 0)) + moved
         return Alignment(

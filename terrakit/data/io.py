@@ -11,7 +11,11 @@ Delimited text (CSV / TXT / TSV) is read the way spreadsheets write it:
   UTF-16 with a byte-order mark (Excel's "Unicode Text").  A file that is not
   UTF-8 is read as Windows-1252 (Excel's plain "CSV" on Western-European
   Windows) with a :class:`~terrakit.exceptions.TerrakitWarning`;
-  ``encoding=...`` names the encoding instead.
+  ``encoding=...`` names the encoding instead (``"utf-8"`` drops the
+  byte-order mark too).
+* A delimiter ending every line (one empty value more than the header has
+  names, as many exports write) is dropped; a line holding a value past the
+  header's columns is refused naming the line, as is a quote never closed.
 * In a file whose delimiter is not a comma (``;`` or tab, as Excel writes
   where the comma is the decimal mark), numbers such as ``-84,3`` or
   ``1.234,5`` are read with a decimal comma when the file shows it
@@ -24,14 +28,26 @@ Delimited text (CSV / TXT / TSV) is read the way spreadsheets write it:
   thousands when another shows that (``1.250.000``, or a decimal comma);
   otherwise the loader asks too.  ``decimal="."`` reads commas grouping
   thousands (``1,600``), ``decimal=","`` dots grouping them (``1.600``).
-  Comma-separated files are read with a decimal point, as before.
+  Comma-separated files are read with a decimal point, as before; there
+  ``decimal="."`` reads quoted numbers whose commas group thousands
+  (``"1,600"``) and ``decimal=","`` quoted decimal commas (``"-84,3"``).
+  A coordinate's dot (:data:`COORDINATE_COLUMNS`: ``-84.388``) is a decimal
+  point in every file, with or without decimal commas in the other columns.
+* Workbooks, Parquet and spatial files hold typed numbers; the ones stored
+  as text (``'12,5'``, ``'1,600'``) are read with the mark ``decimal=`` gives.
 * A workbook whose header row is a title (``Sales reps 2025`` above the
   column names) is refused naming the row that holds the column names: delete
   the rows above it.  There is no ``header=``/``skiprows`` option, so that the
   sheet read is the sheet seen.
 * Leading and trailing spaces around ids (``"R09 "``), in every format, are
   removed with a warning naming the table, the column and the rows, so that
-  the tables still match each other.
+  the tables still match each other; around column names
+  (``"capacity_hours "``) too, with a warning naming them.  A name terrakit
+  reads (or ``columns=`` maps) written twice in a header is refused: which
+  column holds it cannot be told.
+* A Parquet file written by pandas from a table indexed by its ids (a
+  Study's ``accounts``) is read with the ids as a column, as other formats
+  hold them.
 """
 
 from __future__ import annotations
@@ -45,7 +61,7 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,9 +69,11 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pyproj
+from pandas.api import types as ptypes
 from shapely import wkt as _wkt
 
 from terrakit.data.validation import (
+    KNOWN_COLUMNS,
     _check_lonlat,
     check_account_locations,
     clean_accounts,
@@ -167,7 +185,7 @@ def _sheet_with(p: Path, sheets: list[str], columns: list[str]) -> str | None:
             head = pd.read_excel(p, sheet_name=name, nrows=0)
         except (ValueError, OSError):
             continue
-        if set(columns) <= set(map(str, head.columns)):
+        if set(columns) <= {str(_clean_name(c)) for c in head.columns}:
             return name
     return None
 
@@ -354,11 +372,92 @@ def _grouped_by_commas(raw: pd.DataFrame, skip: set[str]) -> list[str]:
     return cols
 
 
-def _from_decimal_comma(col: pd.Series) -> pd.Series:
-    """``'1.234,5'`` → 1234.5 for a column of numbers with a decimal comma."""
+def _from_decimal_comma(col: pd.Series, *, coordinate: bool = False) -> pd.Series:
+    """``'1.234,5'`` → 1234.5 for a column of numbers with a decimal comma.
+
+    In a ``coordinate`` column (:data:`COORDINATE_COLUMNS`) a dot is a decimal
+    point: a value without a comma (``'-84.388'``) is read as written.
+    """
     s = col.astype("string").str.strip()
-    s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    return pd.to_numeric(s.mask(s == "").astype(object))
+    comma = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    if coordinate:
+        comma = comma.where(s.str.contains(",", regex=False).fillna(False), s)
+    return pd.to_numeric(comma.mask(comma == "").astype(object))
+
+
+def _decimal_comma_columns(
+    raw: pd.DataFrame, skip: set[str], mapping: Mapping[str, str]
+) -> list[str]:
+    """The columns of ``raw`` (read as text) whose every value is a number with
+    a decimal comma, or, in a coordinate column, with a decimal point."""
+    cols = []
+    for c in raw.columns:
+        s = _filled(raw[c])
+        if c in skip or s.empty:
+            continue
+        ok = s.str.fullmatch(_DECIMAL_COMMA.pattern)
+        if mapping.get(c, c) in COORDINATE_COLUMNS:
+            ok |= s.str.fullmatch(_PLAIN.pattern)
+        if ok.all():
+            cols.append(c)
+    return cols
+
+
+def _text_numbers(
+    df: pd.DataFrame, decimal: Decimal, skip: set[str], mapping: Mapping[str, str]
+) -> pd.DataFrame:
+    """``df`` with the numbers that a typed file (a workbook, Parquet, a
+    GeoPackage) holds as text (``'12,5'``, ``'1.234,5'``; ``'1,600'``) read
+    with the ``decimal`` mark given, as delimited text is.
+
+    Only columns outside ``skip`` whose every value is a number or such a text
+    are read, and only where a text shows a mark (``'01'`` stays text).
+    """
+    out = df
+    geometry = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
+    for c in df.columns:
+        col = df[c]
+        if (
+            c in skip
+            or c == geometry
+            or not (
+                ptypes.is_object_dtype(col.dtype) or ptypes.is_string_dtype(col.dtype)
+            )
+        ):
+            continue
+        vals = col.dropna()
+        is_text = vals.map(lambda v: isinstance(v, str)).astype(bool)
+        is_number = vals.map(
+            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+        ).astype(bool)
+        if not is_text.any() or not (is_text | is_number).all():
+            continue
+        text = vals[is_text].astype(str).str.strip()
+        filled = text[text != ""]
+        if decimal == ",":
+            ok = filled.str.fullmatch(_DECIMAL_COMMA.pattern)
+            coordinate = mapping.get(c, c) in COORDINATE_COLUMNS
+            if coordinate:
+                ok |= filled.str.fullmatch(_PLAIN.pattern)
+            marked = filled.str.contains(r"[.,]", regex=True)
+        else:
+            ok = filled.str.fullmatch(_THOUSANDS_COMMA.pattern) | filled.str.fullmatch(
+                _PLAIN.pattern
+            )
+            marked = filled.str.contains(",", regex=False)
+        if not ok.all() or not marked.any():
+            continue
+        if decimal == ",":
+            numbers = _from_decimal_comma(text, coordinate=coordinate)
+        else:
+            plain = text.str.replace(",", "", regex=False)
+            numbers = pd.to_numeric(plain.mask(plain == "").astype(object))
+        new = col.astype(object).copy()
+        new[numbers.index] = numbers.to_numpy(dtype=object)
+        if out is df:
+            out = df.copy()
+        out[c] = pd.to_numeric(new)
+    return out
 
 
 def _missing_markers(columns: Iterable[Any], ids: Collection[Any]) -> dict[Any, Any]:
@@ -371,6 +470,198 @@ def _missing_markers(columns: Iterable[Any], ids: Collection[Any]) -> dict[Any, 
     return {c: [""] if c in ids else _NA_TEXT for c in columns}
 
 
+# -- column names: spaces, byte-order mark, a name written twice -------------------
+def _clean_name(name: Any) -> Any:
+    """``name`` without the spaces around it and a leading byte-order mark
+    (``' annual_sales'``, ``'\\ufeffaccount_id'``); a name that is not text is
+    kept."""
+    if not isinstance(name, str):
+        return name
+    return name.lstrip("\ufeff").strip()
+
+
+def _header_names(
+    written: Sequence[Any],
+    read: Sequence[Any],
+    table: str,
+    name: str,
+    mapping: Mapping[str, str],
+) -> tuple[list[Any], dict[str, str], dict[str, list[int]]]:
+    """The names of a file's columns, by position.
+
+    ``written`` are the header's cells as written, ``read`` the names pandas
+    or GDAL give the columns (``'Unnamed: 3'`` for a blank cell, ``'x.1'`` for
+    ``'x'`` written twice).  A name is the one written, without the spaces
+    around it (:func:`_clean_name`); a name written twice that terrakit would
+    not read keeps one of the reader's (``'notes.1'``).
+
+    Returns
+    -------
+    names, stripped, repeated
+        The names; ``{written: name}`` for the names that had spaces or a
+        byte-order mark; ``{name: positions}`` for those written more than
+        once (1 = the first column).
+
+    Raises
+    ------
+    DataValidationError
+        When a name terrakit reads (one of the table's columns, or a key of
+        ``columns={...}``) is written more than once: the file holds two
+        columns for it and which one is meant cannot be told.
+    """
+    names: list[Any] = []
+    stripped: dict[str, str] = {}
+    for i, r in enumerate(read):
+        w = written[i] if i < len(written) else None
+        if not isinstance(w, str) or not _clean_name(w):
+            # a blank cell (or a number): the reader's name
+            names.append(_clean_name(r) or r)
+            continue
+        if _clean_name(w) != w:
+            stripped[w] = _clean_name(w)
+        names.append(_clean_name(w))
+    where: dict[Any, list[int]] = {}
+    for i, n in enumerate(names):
+        where.setdefault(n, []).append(i + 1)
+    repeated = {str(n): at for n, at in where.items() if len(at) > 1}
+    used = {*KNOWN_COLUMNS.get(table, ()), *mapping}
+    for n, at in repeated.items():
+        if n in used:
+            cols = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+            raise DataValidationError(
+                table,
+                mapping.get(n, n),
+                f"the header of {name} names {len(at)} columns {n!r} (columns "
+                f"{cols}), so which one to read as {mapping.get(n, n)!r} cannot "
+                "be told",
+                fix=f"rename the others in the file (e.g. '{n} 2024'), so that "
+                f"only the column to read is named {n!r}, or map the one to read "
+                "with columns={...}",
+            )
+    if repeated:
+        taken = set(names)
+        for n, at in repeated.items():
+            k = 0
+            for pos in at[1:]:
+                k += 1
+                while f"{n}.{k}" in taken:
+                    k += 1
+                names[pos - 1] = f"{n}.{k}"
+                taken.add(names[pos - 1])
+    return names, stripped, repeated
+
+
+def _warn_header(
+    table: str, name: str, stripped: Mapping[str, str], repeated: Mapping[str, Any]
+) -> None:
+    """Warn (for the reader's caller) that column names had spaces or a
+    byte-order mark around them, or are written more than once."""
+    if stripped:
+        shown = ", ".join(f"{w!r} → {n!r}" for w, n in list(stripped.items())[:5])
+        more = f" and {len(stripped) - 5} more" if len(stripped) > 5 else ""
+        warnings.warn(
+            f"{table}: {len(stripped)} column name(s) of {name} had leading or "
+            f"trailing spaces, removed so that they match terrakit's names and "
+            f"columns={{...}}: {shown}{more}",
+            TerrakitWarning,
+            stacklevel=4,
+        )
+    if repeated:
+        shown = ", ".join(
+            f"{n!r} (columns {', '.join(map(str, at))})" for n, at in repeated.items()
+        )
+        warnings.warn(
+            f"{table}: the header of {name} names some columns more than once: "
+            f"{shown}; the later ones are kept as '<name>.1', '<name>.2'... Fix: "
+            "give each column its own name in the file",
+            TerrakitWarning,
+            stacklevel=4,
+        )
+
+
+# -- delimited text -----------------------------------------------------------------
+def _records(p: Path, delimiter: str, encoding: str) -> Iterable[tuple[int, list[str]]]:
+    """The records of a delimited file, each with the line it starts on,
+    split as pandas splits them (``"`` quotes, ``""`` a quote inside)."""
+    with p.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
+        end = 0
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if record:
+                yield start, record
+
+
+def _refuse_extra_values(
+    p: Path, table: str, delimiter: str, encoding: str, width: int
+) -> None:
+    """Raise when a line holds more values than the header has names.
+
+    Empty values past the last column (a delimiter ending every line, as
+    many exports write) are dropped; a value past it would belong to no
+    column, and pandas would shift the others to make room for it.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the lines (up to five), their counts and their extra values.
+    """
+    bad: list[str] = []
+    n_bad = 0
+    records = iter(_records(p, delimiter, encoding))
+    next(records, None)  # the header
+    for line, record in records:
+        extra = [v for v in record[width:] if v.strip()]
+        if extra:
+            n_bad += 1
+            if len(bad) < 5:
+                bad.append(f"line {line}: {len(record)} values, extra {extra[0]!r}")
+    if bad:
+        what = {",": "a comma", ";": "a semicolon", "\t": "a tab"}.get(
+            delimiter, repr(delimiter)
+        )
+        more = f"; and {n_bad - len(bad)} more" if n_bad > len(bad) else ""
+        raise DataValidationError(
+            table,
+            None,
+            f"{n_bad} line(s) of {p.name} hold more values than its header has "
+            f"column names ({width}): {'; '.join(bad)}{more}",
+            fix=f'put quotes around values that hold {what} ("Dupont, Marie"), '
+            "give the extra column a name in the header, or delete the extra "
+            "values",
+        )
+
+
+def _unreadable(
+    p: Path, table: str, err: pd.errors.ParserError, delimiter: str, encoding: str
+) -> DataValidationError:
+    """The error for a file pandas cannot split into lines and values."""
+    msg = str(err).strip().replace("Error tokenizing data. C error: ", "")
+    if "EOF inside string" in msg or "unexpected end of data" in msg:
+        # the record left open runs to the end of the file: the last one
+        try:
+            line = max((s for s, _ in _records(p, delimiter, encoding)), default=None)
+        except (csv.Error, UnicodeDecodeError):
+            line = None
+        at = f"on line {line} " if line is not None else ""
+        return DataValidationError(
+            table,
+            None,
+            f'a quote (") opened {at}of {p.name} is never closed, so the rest '
+            "of the file reads as one value",
+            fix="close the quote (a quote inside a value is written twice: "
+            '"12"" screen"), or export the file again',
+        )
+    line_no = re.search(r"line (\d+)", msg)
+    at = f" at line {line_no.group(1)}" if line_no else ""
+    return DataValidationError(
+        table,
+        None,
+        f"cannot read {p.name} as delimited text{at} ({msg})",
+        fix="check the quotes and delimiters on that line, or export the file again",
+    )
+
+
 def _read_delimited(
     p: Path,
     table: str,
@@ -380,50 +671,103 @@ def _read_delimited(
     *,
     decimal: Decimal | None,
     encoding: str,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, list[int]]]:
     """Read CSV / TXT / TSV; numbers with a decimal comma as numbers.
 
     The columns of ``as_text`` are read as text; in the ``ids`` columns only
-    an empty cell is missing (:func:`_missing_markers`).
+    an empty cell is missing (:func:`_missing_markers`).  Column names are
+    read without the spaces around them (:func:`_header_names`, whose
+    ``stripped`` and ``repeated`` come back with the table).
+
+    Raises
+    ------
+    DataValidationError
+        A line with more values than the header has names, a quote never
+        closed, a name terrakit reads written twice in the header.
     """
     sep = "\t" if p.suffix.lower() == ".tsv" else None
+    delimiter = sep or _sniff_delimiter(p, encoding)
+    try:
+        return _parse_delimited(
+            p,
+            table,
+            as_text,
+            ids,
+            mapping,
+            decimal=decimal,
+            encoding=encoding,
+            sep=sep,
+            delimiter=delimiter,
+        )
+    except pd.errors.ParserError as err:
+        raise _unreadable(p, table, err, delimiter or ",", encoding) from None
+
+
+def _parse_delimited(
+    p: Path,
+    table: str,
+    as_text: Mapping[str, type],
+    ids: Collection[str],
+    mapping: Mapping[str, str],
+    *,
+    decimal: Decimal | None,
+    encoding: str,
+    sep: str | None,
+    delimiter: str | None,
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, list[int]]]:
+    """:func:`_read_delimited`, the file's delimiter known (``None``: pandas
+    could not tell it either)."""
     kw: dict[str, Any] = {
         "sep": sep,
         "engine": "python" if sep is None else "c",
         "encoding": encoding,
+        # never the first column as the index: a delimiter ending every data
+        # line gives them one value more than the header
+        "index_col": False,
     }
+    written = pd.read_csv(p, header=None, nrows=1, dtype=str, na_filter=False, **kw)
     header = pd.read_csv(p, nrows=0, **kw).columns
+    names, stripped, repeated = _header_names(
+        written.iloc[0].tolist() if len(written) else [],
+        list(header),
+        table,
+        p.name,
+        mapping,
+    )
+    if delimiter is not None:
+        _refuse_extra_values(p, table, delimiter, encoding, len(names))
+    kw["header"] = 0
+    kw["names"] = names
+    # the values past the header's columns are empty (refused above if not)
+    kw["usecols"] = range(len(names))
     kw["keep_default_na"] = False
-    kw["na_values"] = _missing_markers(header, ids)
-    comma_separated = (sep or _sniff_delimiter(p, encoding)) in {",", None}
-    if comma_separated and decimal != ",":
-        return pd.read_csv(p, dtype=as_text, **kw)
+    kw["na_values"] = _missing_markers(names, ids)
+    comma_separated = delimiter in {",", None}
+    if comma_separated and decimal is None:
+        return pd.read_csv(p, dtype=as_text, **kw), stripped, repeated
     raw = pd.read_csv(p, dtype=str, **kw)
     skip = set(as_text)
     if decimal is None:
         decimal, thousands = _decimal_mark(raw, skip, table, p.name, mapping)
         if decimal == "." and thousands is None:
-            return pd.read_csv(p, dtype=as_text, **kw)
+            return pd.read_csv(p, dtype=as_text, **kw), stripped, repeated
     if decimal == ".":
         # the comma groups thousands ('1,600'), as decimal="." says: only in
-        # columns of well-grouped numbers ('1,5' stays text and is refused)
+        # columns of well-grouped numbers ('1,5' stays text and is refused);
+        # in a comma-separated file, quoted ones ("1,600")
         grouped = _grouped_by_commas(raw, skip)
         df = pd.read_csv(p, dtype={**as_text, **dict.fromkeys(grouped, str)}, **kw)
         for c in grouped:
             s = df[c].astype("string").str.strip().str.replace(",", "", regex=False)
             df[c] = pd.to_numeric(s.mask(s == "").astype(object))
-        return df
-    cols = [
-        c
-        for c in raw.columns
-        if c not in skip
-        and len(s := _filled(raw[c]))
-        and s.str.fullmatch(_DECIMAL_COMMA.pattern).all()
-    ]
+        return df, stripped, repeated
+    cols = _decimal_comma_columns(raw, skip, mapping)
     df = pd.read_csv(p, dtype={**as_text, **dict.fromkeys(cols, str)}, **kw)
     for c in cols:
-        df[c] = _from_decimal_comma(df[c])
-    return df
+        df[c] = _from_decimal_comma(
+            df[c], coordinate=mapping.get(c, c) in COORDINATE_COLUMNS
+        )
+    return df, stripped, repeated
 
 
 def _read_text(
@@ -435,15 +779,26 @@ def _read_text(
     *,
     decimal: Decimal | None,
     encoding: str | None,
-) -> pd.DataFrame:
-    """Read delimited text, falling back to Windows-1252 when it is not UTF-8."""
-    if decimal not in {None, ".", ","}:
-        raise DataValidationError(
-            table,
-            None,
-            f"decimal={decimal!r} is not a decimal mark",
-            fix='pass decimal="." or decimal="," (or leave it out to detect it)',
-        )
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, list[int]]]:
+    """Read delimited text, falling back to Windows-1252 when it is not UTF-8.
+
+    ``encoding="utf-8"`` reads the byte-order mark Excel's "CSV UTF-8" writes
+    as one (``"utf-8-sig"``), not as part of the first column's name.
+    """
+    read_as = encoding
+    if encoding is not None:
+        try:
+            utf8 = codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            raise DataValidationError(
+                table,
+                None,
+                f"encoding={encoding!r} is no encoding Python knows",
+                fix="pass the encoding the file was saved in (encoding='utf-8', "
+                "'cp1252', 'latin-1', ...), or leave it out to detect it",
+            ) from None
+        if utf8:
+            read_as = "utf-8-sig"
     try:
         return _read_delimited(
             p,
@@ -452,7 +807,7 @@ def _read_text(
             ids,
             mapping,
             decimal=decimal,
-            encoding=encoding or _text_encoding(p),
+            encoding=read_as or _text_encoding(p),
         )
     except UnicodeDecodeError as err:
         if encoding is not None:
@@ -465,7 +820,7 @@ def _read_text(
             ) from None
         not_utf8 = _bad_byte(err)
     try:
-        df = _read_delimited(
+        read = _read_delimited(
             p,
             table,
             as_text,
@@ -492,7 +847,7 @@ def _read_text(
         TerrakitWarning,
         stacklevel=4,
     )
-    return df
+    return read
 
 
 def _names_fid(name: str, source: str | Path, layer: str | int | None) -> bool:
@@ -573,6 +928,41 @@ def _zip_member(p: Path, table: str, layer: str | int | None) -> str | None:
                 fix=f"unzip it and read the file that holds the {table}",
             )
     return None
+
+
+def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its named index levels as columns.
+
+    A Parquet file written by pandas from a table indexed by its ids (a
+    Study's ``accounts``, indexed by ``account_id``) keeps them as the index;
+    other formats, and the loaders, hold them as a column.  An index level
+    named like a column is dropped (the column holds it); an unnamed index
+    (row numbers) too.
+    """
+    names = [n for n in df.index.names if n is not None]
+    if not names:
+        return df
+    clash = [n for n in names if n in df.columns]
+    out = df.reset_index(level=clash, drop=True) if clash else df
+    moved = [n for n in names if n not in clash]
+    if moved:
+        out = out.reset_index(level=moved)
+    if out.index.nlevels == 1 and out.index.name is None:
+        out = out.reset_index(drop=True)
+    return out
+
+
+def _clean_columns(
+    df: pd.DataFrame, table: str, name: str, mapping: Mapping[str, str]
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, list[int]]]:
+    """A typed file's table with its column names as :func:`_header_names`
+    reads them (the geometry column aside), with what changed."""
+    geometry = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
+    cols = list(df.columns)
+    names, stripped, repeated = _header_names(cols, cols, table, name, mapping)
+    renamed = {c: n for c, n in zip(cols, names, strict=True) if c != n}
+    renamed.pop(geometry, None)
+    return (df.rename(columns=renamed) if renamed else df), stripped, repeated
 
 
 def _strip_ids(df: pd.DataFrame, table: str, id_columns: tuple[str, ...]) -> None:
@@ -722,6 +1112,13 @@ def _read(
             f"{p.name} is empty (no header, no rows)",
             fix=f"export the {table} table again; the file holds nothing",
         )
+    if decimal not in {None, ".", ","}:
+        raise DataValidationError(
+            table,
+            None,
+            f"decimal={decimal!r} is not a decimal mark",
+            fix='pass decimal="." or decimal="," (or leave it out to detect it)',
+        )
     suffix = p.suffix.lower()
     source: str | Path = p
     if suffix == ".zip":
@@ -757,7 +1154,9 @@ def _read(
         if inner is not None:
             source = f"/vsizip/{p.resolve()}/{inner}"
             layer = None
-    mapping = dict(columns or {})
+    # the names in the file are read without the spaces around them (see
+    # _header_names): so are the keys naming them
+    mapping = {_clean_name(k): v for k, v in (columns or {}).items()}
     typos = misspelt_targets(table, mapping.values())
     if typos:
         bad, close = typos[0]
@@ -778,9 +1177,11 @@ def _read(
     ids = [inverse.get(c, c) for c in id_columns]
     texts = [inverse.get(c, c) for c in text_columns]
     sheets: list[str] = []
+    stripped: dict[str, str] = {}
+    repeated: dict[str, list[int]] = {}
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
-            df = _read_text(
+            df, stripped, repeated = _read_text(
                 p,
                 table,
                 dict.fromkeys([*ids, *texts], str),
@@ -816,17 +1217,35 @@ def _read(
                     f"sheet={sheet}",
                     fix="pass sheet= a name or position (0 = first) of these sheets",
                 )
-            # text cells of the text columns stay text ('2024.10'); their date
-            # cells stay dates (dtype=object), which parse_periods reads as such
-            dtypes = {**dict.fromkeys(texts, object), **dict.fromkeys(ids, str)}
             with pd.ExcelFile(p) as xl:
                 which = 0 if sheet is None else sheet
-                header = xl.parse(which, nrows=0).columns
+                header = list(xl.parse(which, nrows=0).columns)
+                written = xl.parse(which, header=None, nrows=1, dtype=object)
+                names, stripped, repeated = _header_names(
+                    written.iloc[0].tolist() if len(written) else [],
+                    header,
+                    table,
+                    p.name,
+                    mapping,
+                )
+                # text cells of the text columns stay text ('2024.10'); their
+                # date cells stay dates (dtype=object), which parse_periods
+                # reads as such; keyed by pandas' names of the columns
+                kinds = {**dict.fromkeys(texts, object), **dict.fromkeys(ids, str)}
+                dtypes = {
+                    h: kinds[n]
+                    for h, n in zip(header, names, strict=True)
+                    if n in kinds
+                }
+                id_keys = [h for h, n in zip(header, names, strict=True) if n in ids]
                 df = xl.parse(
                     which,
                     dtype=dtypes,
                     keep_default_na=False,
-                    na_values=_missing_markers(header, ids),
+                    na_values=_missing_markers(header, id_keys),
+                )
+                df.columns = pd.Index(
+                    [*names, *df.columns[len(names) :]][: df.shape[1]]
                 )
         elif suffix in {".parquet", ".pq"}:
             import pyarrow.parquet as pq
@@ -834,6 +1253,8 @@ def _read(
             meta = pq.read_schema(p).metadata or {}
             # GeoParquet (geopandas' to_parquet): its geometry is WKB
             df = gpd.read_parquet(p) if b"geo" in meta else pd.read_parquet(p)
+            df = _index_as_columns(df)
+            df, stripped, repeated = _clean_columns(df, table, p.name, mapping)
         elif suffix in _SPATIAL:
             layers = [str(n) for n, _ in pyogrio.list_layers(source)]
             if layer is None and len(layers) > 1 and table in layers:
@@ -861,6 +1282,7 @@ def _read(
                 # pyogrio's "More than one layer found" is said below, with the fix
                 warnings.filterwarnings("ignore", "More than one layer found")
                 df = pyogrio.read_dataframe(source, layer=layer)
+            df, stripped, repeated = _clean_columns(df, table, p.name, mapping)
             fid_keys = [
                 k
                 for k in mapping
@@ -927,6 +1349,10 @@ def _read(
             fix="check that the file is complete and of the type its name says "
             "(open it in QGIS), or export it again",
         ) from None
+    _warn_header(table, p.name, stripped, repeated)
+    if decimal is not None and suffix not in {".csv", ".txt", ".tsv"}:
+        # numbers a workbook or a GeoPackage holds as text ('12,5')
+        df = _text_numbers(df, decimal, {*ids, *texts}, mapping)
     id_name = inverse.get(id_columns[0], id_columns[0])
     if sheets and id_name not in df.columns:
         _refuse_title_rows(
@@ -1044,9 +1470,11 @@ def read_units(
         geographic one they must be degrees.  A projected CRS whose
         coordinates all lie within ±180 × ±90 is refused: they are degrees.
     decimal
-        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
-        a ``;``- or tab-separated file is read with a decimal comma when its
-        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+        The decimal mark, ``"."`` or ``","``.  By default a ``;``- or
+        tab-separated file is read with a decimal comma when its numbers show
+        one (``-84,3``, ``1.234,5``); in a workbook (or another typed file),
+        numbers stored as text (``'12,5'``) are read with the mark given; see
+        the module notes.
     encoding
         Delimited text only: the file's encoding.  By default UTF-8 (with or
         without a byte-order mark), UTF-16 with a byte-order mark, else
@@ -1065,7 +1493,8 @@ def read_units(
     Warns
     -----
     TerrakitWarning
-        Ids with spaces around them were stripped; the file is not UTF-8.
+        Ids or column names with spaces around them were stripped; a column
+        terrakit does not read is named twice; the file is not UTF-8.
 
     Examples
     --------
@@ -1219,9 +1648,11 @@ def read_accounts(
         Units (GeoDataFrame, with ``unit_id`` as index or column) or a Study,
         to join accounts without ``unit_id``.
     decimal
-        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
-        a ``;``- or tab-separated file is read with a decimal comma when its
-        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+        The decimal mark, ``"."`` or ``","``.  By default a ``;``- or
+        tab-separated file is read with a decimal comma when its numbers show
+        one (``-84,3``, ``1.234,5``); in a workbook (or another typed file),
+        numbers stored as text (``'12,5'``) are read with the mark given; see
+        the module notes.
     encoding
         Delimited text only: the file's encoding.  By default UTF-8 (with or
         without a byte-order mark), UTF-16 with a byte-order mark, else
@@ -1235,7 +1666,8 @@ def read_accounts(
     Warns
     -----
     TerrakitWarning
-        Ids with spaces around them were stripped; the file is not UTF-8.
+        Ids or column names with spaces around them were stripped; a column
+        terrakit does not read is named twice; the file is not UTF-8.
     """
     df = _read(
         path,
@@ -1410,9 +1842,11 @@ def read_reps(
     path, columns, layer, sheet
         As for :func:`read_units`; ids end up as ``rep_id``.
     decimal
-        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
-        a ``;``- or tab-separated file is read with a decimal comma when its
-        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+        The decimal mark, ``"."`` or ``","``.  By default a ``;``- or
+        tab-separated file is read with a decimal comma when its numbers show
+        one (``-84,3``, ``1.234,5``); in a workbook (or another typed file),
+        numbers stored as text (``'12,5'``) are read with the mark given; see
+        the module notes.
     encoding
         Delimited text only: the file's encoding.  By default UTF-8 (with or
         without a byte-order mark), UTF-16 with a byte-order mark, else
@@ -1421,7 +1855,8 @@ def read_reps(
     Warns
     -----
     TerrakitWarning
-        Ids with spaces around them were stripped; the file is not UTF-8.
+        Ids or column names with spaces around them were stripped; a column
+        terrakit does not read is named twice; the file is not UTF-8.
 
     Examples
     --------
@@ -1468,9 +1903,11 @@ def read_history(
         Accounts table or Study; when given, history rows must refer to known
         accounts.
     decimal
-        Delimited text only: the decimal mark, ``"."`` or ``","``.  By default
-        a ``;``- or tab-separated file is read with a decimal comma when its
-        numbers show one (``-84,3``, ``1.234,5``); see the module notes.
+        The decimal mark, ``"."`` or ``","``.  By default a ``;``- or
+        tab-separated file is read with a decimal comma when its numbers show
+        one (``-84,3``, ``1.234,5``); in a workbook (or another typed file),
+        numbers stored as text (``'12,5'``) are read with the mark given; see
+        the module notes.
     encoding
         Delimited text only: the file's encoding.  By default UTF-8 (with or
         without a byte-order mark), UTF-16 with a byte-order mark, else

@@ -29,6 +29,7 @@ __all__ = [
     "check_account_locations",
     "check_given_ids",
     "check_measures",
+    "check_unique_columns",
     "check_unique_ids",
     "clean_accounts",
     "clean_history",
@@ -235,6 +236,28 @@ def require_columns(
         )
 
 
+def check_unique_columns(df: pd.DataFrame, table: str) -> None:
+    """Raise if a column name occurs twice in ``df`` (the names listed).
+
+    A table built with ``pd.concat(axis=1)`` or read from a file whose header
+    names a column twice holds both: ``df[name]`` is then a table, not a
+    column, and which of the two is meant cannot be told.
+    """
+    cols = df.columns
+    dup = list(dict.fromkeys(map(str, cols[cols.duplicated()])))
+    if dup:
+        counts = ", ".join(f"{c!r} {int((cols == c).sum())} times" for c in dup)
+        raise DataValidationError(
+            table,
+            dup[0],
+            f"{len(dup)} column name(s) occur more than once ({counts}), so "
+            "which column is meant cannot be told",
+            fix="keep one column of each name, e.g. df = df.loc[:, "
+            "~df.columns.duplicated()] to keep the first, or rename the others "
+            "(annual_sales_2024, annual_sales_2025)",
+        )
+
+
 def _check_index(df: pd.DataFrame, table: str, id_name: str) -> pd.DataFrame:
     """Move an id column into the index, and check ids are present and unique."""
     if df.index.name != id_name:
@@ -424,22 +447,38 @@ def _negative_fix(table: str, col: str) -> str:
 
 
 #: A number written with a decimal comma (``'-86,6'``, ``'1.234,5'``), and one
-#: whose comma may as well group thousands (``'1,600'``).
+#: whose commas group thousands (``'1,600'``, ``'1,234.5'``), as the loaders
+#: read them (:mod:`terrakit.data.io`).
 _DECIMAL_COMMA_TEXT = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+")
-_COMMA_THREE_DIGITS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
+_THOUSANDS_COMMA_TEXT = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+#: One comma before three digits (``'1,600'``): a thousand, or 1.6.
+_ONE_COMMA_GROUP = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
 
 
-def _decimal_comma_hint(values: pd.Series) -> str:
-    """The fix for text numbers that look written with a decimal comma
-    (``'-86,6'``: every one of ``values`` reads so), or ``""``."""
+def _decimal_comma_hint(values: pd.Series, *, coordinates: bool = False) -> str:
+    """The fix for text numbers whose commas group thousands (``'1,234,567'``,
+    ``'1,600.5'``; ``'1,600'`` alone may be 1.6 too, and both readings are
+    named: every one of ``values`` reads so, and they are not
+    ``coordinates``, which never have thousands) or
+    that look written with a decimal comma (``'-86,6'``), or ``""``."""
     text = values.astype(str).str.strip()
-    if text.empty or not text.str.fullmatch(_DECIMAL_COMMA_TEXT.pattern).all():
+    if text.empty:
         return ""
-    if text.str.fullmatch(_COMMA_THREE_DIGITS.pattern).all():
+    if not coordinates and text.str.fullmatch(_THOUSANDS_COMMA_TEXT.pattern).all():
+        # decimal="," would read '1,234,567' as 1.234567, without a word; a
+        # lone '1,600' may be either
+        if text.str.fullmatch(_ONE_COMMA_GROUP.pattern).all():
+            return (
+                'if the commas group thousands (1,600 is 1600), pass decimal="." '
+                "to the loader (tk.data.read_...) or remove the separators; if "
+                'the comma is the decimal mark (1,600 is 1.6), pass decimal=","'
+            )
         return (
-            'if the comma is the decimal mark, pass decimal="," to the loader '
-            "(tk.data.read_...); if it groups thousands, remove the separators"
+            'the commas group thousands (1,600 is 1600): pass decimal="." to the '
+            "loader (tk.data.read_...) to read them so, or remove the separators"
         )
+    if not text.str.fullmatch(_DECIMAL_COMMA_TEXT.pattern).all():
+        return ""
     return (
         'these numbers have a decimal comma: pass decimal="," to the loader '
         "(tk.data.read_...), or write them with a decimal point"
@@ -468,7 +507,7 @@ def _check_lonlat(
                 f"(e.g. {bad.iloc[0]!r})",
                 rows=_ids(df.index[text.to_numpy()]),
                 n_bad=int(text.sum()),
-                fix=_decimal_comma_hint(bad)
+                fix=_decimal_comma_hint(bad, coordinates=degrees)
                 or "write them as numbers in degrees (e.g. -84.39), without "
                 "letters or symbols such as 'W' or '°'",
             )
@@ -605,6 +644,7 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             fix="set it with units.set_crs('EPSG:4326') (lon/lat) or the CRS the "
             "file was made in, or pass crs=... to tk.data.read_units",
         )
+    check_unique_columns(units, table)
     units = _without_decimals(_check_index(units, table, "unit_id"), ())
     geom = units.geometry
     missing = geom.isna() | geom.is_empty
@@ -749,6 +789,7 @@ def clean_accounts(accounts: pd.DataFrame, unit_ids: pd.Index | None) -> pd.Data
             f"expected a DataFrame, got {type(accounts).__name__}",
             fix="read accounts with tk.data.read_accounts(path)",
         )
+    check_unique_columns(accounts, table)
     accounts = _without_decimals(
         _check_index(accounts, table, "account_id"), ("unit_id", "rep_id")
     )
@@ -1214,6 +1255,7 @@ def clean_reps(reps: pd.DataFrame) -> pd.DataFrame:
             f"expected a DataFrame, got {type(reps).__name__}",
             fix="read reps with tk.data.read_reps(path)",
         )
+    check_unique_columns(reps, table)
     reps = _without_decimals(_check_index(reps, table, "rep_id"), ("home_unit",))
     require_columns(reps, table, ["home_lon", "home_lat"])
     _check_lonlat(reps, table, "home_lon", "home_lat")
@@ -1242,6 +1284,7 @@ def clean_history(
             f"expected a DataFrame, got {type(history).__name__}",
             fix="read history with tk.data.read_history(path)",
         )
+    check_unique_columns(history, table)
     key = "account_id" if "account_id" in history.columns else "unit_id"
     require_columns(
         history,

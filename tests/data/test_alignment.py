@@ -282,3 +282,21 @@ def test_extension_dtypes_become_numpy_as_documented():
     doc = Alignment.from_mapping.__doc__ or ""
     assert "A Series keeps its dtype." not in doc
     assert "unused categories are not kept" in " ".join(doc.split())
+
+
+# -- round 19 -------------------------------------------------------------------------
+def test_replace_counts_the_units_that_move_as_edits():
+    """edits counted the units given: a change that moves nothing was 1 edit,
+    the whole new assignment with one unit moved was 4 (the report then said
+    '4 edits after the design')."""
+    a = Alignment.from_mapping(
+        {"u1": "T1", "u2": "T1", "u3": "T2", "u4": "T2"},
+        name="p",
+        provenance={"method": "design", "edits": 2},
+    )
+    assert a.replace({"u1": "T1"}).provenance["edits"] == 2
+    whole = a.to_dict() | {"u3": "T1"}
+    moved = a.replace(whole)
+    assert list(a.moved_units(moved)) == ["u3"]
+    assert moved.provenance["edits"] == 3
+    assert a.replace(pd.Series({"u1": "T2", "u2": "T1"})).provenance["edits"] == 3

@@ -1197,3 +1197,262 @@ def test_decimal_columns_from_sql_exports_are_numbers(tmp_path):
     assert acc["annual_sales"].tolist()[:2] == [10.5, 20.25]
     s = Study(units, accounts=acc)
     assert Study.load(s.save(tmp_path / "s.gpkg")).equals(s)
+
+
+# -- round 19: extra values, index in Parquet, names twice or with spaces ---------
+@pytest.mark.parametrize(("name", "sep"), [("acc.tsv", "\t"), ("acc.csv", ",")])
+def test_a_delimiter_ending_every_line_shifts_no_column(tmp_path, name, sep):
+    """Rows one value longer than the header (a trailing delimiter) made the
+    first column the index: a tab file read the unit ids as account ids and
+    the sales as unit ids, a comma file raised a bare AssertionError."""
+    rows = [
+        "account_id,unit_id,annual_sales,calls_per_year",
+        "A1,U1,100,4,",
+        "A2,U2,200,6,",
+    ]
+    path = tmp_path / name
+    path.write_text("\n".join(r.replace(",", sep) for r in rows) + "\n")
+    acc = read_accounts(path)
+    assert acc.index.tolist() == ["A1", "A2"]
+    assert acc["unit_id"].tolist() == ["U1", "U2"]
+    assert acc["annual_sales"].tolist() == [100, 200]
+    assert acc["calls_per_year"].tolist() == [4, 6]
+    # one line only with an empty value more is read too
+    rows[2] = "A2,U2,200,6"
+    path.write_text("\n".join(r.replace(",", sep) for r in rows) + "\n")
+    assert read_accounts(path)["unit_id"].tolist() == ["U1", "U2"]
+
+
+def test_values_past_the_header_are_refused_with_their_lines(tmp_path):
+    path = tmp_path / "acc.csv"
+    path.write_text(
+        "account_id,unit_id,annual_sales\nA1,U1,100\nA2,U2,Dupont, Marie\n"
+        "A3,U3,300,,\nA4,U4,1,600\n"
+    )
+    with pytest.raises(DataValidationError) as info:
+        read_accounts(path)
+    assert str(info.value) == (
+        "accounts: 2 line(s) of acc.csv hold more values than its header has "
+        "column names (3): line 3: 4 values, extra ' Marie'; line 5: 4 values, "
+        "extra '600'. Fix: put quotes around values that hold a comma (\"Dupont, "
+        'Marie"), give the extra column a name in the header, or delete the '
+        "extra values"
+    )
+
+
+@pytest.mark.parametrize(("name", "sep"), [("acc.csv", ","), ("acc.tsv", "\t")])
+def test_a_quote_never_closed_names_its_line(tmp_path, name, sep):
+    """An unclosed quote gave pandas' bare ParserError."""
+    path = tmp_path / name
+    path.write_text(
+        'account_id,unit_id,annual_sales\nA1,U1,100\nA2,"U2,200\nA3,U3,300\n'.replace(
+            ",", sep
+        )
+    )
+    with pytest.raises(DataValidationError) as info:
+        read_accounts(path)
+    assert info.value.problem == (
+        f'a quote (") opened on line 3 of {name} is never closed, so the rest of '
+        "the file reads as one value"
+    )
+
+
+@pytest.mark.parametrize("table", ["accounts", "reps", "units"])
+def test_parquet_written_from_a_study_table_reads_back(tmp_path, table):
+    """study.accounts.to_parquet(p) keeps account_id as the index: read_accounts
+    refused it, 'required column(s) ['account_id'] missing'."""
+    units = gpd.GeoDataFrame(
+        {"workload": [1.0, 2.0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=pd.Index(["U1", "U2"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    frames = {
+        "units": units,
+        "accounts": pd.DataFrame(
+            {"unit_id": ["U1", "U2"], "annual_sales": [1.0, 2.0]},
+            index=pd.Index(["A1", "A2"], name="account_id"),
+        ),
+        "reps": pd.DataFrame(
+            {"home_lon": [0.5, 1.5], "home_lat": [0.5, 0.5]},
+            index=pd.Index(["R1", "R2"], name="rep_id"),
+        ),
+    }
+    frames[table].to_parquet(tmp_path / "t.parquet")
+    reader = {"units": read_units, "accounts": read_accounts, "reps": read_reps}
+    got = reader[table](tmp_path / "t.parquet")
+    assert got.index.name == frames[table].index.name
+    assert got.index.tolist() == frames[table].index.tolist()
+    assert list(got.columns) == list(frames[table].columns)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_column_named_twice_in_the_header_is_refused(tmp_path, fmt):
+    """Two 'annual_sales' columns were read silently, pandas naming the second
+    'annual_sales.1' and terrakit using the first."""
+    import openpyxl
+
+    rows = [
+        ["account_id", "unit_id", "annual_sales", "annual_sales ", "Notes", "Notes"],
+        ["A1", "U1", 100, 900, "x", "y"],
+    ]
+    path = tmp_path / f"acc.{fmt}"
+
+    def write() -> None:
+        if fmt == "csv":
+            path.write_text("\n".join(",".join(map(str, r)) for r in rows) + "\n")
+            return
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append(r)
+        wb.save(path)
+
+    write()
+    with pytest.raises(DataValidationError) as info:
+        read_accounts(path)
+    assert str(info.value) == (
+        f"accounts.annual_sales: the header of acc.{fmt} names 2 columns "
+        "'annual_sales' (columns 3 and 4), so which one to read as 'annual_sales' "
+        "cannot be told. Fix: rename the others in the file (e.g. 'annual_sales "
+        "2024'), so that only the column to read is named 'annual_sales', or map "
+        "the one to read with columns={...}"
+    )
+    # a column terrakit does not read may be named twice: kept, with a warning
+    rows[0][3] = "sales 2025"
+    write()
+    with pytest.warns(
+        TerrakitWarning,
+        match=rf"^accounts: the header of acc\.{fmt} names some columns more than "
+        r"once: 'Notes' \(columns 5, 6\); the later ones are kept as '<name>\.1'",
+    ):
+        acc = read_accounts(path)
+    assert acc[["annual_sales", "Notes", "Notes.1"]].values.tolist() == [
+        [100, "x", "y"]
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "gpkg"])
+def test_spaces_around_column_names_are_removed_with_a_warning(tmp_path, fmt):
+    """'capacity_hours ' was kept as an extra column and ignored: the reps lost
+    their capacities without a word."""
+    reps = pd.DataFrame(
+        {
+            " rep_id": ["R1", "R2"],
+            "home_lon": [-84.3, -84.4],
+            "home_lat": [33.7, 33.8],
+            "capacity_hours ": [1600, 1400],
+            "Home Unit ": ["01001", "01003"],
+        }
+    )
+    path = tmp_path / f"reps.{fmt}"
+    if fmt == "gpkg":
+        gpd.GeoDataFrame(
+            reps,
+            geometry=gpd.points_from_xy(reps["home_lon"], reps["home_lat"]),
+            crs="EPSG:4326",
+        ).to_file(path)
+    elif fmt == "xlsx":
+        reps.to_excel(path, index=False)
+    else:
+        reps.to_csv(path, index=False)
+    with pytest.warns(
+        TerrakitWarning,
+        match=rf"^reps: 3 column name\(s\) of reps\.{fmt} had leading or trailing "
+        r"spaces, removed so that they match terrakit's names and columns=\{\.\.\.\}: "
+        r"' rep_id' → 'rep_id', 'capacity_hours ' → 'capacity_hours', 'Home Unit ' "
+        r"→ 'Home Unit'$",
+    ):
+        got = read_reps(path, columns={"Home Unit": "home_unit"})
+    assert got.index.tolist() == ["R1", "R2"]
+    assert got["capacity_hours"].tolist() == [1600, 1400]
+    assert got["home_unit"].tolist() == ["01001", "01003"]  # read as text
+
+
+def test_utf8_encoding_drops_the_byte_order_mark(tmp_path):
+    """encoding='utf-8' kept Excel's byte-order mark in the first name:
+    "required column(s) ['account_id'] missing (columns seen: account_id, ...)"."""
+    path = tmp_path / "acc.csv"
+    path.write_bytes(codecs.BOM_UTF8 + b"account_id,unit_id\nA1,01001\n")
+    for encoding in ("utf-8", "UTF8", "utf-8-sig"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            acc = read_accounts(path, encoding=encoding)
+        assert acc.index.tolist() == ["A1"]
+        assert acc["unit_id"].tolist() == ["01001"]
+    with pytest.raises(DataValidationError, match=r"encoding='utf-9' is no encoding"):
+        read_accounts(path, encoding="utf-9")
+
+
+def test_decimal_point_reads_quoted_thousands_in_a_comma_file(tmp_path):
+    """'"1,600"' in a comma-separated file: decimal="." (documented to read
+    commas grouping thousands) was ignored, and the error advised decimal=","
+    too, which reads 1,600 as 1.6."""
+    path = tmp_path / "acc.csv"
+    path.write_text(
+        'account_id,unit_id,annual_sales,lon,lat\nA1,U1,"1,600",-84.3,33.7\n'
+        'A2,U2,"1,250,000.5",-84.4,33.8\nA3,U3,75,-84.5,33.9\n'
+    )
+    with pytest.raises(DataValidationError) as info:
+        read_accounts(path)
+    assert info.value.fix == (
+        'the commas group thousands (1,600 is 1600): pass decimal="." to the '
+        "loader (tk.data.read_...) to read them so, or remove the separators"
+    )
+    acc = read_accounts(path, decimal=".")
+    assert acc["annual_sales"].tolist() == [1600, 1250000.5, 75]
+    assert acc["lon"].tolist() == [-84.3, -84.4, -84.5]
+
+
+def test_decimal_reads_text_numbers_of_a_workbook(tmp_path):
+    """Amounts stored as text ('12,5') in a workbook: the error said pass
+    decimal=",", and passing it changed nothing."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in (
+        ["account_id", "unit_id", "lon", "lat", "annual_sales", "segment"],
+        ["A1", "01001", "-84,388", "33.749", "12,5", "01"],
+        ["A2", "01003", -84.3, "33,7", 100, "02"],
+        ["A3", "01003", "-84.5", 33.6, "1.234,5", "03"],
+    ):
+        wb.active.append(r)
+    wb.save(tmp_path / "acc.xlsx")
+    with pytest.raises(DataValidationError, match=r"pass decimal=\",\""):
+        read_accounts(tmp_path / "acc.xlsx")
+    acc = read_accounts(tmp_path / "acc.xlsx", decimal=",")
+    assert acc["annual_sales"].tolist() == [12.5, 100, 1234.5]
+    # a coordinate's dot is a decimal point
+    assert acc["lon"].tolist() == [-84.388, -84.3, -84.5]
+    assert acc["lat"].tolist() == [33.749, 33.7, 33.6]
+    assert acc["unit_id"].tolist() == ["01001", "01003", "01003"]
+    # decimal="." reads commas grouping thousands
+    wb = openpyxl.Workbook()
+    for r in (
+        ["rep_id", "home_lon", "home_lat", "capacity_hours"],
+        ["R1", -84.3, 33.7, "1,600"],
+        ["R2", -84.4, 33.8, 1500],
+    ):
+        wb.active.append(r)
+    wb.save(tmp_path / "reps.xlsx")
+    with pytest.raises(DataValidationError, match=r"pass decimal=\"\.\" to the"):
+        read_reps(tmp_path / "reps.xlsx")
+    assert read_reps(tmp_path / "reps.xlsx", decimal=".")[
+        "capacity_hours"
+    ].tolist() == [1600, 1500]
+    with pytest.raises(DataValidationError, match=r"decimal=';' is not a decimal mark"):
+        read_reps(tmp_path / "reps.xlsx", decimal=";")
+
+
+def test_coordinates_keep_their_decimal_point_beside_decimal_commas(tmp_path):
+    """A ;-file with amounts '1234,5' and coordinates '-84.388' read the
+    coordinates' dots as thousands (-84388) and blamed them as projected."""
+    path = tmp_path / "acc.csv"
+    path.write_text(
+        "account_id;unit_id;lon;lat;annual_sales\n"
+        "A1;U1;-84.388;33.749;1234,5\nA2;U2;-84,391;33.752;1.099,9\n"
+    )
+    for decimal in (None, ","):
+        acc = read_accounts(path, decimal=decimal)
+        assert acc["lon"].tolist() == [-84.388, -84.391]
+        assert acc["lat"].tolist() == [33.749, 33.752]
+        assert acc["annual_sales"].tolist() == [1234.5, 1099.9]

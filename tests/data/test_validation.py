@@ -590,10 +590,13 @@ def test_text_numbers_with_a_decimal_comma_suggest_decimal(two_units, accounts):
     assert e.problem == "1 coordinates are missing, infinite or not numbers"
     e = _err(Study, two_units, accounts.assign(annual_sales=["1600,5", "2", "3"]))
     assert e.fix.startswith("these numbers have a decimal comma: pass decimal=")
+    # '1,600' may group thousands or hold a decimal comma: both named, the
+    # thousands first (decimal="," alone read it as 1.6; round 19)
     e = _err(Study, two_units, accounts.assign(annual_sales=["1,600", "2", "3"]))
     assert e.fix == (
-        'if the comma is the decimal mark, pass decimal="," to the loader '
-        "(tk.data.read_...); if it groups thousands, remove the separators"
+        'if the commas group thousands (1,600 is 1600), pass decimal="." to the '
+        "loader (tk.data.read_...) or remove the separators; if the comma is the "
+        'decimal mark (1,600 is 1.6), pass decimal=","'
     )
     e = _err(Study, two_units, accounts.assign(annual_sales=["12 EUR", "2", "3"]))
     assert e.fix == "remove text such as units or thousands separators from the column"
@@ -618,3 +621,59 @@ def test_years_are_refused_not_read_as_january(years):
     # four digits read with a format the user gives are months
     got = parse_periods(pd.Series(["0124", "0224"]), fmt="%m%y")
     assert got.astype(str).tolist() == ["2024-01", "2024-02"]
+
+
+# -- round 19 -------------------------------------------------------------------------
+def test_thousands_hint_suggests_the_decimal_point(two_units, accounts):
+    """'1,600' suggested decimal=",", which reads it as 1.6 without a word;
+    a coordinate never has thousands: '-84,388' keeps the decimal comma."""
+    e = _err(
+        Study,
+        two_units,
+        accounts.assign(annual_sales=["1,234,567", "1,600.5", "3"]),
+    )
+    assert e.rows == ["a1", "a2"]
+    assert e.fix.startswith(
+        'the commas group thousands (1,600 is 1600): pass decimal="."'
+    )
+    assert 'decimal=","' not in e.fix
+    acc = accounts.astype({"lon": object}).assign(lon=["0,500", 1.5, 1.6])
+    e = _err(Study, two_units, acc)
+    assert e.fix.startswith('these numbers have a decimal comma: pass decimal=","')
+
+
+@pytest.mark.parametrize("table", ["units", "accounts", "reps", "history"])
+def test_a_column_given_twice_is_refused_by_name(two_units, accounts, table):
+    """A table with a column twice (pd.concat(axis=1)) died with a bare
+    AttributeError ('DataFrame' object has no attribute 'dtype')."""
+    reps = pd.DataFrame(
+        {"home_lon": [0.5], "home_lat": [0.5], "capacity_hours": [1600.0]},
+        index=pd.Index(["r1"], name="rep_id"),
+    )
+    history = pd.DataFrame(
+        {"account_id": ["a1"], "period": ["2024-01"], "sales": [1.0]}
+    )
+    tables = {"units": two_units, "accounts": accounts, "reps": reps}
+    tables["history"] = history
+    col = {"units": "workload", "accounts": "unit_id", "reps": "home_lon"}.get(
+        table, "sales"
+    )
+    frame = tables[table]
+    tables[table] = pd.concat([frame, frame[[col]]], axis=1)
+    if table == "units":
+        tables["units"] = gpd.GeoDataFrame(
+            tables["units"], geometry="geometry", crs=two_units.crs
+        )
+    e = _err(
+        Study,
+        tables["units"],
+        accounts=tables["accounts"],
+        reps=tables["reps"],
+        history=tables["history"],
+    )
+    assert (e.table, e.column) == (table, col)
+    assert e.problem == (
+        f"1 column name(s) occur more than once ({col!r} 2 times), so which "
+        "column is meant cannot be told"
+    )
+    assert e.fix.startswith("keep one column of each name, e.g. df = df.loc[:, ")

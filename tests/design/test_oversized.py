@@ -220,9 +220,9 @@ def test_numbers_stored_as_text_are_divided() -> None:
             ["1,000", "2", "3"],
             None,
             "units.population: 1 values are not numbers (e.g. '1,000') (rows: "
-            "'u0'). Fix: if the comma is the decimal mark, pass decimal=\",\" to the "
-            "loader (tk.data.read_...); if it groups thousands, remove the "
-            "separators",
+            "'u0'). Fix: if the commas group thousands (1,600 is 1600), pass "
+            'decimal="." to the loader (tk.data.read_...) or remove the separators; '
+            'if the comma is the decimal mark (1,600 is 1.6), pass decimal=","',
         ),
     ],
 )
