@@ -75,9 +75,45 @@ def plan_metrics(ens: Ensemble, plans: np.ndarray) -> pd.DataFrame:
     pandas.DataFrame
         One row per plan: ``cut_edges``, ``moment_of_inertia``,
         ``<activity>_max_dev`` for every balanced activity.
+
+    Raises
+    ------
+    SpecificationError
+        If ``plans`` is not ``(n_plans, n_units)`` (one plan may be given as
+        ``(n_units,)``) or holds an index outside ``0..k-1``.
     """
-    plans = np.atleast_2d(np.asarray(plans, dtype=np.int64))
     k = ens.n_territories
+    n = len(ens.unit_ids)
+    raw = np.asarray(plans)
+    if raw.ndim == 1:
+        raw = raw[None, :]
+    if raw.ndim != 2 or raw.shape[1] != n:
+        raise SpecificationError(
+            f"plans must be (n_plans, {n}): one territory index per unit of the "
+            f"ensemble, in the order of ens.unit_ids, got shape {np.shape(plans)}; "
+            "give every unit of the ensemble's study a territory"
+        )
+    if raw.dtype.kind not in "iu":
+        whole = raw.dtype.kind == "f" and bool(
+            np.all(np.isfinite(raw) & (raw == np.round(raw)))
+        )
+        if not whole:
+            raise SpecificationError(
+                f"plans must hold whole-number territory indices 0..{k - 1}, got "
+                f"dtype {raw.dtype}; number the territories in the order of "
+                "ens.territory_ids: pd.Index(ens.territory_ids).get_indexer(ids)"
+            )
+    plans = raw.astype(np.int64)
+    out_of_range = (plans < 0) | (plans >= k)
+    if out_of_range.any():
+        p, u = (int(i[0]) for i in np.nonzero(out_of_range))
+        raise SpecificationError(
+            f"plans must hold territory indices 0..{k - 1} (the ensemble's {k} "
+            f"territories), got {int(plans[p, u])} in plan {p} for unit "
+            f"{ens.unit_ids[u]!r} ({int(out_of_range.sum())} such entries); number "
+            "the territories in the order of ens.territory_ids: "
+            "pd.Index(ens.territory_ids).get_indexer(ids)"
+        )
     e = ens.edges
     out: dict[str, np.ndarray] = {
         "cut_edges": (plans[:, e[:, 0]] != plans[:, e[:, 1]]).sum(axis=1).astype(float)
@@ -173,7 +209,7 @@ class AuditReport:
     n_plans
         Ensemble size.
     n_distinct
-        Different plans among the ensemble's members.
+        Different plans (partitions) among the ensemble's members.
     method
         The ensemble's sampler.
     baseline
@@ -250,8 +286,10 @@ class AuditReport:
                     f"(rank {int(row['rank'])}, ensemble {row['p2_5']:.4g}–"
                     f"{row['p97_5']:.4g}, percentile {100 * row['percentile']:.1f})"
                 )
-        else:
+        elif len(self.reps):
             lines.append("  every territory within the central 95 % for its rank")
+        else:
+            lines.append("  no territory compared (no opportunity measure)")
         return "\n".join(lines)
 
 
@@ -265,7 +303,10 @@ def _audit_measures(
 ) -> tuple[str, ...]:
     """The measures :func:`audit` compares: the ones given, each carried by the
     ensemble, or (``None``) those of ``_DEFAULT_MEASURES`` it carries."""
+    from terrakit.design.ensemble import _no_value
+
     carried = sorted(ensemble.measures)
+    ids = pd.Index(ensemble.unit_ids)
     if measures is None:
         chosen = tuple(m for m in _DEFAULT_MEASURES if m in ensemble.measures)
         if not chosen:
@@ -274,12 +315,56 @@ def _audit_measures(
                 f"measures audit compares by default); it carries {carried}: "
                 f"pass measures=, e.g. measures={carried[0]!r}"
             )
-        return chosen
+        # a default measure with units of unknown value (an ensemble built by
+        # hand: ensemble() leaves such a measure out) gives NaN totals
+        missing = {m: _no_value(ids, ensemble.measures[m]) for m in chosen}
+        left = tuple(m for m in chosen if not missing[m])
+        if len(left) < len(chosen):
+            warnings.warn(
+                "; ".join(f"{m}: {why}" for m, why in missing.items() if why)
+                + f"; audit compares {list(left)} only. Fill the missing values "
+                "to compare on every measure",
+                TerrakitWarning,
+                stacklevel=3,
+            )
+        if not left:
+            raise SpecificationError(
+                "audit compares no default measure: "
+                + "; ".join(f"{m}: {why}" for m, why in missing.items())
+                + f"; fill the missing values, or pass measures= from {carried}"
+            )
+        return left
     chosen = (measures,) if isinstance(measures, str) else tuple(measures)
+    if not chosen:
+        raise SpecificationError(
+            "measures is empty: audit compares the plan's territories on at least "
+            f"one measure; name some of {carried}, or leave measures=None for "
+            "those of 'potential' and 'workload' the ensemble carries"
+        )
+    chosen = tuple(dict.fromkeys(chosen))  # a measure named twice, compared once
     unknown = [m for m in chosen if m not in ensemble.measures]
     if unknown:
+        left_out = ensemble.provenance.get("measures_left_out", {})
+        why = "; ".join(
+            f"ensemble() left {m!r} out: {left_out[m]}"
+            for m in unknown
+            if m in left_out
+        )
         raise SpecificationError(
             f"measures {unknown} are not carried by the ensemble; available: {carried}"
+            + (
+                f" ({why}; fill the missing values and sample the ensemble again)"
+                if why
+                else ""
+            )
+        )
+    missing = {m: _no_value(ids, ensemble.measures[m]) for m in chosen}
+    bad = [f"{m}: {why}" for m, why in missing.items() if why]
+    if bad:
+        raise SpecificationError(
+            f"cannot compare territories on a measure with units of unknown value "
+            f"({'; '.join(bad)}): their territory totals are unknown; fill the "
+            "missing values, or leave the measure out of measures="
         )
     return chosen
 
@@ -389,8 +474,9 @@ def audit(
     measures
         Opportunity measures compared rank by rank per territory; one name or
         several, each carried by the ensemble (:attr:`Ensemble.measures
-        <terrakit.design.ensemble.Ensemble.measures>`).  ``None`` (default):
-        those of ``"potential"`` and ``"workload"`` that the ensemble carries.
+        <terrakit.design.ensemble.Ensemble.measures>`); a name given twice is
+        compared once.  ``None`` (default): those of ``"potential"`` and
+        ``"workload"`` that the ensemble carries with a value for every unit.
 
     Returns
     -------
@@ -398,12 +484,16 @@ def audit(
 
     Raises
     ------
+    TypeError
+        ``ensemble`` is not an :class:`~terrakit.design.ensemble.Ensemble`
+        (e.g. the arguments swapped).
     SpecificationError
         The plan misses units of the ensemble, names units that are not in
-        its study or has a different number of territories; a measure given
-        that the ensemble does not carry, or (``measures=None``) an ensemble
-        that carries neither ``"potential"`` nor ``"workload"``; every member
-        of the ensemble is the same plan.
+        its study or has a different number of territories; ``measures`` is
+        empty, names a measure that the ensemble does not carry or one with
+        units of unknown value (NaN), or (``measures=None``) the ensemble
+        carries neither ``"potential"`` nor ``"workload"`` with a value for
+        every unit; every member of the ensemble is the same partition.
     DataValidationError
         The plan (a Series) gives a unit more than one territory, or none.
 
@@ -411,8 +501,10 @@ def audit(
     -----
     TerrakitWarning
         When the ensemble holds fewer than ``MIN_DISTINCT_PLANS`` (40)
-        distinct plans: too few to call a plan an outlier at the 2.5 % level
-        (a plan unlike every member is flagged whatever it is).
+        distinct plans (partitions, whatever their labels): too few to call
+        a plan an outlier at the 2.5 % level (a plan unlike every member is
+        flagged whatever it is); when ``measures=None`` leaves out a default
+        measure with units of unknown value.
 
     Notes
     -----
@@ -426,6 +518,19 @@ def audit(
     territory total of the plan against the :math:`r`-th smallest of every
     member.
     """
+    from terrakit.design.ensemble import Ensemble
+
+    if not isinstance(ensemble, Ensemble):
+        got = "None" if ensemble is None else type(ensemble).__name__
+        hint = (
+            "the arguments are swapped: call audit(plan, ensemble)"
+            if isinstance(plan, Ensemble)
+            else "sample one with tk.design.ensemble(study)"
+        )
+        raise TypeError(
+            f"tk.design.audit takes the plan, then an Ensemble "
+            f"(tk.design.ensemble), got {got} for the ensemble; {hint}"
+        )
     distinct = ensemble.n_distinct
     if distinct < 2:
         raise SpecificationError(

@@ -41,8 +41,8 @@ Two samplers:
     the plan locally optimal for the true costs.  Every member is feasible
     and locally optimal: this is a sample of *good* plans, not a neutral one.
     Restarts may still end in the same local optimum; when the members hold
-    fewer distinct plans than ``n`` a :class:`~terrakit.exceptions.TerrakitWarning`
-    gives the count.
+    fewer distinct plans than ``n`` (partitions, whatever their territories'
+    labels) a :class:`~terrakit.exceptions.TerrakitWarning` gives the count.
 
 Known biases of the ReCom chain
     - The chain is not reversible and has no Metropolis correction: its
@@ -186,7 +186,9 @@ def recom_chain(
     Raises
     ------
     SpecificationError
-        If a start label is negative or not a whole number, a count is not a
+        If the adjacency is not square or not symmetric (a link stored one way
+        only; symmetrise with ``adj.maximum(adj.T)``), a start label is
+        negative or not a whole number, a count is not a
         whole number in its range, the seed is not one, an activity is not
         finite (NaN), a band has ``lower > upper``, the start plan breaks a
         band or a territory is not connected, or no edge
@@ -208,6 +210,7 @@ def recom_chain(
     t0 = time.perf_counter()
     adj = sp.csr_matrix(adjacency, dtype=float)
     n = adj.shape[0]
+    _check_symmetric(adj)
     act = np.asarray(activities, dtype=float)
     if act.ndim == 1:
         act = act[:, None]
@@ -350,6 +353,61 @@ def recom_chain(
     return RecomRun(plans, total, accepted, trees, time.perf_counter() - t0)
 
 
+def _canonical(plans: np.ndarray) -> np.ndarray:
+    """``(n_plans, n_units)`` plans with their territories renumbered in order
+    of first appearance (the first unit's territory is 0, the next new one 1,
+    ...): two plans are the same partition when their rows are equal."""
+    plans = np.asarray(plans, dtype=np.int64)
+    if plans.ndim != 2 or plans.size == 0:
+        return plans
+    p, n = plans.shape
+    k = int(plans.max()) + 1
+    first = np.full((p, k), n, dtype=np.int64)  # first unit of each territory
+    rows = np.arange(p)
+    for unit in range(n - 1, -1, -1):  # backwards: the first unit writes last
+        first[rows, plans[:, unit]] = unit
+    # territory -> its place in order of first appearance (absent ones last)
+    new = np.argsort(np.argsort(first, axis=1, kind="stable"), axis=1, kind="stable")
+    return np.take_along_axis(new, plans, axis=1)
+
+
+def _n_partitions(plans: np.ndarray) -> int:
+    """Number of different partitions among ``plans`` (labels ignored)."""
+    canon = np.ascontiguousarray(_canonical(np.asarray(plans)), dtype=np.int32)
+    return len({row.tobytes() for row in canon})
+
+
+def _check_symmetric(adj: sp.csr_matrix) -> None:
+    """Refuse an adjacency that is not square or not symmetric.
+
+    A move picks its pair among the edges above the diagonal while the trees
+    and the contiguity check read both halves: an edge stored one way only is
+    half seen (a lower-triangular path looks like islands; a one-sided link
+    leaves the chain with no visible cut edge in mid-run).  Only where the
+    entries are matters (their values are not used).
+    """
+    if adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
+        raise SpecificationError(
+            f"the adjacency must be square, (n, n) over the n units, got shape "
+            f"{adj.shape}; build it over the units (row i and column i are "
+            "unit i), e.g. terrakit.data.geo.adjacency(units).matrix"
+        )
+    pattern = adj.copy()
+    pattern.eliminate_zeros()
+    pattern.data[:] = 1.0
+    one_way = (pattern - pattern.T).tocoo()
+    one_way.eliminate_zeros()
+    if one_way.nnz:
+        first = int(np.argmax(one_way.data > 0))
+        i, j = int(one_way.row[first]), int(one_way.col[first])
+        raise SpecificationError(
+            f"the adjacency is not symmetric: {one_way.nnz // 2} pair(s) of units "
+            f"are linked one way only, e.g. unit {i} to unit {j} but not {j} to "
+            f"{i}; ReCom needs each link stored both ways: symmetrise it, e.g. "
+            "adj.maximum(adj.T)"
+        )
+
+
 def _pieces(adj: sp.csr_matrix, labels: np.ndarray) -> list[int]:
     """Territories (indices) that are not one connected piece."""
     coo = adj.tocoo()
@@ -384,7 +442,8 @@ class Ensemble:
     measures
         ``{name: (n_units,)}``: the balanced activities and the opportunity
         measures (``workload``, ``potential``, ``accounts``, ``sales`` when
-        present) used by :func:`~terrakit.design.audit.audit`.
+        present with a value for every unit) used by
+        :func:`~terrakit.design.audit.audit`.
     balance
         ``{activity: τ}`` bands that every member meets.
     lower, upper
@@ -411,10 +470,15 @@ class Ensemble:
     seconds
         Wall time.
     provenance
-        Seed, method and settings (``config``, with ``time_limit``), and
+        Seed, method and settings (``config``: ``n_territories``, ``weight``,
+        ``time_limit``, ``start`` — the start alignment's name, ``"given"``,
+        or ``"heuristic"`` / ``"tree_partition"`` for the plan ``start=None``
+        built — and ``start_hash``, a hash of the start plan), and
         ``time_limit_stops``: the design heuristic runs (the start plan's,
         the restarts) that stopped at the time limit — their plans depend on
-        the clock, not only on the seed.
+        the clock, not only on the seed.  ``measures_left_out`` (when there
+        are any): the opportunity measures left out because units have no
+        value, and which.
     """
 
     plans: np.ndarray
@@ -472,8 +536,14 @@ class Ensemble:
 
     @property
     def n_distinct(self) -> int:
-        """Number of different plans among the members."""
-        return len(np.unique(self.plans, axis=0)) if self.n_plans else 0
+        """Number of different partitions among the members.
+
+        Two members that group the units alike count once, whatever labels
+        their territories carry: ReCom's labels are arbitrary, and every
+        measure of :func:`~terrakit.design.audit.audit` reads a plan the same
+        under any relabelling.
+        """
+        return _n_partitions(self.plans)
 
     @property
     def n_territories(self) -> int:
@@ -618,6 +688,39 @@ def _check_start(
 _OPPORTUNITY = ("workload", "potential", "accounts", "sales")
 
 
+def _no_value(ids: pd.Index, values: np.ndarray) -> str | None:
+    """Which units have no (finite) value of a measure, in words; ``None``
+    when every unit has one."""
+    v = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(v)
+    if not bad.any():
+        return None
+    which = [ids[i] for i in np.flatnonzero(bad)]
+    shown = ", ".join(map(repr, which[:5])) + (
+        f" and {len(which) - 5} more" if len(which) > 5 else ""
+    )
+    kind = "value" if np.isnan(v[bad]).all() else "finite value"
+    return f"{len(which)} of {len(ids)} units have no {kind} ({shown})"
+
+
+def _plan_hash(ids: pd.Index, tids: Sequence[Any], labels: np.ndarray) -> str:
+    """A short hash of a plan (unit id → territory id, in the units' order):
+    equal for equal plans, so that the provenance tells two starts apart."""
+    import hashlib
+
+    terr = np.asarray([str(t) for t in tids], dtype=object)[labels]
+    text = "\x1e".join(f"{u}\x1f{t}" for u, t in zip(ids, terr, strict=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _names(names: Mapping[str, Any] | Sequence[str]) -> str:
+    """``'potential'`` or ``'potential' and 'sales'``."""
+    quoted = [repr(m) for m in names]
+    return (
+        quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    )
+
+
 def _one_territory(what: str, method: str) -> str:
     """Why an ensemble of one-territory plans is refused."""
     why = (
@@ -667,9 +770,14 @@ RESTART_NOISE = 0.3
 
 def _stopped_at_time_limit(res: Any, caught: list[warnings.WarningMessage]) -> bool:
     """Whether a design heuristic run ended at its time limit: its status says
-    so, or it warned (:class:`~terrakit.exceptions.TimeLimitWarning`)."""
-    return res.status == "time_limit" or any(
-        issubclass(w.category, TimeLimitWarning) for w in caught
+    so, it warned (:class:`~terrakit.exceptions.TimeLimitWarning`), or its
+    ``info["cut_by_clock"]`` does — a run that the clock stopped before it met
+    the bands ends ``"infeasible"`` with no warning, and with more time it
+    might have met them."""
+    return (
+        res.status == "time_limit"
+        or bool(res.info.get("cut_by_clock", False))
+        or any(issubclass(w.category, TimeLimitWarning) for w in caught)
     )
 
 
@@ -856,6 +964,9 @@ def ensemble(
 
     Raises
     ------
+    TypeError
+        ``study`` is not a :class:`~terrakit.data.Study` (e.g. its units
+        table).
     SpecificationError
         Unknown activity, a band that no plan can meet (a unit above the upper
         band), a start plan that breaks a band, is not contiguous, misses
@@ -863,18 +974,26 @@ def ensemble(
         one territory, no two territories touching (ReCom: no move exists),
         or bad counts.
     DataValidationError
-        A start plan that gives a unit more than one territory, or none.
+        A start plan that gives a unit more than one territory, or none; a
+        balanced activity or the weight missing (NaN), infinite or negative
+        for some units.
 
     Warns
     -----
     TimeLimitWarning
         Once, with the count, when design heuristic runs (the start plan's,
-        restarts) stopped at ``time_limit``: the members may then differ
-        between runs with the same seed.  The count is kept as
+        restarts) stopped at ``time_limit`` — also those the clock stopped
+        before they met the bands (``info["cut_by_clock"]``), whose start plan
+        then comes from spanning-tree splits or whose restart is dropped: the
+        members may then differ between runs with the same seed.  The count
+        is kept as
         ``provenance["time_limit_stops"]`` and shown by
         :meth:`Ensemble.summary`.
     TerrakitWarning
-        When restarts give fewer distinct plans than ``n``.
+        When restarts give fewer distinct plans than ``n``; when an
+        opportunity measure (``potential``, ``accounts``, ``sales``) has
+        units with no value: it is left out of :attr:`Ensemble.measures`
+        (an unknown value is not 0), so audit does not compare on it.
 
     Notes
     -----
@@ -888,9 +1007,20 @@ def ensemble(
     >>> ens.metrics().describe()  # doctest: +SKIP
     """
     from terrakit.data import geo
+    from terrakit.data.validation import check_measures
     from terrakit.design.align import _balance_columns
     from terrakit.metrics import _alignment
 
+    if not hasattr(study, "units") or not hasattr(study, "alignments"):
+        given = "None" if study is None else type(study).__name__
+        hint = (
+            "wrap the units table in a Study: tk.Study(units, reps=reps)"
+            if isinstance(study, pd.DataFrame)
+            else "build one with tk.Study(units, reps=reps)"
+        )
+        raise TypeError(
+            f"tk.design.ensemble takes a Study (tk.Study), got {given}; {hint}"
+        )
     if method not in ("recom", "restarts"):
         raise SpecificationError(
             f"method must be 'recom' or 'restarts', got {method!r}"
@@ -918,14 +1048,21 @@ def ensemble(
         raise SpecificationError(_one_territory("n_territories=1", method))
     check_time_limit(time_limit)
     check_seed(seed)
+    # what the chain starts from, for the provenance: the alignment's name,
+    # "given" (a Series or an unnamed plan), or how start=None built one
+    start_kind = "heuristic"
     if isinstance(start, str):
         start_al = _alignment(study, start)
+        start_kind = start
     elif start is None or hasattr(start, "assignment"):
         start_al = start
+        if start is not None:
+            start_kind = str(getattr(start, "name", None) or "given")
     elif isinstance(start, pd.Series):
         from terrakit.data.alignment import Alignment
 
         start_al = Alignment.from_mapping(start, name="start")
+        start_kind = "given"
     else:
         raise SpecificationError(
             "start must be an Alignment, the name of one of the study's alignments "
@@ -955,13 +1092,32 @@ def ensemble(
         raise SpecificationError(
             f"weight {weight!r} is not a column of the units; numeric columns: {num}"
         )
+    # the balanced activities and the weight are summed: none may be missing
+    units = check_measures(units, "units", dict.fromkeys([*balance, weight]))
     names = list(
         dict.fromkeys(
             [*balance, weight, *[m for m in _OPPORTUNITY if m in units.columns]]
         )
     )
-    measures = {m: units[m].to_numpy(dtype=float) for m in names}
+    measures = {m: units[m].to_numpy(dtype=float, na_value=np.nan) for m in names}
     ids = pd.Index(units.index)
+    # an opportunity measure with units of unknown value would give NaN
+    # territory totals (and ranks) in every audit: left out, with a warning
+    left_out: dict[str, str] = {}
+    for m in names:
+        why = _no_value(ids, measures[m])
+        if why:
+            left_out[m] = why
+            del measures[m]
+    if left_out:
+        warnings.warn(
+            "; ".join(f"units.{m}: {why}" for m, why in left_out.items())
+            + f". The ensemble leaves {_names(left_out)} out, so audit compares "
+            "no territory on it. An unknown value is not 0: fill the missing "
+            "values with real figures and sample again to compare on it",
+            TerrakitWarning,
+            stacklevel=2,
+        )
     links = adjacency
     if links is None:
         adj_obj = geo.adjacency(units, warn=False)
@@ -1040,6 +1196,7 @@ def ensemble(
                 problem, seed=seed, time_limit=time_limit, max_plans=1
             )
         if tree is not None:
+            start_kind = "tree_partition"
             start_lab = np.asarray(tree, dtype=np.int64)
             tids = tuple(
                 problem.territory_ids
@@ -1153,16 +1310,32 @@ def ensemble(
         got = _map(_restart_task, jobs2, client, progress, "restarts")
         plans = np.vstack([labels for labels, _ in got])
         restarts_stopped = sum(bool(stopped) for _, stopped in got)
-        ok = (plans >= 0).all(axis=1)
+        ok = np.all(plans >= 0, axis=1)
+        # restarts that met no band because the clock stopped them: with more
+        # time they might have, so the members depend on the clock
+        failed_cut = sum(
+            bool(stopped) and not good
+            for (_, stopped), good in zip(got, np.asarray(ok).tolist(), strict=True)
+        )
+        cut_note = f", {failed_cut} of them stopped by the clock" if failed_cut else ""
         if not ok.any():
-            raise SpecificationError("no restart of the heuristic met the bands")
+            raise SpecificationError(
+                f"no restart of the heuristic met the bands ({n} restarts"
+                f"{cut_note}); widen the tolerance"
+                + (
+                    f", raise time_limit (time_limit={time_limit:g} s per run)"
+                    if failed_cut
+                    else ""
+                )
+                + " or use method='recom'"
+            )
         plans = plans[ok]
-        distinct = len(np.unique(plans, axis=0))
+        distinct = _n_partitions(plans)
         if distinct < n:
             failed = n - len(plans)
             warnings.warn(
                 f"restarts gave {distinct} distinct plans for the {n} requested"
-                + (f" ({failed} restarts met no band)" if failed else "")
+                + (f" ({failed} restarts met no band{cut_note})" if failed else "")
                 + ": the heuristic's local optima coincide; an audit against "
                 f"this ensemble compares with {distinct} plans only. Use "
                 "method='recom' for many distinct feasible plans",
@@ -1178,7 +1351,13 @@ def ensemble(
         who = " and ".join(
             ([f"{restarts_stopped} of the {n} restarts"] if restarts_stopped else [])
             + (
-                ["the design heuristic that built the start plan"]
+                [
+                    "the design heuristic run for the start plan (the clock "
+                    "stopped it before it met the bands; spanning-tree splits "
+                    "built the start instead)"
+                    if start_kind == "tree_partition"
+                    else "the design heuristic that built the start plan"
+                ]
                 if start_stopped
                 else []
             )
@@ -1201,6 +1380,10 @@ def ensemble(
         config={
             "n": n,
             "balance": balance,
+            "n_territories": k,
+            "weight": weight,
+            "start": start_kind,
+            "start_hash": _plan_hash(ids, tids, start_lab),
             "chains": chains,
             "burn_in": burn,
             "thin": thin,
@@ -1210,6 +1393,7 @@ def ensemble(
             **({} if links is None else {"adjacency": str(adj_obj.kind)}),
         },
         time_limit_stops=stops,
+        **({"measures_left_out": left_out} if left_out else {}),
     )
     return Ensemble(
         plans=plans.astype(np.int32),

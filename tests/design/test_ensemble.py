@@ -988,3 +988,325 @@ def test_members_keep_integer_territory_ids(region36, ens36):
     assert set(member) == {1, 2, 3}
     # text ids stay text
     assert ens36.alignment(0).assignment.dtype == object
+
+
+# -- partitions, missing values, provenance, argument checks ---------------------
+def _relabelled(plan: np.ndarray) -> np.ndarray:
+    """The same partition with territories 0 and 1 swapped."""
+    out = plan.copy()
+    out[plan == 0], out[plan == 1] = 1, 0
+    return out
+
+
+def _partitions(plans: np.ndarray) -> int:
+    """Distinct partitions, by pandas.factorize (labels in order of appearance)."""
+    return len({tuple(pd.factorize(p)[0]) for p in plans})
+
+
+def test_n_distinct_counts_partitions_not_labels(region36, ens36):
+    """Relabelled copies of one partition counted as different plans, so
+    audit's "too few distinct plans" guard did not fire."""
+    p = ens36.plans[0]
+    copies = dataclasses.replace(ens36, plans=np.vstack([p, _relabelled(p)] * 3))
+    assert copies.n_plans == 6 and copies.n_distinct == 1
+    assert "distinct plans: 1" in copies.summary()
+    with pytest.raises(
+        SpecificationError, match=r"holds 1 distinct plan\(s\) in its 6 members"
+    ):
+        audit(region36.alignments["current"], copies)
+    assert ens36.n_distinct == _partitions(ens36.plans)
+
+
+def test_grid_ensemble_counts_each_partition_once():
+    """3 × 3 grid of square units, 3 territories of 3: ReCom relabels
+    territories as it moves, so one partition appears under several labels."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data import Alignment, Study
+
+    ids = [f"u{i}" for i in range(9)]
+    x0 = [5e5 + 1e4 * (i % 3) for i in range(9)]
+    y0 = [3.7e6 + 1e4 * (i // 3) for i in range(9)]
+    cells = [box(x, y, x + 1e4, y + 1e4) for x, y in zip(x0, y0, strict=True)]
+    units = gpd.GeoDataFrame(
+        {"workload": np.ones(9)},
+        geometry=cells,
+        index=pd.Index(ids, name="unit_id"),
+        crs="EPSG:32617",
+    )
+    cur = Alignment.from_mapping({u: f"T{i % 3}" for i, u in enumerate(ids)})
+    study = Study(units, alignments={"current": cur})
+    ens = ensemble(
+        study,
+        n=200,
+        balance={"workload": 0.0},
+        start="current",
+        chains=1,
+        seed=0,
+        progress=False,
+    )
+    labelled = len(np.unique(ens.plans, axis=0))
+    assert ens.n_distinct == _partitions(ens.plans) < labelled
+    assert ens.n_distinct < 40
+    with pytest.warns(TerrakitWarning, match=rf"only {ens.n_distinct} distinct plans"):
+        audit(ens.alignment(0), ens, baseline=None)
+
+
+def test_restarts_that_differ_only_in_labels_warn(region36, monkeypatch):
+    import importlib
+
+    ens_mod = importlib.import_module("terrakit.design.ensemble")
+    real = ens_mod._restart_task
+    calls = []
+
+    def relabel_every_other(*args):
+        labels, stopped = real(*args)
+        calls.append(1)
+        if len(calls) == 1:
+            calls.append(labels)
+            return labels, stopped
+        return _relabelled(calls[1]).astype(np.int32), stopped
+
+    monkeypatch.setattr(ens_mod, "_restart_task", relabel_every_other)
+    with pytest.warns(
+        TerrakitWarning, match=r"restarts gave 1 distinct plans for the 2 requested"
+    ):
+        ens = ensemble(
+            region36,
+            n=2,
+            method="restarts",
+            balance={"workload": 0.1},
+            seed=0,
+            progress=False,
+            time_limit=5,
+        )
+    assert ens.n_plans == 2 and ens.n_distinct == 1
+
+
+@pytest.mark.filterwarnings("ignore:the ensemble holds only")
+def test_opportunity_measure_with_missing_values_is_left_out_with_a_warning(region36):
+    """NaN potentials made every audit row of potential NaN (or mis-ranked)
+    with no word to the user."""
+    units = region36.units.copy()
+    units.loc[units.index[:2], "potential"] = np.nan
+    study = region36.replace(units=units)
+    with pytest.warns(TerrakitWarning) as record:
+        ens = ensemble(
+            study, n=20, balance={"workload": 0.1}, chains=1, seed=1, progress=False
+        )
+    [text] = [str(w.message) for w in record if "potential" in str(w.message)]
+    assert text == (
+        "units.potential: 2 of 36 units have no value ('P00001', 'P00002'). The "
+        "ensemble leaves 'potential' out, so audit compares no territory on it. An "
+        "unknown value is not 0: fill the missing values with real figures and "
+        "sample again to compare on it"
+    )
+    assert "potential" not in ens.measures
+    assert ens.provenance["measures_left_out"] == {
+        "potential": "2 of 36 units have no value ('P00001', 'P00002')"
+    }
+    rep = audit("current", ens)
+    assert rep.reps["measure"].unique().tolist() == ["workload"]
+    assert np.isfinite(rep.reps[["value", "p2_5", "p97_5", "percentile"]]).all().all()
+    with pytest.raises(SpecificationError) as err:
+        audit("current", ens, measures="potential")
+    assert str(err.value) == (
+        "measures ['potential'] are not carried by the ensemble; available: "
+        "['accounts', 'sales', 'workload'] (ensemble() left 'potential' out: 2 of "
+        "36 units have no value ('P00001', 'P00002'); fill the missing values and "
+        "sample the ensemble again)"
+    )
+
+
+def test_audit_of_an_ensemble_carrying_missing_values(region36, ens36):
+    """An ensemble built by hand with a NaN measure: the default leaves it out
+    with a warning, a measure asked for is refused."""
+    pot = ens36.measures["potential"].copy()
+    pot[[0, 5]] = np.nan
+    ens = dataclasses.replace(ens36, measures={**ens36.measures, "potential": pot})
+    plan = region36.alignments["current"]
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"potential: 2 of 36 units have no value \('P00001', 'P00006'\); "
+        r"audit compares \['workload'\] only",
+    ):
+        rep = audit(plan, ens)
+    assert rep.reps["measure"].unique().tolist() == ["workload"]
+    with pytest.raises(
+        SpecificationError,
+        match=r"cannot compare territories on a measure with units of unknown value "
+        r"\(potential: 2 of 36 units have no value",
+    ):
+        audit(plan, ens, measures=["workload", "potential"])
+
+
+def test_balanced_activity_or_weight_with_missing_values_is_refused(region36, ens36):
+    """With a start plan given, a NaN weight gave NaN moments of inertia."""
+    from terrakit.exceptions import DataValidationError
+
+    units = region36.units.copy()
+    units.loc[units.index[:2], "potential"] = np.nan
+    study = region36.replace(units=units)
+    kw = {"n": 5, "start": ens36.alignment(0), "chains": 1, "progress": False}
+    with pytest.raises(DataValidationError, match=r"units\.potential: 2 values are"):
+        ensemble(study, balance={"workload": 0.1}, weight="potential", **kw)
+    with pytest.raises(DataValidationError, match=r"units\.potential: 2 values are"):
+        ensemble(study, balance={"workload": 0.1, "potential": 0.9}, **kw)
+
+
+def test_provenance_records_the_start_territories_and_weight(region36, ens36):
+    """Ensembles from different starts carried the same provenance config."""
+    cfg = ens36.provenance["config"]
+    assert cfg["n_territories"] == 3 and cfg["weight"] == "workload"
+    assert cfg["start"] == "heuristic" and len(cfg["start_hash"]) == 16
+    kw = {"n": 4, "balance": {"workload": 0.1}, "chains": 1, "progress": False}
+    member = ens36.alignment(7)
+    given = ensemble(region36, start=member, **kw).provenance["config"]
+    assert given["start"] == "ensemble_7"
+    assert given["start_hash"] != cfg["start_hash"]
+    # the same plan, given as a Series: another name, the same hash
+    series = ensemble(region36, start=member.assignment, **kw).provenance["config"]
+    assert series["start"] == "given"
+    assert series["start_hash"] == given["start_hash"]
+    # members inherit it
+    assert (
+        ensemble(region36, start=member, **kw)
+        .alignment(0)
+        .provenance["config"]["start_hash"]
+        == given["start_hash"]
+    )
+    other = ensemble(region36, weight="accounts", **kw).provenance["config"]
+    assert other["weight"] == "accounts"
+
+
+def test_start_heuristic_stopped_by_the_clock_before_the_bands_is_counted(
+    region36, monkeypatch
+):
+    """A start heuristic that the clock stopped before it met the bands ends
+    'infeasible' with no warning (info['cut_by_clock'] only): the fallback
+    start was taken silently, time_limit_stops 0."""
+    import terrakit.design.heuristic as heuristic
+
+    real = heuristic.solve_heuristic
+
+    def cut_infeasible(problem, **kw):
+        # the clock stopped the run before it met the bands: no plan kept
+        res = real(problem, **kw)
+        info = {**res.info, "cut_by_clock": True}
+        return dataclasses.replace(res, status="infeasible", columns=None, info=info)
+
+    monkeypatch.setattr(heuristic, "solve_heuristic", cut_infeasible)
+    kw = {"balance": {"workload": 0.1}, "seed": 0, "progress": False}
+    with pytest.warns(TimeLimitWarning) as record:
+        ens = ensemble(region36, n=4, chains=1, time_limit=5, **kw)
+    [text] = _time_limit_warnings(record)
+    assert text.startswith(
+        "the design heuristic run for the start plan (the clock stopped it before "
+        "it met the bands; spanning-tree splits built the start instead) stopped "
+        "at the time limit (time_limit=5 s per run)"
+    )
+    assert ens.provenance["time_limit_stops"] == 1
+    assert ens.provenance["config"]["start"] == "tree_partition"
+    # restarts that the clock stopped before the bands are not "met no band"
+    with pytest.raises(SpecificationError) as err:
+        ensemble(region36, n=2, method="restarts", time_limit=5, **kw)
+    assert str(err.value) == (
+        "no restart of the heuristic met the bands (2 restarts, 2 of them stopped "
+        "by the clock); widen the tolerance, raise time_limit (time_limit=5 s per "
+        "run) or use method='recom'"
+    )
+
+
+def test_argument_mistakes_are_named(region36, ens36):
+    """Bare AttributeError, IndexError and ValueError before."""
+    cur = region36.alignments["current"]
+    with pytest.raises(TypeError) as err:
+        audit(ens36, cur)
+    assert str(err.value) == (
+        "tk.design.audit takes the plan, then an Ensemble (tk.design.ensemble), "
+        "got Alignment for the ensemble; the arguments are swapped: call "
+        "audit(plan, ensemble)"
+    )
+    with pytest.raises(TypeError, match=r"got None for the ensemble; sample one"):
+        audit(cur, None)
+    with pytest.raises(TypeError) as err:
+        ensemble(region36.units, n=5, progress=False)
+    assert str(err.value) == (
+        "tk.design.ensemble takes a Study (tk.Study), got GeoDataFrame; wrap the "
+        "units table in a Study: tk.Study(units, reps=reps)"
+    )
+    with pytest.raises(
+        SpecificationError,
+        match=r"plans must be \(n_plans, 36\).*got shape \(120, 30\)",
+    ):
+        plan_metrics(ens36, ens36.plans[:, :30])
+    four = ens36.plans[0].copy()
+    four[0] = 3
+    with pytest.raises(SpecificationError) as err:
+        plan_metrics(ens36, four)
+    assert str(err.value).startswith(
+        "plans must hold territory indices 0..2 (the ensemble's 3 territories), got "
+        "3 in plan 0 for unit 'P00001' (1 such entries)"
+    )
+    with pytest.raises(SpecificationError, match=r"whole-number territory indices"):
+        plan_metrics(ens36, ens36.plans[0] + 0.5)
+    # whole-number floats and one plan as a row are taken
+    np.testing.assert_array_equal(
+        plan_metrics(ens36, ens36.plans[0].astype(float)).to_numpy(),
+        ens36.metrics().iloc[[0]].to_numpy(),
+    )
+
+
+def test_chain_refuses_an_asymmetric_or_non_square_adjacency():
+    """An edge stored one way only was half seen: a lower-triangular path was
+    refused as 'islands', a one-sided link crashed mid-run (numpy high <= 0)."""
+    path = sp.diags([1.0, 1.0], [-1, 1], shape=(9, 9)).tocsr()
+    start = np.repeat([0, 1, 2], 3)
+    assert recom_chain(path, np.ones(9), [2], [4], start, 50, seed=0).accepted > 0
+    with pytest.raises(SpecificationError) as err:
+        recom_chain(sp.tril(path).tocsr(), np.ones(9), [2], [4], start, 50, seed=0)
+    assert str(err.value) == (
+        "the adjacency is not symmetric: 8 pair(s) of units are linked one way "
+        "only, e.g. unit 1 to unit 0 but not 0 to 1; ReCom needs each link stored "
+        "both ways: symmetrise it, e.g. adj.maximum(adj.T)"
+    )
+    one_sided = sp.tril(path).tolil()
+    one_sided[2, 3] = 1.0
+    with pytest.raises(SpecificationError, match=r"7 pair\(s\) of units"):
+        recom_chain(one_sided.tocsr(), np.ones(9), [2], [4], start, 300, seed=0)
+    # weights may differ between the two directions: only the links count
+    heavier = path.tolil()
+    heavier[3, 2] = 5.0
+    recom_chain(heavier.tocsr(), np.ones(9), [2], [4], start, 5, seed=0)
+    with pytest.raises(
+        SpecificationError, match=r"must be square, \(n, n\).*got shape \(6, 7\)"
+    ):
+        recom_chain(
+            sp.csr_matrix(np.ones((6, 7))),
+            np.ones(6),
+            [2],
+            [4],
+            np.array([0, 0, 0, 1, 1, 1]),
+            5,
+        )
+
+
+def test_audit_measures_empty_is_refused_and_repeats_are_compared_once(region36, ens36):
+    """measures=[] compared nothing yet said 'every territory within the
+    central 95 %'; a measure named twice gave every territory twice."""
+    plan = region36.alignments["current"]
+    with pytest.raises(SpecificationError) as err:
+        audit(plan, ens36, measures=[])
+    assert str(err.value) == (
+        "measures is empty: audit compares the plan's territories on at least one "
+        "measure; name some of ['accounts', 'potential', 'sales', 'workload'], or "
+        "leave measures=None for those of 'potential' and 'workload' the "
+        "ensemble carries"
+    )
+    rep = audit(plan, ens36, measures=["workload", "workload"])
+    assert rep.reps["measure"].tolist() == ["workload"] * 3
+    assert list(rep.ordered) == ["workload"]
+    none = dataclasses.replace(rep, reps=rep.reps.iloc[:0])
+    assert "every territory within" not in none.summary()
+    assert "no territory compared (no opportunity measure)" in none.summary()
