@@ -60,6 +60,32 @@ def _not_a_month(value: Any) -> tuple[str, str]:
     return "is not a month", _MONTH_FORM + " (e.g. '2025-07') or give a date"
 
 
+def _number_not_a_month(x: float) -> tuple[str, str]:
+    """Why the number ``x`` is no month, and the fix.
+
+    A month kept as a number ``YYYY.MM`` (a spreadsheet cell '2025.10') has
+    lost its trailing zero: 2025.10 is the number 2025.1, which read as text
+    was January.
+    """
+    parts = re.fullmatch(r"(\d{4})\.(\d{1,2})", repr(x))
+    if parts is None:
+        return "is a number, not a month", _MONTH_FORM + " (e.g. '2025-07')"
+    y, digits = parts.groups()
+    as_text = "write the month as the text 'YYYY-MM'"
+    months = [int(digits)] + ([10 * int(digits)] if len(digits) == 1 else [])
+    valid = [m for m in dict.fromkeys(months) if 1 <= m <= 12]
+    if not valid:
+        return "is a number, not a month", f"{as_text}, e.g. '{y}-01'"
+    shown = " or ".join(f"'{y}-{m:02d}'" for m in valid)
+    if len(valid) == 1:
+        return "is a number, not a month", f"{as_text}: {shown}"
+    return (
+        f"is a number, not a month: {y}.{valid[1]} and {y}.{valid[0]} are the "
+        "same number, so the month cannot be told",
+        f"{as_text}: {shown}",
+    )
+
+
 def to_period(
     value: Any, what: str, *, part: str | None = None, whole: Any = None
 ) -> pd.Period:
@@ -68,7 +94,9 @@ def to_period(
     Text is read by :func:`terrakit.data.validation.parse_periods`, the rules
     of ``history.period``: dates written ``a/b/yyyy`` whose order cannot be
     told (``'1/7/2025'``), quarters, and month names without a year are
-    refused; a bare year (``'2025'``) is refused too, not read as January.
+    refused; a bare year (``'2025'``) is refused too, not read as January,
+    and so is a number such as ``2025.10`` (the number 2025.1, which read
+    as text was January).
 
     Parameters
     ----------
@@ -101,6 +129,9 @@ def to_period(
             f"spans {first}..{last}, not one month",
             f"{_MONTH_FORM}, e.g. '{first}'",
         )
+    if isinstance(value, (float, np.floating)):
+        # 2025.10 is the number 2025.1: read as text it became January
+        raise refuse(*_number_not_a_month(float(value)))
     is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
     year = _YEAR.fullmatch(str(value)) if is_int or isinstance(value, str) else None
     if year is not None:

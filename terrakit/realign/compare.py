@@ -119,23 +119,31 @@ class Comparison:
         raise KeyError(f"no scenario {which!r}; compared: {self.names}")
 
     def summary(self) -> str:
-        """Rounded, stable text table."""
+        """Rounded, stable text table.
+
+        Each column is as wide as its scenario's name (at least 14
+        characters): names are shown whole, so that two names sharing a
+        long prefix (``"north-hire-2026-v1"``, ``"...-v2"``) stay apart.
+        """
         t = self.table.copy()
         lines = ["Scenario comparison"]
         width = max(len(str(i)) for i in t.index)
-        head = " " * width + "".join(f"  {c[:14]:>14}" for c in t.columns)
+        ws = [max(14, len(str(c))) for c in t.columns]
+        head = " " * width + "".join(
+            f"  {c!s:>{w}}" for c, w in zip(t.columns, ws, strict=True)
+        )
         lines.append(head)
         for ind, row in t.iterrows():
             cells = []
-            for v in row:
+            for v, w in zip(row, ws, strict=True):
                 if pd.isna(v):
-                    cells.append(f"  {'nan':>14}")
+                    cells.append(f"  {'nan':>{w}}")
                 elif str(ind).endswith(("_share", "_max_dev")):
-                    cells.append(f"  {v:>14.1%}")
+                    cells.append(f"  {v:>{w}.1%}")
                 elif float(v).is_integer():
-                    cells.append(f"  {int(v):>14d}")
+                    cells.append(f"  {int(v):>{w}d}")
                 else:
-                    cells.append(f"  {v:>14.3f}")
+                    cells.append(f"  {v:>{w}.3f}")
             lines.append(f"{ind!s:<{width}}" + "".join(cells))
         return "\n".join(lines)
 

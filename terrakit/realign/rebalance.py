@@ -17,6 +17,7 @@ MIP warm-started with the search's answer.  The whole call respects
 from __future__ import annotations
 
 import math
+import re
 import time
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
@@ -103,14 +104,15 @@ class RebalanceResult:
         relaxation over every unit–rep pair, without contiguity, with the
         locks but every unit free to leave (root units included), which
         bounds every alignment that meets the bands and the locks, and
-        (b) with contiguity, on instances small enough for the MIP over
-        every pair, that MIP's bound, in which every territory is contiguous
-        and each rep keeps its root unit (its home unit, or the unit of its
-        current territory nearest its home; ``info["roots"]``), which bounds
-        only the alignments that keep every root.  ``info["bound"]`` names
-        the one reported.  With status ``"infeasible"`` it is the bound on
-        the plans that meet every constraint, and may exceed ``moved`` of
-        the closest plan returned, which breaks some.
+        (b) on instances small enough for the MIP over every pair, that
+        MIP's bound (``"mip (all pairs)"``); with contiguity, every
+        territory is contiguous in it and each rep keeps its root unit (its
+        home unit, or the unit of its current territory nearest its home;
+        ``info["roots"]``), so it bounds only the alignments that keep every
+        root.  ``info["bound"]`` names the one reported.  With status
+        ``"infeasible"`` it is the bound on the plans that meet every
+        constraint, and may exceed ``moved`` of the closest plan returned,
+        which breaks some.
     gap
         ``(moved − lower_bound) / moved`` (0 when nothing moves; NaN for an
         ``"infeasible"`` plan that moves less than the bound).
@@ -369,6 +371,11 @@ def _measure_values(units: pd.DataFrame, name: str) -> np.ndarray:
     return v
 
 
+#: How :func:`_setup` marks the reasons of the ``keep_top_accounts`` locks
+#: (:func:`_check_problem` tells them from the caller's).
+_CONTINUITY = "continuity: "
+
+
 def _continuity_locks(
     study: Any,
     units: pd.DataFrame,
@@ -418,15 +425,25 @@ def _lock_specs(
         )
     out: dict[Hashable, tuple[Hashable, Any]] = {}
     for uid, spec in locked.items():
-        if isinstance(spec, tuple):
+        # a pair read from JSON or YAML is a list
+        if isinstance(spec, (tuple, list)):
             if len(spec) != 2:
                 raise SpecificationError(
                     f"locked[{uid!r}] = {spec!r}: give a rep id or a pair "
                     "(rep_id, reason)"
                 )
-            out[uid] = (spec[0], spec[1])
+            rep, reason = spec[0], spec[1]
         else:
-            out[uid] = (spec, "locked")
+            rep, reason = spec, "locked"
+        try:
+            hash(rep)
+        except TypeError:
+            raise SpecificationError(
+                f"locked[{uid!r}] = {spec!r}: the rep id {rep!r} is a "
+                f"{type(rep).__name__}, not an id; give a rep id or a pair "
+                f"(rep_id, reason), e.g. {{{uid!r}: (rep_id, 'key account')}}"
+            ) from None
+        out[uid] = (rep, reason)
     unknown = [u for u in out if u not in unit_ids]
     if unknown:
         shown = ", ".join(repr(u) for u in unknown[:5])
@@ -550,7 +567,7 @@ def _setup(
                     "lower keep_top_accounts"
                 )
             if uid not in user:
-                allk[uid] = (r, f"continuity: {reason}")
+                allk[uid] = (r, f"{_CONTINUITY}{reason}")
     # -- the base problem: bands, centers, locks (geo path of the design engine) --
     base = build_problem(
         units,
@@ -660,6 +677,13 @@ def _setup(
         "contiguity": bool(contiguity),
         "tie_break": float(tie_break),
         "current": cur_al.name,
+        # the shares by rep and the user's locks by unit (their reasons, and
+        # the keep_top_accounts locks, are in the provenance's locked_reasons),
+        # as design.align records them
+        "targets": None
+        if targets is None
+        else {str(r): float(v) for r, v in targets.items()},
+        "locked": {str(u): str(r) for u, (r, _why) in user.items()},
         "removed_reps": [str(t) for t in removed],
         "new_reps": [str(r) for r, v in roles.items() if v == "new"],
     }
@@ -791,6 +815,97 @@ def _check_cap(setup: _Setup, max_moved: float | None) -> None:
         f"({cap:.6g}) is impossible: {'; '.join(parts)}; raise max_moved to at "
         f"least {_pct(setup.share(forced))} or unlock units"
     )
+
+
+def _check_problem(setup: _Setup, problem: DesignProblem) -> None:
+    """``problem.check()``, with an impossibility that the locks of
+    ``keep_top_accounts`` cause explained as theirs.
+
+    The design problem's check takes every lock for the user's and says
+    "unlock some of them"; a caller who locked nothing cannot.  When the
+    problem passes without the continuity locks, the message keeps the
+    numbers, names those locks and ``keep_top_accounts`` as their source,
+    and gives the fixes that apply: a smaller ``keep_top_accounts`` and,
+    where a territory's root unit is part of it, moving the rep's home or
+    ``contiguity=False``.
+    """
+    try:
+        problem.check()
+    except SpecificationError as err:
+        cont = {i for i, r in problem.lock_reasons.items() if r.startswith(_CONTINUITY)}
+        if not cont:
+            raise
+        mine = {i: j for i, j in problem.locked.items() if i not in cont}
+        try:
+            problem.replace(
+                locked=mine,
+                lock_reasons={i: problem.lock_reasons[i] for i in mine},
+            ).check()
+        except SpecificationError:
+            raise err from None  # the user's locks alone are impossible
+        raise SpecificationError(
+            _continuity_text(setup, problem, str(err), cont)
+        ) from None
+
+
+def _continuity_text(
+    setup: _Setup, problem: DesignProblem, text: str, cont: set[int]
+) -> str:
+    """The message of :func:`_check_problem`: ``text`` (the design problem's)
+    without its fix, the ``keep_top_accounts`` locks it names, the fixes."""
+    head, _sep, fix = text.rpartition("; ")
+    if not head or "unlock" not in fix:
+        head = text
+    ids = np.asarray(problem.unit_ids, dtype=object)
+
+    def rid(i: int) -> str:
+        u = ids[i]
+        return repr(u.item() if isinstance(u, np.generic) else u)
+
+    def named(i: int) -> bool:
+        return re.search(rf"(?<![\w.]){re.escape(rid(i))}(?![\w.])", head) is not None
+
+    hit = sorted(i for i in cont if named(i)) or sorted(cont)
+    users = [i for i in problem.locked if i not in cont and named(i)]
+    top = setup.config["keep_top_accounts"]
+    shown = "; ".join(
+        f"{rid(i)} {problem.lock_reasons[i][len(_CONTINUITY) :]}" for i in hit[:3]
+    ) + (f"; and {len(hit) - 3} more" if len(hit) > 3 else "")
+    one = len(hit) == 1
+    if users:  # some of the locks are the caller's
+        lead = (
+            f"the lock{'' if one else 's'} of {', '.join(rid(i) for i in hit[:3])}"
+            f"{' ...' if len(hit) > 3 else ''} come{'s' if one else ''} from "
+            f"keep_top_accounts={top}"
+        )
+    else:
+        lead = (
+            f"{'that lock comes' if one else 'those locks come'} from "
+            f"keep_top_accounts={top}, not from locked="
+        )
+    where = f"{lead} ({shown})"
+    root = problem.contiguity and "(home unit)" in head
+    if root:
+        where += (
+            ", and with contiguity a territory keeps its root unit (its rep's "
+            "home unit, or the unit of its current territory nearest the home; "
+            "info['roots'])"
+        )
+    fixes = [
+        f"lower keep_top_accounts (now {top})",
+        *(["unlock some of the units of locked="] if users else []),
+        *(
+            [
+                "move the rep's home (reps' home_lon/home_lat) to another unit "
+                "of its territory",
+                "set contiguity=False",
+            ]
+            if root
+            else []
+        ),
+        "loosen the tolerance",
+    ]
+    return f"{head}; {where}. Fix: " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
 
 
 def _lp_bound(
@@ -952,7 +1067,7 @@ def _solve(
             budgets={"moved": (setup.disruption, float(max_moved) * setup.total)}
         )
     _check_cap(setup, max_moved)
-    problem.check()
+    _check_problem(setup, problem)
     # the bound gets at most a quarter of the time; the rest is the search's
     lb, _lp_x, bound_name = _lp_bound(
         setup,
@@ -997,6 +1112,8 @@ def _solve(
         lb = mip_bound
         info["bound"] = (
             "mip (all pairs, with contiguity, each rep keeping its root unit)"
+            if problem.contiguity
+            else "mip (all pairs)"
         )
     if feasible:
         lb = min(lb, moved)  # the solvers' tolerances aside, lb <= moved
@@ -1660,7 +1777,8 @@ def rebalance(
         current territory of the account's unit): the units holding them are
         locked to the rep.
     locked
-        ``{unit_id: rep_id}`` or ``{unit_id: (rep_id, reason)}``.
+        ``{unit_id: rep_id}`` or ``{unit_id: (rep_id, reason)}`` (a list
+        ``[rep_id, reason]``, as JSON or YAML give the pair, is a pair too).
     targets
         Per-rep target shares (``{rep_id: share}`` or a sequence); default
         equal shares.
@@ -1771,11 +1889,11 @@ def rebalance(
       go straight to any rep short of load, whereas contiguous territories
       must pass the load on from neighbour to neighbour, each hop moving
       business;
-    * with contiguity, when the MIP runs over all pairs (small instances),
-      its bound: contiguous territories, each rep keeping its root unit.
-      It bounds only the alignments that keep every root; a contiguous
-      alignment in the bands that hands a root unit to another rep may move
-      less.  Moving a rep's home can change its root.
+    * when the MIP runs over all pairs (small instances), its bound; with
+      contiguity, over contiguous territories, each rep keeping its root
+      unit.  That one bounds only the alignments that keep every root; a
+      contiguous alignment in the bands that hands a root unit to another
+      rep may move less.  Moving a rep's home can change its root.
 
     The search (:mod:`terrakit.realign._search`) plans that passing-on with
     a transshipment LP on the territory graph (nodes: reps and the pieces of

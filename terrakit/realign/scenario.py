@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -80,6 +80,20 @@ def _home_pair(rep_id: Hashable, home: Any) -> tuple[float, float]:
             f"{home!r}. Fix: pass the coordinates of the rep's home base, "
             "longitude first, e.g. home=(-84.39, 33.75)"
         ) from None
+
+
+def _values(value: Any) -> list[Any] | None:
+    """``value`` as a list of plain values when it holds several (a list,
+    tuple, set, numpy array, pandas Index or Series: what
+    ``units['region'].unique()`` or ``units.index[...]`` return), else
+    ``None`` (one value; text is one value)."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(
+        value, (Iterable, np.ndarray)
+    ):
+        return None
+    if isinstance(value, (np.ndarray, pd.Index, pd.Series)):
+        return list(np.asarray(value, dtype=object).ravel().tolist())
+    return list(value)
 
 
 # -- edits --------------------------------------------------------------------
@@ -196,12 +210,15 @@ class ScaleMeasure(Edit):
     units: tuple[Hashable, ...] = ()
 
     def __post_init__(self) -> None:
-        where = {
-            str(k): list(v) if isinstance(v, (tuple, set, frozenset)) else v
-            for k, v in dict(self.where).items()
-        }
+        # several values (a list, an array from units[col].unique(), an
+        # Index...) are a list: the record stays JSON-able and comparable
+        where = {}
+        for k, v in dict(self.where).items():
+            many = _values(v)
+            where[str(k)] = v if many is None else many
         object.__setattr__(self, "where", where)
-        object.__setattr__(self, "units", tuple(self.units))
+        ids = () if self.units is None else _values(self.units)
+        object.__setattr__(self, "units", tuple([self.units] if ids is None else ids))
         by = self.by
         try:
             by = float(by) if not isinstance(by, bool) else by
@@ -495,12 +512,19 @@ class Scenario:
         """Add a :class:`ScaleMeasure` edit: ``column *= by`` where units match.
 
         ``where`` keywords filter the units table by column value, e.g.
-        ``region="GA-Metro"`` or ``state=["GA", "NC"]``.
+        ``region="GA-Metro"`` or ``state=["GA", "NC"]``; several values may
+        be any list-like (a numpy array such as ``units["state"].unique()``,
+        a pandas Index or Series), and so may ``units`` (e.g.
+        ``study.units.index[mask]``).
         """
-        if isinstance(units, (str, int, np.integer)):
-            units = [units]
+        ids = () if units is None else _values(units)
         return self._plus(
-            ScaleMeasure(column=column, by=by, where=where, units=tuple(units or ()))
+            ScaleMeasure(
+                column=column,
+                by=by,
+                where=where,
+                units=tuple([units] if ids is None else ids),
+            )
         )
 
     def lock(
@@ -634,11 +658,13 @@ class Scenario:
         **kw
             Passed to the solver (``balance=``, ``max_moved=``,
             ``time_limit=``, ``contiguity=``...).  Lock edits are passed as
-            ``locked=`` (merged with a ``locked=`` given here).  Territories
+            ``locked=`` (merged with a ``locked=`` given here; the provenance's
+            ``config["locked"]`` records the merged unit → rep).  Territories
             get equal shares by default, as with the solvers themselves;
             ``targets="fte"`` gives each rep its share of the total ``fte``
             of the edited reps (a half-time hire from :meth:`add_rep` half a
-            full-timer's share).
+            full-timer's share); the result's balance KPIs measure against
+            the same targets (:attr:`ScenarioResult.targets`).
 
         Returns
         -------
@@ -669,7 +695,13 @@ class Scenario:
                 f"Series), got a {type(given).__name__}: {given!r:.80}"
             )
         if given is not None:
-            locked.update(given)
+            # a (rep_id, reason) pair read from JSON or YAML is a list
+            locked.update(
+                {
+                    u: tuple(v) if isinstance(v, list) and len(v) == 2 else v
+                    for u, v in given.items()
+                }
+            )
         solved: Any
         if method == "rebalance":
             from terrakit.realign.rebalance import rebalance
@@ -700,6 +732,11 @@ class Scenario:
                 default=repr,
             )
         )
+        # the locks it was solved with: the lock edits and locked=, merged
+        # (unit → rep, as text, as the solvers record theirs)
+        config["locked"] = {
+            str(u): str(v[0] if isinstance(v, tuple) else v) for u, v in locked.items()
+        }
         provenance = make_provenance(
             f"scenario/{method}",
             seed=seed,
@@ -713,7 +750,14 @@ class Scenario:
         alignment = Alignment(
             solved.alignment.assignment, name=self.name, provenance=provenance
         )
-        return ScenarioResult.build(self, edited, alignment, status, solved)
+        return ScenarioResult.build(
+            self,
+            edited,
+            alignment,
+            status,
+            solved,
+            targets=_solved_targets(solved, alignment),
+        )
 
 
 def _base_alignment(study: Study, base: str) -> Alignment:
@@ -964,8 +1008,8 @@ def _scale(e: ScaleMeasure, where: str, units: gpd.GeoDataFrame) -> gpd.GeoDataF
                 "column",
                 fix=f"filter on one of {list(units.columns.drop('geometry'))}",
             )
-        vals = list(val) if isinstance(val, (list, tuple, set)) else [val]
-        mask &= units[col].isin(vals).to_numpy()
+        vals = _values(val)
+        mask &= units[col].isin([val] if vals is None else vals).to_numpy()
     if e.units:
         unknown = [u for u in e.units if u not in units.index]
         if unknown:
@@ -1079,6 +1123,23 @@ def _fte_targets(reps: pd.DataFrame | None) -> dict[Hashable, float]:
     return {r: float(f / fte.sum()) for r, f in fte.items()}
 
 
+def _solved_targets(solved: Any, alignment: Alignment) -> dict[Hashable, float] | None:
+    """The target share per territory that the solver balanced against, or
+    ``None`` (equal shares).
+
+    Both solvers record the shares they used, normalised and keyed by the
+    territory ids as text, in their provenance's ``config["targets"]``
+    (whatever form ``targets`` came in: ``"fte"``, a dict, a Series or a
+    list in the reps' order).
+    """
+    config = dict(solved.alignment.provenance).get("config") or {}
+    recorded = config.get("targets") if isinstance(config, Mapping) else None
+    if not recorded:
+        return None
+    by_text = {str(t): t for t in alignment.territories}
+    return {by_text.get(str(t), t): float(v) for t, v in recorded.items()}
+
+
 def _disruption(
     study: Study, units: pd.DataFrame, before: Alignment, after: Alignment
 ) -> pd.Series:
@@ -1133,6 +1194,11 @@ class ScenarioResult:
         Connected pieces per territory (:func:`terrakit.metrics.contiguity`).
     solver_result
         What the solver returned (RebalanceResult or AlignmentResult).
+    targets
+        Target share per territory (summing to 1) that the scenario was
+        solved with (``Scenario.solve(targets=...)``, ``"fte"`` included);
+        ``balance`` measures against them, as the solver's bands did.
+        ``None``: equal shares.
     """
 
     scenario: Scenario
@@ -1144,10 +1210,13 @@ class ScenarioResult:
     disruption: pd.Series
     components: pd.Series
     solver_result: Any = field(default=None, compare=False, repr=False)
+    targets: Mapping[Hashable, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.alignment, Alignment):
             raise TypeError("alignment must be an Alignment")
+        if self.targets is not None:
+            object.__setattr__(self, "targets", dict(self.targets))
         if set(self.kpis.index) != set(self.alignment.territories):
             raise ValueError("kpis must have one row per territory of the alignment")
 
@@ -1159,18 +1228,45 @@ class ScenarioResult:
         alignment: Alignment,
         status: str,
         solver_result: Any = None,
+        *,
+        targets: Mapping[Hashable, float] | None = None,
     ) -> ScenarioResult:
-        """Compute the KPIs of ``alignment`` on the edited ``study``."""
+        """Compute the KPIs of ``alignment`` on the edited ``study``.
+
+        ``targets`` (share per territory) are those the scenario was solved
+        with: the balance is measured against them, as the solver's bands
+        were (against equal shares, a half-time hire on target looked 50 %
+        under the mean).
+        """
         from terrakit import metrics
 
         units = study.unit_measures()
         measures = [m for m in _BALANCE_MEASURES if m in units.columns]
         kpis = metrics.territory_kpis(study, alignment)
-        bal = metrics.balance(study, alignment, measures=measures or ["units"])
+        # a territory the plan left empty has no total to measure: the others
+        # share the targets, as they share the mean without targets
+        held = set(alignment.territories)
+        shares = (
+            None
+            if targets is None
+            else {t: v for t, v in targets.items() if t in held} or None
+        )
+        bal = metrics.balance(
+            study, alignment, measures=measures or ["units"], targets=shares
+        )
         dis = _disruption(study, units, study.alignments[scenario.base], alignment)
         comp = metrics.contiguity(study, alignment, cached_adjacency(study.units))
         return cls(
-            scenario, study, alignment, status, kpis, bal, dis, comp, solver_result
+            scenario,
+            study,
+            alignment,
+            status,
+            kpis,
+            bal,
+            dis,
+            comp,
+            solver_result,
+            targets,
         )
 
     @property

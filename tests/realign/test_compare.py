@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -136,3 +138,29 @@ def test_a_numpy_integer_position_picks_a_scenario(solved):
         cmp._get(np.int64(3))
     with pytest.raises(KeyError, match="no scenario True"):
         cmp._get(True)
+
+
+def test_summary_shows_names_that_share_a_long_prefix_apart(solved):
+    """Column headers were cut to 14 characters: "north-hire-2026-v1" and
+    "north-hire-2026-v2" both showed as "north-hire-202"."""
+    a = dataclasses.replace(
+        solved[1], scenario=solved[1].scenario.renamed("north-hire-2026-v1")
+    )
+    b = dataclasses.replace(
+        solved[2], scenario=solved[2].scenario.renamed("north-hire-2026-v2")
+    )
+    lines = compare([solved[0], a, b]).summary().splitlines()
+    assert lines[1].split() == [
+        "status-quo",
+        "north-hire-2026-v1",
+        "north-hire-2026-v2",
+    ]
+    # each column as wide as its name (at least 14): the rows stay aligned
+    assert len({len(line) for line in lines[1:]}) == 1
+    assert lines[1].endswith("      status-quo  north-hire-2026-v1  north-hire-2026-v2")
+    units = next(line for line in lines if line.startswith("units_moved_share"))
+    shares = [
+        f"{v:.1%}"
+        for v in (r.indicators()["units_moved_share"] for r in (solved[0], a, b))
+    ]
+    assert units.split()[1:] == shares

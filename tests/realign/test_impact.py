@@ -373,13 +373,30 @@ def test_impact_reports_the_renamed_controls(sim, monkeypatch, fake_run):
             "window=('2024-01', '12/1/2025'): its end '12/1/2025' can be read "
             "day-first (2025-01) or month-first (2025-12)",
         ),
+        (
+            {"change_date": 2025.10},
+            "change_date=2025.1 is a number, not a month: 2025.10 and 2025.1 are "
+            "the same number, so the month cannot be told. Fix: write the month "
+            "as the text 'YYYY-MM': '2025-01' or '2025-10'",
+        ),
+        (
+            {"change_date": np.float64(2025.07)},
+            f"change_date={np.float64(2025.07)!r} is a number, not a month. "
+            "Fix: write the month as the text 'YYYY-MM': '2025-07'",
+        ),
+        (
+            {"change_date": "2025-07", "window": (2024.01, 2025.12)},
+            "window=(2024.01, 2025.12): its start 2024.01 is a number, not a "
+            "month. Fix: write the month as the text 'YYYY-MM': '2024-01'",
+        ),
     ],
 )
 def test_months_are_read_like_the_history_and_the_argument_is_named(
     sim, monkeypatch, kw, message
 ):
     """Regression: '1/7/2025' was read as January, 'July' as July of year 1
-    and '2025' as January 2025, silently."""
+    and '2025' as January 2025, silently; so was the number 2025.10 (a month
+    kept as a number YYYY.MM in a spreadsheet: it is 2025.1)."""
 
     def no_sampling(*args, **kw):
         raise AssertionError("sampled although the month was bad")

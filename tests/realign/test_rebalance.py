@@ -341,6 +341,16 @@ def test_bad_measure_and_cap_are_explained(strip: Study) -> None:
         ({"c0r0": ("R1",)}, r"a pair \(rep_id, reason\)"),
         ({"x1": "R1", "x2": "R1"}, r"2 locked units \('x1', 'x2'\) are not among"),
         ({7: "R1"}, r"locked unit 7 is not .* ids like 'c0r0'.* '13121' is not 13121"),
+        ({"c0r0": ["R1"]}, r"locked\['c0r0'\] = \['R1'\]: give a rep id or a pair"),
+        (
+            {"c0r0": {"rep": "R1"}},
+            r"locked\['c0r0'\] = \{'rep': 'R1'\}: the rep id \{'rep': 'R1'\} is a "
+            r"dict, not an id; give a rep id or a pair \(rep_id, reason\)",
+        ),
+        (
+            {"c0r0": [["R1"], "key"]},
+            r"the rep id \['R1'\] is a list, not an id",
+        ),
     ],
 )
 def test_bad_locks_are_explained(strip: Study, locked, message) -> None:
@@ -1010,3 +1020,102 @@ def test_the_summary_says_that_a_contiguous_plan_keeps_the_roots() -> None:
     ) in loose.summary().splitlines()
     free = rebalance(study, balance={"workload": 0.0}, contiguity=False, **kw)
     assert "info['roots']" not in free.summary()
+
+
+# -- QA round 19 --------------------------------------------------------------------
+def test_a_lock_pair_read_from_json_is_a_list(strip: Study) -> None:
+    """``{unit: [rep, reason]}`` (JSON and YAML give a pair as a list) died in
+    a bare "TypeError: unhashable type: 'list'"."""
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        locked={"c1r0": ["R1", "key account"]},
+        time_limit=20,
+    )
+    assert res.alignment["c1r0"] == "R1"
+    assert res.locked["c1r0"] == "key account"
+
+
+def test_the_provenance_records_the_targets_and_the_rep_of_each_lock(
+    strip: Study,
+) -> None:
+    """The record held neither the targets (the bands' centres) nor the rep
+    of each lock (locked_reasons: unit → reason only), so the plan could not
+    be reproduced from it; design.align records both."""
+    kw: dict[str, Any] = {"balance": {"workload": 0.1}, "time_limit": 20}
+    res = rebalance(
+        strip,
+        targets={"R1": 0.6, "R2": 0.4},
+        locked={"c0r0": ("R1", "key account"), "c3r1": "R2"},
+        keep_top_accounts=1,
+        **kw,
+    )
+    cfg = res.provenance["config"]
+    assert cfg["targets"] == {"R1": 0.6, "R2": 0.4}
+    # the caller's locks; keep_top_accounts' are in locked_reasons
+    assert cfg["locked"] == {"c0r0": "R1", "c3r1": "R2"}
+    assert res.provenance["locked_reasons"]["c0r0"] == "key account"
+    assert res.provenance["locked_reasons"]["c2r1"].startswith("continuity: ")
+    # the record replays the plan
+    again = rebalance(
+        strip,
+        targets=cfg["targets"],
+        locked=cfg["locked"],
+        keep_top_accounts=cfg["keep_top_accounts"],
+        **kw,
+    )
+    assert again.alignment.assignment.equals(res.alignment.assignment)
+    plain = rebalance(strip, **kw).provenance["config"]
+    assert plain["targets"] is None and plain["locked"] == {}
+
+
+def test_the_mip_bound_without_contiguity_claims_no_contiguity(strip: Study) -> None:
+    """Without contiguity the MIP's bound was named "mip (all pairs, with
+    contiguity, each rep keeping its root unit)": constraints the model did
+    not have (there are no roots then)."""
+    res = rebalance(
+        strip,
+        balance={"workload": 0.05},
+        contiguity=False,
+        tie_break=0.0,
+        time_limit=20,
+    )
+    # the LP splits units (1.8 sales); the MIP over every pair proves 2
+    assert res.info["bound"] == "mip (all pairs)"
+    assert res.lower_bound == pytest.approx(2.0) and "roots" not in res.info
+
+
+def test_an_impossible_keep_top_accounts_lock_is_named_as_such() -> None:
+    """keep_top_accounts=1 locks R1's best account (``c2r1``, sales 7) next
+    to R1's root, its home unit ``c2r0`` (5): 12 sales, above R1's band
+    (30 % of 28 ± 10 %, at most 9.24).  The message said "unlock some of
+    them" to a caller who had locked nothing; it now names keep_top_accounts
+    and the fixes that apply.  A lock the caller made keeps the old text."""
+    study = strip_study(homes={"R1": (2, 0), "R2": (3, 0)})
+    kw: dict[str, Any] = {
+        "balance": {"sales": 0.1},
+        "targets": {"R1": 0.3, "R2": 0.7},
+        "time_limit": 20,
+    }
+    head = (
+        "±10 % sales balance is impossible: the 1 units locked to territory 'R1' "
+        "and its home unit already carry 12 sales ('c2r1' 7 + 'c2r0' 5 (home "
+        "unit)), above its upper limit 9.24; "
+    )
+    with pytest.raises(SpecificationError) as err:
+        rebalance(study, keep_top_accounts=1, **kw)
+    assert str(err.value) == head + (
+        "that lock comes from keep_top_accounts=1, not from locked= ('c2r1' "
+        "keeps account 'Ac2r1' (#1 of 'R1' by annual sales)), and with "
+        "contiguity a territory keeps its root unit (its rep's home unit, or the "
+        "unit of its current territory nearest the home; info['roots']). Fix: "
+        "lower keep_top_accounts (now 1), move the rep's home (reps' "
+        "home_lon/home_lat) to another unit of its territory, set "
+        "contiguity=False or loosen the tolerance"
+    )
+    with pytest.raises(SpecificationError) as err:
+        rebalance(study, locked={"c2r1": "R1"}, **kw)
+    assert str(err.value) == head + "unlock some of them or loosen the tolerance"
+    # as the message says: without contiguity the same lock fits the band
+    free = rebalance(study, keep_top_accounts=1, contiguity=False, **kw)
+    assert free.is_feasible() and free.alignment["c2r1"] == "R1"

@@ -468,3 +468,85 @@ def test_solve_takes_locks_as_a_series_and_a_tolerance_as_text(grid6x4):
         "Scenario.solve(locked=...) must map unit ids to reps ({unit_id: rep_id}, "
         "{unit_id: (rep_id, reason)} or a Series), got a list: [('c3r0', 'R1')]"
     )
+
+
+# -- QA round 19 --------------------------------------------------------------------
+def test_the_kpis_measure_against_the_targets_the_scenario_was_solved_with(
+    grid6x4, cell_lonlat
+):
+    """A half-time hire solved with targets="fte" met its bands (the solver's
+    balance_after), but ScenarioResult.balance, indicators(), summary() and
+    compare() measured it against equal shares: a large deviation for a plan
+    on target."""
+    from terrakit.metrics import balance
+
+    s = Scenario.from_study(grid6x4, name="half").add_rep(
+        "R5", home=cell_lonlat(5, 3), fte=0.5
+    )
+    kw = {"balance": {"workload": 0.1}, "contiguity": False, "time_limit": 20}
+    res = s.solve(targets="fte", **kw)
+    solver = res.solver_result.balance_after.loc["workload", "max_rel_dev"]
+    assert solver <= 0.1 + 1e-9
+    assert res.balance.loc["workload", "max_rel_dev"] == pytest.approx(solver)
+    assert res.indicators()["workload_max_dev"] == pytest.approx(solver)
+    assert f"  workload: max deviation {solver:.1%}, " in res.summary()
+    want = {r: 1 / 4.5 for r in ["R1", "R2", "R3", "R4"]} | {"R5": 0.5 / 4.5}
+    assert res.targets == pytest.approx(want)
+    pd.testing.assert_frame_equal(
+        res.balance,
+        balance(res.study, res.alignment, list(res.balance.index), targets=want),
+    )
+    # a fresh design with the same targets, and no targets: equal shares
+    design = s.solve("design", targets="fte", **kw)
+    assert design.targets == pytest.approx(want)
+    assert design.balance.loc["workload", "max_rel_dev"] <= 0.1 + 1e-9
+    assert s.solve(**kw).targets is None
+
+
+def test_solve_records_the_locks_it_was_solved_with(grid6x4):
+    """The scenario's own provenance (config) left out locked=, and a
+    (rep, reason) pair read from JSON, a list, reached the solver as a
+    list."""
+    s = Scenario.from_study(grid6x4, name="x").lock(["c0r3"], "R3", reason="key")
+    res = s.solve(
+        balance={"workload": 0.3},
+        locked={"c3r0": ["R1", "from a json file"]},
+        contiguity=False,
+        time_limit=20,
+    )
+    plan = res.alignment.assignment
+    assert plan["c3r0"] == "R1" and plan["c0r3"] == "R3"
+    assert res.alignment.provenance["config"]["locked"] == {
+        "c0r3": "R3",
+        "c3r0": "R1",
+    }
+    assert res.solver_result.locked["c3r0"] == "from a json file"
+
+
+@pytest.mark.parametrize("form", ["index", "array", "series"])
+def test_scale_takes_array_likes_of_units_and_values(grid6x4, form):
+    """scale(units=study.units.index[mask]) died in a bare "The truth value of
+    a Index is ambiguous"; region=units['region'].unique()[...] (an array, what
+    the filter's own fix suggests) matched no unit."""
+    u = grid6x4.units
+    east = u.index[u["region"] == "East"]
+    values = u["region"].unique()
+    values = values[values == "East"]
+    as_form = {
+        "index": lambda v: pd.Index(v),
+        "array": lambda v: np.asarray(v),
+        "series": lambda v: pd.Series(v),
+    }[form]
+    by_units = Scenario.from_study(grid6x4, name="a").scale(
+        "potential", by=2.0, units=as_form(east)
+    )
+    by_region = Scenario.from_study(grid6x4, name="b").scale(
+        "potential", by=2.0, region=as_form(values)
+    )
+    for s in (by_units, by_region):
+        pot = s.apply().units["potential"]
+        assert (pot[east] == 20_000.0).all()
+        assert (pot.drop(index=east) == 10_000.0).all()
+        assert Scenario.from_json(s.to_json()) == s
+    assert by_units.edits[0].units == tuple(east)
+    assert by_region.edits[0].where == {"region": ["East"]}
