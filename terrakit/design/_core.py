@@ -26,7 +26,12 @@ from terrakit.design._assign import (
 from terrakit.design._bandsearch import band_search
 from terrakit.design._choose import flow_assign, round_heavy, seed_centers
 from terrakit.design._dual import DUAL_MIN_PAIRS, dual_lp
-from terrakit.design._graphsearch import anneal, grow_partition
+from terrakit.design._graphsearch import (
+    anneal,
+    contiguous,
+    cut_bound,
+    grow_partition,
+)
 from terrakit.design._pmedian_bound import (
     BANDED_BOUND_CELLS,
     BANDED_LP_CELLS,
@@ -2184,7 +2189,16 @@ def solve_graph(
     progress: bool = False,
     max_iter: int | None = None,
 ) -> Outcome:
-    """Cut edges / diameter: grown starts + simulated annealing, best kept."""
+    """Cut edges / diameter: grown starts + simulated annealing, best kept.
+
+    The labels are territories ``0..k-1``: ``spec.locked`` holds each locked
+    unit's territory and ``spec.allowed``, when given, is ``(n, k)``: whether
+    a unit may join each territory (:func:`terrakit.design.heuristic.solve_heuristic`
+    translates chosen centers' columns).  Each start is grown from the
+    locked units (and ``center_units`` with fixed centers) as seeds of their
+    territories, within ``allowed``; with contiguity, a start in pieces is
+    joined up (:func:`_connected_start`) before the search.
+    """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     rng = np.random.default_rng(seed)
@@ -2193,6 +2207,12 @@ def solve_graph(
     space = SearchSpace.from_adjacency(
         spec.adjacency, spec.activities, spec.lower, spec.upper, locked=spec.locked
     )
+    allowed = None if spec.allowed is None else np.asarray(spec.allowed, dtype=bool)
+    if allowed is not None and allowed.shape != (spec.n, k):
+        raise ValueError(
+            f"solve_graph needs allowed per territory ({spec.n}, {k}), got "
+            f"{allowed.shape}"
+        )
     if restarts is None:
         restarts = 4 if spec.objective == "cut_edges" else 1
     best = None
@@ -2210,10 +2230,20 @@ def solve_graph(
             seeds = None
             if not spec.choose and spec.center_units is not None:
                 seeds = np.asarray(spec.center_units)
-            lab = grow_partition(space.nbrs, spec.activities, k, rng, seeds=seeds)
+            lab = grow_partition(
+                space.nbrs,
+                spec.activities,
+                k,
+                rng,
+                seeds=seeds,
+                locked=spec.locked,
+                allowed=allowed,
+            )
         if spec.locked is not None:
             fix = spec.locked >= 0
             lab[fix] = spec.locked[fix]
+        if spec.contiguity and not contiguous(lab, space.edges):
+            lab = _connected_start(lab, space, allowed)
         out = anneal(
             lab,
             space,
@@ -2225,6 +2255,7 @@ def solve_graph(
             t_start=1.5 if spec.objective == "cut_edges" else 1.0,
             penalty=1.0 if spec.objective == "cut_edges" else 2.0,
             max_iter=max_iter if max_iter is not None else 10**9,
+            allowed=allowed,
         )
         cut = cut or out.clock_cut
         if progress:
@@ -2250,17 +2281,63 @@ def solve_graph(
     )
 
 
+def _connected_start(
+    labels: np.ndarray, space: SearchSpace, allowed: np.ndarray | None
+) -> np.ndarray:
+    """A start whose territories are in pieces (locked units far apart, or
+    pinned over a grown start), joined up where the graph allows.
+
+    Each locked unit outside the main piece of its territory is joined to
+    it by the path through the fewest other units (not crossing locked
+    units; units not allowed in the territory only where no other path is,
+    :func:`~terrakit.design._search.connect_roots`); the pieces this cuts
+    off other territories, and other stray pieces, then join a neighbouring
+    territory (:func:`~terrakit.design._search.regrow_strays`).  Locked
+    units never move; where no path exists the pieces stay (the search
+    reports no such plan feasible).
+    """
+    n, k = space.n, space.k
+    lab = np.asarray(labels, dtype=np.int64).copy()
+    locked = space.locked
+    fixed = np.zeros(n, dtype=bool) if locked is None else locked >= 0
+    # a root per territory (a locked unit where it has one): the corridors
+    # below do not cross them
+    roots = np.zeros(k, dtype=np.int64)
+    for t in range(k):
+        mine = np.flatnonzero((lab == t) & fixed)
+        if mine.size == 0:
+            mine = np.flatnonzero(lab == t)
+        roots[t] = int(mine[0]) if mine.size else 0
+    cost = (
+        np.zeros((n, k))
+        if allowed is None
+        else np.where(allowed, 0.0, float(n + 1))  # a detour beats a forbidden unit
+    )
+    sp_ = space.replace(roots=roots)
+    if fixed.any():
+        lab = connect_roots(lab, sp_, cost, roots=False)
+    anchor = np.abs(space.activities).sum(axis=1) + fixed * (
+        1.0 + float(np.abs(space.activities).sum())
+    )
+    lab, _ = regrow_strays(lab, sp_, anchor, cost)
+    return lab
+
+
 def _graph_bound(spec: Spec) -> float:
     """Weak but valid bounds for the graph objectives.
 
-    ``cut_edges``: a connected graph split into ``k`` non-empty parts cuts at
-    least ``k − 1`` edges.  ``diameter``: some territory holds at least
-    ``ceil(n / k)`` units, and its diameter is at least the smallest
-    "``ceil(n/k)``-th nearest neighbour" distance over all units.
+    ``cut_edges``: ``k`` non-empty parts of a graph with ``c`` connected
+    components are joined by at least ``k − c`` edges, so the cut weighs at
+    least the ``k − c`` lightest (``k − 1`` on a connected graph of unit
+    weights; :func:`~terrakit.design._graphsearch.cut_bound`).  ``diameter``:
+    some territory holds at least ``ceil(n / k)`` units, and its diameter is
+    at least the smallest "``ceil(n/k)``-th nearest neighbour" distance over
+    all units.
     """
     n, k = spec.n, spec.k
     if spec.objective == "cut_edges":
-        return float(k - 1)
+        assert spec.adjacency is not None
+        return cut_bound(spec.adjacency, k)
     if spec.dist is not None:
         m = math.ceil(n / k)
         d = np.sort(spec.dist, axis=1)[:, m - 1]

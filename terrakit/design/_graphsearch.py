@@ -5,12 +5,20 @@
   other territory, so units with no neighbour move too), with the band
   violation as a penalty whose weight grows during the run, territories kept
   connected (local articulation check), and the best *feasible* labelling
-  (zero violation) kept.
+  (zero violation) kept.  The cut is weighted by the adjacency's edge
+  weights when ``space.adjacency`` has any other than 1
+  (:func:`edge_weights`); :func:`cut_bound` is a valid lower bound on it.
 - ``diameter`` (dtdp: the largest whole-graph shortest-path distance between
   two units of the same territory): :func:`diameter_search`, a tabu search on
   a shrinking threshold — units farther apart than the threshold conflict,
   and each balanced, conflict-free labelling found lowers the threshold to
   its own largest diameter.  :func:`anneal` hands ``"diameter"`` to it.
+
+Both searches take an optional ``allowed`` ``(n, k)`` mask (a unit never
+moves to a territory it is not allowed in: a distance limit) and call a
+labelling *feasible* only when every band holds, every unit is allowed in its
+territory and, with ``contiguity``, every territory is one connected piece
+(a start in pieces is never reported feasible, whatever the bands say).
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from terrakit.design._search import Neighbours, SearchSpace, removable
 
@@ -44,23 +54,103 @@ def _viol(s: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> float
     return float(((np.maximum(s - hi, 0.0) + np.maximum(lo - s, 0.0)) / w).sum())
 
 
+def edge_weights(
+    space: SearchSpace,
+) -> tuple[np.ndarray | None, list[list[float]] | None]:
+    """Weights of ``space.edges`` and, aligned with ``space.nbrs``, of each
+    unit's edges; ``(None, None)`` when every weight is 1 (or the space has
+    no sparse adjacency): the cut is then a plain count of edges."""
+    if space.adjacency is None or len(space.edges) == 0:
+        return None, None
+    a = sp.csr_matrix(space.adjacency, dtype=float)
+    a = a.maximum(a.T).tocsr()  # nbrs hold both directions of every edge
+    ew = np.asarray(a[space.edges[:, 0], space.edges[:, 1]], dtype=float).ravel()
+    if np.all(ew == 1.0):
+        return None, None
+    lens = [len(v) for v in space.nbrs]
+    rows = np.repeat(np.arange(len(lens)), lens)
+    cols = np.fromiter(
+        (v for nb in space.nbrs for v in nb), dtype=np.int64, count=len(rows)
+    )
+    flat = np.asarray(a[rows, cols], dtype=float).ravel().tolist()
+    per_unit: list[list[float]] = []
+    at = 0
+    for size in lens:
+        per_unit.append(flat[at : at + size])
+        at += size
+    return ew, per_unit
+
+
+def cut_bound(adjacency: sp.spmatrix | sp.sparray, k: int) -> float:
+    """A valid lower bound on the (weighted) cut of ``k`` non-empty parts.
+
+    The ``k`` parts of a graph with ``c`` connected components are joined by
+    at least ``k - c`` distinct edges (the parts contracted form a graph
+    with at most ``c`` components), so the cut weighs at least the ``k - c``
+    lightest edges (``k - 1`` on a connected graph of unit weights).
+    """
+    adj = sp.csr_matrix(adjacency)
+    c = int(connected_components(adj, directed=False)[0])
+    need = k - c
+    w = np.sort(sp.triu(adj, k=1).tocoo().data)
+    return float(w[:need].sum()) if need > 0 else 0.0
+
+
+def contiguous(labels: np.ndarray, edges: np.ndarray) -> bool:
+    """Whether every territory of ``labels`` is one connected piece of the
+    graph of ``edges`` (``(n_edges, 2)``)."""
+    n = len(labels)
+    if n == 0:
+        return True
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    e = e[labels[e[:, 0]] == labels[e[:, 1]]]
+    g = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    pieces = int(connected_components(g, directed=False)[0])
+    return pieces == np.unique(labels).size
+
+
+def _start_allowed(labels: np.ndarray, allowed: np.ndarray | None) -> int:
+    """Units of ``labels`` in a territory they are not allowed in."""
+    if allowed is None:
+        return 0
+    return int(np.count_nonzero(~allowed[np.arange(len(labels)), labels]))
+
+
 def grow_partition(
     nbrs: Neighbours,
     activities: np.ndarray,
     k: int,
     rng: np.random.Generator,
     seeds: np.ndarray | None = None,
+    *,
+    locked: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Random contiguous partition grown from ``k`` seeds, smallest first.
 
     The territory with the smallest normalised activity takes a random
     unassigned neighbour; territories with no free neighbour stop.  Units
     left (other graph components) join a random territory.
+
+    ``locked`` (``(n,)``, ``-1``: free): every locked unit starts in its
+    territory and grows it too (a territory's seed, when ``seeds`` does not
+    give one, is one of its locked units), so a territory holding locked
+    units far apart may come out in pieces (:func:`contiguous` tells).
+    ``allowed`` (``(n, k)`` bool): a territory only takes units allowed in
+    it (seeds and units left over included, where some territory allows
+    them).  Without both, the partition is the one of earlier versions for
+    the same ``rng``.
     """
     n = len(nbrs)
     labels = np.full(n, -1, dtype=np.int64)
+    fixed = None if locked is None else np.asarray(locked, dtype=np.int64)
+    if fixed is not None and not (fixed >= 0).any():
+        fixed = None
     if seeds is None:
-        seeds = rng.choice(n, size=k, replace=False)
+        if fixed is None and allowed is None:
+            seeds = rng.choice(n, size=k, replace=False)
+        else:
+            seeds = _pick_seeds(n, k, rng, fixed, allowed)
     norm = activities.sum(axis=0)
     norm[norm == 0] = 1.0
     load = np.zeros(k)
@@ -68,8 +158,18 @@ def grow_partition(
     for t, s in enumerate(np.asarray(seeds).tolist()):
         labels[s] = t
         load[t] = float((activities[s] / norm).sum())
+    if fixed is not None:
+        for i in np.flatnonzero((fixed >= 0) & (labels < 0)).tolist():
+            labels[i] = fixed[i]
+            load[fixed[i]] += float((activities[i] / norm).sum())
     for s in np.asarray(seeds).tolist():
         frontier.append({v for v in nbrs[s] if labels[v] < 0})
+    if fixed is not None:
+        for i in np.flatnonzero(fixed >= 0).tolist():
+            frontier[int(fixed[i])].update(v for v in nbrs[i] if labels[v] < 0)
+    if allowed is not None:
+        for t in range(k):
+            frontier[t] = {v for v in frontier[t] if allowed[v, t]}
     active = np.ones(k, dtype=bool)
     while active.any():
         t = int(np.flatnonzero(active)[np.argmin(load[active])])
@@ -87,11 +187,46 @@ def grow_partition(
         labels[v] = t
         load[t] += float((activities[v] / norm).sum())
         for w in nbrs[v]:
-            if labels[w] < 0:
+            if labels[w] < 0 and (allowed is None or allowed[w, t]):
                 f.add(w)
     rest = np.flatnonzero(labels < 0)
-    labels[rest] = rng.integers(0, k, size=len(rest))
+    if allowed is None:
+        labels[rest] = rng.integers(0, k, size=len(rest))
+    else:
+        for i in rest.tolist():
+            ok = np.flatnonzero(allowed[i])
+            labels[i] = int(rng.choice(ok)) if ok.size else int(rng.integers(0, k))
     return labels
+
+
+def _pick_seeds(
+    n: int,
+    k: int,
+    rng: np.random.Generator,
+    locked: np.ndarray | None,
+    allowed: np.ndarray | None,
+) -> np.ndarray:
+    """A seed unit per territory for :func:`grow_partition`: one of its
+    locked units, else a random free unit allowed in it (any free unit when
+    none is)."""
+    seeds = np.full(k, -1, dtype=np.int64)
+    taken = np.zeros(n, dtype=bool)
+    if locked is not None:
+        taken |= locked >= 0
+        for t in range(k):
+            mine = np.flatnonzero(locked == t)
+            if mine.size:
+                seeds[t] = int(mine[rng.integers(mine.size)])
+    for t in np.flatnonzero(seeds < 0).tolist():
+        free = ~taken if allowed is None else ~taken & allowed[:, t]
+        pool = np.flatnonzero(free)
+        if pool.size == 0:
+            pool = np.flatnonzero(~taken)
+        if pool.size == 0:
+            pool = np.arange(n)
+        seeds[t] = int(pool[rng.integers(pool.size)])
+        taken[seeds[t]] = True
+    return seeds
 
 
 def anneal(
@@ -107,6 +242,7 @@ def anneal(
     t_end: float = 0.02,
     penalty: float = 2.0,
     max_iter: int = 10**9,
+    allowed: np.ndarray | None = None,
 ) -> SearchOutcome:
     """Simulated annealing on ``objective + penalty · violation``.
 
@@ -121,7 +257,14 @@ def anneal(
     violation is comparable across activities.  The temperature falls
     geometrically from ``t_start`` to ``t_end`` (in objective units: cut edges,
     or cost relative to the start's mean; ``objective="cost"`` needs
-    ``space.cost``) over the time left.
+    ``space.cost``) over the time left.  ``"cut_edges"`` counts each cut
+    edge at its weight in ``space.adjacency`` (:func:`edge_weights`; the
+    temperature is then in mean edge weights).
+    ``allowed`` (``(n, k)`` bool or ``None``): a unit never joins a
+    territory it is not allowed in; one the start put in such a territory
+    counts as one unit of violation until it leaves.  The best labelling
+    kept is feasible only when, besides, with ``contiguity``, every
+    territory is connected (checked once the start is, as moves keep it).
     ``objective="diameter"`` goes to :func:`diameter_search` (``t_start``,
     ``t_end`` and ``penalty`` do not apply there).
     """
@@ -136,6 +279,7 @@ def anneal(
             deadline,
             contiguity=contiguity,
             max_iter=max_iter,
+            allowed=allowed,
         )
     nbrs, edges, activities = space.nbrs, space.edges, space.activities
     lower, upper, locked, cost = space.lower, space.upper, space.locked, space.cost
@@ -155,26 +299,36 @@ def anneal(
         isolated = sum(1 for v in nbrs if len(v) == 0) / max(n, 1)
         p_free = 1.0 if n_edges == 0 else 0.1 + 0.9 * isolated
 
+    ew, wts = edge_weights(space) if objective == "cut_edges" else (None, None)
     if objective == "cost":
         if cost is None:
             raise ValueError("objective='cost' needs the cost matrix")
         scale = float(cost[np.arange(n), labels].mean()) or 1.0
         cur_obj = float(cost[np.arange(n), labels].sum()) / scale
+    elif ew is not None:
+        # weighted cut, in mean edge weights (the temperature's unit)
+        scale = float(ew.mean()) or 1.0
+        cur_obj = float(ew[labels[ei] != labels[ej]].sum()) / scale
     else:
         scale = 1.0
         cur_obj = float(np.count_nonzero(labels[ei] != labels[ej]))
     viol_t = np.array([_viol(sums[t], lower[t], upper[t], width[t]) for t in range(k)])
+    n_bad = _start_allowed(labels, allowed)  # units outside their allowed set
+    # moves keep territories connected once they are: check the start only,
+    # and a start in pieces again at most once per 256 steps
+    whole = not contiguity or contiguous(labels, edges)
+    next_check = 0
     pen = penalty
     best_labels = labels.copy()
-    best_feasible = bool(viol_t.sum() <= 1e-12)
+    best_feasible = bool(viol_t.sum() <= 1e-12) and n_bad == 0 and whole
     best_value = (
-        _true_value(labels, edges, objective, dist, k, cost)
+        _true_value(labels, edges, objective, dist, k, cost, ew)
         if best_feasible
         else math.inf
     )
     best_score = (
         0 if best_feasible else 1,
-        best_value if best_feasible else float(viol_t.sum()),
+        best_value if best_feasible else float(viol_t.sum()) + n_bad,
     )
 
     start = time.perf_counter()
@@ -239,15 +393,30 @@ def anneal(
             u01 *= 2.0
         if frozen[i] or counts[src] <= 1:
             continue
+        if allowed is not None and not allowed[i, dst]:
+            continue
         ai = activities[i]
         s_src = sums[src] - ai
         s_dst = sums[dst] + ai
         v_src = _viol(s_src, lower[src], upper[src], width[src])
         v_dst = _viol(s_dst, lower[dst], upper[dst], width[dst])
         d_viol = v_src + v_dst - viol_t[src] - viol_t[dst]
+        d_bad = 0
+        if allowed is not None and not allowed[i, src]:
+            d_bad = -1  # leaves a territory it is not allowed in
+            d_viol -= 1.0
         if objective == "cost":
             assert cost is not None
             d_obj = float(cost[i, dst] - cost[i, src]) / scale
+        elif wts is not None:
+            w_src = w_dst = 0.0
+            for v, wv in zip(nbrs[i], wts[i], strict=True):
+                lv = labels[v]
+                if lv == src:
+                    w_src += wv
+                elif lv == dst:
+                    w_dst += wv
+            d_obj = (w_src - w_dst) / scale
         else:
             same_src = same_dst = 0
             for v in nbrs[i]:
@@ -268,11 +437,16 @@ def anneal(
         counts[src] -= 1
         counts[dst] += 1
         viol_t[src], viol_t[dst] = v_src, v_dst
+        n_bad += d_bad
         cur_obj += d_obj
-        tot_v = float(viol_t.sum())
+        tot_v = float(viol_t.sum()) + n_bad
         if tot_v <= 1e-12:
-            val = cur_obj * scale if objective == "cost" else cur_obj
-            if not best_feasible or val < best_value - 1e-9:
+            val = cur_obj * scale
+            better = not best_feasible or val < best_value - 1e-9
+            if better and not whole and it >= next_check:
+                whole = contiguous(labels, edges)
+                next_check = it + 256
+            if better and whole:
                 best_feasible = True
                 best_value = val
                 best_score = (0, val)
@@ -280,8 +454,9 @@ def anneal(
         elif not best_feasible and tot_v < best_score[1] - 1e-12:
             best_score = (1, tot_v)
             best_labels = labels.copy()
-    if not best_feasible:
-        best_value = _true_value(best_labels, edges, objective, dist, k, cost)
+    if not best_feasible or ew is not None:
+        # the exact value (a weighted running sum drifts by rounding)
+        best_value = _true_value(best_labels, edges, objective, dist, k, cost, ew)
     return SearchOutcome(best_labels, float(best_value), best_feasible, it, clock_cut)
 
 
@@ -292,6 +467,7 @@ def _true_value(
     dist: np.ndarray | None,
     k: int,
     cost: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> float:
     if objective == "cost":
         assert cost is not None
@@ -299,7 +475,10 @@ def _true_value(
     if objective == "diameter":
         assert dist is not None
         return float(_diameters(labels, dist, k).max())
-    return float(np.count_nonzero(labels[edges[:, 0]] != labels[edges[:, 1]]))
+    cut = labels[edges[:, 0]] != labels[edges[:, 1]]
+    if weights is not None:
+        return float(weights[cut].sum())
+    return float(np.count_nonzero(cut))
 
 
 def _diameters(labels: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
@@ -377,6 +556,7 @@ def diameter_search(
     bump_every: int = 20,
     w_max: float = 1e3,
     balance_focus: int = 200,
+    allowed: np.ndarray | None = None,
 ) -> SearchOutcome:
     """Tabu search on a shrinking diameter threshold (min-max diameter).
 
@@ -418,14 +598,22 @@ def diameter_search(
         (with a budget that binds first, a fixed seed gives the same answer).
     contiguity
         Keep territories connected (moves to neighbouring territories only);
-        without it, moves to any territory.
+        without it, moves to any territory.  A labelling counts as feasible
+        only with every territory connected.
+    allowed
+        ``(n, k)`` bool or ``None``: a unit never joins a territory it is not
+        allowed in; one that the start put in such a territory counts as one
+        unit of violation until it leaves, and a labelling counts as
+        feasible only with none left.
 
     Returns
     -------
     SearchOutcome
-        The best labelling meeting every band (or, if none was reached, the
-        one with the least violation), its largest diameter, the number of
-        iterations and whether the deadline stopped it before ``max_iter``.
+        The best feasible labelling: every band met, every unit allowed in
+        its territory and, with ``contiguity``, every territory connected (or,
+        if none was reached, the one with the least violation), its largest
+        diameter, the number of iterations and whether the deadline stopped
+        it before ``max_iter``.
     """
     nbrs, edges, activities = space.nbrs, space.edges, space.activities
     lower, upper, locked = space.lower, space.upper, space.locked
@@ -474,11 +662,16 @@ def diameter_search(
 
     vt = tviol(sums, lower, upper)
     qt = quad(sums, mid, half)
+    # units in a territory they are not allowed in (one unit of violation each)
+    off = np.zeros(n, dtype=bool) if allowed is None else ~allowed[ar, lab].astype(bool)
+    n_off = int(off.sum())
+    # moves keep territories connected once they are: check the start only
+    whole = not contiguity or contiguous(lab, edges)
     start_diam = float(_diameters(lab, dist, k).max())
     best_labels = lab.copy()
-    best_feasible = bool(vt.sum() <= 1e-9)
+    best_feasible = bool(vt.sum() <= 1e-9) and n_off == 0 and whole
     best_value = start_diam if best_feasible else math.inf
-    best_viol = float(vt.sum())
+    best_viol = float(vt.sum()) + n_off
 
     def rebuild(
         thr: float,
@@ -498,8 +691,13 @@ def diameter_search(
     thr = best_value - 1e-7 if best_feasible else start_diam + 1e-7
     conf, wmat, ct0, ct, nconf = rebuild(thr)
     tabu = np.zeros((n, k), dtype=np.int64)
-    # removability cache: valid while the unit's territory is unchanged
+    # removability cache: valid while the unit's territory is unchanged.  A
+    # move stamps both territories with a new number from one counter, so a
+    # version seen in one territory never recurs in another (per-territory
+    # counters did: a unit that changed territory could find its old answer
+    # "valid" there and leave a territory in two pieces)
     ver = np.zeros(k, dtype=np.int64)
+    stamp = 0
     rem_ver = np.full(n, -1, dtype=np.int64)
     rem_val = np.zeros(n, dtype=bool)
 
@@ -516,6 +714,7 @@ def diameter_search(
         return bool(rem_val[i])
 
     def move(group: list[int], src: int, dst: int) -> None:
+        nonlocal stamp, n_off
         for i in group:
             lab[i] = dst
             ct0[src] -= conf[i]
@@ -527,8 +726,11 @@ def diameter_search(
         sums[dst] += a
         counts[src] -= len(group)
         counts[dst] += len(group)
-        ver[src] += 1
-        ver[dst] += 1
+        stamp += 1
+        ver[src] = ver[dst] = stamp
+        if allowed is not None:
+            off[group] = ~allowed[group, dst]
+            n_off = int(off.sum())
         for t in (src, dst):
             vt[t] = float(tviol(sums[t], lower[t], upper[t]))
             qt[t] = float(quad(sums[t], mid[t], half[t]))
@@ -557,17 +759,23 @@ def diameter_search(
             cd = (lab[any_i] + any_shift) % k
         cs = lab[ci]
         broken = vt > 1e-9
+        if n_off:
+            broken = broken | (np.bincount(lab, weights=off, minlength=k) > 0)
         bad = broken | conflicted
         keep = ~frozen[ci] & (counts[cs] > 1) & (bad[cs] | bad[cd])
+        if allowed is not None:
+            keep &= allowed[ci, cd]
         if viol_run > balance_focus:
             keep &= broken[cs] | broken[cd]
         ci, cd, cs = ci[keep], cd[keep], cs[keep]
         dv, dq = shift(cs, cd, act[ci])
+        if n_off:
+            dv = dv - off[ci]  # leaving a territory the unit is not allowed in
         dc = ct0[cd, ci] - ct0[cs, ci]
         score = (ct[cd, ci] - ct[cs, ci]) + w * dv + mu * dq
         ok = tabu[ci, cd] <= it
         # aspiration: a move reaching a conflict-free, balanced labelling
-        ok |= (nconf + dc == 0) & (vtot + dv <= 1e-9)
+        ok |= (nconf + dc == 0) & (vtot + n_off + dv <= 1e-9)
         if contiguity:
             ok &= ~((rem_ver[ci] == ver[cs]) & ~rem_val[ci])
         score = np.where(ok, score, np.inf) + rng.random(len(ci)) * 1e-3
@@ -604,6 +812,7 @@ def diameter_search(
                         t
                         for t in {int(lab[v]) for v in nbrs[i]} - {src}
                         if tabu[i, t] <= it
+                        and (allowed is None or bool(allowed[group, t].all()))
                     ),
                     dtype=np.int64,
                 )
@@ -613,6 +822,7 @@ def diameter_search(
                 d0 = ct0[np.ix_(dsts, group)].sum(1) - ct0[src, group].sum() + within0
                 dw = ct[np.ix_(dsts, group)].sum(1) - ct[src, group].sum() + within
                 dvc, dqc = shift(np.full(len(dsts), src), dsts, ag[None, :])
+                dvc = dvc - int(off[group].sum())
                 sc = dw + w * dvc + mu * dqc
                 b = int(np.argmin(sc))
                 if comp is None or sc[b] < comp[0]:
@@ -666,17 +876,19 @@ def diameter_search(
             if good_run >= 20:
                 w = max(w / 1.2, 1e-2)
                 good_run = 0
-        if not best_feasible and vtot < best_viol - 1e-12:
-            best_viol = vtot
+        if not best_feasible and vtot + n_off < best_viol - 1e-12:
+            best_viol = vtot + n_off
             best_labels = lab.copy()
-        if nconf == 0 and vtot <= 1e-9:
+        if nconf == 0 and vtot <= 1e-9 and n_off == 0:
+            if not whole:
+                whole = contiguous(lab, edges)
             value = float(_diameters(lab, dist, k).max())
-            if value < best_value - 1e-9:
+            if whole and value < best_value - 1e-9:
                 best_value = value
                 best_feasible = True
                 best_labels = lab.copy()
                 last_gain = it
-            thr = best_value - 1e-7
+            thr = min(best_value, value) - 1e-7
             conf, wmat, ct0, ct, nconf = rebuild(thr)
     if not best_feasible:
         best_value = float(_diameters(best_labels, dist, k).max())

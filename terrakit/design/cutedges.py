@@ -457,12 +457,13 @@ def _trivial_bound(problem: DesignProblem) -> float:
     """A valid weak bound: the ``k`` parts of a graph with ``c`` connected
     components are joined by at least ``k - c`` distinct edges (the parts
     contracted form a graph with at most ``c`` components), so the cut weighs
-    at least the ``k - c`` lightest edges."""
-    adj = sp.csr_matrix(problem.adjacency)
-    c = int(connected_components(adj, directed=False)[0])
-    need = problem.n_territories - c
-    w = np.sort(sp.triu(adj, k=1).tocoo().data)
-    return float(w[:need].sum()) if need > 0 else 0.0
+    at least the ``k - c`` lightest edges
+    (:func:`terrakit.design._graphsearch.cut_bound`, which the heuristic's
+    bound uses too)."""
+    from terrakit.design._graphsearch import cut_bound
+
+    assert problem.adjacency is not None
+    return cut_bound(problem.adjacency, problem.n_territories)
 
 
 def _band_arrays(problem: DesignProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -515,6 +516,33 @@ def recombine(
         temperature=temperature * max(_cut(problem, start), 1.0),
     )
     return out
+
+
+def _check_start_labels(problem: DesignProblem, start_labels: Any) -> np.ndarray:
+    """``start_labels`` (a territory index per unit) as an int array, or a
+    :class:`SpecificationError` naming its length or first bad entries."""
+    from terrakit._runargs import whole_number
+    from terrakit.design.problem import _rid
+
+    n, k = problem.n_units, problem.n_territories
+    raw = np.asarray(start_labels, dtype=object).reshape(-1)
+    whole = [whole_number(v) for v in raw.tolist()]
+    bad = [i for i, w in enumerate(whole) if w is None or not 0 <= w < k]
+    if raw.size != n or np.ndim(start_labels) != 1 or bad:
+        what = (
+            f"has {raw.size} entries for the {n} units"
+            if raw.size != n or np.ndim(start_labels) != 1
+            else "holds "
+            + ", ".join(
+                f"{_rid(raw[i])} (unit {_rid(problem.unit_ids[i])})" for i in bad[:3]
+            )
+            + f", not a territory in [0, {k})"
+        )
+        raise SpecificationError(
+            f"start_labels {what}. Fix: pass a territory index (0..{k - 1}) per "
+            "unit, in the problem's unit order"
+        )
+    return np.array(whole, dtype=np.int64)
 
 
 def _whole_setting(key: str, value: Any, low: int = 0) -> int:
@@ -634,7 +662,9 @@ def solve_districting(
         ``time_limit`` is not a positive finite number of seconds,
         ``seed`` not an int in ``[0, 2**32 - 1]``, ``exact_nodes`` not a
         whole number >= 0, a ``*_share`` outside ``[0, 1]`` or ``mip_gap``
-        negative (each named, with the value given).
+        negative (each named, with the value given); ``start_labels`` not a
+        territory index in ``[0, k)`` per unit (its length or first bad
+        entries named).
     ValueError
         ``bound`` is not ``"cg"`` or ``"mip"``, or the problem is not a plain
         cut-edge districting problem.
@@ -683,6 +713,7 @@ def solve_districting(
         )
     if not applies(problem):
         raise ValueError("solve_districting needs a plain cut-edge districting problem")
+    known = None if start_labels is None else _check_start_labels(problem, start_labels)
     t0 = time.perf_counter()
     use_exact = problem.n_units <= exact_nodes
     h_time = time_limit * (1 - exact_share) if use_exact else time_limit
@@ -694,8 +725,7 @@ def solve_districting(
         time_limit=tree_share * h_time,
         max_plans=40 if use_exact else 20,
     )
-    if start_labels is not None:
-        known = np.asarray(start_labels, dtype=np.int64)
+    if known is not None:
         if not problem.violations(_columns_from_labels(problem, known)):
             plans.append(known)
             plans.sort(key=lambda lab: _cut(problem, lab))
@@ -776,11 +806,17 @@ def solve_districting(
     exact = use_exact and not (
         labels is not None and _cut(problem, labels) <= lower + 1e-9
     )
+    # HiGHS can run past its limit on a loaded machine: 1 s is kept in
+    # reserve, a fifth of the limit on short runs (a fixed second left no
+    # exact bound at all below ~2.3 s, though a 9-unit proof takes 0.1 s)
+    reserve = min(1.0, 0.2 * time_limit)
     use_mip = exact
     if exact and bound == "cg" and labels is not None and _equal_bands(problem):
-        use_mip = False
         left = time_limit - (time.perf_counter() - t0) - 1.0
         if left > 1:
+            # the column generation bound; the rooted model below only when
+            # it leaves a gap (without the time for it, the rooted model runs)
+            use_mip = False
             vals, lo_b, hi_b = _band_arrays(problem)
             ok, _ = _pairs(problem, _order(problem))
             target = _cut(problem, labels)
@@ -831,11 +867,10 @@ def solve_districting(
             # the limit): the rooted model's branching gets what is left
             use_mip = _cut(problem, labels) > lower + 1e-9
     if use_mip:
-        # HiGHS can run a few seconds past its limit on a loaded machine
         left = 0.9 * (time_limit - (time.perf_counter() - t0))
         if not no_plan_exact:
-            left -= 1.0
-        if left > (0.0 if no_plan_exact else 1.0):
+            left -= reserve
+        if left > (0.0 if no_plan_exact else reserve):
             out = solve_cut_edges(
                 problem,
                 time_limit=left,
@@ -1050,7 +1085,8 @@ def solve_as_result(
 ) -> AlignmentResult | None:
     """:func:`solve_districting` as an :class:`AlignmentResult` (for ``solve_mip``).
 
-    ``start`` is a center column per unit (``solve_mip``'s warm start).  The
+    ``start`` is a center column per unit (``solve_mip``'s warm start,
+    checked by :meth:`DesignProblem.check_start`).  The
     exact bound always runs: the set-partitioning bound by column generation
     on graphs of at most 100 units, the rooted model above.  ``None`` when no
     partition meeting the bands was found in time.  ``diagnose``: on
@@ -1067,7 +1103,7 @@ def solve_as_result(
     t0 = time.perf_counter()
     labels0 = None
     if start is not None:
-        labels0, _ = problem.territory_index(np.asarray(start, dtype=np.int64))
+        labels0, _ = problem.territory_index(problem.check_start(start))
     out = solve_districting(
         problem,
         time_limit=0.9 * time_limit,

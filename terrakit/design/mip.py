@@ -521,6 +521,11 @@ def solve_mip(
             f"contiguity_method must be one of "
             f"{', '.join(map(repr, _CONTIGUITY_METHODS))}, got {contiguity_method!r}"
         )
+    if start is not None:
+        # one column per unit, whole numbers in range: refused here, before
+        # any work (a bad start crashed the cut-edge model and was dropped
+        # without a word by the location model)
+        start = problem.check_start(start)
     if check:
         problem.check()
     method = _METHOD.get(backend)

@@ -91,7 +91,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit._runargs import as_number, is_tolerance
+from terrakit._runargs import as_number, is_tolerance, whole_number
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
@@ -160,6 +160,57 @@ def _check_draws_share(value: Any) -> float:
             + (f"; pass the number {as_number(value):g}, not text" if text else "")
         )
     return share
+
+
+def _unit_pairs(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, ids: Any) -> str:
+    """The first three pairs of units named by id, with their values."""
+    shown = ", ".join(
+        f"{_rid(ids[i])}–{_rid(ids[j])}: {v:g}"
+        for i, j, v in zip(
+            rows[:3].tolist(), cols[:3].tolist(), vals[:3].tolist(), strict=True
+        )
+    )
+    return shown + (", ..." if len(rows) > 3 else "")
+
+
+def _check_edge_weights(adj: sp.csr_matrix, ids: np.ndarray) -> None:
+    """Every stored edge weight of ``adj`` (diagonal and zeros dropped) finite
+    and positive, or a :class:`SpecificationError` naming the first pairs:
+    the cut-edge objective sums the weights, so a NaN made it NaN and a
+    negative weight made cutting that edge pay."""
+    w = adj.data
+    bad = ~np.isfinite(w) | (w < 0)
+    if not bad.any():
+        return
+    e = sp.triu(adj, k=1).tocoo()
+    sel = ~np.isfinite(e.data) | (e.data < 0)
+    if not sel.any():  # only below the diagonal: an asymmetric matrix
+        e = sp.tril(adj, k=-1).tocoo()
+        sel = ~np.isfinite(e.data) | (e.data < 0)
+    raise SpecificationError(
+        f"adjacency has {int(sel.sum())} edge weight(s) that are not finite "
+        f"numbers > 0 ({_unit_pairs(e.row[sel], e.col[sel], e.data[sel], ids)}); "
+        "edge weights count in the cut-edge objective and must be finite and "
+        "positive. Fix: give those edges a weight > 0 (1 for plain "
+        "contiguity), or drop them (0 or no entry: not adjacent)"
+    )
+
+
+def _check_unit_distance(dist: np.ndarray, ids: np.ndarray) -> None:
+    """``unit_distance`` finite and ``>= 0``, or a :class:`SpecificationError`
+    naming the first pairs (a NaN pair never conflicted in the diameter
+    search, whatever its distance)."""
+    bad = ~np.isfinite(dist) | (dist < 0)
+    if not bad.any():
+        return
+    rows, cols = np.nonzero(bad)
+    raise SpecificationError(
+        f"unit_distance has {int(bad.sum())} entr{'y' if bad.sum() == 1 else 'ies'} "
+        "that are not finite numbers >= 0 "
+        f"({_unit_pairs(rows, cols, dist[rows, cols], ids)}); the diameter "
+        "objective reads every pair. Fix: give every pair of units its "
+        "distance (finite, >= 0; e.g. the shortest-path or great-circle km)"
+    )
 
 
 def _check_draws_shape(draws: np.ndarray, n: int, name: str = "draws") -> None:
@@ -333,6 +384,7 @@ class DesignProblem:
             adj.setdiag(0)
             adj = adj.tocsr()
             adj.eliminate_zeros()
+            _check_edge_weights(adj, ids)
             if (abs(adj - adj.T) > 1e-12).nnz:
                 raise ValueError("adjacency must be symmetric")
             adj.sort_indices()
@@ -365,6 +417,8 @@ class DesignProblem:
                 arr = np.asarray(v, dtype=float)
                 if arr.shape != shape:
                     raise ValueError(f"{attr} must be {shape}, got {arr.shape}")
+                if attr == "unit_distance":
+                    _check_unit_distance(arr, ids)
                 object.__setattr__(self, attr, _frozen(arr))
         if self.objective == "diameter" and self.unit_distance is None:
             raise SpecificationError('objective="diameter" needs unit_distance')
@@ -553,6 +607,67 @@ class DesignProblem:
         return (1 - tau) * mean, (1 + tau) * mean
 
     # -- solutions ----------------------------------------------------------------
+    def check_start(self, start: Any) -> np.ndarray:
+        """A warm start (a center column per unit) as an int array, checked.
+
+        Raises
+        ------
+        SpecificationError
+            ``start`` is not one entry per unit (its length and the number of
+            units are named), or an entry is not a whole number in
+            ``[0, n_centers)`` (the first units and values are named): a
+            plan of the wrong length crashed the cut-edge model and was
+            dropped without a word by the others.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = DesignProblem.from_cost_matrix(np.zeros((3, 2)), {"w": [1, 1, 1]})
+        >>> p.check_start([0, 1.0, 1]).tolist()
+        [0, 1, 1]
+        """
+        n, m = self.n_units, self.n_centers
+        fix = (
+            f"Fix: pass a center column (0..{m - 1}) per unit in the problem's "
+            "unit order, e.g. the columns of an earlier result (result.columns)"
+        )
+        try:
+            raw = np.asarray(start)
+        except ValueError:
+            raw = np.asarray(start, dtype=object)
+        if raw.ndim != 1 or raw.shape[0] != n:
+            size = raw.size if raw.ndim != 1 else raw.shape[0]
+            shape = "" if raw.ndim == 1 else f" (shape {raw.shape})"
+            raise SpecificationError(
+                f"start has {size} entries{shape} for the {n} units of problem "
+                f"{self.name!r}: it must give one center column per unit. {fix}"
+            )
+        if raw.dtype.kind in "iu":
+            cols = raw.astype(np.int64)
+            bad = (cols < 0) | (cols >= m)
+        else:
+            whole = [whole_number(v) for v in raw.tolist()]
+            bad = np.array([w is None or not 0 <= w < m for w in whole], dtype=bool)
+            cols = np.array([-1 if w is None else w for w in whole], dtype=np.int64)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            # the entries as given (a list [0, 9, 1.5] is not shown as floats)
+            given = raw if isinstance(start, np.ndarray) else list(start)
+            shown = ", ".join(
+                f"unit {_rid(self.unit_ids[i])}: {_rid(given[i])}"
+                for i in where[:3].tolist()
+            )
+            cids = set(self.center_ids or ())
+            named = any(given[i] in cids for i in where[:3].tolist())
+            raise SpecificationError(
+                f"start must hold whole center columns in [0, {m}); "
+                f"{where.size} of its {n} entries are not ({shown}"
+                f"{', ...' if where.size > 3 else ''})"
+                + ("; those are center ids, not their columns" if named else "")
+                + f". {fix}"
+            )
+        return cols
+
     def territory_index(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Territory index (n,) and the center column of each territory (k,).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -1121,3 +1122,49 @@ def test_solve_districting_checks_time_limit_and_seed(
 
     with pytest.raises(SpecificationError, match="^" + re.escape(message)):
         solve_districting(grid4x4_k4, **kw)
+
+
+# -- QA round 19 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        (np.zeros(12, dtype=int), "start has 12 entries for the 9 units"),
+        (["u1"] * 9, "start must hold whole center columns in [0, 9)"),
+    ],
+)
+def test_a_bad_warm_start_is_refused_by_name(
+    grid3x3_k3: DesignProblem, start: object, message: str
+) -> None:
+    """Regression (QA round 19): solve_mip's cut-edge path crashed with a bare
+    IndexError (12 entries for 9 units) or ValueError (unit ids)."""
+    from terrakit.design.cutedges import solve_as_result, solve_districting
+    from terrakit.design.mip import solve_mip
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match=re.escape(message)):
+        solve_mip(grid3x3_k3, time_limit=5, start=start)
+    with pytest.raises(SpecificationError, match=re.escape(message)):
+        solve_as_result(grid3x3_k3, time_limit=5, start=start)  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="start_labels has 12 entries"):
+        solve_districting(grid3x3_k3, time_limit=5, start_labels=np.zeros(12))
+
+
+def test_a_short_time_limit_still_runs_the_exact_bound(
+    grid3x3_k3: DesignProblem,
+) -> None:
+    """Regression (QA round 19): at time_limit=2 the fixed 1 s reserve left
+    time for neither the column generation nor the rooted model, so no exact
+    bound ran and the 9-unit problem came back as "time_limit" (bound 2,
+    optimum 6) with a warning that the clock had stopped it.  The rooted
+    model now gets the time (its proof takes ~0.1 s)."""
+    import warnings
+
+    from terrakit.design.mip import solve_mip
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no TimeLimitWarning
+        res = solve_mip(grid3x3_k3, time_limit=2, seed=0)
+    assert (res.status, res.objective, res.lower_bound) == ("optimal", 6.0, 6.0)
+    assert res.info["method"].endswith("+cutedges-mip")

@@ -365,3 +365,271 @@ def test_diameter_without_contiguity_on_islands() -> None:
     assert out.value == pytest.approx(optimum)
     sums = np.stack([act[out.labels == t].sum(axis=0) for t in (0, 1)])
     assert np.all(sums >= lower) and np.all(sums <= upper)
+
+
+# -- QA round 19: weights, distance limits, locks, contiguity, draws ----------------
+
+
+def _weighted_path() -> sp.csr_matrix:
+    """Path 0-1-2-3 with edge weights 0.9, 0.1, 0.9: two territories of 1-3
+    units cut one edge, the optimum the light middle one (0.1)."""
+    a = sp.coo_matrix(([0.9, 0.1, 0.9], ([0, 1, 2], [1, 2, 3])), shape=(4, 4))
+    return (a + a.T).tocsr()
+
+
+def test_cut_edges_anneal_weighs_the_edges() -> None:
+    """Regression (QA round 19): the annealing counted cut edges (every
+    single cut of the path is 1 edge), so it kept the start's 0.9 cut; it
+    now sums the weights and reaches the 0.1 cut."""
+    adj = _weighted_path()
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((4, 1)), np.full((2, 1), 1.0), np.full((2, 1), 3.0)
+    )
+    out = anneal(
+        np.array([0, 1, 1, 1]),
+        space,
+        "cut_edges",
+        np.random.default_rng(0),
+        time.perf_counter() + 60,
+        max_iter=2000,
+    )
+    assert out.feasible
+    assert out.value == pytest.approx(0.1)
+    assert out.labels[0] == out.labels[1] != out.labels[2] == out.labels[3]
+
+
+def test_cut_bound_counts_components_and_the_lightest_edges() -> None:
+    from terrakit.design._graphsearch import cut_bound
+
+    assert cut_bound(_weighted_path(), 2) == pytest.approx(0.1)
+    assert cut_bound(_weighted_path(), 3) == pytest.approx(1.0)
+    assert cut_bound(grid_adjacency(3, 3), 3) == 2.0  # k - 1 on unit weights
+    # two components, two territories: nothing need be cut
+    assert cut_bound(grid_adjacency(4, 1, skip=(1,)), 2) == 0.0
+
+
+def test_heuristic_cut_edges_bound_is_valid_for_weights() -> None:
+    """Regression (QA round 19): the heuristic's bound was k - 1 = 1 whatever
+    the weights; clipped to a 0.9 cut it read "optimal" (seed 0) while the
+    optimum is 0.1.  The bound is now the lightest edge, and every seed finds
+    the 0.1 cut."""
+    from terrakit.design.heuristic import solve_heuristic
+    from terrakit.design.problem import DesignProblem
+
+    xy = grid_xy(4, 1)
+    p = DesignProblem(
+        unit_ids=np.arange(4),
+        activities={"pop": np.ones(4)},
+        n_territories=2,
+        cost=((xy[:, None] - xy[None]) ** 2).sum(-1),
+        tolerance={"pop": 0.5},
+        center_mode="choose",
+        center_units=np.arange(4),
+        adjacency=_weighted_path(),
+        contiguity=True,
+        objective="cut_edges",
+    )
+    for seed in range(4):
+        res = solve_heuristic(p, time_limit=20, seed=seed, max_iter=2000)
+        assert res.objective == pytest.approx(0.1)
+        assert res.lower_bound == pytest.approx(0.1)
+
+
+def test_anneal_and_diameter_search_keep_units_where_allowed() -> None:
+    """Regression (QA round 19): the graph searches ignored the distance
+    limit (``allowed``).  Without contiguity on a 3×3 grid, unit 8 may not
+    join territory 0 nor unit 0 territory 1: no move breaks that, and the
+    best plan found honours it."""
+    adj = grid_adjacency(3, 3)
+    dist = shortest_path(adj, directed=False)
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((9, 1)), np.full((2, 1), 4.0), np.full((2, 1), 5.0)
+    )
+    allowed = np.ones((9, 2), dtype=bool)
+    allowed[8, 0] = allowed[0, 1] = False
+    start = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    for objective in ("cut_edges", "diameter"):
+        out = anneal(
+            start,
+            space,
+            objective,
+            np.random.default_rng(0),
+            time.perf_counter() + 60,
+            dist=dist,
+            contiguity=False,
+            max_iter=3000,
+            allowed=allowed,
+        )
+        assert out.feasible
+        assert out.labels[8] == 1 and out.labels[0] == 0
+    # a start breaking the limit is not reported feasible before it is mended
+    bad = start.copy()
+    bad[[0, 8]] = [1, 0]
+    stuck = anneal(
+        bad,
+        space,
+        "cut_edges",
+        np.random.default_rng(0),
+        time.perf_counter() + 60,
+        contiguity=False,
+        max_iter=0,
+        allowed=allowed,
+    )
+    assert not stuck.feasible
+
+
+def test_a_start_in_pieces_is_not_reported_feasible() -> None:
+    """Regression (QA round 19): a start meeting the bands but with a
+    territory in two pieces came back as "feasible" (the searches only keep
+    connectivity, they never checked it)."""
+    adj = grid_adjacency(4, 1)
+    space = SearchSpace.from_adjacency(
+        adj, np.ones((4, 1)), np.full((2, 1), 2.0), np.full((2, 1), 2.0)
+    )
+    dist = shortest_path(adj, directed=False)
+    start = np.array([0, 1, 1, 0])  # territory 0 = {0, 3}: two pieces
+    for objective in ("cut_edges", "diameter"):
+        out = anneal(
+            start,
+            space,
+            objective,
+            np.random.default_rng(0),
+            time.perf_counter() + 60,
+            dist=dist,
+            max_iter=0,
+        )
+        assert not out.feasible
+
+
+def test_grow_partition_seeds_territories_with_their_locked_units() -> None:
+    """Locked units start in their territory (and are never claimed by
+    another), and a unit is only taken by a territory it is allowed in."""
+    adj = grid_adjacency(4, 4)
+    nbrs = neighbour_lists(adj, 16)
+    locked = np.full(16, -1)
+    locked[[0, 15, 3]] = [0, 1, 2]
+    allowed = np.ones((16, 3), dtype=bool)
+    allowed[:8, 1] = False  # territory 1 only in the lower half
+    for seed in range(5):
+        lab = grow_partition(
+            nbrs,
+            np.ones((16, 1)),
+            3,
+            np.random.default_rng(seed),
+            locked=locked,
+            allowed=allowed,
+        )
+        assert lab[[0, 15, 3]].tolist() == [0, 1, 2]
+        assert not np.any(lab[:8] == 1)
+
+
+def _toy(nx: int, ny: int, reps: int, seed: int) -> object:
+    from terrakit.data.synthetic import toy_grid
+
+    return toy_grid(nx, ny, n_reps=reps, seed=seed)
+
+
+def _pieces(problem: object, columns: np.ndarray) -> list[int]:
+    from terrakit.design.problem import DesignProblem
+
+    assert isinstance(problem, DesignProblem) and problem.adjacency is not None
+    terr, _ = problem.territory_index(columns)
+    adj = sp.csr_matrix(problem.adjacency)
+    return [
+        int(connected_components(adj[terr == t][:, terr == t], directed=False)[0])
+        for t in np.unique(terr)
+    ]
+
+
+def test_diameter_search_keeps_territories_whole_after_units_change_hands() -> None:
+    """Regression (QA round 19): the removability cache was keyed on a
+    per-territory counter; after a unit changed territory the new
+    territory's counter could equal the stored one, an old "removable"
+    answer was reused and a territory left in two pieces (toy 3×3, seed 2:
+    status "infeasible", 22.343 km).  The brute-force optimum is 22.405 km."""
+    import warnings
+
+    import terrakit as tk
+    from terrakit.design.align import build_problem
+
+    study = _toy(3, 3, 3, 2)
+    kw = {"balance": {"workload": 0.3}, "objective": "diameter"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.design.align(study, **kw, seed=2, max_iter=1000, time_limit=30)
+    p = build_problem(study, **kw)
+    assert _pieces(p, np.asarray(res.columns)) == [1, 1, 1]
+    assert res.status in ("feasible", "optimal")
+    assert res.objective == pytest.approx(22.405, abs=1e-3)
+
+
+def test_graph_heuristic_honours_locks_and_contiguity() -> None:
+    """Regression (QA round 19): the grown start was overwritten by the locks
+    (u4 pinned to R2 cut R1 in two) and never mended: "R1 has 2 pieces",
+    status "infeasible".  Brute force and the MIP give 9 cut edges."""
+    import warnings
+
+    import terrakit as tk
+
+    study = _toy(3, 3, 2, 0)
+    kw = {
+        "objective": "cut_edges",
+        "locked": {"u4": "R2"},
+        "balance": {"workload": 0.4},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.design.align(
+            study, solver="heuristic", time_limit=20, max_iter=1500, seed=0, **kw
+        )
+    assert res.status in ("feasible", "optimal"), res.info.get("violations")
+    assert res.objective == 9.0
+    assert res.alignment.assignment["u4"] == "R2"
+
+
+def test_graph_heuristic_honours_max_distance() -> None:
+    """Regression (QA round 19): the cut-edge heuristic moved a unit to a rep
+    more than max_distance_km away ("1 units at a forbidden center"); the
+    MIP proves 8 cut edges."""
+    import warnings
+
+    import terrakit as tk
+
+    study = _toy(3, 4, 2, 1)
+    kw = {"balance": {"workload": 0.3}, "max_distance_km": 25, "objective": "cut_edges"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.design.align(
+            study, solver="heuristic", time_limit=20, max_iter=2000, seed=0, **kw
+        )
+    assert res.status in ("feasible", "optimal"), res.info.get("violations")
+    assert res.objective == 8.0
+
+
+def test_graph_objective_balances_on_draws_in_the_share_asked() -> None:
+    """Regression (QA round 19): with a graph objective every draw (up to
+    200) was a hard band, not ``draws_share`` of them: "draw bands enforced
+    in 40 of 40 draws" and status "infeasible", though 4 contiguous plans
+    meet the band in 32 of the 40 draws (none in all 40)."""
+    import warnings
+
+    import terrakit as tk
+
+    study = _toy(3, 3, 2, 0)
+    units = study.units  # type: ignore[attr-defined]
+    rng = np.random.default_rng(0)
+    draws = units["potential"].to_numpy()[:, None] * rng.lognormal(0, 0.1, (9, 40))
+    kw = {
+        "objective": "cut_edges",
+        "n_territories": 3,
+        "balance": {"workload": 0.4},
+        "balance_on_draws": draws,
+        "draws_share": 0.8,
+        "draws_tolerance": 0.12,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.design.align(study, time_limit=20, max_iter=3000, seed=0, **kw)
+    assert res.status != "infeasible", res.info.get("violations")
+    assert res.info["draws_met"] >= 32
+    assert not any("40 of 40" in note for note in res.info["notes"])

@@ -518,3 +518,84 @@ def test_unit_alone_above_the_band_of_the_only_territory_in_reach():
         "territory 'A', the only one within the maximum distance; raise "
         "max_distance_km, loosen the tolerance or split the unit"
     )
+
+
+# -- QA round 19: edge weights, unit distances and warm starts checked -------------
+
+
+def _grid_adjacency(weight: float) -> sp.csr_matrix:
+    """3×3 rook grid of unit weights, the edge between units 0 and 1 at
+    ``weight``."""
+    a = sp.lil_matrix((9, 9))
+    for y in range(3):
+        for x in range(3):
+            i = 3 * y + x
+            if x < 2:
+                a[i, i + 1] = a[i + 1, i] = 1
+            if y < 2:
+                a[i, i + 3] = a[i + 3, i] = 1
+    a[0, 1] = a[1, 0] = weight
+    return a.tocsr()
+
+
+def _graph_problem(weight: float = 1.0, dist: np.ndarray | None = None, **kw):
+    xy = np.array([(x, y) for y in range(3) for x in range(3)], float)
+    return DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(9)]),
+        activities={"pop": np.ones(9)},
+        n_territories=3,
+        cost=((xy[:, None] - xy[None]) ** 2).sum(-1),
+        tolerance={"pop": 0.0},
+        center_mode="choose",
+        center_units=np.arange(9),
+        adjacency=_grid_adjacency(weight),
+        contiguity=True,
+        unit_distance=dist,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("weight", [np.nan, -5.0, np.inf])
+def test_edge_weights_must_be_finite_and_positive(weight: float) -> None:
+    """Regression (QA round 19): a NaN weight made the cut NaN (status
+    "time_limit"), a negative one made cutting its edge pay ("optimal" at 0)."""
+    with pytest.raises(SpecificationError) as err:
+        _graph_problem(weight, objective="cut_edges")
+    text = str(err.value)
+    assert "adjacency has 1 edge weight(s) that are not finite numbers > 0" in text
+    assert f"'u0'–'u1': {weight:g}" in text
+    assert "Fix: give those edges a weight > 0" in text
+
+
+@pytest.mark.parametrize("value", [np.nan, -1.0])
+def test_unit_distance_must_be_finite_and_not_negative(value: float) -> None:
+    """Regression (QA round 19): a NaN distance was accepted, and the
+    diameter search treated that pair as never conflicting."""
+    xy = np.array([(x, y) for y in range(3) for x in range(3)], float)
+    d = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    d[0, 8] = d[8, 0] = value
+    with pytest.raises(SpecificationError) as err:
+        _graph_problem(dist=d, objective="diameter")
+    text = str(err.value)
+    assert "unit_distance has 2 entries that are not finite numbers >= 0" in text
+    assert f"'u0'–'u8': {value:g}" in text
+    assert "Fix: give every pair of units its distance" in text
+
+
+def test_check_start_names_the_length_and_the_bad_entries() -> None:
+    """Regression (QA round 19): a start of the wrong length crashed the
+    cut-edge model (bare IndexError) and unit ids a bare int() ValueError."""
+    p = _graph_problem(objective="cut_edges")
+    plan = [0, 0, 0, 3, 3, 3, 6, 6, 6]
+    assert p.check_start(np.array(plan, dtype=float)).tolist() == plan
+    with pytest.raises(SpecificationError, match=r"start has 12 entries for the 9 "):
+        p.check_start(np.zeros(12, dtype=int))
+    with pytest.raises(SpecificationError, match=r"start has 5 entries for the 9 "):
+        p.check_start([0] * 5)
+    with pytest.raises(SpecificationError) as err:
+        p.check_start(["u1"] * 9)
+    text = str(err.value)
+    assert "start must hold whole center columns in [0, 9); 9 of its 9" in text
+    assert "unit 'u0': 'u1'" in text and "those are center ids" in text
+    with pytest.raises(SpecificationError, match=r"unit 'u2': 9, unit 'u4': 1.5"):
+        p.check_start([0, 0, 9, 3, 1.5, 3, 6, 6, 6])
