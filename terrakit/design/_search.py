@@ -389,11 +389,15 @@ def repair_bands(
     its neighbour ``j``; locked units stay), scored by the change in total
     violation (in :attr:`SearchSpace.scale` units), then, with ``by_cost``
     and a cost in ``space``, by the cost change; applied best first while
-    they still help and keep the donor connected.
+    they still help and keep the donor connected.  A move to a territory
+    whose cost for the unit is not finite (a forbidden pair:
+    ``max_distance_km``, no route in a travel table) is never made, with
+    or without ``by_cost``: no later move would take the unit back out.
     """
     nbrs, edges, activities = space.nbrs, space.edges, space.activities
     lower, upper, locked, scale = space.lower, space.upper, space.locked, space.scale
     cost_delta = space.cost_delta if by_cost and space.cost is not None else None
+    cost = space.cost
     labels = labels.copy()
     sums = space.sums(labels)
     for _ in range(max_rounds):
@@ -408,6 +412,10 @@ def repair_bands(
         if locked is not None:
             free = locked[units] < 0
             units, to, fr = units[free], to[free], fr[free]
+        if cost is not None:
+            # never onto a forbidden pair (cost inf)
+            reach = np.isfinite(cost[units, to])
+            units, to, fr = units[reach], to[reach], fr[reach]
         # only moves touching a violated territory
         touch = (viol[fr] > 0) | (viol[to] > 0)
         units, to, fr = units[touch], to[touch], fr[touch]
@@ -642,7 +650,9 @@ def grow_with_prices(space: SearchSpace, reduced_cost: np.ndarray) -> np.ndarray
     growth follows the LP's balanced, power-diagram-like partition) unless
     that would push one of its activities above ``upper[t]``.  Units left
     when every territory is full join the cheapest adjacent territory.
-    Locked units start in their territory.
+    Locked units start in their territory.  A territory never claims a unit
+    whose ``reduced_cost`` for it is not finite (a forbidden pair); units
+    that no territory reaches otherwise take their cheapest territory.
     """
     import heapq
 
@@ -658,8 +668,9 @@ def grow_with_prices(space: SearchSpace, reduced_cost: np.ndarray) -> np.ndarray
         labels[u] = t
         sums[t] += activities[u]
         for v in nbrs[u]:
-            if labels[v] < 0 and fixed[v] in (-1, t):
-                heapq.heappush(heap, (float(reduced_cost[v, t]), v, t))
+            c = float(reduced_cost[v, t])
+            if labels[v] < 0 and fixed[v] in (-1, t) and math.isfinite(c):
+                heapq.heappush(heap, (c, v, t))
 
     for t, r in enumerate(np.asarray(roots).tolist()):
         if labels[r] < 0:
@@ -682,7 +693,8 @@ def grow_with_prices(space: SearchSpace, reduced_cost: np.ndarray) -> np.ndarray
             for v in nbrs[u]:
                 if labels[v] >= 0:
                     t = int(labels[v])
-                    heap.append((float(reduced_cost[u, t]), u, t))
+                    if math.isfinite(c := float(reduced_cost[u, t])):
+                        heap.append((c, u, t))
         heapq.heapify(heap)
         while heap:
             _, u, t = heapq.heappop(heap)
@@ -690,8 +702,8 @@ def grow_with_prices(space: SearchSpace, reduced_cost: np.ndarray) -> np.ndarray
                 continue
             labels[u] = t
             for v in nbrs[u]:
-                if labels[v] < 0:
-                    heapq.heappush(heap, (float(reduced_cost[v, t]), v, t))
+                if labels[v] < 0 and math.isfinite(c := float(reduced_cost[v, t])):
+                    heapq.heappush(heap, (c, v, t))
         rest = labels < 0
         labels[rest] = np.argmin(reduced_cost[rest], axis=1)
     return labels
@@ -707,7 +719,9 @@ def grow_balanced(
     ``reduced_cost``); a territory without free neighbours stops.  Keeps
     loads even while following the LP's prices.  Units never reached (graph
     pieces without a root) take their cheapest territory.  A locked unit
-    is claimed only by its own territory.
+    is claimed only by its own territory, and no territory claims a unit
+    whose ``reduced_cost`` for it is not finite (a forbidden pair: taken
+    when that territory was the least loaded, the unit could never leave).
     """
     import heapq
 
@@ -724,8 +738,9 @@ def grow_balanced(
         labels[u] = t
         load[t] += float((activities[u] / tgt[t]).sum())
         for v in nbrs[u]:
-            if labels[v] < 0 and fixed[v] in (-1, t):
-                heapq.heappush(heaps[t], (float(reduced_cost[v, t]), v))
+            c = float(reduced_cost[v, t])
+            if labels[v] < 0 and fixed[v] in (-1, t) and math.isfinite(c):
+                heapq.heappush(heaps[t], (c, v))
 
     for t, r in enumerate(np.asarray(roots).tolist()):
         if labels[r] < 0:

@@ -289,8 +289,10 @@ def solve(
     ------
     SpecificationError
         A bad run setting (``time_limit``, ``seed``, ``backend``,
-        ``max_iter``), or ``solver="mip"`` for ``objective="diameter"``
-        (which the MIP does not model), before any work.
+        ``max_iter``, and the MIP's ``mip_gap`` outside ``[0, 1)`` or
+        ``threads`` not a whole number ≥ 1), or ``solver="mip"`` for
+        ``objective="diameter"`` (which the MIP does not model), before any
+        work.
     TypeError
         A keyword that is neither a run setting nor one of
         :func:`~terrakit.design.mip.solve_mip`'s (the closest is named).
@@ -344,6 +346,7 @@ def _solve_path(
     backend = _check_run(time_limit, seed, backend)
     time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     _check_max_iter(max_iter)
+    _check_mip_settings(kw)
     choice = _auto_choice(problem, time_limit) if solver == "auto" else None
     res = _run_path(
         problem,
@@ -447,6 +450,31 @@ def _check_run(time_limit: Any, seed: Any, backend: Any) -> str:
             "'pulp-highs', 'cbc' or 'cpsat' (OR-Tools CP-SAT)"
         )
     return name
+
+
+def _check_mip_settings(kw: Mapping[str, Any]) -> None:
+    """The MIP's own numeric settings among ``kw``, checked before any work:
+    ``mip_gap`` a finite relative gap in ``[0, 1)``, ``threads`` ``None`` or
+    a whole number ≥ 1.  Bad values reached the solvers: a bare
+    ``PulpSolverError`` (CBC), a false "no feasible alignment within the
+    time limit" (CP-SAT), or silently ignored (HiGHS), and were recorded in
+    the provenance as if used."""
+    if "mip_gap" in kw:
+        gap = kw["mip_gap"]
+        number = isinstance(gap, int | float | np.integer | np.floating)
+        if isinstance(gap, bool | np.bool_) or not (number and 0 <= gap < 1):
+            raise SpecificationError(
+                f"mip_gap must be a relative optimality gap in [0, 1), got {gap!r}; "
+                "e.g. 0.01 stops within 1 % of the optimum, 0 asks for a proven "
+                "optimum (the default is 1e-4)"
+            )
+    threads = kw.get("threads")
+    if threads is not None and not is_count(threads):
+        raise SpecificationError(
+            f"threads must be a whole number of solver threads ≥ 1, got "
+            f"{threads!r}; leave it None for the solver's default (CP-SAT: one "
+            "worker, so that a fixed seed reproduces)"
+        )
 
 
 def _warn_not_met(res: AlignmentResult, time_limit: float) -> None:
@@ -847,7 +875,15 @@ def _table_minutes(
     """Minutes from every unit to every center, looked up by id in the
     external table of a :meth:`~terrakit.data.geo.TravelTimeModel.from_matrix`
     model: rows are unit ids, columns rep ids (fixed centers) or the unit ids
-    of the candidate centers (chosen centers: a unit × unit table)."""
+    of the candidate centers (chosen centers: a unit × unit table).
+
+    The model leaves its ``stop_minutes`` off a pair whose two ids are equal
+    (one place).  That holds for a unit and the candidate center it hosts;
+    with fixed centers rep ids are not unit ids, so a unit whose id equals a
+    rep's (integer ids of both, as CRM exports have) is charged the stop
+    like every other pair."""
+    from terrakit.data.geo import _same_ids
+
     table: pd.DataFrame = tm.table
     dest = pd.Index(center_ids)
     need = "unit ids" if not fixed else "rep ids"
@@ -875,7 +911,11 @@ def _table_minutes(
                 fix=f"give TravelTimeModel.from_matrix a table of {shape}; check "
                 "the id type ('13121' is not 13121)",
             )
-    return np.asarray(tm.matrix(unit_ids, dest), dtype=float)
+    minutes = np.asarray(tm.matrix(unit_ids, dest), dtype=float)
+    stop = float(getattr(tm, "stop_minutes", 0.0))
+    if fixed and stop:
+        minutes = minutes + np.where(_same_ids(unit_ids, dest), stop, 0.0)
+    return minutes
 
 
 def _check_routes(
@@ -1406,6 +1446,7 @@ def align(
     _check_max_iter(max_iter)
     time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     kw, mip_kw = _split_keywords(kw)
+    _check_mip_settings(mip_kw)  # before the problem is built
     _refuse_mip_diameter(solver, objective)
     units, reps = _tables(study_or_units, reps)
     problem = build_problem(

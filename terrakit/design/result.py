@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import DataValidationError, SpecificationError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -288,7 +288,16 @@ class AlignmentResult:
     ) -> gpd.GeoDataFrame:
         """The units (geometry and attributes) with ``territory_id`` and ``center``.
 
-        ``units``: default the table :func:`~terrakit.design.align` designed on.
+        ``units``: default the table :func:`~terrakit.design.align` designed on;
+        another table (e.g. the units read back from a file) must be indexed
+        by unit ids of this result, all of them or some.
+
+        Raises
+        ------
+        DataValidationError
+            When some of ``units``' ids are not units of this result (they
+            would get no territory); ids equal to the result's only as text
+            (``'13101'`` for ``13101``) are named as such, with the fix.
         """
         if units is None:
             units = self.units
@@ -298,10 +307,53 @@ class AlignmentResult:
                 "tk.design.align); pass them: result.to_geodataframe(study.units)"
             )
         frame = self.to_frame()
+        _check_unit_ids(units.index, frame.index)
         out = units.copy()
         out["territory_id"] = frame["territory_id"].reindex(out.index)
         out["center"] = frame["center"].reindex(out.index)
         return out
+
+
+def _check_unit_ids(given: pd.Index, known: pd.Index) -> None:
+    """Refuse ``given`` unit ids (a table to join the plan to) that are not
+    ``known`` (the result's): their rows would get territory NaN in silence."""
+    from terrakit.data.validation import ids_equal_only_as_text
+
+    unknown = given[~given.isin(known)]
+    if not len(unknown):
+        return
+    n, total = len(unknown), len(given)
+    shown = list(dict.fromkeys(unknown.tolist()))
+    which = (
+        f"none of the {total} unit ids is a unit of this result"
+        if n == total
+        else f"{n} of the {total} unit ids are not units of this result"
+    )
+    pairs = ids_equal_only_as_text(known, unknown)
+    if pairs:
+        g, k = pairs[0]
+        to = "str" if isinstance(k, str) else repr(known.dtype.name)
+        raise DataValidationError(
+            "units",
+            None,
+            f"{which}, {len(pairs)} of them equal to one only as text (e.g. {g!r} "
+            f"({type(g).__name__}) in the table and {k!r} ({type(k).__name__}) "
+            "in the result): unit ids keep their type, '13101' is not 13101, and "
+            "those units would get no territory",
+            rows=shown,
+            n_bad=n,
+            fix=f"convert the ids first: units.index = units.index.astype({to})",
+        )
+    raise DataValidationError(
+        "units",
+        None,
+        f"{which} (it has {len(known)} units); those units would get no territory",
+        rows=shown,
+        n_bad=n,
+        fix="pass the units the result was designed on (result.to_geodataframe() "
+        "uses them), or only those: units[units.index.isin("
+        "result.alignment.assignment.index)]",
+    )
 
 
 def territory_table(

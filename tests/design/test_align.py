@@ -1341,3 +1341,164 @@ def test_draws_of_the_wrong_kind_are_named(toy_grid_3x3, make, message):
             contiguity=False,
         )
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"mip_gap": -1.0},
+        {"mip_gap": float("nan")},
+        {"mip_gap": 1.0},
+        {"mip_gap": True},
+        {"mip_gap": "0.01"},
+        {"threads": -2},
+        {"threads": 0},
+        {"threads": 2.5},
+    ],
+    ids=repr,
+)
+def test_bad_mip_gap_and_threads_are_refused_naming_the_setting(toy_grid_3x3, setting):
+    """Regression (QA round 19): mip_gap and threads were passed on unchecked:
+    CBC with threads=-2 ended in a bare PulpSolverError, CP-SAT with
+    threads=-2 or mip_gap=nan in a false "no feasible alignment within 5 s"
+    (status time_limit), HiGHS ignored mip_gap=-1; the bad value was
+    recorded in the provenance as if used.  align and solve refuse them."""
+    ((name, value),) = setting.items()
+    want = (
+        r"mip_gap must be a relative optimality gap in \[0, 1\), got "
+        if name == "mip_gap"
+        else r"threads must be a whole number of solver threads ≥ 1, got "
+    ) + re.escape(repr(value))
+    with pytest.raises(SpecificationError, match=want):
+        align(toy_grid_3x3, balance={"workload": 0.2}, solver="mip", **setting)
+    problem = build_problem(toy_grid_3x3, balance={"workload": 0.2})
+    for backend in ("highs", "cbc", "cpsat"):
+        with pytest.raises(SpecificationError, match=want):
+            solve(problem, solver="mip", backend=backend, time_limit=5, **setting)
+    # the edges of the ranges are taken
+    res = solve(
+        problem, solver="mip", backend="cpsat", time_limit=5, mip_gap=0, threads=1
+    )
+    assert res.status == "optimal"
+
+
+def test_table_stop_minutes_on_every_pair_when_unit_and_rep_ids_coincide(
+    toy_grid_3x3,
+):
+    """Regression (QA round 19): with fixed centers and a from_matrix table,
+    a unit whose id equals a rep id (integer ids of both, as CRM exports
+    have) lost its stop_minutes, as if it were that rep's home: units 1 and
+    2 cost 10 minutes for reps 1 and 2, every other pair 15, and the plan
+    followed the ids.  Rep ids are not unit ids: every pair is charged the
+    stop, whatever the ids."""
+    from terrakit.data.geo import TravelTimeModel
+
+    units = toy_grid_3x3.units.copy()
+    units.index = pd.Index(range(1, 10), name="unit_id")  # reps live in 4 and 9
+    w = units["workload"].to_numpy()
+    costs = []
+    for rep_ids in ([1, 2], ["R1", "R2"]):
+        reps = toy_grid_3x3.reps.set_axis(pd.Index(rep_ids, name="rep_id"))
+        table = pd.DataFrame(10.0, index=units.index, columns=reps.index)
+        tm = TravelTimeModel.from_matrix(table, stop_minutes=5)
+        p = build_problem(
+            units,
+            reps,
+            balance={"workload": 0.3},
+            objective="travel",
+            travel_model=tm,
+            contiguity=False,
+        )
+        np.testing.assert_allclose(p.cost, np.outer(w, [15.0, 15.0]))
+        costs.append(p.cost)
+    np.testing.assert_array_equal(costs[0], costs[1])
+
+
+def test_to_geodataframe_refuses_units_that_are_not_the_results(toy_grid_3x3):
+    """Regression (QA round 19): to_geodataframe(units) reindexed without a
+    check, so the same units with their ids as text (read back from a CSV or
+    GeoPackage) got territory NaN everywhere, silently.  Ids that are not
+    the result's are refused and named, the text/number mix with the
+    conversion; a subset of the result's units is fine."""
+    from terrakit.exceptions import DataValidationError
+
+    units = toy_grid_3x3.units.copy()
+    units.index = pd.Index(range(13101, 13110), name="unit_id")
+    res = align(
+        units,
+        toy_grid_3x3.reps,
+        balance={"workload": 0.2},
+        solver="mip",
+        time_limit=10,
+    )
+    as_text = units.set_axis(units.index.astype(str))
+    with pytest.raises(DataValidationError) as err:
+        res.to_geodataframe(as_text)
+    msg = str(err.value)
+    assert msg.startswith(
+        "units: none of the 9 unit ids is a unit of this result, 9 of them "
+        "equal to one only as text (e.g. '13101' (str) in the table and 13101 "
+        "(int) in the result)"
+    )
+    assert msg.endswith(
+        "(rows: '13101', '13102', '13103', '13104', '13105' and 4 more). Fix: "
+        "convert the ids first: units.index = units.index.astype('int64')"
+    )
+    extra = pd.concat([units, units.iloc[[0]].set_axis(pd.Index([99999]))])
+    with pytest.raises(
+        DataValidationError,
+        match=r"^units: 1 of the 10 unit ids are not units of this result \(it "
+        r"has 9 units\); those units would get no territory \(rows: 99999\)",
+    ):
+        res.to_geodataframe(extra)
+    part = res.to_geodataframe(units.iloc[:4])
+    assert part["territory_id"].notna().all() and len(part) == 4
+
+
+def test_heuristic_never_puts_a_unit_on_a_pair_without_a_route():
+    """Regression (QA round 19): with contiguity, growing territories from
+    their roots (least loaded first) and the band repair put u2 with r1,
+    which the travel table gives no route to (infinite minutes), and no
+    later step took it back: status 'infeasible' with '1 units at a
+    forbidden center' for every seed and time limit, where the MIP proves
+    the optimum 1475.14.  The heuristic now finds a feasible plan."""
+    import geopandas as gpd
+    import shapely
+
+    from terrakit.data.geo import TravelTimeModel
+
+    rng = np.random.default_rng(3)
+    w = rng.integers(1, 10, 9).astype(float)
+    col, row = np.tile(np.arange(3), 3), np.repeat(np.arange(3), 3)
+    units = gpd.GeoDataFrame(
+        {"workload": w},
+        geometry=shapely.box(
+            -84 + col * 0.1, 33 + row * 0.1, -84 + (col + 1) * 0.1, 33 + (row + 1) * 0.1
+        ),
+        crs="EPSG:4326",
+        index=pd.Index([f"u{i}" for i in range(9)], name="unit_id"),
+    )
+    homes = units.geometry.iloc[[0, 5, 7]].representative_point()
+    reps = pd.DataFrame(
+        {"home_lon": homes.x.to_numpy(), "home_lat": homes.y.to_numpy()},
+        index=pd.Index(["r0", "r1", "r2"], name="rep_id"),
+    )
+    minutes = pd.DataFrame(
+        rng.uniform(5, 60, (9, 3)), index=units.index, columns=reps.index
+    )
+    minutes.loc["u2", "r1"] = np.inf  # no route from u2 to r1
+    p = build_problem(
+        units,
+        reps,
+        balance={"workload": 0.3},
+        objective="travel",
+        travel_model=TravelTimeModel.from_matrix(minutes, stop_minutes=3),
+    )
+    assert p.allowed is not None and not p.allowed[2, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve(p, solver="heuristic", time_limit=5, seed=0, max_iter=50)
+    assert res.status != "infeasible", res.info.get("violations")
+    assert res.alignment.assignment["u2"] != "r1"
+    assert not res.info.get("violations")
+    assert 1475.14 - 1e-2 <= res.objective < 1600

@@ -15,6 +15,8 @@ from terrakit.design._search import (
     SearchSpace,
     balance_flow,
     connect_roots,
+    grow_balanced,
+    grow_with_prices,
     improve_flow,
     improve_pairs,
     improve_single_moves,
@@ -446,3 +448,56 @@ def test_prove_root_sets_without_any_bound_keeps_minus_infinity() -> None:
     proof = prove_root_sets(p, ok, empty, 10.0, time_limit=0.01)
     assert proof.bound == -np.inf
     assert proof.labels is None
+
+
+def _forbidden_path() -> SearchSpace:
+    """Path 0 - 1 - 2 - 3 of unit-weight units, two territories rooted at
+    the ends (0 and 3), band 2 ± 0.5 each; unit 2 may not go to territory 1
+    (cost inf: beyond ``max_distance_km``, or no route in a travel table)."""
+    cost = np.array([[0.0, 9.0], [1.0, 4.0], [4.0, np.inf], [9.0, 0.0]])
+    return SearchSpace.from_adjacency(
+        _path(4),
+        np.ones((4, 1)),
+        np.full((2, 1), 1.5),
+        np.full((2, 1), 2.5),
+        cost=cost,
+        roots=np.array([0, 3]),
+    )
+
+
+def test_repair_bands_never_moves_a_unit_onto_a_forbidden_pair() -> None:
+    """Regression (QA round 19): the band repair ranked moves by violation
+    and used the cost only to break ties, so it moved unit 2 to territory
+    1 at infinite cost; no later step took it back out (the heuristic
+    ended 'infeasible', '1 units at a forbidden center', where the MIP
+    found the optimum).  A forbidden move is not a candidate, also without
+    ``by_cost``; the same move at a finite cost is made."""
+    space = _forbidden_path()
+    labels = np.array([0, 0, 0, 1])  # territory 0 over its band, 1 under
+    for by_cost in (True, False):
+        out = repair_bands(labels, space, by_cost=by_cost)
+        assert out.tolist() == [0, 0, 0, 1]
+    assert space.cost is not None
+    finite = space.replace(cost=np.where(np.isfinite(space.cost), space.cost, 5.0))
+    assert repair_bands(labels, finite).tolist() == [0, 0, 1, 1]
+    # a unit on a forbidden pair still leaves it (cost change -inf)
+    lopsided = space.replace(
+        lower=np.array([[2.5], [0.5]]), upper=np.array([[3.5], [1.5]])
+    )
+    assert repair_bands(np.array([0, 0, 1, 1]), lopsided).tolist() == [0, 0, 0, 1]
+
+
+def test_growth_from_the_roots_never_claims_a_forbidden_pair() -> None:
+    """Regression (QA round 19): growing territories from their roots
+    claimed a unit at infinite cost when that territory was the least
+    loaded (``grow_balanced``) or once the finite claims were exhausted
+    (``grow_with_prices``): unit 2 went to territory 1, which it may not
+    join, and the repairs after it could not move it back.  Territory 0
+    takes it; with a finite cost territory 1 does, as before."""
+    space = _forbidden_path()
+    assert space.cost is not None
+    target = np.full((2, 1), 2.0)
+    assert grow_balanced(space, space.cost, target).tolist() == [0, 0, 0, 1]
+    assert grow_with_prices(space, space.cost).tolist() == [0, 0, 0, 1]
+    finite = np.where(np.isfinite(space.cost), space.cost, 5.0)
+    assert grow_balanced(space, finite, target).tolist() == [0, 0, 1, 1]
