@@ -782,13 +782,13 @@ def sample(
     Raises
     ------
     SpecificationError
-        On a bad configuration, or ``"pathfinder"`` without ``pymc-extras``.
-    TerrakitError
+        On a bad configuration, or ``"pathfinder"`` without ``pymc-extras``;
         ``"advi"``: when the approximation became NaN (PyMC's "NaN occurred
         in optimization", typically too large a ``vi_learning_rate``); the
-        message names the setting and a smaller value.  Also when the
-        sampler returned fewer draws (``"nutpie"``, ``"pymc"``) or ADVI ran
-        fewer iterations than asked for.
+        message names the setting and a smaller value.
+    TerrakitError
+        When the sampler returned fewer draws (``"nutpie"``, ``"pymc"``) or
+        ADVI ran fewer iterations than asked for.
     KeyboardInterrupt
         When Ctrl-C was pressed while nutpie, PyMC or ADVI ran (they catch
         it and return what they had: see Notes).
@@ -868,7 +868,8 @@ def sample(
                     callbacks=[tracker],
                 )
             except FloatingPointError as exc:
-                raise TerrakitError(
+                # the cause is a setting (the step size): a SpecificationError
+                raise SpecificationError(
                     "ADVI diverged: its approximation became NaN during the "
                     "optimisation with sampler_config['vi_learning_rate']="
                     f"{rate:g} (PyMC: {str(exc).splitlines()[0].strip()}). The "
@@ -1029,7 +1030,11 @@ class Diagnostics:
     ----------
     table
         One row per variable: ``r_hat`` (worst element), ``ess_bulk`` and
-        ``ess_tail`` (smallest element), ``size`` (number of elements).
+        ``ess_tail`` (smallest element), ``size`` (number of elements
+        checked).  Variables with nothing to check have ``size`` 0 and NaN
+        values: empty ones, constants (every draw of every chain equal, e.g.
+        the zero placeholder ``b_segment`` of a one-segment fit) and all
+        variables of an approximate method.
     divergences
         Number of divergent transitions after tuning.
     method
@@ -1190,6 +1195,16 @@ def _advi_fix(
     return f"raise sampler_config[{key!r}] (e.g. to {more})" + nuts
 
 
+def _constant(values: Any) -> bool:
+    """Whether a posterior variable (an ``xarray.DataArray`` with ``chain``
+    and ``draw`` dims) has the same value in every draw of every chain,
+    element by element: a fixed placeholder, not a sampled parameter."""
+    arr = values.transpose("chain", "draw", ...).to_numpy()
+    if arr.size == 0 or arr.shape[0] * arr.shape[1] < 2:
+        return False
+    return bool(np.array_equal(arr, np.broadcast_to(arr[:1, :1], arr.shape)))
+
+
 def diagnose(
     idata: Any,
     var_names: Sequence[str] | None = None,
@@ -1208,7 +1223,11 @@ def diagnose(
     idata
         InferenceData with a posterior (and ``sample_stats`` for divergences).
     var_names
-        Variables to check (default: every posterior variable).
+        Variables to check (default: every posterior variable).  Constants
+        (every draw of every chain the same value: a model's fixed
+        placeholders) are left out of the checks, with ``size`` 0 in the
+        table; when every non-empty variable is constant the sampler never
+        moved, which is a problem.
     method
         How the posterior was drawn; approximate posteriors have no R-hat or
         ESS to check.
@@ -1238,8 +1257,15 @@ def diagnose(
     chains, draws = int(post.sizes.get("chain", 1)), int(post.sizes.get("draw", 0))
     variational = method in APPROXIMATE
     rows = []
+    stuck = False
     if not variational and names:
-        sub = post[names]
+        constant = [n for n in names if _constant(post[n])]
+        sampled = [n for n in names if n not in constant]
+        # every non-empty variable constant: the sampler never moved
+        stuck = bool(constant) and not any(post[n].size for n in sampled)
+        if stuck:
+            constant, sampled = [], names
+        sub = post[sampled]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             rhat = az.rhat(sub) if chains > 1 else None
@@ -1251,9 +1277,11 @@ def diagnose(
                     [s for d, s in post[n].sizes.items() if d not in ("chain", "draw")]
                 )
             )
-            if size == 0:
+            if size == 0 or n in constant:
                 # an empty variable (``beta`` of a model without covariates)
-                # has nothing to check
+                # or a constant (``b_segment`` of a one-segment fit, fixed at
+                # 0) has nothing to check: its R-hat is NaN and its ESS the
+                # number of draws
                 rows.append(
                     {
                         "variable": n,
@@ -1264,17 +1292,21 @@ def diagnose(
                     }
                 )
                 continue
-            rows.append(
-                {
-                    "variable": n,
-                    "size": size,
-                    "r_hat": float(np.nanmax(rhat[n].values))
-                    if rhat is not None
-                    else float("nan"),
-                    "ess_bulk": float(np.nanmin(ess_b[n].values)),
-                    "ess_tail": float(np.nanmin(ess_t[n].values)),
-                }
-            )
+            with warnings.catch_warnings():
+                # all-NaN (a stuck sampler): NaN, flagged below, not numpy's
+                # "All-NaN slice encountered"
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rows.append(
+                    {
+                        "variable": n,
+                        "size": size,
+                        "r_hat": float(np.nanmax(rhat[n].values))
+                        if rhat is not None
+                        else float("nan"),
+                        "ess_bulk": float(np.nanmin(ess_b[n].values)),
+                        "ess_tail": float(np.nanmin(ess_t[n].values)),
+                    }
+                )
     else:
         rows = [
             {
@@ -1297,6 +1329,11 @@ def diagnose(
                 div = int(np.asarray(stats[k]).sum())
                 break
     problems: list[str] = []
+    if stuck:
+        problems.append(
+            f"no variable changed over the {chains} x {draws} draws (the "
+            "sampler did not move)"
+        )
     checked = table[table["size"] > 0]
     if not variational and len(checked):
         worst = checked["r_hat"].max()

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 import terrakit._sampling as sampling
-from terrakit.exceptions import SpecificationError, TerrakitError, TerrakitWarning
+from terrakit.exceptions import (
+    ConvergenceWarning,
+    SpecificationError,
+    TerrakitError,
+    TerrakitWarning,
+)
 
 from .conftest import swallow_ctrl_c
 
@@ -493,3 +498,46 @@ def test_advi_records_its_check_and_diagnose_judges_it():
     )
     # without the check (impact, performance) nothing changes
     assert sampling.diagnose(run.idata, method="advi").ok
+
+
+def test_diagnose_leaves_constants_out_without_numpy_warnings():
+    """A one-segment account fit stores ``b_segment`` as a constant 0: its
+    R-hat (NaN) leaked numpy's "All-NaN slice encountered" twice and its ESS
+    was reported as every draw (400), i.e. perfectly mixed.  Constants are
+    now left out of the checks (size 0, NaN), as empty variables are."""
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(
+        posterior={
+            "alpha": rng.standard_normal((2, 200)),
+            "b_segment": np.zeros((2, 200, 1)),
+            "tau_group": np.zeros((2, 200)),
+        },
+        dims={"b_segment": ["segment"]},
+        coords={"segment": np.array(["A"])},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = sampling.diagnose(idata, ess_min=50.0, warn=True)
+    assert d.ok, d.problems
+    for name in ("b_segment", "tau_group"):
+        row = d.table.loc[name]
+        assert row["size"] == 0 and row[["r_hat", "ess_bulk", "ess_tail"]].isna().all()
+    assert d.table.loc["alpha", "size"] == 1
+    assert d.min_ess_bulk == pytest.approx(d.table.loc["alpha", "ess_bulk"])
+
+
+def test_diagnose_flags_a_sampler_that_never_moved():
+    """Constants are left out, but when every variable is constant the
+    sampler did not move: that is a problem, not an empty check (one chain
+    stuck at its start reported ESS = every draw and passed)."""
+    idata = az.from_dict(
+        posterior={"alpha": np.full((1, 100), 0.3), "beta": np.full((1, 100, 2), -1.2)}
+    )
+    with pytest.warns(ConvergenceWarning) as rec:
+        d = sampling.diagnose(idata, ess_min=50.0)
+    assert not d.ok
+    assert d.problems[0] == (
+        "no variable changed over the 1 x 100 draws (the sampler did not move)"
+    )
+    assert "the sampler did not move" in str(rec[0].message)
+    assert not [w for w in rec if issubclass(w.category, RuntimeWarning)]

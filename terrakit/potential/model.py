@@ -77,7 +77,8 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     # integrate the BYM2 field out (exact, eigen-basis) up to this component
     # size; larger components sample the ICAR field (slower mixing)
     "spectral_max_units": 5000,
-    # covariates enter as standardised log(1 + x)
+    # covariates enter as standardised log(x + c): c = 0 without zeros, else
+    # half the smallest positive value (so the unit of a covariate is immaterial)
     "log_covariates": True,
     # priors (log-sales scale, centred on the buyers' mean log-sales)
     "prior_intercept_sd": 2.0,
@@ -319,7 +320,11 @@ class PreparedData:
     covariates
         Covariate names.
     x_center, x_scale
-        How ``x`` was standardised (after ``log1p`` when configured).
+        How ``x`` was standardised (after the log, when configured).
+    x_offset
+        The offset ``c`` of each covariate's ``log(x + c)`` (0 when it has
+        no zeros, else half its smallest positive value; 0 without
+        ``log_covariates``), so that new data can be transformed the same way.
     unit_ids
         All unit ids of the study (for aggregation).
     unit_index
@@ -342,6 +347,7 @@ class PreparedData:
     covariates: list[str]
     x_center: np.ndarray
     x_scale: np.ndarray
+    x_offset: np.ndarray
     unit_ids: pd.Index
     unit_index: np.ndarray
     index: dict[str, np.ndarray] = field(default_factory=dict)
@@ -375,6 +381,16 @@ def _check_sales(
             f"['{'account' if table == 'accounts' else 'unit'}_sales'] to the "
             f"column that holds them (columns seen: {list(frame.columns)[:12]})",
         )
+    level = "account" if table == "accounts" else "unit"
+    _refuse_non_amounts(
+        table,
+        frame,
+        column,
+        role="sales",
+        fix=f"set model_config['{level}_sales'] to the column that holds the "
+        f"annual sales (numeric columns of the {table} table: "
+        f"{_numeric_columns(frame, exclude=())[:12]})",
+    )
     raw = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(raw) | (raw < 0)
     if bad.any():
@@ -430,6 +446,80 @@ def _check_sales(
     return raw
 
 
+def _numeric_columns(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
+    """Names of the numeric (not True/False) columns of ``frame``, less
+    ``exclude`` and the geometry."""
+    return [
+        str(c)
+        for c in frame.columns
+        if c not in exclude
+        and c != getattr(frame, "_geometry_column_name", None)
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+
+
+def _refuse_non_amounts(
+    table: str, frame: pd.DataFrame, column: str, *, role: str, fix: str
+) -> None:
+    """Refuse a column whose dtype holds no amounts (dates, durations, periods,
+    intervals, categories; for the sales, also True/False).
+
+    ``pd.to_numeric`` reads dates and durations as nanoseconds (a date in
+    2020 becomes ~1.6e18) and the categories of a categorical as numbers,
+    so without this check such a column would be fitted silently.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the table, the column, its dtype and ``fix``.
+    """
+    dtype = frame[column].dtype
+    ptypes = pd.api.types
+    why = ""
+    if ptypes.is_datetime64_any_dtype(dtype):
+        what, why = "dates", ": they would enter as nanoseconds since 1970 (~1.6e18)"
+        how = (
+            "e.g. years since the date: "
+            "(pd.Timestamp('2025-01-01') - col).dt.days / 365.25"
+        )
+    elif ptypes.is_timedelta64_dtype(dtype):
+        what, why = "durations", ": they would enter as nanoseconds"
+        how = "e.g. col.dt.days"
+    elif isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype):
+        what = "periods" if isinstance(dtype, pd.PeriodDtype) else "intervals"
+        how = "e.g. the number each stands for"
+    elif isinstance(dtype, pd.CategoricalDtype):
+        what, why = "categories", ": labels, not amounts"
+        how = "col.astype(float) where the categories are amounts"
+    elif role == "sales" and ptypes.is_bool_dtype(dtype):
+        what, how = "True/False flags", ""
+    else:
+        return
+    turn = f"; or turn it into numbers first ({how})" if how else ""
+    raise DataValidationError(
+        table,
+        column,
+        f"the {role} column holds {what} (dtype {dtype}), not numbers{why}",
+        fix=fix + turn,
+    )
+
+
+def _log_offset(v: np.ndarray) -> float:
+    """The ``c`` of a covariate's ``log(v + c)``: 0 when no value is 0, else
+    half the smallest positive value.
+
+    The offset scales with the values, so the unit a covariate is measured in
+    (persons or millions) only shifts its log, which the standardising
+    removes: ``log(1 + v)`` is ~``v`` for values below 1 and ~``log v`` above,
+    so with it the model depended on the unit."""
+    pos = v[v > 0]
+    if not (v == 0).any():
+        return 0.0
+    # all zeros: any offset gives a constant column, refused by the caller
+    return 0.5 * float(pos.min()) if pos.size else 1.0
+
+
 def _covariates(
     table: str,
     frame: pd.DataFrame,
@@ -437,23 +527,20 @@ def _covariates(
     key: str,
     log: bool,
     outcome: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardised covariate matrix, its centre and scale.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Standardised covariate matrix, its centre, scale and log offset.
 
-    ``outcome`` is the sales column the model explains: it cannot be one of
-    its own covariates, and no covariate may be named twice.
+    With ``log``, covariate ``v`` enters as ``log(v + c)`` with ``c`` from
+    :func:`_log_offset` (0 without zeros), then standardised: the result does
+    not depend on the unit of ``v``.  ``outcome`` is the sales column the
+    model explains: it cannot be one of its own covariates, and no covariate
+    may be named twice.  Columns of dates, durations or categories are
+    refused (:func:`_refuse_non_amounts`).
     """
     n = len(frame)
     if not names:
-        return np.zeros((n, 0)), np.zeros(0), np.ones(0)
-    allowed = [
-        str(c)
-        for c in frame.columns
-        if c != outcome
-        and c != getattr(frame, "_geometry_column_name", None)
-        and pd.api.types.is_numeric_dtype(frame[c])
-        and not pd.api.types.is_bool_dtype(frame[c])
-    ]
+        return np.zeros((n, 0)), np.zeros(0), np.ones(0), np.zeros(0)
+    allowed = _numeric_columns(frame, exclude=(outcome,))
     twice = sorted({str(c) for c in names if list(names).count(c) > 1})
     if twice:
         raise SpecificationError(
@@ -482,8 +569,16 @@ def _covariates(
             f"model_config={{'{key}': {[c for c in names if c not in missing]}}} "
             f"(columns seen: {list(frame.columns)[:12]})",
         )
-    cols = []
+    cols, offsets = [], []
     for c in names:
+        _refuse_non_amounts(
+            table,
+            frame,
+            c,
+            role="covariate",
+            fix=f"leave {c!r} out of model_config['{key}'] (numeric columns of "
+            f"the {table} table: {allowed[:20]})",
+        )
         v = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(v)
         if bad.any():
@@ -496,6 +591,7 @@ def _covariates(
                 fix="impute them (e.g. the segment median) or drop the covariate "
                 f"from model_config['{key}']",
             )
+        offset = 0.0
         if log:
             neg = v < 0
             if neg.any():
@@ -503,13 +599,15 @@ def _covariates(
                     table,
                     c,
                     f"{int(neg.sum())} values are negative, but the "
-                    "covariate enters as log(1 + x)",
+                    "covariate enters on the log scale",
                     rows=list(frame.index[neg]),
                     n_bad=int(neg.sum()),
                     fix="correct them or set model_config['log_covariates']=False",
                 )
-            v = np.log1p(v)
+            offset = _log_offset(v)
+            v = np.log(v + offset)
         cols.append(v)
+        offsets.append(offset)
     x = np.column_stack(cols)
     center = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -524,7 +622,7 @@ def _covariates(
             f"their effect cannot be estimated; drop them from "
             f"model_config['{key}']"
         )
-    return (x - center) / scale, center, scale
+    return (x - center) / scale, center, scale, np.asarray(offsets, dtype=float)
 
 
 def _codes(
@@ -574,13 +672,38 @@ def _unit_join_fix(accounts: pd.DataFrame) -> str:
     )
 
 
+def _check_study(study: Any, level: str) -> None:
+    """Refuse anything but a :class:`~terrakit.data.Study` (e.g. its units or
+    accounts table), naming the fix; it failed with a bare AttributeError."""
+    from terrakit.data.study import Study
+
+    if isinstance(study, Study):
+        return
+    table = "accounts" if level == "account" else "units"
+    given = "None" if study is None else type(study).__name__
+    hint = (
+        " (a table, e.g. the study's units or accounts: pass the Study itself)"
+        if isinstance(study, pd.DataFrame)
+        else ""
+    )
+    raise DataValidationError(
+        table,
+        None,
+        f"expected a Study (tk.Study), got {given}{hint}",
+        fix=f"pass the Study, e.g. fit(study, level={level!r}), or wrap the "
+        "tables in one: tk.Study(units, accounts=accounts)",
+    )
+
+
 def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
     """Validate the accounts of ``study`` and turn them into model arrays.
 
     Raises
     ------
     DataValidationError
-        No accounts, missing or bad sales / covariates / grouping columns
+        ``study`` is not a :class:`~terrakit.data.Study` (e.g. its accounts
+        table); no accounts, missing or bad sales / covariates / grouping
+        columns (dates, durations or categories as sales or covariates)
         (no ``unit_id`` with ``group_column="unit_id"``: with how to join the
         accounts to the units), fewer than ``min_buyers`` buyers.
     SpecificationError
@@ -593,6 +716,7 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
         from the prior (shrunk to the overall mean) and its interval is wide;
         when no account lies in a unit of the study (no unit totals).
     """
+    _check_study(study, "account")
     acc = study.accounts
     if acc is None or len(acc) == 0:
         raise DataValidationError(
@@ -602,7 +726,7 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
             fix="load accounts into the study, or fit level='unit'",
         )
     sales = _check_sales("accounts", cfg["account_sales"], acc, cfg["min_buyers"])
-    x, xc, xs = _covariates(
+    x, xc, xs, xo = _covariates(
         "accounts",
         acc,
         cfg["account_covariates"],
@@ -673,6 +797,7 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
         covariates=list(cfg["account_covariates"]),
         x_center=xc,
         x_scale=xs,
+        x_offset=xo,
         unit_ids=unit_ids,
         unit_index=upos.astype(np.int64),
         index={"segment": seg, "industry": ind, "group": grp},
@@ -700,7 +825,9 @@ def prepare_unit_data(
     Raises
     ------
     DataValidationError
-        Missing or bad sales/covariates, fewer than ``min_buyers`` units with
+        ``study`` is not a :class:`~terrakit.data.Study` (e.g. its units
+        table); missing or bad sales/covariates (dates, durations or
+        categories among them), fewer than ``min_buyers`` units with
         sales, buyers that all have the same sales, or an adjacency over other
         units.
     SpecificationError
@@ -717,12 +844,13 @@ def prepare_unit_data(
         from its prior alone.
     """
     adjacency = _check_adjacency(adjacency, "unit")
+    _check_study(study, "unit")
     units = study.units
     col = cfg["unit_sales"]
     if col not in units.columns and study.accounts is not None:
         units = study.unit_measures()
     sales = _check_sales("units", col, units, cfg["min_buyers"])
-    x, xc, xs = _covariates(
+    x, xc, xs, xo = _covariates(
         "units",
         units,
         cfg["unit_covariates"],
@@ -769,6 +897,7 @@ def prepare_unit_data(
         covariates=list(cfg["unit_covariates"]),
         x_center=xc,
         x_scale=xs,
+        x_offset=xo,
         unit_ids=ids,
         unit_index=np.arange(len(ids), dtype=np.int64),
         graph=graph,
@@ -1010,10 +1139,8 @@ def _account_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
         else:
             b_seg = pm.Deterministic("b_segment", pm.math.zeros(1), dims="segment")
         beta = pm.Normal("beta", 0.0, cfg["prior_beta_sd"], dims="covariate")
-        tau_i = pm.HalfNormal("tau_industry", cfg["prior_group_sd"])
-        z_i = pm.Normal("z_industry", 0.0, 1.0, dims="industry")
-        tau_g = pm.HalfNormal("tau_group", cfg["prior_group_sd"])
-        z_g = pm.Normal("z_group", 0.0, 1.0, dims="group")
+        tau_i, z_i = _pooled_intercepts("industry", len(data.levels["industry"]), cfg)
+        tau_g, z_g = _pooled_intercepts("group", len(data.levels["group"]), cfg)
         sigma = pm.HalfNormal("sigma", cfg["prior_sigma"], dims="segment")
         mu = (
             alpha
@@ -1045,6 +1172,30 @@ def _account_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
             dims="account",
         )
     return model
+
+
+def _pooled_intercepts(
+    dim: str, n_levels: int, cfg: Mapping[str, Any]
+) -> tuple[Any, Any]:
+    """``tau_<dim>`` and ``z_<dim>`` of the partially pooled intercepts by
+    ``dim`` (``"industry"`` or ``"group"``), inside the account model.
+
+    With one level (the grouping switched off with ``None``, or a column with
+    a single value) the effect ``tau * z[0]`` would only duplicate the
+    intercept ``alpha``: NUTS on that non-identified funnel diverged and
+    failed R-hat even on data simulated from the model.  Both are then
+    constant zeros (``Deterministic``, like ``b_segment`` with one segment),
+    so results keep the same variables and the diagnostics skip them.
+    """
+    import pymc as pm
+
+    if n_levels > 1:
+        tau = pm.HalfNormal(f"tau_{dim}", cfg["prior_group_sd"])
+        z = pm.Normal(f"z_{dim}", 0.0, 1.0, dims=dim)
+    else:
+        tau = pm.Deterministic(f"tau_{dim}", pm.math.constant(0.0))
+        z = pm.Deterministic(f"z_{dim}", pm.math.zeros(1), dims=dim)
+    return tau, z
 
 
 def _unit_model(data: PreparedData, cfg: Mapping[str, Any]) -> pm.Model:
@@ -1292,7 +1443,11 @@ def build_account_model(
             x_a^\\top\\gamma)
 
     with :math:`b, h` zero-sum over segments, :math:`z \\sim \\mathcal N(0, 1)`
-    (partial pooling, non-centred), half-normal :math:`\\tau, \\sigma`.
+    (partial pooling, non-centred), half-normal :math:`\\tau, \\sigma`.  A
+    grouping with a single level (switched off with ``None``, or a column
+    with one value) has no effect of its own: its :math:`\\tau` and
+    :math:`z` (and, with one segment, :math:`b` and :math:`h`) are constant
+    zeros, as :math:`\\alpha` already holds the common level.
     """
     cfg = _merge_model_config(model_config)
     return _account_model(prepare_account_data(study, cfg), cfg)
@@ -1478,7 +1633,9 @@ class PotentialModel:
         Raises
         ------
         DataValidationError
-            Bad or missing data (see :func:`prepare_account_data`,
+            ``study`` is not a :class:`~terrakit.data.Study` (e.g. its units
+            table: wrap it, ``tk.Study(units, accounts=accounts)``); bad or
+            missing data (see :func:`prepare_account_data`,
             :func:`prepare_unit_data`).
         SpecificationError
             Bad configuration, an ``adjacency`` that is not an ``Adjacency``,

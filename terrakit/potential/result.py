@@ -38,6 +38,8 @@ def _constant_data(data: PreparedData) -> xr.Dataset:
             "x": ((ent, "covariate"), data.x.astype(float)),
             "x_center": (("covariate",), data.x_center.astype(float)),
             "x_scale": (("covariate",), data.x_scale.astype(float)),
+            # the c of each covariate's log(x + c), for new data
+            "x_offset": (("covariate",), data.x_offset.astype(float)),
             "unit_index": ((ent,), data.unit_index.astype(np.int64)),
         },
         coords={
@@ -625,11 +627,29 @@ class PotentialResult:
         Raises
         ------
         DataValidationError
-            When the file is not a terrakit potential result.
+            When the file is not a terrakit potential result (also when it
+            is not a netCDF file at all, e.g. a GeoPackage or a CSV).
+        FileNotFoundError, PermissionError, IsADirectoryError
+            When the file cannot be opened.
         """
         import arviz as az
 
-        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        fix = "load files written by PotentialResult.save"
+        try:
+            idata = az.from_netcdf(str(path), engine="h5netcdf")
+        except (FileNotFoundError, PermissionError, IsADirectoryError):
+            raise
+        except (OSError, ValueError) as err:
+            # h5py: "Unable to synchronously open file (file signature not
+            # found)" for a file that is not HDF5/netCDF4
+            raise DataValidationError(
+                "potential",
+                None,
+                f"{os.fspath(path)!r} is not a saved PotentialResult: it cannot "
+                f"be read as netCDF ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else ''})",
+                fix=fix,
+            ) from err
         idata.load()
         idata = _restored(idata)
         level = idata.attrs.get("level")
@@ -639,7 +659,7 @@ class PotentialResult:
                 None,
                 f"{os.fspath(path)!r} is not a saved "
                 "PotentialResult (no level/config_hash in its attributes)",
-                fix="load files written by PotentialResult.save",
+                fix=fix,
             )
         return cls(idata=idata, level=str(level))
 

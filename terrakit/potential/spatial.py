@@ -36,7 +36,9 @@ from scipy.linalg import eigh
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
+from terrakit._runargs import is_count
 from terrakit.data.geo import Adjacency
+from terrakit.exceptions import SpecificationError
 
 __all__ = ["IcarSpectrum", "SpatialGraph", "bym2_graph", "icar_scaling_factor"]
 
@@ -350,10 +352,11 @@ def icar_scaling_factor(
         Seed of the node subsample used for components with more than
         ``max_nodes`` nodes.
     max_nodes
-        Estimate the geometric mean from this many randomly chosen nodes
-        (default 1,000); ``None``: every node (exact; up to 5,000 nodes the
-        whole diagonal comes from the Takahashi recursions on the sparse LU,
-        about 0.3 s for 3,000 nodes, beyond that one sparse solve per node).
+        Estimate the geometric mean from this many randomly chosen nodes, a
+        whole number ≥ 2 (default 1,000); ``None``: every node (exact; up
+        to 5,000 nodes the whole diagonal comes from the Takahashi
+        recursions on the sparse LU, about 0.3 s for 3,000 nodes, beyond
+        that one sparse solve per node).
 
     Returns
     -------
@@ -369,6 +372,9 @@ def icar_scaling_factor(
         ``matrix + matrix.T``), fewer than two nodes, or a graph of more
         than one connected component (:func:`bym2_graph` scales each
         component of a disconnected graph separately).
+    SpecificationError
+        ``max_nodes`` neither ``None`` nor a whole number ≥ 2 (a
+        :class:`ValueError` too).
 
     Notes
     -----
@@ -384,6 +390,13 @@ def icar_scaling_factor(
     >>> round(icar_scaling_factor(np.array([[0, 1], [1, 0]])), 4)
     0.25
     """
+    if max_nodes is not None and not is_count(max_nodes, 2):
+        # 0 gave NaN, True one node, 2.5 two, -1 a bare numpy error
+        raise SpecificationError(
+            f"max_nodes must be None (every node: exact) or a whole number ≥ 2 "
+            f"(the nodes the geometric mean is estimated from), got "
+            f"{max_nodes!r}; the default is {_MAX_SCALE_NODES}"
+        )
     edges = _edges(matrix)
     _check_component(edges)
     w = sp.csc_array(edges, dtype=float)

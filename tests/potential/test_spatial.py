@@ -202,3 +202,25 @@ def test_selected_inverse_diagonal_matches_dense_inverse():
     assert icar_scaling_factor(w, max_nodes=None) == pytest.approx(
         _pinv_scale(w), rel=1e-10
     )
+
+
+@pytest.mark.parametrize("max_nodes", [0, 1, -1, True, 2.5, "5"])
+def test_scaling_factor_checks_max_nodes(max_nodes):
+    """``max_nodes`` was not checked: 0 gave NaN, True one node, 2.5 two
+    nodes (silent estimates) and -1 numpy's bare "negative dimensions are
+    not allowed"."""
+    from terrakit.exceptions import SpecificationError
+
+    w = np.diag(np.ones(5), 1)
+    w = w + w.T  # a path of 6 nodes
+    with pytest.raises(SpecificationError) as err:
+        icar_scaling_factor(w, max_nodes=max_nodes)
+    assert str(err.value) == (
+        "max_nodes must be None (every node: exact) or a whole number ≥ 2 (the "
+        f"nodes the geometric mean is estimated from), got {max_nodes!r}; the "
+        "default is 1000"
+    )
+    exact = icar_scaling_factor(w, max_nodes=None)
+    assert exact == pytest.approx(_pinv_scale(w), rel=1e-9)
+    assert icar_scaling_factor(w, max_nodes=6) == exact
+    assert np.isfinite(icar_scaling_factor(w, max_nodes=np.int64(2)))
