@@ -197,7 +197,11 @@ def solve_capacitated(
     # 1. start: uncapacitated p-median centers, assignment repaired
     nb = _neighbours(c, NEIGHBOURS)
     start_deadline = deadline if budgeted else t0 + 0.05 * time_limit
-    open0, _ = interchange(c, greedy(c, k), deadline=start_deadline)
+    open0, _ = interchange(
+        c,
+        greedy(c, k, deadline=start_deadline, rng=np.random.default_rng(seed)),
+        deadline=start_deadline,
+    )
     clock("start", start_deadline)
     centers = np.asarray(open0, dtype=np.int64)
     pos, ub = repair_assignment(

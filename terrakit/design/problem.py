@@ -173,6 +173,19 @@ def _unit_pairs(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, ids: Any) 
     return shown + (", ..." if len(rows) > 3 else "")
 
 
+def _find(parent: dict[int, int], x: int) -> int:
+    """Root of ``x`` in the union-find ``parent`` (path halving)."""
+    parent.setdefault(x, x)
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def _union(parent: dict[int, int], a: int, b: int) -> None:
+    parent[_find(parent, a)] = _find(parent, b)
+
+
 def _check_edge_weights(adj: sp.csr_matrix, ids: np.ndarray) -> None:
     """Every stored edge weight of ``adj`` (diagonal and zeros dropped) finite
     and positive, or a :class:`SpecificationError` naming the first pairs:
@@ -826,19 +839,25 @@ class DesignProblem:
 
         Checks, each with the numbers in the message: more territories than
         units (or candidate centers); target shares not summing to 1; with
-        chosen centers, locks to more distinct centers than territories or
-        a locked-to center whose own unit is locked elsewhere; a budget
-        that the locks and allowed centers alone exceed; a banded
-        activity whose total is 0; one unit above the upper band of every
-        territory it may join (naming its lock or the maximum distance when
-        they restrict it); locked units already above a territory's upper
-        band; a fixed center whose allowed units and locks carry less than
-        its lower band; the total outside what the bands can hold; a unit
-        with no allowed center; with contiguity, a fixed center's root unit
-        (its home unit) locked to another center or beyond its own center's
-        maximum distance, a unit (island or detached piece) whose connected
-        component holds no center it may reach, and more fixed centers than
-        units in a component can host.
+        chosen centers, locks to more distinct centers than territories, a
+        locked-to center whose own unit is locked elsewhere, fewer
+        candidates that may open (their own unit not locked to another
+        center) than territories, and a band (lower or upper limits) that
+        differs between territories; a budget that the locks and allowed
+        centers alone exceed; a banded activity whose total is 0; one unit
+        above the upper band of every territory it may join (naming its lock
+        or the maximum distance when they restrict it); locked units already
+        above a territory's upper band (with its home unit under contiguity,
+        or, with chosen centers, the locked-to center's own unit); a fixed
+        center whose allowed units and locks carry less than its lower band;
+        the total outside what the bands can hold; a unit with no allowed
+        center; with contiguity, a fixed center's root unit (its home unit)
+        locked to another center or beyond its own center's maximum
+        distance, a unit (island or detached piece) whose connected
+        component holds no center it may reach, a locked unit that cannot
+        reach its center's root unit but through units locked elsewhere (or
+        other territories' roots), and more fixed centers than units in a
+        component can host.
         """
         n, m, k = self.n_units, self.n_centers, self.n_territories
         if k > n:
@@ -906,15 +925,21 @@ class DesignProblem:
                 raise SpecificationError(
                     f"balance on {a!r} is meaningless: its total over all units is 0"
                 )
-            if self.center_mode == "choose" and (
-                np.ptp(lo) > 1e-9 * max(1, abs(lo[0]))
-                if np.all(np.isfinite(lo))
-                else np.any(np.isfinite(lo))
-            ):
-                raise SpecificationError(
-                    f"band on {a!r} differs between territories; with chosen "
-                    "centers every territory needs the same band"
-                )
+            if self.center_mode == "choose":
+                for side, lim in (("lower", lo), ("upper", hi)):
+                    if (
+                        np.ptp(lim) > 1e-9 * max(1, abs(lim[0]))
+                        if np.all(np.isfinite(lim))
+                        else np.any(np.isfinite(lim))
+                    ):
+                        raise SpecificationError(
+                            f"band on {a!r} differs between territories (its "
+                            f"{side} limits run from {lim.min():.6g} to "
+                            f"{lim.max():.6g}); with chosen centers every "
+                            "territory needs the same band: give every "
+                            f"territory the same {side} limit, or use fixed "
+                            "centers (one per territory)"
+                        )
             tau = self.tolerance.get(a)
             band_txt = f"±{_pct(tau)} {a} balance" if tau is not None else f"{a} band"
             # a unit alone above the upper band of every center it may join
@@ -984,36 +1009,48 @@ class DesignProblem:
                     f"{fix}"
                 )
             # locked units already above a band (with contiguity each
-            # territory also holds its center's unit, the root of its flow)
-            if self.center_mode == "fixed" and (
-                self.locked or (self.contiguity and self.center_units is not None)
+            # territory also holds its center's unit, the root of its flow;
+            # with chosen centers a locked-to center is open and serves its
+            # own unit)
+            if self.locked or (
+                self.center_mode == "fixed"
+                and self.contiguity
+                and self.center_units is not None
             ):
-                pinned = dict(self.locked)
-                roots: set[int] = set()
-                if self.contiguity and self.center_units is not None:
-                    for j, i in enumerate(np.asarray(self.center_units).tolist()):
-                        if pinned.setdefault(int(i), j) == j and i not in self.locked:
-                            roots.add(int(i))
+                pinned, roots = self._pinned()
+                fixed = self.center_mode == "fixed"
+                # with chosen centers every territory has the same band
+                hi_col = hi if fixed else np.full(m, hi.max())
                 sums = np.zeros(m)
                 for i, j in pinned.items():
                     sums[j] += v[i]
-                bad = np.flatnonzero(sums > hi * (1 + 1e-12) + 1e-12)
+                bad = np.flatnonzero(sums > hi_col * (1 + 1e-12) + 1e-12)
                 if bad.size:
                     t = int(bad[0])
-                    tid = self.territory_ids[t]  # type: ignore[index]
+                    if fixed:
+                        tid = self.territory_ids[t]  # type: ignore[index]
+                        where, own = f"territory {_rid(tid)}", "home unit"
+                    else:
+                        cid = (self.center_ids or ())[t]
+                        where, own = f"center {_rid(cid)}", "own unit"
                     mine = [i for i, j in pinned.items() if j == t]
                     nl = sum(1 for i in mine if i not in roots)
                     home = [i for i in mine if i in roots]
                     parts = " + ".join(
                         f"{_rid(self.unit_ids[i])} {v[i]:.6g}"
-                        + (" (home unit)" if i in roots else "")
+                        + (f" ({own})" if i in roots else "")
                         for i in mine
                     )
                     if nl:
-                        who = f"the {nl} units locked to territory {_rid(tid)}" + (
-                            " and its home unit" if home else ""
+                        who = f"the {nl} units locked to {where}" + (
+                            f" and its {own}" if home else ""
                         )
                         fix = "unlock some of them or loosen the tolerance"
+                        if not fixed and a in self.upper:
+                            fix = (
+                                "unlock some of them or raise the capacity "
+                                f"(upper) to ≥ {sums[t]:.6g}"
+                            )
                     else:
                         who = f"the home unit of territory {_rid(tid)}"
                         fix = (
@@ -1025,7 +1062,7 @@ class DesignProblem:
                         f"{band_txt} is impossible: {who} already carr"
                         + ("ies" if len(mine) == 1 else "y")
                         + f" {sums[t]:.6g} {a} ({parts}), above its upper limit "
-                        f"{hi[t]:.6g}; {fix}"
+                        f"{hi_col[t]:.6g}; {fix}"
                     )
             # what a center may reach (its allowed units and its locks)
             # below its lower limit
@@ -1116,11 +1153,35 @@ class DesignProblem:
         if self.contiguity:
             self._check_contiguity(allowed)
 
+    def _pinned(self) -> tuple[dict[int, int], set[int]]:
+        """Units whose center column is fixed before solving: ``({unit:
+        column}, roots)``.  The locks, and the roots: with fixed centers and
+        contiguity every center's home unit (the root of its territory), with
+        chosen centers the own unit of every center a lock opens (an open
+        center serves its own unit).  ``roots`` are the home / own units not
+        locked themselves."""
+        pinned = dict(self.locked)
+        roots: set[int] = set()
+        if self.center_units is None:
+            return pinned, roots
+        cu = np.asarray(self.center_units).tolist()
+        if self.center_mode == "fixed":
+            cols = list(range(len(cu))) if self.contiguity else []
+        else:
+            cols = sorted(set(self.locked.values()))
+        for j in cols:
+            i = int(cu[j])
+            if i >= 0 and pinned.setdefault(i, j) == j and i not in self.locked:
+                roots.add(i)
+        return pinned, roots
+
     def _check_chosen_locks(self) -> None:
         """Chosen centers: a lock to a center column opens that center, so the
         locks may name at most ``n_territories`` distinct centers, and an open
         center serves its own unit (``center_units[j]``), which therefore may
-        not be locked to another center."""
+        not be locked to another center; nor may a candidate whose own unit
+        is locked elsewhere open, so at least ``n_territories`` must be
+        left."""
         k = self.n_territories
         cids = self.center_ids or ()
         forced = sorted(set(self.locked.values()))
@@ -1147,6 +1208,22 @@ class DesignProblem:
                 f"center {_rid(cids[other])}; a chosen center serves its own unit: "
                 f"unlock {uid}, or lock {hid} to {_rid(cids[j])} instead of "
                 f"{_rid(cids[other])}"
+            )
+        # a candidate whose own unit is locked to another center cannot open
+        barred = [
+            j
+            for j, i in enumerate(cu.tolist())
+            if i >= 0 and self.locked.get(int(i), j) != j
+        ]
+        if self.n_centers - len(barred) < k:
+            shown = ", ".join(_rid(cids[j]) for j in barred[:5])
+            can = self.n_centers - len(barred)
+            raise SpecificationError(
+                f"{k} territories requested but only {can} of the "
+                f"{self.n_centers} candidate centers may open: {len(barred)} "
+                f"({shown}{' ...' if len(barred) > 5 else ''}) sit in units locked "
+                "to other centers, and a chosen center serves its own unit; "
+                f"unlock those units or use n_territories ≤ {can}"
             )
 
     def _check_roots(self, allowed: np.ndarray) -> None:
@@ -1231,8 +1308,115 @@ class DesignProblem:
                     f"contiguity is impossible: {dup[u]} centers sit in the same "
                     f"unit {_rid(self.unit_ids[u])}; each territory needs its own root"
                 )
+        if self.locked:
+            self._check_lock_paths()
         if ncomp > 1:
             self._check_piece_totals(comp, allowed)
+
+    def _check_lock_paths(self) -> None:
+        """With contiguity a unit locked to a center joins it through units
+        that territory may hold: every locked unit must reach its center's
+        root unit (``center_units``) through units not pinned elsewhere
+        (:meth:`_pinned`: locked to another center, or another territory's
+        root).  The units in the way are named, the fewest on one path.
+
+        Free units are grouped once (components of the graph on them); for
+        each locked-to center a union-find joins its pinned units and the
+        free groups they touch, ``O(Σ degree of the pinned units)``.
+        """
+        assert self.adjacency is not None and self.center_units is not None
+        n = self.n_units
+        adj = sp.csr_matrix(self.adjacency)
+        cu = np.asarray(self.center_units)
+        pinned, roots = self._pinned()
+        free = np.ones(n, dtype=bool)
+        free[list(pinned)] = False
+        group = np.full(n, -1, dtype=np.int64)
+        fi = np.flatnonzero(free)
+        if fi.size:
+            group[fi] = connected_components(adj[fi][:, fi], directed=False)[1]
+        by_col: dict[int, list[int]] = {}
+        for i, j in pinned.items():
+            by_col.setdefault(j, []).append(i)
+        ptr, nbr = adj.indptr, adj.indices
+        for j in sorted(set(self.locked.values())):
+            root = int(cu[j])
+            if root < 0 or pinned.get(root, j) != j:
+                continue  # no root, or one locked elsewhere: checked before
+            parent: dict[int, int] = {}  # union-find: units, n + free group
+            for p in by_col[j]:
+                for q in nbr[ptr[p] : ptr[p + 1]].tolist():
+                    if free[q]:
+                        _union(parent, p, n + int(group[q]))
+                    elif pinned[q] == j:
+                        _union(parent, p, q)
+            cut = [
+                i
+                for i, c in self.locked.items()
+                if c == j and i != root and _find(parent, i) != _find(parent, root)
+            ]
+            if cut:
+                self._raise_lock_path(cut[0], j, root, pinned, roots)
+
+    def _raise_lock_path(
+        self,
+        i: int,
+        j: int,
+        root: int,
+        pinned: dict[int, int],
+        roots: set[int],
+    ) -> None:
+        """The lock-path error of :meth:`_check_lock_paths` for unit ``i``
+        locked to column ``j`` (root unit ``root``): the units pinned
+        elsewhere on a path from ``root`` to ``i`` crossing the fewest."""
+        from scipy.sparse.csgraph import dijkstra
+
+        n = self.n_units
+        fixed = self.center_mode == "fixed"
+        labels = (self.territory_ids if fixed else None) or self.center_ids or ()
+        kind = "territory" if fixed else "center"
+        others = "other territories" if fixed else "other centers' territories"
+        # entering a unit pinned elsewhere costs more than any path of free
+        # ones: the path found crosses the fewest of them
+        step = np.where([pinned.get(x, j) != j for x in range(n)], float(n + 1), 1.0)
+        g = sp.coo_matrix(self.adjacency)
+        w = sp.csr_matrix((step[g.col], (g.row, g.col)), shape=(n, n))
+        dist, pred = dijkstra(w, indices=root, return_predecessors=True)
+        uid = _rid(self.unit_ids[i])
+        tid, rid = _rid(labels[j]), _rid(self.unit_ids[root])
+        if not np.isfinite(dist[i]):
+            return  # another connected piece: _check_contiguity names it
+        way: list[int] = []
+        x = int(pred[i])
+        while x >= 0 and x != root:
+            if pinned.get(x, j) != j:
+                way.append(x)
+            x = int(pred[x])
+        way.reverse()
+
+        def what(x: int) -> str:
+            other = _rid(labels[pinned[x]])
+            if x in roots:
+                own = "home unit" if fixed else "own unit"
+                return f"{_rid(self.unit_ids[x])} ({own} of {other})"
+            return f"{_rid(self.unit_ids[x])} (locked to {other})"
+
+        shown = ", ".join(what(x) for x in way[:5]) + (" ..." if len(way) > 5 else "")
+        fixes = [
+            "unlock "
+            + " or ".join(
+                [uid] + [_rid(self.unit_ids[x]) for x in way if x not in roots]
+            )
+        ]
+        homes = [_rid(labels[pinned[x]]) for x in way if x in roots]
+        if homes and fixed:
+            fixes.append(f"move the home_unit of {', '.join(homes)}")
+        raise SpecificationError(
+            f"contiguity is impossible with the locks: unit {uid} is locked to "
+            f"{kind} {tid}, but every adjacency path from it to {rid}, the root "
+            f"unit of {tid}, crosses units of {others}: {shown}; "
+            f"{', '.join(fixes)}, or set contiguity=False"
+        )
 
     def _check_piece_totals(self, comp: np.ndarray, allowed: np.ndarray) -> None:
         """With contiguity a territory stays inside one connected piece, so each

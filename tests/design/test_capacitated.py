@@ -366,3 +366,27 @@ def test_check_solution_flags_a_median_outside_its_cluster(tmp_path):
     repair_assignment(np.ones((2, 1)), np.ones(2), 2.0, np.zeros(2, dtype=np.int64))
     row = pmedcap.solve_file(f, time_limit=30, seed=0)
     assert (row["value"], row["status"], row["problems"]) == (33.0, "optimal", "")
+
+
+def test_the_greedy_start_gets_the_start_deadline(monkeypatch):
+    """Regression (QA round 19): the greedy start (``k`` passes over the
+    ``n × m`` costs) ignored the clock, here and in the p-median path (21.5 s
+    of a 3 s limit on 4,000 units); it now stops at the start's share of the
+    limit (5 %) and adds the missing centers by the stochastic greedy."""
+    from terrakit.design import pmedian
+
+    seen: list[float] = []
+    plain = pmedian.greedy
+
+    def spy(c, k, forced=None, **kw):
+        seen.append(kw.get("deadline", np.inf))
+        return plain(c, k, forced, **kw)
+
+    monkeypatch.setattr(pmedian, "greedy", spy)
+    p = _instance(30, 3, 60.0, 0)
+    before = time.perf_counter()
+    res = solve_capacitated(p, time_limit=10, seed=0)
+    after = time.perf_counter()
+    assert len(seen) == 1
+    assert before + 0.5 <= seen[0] <= after + 0.5
+    assert p.violations(res.columns) == []

@@ -282,3 +282,106 @@ def test_medians_at_duplicate_points_serve_themselves(n_dup: int, k: int) -> Non
     assert res.objective == 0.0 and len(medians) == k
     assert all(cols[j] == j for j in medians)
     assert p.violations(cols) == []
+
+
+def test_candidate_whose_unit_is_locked_elsewhere_never_opens() -> None:
+    """Regression (QA round 19): six units in two clusters (x = 0, 1, 2 and
+    100, 101, 102), unit 1 locked to the center in unit 4.  The p-median
+    path opened the center in unit 1 anyway (10004, 'optimal', bound met)
+    although an open center serves its own unit: violations() named it; the
+    true optimum, centers 0 or 2 and 4, is 10006."""
+    x = np.array([0.0, 1, 2, 100, 101, 102])
+    p = DesignProblem(
+        unit_ids=np.array(["a0", "a1", "a2", "b0", "b1", "b2"]),
+        activities={"w": np.ones(6)},
+        n_territories=2,
+        cost=(x[:, None] - x[None, :]) ** 2,
+        center_mode="choose",
+        center_units=np.arange(6),
+        locked={1: 4},
+    )
+    res = solve_pmedian(p, time_limit=5, seed=0)
+    assert p.violations(res.columns) == []
+    assert 1 not in set(np.asarray(res.columns).tolist())
+    assert (res.status, res.objective) == ("optimal", 10006.0)
+    assert res.lower_bound <= res.objective
+    assert solve_mip(p, time_limit=30).objective == pytest.approx(10006.0)
+
+
+@pytest.mark.parametrize("m", [20, 21])
+def test_perturbations_with_few_closed_candidates(monkeypatch, m: int) -> None:
+    """Regression (QA round 19): the perturbation drew up to max(2, k // 5)
+    new centers from the m - k closed candidates without looking how many
+    there are: a bare numpy ValueError ('Cannot take a larger sample than
+    population').  A bound that never closes the gap keeps them running."""
+    import itertools
+
+    from terrakit.design import pmedian
+
+    monkeypatch.setattr(
+        pmedian, "lagrangian", lambda c, k, upper, **kw: (0.0, c.min(axis=1))
+    )
+    rng = np.random.default_rng(3)
+    n, k = 60, 20
+    xy = rng.uniform(0, 100, size=(n, 2))
+    cu = rng.choice(n, m, replace=False)
+    c = np.floor(np.sqrt(((xy[:, None] - xy[cu][None]) ** 2).sum(-1)))
+    p = DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"w": np.ones(n)},
+        n_territories=k,
+        cost=c,
+        center_mode="choose",
+        center_units=cu,
+    )
+    res = solve_pmedian(p, time_limit=0.5, seed=0, exact=False)
+    best = min(c[:, list(s)].min(1).sum() for s in itertools.combinations(range(m), k))
+    assert res.objective == best
+    assert res.lower_bound == 0.0 and res.status != "optimal"
+
+
+def test_lagrangian_never_below_the_cheapest_assignment_bound() -> None:
+    """Regression (QA round 19): the first Lagrangian call came after its
+    deadline (ran zero steps: bound -inf) and its start, each unit's
+    (k+1)-th cheapest cost, lies far below Σ_i min_j c_ij (here 0: every
+    unit may be its own center), a bound at no cost."""
+    from terrakit.design.pmedian import lagrangian
+
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 100, size=(100, 2))
+    c = ((xy[:, None] - xy[None]) ** 2).sum(-1)
+    trivial = float(c.min(axis=1).sum())
+    assert trivial == 0.0
+    lb, u = lagrangian(c, 33, 1e6, deadline=0.0)  # deadline long past
+    assert lb == 0.0 and u.tolist() == c.min(axis=1).tolist()
+    lb, _ = lagrangian(c, 33, 1e6, iterations=1)
+    assert lb == 0.0
+    lb, _ = lagrangian(c, 33, 1e6, iterations=200)
+    assert lb >= 0.0
+
+
+def test_greedy_past_its_deadline_fills_the_centers_cheaply() -> None:
+    """Regression (QA round 19): the greedy start (k passes over n × m) did
+    not look at the clock: 21.5 s of a 3 s limit for 4,000 units and 300
+    centers.  Past its deadline it adds the missing centers by the
+    stochastic greedy (locks kept); without one it is the plain greedy."""
+    from terrakit.design.pmedian import greedy
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 100, size=(50, 2))
+    c = ((xy[:, None] - xy[None]) ** 2).sum(-1)
+    fill = greedy(c, 8, np.array([7]), deadline=0.0, rng=np.random.default_rng(0))
+    assert fill.size == 8 and np.unique(fill).size == 8 and 7 in fill
+    assert fill.tolist() == sorted(fill.tolist())
+    again = greedy(c, 8, np.array([7]), deadline=0.0, rng=np.random.default_rng(0))
+    assert again.tolist() == fill.tolist()
+    full = greedy(c, 8, np.array([7]))
+    assert greedy(c, 8, np.array([7]), deadline=math.inf).tolist() == full.tolist()
+    # the plain greedy: each step the center that lowers the total most
+    chosen, cur = [7], c[:, 7].copy()
+    while len(chosen) < 8:
+        tot = np.minimum(cur[:, None], c).sum(axis=0)
+        tot[chosen] = np.inf
+        chosen.append(int(np.argmin(tot)))
+        cur = np.minimum(cur, c[:, chosen[-1]])
+    assert full.tolist() == sorted(chosen)

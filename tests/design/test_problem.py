@@ -599,3 +599,144 @@ def test_check_start_names_the_length_and_the_bad_entries() -> None:
     assert "unit 'u0': 'u1'" in text and "those are center ids" in text
     with pytest.raises(SpecificationError, match=r"unit 'u2': 9, unit 'u4': 1.5"):
         p.check_start([0, 0, 9, 3, 1.5, 3, 6, 6, 6])
+
+
+def _chosen_line(n: int, k: int, **kw) -> DesignProblem:
+    """``n`` units on a line, every unit a candidate center (chosen centers)."""
+    x = np.arange(n, dtype=float)
+    kw.setdefault("activities", {"w": np.ones(n)})
+    return DesignProblem(
+        unit_ids=np.arange(n),
+        n_territories=k,
+        cost=(x[:, None] - x[None, :]) ** 2,
+        center_mode="choose",
+        center_units=np.arange(n),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("upper", "spread"), [([3.0, 100.0], "3 to 100"), ([3.0, np.inf], "3 to inf")]
+)
+def test_chosen_centers_refuse_unequal_upper_limits(upper, spread) -> None:
+    """Regression (QA round 19): only the lower limits were compared, so
+    upper=[3, 100] passed and the MIP then 'proved' infeasibility although a
+    3 + 5 plan meets the limits (upper=[100, 3] solved optimal)."""
+    p = _chosen_line(8, 2, upper={"w": upper})
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        f"band on 'w' differs between territories (its upper limits run from "
+        f"{spread}); with chosen centers every territory needs the same band: "
+        "give every territory the same upper limit, or use fixed centers (one "
+        "per territory)"
+    )
+    _chosen_line(8, 2, upper={"w": [5.0, 5.0]}).check()
+    _chosen_line(8, 2, upper={"w": [np.inf, np.inf]}).check()
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_chosen_center_locks_above_the_upper_band(explicit: bool) -> None:
+    """Regression (QA round 19): with chosen centers, four units of 10 locked
+    to the center in unit 0 (which also serves its own unit: 50) above the
+    ±10 % band (33) were not caught before solving: the MIP failed after
+    solving without numbers, the heuristic returned an infeasible plan."""
+    kw: dict = (
+        {"upper": {"w": np.full(4, 33.0)}} if explicit else {"tolerance": {"w": 0.1}}
+    )
+    p = _chosen_line(
+        12,
+        4,
+        activities={"w": np.full(12, 10.0)},
+        locked={1: 0, 2: 0, 3: 0, 4: 0},
+        **kw,
+    )
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    head = "±10 % w balance" if not explicit else "w band"
+    fix = "raise the capacity (upper) to ≥ 50" if explicit else "loosen the tolerance"
+    assert str(err.value) == (
+        f"{head} is impossible: the 4 units locked to center 0 and its own unit "
+        "already carry 50 w (1 10 + 2 10 + 3 10 + 4 10 + 0 10 (own unit)), above "
+        f"its upper limit 33; unlock some of them or {fix}"
+    )
+    p.replace(locked={1: 0, 2: 0}).check()  # 30 ≤ 33 is fine
+
+
+def test_chosen_centers_need_k_candidates_whose_unit_is_free() -> None:
+    """A candidate whose own unit is locked to another center cannot open (an
+    open center serves its own unit): with 3 units, 3 territories and unit 1
+    locked to the center in unit 2, only 2 centers may open."""
+    p = _chosen_line(3, 3, locked={1: 2})
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    assert str(err.value) == (
+        "3 territories requested but only 2 of the 3 candidate centers may open: "
+        "1 (1) sit in units locked to other centers, and a chosen center serves "
+        "its own unit; unlock those units or use n_territories ≤ 2"
+    )
+    _chosen_line(3, 2, locked={1: 2}).check()
+
+
+def _strip(mode: str, locked: dict, n: int = 5) -> DesignProblem:
+    """``n`` units in a row (rook adjacency), two territories: fixed centers
+    'west' and 'east' rooted in the end units, or every unit a candidate."""
+    a = sp.diags([np.ones(n - 1), np.ones(n - 1)], [-1, 1], format="csr")
+    x = np.arange(n, dtype=float)
+    cols = np.array([0, n - 1]) if mode == "fixed" else np.arange(n)
+    return DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(n)]),
+        activities={"workload": np.ones(n)},
+        n_territories=2,
+        cost=(x[:, None] - x[cols][None, :]) ** 2,
+        center_mode=mode,
+        center_units=cols,
+        center_ids=("west", "east") if mode == "fixed" else None,
+        adjacency=a,
+        contiguity=True,
+        locked=locked,
+    )
+
+
+def test_locks_that_contiguity_cannot_join_are_named() -> None:
+    """Regression (QA round 19): on a 1 × 5 strip, u1 locked to the east rep
+    and u3 to the west one cannot both reach their roots; the MIP blamed the
+    band ('the band ... cannot be met together with contiguity and the
+    locks', and with no band 'loosen the tolerances')."""
+    with pytest.raises(SpecificationError) as err:
+        _strip("fixed", {1: 1, 3: 0}).check()
+    assert str(err.value) == (
+        "contiguity is impossible with the locks: unit 'u3' is locked to "
+        "territory 'west', but every adjacency path from it to 'u0', the root "
+        "unit of 'west', crosses units of other territories: 'u1' (locked to "
+        "'east'); unlock 'u3' or 'u1', or set contiguity=False"
+    )
+    _strip("fixed", {1: 0, 3: 1}).check()
+    _strip("fixed", {2: 1, 3: 1}).check()
+
+
+def test_lock_paths_name_a_home_unit_in_the_way() -> None:
+    """The unit in the way may be another territory's root (its home unit):
+    the fix is then to move that home, not to unlock it."""
+    with pytest.raises(SpecificationError) as err:
+        _strip("fixed", {4: 0}).replace(center_units=np.array([0, 2])).check()
+    assert str(err.value) == (
+        "contiguity is impossible with the locks: unit 'u4' is locked to "
+        "territory 'west', but every adjacency path from it to 'u0', the root "
+        "unit of 'west', crosses units of other territories: 'u2' (home unit of "
+        "'east'); unlock 'u4', move the home_unit of 'east', or set "
+        "contiguity=False"
+    )
+
+
+def test_lock_paths_with_chosen_centers() -> None:
+    """Chosen centers: a lock opens its center, rooted in the center's unit."""
+    with pytest.raises(SpecificationError) as err:
+        _strip("choose", {1: 4, 3: 0}).check()
+    assert str(err.value) == (
+        "contiguity is impossible with the locks: unit 'u3' is locked to center "
+        "'u0', but every adjacency path from it to 'u0', the root unit of 'u0', "
+        "crosses units of other centers' territories: 'u1' (locked to 'u4'); "
+        "unlock 'u3' or 'u1', or set contiguity=False"
+    )
+    _strip("choose", {1: 0, 3: 4}).check()
