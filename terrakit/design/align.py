@@ -1104,7 +1104,8 @@ def build_problem(
         if candidates is None:
             center_units = np.arange(n)
         else:
-            center_units = pd.Index(units.index).get_indexer(list(candidates))
+            candidates = list(candidates)  # an iterator is read once
+            center_units = pd.Index(units.index).get_indexer(candidates)
             if (center_units < 0).any():
                 pairs = zip(candidates, center_units, strict=True)
                 bad = [c for c, p in pairs if p < 0][:5]
@@ -1446,6 +1447,10 @@ def align(
     _check_max_iter(max_iter)
     time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     kw, mip_kw = _split_keywords(kw)
+    if kw.get("candidates") is not None and not isinstance(kw["candidates"], str):
+        # read once: an iterator given here is consumed by build_problem, and
+        # the provenance below records the same candidates
+        kw["candidates"] = list(kw["candidates"])
     _check_mip_settings(mip_kw)  # before the problem is built
     _refuse_mip_diameter(solver, objective)
     units, reps = _tables(study_or_units, reps)

@@ -64,7 +64,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit.design._model import ArrayModel, SolveOutcome, solve_model
-from terrakit.design.problem import DesignProblem
+from terrakit.design.problem import DesignProblem, _rid
 from terrakit.design.result import AlignmentResult, Status, relative_gap
 from terrakit.exceptions import (
     InfeasibleError,
@@ -473,9 +473,13 @@ def solve_mip(
     heuristic_start
         Without ``start``, run the heuristic first (a quarter of the time
         limit at most; it stops sooner when done) and start the MIP from its
-        plan when that meets every band.  ``None``: for contiguous problems
-        with fixed centers, where tight bands make any plan hard for the MIP
-        to find (the sample study at ±5 %: none in 480 s without it).
+        plan when that meets every band.  ``None``: for fixed centers with
+        contiguity or a band (or balance on draws), where tight bands make
+        any plan hard for the MIP to find (the sample study at ±5 %,
+        contiguous: none in 480 s without it; 1000 units, 20 reps, two ±3 %
+        bands, no contiguity: none in 10 s).  The answer is the better of
+        the MIP's plan and the start, and a MIP that finds no plan returns
+        the start's heuristic run (no second run).
         Connected pieces solved apart (:meth:`DesignProblem.pieces`) each
         get their own start.
     max_iter
@@ -575,7 +579,12 @@ def solve_mip(
             max_iter=max_iter,
         )
     if heuristic_start is None:
-        heuristic_start = problem.contiguity and problem.center_mode == "fixed"
+        # fixed centers with contiguity or a band: any plan can be hard for
+        # the MIP to find, and the heuristic finds one in a fraction of the
+        # time (1000 units, 20 reps, two ±3 % bands: none in 10 s without it)
+        heuristic_start = problem.center_mode == "fixed" and (
+            problem.contiguity or bool(problem.banded) or problem.draws is not None
+        )
     start_info: dict[str, Any] = {}
     # the start's heuristic run, kept: it is the fallback when the MIP finds
     # nothing (so the fallback needs no second run past the limit)
@@ -693,7 +702,7 @@ def solve_mip(
             # The MIP stopped at its limit: the answer is the best found in
             # the time, not a proven or complete search (DESIGN.md §4).
             if fallback.status != "optimal":
-                fallback = dataclasses.replace(fallback, status="time_limit")
+                fallback = _with_status(fallback, "time_limit")
             if math.isfinite(out.bound) and out.bound > fallback.lower_bound:
                 # the MIP's bound holds without an incumbent: keep the better one
                 lb = min(out.bound, fallback.objective)
@@ -759,6 +768,15 @@ def solve_mip(
         info=info,
         intervals=draw_intervals(problem, cols),
     )
+
+
+def _with_status(res: AlignmentResult, status: Status) -> AlignmentResult:
+    """``res`` with its status changed in the result and in the provenance of
+    the result and of its alignment (which a study saves: it must say what
+    the result says)."""
+    prov = {**dict(res.provenance), "status": status}
+    alignment = dataclasses.replace(res.alignment, provenance=prov)
+    return dataclasses.replace(res, status=status, provenance=prov, alignment=alignment)
 
 
 def _audited(
@@ -958,6 +976,48 @@ def _fallback(
     return res
 
 
+def _diagnose_locks(problem: DesignProblem, limit: float, seed: int) -> str:
+    """The message when contiguity cannot honour the locks, whatever the
+    bands and the distance limit (and can without the locks); ``""`` when
+    it can, or when that is not decided within ``limit`` seconds."""
+    bare = problem.replace(
+        tolerance={},
+        lower={},
+        upper={},
+        draws=None,
+        draws_tolerance=None,
+        budgets={},
+        allowed=None,
+    )
+    layout = build_model(bare, contiguity_method="flow")
+    out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
+    if out.status != "infeasible":
+        return ""
+    # the same without the locks: a map that no contiguous plan covers
+    # (a piece without a home unit) is not the locks' fault
+    unlocked = bare.replace(locked={}, lock_reasons={})
+    layout = build_model(unlocked, contiguity_method="flow")
+    out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
+    if out.values is None:
+        return ""
+    tids = problem.territory_ids or problem.center_ids or ()
+    locks = sorted(problem.locked.items())
+    shown = ", ".join(
+        f"{_rid(problem.unit_ids[i])} to {_rid(tids[j]) if j < len(tids) else j}"
+        for i, j in locks[:5]
+    ) + (f" (and {len(locks) - 5} more)" if len(locks) > 5 else "")
+    whatever = "the bands" + (
+        " and max_distance_km" if problem.allowed is not None else ""
+    )
+    return (
+        f"the locks ({shown}) cannot be honoured with contiguous territories, "
+        f"whatever {whatever}: a territory must reach each unit locked to it "
+        "from its center's unit (the rep's home unit) without crossing units "
+        "locked to other territories or their centers' units; unlock or "
+        "re-lock those units, or set contiguity=False"
+    )
+
+
 def _diagnose(
     problem: DesignProblem, backend: str, time_limit: float, seed: int
 ) -> str:
@@ -970,8 +1030,16 @@ def _diagnose(
     names = problem.banded + (["__draws__"] if problem.draws is not None else [])
     names += [f"budget:{b}" for b in problem.budgets]
     limit = max(1.0, min(10.0, time_limit / 4))
-    if problem.allowed is not None and names:
-        # no band at all: then the distance limit (and the locks) are the cause
+    if problem.locked and problem.contiguity:
+        # the locks with contiguity alone (no band, no distance limit): when
+        # they cannot be honoured, no tolerance or max_distance_km will help
+        msg = _diagnose_locks(problem, limit, seed)
+        if msg:
+            return msg
+    if problem.allowed is not None:
+        # no band at all: then the distance limit (and the locks) are the
+        # cause; with no band to drop, the problem as it is (the message is
+        # the same: a band is no cause)
         layout = build_model(problem, contiguity_method="flow", skip_bands=tuple(names))
         out = solve_model(layout.model, backend="highs", time_limit=limit, seed=seed)
         if out.status == "infeasible":

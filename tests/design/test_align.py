@@ -1502,3 +1502,20 @@ def test_heuristic_never_puts_a_unit_on_a_pair_without_a_route():
     assert res.alignment.assignment["u2"] != "r1"
     assert not res.info.get("violations")
     assert 1475.14 - 1e-2 <= res.objective < 1600
+
+
+def test_candidates_given_as_an_iterator_are_recorded(toy_grid_3x3):
+    """candidates= as a generator: the run chooses among them and the
+    provenance records them (it recorded [], the iterator being consumed by
+    build_problem)."""
+    ids = [f"u{k}" for k in range(1, 10)]
+    picked = ["u2", "u5", "u8"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = align(toy_grid_3x3.units, n_territories=2, balance={},
+                    contiguity=False, time_limit=5,
+                    candidates=(u for u in ids if u in picked))  # fmt: skip
+    assert set(res.to_frame()["center"]) <= set(picked)
+    config = res.alignment.provenance["config"]
+    assert config["candidates"] == picked
+    assert res.provenance["config"]["candidates"] == config["candidates"]

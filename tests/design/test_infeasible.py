@@ -205,3 +205,110 @@ def test_chosen_center_locks_are_refused_before_any_solver(solver, balance) -> N
         "center serves its own unit: unlock 'u1', or lock 'u3' to 'u3' instead "
         "of 'u11'"
     )
+
+
+def _strip_with_crossed_locks(balance: dict[str, float]) -> DesignProblem:
+    """1 × 5 strip u0..u4, reps 'west' (home u0) and 'east' (home u4); u1
+    locked to east and u3 to west: each territory would have to cross the
+    other's locked unit, whatever the band."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    units = gpd.GeoDataFrame(
+        {"workload": np.ones(5)},
+        geometry=[
+            shapely.box(-84 + c * 0.1, 33, -84 + (c + 1) * 0.1, 33.1) for c in range(5)
+        ],
+        crs="EPSG:4326",
+        index=pd.Index([f"u{i}" for i in range(5)], name="unit_id"),
+    )
+    pts = units.geometry.iloc[[0, 4]].representative_point()
+    reps = pd.DataFrame(
+        {"home_lon": pts.x.values, "home_lat": pts.y.values},
+        index=pd.Index(["west", "east"], name="rep_id"),
+    )
+    locked = {"u1": ("east", "key account"), "u3": ("west", "key account")}
+    return build_problem(units, reps, balance=balance, locked=locked, contiguity=True)
+
+
+@pytest.mark.parametrize("balance", [{"workload": 0.5}, {}])
+def test_locks_contiguity_cannot_honour_are_blamed_not_the_band(balance) -> None:
+    """The MIP's diagnosis names the locks when contiguity cannot honour them
+    whatever the bands (it blamed the ±50 % band, or with no band told to
+    loosen the tolerances).  Solved without the pre-solve checks, which
+    may refuse this strip before any solve: the diagnosis is tested."""
+    from terrakit.design.mip import solve_mip
+
+    p = _strip_with_crossed_locks(balance)
+    with pytest.raises(InfeasibleError) as err:
+        solve_mip(p, time_limit=10, check=False)
+    msg = str(err.value)
+    assert (
+        "the locks ('u1' to 'east', 'u3' to 'west') cannot be honoured with "
+        "contiguous territories, whatever the bands:" in msg
+    )
+    assert "unlock or re-lock those units, or set contiguity=False" in msg
+    assert "tolerance" not in msg and "band on" not in msg
+
+
+def test_locks_that_each_reach_their_home_but_not_together_are_named() -> None:
+    """3 × 3 rook grid, homes in the top corners (west u0, east u2), u8
+    (bottom right) locked to west and u6 (bottom left) to east: each locked
+    unit alone reaches its home through free units, but the two territories
+    would have to cross.  The diagnosis names the locks, not the band."""
+    from terrakit.design.mip import solve_mip
+
+    from .conftest import grid_adjacency, grid_xy
+
+    xy = grid_xy(3, 3)
+    centers = np.array([0, 2])
+    p = DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(9)]),
+        activities={"workload": np.ones(9)},
+        tolerance={"workload": 0.5},
+        n_territories=2,
+        cost=((xy[:, None, :] - xy[centers][None, :, :]) ** 2).sum(-1),
+        center_units=centers,
+        center_ids=("west", "east"),
+        adjacency=grid_adjacency(3, 3),
+        contiguity=True,
+        locked={8: 0, 6: 1},
+        name="crossed",
+    )
+    with pytest.raises(InfeasibleError) as err:
+        solve_mip(p, time_limit=10)
+    assert str(err.value) == (
+        "the design problem 'crossed' is infeasible (mip/highs): the locks "
+        "('u6' to 'east', 'u8' to 'west') cannot be honoured with contiguous "
+        "territories, whatever the bands: a territory must reach each unit "
+        "locked to it from its center's unit (the rep's home unit) without "
+        "crossing units locked to other territories or their centers' units; "
+        "unlock or re-lock those units, or set contiguity=False"
+    )
+
+
+def test_max_distance_without_a_band_is_named() -> None:
+    """Chosen centers, no band: three towns about 111 km apart cannot be
+    served by two centers within 20 km.  The diagnosis names
+    max_distance_km as it does with a band (it said only 'no alignment
+    meets all constraints')."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    lon = [0.0, 0.05, 1.0, 1.05, 2.0, 2.05]
+    units = gpd.GeoDataFrame(
+        {"workload": np.ones(6)},
+        geometry=[Point(x, 0.0) for x in lon],
+        index=pd.Index([f"u{i}" for i in range(6)], name="unit_id"),
+        crs=4326,
+    )
+    for balance in ({}, {"workload": 0.9}):
+        with pytest.raises(InfeasibleError) as err:
+            align(units, n_territories=2, balance=balance, contiguity=False,
+                  max_distance_km=20, time_limit=5)  # fmt: skip
+        assert str(err.value).endswith(
+            "no 2 territories reach every unit within max_distance_km, whatever "
+            "the bands; raise max_distance_km or n_territories"
+        ), balance

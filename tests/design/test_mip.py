@@ -313,8 +313,10 @@ def test_heuristic_start_is_handed_to_the_mip(grid3x3_problem, monkeypatch):
     starts.clear()
     res = solve_mip(grid3x3_problem, time_limit=20, heuristic_start=False)
     assert "heuristic_start" not in res.info and starts == [None]
-    # no contiguity: no start unless asked for
-    res = solve_mip(grid3x3_problem.replace(contiguity=False), time_limit=20)
+    # neither contiguity nor a band: no start unless asked for
+    res = solve_mip(
+        grid3x3_problem.replace(contiguity=False, tolerance={}), time_limit=20
+    )
     assert "heuristic_start" not in res.info
 
 
@@ -793,3 +795,44 @@ def test_diagnosis_gives_the_band_and_share_of_draws_that_cannot_be_met():
     )
     with pytest.raises(InfeasibleError, match=re.escape(msg)):
         solve_mip(p, time_limit=20)
+
+
+def test_fallback_status_is_the_status_of_its_provenance(grid3x3_problem, monkeypatch):
+    """The MIP found no alignment and the heuristic's 'feasible' answer comes
+    back relabelled 'time_limit': the provenance of the result and of its
+    Alignment (what a study saves) say 'time_limit' too (they kept
+    'feasible')."""
+    from terrakit.design import mip
+    from terrakit.design._model import SolveOutcome
+    from terrakit.design.result import AlignmentResult
+
+    def stopped(*args, **kwargs):
+        return SolveOutcome("time_limit", None, math.inf, -math.inf, 0.0, 1.0)
+
+    cols = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    found = AlignmentResult.from_columns(
+        grid3x3_problem, cols, status="feasible", lower_bound=-math.inf,
+        method="heuristic", seconds=0.1, seed=0,
+    )  # fmt: skip
+    monkeypatch.setattr(mip, "solve_model", stopped)
+    monkeypatch.setattr(mip, "_fallback", lambda *args: found)
+    with pytest.warns(TimeLimitWarning, match="returning the heuristic's answer"):
+        res = solve_mip(grid3x3_problem, time_limit=1, heuristic_start=False)
+    assert res.method == "heuristic" and res.status == "time_limit"
+    assert res.provenance["status"] == "time_limit"
+    assert res.alignment.provenance["status"] == "time_limit"
+    assert found.provenance["status"] == "feasible"  # the heuristic's own, as is
+
+
+def test_fixed_centers_with_a_band_start_from_the_heuristic(grid3x3_problem):
+    """Fixed centers with a band start the MIP from the heuristic's plan by
+    default, with or without contiguity (only contiguous problems did: a
+    1000-unit, two-band design then returned no plan at all in 10 s); with
+    neither a band nor contiguity there is nothing to start from."""
+    free = grid3x3_problem.replace(contiguity=False)
+    res = solve_mip(free, time_limit=20)
+    assert res.status == "optimal" and res.objective == pytest.approx(14.0)
+    assert res.info["heuristic_start"] >= res.objective - 1e-9
+    res = solve_mip(free.replace(tolerance={}), time_limit=20)
+    assert "heuristic_start" not in res.info
+    assert res.objective == pytest.approx(14.0)  # each unit at its nearest
