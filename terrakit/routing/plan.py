@@ -503,8 +503,16 @@ def _check_minutes(
     speed = float(np.nanmedian(kmh))
     if speed >= _SLOWEST_KMH:
         return
-    # the pair whose speed is the median's, as the example
-    i, j = (int(v) for v in np.unravel_index(np.nanargmin(abs(kmh - speed)), km.shape))
+    # the pair whose speed is the median's, as the example: the first such
+    # pair, so that speeds equal but for rounding (a matrix made from
+    # distances) name the same pair whatever the last digits
+    near = np.isclose(kmh, speed, rtol=1e-9, atol=0.0)
+    flat = (
+        int(np.flatnonzero(near)[0])
+        if near.any()
+        else int(np.nanargmin(abs(kmh - speed)))
+    )
+    i, j = (int(v) for v in np.unravel_index(flat, km.shape))
     raise DataValidationError(
         "travel_matrix",
         None,

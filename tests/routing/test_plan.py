@@ -1025,7 +1025,7 @@ def test_window_clash_is_spread_and_named() -> None:
     texts = [str(x.message) for x in w]
     assert not any("driving" in t and "overfull" in t for t in texts)
     assert any("dropped by time-window conflicts" in t for t in texts)
-    assert p.n_visits == 99
+    assert p.n_visits == 100
     assert p.dropped["reason"].str.startswith("time-window conflict").all()
     a024 = p.dropped[p.dropped.account_id == "A024"].reason.iloc[0]
     assert "as must A012 (50 min, window 14:00-16:00" in a024
@@ -1378,8 +1378,8 @@ def test_travel_matrix_in_seconds_is_named(no_solving: None) -> None:
     msg = (
         "travel_matrix: the travel times look like seconds, not minutes: over the "
         "42 pairs of places at least 1 km apart they imply a median straight-line "
-        "speed of 0.77 km/h, slower than walking (5 km/h); e.g. 'R01' to 'A001': "
-        "19.9 km in 1555 min (25.9 min if these are seconds). Fix: divide the "
+        "speed of 0.77 km/h, slower than walking (5 km/h); e.g. 'R01' to 'A000': "
+        "10.4 km in 812 min (13.5 min if these are seconds). Fix: divide the "
         "matrix by 60 (OSRM's table service returns seconds), or check its ids and "
         "the places' lon/lat"
     )
