@@ -15,6 +15,7 @@ import xarray as xr
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.study import Study
 from terrakit.data.validation import _align_id_dtype, _id_kind
 from terrakit.exceptions import (
     DataValidationError,
@@ -25,7 +26,10 @@ from terrakit.exceptions import (
 from terrakit.forecast.model import (
     Panel,
     PanelFit,
+    _pooling,
+    _refuse_rows_without_period,
     _simulate_paths,
+    _window_length,
     fit_panel,
     forecast_diagnostics,
     make_panel,
@@ -58,7 +62,11 @@ def study_panel(
         A :class:`~terrakit.data.Study` with a history.
     level
         ``"unit"``: one series per unit (account sales summed by the account's
-        unit); ``"account"``: one series per account.
+        unit); ``"account"``: one series per account.  A unit's month in
+        which one of its accounts that was active then (between its first
+        and its last history row) has no row is unobserved (``NaN``), as
+        that account's month is at account level: the other accounts' sum
+        would read the missing month as 0 sales.
     groups
         Column used as pooling group: of ``accounts`` at account level, of
         ``units`` at unit level.  ``"auto"`` uses ``segment`` for accounts and
@@ -73,9 +81,48 @@ def study_panel(
     Raises
     ------
     DataValidationError
-        When the study has no history, its sales are all 0, or account level
-        is asked of a history kept per unit.
+        When ``study`` is not a :class:`~terrakit.data.Study` (e.g. its
+        history), the study has no history, history rows have no period
+        (``NaT``), its sales are all 0, or account level is asked of a
+        history kept per unit.
+    SpecificationError
+        On an unknown ``level``, or ``groups`` that is not a column name,
+        ``"auto"`` or ``None``.
+
+    Warns
+    -----
+    TerrakitWarning
+        At unit level, when active accounts have months without a row: the
+        accounts and months are named, and their units' months are left
+        unobserved.
     """
+    return _study_panel(study, level, groups, stacklevel=3)[:2]
+
+
+def _study_panel(
+    study: Any, level: Level, groups: str | None, *, stacklevel: int
+) -> tuple[Panel, pd.Series, str | None]:
+    """:func:`study_panel` and the pooling column it resolved (``None``: one
+    group); its own warnings are raised ``stacklevel`` frames up."""
+    if not isinstance(study, Study):
+        hint = (
+            " (a table, e.g. the study's history: pass the Study itself)"
+            if isinstance(study, pd.DataFrame)
+            else ""
+        )
+        raise DataValidationError(
+            "history",
+            None,
+            f"expected a Study with a sales history, got {type(study).__name__}" + hint,
+            fix="pass the Study, e.g. fit(study), or build one with "
+            "tk.data.Study(units, accounts=accounts, history=history)",
+        )
+    if groups is not None and not isinstance(groups, str):
+        raise SpecificationError(
+            f"groups must be the name of one column, 'auto' or None, got "
+            f"{groups!r} ({type(groups).__name__}). Fix: pass e.g. "
+            "groups='segment'; the series of one group are pooled together"
+        )
     if level not in ("unit", "account"):
         raise SpecificationError(f"level must be 'unit' or 'account', got {level!r}")
     hist = study.history
@@ -105,7 +152,9 @@ def study_panel(
             gcol = _group_column(accounts, groups, ("segment",))
             gser = None if gcol is None else accounts[gcol]
         else:
-            # a unit's sales in a month: the sum over its accounts
+            # a unit's sales in a month: the sum over its accounts (rows
+            # without a period would be dropped by the sum without a word)
+            _refuse_rows_without_period(hist, "account_id", "sales")
             long = (
                 pd.DataFrame(
                     {
@@ -116,6 +165,9 @@ def study_panel(
                 )
                 .groupby(["series", "period"], as_index=False, sort=True)["sales"]
                 .sum()
+            )
+            long = _drop_partial_unit_months(
+                long, hist, acc_unit, stacklevel=stacklevel + 1
             )
             series_unit = pd.Series(units.index, index=units.index)
             gcol = _group_column(units, groups, ("region", "state"))
@@ -147,7 +199,58 @@ def study_panel(
         )
     series_unit = series_unit.reindex(panel.series)
     series_unit.index.name = "series"
-    return panel, series_unit
+    return panel, series_unit, gcol
+
+
+def _drop_partial_unit_months(
+    long: pd.DataFrame, hist: pd.DataFrame, acc_unit: pd.Series, *, stacklevel: int
+) -> pd.DataFrame:
+    """``long`` (unit, period, summed sales) without the unit-months in which
+    an account active then (between its first and last row of ``hist``) has
+    no row: such a month is unobserved for the unit, as it is for the
+    account, not the other accounts' sum (which reads it as 0 sales).  A
+    :class:`TerrakitWarning` names the accounts and months."""
+    per = hist["period"]
+    if not isinstance(per.dtype, pd.PeriodDtype):
+        return long  # make_panel refuses it, with the fix
+    ordinal = per.array.asi8
+    rows = pd.DataFrame({"a": hist["account_id"].to_numpy(), "o": ordinal})
+    span = rows.groupby("a", sort=True)["o"].agg(["min", "max", "size"])
+    gappy = span[span["max"] - span["min"] + 1 > span["size"]]
+    if gappy.empty:
+        return long
+    length = (gappy["max"] - gappy["min"] + 1).to_numpy()
+    start = np.repeat(np.cumsum(length) - length, length)
+    full = pd.MultiIndex.from_arrays(
+        [
+            np.repeat(gappy.index.to_numpy(), length),
+            np.repeat(gappy["min"].to_numpy(), length)
+            + (np.arange(int(length.sum())) - start),
+        ]
+    )
+    seen = pd.MultiIndex.from_arrays([rows["a"].to_numpy(), rows["o"].to_numpy()])
+    holes = full[~full.isin(seen)]
+    acc = holes.get_level_values(0)
+    months = pd.PeriodIndex.from_ordinals(
+        holes.get_level_values(1).to_numpy(), freq=per.dtype.freq
+    )
+    units = acc_unit.reindex(acc).to_numpy()
+    lost = pd.MultiIndex.from_arrays([units, months])
+    keep = ~pd.MultiIndex.from_frame(long[["series", "period"]]).isin(lost)
+    n_um = len(lost.unique())
+    shown = ", ".join(f"{a} {p}" for a, p in list(zip(acc, months, strict=True))[:5])
+    more = f" and {len(holes) - 5} more" if len(holes) > 5 else ""
+    warnings.warn(
+        f"{len(gappy)} accounts have months without a history row although "
+        f"they were active then (between their first and last row): "
+        f"{shown}{more} ({len(holes)} account-months). The {n_um} unit-months "
+        "they fall in are left unobserved (NaN), not summed over the other "
+        "accounts, which would read them as 0 sales. Fix: add rows with sales "
+        "0 for the months an account sold nothing, or complete the extract",
+        TerrakitWarning,
+        stacklevel=stacklevel,
+    )
+    return long[keep].reset_index(drop=True)
 
 
 def _group_column(
@@ -614,7 +717,9 @@ class FittedSalesForecaster:
         -------
         SalesForecast
             Its ``provenance`` holds the seeds, configuration, config hash,
-            horizon, number of draws, the ended series (``ended_series``:
+            the pooling groups (``groups``: the ``column`` used, ``None`` for
+            one group, and the group ``names``), horizon, number of draws,
+            the ended series (``ended_series``:
             id and last period of each, ``ended_after``,
             ``forecast_ended``) and the versions of terrakit and the
             libraries it used; an ADVI fit adds ``advi_check``, whether
@@ -637,8 +742,9 @@ class FittedSalesForecaster:
         Warns
         -----
         TerrakitWarning
-            When ``horizon`` is longer than the history the model saw, and
-            when ended series are forecast at 0.
+            When ``horizon`` is longer than the history the model saw (the
+            last ``history_cycles`` years of it), and when ended series are
+            forecast at 0.
         """
         s = self.fit.seed if seed is None else check_seed(seed)
         draws, ended = _simulate_paths(
@@ -652,14 +758,25 @@ class FittedSalesForecaster:
         )
         horizon = int(draws.sizes["period"])  # checked: 12.0 is 12
         panel = self.fit.panel
-        n_hist = len(panel.periods)
-        if horizon > n_hist:
+        n_seen = _window_length(panel, self.fit.model_config)
+        if horizon > n_seen:
+            n_hist = len(panel.periods)
+            cut = (
+                f" (the last {n_seen} of the {n_hist} periods of history: "
+                f"model_config history_cycles="
+                f"{self.fit.model_config['history_cycles']})"
+                if n_seen < n_hist
+                else ""
+            )
+            fix = (
+                "or raise history_cycles" if n_seen < n_hist else "or a longer history"
+            )
             warnings.warn(
-                f"horizon {horizon} is longer than the {n_hist} periods of "
-                f"history the model was fitted on ({panel.periods[0]}.."
-                f"{panel.periods[-1]}); the forecast reaches further ahead than "
-                "the data reach back, so its trend and seasonality are mostly "
-                f"extrapolation. Use a horizon ≤ {n_hist} or a longer history",
+                f"horizon {horizon} is longer than the {n_seen} periods of "
+                f"history the model was fitted on ({panel.periods[-n_seen]}.."
+                f"{panel.periods[-1]}{cut}); the forecast reaches further ahead "
+                "than the data reach back, so its trend and seasonality are "
+                f"mostly extrapolation. Use a horizon ≤ {n_seen} {fix}",
                 TerrakitWarning,
                 stacklevel=2,
             )
@@ -681,6 +798,8 @@ class FittedSalesForecaster:
                 ),
             },
             level=self.level,
+            # the pooling groups: the column (None: one group) and its labels
+            groups=_pooling(panel, self.fit.group_column),
             horizon=int(horizon),
             n_draws=int(draws.sizes["draw"]),
             config_hash=self.fit.idata.attrs.get("config_hash")
@@ -739,10 +858,19 @@ class FittedSalesForecaster:
         )
 
     def summary(self) -> str:
+        """Level, series, the history and (when shorter) the modelled window,
+        sampler method and seed."""
         p = self.fit.panel
+        w = _window_length(p, self.fit.model_config)
+        what = "months" if p.season_length == 12 else "quarters"
+        window = (
+            f" (modelled: the last {w} {what}, {p.periods[-w]}..{p.periods[-1]})"
+            if w < len(p.periods)
+            else ""
+        )
         return (
             f"SalesForecaster fitted at {self.level} level: {p.n_series} series, "
-            f"{p.periods[0]}..{p.periods[-1]}, method "
+            f"{p.periods[0]}..{p.periods[-1]}{window}, method "
             f"{self.fit.sampler_config['method']}, seed {self.fit.seed}"
         )
 
@@ -838,20 +966,34 @@ class SalesForecaster:
         seed
             Sampler seed; the same seed gives the same posterior.
         groups
-            Pooling group column (see :func:`study_panel`).
+            Pooling group column (see :func:`study_panel`): a column name,
+            ``"auto"`` or ``None``.  The column used (``None``: one group)
+            and its groups are recorded in the posterior's attrs, its
+            config hash and the forecasts' provenance.
 
         Returns
         -------
         FittedSalesForecaster
             With ``predict(horizon)``; also kept, so ``self.predict`` works.
+
+        Raises
+        ------
+        DataValidationError
+            When ``study`` is not a :class:`~terrakit.data.Study` (e.g. its
+            history DataFrame), or its history cannot be forecast (see
+            :func:`study_panel`).
+        SpecificationError
+            On an unknown ``level``, ``groups`` that is not a column name,
+            ``"auto"`` or ``None``, or a bad ``seed``.
         """
         check_seed(seed)
-        panel, series_unit = study_panel(study, level=level, groups=groups)
+        panel, series_unit, gcol = _study_panel(study, level, groups, stacklevel=3)
         fit = fit_panel(
             panel,
             model_config=self.model_config,
             sampler_config=self.sampler_config,
             seed=seed,
+            group_column=gcol,
         )
         pot = _unit_potential(study)
         self._fitted = FittedSalesForecaster(fit, series_unit, level, pot)

@@ -28,6 +28,7 @@ from terrakit._sampling import (
     Diagnostics,
     _advi_fix,
     _advi_problems,
+    _shown,
     advi_convergence,
     advi_fit,
     config_count,
@@ -256,7 +257,8 @@ def make_panel(
     Raises
     ------
     DataValidationError
-        On an empty history, a missing column, rows without a series id,
+        On an empty history, a missing column, rows without a series id or
+        without a period (``NaT``: they would be dropped with their sales),
         duplicated ``(series, period)`` rows (they are not summed silently),
         negative or non-finite sales, periods that are not monthly or
         quarterly, or ``groups`` / ``clusters`` whose index holds none of
@@ -308,6 +310,7 @@ def make_panel(
             f"periods must be pandas Periods, got {per.dtype}",
             fix="convert with pd.PeriodIndex(values, freq='M')",
         )
+    _refuse_rows_without_period(long, key, value)
     freq = per.dtype.freq.name
     if freq.startswith("M"):
         m = 12
@@ -365,6 +368,41 @@ def make_panel(
         m,
         c_codes,
         c_names,
+    )
+
+
+def _refuse_rows_without_period(long: pd.DataFrame, key: str, value: str) -> None:
+    """A :class:`DataValidationError` for history rows whose period is missing
+    (``NaT``, e.g. a date that did not parse): reshaping to series × period
+    would drop them, and their sales, without a word.
+
+    Parameters
+    ----------
+    long
+        Long history with columns ``key``, ``period`` and ``value``.
+    key, value
+        The series id and sales columns (named in the message).
+    """
+    no_period = long["period"].isna().to_numpy()
+    if not no_period.any():
+        return
+    n = int(no_period.sum())
+    lost = pd.to_numeric(long.loc[no_period, value], errors="coerce").sum()
+    ids = list(dict.fromkeys(long.loc[no_period, key]))
+    shown = ", ".join(map(str, ids[:5])) + (
+        f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    )
+    raise DataValidationError(
+        "history",
+        "period",
+        f"{n} of {len(long)} rows have no period (NaT, e.g. a date that did "
+        f"not parse); they carry {lost:g} of the sales ({key} {shown}) and "
+        "would be dropped silently",
+        rows=list(long.index[no_period]),
+        n_bad=n,
+        fix="fill in the period of those rows (row labels shown), e.g. parse "
+        "their dates again with the right format, or drop them yourself if "
+        "their sales belong to no month",
     )
 
 
@@ -531,9 +569,15 @@ class _Prepared:
     occ: np.ndarray | None = None
 
 
+def _window_length(panel: Panel, cfg: Mapping[str, Any]) -> int:
+    """How many of the panel's last periods the model sees: the last
+    ``history_cycles`` seasons, or the whole panel when it is shorter."""
+    return min(panel.values.shape[1], int(cfg["history_cycles"]) * panel.season_length)
+
+
 def _prepare(panel: Panel, cfg: Mapping[str, Any]) -> _Prepared:
     m = panel.season_length
-    w = min(panel.values.shape[1], int(cfg["history_cycles"]) * m)
+    w = _window_length(panel, cfg)
     y = panel.values[:, -w:]
     obs = np.isfinite(y)
     with np.errstate(invalid="ignore"):
@@ -672,11 +716,17 @@ def build_forecast_model(
     :func:`ended_series`) are 0, not its past level
     (:func:`simulate_paths`).
 
-    Partial pooling (all non-centred):
+    Partial pooling (all non-centred), of the series' mean fitted level over
+    its modelled months :math:`T_i` (mean time :math:`\\bar t_i`),
+    :math:`\\lambda_i = |T_i|^{-1} \\sum_{t \\in T_i} (\\mu_{it} + \\eta_t
+    + \\eta_{g_i t}) = \\ell_i + b_i \\bar t_i + \\bar\\gamma_i + \\bar\\eta_i`
+    (:math:`\\bar\\gamma_i`, the mean seasonal effect over :math:`T_i`, is 0
+    for whole years), rather than of :math:`\\ell_i`, its level at the
+    window's end:
 
     .. math::
 
-        \\ell_i &\\sim N(\\mu^\\ell_{g_i}, \\tau^\\ell), &
+        \\lambda_i &\\sim N(\\mu^\\ell_{g_i}, \\tau^\\ell), &
         b_i &\\sim N(\\mu^b_{g_i}, \\tau^b), \\\\
         \\gamma_{i\\cdot} &\\sim N(\\mu^\\gamma_{g_i\\cdot}, \\tau^\\gamma), &
         \\log \\sigma_i &\\sim N(\\mu^\\sigma, \\tau^\\sigma), \\quad
@@ -684,7 +734,15 @@ def build_forecast_model(
         \\quad \\operatorname{logit}\\alpha_i \\sim N(\\mu^\\alpha, \\tau^\\alpha),
 
     so a series with a few months of history takes its trend and seasonality
-    mostly from its group (segment, state, purpose...).  Forecasts are
+    mostly from its group (segment, state, purpose...).  Each series is
+    divided by its own mean over :math:`T_i`, so :math:`\\lambda_i` is about
+    the same for all series, whatever their trends and whichever months a
+    new series has: pooled at the window's end instead,
+    :math:`\\ell_i \\approx \\lambda - b_i \\bar t_i` follows the slope,
+    and a pooling prior that held the levels together held the slopes
+    together with them (each series was forecast with its group's trend).
+    ``level`` in the posterior is :math:`\\ell_i`, the level forecasts
+    extrapolate from.  Forecasts are
     posterior-predictive simulations (:func:`simulate_paths`), transformed
     back with :math:`y = \\max(0, s_i (e^z - c))`: the clipping puts a
     point mass at zero, which is how zero months are reproduced.
@@ -746,15 +804,17 @@ def build_forecast_model(
         "time": np.arange(z.shape[1]),
         "step": np.arange(z.shape[1] - 1),
     }
+    # each series' modelled months: their mean time (years, <= 0), the share
+    # of them in each season position and in each period, so that a series'
+    # mean fitted level over its months is level + slope t_centre +
+    # season_share . season + month_share . (eta + eta_group)
+    n_obs = obs.sum(axis=1)
+    t_centre = np.where(obs, prep.t_years[None, :], 0.0).sum(axis=1) / n_obs
+    season_share = np.zeros((len(idx), m))
+    np.add.at(season_share, (flat_i, prep.season_pos[flat_t]), 1.0)
+    season_share /= n_obs[:, None]
+    month_share = obs / n_obs[:, None]
     with pm.Model(coords=coords) as model:
-        mu_level = pm.Normal("mu_level", 0.0, 1.0, dims="group")
-        tau_level = pm.HalfNormal("tau_level", float(cfg["prior_level_tau"]))
-        level = pm.Deterministic(
-            "level",
-            mu_level[group]
-            + tau_level * pm.Normal("level_raw", 0.0, 1.0, dims="series"),
-            dims="series",
-        )
         mu_slope = pm.Normal(
             "mu_slope", 0.0, float(cfg["prior_slope_sd"]), dims="group"
         )
@@ -867,6 +927,35 @@ def build_forecast_model(
             eta_group = pm.Deterministic(
                 "eta_group", pt.zeros((n_groups, t_n)), dims=("group", "time")
             )
+        # the pooled level is the series' mean fitted level over its modelled
+        # months (trend, season and shock paths included), which dividing each
+        # series by its own mean makes about equal for all series; "level",
+        # which forecasts extrapolate from, is the level at the window's end.
+        # Pooled at the end, level_i ~ log 2 + slope_i |t_centre_i|, so a
+        # spread of slopes needed a matching spread of levels that the pooling
+        # resisted: the posterior shrank tau_level and tau_slope to ~0 together
+        # and forecast every series with its group's trend (16 series growing
+        # +0.12 or falling -0.04 a year: 80 % intervals held 31 % of their
+        # 12-month totals, now 75 %).  Leaving the shock paths' mean out (they
+        # are 0 at the window's end, not on average) made a group's mu_level
+        # trade against its shock path: group_sd mixed badly (bulk ESS 12-44
+        # on the southeast sample, against 74-108 with it)
+        mu_level = pm.Normal("mu_level", 0.0, 1.0, dims="group")
+        tau_level = pm.HalfNormal("tau_level", float(cfg["prior_level_tau"]))
+        level_mean = pm.Deterministic(
+            "level_mean",
+            mu_level[group]
+            + tau_level * pm.Normal("level_raw", 0.0, 1.0, dims="series"),
+            dims="series",
+        )
+        level = pm.Deterministic(
+            "level",
+            level_mean
+            - slope * t_centre
+            - (season * season_share).sum(axis=1)
+            - ((eta[None, :] + eta_group[group]) * month_share).sum(axis=1),
+            dims="series",
+        )
         if cfg["residual"] == "local_level":
             mu_alpha = pm.Normal("mu_alpha", float(cfg["prior_alpha_mu"]), 1.0)
             tau_alpha = pm.HalfNormal("tau_alpha", 0.5)
@@ -1055,6 +1144,7 @@ class PanelFit:
         ArviZ ``InferenceData``; ``attrs`` hold ``model_config``,
         ``sampler_config``, ``terrakit_version``, ``versions`` (JSON: the
         versions of numpy, pandas, pymc, nutpie... that made it),
+        ``groups`` (JSON: the pooling column and the group labels),
         ``config_hash`` and ``seed``.
     model_config, sampler_config
         The merged configurations.
@@ -1062,6 +1152,9 @@ class PanelFit:
         The seed of the fit.
     fit_seconds
         Wall time of compile + sampling.
+    group_column
+        The column the panel's pooling groups came from (e.g. ``"segment"``),
+        ``None`` when not known or when every series is in one group.
     """
 
     panel: Panel
@@ -1070,18 +1163,68 @@ class PanelFit:
     sampler_config: Mapping[str, Any]
     seed: int
     fit_seconds: float
+    group_column: str | None = None
 
 
 def config_hash(
-    model_config: Mapping[str, Any], sampler_config: Mapping[str, Any]
+    model_config: Mapping[str, Any],
+    sampler_config: Mapping[str, Any],
+    groups: Mapping[str, Any] | None = None,
 ) -> str:
-    """A short stable hash of both configurations (stored in the posterior)."""
-    text = json.dumps(
-        {"model": dict(model_config), "sampler": dict(sampler_config)},
-        sort_keys=True,
-        default=str,
-    )
+    """A short stable hash of both configurations (stored in the posterior)
+    and, when given, of the pooling ``groups`` (:func:`_pooling`): the same
+    configuration pooled over other groups is another model."""
+    payload: dict[str, Any] = {
+        "model": dict(model_config),
+        "sampler": dict(sampler_config),
+    }
+    if groups is not None:
+        payload["groups"] = dict(groups)
+    text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _pooling(panel: Panel, group_column: str | None) -> dict[str, Any]:
+    """The pooling groups of a fit as JSON-able facts: the column they came
+    from (``None``: not known, or one group) and their labels."""
+    names = [g.item() if isinstance(g, np.generic) else g for g in panel.group_names]
+    return {
+        "column": group_column,
+        "names": json.loads(json.dumps(names, default=str)),
+    }
+
+
+#: the settings that take one of a few words (the word alone, passed as a
+#: whole configuration, is read as that setting in the error's example)
+_CONFIG_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "model_config": {
+        "residual": ("ar1", "local_level"),
+        "common_shocks": ("random_walk", "innovation"),
+        "zeros": ("offset", "hurdle"),
+        "occurrence_link": ("logit", "cloglog"),
+    },
+    "sampler_config": {"method": ("nutpie", "pymc", "advi")},
+}
+
+
+def _check_config_mapping(cfg: Any, name: str, key: str, example: Any) -> None:
+    """A :class:`SpecificationError` when ``cfg`` is neither ``None`` nor a
+    mapping of settings (``dict()`` of ``"advi"`` or ``500`` ends in a bare
+    ``ValueError`` / ``TypeError``); a word that is the value of one setting
+    gets that setting as the example (``"advi"``: ``{'method': 'advi'}``)."""
+    if cfg is None or isinstance(cfg, Mapping):
+        return
+    if name == "sampler_config" and isinstance(cfg, int) and not isinstance(cfg, bool):
+        key, example = "draws", cfg  # a count: most likely the draws
+    for k, allowed in _CONFIG_CHOICES[name].items():
+        if isinstance(cfg, str) and cfg in allowed:
+            key, example = k, cfg
+            break
+    raise SpecificationError(
+        f"{name} must be a dict of settings, got {_shown(cfg)}. Fix: pass e.g. "
+        f"{name}={{{key!r}: {example!r}}}, or leave it out for the defaults "
+        f"(DEFAULT_{name.upper()})"
+    )
 
 
 def merge_configs(
@@ -1103,10 +1246,13 @@ def merge_configs(
     Raises
     ------
     SpecificationError
-        An unknown key (a typo such as ``"draw"`` would otherwise be ignored)
-        or a value of the wrong type or out of range, naming the key, the
-        value and the values allowed.
+        A configuration that is not a mapping (``"advi"`` for
+        ``{"method": "advi"}``), an unknown key (a typo such as ``"draw"``
+        would otherwise be ignored) or a value of the wrong type or out of
+        range, naming the key, the value and the values allowed.
     """
+    _check_config_mapping(model_config, "model_config", "zeros", "hurdle")
+    _check_config_mapping(sampler_config, "sampler_config", "method", "advi")
     mcfg = DEFAULT_MODEL_CONFIG | dict(model_config or {})
     scfg = DEFAULT_SAMPLER_CONFIG | dict(sampler_config or {})
     unknown = set(mcfg) - set(DEFAULT_MODEL_CONFIG)
@@ -1122,7 +1268,7 @@ def merge_configs(
             f"{sorted(DEFAULT_SAMPLER_CONFIG)}"
         )
     method = scfg["method"]
-    if method not in ("nutpie", "pymc", "advi"):
+    if method not in _CONFIG_CHOICES["sampler_config"]["method"]:
         raise SpecificationError(
             f"sampler_config['method'] must be 'nutpie', 'pymc' or 'advi', "
             f"got {method!r}"
@@ -1141,12 +1287,7 @@ def merge_configs(
     scfg["ess_min"] = config_number(scfg, "ess_min", low=0.0, default=sd["ess_min"])
     for k in ("progressbar", "low_rank_mass"):
         scfg[k] = config_flag(scfg, k)
-    for key, allowed in (
-        ("residual", ("ar1", "local_level")),
-        ("common_shocks", ("random_walk", "innovation")),
-        ("zeros", ("offset", "hurdle")),
-        ("occurrence_link", ("logit", "cloglog")),
-    ):
+    for key, allowed in _CONFIG_CHOICES["model_config"].items():
         if not isinstance(mcfg[key], str) or mcfg[key] not in allowed:
             raise SpecificationError(
                 f"model_config[{key!r}] must be "
@@ -1220,6 +1361,7 @@ def fit_panel(
     model_config: Mapping[str, Any] | None = None,
     sampler_config: Mapping[str, Any] | None = None,
     seed: int = 0,
+    group_column: str | None = None,
 ) -> PanelFit:
     """Fit the shared forecast model to a panel.
 
@@ -1238,6 +1380,10 @@ def fit_panel(
         seasonal scale ``tau_season`` from 12 to 74 (R-hat 1.154 → 1.007).
     seed
         Seed of the sampler; equal seeds give identical posteriors.
+    group_column
+        The column the panel's pooling groups came from (e.g. ``"segment"``;
+        ``None``: not known, or one group), for the record: it is kept with
+        the group labels in ``idata.attrs["groups"]`` and the config hash.
 
     Returns
     -------
@@ -1268,6 +1414,13 @@ def fit_panel(
 
     mcfg, scfg = merge_configs(model_config, sampler_config)
     seed = check_seed(seed)
+    if group_column is not None and not isinstance(group_column, str):
+        raise SpecificationError(
+            f"group_column must be a column name or None, got {group_column!r}; "
+            "pass the name of the column the panel's groups came from (e.g. "
+            "'segment'), or leave it out"
+        )
+    pooling = _pooling(panel, group_column)
     prep = _prepare(panel, mcfg)
     t0 = time.perf_counter()
     if not prep.modelled.any():
@@ -1283,45 +1436,61 @@ def fit_panel(
                 # numpy, pandas, pymc, pytensor, nutpie, arviz... (JSON text:
                 # netCDF attributes hold no dicts)
                 "versions": json.dumps(library_versions(), sort_keys=True),
-                "config_hash": config_hash(mcfg, scfg),
+                "groups": json.dumps(pooling, sort_keys=True),
+                "config_hash": config_hash(mcfg, scfg, pooling),
                 "seed": int(seed),
             }
         )
         forecast_diagnostics(idata, scfg, stacklevel=3)
-    return PanelFit(panel, idata, mcfg, scfg, int(seed), time.perf_counter() - t0)
+    return PanelFit(
+        panel,
+        idata,
+        mcfg,
+        scfg,
+        int(seed),
+        time.perf_counter() - t0,
+        group_column,
+    )
+
+
+#: the variables the posterior keeps (where the model has them); every one is
+#: also checked for convergence where it varies (:func:`forecast_diagnostics`),
+#: since each drives the forecast or the pooling behind it (group_sd scales
+#: the group shocks added to every forecast step, eta / eta_group set the
+#: series' state at the origin, tau_level / mu_phi pool levels and phis)
+_KEPT = (
+    "level",
+    "slope",
+    "season",
+    "sigma",
+    "phi",
+    "mu_slope",
+    "tau_slope",
+    "tau_level",
+    "tau_season",
+    "mu_sigma",
+    "mu_phi",
+    "alpha",
+    "mu_alpha",
+    "sigma_trend",
+    "mu_sigma_trend",
+    "common_sd",
+    "group_sd",
+    "eta",
+    "eta_group",
+    "common_share",
+    "group_share",
+    "cluster_share",
+    "occ_level",
+    "occ_slope",
+    "occ_season",
+    "occ_cluster_sd",
+    "occ_mu_slope",
+)
 
 
 def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
     method = scfg["method"]
-    keep = [
-        "level",
-        "slope",
-        "season",
-        "sigma",
-        "phi",
-        "mu_slope",
-        "tau_slope",
-        "tau_level",
-        "tau_season",
-        "mu_sigma",
-        "mu_phi",
-        "alpha",
-        "mu_alpha",
-        "sigma_trend",
-        "mu_sigma_trend",
-        "common_sd",
-        "group_sd",
-        "eta",
-        "eta_group",
-        "cluster_share",
-        "common_share",
-        "group_share",
-        "occ_level",
-        "occ_slope",
-        "occ_season",
-        "occ_cluster_sd",
-        "occ_mu_slope",
-    ]
     if method == "nutpie":
         import nutpie
 
@@ -1369,7 +1538,7 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
             advi_convergence(np.asarray(approx.hist), n_obs)
         )
     post = idata.posterior
-    idata.posterior = post[[v for v in keep if v in post]]
+    idata.posterior = post[[v for v in _KEPT if v in post]]
     return idata
 
 
@@ -1377,30 +1546,6 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
 # terrakit._sampling, shared with the potential model (which adds a test of the
 # approximation's parameters); its calibration on the forecast's panels (8,000
 # iterations flagged, 30,000 not, on 30 series) is noted at ADVI_MAX_CHANGE.
-
-
-#: the parameters whose convergence is checked (where the model has them)
-_CHECKED = (
-    "level",
-    "slope",
-    "season",
-    "sigma",
-    "phi",
-    "mu_slope",
-    "tau_slope",
-    "tau_season",
-    "mu_sigma",
-    "common_sd",
-    "alpha",
-    "sigma_trend",
-    "common_share",
-    "group_share",
-    "cluster_share",
-    "occ_level",
-    "occ_slope",
-    "occ_season",
-    "occ_cluster_sd",
-)
 
 
 def forecast_diagnostics(
@@ -1412,14 +1557,18 @@ def forecast_diagnostics(
 ) -> Diagnostics:
     """Convergence diagnostics of a forecast posterior.
 
-    R-hat, bulk/tail ESS and divergences of the model's parameters
-    (:func:`terrakit._sampling.diagnose`), judged against the sampler
-    config's ``rhat_max`` and ``ess_min``; for ``method="advi"``, whether
+    R-hat, bulk/tail ESS and divergences of every variable the posterior
+    keeps (:func:`terrakit._sampling.diagnose`): the series' parameters, the
+    pooling scales and means (``tau_level``, ``mu_phi``...) and the shared
+    shocks (``common_sd``, ``group_sd``, their paths ``eta`` and
+    ``eta_group``), judged against the sampler config's ``rhat_max`` and
+    ``ess_min``; for ``method="advi"``, whether
     its loss had flattened (:func:`advi_convergence`, recorded at the fit in
     ``idata.attrs["advi_check"]``).  R-hat needs at least two chains:
     with one chain only ESS and divergences are checked, and a warning says
     that R-hat was not.  Constants (e.g. ``common_sd = 0`` with
-    ``common_shocks="innovation"``) are left out.
+    ``common_shocks="innovation"``, ``group_sd = 0`` with one group) are
+    left out, and so are the fixed end points of the shock paths.
 
     Parameters
     ----------
@@ -1437,7 +1586,7 @@ def forecast_diagnostics(
     terrakit._sampling.Diagnostics
     """
     post = idata.posterior
-    names = [n for n in _CHECKED if n in post and float(post[n].std()) > 0]
+    names = [n for n in _KEPT if n in post and float(post[n].std()) > 0]
     method = str(sampler_config.get("method", "nutpie"))
     diag = diagnose(
         idata,

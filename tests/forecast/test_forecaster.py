@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -82,6 +83,59 @@ def test_unit_level_history_is_the_sum_of_accounts(toy_study):
     )
     np.testing.assert_allclose(panel.values, want.to_numpy())
     assert list(series_unit) == ["u1", "u2", "u3", "u4"]
+
+
+def test_an_active_account_missing_a_month_leaves_its_unit_month_unobserved(
+    toy_study,
+):
+    """a1 has no row for 2024-06 (a hole in the extract): unobserved at account
+    level, but at unit level u1 read a2's 134.4 alone, a fake 48 % drop
+    between 259.3 and 221.6 that the model fitted as a real month."""
+    h = toy_study.history
+    hole = (h.account_id == "a1") & (h.period == pd.Period("2024-06", "M"))
+    s = toy_study.replace(history=h[~hole])
+    full, _ = study_panel(toy_study, level="unit")
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^1 accounts have months without a history row although they were "
+        r"active then \(between their first and last row\): a1 2024-06 \(1 "
+        r"account-months\)\. The 1 unit-months they fall in are left unobserved "
+        r"\(NaN\), not summed over the other accounts.* Fix: add rows with "
+        r"sales 0 for the months an account sold nothing",
+    ) as rec:
+        panel, _ = study_panel(s, level="unit")
+    assert rec[0].filename == __file__  # points at the caller of study_panel
+    j = list(panel.periods).index(pd.Period("2024-06", "M"))
+    assert np.isnan(panel.values[0, j])  # u1, 2024-06
+    # everything else as before: u1's other months, the other units
+    rest = np.ones(panel.values.shape, dtype=bool)
+    rest[0, j] = False
+    np.testing.assert_array_equal(panel.values[rest], full.values[rest])
+    acc, _ = study_panel(s, level="account")
+    assert np.isnan(acc.values[list(acc.series).index("a1"), j])
+
+
+def test_months_before_a_new_account_starts_are_still_observed(toy_study):
+    """a7 (unit u4) starts 6 months before the end: u4's earlier months are
+    a8's sales alone, observed, and nothing is reported."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        panel, _ = study_panel(toy_study, level="unit")
+    assert np.isfinite(panel.values).all()
+
+
+def test_unit_level_refuses_rows_without_a_period(toy_study):
+    """Summing accounts by unit and month dropped a NaT row with its 101.3."""
+    h = toy_study.history
+    h.loc[0, "period"] = pd.NaT
+    s = toy_study.replace(history=h)
+    for level in ("unit", "account"):
+        with pytest.raises(
+            DataValidationError,
+            match=r"history\.period: 1 of 258 rows have no period \(NaT.*carry "
+            r"101\.265 of the sales .*\(rows: 0\)",
+        ):
+            study_panel(s, level=level)
 
 
 def test_new_account_gets_a_forecast(account_forecast):
@@ -307,6 +361,29 @@ def test_predict_checks_draws_and_seed(toy_study, mock_sampling, kwargs, match):
         fitted.predict(3, **kwargs)
 
 
+def test_horizon_is_compared_with_the_modelled_window(toy_study, mock_sampling):
+    """With history_cycles=1 the model sees the last 12 of the 36 months, yet a
+    24-month forecast did not warn and summary() named only 2023-01..2025-12."""
+    fitted = SalesForecaster(
+        model_config={"history_cycles": 1}, sampler_config=mock_sampling
+    ).fit(toy_study, level="account", seed=0)
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^horizon 24 is longer than the 12 periods of history the model was "
+        r"fitted on \(2025-01..2025-12 \(the last 12 of the 36 periods of "
+        r"history: model_config history_cycles=1\)\).* Use a horizon ≤ 12 or "
+        r"raise history_cycles$",
+    ):
+        fitted.predict(24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        fitted.predict(12)
+    assert fitted.summary() == (
+        "SalesForecaster fitted at account level: 8 series, 2023-01..2025-12 "
+        "(modelled: the last 12 months, 2025-01..2025-12), method nutpie, seed 0"
+    )
+
+
 def test_horizon_longer_than_the_history_warns(toy_study, mock_sampling):
     short = toy_study.replace(history=toy_study.history.query("period >= '2025-07'"))
     fitted = SalesForecaster(sampler_config=mock_sampling).fit(short, seed=0)
@@ -364,6 +441,58 @@ def test_forecasts_carry_their_provenance(toy_study, account_forecast):
     tf = account_forecast.by(toy_study.alignments["current"])
     assert tf.provenance["seed"] == 0
     assert tf.provenance["alignment"] == "current"
+
+
+def test_the_pooling_groups_are_recorded(toy_study, mock_sampling):
+    """groups=None and groups="segment" fit different models, yet their
+    forecasts had the same provenance and config hash."""
+    fc = SalesForecaster(sampler_config=mock_sampling)
+    fits = {
+        g: fc.fit(toy_study, level="account", seed=0, groups=g)
+        for g in (None, "segment", "auto")
+    }
+    prov = {g: f.predict(3).provenance for g, f in fits.items()}
+    assert prov[None]["groups"] == {"column": None, "names": ["all"]}
+    assert prov["segment"]["groups"] == {"column": "segment", "names": ["A", "B"]}
+    assert prov["auto"]["groups"] == prov["segment"]["groups"]  # auto: segment
+    assert prov[None]["config_hash"] != prov["segment"]["config_hash"]
+    assert prov["auto"]["config_hash"] == prov["segment"]["config_hash"]
+    attrs = fits["segment"].idata.attrs
+    assert json.loads(attrs["groups"]) == {"column": "segment", "names": ["A", "B"]}
+    assert attrs["config_hash"] == prov["segment"]["config_hash"]
+
+
+@pytest.mark.parametrize(
+    ("study", "groups", "error", "match"),
+    [
+        (
+            "history",
+            "auto",
+            DataValidationError,
+            r"^history: expected a Study with a sales history, got DataFrame \(a "
+            r"table, e\.g\. the study's history: pass the Study itself\)\. Fix: "
+            r"pass the Study, e\.g\. fit\(study\)",
+        ),
+        (
+            "study",
+            ["segment"],
+            SpecificationError,
+            r"^groups must be the name of one column, 'auto' or None, got "
+            r"\['segment'\] \(list\)\. Fix: pass e\.g\. groups='segment'",
+        ),
+    ],
+)
+def test_wrong_typed_fit_arguments_are_explained(
+    toy_study, mock_sampling, study, groups, error, match
+):
+    """fit(study.history) gave "AttributeError: 'DataFrame' object has no
+    attribute 'history'", groups=["segment"] "TypeError: unhashable type"."""
+    arg = toy_study if study == "study" else toy_study.history
+    fc = SalesForecaster(sampler_config=mock_sampling)
+    with pytest.raises(error, match=match):
+        fc.fit(arg, level="account", groups=groups)
+    with pytest.raises(error, match=match):
+        study_panel(arg, level="account", groups=groups)
 
 
 # 300 iterations are too few on purpose (speed): the ConvergenceWarning that says

@@ -76,6 +76,45 @@ def test_sampler_settings_are_type_and_range_checked(sampler_config, match):
         SalesForecaster(sampler_config=sampler_config)
 
 
+@pytest.mark.parametrize(
+    ("model_config", "sampler_config", "match"),
+    [
+        (
+            None,
+            "advi",
+            r"sampler_config must be a dict of settings, got 'advi' "
+            r"\(str\)\. Fix: pass e\.g\. sampler_config=\{'method': 'advi'\}",
+        ),
+        (
+            None,
+            500,
+            r"sampler_config must be a dict of settings, got 500\. Fix: "
+            r"pass e\.g\. sampler_config=\{'draws': 500\}",
+        ),
+        (
+            "hurdle",
+            None,
+            r"model_config must be a dict of settings, got 'hurdle' "
+            r"\(str\)\. Fix: pass e\.g\. model_config=\{'zeros': 'hurdle'\}",
+        ),
+        (
+            [("zeros", "hurdle")],
+            None,
+            r"model_config must be a dict of settings, "
+            r"got \[\('zeros', 'hurdle'\)\]\. .*DEFAULT_MODEL_CONFIG",
+        ),
+    ],
+)
+def test_configs_that_are_not_dicts_are_refused(model_config, sampler_config, match):
+    """dict() of them gave "ValueError: dictionary update sequence element #0
+    has length 1; 2 is required" or "TypeError: 'int' object is not iterable"
+    (or, for a list of pairs, a config nobody meant)."""
+    with pytest.raises(SpecificationError, match=match):
+        merge_configs(model_config, sampler_config)
+    with pytest.raises(SpecificationError, match=match):
+        SalesForecaster(model_config=model_config, sampler_config=sampler_config)
+
+
 def test_whole_float_counts_are_accepted_as_ints():
     mcfg, scfg = merge_configs({"history_cycles": 3.0}, {"draws": 500.0})
     assert mcfg["history_cycles"] == 3 and type(mcfg["history_cycles"]) is int
@@ -103,6 +142,21 @@ def test_rows_without_a_series_id_are_refused():
         r"carry 1000 of the sales .*\(rows: 3, 4\)\. Fix: fill in the s",
     ):
         make_panel(long, key="s")
+
+
+def test_rows_without_a_period_are_refused():
+    """A row whose period is NaT (a date that did not parse) was dropped by
+    the reshape with its sales: here the panel kept 300 of the 5,300."""
+    p = list(pd.period_range("2024-01", periods=3, freq="M"))
+    long = _long(["a", "a", "a", "a"], [*p, pd.NaT], [100.0, 100, 100, 5000])
+    with pytest.raises(
+        DataValidationError,
+        match=r"history\.period: 1 of 4 rows have no period \(NaT, e\.g\. a date "
+        r"that did not parse\); they carry 5000 of the sales \(s a\) and would be "
+        r"dropped silently \(rows: 3\)\. Fix: fill in the period of those rows",
+    ) as err:
+        make_panel(long, key="s")
+    assert err.value.rows == [3] and err.value.column == "period"
 
 
 def test_duplicated_series_periods_are_refused_not_summed():
@@ -299,6 +353,44 @@ def test_one_chain_still_checks_ess_and_divergences(
     assert d.table.loc["tau_slope", "ess_bulk"] < 50
     with pytest.warns(ConvergenceWarning, match="min bulk ESS"):
         fitted.diagnostics()
+
+
+def _stuck_chain(name: str):
+    """:func:`fake_sample` with chain 1 of ``name`` stuck away from chain 0
+    (R-hat far above 1.05); the shock paths, all 0 in :func:`fake_sample`,
+    get some spread first."""
+
+    def sample(model, scfg, seed):
+        idata = fake_sample(model, scfg, seed)
+        v = idata.posterior[name]
+        x = np.abs(v.to_numpy()) + 0.01 * np.random.default_rng(7).random(v.shape)
+        x[1] += 0.5
+        idata.posterior[name] = (v.dims, x)
+        return idata
+
+    return sample
+
+
+@pytest.mark.parametrize(
+    "name", ["group_sd", "eta_group", "eta", "tau_level", "mu_phi"]
+)
+def test_every_kept_parameter_is_checked_for_convergence(
+    toy_study, mock_sampling, monkeypatch, name
+):
+    """group_sd (the group shocks of every forecast step), the shock paths,
+    tau_level and mu_phi were sampled and kept but never checked: chains
+    that disagreed on group_sd (R-hat 1.68) were reported "ok"."""
+    import terrakit.forecast.model as model_mod
+
+    monkeypatch.setattr(model_mod, "_sample", _stuck_chain(name))
+    with pytest.warns(
+        ConvergenceWarning, match=rf"max R-hat [\d.]+ > 1\.05 \({name}\)"
+    ):
+        fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+            toy_study, level="account", seed=0, groups="segment"
+        )
+    d = fitted.diagnostics(warn=False)
+    assert not d.ok and d.table.loc[name, "r_hat"] > 1.5
 
 
 def test_diagnostics_table_of_a_good_fit(toy_study, mock_sampling):
