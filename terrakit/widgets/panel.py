@@ -138,6 +138,14 @@ class BalancePanel(W.VBox):
         if mean == 0 and not tot.any():
             # every total 0: equal, and no mean to measure a deviation from
             worst = f"nothing to balance, every {html.escape(self.measure)} total is 0"
+        elif mean == 0:
+            # totals of both signs that cancel out (a change measure): those
+            # off 0 have no relative deviation (NaN), so neither has the
+            # largest one (metrics.balance gives max_rel_dev NaN)
+            worst = (
+                "largest deviation – (the totals sum to 0: no mean to measure "
+                "a deviation from)"
+            )
         elif np.isfinite(dev).any():
             worst = f"largest deviation {100 * float(np.nanmax(dev)):.1f} %"
         else:

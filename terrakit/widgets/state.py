@@ -72,6 +72,21 @@ def _shown_values(units: pd.DataFrame, column: str) -> np.ndarray:
     return out
 
 
+def check_alignment(alignment: Any, what: str) -> None:
+    """Raise TypeError unless ``alignment`` is an Alignment.
+
+    A plan's name or a ``{unit_id: territory}`` dict is refused with the way
+    to turn it into one (the state holds no study to look names up in).
+    """
+    if not isinstance(alignment, Alignment):
+        raise TypeError(
+            f"{what} must be an Alignment, got {type(alignment).__name__}; pass "
+            "study.alignments[name] for a plan of the study (TerritoryMap."
+            "set_alignment also takes the name) or Alignment.from_mapping(...) "
+            "for a dict of unit id -> territory"
+        )
+
+
 def check_adjacency(adjacency: Any, what: str = "adjacency") -> None:
     """Raise TypeError unless ``adjacency`` is ``None`` or an Adjacency."""
     require_adjacency(adjacency, what=what, error=TypeError)
@@ -128,7 +143,8 @@ class EditorState:
         Balance band ``±tolerance`` of the mean, e.g. 0.05.
     territories
         All territory ids that may receive units (default: those of the
-        alignment); add rep ids that own no unit yet here.
+        alignment); add rep ids that own no unit yet here.  A list, an Index
+        (``study.reps.index``) or one id (``"R3"``).
     adjacency
         Unit graph for the contiguity warnings (``None``: no contiguity check).
 
@@ -163,7 +179,8 @@ class EditorState:
     SpecificationError
         For a tolerance outside (0, 1) or an empty measure list.
     TypeError
-        If ``adjacency`` is not a :class:`~terrakit.data.geo.Adjacency`.
+        If ``alignment`` is not an :class:`~terrakit.data.Alignment` or
+        ``adjacency`` not a :class:`~terrakit.data.geo.Adjacency`.
 
     Warns
     -----
@@ -195,13 +212,10 @@ class EditorState:
         measures: Sequence[str] = ("workload",),
         tolerance: float = 0.05,
         *,
-        territories: Sequence[Hashable] | None = None,
+        territories: Iterable[Hashable] | None = None,
         adjacency: Adjacency | None = None,
     ) -> None:
-        if not isinstance(alignment, Alignment):
-            raise TypeError(
-                f"alignment must be an Alignment, got {type(alignment).__name__}"
-            )
+        check_alignment(alignment, "alignment")
         measures = [measures] if isinstance(measures, str) else list(measures)
         if not measures:
             raise SpecificationError("measures is empty; give at least one column")
@@ -217,7 +231,15 @@ class EditorState:
         self.unit_ids: pd.Index = pd.Index(units.index, name="unit_id")
         labels = _labels(self.unit_ids, alignment)
         terr = list(alignment.territories)
-        for t in territories or ():
+        if territories is None:
+            extra: list[Any] = []
+        elif isinstance(territories, str | bytes) or not isinstance(
+            territories, Iterable
+        ):
+            extra = [territories]  # one id: "T3" is not 'T' and '3'
+        else:
+            extra = list(territories)  # a list, an Index, a Series' values
+        for t in extra:
             if t not in terr:
                 terr.append(t)
         self.territories: list[Any] = _sorted_territories(terr)
@@ -289,15 +311,17 @@ class EditorState:
         ``unit_ids`` is one id (``"13121"`` is one unit, not a sequence of
         characters), a sequence of ids, a selection of the units table (a
         DataFrame: its index) or a boolean mask: a Series indexed by unit ids
-        (``units["workload"] > 2000``; the ids where it is True) or an array
-        with one value per unit, in the order of the units table.
+        (``units["workload"] > 2000``; the ids where it is True), a
+        DataFrame with one boolean column (``units[["workload"]] > 2000``,
+        read as that Series) or an array with one value per unit, in the
+        order of the units table.
 
         Raises
         ------
         DataValidationError
             For unknown ids, a boolean array whose length is not the number
-            of units, or a boolean Series indexed by something else than
-            unit ids.
+            of units, a boolean Series indexed by something else than
+            unit ids, or a DataFrame of several boolean columns.
         """
         ids = self._ids_of(unit_ids)
         pos = self.unit_ids.get_indexer(ids)
@@ -316,7 +340,9 @@ class EditorState:
     def _ids_of(self, unit_ids: Any) -> list[Any]:
         """The unit ids that :meth:`positions` looks up (masks resolved)."""
         if isinstance(unit_ids, pd.DataFrame):
-            return list(unit_ids.index)
+            unit_ids = self._frame_mask(unit_ids)
+            if isinstance(unit_ids, pd.DataFrame):  # a selection: its rows
+                return list(unit_ids.index)
         if isinstance(unit_ids, pd.Series) and pd.api.types.is_bool_dtype(unit_ids):
             idx = unit_ids.index
             bad = idx[self.unit_ids.get_indexer(idx) < 0]
@@ -353,6 +379,30 @@ class EditorState:
                 )
             return list(self.unit_ids[arr])
         return list(ids)
+
+    @staticmethod
+    def _frame_mask(frame: pd.DataFrame) -> pd.DataFrame | pd.Series:
+        """A boolean DataFrame's one column as a mask; other frames unchanged.
+
+        ``units[["workload"]] > 2000`` holds a True/False per unit: its index
+        is every unit, so reading it as a selection would take them all.
+        With several boolean columns it is not clear how to combine them.
+        """
+        cols = list(frame.columns)
+        if not cols or not all(pd.api.types.is_bool_dtype(d) for d in frame.dtypes):
+            return frame
+        if len(cols) > 1:
+            raise DataValidationError(
+                "units",
+                "unit_id",
+                f"the boolean mask is a DataFrame with {len(cols)} columns "
+                f"({', '.join(map(repr, cols[:5]))}"
+                f"{' ...' if len(cols) > 5 else ''}); it is not clear whether a "
+                "unit is selected when all of them or any of them are True",
+                fix="combine them into one mask, e.g. mask.all(axis=1) or "
+                "mask.any(axis=1), or compare one column: units['workload'] > 2000",
+            )
+        return frame.iloc[:, 0]
 
     def code(self, territory: Hashable) -> int:
         """Integer code of a territory id (SpecificationError if unknown)."""
@@ -430,9 +480,13 @@ class EditorState:
         ------
         DataValidationError
             If ``alignment`` does not cover the units or moves a locked unit.
+        TypeError
+            If ``alignment`` is not an :class:`~terrakit.data.Alignment` (a
+            plan's name: :meth:`TerritoryMap.set_alignment` takes those).
         """
         from terrakit.metrics import _labels
 
+        check_alignment(alignment, "alignment")
         lab = _labels(self.unit_ids, alignment, what="new alignment").to_numpy()
         new = np.array([self.code(t) for t in lab], dtype=np.int64)
         moved_locks = [p for p in self.locks if new[p] != self.codes[p]]
@@ -521,16 +575,18 @@ class EditorState:
         return done
 
     # -- locks ------------------------------------------------------------------------
-    def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> np.ndarray:
+    def lock(self, unit_ids: Iterable[Hashable], reason: str | None = "") -> np.ndarray:
         """Lock units in their current territory, with a reason.
 
         The territory is recorded with the lock (:attr:`lock_codes`); locking
         a locked unit again only changes its reason, and an empty reason
-        keeps the one recorded (new locks without a reason get ``"locked in
-        the map"``).  Returns the positions whose lock state or reason
-        changed.
+        (``""``, ``None`` or NaN) keeps the one recorded (new locks without a
+        reason get ``"locked in the map"``).  Returns the positions whose lock
+        state or reason changed.
         """
-        text = str(reason).strip()
+        # None (or NaN, e.g. an empty cell of a table of reasons) is no reason
+        none = reason is None or (pd.api.types.is_scalar(reason) and pd.isna(reason))
+        text = "" if none else str(reason).strip()
         pos = np.unique(self.positions(unit_ids))
         new = {int(p): text or self.locks.get(int(p), "locked in the map") for p in pos}
         changed = [p for p, r in new.items() if self.locks.get(p) != r]
@@ -720,10 +776,13 @@ class EditorState:
             If ``other`` does not cover the units, or its territory ids equal
             the map's only as text (``'1'`` and ``1``: every unit would look
             moved).
+        TypeError
+            If ``other`` is not an :class:`~terrakit.data.Alignment`.
         """
         from terrakit.metrics import _labels
         from terrakit.realign.impact import check_territory_ids
 
+        check_alignment(other, "other")
         ref = _labels(self.unit_ids, other, what="reference alignment").to_numpy()
         check_territory_ids(
             self.territories, other.territories, self.base.name, other.name

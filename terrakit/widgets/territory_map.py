@@ -22,6 +22,7 @@ import pandas as pd
 from shapely import points as _points
 from shapely.geometry import shape
 
+from terrakit._runargs import as_number, check_time_limit
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.geo import adjacency as build_adjacency
 from terrakit.exceptions import SpecificationError
@@ -46,6 +47,20 @@ __all__ = ["TerritoryMap"]
 Style = tuple[str, str, int, str | None]  # fill colour, stroke colour, weight, dash
 
 _EDGE = "#ffffff"
+
+
+def check_simplify_m(simplify_m: Any) -> float | None:
+    """``simplify_m`` as metres >= 0 (``None`` kept), or a SpecificationError."""
+    if simplify_m is None:
+        return None
+    m = as_number(simplify_m)
+    if isinstance(simplify_m, bool) or not (np.isfinite(m) and m >= 0):
+        raise SpecificationError(
+            f"simplify_m must be a number of metres >= 0, got {simplify_m!r}; "
+            "e.g. simplify_m=100 draws the shapes simplified to 100 m, 0 draws "
+            "them as they are and None chooses from the map's extent"
+        )
+    return m
 
 
 def _zoom_for(bounds: np.ndarray, width_px: int = 640, height_px: int = 520) -> int:
@@ -83,8 +98,9 @@ class TerritoryMap(W.VBox):
         another alignment of the study) or ``"kpi:<unit column>"``
         (quantile choropleth with legend).
     simplify_m
-        Douglas–Peucker tolerance in metres for the drawn shapes (``None``:
-        automatic, see :func:`terrakit.widgets._display.display_geometry`).
+        Douglas–Peucker tolerance in metres (>= 0; 0: not simplified) for the
+        drawn shapes (``None``: automatic, see
+        :func:`terrakit.widgets._display.display_geometry`).
     basemap
         ``False`` (default): no tiles, nothing is downloaded; ``True``:
         OpenStreetMap tiles, fetched by the browser.
@@ -155,9 +171,8 @@ class TerritoryMap(W.VBox):
                 f"TerritoryMap needs a terrakit Study, got {type(study).__name__}; "
                 "build one with tk.Study(units, reps=...)"
             )
-        from terrakit._runargs import check_time_limit
-
         check_time_limit(time_limit)
+        simplify = check_simplify_m(simplify_m)
         check_adjacency(adjacency)
         self.study = study
         units = study.unit_measures() if study.accounts is not None else study.units
@@ -199,7 +214,7 @@ class TerritoryMap(W.VBox):
         self.last_result: Any = None
         self._units = units
         st = self.state
-        geom, self.simplify_m = display_geometry(units, simplify_m)
+        geom, self.simplify_m = display_geometry(units, simplify)
         rp = units.geometry.to_crs("EPSG:4326").representative_point()
         self._rep_points = _points(np.column_stack([rp.x, rp.y]))
         self.colors = territory_colors(
@@ -393,10 +408,11 @@ class TerritoryMap(W.VBox):
         self._say(ch.label + _locked_note(ch.skipped, "not moved"))
         return ch
 
-    def lock(self, unit_ids: Iterable[Hashable], reason: str = "") -> None:
+    def lock(self, unit_ids: Iterable[Hashable], reason: str | None = "") -> None:
         """Lock units in their current territory with a reason.
 
-        An empty reason keeps the recorded reason of units already locked
+        An empty reason (``""`` or ``None``) keeps the recorded reason of
+        units already locked
         (see :meth:`EditorState.lock`); the status line counts the newly
         locked units and those whose reason changed.
         """
@@ -606,7 +622,8 @@ class TerritoryMap(W.VBox):
         Raises
         ------
         SpecificationError
-            Before solving: an unknown ``method``, or ``"align"`` /
+            Before solving: an unknown ``method``, a ``time_limit`` that is
+            not a positive number of seconds, or ``"align"`` /
             ``"rebalance"`` on a map whose territories are not the study's rep
             ids.  After solving: a solver that returns territories the map
             does not have.
@@ -617,7 +634,7 @@ class TerritoryMap(W.VBox):
         no ``workload``) is balanced as a column of ones named ``units`` on a
         copy of the study's units given to the solver.
         """
-        tl = self.time_limit if time_limit is None else float(time_limit)
+        tl = self.time_limit if time_limit is None else check_time_limit(time_limit)
         st = self.state
         balance = {m: st.tolerance for m in st.measures}
         study = self.study

@@ -44,3 +44,23 @@ def test_measure_that_is_zero_everywhere_has_nothing_to_balance(three_territorie
         "0 of 3 outside the band; nothing to balance, every new_sales total is 0"
     ) in p.footer.value
     assert "nan" not in p.footer.value
+
+
+def test_footer_when_the_totals_cancel_out():
+    """Totals +8, -8, 0 (a change measure): the footer read '2 of 3 outside the
+    band; largest deviation 0.0 %', nanmax skipping the NaN deviations."""
+    units = pd.DataFrame(
+        {"growth": [5.0, -5, 0, 0, 3, -3]},
+        index=pd.Index(list("abcdef"), name="unit_id"),
+    )
+    al = Alignment.from_mapping(
+        {"a": "T1", "b": "T2", "c": "T3", "d": "T3", "e": "T1", "f": "T2"}
+    )
+    st = EditorState(units, al, measures=["growth"], tolerance=0.1)
+    p = BalancePanel(st, {})
+    assert 'data-out="2"' in p.footer.value
+    assert (
+        "2 of 3 outside the band; largest deviation – (the totals sum to 0: no "
+        "mean to measure a deviation from)"
+    ) in p.footer.value
+    assert "0.0 %" not in p.footer.value

@@ -433,3 +433,82 @@ def test_a_missing_value_in_a_kpi_column_that_is_not_balanced(toy_grid_3x3):
     units.loc["u2", "sales"] = "n/a"
     with pytest.raises(DataValidationError, match="measure 'sales' is a text column"):
         EditorState(units, al)
+
+
+def test_a_one_column_boolean_frame_is_a_mask(state, toy_grid_3x3):
+    """``units[["workload"]] > 60`` (double brackets) was read as a selection of
+    the units table: its index is every unit, so every unit moved."""
+    units = toy_grid_3x3.unit_measures()
+    mask = units[["workload"]] > 60  # u7, u8, u9; u8 and u9 are in R2 already
+    assert state.positions(mask).tolist() == [6, 7, 8]
+    ch = state.move(mask, "R2")
+    assert ch.label == "move 1 unit to R2" and ch.positions.tolist() == [6]
+    assert state.totals().to_dict() == {"R1": 120.0, "R2": 330.0}
+    # a selection of rows still counts by its index, whatever its columns
+    assert state.positions(
+        units.loc[units["workload"] > 60, ["workload"]]
+    ).tolist() == [
+        6,
+        7,
+        8,
+    ]
+    two = pd.DataFrame({"big": units["workload"] > 60, "far": units["sales"] > 0})
+    with pytest.raises(DataValidationError) as e:
+        state.move(two, "R1")
+    assert str(e.value).startswith(
+        "units.unit_id: the boolean mask is a DataFrame with 2 columns ('big', "
+        "'far'); it is not clear whether a unit is selected when all of them or "
+        "any of them are True. Fix: combine them into one mask, e.g. "
+        "mask.all(axis=1)"
+    )
+    assert state.alignment["u1"] == "R1"  # nothing moved
+
+
+def test_lock_with_reason_none_keeps_the_recorded_reason(state):
+    """``lock(ids, None)`` recorded the reason as the text 'None' (NaN as
+    'nan') and replaced the reason of units already locked."""
+    state.lock(["u5"], "key account")
+    assert state.lock(["u5"], None).tolist() == []
+    assert state.lock(["u1"], None).tolist() == [0]
+    assert state.lock(["u2"], float("nan")).tolist() == [1]
+    assert state.locked() == {
+        "u1": ("R1", "locked in the map"),
+        "u2": ("R1", "locked in the map"),
+        "u5": ("R1", "key account"),
+    }
+    assert state.alignment.provenance["locked"]["u1"] == "locked in the map"
+
+
+def test_territories_given_as_an_index_or_one_id(toy_grid_3x3):
+    """``territories=study.reps.index`` failed with pandas' 'truth value of an
+    Index is ambiguous'; ``territories="R3"`` added 'R' and '3'."""
+    units, al = toy_grid_3x3.unit_measures(), toy_grid_3x3.alignments["current"]
+    reps = pd.Index(["R1", "R2", "R3"], name="rep_id")
+    assert EditorState(units, al, territories=reps).territories == ["R1", "R2", "R3"]
+    ser = pd.Series(["R3", "R4"])
+    assert EditorState(units, al, territories=ser).territories == [
+        "R1",
+        "R2",
+        "R3",
+        "R4",
+    ]
+    assert EditorState(units, al, territories="R3").territories == ["R1", "R2", "R3"]
+
+
+def test_set_alignment_and_moved_from_refuse_what_is_not_an_alignment(state):
+    """A plan's name or a dict failed with a bare AttributeError ('str' object
+    has no attribute 'assignment')."""
+    fix = (
+        "; pass study.alignments[name] for a plan of the study (TerritoryMap."
+        "set_alignment also takes the name) or Alignment.from_mapping(...) for a "
+        "dict of unit id -> territory"
+    )
+    with pytest.raises(TypeError) as e:
+        state.set_alignment("current")
+    assert str(e.value) == "alignment must be an Alignment, got str" + fix
+    with pytest.raises(TypeError, match="alignment must be an Alignment, got dict"):
+        state.set_alignment({"u1": "R2"})
+    with pytest.raises(TypeError) as e:
+        state.moved_from("current")
+    assert str(e.value) == "other must be an Alignment, got str" + fix
+    assert state.undo_stack == [] and state.alignment["u1"] == "R1"

@@ -784,3 +784,53 @@ def test_panel_and_kpi_rows_follow_the_numeric_order(toy_grid_3x3):
         "10",
         "20",
     ]
+
+
+def test_optimise_checks_its_time_limit_like_the_constructor(tmap):
+    """``optimise(time_limit="5s")`` was a bare 'could not convert string to
+    float' ValueError; the constructor explains the same value."""
+    for bad in ("5s", 0, float("nan")):
+        with pytest.raises(SpecificationError) as e:
+            tmap.optimise("align", time_limit=bad)
+        assert str(e.value) == (
+            f"time_limit must be a positive number of seconds, got {bad!r}"
+        )
+    assert tmap.state.undo_stack == [] and tmap.last_result is None
+
+
+def test_simplify_m_is_checked_at_construction(toy_grid_3x3):
+    """``simplify_m="100"`` was a bare TypeError from a comparison, -5 and NaN a
+    ValueError naming 'tolerance_m', a parameter the user never passed."""
+    for bad in (-5, float("nan"), "100 m", True):
+        with pytest.raises(SpecificationError) as e:
+            TerritoryMap(toy_grid_3x3, "current", simplify_m=bad)
+        assert str(e.value) == (
+            f"simplify_m must be a number of metres >= 0, got {bad!r}; e.g. "
+            "simplify_m=100 draws the shapes simplified to 100 m, 0 draws them as "
+            "they are and None chooses from the map's extent"
+        )
+    # text that reads as a number counts, as for tolerance and time_limit
+    assert TerritoryMap(toy_grid_3x3, "current", simplify_m="100").simplify_m == 100.0
+    assert TerritoryMap(toy_grid_3x3, "current", simplify_m=0).simplify_m == 0.0
+
+
+def test_lock_with_reason_none_is_no_reason(tmap):
+    """``lock(ids, None)`` saved the reason 'None' in the plan's provenance and
+    replaced the recorded reason of a unit already locked."""
+    tmap.lock(["u1"], None)
+    tmap.lock(["u2"], "key account")
+    tmap.lock(["u2"], None)
+    assert "1 already locked, reason kept" in tmap.status.value
+    study = tmap.save_as("edited")
+    assert study.alignments["edited"].provenance["locked"] == {
+        "u1": "locked in the map",
+        "u2": "key account",
+    }
+
+
+def test_move_by_a_one_column_boolean_frame(tmap, toy_grid_3x3):
+    """``m.move(units[["workload"]] > 60, "R2")`` moved every unit of R1."""
+    units = toy_grid_3x3.units
+    ch = tmap.move(units[["workload"]] > 60, "R2")  # u7; u8, u9 are in R2
+    assert ch.positions.tolist() == [6]
+    assert totals(tmap) == {"R1": 120.0, "R2": 330.0}
