@@ -16,6 +16,7 @@ from terrakit.data.validation import (
     warn_potential_below_sales,
 )
 from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.sizing.headcount import _real
 
 __all__ = ["QuotaResult", "quotas"]
 
@@ -110,7 +111,7 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
     ids = study.units.index
     if potential is None:
         if "potential" in study.units.columns:
-            return study.units[["potential"]].astype(float)
+            return _potential_column(study.units, "potential")
         return None
     if isinstance(potential, str):
         if potential not in study.units.columns:
@@ -120,7 +121,7 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
                 "no such column",
                 fix="name a units column with potential",
             )
-        return study.units[[potential]].astype(float)
+        return _potential_column(study.units, potential)
     if hasattr(potential, "draws"):
         da = potential.draws("unit")
         df = da.to_pandas() if hasattr(da, "to_pandas") else pd.DataFrame(da)
@@ -160,6 +161,28 @@ def _potential_draws(study: Any, potential: Any) -> pd.DataFrame | None:
             "potential must be numbers >= 0",
             rows=list(ids[(pot.isna() | (pot < 0)).any(axis=1).to_numpy()]),
             fix="check the potential estimates",
+        )
+    return pot
+
+
+def _potential_column(units: pd.DataFrame, col: str) -> pd.DataFrame:
+    """The units column ``col`` as a one-column potential, checked as a Series
+    or DataFrame potential is: numbers >= 0 for every unit (a NaN would count
+    as no potential, a negative one give a negative quota)."""
+    pot = units[[col]].apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = (pot[col].isna() | (pot[col] < 0)).to_numpy()
+    if bad.any():
+        seen = units[col].to_numpy()[bad][:5].tolist()
+        raise DataValidationError(
+            "units",
+            col,
+            f"potential must be numbers >= 0; {int(bad.sum())} "
+            f"unit{'s have' if bad.sum() > 1 else ' has'} a missing, negative or "
+            f"non-numeric potential ({seen})",
+            rows=list(units.index[bad]),
+            n_bad=int(bad.sum()),
+            fix=f"fill {col!r} with the potential of every unit (0 where there "
+            "is none) or pass potential=<PotentialResult or Series per unit>",
         )
     return pot
 
@@ -236,13 +259,15 @@ def quotas(
     Raises
     ------
     SpecificationError
-        For a non-positive total, an unknown method, a weight outside
+        For a ``total`` or ``weight`` that is not a number (``True``, text,
+        ``None``), a non-positive total, an unknown method, a weight outside
         [0, 1], a ``sales_cv`` outside [0, 1] (``sales_cv=10`` asks whether
         0.10 was meant), a potential method without potential, a sales-based
         method when the territories have no sales, or ``seed`` / ``n_draws``
         that are not whole numbers (``n_draws`` >= 1).
     DataValidationError
-        For potential that is missing, negative, given twice for a unit, or
+        For potential (however given, a units column included) that is
+        missing (NaN), negative or not a number, given twice for a unit, or
         sums to zero (over all units, or in some of its draws); given for
         units the study does not have (it would be left out in silence; the
         message says what share of the potential they hold); or keyed by the
@@ -310,7 +335,10 @@ def quotas(
     terr = al.assignment
     sales_u = _unit_sales(study)
     sales_t = sales_u.groupby(terr.reindex(sales_u.index).to_numpy()).sum()
-    T = float(sales_t.sum()) if total is None else float(total)
+    if total is None:
+        T = float(sales_t.sum())
+    else:
+        T = _real("total", total, "give next year's company target in sales")
     if not np.isfinite(T) or T <= 0:
         seen = (
             f"got {total!r}"
@@ -326,7 +354,7 @@ def quotas(
             f"method {method!r} is unknown; use potential_share, sales_share, blend "
             "or equal_chance"
         )
-    w = float(weight)
+    w = _real("weight", weight, "0.5 weighs the potential and sales shares alike")
     if not 0 <= w <= 1:
         raise SpecificationError(f"weight must be in [0, 1], got {weight!r}")
     seed = check_seed(seed)

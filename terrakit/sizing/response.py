@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -85,7 +86,10 @@ class ResponseCurves:
     draws
         ``lo``, ``hi``, ``c50``, ``gamma``: arrays ``(n_draws, n_segments)``.
         Annual sales of one account with ``c`` calls a year is
-        :func:`hill` ``(c, lo, hi, c50, gamma)``.
+        :func:`hill` ``(c, lo, hi, c50, gamma)``.  Every draw must rise (or
+        stay flat) with calls, ``0 <= lo <= hi``: a
+        :class:`~terrakit.exceptions.SpecificationError` names the segment
+        and a draw otherwise.
     n_accounts
         Accounts per segment (the market the curves are applied to).
     current_calls, current_sales
@@ -158,6 +162,7 @@ class ResponseCurves:
             np.asarray(self.draws["gamma"]) <= 0
         ).any():
             raise ValueError("c50 and gamma draws must be positive")
+        _check_rising(segments, self.draws["lo"], self.draws["hi"])
         for name in ("n_accounts", "current_calls", "current_sales", "hours_per_call"):
             a = np.asarray(getattr(self, name), dtype=float)
             if a.shape != (s,) or (a < 0).any() or not np.isfinite(a).all():
@@ -463,11 +468,17 @@ class ResponseModel:
         self.tune = _count("tune", tune, 0, "e.g. 1_000 tuning steps per chain")
         self.chains = _count("chains", chains, 1, "e.g. 2 or 4 chains")
         self.progressbar = progressbar
-        if not 0.5 <= float(target_accept) < 1.0:
+        ta: Any = target_accept  # None, text, lists: refused, not float()'ed
+        if (
+            isinstance(ta, bool | np.bool_)
+            or not isinstance(ta, numbers.Real)
+            or not 0.5 <= float(ta) < 1.0
+        ):
             raise SpecificationError(
-                f"target_accept must be in [0.5, 1), got {target_accept!r}"
+                f"target_accept must be in [0.5, 1), got {target_accept!r}; e.g. "
+                "0.95 (NUTS's target acceptance rate, raise it for divergences)"
             )
-        self.target_accept = float(target_accept)
+        self.target_accept = float(ta)
         self.curves_: ResponseCurves | None = None
 
     @property
@@ -874,7 +885,9 @@ class ResponseModel:
             about ±10 % of its size (1 sd).  The draws' medians lie on the
             judgements and every draw keeps their order (see Notes).
         n_draws, seed
-            Monte-Carlo draws of the calibration.
+            Monte-Carlo draws of the calibration.  A segment's draws depend
+            only on ``seed`` and its own judgement, not on the order of the
+            segments in ``judgements`` or on which others are judged.
         travel
             Travel estimate for the hours per call from ``study`` (see
             :func:`~terrakit.sizing.workload`): ``"model"`` (default, as in
@@ -962,12 +975,14 @@ class ResponseModel:
             )
         index = {s: _judged_index(s, judged[s]) for s in segments}
         ref = _reference(study, reference, travel, segments, calls_per_year, segment)
-        rng = np.random.default_rng(seed)
         draws = {k: np.empty((n_draws, len(segments))) for k in _PARAMS}
         fit: dict[str, dict[str, Any]] = {}
         for j, s in enumerate(segments):
             r = index[s]
             fit[s] = _judgement_fit(s, r)
+            # a segment's draws depend on the seed and its own judgement only,
+            # not on the order of the segments or which others are judged
+            rng = np.random.default_rng([seed, zlib.crc32(s.encode("utf-8"))])
             sim = (
                 _judgement_draws(r, u, n_draws, rng)
                 if u > 0
@@ -1119,6 +1134,35 @@ def _mean_response(
     vals, n = np.unique(np.asarray(calls, float), return_counts=True)
     r = hill(vals[None, :], floor[:, None], 1.0, k[:, None], gamma[:, None])
     return np.asarray(r @ (n / n.sum()), dtype=float)
+
+
+def _check_rising(segments: tuple[str, ...], lo: Any, hi: Any) -> None:
+    """Refuse draws whose curve falls with calls (``hi < lo``) or whose sales
+    at zero calls ``lo`` are negative: :func:`~terrakit.sizing.frontier` and
+    the allocation would then spend hours on calls that lose sales."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    for name, bad, what in (
+        ("lo", lo < 0, "negative sales at zero calls (lo < 0)"),
+        ("hi", hi < lo, "sales falling as calls grow (hi < lo)"),
+    ):
+        cols = np.flatnonzero(bad.any(axis=0))
+        if len(cols) == 0:
+            continue
+        j = int(cols[0])
+        d = int(np.flatnonzero(bad[:, j])[0])
+        raise SpecificationError(
+            f"draws of segment {segments[j]!r} give {what} in "
+            f"{int(bad[:, j].sum())} of {bad.shape[0]} draws (draw {d}: lo "
+            f"{lo[d, j]:g}, hi {hi[d, j]:g})"
+            + (
+                f"; also segments {[segments[i] for i in cols[1:]]}"
+                if len(cols) > 1
+                else ""
+            )
+            + f"; draws[{name!r}] must give 0 <= lo <= hi (annual sales per "
+            "account at zero calls and at saturation): check the draws, or "
+            "calibrate them with ResponseModel.fit or .from_judgement"
+        )
 
 
 def _anchor_draws(mean: np.ndarray, se: np.ndarray, n: int, seed: int) -> np.ndarray:

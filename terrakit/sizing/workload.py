@@ -541,7 +541,31 @@ def _travel_per_call(
             d, _ = cKDTree(xyz).query(xyz, k=2)
             nn_min[pos] = np.asarray(model.minutes(_chord_to_km(d[:, 1])), dtype=float)
     k = float(calls_per_day)
-    per_call = (2.0 * home_min + (k - 1.0) * nn_min) / k
+    # one call a day has no leg between accounts (0 x inf would be NaN)
+    nn_legs = (k - 1.0) * nn_min if k > 1 else np.zeros(len(ids))
+    per_call = (2.0 * home_min + nn_legs) / k
+    cut = ~np.isfinite(per_call)
+    if cut.any():
+        # an unreachable pair (numpy.inf in a minutes matrix) on the day tour
+        far = ~np.isfinite(home_min)
+        i = int(np.flatnonzero(cut)[0])
+        leg = (
+            f"e.g. {home.iloc[i]!r} -> {ids[i]!r} is infinite"
+            if far[i]
+            else f"e.g. {ids[i]!r} reaches no other account of rep {home.iloc[i]!r}"
+        )
+        raise DataValidationError(
+            "travel",
+            None,
+            f"{int(cut.sum())} account{'s' if cut.sum() > 1 else ''} cannot be "
+            "reached: the travel minutes from the rep's home, or to every other "
+            f"account of the same rep, are infinite ({leg}), so the travel per "
+            "call and the workload hours would be infinite",
+            rows=list(ids[cut]),
+            n_bad=int(cut.sum()),
+            fix="give a finite detour for those pairs in the travel matrix, or "
+            "drop those accounts or reassign them to a rep who can reach them",
+        )
     return pd.Series(per_call, index=ids, name="travel_minutes")
 
 
@@ -594,7 +618,10 @@ def workload(
         and for no account the study lacks, once per account (an id given
         twice is named, with the fix: aggregate per account); one keyed by
         the account ids in the other type (``1`` for ``'1'``) is named so,
-        with the conversion.
+        with the conversion.  Accounts whose travel per call is infinite (a
+        Series giving ``inf``, or a matrix with ``numpy.inf`` from the rep's
+        home or to every other account of the rep) are named: they would get
+        infinite workload hours.
     SpecificationError
         When ``calls_per_day`` is below 1, or ``call_minutes`` is neither a
         column name nor a finite number >= 0 (``True`` is refused).
@@ -693,6 +720,19 @@ def workload(
                 fix="give minutes >= 0 per call for every account_id",
             )
         tmin = tmin.astype(float)
+        inf = ~np.isfinite(tmin.to_numpy())
+        if inf.any():
+            raise DataValidationError(
+                "travel",
+                None,
+                f"{int(inf.sum())} account{'s have' if inf.sum() > 1 else ' has'} "
+                "infinite travel minutes per call (unreachable), which would "
+                "make their workload hours infinite",
+                rows=list(acc.index[inf]),
+                n_bad=int(inf.sum()),
+                fix="give a finite detour in minutes per call for those accounts, "
+                "or drop them or reassign them to a rep who can reach them",
+            )
         how = "given per account"
     elif isinstance(travel, numbers.Real) and not isinstance(travel, bool):
         t = float(travel)

@@ -330,3 +330,53 @@ def test_quotas_record_their_alignment(two_segment_study):
     assert q.provenance["alignment"] == "current"
     renamed = two_segment_study.alignments["current"].rename("plan B")
     assert quotas(two_segment_study, renamed).provenance["alignment"] == "plan B"
+
+
+# -- round 20 (QA sizing d2, d4) -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("column", "values", "seen"),
+    [
+        ("pot", [np.nan, 300_000.0], "[nan]"),
+        ("pot", [-100_000.0, 300_000.0], "[-100000.0]"),
+        ("pot", ["lots", 300_000.0], "['lots']"),
+        # the study refuses text and negatives in 'potential' itself, not NaN
+        ("potential", [np.nan, 300_000.0], "[nan]"),
+    ],
+)
+def test_a_units_potential_column_is_checked_as_a_series_is(
+    two_segment_study, column, values, seen
+):
+    """A units column (named, or the default 'potential') skipped the checks: a
+    NaN gave u1 a quota of 0, a negative one a bare ValueError from
+    QuotaResult, text a bare astype error."""
+    from terrakit.exceptions import DataValidationError
+
+    units = two_segment_study.units.copy()
+    units[column] = pd.Series(values, index=units.index, dtype=object)
+    st = two_segment_study.replace(units=units)
+    pot = column if column != "potential" else None
+    with pytest.raises(DataValidationError) as err:
+        quotas(st, "current", potential=pot, method="sales_share")
+    e = err.value
+    assert (e.table, e.column, e.rows) == ("units", column, ["u1"])
+    assert str(e).startswith(
+        f"units.{column}: potential must be numbers >= 0; 1 unit has a missing, "
+        f"negative or non-numeric potential ({seen})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"total": True}, "total must be a number, got True"),
+        ({"total": [1e6]}, r"total must be a number, got \[1000000.0\]"),
+        ({"total": "1e6"}, "total must be a number, got '1e6'"),
+        ({"weight": None}, "weight must be a number, got None"),
+        ({"weight": "abc"}, "weight must be a number, got 'abc'"),
+        ({"weight": float("nan")}, r"weight must be in \[0, 1\], got nan"),
+    ],
+)
+def test_total_and_weight_must_be_numbers(two_segment_study, kw, msg):
+    """total=True was a target of 1.0; None, text and lists gave bare errors."""
+    with pytest.raises(SpecificationError, match=msg):
+        quotas(two_segment_study, "current", method="blend", **kw)

@@ -398,3 +398,35 @@ def test_call_minutes_true_or_missing_is_refused(two_segment_study, bad):
         if bad is True or bad is None
         else f"call_minutes must be >= 0, got {bad!r}"
     )
+
+
+# -- round 20 (QA sizing d1) ---------------------------------------------------------
+def test_unreachable_travel_is_refused_not_infinite_hours(two_segment_study):
+    """numpy.inf in a matrix (as its validation asks for unreachable pairs) or a
+    travel Series gave b1 infinite hours, then reps_needed() an OverflowError."""
+    ids = ["R1", "R2", "a1", "a2", "b1", "b2", "b3", "b4"]
+    m = pd.DataFrame(10.0, index=ids, columns=ids)
+    np.fill_diagonal(m.values, 0.0)
+    m.loc["R2", "b1"] = np.inf
+    with pytest.raises(DataValidationError) as err:
+        workload(two_segment_study, travel=m)
+    assert (err.value.table, err.value.rows) == ("travel", ["b1"])
+    assert "1 account cannot be reached" in str(err.value)
+    assert "'R2' -> 'b1' is infinite" in str(err.value)
+    assert "reassign them to a rep who can reach them" in str(err.value)
+    # b1 reaches none of R2's other accounts: infinite on the day tour too ...
+    m.loc["R2", "b1"] = 10.0
+    m.loc["b1", ["b2", "b3", "b4"]] = np.inf
+    with pytest.raises(DataValidationError) as err:
+        workload(two_segment_study, travel=m)
+    assert err.value.rows == ["b1"]
+    assert "'b1' reaches no other account of rep 'R2'" in str(err.value)
+    # ... but not with one call a day (no leg between accounts; was NaN)
+    wl = workload(two_segment_study, travel=m, calls_per_day=1)
+    assert wl.table.loc["b1", "travel_minutes"] == pytest.approx(20.0)
+    s = pd.Series(5.0, index=two_segment_study.accounts.index)
+    s["b1"] = np.inf
+    with pytest.raises(DataValidationError) as err:
+        workload(two_segment_study, travel=s)
+    assert (err.value.table, err.value.rows) == ("travel", ["b1"])
+    assert "1 account has infinite travel minutes per call" in str(err.value)
