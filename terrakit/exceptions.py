@@ -15,6 +15,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataValidationError",
     "InfeasibleError",
+    "NotAStudyError",
     "NotFittedError",
     "SpecificationError",
     "TerrakitError",
@@ -74,6 +75,15 @@ class DataValidationError(TerrakitError, ValueError):
         if fix:
             msg += f". Fix: {fix}"
         super().__init__(msg)
+
+
+class NotAStudyError(DataValidationError, TypeError):
+    """Something else (a table, ``None``) was given where a Study is needed.
+
+    A :class:`DataValidationError` (with the table and
+    the fix as attributes) and a :class:`TypeError`, as Python names a
+    wrong argument type: ``except`` either catches it.
+    """
 
 
 class SpecificationError(TerrakitError, ValueError):

@@ -39,6 +39,7 @@ from terrakit._runargs import did_you_mean
 from terrakit.data.alignment import Alignment, _sorted_territories
 from terrakit.data.geo import Adjacency, lonlat, projected_crs, require_adjacency
 from terrakit.data.geo import adjacency as build_adjacency
+from terrakit.data.validation import first_few
 from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 __all__ = [
@@ -499,13 +500,9 @@ def _potential_sums(
     gone = pd.unique(labels[miss].to_numpy()).tolist()
     sums[sums.index.isin(gone)] = np.nan
     bad = list(units.index[miss])
-    shown = ", ".join(map(repr, bad[:5])) + (
-        f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-    )
+    shown = first_few(bad)
     hit = [t for t in terr if t in set(gone)]
-    hit_shown = ", ".join(map(str, hit[:10])) + (
-        f" and {len(hit) - 10} more" if len(hit) > 10 else ""
-    )
+    hit_shown = first_few(hit, 10, show=str)
     warnings.warn(
         f"units.potential: {len(bad)} of {len(units)} units have no value "
         f"({shown}); potential and penetration are NaN for territories "
@@ -682,9 +679,7 @@ def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
     gap = s.isna().to_numpy() & (recent | prev)
     if gap.any():  # NaN is not 0: summed as 0, it would fake a fall in sales
         hit = [t for t in _territory_order(terr[gap]) if pd.notna(t)]
-        shown = ", ".join(map(str, hit[:10])) + (
-            f" and {len(hit) - 10} more" if len(hit) > 10 else ""
-        )
+        shown = first_few(hit, 10, show=str)
         raise DataValidationError(
             "history",
             "sales",

@@ -80,6 +80,7 @@ from terrakit.data.validation import (
     clean_history,
     clean_reps,
     clean_units,
+    first_few,
     misspelt_targets,
     require_columns,
 )
@@ -557,12 +558,11 @@ def _warn_header(
     """Warn (for the reader's caller) that column names had spaces or a
     byte-order mark around them, or are written more than once."""
     if stripped:
-        shown = ", ".join(f"{w!r} → {n!r}" for w, n in list(stripped.items())[:5])
-        more = f" and {len(stripped) - 5} more" if len(stripped) > 5 else ""
+        shown = first_few((f"{w!r} → {n!r}" for w, n in stripped.items()), show=str)
         warnings.warn(
             f"{table}: {len(stripped)} column name(s) of {name} had leading or "
             f"trailing spaces, removed so that they match terrakit's names and "
-            f"columns={{...}}: {shown}{more}",
+            f"columns={{...}}: {shown}",
             TerrakitWarning,
             stacklevel=4,
         )
@@ -580,70 +580,131 @@ def _warn_header(
 
 
 # -- delimited text -----------------------------------------------------------------
-def _records(p: Path, delimiter: str, encoding: str) -> Iterable[tuple[int, list[str]]]:
-    """The records of a delimited file, each with the line it starts on,
-    split as pandas splits them (``"`` quotes, ``""`` a quote inside)."""
-    with p.open(encoding=encoding, newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
-        end = 0
+def _blank_record(record: Sequence[str]) -> bool:
+    """Whether pandas skips a record as a blank line (no value, or one of
+    spaces only)."""
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _pandas_names(cells: Sequence[str]) -> list[str]:
+    """The names pandas gives the columns of a header written ``cells``:
+    ``'Unnamed: k'`` for an empty cell, ``'x.1'`` for a second ``'x'``
+    (the names written first, then the unnamed ones)."""
+    names = [c if c != "" else f"Unnamed: {i}" for i, c in enumerate(cells)]
+    unnamed = [i for i, c in enumerate(cells) if c == ""]
+    counts: dict[str, int] = {}
+    for i in [i for i in range(len(names)) if cells[i] != ""] + unnamed:
+        col = old = names[i]
+        count = counts.get(col, 0)
+        if count > 0:
+            while count > 0:
+                counts[old] = count + 1
+                col = f"{old}.{count}"
+                count = count + 1 if col in names else counts.get(col, 0)
+        names[i] = col
+        counts[col] = count + 1
+    return names
+
+
+class _Scan:
+    """One pass over a delimited file's records, split as pandas splits them
+    (``"`` quotes, ``""`` a quote inside): its header, then the lines holding
+    more values than the header has names.
+
+    Used as a context manager; :meth:`header` reads the header (the first
+    record), :meth:`extra_values` the rest.
+    """
+
+    def __init__(self, p: Path, delimiter: str, encoding: str) -> None:
+        self._file = p.open(encoding=encoding, newline="")
+        self._reader = csv.reader(
+            self._file, delimiter=delimiter, quotechar='"', doublequote=True
+        )
+        self._end = 0
+        #: the line the last record starts on (an unclosed quote's record)
+        self.last_start: int | None = None
+
+    def __enter__(self) -> _Scan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def _next(self) -> tuple[int, list[str]] | None:
+        for record in self._reader:
+            start, self._end = self._end + 1, self._reader.line_num
+            if record:
+                self.last_start = start
+                return start, record
+        return None
+
+    def header(self) -> tuple[int, list[str]] | None:
+        """The first record and its line; ``None`` for a file of blank lines."""
+        return self._next()
+
+    def extra_values(self, width: int) -> tuple[int, list[str]]:
+        """How many of the remaining records hold a value past the first
+        ``width`` columns, and the first five in words (``line 3: 4 values,
+        extra ' Marie'``).  Empty values past them (a delimiter ending every line,
+        as many exports write) do not count."""
+        bad: list[str] = []
+        n_bad = 0
+        reader, end, last = self._reader, self._end, self.last_start
         for record in reader:
             start, end = end + 1, reader.line_num
-            if record:
-                yield start, record
+            if not record:
+                continue
+            last = start
+            if len(record) > width:
+                extra = [v for v in record[width:] if v.strip()]
+                if extra:
+                    n_bad += 1
+                    if len(bad) < 5:
+                        bad.append(
+                            f"line {start}: {len(record)} values, extra {extra[0]!r}"
+                        )
+        self._end, self.last_start = end, last
+        return n_bad, bad
 
 
 def _refuse_extra_values(
-    p: Path, table: str, delimiter: str, encoding: str, width: int
+    p: Path, table: str, delimiter: str, width: int, n_bad: int, bad: list[str]
 ) -> None:
-    """Raise when a line holds more values than the header has names.
-
-    Empty values past the last column (a delimiter ending every line, as
-    many exports write) are dropped; a value past it would belong to no
-    column, and pandas would shift the others to make room for it.
+    """Raise when lines hold more values than the header has names
+    (:meth:`_Scan.extra_values`): a value past the last column would belong
+    to no column, and pandas would shift the others to make room for it.
 
     Raises
     ------
     DataValidationError
         Naming the lines (up to five), their counts and their extra values.
     """
-    bad: list[str] = []
-    n_bad = 0
-    records = iter(_records(p, delimiter, encoding))
-    next(records, None)  # the header
-    for line, record in records:
-        extra = [v for v in record[width:] if v.strip()]
-        if extra:
-            n_bad += 1
-            if len(bad) < 5:
-                bad.append(f"line {line}: {len(record)} values, extra {extra[0]!r}")
-    if bad:
-        what = {",": "a comma", ";": "a semicolon", "\t": "a tab"}.get(
-            delimiter, repr(delimiter)
-        )
-        more = f"; and {n_bad - len(bad)} more" if n_bad > len(bad) else ""
-        raise DataValidationError(
-            table,
-            None,
-            f"{n_bad} line(s) of {p.name} hold more values than its header has "
-            f"column names ({width}): {'; '.join(bad)}{more}",
-            fix=f'put quotes around values that hold {what} ("Dupont, Marie"), '
-            "give the extra column a name in the header, or delete the extra "
-            "values",
-        )
+    if not bad:
+        return
+    what = {",": "a comma", ";": "a semicolon", "\t": "a tab"}.get(
+        delimiter, repr(delimiter)
+    )
+    more = f"; and {n_bad - len(bad)} more" if n_bad > len(bad) else ""
+    raise DataValidationError(
+        table,
+        None,
+        f"{n_bad} line(s) of {p.name} hold more values than its header has "
+        f"column names ({width}): {'; '.join(bad)}{more}",
+        fix=f'put quotes around values that hold {what} ("Dupont, Marie"), '
+        "give the extra column a name in the header, or delete the extra "
+        "values",
+    )
 
 
 def _unreadable(
-    p: Path, table: str, err: pd.errors.ParserError, delimiter: str, encoding: str
+    p: Path, table: str, err: pd.errors.ParserError, last_start: int | None
 ) -> DataValidationError:
-    """The error for a file pandas cannot split into lines and values."""
+    """The error for a file pandas cannot split into lines and values;
+    ``last_start``: the line the file's last record starts on."""
     msg = str(err).strip().replace("Error tokenizing data. C error: ", "")
     if "EOF inside string" in msg or "unexpected end of data" in msg:
         # the record left open runs to the end of the file: the last one
-        try:
-            line = max((s for s, _ in _records(p, delimiter, encoding)), default=None)
-        except (csv.Error, UnicodeDecodeError):
-            line = None
-        at = f"on line {line} " if line is not None else ""
+        at = f"on line {last_start} " if last_start is not None else ""
         return DataValidationError(
             table,
             None,
@@ -662,6 +723,18 @@ def _unreadable(
     )
 
 
+def _last_record_line(p: Path, delimiter: str, encoding: str) -> int | None:
+    """The line the last record of a delimited file starts on (``None`` when
+    the file cannot be split): where a quote never closed opened."""
+    try:
+        with _Scan(p, delimiter, encoding) as scan:
+            if scan.header() is not None:
+                scan.extra_values(0)
+            return scan.last_start
+    except (csv.Error, UnicodeDecodeError):
+        return None
+
+
 def _read_delimited(
     p: Path,
     table: str,
@@ -674,10 +747,13 @@ def _read_delimited(
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, list[int]]]:
     """Read CSV / TXT / TSV; numbers with a decimal comma as numbers.
 
-    The columns of ``as_text`` are read as text; in the ``ids`` columns only
-    an empty cell is missing (:func:`_missing_markers`).  Column names are
-    read without the spaces around them (:func:`_header_names`, whose
-    ``stripped`` and ``repeated`` come back with the table).
+    The file is split once by :class:`_Scan` (its header, and the lines with
+    more values than the header has names) and parsed once by pandas (twice
+    where the decimal mark is to be told from its numbers, or a comma groups
+    thousands).  The columns of ``as_text`` are read as text; in the ``ids``
+    columns only an empty cell is missing (:func:`_missing_markers`).  Column
+    names are read without the spaces around them (:func:`_header_names`,
+    whose ``stripped`` and ``repeated`` come back with the table).
 
     Raises
     ------
@@ -687,36 +763,6 @@ def _read_delimited(
     """
     sep = "\t" if p.suffix.lower() == ".tsv" else None
     delimiter = sep or _sniff_delimiter(p, encoding)
-    try:
-        return _parse_delimited(
-            p,
-            table,
-            as_text,
-            ids,
-            mapping,
-            decimal=decimal,
-            encoding=encoding,
-            sep=sep,
-            delimiter=delimiter,
-        )
-    except pd.errors.ParserError as err:
-        raise _unreadable(p, table, err, delimiter or ",", encoding) from None
-
-
-def _parse_delimited(
-    p: Path,
-    table: str,
-    as_text: Mapping[str, type],
-    ids: Collection[str],
-    mapping: Mapping[str, str],
-    *,
-    decimal: Decimal | None,
-    encoding: str,
-    sep: str | None,
-    delimiter: str | None,
-) -> tuple[pd.DataFrame, dict[str, str], dict[str, list[int]]]:
-    """:func:`_read_delimited`, the file's delimiter known (``None``: pandas
-    could not tell it either)."""
     kw: dict[str, Any] = {
         "sep": sep,
         "engine": "python" if sep is None else "c",
@@ -725,32 +771,87 @@ def _parse_delimited(
         # line gives them one value more than the header
         "index_col": False,
     }
+    last_start: int | None = None
+    try:
+        if delimiter is None:
+            # pandas cannot tell the delimiter either: it says so
+            written, read = _pandas_header(p, kw)
+            names, stripped, repeated = _header_names(
+                written, read, table, p.name, mapping
+            )
+        else:
+            with _Scan(p, delimiter, encoding) as scan:
+                first = scan.header()
+                if (
+                    first is None
+                    or first[0] != 1
+                    or _blank_record(first[1])
+                    or first[1][0].startswith("\ufeff")
+                ):
+                    # blank lines or a byte-order mark above the header:
+                    # pandas finds it (or its sniffer fails) as it reads it
+                    written, read = _pandas_header(p, kw)
+                else:
+                    written, read = first[1], _pandas_names(first[1])
+                names, stripped, repeated = _header_names(
+                    written, read, table, p.name, mapping
+                )
+                n_bad, bad = scan.extra_values(len(names))
+                last_start = scan.last_start
+            _refuse_extra_values(p, table, delimiter, len(names), n_bad, bad)
+        return (
+            _parse_delimited(
+                p, table, as_text, ids, mapping, names, kw, decimal, delimiter
+            ),
+            stripped,
+            repeated,
+        )
+    except pd.errors.ParserError as err:
+        if last_start is None:
+            last_start = _last_record_line(p, delimiter or ",", encoding)
+        raise _unreadable(p, table, err, last_start) from None
+
+
+def _pandas_header(p: Path, kw: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
+    """A delimited file's header as pandas reads it: the cells as written,
+    and the names pandas gives the columns (:func:`_pandas_names`)."""
     written = pd.read_csv(p, header=None, nrows=1, dtype=str, na_filter=False, **kw)
     header = pd.read_csv(p, nrows=0, **kw).columns
-    names, stripped, repeated = _header_names(
-        written.iloc[0].tolist() if len(written) else [],
-        list(header),
-        table,
-        p.name,
-        mapping,
-    )
-    if delimiter is not None:
-        _refuse_extra_values(p, table, delimiter, encoding, len(names))
-    kw["header"] = 0
-    kw["names"] = names
-    # the values past the header's columns are empty (refused above if not)
-    kw["usecols"] = range(len(names))
-    kw["keep_default_na"] = False
-    kw["na_values"] = _missing_markers(names, ids)
+    return (written.iloc[0].tolist() if len(written) else []), list(header)
+
+
+def _parse_delimited(
+    p: Path,
+    table: str,
+    as_text: Mapping[str, type],
+    ids: Collection[str],
+    mapping: Mapping[str, str],
+    names: list[Any],
+    kw: Mapping[str, Any],
+    decimal: Decimal | None,
+    delimiter: str | None,
+) -> pd.DataFrame:
+    """:func:`_read_delimited`'s pandas part: the file read with its column
+    ``names`` known and its lines checked (``delimiter``: ``None`` when
+    pandas could not tell it either)."""
+    kw = {
+        **kw,
+        "header": 0,
+        "names": names,
+        # the values past the header's columns are empty (refused if not)
+        "usecols": range(len(names)),
+        "keep_default_na": False,
+        "na_values": _missing_markers(names, ids),
+    }
     comma_separated = delimiter in {",", None}
     if comma_separated and decimal is None:
-        return pd.read_csv(p, dtype=as_text, **kw), stripped, repeated
+        return pd.read_csv(p, dtype=as_text, **kw)
     raw = pd.read_csv(p, dtype=str, **kw)
     skip = set(as_text)
     if decimal is None:
         decimal, thousands = _decimal_mark(raw, skip, table, p.name, mapping)
         if decimal == "." and thousands is None:
-            return pd.read_csv(p, dtype=as_text, **kw), stripped, repeated
+            return pd.read_csv(p, dtype=as_text, **kw)
     if decimal == ".":
         # the comma groups thousands ('1,600'), as decimal="." says: only in
         # columns of well-grouped numbers ('1,5' stays text and is refused);
@@ -760,14 +861,14 @@ def _parse_delimited(
         for c in grouped:
             s = df[c].astype("string").str.strip().str.replace(",", "", regex=False)
             df[c] = pd.to_numeric(s.mask(s == "").astype(object))
-        return df, stripped, repeated
+        return df
     cols = _decimal_comma_columns(raw, skip, mapping)
     df = pd.read_csv(p, dtype={**as_text, **dict.fromkeys(cols, str)}, **kw)
     for c in cols:
         df[c] = _from_decimal_comma(
             df[c], coordinate=mapping.get(c, c) in COORDINATE_COLUMNS
         )
-    return df, stripped, repeated
+    return df
 
 
 def _read_text(
@@ -992,12 +1093,10 @@ def _strip_ids(df: pd.DataFrame, table: str, id_columns: tuple[str, ...]) -> Non
         labels = [
             f"row {i}" if keys is None or pd.isna(keys[i]) else keys[i] for i in bad
         ]
-        rows = ", ".join(repr(r) for r in labels[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         warnings.warn(
             f"{table}.{col}: {len(bad)} id(s) had leading or trailing spaces, "
             f"removed so that they match the other tables: {examples} "
-            f"(rows: {rows}{more})",
+            f"(rows: {first_few(labels)})",
             TerrakitWarning,
             stacklevel=4,
         )
@@ -1751,7 +1850,7 @@ def _join_missing_units(
     out.loc[located.to_numpy(), "unit_id"] = joined.to_numpy(dtype=object)
     found = joined.notna().to_numpy()
     if found.any():
-        ids = _ids_shown(accounts.index[located.to_numpy()][found])
+        ids = first_few(accounts.index[located.to_numpy()][found])
         warnings.warn(
             f"accounts: {int(found.sum())} account(s) had no unit_id, so they were "
             f"joined to the unit their lon/lat lie in ({ids}); the other unit_ids "
@@ -1760,11 +1859,6 @@ def _join_missing_units(
             stacklevel=3,
         )
     return out
-
-
-def _ids_shown(index: pd.Index, n: int = 5) -> str:
-    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in index[:n])
-    return shown + (f" and {len(index) - n} more" if len(index) > n else "")
 
 
 def join_to_units(accounts: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import decimal
 import difflib
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ import pandas as pd
 import pyproj
 from pandas.api import types as ptypes
 
-from terrakit.exceptions import DataValidationError
+from terrakit.exceptions import DataValidationError, NotAStudyError
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -35,10 +35,12 @@ __all__ = [
     "clean_history",
     "clean_reps",
     "clean_units",
+    "first_few",
     "ids_equal_only_as_text",
     "misspelt_targets",
     "rep_of_territories",
     "require_columns",
+    "require_study",
 ]
 
 #: Numeric columns that must be non-negative wherever they appear.
@@ -152,6 +154,111 @@ def misspelt_targets(
         if close and lower[close[0]] not in supplied:
             out.append((t, lower[close[0]]))
     return out
+
+
+def first_few(
+    values: Iterable[Any], n: int = 5, *, show: Callable[[Any], str] = repr
+) -> str:
+    """The first ``n`` of ``values`` and how many more: ``"'a', 'b' and 7 more"``.
+
+    The form of every list of offending ids, rows or territories in a
+    terrakit message.  Numpy scalars are shown as the Python values they
+    hold (``3``, not ``np.int64(3)``).
+
+    Parameters
+    ----------
+    values
+        The values, all of them (they are counted).
+    n
+        How many to show.
+    show
+        How one value is written: ``repr`` (the default, for ids), ``str``
+        (for names or text already formatted).
+
+    Examples
+    --------
+    >>> first_few(["u1", "u2", "u3"], 2)
+    "'u1', 'u2' and 1 more"
+    >>> first_few(np.arange(3), show=str)
+    '0, 1, 2'
+    """
+    items = list(values)
+    text = ", ".join(
+        show(v.item() if isinstance(v, np.generic) else v) for v in items[:n]
+    )
+    return text + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def require_study(
+    obj: Any,
+    what: str = "a Study (tk.Study)",
+    *,
+    table: str = "units",
+    tables: str = "units",
+    fix: str = "pass the Study, or build one with tk.Study(units, accounts=accounts)",
+    caller: str | None = None,
+) -> None:
+    """Raise unless ``obj`` is a :class:`~terrakit.data.Study`.
+
+    Parameters
+    ----------
+    obj
+        What was given.
+    what
+        What is expected, in words (``"a Study with a sales history"``).
+    table
+        The table the error is about (its ``table`` attribute).
+    tables
+        The study's tables that are likely given instead (``"units or
+        accounts"``): named when ``obj`` is a table.
+    fix
+        What to pass instead.  With ``caller``, where ``obj`` is a table the
+        fix is ``"wrap the {tables} table in a Study: {fix}"``, else ``"build
+        one with {fix}"``: give only the constructor call.
+    caller
+        The public function checking (``"tk.design.ensemble"``): the message
+        reads ``"{caller} takes {what}, got {given}; {fix}"``, as its other
+        argument errors do.  Without it the message is a data error's:
+        ``"{table}: expected {what}, got {given} (a table, ...). Fix: {fix}"``.
+
+    Raises
+    ------
+    NotAStudyError
+        A :class:`~terrakit.exceptions.DataValidationError` and a
+        :class:`TypeError`, naming what was given and what to pass.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_study(None, table="history")
+    ... except TypeError as err:
+    ...     print(err.problem)
+    expected a Study (tk.Study), got None
+    """
+    from terrakit.data.study import Study
+
+    if isinstance(obj, Study):
+        return
+    given = "None" if obj is None else type(obj).__name__
+    is_table = isinstance(obj, pd.DataFrame)
+    if caller is None:
+        hint = (
+            f" (a table, e.g. the study's {tables}: pass the Study itself)"
+            if is_table
+            else ""
+        )
+        raise NotAStudyError(
+            table, None, f"expected {what}, got {given}{hint}", fix=fix
+        )
+    todo = (
+        f"wrap the {tables} table in a Study: {fix}"
+        if is_table
+        else f"build one with {fix}"
+    )
+    err = NotAStudyError(table, None, f"{caller} takes {what}, got {given}", fix=todo)
+    # worded as the caller's other argument errors, not as a data error
+    err.args = (f"{caller} takes {what}, got {given}; {todo}",)
+    raise err
 
 
 def _ids(values: Iterable[Any]) -> list[Any]:
@@ -1608,14 +1715,16 @@ def warn_potential_below_sales(
         low |= (sold > 0) & (pot < sold)
     if not low.any():
         return
-    named = ", ".join(
-        f"{territories[i]} (potential {pot[i]:,.0f} vs sales {sold[i]:,.0f})"
-        for i in np.flatnonzero(low)[:5]
+    named = first_few(
+        (
+            f"{territories[i]} (potential {pot[i]:,.0f} vs sales {sold[i]:,.0f})"
+            for i in np.flatnonzero(low).tolist()
+        ),
+        show=str,
     )
-    more = f" and {int(low.sum()) - 5} more" if low.sum() > 5 else ""
     warnings.warn(
         f"{who}: territories with a potential of 0 or below {sales_of} "
-        f"({int(low.sum())} of {len(pot)}): {named}{more}; {effect}. Check the "
+        f"({int(low.sum())} of {len(pot)}): {named}; {effect}. Check the "
         f"potential (a missing estimate filled with 0?) or {advice}",
         TerrakitWarning,
         stacklevel=stacklevel,

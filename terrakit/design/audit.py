@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from terrakit.data.validation import first_few
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 if TYPE_CHECKING:
@@ -264,11 +265,10 @@ class AuditReport:
                 f"than {MIN_DISTINCT_PLANS}): the outlier flags are not reliable"
             )
         if self.noncontiguous:
-            shown = ", ".join(map(str, self.noncontiguous[:5]))
-            more = len(self.noncontiguous) - 5
+            shown = first_few(self.noncontiguous, show=str)
             lines.append(
                 f"  not contiguous: {len(self.noncontiguous)} territories in several "
-                f"pieces ({shown}{f' and {more} more' if more > 0 else ''}); the "
+                f"pieces ({shown}); the "
                 "ensemble's plans are all contiguous"
             )
         m = self.metrics.copy()

@@ -85,6 +85,7 @@ from terrakit._runargs import (
     is_tolerance,
     whole_number,
 )
+from terrakit.data.validation import first_few
 from terrakit.design._recom import induced, random_tree_csr, subtree, subtree_sums
 from terrakit.exceptions import SpecificationError, TerrakitWarning, TimeLimitWarning
 
@@ -226,11 +227,10 @@ def recom_chain(
     index = [whole_number(v) for v in values]
     wrong = [i for i, w in enumerate(index) if w is None or w < 0]
     if wrong:
-        listed = ", ".join(f"unit {i}: {values[i]!r}" for i in wrong[:5])
-        extra = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        listed = first_few((f"unit {i}: {values[i]!r}" for i in wrong), show=str)
         raise SpecificationError(
             f"start must give each unit a territory index 0..k-1 (a whole "
-            f"number >= 0), got {listed}{extra}; number the territories 0, 1, ... "
+            f"number >= 0), got {listed}; number the territories 0, 1, ... "
             "(e.g. pandas.factorize(territory_ids)[0])"
         )
     labels = np.array(index, dtype=np.int64)
@@ -696,9 +696,7 @@ def _no_value(ids: pd.Index, values: np.ndarray) -> str | None:
     if not bad.any():
         return None
     which = [ids[i] for i in np.flatnonzero(bad)]
-    shown = ", ".join(map(repr, which[:5])) + (
-        f" and {len(which) - 5} more" if len(which) > 5 else ""
-    )
+    shown = first_few(which)
     kind = "value" if np.isnan(v[bad]).all() else "finite value"
     return f"{len(which)} of {len(ids)} units have no {kind} ({shown})"
 
@@ -1007,20 +1005,16 @@ def ensemble(
     >>> ens.metrics().describe()  # doctest: +SKIP
     """
     from terrakit.data import geo
-    from terrakit.data.validation import check_measures
+    from terrakit.data.validation import check_measures, require_study
     from terrakit.design.align import _balance_columns
     from terrakit.metrics import _alignment
 
-    if not hasattr(study, "units") or not hasattr(study, "alignments"):
-        given = "None" if study is None else type(study).__name__
-        hint = (
-            "wrap the units table in a Study: tk.Study(units, reps=reps)"
-            if isinstance(study, pd.DataFrame)
-            else "build one with tk.Study(units, reps=reps)"
-        )
-        raise TypeError(
-            f"tk.design.ensemble takes a Study (tk.Study), got {given}; {hint}"
-        )
+    require_study(
+        study,
+        table="units",
+        fix="tk.Study(units, reps=reps)",
+        caller="tk.design.ensemble",
+    )
     if method not in ("recom", "restarts"):
         raise SpecificationError(
             f"method must be 'recom' or 'restarts', got {method!r}"

@@ -92,6 +92,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number, is_tolerance, whole_number
+from terrakit.data.validation import first_few
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
@@ -1455,8 +1456,7 @@ class DesignProblem:
                     clo, chi = float(lo[js].sum()), float(hi[js].sum())
                     if clo * (1 - 1e-9) - 1e-9 <= tot <= chi * (1 + 1e-9) + 1e-9:
                         continue
-                    names = ", ".join(_rid(self.territory_ids[j]) for j in js[:5])  # type: ignore[index]
-                    more = f" and {js.size - 5} more" if js.size > 5 else ""
+                    names = first_few(self.territory_ids[j] for j in js)  # type: ignore[index]
                     side, lim = (
                         ("below the sum of their lower limits", clo)
                         if tot < clo
@@ -1465,7 +1465,7 @@ class DesignProblem:
                     raise SpecificationError(
                         f"{band_txt} is impossible with contiguity: {where(c)} "
                         f"carries {tot:.6g} {a} and holds the {js.size} territories "
-                        f"{names}{more}; {tot:.6g} is {side} ({lim:.6g}; they may "
+                        f"{names}; {tot:.6g} is {side} ({lim:.6g}; they may "
                         f"hold {clo:.6g}–{chi:.6g}). A territory cannot leave its "
                         "piece: loosen the tolerance, move a center between pieces, "
                         f"link the pieces ({_LINK_HINT}) or set contiguity=False"

@@ -15,8 +15,7 @@ import xarray as xr
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.study import Study
-from terrakit.data.validation import _align_id_dtype, _id_kind
+from terrakit.data.validation import _align_id_dtype, _id_kind, require_study
 from terrakit.exceptions import (
     DataValidationError,
     NotFittedError,
@@ -104,19 +103,14 @@ def _study_panel(
 ) -> tuple[Panel, pd.Series, str | None]:
     """:func:`study_panel` and the pooling column it resolved (``None``: one
     group); its own warnings are raised ``stacklevel`` frames up."""
-    if not isinstance(study, Study):
-        hint = (
-            " (a table, e.g. the study's history: pass the Study itself)"
-            if isinstance(study, pd.DataFrame)
-            else ""
-        )
-        raise DataValidationError(
-            "history",
-            None,
-            f"expected a Study with a sales history, got {type(study).__name__}" + hint,
-            fix="pass the Study, e.g. fit(study), or build one with "
-            "tk.data.Study(units, accounts=accounts, history=history)",
-        )
+    require_study(
+        study,
+        "a Study with a sales history",
+        table="history",
+        tables="history",
+        fix="pass the Study, e.g. fit(study), or build one with "
+        "tk.data.Study(units, accounts=accounts, history=history)",
+    )
     if groups is not None and not isinstance(groups, str):
         raise SpecificationError(
             f"groups must be the name of one column, 'auto' or None, got "

@@ -675,21 +675,12 @@ def _unit_join_fix(accounts: pd.DataFrame) -> str:
 def _check_study(study: Any, level: str) -> None:
     """Refuse anything but a :class:`~terrakit.data.Study` (e.g. its units or
     accounts table), naming the fix; it failed with a bare AttributeError."""
-    from terrakit.data.study import Study
+    from terrakit.data.validation import require_study
 
-    if isinstance(study, Study):
-        return
-    table = "accounts" if level == "account" else "units"
-    given = "None" if study is None else type(study).__name__
-    hint = (
-        " (a table, e.g. the study's units or accounts: pass the Study itself)"
-        if isinstance(study, pd.DataFrame)
-        else ""
-    )
-    raise DataValidationError(
-        table,
-        None,
-        f"expected a Study (tk.Study), got {given}{hint}",
+    require_study(
+        study,
+        table="accounts" if level == "account" else "units",
+        tables="units or accounts",
         fix=f"pass the Study, e.g. fit(study, level={level!r}), or wrap the "
         "tables in one: tk.Study(units, accounts=accounts)",
     )

@@ -20,7 +20,7 @@ import pandas as pd
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.validation import _id_kind, check_unique_ids
+from terrakit.data.validation import _id_kind, check_unique_ids, first_few
 from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
 from terrakit.realign._panel import (
     check_interval,
@@ -284,9 +284,7 @@ def _ranks(key: np.ndarray, terr: list[Hashable], rank_by: str) -> np.ndarray:
     ranks[:, ok] = (-key[:, ok]).argsort(axis=1).argsort(axis=1) + 1.0
     if not ok.all():
         off = [terr[i] for i in np.flatnonzero(~ok)]
-        shown = ", ".join(map(repr, off[:10])) + (
-            f" and {len(off) - 10} more" if len(off) > 10 else ""
-        )
+        shown = first_few(off, 10)
         why, fix = "", f"rank_by another KPI than {rank_by!r}"
         if rank_by == "penetration":
             why = " (their potential is 0 or missing)"

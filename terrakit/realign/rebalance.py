@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from terrakit._runargs import as_number, is_tolerance
 from terrakit.data.alignment import Alignment, make_provenance
+from terrakit.data.validation import first_few
 from terrakit.design.align import _check_run
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status, relative_gap
@@ -446,12 +447,11 @@ def _lock_specs(
         out[uid] = (rep, reason)
     unknown = [u for u in out if u not in unit_ids]
     if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:5])
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        shown = first_few(unknown)
         what = (
             f"locked unit {shown} is"
             if len(unknown) == 1
-            else f"{len(unknown)} locked units ({shown}{more}) are"
+            else f"{len(unknown)} locked units ({shown}) are"
         )
         raise SpecificationError(
             f"{what} not among the units (the study has {len(unit_ids)} units, "

@@ -39,6 +39,7 @@ from terrakit.data.alignment import Alignment, _json_default, make_provenance
 from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
 from terrakit.data.geo import adjacency as build_adjacency
 from terrakit.data.study import Study
+from terrakit.data.validation import first_few
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = [
@@ -810,9 +811,7 @@ def _remove_rep(
     held = {u: i for u, (t, i) in (locks or {}).items() if t == e.rep_id}
     if held:
         names = list(held)
-        shown = ", ".join(map(repr, names[:5])) + (
-            f" and {len(names) - 5} more" if len(names) > 5 else ""
-        )
+        shown = first_few(names)
         edits = ", ".join(str(i) for i in sorted(set(held.values())))
         raise SpecificationError(
             f"{where}: rep {e.rep_id!r} leaves, but {len(names)} units are locked "

@@ -46,6 +46,7 @@ import numpy as np
 
 from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit._versions import library_versions
+from terrakit.data.validation import first_few
 from terrakit.exceptions import SpecificationError, TimeLimitWarning
 from terrakit.routing.tsp import improve, is_symmetric
 
@@ -569,11 +570,7 @@ class RoutingSolution:
             else f"  cost {self.cost:.2f}, duration {self.check.duration:.2f}",
         ]
         if self.dropped:
-            more = len(self.dropped) - 10
-            lines.append(
-                f"  dropped nodes: {', '.join(map(str, self.dropped[:10]))}"
-                + (f" and {more} more" if more > 0 else "")
-            )
+            lines.append(f"  dropped nodes: {first_few(self.dropped, 10, show=str)}")
         viol = self.check.violations
         for v in viol[:3]:
             lines.append(f"  broken: {v}")
