@@ -413,3 +413,34 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_it_is_a_bug(
         "terrakit: please report it with the traceback above)\n"
     )
     assert not out.exists()
+
+
+def test_bad_data_found_by_the_checks_after_loading_exits_2(tmp_path, capsys):
+    """A blank annual_sales on units without a sales column is refused by the
+    checks right after loading (the sales summed into the units), before any
+    step: was exit 1, documented for a failed step, with no step named."""
+    import geopandas as gpd
+    import pandas as pd
+
+    units = gpd.read_file(SAMPLE_TOML.parent / "units.gpkg", layer="units")
+    units.drop(columns=["workload", "sales", "accounts"]).to_file(
+        tmp_path / "units.gpkg", layer="units", driver="GPKG"
+    )
+    acc = pd.read_csv(SAMPLE_TOML.parent / "accounts.csv", dtype={"unit_id": str})
+    acc.loc[5, "annual_sales"] = None  # one blank cell in a CRM export
+    acc.to_csv(tmp_path / "accounts.csv", index=False)
+    data = SAMPLE_DATA.replace("SAMPLE/units.gpkg", "units.gpkg").replace(
+        "SAMPLE/accounts.csv", "accounts.csv"
+    )
+    cfg = _sample_config(tmp_path, data + "[potential]\nenabled = false\n")
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--out", str(out), "--no-progress", "--fast"]
+    assert main([*args, *ALL_BUT_DESIGN]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "terrakit: error: accounts.annual_sales: 1 accounts have no annual_sales"
+    )
+    assert "(terrakit pipeline: the study's data failed their checks; no step ran)" in (
+        err
+    )
+    assert "failed (settings:" not in err and not out.exists()

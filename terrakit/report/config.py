@@ -279,7 +279,8 @@ class DataConfig:
     columns
         Per table, ``{"name in your file": "terrakit name"}``.
     units_layer
-        Layer of a multi-layer units file (GeoPackage).
+        Layer of a multi-layer units file (GeoPackage, or a zip's member);
+        refused for a file without layers (CSV, Excel, Parquet).
     units_sheet, accounts_sheet, reps_sheet, history_sheet, alignment_sheet
         Sheet of an Excel workbook that holds the table: its name, or its
         position (``0`` = first); ``None``: the first sheet.
@@ -379,7 +380,12 @@ class PotentialConfig:
 
 @dataclass(frozen=True)
 class ForecastConfig:
-    """Bayesian sales forecast (:class:`terrakit.forecast.SalesForecaster`)."""
+    """Bayesian sales forecast (:class:`terrakit.forecast.SalesForecaster`).
+
+    ``quota = "growth"`` compares each forecast month with the same month a
+    year earlier, so it takes a ``horizon`` of at most
+    :data:`GROWTH_HORIZON` (12) months; a longer one is refused at load.
+    """
 
     enabled: bool = True
     horizon: int = 12
@@ -625,6 +631,23 @@ def _data(
                 f"give the path of the {t} file",
             )
         paths[t] = p.resolve()
+    units_path = paths["units"]
+    if data.get("units_layer") is not None and units_path is not None:
+        # the loader reads a layer only from the files GDAL reads (a zip: the
+        # member); from any other file it would ignore the key silently
+        from terrakit.data.io import _SPATIAL
+
+        if units_path.suffix.lower() not in _SPATIAL:
+            _fail(
+                source,
+                "data",
+                "units_layer",
+                f"names a layer, but the units file {units_path.name!r} has no "
+                f"layers (layers are read from {', '.join(sorted(_SPATIAL))} "
+                "files)",
+                "remove units_layer, or give units = a GeoPackage (.gpkg) or "
+                "a zip holding the layer",
+            )
     for t in _TABLES:
         tp = paths[t]
         if data.get(f"{t}_sheet") is not None and (
@@ -908,28 +931,53 @@ def _column_or_off(
     return str(v)
 
 
+#: The longest ``[forecast] horizon`` (months) a growth quota takes: it compares
+#: each forecast month with the same month a year earlier, which must be history.
+GROWTH_HORIZON = 12
+
+
+def growth_horizon_problem(horizon: int) -> str | None:
+    """Why ``[forecast] quota = "growth"`` cannot go with ``horizon``
+    months (``None``: it can), in the terms of the configuration file."""
+    if horizon <= GROWTH_HORIZON:
+        return None
+    return (
+        f'is {horizon} months, but quota = "growth" compares each forecast '
+        "month with the same month a year earlier, which must be history: "
+        f"its last {horizon - GROWTH_HORIZON} month(s) would be compared with "
+        "the forecast's own first months (the quota step would fail after the "
+        f"forecast's sampling). Fix: set [forecast] horizon = {GROWTH_HORIZON} "
+        '(or less) for growth quotas, or quota = "share_of_potential" (or "none")'
+    )
+
+
 def _forecast(raw: Mapping[str, Any], source: str) -> ForecastConfig:
     s = "forecast"
     d = ForecastConfig()
     _check_keys(raw, [f.name for f in dataclasses.fields(d)], source, s)
+    horizon = _number(
+        raw, "horizon", d.horizon, source, s, low=1, high=60, integer=True
+    )
+    quota = _str(
+        raw,
+        "quota",
+        d.quota,
+        source,
+        s,
+        choices=("share_of_potential", "growth", "none"),
+    )
+    problem = growth_horizon_problem(horizon) if quota == "growth" else None
+    if problem is not None:
+        raise ConfigError(f"{_where(source, s, 'horizon')}: {problem}")
     return ForecastConfig(
         enabled=_bool(raw, "enabled", d.enabled, source, s),
-        horizon=_number(
-            raw, "horizon", d.horizon, source, s, low=1, high=60, integer=True
-        ),
+        horizon=horizon,
         method=_str(
             raw, "method", d.method, source, s, choices=("nutpie", "pymc", "advi")
         ),
         draws=_number(raw, "draws", d.draws, source, s, low=1, integer=True),
         tune=_number(raw, "tune", d.tune, source, s, low=0, integer=True),
-        quota=_str(
-            raw,
-            "quota",
-            d.quota,
-            source,
-            s,
-            choices=("share_of_potential", "growth", "none"),
-        ),
+        quota=quota,
     )
 
 

@@ -547,9 +547,10 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
     The unit-level model reads ``unit_sales`` and ``unit_covariates`` from
     the units table, or from :meth:`~terrakit.data.Study.unit_measures`
     (sales summed from the accounts) where the table lacks the sales column.
-    Each must be a column of numbers: a column holding text (a state code)
-    is refused here, naming the key, the column and values, not after the
-    steps before the potential have run.
+    Each must be a column of numbers, one in every unit: a column holding
+    text (a state code) or missing values is refused here, naming the key,
+    the column and the values or rows, not after the steps before the
+    potential have run.
     """
     p = cfg.potential
     if not p.enabled:
@@ -595,6 +596,8 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
             units.get(c),
             f"encode it as numbers in the units file (e.g. a 0/1 column per "
             f"category), or {leave_out}",
+            fill=f"fill them in the units file (e.g. with the column's median), "
+            f"or {leave_out}",
         )
     _check_numbers(
         cfg,
@@ -602,6 +605,8 @@ def _check_potential(cfg: StudyConfig, study: Any, have: list[str]) -> None:
         p.unit_sales,
         units.get(p.unit_sales),
         "name the units' sales column (numbers) in [potential] unit_sales",
+        fill="fill them in the units file (0 for a unit without sales), or name "
+        "another sales column in [potential] unit_sales",
     )
 
 
@@ -609,8 +614,9 @@ def _check_account_potential(cfg: StudyConfig, study: Any) -> None:
     """The account-level potential model's columns, checked before any step
     runs: the accounts' ``annual_sales`` (the outcome), the columns of
     ``[potential] account_covariates`` (numbers) and the grouping columns
-    ``segment_column`` and ``industry_column`` unless switched off.
-    Without accounts the step is skipped, so there is nothing to check."""
+    ``segment_column`` and ``industry_column`` unless switched off, each
+    with a value in every account.  Without accounts the step is skipped, so
+    there is nothing to check."""
     p = cfg.potential
     acc = study.accounts
     if acc is None:
@@ -624,6 +630,17 @@ def _check_account_potential(cfg: StudyConfig, study: Any) -> None:
             '(numbers) under [columns.accounts] as "Your column" = '
             '"annual_sales", or set [potential] level = "unit"'
         )
+    _check_numbers(
+        cfg,
+        "level",
+        "annual_sales",
+        acc["annual_sales"],
+        "map your yearly sales column (numbers) under [columns.accounts] as "
+        '"Your column" = "annual_sales", or set [potential] level = "unit"',
+        table="accounts",
+        fill="fill annual_sales in the accounts file (0 for an account without "
+        'sales), or set [potential] level = "unit"',
+    )
     for c in p.account_covariates:
         rest = [x for x in p.account_covariates if x != c]
         leave_out = (
@@ -649,6 +666,8 @@ def _check_account_potential(cfg: StudyConfig, study: Any) -> None:
             f"encode it as numbers in the accounts file (e.g. a 0/1 column per "
             f"category), or {leave_out}",
             table="accounts",
+            fill="fill them in the accounts file (e.g. with the segment's "
+            f"median), or {leave_out}",
         )
     for key, what in (
         ("segment_column", "segment effects"),
@@ -666,6 +685,18 @@ def _check_account_potential(cfg: StudyConfig, study: Any) -> None:
                 f"{what} with [potential] {key} = false",
                 table="accounts",
             )
+        if col is not None and acc[col].isna().any():
+            from terrakit.data.validation import first_few
+
+            empty = acc[col].isna().to_numpy()
+            raise ConfigError(
+                f"{cfg.source}: [potential] {key}: {col!r} is empty in "
+                f"{int(empty.sum())} of {len(acc)} rows of the study's accounts "
+                f"(rows: {first_few(acc.index[empty])}); the potential model "
+                f"groups every account by it. Fix: fill them in the accounts "
+                f"file (e.g. with 'unknown'), or fit without {what} with "
+                f"[potential] {key} = false"
+            )
 
 
 def _check_numbers(
@@ -675,37 +706,64 @@ def _check_numbers(
     values: pd.Series | None,
     fix: str,
     table: str = "units",
+    *,
+    fill: str | None = None,
 ) -> None:
     """Refuse a column of ``table`` named by ``[potential] key`` that holds
-    text: the model reads numbers (text that reads as a number is taken, as
-    the model takes it; missing values are the model's to report).
-    ``None``: a column summed from the accounts, numbers by construction."""
-    if values is None or pd.api.types.is_numeric_dtype(values):
+    text or misses values: the model reads a number in every row (text that
+    reads as a number is taken, as the model takes it).  ``None``: a column
+    summed from the accounts, numbers by construction (the sums check their
+    accounts).
+
+    ``fill`` is the fix for missing values (default: fill them in, or ``fix``).
+    """
+    import numpy as np
+
+    from terrakit.data.validation import first_few
+
+    if values is None:
         return
-    given = values.dropna().astype(object)
-    bad = given[pd.to_numeric(given, errors="coerce").isna()]
-    if bad.empty:
+    if not pd.api.types.is_numeric_dtype(values):
+        given = values.dropna().astype(object)
+        bad = given[pd.to_numeric(given, errors="coerce").isna()]
+        if not bad.empty:
+            shown = ", ".join(repr(v) for v in list(dict.fromkeys(map(str, bad)))[:3])
+            raise ConfigError(
+                f"{cfg.source}: [potential] {key}: {column!r} is a text column of "
+                f"the study's {table} ({len(bad)} of {len(values)} values are not "
+                f"numbers, e.g. {shown}); the potential model needs numbers. "
+                f"Fix: {fix}"
+            )
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    missing = ~np.isfinite(numbers)
+    if not missing.any():
         return
-    shown = ", ".join(repr(v) for v in list(dict.fromkeys(map(str, bad)))[:3])
+    rows = first_few(values.index[missing])
+    how = fill or (
+        f"fill them in the {table} file (e.g. with the column's median), or {fix}"
+    )
     raise ConfigError(
-        f"{cfg.source}: [potential] {key}: {column!r} is a text column of the "
-        f"study's {table} ({len(bad)} of {len(values)} values are not numbers, "
-        f"e.g. {shown}); the potential model needs numbers. Fix: {fix}"
+        f"{cfg.source}: [potential] {key}: {column!r} has {int(missing.sum())} "
+        f"missing value(s) of {len(values)} in the study's {table} (rows: {rows}); "
+        f"the potential model needs a number in every row. Fix: {how}"
     )
 
 
 def _check_quota(cfg: StudyConfig, study: Any, have: list[str]) -> None:
     """``[forecast] quota = "share_of_potential"`` needs a potential per unit:
     the unit-level potential step's, else the units' ``potential`` or
-    ``sales`` (summed from the accounts where the units lack it)."""
+    ``sales`` (summed from the accounts where the units lack it).
+    ``quota = "growth"`` compares each forecast month with the same month a
+    year earlier: a horizon of at most 12 months, and a history that covers
+    the 12 months before the forecast starts (the month after its last)."""
     f = cfg.forecast
     hist = study.history
-    if (
-        not f.enabled
-        or f.quota != "share_of_potential"
-        or hist is None
-        or not len(hist)
-    ):
+    if not f.enabled or hist is None or not len(hist):
+        return
+    if f.quota == "growth":
+        _check_growth_quota(cfg, hist)
+        return
+    if f.quota != "share_of_potential":
         return
     p = cfg.potential
     if p.enabled and p.level == "unit":
@@ -725,6 +783,38 @@ def _check_quota(cfg: StudyConfig, study: Any, have: list[str]) -> None:
         'Fix: set [forecast] quota = "growth" (or "none"), run the potential step '
         '([potential] enabled = true, level = "unit"), or add potential or sales '
         "to the units file"
+    )
+
+
+def _check_growth_quota(cfg: StudyConfig, hist: pd.DataFrame) -> None:
+    """Refuse growth quotas that :func:`terrakit.forecast.quota` would refuse
+    only after the forecast's sampling: a horizon over 12 months (also
+    refused by :func:`~terrakit.report.config.load_config`; a configuration
+    built in code may skip it), or a history that does not reach back 12
+    months before the forecast starts."""
+    from terrakit.report.config import GROWTH_HORIZON, growth_horizon_problem
+
+    f = cfg.forecast
+    problem = growth_horizon_problem(f.horizon)
+    if problem is not None:
+        raise ConfigError(f"{cfg.source}: [forecast] horizon: {problem}")
+    per = hist["period"]
+    if not isinstance(per.dtype, pd.PeriodDtype) or per.isna().all():
+        return  # the forecast refuses it, with the fix
+    first, last = per.min(), per.max()
+    start = last + 1
+    need = start - GROWTH_HORIZON
+    if first <= need:
+        return
+    months = (last - first).n + 1
+    raise ConfigError(
+        f'{cfg.source}: [forecast] quota: "growth" compares the forecast from '
+        f"{start} on with the same months a year earlier ({need}.."
+        f"{need + f.horizon - 1}), but the history covers {first}..{last} "
+        f"({months} months) and starts {(first - need).n} months too late. "
+        f"Fix: give [data] history reaching back to {need} ({GROWTH_HORIZON} "
+        "months before the forecast starts), or set [forecast] quota = "
+        '"share_of_potential" (or "none")'
     )
 
 
@@ -929,6 +1019,36 @@ def _primary_name(cfg: StudyConfig, study: Any) -> tuple[str, str | None]:
     if cfg.design.enabled and has_reps:
         return "designed", "design"
     return _primary_of(study.alignments), None
+
+
+def _stale_alignments(
+    cfg: StudyConfig, study: Any, primary: str, made_by: str | None
+) -> list[str]:
+    """Warnings for the run: the study's ``designed`` / ``rebalanced``
+    alignments (an earlier run's, read back from its study file) that this
+    run does not make again while it makes another primary.  They are
+    reported for comparison under their names, so the report must say they
+    are not this run's."""
+    if made_by is None:
+        return []  # the run makes no alignment: the study's own are reported
+    makes = {"design": "designed", "realign": "rebalanced"}
+    has_reps = study.reps is not None
+    runs = {
+        "design": cfg.design.enabled and has_reps,
+        "realign": cfg.realign.enabled and has_reps and "current" in study.alignments,
+    }
+    notes = []
+    for step, name in makes.items():
+        if name in study.alignments and not runs[step]:
+            notes.append(
+                f"report: the study's {name!r} alignment was given with the data "
+                f"(e.g. an earlier run's study file), not made by this run (its "
+                f"{step} step does not run); it is reported for comparison only, "
+                f"and the forecast, the routing and the assignments use this "
+                f"run's {primary!r}. Fix: rename it in the data (e.g. "
+                f"alignment.rename('{name}_before')), or run the {step} step"
+            )
+    return notes
 
 
 def _primary_of(alignments: Any) -> str:
@@ -1183,9 +1303,15 @@ def run_pipeline(
     (:func:`~terrakit.routing.plan_calls` of the territory whose workload is
     closest to the mean, or ``[routing] territory``), then the study file,
     the HTML report and the Excel workbook.  The *primary* alignment — the
-    proposal the forecast, routing and assignments use — is ``rebalanced``
-    if it exists, else ``designed``, else ``current``.  Every random step
-    uses ``[study] seed``.
+    proposal the forecast, routing and assignments use — is the one this
+    run makes: ``rebalanced`` when the realign step runs, else ``designed``
+    when the design step runs; when neither runs, the first of
+    ``rebalanced``, ``designed`` and ``current`` that the study has.  A
+    ``rebalanced`` or ``designed`` alignment the study already has (e.g.
+    from :meth:`~terrakit.data.Study.load` of an earlier run's study file)
+    that this run does not make again is reported beside the others, never
+    as the primary, and a warning says so.  Every random step uses
+    ``[study] seed``.
 
     Examples
     --------
@@ -1195,7 +1321,7 @@ def run_pipeline(
     from tqdm.auto import tqdm
 
     import terrakit as tk
-    from terrakit.exceptions import SpecificationError
+    from terrakit.exceptions import DataValidationError, SpecificationError
 
     if config is None:
         cfg = demo_config()
@@ -1274,18 +1400,30 @@ def run_pipeline(
             study = run("load", lambda: load_study(cfg))
         else:
             bar.update(1)
-        _check_alignment_source(cfg, study)
-        caught.extend(_check_against_study(cfg, study))
-        # why the sizing step cannot fit response curves (None: it can), judged
-        # before the first step: the step then sizes the workload only
-        no_curves = _response_curves_missing(study)
-        current = study.alignments.get("current")
-        # the unit graph of the design and the realignment: None = from the geometry
-        graph = None
-        if cfg.data is not None and cfg.data.snap_m is not None:
-            from terrakit.data.geo import adjacency
+        try:
+            # the checks of the loaded study, before any step: a data error
+            # found here is the input data's, as the load step's are
+            _check_alignment_source(cfg, study)
+            caught.extend(_check_against_study(cfg, study))
+            # why the sizing step cannot fit response curves (None: it can),
+            # judged before the first step: the step then sizes the workload only
+            no_curves = _response_curves_missing(study)
+            # the unit graph of the design and the realignment: None = from the
+            # geometry
+            graph = None
+            if cfg.data is not None and cfg.data.snap_m is not None:
+                from terrakit.data.geo import adjacency
 
-            graph = adjacency(study.units, snap_m=cfg.data.snap_m, warn=False)
+                graph = adjacency(study.units, snap_m=cfg.data.snap_m, warn=False)
+        except DataValidationError as err:
+            if LOAD_FAILED not in getattr(err, "__notes__", ()):
+                err.add_note(LOAD_FAILED)
+            raise
+        current = study.alignments.get("current")
+        # the alignment the forecast, the routing and the assignments use: the
+        # one this run makes, judged as the checks above judged it
+        primary_name, made_by = _primary_name(cfg, study)
+        caught.extend(_stale_alignments(cfg, study, primary_name, made_by))
 
         # -- design
         if not cfg.design.enabled:
@@ -1417,8 +1555,9 @@ def run_pipeline(
                 units["potential_model"] = mean.reindex(units.index).to_numpy(float)
                 study = study.replace(units=units)
 
-        # _check_alignment_source made sure there is one
-        primary = study.alignments[_primary_of(study.alignments)]
+        # _check_alignment_source made sure there is one; the step that makes
+        # it (made_by) ran or raised
+        primary = study.alignments[primary_name]
 
         # -- forecast
         f_cfg = cfg.forecast

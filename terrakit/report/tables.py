@@ -292,7 +292,13 @@ def account_assignments(
         and ``changed`` (with ``previous``); ``changed`` is true where the new
         owner differs from the current owner (or, without owners, where the
         territory changes); an account without an owner before and after
-        (a vacant territory that stays vacant) has not changed.
+        (a vacant territory that stays vacant) has not changed.  The new owner
+        is the territory's rep; without a reps table, or when no territory
+        of ``alignment`` is a rep's id, it is unknown, and an account whose
+        territory is a current owner's id is judged against that owner, any
+        other by its territory (``previous``); where neither tells,
+        ``changed`` is missing (a nullable ``boolean`` column), never a
+        guess.
 
     Raises
     ------
@@ -319,17 +325,53 @@ def account_assignments(
     out["territory_id"] = terr.to_numpy()
     out["rep_id"] = rep_id.to_numpy()
     out["rep_name"] = rep_name.to_numpy()
-    changed: pd.Series | None = None
-    if "rep_id" in acc.columns:
-        cur = acc["rep_id"].astype(object)
+    cur = acc["rep_id"].astype(object) if "rep_id" in acc.columns else None
+    if cur is not None:
         out["current_rep_id"] = cur.to_numpy()
-        changed = _differs(cur, rep_id)
+    prev = None
     if previous is not None:
         prev = previous.assignment.reindex(acc["unit_id"].to_numpy())
         prev.index = acc.index
         out["previous_territory_id"] = prev.to_numpy()
-        if changed is None:
-            changed = _differs(prev, terr)
+    changed = _changed(study, terr, rep_id, cur, prev)
     if changed is not None:
-        out["changed"] = changed.to_numpy(dtype=bool)
+        out["changed"] = changed.array
     return out.reset_index(drop=True)
+
+
+def _changed(
+    study: Any,
+    terr: pd.Series,
+    rep_id: pd.Series,
+    cur: pd.Series | None,
+    prev: pd.Series | None,
+) -> pd.Series | None:
+    """Whether each account changes hands (``None``: no owners, no previous).
+
+    With a reps table that knows some territory of the alignment, the new
+    owner is the territory's rep (none for a territory without one: a vacant
+    territory) and is compared with the current owner.  Otherwise the new
+    owner is unknown (territory ids that are no rep ids: ``T1`` beside rep
+    ``R01``, or no reps table at all), and comparing the current owners with
+    nothing would call every account changed: an account whose territory is
+    a current owner's id (``R01``, the usual convention) is compared with
+    that owner, any other has changed where its territory has
+    (``previous``), and is missing where nothing tells.  The result is a
+    ``bool`` column, or a nullable ``boolean`` one when some are missing.
+    """
+    if cur is None:
+        return None if prev is None else _differs(prev, terr)
+    reps = study.reps
+    if reps is not None and rep_id.notna().any():
+        return _differs(cur, rep_id)
+    # the new owners are unknown: a territory named like a current owner is
+    # that owner's (as rep_of_territories matches '7' to 7)
+    owners = pd.Index(pd.unique(cur.dropna()))
+    new = rep_of_territories(terr, owners)
+    known = new.notna() | (terr.isna() & cur.isna())
+    changed = pd.Series(pd.NA, index=terr.index, dtype="boolean")
+    changed[known] = _differs(cur[known], new[known]).to_numpy(dtype=bool)
+    if prev is not None:
+        rest = ~known
+        changed[rest] = _differs(prev[rest], terr[rest]).to_numpy(dtype=bool)
+    return changed.astype(bool) if changed.notna().all() else changed

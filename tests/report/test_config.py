@@ -561,3 +561,44 @@ def test_a_bool_territory_is_refused(tmp_path):
     assert "[routing] territory: must be a territory id, got True" in str(info.value)
     cfg = load_config(_write(tmp_path, MINIMAL + "[routing]\nterritory = 5\n"))
     assert cfg.routing.territory == "5"
+
+
+def test_growth_quotas_over_more_than_a_year_are_refused_at_load(tmp_path):
+    """horizon = 24 with quota = "growth" was accepted; quota() refused it only
+    after the design, the realignment, the sizing and the forecast's sampling
+    had run, in Python terms (predict(horizon=12))."""
+    text = MINIMAL + '[forecast]\nhorizon = 24\nquota = "growth"\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    msg = str(info.value)
+    assert msg.startswith(
+        'study.toml: [forecast] horizon: is 24 months, but quota = "growth" '
+        "compares each forecast month with the same month a year earlier"
+    )
+    assert msg.endswith(
+        "Fix: set [forecast] horizon = 12 (or less) for growth quotas, or quota = "
+        '"share_of_potential" (or "none")'
+    )
+    # a year of growth quotas, and a longer horizon of other quotas, are fine
+    for ok in ('horizon = 12\nquota = "growth"\n', "horizon = 24\n"):
+        cfg = load_config(_write(tmp_path, MINIMAL + "[forecast]\n" + ok))
+        assert cfg.forecast.horizon in (12, 24)
+
+
+def test_units_layer_on_a_file_without_layers_is_refused(tmp_path):
+    """units_layer on a CSV was accepted and then ignored by the loader: the
+    layer asked for was never read, and nothing said so."""
+    (tmp_path / "units.csv").write_text("unit_id,lon,lat\na,-84,33\n")
+    text = '[data]\nunits = "units.csv"\nunits_layer = "zips_2024"\n'
+    p = tmp_path / "layer.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    msg = str(info.value)
+    assert msg.startswith(
+        "layer.toml: [data] units_layer: names a layer, but the units file "
+        "'units.csv' has no layers (layers are read from .fgb, .geojson, .gpkg, "
+    )
+    assert "Fix: remove units_layer, or give units = a GeoPackage (.gpkg)" in msg
+    cfg = load_config(_write(tmp_path, MINIMAL + 'units_layer = "zips_2024"\n'))
+    assert cfg.data is not None and cfg.data.units_layer == "zips_2024"

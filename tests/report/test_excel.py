@@ -388,3 +388,30 @@ def test_territory_ids_as_text_find_their_integer_reps(toy_grid_3x3):
     df = account_assignments(text_reps, cur)
     assert df["rep_id"].tolist() == df["current_rep_id"].tolist()
     assert set(df["rep_id"]) == {"1", "2"} and not df["changed"].any()
+
+
+def test_without_the_new_owners_no_unmoved_account_is_changed(toy_grid_3x3):
+    """Without a reps table (or with territory ids that are no rep ids) the new
+    owner is unknown: every account with an owner was flagged 'changed',
+    6,000 of 6,000 on the sample study with its own alignment."""
+    s = toy_grid_3x3
+    cur = s.alignments["current"]
+    no_reps = s.replace(reps=None)
+    # territories named like today's owners: the owners compared
+    for previous in (cur, None):
+        df = account_assignments(no_reps, cur, previous=previous)
+        assert df["changed"].dtype == bool and not df["changed"].any()
+        assert df["rep_id"].isna().all()
+    moved = cur.replace({"u5": "R2"}).rename("moved")
+    df = account_assignments(no_reps, moved, previous=cur).set_index("account_id")
+    assert sorted(df.index[df["changed"]]) == ["a10", "a5"]
+    # territory ids that are no owner's id: the territory decides ...
+    ids = {"R1": "T1", "R2": "T2"}
+    today = cur.replace({u: ids[t] for u, t in cur.assignment.items()}).rename("t")
+    plan = today.replace({"u5": "T2"}).rename("plan")
+    for study in (no_reps, s):  # with reps too: T1, T2 are no rep ids
+        df = account_assignments(study, plan, previous=today).set_index("account_id")
+        assert sorted(df.index[df["changed"]]) == ["a10", "a5"]
+        # ... and without the previous territories nothing tells: missing
+        df = account_assignments(study, plan)
+        assert str(df["changed"].dtype) == "boolean" and df["changed"].isna().all()

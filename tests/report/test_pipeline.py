@@ -1311,3 +1311,174 @@ def test_quota_gets_the_potential_only_for_share_of_potential(
     assert (seen["potential"] is not None) is given
     if given:
         assert (seen["potential"] == 10_000.0).all()
+
+
+def _no_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every long step fails the test: the checks must refuse before them."""
+
+    def ran(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a step ran")
+
+    monkeypatch.setattr(tk.design, "align", ran)
+    monkeypatch.setattr(tk.forecast, "SalesForecaster", ran)
+    monkeypatch.setattr(tk.potential, "PotentialModel", ran)
+
+
+def test_growth_quotas_the_forecast_cannot_give_are_refused_before_any_step(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """Growth quotas over more than 12 months, or over a history shorter
+    than the year before the forecast, failed in quota() after the forecast's
+    sampling (and every step before it) had run."""
+    import dataclasses
+
+    _no_step(monkeypatch)
+    s = toy_grid_3x3
+    cfg = _all_off(design={"balance": {"workload": 0.5}}, forecast={"quota": "growth"})
+    short = s.replace(history=s.history[s.history["period"] >= pd.Period("2024-05")])
+    with pytest.raises(ConfigError) as info:
+        run_pipeline(short, cfg, tmp_path / "out", progress=False, fast=True)
+    assert str(info.value) == (
+        '<config>: [forecast] quota: "growth" compares the forecast from 2025-01 '
+        "on with the same months a year earlier (2024-01..2024-12), but the "
+        "history covers 2024-05..2024-12 (8 months) and starts 4 months too late. "
+        "Fix: give [data] history reaching back to 2024-01 (12 months before the "
+        'forecast starts), or set [forecast] quota = "share_of_potential" (or '
+        '"none")'
+    )
+    assert not (tmp_path / "out").exists()
+    # a configuration built in code skips load_config's check of the horizon
+    long = dataclasses.replace(
+        cfg, forecast=dataclasses.replace(cfg.forecast, horizon=18)
+    )
+    with pytest.raises(ConfigError, match=r"\[forecast\] horizon: is 18 months"):
+        run_pipeline(s, long, tmp_path / "out", progress=False, fast=True)
+    # a year of history is enough
+    year = s.replace(history=s.history[s.history["period"] >= pd.Period("2024-01")])
+    assert pipeline._check_against_study(cfg, year) == []
+
+
+def test_missing_values_in_the_potential_columns_are_refused_before_any_step(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """A blank cell in a [potential] column passed the checks before the first
+    step ("missing values are the model's to report"); the model refused it
+    only at the potential step, in Python terms (model_config[...])."""
+    _no_step(monkeypatch)
+    s = toy_grid_3x3
+    income = [float(k) for k in range(9)]
+    income[2] = float("nan")
+    units = s.units.assign(income=income, sales=1000.0)
+    study = s.replace(units=units)
+
+    def refused(study, **potential):
+        cfg = _all_off(design={"balance": {"workload": 0.5}}, potential=potential)
+        with pytest.raises(ConfigError) as info:
+            run_pipeline(study, cfg, tmp_path / "out", progress=False, fast=True)
+        assert not (tmp_path / "out").exists()
+        return str(info.value)
+
+    assert refused(study, unit_covariates=["income"]) == (
+        "<config>: [potential] unit_covariates: 'income' has 1 missing value(s) of "
+        "9 in the study's units (rows: 'u3'); the potential model needs a number "
+        "in every row. Fix: fill them in the units file (e.g. with the column's "
+        "median), or leave it out with [potential] unit_covariates = []"
+    )
+    no_sales = s.replace(units=units.assign(income=1.0, sales=[None, 1.0] * 4 + [2]))
+    assert refused(no_sales, unit_covariates=[]).startswith(
+        "<config>: [potential] unit_sales: 'sales' has 4 missing value(s) of 9 in "
+        "the study's units (rows: 'u1', 'u3', 'u5', 'u7'); the potential model "
+        "needs a number in every row. Fix: fill them in the units file (0 for a "
+        "unit without sales)"
+    )
+    # the units' own sales: the accounts' are not summed into them
+    acc = s.accounts.assign(staff=1.0, segment="A", industry="x")
+    account = {"level": "account", "account_covariates": ["staff"]}
+    blank = study.replace(accounts=acc.assign(annual_sales=[None] + [1.0] * 9))
+    assert refused(blank, **account) == (
+        "<config>: [potential] level: 'annual_sales' has 1 missing value(s) of 10 "
+        "in the study's accounts (rows: 'a1'); the potential model needs a number "
+        "in every row. Fix: fill annual_sales in the accounts file (0 for an "
+        'account without sales), or set [potential] level = "unit"'
+    )
+    blank = study.replace(accounts=acc.assign(staff=[1.0] * 9 + [None]))
+    assert refused(blank, **account).startswith(
+        "<config>: [potential] account_covariates: 'staff' has 1 missing value(s) "
+        "of 10 in the study's accounts (rows: 'a10')"
+    )
+    blank = study.replace(accounts=acc.assign(segment=["A"] * 8 + [None] * 2))
+    assert refused(blank, **account) == (
+        "<config>: [potential] segment_column: 'segment' is empty in 2 of 10 rows "
+        "of the study's accounts (rows: 'a9', 'a10'); the potential model groups "
+        "every account by it. Fix: fill them in the accounts file (e.g. with "
+        "'unknown'), or fit without segment effects with [potential] "
+        "segment_column = false"
+    )
+    ok = _all_off(potential={**account})
+    assert pipeline._check_against_study(ok, study.replace(accounts=acc)) == []
+
+
+def test_a_data_error_of_the_checks_after_loading_is_marked_as_found_before_any_step(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """A bad input found by the checks right after loading (here: a blank
+    annual_sales, summed into units without a sales column) had no
+    LOAD_FAILED note, so terrakit run exited 1 ("a step failed"), not 2."""
+    from terrakit.report.pipeline import LOAD_FAILED
+
+    _no_step(monkeypatch)
+    s = toy_grid_3x3
+    acc = s.accounts.assign(annual_sales=[None] + [1000.0] * 9)
+    cfg = _all_off(design={"balance": {"workload": 0.5}})
+    with pytest.raises(DataValidationError) as info:
+        run_pipeline(
+            s.replace(accounts=acc), cfg, tmp_path / "out", progress=False, fast=True
+        )
+    assert "annual_sales" in str(info.value)
+    assert info.value.__notes__ == [LOAD_FAILED]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_primary_alignment_is_the_one_this_run_makes(
+    toy_grid_3x3, tmp_path, monkeypatch
+):
+    """A study holding a 'rebalanced' alignment (an earlier run's study file
+    read back) kept it as the primary when the realign step was off: the
+    report, the CRM sheet, the forecast and the routing used the stale plan,
+    not the one this run designed, though the checks before the steps judged
+    the primary to be 'designed'."""
+    import types
+
+    s = toy_grid_3x3
+    cur = s.alignments["current"]
+    study = s.with_alignment(cur.rename("rebalanced"))  # the earlier run's
+    new = cur.replace({"u5": "R2"})
+
+    def design(study, **kwargs):
+        return types.SimpleNamespace(
+            alignment=new, method="stub", status="feasible", objective=1.0,
+            lower_bound=1.0, gap=0.0,
+        )  # fmt: skip
+
+    monkeypatch.setattr(tk.design, "align", design)
+    cfg = _all_off(design={"balance": {"workload": 0.5}})
+    assert pipeline._primary_name(cfg, study) == ("designed", "design")
+    res = run_pipeline(study, cfg, tmp_path, progress=False, fast=True)
+    summary = pd.read_excel(res.files["excel"], sheet_name="Summary")
+    assert summary.set_index("item").loc["primary alignment", "value"] == "designed"
+    crm = pd.read_excel(res.files["excel"], sheet_name="Account assignments")
+    assert crm.set_index("account_id").loc[["a5", "a10"], "territory_id"].eq("R2").all()
+    said = [w for w in res.warnings if "'rebalanced' alignment" in w]
+    assert said == [
+        "report: the study's 'rebalanced' alignment was given with the data (e.g. "
+        "an earlier run's study file), not made by this run (its realign step "
+        "does not run); it is reported for comparison only, and the forecast, "
+        "the routing and the assignments use this run's 'designed'. Fix: rename "
+        "it in the data (e.g. alignment.rename('rebalanced_before')), or run the "
+        "realign step"
+    ]
+    # with no step making one, the study's own primary is kept, as before
+    res = run_pipeline(study, _all_off(), tmp_path / "b", progress=False, fast=True)
+    summary = pd.read_excel(res.files["excel"], sheet_name="Summary")
+    assert summary.set_index("item").loc["primary alignment", "value"] == "rebalanced"
+    assert not [w for w in res.warnings if "'rebalanced' alignment" in w]
