@@ -25,6 +25,8 @@ from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast.model import (
     Panel,
+    _pooling,
+    check_horizon,
     fit_panel,
     make_panel,
     merge_configs,
@@ -324,11 +326,24 @@ def run_forecast(
         point forecast, and zero-aware intervals; see
         :func:`terrakit.forecast.model.summarise_draws`).
 
+    Raises
+    ------
+    SpecificationError
+        For a ``horizon`` that is not a whole number ≥ 1, a bad ``seed`` or
+        configuration, or an unknown panel, before the panel is read or
+        anything fitted.
+
     Examples
     --------
     >>> fc = run_forecast("tourism", "tourism_train_1998Q1-2015Q4.csv",
     ...                   horizon=8, seed=0)  # doctest: +SKIP
     """
+    # checked before the panel is read or the model fitted (minutes of sampling)
+    horizon, seed = check_horizon(horizon), check_seed(seed)
+    merge_configs(
+        panel_model_config(name, model_config),
+        panel_sampler_config(name, sampler_config),
+    )
     fp = read_forecast_panel(name, train_csv)
     fit = fit_panel(
         fp.panel,
@@ -398,6 +413,7 @@ class ForecastBenchmark:
         and ``noise_seed``), ``config`` (the merged ``model`` and
         ``sampler`` configurations the fits ran with), ``panel``,
         ``methods``, ``horizon``, ``folds``, ``step``, ``origins``,
+        ``n_series``, ``groups`` (the pooling column and its group names),
         ``total_levels``, ``summary`` (how terrakit's draws were
         summarised), ``terrakit_version`` and the library ``versions``.
     """
@@ -480,12 +496,14 @@ def benchmark_forecast_panel(
     import time
 
     from terrakit.forecast.backtest import (
-        BASELINES,
         BacktestResult,
+        _check_baselines,
         _check_fold_data,
         _check_folds,
-        _check_forecast,
         _check_horizon,
+        _first_origin,
+        _fold_scores,
+        _fold_series,
         baseline_forecasts,
         score,
     )
@@ -493,14 +511,7 @@ def benchmark_forecast_panel(
     # every setting is checked before the panel is read or anything fitted
     horizon, folds = _check_horizon(horizon), _check_folds(folds)
     seed = check_seed(seed)
-    chosen = [baselines] if isinstance(baselines, str) else list(baselines)
-    unknown = [b for b in chosen if b not in BASELINES]
-    if unknown:
-        raise SpecificationError(
-            f"unknown baselines {unknown}; choose from {list(BASELINES)}"
-            + did_you_mean(unknown, BASELINES)
-        )
-    baselines = tuple(dict.fromkeys(chosen))
+    baselines = tuple(_check_baselines(baselines, "baselines"))
     if name not in FORECAST_PANELS:
         raise SpecificationError(
             f"unknown forecasting panel {name!r}; choose from {sorted(FORECAST_PANELS)}"
@@ -532,13 +543,9 @@ def benchmark_forecast_panel(
     panel = fp.panel
     m = panel.season_length
     keys = fp.series_keys().reindex(panel.series)
-    t_n = panel.values.shape[1]
-    first_end = t_n - horizon * folds
-    if first_end < 2 * m:
-        raise SpecificationError(
-            f"{folds} folds × horizon {horizon} leave only {first_end} periods "
-            f"before the first origin; at least {2 * m} are needed"
-        )
+    # the same window and fold checks as backtest_panel (origins move by the
+    # horizon)
+    first_end = _first_origin(panel, horizon, folds, horizon)
     _check_fold_data(panel, first_end, horizon, horizon, folds)
     rows: list[dict[str, Any]] = []
     tot_rows: list[dict[str, Any]] = []
@@ -551,7 +558,7 @@ def benchmark_forecast_panel(
         end = first_end + k * horizon
         train = panel.truncate(end)
         actual = panel.values[:, end : end + horizon]
-        ok = np.isfinite(actual).all(axis=1) & np.isfinite(train.values[:, -1])
+        ok = _fold_series(panel, end, horizon)
         t0 = time.perf_counter()
         fit = fit_panel(
             train,
@@ -565,36 +572,16 @@ def benchmark_forecast_panel(
         results = {"terrakit": (summarise_draws(draws, **summary), secs)}
         results.update(baseline_forecasts(train.values, horizon, m, baselines))
         for method, (arrays, s) in results.items():
-            sub = {c: v[ok] for c, v in arrays.items()}
-            _check_forecast(
-                f"{method} forecast",
-                sub,
-                where=f" of fold {k + 1} (origin {panel.periods[end - 1]})",
-                labels=list(panel.series[ok]),
-            )
-            rows.append(
-                {
-                    "method": method,
-                    "fold": k + 1,
-                    **score(actual[ok], sub, train.values[ok], m),
-                    "seconds": s,
-                    "n_series": int(ok.sum()),
-                    "origin": str(panel.periods[end - 1]),
-                }
-            )
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "method": method,
-                        "fold": k + 1,
-                        "series": np.repeat(panel.series[ok].to_numpy(), horizon),
-                        "actual": actual[ok].ravel(),
-                        "mean": sub["mean"].ravel(),
-                    }
-                )
-            )
-        # coherent totals: sums of draws (series fully observed in the fold)
-        hist_ok = np.nan_to_num(train.values[ok])
+            # the rows backtest_panel makes (period, intervals, filled)
+            row, frame = _fold_scores(panel, k, end, horizon, ok, method, arrays, s)
+            rows.append(row)
+            frames.append(frame)
+        # coherent totals: sums of draws (series fully observed in the fold);
+        # a total's history is the sum of its series observed in each month,
+        # NaN before any of them starts (never 0 sales, which ETS would fit
+        # and the MASE scale count as a jump), as in SalesForecast.by
+        hist_ok = train.values[ok]
+        seen_ok = np.isfinite(hist_ok).astype(float)
         for level in levels:
             lab = (
                 np.zeros(int(ok.sum()), dtype=int)
@@ -605,7 +592,9 @@ def benchmark_forecast_panel(
             ind = np.zeros((int(ok.sum()), n_g))
             ind[np.arange(len(lab)), lab] = 1.0
             agg_draws = np.einsum("dsh,sg->dgh", draws[:, ok], ind)
-            agg_train = ind.T @ hist_ok
+            agg_train = np.where(
+                ind.T @ seen_ok > 0, ind.T @ np.nan_to_num(hist_ok), np.nan
+            )
             agg_actual = ind.T @ actual[ok]
             tk_fc = summarise_draws(agg_draws, **summary)
             ets_fc, _ = baseline_forecasts(agg_train, horizon, m, ("ets",))["ets"]
@@ -636,6 +625,8 @@ def benchmark_forecast_panel(
         folds=int(folds),
         step=int(horizon),
         origins=[str(panel.periods[first_end + k * horizon - 1]) for k in range(folds)],
+        n_series=int(panel.n_series),
+        groups=_pooling(panel, FORECAST_PANELS[name]["group"]),
         total_levels=list(levels),
         summary=summary,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 import warnings
@@ -18,6 +19,7 @@ from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast.model import (
     Panel,
+    _pooling,
     check_horizon,
     fit_panel,
     merge_configs,
@@ -64,7 +66,11 @@ class BacktestResult:
         Long frame of every forecast made (method, fold, series, period,
         actual, mean, lo80, hi80, lo95, hi95).
     provenance
-        Seed, methods, step, merged configurations and terrakit version.
+        Seed, methods, horizon, folds, step, origins, merged configurations,
+        terrakit version, ``n_series`` (the series of the panel) and
+        ``groups`` (the pooling column, ``None`` when not known or one group,
+        and its group names); from :func:`backtest` also ``level``, as a
+        :class:`~terrakit.forecast.SalesForecast`'s provenance has them.
     """
 
     scores: pd.DataFrame
@@ -172,13 +178,7 @@ def score(
         the series that every method forecast, or fill the gaps (a series
         too short for a method: see :func:`baseline_forecasts`).
     """
-    m = whole_number(season_length)
-    if m is None or m < 1:
-        raise SpecificationError(
-            f"season_length must be a whole number of periods ≥ 1, got "
-            f"{season_length!r}; it is the lag of the MASE scale (12 for monthly "
-            "data, 4 for quarterly, 1 for no season)"
-        )
+    m = _check_season_length(season_length, "the lag of the MASE scale")
     actual, forecast, train = _check_score_shapes(actual, forecast, train)
     _check_finite(
         "actual",
@@ -204,6 +204,19 @@ def score(
         "coverage80": float(cov80),
         "coverage95": float(cov95),
     }
+
+
+def _check_season_length(season_length: Any, role: str) -> int:
+    """``season_length`` as an int ≥ 1 (``12.0`` is 12), or a
+    SpecificationError saying what it is used for (``role``)."""
+    m = whole_number(season_length)
+    if m is None or m < 1:
+        raise SpecificationError(
+            f"season_length must be a whole number of periods ≥ 1, got "
+            f"{season_length!r}; it is {role} (12 for monthly data, 4 for "
+            "quarterly, 1 for no season)"
+        )
+    return m
 
 
 def _check_score_shapes(
@@ -374,6 +387,29 @@ def _fill_interior(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, filled
 
 
+def _check_baselines(methods: Sequence[str] | str, noun: str) -> list[str]:
+    """``methods`` as a list of known baseline names without repeats (one name
+    alone is a list of one), or a SpecificationError naming the unknown ones
+    with the closest known name (``'ets'`` for ``'ETS'``)."""
+    chosen = [methods] if isinstance(methods, str) else list(methods)
+    unknown = [x for x in chosen if x not in BASELINES]
+    if unknown:
+        hints = []
+        for u in unknown:
+            text = str(u)
+            close = [text.lower()] if text.lower() in BASELINES else []
+            close = close or difflib.get_close_matches(text, sorted(BASELINES), n=1)
+            if close:
+                hints.append(f"{close[0]!r} for {u!r}")
+        raise SpecificationError(
+            f"unknown {noun} {unknown}; choose from {list(BASELINES)}"
+            + (f"; did you mean {', '.join(hints)}?" if hints else "")
+        )
+    if not chosen:
+        raise SpecificationError(f"{noun} is empty; choose from {list(BASELINES)}")
+    return list(dict.fromkeys(chosen))
+
+
 def baseline_forecasts(
     train: np.ndarray,
     horizon: int,
@@ -395,7 +431,11 @@ def baseline_forecasts(
     error), its seasonal naive returns NaN for the steps more than a season
     beyond a series shorter than a season (and zero-width intervals for the
     others), so any series whose forecast has a NaN entry is forecast by
-    ``Naive`` instead.  Every other series keeps the method's own forecast.
+    ``Naive`` instead.  So is, for the seasonal naive, a series of at most
+    one season (``season_length`` periods from its first observation): it
+    has no seasonal difference to size an interval by, and statsforecast
+    gave exactly one season zero-width 80 % and 95 % intervals, which miss
+    every actual.  Every other series keeps the method's own forecast.
     (statsforecast's ``fallback_model`` hook is not used: it writes the
     fallback's interval bounds in the fallback's column order, so an ETS
     fallback came back with its 80 % and 95 % lower bounds swapped.)
@@ -410,6 +450,18 @@ def baseline_forecasts(
     process), so the first method timed is not charged for the import or
     for numba's compilation of its code.
 
+    Parameters
+    ----------
+    train
+        ``(S, T)`` training values, one row per series (NaN where a series
+        has no value).
+    horizon
+        Periods ahead (a whole number ≥ 1).
+    season_length
+        Periods per season of the seasonal models (a whole number ≥ 1).
+    methods
+        Any of :data:`BASELINES` (one name alone is read as a list of one).
+
     Returns
     -------
     dict
@@ -417,26 +469,49 @@ def baseline_forecasts(
         shape ``(S, horizon)``, seconds).  Every series observed at the end
         of ``train`` has finite forecasts with
         ``lo95 ≤ lo80 ≤ mean ≤ hi80 ≤ hi95``.
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown or empty ``methods``, a ``horizon`` or
+        ``season_length`` that is not a whole number ≥ 1, or a ``train``
+        that is not 2-D (the message shows its shape).
     """
+    methods = _check_baselines(methods, "methods")
+    horizon = check_horizon(horizon)
+    m = _check_season_length(season_length, "the period of the seasonal models")
+    train = np.asarray(train, dtype=float)
+    if train.ndim != 2:
+        raise SpecificationError(
+            f"train must be 2-D (S, T), S series × T periods, got shape "
+            f"{train.shape}; pass one row per series (one series as a 1 × T "
+            "array, a[None, :])"
+        )
     s_n = train.shape[0]
     usable = np.isfinite(train[:, -1])
     values, _ = _fill_interior(train)
     series: list[tuple[int, np.ndarray]] = []
+    n_obs = np.zeros(s_n, dtype=int)
     for i in np.flatnonzero(usable):
         first = int(np.argmax(np.isfinite(values[i])))
         series.append((int(i), values[i, first:]))
-    _warm_up(methods, season_length)
+        n_obs[i] = values.shape[1] - first
+    _warm_up(methods, m)
     out: dict[str, tuple[dict[str, np.ndarray], float]] = {}
     naive: dict[str, np.ndarray] | None = None
     for method in methods:
         t0 = time.perf_counter()
-        arrays = _sf_arrays(series, method, season_length, horizon, s_n)
+        arrays = _sf_arrays(series, method, m, horizon, s_n)
         failed = usable & ~np.isfinite(np.stack(list(arrays.values()))).all(axis=(0, 2))
+        if method == "seasonal_naive":
+            # one season or less: no seasonal difference to size its
+            # intervals by (statsforecast gave one season zero-width ones)
+            failed |= usable & (n_obs <= m)
         if method != "naive" and failed.any():
             # too short for the method (ETS raised, seasonal naive gave NaN
-            # steps): the whole series gets the naive forecast
+            # steps or had a season at most): the series gets the naive forecast
             if naive is None:
-                naive = _sf_arrays(series, "naive", season_length, horizon, s_n)
+                naive = _sf_arrays(series, "naive", m, horizon, s_n)
             for name in arrays:
                 arrays[name][failed] = naive[name][failed]
         _check_nested(arrays, method, usable)
@@ -568,40 +643,42 @@ def backtest_panel(
             f"{step!r}; leave it out to move by the horizon"
         )
     step = count
+    return _backtest_panel(
+        panel,
+        horizon=horizon,
+        folds=folds,
+        step=step,
+        methods=methods,
+        model_config=model_config,
+        sampler_config=sampler_config,
+        seed=seed,
+        facts={"groups": _pooling(panel, None)},
+    )
+
+
+def _backtest_panel(
+    panel: Panel,
+    *,
+    horizon: int,
+    folds: int,
+    step: int,
+    methods: list[str],
+    model_config: Mapping[str, Any] | None,
+    sampler_config: Mapping[str, Any] | None,
+    seed: int,
+    facts: Mapping[str, Any],
+) -> BacktestResult:
+    """:func:`backtest_panel` on checked settings; ``facts`` (the level, the
+    pooling groups) go into the provenance."""
     m = panel.season_length
-    t_n = panel.values.shape[1]
-    first_end = t_n - horizon - step * (folds - 1)
-    if first_end < 2 * m:
-        fits = []
-        if t_n - 2 * m - horizon >= 0:
-            n_max = (t_n - 2 * m - horizon) // step + 1
-            fits.append(
-                f"horizon {horizon} fits at most {n_max} fold{'s' * (n_max > 1)}"
-            )
-        h_max = (
-            (t_n - 2 * m) // folds
-            if step == horizon
-            else t_n - 2 * m - step * (folds - 1)
-        )
-        if h_max >= 1:
-            fits.append(f"{folds} folds fit a horizon of at most {h_max}")
-        can = "; ".join(fits) if fits else "no backtest fits"
-        raise SpecificationError(
-            f"a backtest of {folds} folds × horizon {horizon} needs at least "
-            f"{2 * m + horizon + step * (folds - 1)} periods of history "
-            f"(two years, {2 * m} periods, before the first origin); the history "
-            f"has {t_n} ({panel.periods[0]}..{panel.periods[-1]}): {can}. "
-            "Use fewer folds or a shorter horizon"
-        )
+    first_end = _first_origin(panel, horizon, folds, step)
     _check_fold_data(panel, first_end, horizon, step, folds)
     rows: list[dict[str, Any]] = []
     frames: list[pd.DataFrame] = []
     for k in range(folds):
         end = first_end + k * step
         train = panel.truncate(end)
-        actual = panel.values[:, end : end + horizon]
-        ok = np.isfinite(actual).all(axis=1) & np.isfinite(train.values[:, -1])
-        n_filled = int(_fill_interior(train.values)[1][ok].sum())
+        ok = _fold_series(panel, end, horizon)
         results: dict[str, tuple[dict[str, np.ndarray], float]] = {}
         if "terrakit" in methods:
             results["terrakit"] = _terrakit_forecast(
@@ -610,46 +687,11 @@ def backtest_panel(
         base = [b for b in methods if b in BASELINES]
         if base:
             results.update(baseline_forecasts(train.values, horizon, m, base))
-        periods = panel.periods[end : end + horizon]
         for method in methods:
             arrays, secs = results[method]
-            sub = {k2: v[ok] for k2, v in arrays.items()}
-            _check_forecast(
-                f"{method} forecast",
-                sub,
-                where=f" of fold {k + 1} (origin {panel.periods[end - 1]})",
-                labels=list(panel.series[ok]),
-            )
-            sc = score(actual[ok], sub, train.values[ok], m)
-            rows.append(
-                {
-                    "method": method,
-                    "fold": k + 1,
-                    **sc,
-                    "seconds": secs,
-                    "n_series": int(ok.sum()),
-                    # holes in the scored series' histories that the baseline
-                    # saw filled (terrakit leaves them unobserved)
-                    "filled": 0 if method == "terrakit" else n_filled,
-                    "origin": str(panel.periods[end - 1]),
-                }
-            )
-            n_ok = int(ok.sum())
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "method": method,
-                        "fold": k + 1,
-                        "series": np.repeat(panel.series[ok].to_numpy(), horizon),
-                        "period": np.tile(periods.astype(str), n_ok),
-                        "actual": actual[ok].ravel(),
-                        **{
-                            c: sub[c].ravel()
-                            for c in ("mean", "lo80", "hi80", "lo95", "hi95")
-                        },
-                    }
-                )
-            )
+            row, frame = _fold_scores(panel, k, end, horizon, ok, method, arrays, secs)
+            rows.append(row)
+            frames.append(frame)
     config: dict[str, Any] = {}
     if "terrakit" in methods:
         mcfg, scfg = merge_configs(model_config, sampler_config)
@@ -667,6 +709,8 @@ def backtest_panel(
         folds=int(folds),
         step=int(step),
         origins=[str(panel.periods[first_end + k * step - 1]) for k in range(folds)],
+        n_series=int(panel.n_series),
+        **facts,
     )
     return BacktestResult(
         pd.DataFrame(rows),
@@ -676,6 +720,95 @@ def backtest_panel(
         pd.concat(frames, ignore_index=True),
         prov,
     )
+
+
+def _first_origin(panel: Panel, horizon: int, folds: int, step: int) -> int:
+    """The number of periods before the first origin, or a SpecificationError
+    saying how many periods the design needs, how many the panel has and
+    which designs fit, when fewer than two seasons precede it."""
+    m = panel.season_length
+    t_n = panel.values.shape[1]
+    first_end = t_n - horizon - step * (folds - 1)
+    if first_end >= 2 * m:
+        return first_end
+    fits = []
+    if t_n - 2 * m - horizon >= 0:
+        n_max = (t_n - 2 * m - horizon) // step + 1
+        fits.append(f"horizon {horizon} fits at most {n_max} fold{'s' * (n_max > 1)}")
+    h_max = (
+        (t_n - 2 * m) // folds if step == horizon else t_n - 2 * m - step * (folds - 1)
+    )
+    if h_max >= 1:
+        fits.append(f"{folds} folds fit a horizon of at most {h_max}")
+    can = "; ".join(fits) if fits else "no backtest fits"
+    raise SpecificationError(
+        f"a backtest of {folds} folds × horizon {horizon} needs at least "
+        f"{2 * m + horizon + step * (folds - 1)} periods of history "
+        f"(two years, {2 * m} periods, before the first origin); the history "
+        f"has {t_n} ({panel.periods[0]}..{panel.periods[-1]}): {can}. "
+        "Use fewer folds or a shorter horizon"
+    )
+
+
+def _fold_series(panel: Panel, end: int, horizon: int) -> np.ndarray:
+    """The series a fold scores: observed at its origin (period ``end - 1``)
+    and throughout its test window (``end .. end + horizon - 1``)."""
+    seen = np.isfinite(panel.values[:, end - 1 : end + horizon])
+    return np.asarray(seen.all(axis=1))
+
+
+def _fold_scores(
+    panel: Panel,
+    k: int,
+    end: int,
+    horizon: int,
+    ok: np.ndarray,
+    method: str,
+    arrays: Mapping[str, np.ndarray],
+    seconds: float,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One method's score row and long forecast frame for fold ``k`` (from 0)
+    of a backtest, on the series ``ok``: the rows of
+    :attr:`BacktestResult.scores` and :attr:`BacktestResult.forecasts`.
+
+    Raises the DataValidationError of :func:`score` (naming the method, fold
+    and series) when a forecast of a scored series is NaN or infinite.
+    """
+    m = panel.season_length
+    train = panel.values[:, :end]
+    actual = panel.values[:, end : end + horizon]
+    sub = {c: np.asarray(arrays[c])[ok] for c in _FORECAST_ARRAYS}
+    _check_forecast(
+        f"{method} forecast",
+        sub,
+        where=f" of fold {k + 1} (origin {panel.periods[end - 1]})",
+        labels=list(panel.series[ok]),
+    )
+    n_ok = int(ok.sum())
+    # holes in the scored series' histories that the baseline saw filled
+    # (terrakit leaves them unobserved)
+    filled = 0 if method == "terrakit" else int(_fill_interior(train)[1][ok].sum())
+    row = {
+        "method": method,
+        "fold": k + 1,
+        **score(actual[ok], sub, train[ok], m),
+        "seconds": seconds,
+        "n_series": n_ok,
+        "filled": filled,
+        "origin": str(panel.periods[end - 1]),
+    }
+    periods = panel.periods[end : end + horizon]
+    frame = pd.DataFrame(
+        {
+            "method": method,
+            "fold": k + 1,
+            "series": np.repeat(panel.series[ok].to_numpy(), horizon),
+            "period": np.tile(periods.astype(str), n_ok),
+            "actual": actual[ok].ravel(),
+            **{c: sub[c].ravel() for c in _FORECAST_ARRAYS},
+        }
+    )
+    return row, frame
 
 
 def _check_fold_data(
@@ -813,19 +946,23 @@ def backtest(
     intervals (a trending ETS or ARIMA forecast can run below 0; clipped,
     the point forecast stays inside its intervals).
     """
-    from terrakit.forecast.forecaster import study_panel
+    from terrakit.forecast.forecaster import _study_panel
 
     # checked before the history is read
     methods = _check_design(horizon, folds, methods, model_config, sampler_config, seed)
-    panel, _ = study_panel(study, level=level)
-    return backtest_panel(
+    panel, _, group_column = _study_panel(study, level, "auto", stacklevel=3)
+    horizon, folds = _check_horizon(horizon), _check_folds(folds)
+    return _backtest_panel(
         panel,
         horizon=horizon,
         folds=folds,
+        step=horizon,
         methods=methods,
         model_config=model_config,
         sampler_config=sampler_config,
         seed=seed,
+        # the series the scores are about, as a forecast's provenance has them
+        facts={"level": level, "groups": _pooling(panel, group_column)},
     )
 
 

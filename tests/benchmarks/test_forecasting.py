@@ -6,10 +6,12 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from terrakit.benchmarks.forecasting import read_forecast_panel, run_forecast
 from terrakit.exceptions import SpecificationError
+from terrakit.forecast.backtest import score
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "forecasting"
 FILES = {
@@ -240,3 +242,146 @@ def test_benchmark_refuses_folds_no_series_can_be_scored_before_fitting(
         "history.period: fold 1 (origin 2013Q2, test window 2013Q3..2013Q4) would "
         "score no series: 2013Q3 has no sales row for any series"
     )
+
+
+def test_benchmark_bottom_has_backtest_panels_rows(tiny_tourism_csv, mock_sampling):
+    """The benchmark's ``bottom`` result left out the period, the interval
+    bounds and ``filled`` that a BacktestResult documents (and that
+    backtest_panel's has): its baseline rows are now backtest_panel's."""
+    from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+    from terrakit.forecast.backtest import backtest_panel
+
+    bench = benchmark_forecast_panel(
+        "tourism",
+        tiny_tourism_csv,
+        horizon=2,
+        folds=2,
+        baselines=("naive",),
+        total_levels=("national",),
+        sampler_config=mock_sampling,
+    )
+    ref = backtest_panel(
+        read_forecast_panel("tourism", tiny_tourism_csv).panel,
+        horizon=2,
+        folds=2,
+        methods=["naive"],
+    )
+    fc, ref_fc = bench.bottom.forecasts, ref.forecasts
+    assert (
+        list(fc.columns)
+        == list(ref_fc.columns)
+        == [
+            "method",
+            "fold",
+            "series",
+            "period",
+            "actual",
+            "mean",
+            "lo80",
+            "hi80",
+            "lo95",
+            "hi95",
+        ]
+    )
+    naive = fc[fc["method"] == "naive"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(naive, ref_fc)
+    assert list(bench.bottom.scores.columns) == list(ref.scores.columns)
+    assert bench.bottom.scores["filled"].tolist() == [0, 0, 0, 0]
+    tk = fc[fc["method"] == "terrakit"]
+    assert (tk["lo95"] <= tk["lo80"]).all() and (tk["hi80"] <= tk["hi95"]).all()
+    assert tk["period"].tolist()[:2] == ["2013Q1", "2013Q2"]
+
+
+def test_benchmark_totals_leave_months_before_a_series_starts_unobserved(
+    tiny_tourism_csv, mock_sampling, monkeypatch
+):
+    """ETS on totals (and every total's MASE scale) read the quarters before
+    a State's series start as 0 sales: Tasmania's total began with four
+    zeros and a jump.  They are NaN now, as baseline_forecasts leaves out
+    the months before a series' first observation."""
+    from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+
+    # the module (terrakit.forecast.backtest is also the name of a function)
+    bt = importlib.import_module("terrakit.forecast.backtest")
+
+    df = pd.read_csv(tiny_tourism_csv)
+    late = (df["State"] == "Tasmania") & df["Quarter"].str.startswith("2010")
+    df[~late].to_csv(tiny_tourism_csv, index=False)
+    seen: list[np.ndarray] = []
+    real = bt.baseline_forecasts
+
+    def spy(train, horizon, season_length, methods=bt.BASELINES):
+        if tuple(methods) == ("ets",):
+            seen.append(np.array(train))
+        return real(train, horizon, season_length, methods)
+
+    monkeypatch.setattr(bt, "baseline_forecasts", spy)
+    bench = benchmark_forecast_panel(
+        "tourism",
+        tiny_tourism_csv,
+        horizon=2,
+        folds=1,
+        baselines=("naive",),
+        total_levels=("State",),
+        sampler_config=mock_sampling,
+    )
+    (state,) = seen
+    panel = read_forecast_panel("tourism", tiny_tourism_csv).panel
+    tas = np.asarray(panel.series.str.contains("Tasmania"))
+    assert np.isnan(state[1, :4]).all()
+    np.testing.assert_allclose(state[1, 4:], panel.values[tas, 4:14].sum(axis=0))
+    np.testing.assert_allclose(state[0], panel.values[~tas, :14].sum(axis=0))
+    # the total's MASE scale leaves the unobserved quarters out too
+    ets = bench.totals[bench.totals["method"] == "ets (fitted on totals)"]
+    fc, _ = real(state, 2, 4, ["ets"])["ets"]
+    actual = np.stack([panel.values[~tas, 14:].sum(0), panel.values[tas, 14:].sum(0)])
+    assert ets["mase"].item() == pytest.approx(score(actual, fc, state, 4)["mase"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"horizon": 0}, r"^horizon must be at least 1 period, got 0"),
+        ({"horizon": -3}, r"^horizon must be at least 1 period, got -3"),
+        ({"horizon": 2.5}, r"^horizon must be a whole number of periods, got 2\.5"),
+        ({"seed": -1}, r"^seed must be a non-negative integer, got -1"),
+        ({"sampler_config": {"draw": 10}}, r"unknown sampler_config keys \['draw'\]"),
+    ],
+)
+def test_run_forecast_checks_its_settings_before_reading_or_fitting(
+    kwargs, match, monkeypatch
+):
+    """A bad horizon was only refused by simulate_paths, after the fit
+    (minutes of sampling); now before the panel is read (the path does not
+    exist) or anything fitted."""
+    import terrakit.benchmarks.forecasting as bf
+
+    def no_fit(*args, **kw):
+        raise AssertionError("fitted before the settings were checked")
+
+    monkeypatch.setattr(bf, "fit_panel", no_fit)
+    with pytest.raises(SpecificationError, match=match):
+        run_forecast("tourism", "no_such_panel.csv", **({"horizon": 2} | kwargs))
+
+
+def test_benchmark_window_too_short_says_what_fits(tiny_tourism_csv, monkeypatch):
+    """It said "3 folds × horizon 6 leave only -2 periods before the first
+    origin; at least 8 are needed": now backtest_panel's message, with the
+    periods needed and present and the designs that fit, before any fit."""
+    import terrakit.benchmarks.forecasting as bf
+    from terrakit.benchmarks.forecasting import benchmark_forecast_panel
+
+    def no_fit(*args, **kw):
+        raise AssertionError("fitted before the window was checked")
+
+    monkeypatch.setattr(bf, "fit_panel", no_fit)
+    with pytest.raises(
+        SpecificationError,
+        match=r"^a backtest of 3 folds × horizon 6 needs at least 26 periods of "
+        r"history \(two years, 8 periods, before the first origin\); the history "
+        r"has 16 \(2010Q1..2013Q4\): horizon 6 fits at most 1 fold; 3 folds fit a "
+        r"horizon of at most 2\. Use fewer folds or a shorter horizon$",
+    ):
+        benchmark_forecast_panel(
+            "tourism", tiny_tourism_csv, horizon=6, folds=3, baselines=("naive",)
+        )

@@ -570,3 +570,100 @@ def test_a_backtest_counts_the_months_filled_for_the_baselines():
     f = bt.forecasts
     a = f[(f.method == "seasonal_naive") & (f.fold == 2) & (f.series == "a")]
     assert (a["mean"] > 100).all()  # 2021-07 and -08 were read as 0 sales
+
+
+def test_a_series_of_exactly_one_season_gets_the_naive_forecast():
+    """statsforecast's seasonal naive gave a series of exactly 12 months
+    (m = 12) zero-width 80 % and 95 % intervals (no seasonal difference to
+    size them by): no NaN step, so no naive fallback, and every actual of
+    the series counted as an interval miss.  11 and 13 months were fine."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    train = _gamma_panel_values([30, 12, 13])
+    out = baseline_forecasts(train, 3, 12, ["naive", "seasonal_naive"])
+    naive, snaive = out["naive"][0], out["seasonal_naive"][0]
+    for k in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        np.testing.assert_array_equal(snaive[k][1], naive[k][1])
+    assert (snaive["hi80"] - snaive["lo80"] > 0).all()
+    assert (snaive["hi95"] - snaive["lo95"] > 0).all()
+    # 13 months keep their own forecast: a year back
+    np.testing.assert_allclose(snaive["mean"][[0, 2]], train[[0, 2], 18:21])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"methods": ["ETS"]},
+            r"^unknown methods \['ETS'\]; choose from \['naive', 'seasonal_naive', "
+            r"'ets', 'arima'\]; did you mean 'ets' for 'ETS'\?$",
+        ),
+        (
+            {"methods": ["snaive", "prophet"]},
+            r"^unknown methods \['snaive', 'prophet'\]; .*; did you mean 'naive' "
+            r"for 'snaive'\?$",
+        ),
+        ({"methods": []}, r"^methods is empty; choose from \['naive'"),
+        ({"horizon": 0}, r"^horizon must be at least 1 period, got 0"),
+        ({"horizon": -2}, r"^horizon must be at least 1 period, got -2"),
+        ({"horizon": 2.5}, r"^horizon must be a whole number of periods, got 2\.5"),
+        (
+            {"season_length": 0},
+            r"^season_length must be a whole number of periods ≥ 1, got 0; it is "
+            r"the period of the seasonal models",
+        ),
+        ({"season_length": 12.5}, r"^season_length must be .*, got 12\.5;"),
+        (
+            {"train": np.arange(30.0)},
+            r"^train must be 2-D \(S, T\), S series × T periods, got shape \(30,\); "
+            r"pass one row per series",
+        ),
+    ],
+)
+def test_baseline_forecasts_checks_its_settings(kwargs, match):
+    """A misspelt method was a bare KeyError, horizon 0 returned empty arrays,
+    -2 numpy's "negative dimensions", season_length 0 or 12.5 was used as
+    given and a 1-D train an IndexError."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    args = {
+        "train": 100 + np.arange(30.0)[None, :] + np.zeros((2, 1)),
+        "horizon": 3,
+        "season_length": 12,
+        "methods": ["naive"],
+    } | kwargs
+    with pytest.raises(SpecificationError, match=match):
+        baseline_forecasts(**args)
+
+
+def test_baseline_forecasts_reads_one_method_name_as_a_list_of_one():
+    """``methods="ets"`` was read letter by letter (a bare KeyError 'e')."""
+    from terrakit.forecast.backtest import baseline_forecasts
+
+    train = _gamma_panel_values([30, 30])
+    one = baseline_forecasts(train, 3, 12.0, "naive")
+    ref = baseline_forecasts(train, 3, 12, ["naive"])
+    assert list(one) == ["naive"]
+    for k in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        np.testing.assert_array_equal(one["naive"][0][k], ref["naive"][0][k])
+
+
+def test_backtest_provenance_records_the_level_and_pooling_groups(toy_study):
+    """A unit-level and an account-level backtest of one study carried the
+    same provenance (apart from its time stamp)."""
+    from terrakit.forecast.backtest import backtest_panel
+    from terrakit.forecast.forecaster import study_panel
+
+    unit = backtest(toy_study, horizon=3, folds=1, methods="naive").provenance
+    acct = backtest(
+        toy_study, horizon=3, folds=1, level="account", methods="naive"
+    ).provenance
+    assert (unit["level"], unit["n_series"]) == ("unit", 4)
+    assert unit["groups"] == {"column": None, "names": ["all"]}
+    assert (acct["level"], acct["n_series"]) == ("account", 8)
+    assert acct["groups"] == {"column": "segment", "names": ["A", "B"]}
+    # a bare panel: its series and groups, no level (the column is not known)
+    panel, _ = study_panel(toy_study, level="account")
+    p = backtest_panel(panel, horizon=3, folds=1, methods="naive").provenance
+    assert "level" not in p and p["n_series"] == 8
+    assert p["groups"] == {"column": None, "names": ["A", "B"]}
