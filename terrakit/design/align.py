@@ -848,24 +848,48 @@ def _id_hint(given: Any, known: Sequence[Hashable], what: str) -> str:
     return f"; the {what} ids are {shown}{more}"
 
 
-def _home_units(units: Any, homes: np.ndarray, km: np.ndarray) -> np.ndarray:
+def _home_units(
+    units: Any,
+    homes: np.ndarray,
+    km: np.ndarray,
+    given: np.ndarray | None = None,
+) -> np.ndarray:
     """The unit of each home ``(lon, lat)``: the polygon containing it (the
     nearest of several that do), else the unit whose representative point is
-    nearest (``km``: units × homes)."""
+    nearest (``km``: units × homes); ``given`` (unit positions, -1 where
+    none) wins where set.
+
+    Units tied for a home, the equal parts of a unit split by
+    :func:`~terrakit.design.split_oversized` (one geometry, one location),
+    are handed out to distinct homes in rep order, skipping the given ones:
+    taking the first part for every rep living in the unit rooted two
+    territories in one unit, which the design refuses.
+    """
     import geopandas as gpd
 
-    near = km.argmin(axis=0)
+    n_homes = km.shape[1]
+    # per home, the units it may sit in: those containing it, else all
+    cands: list[np.ndarray] = [np.arange(km.shape[0])] * n_homes
     geom = units.geometry
-    if geom.crs is None or (geom.geom_type == "Point").all():
-        return near
-    pts = gpd.GeoSeries(
-        gpd.points_from_xy(homes[:, 0], homes[:, 1]), crs="EPSG:4326"
-    ).to_crs(geom.crs)
-    home, unit = geom.sindex.query(pts, predicate="within")
-    out = near.copy()
-    for j in np.unique(home):
-        inside = unit[home == j]
-        out[j] = inside[np.argmin(km[inside, j])]
+    if geom.crs is not None and not (geom.geom_type == "Point").all():
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy(homes[:, 0], homes[:, 1]), crs="EPSG:4326"
+        ).to_crs(geom.crs)
+        home, unit = geom.sindex.query(pts, predicate="within")
+        for j in np.unique(home):
+            cands[j] = unit[home == j]
+    fixed = np.full(n_homes, -1) if given is None else np.asarray(given)
+    taken = set(fixed[fixed >= 0].tolist())
+    out = fixed.copy()
+    for j in range(n_homes):
+        if out[j] >= 0:
+            continue
+        d = km[cands[j], j]
+        # ties: equal distances (parts share their unit's point), in order
+        tied = np.sort(cands[j][d <= d.min() + 1e-9])
+        free = [int(u) for u in tied if int(u) not in taken]
+        out[j] = free[0] if free else int(tied[0])
+        taken.add(int(out[j]))
     return out
 
 
@@ -1087,13 +1111,14 @@ def build_problem(
         hp = reps[["home_lon", "home_lat"]].apply(pd.to_numeric).to_numpy(float)
         km = geo.haversine_matrix(lon, lat, hp[:, 0], hp[:, 1])
         k = len(reps)
-        center_units = _home_units(units, hp, km)
+        given_pos = np.full(len(reps), -1)
         if "home_unit" in reps.columns:
             # a rep's home_unit, where given (a unit id, checked above), roots
             # its territory; the others are located from the home
             given = reps["home_unit"].notna().to_numpy()
             pos = pd.Index(units.index).get_indexer(reps["home_unit"][given])
-            center_units[given] = pos
+            given_pos[given] = pos
+        center_units = _home_units(units, hp, km, given_pos)
         center_ids: tuple[Hashable, ...] = tuple(reps.index)
         tids: tuple[Hashable, ...] = center_ids
         mode: Literal["fixed", "choose"] = "fixed"

@@ -52,8 +52,9 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,11 @@ import scipy.sparse as sp
 
 from terrakit._runargs import is_count, is_tolerance
 from terrakit.data.io import COORDINATE_COLUMNS
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 __all__ = ["OversizedSplit", "split_blocking", "split_oversized", "stuck_units"]
 
@@ -79,7 +84,11 @@ class OversizedSplit:
         ``u`` its parts ``"u#1" … "u#r"`` in its place.
     parts
         One row per part (index ``part_id``): ``unit_id``, ``n_parts``,
-        ``activity`` (the part's value).
+        ``activity`` (the part's value) and ``reason``, why its unit was
+        split: ``"oversized"`` (above ``upper_limit``), ``"also"`` (named in
+        ``also=``), and from :func:`split_blocking` ``"stuck"`` (proved
+        stuck by :func:`stuck_units`) or ``"blocking"`` (a neighbour of a
+        stuck unit that overshoots the band when added to it).
     adjacency
         The input :class:`~terrakit.data.geo.Adjacency` expanded to the parts
         (``None`` when none was given: then the parts' identical geometries
@@ -92,6 +101,13 @@ class OversizedSplit:
         The original unit id of every row of ``units`` (index: the ids of
         ``units``).  They differ only for the parts, and where a split
         turned the ids into text (integer ids: ``"0"`` for ``0``).
+    max_part
+        The largest part: ``upper_limit`` for :func:`split_oversized` by
+        default, ``2τ · mean`` for :func:`split_blocking`.
+    stuck
+        From :func:`split_blocking`: the units of ``units`` still stuck
+        after the split (a :func:`stuck_units` table, empty when none);
+        ``None`` where it was not checked (:func:`split_oversized`).
     """
 
     units: Any
@@ -102,6 +118,8 @@ class OversizedSplit:
     tolerance: float
     upper_limit: float
     unit_ids: pd.Series
+    max_part: float
+    stuck: pd.DataFrame | None = None
 
     @property
     def ids_as_text(self) -> bool:
@@ -119,28 +137,35 @@ class OversizedSplit:
         return int(self.parts["unit_id"].nunique())
 
     def summary(self) -> str:
-        """One line per split unit: value, limit and number of parts."""
+        """One line per split unit: value, limit, number of parts and why it
+        was split; then the units still stuck, if any."""
         if self.parts.empty:
-            return (
+            lines = [
                 f"no unit above the {self.upper_limit:.6g} {self.activity} limit "
                 f"(±{100 * self.tolerance:g} %, {self.n_territories} territories)"
-            )
-        lines = [
-            f"{self.n_split} units split into equal parts (one territory may "
-            f"hold at most {self.upper_limit:.6g} {self.activity}: (1 + "
-            f"{self.tolerance:g}) × mean, {self.n_territories} territories):"
-        ]
+            ]
+        else:
+            lines = [
+                f"{self.n_split} units split into equal parts of at most "
+                f"{self.max_part:.6g} (one territory may hold at most "
+                f"{self.upper_limit:.6g} {self.activity}: (1 + {self.tolerance:g}) "
+                f"× mean, {self.n_territories} territories):"
+            ]
         for uid, g in self.parts.groupby("unit_id", sort=False):
             r = int(g["n_parts"].iloc[0])
             v = float(g["activity"].sum())
             lines.append(
                 f"  {uid}: {v:.6g} = {v / self.upper_limit:.3f} × limit -> {r} parts "
-                f"of {v / r:.6g}"
+                f"of {v / r:.6g} ({g['reason'].iloc[0]})"
             )
         if self.ids_as_text:
             lines.append(
                 "unit ids turned into text (0 -> '0'), of one kind with the part "
                 "ids; unit_territories() and groups() give the original ids"
+            )
+        if self.stuck is not None and not self.stuck.empty:
+            lines.append(
+                f"{len(self.stuck)} units still stuck: {_stuck_text(self.stuck)}"
             )
         return "\n".join(lines)
 
@@ -148,13 +173,60 @@ class OversizedSplit:
         """``assignment`` indexed by the ids of ``units``; an unsplit unit
         may also be given by its original id (``0`` for ``"0"``)."""
         a = pd.Series(assignment)
-        if not self.ids_as_text:
-            return a
-        design = set(self.units.index)
-        parts = set(self.parts.index)
-        back = {o: d for d, o in self.unit_ids.items() if d not in parts}
-        idx = [i if i in design else back.get(i, i) for i in a.index]
-        return a.set_axis(pd.Index(idx, dtype=object, tupleize_cols=False))
+        if self.ids_as_text:
+            design = set(self.units.index)
+            parts = set(self.parts.index)
+            back = {o: d for d, o in self.unit_ids.items() if d not in parts}
+            idx = [i if i in design else back.get(i, i) for i in a.index]
+            a = a.set_axis(pd.Index(idx, dtype=object, tupleize_cols=False))
+        self._require_match(a.index)
+        return a
+
+    def _require_match(self, given: pd.Index) -> None:
+        """Refuse an assignment whose ids are not the rows of ``units``: the
+        design on the unsplit units, or a split unit named instead of its
+        parts, gave wrong groups in silence (or a bare IndexError)."""
+        from terrakit.data.validation import first_few
+
+        ids = pd.Index(self.units.index, dtype=object, tupleize_cols=False)
+        unknown = [
+            i for i, ok in zip(given, _isin(given, list(ids)), strict=True) if not ok
+        ]
+        missing = [
+            i for i, ok in zip(ids, _isin(ids, list(given)), strict=True) if not ok
+        ]
+        if not unknown and not missing:
+            return
+        split = self.parts.groupby("unit_id", sort=False).groups
+        named = [u for u in unknown if u in split]
+        problem = []
+        if unknown:
+            problem.append(
+                f"{len(unknown)} of its ids are not rows of split.units "
+                f"({first_few(unknown)})"
+            )
+        if missing:
+            gone = [m for m in missing if m in self.parts.index]
+            problem.append(
+                f"{len(missing)} rows of split.units are missing ({first_few(missing)}"
+                + (f"; {len(gone)} of them parts of split units" if gone else "")
+                + ")"
+            )
+        hint = ""
+        if named:
+            u = named[0]
+            hint = (
+                f"; {u!r} was split into {', '.join(repr(p) for p in split[u])}: "
+                "design on split.units, not on the unsplit units"
+            )
+        raise DataValidationError(
+            "assignment",
+            None,
+            "the assignment does not match the split: " + " and ".join(problem) + hint,
+            fix="pass the assignment of the design on split.units "
+            "(result.alignment.assignment of align(split.units, ...)), one "
+            "territory for every part and unit",
+        )
 
     def unit_territories(self, assignment: pd.Series) -> pd.Series:
         """Original unit → tuple of the territories that serve it.
@@ -310,6 +382,7 @@ def split_oversized(
     """
     from terrakit.data.geo import Adjacency, require_adjacency
 
+    units = _units_table(units)
     _require_activity(units, activity)
     if not is_count(n_territories):
         raise SpecificationError(
@@ -358,11 +431,15 @@ def split_oversized(
         for p in range(1, r + 1):
             pid = f"{uid}#{p}"
             ids.append(pid)
-            part_rows.append((pid, uid, r, v[i] / r))
+            why = "oversized" if v[i] > limit * (1 + 1e-12) else "also"
+            part_rows.append((pid, uid, r, v[i] / r, why))
     out.index = pd.Index(ids, name=units.index.name)
     if out.index.has_duplicates:
+        clash = list(dict.fromkeys(out.index[out.index.duplicated()]))
         raise SpecificationError(
-            "a part id '<unit>#<p>' collides with an existing unit id; rename units"
+            f"{len(clash)} part ids '<unit>#<p>' collide with existing unit ids: "
+            f"{_first(clash)}; rename those units (units.rename(index={{...}})) "
+            "before splitting"
         )
     unit_ids = pd.Series(
         units.index[pos].to_numpy(), index=out.index, name=units.index.name
@@ -370,9 +447,13 @@ def split_oversized(
     num = out.select_dtypes("number").columns.difference(kept, sort=False)
     div = reps[pos].astype(float)
     for c in num:
-        out[c] = out[c].to_numpy(dtype=float) / div
+        if ptypes.is_timedelta64_dtype(out[c].dtype):
+            # durations stay durations (float nanoseconds before); /1 is exact
+            out[c] = out[c] / div
+        else:
+            out[c] = out[c].to_numpy(dtype=float) / div
     parts = pd.DataFrame(
-        part_rows, columns=["part_id", "unit_id", "n_parts", "activity"]
+        part_rows, columns=["part_id", "unit_id", "n_parts", "activity", "reason"]
     ).set_index("part_id")
     adj_out = None
     if adjacency is not None:
@@ -394,6 +475,7 @@ def split_oversized(
         tolerance=tau,
         upper_limit=limit,
         unit_ids=unit_ids,
+        max_part=part,
     )
 
 
@@ -445,8 +527,9 @@ def _refuse_text_numbers(units: Any, skip: list[Hashable], split: pd.Index) -> N
 
 
 def _kept_columns(units: Any, activity: str, keep: Any) -> list[Hashable]:
-    """The columns the parts keep whole: the coordinates and ``keep``."""
-    names = [keep] if isinstance(keep, str) else list(keep)
+    """The columns the parts keep whole: the coordinates and ``keep``
+    (``None``: none, as for ``also``)."""
+    names = _as_ids(keep)
     unknown = [c for c in names if c not in units.columns]
     if unknown:
         raise SpecificationError(
@@ -515,6 +598,43 @@ def _require_known(
         rows=_ids(unknown),
         fix=f"pass ids of {of} (check the id type: '13121' is not 13121)",
     )
+
+
+def _first(ids: list[Hashable]) -> str:
+    """The first few ids, as every id list of a message shows them."""
+    from terrakit.data.validation import first_few
+
+    return first_few(ids)
+
+
+def _units_table(units: Any) -> Any:
+    """The units table: a Study's ``.units`` (align takes a Study, so users
+    pass one here too), else ``units`` as given; refuse what is no table."""
+    from terrakit.data.study import Study
+
+    if isinstance(units, Study):
+        return units.units
+    if not isinstance(units, pd.DataFrame):
+        given = "None" if units is None else type(units).__name__
+        raise DataValidationError(
+            "units",
+            None,
+            f"expected the units table (a GeoDataFrame, or a Study), got {given}",
+            fix="pass study.units, or a (Geo)DataFrame with one row per unit",
+        )
+    return units
+
+
+def _stuck_text(stuck: pd.DataFrame, n: int = 5) -> str:
+    """``"'y' (3: best below 3, best above 12.5)"``, for the first ``n`` rows
+    of a :func:`stuck_units` table."""
+    shown = [
+        f"{uid!r} ({row['value']:.6g}: best below {row['best_below']:.6g}, best "
+        f"above {row['best_above']:.6g})"
+        for uid, row in stuck.head(n).iterrows()
+    ]
+    more = f" and {len(stuck) - n} more" if len(stuck) > n else ""
+    return ", ".join(shown) + more
 
 
 def _require_activity(units: Any, activity: str) -> None:
@@ -671,6 +791,7 @@ def stuck_units(
 
     _need_adjacency(adjacency, "stuck_units")
     lower, upper = _band(lower, upper)
+    _require_count(max_sets, "max_sets", 1, "20_000, the default")
     ids = pd.Index(adjacency.ids)
     vals = pd.Series(values)
     col = "values" if vals.name is None else str(vals.name)
@@ -719,6 +840,17 @@ def stuck_units(
     return pd.DataFrame(rows, columns=["unit_id", *cols]).set_index("unit_id")
 
 
+def _require_count(value: Any, name: str, low: int, example: str) -> None:
+    """Refuse a ``value`` of ``name=`` that is not a whole number ≥ ``low``: a
+    ``max_sets`` of 0 made every unit "undecided" and reported nothing
+    stuck; ``rounds=2.5`` failed in ``range``."""
+    if not is_count(value, low):
+        raise SpecificationError(
+            f"{name} must be a whole number of at least {low}, got {value!r}; "
+            f"pass e.g. {example}"
+        )
+
+
 def _band(lower: Any, upper: Any) -> tuple[float, float]:
     """``(lower, upper)`` as floats; refuse a band that is not finite or
     inverted (every unit below an empty band was reported stuck)."""
@@ -760,25 +892,38 @@ def split_blocking(
 ) -> tuple[OversizedSplit, pd.DataFrame]:
     """Split the oversized units and the :func:`stuck_units` until none is stuck.
 
-    Rule: every unit above the upper limit, and every unit that
-    :func:`stuck_units` proves cannot sit in any contiguous territory within
-    the band, is split into equal parts of at most ``2τ · mean`` (the band's
-    width, so a set of parts can reach any point of the band); the check
-    runs again on the result, up to ``rounds`` times.  Passing the local
-    check is necessary, not sufficient, for a feasible design.
+    Rule: every unit above the upper limit is split into equal parts of at
+    most ``2τ · mean`` (the band's width, so a set of parts can reach any
+    point of the band), whatever the other units are.  Then, up to
+    ``rounds`` times, :func:`stuck_units` runs on the result and every unit
+    it proves cannot sit in any contiguous territory within the band is
+    split the same way; a stuck unit already no larger than ``2τ · mean``
+    cannot be cut finer, so the unit that jumps over the band when added to
+    it (the last unit of its ``set_above``) is split instead.  Passing
+    the local check is necessary, not sufficient, for a feasible design.
 
     Parameters are those of :func:`split_oversized` (``keep``: numeric
     columns the parts keep whole, besides the coordinates), with
-    ``adjacency`` required and ``tolerance > 0``; ``rounds`` and
-    ``max_sets`` (see :func:`stuck_units`) bound the search.
+    ``adjacency`` required and ``tolerance > 0``; ``rounds`` (a whole number
+    ``>= 0``) and ``max_sets`` (see :func:`stuck_units`) bound the search.
 
     Returns
     -------
     (OversizedSplit, pandas.DataFrame)
         The split and the stuck units found before the first split (the
         evidence that the unsplit specification is impossible), by their
-        ids after the oversized units were split (text where that split
-        turned integer ids into text, see :func:`split_oversized`).
+        ids after the oversized units were split into the fewest parts (as
+        :func:`split_oversized` does; text where that split turned integer
+        ids into text).  The split's ``parts`` say why each unit was split
+        (``reason``: ``"oversized"``, ``"stuck"`` or ``"blocking"``), its
+        ``max_part`` is ``2τ · mean`` and its ``stuck`` holds the units still
+        stuck at the end (empty when none).
+
+    Warns
+    -----
+    TerrakitWarning
+        Units are still stuck after ``rounds`` rounds: the warning names
+        them with their best totals below and above the band.
 
     Raises
     ------
@@ -787,11 +932,15 @@ def split_blocking(
         :class:`~terrakit.data.geo.Adjacency`.
     SpecificationError
         ``tolerance`` 0: a band of zero width cannot be filled by parts;
-        and the refusals of :func:`split_oversized`.
+        ``rounds`` or ``max_sets`` not a whole number (``rounds >= 0``,
+        ``max_sets >= 1``); and the refusals of :func:`split_oversized`.
     DataValidationError
         As :func:`split_oversized`.
     """
     _need_adjacency(adjacency, "split_blocking")
+    _require_count(rounds, "rounds", 0, "5, the default")
+    _require_count(max_sets, "max_sets", 1, "20_000, the default")
+    units = _units_table(units)
     first = split_oversized(
         units, activity, n_territories, tolerance, adjacency=adjacency, keep=keep
     )
@@ -808,33 +957,70 @@ def split_blocking(
             "split_oversized"
         )
     lo, hi = (1 - tolerance) * mean, (1 + tolerance) * mean
+    width = 2 * tolerance * mean
     stuck0 = stuck_units(
         first.units[activity], first.adjacency, lo, hi, max_sets=max_sets
     )
-    also: set[Hashable] = set()
-    stuck = stuck0
-    split = first
-    # a dict, not the Series: Series.get falls back to positions for
-    # integer keys, which mapped a stuck unit 0 to the unit of part 0; every
-    # id, as a split turns integer ids into text ('0' is unit 0)
-    part_of = first.unit_ids.to_dict()
-    for _ in range(rounds):
-        new = {part_of.get(i, i) for i in stuck.index} - also
-        if not new:
-            break
-        also |= new
-        split = split_oversized(
+
+    def resplit(also: dict[Hashable, str]) -> OversizedSplit:
+        return split_oversized(
             units,
             activity,
             k,
             tolerance,
             adjacency=adjacency,
-            max_part=2 * tolerance * mean,
-            also=sorted(also, key=str),
+            max_part=width,
+            also=list(also),
             keep=keep,
         )
+
+    # every oversized unit in parts of at most 2τ · mean, stuck or not: the
+    # parts of a unit no longer depend on whether another unit is stuck
+    why: dict[Hashable, str] = {}
+    split = first if first.parts.empty else resplit(why)
+    stuck = stuck_units(
+        split.units[activity], split.adjacency, lo, hi, max_sets=max_sets
+    )
+    done = 0
+    for _ in range(rounds):
+        # a dict, not the Series: Series.get falls back to positions for
+        # integer keys, which mapped a stuck unit 0 to the unit of part 0;
+        # every id, as a split turns integer ids into text ('0' is unit 0)
         part_of = split.unit_ids.to_dict()
+        new: dict[Hashable, str] = {}
+        for uid, row in stuck.iterrows():
+            if row["value"] > width:
+                new[part_of.get(uid, uid)] = "stuck"
+        for _, row in stuck.iterrows():
+            # a stuck unit no larger than a part is freed only by cutting the
+            # unit that jumps over the band (the last of set_above: above
+            # the band's width, since the set before it is below the band)
+            if not row["value"] > width:
+                jump = row["set_above"][-1]
+                new.setdefault(part_of.get(jump, jump), "blocking")
+        new = {u: r for u, r in new.items() if u not in why}
+        if not new:
+            break
+        why.update(new)
+        done += 1
+        split = resplit(why)
         stuck = stuck_units(
             split.units[activity], split.adjacency, lo, hi, max_sets=max_sets
         )
-    return split, stuck0
+    parts = split.parts.assign(
+        reason=[
+            why.get(u, r)
+            for u, r in zip(split.parts["unit_id"], split.parts["reason"], strict=True)
+        ]
+    )
+    if not stuck.empty:
+        warnings.warn(
+            f"split_blocking: {len(stuck)} units are still stuck after "
+            f"{done} rounds of splitting (band [{lo:.6g}, {hi:.6g}] {activity}): "
+            f"{_stuck_text(stuck)}; no contiguous ±{100 * tolerance:g} % design "
+            "exists with them: raise rounds, widen the tolerance, or link or "
+            "merge these units (split.stuck has the sets)",
+            TerrakitWarning,
+            stacklevel=2,
+        )
+    return replace(split, parts=parts, max_part=width, stuck=stuck), stuck0

@@ -1519,3 +1519,45 @@ def test_candidates_given_as_an_iterator_are_recorded(toy_grid_3x3):
     config = res.alignment.provenance["config"]
     assert config["candidates"] == picked
     assert res.provenance["config"]["candidates"] == config["candidates"]
+
+
+def test_reps_living_in_a_split_unit_are_rooted_at_distinct_parts():
+    """Strip a(6) b c d e(1) f(2), 4 reps, ±10 %: a is split into a#1, a#2
+    (3 each) with a's geometry.  Reps r1 and r2 live inside a: both were
+    rooted at a#1 and the design refused ("2 centers sit in the same unit
+    'a#1'"), though a#1 / a#2 is solved to 3, 3, 3, 3.  A given home_unit
+    keeps its part: r1 located in a gets the other one."""
+    import geopandas as gpd
+    import shapely
+
+    from terrakit.data.geo import adjacency
+    from terrakit.design import split_oversized
+
+    u = gpd.GeoDataFrame(
+        {"population": [6.0, 1, 1, 1, 1, 2]},
+        geometry=[
+            shapely.box(-84 + 0.1 * i, 33, -84 + 0.1 * (i + 1), 33.1) for i in range(6)
+        ],
+        index=pd.Index(list("abcdef"), name="unit_id"),
+        crs="EPSG:4326",
+    )
+    s = split_oversized(u, "population", 4, 0.1, adjacency=adjacency(u, warn=False))
+    reps = pd.DataFrame(
+        {"home_lon": [-83.97, -83.93, -83.75, -83.45], "home_lat": [33.05] * 4},
+        index=pd.Index(["r1", "r2", "r3", "r4"], name="rep_id"),
+    )
+    kw = dict(
+        balance={"population": 0.1},
+        adjacency=s.adjacency,
+        time_limit=10,
+        seed=0,
+        solver="mip",
+    )
+    res = align(s.units, reps, **kw)
+    assert res.status == "optimal"
+    a = res.alignment
+    assert (a["a#1"], a["a#2"]) == ("r1", "r2")
+    assert res.territories["population"].tolist() == [3.0, 3.0, 3.0, 3.0]
+    given = reps.assign(home_unit=[None, "a#1", None, None])
+    res = align(s.units, given, **kw)
+    assert (res.alignment["a#1"], res.alignment["a#2"]) == ("r2", "r1")

@@ -11,7 +11,11 @@ import shapely
 from terrakit.data.geo import adjacency
 from terrakit.design import align, split_oversized
 from terrakit.design.oversized import split_blocking, stuck_units
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 
 @pytest.fixture
@@ -178,7 +182,9 @@ def test_split_blocking_splits_stuck_integer_units() -> None:
         # by the ids of the first split, text where it split integer ids
         assert stuck0.index.tolist() == [str(i) for i in ids[:3]]
         got.append(sorted(split.parts["unit_id"].unique().tolist(), key=str))
-    assert got == [["a", "b", "c", "e"], [0, 1, 2, 4]]
+    # c is not split: stuck beside e's two parts of 75, it is not beside
+    # e's parts of at most 2τ · mean, into which split_blocking cuts e
+    assert got == [["a", "b", "e"], [0, 1, 4]]
 
 
 def test_numbers_stored_as_text_are_divided() -> None:
@@ -438,3 +444,145 @@ def test_integer_ids_become_text_when_a_unit_is_split() -> None:
     none = split_oversized(u, "population", 1, 0.3)
     assert none.units.index.tolist() == list(range(6)) and not none.ids_as_text
     assert "turned into text" not in none.summary()
+
+
+def test_split_blocking_splits_the_neighbour_that_blocks_a_stuck_unit() -> None:
+    """Path x(9.5) – y(3) – z(9.5) – w(8), k = 3, ±20 % (band [8, 12], 2τ ·
+    mean = 4): y is stuck (3 alone, 12.5 with x or z) and no larger than a
+    part, so "splitting" it changed nothing and split_blocking returned with
+    y still stuck, in silence.  x, which jumps over the band, is split: y +
+    two parts of x is 9.33.  With no round left, the warning names y."""
+    u = _strip([9.5, 3.0, 9.5, 8.0], list("xyzw"))
+    adj = adjacency(u, warn=False)
+    split, stuck0 = split_blocking(u, "population", 3, 0.2, adjacency=adj)
+    assert stuck0.index.tolist() == ["y"]
+    assert split.parts["unit_id"].tolist() == ["x"] * 3
+    assert split.parts["reason"].tolist() == ["blocking"] * 3
+    assert split.stuck is not None and split.stuck.empty
+    assert stuck_units(split.units["population"], split.adjacency, 8, 12).empty
+    assert "  x: 9.5 = 0.792 × limit -> 3 parts of 3.16667 (blocking)" in (
+        split.summary()
+    )
+    with pytest.warns(TerrakitWarning) as rec:
+        split, _ = split_blocking(u, "population", 3, 0.2, adjacency=adj, rounds=0)
+    assert str(rec[0].message).startswith(
+        "split_blocking: 1 units are still stuck after 0 rounds of splitting "
+        "(band [8, 12] population): 'y' (3: best below 3, best above 12.5); "
+    )
+    assert split.stuck is not None and split.stuck.index.tolist() == ["y"]
+    assert split.summary().splitlines()[-1] == (
+        "1 units still stuck: 'y' (3: best below 3, best above 12.5)"
+    )
+
+
+def test_split_blocking_cuts_every_oversized_unit_to_the_band_width(
+    strip_6: gpd.GeoDataFrame,
+) -> None:
+    """k = 4, ±10 %: the documented part size is 2τ · mean = 0.6, but with
+    nothing stuck a stayed in 2 parts of 3, and a stuck unit elsewhere cut
+    it into 10: a unit's parts depended on other units.  Now 10 parts of
+    0.6 either way, with max_part and the reason recorded."""
+    adj = adjacency(strip_6, warn=False)
+    s, stuck0 = split_blocking(strip_6, "population", 4, 0.10, adjacency=adj)
+    assert stuck0.empty
+    assert s.max_part == pytest.approx(0.6)
+    assert s.units.loc[s.parts.index, "population"].tolist() == pytest.approx(
+        [0.6] * 10
+    )
+    assert set(s.parts["reason"]) == {"oversized"}
+    assert s.summary().splitlines()[:2] == [
+        "1 units split into equal parts of at most 0.6 (one territory may hold "
+        "at most 3.3 population: (1 + 0.1) × mean, 4 territories):",
+        "  a: 6 = 1.818 × limit -> 10 parts of 0.6 (oversized)",
+    ]
+    plain = split_oversized(strip_6, "population", 4, 0.10)
+    assert plain.max_part == pytest.approx(3.3) and plain.stuck is None
+    assert plain.parts["reason"].tolist() == ["oversized"] * 2
+
+
+def test_groups_refuse_an_assignment_that_does_not_match_the_split() -> None:
+    """The assignment of the unsplit units gave no groups and 'a' served by
+    one territory; naming 'd' instead of its parts was a bare IndexError."""
+    u = _strip([6.0, 1.0, 1.0, 6.0, 1, 1], list("abcdef"))
+    s = split_oversized(u, "population", 5, 0.1)
+    unsplit = pd.Series(["T1", "T2", "T2", "T3", "T4", "T5"], index=u.index)
+    for method in (s.groups, s.unit_territories):
+        with pytest.raises(DataValidationError) as err:
+            method(unsplit)
+        assert str(err.value) == (
+            "assignment: the assignment does not match the split: 2 of its ids "
+            "are not rows of split.units ('a', 'd') and 4 rows of split.units are "
+            "missing ('a#1', 'a#2', 'd#1', 'd#2'; 4 of them parts of split units); "
+            "'a' was split into 'a#1', 'a#2': design on split.units, not on the "
+            "unsplit units. Fix: pass the assignment of the design on split.units "
+            "(result.alignment.assignment of align(split.units, ...)), one "
+            "territory for every part and unit"
+        )
+    mixed = pd.Series(
+        ["T1", "T2", "T2", "T3", "T4", "T5", "T5"],
+        index=["a#1", "a#2", "b", "c", "d", "e", "f"],
+    )
+    with pytest.raises(DataValidationError, match=r"\('d'\) and 2 rows .*'d#1'"):
+        s.groups(mixed)
+
+
+def test_duration_columns_stay_durations() -> None:
+    """A Timedelta column became float nanoseconds for every unit (b's 1 h
+    read 3.6e12); parts get their share as a duration."""
+    u = _strip([6.0, 1, 1, 1, 1, 2], list("abcdef")).assign(
+        drive=pd.to_timedelta([6, 1, 1, 1, 1, 2], unit="h")
+    )
+    s = split_oversized(u, "population", 4, 0.1)
+    assert s.units["drive"].dtype == u["drive"].dtype
+    assert (
+        s.units["drive"].tolist()
+        == pd.to_timedelta([3, 3, 1, 1, 1, 1, 2], unit="h").tolist()
+    )
+
+
+def test_counts_of_the_stuck_search_are_checked() -> None:
+    """max_sets=0 made every unit undecided and reported nothing stuck (as
+    for a fine instance); rounds=2.5 failed in range()."""
+    u = _strip([5.0, 2.0, 5.0], list("xyz"))
+    adj = adjacency(u, warn=False)
+    for ms in (0, -5, 2.5):
+        with pytest.raises(SpecificationError) as err:
+            stuck_units(u["population"], adj, 7.5, 8.0, max_sets=ms)
+        assert str(err.value) == (
+            f"max_sets must be a whole number of at least 1, got {ms!r}; pass "
+            "e.g. 20_000, the default"
+        )
+    with pytest.raises(SpecificationError, match=r"max_sets .* got 0;"):
+        split_blocking(u, "population", 2, 0.1, adjacency=adj, max_sets=0)
+    with pytest.raises(SpecificationError) as err:
+        split_blocking(u, "population", 2, 0.1, adjacency=adj, rounds=2.5)
+    assert str(err.value) == (
+        "rounds must be a whole number of at least 0, got 2.5; pass e.g. 5, the default"
+    )
+
+
+def test_split_oversized_takes_a_study_and_keep_none_and_names_clashes() -> None:
+    """A Study (align takes one) was an AttributeError, keep=None a
+    TypeError, and a part id clashing with a unit id was not named."""
+    from terrakit.data.study import Study
+
+    u = gpd.GeoDataFrame(
+        {"population": [6.0, 1.0, 1.0]},
+        geometry=[
+            shapely.box(-84 + i / 100, 33, -84 + (i + 1) / 100, 33.01) for i in range(3)
+        ],
+        index=pd.Index(["a", "b", "c"], name="unit_id"),
+        crs="EPSG:4326",
+    )
+    s = split_oversized(Study(units=u), "population", 2, 0.1, keep=None)
+    assert s.units.index.tolist() == ["a#1", "a#2", "b", "c"]
+    assert s.units["population"].tolist() == [3.0, 3.0, 1.0, 1.0]
+    with pytest.raises(DataValidationError, match=r"pass study\.units"):
+        split_oversized(None, "population", 2, 0.1)
+    clash = _strip([6.0, 1.0, 1.0], ["a", "a#2", "c"])
+    with pytest.raises(SpecificationError) as err:
+        split_oversized(clash, "population", 2, 0.1)
+    assert str(err.value) == (
+        "1 part ids '<unit>#<p>' collide with existing unit ids: 'a#2'; rename "
+        "those units (units.rename(index={...})) before splitting"
+    )
