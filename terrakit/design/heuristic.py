@@ -57,6 +57,11 @@ Compactness / travel (``Σ cost[i, center(i)]``)
        needed the repair of step 4, the repair runs again from the same start
        while half the time lasts (not with ``max_iter``), each plan gets the
        descent, and annealed recombination continues from the cheapest.
+       Without contiguity the same single moves, pairs of moves and LP
+       chains run on star graphs (every unit linked to one fixed unit of
+       each territory it may join, so any unit may move to any territory
+       and no articulation check applies), with swaps of two units between
+       two territories, until nothing helps or the time is up.
     6. *Centers in their own units* (chosen centers with ``center_units``):
        an open center serves its own unit, as in the MIP (Hess model,
        :math:`x_{jj} = y_j`).  The search does not hold that rule without
