@@ -504,9 +504,10 @@ def load_sample(name: str = "southeast") -> Any:
     folder = sample_dir(name)
     if _complete(folder):
         return _fresh(_load_cached(str(folder)))
-    cache = Path(
-        os.environ.get("TERRAKIT_CACHE_DIR", Path.home() / ".cache" / "terrakit")
-    )
+    # an empty TERRAKIT_CACHE_DIR counts as unset (as XDG_CACHE_HOME does):
+    # Path("") is the working directory, which would collect a samples/ folder
+    env = os.environ.get("TERRAKIT_CACHE_DIR", "").strip()
+    cache = Path(env) if env else Path.home() / ".cache" / "terrakit"
     folder = cache / "samples" / name
     if not _complete(folder):
         _build_atomically(folder)

@@ -83,8 +83,9 @@ def synthetic_region(
         ``clusters=0`` (with no city every unit is rural: another value
         warns and is recorded as 1.0).
     history_months
-        Months of account history ending 2025-12; 0 (default) for none.  The
-        accounts' 2025 months sum to their ``annual_sales``.
+        Months of account history ending 2025-12; 0 (default) for none.  With
+        12 or more, the accounts' 2025 months sum to their ``annual_sales``
+        (fewer keep the last months of that same year).
     capacity_hours
         Yearly capacity of every rep (FTE 1.0), a number > 0.
 
@@ -130,7 +131,7 @@ def synthetic_region(
     ['R01', 'R02', 'R03', 'R04']
     """
     n_units = _whole("n_units", n_units, minimum=2)
-    n_reps = _whole("n_reps", n_reps, minimum=1)
+    n_reps = _whole("n_reps", n_reps, minimum=1, maximum=n_units)
     seed = _whole("seed", seed, minimum=0)
     clusters = _whole("clusters", clusters, minimum=0)
     history_months = _whole("history_months", history_months, minimum=0)
@@ -371,7 +372,9 @@ def toy_grid(
     # the checks synthetic_region makes: whole numbers (2.0 passes), named
     n_rows = _whole("n_rows", n_rows, minimum=1, who="toy_grid")
     n_cols = _whole("n_cols", n_cols, minimum=1, who="toy_grid")
-    n_reps = _whole("n_reps", n_reps, minimum=1, who="toy_grid")
+    n_reps = _whole(
+        "n_reps", n_reps, minimum=1, who="toy_grid", maximum=n_rows * n_cols
+    )
     seed = _whole("seed", seed, minimum=0, who="toy_grid")
     n = n_rows * n_cols
     if n_rows < 1 or n_cols < 1 or not 1 <= n_reps <= n:
@@ -488,7 +491,13 @@ def _provenance(seed: int, config: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _whole(name: str, value: Any, minimum: int, who: str = "synthetic_region") -> int:
+def _whole(
+    name: str,
+    value: Any,
+    minimum: int,
+    who: str = "synthetic_region",
+    maximum: float = math.inf,
+) -> int:
     """``value`` as an int: ints and whole-number floats (``2e2``) pass.
 
     A fractional number gets the nearest whole numbers >= ``minimum`` as the
@@ -503,11 +512,14 @@ def _whole(name: str, value: Any, minimum: int, who: str = "synthetic_region") -
     if isinstance(value, (float, np.floating)) and np.isfinite(value):
         if float(value).is_integer():
             return int(value)
-        near = [c for c in (math.floor(value), math.ceil(value)) if c >= minimum]
+        near = [
+            c for c in (math.floor(value), math.ceil(value)) if minimum <= c <= maximum
+        ]
         hint = (
             "; pass " + " or ".join(f"{name}={c}" for c in near)
             if near
             else f"; it must be at least {minimum}"
+            + (f" and at most {maximum:g}" if math.isfinite(maximum) else "")
         )
     raise ValueError(f"{who}: {name} must be a whole number, got {value!r}{hint}")
 
@@ -576,12 +588,13 @@ def _check_args(
     if not (
         -180 <= x0 < x1 <= 180
         and -90 < y0 < y1 < 90
-        and x1 - x0 <= 40
-        and y1 - y0 <= 40
+        and MIN_BBOX_DEG <= x1 - x0 <= 40
+        and MIN_BBOX_DEG <= y1 - y0 <= 40
     ):
         problems.append(
             f"bbox must be (min_lon, min_lat, max_lon, max_lat) in degrees with "
-            f"min < max and at most 40° wide, got {bbox}"
+            f"min < max, at least {MIN_BBOX_DEG:g}° (about 10 m) and at most 40° "
+            f"wide, got {bbox}"
         )
     if problems:
         raise ValueError("synthetic_region: " + "; ".join(problems))
@@ -593,6 +606,12 @@ def _transform(geom: Any, transformer: pyproj.Transformer) -> Any:
         return np.column_stack([x, y])
 
     return shapely.transform(geom, f)
+
+
+#: The narrowest bbox side (degrees, about 10 m): in a box of 1e-8° the
+#: units' polygons are too thin for the points drawn in them (the draws in
+#: them never ended).
+MIN_BBOX_DEG = 1e-4
 
 
 def _uniform_in(region: Any, n: int, rng: np.random.Generator) -> np.ndarray:

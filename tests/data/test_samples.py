@@ -538,3 +538,22 @@ def test_build_script_refuses_a_file_as_out(tmp_path: Path) -> None:
                 "a folder; give a folder path (e.g. --out data/samples)"
             )
         assert last == f"build_samples.py: error: {expected}"
+
+
+def test_empty_cache_variable_counts_as_unset(tmp_path: Path, monkeypatch) -> None:
+    """TERRAKIT_CACHE_DIR='' (a common way to unset it) built the sample into
+    ./samples/southeast of whatever folder the user worked in."""
+    from terrakit.data import samples
+
+    built = _installed(tmp_path, monkeypatch)
+    monkeypatch.setenv("TERRAKIT_CACHE_DIR", " ")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    study = samples.load_sample("southeast")
+    assert len(study.units) == 259
+    cache = tmp_path / "home" / ".cache" / "terrakit" / "samples"
+    assert len(built) == 1 and built[0].parent == cache
+    assert (cache / "southeast" / "units.gpkg").is_file()
+    assert list(work.iterdir()) == []

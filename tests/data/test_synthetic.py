@@ -218,6 +218,18 @@ def test_fractional_sizes_suggest_only_valid_numbers() -> None:
         synthetic_region(n_units=1.5, n_reps=1, seed=1)
     with pytest.raises(ValueError, match=r"pass n_reps=2 or n_reps=3$"):
         synthetic_region(n_units=20, n_reps=2.5, seed=1)
+    # never a value the range check refuses next (suggested n_reps=11 of 10)
+    with pytest.raises(ValueError, match=r"got 10\.5; pass n_reps=10$"):
+        synthetic_region(n_units=10, n_reps=10.5, seed=1)
+    with pytest.raises(ValueError, match=r"got 4\.5; pass n_reps=4$"):
+        toy_grid(2, 2, n_reps=4.5)
+
+
+@pytest.mark.parametrize("side", [1e-8, 5e-5])
+def test_a_bbox_narrower_than_10_m_is_refused(side: float) -> None:
+    """A box of 1e-8 degrees was accepted and the point draws never ended."""
+    with pytest.raises(ValueError, match=r"at least 0\.0001° \(about 10 m\)"):
+        synthetic_region(n_units=10, n_reps=2, seed=0, bbox=(0, 0, side, 1.0))
 
 
 def test_no_clusters_records_the_real_rural_share() -> None:
