@@ -50,6 +50,7 @@ __all__ = [
     "advi_convergence",
     "advi_fit",
     "check_draws",
+    "check_nutpie_tune",
     "config_count",
     "config_flag",
     "config_number",
@@ -181,6 +182,30 @@ def config_flag(
     return bool(value)
 
 
+def check_nutpie_tune(
+    tune: int,
+    *,
+    key: str = "sampler_config['tune']",
+    default: Any = 500,
+    other: str = "method='pymc'",
+) -> None:
+    """Refuse ``tune=0`` for nutpie with a :class:`SpecificationError`.
+
+    nutpie cannot sample without tuning steps: its Rust core panics
+    ("assertion failed: early_end < num_tune") with a ``PanicException``,
+    which is a ``BaseException`` that ``except Exception`` does not catch,
+    and only after the model was compiled.  PyMC's NUTS runs with
+    ``tune=0``.  ``key`` names the setting in the message, ``default`` its
+    default and ``other`` the setting that picks PyMC's NUTS.
+    """
+    if tune < 1:
+        raise SpecificationError(
+            f"{key} must be ≥ 1 with nutpie (nutpie cannot sample without "
+            f"tuning steps), got {tune!r}. Fix: pass e.g. tune={default} (the "
+            f"default), or {other} (PyMC's NUTS, which can)"
+        )
+
+
 def merge_sampler_config(
     user: Mapping[str, Any] | None, defaults: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -194,7 +219,8 @@ def merge_sampler_config(
     SpecificationError
         Unknown keys, an unknown method, a count that is not a whole number
         (``draws``, ``tune``, ``chains``, ``cores``, ``vi_iterations``,
-        ``vi_draws``; ``2.7`` is refused, not truncated) or out of range, or
+        ``vi_draws``; ``2.7`` is refused, not truncated) or out of range
+        (``tune=0`` with method ``"nutpie"``: :func:`check_nutpie_tune`), or
         a threshold that is not a number in range; the message names the
         key, the value and the range.  A ``user`` that is not a mapping
         (``"advi"`` for ``{"method": "advi"}``) is refused with an example.
@@ -222,6 +248,9 @@ def merge_sampler_config(
     for key in ("draws", "chains", "cores", "vi_iterations", "vi_draws"):
         cfg[key] = config_count(cfg, key, low=1, default=d[key])
     cfg["tune"] = config_count(cfg, "tune", low=0, default=d["tune"])
+    if cfg["method"] == "nutpie":
+        base = DEFAULT_SAMPLER_CONFIG | dict(defaults or {})
+        check_nutpie_tune(cfg["tune"], default=base["tune"])
     cfg["target_accept"] = config_number(
         cfg, "target_accept", low=0.5, high=1.0, high_open=True, default=0.8
     )
@@ -499,6 +528,24 @@ def quiet_pymc(progress: bool) -> Iterator[None]:
         log.setLevel(level)
 
 
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Ignore the libraries' ``UserWarning`` while they compile and sample
+    (nutpie, PyMC, PyTensor), not terrakit's own.
+
+    :class:`~terrakit.exceptions.TerrakitWarning` subclasses ``UserWarning``,
+    so ``simplefilter("ignore", UserWarning)`` would also swallow what
+    terrakit reports inside the block (:func:`nutpie_sample`'s retry after a
+    panic); the filter here ignores only warnings raised from outside the
+    ``terrakit`` package.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", category=UserWarning, module=r"(?!terrakit(\.|$))"
+        )
+        yield
+
+
 class _Interrupts:
     """What :func:`interruptible` yields: ``caught`` turns true when a
     Ctrl-C arrived in its block."""
@@ -609,7 +656,9 @@ def check_draws(
     )
 
 
-def pymc_sample(model: Any, *, draws: int, chains: int, **kwargs: Any) -> Any:
+def pymc_sample(
+    model: Any, *, draws: int, chains: int, progressbar: bool = True, **kwargs: Any
+) -> Any:
     """PyMC's NUTS (:func:`pymc.sample`) that a Ctrl-C stops and that never
     returns a truncated posterior.
 
@@ -617,14 +666,21 @@ def pymc_sample(model: Any, *, draws: int, chains: int, **kwargs: Any) -> Any:
     draws it had; here the interrupt is raised again (:func:`interruptible`,
     whose callback also stops chains run one after another), and a
     posterior with fewer draws than asked for is refused
-    (:func:`check_draws`).  ``kwargs`` go to :func:`pymc.sample`.
+    (:func:`check_draws`).  With ``progressbar=False`` PyMC's INFO log
+    ("Initializing NUTS ...", "Sampling 2 chains ... took 3 seconds.") is
+    silenced too (:func:`quiet_pymc`).  ``kwargs`` go to :func:`pymc.sample`.
     """
     import pymc as pm
 
-    with model, interruptible("PyMC sampling") as ctrl_c:
+    with (
+        model,
+        quiet_pymc(progressbar),
+        interruptible("PyMC sampling") as ctrl_c,
+    ):
         idata = pm.sample(
             draws=draws,
             chains=chains,
+            progressbar=progressbar,
             compute_convergence_checks=False,
             return_inferencedata=True,
             callback=ctrl_c.stop,
@@ -820,8 +876,7 @@ def sample(
     if method == "nutpie":
         import nutpie
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet_libraries():
             compiled = nutpie.compile_pymc_model(model, backend="numba")
             t1 = time.perf_counter()
             idata = nutpie_sample(
@@ -836,8 +891,7 @@ def sample(
                 target_accept=float(cfg["target_accept"]),
             )
     elif method == "pymc":
-        with model, warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with model, quiet_libraries():
             # PyMC compiles lazily inside pm.sample; logp/dlogp compile first
             model.compile_logp()
             model.compile_dlogp()
@@ -1205,6 +1259,28 @@ def _constant(values: Any) -> bool:
     return bool(np.array_equal(arr, np.broadcast_to(arr[:1, :1], arr.shape)))
 
 
+#: ArviZ computes R-hat and ESS from 4 draws per chain on (NaN below).
+_MIN_DRAWS = 4
+
+
+def _threshold_problem(
+    values: pd.Series, what: str, op: str, limit: float, fmt: str
+) -> list[str]:
+    """``["max R-hat 1.050 > 1.01 (mu)"]`` when the worst of ``values`` (by
+    variable) crosses ``limit`` (``op`` ``">"``: the largest is the worst,
+    ``"<"``: the smallest), ``[]`` when it does not.  NaN values are left out
+    of the worst (a variable with a NaN among sampled ones, as before); when
+    every value is NaN, that is the problem."""
+    known = values.dropna()
+    if known.empty:
+        return [f"{what} could not be computed (NaN for every variable)"]
+    name = known.idxmax() if op == ">" else known.idxmin()
+    worst = float(known[name])
+    if (worst > limit) if op == ">" else (worst < limit):
+        return [f"{what} {fmt.format(worst)} {op} {limit:g} ({name})"]
+    return []
+
+
 def diagnose(
     idata: Any,
     var_names: Sequence[str] | None = None,
@@ -1232,7 +1308,9 @@ def diagnose(
         How the posterior was drawn; approximate posteriors have no R-hat or
         ESS to check.
     rhat_max, ess_min
-        Thresholds.
+        Thresholds.  R-hat needs 2+ chains (one chain: not checked); R-hat
+        and ESS need ≥ 4 draws per chain (fewer: NaN, and that is the
+        problem reported).
     warn
         Emit :class:`~terrakit.exceptions.ConvergenceWarning` when a threshold
         is crossed, a transition diverged or ADVI had not converged.
@@ -1266,11 +1344,14 @@ def diagnose(
         if stuck:
             constant, sampled = [], names
         sub = post[sampled]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            rhat = az.rhat(sub) if chains > 1 else None
-            ess_b = az.ess(sub, method="bulk")
-            ess_t = az.ess(sub, method="tail")
+        rhat = ess_b = ess_t = None
+        # below _MIN_DRAWS ArviZ logs a warning per call and gives NaN
+        if draws >= _MIN_DRAWS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rhat = az.rhat(sub) if chains > 1 else None
+                ess_b = az.ess(sub, method="bulk")
+                ess_t = az.ess(sub, method="tail")
         for n in names:
             size = int(
                 np.prod(
@@ -1303,8 +1384,12 @@ def diagnose(
                         "r_hat": float(np.nanmax(rhat[n].values))
                         if rhat is not None
                         else float("nan"),
-                        "ess_bulk": float(np.nanmin(ess_b[n].values)),
-                        "ess_tail": float(np.nanmin(ess_t[n].values)),
+                        "ess_bulk": float(np.nanmin(ess_b[n].values))
+                        if ess_b is not None
+                        else float("nan"),
+                        "ess_tail": float(np.nanmin(ess_t[n].values))
+                        if ess_t is not None
+                        else float("nan"),
                     }
                 )
     else:
@@ -1336,19 +1421,25 @@ def diagnose(
         )
     checked = table[table["size"] > 0]
     if not variational and len(checked):
-        worst = checked["r_hat"].max()
-        if chains > 1 and (not np.isfinite(worst) or worst > rhat_max):
+        if draws < _MIN_DRAWS:
+            # ArviZ gives NaN for every R-hat and ESS
             problems.append(
-                f"max R-hat {worst:.3f} > {rhat_max} ({checked['r_hat'].idxmax()})"
+                f"{draws} draw{'s' if draws != 1 else ''} per chain "
+                f"{'are' if draws != 1 else 'is'} too few for R-hat and ESS "
+                f"(they need ≥ {_MIN_DRAWS})"
             )
-        low = checked["ess_bulk"].min()
-        if not np.isfinite(low) or low < ess_min:
-            problems.append(
-                f"min bulk ESS {low:.0f} < {ess_min:g} ({checked['ess_bulk'].idxmin()})"
+        elif not stuck:
+            # a stuck sampler's NaN say nothing more than "did not move"
+            if chains > 1:
+                problems += _threshold_problem(
+                    checked["r_hat"], "max R-hat", ">", rhat_max, "{:.3f}"
+                )
+            problems += _threshold_problem(
+                checked["ess_bulk"], "min bulk ESS", "<", ess_min, "{:.0f}"
             )
-        low_t = checked["ess_tail"].min()
-        if not np.isfinite(low_t) or low_t < ess_min:
-            problems.append(f"min tail ESS {low_t:.0f} < {ess_min:g}")
+            problems += _threshold_problem(
+                checked["ess_tail"], "min tail ESS", "<", ess_min, "{:.0f}"
+            )
         if div > 0:
             problems.append(f"{div} divergent transitions")
     check = None

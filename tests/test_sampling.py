@@ -8,6 +8,7 @@ import warnings
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 import terrakit._sampling as sampling
@@ -541,3 +542,154 @@ def test_diagnose_flags_a_sampler_that_never_moved():
     )
     assert "the sampler did not move" in str(rec[0].message)
     assert not [w for w in rec if issubclass(w.category, RuntimeWarning)]
+
+
+def _no_pandas_warnings(rec) -> None:
+    """No FutureWarning (pandas' idxmax/idxmin of all-NaN, a ValueError in
+    pandas 3) nor numpy RuntimeWarning among ``rec``."""
+    leaked = [
+        str(w.message)
+        for w in rec
+        if issubclass(w.category, FutureWarning | RuntimeWarning)
+    ]
+    assert not leaked, leaked
+
+
+def test_diagnose_names_too_few_draws_not_nan():
+    """With fewer than 4 draws per chain every R-hat and ESS is NaN: diagnose
+    called pandas' idxmax/idxmin on the all-NaN columns (FutureWarning; a
+    ValueError in pandas 3) and reported "max R-hat nan > 1.01 (nan)"."""
+    x = np.random.default_rng(1).standard_normal((2, 3, 2))
+    idata = az.from_dict(posterior={"x": x}, dims={"x": ["k"]})
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        d = sampling.diagnose(idata)
+    _no_pandas_warnings(rec)
+    assert d.problems == (
+        "3 draws per chain are too few for R-hat and ESS (they need ≥ 4)",
+    )
+    said = [w for w in rec if issubclass(w.category, ConvergenceWarning)]
+    assert len(said) == 1 and "3 draws per chain are too few" in str(said[0].message)
+
+
+def test_diagnose_of_a_stuck_sampler_with_two_chains_names_no_nan():
+    """Two chains stuck at their start: the problem is that the sampler did
+    not move, not "max R-hat nan > 1.01 (nan)" after pandas' warnings."""
+    idata = az.from_dict(
+        posterior={"alpha": np.full((2, 100), 0.3), "beta": np.full((2, 100, 2), -1.2)}
+    )
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        d = sampling.diagnose(idata)
+    _no_pandas_warnings(rec)
+    assert d.problems == (
+        "no variable changed over the 2 x 100 draws (the sampler did not move)",
+    )
+
+
+def test_diagnose_with_every_r_hat_nan_says_so():
+    """A NaN R-hat for every variable (4+ draws) is named as such, not with
+    a NaN variable name; the worst finite ESS is still named."""
+    table = pd.Series([np.nan, np.nan], index=["a", "b"])
+    assert sampling._threshold_problem(table, "max R-hat", ">", 1.01, "{:.3f}") == [
+        "max R-hat could not be computed (NaN for every variable)"
+    ]
+    ess = pd.Series([np.nan, 40.0, 80.0], index=["a", "b", "c"])
+    assert sampling._threshold_problem(ess, "min bulk ESS", "<", 100, "{:.0f}") == [
+        "min bulk ESS 40 < 100 (b)"
+    ]
+    assert sampling._threshold_problem(ess, "min bulk ESS", "<", 30, "{:.0f}") == []
+
+
+@pytest.mark.parametrize("method", ["nutpie", None])
+def test_tune_0_is_refused_for_nutpie_up_front(method):
+    """nutpie cannot sample without tuning: tune=0 was accepted and ended,
+    after compiling, in a Rust PanicException (a BaseException) that the
+    retry with cores=1 raised again."""
+    user = {"tune": 0} | ({} if method is None else {"method": method})
+    with pytest.raises(SpecificationError) as info:
+        sampling.merge_sampler_config(user)
+    assert str(info.value) == (
+        "sampler_config['tune'] must be ≥ 1 with nutpie (nutpie cannot sample "
+        "without tuning steps), got 0. Fix: pass e.g. tune=500 (the default), "
+        "or method='pymc' (PyMC's NUTS, which can)"
+    )
+    # a model's own default tune is the one offered
+    with pytest.raises(SpecificationError, match=r"e\.g\. tune=200 \(the default\)"):
+        sampling.merge_sampler_config({"tune": 0}, {"tune": 200})
+    for other in ("pymc", "advi"):
+        assert sampling.merge_sampler_config({"tune": 0, "method": other})["tune"] == 0
+    assert sampling.merge_sampler_config({"tune": 1})["tune"] == 1
+
+
+def test_the_nutpie_retry_warning_reaches_the_user(monkeypatch):
+    """sample() wrapped nutpie in simplefilter("ignore", UserWarning), which
+    also swallowed nutpie_sample's TerrakitWarning (a UserWarning) that the
+    run was retried with cores=1 after a panic."""
+    nutpie = pytest.importorskip("nutpie")
+    idata = _posterior(chains=2, draws=10)
+    fake, calls = _fake_sample([PanicException("expand error -2"), idata])
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model, **kw: "compiled")
+    monkeypatch.setattr(nutpie, "sample", fake)
+    cfg = {"draws": 10, "tune": 10, "chains": 2, "progressbar": False}
+    with pytest.warns(TerrakitWarning, match="retrying once with the chains run"):
+        run = sampling.sample(_tiny_model(), cfg, seed=3)
+    assert run.idata is idata
+    assert [c["cores"] for c in calls] == [2, 1]
+
+
+def test_library_user_warnings_are_still_ignored():
+    """quiet_libraries ignores the libraries' UserWarnings, not terrakit's."""
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        with sampling.quiet_libraries():
+            warnings.warn_explicit("lib", UserWarning, "x.py", 1, module="nutpie.x")
+            warnings.warn_explicit("ours", TerrakitWarning, "y.py", 1, "terrakit.y")
+    assert [str(w.message) for w in rec] == ["ours"]
+
+
+def _logging_pymc_sample(**kwargs):
+    """Stands in for pm.sample: logs at INFO as PyMC does, returns a full
+    posterior."""
+    import logging
+
+    logging.getLogger("pymc.sampling.mcmc").info("Initializing NUTS ...")
+    return _posterior(kwargs["chains"], kwargs["draws"])
+
+
+def test_pymc_nuts_is_quiet_without_a_progress_bar(monkeypatch, caplog):
+    """progressbar=False silenced ADVI but not PyMC's NUTS, which still
+    logged "Initializing NUTS ...", "Sampling 2 chains ... took 1 seconds."
+    (the shared sampler, the forecast and the response curves alike)."""
+    import logging
+    from types import SimpleNamespace
+
+    import pymc as pm
+
+    from terrakit.forecast.model import _sample as forecast_sample
+    from terrakit.sizing.response import ResponseModel
+
+    monkeypatch.setattr(pm, "sample", _logging_pymc_sample)
+    caplog.set_level(logging.INFO)
+    level = logging.getLogger("pymc").level
+
+    def logged() -> list[str]:
+        out = [r.getMessage() for r in caplog.records if r.name.startswith("pymc")]
+        caplog.clear()
+        return out
+
+    scfg = {"method": "pymc", "draws": 10, "tune": 10, "chains": 2, "cores": 1}
+    curves = SimpleNamespace(
+        build_model=lambda stats: _tiny_model(),
+        sampler="pymc",
+        draws=10,
+        tune=10,
+        chains=2,
+        target_accept=0.9,
+    )
+    for bar in (False, True):
+        sampling.sample(_tiny_model(), scfg | {"progressbar": bar})
+        forecast_sample(_tiny_model(), scfg | {"progressbar": bar}, 0)
+        ResponseModel._sample(SimpleNamespace(**vars(curves), progressbar=bar), [], 0)
+        assert logged() == ([] if not bar else ["Initializing NUTS ..."] * 3)
+    assert logging.getLogger("pymc").level == level  # restored

@@ -31,11 +31,13 @@ from terrakit._sampling import (
     _shown,
     advi_convergence,
     advi_fit,
+    check_nutpie_tune,
     config_count,
     config_flag,
     config_number,
     diagnose,
     pymc_sample,
+    quiet_libraries,
 )
 from terrakit._versions import library_versions
 from terrakit.data.validation import _decimal_comma_hint
@@ -1240,7 +1242,8 @@ def merge_configs(
     ``2.9`` is refused rather than truncated).  Ranges: ``offset`` in
     (0, 1], ``hurdle_offset`` and ``trend_damping`` in [0, 1], ``phi_max``
     in (0, 1), prior scales and concentrations > 0, ``innovation_nu`` None
-    or > 2, ``rhat_max`` ≥ 1, ``ess_min`` ≥ 0, ``tune`` ≥ 0, other counts
+    or > 2, ``rhat_max`` ≥ 1, ``ess_min`` ≥ 0, ``tune`` ≥ 0 (≥ 1 with
+    method ``"nutpie"``, which cannot sample without tuning), other counts
     ≥ 1.
 
     Raises
@@ -1283,6 +1286,8 @@ def merge_configs(
         ("advi_draws", 1),
     ):
         scfg[k] = config_count(scfg, k, low=low, default=sd[k])
+    if method == "nutpie":
+        check_nutpie_tune(scfg["tune"], default=sd["tune"])
     scfg["rhat_max"] = config_number(scfg, "rhat_max", low=1.0, default=sd["rhat_max"])
     scfg["ess_min"] = config_number(scfg, "ess_min", low=0.0, default=sd["ess_min"])
     for k in ("progressbar", "low_rank_mass"):
@@ -1497,8 +1502,7 @@ def _sample(model: Any, scfg: Mapping[str, Any], seed: int) -> Any:
         from terrakit._sampling import nutpie_sample
 
         compiled = nutpie.compile_pymc_model(model, backend="numba")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet_libraries():
             idata = nutpie_sample(
                 compiled,
                 draws=int(scfg["draws"]),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, did_you_mean, whole_number
+from terrakit._sampling import _shown, check_nutpie_tune
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -102,7 +103,8 @@ class ResponseCurves:
     idata
         The ArviZ InferenceData of a history fit (``None`` for judgement).
     diagnostics
-        ``max_rhat``, ``min_ess``, ``divergences`` of a history fit.
+        ``max_rhat`` (NaN with one chain), ``min_ess``, ``divergences`` of a
+        history fit.
     hours_classes
         Per segment, ``(accounts, hours_per_call)``: the segment's accounts
         split into classes of similar hours per call (up to 16 quantile bins
@@ -414,9 +416,10 @@ class ResponseModel:
     sampler
         ``"nutpie"`` (default, compiled with numba) or ``"pymc"`` (PyMC NUTS).
     draws, tune, chains
-        MCMC settings.
+        MCMC settings (``tune`` ≥ 1 with nutpie, which cannot sample without
+        tuning; R-hat is checked with 2+ chains).
     progressbar
-        Show the sampler's progress bar.
+        Show the sampler's progress bar (``True`` or ``False``).
     target_accept
         NUTS target acceptance rate.  The default 0.95 (smaller steps than
         the samplers' 0.8) avoids the divergences that a weakly identified
@@ -466,8 +469,17 @@ class ResponseModel:
         self.sampler = sampler
         self.draws = _count("draws", draws, 1, "e.g. 1_000 draws per chain")
         self.tune = _count("tune", tune, 0, "e.g. 1_000 tuning steps per chain")
+        if sampler == "nutpie":
+            check_nutpie_tune(
+                self.tune, key="tune", default="1_000", other="sampler='pymc'"
+            )
         self.chains = _count("chains", chains, 1, "e.g. 2 or 4 chains")
-        self.progressbar = progressbar
+        if not isinstance(progressbar, bool | np.bool_):
+            raise SpecificationError(
+                f"progressbar must be True or False, got {_shown(progressbar)}; "
+                "e.g. progressbar=True to show the sampler's progress"
+            )
+        self.progressbar = bool(progressbar)
         ta: Any = target_accept  # None, text, lists: refused, not float()'ed
         if (
             isinstance(ta, bool | np.bool_)
@@ -536,7 +548,8 @@ class ResponseModel:
         Warns
         -----
         ConvergenceWarning
-            When R-hat > 1.01, bulk ESS < 100 per chain, or a divergence.
+            When R-hat > 1.01 (2+ chains), bulk ESS < 100 per chain, or a
+            divergence.
 
         Notes
         -----
@@ -713,15 +726,22 @@ class ResponseModel:
             )
         draws = {"lo": floor * hi, "hi": hi, "c50": k * ppy, "gamma": gam}
         diag = _diagnostics(idata, ("floor", "c50", "gamma", "sigma"))
+        chains = int(idata.posterior.sizes.get("chain", 1))
+        # NaN (too few draws) fails a check; one chain has no R-hat to check
+        rhat_bad = chains > 1 and not diag["max_rhat"] <= 1.01
         if (
-            diag["max_rhat"] > 1.01
-            or diag["min_ess"] < 100 * self.chains
+            rhat_bad
+            or not diag["min_ess"] >= 100 * self.chains
             or diag["divergences"] > 0
         ):
+            rhat = (
+                f"max R-hat {diag['max_rhat']:.3f} (want <= 1.01)"
+                if chains > 1
+                else "R-hat not checked (one chain)"
+            )
             warnings.warn(
-                f"response-model sampling may not have converged: max R-hat "
-                f"{diag['max_rhat']:.3f} (want <= 1.01), min bulk ESS "
-                f"{diag['min_ess']:.0f} (want >= {100 * self.chains}), "
+                f"response-model sampling may not have converged: {rhat}, min "
+                f"bulk ESS {diag['min_ess']:.0f} (want >= {100 * self.chains}), "
                 f"{int(diag['divergences'])} divergences; raise tune/draws or "
                 "tighten the priors",
                 ConvergenceWarning,
@@ -1478,14 +1498,24 @@ def _reference(
 
 
 def _diagnostics(idata: Any, names: Sequence[str]) -> dict[str, float]:
+    """``max_rhat`` (NaN with one chain: R-hat needs two), ``min_ess`` (bulk)
+    and ``divergences`` of the posterior variables ``names``; NaN where
+    ArviZ has none (fewer than 4 draws), without numpy's "All-NaN slice"
+    warnings."""
     import arviz as az
 
     post = idata.posterior
     names = [v for v in names if v in post]
-    rhat = az.rhat(post[names])
-    ess = az.ess(post[names], method="bulk")
-    max_rhat = max(float(np.nanmax(rhat[v].to_numpy())) for v in names)
-    min_ess = min(float(np.nanmin(ess[v].to_numpy())) for v in names)
+    chains = int(post.sizes.get("chain", 1))
+
+    def worst(values: Any, pick: Any) -> float:
+        arrays = [np.asarray(values[v].to_numpy(), float).ravel() for v in names]
+        kept = np.concatenate(arrays) if arrays else np.empty(0)
+        kept = kept[~np.isnan(kept)]
+        return float(pick(kept)) if kept.size else float("nan")
+
+    max_rhat = worst(az.rhat(post[names]), np.max) if chains > 1 else float("nan")
+    min_ess = worst(az.ess(post[names], method="bulk"), np.min)
     div = 0.0
     ss = getattr(idata, "sample_stats", None)
     if ss is not None and "diverging" in ss:

@@ -642,3 +642,60 @@ def test_counts_that_are_not_whole_are_still_refused(
     args = {"horizon": 3} | kwargs
     with pytest.raises(SpecificationError, match=match):
         fitted.predict(**args)
+
+
+def test_tune_0_is_refused_for_nutpie_before_compiling():
+    """nutpie cannot sample without tuning: tune=0 passed merge_configs and
+    fit_panel ended, after compiling, in a Rust PanicException (a
+    BaseException) that nutpie_sample's retry raised again."""
+    with pytest.raises(SpecificationError) as info:
+        merge_configs(None, {"tune": 0})
+    assert str(info.value) == (
+        "sampler_config['tune'] must be ≥ 1 with nutpie (nutpie cannot sample "
+        "without tuning steps), got 0. Fix: pass e.g. tune=300 (the default), "
+        "or method='pymc' (PyMC's NUTS, which can)"
+    )
+    with pytest.raises(SpecificationError, match=r"≥ 1 with nutpie"):
+        SalesForecaster(sampler_config={"method": "nutpie", "tune": 0})
+    for method in ("pymc", "advi"):
+        assert merge_configs(None, {"method": method, "tune": 0})[1]["tune"] == 0
+
+
+def test_the_nutpie_retry_warning_of_the_forecast_reaches_the_user(monkeypatch):
+    """The forecast's _sample wrapped nutpie_sample in simplefilter("ignore",
+    UserWarning), which swallowed its TerrakitWarning (a UserWarning) that the
+    run was retried with cores=1 after a panic."""
+    import arviz as az
+    import pymc as pm
+
+    from terrakit.forecast.model import _sample
+
+    nutpie = pytest.importorskip("nutpie")
+
+    class PanicException(BaseException):
+        """Stands in for pyo3's PanicException (a BaseException)."""
+
+    outcomes: list = [
+        PanicException("expand error -2"),
+        az.from_dict(posterior={"alpha": np.zeros((2, 10))}),
+    ]
+    cores: list[int] = []
+
+    def sample(compiled, **kwargs):
+        cores.append(kwargs["cores"])
+        out = outcomes.pop(0)
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model, **kw: "compiled")
+    monkeypatch.setattr(nutpie, "sample", sample)
+    with pm.Model() as model:
+        pm.Normal("alpha", 0.0, 1.0)
+    scfg = merge_configs(
+        None, {"draws": 10, "tune": 10, "chains": 2, "progressbar": False}
+    )[1]
+    with pytest.warns(TerrakitWarning, match="retrying once with the chains run"):
+        idata = _sample(model, scfg, 0)
+    assert list(idata.posterior.data_vars) == ["alpha"]
+    assert cores == [2, 1]

@@ -913,3 +913,90 @@ def test_target_accept_that_is_not_a_number_is_refused(bad):
     msg = rf"target_accept must be in \[0.5, 1\), got {re.escape(repr(bad))}; e.g. 0.95"
     with pytest.raises(SpecificationError, match=msg):
         ResponseModel(target_accept=bad)
+
+
+@pytest.mark.parametrize("bad", ["no", None, 1, "True"])
+def test_progressbar_that_is_not_a_flag_is_refused(bad):
+    """progressbar='no' or None was accepted: nutpie showed a bar for any
+    truthy value, PyMC failed in the fit with its own ValueError."""
+    with pytest.raises(SpecificationError) as info:
+        ResponseModel(progressbar=bad)
+    shown = f"{bad!r} ({type(bad).__name__})" if not isinstance(bad, int) else "1"
+    assert str(info.value) == (
+        f"progressbar must be True or False, got {shown}; e.g. progressbar=True "
+        "to show the sampler's progress"
+    )
+    assert ResponseModel(progressbar=np.bool_(True)).progressbar is True
+
+
+def test_tune_0_is_refused_for_nutpie_not_for_pymc():
+    """nutpie cannot sample without tuning: tune=0 ended, after compiling, in
+    a Rust PanicException (a BaseException) raised again by the retry."""
+    with pytest.raises(SpecificationError) as info:
+        ResponseModel(tune=0)
+    assert str(info.value) == (
+        "tune must be ≥ 1 with nutpie (nutpie cannot sample without tuning "
+        "steps), got 0. Fix: pass e.g. tune=1_000 (the default), or "
+        "sampler='pymc' (PyMC's NUTS, which can)"
+    )
+    assert ResponseModel(tune=0, sampler="pymc").tune == 0
+
+
+def _one_chain_at(truth, n: int, step: float):
+    """An InferenceData of one chain near the true (floor, k, h) per segment:
+    independent draws (``step=0``) or a slow random walk (low ESS)."""
+    import arviz as az
+
+    rng = np.random.default_rng(7)
+    segs = list(truth)
+    shape = (1, n, len(segs))
+
+    def noise() -> np.ndarray:
+        if step:
+            return np.exp(np.cumsum(rng.normal(0.0, step, shape), axis=1))
+        return np.exp(rng.normal(0.0, 0.01, shape))
+
+    def near(i: int) -> np.ndarray:
+        return np.array([truth[s][i] for s in segs]) * noise()
+
+    return az.from_dict(
+        posterior={
+            "floor": near(0),
+            "c50": near(1),
+            "gamma": near(2),
+            "sigma": 0.1 * noise(),
+        }
+    )
+
+
+def test_one_chain_fit_skips_r_hat_and_says_so(make_history_study, monkeypatch):
+    """With one chain the response diagnostics took np.nanmax of an all-NaN
+    R-hat (numpy's "All-NaN slice encountered", once per variable) and,
+    when the ESS check fired, warned "max R-hat nan (want <= 1.01)"."""
+    import warnings
+
+    from terrakit.exceptions import ConvergenceWarning
+
+    truth = {"A": (0.3, 3.0, 1.0)}
+    st = make_history_study(truth, n_accounts=30, months=12, seed=1)
+    for step, warned in ((0.0, False), (0.02, True)):
+        monkeypatch.setattr(
+            ResponseModel,
+            "_sample",
+            lambda self, stats, seed, step=step: _one_chain_at(truth, 400, step),
+        )
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            rc = ResponseModel(chains=1).fit(st, seed=0, travel=None)
+        leaked = [str(w.message) for w in rec if w.category is RuntimeWarning]
+        assert not leaked, leaked
+        assert np.isnan(rc.diagnostics["max_rhat"])
+        said = [
+            str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)
+        ]
+        assert bool(said) is warned, said
+        if warned:
+            assert said[0].startswith(
+                "response-model sampling may not have converged: R-hat not "
+                "checked (one chain), min bulk ESS "
+            ), said
