@@ -36,8 +36,8 @@ from scipy.linalg import eigh
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
-from terrakit._runargs import is_count
-from terrakit.data.geo import Adjacency
+from terrakit._runargs import check_seed, is_count
+from terrakit.data.geo import Adjacency, require_adjacency
 from terrakit.exceptions import SpecificationError
 
 __all__ = ["IcarSpectrum", "SpatialGraph", "bym2_graph", "icar_scaling_factor"]
@@ -68,6 +68,26 @@ def _edges(matrix: sp.sparray | np.ndarray) -> sp.csr_array:
     out.eliminate_zeros()
     out.sort_indices()
     return out
+
+
+def _check_finite(matrix: sp.sparray | np.ndarray) -> None:
+    """Refuse NaN or infinite entries (:func:`icar_scaling_factor`): ``m != 0``
+    holds for them, so they would silently count as edges."""
+    m = sp.coo_array(matrix)
+    if m.dtype.kind not in "biufc":
+        raise ValueError(
+            "the adjacency matrix must hold numbers (0/1 or weights), got "
+            f"dtype {m.dtype}"
+        )
+    bad = ~np.isfinite(m.data)
+    if bad.any():
+        i, j = int(m.row[bad][0]), int(m.col[bad][0])
+        raise ValueError(
+            f"the adjacency matrix must be finite: {int(bad.sum())} entries are "
+            f"NaN or infinite (e.g. [{i}, {j}] is {m.data[bad][0].item()}); every "
+            "non-zero entry is an edge, so write 1 (or any finite weight) where "
+            "two nodes are neighbours and 0 where they are not"
+        )
 
 
 def _graph_key(sub: sp.sparray | np.ndarray) -> str:
@@ -350,7 +370,8 @@ def icar_scaling_factor(
         gives the factor of its 0/1 pattern.
     seed
         Seed of the node subsample used for components with more than
-        ``max_nodes`` nodes.
+        ``max_nodes`` nodes, an integer in ``[0, 2**32 - 1]``: the same seed
+        gives the same estimate.
     max_nodes
         Estimate the geometric mean from this many randomly chosen nodes, a
         whole number ≥ 2 (default 1,000); ``None``: every node (exact; up
@@ -369,12 +390,13 @@ def icar_scaling_factor(
     ValueError
         A matrix that is not square or not symmetric (an edge listed in one
         direction only, e.g. ``np.triu`` of the adjacency: pass
-        ``matrix + matrix.T``), fewer than two nodes, or a graph of more
-        than one connected component (:func:`bym2_graph` scales each
-        component of a disconnected graph separately).
+        ``matrix + matrix.T``), has NaN or infinite entries, has fewer than
+        two nodes, or is a graph of more than one connected component
+        (:func:`bym2_graph` scales each component of a disconnected graph
+        separately).
     SpecificationError
-        ``max_nodes`` neither ``None`` nor a whole number ≥ 2 (a
-        :class:`ValueError` too).
+        ``max_nodes`` neither ``None`` nor a whole number ≥ 2, or ``seed``
+        not an integer in ``[0, 2**32 - 1]`` (a :class:`ValueError` too).
 
     Notes
     -----
@@ -390,6 +412,7 @@ def icar_scaling_factor(
     >>> round(icar_scaling_factor(np.array([[0, 1], [1, 0]])), 4)
     0.25
     """
+    seed = check_seed(seed)  # None gave a different estimate on every call
     if max_nodes is not None and not is_count(max_nodes, 2):
         # 0 gave NaN, True one node, 2.5 two, -1 a bare numpy error
         raise SpecificationError(
@@ -397,6 +420,7 @@ def icar_scaling_factor(
             f"(the nodes the geometric mean is estimated from), got "
             f"{max_nodes!r}; the default is {_MAX_SCALE_NODES}"
         )
+    _check_finite(matrix)
     edges = _edges(matrix)
     _check_component(edges)
     w = sp.csc_array(edges, dtype=float)
@@ -465,9 +489,11 @@ def bym2_graph(
         Unit order of the model (default: the adjacency's order).
     spectral_max_units
         Compute the eigen-basis (:class:`IcarSpectrum`, exact scaling factors)
-        when no connected component has more units than this; otherwise the
-        scaling factors come from :func:`icar_scaling_factor` and
-        ``spectrum`` is ``None``.
+        when no connected component has more units than this (a whole number
+        ≥ 0); otherwise ``spectrum`` is ``None`` and the scaling factors come
+        from :func:`icar_scaling_factor`: exact for every component up to
+        this size, estimated from a subsample of 1,000 units for the larger
+        ones.
     spectrum
         ``False``: never compute the eigen-basis (it costs O(n³) per
         component; the sparse approximate path does not need it); the
@@ -477,7 +503,30 @@ def bym2_graph(
     Returns
     -------
     SpatialGraph
+
+    Raises
+    ------
+    SpecificationError
+        ``adj`` not an :class:`~terrakit.data.geo.Adjacency` (a scipy or
+        numpy matrix: wrap it as ``Adjacency(ids, matrix)``), or
+        ``spectral_max_units`` not a whole number ≥ 0.
     """
+    # a bare matrix met AttributeError: 'csr_array' object has no 'matrix'
+    require_adjacency(
+        adj,
+        what="adj",
+        build="tk.data.geo.adjacency(units), or Adjacency(ids, matrix) for a "
+        "matrix with rows and columns in the order of ids",
+        optional=False,
+    )
+    if not is_count(spectral_max_units, 0):
+        # "5" met a bare TypeError, -1 made every component approximate
+        raise SpecificationError(
+            "spectral_max_units must be a whole number ≥ 0 (the largest "
+            "connected component, in units, whose eigen-basis and exact "
+            f"scaling factor are computed), got {spectral_max_units!r}; the "
+            f"default is {SPECTRAL_MAX_UNITS}"
+        )
     if ids is not None:
         adj = adj.subgraph(ids)
     m = sp.csr_array(adj.matrix, dtype=np.int8)
@@ -505,9 +554,13 @@ def bym2_graph(
         for k, s_c in enumerate(scales):
             scale[renum == k] = s_c
     else:
+        # per component: one larger than the limit must not make the factors
+        # of the others estimates (the model of a component would then
+        # depend on an unrelated component elsewhere)
         for k, members in enumerate(blocks):
+            within = len(members) <= spectral_max_units
             scale[renum == k] = icar_scaling_factor(
-                m[members][:, members], max_nodes=None if small else _MAX_SCALE_NODES
+                m[members][:, members], max_nodes=None if within else _MAX_SCALE_NODES
             )
     return SpatialGraph(
         ids=pd.Index(adj.ids, name="unit_id"),

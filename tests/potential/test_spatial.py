@@ -224,3 +224,101 @@ def test_scaling_factor_checks_max_nodes(max_nodes):
     assert exact == pytest.approx(_pinv_scale(w), rel=1e-9)
     assert icar_scaling_factor(w, max_nodes=6) == exact
     assert np.isfinite(icar_scaling_factor(w, max_nodes=np.int64(2)))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_scaling_factor_refuses_nan_and_infinite_entries(bad):
+    """``m != 0`` holds for NaN and inf, so they counted as edges: a 3-node
+    path with a NaN weight gave a plausible 0.4093 while Adjacency refused
+    the same matrix."""
+    w = _path(3)
+    w[0, 1] = w[1, 0] = bad
+    with pytest.raises(ValueError) as err:
+        icar_scaling_factor(w)
+    assert str(err.value) == (
+        "the adjacency matrix must be finite: 2 entries are NaN or infinite "
+        f"(e.g. [0, 1] is {bad}); every non-zero entry is an "
+        "edge, so write 1 (or any finite weight) where two nodes are "
+        "neighbours and 0 where they are not"
+    )
+    with pytest.raises(ValueError, match="2 entries are NaN or infinite"):
+        icar_scaling_factor(sp.csr_array(w))
+
+
+@pytest.mark.parametrize("seed", [None, -1, 1.5, True, 2**32, "0"])
+def test_scaling_factor_checks_seed(seed):
+    """``seed`` went to numpy unchecked: None gave a different estimate on
+    every call, -1 and 1.5 bare numpy errors."""
+    from terrakit.exceptions import SpecificationError
+
+    w = _path(50)
+    with pytest.raises(SpecificationError) as err:
+        icar_scaling_factor(w, seed=seed, max_nodes=10)
+    assert str(err.value) == (
+        f"seed must be a non-negative integer, got {seed!r}; seeds run from 0 "
+        "to 4294967295 (2**32 - 1), and the same seed gives the same answer"
+    )
+    first = icar_scaling_factor(w, seed=np.int64(7), max_nodes=10)
+    assert icar_scaling_factor(w, seed=7, max_nodes=10) == first
+
+
+@pytest.mark.parametrize("matrix", ["scipy", "numpy"])
+def test_bym2_graph_refuses_a_bare_matrix(matrix):
+    """A matrix instead of an Adjacency met AttributeError: 'csr_array'
+    object has no attribute 'matrix'."""
+    from terrakit.exceptions import SpecificationError
+
+    w = _components_graph().matrix
+    m = w if matrix == "scipy" else w.toarray()
+    with pytest.raises(SpecificationError) as err:
+        bym2_graph(m)
+    got = f"{type(m).__module__}.{type(m).__name__}"
+    assert str(err.value) == (
+        f"adj must be a terrakit.data.geo.Adjacency over the units, got {got}; "
+        "build it with tk.data.geo.adjacency(units), or Adjacency(ids, matrix) "
+        "for a matrix with rows and columns in the order of ids (add links to "
+        "islands with .with_links([(a, b), ...]))"
+    )
+
+
+@pytest.mark.parametrize("limit", ["5", -1, 2.5, True, None])
+def test_bym2_graph_checks_spectral_max_units(limit):
+    """The text "5" met a bare TypeError and -1 was taken silently (every
+    component over the limit)."""
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError) as err:
+        bym2_graph(_components_graph(), spectral_max_units=limit)
+    assert str(err.value) == (
+        "spectral_max_units must be a whole number ≥ 0 (the largest connected "
+        "component, in units, whose eigen-basis and exact scaling factor are "
+        f"computed), got {limit!r}; the default is 5000"
+    )
+    g = bym2_graph(_components_graph(), spectral_max_units=np.int64(0))
+    assert g.spectrum is None
+    assert g.scale[3:] == pytest.approx([0.25, 0.25])  # 2 nodes: exact anyway
+
+
+@pytest.mark.parametrize("spectrum", [True, False])
+def test_bym2_graph_scales_components_within_the_limit_exactly(monkeypatch, spectrum):
+    """One flag for the whole graph: a component over spectral_max_units made
+    the factors of all the others estimates (a 1,200-unit path beside a
+    1,600-unit grid got 180.4604 instead of 181.3926).  Here the subsample
+    is 5 nodes: a 12-node path over the limit of 10, an 8-node path within."""
+    from terrakit.potential import spatial
+
+    monkeypatch.setattr(spatial, "_MAX_SCALE_NODES", 5)
+    big, small = _path(12), _path(8)
+    w = np.zeros((20, 20))
+    w[:12, :12] = big
+    w[12:, 12:] = small
+    adj = Adjacency(pd.RangeIndex(20), sp.csr_array(w), kind="manual")
+    g = bym2_graph(adj, spectral_max_units=10, spectrum=spectrum)
+    assert g.spectrum is None
+    assert g.struct_component.tolist() == [0] * 12 + [1] * 8
+    exact_small = _pinv_scale(small)
+    assert g.scale[12:] == pytest.approx([exact_small] * 8, rel=1e-9)
+    # the component over the limit is still estimated from 5 of its nodes
+    estimate = icar_scaling_factor(big, max_nodes=5)
+    assert estimate != pytest.approx(_pinv_scale(big), rel=1e-6)
+    assert g.scale[:12].tolist() == [estimate] * 12
