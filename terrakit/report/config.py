@@ -969,14 +969,25 @@ def _forecast(raw: Mapping[str, Any], source: str) -> ForecastConfig:
     problem = growth_horizon_problem(horizon) if quota == "growth" else None
     if problem is not None:
         raise ConfigError(f"{_where(source, s, 'horizon')}: {problem}")
+    method = _str(
+        raw, "method", d.method, source, s, choices=("nutpie", "pymc", "advi")
+    )
     return ForecastConfig(
         enabled=_bool(raw, "enabled", d.enabled, source, s),
         horizon=horizon,
-        method=_str(
-            raw, "method", d.method, source, s, choices=("nutpie", "pymc", "advi")
-        ),
+        method=method,
         draws=_number(raw, "draws", d.draws, source, s, low=1, integer=True),
-        tune=_number(raw, "tune", d.tune, source, s, low=0, integer=True),
+        # nutpie cannot sample without tuning steps (the forecast refuses it,
+        # but only when the step starts)
+        tune=_number(
+            raw,
+            "tune",
+            d.tune,
+            source,
+            s,
+            low=1 if method == "nutpie" else 0,
+            integer=True,
+        ),
         quota=quota,
     )
 

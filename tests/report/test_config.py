@@ -585,6 +585,16 @@ def test_growth_quotas_over_more_than_a_year_are_refused_at_load(tmp_path):
         assert cfg.forecast.horizon in (12, 24)
 
 
+def test_forecast_tune_0_is_refused_at_load_with_nutpie(tmp_path):
+    """tune = 0 with the default nutpie sampler passed the config and was
+    refused only when the forecast step started, after the long steps."""
+    text = MINIMAL + "[forecast]\ntune = 0\n"
+    with pytest.raises(ConfigError, match=r"\[forecast\] tune"):
+        load_config(_write(tmp_path, text))
+    cfg = load_config(_write(tmp_path, text + 'method = "pymc"\n'))
+    assert cfg.forecast.tune == 0
+
+
 def test_units_layer_on_a_file_without_layers_is_refused(tmp_path):
     """units_layer on a CSV was accepted and then ignored by the loader: the
     layer asked for was never read, and nothing said so."""
