@@ -69,10 +69,11 @@ def read_instance(path: str | Path) -> CPMPInstance:
     ValueError
         When the file is not a capacitated p-median instance: a header that
         is not ``n p`` (SJC) or ``id best`` then ``n p capacity``
-        (Osman–Christofides), not exactly ``n`` rows of 4 numbers after it,
-        a negative demand, SJC rows whose capacities differ (the model has
-        one capacity ``Q`` for every median), or Osman–Christofides ids that
-        are not distinct whole numbers (the solution is given in these ids).
+        (Osman–Christofides), a capacity that is not a finite number above
+        0, not exactly ``n`` rows of 4 numbers after it, a negative demand,
+        SJC rows whose capacities differ (the model has one capacity ``Q``
+        for every median), or Osman–Christofides ids that are not distinct
+        whole numbers (the solution is given in these ids).
     """
     path = Path(path)
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
@@ -95,6 +96,11 @@ def read_instance(path: str | Path) -> CPMPInstance:
         raise bad(
             f"line {head} should be {want!r}, found {' '.join(header)!r}"
         ) from None
+    if not sjc and not (math.isfinite(q) and q > 0):
+        raise bad(
+            f"line {head} ({want!r}) gives the capacity {header[2]!r}; a capacity "
+            "is a finite number above 0 (a bad export?)"
+        )
     if n < 1 or not 1 <= p <= n:
         raise bad(
             f"the header gives n = {n}, p = {p}; it needs 1 ≤ p ≤ n "
@@ -142,6 +148,11 @@ def read_instance(path: str | Path) -> CPMPInstance:
                 f"row {k + 1} has {cap[k]:g} ({other.size} row(s) differ from row 1, "
                 f"rows {_rows(other)}); the capacitated p-median model has one "
                 "capacity Q for every median, so give every row the same capacity"
+            )
+        if cap[0] <= 0:
+            raise bad(
+                f"the capacity column holds {cap[0]:g} (row 1 "
+                f"{' '.join(body[0])!r}); a capacity is a number above 0"
             )
         return CPMPInstance(
             path.stem,

@@ -41,6 +41,10 @@ from terrakit.design._model import ArrayModel, solve_model
 
 #: a unit shifts only to its this many nearest centers
 SHIFT_CENTERS = 10
+#: with a deadline, :func:`knapsacks` runs its table for this many cells
+#: (columns × (capacity + 1)) at a time, so that what is done when the clock
+#: stops it is kept
+CHUNK_CELLS = 4_000_000
 
 __all__ = [
     "GapResult",
@@ -63,6 +67,7 @@ def knapsacks(
     *,
     items: bool = False,
     home: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Exact 0-1 knapsack values of the columns ``cols`` of ``w``.
 
@@ -74,7 +79,11 @@ def knapsacks(
     per column of ``w``, ``-1`` for none): item ``home[j]`` is forced into
     column ``j`` (an open center serves its own unit), the others share the
     capacity ``q − d[home[j]]`` left; ``inf`` when the home unit alone is
-    above ``q``.
+    above ``q``.  ``deadline`` (a :func:`time.perf_counter` time): the
+    columns are taken in order, in chunks of about :data:`CHUNK_CELLS`
+    table cells, and the program checks the clock at every item; the
+    columns it has not finished when the clock passes ``deadline`` get
+    ``nan`` (and no items).
 
     Returns
     -------
@@ -84,6 +93,37 @@ def knapsacks(
     """
     n, m = w.shape
     cols = np.arange(m) if cols is None else np.asarray(cols, dtype=np.int64)
+    if deadline is None:
+        out = _knapsack_block(w, d, q, cols, items, home, None)
+        assert out is not None
+        return out
+    values = np.full(cols.size, np.nan)
+    chosen = np.zeros((n, cols.size), dtype=bool) if items else None
+    step = max(1, CHUNK_CELLS // (q + 1))
+    for at in range(0, cols.size, step):
+        if time.perf_counter() >= deadline:
+            break
+        part = _knapsack_block(w, d, q, cols[at : at + step], items, home, deadline)
+        if part is None:
+            break
+        values[at : at + step] = part[0]
+        if chosen is not None and part[1] is not None:
+            chosen[:, at : at + step] = part[1]
+    return values, chosen
+
+
+def _knapsack_block(
+    w: np.ndarray,
+    d: np.ndarray,
+    q: int,
+    cols: np.ndarray,
+    items: bool,
+    home: np.ndarray | None,
+    deadline: float | None,
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """:func:`knapsacks` on the columns ``cols`` at once; None when the clock
+    passes ``deadline`` before the program ends."""
+    n = w.shape[0]
     wc = w[:, cols]
     mask = (wc < 0) & (d <= q)[:, None]
     mc = cols.size
@@ -118,6 +158,8 @@ def knapsacks(
     rows = np.arange(mc)[:, None]
     take = np.zeros((depth, mc, q + 1), dtype=bool) if items else None
     for t in range(depth):
+        if deadline is not None and time.perf_counter() >= deadline:
+            return None
         src = caps[None, :] - dd[t][:, None]
         ok = src >= 0
         cand = v[rows, np.maximum(src, 0)] + wt[t][:, None]
@@ -699,15 +741,20 @@ def lagrangian(
     chunk: int = 16,
     exact: bool = True,
     home: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The Lagrangian bound ``Σ u + Σ_{k smallest} ρ_j(u)`` at ``u``.
 
     Every column gets the cheap fractional bound; the exact knapsack is
     computed, in chunks and in increasing order of that bound, only until no
     column left can enter the ``k`` smallest.  ``home``: each column's own
-    unit, forced into its knapsack (:func:`knapsacks`).  Returns ``(value,
-    S, items, rho, exact)``: the chosen columns, their items (n × k bool),
-    the per-column lower bounds used (exact where ``exact``).
+    unit, forced into its knapsack (:func:`knapsacks`).  ``deadline`` (a
+    :func:`time.perf_counter` time): when the clock passes it, the columns
+    not yet computed keep their fractional bound (the value is still a
+    bound, a weaker one) and the items of a column of ``S`` that is not
+    exact are its items of negative reduced cost.  Returns ``(value, S,
+    items, rho, exact)``: the chosen columns, their items (n × k bool), the
+    per-column lower bounds used (exact where ``exact``).
     """
     m = c.shape[1]
     w = c - u[:, None]
@@ -724,17 +771,28 @@ def lagrangian(
     done = 0
     while done < m:
         cols = order[done : done + max(chunk, k)]
-        vals, _ = knapsacks(w, d, q, cols, home=home)
-        rho[cols] = np.maximum(vals, rho[cols])
-        is_exact[cols] = True
+        vals, _ = knapsacks(w, d, q, cols, home=home, deadline=deadline)
+        ok = ~np.isnan(vals)  # all, but where the deadline stopped it
+        rho[cols[ok]] = np.maximum(vals[ok], rho[cols[ok]])
+        is_exact[cols[ok]] = True
         done += cols.size
+        if not ok.all():
+            break
         ne = int(is_exact.sum())
         if ne >= k and done < m:
             kth = np.partition(rho[is_exact], k - 1)[k - 1]
             if kth <= rho[order[done]]:
                 break
     s = np.argsort(rho, kind="stable")[:k]
-    _, items = knapsacks(w, d, q, s, items=True, home=home)
+    # without a deadline, the k smallest are exact: no inexact column is
+    # below the k-th exact one
+    vs, items = knapsacks(w, d, q, s, items=True, home=home, deadline=deadline)
     assert items is not None
-    # the k smallest are exact: no inexact column is below the k-th exact one
+    late = ~is_exact[s] | np.isnan(vs)
+    if late.any():  # the clock stopped the program: the LP's items
+        items[:, late] = (w[:, s[late]] < 0) & (np.asarray(d)[:, None] <= q)
+        hs = _at(home, s)
+        if hs is not None:
+            js = np.flatnonzero(late & (hs >= 0))
+            items[hs[js], js] = True
     return float(u.sum() + rho[s].sum()), s, items, rho, is_exact

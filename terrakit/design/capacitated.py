@@ -33,7 +33,9 @@ on Osman–Christofides instances) and its search slow, so
 4. **Reduced-cost fixing and exact MIP** — centers and pairs whose forced use
    lifts the bound above the incumbent are removed; when what is left is
    small enough for the time left, HiGHS solves it warm-started (its bound
-   is then a bound of the whole problem).
+   is then a bound of the whole problem).  The knapsack tables (here and
+   in step 3) check the clock: columns not done keep their fractional
+   bound, and a fixing cut short leaves no time for the MIP.
 5. The local search goes on until the time limit when optimality is not
    proven.
 
@@ -54,7 +56,7 @@ import numpy as np
 
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status
-from terrakit.exceptions import TimeLimitWarning
+from terrakit.exceptions import SpecificationError, TimeLimitWarning
 
 __all__ = ["is_capacitated_pmedian", "solve_capacitated"]
 
@@ -78,22 +80,54 @@ WIDTH = 5
 
 def is_capacitated_pmedian(problem: DesignProblem) -> bool:
     """Whether ``problem`` has the CPMP shape (see the module doc)."""
-    if (
-        problem.center_mode != "choose"
-        or problem.contiguity
-        or problem.draws is not None
-        or problem.objective not in ("compactness", "travel")
-        or problem.locked
-        or problem.budgets
-        or len(problem.banded) != 1
-    ):
-        return False
-    ((_, v, lo, hi),) = problem.bands()
-    if np.any(np.isfinite(lo) & (lo > 0)) or not np.all(np.isfinite(hi)):
-        return False
-    if np.ptp(hi) > 0 or np.any(v < 0) or np.any(v != np.round(v)):
-        return False
-    return True
+    return _not_cpmp(problem) is None
+
+
+def _not_cpmp(problem: DesignProblem) -> str | None:
+    """Why ``problem`` does not have the CPMP shape, in words (None when it has)."""
+    if problem.center_mode != "choose":
+        return "its centers are fixed (center_mode='fixed'), not chosen"
+    if problem.contiguity:
+        return "it asks for contiguity"
+    if problem.draws is not None:
+        return "it balances on draws"
+    if problem.objective not in ("compactness", "travel"):
+        return (
+            f"its objective is {problem.objective!r}, not a sum of assignment "
+            "costs ('compactness' or 'travel')"
+        )
+    if problem.locked:
+        return f"it locks {len(problem.locked)} unit(s) to centers"
+    if problem.budgets:
+        return f"it has budget(s) {sorted(problem.budgets)}"
+    if len(problem.banded) != 1:
+        return (
+            f"it has {len(problem.banded)} banded activities "
+            f"({', '.join(map(repr, problem.banded)) or 'none'}), not one capacity"
+        )
+    ((a, v, lo, hi),) = problem.bands()
+    if np.any(np.isfinite(lo) & (lo > 0)):
+        return (
+            f"the band on {a!r} has a lower limit ({float(np.max(lo)):.6g}); a "
+            "capacity is an upper limit only"
+        )
+    if not np.all(np.isfinite(hi)):
+        return f"the band on {a!r} has no finite upper limit (the capacity)"
+    if np.ptp(hi) > 0:
+        return (
+            f"the capacity on {a!r} differs between territories (from "
+            f"{hi.min():.6g} to {hi.max():.6g})"
+        )
+    if np.any(v < 0):
+        return f"{int(np.sum(v < 0))} unit(s) have a negative {a!r}"
+    if np.any(v != np.round(v)):
+        i = int(np.flatnonzero(v != np.round(v))[0])
+        return (
+            f"{int(np.sum(v != np.round(v)))} unit(s) have a {a!r} that is not a "
+            f"whole number (unit {problem.unit_ids[i]!s}: {v[i]:.6g}; the "
+            "knapsack bound needs integers: scale the activity)"
+        )
+    return None
 
 
 def _neighbours(c: np.ndarray, width: int) -> np.ndarray:
@@ -149,6 +183,14 @@ def solve_capacitated(
         stopped a step, so that the answer depends on timing (without
         ``max_iter``, an unproven run's last local search always runs to
         the time limit).
+
+    Raises
+    ------
+    SpecificationError
+        When ``problem`` does not have the CPMP shape (naming what breaks
+        it: a lower band, no band or several, a capacity that is not a whole
+        number, ...): :func:`terrakit.design.solve` handles it; or when it is
+        impossible on its face (:meth:`DesignProblem.check`).
     """
     from terrakit.design._cpmp import (
         cpmp_mip,
@@ -162,6 +204,15 @@ def solve_capacitated(
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit
+    why = _not_cpmp(problem)
+    if why is not None:
+        raise SpecificationError(
+            "solve_capacitated needs a capacitated p-median problem (chosen "
+            "centers, one capacity on an activity of whole numbers; see "
+            f"is_capacitated_pmedian): "
+            f"{why}; use terrakit.design.solve, which picks the path for any "
+            "design problem"
+        )
     problem.check()
     ((_, dem, _lo, hi),) = problem.bands()
     q = math.floor(hi[0] + 1e-9)
@@ -261,7 +312,11 @@ def solve_capacitated(
         lag_deadline = deadline - 0.05 * time_limit
     while True:
         it += 1
-        val, _s, items, _rho, _ex = lagrangian(c, d, q, k, u, exact=exact, home=home)
+        val, _s, items, _rho, _ex = lagrangian(
+            c, d, q, k, u, exact=exact, home=home, deadline=lag_deadline
+        )
+        if exact and not _ex[_s].all() and time.perf_counter() > lag_deadline:
+            cut.append("Lagrangian bound")  # its knapsacks: a weaker bound
         if val > lb + 1e-9 * max(1.0, abs(val)):
             lb, best_u, stall = val, u.copy(), 0
         else:
@@ -293,7 +348,11 @@ def solve_capacitated(
     status: Status = "optimal" if closed(ub, lb) else "time_limit"
     # 4. reduced-cost fixing and the exact MIP on what is left
     if status != "optimal" and time.perf_counter() < deadline - 0.5:
-        keep = _reduced_pairs(c, d, q, k, best_u, ub, integral, exact, big, home)
+        keep, complete = _reduced_pairs(
+            c, d, q, k, best_u, ub, integral, exact, big, home, deadline=deadline
+        )
+        if not complete:  # the clock stopped the knapsacks: no time for a MIP
+            cut.append("reduced-cost fixing")
         cols_inc = centers[pos]
         keep[np.arange(n), cols_inc] = True
         pairs = int(keep.sum())
@@ -302,8 +361,10 @@ def solve_capacitated(
         ncand = info["reduced_candidates"]
         # with max_iter the gate does not depend on the time left
         room = 0.4 * time_limit if budgeted else left
-        if pairs <= PAIRS_PER_SECOND * 0.5 * room and (
-            ncand <= MAX_REDUCED_CENTERS * k or pairs <= SMALL_REDUCED_PAIRS
+        if (
+            complete
+            and pairs <= PAIRS_PER_SECOND * 0.5 * room
+            and (ncand <= MAX_REDUCED_CENTERS * k or pairs <= SMALL_REDUCED_PAIRS)
         ):
             mcols, mv, mb, mst = cpmp_mip(
                 c,
@@ -402,7 +463,8 @@ def _reduced_pairs(
     exact: bool,
     big: float,
     home: np.ndarray | None = None,
-) -> np.ndarray:
+    deadline: float | None = None,
+) -> tuple[np.ndarray, bool]:
     """Pairs (unit, center) that may lie in a solution better than ``ub``.
 
     With the knapsack lower bounds ``ρ_j(u)`` (exact or fractional), forcing
@@ -410,15 +472,32 @@ def _reduced_pairs(
     ``k`` smallest; ``L`` otherwise), and forcing unit ``i`` onto it adds at
     least ``max(0, c_ij − u_i)`` — nothing for the center's own unit
     ``home[j]``, which ``ρ_j`` already holds.  Solutions at most ``ub − 1``
-    (integral costs) or ``ub`` remain.
+    (integral costs) or ``ub`` remain.  ``deadline``: the exact knapsacks
+    run in increasing order of the fractional bound until the clock passes
+    it, and the columns left keep their fractional bound (a lower bound of
+    the exact one: the pairs kept are then a superset, still valid).
+
+    Returns
+    -------
+    keep : ndarray of bool, shape (n, m)
+    complete : bool
+        Whether every column got the bound asked for (False when the clock
+        stopped the exact knapsacks).
     """
     from terrakit.design._cpmp import fractional_knapsacks, knapsacks
 
     w = c - u[:, None]
-    if exact:
+    complete = True
+    if exact and deadline is None:
         rho, _ = knapsacks(w, d, q, home=home)
     else:
         rho = fractional_knapsacks(w, d, q, home)
+    if exact and deadline is not None:
+        order = np.argsort(rho, kind="stable")
+        vals, _ = knapsacks(w, d, q, order, home=home, deadline=deadline)
+        done = ~np.isnan(vals)
+        rho[order[done]] = vals[done]
+        complete = bool(done.all())
     order = np.argsort(rho, kind="stable")
     lval = float(u.sum() + rho[order[:k]].sum())
     kth = rho[order[k - 1]]
@@ -431,4 +510,5 @@ def _reduced_pairs(
         js = np.flatnonzero(home >= 0)
         extra[home[js], js] = 0.0  # in ρ_j already
     pair = forced[None, :] + extra
-    return np.asarray((pair <= thr) & (forced <= thr)[None, :] & (c < big))
+    keep = np.asarray((pair <= thr) & (forced <= thr)[None, :] & (c < big))
+    return keep, complete

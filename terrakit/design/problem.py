@@ -353,6 +353,16 @@ class DesignProblem:
                 if an not in acts:
                     raise SpecificationError(f"{attr} band on unknown activity {an!r}")
                 arr = np.broadcast_to(np.asarray(v, dtype=float), (k,))
+                if np.isnan(arr).any():
+                    bad = np.flatnonzero(np.isnan(arr))
+                    raise SpecificationError(
+                        f"{attr} band on {an!r} is NaN for {bad.size} of the {k} "
+                        f"territories (positions {', '.join(map(str, bad[:5]))}"
+                        + (" ..." if bad.size > 5 else "")
+                        + "); give a number, or "
+                        + ("-inf" if attr == "lower" else "inf")
+                        + " for no limit"
+                    )
                 d[str(an)] = _frozen(arr)
             object.__setattr__(self, attr, d)
         if self.targets is not None:
@@ -851,14 +861,15 @@ class DesignProblem:
         above a territory's upper band (with its home unit under contiguity,
         or, with chosen centers, the locked-to center's own unit); a fixed
         center whose allowed units and locks carry less than its lower band;
-        the total outside what the bands can hold; a unit with no allowed
-        center; with contiguity, a fixed center's root unit (its home unit)
-        locked to another center or beyond its own center's maximum
-        distance, a unit (island or detached piece) whose connected
-        component holds no center it may reach, a locked unit that cannot
-        reach its center's root unit but through units locked elsewhere (or
-        other territories' roots), and more fixed centers than units in a
-        component can host.
+        the total outside what the bands can hold; with chosen centers, more
+        units above half the upper band than territories (no two of them fit
+        in one); a unit with no allowed center; with contiguity, a fixed
+        center's root unit (its home unit) locked to another center or
+        beyond its own center's maximum distance, a unit (island or
+        detached piece) whose connected component holds no center it may
+        reach, a locked unit that cannot reach its center's root unit but
+        through units locked elsewhere (or other territories' roots), and
+        more fixed centers than units in a component can host.
         """
         n, m, k = self.n_units, self.n_centers, self.n_territories
         if k > n:
@@ -1131,6 +1142,8 @@ class DesignProblem:
                     f"{band_txt} is impossible: the total {a} {total:.6g} is below "
                     f"the sum of the lower limits ({cap_lo:.6g})"
                 )
+            if self.center_mode == "choose" and math.isfinite(cap_hi):
+                self._check_halves(a, v, float(hi.max()), band_txt)
         if self.draws is not None and self.draws_tolerance is not None:
             # a draw in which some unit alone exceeds every upper draw band
             # can never count; too many such draws make the share impossible
@@ -1175,6 +1188,37 @@ class DesignProblem:
             if i >= 0 and pinned.setdefault(i, j) == j and i not in self.locked:
                 roots.add(i)
         return pinned, roots
+
+    def _check_halves(self, a: str, v: np.ndarray, cap: float, band_txt: str) -> None:
+        """Chosen centers: units above half the upper band cannot share a
+        territory (two of them exceed it, whatever the negative values that
+        could offset them), so more of them than territories is impossible."""
+        k = self.n_territories
+        neg = float(np.minimum(v, 0.0).sum())
+        half = (cap - neg) / 2
+        # the allowance of violations(): two of them still break the band
+        big = np.flatnonzero(v > half + 1e-9 * max(1.0, abs(cap)))
+        if big.size <= k:
+            return
+        top = big[np.argsort(-v[big], kind="stable")]
+        shown = ", ".join(f"{_rid(self.unit_ids[i])} ({v[i]:.6g})" for i in top[:5])
+        # at most k units may lie above half the capacity
+        need = 2 * float(v[top[k]]) + neg
+        fix = (
+            f"raise the capacity (upper) to ≥ {need:.6g}, use n_territories ≥ "
+            f"{big.size} or split these units"
+            if a in self.upper
+            else "loosen the tolerance or split these units"
+        )
+        raise SpecificationError(
+            f"{band_txt} is impossible: {big.size} units carry more than "
+            f"{half:.6g} {a}, half the upper limit {cap:.6g}"
+            + (f" plus the {-neg:.6g} {a} of negative units" if neg < 0 else "")
+            + f" (units {shown}"
+            + (" ..." if big.size > 5 else "")
+            + f"), so no two of them fit in one territory and they need "
+            f"{big.size} territories, but there are {k}; {fix}"
+        )
 
     def _check_chosen_locks(self) -> None:
         """Chosen centers: a lock to a center column opens that center, so the

@@ -279,3 +279,31 @@ def test_pmedcap_reader_refuses_repeated_ids_and_negative_demands(tmp_path):
     sjc.write_text("2 1\n0 0 10 -1\n1 0 10 3\n")
     with pytest.raises(ValueError, match=r"row 1 '0 0 10 -1' \(line 2\)"):
         pmedcap.read_instance(sjc)
+
+
+@pytest.mark.parametrize("capacity", ["nan", "inf", "0", "-120"])
+def test_pmedcap_reader_refuses_a_capacity_that_is_not_a_positive_number(
+    tmp_path, capacity
+):
+    """Regression (QA round 20): a header "50 5 nan" was read, the NaN
+    capacity then ignored: pmedcap01 was solved uncapacitated (693, a load
+    of 134 > 120) and reported optimal with no problems."""
+    lines = (SHARED / "pmedcap" / "pmedcap01.txt").read_text().splitlines()
+    lines[1] = f" 50 5 {capacity}"
+    f = tmp_path / "pmedcap01.txt"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as err:
+        pmedcap.read_instance(f)
+    assert str(err.value) == (
+        f"{f}: not a valid pmedcap instance: line 2 ('n p capacity') gives the "
+        f"capacity {capacity!r}; a capacity is a finite number above 0 (a bad "
+        "export?)"
+    )
+    sjc = tmp_path / "SJC0.dat"
+    sjc.write_text("2 1\n0 0 0 1\n1 0 0 3\n")
+    with pytest.raises(ValueError) as err:
+        pmedcap.read_instance(sjc)
+    assert str(err.value) == (
+        f"{sjc}: not a valid pmedcap instance: the capacity column holds 0 (row 1 "
+        "'0 0 0 1'); a capacity is a number above 0"
+    )

@@ -4,6 +4,7 @@ bound against the exact MIP, a known optimum and the time-limit contract."""
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from terrakit.design._cpmp import (
 from terrakit.design.capacitated import is_capacitated_pmedian, solve_capacitated
 from terrakit.design.mip import solve_mip
 from terrakit.design.problem import DesignProblem
-from terrakit.exceptions import TimeLimitWarning
+from terrakit.exceptions import SpecificationError, TimeLimitWarning
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 
@@ -390,3 +391,153 @@ def test_the_greedy_start_gets_the_start_deadline(monkeypatch):
     assert len(seen) == 1
     assert before + 0.5 <= seen[0] <= after + 0.5
     assert p.violations(res.columns) == []
+
+
+# --- QA round 20 -------------------------------------------------------------
+
+
+def test_knapsacks_with_a_deadline_keep_what_is_done(monkeypatch):
+    """With a deadline the table runs in chunks of columns: the values match
+    the plain program, and a deadline already past leaves every column
+    ``nan`` (no items) instead of running on."""
+    from terrakit.design import _cpmp
+
+    rng = np.random.default_rng(4)
+    n, m, q = 12, 7, 15
+    w = rng.normal(size=(n, m)) * 5
+    d = rng.integers(0, 6, size=n)
+    home = np.array([0, 3, -1, 5, 7, 11, 2])
+    plain, plain_items = knapsacks(w, d, q, items=True, home=home)
+    monkeypatch.setattr(_cpmp, "CHUNK_CELLS", 2 * (q + 1))  # 2 columns a chunk
+    vals, items = knapsacks(w, d, q, items=True, home=home, deadline=math.inf)
+    assert vals.tolist() == plain.tolist()
+    assert items is not None and plain_items is not None
+    assert (items == plain_items).all()
+    late, late_items = knapsacks(w, d, q, items=True, home=home, deadline=0.0)
+    assert np.isnan(late).all()
+    assert late_items is not None and not late_items.any()
+
+
+def test_reduced_pairs_cut_by_the_clock_keep_a_valid_superset():
+    """Regression (QA round 20): the reduced-cost fixing ran the exact
+    knapsack of every candidate with no clock check (24 s of a 5 s limit at
+    capacity 18,392).  With a deadline already past it keeps the fractional
+    bounds (weaker, still valid): it says it is incomplete and keeps every
+    pair the complete fixing keeps."""
+    from terrakit.design.capacitated import _reduced_pairs
+
+    p = _loose()
+    c = np.asarray(p.cost, dtype=float)
+    d = np.asarray(p.activities["demand"]).astype(np.int64)
+    q, k, n = int(p.upper["demand"][0]), 5, 60
+    u = np.sort(c, axis=1)[:, 12]
+    ub = lagrangian(c, d, q, k, u, home=np.arange(n))[0] + 40  # 885.1 + 40
+    args = (c, d, q, k, u, ub, False, True, 1e9, np.arange(n))
+    full, done = _reduced_pairs(*args, deadline=math.inf)
+    assert done and (full == _reduced_pairs(*args)[0]).all()
+    assert 0 < full.sum() < n * n  # the exact bounds fix some pairs
+    cut, done = _reduced_pairs(*args, deadline=0.0)
+    assert not done
+    assert (cut | full == cut).all() and cut.sum() > full.sum()
+
+
+def test_lagrangian_past_its_deadline_is_still_a_bound():
+    """A Lagrangian whose knapsacks the clock stopped keeps the fractional
+    values: a lower bound of the complete one, with items for every column."""
+    p = _instance(25, 3, 50.0, 5)
+    c = np.asarray(p.cost)
+    d = np.asarray(p.activities["demand"]).astype(np.int64)
+    u = np.random.default_rng(0).uniform(0, 40, size=25)
+    full = lagrangian(c, d, 50, 3, u, home=np.arange(25))
+    val, s, items, _rho, is_exact = lagrangian(
+        c, d, 50, 3, u, home=np.arange(25), deadline=0.0
+    )
+    assert not is_exact.any() and val < full[0]
+    assert items.shape == (25, 3) and items[s, np.arange(3)].all()
+
+
+def test_every_knapsack_table_of_a_solve_has_the_clock(monkeypatch):
+    """Regression (QA round 20): the Lagrangian and the reduced-cost fixing
+    ran the knapsack table with no deadline; every call now gets one within
+    the time limit."""
+    from terrakit.design import _cpmp
+
+    seen: list[float | None] = []
+    plain = _cpmp.knapsacks
+
+    def spy(*a, **kw):
+        seen.append(kw.get("deadline"))
+        return plain(*a, **kw)
+
+    monkeypatch.setattr(_cpmp, "knapsacks", spy)
+    solve_capacitated(_loose(), time_limit=30, seed=3, max_iter=200)
+    after = time.perf_counter()
+    assert seen and None not in seen
+    assert max(seen) <= after + 30  # type: ignore[type-var]
+
+
+def test_a_fixing_stopped_by_the_clock_skips_the_reduced_mip(monkeypatch):
+    """When the clock stops the reduced-cost fixing, the pairs left are not
+    worth a MIP: the answer says which step the clock stopped (the same
+    problem is proven optimal by the reduced MIP otherwise)."""
+    from terrakit.design import capacitated
+
+    plain = capacitated._reduced_pairs
+
+    def late(*a, **kw):
+        return plain(*a, **{**kw, "deadline": 0.0})
+
+    p = _loose()
+    res = solve_capacitated(p, time_limit=30, seed=3, max_iter=200)
+    assert res.method.endswith("+mip/highs") and res.status == "optimal"
+    monkeypatch.setattr(capacitated, "_reduced_pairs", late)
+    with pytest.warns(TimeLimitWarning, match="reduced-cost fixing"):
+        cut = solve_capacitated(p, time_limit=30, seed=3, max_iter=200)
+    assert cut.method == "cpmp-ils+lagrangian" and cut.status == "time_limit"
+    assert "reduced-cost fixing" in cut.info["clock_stopped"]
+    assert p.violations(cut.columns) == []
+
+
+@pytest.mark.parametrize(
+    ("kw", "why"),
+    [
+        (
+            {"upper": {"demand": 3.0}, "lower": {"demand": 2.0}},
+            "the band on 'demand' has a lower limit (2); a capacity is an upper "
+            "limit only",
+        ),
+        ({}, "it has 0 banded activities (none), not one capacity"),
+        (
+            {"upper": {"demand": 3.0, "other": 3.0}},
+            "it has 2 banded activities ('demand', 'other'), not one capacity",
+        ),
+        (
+            {"upper": {"demand": 3.0}, "activities": {"demand": [1, 1, 1.5, 1]}},
+            "1 unit(s) have a 'demand' that is not a whole number (unit 2: 1.5; the "
+            "knapsack bound needs integers: scale the activity)",
+        ),
+    ],
+)
+def test_solve_capacitated_refuses_a_problem_that_is_not_cpmp(kw, why):
+    """Regression (QA round 20): solve_capacitated did not check its
+    precondition: a lower band of 2 was dropped (a territory of 1 reported
+    optimal), no band or two bands failed with a bare unpacking ValueError."""
+    x = np.array([0.0, 1.0, 2.0, 100.0])
+    kw.setdefault("activities", {"demand": np.ones(4), "other": np.ones(4)})
+    p = DesignProblem(
+        unit_ids=np.arange(4),
+        n_territories=2,
+        cost=np.abs(x[:, None] - x[None]),
+        center_mode="choose",
+        center_units=np.arange(4),
+        **kw,
+    )
+    assert not is_capacitated_pmedian(p)
+    with pytest.raises(SpecificationError) as err:
+        solve_capacitated(p, time_limit=2)
+    assert str(err.value) == (
+        "solve_capacitated needs a capacitated p-median problem (chosen centers, "
+        "one capacity on an activity of whole numbers; see is_capacitated_pmedian)"
+        f": {why}; use terrakit.design.solve, which picks the path for any design "
+        "problem"
+    )

@@ -740,3 +740,72 @@ def test_lock_paths_with_chosen_centers() -> None:
         "unlock 'u3' or 'u1', or set contiguity=False"
     )
     _strip("choose", {1: 0, 3: 4}).check()
+
+
+@pytest.mark.parametrize(
+    ("side", "limit", "fix"),
+    [("upper", [10.0, np.nan], "inf"), ("lower", np.nan, "-inf")],
+)
+def test_nan_band_limits_are_refused(side, limit, fix) -> None:
+    """Regression (QA round 20): a NaN upper limit (a garbled capacity) was
+    kept and then ignored (``load > nan`` is False), so the problem was
+    solved as if unbounded and reported optimal."""
+    with pytest.raises(SpecificationError) as err:
+        _chosen_line(4, 2, **{side: {"w": limit}})
+    where = (
+        "1 of the 2 territories (positions 1)"
+        if side == "upper"
+        else ("2 of the 2 territories (positions 0, 1)")
+    )
+    assert str(err.value) == (
+        f"{side} band on 'w' is NaN for {where}; give a number, or {fix} for no limit"
+    )
+    _chosen_line(4, 2, **{side: {"w": [-np.inf, np.inf][side == "upper"]}}).check()
+
+
+@pytest.mark.parametrize("explicit", [True, False])
+def test_chosen_centers_units_above_half_the_band_need_their_own_territory(
+    explicit: bool,
+) -> None:
+    """Regression (QA round 20): units 6, 6, 6 with capacity 10 and 2 chosen
+    centers passed check() (18 ≤ 2 × 10) although no two of them fit
+    together; the MIP refused it only after solving, without numbers."""
+    kw: dict = (
+        {"upper": {"w": np.full(2, 10.0)}}
+        if explicit
+        else {"tolerance": {"w": 0.1}}  # 1.1 × 19 / 2 = 10.45
+    )
+    p = _chosen_line(4, 2, activities={"w": np.array([6.0, 6.0, 6.0, 1.0])}, **kw)
+    with pytest.raises(SpecificationError) as err:
+        p.check()
+    head, cap, half = (
+        ("w band", "10", "5")
+        if explicit
+        else (
+            "±10 % w balance",
+            "10.45",
+            "5.225",
+        )
+    )
+    fix = (
+        "raise the capacity (upper) to ≥ 12, use n_territories ≥ 3 or split these units"
+        if explicit
+        else "loosen the tolerance or split these units"
+    )
+    assert str(err.value) == (
+        f"{head} is impossible: 3 units carry more than {half} w, half the upper "
+        f"limit {cap} (units 0 (6), 1 (6), 2 (6)), so no two of them fit in one "
+        f"territory and they need 3 territories, but there are 2; {fix}"
+    )
+    if explicit:
+        # exactly half the capacity: two of them share a territory
+        p.replace(activities={"w": np.array([5.0, 5.0, 5.0, 1.0])}).check()
+        # a unit of -2 makes room for two of them (6 + 6 - 2 = 10) ...
+        p.replace(activities={"w": np.array([6.0, 6.0, 6.0, -2.0])}).check()
+        # ... a unit of -1 does not (6 + 6 - 1 > 10)
+        with pytest.raises(
+            SpecificationError,
+            match=r"more than 5\.5 w, half the "
+            r"upper limit 10 plus the 1 w of negative units",
+        ):
+            p.replace(activities={"w": np.array([6.0, 6.0, 6.0, -1.0])}).check()
