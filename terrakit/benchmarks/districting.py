@@ -37,13 +37,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, check_time_limit, is_count
+from terrakit._runargs import check_seed, check_time_limit, is_count, whole_number
 from terrakit.benchmarks._graphs import (
     GraphInstance,
     decode_solution,
     district_components,
     repeated_ids,
 )
+from terrakit.exceptions import SpecificationError
 
 __all__ = [
     "TOLERANCE",
@@ -59,9 +60,39 @@ TOLERANCE = Fraction(5, 1000)
 
 
 def population_bounds(total: int, k: int) -> tuple[int, int]:
-    """``(L, U)`` = ``(ceil((1−τ)P/k), floor((1+τ)P/k))``, τ = 0.005, exactly."""
-    lo = (1 - TOLERANCE) * Fraction(int(total), int(k))
-    hi = (1 + TOLERANCE) * Fraction(int(total), int(k))
+    """``(L, U)`` = ``(ceil((1−τ)P/k), floor((1+τ)P/k))``, τ = 0.005, exactly.
+
+    Parameters
+    ----------
+    total
+        The population ``P``: a whole number >= 0 (``1000.0`` is 1000).
+    k
+        The number of districts: a whole number >= 1.
+
+    Raises
+    ------
+    SpecificationError
+        ``total`` or ``k`` is not such a whole number (a bool, ``2.5``,
+        ``-2``, ``0`` districts): refused, not truncated, with the value given.
+
+    Examples
+    --------
+    >>> population_bounds(1000, 2)
+    (498, 502)
+    """
+    p, n = whole_number(total), whole_number(k)
+    if p is None or p < 0:
+        raise SpecificationError(
+            f"total must be a whole population >= 0, got {total!r}. Fix: pass the "
+            "sum of the nodes' TOTPOP"
+        )
+    if n is None or n < 1:
+        raise SpecificationError(
+            f"k must be a whole number >= 1, got {k!r}. Fix: pass the number of "
+            "districts"
+        )
+    lo = (1 - TOLERANCE) * Fraction(p, n)
+    hi = (1 + TOLERANCE) * Fraction(p, n)
     return math.ceil(lo), math.floor(hi)
 
 
@@ -350,7 +381,8 @@ def solve_file(
 
     ``value`` is recomputed by :func:`check_solution`.  ``status`` is
     ``"optimal"`` (value = proven bound), ``"time_limit"`` (feasible, the exact
-    bound stopped at the limit), ``"feasible"`` (heuristic only),
+    bound stopped at the limit), ``"feasible"`` (heuristic only, or the
+    rooted model stopped within a ``mip_gap`` passed in ``kw``),
     ``"infeasible"`` only when the exact model proved that no partition meets
     the bands, and ``"no_solution"`` when nothing feasible was found in time.
     ``reference`` is ``min_cut_edges_best`` of the variant solved

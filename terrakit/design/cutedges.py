@@ -35,7 +35,8 @@ unit of flow, an arc may carry flow only into a member
 can join root *j* only if a path from *j* to *i* inside
 :math:`\\{v: \\pi(v) \\ge \\pi(j)\\}` has activity at most :math:`U` (vertex-
 weighted shortest path); *j* can be a root only if its piece of that subgraph
-holds at least :math:`L`.  Edges whose two ends share no possible root are
+holds at least :math:`L` (its positive values, when an activity can be
+negative).  Edges whose two ends share no possible root are
 always cut.  Without contiguity only the second filter on the whole set
 :math:`\\{\\pi(v) \\ge \\pi(j)\\}` is used.
 """
@@ -129,7 +130,10 @@ def _pairs(problem: DesignProblem, order: np.ndarray) -> tuple[np.ndarray, np.nd
         else:
             here = later
         for _a, v, lo, _hi in bands:
-            if v[here].sum() < float(np.max(lo)) - 1e-9:
+            # no subset of the piece holds more than its positive values
+            # (with a negative activity, e.g. net sales after returns, a
+            # subset can hold more than the whole piece)
+            if np.clip(v[here], 0.0, None).sum() < float(np.max(lo)) - 1e-9:
                 roots[j] = False
         if problem.contiguity:
             ok[:, j] &= here
@@ -195,7 +199,8 @@ def _build(
     pos[roots] = np.arange(roots.size)
     for _a, v, lo, hi in problem.bands():
         for bound, upper in ((float(np.max(hi)), True), (float(np.max(lo)), False)):
-            if not math.isfinite(bound) or (not upper and bound <= 0):
+            # a lower band at or below 0 binds only when a value is negative
+            if not math.isfinite(bound) or (not upper and bound <= 0 and v.min() >= 0):
                 continue
             rows = np.concatenate([pos[jj], np.arange(roots.size)])
             cols = np.concatenate([x0 + np.arange(npair), rid])
@@ -293,7 +298,10 @@ def solve_cut_edges(
     problem
         A problem for which :func:`applies` is true.
     time_limit
-        Seconds for the fixing, the build and the solve together.
+        Seconds for the fixing, the build and the solve together.  The clock
+        is read after the fixing and after the build, and a model too large
+        for HiGHS to load and presolve in the time left (about 5 s per million
+        columns and rows) is not solved: ``"no_solution"`` with a warning.
     seed, mip_gap, threads, backend
         Passed to :func:`terrakit.design._model.solve_model`.
     start_labels
@@ -303,9 +311,19 @@ def solve_cut_edges(
     -------
     CutEdgeOutcome
         ``labels`` (territory index ``0..k-1`` per unit, by root order) or
-        ``None``; ``status`` ``"optimal"``, ``"time_limit"``, ``"infeasible"``
-        (proven: no partition meets the bands) or ``"no_solution"``; ``bound``
-        is a valid lower bound on the number of cut edges.
+        ``None``; ``status`` ``"optimal"`` (the gap closed: value = bound),
+        ``"feasible"`` (HiGHS stopped within ``mip_gap`` of the bound without
+        closing the gap), ``"time_limit"``, ``"infeasible"`` (proven: no
+        partition meets the bands) or ``"no_solution"``; ``bound`` is a valid
+        lower bound on the number of cut edges (HiGHS's dual bound, rounded
+        up for integer weights).
+
+    Warns
+    -----
+    TimeLimitWarning
+        The fixing or the build used up ``time_limit``, or the model is too
+        large to solve in the time left (tract graphs at a few seconds): the
+        model was not solved, the message says which.
     """
     if not applies(problem):
         raise ValueError("solve_cut_edges needs a plain cut-edge districting problem")
@@ -319,10 +337,25 @@ def solve_cut_edges(
     }
     if (~ok.any(axis=1)).any() or ok.any(axis=0).sum() < problem.n_territories:
         return CutEdgeOutcome(None, math.inf, math.inf, "infeasible", info)
+    if time.perf_counter() - t0 >= time_limit:
+        return _out_of_time(info, time_limit, t0, "the fixing used it up")
     model, ii, jj, x0, constant = _build(problem, ok)
     info["build_seconds"] = time.perf_counter() - t0
     info["n_vars"] = float(model.n_cols)
     info["n_rows"] = float(model.n_rows)
+    left = time_limit - (time.perf_counter() - t0)
+    if left <= 0:
+        return _out_of_time(info, time_limit, t0, "the fixing and the build used it up")
+    size = model.n_cols + model.n_rows
+    if size > _SIZE_PER_SECOND * left:
+        return _out_of_time(
+            info,
+            time_limit,
+            t0,
+            f"HiGHS needs about {size / _SIZE_PER_SECOND:.3g} s to load and "
+            f"presolve the model ({model.n_cols} columns, {model.n_rows} rows); "
+            f"{left:.3g} s were left",
+        )
     warm = None
     if start_labels is not None:
         warm = _start(np.asarray(start_labels), order, ok, problem, model, ii, jj, x0)
@@ -353,8 +386,52 @@ def solve_cut_edges(
     objective = float(problem.evaluate(_columns(problem, root_of)))
     status = out.status
     if status == "optimal":
-        bound = objective
+        # HiGHS says optimal once the gap is within mip_gap: only a closed gap
+        # is a proof (with integer weights the cut is whole: a gap below 1)
+        if objective - bound <= _closed_gap(problem, objective, constant):
+            bound = objective
+        else:
+            status = "feasible"
+            info["stopped_at_gap"] = 1.0
     return CutEdgeOutcome(labels.astype(np.int64), objective, bound, status, info)
+
+
+#: columns plus rows of the rooted model HiGHS loads and presolves per second
+#: (about 5 s per million: NH tracts, 0.4 M, took 1.2 s at a 0.05 s limit, NV
+#: tracts, 2.6 M, 7.7 s); a larger model for the time left is not solved
+_SIZE_PER_SECOND = 200_000.0
+
+
+def _out_of_time(
+    info: dict[str, float], time_limit: float, t0: float, what: str
+) -> CutEdgeOutcome:
+    """``"no_solution"`` (no bound) with a :class:`TimeLimitWarning` saying
+    which step used up ``time_limit``."""
+    import warnings
+
+    from terrakit.exceptions import TimeLimitWarning
+
+    seconds = time.perf_counter() - t0
+    info["skipped_solve"] = 1.0
+    warnings.warn(
+        f"solve_cut_edges: status 'no_solution' after {seconds:.3g} s of the "
+        f"{time_limit:g} s time limit: {what}, so the rooted model was not solved "
+        "(no partition, no bound). Fix: raise time_limit, or use "
+        "solve_districting for a partition of a large graph",
+        TimeLimitWarning,
+        stacklevel=3,
+    )
+    return CutEdgeOutcome(None, math.inf, 0.0, "no_solution", info)
+
+
+def _closed_gap(problem: DesignProblem, objective: float, constant: float) -> float:
+    """The largest ``objective - bound`` that still proves ``objective``
+    optimal: below 1 with integer edge weights (every cut is a whole number),
+    else the default relative gap 1e-6 (of the cut, or of the model's value
+    ``objective - constant`` on which HiGHS measures it)."""
+    if _integral_weights(problem):
+        return 1.0 - 1e-6
+    return 1e-6 * max(1.0, abs(objective), abs(objective - constant))
 
 
 def no_contiguity_bound(
@@ -423,12 +500,19 @@ def no_contiguity_bound(
         raise ValueError(
             "no_contiguity_bound needs a plain cut-edge districting problem"
         )
-    out = solve_cut_edges(
-        problem.replace(contiguity=False),
-        time_limit=time_limit,
-        seed=seed,
-        threads=threads,
-    )
+    import warnings
+
+    from terrakit.exceptions import TimeLimitWarning
+
+    with warnings.catch_warnings():
+        # no time for the model: no bound (0.0), as documented
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        out = solve_cut_edges(
+            problem.replace(contiguity=False),
+            time_limit=time_limit,
+            seed=seed,
+            threads=threads,
+        )
     if out.status == "infeasible":
         return math.inf
     return max(float(out.bound), 0.0)
@@ -621,7 +705,8 @@ def solve_districting(
         Optional territory index per unit of a known partition (tried like
         the tree plans when it meets every band).
     mip_gap
-        Relative gap at which the rooted model stops.
+        Relative gap at which the rooted model stops; only a closed gap is
+        reported ``"optimal"`` (``bound`` is the model's proven bound).
     root_set_share
         With ``bound="cg"`` and integral edge weights: once this share of
         the column generation's time is left, the generation hands over as
@@ -652,7 +737,8 @@ def solve_districting(
     CutEdgeOutcome
         ``labels`` (territory index per unit) or ``None``; ``status``
         ``"optimal"`` (value = proven bound), ``"time_limit"`` (an exact bound
-        ran out of time), ``"feasible"`` (no exact bound ran),
+        ran out of time), ``"feasible"`` (no exact bound ran, or the rooted
+        model stopped within ``mip_gap`` of its bound: ``bound`` says how close),
         ``"infeasible"`` (proven) or ``"no_solution"``; ``info["method"]``
         names the steps that ran.
 
@@ -688,6 +774,7 @@ def solve_districting(
     from terrakit._runargs import as_number, check_seed, check_time_limit
     from terrakit.design._cutedges_cg import column_generation_bound
     from terrakit.design.heuristic import solve_heuristic
+    from terrakit.exceptions import TimeLimitWarning
 
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
@@ -871,25 +958,34 @@ def solve_districting(
         if not no_plan_exact:
             left -= reserve
         if left > (0.0 if no_plan_exact else reserve):
-            out = solve_cut_edges(
-                problem,
-                time_limit=left,
-                seed=seed,
-                mip_gap=mip_gap,
-                start_labels=labels,
-            )
+            with warnings.catch_warnings():
+                # said once, by the status warning below
+                warnings.simplefilter("ignore", TimeLimitWarning)
+                out = solve_cut_edges(
+                    problem,
+                    time_limit=left,
+                    seed=seed,
+                    mip_gap=mip_gap,
+                    start_labels=labels,
+                )
             method += "+cutedges-mip"
-            lower = max(lower, float(out.bound))
             info.update(out.info)
-            if out.status == "infeasible":
+            if out.status == "infeasible" and labels is None:
                 info["method"] = method
                 return CutEdgeOutcome(None, math.inf, math.inf, "infeasible", info)
+            if out.status == "infeasible":
+                # a plan meeting every band disproves the model's proof: keep
+                # the plan, and not the model's bound
+                info["cutedges_mip_contradicted"] = True
+            else:
+                lower = max(lower, float(out.bound))
             if out.labels is not None and (
                 labels is None or _cut(problem, out.labels) <= _cut(problem, labels)
             ):
                 labels = out.labels
             if labels is not None:
-                status = "time_limit"
+                # stopped within mip_gap (as asked, not by the clock) or not
+                status = "feasible" if out.status == "feasible" else "time_limit"
     info["method"] = method
     seconds = time.perf_counter() - t0
     if labels is None:
@@ -1139,7 +1235,13 @@ def solve_as_result(
         else "rooted cut-edge"
     )
     info: dict[str, Any] = {"model": model, **out.info}
-    status: Status = "optimal" if out.status == "optimal" else "time_limit"
+    # "feasible": the rooted model stopped within mip_gap (not by the clock)
+    gap_stop = out.status == "feasible" and "stopped_at_gap" in out.info
+    status: Status = (
+        "optimal"
+        if out.status == "optimal"
+        else ("feasible" if gap_stop else "time_limit")
+    )
     return AlignmentResult.from_columns(
         problem,
         _columns_from_labels(problem, out.labels),

@@ -39,6 +39,32 @@ def test_population_bounds_exact() -> None:
     assert districting.population_bounds(1001, 2) == (498, 503)  # 503.0025
 
 
+@pytest.mark.parametrize(
+    ("total", "k", "message"),
+    [
+        (100, 0, "k must be a whole number >= 1, got 0"),
+        (100, -2, "k must be a whole number >= 1, got -2"),
+        (100, 2.5, "k must be a whole number >= 1, got 2.5"),
+        (100, True, "k must be a whole number >= 1, got True"),
+        (100.9, 2, "total must be a whole population >= 0, got 100.9"),
+        (-100, 2, "total must be a whole population >= 0, got -100"),
+    ],
+)
+def test_population_bounds_refuses_what_it_would_truncate(
+    total: object, k: object, message: str
+) -> None:
+    """Regression (QA round 20): k=0 raised a bare ZeroDivisionError, k=2.5
+    and total=100.9 were truncated, k=-2 gave L > U, k=True meant 1."""
+    import re
+
+    from terrakit.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match="^" + re.escape(message)):
+        districting.population_bounds(total, k)  # type: ignore[arg-type]
+    # whole floats are whole numbers
+    assert districting.population_bounds(1000.0, 2.0) == (498, 502)  # type: ignore[arg-type]
+
+
 def test_checker_flags_violations(me_county: districting.GraphInstance) -> None:
     labels = np.zeros(me_county.n_nodes, dtype=int)
     value, problems = districting.check_solution(

@@ -1168,3 +1168,158 @@ def test_a_short_time_limit_still_runs_the_exact_bound(
         res = solve_mip(grid3x3_k3, time_limit=2, seed=0)
     assert (res.status, res.objective, res.lower_bound) == ("optimal", 6.0, 6.0)
     assert res.info["method"].endswith("+cutedges-mip")
+
+
+# -- QA round 20 --------------------------------------------------------------------
+
+
+def _edge_problem(
+    edges: list[tuple[int, int]], pop: list[float], lo: float, hi: float, **kw: bool
+) -> DesignProblem:
+    """A 2-district problem on the graph of ``edges``."""
+    n = len(pop)
+    e = np.array(edges)
+    adj = sp.coo_matrix(
+        (np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
+        shape=(n, n),
+    ).tocsr()
+    return districting_problem(adj, np.array(pop), 2, lo, hi, **kw)
+
+
+@pytest.fixture
+def gap_graph_8() -> DesignProblem:
+    """8 units, 16 edges, 2 districts in [14, 26]: optimum 6 cut edges (brute
+    force); at mip_gap=0.3 HiGHS stops at a 7-cut plan with its bound at 6."""
+    edges = [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (0, 6), (0, 7), (1, 3)]
+    edges += [(1, 7), (2, 3), (2, 4), (2, 6), (3, 5), (3, 6), (3, 7), (6, 7)]
+    return _edge_problem(edges, [7, 3, 1, 9, 1, 8, 2, 9], 14.0, 26.0)
+
+
+def test_a_mip_gap_stop_is_not_called_optimal(gap_graph_8: DesignProblem) -> None:
+    """Regression (QA round 20): HiGHS says "optimal" once the gap is within
+    mip_gap, and solve_cut_edges then set bound = objective (7 > optimum 6)."""
+    adj = sp.csr_matrix(gap_graph_8.adjacency)
+    pop = gap_graph_8.activities["pop"]
+    assert brute_force_optimum(adj, pop, 2, 14.0, 26.0) == 6
+    out = solve_cut_edges(gap_graph_8, time_limit=10, mip_gap=0.3)
+    assert (out.status, out.objective, out.bound) == ("feasible", 7.0, 6.0)
+    assert out.info["stopped_at_gap"] == 1.0
+    # the default gap closes it
+    out = solve_cut_edges(gap_graph_8, time_limit=10)
+    assert (out.status, out.objective, out.bound) == ("optimal", 6.0, 6.0)
+
+
+def test_solve_districting_keeps_the_true_bound_of_a_gap_stop() -> None:
+    """Regression (QA round 20): solve_districting took the rooted model's
+    bound = objective for a proof: "optimal" 11/11 where the optimum is 8.
+    The start plan (11 cuts) is all it has (exact_share=1: no tree search)."""
+    import warnings
+
+    from terrakit.design.cutedges import solve_districting
+
+    edges = [(0, 1), (0, 2), (0, 4), (0, 6), (0, 8), (1, 3), (1, 7), (1, 8)]
+    edges += [(2, 3), (2, 4), (2, 5), (2, 7), (3, 4), (3, 5), (3, 6), (3, 7)]
+    edges += [(4, 5), (4, 7), (4, 8), (5, 6), (5, 7), (5, 8), (6, 8), (7, 8)]
+    p = _edge_problem(edges, [4, 1, 9, 6, 1, 4, 3, 4, 2], 12.0, 22.0)
+    assert (
+        brute_force_optimum(
+            sp.csr_matrix(p.adjacency), p.activities["pop"], 2, 12.0, 22.0
+        )
+        == 8
+    )
+    start = np.array([0, 0, 1, 1, 1, 1, 0, 0, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a gap stop is asked for: no warning
+        out = solve_districting(
+            p,
+            time_limit=5,
+            bound="mip",
+            exact_share=1.0,
+            mip_gap=0.9,
+            start_labels=start,
+        )
+    assert (out.status, out.objective, out.bound) == ("feasible", 11.0, 6.0)
+
+
+@pytest.mark.parametrize("contiguity", [True, False])
+def test_a_negative_activity_does_not_rule_out_roots(contiguity: bool) -> None:
+    """Regression (QA round 20): 4-cycle, activity [3, -1, 2.5, 0] (net sales
+    after returns), band [2, 3]: {0, 1} = 2 and {2, 3} = 2.5 cut 2 edges, but
+    the root filter summed the whole piece after a root (1.5 < 2) and the
+    model "proved" infeasibility: solve_mip raised InfeasibleError."""
+    from terrakit.design.cutedges import solve_districting
+    from terrakit.design.mip import solve_mip
+
+    p = _edge_problem(
+        [(0, 1), (1, 2), (2, 3), (0, 3)],
+        [3, -1, 2.5, 0],
+        2.0,
+        3.0,
+        contiguity=contiguity,
+    )
+    out = solve_cut_edges(p, time_limit=5)
+    assert (out.status, out.objective, out.bound) == ("optimal", 2.0, 2.0)
+    out = solve_districting(p, time_limit=3, seed=0)
+    assert (out.status, out.objective, out.bound) == ("optimal", 2.0, 2.0)
+    res = solve_mip(p, time_limit=3, seed=0)
+    assert (res.status, res.objective) == ("optimal", 2.0)
+
+
+def test_a_lower_band_of_zero_binds_with_a_negative_activity() -> None:
+    """Regression (QA round 20): with L = 0 the lower band rows were left out
+    (no territory can fall below 0 when every value is >= 0): the plan {6}
+    against the rest (cut 1) has a territory at -1 < 0; optimum 3 (brute
+    force)."""
+    edges = [(0, 1), (0, 3), (0, 4), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
+    pop = [2.0, -3.0, -1.0, 0.0, 3.0, -2.0, 2.0]
+    p = _edge_problem(edges, pop, 0.0, 3.0)
+    assert (
+        brute_force_optimum(sp.csr_matrix(p.adjacency), np.array(pop), 2, 0.0, 3.0) == 3
+    )
+    out = solve_cut_edges(p, time_limit=5)
+    assert (out.status, out.objective, out.bound) == ("optimal", 3.0, 3.0)
+    assert_valid(p, out.labels)
+
+
+def test_solve_districting_keeps_a_plan_the_rooted_model_calls_infeasible(
+    monkeypatch: pytest.MonkeyPatch, grid3x3_k3: DesignProblem
+) -> None:
+    """Regression (QA round 20): an "infeasible" from the rooted model threw
+    away the plan meeting every band that the tree search had found."""
+    from terrakit.design import cutedges
+
+    def wrong(*args: object, **kw: object) -> cutedges.CutEdgeOutcome:
+        return cutedges.CutEdgeOutcome(None, np.inf, np.inf, "infeasible", {})
+
+    monkeypatch.setattr(cutedges, "solve_cut_edges", wrong)
+    out = cutedges.solve_districting(grid3x3_k3, time_limit=3, bound="mip", warn=False)
+    assert out.status != "infeasible" and out.objective == 6.0
+    assert out.info["cutedges_mip_contradicted"] is True
+    assert_valid(grid3x3_k3, out.labels)
+
+
+def test_solve_cut_edges_stops_at_its_time_limit(grid4x4_k4: DesignProblem) -> None:
+    """Regression (QA round 20): the fixing and the build were never checked
+    against time_limit and HiGHS got at least 0.05 s after it (NV tracts at
+    time_limit=1: 10 s, no solution).  Now the model is not solved, with a
+    warning naming the step."""
+    from terrakit.exceptions import TimeLimitWarning
+
+    with pytest.warns(TimeLimitWarning, match="the fixing used it up, so the rooted"):
+        out = solve_cut_edges(grid4x4_k4, time_limit=1e-9)
+    assert (out.status, out.labels, out.bound) == ("no_solution", None, 0.0)
+    assert out.info["skipped_solve"] == 1.0
+
+
+def test_solve_cut_edges_skips_a_model_too_large_for_the_time_left(
+    monkeypatch: pytest.MonkeyPatch, grid4x4_k4: DesignProblem
+) -> None:
+    """The size check (about 5 s per million columns and rows) made to fire
+    on the grid: no HiGHS run, a warning with the model's size."""
+    from terrakit.design import cutedges
+    from terrakit.exceptions import TimeLimitWarning
+
+    monkeypatch.setattr(cutedges, "_SIZE_PER_SECOND", 1.0)
+    with pytest.warns(TimeLimitWarning, match=r"HiGHS needs about [0-9.e+]+ s to load"):
+        out = solve_cut_edges(grid4x4_k4, time_limit=60)
+    assert out.status == "no_solution" and "solve_seconds" not in out.info
