@@ -41,7 +41,7 @@ import itertools
 import math
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,11 @@ def read_instance(
         When the VEHICLE or CUSTOMER section is missing or malformed: after
         the CUSTOMER header (and its column titles) every non-blank row must
         be 7 numbers, the customer ids must run 0 (the depot), 1, ..., n in
-        order, and ``n`` must be the expected number of customers.
+        order, and ``n`` must be the expected number of customers; and for
+        values no instance can have, naming the line and the value: a fleet
+        (NUMBER) below 1 or a negative CAPACITY, a value that is not finite
+        (``nan``), negative demand, times or service, a READY TIME after the
+        DUE DATE, a depot with demand or service.
     """
     path = Path(path)
     raw = path.read_text().splitlines()
@@ -145,12 +149,23 @@ def read_instance(
 
     try:
         vi = next(i for i, ln in enumerate(lines) if ln.upper().startswith("VEHICLE"))
-        nums = next(ln for ln in lines[vi + 1 :] if ln and ln[0].isdigit())
+        ni = next(
+            i
+            for i, ln in enumerate(lines[vi + 1 :], start=vi + 1)
+            if ln and ln.lstrip("+-")[:1].isdigit()
+        )
+        nums = lines[ni]
         n_veh, cap = (int(v) for v in nums.split()[:2])
         ci = next(i for i, ln in enumerate(lines) if ln.upper().startswith("CUSTOMER"))
     except (StopIteration, ValueError) as err:
         raise bad(f"no VEHICLE or CUSTOMER section ({err})") from None
+    if n_veh < 1 or cap < 0:
+        raise bad(
+            f"line {ni + 1}: {nums!r}: the VEHICLE section must give NUMBER >= 1 "
+            f"(the fleet) and CAPACITY >= 0, got NUMBER {n_veh} and CAPACITY {cap}"
+        )
     rows: list[list[float]] = []
+    row_line: list[int] = []
     wrong: list[str] = []
     titles = True  # the column titles ("CUST NO. XCOORD. ...") may follow
     for lineno, ln in enumerate(lines[ci + 1 :], start=ci + 2):
@@ -165,6 +180,7 @@ def read_instance(
             wrong.append(f"line {lineno}: {ln!r}")
         else:
             rows.append([float(v) for v in parts])
+            row_line.append(lineno)
     if wrong:
         raise bad(
             f"{len(wrong)} customer row(s) are not 7 numbers (CUST NO., XCOORD., "
@@ -182,6 +198,7 @@ def read_instance(
             f"customer ids must run 0 (the depot), 1, 2, ... in order; row {k + 1} "
             f"of the CUSTOMER section has id {ids[k]:g}, expected {k}"
         )
+    _check_values(a, row_line, bad)
     if n_customers is None:
         n_customers = _expected_customers(path)
     if n_customers is not None and len(ids) - 1 != n_customers:
@@ -202,6 +219,52 @@ def read_instance(
         due=a[:, 5],
         service=a[:, 6],
     )
+
+
+#: columns of the CUSTOMER section after the id, as Solomon's header names them
+_COLUMNS = ("XCOORD.", "YCOORD.", "DEMAND", "READY TIME", "DUE DATE", "SERVICE TIME")
+
+
+def _check_values(
+    a: np.ndarray, row_line: Sequence[int], bad: Callable[[str], ValueError]
+) -> None:
+    """Refuse CUSTOMER rows whose values no instance can have (``bad`` builds
+    the error naming the file): values that are not finite, negative demand,
+    times or service, a window that closes before it opens, and a depot (row
+    0) with demand or service.  Each message names the line and the value."""
+    vals = a[:, 1:]
+    rules: list[tuple[np.ndarray, str]] = [
+        (~np.isfinite(vals), "every value must be a finite number"),
+        (
+            np.c_[np.zeros((len(a), 2), dtype=bool), vals[:, 2:] < 0],
+            "DEMAND, READY TIME, DUE DATE and SERVICE TIME must be >= 0",
+        ),
+    ]
+    late = np.zeros_like(vals, dtype=bool)
+    late[:, 4] = vals[:, 3] > vals[:, 4]
+    rules.append(
+        (late, "it is before READY TIME: a window must not close before it opens")
+    )
+    depot = np.zeros_like(vals, dtype=bool)
+    depot[0, [2, 5]] = vals[0, [2, 5]] != 0
+    rules.append(
+        (
+            depot,
+            "the depot (customer 0) must have DEMAND 0 and SERVICE TIME 0: the "
+            "vehicles load there and serve nothing",
+        )
+    )
+    for mask, rule in rules:
+        hits = np.argwhere(mask)
+        if len(hits):
+            k, c = (int(v) for v in hits[0])
+            more = (
+                f" ({len(hits)} such values, the first shown)" if len(hits) > 1 else ""
+            )
+            raise bad(
+                f"line {row_line[k]} (customer {a[k, 0]:g}) has {_COLUMNS[c]} "
+                f"{vals[k, c]:g}; {rule}{more} (fix: correct the row in the file)"
+            )
 
 
 def _expected_customers(path: Path) -> int | None:

@@ -29,7 +29,7 @@ Examples
 >>> inst = tsplib.read_instance(
 ...     "../shared/benchmarks/tsplib/burma14.tsp")  # doctest: +SKIP
 >>> tsplib.tour_length(inst, list(range(1, 15)))  # doctest: +SKIP
-4048
+4562
 """
 
 from __future__ import annotations
@@ -251,8 +251,10 @@ def read_instance(path: str | Path) -> TSPInstance:
         For a file that is not text, missing sections, a ``TYPE`` other than
         ``TSP`` (``ATSP``, ``CVRP``...), unsupported weight types, a wrong
         number of entries (too few or too many), node ids other than
-        ``1..n`` once each, non-finite coordinates, negative or fractional
-        weights or an asymmetric ``FULL_MATRIX``, with the file's name.
+        ``1..n`` once each, non-finite coordinates, ``GEO`` coordinates that
+        are not ``DDD.MM`` (minutes of 60 or more: decimal degrees), negative
+        or fractional weights or an asymmetric ``FULL_MATRIX``, with the
+        file's name.
     """
     path = Path(path)
     text = _lines(path)
@@ -337,6 +339,8 @@ def read_instance(path: str | Path) -> TSPInstance:
                 f"each; {'; '.join(parts)}"
             )
         xy = np.array([coords[k] for k in range(1, n + 1)])
+        if kind == "GEO":
+            _check_geo(path, xy, coord_line)
     try:
         if kind == "EXPLICIT":
             fmt = spec.get("EDGE_WEIGHT_FORMAT", "FULL_MATRIX")
@@ -350,6 +354,27 @@ def read_instance(path: str | Path) -> TSPInstance:
     mat.setflags(write=False)
     return TSPInstance(
         name=path.stem, dimension=n, edge_weight_type=kind, matrix=mat, coords=xy
+    )
+
+
+def _check_geo(path: Path, xy: np.ndarray, coord_line: dict[int, int]) -> None:
+    """Refuse GEO coordinates that are not ``DDD.MM`` (degrees, then minutes
+    below 60 after the point): decimal degrees such as 48.85 would be read
+    as 48° 85′ and every distance would be silently wrong."""
+    mins = np.abs(xy - np.trunc(xy))
+    bad = np.argwhere(mins >= 0.6 - 1e-9)
+    if not len(bad):
+        return
+    k, c = (int(v) for v in bad[0])
+    node = k + 1
+    more = f" ({len(bad)} coordinates are not, the first shown)" if len(bad) > 1 else ""
+    raise _invalid(
+        path,
+        f"line {coord_line[node]} of NODE_COORD_SECTION gives node {node} the "
+        f"{('latitude', 'longitude')[c]} {xy[k, c]:g}, whose minutes "
+        f"{100 * mins[k, c]:.4g} are not below 60{more}; GEO is DDD.MM (degrees "
+        "and minutes); convert decimal degrees (fix: DDD + 0.6 x fraction, e.g. "
+        "48.85 -> 48.51) or use EUC_2D for planar coordinates",
     )
 
 
@@ -386,7 +411,9 @@ def solve_instance(
     """Solve one instance as a one-vehicle routing problem from node 1.
 
     ``status`` is ``"feasible"`` for a tour of every node, ``"no_solution"``
-    (``value`` NaN) when the solver's answer is not one.
+    (``value`` NaN) when the solver's answer is not one.  The row records the
+    run's ``seed``, ``time_limit`` and ``versions`` (the numerical libraries
+    loaded, the solver's among them).
     """
     t0 = time.perf_counter()
     prob = RoutingProblem(duration=inst.matrix.astype(float), scale=1.0)
@@ -409,6 +436,9 @@ def solve_instance(
         "seconds": secs,
         "status": status,
         "solution": {"tour": tour},
+        "seed": sol.seed,
+        "time_limit": sol.time_limit,
+        "versions": sol.versions,
     }
 
 
@@ -488,8 +518,11 @@ def run_family(
     -------
     pandas.DataFrame
         ``family, instance, backend, value, vehicles, seconds, status,
-        solution`` (``{"tour": [node ids]}``) and, with a ``reference.csv``
-        beside the files, ``reference`` (optimal tour length) and ``gap_pct``.
+        solution`` (``{"tour": [node ids]}``), ``seed``, ``time_limit``,
+        ``versions`` (library versions) and, with a ``reference.csv`` beside
+        the files, ``reference`` (optimal tour length) and ``gap_pct``.
+        ``df.attrs`` holds the run settings (``seed``, ``time_limit``,
+        ``backend``, ``versions``), as :func:`terrakit.benchmarks.solomon.run_family`.
     """
     from tqdm.auto import tqdm
 
@@ -509,6 +542,12 @@ def run_family(
         for f in tqdm(files, desc="tsplib", disable=not progress)
     ]
     df = pd.DataFrame(rows)
+    df.attrs.update(
+        seed=seed,
+        time_limit=time_limit,
+        backend=backend,
+        versions=rows[-1]["versions"],
+    )
     refs: dict[str, float] = {}
     for folder in dict.fromkeys(f.parent for f in files):
         refs.update(reference_values(folder))

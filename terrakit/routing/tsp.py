@@ -77,7 +77,8 @@ def polish(
     * 2-opt on positions ``i < j`` replaces edges ``(tᵢ, tᵢ⁺)`` and
       ``(tⱼ, tⱼ⁺)`` by ``(tᵢ, tⱼ)`` and ``(tᵢ⁺, tⱼ⁺)``, reversing
       ``t_{i+1..j}``; gain ``c(tᵢ,tᵢ⁺) + c(tⱼ,tⱼ⁺) − c(tᵢ,tⱼ) − c(tᵢ⁺,tⱼ⁺)``.
-    * Or-opt removes the segment ``t_{i..i+L-1}`` (``L ≤ 3``), joins its
+    * Or-opt removes the segment ``t_{i..i+L-1}`` (``L ≤ 3``, positions
+      modulo ``n``: any ``L`` consecutive nodes of the cycle), joins its
       neighbours, and inserts it, forwards or reversed, into an edge
       ``(tⱼ, tⱼ⁺)`` outside it.
 
@@ -110,23 +111,24 @@ def polish(
         move: tuple[str, int, int, int, bool] | None = None
         if best < -eps:
             move = ("2opt", k2 // n, k2 % n, 0, False)
-        # -- Or-opt, segments of 1..3 nodes starting at position i (no wrap)
+        # -- Or-opt, segments of 1..3 nodes starting at any position i (the
+        # tour is a cycle: a segment may run over the end of the array)
         prv = np.roll(t, 1)
         for length in (1, 2, 3):
             if n - length < 3:
                 break
-            i = np.arange(1, n - length)  # keep segment away from the wrap
+            i = pos
             s0 = t[i]
-            s1 = t[i + length - 1]
+            s1 = t[(i + length - 1) % n]
             p = prv[i]
-            q = t[i + length]
+            q = t[(i + length) % n]
             removal = c[p, s0] + c[s1, q] - c[p, q]  # saved by removing
             a = t[None, :]
             b = nxt[None, :]
             fwd = c[a, s0[:, None]] + c[s1[:, None], b] - c[a, b]
             rev = c[a, s1[:, None]] + c[s0[:, None], b] - c[a, b]
-            j = pos[None, :]
-            bad = (j >= i[:, None] - 1) & (j <= i[:, None] + length - 1)
+            # edges into, inside and out of the segment: cyclic offsets -1..L-1
+            bad = (pos[None, :] - i[:, None] + 1) % n <= length
             ins = np.minimum(fwd, rev)
             d = np.where(bad, np.inf, ins - removal[:, None])
             k = int(np.argmin(d))
@@ -141,11 +143,12 @@ def polish(
         if kind == "2opt":
             t[a_ + 1 : b_ + 1] = t[a_ + 1 : b_ + 1][::-1].copy()
         else:
-            seg = t[a_ : a_ + length].copy()
+            after = int(t[b_])  # insert after this node
+            t = np.roll(t, -a_)  # the segment first: positions 0..L-1
+            seg = t[:length].copy()
             if reverse:
                 seg = seg[::-1]
-            after = int(t[b_])  # insert after this node
-            rest = np.concatenate([t[:a_], t[a_ + length :]])
+            rest = t[length:]
             at = int(np.flatnonzero(rest == after)[0]) + 1
             t = np.concatenate([rest[:at], seg, rest[at:]])
     k0 = int(np.flatnonzero(t == start)[0])

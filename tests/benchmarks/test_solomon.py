@@ -256,3 +256,65 @@ def test_empty_best_known_cells_add_no_bks_columns(tmp_path: Path) -> None:
     assert not {"bks_vehicles", "bks_distance", "gap_bks_pct"} & set(row)
     df = tk.benchmarks.run("solomon", [f], time_limit=1, seed=0)
     assert df["status"].tolist() == ["feasible"]
+
+
+@pytest.mark.parametrize(
+    ("vehicles", "customers", "message"),
+    [
+        (
+            1,
+            ["1 nan 0 1 0 100 0"],
+            "line 10 (customer 1) has XCOORD. nan; every value must be a finite "
+            "number (fix: correct the row in the file)",
+        ),
+        (
+            1,
+            ["1 10 0 -10 0 100 0"],
+            "line 10 (customer 1) has DEMAND -10; DEMAND, READY TIME, DUE DATE and "
+            "SERVICE TIME must be >= 0 (fix: correct the row in the file)",
+        ),
+        (
+            1,
+            ["1 10 0 1 50 40 0"],
+            "line 10 (customer 1) has DUE DATE 40; it is before READY TIME: a "
+            "window must not close before it opens (fix: correct the row in the "
+            "file)",
+        ),
+        (
+            0,
+            ["1 10 0 1 0 100 0"],
+            "line 5: '0 100': the VEHICLE section must give NUMBER >= 1 (the "
+            "fleet) and CAPACITY >= 0, got NUMBER 0 and CAPACITY 100",
+        ),
+    ],
+)
+def test_values_no_instance_can_have_are_refused(
+    tmp_path: Path, vehicles: int, customers: list[str], message: str
+) -> None:
+    """Regression (QA round 20): a NaN coordinate or a negative demand read
+    fine and tk.benchmarks.run then recorded the file as proven 'infeasible';
+    0 vehicles aborted the run after solving the files before it, naming no
+    file.  The reader now refuses them, naming the file, line and value, and
+    run() stops before solving anything."""
+    import terrakit as tk
+
+    bad = _tiny(tmp_path, "BAD", vehicles, customers)
+    with pytest.raises(ValueError) as err:
+        solomon.read_instance(bad)
+    assert str(err.value) == f"{bad}: not a valid Solomon instance: {message}"
+    good = _tiny(tmp_path, "GOOD", 1, ["1 10 0 1 0 100 0"])
+    with pytest.raises(ValueError, match=r"BAD\.txt: not a valid Solomon instance"):
+        tk.benchmarks.run("solomon", [good, bad], time_limit=0.2)
+
+
+def test_a_depot_with_demand_or_service_is_refused(tmp_path: Path) -> None:
+    """The depot's row (customer 0) carries no demand and no service."""
+    f = _tiny(tmp_path, "D", 1, ["1 10 0 1 0 100 0"])
+    f.write_text(f.read_text().replace("0 0 0 0 0 1000 0", "0 0 0 0 0 1000 5"))
+    with pytest.raises(ValueError) as err:
+        solomon.read_instance(f)
+    assert str(err.value).endswith(
+        "line 9 (customer 0) has SERVICE TIME 5; the depot (customer 0) must "
+        "have DEMAND 0 and SERVICE TIME 0: the vehicles load there and serve "
+        "nothing (fix: correct the row in the file)"
+    )

@@ -281,10 +281,73 @@ def test_an_answer_that_is_no_tour_is_no_solution(
     exists: "no_solution", not "infeasible" (which run() reads as proven)."""
     from types import SimpleNamespace
 
-    answer = SimpleNamespace(routes=[[1, 2]], backend="stub")  # node 4 missing
+    answer = SimpleNamespace(  # node 4 missing
+        routes=[[1, 2]], backend="stub", seed=0, time_limit=1.0, versions={}
+    )
     monkeypatch.setattr(tsplib, "solve_routing", lambda *a, **kw: answer)
     inst = tsplib.read_instance(
         _coord_file(tmp_path, "1 0 0\n2 10 0\n3 10 10\n4 0 10\n")
     )
     row = tsplib.solve_instance(inst, time_limit=1)
     assert row["status"] == "no_solution" and np.isnan(row["value"])
+
+
+def test_rows_and_attrs_record_seed_time_limit_and_versions(tmp_path: Path) -> None:
+    """Regression (QA round 20): TSPLIB rows carried no seed, time_limit or
+    versions and ``df.attrs`` was empty; now the same provenance as Solomon's
+    run_family."""
+    f = _coord_file(tmp_path, "1 0 0\n2 10 0\n3 10 10\n4 0 10\n")
+    df = tsplib.run_family(f, time_limit=0.5, seed=3, backend="pyvrp")
+    row = df.iloc[0]
+    assert (row["seed"], row["time_limit"], row["value"]) == (3, 0.5, 40)
+    assert "numpy" in row["versions"] and "pyvrp" in row["versions"]
+    assert df.attrs == {
+        "seed": 3,
+        "time_limit": 0.5,
+        "backend": "pyvrp",
+        "versions": row["versions"],
+    }
+
+
+@pytest.mark.skipif(not BURMA.exists(), reason="shared TSPLIB data absent")
+def test_module_example_shows_what_it_returns() -> None:
+    """Regression (QA round 20): the module docstring showed 4048 for the
+    tour 1..14 of burma14; the call returns 4562 (TSPLIB's GEO rule).  The
+    example runs here on the shared file (it is +SKIP in the doctests, which
+    run without ../shared)."""
+    import doctest
+
+    text = tsplib.__doc__.split("Examples\n--------\n", 1)[1]
+    text = text.replace("# doctest: +SKIP", "")
+    text = text.replace("../shared/benchmarks/tsplib/burma14.tsp", str(BURMA))
+    test = doctest.DocTestParser().get_doctest(text, {}, "tsplib", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False) == doctest.TestResults(0, 3)
+
+
+def test_geo_coordinates_must_be_degrees_and_minutes(tmp_path: Path) -> None:
+    """Regression (QA round 20): decimal degrees in a GEO file (Paris 48.85)
+    were read as 48 degrees 85 minutes, every distance silently wrong
+    (Paris-London 336 km, not 345).  Minutes of 60 or more are refused,
+    naming the line, node and value; DDD.MM reads as before."""
+    f = tmp_path / "geo3.tsp"
+    head = "NAME: geo3\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: GEO\n"
+    f.write_text(
+        head + "NODE_COORD_SECTION\n1 48.85 2.35\n2 51.51 -0.13\n3 52.52 13.40\nEOF\n"
+    )
+    with pytest.raises(ValueError) as err:
+        tsplib.read_instance(f)
+    assert str(err.value) == (
+        f"{f}: not a valid tsplib instance: line 6 of NODE_COORD_SECTION gives "
+        "node 1 the latitude 48.85, whose minutes 85 are not below 60; GEO is "
+        "DDD.MM (degrees and "
+        "minutes); convert decimal degrees (fix: DDD + 0.6 x fraction, e.g. "
+        "48.85 -> 48.51) or use EUC_2D for planar coordinates"
+    )
+    # the same places in DDD.MM: Paris 48°51' 2°21', London 51°30.6' -0°07.8'
+    f.write_text(
+        head + "NODE_COORD_SECTION\n1 48.51 2.21\n2 51.306 -0.078\n3 52.31 13.24\nEOF\n"
+    )
+    inst = tsplib.read_instance(f)
+    assert inst.matrix[0, 1] == 345

@@ -669,3 +669,121 @@ def test_solution_summary_and_to_frame() -> None:
         "  no routes found\n"
         "  broken: 2 required nodes not visited: [1, 2]"
     )
+
+
+def _standins() -> RoutingProblem:
+    """7 random points; pairs (1, 2) and (3, 4) "unreachable", given as 1e17."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 10, (7, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    d[1, 2] = d[2, 1] = d[3, 4] = d[4, 3] = 1e17
+    return RoutingProblem(d)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_costs_too_large_for_the_solvers_integers_are_refused(backend: str) -> None:
+    """1e17 x scale 1000 wrapped to -2**63 in int64 (only a numpy warning) and
+    PyVRP's search never stopped; now refused before solving (by the integer
+    data both backends build), naming the cells, their values and a stand-in
+    that fits.  Only OR-Tools solves here: PyVRP would not stop if the check
+    were lost."""
+    from terrakit.exceptions import SpecificationError
+    from terrakit.routing.vrp import _int_data
+
+    p = _standins()
+    with pytest.raises(SpecificationError) as err:
+        _int_data(p)
+    msg = str(err.value)
+    with pytest.raises(SpecificationError, match=r"^cost too large"):
+        solve_routing(p, backend="ortools", time_limit=1)
+    assert msg.startswith(
+        "cost too large for the solvers' integers: 4 cells, the first 4: "
+        "[(1, 2), (2, 1), (3, 4), (4, 3)] have [1e+17, 1e+17, 1e+17, 1e+17], up "
+        "to 1e+17 x scale 1000 = 1e+20, at or above 3.294e+17 (2**62 / (2 x 7 "
+        "nodes), so that no set of routes overflows); fix: for pairs that cannot "
+        "be travelled use a stand-in just above any route's length (e.g. "
+    )
+    # durations wrap the same way (here 1e17 of travel with cheap costs)
+    cheap = RoutingProblem(p.duration, cost=np.ones((7, 7)) - np.eye(7))
+    with pytest.raises(SpecificationError, match=r"^duration too large .* \[\(1, 2\)"):
+        _int_data(cheap)
+    # at scale 1 the same stand-ins fit, and no tour uses them
+    ok = solve_routing(
+        RoutingProblem(p.duration, scale=1.0),
+        backend=backend,
+        time_limit=1,
+        seed=0,
+        max_iterations=100,
+    )
+    assert ok.feasible and ok.cost < 1e3
+
+
+def test_ortools_drops_a_visit_that_opens_after_the_depot_closes() -> None:
+    """Node 3 (optional) opens at 500, the depot closes at 100: its OR-Tools
+    time range was empty and the model failed ("CP Solver fail"); now it is
+    dropped as PyVRP drops it."""
+    d = np.full((4, 4), 5.0)
+    np.fill_diagonal(d, 0)
+    p = RoutingProblem(
+        duration=d,
+        early=[0, 0, 0, 500.0],
+        late=[100, 50, 60, np.inf],
+        penalty=[0, np.inf, np.inf, 10.0],
+    )
+    for backend in BACKENDS:
+        sol = solve_routing(p, backend=backend, time_limit=1, max_iterations=50)
+        assert sol.status == "feasible" and sol.dropped == (3,)
+        assert [sorted(r) for r in sol.routes] == [[1, 2]]
+        assert sol.cost == pytest.approx(15.0)
+
+
+def test_nearest_neighbour_routes_cut_at_the_capacity() -> None:
+    """Stops on a line at 1..6 from the depot, demand 2 each, capacity 5: the
+    nearest-neighbour tour 1..6 in routes of two stops; one vehicle: one route;
+    a group keeps only its first node."""
+    from terrakit.routing.vrp import _nearest_neighbour_routes
+
+    x = np.arange(7.0)
+    d = np.abs(x[:, None] - x[None, :])
+    dem = [0, 2, 2, 2, 2, 2, 2]
+    p = RoutingProblem(d, demand=dem, capacity=5, n_vehicles=3)
+    assert _nearest_neighbour_routes(p, d) == [[1, 2], [3, 4], [5, 6]]
+    p2 = RoutingProblem(d, demand=dem, capacity=5, n_vehicles=2)
+    assert _nearest_neighbour_routes(p2, d) == [[1, 2], [3, 4, 5, 6]]
+    g = RoutingProblem(d, penalty=[0, 1, 1, np.inf, np.inf, 1, 1], groups=((4, 3),))
+    assert _nearest_neighbour_routes(g, d) == [[1, 2, 4, 5, 6]]
+
+
+def test_skipped_start_search_starts_from_nearest_neighbour_routes(
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """When PyVRP's exhaustive search of the start is skipped as too slow, the
+    first step of its iterated local search still searches the start without
+    a clock: from a random 1,000-stop route 13-19 s at time_limit=1.  Such a
+    run now starts from nearest-neighbour routes, never a random solution."""
+    import pyvrp
+
+    import terrakit.routing.vrp as vrp
+
+    real = pyvrp.Solution
+
+    class Spy:  # pyvrp.Solution as _pyvrp_search sees it, without make_random
+        def __new__(cls, *a, **k):  # type: ignore[no-untyped-def]
+            return real(*a, **k)
+
+        @staticmethod
+        def make_random(*a, **k):  # type: ignore[no-untyped-def]
+            raise AssertionError("started from a random solution")
+
+    monkeypatch.setattr(pyvrp, "Solution", Spy)
+    monkeypatch.setattr(vrp, "START_SEARCH_SECONDS", 1.0)  # always "too slow"
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 100, (30, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    late = np.full(30, np.inf)
+    late[0] = 1e6
+    for kw in ({}, {"n_vehicles": 3, "demand": [0] + [1] * 29, "capacity": 10}):
+        p = RoutingProblem(d, late=late, **kw)  # type: ignore[arg-type]
+        sol = solve_routing(p, backend="pyvrp", time_limit=1, seed=0, max_iterations=5)
+        assert sol.feasible
+        assert sorted(v for r in sol.routes for v in r) == list(range(1, 30))
