@@ -879,7 +879,10 @@ def check_contiguous_count(study: Any, answer: Any, alignment: Any) -> Feedback:
     of shares); a number that is not whole is shown as it is (``18.3``).
 
     Typical wrong answers get their own hint: the number of territories, the
-    total number of pieces and the number of split territories.  When every
+    total number of pieces and the number of split territories.  Any other
+    whole number in range is told how to count, not which way it is off (as
+    the numeric checks are): among 0..n a direction would let the student
+    find the count by halving the range.  When every
     territory is one piece, the answer equals the number of territories (and
     of pieces), so the check cannot tell them apart: set the exercise on an
     alignment with split territories.
