@@ -5,6 +5,8 @@ alignment may also be given by name) or explicit tables: a units
 GeoDataFrame plus ``accounts=``, ``reps=``, ``history=`` keywords where they
 are needed.  The alignment must cover exactly the units of the table;
 otherwise :class:`~terrakit.exceptions.DataValidationError` names the ids.
+:func:`balance_on_draws` measures the balance across draws of an activity
+(e.g. posterior draws of potential) instead of its one value per unit.
 
 Examples
 --------
@@ -35,15 +37,25 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from terrakit._runargs import did_you_mean
+from terrakit._runargs import (
+    as_number,
+    did_you_mean,
+    is_tolerance,
+    percent_as_fraction,
+)
 from terrakit.data.alignment import Alignment, _sorted_territories
 from terrakit.data.geo import Adjacency, lonlat, projected_crs, require_adjacency
 from terrakit.data.geo import adjacency as build_adjacency
 from terrakit.data.validation import first_few
-from terrakit.exceptions import DataValidationError, TerrakitWarning
+from terrakit.exceptions import (
+    DataValidationError,
+    SpecificationError,
+    TerrakitWarning,
+)
 
 __all__ = [
     "balance",
+    "balance_on_draws",
     "balance_table",
     "compactness",
     "contiguity",
@@ -938,6 +950,203 @@ def _target_shares(
             fix="use positive shares (they are normalised to sum 1)",
         )
     return np.asarray(v / v.sum(), dtype=float)
+
+
+# -- balance on draws ----------------------------------------------------------
+def _units_index(obj: Any) -> pd.Index:
+    """The unit ids of a Study or a units GeoDataFrame (checked unique by
+    :func:`_labels`); nothing else is read, so no measure is derived."""
+    if _is_study(obj):
+        index: pd.Index = obj.units.index
+        return index
+    if not isinstance(obj, gpd.GeoDataFrame):
+        raise DataValidationError(
+            "units",
+            None,
+            f"expected a Study or a units GeoDataFrame, got {type(obj).__name__}",
+            fix="pass study or study.units",
+        )
+    return obj.index
+
+
+def _draws_by_unit(draws: Any, units_index: pd.Index) -> np.ndarray:
+    """``draws`` as a ``units × draws`` float array in the units' order, by
+    the rules of the design's ``balance_on_draws=`` (the same inputs pass,
+    the same are refused), with the errors naming ``draws``."""
+    from terrakit.design.align import _draws_by_unit as design_draws_by_unit
+
+    if callable(getattr(draws, "draws", None)) and hasattr(draws, "idata"):
+        raise DataValidationError(
+            "draws",
+            None,
+            f"got the {type(draws).__name__} itself, not its draws",
+            fix="pass its draws by unit: potential.draws('unit') (all of them) "
+            "or potential.draws('unit', n_draws=..., seed=...)",
+        )
+    try:
+        return design_draws_by_unit(draws, units_index)
+    except DataValidationError as err:
+        raise DataValidationError(
+            "draws",
+            err.column,
+            err.problem,
+            rows=err.rows,
+            n_bad=err.n_bad,
+            fix=err.fix,
+        ) from None
+
+
+def balance_on_draws(
+    study: Any,
+    alignment: AlignmentLike,
+    draws: Any,
+    tolerance: float,
+    *,
+    targets: Mapping[Hashable, float] | pd.Series | None = None,
+) -> pd.DataFrame:
+    """How balanced each territory stays across draws of an activity.
+
+    Sums every draw (e.g. of the posterior potential) per territory and
+    measures each territory against the draw's mean, or its target share of
+    the draw's total: the spread of its total, and how often it lies within
+    ``±tolerance`` of that mean.  This is the balance that
+    :func:`terrakit.design.align` enforces with ``balance_on_draws=``, for
+    any alignment: on a plan the design returns, with the same draws and
+    ``tolerance=draws_tolerance``, the figures equal its
+    :attr:`~terrakit.design.AlignmentResult.intervals`.
+
+    Parameters
+    ----------
+    study
+        A Study, or a units GeoDataFrame (only its unit ids are used).
+    alignment
+        The alignment (or its name in the study).
+    draws
+        ``units × draws``, as the design's ``balance_on_draws=`` takes them:
+        a DataFrame or a 2-D xarray DataArray indexed by unit id (e.g.
+        ``potential.draws("unit", n_draws=200, seed=0)``), or an array in the
+        units' order.  Finite and non-negative, at least one draw.
+    tolerance
+        The ``±`` band around each territory's mean (or target), a number in
+        ``[0, 1)``: ``0.25`` is ±25 %.
+    targets
+        Optional target share per territory (e.g. FTE), normalised to sum 1
+        as in :func:`balance`; without it every territory's target is the
+        draw's mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``territory_id`` (sorted), one row per territory of the
+        alignment:
+
+        * ``q05``, ``q50``, ``q95`` — quantiles of the territory's drawn
+          total, in the unit of the draws (the columns of ``intervals``);
+        * ``rel_dev_q05``, ``rel_dev_q50``, ``rel_dev_q95`` — quantiles of
+          its relative deviation from the draw's mean (or target),
+          :math:`x_{ts} / m_{ts} - 1`: ``0.3`` is 30 % above it;
+        * ``share_within_band`` — share of draws in which the territory is
+          within ``±tolerance``.
+
+        ``attrs`` holds ``tolerance``, ``n_draws`` and
+        ``share_all_within_band``, the share of draws in which every
+        territory is within the band at once (the share that the design's
+        ``draws_share`` constrains).
+
+    Raises
+    ------
+    DataValidationError
+        ``draws`` whose rows do not match the units (ids missing, extra or
+        repeated; a shape other than ``(n_units, n_draws ≥ 1)``; laid out
+        draws × units), draws that are missing, infinite, negative or text,
+        a fitted potential given instead of its draws; an alignment that
+        does not cover exactly the units; targets as :func:`balance`
+        refuses them.
+    SpecificationError
+        ``tolerance`` is not a number in ``[0, 1)``.
+
+    Notes
+    -----
+    With draws :math:`v_{us}` of unit :math:`u` in draw :math:`s`, the
+    territory totals :math:`x_{ts} = \\sum_{u \\in t} v_{us}`, the target
+    shares :math:`w_t` (:math:`1/k` without targets) and
+    :math:`m_{ts} = w_t \\sum_u v_{us}`, territory :math:`t` is within the
+    band in draw :math:`s` when
+    :math:`(1 - \\tau) m_{ts} \\le x_{ts} \\le (1 + \\tau) m_{ts}`, with an
+    allowance of :math:`10^{-9} \\max(1, (1 + \\tau) m_{ts})` at both edges:
+    the test of :meth:`terrakit.design.problem.DesignProblem.draw_sums`, so
+    a territory on the band's edge is within it here and in the design.
+    Quantiles are numpy's (linear interpolation).  The relative deviation
+    is NaN in a draw whose total is 0 (the territory is then within the
+    band).  The territories are those holding units: a design territory
+    left empty is not one, and the mean is taken over the others.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> from terrakit.data.alignment import Alignment
+    >>> units = gpd.GeoDataFrame(
+    ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+    ...     index=pd.Index(["a", "b", "c"], name="unit_id"), crs="EPSG:4326")
+    >>> al = Alignment.from_mapping({"a": "T1", "b": "T1", "c": "T2"})
+    >>> draws = np.array([[10.0, 10.0], [20.0, 10.0], [30.0, 40.0]])
+    >>> b = balance_on_draws(units, al, draws, 0.25)  # T1: 30, 20; T2: 30, 40
+    >>> b["share_within_band"].tolist(), b.attrs["share_all_within_band"]
+    ([0.5, 0.5], 0.5)
+    >>> b["rel_dev_q50"].round(3).tolist()  # medians of (0, -1/3) and (0, 1/3)
+    [-0.167, 0.167]
+    """
+    if not is_tolerance(tolerance):
+        pct = as_number(tolerance)
+        hint = (
+            f"; for ±{pct:g} % pass {percent_as_fraction(pct)}"
+            if 1.0 < pct < 100.0 and not isinstance(tolerance, bool)
+            else ""
+        )
+        raise SpecificationError(
+            f"tolerance must be a number in [0, 1) (0.25 is ±25 %), got "
+            f"{tolerance!r}; it is the ±band around each territory's mean (or "
+            f"target) in every draw{hint}"
+        )
+    tau = as_number(tolerance)
+    ids = _units_index(study)
+    al = _alignment(study, alignment)
+    labels = _labels(ids, al)
+    terr = _territory_order(labels)
+    v = _draws_by_unit(draws, ids)
+    k = len(terr)
+    share = np.full(k, 1.0 / k) if targets is None else _target_shares(targets, terr)
+    sums = np.zeros((k, v.shape[1]))
+    np.add.at(sums, pd.Index(terr).get_indexer(labels.to_numpy()), v)
+    # the band and edge allowance of DesignProblem.draw_limits / draw_sums
+    mean = share[:, None] * v.sum(axis=0)[None, :]
+    lo, hi = (1 - tau) * mean, (1 + tau) * mean
+    slack = 1e-9 * np.maximum(1.0, np.abs(hi))
+    within = (sums >= lo - slack) & (sums <= hi + slack)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = np.where(mean != 0, sums / mean - 1.0, np.nan)
+    q = (0.05, 0.5, 0.95)
+    tq = np.quantile(sums, q, axis=1)
+    dq = np.quantile(dev, q, axis=1)
+    out = pd.DataFrame(
+        {
+            "q05": tq[0],
+            "q50": tq[1],
+            "q95": tq[2],
+            "rel_dev_q05": dq[0],
+            "rel_dev_q50": dq[1],
+            "rel_dev_q95": dq[2],
+            "share_within_band": within.mean(axis=1),
+        },
+        index=pd.Index(terr, name="territory_id"),
+    )
+    out.attrs.update(
+        tolerance=tau,
+        n_draws=int(v.shape[1]),
+        share_all_within_band=float(within.all(axis=0).mean()),
+    )
+    return out
 
 
 # -- compactness ---------------------------------------------------------------

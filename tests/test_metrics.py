@@ -250,7 +250,13 @@ def test_alignment_missing_units_is_named(toy_grid_3x3, current):
 
 @pytest.mark.parametrize(
     "func",
-    [metrics.territory_kpis, metrics.balance, metrics.compactness, metrics.contiguity],
+    [
+        metrics.territory_kpis,
+        metrics.balance,
+        metrics.compactness,
+        metrics.contiguity,
+        lambda s, al: metrics.balance_on_draws(s, al, np.ones((9, 2)), 0.1),
+    ],
 )
 def test_alignment_with_extra_units_is_named(toy_grid_3x3, current, func):
     extra = Alignment.from_mapping({**current.to_dict(), "u99": "R1"})
@@ -673,8 +679,16 @@ DUP_MSG = (
         lambda u, al: metrics.compactness(u, al),
         lambda u, al: metrics.disruption(u, al, al.replace({"u1": "R2"})),
         lambda u, al: metrics.contiguity(u, al),
+        lambda u, al: metrics.balance_on_draws(u, al, np.ones((10, 3)), 0.1),
     ],
-    ids=["balance", "territory_kpis", "compactness", "disruption", "contiguity"],
+    ids=[
+        "balance",
+        "territory_kpis",
+        "compactness",
+        "disruption",
+        "contiguity",
+        "balance_on_draws",
+    ],
 )
 def test_repeated_unit_ids_are_refused_by_every_metric(toy_grid_3x3, current, call):
     """A unit twice in a plain units table (a bad concat) counted twice: R1's
@@ -878,3 +892,197 @@ def test_targets_with_a_repeated_territory_are_refused(toy_grid_3x3, current):
     )
     want = metrics.balance(toy_grid_3x3, current, targets={"R1": 1.0, "R2": 1.0})
     pd.testing.assert_frame_equal(summed, want)
+
+
+# -- balance on draws ----------------------------------------------------------
+@pytest.fixture
+def grid3():
+    """``toy_grid(3, 3, n_reps=3)``: 9 units in three territories of unequal
+    size (R1 = {u1, u2, u3, u5, u6}, R2 = {u4, u7, u8}, R3 = {u9})."""
+    from terrakit.data.synthetic import toy_grid
+
+    return toy_grid(3, 3, n_reps=3, seed=0)
+
+
+def _lognormal_draws(units, n_draws=40, seed=0):
+    """Draws of a potential around 10,000 per unit, a DataFrame by unit id."""
+    rng = np.random.default_rng(seed)
+    values = 10_000 * rng.lognormal(0.0, 0.3, size=(len(units), n_draws))
+    return pd.DataFrame(values, index=units.index)
+
+
+def test_balance_on_draws_by_hand(grid3):
+    s = grid3
+    draws = _lognormal_draws(s.units)
+    lab = s.alignments["current"].assignment.reindex(s.units.index).to_numpy()
+    v = draws.to_numpy()
+    for targets, w in [
+        (None, [1 / 3] * 3),
+        ({"R1": 2, "R2": 1, "R3": 1}, [0.5, 0.25, 0.25]),
+    ]:
+        got = metrics.balance_on_draws(s, "current", draws, 0.25, targets=targets)
+        assert list(got.index) == ["R1", "R2", "R3"]
+        assert got.index.name == "territory_id"
+        sums = np.array([v[lab == t].sum(axis=0) for t in ["R1", "R2", "R3"]])
+        dev = sums / (np.array(w)[:, None] * v.sum(axis=0)) - 1
+        q = [0.05, 0.5, 0.95]
+        np.testing.assert_allclose(
+            got[["q05", "q50", "q95"]], np.quantile(sums, q, axis=1).T
+        )
+        np.testing.assert_allclose(
+            got[["rel_dev_q05", "rel_dev_q50", "rel_dev_q95"]],
+            np.quantile(dev, q, axis=1).T,
+        )
+        inside = np.abs(dev) <= 0.25
+        np.testing.assert_allclose(got["share_within_band"], inside.mean(axis=1))
+        assert got.attrs == {
+            "tolerance": 0.25,
+            "n_draws": 40,
+            "share_all_within_band": inside.all(axis=0).mean(),
+        }
+    # a units table, an Alignment and the draws as an array in the units' order
+    al = s.alignments["current"]
+    plain = metrics.balance_on_draws(s.units, al, v, 0.25)
+    pd.testing.assert_frame_equal(plain, metrics.balance_on_draws(s, al, draws, 0.25))
+    # rows in another order are matched by unit id
+    shuffled = draws.iloc[::-1]
+    pd.testing.assert_frame_equal(
+        metrics.balance_on_draws(s, al, shuffled, 0.25), plain
+    )
+
+
+def test_balance_on_draws_keeps_a_territory_on_the_band_edge(toy_grid_3x3, current):
+    """R1 = 110 and R2 = 90 around a mean of 100 lie on the ±10 % band's edges;
+    ``|110 / 100 - 1| <= 0.1`` is False in floating point (0.10000000000000009),
+    the band test of the design holds them within."""
+    units = toy_grid_3x3.units
+    one = pd.Series(0.0, index=units.index)
+    one[["u1", "u3"]] = [110.0, 90.0]  # u1 in R1, u3 in R2
+    got = metrics.balance_on_draws(toy_grid_3x3, current, one.to_frame(), 0.1)
+    assert abs(110.0 / 100.0 - 1) > 0.1
+    assert got["share_within_band"].tolist() == [1.0, 1.0]
+    assert got["rel_dev_q50"].tolist() == pytest.approx([0.1, -0.1])
+
+
+@pytest.mark.parametrize("targets", [None, {"R1": 0.4, "R2": 0.6}])
+def test_balance_on_draws_agrees_with_the_design_intervals(toy_grid_3x3, targets):
+    """Same plan, same draws, same tolerance: the design's ``intervals`` (its
+    quantiles and share of draws within the band) and the metric agree."""
+    from terrakit.design import align
+
+    draws = _lognormal_draws(toy_grid_3x3.units, n_draws=30, seed=1)
+    res = align(
+        toy_grid_3x3,
+        balance={"workload": 0.3, "potential": 0.3},
+        targets=targets,
+        balance_on_draws=draws,
+        draws_share=0.5,
+        draws_tolerance=0.3,
+        solver="mip",
+        time_limit=20,
+        seed=0,
+    )
+    got = metrics.balance_on_draws(
+        toy_grid_3x3, res.alignment, draws, 0.3, targets=targets
+    )
+    want = res.intervals
+    assert want is not None
+    pd.testing.assert_frame_equal(
+        got[list(want.columns)], want.reindex(got.index), check_exact=False, rtol=1e-12
+    )
+    good, need = res.info["draws_met"], res.info["draws_needed"]
+    assert got.attrs["share_all_within_band"] == good / 30 and good >= need
+
+
+def test_balance_on_draws_refuses_draws_that_do_not_match_the_units(
+    toy_grid_3x3, current
+):
+    s = toy_grid_3x3
+    draws = _lognormal_draws(s.units, n_draws=5)
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance_on_draws(s, current, draws.drop("u5"), 0.2)
+    assert (err.value.table, err.value.column, err.value.rows) == (
+        "draws",
+        "index",
+        ["u5"],
+    )
+    assert str(err.value).startswith("draws.index: 1 units have no draws (rows: 'u5')")
+    assert "Fix: give one row of draws per unit id" in str(err.value)
+    extra = pd.concat([draws, draws.iloc[[0]].rename(index={"u1": "u99"})])
+    with pytest.raises(
+        DataValidationError, match=r"draws\.index: 1 rows are not units"
+    ):
+        metrics.balance_on_draws(s, current, extra, 0.2)
+    with pytest.raises(DataValidationError, match=r"laid out draws × units.*\.T"):
+        metrics.balance_on_draws(s, current, draws.T, 0.2)
+    with pytest.raises(
+        DataValidationError,
+        match=r"^draws: expected \(n_units=9, n_draws\), got shape \(5, 9\)\. Fix: "
+        r".*\(transpose it: \.T\)",
+    ):
+        metrics.balance_on_draws(s, current, draws.to_numpy().T, 0.2)
+
+
+def test_balance_on_draws_refuses_missing_draws_and_a_fitted_potential(
+    toy_grid_3x3, current
+):
+    s = toy_grid_3x3
+    draws = _lognormal_draws(s.units, n_draws=5)
+    draws.loc["u3", 2] = np.nan
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance_on_draws(s, current, draws, 0.2)
+    assert str(err.value) == (
+        "draws: 1 draws are missing, infinite or negative (in 1 units) (rows: "
+        "'u3'). Fix: pass draws of a non-negative activity (e.g. potential) for "
+        "every unit"
+    )
+
+    class FittedPotential:
+        idata = None
+
+        def draws(self, level="unit", n_draws=None, seed=0):
+            raise AssertionError("not called")
+
+    with pytest.raises(
+        DataValidationError,
+        match=r"^draws: got the FittedPotential itself, not its draws\. Fix: pass "
+        r"its draws by unit: potential\.draws\('unit'\)",
+    ):
+        metrics.balance_on_draws(s, current, FittedPotential(), 0.2)
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "hint"),
+    [(25, r"; for ±25 % pass 0\.25$"), (1.0, "$"), (-0.1, ""), (True, "")],
+)
+def test_balance_on_draws_refuses_a_bad_tolerance(
+    toy_grid_3x3, current, tolerance, hint
+):
+    from terrakit.exceptions import SpecificationError
+
+    draws = _lognormal_draws(toy_grid_3x3.units, n_draws=5)
+    with pytest.raises(
+        SpecificationError,
+        match=r"^tolerance must be a number in \[0, 1\) \(0\.25 is ±25 %\), got "
+        + re.escape(repr(tolerance))
+        + r"; it is the ±band around each territory's mean \(or target\) in every "
+        r"draw" + hint,
+    ):
+        metrics.balance_on_draws(toy_grid_3x3, current, draws, tolerance)
+
+
+def test_balance_on_draws_refuses_an_alignment_that_does_not_cover_the_units(
+    toy_grid_3x3, current
+):
+    draws = _lognormal_draws(toy_grid_3x3.units, n_draws=5)
+    partial = Alignment.from_mapping(current.assignment.drop(["u9"]))
+    with pytest.raises(DataValidationError) as err:
+        metrics.balance_on_draws(toy_grid_3x3, partial, draws, 0.2)
+    assert (err.value.table, err.value.column, err.value.rows) == (
+        "alignment",
+        "unit_id",
+        ["u9"],
+    )
+    assert "leaves 1 of 9 units without a territory" in str(err.value)
+    with pytest.raises(DataValidationError, match=r"^targets: 1 territories have no"):
+        metrics.balance_on_draws(toy_grid_3x3, current, draws, 0.2, targets={"R1": 1})
