@@ -54,6 +54,8 @@ from terrakit.design._search import (
     improve_flow,
     improve_pairs,
     improve_single_moves,
+    joins_ok,
+    leaves_ok,
     neighbour_lists,
     regrow_strays,
     repair_bands,
@@ -300,6 +302,7 @@ def _solve_location(
                 notes=notes,
                 lp=bg_lp,
                 max_iter=max_iter,
+                seed=0 if seed is None else seed,
             )
     if spec.choose and not flows:
         # center relocation on a fast balanced assignment (prices on the
@@ -701,7 +704,7 @@ def _solve_location(
             steps=None if max_iter is None else _bound_steps(spec),
         )
         _past(end, None if max_iter is None else cut)
-    bound = min(max(bound, 0.0), objective)
+    bound = min(max(bound, _cost_floor(cost_all)), objective)
     return Outcome(
         labels,
         objective,
@@ -715,6 +718,20 @@ def _solve_location(
         pieces_left=pieces_left,
         clock_cut=bool(cut),
     )
+
+
+def _cost_floor(cost_all: np.ndarray) -> float:
+    """A lower bound that needs no solve: ``Σ_i min(0, min_j cost[i, j])``.
+
+    0 with nonnegative costs (the usual floor of a distance objective), the
+    sum of the negative parts with negative costs, which
+    :class:`~terrakit.design.problem.DesignProblem` accepts (net costs,
+    incentives): a floor of 0 there would lift the bound above the optimum
+    and report a plan as optimal that is not.  Forbidden pairs (``inf``)
+    never set a row's minimum.
+    """
+    row_min = np.min(cost_all, axis=1, initial=np.inf)
+    return float(np.minimum(row_min, 0.0).sum())
 
 
 def _infeasible_bands(
@@ -1002,12 +1019,15 @@ def _finish_free_choice(
     notes: list[str],
     lp: _BackgroundLP | None = None,
     max_iter: int | None = None,
+    seed: int = 0,
 ) -> Outcome:
     """Chosen centers without contiguity, one banded activity: the rounded
     flow's band breaks repaired and the cost improved by
     :func:`~terrakit.design._bandsearch.band_search` (chains of moves,
     swaps), then the chosen-centers lower bound.  The search stops at
-    ``deadline`` (one of its passes can take minutes with few territories)."""
+    ``deadline`` (one of its passes can take minutes with few territories).
+    Bands that four roundings leave broken go to the assignment MIP
+    (:func:`~terrakit.design._assign.round_by_mip`, ``seed`` for HiGHS)."""
     n, k = spec.n, spec.k
     act = spec.activities
     cost = cost_all[:, centers]
@@ -1065,9 +1085,35 @@ def _finish_free_choice(
     assert best is not None
     labels = best[2]
     scale = np.maximum(np.abs(act).sum(axis=0) / k, 1e-12)
-    sums = np.zeros((k, act.shape[1]))
-    np.add.at(sums, labels, act)
-    viol = float(violation(sums, spec.lower, spec.upper, scale).sum())
+
+    def band_violation(lab: np.ndarray) -> float:
+        sums = np.zeros((k, act.shape[1]))
+        np.add.at(sums, lab, act)
+        return float(violation(sums, spec.lower, spec.upper, scale).sum())
+
+    viol = band_violation(labels)
+    if viol > 1e-9 and max_iter is None:
+        # the roundings left bands broken: the assignment MIP for these
+        # centers, as on the LP path (not with ``max_iter``: the clock would
+        # decide its plan)
+        left = max(deadline - time.perf_counter(), 0.0)
+        lab = round_by_mip(
+            cost,
+            act,
+            spec.lower,
+            spec.upper,
+            labels,  # the fewest moves from the best rounding
+            q=q,
+            locked=lk,
+            time_limit=0.4 * left,
+            seed=seed,
+            polish=False,
+            move_cost=CHOSEN_MOVE_COST,
+        )
+        notes.append(f"band repair by the assignment MIP: feasible={lab is not None}")
+        if lab is not None:
+            labels = lab
+            viol = band_violation(labels)
     objective = float(cost[np.arange(n), labels].sum())
     left = t0 + 0.97 * time_limit - time.perf_counter()
     # a quarter of the limit at most, ending by 97 % of it (at least 2 % of
@@ -1092,7 +1138,7 @@ def _finish_free_choice(
     return Outcome(
         labels,
         objective,
-        min(max(bound, 0.0), objective),
+        min(max(bound, _cost_floor(cost_all)), objective),
         viol <= 1e-9,
         centers,
         method,
@@ -1688,8 +1734,9 @@ def _contiguous_start(
     (:func:`~terrakit.design._search.repair_bands_lp`), which also takes what
     the flows leave.  Every balanced
     candidate is polished (:func:`_polish`); the grown candidates (3, 4) are
-    only tried while no candidate meets every band.  The best by (band
-    violation, cost) is returned.  ``space`` carries the cost at the
+    only tried while no candidate meets every band.  The best by (locks
+    broken, pieces beyond one per territory, band violation, cost) is
+    returned.  ``space`` carries the cost at the
     current centers, the territory locks and the roots; ``duals`` are the
     LP's band prices.
 
@@ -1711,6 +1758,11 @@ def _contiguous_start(
 
     def score(lab: np.ndarray) -> tuple[float, float]:
         return (round(space.total_violation(lab), 9), float(cost[rows, lab].sum()))
+
+    def broken(lab: np.ndarray) -> int:
+        # locked units in another territory: the end puts them back and
+        # splits what the search built around them
+        return int((lab[locked >= 0] != locked[locked >= 0]).sum())
 
     def pieces(lab: np.ndarray) -> int:
         # pieces beyond one per territory: a unit locked away from its
@@ -1777,13 +1829,13 @@ def _contiguous_start(
     if unique_roots:
         cands.append(("growth from the roots, least loaded first", grown, False))
         cands.append(("growth from the roots along reduced costs", grown_prices, False))
-    # ranked by (extra pieces, band violation, cost): a split start stays
-    # split under the band repairs that follow, a contiguous one off its
-    # bands may still be repaired
-    best: tuple[tuple[int, float, float], str, np.ndarray] | None = None
+    # ranked by (broken locks, extra pieces, band violation, cost): a start
+    # that breaks a lock or is split stays so under the band repairs that
+    # follow, a contiguous one off its bands may still be repaired
+    best: tuple[tuple[int, int, float, float], str, np.ndarray] | None = None
     for i, (name, make, always) in enumerate(cands):
         now = time.perf_counter()
-        if not always and best is not None and best[0][:2] == (0, 0.0):
+        if not always and best is not None and best[0][:3] == (0, 0, 0.0):
             continue
         if i > 0 and now > deadline:
             _past(deadline, clock_cut)
@@ -1797,7 +1849,7 @@ def _contiguous_start(
             lab = _polish(lab, space, deadline=end)
             sc = score(lab)
         _past(end, clock_cut)
-        ranked = (pieces(lab), *sc)
+        ranked = (broken(lab), pieces(lab), *sc)
         if best is None or ranked < best[0]:
             best = (ranked, name, lab)
     assert best is not None
@@ -2172,8 +2224,8 @@ def _improve_free(
         applied = 0
         for i in cand[np.argsort(gain[cand])].tolist():
             a_, b = int(labels[i]), int(best_t[i])
-            if np.all(sums[a_] - act[i] >= lower[a_] - eps[a_]) and np.all(
-                sums[b] + act[i] <= upper[b] + eps[b]
+            if leaves_ok(sums[a_], act[i], lower[a_], upper[a_], eps[a_]) and joins_ok(
+                sums[b], act[i], lower[b], upper[b], eps[b]
             ):
                 labels[i] = b
                 sums[a_] -= act[i]

@@ -242,6 +242,39 @@ def violation(
     return (over / scale).sum(axis=-1)
 
 
+def leaves_ok(
+    sums: np.ndarray,
+    a: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    eps: np.ndarray,
+) -> np.ndarray:
+    """Whether a territory with activity sums ``sums`` keeps its bands when a
+    unit with activities ``a`` leaves it (last axis: the activities).
+
+    The side each sum moves toward is checked: the lower bound where
+    ``a >= 0`` (the sum falls), the upper bound where ``a < 0`` (it rises:
+    net changes, margins).  A band met before the move is met after it; one
+    broken before is not broken further.
+    """
+    new = sums - a
+    return np.all(np.where(a >= 0, new >= lower - eps, new <= upper + eps), axis=-1)
+
+
+def joins_ok(
+    sums: np.ndarray,
+    a: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    eps: np.ndarray,
+) -> np.ndarray:
+    """Whether a territory with activity sums ``sums`` keeps its bands when a
+    unit with activities ``a`` joins it: the upper bound where ``a >= 0``,
+    the lower bound where ``a < 0`` (see :func:`leaves_ok`)."""
+    new = sums + a
+    return np.all(np.where(a >= 0, new <= upper + eps, new >= lower - eps), axis=-1)
+
+
 def removable(i: int, labels: np.ndarray, nbrs: Neighbours) -> bool:
     """Whether territory ``labels[i]`` stays connected without unit ``i``.
 
@@ -506,8 +539,8 @@ def improve_moves(
             break
         units, to, fr, d = units[good], to[good], fr[good], d[good]
         a = activities[units]
-        ok = np.all(sums[fr] - a >= lower[fr] - eps[fr], axis=1) & np.all(
-            sums[to] + a <= upper[to] + eps[to], axis=1
+        ok = leaves_ok(sums[fr], a, lower[fr], upper[fr], eps[fr]) & joins_ok(
+            sums[to], a, lower[to], upper[to], eps[to]
         )
         units, to, fr, d = units[ok], to[ok], fr[ok], d[ok]
         applied = 0
@@ -516,8 +549,9 @@ def improve_moves(
             if labels[i] != a_:
                 continue
             ai = activities[i]
-            if np.any(sums[a_] - ai < lower[a_] - eps[a_]) or np.any(
-                sums[b] + ai > upper[b] + eps[b]
+            if not (
+                leaves_ok(sums[a_], ai, lower[a_], upper[a_], eps[a_])
+                and joins_ok(sums[b], ai, lower[b], upper[b], eps[b])
             ):
                 continue
             if not any(labels[j] == b for j in nbrs[i]):
@@ -722,6 +756,8 @@ def grow_balanced(
     is claimed only by its own territory, and no territory claims a unit
     whose ``reduced_cost`` for it is not finite (a forbidden pair: taken
     when that territory was the least loaded, the unit could never leave).
+    A locked unit its territory never reaches (boxed in by a neighbour)
+    keeps its lock, left apart for :func:`connect_roots` to join.
     """
     import heapq
 
@@ -757,6 +793,9 @@ def grow_balanced(
         _, u = heapq.heappop(h)
         claim(u, t)
         heapq.heappush(order, (load[t], t))
+    # a locked unit never reached keeps its lock, whatever its cost
+    stranded = (labels < 0) & (fixed >= 0)
+    labels[stranded] = fixed[stranded]
     rest = labels < 0
     if rest.any():
         labels[rest] = np.argmin(reduced_cost[rest], axis=1)
@@ -1101,8 +1140,8 @@ def improve_pairs(
         if len(units) == 0:
             break
         a = act[units]
-        ok_out = np.all(sums[fr] - a >= lower[fr] - eps[fr], axis=1)
-        ok_in = np.all(sums[to] + a <= upper[to] + eps[to], axis=1)
+        ok_out = leaves_ok(sums[fr], a, lower[fr], upper[fr], eps[fr])
+        ok_in = joins_ok(sums[to], a, lower[to], upper[to], eps[to])
         blocked = np.flatnonzero((d < -tol) & (ok_out != ok_in))
         if len(blocked) == 0:
             break
@@ -1117,8 +1156,8 @@ def improve_pairs(
             u, ta, tb = int(units[idx]), int(fr[idx]), int(to[idx])
             if labels[u] != ta or not touches(u, tb):
                 continue
-            full_b = bool(np.any(sums[tb] + act[u] > upper[tb] + eps[tb]))
-            short_a = bool(np.any(sums[ta] - act[u] < lower[ta] - eps[ta]))
+            full_b = not joins_ok(sums[tb], act[u], lower[tb], upper[tb], eps[tb])
+            short_a = not leaves_ok(sums[ta], act[u], lower[ta], upper[ta], eps[ta])
             if full_b == short_a:
                 continue
             if full_b:
@@ -1140,26 +1179,20 @@ def improve_pairs(
             new_a -= np.where((src_c == ta)[:, None], av, 0.0)
             new_b = sums[tb] + au - np.where((src_c == tb)[:, None], av, 0.0)
             new_b += np.where((dst_c == tb)[:, None], av, 0.0)
-            other_s = np.where(
-                ((src_c == ta) | (src_c == tb))[:, None], 0.0, sums[src_c] - av
-            )
-            other_d = np.where(
-                ((dst_c == ta) | (dst_c == tb))[:, None], 0.0, sums[dst_c] + av
-            )
             ok = (
                 np.all(new_a >= lower[ta] - eps[ta], axis=1)
                 & np.all(new_a <= upper[ta] + eps[ta], axis=1)
                 & np.all(new_b >= lower[tb] - eps[tb], axis=1)
                 & np.all(new_b <= upper[tb] + eps[tb], axis=1)
-                & np.all(
-                    (other_s >= lower[src_c] - eps[src_c])
-                    | ((src_c == ta) | (src_c == tb))[:, None],
-                    axis=1,
+                & (
+                    (src_c == ta)
+                    | (src_c == tb)
+                    | leaves_ok(sums[src_c], av, lower[src_c], upper[src_c], eps[src_c])
                 )
-                & np.all(
-                    (other_d <= upper[dst_c] + eps[dst_c])
-                    | ((dst_c == ta) | (dst_c == tb))[:, None],
-                    axis=1,
+                & (
+                    (dst_c == ta)
+                    | (dst_c == tb)
+                    | joins_ok(sums[dst_c], av, lower[dst_c], upper[dst_c], eps[dst_c])
                 )
             )
             u_ok: bool | None = None

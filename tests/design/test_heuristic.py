@@ -913,3 +913,233 @@ def test_without_contiguity_no_single_move_or_swap_lowers_the_cost() -> None:
         )
         assert not np.any(ok & (gain < -1e-9)), (i, "swap")
     assert res.gap < 0.015
+
+
+def _negative_cost_problem(seed: int, mode: str) -> DesignProblem:
+    """7 units, 2 territories, costs N(-3, 5) (net costs: mostly negative),
+    uniform workloads: fixed centers with a ±5 % band, or 2 of 7 chosen
+    centers with ±20 %; small enough to enumerate."""
+    rng = np.random.default_rng(seed)
+    n, k = 7, 2
+    cost = rng.normal(size=(n, k if mode == "fixed" else n)) * 5 - 3
+    w = rng.uniform(1, 3, n)
+    if mode == "fixed":
+        return DesignProblem.from_cost_matrix(
+            cost, {"w": w}, tolerance={"w": 0.05}, objective="travel"
+        )
+    return DesignProblem.from_cost_matrix(
+        cost,
+        {"w": w},
+        k,
+        tolerance={"w": 0.2},
+        objective="travel",
+        center_mode="choose",
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "mode"), [(4, "fixed"), (29, "fixed"), (0, "choose"), (3, "choose")]
+)
+def test_negative_costs_keep_the_bound_below_the_optimum(seed: int, mode: str) -> None:
+    """Negative costs (accepted by DesignProblem): the bound is not floored at
+    0, so it stays below the enumerated optimum and a plan above the optimum
+    is not reported optimal.  The floor lifted the bound to the objective:
+    seed 29 (fixed) came back "optimal" at -36.32, the optimum is -39.98."""
+    p = _negative_cost_problem(seed, mode)
+    opt = _brute_force(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_heuristic(p, time_limit=2, seed=0, max_iter=2000)
+    assert opt < 0
+    assert res.lower_bound <= opt + 1e-9
+    assert res.objective >= opt - 1e-9
+    if res.objective > opt + 1e-9:
+        assert res.status == "feasible"
+
+
+def test_a_unit_with_negative_activity_keeps_every_band() -> None:
+    """Fixed centers, bands on w (±60 %) and v (±30 %), unit 1 with v < 0
+    (a net change): a cost-lowering move of it raises its old territory's v
+    and lowers the new one's.  The move checks looked at one side of each
+    band (right for nonnegative activities only) and broke two bands: the
+    answer was "infeasible" though 12 plans meet every band."""
+    cost = np.array(
+        [
+            [4.375, 52.445, 0.0],
+            [51.656, 0.0, 49.186],
+            [5.715, 19.719, 8.904],
+            [12.233, 46.320, 7.587],
+            [0.0, 21.201, 1.684],
+        ]
+    )
+    w = [2.124, 1.992, 1.769, 0.717, 0.818]
+    v = [2.200, -0.623, 2.086, 0.774, 2.215]
+    p = DesignProblem.from_cost_matrix(
+        cost, {"w": w, "v": v}, tolerance={"w": 0.6, "v": 0.3}
+    )
+    assert p.violations(np.array([2, 1, 0, 0, 1])) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_heuristic(p, time_limit=3, seed=0)
+    assert res.status != "infeasible"
+    assert p.violations(res.columns) == []
+
+
+def test_free_moves_keep_the_bands_of_a_negative_activity() -> None:
+    """The free local search (_improve_free), units 0, 1 in territory 0 and
+    unit 2 in 1: unit 1 (activity -2) is cheaper in 1, but moving it raises
+    territory 0 to 5 (upper 4) and lowers 1 to 3 (lower 4): no move."""
+    from terrakit.design._core import _improve_free
+    from terrakit.design._search import SearchSpace
+
+    act = np.array([[5.0], [-2.0], [5.0]])
+    cost = np.array([[0.0, 9.0], [1.0, 0.0], [9.0, 0.0]])
+    lower, upper = np.array([[2.5], [4.0]]), np.array([[4.0], [6.0]])
+    space = SearchSpace(
+        [[] for _ in range(3)],
+        np.zeros((0, 2), dtype=np.int64),
+        act,
+        lower,
+        upper,
+        cost=cost,
+    )
+    labels = np.array([0, 0, 1])
+    assert space.total_violation(labels) == 0.0
+    out = _improve_free(labels, space, deadline=time.perf_counter() + 5)
+    assert out.tolist() == [0, 0, 1]
+
+
+def test_chosen_centers_bands_the_roundings_miss_go_to_the_assignment_mip() -> None:
+    """Chosen centers, one band, no contiguity (the balanced-flows path),
+    k = m = 4: four roundings of the flow leave a territory 0.8 % above its
+    band (31 % after the centers take their own units back), "infeasible";
+    the assignment MIP for the same centers finds the optimum, 89.62
+    (enumerated: 7 plans meet every rule)."""
+    cost = np.array(
+        [
+            [100.089, 47.226, 7.407, 72.718],
+            [115.518, 42.284, 4.502, 91.245],
+            [94.292, 12.396, 1.182, 99.592],
+            [15.262, 70.924, 57.429, 0.0],
+            [96.089, 19.181, 0.0, 92.960],
+            [41.044, 0.0, 10.465, 62.638],
+            [0.0, 62.541, 79.886, 20.539],
+        ]
+    )
+    w = [2.9465, 2.5681, 2.2805, 1.5762, 2.5514, 1.3920, 2.1211]
+    allowed = np.array(
+        [
+            [1, 1, 1, 1],
+            [0, 1, 1, 1],
+            [0, 1, 1, 0],
+            [1, 0, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 0],
+            [1, 1, 1, 1],
+        ],
+        dtype=bool,
+    )
+    p = DesignProblem.from_cost_matrix(
+        cost,
+        {"w": w},
+        4,
+        tolerance={"w": 0.6},
+        center_mode="choose",
+        center_units=np.array([6, 5, 4, 3]),
+        allowed=allowed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_heuristic(p, time_limit=3, seed=0)
+    assert res.status == "feasible"
+    assert p.violations(res.columns) == []
+    assert any("assignment MIP: feasible=True" in s for s in res.info["notes"])
+    assert res.objective == pytest.approx(89.616, abs=1e-2)
+
+
+def test_growth_keeps_a_locked_unit_its_territory_never_reaches() -> None:
+    """Path 0 - 1 - 2, roots 0 (territory 0) and 1 (territory 1), unit 2
+    locked to territory 0 and cheaper in 1: territory 1 may not claim it and
+    territory 0 cannot reach it past unit 1.  The leftovers took their
+    cheapest territory, 1, breaking the lock; the start built on it was put
+    back at the end, split, and reported infeasible."""
+    from terrakit.design._search import SearchSpace, grow_balanced
+
+    cost = np.array([[0.0, 5.0], [5.0, 0.0], [3.0, 1.0]])
+    space = SearchSpace.from_adjacency(
+        sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])),
+        np.ones((3, 1)),
+        np.zeros((2, 1)),
+        np.full((2, 1), 3.0),
+        cost=cost,
+        locked=np.array([-1, -1, 0]),
+        roots=np.array([0, 1]),
+    )
+    assert grow_balanced(space, cost, np.full((2, 1), 1.5)).tolist() == [0, 1, 0]
+
+
+def test_contiguous_start_keeps_a_lock_boxed_in_by_a_neighbour() -> None:
+    """toy_grid(4, 5, 2, seed=46), ±25 %, u2 locked to R2 and u11 to R1: the
+    MIP's optimum is 146,381.6.  The start grown least loaded first gave u2
+    to R1 (R2 never reached it) and won the start ranking, which did not
+    count broken locks; the lock put back at the end split R2 and the
+    heuristic reported "infeasible"."""
+    import terrakit as tk
+    from terrakit.data.synthetic import toy_grid
+
+    s = toy_grid(4, 5, 2, seed=46)
+    locked = {"u11": "R1", "u2": "R2"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.design.align(
+            s,
+            solver="heuristic",
+            balance={"workload": 0.25},
+            contiguity=True,
+            locked=locked,
+            time_limit=20,
+            max_iter=30,
+            seed=0,
+        )
+    assert res.status in ("feasible", "optimal")
+    assert res.alignment.assignment[["u11", "u2"]].tolist() == ["R1", "R2"]
+    assert not any("put back" in s for s in res.info["notes"])
+    assert res.objective == pytest.approx(146381.6, abs=0.1)
+
+
+def test_contiguous_start_ranks_a_start_that_breaks_a_lock_last(monkeypatch) -> None:
+    """The instance above with the growth as it was: u2, locked to R2, given
+    to R1.  The start ranking (extra pieces, band violation, cost) did not
+    count broken locks and took that start; the lock put back at the end
+    split R2 ("infeasible").  Broken locks come first now: another
+    candidate wins and the plan keeps every lock."""
+    import terrakit as tk
+    import terrakit.design._core as core
+    from terrakit.data.synthetic import toy_grid
+
+    grow = core.grow_balanced
+
+    def breaking(space, reduced_cost, target):
+        lab = grow(space, reduced_cost, target)
+        u2 = space.locked == 1  # R2's locked units but its home: u2
+        u2[space.roots] = False
+        lab[u2] = 0
+        return lab
+
+    monkeypatch.setattr(core, "grow_balanced", breaking)
+    s = toy_grid(4, 5, 2, seed=46)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tk.design.align(
+            s,
+            solver="heuristic",
+            balance={"workload": 0.25},
+            contiguity=True,
+            locked={"u11": "R1", "u2": "R2"},
+            time_limit=20,
+            max_iter=30,
+            seed=0,
+        )
+    assert res.status in ("feasible", "optimal")
+    assert res.alignment.assignment[["u11", "u2"]].tolist() == ["R1", "R2"]
+    assert "start: growth from the roots, least loaded first" not in res.info["notes"]

@@ -501,3 +501,39 @@ def test_growth_from_the_roots_never_claims_a_forbidden_pair() -> None:
     assert grow_with_prices(space, space.cost).tolist() == [0, 0, 0, 1]
     finite = np.where(np.isfinite(space.cost), space.cost, 5.0)
     assert grow_balanced(space, finite, target).tolist() == [0, 0, 1, 1]
+
+
+def test_single_moves_keep_the_bands_of_a_negative_activity() -> None:
+    """Path 0 - 1 - 2, units 0, 1 in territory 0 and 2 in 1: unit 1
+    (activity -2, a net change) is cheaper in 1, but moving it raises
+    territory 0 from 3 to 5 (upper 4) and lowers 1 from 5 to 3 (lower 4).
+    The check of one side per band (right for activities >= 0) let it
+    through."""
+    act = np.array([[5.0], [-2.0], [5.0]])
+    cost = np.array([[0.0, 9.0], [1.0, 0.0], [9.0, 0.0]])
+    lower, upper = np.array([[2.5], [4.0]]), np.array([[4.0], [6.0]])
+    space = SearchSpace.from_adjacency(_path(3), act, lower, upper, cost=cost)
+    labels = np.array([0, 0, 1])
+    assert space.total_violation(labels) == 0.0
+    out, moves = improve_single_moves(labels, space)
+    assert (out.tolist(), moves) == ([0, 0, 1], 0)
+
+
+def test_pairs_keep_the_third_territorys_band_of_a_negative_activity() -> None:
+    """Path 0 - ... - 5, territories A = {0, 1}, B = {2, 3}, C = {4, 5},
+    activities (w, v): unit 1 → B (saves 5) overfills B's w; unit 3, with
+    v = -1, → C (costs 1) restores it, but drops C's v from 2 to 1, under
+    its lower bound 1.5.  The third territory's check looked at the upper
+    bound only (right for activities >= 0): the pair was applied."""
+    act = np.array([[2.0, 1], [2, 1], [2, 1], [2, -1], [2, 1], [2, 1]])
+    lower = np.array([[2.0, 0.5], [2, -1], [2, 1.5]])
+    upper = np.array([[5.0, 3], [5, 3], [7, 3]])
+    cost = np.array(
+        [[0.0, 10, 10], [5, 0, 10], [10, 0, 10], [10, 1, 2], [10, 10, 0], [10, 10, 0]]
+    )
+    space = SearchSpace.from_adjacency(_path(6), act, lower, upper, cost=cost)
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    assert space.total_violation(labels) == 0.0
+    out, pairs = improve_pairs(labels, space)
+    assert space.total_violation(out) == 0.0
+    assert (out.tolist(), pairs) == ([0, 0, 1, 1, 2, 2], 0)
