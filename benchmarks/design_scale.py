@@ -26,6 +26,10 @@ model a user writes by hand (``benchmarks/plain_mip.py``) with the same time
 limit for CBC, and prints its build time, value, CBC's bound, status and the
 process's peak memory after it.
 
+``--free``: no contiguity, workload and potential each ±5 % (the local
+search without contiguity: moves, pairs, swaps and ejection chains on star
+graphs; the instance names end in ``_free``).
+
 ``--quick``: 2,000 units → 20 territories, 20 s.  ``peak_rss_gb`` is the
 process's peak resident memory (build included); ``load1`` the 1-minute load
 average when the row finished (the machine is shared: timings scale with it).
@@ -48,16 +52,25 @@ from terrakit.design.heuristic import solve_heuristic
 
 
 def _row(
-    n: int, k: int, mode: str, time_limit: float, seed: int, baseline: bool = False
+    n: int,
+    k: int,
+    mode: str,
+    time_limit: float,
+    seed: int,
+    baseline: bool = False,
+    free: bool = False,
 ) -> dict:
     t0 = time.perf_counter()
     study = synthetic_region(n_units=n, n_reps=k, seed=seed)
+    spec: dict = (
+        {"balance": {"workload": 0.05, "potential": 0.05}, "contiguity": False}
+        if free
+        else {"balance": {"workload": 0.03}, "contiguity": True}
+    )
     if mode == "reps":
-        problem = build_problem(study, balance={"workload": 0.03}, contiguity=True)
+        problem = build_problem(study, **spec)
     else:
-        problem = build_problem(
-            study.units, n_territories=k, balance={"workload": 0.03}, contiguity=True
-        )
+        problem = build_problem(study.units, n_territories=k, **spec)
     build = time.perf_counter() - t0
     res = solve_heuristic(problem, time_limit=time_limit, seed=seed)
     cols = np.asarray(res.columns)
@@ -77,7 +90,7 @@ def _row(
             plain += "; breaks: " + "; ".join(out["violations"][:2])
     return {
         "plain": plain,
-        "instance": f"synthetic{n}_k{k}_{mode}",
+        "instance": f"synthetic{n}_k{k}_{mode}" + ("_free" if free else ""),
         "value": res.objective,
         "lower_bound": res.lower_bound,
         "gap_pct": 100 * res.gap,
@@ -101,6 +114,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", default=None, help="comma list; overrides --seed")
     ap.add_argument("--baseline", action="store_true", help="plain PuLP+CBC too")
+    ap.add_argument(
+        "--free", action="store_true", help="no contiguity, two ±5 %% bands"
+    )
     args = ap.parse_args()
     if args.sizes:
         sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
@@ -134,7 +150,7 @@ def main() -> None:
             if mode == "choose" and n > 15_000:
                 continue
             for seed in seeds:
-                r = _row(n, k, mode, tl, seed, args.baseline)
+                r = _row(n, k, mode, tl, seed, args.baseline, args.free)
                 vals = [
                     f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
                     for c in cols
