@@ -44,8 +44,11 @@ def percent_as_fraction(value: float) -> str:
 
 
 def check_time_limit(time_limit: Any) -> float:
-    """``time_limit`` as positive finite seconds, or a :class:`SpecificationError`."""
-    seconds = as_number(time_limit)
+    """``time_limit`` as positive finite seconds, or a :class:`SpecificationError`
+    (``True`` too, as for ``seed`` and ``max_iter``: it is no number of seconds)."""
+    seconds = (
+        math.nan if isinstance(time_limit, bool | np.bool_) else as_number(time_limit)
+    )
     if not (math.isfinite(seconds) and seconds > 0):
         raise SpecificationError(
             f"time_limit must be a positive number of seconds, got {time_limit!r}"

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import math
+import reprlib
 import time
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -599,11 +601,7 @@ def _balance_columns(
     """``balance`` (``None``: ``default``) as a dict ``{activity: tolerance}``
     whose every activity is a column of ``units``; a clear error otherwise."""
     if balance is not None and not isinstance(balance, Mapping):
-        a, t = next(iter(default.items()))
-        raise SpecificationError(
-            "balance must map each balanced activity to its tolerance, e.g. "
-            f'{{"{a}": {t:g}}} for ±{100 * t:g} %; got {balance!r}'
-        )
+        raise _balance_type_error(balance, default)
     out = dict(default if balance is None else balance)
     for a in out:
         if a not in units.columns:
@@ -612,6 +610,18 @@ def _balance_columns(
                 f"numeric columns (closest first): {_closest_numeric(units, a)}"
             )
     return out
+
+
+def _balance_type_error(
+    balance: Any, default: Mapping[str, float], also: str = ""
+) -> SpecificationError:
+    """The error for a ``balance`` that is no mapping ``{activity: tolerance}``
+    (``also``: what else the caller takes)."""
+    a, t = next(iter(default.items()))
+    return SpecificationError(
+        "balance must map each balanced activity to its tolerance, e.g. "
+        f'{{"{a}": {t:g}}} for ±{100 * t:g} %{also}; got {balance!r}'
+    )
 
 
 def _closest_numeric(units: pd.DataFrame, name: Any) -> list[str]:
@@ -1000,6 +1010,101 @@ def _check_max_distance(max_distance_km: Any) -> float | None:
     return km
 
 
+def _check_contiguity(contiguity: Any) -> bool:
+    """``contiguity`` as a bool; anything but ``True`` or ``False`` is a
+    :class:`SpecificationError` (``bool("no")`` is ``True``: text from a
+    config file would switch contiguity on in silence, ``None`` off)."""
+    if not isinstance(contiguity, bool | np.bool_):
+        raise SpecificationError(
+            f"contiguity must be True or False, got {type(contiguity).__name__} "
+            f"{contiguity!r}; True keeps every territory one connected piece of "
+            "the unit adjacency, False lets territories come in pieces"
+        )
+    return bool(contiguity)
+
+
+def _check_travel_model(travel_model: Any) -> None:
+    """``travel_model`` is ``None`` or a :class:`~terrakit.data.geo.TravelTimeModel`;
+    a :class:`SpecificationError` otherwise (``"car"`` ended in an
+    ``AttributeError`` deep in the build)."""
+    from terrakit.data.geo import TravelTimeModel
+
+    if travel_model is not None and not isinstance(travel_model, TravelTimeModel):
+        raise SpecificationError(
+            "travel_model must be a terrakit.data.geo.TravelTimeModel, got "
+            f"{type(travel_model).__name__} {reprlib.repr(travel_model)}; pass "
+            "TravelTimeModel() (minutes from km, e.g. TravelTimeModel(speed_kmh"
+            "=40) for urban territories) or TravelTimeModel.from_matrix(minutes) "
+            "for a table of minutes (rows unit ids, columns rep ids)"
+        )
+
+
+def _candidate_list(candidates: Any) -> list[Hashable] | None:
+    """``candidates`` as a list of ids (an iterator is read once), ``None``
+    as is; a :class:`SpecificationError` for what is no collection of unit
+    ids (a number, text, which ``list`` would split into characters, a
+    mapping or a table, which would give their keys or column names)."""
+    if candidates is None:
+        return None
+    if (
+        isinstance(candidates, str | bytes | Mapping | pd.DataFrame)
+        or not isinstance(candidates, Iterable)
+        or (isinstance(candidates, np.ndarray) and candidates.ndim != 1)
+    ):
+        raise SpecificationError(
+            "candidates must be a list of the unit ids that may host a center "
+            "(e.g. candidates=['u1', 'u6', 'u11'] or a pandas Index of unit ids), "
+            f"got {type(candidates).__name__} {reprlib.repr(candidates)}; leave "
+            "it None to let every unit host one"
+        )
+    return list(candidates)
+
+
+def _frame_digest(table: pd.DataFrame) -> str:
+    """A short sha256 of a table's labels and values (row order counts)."""
+    h = hashlib.sha256()
+    h.update(repr([str(c) for c in table.columns]).encode())
+    h.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _travel_model_record(travel_model: Any) -> str | dict[str, Any]:
+    """The provenance of a travel-time model: a formula model's ``repr``
+    (its parameters); for a table model (whose table the ``repr`` leaves
+    out) ``kind``, ``shape``, ``sha256`` of the table and ``stop_minutes``,
+    so that two tables give two records."""
+    table = getattr(travel_model, "table", None)
+    if table is None:
+        return repr(travel_model)
+    return {
+        "kind": "table",
+        "shape": [int(s) for s in table.shape],
+        "sha256": _frame_digest(table),
+        "stop_minutes": float(travel_model.stop_minutes),
+    }
+
+
+def _edges_record(problem: DesignProblem) -> dict[str, Any] | None:
+    """``n_edges`` and ``sha256`` of the problem's adjacency as unit-id
+    pairs, both ends and the list sorted (the row order of the units does
+    not change it); ``None`` without an adjacency."""
+    if problem.adjacency is None:
+        return None
+    import scipy.sparse as sp
+
+    ids = [str(u) for u in problem.unit_ids]
+    rows, cols = sp.triu(sp.csr_array(problem.adjacency), k=1).nonzero()
+    pairs = sorted(
+        (min(ids[i], ids[j]), max(ids[i], ids[j]))
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
+    )
+    text = "\x1e".join(f"{a}\x1f{b}" for a, b in pairs)
+    return {
+        "n_edges": len(pairs),
+        "sha256": hashlib.sha256(text.encode()).hexdigest()[:16],
+    }
+
+
 def build_problem(
     study_or_units: Any,
     reps: pd.DataFrame | None = None,
@@ -1050,9 +1155,20 @@ def build_problem(
     from terrakit.data.validation import check_measures
 
     units, reps = _tables(study_or_units, reps)
+    contiguity = _check_contiguity(contiguity)
     balance = _balance_columns(units, balance, {"workload": 0.03})
+    if targets is not None and not balance and balance_on_draws is None:
+        # targets move the bands' midpoints; with no band they change nothing
+        raise SpecificationError(
+            "targets shape the balance bands, but balance={} balances no "
+            "activity, so they would change nothing; give balance={...} (e.g. "
+            '{"workload": 0.05}: each territory within ±5 % of its target share) '
+            "or drop targets"
+        )
     max_km = _check_max_distance(max_distance_km)
     geo.require_adjacency(adjacency)
+    _check_travel_model(travel_model)
+    candidates = _candidate_list(candidates)
     if travel_model is not None and objective != "travel":
         warnings.warn(
             f"travel_model is used only with objective='travel'; with "
@@ -1065,6 +1181,23 @@ def build_problem(
     draws_share = _check_draws_share(draws_share)
     if draws_tolerance is not None:
         draws_tolerance = _check_draws_tolerance(draws_tolerance)
+    if balance_on_draws is None and (draws_tolerance is not None or draws_share != 0.9):
+        given = [
+            f"{name}={value:g}"
+            for name, value, default in (
+                ("draws_tolerance", draws_tolerance, None),
+                ("draws_share", draws_share, 0.9),
+            )
+            if value is not None and value != default
+        ]
+        warnings.warn(
+            f"{' and '.join(given)} set the band of the balance on draws; without "
+            "balance_on_draws there is none and they are ignored (pass "
+            "balance_on_draws=draws, e.g. posterior draws of potential, or drop "
+            "them)",
+            TerrakitWarning,
+            stacklevel=3,
+        )
     if weight is not None and weight not in units.columns:
         raise SpecificationError(
             f"weight={weight!r} is not a column of the units; numeric columns "
@@ -1100,6 +1233,16 @@ def build_problem(
             "give reps (one territory per rep) or n_territories (centers are then "
             "chosen among the units)"
         )
+    if fixed and candidates is not None and n_territories is not None:
+        assert reps is not None
+        raise SpecificationError(
+            f"n_territories={n_territories} equals the number of reps "
+            f"({len(reps)}), which means one territory per rep, centered at the "
+            "reps' homes: candidates= has no centers to pick; to choose "
+            f"{n_territories} centers among the candidates, pass the units table "
+            "without reps, e.g. align(study.unit_measures(), n_territories="
+            f"{n_territories}, candidates=[...])"
+        )
     if fixed and candidates is not None:
         raise SpecificationError(
             "candidates= picks chosen centers; with one territory per rep the "
@@ -1129,7 +1272,6 @@ def build_problem(
         if candidates is None:
             center_units = np.arange(n)
         else:
-            candidates = list(candidates)  # an iterator is read once
             center_units = pd.Index(units.index).get_indexer(candidates)
             if (center_units < 0).any():
                 pairs = zip(candidates, center_units, strict=True)
@@ -1352,10 +1494,13 @@ def align(
         ``{rep_id: share}`` or a pandas Series indexed by rep id, e.g.
         ``reps["fte"] / reps["fte"].sum()``; matched by key, every territory
         once), or a list / array in the territories' order.  With chosen
-        centers the territories are ``T01``, ``T02``...
+        centers the territories are ``T01``, ``T02``...  Targets move the
+        bands' midpoints, so they need a balanced activity (``balance`` not
+        empty, or ``balance_on_draws``): with neither they are refused.
     contiguity
-        Every territory one connected piece of the unit adjacency; islands
-        raise :class:`SpecificationError` before solving.
+        ``True``: every territory one connected piece of the unit adjacency;
+        islands raise :class:`SpecificationError` before solving.  Anything
+        but ``True`` or ``False`` (text such as ``"no"``, ``None``) is refused.
     objective
         ``"compactness"`` (activity-weighted squared km to the center),
         ``"travel"`` (activity-weighted travel minutes from ``travel_model``;
@@ -1432,7 +1577,13 @@ def align(
         settings as the caller gave them (``time_limit``, ``solver``,
         ``backend``...); the settings the chosen path ran with (e.g. the
         share of the time a heuristic fallback got) are kept apart in
-        ``provenance["config"]["solver_config"]``.
+        ``provenance["config"]["solver_config"]``.  A table travel model is
+        recorded as ``{"kind": "table", "shape", "sha256", "stop_minutes"}``
+        (a formula model by its ``repr``), a given ``adjacency`` by its kind
+        and ``adjacency_edges`` (``n_edges`` and a ``sha256`` of its edges);
+        ``draws_tolerance`` and ``draws_share`` only with
+        ``balance_on_draws`` (without it they are ignored, with a
+        :class:`TerrakitWarning`).
 
         The heuristic path cannot prove infeasibility: when it ends without
         an alignment that meets every constraint, it returns its closest plan
@@ -1460,7 +1611,9 @@ def align(
         time limit stopped the heuristic before its ``max_iter`` budget.
     TerrakitWarning
         The heuristic stopped early without a plan that meets every
-        constraint.
+        constraint; ``travel_model`` without ``objective="travel"``, or
+        ``draws_tolerance`` / ``draws_share`` without ``balance_on_draws``
+        (ignored).
 
     Examples
     --------
@@ -1472,10 +1625,12 @@ def align(
     _check_max_iter(max_iter)
     time_limit = check_time_limit(time_limit)  # "60" -> 60.0, as checked
     kw, mip_kw = _split_keywords(kw)
-    if kw.get("candidates") is not None and not isinstance(kw["candidates"], str):
+    _check_contiguity(contiguity)
+    _check_travel_model(kw.get("travel_model"))
+    if "candidates" in kw:
         # read once: an iterator given here is consumed by build_problem, and
         # the provenance below records the same candidates
-        kw["candidates"] = list(kw["candidates"])
+        kw["candidates"] = _candidate_list(kw["candidates"])
     _check_mip_settings(mip_kw)  # before the problem is built
     _refuse_mip_diameter(solver, objective)
     units, reps = _tables(study_or_units, reps)
@@ -1532,6 +1687,10 @@ def align(
         "adjacency": None
         if problem.adjacency is None
         else str(getattr(kw.get("adjacency"), "kind", "queen")),
+        # a given graph (links, snapping...) is more than its kind: its edges
+        "adjacency_edges": None
+        if kw.get("adjacency") is None
+        else _edges_record(problem),
         "draws_share": draws_share if balance_on_draws is not None else None,
         "solver": solver,
         "backend": backend,
@@ -1545,8 +1704,9 @@ def align(
         or None,
         # the build_problem settings that change the answer
         "weight": kw.get("weight"),
+        # recorded only where it was used (build_problem warns otherwise)
         "draws_tolerance": None
-        if kw.get("draws_tolerance") is None
+        if kw.get("draws_tolerance") is None or balance_on_draws is None
         else _check_draws_tolerance(kw["draws_tolerance"]),
         "candidates": None
         if kw.get("candidates") is None
@@ -1554,7 +1714,7 @@ def align(
         # recorded only where it was used (build_problem warns otherwise)
         "travel_model": None
         if kw.get("travel_model") is None or objective != "travel"
-        else repr(kw["travel_model"]),
+        else _travel_model_record(kw["travel_model"]),
     }
     prov = dict(res.provenance)
     # the caller's settings win; the settings the path ran with (a fallback's
@@ -1641,7 +1801,9 @@ def pareto(
     values
         The tolerances to try.
     **align_kwargs
-        Passed to :func:`align`.
+        Passed to :func:`align`.  ``balance`` names the activities whose
+        tolerance is varied: a mapping (its tolerances are replaced by each
+        value) or a list of activity names (default ``["workload"]``).
 
     Returns
     -------
@@ -1665,7 +1827,8 @@ def pareto(
     ------
     SpecificationError
         ``values`` that is no list of numbers (text, a single number,
-        ``None``), a value outside ``[0, 1)``, or when every value fails for
+        ``None``), a value outside ``[0, 1)``, a ``balance`` that is neither
+        a mapping nor a list of activity names, or when every value fails for
         the same reason (then the reason is not the tolerance: e.g. a misspelt
         column).
     """
@@ -1682,7 +1845,21 @@ def pareto(
             "pareto needs tolerances in [0, 1) (0.03 is ±3 %), got "
             f"{bad if bad else 'none'}"
         )
-    base = dict(align_kwargs.pop("balance", None) or {"workload": 0.03})
+    given = align_kwargs.pop("balance", None)
+    if isinstance(given, list | tuple):
+        # the activities' names are enough: every tolerance is set to the value
+        try:
+            given = dict.fromkeys(given, 0.0)
+        except TypeError:  # an unhashable name: refused below
+            pass
+    if given is not None and not isinstance(given, Mapping):
+        raise _balance_type_error(
+            given,
+            {"workload": 0.03},
+            also=" (pareto replaces every tolerance with each value, so a list "
+            'of activity names such as ["workload", "accounts"] will do)',
+        )
+    base = dict(given or {"workload": 0.03})
     rows = []
     errors: list[Exception] = []
     for v in values:

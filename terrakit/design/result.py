@@ -228,10 +228,13 @@ class AlignmentResult:
     # -- views ------------------------------------------------------------------------
     @property
     def max_deviation(self) -> float:
-        """Largest relative deviation from target over banded activities."""
+        """Largest relative deviation from target over the balanced activities
+        (those with a tolerance); NaN when no activity is balanced (e.g.
+        ``balance={}``): there is no target to deviate from, and 0 would
+        claim a perfect balance."""
         devs = [c for c in self.territories.columns if c.endswith("_dev")]
         if not devs:
-            return 0.0
+            return math.nan
         return float(self.territories[devs].abs().to_numpy().max())
 
     def is_feasible(self) -> bool:
@@ -244,12 +247,18 @@ class AlignmentResult:
         gap = f"{100 * self.gap:.2f} %" if math.isfinite(self.gap) else "unknown"
         if self.status == "infeasible":
             gap = "none (the plan breaks constraints)"
+        dev = self.max_deviation
         lines = [
             f"AlignmentResult ({self.method}): {self.status}",
             f"  objective ({self.objective_kind}): {self.objective:.6g}",
             f"  lower bound: {lb}   gap: {gap}",
             f"  territories: {len(self.territories)}   units: {len(self.alignment)}",
-            f"  max deviation from target: {100 * self.max_deviation:.2f} %",
+            "  max deviation from target: "
+            + (
+                f"{100 * dev:.2f} %"
+                if math.isfinite(dev)
+                else "none (no balanced activity)"
+            ),
         ]
         if "draws_met" in self.info and "draws_needed" in self.info:
             n_draws = self.info.get("n_draws", "?")

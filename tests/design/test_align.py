@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
@@ -1561,3 +1562,135 @@ def test_reps_living_in_a_split_unit_are_rooted_at_distinct_parts():
     given = reps.assign(home_unit=[None, "a#1", None, None])
     res = align(s.units, given, **kw)
     assert (res.alignment["a#1"], res.alignment["a#2"]) == ("r2", "r1")
+
+
+def test_targets_without_a_balanced_activity_are_refused(toy_grid_3x3):
+    """targets only move the bands' midpoints: with balance={} they changed
+    nothing and were recorded as applied (QA20 d2)."""
+    with pytest.raises(
+        SpecificationError,
+        match=r"^targets shape the balance bands, but balance=\{\} balances no "
+        r"activity, so they would change nothing; give balance=\{\.\.\.\}",
+    ):
+        align(toy_grid_3x3, balance={}, targets=[0.6, 0.4], time_limit=5)
+    # the band on draws is shaped by them too: taken there
+    draws = np.ones((9, 4))
+    p = build_problem(
+        toy_grid_3x3, balance={}, targets=[0.6, 0.4], balance_on_draws=draws
+    )
+    assert p.targets.tolist() == [0.6, 0.4]
+
+
+def test_max_deviation_is_none_without_a_balanced_activity(toy_grid_3x3):
+    """It was 0.0 and summary() printed "0.00 %" next to workloads far
+    apart (QA20 d3)."""
+    res = align(
+        toy_grid_3x3, balance={}, weight="workload", time_limit=10, solver="mip"
+    )
+    assert math.isnan(res.max_deviation)
+    lines = res.summary().splitlines()
+    assert lines[4] == "  max deviation from target: none (no balanced activity)"
+    banded = align(toy_grid_3x3, balance={"workload": 0.2}, time_limit=10)
+    dev = banded.territories["workload_dev"].abs().max()
+    assert banded.max_deviation == pytest.approx(dev)
+    line = banded.summary().splitlines()[4]
+    assert line == f"  max deviation from target: {100 * dev:.2f} %"
+
+
+def test_pareto_takes_a_list_of_activity_names(toy_grid_3x3):
+    """pareto sets every tolerance itself; a list of names ended in
+    "dictionary update sequence element #0 has length 8" (QA20 d5)."""
+    kw = dict(values=[0.2, 0.4], time_limit=10, solver="mip")
+    named = pareto(toy_grid_3x3, balance=["workload"], **kw)
+    mapped = pareto(toy_grid_3x3, balance={"workload": 0.03}, **kw)
+    pd.testing.assert_frame_equal(named, mapped)
+    for bad in ("workload", 0.1):
+        with pytest.raises(
+            SpecificationError,
+            match=r"^balance must map each balanced activity to its tolerance, "
+            r'.*a list of activity names such as \["workload", "accounts"\] will '
+            r"do\); got ",
+        ):
+            pareto(toy_grid_3x3, balance=bad, **kw)
+
+
+@pytest.mark.parametrize("given", ["no", "False", None, 1])
+def test_contiguity_must_be_true_or_false(toy_grid_3x3, given):
+    """bool("no") is True: text from a config file switched contiguity on,
+    None off, in silence (QA20 d6)."""
+    with pytest.raises(
+        SpecificationError,
+        match=rf"^contiguity must be True or False, got {type(given).__name__} "
+        + re.escape(repr(given)),
+    ):
+        align(toy_grid_3x3, contiguity=given, balance={"workload": 0.5})
+    with pytest.raises(SpecificationError, match=r"^contiguity must be True or"):
+        build_problem(toy_grid_3x3, contiguity=given)
+
+
+def test_contiguity_takes_numpy_bools(toy_grid_3x3):
+    assert build_problem(toy_grid_3x3, contiguity=np.False_).contiguity is False
+    assert build_problem(toy_grid_3x3, contiguity=np.True_).contiguity is True
+
+
+@pytest.mark.parametrize("given", [True, np.True_])
+def test_time_limit_true_is_refused(toy_grid_3x3, given):
+    """check_time_limit took True as 1 s, while seed=True and max_iter=True
+    are refused (QA20 d6)."""
+    from terrakit._runargs import check_time_limit
+
+    message = rf"^time_limit must be a positive number of seconds, got {given!r}$"
+    with pytest.raises(SpecificationError, match=message):
+        check_time_limit(given)
+    with pytest.raises(SpecificationError, match=message):
+        align(toy_grid_3x3, balance={"workload": 0.5}, time_limit=given)
+    assert check_time_limit(1) == 1.0 and check_time_limit("2.5") == 2.5
+
+
+def test_draws_settings_without_balance_on_draws_warn(toy_grid_3x3):
+    """They were ignored in silence, and draws_tolerance recorded as if a
+    band on draws had been enforced (QA20 d7)."""
+    kw = dict(balance={"workload": 0.2}, time_limit=10, solver="mip")
+    with pytest.warns(
+        TerrakitWarning,
+        match=r"^draws_tolerance=0\.1 and draws_share=0\.5 set the band of the "
+        r"balance on draws; without balance_on_draws there is none and they are "
+        r"ignored",
+    ):
+        res = align(toy_grid_3x3, draws_tolerance=0.1, draws_share=0.5, **kw)
+    cfg = res.provenance["config"]
+    assert cfg["draws_tolerance"] is None and cfg["draws_share"] is None
+    with pytest.warns(TerrakitWarning, match=r"^draws_tolerance=0\.1 set the band"):
+        align(toy_grid_3x3, draws_tolerance=0.1, **kw)
+    # with the draws they are used, recorded, and nothing is said
+    draws = np.tile(toy_grid_3x3.units[["workload"]].to_numpy(float), (1, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        used = align(
+            toy_grid_3x3,
+            balance_on_draws=draws,
+            draws_tolerance=0.1,
+            draws_share=0.5,
+            **kw,
+        )
+    cfg = used.provenance["config"]
+    assert cfg["draws_tolerance"] == 0.1 and cfg["draws_share"] == 0.5
+
+
+def test_candidates_with_one_territory_per_rep_name_the_fix(toy_grid_3x3):
+    """n_territories equal to the number of reps means one territory per
+    rep; the message told the caller to pass n_territories, which they had
+    (QA20 d8).  The fix it gives works."""
+    cand = ["u1", "u5", "u9"]
+    kw = dict(balance={"workload": 0.5}, time_limit=10)
+    with pytest.raises(SpecificationError) as err:
+        align(toy_grid_3x3, n_territories=2, candidates=cand, **kw)
+    assert str(err.value) == (
+        "n_territories=2 equals the number of reps (2), which means one territory "
+        "per rep, centered at the reps' homes: candidates= has no centers to "
+        "pick; to choose 2 centers among the candidates, pass the units table "
+        "without reps, e.g. align(study.unit_measures(), n_territories=2, "
+        "candidates=[...])"
+    )
+    res = align(toy_grid_3x3.unit_measures(), n_territories=2, candidates=cand, **kw)
+    assert set(res.centers) <= set(cand) and len(res.centers) == 2

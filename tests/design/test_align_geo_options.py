@@ -242,3 +242,91 @@ def test_time_limit_as_text_is_used_as_checked(toy_grid_3x3):
 
     res = align(toy_grid_3x3, balance={"workload": 0.5}, time_limit="5", max_iter=50)
     assert res.provenance["config"]["time_limit"] == 5.0
+
+
+def test_table_travel_model_is_recorded_by_its_table(toy_grid_3x3) -> None:
+    """A table model's repr leaves its table out: it was recorded exactly as
+    the default formula model, whatever the minutes (QA20 d1)."""
+    from terrakit.data.geo import TravelTimeModel
+
+    units = toy_grid_3x3.units
+    reps = toy_grid_3x3.reps
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame(
+        rng.uniform(5, 120, size=(len(units), len(reps))),
+        index=units.index,
+        columns=reps.index,
+    )
+    kw = dict(balance={"workload": 0.5}, objective="travel", time_limit=5)
+
+    def record(model: TravelTimeModel) -> object:
+        res = align(toy_grid_3x3, travel_model=model, solver="mip", **kw)
+        return res.provenance["config"]["travel_model"]
+
+    one = record(TravelTimeModel.from_matrix(table, stop_minutes=5))
+    assert isinstance(one, dict)
+    assert {k: one[k] for k in ("kind", "shape", "stop_minutes")} == {
+        "kind": "table",
+        "shape": [9, 2],
+        "stop_minutes": 5.0,
+    }
+    assert len(one["sha256"]) == 16
+    # the same minutes, the same record; other minutes, another hash
+    assert record(TravelTimeModel.from_matrix(table.copy(), stop_minutes=5)) == one
+    other = record(TravelTimeModel.from_matrix(2 * table, stop_minutes=5))
+    assert other["sha256"] != one["sha256"]
+    formula = TravelTimeModel()
+    assert record(formula) == repr(formula) != one
+
+
+def test_given_adjacency_records_its_edges() -> None:
+    """A custom graph was recorded by its kind only ("queen+links"): two
+    graphs with different links had the same provenance (QA20 d1)."""
+    units, reps = _island_grid()
+    base = adjacency(units, warn=False)
+    kw = dict(balance={"workload": 0.5}, time_limit=5, seed=0, solver="mip")
+    to_g03 = base.with_links([("isl", "g03")])
+    to_g13 = base.with_links([("isl", "g13")])
+    one = align(units, reps, adjacency=to_g03, **kw).provenance["config"]
+    two = align(units, reps, adjacency=to_g13, **kw).provenance["config"]
+    assert one["adjacency"] == two["adjacency"] == "queen+links"
+    assert one["adjacency_edges"]["n_edges"] == to_g03.n_edges
+    assert two["adjacency_edges"]["n_edges"] == to_g13.n_edges
+    assert one["adjacency_edges"]["sha256"] != two["adjacency_edges"]["sha256"]
+    # the same graph with its units in another order: the same record
+    again = align(units.iloc[::-1], reps, adjacency=to_g03, **kw)
+    assert again.provenance["config"]["adjacency_edges"] == one["adjacency_edges"]
+    # a graph computed from the geometry is named by its kind alone
+    linked = units.drop(index="isl")
+    plain = align(linked, reps, **kw).provenance["config"]
+    assert plain["adjacency"] == "queen" and plain["adjacency_edges"] is None
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"objective": "travel", "travel_model": "car"},
+            r"^travel_model must be a terrakit\.data\.geo\.TravelTimeModel, got "
+            r"str 'car'; pass TravelTimeModel\(\)",
+        ),
+        (
+            {"n_territories": 3, "candidates": 3},
+            r"^candidates must be a list of the unit ids that may host a center "
+            r".*got int 3; leave it None",
+        ),
+        (
+            {"n_territories": 3, "candidates": "u1"},
+            r"^candidates must be a list .*got str 'u1'",
+        ),
+    ],
+)
+def test_travel_model_and_candidates_of_another_type_are_refused(
+    toy_grid_3x3, kw: dict, message: str
+) -> None:
+    """They ended in an AttributeError ('str' object has no attribute
+    'matrix') and a TypeError ('int' object is not iterable) (QA20 d4)."""
+    with pytest.raises(SpecificationError, match=message):
+        align(toy_grid_3x3, balance={"workload": 0.5}, time_limit=2, **kw)
+    with pytest.raises(SpecificationError, match=message):
+        build_problem(toy_grid_3x3, balance={"workload": 0.5}, **kw)
