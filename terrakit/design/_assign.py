@@ -42,6 +42,7 @@ import highspy
 import numpy as np
 
 from terrakit.design._highs import new_highs
+from terrakit.design._model import backend_seed
 
 __all__ = ["LPAssignment", "lagrangian_bound", "solve_assignment_lp"]
 
@@ -520,7 +521,8 @@ def _band_mip(
     h = new_highs()
     h.passModel(lp)
     h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("random_seed", int(seed))
+    # HiGHS takes seeds below 2**31 (a larger one was replaced by 0 silently)
+    h.setOptionValue("random_seed", backend_seed(seed))
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = (start[rows] == cols).astype(float).tolist()

@@ -14,9 +14,12 @@ Backends turn the same arrays into a solver model:
   best bound read from the "Lower bound" line of its log);
 - ``"cpsat"``: OR-Tools CP-SAT on coefficients scaled to whole numbers,
   with the rounding accounted for so that its bound, status and
-  infeasibility hold for the real numbers (see ``_solve_cpsat``); one
-  worker unless ``threads`` asks for more, so a fixed seed gives the same
-  answer every run.
+  infeasibility hold for the real numbers (see ``_solve_cpsat``; run
+  without CP-SAT's presolve when the scaled coefficients are large, as that
+  presolve was seen to cut off feasible plans on them); one worker unless
+  ``threads`` asks for more, so a fixed seed gives the same answer every run.
+
+Every backend gets the seed modulo ``2**31 - 1`` (:func:`backend_seed`).
 """
 
 from __future__ import annotations
@@ -222,7 +225,11 @@ def _solve_highs_once(
 
     h = new_highs()
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("random_seed", int(seed))
+    if h.setOptionValue("random_seed", int(seed)) == highspy.HighsStatus.kError:
+        raise ValueError(
+            f"HiGHS refused random_seed={int(seed)}; pass a seed through "
+            "solve_model, which maps it with backend_seed"
+        )
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     for key, value in (options or {}).items():
@@ -543,6 +550,12 @@ def _solve_pulp(
             def actualSolve(self, lp: Any) -> Any:
                 self.createAndConfigureSolver(lp)
                 self.buildSolverModel(lp)
+                if start:
+                    # PuLP passes initial values to CBC only: the start goes
+                    # to HiGHS here, by the columns PuLP gave the variables
+                    idx = np.array([xs[j].index for j in start], dtype=np.int32)
+                    val = np.fromiter(start.values(), dtype=float, count=len(start))
+                    lp.solverModel.setSolution(len(start), idx, val)
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     lp.solverModel = None  # not run: no bound to read
@@ -608,6 +621,13 @@ _CPSAT_MAX_ACTIVITY = 2.0**53
 
 #: variable bound CP-SAT gets for an infinite one
 _CPSAT_BIG = 10**9
+
+#: the largest whole coefficient CP-SAT's presolve is trusted with: past it
+#: (rows or costs scaled up towards :data:`_CPSAT_MAX_ACTIVITY`, e.g. a
+#: lognormal activity) OR-Tools 9.15's presolve was seen to cut off feasible
+#: plans (false "infeasible", and "optimal" above the true optimum; OR-Tools
+#: issues #5274, #5293), so CP-SAT runs without presolve then
+_CPSAT_PRESOLVE_MAX_COEF = 2**31
 
 
 def _exact_scale(values: np.ndarray, digits: int = 6) -> float | None:
@@ -706,7 +726,11 @@ def _solve_cpsat(
       limits are widened outward by the most the rounding can move the row
       over the variables' bounds (then to the whole numbers within, as the
       row is a whole number), so no plan that meets the real row is cut
-      off: CP-SAT's "infeasible" is a proof for the real numbers.  A plan
+      off: CP-SAT's "infeasible" is a proof for the real numbers.  When a
+      whole coefficient exceeds :data:`_CPSAT_PRESOLVE_MAX_COEF`, CP-SAT runs
+      without presolve (``info["cpsat_presolve"] = False``): OR-Tools 9.15's
+      presolve cut off feasible plans of such rows (false "infeasible", and
+      "optimal" above the true optimum).  A plan
       CP-SAT returns may lie outside a real limit by round-off (about 1e-11
       of the row's activity);
       :func:`terrakit.design.mip.solve_mip` audits every plan on the real
@@ -744,6 +768,7 @@ def _solve_cpsat(
     frac[rowof[a.data != np.round(a.data)]] = True
     act = abs(a) @ bnd if a.shape[0] else np.zeros(0)
     frac |= act > _CPSAT_MAX_ACTIVITY
+    big_coef = False
     for r in range(a.shape[0]):
         if r % _CLOCK_EVERY == 0 and time.perf_counter() > deadline:
             return _no_time(time.perf_counter() - t0)
@@ -761,6 +786,7 @@ def _solve_cpsat(
             dmin = float(np.minimum(d * dlo[cols], d * dhi[cols]).sum())
             dmax = float(np.maximum(d * dlo[cols], d * dhi[cols]).sum())
             tol = 1e-9 + 1e-11 * float(np.abs(ic) @ bnd[cols])
+            big_coef = big_coef or float(np.abs(ic).max()) > _CPSAT_PRESOLVE_MAX_COEF
         else:
             s, ic, dmin, dmax, tol = 1.0, coef, 0.0, 0.0, 1e-9
         expr = cp_model.LinearExpr.weighted_sum(
@@ -779,6 +805,8 @@ def _solve_cpsat(
     cs = _int_scale(cost, bnd)
     icost = np.round(cost * cs)
     nz = np.flatnonzero(icost)
+    if nz.size and float(np.abs(icost).max()) > _CPSAT_PRESOLVE_MAX_COEF:
+        big_coef = True
     # what the rounding can take off any plan's cost, at most
     floor_err = _rounding_floor(cost - icost / cs, dlo, dhi, a, rlo, rhi)
     m.minimize(
@@ -796,6 +824,9 @@ def _solve_cpsat(
         return _no_time(time.perf_counter() - t0)
     solver.parameters.max_time_in_seconds = float(max(left, 0.01))
     solver.parameters.random_seed = int(seed)
+    if big_coef:
+        # presolve cuts off feasible plans on such coefficients
+        solver.parameters.cp_model_presolve = False
     # one worker: deterministic for a fixed seed; the parallel portfolio
     # (num_workers > 1) is not
     solver.parameters.num_workers = int(threads or 1)
@@ -806,8 +837,10 @@ def _solve_cpsat(
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
     st = solver.solve(m)
-    solve = time.perf_counter() - t1
     info: dict[str, Any] = {"cost_scale": cs, "cost_rounding": -floor_err}
+    if big_coef:
+        info["cpsat_presolve"] = False
+    solve = time.perf_counter() - t1
     if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.value(x) for x in xs], dtype=float)
         obj = float(values @ cost)
@@ -832,6 +865,23 @@ def _solve_cpsat(
     return SolveOutcome(status, values, obj, bound, build, solve, info)
 
 
+#: the seeds every backend takes: HiGHS and CP-SAT take 0..2**31 - 1 (CBC
+#: is given ``seed + 1``, which must stay a 32-bit int too)
+_SEED_MOD = 2**31 - 1
+
+
+def backend_seed(seed: int) -> int:
+    """The seed the backends get for ``seed`` (0..2**32 - 1 is accepted):
+    ``seed`` modulo ``2**31 - 1``, the range all of them take (a larger one
+    crashed CP-SAT and was replaced by 0 in HiGHS without a word); the
+    outcome's ``info["backend_seed"]`` records it when it differs.
+
+    >>> backend_seed(7), backend_seed(2**31 + 5)
+    (7, 6)
+    """
+    return int(seed) % _SEED_MOD
+
+
 def solve_model(
     model: ArrayModel,
     *,
@@ -847,8 +897,37 @@ def solve_model(
     """Solve an :class:`ArrayModel` with one backend.
 
     ``options`` are extra HiGHS options (``{"presolve": "off"}``), ignored by
-    the other backends.
+    the other backends.  ``seed`` is mapped by :func:`backend_seed`.
     """
+    mapped = backend_seed(seed)
+    out = _solve_model(
+        model,
+        backend=backend,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        seed=mapped,
+        start=start,
+        threads=threads,
+        relax=relax,
+        options=options,
+    )
+    if mapped != seed:
+        out.info["backend_seed"] = mapped
+    return out
+
+
+def _solve_model(
+    model: ArrayModel,
+    *,
+    backend: str,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    start: dict[int, float] | None,
+    threads: int | None,
+    relax: bool,
+    options: dict[str, Any] | None,
+) -> SolveOutcome:
     if backend == "highs" or relax:
         return _solve_highs(
             model,

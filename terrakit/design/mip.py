@@ -532,6 +532,30 @@ def solve_mip(
         start = problem.check_start(start)
     if check:
         problem.check()
+    start_used: dict[str, Any] = {}
+    if start is not None:
+        # a start that breaks a rule (a lock, a band, a pair not allowed)
+        # is no plan the solvers can take: say so rather than drop it
+        # without a word (the heuristic start may take its place)
+        start_broken = problem.violations(start)
+        if start_broken:
+            warnings.warn(
+                "the start breaks the rules and was not used as a warm start: "
+                + "; ".join(start_broken[:3])
+                + (
+                    f" (and {len(start_broken) - 3} more)"
+                    if len(start_broken) > 3
+                    else ""
+                )
+                + ". Fix: pass a plan that meets every rule (e.g. the columns "
+                "of an earlier feasible result), or no start",
+                TerrakitWarning,
+                stacklevel=2,
+            )
+            start_used = {"start": "rejected: " + "; ".join(start_broken[:3])}
+            start = None
+        else:
+            start_used = {"start": "used"}
     method = _METHOD.get(backend)
     if method is None:
         raise ValueError(
@@ -659,6 +683,7 @@ def solve_mip(
         "cut_rounds": rounds if cm == "cuts" else 0,
         "cuts": n_cuts,
         **start_info,
+        **start_used,
         **out.info,
     }
     if out.status == "infeasible":
@@ -720,15 +745,28 @@ def solve_mip(
             'solver="heuristic"'
         )
     cols = _decode(layout, out.values, problem.n_units)
-    if out.status != "optimal" and first is not None and start is not None:
-        # a solver that takes the start as a hint only (CP-SAT) may stop at
-        # a worse plan than the start: the start, which meets every band,
-        # stands then (and a fixed seed and max_iter give it back each time)
-        if problem.evaluate(start) < problem.evaluate(cols):
-            cols = np.asarray(start, dtype=np.int64)
-            info["kept_heuristic_start"] = True
     status: Status = "optimal" if out.status == "optimal" else "time_limit"
     bound = out.bound
+    if start is not None:
+        # a solver that takes the start as a hint only (CP-SAT), or not at
+        # all (PuLP's HiGHS), may stop at a worse plan than the start: the
+        # start, which meets every rule, stands then (and a fixed seed and
+        # max_iter give the heuristic's back each time)
+        s_obj = problem.evaluate(start)
+        c_obj = problem.evaluate(cols)
+        if s_obj < c_obj:
+            cols = np.asarray(start, dtype=np.int64)
+            info["kept_heuristic_start" if first is not None else "kept_start"] = True
+            if status == "optimal" and c_obj - s_obj > mip_gap * abs(c_obj) + 1e-9:
+                # a plan better than the "optimum" by more than mip_gap: the
+                # solver's proof does not hold
+                status = "time_limit"
+                info["optimum_refuted"] = (
+                    f"it called a plan of cost {c_obj:.6g} optimal, but the "
+                    f"start costs {s_obj:.6g}"
+                )
+        if bound > s_obj:
+            bound = s_obj  # no bound lies above a plan that meets every rule
     if status == "optimal" and not math.isfinite(bound):
         bound = problem.evaluate(cols)
     if first is not None and first[0] is not None:
@@ -741,14 +779,17 @@ def solve_mip(
             how = first[0].info.get("bound")
             info["bound"] = f"heuristic start ({how})" if how else "heuristic start"
     if status == "time_limit":
-        why = (
-            f"{method} stopped at the time limit ({time_limit:g} s, after "
-            f"{seconds:.3g} s)"
-            if "cpsat_note" not in info
+        if "optimum_refuted" in info:
+            why = f"{method} proved no optimum: {info['optimum_refuted']}"
+        elif "cpsat_note" in info:
             # CP-SAT proved its plan optimal on integer-scaled costs, but the
             # scaling's rounding leaves more than mip_gap on the real ones
-            else f"{method} proved no optimum within mip_gap: {info['cpsat_note']}"
-        )
+            why = f"{method} proved no optimum within mip_gap: {info['cpsat_note']}"
+        else:
+            why = (
+                f"{method} stopped at the time limit ({time_limit:g} s, after "
+                f"{seconds:.3g} s)"
+            )
         warnings.warn(
             f"{why}; returning the best alignment found (objective "
             f"{problem.evaluate(cols):.6g}, bound {bound:.6g})",

@@ -178,3 +178,29 @@ def test_round_by_mip_reaches_the_banded_optimum() -> None:
         cost, ones, np.full((k, 1), 2.5), np.full((k, 1), 2.9), start, time_limit=30
     )
     assert none is None
+
+
+def test_round_by_mip_maps_a_seed_past_31_bits(monkeypatch) -> None:
+    """HiGHS takes seeds below 2**31: 2**31 + 5 (a valid terrakit seed) was
+    refused by setOptionValue and HiGHS ran with its default seed 0."""
+    import highspy
+
+    from terrakit.design._assign import round_by_mip
+    from terrakit.design._model import backend_seed
+
+    seen: list[object] = []
+    real = highspy.Highs.setOptionValue
+
+    def spy(self, name, value):  # type: ignore[no-untyped-def]
+        if name == "random_seed":
+            seen.append(value)
+        return real(self, name, value)
+
+    monkeypatch.setattr(highspy.Highs, "setOptionValue", spy)
+    cost = np.array([[0.0, 5.0], [5.0, 0.0], [1.0, 2.0], [2.0, 1.0]])
+    act = np.ones((4, 1))
+    lower, upper = np.full((2, 1), 2.0), np.full((2, 1), 2.0)
+    start = np.array([0, 1, 0, 0])
+    lab = round_by_mip(cost, act, lower, upper, start, q=2, seed=2**31 + 5)
+    assert lab is not None and np.bincount(lab, minlength=2).tolist() == [2, 2]
+    assert seen and all(s == backend_seed(2**31 + 5) < 2**31 for s in seen)

@@ -168,3 +168,84 @@ def test_a_fixed_seed_runs_one_deterministic_worker(monkeypatch):
         solve(p, solver="mip", backend="cpsat", time_limit=10, seed=4, threads=2)
     assert seen == [1, 1, 2]
     assert np.array_equal(runs[0].columns, runs[1].columns)
+
+
+def _lognormal_band(seed: int, n: int, draws: bool) -> DesignProblem:
+    """Three fixed centers and a band on an activity that is no short
+    decimal (lognormal), or a balance on draws: rows CP-SAT scales up to
+    coefficients of about 1e15."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    coords = rng.uniform(0, 10, (n, 2))
+    cu = rng.choice(n, k, replace=False)
+    cost = np.round(np.sqrt(((coords[:, None] - coords[cu][None]) ** 2).sum(-1)), 2)
+    if not draws:
+        w = rng.lognormal(0, 0.7, n)
+        tol = float(rng.choice([0.1, 0.2, 0.4]))
+        return DesignProblem(
+            unit_ids=np.arange(n),
+            activities={"w": w},
+            tolerance={"w": tol},
+            n_territories=k,
+            cost=cost,
+            center_units=cu,
+        )
+    w = np.round(rng.uniform(1, 5, n), 1)
+    return DesignProblem(
+        unit_ids=np.arange(n),
+        activities={"w": w},
+        tolerance={"w": 0.4},
+        n_territories=k,
+        cost=cost,
+        center_units=cu,
+        draws=w[:, None] * rng.gamma(5, 1 / 5, (n, 10)),
+        draws_tolerance=0.4,
+        draws_share=0.7,
+    )
+
+
+def _brute_optimum(p: DesignProblem) -> float:
+    best = np.inf
+    for cols in itertools.product(range(p.n_centers), repeat=p.n_units):
+        c = np.array(cols)
+        if not p.violations(c):
+            best = min(best, p.evaluate(c))
+    return float(best)
+
+
+@pytest.mark.parametrize(("seed", "n", "draws"), [(158, 6, False), (3, 8, True)])
+def test_large_coefficients_give_the_true_optimum(seed, n, draws):
+    """Rows scaled to coefficients of about 1e15 made CP-SAT's presolve cut
+    off feasible plans: a false InfeasibleError (6 units, optimum 14.97) and
+    "optimal" at 33.79 with bound 33.79 (8 units, optimum 17.35).  Such
+    models run without presolve."""
+    p = _lognormal_band(seed, n, draws)
+    opt = _brute_optimum(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve(p, solver="mip", backend="cpsat", time_limit=10)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(opt, abs=1e-9)
+    assert res.lower_bound <= opt + 1e-9
+    assert res.info.get("cpsat_presolve") is False
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "highs"])
+def test_seed_past_31_bits_is_mapped_for_every_backend(backend):
+    """Seeds 2**31..2**32-1 crashed CP-SAT (bare TypeError) and were replaced
+    by 0 in HiGHS without a word: every backend gets ``seed % (2**31 - 1)``,
+    recorded in ``info["backend_seed"]``."""
+    assert _model.backend_seed(2**31 + 5) == 6
+    assert _model.backend_seed(2**32 - 1) == 1
+    assert _model.backend_seed(12) == 12
+    rng = np.random.default_rng(5)
+    cost = np.round(rng.uniform(0, 10, (8, 2)), 2)
+    p = _workload(cost, np.ones(8), 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        big = solve(p, solver="mip", backend=backend, seed=2**31 + 5)
+        small = solve(p, solver="mip", backend=backend, seed=6)
+    assert big.info["backend_seed"] == 6
+    assert "backend_seed" not in small.info
+    assert big.objective == pytest.approx(small.objective)
+    assert list(big.columns) == list(small.columns)

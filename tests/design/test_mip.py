@@ -836,3 +836,101 @@ def test_fixed_centers_with_a_band_start_from_the_heuristic(grid3x3_problem):
     res = solve_mip(free.replace(tolerance={}), time_limit=20)
     assert "heuristic_start" not in res.info
     assert res.objective == pytest.approx(14.0)  # each unit at its nearest
+
+
+@pytest.mark.parametrize("backend", ["highs", "cbc"])
+def test_start_that_breaks_a_rule_is_said_not_used(grid3x3_problem, backend):
+    """A start breaking the band (all nine units in one territory) was
+    dropped without a word: it is refused with a warning naming what it
+    breaks, and ``info["start"]`` says so; a start that meets every rule is
+    ``"used"``."""
+    from terrakit.exceptions import TerrakitWarning
+
+    bad = np.zeros(9, dtype=int)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = solve_mip(grid3x3_problem, backend=backend, time_limit=10, start=bad)
+    said = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, TerrakitWarning)
+        and "was not used as a warm start" in str(w.message)
+    ]
+    assert len(said) == 1 and "workload of territory" in said[0]
+    assert res.info["start"].startswith("rejected: workload of territory")
+    assert res.status == "optimal" and res.objective == pytest.approx(14.0)
+    good = np.asarray(res.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = solve_mip(grid3x3_problem, backend=backend, time_limit=10, start=good)
+    assert again.info["start"] == "used"
+
+
+def test_start_better_than_the_solvers_optimum_stands(grid3x3_problem, monkeypatch):
+    """A user's start that beats the plan a backend calls optimal (a backend
+    that ignores the start, or a false optimum) is the answer, and the
+    optimum is not claimed: status time_limit, bound at most the start."""
+    import math
+
+    from terrakit.design import mip
+    from terrakit.design._model import SolveOutcome
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = solve_mip(grid3x3_problem, time_limit=10)
+    start = np.asarray(best.columns)
+    wrong: list[np.ndarray] = []
+    real_decode = mip._decode
+
+    def false_optimum(model, **kwargs):
+        return SolveOutcome("optimal", np.zeros(model.n_cols), 99.0, 99.0, 0.0, 0.0)
+
+    def decode(layout, values, n):
+        # x at 0: every unit to the first center, worse than the start
+        cols = real_decode(layout, values, n)
+        wrong.append(cols)
+        return cols
+
+    monkeypatch.setattr(mip, "solve_model", false_optimum)
+    monkeypatch.setattr(mip, "_decode", decode)
+    with pytest.warns(TimeLimitWarning, match="proved no optimum"):
+        res = solve_mip(grid3x3_problem, time_limit=5, start=start)
+    assert wrong and grid3x3_problem.evaluate(wrong[0]) > 14.0
+    assert res.objective == pytest.approx(14.0)
+    assert list(res.columns) == list(start)
+    assert res.status == "time_limit"
+    assert res.lower_bound <= 14.0 and not math.isnan(res.lower_bound)
+    assert res.info.get("kept_start") is True
+
+
+def test_pulp_highs_hands_the_start_to_highs(grid3x3_problem, monkeypatch):
+    """PuLP passes initial values to CBC only: ``"pulp-highs"`` ran without
+    the start.  HiGHS now gets it (``setSolution``) on PuLP's columns."""
+    import highspy
+
+    from terrakit.design import _model
+    from terrakit.design.mip import _start_values, build_model
+
+    given: list[tuple[list[int], list[float]]] = []
+
+    class Spy(highspy.Highs):  # type: ignore[misc]
+        def setSolution(self, *args):
+            if len(args) == 3:
+                given.append((list(args[1]), list(args[2])))
+            return super().setSolution(*args)
+
+    layout = build_model(grid3x3_problem)
+    start = np.array([0, 0, 1, 0, 0, 1, 1, 1, 1])
+    warm = _start_values(layout, grid3x3_problem, start)
+    monkeypatch.setattr(highspy, "Highs", Spy)
+    out = _model.solve_model(
+        layout.model, backend="pulp-highs", time_limit=10, start=warm
+    )
+    assert out.status == "optimal" and out.objective == pytest.approx(14.0)
+    assert len(given) == 1
+    idx, val = given[0]
+    # HiGHS's column i is PuLP's i-th variable; the model's column j is "v{j}"
+    prob, _ = _model._to_pulp(layout.model)
+    col = {v.name: i for i, v in enumerate(prob.variables())}
+    expected = {col[f"v{j}"]: v for j, v in warm.items()}
+    assert dict(zip(map(int, idx), val, strict=True)) == expected
