@@ -686,6 +686,34 @@ def solve_mip(
         **start_used,
         **out.info,
     }
+    if out.status == "infeasible" and start is not None:
+        # the start meets every rule (one that breaks one is dropped above):
+        # the backend's "infeasible" is no proof (CP-SAT's presolve has cut
+        # off feasible plans), so the start comes back, unproven
+        s_obj = problem.evaluate(start)
+        info["infeasibility_refuted"] = (
+            f"it reported the problem infeasible, but the start (cost "
+            f"{s_obj:.6g}) meets every rule"
+        )
+        warnings.warn(
+            f"{method} proved nothing: {info['infeasibility_refuted']}; returning "
+            "the start. Fix: solve again with backend='highs'",
+            TimeLimitWarning,
+            stacklevel=2,
+        )
+        cols = np.asarray(start, dtype=np.int64)
+        return AlignmentResult.from_columns(
+            problem,
+            cols,
+            status=_audited(problem, cols, "time_limit", info, method),
+            lower_bound=-math.inf,
+            method=method,
+            seconds=time.perf_counter() - t_start,
+            seed=seed,
+            config=cfg,
+            info=info,
+            intervals=draw_intervals(problem, cols),
+        )
     if out.status == "infeasible":
         msg = _diagnose(problem, backend, time_limit, seed) if diagnose else ""
         raise InfeasibleError(

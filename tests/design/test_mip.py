@@ -934,3 +934,34 @@ def test_pulp_highs_hands_the_start_to_highs(grid3x3_problem, monkeypatch):
     col = {v.name: i for i, v in enumerate(prob.variables())}
     expected = {col[f"v{j}"]: v for j, v in warm.items()}
     assert dict(zip(map(int, idx), val, strict=True)) == expected
+
+
+def test_a_false_infeasible_with_a_valid_start_returns_the_start(
+    grid3x3_problem, monkeypatch
+):
+    """A backend's "infeasible" (CP-SAT's presolve cut off feasible plans) was
+    raised as InfeasibleError although the start handed to it meets every
+    rule: the start comes back, unproven, with a warning that says why."""
+    import math
+
+    from terrakit.design import mip
+    from terrakit.design._model import SolveOutcome
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = solve_mip(grid3x3_problem, time_limit=10)
+    start = np.asarray(best.columns)
+
+    def false_infeasible(model, **kwargs):
+        return SolveOutcome("infeasible", None, math.inf, math.inf, 0.0, 0.0)
+
+    monkeypatch.setattr(mip, "solve_model", false_infeasible)
+    with pytest.warns(TimeLimitWarning, match="proved nothing: it reported"):
+        res = solve_mip(grid3x3_problem, time_limit=5, start=start)
+    assert list(res.columns) == list(start)
+    assert res.status == "time_limit" and res.objective == pytest.approx(14.0)
+    assert res.lower_bound == -math.inf
+    assert "meets every rule" in res.info["infeasibility_refuted"]
+    # without a start (not even the heuristic's) the backend's answer stands
+    with pytest.raises(InfeasibleError):
+        solve_mip(grid3x3_problem, time_limit=5, diagnose=False, heuristic_start=False)
