@@ -831,6 +831,31 @@ def distance_matrix(
 
 
 # -- adjacency -----------------------------------------------------------------
+def check_edge_weights(matrix: sp.sparray | np.ndarray) -> None:
+    """Refuse an adjacency matrix that does not hold finite numbers: every
+    non-zero entry is an edge (``m != 0``), so a NaN or infinite one would
+    count as an edge in silence.  Raises ValueError naming the dtype, or how
+    many entries are not finite and the first of them."""
+    m = matrix if sp.issparse(matrix) else sp.coo_array(matrix)
+    if m.dtype.kind not in "biuf":
+        raise ValueError(
+            "the adjacency matrix must hold numbers (0/1 or weights), got "
+            f"dtype {m.dtype}"
+        )
+    if np.isfinite(m.data).all():  # the stored entries, no copy
+        return
+    m = sp.coo_array(m)  # the first bad entry's row and column
+    bad = ~np.isfinite(m.data)
+    if bad.any():
+        i, j = int(m.row[bad][0]), int(m.col[bad][0])
+        raise ValueError(
+            f"the adjacency matrix must be finite: {int(bad.sum())} entries are "
+            f"NaN or infinite (e.g. [{i}, {j}] is {m.data[bad][0].item()}); every "
+            "non-zero entry is an edge, so write 1 (or any finite weight) where "
+            "two nodes are neighbours and 0 where they are not"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Adjacency:
     """Which units touch: an undirected graph over unit ids.
@@ -874,16 +899,7 @@ class Adjacency:
         n = len(ids)
         if w.shape != (n, n):
             raise ValueError(f"matrix is {w.shape} but there are {n} ids")
-        if w.dtype.kind not in "biuf":
-            raise ValueError(
-                f"an adjacency matrix must hold numbers (0/1 or weights), got "
-                f"dtype {w.dtype}"
-            )
-        if not np.isfinite(w.data).all():
-            raise ValueError(
-                "an adjacency matrix must be finite: "
-                f"{int((~np.isfinite(w.data)).sum())} entries are NaN or infinite"
-            )
+        check_edge_weights(w)
         # any non-zero weight is an edge: binarise before the cast, so that
         # weights (row-standardised 0.25, 0.5, 256...) keep their edges
         m = sp.csr_array(w != 0, dtype=np.int8)

@@ -37,7 +37,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
 from terrakit._runargs import check_seed, is_count
-from terrakit.data.geo import Adjacency, require_adjacency
+from terrakit.data.geo import Adjacency, check_edge_weights, require_adjacency
 from terrakit.exceptions import SpecificationError
 
 __all__ = ["IcarSpectrum", "SpatialGraph", "bym2_graph", "icar_scaling_factor"]
@@ -68,26 +68,6 @@ def _edges(matrix: sp.sparray | np.ndarray) -> sp.csr_array:
     out.eliminate_zeros()
     out.sort_indices()
     return out
-
-
-def _check_finite(matrix: sp.sparray | np.ndarray) -> None:
-    """Refuse NaN or infinite entries (:func:`icar_scaling_factor`): ``m != 0``
-    holds for them, so they would silently count as edges."""
-    m = sp.coo_array(matrix)
-    if m.dtype.kind not in "biufc":
-        raise ValueError(
-            "the adjacency matrix must hold numbers (0/1 or weights), got "
-            f"dtype {m.dtype}"
-        )
-    bad = ~np.isfinite(m.data)
-    if bad.any():
-        i, j = int(m.row[bad][0]), int(m.col[bad][0])
-        raise ValueError(
-            f"the adjacency matrix must be finite: {int(bad.sum())} entries are "
-            f"NaN or infinite (e.g. [{i}, {j}] is {m.data[bad][0].item()}); every "
-            "non-zero entry is an edge, so write 1 (or any finite weight) where "
-            "two nodes are neighbours and 0 where they are not"
-        )
 
 
 def _graph_key(sub: sp.sparray | np.ndarray) -> str:
@@ -420,7 +400,7 @@ def icar_scaling_factor(
             f"(the nodes the geometric mean is estimated from), got "
             f"{max_nodes!r}; the default is {_MAX_SCALE_NODES}"
         )
-    _check_finite(matrix)
+    check_edge_weights(matrix)
     edges = _edges(matrix)
     _check_component(edges)
     w = sp.csc_array(edges, dtype=float)
