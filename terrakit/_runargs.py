@@ -109,11 +109,16 @@ def is_tolerance(value: Any) -> bool:
 
 def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
     """``"; did you mean 'a' for 'b', 'c' for 'd'?"`` for the unknown names
-    that have a close known one, or ``""``: the tail of an unknown-name error."""
+    that have a close known one, or ``""``: the tail of an unknown-name error.
+
+    A name that differs from a known one only in case gets that one
+    (``'ets'`` for ``'ETS'``, which difflib's ratio does not find)."""
     choices = sorted(known)
-    hints = [
-        f"{m[0]!r} for {u!r}"
-        for u in unknown
-        if (m := difflib.get_close_matches(u, choices, n=1))
-    ]
+    hints = []
+    for u in unknown:
+        text = str(u)
+        m = [c for c in choices if c.lower() == text.lower()][:1]
+        m = m or difflib.get_close_matches(text, choices, n=1)
+        if m:
+            hints.append(f"{m[0]!r} for {u!r}")
     return f"; did you mean {', '.join(hints)}?" if hints else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import time
 import warnings
@@ -14,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, whole_number
+from terrakit._runargs import check_seed, did_you_mean, whole_number
 from terrakit.data.alignment import make_provenance
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.forecast.model import (
@@ -387,26 +386,21 @@ def _fill_interior(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, filled
 
 
-def _check_baselines(methods: Sequence[str] | str, noun: str) -> list[str]:
-    """``methods`` as a list of known baseline names without repeats (one name
-    alone is a list of one), or a SpecificationError naming the unknown ones
-    with the closest known name (``'ets'`` for ``'ETS'``)."""
+def _check_baselines(
+    methods: Sequence[str] | str, noun: str, known: Sequence[str] = BASELINES
+) -> list[str]:
+    """``methods`` as a list of ``known`` names (the baselines) without
+    repeats (one name alone is a list of one), or a SpecificationError naming
+    the unknown ones with the closest known name (``'ets'`` for ``'ETS'``)."""
     chosen = [methods] if isinstance(methods, str) else list(methods)
-    unknown = [x for x in chosen if x not in BASELINES]
+    unknown = [x for x in chosen if x not in known]
     if unknown:
-        hints = []
-        for u in unknown:
-            text = str(u)
-            close = [text.lower()] if text.lower() in BASELINES else []
-            close = close or difflib.get_close_matches(text, sorted(BASELINES), n=1)
-            if close:
-                hints.append(f"{close[0]!r} for {u!r}")
         raise SpecificationError(
-            f"unknown {noun} {unknown}; choose from {list(BASELINES)}"
-            + (f"; did you mean {', '.join(hints)}?" if hints else "")
+            f"unknown {noun} {unknown}; choose from {list(known)}"
+            + did_you_mean(unknown, known)
         )
     if not chosen:
-        raise SpecificationError(f"{noun} is empty; choose from {list(BASELINES)}")
+        raise SpecificationError(f"{noun} is empty; choose from {list(known)}")
     return list(dict.fromkeys(chosen))
 
 
@@ -977,17 +971,11 @@ def _check_design(
     """Check a backtest's settings before any data is read; the methods as a list."""
     _check_horizon(horizon)
     _check_folds(folds)
-    chosen = [methods] if isinstance(methods, str) else list(methods)
-    known = ["terrakit", *BASELINES]
-    unknown = [x for x in chosen if x not in known]
-    if unknown:
-        raise SpecificationError(f"unknown methods {unknown}; choose from {known}")
-    if not chosen:
-        raise SpecificationError(f"methods is empty; choose from {known}")
+    chosen = _check_baselines(methods, "methods", ["terrakit", *BASELINES])
     if "terrakit" in chosen:
         merge_configs(model_config, sampler_config)
         check_seed(seed)
-    return list(dict.fromkeys(chosen))
+    return chosen
 
 
 def _check_horizon(horizon: Any) -> int:
