@@ -64,6 +64,7 @@ import scipy.sparse as sp
 
 from terrakit._runargs import is_count, is_tolerance
 from terrakit.data.io import COORDINATE_COLUMNS
+from terrakit.data.validation import first_few
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -186,8 +187,6 @@ class OversizedSplit:
         """Refuse an assignment whose ids are not the rows of ``units``: the
         design on the unsplit units, or a split unit named instead of its
         parts, gave wrong groups in silence (or a bare IndexError)."""
-        from terrakit.data.validation import first_few
-
         ids = pd.Index(self.units.index, dtype=object, tupleize_cols=False)
         unknown = [
             i for i, ok in zip(given, _isin(given, list(ids)), strict=True) if not ok
@@ -438,7 +437,7 @@ def split_oversized(
         clash = list(dict.fromkeys(out.index[out.index.duplicated()]))
         raise SpecificationError(
             f"{len(clash)} part ids '<unit>#<p>' collide with existing unit ids: "
-            f"{_first(clash)}; rename those units (units.rename(index={{...}})) "
+            f"{first_few(clash)}; rename those units (units.rename(index={{...}})) "
             "before splitting"
         )
     unit_ids = pd.Series(
@@ -600,13 +599,6 @@ def _require_known(
     )
 
 
-def _first(ids: list[Hashable]) -> str:
-    """The first few ids, as every id list of a message shows them."""
-    from terrakit.data.validation import first_few
-
-    return first_few(ids)
-
-
 def _units_table(units: Any) -> Any:
     """The units table: a Study's ``.units`` (align takes a Study, so users
     pass one here too), else ``units`` as given; refuse what is no table."""
@@ -628,13 +620,15 @@ def _units_table(units: Any) -> Any:
 def _stuck_text(stuck: pd.DataFrame, n: int = 5) -> str:
     """``"'y' (3: best below 3, best above 12.5)"``, for the first ``n`` rows
     of a :func:`stuck_units` table."""
-    shown = [
-        f"{uid!r} ({row['value']:.6g}: best below {row['best_below']:.6g}, best "
-        f"above {row['best_above']:.6g})"
-        for uid, row in stuck.head(n).iterrows()
-    ]
-    more = f" and {len(stuck) - n} more" if len(stuck) > n else ""
-    return ", ".join(shown) + more
+    cols = [stuck[c] for c in ("value", "best_below", "best_above")]
+    rows = zip(stuck.index, *cols, strict=True)
+    return first_few(
+        rows,
+        n,
+        show=lambda r: (
+            f"{r[0]!r} ({r[1]:.6g}: best below {r[2]:.6g}, best above {r[3]:.6g})"
+        ),
+    )
 
 
 def _require_activity(units: Any, activity: str) -> None:
