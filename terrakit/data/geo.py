@@ -17,6 +17,7 @@ terrakit measures distance and neighbourhood the same way.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
@@ -970,6 +971,18 @@ class Adjacency:
         order = np.lexsort((up.col, up.row))
         r, c = up.row[order], up.col[order]
         return list(zip(self.ids[r].tolist(), self.ids[c].tolist(), strict=True))
+
+    def edge_hash(self) -> str:
+        """A short sha256 of the unit ids and of the edges as unit-id pairs,
+        both sorted: the same graph gives the same hash whatever the order of
+        its units, two graphs with other edges (links, snapping) two hashes."""
+        ids = "\x1f".join(sorted(str(i) for i in self.ids))
+        pairs = sorted(
+            (min(a, b), max(a, b))
+            for a, b in ((str(i), str(j)) for i, j in self.edges())
+        )
+        edges = "\x1f".join(f"{a}\x1d{b}" for a, b in pairs)
+        return hashlib.sha256(f"{ids}\x1e{edges}".encode()).hexdigest()[:16]
 
     def subgraph(self, ids: Iterable[Hashable]) -> Adjacency:
         """The graph restricted to ``ids`` (in the given order)."""

@@ -1084,27 +1084,6 @@ def _travel_model_record(travel_model: Any) -> str | dict[str, Any]:
     }
 
 
-def _edges_record(problem: DesignProblem) -> dict[str, Any] | None:
-    """``n_edges`` and ``sha256`` of the problem's adjacency as unit-id
-    pairs, both ends and the list sorted (the row order of the units does
-    not change it); ``None`` without an adjacency."""
-    if problem.adjacency is None:
-        return None
-    import scipy.sparse as sp
-
-    ids = [str(u) for u in problem.unit_ids]
-    rows, cols = sp.triu(sp.csr_array(problem.adjacency), k=1).nonzero()
-    pairs = sorted(
-        (min(ids[i], ids[j]), max(ids[i], ids[j]))
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
-    )
-    text = "\x1e".join(f"{a}\x1f{b}" for a, b in pairs)
-    return {
-        "n_edges": len(pairs),
-        "sha256": hashlib.sha256(text.encode()).hexdigest()[:16],
-    }
-
-
 def build_problem(
     study_or_units: Any,
     reps: pd.DataFrame | None = None,
@@ -1690,7 +1669,10 @@ def align(
         # a given graph (links, snapping...) is more than its kind: its edges
         "adjacency_edges": None
         if kw.get("adjacency") is None
-        else _edges_record(problem),
+        else {
+            "n_edges": kw["adjacency"].n_edges,
+            "sha256": kw["adjacency"].edge_hash(),
+        },
         "draws_share": draws_share if balance_on_draws is not None else None,
         "solver": solver,
         "backend": backend,

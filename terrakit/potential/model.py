@@ -172,12 +172,6 @@ def _graph_record(adjacency: Adjacency, source: str) -> dict[str, Any]:
         the edges as unit-id pairs, both sorted: the row order of the units
         does not change it).
     """
-    ids = "\x1f".join(sorted(str(i) for i in adjacency.ids))
-    pairs = sorted(
-        (min(a, b), max(a, b))
-        for a, b in ((str(i), str(j)) for i, j in adjacency.edges())
-    )
-    edges = "\x1f".join(f"{a}\x1d{b}" for a, b in pairs)
     return {
         "source": source,
         "kind": adjacency.kind,
@@ -185,7 +179,7 @@ def _graph_record(adjacency: Adjacency, source: str) -> dict[str, Any]:
         "n_edges": adjacency.n_edges,
         "n_islands": len(adjacency.islands),
         "n_components": adjacency.n_components,
-        "edge_hash": hashlib.sha256(f"{ids}\x1e{edges}".encode()).hexdigest()[:16],
+        "edge_hash": adjacency.edge_hash(),
     }
 
 
