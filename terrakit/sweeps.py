@@ -78,6 +78,7 @@ from terrakit._runargs import (
     is_tolerance,
     whole_number,
 )
+from terrakit.data.alignment import digest_frame
 from terrakit.exceptions import SpecificationError, TerrakitWarning
 
 if TYPE_CHECKING:
@@ -823,27 +824,6 @@ def _scenario_provenance(
     return _json_record(prov)
 
 
-def _frame_digest(h: Any, frame: Any) -> None:
-    if frame is None:
-        h.update(b"-")
-        return
-    geo = (
-        getattr(frame, "geometry", None)
-        if hasattr(frame, "active_geometry_name")
-        else None
-    )
-    if geo is not None:
-        import shapely
-
-        h.update(b"".join(shapely.to_wkb(np.asarray(geo.values)).tolist()))
-        frame = pd.DataFrame(frame.drop(columns=geo.name))
-    h.update(repr([str(c) for c in frame.columns]).encode())
-    try:
-        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-    except (TypeError, ValueError):  # unhashable cells (lists, dicts)
-        h.update(frame.to_json(date_format="iso", default_handler=str).encode())
-
-
 def _stable_form(v: Any) -> Any:
     """``v`` as plain JSON types that are the same in every process: numpy
     values as numbers and lists, sets sorted, dates as ISO text, anything
@@ -932,14 +912,14 @@ def _study_fingerprint(study: Any, whole: bool) -> _Fingerprint:
     h = hashlib.sha256()
     for name in ("units", "accounts", "reps", "history"):
         h.update(name.encode())
-        _frame_digest(h, getattr(study, name, None))
+        digest_frame(h, getattr(study, name, None))
     data = h.hexdigest()[:16]
     if not whole:
         return data, None, None, None
     ha = hashlib.sha256()
     for name, al in sorted(getattr(study, "alignments", {}).items()):
         ha.update(str(name).encode())
-        _frame_digest(ha, al.assignment.to_frame())
+        digest_frame(ha, al.assignment.to_frame())
     meta = _json_digest(dict(getattr(study, "metadata", None) or {}))
     scenarios = _json_digest(dict(getattr(study, "scenarios", None) or {}))
     return data, ha.hexdigest()[:16], meta, scenarios

@@ -562,3 +562,28 @@ class Alignment:
             f"territories={self.n_territories}, "
             f"method={self.provenance.get('method', '?')!r})"
         )
+
+
+def digest_frame(h: Any, frame: Any) -> None:
+    """Feed a table to the hash ``h`` (a ``hashlib`` object): its geometry
+    as WKB, its column names and its values with the index (row order
+    counts); ``None`` as a marker.  Cells pandas cannot hash (lists, dicts)
+    go in as JSON."""
+    if frame is None:
+        h.update(b"-")
+        return
+    geo = (
+        getattr(frame, "geometry", None)
+        if hasattr(frame, "active_geometry_name")
+        else None
+    )
+    if geo is not None:
+        import shapely
+
+        h.update(b"".join(shapely.to_wkb(np.asarray(geo.values)).tolist()))
+        frame = pd.DataFrame(frame.drop(columns=geo.name))
+    h.update(repr([str(c) for c in frame.columns]).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    except (TypeError, ValueError):  # unhashable cells (lists, dicts)
+        h.update(frame.to_json(date_format="iso", default_handler=str).encode())

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
-from terrakit.data.alignment import Alignment
+from terrakit.data.alignment import Alignment, digest_frame
 from terrakit.design.problem import (
     DesignProblem,
     Objective,
@@ -1060,11 +1060,10 @@ def _candidate_list(candidates: Any) -> list[Hashable] | None:
     return list(candidates)
 
 
-def _frame_digest(table: pd.DataFrame) -> str:
+def _table_sha256(table: pd.DataFrame) -> str:
     """A short sha256 of a table's labels and values (row order counts)."""
     h = hashlib.sha256()
-    h.update(repr([str(c) for c in table.columns]).encode())
-    h.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+    digest_frame(h, table)
     return h.hexdigest()[:16]
 
 
@@ -1079,7 +1078,7 @@ def _travel_model_record(travel_model: Any) -> str | dict[str, Any]:
     return {
         "kind": "table",
         "shape": [int(s) for s in table.shape],
-        "sha256": _frame_digest(table),
+        "sha256": _table_sha256(table),
         "stop_minutes": float(travel_model.stop_minutes),
     }
 
