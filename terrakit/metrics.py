@@ -46,7 +46,7 @@ from terrakit._runargs import (
 from terrakit.data.alignment import Alignment, _sorted_territories
 from terrakit.data.geo import Adjacency, lonlat, projected_crs, require_adjacency
 from terrakit.data.geo import adjacency as build_adjacency
-from terrakit.data.validation import first_few
+from terrakit.data.validation import draws_by_unit, first_few
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -969,33 +969,6 @@ def _units_index(obj: Any) -> pd.Index:
     return obj.index
 
 
-def _draws_by_unit(draws: Any, units_index: pd.Index) -> np.ndarray:
-    """``draws`` as a ``units × draws`` float array in the units' order, by
-    the rules of the design's ``balance_on_draws=`` (the same inputs pass,
-    the same are refused), with the errors naming ``draws``."""
-    from terrakit.design.align import _draws_by_unit as design_draws_by_unit
-
-    if callable(getattr(draws, "draws", None)) and hasattr(draws, "idata"):
-        raise DataValidationError(
-            "draws",
-            None,
-            f"got the {type(draws).__name__} itself, not its draws",
-            fix="pass its draws by unit: potential.draws('unit') (all of them) "
-            "or potential.draws('unit', n_draws=..., seed=...)",
-        )
-    try:
-        return design_draws_by_unit(draws, units_index)
-    except DataValidationError as err:
-        raise DataValidationError(
-            "draws",
-            err.column,
-            err.problem,
-            rows=err.rows,
-            n_bad=err.n_bad,
-            fix=err.fix,
-        ) from None
-
-
 def balance_on_draws(
     study: Any,
     alignment: AlignmentLike,
@@ -1114,7 +1087,7 @@ def balance_on_draws(
     al = _alignment(study, alignment)
     labels = _labels(ids, al)
     terr = _territory_order(labels)
-    v = _draws_by_unit(draws, ids)
+    v = draws_by_unit(draws, ids, table="draws")
     k = len(terr)
     share = np.full(k, 1.0 / k) if targets is None else _target_shares(targets, terr)
     sums = np.zeros((k, v.shape[1]))

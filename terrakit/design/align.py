@@ -24,10 +24,10 @@ import pandas as pd
 
 from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
 from terrakit.data.alignment import Alignment, digest_frame
+from terrakit.data.validation import draws_by_unit, id_hint
 from terrakit.design.problem import (
     DesignProblem,
     Objective,
-    _check_draws_shape,
     _check_draws_share,
     _check_draws_tolerance,
     _rid,
@@ -690,174 +690,6 @@ def _lock(uid: Any, spec: Any) -> tuple[Any, str]:
     return spec[0], str(spec[1])
 
 
-def _draws_by_unit(draws: Any, unit_ids: pd.Index) -> np.ndarray:
-    """``balance_on_draws`` as a ``units × draws`` array in the units' order.
-
-    A DataFrame (or a 2-D xarray ``DataArray``, e.g. ``potential.draws(...)``)
-    is matched to the units by its index; a plain array is taken in the units'
-    order.  A shape other than ``(n_units, n_draws ≥ 1)`` is refused, and
-    so are a DataArray of more than two dims (a posterior's ``chain, draw``
-    not yet stacked), a DataFrame laid out draws × units (the unit ids in its
-    columns), index entries that are not units, non-numeric columns, and
-    missing, non-finite and negative draws by unit.
-    """
-    if hasattr(draws, "dims") and hasattr(draws, "to_pandas"):
-        if len(draws.dims) > 2:
-            raise DataValidationError(
-                "balance_on_draws",
-                None,
-                f"a DataArray of {len(draws.dims)} dims {tuple(draws.dims)}; "
-                "expected 2 (unit, draw)",
-                fix=_stack_hint(tuple(draws.dims)),
-            )
-        draws = draws.to_pandas()
-    if isinstance(draws, pd.DataFrame):
-        draws = _frame_by_unit(draws, unit_ids)
-        arr = draws.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        try:
-            arr = np.asarray(draws, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise DataValidationError(
-                "balance_on_draws",
-                None,
-                f"the draws are not all numbers ({err})",
-                fix="pass numeric draws of a non-negative activity (e.g. "
-                "potential.draws(...)), one row per unit",
-            ) from None
-    _check_draws_shape(arr, len(unit_ids), "balance_on_draws")
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        raise DataValidationError(
-            "balance_on_draws",
-            None,
-            f"{int(bad.sum())} draws are missing, infinite or negative "
-            f"(in {len(rows)} units)",
-            rows=list(unit_ids[rows]),
-            n_bad=len(rows),
-            fix="pass draws of a non-negative activity (e.g. potential) for every unit",
-        )
-    return arr
-
-
-def _stack_hint(dims: tuple[Hashable, ...]) -> str:
-    """The fix for a DataArray of draws with more than two dims."""
-    rest = [d for d in dims if d not in ("chain", "draw")]
-    if "chain" in dims and "draw" in dims and len(rest) == 1:
-        return (
-            "stack chain and draw into one dim, units first: "
-            f"draws.stack(sample=('chain', 'draw')).transpose({rest[0]!r}, "
-            "'sample'), or use PotentialResult.draws(), which does this"
-        )
-    return (
-        "give a 2-D (unit, draw) array, e.g. PotentialResult.draws(), or stack "
-        "the other dims into one with .stack(...)"
-    )
-
-
-def _frame_by_unit(draws: pd.DataFrame, unit_ids: pd.Index) -> pd.DataFrame:
-    """A DataFrame of draws, its rows matched to ``unit_ids`` (checked)."""
-    twice = draws.index[draws.index.duplicated()]
-    if len(twice):
-        shown = list(dict.fromkeys(twice))
-        raise DataValidationError(
-            "balance_on_draws",
-            "index",
-            f"{len(shown)} unit ids have more than one row of draws",
-            rows=shown,
-            fix="give one row of draws per unit id (draws of several model "
-            "runs go side by side as columns, not stacked as rows)",
-        )
-    extra = draws.index.difference(unit_ids, sort=False)
-    missing = unit_ids.difference(draws.index, sort=False)
-    text = {str(u) for u in unit_ids}
-    # index entries that are unit ids of another type ("1" for 1)
-    typed = [e for e in extra if str(e) in text]
-    in_rows = len(draws.index) - len(extra) + len(typed)
-    in_cols = int(draws.columns.isin(unit_ids).sum())
-    # draws × units: more unit ids among the columns than among the rows,
-    # or as many but a purer match (draw numbers 0..S-1 against ids 1..n)
-    if in_cols and (
-        in_cols > in_rows
-        or in_cols / len(draws.columns) > in_rows / max(len(draws.index), 1)
-    ):
-        raise DataValidationError(
-            "balance_on_draws",
-            None,
-            f"the draws are laid out draws × units: {in_cols} of "
-            f"{len(unit_ids)} unit ids are among its columns, {in_rows} among its "
-            "index "
-            f"(shape {draws.shape})",
-            fix="transpose it: .T, one row per unit id and one column per draw",
-        )
-    if len(missing):
-        hint = _id_hint(typed[0], list(unit_ids), "unit") if typed else ""
-        raise DataValidationError(
-            "balance_on_draws",
-            "index",
-            f"{len(missing)} units have no draws{hint}",
-            rows=list(missing),
-            fix="give one row of draws per unit id (the index of "
-            "potential.draws(...).to_pandas())",
-        )
-    if len(extra):
-        raise DataValidationError(
-            "balance_on_draws",
-            "index",
-            f"{len(extra)} rows are not units of the study and would be dropped",
-            rows=list(extra),
-            fix="give draws for the study's units only (draws.loc[units.index]), "
-            "and check that the index holds unit ids, not draw numbers",
-        )
-    draws = draws.reindex(unit_ids)
-    text_cols = []
-    for col in draws.columns:
-        values = draws[col]
-        if pd.api.types.is_numeric_dtype(values):
-            continue
-        num = pd.to_numeric(values, errors="coerce")
-        wrong = num.isna() & values.notna()
-        if wrong.any():
-            text_cols.append((col, values[wrong]))
-    if text_cols:
-        col, wrong = text_cols[0]
-        more = f" and {len(text_cols) - 5} more"
-        raise DataValidationError(
-            "balance_on_draws",
-            str(col),
-            f"{len(text_cols)} column{'s' if len(text_cols) > 1 else ''} "
-            f"not numeric: {', '.join(repr(c) for c, _ in text_cols[:5])}"
-            f"{more if len(text_cols) > 5 else ''} "
-            f"({wrong.iloc[0]!r} in unit {wrong.index[0]!r})",
-            rows=list(wrong.index),
-            fix="drop the columns that are not draws (draws.drop(columns=[...])): "
-            "every column must be one numeric draw",
-        )
-    return draws
-
-
-def _id_hint(given: Any, known: Sequence[Hashable], what: str) -> str:
-    """The tail of an unknown-id error: the id of the same text but another
-    type (``13121`` for ``"13121"``), else the closest ids."""
-    same = [k for k in known if str(k) == str(given)]
-    if same:
-        return (
-            f"; the {what} ids are {type(same[0]).__name__} "
-            f"({same[0]!r}), not {type(given).__name__}: give {same[0]!r}"
-        )
-    folded = {str(k).casefold(): k for k in known}
-    close = [
-        folded[c]
-        for c in difflib.get_close_matches(str(given).casefold(), list(folded), n=3)
-    ]
-    if close:
-        return f"; did you mean {', '.join(repr(c) for c in close)}?"
-    shown = ", ".join(repr(k) for k in list(known)[:10])
-    more = f" and {len(known) - 10} more" if len(known) > 10 else ""
-    return f"; the {what} ids are {shown}{more}"
-
-
 def _home_units(
     units: Any,
     homes: np.ndarray,
@@ -1347,7 +1179,7 @@ def build_problem(
         if pos < 0:
             raise SpecificationError(
                 f"locked unit {uid!r} is not among the units"
-                + _id_hint(uid, list(index), "unit")
+                + id_hint(uid, list(index), "unit")
             )
         if terr not in center_ids:
             what = (
@@ -1358,7 +1190,7 @@ def build_problem(
             )
             raise SpecificationError(
                 f"unit {uid!r} is locked to {terr!r}, which is not a center; "
-                f"give {what}" + _id_hint(terr, list(center_ids), "center")
+                f"give {what}" + id_hint(terr, list(center_ids), "center")
             )
         j = center_ids.index(terr)
         if allowed is not None and not allowed[pos, j]:
@@ -1395,7 +1227,7 @@ def build_problem(
     draws = None
     dtol = None
     if balance_on_draws is not None:
-        draws = _draws_by_unit(balance_on_draws, units.index)
+        draws = draws_by_unit(balance_on_draws, units.index)
         dtol = draws_tolerance
         if dtol is None:
             dtol = balance.get("potential", max(balance.values(), default=0.05))

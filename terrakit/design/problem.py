@@ -92,8 +92,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number, is_tolerance, whole_number
-from terrakit.data.validation import first_few
-from terrakit.exceptions import DataValidationError, SpecificationError
+from terrakit.data.validation import check_draws_shape, first_few
+from terrakit.exceptions import SpecificationError
 
 __all__ = ["CenterMode", "DesignProblem", "Objective"]
 
@@ -225,25 +225,6 @@ def _check_unit_distance(dist: np.ndarray, ids: np.ndarray) -> None:
         "objective reads every pair. Fix: give every pair of units its "
         "distance (finite, >= 0; e.g. the shortest-path or great-circle km)"
     )
-
-
-def _check_draws_shape(draws: np.ndarray, n: int, name: str = "draws") -> None:
-    """``draws`` must be ``(n, S)`` with ``S ≥ 1``; a
-    :class:`DataValidationError` naming ``name`` and the fix otherwise."""
-    shape = tuple(draws.shape)
-    if draws.ndim == 2 and shape[0] == n and shape[1] >= 1:
-        return
-    if draws.ndim == 2 and shape[0] == n:
-        problem = f"no draws: shape {shape}, {n} units × 0 draws"
-        fix = "give at least one draw per unit (e.g. potential.draws(...))"
-    else:
-        problem = f"expected (n_units={n}, n_draws), got shape {shape}"
-        fix = (
-            "give one row per unit and one column per draw"
-            + (" (transpose it: .T)" if draws.ndim == 2 and shape[1] == n else "")
-            + ", or a DataFrame indexed by unit id"
-        )
-    raise DataValidationError(name, None, problem, fix=fix)
 
 
 @dataclass(frozen=True, eq=False)
@@ -450,7 +431,7 @@ class DesignProblem:
             raise SpecificationError('objective="cut_edges" needs an adjacency')
         if self.draws is not None:
             dr = np.asarray(self.draws, dtype=float)
-            _check_draws_shape(dr, n)
+            check_draws_shape(dr, n)
             if self.draws_tolerance is None:
                 raise SpecificationError("draws given without draws_tolerance")
             object.__setattr__(

@@ -396,6 +396,18 @@ def test_draws_by_unit_id_and_bad_draws_named(toy_grid_3x3):
     ):
         build_problem(toy_grid_3x3, balance_on_draws=bad, **kw)
 
+    class FittedPotential:
+        idata = None
+
+        def draws(self, level="unit", n_draws=None, seed=0):
+            raise AssertionError("not called")
+
+    with pytest.raises(
+        DataValidationError,
+        match=r"^balance_on_draws: got the FittedPotential itself, not its draws",
+    ):
+        build_problem(toy_grid_3x3, balance_on_draws=FittedPotential(), **kw)
+
 
 def test_units_table_checked_at_the_door(toy_grid_3x3):
     import pandas as pd
