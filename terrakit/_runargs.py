@@ -18,11 +18,13 @@ from terrakit.exceptions import SpecificationError
 __all__ = [
     "MAX_SEED",
     "as_number",
+    "check_flag",
     "check_seed",
     "check_time_limit",
     "did_you_mean",
     "is_count",
     "is_tolerance",
+    "shown",
 ]
 
 
@@ -122,3 +124,23 @@ def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
         if m:
             hints.append(f"{m[0]!r} for {u!r}")
     return f"; did you mean {', '.join(hints)}?" if hints else ""
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` with its type where the repr hides it (``'10'``, ``True``)."""
+    if isinstance(value, bool | np.bool_ | str) or value is None:
+        return f"{value!r} ({type(value).__name__})"
+    return repr(value)
+
+
+def check_flag(value: Any, name: str, hint: str = "") -> bool:
+    """``value`` as a ``bool``; anything but ``True`` or ``False`` is a
+    :class:`SpecificationError` naming ``name`` (``bool("no")`` is ``True``:
+    text from a config file would switch a setting on in silence, ``None``
+    off).  ``hint``, when given, ends the message (what each value means)."""
+    if not isinstance(value, bool | np.bool_):
+        raise SpecificationError(
+            f"{name} must be True or False, got {shown(value)}"
+            + (f"; {hint}" if hint else "")
+        )
+    return bool(value)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import whole_number
+from terrakit._runargs import check_flag, shown, whole_number
 from terrakit.exceptions import (
     ConvergenceWarning,
     SpecificationError,
@@ -86,13 +86,6 @@ DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {
 }
 
 
-def _shown(value: Any) -> str:
-    """``repr(value)`` with its type where the repr hides it (``'10'``, ``True``)."""
-    if isinstance(value, bool | np.bool_ | str) or value is None:
-        return f"{value!r} ({type(value).__name__})"
-    return repr(value)
-
-
 def config_count(
     cfg: Mapping[str, Any],
     key: str,
@@ -115,7 +108,7 @@ def config_count(
         example = max(low, 1) if default is None else default
         raise SpecificationError(
             f"{table}[{key!r}] must be a whole number ≥ {low}, got "
-            f"{_shown(value)}. Fix: pass an integer such as {key}={example}"
+            f"{shown(value)}. Fix: pass an integer such as {key}={example}"
             + ("" if default is None else " (the default)")
         )
     return count
@@ -164,7 +157,7 @@ def config_number(
             rng = "finite"
         hint = "" if default is None else f"; leave it out for the default {default!r}"
         raise SpecificationError(
-            f"{table}[{key!r}] must be a number {rng}, got {_shown(value)}. "
+            f"{table}[{key!r}] must be a number {rng}, got {shown(value)}. "
             f"Fix: pass a number {rng}{hint}"
         )
     return float(value)
@@ -174,12 +167,7 @@ def config_flag(
     cfg: Mapping[str, Any], key: str, *, table: str = "sampler_config"
 ) -> bool:
     """``cfg[key]`` as a ``bool``; anything but ``True``/``False`` is refused."""
-    value = cfg[key]
-    if not isinstance(value, bool | np.bool_):
-        raise SpecificationError(
-            f"{table}[{key!r}] must be True or False, got {_shown(value)}"
-        )
-    return bool(value)
+    return check_flag(cfg[key], f"{table}[{key!r}]")
 
 
 def check_nutpie_tune(
@@ -227,7 +215,7 @@ def merge_sampler_config(
     """
     if user is not None and not isinstance(user, Mapping):
         raise SpecificationError(
-            f"sampler_config must be a dict of settings, got {_shown(user)}. "
+            f"sampler_config must be a dict of settings, got {shown(user)}. "
             "Fix: pass e.g. sampler_config={'method': 'advi', "
             "'vi_iterations': 20000}, or leave it out for the defaults "
             "(method 'nutpie')"

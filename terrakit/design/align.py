@@ -22,7 +22,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, check_time_limit, is_count
+from terrakit._runargs import (
+    as_number,
+    check_flag,
+    check_seed,
+    check_time_limit,
+    is_count,
+)
 from terrakit.data.alignment import Alignment, digest_frame
 from terrakit.data.validation import draws_by_unit, id_hint
 from terrakit.design.problem import (
@@ -846,13 +852,12 @@ def _check_contiguity(contiguity: Any) -> bool:
     """``contiguity`` as a bool; anything but ``True`` or ``False`` is a
     :class:`SpecificationError` (``bool("no")`` is ``True``: text from a
     config file would switch contiguity on in silence, ``None`` off)."""
-    if not isinstance(contiguity, bool | np.bool_):
-        raise SpecificationError(
-            f"contiguity must be True or False, got {type(contiguity).__name__} "
-            f"{contiguity!r}; True keeps every territory one connected piece of "
-            "the unit adjacency, False lets territories come in pieces"
-        )
-    return bool(contiguity)
+    return check_flag(
+        contiguity,
+        "contiguity",
+        "True keeps every territory one connected piece of the unit adjacency, "
+        "False lets territories come in pieces",
+    )
 
 
 def _check_travel_model(travel_model: Any) -> None:

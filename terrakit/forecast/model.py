@@ -23,12 +23,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from terrakit._runargs import check_seed, whole_number
+from terrakit._runargs import check_flag, check_seed, shown, whole_number
 from terrakit._sampling import (
     Diagnostics,
     _advi_fix,
     _advi_problems,
-    _shown,
     advi_convergence,
     advi_fit,
     check_nutpie_tune,
@@ -1223,7 +1222,7 @@ def _check_config_mapping(cfg: Any, name: str, key: str, example: Any) -> None:
             key, example = k, cfg
             break
     raise SpecificationError(
-        f"{name} must be a dict of settings, got {_shown(cfg)}. Fix: pass e.g. "
+        f"{name} must be a dict of settings, got {shown(cfg)}. Fix: pass e.g. "
         f"{name}={{{key!r}: {example!r}}}, or leave it out for the defaults "
         f"(DEFAULT_{name.upper()})"
     )
@@ -1858,10 +1857,7 @@ def _simulate_paths(
                 "out to use every posterior draw"
             )
         n_draws = count
-    if not isinstance(forecast_ended, bool | np.bool_):
-        raise SpecificationError(
-            f"forecast_ended must be True or False, got {forecast_ended!r}"
-        )
+    check_flag(forecast_ended, "forecast_ended")
     ended = ended_series(fit.panel, ended_after)
     draws = _paths(fit, horizon, n_draws, seed)
     if len(ended) and not forecast_ended:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import check_seed, is_count
+from terrakit._runargs import check_flag, check_seed, is_count
 from terrakit._sampling import (
     SampleRun,
     diagnose,
@@ -226,11 +226,7 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
                 f"model_config[{key!r}] must be a column name"
                 f"{' or None (no grouping)' if optional else ''}, got {cfg[key]!r}"
             )
-    if not isinstance(cfg["log_covariates"], bool | np.bool_):
-        raise SpecificationError(
-            "model_config['log_covariates'] must be True or False, got "
-            f"{cfg['log_covariates']!r}"
-        )
+    check_flag(cfg["log_covariates"], "model_config['log_covariates']")
     for key in _PRIOR_SCALES:
         if not _positive(cfg[key]):
             raise SpecificationError(

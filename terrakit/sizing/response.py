@@ -21,8 +21,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, did_you_mean, whole_number
-from terrakit._sampling import _shown, check_nutpie_tune
+from terrakit._runargs import (
+    as_number,
+    check_flag,
+    check_seed,
+    did_you_mean,
+    whole_number,
+)
+from terrakit._sampling import check_nutpie_tune
 from terrakit.exceptions import (
     ConvergenceWarning,
     DataValidationError,
@@ -474,12 +480,11 @@ class ResponseModel:
                 self.tune, key="tune", default="1_000", other="sampler='pymc'"
             )
         self.chains = _count("chains", chains, 1, "e.g. 2 or 4 chains")
-        if not isinstance(progressbar, bool | np.bool_):
-            raise SpecificationError(
-                f"progressbar must be True or False, got {_shown(progressbar)}; "
-                "e.g. progressbar=True to show the sampler's progress"
-            )
-        self.progressbar = bool(progressbar)
+        self.progressbar = check_flag(
+            progressbar,
+            "progressbar",
+            "e.g. progressbar=True to show the sampler's progress",
+        )
         ta: Any = target_accept  # None, text, lists: refused, not float()'ed
         if (
             isinstance(ta, bool | np.bool_)

@@ -1626,14 +1626,23 @@ def test_pareto_takes_a_list_of_activity_names(toy_grid_3x3):
             pareto(toy_grid_3x3, balance=bad, **kw)
 
 
-@pytest.mark.parametrize("given", ["no", "False", None, 1])
-def test_contiguity_must_be_true_or_false(toy_grid_3x3, given):
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("no", "'no' (str)"),
+        ("False", "'False' (str)"),
+        (None, "None (NoneType)"),
+        (1, "1"),
+    ],
+)
+def test_contiguity_must_be_true_or_false(toy_grid_3x3, given, shown):
     """bool("no") is True: text from a config file switched contiguity on,
     None off, in silence (QA20 d6)."""
     with pytest.raises(
         SpecificationError,
-        match=rf"^contiguity must be True or False, got {type(given).__name__} "
-        + re.escape(repr(given)),
+        match=r"^contiguity must be True or False, got "
+        + re.escape(shown)
+        + "; True keeps every territory one connected piece",
     ):
         align(toy_grid_3x3, contiguity=given, balance={"workload": 0.5})
     with pytest.raises(SpecificationError, match=r"^contiguity must be True or"):

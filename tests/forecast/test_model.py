@@ -265,6 +265,12 @@ def test_a_lost_account_is_forecast_at_zero_and_named(toy_study, mock_sampling):
         kept = fitted.predict(horizon=12, forecast_ended=True)
     assert float(kept.draws.sel(series="a1").mean()) > 0
     assert kept.provenance["forecast_ended"] is True
+    # "no" would be True: refused, with its type shown
+    with pytest.raises(
+        SpecificationError,
+        match=r"^forecast_ended must be True or False, got 'no' \(str\)$",
+    ):
+        fitted.predict(horizon=12, forecast_ended="no")
 
 
 def test_a_series_missing_only_the_last_months_is_still_forecast(
