@@ -46,7 +46,12 @@ from terrakit._runargs import (
 from terrakit.data.alignment import Alignment, _sorted_territories
 from terrakit.data.geo import Adjacency, lonlat, projected_crs, require_adjacency
 from terrakit.data.geo import adjacency as build_adjacency
-from terrakit.data.validation import draws_by_unit, first_few
+from terrakit.data.validation import (
+    check_geometries,
+    draws_by_unit,
+    first_few,
+    repair_polygons,
+)
 from terrakit.exceptions import (
     DataValidationError,
     SpecificationError,
@@ -1283,16 +1288,8 @@ def _valid_polygons(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     :func:`terrakit.data.validation.clean_units` does at the Study's door;
     NaN or infinite vertices, which GEOS cannot repair, are refused first
     (:func:`~terrakit.data.validation.check_geometries`)."""
-    from terrakit.data.validation import check_geometries
-
-    geom = units.geometry
-    check_geometries(geom, "units")
-    invalid = ~geom.is_valid.to_numpy()
-    if not invalid.any():
-        return units
-    units = units.copy()
-    units.loc[invalid, geom.name] = geom[invalid].make_valid()
-    return units
+    check_geometries(units.geometry, "units")
+    return repair_polygons(units)
 
 
 # -- contiguity ----------------------------------------------------------------

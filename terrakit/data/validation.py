@@ -770,10 +770,20 @@ def clean_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     _check_crs_extent(units, table)
     attrs = [c for c in units.columns if c != units.geometry.name and c in NON_NEGATIVE]
     units = _check_numeric(units, table, attrs, required=False)
-    invalid = ~units.geometry.is_valid
-    if invalid.any():
-        units = units.copy()
-        units.loc[invalid, units.geometry.name] = units.geometry[invalid].make_valid()
+    return repair_polygons(units)
+
+
+def repair_polygons(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``units`` with invalid polygons (a self-intersecting ring, common in
+    exported shapefiles) repaired by ``make_valid``; a copy only when one is.
+    Check NaN and infinite vertices first (:func:`check_geometries`): GEOS
+    cannot repair them."""
+    geom = units.geometry
+    invalid = ~geom.is_valid.to_numpy()
+    if not invalid.any():
+        return units
+    units = units.copy()
+    units.loc[invalid, geom.name] = geom[invalid].make_valid()
     return units
 
 
