@@ -88,6 +88,22 @@ def _is_study(obj: Any) -> bool:
     return not isinstance(obj, pd.DataFrame) and hasattr(obj, "units")
 
 
+def _units_of(obj: Any, fix: str = "pass study or study.units") -> gpd.GeoDataFrame:
+    """The units table of a Study, or ``obj`` itself when it is a units
+    GeoDataFrame; anything else is refused (``fix``: what to pass)."""
+    if _is_study(obj):
+        units: gpd.GeoDataFrame = obj.units
+        return units
+    if not isinstance(obj, gpd.GeoDataFrame):
+        raise DataValidationError(
+            "units",
+            None,
+            f"expected a Study or a units GeoDataFrame, got {type(obj).__name__}",
+            fix=fix,
+        )
+    return obj
+
+
 def _tables(
     obj: Any,
     accounts: pd.DataFrame | None = None,
@@ -102,13 +118,7 @@ def _tables(
             getattr(obj, "reps", None) if reps is None else reps,
             getattr(obj, "history", None) if history is None else history,
         )
-    if not isinstance(obj, gpd.GeoDataFrame):
-        raise DataValidationError(
-            "units",
-            None,
-            f"expected a Study or a units GeoDataFrame, got {type(obj).__name__}",
-            fix="pass study or study.units (with accounts=..., reps=... as needed)",
-        )
+    _units_of(obj, "pass study or study.units (with accounts=..., reps=... as needed)")
     _check_unit_ids(obj.index)
     return _Tables(_unit_measures(obj, accounts), accounts, reps, history)
 
@@ -958,22 +968,6 @@ def _target_shares(
 
 
 # -- balance on draws ----------------------------------------------------------
-def _units_index(obj: Any) -> pd.Index:
-    """The unit ids of a Study or a units GeoDataFrame (checked unique by
-    :func:`_labels`); nothing else is read, so no measure is derived."""
-    if _is_study(obj):
-        index: pd.Index = obj.units.index
-        return index
-    if not isinstance(obj, gpd.GeoDataFrame):
-        raise DataValidationError(
-            "units",
-            None,
-            f"expected a Study or a units GeoDataFrame, got {type(obj).__name__}",
-            fix="pass study or study.units",
-        )
-    return obj.index
-
-
 def balance_on_draws(
     study: Any,
     alignment: AlignmentLike,
@@ -1088,7 +1082,7 @@ def balance_on_draws(
             f"target) in every draw{hint}"
         )
     tau = as_number(tolerance)
-    ids = _units_index(study)
+    ids = _units_of(study).index  # no measure derived
     al = _alignment(study, alignment)
     labels = _labels(ids, al)
     terr = _territory_order(labels)
@@ -1398,14 +1392,7 @@ def disruption(
     Territory ids are compared as given: relabelling every territory counts
     as moving everything.
     """
-    units = study.units if _is_study(study) else study
-    if not _is_study(study) and not isinstance(units, gpd.GeoDataFrame):
-        raise DataValidationError(
-            "units",
-            None,
-            f"expected a Study or a units GeoDataFrame, got {type(study).__name__}",
-            fix="pass study or study.units with accounts=...",
-        )
+    units = _units_of(study, "pass study or study.units with accounts=...")
     acc = (
         accounts
         if accounts is not None
