@@ -10,8 +10,8 @@ sits: its percentile in the ensemble's distribution of
 - balance: ``<activity>_max_dev`` (largest relative deviation from the mean)
   for every balanced activity;
 - disruption: ``units_moved_share`` and ``<weight>_moved_share`` relative to
-  a baseline alignment (default the study's ``"current"``), after matching
-  territory labels so that as much as possible stays in place;
+  a baseline alignment (default the study's ``"current"``, when it has one),
+  after matching territory labels so that as much as possible stays in place;
 - opportunity per rep: the potential and workload of every territory of the
   plan, compared with the same *rank* across the ensemble (the plan's
   richest territory with the ensemble's richest territories, and so on).
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -220,6 +220,16 @@ class AuditReport:
         ensemble sampled without contiguity).  Every member of a contiguous
         ensemble is in one piece per territory, so such a plan is not one of
         the plans it is compared with; the summary says so.
+    notes
+        What the summary adds in words (e.g. why there are no disruption
+        rows).
+    provenance
+        Where the numbers come from: ``seed`` (the ensemble's: the audit
+        draws nothing itself), ``config`` (``plan`` and ``plan_hash``,
+        ``baseline`` and ``baseline_hash`` — ``None`` when no disruption was
+        measured — and the ``measures`` compared), ``ensemble`` (the
+        ensemble's own provenance: its method, seed, bands, start and graph)
+        and the versions (:func:`~terrakit.data.alignment.make_provenance`).
     """
 
     plan_name: str
@@ -232,12 +242,16 @@ class AuditReport:
     n_distinct: int = 0
     baseline: str | None = None
     noncontiguous: tuple[Any, ...] = ()
+    notes: tuple[str, ...] = ()
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         need = {"plan", "percentile", "outlier"}
         if not need <= set(self.metrics.columns):
             raise ValueError(f"metrics needs columns {sorted(need)}")
         object.__setattr__(self, "ordered", MappingProxyType(dict(self.ordered)))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
 
     @property
     def outliers(self) -> list[str]:
@@ -259,6 +273,10 @@ class AuditReport:
             f"Audit of {self.plan_name!r} against {self.n_plans} plans ({self.method})"
             + (f"; disruption vs {self.baseline!r}" if self.baseline else ""),
         ]
+        seed = self.provenance.get("seed")
+        if seed is not None:
+            lines.append(f"  ensemble seed {seed}")
+        lines.extend(f"  {note}" for note in self.notes)
         if 0 < self.n_distinct < MIN_DISTINCT_PLANS:
             lines.append(
                 f"  only {self.n_distinct} distinct plans in the ensemble (fewer "
@@ -334,7 +352,7 @@ def _audit_measures(
                 + f"; fill the missing values, or pass measures= from {carried}"
             )
         return left
-    chosen = (measures,) if isinstance(measures, str) else tuple(measures)
+    chosen = _named_measures(measures, ensemble)
     if not chosen:
         raise SpecificationError(
             "measures is empty: audit compares the plan's territories on at least "
@@ -365,6 +383,27 @@ def _audit_measures(
             f"cannot compare territories on a measure with units of unknown value "
             f"({'; '.join(bad)}): their territory totals are unknown; fill the "
             "missing values, or leave the measure out of measures="
+        )
+    return chosen
+
+
+def _named_measures(measures: Any, ensemble: Ensemble) -> tuple[Any, ...]:
+    """``measures`` (one name, or an iterable of names) as a tuple; a
+    :class:`SpecificationError` listing the carried measures for anything
+    else (a number, NaN, a list holding something that is no name)."""
+    if isinstance(measures, str):
+        return (measures,)
+    carried = sorted(ensemble.measures)
+    chosen = tuple(measures) if isinstance(measures, Iterable) else None
+    if chosen is None or not all(
+        isinstance(m, str) or (isinstance(m, Hashable) and m in ensemble.measures)
+        for m in chosen
+    ):
+        raise SpecificationError(
+            f"measures must be a measure's name or a list of names, got "
+            f"{measures!r}; name some of {carried}, e.g. measures={carried[0]!r}, "
+            "or leave measures=None for those of 'potential' and 'workload' the "
+            "ensemble carries"
         )
     return chosen
 
@@ -449,11 +488,23 @@ def _labels_of(al: Any, ens: Ensemble, what: str) -> tuple[np.ndarray, list[Any]
     return pd.Index(terr).get_indexer(s.to_numpy()).astype(np.int64), terr
 
 
+class _Current:
+    """The default ``baseline``: the study's ``"current"`` alignment when the
+    ensemble recorded one, else no disruption rows (a study with no current
+    plan).  ``baseline="current"`` given explicitly insists on it."""
+
+    def __repr__(self) -> str:
+        return "'current'"
+
+
+_CURRENT: Any = _Current()
+
+
 def audit(
     plan: Any,
     ensemble: Ensemble,
     *,
-    baseline: Any = "current",
+    baseline: Any = _CURRENT,
     measures: str | Sequence[str] | None = None,
 ) -> AuditReport:
     """Place a plan in the distributions of an ensemble of feasible plans.
@@ -470,7 +521,10 @@ def audit(
         Disruption baseline: ``"current"`` (the ensemble's record of the
         study's current alignment), another Alignment, or ``None`` (no
         disruption rows).  When the plan is the baseline (the same
-        partition) the disruption rows are left out.
+        partition) the disruption rows are left out.  By default the study's
+        current alignment, and no disruption rows when the study has none
+        (the summary says so); ``baseline="current"`` given explicitly is
+        refused then.
     measures
         Opportunity measures compared rank by rank per territory; one name or
         several, each carried by the ensemble (:attr:`Ensemble.measures
@@ -489,11 +543,14 @@ def audit(
         (e.g. the arguments swapped).
     SpecificationError
         The plan misses units of the ensemble, names units that are not in
-        its study or has a different number of territories; ``measures`` is
-        empty, names a measure that the ensemble does not carry or one with
-        units of unknown value (NaN), or (``measures=None``) the ensemble
-        carries neither ``"potential"`` nor ``"workload"`` with a value for
-        every unit; every member of the ensemble is the same partition.
+        its study or has a different number of territories; ``baseline`` is
+        a name other than ``"current"``, or ``"current"`` given explicitly
+        when the study has no current alignment; ``measures`` is neither a
+        name nor a list of names (a number), is empty, names a measure that
+        the ensemble does not carry or one with units of unknown value
+        (NaN), or (``measures=None``) the ensemble carries neither
+        ``"potential"`` nor ``"workload"`` with a value for every unit; every
+        member of the ensemble is the same partition.
     DataValidationError
         The plan (a Series) gives a unit more than one territory, or none.
 
@@ -518,7 +575,8 @@ def audit(
     territory total of the plan against the :math:`r`-th smallest of every
     member.
     """
-    from terrakit.design.ensemble import Ensemble
+    from terrakit.data.alignment import make_provenance
+    from terrakit.design.ensemble import Ensemble, _plan_hash
 
     if not isinstance(ensemble, Ensemble):
         got = "None" if ensemble is None else type(ensemble).__name__
@@ -562,6 +620,7 @@ def audit(
         plan = pd.Series(ensemble.reference, index=pd.Index(ensemble.unit_ids))
         plan_name = "current"
     lab, terr = _labels_of(plan, ensemble, "the plan")
+    ids = pd.Index(ensemble.unit_ids)
     k = ensemble.n_territories
     if len(terr) != k:
         raise SpecificationError(
@@ -572,6 +631,17 @@ def audit(
     dist = plan_metrics(ensemble, ensemble.plans)
     own = plan_metrics(ensemble, lab[None, :]).iloc[0]
     base_name: str | None = None
+    notes: list[str] = []
+    if baseline is _CURRENT:
+        if ensemble.reference is None:
+            baseline = None
+            notes.append(
+                "no disruption rows: the study has no 'current' alignment to "
+                "measure the moves against (pass baseline= an Alignment)"
+            )
+        else:
+            baseline = "current"
+    given_base: tuple[str, str] | None = None  # the baseline's name and hash
     if baseline is not None:
         if isinstance(baseline, str):
             if baseline != "current" or ensemble.reference is None:
@@ -579,15 +649,16 @@ def audit(
                     f"baseline {baseline!r} is not known to the ensemble; pass an "
                     "Alignment or None"
                 )
-            blab, _ = _labels_of(
+            blab, bterr = _labels_of(
                 pd.Series(ensemble.reference, index=pd.Index(ensemble.unit_ids)),
                 ensemble,
                 "the baseline",
             )
             base_name = "current"
         else:
-            blab, _ = _labels_of(baseline, ensemble, "the baseline")
+            blab, bterr = _labels_of(baseline, ensemble, "the baseline")
             base_name = _name_of(baseline, "baseline")
+        given_base = (base_name, _plan_hash(ids, bterr, blab))
         if np.array_equal(blab, lab) or _same_partition(blab, lab):
             base_name = None  # the plan is the baseline: nothing moved, by definition
     if base_name is not None:
@@ -652,7 +723,21 @@ def audit(
             "outlier",
         ],
     )
+    prov = make_provenance(
+        "audit",
+        seed=ensemble.seed,
+        config={
+            "plan": plan_name,
+            "plan_hash": _plan_hash(ids, terr, lab),
+            "baseline": None if given_base is None else given_base[0],
+            "baseline_hash": None if given_base is None else given_base[1],
+            "measures": list(chosen),
+        },
+        ensemble=dict(ensemble.provenance),
+    )
     return AuditReport(
+        notes=tuple(notes),
+        provenance=prov,
         noncontiguous=(
             _noncontiguous(ensemble, lab, terr)
             if ensemble.provenance.get("config", {}).get("contiguity", True)

@@ -157,7 +157,9 @@ def recom_chain(
     Parameters
     ----------
     adjacency
-        Symmetric ``(n, n)`` sparse adjacency of the units.
+        Symmetric ``(n, n)`` sparse adjacency of the units: every non-zero
+        entry is an edge, a zero (stored or not) is none, as in
+        :class:`~terrakit.data.geo.Adjacency`.
     activities
         ``(n,)`` or ``(n, A)`` activity values balanced by the bands.
     lower, upper
@@ -187,8 +189,9 @@ def recom_chain(
     Raises
     ------
     SpecificationError
-        If the adjacency is not square or not symmetric (a link stored one way
-        only; symmetrise with ``adj.maximum(adj.T)``), a start label is
+        If the adjacency is not square, not symmetric (a link stored one way
+        only; symmetrise with ``adj.maximum(adj.T)``) or holds an entry that
+        is NaN or infinite, a start label is
         negative or not a whole number, a count is not a
         whole number in its range, the seed is not one, an activity is not
         finite (NaN), a band has ``lower > upper``, the start plan breaks a
@@ -209,7 +212,7 @@ def recom_chain(
     ((5, 6), 0, [0, 0, 0, 1, 1, 1])
     """
     t0 = time.perf_counter()
-    adj = sp.csr_matrix(adjacency, dtype=float)
+    adj = _edges_only(adjacency)
     n = adj.shape[0]
     _check_symmetric(adj)
     act = np.asarray(activities, dtype=float)
@@ -377,6 +380,27 @@ def _n_partitions(plans: np.ndarray) -> int:
     return len({row.tobytes() for row in canon})
 
 
+def _edges_only(adjacency: Any) -> sp.csr_matrix:
+    """The adjacency as a float CSR matrix (a copy) holding its edges only.
+
+    As in :class:`~terrakit.data.geo.Adjacency`, every non-zero entry is an
+    edge and a zero is none, stored or not: the stored zeros are dropped here,
+    before the symmetry check and the chain, whose moves, trees and
+    contiguity checks read every stored entry (a one-way stored zero passed
+    the check and joined territories in two pieces).  An entry that is NaN or
+    infinite is refused (:func:`terrakit.data.geo.check_edge_weights`).
+    """
+    from terrakit.data.geo import check_edge_weights
+
+    adj = sp.csr_matrix(adjacency, dtype=float, copy=True)
+    try:
+        check_edge_weights(adj)
+    except ValueError as err:
+        raise SpecificationError(str(err)) from None
+    adj.eliminate_zeros()
+    return adj
+
+
 def _check_symmetric(adj: sp.csr_matrix) -> None:
     """Refuse an adjacency that is not square or not symmetric.
 
@@ -384,7 +408,8 @@ def _check_symmetric(adj: sp.csr_matrix) -> None:
     and the contiguity check read both halves: an edge stored one way only is
     half seen (a lower-triangular path looks like islands; a one-sided link
     leaves the chain with no visible cut edge in mid-run).  Only where the
-    entries are matters (their values are not used).
+    entries are matters (their values are not used); stored zeros are no
+    entries (:func:`_edges_only` drops them first).
     """
     if adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
         raise SpecificationError(
@@ -473,7 +498,10 @@ class Ensemble:
         Seed, method and settings (``config``: ``n_territories``, ``weight``,
         ``time_limit``, ``start`` — the start alignment's name, ``"given"``,
         or ``"heuristic"`` / ``"tree_partition"`` for the plan ``start=None``
-        built — and ``start_hash``, a hash of the start plan), and
+        built — and ``start_hash``, a hash of the start plan; with a given
+        ``adjacency``, its kind and ``adjacency_edges``: ``n_edges`` and a
+        ``sha256`` of its edges, as :func:`~terrakit.design.align.align`
+        records them), and
         ``time_limit_stops``: the design heuristic runs (the start plan's,
         the restarts) that stopped at the time limit — their plans depend on
         the clock, not only on the seed.  ``measures_left_out`` (when there
@@ -661,8 +689,16 @@ def _check_start(
     adjacency: sp.csr_matrix,
     tids: Sequence[Any],
     activities: Sequence[str],
+    method: str = "recom",
+    contiguity: bool = True,
 ) -> None:
-    """A given start plan meets the bands and is contiguous; names what is not."""
+    """A given start plan meets the bands and (with ``contiguity``) is
+    contiguous; names what is not, in the words of the ``method`` in use.
+
+    With ``contiguity=False`` (restarts only: ReCom refuses it) the restarts
+    sample plans whose territories may be in pieces, and the start only
+    names the territories: a start in pieces is taken.
+    """
     k = len(tids)
     bad = []
     for j, a in enumerate(activities):
@@ -677,11 +713,20 @@ def _check_start(
             + "; start from a balanced plan (start=None: the design heuristic's) "
             "or widen the tolerance"
         )
+    if not contiguity:
+        return
     pieces = _pieces(adjacency, labels)
     if pieces:
+        why = (
+            "ReCom needs a contiguous start"
+            if method == "recom"
+            else "the restarts sample contiguous plans (contiguity=True): pass a "
+            "contiguous start, or contiguity=False to sample plans whose "
+            "territories may be in pieces"
+        )
         raise SpecificationError(
             f"the start plan has {len(pieces)} territories in several pieces "
-            f"({[tids[t] for t in pieces[:5]]}); ReCom needs a contiguous start"
+            f"({[tids[t] for t in pieces[:5]]}); {why}"
         )
 
 
@@ -699,6 +744,33 @@ def _no_value(ids: pd.Index, values: np.ndarray) -> str | None:
     shown = first_few(which)
     kind = "value" if np.isnan(v[bad]).all() else "finite value"
     return f"{len(which)} of {len(ids)} units have no {kind} ({shown})"
+
+
+def _check_totals(
+    balance: Mapping[str, float], weight: str, measures: Mapping[str, np.ndarray]
+) -> None:
+    """Refuse a balanced activity or a weight whose total over the units is 0.
+
+    :meth:`DesignProblem.check <terrakit.design.problem.DesignProblem.check>`
+    refuses such a band, in the same words, when ``start=None`` builds the
+    start plan; a given start skipped it.  A band of ``[0, 0]`` holds every
+    plan (its deviations are NaN), and a weight of 0 gives every plan a
+    moment of inertia of 0: the audit would compare nothing.
+    """
+    for a in balance:
+        if float(np.sum(measures[a])) == 0.0:
+            raise SpecificationError(
+                f"balance on {a!r} is meaningless: its total over all units is 0; "
+                "balance an activity with a positive total, or leave it out of balance="
+            )
+    if float(np.sum(measures[weight])) == 0.0:
+        first = next(iter(balance))
+        raise SpecificationError(
+            f"weight {weight!r} is meaningless: its total over all units is 0, so "
+            "every plan's moment of inertia is 0 and no plan is more compact "
+            f"than another; weight by a measure with a positive total, e.g. "
+            f"weight={first!r} (the default: the first balanced activity)"
+        )
 
 
 def _plan_hash(ids: pd.Index, tids: Sequence[Any], labels: np.ndarray) -> str:
@@ -905,7 +977,8 @@ def ensemble(
         Members to keep (over all chains).
     balance
         ``{activity: τ}``: every territory's total within ``(1 ± τ)`` of the
-        mean (default ``{"workload": 0.05}``).
+        mean (``None``: ``{"workload": 0.05}``); at least one band (``{}`` is
+        refused).
     contiguity
         Must be true for ``method="recom"`` (its moves keep every territory
         connected); ``"restarts"`` honours either value.
@@ -921,8 +994,10 @@ def ensemble(
         the design heuristic (rep-home centers when ``n_territories`` equals
         the number of reps).  It must give each unit of the study exactly one
         territory, name no other unit (the checks of
-        :func:`~terrakit.design.audit.audit`), meet the bands and be
-        contiguous.
+        :func:`~terrakit.design.audit.audit`) and meet the bands.  It must
+        be contiguous too, except with ``method="restarts"`` and
+        ``contiguity=False``: the restarts' plans may then be in pieces, and
+        the start only names their territories.
     adjacency
         A :class:`~terrakit.data.geo.Adjacency` over the study's units used
         instead of the one computed from the geometry, e.g. with ferry links
@@ -966,8 +1041,10 @@ def ensemble(
         ``study`` is not a :class:`~terrakit.data.Study` (e.g. its units
         table).
     SpecificationError
-        Unknown activity, a band that no plan can meet (a unit above the upper
-        band), a start plan that breaks a band, is not contiguous, misses
+        Unknown activity, ``balance={}`` (no band), a balanced activity or
+        the weight whose total over the units is 0, a band that no plan can
+        meet (a unit above the upper band), a start plan that breaks a band,
+        is not contiguous (but with restarts and ``contiguity=False``), misses
         units of the study or names others, ``contiguity=False`` with ReCom,
         one territory, no two territories touching (ReCom: no move exists),
         or bad counts.
@@ -1067,8 +1144,15 @@ def ensemble(
     start_stopped = False  # the design heuristic's start plan ended at time_limit
     restarts_stopped = 0  # restarts that ended at time_limit
     units = study.unit_measures() if study.accounts is not None else study.units
-    empty = isinstance(balance, Mapping) and not balance  # {}: the default
-    spec = _balance_columns(units, None if empty else balance, {"workload": 0.05})
+    if isinstance(balance, Mapping) and not balance:
+        # every member meets the bands: with none there is nothing that
+        # makes a plan feasible, and no default band stands in for "none"
+        raise SpecificationError(
+            "balance={} gives no band, and an ensemble needs at least one band, "
+            "e.g. {'workload': 0.05} (its members are the plans within the "
+            "bands); leave balance=None for ±5 % workload"
+        )
+    spec = _balance_columns(units, balance, {"workload": 0.05})
     for a, t in spec.items():
         if not is_tolerance(t):
             raise SpecificationError(
@@ -1094,6 +1178,7 @@ def ensemble(
         )
     )
     measures = {m: units[m].to_numpy(dtype=float, na_value=np.nan) for m in names}
+    _check_totals(balance, weight, measures)
     ids = pd.Index(units.index)
     # an opportunity measure with units of unknown value would give NaN
     # territory totals (and ranks) in every audit: left out, with a warning
@@ -1231,7 +1316,17 @@ def ensemble(
                 f"{upper[j]:.6g}; widen the tolerance or use fewer territories"
             )
     if start_al is not None:
-        _check_start(start_lab, act, lower, upper, adjacency, tids, list(balance))
+        _check_start(
+            start_lab,
+            act,
+            lower,
+            upper,
+            adjacency,
+            tids,
+            list(balance),
+            method=method,
+            contiguity=contiguity,
+        )
     burn = 10 * k if burn_in is None else int(burn_in)
     reference = None
     if "current" in study.alignments:
@@ -1384,7 +1479,19 @@ def ensemble(
             "max_attempts": max_attempts,
             "contiguity": contiguity,
             "time_limit": time_limit,
-            **({} if links is None else {"adjacency": str(adj_obj.kind)}),
+            # a given graph (links, snapping...) is more than its kind: its
+            # edges, recorded as align records them
+            **(
+                {}
+                if links is None
+                else {
+                    "adjacency": str(adj_obj.kind),
+                    "adjacency_edges": {
+                        "n_edges": adj_obj.n_edges,
+                        "sha256": adj_obj.edge_hash(),
+                    },
+                }
+            ),
         },
         time_limit_stops=stops,
         **({"measures_left_out": left_out} if left_out else {}),

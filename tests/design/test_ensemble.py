@@ -1310,3 +1310,214 @@ def test_audit_measures_empty_is_refused_and_repeats_are_compared_once(region36,
     none = dataclasses.replace(rep, reps=rep.reps.iloc[:0])
     assert "every territory within" not in none.summary()
     assert "no territory compared (no opportunity measure)" in none.summary()
+
+
+# -- round 21: zero totals, empty bands, stored zeros, provenance, baselines ---------
+def _grid16(**columns):
+    """4 × 4 grid of 10 km squares (UTM 17N), ``workload`` 1 per unit, the
+    given extra columns, no reps and no alignment; and the plan ``halves``
+    (rows 0-1 in A, rows 2-3 in B), balanced and contiguous."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from terrakit.data import Alignment, Study
+
+    s, x0, y0 = 10_000.0, 500_000.0, 3_700_000.0
+    geoms = [
+        box(x0 + c * s, y0 + r * s, x0 + (c + 1) * s, y0 + (r + 1) * s)
+        for r in range(4)
+        for c in range(4)
+    ]
+    ids = [f"u{i}" for i in range(16)]
+    units = gpd.GeoDataFrame(
+        {"workload": np.ones(16), **columns},
+        geometry=geoms,
+        crs="EPSG:32617",
+        index=pd.Index(ids, name="unit_id"),
+    )
+    halves = Alignment.from_mapping(
+        pd.Series(["A"] * 8 + ["B"] * 8, index=ids), name="halves"
+    )
+    return Study(units), halves
+
+
+def test_zero_total_balance_or_weight_is_refused_on_every_path():
+    """With a start given, DesignProblem.check never ran: bands of [0, 0] on
+    'sales' were taken (every member's sales_max_dev NaN), and a weight of 0
+    everywhere (any start) gave every plan a moment of inertia of 0."""
+    study, halves = _grid16(sales=np.zeros(16))
+    balance = (
+        "balance on 'sales' is meaningless: its total over all units is 0; balance "
+        "an activity with a positive total, or leave it out of balance="
+    )
+    weight = (
+        "weight 'sales' is meaningless: its total over all units is 0, so every "
+        "plan's moment of inertia is 0 and no plan is more compact than another; "
+        "weight by a measure with a positive total, e.g. weight='workload' (the "
+        "default: the first balanced activity)"
+    )
+    kw = {"n": 4, "seed": 0, "progress": False, "time_limit": 2}
+    cases = [
+        ({"balance": {"sales": 0.1}, "start": halves}, balance),
+        ({"balance": {"sales": 0.1}, "n_territories": 2}, balance),
+        ({"balance": {"sales": 0.1}, "start": halves, "method": "restarts"}, balance),
+        ({"balance": {"workload": 0.1}, "start": halves, "weight": "sales"}, weight),
+        ({"balance": {"workload": 0.1}, "n_territories": 2, "weight": "sales"}, weight),
+    ]
+    for extra, text in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(SpecificationError) as err:
+                ensemble(study, **kw, **extra)
+        assert str(err.value) == text, extra
+
+
+def test_empty_balance_is_refused_not_replaced_by_the_default(region36):
+    """balance={} became ±5 % workload without a word."""
+    with pytest.raises(SpecificationError) as err:
+        ensemble(region36, n=4, balance={}, chains=1, progress=False)
+    assert str(err.value) == (
+        "balance={} gives no band, and an ensemble needs at least one band, e.g. "
+        "{'workload': 0.05} (its members are the plans within the bands); leave "
+        "balance=None for ±5 % workload"
+    )
+
+
+def test_provenance_records_the_edges_of_a_given_graph():
+    """Two link sets gave the same provenance: only the kind was kept."""
+    from terrakit.data import geo
+
+    islands = _two_islands()
+    base = geo.adjacency(islands.units)
+    g1 = base.with_links([("U02", "U06"), ("U05", "U09")])
+    g2 = base.with_links([("U02", "U06")])
+    start = pd.Series(["A"] * 6 + ["B"] * 6, index=islands.units.index)
+    kw = {"n": 4, "start": start, "balance": {"workload": 0.0}, "seed": 0}
+    e1 = ensemble(islands, adjacency=g1, chains=1, progress=False, **kw)
+    e2 = ensemble(islands, adjacency=g2, chains=1, progress=False, **kw)
+    c1, c2 = e1.provenance["config"], e2.provenance["config"]
+    assert c1["adjacency"] == c2["adjacency"] == "queen+links"
+    assert (g1.n_edges, g2.n_edges) == (24, 23)  # two 11-edge blocks, the links
+    assert c1["adjacency_edges"] == {"n_edges": 24, "sha256": g1.edge_hash()}
+    assert c2["adjacency_edges"] == {"n_edges": 23, "sha256": g2.edge_hash()}
+    assert c1["adjacency_edges"]["sha256"] != c2["adjacency_edges"]["sha256"]
+    # members carry it
+    assert e1.alignment(0).provenance["config"]["adjacency_edges"]["n_edges"] == 24
+
+
+def test_chain_drops_stored_zeros_before_the_check_and_the_moves():
+    """A one-way stored zero 0 -> 5 on a path passed the symmetry check
+    (zeros eliminated there) but the moves and trees used it as a link:
+    113 of 200 plans had a territory in two pieces on the path."""
+    rows = [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
+    cols = [1, 0, 2, 1, 3, 2, 4, 3, 5, 4]
+    path = sp.csr_matrix((np.ones(10), (rows, cols)), shape=(6, 6))
+    zero = sp.csr_matrix(([1.0] * 10 + [0.0], ([*rows, 0], [*cols, 5])), shape=(6, 6))
+    assert zero.nnz == 11
+    start = np.array([0, 0, 0, 1, 1, 1])
+    run = recom_chain(zero, np.ones(6), [3], [3], start, 200, seed=0)
+    assert zero.nnz == 11  # the caller's matrix is left as it was
+    assert not any(_pieces(path, p) for p in run.plans)
+    # a zero stored both ways is no edge either: the run is the path's own
+    both = sp.csr_matrix(
+        ([1.0] * 10 + [0.0, 0.0], ([*rows, 0, 5], [*cols, 5, 0])), shape=(6, 6)
+    )
+    on_path = recom_chain(path, np.ones(6), [2], [4], start, 50, seed=3)
+    on_both = recom_chain(both, np.ones(6), [2], [4], start, 50, seed=3)
+    assert np.array_equal(on_path.plans, on_both.plans)
+    # a NaN entry is refused, as terrakit.data.geo.Adjacency refuses it
+    nan = path.tolil()
+    nan[0, 5] = nan[5, 0] = np.nan
+    with pytest.raises(SpecificationError, match=r"must be finite: 2 entries are NaN"):
+        recom_chain(nan.tocsr(), np.ones(6), [3], [3], start, 5, seed=0)
+
+
+def test_restarts_without_contiguity_take_a_start_in_pieces():
+    """A start in pieces was refused with "ReCom needs a contiguous start"
+    for restarts with contiguity=False too."""
+    from terrakit.data import Alignment
+
+    study, _ = _grid16()
+    ids = list(study.units.index)
+    stripes = ["A" if (i // 4) % 2 == 0 else "B" for i in range(16)]
+    start = Alignment.from_mapping(pd.Series(stripes, index=ids), name="stripes")
+    kw = {"n": 3, "start": start, "balance": {"workload": 0.1}, "seed": 0}
+    kw |= {"progress": False, "time_limit": 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ens = ensemble(study, method="restarts", contiguity=False, **kw)
+    assert ens.territory_ids == ("A", "B") and ens.n_plans >= 1
+    assert ens.start.tolist() == [0 if t == "A" else 1 for t in stripes]
+    with pytest.raises(SpecificationError) as err:
+        ensemble(study, method="restarts", **kw)
+    assert str(err.value) == (
+        "the start plan has 2 territories in several pieces (['A', 'B']); the "
+        "restarts sample contiguous plans (contiguity=True): pass a contiguous "
+        "start, or contiguity=False to sample plans whose territories may be in "
+        "pieces"
+    )
+    with pytest.raises(SpecificationError, match=r"; ReCom needs a contiguous start$"):
+        ensemble(study, **kw)
+
+
+def test_audit_report_carries_provenance_and_shows_the_seed(region36, ens36):
+    """The report kept no provenance: nothing said which ensemble (seed,
+    bands, start, graph) its percentiles came from."""
+    cur = region36.alignments["current"]
+    rep = audit(ens36.alignment(5), ens36, measures="workload")
+    prov = rep.provenance
+    assert prov["method"] == "audit" and prov["seed"] == 1
+    assert prov["ensemble"]["seed"] == 1
+    assert prov["ensemble"]["config"] == dict(ens36.provenance["config"])
+    assert {k: prov["config"][k] for k in ("plan", "baseline", "measures")} == {
+        "plan": "ensemble_5",
+        "baseline": "current",
+        "measures": ["workload"],
+    }
+    assert len(prov["config"]["plan_hash"]) == 16 and "terrakit_version" in prov
+    # the same plan given as a Series: the same hash; the baseline's is its own
+    again = audit(ens36.alignment(5).assignment, ens36, baseline=cur)
+    assert again.provenance["config"]["plan_hash"] == prov["config"]["plan_hash"]
+    assert (
+        again.provenance["config"]["baseline_hash"] == (prov["config"]["baseline_hash"])
+    )
+    assert prov["config"]["baseline_hash"] != prov["config"]["plan_hash"]
+    none = audit(cur, ens36, baseline=None).provenance["config"]
+    assert (none["baseline"], none["baseline_hash"]) == (None, None)
+    assert rep.summary().splitlines()[1] == "  ensemble seed 1"
+
+
+def test_default_baseline_without_a_current_alignment_leaves_out_disruption(ens36):
+    """The default baseline 'current' was refused when the study has none:
+    the documented default call failed for a study with no current plan."""
+    bare = dataclasses.replace(ens36, reference=None)  # a study with no current
+    rep = audit(ens36.alignment(5), bare)
+    assert rep.baseline is None
+    assert not rep.metrics.index.str.endswith("_moved_share").any()
+    assert (
+        "  no disruption rows: the study has no 'current' alignment to measure the "
+        "moves against (pass baseline= an Alignment)"
+    ) in rep.summary().splitlines()
+    # asked for by name, it is still refused
+    with pytest.raises(SpecificationError) as err:
+        audit(ens36.alignment(5), bare, baseline="current")
+    assert str(err.value) == (
+        "baseline 'current' is not known to the ensemble; pass an Alignment or None"
+    )
+    # with a current alignment, the default measures against it (no note)
+    with_current = audit(ens36.alignment(5), ens36)
+    assert with_current.baseline == "current" and not with_current.notes
+    assert "units_moved_share" in with_current.metrics.index
+
+
+@pytest.mark.parametrize("bad", [3, 0.5, [3], ["workload", None]])
+def test_audit_measures_that_are_no_names_are_refused(region36, ens36, bad):
+    """measures=3 was a bare "TypeError: 'int' object is not iterable"."""
+    with pytest.raises(SpecificationError) as err:
+        audit(region36.alignments["current"], ens36, measures=bad)
+    assert str(err.value) == (
+        f"measures must be a measure's name or a list of names, got {bad!r}; name "
+        "some of ['accounts', 'potential', 'sales', 'workload'], e.g. "
+        "measures='accounts', or leave measures=None for those of 'potential' and "
+        "'workload' the ensemble carries"
+    )
