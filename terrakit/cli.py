@@ -41,7 +41,9 @@ def demo(
     progress
         Show the progress bar and each step's time.
     fast
-        Fast mode (``None``: ``TERRAKIT_FAST=1`` in the environment).
+        Fast mode (``None``: ``TERRAKIT_FAST=1`` in the environment); the
+        words ``TERRAKIT_FAST`` takes (``"1"``, ``"false"``...) are read as
+        it reads them, other values refused.
 
     Returns
     -------
@@ -57,7 +59,7 @@ def run(
     config: str | os.PathLike[str],
     out: str | os.PathLike[str] = "out",
     *,
-    skip: Sequence[str] = (),
+    skip: str | Sequence[str] = (),
     progress: bool = True,
     fast: bool | None = None,
 ) -> Any:
@@ -71,7 +73,8 @@ def run(
         Output folder.
     skip
         Steps to leave out (``design``, ``realign``, ``sizing``,
-        ``potential``, ``forecast``, ``routing``).
+        ``potential``, ``forecast``, ``routing``): a list, or one step's
+        name.
     progress, fast
         As in :func:`demo`.
 
@@ -83,6 +86,9 @@ def run(
     from terrakit.report.pipeline import run_pipeline
 
     cfg = load_config(config)
+    if isinstance(skip, str):
+        # one step named as text, not its letters ("unknown step 'f'")
+        skip = (skip,)
     if skip:
         cfg = cfg.without(*skip)
     return run_pipeline(None, cfg, out, progress=progress, fast=fast)

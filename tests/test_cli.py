@@ -444,3 +444,52 @@ def test_bad_data_found_by_the_checks_after_loading_exits_2(tmp_path, capsys):
         err
     )
     assert "failed (settings:" not in err and not out.exists()
+
+
+def test_python_demo_and_run_read_fast_and_skip_as_the_command_does(
+    monkeypatch, tmp_path
+):
+    """cli.demo(fast="false") ran the fast mode (bool("false") is True, while
+    TERRAKIT_FAST=false is full mode); cli.run(skip="forecast") was split into
+    letters: "unknown step 'f'"."""
+    from terrakit import cli
+    from terrakit.report import pipeline
+    from terrakit.report.config import STEPS, ConfigError
+
+    seen = {}
+
+    def fake_run_pipeline(study, cfg, out, *, progress, fast):
+        # what the pipeline makes of the arguments; no study is run
+        seen["fast"] = pipeline._is_fast(fast)
+        seen["off"] = [s for s in STEPS if not getattr(cfg, s).enabled]
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_run_pipeline)
+    monkeypatch.delenv("TERRAKIT_FAST", raising=False)
+    out = tmp_path / "never"
+    for value, fast in [
+        ("false", False),
+        ("0", False),
+        ("No", False),
+        ("1", True),
+        (" yes ", True),
+        (0, False),
+        (1, True),
+        (False, False),
+        (True, True),
+    ]:
+        cli.demo(out, fast=value, progress=False)
+        assert seen["fast"] is fast, value
+    for bad in ("on", 2, 0.5):
+        with pytest.raises(ConfigError) as err:
+            cli.demo(out, fast=bad, progress=False)
+        assert str(err.value) == (
+            f"fast={bad!r} is not understood; it is True (or 1, 'true', 'yes') "
+            "for fast mode (fewer draws, shorter time limits) and False (or 0, "
+            "'false', 'no') for full mode. Fix: pass fast=True or fast=False, or "
+            "fast=None to read TERRAKIT_FAST"
+        )
+    cli.run(SAMPLE_TOML, out, skip="forecast", progress=False)
+    assert seen["off"] == ["forecast"]
+    cli.run(SAMPLE_TOML, out, skip=["forecast", "routing"], progress=False)
+    assert seen["off"] == ["forecast", "routing"]
+    assert not out.exists()

@@ -21,7 +21,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from terrakit._runargs import as_number
 from terrakit.data.validation import (
+    _check_crs_extent,
     _check_geometry_kinds,
     check_geometries,
     check_lonlat_values,
@@ -117,7 +118,7 @@ def _lonlat_bounds(
         import shapely
 
         geom = obj.geometry if isinstance(obj, gpd.GeoDataFrame) else obj
-        _check_degrees(geom)
+        _check_crs(geom)
         if obj.crs.equals(pyproj.CRS("EPSG:4326")):
             minx, miny, maxx, maxy = geom.total_bounds
             if maxx - minx <= 180.0:
@@ -162,7 +163,11 @@ def _check_degrees(geom: gpd.GeoSeries, table: str = "units") -> None:
     are not degrees: metres labelled lon/lat (a wrong or missing ``.prj``)
     met a bare ``pyproj`` error when the metric CRS was fitted to them, or a
     call to geocode rows that have coordinates.  Names the rows; the wording
-    is that of the Study's check of the CRS."""
+    is that of the Study's check of the CRS.
+
+    Longitudes in the 0-360 convention (degrees east of Greenwich, common
+    for Pacific data: Fiji at 177 to 182) are degrees, not metres: they are
+    told so, with the formula that wraps them into [-180, 180]."""
     import shapely
 
     crs = geom.crs
@@ -172,7 +177,26 @@ def _check_degrees(geom: gpd.GeoSeries, table: str = "units") -> None:
     if not (max(abs(minx), abs(maxx)) > 180.0 or max(abs(miny), abs(maxy)) > 90.0):
         return
     xy, row = shapely.get_coordinates(geom.to_numpy(), return_index=True)
-    out = (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
+    if minx >= -180.0 and maxx <= 360.0 and max(abs(miny), abs(maxy)) <= 90.0:
+        out = xy[:, 0] > 180.0
+        problem = (
+            "they look like longitudes in the 0-360 convention (degrees east of "
+            "Greenwich), while a geographic CRS takes them in [-180, 180]"
+        )
+        fix = (
+            "wrap the longitudes into [-180, 180] with ((x + 180) % 360) - 180, "
+            "e.g. gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda "
+            "xy: np.c_[(xy[:, 0] + 180) % 360 - 180, xy[:, 1]]), crs=gdf.crs); "
+            "terrakit handles units on both sides of the antimeridian (a polygon "
+            "crossing it must be split there)"
+        )
+    else:
+        out = (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
+        problem = "they look projected (metres), so the CRS does not match the data"
+        fix = (
+            "set the CRS the coordinates are in with gdf.set_crs(..., "
+            "allow_override=True) (a wrong or missing .prj file is the usual cause)"
+        )
     bad = np.zeros(len(geom), dtype=bool)
     bad[row[out]] = True
     x, y = xy[out][0]
@@ -181,13 +205,30 @@ def _check_degrees(geom: gpd.GeoSeries, table: str = "units") -> None:
         "geometry",
         f"the CRS is geographic ({crs.to_string()}) but {int(bad.sum())} of "
         f"{len(geom)} units have coordinates outside [-180, 180] × [-90, 90] "
-        f"(e.g. x={x:.6g}, y={y:.6g}): they look projected (metres), so the CRS "
-        "does not match the data",
+        f"(e.g. x={x:.6g}, y={y:.6g}): {problem}",
         rows=list(geom.index[bad]),
         n_bad=int(bad.sum()),
-        fix="set the CRS the coordinates are in with gdf.set_crs(..., "
-        "allow_override=True) (a wrong or missing .prj file is the usual cause)",
+        fix=fix,
     )
+
+
+def _check_crs(geom: gpd.GeoSeries, table: str = "units") -> None:
+    """Refuse a CRS that does not match the coordinates, either way, before
+    anything is measured in metres: metres labelled lon/lat
+    (:func:`_check_degrees`, naming the rows), and lon/lat degrees labelled
+    with a projected CRS (a wrong ``.prj``, ``set_crs(3857,
+    allow_override=True)``), which as metres would all lie within 180 m of
+    the CRS's origin: every snap distance would join every unit, every
+    distance would be 1e5 times too small.  The latter is the Study's own
+    check (:func:`terrakit.data.validation._check_crs_extent`), so the
+    message is the Study's."""
+    crs = geom.crs
+    if crs is None:
+        return
+    if crs.is_geographic:
+        _check_degrees(geom, table)
+    elif crs.is_projected:
+        _check_crs_extent(geom.to_frame(), table)
 
 
 def projected_crs(
@@ -222,9 +263,14 @@ def projected_crs(
         * extents wider than 180° of longitude lying poleward of 45°: the
           polar Lambert azimuthal equal-area projection (EPSG:6931 north,
           EPSG:6932 south);
-        * other extents symmetric about the equator or wider than 180° of
-          longitude: the global Lambert cylindrical equal-area projection
-          (EPSG:6933; centred on the extent when it crosses the antimeridian).
+        * other extents wider than 180° of longitude: the global Lambert
+          cylindrical equal-area projection (EPSG:6933; centred on the
+          extent when it crosses the antimeridian);
+        * other extents (nearly) symmetric about the equator (Kenya,
+          Borneo), where the cone degenerates: the Lambert cylindrical
+          equal-area projection centred on the extent, true to scale at the
+          parallels the cone would have (1/6 and 5/6 of the latitude range;
+          scale error about 0.2 % for Kenya).
 
     Notes
     -----
@@ -266,12 +312,21 @@ def _crs_for_extent(minx: float, miny: float, maxx: float, maxy: float) -> pypro
         return pyproj.CRS.from_epsg(6931 if miny >= _POLAR_MIN_LAT else 6932)
     span = maxy - miny
     lat1, lat2 = miny + span / 6.0, maxy - span / 6.0
-    if (maxx - minx) > 180.0 or abs(lat1 + lat2) < 2.0:
+    if (maxx - minx) > 180.0:
         if not wrapped:
             return pyproj.CRS.from_epsg(6933)
         return pyproj.CRS.from_proj4(
             f"+proj=cea +lat_ts=30 +lon_0={lon0:.4f} +x_0=0 +y_0=0 +datum=WGS84 "
             "+units=m +no_defs"
+        )
+    if abs(lat1 + lat2) < 2.0:
+        # the fitted cone below with standard parallels (nearly) symmetric
+        # about the equator is a cylinder: the equal-area one true to scale
+        # at those parallels (the global EPSG:6933, true at ±30°, put metres
+        # 13 % short east-west and 15 % long north-south at the equator)
+        return pyproj.CRS.from_proj4(
+            f"+proj=cea +lat_ts={(lat2 - lat1) / 2.0:.4f} +lon_0={lon0:.4f} "
+            "+x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
         )
     return pyproj.CRS.from_proj4(
         f"+proj=aea +lat_0={lat0:.4f} +lon_0={lon0:.4f} +lat_1={lat1:.4f} "
@@ -306,8 +361,10 @@ def lonlat(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarra
     ------
     DataValidationError
         If ``gdf`` has no CRS, missing or empty geometries, NaN or infinite
-        coordinates, or points that fall outside lon/lat once reprojected
-        (coordinates outside the CRS's reach).
+        coordinates, points that fall outside lon/lat once reprojected
+        (coordinates outside the CRS's reach), or a CRS that does not match
+        the coordinates (metres labelled lon/lat; lon/lat degrees labelled
+        with a projected CRS, refused as the Study refuses them).
     """
     geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if geom.crs is None:
@@ -319,6 +376,7 @@ def lonlat(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarra
             "coordinates are in",
         )
     check_geometries(geom, "units")
+    _check_crs(geom)
     if not (geom.geom_type == "Point").all():
         geom = geom.to_crs(projected_crs(geom)).representative_point()
     pts = geom.to_crs("EPSG:4326")
@@ -415,6 +473,13 @@ def haversine_matrix(
     numpy.ndarray
         ``(n, m)`` float64 matrix of kilometres.
 
+    Raises
+    ------
+    DataValidationError
+        If a coordinate is NaN or infinite, or outside [-180, 180] ×
+        [-90, 90] (lat and lon swapped, metres), naming the rows
+        (``row i``) and the argument.
+
     Notes
     -----
     Haversine formula on a sphere of radius :data:`EARTH_RADIUS_KM`:
@@ -434,20 +499,28 @@ def haversine_matrix(
     >>> round(float(d[0, 0]))
     364
     """
-    lo1 = np.radians(np.asarray(lon1, dtype=float).ravel())
-    la1 = np.radians(np.asarray(lat1, dtype=float).ravel())
+    lon_a = np.asarray(lon1, dtype=float).ravel()
+    lat_a = np.asarray(lat1, dtype=float).ravel()
     if (lon2 is None) != (lat2 is None):
         raise ValueError("give both lon2 and lat2, or neither")
     if lon2 is None or lat2 is None:
-        lo2, la2 = lo1, la1
+        lon_b, lat_b = lon_a, lat_a
+        pairs = [(lon_a, lat_a, ("lon1", "lat1"))]
     else:
-        lo2 = np.radians(np.asarray(lon2, dtype=float).ravel())
-        la2 = np.radians(np.asarray(lat2, dtype=float).ravel())
-    if lo1.shape != la1.shape or lo2.shape != la2.shape:
+        lon_b = np.asarray(lon2, dtype=float).ravel()
+        lat_b = np.asarray(lat2, dtype=float).ravel()
+        pairs = [(lon_a, lat_a, ("lon1", "lat1")), (lon_b, lat_b, ("lon2", "lat2"))]
+    if lon_a.shape != lat_a.shape or lon_b.shape != lat_b.shape:
         raise ValueError(
-            f"lon and lat differ in length: {lo1.size} vs {la1.size} origins, "
-            f"{lo2.size} vs {la2.size} destinations"
+            f"lon and lat differ in length: {lon_a.size} vs {lat_a.size} origins, "
+            f"{lon_b.size} vs {lat_b.size} destinations"
         )
+    for lon, lat, names in pairs:
+        # NaN fails these comparisons too; the rows are named only then
+        if not ((np.abs(lon) <= 180.0).all() and (np.abs(lat) <= 90.0).all()):
+            _check_lonlat_values(lon, lat, None, "points", names)
+    lo1, la1 = np.radians(lon_a), np.radians(lat_a)
+    lo2, la2 = np.radians(lon_b), np.radians(lat_b)
     n, m = lo1.size, lo2.size
     out = np.empty((n, m), dtype=float)
     # sin((a - b)/2) = sin(a/2)cos(b/2) - cos(a/2)sin(b/2): the sines and cosines
@@ -541,10 +614,18 @@ class TravelTimeModel:
     )
 
     def __post_init__(self) -> None:
+        default = {f.name: f.default for f in fields(self)}
         for name in ("circuity", "speed_kmh", "stop_minutes"):
-            v = float(getattr(self, name))
-            if not np.isfinite(v):
-                raise ValueError(f"{name} must be a finite number, got {v!r}")
+            raw = getattr(self, name)
+            # True is no speed (it read as 1 km/h); None, text and lists met a
+            # bare float() error naming no parameter
+            v = math.nan if isinstance(raw, bool | np.bool_) else as_number(raw)
+            if not math.isfinite(v):
+                raise ValueError(
+                    f"{name} must be a finite number, got {raw!r}; give it as a "
+                    f"plain number, e.g. TravelTimeModel({name}="
+                    f"{default[name]:g})"
+                )
             object.__setattr__(self, name, v)
         if self.circuity < 1.0:
             raise ValueError(
@@ -1199,19 +1280,26 @@ def adjacency(
         lines, multipoints; the rows are named), coordinates outside
         [-180, 180] × [-90, 90] in a geographic CRS (metres labelled
         lon/lat), an invalid polygon with no area once repaired, or a
-        missing CRS for points.
+        missing CRS for points.  For points, or with ``snap_m`` (what is
+        measured in metres), also lon/lat degrees labelled with a projected
+        CRS; contiguity of shared borders needs no metres.
 
     Notes
     -----
     Invalid polygons (a self-intersecting ring, common in exported
     shapefiles) are repaired with ``make_valid`` first, as the Study does
     when it loads units; a collection it gives (a polygon and its spike)
-    counts as its polygons.
+    counts as its polygons.  Lon/lat polygons across the antimeridian (Fiji,
+    the Aleutians) are neighbours where they meet on it: a unit ending at
+    180° touches one starting at -180°.
 
     Built with :meth:`libpysal.graph.Graph.build_contiguity` (polygons) and
     :meth:`libpysal.graph.Graph.build_triangulation` with
     ``method="voronoi"`` (points; duplicated locations become cliques).
-    Collinear points are chained along their line.  Where libpysal cannot
+    Points all on one line, or at fewer than 3 locations, have no Voronoi
+    cells to build: their locations are chained along the line (``kind``
+    ``"chain"``), the points at one location again forming a clique linked
+    to the location's neighbours.  Where libpysal cannot
     build the Voronoi cells (cocircular points, e.g. a ring of stations
     around a pole, can give more cells than points) the graph is the
     Delaunay triangulation (:class:`scipy.spatial.Delaunay`, ``kind``
@@ -1299,9 +1387,12 @@ def adjacency(
             )
         pg = _point_graph(geo, rook=(kind == "rook"))
         m = pg.matrix
-        built = f"voronoi-{kind}" if pg.method == "voronoi" else "delaunay"
+        # "delaunay", or "chain" for points on one line
+        built = f"voronoi-{kind}" if pg.method == "voronoi" else pg.method
     else:
-        g = Graph.build_contiguity(geo, rook=(kind == "rook"), strict=strict)
+        g = Graph.build_contiguity(
+            _unwrapped(geo), rook=(kind == "rook"), strict=strict
+        )
         m = _graph_matrix(g, n)
         built = kind
         if snap_m is not None:
@@ -1327,6 +1418,32 @@ def adjacency(
                 stacklevel=2,
             )
     return adj
+
+
+def _unwrapped(geo: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Polygons in a geographic CRS whose extent crosses the antimeridian
+    (see :func:`_lonlat_extent`), with the longitudes west of it shifted by
+    360° (Fiji's -179.5 becomes 180.5), so that units meeting on the ±180°
+    meridian share their border there; other polygons as they are."""
+    import shapely
+
+    if geo.crs is None or not geo.crs.is_geographic:
+        return geo
+    minx, _, maxx, _ = geo.total_bounds
+    if maxx - minx <= 180.0:
+        return geo
+    arr = geo.to_numpy()
+    xy = shapely.get_coordinates(arr)
+    west, _, east, _ = _lonlat_extent(xy[:, 0], xy[:, 1])
+    if east <= 180.0:
+        return geo
+
+    def shift(c: np.ndarray) -> np.ndarray:
+        c = c.copy()
+        c[c[:, 0] < west, 0] += 360.0
+        return c
+
+    return gpd.GeoSeries(shapely.transform(arr, shift), index=geo.index, crs=geo.crs)
 
 
 def _valid_polygons(geo: gpd.GeoSeries, labels: pd.Index) -> gpd.GeoSeries:
@@ -1412,7 +1529,7 @@ class _PointGraph:
     """A point-unit graph, with the long links taken out of it."""
 
     matrix: sp.csr_array
-    method: str  # "voronoi" or "delaunay"
+    method: str  # "voronoi", "delaunay" or "chain"
     dropped: tuple[tuple[int, int], ...]  # positions, longest first
     xy: np.ndarray  # metres in the CRS the graph was built in
     crs: pyproj.CRS
@@ -1445,12 +1562,10 @@ def _point_graph(geo: gpd.GeoSeries, *, rook: bool) -> _PointGraph:
         )
         < 2
     ):
-        # degenerate (all on a line): chain the points along the line
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        order = np.argsort(centred @ vt[0], kind="stable")
-        r, c = order[:-1], order[1:]
-        m = sp.csr_array((np.ones(n - 1, dtype=np.int8), (r, c)), shape=(n, n))
-        m = sp.csr_array(((m + m.T) > 0).astype(np.int8))
+        # degenerate (all on a line, or at fewer than 3 places): no Voronoi
+        # cells to build; chain the locations along the line
+        m = _chain_matrix(xy)
+        method = "chain"
     else:
         try:
             g = Graph.build_triangulation(
@@ -1473,14 +1588,34 @@ def _delaunay_matrix(xy: np.ndarray) -> sp.csr_array:
     neighbours (as libpysal's ``coplanar="clique"``)."""
     from scipy.spatial import Delaunay
 
-    n = len(xy)
     sites, inv = np.unique(xy, axis=0, return_inverse=True)
-    inv = np.asarray(inv).ravel()
-    k = len(sites)
     tri = Delaunay(sites)
     s = tri.simplices
     a = np.concatenate([s[:, 0], s[:, 1], s[:, 2], tri.coplanar[:, 0]])
     b = np.concatenate([s[:, 1], s[:, 2], s[:, 0], tri.coplanar[:, 2]])
+    return _site_links_to_points(a, b, np.asarray(inv).ravel(), len(sites))
+
+
+def _chain_matrix(xy: np.ndarray) -> sp.csr_array:
+    """Neighbours of points on one line (or at fewer than 3 places): each
+    location linked to the next along the line (what their Voronoi strips
+    would give); points at one location are all linked to each other and to
+    the location's neighbours, as in :func:`_delaunay_matrix`."""
+    sites, inv = np.unique(xy, axis=0, return_inverse=True)
+    k = len(sites)
+    centred = sites - sites.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    order = np.argsort(centred @ vt[0], kind="stable")
+    return _site_links_to_points(order[:-1], order[1:], np.asarray(inv).ravel(), k)
+
+
+def _site_links_to_points(
+    a: np.ndarray, b: np.ndarray, inv: np.ndarray, k: int
+) -> sp.csr_array:
+    """The point graph of links ``a[i]``-``b[i]`` between ``k`` locations,
+    point ``p`` being at location ``inv[p]``: points at linked locations are
+    linked, and the points at one location form a clique."""
+    n = len(inv)
     site = sp.csr_array((np.ones(len(a)), (a, b)), shape=(k, k))
     member = sp.csr_array((np.ones(n), (np.arange(n), inv)), shape=(n, k))
     m = member @ (site + site.T) @ member.T + member @ member.T

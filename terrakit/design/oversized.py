@@ -43,7 +43,7 @@ Examples
 >>> units = gpd.GeoDataFrame(
 ...     {"population": [10.0, 1.0, 1.0]},
 ...     geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
-...     index=pd.Index(["a", "b", "c"], name="unit_id"), crs="EPSG:3857")
+...     index=pd.Index(["a", "b", "c"], name="unit_id"), crs="EPSG:4326")
 >>> s = split_oversized(units, "population", n_territories=2, tolerance=0.03)
 >>> s.units.index.tolist(), s.units["population"].tolist()
 (['a#1', 'a#2', 'b', 'c'], [5.0, 5.0, 1.0, 1.0])

@@ -1213,13 +1213,32 @@ _FAST_VALUES = {"1": True, "true": True, "yes": True}
 _FAST_VALUES |= {"0": False, "false": False, "no": False, "": False}
 
 
-def _is_fast(fast: bool | None) -> bool:
+def _is_fast(fast: Any) -> bool:
     """``fast``, or with ``None`` the ``TERRAKIT_FAST`` environment variable:
     ``1``/``true``/``yes`` or ``0``/``false``/``no`` (any case); another
     value is a :class:`ConfigError` (``TERRAKIT_FAST=on`` must not run the
-    full mode silently)."""
+    full mode silently).
+
+    ``fast`` itself is a bool, or 0/1 or one of those words, read as
+    ``TERRAKIT_FAST`` reads them (``bool("false")`` ran the fast mode);
+    anything else is a :class:`ConfigError` naming ``fast``."""
     if fast is not None:
-        return bool(fast)
+        import numpy as np
+
+        if isinstance(fast, bool | np.bool_) or (
+            isinstance(fast, int | np.integer) and fast in (0, 1)
+        ):
+            return bool(fast)
+        word = fast.strip().lower() if isinstance(fast, str) else None
+        value = None if word is None else _FAST_VALUES.get(word)
+        if value is None:
+            raise ConfigError(
+                f"fast={fast!r} is not understood; it is True (or 1, 'true', "
+                "'yes') for fast mode (fewer draws, shorter time limits) and "
+                "False (or 0, 'false', 'no') for full mode. Fix: pass fast=True "
+                "or fast=False, or fast=None to read TERRAKIT_FAST"
+            )
+        return value
     raw = os.environ.get("TERRAKIT_FAST", "")
     value = _FAST_VALUES.get(raw.strip().lower())
     if value is None:

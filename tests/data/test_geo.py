@@ -453,8 +453,10 @@ def test_travel_table_with_text_cells_names_row_and_column():
 
 # -- snapping in real metres --------------------------------------------------------
 def test_web_mercator_is_not_taken_as_a_metric_crs():
-    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=3857)).to_epsg() != 3857
-    assert projected_crs(gpd.GeoSeries([box(0, 0, 1, 1)], crs=3395)).to_epsg() != 3395
+    # (a 1 m box at the origin is refused: its numbers look like degrees)
+    square = box(1e6, 1e6, 1e6 + 1000, 1e6 + 1000)
+    assert projected_crs(gpd.GeoSeries([square], crs=3857)).to_epsg() != 3857
+    assert projected_crs(gpd.GeoSeries([square], crs=3395)).to_epsg() != 3395
     # metric CRSs too give the CRS of their lon/lat extent (a UTM zone here)
     utm = gpd.GeoSeries([box(500_000, 3_700_000, 510_000, 3_710_000)], crs=32616)
     assert projected_crs(utm).to_epsg() == 32616
@@ -603,3 +605,218 @@ def test_adjacency_refuses_multipoints_naming_the_rows():
         "units.geometry: units must all be polygons or all be points, but 1 are "
         f"MultiPoint (2 point, 1 MultiPoint) (rows: 'b'). {fix}"
     )
+
+
+# -- a CRS that does not match its coordinates ------------------------------------
+def test_degrees_labelled_with_a_projected_crs_are_refused_as_the_study_does(
+    toy_grid_3x3,
+):
+    """Lon/lat degrees labelled EPSG:3857 (a wrong .prj) were taken as metres:
+    snap_m=500 linked every unit to every other and distances came out 1e5
+    times too small, while the Study refused the same table."""
+    from terrakit import Study
+
+    bad = toy_grid_3x3.units.to_crs(4326).set_crs(3857, allow_override=True)
+    with pytest.raises(DataValidationError) as study_err:
+        Study(units=bad)
+    msg = str(study_err.value)
+    assert "they look like lon/lat degrees, so the CRS does not match" in msg
+    for call in (
+        lambda: projected_crs(bad),
+        lambda: lonlat(bad),
+        lambda: distance_matrix(bad),
+        lambda: distance_matrix(bad, metric="euclidean"),
+        lambda: TravelTimeModel().matrix(bad),
+        lambda: adjacency(bad, snap_m=500, warn=False),
+    ):
+        with pytest.raises(DataValidationError) as err:
+            call()
+        assert str(err.value) == msg
+    points = gpd.GeoDataFrame(geometry=bad.representative_point(), crs=3857)
+    for call in (lambda: lonlat(points), lambda: adjacency(points, warn=False)):
+        with pytest.raises(
+            DataValidationError,
+            match=r"^units\.geometry: the CRS is projected \(EPSG:3857\) but all "
+            r"coordinates lie within \[-80\.\d+, -80\.\d+\] × \[33\.\d+, 33\.\d+\]: "
+            r"they look like lon/lat degrees",
+        ):
+            call()
+    # the same numbers declared as degrees are fine
+    ok = bad.set_crs(4326, allow_override=True)
+    assert distance_matrix(ok.iloc[:2])[0, 1] == pytest.approx(10.0, rel=0.01)
+
+
+def test_longitudes_in_0_360_are_called_so_with_the_fix():
+    """Fiji at 177.5 to 181.2 E was called 'projected (metres)', with the fix
+    'set the CRS the coordinates are in'."""
+    pts = gpd.GeoSeries(
+        [Point(177.5, -17.8), Point(178.4, -18.1), Point(181.2, -16.5)],
+        index=["Nadi", "Suva", "Lau"],
+        crs="EPSG:4326",
+    )
+    msg = (
+        "units.geometry: the CRS is geographic (EPSG:4326) but 1 of 3 units have "
+        "coordinates outside [-180, 180] × [-90, 90] (e.g. x=181.2, y=-16.5): "
+        "they look like longitudes in the 0-360 convention (degrees east of "
+        "Greenwich), while a geographic CRS takes them in [-180, 180] (rows: "
+        "'Lau'). Fix: wrap the longitudes into [-180, 180] with ((x + 180) % 360) "
+        "- 180, e.g. gdf.set_geometry(shapely.transform(gdf.geometry.values, "
+        "lambda xy: np.c_[(xy[:, 0] + 180) % 360 - 180, xy[:, 1]]), crs=gdf.crs); "
+        "terrakit handles units on both sides of the antimeridian (a polygon "
+        "crossing it must be split there)"
+    )
+    for call in (lambda: projected_crs(pts), lambda: adjacency(pts)):
+        with pytest.raises(DataValidationError) as err:
+            call()
+        assert str(err.value) == msg
+    # the fix given works: the wrapped points are across the antimeridian
+    import shapely
+
+    gdf = pts.to_frame("geometry")
+    wrapped = gdf.set_geometry(
+        shapely.transform(
+            gdf.geometry.values,
+            lambda xy: np.c_[(xy[:, 0] + 180) % 360 - 180, xy[:, 1]],
+        ),
+        crs=gdf.crs,
+    )
+    assert wrapped.geometry.x.tolist() == pytest.approx([177.5, 178.4, -178.8])
+    assert projected_crs(wrapped).to_epsg() == 32760
+    # metres labelled lon/lat keep their diagnosis
+    metres = gpd.GeoSeries([Point(500_000, 3_700_000)], crs="EPSG:4326")
+    with pytest.raises(DataValidationError, match="they look projected"):
+        projected_crs(metres)
+
+
+# -- CRS near the equator -----------------------------------------------------------
+def test_extents_symmetric_about_the_equator_get_true_scale_there():
+    """Kenya got EPSG:6933 (true scale at ±30°): east-west metres 13 % short,
+    north-south 15 % long at the equator, so snap_m and euclidean km were off."""
+    crs = projected_crs((33.9, -4.7, 41.9, 5.0))  # Kenya
+    op = crs.coordinate_operation
+    assert op.method_name == "Lambert Cylindrical Equal Area"
+    assert [p.value for p in op.params[:2]] == [3.2333, 37.9]  # lat_ts, lon_0
+    geod = pyproj.Geod(ellps="WGS84")
+    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    for lat in (-4.5, 0.0, 4.5):
+        x, y = tr.transform([37.0, 37.01, 37.0], [lat, lat, lat + 0.01])
+        ew = np.hypot(x[1] - x[0], y[1] - y[0]) / geod.inv(37, lat, 37.01, lat)[2]
+        ns = np.hypot(x[2] - x[0], y[2] - y[0]) / geod.inv(37, lat, 37, lat + 0.01)[2]
+        assert abs(ew - 1) < 0.003 and abs(ns - 1) < 0.003, (lat, ew, ns)
+    # 450 m apart north-south: neighbours at snap_m=500; 560 m east-west: not
+    mlat, mlon = 450 / 110574.0, 560 / 111320.0
+    u = gpd.GeoDataFrame(
+        geometry=[
+            box(37.9, 0.15, 37.91, 0.16),
+            box(37.9, 0.16 + mlat, 37.91, 0.17 + mlat),
+            box(38.0, 0.15, 38.01, 0.16),
+            box(38.01 + mlon, 0.15, 38.02 + mlon, 0.16),
+            box(33.9, -4.7, 33.91, -4.69),
+            box(41.89, 4.99, 41.9, 5.0),
+        ],
+        index=list("ABCDEF"),
+        crs=4326,
+    )
+    assert adjacency(u, snap_m=500, warn=False).edges() == [("A", "B")]
+    # the other extents keep their CRS
+    assert projected_crs((-170.0, -40.0, 170.0, 40.0)).to_epsg() == 6933
+    wide = projected_crs((160.0, -40.0, -10.0, 40.0)).coordinate_operation
+    assert [p.value for p in wide.params[:2]] == [30.0, -105.0]
+    us = projected_crs((-125.0, 24.0, -66.0, 50.0)).coordinate_operation
+    assert us.method_name == "Albers Equal Area"
+    assert projected_crs((36.0, -1.0, 38.0, 1.0)).to_epsg() == 32637  # UTM
+
+
+# -- point graphs on a line -----------------------------------------------------------
+def _point_units(xy, ids, crs=4326) -> gpd.GeoSeries:
+    return gpd.GeoSeries(gpd.points_from_xy(*zip(*xy, strict=True)), index=ids, crs=crs)
+
+
+def test_points_on_a_line_keep_their_shared_locations_as_cliques():
+    """Points at fewer than 3 places, or all on one line, were chained one
+    after the other: points at one location were not all linked (nor to the
+    location's neighbours), unlike points in general position."""
+    two = adjacency(_point_units([(-84, 33), (-84, 33), (-83.9, 33)], list("AaB")))
+    assert two.kind == "chain"
+    assert two.edges() == [("A", "a"), ("A", "B"), ("a", "B")]
+    one = adjacency(_point_units([(-84, 33)] * 3, list("ABC")))
+    assert one.edges() == [("A", "B"), ("A", "C"), ("B", "C")]
+    xy = [(500_000 + 1000 * i, 3_700_000 + 500 * i) for i in (0, 1, 1, 2)]
+    line = adjacency(_point_units(xy, list("pqrs"), crs=32617))  # one line in UTM 17N
+    assert line.kind == "chain"
+    assert line.edges() == [("p", "q"), ("p", "r"), ("q", "r"), ("q", "s"), ("r", "s")]
+
+
+# -- travel-time settings -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kw", "got"),
+    [
+        ({"speed_kmh": True}, "True"),
+        ({"speed_kmh": np.True_}, "np.True_"),
+        ({"speed_kmh": None}, "None"),
+        ({"circuity": "fast"}, "'fast'"),
+        ({"stop_minutes": [5]}, "[5]"),
+        ({"circuity": float("nan")}, "nan"),
+    ],
+)
+def test_travel_model_refuses_bools_and_non_numbers_naming_the_setting(kw, got):
+    """speed_kmh=True was 1 km/h (every trip 60 times too long); None, text
+    and lists met a bare float() error naming no setting."""
+    name = next(iter(kw))
+    default = {"circuity": "1.3", "speed_kmh": "60", "stop_minutes": "0"}[name]
+    if got == "np.True_" and repr(np.True_) == "True":  # numpy < 2
+        got = "True"
+    with pytest.raises(ValueError) as err:
+        TravelTimeModel(**kw)
+    assert str(err.value) == (
+        f"{name} must be a finite number, got {got}; give it as a plain number, "
+        f"e.g. TravelTimeModel({name}={default})"
+    )
+    assert TravelTimeModel(speed_kmh=np.float64(40.0), circuity=1).speed_kmh == 40.0
+
+
+# -- across the antimeridian ----------------------------------------------------------
+def test_polygons_meeting_on_the_antimeridian_are_neighbours():
+    """W ends at 180°, E starts at -180° (the same meridian): they were no
+    neighbours with queen, rook or strict=True, and E was called an island."""
+    u = gpd.GeoDataFrame(
+        geometry=[
+            box(179.5, -17, 180, -16.5),
+            box(-180, -17, -179.5, -16.5),
+            box(179.0, -17, 179.5, -16.5),
+            box(-179.0, -17, -178.5, -16.5),  # 0.5° east of E: not touching
+        ],
+        index=["W", "E", "X", "far"],
+        crs="EPSG:4326",
+    )
+    for kw in ({}, {"kind": "rook"}, {"strict": True}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no unit is an island
+            adj = adjacency(u.drop("far"), **kw)
+        assert adj.edges() == [("W", "E"), ("W", "X")], kw
+        assert adjacency(u, warn=False, **kw).edges() == adj.edges()
+
+
+# -- haversine_matrix's inputs --------------------------------------------------------
+def test_haversine_matrix_refuses_swapped_and_missing_coordinates():
+    """(lat, lon) order or a NaN returned a number without a word, while
+    distance_matrix refused the same points naming the rows."""
+    la, sf = (-118.24, 34.05), (-122.42, 37.77)
+    assert haversine_matrix([la[0]], [la[1]], [sf[0]], [sf[1]])[0, 0] == (
+        pytest.approx(559.1, abs=0.1)
+    )
+    with pytest.raises(DataValidationError) as err:
+        haversine_matrix([la[1]], [la[0]], [sf[1]], [sf[0]])  # lat first
+    assert str(err.value) == (
+        "points.lat1: 1 latitudes outside [-90, 90] (e.g. -118.24); coordinates "
+        "must be WGS84 degrees (rows: 'row 0'). Fix: convert projected "
+        "coordinates to lon/lat degrees, or check whether lon and lat are swapped"
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"^points\.lat2: 1 coordinates are missing, infinite or not numbers "
+        r"\(rows: 'row 1'\)",
+    ):
+        haversine_matrix([la[0]], [la[1]], [sf[0], 0.0], [sf[1], np.nan])
+    with pytest.raises(DataValidationError, match=r"^points\.lon1: .*'row 0'"):
+        haversine_matrix([np.inf], [0.0])

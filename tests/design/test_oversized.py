@@ -29,7 +29,7 @@ def strip_6() -> gpd.GeoDataFrame:
         {"population": [6.0, 1.0, 1.0, 1.0, 1.0, 2.0], "area": [1.0] * 6},
         geometry=[shapely.box(i, 0, i + 1, 1) for i in range(6)],
         index=pd.Index(list("abcdef"), name="unit_id"),
-        crs="EPSG:3857",
+        crs="EPSG:4326",
     )
 
 
@@ -84,7 +84,7 @@ def test_stuck_unit_on_a_path() -> None:
         {"w": [5.0, 2.0, 5.0]},
         geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
         index=pd.Index(["x", "y", "z"]),
-        crs="EPSG:3857",
+        crs="EPSG:4326",
     )
     adj = adjacency(units, warn=False)
     assert stuck_units(units["w"], adj, 6.5, 7.5, candidates=list("xyz")).empty
@@ -102,7 +102,7 @@ def test_split_blocking_clears_stuck_units() -> None:
         {"w": [5.0, 2.0, 5.0]},
         geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
         index=pd.Index(["x", "y", "z"]),
-        crs="EPSG:3857",
+        crs="EPSG:4326",
     )
     adj = adjacency(units, warn=False)
     split, stuck0 = split_blocking(units, "w", 2, 0.10, adjacency=adj)
@@ -146,7 +146,7 @@ def _strip(values, ids) -> gpd.GeoDataFrame:
         {"population": values},
         geometry=[shapely.box(i, 0, i + 1, 1) for i in range(len(values))],
         index=pd.Index(ids, name="unit_id"),
-        crs="EPSG:3857",
+        crs="EPSG:4326",
     )
 
 
