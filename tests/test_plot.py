@@ -809,3 +809,333 @@ def test_forecast_refuses_a_territory_not_in_it_before_a_figure(bad):
     assert plt.get_fignums() == []
     ax = forecast(tf, np.int64(1))
     assert ax.get_title() == "Sales forecast — territory 1 (num)"
+
+
+def _front(rows, results=None, reasons=None):
+    """A DisruptionFront by hand from ``(tolerance, status, from_tolerance)``
+    rows: each row with a plan moves 20 % (bound 10 %) at 4 % deviation."""
+    import numpy as np
+    import pandas as pd
+
+    from terrakit.realign.front import DisruptionFront
+
+    nan = np.nan
+    table = pd.DataFrame(
+        [
+            {
+                "tolerance": t,
+                "moved": nan if s == "infeasible" else 2.0,
+                "moved_share": nan if s == "infeasible" else 0.2,
+                "lower_bound_share": nan if s == "infeasible" else 0.1,
+                "gap": nan if s == "infeasible" else 0.5,
+                "max_deviation": nan if s == "infeasible" else 0.04,
+                "units_moved": nan if s == "infeasible" else 1.0,
+                "status": s,
+                "from_tolerance": src,
+            }
+            for t, s, src in rows
+        ]
+    )
+    return DisruptionFront(
+        table, "workload", "sales", 0.3, results or {}, reasons or {}
+    )
+
+
+def test_disruption_front_claims_only_what_was_proven(monkeypatch):
+    """A 1x4 strip whose reps sit in u1 and u2, today R1 = {u1}: the front
+    proves ±10 % impossible for contiguous plans in which each rep keeps its
+    root unit, yet R1 = {u1, u2}, R2 = {u3, u4} is contiguous and exactly
+    balanced.  The figure said "impossible (proven)"; likewise it called every
+    grey bar the proven lower bound, though with contiguity it can be the
+    rooted MIP's bound.  (The MIP's proof takes seconds of solver time, more
+    under load: it is stood in for by the error rebalance raises with it.)"""
+    import importlib
+    import warnings
+    from types import SimpleNamespace
+
+    import terrakit as tk
+    from terrakit.data.synthetic import toy_grid
+    from terrakit.exceptions import InfeasibleError
+    from terrakit.plot import disruption_front
+
+    rb = importlib.import_module("terrakit.realign.rebalance")
+    fr = importlib.import_module("terrakit.realign.front")
+
+    def rooted_proof(setup, *, balance, max_moved, **kw):  # type: ignore[no-untyped-def]
+        problem = setup.problem.replace(tolerance=dict(balance))
+        raise InfeasibleError(rb._mip_infeasible(setup, problem, balance, max_moved, 0))
+
+    monkeypatch.setattr(fr, "_solve", rooted_proof)
+    s = toy_grid(1, 4, 2, seed=2)
+    s = s.replace(units=s.units.assign(workload=[10.0, 10.0, 10.0, 10.0]))
+    assert s.reps["home_unit"].tolist() == ["u1", "u2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        front = tk.realign.disruption_front(
+            s, "current", [0.1], measure="workload", moved_measure="workload"
+        )
+    assert front.table["status"].tolist() == ["infeasible"]
+    reason = front.reasons[0.1]
+    assert "each rep keeping its root unit ({'R1': 'u1', 'R2': 'u2'}" in reason
+    other = Alignment.from_mapping({"u1": "R1", "u2": "R1", "u3": "R2", "u4": "R2"})
+    assert tk.metrics.is_contiguous(s, other)
+    assert (
+        tk.metrics.balance(s, other, ["workload"]).loc["workload", "max_rel_dev"] == 0
+    )
+    ax = disruption_front(front)
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("impossible")]
+    assert line.get_label() == "impossible keeping each rep's root unit (proven)"
+    assert line.get_linestyle() == "-." and line.get_ydata()[0] == 10.0
+
+    # bars: the bound of a row is rooted when its result says so, or when
+    # (with contiguity) the row took a tighter tolerance's plan; a proof that
+    # is not the rooted MIP's stays "impossible (proven)"
+    roots = {"R1": "u1", "R2": "u2"}
+    mip = "mip (all pairs, with contiguity, each rep keeping its root unit)"
+    lp = "lp relaxation (all pairs, without contiguity; root units free)"
+    res = {
+        0.3: SimpleNamespace(info={"bound": lp, "roots": roots}),
+        0.2: SimpleNamespace(info={"bound": lp, "roots": roots}),
+        0.15: SimpleNamespace(info={"bound": mip, "roots": roots}),
+    }
+    hand = _front(
+        [
+            (0.3, "feasible", 0.3),
+            (0.2, "feasible", 0.15),
+            (0.15, "optimal", 0.15),
+            (0.01, "infeasible", float("nan")),
+        ],
+        res,
+        {0.01: "no alignment meets ±1 % workload: the MIP over every pair proves it"},
+    )
+    ax = disruption_front(hand)
+    bars = {c.get_label(): c for c in ax.collections if "bound" in c.get_label()}
+    assert sorted(bars) == [
+        "bound keeping each rep's root unit → found",
+        "bound → found",
+    ]
+    assert [tuple(s[1]) for s in bars["bound → found"].get_segments()] == [(20.0, 4.0)]
+    rooted = bars["bound keeping each rep's root unit → found"]
+    assert len(rooted.get_segments()) == 2
+    assert rooted.get_linestyle()[0][1] is not None  # dashed
+    labels = ax.get_legend_handles_labels()[1]
+    assert "impossible (proven)" in labels
+    assert not [x for x in labels if "root unit (proven)" in x]
+    # without contiguity nothing is qualified
+    plain_front = _front(
+        [(0.2, "feasible", 0.1), (0.1, "optimal", 0.1)],
+        {0.2: SimpleNamespace(info={"bound": "mip (all pairs)"})},
+    )
+    labels = disruption_front(plain_front).get_legend_handles_labels()[1]
+    assert labels == ["rebalanced", "bound → found", "current plan"]
+
+
+def test_the_two_front_figures_name_each_other():
+    """tk.plot.pareto(a DisruptionFront) said only what it takes, in a
+    ValueError; tk.plot.disruption_front(a tk.design.pareto frame) said "pass
+    the DisruptionFront itself, not its table", the wrong fix."""
+    import pandas as pd
+
+    from terrakit import plot
+
+    front = _front([(0.1, "feasible", 0.1)])
+    pareto_frame = pd.DataFrame(
+        {"value": [0.05], "objective": [2.0], "status": ["optimal"]}
+    )
+    plt.close("all")
+    with pytest.raises(TypeError) as err:
+        plot.pareto(front)
+    assert str(err.value) == (
+        "tk.plot.pareto takes the DataFrame of tk.design.pareto, got "
+        "DisruptionFront; draw a disruption front with "
+        "tk.plot.disruption_front(front)"
+    )
+    with pytest.raises(ValueError) as err:
+        plot.pareto(front.table)
+    assert str(err.value).endswith(
+        "; that is the table of a DisruptionFront: draw the front with "
+        "tk.plot.disruption_front(front)"
+    )
+    with pytest.raises(TypeError) as err:
+        plot.disruption_front(pareto_frame)
+    assert str(err.value) == (
+        "tk.plot.disruption_front takes a DisruptionFront (tk.realign."
+        "disruption_front), got DataFrame; that is a frame of tk.design.pareto "
+        "(columns value, objective): draw it with tk.plot.pareto(front)"
+    )
+    assert plt.get_fignums() == []
+
+
+def test_territory_map_refuses_rep_homes_on_units_without_a_crs(toy_grid_3x3):
+    """Units without a CRS (a shapefile without .prj): the rep homes, in
+    lon/lat degrees, were drawn ~3,700 km from the units in metres."""
+    from terrakit.exceptions import DataValidationError
+
+    s = toy_grid_3x3
+    units = s.units.set_crs(None, allow_override=True)
+    al = s.alignments["current"]
+    plt.close("all")
+    with pytest.raises(DataValidationError) as err:
+        territory_map(units, al, reps=s.reps)
+    assert str(err.value) == (
+        "units.geometry: the geometry has no CRS, so the rep homes (lon/lat) "
+        "cannot be placed on the map. Fix: set it with "
+        "units.set_crs('EPSG:4326') (lon/lat) or the CRS the coordinates are "
+        "in, or pass reps=False"
+    )
+    assert plt.get_fignums() == []
+    ax = territory_map(units, al, reps=False)  # nothing to place: drawn
+    assert not [c for c in ax.collections if c.get_label() == "rep home"]
+
+
+@pytest.mark.parametrize("table", ["frame", "name", None])
+def test_maps_refuse_what_is_not_a_study_or_units_before_a_figure(toy_grid_3x3, table):
+    """A plain DataFrame (units read from a CSV), a name or None gave a bare
+    AttributeError (after opening a figure) where balance_chart refuses the
+    same table naming the fix."""
+    import pandas as pd
+
+    from terrakit.exceptions import DataValidationError
+    from terrakit.plot import diff_map
+
+    al = toy_grid_3x3.alignments["current"]
+    obj = {
+        "frame": pd.DataFrame(toy_grid_3x3.units.drop(columns="geometry")),
+        "name": "current",
+        None: None,
+    }[table]
+    got = type(obj).__name__ if obj is not None else "NoneType"
+    message = (
+        f"units: expected a Study or a units GeoDataFrame, got {got}. Fix: pass "
+        "study or study.units"
+    )
+    plt.close("all")
+    with pytest.raises(DataValidationError) as err:
+        balance_chart(obj, al)
+    assert str(err.value).startswith(message)
+    for call in (lambda: territory_map(obj, al), lambda: diff_map(obj, al, al)):
+        with pytest.raises(DataValidationError) as err:
+            call()
+        assert str(err.value) == message
+    assert plt.get_fignums() == []
+
+
+def _toy_plan(weeks):
+    import warnings
+
+    from terrakit.data.synthetic import toy_grid
+    from terrakit.routing import plan_calls
+
+    study = toy_grid(4, 4, 2, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_calls(study, "current", "R1", weeks=weeks, time_limit=1.0, seed=0)
+    return study, plan
+
+
+def test_routes_takes_the_units_table_as_backdrop():
+    """routes(plan, study.units), the form every other map takes, opened a
+    figure and failed with 'GeoDataFrame' object has no attribute 'units'."""
+    import numpy as np
+
+    from terrakit.exceptions import DataValidationError
+    from terrakit.plot import routes
+
+    study, plan = _toy_plan(1)
+    day = plan.days[0]
+
+    def backdrop(ax):  # type: ignore[no-untyped-def]
+        return [p.vertices for p in ax.collections[0].get_paths()]
+
+    want = backdrop(routes(plan, study, day=day))
+    assert len(want) == 10  # the units of R1's accounts
+    got = backdrop(routes(plan, study.units, day=day))
+    assert len(got) == len(want)
+    assert all(np.allclose(a, b) for a, b in zip(got, want, strict=True))
+    plt.close("all")
+    with pytest.raises(DataValidationError) as err:
+        routes(plan, "current", day=day)
+    assert str(err.value) == (
+        "units: expected a Study or a units GeoDataFrame, got str. Fix: pass the "
+        "study (tk.plot.routes(plan, study)), its units GeoDataFrame or no study"
+    )
+    with pytest.raises(DataValidationError, match="the geometry has no CRS"):
+        routes(plan, study.units.set_crs(None, allow_override=True), day=day)
+    assert plt.get_fignums() == []
+
+
+def test_routes_draws_every_day_in_its_own_colour():
+    """With more than 20 routed days, days shared tab20's colours by position
+    (W1-Mon and W7-Wed alike), though the docstring says one colour each."""
+    from matplotlib.colors import to_hex
+
+    from terrakit.plot import routes
+
+    study, plan = _toy_plan(8)
+    r = plan.routes
+    days = [d for d in plan.days if (r["day"] == d).any()]
+    assert len(days) == 24
+    colours = [to_hex(ln.get_color()) for ln in routes(plan, study).lines]
+    assert len(colours) == len(set(colours)) == 24
+
+    from terrakit.plot._palette import distinct_colours
+
+    assert colours == distinct_colours(24)
+    many = distinct_colours(300)
+    assert len(set(many)) == 300 and many[:24] == colours
+
+
+def test_colour_arguments_are_checked_before_a_figure(
+    toy_grid_3x3, potential_study, monkeypatch
+):
+    """moved_color, color and cmap were passed to matplotlib unchecked: a
+    figure was opened and matplotlib's bare error did not name the argument
+    (territory_map(cmap=3): "'int' object is not callable")."""
+    from matplotlib import colormaps
+
+    from terrakit.plot import diff_map, forecast, potential_map
+
+    s = toy_grid_3x3
+    al = s.alignments["current"]
+    _, tf = _forecast_with_gaps()
+    res = _fake_fit(monkeypatch, potential_study, "unit")
+
+    def colour_error(name, value):  # type: ignore[no-untyped-def]
+        return (
+            f"{name} = {value!r} is not a matplotlib colour; give a name "
+            "('tab:blue'), a hex string ('#1f77b4') or an RGB(A) tuple"
+        )
+
+    cmap_error = (
+        "cmap = 'virids' is not a matplotlib colormap; give a name such as "
+        "'viridis' or 'tab20' (list(matplotlib.colormaps) has them all) or a "
+        "Colormap; did you mean 'viridis' for 'virids'?"
+    )
+    cases = [
+        (ValueError, lambda: diff_map(s, al, al, moved_color="nope"),
+         colour_error("moved_color", "nope")),
+        (ValueError, lambda: diff_map(s, al, al, kept_color=(1, 2)),
+         colour_error("kept_color", (1, 2))),
+        (ValueError, lambda: forecast(tf, "T1", color="nope"),
+         colour_error("color", "nope")),
+        (ValueError, lambda: potential_map(res, potential_study, cmap="virids"),
+         cmap_error),
+        (ValueError, lambda: territory_map(s, al, cmap="virids"), cmap_error),
+        (TypeError, lambda: territory_map(s, al, cmap=3),
+         "cmap must be a matplotlib colormap name (e.g. 'viridis') or a "
+         "Colormap, got int 3"),
+        (ValueError, lambda: territory_map(s, al, colors={"R1": "nope"}),
+         colour_error("colors['R1']", "nope")),
+    ]  # fmt: skip
+    plt.close("all")
+    for kind, call, message in cases:
+        with pytest.raises(kind) as err:
+            call()
+        assert str(err.value) == message
+    assert plt.get_fignums() == []
+    # a Colormap itself is a colormap
+    ax = potential_map(res, potential_study, cmap=colormaps["magma"])
+    assert ax.collections[-1].get_cmap().name == "magma"
+    ax = territory_map(s, al, cmap=colormaps["Set1"], reps=False)
+    face = [tuple(h.get_facecolor()) for h in ax.get_legend().legend_handles]
+    assert face == [colormaps["Set1"](0), colormaps["Set1"](1)]

@@ -1,4 +1,4 @@
-"""terrakit.plot.pareto.plot_pareto: order of the front, tolerances without a plan."""
+"""terrakit.plot.plot_pareto (tk.plot.pareto): order of the front, failed tolerances."""
 
 from __future__ import annotations
 
@@ -62,3 +62,19 @@ def test_several_failed_tolerances_share_one_legend_entry():
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["alignment", "no plan found in time"]
     plt.close(ax.figure)
+
+
+def test_the_documented_path_of_the_plot_resolves():
+    """tk.design.pareto said "Plot with terrakit.plot.pareto.plot_pareto", but
+    terrakit.plot.pareto is the function (the package binds the name to it,
+    shadowing the module): the documented path was an AttributeError."""
+    import re
+
+    import terrakit
+
+    doc = terrakit.design.pareto.__doc__
+    (path,) = re.findall(r"Plot with\s+:func:`([\w.]+)`", doc)
+    obj = terrakit
+    for name in path.split(".")[1:]:
+        obj = getattr(obj, name)
+    assert obj is plot_pareto is terrakit.plot.pareto

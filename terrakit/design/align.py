@@ -1639,7 +1639,7 @@ def pareto(
         (the gap recomputed; NaN when its run gave none) and its status is
         ``"optimal"`` or ``"feasible"`` by that gap.  The objective never
         rises as the tolerance loosens.  Plot with
-        :func:`terrakit.plot.pareto.plot_pareto`.
+        :func:`terrakit.plot.plot_pareto` (``tk.plot.pareto(front)``).
 
     Raises
     ------

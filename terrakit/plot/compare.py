@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment
+from terrakit.plot._check import colour
 from terrakit.plot._text import plain
 
 __all__ = ["diff_map"]
@@ -43,7 +44,7 @@ def diff_map(
     title
         Title; default ``"<after>: N units moved"``.
     moved_color, kept_color
-        Fill colours.
+        Fill colours (any matplotlib colour).
     legend
         Draw a two-entry legend.
 
@@ -54,18 +55,25 @@ def diff_map(
     Raises
     ------
     DataValidationError
-        The two alignments' territory ids differ only in type ('1' and 1):
-        every unit would look moved.  The message names the alignments, or
+        When ``study`` is neither a Study nor a units GeoDataFrame, or the two
+        alignments' territory ids differ only in type ('1' and 1): every
+        unit would look moved.  The message names the alignments, or
         ``'before'`` and ``'after'`` when they have the same name.
+    ValueError
+        When ``moved_color`` or ``kept_color`` is not a matplotlib colour.
+
+    All are raised before a figure is made.
 
     Examples
     --------
     >>> ax = diff_map(study, "current", result.alignment)  # doctest: +SKIP
     """
-    from terrakit.metrics import _alignment, _is_study, _labels
+    from terrakit.metrics import _alignment, _labels, _units_of
     from terrakit.realign.impact import check_territory_ids
 
-    units: gpd.GeoDataFrame = study.units if _is_study(study) else study
+    units = _units_of(study)
+    colour(moved_color, "moved_color")
+    colour(kept_color, "kept_color")
     a_al = _alignment(study, before)
     a = _labels(units.index, a_al, "before alignment")
     b_al = _alignment(study, after)

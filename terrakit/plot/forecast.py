@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from terrakit._runargs import whole_number
-from terrakit.plot._check import expect, is_a
+from terrakit.plot._check import colour, expect, is_a
 from terrakit.plot._text import plain
 
 __all__ = ["forecast"]
@@ -43,7 +43,7 @@ def forecast(
         How many past periods to show: a whole number ≥ 0 (``0``: none), or
         ``None``: all.
     color
-        Colour of the forecast.
+        Colour of the forecast (any matplotlib colour).
 
     Returns
     -------
@@ -58,7 +58,8 @@ def forecast(
     KeyError
         When the territory is not in the forecast.
     ValueError
-        When ``history_periods`` is not a whole number ≥ 0 or ``None``.
+        When ``history_periods`` is not a whole number ≥ 0 or ``None``, or
+        ``color`` is not a matplotlib colour.
 
     All are raised before a figure is made.  Territories are matched by
     exact label: ``True`` is not territory ``1``.
@@ -91,6 +92,7 @@ def forecast(
             f"history_periods must be a whole number of periods ≥ 0 or None "
             f"(all), got {history_periods!r}"
         )
+    colour(color, "color")
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     d = tf.draws.sel(territory=territory).to_numpy().astype(float)

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
+from terrakit.plot._check import is_a
+
 __all__ = ["plot_pareto"]
 
 #: How a tolerance without a plan is marked: proven impossible, or none found
@@ -47,17 +49,42 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError
+        For a :class:`~terrakit.realign.DisruptionFront`, which
+        :func:`terrakit.plot.disruption_front` draws.
+    ValueError
+        For anything else that is not such a frame.
+
+    Both are raised before a figure is made.
     """
+    if is_a(front, "terrakit.realign.front", "DisruptionFront"):
+        raise TypeError(
+            "tk.plot.pareto takes the DataFrame of tk.design.pareto, got "
+            "DisruptionFront; draw a disruption front with "
+            "tk.plot.disruption_front(front)"
+        )
     missing = (
         sorted({"value", "objective", "status"} - set(front.columns))
         if isinstance(front, pd.DataFrame)
         else None
     )
     if missing is None or missing:
+        disruption_table = missing and {"tolerance", "moved_share"} <= set(
+            front.columns
+        )
         raise ValueError(
             "front must be the DataFrame of terrakit.design.pareto with columns "
             "value, objective and status"
             + (f"; it lacks {missing}" if missing else f", got {type(front).__name__}")
+            + (
+                "; that is the table of a DisruptionFront: draw the front with "
+                "tk.plot.disruption_front(front)"
+                if disruption_table
+                else ""
+            )
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))

@@ -10,12 +10,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import Colormap
 from matplotlib.patches import Patch
 
 from terrakit._runargs import is_count
 from terrakit.data.validation import _id_kind
 from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
-from terrakit.plot._check import expect, is_a
+from terrakit.plot._check import colormap, expect, is_a
 from terrakit.plot._text import plain
 
 __all__ = ["potential_map", "whitespace"]
@@ -120,7 +121,7 @@ def potential_map(
     column: Literal[
         "potential_mean", "whitespace", "penetration", "uncertainty"
     ] = "potential_mean",
-    cmap: str = "viridis",
+    cmap: str | Colormap = "viridis",
     legend: bool = True,
 ) -> Axes:
     """Choropleth of unit potentials (account fits are summed per unit).
@@ -138,7 +139,8 @@ def potential_map(
         ``"potential_mean"``, ``"whitespace"``, ``"penetration"`` or
         ``"uncertainty"`` (width of the 90 % interval relative to the mean).
     cmap
-        Matplotlib colormap name.
+        Matplotlib colormap: a name (``"viridis"``) or a
+        :class:`~matplotlib.colors.Colormap`.
     legend
         Draw a colour bar, and a legend entry for the grey units.
 
@@ -160,9 +162,13 @@ def potential_map(
         units GeoDataFrame.
     SpecificationError
         For an unknown ``column``.
+    TypeError, ValueError
+        When ``cmap`` is not a colormap or the name of one.
     DataValidationError
         When none of the fit's unit ids is a unit id of the study (e.g. text
         ids ``'13001'`` in the fit, numbers ``13001`` in the study).
+
+    All are raised before a figure is made.
 
     Warns
     -----
@@ -184,6 +190,7 @@ def potential_map(
         raise SpecificationError(
             f"column must be one of {list(_COLUMNS)}, got {column!r}"
         )
+    cm = colormap(cmap)
     frame = res.to_frame("unit")
     _check_unit_ids(frame.index, units.index)
     if column == "uncertainty":
@@ -206,7 +213,7 @@ def potential_map(
         gdf[~missing].plot(
             column=column,
             ax=ax,
-            cmap=cmap,
+            cmap=cm,
             legend=legend,
             edgecolor="white",
             linewidth=0.2,

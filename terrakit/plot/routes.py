@@ -5,13 +5,15 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from terrakit.exceptions import TerrakitWarning
+from terrakit.exceptions import DataValidationError, TerrakitWarning
 from terrakit.plot._check import expect, is_a
+from terrakit.plot._palette import distinct_colours
 from terrakit.plot._text import plain
 
 __all__ = ["routes"]
@@ -33,7 +35,11 @@ def routes(
     plan
         A :class:`~terrakit.routing.CallPlan`.
     study
-        Optional study: its territory units are drawn as a light backdrop.
+        Optional: a Study, or a units GeoDataFrame (with a CRS).  The
+        territory's units are drawn as a light backdrop: the units of the
+        plan's accounts (the study's ``accounts.unit_id``; for a units table
+        or a study without accounts, the units in which an account of the
+        plan lies).
     day
         A day label such as ``"W1-Tue"``; ``None`` draws every day.
     ax
@@ -60,36 +66,44 @@ def routes(
         :class:`~terrakit.routing.TerritoryPlans` of every territory).
     KeyError
         If ``day`` is not a day of the plan.
+    DataValidationError
+        If ``study`` is neither a Study nor a units GeoDataFrame, or is a
+        units table without a CRS.
 
-    Both are raised before a figure is made.
+    All are raised before a figure is made.
     """
     _check_plan(plan)
     if day is not None and day not in plan.days:
         raise KeyError(f"no day {day!r}; days are {plan.days[0]}..{plan.days[-1]}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 7))
-    if study is not None:
-        _backdrop(ax, plan, study)
+    units, accounts = _tables(study)
+    backdrop = None if units is None else _backdrop(plan, units, accounts)
     r = plan.routes
     if day is not None:
         days = [day]
     else:
         days = [d for d in plan.days if (r["day"] == d).any()]
+    rest = None
     if others:
         vis = r[r["kind"] == "visit"]
         on = set(vis.loc[vis["day"].isin(days), "account_id"])
-        pts = _account_points(plan, study)
+        pts = _account_points(plan, units, accounts)
         rest = pts[~pts.index.isin(on)]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 7))
+    if backdrop is not None and len(backdrop):
+        backdrop.plot(ax=ax, color="0.95", edgecolor="0.8", linewidth=0.5, zorder=1)
+    if rest is not None:
         ax.scatter(
             rest["lon"], rest["lat"], s=8, c="0.75", zorder=2, label="other accounts"
         )
-    cmap = plt.get_cmap("tab20")
+    # a colour of its own for every day, however many days
+    palette = distinct_colours(len(days))
     lunch_labelled = False
     for k, d in enumerate(days):
         s = r[r["day"] == d]
         if s.empty:
             continue
-        color = "tab:blue" if len(days) == 1 else cmap(k % 20)
+        color = "tab:blue" if len(days) == 1 else palette[k]
         ax.plot(
             s["lon"],
             s["lat"],
@@ -190,27 +204,67 @@ def _check_plan(plan: Any) -> None:
     )
 
 
-def _backdrop(ax: Axes, plan: Any, study: Any) -> None:
-    units = study.units
-    acc = study.accounts
-    if acc is None or "unit_id" not in acc.columns:
-        return
-    ids = set(plan.schedule.index)
-    uid = set(acc.loc[acc.index.isin(ids), "unit_id"])
-    sub = units[units.index.isin(uid)]
-    if len(sub):
-        sub.to_crs("EPSG:4326").plot(
-            ax=ax, color="0.95", edgecolor="0.8", linewidth=0.5, zorder=1
+def _tables(study: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The units and accounts of ``study``: a Study's, or a units
+    GeoDataFrame and no accounts, or ``(None, None)`` without a study; anything
+    else, and units without a CRS (the map is in lon/lat), are refused."""
+    from terrakit.metrics import _is_study, _units_of
+
+    if study is None:
+        return None, None
+    units = _units_of(
+        study,
+        "pass the study (tk.plot.routes(plan, study)), its units GeoDataFrame "
+        "or no study",
+    )
+    if units.crs is None:
+        raise DataValidationError(
+            "units",
+            "geometry",
+            "the geometry has no CRS, so the units cannot be drawn under the "
+            "routes, which are in lon/lat",
+            fix="set it with units.set_crs('EPSG:4326') (lon/lat) or the CRS the "
+            "coordinates are in",
         )
+    accounts = getattr(study, "accounts", None) if _is_study(study) else None
+    return units, accounts
 
 
-def _account_points(plan: Any, study: Any) -> pd.DataFrame:
+def _backdrop(
+    plan: Any, units: gpd.GeoDataFrame, accounts: pd.DataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """The territory's units in lon/lat: those of the plan's accounts (by the
+    accounts' ``unit_id``; without an accounts table, those in which a known
+    account place lies), or ``None`` when they cannot be told."""
+    ids = pd.Index(plan.schedule.index)
+    if accounts is not None:
+        if "unit_id" not in accounts.columns:
+            return None
+        uid = set(accounts.loc[accounts.index.isin(ids), "unit_id"])
+        return units[units.index.isin(uid)].to_crs("EPSG:4326")
+    pts = _account_points(plan, None, None, warn=False)
+    if pts.empty:
+        return None
+    ll = units.to_crs("EPSG:4326")
+    places = gpd.GeoSeries(gpd.points_from_xy(pts["lon"], pts["lat"]), crs=ll.crs)
+    _, hit = ll.sindex.query(places, predicate="intersects")
+    return ll.iloc[np.unique(hit)]
+
+
+def _account_points(
+    plan: Any,
+    units: gpd.GeoDataFrame | None,
+    accounts: pd.DataFrame | None,
+    *,
+    warn: bool = True,
+) -> pd.DataFrame:
     """``lon``/``lat`` of every account of ``plan.schedule`` that can be placed.
 
     From the schedule's own ``lon``/``lat``, then the plan's routes (visits,
-    and lunch breaks at an account's place), then ``study.accounts``
-    (``lon``/``lat``), then the representative point of the account's unit;
-    accounts still without a place are left out with a warning.
+    and lunch breaks at an account's place), then ``accounts``
+    (``lon``/``lat``), then the representative point of the account's unit
+    in ``units``; accounts still without a place are left out, with a
+    warning when ``warn``.
     """
     sched = plan.schedule
     ids = pd.Index(sched.index)
@@ -221,20 +275,20 @@ def _account_points(plan: Any, study: Any) -> pd.DataFrame:
     known = r[r["account_id"].notna()].drop_duplicates("account_id")
     known = known.set_index("account_id")[["lon", "lat"]]
     pts = pts.fillna(known.reindex(ids))
-    acc = getattr(study, "accounts", None) if study is not None else None
+    acc = accounts
     if acc is not None and pts.isna().any(axis=None):
         sub = acc.reindex(ids)
         if {"lon", "lat"} <= set(acc.columns):
             pts = pts.fillna(sub[["lon", "lat"]].astype(float))
-        if "unit_id" in acc.columns and pts.isna().any(axis=None):
+        if units is not None and "unit_id" in acc.columns and pts.isna().any(axis=None):
             from terrakit.data.geo import lonlat
 
-            lon, lat = lonlat(study.units)
-            unit = pd.DataFrame({"lon": lon, "lat": lat}, index=study.units.index)
+            lon, lat = lonlat(units)
+            unit = pd.DataFrame({"lon": lon, "lat": lat}, index=units.index)
             at = unit.reindex(sub["unit_id"].to_numpy())
             pts = pts.fillna(at.set_axis(ids))
     missing = pts.index[pts.isna().any(axis=1)].tolist()
-    if missing:
+    if missing and warn:
         warnings.warn(
             f"{len(missing)} of the territory's {len(ids)} accounts are not drawn: "
             f"no route of the plan reaches them and their places are unknown "

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pyproj
 from matplotlib.axes import Axes
-from matplotlib.colors import Colormap, ListedColormap, to_rgba
+from matplotlib.colors import Colormap, ListedColormap
 from matplotlib.patches import Patch
 
 from terrakit.data.alignment import Alignment, _sorted_territories
 from terrakit.data.validation import check_lonlat_values, ids_equal_only_as_text
 from terrakit.exceptions import DataValidationError
+from terrakit.plot._check import colormap, colour
 from terrakit.plot._text import plain
 
 __all__ = ["territory_map"]
@@ -38,7 +39,8 @@ def territory_map(
     Parameters
     ----------
     study
-        A Study, or a units GeoDataFrame (then pass ``reps`` as a table).
+        A Study, or a units GeoDataFrame (then pass ``reps`` as a table; the
+        units need a CRS to place the rep homes, given in lon/lat).
     alignment
         The alignment (or its name in the study).
     ax
@@ -51,7 +53,8 @@ def territory_map(
     labels
         Write the territory id inside every territory.
     cmap
-        Colormap; qualitative maps (``tab20``) are cycled when there are more
+        Colormap (a name or a :class:`~matplotlib.colors.Colormap`);
+        qualitative maps (``tab20``) are cycled when there are more
         territories than colours.  ``None`` (default): the palette of the
         interactive map (:func:`terrakit.widgets._display.territory_colors`:
         tab20 with its dark shades first, then more distinct colours).
@@ -83,12 +86,14 @@ def territory_map(
     Raises
     ------
     DataValidationError
-        When ``reps`` is a table without ``home_lon``/``home_lat`` or with a
-        rep whose home is missing, infinite or outside lon/lat degrees, or when
-        ``colors`` names the territories only as text (``'1'`` for ``1``).
+        When ``study`` is neither a Study nor a units GeoDataFrame; when
+        ``reps`` is a table without ``home_lon``/``home_lat`` or with a rep
+        whose home is missing, infinite or outside lon/lat degrees, or there
+        are rep homes to mark on units without a CRS; or when ``colors``
+        names the territories only as text (``'1'`` for ``1``).
     TypeError, ValueError
         When ``colors`` is not a mapping or holds a value that is not a
-        matplotlib colour.
+        matplotlib colour, or ``cmap`` is not a colormap (or the name of one).
 
     All are raised before a figure is made.
 
@@ -96,15 +101,25 @@ def territory_map(
     --------
     >>> ax = territory_map(study, "current")  # doctest: +SKIP
     """
-    from terrakit.metrics import _alignment, _is_study, _labels, _territory_order
+    from terrakit.metrics import _alignment, _labels, _territory_order, _units_of
 
-    units: gpd.GeoDataFrame = study.units if _is_study(study) else study
+    units = _units_of(study)
     al = _alignment(study, alignment)
     lab = _labels(units.index, al)
     terr = _territory_order(lab)
     # an unknown cmap or colour fails before a figure
     color_of = _territory_colors(study, terr, cmap, colors)
     rep_table = _rep_table(study, reps)
+    if rep_table is not None and len(rep_table) and units.crs is None:
+        # the homes are lon/lat: on units in metres they would land far away
+        raise DataValidationError(
+            "units",
+            "geometry",
+            "the geometry has no CRS, so the rep homes (lon/lat) cannot be "
+            "placed on the map",
+            fix="set it with units.set_crs('EPSG:4326') (lon/lat) or the CRS the "
+            "coordinates are in, or pass reps=False",
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))
     unit_colors = [color_of[t] for t in lab.to_numpy()]
@@ -146,9 +161,7 @@ def territory_map(
             rep_table["home_lon"].to_numpy(float),
             rep_table["home_lat"].to_numpy(float),
         )
-        if units.crs is not None and not pyproj.CRS(units.crs).equals(
-            pyproj.CRS("EPSG:4326")
-        ):
+        if not pyproj.CRS(units.crs).equals(pyproj.CRS("EPSG:4326")):
             tr = pyproj.Transformer.from_crs("EPSG:4326", units.crs, always_xy=True)
             x, y = tr.transform(x, y)
         ax.scatter(
@@ -226,19 +239,9 @@ def _territory_colors(
     if cmap is None:
         default: dict[Any, Any] = territory_colors(keys)
     else:
-        default = dict(zip(keys, _colors(cmap, len(keys)), strict=True))
-    out = {}
+        default = dict(zip(keys, _colors(colormap(cmap), len(keys)), strict=True))
     given = dict(colors.items()) if colors is not None else {}
-    for t in terr:
-        c = given.get(t, default[t])
-        try:
-            out[t] = to_rgba(c)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"colors[{t!r}] = {c!r} is not a matplotlib colour; give a name "
-                "('tab:blue'), a hex string ('#1f77b4') or an RGB(A) tuple"
-            ) from None
-    return out
+    return {t: colour(given.get(t, default[t]), f"colors[{t!r}]") for t in terr}
 
 
 def _check_color_keys(colors: Mapping[Hashable, Any], ids: list[Any]) -> None:
@@ -263,8 +266,7 @@ def _check_color_keys(colors: Mapping[Hashable, Any], ids: list[Any]) -> None:
     )
 
 
-def _colors(cmap: str | Colormap, n: int) -> list[tuple[float, ...]]:
-    cm = plt.get_cmap(cmap) if isinstance(cmap, str) else cmap
+def _colors(cm: Colormap, n: int) -> list[tuple[float, ...]]:
     if isinstance(cm, ListedColormap) and cm.N < 256:
         return [tuple(cm(i % cm.N)) for i in range(n)]
     return [tuple(cm(v)) for v in np.linspace(0.0, 1.0, max(n, 1))[:n]]

@@ -13,9 +13,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.colors import hsv_to_rgb, to_hex, to_rgb
+from matplotlib.colors import to_hex, to_rgb
 
 from terrakit.data.geo import projected_crs
+from terrakit.plot._palette import distinct_colours
 
 __all__ = [
     "choropleth_classes",
@@ -98,36 +99,6 @@ def leaflet_locations(geom: Any, digits: int = 5) -> list[Any]:
     )
 
 
-def _palette(n: int) -> list[str]:
-    """``n`` distinct hex colours: tab20 (dark shades first), tab20b, tab20c,
-    then golden-angle hues."""
-    out: list[str] = []
-    seen: set[str] = set()
-
-    def add(c: str) -> None:
-        if c not in seen:
-            seen.add(c)
-            out.append(c)
-
-    tab20 = colormaps["tab20"]
-    for i in [*range(0, 20, 2), *range(1, 20, 2)]:
-        add(to_hex(tab20(i)))
-    for name in ("tab20b", "tab20c"):
-        cm = colormaps[name]
-        for shade in range(4):
-            for hue in range(5):
-                add(to_hex(cm(4 * hue + shade)))
-    k = 0
-    while len(out) < n:
-        h = (k * 0.6180339887) % 1.0
-        sat = (0.75, 0.5, 0.9)[k % 3]
-        val = (0.85, 0.65, 0.95, 0.5)[(k // 3) % 4]
-        r, g, b = (float(v) for v in hsv_to_rgb((h, sat, val)))
-        add(to_hex((r, g, b)))
-        k += 1
-    return out[: max(n, 0)]
-
-
 def _color_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Perceptual ("redmean") distance between RGB rows ``a`` and ``b`` in [0, 1]."""
     r = (a[..., 0] + b[..., 0]) / 2
@@ -180,7 +151,7 @@ def territory_colors(
     """
     terr = list(territories)
     n = len(terr)
-    pal = _palette(2 * n)  # n preferred colours, then n spares
+    pal = distinct_colours(2 * n)  # n preferred colours, then n spares
     rgb = np.array([to_rgb(c) for c in pal]).reshape(-1, 3)
     rank = {t: k for k, t in enumerate(terr)}
     adj: dict[Any, set[Any]] = {t: set() for t in terr}
