@@ -85,9 +85,14 @@ class Comparison:
         from terrakit.plot.compare import diff_map
 
         r = self._get(which)
+        # from what the disruption was measured (a leaver's territory renamed
+        # when a hire takes the id), as ScenarioResult.diff() does
+        before = r.before
+        if before is None:
+            before = r.study.alignments[r.scenario.base]
         return diff_map(
             r.study,
-            r.study.alignments[r.scenario.base],
+            before,
             r.alignment,
             ax=ax,
             title=kw.pop("title", r.name),

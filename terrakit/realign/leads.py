@@ -20,7 +20,11 @@ import shapely
 
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.geo import Adjacency, haversine_matrix, lonlat, require_adjacency
-from terrakit.data.validation import _align_id_dtype, rep_of_territories
+from terrakit.data.validation import (
+    _align_id_dtype,
+    rep_of_territories,
+    require_study,
+)
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.scenario import cached_adjacency
 
@@ -420,6 +424,8 @@ def assign_leads(
 
     Raises
     ------
+    NotAStudyError
+        ``study`` is no Study (e.g. its units table, or a file path).
     DataValidationError
         Bad leads (missing columns, repeated ids, bad coordinates, unknown
         units, a ``size`` or ``hours`` that is no number ≥ 0, True/False
@@ -451,6 +457,13 @@ def assign_leads(
     """
     from terrakit.metrics import _alignment, _labels
 
+    # the units table or a file path died in a bare AttributeError
+    require_study(
+        study,
+        table="units",
+        fix="tk.Study(units, reps=reps), or tk.Study.load(path) for a saved study",
+        caller="tk.realign.assign_leads",
+    )
     try:
         rules = (rules,) if isinstance(rules, str) else tuple(rules)
     except TypeError:

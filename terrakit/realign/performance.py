@@ -20,7 +20,12 @@ import pandas as pd
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics, diagnose, merge_sampler_config, sample
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.validation import _id_kind, check_unique_ids, first_few
+from terrakit.data.validation import (
+    _id_kind,
+    check_unique_ids,
+    first_few,
+    require_study,
+)
 from terrakit.exceptions import DataValidationError, SpecificationError, TerrakitWarning
 from terrakit.realign._panel import (
     check_interval,
@@ -352,6 +357,8 @@ def performance(
 
     Raises
     ------
+    NotAStudyError
+        ``study`` is no Study (e.g. its units table, or a file path).
     DataValidationError
         No history, months without history (outside it, or in a gap inside
         it; the default prior period included: the fix names only periods
@@ -415,6 +422,15 @@ def performance(
     """
     from terrakit.metrics import _alignment, _labels, _potential_sums
 
+    # the units table or a file path died in a bare AttributeError
+    require_study(
+        study,
+        "a Study with a sales history",
+        table="history",
+        fix="tk.Study(units, accounts=accounts, history=history), or "
+        "tk.Study.load(path) for a saved study",
+        caller="tk.realign.performance",
+    )
     interval = check_interval(interval)
     seed = check_seed(seed)
     p0, p1 = month_range(period, "period")

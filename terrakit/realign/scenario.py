@@ -39,7 +39,7 @@ from terrakit.data.alignment import Alignment, _json_default, make_provenance
 from terrakit.data.geo import Adjacency, haversine_matrix, lonlat
 from terrakit.data.geo import adjacency as build_adjacency
 from terrakit.data.study import Study
-from terrakit.data.validation import first_few
+from terrakit.data.validation import first_few, rep_of_territories, require_study
 from terrakit.exceptions import DataValidationError, SpecificationError
 
 __all__ = [
@@ -52,11 +52,23 @@ __all__ = [
     "ScenarioResult",
 ]
 
-FORMAT_VERSION = 1
+#: Version of the records :meth:`Scenario.to_dict` writes.  2: a ``scale``
+#: edit without a unit filter has ``"units": null`` (format 1 wrote ``[]``,
+#: which is read as no filter in format-1 records; in format 2 ``[]`` is an
+#: empty selection, refused by :meth:`Scenario.apply`).
+FORMAT_VERSION = 2
+#: What to pass where a Study is needed (:func:`_require_study`).
+_STUDY_FIX = "tk.Study(units, reps=reps), or tk.Study.load(path) for a saved study"
 _BALANCE_MEASURES = ("workload", "potential", "sales", "accounts")
 #: How far outside the study a new rep may live: this many km, or a quarter
 #: of the study's extent when that is larger.
 HOME_MARGIN_KM = 100.0
+
+
+def _require_study(obj: Any, caller: str) -> None:
+    """Refuse anything but a Study (its units table, a file path), naming
+    ``caller``; it failed with a bare AttributeError."""
+    require_study(obj, table="units", fix=_STUDY_FIX, caller=caller)
 
 
 def _number(value: Any, what: str) -> float:
@@ -154,7 +166,9 @@ class AddRep(Edit):
     fte
         Full-time equivalents (positive): scales the default capacity;
         ``Scenario.solve(targets="fte")`` gives the rep a target share
-        proportional to it (territories are equal by default).
+        proportional to it (territories are equal by default).  Kept in the
+        reps' ``fte`` column; a reps table without one gets it (1.0 for the
+        existing reps) when ``fte`` is not 1.
     skills
         Semicolon-separated industries (``"healthcare;retail"``).
     name
@@ -201,14 +215,17 @@ class ScaleMeasure(Edit):
         ``{column: value or [values]}`` filters on the units table (e.g.
         ``{"region": "GA-Metro"}``); empty = every unit.
     units
-        Explicit unit ids (combined with ``where`` by AND).
+        Explicit unit ids (combined with ``where`` by AND); ``None`` = no
+        unit filter.  An empty selection (``study.units.index[mask]`` where
+        the mask matched nothing) selects no unit, and :meth:`Scenario.apply`
+        refuses it as it refuses a ``where`` that matches no unit.
     """
 
     op: ClassVar[str] = "scale"
     column: str = ""
     by: float = 1.0
     where: Mapping[str, Any] = field(default_factory=dict)
-    units: tuple[Hashable, ...] = ()
+    units: tuple[Hashable, ...] | None = None
 
     def __post_init__(self) -> None:
         # several values (a list, an array from units[col].unique(), an
@@ -218,8 +235,11 @@ class ScaleMeasure(Edit):
             many = _values(v)
             where[str(k)] = v if many is None else many
         object.__setattr__(self, "where", where)
-        ids = () if self.units is None else _values(self.units)
-        object.__setattr__(self, "units", tuple([self.units] if ids is None else ids))
+        if self.units is not None:
+            ids = _values(self.units)
+            object.__setattr__(
+                self, "units", tuple([self.units] if ids is None else ids)
+            )
         by = self.by
         try:
             by = float(by) if not isinstance(by, bool) else by
@@ -234,7 +254,7 @@ class ScaleMeasure(Edit):
 
     def describe(self) -> str:
         sel = ", ".join(f"{k}={v}" for k, v in self.where.items())
-        if self.units:
+        if self.units is not None:
             sel = (sel + ", " if sel else "") + f"{len(self.units)} units"
         return f"scale {self.column} x{self.by:g}" + (f" where {sel}" if sel else "")
 
@@ -274,7 +294,119 @@ _EDITS: dict[str, type[Edit]] = {
 }
 
 
-def _edit_from_dict(d: Any, i: int = 0) -> Edit:
+#: Fields an edit record must have (the others have a default).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "remove_rep": ("rep_id",),
+    "add_rep": ("rep_id", "home"),
+    "scale": ("column", "by"),
+    "lock": ("units", "territory"),
+}
+
+
+def _is_id(value: Any) -> bool:
+    """Whether ``value`` can be a rep, territory or unit id in a record
+    (text or a whole number, as JSON and YAML give them)."""
+    return isinstance(value, (str, int, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _check_record_fields(d: Mapping[str, Any], op: str, i: int) -> None:
+    """Refuse an edit record with a required field missing or a field of the
+    wrong type, naming the edit and the field.
+
+    A missing field took the dataclass default silently (a ``scale`` without
+    ``by`` scaled ×1, an ``add_rep`` without ``home`` lived at (0, 0)), and a
+    wrong-typed one failed later with a bare Python error.
+    """
+    edit = f"edit {i} ({op})"
+    fix_record = "as Scenario.to_dict() writes it"
+    for key in _REQUIRED[op]:
+        if key not in d:
+            raise DataValidationError(
+                "scenarios",
+                key,
+                f"{edit}: the required field {key!r} is missing",
+                fix=f"give {key!r} ({op!r} edits need {list(_REQUIRED[op])}), "
+                + fix_record,
+            )
+    for key in ("rep_id", "territory"):
+        if key in d and not _is_id(d[key]):
+            raise DataValidationError(
+                "scenarios",
+                key,
+                f"{edit}: {key} must be one id (text or a whole number), got "
+                f"{type(d[key]).__name__} {d[key]!r:.60}",
+                fix="give one rep id, e.g. 'R07' (one edit per rep)"
+                if key == "rep_id"
+                else "give the one territory (rep id) the units stay in, e.g. 'R07'",
+            )
+    for key in ("column", "reason", "name"):
+        if key in d and not isinstance(d[key], str):
+            raise DataValidationError(
+                "scenarios",
+                key,
+                f"{edit}: {key} must be text, got {type(d[key]).__name__} "
+                f"{d[key]!r:.60}",
+                fix=f"give {key} as text, " + fix_record,
+            )
+    skills = d.get("skills", "")
+    if not isinstance(skills, str) and not (
+        isinstance(skills, list) and all(isinstance(x, str) for x in skills)
+    ):
+        raise DataValidationError(
+            "scenarios",
+            "skills",
+            f"{edit}: skills must be text ('healthcare;retail') or a list of "
+            f"text, got {skills!r:.60}",
+            fix="give skills as semicolon-separated text, " + fix_record,
+        )
+    if "where" in d and not isinstance(d["where"], Mapping):
+        raise DataValidationError(
+            "scenarios",
+            "where",
+            f"{edit}: where must be a {{column: value or [values]}} record, got "
+            f"{type(d['where']).__name__} {d['where']!r:.60}",
+            fix="give e.g. {'region': 'GA-Metro'}, or {} for every unit",
+        )
+    if "units" in d:
+        ids = d["units"]
+        # a scale's units may be null (no unit filter); a lock needs a list
+        if not (ids is None and op == "scale"):
+            if not isinstance(ids, list):
+                raise DataValidationError(
+                    "scenarios",
+                    "units",
+                    f"{edit}: units must be a list of unit ids, got "
+                    f"{type(ids).__name__} {ids!r:.60}",
+                    fix="give e.g. ['13121'] (a list, also for one unit)"
+                    + (", or null for no unit filter" if op == "scale" else ""),
+                )
+            bad = [u for u in ids if not _is_id(u)]
+            if bad:
+                raise DataValidationError(
+                    "scenarios",
+                    "units",
+                    f"{edit}: {len(bad)} unit ids are not ids (text or whole "
+                    f"numbers): {first_few(bad)}",
+                    n_bad=len(bad),
+                    fix="give a flat list of unit ids, e.g. ['13121', '13089']",
+                )
+
+
+def _edit_from_dict(d: Any, i: int = 0, fmt: Any = None) -> Edit:
+    """The edit of record ``d`` (edit ``i`` of a scenario record written in
+    ``format`` ``fmt``; ``None``: the current one).
+
+    Raises
+    ------
+    DataValidationError
+        Not a record, an unknown op or field, a required field missing or a
+        field of the wrong type (named, with the edit's index).
+    SpecificationError
+        A value the edit itself refuses (a factor that is no positive number,
+        a home that is no lon/lat pair...).
+    """
     if not isinstance(d, Mapping):
         raise DataValidationError(
             "scenarios",
@@ -285,7 +417,7 @@ def _edit_from_dict(d: Any, i: int = 0) -> Edit:
         )
     d = dict(d)
     op = d.pop("op", None)
-    if op not in _EDITS:
+    if not isinstance(op, str) or op not in _EDITS:
         raise DataValidationError(
             "scenarios",
             "op",
@@ -299,14 +431,19 @@ def _edit_from_dict(d: Any, i: int = 0) -> Edit:
         raise DataValidationError(
             "scenarios",
             op,
-            f"unknown fields {unknown} in a {op!r} edit",
+            f"edit {i} ({op}): unknown fields {unknown} in a {op!r} edit",
             fix=f"{op!r} edits have the fields {sorted(known)}",
         )
+    _check_record_fields(d, op, i)
     if isinstance(d.get("home"), list):
         d["home"] = tuple(d["home"])
-    for key in ("units",):
-        if key in d:
-            d[key] = tuple(d[key])
+    if isinstance(d.get("skills"), list):
+        d["skills"] = ";".join(d["skills"])
+    if op == "scale" and fmt == 1 and d.get("units") == []:
+        # format 1 wrote "no unit filter" as an empty list
+        d["units"] = None
+    if isinstance(d.get("units"), list):
+        d["units"] = tuple(d["units"])
     return cls(**d)
 
 
@@ -372,8 +509,8 @@ class Scenario:
                 raise TypeError(
                     f"Scenario edits must be Edit records, got {type(e).__name__}"
                 )
-        if self.study is not None and not isinstance(self.study, Study):
-            raise TypeError(f"study must be a Study, got {type(self.study).__name__}")
+        if self.study is not None:
+            _require_study(self.study, "Scenario(study=...)")
 
     # -- constructors --------------------------------------------------------------
     @classmethod
@@ -384,9 +521,12 @@ class Scenario:
 
         Raises
         ------
+        NotAStudyError
+            ``study`` is no Study (e.g. its units table, or a file path).
         DataValidationError
             If the study has no alignment ``base``.
         """
+        _require_study(study, "tk.Scenario.from_study")
         _base_alignment(study, base)
         return cls(name=name, base=base, study=study)
 
@@ -410,10 +550,11 @@ class Scenario:
                 f"'edits' must be a list of edit records, got {type(edits).__name__}",
                 fix="pass what Scenario.to_dict() returned",
             )
+        fmt = record.get("format")
         return cls(
             name=str(record.get("name", "scenario")),
             base=str(record.get("base", "current")),
-            edits=tuple(_edit_from_dict(e, i) for i, e in enumerate(edits)),
+            edits=tuple(_edit_from_dict(e, i, fmt) for i, e in enumerate(edits)),
             study=study,
         )
 
@@ -455,7 +596,8 @@ class Scenario:
 
     def save_to(self, study: Study | None = None) -> Study:
         """A new study holding this scenario (saved with ``study.save``)."""
-        return self._study(study).with_scenario(self.name, self.to_dict())
+        st = self._study(study, "Scenario.save_to")
+        return st.with_scenario(self.name, self.to_dict())
 
     # -- builders (each returns a new scenario) --------------------------------------
     def _plus(self, edit: Edit) -> Scenario:
@@ -516,17 +658,15 @@ class Scenario:
         ``region="GA-Metro"`` or ``state=["GA", "NC"]``; several values may
         be any list-like (a numpy array such as ``units["state"].unique()``,
         a pandas Index or Series), and so may ``units`` (e.g.
-        ``study.units.index[mask]``).
+        ``study.units.index[mask]``).  ``units=None`` is no unit filter; an
+        empty selection selects no unit and is refused by :meth:`apply`, as a
+        filter that matches no unit is.
         """
-        ids = () if units is None else _values(units)
-        return self._plus(
-            ScaleMeasure(
-                column=column,
-                by=by,
-                where=where,
-                units=tuple([units] if ids is None else ids),
-            )
-        )
+        ids: tuple[Hashable, ...] | None = None  # None: no unit filter
+        if units is not None:
+            many = _values(units)
+            ids = tuple([units] if many is None else many)
+        return self._plus(ScaleMeasure(column=column, by=by, where=where, units=ids))
 
     def lock(
         self, units: Sequence[Hashable] | Hashable, territory: Hashable, *, reason: str
@@ -548,13 +688,14 @@ class Scenario:
         """Name of the start alignment :meth:`apply` adds."""
         return f"{self.name}:start"
 
-    def _study(self, study: Study | None) -> Study:
+    def _study(self, study: Study | None, caller: str = "Scenario.apply") -> Study:
         st = self.study if study is None else study
         if st is None:
             raise SpecificationError(
                 f"scenario {self.name!r} is not bound to a study; pass study=... or "
                 "build it with Scenario.from_study(study)"
             )
+        _require_study(st, caller)
         return st
 
     def locked(self) -> dict[Hashable, tuple[Hashable, str]]:
@@ -579,6 +720,8 @@ class Scenario:
 
         Raises
         ------
+        NotAStudyError
+            ``study`` is no Study (e.g. its units table, or a file path).
         DataValidationError
             An edit that does not fit the study: unknown rep or unit, a rep id
             already taken, a new rep's home outside every unit and more than
@@ -659,13 +802,15 @@ class Scenario:
         **kw
             Passed to the solver (``balance=``, ``max_moved=``,
             ``time_limit=``, ``contiguity=``...).  Lock edits are passed as
-            ``locked=`` (merged with a ``locked=`` given here; the provenance's
-            ``config["locked"]`` records the merged unit → rep).  Territories
-            get equal shares by default, as with the solvers themselves;
-            ``targets="fte"`` gives each rep its share of the total ``fte``
-            of the edited reps (a half-time hire from :meth:`add_rep` half a
-            full-timer's share); the result's balance KPIs measure against
-            the same targets (:attr:`ScenarioResult.targets`).
+            ``locked=`` (merged with a ``locked=`` given here, which may not
+            lock a unit to another territory than a lock edit does; the
+            provenance's ``config["locked"]`` records the merged unit → rep).
+            Territories get equal shares by default, as with the solvers
+            themselves; ``targets="fte"`` gives each rep its share of the
+            total ``fte`` of the edited reps (a half-time hire from
+            :meth:`add_rep` half a full-timer's share); the result's balance
+            KPIs measure against the same targets
+            (:attr:`ScenarioResult.targets`).
 
         Returns
         -------
@@ -675,34 +820,33 @@ class Scenario:
         ------
         SpecificationError
             Unknown ``method``, a keyword the solver does not take (before
-            any work, with the closest name); or what the solver raises.
+            any work, with the closest name), a ``locked=`` unit that a lock
+            edit locks to another territory (both named); or what the solver
+            raises.
+        NotAStudyError
+            ``study`` is no Study (e.g. its units table, or a file path).
+
+        Notes
+        -----
+        A rep who leaves and whose id a new hire then takes
+        (``remove_rep("R2").add_rep("R2", home=...)``) is another person:
+        the leaver's territory in the base alignment is renamed
+        ``"R2 (left)"`` for the solve, so that the hire starts without the
+        leaver's units (``rebalance`` hands them over as those of any rep
+        who left), and the disruption (:attr:`ScenarioResult.disruption`,
+        :meth:`ScenarioResult.diff`) counts the units the hire takes over as
+        moved, as the solver does.
         """
         if method not in ("rebalance", "design"):
             raise SpecificationError(
                 f"Scenario.solve(method={method!r}): choose 'rebalance' or 'design'"
             )
         _check_solver_keywords(method, kw)
-        edited = self.apply(study)
+        locked = self._merged_locks(kw.pop("locked", None))
+        edited = self.apply(self._study(study, "Scenario.solve"))
         if isinstance(kw.get("targets"), str) and kw["targets"] == "fte":
             kw["targets"] = _fte_targets(edited.reps)
-        locked: dict[Hashable, Any] = dict(self.locked())
-        given = kw.pop("locked", None)
-        if isinstance(given, pd.Series):
-            given = given.to_dict()  # unit_id → rep, as the solvers take it
-        if given is not None and not isinstance(given, Mapping):
-            raise SpecificationError(
-                f"Scenario.solve(locked=...) must map unit ids to reps "
-                f"({{unit_id: rep_id}}, {{unit_id: (rep_id, reason)}} or a "
-                f"Series), got a {type(given).__name__}: {given!r:.80}"
-            )
-        if given is not None:
-            # a (rep_id, reason) pair read from JSON or YAML is a list
-            locked.update(
-                {
-                    u: tuple(v) if isinstance(v, list) and len(v) == 2 else v
-                    for u, v in given.items()
-                }
-            )
+        before = self._solve_base(edited)
         solved: Any
         if method == "rebalance":
             from terrakit.realign.rebalance import rebalance
@@ -713,7 +857,7 @@ class Scenario:
             # units of removed reps over and gives new reps their share itself
             solved = rebalance(
                 edited,
-                edited.alignments[self.base],
+                before,
                 locked=locked or None,
                 seed=seed,
                 **kw,
@@ -758,6 +902,90 @@ class Scenario:
             status,
             solved,
             targets=_solved_targets(solved, alignment),
+            before=before,
+        )
+
+    def _merged_locks(self, given: Any) -> dict[Hashable, Any]:
+        """The lock edits merged with ``solve(locked=given)``.
+
+        A unit that ``given`` locks to another territory than the (last) lock
+        edit does is refused, naming the unit and both territories: the
+        keyword won silently and the summary still listed the edit's lock.
+        """
+        locked: dict[Hashable, Any] = dict(self.locked())
+        if isinstance(given, pd.Series):
+            given = given.to_dict()  # unit_id → rep, as the solvers take it
+        if given is not None and not isinstance(given, Mapping):
+            raise SpecificationError(
+                f"Scenario.solve(locked=...) must map unit ids to reps "
+                f"({{unit_id: rep_id}}, {{unit_id: (rep_id, reason)}} or a "
+                f"Series), got a {type(given).__name__}: {given!r:.80}"
+            )
+        if given is None:
+            return locked
+        edit_of = {
+            u: i
+            for i, e in enumerate(self.edits)
+            if isinstance(e, LockUnits)
+            for u in e.units
+        }
+        clashes: list[str] = []
+        for u, v in given.items():
+            # a (rep_id, reason) pair read from JSON or YAML is a list
+            v = tuple(v) if isinstance(v, list) and len(v) == 2 else v
+            terr = v[0] if isinstance(v, tuple) else v
+            if u in locked:
+                mine, why = locked[u]
+                if terr != mine:
+                    clashes.append(
+                        f"{u!r} to {terr!r} here but to {mine!r} by edit "
+                        f"{edit_of[u]} ({why})"
+                    )
+                    continue
+                if not isinstance(v, tuple):
+                    continue  # the same lock: keep the edit's reason
+            locked[u] = v
+        if clashes:
+            shown = "; ".join(clashes[:3]) + (
+                f"; and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+            )
+            raise SpecificationError(
+                f"Scenario.solve(locked=...) contradicts the scenario's lock "
+                f"edits for {len(clashes)} unit(s): {shown}. Fix: drop those "
+                "units from locked=, or change the scenario's lock edit "
+                "(Scenario.lock) so that both lock them to the same territory"
+            )
+        return locked
+
+    def _solve_base(self, edited: Study) -> Alignment:
+        """The base alignment to solve from and measure disruption against.
+
+        The territory of a rep who left and whose id a later ``add_rep``
+        takes is renamed ``"<id> (left)"``: the hire is someone else and
+        starts without the leaver's units (as the start alignment does).
+        """
+        base = edited.alignments[self.base]
+        reps = edited.reps
+        left = {e.rep_id for e in self.edits if isinstance(e, RemoveRep)}
+        if reps is None or not left:
+            return base
+        terr = base.assignment.astype(object)
+        again = [t for t in pd.unique(terr.to_numpy()) if t in left and t in reps.index]
+        if not again:
+            return base
+        taken = {str(t) for t in terr.unique()} | {str(r) for r in reps.index}
+        rename: dict[Hashable, str] = {}
+        for t in again:
+            label, k = f"{t} (left)", 1
+            while label in taken:
+                k += 1
+                label = f"{t} (left {k})"
+            taken.add(label)
+            rename[t] = label
+        return Alignment(
+            terr.map(lambda t: rename.get(t, t)),
+            name=base.name,
+            provenance=base.provenance,
         )
 
 
@@ -808,7 +1036,12 @@ def _remove_rep(
             fix=f"remove one of the study's reps ({', '.join(map(str, reps.index[:5]))}"
             ", ...)",
         )
-    held = {u: i for u, (t, i) in (locks or {}).items() if t == e.rep_id}
+    locks = locks or {}
+    lock_rep = rep_of_territories(
+        pd.Series([t for t, _ in locks.values()], index=list(locks), dtype=object),
+        reps.index,
+    )
+    held = {u: locks[u][1] for u, r in lock_rep.items() if r == e.rep_id}
     if held:
         names = list(held)
         shown = first_few(names)
@@ -828,7 +1061,10 @@ def _remove_rep(
             rows=[e.rep_id],
             fix="add a rep before removing the last one",
         )
-    mask = (terr == e.rep_id).to_numpy()
+    # the rep's territory: territory '2' is rep 2's too (an alignment read
+    # from a CSV), as data.validation.rep_of_territories matches them
+    rep_of = rep_of_territories(terr, reps.index)
+    mask = (rep_of == e.rep_id).to_numpy()
     if mask.any():
         lon, lat = _unit_points(units.loc[terr.index[mask]])
         d = haversine_matrix(
@@ -837,7 +1073,11 @@ def _remove_rep(
             rest["home_lon"].to_numpy(float),
             rest["home_lat"].to_numpy(float),
         )
-        terr.loc[terr.index[mask]] = rest.index.to_numpy()[d.argmin(axis=1)]
+        # into the territory of the nearest rep, under the id the alignment
+        # gives it ('3' stays '3'), or the rep's id if it holds none yet
+        label = {r: t for t, r in zip(terr, rep_of, strict=True) if r is not None}
+        nearest = rest.index.to_numpy()[d.argmin(axis=1)]
+        terr.loc[terr.index[mask]] = [label.get(r, r) for r in nearest]
     return rest, accounts, terr
 
 
@@ -848,21 +1088,33 @@ def _reown_accounts(
     after: pd.Series,
 ) -> pd.DataFrame | None:
     """Accounts of units that changed territory, or of reps that left, go to
-    the unit's new territory."""
+    the rep of the unit's new territory.
+
+    The rep of a territory is found as
+    :func:`~terrakit.data.validation.rep_of_territories` finds it (territory
+    ``'2'`` is rep ``2``'s); a territory without a rep (an open territory)
+    leaves its accounts without an owner (NaN).  Without a reps table the
+    territory id is the owner, and no account counts as a departed rep's.
+    """
     if accounts is None or "rep_id" not in accounts.columns:
         return accounts
     if "unit_id" not in accounts.columns:
         return accounts
     changed = after.index[(after != before.reindex(after.index)).to_numpy()]
-    gone = accounts["rep_id"].notna() & ~accounts["rep_id"].isin(
-        [] if reps is None else reps.index
-    )
+    if reps is None:
+        # no reps table: nobody is known to have left
+        gone = pd.Series(False, index=accounts.index)
+        owner = after.astype(object)
+    else:
+        gone = accounts["rep_id"].notna() & ~accounts["rep_id"].isin(reps.index)
+        owner = rep_of_territories(after, reps.index).astype(object)
+        owner = owner.where(owner.notna(), np.nan)
     mask = (accounts["unit_id"].isin(changed) | gone).to_numpy()
     if not mask.any():
         return accounts
     accounts = accounts.copy()
     accounts["rep_id"] = accounts["rep_id"].astype(object)
-    accounts.loc[mask, "rep_id"] = accounts.loc[mask, "unit_id"].map(after).to_numpy()
+    accounts.loc[mask, "rep_id"] = accounts.loc[mask, "unit_id"].map(owner).to_numpy()
     return accounts
 
 
@@ -916,6 +1168,10 @@ def _add_rep(
             f"{earlier!r} would start without units. Fix: give {e.rep_id!r} a "
             "home in another unit"
         )
+    if "fte" not in reps.columns and e.fte != 1:
+        # a part-time hire's fte is kept (Scenario.solve(targets="fte") needs
+        # it): the existing reps, whose capacity counts as one FTE each, get 1
+        reps = reps.assign(fte=1.0)
     row: dict[str, Any] = {}
     for col in reps.columns:
         row[col] = None if reps[col].dtype == object else np.nan
@@ -1009,7 +1265,7 @@ def _scale(e: ScaleMeasure, where: str, units: gpd.GeoDataFrame) -> gpd.GeoDataF
             )
         vals = _values(val)
         mask &= units[col].isin([val] if vals is None else vals).to_numpy()
-    if e.units:
+    if e.units is not None:
         unknown = [u for u in e.units if u not in units.index]
         if unknown:
             raise DataValidationError(
@@ -1021,6 +1277,19 @@ def _scale(e: ScaleMeasure, where: str, units: gpd.GeoDataFrame) -> gpd.GeoDataF
             )
         mask &= units.index.isin(list(e.units))
     if not mask.any():
+        if e.units is not None and not e.units:
+            # units=study.units.index[mask] where the mask matched nothing: no
+            # unit, as region=[] is (None is no unit filter)
+            filt = (f"{e.where} and " if e.where else "") + "units=[]"
+            raise DataValidationError(
+                "units",
+                "unit_id",
+                f"{where}: the filter {filt} (an empty selection) matches no unit, "
+                "nothing would be scaled",
+                fix="check the selection (e.g. the mask behind "
+                "study.units.index[mask]), or leave units=None to scale every "
+                "unit the filter matches",
+            )
         raise DataValidationError(
             "units",
             ",".join(e.where) or "unit_id",
@@ -1198,6 +1467,11 @@ class ScenarioResult:
         solved with (``Scenario.solve(targets=...)``, ``"fte"`` included);
         ``balance`` measures against them, as the solver's bands did.
         ``None``: equal shares.
+    before
+        The alignment ``disruption`` and :meth:`diff` measure from: the base
+        alignment, with the territory of a rep who left and whose id a new
+        hire took renamed ``"<id> (left)"`` (see :meth:`Scenario.solve`).
+        ``None``: the study's alignment ``scenario.base``.
     """
 
     scenario: Scenario
@@ -1210,10 +1484,13 @@ class ScenarioResult:
     components: pd.Series
     solver_result: Any = field(default=None, compare=False, repr=False)
     targets: Mapping[Hashable, float] | None = None
+    before: Alignment | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.alignment, Alignment):
             raise TypeError("alignment must be an Alignment")
+        if self.before is not None and not isinstance(self.before, Alignment):
+            raise TypeError("before must be an Alignment or None")
         if self.targets is not None:
             object.__setattr__(self, "targets", dict(self.targets))
         if set(self.kpis.index) != set(self.alignment.territories):
@@ -1229,13 +1506,15 @@ class ScenarioResult:
         solver_result: Any = None,
         *,
         targets: Mapping[Hashable, float] | None = None,
+        before: Alignment | None = None,
     ) -> ScenarioResult:
         """Compute the KPIs of ``alignment`` on the edited ``study``.
 
         ``targets`` (share per territory) are those the scenario was solved
         with: the balance is measured against them, as the solver's bands
         were (against equal shares, a half-time hire on target looked 50 %
-        under the mean).
+        under the mean).  ``before`` is the alignment the disruption is
+        measured from (default the study's alignment ``scenario.base``).
         """
         from terrakit import metrics
 
@@ -1253,7 +1532,9 @@ class ScenarioResult:
         bal = metrics.balance(
             study, alignment, measures=measures or ["units"], targets=shares
         )
-        dis = _disruption(study, units, study.alignments[scenario.base], alignment)
+        if before is None:
+            before = study.alignments[scenario.base]
+        dis = _disruption(study, units, before, alignment)
         comp = metrics.contiguity(study, alignment, cached_adjacency(study.units))
         return cls(
             scenario,
@@ -1266,6 +1547,7 @@ class ScenarioResult:
             comp,
             solver_result,
             targets,
+            before,
         )
 
     @property
@@ -1310,8 +1592,11 @@ class ScenarioResult:
         return self.kpis.copy()
 
     def diff(self) -> pd.DataFrame:
-        """Units that change territory: ``unit_id``, ``before``, ``after``."""
-        before = self.study.alignments[self.scenario.base]
+        """Units that change territory: ``unit_id``, ``before``, ``after``
+        (from :attr:`before`)."""
+        before = self.before
+        if before is None:
+            before = self.study.alignments[self.scenario.base]
         moved = before.moved_units(self.alignment)
         return pd.DataFrame(
             {

@@ -164,3 +164,23 @@ def test_summary_shows_names_that_share_a_long_prefix_apart(solved):
         for v in (r.indicators()["units_moved_share"] for r in (solved[0], a, b))
     ]
     assert units.split()[1:] == shares
+
+
+def test_diff_map_of_a_hire_taking_a_leavers_id_shows_the_leavers_units(
+    grid6x4, cell_lonlat
+):
+    """The map is drawn from what the disruption was measured from: with the
+    leaver's territory renamed, every unit of the leaver counts as moved, as
+    in ScenarioResult.diff() (from the study's own base, the hire's id
+    matched the leaver's and the map showed fewer moves)."""
+    res = (
+        Scenario.from_study(grid6x4, name="replace")
+        .remove_rep("R2", reason="resigned")
+        .add_rep("R2", home=cell_lonlat(0, 3))
+        .solve(balance={"workload": 0.3}, time_limit=10)
+    )
+    ax = compare([res]).diff_map(0)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    n = len(res.diff())
+    assert labels == [f"moved ({n})", f"kept ({24 - n})"]
+    plt.close("all")

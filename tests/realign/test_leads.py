@@ -537,3 +537,25 @@ def test_true_is_no_size_or_hours(grid6x4, lead_at, column):
     leads[column] = [False, True]  # a bool column alike
     with pytest.raises(DataValidationError, match=f"2 leads have {what}"):
         assign_leads(leads, grid6x4)
+
+
+# -- QA round 21 --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "what"),
+    [
+        (lambda st: st.units, "GeoDataFrame; wrap the units table in a Study: "),
+        (lambda st: "study.gpkg", "str; build one with "),
+    ],
+    ids=["units", "path"],
+)
+def test_a_table_or_a_path_instead_of_a_study_is_refused(grid6x4, lead_at, given, what):
+    """The units table or a file path died in a bare AttributeError
+    ("'GeoDataFrame' object has no attribute 'unit_measures'")."""
+    from terrakit.exceptions import NotAStudyError
+
+    with pytest.raises(NotAStudyError) as err:
+        assign_leads(lead_at([(3, 0, "Retail")]), given(grid6x4), "current")
+    assert str(err.value).startswith(
+        "tk.realign.assign_leads takes a Study (tk.Study), got " + what
+    )
+    assert "tk.Study.load(path) for a saved study" in str(err.value)

@@ -506,3 +506,20 @@ def test_quota_ids_that_match_only_as_text_are_explained(grid6x4, fixed_posterio
             period=("2025-01", "2025-12"),
             quota={1: 1e4, 2: 1e4, 3: 1e4, 4: 1e4},
         )
+
+
+# -- QA round 21 --------------------------------------------------------------------
+@pytest.mark.parametrize("table", ["units", "history"])
+def test_a_table_instead_of_a_study_is_refused(grid6x4, table):
+    """performance(study.units, ...) died in a bare AttributeError
+    ("'GeoDataFrame' object has no attribute 'history'")."""
+    from terrakit.exceptions import NotAStudyError
+
+    given = getattr(grid6x4, table)
+    with pytest.raises(NotAStudyError) as err:
+        performance(given, "current", ("2025-01", "2025-12"))
+    assert str(err.value).startswith(
+        "tk.realign.performance takes a Study with a sales history, got "
+        f"{type(given).__name__}; wrap the units table in a Study: "
+        "tk.Study(units, accounts=accounts, history=history)"
+    )

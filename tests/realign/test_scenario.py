@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from terrakit.data.alignment import Alignment
 from terrakit.exceptions import DataValidationError, SpecificationError
 from terrakit.realign.scenario import (
     AddRep,
@@ -56,7 +57,7 @@ def test_json_round_trip_is_exact(grid6x4, cell_lonlat):
         "column": "potential",
         "by": 1.15,
         "where": {"region": "East"},
-        "units": [],
+        "units": None,  # no unit filter ([] is an empty selection, refused)
     }
 
 
@@ -550,3 +551,244 @@ def test_scale_takes_array_likes_of_units_and_values(grid6x4, form):
         assert Scenario.from_json(s.to_json()) == s
     assert by_units.edits[0].units == tuple(east)
     assert by_region.edits[0].where == {"region": ["East"]}
+
+
+# -- QA round 21 --------------------------------------------------------------------
+def test_an_empty_unit_selection_is_refused_not_read_as_every_unit(grid6x4):
+    """scale(units=study.units.index[mask]) with a mask that matched nothing
+    was recorded as "no unit filter" and scaled every unit (on replay too)."""
+    u = grid6x4.units
+    none = u.index[u["region"] == "North"]
+    s = Scenario.from_study(grid6x4, name="x").scale("potential", by=1.5, units=none)
+    assert s.edits[0].units == ()
+    assert s.to_dict()["edits"][0]["units"] == []
+    for replay in (s, Scenario.from_json(s.to_json(), grid6x4)):
+        with pytest.raises(DataValidationError) as err:
+            replay.apply()
+        assert str(err.value).startswith(
+            "units.unit_id: edit 0 (scale): the filter units=[] (an empty "
+            "selection) matches no unit, nothing would be scaled. Fix: "
+        )
+    # no unit filter is None, in the edit and in the record
+    every = Scenario.from_study(grid6x4, name="y").scale("potential", by=1.5)
+    assert every.edits[0].units is None
+    assert every.to_dict()["edits"][0]["units"] is None
+    assert (every.apply().units["potential"] == 15_000.0).all()
+    # a record written by format 1 meant no unit filter by "units": []
+    edit = {"op": "scale", "column": "potential", "by": 1.5, "where": {}, "units": []}
+    old = {"format": 1, "name": "y", "base": "current", "edits": [edit]}
+    assert Scenario.from_dict(old).edits[0].units is None
+
+
+def test_a_hire_who_takes_a_leavers_id_starts_without_the_leavers_units(
+    grid6x4, cell_lonlat
+):
+    """remove_rep("R2").add_rep("R2", home=...) (what add_rep's own error
+    advises) was solved from the base alignment, where territory R2 still
+    held the leaver's units: the hire, living in the north-west, kept the
+    south-east quadrant and nothing counted as moved."""
+    s = (
+        Scenario.from_study(grid6x4, name="replace")
+        .remove_rep("R2", reason="resigned")
+        .add_rep("R2", home=cell_lonlat(0, 3))
+    )
+    res = s.solve(balance={"workload": 0.3}, time_limit=10)
+    leaver = grid6x4.alignments["current"].units_of("R2")
+    config = res.alignment.provenance["solver"]["config"]
+    assert config["removed_reps"] == ["R2 (left)"]
+    assert config["new_reps"] == ["R2"]
+    # the hire's territory grows from its home unit (R3's today)
+    assert res.alignment.assignment["c0r3"] == "R2"
+    assert set(res.before.units_of("R2 (left)")) == set(leaver)
+    # every unit of the leaver moved, to the hire too; the scenario reports
+    # the share the solver minimised
+    ind = res.indicators()
+    assert ind["units_moved_share"] >= 6 / 24 - 1e-12
+    assert ind["sales_moved_share"] == pytest.approx(res.solver_result.moved_share)
+    assert set(leaver) <= set(res.diff()["unit_id"])
+    # the base alignment of the edited study is unchanged
+    assert res.study.alignments["current"].same_assignment(
+        grid6x4.alignments["current"]
+    )
+
+
+def test_a_locked_keyword_that_contradicts_a_lock_edit_is_refused(grid6x4):
+    """lock(c2r1 → R1) and solve(locked={"c2r1": "R3"}) were merged silently:
+    the keyword won, and the summary still listed the R1 lock."""
+    s = Scenario.from_study(grid6x4, name="x").lock(["c2r1"], "R1", reason="key")
+    with pytest.raises(SpecificationError) as err:
+        s.solve(locked={"c2r1": "R3", "c0r3": "R3"}, time_limit=5)
+    assert str(err.value).startswith(
+        "Scenario.solve(locked=...) contradicts the scenario's lock edits for 1 "
+        "unit(s): 'c2r1' to 'R3' here but to 'R1' by edit 0 (key). Fix: drop those "
+        "units from locked=, or change the scenario's lock edit"
+    )
+    # the same lock again is fine, and keeps the edit's reason
+    res = s.solve(
+        locked={"c2r1": "R1"},
+        balance={"workload": 0.3},
+        contiguity=False,
+        time_limit=5,
+    )
+    assert res.alignment.assignment["c2r1"] == "R1"
+    assert res.solver_result.locked["c2r1"] == "key"
+
+
+def test_accounts_go_to_the_rep_of_the_territory(grid6x4):
+    """apply() wrote territory ids into accounts.rep_id: a lock to an open
+    territory blamed the accounts table ('unknown: ['OPEN']'), and with
+    territory '2' for rep 2 remove_rep(2) handed over nothing."""
+    st = grid6x4
+    # (a) R4 left: its quadrant is the open territory 'OPEN'
+    acc = st.accounts.copy()
+    acc["rep_id"] = acc["rep_id"].where(acc["rep_id"] != "R4", None)
+    cur = st.alignments["current"].assignment.replace({"R4": "OPEN"})
+    st_a = st.replace(
+        reps=st.reps.drop("R4"),
+        accounts=acc,
+        alignments={"current": Alignment(cur, name="current")},
+    )
+    ed = (
+        Scenario.from_study(st_a, name="a")
+        .lock(["c2r2"], "OPEN", reason="stays open")
+        .apply()
+    )
+    owners = ed.accounts.loc[ed.accounts["unit_id"] == "c2r2", "rep_id"]
+    assert len(owners) == 2 and owners.isna().all()
+    assert ed.alignments["a:start"].assignment["c2r2"] == "OPEN"
+    # (b) territory ids '1'..'4' (text) for reps 1..4
+    reps = st.reps.set_axis(pd.Index([1, 2, 3, 4], name="rep_id"))
+    acc_b = st.accounts.assign(rep_id=st.accounts["rep_id"].str[1:].astype(int))
+    cur_b = st.alignments["current"].assignment.str[1:]
+    st_b = st.replace(
+        reps=reps,
+        accounts=acc_b,
+        alignments={"current": Alignment(cur_b, name="current")},
+    )
+    ed = Scenario.from_study(st_b, name="b").remove_rep(2).apply()
+    start = ed.alignments["b:start"].assignment
+    assert start.tolist().count("2") == 0
+    assert set(start) == {"1", "3", "4"}  # handed over under the ids in use
+    moved = cur_b.index[cur_b == "2"]
+    new_owner = ed.accounts.set_index("unit_id")["rep_id"]
+    assert set(new_owner[moved]) <= {1, 3, 4}
+    # a lock to territory '2' holds rep 2 as a lock to 2 does
+    with pytest.raises(SpecificationError, match="rep 2 leaves, but 1 units are"):
+        Scenario.from_study(st_b).lock("c0r0", "2", reason="x").remove_rep(2).apply()
+
+
+def test_a_part_time_hire_keeps_its_fte_without_an_fte_column(grid6x4, cell_lonlat):
+    """add_rep(fte=0.5) on reps without an fte column halved the capacity but
+    dropped the fte, so solve(targets="fte") was refused."""
+    st = grid6x4.replace(reps=grid6x4.reps.drop(columns=["fte"]))
+    home = cell_lonlat(5, 3)
+    s = Scenario.from_study(st, name="half").add_rep("R5", home=home, fte=0.5)
+    reps = s.apply().reps
+    assert reps["fte"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.5]
+    assert reps.loc["R5", "capacity_hours"] == pytest.approx(350.0)
+    res = s.solve(
+        targets="fte", balance={"workload": 0.3}, contiguity=False, time_limit=5
+    )
+    assert res.targets["R5"] == pytest.approx(0.5 / 4.5)
+    # a full-time hire adds no column
+    whole = Scenario.from_study(st).add_rep("R5", home=home).apply().reps
+    assert "fte" not in whole.columns
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            {"op": "scale", "column": "potential", "where": {"region": "East"}},
+            "scenarios.by: edit 0 (scale): the required field 'by' is missing",
+        ),
+        (
+            {"op": "add_rep", "rep_id": "R9"},
+            "scenarios.home: edit 0 (add_rep): the required field 'home' is missing",
+        ),
+        (
+            {"op": "lock", "units": ["c0r0"], "reason": "x"},
+            "scenarios.territory: edit 0 (lock): the required field 'territory'",
+        ),
+        (
+            {"op": "scale", "column": "potential", "by": 1.1, "where": "East"},
+            "scenarios.where: edit 0 (scale): where must be a {column: value or "
+            "[values]} record, got str 'East'",
+        ),
+        (
+            {"op": "lock", "units": 7, "territory": "R1", "reason": "x"},
+            "scenarios.units: edit 0 (lock): units must be a list of unit ids, "
+            "got int 7",
+        ),
+        (
+            {"op": "lock", "units": "c0r0", "territory": "R1", "reason": "x"},
+            "scenarios.units: edit 0 (lock): units must be a list of unit ids, "
+            "got str 'c0r0'",
+        ),
+        (
+            {"op": "lock", "units": [["c0r0"]], "territory": "R1", "reason": "x"},
+            "scenarios.units: edit 0 (lock): 1 unit ids are not ids",
+        ),
+        (
+            {"op": "scale", "column": "potential", "by": 1.1, "where": None},
+            "scenarios.where: edit 0 (scale): where must be a",
+        ),
+        (
+            {"op": "remove_rep", "rep_id": ["R1"]},
+            "scenarios.rep_id: edit 0 (remove_rep): rep_id must be one id (text "
+            "or a whole number), got list ['R1']",
+        ),
+        (
+            {"op": "scale", "column": 3, "by": 1.1},
+            "scenarios.column: edit 0 (scale): column must be text, got int 3",
+        ),
+    ],
+)
+def test_damaged_edit_records_are_refused_naming_the_edit_and_field(edit, message):
+    """A missing field took its default silently (scale x1, a hire at
+    (0, 0)); a wrong-typed one failed in a bare ValueError or TypeError."""
+    record = {"name": "x", "base": "current", "edits": [edit]}
+    with pytest.raises(DataValidationError) as err:
+        Scenario.from_dict(record)
+    assert str(err.value).startswith(message)
+
+
+def test_a_table_or_a_path_instead_of_a_study_is_refused(grid6x4):
+    """Scenario.from_study / apply / solve given the units table died in a
+    bare AttributeError ('GeoDataFrame' object has no attribute ...)."""
+    from terrakit.exceptions import NotAStudyError
+
+    units = grid6x4.units
+    with pytest.raises(NotAStudyError) as err:
+        Scenario.from_study(units)
+    assert str(err.value) == (
+        "tk.Scenario.from_study takes a Study (tk.Study), got GeoDataFrame; wrap "
+        "the units table in a Study: tk.Study(units, reps=reps), or "
+        "tk.Study.load(path) for a saved study"
+    )
+    s = Scenario(name="x").remove_rep("R1")
+    with pytest.raises(NotAStudyError, match=r"^Scenario\.apply takes a Study"):
+        s.apply(units)
+    with pytest.raises(
+        NotAStudyError, match=r"^Scenario.solve takes a Study \(tk.Study\), got str"
+    ):
+        s.solve(study="study.gpkg")
+    with pytest.raises(NotAStudyError, match=r"^Scenario\(study=...\) takes a Study"):
+        Scenario(name="x", study=units)
+
+
+def test_without_a_reps_table_no_account_changes_owner_for_nothing(grid6x4):
+    """Without reps every owned account counted as a departed rep's: a
+    scale-only scenario re-owned a000 (owned by R3 in R1's unit) to R1."""
+    acc = grid6x4.accounts.copy()
+    acc.loc["a000", "rep_id"] = "R3"
+    st = grid6x4.replace(reps=None, accounts=acc)
+    ed = (
+        Scenario.from_study(st, name="grow")
+        .scale("potential", by=1.2, region="East")
+        .apply()
+    )
+    pd.testing.assert_series_equal(ed.accounts["rep_id"], acc["rep_id"])
+    # a lock still hands its units' accounts to the territory
+    ed = Scenario.from_study(st).lock("c0r0", "R2", reason="x").apply()
+    assert ed.accounts.loc[["a000", "a001"], "rep_id"].tolist() == ["R2", "R2"]
