@@ -24,14 +24,14 @@ import math
 import os
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse.csgraph import connected_components, shortest_path
 
 from terrakit._runargs import check_seed, check_time_limit, is_count, is_tolerance
 from terrakit.benchmarks._graphs import (
@@ -98,16 +98,23 @@ def read_instance(
     GraphInstance
         Activities ``ACTIVITIES`` with integer bands, edge lengths
         ``distance`` (an edge without one takes its key's ``<default>``, or
-        1.0 where the key has none: an unweighted graph), coordinates
-        ``(x, y)``, objective ``"diameter"``; the
+        1.0 where the key has none: an unweighted graph; an edge given twice
+        keeps the shorter length, the one shortest paths take, as in the
+        multigraph ``networkx.read_graphml`` returns), coordinates
+        ``(x, y)`` (0 where a node has none), objective ``"diameter"``; the
         instance's ``reference.csv`` row (when present) in ``reference``.
+        A graph in pieces is read (:func:`check_solution` works on it), but
+        :func:`solve_file` refuses it.
 
     Raises
     ------
     ValueError
         ``"<file>: not a valid dtdp instance: ..."``: not well-formed XML
         (e.g. truncated), no ``<graph>``, a directed graph, repeated node
-        ids, a node without the three whole activities, an edge to an
+        ids, a node without the three activities, or with one that is not a
+        whole number or is negative (the first such node, activity and value
+        named, with a count of the others), a coordinate ``x`` / ``y`` that
+        is not a finite number, an edge to an
         unknown node, an edge ``distance`` that is negative, NaN, infinite
         or not a number; or
         ``n_districts`` / ``delta`` out of range.
@@ -178,7 +185,10 @@ def read_instance(
             length = math.nan
         if not 0 <= length < math.inf:
             wrong.append(f"{ends[0]}–{ends[1]} ({text.strip()!r})")
-        lengths[(min(i, j), max(i, j))] = length
+        # a repeated edge (a multigraph, as networkx.read_graphml reads it)
+        # keeps its shortest length: the one every shortest path takes
+        pair = (min(i, j), max(i, j))
+        lengths[pair] = min(lengths.get(pair, math.inf), length)
     if wrong:
         more = f", and {len(wrong) - 1} more edge(s)" if len(wrong) > 1 else ""
         raise bad(
@@ -189,15 +199,10 @@ def read_instance(
         raise bad(f"{len(ids)} nodes for {n_districts} districts")
     pairs = sorted(lengths)
     edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    try:
-        act = np.array([[int(a[name]) for name in ACTIVITIES] for a in attrs])
-    except (KeyError, ValueError) as err:
-        raise bad(
-            f"every node needs the whole-number activities {list(ACTIVITIES)} ({err!r})"
-        ) from None
+    act = _activities(ids, attrs, bad)
+    coords = _coordinates(ids, attrs, bad)
     totals = act.sum(axis=0)
     bands = [_bounds(int(t), n_districts, delta) for t in totals]
-    coords = np.array([[float(a.get("x", 0)), float(a.get("y", 0))] for a in attrs])
 
     name = path.stem
     reference: dict[str, Any] = {}
@@ -226,6 +231,95 @@ def read_instance(
         objective="diameter",
         contiguity=True,
         reference={**reference, "delta": float(delta)},
+    )
+
+
+def _more(found: list[str], what: str) -> str:
+    """``", and 2 more <what>"`` after the first of ``found`` in a message."""
+    return f", and {len(found) - 1} more {what}" if len(found) > 1 else ""
+
+
+def _activities(
+    ids: list[str], attrs: list[dict[str, str]], bad: Callable[[str], ValueError]
+) -> np.ndarray:
+    """``(n, 3)`` whole activities ≥ 0 of the nodes, or ``bad`` naming the
+    first node (and activity) without one, with a count of the others."""
+    act = np.zeros((len(ids), len(ACTIVITIES)), dtype=np.int64)
+    missing: list[str] = []
+    not_whole: list[str] = []
+    negative: list[str] = []
+    for i, (nid, a) in enumerate(zip(ids, attrs, strict=True)):
+        for j, name in enumerate(ACTIVITIES):
+            if name not in a:
+                missing.append(f"node {nid!r} has no {name}")
+                continue
+            text = a[name].strip()
+            try:
+                act[i, j] = int(text)
+            except (ValueError, OverflowError):
+                not_whole.append(f"node {nid!r} has {name} {text!r}")
+                continue
+            if act[i, j] < 0:
+                negative.append(f"node {nid!r} has {name} {act[i, j]}")
+    need = f"every node needs the whole-number activities {list(ACTIVITIES)}"
+    if missing:
+        raise bad(
+            f"{missing[0]}{_more(missing, 'missing value(s)')}; {need} (a <data> "
+            "each, or a <default> in the activity's <key>)"
+        )
+    if not_whole:
+        raise bad(
+            f"{not_whole[0]}, not a whole number{_more(not_whole, 'such value(s)')}"
+            f"; {need}"
+        )
+    if negative:
+        raise bad(
+            f"{negative[0]}{_more(negative, 'negative value(s)')}; activities are "
+            "counts of 0 or more (a sign typo?)"
+        )
+    return act
+
+
+def _coordinates(
+    ids: list[str], attrs: list[dict[str, str]], bad: Callable[[str], ValueError]
+) -> np.ndarray:
+    """``(n, 2)`` node coordinates ``x``, ``y`` (0 where a node has none), or
+    ``bad`` naming the first node whose coordinate is not a finite number."""
+    xy = np.zeros((len(ids), 2))
+    wrong: list[str] = []
+    for i, (nid, a) in enumerate(zip(ids, attrs, strict=True)):
+        for j, name in enumerate(("x", "y")):
+            text = a.get(name, "0").strip()
+            try:
+                xy[i, j] = float(text)
+            except ValueError:
+                xy[i, j] = math.nan
+            if not math.isfinite(xy[i, j]):
+                wrong.append(f"node {nid!r} has {name} {text!r}")
+    if wrong:
+        raise bad(
+            f"{wrong[0]}, not a finite number{_more(wrong, 'such coordinate(s)')}; "
+            "node coordinates x, y are finite numbers (or left out: 0)"
+        )
+    return xy
+
+
+def _components(instance: GraphInstance) -> str:
+    """``""`` for a connected graph, else what its pieces are, for a message:
+    ``"graph has 2 connected components (sizes 5, 5; e.g. nodes '0', '5')"``
+    (the five largest, each named by its first node in file order)."""
+    n_comp, comp = connected_components(instance.adjacency(), directed=False)
+    if n_comp <= 1:
+        return ""
+    sizes = np.bincount(comp)
+    shown = np.argsort(-sizes, kind="stable")[:5]
+    more = ", ..." if n_comp > 5 else ""
+    size_text = ", ".join(str(int(sizes[c])) for c in shown)
+    ids = instance.node_ids
+    node_text = ", ".join(repr(ids[int(np.argmax(comp == c))]) for c in shown)
+    return (
+        f"graph has {n_comp} connected components (sizes {size_text}{more}; "
+        f"e.g. nodes {node_text}{more})"
     )
 
 
@@ -330,15 +424,29 @@ def solve_file(
     ------
     SpecificationError
         ``time_limit`` is not a positive finite number of seconds, or
-        ``seed`` not an int in ``[0, 2**32 - 1]`` (before the file is read).
+        ``seed`` not an int in ``[0, 2**32 - 1]`` (before the file is read);
+        the graph is in pieces (it names them: sizes and a node of each).
+    ValueError
+        From :func:`read_instance`.
     """
     from terrakit.benchmarks._graphs import territory_labels, to_problem
     from terrakit.design.heuristic import solve_heuristic
+    from terrakit.exceptions import SpecificationError
 
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
     cpu0 = time.process_time()
     inst = read_instance(path, n_districts=n_districts, delta=delta)
+    pieces = _components(inst)
+    if pieces:
+        # the search measures districts along whole-graph shortest paths,
+        # infinite between two pieces
+        raise SpecificationError(
+            f"{path}: {pieces}; the search needs one connected graph (a "
+            "district's diameter is measured along shortest paths of the whole "
+            "graph): add the missing edges, or solve each component as an "
+            "instance of its own"
+        )
     dist = shortest_path_lengths(inst)
     problem = to_problem(inst, unit_distance=dist)
     res = solve_heuristic(problem, time_limit=time_limit, seed=seed, **kw)

@@ -2470,13 +2470,18 @@ def solve_graph(
         restarts = 4 if spec.objective == "cut_edges" else 1
     best = None
     cut = False  # an annealing run with max_iter stopped (or skipped) by the clock
+    budget = max_iter if max_iter is not None else 10**9
     for r in range(restarts):
         now = time.perf_counter()
         left = deadline - now
         if left <= 0:
             cut = max_iter is not None
-            break
-        slot = left / (restarts - r)
+            if r > 0:
+                break
+            # no time for any search: the first start comes back as it is
+            # (evaluated, never searched), not nothing
+            budget = 0
+        slot = max(left, 0.0) / (restarts - r)
         if r == 0 and initial is not None:
             lab = initial.copy()
         else:
@@ -2507,7 +2512,7 @@ def solve_graph(
             contiguity=spec.contiguity,
             t_start=1.5 if spec.objective == "cut_edges" else 1.0,
             penalty=1.0 if spec.objective == "cut_edges" else 2.0,
-            max_iter=max_iter if max_iter is not None else 10**9,
+            max_iter=budget,
             allowed=allowed,
         )
         cut = cut or out.clock_cut

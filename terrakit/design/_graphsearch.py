@@ -12,7 +12,9 @@
   two units of the same territory): :func:`diameter_search`, a tabu search on
   a shrinking threshold — units farther apart than the threshold conflict,
   and each balanced, conflict-free labelling found lowers the threshold to
-  its own largest diameter.  :func:`anneal` hands ``"diameter"`` to it.
+  its own largest diameter (the first feasible labelling is taken with
+  conflicts too, so a start out of band does not leave the threshold below
+  every balanced plan).  :func:`anneal` hands ``"diameter"`` to it.
 
 Both searches take an optional ``allowed`` ``(n, k)`` mask (a unit never
 moves to a territory it is not allowed in: a distance limit) and call a
@@ -567,7 +569,12 @@ def diameter_search(
     tabu for a while; territories stay connected; without ``contiguity`` a
     unit may join any other territory, units with no neighbour too).  Each
     time it reaches a labelling with no conflict and no violation, that
-    labelling is the new best and ``D`` drops to its largest diameter.
+    labelling is the new best and ``D`` drops to its largest diameter.  A
+    start that is not feasible sets ``D`` to its own largest diameter (plus
+    a hair); until a first feasible labelling is found, a balanced one (with
+    every territory connected) counts even with conflicts, and ``D`` is set
+    to its largest diameter: where every balanced plan is wider than the
+    start, ``D`` rises to the first one met instead of staying out of reach.
 
     - Conflicts weigh 1; pairs within ``margin · D`` below the threshold weigh
       up to ``alpha`` (a pull towards round territories with slack); once no
@@ -879,17 +886,23 @@ def diameter_search(
         if not best_feasible and vtot + n_off < best_viol - 1e-12:
             best_viol = vtot + n_off
             best_labels = lab.copy()
-        if nconf == 0 and vtot <= 1e-9 and n_off == 0:
+        # a balanced labelling is a candidate when it has no conflict, and
+        # also, while no feasible plan is known, with conflicts: a start out
+        # of band set the threshold to its own diameter, and when every
+        # balanced plan is wider than that start, none would ever count
+        if vtot <= 1e-9 and n_off == 0 and (nconf == 0 or not best_feasible):
             if not whole:
                 whole = contiguous(lab, edges)
-            value = float(_diameters(lab, dist, k).max())
-            if whole and value < best_value - 1e-9:
-                best_value = value
-                best_feasible = True
-                best_labels = lab.copy()
-                last_gain = it
-            thr = min(best_value, value) - 1e-7
-            conf, wmat, ct0, ct, nconf = rebuild(thr)
+            if nconf == 0 or whole:
+                value = float(_diameters(lab, dist, k).max())
+                if whole and value < best_value - 1e-9:
+                    best_value = value
+                    best_feasible = True
+                    best_labels = lab.copy()
+                    last_gain = it
+                # with conflicts this raises the threshold to the new best
+                thr = min(best_value, value) - 1e-7
+                conf, wmat, ct0, ct, nconf = rebuild(thr)
     if not best_feasible:
         best_value = float(_diameters(best_labels, dist, k).max())
     return SearchOutcome(best_labels, float(best_value), best_feasible, it, clock_cut)

@@ -301,13 +301,21 @@ def _solve_graph_objective(
     start_columns: np.ndarray | None = None,
 ) -> tuple[Outcome, np.ndarray]:
     """Cut edges / diameter on the engine arrays ``spec`` (of ``problem``):
-    labels are territories, so fixed centers' units are locked to their
-    territory, chosen centers' locks become territories (:func:`_graph_locks`)
+    labels are territories, so with contiguity fixed centers' units (the
+    roots) are locked to their territory, chosen centers' locks become
+    territories (:func:`_graph_locks`)
     and ``allowed`` is read per territory (:func:`_graph_allowed`).
     ``start_columns`` (a center column per unit), without ``initial``: the
     first search starts from that plan.  Returns the outcome and the center
     column of each unit."""
-    if spec.center_units is not None and problem.center_mode == "fixed":
+    if (
+        spec.center_units is not None
+        and problem.center_mode == "fixed"
+        and problem.contiguity
+    ):
+        # a rep's home unit is the root of its territory under contiguity
+        # only (problem.violations); without it, the home units just seed
+        # the starts (solve_graph), free to move like any other unit
         lk = (
             np.full(spec.n, -1, dtype=np.int64)
             if spec.locked is None
@@ -450,7 +458,10 @@ def solve_heuristic(
           then the closest one is returned and ``info["violations"]`` lists
           what is broken;
         - ``"time_limit"`` (with a ``TimeLimitWarning``) when the run ended
-          after ``time_limit``, or when, with ``max_iter``, the clock stopped
+          after ``time_limit``, when the compact start of a diameter search
+          used the whole of it (the search's start, unsearched, is returned;
+          an ``"infeasible"`` one warns too), or when, with ``max_iter``, the
+          clock stopped
           a step that runs to its own budget (an annealing run, the dual
           ascent of large fixed-centers runs, the chosen-centers bound's
           steps) before its budget was spent (the answer may then
@@ -467,8 +478,9 @@ def solve_heuristic(
     Warns
     -----
     TimeLimitWarning
-        The run overran ``time_limit``, or the clock stopped an annealing run
-        before its ``max_iter`` budget.
+        The run overran ``time_limit``, the compact start of a diameter
+        search left no time for the search, or the clock stopped an annealing
+        run before its ``max_iter`` budget.
 
     Raises
     ------
@@ -487,9 +499,11 @@ def solve_heuristic(
     (2.0, [0, 0, 1, 1])
     """
     t0 = time.perf_counter()
-    given_limit = time_limit
     problem.check()
     start_cut = False  # the diameter search's compact start cut by the clock
+    # the search's share of the time limit: all of it, less the compact start
+    search_limit = time_limit
+    starved = ""  # why the search had no time at all, if it had none
     if (
         problem.objective == "diameter"
         and initial is None
@@ -511,17 +525,25 @@ def solve_heuristic(
         if start.status != "infeasible":
             initial = np.asarray(start.columns)
         start_cut = bool(start.info.get("cut_by_clock", False))
-        time_limit -= time.perf_counter() - t0
+        spent = time.perf_counter() - t0
+        search_limit = time_limit - spent
+        if search_limit <= 0:
+            # the graph search then returns its start, evaluated, unsearched
+            starved = (
+                f"the compact start took {spent:.3g} s of time_limit="
+                f"{time_limit:g} s: no time was left for the diameter search, "
+                "which returns its start unsearched"
+            )
     spec, notes = _spec(problem)
     if problem.draws is not None:
         # every objective: the draw bands in a working set of draws, grown
         # while the plan meets them in fewer than draws_share of all draws
         out, columns = _solve_with_draws(
-            problem, time_limit, seed, progress, max_iter, notes, initial=initial
+            problem, search_limit, seed, progress, max_iter, notes, initial=initial
         )
     elif problem.objective in ("cut_edges", "diameter"):
         out, columns = _solve_graph_objective(
-            problem, spec, time_limit, seed, progress, max_iter, initial
+            problem, spec, search_limit, seed, progress, max_iter, initial
         )
     else:
         work, keep = _usable_candidates(problem)
@@ -554,7 +576,7 @@ def solve_heuristic(
             problem,
             searched,
             columns,
-            given_limit - (time.perf_counter() - t0),
+            time_limit - (time.perf_counter() - t0),
             seed,
             notes,
         )
@@ -568,7 +590,7 @@ def solve_heuristic(
     cut = max_iter is not None and (out.clock_cut or start_cut)
     budget_note = (
         f"the iteration budget max_iter={max_iter} was not reached in "
-        f"time_limit={given_limit:g} s: the clock stopped an annealing run first, "
+        f"time_limit={time_limit:g} s: the clock stopped an annealing run first, "
         "so the answer may differ between machines and runs"
     )
     if violations:
@@ -588,20 +610,29 @@ def solve_heuristic(
             TimeLimitWarning,
             stacklevel=2,
         )
-    elif cut:
+    elif starved or cut:
         status = "time_limit"
         warnings.warn(
-            f"{budget_note}; returning the best feasible alignment found. Fix: "
-            "raise time_limit or lower max_iter",
+            f"{starved}. Fix: raise time_limit"
+            if starved
+            else f"{budget_note}; returning the best feasible alignment found. "
+            "Fix: raise time_limit or lower max_iter",
             TimeLimitWarning,
             stacklevel=2,
         )
     else:
         status = "feasible"
+    if starved and status == "infeasible":
+        warnings.warn(
+            f"{starved}. Fix: raise time_limit", TimeLimitWarning, stacklevel=2
+        )
     info: dict[str, Any] = {
         "bound": out.bound_method,
         "iterations": int(out.iterations),
-        "notes": notes + list(out.notes) + ([budget_note] if cut else []),
+        "notes": notes
+        + list(out.notes)
+        + ([starved] if starved else [])
+        + ([budget_note] if cut and not starved else []),
     }
     if max_iter is not None:
         info["cut_by_clock"] = bool(cut)
@@ -624,6 +655,8 @@ def solve_heuristic(
         method="heuristic",
         seconds=seconds,
         seed=seed,
+        # the limit given, not the search's share of it: a rerun with the
+        # recorded limit gives the compact start its 40 % of the same time
         config={"time_limit": time_limit},
         intervals=intervals,
         info=info,

@@ -633,3 +633,43 @@ def test_graph_objective_balances_on_draws_in_the_share_asked() -> None:
     assert res.status != "infeasible", res.info.get("violations")
     assert res.info["draws_met"] >= 32
     assert not any("40 of 40" in note for note in res.info["notes"])
+
+
+# -- QA round 21 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("contiguity", [True, False])
+def test_diameter_search_takes_a_first_plan_wider_than_its_unbalanced_start(
+    contiguity: bool,
+) -> None:
+    """Regression (QA round 21): from a start out of band the threshold was
+    the start's own diameter, and only a conflict-free balanced plan counted.
+    Path 0-…-5, workloads 4, 1, 1, 1, 1, 2, two territories of exactly 5:
+    the start {0, 1, 2} | {3, 4, 5} (6 | 4) has diameter 2, every balanced
+    plan ({0, j} | the rest) at least 3, so none ever counted: the search
+    ended "infeasible" (with contiguity) or on a worse plan (diameter 4,
+    without).  It now takes the first balanced plan and goes on down from
+    there to the brute-force optimum {0, 1} | {2, 3, 4, 5}, diameter 3."""
+    adj = grid_adjacency(6, 1)
+    dist = shortest_path(adj, directed=False)
+    act = np.array([4.0, 1, 1, 1, 1, 2])[:, None]
+    lower, upper = np.full((2, 1), 5.0), np.full((2, 1), 5.0)
+    space = SearchSpace.from_adjacency(adj, act, lower, upper)
+    start = np.array([0, 0, 0, 1, 1, 1])
+    assert float(_diameters(start, dist, 2).max()) == 2.0
+    optimum = _brute_force(
+        act, lower, upper, lambda lab: float(_diameters(lab, dist, 2).max())
+    )
+    assert optimum == 3.0
+    out = diameter_search(
+        start,
+        space,
+        dist,
+        np.random.default_rng(0),
+        time.perf_counter() + 60,
+        contiguity=contiguity,
+        max_iter=500,
+    )
+    assert out.feasible
+    assert out.value == optimum == float(_diameters(out.labels, dist, 2).max())
+    assert out.labels[0] == out.labels[1] != out.labels[2]

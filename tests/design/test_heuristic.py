@@ -1143,3 +1143,83 @@ def test_contiguous_start_ranks_a_start_that_breaks_a_lock_last(monkeypatch) -> 
     assert res.status in ("feasible", "optimal")
     assert res.alignment.assignment[["u11", "u2"]].tolist() == ["R1", "R2"]
     assert "start: growth from the roots, least loaded first" not in res.info["notes"]
+
+
+# -- QA round 21: graph objectives ---------------------------------------------------
+
+
+def _diameter_problem(nx: int, ny: int, k: int, tol: float) -> DesignProblem:
+    """:func:`_random_problem` (fixed homes, contiguity) with the diameter
+    objective on grid distances."""
+    p = _random_problem(0, nx=nx, ny=ny, k=k, tol=tol)
+    xy = grid_xy(nx, ny)
+    dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    return p.replace(objective="diameter", unit_distance=dist)
+
+
+def _line_homes_side_by_side(objective: str) -> DesignProblem:
+    """Path 0-1-2-3 (1 apart), unit workloads, 2 reps whose homes are the
+    neighbours 0 and 1, exactly 2 units each, no contiguity: the optimum
+    {0, 1} | {2, 3} has diameter 1 and cuts 1 edge; with unit 0 and unit 1
+    held apart the best is diameter 2 ({0, 2} | {1, 3}) and 2 cut edges."""
+    xy = grid_xy(4, 1)
+    homes = np.array([0, 1])
+    return DesignProblem(
+        unit_ids=np.arange(4),
+        activities={"w": np.ones(4)},
+        lower={"w": np.full(2, 2.0)},
+        upper={"w": np.full(2, 2.0)},
+        n_territories=2,
+        cost=((xy[:, None, :] - xy[homes][None, :, :]) ** 2).sum(-1),
+        center_units=homes,
+        adjacency=grid_adjacency(4, 1),
+        contiguity=False,
+        objective=objective,  # type: ignore[arg-type]
+        unit_distance=np.abs(np.subtract.outer(np.arange(4.0), np.arange(4.0))),
+        name="line4_homes_01",
+    )
+
+
+@pytest.mark.parametrize("objective", ["diameter", "cut_edges"])
+def test_graph_objectives_without_contiguity_leave_home_units_free(
+    objective: str,
+) -> None:
+    """Regression (QA round 21): without contiguity the graph searches held
+    every rep's home unit in the rep's territory, a rule the problem only
+    has under contiguity (problem.violations, the MIP): here diameter 2 /
+    2 cut edges instead of the optimum 1 / 1."""
+    p = _line_homes_side_by_side(objective)
+    best = {(0, 0, 1, 1), (1, 1, 0, 0)}
+    assert p.violations(np.array([0, 0, 1, 1])) == []  # the problem allows it
+    res = solve_heuristic(p, time_limit=20, seed=0, max_iter=2000)
+    assert tuple(np.asarray(res.columns).tolist()) in best
+    assert res.objective == 1.0
+
+
+def test_diameter_start_using_the_whole_time_returns_its_plan_with_a_warning() -> None:
+    """Regression (QA round 21): the compact start of a diameter search with
+    fixed centers took its time out of ``time_limit``; when it took all of
+    it, the graph search skipped its only run and failed with a bare
+    AssertionError.  Here ``time_limit`` is far below what any start takes:
+    the start comes back, unsearched, with a TimeLimitWarning, and the
+    provenance records the limit given (it recorded the time left, < 0)."""
+    from terrakit.exceptions import TimeLimitWarning
+
+    p = _diameter_problem(8, 8, 3, 0.1)
+    with pytest.warns(TimeLimitWarning, match="no time was left for the diameter"):
+        res = solve_heuristic(p, time_limit=1e-6, seed=0)
+    assert res.status in ("time_limit", "infeasible")
+    assert any("returns its start unsearched" in s for s in res.info["notes"])
+    assert res.provenance["config"]["time_limit"] == 1e-6
+    assert len(np.asarray(res.columns)) == p.n_units
+
+
+def test_diameter_search_records_the_time_limit_given() -> None:
+    """Regression (QA round 21): the provenance of a diameter run with fixed
+    centers recorded the time left after the compact start (1.19 s for 2 s
+    asked), so a rerun with it did not reproduce the run."""
+    p = _diameter_problem(6, 6, 3, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_heuristic(p, time_limit=3.0, seed=0, max_iter=300)
+    assert res.provenance["config"] == {"time_limit": 3.0}
