@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Mapping
@@ -15,7 +16,12 @@ import xarray as xr
 from terrakit._runargs import check_seed
 from terrakit._sampling import Diagnostics
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.data.validation import _align_id_dtype, _id_kind, require_study
+from terrakit.data.validation import (
+    _align_id_dtype,
+    _id_kind,
+    _leading_zeros,
+    require_study,
+)
 from terrakit.exceptions import (
     DataValidationError,
     NotFittedError,
@@ -62,10 +68,14 @@ def study_panel(
     level
         ``"unit"``: one series per unit (account sales summed by the account's
         unit); ``"account"``: one series per account.  A unit's month in
-        which one of its accounts that was active then (between its first
-        and its last history row) has no row is unobserved (``NaN``), as
-        that account's month is at account level: the other accounts' sum
-        would read the missing month as 0 sales.
+        which one of its accounts that was active then has no row is
+        unobserved (``NaN``), as that account's month is at account level:
+        the other accounts' sum would read the missing month as 0 sales.
+        An account is active from its first history row to the history's
+        last period (a late extract, a partial last month), or to its last
+        row when it has ended: no row in the history's last season (12
+        months, 4 quarters; the rule by which
+        :func:`~terrakit.forecast.model.ended_series` forecasts it at 0).
     groups
         Column used as pooling group: of ``accounts`` at account level, of
         ``units`` at unit level.  ``"auto"`` uses ``segment`` for accounts and
@@ -86,14 +96,16 @@ def study_panel(
         history kept per unit.
     SpecificationError
         On an unknown ``level``, or ``groups`` that is not a column name,
-        ``"auto"`` or ``None``.
+        ``"auto"`` or ``None``, or names no column of the level's table
+        (``accounts`` at account level, ``units`` at unit level; a column of
+        the other table is named as such, with the level to use).
 
     Warns
     -----
     TerrakitWarning
         At unit level, when active accounts have months without a row: the
         accounts and months are named, and their units' months are left
-        unobserved.
+        unobserved (the panel still reaches the history's last period).
     """
     return _study_panel(study, level, groups, stacklevel=3)[:2]
 
@@ -143,7 +155,9 @@ def _study_panel(
                 columns={"account_id": "series"}
             )
             series_unit = acc_unit
-            gcol = _group_column(accounts, groups, ("segment",))
+            gcol = _group_column(
+                accounts, groups, ("segment",), level, other=("units", units)
+            )
             gser = None if gcol is None else accounts[gcol]
         else:
             # a unit's sales in a month: the sum over its accounts (rows
@@ -164,7 +178,9 @@ def _study_panel(
                 long, hist, acc_unit, stacklevel=stacklevel + 1
             )
             series_unit = pd.Series(units.index, index=units.index)
-            gcol = _group_column(units, groups, ("region", "state"))
+            gcol = _group_column(
+                units, groups, ("region", "state"), level, other=("accounts", accounts)
+            )
             gser = None if gcol is None else units[gcol]
     else:
         if level == "account":
@@ -179,9 +195,11 @@ def _study_panel(
             columns={"unit_id": "series"}
         )
         series_unit = pd.Series(units.index, index=units.index)
-        gcol = _group_column(units, groups, ("region", "state"))
+        gcol = _group_column(units, groups, ("region", "state"), level)
         gser = None if gcol is None else units[gcol]
-    panel = make_panel(long, key="series", value="sales", groups=gser)
+    panel = _through(
+        make_panel(long, key="series", value="sales", groups=gser), hist["period"]
+    )
     if not (np.nan_to_num(panel.values) > 0).any():
         raise DataValidationError(
             "history",
@@ -200,20 +218,35 @@ def _drop_partial_unit_months(
     long: pd.DataFrame, hist: pd.DataFrame, acc_unit: pd.Series, *, stacklevel: int
 ) -> pd.DataFrame:
     """``long`` (unit, period, summed sales) without the unit-months in which
-    an account active then (between its first and last row of ``hist``) has
-    no row: such a month is unobserved for the unit, as it is for the
-    account, not the other accounts' sum (which reads it as 0 sales).  A
-    :class:`TerrakitWarning` names the accounts and months."""
+    an account active then has no row of ``hist``: such a month is
+    unobserved for the unit, as it is for the account, not the other
+    accounts' sum (which reads it as 0 sales).  An account is active from its
+    first row to the history's last period, or to its last row when it has
+    ended (no row in the history's last season, as
+    :func:`~terrakit.forecast.model.ended_series` decides at the default
+    ``ended_after``): the months an account that has not ended misses at the
+    end (a late extract, a partial last month) are unobserved at account
+    level, and the account is forecast as usual.  A :class:`TerrakitWarning`
+    names the accounts and months."""
     per = hist["period"]
     if not isinstance(per.dtype, pd.PeriodDtype):
         return long  # make_panel refuses it, with the fix
+    freq = per.dtype.freq.name
+    if not freq.startswith(("M", "Q")):
+        return long  # make_panel refuses it, with the fix
+    season = 12 if freq.startswith("M") else 4
+    what = "months" if season == 12 else "quarters"
     ordinal = per.array.asi8
+    end = int(ordinal.max())
     rows = pd.DataFrame({"a": hist["account_id"].to_numpy(), "o": ordinal})
     span = rows.groupby("a", sort=True)["o"].agg(["min", "max", "size"])
-    gappy = span[span["max"] - span["min"] + 1 > span["size"]]
+    # an account that has not ended is active up to the history's last period
+    stop = span["max"].where(end - span["max"] >= season, end)
+    gappy = span[stop - span["min"] + 1 > span["size"]]
     if gappy.empty:
         return long
-    length = (gappy["max"] - gappy["min"] + 1).to_numpy()
+    stop = stop[gappy.index]
+    length = (stop - gappy["min"] + 1).to_numpy()
     start = np.repeat(np.cumsum(length) - length, length)
     full = pd.MultiIndex.from_arrays(
         [
@@ -225,39 +258,85 @@ def _drop_partial_unit_months(
     seen = pd.MultiIndex.from_arrays([rows["a"].to_numpy(), rows["o"].to_numpy()])
     holes = full[~full.isin(seen)]
     acc = holes.get_level_values(0)
-    months = pd.PeriodIndex.from_ordinals(
-        holes.get_level_values(1).to_numpy(), freq=per.dtype.freq
-    )
+    ords = holes.get_level_values(1).to_numpy()
+    months = pd.PeriodIndex.from_ordinals(ords, freq=per.dtype.freq)
     units = acc_unit.reindex(acc).to_numpy()
     lost = pd.MultiIndex.from_arrays([units, months])
     keep = ~pd.MultiIndex.from_frame(long[["series", "period"]]).isin(lost)
     n_um = len(lost.unique())
+    n_late = int((ords > span["max"].reindex(acc).to_numpy()).sum())
+    late = (
+        f"; {n_late} of them after the account's last row: a late or partial extract?"
+        if n_late
+        else ""
+    )
+    last = pd.Period(ordinal=end, freq=per.dtype.freq)
     shown = ", ".join(f"{a} {p}" for a, p in list(zip(acc, months, strict=True))[:5])
     more = f" and {len(holes) - 5} more" if len(holes) > 5 else ""
     warnings.warn(
-        f"{len(gappy)} accounts have months without a history row although "
-        f"they were active then (between their first and last row): "
-        f"{shown}{more} ({len(holes)} account-months). The {n_um} unit-months "
-        "they fall in are left unobserved (NaN), not summed over the other "
-        "accounts, which would read them as 0 sales. Fix: add rows with sales "
-        "0 for the months an account sold nothing, or complete the extract",
+        f"{len(gappy)} accounts have {what} without a history row although "
+        f"they were active then (from their first row to the history's last "
+        f"period, {last}, or to their last row when they have ended: no row in "
+        f"the last {season} {what}): {shown}{more} ({len(holes)} account-"
+        f"{what}{late}). The {n_um} unit-{what} they fall in are left unobserved "
+        "(NaN), not summed over the other accounts, which would read them as 0 "
+        f"sales. Fix: add rows with sales 0 for the {what} an account sold "
+        "nothing, or complete the extract",
         TerrakitWarning,
         stacklevel=stacklevel,
     )
     return long[keep].reset_index(drop=True)
 
 
+def _through(panel: Panel, periods: pd.Series) -> Panel:
+    """``panel`` reaching the history's last period: its last periods are
+    kept as unobserved (NaN) when every unit-month of them was left
+    unobserved (:func:`_drop_partial_unit_months`, e.g. a partial last month
+    extracted for a few accounts only), so that the forecast starts after the
+    history at unit level as at account level."""
+    if not isinstance(periods.dtype, pd.PeriodDtype) or not len(periods):
+        return panel
+    last = periods.max()
+    if panel.periods[-1] >= last:
+        return panel
+    span = pd.period_range(panel.periods[0], last, freq=panel.periods.freq)
+    pad = np.full((panel.n_series, len(span) - len(panel.periods)), np.nan)
+    return dataclasses.replace(
+        panel,
+        values=np.concatenate([panel.values, pad], axis=1),
+        periods=pd.PeriodIndex(span),
+    )
+
+
 def _group_column(
-    table: pd.DataFrame, groups: str | None, auto: tuple[str, ...]
+    table: pd.DataFrame,
+    groups: str | None,
+    auto: tuple[str, ...],
+    level: str,
+    *,
+    other: tuple[str, pd.DataFrame | None] | None = None,
 ) -> str | None:
+    """The pooling column of ``table`` (the units at unit level, the accounts
+    at account level); ``other``, the other table by name, says which level
+    a column of it would need."""
     if groups is None:
         return None
     if groups == "auto":
         return next((c for c in auto if c in table.columns), None)
     if groups not in table.columns:
+        name = "units" if level == "unit" else "accounts"
+        fix = f"pass a column of the {name} table, 'auto' or None (one group)"
+        if other is not None and other[1] is not None and groups in other[1].columns:
+            to = "account" if level == "unit" else "unit"
+            fix = (
+                f"{groups!r} is a column of the {other[0]} table: fit "
+                f"level={to!r} to pool {other[0]} by it, add the column to the "
+                f"{name} table, or {fix}"
+            )
         raise SpecificationError(
-            f"pooling group column {groups!r} is not in the table; columns are "
-            f"{list(table.columns)}"
+            f"pooling group column {groups!r} is not in the {name} table, "
+            f"whose columns group the series at level={level!r}; columns are "
+            f"{list(table.columns)}. Fix: {fix}"
         )
     return groups
 
@@ -270,7 +349,8 @@ class TerritoryForecast:
     ----------
     draws
         ``(draw, territory, period)`` DataArray of territory sales — sums of
-        the series' draws, so intervals are exact for any alignment.
+        the series' draws (taken in float64), so intervals are exact for any
+        alignment and the company total is the same for every alignment.
     history
         ``(territory, period)`` DataArray of past sales (for plots, quotas):
         the sum of the territory's observed series; NaN in a period in which
@@ -313,8 +393,9 @@ class TerritoryForecast:
         return _summarise(self.draws, "territory", intervals)
 
     def total(self, intervals: Intervals = "central") -> pd.DataFrame:
-        """Mean and intervals of each territory's sales over the whole horizon."""
-        tot = self.draws.sum("period")
+        """Mean and intervals of each territory's sales over the whole horizon
+        (summed in float64, whatever the draws' dtype)."""
+        tot = self.draws.sum("period", dtype=np.float64)
         s = summarise_draws(tot.to_numpy().astype(float), intervals=intervals)
         out = pd.DataFrame(
             {k: s[k] for k in ("mean", "lo80", "hi80", "lo95", "hi95")},
@@ -325,7 +406,8 @@ class TerritoryForecast:
     def combined(self, name: Any = "all") -> TerritoryForecast:
         """The company as one territory ``name``: draws and history summed.
 
-        Draws are summed draw by draw, so the intervals are exact.  A month in
+        Draws are summed draw by draw (in float64), so the intervals are
+        exact and the company total does not depend on the alignment.  A month in
         which no territory was observed stays unobserved (NaN), not 0 sales;
         ``history_observed`` (when known) counts the observed series of every
         territory, so a partial total is told apart as in :meth:`by`.
@@ -340,7 +422,7 @@ class TerritoryForecast:
                 .assign_coords(n_series=("territory", [n_all]))
             )
         return TerritoryForecast(
-            draws=self.draws.sum("territory")
+            draws=self.draws.sum("territory", dtype=np.float64)
             .expand_dims(territory=[name])
             .transpose("draw", "territory", "period"),
             history=self.history.sum("territory", min_count=1).expand_dims(
@@ -375,13 +457,32 @@ class SalesForecast:
     history
         ``(series, period)`` DataArray of the past sales the model saw.
     series_unit
-        Unit of every series (identity at unit level).
+        Unit of every series (identity at unit level), indexed by series id.
     level
         ``"unit"`` or ``"account"``.
     provenance
         Seed, configuration, versions.
     unit_potential
         The units' ``potential`` (or ``sales``) column, for quotas.
+    unit_ids
+        The ids of the study's units (recorded by
+        :meth:`SalesForecaster.fit`): :meth:`by` and
+        :func:`~terrakit.forecast.quota` refuse an alignment that names other
+        units.  ``None`` (a forecast built by hand): the units of
+        ``unit_potential``, else the units are not checked.
+
+    ``history`` and ``series_unit`` are matched to ``draws["series"]`` by
+    series id: given in another order they are put in the draws' order, and
+    entries for series without draws (e.g. a forecast subset with
+    ``draws.sel(series=...)``) are left out.
+
+    Raises
+    ------
+    ValueError
+        When ``draws`` or ``history`` do not have the dims above.
+    DataValidationError
+        When series of the draws have no history or no unit, or the history
+        or ``series_unit`` hold a series id twice.
     """
 
     draws: xr.DataArray
@@ -390,14 +491,33 @@ class SalesForecast:
     level: str = "unit"
     provenance: Mapping[str, Any] = field(default_factory=dict)
     unit_potential: pd.Series | None = None
+    unit_ids: pd.Index | None = None
 
     def __post_init__(self) -> None:
         if self.draws.dims != ("draw", "series", "period"):
             raise ValueError(
                 f"draws must have dims (draw, series, period), got {self.draws.dims}"
             )
-        if len(self.series_unit) != self.draws.sizes["series"]:
-            raise ValueError("series_unit needs one unit per series")
+        if set(self.history.dims) != {"series", "period"}:
+            raise ValueError(
+                f"history must have dims (series, period), got {self.history.dims}"
+            )
+        ids = pd.Index(self.draws["series"].to_numpy())
+        hist = self.history
+        if hist.dims != ("series", "period"):
+            hist = hist.transpose("series", "period")
+        have = pd.Index(hist["series"].to_numpy())
+        if not have.equals(ids):
+            _check_series_ids(have, ids, "history")
+            hist = hist.sel(series=ids.to_numpy())
+        if hist is not self.history:
+            object.__setattr__(self, "history", hist)
+        have = pd.Index(self.series_unit.index)
+        if not have.equals(ids):
+            _check_series_ids(have, ids, "series_unit")
+            su = self.series_unit.reindex(ids)
+            su.index.name = self.series_unit.index.name
+            object.__setattr__(self, "series_unit", su)
 
     @property
     def horizon(self) -> int:
@@ -432,8 +552,10 @@ class SalesForecast:
         ------
         DataValidationError
             When units that carry forecasts are missing from the alignment,
-            or when draws are NaN or infinite (summed by territory, one such
-            draw would turn that draw of every territory into NaN).
+            the alignment names units that are not in the study the forecast
+            was fitted on (see ``unit_ids``), or draws are NaN or infinite
+            (summed by territory, one such draw would turn that draw of every
+            territory into NaN).
         TypeError
             When ``alignment`` is not an :class:`~terrakit.data.Alignment`
             (e.g. its name).
@@ -446,8 +568,10 @@ class SalesForecast:
 
         Notes
         -----
-        Each draw is summed over the series of a territory, and the summary
-        is taken over the summed draws; intervals therefore include the
+        Each draw is summed over the series of a territory (in float64, so
+        that the territories of any alignment add up to the same company
+        total), and the summary is taken over the summed draws; intervals
+        therefore include the
         dependence between series that the posterior carries (shared
         parameters), and are never the (wrong) sum of the series' intervals.
         """
@@ -483,6 +607,7 @@ class SalesForecast:
                 fix="use an alignment that covers every unit of the study"
                 + _id_type_hint(assignment.index, pd.Index(units), "the alignment"),
             )
+        self._refuse_unknown_units(assignment.index, alignment.name)
         # territories in terrakit.metrics' order: numbers numerically, ids of
         # mixed types (101, 102, 'vacant') as text, which sorting could not
         names = pd.Index(_territory_order(assignment))
@@ -499,9 +624,15 @@ class SalesForecast:
                 stacklevel=stacklevel,
             )
         k = len(names)
-        ind = np.zeros((len(units), k), dtype=np.float32)
+        ind = np.zeros((len(units), k), dtype=np.float64)
         ind[np.arange(len(units)), codes] = 1.0
-        summed = np.einsum("dsh,sk->dkh", self.draws.to_numpy(), ind)
+        # in float64: float32 sums of draws in the millions were off by up to
+        # 16 for the company, differently for each alignment (a few draws at a
+        # time: a float64 copy of every account's draws would double them)
+        d = self.draws.to_numpy()
+        summed = np.empty((d.shape[0], k, d.shape[2]))
+        for i in range(0, d.shape[0], 64):
+            summed[i : i + 64] = ind.T @ d[i : i + 64].astype(np.float64)
         draws = xr.DataArray(
             summed,
             dims=("draw", "territory", "period"),
@@ -538,9 +669,39 @@ class SalesForecast:
         )
         return TerritoryForecast(draws, history, alignment.name, prov, observed)
 
+    def _refuse_unknown_units(self, ids: pd.Index, name: str) -> None:
+        """A :class:`DataValidationError` for alignment unit ``ids`` that are
+        not units of the study (``unit_ids``, as
+        :class:`~terrakit.data.Study` refuses them): a territory of such units
+        would get a forecast and a target of 0, and a P(attain) of 100 %."""
+        known = self.unit_ids
+        if known is None and self.unit_potential is not None:
+            known = pd.Index(self.unit_potential.index)
+        if known is None:
+            return
+        known = known.union(pd.Index(self.series_unit.to_numpy()))
+        extra = ids.difference(known)
+        if not len(extra):
+            return
+        zeros, zero_fix = _leading_zeros(
+            list(extra), known, table="alignment", ref="units"
+        )
+        raise DataValidationError(
+            "alignment",
+            "unit_id",
+            f"alignment {name!r} names {len(extra)} units that are not in the "
+            f"study the forecast was fitted on ({len(known)} units){zeros}",
+            rows=[_plain(u) for u in extra],
+            n_bad=len(extra),
+            fix=zero_fix
+            or "drop those units from the alignment, or fit the forecast on a "
+            "study whose units table has them"
+            + _id_type_hint(ids, known, "the alignment"),
+        )
+
     def summary(self) -> str:
-        """Rounded, stable text: totals over the horizon."""
-        tot = self.draws.sum(("series", "period")).to_numpy()
+        """Rounded, stable text: totals over the horizon (summed in float64)."""
+        tot = self.draws.sum(("series", "period"), dtype=np.float64).to_numpy()
         lo, hi = np.quantile(tot, [0.1, 0.9])
         p = self.draws["period"].to_numpy()
         return (
@@ -548,6 +709,36 @@ class SalesForecast:
             f"{self.draws.sizes['series']} series, {p[0]}..{p[-1]}, "
             f"{self.draws.sizes['draw']} draws\n"
             f"total {tot.mean():,.1f} (80 % interval {lo:,.1f} – {hi:,.1f})"
+        )
+
+
+def _check_series_ids(have: pd.Index, ids: pd.Index, what: str) -> None:
+    """Refuse a :class:`SalesForecast` ``history`` or ``series_unit`` whose
+    series ids (``have``) lack some of the draws' (``ids``) or repeat one:
+    they are matched to the draws by id, never by position."""
+    missing = ids.difference(have)
+    if len(missing):
+        part = "no history" if what == "history" else "no unit in series_unit"
+        raise DataValidationError(
+            "forecast",
+            what,
+            f"{len(missing)} of the {len(ids)} series of the draws have {part} "
+            f"({what} holds {len(have)} series, matched to the draws' by id)",
+            rows=[_plain(x) for x in missing],
+            n_bad=len(missing),
+            fix=f"give the {what} of every series of the draws, e.g. "
+            f"dataclasses.replace(forecast, draws=..., {what}=forecast.{what}"
+            + (".sel(series=...))" if what == "history" else ".loc[...])"),
+        )
+    if not have.is_unique:
+        dup = list(dict.fromkeys(have[have.duplicated()]))
+        raise DataValidationError(
+            "forecast",
+            what,
+            f"{len(dup)} series ids occur more than once in the {what}",
+            rows=[_plain(x) for x in dup],
+            n_bad=len(dup),
+            fix=f"give each series once in the {what}",
         )
 
 
@@ -665,12 +856,18 @@ class FittedSalesForecaster:
         Unit of every series.
     level
         ``"unit"`` or ``"account"``.
+    unit_potential
+        The units' ``potential`` (or ``sales``) column, for quotas.
+    unit_ids
+        The ids of the study's units, passed on to the forecasts (see
+        :attr:`SalesForecast.unit_ids`).
     """
 
     fit: PanelFit
     series_unit: pd.Series
     level: str
     unit_potential: pd.Series | None = None
+    unit_ids: pd.Index | None = None
 
     @property
     def idata(self) -> Any:
@@ -812,7 +1009,13 @@ class FittedSalesForecaster:
             ],
         )
         return SalesForecast(
-            draws, history, self.series_unit, self.level, prov, self.unit_potential
+            draws,
+            history,
+            self.series_unit,
+            self.level,
+            prov,
+            self.unit_potential,
+            self.unit_ids,
         )
 
     def diagnostics(self, warn: bool = True) -> Diagnostics:
@@ -878,15 +1081,29 @@ def _unit_potential(study: Any) -> pd.Series | None:
     Sales per unit come from :meth:`~terrakit.data.Study.unit_measures`, which
     sums the accounts' ``annual_sales`` where the units table has no sales
     column.  When those account sales have gaps, the forecast still fits and
-    no potential is kept (a quota then asks for ``potential=``).
+    no potential is kept (a quota then asks for ``potential=``).  The column
+    used is recorded in the Series' ``attrs["source"]``
+    (``"units.potential"``, ``"units.sales"`` or ``"accounts.annual_sales"``),
+    which quotas record in their provenance.
     """
     units = study.units
+    derived = False
     if not {"potential", "sales"} & set(units.columns):
         try:
             units = study.unit_measures()
         except DataValidationError:
             return None
-    return next((units[c] for c in ("potential", "sales") if c in units.columns), None)
+        derived = True
+    col = next((c for c in ("potential", "sales") if c in units.columns), None)
+    if col is None:
+        return None
+    out = units[col].copy()
+    out.attrs = {
+        "source": "accounts.annual_sales"
+        if derived and col == "sales"
+        else f"units.{col}"
+    }
+    return out
 
 
 class SalesForecaster:
@@ -990,7 +1207,9 @@ class SalesForecaster:
             group_column=gcol,
         )
         pot = _unit_potential(study)
-        self._fitted = FittedSalesForecaster(fit, series_unit, level, pot)
+        self._fitted = FittedSalesForecaster(
+            fit, series_unit, level, pot, pd.Index(study.units.index)
+        )
         return self._fitted
 
     @property

@@ -52,7 +52,12 @@ class QuotaResult:
         alignment and the quota settings added: ``provenance["quota"]``
         holds ``method``, ``total``, ``potential`` and, for growth quotas,
         ``growth`` (the rate applied, given or the default) and
-        ``growth_from`` (``"given"`` or ``"forecast"``).
+        ``growth_from`` (``"given"`` or ``"forecast"``).  ``potential`` is
+        what ``share_of_potential`` split the company target by:
+        ``"given"`` (``potential=``), or the study's column,
+        ``"units.potential"``, ``"units.sales"`` or
+        ``"accounts.annual_sales"`` (summed by unit); ``None`` for growth
+        quotas.
     """
 
     table: pd.DataFrame
@@ -75,8 +80,11 @@ class QuotaResult:
         """Rounded, stable text.
 
         Amounts are whole numbers with thousands separators; ``p_attain`` is a
-        percentage with one decimal (as in the study report's table).  Growth
-        quotas also give the growth rate applied to the base.
+        percentage with one decimal (as in the study report's table).  The
+        targets (and growth bases) are rounded by largest remainder, so that
+        they add up to the company target (and base) printed above them.
+        Growth quotas also give the growth rate applied to the base,
+        ``share_of_potential`` quotas the column the target was split by.
         """
 
         def amount(x: Any) -> str:
@@ -90,9 +98,16 @@ class QuotaResult:
             return f"{(round(100 * float(x), 1) or 0.0):.1f} %"
 
         t = pd.DataFrame(index=self.table.index)
+        # the printed target adds up to the printed company target
+        sums = {"target": self.company_target}
+        if "base" in self.table:
+            sums["base"] = float(self.table["base"].sum())
         for c in self.table.columns:
             v = self.table[c]
-            if str(c).startswith("p_"):
+            whole = _whole_summing_to(v, sums[c]) if c in sums else None
+            if whole is not None:
+                t[c] = [f"{x:,d}" for x in whole]
+            elif str(c).startswith("p_"):
                 t[c] = v.map(percent)
             elif pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
                 t[c] = v.map(amount)
@@ -106,6 +121,12 @@ class QuotaResult:
             if self.method == "growth" and g is not None and "base" in self.table
             else ""
         )
+        src = quota.get("potential") if isinstance(quota, Mapping) else None
+        if self.method == "share_of_potential" and src:
+            rate = "; split by " + {
+                "given": "the potential given",
+                "accounts.annual_sales": "accounts.annual_sales (summed by unit)",
+            }.get(str(src), str(src))
         return (
             f"Quotas ({self.method}): company target {self.company_target:,.0f}"
             f"{rate}\n" + t.to_string()
@@ -155,7 +176,10 @@ def quota(
     QuotaResult
         Growth quotas add a ``base`` column, and record the growth rate
         applied (given or the default) in ``provenance["quota"]["growth"]``
-        and in :meth:`QuotaResult.summary`.
+        and in :meth:`QuotaResult.summary`; ``share_of_potential`` quotas
+        record the potential split by (``"given"`` or the study's column,
+        e.g. ``"units.potential"``) in ``provenance["quota"]["potential"]``
+        and in the summary.
 
     Raises
     ------
@@ -171,7 +195,8 @@ def quota(
         sales a year before the horizon.
     DataValidationError
         When the forecast's draws hold NaN or infinite sales, the alignment
-        misses units (see :meth:`SalesForecast.by`), a unit's potential is
+        misses units or names units the study does not have (see
+        :meth:`SalesForecast.by`), a unit's potential is
         missing, not numeric or negative, a unit id appears twice in the
         potential, or the potential of every unit is 0.
 
@@ -275,8 +300,10 @@ def quota(
     mean = tot_draws.mean(axis=0)
     columns: dict[str, np.ndarray] = {}  # growth quotas: the base first
     applied: float | None = None  # the growth rate applied
+    source: str | None = None  # share_of_potential: the potential split by
     if method == "share_of_potential":
         pot = forecast.unit_potential if potential is None else potential
+        source = "given" if potential is not None else _potential_source(pot)
         if pot is None:
             raise SpecificationError(
                 "share_of_potential quotas need a potential per unit; the study's "
@@ -408,9 +435,8 @@ def quota(
             "growth_from": None
             if applied is None
             else ("given" if growth is not None else "forecast"),
-            "potential": None
-            if method == "growth"
-            else ("given" if potential is not None else "study units"),
+            # what share_of_potential split by: given, or the study's column
+            "potential": source,
         },
     )
     return QuotaResult(
@@ -460,7 +486,9 @@ def _growth_base(
         else np.zeros(len(series), dtype=bool)
     )
     fmean = (
-        forecast.draws.sum("period", skipna=False).to_numpy().astype(float).mean(axis=0)
+        forecast.draws.sum("period", skipna=False, dtype=np.float64)
+        .to_numpy()
+        .mean(axis=0)
     )
     units = forecast.series_unit.to_numpy()
     assign = _unit_keyed(alignment.assignment, pd.Index(units))
@@ -538,6 +566,41 @@ def _warn_potential_below_sales(tf: Any, terr: np.ndarray, pot: np.ndarray) -> N
         advice="use method='growth'",
         stacklevel=4,
     )
+
+
+def _potential_source(pot: Any) -> str | None:
+    """Where a forecast's ``unit_potential`` came from: its ``attrs["source"]``
+    (set by :func:`~terrakit.forecast.forecaster._unit_potential`), else
+    ``"units.<its name>"``."""
+    if not isinstance(pot, pd.Series):
+        return None
+    src = pot.attrs.get("source")
+    if src:
+        return str(src)
+    return f"units.{pot.name}" if pot.name is not None else "study units"
+
+
+def _whole_summing_to(values: pd.Series, total: float) -> list[int] | None:
+    """``values`` rounded to whole numbers that add up to ``round(total)``
+    (largest remainder: the values are rounded down, and the units left go to
+    the largest fractions, the first on ties); ``None`` when a value is not
+    finite or ``total`` is not their sum (to within 1), so that each is
+    rounded on its own."""
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if not len(v) or not np.isfinite(v).all() or not math.isfinite(total):
+        return None
+    if abs(float(v.sum()) - total) >= 1.0:
+        return None
+    low = np.floor(v)
+    left = int(round(total) - low.sum())
+    if not 0 <= left <= len(v):
+        return None
+    up = np.argsort(-(v - low), kind="stable")[:left]
+    low[up] += 1
+    return [int(x) or 0 for x in low]
 
 
 def _finite(v: Any) -> bool:

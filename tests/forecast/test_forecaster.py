@@ -98,8 +98,10 @@ def test_an_active_account_missing_a_month_leaves_its_unit_month_unobserved(
     with pytest.warns(
         TerrakitWarning,
         match=r"^1 accounts have months without a history row although they were "
-        r"active then \(between their first and last row\): a1 2024-06 \(1 "
-        r"account-months\)\. The 1 unit-months they fall in are left unobserved "
+        r"active then \(from their first row to the history's last period, "
+        r"2025-12, or to their last row when they have ended: no row in the last "
+        r"12 months\): a1 2024-06 \(1 account-months\)\. The 1 unit-months they "
+        r"fall in are left unobserved "
         r"\(NaN\), not summed over the other accounts.* Fix: add rows with "
         r"sales 0 for the months an account sold nothing",
     ) as rec:
@@ -764,3 +766,212 @@ def test_territory_summary_separates_thousands_of_billions():
         "Territory forecast (alignment): 1 territories, 2026-01..2026-12, 10 draws"
     )
     assert lines[-1].split() == ["all"] + ["2,400,000,000.0"] * 5
+
+
+def test_an_account_missing_its_last_months_leaves_its_unit_months_unobserved(
+    toy_study,
+):
+    """a1 (unit u1) has no rows for 2025-10..12 but has not ended (a late
+    extract): at unit level u1's last 3 months were a2's sales alone, read as
+    a ~50 % drop without a word, although a1's months are unobserved at
+    account level.  A partial last month (2025-12 extracted for a1 only)
+    shortened the panel or read as a drop; an account that has ended (no row
+    in the last 12 months) is still summed as 0 sales."""
+    h = toy_study.history
+    late = (h.account_id == "a1") & (h.period > pd.Period("2025-09", "M"))
+    full, _ = study_panel(toy_study, level="unit")
+    with pytest.warns(TerrakitWarning) as rec:
+        panel, _ = study_panel(toy_study.replace(history=h[~late]), level="unit")
+    assert str(rec[0].message).startswith(
+        "1 accounts have months without a history row although they were active "
+        "then (from their first row to the history's last period, 2025-12, or to "
+        "their last row when they have ended: no row in the last 12 months): a1 "
+        "2025-10, a1 2025-11, a1 2025-12 (3 account-months; 3 of them after the "
+        "account's last row: a late or partial extract?). The 3 unit-months they "
+        "fall in are left unobserved (NaN)"
+    )
+    assert rec[0].filename == __file__
+    assert np.isnan(panel.values[0, -3:]).all()  # u1, 2025-10..12
+    np.testing.assert_array_equal(panel.values[0, :-3], full.values[0, :-3])
+    np.testing.assert_array_equal(panel.values[1:], full.values[1:])
+    acc, _ = study_panel(toy_study.replace(history=h[~late]), level="account")
+    assert np.isnan(acc.values[list(acc.series).index("a1"), -3:]).all()
+
+    # a partial last month: 2025-12 is in the extract for a1 only
+    dec = (h.period == pd.Period("2025-12", "M")) & (h.account_id != "a1")
+    with pytest.warns(TerrakitWarning, match=r"^7 accounts have months"):
+        panel, _ = study_panel(toy_study.replace(history=h[~dec]), level="unit")
+    assert str(panel.periods[-1]) == "2025-12" and len(panel.periods) == 36
+    assert np.isnan(panel.values[:, -1]).all()  # every unit misses an account
+    np.testing.assert_array_equal(panel.values[:, :-1], full.values[:, :-1])
+
+    # a1 lost 14 months before the end (ended): u1 is a2's sales, no warning
+    lost = (h.account_id == "a1") & (h.period > pd.Period("2024-10", "M"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)
+        panel, _ = study_panel(toy_study.replace(history=h[~lost]), level="unit")
+    a2 = h[h.account_id == "a2"].set_index("period")["sales"]
+    np.testing.assert_allclose(panel.values[0, -14:], a2.to_numpy()[-14:])
+
+
+@pytest.mark.parametrize(
+    ("level", "groups", "fix"),
+    [
+        (
+            "unit",
+            "segment",
+            "'segment' is a column of the accounts table: fit level='account' to "
+            "pool accounts by it, add the column to the units table, or pass a "
+            "column of the units table, 'auto' or None (one group)",
+        ),
+        (
+            "account",
+            "potential",
+            "'potential' is a column of the units table: fit level='unit' to pool "
+            "units by it, add the column to the accounts table, or pass a column "
+            "of the accounts table, 'auto' or None (one group)",
+        ),
+        (
+            "account",
+            "sector",
+            "pass a column of the accounts table, 'auto' or None (one group)",
+        ),
+    ],
+)
+def test_a_pooling_column_of_the_other_table_names_the_level(
+    toy_study, level, groups, fix
+):
+    """groups='segment' at unit level said "... is not in the table; columns
+    are [...]", naming neither the table searched nor the fix."""
+    table = "units" if level == "unit" else "accounts"
+    cols = list((toy_study.units if level == "unit" else toy_study.accounts).columns)
+    with pytest.raises(SpecificationError) as err:
+        study_panel(toy_study, level=level, groups=groups)
+    assert str(err.value) == (
+        f"pooling group column {groups!r} is not in the {table} table, whose "
+        f"columns group the series at level={level!r}; columns are {cols}. "
+        f"Fix: {fix}"
+    )
+
+
+def test_by_refuses_units_the_study_does_not_have(toy_study, mock_sampling):
+    """A stale alignment with u9 (not a unit of the study) was accepted: its
+    territory T3 got a forecast of 0 and a warning about 'no unit with a sales
+    history'.  The study's units are recorded at fit(); a forecaster made by
+    hand falls back on the units of its unit_potential."""
+    from terrakit.forecast.forecaster import FittedSalesForecaster
+
+    fitted = SalesForecaster(sampler_config=mock_sampling).fit(
+        toy_study, level="unit", seed=0
+    )
+    stale = Alignment.from_mapping(
+        {"u1": "T1", "u2": "T1", "u3": "T2", "u4": "T2", "u9": "T3"}, name="stale"
+    )
+    by_hand = FittedSalesForecaster(
+        fitted.fit, fitted.series_unit, "unit", toy_study.units["potential"]
+    )
+    for fc in (fitted.predict(3), by_hand.predict(3)):
+        with pytest.raises(DataValidationError) as err:
+            fc.by(stale)
+        assert str(err.value) == (
+            "alignment.unit_id: alignment 'stale' names 1 units that are not in "
+            "the study the forecast was fitted on (4 units) (rows: 'u9'). Fix: "
+            "drop those units from the alignment, or fit the forecast on a study "
+            "whose units table has them"
+        )
+    assert list(fitted.unit_ids) == ["u1", "u2", "u3", "u4"]
+    # units of the study without a history stay welcome (forecast 0)
+    hist = toy_study.history
+    only_t1 = toy_study.replace(history=hist[hist.account_id.isin(["a1", "a3"])])
+    fc = (
+        SalesForecaster(sampler_config=mock_sampling)
+        .fit(only_t1, level="unit", seed=0)
+        .predict(3)
+    )
+    assert list(fc.unit_ids) == ["u1", "u2", "u3", "u4"]
+    with pytest.warns(TerrakitWarning, match="have no unit with a sales history"):
+        assert fc.by(toy_study.alignments["current"]).territories == ["T1", "T2"]
+
+
+def test_territory_sums_are_exact_for_float32_draws():
+    """Draws in float32 were summed in float32: on ~77 M a year the company
+    total differed by alignment (76,948,665.44 vs .96), a territory draw was
+    up to 16.6 off the sum of its unit draws, and summary() printed a total
+    1.2 below the draws'."""
+    import xarray as xr
+
+    from terrakit.forecast import SalesForecast
+
+    rng = np.random.default_rng(0)
+    units = [f"u{i:03d}" for i in range(200)]
+    past = pd.period_range("2025-01", periods=12, freq="M")
+    fut = pd.period_range("2026-01", periods=12, freq="M")
+    d = rng.gamma(50, 6e3, size=(50, 200, 12)).astype(np.float32)
+    fc = SalesForecast(
+        xr.DataArray(
+            d,
+            dims=("draw", "series", "period"),
+            coords={"draw": range(50), "series": units, "period": fut},
+        ),
+        xr.DataArray(
+            np.full((200, 12), 3e5),
+            dims=("series", "period"),
+            coords={"series": units, "period": past},
+        ),
+        pd.Series(units, index=pd.Index(units, name="series")),
+    )
+    exact = d.astype(np.float64).sum(axis=(1, 2))  # company total per draw
+    means = []
+    for al in (
+        Alignment.from_mapping({u: f"R{i % 20:02d}" for i, u in enumerate(units)}),
+        Alignment.from_mapping({u: f"R{i * 7 % 20:02d}" for i, u in enumerate(units)}),
+        Alignment.from_mapping(dict.fromkeys(units, "ALL")),
+    ):
+        tf = fc.by(al)
+        np.testing.assert_allclose(
+            tf.draws.sum(("territory", "period")), exact, rtol=1e-12
+        )
+        assert tf.draws.dtype == np.float64
+        means.append(float(tf.combined().total()["mean"].iloc[0]))
+    np.testing.assert_allclose(means, exact.mean(), rtol=1e-12)
+    assert fc.summary().splitlines()[1].startswith(f"total {exact.mean():,.1f} (")
+
+
+def test_history_and_series_unit_are_matched_to_the_draws_by_id():
+    """Only the count of series_unit was checked: a history in another order
+    gave each territory another's history (and growth base), and a forecast
+    subset with draws.sel(series=...) met a bare numpy matmul error."""
+    import dataclasses
+
+    fc = _hand_forecast(["u1", "u2", "u3", "u4"])
+    levels = np.repeat([[10.0], [20.0], [30.0], [40.0]], 12, axis=1)
+    fc = dataclasses.replace(fc, history=fc.history.copy(data=levels))
+    al = Alignment.from_mapping({"u1": "A", "u2": "A", "u3": "B", "u4": "B"})
+    shuffled = dataclasses.replace(
+        fc,
+        history=fc.history.isel(series=[3, 1, 0, 2]),
+        series_unit=fc.series_unit.iloc[::-1],
+    )
+    assert list(shuffled.history["series"].to_numpy()) == ["u1", "u2", "u3", "u4"]
+    assert list(shuffled.series_unit.index) == ["u1", "u2", "u3", "u4"]
+    np.testing.assert_array_equal(
+        shuffled.by(al).history.to_numpy()[:, -1], [30.0, 70.0]
+    )
+    # a subset of the draws: the history of the other series is left out
+    sub = dataclasses.replace(
+        fc,
+        draws=fc.draws.sel(series=["u1", "u2", "u3"]),
+        series_unit=fc.series_unit.loc[["u1", "u2", "u3"]],
+    )
+    np.testing.assert_array_equal(sub.by(al).history.to_numpy()[:, -1], [30.0, 30.0])
+    with pytest.raises(DataValidationError) as err:
+        dataclasses.replace(fc, history=fc.history.sel(series=["u1", "u2", "u3"]))
+    assert str(err.value) == (
+        "forecast.history: 1 of the 4 series of the draws have no history "
+        "(history holds 3 series, matched to the draws' by id) (rows: 'u4'). "
+        "Fix: give the history of every series of the draws, e.g. "
+        "dataclasses.replace(forecast, draws=..., "
+        "history=forecast.history.sel(series=...))"
+    )
+    with pytest.raises(DataValidationError, match=r"^forecast\.series_unit: 1 of"):
+        dataclasses.replace(fc, series_unit=fc.series_unit.iloc[:3])

@@ -359,7 +359,7 @@ def test_forecast_mean_is_the_forecast_tables_mean_on_float32_draws():
     )
     al = Alignment.from_mapping({u: "ABC"[i // 2] for i, u in enumerate(units)})
     tf = fc.by(al)
-    assert tf.draws.dtype == np.float32
+    assert tf.draws.dtype == np.float64  # summed in float64 (was float32)
     total = tf.total()["mean"]
     q = quota(fc, al, potential=pd.Series(1.0, index=pd.Index(units, name="unit_id")))
     np.testing.assert_allclose(
@@ -592,3 +592,103 @@ def test_warnings_of_by_point_at_the_callers_line(toy_study, mock_sampling):
     ) as rec:
         quota(fc, toy_study.alignments["current"])
     assert [w.filename for w in rec] == [__file__] * len(rec)
+
+
+def test_an_alignment_with_units_the_study_lacks_is_refused(toy_study, unit_forecast):
+    """A stale alignment (u10, not a unit of the study, as territory T3) gave
+    T3 a target of 0 with P(attain) 100 %, and share_of_potential asked for
+    a potential of the unit that does not exist."""
+    from terrakit.data import Alignment
+
+    stale = Alignment.from_mapping(
+        {"u1": "T1", "u2": "T1", "u3": "T2", "u4": "T2", "u10": "T3"}, name="stale"
+    )
+    for method in ("share_of_potential", "growth"):
+        with pytest.raises(DataValidationError) as err:
+            quota(unit_forecast, stale, method)
+        assert str(err.value) == (
+            "alignment.unit_id: alignment 'stale' names 1 units that are not in "
+            "the study the forecast was fitted on (4 units) (rows: 'u10'). Fix: "
+            "drop those units from the alignment, or fit the forecast on a study "
+            "whose units table has them"
+        )
+
+
+def test_share_of_potential_records_the_column_it_split_by(toy_study, mock_sampling):
+    """The provenance said "study units" and the summary nothing, whether the
+    target was split by the units' potential or by last year's sales summed
+    from the accounts."""
+    al = toy_study.alignments["current"]
+    units = toy_study.units.drop(columns="potential")
+    annual = toy_study.accounts.assign(annual_sales=[1e3, 2e3, 3e3, 4e3] * 2)
+    studies = {
+        "units.potential": toy_study,
+        "units.sales": toy_study.replace(units=units.assign(sales=[4.0, 3, 2, 1])),
+        "accounts.annual_sales": toy_study.replace(units=units, accounts=annual),
+    }
+    heads = {
+        "units.potential": "units.potential",
+        "units.sales": "units.sales",
+        "accounts.annual_sales": "accounts.annual_sales (summed by unit)",
+    }
+    fc = SalesForecaster(sampler_config=mock_sampling)
+    for source, study in studies.items():
+        f = fc.fit(study, level="unit", seed=0).predict(3)
+        q = quota(f, al)
+        assert q.provenance["quota"]["potential"] == source
+        assert q.summary().splitlines()[0] == (
+            f"Quotas (share_of_potential): company target {q.company_target:,.0f}; "
+            f"split by {heads[source]}"
+        )
+    # accounts a1..a8 sell 1,2,3,4,1,2,3,4 thousand: T1 3 + 7, T2 3 + 7
+    assert q.table["target"].iloc[0] == pytest.approx(q.company_target / 2)
+    given = quota(f, al, potential=toy_study.units["potential"])
+    assert given.provenance["quota"]["potential"] == "given"
+    assert given.summary().splitlines()[0].endswith("; split by the potential given")
+    assert quota(f, al, "growth").provenance["quota"]["potential"] is None
+
+
+def test_summary_targets_add_up_to_the_company_target():
+    """Each target was rounded on its own: 3 × 333,333 = 999,999 under
+    "company target 1,000,000"; growth bases likewise."""
+    import pandas as pd
+
+    from terrakit.forecast import QuotaResult
+
+    idx = pd.Index(["North", "South", "West"], name="territory_id")
+    third = 1_000_000 / 3
+    q = QuotaResult(
+        pd.DataFrame(
+            {"target": [third] * 3, "forecast_mean": [third] * 3, "p_attain": 0.5},
+            index=idx,
+        ),
+        "share_of_potential",
+        1_000_000.0,
+    )
+    lines = q.summary().splitlines()
+    assert lines[0] == "Quotas (share_of_potential): company target 1,000,000"
+    assert [ln.split()[1] for ln in lines[3:]] == ["333,334", "333,333", "333,333"]
+    assert lines[3].split()[2] == "333,333"  # forecast_mean: rounded on its own
+    base = [1000.3, 2000.45, 3000.4]  # 6,001.15, each rounded: 6,000
+    target = [1.1 * b for b in base]  # 1,100.33 2,200.495 3,300.44: 6,601.265
+    g = QuotaResult(
+        pd.DataFrame(
+            {
+                "base": base,
+                "target": target,
+                "forecast_mean": target,
+                "p_attain": 0.5,
+            },
+            index=idx,
+        ),
+        "growth",
+        sum(target),
+        {"quota": {"growth": 0.1}},
+    )
+    lines = g.summary().splitlines()
+    assert lines[0] == (
+        "Quotas (growth): company target 6,601; growth +10.0 % on the base 6,001"
+    )
+    rows = [ln.split() for ln in lines[3:]]
+    assert [r[1] for r in rows] == ["1,000", "2,001", "3,000"]
+    assert [r[2] for r in rows] == ["1,100", "2,201", "3,300"]
