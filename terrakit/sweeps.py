@@ -11,9 +11,10 @@ row per scenario.
 Reproducibility
     Every scenario has a *key*: the canonical JSON of the task, its merged
     parameters and the sweep seed (whole-number floats written as ints, so
-    ``30.0`` and ``30`` are one scenario).  Its own seed is derived from the sweep
-    seed and a SHA-256 hash of the parameters, so it depends neither on the
-    order of the grid nor on which worker runs it: a serial run
+    ``30.0`` and ``30`` are one scenario; the order of a design or rebalance
+    ``balance`` counts, see :func:`scenario_key`).  Its own seed is derived
+    from the sweep seed and a SHA-256 hash of the parameters, so it depends
+    neither on the order of the grid nor on which worker runs it: a serial run
     (``client="serial"``) and a parallel one give identical rows, except for
     the ``seconds`` column.
 Resuming
@@ -65,7 +66,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,6 @@ import pandas as pd
 from terrakit._runargs import (
     as_number,
     check_seed,
-    check_time_limit,
     did_you_mean,
     is_tolerance,
     whole_number,
@@ -141,6 +141,9 @@ _DESIGN_DEFAULTS: dict[str, Any] = {
     "backend": "highs",
     "max_iter": DESIGN_MAX_ITER,
 }
+#: The bands of a design scenario that gives no ``balance`` (those of
+#: :func:`terrakit.design.align`; ``balance={}`` is no band, as there).
+_DESIGN_BALANCE = {"workload": 0.03}
 #: The bands of a rebalance scenario that gives neither ``balance`` nor
 #: ``tolerance`` (those of :func:`terrakit.realign.rebalance`).
 _REBALANCE_BALANCE = {"workload": 0.05}
@@ -150,18 +153,29 @@ DEFAULT_MARKER = "(default)"
 
 
 # -- scenarios, keys and seeds -----------------------------------------------------
-def _plain(v: Any) -> Any:
-    """A JSON-able, canonical form of a parameter value."""
+def _plain(v: Any, result: str | None = None) -> Any:
+    """A JSON-able, canonical form of a parameter value (or, with ``result``,
+    of the value of that key of the dict a callable task returned)."""
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
+        return [_plain(x, result) for x in v.tolist()]
     if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
+        return {str(k): _plain(x, result) for k, x in v.items()}
     if isinstance(v, (list, tuple, range)):
-        return [_plain(x) for x in v]
+        return [_plain(x, result) for x in v]
     if isinstance(v, (str, int, float, bool)) or v is None:
         return v
+    if result is not None:
+        # not turned into text here: the column would hold text where the
+        # task returned another type, with no word about it
+        raise SpecificationError(
+            f"the task's result {result!r} holds {v!r:.60} of type "
+            f"{type(v).__name__}, which a sweep row cannot hold (rows are JSON, "
+            "as stored in out and read back on resume). Fix: return "
+            f"{result!r} as a number, string, boolean, None, list or dict, e.g. "
+            "value.isoformat() for a date or float(value) for a Decimal"
+        )
     raise SpecificationError(
         f"sweep parameter value {v!r} of type {type(v).__name__} cannot be written "
         "as JSON; use numbers, strings, booleans, None, lists or dicts"
@@ -185,6 +199,18 @@ def _canonical(obj: Any) -> str:
     return json.dumps(
         _key_form(_plain(obj)), sort_keys=True, separators=(",", ":"), allow_nan=True
     )
+
+
+def _as_written(scenario: Mapping[str, Any]) -> str:
+    """JSON of a scenario as written: its parameters sorted by name, the
+    entries of a dict value in their order (whole-number floats as ints).
+
+    Two scenarios that differ in the order of a dict's entries differ here;
+    whether they are one scenario depends on the task (see
+    :func:`scenario_key`), which :func:`sweep` knows and :func:`scenarios`
+    does not."""
+    ordered = {k: scenario[k] for k in sorted(scenario)}
+    return json.dumps(_key_form(_plain(ordered)), separators=(",", ":"), allow_nan=True)
 
 
 def _json_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,8 +249,11 @@ def scenarios(
     Raises
     ------
     SpecificationError
-        An empty grid, a parameter without values, or scenarios repeated (a
-        whole number is one value however written: ``30`` and ``30.0``).
+        An empty grid, a parameter without values (or with one dict value
+        where a list of values belongs), or scenarios repeated (a whole
+        number is one value however written: ``30`` and ``30.0``; dicts
+        whose entries come in another order are left to :func:`sweep`, as
+        for some tasks the order counts).
 
     Examples
     --------
@@ -242,6 +271,13 @@ def scenarios(
         names = [str(k) for k in grid]
         values = []
         for name, vals in grid.items():
+            if isinstance(vals, Mapping):  # iterating it gives its keys
+                raise SpecificationError(
+                    f"grid[{name!r}] is one dict value, not a list of values "
+                    "(its keys would become the scenarios); write "
+                    f"{{{name!r}: [{dict(vals)!r}]}} for this one value, or a "
+                    "list of several dicts"
+                )
             if isinstance(vals, (str, bytes)) or not isinstance(vals, Iterable):
                 raise SpecificationError(
                     f"grid[{name!r}] must be a list of values, got {vals!r}; "
@@ -266,7 +302,7 @@ def scenarios(
             raise SpecificationError("the grid has no scenarios")
     seen: dict[str, int] = {}
     for i, sc in enumerate(out):
-        c = _canonical(sc)
+        c = _as_written(sc)
         if c in seen:
             j = seen[c]
             spelt = (
@@ -282,15 +318,47 @@ def scenarios(
     return out
 
 
+#: Tasks whose result depends on the order of ``balance``: the first balanced
+#: activity is the default ``weight``, and the search visits the activities in
+#: their order.
+_ORDERED_BALANCE_TASKS = ("design", "rebalance")
+
+
+def _keyed_params(task: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` as they enter the key: for the tasks of
+    :data:`_ORDERED_BALANCE_TASKS`, a ``balance`` whose activities are not in
+    alphabetical order becomes ``[activity, tolerance]`` pairs in its order
+    (canonical JSON sorts a dict's keys, which would make both orders one
+    scenario).  In alphabetical order it stays a dict, so keys stored before
+    the order counted still name their rows."""
+    out = dict(params)
+    bal = out.get("balance")
+    if task in _ORDERED_BALANCE_TASKS and isinstance(bal, Mapping):
+        names = [str(a) for a in bal]
+        if names != sorted(names):
+            out["balance"] = [[str(a), t] for a, t in bal.items()]
+    return out
+
+
 def scenario_key(task: str, params: Mapping[str, Any], seed: int) -> str:
     """Canonical JSON naming one scenario: task, merged parameters, sweep seed.
+
+    Parameters are sorted by name, and so are the keys of a dict value,
+    except the activities of ``balance`` for ``task="design"`` and
+    ``"rebalance"``: their order changes the result (the first one is the
+    default ``weight``), so a balance not in alphabetical order is keyed as
+    ``[activity, tolerance]`` pairs in its order.
 
     Examples
     --------
     >>> scenario_key("design", {"tolerance": 0.05, "n_territories": 3}, 0)
     '{"params":{"n_territories":3,"tolerance":0.05},"seed":0,"task":"design"}'
+    >>> scenario_key("design", {"balance": {"workload": 0.1, "sales": 0.2}}, 0)
+    '{"params":{"balance":[["workload",0.1],["sales",0.2]]},"seed":0,"task":"design"}'
     """
-    return _canonical({"task": task, "params": dict(params), "seed": int(seed)})
+    return _canonical(
+        {"task": task, "params": _keyed_params(task, params), "seed": int(seed)}
+    )
 
 
 def scenario_seed(seed: int, params: Mapping[str, Any]) -> int:
@@ -358,7 +426,11 @@ def _study_from_payload(token: str, payload: Mapping[str, Any]) -> Any:
 
 # -- the tasks ---------------------------------------------------------------------
 def _design_balance(params: Mapping[str, Any]) -> dict[str, float]:
-    bal = dict(params.get("balance") or {"workload": 0.03})
+    """The bands of a design scenario: ``balance`` (left out or ``None``:
+    :data:`_DESIGN_BALANCE`; ``{}``: none, as in :func:`~terrakit.design.align`)
+    with ``tolerance``, where given, applied to every balanced activity."""
+    given = params.get("balance")
+    bal = dict(_DESIGN_BALANCE if given is None else given)
     if "tolerance" in params:
         tol = float(params["tolerance"])
         bal = {a: tol for a in bal}
@@ -366,17 +438,27 @@ def _design_balance(params: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _design_group(params: Mapping[str, Any], n_reps: int | None) -> str:
-    """Canonical JSON of what the problem build depends on."""
+    """Canonical JSON of what the problem build depends on.
+
+    With chosen centers the build is made for one ``n_territories`` and
+    replaced for the others, except when ``targets`` or ``locked`` are given:
+    whether they can be built (one share per territory, locks to existing
+    territories) depends on ``n_territories``, so it is part of the group and
+    each scenario gets the build (or the error) of its own number."""
     k = params.get("n_territories")
     fixed = n_reps is not None and (k is None or whole_number(k) == n_reps)
     bal = _design_balance(params)
     build = {key: params[key] for key in sorted(_DESIGN_BUILD_KEYS) if key in params}
+    per_k = not fixed and any(
+        params.get(key) is not None for key in ("targets", "locked")
+    )
     return _canonical(
         {
             "fixed": fixed,
             "activities": list(bal),
             "weight": params.get("weight") or next(iter(bal), None),
             **build,
+            **({"n_territories": whole_number(k)} if per_k else {}),
         }
     )
 
@@ -408,14 +490,30 @@ def _check_design_params(key: str, p: Mapping[str, Any]) -> None:
     if k is not None and ((w := whole_number(k)) is None or w < 1):
         raise bad("n_territories", "a whole number ≥ 1", "e.g. 18, or leave it out")
     # the run settings as terrakit.design.align checks them (a whole-number
-    # float, 2000.0 from np.linspace, is the key of 2000 and runs as 2000)
-    from terrakit.design.align import _check_max_iter
+    # float, 2000.0 from np.linspace, is the key of 2000 and runs as 2000);
+    # the heuristic path runs without align's solve(), which checks the
+    # backend, so it is checked here for every path
+    from terrakit.design.align import (
+        Solver,
+        _check_contiguity,
+        _check_max_iter,
+        _check_run,
+        _refuse_mip_diameter,
+    )
 
+    run = {**_DESIGN_DEFAULTS, **p}
+    if run["solver"] not in get_args(Solver):
+        raise bad(
+            "solver",
+            "'auto', 'mip' or 'heuristic'",
+            "pick one of these; a MIP backend such as 'cbc' is the backend parameter",
+        )
     try:
-        if "time_limit" in p:
-            check_time_limit(p["time_limit"])
+        _check_run(run["time_limit"], 0, run["backend"])
         if "max_iter" in p:
             _check_max_iter(_whole_or_as_given(p["max_iter"]))
+        _check_contiguity(run["contiguity"])
+        _refuse_mip_diameter(run["solver"], p.get("objective"))
     except SpecificationError as err:
         raise SpecificationError(f"scenario {key}: {err}") from None
 
@@ -641,10 +739,11 @@ def _rebalance_row(
 
 
 def _rebalance_balance(params: Mapping[str, Any]) -> dict[str, float]:
-    """The bands of a rebalance scenario: ``balance`` (default
-    :data:`_REBALANCE_BALANCE`) with ``tolerance``, where given, applied to
-    every balanced activity."""
-    bal = dict(params.get("balance") or _REBALANCE_BALANCE)
+    """The bands of a rebalance scenario: ``balance`` (left out or ``None``:
+    :data:`_REBALANCE_BALANCE`; ``{}`` stays ``{}``, which rebalance refuses)
+    with ``tolerance``, where given, applied to every balanced activity."""
+    given = params.get("balance")
+    bal = dict(_REBALANCE_BALANCE if given is None else given)
     if "tolerance" in params:
         tol = float(params["tolerance"])
         bal = {a: tol for a in bal}
@@ -683,7 +782,7 @@ def _run_one(
                         str(k): (
                             _assignment_in_unit_order(v, study.units.index)
                             if str(k) == "assignment"
-                            else _plain(v)
+                            else _plain(v, result=str(k))
                         )
                         for k, v in out.items()
                     }
@@ -872,6 +971,36 @@ def _bound_arguments(task: functools.partial[Any]) -> str:
     return ", ".join(args)
 
 
+def _function_state(fn: Any, seen: set[int] | None = None) -> str:
+    """The values a function holds beside its code, as text that is the same
+    in every process: its defaults (``__defaults__``, ``__kwdefaults__``) and
+    the values its closure captured (``make_task(100)`` against
+    ``make_task(1)``: the same source, other values), those of a captured
+    function followed in turn.  ``""`` for a function without any."""
+    code = getattr(fn, "__code__", None)
+    if not inspect.iscode(code):
+        return ""
+    seen = set() if seen is None else seen
+    if id(fn) in seen:  # a recursive closure captures itself
+        return ""
+    seen.add(id(fn))
+    parts = []
+    defaults = getattr(fn, "__defaults__", None) or ()
+    if defaults:
+        parts.append("defaults=" + ", ".join(_stable_text(v) for v in defaults))
+    kwdefaults = sorted((getattr(fn, "__kwdefaults__", None) or {}).items())
+    parts += [f"{k}={_stable_text(v)}" for k, v in kwdefaults]
+    cells = getattr(fn, "__closure__", None) or ()
+    for name, cell in zip(code.co_freevars, cells, strict=True):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            continue
+        inner = _function_state(value, seen) if inspect.isfunction(value) else ""
+        parts.append(f"{name}={_stable_text(value)}{inner and f'[{inner}]'}")
+    return "; ".join(parts)
+
+
 def _callable_name(fn: Any) -> str:
     """The name of a callable task, the same in every process (no memory
     address): ``module.qualname`` of a function, method or class;
@@ -964,9 +1093,11 @@ def _task_digest(task: Any, version: str | int | None = None) -> str | None:
     object's bytecode, names and constants, else the task's name alone;
     plus the source of the whole module that defines it (so that a changed
     helper function or constant of that module counts), the arguments a
-    :func:`functools.partial` binds and the user's ``version``.  Code the
-    module imports from other modules is not covered.  Stored with every row
-    of ``out`` so that resuming after the code changed runs its rows again.
+    :func:`functools.partial` binds, the function's defaults and the values
+    its closure captured (:func:`_function_state`) and the user's
+    ``version``.  Code the module imports from other modules is not
+    covered.  Stored with every row of ``out`` so that resuming after the
+    code (or a value bound to it) changed runs its rows again.
     """
     if isinstance(task, str) and version is None:
         return None
@@ -991,6 +1122,9 @@ def _task_digest(task: Any, version: str | int | None = None) -> str | None:
             _code_digest(h, code)
         else:
             h.update(_task_name(fn).encode())
+    state = _function_state(fn)
+    if state:  # a task without defaults or closure keeps its digest
+        h.update(f"state({state})".encode())
     module = _module_source(fn)
     if module is not None:
         h.update(b"module:" + module)
@@ -1220,6 +1354,24 @@ class _RowStore:
             self.con.execute(
                 f'CREATE UNIQUE INDEX IF NOT EXISTS "{table}_key" ON "{table}"(key)'
             )
+            if exists:
+                self._recount()
+
+    def _recount(self) -> None:
+        """Set the table's feature count in ``gpkg_ogr_contents`` (where the
+        file has one) to its number of rows: sweeps before rows were updated
+        in place left it too high (see :meth:`write`)."""
+        has_contents = self.con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+            "name = 'gpkg_ogr_contents'"
+        ).fetchone()
+        if has_contents:
+            rows = f'(SELECT COUNT(*) FROM "{self.table}")'
+            self.con.execute(
+                f"UPDATE gpkg_ogr_contents SET feature_count = {rows} "
+                f"WHERE table_name = ? AND feature_count != {rows}",
+                (self.table,),
+            )
 
     def read(self) -> dict[str, dict[str, Any]]:
         """The stored rows by key; their study fingerprints go to :attr:`studies`."""
@@ -1290,11 +1442,17 @@ class _RowStore:
         if scenarios is not None:
             body["_scenarios"] = scenarios
         body["_sweep"] = self.sweep
-        with self.con:  # one transaction: the row is written whole or not at all
+        # one transaction: the row is written whole or not at all.  A row
+        # run again (an error row, a stale one) is updated in place: INSERT OR
+        # REPLACE deletes the old row without firing GDAL's delete trigger,
+        # so gpkg_ogr_contents counted it twice (the feature count that
+        # GDAL, QGIS and pyogrio report)
+        with self.con:
             self.con.execute(
-                f'INSERT OR REPLACE INTO "{self.table}" '
-                "(key, task, status, error, seconds, seed, params, row, finished) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f'INSERT INTO "{self.table}" ({", ".join(_STORE_COLUMNS)}) '
+                f"VALUES ({', '.join('?' * len(_STORE_COLUMNS))}) "
+                "ON CONFLICT(key) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in _STORE_COLUMNS[1:]),
                 (
                     key,
                     task,
@@ -1716,6 +1874,12 @@ def sweep(
     _refuse_numeric_text(name, merged, keys, base)
     first: dict[str, int] = {}
     for i, key in enumerate(keys):
+        if key in first and _canonical(scs[i]) == _canonical(scs[first[key]]):
+            raise SpecificationError(
+                f"scenario {i} repeats scenario {first[key]} ({_canonical(scs[i])}): "
+                "they differ only in the order of a dict's entries, which makes "
+                f"no other scenario for task {name!r}; each scenario once"
+            )
         if key in first:
             raise SpecificationError(
                 f"scenario {i} is scenario {first[key]} once options are applied "

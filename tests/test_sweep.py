@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from terrakit.exceptions import SpecificationError
+from terrakit.exceptions import SpecificationError, TerrakitWarning
 from terrakit.sweeps import scenario_key, scenario_seed, scenarios, sweep
 
 DESIGN_OPTS = {"solver": "heuristic", "time_limit": 20, "max_iter": 2000}
@@ -1325,3 +1325,267 @@ def test_the_local_cluster_has_a_worker_per_usable_core(monkeypatch):
     assert _local_client(None) == ("client", "cluster")
     assert seen["n_workers"] == 1
     assert _local_client(3) and seen["n_workers"] == 3
+
+
+# -- QA round 21 ----------------------------------------------------------------------
+QUICK_OPTS = {"solver": "heuristic", "time_limit": 20, "max_iter": 300}
+
+
+def test_a_design_balance_of_no_activity_has_no_band(region40):
+    """balance={} (no band, as in align) ran with the default ±3 % workload
+    band: `params.get("balance") or default` took {} for a left-out balance."""
+    from terrakit.design import align
+    from terrakit.sweeps import _rebalance_balance
+
+    sc = {"balance": {}, "n_territories": 4, "contiguity": False}
+    res = sweep(region40, [sc], options=QUICK_OPTS, client="serial", progress=False)
+    row = res.table.iloc[0]
+    direct = align(region40, seed=int(row["seed"]), **sc, **QUICK_OPTS)
+    assert row["status"] == direct.status and row["error"] is None
+    assert row["objective_value"] == pytest.approx(direct.objective, rel=1e-9)
+    assert [c for c in res.table.columns if c.startswith("workload_")] == []
+    assert row["balance"] == {}
+    # rebalance: {} stays {} (which rebalance refuses), None is the default
+    assert _rebalance_balance({"balance": {}, "tolerance": 0.1}) == {}
+    assert _rebalance_balance({"balance": None, "tolerance": 0.1}) == {"workload": 0.1}
+
+
+def test_the_order_of_a_design_balance_is_part_of_the_scenario(region40, tmp_path):
+    """The first balanced activity is the default weight (and the search visits
+    the activities in order), but the key sorted balance's activities: the
+    two orders shared a key, a resume returned the other order's row, and a
+    grid with both was refused as a repeat."""
+    a = {"workload": 0.2, "sales": 0.3}
+    b = {"sales": 0.3, "workload": 0.2}
+    kw: dict[str, Any] = {"options": QUICK_OPTS, "client": "serial", "progress": False}
+    both = sweep(region40, {"balance": [a, b]}, **kw)
+    t = both.table
+    assert [list(bal) for bal in t["balance"]] == [list(a), list(b)]
+    assert t["key"][0] != t["key"][1]
+    assert t["objective_value"][0] != t["objective_value"][1]
+    # a balance in alphabetical order keeps the key it had; another order
+    # is keyed as pairs in its order; rebalance likewise, a callable not
+    assert scenario_key("design", {"balance": b}, 0) == (
+        '{"params":{"balance":{"sales":0.3,"workload":0.2}},"seed":0,"task":"design"}'
+    )
+    assert json.loads(scenario_key("rebalance", {"balance": a}, 0))["params"] == {
+        "balance": [["workload", 0.2], ["sales", 0.3]]
+    }
+    assert scenario_key("f", {"balance": a}, 0) == scenario_key("f", {"balance": b}, 0)
+    # a resume finds the row of its own order
+    out = tmp_path / "s.gpkg"
+    sweep(region40, [{"balance": a}], out=out, **kw)
+    again = sweep(region40, [{"balance": b}], out=out, **kw)
+    assert again.n_resumed == 0
+    assert again.table["objective_value"][0] == t["objective_value"][1]
+    # for a task where the order makes no difference: one scenario, said so
+    with pytest.raises(SpecificationError) as err:
+        sweep(region40, [{"w": a}, {"w": b}], task=_weights_task, client="serial")
+    assert str(err.value) == (
+        'scenario 1 repeats scenario 0 ({"w":{"sales":0.3,"workload":0.2}}): they '
+        "differ only in the order of a dict's entries, which makes no other "
+        f"scenario for task '{_weights_task.__module__}._weights_task'; "
+        "each scenario once"
+    )
+
+
+def _weights_task(study: Any, *, seed: int, w: dict[str, float]) -> dict[str, Any]:
+    """A task taking a dict parameter."""
+    return {"n": len(w)}
+
+
+def _scaled_task(scale: float):
+    """A closure: the same source for every scale."""
+
+    def task(study: Any, *, seed: int, x: float) -> dict[str, Any]:
+        return {"value": scale * x}
+
+    return task
+
+
+def _default_task(scale: float):
+    """Functions whose defaults (positional and keyword-only) are computed."""
+
+    def task(study: Any, seed: int, x: float, k: float = scale) -> dict[str, Any]:
+        return {"value": k * x}
+
+    def kw_task(study: Any, *, seed: int, x: float, k: float = scale) -> Any:
+        return {"value": k * x}
+
+    return task, kw_task
+
+
+def test_a_closure_task_with_other_captured_values_runs_again(region40, tmp_path):
+    """make_task(100) resumed make_task(1)'s rows: the digest of the task's
+    code covered neither the values its closure captured nor its defaults
+    (a partial's bound arguments it did)."""
+    import warnings
+
+    from terrakit.sweeps import _task_digest
+
+    assert _task_digest(_scaled_task(1.0)) == _task_digest(_scaled_task(1.0))
+    assert _task_digest(_scaled_task(1.0)) != _task_digest(_scaled_task(100.0))
+    for one, hundred in zip(_default_task(1.0), _default_task(100.0), strict=True):
+        assert _task_digest(one) != _task_digest(hundred)
+    out = tmp_path / "s.gpkg"
+    kw: dict[str, Any] = {"client": "serial", "progress": False, "out": out}
+    grid = {"x": [1.0, 2.0]}
+    first = sweep(region40, grid, task=_scaled_task(1.0), **kw)
+    assert first.table["value"].tolist() == [1.0, 2.0]
+    with pytest.warns(TerrakitWarning, match="another version of the task's code"):
+        other = sweep(region40, grid, task=_scaled_task(100.0), **kw)
+    assert other.n_resumed == 0 and other.table["value"].tolist() == [100.0, 200.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = sweep(region40, grid, task=_scaled_task(100.0), **kw)
+    assert same.n_resumed == 2 and same.table["value"].tolist() == [100.0, 200.0]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("contiguity", "no"),
+        ("contiguity", "False"),
+        ("contiguity", None),
+        ("backend", "gurobi"),
+    ],
+)
+def test_design_contiguity_and_backend_are_checked_as_align_checks_them(
+    region40, setting, value
+):
+    """contiguity="no" ran contiguous (bool("no") is True) and None not;
+    backend="gurobi" with the heuristic ran without a word; align refuses
+    each of them."""
+    from terrakit.design import align
+
+    with pytest.raises(SpecificationError) as refused:
+        align(region40, **{**QUICK_OPTS, setting: value})
+    ran: list[int] = []
+    with pytest.raises(SpecificationError) as err:
+        sweep(
+            region40,
+            [{"contiguity": True}, {setting: value}],
+            options=QUICK_OPTS,
+            client="serial",
+            progress=False,
+            on_row=lambda i, r: ran.append(i),
+        )
+    key = scenario_key("design", {**QUICK_OPTS, setting: value}, 0)
+    assert str(err.value) == f"scenario {key}: {refused.value}" and ran == []
+
+
+def test_design_solver_is_checked_before_any_scenario_runs(region40):
+    """solver="gurobi" made an error row per scenario after each had been sent
+    to run; solver="mip" with objective="diameter" likewise."""
+    kw: dict[str, Any] = {"client": "serial", "progress": False}
+    with pytest.raises(SpecificationError) as err:
+        sweep(region40, [{"solver": "gurobi"}], **kw)
+    key = scenario_key("design", {"solver": "gurobi"}, 0)
+    assert str(err.value) == (
+        f"scenario {key}: solver='gurobi' is not 'auto', 'mip' or 'heuristic'. "
+        "Fix: pick one of these; a MIP backend such as 'cbc' is the backend "
+        "parameter"
+    )
+    with pytest.raises(SpecificationError, match='does not model objective="diameter"'):
+        sweep(region40, [{"solver": "mip", "objective": "diameter"}], **kw)
+
+
+def test_each_number_of_territories_gets_its_own_build_with_targets(region40):
+    """Chosen-center scenarios with targets shared one build made with the
+    first member's n_territories: the valid (5, five shares) scenario got
+    (4, five shares)'s error "targets has 5 shares but there are 4
+    territories"."""
+    from terrakit.design import align
+
+    t4, t5 = [0.25] * 4, [0.2] * 5
+    opts = {**QUICK_OPTS, "tolerance": 0.2}
+    res = sweep(
+        region40,
+        {"n_territories": [4, 5], "targets": [t4, t5]},
+        options=opts,
+        client="serial",
+        progress=False,
+    )
+    t = res.table
+    assert t["error"][1:3].tolist() == [
+        "SpecificationError: targets has 5 shares but there are 4 territories",
+        "SpecificationError: targets has 4 shares but there are 5 territories",
+    ]
+    assert t["status"][0] != "error" and t["status"][3] != "error"
+    direct = align(
+        region40,
+        n_territories=5,
+        targets=t5,
+        balance={"workload": 0.2},
+        seed=int(t["seed"][3]),
+        **QUICK_OPTS,
+    )
+    assert t["objective_value"][3] == pytest.approx(direct.objective, rel=1e-9)
+
+
+def test_a_row_run_again_keeps_the_geopackage_feature_count(region40, tmp_path):
+    """INSERT OR REPLACE fired GDAL's insert trigger but not its delete one:
+    each resume that ran the error row again added one to the feature count
+    in gpkg_ogr_contents (6 for a table of 3 rows after 3 resumes).  A count
+    left too high by such a sweep is set right when the table is opened."""
+    import pyogrio
+
+    out = tmp_path / "s.gpkg"
+    kw: dict[str, Any] = {"task": _noisy_task(), "client": "serial", "progress": False}
+    grid = {"x": [1.0, -1.0, 2.0]}
+
+    def count() -> int:
+        with sqlite3.connect(out) as con:
+            return con.execute(
+                "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name='sweep'"
+            ).fetchone()[0]
+
+    for _ in range(3):  # each resume runs the error row again
+        sweep(region40, grid, out=out, **kw)
+    assert count() == 3 and pyogrio.read_info(out, layer="sweep")["features"] == 3
+    with sqlite3.connect(out) as con:
+        con.execute("UPDATE gpkg_ogr_contents SET feature_count = 7")
+    assert sweep(region40, grid, out=out, **kw).n_resumed == 2
+    assert count() == 3
+    with sqlite3.connect(out) as con:
+        assert con.execute('SELECT COUNT(*) FROM "sweep"').fetchone() == (3,)
+
+
+def test_one_dict_given_as_the_values_of_a_grid_parameter_is_refused():
+    """{"balance": {"workload": 0.05, "sales": 0.1}} became two scenarios,
+    balance="workload" and balance="sales" (iterating a dict gives its keys)."""
+    with pytest.raises(SpecificationError) as err:
+        scenarios({"balance": {"workload": 0.05, "sales": 0.1}})
+    assert str(err.value) == (
+        "grid['balance'] is one dict value, not a list of values (its keys would "
+        "become the scenarios); write {'balance': [{'workload': 0.05, 'sales': "
+        "0.1}]} for this one value, or a list of several dicts"
+    )
+    assert scenarios({"balance": [{"workload": 0.05}]}) == [
+        {"balance": {"workload": 0.05}}
+    ]
+
+
+def test_a_result_that_is_no_json_is_named_with_the_fix(region40):
+    """A pandas Timestamp among a callable task's results made an error row
+    blaming a "sweep parameter value" and naming no result."""
+    from decimal import Decimal
+
+    def task(study: Any, *, seed: int, x: float) -> dict[str, Any]:
+        if x == 1.0:
+            return {"total": x, "as_of": pd.Timestamp("2025-01-01")}
+        return {"total": x, "parts": [1.0, Decimal("2.5")]}
+
+    res = sweep(region40, {"x": [1.0, 2.0]}, task=task, client="serial")
+    fix = (
+        "which a sweep row cannot hold (rows are JSON, as stored in out and "
+        "read back on resume). Fix: return {!r} as a number, string, boolean, "
+        "None, list or dict, e.g. value.isoformat() for a date or float(value) "
+        "for a Decimal"
+    )
+    assert res.table["error"].tolist() == [
+        "SpecificationError: the task's result 'as_of' holds Timestamp('2025-01-01 "
+        "00:00:00') of type Timestamp, " + fix.format("as_of"),
+        "SpecificationError: the task's result 'parts' holds Decimal('2.5') of "
+        "type Decimal, " + fix.format("parts"),
+    ]
