@@ -5,7 +5,10 @@ exercise is not done yet), computes the expected value from the study with the
 package itself — nothing is hard-coded — and returns a :class:`Feedback`:
 ``bool(feedback)`` says whether the answer is right, its text says so in words
 or gives a hint with the expected units.  A check never raises on a wrong or
-missing answer, so the student notebooks run top to bottom with blanks::
+missing answer, so the student notebooks run top to bottom with blanks (a
+teacher's setting that is not understood — ``rtol=-0.01``, ``level=80``,
+``travel_minutes="model"`` — raises a
+:class:`~terrakit.exceptions.SpecificationError` naming it)::
 
     from terrakit import teaching
     answer = None  # your code here
@@ -27,6 +30,7 @@ The course:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +110,7 @@ def _number(answer: Any) -> float | None:
         return None
     try:
         arr = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 2**1100: no float holds it
         return None
     if arr.size != 1:
         return None
@@ -123,6 +127,69 @@ def _rounding_step(v: float) -> float:
         if abs(v) >= step and abs(v - round(v / step) * step) <= 1e-12 * abs(v):
             return step
     return 0.0
+
+
+def _real(value: Any) -> float:
+    """``value`` as a float when it is a real number, else NaN (a bool, text
+    such as ``"0.8"`` and ``None`` are no setting: they fail the range tests)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return math.nan
+    return float(value)
+
+
+def _check_tolerance(name: str, value: Any) -> float:
+    """A teacher's ``rtol`` / ``atol`` as a float >= 0, or a
+    :class:`~terrakit.exceptions.SpecificationError` naming it (a negative
+    tolerance made every comparison raise math's bare ValueError)."""
+    from terrakit._runargs import shown
+    from terrakit.exceptions import SpecificationError
+
+    v = _real(value)
+    if not (math.isfinite(v) and v >= 0):
+        what = (
+            "a relative tolerance: 0.01 lets answers within 1 % of the expected "
+            "value pass"
+            if name == "rtol"
+            else "an absolute tolerance in the answer's own units"
+        )
+        raise SpecificationError(
+            f"{name} must be a number >= 0, got {shown(value)}; it is {what}"
+        )
+    return v
+
+
+def _check_level(level: Any) -> float:
+    """An interval's ``level`` as a fraction in (0, 1), or a
+    :class:`~terrakit.exceptions.SpecificationError` naming it (``80`` is
+    taken for a percentage: the message offers ``0.80``)."""
+    from terrakit._runargs import percent_as_fraction, shown
+    from terrakit.exceptions import SpecificationError
+
+    v = _real(level)
+    if not (0.0 < v < 1.0):
+        fix = (
+            f"; did you mean level={percent_as_fraction(v)}?" if 1.0 < v < 100.0 else ""
+        )
+        raise SpecificationError(
+            f"level must be a fraction between 0 and 1 (0.8 for the 80 % "
+            f"interval), got {shown(level)}{fix}"
+        )
+    return v
+
+
+def _check_travel_minutes(travel_minutes: Any) -> float:
+    """The lesson's flat drive per call as minutes >= 0, or a
+    :class:`~terrakit.exceptions.SpecificationError` naming ``travel_minutes``
+    (the day-tour ``"model"`` of :func:`terrakit.sizing.workload` is not a
+    number of minutes)."""
+    from terrakit.sizing.workload import _minutes
+
+    return _minutes("travel_minutes", travel_minutes)
+
+
+def _percent(level: float) -> str:
+    """``"80%"`` for 0.8, ``"97.5%"`` for 0.975 (``:.0%`` printed ``"98%"``)."""
+    return f"{100 * level:g}%"
 
 
 def _close(a: float, b: float, rtol: float, atol: float = 1e-9) -> bool:
@@ -232,6 +299,7 @@ def check_mean_workload(
     Expected: the territories' total workload divided by their number, from
     :func:`terrakit.metrics.territory_kpis`.
     """
+    rtol = _check_tolerance("rtol", rtol)
     wl = _territory_workload(study, alignment)
     expected = float(wl.mean())
     total = float(wl.sum())
@@ -263,6 +331,7 @@ def check_max_rel_dev(
     """
     from terrakit.metrics import balance
 
+    rtol = _check_tolerance("rtol", rtol)
     expected = float(
         balance(study, alignment, ["workload"]).loc["workload", "max_rel_dev"]
     )
@@ -315,12 +384,20 @@ def _one_id(answer: Any, ids: Any) -> tuple[Any, str | None]:
     value, a DataFrame's index label.  Any other one-element container is its
     element.  The result is the id itself when it is one (:func:`_find_id`),
     else a plain Python value.
+
+    One territory's row of the KPI table (``kpis.iloc[0]`` after sorting,
+    ``kpis.loc[id]``: a Series indexed by the table's columns) is that
+    territory, whatever its length (:func:`_territory_row_id`).
     """
     import pandas as pd
 
     id_name = getattr(ids, "name", None)
     if isinstance(answer, np.ndarray) and answer.ndim == 0:
         return _as_id(answer.item(), ids), None
+    if isinstance(answer, pd.Series):
+        row_id = _territory_row_id(answer, ids)
+        if row_id is not None:
+            return row_id, None
     if isinstance(answer, (pd.Series, pd.DataFrame)):
         kind = "Series" if isinstance(answer, pd.Series) else "DataFrame"
         if len(answer) != 1:
@@ -363,6 +440,27 @@ def _one_id(answer: Any, ids: Any) -> tuple[Any, str | None]:
     return _as_id(item, ids), None
 
 
+def _territory_row_id(row: Any, ids: Any) -> Any:
+    """The id of the territory whose table row ``row`` is, or ``None``.
+
+    A row of the territory KPIs (``kpis.sort_values(...).iloc[0]``) is a
+    Series indexed by the table's columns, named by its territory id; a row
+    of ``kpis.reset_index()`` is named by its position and holds the id under
+    the name of ``ids`` (``territory_id``), which wins.  A Series with a
+    territory id among its index labels is no such row (a column of the
+    table, such as the workload, is indexed by the ids), nor is one whose
+    name is no id.
+    """
+    if any(_find_id(label, ids) is not None for label in row.index):
+        return None
+    id_name = getattr(ids, "name", None)
+    if id_name is not None:
+        cells = row[row.index == id_name]
+        if len(cells) == 1 and _find_id(cells.iloc[0], ids) is not None:
+            return _find_id(cells.iloc[0], ids)
+    return _find_id(row.name, ids)
+
+
 def _find_id(x: Any, ids: Any) -> Any:
     """The id among ``ids`` that ``x`` is, or ``None``.
 
@@ -375,7 +473,10 @@ def _find_id(x: Any, ids: Any) -> Any:
     for t in ids:
         if str(_plain(t)) == str(x):
             return _plain(t)
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+    # an int is finite as it is: math.isfinite(2**1100) overflows
+    if not isinstance(x, bool) and (
+        isinstance(x, int) or (isinstance(x, float) and math.isfinite(x))
+    ):
         for t in ids:
             t = _plain(t)
             if isinstance(t, (int, float)) and not isinstance(t, bool) and t == x:
@@ -401,15 +502,17 @@ def _id_level(study: Any, answer: Any) -> str:
 def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Feedback:
     """Id of the territory with the highest workload.
 
-    The answer is one id (a string, a 0-d array, a one-element list) or a
+    The answer is one id (a string, a 0-d array, a one-element list), a
     one-row Series or DataFrame (``nlargest(1)``, also after
-    ``reset_index()``).  Named mistakes: the lightest territory, the
+    ``reset_index()``) or the territory's row of the KPI table
+    (``kpis.sort_values("workload", ascending=False).iloc[0]``: a Series
+    named by the id).  Named mistakes: the lightest territory, the
     territory with the most accounts (when it is not the most loaded), the
     most loaded territory of another alignment of the study (the KPIs of the
     wrong alignment), an account or unit id, the largest workload itself and
     its position (``.argmax()``) instead of the id.  Numeric ids match by
-    value (``19.0`` is territory ``19``).  Where a message shows an example
-    id, it is the lightest territory, never the answer.
+    value (``19.0`` is territory ``19``).  Where a message shows example
+    ids, the first is the lightest territory and none is the answer.
     """
     from terrakit.metrics import territory_kpis
 
@@ -473,8 +576,10 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
         elif _is_position_of(answer, wl.index, expected):
             why = _POSITION_NOT_ID
         else:
-            ids = [_plain(t) for t in wl.index[:3]]
-            why = f"{_plain(answer)!r} is not a territory id; ids look like {ids}"
+            why = f"{_plain(answer)!r} is not a territory id"
+            examples = _example_ids(wl)
+            if examples:
+                why += f"; ids look like {examples}"
         return Feedback(False, f"not quite: {why}", exercise)
     # with ids 1..k the position (.argmax()) is also an id
     if _is_position_of(answer, wl.index, expected):
@@ -486,6 +591,17 @@ def check_most_loaded(study: Any, answer: Any, alignment: Any = "current") -> Fe
         f"carries more (sort the workload column)",
         exercise,
     )
+
+
+def _example_ids(wl: Any, n: int = 3) -> list[Any]:
+    """Up to ``n`` territory ids to show as examples, never the answer (the
+    most loaded): the lightest territory first, then the others in table
+    order."""
+    expected, lightest = wl.idxmax(), wl.idxmin()
+    if lightest == expected:  # one territory, or all equally loaded
+        return []
+    rest = [t for t in wl.index if t != expected and t != lightest]
+    return [_plain(t) for t in [lightest, *rest][:n]]
 
 
 _POSITION_NOT_ID = (
@@ -532,6 +648,7 @@ def check_total_calls(study: Any, answer: Any, *, rtol: float = RTOL) -> Feedbac
     """Calls per year that all accounts need together (Σ ``calls_per_year``)."""
     from terrakit.sizing import workload
 
+    rtol = _check_tolerance("rtol", rtol)
     expected = workload(study, travel=None).total_calls
     n = float(len(study.accounts))
     mean = float(study.accounts["calls_per_year"].mean())
@@ -557,11 +674,20 @@ def check_call_hours(
 
     ``travel_minutes`` (the lesson's flat drive per call) only serves the hint
     for an answer that already includes travel.
+
+    Raises
+    ------
+    SpecificationError
+        When ``travel_minutes`` is not a number of minutes >= 0 (the day-tour
+        ``"model"`` of :func:`terrakit.sizing.workload` is not) or ``rtol`` is
+        not a number >= 0.
     """
     from terrakit.sizing import workload
 
+    travel_minutes = _check_travel_minutes(travel_minutes)
+    rtol = _check_tolerance("rtol", rtol)
     expected = workload(study, travel=None).total_hours
-    with_travel = workload(study, travel=float(travel_minutes)).total_hours
+    with_travel = workload(study, travel=travel_minutes).total_hours
     return _check_number(
         "call hours",
         answer,
@@ -612,11 +738,18 @@ def check_reps_needed(
     Expected: :func:`terrakit.sizing.workload` with ``travel=travel_minutes``,
     then ``reps_needed(hours_per_rep).reps`` (rounded up to whole reps).
     Whole numbers are compared within 1e-6 (float sums of per-segment reps).
+
+    Raises
+    ------
+    SpecificationError
+        When ``travel_minutes`` is not a number of minutes >= 0 or
+        ``hours_per_rep`` is not a positive number.
     """
     from terrakit.sizing import workload
 
     exercise = "reps needed"
-    need = workload(study, travel=float(travel_minutes)).reps_needed(hours_per_rep)
+    travel_minutes = _check_travel_minutes(travel_minutes)
+    need = workload(study, travel=travel_minutes).reps_needed(hours_per_rep)
     no_travel_wl = workload(study, travel=None)
     no_travel = no_travel_wl.reps_needed(hours_per_rep)
     if answer is None:
@@ -712,7 +845,9 @@ def check_tightest_band(
 
     Named hints: a percentage, the ratio ``max_unit / m`` (not minus 1), the
     mean per unit instead of per territory, the number of reps instead of
-    ``n_territories`` territories, and a negative τ.
+    ``n_territories`` territories, and a negative τ.  The feedback is
+    labelled ``[band lower limit]``, never "tightest band", for the reason
+    above.
 
     ``n_territories`` defaults to one territory per rep of the study's reps
     table; a study without reps needs it given.
@@ -721,12 +856,13 @@ def check_tightest_band(
     ------
     SpecificationError
         When ``n_territories`` is not a whole number >= 1, or is not given for
-        a study without reps.
+        a study without reps, or ``rtol`` is not a number >= 0.
     """
     from terrakit._runargs import is_count
     from terrakit.exceptions import SpecificationError
     from terrakit.metrics import _measure
 
+    rtol = _check_tolerance("rtol", rtol)
     units = study.unit_measures()
     reps = getattr(study, "reps", None)
     n_reps = 0 if reps is None else len(reps)
@@ -761,7 +897,7 @@ def check_tightest_band(
         )
         hints += [(by_reps, hint)] + ([(0.0, hint)] if by_reps < 0 else [])
     return _check_number(
-        "tightest band",
+        "band lower limit",
         answer,
         expected,
         what=f"τ as a fraction of the mean {activity} per territory",
@@ -806,11 +942,19 @@ def check_gap(
 
     Expected: :func:`terrakit.design.result.relative_gap` (0 for a proven
     optimum, also one whose objective and bound are both 0).  A result
-    without a plan (infinite objective) or without a bound has no gap: any
-    answer gets "not quite" with the reason.
+    without a plan (infinite objective), whose plan breaks constraints
+    (status ``'infeasible'``: its ``summary()`` says "gap: none") or without
+    a bound has no gap: any answer gets "not quite" with the reason.
+
+    Raises
+    ------
+    SpecificationError
+        When ``rtol`` or ``atol`` is not a number >= 0.
     """
     from terrakit.design.result import relative_gap
 
+    rtol = _check_tolerance("rtol", rtol)
+    atol = _check_tolerance("atol", atol)
     what = "a fraction, e.g. 0.12 for 12 %"
     if answer is None:
         return _unanswered("gap", what)
@@ -831,6 +975,15 @@ def check_gap(
             False,
             f"not quite: this result has no plan (objective {obj}{status}), so no "
             "gap can be computed",
+            "gap",
+        )
+    if getattr(result, "status", None) == "infeasible":
+        # the closest plan a search found: no gap (summary(): "gap: none"),
+        # and a clipped bound would even make it 0, a proven optimum
+        return Feedback(
+            False,
+            "not quite: this plan breaks constraints (status 'infeasible'), so it "
+            "has no gap; a gap measures a plan that meets every constraint",
             "gap",
         )
     if not math.isfinite(lb):
@@ -1004,6 +1157,7 @@ def check_territory_mean(
         When ``territory`` is not a territory of ``alignment`` (the message
         lists them).
     """
+    rtol = _check_tolerance("rtol", rtol)
     tot = _territory_totals(forecast, alignment, territory)
     expected = float(tot.mean())
     se = float(tot.std(ddof=1)) / math.sqrt(len(tot)) if len(tot) > 1 else 0.0
@@ -1083,21 +1237,33 @@ def check_territory_interval(
     ends are only 1 % away from the right ones.  A NaN or infinite end is
     refused as not a number, not judged as far too low or high.
 
+    The pair may be a tuple, a list, an array, a Series (``.loc[id, ["lo80",
+    "hi80"]]``) or a table of two cells: a one-row table
+    (``.loc[[id], ["lo80", "hi80"]]``) or a one-column one (``.quantile([0.1,
+    0.9])``), read row by row.
+
     Raises
     ------
     KeyError
         When ``territory`` is not a territory of ``alignment`` (the message
         lists them).
+    SpecificationError
+        When ``level`` is not a fraction in (0, 1) (``80`` for 80 % is refused
+        with ``0.80`` offered) or ``rtol`` is not a number >= 0.
     """
     exercise = "territory interval"
+    level = _check_level(level)
+    rtol = _check_tolerance("rtol", rtol)
     if answer is None:
-        return _unanswered(exercise, f"a pair (lo, hi) of the {level:.0%} interval")
-    try:
-        lo_a, hi_a = (float(v) for v in answer)
-    except (TypeError, ValueError):
-        return Feedback(
-            False, f"not quite: expected a pair (lo, hi), got {answer!r:.60}", exercise
+        return _unanswered(
+            exercise, f"a pair (lo, hi) of the {_percent(level)} interval"
         )
+    pair, got = _pair(answer)
+    if pair is None:
+        return Feedback(
+            False, f"not quite: expected a pair (lo, hi), got {got}", exercise
+        )
+    lo_a, hi_a = pair
     if not (math.isfinite(lo_a) and math.isfinite(hi_a)):
         return Feedback(
             False,
@@ -1162,9 +1328,10 @@ def check_territory_interval(
         ends_said.append(
             f"{name} is right" if near(a, e, tol) else f"{name} is {_how_far(a, e)}"
         )
+    # :g, not .2f: the 95 % interval's quantiles are 0.025 and 0.975
     where = (
-        f"the {level:.0%} interval of the horizon total: quantiles {q[0]:.2f} and "
-        f"{q[1]:.2f} of the territory's draws summed over the months"
+        f"the {_percent(level)} interval of the horizon total: quantiles "
+        f"{q[0]:.6g} and {q[1]:.6g} of the territory's draws summed over the months"
     )
     wide = lo_a < lo - tol_lo and hi_a > hi + tol_hi
     narrow = lo_a > lo + tol_lo and hi_a < hi - tol_hi
@@ -1177,6 +1344,30 @@ def check_territory_interval(
             exercise,
         )
     return Feedback(False, f"not quite: {'; '.join(ends_said)} ({where})", exercise)
+
+
+def _pair(answer: Any) -> tuple[tuple[float, float] | None, str]:
+    """``((lo, hi), "")`` from an interval answer, or ``(None, what it is)``.
+
+    A DataFrame or an array of two or more dimensions counts by its cells
+    (``to_numpy().ravel()``): a one-row or one-column table of two cells is
+    a pair.  Anything else is iterated (a tuple, a list, a Series).
+    """
+    import pandas as pd
+
+    got = f"{answer!r:.60}"
+    cells = answer
+    if isinstance(answer, pd.DataFrame):
+        # its repr spans lines, and iterating it gives the column names
+        got = "a DataFrame of {} rows and {} columns".format(*answer.shape)
+        cells = answer.to_numpy().ravel()
+    elif isinstance(answer, np.ndarray) and answer.ndim > 1:
+        cells = answer.ravel()
+    try:
+        lo, hi = (float(v) for v in cells)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 2**1100
+        return None, got
+    return (lo, hi), ""
 
 
 #: A too-wide interval is said to be summed interval ends only when it is this

@@ -723,9 +723,8 @@ def test_most_loaded_takes_a_reset_index_row_and_names_the_workload(toy_grid_3x3
         "id; use .idxmax() (not .argmax()) for the id"
     )
     other = teaching.check_most_loaded(toy_grid_3x3, np.int64(7))
-    assert other.message == (
-        "not quite: 7 is not a territory id; ids look like ['R1', 'R2']"
-    )
+    # R2 is the answer: the example ids leave it out (round 21)
+    assert other.message == "not quite: 7 is not a territory id; ids look like ['R1']"
 
 
 def test_most_loaded_names_the_most_accounts_and_another_alignment(toy_grid_3x3):
@@ -1007,3 +1006,225 @@ def test_most_loaded_names_the_position_when_the_ids_are_1_to_k(toy_grid_3x3):
         "not quite: 5 carries 60 h, but another territory carries more (sort the "
         "workload column)"
     )
+
+
+# -- round 21: infeasible gaps, example ids, quantiles, tables, rows, settings -------
+def test_gap_of_a_plan_that_breaks_constraints_is_no_gap():
+    """A result with status 'infeasible' (summary: "gap: none (the plan breaks
+    constraints)") got "correct" for (objective − bound) / objective, and for
+    0 when the bound was clipped to the objective (a proven optimum)."""
+    said = (
+        "not quite: this plan breaks constraints (status 'infeasible'), so it has "
+        "no gap; a gap measures a plan that meets every constraint"
+    )
+    broken = types.SimpleNamespace(
+        objective=120.0, lower_bound=90.0, status="infeasible"
+    )
+    clipped = types.SimpleNamespace(
+        objective=120.0, lower_bound=120.0, status="infeasible"
+    )
+    for res, answer in [(broken, 0.25), (broken, 25.0), (clipped, 0.0)]:
+        fb = teaching.check_gap(res, answer)
+        assert not fb and fb.answered
+        assert fb.message == said
+    assert not teaching.check_gap(broken, None).answered
+    # the same numbers with a plan that meets the constraints have a gap
+    feasible = types.SimpleNamespace(
+        objective=120.0, lower_bound=90.0, status="feasible"
+    )
+    assert teaching.check_gap(feasible, 0.25)
+
+
+def test_most_loaded_example_ids_leave_out_the_answer(toy_grid_3x3):
+    """An answer that is no id got "ids look like" the first three ids, the
+    answer among them when it is one of those."""
+    # R1 {u7,u8,u9}: 240 h (the most loaded, and the first id); R2 {u6}: 60 h;
+    # R3 {u1,u2,u3,u5}: 110 h; R4 {u4}: 40 h (the lightest)
+    terr = {"u7": "R1", "u8": "R1", "u9": "R1", "u6": "R2", "u4": "R4"}
+    al = Alignment.from_mapping(
+        {f"u{k}": terr.get(f"u{k}", "R3") for k in range(1, 10)}, name="proposal"
+    )
+    for answer in ("T1", "north", 7):
+        fb = teaching.check_most_loaded(toy_grid_3x3, answer, al)
+        assert fb.message == (
+            f"not quite: {answer!r} is not a territory id; ids look like "
+            "['R4', 'R2', 'R3']"
+        )
+    one = Alignment.from_mapping({f"u{k}": "T" for k in range(1, 10)}, name="one")
+    fb = teaching.check_most_loaded(toy_grid_3x3, "north", one)
+    assert fb.message == "not quite: 'north' is not a territory id"
+
+
+def test_territory_interval_hint_names_the_quantiles_of_the_level(
+    toy_grid_3x3, toy_forecast
+):
+    """The hint printed the quantiles with two decimals ("0.03 and 0.97" for
+    the 95 % interval) and the level rounded ("98%" for 97.5 %)."""
+    al = toy_grid_3x3.alignments["current"]
+    for level, pct, q in [
+        (0.95, "95%", "0.025 and 0.975"),
+        (0.99, "99%", "0.005 and 0.995"),
+        (0.975, "97.5%", "0.0125 and 0.9875"),
+        (0.8, "80%", "0.1 and 0.9"),
+    ]:
+        fb = teaching.check_territory_interval(
+            toy_forecast, al, "R1", (0.0, 1.0), level=level
+        )
+        assert fb.message == (
+            "not quite: lo is far too low; hi is far too low (the "
+            f"{pct} interval of the horizon total: quantiles {q} of the "
+            "territory's draws summed over the months)"
+        )
+        blank = teaching.check_territory_interval(
+            toy_forecast, al, "R1", None, level=level
+        )
+        assert blank.message.endswith(f"(a pair (lo, hi) of the {pct} interval)")
+
+
+def test_territory_interval_takes_a_table_of_two_cells(toy_grid_3x3, toy_forecast):
+    """A one-row table (total().loc[[id], ["lo80", "hi80"]]) or a one-column
+    one (.quantile([0.1, 0.9])) was refused with its repr cut off: the check
+    iterated over the column names."""
+    al = toy_grid_3x3.alignments["current"]
+    tf = toy_forecast.by(al)
+    t = tf.draws.sum("period").sel(territory="R1").to_numpy()
+    lo, hi = (float(v) for v in np.quantile(t, [0.1, 0.9]))
+    right = f"correct: {lo:,.0f} – {hi:,.0f}"
+    answers = {
+        "1x2 of total()": tf.total().loc[["R1"], ["lo80", "hi80"]],
+        "1x2": pd.DataFrame([[lo, hi]], index=["R1"], columns=["lo80", "hi80"]),
+        "2x1 quantile": pd.DataFrame({"R1": t}).quantile([0.1, 0.9]),
+        "2x1 array": np.array([[lo], [hi]]),
+    }
+    for name, answer in answers.items():
+        fb = teaching.check_territory_interval(toy_forecast, al, "R1", answer)
+        assert fb.message == right, name
+    four = pd.DataFrame([[lo, hi], [lo, hi]], columns=["lo80", "hi80"])
+    fb = teaching.check_territory_interval(toy_forecast, al, "R1", four)
+    assert fb.message == (
+        "not quite: expected a pair (lo, hi), got a DataFrame of 2 rows and 2 columns"
+    )
+
+
+def test_most_loaded_takes_the_territory_row(toy_grid_3x3):
+    """kpis.sort_values(...).iloc[0], the most loaded territory's row, was "a
+    Series of 11 rows" (its KPI columns); a row of one column was "the
+    workload, not the territory id"."""
+    from terrakit.metrics import territory_kpis
+
+    kpis = territory_kpis(toy_grid_3x3, "current")
+    by_load = kpis.sort_values("workload", ascending=False)
+    right = "correct: R2 carries 260 h per year"
+    for answer in (by_load.iloc[0], kpis.loc["R2"], kpis[["workload"]].loc["R2"]):
+        assert teaching.check_most_loaded(toy_grid_3x3, answer).message == right
+    light = teaching.check_most_loaded(toy_grid_3x3, by_load.iloc[-1])
+    assert (
+        light.message == "not quite: that is the lightest territory; look for the max"
+    )
+    # integer ids 1, 2: a row of reset_index() is named by its position, 1
+    # for R2's row, which is the id of the lightest; its territory_id cell wins
+    terr = toy_grid_3x3.alignments["current"].assignment
+    al = Alignment(terr.map({"R1": 1, "R2": 2}), name="numbered")
+    flat = territory_kpis(toy_grid_3x3, al).reset_index()
+    row = flat.sort_values("workload", ascending=False).iloc[0]
+    assert row.name == 1 and row["territory_id"] == 2
+    fb = teaching.check_most_loaded(toy_grid_3x3, row, al)
+    assert fb.message == "correct: 2 carries 260 h per year"
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (
+            lambda s, f, al: teaching.check_territory_interval(
+                f, al, "R1", None, level=80
+            ),
+            "level must be a fraction between 0 and 1 (0.8 for the 80 % interval), "
+            "got 80; did you mean level=0.80?",
+        ),
+        (
+            lambda s, f, al: teaching.check_territory_interval(
+                f, al, "R1", (1.0, 2.0), level=1.0
+            ),
+            "level must be a fraction between 0 and 1 (0.8 for the 80 % interval), "
+            "got 1.0",
+        ),
+        (
+            lambda s, f, al: teaching.check_territory_interval(
+                f, al, "R1", (1.0, 2.0), level="0.8"
+            ),
+            "level must be a fraction between 0 and 1 (0.8 for the 80 % interval), "
+            "got '0.8' (str)",
+        ),
+        (
+            lambda s, f, al: teaching.check_reps_needed(s, 3, travel_minutes="model"),
+            "travel_minutes must be a number of minutes >= 0, got 'model'",
+        ),
+        (
+            lambda s, f, al: teaching.check_call_hours(s, 150, travel_minutes=None),
+            "travel_minutes must be a number of minutes >= 0, got None",
+        ),
+        (
+            lambda s, f, al: teaching.check_call_hours(s, 150, travel_minutes=-5),
+            "travel_minutes must be >= 0, got -5",
+        ),
+        (
+            lambda s, f, al: teaching.check_mean_workload(s, 225.0, rtol=-0.01),
+            "rtol must be a number >= 0, got -0.01; it is a relative tolerance: "
+            "0.01 lets answers within 1 % of the expected value pass",
+        ),
+        (
+            lambda s, f, al: teaching.check_territory_mean(
+                f, al, "R1", None, rtol=None
+            ),
+            "rtol must be a number >= 0, got None (NoneType); it is a relative "
+            "tolerance: 0.01 lets answers within 1 % of the expected value pass",
+        ),
+        (
+            lambda s, f, al: teaching.check_gap(
+                types.SimpleNamespace(objective=120.0, lower_bound=90.0), 0.25, atol=-1
+            ),
+            "atol must be a number >= 0, got -1; it is an absolute tolerance in "
+            "the answer's own units",
+        ),
+    ],
+)
+def test_teacher_settings_are_refused_by_name(toy_calls, toy_forecast, call, said):
+    """level=80 was "the 8000% interval" for a blank and numpy's bare
+    "Quantiles must be in the range [0, 1]" for an answer; travel_minutes
+    "model" or None bare float() errors; a negative rtol math's bare
+    "tolerances must be non-negative"."""
+    from terrakit.exceptions import SpecificationError
+
+    al = toy_calls.alignments["current"]
+    with pytest.raises(SpecificationError) as err:
+        call(toy_calls, toy_forecast, al)
+    assert str(err.value) == said
+
+
+def test_a_huge_whole_number_answer_is_feedback(toy_calls, toy_forecast):
+    """2**1100 (no float holds it) raised OverflowError from every check."""
+    huge = 2**1100
+    al = toy_calls.alignments["current"]
+    res = types.SimpleNamespace(objective=120.0, lower_bound=90.0)
+    for fb in (
+        teaching.check_mean_workload(toy_calls, huge),
+        teaching.check_total_calls(toy_calls, huge),
+        teaching.check_reps_needed(toy_calls, huge),
+        teaching.check_most_loaded(toy_calls, huge),
+        teaching.check_contiguous_count(toy_calls, huge, "current"),
+        teaching.check_gap(res, huge),
+        teaching.check_territory_mean(toy_forecast, al, "R1", huge),
+    ):
+        assert not fb and fb.answered
+    fb = teaching.check_territory_interval(toy_forecast, al, "R1", (1.0, huge))
+    assert fb.message.startswith("not quite: expected a pair (lo, hi), got (1.0, 1")
+
+
+def test_band_lower_limit_is_labelled_so(toy_grid_3x3):
+    """Lesson 3.1's feedback read "[tightest band] correct: ..." for a lower
+    limit that the lesson calls a necessary condition only."""
+    for answer in (None, 0.8, 0.2):
+        fb = teaching.check_tightest_band(toy_grid_3x3, answer, n_territories=9)
+        assert str(fb).startswith("[band lower limit] ")
+        assert "tightest" not in str(fb)
