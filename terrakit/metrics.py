@@ -5,6 +5,9 @@ alignment may also be given by name) or explicit tables: a units
 GeoDataFrame plus ``accounts=``, ``reps=``, ``history=`` keywords where they
 are needed.  The alignment must cover exactly the units of the table;
 otherwise :class:`~terrakit.exceptions.DataValidationError` names the ids.
+Tables given as keywords override the study's (the figures derived from
+accounts included) and are checked as the Study checks its own: unique ids,
+accounts joined to units by ``unit_id``, numeric columns.
 :func:`balance_on_draws` measures the balance across draws of an activity
 (e.g. posterior draws of potential) instead of its one value per unit.
 
@@ -47,10 +50,14 @@ from terrakit.data.alignment import Alignment, _sorted_territories
 from terrakit.data.geo import Adjacency, lonlat, projected_crs, require_adjacency
 from terrakit.data.geo import adjacency as build_adjacency
 from terrakit.data.validation import (
+    _check_numeric,
     check_geometries,
+    check_unique_ids,
     draws_by_unit,
     first_few,
+    rep_of_territories,
     repair_polygons,
+    require_columns,
 )
 from terrakit.exceptions import (
     DataValidationError,
@@ -110,17 +117,83 @@ def _tables(
     reps: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
 ) -> _Tables:
+    """The tables a metric works on; those given override the study's.
+
+    Given accounts also override the study's in the figures summed per unit
+    (``accounts``, ``workload``, ``sales`` where the units lack them), so
+    that every figure of a metric comes from the same accounts.  Given
+    tables are checked as the Study checks its own at the door (unique ids,
+    accounts joined to units).
+    """
+    if not _is_study(obj):
+        _units_of(
+            obj, "pass study or study.units (with accounts=..., reps=... as needed)"
+        )
+        _check_not_empty(obj.index)
+        _check_unit_ids(obj.index)
+    if accounts is not None:
+        _check_given_accounts(accounts)
+    if reps is not None:
+        check_unique_ids(reps, "reps", str(reps.index.name or "rep_id"))
     if _is_study(obj):
-        units = obj.unit_measures() if hasattr(obj, "unit_measures") else obj.units
+        if accounts is not None:  # the given accounts, not the study's
+            units = _unit_measures(obj.units, accounts)
+        elif hasattr(obj, "unit_measures"):
+            units = obj.unit_measures()
+        else:
+            units = obj.units
         return _Tables(
             units,
             obj.accounts if accounts is None else accounts,
             getattr(obj, "reps", None) if reps is None else reps,
             getattr(obj, "history", None) if history is None else history,
         )
-    _units_of(obj, "pass study or study.units (with accounts=..., reps=... as needed)")
-    _check_unit_ids(obj.index)
     return _Tables(_unit_measures(obj, accounts), accounts, reps, history)
+
+
+def _check_not_empty(index: pd.Index) -> None:
+    """Refuse a units table without rows (a filter that selected nothing),
+    as the Study does, before any figure fails on it with a library error."""
+    if len(index) == 0:
+        raise DataValidationError(
+            "units",
+            None,
+            "the table is empty (no rows), so there are no territories to measure",
+            fix="check the filter that selected the units (a metric needs at "
+            "least one unit)",
+        )
+
+
+def _check_given_accounts(accounts: pd.DataFrame) -> None:
+    """Given accounts (plain tables, or overriding the study's) must be joined
+    to units and hold each account once, as the Study checks its own.
+
+    Without ``unit_id`` they cannot be summed per unit and were ignored
+    silently (every account figure NaN); a repeated account would count
+    twice in every sum.  The metrics do not place accounts in units
+    themselves: a point-in-polygon join done silently in every call would
+    hide the accounts that lie in no unit, which the join reports.
+    """
+    if "unit_id" not in accounts.columns:
+        if {"lon", "lat"} <= set(accounts.columns):
+            raise DataValidationError(
+                "accounts",
+                "unit_id",
+                "the accounts have lon/lat but no unit_id column, so they "
+                "cannot be summed per unit (the metrics do not join accounts "
+                "to units)",
+                fix="join them to the units first: accounts = "
+                "tk.data.io.join_to_units(accounts, units), or read them with "
+                "tk.data.read_accounts(path, units=units)",
+            )
+        require_columns(
+            accounts,
+            "accounts",
+            ["unit_id"],
+            hint="give accounts the unit_id of the unit each lies in, or lon/lat "
+            "columns and join them with tk.data.io.join_to_units(accounts, units)",
+        )
+    check_unique_ids(accounts, "accounts", str(accounts.index.name or "account_id"))
 
 
 def _check_unit_ids(index: pd.Index) -> None:
@@ -128,8 +201,6 @@ def _check_unit_ids(index: pd.Index) -> None:
     when it loads the units (and :func:`contiguity` when it builds the
     adjacency): a repeated unit would count twice in every sum per territory.
     """
-    from terrakit.data.validation import check_unique_ids
-
     check_unique_ids(pd.DataFrame(index=index), "units", "unit_id")
 
 
@@ -140,7 +211,9 @@ def _unit_measures(
 
     Like :meth:`terrakit.data.Study.unit_measures`, refuses (with a
     :class:`~terrakit.exceptions.DataValidationError`) missing values in the
-    account columns a derived measure sums, rather than counting them as 0.
+    account columns a derived measure sums, rather than counting them as 0;
+    text, infinite or negative values in them are refused as the Study
+    refuses them when it loads accounts.
     """
     units = units.copy()
     if accounts is None or "unit_id" not in accounts.columns:
@@ -153,6 +226,17 @@ def _unit_measures(
         "call_minutes",
     } <= set(accounts.columns)
     derive_sales = "sales" not in units.columns and "annual_sales" in accounts.columns
+    summed = [
+        col
+        for col, derive in (
+            ("calls_per_year", derive_workload),
+            ("call_minutes", derive_workload),
+            ("annual_sales", derive_sales),
+        )
+        if derive
+    ]
+    # numbers, finite and >= 0, as at the Study's door (text counted nothing)
+    accounts = _check_numeric(accounts, "accounts", summed, required=False)
     for col, measure, derive in (  # as Study.unit_measures: NaN is not 0
         ("calls_per_year", "workload", derive_workload),
         ("call_minutes", "workload", derive_workload),
@@ -305,6 +389,19 @@ def _measure(units: pd.DataFrame, name: str) -> pd.Series:
             "column (accounts/workload/sales are derived from an accounts table)",
         )
     col = units[name]
+    if (
+        isinstance(col.dtype, pd.PeriodDtype)
+        or pd.api.types.is_datetime64_any_dtype(col)
+        or pd.api.types.is_timedelta64_dtype(col)
+    ):
+        raise DataValidationError(
+            "units",
+            name,
+            f"measure {name!r} holds dates or durations ({col.dtype}), not "
+            "amounts to sum per territory (summed, they count nanoseconds)",
+            fix="convert it to numbers in the unit you mean (e.g. hours: "
+            f"units[{name!r}].dt.total_seconds() / 3600) or choose another column",
+        )
     if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
         as_num = pd.to_numeric(col, errors="coerce")
         text = col.notna() & as_num.isna()
@@ -340,6 +437,26 @@ def _measure(units: pd.DataFrame, name: str) -> pd.Series:
             fix="fill them (0 if there is none)",
         )
     return vals.astype(float)
+
+
+def _finite_measure(units: pd.DataFrame, name: str) -> pd.Series:
+    """:func:`_measure`, infinite values refused (naming the units) as the
+    Study refuses them: a total, a mean, a share of inf are no figures (an
+    infinite accounts value moved 10 accounts for a share of 0 %)."""
+    out = _measure(units, name)
+    inf = np.isinf(out.to_numpy())
+    if inf.any():
+        raise DataValidationError(
+            "units",
+            name,
+            f"{int(inf.sum())} values are infinite (e.g. {out[inf].iloc[0]:g}); a "
+            "measure is summed per territory, so every value must be a finite "
+            "number",
+            rows=list(units.index[inf]),
+            n_bad=int(inf.sum()),
+            fix="replace infinite values by real numbers (often a ratio divided by 0)",
+        )
+    return out
 
 
 def _check_weights(index: pd.Index, w: np.ndarray, name: str) -> None:
@@ -401,8 +518,18 @@ def _centroids(
 
 
 def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
+    """The (lon, lat) center of every territory, indexed by ``territories``.
+
+    A center's key is matched to its territory as
+    :func:`~terrakit.data.validation.rep_of_territories` matches reps (as
+    :func:`territory_kpis` does): exactly, or, where no key equals the
+    territory, as text (``'7'`` is territory ``7``'s).  A centers table
+    whose ids repeat is refused.
+    """
     cols = ("lon", "lat")
     if isinstance(centers, pd.DataFrame):
+        # a repeated id (a reps table with a rep twice) has two centers
+        check_unique_ids(centers, "centers", str(centers.index.name or "territory_id"))
         for cx, cy in (("lon", "lat"), ("home_lon", "home_lat")):
             if {cx, cy} <= set(centers.columns):
                 tab = pd.DataFrame(
@@ -435,7 +562,10 @@ def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
                 ) from None
             pairs[t] = (lon, lat)
         tab = pd.DataFrame(pairs, index=["lon", "lat"]).T
-    missing = [t for t in territories if t not in tab.index]
+    terr = list(territories)
+    # territory 7 is center '7''s (an alignment read from a CSV beside reps)
+    key = rep_of_territories(pd.Series(terr, index=terr, dtype=object), tab.index)
+    missing = [t for t, k in zip(terr, key, strict=True) if pd.isna(k)]
     if missing:
         raise DataValidationError(
             "centers",
@@ -447,11 +577,11 @@ def _center_table(centers: Any, territories: Sequence[Any]) -> pd.DataFrame:
         )
     from terrakit.data.validation import check_lonlat_values
 
-    used = tab.loc[list(territories)]
+    used = tab.loc[key.tolist()]  # rows named as the centers name them
     check_lonlat_values(
         used["lon"].to_numpy(), used["lat"].to_numpy(), "centers", cols, used.index
     )
-    return tab
+    return used.set_axis(pd.Index(terr, name="territory_id"))
 
 
 def _geodesic_km(
@@ -521,8 +651,8 @@ def _potential_sums(
     Text in the column is refused as for any measure."""
     miss = units["potential"].isna().to_numpy()
     if not miss.any():
-        return _measure(units, "potential").groupby(labels).sum().reindex(terr)
-    known = _measure(units.loc[~miss], "potential")
+        return _finite_measure(units, "potential").groupby(labels).sum().reindex(terr)
+    known = _finite_measure(units.loc[~miss], "potential")
     sums = known.groupby(labels[~miss]).sum().reindex(terr)
     gone = pd.unique(labels[miss].to_numpy()).tolist()
     sums[sums.index.isin(gone)] = np.nan
@@ -564,7 +694,11 @@ def territory_kpis(
         Further numeric unit columns to sum per territory (e.g.
         ``["population"]``).
     accounts, reps, history
-        Tables for the plain-table form (override the study's when given).
+        Tables for the plain-table form (override the study's when given:
+        ``accounts``, ``workload`` and ``sales`` per unit are then summed from
+        the given accounts, where the units table lacks them, as is growth).
+        Accounts must have a ``unit_id`` (join lon/lat to units first with
+        :func:`terrakit.data.io.join_to_units`) and, as reps, unique ids.
     weight
         Activity that weights ``travel_to_center_km``; ``None`` or a missing
         column weighs every unit equally.  Its values must be >= 0.
@@ -587,7 +721,10 @@ def territory_kpis(
     * ``penetration = sales / potential`` (of that input column).
     * ``growth = S_last12 / S_prev12 - 1`` where ``S_last12`` sums the history
       of the 12 latest months of the whole history and ``S_prev12`` the 12
-      before; NaN when the history has fewer than 24 months.
+      before; NaN when the history has fewer than 24 months, or lacks any
+      of these 24 months (no row at all that month: then with a warning
+      naming the months, since a missing month is not a month without
+      sales).
     * ``travel_to_center_km = Σ w_i d_i / Σ w_i``, with ``d_i`` the
       geodesic (WGS84 ellipsoid) distance from the unit's representative
       point to the territory's rep home — the rep whose ``rep_id`` equals the territory
@@ -600,10 +737,14 @@ def territory_kpis(
         Among others: negative weights; a rep home that is missing or not
         lon/lat degrees; history rows whose ``unit_id``/``account_id`` is
         not in the units/accounts table, or whose ``sales`` of the latest 24
-        months are missing (an unknown sale is not 0); history periods that
+        months are missing (an unknown sale is not 0); a history without
+        ``period`` or ``sales``, or whose sales are text, infinite or
+        negative (as the Study refuses them); history periods that
         are not months (quarters, days: as
-        :func:`terrakit.data.validation.parse_periods` refuses them); unit
-        ids that occur more than once.
+        :func:`terrakit.data.validation.parse_periods` refuses them); unit,
+        account or rep ids that occur more than once; accounts without
+        ``unit_id``; an empty units table; measures that are infinite,
+        text, dates or durations.
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -621,7 +762,7 @@ def territory_kpis(
         if col == "potential" and col in units.columns:
             out[col] = _potential_sums(units, labels, terr)
         elif col in units.columns or col in (measures or ()):
-            out[col] = _measure(units, col).groupby(labels).sum().reindex(terr)
+            out[col] = _finite_measure(units, col).groupby(labels).sum().reindex(terr)
         else:
             out[col] = np.nan
     if "accounts" in units.columns:
@@ -639,7 +780,7 @@ def territory_kpis(
     cent = _centroids(units, labels, w, weight)
     rep_of = pd.Series([None] * len(terr), index=terr, dtype=object)
     if tabs.reps is not None and {"home_lon", "home_lat"} <= set(tabs.reps.columns):
-        from terrakit.data.validation import check_lonlat_values, rep_of_territories
+        from terrakit.data.validation import check_lonlat_values
 
         # territory '7' is rep 7's too (an alignment read from a CSV)
         found = rep_of_territories(
@@ -677,8 +818,18 @@ def territory_kpis(
 def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
     h = tabs.history
     empty = pd.Series(np.nan, index=pd.Index(pd.unique(labels.to_numpy())))
-    if h is None or len(h) == 0 or "period" not in h.columns:
+    if h is None or len(h) == 0:
         return empty
+    # the columns and numbers the Study requires of a history at its door
+    key = "account_id" if "account_id" in h.columns else "unit_id"
+    require_columns(
+        h,
+        "history",
+        [key, "period", "sales"],
+        hint="history needs account_id (or unit_id), period and sales columns; "
+        "rename yours, e.g. history.rename(columns={'revenue': 'sales'})",
+    )
+    h = _check_numeric(h, "history", ["sales"], required=False)
     if "unit_id" in h.columns:
         unit = _history_ids(h, "unit_id", labels.index, "units")
     elif (
@@ -698,6 +849,20 @@ def _growth(tabs: _Tables, labels: pd.Series) -> pd.Series:
     per = parse_periods(h["period"], "history")
     last = per.max()
     if per.min() > last - 23:
+        return empty
+    window = pd.period_range(last - 23, last, freq="M")
+    absent = window.difference(pd.PeriodIndex(per.unique()))
+    if len(absent):  # a month with no row at all is missing, not a month of 0
+        shown = first_few([str(m) for m in absent], 6, show=str)
+        warnings.warn(
+            f"history: {len(absent)} of the latest 24 months ({window[0]} to "
+            f"{last}) have no row at all ({shown}); growth compares 12 whole "
+            "months with the 12 before, so it is NaN for every territory (a "
+            "missing month summed as 0 would look like a fall in sales). Add "
+            "the missing months (0 where nothing was sold) to compute it",
+            TerrakitWarning,
+            stacklevel=3,
+        )
         return empty
     terr = unit.map(labels)
     recent = (per > last - 12).to_numpy()
@@ -779,7 +944,8 @@ def balance(
         Optional target share per territory (e.g. FTE); normalised to sum 1.
     accounts
         Accounts table to derive ``accounts``/``workload``/``sales`` from
-        (plain-table form).
+        where the units lack them (plain-table form, or instead of the
+        study's accounts).
 
     Returns
     -------
@@ -817,7 +983,7 @@ def balance(
         )
     share = None if targets is None else _target_shares(targets, terr)
     totals = {
-        m: _measure(units, m).groupby(labels).sum().reindex(terr).to_numpy()
+        m: _finite_measure(units, m).groupby(labels).sum().reindex(terr).to_numpy()
         for m in measures
     }
     return balance_table(totals, share)
@@ -840,12 +1006,22 @@ def balance_table(
     ------
     DataValidationError
         When ``share`` has not one value per territory (the lengths named),
-        or a share is not a positive number.
+        or a share is not a positive number; when a measure has no total
+        (no territory).
     """
     share = None if share is None else _positive_shares(share)
     rows = {}
     for m, x in totals.items():
         x = np.asarray(x, dtype=float)
+        if x.size == 0:
+            raise DataValidationError(
+                "totals",
+                str(m),
+                f"the totals of {m!r} are empty (no territory), so there is no "
+                "balance to measure",
+                fix="give one total per territory (an alignment of at least one "
+                "unit; check the filter that selected the units)",
+            )
         if share is not None and x.shape != share.shape:
             raise DataValidationError(
                 "share",
@@ -935,7 +1111,11 @@ def _target_shares(
             rows=bad_text,
             fix="give a positive number per territory (they are normalised to sum 1)",
         )
-    unknown = [k for k in t.index if k not in set(terr)]
+    # territory 7 has the target of '7' (reps['fte'] beside an alignment read
+    # from a CSV), as territory_kpis finds its rep
+    key = rep_of_territories(pd.Series(terr, index=terr, dtype=object), t.index)
+    found = {k for k in key.tolist() if not pd.isna(k)}
+    unknown = [k for k in t.index if k not in found]
     if unknown:
         raise DataValidationError(
             "targets",
@@ -946,7 +1126,7 @@ def _target_shares(
             fix="drop them from targets, or give them units (an empty territory "
             "is the worst imbalance of all)",
         )
-    missing = [k for k in terr if k not in t.index]
+    missing = [k for k, r in zip(terr, key, strict=True) if pd.isna(r)]
     if missing:
         raise DataValidationError(
             "targets",
@@ -955,7 +1135,7 @@ def _target_shares(
             rows=missing,
             fix="give a target share for every territory",
         )
-    v = t.reindex(terr).to_numpy()
+    v = t.loc[key.tolist()].to_numpy()
     if (v <= 0).any() or not np.isfinite(v).all():
         raise DataValidationError(
             "targets",
@@ -1083,6 +1263,7 @@ def balance_on_draws(
         )
     tau = as_number(tolerance)
     ids = _units_of(study).index  # no measure derived
+    _check_not_empty(ids)
     al = _alignment(study, alignment)
     labels = _labels(ids, al)
     terr = _territory_order(labels)
@@ -1147,7 +1328,8 @@ def compactness(
         ``home_lon``/``home_lat`` columns (a reps table whose ids are the
         territory ids works).  Default: the weighted centroid.
     accounts
-        Accounts table for derived measures (plain-table form).
+        Accounts table for derived measures (plain-table form, or instead of
+        the study's accounts).
 
     Returns
     -------
@@ -1317,6 +1499,7 @@ def contiguity(
     """
     require_adjacency(adjacency, error=TypeError)
     u = units.units if _is_study(units) else units
+    _check_not_empty(u.index)
     al = _alignment(units, alignment)
     labels = _labels(u.index, al)
     terr = _territory_order(labels)
@@ -1381,7 +1564,9 @@ def disruption(
     ------
     DataValidationError
         When ``accounts.annual_sales`` has missing values (the moved share
-        of sales cannot be computed), when an account's ``unit_id`` is not a
+        of sales cannot be computed) or values that are text, infinite or
+        negative, when given accounts have no ``unit_id`` column or repeat
+        an id, when an account's ``unit_id`` is not a
         unit of the table (integer ids given as text, or the reverse, are
         matched), or when the two alignments' territory ids differ only in
         type (``'1'`` and ``1``), as :func:`terrakit.plot.diff_map` refuses
@@ -1393,6 +1578,9 @@ def disruption(
     as moving everything.
     """
     units = _units_of(study, "pass study or study.units with accounts=...")
+    _check_not_empty(units.index)
+    if accounts is not None:
+        _check_given_accounts(accounts)
     acc = (
         accounts
         if accounts is not None
@@ -1419,6 +1607,8 @@ def disruption(
         if "annual_sales" in acc.columns:
             from terrakit.data.study import _refuse_missing_inputs
 
+            # text, infinite or negative sales refused as at the Study's door
+            acc = _check_numeric(acc, "accounts", ["annual_sales"], required=False)
             # a missing sale would make every share NaN (or, as 0, too small)
             _refuse_missing_inputs(acc, "annual_sales", "sales")
             s = acc["annual_sales"].astype(float).to_numpy()
@@ -1431,7 +1621,7 @@ def disruption(
     else:
         for col in ("accounts", "sales"):
             if col in units.columns:
-                v = _measure(units, col).to_numpy()
+                v = _finite_measure(units, col).to_numpy()
                 out[f"{col}_moved"] = float(v[moved].sum())
                 out[f"{col}_moved_share"] = (
                     float(v[moved].sum() / v.sum()) if v.sum() else float("nan")

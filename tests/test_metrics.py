@@ -22,7 +22,7 @@ from shapely.geometry import Point
 from terrakit import metrics
 from terrakit.data.alignment import Alignment
 from terrakit.data.geo import adjacency
-from terrakit.exceptions import DataValidationError
+from terrakit.exceptions import DataValidationError, TerrakitWarning
 
 HAND = 1e-3  # relative tolerance for geodesic vs grid distances
 
@@ -730,8 +730,18 @@ def test_growth_refuses_a_history_that_is_not_monthly(
         "(split or re-aggregate the figures by month), or, if the values are "
         "monthly, convert them with values.dt.to_timestamp().dt.to_period('M')"
     )
-    # the same sales by month: 2024 over 2023 is +10 %
-    monthly = h.assign(period=h["period"].dt.asfreq("M", how="end"))
+    # the same sales by month (a third of each quarter's in each of its
+    # months; rows in every month, since a month without a row is missing):
+    # 2024 over 2023 is +10 %
+    months = pd.period_range("2018-01", "2024-12", freq="M")
+    monthly = pd.DataFrame(
+        [
+            (uid, p, (110.0 if p.year == 2024 else 100.0) / 3)
+            for uid in s.units.index
+            for p in months
+        ],
+        columns=["unit_id", "period", "sales"],
+    )
     k = metrics.territory_kpis(s.units, current, history=monthly)
     assert k["growth"].tolist() == pytest.approx([0.10, 0.10])
 
@@ -1086,3 +1096,207 @@ def test_balance_on_draws_refuses_an_alignment_that_does_not_cover_the_units(
     assert "leaves 1 of 9 units without a territory" in str(err.value)
     with pytest.raises(DataValidationError, match=r"^targets: 1 territories have no"):
         metrics.balance_on_draws(toy_grid_3x3, current, draws, 0.2, targets={"R1": 1})
+
+
+# -- round 21: given tables as the Study checks them, gaps, inf, empty, ids ---
+def test_given_accounts_override_the_studys_in_every_figure(toy_grid_3x3, current):
+    """With a Study, accounts= (here 4 of its 10 accounts) drove growth only:
+    the accounts and sales per territory still came from the study's own
+    accounts (6 and 4 accounts instead of 3 and 1)."""
+    s = toy_grid_3x3
+    key = s.accounts.loc[["a1", "a2", "a3", "a10"]]  # u1, u2, u3, u5
+    hist = s.history[s.history["account_id"].isin(key.index)]
+    k = metrics.territory_kpis(s, current, accounts=key, history=hist)
+    assert k["accounts"].tolist() == [3, 1]
+    assert k["sales"].tolist() == [3_500.0, 3_000.0]  # 1000 + 2000 + 500; 3000
+    assert k["growth"].tolist() == pytest.approx([0.10, -0.05])
+    b = metrics.balance(s, current, ["accounts", "sales"], accounts=key)
+    assert b.loc["accounts", ["mean", "min", "max"]].tolist() == [2.0, 1.0, 3.0]
+    assert b.loc["sales", ["min", "max"]].tolist() == [3_000.0, 3_500.0]
+    # R2's only weight is u3's: its centroid is u3's centre, its inertia 0
+    c = metrics.compactness(s, current, weight="sales", accounts=key)
+    assert c.loc["R2", "moment_of_inertia"] == pytest.approx(0.0, abs=1e-6)
+    assert c.equals(metrics.compactness(s.units, current, "sales", accounts=key))
+
+
+def test_growth_is_nan_when_a_month_of_the_24_is_missing(toy_grid_3x3, current):
+    """Six months of 2023 without a row gave growth +120 % for R1 (12 months
+    of 110 over 6 of 100) instead of the documented NaN."""
+    s = toy_grid_3x3
+    gap = s.history["period"].between(pd.Period("2023-03", "M"), pd.Period("2023-08"))
+    with pytest.warns(TerrakitWarning) as rec:
+        k = metrics.territory_kpis(s, current, history=s.history[~gap])
+    assert k["growth"].isna().all()
+    assert str(rec[0].message).startswith(
+        "history: 6 of the latest 24 months (2023-01 to 2024-12) have no row at "
+        "all (2023-03, 2023-04, 2023-05, 2023-06, 2023-07, 2023-08); growth "
+        "compares 12 whole months with the 12 before, so it is NaN"
+    )
+
+
+def test_infinite_and_date_measures_are_refused(toy_grid_3x3, current):
+    """An infinite value gave balance a mean of inf, KPIs inf, and
+    disruption 1 unit's accounts moved with a share of 0; a duration was
+    summed as nanoseconds."""
+    units = toy_grid_3x3.units.assign(accounts=1.0)
+    units.loc["u2", ["workload", "accounts"]] = np.inf
+    tail = (
+        "1 values are infinite (e.g. inf); a measure is summed per territory, so "
+        "every value must be a finite number (rows: 'u2'). Fix: replace infinite "
+        "values by real numbers (often a ratio divided by 0)"
+    )
+    with pytest.raises(DataValidationError, match=re.escape("units.workload: " + tail)):
+        metrics.balance(units, current)
+    with pytest.raises(DataValidationError, match=re.escape("units.workload: " + tail)):
+        metrics.territory_kpis(units.drop(columns="accounts"), current, weight=None)
+    with pytest.raises(DataValidationError, match=re.escape("units.accounts: " + tail)):
+        metrics.disruption(units, current, current.replace({"u2": "R2"}))
+    hours = pd.to_timedelta(np.arange(1, 10), unit="h")
+    for col in (hours, pd.Timestamp("2024-01-01") + hours):
+        with pytest.raises(DataValidationError, match="holds dates or durations"):
+            metrics.balance(toy_grid_3x3.units.assign(t=col), current, "t")
+
+
+def test_repeated_account_rep_and_center_ids_are_refused(toy_grid_3x3, current):
+    """A repeated account counted twice (R1: 7 accounts instead of 6); a
+    repeated rep or center gave a bare TypeError."""
+    s = toy_grid_3x3
+    units = s.units.drop(columns="workload")
+    twice = pd.concat([s.accounts, s.accounts.loc[["a1"]]])
+    msg = re.escape(
+        "accounts.account_id: 1 ids occur more than once (rows: 'a1'). Fix: make "
+        "account_id unique (merge or rename the duplicated rows)"
+    )
+    for call in (
+        lambda: metrics.territory_kpis(units, current, accounts=twice),
+        lambda: metrics.balance(units, current, "accounts", accounts=twice),
+        lambda: metrics.balance(s, current, "accounts", accounts=twice),
+        lambda: metrics.disruption(units, current, current, accounts=twice),
+    ):
+        with pytest.raises(DataValidationError, match=msg):
+            call()
+    reps = pd.concat([s.reps, s.reps.loc[["R1"]]])
+    with pytest.raises(DataValidationError, match=r"^reps\.rep_id: 1 ids occur"):
+        metrics.territory_kpis(s, current, reps=reps)
+    with pytest.raises(DataValidationError, match=r"^centers\.rep_id: 1 ids occur"):
+        metrics.compactness(s, current, centers=reps)
+
+
+def test_side_table_columns_are_checked_as_the_study_checks_them(toy_grid_3x3, current):
+    """A history without sales gave a bare KeyError, text in history.sales or
+    in a summed account column a bare ValueError or TypeError."""
+    s = toy_grid_3x3
+    units = s.units.drop(columns="workload")
+    with pytest.raises(
+        DataValidationError,
+        match=r"^history\.sales: required column\(s\) \['sales'\] missing",
+    ):
+        metrics.territory_kpis(
+            s, current, history=s.history.rename(columns={"sales": "revenue"})
+        )
+    hist = s.history.astype({"sales": object})
+    hist.loc[hist.index[-1], "sales"] = "1,200.50"
+    with pytest.raises(
+        DataValidationError,
+        match=r"^history\.sales: 1 values are not numbers \(e\.g\. '1,200\.50'\)",
+    ):
+        metrics.territory_kpis(s, current, history=hist)
+    acc = s.accounts.assign(calls_per_year=12.0, call_minutes=30.0).astype(
+        {"annual_sales": object, "call_minutes": object}
+    )
+    acc.loc["a4", "annual_sales"] = "1,200.50"
+    acc.loc["a5", "call_minutes"] = "45 min"
+    sales = r"^accounts\.annual_sales: 1 values are not numbers .*\(rows: 'a4'\)"
+    with pytest.raises(DataValidationError, match=sales):
+        metrics.territory_kpis(
+            units, current, accounts=acc.drop(columns="call_minutes")
+        )
+    with pytest.raises(DataValidationError, match=r"^accounts\.call_minutes: 1 values"):
+        metrics.balance(units, current, accounts=acc)
+    with pytest.raises(DataValidationError, match=sales):
+        metrics.disruption(units, current, current, accounts=acc)
+
+
+EMPTY_MSG = (
+    "units: the table is empty (no rows), so there are no territories to measure. "
+    "Fix: check the filter that selected the units (a metric needs at least one "
+    "unit)"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda u, al: metrics.balance(u, al),
+        lambda u, al: metrics.territory_kpis(u, al),
+        lambda u, al: metrics.compactness(u, al),
+        lambda u, al: metrics.disruption(u, al, al),
+        lambda u, al: metrics.contiguity(u, al),
+        lambda u, al: metrics.balance_on_draws(u, al, np.zeros((0, 3)), 0.1),
+    ],
+    ids=[
+        "balance",
+        "territory_kpis",
+        "compactness",
+        "disruption",
+        "contiguity",
+        "balance_on_draws",
+    ],
+)
+def test_an_empty_units_table_is_refused_by_every_metric(toy_grid_3x3, call):
+    """A filter that selected no unit gave numpy's 'zero-size array', a
+    ZeroDivisionError, or a CRS diagnosis."""
+    units = toy_grid_3x3.units.iloc[:0]
+    with pytest.raises(DataValidationError) as err:
+        call(units, Alignment.from_mapping({}))
+    assert str(err.value) == EMPTY_MSG
+
+
+def test_balance_table_refuses_empty_totals():
+    with pytest.raises(
+        DataValidationError,
+        match=r"^totals\.workload: the totals of 'workload' are empty \(no territory\)",
+    ):
+        metrics.balance_table({"workload": np.array([])})
+
+
+def test_accounts_without_unit_id_are_refused_with_the_join(toy_grid_3x3, current):
+    """Accounts with lon/lat but no unit_id were ignored silently: every
+    account figure NaN, disruption's accounts moved NaN."""
+    s = toy_grid_3x3
+    units = s.units.drop(columns="workload")
+    acc = s.accounts.drop(columns="unit_id").assign(lon=-81.0, lat=33.5)
+    msg = re.escape(
+        "accounts.unit_id: the accounts have lon/lat but no unit_id column, so "
+        "they cannot be summed per unit (the metrics do not join accounts to "
+        "units). Fix: join them to the units first: accounts = "
+        "tk.data.io.join_to_units(accounts, units), or read them with "
+        "tk.data.read_accounts(path, units=units)"
+    )
+    with pytest.raises(DataValidationError, match=msg):
+        metrics.territory_kpis(units, current, accounts=acc)
+    with pytest.raises(DataValidationError, match=msg):
+        metrics.disruption(units, current, current, accounts=acc)
+    with pytest.raises(
+        DataValidationError, match=r"^accounts\.unit_id: required column\(s\)"
+    ):
+        metrics.balance(s, current, accounts=acc.drop(columns=["lon", "lat"]))
+
+
+def test_centers_and_targets_match_territory_ids_equal_as_text(toy_grid_3x3):
+    """Territories 1, 2 (an alignment read from a CSV) beside reps '1', '2':
+    territory_kpis matched them, compactness said '2 territories have no
+    center' and balance '2 territories with a target have no unit'."""
+    s = toy_grid_3x3
+    al = Alignment.from_mapping(
+        s.alignments["current"].assignment.map({"R1": 1, "R2": 2})
+    )
+    text = s.reps.rename(index={"R1": "1", "R2": "2"}).assign(fte=[1.0, 3.0])
+    ints = text.rename(index={"1": 1, "2": 2})
+    got = metrics.compactness(s, al, centers=text)
+    assert got.equals(metrics.compactness(s, al, centers=ints))
+    assert metrics.territory_kpis(s, al, reps=text)["rep_id"].tolist() == ["1", "2"]
+    b = metrics.balance(s, al, targets=text["fte"])
+    assert b.equals(metrics.balance(s, al, targets=ints["fte"]))
+    # R1 holds 190 of 450 hours for a target of 1/4: 190 / 112.5 - 1
+    assert b.loc["workload", "max_rel_dev"] == pytest.approx(190 / 112.5 - 1)
