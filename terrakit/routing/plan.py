@@ -11,7 +11,7 @@ import dataclasses
 import math
 import time
 import warnings
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from terrakit._runargs import as_number, check_seed, check_time_limit, whole_number
+from terrakit._runargs import (
+    MAX_SEED,
+    as_number,
+    check_flag,
+    check_seed,
+    check_time_limit,
+    shown,
+    whole_number,
+)
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.io import excel_sheet_as_text
 from terrakit.data.study import Study
@@ -135,9 +143,13 @@ class CallPlan:
         The check made before solving: ``visits``, ``service_hours``,
         ``drive_hours_estimate``, ``needed_hours``, ``available_hours``,
         ``overloaded``, ``far_accounts`` / ``far_visits`` (more than a quarter
-        of the working day from home each way) and ``reason`` (text).
+        of the working day from home each way) and ``reason`` (text).  The
+        visits of accounts that no working day can serve on their own (and
+        those beyond one a day) are left out: they are dropped whatever the
+        other visits.
     provenance
-        Method, seed, backend, time limit and settings.
+        Method, seed, backend, time limit and settings (``config``; its
+        ``travel`` records the travel model the routes were built on).
     seconds
         Wall-clock time (shown by ``str()``, never by :meth:`summary`).
     """
@@ -416,8 +428,11 @@ def _travel_matrix(
     the matrix (home and the accounts), since a rep can drive through them
     (:func:`_fill_unreachable`); pairs that no chain joins become
     :data:`_UNREACHABLE`, so that such a visit is dropped with its reason
-    instead of breaking the day's route.  Returns the matrix and whether each
-    account can be reached from home and left for home.
+    instead of breaking the day's route.  The diagonal is read as 0, whatever
+    a given matrix holds there: a place to itself costs nothing (as
+    ``TravelTimeModel``'s ``stop_minutes``, left off a point to itself).
+    Returns the matrix and whether each account can be reached from home and
+    left for home.
     """
     from terrakit.data.geo import TravelTimeModel
 
@@ -468,6 +483,11 @@ def _travel_matrix(
         )
     if given:
         _check_minutes(m, ids, lon, lat)
+    # a place to itself costs nothing (TravelTimeModel's stop_minutes spares
+    # it too): a matrix with a per-trip overhead on its diagonal as well is
+    # read with 0 there (the lunch break at the account just visited)
+    m = m.copy()
+    np.fill_diagonal(m, 0.0)
     m = _fill_unreachable(m)
     reach = np.isfinite(m[0, 1:]) & np.isfinite(m[1:, 0])
     return np.where(np.isinf(m), _UNREACHABLE, m), reach
@@ -543,6 +563,66 @@ def _fill_unreachable(m: np.ndarray) -> np.ndarray:
     return np.where(inf, d, m)
 
 
+def _travel_record(travel: Any) -> str | dict[str, Any]:
+    """The travel times a plan was routed on, for its provenance.
+
+    As the design solvers record theirs
+    (:func:`terrakit.design.align._travel_model_record`): a formula model's
+    ``repr`` (``None``: the default ``TravelTimeModel()``), a table's kind,
+    shape, sha256 and ``stop_minutes`` (a DataFrame as
+    ``TravelTimeModel.from_matrix`` reads it); an array's shape and sha256.
+    """
+    from terrakit.data.geo import TravelTimeModel
+    from terrakit.design.align import _table_sha256, _travel_model_record
+
+    if travel is None:
+        travel = TravelTimeModel()
+    if isinstance(travel, pd.DataFrame):
+        travel = TravelTimeModel.from_matrix(travel)
+    if isinstance(travel, np.ndarray):
+        m = np.asarray(travel, dtype=float)
+        return {
+            "kind": "array",
+            "shape": [int(v) for v in m.shape],
+            "sha256": _table_sha256(pd.DataFrame(m)),
+        }
+    return _travel_model_record(travel)
+
+
+def _day_seed(seed: int, day: int) -> int:
+    """The seed of day ``day``'s route search: ``seed + day``, wrapped into
+    the seeds the solvers take (``0..MAX_SEED``), so that a seed near
+    ``2**32 - 1`` plans as any other (the same day seeds as before below the
+    wrap)."""
+    return (int(seed) + int(day)) % (MAX_SEED + 1)
+
+
+def _unservable_text(
+    ids: Sequence[Hashable], visits: np.ndarray, ctx: _DayContext, alone: np.ndarray
+) -> str:
+    """The accounts due this cycle that no working day can serve, even on
+    their own (:meth:`_DayContext.fits_alone`), with why in times
+    (:meth:`_DayContext.alone_reason`), or ``""``."""
+    bad = np.flatnonzero((visits > 0) & ~alone)
+    if not len(bad):
+        return ""
+    n, n_vis = len(bad), int(visits[bad].sum())
+    listed = "; ".join(
+        f"{ids[k]!r} ({int(visits[k])} visit{'s' if visits[k] > 1 else ''}): "
+        f"{ctx.alone_reason(int(k))}"
+        for k in bad[:3]
+    )
+    rest = ", ".join(repr(ids[k]) for k in bad[3:8]) + (" ..." if n > 8 else "")
+    return (
+        f"{n} account{'s' if n > 1 else ''} due this cycle cannot be served on "
+        f"any working day, so {'their' if n > 1 else 'its'} {n_vis} visit"
+        f"{'s are' if n_vis > 1 else ' is'} dropped and left out of the workload "
+        f"check: {listed}{'; also ' + rest if rest else ''} (fix: check their "
+        "travel times, time windows and call_minutes, widen day_hours, or plan "
+        "them from another rep's home)"
+    )
+
+
 # -- main entry --------------------------------------------------------------------
 def plan_calls(
     study: Study,
@@ -603,14 +683,18 @@ def plan_calls(
         without a direct road: they are driven through the other places of
         the matrix where a chain of finite legs joins them (that time is the
         leg's ``drive_min``), and an account that no chain joins to home is
-        dropped with that reason.
+        dropped with that reason.  A matrix's diagonal is read as 0 (a place
+        to itself costs nothing, as ``TravelTimeModel`` leaves its
+        ``stop_minutes`` off a point to itself), whatever it holds.  The
+        model is recorded in ``plan.provenance["config"]["travel"]`` (a
+        formula model's ``repr``; a table's or array's shape and sha256).
     rep
         Whose home the routes start from (default: the rep whose id is the
         territory id, else the accounts' most common owner).
     weeks_per_year
-        Working weeks per year: visits per cycle = calls_per_year × weeks /
-        weeks_per_year (fractions rotate over cycles, see
-        :func:`~terrakit.routing.periodic.visits_per_cycle`).
+        Working weeks per year, a positive number: visits per cycle =
+        calls_per_year × weeks / weeks_per_year (fractions rotate over
+        cycles, see :func:`~terrakit.routing.periodic.visits_per_cycle`).
     cycle
         Which cycle of the year (0, 1, ...) to plan.
     previous
@@ -634,8 +718,9 @@ def plan_calls(
         Daily work beyond ``±tolerance`` of the mean is penalised when the
         visit days are chosen; a number in ``[0, 1)``.
     rebalance
-        Move visits dropped from an overfull day to a nearby day with room,
-        as far as the account's visit spacing allows (see Notes).
+        ``True`` or ``False``: move visits dropped from an overfull day to a
+        nearby day with room, as far as the account's visit spacing allows
+        (see Notes).
     backend
         Daily router: ``"pyvrp"``, ``"ortools"`` or ``"auto"`` (PyVRP: on the
         Solomon and TSPLIB benchmarks at equal time it found shorter routes
@@ -654,7 +739,8 @@ def plan_calls(
         share (or that floor makes the plan take longer than ``time_limit``)
         it warns with the numbers.
     seed
-        Seed of the routing search.
+        Seed of the routing search (day ``d`` of the cycle searches with
+        ``(seed + d) mod 2**32``).
 
     Returns
     -------
@@ -666,6 +752,10 @@ def plan_calls(
         Before solving, when the visits need more hours (calls plus an
         estimate of driving) than the cycle's working days hold; the message
         gives both numbers (also in ``plan.workload`` and the summary).
+        Before solving, when accounts due this cycle cannot be served on any
+        working day even on their own (the drive there and back, the call,
+        the window and the lunch break do not fit in ``day_hours``), with
+        the times; their visits are dropped and left out of that check.
         After solving, when visits were dropped from overfull days although
         that check found the territory not overloaded (the routes drove more
         than estimated); the message gives the estimate and the actual
@@ -690,9 +780,11 @@ def plan_calls(
     SpecificationError
         Before any solving: ``day_hours`` or ``lunch`` that are not two
         numbers of hours, a ``tolerance`` that is not a number in ``[0, 1)``,
-        working hours shorter than the lunch break,
-        unknown or repeated weekday names, ``weeks`` / ``cycle`` not whole
-        numbers, ``weeks_per_year`` not positive, an unknown backend, a
+        working hours shorter than the lunch break, a ``lunch_minutes``
+        that is not a number, unknown or repeated weekday names, ``weeks`` /
+        ``cycle`` not whole numbers, ``weeks_per_year`` not a positive
+        number (``True`` and text too), ``rebalance`` not ``True`` or
+        ``False`` (``"no"`` too), an unknown backend, a
         ``travel`` of an unknown kind, and a working day too short to hold
         any of the territory's visits (the message gives the minutes).
     DataValidationError
@@ -981,6 +1073,7 @@ class _Prepared:
     backend: str
     time_limit: float
     seed: int
+    travel: str | dict[str, Any]  # the travel model's record, for the provenance
     x: np.ndarray
     y: np.ndarray
     visits: np.ndarray
@@ -1041,11 +1134,13 @@ def _check_settings(
             f"weeks must be a whole number of weeks >= 1 (the cycle length), "
             f"got {weeks!r}"
         )
-    wpy = as_number(weeks_per_year)
+    # a real number, as tolerance: True read as a 1-week year (every account
+    # due more than once a day) and "48" as text are refused by name
+    wpy = as_number(weeks_per_year) if _is_real(weeks_per_year) else math.nan
     if not (math.isfinite(wpy) and wpy > 0):
         raise SpecificationError(
             f"weeks_per_year must be a positive number of working weeks, got "
-            f"{weeks_per_year!r}; e.g. 48 (52 weeks less holidays)"
+            f"{shown(weeks_per_year)}; e.g. 48 (52 weeks less holidays)"
         )
     if wpy < n_weeks:
         raise SpecificationError(
@@ -1081,6 +1176,12 @@ def _check_settings(
     l0, l1 = (
         60.0 * h for h in _hours_pair(lunch, "lunch", "(12, 13), or None for no break")
     )
+    if lunch_minutes is not None and not _is_real(lunch_minutes):
+        # True read as a 1-minute break, text as a bare float() error
+        raise SpecificationError(
+            f"lunch_minutes must be a number of minutes (or None: the whole "
+            f"lunch window), got {shown(lunch_minutes)}; e.g. lunch_minutes=30"
+        )
     lmin = (l1 - l0) if lunch_minutes is None else float(lunch_minutes)
     if not (d0 <= l0 and l0 + lmin <= l1 <= d1) or lmin <= 0:
         raise SpecificationError(
@@ -1439,6 +1540,10 @@ def _prepare(
     # the next ones
     import scipy.optimize  # noqa: F401
 
+    # (the travel model's record comes from the design package, whose first
+    # import takes a moment as well)
+    import terrakit.design.align  # noqa: F401
+
     t0 = time.perf_counter()
     n_weeks, day_list, d0, d1, lunch_min = _check_settings(
         weeks=weeks,
@@ -1452,6 +1557,12 @@ def _prepare(
     )
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
+    rebalance = check_flag(
+        rebalance,
+        "rebalance",
+        "True moves visits dropped from an overfull day to a nearby day with "
+        "room, False leaves them dropped",
+    )
     name = resolve_backend(backend)
     acc = _territory_accounts(study, alignment, territory)
     acc = _check_call_data(acc, d0, d1, lunch_min)
@@ -1467,6 +1578,7 @@ def _prepare(
     tmat, reach = _travel_matrix(
         travel, [rep_id, *ids], np.r_[hlon, lon], np.r_[hlat, lat]
     )
+    travel_record = _travel_record(travel)
     x, y = local_xy(lon, lat, hlon, hlat)
     order = np.argsort(np.arctan2(y, x), kind="stable")
     visits, rate = visits_per_cycle(
@@ -1556,8 +1668,17 @@ def _prepare(
     )
     _check_home_near(territory, rep_id, hlon, hlat, lon, lat, ctx)
     _check_day_fits(territory, ids, visits, ctx)
+    # accounts that no working day can serve (their visits are all dropped):
+    # said before solving, and left out of the workload and the day balance
+    alone = np.array(
+        [visits[k] <= 0 or ctx.fits_alone(k) for k in range(n)], dtype=bool
+    )
+    text = _unservable_text(ids, visits, ctx, alone)
+    if text:
+        notes.append(text)
+    work = np.where(alone, work, 0.0)
     workload = _workload(
-        visits,
+        np.where(alone, visits, 0),
         minutes,
         near,
         np.where(reach, rt, np.nan),
@@ -1583,6 +1704,7 @@ def _prepare(
         backend=name,
         time_limit=time_limit,
         seed=seed,
+        travel=travel_record,
         x=x,
         y=y,
         visits=visits,
@@ -1809,7 +1931,7 @@ def _solve(prep: _Prepared) -> CallPlan:
             ctx,
             backend=name,
             time_limit=day_limit,
-            seed=seed + d,
+            seed=_day_seed(seed, d),
             at_limit=at_limit,
             deadline=t_day + day_limit,
         )
@@ -1945,6 +2067,7 @@ def _solve(prep: _Prepared) -> CallPlan:
             "tolerance": prep.tolerance,
             "rebalance": prep.rebalance,
             "time_limit": time_limit,
+            "travel": prep.travel,
         },
         territory=str(territory),
         rep_id=str(rep_id),
@@ -2005,13 +2128,25 @@ def _has_window(ctx: _DayContext) -> np.ndarray:
 
 def _window_groups(ctx: _DayContext) -> list[tuple[list[int], np.ndarray, float]]:
     """The time-window groups the visit days must respect (see
-    :func:`terrakit.routing.periodic.window_groups`)."""
+    :func:`terrakit.routing.periodic.window_groups`).
+
+    Each account's window is where its call can fall on a day: from its
+    opening, but not before the rep can be there (leaving home at the start
+    of the day), to its closing, but not so late that the rep is back home
+    after the end of the day.  Accounts with a window of their own that no
+    day can serve alone (their visits are dropped anyway) are left out.
+    """
+    t = ctx.tmat
+    lo = np.maximum(ctx.win_lo, ctx.d0 + t[0, 1:])
+    hi = np.minimum(ctx.win_hi, ctx.d1 - t[1:, 0])
+    reach = np.ones(len(lo), dtype=bool) if ctx.reach is None else ctx.reach
+    own = _has_window(ctx) & reach & (hi - lo >= ctx.minutes - 1e-9)
     return window_groups(
-        ctx.win_lo,
-        ctx.win_hi,
-        _has_window(ctx),
+        lo,
+        hi,
+        own,
         ctx.minutes,
-        ctx.tmat[1:, 1:],
+        t[1:, 1:],
         lunch=ctx.lunch,
     )
 
@@ -2990,11 +3125,28 @@ def _check_inferred_reps(
     )
 
 
+def _territory_list(territories: Any, al: Alignment) -> list[Hashable]:
+    """``plan_all``'s ``territories``: all of the alignment's (``None``), one
+    id (text, a number or a territory id of the alignment) as a list of one,
+    or the ids of a list."""
+    if territories is None:
+        return list(al.territories)
+    try:
+        one = territories in set(al.territories)  # e.g. a tuple id
+    except TypeError:  # unhashable: a list of ids
+        one = False
+    if one or isinstance(territories, str | bytes):
+        return [territories]
+    if not isinstance(territories, Iterable):  # one id, e.g. 5
+        return [territories]
+    return list(territories)
+
+
 def plan_all(
     study: Study,
     alignment: Alignment | str,
     *,
-    territories: Sequence[Hashable] | None = None,
+    territories: Sequence[Hashable] | Hashable | None = None,
     progress: bool = True,
     **kwargs: Any,
 ) -> TerritoryPlans:
@@ -3005,7 +3157,8 @@ def plan_all(
     study, alignment
         As for :func:`plan_calls`.
     territories
-        Subset to plan (default: all of the alignment).
+        Subset to plan (default: all of the alignment); one territory id
+        (``"R01"``, ``5``) plans that territory alone.
     progress
         Show a progress bar (``False`` or ``TQDM_DISABLE=1`` to hide).
     **kwargs
@@ -3063,7 +3216,7 @@ def plan_all(
             f"{sorted(known)}"
         )
     al = study._get_alignment(alignment)
-    terrs = list(al.territories if territories is None else territories)
+    terrs = _territory_list(territories, al)
     if not terrs:
         raise SpecificationError(
             f"territories is empty: there is nothing to plan; give territory ids "

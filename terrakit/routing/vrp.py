@@ -84,9 +84,12 @@ class RoutingProblem:
     ----------
     duration
         ``(n, n)`` travel times (any time unit, the same as the windows).
+        The diagonal is taken as 0, whatever it holds: no route goes from a
+        node to itself (two nodes at one place are two rows), and a place
+        to itself costs nothing (PyVRP requires it; OR-Tools never reads it).
     cost
         ``(n, n)`` travel costs minimised by the solver, finite and >= 0
-        (default: ``duration``).
+        (default: ``duration``); its diagonal is taken as 0 as well.
     service
         ``(n,)`` service time at each node; the depot's must be 0 (add time
         spent there to the travel times out of it).
@@ -147,6 +150,10 @@ class RoutingProblem:
                 f"shape {dur.shape}"
             )
         _check_cells(dur, "duration")
+        # no route goes from a node to itself: a diagonal of overheads (a
+        # matrix with a fixed time per trip on every cell) is read as 0, as
+        # PyVRP needs it, for both backends and evaluate_routes alike
+        np.fill_diagonal(dur, 0.0)
 
         def vec(v: Any, default: float, name: str) -> np.ndarray:
             a = np.full(n, default, dtype=float) if v is None else _float_array(v, name)
@@ -166,6 +173,7 @@ class RoutingProblem:
                     f"shape {cost.shape}"
                 )
             _check_cells(cost, "cost")
+            np.fill_diagonal(cost, 0.0)
         service = vec(self.service, 0.0, "service")
         early = vec(self.early, 0.0, "early")
         late = vec(self.late, np.inf, "late")
@@ -636,8 +644,12 @@ def solve_routing(
         start and :func:`terrakit.routing.tsp.improve` searches, because
         PyVRP has no intra-route 2-opt), ``"ortools"``
         (OR-Tools routing: parallel cheapest insertion, then guided local
-        search), or ``"auto"`` (:data:`AUTO_BACKEND`, chosen from the
-        benchmarks; falls back to OR-Tools when PyVRP is not installed).
+        search; when that finds no first solution within ``time_limit``,
+        e.g. on ~1,500 stops with windows at 1 s, the search starts from
+        greedy routes that keep every window and the capacity,
+        :func:`_greedy_routes`), or ``"auto"`` (:data:`AUTO_BACKEND`, chosen
+        from the benchmarks; falls back to OR-Tools when PyVRP is not
+        installed).
     time_limit
         Wall-clock seconds for the whole run (model, start solution and
         search; PyVRP's exhaustive search of the start is skipped when it
@@ -671,7 +683,8 @@ def solve_routing(
     -----
     TimeLimitWarning
         When the search stopped at ``time_limit`` (``time_limit_reached``),
-        with the limit and the seconds it ran.
+        with the limit and the seconds it ran, and whether it returns the
+        best routes found, routes that break rules (how many) or none.
     """
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
@@ -692,13 +705,10 @@ def solve_routing(
     secs = time.perf_counter() - t0
     # both searches stop at the earlier of time_limit and max_iterations
     at_limit = problem.n_nodes > 1 and secs >= 0.95 * time_limit
+    chk = evaluate_routes(problem, routes or [])
     if at_limit:
         warnings.warn(
-            f"the {name} route search stopped at its time limit: it ran "
-            f"{secs:.2f} s of time_limit={time_limit:g} s; the routes are the best "
-            "found in that time and may differ from run to run (fix: raise "
-            "time_limit, or set max_iterations to stop after a fixed number of "
-            "iterations)",
+            _time_limit_text(name, secs, time_limit, routes, chk),
             TimeLimitWarning,
             stacklevel=2,
         )
@@ -716,7 +726,6 @@ def solve_routing(
         for i in range(1, problem.n_nodes)
         if i not in visited and i not in grouped and math.isfinite(problem.penalty[i])
     )
-    chk = evaluate_routes(problem, routes or [])
     if routes is None:
         return RoutingSolution(
             (),
@@ -741,6 +750,41 @@ def solve_routing(
         check=chk,
         time_limit_reached=at_limit,
         **run,
+    )
+
+
+def _time_limit_text(
+    name: str,
+    secs: float,
+    time_limit: float,
+    routes: list[list[int]] | None,
+    chk: RouteCheck,
+) -> str:
+    """The warning of a search stopped at its time limit, true to what it
+    returns: the best routes found, routes that break rules, or none."""
+    head = (
+        f"the {name} route search stopped at its time limit: it ran "
+        f"{secs:.2f} s of time_limit={time_limit:g} s"
+    )
+    fix = (
+        "(fix: raise time_limit, or set max_iterations to stop after a fixed "
+        "number of iterations)"
+    )
+    if routes is None:
+        return (
+            f"{head} and found no routes in that time (status 'no_solution') "
+            "(fix: raise time_limit)"
+        )
+    if not chk.feasible:
+        n = len(chk.violations)
+        return (
+            f"{head}; the routes are the best found in that time but break "
+            f"{n} rule{'s' if n != 1 else ''} (e.g. {chk.violations[0]}; see "
+            f"check.violations) and may differ from run to run {fix}"
+        )
+    return (
+        f"{head}; the routes are the best found in that time and may differ "
+        f"from run to run {fix}"
     )
 
 
@@ -1279,6 +1323,62 @@ def _nearest_neighbour_routes(p: RoutingProblem, weight: np.ndarray) -> list[lis
     return routes
 
 
+def _greedy_routes(
+    p: RoutingProblem, d: dict[str, np.ndarray], late: np.ndarray | None
+) -> list[list[int]]:
+    """Routes that keep every window, the capacity and the depot's hours,
+    built stop by stop in the solvers' integers (``d`` of :func:`_int_data`).
+
+    Each vehicle in turn leaves the depot at its opening and goes on to the
+    stop whose service can start soonest (ties: the lowest node) among those
+    it can still serve in their window, carry, and come back from by the
+    depot's latest return (without time rules: the nearest by ``cost``
+    that it can carry); it ends when none is left.  A group gets its
+    first node that fits.  ``late`` holds the latest starts as the solver
+    sees them (``None``: no time rules, only the capacity).  Nodes that fit
+    in no route are left out, required ones too (the solver then refuses
+    the routes): a start for OR-Tools when its own first solution does not
+    come within the time limit.
+    """
+    n, m = p.n_nodes, p.n_vehicles
+    dur, cost = d["dur"], d["cost"]
+    service, early, demand = d["service"], d["early"], d["demand"]
+    cap = math.inf if p.capacity is None else int(p.capacity)
+    group_of = np.full(n, -1)
+    for gi, g in enumerate(p.groups):
+        group_of[list(g)] = gi
+    left = np.ones(n, dtype=bool)
+    left[0] = False
+    routes: list[list[int]] = []
+    while len(routes) < m and left.any():
+        route: list[int] = []
+        cur, t, load = 0, int(early[0]), 0
+        while True:
+            cand = np.flatnonzero(left)
+            ok = load + demand[cand] <= cap
+            if late is None:  # no time rules: the nearest
+                key = cost[cur, cand]
+            else:
+                key = np.maximum(t + dur[cur, cand], early[cand])
+                back = key + service[cand] + dur[cand, 0]
+                ok &= (key <= late[cand]) & (back <= late[0])
+            if not ok.any():
+                break
+            j = int(np.argmin(np.where(ok, key, np.iinfo(np.int64).max)))
+            k = int(cand[j])
+            route.append(k)
+            if late is not None:
+                t = int(key[j] + service[k])
+            cur, load = k, load + int(demand[k])
+            left[k] = False
+            if group_of[k] >= 0:
+                left[list(p.groups[group_of[k]])] = False
+        if not route:  # a fresh vehicle serves none of the rest: no more will
+            break
+        routes.append(route)
+    return routes
+
+
 # -- OR-Tools --------------------------------------------------------------------------
 def _solve_ortools(
     p: RoutingProblem, time_limit: float, max_iterations: int | None
@@ -1300,6 +1400,7 @@ def _solve_ortools(
         or (p.service > 0).any()
         or p.duration_cost > 0
     )
+    horizon = _INF_TIME
     if timed:
         tmat = d["dur"] + d["service"][:, None]
         horizon = int(
@@ -1371,6 +1472,22 @@ def _solve_ortools(
         )
         params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
         sol = routing.SolveWithParameters(params)
+    if sol is None:
+        # no first solution in the time (its insertion heuristic does not
+        # end in a second on ~1,500 stops with windows): start from greedy
+        # routes that keep every rule (built in O(n²), well under a second),
+        # searched from in the time that is left, if any
+        late = np.minimum(d["late"], horizon) if timed else None
+        start = _greedy_routes(p, d, late)
+        m_routes = [[manager.NodeToIndex(i) for i in r] for r in start]
+        m_routes += [[] for _ in range(m - len(m_routes))]
+        first = routing.ReadAssignmentFromRoutes(m_routes, True) if start else None
+        left = time_limit - (time.perf_counter() - t0)
+        if first is not None and left > 0.001:
+            params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
+            sol = routing.SolveFromAssignmentWithParameters(first, params)
+        if sol is None:
+            sol = first
     if sol is None:
         return None
     routes: list[list[int]] = []

@@ -1536,3 +1536,273 @@ def test_overdue_account_is_planned_first_and_named() -> None:
     ):
         p1 = plan_calls(study, "current", "R01", cycle=1, previous=p0, **kw)
     assert p1.schedule.loc["A002", "days"].split(";")[0] == "W1-Mon"
+
+
+# -- QA round 21 -------------------------------------------------------------------
+def _window_clash_study() -> Study:
+    """25 accounts (QA round 21, repro d1): A015 (window 15:00-16:30) and A019
+    (14:45-17:00), called 96 times a year (4 visits in 10 days), can never
+    share a day once the drive home by 17:00 is counted."""
+    rng = np.random.default_rng(103)
+    minutes = float(rng.choice([20, 30, 45]))
+    base = make_study(25, seed=3, calls=(48.0, 24.0, 12.0, 96.0), call_minutes=minutes)
+    acc = base.accounts
+    has = rng.random(len(acc)) < 0.4
+    a = rng.uniform(8, 15, len(acc))
+    b = a + rng.uniform(1, 4, len(acc))
+    acc["tw_start"] = np.where(has, np.round(a * 4) / 4, np.nan)
+    acc["tw_end"] = np.where(has, np.minimum(np.round(b * 4) / 4, 17), np.nan)
+    return base.replace(accounts=acc)
+
+
+def test_window_groups_count_the_drives_from_and_to_home() -> None:
+    """Two 30-min calls, windows 15:00-16:30 and 14:45-17:00 (the day ends at
+    17:00), 59 min apart and 40 min from home: 30 + 59 + 30 = 119 min fit the
+    135-min window, so no group was formed, yet the second call ends at 16:59
+    at the earliest and the rep is home at 17:39.  Cut by the drive home, the
+    windows end at 16:20 and the pair is a group (95 + 59 = 154 min < 178)."""
+    from terrakit.routing import plan as pl
+
+    t = np.array([[0.0, 40.0, 40.0], [40.0, 0.0, 59.0], [40.0, 59.0, 0.0]])
+    ctx = pl._DayContext(
+        tmat=t,
+        minutes=np.array([30.0, 30.0]),
+        cpy=np.array([96.0, 96.0]),
+        win_lo=np.array([900.0, 885.0]),
+        win_hi=np.array([990.0, 1020.0]),
+        d0=480.0,
+        d1=1020.0,
+        lunch=None,
+        tw_open=np.array([900.0, 885.0]),
+        tw_close=np.array([990.0, 1020.0]),
+    )
+    groups = pl._window_groups(ctx)
+    assert len(groups) == 1
+    members, weights, cap = groups[0]
+    assert members == [0, 1]
+    assert weights.tolist() == [89.0, 89.0] and cap == 154.0
+
+
+def test_accounts_that_never_share_a_day_are_not_stacked() -> None:
+    """QA round 21 (d1): the visit days put A015 and A019 on the same days and
+    2 of A015's visits were dropped as 'time-window conflict' on days with
+    200-300 min free; disjoint patterns exist and are now chosen."""
+    study = _window_clash_study()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = plan_calls(study, "current", "R01", weeks=2, time_limit=5, seed=3)
+    days = [set(p.schedule.at[a, "days"].split(";")) for a in ("A015", "A019")]
+    assert not days[0] & days[1]
+    conflict = p.dropped["reason"].str.startswith("time-window conflict")
+    assert not conflict.any(), p.dropped[conflict]
+
+
+def test_travel_matrix_diagonal_is_read_as_zero() -> None:
+    """A matrix with a 5-min overhead on every cell, its diagonal too, passed
+    every check and then failed in PyVRP with a bare 'Distance matrix
+    diagonals must be all zero'.  A place to itself costs nothing: the
+    diagonal is read as 0, the other cells as given, for both backends."""
+    from terrakit.data.geo import TravelTimeModel
+    from terrakit.routing import plan as pl
+
+    study = make_study(6, seed=1)
+    acc = study.accounts
+    lon, lat = np.r_[-84.4, acc["lon"]], np.r_[33.75, acc["lat"]]
+    m = np.asarray(TravelTimeModel().matrix(pd.DataFrame({"lon": lon, "lat": lat})))
+    given = m + 5.0
+    got, _ = pl._travel_matrix(given, ["R01", *acc.index], lon, lat)
+    assert np.diag(got).tolist() == [0.0] * 7
+    off = ~np.eye(7, dtype=bool)
+    assert np.array_equal(got[off], given[off])
+    assert given[0, 0] == 5.0  # the caller's array is left as it was
+    for backend in ("pyvrp", "ortools"):
+        p = plan_calls(
+            study,
+            "current",
+            "R01",
+            weeks=1,
+            days=("Mon", "Tue"),
+            travel=given,
+            backend=backend,  # type: ignore[arg-type]
+            time_limit=2,
+        )
+        assert len(p.dropped) == 0 and p.n_visits > 0
+        legs = p.routes[p.routes["stop"] > 0]
+        assert set(np.round(legs["drive_min"], 9)) <= set(np.round(got.ravel(), 9))
+
+
+def _far_account_study() -> tuple[Study, pd.DataFrame]:
+    """10 accounts; A009 weekly and 280 min from home and from every other
+    place (QA round 21, repro d6): 280 + 30 + 280 min > the 540-min day."""
+    from terrakit.data.geo import TravelTimeModel
+
+    base = make_study(10, seed=1)
+    acc = base.accounts.copy()
+    acc.loc["A009", "calls_per_year"] = 48.0
+    ids = ["R01", *acc.index]
+    pts = pd.DataFrame(
+        {"lon": np.r_[-84.4, acc["lon"]], "lat": np.r_[33.75, acc["lat"]]}
+    )
+    m = np.asarray(TravelTimeModel().matrix(pts), dtype=float)
+    m[10, :] = m[:, 10] = 280.0
+    m[10, 10] = 0.0
+    return base.replace(accounts=acc), pd.DataFrame(m, index=ids, columns=ids)
+
+
+def test_accounts_no_day_can_serve_are_named_before_solving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA round 21 (d6): A009's 4 visits were dropped without a warning, and
+    the workload check counted their call hours.  Now plan_calls and plan_all
+    warn before solving with the times, and leave them out of the check."""
+    from terrakit.exceptions import TerrakitWarning
+    from terrakit.routing import plan as pl
+
+    study, travel = _far_account_study()
+    kw: dict[str, Any] = {"weeks": 4, "travel": travel, "time_limit": 3, "seed": 0}
+    prep = pl._prepare(study, "current", "R01", **kw)
+    k = list(prep.acc.index).index("A009")
+    assert prep.visits[k] == 4 and prep.work[k] == 0.0
+    assert prep.workload["visits"] == int(prep.visits.sum()) - 4
+    assert prep.workload["service_hours"] == pytest.approx(
+        float((prep.visits * prep.acc["call_minutes"]).sum() - 4 * 30) / 60
+    )
+
+    class Stop(Exception):
+        pass
+
+    def stop(prep: Any) -> None:
+        raise Stop
+
+    monkeypatch.setattr(pl, "_solve", stop)
+    msg = (
+        r"^R01: 1 account due this cycle cannot be served on any working day, so "
+        r"its 4 visits are dropped and left out of the workload check: 'A009' \(4 "
+        r"visits\): cannot be reached and served within working hours: the "
+        r"earliest start is 12:40 \(leaving home at 08:00, 280 min drive\); the "
+        r"30-min call ends at 13:10 and the 280-min drive home returns at 17:50, "
+        r"after the day ends at 17:00 \(fix: "
+    )
+    for run in (
+        lambda: plan_calls(study, "current", "R01", **kw),
+        lambda: plan_all(study, "current", progress=False, **kw),
+    ):
+        with pytest.warns(TerrakitWarning, match=msg), pytest.raises(Stop):
+            run()
+
+
+def test_provenance_records_the_travel_model() -> None:
+    """QA round 21 (d5): plans on TravelTimeModel() and on speed_kmh=30 drove
+    4.8 h and 9.5 h with identical provenance.  The model is recorded as the
+    design solvers record it: a formula's repr, a table's shape and sha256."""
+    from terrakit.data.geo import TravelTimeModel
+    from terrakit.routing import plan as pl
+
+    study = make_study(6, seed=2)
+    slow = TravelTimeModel(speed_kmh=30.0)
+    p = plan_calls(
+        study, "current", "R01", weeks=1, days=("Mon",), travel=slow, time_limit=2
+    )
+    assert p.provenance["config"]["travel"] == (
+        "TravelTimeModel(circuity=1.3, speed_kmh=30.0, stop_minutes=0.0)"
+    )
+    assert pl._travel_record(None) == repr(TravelTimeModel())
+    ids = ["R01", *study.accounts.index]
+    m = np.arange(49.0).reshape(7, 7)
+    df = pd.DataFrame(m, index=ids, columns=ids)
+    rec = pl._travel_record(df)
+    assert rec == pl._travel_record(TravelTimeModel.from_matrix(df))
+    assert isinstance(rec, dict) and rec["kind"] == "table" and rec["shape"] == [7, 7]
+    assert rec != pl._travel_record(df + 1.0)
+    arr = pl._travel_record(m)
+    assert isinstance(arr, dict) and arr["kind"] == "array" and arr["shape"] == [7, 7]
+    assert arr["sha256"] != pl._travel_record(m + 1.0)["sha256"]  # type: ignore[index]
+
+
+def test_seed_near_the_top_plans() -> None:
+    """QA round 21 (d2): seed=2**32-1 passed the check and then failed mid-solve
+    on day 1's seed 2**32, a number never given.  Day seeds wrap into range,
+    unchanged below the wrap."""
+    from terrakit.routing import plan as pl
+
+    assert [pl._day_seed(7, d) for d in range(3)] == [7, 8, 9]
+    assert [pl._day_seed(2**32 - 2, d) for d in range(4)] == [
+        2**32 - 2,
+        2**32 - 1,
+        0,
+        1,
+    ]
+    study = make_study(6, seed=1)
+    p = plan_calls(
+        study,
+        "current",
+        "R01",
+        weeks=1,
+        days=("Mon", "Tue"),
+        seed=2**32 - 1,
+        time_limit=2,
+    )
+    assert p.provenance["seed"] == 2**32 - 1 and p.n_visits > 0
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        (
+            {"weeks_per_year": True},
+            r"^weeks_per_year must be a positive number of working weeks, got True "
+            r"\(bool\); e\.g\. 48",
+        ),
+        (
+            {"weeks_per_year": "48"},
+            r"^weeks_per_year must be a positive number of working weeks, got '48' "
+            r"\(str\)",
+        ),
+        (
+            {"lunch": (11, 14), "lunch_minutes": True},
+            r"^lunch_minutes must be a number of minutes \(or None: the whole lunch "
+            r"window\), got True \(bool\); e\.g\. lunch_minutes=30$",
+        ),
+        (
+            {"lunch_minutes": "30"},
+            r"^lunch_minutes must be a number of minutes .*got '30' \(str\)",
+        ),
+        (
+            {"rebalance": "no"},
+            r"^rebalance must be True or False, got 'no' \(str\); True moves visits",
+        ),
+        ({"rebalance": None}, r"^rebalance must be True or False, got None"),
+    ],
+)
+def test_bools_and_text_settings_are_refused(
+    kw: dict[str, object], msg: str, no_solving: None
+) -> None:
+    """QA round 21 (d7): weeks_per_year=True was a 1-week year (255 of 300
+    visits dropped), lunch_minutes=True a 1-minute break, and rebalance='no'
+    rebalanced; their siblings (weeks, tolerance, day_hours) refuse them."""
+    study = make_study(6)
+    with pytest.raises(SpecificationError, match=msg):
+        plan_calls(study, "current", "R01", weeks=1, **kw)  # type: ignore[arg-type]
+
+
+def test_plan_all_takes_one_territory_id() -> None:
+    """QA round 21 (d4): territories='R01' iterated its characters (KeyError
+    "no territory 'R'") and territories=5 raised a bare TypeError.  One id
+    plans that territory alone; an unknown one is named."""
+    from terrakit.data import Alignment
+
+    study = make_study(6, seed=1)
+    kw: dict[str, Any] = {"weeks": 1, "days": ("Mon",), "time_limit": 1}
+    out = plan_all(study, "current", territories="R01", progress=False, **kw)
+    assert list(out.plans) == ["R01"]
+    al = Alignment.from_mapping(dict.fromkeys(study.units.index, 5), name="current")
+    s5 = Study(
+        study.units,
+        study.accounts.assign(rep_id=5),
+        study.reps.rename(index={"R01": 5}),
+        alignments={"current": al},
+    )
+    out = plan_all(s5, "current", territories=5, progress=False, **kw)
+    assert list(out.plans) == [5]
+    with pytest.raises(KeyError, match=r"no territory 'R9' in alignment 'current'"):
+        plan_all(study, "current", territories="R9", progress=False, **kw)

@@ -787,3 +787,121 @@ def test_skipped_start_search_starts_from_nearest_neighbour_routes(
         sol = solve_routing(p, backend="pyvrp", time_limit=1, seed=0, max_iterations=5)
         assert sol.feasible
         assert sorted(v for r in sol.routes for v in r) == list(range(1, 30))
+
+
+# -- QA round 21 -------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_diagonal_is_taken_as_zero(backend: str) -> None:
+    """A matrix with 1 added to every cell, its diagonal too, passed the checks
+    and then failed in PyVRP with a bare 'Distance matrix diagonals must be
+    all zero' (OR-Tools solved it).  No route goes from a node to itself: the
+    diagonal is read as 0 for both backends, the given arrays left alone."""
+    d = square().duration + 1.0
+    p = RoutingProblem(duration=d, cost=d * 2)
+    assert np.diag(p.duration).tolist() == [0.0] * 4
+    assert np.diag(p.cost).tolist() == [0.0] * 4
+    assert d[0, 0] == 1.0
+    sol = solve_routing(p, backend=backend, time_limit=5, max_iterations=50)
+    assert sol.status == "feasible"
+    assert sol.cost == pytest.approx(2 * (4.0 + 4 * 1.0))
+
+
+def _windows_nearest_neighbour_breaks(n: int = 40) -> RoutingProblem:
+    """Random stops with windows and capacities, several vehicles: the
+    nearest-neighbour routes (windows ignored) break windows."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 100, (n, 2))
+    xy[0] = 50
+    dur = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    early = rng.uniform(0, 800, n)
+    early[0] = 0
+    late = early + rng.uniform(60, 300, n)
+    late[0] = 1500
+    demand = rng.integers(1, 20, n)
+    demand[0] = 0
+    service = np.full(n, 10.0)
+    service[0] = 0
+    return RoutingProblem(
+        duration=dur,
+        service=service,
+        early=early,
+        late=late,
+        demand=demand,
+        capacity=100,
+        n_vehicles=n // 4,
+    )
+
+
+def test_greedy_routes_keep_every_rule() -> None:
+    """The start OR-Tools falls back on keeps every window, the capacity and
+    the depot's hours, where the nearest-neighbour routes do not."""
+    from terrakit.routing.vrp import (
+        _greedy_routes,
+        _int_data,
+        _nearest_neighbour_routes,
+    )
+
+    p = _windows_nearest_neighbour_breaks()
+    assert not evaluate_routes(p, _nearest_neighbour_routes(p, p.cost)).feasible
+    d = _int_data(p)
+    routes = _greedy_routes(p, d, d["late"])
+    assert evaluate_routes(p, routes).feasible
+    assert sorted(v for r in routes for v in r) == list(range(1, p.n_nodes))
+
+
+def test_ortools_without_a_first_solution_starts_from_greedy_routes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA round 21 (d8): OR-Tools at its time limit without a first solution
+    (1,500 stops with windows at time_limit=1) returned no routes while the
+    warning said 'the routes are the best found in that time'.  It now starts
+    from greedy routes that keep every rule and searches on from them."""
+    from ortools.constraint_solver import pywrapcp
+
+    monkeypatch.setattr(
+        pywrapcp.RoutingModel, "SolveWithParameters", lambda self, params: None
+    )
+    p = _windows_nearest_neighbour_breaks()
+    sol = solve_routing(p, backend="ortools", time_limit=5, max_iterations=20)
+    assert sol.status == "feasible" and sol.feasible
+    assert sorted(v for r in sol.routes for v in r) == list(range(1, p.n_nodes))
+
+
+class _Clock:
+    """``time`` for the vrp module: every reading 10 s after the one before."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 10.0
+        return self.now
+
+
+def test_time_limit_warning_says_when_no_routes_were_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA round 21 (d8): with no routes the TimeLimitWarning still said 'the
+    routes are the best found in that time'.  Here OR-Tools finds no first
+    solution and the greedy start misses node 2 (it takes node 1 first, whose
+    service starts sooner; node 2 then starts too late), on a clock where the
+    search ran past its limit: the warning says no routes were found."""
+    from ortools.constraint_solver import pywrapcp
+
+    import terrakit.routing.vrp as vrp
+    from terrakit.exceptions import TimeLimitWarning
+
+    monkeypatch.setattr(
+        pywrapcp.RoutingModel, "SolveWithParameters", lambda self, params: None
+    )
+    monkeypatch.setattr(vrp, "time", _Clock())
+    d = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]])
+    p = RoutingProblem(duration=d, late=[100.0, 100.0, 2.5])
+    assert evaluate_routes(p, [[2, 1]]).feasible  # a solution exists
+    with pytest.warns(TimeLimitWarning) as caught:
+        sol = solve_routing(p, backend="ortools", time_limit=1)
+    assert sol.status == "no_solution" and not sol.routes
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1
+    assert "found no routes in that time (status 'no_solution')" in said[0]
+    assert "best found" not in said[0]
