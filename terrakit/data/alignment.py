@@ -564,6 +564,16 @@ class Alignment:
         )
 
 
+def frame_sha256(frame: Any) -> str:
+    """A short sha256 (16 hex digits) of a table's labels and values, by
+    :func:`digest_frame` (row order counts)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    digest_frame(h, frame)
+    return h.hexdigest()[:16]
+
+
 def digest_frame(h: Any, frame: Any) -> None:
     """Feed a table to the hash ``h`` (a ``hashlib`` object): its geometry
     as WKB, its column names and its values with the index (row order

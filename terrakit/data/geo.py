@@ -702,6 +702,22 @@ class TravelTimeModel:
             df = pd.DataFrame(arr, index=pd.Index(ids), columns=pd.Index(ids))
         return cls(stop_minutes=stop_minutes, table=df)
 
+    def record(self) -> str | dict[str, Any]:
+        """This model for a provenance: a formula model's ``repr`` (its
+        parameters); for a table model (whose table the ``repr`` leaves out)
+        ``kind``, ``shape``, ``sha256`` of the table and ``stop_minutes``, so
+        that two tables give two records."""
+        if self.table is None:
+            return repr(self)
+        from terrakit.data.alignment import frame_sha256
+
+        return {
+            "kind": "table",
+            "shape": [int(s) for s in self.table.shape],
+            "sha256": frame_sha256(self.table),
+            "stop_minutes": float(self.stop_minutes),
+        }
+
     def minutes(self, km: np.ndarray | float) -> Any:
         """Minutes for great-circle kilometres (ignores any external table).
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import math
 import reprlib
 import time
@@ -29,7 +28,7 @@ from terrakit._runargs import (
     check_time_limit,
     is_count,
 )
-from terrakit.data.alignment import Alignment, digest_frame
+from terrakit.data.alignment import Alignment
 from terrakit.data.validation import draws_by_unit, id_hint
 from terrakit.design.problem import (
     DesignProblem,
@@ -897,29 +896,6 @@ def _candidate_list(candidates: Any) -> list[Hashable] | None:
     return list(candidates)
 
 
-def _table_sha256(table: pd.DataFrame) -> str:
-    """A short sha256 of a table's labels and values (row order counts)."""
-    h = hashlib.sha256()
-    digest_frame(h, table)
-    return h.hexdigest()[:16]
-
-
-def _travel_model_record(travel_model: Any) -> str | dict[str, Any]:
-    """The provenance of a travel-time model: a formula model's ``repr``
-    (its parameters); for a table model (whose table the ``repr`` leaves
-    out) ``kind``, ``shape``, ``sha256`` of the table and ``stop_minutes``,
-    so that two tables give two records."""
-    table = getattr(travel_model, "table", None)
-    if table is None:
-        return repr(travel_model)
-    return {
-        "kind": "table",
-        "shape": [int(s) for s in table.shape],
-        "sha256": _table_sha256(table),
-        "stop_minutes": float(travel_model.stop_minutes),
-    }
-
-
 def build_problem(
     study_or_units: Any,
     reps: pd.DataFrame | None = None,
@@ -1532,7 +1508,7 @@ def align(
         # recorded only where it was used (build_problem warns otherwise)
         "travel_model": None
         if kw.get("travel_model") is None or objective != "travel"
-        else _travel_model_record(kw["travel_model"]),
+        else kw["travel_model"].record(),
     }
     prov = dict(res.provenance)
     # the caller's settings win; the settings the path ran with (a fallback's

@@ -567,13 +567,13 @@ def _travel_record(travel: Any) -> str | dict[str, Any]:
     """The travel times a plan was routed on, for its provenance.
 
     As the design solvers record theirs
-    (:func:`terrakit.design.align._travel_model_record`): a formula model's
+    (:meth:`terrakit.data.geo.TravelTimeModel.record`): a formula model's
     ``repr`` (``None``: the default ``TravelTimeModel()``), a table's kind,
     shape, sha256 and ``stop_minutes`` (a DataFrame as
     ``TravelTimeModel.from_matrix`` reads it); an array's shape and sha256.
     """
+    from terrakit.data.alignment import frame_sha256
     from terrakit.data.geo import TravelTimeModel
-    from terrakit.design.align import _table_sha256, _travel_model_record
 
     if travel is None:
         travel = TravelTimeModel()
@@ -584,9 +584,10 @@ def _travel_record(travel: Any) -> str | dict[str, Any]:
         return {
             "kind": "array",
             "shape": [int(v) for v in m.shape],
-            "sha256": _table_sha256(pd.DataFrame(m)),
+            "sha256": frame_sha256(pd.DataFrame(m)),
         }
-    return _travel_model_record(travel)
+    record: str | dict[str, Any] = travel.record()
+    return record
 
 
 def _day_seed(seed: int, day: int) -> int:
