@@ -219,6 +219,7 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
                 f"model_config[{key!r}] must be a list of column names, got {cov!r}"
             )
         cfg[key] = list(cov or [])
+        _check_covariate_names(key, cfg[key])
     for key in _COLUMN_KEYS:
         optional = key.endswith("_column")
         if not (isinstance(cfg[key], str) or (optional and cfg[key] is None)):
@@ -226,6 +227,7 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
                 f"model_config[{key!r}] must be a column name"
                 f"{' or None (no grouping)' if optional else ''}, got {cfg[key]!r}"
             )
+    _check_distinct_groupings(cfg, set(dict(user or {})))
     check_flag(cfg["log_covariates"], "model_config['log_covariates']")
     for key in _PRIOR_SCALES:
         if not _positive(cfg[key]):
@@ -252,6 +254,89 @@ def _merge_model_config(user: Mapping[str, Any] | None) -> dict[str, Any]:
         )
     cfg["prior_rho"] = [float(r) for r in rho]
     return cfg
+
+
+def _flat_names(entries: Sequence[Any]) -> list[str]:
+    """The column names in ``entries``, one level of lists or dicts opened
+    (``[['a', 'b']]`` or ``[{'a': 1}]`` give ``['a', 'b']`` and ``['a']``)."""
+    out: list[str] = []
+    for e in entries:
+        if isinstance(e, str):
+            out.append(e)
+        elif isinstance(e, Mapping | Sequence | set | frozenset):
+            out.extend(s for s in e if isinstance(s, str))
+    return list(dict.fromkeys(out))
+
+
+def _check_covariate_names(key: str, names: Sequence[Any]) -> None:
+    """Refuse covariate entries that are not column names.
+
+    A nested list (``[cols]`` built from a list) or a dict passed the
+    configuration and failed at fit with pandas' bare ``TypeError:
+    unhashable type``.
+
+    Raises
+    ------
+    SpecificationError
+        Naming ``key``, the first bad entry and a flat list to use instead.
+    """
+    for i, name in enumerate(names):
+        if isinstance(name, str):
+            continue
+        flat = _flat_names(names) or list(DEFAULT_MODEL_CONFIG[key])
+        raise SpecificationError(
+            f"model_config[{key!r}] must be a flat list of column names, but "
+            f"entry {i} is {name!r} ({type(name).__name__}), not a column name. "
+            f"Fix: list the columns themselves, e.g. model_config={{{key!r}: "
+            f"{flat}}}"
+        )
+
+
+#: The grouping keys of the account model and the effect each one adds.
+_GROUPINGS = {
+    "segment_column": "the segment effect b_segment",
+    "industry_column": "the pooled intercepts tau_industry * z_industry",
+    "group_column": "the pooled intercepts tau_group * z_group",
+}
+
+
+def _check_distinct_groupings(cfg: Mapping[str, Any], given: set[str]) -> None:
+    """Refuse one column named by two grouping keys.
+
+    The same groups would enter the account model twice (e.g. as
+    ``b_segment`` and as ``tau_group * z_group``) and only the sum of the
+    two effects is identified: NUTS wandered along it (16 divergences,
+    R-hat 1.07 on data where each grouping once gave none), like a
+    covariate named twice.  ``given`` are the keys the user set: the fix
+    switches off one the user left at its default.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the keys, the column and the fix (set one of them to None).
+    """
+    by_column: dict[str, list[str]] = {}
+    for key in _GROUPINGS:
+        if cfg[key] is not None:
+            by_column.setdefault(str(cfg[key]), []).append(key)
+    for column, keys in by_column.items():
+        if len(keys) < 2:
+            continue
+        named = " and ".join(
+            f"model_config[{k!r}]" + ("" if k in given else f" ({column!r} by default)")
+            for k in keys
+        )
+        off = next((k for k in keys if k not in given), keys[0])
+        keep = next(k for k in keys if k != off)
+        raise SpecificationError(
+            f"{named} {'both' if len(keys) == 2 else 'all'} name the column "
+            f"{column!r}: its groups would enter the model twice (as "
+            + " and as ".join(_GROUPINGS[k] for k in keys)
+            + "), and only the sum of these effects can be estimated, so the "
+            "sampler wanders along it (divergences, poor R-hat). Fix: set one of "
+            f"them to None, e.g. model_config={{{keep!r}: {column!r}, {off!r}: "
+            "None}"
+        )
 
 
 _ADJACENCY = ("queen", "rook")
@@ -517,6 +602,8 @@ def _covariates(
     key: str,
     log: bool,
     outcome: str,
+    buyers: np.ndarray,
+    groupings: Mapping[str, str | None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Standardised covariate matrix, its centre, scale and log offset.
 
@@ -525,7 +612,14 @@ def _covariates(
     not depend on the unit of ``v``.  ``outcome`` is the sales column the
     model explains: it cannot be one of its own covariates, and no covariate
     may be named twice.  Columns of dates, durations or categories are
-    refused (:func:`_refuse_non_amounts`).
+    refused (:func:`_refuse_non_amounts`), text (:func:`_refuse_text`, with
+    ``groupings`` the account model's grouping keys and columns) and missing
+    values too.  A covariate with a single value is refused, in all
+    rows or among the ``buyers`` (the rows with sales): the sales part of the
+    model sees only the buyers, so the effect of a covariate that is the same
+    for all of them comes from its prior alone, and it would move the
+    potential of the rows without sales by ``exp(beta * their difference)``
+    (8x the prospects' potential on a flag that was 1 for every customer).
     """
     n = len(frame)
     if not names:
@@ -569,18 +663,19 @@ def _covariates(
             fix=f"leave {c!r} out of model_config['{key}'] (numeric columns of "
             f"the {table} table: {allowed[:20]})",
         )
+        _refuse_text(table, frame, c, names, key, groupings or {})
         v = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(v)
-        if bad.any():
-            raise DataValidationError(
-                table,
-                c,
-                f"{int(bad.sum())} covariate values are missing or not numeric",
-                rows=list(frame.index[bad]),
-                n_bad=int(bad.sum()),
-                fix="impute them (e.g. the segment median) or drop the covariate "
-                f"from model_config['{key}']",
-            )
+        for bad, what in ((np.isnan(v), "missing (NaN)"), (np.isinf(v), "infinite")):
+            if bad.any():
+                raise DataValidationError(
+                    table,
+                    c,
+                    f"{int(bad.sum())} covariate values are {what}",
+                    rows=list(frame.index[bad]),
+                    n_bad=int(bad.sum()),
+                    fix="impute them (e.g. the segment median) or drop the "
+                    f"covariate from model_config['{key}']",
+                )
         offset = 0.0
         if log:
             neg = v < 0
@@ -601,8 +696,7 @@ def _covariates(
     x = np.column_stack(cols)
     center = x.mean(axis=0)
     scale = x.std(axis=0)
-    # a constant column has a std of rounding noise (~1e-16 × its value), not 0
-    flat = ~(scale > 1e-9 * np.maximum(1.0, np.abs(center)))
+    flat = _flat(x)
     if flat.any():
         const = [c for c, f in zip(names, flat, strict=True) if f]
         first = pd.to_numeric(frame[const[0]], errors="coerce").iloc[0]
@@ -612,7 +706,127 @@ def _covariates(
             f"their effect cannot be estimated; drop them from "
             f"model_config['{key}']"
         )
+    _refuse_constant_among_buyers(table, frame, names, key, x, buyers)
     return (x - center) / scale, center, scale, np.asarray(offsets, dtype=float)
+
+
+def _refuse_text(
+    table: str,
+    frame: pd.DataFrame,
+    column: str,
+    names: Sequence[str],
+    key: str,
+    groupings: Mapping[str, str | None],
+) -> None:
+    """Refuse a covariate that holds text, with a fix that fits the text.
+
+    Numbers written with thousands separators or a decimal comma
+    (``'1,200'``) get the loaders' hint (as in
+    :func:`terrakit.data.validation._check_numeric`), a column of labels
+    (no value a number) the advice to use it as a grouping (account level,
+    ``groupings``: the grouping keys and their columns) or to encode it;
+    blank text counts as missing (refused by the caller).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the table, the column, the rows, an example value and the fix.
+    """
+    from terrakit.data.validation import _decimal_comma_hint
+
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return
+    conv = pd.to_numeric(raw, errors="coerce")
+    blank = raw.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+    text = (conv.isna() & raw.notna() & ~blank).to_numpy()
+    if not text.any():
+        return
+    n = int(text.sum())
+    example = raw[text].iloc[0]
+    rest = [c for c in names if c != column]
+    leave_out = f"leave {column!r} out: model_config={{{key!r}: {rest}}}"
+    hint = _decimal_comma_hint(raw[text])
+    if hint:
+        problem = f"{n} covariate values are not numbers (e.g. {example!r})"
+        fix = f"{hint}; or {leave_out}"
+    elif conv.notna().any():
+        problem = f"{n} covariate values are not numbers (e.g. {example!r})"
+        fix = (
+            "remove text such as units or thousands separators from the "
+            f"column; or {leave_out}"
+        )
+    else:
+        problem = (
+            f"the covariate holds labels, not amounts: none of its {len(raw)} "
+            f"values is a number (e.g. {example!r})"
+        )
+        used = [k for k, col in groupings.items() if col == column]
+        if used:
+            fix = (
+                f"it already enters the model as a grouping "
+                f"(model_config[{used[0]!r}]), so {leave_out}"
+            )
+        elif groupings:
+            fix = (
+                f"use it as a grouping instead, e.g. model_config="
+                f"{{'industry_column': {column!r}, {key!r}: {rest}}} (partially "
+                "pooled levels; 'segment_column' gives each its own level and "
+                "spread), or encode it as numbers (a 0/1 column per label)"
+            )
+        else:
+            fix = f"encode it as numbers (a 0/1 column per label), or {leave_out}"
+    raise DataValidationError(
+        table,
+        column,
+        problem,
+        rows=list(frame.index[text]),
+        n_bad=n,
+        fix=fix,
+    )
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """Which columns of ``x`` take a single value (their std is rounding
+    noise, ~1e-16 × their value, not 0)."""
+    center, scale = x.mean(axis=0), x.std(axis=0)
+    return np.asarray(~(scale > 1e-9 * np.maximum(1.0, np.abs(center))))
+
+
+def _refuse_constant_among_buyers(
+    table: str,
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    key: str,
+    x: np.ndarray,
+    buyers: np.ndarray,
+) -> None:
+    """Refuse covariates that take a single value among the rows with sales.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the covariates, the single value of the first among the buyers
+        and the fix (drop them).
+    """
+    const = [c for c, f in zip(names, _flat(x[buyers]), strict=True) if f]
+    if not const:
+        return
+    entity = "account" if table == "accounts" else "unit"
+    first = pd.to_numeric(frame[const[0]], errors="coerce")[buyers].iloc[0]
+    n_buy, n_other = int(buyers.sum()), int((~buyers).sum())
+    raise SpecificationError(
+        f"covariate(s) {const} of the {table} table take a single value among "
+        f"the {entity}s with sales ({const[0]!r} is {float(first):g} for all "
+        f"{n_buy} of them; other values occur only among the {n_other} without "
+        "sales): "
+        "the sales part of the model sees only the buyers, so their effect on "
+        "the sales cannot be estimated (it would be the prior's alone) and "
+        "would move the potential of those without sales by an arbitrary "
+        "factor. A column that marks who buys (a contract, a customer-since "
+        f"date) describes the buyers, not their size. Fix: drop them from "
+        f"model_config['{key}']"
+    )
 
 
 def _codes(
@@ -640,7 +854,9 @@ def _codes(
             fix=f"fill them (e.g. with 'unknown') or switch the grouping off with "
             f"model_config={{'{key}': None}}",
         )
-    cat = pd.Categorical(vals)
+    # a categorical column keeps the categories no row has (accounts filtered
+    # to one industry): as levels they got sampled effects without data
+    cat = pd.Categorical(vals).remove_unused_categories()
     return np.asarray(cat.codes, dtype=np.int64), list(cat.categories)
 
 
@@ -684,11 +900,13 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
     DataValidationError
         ``study`` is not a :class:`~terrakit.data.Study` (e.g. its accounts
         table); no accounts, missing or bad sales / covariates / grouping
-        columns (dates, durations or categories as sales or covariates)
+        columns (dates, durations or categories as sales or covariates; text
+        in a covariate, with an example and the fix that fits it)
         (no ``unit_id`` with ``group_column="unit_id"``: with how to join the
         accounts to the units), fewer than ``min_buyers`` buyers.
     SpecificationError
-        A constant covariate.
+        A constant covariate, in all rows or among the buyers (the sales
+        part of the model sees only them).
 
     Warns
     -----
@@ -714,6 +932,8 @@ def prepare_account_data(study: Study, cfg: Mapping[str, Any]) -> PreparedData:
         "account_covariates",
         bool(cfg["log_covariates"]),
         cfg["account_sales"],
+        sales > 0,
+        {k: cfg[k] for k in _GROUPINGS},
     )
     seg, seg_lv = _codes("accounts", acc, cfg["segment_column"], "segment_column")
     ind, ind_lv = _codes("accounts", acc, cfg["industry_column"], "industry_column")
@@ -795,10 +1015,12 @@ def prepare_unit_data(
 ) -> PreparedData:
     """Validate the units of ``study`` and turn them into model arrays.
 
-    Sales come from ``units[unit_sales]``, or from the accounts
-    (:meth:`~terrakit.data.Study.unit_measures`) where the units table lacks
-    them.  With ``spatial="bym2"`` the adjacency (queen/rook, or the one
-    given) is turned into BYM2 arrays; islands get no structured effect.
+    Sales come from ``units[unit_sales]``, or where the units table lacks
+    them, are summed from the accounts' ``annual_sales`` (as
+    :meth:`~terrakit.data.Study.unit_measures` does; other measures, such as
+    the workload, are derived only when they are covariates).  With
+    ``spatial="bym2"`` the adjacency (queen/rook, or the one given) is
+    turned into BYM2 arrays; islands get no structured effect.
     ``spectrum=False`` skips the eigen-decomposition of the graph Laplacian
     (:func:`~terrakit.potential.spatial.bym2_graph`), which only the MCMC
     paths use.
@@ -807,12 +1029,13 @@ def prepare_unit_data(
     ------
     DataValidationError
         ``study`` is not a :class:`~terrakit.data.Study` (e.g. its units
-        table); missing or bad sales/covariates (dates, durations or
-        categories among them), fewer than ``min_buyers`` units with
+        table); missing or bad sales/covariates (dates, durations,
+        categories or text among them), fewer than ``min_buyers`` units with
         sales, buyers that all have the same sales, or an adjacency over other
         units.
     SpecificationError
-        ``adjacency`` is not a :class:`~terrakit.data.geo.Adjacency`.
+        ``adjacency`` is not a :class:`~terrakit.data.geo.Adjacency`; a
+        constant covariate, in all rows or among the units with sales.
 
     Warns
     -----
@@ -826,10 +1049,8 @@ def prepare_unit_data(
     """
     adjacency = _check_adjacency(adjacency, "unit")
     _check_study(study, "unit")
-    units = study.units
     col = cfg["unit_sales"]
-    if col not in units.columns and study.accounts is not None:
-        units = study.unit_measures()
+    units = _units_with_sales(study, col, cfg["unit_covariates"])
     sales = _check_sales("units", col, units, cfg["min_buyers"])
     x, xc, xs, xo = _covariates(
         "units",
@@ -838,6 +1059,7 @@ def prepare_unit_data(
         "unit_covariates",
         bool(cfg["log_covariates"]),
         col,
+        sales > 0,
     )
     _warn_few_buyers(col, sales, list(cfg["unit_covariates"]))
     ids = pd.Index(units.index, name="unit_id")
@@ -884,6 +1106,37 @@ def prepare_unit_data(
         graph=graph,
         graph_record=record,
     )
+
+
+def _units_with_sales(
+    study: Study, column: str, covariates: Sequence[str]
+) -> pd.DataFrame:
+    """The units table, with the measures summed from the accounts that the
+    unit model reads where the units table lacks its sales ``column``.
+
+    Added, as :meth:`~terrakit.data.Study.unit_measures` derives them:
+    ``sales`` (Σ ``annual_sales``, checked for missing values), the
+    ``accounts`` count and, only when it is one of the ``covariates``,
+    ``workload``.  The workload was derived (and its ``calls_per_year``
+    checked) for every fit: prospects without a call plan yet refused a
+    model that never reads the workload.
+    """
+    from terrakit.data.study import _refuse_missing_inputs
+
+    units = study.units
+    acc = study.accounts
+    if column in units.columns or acc is None or "unit_id" not in acc.columns:
+        return units
+    if "workload" in covariates and "workload" not in units.columns:
+        return study.unit_measures()  # the workload is read: its inputs checked
+    units = units.copy()
+    g = acc.groupby("unit_id", sort=False)
+    if "accounts" not in units.columns:
+        units["accounts"] = g.size().reindex(units.index, fill_value=0).astype(np.int64)
+    if "sales" not in units.columns and "annual_sales" in acc.columns:
+        _refuse_missing_inputs(acc, "annual_sales", "sales")
+        units["sales"] = g["annual_sales"].sum().reindex(units.index, fill_value=0.0)
+    return units
 
 
 def _check_adjacency_ids(adjacency: Adjacency, ids: pd.Index) -> None:
@@ -1619,7 +1872,12 @@ class PotentialModel:
             missing data (see :func:`prepare_account_data`,
             :func:`prepare_unit_data`).
         SpecificationError
-            Bad configuration, an ``adjacency`` that is not an ``Adjacency``,
+            Bad configuration (also covariate entries that are not column
+            names, or one column named by two of ``segment_column``,
+            ``industry_column`` and ``group_column``; both refused already by
+            the constructor), a constant covariate (see
+            :func:`prepare_account_data`), an ``adjacency`` that is not an
+            ``Adjacency``,
             or one given for ``level="account"``; ``method="laplace"`` with
             ``level="account"`` (use ``"advi"`` or ``"nutpie"``); an ADVI run
             whose approximation became NaN (``vi_learning_rate`` too large).

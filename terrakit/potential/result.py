@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,13 +86,16 @@ def _coord(ids: pd.Index) -> np.ndarray:
 # key of ``idata.attrs`` under which :meth:`PotentialResult.save` records the
 # type of the ids it converted for netCDF (popped again by ``load``)
 _ID_TYPES = "id_types"
-_KIND_CODE = {"int": "i", "float": "f", "text": "s"}
+_KIND_CODE = {"int": "i", "float": "f", "text": "s", "bool": "b"}
 _CODE_KIND = {c: k for k, c in _KIND_CODE.items()}
 
 
 def _value_kind(v: Any) -> str:
-    """``"int"``, ``"float"``, ``"text"`` or another word for one id."""
+    """``"int"``, ``"float"``, ``"text"``, ``"bool"`` or another word for one
+    id."""
     kind = _id_kind(v)
+    if kind == "boolean":
+        return "bool"
     if kind == "number":
         if isinstance(v, int | np.integer):
             return "int"
@@ -105,16 +109,17 @@ def _storable(idata: Any) -> Any:
     """A copy of ``idata`` whose object-dtype coordinates netCDF can store.
 
     Ids held as Python objects (the study's ids in an object index) are
-    written as int64 (ints), float64 (floats) or text, and their type is
+    written as int64 (ints), float64 (floats), bool (True/False: the levels
+    of a True/False segment or industry column) or text, and their type is
     recorded in ``attrs["id_types"]`` (``"group/coordinate"`` → ``"int"``,
-    ``"float"``, ``"text"``, or for ids of mixed types ``"mixed:"`` and one
-    code per id, ``i``/``f``/``s``) so that :func:`_restored` gives the same
-    ids back.
+    ``"float"``, ``"bool"``, ``"text"``, or for ids of mixed types
+    ``"mixed:"`` and one code per id, ``i``/``f``/``b``/``s``) so that
+    :func:`_restored` gives the same ids back.
 
     Raises
     ------
     DataValidationError
-        Ids of a type other than whole numbers, floats or text.
+        Ids of a type other than whole numbers, floats, True/False or text.
     """
     import arviz as az
 
@@ -138,10 +143,9 @@ def _storable(idata: Any) -> Any:
                     str(name),
                     f"the {name!r} ids of this result ({g}) include "
                     f"{', '.join(odd)} values (e.g. {first!r}), which a netCDF "
-                    "file cannot store; only whole numbers, floats and text can "
-                    "be saved",
-                    fix="give the study ids that are whole numbers or text "
-                    "(e.g. units.index = units.index.astype(str)) and fit again",
+                    "file cannot store; only whole numbers, floats, True/False "
+                    "and text can be saved",
+                    fix=_storable_fix(str(name)),
                 )
             uniq = set(kinds)
             if uniq == {"int"}:
@@ -152,6 +156,8 @@ def _storable(idata: Any) -> Any:
                     stored = np.array([str(v) for v in arr.ravel()]).reshape(arr.shape)
             elif uniq == {"float"}:
                 kind, stored = "float", arr.astype(np.float64)
+            elif uniq == {"bool"}:  # netCDF stores bool (as int8, read back)
+                kind, stored = "bool", arr.astype(bool)
             else:  # text (or no ids), or ids of mixed types: text and their codes
                 kind = (
                     "text"
@@ -168,6 +174,22 @@ def _storable(idata: Any) -> Any:
     if types:
         attrs[_ID_TYPES] = json.dumps(types, sort_keys=True)
     return az.InferenceData(attrs=attrs, **groups)
+
+
+def _storable_fix(name: str) -> str:
+    """How to fit again with ids of coordinate ``name`` that can be saved."""
+    group = name.removesuffix("_level")
+    if group in ("segment", "industry", "group"):
+        # the levels of a grouping column, not the study's ids
+        return (
+            f"give the accounts' {group} column (model_config['{group}_column']) "
+            "whole numbers or text (e.g. accounts[col] = accounts[col]."
+            "astype(str)) and fit again"
+        )
+    return (
+        "give the study ids that are whole numbers or text "
+        "(e.g. units.index = units.index.astype(str)) and fit again"
+    )
 
 
 def _restored(idata: Any) -> Any:
@@ -190,7 +212,12 @@ def _restored(idata: Any) -> Any:
             kinds = [_CODE_KIND[c] for c in kind[len("mixed:") :]]
         else:
             kinds = [kind] * flat.size
-        conv = {"int": int, "float": float, "text": str}
+        conv: dict[str, Callable[[Any], Any]] = {
+            "int": int,
+            "float": float,
+            "text": str,
+            "bool": _as_bool,
+        }
         vals = np.empty(flat.size, dtype=object)
         vals[:] = [
             conv[k](v.item() if isinstance(v, np.generic) else v)
@@ -198,6 +225,12 @@ def _restored(idata: Any) -> Any:
         ]
         groups[g] = groups[g].assign_coords({name: vals.reshape(arr.shape)})
     return az.InferenceData(attrs=attrs, **groups)
+
+
+def _as_bool(v: Any) -> bool:
+    """A stored True/False id back as a bool (stored as bool, or as its text
+    among ids of mixed types)."""
+    return v == "True" if isinstance(v, str) else bool(v)
 
 
 def _stack(post: xr.Dataset, name: str) -> np.ndarray:
@@ -600,8 +633,9 @@ class PotentialResult:
         """Write the InferenceData (with config, version and hash) to netCDF.
 
         Ids that netCDF cannot store as they are (the study's ids held as
-        Python ints, floats or text in an object index) are written as int64,
-        float64 or text, and their type is recorded in the file, so that
+        Python ints, floats or text in an object index, the True/False levels
+        of a grouping column) are written as int64, float64, bool or text,
+        and their type is recorded in the file, so that
         :meth:`load` gives the same ids back (int ids as Python ints in an
         object index, float ids as floats, ids of mixed types each in its
         own type).
@@ -609,8 +643,8 @@ class PotentialResult:
         Raises
         ------
         DataValidationError
-            Ids that are neither whole numbers, floats nor text (they cannot
-            be stored).
+            Ids that are neither whole numbers, floats, True/False nor text
+            (they cannot be stored).
         """
         p = Path(path)
         _storable(self.idata).to_netcdf(str(p), engine="h5netcdf")
@@ -684,6 +718,36 @@ def _unit_ids(units: np.ndarray, idx: np.ndarray) -> Any:
     return np.where(idx >= 0, units[np.maximum(idx, 0)], None)
 
 
+def _require_result(res: Any, func: str) -> None:
+    """A :class:`TypeError` naming the fix unless ``res`` is a
+    :class:`PotentialResult` (as the potential plots refuse other objects);
+    an InferenceData, a table or the study failed with a bare
+    ``AttributeError: ... has no attribute 'idata'``."""
+    if isinstance(res, PotentialResult):
+        return
+    from terrakit.data.study import Study
+
+    if isinstance(res, pd.DataFrame):
+        hint = "pass the PotentialResult itself, not its to_frame() table"
+    elif isinstance(res, Study):
+        hint = (
+            f"pass the fit, not the study: {func}(tk.potential.PotentialModel()"
+            ".fit(study, seed=0))"
+        )
+    elif hasattr(res, "groups") and hasattr(res, "posterior"):
+        hint = (
+            "pass the PotentialResult itself, not its idata (a saved one: "
+            "PotentialResult.load(path))"
+        )
+    else:
+        hint = "make one with tk.potential.PotentialModel().fit(study, seed=0)"
+    got = "None" if res is None else type(res).__name__
+    raise TypeError(
+        f"{func} takes a PotentialResult (tk.potential.PotentialModel().fit), "
+        f"got {got}; {hint}"
+    )
+
+
 def posterior_predictive_check(
     res: PotentialResult, n_draws: int = 200, seed: int = 0
 ) -> pd.DataFrame:
@@ -715,9 +779,13 @@ def posterior_predictive_check(
 
     Raises
     ------
+    TypeError
+        When ``res`` is not a :class:`PotentialResult` (e.g. its ``idata``,
+        its ``to_frame()`` table or the study), naming what to pass.
     SpecificationError
         When ``n_draws`` is not a whole number ≥ 1 or ``seed`` is bad.
     """
+    _require_result(res, "posterior_predictive_check")
     seed = check_seed(seed)
     if not is_count(n_draws, 1):
         raise SpecificationError(

@@ -399,8 +399,8 @@ def test_ids_that_netcdf_cannot_store_are_refused_at_save(
     assert str(err.value) == (
         "potential.unit: the 'unit' ids of this result (constant_data) include "
         "tuple values (e.g. (0, 'a')), which a netCDF file cannot store; only "
-        "whole numbers, floats and text can be saved. Fix: give the study ids "
-        "that are whole numbers or text (e.g. units.index = "
+        "whole numbers, floats, True/False and text can be saved. Fix: give the "
+        "study ids that are whole numbers or text (e.g. units.index = "
         "units.index.astype(str)) and fit again"
     )
 
@@ -1343,3 +1343,287 @@ def test_a_true_false_covariate_enters_as_an_indicator(no_mcmc, grid_with_island
     res = _fit(grid_with_island.replace(units=units), "unit", unit_covariates=["urban"])
     x = res.idata.constant_data["x"].to_numpy()[:, 0]
     assert sorted(np.unique(np.round(x, 9)).tolist()) == [-1.0, 1.0]
+
+
+# -- QA round 21 --------------------------------------------------------------------
+def test_unused_categories_of_a_grouping_column_are_no_levels(grid_with_island):
+    """A categorical column keeps the categories no row has (accounts filtered
+    to one industry): they became levels, with sampled ``tau``/``z`` for a
+    column of one value (20 divergences) and "'B': 0 accounts" warnings."""
+    from terrakit.potential.model import _merge_model_config, prepare_account_data
+
+    acc = grid_with_island.accounts.copy()
+    acc["industry"] = pd.Categorical(["Retail"] * 20, categories=["Health", "Retail"])
+    acc["segment"] = pd.Categorical(
+        acc["segment"].to_numpy(), categories=["A", "B", "C", "D"]
+    )
+    study = grid_with_island.replace(accounts=acc)
+    cfg = {"group_column": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerrakitWarning)  # no "'D': 0 accounts"
+        data = prepare_account_data(study, _merge_model_config(cfg))
+        free = [rv.name for rv in build_account_model(study, cfg).free_RVs]
+    assert data.levels["industry"] == ["Retail"]
+    assert data.levels["segment"] == ["A", "B", "C"]
+    assert data.index["segment"].tolist() == ([0, 1, 2, 2] * 5)
+    plain = study.replace(accounts=acc.astype({"industry": object, "segment": object}))
+    assert free == [rv.name for rv in build_account_model(plain, cfg).free_RVs]
+    assert "tau_industry" not in free
+
+
+@pytest.mark.parametrize(
+    ("cfg", "message"),
+    [
+        (
+            {"group_column": "segment"},
+            "model_config['segment_column'] ('segment' by default) and "
+            "model_config['group_column'] both name the column 'segment': its "
+            "groups would enter the model twice (as the segment effect b_segment "
+            "and as the pooled intercepts tau_group * z_group), and only the sum "
+            "of these effects can be estimated, so the sampler wanders along it "
+            "(divergences, poor R-hat). Fix: set one of them to None, e.g. "
+            "model_config={'group_column': 'segment', 'segment_column': None}",
+        ),
+        (
+            {"industry_column": "unit_id"},
+            "model_config['industry_column'] and model_config['group_column'] "
+            "('unit_id' by default) both name the column 'unit_id': its groups "
+            "would enter the model twice (as the pooled intercepts tau_industry "
+            "* z_industry and as the pooled intercepts tau_group * z_group)",
+        ),
+        (
+            {"segment_column": "region", "industry_column": "region"},
+            "model_config['segment_column'] and model_config['industry_column'] "
+            "both name the column 'region'",
+        ),
+    ],
+)
+def test_one_column_for_two_groupings_is_refused(cfg, message):
+    """The same column as segment and group (or industry) entered twice; only
+    the sum of the two effects is identified (16 divergences, R-hat 1.07)."""
+    with pytest.raises(SpecificationError) as err:
+        PotentialModel(model_config=cfg)
+    assert str(err.value).startswith(message)
+    assert "Fix: set one of them to None" in str(err.value)
+    # one grouping per column is fine; None may repeat
+    PotentialModel(model_config={"group_column": "segment", "segment_column": None})
+    PotentialModel(model_config={"segment_column": None, "industry_column": None})
+
+
+def test_true_false_grouping_levels_are_saved_and_loaded(
+    no_mcmc, grid_with_island, tmp_path
+):
+    """A True/False segment column fitted, then save() refused its levels
+    after sampling ("include boolean values ... give the study ids that are
+    whole numbers or text"); netCDF stores bools."""
+    acc = grid_with_island.accounts.copy()
+    acc["key_account"] = acc["employees"] > 30
+    acc["industry"] = pd.array([True, "Retail"] * 10, dtype=object)  # mixed
+    res = _fit(
+        grid_with_island.replace(accounts=acc), "account", segment_column="key_account"
+    )
+    back = PotentialResult.load(res.save(tmp_path / "bool.nc"))
+    for r in (res, back):
+        cd, post = r.idata.constant_data, r.idata.posterior
+        assert post["segment"].to_numpy().tolist() == [False, True]
+        assert post["segment"].dtype == res.idata.posterior["segment"].dtype
+        assert cd["segment_level"].to_numpy().tolist() == [False, True]
+        assert [type(v) for v in cd["segment_level"].to_numpy()] == [bool, bool]
+        assert cd["industry_level"].to_numpy().tolist() == [True, "Retail"]
+        assert [type(v) for v in cd["industry_level"].to_numpy()] == [bool, str]
+    pd.testing.assert_frame_equal(back.to_frame(), res.to_frame())
+
+
+def test_unit_sales_summed_from_accounts_need_no_call_plan(grid_with_island):
+    """Without a units' sales column the unit fit derived every measure
+    (unit_measures) and refused prospects without calls_per_year, although
+    it reads only the sales; the workload is still checked when it is a
+    covariate."""
+    from terrakit.potential.model import _merge_model_config, prepare_unit_data
+
+    acc = grid_with_island.accounts.copy()
+    acc["call_minutes"] = 45.0
+    acc["calls_per_year"] = np.where(acc["annual_sales"] > 0, 12.0, np.nan)
+    study = grid_with_island.replace(
+        units=grid_with_island.units.drop(columns="sales"), accounts=acc
+    )
+    data = prepare_unit_data(study, _merge_model_config({"spatial": "none"}))
+    expect = acc.groupby("unit_id")["annual_sales"].sum()
+    assert data.sales.tolist() == expect.loc[data.ids].tolist()
+    with pytest.raises(DataValidationError, match="no calls_per_year") as err:
+        prepare_unit_data(
+            study,
+            _merge_model_config(
+                {"spatial": "none", "unit_covariates": ["population", "workload"]}
+            ),
+        )
+    assert err.value.rows == ["a1", "a6", "a11", "a16"]
+    acc.loc["a2", "annual_sales"] = np.nan
+    with pytest.raises(DataValidationError) as err:
+        prepare_unit_data(
+            study.replace(accounts=acc), _merge_model_config({"spatial": "none"})
+        )
+    assert err.value.column == "annual_sales" and err.value.rows == ["a2"]
+    assert "so the sales of their 1 unit ('u1')" in str(err.value)
+
+
+def test_covariate_constant_among_the_buyers_is_refused(grid_with_island):
+    """A flag that is 1 for every buyer passed the constant check (it varies
+    among the prospects): its sales effect was the prior alone and it
+    multiplied the prospects' potential 8x (their q95 22x)."""
+    acc = grid_with_island.accounts.copy()
+    acc["active"] = (acc["annual_sales"] > 0).astype(int)
+    study = grid_with_island.replace(accounts=acc)
+    with pytest.raises(SpecificationError) as err:
+        PotentialModel({"account_covariates": ["employees", "active"]}).build_model(
+            study, level="account"
+        )
+    assert str(err.value) == (
+        "covariate(s) ['active'] of the accounts table take a single value among "
+        "the accounts with sales ('active' is 1 for all 16 of them; other values "
+        "occur only among the 4 without sales): the sales part of the model sees "
+        "only the buyers, so their effect on the sales cannot be estimated (it "
+        "would be the prior's alone) and would move the potential of those "
+        "without sales by an arbitrary factor. A column that marks who buys (a "
+        "contract, a customer-since date) describes the buyers, not their size. "
+        "Fix: drop them from model_config['account_covariates']"
+    )
+    units = grid_with_island.units.copy()
+    units["urban"] = np.where(units["sales"] > 0, 2.5, 0.0)  # u3 has no sales
+    with pytest.raises(SpecificationError, match=r"\['urban'\] of the units table"):
+        build_unit_model(
+            grid_with_island.replace(units=units),
+            {"unit_covariates": ["population", "urban"], "spatial": "none"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("idata", "pass the PotentialResult itself, not its idata (a saved one: "),
+        ("frame", "pass the PotentialResult itself, not its to_frame() table"),
+        ("study", "pass the fit, not the study: posterior_predictive_check("),
+        ("none", "make one with tk.potential.PotentialModel().fit(study, seed=0)"),
+    ],
+)
+def test_posterior_predictive_check_refuses_what_is_not_a_result(
+    no_mcmc, grid_with_island, given, hint
+):
+    """The InferenceData, the table or the study failed with a bare
+    "AttributeError: ... has no attribute 'idata'"."""
+    res = _fit(grid_with_island, "unit", spatial="none")
+    obj = {
+        "idata": res.idata,
+        "frame": res.to_frame(),
+        "study": grid_with_island,
+        "none": None,
+    }[given]
+    name = {"idata": "InferenceData", "frame": "DataFrame", "study": "Study"}
+    with pytest.raises(TypeError) as err:
+        posterior_predictive_check(obj, n_draws=5)
+    assert str(err.value).startswith(
+        "posterior_predictive_check takes a PotentialResult (tk.potential."
+        f"PotentialModel().fit), got {name.get(given, 'None')}; {hint}"
+    )
+
+
+def test_text_in_a_covariate_is_named_as_text(grid_with_island):
+    """Text was reported as "missing or not numeric ... impute them", with no
+    example: a label column, or numbers with thousands separators."""
+    from terrakit.potential.model import (
+        _merge_model_config,
+        prepare_account_data,
+        prepare_unit_data,
+    )
+
+    def refused(call):
+        with pytest.raises(DataValidationError) as err:
+            call()
+        assert "impute" not in str(err.value)
+        return err.value
+
+    acc = grid_with_island.accounts.assign(channel=["web", "shop"] * 10)
+    study = grid_with_island.replace(accounts=acc)
+    for col, fix in [
+        (
+            "industry",
+            "it already enters the model as a grouping "
+            "(model_config['industry_column']), so leave 'industry' out: "
+            "model_config={'account_covariates': ['employees']}",
+        ),
+        (
+            "channel",
+            "use it as a grouping instead, e.g. model_config={'industry_column': "
+            "'channel', 'account_covariates': ['employees']}",
+        ),
+    ]:
+        cfg = _merge_model_config({"account_covariates": ["employees", col]})
+        err = refused(lambda cfg=cfg: prepare_account_data(study, cfg))
+        example = study.accounts[col].iloc[0]
+        assert str(err).startswith(
+            f"accounts.{col}: the covariate holds labels, not amounts: none of "
+            f"its 20 values is a number (e.g. {example!r})"
+        )
+        assert f"Fix: {fix}" in str(err) and err.n_bad == 20
+
+    units = grid_with_island.units.copy()
+    cfg = _merge_model_config({"unit_covariates": ["pop"], "spatial": "none"})
+    units["pop"] = ["1,200", "3,400", "700"] + ["5,000"] * 7
+    err = refused(lambda: prepare_unit_data(grid_with_island.replace(units=units), cfg))
+    assert str(err).startswith(
+        "units.pop: 9 covariate values are not numbers (e.g. '1,200') (rows: "
+    )
+    assert "thousands" in str(err) and err.rows[:2] == ["u1", "u2"]
+    assert "u3" not in err.rows  # '700' is a number
+    units["pop"] = ["12 kg"] + ["700"] * 9
+    err = refused(lambda: prepare_unit_data(grid_with_island.replace(units=units), cfg))
+    assert str(err) == (
+        "units.pop: 1 covariate values are not numbers (e.g. '12 kg') (rows: "
+        "'u1'). Fix: remove text such as units or thousands separators from the "
+        "column; or leave 'pop' out: model_config={'unit_covariates': []}"
+    )
+    # missing values (NaN, or blank text) are still missing: impute them
+    units["pop"] = [" "] + ["700"] * 8 + [None]
+    with pytest.raises(DataValidationError) as err_info:
+        prepare_unit_data(grid_with_island.replace(units=units), cfg)
+    assert str(err_info.value).startswith(
+        "units.pop: 2 covariate values are missing (NaN) (rows: 'u1', 'u10'). "
+        "Fix: impute them"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "message"),
+    [
+        (
+            "account_covariates",
+            [["employees", "revenue"]],
+            "model_config['account_covariates'] must be a flat list of column "
+            "names, but entry 0 is ['employees', 'revenue'] (list), not a column "
+            "name. Fix: list the columns themselves, e.g. "
+            "model_config={'account_covariates': ['employees', 'revenue']}",
+        ),
+        (
+            "unit_covariates",
+            ["income", {"population": 1}],
+            "model_config['unit_covariates'] must be a flat list of column names, "
+            "but entry 1 is {'population': 1} (dict), not a column name. Fix: "
+            "list the columns themselves, e.g. model_config={'unit_covariates': "
+            "['income', 'population']}",
+        ),
+        (
+            "unit_covariates",
+            [None],
+            "model_config['unit_covariates'] must be a flat list of column names, "
+            "but entry 0 is None (NoneType), not a column name. Fix: list the "
+            "columns themselves, e.g. model_config={'unit_covariates': "
+            "['population', 'income']}",
+        ),
+    ],
+)
+def test_covariate_entries_must_be_column_names(key, bad, message):
+    """A nested list or a dict passed the constructor and failed at fit with
+    pandas' bare "TypeError: unhashable type: 'list'"."""
+    with pytest.raises(SpecificationError) as err:
+        PotentialModel(model_config={key: bad})
+    assert str(err.value) == message
