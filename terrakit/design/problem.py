@@ -1069,14 +1069,26 @@ class DesignProblem:
                     tid = self.territory_ids[j]  # type: ignore[index]
                     nr = int(allowed[:, j].sum())
                     nl = sum(1 for c in self.locked.values() if c == j)
+                    # the maximum distance and its fixes only where there is one
+                    far = self.allowed is not None
                     raise SpecificationError(
                         f"{band_txt} is impossible: {_rid(tid)} may reach only "
-                        f"{nr} units ({nl} of them locked to it) within the maximum "
-                        f"distance and the locks, carrying {reach[j]:.6g} {a} "
+                        f"{nr} units ({nl} of them locked to it) "
+                        + (
+                            "within the maximum distance and the locks"
+                            if far
+                            else "not locked to other territories"
+                        )
+                        + f", carrying {reach[j]:.6g} {a} "
                         f"({_pct(reach[j] / total) if total else '-'} of the total "
-                        f"{total:.6g}), below its lower limit {lo[j]:.6g}; raise "
-                        "max_distance_km, move its home, unlock units locked "
-                        "elsewhere or loosen the tolerance"
+                        f"{total:.6g}), below its lower limit {lo[j]:.6g}; "
+                        + (
+                            "raise max_distance_km, move its home, unlock units "
+                            "locked elsewhere or loosen the tolerance"
+                            if far
+                            else "unlock some of the units locked to other "
+                            "territories or loosen the tolerance"
+                        )
                     )
             # a territory whose lower limit is above 0 but which no unit it
             # may take fits under its upper limit (or whose fitting units

@@ -12,12 +12,13 @@ from typing import Any
 import pandas as pd
 
 from terrakit.data.alignment import Alignment, make_provenance
-from terrakit.design.align import _proved, _tolerance_list
+from terrakit.design.align import _check_contiguity, _proved, _tolerance_list
 from terrakit.design.result import relative_gap, tighter_plan_sources
 from terrakit.exceptions import InfeasibleError, SpecificationError, TimeLimitWarning
 from terrakit.realign.rebalance import (
     RebalanceResult,
     Solver,
+    _balance_table,
     _check_max_moved,
     _check_settings,
     _current_targets,
@@ -289,8 +290,9 @@ def disruption_front(
             raise SpecificationError(f"tolerances must be in [0, 1), got {t}")
     # settings shared by every point are checked once, before any work: an
     # error in them is not the infeasibility of one tolerance
-    _check_settings(time_limit, seed, solver, backend, hops)
+    backend, hops = _check_settings(time_limit, seed, solver, backend, hops)
     _check_max_moved(max_moved)
+    contiguity = _check_contiguity(contiguity)
     setup = _setup(
         study,
         current,
@@ -308,16 +310,14 @@ def disruption_front(
     # is impossible (they were 'infeasible' rows); the band checks, which
     # depend on the tolerance, stay with each solve
     setup.problem.replace(tolerance={}).check()
-    from terrakit.metrics import balance as balance_table
-
     units = study.unit_measures() if study.accounts is not None else study.units
     # units without a current territory (new units, placed by the plan) are
     # left out of the current balance, as in rebalance's balance_before
     had = setup.cur_col != -1
     cur_dev = (
         float(
-            balance_table(
-                units[had], setup.current, [measure], targets=_current_targets(setup)
+            _balance_table(
+                units[had], setup.current, [measure], _current_targets(setup)
             ).loc[measure, "max_rel_dev"]
         )
         if had.any()
@@ -394,11 +394,16 @@ def disruption_front(
         seed=seed,
         config={
             **setup.config,
+            # every point balances the measure at its own tolerance (the
+            # setup's record holds the loosest only)
+            "balance": {measure: list(tols)},
             "tolerances": tols,
             "measure": measure,
             "max_moved": max_moved,
             "time_limit": time_limit,
             "solver": solver,
+            "backend": backend,
+            "hops": hops,
         },
     )
     return DisruptionFront(

@@ -8,10 +8,12 @@ relaxation over every unit–rep pair (no contiguity; with contiguity, on small
 instances, raised by the MIP over every pair, in which each rep keeps its
 root unit), and solves it with a
 least-disruption local search (an LP-planned transport of load along the
-territory graph, band repair and improvement, then kicks:
+territory graph — without contiguity a complete one, every unit free to join
+every rep — band repair and improvement, then kicks:
 :mod:`terrakit.realign._search`) followed, on small instances, by the exact
-MIP warm-started with the search's answer.  The whole call respects
-``time_limit``.
+MIP warm-started with the search's answer.  Disruption comes first: the
+compactness tie-break only orders plans that move as much.  The whole call
+respects ``time_limit``.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from terrakit._runargs import as_number, is_tolerance
+from terrakit._runargs import as_number, is_tolerance, whole_number
+from terrakit._runargs import shown as _shown
 from terrakit.data.alignment import Alignment, make_provenance
 from terrakit.data.validation import first_few
-from terrakit.design.align import _check_run
+from terrakit.design.align import _check_contiguity, _check_run
 from terrakit.design.problem import DesignProblem
 from terrakit.design.result import AlignmentResult, Status, relative_gap
 from terrakit.exceptions import (
@@ -332,12 +335,17 @@ class _Setup:
 
 
 def _adjacency_matrix(units: Any, adjacency: Any) -> sp.csr_matrix:
+    """The 0/1 unit graph of rebalance: built from the units (``None``), an
+    :class:`~terrakit.data.geo.Adjacency` over the same units, or a square
+    matrix in the units' order; anything else, a matrix of another size, one
+    that holds no numbers or lists a pair of units as neighbours one way only
+    is a :class:`SpecificationError` naming what came and the fix."""
     from terrakit.data import geo
 
     if adjacency is None:
         adj = geo.adjacency(units, warn=False)
         return sp.csr_matrix(adj.matrix, dtype=float)
-    if hasattr(adjacency, "matrix") and hasattr(adjacency, "ids"):
+    if isinstance(adjacency, geo.Adjacency):
         on = adjacency.on_units(
             units.index,
             name="the study",
@@ -345,10 +353,51 @@ def _adjacency_matrix(units: Any, adjacency: Any) -> sp.csr_matrix:
             "(terrakit.data.geo.adjacency(study.units))",
         )
         return sp.csr_matrix(on.matrix, dtype=float)
-    m = sp.csr_matrix(adjacency, dtype=float)
-    if m.shape != (len(units), len(units)):
+    if not (
+        sp.issparse(adjacency)
+        or (isinstance(adjacency, np.ndarray) and adjacency.ndim == 2)
+    ):
+        geo.require_adjacency(
+            adjacency,
+            over="the study's units (or a square matrix in their order)",
+            build="terrakit.data.geo.adjacency(study.units)",
+        )
+    n = len(units)
+    if adjacency.shape != (n, n):
         raise SpecificationError(
-            f"adjacency must be {len(units)} × {len(units)}, got {m.shape}"
+            f"adjacency must be {n} × {n} (one row and column per unit, in the "
+            f"order of study.units), got {adjacency.shape}; build it with "
+            "terrakit.data.geo.adjacency(study.units)"
+        )
+    if adjacency.dtype.kind not in "biuf":
+        raise SpecificationError(
+            f"adjacency must hold numbers (1 where two units are neighbours, 0 "
+            f"where not), got dtype {adjacency.dtype}; build it with "
+            "terrakit.data.geo.adjacency(study.units)"
+        )
+    try:
+        geo.check_edge_weights(adjacency)
+    except ValueError as err:
+        raise SpecificationError(f"adjacency: {err}") from None
+    # every non-zero entry is an edge (weights do not matter here)
+    m = sp.csr_matrix(sp.csr_matrix(adjacency) != 0, dtype=float)
+    m.setdiag(0)
+    m.eliminate_zeros()
+    one_way = sp.triu(abs(m - m.T), k=1).tocoo()
+    if one_way.nnz:
+        ids = units.index
+        pairs = [
+            (ids[i], ids[j]) if m[i, j] else (ids[j], ids[i])
+            for i, j in zip(one_way.row.tolist(), one_way.col.tolist(), strict=True)
+        ]
+        shown_pairs = ", ".join(f"{a!r} → {b!r}" for a, b in pairs[:5])
+        more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
+        raise SpecificationError(
+            f"adjacency is not symmetric: in {len(pairs)} pair"
+            f"{'s' if len(pairs) != 1 else ''} of units only one lists the "
+            f"other as a neighbour (row → column: {shown_pairs}{more}); "
+            "neighbours touch both ways: make it symmetric (m = m.maximum(m.T)) "
+            "or build it with terrakit.data.geo.adjacency(study.units)"
         )
     return m
 
@@ -612,8 +661,15 @@ def _setup(
     tie_cost[np.flatnonzero(own), cur_col[own]] = 0.0
     cost = disruption + tie_cost
     # -- adjacency, hop distances, roots -----------------------------------------
-    adj = _adjacency_matrix(units, adjacency) if contiguity else None
-    graph = adj if adj is not None else None
+    adj = (
+        _adjacency_matrix(units, adjacency)
+        if contiguity
+        or (adjacency is not None and not isinstance(adjacency, geo.Adjacency))
+        else None
+    )
+    if not contiguity:
+        adj = None  # checked, not used: without contiguity there is no graph
+    graph = adj
     hops = np.zeros((n, k))
     if graph is not None:
         g = sp.csr_matrix((graph > 0).astype(float))
@@ -708,19 +764,24 @@ def _setup(
 # -- pre-solve checks ---------------------------------------------------------------
 def _check_settings(
     time_limit: Any, seed: Any, solver: Any, backend: Any, hops: Any
-) -> str:
-    """Check the run settings before any work; return the backend's name."""
+) -> tuple[str, int]:
+    """Check the run settings before any work; return the backend's name and
+    ``hops`` as an ``int`` (a whole number ≥ 1: ``True``, ``1.5`` and text
+    such as ``"2"`` are refused here, not met by the search as a bare
+    ``TypeError``)."""
     if solver not in ("auto", "mip", "heuristic"):
         raise SpecificationError(
             f"solver must be 'auto', 'mip' or 'heuristic', got {solver!r}"
         )
     backend = _check_run(time_limit, seed, backend)
-    if not as_number(hops) >= 1:
+    steps = whole_number(hops)
+    if steps is None or steps < 1:
         raise SpecificationError(
-            f"hops must be at least 1 (adjacency steps a unit may move from its "
-            f"rep's territory in the MIP), got {hops!r}"
+            f"hops must be at least 1, a whole number of adjacency steps a unit "
+            f"may move from its rep's territory in the MIP, got {_shown(hops)}; "
+            "e.g. hops=2 (the default)"
         )
-    return backend
+    return backend, steps
 
 
 def _balance_spec(balance: Any) -> dict[str, float]:
@@ -743,6 +804,32 @@ def _balance_spec(balance: Any) -> dict[str, float]:
                 f"got {t!r}"
             )
     return {str(a): as_number(t) for a, t in balance.items()}
+
+
+def _balance_table(
+    units: pd.DataFrame,
+    alignment: Alignment,
+    measures: Sequence[str],
+    targets: Mapping[Hashable, float] | None,
+) -> pd.DataFrame:
+    """:func:`terrakit.metrics.balance` of ``measures``, where a unit column
+    named ``"units"`` is that column, as the design problem balances it
+    (``metrics.balance`` reads ``"units"`` as the unit count: the deviations
+    reported were those of the counts)."""
+    from terrakit.metrics import balance
+
+    if "units" not in measures or "units" not in units.columns:
+        return balance(units, alignment, list(measures), targets=targets)
+    alias = "units (column)"
+    while alias in units.columns:
+        alias += "_"
+    table = balance(
+        units.rename(columns={"units": alias}),
+        alignment,
+        [alias if m == "units" else m for m in measures],
+        targets=targets,
+    )
+    return table.rename(index={alias: "units"})
 
 
 def _current_targets(setup: _Setup) -> dict[Hashable, float] | None:
@@ -832,6 +919,7 @@ def _check_problem(setup: _Setup, problem: DesignProblem) -> None:
     try:
         problem.check()
     except SpecificationError as err:
+        text = str(err)
         cont = {i for i, r in problem.lock_reasons.items() if r.startswith(_CONTINUITY)}
         if not cont:
             raise
@@ -842,10 +930,9 @@ def _check_problem(setup: _Setup, problem: DesignProblem) -> None:
                 lock_reasons={i: problem.lock_reasons[i] for i in mine},
             ).check()
         except SpecificationError:
-            raise err from None  # the user's locks alone are impossible
-        raise SpecificationError(
-            _continuity_text(setup, problem, str(err), cont)
-        ) from None
+            # the user's locks alone are impossible
+            raise SpecificationError(text) from None
+        raise SpecificationError(_continuity_text(setup, problem, text, cont)) from None
 
 
 def _continuity_text(
@@ -928,14 +1015,15 @@ def _lp_bound(
     boundary units that move too.  (On the benchmark instances these cuts
     did not raise the bound — pairs of units can form detached pieces — and
     they triple the LP's size, so they are off by default.)  Returns the
-    bound, the LP's ``(n, k)`` values (``None`` when the LP did not finish)
-    and its name.  Raises
+    bound, the LP's ``(n, k)`` values (``None`` when the LP did not finish:
+    ``time_limit`` covers the model's build too) and its name.  Raises
     InfeasibleError when the relaxation cannot meet the bands (with the
     locks) or needs more than ``max_moved``.
     """
     from terrakit.design._model import solve_model
     from terrakit.design.mip import build_model
 
+    t_lp = time.perf_counter()
     relaxed = problem.replace(
         cost=setup.disruption, contiguity=False, allowed=None, budgets={}
     )
@@ -965,7 +1053,12 @@ def _lp_bound(
         vals = np.concatenate([np.ones(pi.size), -np.ones(int(keep.sum()))])
         layout.model.add_rows(pi.size, rows, cols, vals, -np.inf, 0.0)
         name = "lp relaxation (all pairs, neighbour cuts for contiguity)"
-    out = solve_model(layout.model, relax=True, time_limit=time_limit, seed=seed)
+    # the model's build counts against the LP's time (3,000 units × 20 reps:
+    # 0.3 s, longer than a quarter of a 1 s limit, which the search needs)
+    left = time_limit - (time.perf_counter() - t_lp)
+    if left < 0.05:
+        return 0.0, None, "none (the LP did not finish in time)"
+    out = solve_model(layout.model, relax=True, time_limit=left, seed=seed)
     bands = ", ".join(f"±{_pct(t)} {a}" for a, t in problem.tolerance.items())
     if out.status == "infeasible":
         raise InfeasibleError(
@@ -1048,12 +1141,10 @@ def _solve(
     """Rebalance from a prepared setup; with ``warn_not_met=False`` a plan
     that misses a constraint comes back without the warning (its text is in
     ``info["not_met"]``)."""
-    from terrakit.metrics import balance as balance_table
-
     # the clock: from ``t0`` (rebalance starts it before the setup) to
     # ``t0 + time_limit``, everything included
     t0 = time.perf_counter() if t0 is None else t0
-    backend = _check_settings(time_limit, seed, solver, backend, hops)
+    backend, hops = _check_settings(time_limit, seed, solver, backend, hops)
     time_limit = float(time_limit)
     max_moved = _check_max_moved(max_moved)
     problem = setup.problem.replace(tolerance=dict(balance))
@@ -1190,20 +1281,16 @@ def _solve(
     new_al = Alignment(labels, name=name, provenance=prov)
     measures = list(dict.fromkeys([*balance, setup.moved_measure]))
     measures = [m for m in measures if m == "units" or m in units.columns]
-    after = balance_table(units, new_al, measures, targets=setup.targets)
+    after = _balance_table(units, new_al, measures, setup.targets)
     # units without a current territory (new units waiting to be placed) are
     # assigned by the plan, not moved; the current balance is over the others
     had = setup.cur_col != -1
     if had.all():
-        before = balance_table(
-            units, setup.current, measures, targets=_current_targets(setup)
-        )
+        before = _balance_table(units, setup.current, measures, _current_targets(setup))
     else:
         info["unassigned_before"] = int((~had).sum())
         before = (
-            balance_table(
-                units[had], setup.current, measures, targets=_current_targets(setup)
-            )
+            _balance_table(units[had], setup.current, measures, _current_targets(setup))
             if had.any()
             else pd.DataFrame(math.nan, index=after.index, columns=after.columns)
         )
@@ -1260,6 +1347,11 @@ def _roots(problem: DesignProblem) -> dict[Hashable, Hashable] | None:
     }
 
 
+def _either(fixes: Sequence[str]) -> str:
+    """``"a, b or c"`` (``"c"`` for one fix)."""
+    return ", ".join(fixes[:-1]) + " or " + fixes[-1] if len(fixes) > 1 else fixes[0]
+
+
 def _mip_infeasible(
     setup: _Setup,
     problem: DesignProblem,
@@ -1283,7 +1375,7 @@ def _mip_infeasible(
         return (
             f"no alignment meets {bands}{locks}{cap}: the MIP over every unit–rep "
             f"pair proves it (the LP bound is {_pct(setup.share(lb))} of "
-            f"{setup.moved_measure}); " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
+            f"{setup.moved_measure}); {_either(fixes)}"
         )
     shown = ", ".join(f"{t!r}: {u!r}" for t, u in list(roots.items())[:5])
     more = f", ... ({len(roots)} reps)" if len(roots) > 5 else ""
@@ -1298,7 +1390,7 @@ def _mip_infeasible(
         "the nearest unit of its current territory): the MIP over "
         "every unit–rep pair proves it (the LP bound, without contiguity and "
         f"with the root units free to move, is {_pct(setup.share(lb))} of "
-        f"{setup.moved_measure}); " + ", ".join(fixes[:-1]) + " or " + fixes[-1]
+        f"{setup.moved_measure}); {_either(fixes)}"
     )
 
 
@@ -1375,6 +1467,41 @@ KICK_RADIUS = 5
 CONTIGUOUS_MIP_MAX_PAIRS = 5_000
 
 
+def _lex_less(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether plan ``a`` beats plan ``b``, each ``(disruption, tie-break
+    cost)``: less disruption, or the same disruption (within ``1e-9``
+    relative: the same measures summed in another order) and a lower
+    tie-break."""
+    tol = 1e-9 * max(1.0, abs(b[0]))
+    if a[0] < b[0] - tol:
+        return True
+    return abs(a[0] - b[0]) <= tol and a[1] < b[1] - 1e-12 * max(1.0, abs(b[1]))
+
+
+def _mip_follows(
+    setup: _Setup, problem: DesignProblem, solver: str, hops: float
+) -> bool:
+    """Whether :func:`_search_and_solve` will hand the problem to the MIP
+    after the search (the size rules of ``solver="auto"``)."""
+    if solver == "heuristic":
+        return False
+    if solver == "mip":
+        return True
+    n, k = problem.n_units, problem.n_territories
+    if problem.contiguity:
+        return n * k <= CONTIGUOUS_MIP_MAX_PAIRS
+    if n * k <= FREE_FULL_PAIRS:
+        return n * k <= AUTO_MIP_MAX_PAIRS
+    return int(_candidates(setup, problem, hops).sum()) <= AUTO_MIP_MAX_PAIRS
+
+
+#: Without contiguity, when the MIP follows the search, the search's last
+#: step (undoing moves that are not needed, one exchange at a time, which can
+#: take all the time on thousands of units) stops at this share of the time
+#: left: the MIP warm-started by its plan makes better use of the rest.
+FREE_SEARCH_SHARE = 0.5
+
+
 def _search_and_solve(
     setup: _Setup,
     problem: DesignProblem,
@@ -1392,18 +1519,35 @@ def _search_and_solve(
     Everything stops at ``t0 + time_limit``.  The search
     (:func:`terrakit.realign._search.least_disruption_search`: free units
     handed out and load moved along the flows of a transshipment LP on the
-    territory graph, band repair, moved units sent home when a cheaper move
-    pays for it) runs with each setting of :data:`PORTFOLIO` while time is
-    left and keeps the best alignment.  Then, where it pays (``solver="mip"``,
-    or ``"auto"`` on a small enough problem), the exact MIP on the candidate
-    pairs within ``hops`` steps of the current territories (widened when that
-    is infeasible), warm-started by the search.
+    territory graph — without contiguity on star graphs, where every unit may
+    join every territory — band repair, moved units sent home when a cheaper
+    move pays for it) runs with each setting of :data:`PORTFOLIO` while time
+    is left and keeps the best alignment.  Then, where it pays
+    (``solver="mip"``, or ``"auto"`` on a small enough problem), the exact
+    MIP on the candidate pairs within ``hops`` steps of the current
+    territories (widened when that is infeasible), warm-started by the
+    search.
+
+    Plans are compared lexicographically: the disruption first, the
+    compactness tie-break only between plans of equal disruption.  The MIP
+    minimises the disruption alone (so its bound is a bound on the
+    disruption); then a short second MIP, warm-started by that plan, keeps
+    the disruption at most the one found and minimises the tie-break.
     """
     from terrakit.design.mip import solve_mip
     from terrakit.realign._search import least_disruption_search
 
     deadline = t0 + time_limit - min(RESERVE, 0.05 * time_limit)
     n, k = problem.n_units, problem.n_territories
+    rows = np.arange(n)
+    cost = np.asarray(problem.cost)
+    disruption = setup.disruption
+    tie = cost - disruption  # the tie-break cost of each pair (≥ 0)
+
+    def key(lab: np.ndarray) -> tuple[float, float]:
+        """(disruption, tie-break cost) of a plan."""
+        return float(disruption[rows, lab].sum()), float(tie[rows, lab].sum())
+
     fixed = np.full(n, -1, dtype=np.int64)
     for i, j in problem.locked.items():
         fixed[i] = j
@@ -1432,8 +1576,11 @@ def _search_and_solve(
     closest: AlignmentResult | None = None
     # -- 1. the search, every unit–rep pair allowed (locks aside) --------------
     full = _candidates(setup, problem, math.inf)
-    cost = np.asarray(problem.cost)
-    found: list[tuple[bool, float, np.ndarray]] = []
+    search_deadline = deadline
+    if not problem.contiguity and _mip_follows(setup, problem, solver, hops):
+        now = time.perf_counter()
+        search_deadline = now + FREE_SEARCH_SHARE * max(0.0, deadline - now)
+    found: list[tuple[bool, tuple[float, float], np.ndarray]] = []
     # what every run of the least-disruption search shares
     common: dict[str, Any] = {
         "cost": cost,
@@ -1444,6 +1591,7 @@ def _search_and_solve(
         "allowed": full,
         "fixed": fixed,
         "deadline": deadline,
+        "improve_until": search_deadline,
     }
     timed_out = False
     for n_try, (smooth, aim, n_rounds) in enumerate(PORTFOLIO):
@@ -1459,14 +1607,14 @@ def _search_and_solve(
             smooth=smooth,
         )
         bad = len(problem.violations(lab)) > 0
-        found.append((bad, float(problem.evaluate(lab)), lab))
-        moved = float(setup.disruption[np.arange(n), lab].sum())
+        found.append((bad, key(lab), lab))
+        moved = found[-1][1][0]
         rounds.append(
             {
                 "path": "local-search",
                 "setting": {"smooth": smooth, "aim": aim, "rounds": n_rounds},
                 "status": "infeasible" if bad else "feasible",
-                "objective": found[-1][1],
+                "objective": float(problem.evaluate(lab)),
             }
         )
         if not bad and moved <= bound * (1 + 1e-9) + 1e-9:
@@ -1474,8 +1622,9 @@ def _search_and_solve(
         if problem.adjacency is None or not problem.contiguity:
             if not bad:
                 break  # without a graph the settings do not differ
-    found.sort(key=lambda f: (f[0], f[1]))
-    bad, _obj, labels = found[0]
+    found.sort(key=lambda f: (f[0], *f[1]))
+    bad, _key, labels = found[0]
+    _obj = float(problem.evaluate(labels))
 
     def search_from(initial: np.ndarray) -> np.ndarray:
         """The contiguous search from a whole plan (every unit assigned)."""
@@ -1495,9 +1644,7 @@ def _search_and_solve(
         if planned is not None:
             # from the designed plan, send units home while the bands allow
             lab = search_from(planned)
-            if problem.violations(lab) or problem.evaluate(lab) > problem.evaluate(
-                planned
-            ):
+            if problem.violations(lab) or _lex_less(key(planned), key(lab)):
                 lab = planned
             bad, _obj, labels = False, float(problem.evaluate(lab)), lab
             rounds.append(
@@ -1508,12 +1655,12 @@ def _search_and_solve(
         not bad
         and problem.contiguity
         and problem.adjacency is not None
-        and float(setup.disruption[np.arange(n), labels].sum()) > bound + 1e-9
+        and key(labels)[0] > bound + 1e-9
     ):
         from terrakit.realign._search import perturb
 
         rng = np.random.default_rng(seed)
-        best_obj = _obj
+        best_key = key(labels)
         quiet = 0
         n_kicks = 0
         for n_kicks in range(1, KICKS + 1):  # noqa: B007
@@ -1524,9 +1671,9 @@ def _search_and_solve(
                 labels, start, problem.adjacency, fixed, rng, radius=KICK_RADIUS
             )
             lab = search_from(kicked)
-            obj = float(problem.evaluate(lab))
-            if obj < best_obj - 1e-9 and not problem.violations(lab):
-                labels, best_obj, quiet = lab, obj, 0
+            lab_key = key(lab)
+            if _lex_less(lab_key, best_key) and not problem.violations(lab):
+                labels, best_key, quiet = lab, lab_key, 0
             else:
                 quiet += 1
                 if quiet >= KICKS_PATIENCE:
@@ -1536,25 +1683,32 @@ def _search_and_solve(
                 "path": "local-search/kicks",
                 "kicks": n_kicks,
                 "status": "feasible",
-                "objective": best_obj,
+                "objective": float(problem.evaluate(labels)),
             }
         )
     if time.perf_counter() > deadline:
         timed_out = True
+    # the search stopped by its share of the time, with nothing after it
+    # that uses the rest, counts as stopped by the clock (set below)
+    search_cut = time.perf_counter() > search_deadline
     viol = problem.violations(labels)
-    cand = AlignmentResult.from_columns(
-        problem,
-        labels,
-        status=("time_limit" if timed_out else "feasible")
-        if not viol
-        else "infeasible",
-        lower_bound=-math.inf,
-        method="local-search",
-        seconds=time.perf_counter() - t0,
-        seed=seed,
-        # the clock stopped the search: the warning then names time_limit
-        info={"violations": viol[:20], "timed_out": timed_out} if viol else {},
-    )
+
+    def search_result(stopped: bool) -> AlignmentResult:
+        return AlignmentResult.from_columns(
+            problem,
+            labels,
+            status=("time_limit" if stopped else "feasible")
+            if not viol
+            else "infeasible",
+            lower_bound=-math.inf,
+            method="local-search",
+            seconds=time.perf_counter() - t0,
+            seed=seed,
+            # the clock stopped the search: the warning then names time_limit
+            info={"violations": viol[:20], "timed_out": stopped} if viol else {},
+        )
+
+    cand = search_result(timed_out or search_cut)
     if not viol:
         best = cand
     else:
@@ -1564,15 +1718,16 @@ def _search_and_solve(
     if solver == "heuristic":
         return (best if best is not None else closest), rounds, caught, mip_bound
     if best is not None:
-        moved = float(setup.disruption[np.arange(n), labels].sum())
-        if moved <= bound * (1 + 1e-9) + 1e-9:
+        if key(labels)[0] <= bound * (1 + 1e-9) + 1e-9:
             return best, rounds, caught, mip_bound  # optimal already
     widen = [float(hops), 2.0 * hops, 4.0 * hops, math.inf]
     if n * k <= FULL_PAIRS or (not problem.contiguity and n * k <= FREE_FULL_PAIRS):
         widen = [math.inf]
-    # the tie-break can trade disruption for compactness: a bound on
-    # disruption + tie-break, minus the largest tie-break, bounds disruption
-    slack = float((cost - setup.disruption).max(axis=1).sum())
+    # the MIP minimises the disruption alone (the tie-break comes after)
+    least = problem.replace(cost=disruption)
+    mip_ran = False
+    last_allowed: np.ndarray | None = None
+    t_mip = time.perf_counter()
     for hh in widen:
         # the MIP overruns its limit by its model build: give it 80 %
         left = 0.8 * (deadline - time.perf_counter()) - 0.1
@@ -1592,7 +1747,7 @@ def _search_and_solve(
                 break
             if problem.contiguity and n * k > CONTIGUOUS_MIP_MAX_PAIRS:
                 break
-        sub = problem.replace(allowed=None if math.isinf(hh) else allowed)
+        sub = least.replace(allowed=None if math.isinf(hh) else allowed)
         try:
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always", TimeLimitWarning)
@@ -1617,14 +1772,18 @@ def _search_and_solve(
                 }
             )
             if r.is_feasible() and not sub.violations(np.asarray(r.columns)):
-                best = _better(best, r)
+                mip_ran = True
+                last_allowed = sub.allowed
+                best = _better(best, r, key)
                 labels = np.asarray(best.columns)  # the next round's warm start
             if math.isinf(hh) and math.isfinite(r.lower_bound):
-                mip_bound = max(mip_bound, r.lower_bound - slack)
+                # a bound on the disruption itself: the tie-break is not in
+                # this MIP's objective
+                mip_bound = max(mip_bound, r.lower_bound)
             if r.is_feasible():
                 # the optimum over the candidates may still be far from the
                 # optimum over all pairs: widen while the bound leaves room
-                moved = float(setup.disruption[np.arange(n), labels].sum())
+                moved = key(labels)[0]
                 if (
                     math.isinf(hh)
                     or r.status != "optimal"
@@ -1637,7 +1796,132 @@ def _search_and_solve(
             )
             if math.isinf(hh) and "is infeasible" in str(err):
                 return None, rounds, caught, math.inf  # proved infeasible
+    if mip_ran and best is cand and search_cut and not timed_out:
+        # the search's share of the time ran out, the MIP used the rest
+        best = search_result(False)
+    if mip_ran and best is not None:
+        best = _order_ties(
+            setup,
+            problem,
+            best,
+            tie,
+            key,
+            last_allowed,
+            mip_seconds=time.perf_counter() - t_mip,
+            time_limit=time_limit,
+            deadline=deadline,
+            seed=seed,
+            backend=backend,
+            rounds=rounds,
+        )
     return (best if best is not None else closest), rounds, caught, mip_bound
+
+
+#: Each solve of the compactness tie-break (:func:`_order_ties`) gets at
+#: most this share of ``time_limit`` (at least 1 s): it only orders plans of
+#: the disruption found.
+TIE_SHARE = 0.1
+
+
+def _order_ties(
+    setup: _Setup,
+    problem: DesignProblem,
+    best: AlignmentResult,
+    tie: np.ndarray,
+    key: Any,
+    allowed: np.ndarray | None,
+    *,
+    mip_seconds: float,
+    time_limit: float,
+    deadline: float,
+    seed: int,
+    backend: str,
+    rounds: list[dict[str, Any]],
+) -> AlignmentResult:
+    """The compactness tie-break among the plans of the disruption found.
+
+    MIPs warm-started by ``best`` minimise the tie-break cost with the
+    disruption held at most ``best``'s (a budget); a plan is taken when it
+    moves no more and lowers the tie-break.  First over the units that
+    ``best`` moves (each to any rep or back home; the others stay): a small
+    model that orders the plans moving those units exactly (on the sample
+    study, 17 units moved of 259: 0.05 s, where the same MIP over every
+    pair needed 7-10 s).  Then, when the moved measure is a count (whole
+    numbers: ``"units"``, ``"accounts"``), where plans that move other units
+    can move exactly as much, over the pairs of the disruption's MIP
+    (``allowed``), for at most as long as that MIP took (``mip_seconds``).
+    Each gets at most :data:`TIE_SHARE` of ``time_limit`` (at least 1 s)
+    and 80 % of the time left (none under 0.4 s).  Stopped at
+    its limit a solve returns the best ordering found, which is no time
+    limit of the rebalance (the disruption is ``best``'s), so its warnings
+    are dropped and ``best``'s status and method stay.
+    """
+    from terrakit.design.mip import solve_mip
+
+    n = problem.n_units
+    rows = np.arange(n)
+    cols = np.asarray(best.columns)
+    d_best, t_best = key(cols)
+    if t_best <= 0:
+        return best
+    cap = d_best + 1e-9 * max(1.0, abs(d_best))
+    budgets = {**problem.budgets, "least disruption": (setup.disruption, cap)}
+    # the units that change hands (moved, placed, or a removed rep's)
+    changed = setup.cur_col != cols
+    near = np.zeros((n, problem.n_territories), dtype=bool)
+    near[rows, cols] = True
+    near[changed] = True if allowed is None else allowed[changed]
+    short = max(1.0, TIE_SHARE * time_limit)
+    passes: list[tuple[str, np.ndarray | None, float]] = [("units moved", near, short)]
+    measure = setup.measure
+    if np.array_equal(measure, np.round(measure)):
+        passes.append(("all pairs", allowed, min(short, max(mip_seconds, 0.4))))
+    chosen = best
+    for label, pairs, most in passes:
+        left = min(0.8 * (deadline - time.perf_counter()) - 0.1, most)
+        if left < 0.4:
+            break
+        ordered = problem.replace(cost=tie, allowed=pairs, budgets=budgets)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TimeLimitWarning)
+                warnings.simplefilter("ignore", TerrakitWarning)
+                r = solve_mip(
+                    ordered,
+                    time_limit=left,
+                    seed=seed,
+                    backend=backend,
+                    start=cols,
+                    diagnose=False,
+                    check=False,
+                    mip_gap=1e-3,
+                )
+        except InfeasibleError as err:  # no proof of anything: keep the plan
+            rounds.append({"path": f"mip/tie-break ({label})", "status": str(err)[:80]})
+            continue
+        rounds.append(
+            {
+                "path": f"mip/tie-break ({label})",
+                "status": r.status,
+                "objective": r.objective,
+            }
+        )
+        new = np.asarray(r.columns)
+        if not r.is_feasible() or ordered.violations(new):
+            continue
+        new_key = key(new)
+        if new_key[0] <= cap and _lex_less(new_key, key(cols)):
+            cols = new
+            chosen = AlignmentResult.from_columns(
+                problem,
+                new,
+                status=best.status,
+                lower_bound=-math.inf,
+                method=best.method,
+                seconds=best.seconds,
+                seed=seed,
+            )
+    return chosen
 
 
 #: share of the time left that the design heuristic gets when the
@@ -1674,10 +1958,11 @@ def _design_start(
     return None
 
 
-def _better(a: AlignmentResult | None, b: AlignmentResult) -> AlignmentResult:
+def _better(a: AlignmentResult | None, b: AlignmentResult, key: Any) -> AlignmentResult:
+    """``b`` when it beats ``a`` by ``key`` (:func:`_lex_less`), else ``a``."""
     if a is None:
         return b
-    return b if b.objective < a.objective - 1e-9 * max(1.0, abs(a.objective)) else a
+    return b if _lex_less(key(np.asarray(b.columns)), key(np.asarray(a.columns))) else a
 
 
 def _territory_table(
@@ -1787,9 +2072,12 @@ def rebalance(
         a unit it keeps (``info["roots"]``): the rep's home unit, or the unit
         of its current territory nearest to its home when the home lies
         elsewhere.  The MIP's lower bound holds these roots (see Notes).
+        ``True`` or ``False`` (text such as ``"no"``, or ``None``, is
+        refused: ``bool("no")`` is ``True``).
     adjacency
-        A prebuilt :class:`~terrakit.data.geo.Adjacency` (or sparse matrix in
-        the units' order) to save building it.
+        A prebuilt :class:`~terrakit.data.geo.Adjacency` over the study's
+        units (or a square matrix in the units' order, symmetric: every
+        non-zero entry is an edge) to save building it.
     time_limit
         Seconds for the whole call (setup, bound, search, MIP, result); at
         the limit the best alignment found is returned with a
@@ -1805,7 +2093,8 @@ def rebalance(
     backend
         MIP backend (``"highs"``, ``"cbc"``, ``"pulp-highs"``, ``"cpsat"``).
     hops
-        Candidate neighbourhood of the MIP: a unit may join a rep whose
+        A whole number ≥ 1.  Candidate neighbourhood of the MIP: a unit may
+        join a rep whose
         current units are at most this many adjacency steps away (doubled,
         quadrupled, then unrestricted, when that is infeasible or, while
         time is left, when the optimum over the candidates stays more than
@@ -1816,8 +2105,9 @@ def rebalance(
         :data:`FREE_FULL_PAIRS` unit–rep pairs the MIP takes all pairs and
         ``hops`` does not matter.  The search considers every pair.
     tie_break
-        Weight of the compactness tie-break: moving an average unit a typical
-        rep-to-unit distance adds ``tie_break`` × its measure to the cost.
+        Weight of the compactness tie-break, which orders the plans of equal
+        disruption (see Notes): moving an average unit a typical rep-to-unit
+        distance costs ``tie_break`` × its measure.  0: no tie-break.
     name
         Name of the new alignment.
 
@@ -1831,7 +2121,11 @@ def rebalance(
     SpecificationError
         An impossible specification explained with the numbers before solving
         (removed reps' units alone above ``max_moved``, a unit above a band,
-        a lock to an unknown rep, a lock that contradicts continuity...).
+        a lock to an unknown rep, a lock that contradicts continuity, a rep
+        that the locks leave too little to reach its band...); bad settings
+        (``contiguity`` not ``True``/``False``, ``hops`` not a whole number
+        ≥ 1, an ``adjacency`` that is no graph of the units or not
+        symmetric...).
     DataValidationError
         ``current`` is a name that is not an alignment of the study, or the
         alignment names units the study does not have.
@@ -1870,9 +2164,19 @@ def rebalance(
     the units that have a current territory (new units cost nothing to place
     and are not in the cap's total, as in
     :func:`~terrakit.realign.diff_alignments`).  Units of removed
-    reps have :math:`m_i [j \\ne c(i)] = m_i` for every :math:`j`; the
-    tie-break :math:`\\epsilon d_{ij}^2` (squared km to rep *j*'s home,
-    scaled by ``tie_break``) only orders alignments of equal disruption.
+    reps have :math:`m_i [j \\ne c(i)] = m_i` for every :math:`j`.  The
+    objective is lexicographic: the disruption first; the tie-break
+    :math:`\\epsilon d_{ij}^2` (squared km to rep *j*'s home, scaled by
+    ``tie_break``; staying costs none) only orders alignments of equal
+    disruption.  The MIP minimises the disruption alone (its bound is a
+    bound on the disruption), then a short second MIP, warm-started by its
+    plan, holds the disruption at most the one found and minimises the
+    tie-break, first over the units that plan moves (each to any rep or
+    back home), then, when the moved measure is a count (``"units"``,
+    ``"accounts"``: plans moving other units can move exactly as much), over
+    every pair (:func:`_order_ties`; each solve at most
+    :data:`TIE_SHARE` of ``time_limit``).  The search compares its plans the
+    same way; its moves are priced by the sum, a guide.
     With contiguity each territory is rooted at a unit it keeps
     (:math:`x_{r_j j} = 1`, ``info["roots"]``): the rep's home unit, or the
     unit of its current territory nearest its home (a new rep: its home
@@ -1898,7 +2202,8 @@ def rebalance(
     The search (:mod:`terrakit.realign._search`) plans that passing-on with
     a transshipment LP on the territory graph (nodes: reps and the pieces of
     units without a rep; arcs: shared borders, priced by the disruption per
-    unit of load of the boundary units), realises the flows with
+    unit of load of the boundary units; without contiguity every unit may
+    join every rep, and the graph is complete), realises the flows with
     connectivity-safe boundary moves, repairs the bands, sends moved units
     home where a cheaper move pays for it, and then kicks the answer (moves
     around a random moved unit undone, the search run again) while that
@@ -1921,6 +2226,7 @@ def rebalance(
     balance = _balance_spec(balance)
     _check_max_moved(max_moved)
     _check_settings(time_limit, seed, solver, backend, hops)  # before the setup
+    contiguity = _check_contiguity(contiguity)
     setup = _setup(
         study,
         current,

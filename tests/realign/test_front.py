@@ -85,6 +85,11 @@ def test_bad_tolerance_lists_are_explained(strip: Study) -> None:
         ({"seed": -1}, "seed must be a non-negative integer, got -1"),
         ({"time_limit": 0}, "time_limit must be a positive number of seconds"),
         ({"hops": 0}, "hops must be at least 1"),
+        # "2" passed and failed in the first solve with a bare TypeError
+        ({"hops": "2"}, r"hops must be at least 1, .* got '2' \(str\)"),
+        ({"hops": True}, r"hops must be at least 1, .* got True \(bool\)"),
+        ({"contiguity": "no"}, r"contiguity must be True or False, got 'no'"),
+        ({"contiguity": None}, r"contiguity must be True or False, got None"),
         ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'"),
         ({"solver": "exact"}, "solver must be 'auto', 'mip' or 'heuristic'"),
         ({"max_moved": 10}, "max_moved is a share .* got 10; for 10 % write 0.10"),
@@ -301,3 +306,40 @@ def test_the_same_specification_error_at_every_tolerance_is_raised(
     assert str(err.value) == (
         "balance on 'potential' is meaningless: its total over all units is 0"
     )
+
+
+def test_the_provenance_records_every_setting_that_changes_the_plans(
+    strip: Study,
+) -> None:
+    """The front's provenance lacked backend and hops (fronts run with other
+    ones carried the same config) and recorded the loosest tolerance as the
+    balance of every point."""
+    front = disruption_front(
+        strip, tolerances=[0.0, 0.5], time_limit=5, hops=3, tie_break=0.01
+    )
+    cfg = front.provenance["config"]
+    assert cfg["backend"] == "highs" and cfg["hops"] == 3
+    assert cfg["tie_break"] == 0.01
+    assert cfg["balance"] == {"workload": [0.5, 0.0]}
+    assert cfg["tolerances"] == [0.5, 0.0]
+    assert front.results[0.5].provenance["config"]["hops"] == 3
+
+
+def test_the_deviations_of_a_column_named_units_are_that_columns() -> None:
+    """measure="units" on a unit column named ``units``: current_deviation
+    and max_deviation were those of the unit counts (R1 holds 6 of 8 units:
+    +50 %), not of the column (+33 %)."""
+    study = strip_study()
+    units = study.units
+    units["units"] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    study = study.replace(units=units)
+    front = disruption_front(
+        study, tolerances=[0.2], measure="units", contiguity=False, time_limit=10
+    )
+    # today: R1 = 1+2+3+5+6+7 = 24, R2 = 4+8 = 12, mean 18
+    assert front.current_deviation == pytest.approx(1 / 3)
+    al = front.alignment(0.2)
+    tot = units["units"].groupby(al.assignment.reindex(units.index)).sum()
+    true = float((tot / tot.mean() - 1.0).abs().max())
+    assert front.table["max_deviation"].iloc[0] == pytest.approx(true)
+    assert true <= 0.2 + 1e-9

@@ -528,6 +528,11 @@ def test_the_sample_study_at_5_percent_contiguous_gets_a_plan() -> None:
         ({"seed": "x"}, "seed must be a non-negative integer, got 'x'"),
         ({"backend": "gurobi"}, "unknown MIP backend 'gurobi'"),
         ({"hops": 0}, "hops must be at least 1"),
+        # "2" passed the check (read as a number) and failed after the search
+        # with a bare TypeError; True and 1.5 were taken as 1 and 1.5 steps
+        ({"hops": "2"}, r"hops must be at least 1, a whole number .* got '2' \(str\)"),
+        ({"hops": True}, r"hops must be at least 1, .* got True \(bool\)"),
+        ({"hops": 1.5}, r"hops must be at least 1, .* got 1.5; e.g. hops=2"),
     ],
 )
 def test_bad_run_settings_are_refused(strip: Study, kw, message) -> None:
@@ -1119,3 +1124,337 @@ def test_an_impossible_keep_top_accounts_lock_is_named_as_such() -> None:
     # as the message says: without contiguity the same lock fits the band
     free = rebalance(study, keep_top_accounts=1, contiguity=False, **kw)
     assert free.is_feasible() and free.alignment["c2r1"] == "R1"
+
+
+# -- round 21 --------------------------------------------------------------------
+def test_the_search_without_contiguity_moves_units_to_any_rep(strip: Study) -> None:
+    """solver="heuristic" without contiguity: the search moved only along
+    adjacency edges and got no graph, so it returned today's alignment
+    (status "infeasible", nothing moved).  It now runs on star graphs, every
+    unit free to join every rep, and finds the known optimum: both column-1
+    units (sales 1 each), which meets the LP bound."""
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        contiguity=False,
+        tie_break=0.0,
+        solver="heuristic",
+        time_limit=20,
+    )
+    assert res.method == "local-search"
+    assert res.status == "optimal"
+    assert res.moved == pytest.approx(2.0)
+    assert sorted(res.alignment.moved_units(strip.alignments["current"])) == [
+        "c1r0",
+        "c1r1",
+    ]
+    assert res.max_deviation == pytest.approx(0.0)
+
+
+def test_the_search_without_a_graph_hands_load_to_a_new_rep() -> None:
+    """``least_disruption_search`` with ``adjacency=None`` (documented: every
+    unit may join every allowed territory): four units of load 1, territory
+    0 holds them all and territory 1 (a new rep) none; each band is exactly
+    2.  The two cheapest units that may join territory 1 move (unit 1, cost
+    1; unit 0, cost 2; unit 2, cost 1, is not allowed there)."""
+    from terrakit.realign._search import least_disruption_search
+
+    moved = np.array([2.0, 1.0, 1.0, 5.0])
+    cost = np.column_stack([np.zeros(4), moved])
+    allowed = np.ones((4, 2), dtype=bool)
+    allowed[2, 1] = False
+    labels, ok = least_disruption_search(
+        cost=cost,
+        start=np.zeros(4, dtype=np.int64),
+        activities=np.ones((4, 1)),
+        lower=np.full((2, 1), 2.0),
+        upper=np.full((2, 1), 2.0),
+        adjacency=None,
+        allowed=allowed,
+        fixed=np.full(4, -1),
+        contiguity=False,
+        deadline=time.perf_counter() + 10,
+    )
+    assert ok
+    assert labels.tolist() == [1, 1, 0, 0]
+
+
+def test_the_search_without_contiguity_hands_a_removed_reps_units_out() -> None:
+    """R3 held column 3 (sales 8) and has left; R1 holds columns 0–1 (40 h),
+    R2 column 2 (20 h): at exact balance R2 takes R3's two units and nothing
+    else moves (the 8 sales that must move, the LP bound)."""
+    cur = {
+        _uid(c, r): ("R3" if c == 3 else ("R2" if c == 2 else "R1"))
+        for c in range(4)
+        for r in range(2)
+    }
+    study = strip_study(reps=("R1", "R2"), current=cur)
+    res = rebalance(
+        study,
+        balance={"workload": 0.0},
+        contiguity=False,
+        solver="heuristic",
+        time_limit=20,
+    )
+    assert res.status == "optimal" and res.moved == pytest.approx(8.0)
+    assert res.alignment["c3r0"] == res.alignment["c3r1"] == "R2"
+    assert res.info["units_moved"] == 2
+
+
+def test_the_star_graph_links_every_free_unit_to_its_allowed_territories() -> None:
+    from terrakit.realign._search import star_graph
+
+    allowed = np.array([[True, True], [True, False], [True, True]])
+    g = star_graph(allowed, np.array([-1, -1, 0]))  # unit 2 is fixed
+    assert g.shape == (5, 5)
+    assert (g != g.T).nnz == 0
+    # anchors 3 (territory 0) and 4 (territory 1)
+    assert sorted(map(tuple, np.argwhere(g.toarray())[:, ::-1].tolist())) == sorted(
+        [(3, 0), (4, 0), (3, 1), (0, 3), (0, 4), (1, 3)]
+    )
+
+
+def test_price_curves_at_once_match_the_unit_by_unit_curves() -> None:
+    """Without a graph the frontier cannot grow, and the transport LP prices
+    every arc of a territory at once; the curves are those of the heap."""
+    from terrakit.realign._search import (
+        _members,
+        _price_curve,
+        _price_curves_at_once,
+    )
+
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        n, k = int(rng.integers(1, 30)), int(rng.integers(2, 5))
+        labels = rng.integers(0, k, n)
+        w = rng.choice([0.0, 1.0, 2.5], n) * rng.random(n)
+        cost = rng.random((n, k)) * rng.choice([0, 1], (n, k))
+        allowed = rng.random((n, k)) < 0.8
+        touching = rng.random((n, k)) < 0.7
+        movable = rng.random(n) < 0.9
+        steps = tuple(f * w.sum() / k for f in (0.03, 0.08, 0.15, 0.25, 0.4))
+        members = _members(labels, movable, k)
+        for a in range(k):
+            bs = [b for b in range(k) if b != a]
+            mine = members[a]
+            at_once = _price_curves_at_once(
+                a, bs, mine, w, cost, allowed, touching, steps
+            )
+            for b, curve in zip(bs, at_once, strict=True):
+                first = mine[touching[mine, b] & allowed[mine, b]]
+                one = _price_curve(
+                    a, b, labels, [[]] * n, w, cost, allowed, steps, first
+                )
+                assert np.allclose(np.ravel(curve), np.ravel(one)), (a, b)
+                assert len(curve) == len(one)
+
+
+def _new_hire_grid() -> tuple[Study, Alignment]:
+    """QA's 3 × 4 ``toy_grid`` (seed 3) with R3's units handed to R1: R3 is
+    a new hire.  At ±20 % workload without contiguity the least sales moved
+    is 126,255.57 (brute force over the 3**12 plans)."""
+    from terrakit.data.synthetic import toy_grid
+
+    study = toy_grid(3, 4, 3, seed=3)
+    cur = study.alignments["current"].assignment.replace({"R3": "R1"})
+    return study, Alignment(cur, name="c")
+
+
+def test_the_tie_break_only_orders_plans_of_equal_disruption() -> None:
+    """The default tie_break (1e-3) was added to the MIP's objective and
+    traded disruption away: 126,414.33 sales moved where 126,255.57 is
+    least, and its slack made the gap 1.31 % ("feasible").  It now only
+    orders the plans of the least disruption."""
+    study, cur = _new_hire_grid()
+    kw: dict[str, Any] = {
+        "balance": {"workload": 0.2},
+        "contiguity": False,
+        "time_limit": 20,
+        "seed": 0,
+    }
+    plain = rebalance(study, cur, tie_break=0.0, **kw)
+    assert plain.status == "optimal"
+    assert plain.moved == pytest.approx(126255.57, abs=0.01)
+    res = rebalance(study, cur, **kw)
+    assert res.moved == pytest.approx(plain.moved, rel=1e-9)
+    assert res.status == "optimal"
+    assert res.gap == pytest.approx(0.0, abs=1e-6)
+    assert res.lower_bound == pytest.approx(plain.lower_bound, rel=1e-6)
+    assert res.info["bound"] == "mip (all pairs)"
+
+
+def test_the_tie_break_picks_the_nearest_of_equal_plans(strip: Study) -> None:
+    """Every unit carries workload 10: moving any two units of R1 to R2
+    disrupts 20 workload alike.  The tie-break picks those nearest R2's home
+    (``c3r0``): ``c2r0`` and ``c2r1``."""
+    res = rebalance(
+        strip,
+        balance={"workload": 0.0},
+        moved_measure="workload",
+        contiguity=False,
+        time_limit=20,
+    )
+    assert res.moved == pytest.approx(20.0)
+    assert res.status == "optimal"
+    assert sorted(res.alignment.moved_units(strip.alignments["current"])) == [
+        "c2r0",
+        "c2r1",
+    ]
+
+
+def test_the_tie_break_mip_keeps_the_disruption_and_lowers_the_compactness() -> None:
+    """The second MIP runs after the disruption's (solver="mip"): its plan
+    moves exactly as much, and no unit is farther from its rep's home in
+    total than in the plan of tie_break=0 (which ignores distance)."""
+    from terrakit.data import geo
+
+    study, cur = _new_hire_grid()
+    kw: dict[str, Any] = {
+        "balance": {"workload": 0.2},
+        "contiguity": False,
+        "time_limit": 20,
+        "solver": "mip",
+    }
+    plain = rebalance(study, cur, tie_break=0.0, **kw)
+    res = rebalance(study, cur, **kw)
+    assert any(
+        str(r.get("path", "")).startswith("mip/tie-break") for r in res.info["rounds"]
+    )
+    assert res.moved == pytest.approx(plain.moved, rel=1e-9)
+    lon, lat = geo.lonlat(study.unit_measures())
+    reps = study.reps
+    km = geo.haversine_matrix(
+        lon, lat, reps["home_lon"].to_numpy(), reps["home_lat"].to_numpy()
+    )
+
+    def spread(al: Alignment) -> float:
+        col = [list(reps.index).index(t) for t in al.assignment]
+        moved = (
+            al.assignment.to_numpy()
+            != cur.assignment.reindex(al.assignment.index).to_numpy()
+        )
+        return float((km[np.arange(len(col)), col] ** 2)[moved].sum())
+
+    assert spread(res.alignment) <= spread(plain.alignment) + 1e-9
+
+
+@pytest.mark.parametrize("value", ["no", "false", None, 1])
+def test_contiguity_must_be_true_or_false(strip: Study, value: Any) -> None:
+    """contiguity="no" switched contiguity on in silence (bool("no")), None
+    off; design.align refuses both."""
+    with pytest.raises(
+        SpecificationError, match=r"contiguity must be True or False, got"
+    ):
+        rebalance(strip, balance={"workload": 0.0}, contiguity=value, time_limit=5)
+
+
+def test_the_deviations_of_a_balanced_column_named_units_are_that_columns() -> None:
+    """metrics.balance reads "units" as the unit count: the deviations of a
+    balanced unit column named ``units`` were those of the counts (R1 holds
+    6 of the 8 units, +50 %), not of the column (+33 %)."""
+    study = strip_study()
+    units = study.units
+    units["units"] = np.arange(1.0, 9.0)  # c0r0..c3r0 = 1..4, c0r1..c3r1 = 5..8
+    study = study.replace(units=units)
+    res = rebalance(study, balance={"units": 0.2}, contiguity=False, time_limit=20)
+
+    def deviation(al: Alignment) -> float:
+        tot = units["units"].groupby(al.assignment.reindex(units.index)).sum()
+        return float((tot / tot.mean() - 1.0).abs().max())
+
+    # today: R1 = 1+2+3+5+6+7 = 24, R2 = 4+8 = 12, mean 18
+    assert res.max_deviation_before == pytest.approx(1 / 3)
+    assert res.balance_before.loc["units", "max"] == pytest.approx(24.0)
+    assert res.max_deviation == pytest.approx(deviation(res.alignment))
+    assert res.max_deviation <= 0.2 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("adjacency", "message"),
+    [
+        ("queen", "got builtins.str; build it with terrakit.data.geo.adjacency"),
+        (
+            "units",
+            "got geopandas.geodataframe.GeoDataFrame; build it with terrakit",
+        ),
+        ("one way", "in 1 pair of units only one lists the other as a neighbour"),
+        ("3 x 3", "adjacency must be 8 × 8 (one row and column per unit"),
+        ("text", "adjacency must hold numbers (1 where two units are neighbours"),
+        ("nan", "adjacency: the adjacency matrix must be finite: 7 entries are NaN"),
+    ],
+)
+def test_a_bad_adjacency_is_explained(
+    strip: Study, adjacency: str, message: str
+) -> None:
+    """A wrong type failed inside scipy with a bare ValueError or TypeError,
+    an asymmetric matrix with a bare "adjacency must be symmetric"."""
+    from terrakit.data import geo
+
+    m = geo.adjacency(strip.units, warn=False).matrix.toarray()
+    m[0, 1] = 0  # c0r0 no longer lists c1r0, which still lists c0r0
+    given = {
+        "queen": "queen",
+        "units": strip.units,
+        "one way": m,
+        "3 x 3": np.eye(3),
+        "text": m.astype(str),
+        "nan": np.where(np.eye(8, k=1) > 0, np.nan, m + m.T),
+    }[adjacency]
+    with pytest.raises(SpecificationError) as err:
+        rebalance(strip, balance={"workload": 0.0}, adjacency=given, time_limit=5)
+    assert message in str(err.value)
+    if adjacency == "one way":
+        assert "(row → column: 'c1r0' → 'c0r0')" in str(err.value)
+        assert "make it symmetric (m = m.maximum(m.T))" in str(err.value)
+    if adjacency in ("queen", "units"):
+        assert str(err.value).startswith(
+            "adjacency must be a terrakit.data.geo.Adjacency over the study's "
+            "units (or a square matrix in their order)"
+        )
+
+
+def test_a_weighted_symmetric_adjacency_matrix_is_taken(strip: Study) -> None:
+    from terrakit.data import geo
+
+    m = geo.adjacency(strip.units, warn=False).matrix.toarray() * 2.5
+    res = rebalance(
+        strip, balance={"workload": 0.0}, adjacency=m, tie_break=0.0, time_limit=20
+    )
+    assert res.moved == pytest.approx(6.0)
+
+
+def test_the_mip_proof_lists_its_one_fix_without_a_dangling_or() -> None:
+    """Without contiguity, caps or locks the only fix is to loosen the
+    tolerance; the message read "...of sales);  or loosen the tolerance"."""
+    from terrakit.data.synthetic import toy_grid
+
+    study = toy_grid(3, 4, 3, seed=0)
+    with pytest.raises(InfeasibleError) as err:
+        rebalance(study, balance={"workload": 0.02}, contiguity=False, time_limit=10)
+    msg = str(err.value)
+    assert msg.startswith("no alignment meets ±2 % workload: the MIP over every")
+    assert msg.endswith(" of sales); loosen the tolerance")
+
+
+def test_a_rep_the_locks_leave_short_is_told_rebalances_fixes() -> None:
+    """The design problem's check told the rebalance user to "raise
+    max_distance_km" and "move its home", which rebalance does not have (and
+    the home does not limit what a rep may reach without contiguity)."""
+    study = strip_study(reps=("R1", "R2", "R3"))
+    r1 = ["c0r0", "c1r0", "c0r1", "c1r1"]
+    r2 = ["c2r0", "c3r0", "c2r1"]
+    locked = {**dict.fromkeys(r1, "R1"), **dict.fromkeys(r2, "R2")}
+    with pytest.raises(SpecificationError) as err:
+        rebalance(
+            study,
+            balance={"workload": 0.5},
+            locked=locked,
+            contiguity=False,
+            time_limit=10,
+        )
+    msg = str(err.value)
+    assert "max_distance_km" not in msg and "move its home" not in msg
+    assert "'R3' may reach only 1 units (0 of them locked to it) not locked to " in msg
+    assert msg.endswith(
+        "; unlock some of the units locked to other territories or loosen the tolerance"
+    )
