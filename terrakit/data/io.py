@@ -1192,7 +1192,8 @@ def _read(
     only an empty cell is a missing id; so are ``text_columns`` (history's
     ``period``), which would otherwise be read as numbers.
     """
-    p = Path(path)
+    # '~/units.gpkg' is the user's home, as geopandas and pandas read it
+    p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"{table}: no file at {str(p)!r}")
     if p.is_dir():

@@ -8,14 +8,21 @@ is one), so they join to the reps layer in QGIS.  The metadata records every
 column's dtype and order, and each alignment's territory id type, so
 :meth:`Study.load` returns exactly what :meth:`Study.save` wrote: dtypes, CRS,
 ids, NaNs, categories, periods, alignments with their provenance, and the
-user's metadata.
+user's metadata.  Columns are stored as values QGIS shows: categories as their
+values (numbers or text), pyarrow columns as their numpy equivalents, date
+objects as dates.  Saving to an existing study file keeps its layers that are
+not the study's own (the table ``tk.sweep`` streams its rows into, QGIS
+styles).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import datetime
 import json
 import os
+import sqlite3
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,10 +51,13 @@ from terrakit.exceptions import DataValidationError
 
 __all__ = ["Study"]
 
-#: 2: the alignments layer holds territory ids as plain values (text, or
-#: integers where every id is one) with their type in the metadata; 1 held
-#: them as JSON text ('"R09"'), which QGIS showed with the quotes
-FORMAT_VERSION = 2
+#: 3: a categorical column of numbers holds its values (``30``), not its
+#: category codes (``2``), so QGIS and read_units show them; its schema
+#: entry says ``"category_encoding": "values"`` (format 2 files, without it,
+#: still load).  2: the alignments layer holds territory ids as plain values
+#: (text, or integers where every id is one) with their type in the metadata;
+#: 1 held them as JSON text ('"R09"'), which QGIS showed with the quotes
+FORMAT_VERSION = 3
 _META_LAYER = "terrakit_metadata"
 _TABLES = ("units", "accounts", "reps", "history")
 
@@ -138,7 +148,7 @@ class Study:
                 unit_ids,
             )
         aligned: dict[str, Alignment] = {}
-        alignments = alignments or {}
+        alignments = _check_named_alignments(alignments)
         _check_distinct_names(alignments, "alignments")
         for name, al in alignments.items():
             aligned[str(name)] = _check_alignment(al, unit_ids, str(name))
@@ -226,7 +236,24 @@ class Study:
         return Study(**parts)
 
     def with_alignment(self, alignment: Alignment, name: str | None = None) -> Study:
-        """A new study that also holds ``alignment`` (under ``name`` or its own)."""
+        """A new study that also holds ``alignment`` (under ``name`` or its own).
+
+        Raises
+        ------
+        DataValidationError
+            ``alignment`` is not an :class:`Alignment` (a dict of unit →
+            territory: wrap it with :meth:`Alignment.from_mapping`), or does
+            not cover the study's units.
+        """
+        if not isinstance(alignment, Alignment):
+            raise DataValidationError(
+                "alignment",
+                None,
+                f"with_alignment() takes an Alignment, got a "
+                f"{type(alignment).__name__}",
+                fix="wrap a dict of unit → territory with tk.Alignment.from_mapping"
+                "(mapping, name='...')",
+            )
         key = alignment.name if name is None else name
         if key != alignment.name:
             alignment = alignment.rename(key)
@@ -240,9 +267,15 @@ class Study:
         ``record`` is a JSON-able dict such as
         :meth:`terrakit.realign.Scenario.to_dict` returns; it is saved with
         the study (metadata layer) and read back by :meth:`load`.
+
+        Raises
+        ------
+        DataValidationError
+            ``record`` is not a JSON-able dict (a ``Scenario`` object: store
+            ``scenario.to_dict()``).
         """
-        new = dict(self._scenarios)
-        new[str(name)] = dict(record)
+        new: dict[str, Any] = dict(self._scenarios)
+        new[str(name)] = record  # checked (and copied) by _check_scenarios
         return self.replace(scenarios=new)
 
     def without_alignment(self, name: str) -> Study:
@@ -334,7 +367,16 @@ class Study:
 
         The file is written to a temporary file next to ``path`` and moved into
         place only when complete, so a failed save never damages an existing
-        study file.
+        study file.  Layers and tables of an existing study file that are not
+        the study's own (the table ``tk.sweep(..., out=path)`` writes its rows
+        to, styles or layers added in QGIS) are copied into the new file.
+
+        Raises
+        ------
+        DataValidationError
+            A column the file cannot hold (naming the table and the column),
+            or a layer of the existing file that cannot be kept; the file is
+            then left as it was.
         """
         path = check_study_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -415,6 +457,8 @@ class Study:
                 }
             )
             _write_attributes(meta, tmp, _META_LAYER)
+            if path.exists():
+                _keep_foreign_layers(path, tmp)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
@@ -432,7 +476,7 @@ class Study:
         DataValidationError
             If the file is a GeoPackage but not a terrakit study.
         """
-        path = Path(path)
+        path = Path(path).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"no study file at {str(path)!r}")
         not_study = (
@@ -601,10 +645,42 @@ def _check_distinct_names(named: Mapping[Any, Any], table: str) -> None:
         )
 
 
+def _check_named_alignments(alignments: Any) -> Mapping[Any, Any]:
+    """``alignments`` as a mapping name → alignment (``{}`` for ``None``);
+    a list of alignments or a single one is refused with the dict to pass."""
+    if alignments is None:
+        return {}
+    if isinstance(alignments, Mapping):
+        return alignments
+    if isinstance(alignments, Alignment):
+        got = f"one Alignment ({alignments.name!r})"
+        fix = "pass alignments={alignment.name: alignment}, or add it with "
+        fix += "study.with_alignment(alignment)"
+    else:
+        got = f"a {type(alignments).__name__}"
+        fix = "pass alignments={a.name: a for a in alignments} (the key is the "
+        fix += "alignment's name in the study)"
+    raise DataValidationError(
+        "alignments",
+        None,
+        f"alignments must be a dict of name → Alignment, got {got}",
+        fix=fix,
+    )
+
+
 def _check_scenarios(
     scenarios: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
+    if scenarios is not None and not isinstance(scenarios, Mapping):
+        raise DataValidationError(
+            "scenarios",
+            None,
+            "scenarios must be a dict of name → scenario record, got a "
+            f"{type(scenarios).__name__}",
+            fix="pass scenarios={name: scenario.to_dict()}, or add one with "
+            "study.with_scenario(name, scenario.to_dict())",
+        )
     _check_distinct_names(scenarios or {}, "scenarios")
     for name, rec in (scenarios or {}).items():
         if not isinstance(rec, Mapping):
@@ -857,6 +933,11 @@ def _same_json(a: Any, b: Any) -> bool:
 def check_study_path(path: str | os.PathLike[str]) -> Path:
     """Check that :meth:`Study.save` may write a study file at ``path``.
 
+    Returns
+    -------
+    Path
+        ``path`` with ``~`` expanded to the user's home folder.
+
     Raises
     ------
     ValueError
@@ -866,7 +947,8 @@ def check_study_path(path: str | os.PathLike[str]) -> Path:
     FileExistsError
         ``path`` exists and is no terrakit study file (it would be destroyed).
     """
-    path = Path(path)
+    # '~/client.gpkg' is in the user's home (it created a folder named '~')
+    path = Path(path).expanduser()
     if path.suffix.lower() != ".gpkg":
         raise ValueError(
             f"a study file is a GeoPackage: use a .gpkg path, got {path.name!r}"
@@ -902,6 +984,13 @@ def _is_study_file(path: Path) -> bool:
 # -- dtype-preserving storage codec -------------------------------------------------
 def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
     dt = s.dtype
+    if isinstance(dt, pd.ArrowDtype):
+        # stored as its numpy / nullable equivalent (_from_arrow), restored
+        # to the Arrow type named here
+        return {
+            **_dtype_spec(_from_arrow(pd.Series(s))),
+            "arrow_type": str(dt.pyarrow_dtype),
+        }
     if isinstance(dt, pd.CategoricalDtype):
         cats = dt.categories
         return {
@@ -909,7 +998,13 @@ def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
             "ordered": bool(dt.ordered),
             "categories": [c.item() if isinstance(c, np.generic) else c for c in cats],
             "categories_dtype": str(cats.dtype),
+            # the values are stored, not the codes (format 2 stored the codes
+            # of categories other than object ones)
+            "category_encoding": "values",
         }
+    if isinstance(dt, pd.StringDtype) and str(dt) == "string":
+        # 'string' alone reads back as string[python]
+        return {"dtype": f"string[{dt.storage}]"}
     if isinstance(dt, pd.PeriodDtype):
         return {"dtype": "period", "period_dtype": str(dt)}
     if isinstance(dt, pd.DatetimeTZDtype):
@@ -923,8 +1018,82 @@ def _dtype_spec(s: pd.Series | pd.Index) -> dict[str, Any]:
         vals = pd.Series(s).dropna()
         if all(isinstance(v, str) for v in vals):
             return {"dtype": "object", "encoding": "str"}
+        if all(_is_date(v) for v in vals):
+            # datetime.date objects (a Parquet DATE column, a SQL DATE):
+            # stored as dates, read back as date objects
+            return {"dtype": "object", "encoding": "date"}
         return {"dtype": "object", "encoding": "json"}
     return {"dtype": str(dt)}
+
+
+def _is_date(value: Any) -> bool:
+    """Whether ``value`` is a :class:`datetime.date` (not a datetime)."""
+    return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+
+
+def _arrow_equivalent(pa_type: Any) -> Any:
+    """The numpy / nullable pandas dtype that holds an Arrow column of
+    ``pa_type`` exactly (nulls included), or ``None`` where the study file
+    stores no such column (decimals, lists, binary, times...)."""
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_boolean(pa_type):
+        return "boolean"
+    if t.is_integer(pa_type):
+        sign = "UInt" if t.is_unsigned_integer(pa_type) else "Int"
+        return f"{sign}{pa_type.bit_width}"
+    if t.is_floating(pa_type):
+        return np.dtype(pa_type.to_pandas_dtype())
+    if t.is_string(pa_type) or t.is_large_string(pa_type):
+        return object
+    if t.is_timestamp(pa_type):
+        if pa_type.tz is not None:
+            return pd.DatetimeTZDtype(pa_type.unit, pa_type.tz)
+        return np.dtype(f"datetime64[{pa_type.unit}]")
+    if t.is_date32(pa_type):
+        return np.dtype("datetime64[s]")
+    if t.is_date64(pa_type):
+        return np.dtype("datetime64[ms]")
+    if t.is_duration(pa_type):
+        return np.dtype(f"timedelta64[{pa_type.unit}]")
+    return None
+
+
+def _from_arrow(s: pd.Series) -> pd.Series:
+    """An Arrow-backed column (``dtype_backend="pyarrow"``) as its numpy /
+    nullable equivalent (:func:`_arrow_equivalent`), which the codec stores."""
+    plain = _arrow_equivalent(s.dtype.pyarrow_dtype)
+    if plain is object:
+        return s.astype(object).where(s.notna(), None)
+    return s.astype(plain)
+
+
+def _arrow_dtype(name: str) -> pd.ArrowDtype:
+    """The Arrow dtype that ``str(dtype.pyarrow_dtype)`` named."""
+    import pyarrow as pa
+
+    if name == "string":
+        # 'string[pyarrow]' names pandas' StringDtype, not the Arrow one
+        return pd.ArrowDtype(pa.string())
+    dtype = pd.api.types.pandas_dtype(f"{name}[pyarrow]")
+    assert isinstance(dtype, pd.ArrowDtype)
+    return dtype
+
+
+def _categories_kind(dt: pd.CategoricalDtype) -> str | None:
+    """How the values of a categorical are stored: ``"text"``, ``"int"``,
+    ``"float"`` (floats and booleans), or ``None`` where the study file cannot
+    hold them (intervals from ``pd.cut``, dates, periods, mixed objects)."""
+    cats = dt.categories
+    kind = cats.dtype.kind if isinstance(cats.dtype, np.dtype) else None
+    if kind in ("i", "u"):
+        return "int"
+    if kind in ("f", "b"):
+        return "float"
+    if ptypes.is_string_dtype(cats.dtype) and all(isinstance(c, str) for c in cats):
+        return "text"
+    return None
 
 
 #: pandas' nullable integer dtypes: stored as int64 with nulls, read back
@@ -936,13 +1105,23 @@ _NULLABLE_INTS = frozenset(
 
 def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
     kind = spec["dtype"]
+    if "arrow_type" in spec:
+        s = _from_arrow(s)
     if kind == "category":
-        vals = s.astype(object)
-        if spec["categories_dtype"] != "object":
-            return pd.Series(
-                s.cat.codes.astype(np.int64).where(s.notna()), index=s.index
-            ).astype("float64")
-        return vals.where(s.notna(), None)
+        # the values, as the categories hold them (QGIS shows them)
+        store = _categories_kind(s.dtype)
+        if store == "text" or not len(s.cat.categories):
+            return s.astype(object).where(s.notna(), None)
+        codes = s.cat.codes.to_numpy()
+        missing = codes < 0
+        values = pd.Series(
+            s.cat.categories.take(np.where(missing, 0, codes)).to_numpy(),
+            index=s.index,
+        )
+        if store == "int":
+            # exactly, as integers with nulls (above int64: refused at save)
+            return values.astype(np.int64).astype("Int64").mask(missing)
+        return values.astype("float64").mask(missing)
     if kind == "period":
         return s.astype(str).where(s.notna(), None)
     if spec.get("encoding") == "datetime":
@@ -957,6 +1136,13 @@ def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         )
     if spec.get("encoding") == "str":
         return s.astype(object).where(s.notna(), None)
+    if spec.get("encoding") == "date":
+        present = s.notna().to_numpy()
+        days = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[D]")
+        days[present] = [
+            np.datetime64(v, "D") for v in s.to_numpy(dtype=object)[present]
+        ]
+        return pd.Series(days.astype("datetime64[s]"), index=s.index)
     if kind in ("boolean",):
         return s.astype("float64")
     if kind in _NULLABLE_INTS:
@@ -972,9 +1158,28 @@ def _encode_values(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
 
 def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
     kind = spec["dtype"]
+    if "arrow_type" in spec:
+        plain = {k: v for k, v in spec.items() if k != "arrow_type"}
+        return _restore_dtype(s, plain).astype(_arrow_dtype(spec["arrow_type"]))
     if kind == "category":
         cats = pd.Index(spec["categories"], dtype=spec["categories_dtype"])
+        if spec.get("category_encoding") == "values":
+            present = s.notna().to_numpy()
+            codes = np.full(len(s), -1, dtype=np.int64)
+            if present.any():
+                values = pd.Index(s.to_numpy(dtype=object)[present])
+                if cats.dtype.kind in "iub":
+                    # stored integers read as floats where some are missing
+                    values = values.astype(cats.dtype)
+                codes[present] = cats.get_indexer(values)
+            return pd.Series(
+                pd.Categorical.from_codes(
+                    codes, categories=cats, ordered=spec["ordered"]
+                ),
+                index=s.index,
+            )
         if spec["categories_dtype"] != "object":
+            # format 2 and older stored the codes of such categories
             codes = s.fillna(-1).astype(np.int64).to_numpy()
             return pd.Series(
                 pd.Categorical.from_codes(
@@ -1004,6 +1209,20 @@ def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
         ).astype(object)
     if spec.get("encoding") == "str":
         return s.astype(object).where(s.notna(), None)
+    if spec.get("encoding") == "date":
+        # GDAL reads a date far from today (year 1) as text
+        return pd.Series(
+            [
+                None
+                if pd.isna(v)
+                else v.date()
+                if isinstance(v, datetime.datetime)
+                else datetime.date.fromisoformat(str(v)[:10])
+                for v in s
+            ],
+            index=s.index,
+            dtype=object,
+        )
     if kind == "bool" and s.dtype != bool:
         return s.astype(bool)
     return s.astype(kind)
@@ -1022,6 +1241,10 @@ def _storable(dt: Any) -> bool:
     """Whether the codec stores a column of dtype ``dt`` (and reads it back)."""
     if isinstance(dt, pd.SparseDtype):
         return _storable(dt.subtype)
+    if isinstance(dt, pd.ArrowDtype):
+        return _arrow_equivalent(dt.pyarrow_dtype) is not None
+    if isinstance(dt, pd.CategoricalDtype):
+        return _categories_kind(dt) is not None
     if isinstance(dt, pd.IntervalDtype) or ptypes.is_complex_dtype(dt):
         return False
     return bool(
@@ -1038,14 +1261,50 @@ def _storable(dt: Any) -> bool:
 def _check_storable(s: pd.Series | pd.Index, table: str, column: str) -> None:
     """Raise if the study file cannot hold column ``column`` of ``table``."""
     dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype) and not _storable(dt):
+        # pd.cut's intervals, dates, periods: no category list the file can
+        # name (and read back as such)
+        cats = dt.categories
+        shown = f" (e.g. {cats[0]!r})" if len(cats) else ""
+        plain = ""
+        if isinstance(cats.dtype, (pd.PeriodDtype, pd.DatetimeTZDtype)) or (
+            isinstance(cats.dtype, np.dtype) and cats.dtype.kind in "mM"
+        ):
+            plain = (
+                f", or df[{column!r}].astype({str(cats.dtype)!r}) keeps them as "
+                "a plain column"
+            )
+        raise DataValidationError(
+            table,
+            column,
+            f"a categorical column whose categories are {cats.dtype}{shown} "
+            "cannot be saved in a study file (it holds categories of numbers "
+            "or of text)",
+            fix=f"convert it before saving: df[{column!r}].astype(str) keeps the "
+            f"labels as text{plain}; or drop it",
+        )
+    if isinstance(dt, pd.ArrowDtype) and _storable(dt):
+        # checked as what is stored (the uint64 limit below)
+        s = _from_arrow(pd.Series(s))
+        dt = s.dtype
     if not _storable(dt):
+        if isinstance(dt, pd.ArrowDtype):
+            # decimals, lists, structs, binary, times of pyarrow
+            fix = (
+                f"convert it before saving (e.g. df[{column!r}].astype(float) or "
+                ".astype(str)), or drop it"
+            )
+        else:
+            fix = (
+                f"convert it before saving (e.g. df[{column!r}].astype(str), or "
+                "split complex numbers into .real and .imag columns), or drop it"
+            )
         raise DataValidationError(
             table,
             column,
             f"a column of dtype {dt} cannot be saved in a study file (it holds "
             "numbers, text, booleans, dates, durations, categories and periods)",
-            fix=f"convert it before saving (e.g. df[{column!r}].astype(str), or "
-            "split complex numbers into .real and .imag columns), or drop it",
+            fix=fix,
         )
     if ptypes.is_object_dtype(dt) and _dtype_spec(s).get("encoding") == "json":
         # objects other than text are stored as JSON: a value JSON cannot hold
@@ -1057,6 +1316,18 @@ def _check_storable(s: pd.Series | pd.Index, table: str, column: str) -> None:
         if bad.any():
             first = values[bad][0]
             labels = s if isinstance(s, pd.Index) else s.index
+            if isinstance(first, (datetime.date, np.datetime64)):
+                # datetimes left as objects (mixed time zones, dates beside
+                # datetimes): the file holds a column of dates
+                fix = (
+                    f"convert them before saving with pd.to_datetime(df[{column!r}]"
+                    ") (pass utc=True where they mix time zones)"
+                )
+            else:
+                fix = (
+                    f"convert them before saving (e.g. df[{column!r}].astype(float)"
+                    " or .astype(str)), or drop the column"
+                )
             raise DataValidationError(
                 table,
                 column,
@@ -1065,9 +1336,11 @@ def _check_storable(s: pd.Series | pd.Index, table: str, column: str) -> None:
                 "text, booleans, dates, durations, categories and periods)",
                 rows=_ids(labels[bad]),
                 n_bad=int(bad.sum()),
-                fix=f"convert them before saving (e.g. df[{column!r}].astype(float) "
-                "or .astype(str)), or drop the column",
+                fix=fix,
             )
+    if isinstance(dt, pd.CategoricalDtype):
+        # numbers are stored as such: an integer above int64 cannot be
+        s, dt = pd.Series(dt.categories), dt.categories.dtype
     if str(dt) in ("uint64", "UInt64") and len(s):
         big = (
             np.asarray(pd.Series(s).dropna(), dtype=np.uint64) > np.iinfo(np.int64).max
@@ -1173,8 +1446,15 @@ def _decode_table(raw: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
 
 
 def _stored_as_int64(spec: dict[str, Any]) -> bool:
-    """Whether a column of ``spec`` is stored as int64 with nulls: durations
-    and nullable integers."""
+    """Whether a column of ``spec`` is stored as int64 with nulls: durations,
+    nullable integers and categoricals of integers."""
+    if spec["dtype"] == "category":
+        cats = ptypes.pandas_dtype(spec["categories_dtype"])
+        return (
+            spec.get("category_encoding") == "values"
+            and isinstance(cats, np.dtype)
+            and cats.kind in "iu"
+        )
     return spec.get("encoding") == "timedelta" or spec["dtype"] in _NULLABLE_INTS
 
 
@@ -1211,3 +1491,144 @@ def _read_layer(path: Path, layer: str, schema: dict[str, Any]) -> pd.DataFrame:
 
 def _write_attributes(df: pd.DataFrame, path: Path, layer: str) -> None:
     pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG", append=False)
+
+
+#: the GeoPackage's rows that describe a table (besides the table itself)
+_GPKG_REGISTERS = (
+    "gpkg_contents",
+    "gpkg_ogr_contents",
+    "gpkg_extensions",
+    "gpkg_data_columns",
+)
+
+
+def _keep_foreign_layers(old: Path, new: Path) -> None:
+    """Copy the layers and tables of the study file ``old`` that are not the
+    study's own into ``new``, the file about to replace it.
+
+    A study file is where ``tk.sweep(..., out=...)`` streams its rows (the
+    README promises that an interrupted sweep resumes from them) and where
+    QGIS keeps styles: saving the study again kept only the study's layers.
+    Attribute tables (a sweep's table) and plain SQLite tables are copied as
+    they are, with their indexes; layers with geometries through GDAL.
+
+    Raises
+    ------
+    DataValidationError
+        A layer that cannot be copied (a raster tile set, say); ``new`` is
+        then not used and ``old`` stays as it was.
+    """
+    own = {_META_LAYER, "alignments", *_TABLES}
+    try:
+        with contextlib.closing(sqlite3.connect(old)) as con:
+            master = con.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master"
+            ).fetchall()
+            contents = dict(
+                con.execute("SELECT table_name, data_type FROM gpkg_contents")
+            )
+    except sqlite3.Error as err:
+        raise DataValidationError(
+            "study",
+            None,
+            f"cannot list the tables of {old.name} to keep those that are not the "
+            f"study's own ({err})",
+            fix="save the study to another file",
+        ) from None
+    tables = {name for kind, name, _, _ in master if kind == "table"}
+    registered = [t for t in contents if t not in own]
+    plain = sorted(
+        t
+        for t in tables
+        if t not in contents
+        and t not in own
+        and not t.startswith(("gpkg_", "rtree_", "sqlite_"))
+    )
+    if not registered and not plain:
+        return
+
+    def refuse(name: str, why: str) -> DataValidationError:
+        return DataValidationError(
+            "study",
+            None,
+            f"{old.name} holds the layer {name!r}, which is not the study's own, "
+            f"and saving would delete it: {why}",
+            fix="move that layer to another file (or delete it if it may go), "
+            "or save the study to another file",
+        )
+
+    for name in registered:
+        if contents[name] not in ("features", "attributes"):
+            raise refuse(name, f"a layer of {contents[name]!r} is not copied")
+        if contents[name] == "features":
+            try:
+                meta, table = pyogrio.read_arrow(old, layer=name, return_fids=True)
+                fid = meta["fid_column"]
+                pyogrio.write_arrow(
+                    table,
+                    new,
+                    layer=name,
+                    driver="GPKG",
+                    geometry_name=meta["geometry_name"] or None,
+                    geometry_type=meta["geometry_type"],
+                    crs=meta["crs"],
+                    layer_options={"FID": fid} if fid else None,
+                )
+            except (
+                pyogrio.errors.DataSourceError,
+                pyogrio.errors.DataLayerError,
+                pyogrio.errors.FieldError,
+                pyogrio.errors.GeometryError,
+            ) as err:
+                raise refuse(name, f"GDAL cannot copy it ({err})") from None
+    copied = [t for t in registered if contents[t] == "attributes"] + plain
+    features = set(registered) - set(copied)
+    current = copied[0] if copied else registered[0]
+    with contextlib.closing(sqlite3.connect(new)) as con:
+        con.execute("ATTACH DATABASE ? AS old", (str(old),))
+        try:
+            with con:
+                have = {
+                    r[0] for r in con.execute("SELECT name FROM main.sqlite_master")
+                }
+                for current in copied:
+                    registers = _GPKG_REGISTERS if current in contents else ()
+                    for kind, name, _, sql in master:
+                        if kind == "table" and name in (current, *registers):
+                            if name not in have:
+                                con.execute(sql)
+                                have.add(name)
+                    con.execute(
+                        f'INSERT INTO main."{_quoted(current)}" SELECT * FROM '
+                        f'old."{_quoted(current)}"'
+                    )
+                    for register in registers:
+                        if register in have and register in tables:
+                            con.execute(
+                                f"INSERT INTO main.{register} SELECT * FROM "
+                                f"old.{register} WHERE table_name = ?",
+                                (current,),
+                            )
+                # the indexes (the sweep's unique key) and triggers of the
+                # copied tables; of a layer GDAL copied, the indexes it has not
+                # made anew
+                for kind, name, table_name, sql in master:
+                    current = table_name
+                    if (
+                        sql is not None
+                        and name not in have
+                        and (
+                            (kind in ("index", "trigger") and table_name in copied)
+                            or (kind == "index" and table_name in features)
+                        )
+                    ):
+                        con.execute(sql)
+        except sqlite3.Error as err:
+            raise refuse(current, f"SQLite cannot copy it ({err})") from None
+        finally:
+            con.execute("DETACH DATABASE old")
+
+
+def _quoted(name: str) -> str:
+    """``name`` for use inside double quotes in SQL."""
+    return name.replace('"', '""')

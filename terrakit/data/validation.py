@@ -7,6 +7,7 @@ their input; the ``clean_*`` functions return new, normalised copies.
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import difflib
 import re
@@ -1538,13 +1539,52 @@ def _months_of_a_b_year(
     return out
 
 
-def _suggest_period_format(bad: list[str]) -> str:
-    """A ``period_format=...`` that reads every one of ``bad``, or ``""``."""
-    sample = pd.Series(bad[:200], dtype="string")
+def _suggest_period_format(texts: Sequence[str]) -> str:
+    """A ``period_format=...`` that reads every one of ``texts``, or ``""``.
+
+    ``texts`` are all the text cells of the column, those that parsed without
+    a format too: a format that reads the cells refused but not the others
+    would only move the refusal to them.
+    """
+    sample = pd.Series(list(dict.fromkeys(texts)), dtype="string")
     for f in _PERIOD_FORMATS:
         if pd.to_datetime(sample, format=f, errors="coerce").notna().all():
             return f
     return ""
+
+
+def _period_format_fix(bad: list[str], texts: list[str]) -> str:
+    """The fix for months ``bad`` that do not parse without a format, of the
+    column's text cells ``texts``: a ``period_format`` that reads them all,
+    or, where one reads ``bad`` but not the others, one format for all."""
+    guess = _suggest_period_format(texts)
+    if guess:
+        return (
+            f"pass period_format={guess!r} to the loader (it reads all of "
+            "them), or write months as YYYY-MM"
+        )
+    guess = _suggest_period_format(bad[:200])
+    if not guess:
+        return ""
+    read = pd.to_datetime(
+        pd.Series(texts, dtype="string"), format=guess, errors="coerce"
+    )
+    other = texts[int(np.flatnonzero(read.isna().to_numpy())[0])]
+    return (
+        f"the column mixes formats: period_format={guess!r} reads these but not "
+        f"others such as {other!r}; write every month in one format, e.g. as "
+        "YYYY-MM (2024-03)"
+    )
+
+
+def _date_cells(values: pd.Series) -> np.ndarray:
+    """Which cells of ``values`` hold dates (a workbook's date cells, read as
+    objects beside its text cells), not text."""
+    if not ptypes.is_object_dtype(values.dtype):
+        return np.zeros(len(values), dtype=bool)
+    return np.array(
+        [isinstance(v, (datetime.date, np.datetime64)) for v in values], dtype=bool
+    )
 
 
 def parse_periods(
@@ -1580,6 +1620,7 @@ def parse_periods(
             "or, if the values are monthly, convert them with "
             "values.dt.to_timestamp().dt.to_period('M')",
         )
+    dates = np.zeros(len(values), dtype=bool)
     if ptypes.is_datetime64_any_dtype(values.dtype):
         parsed = values
     elif ptypes.is_object_dtype(values.dtype) and ptypes.infer_dtype(
@@ -1589,51 +1630,25 @@ def parse_periods(
         # stay text: dates, as a column of datetimes would be
         parsed = pd.to_datetime(values)
     else:
-        text = values.astype("string")
-        quarters = text.str.fullmatch(_QUARTER, case=False).fillna(False)
-        if bool(quarters.any()):
-            # '2024Q2' parses as April: a quarter's figures would be read as
-            # one month's (a forecast came out about 3 times too high)
-            first = str(text[quarters].iloc[0])
-            raise DataValidationError(
-                table,
-                "period",
-                f"{int(quarters.sum())} periods are quarters, not months (e.g. "
-                f"{first!r}): terrakit reads one row per account and month",
-                rows=[f"row {i}" for i in values.index[quarters][:20]],
-                n_bad=int(quarters.sum()),
-                fix="give monthly rows (split or re-aggregate the figures by month)",
+        # date cells beside text cells ('03.2024'): the dates are read as
+        # dates, fmt (and the checks of text) apply to the text cells
+        dates = _date_cells(values)
+        parsed = _parse_month_texts(values[~dates], table, fmt)
+        if dates.any():
+            both = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+            both[dates] = _naive(pd.to_datetime(values[dates])).to_numpy(
+                dtype="datetime64[ns]"
             )
-        years = text.str.fullmatch(_YEAR).fillna(False)
-        if fmt is None and bool(years.any()):
-            # '2024' parses as January 2024: a year's figures would be read as
-            # one month's (12 times too high per month)
-            first = str(text[years].iloc[0])
-            raise DataValidationError(
-                table,
-                "period",
-                f"{int(years.sum())} periods are years, not months (e.g. "
-                f"{first!r}): terrakit reads one row per account and month",
-                rows=[f"row {i}" for i in values.index[years][:20]],
-                n_bad=int(years.sum()),
-                fix="give monthly rows (split or re-aggregate the figures by "
-                "month); if the four digits are a month (e.g. '0124', January "
-                "2024), pass period_format='%m%y' to the loader",
-            )
-        months = _months_of_a_b_year(text, table, fmt)
-        if months is not None:
-            text = text.where(months.isna(), months)
-        parsed = pd.to_datetime(text, format=fmt or "mixed", errors="coerce")
+            both[~dates] = _naive(parsed).to_numpy(dtype="datetime64[ns]")
+            parsed = pd.Series(both, index=values.index)
     bad = parsed.isna()
     if bad.any():
         bad_vals = list(dict.fromkeys(values[bad].astype(str)))
-        guess = _suggest_period_format(bad_vals) if fmt is None else ""
+        texts = list(dict.fromkeys(values[~dates].dropna().astype(str)))
+        guess = _period_format_fix(bad_vals, texts) if fmt is None else ""
         numeric = pd.to_numeric(pd.Series(bad_vals), errors="coerce")
         if guess:
-            fix = (
-                f"pass period_format={guess!r} to the loader (it reads all of "
-                f"them), or write months as YYYY-MM"
-            )
+            fix = guess
         elif numeric.notna().all() and numeric.between(20_000, 80_000).all():
             fix = (
                 "these look like Excel day numbers: format the column as dates "
@@ -1654,11 +1669,57 @@ def parse_periods(
             n_bad=int(bad.sum()),
             fix=fix,
         )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
+    parsed = _naive(parsed)
     out = parsed.dt.to_period("M")
     _warn_quarter_starts(out, table)
     return out
+
+
+def _naive(parsed: pd.Series) -> pd.Series:
+    """Datetimes without their time zone (the local month)."""
+    if getattr(parsed.dt, "tz", None) is not None:
+        return parsed.dt.tz_localize(None)
+    return parsed
+
+
+def _parse_month_texts(values: pd.Series, table: str, fmt: str | None) -> pd.Series:
+    """Months written as text (``values``: the cells that are no dates) as
+    datetimes, ``NaT`` where they do not parse; quarters and years refused."""
+    text = values.astype("string")
+    quarters = text.str.fullmatch(_QUARTER, case=False).fillna(False)
+    if bool(quarters.any()):
+        # '2024Q2' parses as April: a quarter's figures would be read as
+        # one month's (a forecast came out about 3 times too high)
+        first = str(text[quarters].iloc[0])
+        raise DataValidationError(
+            table,
+            "period",
+            f"{int(quarters.sum())} periods are quarters, not months (e.g. "
+            f"{first!r}): terrakit reads one row per account and month",
+            rows=[f"row {i}" for i in values.index[quarters][:20]],
+            n_bad=int(quarters.sum()),
+            fix="give monthly rows (split or re-aggregate the figures by month)",
+        )
+    years = text.str.fullmatch(_YEAR).fillna(False)
+    if fmt is None and bool(years.any()):
+        # '2024' parses as January 2024: a year's figures would be read as
+        # one month's (12 times too high per month)
+        first = str(text[years].iloc[0])
+        raise DataValidationError(
+            table,
+            "period",
+            f"{int(years.sum())} periods are years, not months (e.g. "
+            f"{first!r}): terrakit reads one row per account and month",
+            rows=[f"row {i}" for i in values.index[years][:20]],
+            n_bad=int(years.sum()),
+            fix="give monthly rows (split or re-aggregate the figures by "
+            "month); if the four digits are a month (e.g. '0124', January "
+            "2024), pass period_format='%m%y' to the loader",
+        )
+    months = _months_of_a_b_year(text, table, fmt)
+    if months is not None:
+        text = text.where(months.isna(), months)
+    return pd.to_datetime(text, format=fmt or "mixed", errors="coerce")
 
 
 #: A quarter written as text: '2024Q2', '2024-Q2', 'Q2 2024', 'Q2/2024'.

@@ -1456,3 +1456,52 @@ def test_coordinates_keep_their_decimal_point_beside_decimal_commas(tmp_path):
         assert acc["lon"].tolist() == [-84.388, -84.391]
         assert acc["lat"].tolist() == [33.749, 33.752]
         assert acc["annual_sales"].tolist() == [1234.5, 1099.9]
+
+
+# -- QA round 21 --------------------------------------------------------------------
+def test_date_cells_beside_text_months_read_with_the_format_advised(tmp_path):
+    """A workbook's period column of date cells and text months ('03.2024'):
+    the loader advised period_format='%m.%Y' ('it reads all of them'), and
+    with it refused the date cells, although date cells are read as dates
+    whatever the format.  The format now applies to the text cells only."""
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in (
+        ["account_id", "period", "sales"],
+        ["A1", dt.datetime(2024, 1, 1), 100],
+        ["A1", dt.datetime(2024, 2, 1), 110],
+        ["A1", "03.2024", 120],
+        ["A1", "04.2024", 130],
+    ):
+        wb.active.append(r)
+    wb.save(tmp_path / "h.xlsx")
+    with pytest.raises(DataValidationError) as info:
+        read_history(tmp_path / "h.xlsx")
+    assert str(info.value) == (
+        "history.period: 2 periods do not parse as months (e.g. '03.2024') (rows: "
+        "'row 2', 'row 3'). Fix: pass period_format='%m.%Y' to the loader (it "
+        "reads all of them), or write months as YYYY-MM"
+    )
+    h = read_history(tmp_path / "h.xlsx", period_format="%m.%Y")
+    assert h["period"].astype(str).tolist() == [
+        "2024-01",
+        "2024-02",
+        "2024-03",
+        "2024-04",
+    ]
+    assert h["sales"].tolist() == [100, 110, 120, 130]
+
+
+def test_a_tilde_path_is_the_home_folder(tmp_path, crm_units, monkeypatch):
+    """read_units('~/units.gpkg') said 'no file' where geopandas and pandas
+    read the file in the home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)
+    crm_units.to_file(tmp_path / "units.gpkg")
+    units = read_units("~/units.gpkg", columns={"GEOID": "unit_id"})
+    assert units.index.tolist() == ["01001", "01003"]
+    with pytest.raises(FileNotFoundError, match=r"units: no file at '.*/nope\.gpkg'"):
+        read_units("~/nope.gpkg")

@@ -813,3 +813,317 @@ def test_stored_periods_are_restored_with_missing_months():
         pd.Series([], dtype=object), {"dtype": "period", "period_dtype": "period[M]"}
     )
     assert str(empty.dtype) == "period[M]" and empty.empty
+
+
+# -- QA round 21 ------------------------------------------------------------------
+def test_pyarrow_columns_round_trip(three_unit_study, tmp_path):
+    """A bool[pyarrow] column with a missing value was saved as the texts
+    'True'/'<NA>', and Study.load then died with a bare ArrowInvalid;
+    string[pyarrow] came back as string[python]; Arrow timestamps and dates
+    were refused.  Arrow columns are stored as their numpy / nullable
+    equivalents and read back in their Arrow dtype."""
+    pa = pytest.importorskip("pyarrow")
+
+    def arrow(values, pa_type):
+        return pd.array(pa.array(values, type=pa_type), dtype=pd.ArrowDtype(pa_type))
+
+    s = three_unit_study
+    ts = pd.Timestamp("2024-03-01 10:30", tz="UTC")
+    units = s.units.assign(
+        urban=arrow([True, None, False], pa.bool_()),
+        code=arrow([2**53 + 1, None, -7], pa.int64()),
+        share=arrow([0.5, None, 1.5], pa.float64()),
+        label=arrow(["x", None, "z"], pa.string()),
+        opened=arrow([ts, None, ts], pa.timestamp("ms", tz="Europe/Berlin")),
+        since=arrow([pd.Timestamp("2020-01-31").date(), None, None], pa.date32()),
+        drive=arrow([pd.Timedelta(minutes=5), None, pd.Timedelta(0)], pa.duration("s")),
+        name=pd.array(["a", None, "c"], dtype="string[pyarrow]"),
+    )
+    t = s.replace(units=units)
+    back = Study.load(t.save(tmp_path / "s.gpkg"))
+    _assert_same(t, back)
+    assert back.units["urban"].isna().tolist() == [False, True, False]
+    assert back.units["code"].iloc[0] == 2**53 + 1
+    assert str(back.units["urban"].dtype) == "bool[pyarrow]"
+    assert back.units["name"].dtype == pd.StringDtype("pyarrow")
+    assert back.units["label"].dtype == pd.ArrowDtype(pa.string())
+    assert str(back.units["since"].dtype) == "date32[day][pyarrow]"
+    # what QGIS shows: numbers and dates, not the texts 'True' and '<NA>'
+    raw = pyogrio.read_dataframe(tmp_path / "s.gpkg", layer="units")
+    assert raw["urban"].tolist()[::2] == [1.0, 0.0] and np.isnan(raw["urban"][1])
+    assert str(raw["since"][0]) == "2020-01-31 00:00:00"
+    # a type the file cannot hold is refused at save, naming the column
+    odd = s.replace(
+        units=s.units.assign(odd=arrow([[1], None, [2]], pa.list_(pa.int64())))
+    )
+    with pytest.raises(DataValidationError) as info:
+        odd.save(tmp_path / "odd.gpkg")
+    assert info.value.table == "units" and info.value.column == "odd"
+    assert str(info.value).endswith(
+        "Fix: convert it before saving (e.g. df['odd'].astype(float) or "
+        ".astype(str)), or drop it"
+    )
+    assert not (tmp_path / "odd.gpkg").exists()
+
+
+def test_numeric_categories_are_stored_as_their_values(three_unit_study, tmp_path):
+    """Categoricals of numbers were stored as their category codes: QGIS and
+    read_units on the saved study showed 2, 0, 1 where the units held 30,
+    10, 20.  Files written so (format 2) still load."""
+    from terrakit.data import read_units
+
+    s = three_unit_study
+    units = s.units.assign(
+        region=pd.Categorical([30, 10, 20], categories=[10, 20, 30]),
+        big=pd.Categorical([2**60 + 1, None, 5], categories=[5, 2**60 + 1]),
+        rate=pd.Categorical([0.5, None, 1.5], categories=[1.5, 0.5], ordered=True),
+        flag=pd.Categorical([True, False, None]),
+        size=pd.Categorical(["S", None, "L"], categories=["S", "L"]),
+    )
+    t = s.replace(units=units)
+    path = t.save(tmp_path / "s.gpkg")
+    _assert_same(t, Study.load(path))
+    raw = pyogrio.read_dataframe(path, layer="units")
+    assert raw["region"].tolist() == [30, 10, 20]
+    assert raw["rate"].tolist()[::2] == [0.5, 1.5]
+    assert read_units(path)["region"].tolist() == [30, 10, 20]
+    info = pyogrio.read_info(path, layer="units")
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert types["region"] == types["big"] == "int64"
+
+    # format 2 stored the codes, and no category_encoding in the schema
+    meta = pyogrio.read_dataframe(path, layer="terrakit_metadata")
+    rows = {k: json.loads(v) for k, v in zip(meta["key"], meta["value"], strict=True)}
+    rows["format_version"] = 2
+    for col in rows["schema"]["units"]["columns"]:
+        col.pop("category_encoding", None)
+    meta["value"] = [json.dumps(rows[k]) for k in meta["key"]]
+    for name in ("region", "big", "rate", "flag"):
+        codes = units[name].cat.codes.astype(float)
+        raw[name] = codes.where(codes >= 0).to_numpy()
+    pyogrio.write_dataframe(
+        raw, path, layer="units", driver="GPKG", layer_options={"OVERWRITE": "YES"}
+    )
+    pyogrio.write_dataframe(
+        meta,
+        path,
+        layer="terrakit_metadata",
+        driver="GPKG",
+        layer_options={"OVERWRITE": "YES"},
+    )
+    assert pyogrio.read_dataframe(path, layer="units")["region"].tolist() == [2, 0, 1]
+    _assert_same(t, Study.load(path))
+
+
+@pytest.mark.parametrize(
+    ("values", "shown", "plain"),
+    [
+        (
+            pd.cut([1.0, 5.0, 9.0], [0, 3, 6, 10]),
+            "interval[int64, right] (e.g. Interval(0, 3, closed='right'))",
+            "",
+        ),
+        (
+            pd.Categorical(pd.PeriodIndex(["2024-01", "2024-02", "2024-01"], freq="M")),
+            "period[M] (e.g. Period('2024-01', 'M'))",
+            ", or df['band'].astype('period[M]') keeps them as a plain column",
+        ),
+        (
+            pd.Categorical(pd.to_datetime(["2024-01-01", "2024-02-01", None])),
+            "datetime64[ns] (e.g. Timestamp('2024-01-01 00:00:00'))",
+            ", or df['band'].astype('datetime64[ns]') keeps them as a plain column",
+        ),
+    ],
+)
+def test_categories_the_file_cannot_hold_are_refused_at_save(
+    three_unit_study, tmp_path, values, shown, plain
+):
+    """A pd.cut band (categories of intervals), or a categorical of dates or
+    periods, was accepted and save() died with a bare TypeError about a
+    'provenance value'.  Refused, naming the table and column and the fix
+    (stored as text they could not be read back as what the study held)."""
+    s = three_unit_study.replace(units=three_unit_study.units.assign(band=values))
+    with pytest.raises(DataValidationError) as info:
+        s.save(tmp_path / "s.gpkg")
+    assert str(info.value) == (
+        f"units.band: a categorical column whose categories are {shown} cannot "
+        "be saved in a study file (it holds categories of numbers or of text). "
+        "Fix: convert it before saving: df['band'].astype(str) keeps the labels "
+        f"as text{plain}; or drop it"
+    )
+    assert list(tmp_path.iterdir()) == []
+    fixed = s.replace(units=s.units.assign(band=s.units["band"].astype(str)))
+    back = Study.load(fixed.save(tmp_path / "s.gpkg")).units["band"]
+    assert back.tolist()[:2] == fixed.units["band"].tolist()[:2]
+
+
+def test_date_objects_round_trip(three_unit_study, tmp_path):
+    """A Parquet DATE column (read as datetime.date objects) was accepted at
+    the door and refused at save ("it holds ... dates ... Fix: astype(float)").
+    Stored as dates, read back as the same date objects."""
+    import datetime as dt
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    from terrakit.data import read_accounts
+
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": ["a1", "a2"],
+                "unit_id": ["u1", "u3"],
+                "annual_sales": [1.0, 2.0],
+                "since": pa.array([dt.date(2020, 1, 31), None], type=pa.date32()),
+            }
+        ),
+        tmp_path / "acc.parquet",
+    )
+    s = three_unit_study
+    t = s.replace(
+        accounts=read_accounts(tmp_path / "acc.parquet"),
+        units=s.units.assign(
+            opened=np.array(
+                [dt.date(1800, 1, 1), None, dt.date(2024, 2, 29)], dtype=object
+            )
+        ),
+    )
+    back = Study.load(t.save(tmp_path / "s.gpkg"))
+    _assert_same(t, back)
+    assert back.accounts["since"].tolist() == [dt.date(2020, 1, 31), None]
+    assert back.units["opened"].tolist() == [
+        dt.date(1800, 1, 1),
+        None,
+        dt.date(2024, 2, 29),
+    ]
+    # datetimes left as objects are refused with the conversion that stores them
+    aware = np.array(
+        [
+            dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            None,
+        ],
+        dtype=object,
+    )
+    with pytest.raises(DataValidationError) as info:
+        s.replace(units=s.units.assign(at=aware)).save(tmp_path / "aware.gpkg")
+    assert str(info.value).endswith(
+        "Fix: convert them before saving with pd.to_datetime(df['at']) (pass "
+        "utc=True where they mix time zones)"
+    )
+
+
+def test_save_keeps_the_tables_that_are_not_the_studys(three_unit_study, tmp_path):
+    """Study.save replaced the file with a new one holding only the study's
+    layers: the table tk.sweep streams its rows into (in the study file, so
+    that an interrupted sweep resumes), a layer or a table added in QGIS,
+    were deleted.  They are copied as they were, with their indexes."""
+    import sqlite3
+    from contextlib import closing
+
+    from shapely.geometry import Point
+
+    path = three_unit_study.save(tmp_path / "s.gpkg")
+    pyogrio.write_dataframe(
+        pd.DataFrame({"key": ["k1", "k2"], "seed": [1, 2], "row": ['{"y": 2}', None]}),
+        path,
+        layer="sweep",
+        driver="GPKG",
+    )
+    gpd.GeoDataFrame(
+        {"note": ["here", None]}, geometry=[Point(1, 2), None], crs="EPSG:3857"
+    ).to_file(path, layer="notes")
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute('CREATE UNIQUE INDEX "sweep_key" ON "sweep"(key)')
+        con.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, content BLOB)")
+        con.execute("INSERT INTO qgis_projects VALUES ('p', x'0102')")
+
+    def contents() -> dict:
+        with closing(sqlite3.connect(path)) as con:
+            return {
+                "sweep": con.execute("SELECT * FROM sweep").fetchall(),
+                "projects": con.execute("SELECT * FROM qgis_projects").fetchall(),
+                "indexes": con.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                    "sql IS NOT NULL"
+                ).fetchall(),
+                "registered": con.execute(
+                    "SELECT table_name, data_type FROM gpkg_contents WHERE "
+                    "table_name IN ('sweep', 'notes') ORDER BY table_name"
+                ).fetchall(),
+            }
+
+    before = contents()
+    assert before["indexes"] == [
+        ("sweep_key", 'CREATE UNIQUE INDEX "sweep_key" ON "sweep"(key)')
+    ]
+    t = Study.load(path).without_alignment("current")
+    t.save(path)
+    assert contents() == before
+    assert sorted(str(n) for n, _ in pyogrio.list_layers(path)) == [
+        "accounts",
+        "notes",
+        "reps",
+        "sweep",
+        "terrakit_metadata",
+        "units",
+    ]
+    notes = pyogrio.read_dataframe(path, layer="notes")
+    assert notes["note"].tolist() == ["here", None]
+    assert notes.crs == "EPSG:3857" and notes.geometry.iloc[0] == Point(1, 2)
+    _assert_same(t, Study.load(path))
+
+
+def test_entry_points_refuse_wrong_types_with_the_fix(three_unit_study):
+    """alignments=[a] or alignments=a, scenarios=['x'], with_alignment(dict)
+    and with_scenario(name, Scenario) died with bare AttributeError and
+    TypeError."""
+    s = three_unit_study
+    al = s.alignments["current"]
+    cases = [
+        (
+            lambda: Study(s.units, alignments=[al]),
+            "alignments: alignments must be a dict of name → Alignment, got a "
+            "list. Fix: pass alignments={a.name: a for a in alignments} (the key "
+            "is the alignment's name in the study)",
+        ),
+        (
+            lambda: Study(s.units, alignments=al),
+            "alignments: alignments must be a dict of name → Alignment, got one "
+            "Alignment ('current'). Fix: pass alignments={alignment.name: "
+            "alignment}, or add it with study.with_alignment(alignment)",
+        ),
+        (
+            lambda: Study(s.units, scenarios=["x"]),
+            "scenarios: scenarios must be a dict of name → scenario record, got a "
+            "list. Fix: pass scenarios={name: scenario.to_dict()}, or add one with "
+            "study.with_scenario(name, scenario.to_dict())",
+        ),
+        (
+            lambda: s.with_alignment({"u1": 1, "u2": 1, "u3": 2}),
+            "alignment: with_alignment() takes an Alignment, got a dict. Fix: wrap "
+            "a dict of unit → territory with tk.Alignment.from_mapping(mapping, "
+            "name='...')",
+        ),
+        (
+            lambda: s.with_scenario("x", object()),
+            "scenarios: scenario 'x' must be a JSON-able dict, got object (rows: "
+            "'x'). Fix: store scenario.to_dict() (or use scenario.save_to(study))",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(DataValidationError) as info:
+            call()
+        assert str(info.value) == message
+
+
+def test_a_tilde_path_is_the_home_folder(three_unit_study, tmp_path, monkeypatch):
+    """Study.save('~/client.gpkg') wrote ./~/client.gpkg (a folder named '~'
+    in the working folder); Study.load('~/...') found no file."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    assert three_unit_study.save("~/client.gpkg") == home / "client.gpkg"
+    assert (home / "client.gpkg").is_file() and list(work.iterdir()) == []
+    _assert_same(three_unit_study, Study.load("~/client.gpkg"))

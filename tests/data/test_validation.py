@@ -222,6 +222,29 @@ def test_history_period_does_not_parse(two_units, accounts):
     assert e.column == "period" and "'Q3 24'" in str(e) and "YYYY-MM" in str(e)
 
 
+def test_period_format_is_advised_only_where_it_reads_every_text_cell():
+    """The advice 'pass period_format=... (it reads all of them)' was made
+    from the months refused alone: '%m.%Y' read '03.2024' and then refused
+    the months written '2024-05', which had parsed without it."""
+    from terrakit.data.validation import parse_periods
+
+    mixed = pd.Series(["2024-05", "03.2024", "04.2024"], dtype=object)
+    with pytest.raises(DataValidationError) as info:
+        parse_periods(mixed)
+    assert str(info.value) == (
+        "history.period: 2 periods do not parse as months (e.g. '03.2024') "
+        "(rows: 'row 1', 'row 2'). Fix: the column mixes formats: "
+        "period_format='%m.%Y' reads these but not others such as '2024-05'; "
+        "write every month in one format, e.g. as YYYY-MM (2024-03)"
+    )
+    with pytest.raises(DataValidationError, match=r"\(e\.g\. '2024-05'\) with"):
+        parse_periods(mixed, fmt="%m.%Y")
+    # date cells are dates whatever the format: it applies to the text cells
+    cells = pd.Series([pd.Timestamp("2024-01-01").date(), "02.2024"], dtype=object)
+    got = parse_periods(cells, fmt="%m.%Y")
+    assert got.astype(str).tolist() == ["2024-01", "2024-02"]
+
+
 def test_history_unknown_account_and_duplicates(two_units, accounts):
     hist = pd.DataFrame(
         {
