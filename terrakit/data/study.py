@@ -1223,6 +1223,14 @@ def _restore_dtype(s: pd.Series, spec: dict[str, Any]) -> pd.Series:
             index=s.index,
             dtype=object,
         )
+    if (kind == "bool" or kind.startswith(("int", "uint"))) and s.isna().any():
+        # a cell blanked outside terrakit (e.g. in QGIS): the nullable dtype
+        # keeps the other values and the gap, which the Study's checks then
+        # name, instead of a bare casting error that loads nothing
+        if kind == "bool":
+            return s.astype("boolean")
+        dt = np.dtype(kind)
+        return s.astype(f"{'UInt' if dt.kind == 'u' else 'Int'}{8 * dt.itemsize}")
     if kind == "bool" and s.dtype != bool:
         return s.astype(bool)
     return s.astype(kind)

@@ -1127,3 +1127,25 @@ def test_a_tilde_path_is_the_home_folder(three_unit_study, tmp_path, monkeypatch
     assert three_unit_study.save("~/client.gpkg") == home / "client.gpkg"
     assert (home / "client.gpkg").is_file() and list(work.iterdir()) == []
     _assert_same(three_unit_study, Study.load("~/client.gpkg"))
+
+
+def test_a_whole_number_cell_blanked_outside_terrakit_loads_as_missing(
+    tmp_path,
+) -> None:
+    """A cell of an integer column blanked in the file (in QGIS, say) made
+    Study.load fail with a bare pandas casting error, so nothing loaded; the
+    column now comes back nullable, the other values kept and the gap missing."""
+    import sqlite3
+
+    from terrakit.data.synthetic import toy_grid
+
+    path = tmp_path / "edited.gpkg"
+    toy_grid().save(path)
+    stored = Study.load(path).accounts["calls_per_year"]
+    assert stored.dtype == np.int64
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE accounts SET calls_per_year = NULL WHERE rowid = 2")
+    back = Study.load(path).accounts["calls_per_year"]
+    assert back.dtype == "Int64"
+    assert back.isna().tolist() == [i == 1 for i in range(len(back))]
+    assert back.drop(back.index[1]).tolist() == stored.drop(stored.index[1]).tolist()
