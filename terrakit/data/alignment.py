@@ -306,11 +306,19 @@ class Alignment:
         name: str = "alignment",
         provenance: Mapping[str, Any] | None = None,
     ) -> Alignment:
-        """Build an alignment from a table with a unit and a territory column."""
+        """Build an alignment from a table with a unit and a territory column.
+
+        Either may also be a level of the table's index (``df`` indexed by
+        ``unit_id``, as terrakit's tables are)."""
+        values: dict[str, Any] = {}
         for arg, col in (
             ("unit_column", unit_column),
             ("territory_column", territory_column),
         ):
+            if col not in df.columns and col in df.index.names:
+                values[col] = df.index.get_level_values(col).to_numpy()
+                continue
+            values[col] = df[col].to_numpy() if col in df.columns else None
             if col not in df.columns:
                 seen = [str(c) for c in df.columns]
                 close = difflib.get_close_matches(str(col), seen, n=1)
@@ -325,8 +333,8 @@ class Alignment:
                     f"column to {col!r}",
                 )
         s = pd.Series(
-            df[territory_column].to_numpy(),
-            index=pd.Index(df[unit_column].to_numpy(), name="unit_id"),
+            values[territory_column],
+            index=pd.Index(values[unit_column], name="unit_id"),
         )
         return cls.from_mapping(s, name=name, provenance=provenance)
 

@@ -300,3 +300,20 @@ def test_replace_counts_the_units_that_move_as_edits():
     assert list(a.moved_units(moved)) == ["u3"]
     assert moved.provenance["edits"] == 3
     assert a.replace(pd.Series({"u1": "T2", "u2": "T1"})).provenance["edits"] == 3
+
+
+def test_from_frame_reads_the_unit_ids_from_the_index() -> None:
+    """A table indexed by unit_id (as terrakit's tables are) was refused with
+    "required column is missing ... rename your column"."""
+    df = pd.DataFrame(
+        {"territory_id": ["R1", "R2", "R1"]},
+        index=pd.Index(["u1", "u2", "u3"], name="unit_id"),
+    )
+    al = Alignment.from_frame(df, name="given")
+    assert al.assignment.to_dict() == {"u1": "R1", "u2": "R2", "u3": "R1"}
+    assert al.assignment.index.name == "unit_id"
+    # a column of that name wins over the index
+    both = df.assign(unit_id=["u7", "u8", "u9"])
+    assert list(Alignment.from_frame(both).assignment.index) == ["u7", "u8", "u9"]
+    with pytest.raises(DataValidationError, match=r"^alignment\.unit_id: required"):
+        Alignment.from_frame(df.reset_index(drop=True))
