@@ -14,16 +14,15 @@ from matplotlib.axes import Axes
 from terrakit.plot._check import expect
 from terrakit.plot._text import plain
 
+# the words with which rebalance says that a proof of impossibility (an
+# "infeasible" row's reason) or a bound (info["bound"]) holds only for the plans
+# in which each rep keeps its root (home) unit
+from terrakit.realign.rebalance import ROOTED_PROOF as _ROOTED
+
 if TYPE_CHECKING:
     from terrakit.realign.front import DisruptionFront
 
 __all__ = ["disruption_front"]
-
-#: How :func:`terrakit.realign.rebalance` says that a proof of impossibility
-#: (the reason of an ``"infeasible"`` row) or a lower bound (``info["bound"]``)
-#: comes from the MIP over contiguous territories with each rep keeping its
-#: root (home) unit: it covers only those plans, not those giving a root away.
-_ROOTED = "each rep keeping its root unit"
 
 
 def disruption_front(front: DisruptionFront, ax: Axes | None = None) -> Axes:

@@ -72,6 +72,12 @@ FREE_FULL_PAIRS = 20_000
 WIDEN_GAP = 0.01
 
 
+#: The words of a proof or bound that holds only for the plans in which each
+#: rep keeps its root unit (contiguity); tk.plot.disruption_front reads them
+#: to claim no more than that.
+ROOTED_PROOF = "each rep keeping its root unit"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.3g} %"
 
@@ -1202,7 +1208,7 @@ def _solve(
     if mip_bound > lb:
         lb = mip_bound
         info["bound"] = (
-            "mip (all pairs, with contiguity, each rep keeping its root unit)"
+            f"mip (all pairs, with contiguity, {ROOTED_PROOF})"
             if problem.contiguity
             else "mip (all pairs)"
         )
@@ -1386,7 +1392,7 @@ def _mip_infeasible(
     ]
     return (
         f"no alignment meets {bands}{locks}{cap} with contiguous territories, "
-        f"each rep keeping its root unit ({{{shown}{more}}}: its home unit or "
+        f"{ROOTED_PROOF} ({{{shown}{more}}}: its home unit or "
         "the nearest unit of its current territory): the MIP over "
         "every unit–rep pair proves it (the LP bound, without contiguity and "
         f"with the root units free to move, is {_pct(setup.share(lb))} of "
