@@ -37,6 +37,7 @@ from terrakit.data.validation import (
     _check_geometry_kinds,
     check_geometries,
     check_lonlat_values,
+    first_few,
 )
 from terrakit.exceptions import (
     DataValidationError,
@@ -1004,10 +1005,19 @@ class Adjacency:
         m.setdiag(0)
         m.eliminate_zeros()
         m.data[:] = 1
-        if (m != m.T).nnz:
+        one_way = sp.triu(abs(m - m.T), k=1).tocoo()
+        if one_way.nnz:
+            pairs = [
+                (ids[i], ids[j]) if m[i, j] else (ids[j], ids[i])
+                for i, j in zip(one_way.row.tolist(), one_way.col.tolist(), strict=True)
+            ]
+            shown = first_few([f"{a!r} → {b!r}" for a, b in pairs], 5, show=str)
             raise ValueError(
                 "an adjacency matrix must be symmetric (if unit i neighbours j, "
-                "j neighbours i)"
+                f"j neighbours i): in {len(pairs)} pair"
+                f"{'s' if len(pairs) != 1 else ''} of units only one lists the "
+                f"other as a neighbour (row → column: {shown}); make it symmetric "
+                "(m = m.maximum(m.T))"
             )
         m.sort_indices()
         object.__setattr__(self, "ids", ids)

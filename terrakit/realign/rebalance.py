@@ -381,31 +381,16 @@ def _adjacency_matrix(units: Any, adjacency: Any) -> sp.csr_matrix:
             f"where not), got dtype {adjacency.dtype}; build it with "
             "terrakit.data.geo.adjacency(study.units)"
         )
+    # every non-zero entry is an edge (weights do not matter here): the
+    # Adjacency's own checks (finite entries, both ways) name what is wrong
     try:
-        geo.check_edge_weights(adjacency)
+        adj = geo.Adjacency(units.index, adjacency, kind="given")
     except ValueError as err:
-        raise SpecificationError(f"adjacency: {err}") from None
-    # every non-zero entry is an edge (weights do not matter here)
-    m = sp.csr_matrix(sp.csr_matrix(adjacency) != 0, dtype=float)
-    m.setdiag(0)
-    m.eliminate_zeros()
-    one_way = sp.triu(abs(m - m.T), k=1).tocoo()
-    if one_way.nnz:
-        ids = units.index
-        pairs = [
-            (ids[i], ids[j]) if m[i, j] else (ids[j], ids[i])
-            for i, j in zip(one_way.row.tolist(), one_way.col.tolist(), strict=True)
-        ]
-        shown_pairs = ", ".join(f"{a!r} → {b!r}" for a, b in pairs[:5])
-        more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
         raise SpecificationError(
-            f"adjacency is not symmetric: in {len(pairs)} pair"
-            f"{'s' if len(pairs) != 1 else ''} of units only one lists the "
-            f"other as a neighbour (row → column: {shown_pairs}{more}); "
-            "neighbours touch both ways: make it symmetric (m = m.maximum(m.T)) "
-            "or build it with terrakit.data.geo.adjacency(study.units)"
-        )
-    return m
+            f"adjacency: {err}, or build it with "
+            "terrakit.data.geo.adjacency(study.units)"
+        ) from None
+    return sp.csr_matrix(adj.matrix, dtype=float)
 
 
 def _measure_values(units: pd.DataFrame, name: str) -> np.ndarray:
